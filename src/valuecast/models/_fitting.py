@@ -1,0 +1,286 @@
+"""Shared maximum-likelihood machinery for every model in :mod:`valuecast.models`.
+
+Every model is fitted on *compressed sufficient statistics*: customers with identical
+histories are grouped into one row with a weight, so the cost of a likelihood evaluation grows
+with the number of distinct histories, not with the number of customers.  Parameters are
+optimised on the log scale with L-BFGS (scipy), using the model's analytic gradient when it has
+one.  Standard errors come from the observed information matrix (the Hessian of the negative
+log-likelihood at the optimum, taken on the log scale and mapped back with the delta method).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+ArrayLike = Any  # numpy arrays, pandas Series, lists, scalars
+
+
+class FitError(RuntimeError):
+    """Raised when a model cannot be fitted to the data it was given."""
+
+
+class NotFittedError(RuntimeError):
+    """Raised when a prediction is asked of a model that has not been fitted."""
+
+
+def as_float_array(values: ArrayLike, name: str) -> np.ndarray:
+    """Return ``values`` as a 1-d float array, rejecting NaN and infinities with a clear message."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def compress_histories(
+    *columns: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """Group identical rows of ``columns``.
+
+    Returns ``(unique_columns, counts, inverse)`` where ``unique_columns`` holds one array per
+    input column with the distinct rows, ``counts`` the (weighted) number of customers sharing each
+    distinct row, and ``inverse`` maps every input row to its distinct row, so that a per-row
+    prediction is ``distinct_prediction[inverse]``.
+    """
+    frame = pd.DataFrame({f"c{i}": column for i, column in enumerate(columns)})
+    inverse = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    n_distinct = int(inverse.max()) + 1 if len(inverse) else 0
+    first = np.full(n_distinct, len(inverse), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(inverse)))
+    unique_columns = tuple(np.asarray(column)[first] for column in columns)
+    counts = np.bincount(inverse, weights=weights, minlength=n_distinct).astype(float)
+    return unique_columns, counts, inverse
+
+
+def prepare_weights(weights: ArrayLike | None, n: int) -> np.ndarray:
+    """Validate optional per-row weights (counts of customers sharing a history)."""
+    if weights is None:
+        return np.ones(n)
+    weights = as_float_array(weights, "weights")
+    if weights.shape != (n,):
+        raise ValueError(f"weights has {weights.shape[0]} rows but the data has {n}")
+    if np.any(weights < 0):
+        raise ValueError("weights must be non-negative")
+    if weights.sum() <= 0:
+        raise ValueError("weights sum to zero: there is nothing to fit")
+    return weights
+
+
+def numerical_gradient(function, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central finite-difference gradient of a scalar function."""
+    gradient = np.empty_like(x)
+    for i in range(len(x)):
+        h = step * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        gradient[i] = (function(up) - function(down)) / (2 * h)
+    return gradient
+
+
+def numerical_hessian(gradient, x: np.ndarray, step: float = 1e-5) -> np.ndarray:
+    """Hessian by central differences of a gradient function, symmetrised."""
+    n = len(x)
+    hessian = np.empty((n, n))
+    for i in range(n):
+        h = step * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        hessian[i] = (gradient(up) - gradient(down)) / (2 * h)
+    return (hessian + hessian.T) / 2
+
+
+class BaseModel:
+    """Common estimator behaviour (scikit-learn style).
+
+    Subclasses set ``_param_names`` and implement:
+
+    * ``_negative_log_likelihood(log_params, data, weights)`` returning ``(value, gradient)`` of the
+      *total* weighted negative log-likelihood with respect to the log parameters; ``gradient`` may
+      be ``None`` when no analytic gradient is available (a finite-difference one is used then);
+    * ``_initial_log_params(data, weights)`` returning a starting point on the log scale.
+
+    Their ``fit`` validates and compresses the inputs and calls :meth:`_fit_compressed`.
+    """
+
+    _param_names: tuple[str, ...] = ()
+
+    def __init__(self, penalizer: float = 0.0, initial_params: dict[str, float] | None = None):
+        self.penalizer = penalizer
+        self.initial_params = initial_params
+
+    # -- hooks -----------------------------------------------------------------------------------
+    def _negative_log_likelihood(
+        self, log_params: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray
+    ) -> tuple[float, np.ndarray | None]:
+        raise NotImplementedError
+
+    def _initial_log_params(self, data: tuple[np.ndarray, ...], weights: np.ndarray) -> np.ndarray:
+        return np.zeros(len(self._param_names))
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def _objective(self, log_params, data, weights, n_total):
+        """Penalised mean negative log-likelihood and its gradient (log scale)."""
+        value, gradient = self._negative_log_likelihood(log_params, data, weights)
+        if gradient is None:
+            gradient = numerical_gradient(
+                lambda p: self._negative_log_likelihood(p, data, weights)[0], log_params
+            )
+        params = np.exp(log_params)
+        value = value / n_total + self.penalizer * np.sum(params**2)
+        gradient = np.asarray(gradient) / n_total + 2 * self.penalizer * params**2
+        if not np.isfinite(value):
+            # Steer the optimiser away from regions where the likelihood underflows.
+            return 1e100, np.zeros_like(log_params)
+        return value, gradient
+
+    def _fit_compressed(self, data: tuple[np.ndarray, ...], weights: np.ndarray):
+        n_total = float(weights.sum())
+        if self.initial_params is not None:
+            missing = set(self._param_names) - set(self.initial_params)
+            if missing:
+                raise ValueError(f"initial_params lacks {sorted(missing)}")
+            x0 = np.log([float(self.initial_params[name]) for name in self._param_names])
+        else:
+            x0 = np.asarray(self._initial_log_params(data, weights), dtype=float)
+        name = type(self).__name__
+        with np.errstate(all="ignore"):
+            result = minimize(
+                self._objective,
+                x0,
+                args=(data, weights, n_total),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-30.0, 30.0)] * len(x0),
+                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
+            )
+            log_params = result.x
+            total_nll, _ = self._negative_log_likelihood(log_params, data, weights)
+        if not np.all(np.isfinite(log_params)) or not np.isfinite(total_nll) or result.fun >= 1e99:
+            raise FitError(
+                f"{name} fit did not reach a finite likelihood ({result.message}). Try a small "
+                "penalizer (e.g. penalizer=0.001), other initial_params, or check that the data "
+                "are in consistent time units."
+            )
+        if np.any(np.abs(log_params) >= 29.9):
+            big = [p for p, v in zip(self._param_names, log_params, strict=True) if abs(v) >= 29.9]
+            raise FitError(
+                f"{name} fit diverged: parameter(s) {big} ran to the edge of the search space. "
+                "The data may not support this model; try a penalizer (e.g. penalizer=0.01) or "
+                "another model."
+            )
+        self._set_fitted(log_params, data, weights, n_total, result)
+        return self
+
+    def _set_fitted(self, log_params, data, weights, n_total, result) -> None:
+        params = np.exp(log_params)
+        self.params_ = {p: float(v) for p, v in zip(self._param_names, params, strict=True)}
+        total_nll, _ = self._negative_log_likelihood(log_params, data, weights)
+        self.log_likelihood_ = float(-total_nll)
+        self.n_customers_ = n_total
+        self.n_distinct_histories_ = int(len(weights))
+        self.converged_ = bool(result.success)
+        self.n_iterations_ = int(result.nit)
+
+        def total_gradient(p):
+            value, gradient = self._negative_log_likelihood(p, data, weights)
+            if gradient is None:
+                gradient = numerical_gradient(
+                    lambda q: self._negative_log_likelihood(q, data, weights)[0], p
+                )
+            return np.asarray(gradient) + 2 * self.penalizer * n_total * np.exp(p) ** 2
+
+        with np.errstate(all="ignore"):
+            hessian = numerical_hessian(total_gradient, log_params)
+        self.hessian_log_ = hessian
+        try:
+            covariance = np.linalg.inv(hessian)
+            ok = np.all(np.isfinite(covariance)) and np.all(np.diag(covariance) > 0)
+        except np.linalg.LinAlgError:
+            ok = False
+        if not ok:
+            warnings.warn(
+                f"{type(self).__name__}: the information matrix is singular at the optimum; "
+                "standard errors and parameter draws are unavailable (NaN). A penalizer or more "
+                "data usually helps.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            covariance = np.full_like(hessian, np.nan)
+        self.covariance_log_ = covariance
+        self.standard_errors_ = {
+            p: float(v * np.sqrt(c))
+            for p, v, c in zip(self._param_names, params, np.diag(covariance), strict=True)
+        }
+
+    # -- shared API ------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() first")
+
+    def _param_values(self) -> tuple[float, ...]:
+        self._check_fitted()
+        return tuple(self.params_[name] for name in self._param_names)
+
+    def sample_params(self, n: int, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Draw ``n`` parameter sets from the asymptotic normal of the log parameters.
+
+        Returns a dict mapping each parameter name to an array of ``n`` draws; use
+        :meth:`with_params` to turn one draw into a model that predicts with it.
+        """
+        self._check_fitted()
+        if not np.all(np.isfinite(self.covariance_log_)):
+            raise FitError(
+                f"{type(self).__name__}: the covariance of the estimates is not available, so "
+                "parameters cannot be sampled; refit with a small penalizer."
+            )
+        rng = np.random.default_rng(seed)
+        mean = np.log(self._param_values())
+        draws = np.exp(rng.multivariate_normal(mean, self.covariance_log_, size=n))
+        return {name: draws[:, i] for i, name in enumerate(self._param_names)}
+
+    def with_params(self, params: dict[str, float]):
+        """Return a copy of this model that predicts with ``params`` (e.g. one sampled draw)."""
+        clone = copy.copy(self)
+        clone.params_ = {name: float(params[name]) for name in self._param_names}
+        return clone
+
+    def __repr__(self) -> str:
+        if hasattr(self, "params_"):
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}({shown})"
+        return f"{type(self).__name__}(penalizer={self.penalizer})"
+
+
+def validate_rfm(
+    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate (frequency, recency, T) arrays of a continuous-time BTYD model."""
+    frequency = as_float_array(frequency, "frequency")
+    recency = as_float_array(recency, "recency")
+    T = as_float_array(T, "T")
+    frequency, recency, T = np.broadcast_arrays(frequency, recency, T)
+    if np.any(frequency < 0) or np.any(frequency != np.floor(frequency)):
+        raise ValueError("frequency must be a non-negative whole number of repeat purchases")
+    if np.any(recency < 0):
+        raise ValueError("recency must be non-negative")
+    if np.any(recency > T * (1 + 1e-12) + 1e-12):
+        raise ValueError("recency must not exceed T (time from first purchase to the end)")
+    if np.any((frequency == 0) & (recency != 0)):
+        raise ValueError("recency must be 0 for customers with no repeat purchase (frequency 0)")
+    return frequency, recency, T
+
+
+def broadcast_param(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=float)

@@ -1,0 +1,116 @@
+"""Customer lifetime value from a transaction model and a spend model.
+
+CLV over a horizon is the discounted sum, period by period, of the expected number of transactions
+in the period times the expected value of a transaction times the margin (the approach of Fader,
+Hardie & Lee (2005, JMR) "RFM and CLV: using iso-value curves", with discrete discounting at the end
+of each period as in lifetimes and CLVTools' "DERT over a finite horizon").
+
+Time units are explicit.  A transaction model predicts in the unit of the data it was fitted on
+(``time_unit_days`` days per unit: 1 for a summary in days, 7 for CDNOW's weeks).  A period is
+``period_days`` long; the annual discount rate is converted to a per-period rate by compounding,
+``(1 + annual_rate) ** (period_days / 365.25) - 1`` — so a 10% annual rate is the same money whether
+periods are weeks, 30-day blocks or calendar-average months.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from valuecast.models._fitting import ArrayLike, as_float_array
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+def period_discount_rate(annual_discount_rate: float, period_days: float) -> float:
+    """Per-period discount rate equivalent to ``annual_discount_rate`` compounded annually."""
+    if annual_discount_rate <= -1:
+        raise ValueError("annual_discount_rate must be greater than -1")
+    if period_days <= 0:
+        raise ValueError("period_days must be positive")
+    return float((1.0 + annual_discount_rate) ** (period_days / DAYS_PER_YEAR) - 1.0)
+
+
+def expected_transactions_by_period(
+    transaction_model,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    horizon: int,
+    period_days: float = DAYS_PER_MONTH,
+    time_unit_days: float = 1.0,
+) -> np.ndarray:
+    """Expected transactions of each customer in each of the next ``horizon`` periods.
+
+    Returns an array of shape ``(n_customers, horizon)``: column ``k`` holds
+    ``E[X(T, T + (k+1) P) - X(T, T + k P) | history]``.
+    """
+    if horizon < 1 or int(horizon) != horizon:
+        raise ValueError("horizon must be a whole number of periods, at least 1")
+    if time_unit_days <= 0:
+        raise ValueError("time_unit_days must be positive")
+    frequency = as_float_array(frequency, "frequency")
+    period_in_units = period_days / time_unit_days
+    ends = period_in_units * np.arange(1, int(horizon) + 1)
+    cumulative = np.column_stack(
+        [transaction_model.expected_transactions(t, frequency, recency, T) for t in ends]
+    )
+    per_period = np.diff(cumulative, axis=1, prepend=0.0)
+    # Cumulative expectations are non-decreasing; clip round-off so a period is never negative.
+    return np.maximum(per_period, 0.0)
+
+
+def customer_lifetime_value(
+    transaction_model,
+    spend_model,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    horizon: int = 12,
+    period: float = DAYS_PER_MONTH,
+    annual_discount_rate: float = 0.10,
+    margin: float = 1.0,
+    time_unit_days: float = 1.0,
+) -> np.ndarray:
+    """Discounted expected value of each customer's purchases over the next ``horizon`` periods.
+
+    Parameters
+    ----------
+    transaction_model
+        A fitted BTYD model with ``expected_transactions(t, frequency, recency, T)``.
+    spend_model
+        A fitted spend model with ``expected_average_value(frequency, monetary_value)``
+        (:class:`~valuecast.models.GammaGamma`), or ``None`` to use ``monetary_value`` as given.
+    frequency, recency, T
+        Each customer's history, in the transaction model's time unit.
+    monetary_value
+        Mean value of the customer's repeat transactions (0 where there is none).
+    horizon
+        Number of periods to sum over.
+    period
+        Length of one period in days (default: an average calendar month, 30.44 days).
+    annual_discount_rate
+        Yearly discount rate, converted to a per-period rate by compounding.
+    margin
+        Share of revenue kept as profit (1.0 gives revenue CLV).
+    time_unit_days
+        Days per time unit of ``recency`` and ``T`` (1 for days, 7 for weeks).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``sum_k margin * E[value] * E[transactions in period k] / (1 + d) ** k``.
+    """
+    if not 0 <= margin:
+        raise ValueError("margin must be non-negative")
+    transactions = expected_transactions_by_period(
+        transaction_model, frequency, recency, T, horizon, period, time_unit_days
+    )
+    if spend_model is None:
+        value = as_float_array(monetary_value, "monetary_value")
+    else:
+        value = spend_model.expected_average_value(frequency, monetary_value)
+    rate = period_discount_rate(annual_discount_rate, period)
+    discount = (1.0 + rate) ** -np.arange(1, transactions.shape[1] + 1)
+    return margin * np.asarray(value, dtype=float) * (transactions @ discount)

@@ -1,0 +1,114 @@
+"""The canonical tables every importer produces, and the error type for bad input.
+
+Importers (one module per source format in :mod:`valuecast.io`) read a merchant's export and return
+an :class:`ImportResult` holding pandas DataFrames with exactly these columns and dtypes; the engine
+(:mod:`valuecast.engine`) writes them into the workspace.  Nothing downstream reads raw files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# column -> pandas dtype.  Strings are pandas' nullable "string"; money is float64 in the
+# order's currency (after --fx conversion: the base currency).
+ORDERS_SCHEMA: dict[str, str] = {
+    "order_id": "string",  # unique across sources: f"{source}:{order_number}"
+    "source": "string",  # shopify | magento | woocommerce | orders | cdnow
+    "order_number": "string",  # the raw order number / name as written in the export
+    "customer_id": "string",  # lower-cased trimmed email (or the mapped id); <NA> for guests
+    "email": "string",
+    "is_guest": "boolean",
+    "ordered_at": "datetime64[us]",  # timestamp as written (local wall-clock time, no tz shift)
+    "order_date": "datetime64[us]",  # local calendar date as written (midnight)
+    "gross_revenue": "float64",
+    "discount": "float64",
+    "tax": "float64",
+    "shipping": "float64",
+    "refunded": "float64",
+    "net_revenue": "float64",
+    "currency": "string",
+    "channel": "string",
+    "discount_code": "string",
+    "accepts_marketing": "boolean",
+}
+
+ORDER_LINES_SCHEMA: dict[str, str] = {
+    "order_id": "string",
+    "line_number": "int64",
+    "sku": "string",
+    "product_name": "string",
+    "quantity": "float64",
+    "unit_price": "float64",
+    "line_discount": "float64",
+}
+
+CUSTOMERS_SCHEMA: dict[str, str] = {
+    "customer_id": "string",
+    "email": "string",
+    "first_name": "string",
+    "last_name": "string",
+    "phone": "string",
+    "city": "string",
+    "province": "string",
+    "country": "string",
+    "zip": "string",
+    "accepts_marketing": "boolean",
+    "tags": "string",
+    "created_at": "datetime64[us]",
+}
+
+
+def empty_frame(schema: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in schema.items()})
+
+
+def conform(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema's columns (missing ones all-null), in order and typed."""
+    out = pd.DataFrame(index=frame.index)
+    for name, dtype in schema.items():
+        column = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
+        out[name] = (
+            column.astype(dtype)
+            if dtype != "datetime64[us]"
+            else pd.to_datetime(column).astype(dtype)
+        )
+    return out.reset_index(drop=True)
+
+
+class InputError(ValueError):
+    """Bad input: rendered as one line naming the file, the row and the column."""
+
+    def __init__(
+        self, file: str, message: str, row: int | None = None, column: str | None = None
+    ) -> None:
+        self.file, self.row, self.column, self.message = str(file), row, column, message
+        where = [self.file]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
+@dataclass
+class ImportResult:
+    """What one importer read from one file.
+
+    ``rows_read`` counts data rows in the file (header excluded); every row is either used or
+    counted in ``excluded`` under a named reason (e.g. ``"cancelled"``, ``"test order"``),
+    counted in *rows* of the file; ``excluded_orders`` counts the same by *orders*.
+    """
+
+    file: str
+    format: str
+    rows_read: int
+    orders: pd.DataFrame
+    order_lines: pd.DataFrame
+    customers: pd.DataFrame
+    excluded: Counter = field(default_factory=Counter)
+    excluded_orders: Counter = field(default_factory=Counter)
+    excluded_revenue: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -33,7 +33,7 @@ def fail(message: str) -> None:
 # ------------------------------------------------------------------------------------------------
 # fit: the model core on a summary table
 # ------------------------------------------------------------------------------------------------
-class ModelName(str, Enum):
+class ModelName(StrEnum):
     bgnbd = "bgnbd"
     pnbd = "pnbd"
     mbgnbd = "mbgnbd"

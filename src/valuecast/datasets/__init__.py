@@ -43,7 +43,12 @@ def load_cdnow_summary(with_spend: bool = True) -> pd.DataFrame:
         with data_path("cdnow_customers_summary_with_transactions.csv").open() as handle:
             frame = pd.read_csv(handle)
         return frame.rename(
-            columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"}
+            columns={
+                "ID": "customer_id",
+                "x": "frequency",
+                "t_x": "recency",
+                "zbar": "monetary_value",
+            }
         )
     with data_path("cdnow_customers_summary.csv").open() as handle:
         return pd.read_csv(handle).rename(columns={"ID": "customer_id"})

@@ -1,0 +1,165 @@
+"""Reading a summary table and fitting one model to it: the engine behind ``valuecast fit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# accepted column names -> canonical name
+_ALIASES = {
+    "frequency": "frequency",
+    "x": "frequency",
+    "recency": "recency",
+    "t_x": "recency",
+    "T": "T",
+    "t": "T",
+    "monetary_value": "monetary_value",
+    "zbar": "monetary_value",
+    "m_x": "monetary_value",
+    "weights": "weights",
+    "weight": "weights",
+    "count": "weights",
+    "periods": "n_periods",
+    "n_periods": "n_periods",
+    "n": "n_periods",
+}
+
+_MODEL_CLASSES = {
+    "bgnbd": "BetaGeo",
+    "pnbd": "ParetoNBD",
+    "mbgnbd": "ModifiedBetaGeo",
+    "bgbb": "BetaGeoBetaBinomial",
+    "gg": "GammaGamma",
+    "sbg": "ShiftedBetaGeometric",
+}
+
+_REQUIRED = {
+    "bgnbd": ("frequency", "recency", "T"),
+    "pnbd": ("frequency", "recency", "T"),
+    "mbgnbd": ("frequency", "recency", "T"),
+    "bgbb": ("frequency", "recency", "n_periods"),
+    "gg": ("frequency", "monetary_value"),
+}
+
+
+class FitInputError(ValueError):
+    """A summary file that cannot be fitted as given (one line, names the file and column)."""
+
+
+def read_summary(path: Path) -> pd.DataFrame:
+    """Read a summary CSV and rename accepted aliases to the canonical column names."""
+    if not Path(path).is_file():
+        raise FitInputError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise FitInputError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
+    renamed = {}
+    for column in frame.columns:
+        key = str(column).strip()
+        canonical = _ALIASES.get(key) or _ALIASES.get(key.lower())
+        if canonical and canonical not in renamed.values():
+            renamed[column] = canonical
+    return frame.rename(columns=renamed)
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is row 1
+        raise FitInputError(
+            f"{path}: row {row}, column {column!r}: not a number ({frame[column].iloc[row - 2]!r})"
+        )
+    return values.to_numpy(dtype=float)
+
+
+def _survivor_cohorts(frame: pd.DataFrame, path: Path, cohort_size: int) -> list[np.ndarray]:
+    index_names = {"t", "year", "period", "periods", "month", "week", "age"}
+    cohorts = []
+    for column in frame.columns:
+        if str(column).strip().lower() in index_names:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        observed = values.dropna().to_numpy(dtype=float)
+        if len(observed) < 2:
+            raise FitInputError(f"{path}: column {column!r}: needs at least two survivor counts")
+        if "pct" in str(column).lower() or "percent" in str(column).lower():
+            observed = np.round(observed / 100.0 * cohort_size)
+        cohorts.append(observed)
+    if not cohorts:
+        raise FitInputError(f"{path}: no survivor columns found")
+    return cohorts
+
+
+def fit_summary_file(
+    path: Path,
+    model: str,
+    penalizer: float = 0.0,
+    predict: float | None = None,
+    cohort_size: int = 1000,
+) -> dict[str, Any]:
+    """Fit ``model`` (a short name such as ``"bgnbd"``) to the summary CSV at ``path``.
+
+    Returns a JSON-ready dict (model, params, standard_errors, log_likelihood, n, n_distinct)
+    and, when ``predict`` is given, a ``predictions`` DataFrame (one row per input row).
+    """
+    import valuecast.models as models
+
+    path = Path(path)
+    frame = read_summary(path)
+    estimator = getattr(models, _MODEL_CLASSES[model])(penalizer=penalizer)
+    if model == "sbg":
+        if predict is not None:
+            raise FitInputError(f"{path}: --predict is not available for sbg (use the Python API)")
+        cohorts = _survivor_cohorts(frame, path, cohort_size)
+        estimator.fit(cohorts if len(cohorts) > 1 else cohorts[0])
+        n = float(sum(cohort[0] for cohort in cohorts))
+    else:
+        missing = [c for c in _REQUIRED[model] if c not in frame.columns]
+        if missing:
+            raise FitInputError(
+                f"{path}: column {missing[0]!r} is missing (found: {', '.join(map(str, frame.columns))})"
+            )
+        columns = {c: _numeric_column(frame, c, path) for c in _REQUIRED[model]}
+        weights = _numeric_column(frame, "weights", path) if "weights" in frame.columns else None
+        estimator.fit(*columns.values(), weights=weights)
+        n = float(weights.sum()) if weights is not None else float(len(frame))
+    result: dict[str, Any] = {
+        "model": type(estimator).__name__,
+        "file": str(path),
+        "params": estimator.params_,
+        "standard_errors": estimator.standard_errors_,
+        "log_likelihood": estimator.log_likelihood_,
+        "n": n,
+        "n_distinct": int(getattr(estimator, "n_distinct_histories_", 0)),
+    }
+    if predict is not None:
+        result["predictions"] = _predictions(estimator, model, frame, columns, predict, path)
+        result["predict_horizon"] = predict
+    return result
+
+
+def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for key in ("customer_id", "ID", "id"):
+        if key in frame.columns:
+            out[key] = frame[key]
+            break
+    if model in ("bgnbd", "pnbd", "mbgnbd"):
+        f, r, t = columns["frequency"], columns["recency"], columns["T"]
+        out["probability_alive"] = estimator.probability_alive(f, r, t)
+        out["expected_transactions"] = estimator.expected_transactions(horizon, f, r, t)
+    elif model == "bgbb":
+        f, r, n = columns["frequency"], columns["recency"], columns["n_periods"]
+        out["probability_alive"] = estimator.probability_alive(f, r, n)
+        out["expected_transactions"] = estimator.expected_transactions(horizon, f, r, n)
+    elif model == "gg":
+        f, m = columns["frequency"], columns["monetary_value"]
+        out["expected_average_value"] = estimator.expected_average_value(f, m)
+    else:
+        raise FitInputError(f"{path}: --predict is not available for {model}")
+    return out

@@ -1,0 +1,66 @@
+"""The shared fitting machinery: compression of histories and parameter handling."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from valuecast.models._fitting import (
+    compress_histories,
+    numerical_gradient,
+    numerical_hessian,
+    prepare_weights,
+    validate_rfm,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(4, 6)), min_size=1, max_size=80
+    )
+)
+def test_compression_round_trips(rows):
+    f, r, t = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
+    (uf, ur, ut), counts, inverse = compress_histories(f, r, t)
+    # every row maps back to itself, counts add up, and distinct rows are distinct
+    np.testing.assert_array_equal(uf[inverse], f)
+    np.testing.assert_array_equal(ur[inverse], r)
+    np.testing.assert_array_equal(ut[inverse], t)
+    assert counts.sum() == len(rows)
+    assert len(set(zip(uf, ur, ut, strict=True))) == len(uf) == len(set(rows))
+
+
+def test_compression_sums_weights():
+    (x,), counts, inverse = compress_histories(
+        np.array([1.0, 2.0, 1.0]), weights=np.array([2, 3, 4])
+    )
+    assert dict(zip(x, counts, strict=True)) == {1.0: 6.0, 2.0: 3.0}
+    np.testing.assert_array_equal(x[inverse], [1.0, 2.0, 1.0])
+
+
+def test_numerical_derivatives_of_a_quadratic():
+    def function(p):
+        return p[0] ** 2 + 3 * p[0] * p[1]
+
+    def gradient(p):
+        return np.array([2 * p[0] + 3 * p[1], 3 * p[0]])
+
+    point = np.array([1.5, -2.0])
+    np.testing.assert_allclose(numerical_gradient(function, point), gradient(point), rtol=1e-7)
+    np.testing.assert_allclose(numerical_hessian(gradient, point), [[2, 3], [3, 0]], atol=1e-6)
+
+
+def test_weights_and_histories_are_validated():
+    with pytest.raises(ValueError, match="non-negative"):
+        prepare_weights([1, -1], 2)
+    with pytest.raises(ValueError, match="rows"):
+        prepare_weights([1, 1, 1], 2)
+    with pytest.raises(ValueError, match="recency must not exceed T"):
+        validate_rfm([1], [5], [4])
+    with pytest.raises(ValueError, match="whole number"):
+        validate_rfm([1.5], [1], [4])
+    with pytest.raises(ValueError, match="NaN"):
+        validate_rfm([np.nan], [1], [4])
+    with pytest.raises(ValueError, match="recency must be 0"):
+        validate_rfm([0], [1], [4])

@@ -52,14 +52,35 @@ def compress_histories(
     distinct row, and ``inverse`` maps every input row to its distinct row, so that a per-row
     prediction is ``distinct_prediction[inverse]``.
     """
-    frame = pd.DataFrame({f"c{i}": column for i, column in enumerate(columns)})
-    inverse = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-    n_distinct = int(inverse.max()) + 1 if len(inverse) else 0
-    first = np.full(n_distinct, len(inverse), dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(len(inverse)))
+    inverse, n_distinct = _row_codes(columns)
+    # index of one row per distinct history (any representative will do: rows are identical)
+    first = np.empty(n_distinct, dtype=np.int64)
+    first[inverse] = np.arange(len(inverse))
     unique_columns = tuple(np.asarray(column)[first] for column in columns)
     counts = np.bincount(inverse, weights=weights, minlength=n_distinct).astype(float)
     return unique_columns, counts, inverse
+
+
+def _row_codes(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int]:
+    """Dense codes of the distinct rows, by hashing each column and combining the codes.
+
+    Each column is factorised on its own (hash-based, linear time); the per-column codes are then
+    combined in mixed radix into one integer key and factorised again.  This is several times
+    faster than a lexicographic sort of the rows.
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    radix = 1
+    for column in columns:
+        codes, uniques = pd.factorize(np.asarray(column), sort=False)
+        cardinality = max(len(uniques), 1)
+        if radix * cardinality >= 2**62:  # re-densify before the key could overflow
+            key, _ = pd.factorize(key, sort=False)
+            key = key.astype(np.int64)
+            radix = int(key.max()) + 1 if len(key) else 1
+        key = key * cardinality + codes
+        radix *= cardinality
+    inverse, uniques = pd.factorize(key, sort=False)
+    return inverse.astype(np.int64), len(uniques)
 
 
 def prepare_weights(weights: ArrayLike | None, n: int) -> np.ndarray:

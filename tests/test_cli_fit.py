@@ -1,0 +1,113 @@
+"""`valuecast fit`: a summary CSV in, parameters out; bad input is one line and exit code 2."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.datasets import data_path
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cdnow_csv(tmp_path):
+    """The shipped CDNOW summary with spend (x, t_x, T, zbar column names)."""
+    with data_path("cdnow_customers_summary_with_transactions.csv") as path:
+        target = tmp_path / "cdnow.csv"
+        target.write_text(path.read_text())
+    return target
+
+
+def run_json(*args):
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_fit_bgnbd_on_cdnow_reproduces_the_paper(cdnow_csv):
+    # Fader, Hardie & Lee (2005): r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4
+    result = run_json("fit", str(cdnow_csv), "--model", "bgnbd")
+    assert result["model"] == "BetaGeo"
+    assert result["params"]["r"] == pytest.approx(0.243, abs=5e-4)
+    assert result["params"]["alpha"] == pytest.approx(4.414, abs=5e-3)
+    assert result["log_likelihood"] == pytest.approx(-9582.4, abs=0.1)
+    assert result["n"] == 2357
+    assert set(result["standard_errors"]) == {"r", "alpha", "a", "b"}
+    assert result["fit_seconds"] >= 0
+
+
+def test_fit_gamma_gamma_reads_zbar(cdnow_csv):
+    # Fader & Hardie (2013): p = 6.25, q = 3.74, v = 15.44 on the 946 repeaters
+    result = run_json("fit", str(cdnow_csv), "--model", "gg")
+    assert result["params"]["p"] == pytest.approx(6.25, abs=5e-3)
+    assert result["params"]["q"] == pytest.approx(3.74, abs=5e-3)
+
+
+def test_fit_compressed_summary_with_weights(tmp_path):
+    # the donations table is already compressed (frequency, recency, periods, weights)
+    with data_path("donations.csv") as path:
+        result = run_json("fit", str(path), "--model", "bgbb")
+    # Fader, Hardie & Shang (2010): alpha = 1.204, LL = -33225.58
+    assert result["params"]["alpha"] == pytest.approx(1.204, abs=5e-4)
+    assert result["log_likelihood"] == pytest.approx(-33225.58, abs=0.1)
+    assert result["n"] == 11104
+
+
+def test_fit_sbg_from_percentages(tmp_path):
+    table = pd.DataFrame(
+        {"year": range(8), "high_end_pct": [100, 86.9, 74.3, 65.3, 59.3, 55.1, 51.7, 49.1]}
+    )
+    path = tmp_path / "survival.csv"
+    table.to_csv(path, index=False)
+    result = run_json("fit", str(path), "--model", "sbg")
+    # Fader & Hardie (2007), Appendix B: alpha = 0.668, beta = 3.806, LL = -1611.2
+    assert result["params"]["alpha"] == pytest.approx(0.668, abs=5e-4)
+    assert result["params"]["beta"] == pytest.approx(3.806, abs=5e-3)
+    assert result["log_likelihood"] == pytest.approx(-1611.2, abs=0.1)
+
+
+def test_predictions_are_written_per_row(cdnow_csv, tmp_path):
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(app, ["fit", str(cdnow_csv), "--predict", "39", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predictions = pd.read_csv(out)
+    assert len(predictions) == 2357
+    assert list(predictions.columns) == ["ID", "probability_alive", "expected_transactions"]
+    # FHL (2005): E[X(39) | x=2, t_x=30.43, T=38.86] = 1.226 for customer 1 (at the fitted values)
+    assert predictions.loc[0, "expected_transactions"] == pytest.approx(1.226, abs=5e-3)
+    assert predictions["probability_alive"].between(0, 1).all()
+
+
+def test_human_output_shows_parameters(cdnow_csv):
+    result = runner.invoke(app, ["fit", str(cdnow_csv), "--model", "pnbd"])
+    assert result.exit_code == 0, result.output
+    assert "ParetoNBD" in result.output and "beta" in result.output
+    assert "log-likelihood" in result.output
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("frequency,recency\n1,2\n", "column 'T' is missing"),
+        ("frequency,recency,T\n1,2,5\n1,abc,5\n", "row 3, column 'recency': not a number"),
+        ("", "not a readable CSV"),
+    ],
+)
+def test_bad_summary_is_one_line_exit_2(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    result = runner.invoke(app, ["fit", str(path)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_file_and_out_without_predict(tmp_path):
+    result = runner.invoke(app, ["fit", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2 and "no such file" in result.output
+    result = runner.invoke(app, ["fit", str(tmp_path / "nope.csv"), "--out", "x.csv"])
+    assert result.exit_code == 2 and "--predict" in result.output

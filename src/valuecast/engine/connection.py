@@ -1,0 +1,76 @@
+"""Ibis connections: the local DuckDB workspace by default, any Ibis backend by URL.
+
+Everything the engine computes is an Ibis expression, so the same summary runs on the DuckDB
+workspace file, on an in-memory DuckDB, or on a SQL warehouse reached through an Ibis URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+from ibis.backends import BaseBackend
+
+DEFAULT_WORKSPACE = "valuecast.duckdb"
+
+_DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+
+
+class EngineError(ValueError):
+    """An engine specification that cannot be connected to (rendered as one line)."""
+
+
+def connect_duckdb(
+    path: str | Path | None = None,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> BaseBackend:
+    """A DuckDB backend on the database file ``path`` (created if missing), or in memory for None.
+
+    ``memory_limit`` (e.g. ``"6GB"``) makes DuckDB spill to disk instead of growing past it.
+    """
+    config: dict[str, object] = {}
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
+    if threads is not None:
+        config["threads"] = threads
+    if path is None or str(path) == ":memory:":
+        return ibis.duckdb.connect(":memory:", **config)
+    path = Path(path)
+    if path.parent != Path("") and not path.parent.exists():
+        raise EngineError(f"{path}: folder {path.parent} does not exist")
+    if read_only and not path.exists():
+        raise EngineError(f"{path}: no such workspace (run `valuecast ingest` first)")
+    return ibis.duckdb.connect(str(path), read_only=read_only, **config)
+
+
+def connect(engine: str | Path = "duckdb", **kwargs: object) -> BaseBackend:
+    """Connect to the engine named by ``engine``.
+
+    * ``"duckdb"`` (or ``"duckdb://"``): an in-memory DuckDB.
+    * a DuckDB file path (``shop.duckdb``, ``duckdb:///path/shop.duckdb``): that database file.
+    * any other Ibis URL, e.g. ``postgres://user:pass@host/db``: :func:`ibis.connect` on it.
+    * ``"spark"``: reserved for the Spark backend (not available yet).
+
+    Extra keyword arguments go to the backend's ``connect``.
+    """
+    spec = str(engine).strip()
+    if spec in ("", "duckdb", "duckdb://", ":memory:"):
+        return connect_duckdb(None, **kwargs)  # type: ignore[arg-type]
+    if spec == "spark" or spec.startswith("spark://"):
+        raise EngineError("engine 'spark' is not supported yet: use duckdb or an Ibis SQL URL")
+    if spec.startswith("duckdb://"):
+        return connect_duckdb(spec.removeprefix("duckdb://"), **kwargs)  # type: ignore[arg-type]
+    if "://" in spec:
+        try:
+            return ibis.connect(spec, **kwargs)
+        except Exception as error:  # driver missing, bad URL, server down: one line
+            raise EngineError(f"cannot connect to {spec.split('@')[-1]}: {error}") from error
+    if spec.lower().endswith(_DUCKDB_SUFFIXES) or Path(spec).exists():
+        return connect_duckdb(spec, **kwargs)  # type: ignore[arg-type]
+    raise EngineError(
+        f"unknown engine {spec!r}: use 'duckdb', a .duckdb file path, or an Ibis URL "
+        "such as postgres://user@host/db"
+    )

@@ -1,0 +1,301 @@
+"""The per-customer purchase-history summary, as portable Ibis expressions.
+
+Everything here builds Ibis expressions (no backend-specific SQL), so the same summary runs on the
+DuckDB workspace, on Parquet files read through DuckDB, or on any SQL backend Ibis supports.
+
+Conventions (the ones the BTYD models assume, Fader, Hardie & Lee 2005):
+
+* Guests (``customer_id`` NULL) are left out; orders after the as-of date are ignored.
+* A *purchase day* is a calendar ``order_date``: several orders on one day are one purchase
+  (their revenue adds up).  ``frequency`` = purchase days - 1 (repeat purchases).
+* Dates are compared in whole days: ``recency`` = last purchase day - first purchase day and
+  ``T`` = end date - first purchase day, where the end date is the as-of date (by default the last
+  order date in the data, guests' orders included), or the calibration end when one is given.
+  On CDNOW this reproduces the published 39-week calibration summary (T to 1997-09-30).
+* ``historic_clv`` is the sum of net revenue, ``average_order_value`` = historic_clv / orders,
+  ``avg_repeat_order_value`` the mean net revenue per repeat purchase day (first day excluded;
+  0 for customers without a repeat purchase, the convention of the Gamma-Gamma input tables).
+* With a calibration end every column describes the calibration period (orders up to and
+  including the calibration end), customers whose first order falls after it are left out, and
+  ``holdout_orders`` (purchase days) and ``holdout_revenue`` count what each customer bought after
+  the calibration end up to the as-of date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "first_order_date",
+    "last_order_date",
+    "historic_number_of_orders",
+    "historic_clv",
+    "average_order_value",
+    "frequency",
+    "recency",
+    "T",
+    "avg_repeat_order_value",
+    "channel",
+    "first_discount_code",
+    "accepts_marketing",
+)
+HOLDOUT_COLUMNS: tuple[str, ...] = ("holdout_orders", "holdout_revenue")
+
+# optional order columns and the type they get when an orders table lacks them
+_OPTIONAL: dict[str, dt.DataType] = {
+    "order_id": dt.string,
+    "ordered_at": dt.timestamp,
+    "channel": dt.string,
+    "discount_code": dt.string,
+    "accepts_marketing": dt.boolean,
+}
+_REQUIRED = ("customer_id", "order_date", "net_revenue")
+
+
+class SummaryError(ValueError):
+    """A summary that cannot be computed as asked (bad dates, missing columns): one line."""
+
+
+def _as_date(value: date | datetime | str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as error:
+        raise SummaryError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)") from error
+
+
+def prepare_orders(orders: ir.Table) -> ir.Table:
+    """The orders columns the summary reads, typed: ``order_date`` as a date, money as float64.
+
+    Needs ``customer_id``, ``order_date`` (date or timestamp) and ``net_revenue``; the optional
+    ``order_id``, ``ordered_at``, ``channel``, ``discount_code`` and ``accepts_marketing`` become NULL
+    when missing, so a bare transaction log (customer, date, amount) can be summarised too.
+    """
+    missing = [name for name in _REQUIRED if name not in orders.columns]
+    if missing:
+        raise SummaryError(
+            f"orders table has no {', '.join(missing)} column (it has {', '.join(orders.columns)})"
+        )
+    columns = {
+        "customer_id": orders.customer_id.cast("string"),
+        "order_date": orders.order_date.cast("date"),
+        "net_revenue": orders.net_revenue.cast("float64").fill_null(0.0),
+    }
+    for name, dtype in _OPTIONAL.items():
+        columns[name] = (
+            orders[name].cast(dtype) if name in orders.columns else ibis.null().cast(dtype)
+        )
+    return orders.select(**columns)
+
+
+def default_as_of(orders: ir.Table) -> date | None:
+    """The last order date in ``orders`` (guests included): the default as-of date."""
+    value = orders.order_date.cast("date").max().execute()
+    if value is None or value != value:  # None or NaT
+        return None
+    return _as_date(value, "as-of")
+
+
+def customer_summary(
+    orders: ir.Table,
+    *,
+    as_of: date | str,
+    calibration_end: date | str | None = None,
+    customers: ir.Table | None = None,
+) -> ir.Table:
+    """One row per non-guest customer with the columns in :data:`SUMMARY_COLUMNS` (an Ibis table).
+
+    ``orders`` is a canonical orders table (or any table with customer_id, order_date and
+    net_revenue); ``customers`` an optional customers table whose ``accepts_marketing`` takes
+    precedence over the one on the customer's latest order.  With ``calibration_end`` the summary
+    describes the calibration period and adds :data:`HOLDOUT_COLUMNS`.  Rows are sorted by
+    customer_id.  The result is lazy: execute it, or write it with ``to_parquet``/``to_csv``.
+    """
+    as_of_date = _as_date(as_of, "as-of")
+    cal_date = _as_date(calibration_end, "calibration end")
+    if as_of_date is None:
+        raise SummaryError("as-of date is required")
+    if cal_date is not None and cal_date > as_of_date:
+        raise SummaryError(f"calibration end {cal_date} is after the as-of date {as_of_date}")
+    end_date = cal_date if cal_date is not None else as_of_date
+    as_of_lit = ibis.literal(as_of_date, type="date")
+    end_lit = ibis.literal(end_date, type="date")
+
+    o = prepare_orders(orders)
+    known = o.filter(o.customer_id.notnull(), o.order_date.notnull(), o.order_date <= as_of_lit)
+    period = known.filter(known.order_date <= end_lit)
+
+    # purchase days: same-day orders merged
+    days = period.group_by(["customer_id", "order_date"]).aggregate(
+        day_revenue=period.net_revenue.sum(), day_orders=period.count()
+    )
+    firsts = days.group_by("customer_id").aggregate(first_order_date=days.order_date.min())
+    days = days.join(firsts, "customer_id")
+    per = days.group_by(["customer_id", "first_order_date"]).aggregate(
+        last_order_date=days.order_date.max(),
+        purchase_days=days.count(),
+        historic_number_of_orders=days.day_orders.sum(),
+        historic_clv=days.day_revenue.sum(),
+        repeat_revenue=days.day_revenue.sum(where=days.order_date > days.first_order_date),
+    )
+    frequency = (per.purchase_days - 1).cast("int64")
+    per = per.mutate(
+        frequency=frequency,
+        recency=per.last_order_date.delta(per.first_order_date, unit="day").cast("int64"),
+        T=end_lit.delta(per.first_order_date, unit="day").cast("int64"),
+        average_order_value=per.historic_clv / per.historic_number_of_orders,
+        avg_repeat_order_value=ibis.ifelse(
+            frequency > 0, per.repeat_revenue.fill_null(0.0) / frequency, 0.0
+        ),
+    )
+
+    # the first order's channel and discount code (ties on the timestamp broken by order_id)
+    stamp = period.ordered_at.fill_null(period.order_date.cast("timestamp"))
+    ranked = period.mutate(
+        _rank=ibis.row_number().over(group_by=period.customer_id, order_by=[stamp, period.order_id])
+    )
+    first = ranked.filter(ranked._rank == 0).select(
+        "customer_id", "channel", first_discount_code=ranked.discount_code
+    )
+
+    # marketing consent: the customers export, else the latest order that states it
+    stated = known.filter(known.accepts_marketing.notnull())
+    stated_stamp = stated.ordered_at.fill_null(stated.order_date.cast("timestamp"))
+    latest = stated.mutate(
+        _rank=ibis.row_number().over(
+            group_by=stated.customer_id,
+            order_by=[ibis.desc(stated_stamp), ibis.desc(stated.order_id)],
+        )
+    )
+    consent = latest.filter(latest._rank == 0).select(
+        "customer_id", order_marketing=latest.accepts_marketing
+    )
+
+    out = per.left_join(first, "customer_id").left_join(consent, "customer_id")
+    has_customers = customers is not None and "accepts_marketing" in customers.columns
+    if has_customers:
+        attrs = customers.filter(customers.customer_id.notnull()).select(
+            customer_id=customers.customer_id.cast("string"),
+            customer_marketing=customers.accepts_marketing.cast("boolean"),
+        )
+        attrs = attrs.group_by("customer_id").aggregate(
+            customer_marketing=attrs.customer_marketing.max()
+        )
+        out = out.left_join(attrs, "customer_id")
+    if cal_date is not None:
+        hold = known.filter(known.order_date > end_lit)
+        hold_days = hold.group_by(["customer_id", "order_date"]).aggregate(
+            day_revenue=hold.net_revenue.sum()
+        )
+        holdout = hold_days.group_by("customer_id").aggregate(
+            holdout_orders=hold_days.count(), holdout_revenue=hold_days.day_revenue.sum()
+        )
+        out = out.left_join(holdout, "customer_id")
+
+    columns: dict[str, ir.Value] = {name: out[name] for name in SUMMARY_COLUMNS[:-1]}
+    columns["accepts_marketing"] = (
+        ibis.coalesce(out.customer_marketing, out.order_marketing)
+        if has_customers
+        else out.order_marketing
+    )
+    if cal_date is not None:
+        columns["holdout_orders"] = out.holdout_orders.fill_null(0).cast("int64")
+        columns["holdout_revenue"] = out.holdout_revenue.fill_null(0.0)
+    return out.select(**columns).order_by("customer_id")
+
+
+def compressed_summary(summary: ir.Table) -> ir.Table:
+    """The model input: one row per distinct (frequency, recency, T) with the ``count`` of customers."""
+    return (
+        summary.group_by(["frequency", "recency", "T"])
+        .aggregate(count=summary.count())
+        .order_by(["frequency", "recency", "T"])
+    )
+
+
+@dataclass
+class CustomerSummary:
+    """A summary ready to run: the lazy ``table``, the dates it used and notes about left-out rows."""
+
+    table: ir.Table
+    as_of: date | None
+    calibration_end: date | None
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def compressed(self) -> ir.Table:
+        return compressed_summary(self.table)
+
+
+def summarize(
+    orders: ir.Table,
+    *,
+    as_of: date | str | None = None,
+    calibration_end: date | str | None = None,
+    customers: ir.Table | None = None,
+) -> CustomerSummary:
+    """:func:`customer_summary` with the default as-of date and the counts of what it leaves out.
+
+    Runs two small aggregate queries (the default as-of date, the counts); the summary itself
+    stays lazy in ``CustomerSummary.table``.
+    """
+    as_of_date = _as_date(as_of, "as-of")
+    cal_date = _as_date(calibration_end, "calibration end")
+    if as_of_date is None:
+        as_of_date = default_as_of(orders)
+        if as_of_date is None:
+            raise SummaryError("no orders with an order date: nothing to summarise")
+    table = customer_summary(
+        orders, as_of=as_of_date, calibration_end=cal_date, customers=customers
+    )
+
+    o = prepare_orders(orders)
+    as_of_lit = ibis.literal(as_of_date, type="date")
+    guest = o.customer_id.isnull()
+    counts_expr = o.aggregate(
+        orders=o.count(),
+        after_as_of=o.count(where=o.order_date > as_of_lit),
+        no_date=o.count(where=o.order_date.isnull()),
+        guest=o.count(where=guest & (o.order_date <= as_of_lit)),
+        guest_revenue=o.net_revenue.sum(where=guest & (o.order_date <= as_of_lit)),
+    )
+    row = counts_expr.to_pyarrow().to_pylist()[0]
+    counts = {key: (int(value) if key != "guest_revenue" else value) for key, value in row.items()}
+    notes = []
+    if counts["after_as_of"]:
+        notes.append(f"{counts['after_as_of']:,} orders after the as-of date {as_of_date} ignored")
+    if counts["guest"]:
+        revenue = counts["guest_revenue"] or 0.0
+        notes.append(f"{counts['guest']:,} guest orders ({revenue:,.2f} revenue) left out")
+    if counts["no_date"]:
+        notes.append(f"{counts['no_date']:,} orders without an order date ignored")
+    if cal_date is not None:
+        late = (
+            o.filter(o.customer_id.notnull(), o.order_date <= as_of_lit)
+            .group_by("customer_id")
+            .aggregate(first=ibis._.order_date.min())
+        )
+        n_late = int(
+            late.filter(late.first > ibis.literal(cal_date, type="date")).count().execute()
+        )
+        counts["first_order_after_calibration"] = n_late
+        if n_late:
+            notes.append(
+                f"{n_late:,} customers whose first order is after the calibration end "
+                f"{cal_date} left out"
+            )
+    counts["guest_revenue"] = round(float(counts["guest_revenue"] or 0.0), 2)
+    return CustomerSummary(
+        table=table, as_of=as_of_date, calibration_end=cal_date, notes=notes, counts=counts
+    )

@@ -140,6 +140,23 @@ class IngestReport:
         return json.dumps(self.to_dict(), indent=indent)
 
 
+def _sql(raw: Any, query: str, params: list | None = None) -> list[tuple]:
+    """Run ``query`` on the raw DuckDB connection and fetch every row.
+
+    DuckDB 2 refuses further work on a connection whose last result was not fully fetched.
+    """
+    return raw.execute(query, params).fetchall() if params else raw.execute(query).fetchall()
+
+
+def table_names(con: Any) -> set[str]:
+    """Names of the tables and views of a DuckDB backend (main schema and temp)."""
+    # information_schema directly: Ibis 12's list_tables calls a cursor method DuckDB 2 lacks
+    rows = _sql(
+        con.con, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    )
+    return {row[0] for row in rows}
+
+
 class Workspace:
     """A valuecast workspace: a DuckDB database file with the canonical tables.
 
@@ -160,7 +177,8 @@ class Workspace:
         if not read_only:
             self._create_tables()
         else:
-            missing = [name for name in (*TABLES, "ingests") if name not in self.con.list_tables()]
+            present = table_names(self.con)
+            missing = [name for name in (*TABLES, "ingests") if name not in present]
             if missing:
                 self.close()
                 raise InputError(
@@ -172,10 +190,11 @@ class Workspace:
         raw = self.con.con
         for name, schema in TABLES.items():
             columns = ", ".join(f"{col} {_sql_type(col, dtype)}" for col, dtype in schema.items())
-            raw.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns}, ingest_id BIGINT)")
-        raw.execute(
+            _sql(raw, f"CREATE TABLE IF NOT EXISTS {name} ({columns}, ingest_id BIGINT)")
+        _sql(
+            raw,
             "CREATE TABLE IF NOT EXISTS ingests (ingest_id BIGINT, ingested_at TIMESTAMP, "
-            "files VARCHAR, report VARCHAR)"
+            "files VARCHAR, report VARCHAR)",
         )
 
     def orders(self) -> ir.Table:
@@ -214,14 +233,13 @@ class Workspace:
         raw = self.con.con
         raw.begin()
         try:
-            ingest_id = raw.execute(
-                "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests"
-            ).fetchone()[0]
+            ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
             counts = _merge(raw, orders, lines, customers, ingest_id)
-            currencies = raw.execute(
+            currencies = _sql(
+                raw,
                 "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
-                "GROUP BY currency ORDER BY count(*) DESC, currency"
-            ).fetchall()
+                "GROUP BY currency ORDER BY count(*) DESC, currency",
+            )
             if len(currencies) > 1:
                 listed = ", ".join(f"{code} ({count:,} orders)" for code, count in currencies)
                 raise InputError(
@@ -229,15 +247,16 @@ class Workspace:
                     f"orders in more than one currency after this ingest: {listed}; "
                     "give --fx RATES.csv to convert them to one base currency",
                 )
-            workspace_orders = raw.execute("SELECT count(*) FROM orders").fetchone()[0]
-            workspace_customers = raw.execute(
-                "SELECT count(DISTINCT customer_id) FROM orders WHERE customer_id IS NOT NULL"
-            ).fetchone()[0]
+            workspace_orders = _sql(raw, "SELECT count(*) FROM orders")[0][0]
+            workspace_customers = _sql(
+                raw, "SELECT count(DISTINCT customer_id) FROM orders WHERE customer_id IS NOT NULL"
+            )[0][0]
             report = _build_report(
                 self.path, ingest_id, results, orders, lines, customers, counts,
                 workspace_orders, workspace_customers,
             )  # fmt: skip
-            raw.execute(
+            _sql(
+                raw,
                 "INSERT INTO ingests VALUES (?, ?, ?, ?)",
                 [
                     ingest_id,
@@ -317,23 +336,26 @@ def _upsert(
     stage = f"_stage_{table}"
     columns = _column_list(schema)
     compared = {name: dtype for name, dtype in schema.items() if name != key}
-    raw.execute(
+    _sql(
+        raw,
         f"CREATE OR REPLACE TEMP TABLE _new_{table} AS SELECT s.{key} FROM {stage} s "
-        f"ANTI JOIN {table} t ON s.{key} = t.{key}"
+        f"ANTI JOIN {table} t ON s.{key} = t.{key}",
     )
-    raw.execute(
+    _sql(
+        raw,
         f"CREATE OR REPLACE TEMP TABLE _changed_{table} AS SELECT s.{key} FROM {stage} s "
         f"JOIN {table} t ON s.{key} = t.{key} "
         f"WHERE row({_column_list(compared, 's.')}) IS DISTINCT FROM "
-        f"row({_column_list(compared, 't.')})"
+        f"row({_column_list(compared, 't.')})",
     )
-    raw.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
-    raw.execute(
+    _sql(raw, f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
+    _sql(
+        raw,
         f"INSERT INTO {table} ({columns}, ingest_id) SELECT {columns}, {ingest_id} FROM {stage} "
-        f"WHERE {key} IN (SELECT {key} FROM _new_{table} UNION ALL SELECT {key} FROM _changed_{table})"
+        f"WHERE {key} IN (SELECT {key} FROM _new_{table} UNION ALL SELECT {key} FROM _changed_{table})",
     )
-    new = raw.execute(f"SELECT count(*) FROM _new_{table}").fetchone()[0]
-    changed = raw.execute(f"SELECT count(*) FROM _changed_{table}").fetchone()[0]
+    new = _sql(raw, f"SELECT count(*) FROM _new_{table}")[0][0]
+    changed = _sql(raw, f"SELECT count(*) FROM _changed_{table}")[0][0]
     return {"new": new, "changed": changed}
 
 
@@ -343,26 +365,31 @@ def _merge(
     raw.register("_in_orders", orders.drop(columns="_file"))
     raw.register("_in_lines", lines.drop(columns="_file"))
     raw.register("_in_customers", customers.drop(columns="_file"))
-    raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE _stage_orders AS SELECT {_cast_list(ORDERS_SCHEMA)} FROM _in_orders"
+    _sql(
+        raw,
+        f"CREATE OR REPLACE TEMP TABLE _stage_orders AS SELECT {_cast_list(ORDERS_SCHEMA)} FROM _in_orders",
     )
-    raw.execute(
+    _sql(
+        raw,
         f"CREATE OR REPLACE TEMP TABLE _stage_order_lines AS "
-        f"SELECT {_cast_list(ORDER_LINES_SCHEMA)} FROM _in_lines"
+        f"SELECT {_cast_list(ORDER_LINES_SCHEMA)} FROM _in_lines",
     )
-    raw.execute(
+    _sql(
+        raw,
         f"CREATE OR REPLACE TEMP TABLE _stage_customers AS "
-        f"SELECT {_cast_list(CUSTOMERS_SCHEMA)} FROM _in_customers"
+        f"SELECT {_cast_list(CUSTOMERS_SCHEMA)} FROM _in_customers",
     )
 
     order_counts = _upsert(raw, "orders", ORDERS_SCHEMA, "order_id", ingest_id)
 
     # line items: replace the stored lines of every staged order whose line set differs
     line_columns = _column_list(ORDER_LINES_SCHEMA)
-    raw.execute(
-        "CREATE OR REPLACE TEMP TABLE _line_orders AS SELECT DISTINCT order_id FROM _stage_order_lines"
+    _sql(
+        raw,
+        "CREATE OR REPLACE TEMP TABLE _line_orders AS SELECT DISTINCT order_id FROM _stage_order_lines",
     )
-    raw.execute(
+    _sql(
+        raw,
         f"""CREATE OR REPLACE TEMP TABLE _lines_changed AS
         SELECT DISTINCT order_id FROM (
             (SELECT {line_columns} FROM _stage_order_lines
@@ -372,26 +399,30 @@ def _merge(
             (SELECT {line_columns} FROM order_lines WHERE order_id IN (SELECT order_id FROM _line_orders)
              EXCEPT ALL
              SELECT {line_columns} FROM _stage_order_lines)
-        )"""
+        )""",
     )
-    raw.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)")
-    raw.execute(
+    _sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)")
+    _sql(
+        raw,
         f"INSERT INTO order_lines ({line_columns}, ingest_id) SELECT {line_columns}, {ingest_id} "
-        f"FROM _stage_order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)"
+        f"FROM _stage_order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)",
     )
     # an order counts as updated when its row or its line items changed (and it was not new)
-    updated = raw.execute(
+    updated = _sql(
+        raw,
         "SELECT count(*) FROM (SELECT order_id FROM _changed_orders UNION "
         "SELECT order_id FROM _lines_changed WHERE order_id NOT IN (SELECT order_id FROM _new_orders) "
         "AND order_id IN (SELECT order_id FROM orders WHERE ingest_id <> ?))",
         [ingest_id],
-    ).fetchone()[0]
-    lines_only = raw.execute(
+    )[0][0]
+    lines_only = _sql(
+        raw,
         "SELECT order_id FROM _lines_changed WHERE order_id NOT IN (SELECT order_id FROM _new_orders) "
-        "AND order_id NOT IN (SELECT order_id FROM _changed_orders)"
-    ).fetchall()
+        "AND order_id NOT IN (SELECT order_id FROM _changed_orders)",
+    )
     if lines_only:  # the order row itself is unchanged: mark it as touched by this ingest
-        raw.execute(
+        _sql(
+            raw,
             "UPDATE orders SET ingest_id = ? WHERE order_id IN (SELECT order_id FROM _lines_changed)",
             [ingest_id],
         )
@@ -400,7 +431,7 @@ def _merge(
         "_stage_orders", "_stage_order_lines", "_stage_customers", "_new_orders", "_changed_orders",
         "_new_customers", "_changed_customers", "_line_orders", "_lines_changed",
     ):  # fmt: skip
-        raw.execute(f"DROP TABLE IF EXISTS {name}")
+        _sql(raw, f"DROP TABLE IF EXISTS {name}")
     return {
         "new_orders": order_counts["new"],
         "updated_orders": updated,

@@ -1,0 +1,242 @@
+"""The workspace: schema, atomic ingest, upsert semantics and the ingest report."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from valuecast.engine import EngineError, Workspace, connect
+from valuecast.engine.workspace import TABLES, table_names
+from valuecast.io.schema import ORDERS_SCHEMA, InputError
+
+SHOP = [
+    {"id": "#1001", "customer": "ann@example.com", "date": "2024-01-05", "net": 50.0},
+    {"id": "#1002", "customer": "bob@example.com", "date": "2024-01-06", "net": 20.0},
+    {"id": "#1003", "customer": None, "date": "2024-01-07", "net": 15.5},
+    {"id": "#1004", "customer": "ann@example.com", "date": "2024-02-01", "net": 30.0},
+]
+LINES = [
+    {"order_id": "shopify:#1001", "line_number": 1, "sku": "A", "quantity": 1, "unit_price": 30.0},
+    {"order_id": "shopify:#1001", "line_number": 2, "sku": "B", "quantity": 2, "unit_price": 10.0},
+    {"order_id": "shopify:#1002", "line_number": 1, "sku": "A", "quantity": 1, "unit_price": 20.0},
+]
+
+
+def snapshot(ws: Workspace) -> dict[str, pd.DataFrame]:
+    """Every canonical table, sorted, to compare workspace states."""
+    out = {}
+    for name in TABLES:
+        frame = ws.con.table(name).to_pandas()
+        out[name] = frame.sort_values(list(frame.columns)[:2]).reset_index(drop=True)
+    return out
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    for name in TABLES:
+        pd.testing.assert_frame_equal(a[name], b[name])
+
+
+def test_new_workspace_has_the_canonical_tables(tmp_path):
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        tables = table_names(ws.con)
+        assert {"orders", "order_lines", "customers", "ingests"} <= tables
+        columns = ws.orders().columns
+        assert list(columns) == [*ORDERS_SCHEMA, "ingest_id"]
+        assert str(ws.orders().schema()["order_date"]).startswith("date")
+
+
+def test_ingest_report_counts_everything(tmp_path, make_result):
+    result = make_result(
+        SHOP,
+        LINES,
+        customers=[{"customer_id": "ann@example.com", "accepts_marketing": True}],
+        rows_read=9,
+        excluded={"cancelled": 2, "test order": 1},
+        excluded_revenue={"cancelled": 44.0, "test order": 1.0},
+        notes=["older header generation"],
+    )
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        report = ws.ingest([result])
+    assert report.ingest_id == 1
+    assert report.rows_read == 9
+    assert report.orders == 4 and report.new_orders == 4
+    assert report.updated_orders == 0 and report.unchanged_orders == 0
+    assert report.line_items == 3
+    assert report.customers == 2
+    assert report.customer_records == 1
+    assert report.guest_orders == 1 and report.guest_revenue == 15.5
+    assert report.excluded_orders == {"cancelled": 2, "test order": 1}
+    assert report.excluded_revenue == {"cancelled": 44.0, "test order": 1.0}
+    assert report.net_revenue == 115.5 and report.gross_revenue == 115.5
+    assert report.first_order_date == date(2024, 1, 5)
+    assert report.last_order_date == date(2024, 2, 1)
+    assert report.currencies == {"USD": 4}
+    assert report.workspace_orders == 4 and report.workspace_customers == 2
+    assert report.files[0].file == "orders_export.csv"
+    assert any("older header generation" in note for note in report.notes)
+    # --json: serialisable, dates as ISO strings
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["first_order_date"] == "2024-01-05"
+    assert data["excluded_orders"]["cancelled"] == 2
+    assert json.loads(report.to_json())["orders"] == 4
+
+
+def test_stored_values_round_trip(tmp_path, make_result):
+    path = tmp_path / "ws.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+    with Workspace(path, read_only=True) as ws:
+        orders = ws.orders().order_by("order_id").to_pandas()
+        lines = ws.order_lines().to_pandas()
+    assert orders["order_id"].tolist() == [f"shopify:#100{i}" for i in range(1, 5)]
+    assert orders.loc[2, "customer_id"] is None or pd.isna(orders.loc[2, "customer_id"])
+    assert bool(orders.loc[2, "is_guest"]) is True
+    assert orders["order_date"].tolist()[0] == pd.Timestamp("2024-01-05")
+    assert orders["ordered_at"].tolist()[0] == pd.Timestamp("2024-01-05 12:00:00")
+    assert orders["net_revenue"].sum() == pytest.approx(115.5)
+    assert sorted(lines["sku"]) == ["A", "A", "B"]
+
+
+def test_reingesting_the_same_export_changes_nothing(tmp_path, make_result):
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, LINES, customers=[{"customer_id": "ann@example.com"}])])
+        before = snapshot(ws)
+        report = ws.ingest(
+            [make_result(SHOP, LINES, customers=[{"customer_id": "ann@example.com"}])]
+        )
+        after = snapshot(ws)
+        log = ws.ingests()
+    assert report.new_orders == 0 and report.updated_orders == 0
+    assert report.unchanged_orders == 4
+    assert report.new_customer_records == 0 and report.updated_customer_records == 0
+    assert_same(before, after)
+    assert log["ingest_id"].tolist() == [1, 2]  # the log records both ingests
+    assert json.loads(log["report"][1])["unchanged_orders"] == 4
+
+
+def test_newer_export_adds_new_and_updates_changed_orders(tmp_path, make_result):
+    newer = [dict(row) for row in SHOP]
+    newer[1].update(refunded=5.0, net=15.0)  # #1002 partially refunded since
+    newer.append({"id": "#1005", "customer": "cy@example.com", "date": "2024-02-03", "net": 9.0})
+    newer_lines = [dict(row) for row in LINES]
+    newer_lines[1]["quantity"] = 3  # #1001's second line changed (order row unchanged)
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        report = ws.ingest([make_result(newer, newer_lines)])
+        orders = ws.orders().to_pandas().set_index("order_id")
+        lines = ws.order_lines().to_pandas()
+    assert report.new_orders == 1
+    assert report.updated_orders == 2  # #1002 (refund) and #1001 (line items)
+    assert report.unchanged_orders == 2
+    assert len(orders) == 5
+    assert orders.loc["shopify:#1002", "net_revenue"] == 15.0
+    assert orders.loc["shopify:#1002", "refunded"] == 5.0
+    assert orders.loc["shopify:#1002", "ingest_id"] == 2
+    assert orders.loc["shopify:#1003", "ingest_id"] == 1  # untouched
+    assert orders.loc["shopify:#1001", "ingest_id"] == 2
+    assert len(lines) == 3
+    assert lines.set_index(["order_id", "line_number"]).loc[("shopify:#1001", 2), "quantity"] == 3
+
+
+def test_an_export_without_line_items_keeps_the_stored_ones(tmp_path, make_result):
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        report = ws.ingest([make_result(SHOP)])
+        assert report.unchanged_orders == 4
+        assert ws.order_lines().count().execute() == 3
+
+
+def test_same_order_in_two_files_of_one_ingest_last_file_wins(tmp_path, make_result):
+    first = make_result(SHOP[:2], file="jan.csv")
+    second = make_result(
+        [{"id": "#1002", "customer": "bob@example.com", "date": "2024-01-06", "net": 18.0}],
+        file="feb.csv",
+    )
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        report = ws.ingest([first, second])
+        orders = ws.orders().to_pandas().set_index("order_id")
+    assert report.orders == 2 and report.new_orders == 2
+    assert [f.file for f in report.files] == ["jan.csv", "feb.csv"]
+    assert orders.loc["shopify:#1002", "net_revenue"] == 18.0
+
+
+def test_customer_records_are_upserted_by_customer_id(tmp_path, make_result):
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result([], customers=[{"customer_id": "ann@example.com", "tags": "vip"}])])
+        report = ws.ingest(
+            [
+                make_result(
+                    [],
+                    customers=[
+                        {"customer_id": "ann@example.com", "tags": "vip, wholesale"},
+                        {"customer_id": "bob@example.com", "accepts_marketing": False},
+                        {"customer_id": None, "email": None},
+                    ],
+                )
+            ]
+        )
+        customers = ws.customers().to_pandas().set_index("customer_id")
+    assert report.new_customer_records == 1 and report.updated_customer_records == 1
+    assert customers.loc["ann@example.com", "tags"] == "vip, wholesale"
+    assert len(customers) == 2
+
+
+def test_mixed_currencies_fail_and_write_nothing(tmp_path, make_result):
+    euro = [dict(row, id=f"E{i}", currency="EUR") for i, row in enumerate(SHOP)]
+    path = tmp_path / "ws.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        before = snapshot(ws)
+        with pytest.raises(InputError) as caught:
+            ws.ingest([make_result(euro, file="eu.csv"), make_result(SHOP, file="us.csv")])
+        message = str(caught.value)
+        assert "USD (4 orders)" in message and "EUR (4 orders)" in message
+        assert "--fx" in message and "\n" not in message
+        assert_same(before, snapshot(ws))
+        assert len(ws.ingests()) == 1
+    # and the workspace stays usable
+    with Workspace(path) as ws:
+        assert ws.ingest([make_result(SHOP)]).unchanged_orders == 4
+
+
+def test_failure_in_the_middle_rolls_everything_back(tmp_path, make_result, monkeypatch):
+    import valuecast.engine.workspace as workspace_module
+
+    path = tmp_path / "ws.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest([make_result(SHOP[:1])])
+        before = snapshot(ws)
+
+        def broken_report(*args, **kwargs):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(workspace_module, "_build_report", broken_report)
+        with pytest.raises(RuntimeError, match="disk full"):
+            ws.ingest([make_result(SHOP, LINES)])  # orders were already merged when it fails
+        assert_same(before, snapshot(ws))
+        assert len(ws.ingests()) == 1
+
+
+def test_read_only_workspace_must_exist(tmp_path):
+    with pytest.raises(EngineError, match="no such workspace"):
+        Workspace(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_connect_engine_specs(tmp_path):
+    con = connect("duckdb")
+    assert con.name == "duckdb"
+    assert table_names(con) == set()
+    path = tmp_path / "shop.duckdb"
+    with Workspace(path):
+        pass
+    for spec in (str(path), f"duckdb://{path}"):
+        other = connect(spec)
+        assert "orders" in table_names(other)
+        other.disconnect()
+    with pytest.raises(EngineError, match="not supported yet"):
+        connect("spark")
+    with pytest.raises(EngineError, match="unknown engine"):
+        connect("no-such-thing")

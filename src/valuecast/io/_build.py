@@ -1,0 +1,169 @@
+"""Helpers the importers share: grouping rows into orders, and assembling an ImportResult."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from valuecast.io.csvfile import Table
+from valuecast.io.schema import (
+    CUSTOMERS_SCHEMA,
+    ORDER_LINES_SCHEMA,
+    ORDERS_SCHEMA,
+    ImportResult,
+    conform,
+    empty_frame,
+)
+
+EMPTY_ROW = "empty row"
+
+
+def first_positions(
+    codes: np.ndarray, n_groups: int, valid: np.ndarray | None = None
+) -> np.ndarray:
+    """Per group, the position of its first row (first row where ``valid``), -1 when none."""
+    out = np.full(n_groups, -1, dtype=np.int64)
+    rows = np.arange(len(codes)) if valid is None else np.flatnonzero(valid)
+    if len(rows):
+        group = codes[rows]
+        keep = group >= 0
+        rows, group = rows[keep], group[keep]
+        unique, first = np.unique(group, return_index=True)
+        out[unique] = rows[first]
+    return out
+
+
+def take(values: np.ndarray | pd.Series, positions: np.ndarray, fill: object = np.nan):
+    """``values[positions]`` with ``fill`` where the position is -1."""
+    if isinstance(values, pd.Series):
+        result = values.iloc[np.maximum(positions, 0)].reset_index(drop=True)
+        result[positions < 0] = pd.NA
+        return result
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.full(len(positions), fill, dtype=values.dtype)
+    result = values[np.maximum(positions, 0)].copy()
+    result[positions < 0] = fill
+    return result
+
+
+def group_first(table: Table, codes: np.ndarray, n_groups: int, column: str | None) -> pd.Series:
+    """Per order, the first non-empty cleaned text of ``column`` (<NA> when none)."""
+    if column is None:
+        return pd.Series(pd.NA, index=range(n_groups), dtype="string")
+    values = table.text(column)
+    valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), bool)
+    positions = first_positions(codes, n_groups, valid)
+    picked = values.take(pa.array(np.maximum(positions, 0)))
+    series = pd.Series(picked.to_pandas(), dtype="string").reset_index(drop=True)
+    series[positions < 0] = pd.NA
+    return series
+
+
+def group_first_values(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per order, the first non-missing (non-NaN / non-NaT) value; missing when none."""
+    valid = ~pd.isna(values)
+    positions = first_positions(codes, n_groups, valid)
+    fill = np.datetime64("NaT") if values.dtype.kind == "M" else np.nan
+    return take(values, positions, fill)
+
+
+def emails(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(email trimmed, customer_id = trimmed lower-cased email or <NA>, is_guest)."""
+    email = raw.astype("string").str.strip()
+    email = email.mask(email == "", pd.NA)
+    customer_id = email.str.lower()
+    return email, customer_id, customer_id.isna().astype("boolean")
+
+
+def reasons(n: int, rules: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
+    """The first matching exclusion reason per order (``None`` = counted)."""
+    out = np.full(n, None, dtype=object)
+    for name, mask in rules:
+        mask = np.asarray(pd.array(mask, dtype="boolean").fillna(False), dtype=bool)
+        out[(out == None) & mask] = name  # noqa: E711 - elementwise comparison
+    return out
+
+
+def orders_frame(source: str, columns: dict[str, object], n: int) -> pd.DataFrame:
+    """A canonical orders frame from per-order columns; ``order_number`` must be given."""
+    frame = pd.DataFrame(index=range(n))
+    for name, values in columns.items():
+        frame[name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+    number = frame["order_number"].astype("string")
+    frame["order_id"] = (source + ":") + number
+    frame["source"] = source
+    ordered_at = pd.Series(frame["ordered_at"]).astype("datetime64[us]")
+    frame["ordered_at"] = ordered_at
+    frame["order_date"] = ordered_at.dt.floor("D")
+    return frame
+
+
+def assemble(
+    table_name: str,
+    fmt: str,
+    rows_read: int,
+    orders: pd.DataFrame,
+    reason: np.ndarray,
+    rows_per_order: np.ndarray,
+    lines: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    empty_rows: int = 0,
+    notes: list[str] | None = None,
+) -> ImportResult:
+    """Split counted from excluded orders and count the exclusions by reason."""
+    excluded, excluded_orders, excluded_revenue = Counter(), Counter(), Counter()
+    if empty_rows:
+        excluded[EMPTY_ROW] += int(empty_rows)
+    reason = np.asarray(reason, dtype=object)
+    dropped = reason != None  # noqa: E711
+    if dropped.any():
+        gross = orders["gross_revenue"].to_numpy(float, na_value=np.nan)
+        frame = pd.DataFrame(
+            {
+                "reason": reason[dropped].astype(str),
+                "rows": np.asarray(rows_per_order)[dropped],
+                "revenue": np.nan_to_num(gross[dropped]),
+            }
+        )
+        for name, group in frame.groupby("reason", sort=True):
+            excluded[name] += int(group["rows"].sum())
+            excluded_orders[name] += len(group)
+            excluded_revenue[name] += round(float(group["revenue"].sum()), 2)
+    counted = orders.loc[~dropped]
+    result_lines = empty_frame(ORDER_LINES_SCHEMA) if lines is None else lines
+    if lines is not None and len(lines) and dropped.any():
+        result_lines = lines[lines["order_id"].isin(counted["order_id"]).to_numpy(bool)]
+    return ImportResult(
+        file=table_name,
+        format=fmt,
+        rows_read=int(rows_read),
+        orders=conform(counted, ORDERS_SCHEMA),
+        order_lines=conform(result_lines, ORDER_LINES_SCHEMA),
+        customers=empty_frame(CUSTOMERS_SCHEMA)
+        if customers is None
+        else conform(customers, CUSTOMERS_SCHEMA),
+        excluded=excluded,
+        excluded_orders=excluded_orders,
+        excluded_revenue=excluded_revenue,
+        notes=list(notes or []),
+    )
+
+
+def line_numbers(codes: np.ndarray) -> np.ndarray:
+    """1-based position of each row within its group (rows in file order)."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    run = np.arange(len(codes)) - np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = run + 1
+    return out
+
+
+def money_or_zero(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), 0.0, values)

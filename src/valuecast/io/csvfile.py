@@ -1,0 +1,689 @@
+"""Robust reading of merchants' CSV files, and vectorised parsing of their cells.
+
+Everything an importer needs from a file goes through :class:`Table`: columns looked up by name
+(case, spaces and underscores ignored), cells cleaned, money and timestamps parsed column-wise with
+pyarrow, and every error reported as an :class:`~valuecast.io.schema.InputError` naming the file,
+the row *as a spreadsheet shows it* (the header is row 1, blank lines count as rows) and the column.
+
+Reading rules
+-------------
+* Encoding: a UTF-8 BOM or UTF-16 BOM (either byte order) decides; otherwise UTF-8, and a file that
+  is not valid UTF-8 is read as Windows-1252 (Latin-1 for the five bytes 1252 leaves undefined),
+  which is what spreadsheet programs on Windows write.
+* Delimiter: the one of ``,`` ``;`` and tab that occurs most often (outside quotes) in the header
+  line; a header without any of them is a one-column file read with ``,``.
+* Quoted values may contain delimiters, doubled quotes and newlines.
+* Blank lines are skipped (but still count for the row numbers). A row with fewer cells than the
+  header is padded with empty cells; a row with more cells is an error unless the extra cells
+  are empty (spreadsheets leave trailing delimiters).
+* A zero-byte or whitespace-only file is an error ("no header row"). A header without data rows
+  is a valid file with zero rows.
+* Every cell is read as text; the parsers below turn it into typed values. A single leading
+  apostrophe (which spreadsheets add to keep ``'02134`` or ``'1001`` as text) is removed from
+  every cell an importer reads, as is surrounding whitespace. Empty cells are missing values.
+
+Money (:meth:`Table.money`)
+---------------------------
+Accepted: ``1234.5``, ``1,234.50``, ``$1,234.50``, ``USD 12``, ``12 €``, ``1.234,50``,
+``1 234,50``, ``1'234.50``, ``-12``, ``12-``, ``(12.00)`` (negative). The decimal separator is
+decided per column: a column is read with a decimal comma when some value ends in a comma and one or
+two digits (``12,50``) and none ends in a point and one or two digits; then ``.`` separates
+thousands. A value that does not fit its column's convention (``12.50`` in a decimal-comma column,
+``1,2345`` in a decimal-point one), ``nan``, ``inf`` or any other text is an error: nothing is guessed.
+
+Timestamps (:meth:`Table.timestamps`)
+-------------------------------------
+ISO-like dates are always accepted: ``2024-03-05``, ``2024-03-05 23:30``, ``2024-03-05 23:30:00``,
+``2024-03-05T23:30:00.123``, each optionally followed by ``Z``, ``UTC``, ``GMT`` or an offset such as
+``-0500`` / ``+01:00``. The result is the wall-clock time *as written*: the offset is not applied,
+so an order placed at 23:30 New York time stays on its local calendar day. Importers of generic
+tables also accept ``YYYYMMDD`` and ``D/M/YYYY`` or ``M/D/YYYY`` (``/`` ``.`` or ``-``, optional
+``H:MM[:SS]``): the day/month order is taken from a value whose first or second field exceeds 12;
+when no value decides it, it is an error unless an explicit format is given.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from valuecast.io.schema import InputError
+
+__all__ = [
+    "CsvFile",
+    "Table",
+    "normalise_name",
+    "open_csv",
+]
+
+_HEAD_BYTES = 1 << 20
+_DELIMITERS = (",", ";", "\t")
+
+
+def normalise_name(name: str) -> str:
+    """Header name as compared: lower-case, BOM/quotes/outer spaces gone, runs of ``_``/space -> one space."""
+    text = str(name).replace("\ufeff", "").strip().strip('"').strip().lower()
+    return re.sub(r"[\s_]+", " ", text)
+
+
+# ------------------------------------------------------------------------------------------------
+# decoding and sniffing
+# ------------------------------------------------------------------------------------------------
+def _decode_cp1252(data: bytes) -> str:
+    """Windows-1252, with Latin-1 for the bytes 1252 leaves undefined (never fails)."""
+    return data.decode("cp1252", errors="latin1_fallback")
+
+
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.object[error.start : error.end]
+    return bad.decode("latin-1"), error.end
+
+
+codecs.register_error("latin1_fallback", _latin1_fallback)
+
+
+class _CountingLines:
+    """Iterates the lines of a text while counting the characters handed out."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.consumed = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.consumed += len(line)
+        return line
+
+
+def _sniff_delimiter(text: str) -> str:
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted:
+            if char in "\r\n":
+                break
+            if char in counts:
+                counts[char] += 1
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+@dataclass
+class CsvFile:
+    """A CSV file decoded and sniffed, ready to read columns from.
+
+    ``header`` is the list of column names as written; ``header_row`` the spreadsheet row of the
+    header (1 unless the file starts with blank lines).
+    """
+
+    name: str
+    header: list[str]
+    delimiter: str
+    encoding: str
+    header_row: int
+    _data: bytes = field(repr=False)
+    _offset: int = field(repr=False)
+    _text: str | None = field(default=None, repr=False)
+
+    @property
+    def _body(self) -> memoryview:
+        return memoryview(self._data)[self._offset :]
+
+    # -- lookups --------------------------------------------------------------------------------
+    def find(self, *aliases: str) -> str | None:
+        return _find(self.header, aliases)
+
+    def require(self, *aliases: str) -> str:
+        found = self.find(*aliases)
+        if found is None:
+            raise InputError(self.name, "required column is missing", column=aliases[0])
+        return found
+
+    # -- reading --------------------------------------------------------------------------------
+    def read(self, columns: Iterable[str] | None = None) -> Table:
+        """Read the given header columns (all when ``None``) as text into a :class:`Table`."""
+        wanted = list(dict.fromkeys(self.header if columns is None else columns))
+        positions = {}
+        for name in wanted:
+            positions[name] = self.header.index(name)
+        synthetic = [f"c{i}" for i in range(len(self.header))]
+        include = [synthetic[positions[name]] for name in wanted]
+        try:
+            arrow = self._read_arrow(synthetic, include)
+            has_blank = self._has_blank_lines()
+            table = pa.table(
+                {name: arrow.column(syn) for name, syn in zip(wanted, include, strict=True)}
+            )
+            return Table(
+                self.name,
+                list(self.header),
+                table,
+                self,
+                first_row=self.header_row + 1,
+                row_map=None if not has_blank else _LAZY,
+            )
+        except pa.ArrowInvalid as error:
+            if "UTF8" in str(error) and self.encoding == "utf-8":
+                self._reencode_cp1252()
+                return self.read(wanted)
+        return self._read_python(wanted, positions)
+
+    def _read_arrow(self, names: list[str], include: list[str]) -> pa.Table:
+        if len(self._body) == 0:
+            return pa.table({name: pa.array([], pa.string()) for name in include})
+        return pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(self._body)),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.delimiter, newlines_in_values=True, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=include,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    def _has_blank_lines(self) -> bool:
+        end = len(self._data.rstrip(b"\r\n")) if self._data[-1:] in (b"\n", b"\r") else None
+        for pattern in (b"\n\n", b"\n\r\n", b"\r\r"):
+            found = self._data.find(pattern, self._offset)
+            if found >= 0 and (end is None or found < end):
+                return True
+        return False
+
+    def _reencode_cp1252(self) -> None:
+        self._text = _decode_cp1252(bytes(self._body))
+        self._data, self._offset = self._text.encode("utf-8"), 0
+        self.encoding = "cp1252"
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = bytes(self._body).decode("utf-8", errors="replace")
+        return self._text
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """(spreadsheet row, cells) of every non-blank data record, parsed by Python's csv module."""
+        reader = csv.reader(io.StringIO(self.text(), newline=""), delimiter=self.delimiter)
+        row = self.header_row
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise InputError(self.name, f"malformed CSV: {error}", row=row + 1) from None
+            row += 1
+            if record:
+                yield row, record
+
+    def _read_python(self, wanted: list[str], positions: dict[str, int]) -> Table:
+        width = len(self.header)
+        columns: list[list[str]] = [[] for _ in wanted]
+        rows: list[int] = []
+        for row, record in self.records():
+            if len(record) > width and any(cell.strip() for cell in record[width:]):
+                raise InputError(
+                    self.name,
+                    f"row has {len(record)} cells but the header has {width} columns",
+                    row=row,
+                )
+            rows.append(row)
+            for out, name in zip(columns, wanted, strict=True):
+                position = positions[name]
+                out.append(record[position] if position < len(record) else "")
+        table = pa.table(
+            {
+                name: pa.array(values, pa.string())
+                for name, values in zip(wanted, columns, strict=True)
+            }
+        )
+        return Table(self.name, list(self.header), table, self, row_map=np.asarray(rows, np.int64))
+
+
+_LAZY = object()
+
+
+def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
+    """Read ``path`` into memory, detect its encoding and delimiter and parse its header row."""
+    display = str(path) if name is None else name
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise InputError(display, f"cannot read the file: {error.strerror or error}") from None
+    start = 0
+    if data.startswith(codecs.BOM_UTF8):
+        body, encoding, start = data, "utf-8", 3
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            body = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(
+                display, "the file starts with a UTF-16 mark but is not UTF-16"
+            ) from None
+        encoding = "utf-16"
+    else:
+        body, encoding = data, "utf-8"
+        head = data[:_HEAD_BYTES]
+        if len(data) > _HEAD_BYTES:
+            head = head[: head.rfind(b"\n") + 1] or head
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # a character cut at the end of the head is not an encoding problem
+            if not (len(data) > _HEAD_BYTES and error.start >= len(head) - 4):
+                body, encoding = _decode_cp1252(data).encode("utf-8"), "cp1252"
+    head_text = body[start : start + _HEAD_BYTES].decode("utf-8", errors="ignore")
+    if not head_text.strip():
+        raise InputError(display, "the file is empty (no header row)")
+    delimiter = _sniff_delimiter(head_text.lstrip("\r\n"))
+    lines = _CountingLines(head_text)
+    reader = csv.reader(lines, delimiter=delimiter)
+    header_row = 0
+    header: list[str] = []
+    try:
+        while not header:
+            header_row += 1
+            header = next(reader)
+    except StopIteration:
+        raise InputError(display, "the file has no header row") from None
+    except csv.Error as error:
+        raise InputError(display, f"malformed header: {error}", row=header_row) from None
+    header = [cell.replace("\ufeff", "").strip() for cell in header]
+    consumed = len(head_text[: lines.consumed].encode("utf-8"))
+    return CsvFile(display, header, delimiter, encoding, header_row, body, start + consumed)
+
+
+def _find(header: Sequence[str], aliases: Iterable[str]) -> str | None:
+    lookup: dict[str, str] = {}
+    for name in header:
+        lookup.setdefault(normalise_name(name), name)
+    for alias in aliases:
+        found = lookup.get(normalise_name(alias))
+        if found is not None:
+            return found
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# the table and its parsers
+# ------------------------------------------------------------------------------------------------
+_MONEY_SHAPE = r"^(?:\d{1,3}(?:[.,' ]\d{3})+|\d+)(?:[.,]\d+)?$|^[.,]\d+$"
+_ISO_SHAPE = (
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+    r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_DMY_SHAPE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+_TRUE = {"yes", "y", "true", "t", "1", "subscribed", "confirmed_opt_in", "opted in"}
+_FALSE = {"no", "n", "false", "f", "0", "not_subscribed", "unsubscribed", "not subscribed", ""}
+
+
+class Table:
+    """The columns an importer read from one input, with spreadsheet row numbers for errors.
+
+    Built by :meth:`CsvFile.read` or :meth:`Table.from_frame` (a DataFrame read from a database
+    or Parquet file; there row ``i`` is reported as ``i + 1``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        header: list[str],
+        table: pa.Table,
+        source: CsvFile | None = None,
+        first_row: int = 2,
+        row_map: object = None,
+    ) -> None:
+        self.name = name
+        self.header = header
+        self.arrow = table
+        self.num_rows = table.num_rows
+        self._source = source
+        self._first_row = first_row
+        self._row_map = row_map
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str) -> Table:
+        frame = frame.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            table = pa.Table.from_pandas(frame.astype("string"), preserve_index=False)
+        return cls(name, list(frame.columns), table, None, first_row=1)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, name: str) -> Table:
+        return cls(name, list(table.column_names), table, None, first_row=1)
+
+    # -- rows -----------------------------------------------------------------------------------
+    def row(self, position: int) -> int:
+        """Spreadsheet row number of the data row at ``position`` (0-based)."""
+        if self._row_map is _LAZY:
+            assert self._source is not None
+            self._row_map = np.asarray([row for row, _ in self._source.records()], np.int64)
+        if isinstance(self._row_map, np.ndarray) and position < len(self._row_map):
+            return int(self._row_map[position])
+        return self._first_row + int(position)
+
+    def error(
+        self, message: str, position: int | None = None, column: str | None = None
+    ) -> InputError:
+        return InputError(
+            self.name, message, row=None if position is None else self.row(position), column=column
+        )
+
+    # -- columns --------------------------------------------------------------------------------
+    def find(self, *aliases: str) -> str | None:
+        found = _find(self.header, aliases)
+        return found if found is not None and found in self.arrow.column_names else None
+
+    def require(self, *aliases: str) -> str:
+        found = self.find(*aliases)
+        if found is None:
+            raise InputError(self.name, "required column is missing", column=aliases[0])
+        return found
+
+    def raw(self, column: str) -> pa.ChunkedArray:
+        return self.arrow.column(column)
+
+    def text(self, column: str | None, strip_apostrophe: bool = True) -> pa.ChunkedArray:
+        """Cleaned text: whitespace trimmed, a leading apostrophe removed, empty -> null."""
+        if column is None:
+            return pa.chunked_array([pa.nulls(self.num_rows, pa.string())])
+        values = self.arrow.column(column)
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
+                values = pc.strftime(values, format="%Y-%m-%d %H:%M:%S")
+            else:
+                values = pc.cast(values, pa.string())
+        values = pc.utf8_trim_whitespace(values)
+        if strip_apostrophe and pc.any(pc.starts_with(values, "'")).as_py():
+            values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, r"^'", ""))
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+    def text_series(self, column: str | None, strip_apostrophe: bool = True) -> pd.Series:
+        return pd.Series(
+            self.text(column, strip_apostrophe).to_pandas(), dtype="string"
+        ).reset_index(drop=True)
+
+    def nonempty(self, column: str | None) -> np.ndarray:
+        if column is None:
+            return np.zeros(self.num_rows, dtype=bool)
+        return np.asarray(pc.is_valid(self.text(column)).to_numpy(zero_copy_only=False), bool)
+
+    def _first_bad(self, bad: pa.ChunkedArray | np.ndarray) -> int:
+        mask = np.asarray(
+            bad.to_numpy(zero_copy_only=False) if not isinstance(bad, np.ndarray) else bad
+        )
+        mask = np.where(pd.isna(mask), False, mask).astype(bool)
+        return int(np.flatnonzero(mask)[0])
+
+    # -- money ----------------------------------------------------------------------------------
+    def money(self, column: str | None) -> np.ndarray:
+        """Amounts as float64, NaN where the cell is empty (or the column absent)."""
+        if column is None:
+            return np.full(self.num_rows, np.nan)
+        raw = self.arrow.column(column)
+        if (
+            pa.types.is_integer(raw.type)
+            or pa.types.is_floating(raw.type)
+            or pa.types.is_decimal(raw.type)
+        ):
+            out = np.asarray(pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False), float)
+        elif pa.types.is_null(raw.type):
+            return np.full(self.num_rows, np.nan)
+        else:
+            out = self._parse_money_text(self.text(column), column)
+        bad = ~np.isfinite(out) & ~np.isnan(out)
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
+            raise self.error("amount is not a finite number", position, column)
+        return out
+
+    def _parse_money_text(self, values: pa.ChunkedArray, column: str) -> np.ndarray:
+        present = pc.is_valid(values)
+        try:
+            out = pc.cast(values, pa.float64())
+            plain = pc.match_substring_regex(values, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+            if pc.all(pc.or_kleene(plain, pc.invert(present))).as_py():
+                return np.asarray(out.to_numpy(zero_copy_only=False), float)
+        except pa.ArrowInvalid:
+            pass
+        text = pc.replace_substring_regex(values, r"^[A-Za-z]{3}\s*|\s*[A-Za-z]{3}$", "")
+        text = pc.replace_substring_regex(text, r"[$€£¥₹\s\x{00a0}\x{202f}]", "")
+        negative = pc.match_substring_regex(text, r"^\(.*\)$|^-|-$|^\(-")
+        text = pc.replace_substring_regex(text, r"^\(|\)$", "")
+        text = pc.replace_substring_regex(text, r"^[-+]|-$", "")
+        shape_ok = pc.match_substring_regex(text, _MONEY_SHAPE)
+        bad = pc.and_(present, pc.invert(pc.fill_null(shape_ok, False)))
+        if pc.any(bad).as_py():
+            position = self._first_bad(bad)
+            value = values[position].as_py()
+            raise self.error(f"cannot read {value!r} as an amount", position, column)
+        comma_decimal = pc.any(pc.match_substring_regex(text, r",\d{1,2}$")).as_py()
+        point_decimal = pc.any(pc.match_substring_regex(text, r"\.\d{1,2}$")).as_py()
+        if comma_decimal and not point_decimal:
+            fits = r"^(?:\d{1,3}(?:[.' ]\d{3})+|\d+)(?:,\d+)?$|^,\d+$"
+            thousands, decimal = r"[.' ]", ","
+        else:
+            fits = r"^(?:\d{1,3}(?:[,' ]\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$"
+            thousands, decimal = r"[,' ]", "."
+        misfit = pc.and_(
+            present, pc.invert(pc.fill_null(pc.match_substring_regex(text, fits), False))
+        )
+        if pc.any(misfit).as_py():
+            position = self._first_bad(misfit)
+            value = values[position].as_py()
+            raise self.error(
+                f"ambiguous amount {value!r}: the column mixes decimal separators", position, column
+            )
+        text = pc.replace_substring_regex(text, thousands, "")
+        if decimal == ",":
+            text = pc.replace_substring(text, ",", ".")
+        amounts = np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), float)
+        sign = np.where(
+            np.asarray(pc.fill_null(negative, False).to_numpy(zero_copy_only=False), bool),
+            -1.0,
+            1.0,
+        )
+        return amounts * sign
+
+    def number(self, column: str | None) -> np.ndarray:
+        """A plain quantity (no currency symbols needed, but the money rules apply)."""
+        return self.money(column)
+
+    # -- timestamps -----------------------------------------------------------------------------
+    def timestamps(
+        self, column: str | None, extra_formats: bool = False, fmt: str | None = None
+    ) -> np.ndarray:
+        """Wall-clock timestamps as written (``datetime64[us]``), NaT where the cell is empty.
+
+        ``extra_formats`` also accepts ``YYYYMMDD`` and day/month/year orders (see the module
+        docstring); ``fmt`` is an explicit ``strptime`` format tried first.
+        """
+        if column is None:
+            return np.full(self.num_rows, np.datetime64("NaT"), "datetime64[us]")
+        raw = self.arrow.column(column)
+        if pa.types.is_timestamp(raw.type):
+            if raw.type.tz is not None:
+                raw = pc.local_timestamp(raw)
+            return np.asarray(
+                pc.cast(raw, pa.timestamp("us")).to_numpy(zero_copy_only=False)
+            ).astype("datetime64[us]")
+        if pa.types.is_date(raw.type):
+            return np.asarray(
+                pc.cast(pc.cast(raw, pa.date32()), pa.timestamp("us")).to_numpy(
+                    zero_copy_only=False
+                )
+            ).astype("datetime64[us]")
+        if pa.types.is_integer(raw.type) and extra_formats:
+            raw = pc.cast(raw, pa.string())
+        elif pa.types.is_null(raw.type):
+            return np.full(self.num_rows, np.datetime64("NaT"), "datetime64[us]")
+        values = self.text(column)
+        present = np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), bool)
+        out = np.full(self.num_rows, np.datetime64("NaT"), "datetime64[us]")
+        todo = present.copy()
+        if fmt is not None:
+            parsed = pd.to_datetime(
+                pd.Series(values.to_pandas()), format=fmt, errors="coerce"
+            ).to_numpy("datetime64[us]")
+            done = ~np.isnat(parsed)
+            out[done] = parsed[done]
+            todo &= ~done
+            if todo.any():
+                position = int(np.flatnonzero(todo)[0])
+                value = values[position].as_py()
+                raise self.error(
+                    f"cannot read {value!r} as a date in format {fmt!r}", position, column
+                )
+            return out
+        iso = np.asarray(
+            pc.fill_null(pc.match_substring_regex(values, _ISO_SHAPE), False).to_numpy(
+                zero_copy_only=False
+            ),
+            bool,
+        )
+        if iso.any():
+            out[iso] = self._parse_iso(values.filter(pa.array(iso)), np.flatnonzero(iso), column)
+            todo &= ~iso
+        if todo.any() and extra_formats:
+            out[todo] = self._parse_other(
+                values.filter(pa.array(todo)), np.flatnonzero(todo), column
+            )
+            todo[:] = False
+        if todo.any():
+            position = int(np.flatnonzero(todo)[0])
+            value = values[position].as_py()
+            raise self.error(
+                f"cannot read {value!r} as a date (expected e.g. 2024-03-05 23:30:00 -0500)",
+                position,
+                column,
+            )
+        return out
+
+    def _parse_iso(self, values: pa.ChunkedArray, positions: np.ndarray, column: str) -> np.ndarray:
+        values = pc.replace_substring(values, "T", " ", max_replacements=1)
+        full = pc.strptime(
+            pc.utf8_slice_codeunits(values, 0, 19),
+            format="%Y-%m-%d %H:%M:%S",
+            unit="us",
+            error_is_null=True,
+        )
+        minutes = pc.strptime(
+            pc.utf8_slice_codeunits(values, 0, 16),
+            format="%Y-%m-%d %H:%M",
+            unit="us",
+            error_is_null=True,
+        )
+        days = pc.strptime(
+            pc.utf8_slice_codeunits(values, 0, 10), format="%Y-%m-%d", unit="us", error_is_null=True
+        )
+        has_seconds = pc.match_substring_regex(values, r"^.{16}:")
+        has_time = pc.match_substring_regex(values, r"^.{10} \d")
+        stamps = pc.if_else(has_seconds, full, pc.if_else(has_time, minutes, days))
+        written_day = pc.cast(pc.utf8_slice_codeunits(values, 8, 10), pa.int64())
+        ok = pc.and_(pc.is_valid(stamps), pc.equal(pc.fill_null(pc.day(stamps), -1), written_day))
+        ok = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), bool)
+        if not ok.all():
+            index = int(np.flatnonzero(~ok)[0])
+            raise self.error(
+                f"{values[index].as_py()!r} is not a valid date", int(positions[index]), column
+            )
+        return np.asarray(
+            pc.cast(stamps, pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        ).astype("datetime64[us]")
+
+    def _parse_other(
+        self, values: pa.ChunkedArray, positions: np.ndarray, column: str
+    ) -> np.ndarray:
+        series = pd.Series(values.to_pandas(), dtype=object).reset_index(drop=True)
+        out = np.full(len(series), np.datetime64("NaT"), "datetime64[us]")
+        compact = series.str.fullmatch(r"\d{8}").fillna(False).to_numpy(bool)
+        if compact.any():
+            out[compact] = pd.to_datetime(
+                series[compact], format="%Y%m%d", errors="coerce"
+            ).to_numpy("datetime64[us]")
+        rest = ~compact
+        if rest.any():
+            parts = series[rest].str.extract(_DMY_SHAPE)
+            unmatched = parts[0].isna().to_numpy()
+            if unmatched.any():
+                index = int(np.flatnonzero(rest)[np.flatnonzero(unmatched)[0]])
+                raise self.error(
+                    f"cannot read {series[index]!r} as a date (expected e.g. 2024-03-05)",
+                    int(positions[index]),
+                    column,
+                )
+            first, second = parts[0].astype(int), parts[1].astype(int)
+            day_first = bool((first > 12).any())
+            month_first = bool((second > 12).any())
+            if day_first and month_first:
+                index = int(np.flatnonzero(rest)[0])
+                raise self.error(
+                    "dates mix day/month and month/day order", int(positions[index]), column
+                )
+            if not day_first and not month_first and ((first != second).any()):
+                index = int(
+                    np.flatnonzero(rest)[int(np.flatnonzero((first != second).to_numpy())[0])]
+                )
+                raise self.error(
+                    f"ambiguous date {series[index]!r}: cannot tell day/month from month/day "
+                    "(give a date format)",
+                    int(positions[index]),
+                    column,
+                )
+            day, month = (first, second) if day_first else (second, first)
+            stamp = pd.DataFrame(
+                {
+                    "year": parts[2].astype(int),
+                    "month": month,
+                    "day": day,
+                    "hour": parts[3].fillna("0").astype(int),
+                    "minute": parts[4].fillna("0").astype(int),
+                    "second": parts[5].fillna("0").astype(int),
+                }
+            )
+            parsed = pd.to_datetime(stamp, errors="coerce").to_numpy("datetime64[us]")
+            out[rest] = parsed
+        bad = np.isnat(out)
+        if bad.any():
+            index = int(np.flatnonzero(bad)[0])
+            raise self.error(
+                f"{series[index]!r} is not a valid date", int(positions[index]), column
+            )
+        return out
+
+    # -- flags ----------------------------------------------------------------------------------
+    def flags(self, column: str | None) -> tuple[pd.Series, int]:
+        """yes/no/true/false/1/0 (and Shopify's subscribed states) as nullable booleans.
+
+        Returns the flags and the number of non-empty cells that were none of these (left <NA>).
+        """
+        if column is None:
+            return pd.Series(pd.NA, index=range(self.num_rows), dtype="boolean"), 0
+        lowered = self.text_series(column).str.lower()
+        result = pd.Series(pd.NA, index=lowered.index, dtype="boolean")
+        result[lowered.isin(_TRUE).fillna(False).to_numpy(bool)] = True
+        result[lowered.isin(_FALSE - {""}).fillna(False).to_numpy(bool)] = False
+        unknown = int((lowered.notna() & result.isna()).sum())
+        return result, unknown

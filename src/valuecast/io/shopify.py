@@ -1,0 +1,302 @@
+"""Shopify exports: orders (Admin > Orders > Export) and customers (Admin > Customers > Export).
+
+Orders export
+-------------
+One row per line item; the rows of an order share its ``Name`` (``#1001``) and the order-level
+fields (Email, Financial Status, Subtotal, ...) are written on the order's first row only. Rows
+are grouped by ``Name`` (they need not be adjacent) and each order-level field is the first
+non-empty value among the order's rows. Columns are matched by name (case, spaces and
+underscores ignored), never by position, so every header generation works: the old ones ending
+at ``Cancelled at`` or ``Tax 5 Value`` and the current one ending at ``Payment References``.
+``Accepts Email Marketing`` is accepted for ``Accepts Marketing``.
+
+Required columns: ``Name``, ``Email``, ``Financial Status``, ``Created at``, ``Subtotal``. The
+others are optional; when absent, their amounts are 0 and their text empty.
+
+Exclusions (an order gets the first that applies; all its rows are counted under it):
+
+* ``"test order"``: ``Payment Method`` is ``bogus`` (Shopify's test gateway), alone or in a
+  ``+``/``,``-separated list;
+* ``"cancelled"``: ``Cancelled at`` is set;
+* ``"voided"`` / ``"refunded"``: ``Financial Status`` is ``voided`` / ``refunded``;
+* ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
+
+All other statuses count (paid, partially_paid, partially_refunded, pending, authorized,
+unpaid, ...). For counted orders:
+
+* ``net_revenue = max(Subtotal - Refunded Amount, 0)``. Shopify's Subtotal is the line items after
+  discounts, before shipping and tax; the refunded amount is the order's refunds as exported.
+* ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
+  ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
+* ``customer_id`` = the email trimmed and lower-cased; an order without email is a guest order
+  (``is_guest``, ``customer_id`` <NA>).
+* ``ordered_at`` = ``Created at`` as written, the UTC offset ignored; ``order_date`` its calendar
+  day. ``channel`` = ``Source``; ``discount_code`` = ``Discount Code``; ``accepts_marketing``
+  from ``yes``/``no``.
+* ``order_lines``: one per row of a counted order, ``line_number`` counting from 1 in file order.
+
+An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an error (the first row
+of the order is named), as is an unparseable date or amount anywhere in a read column.
+
+Customers export
+----------------
+The three header generations (``First Name, Last Name, Email, Company, Address1, ...``; the one
+with ``Accepts Email Marketing`` and ``Accepts SMS Marketing``; and the one with ``Customer ID`` and
+``Default Address ...`` columns) are all read by name. ``customer_id`` is the email trimmed and
+lower-cased, so it joins the orders. Rows without email are excluded as ``"no email"``; a second
+row for the same email as ``"duplicate email"`` (the first one is kept).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from valuecast.io import _build
+from valuecast.io.csvfile import CsvFile, Table, open_csv
+from valuecast.io.schema import ImportResult
+
+__all__ = ["ORDER_COLUMNS", "CUSTOMER_COLUMNS", "read_orders", "read_customers"]
+
+# canonical key -> accepted header names (first match wins)
+ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("Name",),
+    "email": ("Email",),
+    "financial_status": ("Financial Status",),
+    "created_at": ("Created at",),
+    "subtotal": ("Subtotal",),
+    "shipping": ("Shipping",),
+    "taxes": ("Taxes",),
+    "total": ("Total",),
+    "discount_code": ("Discount Code",),
+    "discount_amount": ("Discount Amount",),
+    "currency": ("Currency",),
+    "accepts_marketing": ("Accepts Marketing", "Accepts Email Marketing"),
+    "cancelled_at": ("Cancelled at",),
+    "payment_method": ("Payment Method",),
+    "refunded": ("Refunded Amount",),
+    "source": ("Source",),
+    "lineitem_quantity": ("Lineitem quantity",),
+    "lineitem_name": ("Lineitem name",),
+    "lineitem_price": ("Lineitem price",),
+    "lineitem_sku": ("Lineitem sku",),
+    "lineitem_discount": ("Lineitem discount",),
+}
+ORDER_REQUIRED = ("name", "email", "financial_status", "created_at", "subtotal")
+
+CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "email": ("Email",),
+    "first_name": ("First Name",),
+    "last_name": ("Last Name",),
+    "phone": ("Phone", "Default Address Phone"),
+    "city": ("City", "Default Address City"),
+    "province": ("Province Code", "Province", "Default Address Province Code"),
+    "country": ("Country Code", "Country", "Default Address Country Code"),
+    "zip": ("Zip", "Default Address Zip"),
+    "accepts_marketing": ("Accepts Email Marketing", "Accepts Marketing"),
+    "tags": ("Tags",),
+    "created_at": ("Created At", "Customer Since", "Created"),
+}
+
+
+def _resolve(csv: CsvFile, spec: dict[str, tuple[str, ...]], required: tuple[str, ...]):
+    found: dict[str, str | None] = {}
+    for key, aliases in spec.items():
+        found[key] = csv.require(*aliases) if key in required else csv.find(*aliases)
+    return found
+
+
+def _open(source: str | Path | CsvFile) -> CsvFile:
+    return source if isinstance(source, CsvFile) else open_csv(source)
+
+
+def _test_gateway(method: pd.Series) -> np.ndarray:
+    tokens = method.str.lower().str.split(r"\s*[+,]\s*", regex=True)
+    return (
+        tokens.map(lambda parts: isinstance(parts, list) and "bogus" in parts, na_action=None)
+        .fillna(False)
+        .to_numpy(bool)
+    )
+
+
+def read_orders(source: str | Path | CsvFile) -> ImportResult:
+    """Read a Shopify orders export (see the module docstring for every rule)."""
+    csv = _open(source)
+    cols = _resolve(csv, ORDER_COLUMNS, ORDER_REQUIRED)
+    table = csv.read([c for c in cols.values() if c is not None])
+    return _orders_from_table(table, cols)
+
+
+def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResult:
+    n_rows = table.num_rows
+    read = [c for c in cols.values() if c is not None]
+    filled = np.zeros(n_rows, dtype=bool)
+    for column in read:
+        filled |= table.nonempty(column)
+    names = table.text(cols["name"])
+    has_name = np.asarray(names.is_valid().to_numpy(zero_copy_only=False), bool)
+    nameless = filled & ~has_name
+    if nameless.any():
+        raise table.error("row has no order Name", int(np.flatnonzero(nameless)[0]), cols["name"])
+    codes, uniques = pd.factorize(pd.Series(names.to_pandas(), dtype=object))
+    codes = np.asarray(codes, dtype=np.int64)
+    n = len(uniques)
+    first_row = _build.first_positions(codes, n)
+
+    def first(key: str) -> pd.Series:
+        return _build.group_first(table, codes, n, cols[key])
+
+    def money(key: str) -> np.ndarray:
+        return _build.group_first_values(table.money(cols[key]), codes, n)
+
+    created = _build.group_first_values(table.timestamps(cols["created_at"]), codes, n)
+    missing = np.isnat(created)
+    if missing.any():
+        raise table.error(
+            "order has no Created at date",
+            int(first_row[np.flatnonzero(missing)[0]]),
+            cols["created_at"],
+        )
+    subtotal = money("subtotal")
+    if np.isnan(subtotal).any():
+        raise table.error(
+            "order has no Subtotal",
+            int(first_row[np.flatnonzero(np.isnan(subtotal))[0]]),
+            cols["subtotal"],
+        )
+    refunded = _build.money_or_zero(money("refunded"))
+    total = money("total")
+    total = np.where(np.isnan(total), subtotal, total)
+    status = first("financial_status").str.lower()
+    email, customer_id, is_guest = _build.emails(first("email"))
+    accepts_raw = _build.group_first(table, codes, n, cols["accepts_marketing"]).str.lower()
+    accepts = pd.Series(pd.NA, index=range(n), dtype="boolean")
+    accepts[accepts_raw.isin(["yes", "true", "1", "subscribed"]).fillna(False).to_numpy(bool)] = (
+        True
+    )
+    accepts[
+        accepts_raw.isin(["no", "false", "0", "not_subscribed", "unsubscribed"])
+        .fillna(False)
+        .to_numpy(bool)
+    ] = False
+
+    reason = _build.reasons(
+        n,
+        [
+            ("test order", _test_gateway(first("payment_method"))),
+            ("cancelled", first("cancelled_at").notna().to_numpy(bool)),
+            ("voided", (status == "voided").fillna(False).to_numpy(bool)),
+            ("refunded", (status == "refunded").fillna(False).to_numpy(bool)),
+        ],
+    )
+    orders = _build.orders_frame(
+        "shopify",
+        {
+            "order_number": pd.Series(uniques, dtype="string"),
+            "customer_id": customer_id,
+            "email": email,
+            "is_guest": is_guest,
+            "ordered_at": created,
+            "gross_revenue": total,
+            "discount": _build.money_or_zero(money("discount_amount")),
+            "tax": _build.money_or_zero(money("taxes")),
+            "shipping": _build.money_or_zero(money("shipping")),
+            "refunded": refunded,
+            "net_revenue": np.maximum(subtotal - refunded, 0.0),
+            "currency": first("currency").str.upper(),
+            "channel": first("source"),
+            "discount_code": first("discount_code"),
+            "accepts_marketing": accepts,
+        },
+        n,
+    )
+    rows_per_order = np.bincount(codes[codes >= 0], minlength=n)
+    lines = None
+    if cols["lineitem_name"] is not None or cols["lineitem_quantity"] is not None:
+        counted_rows = codes >= 0
+        counted_rows[counted_rows] = reason[codes[counted_rows]] == None  # noqa: E711
+        positions = np.flatnonzero(counted_rows)
+        row_codes = codes[positions]
+        order_ids = orders["order_id"].to_numpy(object)
+        lines = pd.DataFrame(
+            {
+                "order_id": order_ids[row_codes],
+                "line_number": _build.line_numbers(row_codes),
+                "sku": table.text_series(cols["lineitem_sku"]).iloc[positions].to_numpy(),
+                "product_name": table.text_series(cols["lineitem_name"], strip_apostrophe=False)
+                .iloc[positions]
+                .to_numpy(),
+                "quantity": table.number(cols["lineitem_quantity"])[positions],
+                "unit_price": table.money(cols["lineitem_price"])[positions],
+                "line_discount": _build.money_or_zero(table.money(cols["lineitem_discount"]))[
+                    positions
+                ],
+            }
+        )
+    return _build.assemble(
+        table.name,
+        "shopify",
+        n_rows,
+        orders,
+        reason,
+        rows_per_order,
+        lines=lines,
+        empty_rows=int((~filled).sum()),
+    )
+
+
+def read_customers(source: str | Path | CsvFile) -> ImportResult:
+    """Read a Shopify customers export into the ``customers`` table (no orders)."""
+    csv = _open(source)
+    cols = _resolve(csv, CUSTOMER_COLUMNS, ("email",))
+    table = csv.read([c for c in cols.values() if c is not None])
+    n_rows = table.num_rows
+    filled = np.zeros(n_rows, dtype=bool)
+    for column in cols.values():
+        if column is not None:
+            filled |= table.nonempty(column)
+    email, customer_id, _ = _build.emails(table.text_series(cols["email"]))
+    accepts, unknown = table.flags(cols["accepts_marketing"])
+    frame = pd.DataFrame(
+        {
+            "customer_id": customer_id,
+            "email": email,
+            "accepts_marketing": accepts,
+            "created_at": table.timestamps(cols["created_at"]),
+        }
+    )
+    for key in ("first_name", "last_name", "phone", "city", "province", "country", "zip"):
+        frame[key] = table.text_series(cols[key], strip_apostrophe=True)
+    frame["tags"] = table.text_series(cols["tags"], strip_apostrophe=False)
+    no_email = filled & customer_id.isna().to_numpy(bool)
+    duplicate = filled & ~no_email & customer_id.duplicated().to_numpy(bool)
+    keep = filled & ~no_email & ~duplicate
+    result = _build.assemble(
+        table.name,
+        "shopify-customers",
+        n_rows,
+        _build.orders_frame(
+            "shopify",
+            {
+                "order_number": pd.Series([], dtype="string"),
+                "ordered_at": np.array([], "datetime64[us]"),
+                "gross_revenue": np.array([], float),
+            },
+            0,
+        ),
+        np.array([], dtype=object),
+        np.array([], dtype=np.int64),
+        customers=frame.loc[keep],
+        empty_rows=int((~filled).sum()),
+    )
+    if no_email.any():
+        result.excluded["no email"] += int(no_email.sum())
+    if duplicate.any():
+        result.excluded["duplicate email"] += int(duplicate.sum())
+    if unknown:
+        result.notes.append(
+            f"{unknown} accepts-marketing values were neither yes nor no (left empty)"
+        )
+    return result

@@ -1,0 +1,357 @@
+"""Shopify orders and customers exports."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuecast.io import shopify
+from valuecast.io.schema import CUSTOMERS_SCHEMA, ORDER_LINES_SCHEMA, ORDERS_SCHEMA, InputError
+
+
+def _orders(exports, *orders):
+    rows = []
+    for order in orders:
+        rows.extend(exports.shopify_order(**order))
+    return rows
+
+
+def _by_number(result):
+    return result.orders.set_index("order_number")
+
+
+def test_line_item_rows_become_one_order_with_lines(exports, write):
+    rows = exports.shopify_order(
+        "#1001",
+        "pat@example.com",
+        "2024-03-05 10:00:00 -0500",
+        lines=[("Mug", 2, 12.5), ("Tee", 1, 20.0)],
+        Discount_Code="SPRING",
+        Discount_Amount="3.00",
+        Subtotal="42.00",
+        Taxes="3.36",
+        Total="50.36",
+        Accepts_Marketing="yes",
+        Source="pos",
+    )
+    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert result.format == "shopify"
+    assert result.rows_read == 2
+    assert list(result.orders.columns) == list(ORDERS_SCHEMA)
+    assert list(result.order_lines.columns) == list(ORDER_LINES_SCHEMA)
+    assert list(result.customers.columns) == list(CUSTOMERS_SCHEMA) and result.customers.empty
+    order = result.orders.iloc[0]
+    assert order["order_id"] == "shopify:#1001"
+    assert order["order_number"] == "#1001"
+    assert order["source"] == "shopify"
+    assert order["customer_id"] == "pat@example.com"
+    assert not order["is_guest"]
+    assert order["net_revenue"] == pytest.approx(42.0)
+    assert order["gross_revenue"] == pytest.approx(50.36)
+    assert order["discount"] == pytest.approx(3.0)
+    assert order["tax"] == pytest.approx(3.36)
+    assert order["shipping"] == pytest.approx(5.0)
+    assert order["refunded"] == 0.0
+    assert order["currency"] == "USD"
+    assert order["channel"] == "pos"
+    assert order["discount_code"] == "SPRING"
+    assert order["accepts_marketing"]
+    lines = result.order_lines
+    assert lines["order_id"].tolist() == ["shopify:#1001", "shopify:#1001"]
+    assert lines["line_number"].tolist() == [1, 2]
+    assert lines["product_name"].tolist() == ["Mug", "Tee"]
+    assert lines["sku"].tolist() == ["SKU-MUG", "SKU-TEE"]
+    assert lines["quantity"].tolist() == [2.0, 1.0]
+    assert lines["unit_price"].tolist() == [12.5, 20.0]
+    assert not result.excluded
+
+
+def test_exclusions_are_counted_by_reason_and_partial_refunds_net(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000"),
+        dict(
+            name="#2", email="b@x.com", created="2024-01-02 09:00:00 +0000",
+            lines=[("A", 1, 30.0), ("B", 1, 10.0)], Cancelled_at="2024-01-02 10:00:00 +0000",
+            Financial_Status="refunded",
+        ),
+        dict(name="#3", email="c@x.com", created="2024-01-03 09:00:00 +0000",
+             Financial_Status="voided", Total="15.00"),
+        dict(name="#4", email="d@x.com", created="2024-01-04 09:00:00 +0000",
+             Financial_Status="refunded", Refunded_Amount="15.00"),
+        dict(name="#5", email="e@x.com", created="2024-01-05 09:00:00 +0000",
+             Payment_Method="bogus", Financial_Status="paid"),
+        dict(name="#6", email="f@x.com", created="2024-01-06 09:00:00 +0000",
+             lines=[("A", 2, 25.0)], Financial_Status="partially_refunded",
+             Refunded_Amount="20.00"),
+        dict(name="#7", email="g@x.com", created="2024-01-07 09:00:00 +0000",
+             Financial_Status="partially_refunded", Refunded_Amount="40.00"),
+        dict(name="#8", email="h@x.com", created="2024-01-08 09:00:00 +0000",
+             Financial_Status="pending"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert result.rows_read == 9
+    orders = _by_number(result)
+    assert sorted(orders.index) == ["#1", "#6", "#7", "#8"]
+    assert orders.loc["#6", "net_revenue"] == pytest.approx(30.0)  # 50 - 20
+    assert orders.loc["#6", "refunded"] == pytest.approx(20.0)
+    assert orders.loc["#7", "net_revenue"] == 0.0  # refund beyond the subtotal floors at 0
+    assert result.excluded == {"cancelled": 2, "voided": 1, "refunded": 1, "test order": 1}
+    assert result.excluded_orders == {"cancelled": 1, "voided": 1, "refunded": 1, "test order": 1}
+    assert result.excluded_revenue["cancelled"] == pytest.approx(45.0)
+    assert result.excluded_revenue["voided"] == pytest.approx(15.0)
+    assert sum(result.excluded.values()) + result.order_lines.shape[0] == result.rows_read
+    assert set(result.order_lines["order_id"]) == {f"shopify:#{n}" for n in (1, 6, 7, 8)}
+
+
+def test_test_gateway_inside_a_payment_list_is_a_test_order(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000",
+             Payment_Method="bogus + manual"),
+        dict(name="#2", email="b@x.com", created="2024-01-01 09:00:00 +0000",
+             Payment_Method="Bogus"),
+        dict(name="#3", email="c@x.com", created="2024-01-01 09:00:00 +0000",
+             Payment_Method="bogusplus"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert result.orders["order_number"].tolist() == ["#3"]
+    assert result.excluded_orders == {"test order": 2}
+
+
+def test_guest_orders_and_messy_emails(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="  Pat.Doe@Example.COM ", created="2024-01-01 09:00:00 -0500"),
+        dict(name="#2", email="pat.doe@example.com", created="2024-02-01 09:00:00 -0500"),
+        dict(name="#3", email=None, created="2024-02-02 09:00:00 -0500"),
+        dict(name="#4", email="   ", created="2024-02-03 09:00:00 -0500"),
+    )
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert (
+        orders.loc["#1", "customer_id"] == orders.loc["#2", "customer_id"] == "pat.doe@example.com"
+    )
+    assert orders.loc["#1", "email"] == "Pat.Doe@Example.COM"
+    assert orders["is_guest"].tolist() == [False, False, True, True]
+    assert orders.loc[["#3", "#4"], "customer_id"].isna().all()
+    assert orders.loc["#3", "net_revenue"] == 10.0  # guest orders still count
+
+
+def test_local_dates_as_written_whatever_the_offset(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-03-05 23:30:00 -0500"),
+        dict(name="#2", email="a@x.com", created="2024-03-06 00:30:00 +0900"),
+        dict(name="#3", email="a@x.com", created="2024-03-07T08:15:00Z"),
+        dict(name="#4", email="a@x.com", created="2024-03-08 07:00:00 +05:30"),
+    )
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert orders.loc["#1", "ordered_at"] == pd.Timestamp("2024-03-05 23:30:00")
+    assert orders.loc["#1", "order_date"] == pd.Timestamp("2024-03-05")
+    assert orders.loc["#2", "order_date"] == pd.Timestamp("2024-03-06")
+    assert orders.loc["#3", "ordered_at"] == pd.Timestamp("2024-03-07 08:15:00")
+    assert orders.loc["#4", "order_date"] == pd.Timestamp("2024-03-08")
+    assert str(result.orders["ordered_at"].dtype) == "datetime64[us]"
+
+
+@pytest.mark.parametrize("generation", ["current", "tax5", "old"])
+def test_header_generations(exports, write, generation):
+    header = {
+        "current": exports.SHOPIFY_ORDERS_HEADER,
+        "tax5": exports.SHOPIFY_ORDERS_HEADER_TAX5,
+        "old": exports.SHOPIFY_ORDERS_HEADER_OLD,
+    }[generation]
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2019-05-01 12:00:00 -0400",
+             lines=[("A", 1, 8.0), ("B", 3, 4.0)]),
+        dict(name="#2", email="b@x.com", created="2019-05-02 12:00:00 -0400",
+             Cancelled_at="2019-05-02 13:00:00 -0400"),
+    )  # fmt: skip
+    known = set(header)
+    rows = [{k: v for k, v in row.items() if k in known} for row in rows]
+    result = shopify.read_orders(write("orders.csv", header, rows))
+    assert result.orders["order_number"].tolist() == ["#1"]
+    assert result.orders["net_revenue"].tolist() == [20.0]
+    assert result.excluded_orders == {"cancelled": 1}
+    assert len(result.order_lines) == 2
+    if generation == "old":
+        assert result.orders["channel"].isna().all()  # no Source column yet
+        assert result.orders["refunded"].tolist() == [0.0]
+
+
+def test_columns_matched_by_name_not_position_and_email_marketing_alias(exports, write):
+    header = list(exports.SHOPIFY_ORDERS_HEADER)
+    header[header.index("Accepts Marketing")] = "Accepts Email Marketing"
+    random.Random(3).shuffle(header)
+    rows = exports.shopify_order(
+        "#9", "z@x.com", "2024-01-01 00:00:00 +0000", Accepts_Marketing="no"
+    )
+    rows[0]["Accepts Email Marketing"] = rows[0].pop("Accepts Marketing")
+    rows = [{k.lower() if k == "Subtotal" else k: v for k, v in row.items()} for row in rows]
+    header = [h.lower() if h == "Subtotal" else h for h in header]  # case does not matter
+    result = shopify.read_orders(write("orders.csv", header, rows))
+    assert result.orders["accepts_marketing"].tolist() == [False]
+    assert result.orders["net_revenue"].tolist() == [10.0]
+
+
+def test_rows_grouped_by_name_even_when_not_adjacent_and_apostrophes_stripped(exports, write):
+    first = exports.shopify_order("'1001", "a@x.com", "2024-01-01 00:00:00 +0000",
+                                  lines=[("A", 1, 5.0), ("B", 1, 7.0)], Subtotal="'12.00")  # fmt: skip
+    other = exports.shopify_order("'1002", "b@x.com", "2024-01-02 00:00:00 +0000")
+    rows = [first[0], other[0], first[1]]
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert sorted(orders.index) == ["1001", "1002"]
+    assert orders.loc["1001", "net_revenue"] == 12.0
+    lines = result.order_lines.set_index(["order_id", "line_number"])
+    assert lines.loc[("shopify:1001", 2), "product_name"] == "B"
+
+
+def test_multi_currency_and_european_amounts_in_a_semicolon_file(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 00:00:00 +0100", Currency="EUR",
+             Subtotal="1.234,50", Total="1.239,50", Shipping="5,00", Refunded_Amount="0,00"),
+    )  # fmt: skip
+    for row in rows:
+        for key in ("Lineitem price", "Taxes", "Discount Amount", "Lineitem discount"):
+            if key in row:
+                row[key] = str(row[key]).replace(".", ",")
+    path = write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows, delimiter=";",
+                 encoding="utf-8-sig", line_ending="\r\n")  # fmt: skip
+    result = shopify.read_orders(path)
+    assert result.orders["net_revenue"].tolist() == [1234.5]
+    assert result.orders["currency"].tolist() == ["EUR"]
+
+
+def test_errors_name_file_row_and_column(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 00:00:00 +0000"),
+        dict(name="#2", email="b@x.com", created="yesterday"),
+    )
+    path = write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows)
+    with pytest.raises(InputError) as info:
+        shopify.read_orders(path)
+    assert (info.value.row, info.value.column) == (3, "Created at")
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+    rows[1]["Created at"] = "2024-01-02 00:00:00 +0000"
+    rows[1]["Subtotal"] = "12..5"
+    with pytest.raises(InputError) as info:
+        shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert (info.value.row, info.value.column) == (3, "Subtotal")
+
+    header = [h for h in exports.SHOPIFY_ORDERS_HEADER if h != "Financial Status"]
+    rows = [{k: v for k, v in row.items() if k != "Financial Status"} for row in rows]
+    with pytest.raises(InputError) as info:
+        shopify.read_orders(write("orders.csv", header, rows))
+    assert info.value.column == "Financial Status" and "missing" in str(info.value)
+
+
+def test_order_without_created_at_or_subtotal_is_an_error(exports, write):
+    rows = exports.shopify_order("#1", "a@x.com", "", lines=[("A", 1, 1.0), ("B", 1, 1.0)])
+    with pytest.raises(InputError) as info:
+        shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert (info.value.row, info.value.column) == (2, "Created at")
+    rows = exports.shopify_order("#1", "a@x.com", "2024-01-01 00:00:00 +0000", Subtotal="")
+    with pytest.raises(InputError, match="no Subtotal"):
+        shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+
+
+def test_row_without_name_is_an_error_but_empty_rows_are_counted(exports, write):
+    rows = exports.shopify_order("#1", "a@x.com", "2024-01-01 00:00:00 +0000")
+    path = write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, [*rows, {}, {}])
+    result = shopify.read_orders(path)
+    assert result.rows_read == 3 and result.excluded == {"empty row": 2}
+    bad = dict(rows[0], Name="")
+    with pytest.raises(InputError) as info:
+        shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, [rows[0], bad]))
+    assert (info.value.row, info.value.column) == (3, "Name")
+
+
+def test_header_only_is_zero_orders_and_empty_file_is_an_error(exports, write, tmp_path):
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, []))
+    assert result.rows_read == 0 and result.orders.empty and result.order_lines.empty
+    assert list(result.orders.columns) == list(ORDERS_SCHEMA)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        shopify.read_orders(empty)
+
+
+def test_quoted_newlines_in_notes_keep_row_numbers(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 00:00:00 +0000",
+             Notes="leave at\nthe back door\n\nthanks"),
+        dict(name="#2", email="a@x.com", created="2024-01-02 00:00:00 +0000", Taxes="lots"),
+    )  # fmt: skip
+    with pytest.raises(InputError) as info:
+        shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert (info.value.row, info.value.column) == (3, "Taxes")
+
+
+@pytest.mark.parametrize("generation", [0, 1, 2])
+def test_customers_export_generations(exports, write, generation):
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[generation]
+    accepts = "Accepts Marketing" if "Accepts Marketing" in header else "Accepts Email Marketing"
+    zip_column = "Zip" if "Zip" in header else "Default Address Zip"
+    rows = [
+        {"First Name": "Pat", "Last Name": "Doe", "Email": " Pat@Example.com", accepts: "yes",
+         zip_column: "'02134", "Tags": "vip, wholesale", "Total Spent": "120.00"},
+        {"First Name": "Sam", "Email": "sam@example.com", accepts: "no"},
+        {"First Name": "Anon", "Email": ""},
+        {"First Name": "Pat again", "Email": "pat@example.com", accepts: "no"},
+    ]  # fmt: skip
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    assert result.format == "shopify-customers"
+    assert result.orders.empty and list(result.customers.columns) == list(CUSTOMERS_SCHEMA)
+    customers = result.customers.set_index("customer_id")
+    assert list(customers.index) == ["pat@example.com", "sam@example.com"]
+    assert customers.loc["pat@example.com", "zip"] == "02134"
+    assert customers.loc["pat@example.com", "tags"] == "vip, wholesale"
+    assert customers["accepts_marketing"].tolist() == [True, False]
+    assert result.excluded == {"no email": 1, "duplicate email": 1}
+    assert result.rows_read == 4
+
+
+def test_large_export_is_vectorised(exports, tmp_path):
+    """200k line rows parse in well under the time a per-row loop would take."""
+    import time
+
+    n_orders = 100_000
+    numbers = np.repeat(np.arange(n_orders), 2)
+    header = ["Name", "Email", "Financial Status", "Created at", "Subtotal", "Currency",
+              "Lineitem quantity", "Lineitem name", "Lineitem price"]  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "Name": ["#" + str(n) for n in numbers],
+            "Email": [f"c{n % 5000}@x.com" for n in numbers],
+            "Financial Status": np.where(numbers % 50 == 0, "refunded", "paid"),
+            "Created at": "2024-01-01 10:00:00 -0500",
+            "Subtotal": "20.00",
+            "Currency": "USD",
+            "Lineitem quantity": 1,
+            "Lineitem name": "Thing",
+            "Lineitem price": "10.00",
+        }
+    )
+    first = np.r_[True, numbers[1:] != numbers[:-1]]
+    for column in ("Financial Status", "Subtotal", "Currency"):
+        frame.loc[~first, column] = ""
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False, columns=header)
+    start = time.perf_counter()
+    result = shopify.read_orders(path)
+    elapsed = time.perf_counter() - start
+    assert len(result.orders) == n_orders - n_orders // 50
+    assert result.excluded_orders == {"refunded": n_orders // 50}
+    assert result.orders["net_revenue"].sum() == pytest.approx(20.0 * len(result.orders))
+    assert elapsed < 15

@@ -26,7 +26,7 @@ def orders_frame(rows: list[dict]) -> pd.DataFrame:
         source = row.pop("source", "shopify")
         customer = row.pop("customer", None)
         day = pd.Timestamp(row.pop("date"))
-        stamp = day + pd.Timedelta(row.pop("time", "12:00:00"))
+        stamp = day + pd.to_timedelta(row.pop("time", "12:00") + ":00")
         net = float(row.pop("net", 10.0))
         record = {
             "order_id": f"{source}:{number}",
@@ -91,3 +91,8 @@ def build_result(
 @pytest.fixture
 def make_result() -> Callable[..., ImportResult]:
     return build_result
+
+
+@pytest.fixture
+def make_orders() -> Callable[[list[dict]], pd.DataFrame]:
+    return orders_frame

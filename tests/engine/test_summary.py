@@ -1,0 +1,340 @@
+"""The customer summary: hand-checked cases, a pandas reference, CDNOW and portability."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from valuecast.datasets import load_cdnow_summary, load_cdnow_transactions
+from valuecast.engine import (
+    HOLDOUT_COLUMNS,
+    SUMMARY_COLUMNS,
+    SummaryError,
+    Workspace,
+    compressed_summary,
+    customer_summary,
+    summarize,
+)
+
+
+def table(frame: pd.DataFrame) -> ibis.Table:
+    return ibis.memtable(frame)
+
+
+def run(orders: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    result = summarize(table(orders), **kwargs)
+    return result.table.to_pandas()
+
+
+# ------------------------------------------------------------------------------------------------
+# an independent reference: a plain loop over customers in pandas
+# ------------------------------------------------------------------------------------------------
+def reference_summary(
+    orders: pd.DataFrame, as_of: date, calibration_end: date | None = None
+) -> pd.DataFrame:
+    as_of_ts = pd.Timestamp(as_of)
+    end = pd.Timestamp(calibration_end) if calibration_end is not None else as_of_ts
+    known = orders[orders["customer_id"].notna() & (orders["order_date"] <= as_of_ts)].copy()
+    known["net_revenue"] = known["net_revenue"].fillna(0.0)
+    known["stamp"] = known["ordered_at"].fillna(known["order_date"])
+    rows = []
+    for customer, group in known.groupby("customer_id"):
+        period = group[group["order_date"] <= end]
+        if period.empty:
+            continue
+        days = period.groupby("order_date")["net_revenue"].sum().sort_index()
+        first, last = days.index[0], days.index[-1]
+        frequency = len(days) - 1
+        by_time = period.sort_values(["stamp", "order_id"])
+        stated = group[group["accepts_marketing"].notna()].sort_values(["stamp", "order_id"])
+        row = {
+            "customer_id": customer,
+            "first_order_date": first,
+            "last_order_date": last,
+            "historic_number_of_orders": len(period),
+            "historic_clv": period["net_revenue"].sum(),
+            "average_order_value": period["net_revenue"].sum() / len(period),
+            "frequency": frequency,
+            "recency": (last - first).days,
+            "T": (end - first).days,
+            "avg_repeat_order_value": days.iloc[1:].mean() if frequency else 0.0,
+            "channel": by_time["channel"].iloc[0],
+            "first_discount_code": by_time["discount_code"].iloc[0],
+            "accepts_marketing": stated["accepts_marketing"].iloc[-1] if len(stated) else None,
+        }
+        if calibration_end is not None:
+            hold = group[group["order_date"] > end]
+            row["holdout_orders"] = hold["order_date"].nunique()
+            row["holdout_revenue"] = hold["net_revenue"].sum()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def assert_matches_reference(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert len(got) == len(want)
+    if not len(want):
+        return
+    got = got.sort_values("customer_id").reset_index(drop=True)
+    want = want.sort_values("customer_id").reset_index(drop=True)
+    assert got["customer_id"].tolist() == want["customer_id"].tolist()
+    for column in want.columns.drop("customer_id"):
+        g, w = got[column], want[column]
+        if column in ("first_order_date", "last_order_date"):
+            assert (pd.to_datetime(g) == pd.to_datetime(w)).all(), column
+        elif column in ("channel", "first_discount_code", "accepts_marketing"):
+            assert [None if pd.isna(v) else v for v in g] == [
+                None if pd.isna(v) else v for v in w
+            ], column
+        elif column in ("historic_clv", "average_order_value", "avg_repeat_order_value"):
+            np.testing.assert_allclose(g.astype(float), w.astype(float), rtol=1e-9, atol=1e-9)
+        elif column == "holdout_revenue":
+            np.testing.assert_allclose(g.astype(float), w.astype(float), rtol=1e-9, atol=1e-9)
+        else:
+            assert g.astype("int64").tolist() == w.astype("int64").tolist(), column
+
+
+# ------------------------------------------------------------------------------------------------
+# hand-checked
+# ------------------------------------------------------------------------------------------------
+ORDERS = [
+    # ann: two orders on her first day, one repeat day with two orders, one after the as-of date
+    {"id": 1, "customer": "ann", "date": "2024-01-01", "time": "09:00", "net": 10.0,
+     "channel": "web", "discount_code": "WELCOME", "accepts_marketing": False},
+    {"id": 2, "customer": "ann", "date": "2024-01-01", "time": "18:00", "net": 5.0,
+     "channel": "pos"},
+    {"id": 3, "customer": "ann", "date": "2024-01-11", "net": 20.0, "accepts_marketing": True},
+    {"id": 4, "customer": "ann", "date": "2024-01-11", "net": 4.0},
+    {"id": 5, "customer": "ann", "date": "2024-03-01", "net": 99.0},
+    # bob: one order
+    {"id": 6, "customer": "bob", "date": "2024-01-21", "net": 7.5, "channel": "pos"},
+    # a guest
+    {"id": 7, "customer": None, "date": "2024-01-25", "net": 1000.0},
+]  # fmt: skip
+
+
+def test_hand_checked_summary(make_orders):
+    orders = make_orders(ORDERS)
+    result = summarize(table(orders), as_of="2024-01-31")
+    got = result.table.to_pandas().set_index("customer_id")
+    assert list(result.table.columns) == list(SUMMARY_COLUMNS)
+    ann, bob = got.loc["ann"], got.loc["bob"]
+    assert ann["historic_number_of_orders"] == 4
+    assert ann["historic_clv"] == 39.0
+    assert ann["average_order_value"] == 39.0 / 4
+    assert ann["frequency"] == 1  # two purchase days
+    assert ann["recency"] == 10 and ann["T"] == 30
+    assert ann["avg_repeat_order_value"] == 24.0  # the 11th: 20 + 4
+    assert ann["channel"] == "web" and ann["first_discount_code"] == "WELCOME"
+    assert bool(ann["accepts_marketing"]) is True  # latest stated consent
+    assert pd.Timestamp(ann["first_order_date"]) == pd.Timestamp("2024-01-01")
+    assert pd.Timestamp(ann["last_order_date"]) == pd.Timestamp("2024-01-11")
+    assert bob["frequency"] == 0 and bob["recency"] == 0 and bob["T"] == 10
+    assert bob["avg_repeat_order_value"] == 0.0
+    assert pd.isna(bob["first_discount_code"]) and pd.isna(bob["accepts_marketing"])
+    assert "guest" not in got.index and len(got) == 2
+    assert result.counts["after_as_of"] == 1 and result.counts["guest"] == 1
+    assert any("1 orders after the as-of date 2024-01-31 ignored" in n for n in result.notes)
+    assert any("1 guest orders (1,000.00 revenue)" in n for n in result.notes)
+
+
+def test_default_as_of_is_the_last_order_date_guests_included(make_orders):
+    orders = make_orders(ORDERS[:4] + ORDERS[5:])  # last order: the guest's, 2024-01-25
+    result = summarize(table(orders))
+    assert result.as_of == date(2024, 1, 25)
+    got = result.table.to_pandas().set_index("customer_id")
+    assert got.loc["ann", "T"] == 24 and got.loc["bob", "T"] == 4
+
+
+def test_calibration_and_holdout(make_orders):
+    orders = make_orders(
+        ORDERS
+        + [
+            {"id": 8, "customer": "bob", "date": "2024-02-10", "net": 3.0},
+            {"id": 9, "customer": "bob", "date": "2024-02-10", "net": 2.0},
+            {"id": 10, "customer": "cy", "date": "2024-02-15", "net": 50.0},
+        ]
+    )
+    result = summarize(table(orders), as_of="2024-02-29", calibration_end="2024-01-15")
+    got = result.table.to_pandas().set_index("customer_id")
+    assert list(result.table.columns) == [*SUMMARY_COLUMNS, *HOLDOUT_COLUMNS]
+    # bob's first order (2024-01-21) and cy's are after the calibration end: left out
+    assert got.index.tolist() == ["ann"]
+    ann = got.loc["ann"]
+    assert ann["frequency"] == 1 and ann["recency"] == 10 and ann["T"] == 14
+    assert ann["holdout_orders"] == 0 and ann["holdout_revenue"] == 0.0  # 2024-03-01 > as-of
+    assert result.counts["first_order_after_calibration"] == 2
+    assert any(
+        "2 customers whose first order is after the calibration end" in n for n in result.notes
+    )
+    later = summarize(table(orders), as_of="2024-03-01", calibration_end="2024-01-21")
+    got = later.table.to_pandas().set_index("customer_id")
+    assert got.loc["ann", "holdout_orders"] == 1 and got.loc["ann", "holdout_revenue"] == 99.0
+    assert got.loc["bob", "holdout_orders"] == 1  # two orders, one purchase day
+    assert got.loc["bob", "holdout_revenue"] == 5.0
+    assert got.loc["bob", "T"] == 0
+
+
+def test_bad_dates_are_summary_errors(make_orders):
+    orders = table(make_orders(ORDERS))
+    with pytest.raises(SummaryError, match="is after the as-of date"):
+        summarize(orders, as_of="2024-01-01", calibration_end="2024-02-01")
+    with pytest.raises(SummaryError, match="not a date"):
+        summarize(orders, as_of="31/01/2024")
+    with pytest.raises(SummaryError, match="no net_revenue column"):
+        summarize(table(pd.DataFrame({"customer_id": ["a"], "order_date": [date(2024, 1, 1)]})))
+
+
+def test_customers_table_overrides_order_consent(make_orders):
+    orders = table(make_orders(ORDERS))
+    customers = table(
+        pd.DataFrame(
+            {
+                "customer_id": ["ann", "bob", None],
+                "accepts_marketing": pd.array([False, True, True], dtype="boolean"),
+            }
+        )
+    )
+    got = customer_summary(orders, as_of="2024-01-31", customers=customers).to_pandas()
+    consent = dict(zip(got["customer_id"], got["accepts_marketing"], strict=True))
+    assert consent == {"ann": False, "bob": True}
+
+
+def test_bare_transaction_log_is_enough():
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_date": pd.to_datetime(
+                ["2024-01-01 10:00", "2024-01-03 23:59", "2024-01-02 00:00"]
+            ),
+            "net_revenue": [1.0, 2.0, None],
+        }
+    )
+    got = run(log).set_index("customer_id")
+    assert got.loc["a", "frequency"] == 1 and got.loc["a", "T"] == 2
+    assert got.loc["b", "historic_clv"] == 0.0  # missing revenue counts as 0
+    assert got["channel"].isna().all()
+
+
+def test_summary_is_portable_sql(make_orders):
+    """No DuckDB-only SQL: the expression compiles for other Ibis backends."""
+    expr = customer_summary(
+        table(make_orders(ORDERS)), as_of="2024-01-31", calibration_end="2024-01-15"
+    )
+    for dialect in ("postgres", "mysql", "snowflake", "bigquery", "trino", "databricks"):
+        sql = ibis.to_sql(expr, dialect=dialect)
+        assert "holdout_revenue" in str(sql)
+
+
+def test_summary_from_a_workspace(tmp_path, make_result, make_orders):
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest(
+            [make_result(ORDERS, customers=[{"customer_id": "bob", "accepts_marketing": True}])]
+        )
+    with Workspace(tmp_path / "ws.duckdb", read_only=True) as ws:
+        result = summarize(ws.orders(), as_of="2024-01-31", customers=ws.customers())
+        got = result.table.to_pandas()
+    want = reference_summary(make_orders(ORDERS), date(2024, 1, 31))
+    want.loc[want["customer_id"] == "bob", "accepts_marketing"] = True
+    assert_matches_reference(got, want)
+
+
+# ------------------------------------------------------------------------------------------------
+# property: the Ibis summary equals the pandas reference on random order sets
+# ------------------------------------------------------------------------------------------------
+START = date(2023, 1, 1)
+
+
+@st.composite
+def order_sets(draw):
+    n = draw(st.integers(min_value=0, max_value=40))
+    customers = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"]))
+    rows = []
+    for i in range(n):
+        day = START + timedelta(days=draw(st.integers(0, 60)))
+        rows.append(
+            {
+                "id": f"o{i:03d}",
+                "customer": draw(customers),
+                "date": day.isoformat(),
+                "time": f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from([0, 30])):02d}",
+                "net": draw(st.sampled_from([0.0, 1.5, 10.0, 19.99, 250.0, -5.0])),
+                "channel": draw(st.sampled_from(["web", "pos", None])),
+                "discount_code": draw(st.sampled_from(["X", "Y", None])),
+                "accepts_marketing": draw(st.sampled_from([True, False, None])),
+            }
+        )
+    as_of = START + timedelta(days=draw(st.integers(0, 70)))
+    calibration = draw(st.one_of(st.none(), st.integers(0, 70)))
+    calibration_end = None
+    if calibration is not None:
+        calibration_end = min(START + timedelta(days=calibration), as_of)
+    return rows, as_of, calibration_end
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(order_sets())
+def test_summary_matches_pandas_reference(make_orders, case):
+    rows, as_of, calibration_end = case
+    orders = make_orders(rows)
+    got = run(orders, as_of=as_of, calibration_end=calibration_end)
+    want = reference_summary(orders, as_of, calibration_end)
+    assert_matches_reference(got, want)
+    # the compressed table adds up to the customers, one row per distinct history
+    compressed = compressed_summary(table(got)).to_pandas() if len(got) else None
+    if compressed is not None:
+        assert compressed["count"].sum() == len(got)
+        expected = got.groupby(["frequency", "recency", "T"]).size()
+        assert compressed.set_index(["frequency", "recency", "T"])["count"].to_dict() == (
+            expected.to_dict()
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# CDNOW: the published 39-week calibration summary (Fader, Hardie & Lee 2005)
+# ------------------------------------------------------------------------------------------------
+def cdnow_orders() -> pd.DataFrame:
+    tx = load_cdnow_transactions()
+    return pd.DataFrame(
+        {
+            "customer_id": tx["customer_id"].astype(str),
+            "order_date": tx["date"],
+            "net_revenue": tx["amount"],
+        }
+    )
+
+
+def test_cdnow_calibration_summary_reproduces_the_published_one():
+    result = summarize(table(cdnow_orders()), calibration_end="1997-09-30")
+    assert result.as_of == date(1998, 6, 30)
+    got = result.table.to_pandas()
+    got["customer_id"] = got["customer_id"].astype(int)
+    got = got.set_index("customer_id").sort_index()
+    published = load_cdnow_summary(with_spend=False).set_index("customer_id").sort_index()
+    assert len(got) == len(published) == 2357
+    assert (got.index == published.index).all()
+    assert (got["frequency"] == published["frequency"]).all()
+    # days to weeks, printed with 2 decimals; T runs from the first purchase to 1997-09-30
+    np.testing.assert_array_equal((got["recency"] / 7).round(2), published["recency"])
+    np.testing.assert_array_equal((got["T"] / 7).round(2), published["T"])
+    # the mean repeat-purchase value is the published zbar (printed with 2 decimals)
+    spend = load_cdnow_summary(with_spend=True).set_index("customer_id").sort_index()
+    np.testing.assert_allclose(got["avg_repeat_order_value"], spend["monetary_value"], atol=0.0051)
+    # the compressed table is the models' input
+    compressed = result.compressed().to_pandas()
+    assert compressed["count"].sum() == 2357
+    assert len(compressed) == len(published.drop_duplicates(["frequency", "recency", "T"]))
+    # holdout (39 weeks after): every holdout purchase of the sample is accounted for
+    tx = cdnow_orders()
+    holdout = tx[tx["order_date"] > "1997-09-30"]
+    assert got["holdout_orders"].sum() == holdout.groupby(["customer_id", "order_date"]).ngroups
+    assert got["holdout_revenue"].sum() == pytest.approx(holdout["net_revenue"].sum())

@@ -377,7 +377,8 @@ class BetaGeoBetaBinomial(BaseModel):
         """P(X(n) = x) for a new customer (FHS 2010, eq. 8).
 
         P = C(n,x) B(alpha+x, beta+n-x)/B(alpha,beta) B(gamma, delta+n)/B(gamma,delta)
-            + sum_{i=x}^{n-1} C(i,x) B(alpha+x, beta+i-x)/B(alpha,beta) B(gamma+1, delta+i)/B(gamma,delta)
+            + sum_{i=x}^{n-1} C(i,x) B(alpha+x, beta+i-x)/B(alpha,beta)
+                              * B(gamma+1, delta+i)/B(gamma,delta)
         """
         alpha, beta, gamma, delta = self._param_values()
         if n_periods < 0 or n_periods != int(n_periods):

@@ -186,7 +186,10 @@ class GammaGamma(BaseModel):
         keep = counts > 0
         data = (x[keep], m[keep])
         self._stats = None
-        return self._fit_compressed(data, counts[keep])
+        try:
+            return self._fit_compressed(data, counts[keep])
+        finally:
+            self._stats = None  # release the per-history arrays kept for the optimisation
 
     def _statistics(self, data: tuple[np.ndarray, ...], weights: np.ndarray) -> _SpendStatistics:
         """Sufficient statistics of ``(data, weights)``, cached for the arrays of the last fit."""
@@ -269,7 +272,8 @@ class GammaGamma(BaseModel):
     def expected_average_value_population(self) -> float:
         """Mean transaction value of a randomly chosen customer, ``E[Z] = p v / (q - 1)``.
 
-        The Gamma(p, nu) mean p / nu averaged over the Gamma(q, v) mixing distribution; requires ``q > 1``.
+        The Gamma(p, nu) mean p / nu averaged over the Gamma(q, v) mixing distribution;
+        requires ``q > 1``.
         """
         p, q, v = self._require_finite_mean()
         return float(p * v / (q - 1))

@@ -3,7 +3,7 @@
 References
 ----------
 * Fader, P. S. and Hardie, B. G. S. (2007), "How to project customer retention", Journal of
-  Interactive Marketing 21(1), 76-90 ("FH 2007"; the model, eqs. 1-7, and the data of Table 1).
+  Interactive Marketing 21(1), 76-90 ("FH 2007"; the model, its likelihood and the data of Table 1).
 * Fader, P. S. and Hardie, B. G. S. (2010), "Customer-base valuation in a contractual setting:
   the perils of ignoring heterogeneity", Marketing Science 29(1), 85-93 ("FH 2010"; DEL/DERL).
 * Fader, P. S. and Hardie, B. G. S. (2007), "Fitting the sBG model to multi-cohort data", note
@@ -15,15 +15,15 @@ Every customer renews at the end of each period with probability ``1 - theta`` u
 churns; ``theta ~ Beta(alpha, beta)`` across customers.  With T the period in which she churns
 (T = 1, 2, ...):
 
-    P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta)                  (FH 2007, eq. 5)
-    S(t) = P(T > t) = B(alpha, beta + t) / B(alpha, beta)                   (FH 2007, eq. 6)
-    r_t = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1)         (FH 2007, eq. 8)
+    P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta)     (FH 2007, pmf)
+    S(t) = P(T > t) = B(alpha, beta + t) / B(alpha, beta)      (FH 2007, survivor)
+    r_t = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1)  (FH 2007, retention)
 
 A cohort is described by its survivors ``n_0, n_1, ..., n_T`` (customers still active at the
 start and after each of T periods; ``n_0`` is the cohort size).  The ``n_{t-1} - n_t`` customers
 lost in period t contribute ``ln P(T = t)`` each, and the ``n_T`` still active at the end
-contribute ``ln S(T)`` each (FH 2007, eq. 7; note 017 for several cohorts).  Periods are whatever
-the contract period is (months, years, ...).
+contribute ``ln S(T)`` each (FH 2007 likelihood; note 017 for several cohorts).  Periods are
+whatever the contract period is (months, years, ...).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class ShiftedBetaGeometric(BaseModel):
         return t, is_survivor, count, cohorts
 
     def fit(self, survivors, weights: ArrayLike | None = None) -> ShiftedBetaGeometric:
-        """Fit ``alpha, beta`` by maximum likelihood (FH 2007, eq. 7; note 017 for cohorts).
+        """Fit ``alpha, beta`` by maximum likelihood (FH 2007 likelihood; note 017 for cohorts).
 
         ``survivors`` is one cohort's counts of active customers at t = 0, 1, 2, ... (the first
         is the cohort size), or a list of such sequences, one per cohort, of any lengths.
@@ -185,7 +185,7 @@ class ShiftedBetaGeometric(BaseModel):
 
     # -- likelihood ------------------------------------------------------------------------------
     def log_likelihood_per_customer(self, t: ArrayLike, is_survivor: ArrayLike) -> np.ndarray:
-        """ln L of single customers at the fitted parameters (FH 2007, eqs. 5-7).
+        """ln L of single customers at the fitted parameters (FH 2007, pmf and survivor).
 
         A customer who churned in period ``t`` contributes ``ln P(T = t)``; one still active
         after ``t`` periods (``is_survivor`` true) contributes ``ln S(t)``.
@@ -204,7 +204,7 @@ class ShiftedBetaGeometric(BaseModel):
         )
 
     def log_likelihood_per_cohort(self, survivors) -> np.ndarray:
-        """Total ln L of each cohort's survivor counts at the fitted parameters (FH 2007, eq. 7)."""
+        """Total ln L of each cohort's survivor counts at the fitted parameters (FH 2007)."""
         alpha, beta = self._param_values()
         out = []
         for counts in _as_cohorts(survivors):
@@ -217,19 +217,19 @@ class ShiftedBetaGeometric(BaseModel):
 
     # -- predictions -----------------------------------------------------------------------------
     def churn_probability(self, t: ArrayLike) -> np.ndarray:
-        """P(T = t): probability of churning in period t = 1, 2, ... (FH 2007, eq. 5)."""
+        """P(T = t): probability of churning in period t = 1, 2, ... (FH 2007, pmf)."""
         alpha, beta = self._param_values()
         t = _check_periods(t, "t", 1)
         return np.exp(betaln(alpha + 1, beta + t - 1) - betaln(alpha, beta))
 
     def survival_function(self, t: ArrayLike) -> np.ndarray:
-        """S(t) = P(T > t): probability of surviving t periods (FH 2007, eq. 6)."""
+        """S(t) = P(T > t): probability of surviving t periods (FH 2007)."""
         alpha, beta = self._param_values()
         t = _check_periods(t, "t", 0)
         return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))
 
     def retention_rate(self, t: ArrayLike) -> np.ndarray:
-        """r_t = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1), t >= 1 (FH 2007, eq. 8).
+        """r_t = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1), t >= 1 (FH 2007).
 
         Increases with t: the customers who stay are increasingly the low-churn ones.
         """

@@ -115,6 +115,247 @@ def demo() -> None:
         fit(path, ModelName.gg, 0.0, False, None, None, 1000)
 
 
+# ================================================================================================
+# ingest / summary: the workspace and the customer summary engine (valuecast.engine)
+# ================================================================================================
+class ExportFormat(StrEnum):
+    shopify = "shopify"
+    shopify_customers = "shopify-customers"
+    magento = "magento"
+    woocommerce = "woocommerce"
+    orders = "orders"
+    cdnow = "cdnow"
+
+
+def _parse_column_map(text: str | None) -> dict[str, str] | None:
+    """``customer_id=Email,ordered_at=Created,revenue=Total`` -> a dict (canonical -> column)."""
+    if text is None:
+        return None
+    mapping: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, column = part.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            fail(f"--map: {part.strip()!r} is not NAME=COLUMN (e.g. customer_id=Email)")
+        mapping[name.strip()] = column.strip()
+    if not mapping:
+        fail("--map is empty: give NAME=COLUMN pairs separated by commas")
+    return mapping
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source
+
+
+def _remove_workspace(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _print_ingest_report(report: object) -> None:
+    data = report.to_dict()  # type: ignore[attr-defined]
+    files = Table(title=f"ingested into {data['workspace']} (ingest #{data['ingest_id']})")
+    for column, justify in (("file", "left"), ("format", "left"), ("rows", "right"),
+                            ("orders", "right"), ("lines", "right"), ("customers", "right")):  # fmt: skip
+        files.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for item in data["files"]:
+        files.add_row(
+            Path(item["file"]).name, item["format"], f"{item['rows_read']:,}",
+            f"{item['orders']:,}", f"{item['line_items']:,}", f"{item['customer_records']:,}",
+        )  # fmt: skip
+    console.print(files)
+    currency = " / ".join(data["currencies"]) or "no currency given"
+    totals = Table(show_header=False, box=None, padding=(0, 2))
+    totals.add_column(justify="left")
+    totals.add_column(justify="right")
+    rows = [
+        ("rows read", f"{data['rows_read']:,}"),
+        ("orders", f"{data['orders']:,}  (new {data['new_orders']:,}, updated "
+                   f"{data['updated_orders']:,}, unchanged {data['unchanged_orders']:,})"),
+        ("line items", f"{data['line_items']:,}"),
+        ("customers", f"{data['customers']:,}"
+                      + (f"  ({data['customer_records']:,} customer records)"
+                         if data["customer_records"] else "")),
+        ("guest orders", f"{data['guest_orders']:,}  ({data['guest_revenue']:,.2f} revenue)"),
+        ("gross revenue", f"{data['gross_revenue']:,.2f}"),
+        ("discounts", f"{data['discount']:,.2f}"),
+        ("refunded", f"{data['refunded']:,.2f}"),
+        ("net revenue", f"{data['net_revenue']:,.2f} {currency}"),
+        ("tax / shipping", f"{data['tax']:,.2f} / {data['shipping']:,.2f}"),
+        ("order dates", f"{data['first_order_date']} to {data['last_order_date']}"
+                        if data["first_order_date"] else "none"),
+        ("currencies", ", ".join(f"{code} ({n:,})" for code, n in data["currencies"].items())
+                       or "none"),
+        ("workspace", f"{data['workspace_orders']:,} orders, "
+                      f"{data['workspace_customers']:,} customers"),
+    ]  # fmt: skip
+    for name, value in rows:
+        totals.add_row(name, value)
+    console.print(totals)
+    if data["excluded_orders"] or data["excluded_rows"]:
+        excluded = Table(title="excluded")
+        excluded.add_column("reason")
+        excluded.add_column("orders", justify="right")
+        excluded.add_column("rows", justify="right")
+        excluded.add_column("revenue", justify="right")
+        reasons = sorted(set(data["excluded_orders"]) | set(data["excluded_rows"]))
+        for reason in reasons:
+            excluded.add_row(
+                reason,
+                f"{data['excluded_orders'].get(reason, 0):,}",
+                f"{data['excluded_rows'].get(reason, 0):,}",
+                f"{data['excluded_revenue'].get(reason, 0.0):,.2f}",
+            )
+        console.print(excluded)
+    for note in data["notes"]:
+        console.print(f"note: {note}", highlight=False)
+
+
+@app.command()
+def ingest(
+    files: list[str] = typer.Argument(..., help="Order / customer exports (CSV, Parquet) or URLs."),
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
+    ),
+    export_format: ExportFormat | None = typer.Option(
+        None, "--format", help="Force the export format instead of detecting it from the header."
+    ),
+    column_map: str | None = typer.Option(
+        None,
+        "--map",
+        help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL[,...]",
+    ),
+    fx: Path | None = typer.Option(
+        None, "--fx", help="RATES.csv converting every currency to one base currency."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+) -> None:
+    """Read exports into the workspace: all files in one transaction, or none of them.
+
+    Re-ingesting an export changes nothing; a newer export adds new orders and updates changed ones.
+    """
+    from valuecast.engine import EngineError, Workspace
+    from valuecast.io import read_export
+    from valuecast.io.schema import InputError
+
+    mapping = _parse_column_map(column_map)
+    for source in files:
+        if not _is_url(source) and not Path(source).is_file():
+            fail(f"{source}: no such file")
+    if fx is not None and not fx.is_file():
+        fail(f"{fx}: no such file (--fx)")
+    results = []
+    try:
+        for source in files:
+            results.extend(
+                read_export(
+                    source,
+                    format=export_format.value if export_format else None,
+                    column_map=mapping,
+                    fx=fx,
+                )
+            )
+    except InputError as error:
+        fail(str(error))
+    existed = workspace.exists()
+    try:
+        with Workspace(workspace) as ws:
+            report = ws.ingest(results)
+    except (InputError, EngineError) as error:
+        if not existed:
+            _remove_workspace(workspace)
+        fail(str(error))
+    except Exception as error:  # e.g. a locked or corrupt workspace: one line, nothing written
+        if not existed:
+            _remove_workspace(workspace)
+        fail(f"{workspace}: ingest failed, nothing written: {error}")
+    if as_json:
+        print(report.to_json())
+    else:
+        _print_ingest_report(report)
+
+
+@app.command()
+def summary(
+    out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv or .parquet."),
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="YYYY-MM-DD (default: the last order date in the workspace)."
+    ),
+    calibration_end: str | None = typer.Option(
+        None, "--calibration-end", help="YYYY-MM-DD: add holdout columns after this date."
+    ),
+    compressed: Path | None = typer.Option(
+        None, "--compressed", help="Also write the (frequency, recency, T, count) table here."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Write one row per customer: purchase history, RFM in days, and holdout columns."""
+    from valuecast.engine import EngineError, SummaryError, Workspace, summarize
+    from valuecast.io.schema import InputError
+
+    for target in (out, compressed):
+        if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
+            fail(f"{target}: the output must be a .csv or .parquet file")
+        if target is not None and not target.parent.exists():
+            fail(f"{target}: folder {target.parent} does not exist")
+    started = time.perf_counter()
+    try:
+        ws = Workspace(workspace, read_only=True)
+    except (InputError, EngineError) as error:
+        fail(str(error))
+    except Exception as error:  # not a DuckDB file, locked, ...
+        fail(f"{workspace}: cannot open the workspace: {error}")
+    with ws:
+        try:
+            result = summarize(
+                ws.orders(), as_of=as_of, calibration_end=calibration_end, customers=ws.customers()
+            )
+        except SummaryError as error:
+            fail(str(error))
+        written = {}
+        for target, expr in ((out, result.table), (compressed, result.compressed())):
+            if target is None:
+                continue
+            if target.suffix.lower() == ".csv":
+                ws.con.to_csv(expr, target)
+            else:
+                ws.con.to_parquet(expr, target)
+            written[str(target)] = int(expr.count().execute())
+    elapsed = time.perf_counter() - started
+    info = {
+        "workspace": str(workspace),
+        "as_of": result.as_of.isoformat() if result.as_of else None,
+        "calibration_end": result.calibration_end.isoformat() if result.calibration_end else None,
+        "customers": written[str(out)],
+        "files": written,
+        "notes": result.notes,
+        "seconds": round(elapsed, 3),
+    }
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    period = f"as of {info['as_of']}"
+    if info["calibration_end"]:
+        period += f", calibration to {info['calibration_end']}"
+    console.print(
+        f"{info['customers']:,} customers ({period}) written to {out} in {elapsed:.2f} s",
+        highlight=False,
+    )
+    if compressed is not None:
+        console.print(f"{written[str(compressed)]:,} distinct histories written to {compressed}")
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+# ================================================================================================
+# end of ingest / summary
+# ================================================================================================
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -1,0 +1,302 @@
+"""Magento 2 / Adobe Commerce: the ``sales_order`` table (and optionally ``sales_order_item``).
+
+The table arrives either as a CSV dump (phpMyAdmin, ``mysqldump --tab``, a database client's
+export: one row per order, the table's column names as header) or as a DataFrame the engine read
+from MySQL/PostgreSQL; both go through :func:`read_sales_order_frame`'s rules.
+
+Columns used (by name): ``increment_id`` (the order number customers see), ``state``,
+``customer_email``, ``created_at``, ``base_subtotal`` (all required), and when present
+``base_discount_amount``, ``base_subtotal_refunded``, ``base_discount_refunded``,
+``base_subtotal_canceled``, ``base_discount_canceled``, ``base_grand_total``, ``base_tax_amount``,
+``base_shipping_amount``, ``base_total_refunded``, ``base_currency_code``, ``coupon_code``,
+``store_name`` / ``store_id`` and ``entity_id`` (to attach ``sales_order_item`` rows).
+
+Rules
+-----
+* Money comes from the ``base_*`` columns, in the store's base currency (``base_currency_code``).
+* Net revenue excludes tax and shipping and nets discounts, refunds and partial cancellations::
+
+      net = max(  (base_subtotal          - |base_discount_amount|)
+                - (base_subtotal_refunded - |base_discount_refunded|)
+                - (base_subtotal_canceled - |base_discount_canceled|), 0)
+
+  Magento stores discounts as negative numbers and ``base_subtotal`` before discounts; the refunded
+  and cancelled subtotals are likewise before their share of the discount. Missing or empty
+  refund/cancel columns count as 0.
+* ``gross_revenue`` = ``base_grand_total``; ``discount`` = ``|base_discount_amount|``; ``tax`` =
+  ``base_tax_amount``; ``shipping`` = ``base_shipping_amount``; ``refunded`` =
+  ``base_total_refunded``; ``discount_code`` = ``coupon_code``; ``channel`` = ``store_name``
+  (or ``store_id``); ``accepts_marketing`` is unknown (<NA>).
+* The customer key is ``lower(trim(customer_email))``. Magento's own ``customer_id`` is NULL for
+  guest checkouts, but a guest checkout still gives an email, and the email is what identifies the
+  buyer across orders, so such orders are *not* guest orders here: an order is a guest order
+  only when it has no email, as with every other source.
+* Exclusions: state ``canceled`` -> ``"cancelled"``; state ``closed`` (Magento closes an order when
+  it is refunded in full by credit memos) -> ``"refunded"``; empty rows -> ``"empty row"``. Every
+  other state (new, pending_payment, processing, complete, holded, payment_review) counts.
+* ``created_at`` is taken as written. Magento stores it in UTC, so for a store far from UTC the
+  calendar day of late-evening orders is the UTC day; nothing is shifted.
+
+``sales_order_item``
+--------------------
+Optional, for ``order_lines``: rows are attached to orders through ``order_id`` = the order's
+``entity_id``. Only top-level items become lines (``parent_item_id`` empty); the child rows of
+configurable and bundle products are counted under ``"child item"``, items of excluded orders under
+``"order excluded"`` and items whose order is not in the ``sales_order`` input under
+``"order not found"``. ``quantity`` = ``qty_ordered``, ``unit_price`` = ``base_price``,
+``line_discount`` = ``|base_discount_amount|``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from valuecast.io import _build
+from valuecast.io.csvfile import CsvFile, Table, open_csv
+from valuecast.io.schema import ImportResult
+
+__all__ = [
+    "ORDER_COLUMNS",
+    "ITEM_COLUMNS",
+    "read_magento",
+    "read_magento_frames",
+    "read_sales_order",
+    "read_sales_order_frame",
+]
+
+ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "increment_id": ("increment_id",),
+    "entity_id": ("entity_id",),
+    "state": ("state",),
+    "customer_email": ("customer_email",),
+    "created_at": ("created_at",),
+    "base_subtotal": ("base_subtotal",),
+    "base_discount_amount": ("base_discount_amount",),
+    "base_subtotal_refunded": ("base_subtotal_refunded",),
+    "base_discount_refunded": ("base_discount_refunded",),
+    "base_subtotal_canceled": ("base_subtotal_canceled",),
+    "base_discount_canceled": ("base_discount_canceled",),
+    "base_grand_total": ("base_grand_total",),
+    "base_tax_amount": ("base_tax_amount",),
+    "base_shipping_amount": ("base_shipping_amount",),
+    "base_total_refunded": ("base_total_refunded",),
+    "base_currency_code": ("base_currency_code",),
+    "coupon_code": ("coupon_code",),
+    "store": ("store_name", "store_id"),
+}
+ORDER_REQUIRED = ("increment_id", "state", "customer_email", "created_at", "base_subtotal")
+
+ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "order_id": ("order_id",),
+    "parent_item_id": ("parent_item_id",),
+    "sku": ("sku",),
+    "name": ("name",),
+    "qty_ordered": ("qty_ordered",),
+    "base_price": ("base_price",),
+    "base_discount_amount": ("base_discount_amount",),
+}
+ITEM_REQUIRED = ("order_id", "sku", "qty_ordered", "base_price")
+
+
+def _resolve(source: CsvFile | Table, spec, required) -> dict[str, str | None]:
+    return {
+        key: source.require(*aliases) if key in required else source.find(*aliases)
+        for key, aliases in spec.items()
+    }
+
+
+def read_sales_order(source: str | Path | CsvFile) -> ImportResult:
+    """Read a ``sales_order`` CSV dump."""
+    return _orders(_table(source, ORDER_COLUMNS, ORDER_REQUIRED))[0]
+
+
+def read_sales_order_frame(frame: pd.DataFrame, name: str = "sales_order") -> ImportResult:
+    """The same rules on a DataFrame read from the database (typed or text columns).
+
+    ``name`` is how errors and the report name the input (e.g. the table's URL without password).
+    Errors name row ``i + 1`` for the frame's ``i``-th row.
+    """
+    return read_magento_frames(frame, name=name)[0]
+
+
+def read_magento(
+    orders: str | Path | CsvFile, items: str | Path | CsvFile | None = None
+) -> list[ImportResult]:
+    """``sales_order`` and optionally ``sales_order_item`` dumps: one result per file."""
+    result, entities = _orders(_table(orders, ORDER_COLUMNS, ORDER_REQUIRED))
+    if items is None:
+        return [result]
+    return [result, _items(_table(items, ITEM_COLUMNS, ITEM_REQUIRED), entities)]
+
+
+def read_magento_frames(
+    orders: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    name: str = "sales_order",
+    items_name: str = "sales_order_item",
+) -> list[ImportResult]:
+    """:func:`read_magento` on DataFrames the engine read from the database."""
+    table = Table.from_frame(orders, name)
+    result, entities = _orders((table, _resolve(table, ORDER_COLUMNS, ORDER_REQUIRED)))
+    if items is None:
+        return [result]
+    item_table = Table.from_frame(items, items_name)
+    return [
+        result,
+        _items((item_table, _resolve(item_table, ITEM_COLUMNS, ITEM_REQUIRED)), entities),
+    ]
+
+
+def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:
+    csv = source if isinstance(source, CsvFile) else open_csv(source)
+    cols = _resolve(csv, spec, required)
+    return csv.read([c for c in cols.values() if c is not None]), cols
+
+
+def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd.DataFrame]:
+    table, cols = read
+    n = table.num_rows
+    filled = np.zeros(n, dtype=bool)
+    for column in cols.values():
+        if column is not None:
+            filled |= table.nonempty(column)
+    keep = np.flatnonzero(filled)
+    number = table.text_series(cols["increment_id"])
+    missing = filled & number.isna().to_numpy(bool)
+    if missing.any():
+        raise table.error("order has no increment_id", int(np.flatnonzero(missing)[0]),
+                          cols["increment_id"])  # fmt: skip
+    duplicated = filled & number.duplicated(keep="first").fillna(False).to_numpy(bool)
+    if duplicated.any():
+        position = int(np.flatnonzero(duplicated)[0])
+        raise table.error(
+            f"order {number[position]!r} appears twice", position, cols["increment_id"]
+        )
+    created = table.timestamps(cols["created_at"])
+    subtotal = table.money(cols["base_subtotal"])
+    for values, key in ((created, "created_at"), (subtotal, "base_subtotal")):
+        gap = filled & pd.isna(values)
+        if gap.any():
+            raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
+
+    def amount(key: str) -> np.ndarray:
+        return _build.money_or_zero(table.money(cols[key]))
+
+    discount = np.abs(amount("base_discount_amount"))
+    net = (
+        (subtotal - discount)
+        - (amount("base_subtotal_refunded") - np.abs(amount("base_discount_refunded")))
+        - (amount("base_subtotal_canceled") - np.abs(amount("base_discount_canceled")))
+    )
+    gross = table.money(cols["base_grand_total"])
+    gross = np.where(np.isnan(gross), subtotal - discount, gross)
+    email, customer_id, is_guest = _build.emails(table.text_series(cols["customer_email"]))
+    state = table.text_series(cols["state"]).str.lower().str.strip()
+    frame_columns = {
+        "order_number": number,
+        "customer_id": customer_id,
+        "email": email,
+        "is_guest": is_guest,
+        "ordered_at": created,
+        "gross_revenue": gross,
+        "discount": discount,
+        "tax": amount("base_tax_amount"),
+        "shipping": amount("base_shipping_amount"),
+        "refunded": amount("base_total_refunded"),
+        "net_revenue": np.maximum(net, 0.0),
+        "currency": table.text_series(cols["base_currency_code"]).str.upper(),
+        "channel": table.text_series(cols["store"]),
+        "discount_code": table.text_series(cols["coupon_code"]),
+    }
+    picked = {
+        key: (
+            value.iloc[keep].reset_index(drop=True) if isinstance(value, pd.Series) else value[keep]
+        )
+        for key, value in frame_columns.items()
+    }
+    orders = _build.orders_frame("magento", picked, len(keep))
+    state = state.iloc[keep].reset_index(drop=True)
+    reason = _build.reasons(
+        len(keep),
+        [
+            ("cancelled", (state == "canceled").fillna(False).to_numpy(bool)),
+            ("refunded", (state == "closed").fillna(False).to_numpy(bool)),
+        ],
+    )
+    result = _build.assemble(
+        table.name,
+        "magento",
+        n,
+        orders,
+        reason,
+        np.ones(len(keep), dtype=np.int64),
+        empty_rows=int((~filled).sum()),
+    )
+    entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
+    entities = pd.DataFrame(
+        {"entity_id": entity, "order_id": orders["order_id"], "counted": reason == None}  # noqa: E711
+    )
+    return result, entities
+
+
+def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) -> ImportResult:
+    table, cols = read
+    if entities["entity_id"].isna().all() and len(entities):
+        raise table.error("the sales_order input has no entity_id column to attach items to")
+    n = table.num_rows
+    filled = np.zeros(n, dtype=bool)
+    for column in cols.values():
+        if column is not None:
+            filled |= table.nonempty(column)
+    parent = table.nonempty(cols["parent_item_id"])
+    order_key = table.text_series(cols["order_id"])
+    lookup = (
+        entities.dropna(subset=["entity_id"]).drop_duplicates("entity_id").set_index("entity_id")
+    )
+    matched = order_key.map(lookup["order_id"])
+    counted = order_key.map(lookup["counted"]).fillna(False).astype(bool).to_numpy()
+    found = matched.notna().to_numpy(bool)
+    quantity = table.number(cols["qty_ordered"])
+    price = table.money(cols["base_price"])
+    discount = np.abs(_build.money_or_zero(table.money(cols["base_discount_amount"])))
+    status = np.full(n, None, dtype=object)
+    status[filled & parent] = "child item"
+    status[filled & ~parent & ~found] = "order not found"
+    status[filled & ~parent & found & ~counted] = "order excluded"
+    use = filled & (status == None)  # noqa: E711
+    positions = np.flatnonzero(use)
+    codes, _ = pd.factorize(matched.iloc[positions])
+    lines = pd.DataFrame(
+        {
+            "order_id": matched.iloc[positions].to_numpy(),
+            "line_number": _build.line_numbers(np.asarray(codes, np.int64)),
+            "sku": table.text_series(cols["sku"]).iloc[positions].to_numpy(),
+            "product_name": table.text_series(cols["name"], strip_apostrophe=False)
+            .iloc[positions]
+            .to_numpy(),
+            "quantity": quantity[positions],
+            "unit_price": price[positions],
+            "line_discount": discount[positions],
+        }
+    )
+    empty = _build.orders_frame(
+        "magento",
+        {
+            "order_number": pd.Series([], dtype="string"),
+            "ordered_at": np.array([], "datetime64[us]"),
+            "gross_revenue": np.array([], float),
+        },
+        0,
+    )
+    result = _build.assemble(
+        table.name, "magento-items", n, empty, np.array([], object), np.array([], np.int64),
+        lines=lines, empty_rows=int((~filled).sum()),
+    )  # fmt: skip
+    for reason in ("child item", "order not found", "order excluded"):
+        count = int((status == reason).sum())
+        if count:
+            result.excluded[reason] += count
+    return result

@@ -1,0 +1,184 @@
+"""Magento 2 sales_order / sales_order_item, from CSV dumps and from DataFrames."""
+
+from __future__ import annotations
+
+import decimal
+
+import pandas as pd
+import pytest
+
+from valuecast.io import magento
+from valuecast.io.schema import ORDER_LINES_SCHEMA, ORDERS_SCHEMA, InputError
+
+
+def order(entity_id: int, increment_id: str, email: str | None, **fields) -> dict:
+    row = {
+        "entity_id": entity_id,
+        "increment_id": increment_id,
+        "state": "complete",
+        "status": "complete",
+        "store_id": 1,
+        "store_name": "Main Website\nMain Website Store\nDefault Store View",
+        "customer_id": 7 if email else None,
+        "customer_is_guest": 0 if email else 1,
+        "customer_email": email,
+        "customer_group_id": 1,
+        "base_currency_code": "USD",
+        "order_currency_code": "USD",
+        "global_currency_code": "USD",
+        "store_currency_code": "USD",
+        "base_to_order_rate": "1.0000",
+        "base_subtotal": "100.0000",
+        "base_discount_amount": "0.0000",
+        "base_tax_amount": "8.2500",
+        "base_shipping_amount": "10.0000",
+        "base_grand_total": "118.2500",
+        "base_total_paid": "118.2500",
+        "created_at": "2024-03-05 04:30:00",
+        "updated_at": "2024-03-06 10:00:00",
+        "total_item_count": 1,
+    }
+    row.update(fields)
+    return row
+
+
+def test_net_revenue_rules_and_exclusions(exports, write):
+    rows = [
+        order(1, "000000001", "Pat@Example.com ", coupon_code="SPRING10",
+              base_discount_amount="-10.0000", base_grand_total="108.2500"),
+        order(2, "000000002", "pat@example.com", state="processing",
+              base_subtotal_refunded="40.0000", base_discount_refunded="-4.0000",
+              base_total_refunded="48.0000"),
+        order(3, "000000003", "sam@example.com", state="canceled", status="canceled"),
+        order(4, "000000004", "kim@example.com", state="closed", status="closed",
+              base_subtotal_refunded="100.0000", base_total_refunded="118.2500"),
+        order(5, "000000005", "lee@example.com", base_subtotal_canceled="30.0000"),
+        order(6, "000000006", None),
+        order(7, "000000007", "guest@example.com", customer_id=None, customer_is_guest=1),
+    ]  # fmt: skip
+    result = magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    assert result.format == "magento" and result.rows_read == 7
+    assert list(result.orders.columns) == list(ORDERS_SCHEMA)
+    orders = result.orders.set_index("order_number")
+    assert sorted(orders.index) == ["000000001", "000000002", "000000005", "000000006", "000000007"]
+    assert orders.loc["000000001", "order_id"] == "magento:000000001"
+    assert orders.loc["000000001", "net_revenue"] == pytest.approx(90.0)
+    assert orders.loc["000000001", "discount"] == pytest.approx(10.0)
+    assert orders.loc["000000001", "discount_code"] == "SPRING10"
+    assert orders.loc["000000001", "gross_revenue"] == pytest.approx(108.25)
+    assert orders.loc["000000001", "tax"] == pytest.approx(8.25)
+    assert orders.loc["000000001", "shipping"] == pytest.approx(10.0)
+    assert orders.loc["000000002", "net_revenue"] == pytest.approx(100 - (40 - 4))
+    assert orders.loc["000000002", "refunded"] == pytest.approx(48.0)
+    assert orders.loc["000000005", "net_revenue"] == pytest.approx(70.0)
+    assert orders.loc["000000001", "customer_id"] == orders.loc["000000002", "customer_id"]
+    assert orders.loc["000000001", "customer_id"] == "pat@example.com"
+    assert orders.loc["000000006", "is_guest"] and pd.isna(orders.loc["000000006", "customer_id"])
+    # a Magento guest checkout with an email is keyed by that email
+    assert orders.loc["000000007", "customer_id"] == "guest@example.com"
+    assert not orders.loc["000000007", "is_guest"]
+    assert orders.loc["000000001", "channel"].startswith("Main Website")
+    assert orders["currency"].unique().tolist() == ["USD"]
+    assert orders.loc["000000001", "ordered_at"] == pd.Timestamp("2024-03-05 04:30:00")
+    assert result.excluded == {"cancelled": 1, "refunded": 1}
+    assert result.excluded_orders == {"cancelled": 1, "refunded": 1}
+    assert result.excluded_revenue["cancelled"] == pytest.approx(118.25)
+
+
+def test_items_become_lines_of_counted_orders(exports, write):
+    orders_path = write(
+        "sales_order.csv",
+        exports.MAGENTO_ORDER_HEADER,
+        [order(10, "100", "a@x.com"), order(11, "101", "b@x.com", state="canceled")],
+    )
+    items = [
+        {"item_id": 1, "order_id": 10, "sku": "CFG-1", "name": "Hoodie", "qty_ordered": "2.0000",
+         "base_price": "40.0000", "base_discount_amount": "8.0000", "product_type": "configurable"},
+        {"item_id": 2, "order_id": 10, "parent_item_id": 1, "sku": "CFG-1-M", "name": "Hoodie M",
+         "qty_ordered": "2.0000", "base_price": "0.0000", "product_type": "simple"},
+        {"item_id": 3, "order_id": 10, "sku": "MUG", "name": "Mug", "qty_ordered": "1.0000",
+         "base_price": "20.0000", "product_type": "simple"},
+        {"item_id": 4, "order_id": 11, "sku": "MUG", "name": "Mug", "qty_ordered": "1.0000",
+         "base_price": "20.0000"},
+        {"item_id": 5, "order_id": 99, "sku": "MUG", "name": "Mug", "qty_ordered": "1.0000",
+         "base_price": "20.0000"},
+    ]  # fmt: skip
+    items_path = write("sales_order_item.csv", exports.MAGENTO_ITEM_HEADER, items)
+    order_result, item_result = magento.read_magento(orders_path, items_path)
+    assert item_result.format == "magento-items" and item_result.rows_read == 5
+    assert item_result.orders.empty
+    lines = item_result.order_lines
+    assert list(lines.columns) == list(ORDER_LINES_SCHEMA)
+    assert lines["order_id"].tolist() == ["magento:100", "magento:100"]
+    assert lines["line_number"].tolist() == [1, 2]
+    assert lines["sku"].tolist() == ["CFG-1", "MUG"]
+    assert lines["quantity"].tolist() == [2.0, 1.0]
+    assert lines["unit_price"].tolist() == [40.0, 20.0]
+    assert lines["line_discount"].tolist() == [8.0, 0.0]
+    assert item_result.excluded == {"child item": 1, "order excluded": 1, "order not found": 1}
+    assert order_result.order_lines.empty
+
+
+def test_frame_from_database_with_typed_columns():
+    frame = pd.DataFrame(
+        {
+            "entity_id": [1, 2],
+            "increment_id": ["000000001", "000000002"],
+            "state": ["complete", "canceled"],
+            "customer_email": ["A@X.com", "b@x.com"],
+            "created_at": pd.to_datetime(["2024-03-05 23:30:00", "2024-03-06 01:00:00"]),
+            "base_subtotal": [decimal.Decimal("50.0000"), decimal.Decimal("20.0000")],
+            "base_discount_amount": [-5.0, 0.0],
+            "base_grand_total": [55.0, 25.0],
+            "base_currency_code": ["EUR", "EUR"],
+        }
+    )
+    items = pd.DataFrame(
+        {"order_id": [1], "parent_item_id": [None], "sku": ["X"], "name": ["Thing"],
+         "qty_ordered": [1.0], "base_price": [50.0]}
+    )  # fmt: skip
+    result, lines = magento.read_magento_frames(frame, items, name="mysql://shop/sales_order")
+    assert result.file == "mysql://shop/sales_order"
+    assert result.orders["net_revenue"].tolist() == [45.0]
+    assert result.orders["customer_id"].tolist() == ["a@x.com"]
+    assert result.orders["ordered_at"].tolist() == [pd.Timestamp("2024-03-05 23:30:00")]
+    assert result.excluded_orders == {"cancelled": 1}
+    assert lines.order_lines["order_id"].tolist() == ["magento:000000001"]
+    single = magento.read_sales_order_frame(frame)
+    assert single.orders["order_id"].tolist() == ["magento:000000001"]
+
+
+def test_frame_with_tz_aware_timestamps_keeps_the_local_wall_clock():
+    stamps = pd.to_datetime(["2024-03-05 23:30:00"]).tz_localize("America/New_York")
+    frame = pd.DataFrame(
+        {"increment_id": ["1"], "state": ["new"], "customer_email": ["a@x.com"],
+         "created_at": stamps, "base_subtotal": [10.0]}
+    )  # fmt: skip
+    result = magento.read_sales_order_frame(frame)
+    assert result.orders["order_date"].tolist() == [pd.Timestamp("2024-03-05")]
+
+
+def test_errors(exports, write):
+    rows = [order(1, "1", "a@x.com"), order(2, "2", "b@x.com", base_subtotal="n/a")]
+    with pytest.raises(InputError) as info:
+        magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    assert (info.value.row, info.value.column) == (3, "base_subtotal")
+    rows = [order(1, "1", "a@x.com"), order(2, "1", "b@x.com")]
+    with pytest.raises(InputError, match="appears twice"):
+        magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    header = [h for h in exports.MAGENTO_ORDER_HEADER if h != "state"]
+    rows = [{k: v for k, v in order(1, "1", "a@x.com").items() if k != "state"}]
+    with pytest.raises(InputError) as info:
+        magento.read_sales_order(write("sales_order.csv", header, rows))
+    assert info.value.column == "state"
+    rows = [order(1, "1", "a@x.com", created_at="")]
+    with pytest.raises(InputError) as info:
+        magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    assert (info.value.row, info.value.column) == (2, "created_at")
+    frame = pd.DataFrame(
+        {"increment_id": ["1", "2"], "state": ["new", "new"], "customer_email": ["a@x", "b@x"],
+         "created_at": ["2024-01-01", "someday"], "base_subtotal": [1.0, 2.0]}
+    )  # fmt: skip
+    with pytest.raises(InputError) as info:
+        magento.read_sales_order_frame(frame, name="db")
+    assert str(info.value).startswith("db, row 2, column 'created_at'")

@@ -1,0 +1,312 @@
+"""WooCommerce order exports.
+
+Two column sets are read, by name:
+
+* the WebToffee "Order Export & Import" set — one row per order, ``order_id, order_number,
+  order_date, status, shipping_total, shipping_tax_total, fee_total, tax_total, discount_total,
+  order_total, order_currency, customer_email, billing_email, ..., coupon_items, refund_items,
+  line_item_1, line_item_2, ...`` with each line item packed as ``name:Hoodie|sku:HD-1|quantity:2|
+  total:40.00|sub_total:44.00|...``;
+* the WooCommerce.com "Customer/Order CSV Export" set — ``order_id, order_number, order_date,
+  status, ..., order_total, refunded_total, ..., billing_email, ...`` with, in its one-row-per-item
+  layout, ``item_name, item_sku, item_quantity, item_subtotal, item_total`` columns. Rows sharing
+  an ``order_id`` are one order; order-level fields are the first non-empty value among its rows.
+
+Rules
+-----
+* Status: lower-cased, a ``wc-`` prefix dropped, spaces as hyphens (``Pending payment`` ->
+  ``pending-payment``). Excluded: ``cancelled``, ``failed``, ``refunded``, ``trash`` (each its own
+  reason) and ``draft`` / ``checkout-draft`` / ``auto-draft`` as ``"draft"`` (a block checkout
+  still in progress is not an order). Every other status counts, including ``pending`` and
+  ``on-hold`` (awaiting payment: WooCommerce cancels them itself when payment never comes).
+* ``net_revenue = max(order_total - tax - shipping - refunds, 0)`` where tax = ``tax_total`` +
+  ``shipping_tax_total`` + ``fee_tax_total`` (both exporters write ``tax_total`` as the items'
+  tax and the shipping and fee taxes separately), shipping = ``shipping_total``, and refunds =
+  ``refunded_total`` when present, otherwise the sum of the ``amount:`` entries of
+  ``refund_items``. Fees stay in net revenue. Missing amount columns count as 0.
+* ``gross_revenue`` = ``order_total``; ``discount`` = ``discount_total`` (or ``cart_discount``).
+* ``customer_id`` = ``customer_email`` (else ``billing_email``) trimmed and lower-cased; no
+  email -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
+* ``ordered_at`` = ``order_date`` as written (the store's local time), ISO or the day/month
+  forms described in :mod:`valuecast.io.csvfile`.
+* ``discount_code`` = the first ``code:`` of ``coupon_items`` (or a plain ``coupons`` /
+  ``coupon_code`` cell up to its first comma); ``channel`` = ``created_via`` when exported.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from valuecast.io import _build
+from valuecast.io.csvfile import CsvFile, Table, normalise_name, open_csv
+from valuecast.io.schema import ImportResult
+
+__all__ = ["ORDER_COLUMNS", "EXCLUDED_STATUSES", "read_orders", "read_orders_frame"]
+
+ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "order_id": ("order_id", "Order ID", "id"),
+    "order_number": ("order_number_formatted", "order_number", "Order Number"),
+    "order_date": ("order_date", "Order Date", "date_created"),
+    "status": ("status", "order_status", "Order Status"),
+    "order_total": ("order_total", "Order Total", "total"),
+    "tax_total": ("tax_total", "cart_tax", "Order Tax", "Tax Total"),
+    "shipping_tax_total": ("shipping_tax_total", "shipping_tax"),
+    "fee_tax_total": ("fee_tax_total",),
+    "shipping_total": ("shipping_total", "order_shipping", "Shipping Total"),
+    "discount_total": ("discount_total", "cart_discount", "Discount Total"),
+    "refunded_total": ("refunded_total", "order_refund", "refund_total", "Refunded Total"),
+    "refund_items": ("refund_items",),
+    "currency": ("order_currency", "currency", "Currency"),
+    "customer_email": ("customer_email", "Customer Email"),
+    "billing_email": ("billing_email", "Billing Email", "Email (Billing)"),
+    "coupon_items": ("coupon_items",),
+    "coupons": ("coupons", "coupon_code", "Coupon Code"),
+    "created_via": ("created_via",),
+    "item_name": ("item_name", "line_item_name", "Item Name"),
+    "item_sku": ("item_sku", "Item SKU"),
+    "item_quantity": ("item_quantity", "Item Quantity"),
+    "item_subtotal": ("item_subtotal",),
+    "item_total": ("item_total", "Item Total"),
+}
+REQUIRED = ("order_date", "status", "order_total")
+EXCLUDED_STATUSES: dict[str, str] = {
+    "cancelled": "cancelled",
+    "failed": "failed",
+    "refunded": "refunded",
+    "trash": "trash",
+    "draft": "draft",
+    "checkout-draft": "draft",
+    "auto-draft": "draft",
+}
+_PACKED = re.compile(r"^line[ _]?item[ _]?\d+$")
+
+
+def _resolve(source: CsvFile | Table) -> dict[str, str | None]:
+    cols = {
+        key: source.require(*aliases) if key in REQUIRED else source.find(*aliases)
+        for key, aliases in ORDER_COLUMNS.items()
+    }
+    if cols["order_id"] is None and cols["order_number"] is None:
+        source.require("order_id")
+    if cols["customer_email"] is None and cols["billing_email"] is None:
+        source.require("customer_email", "billing_email")
+    return cols
+
+
+def _packed_columns(header: list[str]) -> list[str]:
+    return [name for name in header if _PACKED.match(normalise_name(name).replace(" ", "_"))]
+
+
+def read_orders(source: str | Path | CsvFile) -> ImportResult:
+    """Read a WooCommerce order export (see the module docstring)."""
+    csv = source if isinstance(source, CsvFile) else open_csv(source)
+    cols = _resolve(csv)
+    packed = _packed_columns(csv.header)
+    table = csv.read([c for c in cols.values() if c is not None] + packed)
+    return _orders(table, cols, packed)
+
+
+def read_orders_frame(frame: pd.DataFrame, name: str = "woocommerce") -> ImportResult:
+    """The same rules on a DataFrame (e.g. read from the shop's database by the engine)."""
+    table = Table.from_frame(frame, name)
+    return _orders(table, _resolve(table), _packed_columns(table.header))
+
+
+def _status(values: pd.Series) -> pd.Series:
+    text = values.str.strip().str.lower().str.replace(r"\s+", "-", regex=True)
+    return text.str.replace(r"^wc-", "", regex=True)
+
+
+def _refund_sum(cells: pd.Series) -> np.ndarray:
+    out = np.zeros(len(cells))
+    present = cells.notna().to_numpy(bool)
+    if present.any():
+        found = cells[present].astype(str).str.extractall(r"amount:\s*(-?[0-9]+(?:\.[0-9]+)?)")
+        if len(found):
+            sums = found[0].astype(float).abs().groupby(level=0).sum()
+            out[sums.index.to_numpy()] = sums.to_numpy()
+    return out
+
+
+def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> ImportResult:
+    n_rows = table.num_rows
+    filled = np.zeros(n_rows, dtype=bool)
+    for column in [*[c for c in cols.values() if c is not None], *packed]:
+        filled |= table.nonempty(column)
+    key_column = cols["order_id"] or cols["order_number"]
+    keys = table.text_series(key_column)
+    keyless = filled & keys.isna().to_numpy(bool)
+    if keyless.any():
+        raise table.error("row has no order id", int(np.flatnonzero(keyless)[0]), key_column)
+    codes, uniques = pd.factorize(keys.astype(object))
+    codes = np.asarray(codes, dtype=np.int64)
+    n = len(uniques)
+    first_row = _build.first_positions(codes, n)
+
+    def first(key: str) -> pd.Series:
+        return _build.group_first(table, codes, n, cols[key])
+
+    def money(key: str) -> np.ndarray:
+        return _build.group_first_values(table.money(cols[key]), codes, n)
+
+    def required(values: np.ndarray, key: str, what: str) -> np.ndarray:
+        gap = pd.isna(values)
+        if gap.any():
+            position = int(first_row[np.flatnonzero(gap)[0]])
+            raise table.error(f"order has no {what}", position, cols[key])
+        return values
+
+    ordered_at = required(
+        _build.group_first_values(
+            table.timestamps(cols["order_date"], extra_formats=True), codes, n
+        ),
+        "order_date",
+        "date",
+    )
+    total = required(money("order_total"), "order_total", "total")
+    status = first("status")
+    required(status.to_numpy(object, na_value=np.nan), "status", "status")
+    status = _status(status)
+    tax = sum(
+        _build.money_or_zero(money(k)) for k in ("tax_total", "shipping_tax_total", "fee_tax_total")
+    )
+    shipping = _build.money_or_zero(money("shipping_total"))
+    if cols["refunded_total"] is not None:
+        refunds = np.abs(_build.money_or_zero(money("refunded_total")))
+    else:
+        refunds = _refund_sum(first("refund_items"))
+    email_cells = first("customer_email")
+    if cols["billing_email"] is not None:
+        billing = first("billing_email")
+        email_cells = email_cells.where(email_cells.str.strip().fillna("") != "", billing)
+    email, customer_id, is_guest = _build.emails(email_cells)
+    code = first("coupon_items").str.extract(r"code:\s*([^|;]*)", expand=False).str.strip()
+    plain = first("coupons").str.split(",").str[0].str.strip()
+    code = code.where(code.fillna("") != "", plain).mask(lambda s: s == "", pd.NA)
+    number = (
+        first("order_number")
+        if cols["order_number"] is not None
+        else pd.Series(uniques, dtype="string")
+    )
+    number = number.fillna(pd.Series(uniques, dtype="string"))
+    orders = _build.orders_frame(
+        "woocommerce",
+        {
+            "order_number": number,
+            "customer_id": customer_id,
+            "email": email,
+            "is_guest": is_guest,
+            "ordered_at": ordered_at,
+            "gross_revenue": total,
+            "discount": np.abs(_build.money_or_zero(money("discount_total"))),
+            "tax": tax,
+            "shipping": shipping,
+            "refunded": refunds,
+            "net_revenue": np.maximum(total - tax - shipping - refunds, 0.0),
+            "currency": first("currency").str.upper(),
+            "channel": first("created_via"),
+            "discount_code": code,
+        },
+        n,
+    )
+    reason_of = status.map(EXCLUDED_STATUSES)
+    rules = [(name, (reason_of == name).fillna(False).to_numpy(bool))
+             for name in dict.fromkeys(EXCLUDED_STATUSES.values())]  # fmt: skip
+    reason = _build.reasons(n, rules)
+    lines = _lines(table, cols, packed, codes, orders["order_id"].to_numpy(object), reason)
+    return _build.assemble(
+        table.name,
+        "woocommerce",
+        n_rows,
+        orders,
+        reason,
+        np.bincount(codes[codes >= 0], minlength=n),
+        lines=lines,
+        empty_rows=int((~filled).sum()),
+    )
+
+
+def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None:
+    counted = codes >= 0
+    counted[counted] = reason[codes[counted]] == None  # noqa: E711
+    if cols["item_name"] is not None or cols["item_sku"] is not None:
+        has_item = table.nonempty(cols["item_name"]) | table.nonempty(cols["item_sku"])
+        positions = np.flatnonzero(counted & has_item)
+        row_codes = codes[positions]
+        quantity = table.number(cols["item_quantity"])[positions]
+        total = table.money(cols["item_total"])[positions]
+        subtotal = table.money(cols["item_subtotal"])[positions]
+        subtotal = np.where(np.isnan(subtotal), total, subtotal)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit = np.where(quantity > 0, subtotal / quantity, np.nan)
+        return pd.DataFrame(
+            {
+                "order_id": order_ids[row_codes],
+                "line_number": _build.line_numbers(row_codes),
+                "sku": table.text_series(cols["item_sku"]).iloc[positions].to_numpy(),
+                "product_name": table.text_series(cols["item_name"], strip_apostrophe=False)
+                .iloc[positions]
+                .to_numpy(),
+                "quantity": quantity,
+                "unit_price": unit,
+                "line_discount": np.nan_to_num(subtotal - total),
+            }
+        )
+    if not packed:
+        return None
+    frames = []
+    for slot, column in enumerate(packed):
+        cells = table.text_series(column, strip_apostrophe=False)
+        use = counted & cells.notna().to_numpy(bool)
+        if not use.any():
+            continue
+        positions = np.flatnonzero(use)
+        fields = cells.iloc[positions].reset_index(drop=True)
+
+        def field(name: str, fields: pd.Series = fields) -> pd.Series:
+            return fields.str.extract(rf"(?:^|\|)\s*{name}:([^|]*)", expand=False).str.strip()
+
+        def amount(
+            name: str, position_list: np.ndarray = positions, column: str = column
+        ) -> np.ndarray:
+            values = field(name)
+            parsed = pd.to_numeric(values, errors="coerce").to_numpy(float)
+            bad = values.notna().to_numpy(bool) & np.isnan(parsed)
+            if bad.any():
+                raise table.error(
+                    f"cannot read {name}:{values[np.flatnonzero(bad)[0]]!r} in a line item",
+                    int(position_list[np.flatnonzero(bad)[0]]),
+                    column,
+                )
+            return parsed
+
+        quantity = amount("quantity")
+        total = amount("total")
+        subtotal = amount("sub_total")
+        subtotal = np.where(np.isnan(subtotal), total, subtotal)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit = np.where(quantity > 0, subtotal / quantity, np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "position": positions,
+                    "slot": slot,
+                    "order_id": order_ids[codes[positions]],
+                    "sku": field("sku").to_numpy(),
+                    "product_name": field("name").to_numpy(),
+                    "quantity": quantity,
+                    "unit_price": unit,
+                    "line_discount": np.nan_to_num(subtotal - total),
+                }
+            )
+        )
+    if not frames:
+        return None
+    lines = pd.concat(frames, ignore_index=True).sort_values(["position", "slot"], kind="stable")
+    order_codes, _ = pd.factorize(lines["order_id"])
+    lines["line_number"] = _build.line_numbers(np.asarray(order_codes, np.int64))
+    return lines.drop(columns=["position", "slot"]).replace({"sku": {"": None}})

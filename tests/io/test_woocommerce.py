@@ -1,0 +1,159 @@
+"""WooCommerce exports: the WebToffee and the WooCommerce.com column sets."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from valuecast.io import woocommerce
+from valuecast.io.schema import ORDERS_SCHEMA, InputError
+
+
+def webtoffee(order_id: int, email: str | None, **fields) -> dict:
+    row = {
+        "order_id": order_id,
+        "order_number": order_id,
+        "order_date": "2024-03-05 23:30:00",
+        "paid_date": "2024-03-05 23:31:00",
+        "status": "wc-completed",
+        "shipping_total": "5.00",
+        "shipping_tax_total": "0.50",
+        "fee_total": "0.00",
+        "fee_tax_total": "0.00",
+        "tax_total": "4.00",
+        "cart_discount": "0.00",
+        "order_discount": "0.00",
+        "discount_total": "0.00",
+        "order_total": "59.50",
+        "order_subtotal": "50.00",
+        "order_key": f"wc_order_{order_id}abc",
+        "order_currency": "USD",
+        "payment_method": "stripe",
+        "payment_method_title": "Credit card",
+        "customer_id": 3 if email else 0,
+        "customer_email": email,
+        "billing_email": email,
+        "billing_first_name": "Pat",
+        "billing_postcode": "'02134",
+        "line_item_1": "name:Hoodie|product_id:12|sku:HD-1|quantity:2|total:40.00|sub_total:40.00"
+        "|tax:3.20|meta:size=M",
+        "line_item_2": "name:Sticker|product_id:13|sku:|quantity:1|total:10.00|sub_total:10.00"
+        "|tax:0.80",
+    }
+    row.update(fields)
+    return row
+
+
+def test_webtoffee_orders_statuses_and_net_revenue(exports, write):
+    rows = [
+        webtoffee(101, "Pat@Example.com"),
+        webtoffee(102, " pat@example.com ", status="wc-processing", coupon_items=
+                  "code:spring10|amount:5.00", discount_total="5.00", order_total="54.50",
+                  refund_items="id:900|date:2024-03-07 10:00:00|amount:10.00|reason:broken"),
+        webtoffee(103, "sam@example.com", status="wc-cancelled"),
+        webtoffee(104, "sam@example.com", status="failed"),
+        webtoffee(105, "sam@example.com", status="Refunded"),
+        webtoffee(106, "sam@example.com", status="trash"),
+        webtoffee(107, "sam@example.com", status="wc-checkout-draft"),
+        webtoffee(108, None, billing_email=None, status="on-hold"),
+        webtoffee(109, "kim@example.com", status="Pending payment", order_date="2024-03-09"),
+    ]  # fmt: skip
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert result.format == "woocommerce" and result.rows_read == 9
+    assert list(result.orders.columns) == list(ORDERS_SCHEMA)
+    orders = result.orders.set_index("order_number")
+    assert sorted(orders.index) == ["101", "102", "108", "109"]
+    assert orders.loc["101", "order_id"] == "woocommerce:101"
+    assert orders.loc["101", "net_revenue"] == pytest.approx(59.5 - 4.5 - 5.0)
+    assert orders.loc["101", "tax"] == pytest.approx(4.5)
+    assert orders.loc["102", "net_revenue"] == pytest.approx(54.5 - 4.5 - 5.0 - 10.0)
+    assert orders.loc["102", "refunded"] == pytest.approx(10.0)
+    assert orders.loc["102", "discount"] == pytest.approx(5.0)
+    assert orders.loc["102", "discount_code"] == "spring10"
+    assert orders.loc["101", "customer_id"] == orders.loc["102", "customer_id"] == "pat@example.com"
+    assert orders.loc["108", "is_guest"] and pd.isna(orders.loc["108", "customer_id"])
+    assert orders.loc["101", "ordered_at"] == pd.Timestamp("2024-03-05 23:30:00")
+    assert orders.loc["109", "order_date"] == pd.Timestamp("2024-03-09")
+    assert result.excluded_orders == {
+        "cancelled": 1, "failed": 1, "refunded": 1, "trash": 1, "draft": 1,
+    }  # fmt: skip
+    assert result.excluded_revenue["cancelled"] == pytest.approx(59.5)
+    lines = result.order_lines[result.order_lines["order_id"] == "woocommerce:101"]
+    assert lines["line_number"].tolist() == [1, 2]
+    assert lines["product_name"].tolist() == ["Hoodie", "Sticker"]
+    assert lines["sku"].iloc[0] == "HD-1" and pd.isna(lines["sku"].iloc[1])
+    assert lines["quantity"].tolist() == [2.0, 1.0]
+    assert lines["unit_price"].tolist() == [20.0, 10.0]
+    assert set(result.order_lines["order_id"]) == {f"woocommerce:{n}" for n in (101, 102, 108, 109)}
+
+
+def test_one_row_per_item_export_groups_rows_by_order(exports, write):
+    base = {
+        "order_number": "2001", "order_number_formatted": "#2001", "order_date":
+        "2024-01-10 08:00:00", "status": "completed", "shipping_total": "7.00", "tax_total": "0.00",
+        "order_total": "67.00", "refunded_total": "12.00", "order_currency": "eur",
+        "billing_email": "ANA@example.es",
+    }  # fmt: skip
+    rows = [
+        dict(base, order_id=2001, item_name="Bag", item_sku="BAG", item_quantity=1,
+             item_subtotal="40.00", item_total="36.00"),
+        {"order_id": 2001, "item_name": "Belt", "item_sku": "BELT", "item_quantity": 2,
+         "item_subtotal": "24.00", "item_total": "24.00"},
+        dict(base, order_id=2002, order_number="2002", order_number_formatted="#2002",
+             status="wc-refunded", item_name="Bag", item_quantity=1, item_total="40.00"),
+    ]  # fmt: skip
+    result = woocommerce.read_orders(write("export.csv", exports.WOO_CSV_EXPORT_HEADER, rows))
+    assert result.rows_read == 3
+    order = result.orders.iloc[0]
+    assert order["order_number"] == "#2001"
+    assert order["net_revenue"] == pytest.approx(67 - 7 - 12)
+    assert order["currency"] == "EUR"
+    assert order["customer_id"] == "ana@example.es"
+    lines = result.order_lines
+    assert lines["product_name"].tolist() == ["Bag", "Belt"]
+    assert lines["line_discount"].tolist() == [4.0, 0.0]
+    assert lines["unit_price"].tolist() == [40.0, 12.0]
+    assert result.excluded == {"refunded": 1}
+
+
+def test_day_first_dates_and_errors(exports, write):
+    rows = [webtoffee(1, "a@x.com", order_date="13/03/2024 10:00"),
+            webtoffee(2, "a@x.com", order_date="05/03/2024 09:00")]  # fmt: skip
+    result = woocommerce.read_orders(write("o.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert result.orders["order_date"].tolist() == [
+        pd.Timestamp("2024-03-13"),
+        pd.Timestamp("2024-03-05"),
+    ]
+    rows = [webtoffee(1, "a@x.com", order_date="05/03/2024")]
+    with pytest.raises(InputError, match="ambiguous date") as info:
+        woocommerce.read_orders(write("o.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert (info.value.row, info.value.column) == (2, "order_date")
+    rows = [webtoffee(1, "a@x.com"), webtoffee(2, "a@x.com", order_total="about 5")]
+    with pytest.raises(InputError) as info:
+        woocommerce.read_orders(write("o.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert (info.value.row, info.value.column) == (3, "order_total")
+    rows = [webtoffee(1, "a@x.com", line_item_1="name:X|quantity:two|total:1")]
+    with pytest.raises(InputError) as info:
+        woocommerce.read_orders(write("o.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert (info.value.row, info.value.column) == (2, "line_item_1")
+    rows = [webtoffee(1, "a@x.com", status="")]
+    with pytest.raises(InputError, match="no status"):
+        woocommerce.read_orders(write("o.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    header = [
+        h for h in exports.WOO_WEBTOFFEE_HEADER if h not in ("customer_email", "billing_email")
+    ]
+    rows = [{k: v for k, v in webtoffee(1, "a@x.com").items() if k in header}]
+    with pytest.raises(InputError) as info:
+        woocommerce.read_orders(write("o.csv", header, rows))
+    assert info.value.column == "customer_email"
+
+
+def test_frame_input():
+    frame = pd.DataFrame(
+        {"order_id": [1, 2], "order_date": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 00:00"]),
+         "status": ["wc-completed", "wc-failed"], "order_total": [10.0, 20.0],
+         "billing_email": ["a@x.com", "b@x.com"]}
+    )  # fmt: skip
+    result = woocommerce.read_orders_frame(frame, name="postgresql://shop/wp_wc_orders")
+    assert result.orders["net_revenue"].tolist() == [10.0]
+    assert result.excluded_orders == {"failed": 1}

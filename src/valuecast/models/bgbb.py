@@ -162,6 +162,22 @@ def _geometric(rng: np.random.Generator, prob: np.ndarray, cap: int) -> np.ndarr
     return np.clip(trials, 1, cap).astype(np.int64)
 
 
+def _lookup(function, index: np.ndarray) -> np.ndarray:
+    """``function(index)`` for whole-number ``index``, through a table when that is cheaper.
+
+    The likelihood's sum terms depend on the opportunity j (or on j - x) only through a few
+    special functions; when the range of indices is smaller than the number of cells, the
+    function is evaluated once per index value and gathered.
+    """
+    if index.size == 0:
+        return np.zeros(index.shape)
+    low, high = int(index.min()), int(index.max())
+    if high - low + 1 <= index.size:
+        table = function(np.arange(low, high + 1, dtype=float))
+        return table[index.astype(np.int64) - low]
+    return function(index)
+
+
 def _log_likelihood_rows(
     params: tuple[float, float, float, float],
     x: np.ndarray,
@@ -175,8 +191,10 @@ def _log_likelihood_rows(
         + sum_{i=0}^{n-t_x-1} B(a+x, b+t_x-x+i)/B(a,b) * B(g+1, d+t_x+i)/B(g,d),
 
     the first term for a customer alive through all n opportunities, the others for one who died
-    at the start of opportunity t_x + i + 1.  Summed with logsumexp; the gradient of ln L is the
-    softmax-weighted average of the gradients of the log terms.
+    at the start of opportunity j + 1, j = t_x + i.  Summed with logsumexp; the gradient of ln L
+    is the softmax-weighted average of the gradients of the log terms.  Since
+    ln B(a+x, b+j-x) = lnG(a+x) + lnG(b+j-x) - lnG(a+b+j), every special function of a sum term
+    depends on x, on j or on j - x alone, and is tabulated over those values (:func:`_lookup`).
     """
     alpha, beta, gamma, delta = params
     log_b_ab = betaln(alpha, beta)
@@ -193,14 +211,15 @@ def _log_likelihood_rows(
         log0 = betaln(alpha + xs, beta + ns - xs) - log_b_ab + betaln(gamma, delta + ns) - log_b_gd
         # Terms i = 0 .. n - t_x - 1 (death after opportunity j = t_x + i), masked past n - t_x.
         i = np.arange(width, dtype=float)
-        j = ts[:, None] + i
         valid = i < (ns - ts)[:, None]
-        j = np.where(valid, j, ts[:, None])
-        xcol = xs[:, None]
+        j = np.where(valid, ts[:, None] + i, ts[:, None])
+        k = j - xs[:, None]
+        lg_ax = gammaln(alpha + xs)
         logi = (
-            betaln(alpha + xcol, beta + j - xcol)
+            lg_ax[:, None]
+            + _lookup(lambda v: gammaln(beta + v), k)
+            + _lookup(lambda v: betaln(gamma + 1, delta + v) - gammaln(alpha + beta + v), j)
             - log_b_ab
-            + betaln(gamma + 1, delta + j)
             - log_b_gd
         )
         logi = np.where(valid, logi, -np.inf)
@@ -209,28 +228,31 @@ def _log_likelihood_rows(
         out[sl] = ll
         if want_gradient:
             share = np.exp(terms - ll[:, None])
-            psi_ax = digamma(alpha + xs)
-            # d ln term / d parameter, term 0 then the sum terms (FHS 2010 eq. 5 differentiated).
-            g0 = np.stack(
-                [
-                    psi_ax - digamma(alpha + beta + ns) - psi_a + psi_ab,
-                    digamma(beta + ns - xs) - digamma(alpha + beta + ns) - psi_b + psi_ab,
-                    psi_gd - digamma(gamma + delta + ns),
-                    digamma(delta + ns) - digamma(gamma + delta + ns) - psi_d + psi_gd,
-                ],
-                axis=1,
-            )
-            psi_abj = digamma(alpha + beta + j)
-            psi_gdj1 = digamma(gamma + delta + j + 1)
-            gi_alpha = psi_ax[:, None] - psi_abj - psi_a + psi_ab
-            gi_beta = digamma(beta + j - xcol) - psi_abj - psi_b + psi_ab
-            gi_gamma = digamma(gamma + 1) - psi_gdj1 - psi_g + psi_gd
-            gi_delta = digamma(delta + j) - psi_gdj1 - psi_d + psi_gd
             s0, si = share[:, 0], share[:, 1:]
-            gradient[sl, 0] = s0 * g0[:, 0] + np.sum(si * gi_alpha, axis=1)
-            gradient[sl, 1] = s0 * g0[:, 1] + np.sum(si * gi_beta, axis=1)
-            gradient[sl, 2] = s0 * g0[:, 2] + np.sum(si * gi_gamma, axis=1)
-            gradient[sl, 3] = s0 * g0[:, 3] + np.sum(si * gi_delta, axis=1)
+            psi_ax = digamma(alpha + xs)
+            psi_abn = digamma(alpha + beta + ns)
+            psi_gdn = digamma(gamma + delta + ns)
+            # d ln term / d parameter (FHS 2010 eq. 5 differentiated): term 0 ...
+            g0_alpha = psi_ax - psi_abn - psi_a + psi_ab
+            g0_beta = digamma(beta + ns - xs) - psi_abn - psi_b + psi_ab
+            g0_gamma = psi_gd - psi_gdn
+            g0_delta = digamma(delta + ns) - psi_gdn - psi_d + psi_gd
+            # ... and the sum terms, through psi(a+b+j), psi(g+d+j+1), psi(d+j), psi(b+j-x).
+            psi_abj = _lookup(lambda v: digamma(alpha + beta + v), j)
+            psi_gdj1 = _lookup(lambda v: digamma(gamma + delta + v + 1), j)
+            si_total = si.sum(axis=1)
+            sum_psi_abj = np.sum(si * psi_abj, axis=1)
+            sum_psi_gdj1 = np.sum(si * psi_gdj1, axis=1)
+            sum_psi_bk = np.sum(si * _lookup(lambda v: digamma(beta + v), k), axis=1)
+            sum_psi_dj = np.sum(si * _lookup(lambda v: digamma(delta + v), j), axis=1)
+            gradient[sl, 0] = s0 * g0_alpha + si_total * (psi_ax - psi_a + psi_ab) - sum_psi_abj
+            gradient[sl, 1] = s0 * g0_beta + sum_psi_bk - sum_psi_abj + si_total * (psi_ab - psi_b)
+            gradient[sl, 2] = (
+                s0 * g0_gamma + si_total * (digamma(gamma + 1) - psi_g + psi_gd) - sum_psi_gdj1
+            )
+            gradient[sl, 3] = (
+                s0 * g0_delta + sum_psi_dj - sum_psi_gdj1 + si_total * (psi_gd - psi_d)
+            )
     return out, gradient
 
 

@@ -1,0 +1,731 @@
+"""Code shared by the BG/NBD (:mod:`valuecast.models.bgnbd`) and MBG/NBD
+(:mod:`valuecast.models.mbgnbd`) models.
+
+Both models describe a customer who, while alive, buys as a Poisson process with rate
+``lambda ~ Gamma(r, alpha)`` and who drops out for good, with probability ``p ~ Beta(a, b)``,
+right after a purchase:
+
+* BG/NBD -- Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to
+  the Pareto/NBD model", *Marketing Science* 24(2): the coin is tossed after every *repeat*
+  purchase;
+* MBG/NBD -- Batislam, Denizel & Filiztekin (2007), "Empirical validation and comparison of
+  models for customer base analysis", *International Journal of Research in Marketing* 24(3):
+  the coin is also tossed after the *first* purchase, so a customer can be gone at time 0.
+
+Everything below is written once with ``shift`` = 0 (BG/NBD) or 1 (MBG/NBD): the number of coin
+tosses a customer with ``x`` repeat purchases has survived is ``x + shift``.
+
+The conditional expectation of both models reduces to one kernel,
+
+    K(n, a, beta, tau) = E_p[(1 - (1 + p tau)^(-n)) / p],   p ~ Beta(a, beta),
+
+the expected number of purchases in the next ``t = tau * theta`` time units of an alive customer
+whose purchase rate is ``Gamma(n, theta)`` and whose dropout probability is ``Beta(a, beta)``
+(FHL 2005 eq. 10 is ``K`` times P(alive)). :func:`beta_geo_kernel` evaluates it robustly; see its
+docstring for the method.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import betainc, betaln, digamma, exprel, gammaln
+
+from valuecast.models._fitting import (
+    ArrayLike,
+    BaseModel,
+    as_float_array,
+    prepare_weights,
+    validate_rfm,
+)
+
+_LOG2 = float(np.log(2.0))
+
+
+# ------------------------------------------------------------------------------------------------
+# compression
+# ------------------------------------------------------------------------------------------------
+def unique_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Distinct rows of equally long 1-d columns: ``(unique_columns, inverse)``.
+
+    Hash-based (``pandas.factorize`` per column, then once on the combined integer code), which is
+    several times faster than a multi-column ``groupby`` on millions of rows.
+    """
+    n = len(columns[0])
+    if n == 0:
+        return tuple(np.asarray(c)[:0] for c in columns), np.zeros(0, dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(np.asarray(column), sort=False)
+        key = key * len(uniques) + codes
+    # the combined key can overflow int64 only for absurd numbers of distinct values
+    inverse, uniq_keys = pd.factorize(key, sort=False)
+    first = np.full(len(uniq_keys), n, dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(n))
+    return tuple(np.asarray(c)[first] for c in columns), inverse.astype(np.int64)
+
+
+def compress_rfm(
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Group identical ``(frequency, recency, T)`` rows (same contract as ``compress_histories``).
+
+    Customers without a repeat purchase (most of them, usually) are grouped on ``T`` alone, which
+    is cheap; only the others need the three-column grouping.
+    """
+    n = len(frequency)
+    zero = frequency == 0
+    idx0 = np.flatnonzero(zero)
+    idx1 = np.flatnonzero(~zero)
+    inverse = np.empty(n, dtype=np.int64)
+    codes0, uniq_T0 = pd.factorize(T[idx0], sort=False)
+    inverse[idx0] = codes0
+    (uf, ur, ut), inv1 = unique_rows(frequency[idx1], recency[idx1], T[idx1])
+    inverse[idx1] = inv1 + len(uniq_T0)
+    unique_f = np.concatenate([np.zeros(len(uniq_T0)), uf])
+    unique_r = np.concatenate([np.zeros(len(uniq_T0)), ur])
+    unique_T = np.concatenate([np.asarray(uniq_T0, dtype=float), ut])
+    counts = np.bincount(inverse, weights=weights, minlength=len(unique_f)).astype(float)
+    return (unique_f, unique_r, unique_T), counts, inverse
+
+
+# ------------------------------------------------------------------------------------------------
+# the kernel K(n, a, beta, tau) = E_p[(1 - (1 + p tau)^-n) / p],  p ~ Beta(a, beta)
+# ------------------------------------------------------------------------------------------------
+def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
+    """Hypergeometric series for ``K``; returns ``(value, ok)``.
+
+    With ``c = a + beta - 1``, FHL (2005) eq. 10 reads ``K = c/(a-1) [1 - (1-z)^n 2F1(n, beta; c;
+    z)]`` with ``z = tau/(1+tau)``. Pfaff's and Euler's transformations give
+    ``(1-z)^n 2F1(n, beta; c; z) = (1+tau)^(1-a) 2F1(c-n, a-1; c; z)``, whose parameters no longer
+    grow with the number of purchases. Writing ``2F1(c-n, a-1; c; z) = 1 + (a-1) S`` removes the
+    ``1/(a-1)`` singularity at ``a = 1``:
+
+        K = c L exprel((1-a) L) - (1+tau)^(1-a) S,   L = log(1+tau),
+        S = c * sum_{k>=1} (c-n)_k (a)_{k-1} / ((c)_k k!) z^k
+          = sum_{k>=1} (c-n)_k (a)_{k-1} / ((c+1)_{k-1} k!) z^k     (c+1 = a+beta > 0).
+
+    The terms (pre-multiplied by ``(1+tau)^(1-a)``) are summed until the remainder, bounded by a
+    geometric tail, is below 1e-17 of the running total. Rows are flagged not ``ok`` when the
+    series does not converge within ``max_terms`` terms, when the prefactor under/overflows, or when
+    the two parts cancel so badly (condition number > 1e6) that fewer than ~10 digits would be
+    left; those go to :func:`_kernel_quadrature`.
+    """
+    L = np.log1p(tau)
+    z = tau / (1.0 + tau)
+    c = a + beta - 1.0
+    ap = c - n
+    log_pref = (1.0 - a) * L
+    first = c * L * exprel(log_pref)
+    value = np.zeros_like(tau)
+    ok = np.isfinite(first) & (np.abs(log_pref) < 600.0) & (tau > 0)
+    value[tau == 0] = 0.0
+    active = np.flatnonzero(ok)
+    term = ap[active] * z[active] * np.exp(log_pref[active])
+    total = term.copy()
+    abs_total = np.abs(term)
+    pa = ap[active]
+    aa = a[active]
+    cc = c[active]
+    zz = z[active]
+    ff = np.abs(first[active])
+    done_sum = np.zeros_like(tau)
+    done_abs = np.zeros_like(tau)
+    converged = np.zeros(len(tau), dtype=bool)
+    k = 1
+    while active.size and k < max_terms:
+        ratio = (pa + k) * (aa + k - 1.0) / ((cc + k) * (k + 1.0)) * zz
+        term = term * ratio
+        total += term
+        abs_total += np.abs(term)
+        k += 1
+        absr = np.abs(ratio)
+        rho = np.maximum(absr, zz)
+        tail = np.where(rho < 1.0, np.abs(term) * rho / (1.0 - rho), np.inf)
+        finished = (tail <= 1e-17 * (ff + np.abs(total))) & (absr < 1.0) | (term == 0.0)
+        if k % 8 == 0 or finished.all():
+            finished |= ~np.isfinite(term)
+            if finished.any():
+                idx = active[finished]
+                done_sum[idx] = total[finished]
+                done_abs[idx] = abs_total[finished]
+                converged[idx] = np.isfinite(total[finished])
+                keep = ~finished
+                active = active[keep]
+                term, total, abs_total = term[keep], total[keep], abs_total[keep]
+                pa, aa, cc, zz, ff = pa[keep], aa[keep], cc[keep], zz[keep], ff[keep]
+    ok &= converged
+    value = np.where(ok, first - done_sum, 0.0)
+    condition = (np.abs(first) + done_abs) / np.where(value > 0, value, np.inf)
+    ok &= (value > 0) & (condition < 1e3)
+    ok |= tau == 0
+    value[tau == 0] = 0.0
+    return value, ok
+
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+
+
+def _kernel_quadrature(n, a, beta, tau, chunk: int = 1024):
+    """``K`` by quadrature on the logit scale ``y = log(p / (1-p))``.
+
+    ``K = B(a,beta)^-1 int p^a (1-p)^beta g(p) dy`` with ``g(p) = -expm1(-n log1p(p tau)) / p``.
+    On this scale every singularity of the integrand sits at distance pi from the real axis, so
+    composite Gauss-Legendre converges fast whatever the parameters. The integration range is
+    found on a coarse grid (plus the Beta mode) as where the integrand exceeds 1e-20 of its largest
+    value; the far tails, where the integrand is ``n tau e^(a y)`` resp. ``g(1) e^(-beta y)``
+    times ``1/B``, are added in closed form.
+    """
+    out = np.empty_like(tau)
+    for start in range(0, len(tau), chunk):
+        sl = slice(start, start + chunk)
+        out[sl] = _kernel_quadrature_chunk(n[sl], a[sl], beta[sl], tau[sl])
+    return out
+
+
+def _log_integrand(y, n, a, beta, tau, lnB):
+    log_p = -np.logaddexp(0.0, -y)
+    log_q = -np.logaddexp(0.0, y)
+    p = np.exp(log_p)
+    big = -np.expm1(-n * np.log1p(p * tau))  # 1 - (1 + p tau)^-n, in (0, 1]
+    with np.errstate(divide="ignore"):
+        return a * log_p + beta * log_q - lnB + np.log(big) - log_p
+
+
+def _kernel_quadrature_chunk(n, a, beta, tau):
+    n, a, beta, tau = (v[:, None] for v in (n, a, beta, tau))
+    lnB = betaln(a, beta)
+    ntau = n * tau
+    big_lo = np.maximum.reduce([np.zeros_like(tau), np.log(ntau), np.log(tau), np.log(beta)])
+    y_lo = -40.0 - big_lo
+    y_hi = 40.0 + np.log1p(a) + np.log1p(n)
+    # coarse grid plus the mode of p^a (1-p)^beta on the logit scale
+    grid = y_lo + (y_hi - y_lo) * np.linspace(0.0, 1.0, 241)[None, :]
+    mode = np.clip(np.log(a) - np.log(beta), y_lo, y_hi)
+    grid = np.sort(np.concatenate([grid, mode], axis=1), axis=1)
+    with np.errstate(all="ignore"):
+        ell = _log_integrand(grid, n, a, beta, tau, lnB)
+    ell = np.where(np.isfinite(ell), ell, -np.inf)
+    top = ell.max(axis=1, keepdims=True)
+    significant = ell >= top - 46.0
+    cols = np.arange(grid.shape[1])[None, :]
+    first_idx = np.where(significant, cols, grid.shape[1]).min(axis=1)
+    last_idx = np.where(significant, cols, -1).max(axis=1)
+    rows = np.arange(grid.shape[0])
+    lo_idx = np.maximum(first_idx - 1, 0)
+    hi_idx = np.minimum(last_idx + 1, grid.shape[1] - 1)
+    left = grid[rows, lo_idx][:, None]
+    right = grid[rows, hi_idx][:, None]
+    # composite Gauss-Legendre with 40 panels of 8 nodes
+    panels = 40
+    edges = left + (right - left) * np.linspace(0.0, 1.0, panels + 1)[None, :]
+    half = (edges[:, 1:] - edges[:, :-1]) / 2.0
+    mid = (edges[:, 1:] + edges[:, :-1]) / 2.0
+    nodes = (mid[:, :, None] + half[:, :, None] * _GL_X[None, None, :]).reshape(len(rows), -1)
+    weights = (half[:, :, None] * _GL_W[None, None, :]).reshape(len(rows), -1)
+    with np.errstate(all="ignore"):
+        ell_nodes = _log_integrand(nodes, n, a, beta, tau, lnB)
+    body = np.sum(weights * np.exp(np.where(np.isfinite(ell_nodes), ell_nodes, -np.inf)), axis=1)
+    # closed-form tails when the range reaches the ends
+    with np.errstate(all="ignore"):
+        lower_tail = np.exp(np.log(ntau[:, 0]) + a[:, 0] * left[:, 0] - lnB[:, 0]) / a[:, 0]
+        g1 = -np.expm1(-n[:, 0] * np.log1p(tau[:, 0]))
+        upper_tail = g1 * np.exp(-beta[:, 0] * right[:, 0] - lnB[:, 0]) / beta[:, 0]
+    body += np.where(lo_idx == 0, lower_tail, 0.0)
+    body += np.where(hi_idx == grid.shape[1] - 1, upper_tail, 0.0)
+    return np.where(tau[:, 0] > 0, body, 0.0)
+
+
+def beta_geo_kernel(n: ArrayLike, a: ArrayLike, beta: ArrayLike, tau: ArrayLike) -> np.ndarray:
+    """``K(n, a, beta, tau) = E[(1 - (1 + p tau)^-n) / p]`` for ``p ~ Beta(a, beta)``.
+
+    The bracket of FHL (2005) eq. 10 divided by ``a - 1`` (times ``a + b + x - 1``): the expected
+    number of purchases over ``tau`` (in units of the rate's scale) of an alive customer with rate
+    ``Gamma(n, 1)`` and dropout probability ``Beta(a, beta)``. Evaluated by a transformed,
+    singularity-free hypergeometric series (:func:`_kernel_series`) where that is fast and well
+    conditioned, and by logit-scale quadrature (:func:`_kernel_quadrature`) elsewhere (a near 1 with
+    tiny tau, huge ``a``, ``tau`` so large that ``z = tau/(1+tau)`` is within ~1e-3 of 1 for small
+    ``n``, ...). The result is finite, non-negative and increasing in ``tau``.
+    """
+    n, a, beta, tau = (np.asarray(v, dtype=float) for v in (n, a, beta, tau))
+    n, a, beta, tau = np.broadcast_arrays(n, a, beta, tau)
+    shape = n.shape
+    n, a, beta, tau = (np.ascontiguousarray(v).reshape(-1) for v in (n, a, beta, tau))
+    with np.errstate(all="ignore"):
+        value, ok = _kernel_series(n, a, beta, tau)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        value[bad] = _kernel_quadrature(n[bad], a[bad], beta[bad], tau[bad])
+    return value.reshape(shape)
+
+
+# ------------------------------------------------------------------------------------------------
+# the model family
+# ------------------------------------------------------------------------------------------------
+class _LikelihoodData:
+    """Compressed histories plus the index structures the likelihood reuses at every evaluation.
+
+    Terms that depend on ``x`` only (gamma and digamma functions) are evaluated on the distinct
+    ``x`` values, logarithms of ``alpha + t_x`` and ``alpha + T`` on the distinct times; only the
+    two-term mixture of the likelihood needs one pass over the distinct histories.
+    """
+
+    def __init__(self, x, t_x, T, weights, shift):
+        self.x, self.t_x, self.T, self.w = x, t_x, T, weights
+        self.shift = shift
+        self.total = float(weights.sum())
+        self.ux, self.xi = np.unique(x, return_inverse=True)
+        self.ut, self.ti = np.unique(t_x, return_inverse=True)
+        self.uT, self.Ti = np.unique(T, return_inverse=True)
+        self.xi, self.ti, self.Ti = (
+            np.ascontiguousarray(v, dtype=np.intp) for v in (self.xi, self.ti, self.Ti)
+        )
+        self.Wx = np.bincount(self.xi, weights=weights, minlength=len(self.ux))
+        self.Wt = np.bincount(self.ti, weights=weights, minlength=len(self.ut))
+        self.WXt = np.bincount(self.ti, weights=weights * x, minlength=len(self.ut))
+        # BG/NBD: customers without a repeat purchase have no "dropped out after the last
+        # purchase" term; MBG/NBD always has one (dropout at time 0).
+        self.has_second_x = (self.ux > 0) if shift == 0 else np.ones(len(self.ux), dtype=bool)
+        self._buffers = None
+        self.total_rows = len(x)
+
+    def chunks(self) -> list[slice]:
+        """Row slices for the likelihood pass: two halves on big data (two threads)."""
+        n = len(self.x)
+        if n < 100_000 or (os.cpu_count() or 1) < 2:
+            return [slice(0, n)]
+        return [slice(0, n // 2), slice(n // 2, n)]
+
+    def buffers(self):
+        """Four work arrays the size of the data, allocated once."""
+        if self._buffers is None:
+            self._buffers = tuple(np.empty(len(self.x)) for _ in range(4))
+        return self._buffers
+
+
+def _dot(left: np.ndarray, right: np.ndarray) -> float:
+    """Inner product without BLAS (whose thread start-up dominates for one call)."""
+    return float(np.einsum("i,i->", left, right))
+
+
+_POOL = None
+
+
+def _map_chunks(function, chunks, n_rows):
+    """Apply ``function`` to each slice, in a two-thread pool when the data are big.
+
+    numpy releases the GIL inside its loops, so the two halves of the likelihood's one pass over
+    the distinct histories run in parallel on two cores.
+    """
+    global _POOL
+    if len(chunks) == 1:
+        return [function(chunks[0])]
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="valuecast-bg")
+    return list(_POOL.map(function, chunks))
+
+
+def _mixture_pass(d, sl, r, lat, laT, q_x):
+    """Per-history part of the likelihood on rows ``sl``.
+
+    ``D = log(exp(u) + q)`` with ``u = (r+x) log((alpha+t_x)/(alpha+T)) <= 0`` and
+    ``q = a/(b+x+s-1)`` (0 when there is no second term): ``exp(u)`` is in (0, 1] and never
+    overflows (Hardie note 027). Returns the partial sums the likelihood and gradient need.
+    Preallocated buffers and ``np.take`` keep the pass free of large temporaries.
+    """
+    ti, Ti, xi, x, w = d.ti[sl], d.Ti[sl], d.xi[sl], d.x[sl], d.w[sl]
+    diff, tmp, rx, u = (b[sl] for b in d.buffers())
+    np.take(lat, ti, out=diff)
+    np.take(laT, Ti, out=tmp)
+    np.subtract(diff, tmp, out=diff)
+    np.add(x, r, out=rx)
+    np.multiply(rx, diff, out=u)
+    np.take(q_x, xi, out=tmp)
+    np.exp(u, out=u)  # u now holds exp(u)
+    np.add(u, tmp, out=tmp)  # tmp = exp(u) + q
+    if np.all(tmp > 0):
+        np.divide(u, tmp, out=u)  # u = pi1, the posterior share of the "alive" term
+        np.log(tmp, out=tmp)  # tmp = D
+    else:  # both parts underflow: only at absurd parameters
+        with np.errstate(divide="ignore"):
+            D = np.logaddexp(rx * diff, np.log(q_x)[xi])
+        u[:] = np.exp(rx * diff - D)
+        tmp[:] = D
+    sum_wD = _dot(w, tmp)
+    np.multiply(u, w, out=u)  # u = w * pi1
+    sum_wpi1_diff = _dot(u, diff)
+    np.multiply(u, rx, out=rx)  # rx = w * pi1 * (r + x)
+    by_t = np.bincount(ti, weights=rx, minlength=len(d.ut))
+    by_T = np.bincount(Ti, weights=rx, minlength=len(d.uT))
+    np.subtract(w, u, out=tmp)  # tmp = w * pi2
+    pi2_x = np.bincount(xi, weights=tmp, minlength=len(d.ux))
+    return sum_wD, sum_wpi1_diff, by_t, by_T, pi2_x
+
+
+class BetaGeoFamily(BaseModel):
+    """Shared implementation of BG/NBD (``_shift = 0``) and MBG/NBD (``_shift = 1``)."""
+
+    _param_names = ("r", "alpha", "a", "b")
+    _shift = 0
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def fit(
+        self,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        weights: ArrayLike | None = None,
+    ):
+        """Fit by maximum likelihood on ``(frequency, recency, T)`` in any one time unit.
+
+        ``frequency`` is the number of repeat purchases ``x``, ``recency`` the time of the last
+        one ``t_x`` (0 when ``x = 0``) and ``T`` the length of observation, all measured from the
+        customer's first purchase. ``weights`` are optional counts of customers sharing a row.
+        """
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        w = prepare_weights(weights, len(x))
+        (ux, ut, uT), counts, _ = compress_rfm(x, t_x, T, weights=w)
+        keep = counts > 0
+        data = self._prepare(ux[keep], ut[keep], uT[keep], counts[keep])
+        self._fit_compressed(data, counts[keep])
+        return self
+
+    def _prepare(self, x, t_x, T, weights) -> tuple:
+        return (_LikelihoodData(x, t_x, T, weights, self._shift),)
+
+    def _initial_log_params(self, data, weights) -> np.ndarray:
+        d = data[0]
+        rate = max(float(np.dot(d.w, d.x)) / max(float(np.dot(d.w, d.T)), 1e-300), 1e-12)
+        start = np.log([0.5, 0.5 / rate, 1.0, 1.0])
+        n_rows = len(d.x)
+        if n_rows <= 20000:
+            return start
+        # Warm start: fit a random subset of the distinct histories first (weights scaled up so
+        # that the subset's log-likelihood estimates the full one), so that the full fit needs
+        # only a few iterations.
+        rng = np.random.default_rng(12345)
+        pick = np.sort(rng.choice(n_rows, size=20000, replace=False))
+        sub = _LikelihoodData(
+            d.x[pick], d.t_x[pick], d.T[pick], d.w[pick] * (n_rows / 20000.0), self._shift
+        )
+        with np.errstate(all="ignore"):
+            result = minimize(
+                self._objective,
+                start,
+                args=((sub,), sub.w, sub.total),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-30.0, 30.0)] * 4,
+                options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
+            )
+        if np.all(np.isfinite(result.x)) and np.all(np.abs(result.x) < 25):
+            return result.x
+        return start
+
+    def _negative_log_likelihood(self, log_params, data, weights):
+        """Total weighted negative log-likelihood and its gradient on the log scale.
+
+        BG/NBD, FHL (2005) eq. 6 (Hardie note 004); MBG/NBD, Batislam et al. (2007) eq. 4:
+
+            L = Gamma(r+x) alpha^r / Gamma(r) * B(a, b+x+s) / B(a, b)
+                * [ (alpha+T)^-(r+x) + [x+s>0] a/(b+x+s-1) (alpha+t_x)^-(r+x) ],
+
+        with ``s = 0`` (BG/NBD) or 1 (MBG/NBD), using ``B(a+1, b+x+s-1) = B(a, b+x+s) a /
+        (b+x+s-1)``. Following Hardie's note 027, ``(alpha+t_x)^-(r+x)`` is factored out, so the
+        bracket is ``exp(u) + a/(b+x+s-1)`` with ``u = (r+x) log((alpha+t_x)/(alpha+T)) <= 0``
+        and is evaluated with ``logaddexp``: no overflow or underflow for any ``x``.
+        """
+        d: _LikelihoodData = data[0]
+        s = self._shift
+        r, alpha, a, b = np.exp(log_params)
+        ux = d.ux
+        # terms on distinct x
+        bx = b + ux + s
+        abx = a + bx
+        gl_x = gammaln(r + ux) + gammaln(bx) - gammaln(abx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q_x = np.where(d.has_second_x, a / (bx - 1.0), 0.0)
+        # terms on distinct times
+        lat = np.log(alpha + d.ut)
+        laT = np.log(alpha + d.uT)
+        inv_at = 1.0 / (alpha + d.ut)
+        inv_aT = 1.0 / (alpha + d.uT)
+        # The mixture, one pass over the distinct histories (in two threads on big data).
+        parts = _map_chunks(
+            lambda sl: _mixture_pass(d, sl, r, lat, laT, q_x), d.chunks(), d.total_rows
+        )
+        sum_wD = sum(p[0] for p in parts)
+        sum_wpi1_diff = sum(p[1] for p in parts)
+        by_t = sum(p[2] for p in parts)
+        by_T = sum(p[3] for p in parts)
+        pi2_x = sum(p[4] for p in parts)
+        W = d.total
+        ll = (
+            _dot(d.Wx, gl_x)
+            + W * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(a) - gammaln(b))
+            + W * gammaln(a)
+            - _dot(r * d.Wt + d.WXt, lat)
+            + sum_wD
+        )
+        # gradient with respect to (r, alpha, a, b)
+        dg_abx = digamma(abx)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pi2_over = np.where(d.has_second_x, pi2_x / (bx - 1.0), 0.0)
+        g_r = (
+            _dot(d.Wx, digamma(r + ux))
+            + W * (np.log(alpha) - digamma(r))
+            - _dot(d.Wt, lat)
+            + sum_wpi1_diff
+        )
+        g_alpha = (
+            W * r / alpha - _dot(r * d.Wt + d.WXt, inv_at) + _dot(by_t, inv_at) - _dot(by_T, inv_aT)
+        )
+        sum_pi2 = float(pi2_x.sum())
+        g_a = -_dot(d.Wx, dg_abx) + W * digamma(a + b) + sum_pi2 / a
+        g_b = (
+            _dot(d.Wx, digamma(bx) - dg_abx)
+            + W * (digamma(a + b) - digamma(b))
+            - float(pi2_over.sum())
+        )
+        grad = -np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+        return -ll, grad
+
+    def log_likelihood_per_customer(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """Per-customer log-likelihood ``ln L(r, alpha, a, b | x, t_x, T)`` at the fitted parameters.
+
+        The same formula as the fit (FHL 2005 eq. 6, resp. Batislam et al. 2007 eq. 4), in log
+        space with the note-027 factoring, so it stays exact for thousands of purchases.
+        """
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        r, alpha, a, b = self._param_values()
+        s = self._shift
+        bx = b + x + s
+        has_second = (x > 0) if s == 0 else np.ones(len(x), dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cq = np.where(has_second, np.log(a) - np.log(bx - 1.0), -np.inf)
+        lat = np.log(alpha + t_x)
+        u = (r + x) * (lat - np.log(alpha + T))
+        return (
+            gammaln(r + x)
+            - gammaln(r)
+            + r * np.log(alpha)
+            + betaln(a, bx)
+            - betaln(a, b)
+            - (r + x) * lat
+            + np.logaddexp(u, cq)
+        )
+
+    # -- predictions -----------------------------------------------------------------------------
+    def _log_odds_dead(self, x, t_x, T):
+        """log of P(dead)/P(alive) given the history (see :meth:`probability_alive`)."""
+        r, alpha, a, b = self._param_values()
+        s = self._shift
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_odds = (
+                np.log(a)
+                - np.log(b + x + s - 1.0)
+                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            )
+        if s == 0:
+            log_odds = np.where(x > 0, log_odds, -np.inf)
+        return log_odds
+
+    def probability_alive(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """P(alive at T | x, t_x, T).
+
+        BG/NBD: ``1 / (1 + [x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))`` (FHL 2005 eq. 11, and
+        the note "Computing P(alive) using the BG/NBD model", Hardie note 021); MBG/NBD: the same
+        without the ``[x>0]`` indicator and with ``b+x`` for ``b+x-1`` (Batislam et al. 2007),
+        so that customers with no repeat purchase can be dead. Computed as a logistic of the log
+        odds, which never overflows.
+        """
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        log_odds = self._log_odds_dead(x, t_x, T)
+        return np.exp(-np.logaddexp(0.0, log_odds))
+
+    def _kernel_args(self, x, T):
+        """(n, a, beta, theta) of the kernel for an alive customer with history (x, T)."""
+        r, alpha, a, b = self._param_values()
+        return r + x, a, b + x + self._shift, alpha + T
+
+    def expected_transactions(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """E[X(T, T+t] | x, t_x, T]: expected purchases in the next ``t`` time units.
+
+        FHL (2005) eq. 10 (Batislam et al. 2007 for the MBG/NBD):
+
+            P(alive) * (a+b+x+s-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
+                                          2F1(r+x, b+x+s; a+b+x+s-1; t/(alpha+T+t))]
+
+        where the bracketed term divided by ``a-1`` is :func:`beta_geo_kernel` (a transformed
+        series without the ``a = 1`` singularity, with a quadrature fallback), evaluated once per
+        distinct ``(x, T, t)`` and expanded. ``t`` is a scalar or broadcasts with the customers.
+        """
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        t = np.asarray(t, dtype=float)
+        if np.any(~np.isfinite(t)) or np.any(t < 0):
+            raise ValueError("t must be finite and non-negative")
+        x, t_x, T, t = (np.ascontiguousarray(v) for v in np.broadcast_arrays(x, t_x, T, t))
+        x, t_x, T, t = (v.reshape(-1) for v in (x, t_x, T, t))
+        p_alive = np.exp(-np.logaddexp(0.0, self._log_odds_dead(x, t_x, T)))
+        (ux, uT, ut), inverse = unique_rows(x, T, t)
+        n, a, beta, theta = self._kernel_args(ux, uT)
+        kernel = beta_geo_kernel(n, np.full_like(n, a), beta, ut / theta)
+        return p_alive * kernel[inverse]
+
+    def median_time_to_next_purchase(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """Median waiting time from T to the next purchase, *given that the customer is alive*.
+
+        Given the history and alive, ``lambda ~ Gamma(r+x, alpha+T)`` (the likelihood of an alive
+        customer is ``lambda^x e^(-lambda T)`` times a factor free of lambda). A customer can only
+        drop out right after a purchase, so an alive customer cannot drop out before the next one:
+        the wait is exponential with rate lambda, and mixed over the gamma it is Lomax
+        (Pareto II) with ``P(W > w) = ((alpha+T)/(alpha+T+w))^(r+x)``. Its median is
+        ``(alpha+T)(2^(1/(r+x)) - 1)``. Multiply by :meth:`probability_alive` thinking, not
+        arithmetic: for a dead customer the wait is infinite.
+        """
+        x, _, T = validate_rfm(frequency, recency, T)
+        r, alpha, _, _ = self._param_values()
+        return (alpha + T) * np.expm1(_LOG2 / (r + x))
+
+    def discounted_expected_residual_transactions(
+        self, delta: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """DERT: ``int_0^inf e^(-delta t) dE[X(T, T+t] | data]`` (continuous discounting).
+
+        Integrating by parts, DERT ``= int_0^inf e^(-s) E[X(T, T+s/delta] | data] ds``: P(alive)
+        times ``int e^(-s) K(s / (delta (alpha+T))) ds`` with the kernel of
+        :meth:`expected_transactions`. The integral is taken on ``v = log s`` by composite
+        Gauss-Legendre (24 panels x 6 nodes on ``[v_lo, 4]``; the kernel's branch point at
+        ``s = -delta (alpha+T)`` is at distance pi from the real ``v`` axis) plus the closed-form
+        piece below ``v_lo`` where ``K`` is linear (slope ``r+x``). ``delta`` is the continuously
+        compounded rate per time unit of the inputs (e.g. ``log(1.1)/52`` for 10%/year in weeks).
+        Limits: ``delta -> infinity`` gives ``P(alive) E[lambda]/delta``; ``delta -> 0`` gives
+        ``P(alive) (a+b+x+s-1)/(a-1)`` (the expected number of all future purchases) when
+        ``a > 1`` and grows without bound when ``a <= 1``.
+        """
+        delta = float(delta)
+        if not np.isfinite(delta) or delta <= 0:
+            raise ValueError("delta must be a positive discount rate")
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        p_alive = np.exp(-np.logaddexp(0.0, self._log_odds_dead(x, t_x, T)))
+        (ux, uT), inverse = unique_rows(x, T)
+        n, a, beta, theta = self._kernel_args(ux, uT)
+        scale = delta * theta  # tau = s / scale
+        v_lo = np.minimum(np.log(scale) - np.log1p(n) - 25.0, -25.0)
+        v_hi = 4.0
+        gx, gw = np.polynomial.legendre.leggauss(6)
+        panels = 24
+        frac = np.linspace(0.0, 1.0, panels + 1)
+        edges = v_lo[:, None] + (v_hi - v_lo)[:, None] * frac[None, :]
+        half = (edges[:, 1:] - edges[:, :-1]) / 2.0
+        mid = (edges[:, 1:] + edges[:, :-1]) / 2.0
+        m = len(ux)
+        nodes = (mid[:, :, None] + half[:, :, None] * gx[None, None, :]).reshape(m, -1)
+        weights = (half[:, :, None] * gw[None, None, :]).reshape(m, -1)
+        s_nodes = np.exp(nodes)
+        k = beta_geo_kernel(n[:, None], np.full((m, 1), a), beta[:, None], s_nodes / scale[:, None])
+        body = np.sum(weights * np.exp(-s_nodes) * k * s_nodes, axis=1)
+        # below v_lo: K(tau) = n tau, e^-s = 1, so int_0^{s_lo} s n / scale ds = n s_lo^2 / (2 scale)
+        body += n * np.exp(2.0 * v_lo) / (2.0 * scale)
+        return p_alive * body[inverse]
+
+    # -- simulation ------------------------------------------------------------------------------
+    def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:
+        """Draw one history per entry of ``T`` from the model's generative process.
+
+        ``lambda ~ Gamma(r, rate alpha)``, ``p ~ Beta(a, b)``; purchases follow a Poisson process
+        with rate lambda; a coin with probability ``p`` is tossed after every repeat purchase
+        (BG/NBD) or after every purchase including the first (MBG/NBD) and the customer drops out
+        on heads. With ``N ~ Poisson(lambda T)`` purchase opportunities in ``(0, T]`` and the
+        number of repeat purchases before dropout ``J`` (geometric), ``x = min(N, J)``; given
+        ``N``, the event times are uniform order statistics, so the ``x``-th is ``T Beta(x,
+        N-x+1)``. Returns a DataFrame with columns ``frequency, recency, T``.
+        """
+        T = as_float_array(T, "T")
+        if np.any(T <= 0):
+            raise ValueError("T must be positive")
+        r, alpha, a, b = self._param_values()
+        rng = np.random.default_rng(seed)
+        size = len(T)
+        lam = rng.gamma(r, 1.0 / alpha, size)
+        p = rng.beta(a, b, size)
+        p = np.clip(p, 1e-300, 1.0)
+        N = rng.poisson(lam * T)
+        # geometric(p) counts tosses up to and including the first head (>= 1)
+        J = rng.geometric(p) - self._shift
+        x = np.minimum(N, J)
+        has = x > 0
+        recency = np.zeros(size)
+        recency[has] = T[has] * rng.beta(x[has], N[has] - x[has] + 1.0)
+        return pd.DataFrame({"frequency": x.astype(float), "recency": recency, "T": T})
+
+    # -- unconditional ---------------------------------------------------------------------------
+    def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
+        """E[X(t)] for a customer just acquired (time 0 = first purchase).
+
+        BG/NBD, FHL (2005) eq. 9: ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1;
+        t/(alpha+t))]`` = ``K(r, a, b, t/alpha)``. MBG/NBD (Batislam et al. 2007): ``b/(a-1)
+        [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]`` = ``b/(a+b) K(r, a, b+1,
+        t/alpha)`` (alive after the first purchase with probability ``b/(a+b)``).
+        """
+        t = np.asarray(t, dtype=float)
+        if np.any(~np.isfinite(t)) or np.any(t < 0):
+            raise ValueError("t must be finite and non-negative")
+        r, alpha, a, b = self._param_values()
+        shape = t.shape
+        flat = t.reshape(-1)
+        kernel = beta_geo_kernel(
+            np.full_like(flat, r),
+            np.full_like(flat, a),
+            np.full_like(flat, b + self._shift),
+            flat / alpha,
+        )
+        if self._shift:
+            kernel = kernel * (b / (a + b))
+        return kernel.reshape(shape)
+
+    def probability_of_n_purchases(self, t: float, n: ArrayLike) -> np.ndarray:
+        """P(X(t) = n) for a customer just acquired.
+
+        BG/NBD, FHL (2005) eq. 8: ``B(a, b+n)/B(a,b) NB(n; r, alpha/(alpha+t)) + [n>0]
+        B(a+1, b+n-1)/B(a,b) P(NB >= n)``, where NB is the negative binomial count of purchase
+        opportunities in ``(0, t]``; ``P(NB >= n) = I_{t/(alpha+t)}(n, r)`` (regularized incomplete
+        beta) replaces the finite sum. MBG/NBD: the customer makes ``n`` repeat purchases and is
+        alive after the ``n+1`` tosses, or drops out right after the ``n``-th purchase (or at time
+        0 for ``n = 0``): ``B(a, b+n+1)/B(a,b) NB(n) + B(a+1, b+n)/B(a,b) P(NB >= n)``.
+        """
+        t = float(t)
+        if not np.isfinite(t) or t < 0:
+            raise ValueError("t must be finite and non-negative")
+        n = np.asarray(n, dtype=float)
+        if np.any(n < 0) or np.any(n != np.floor(n)):
+            raise ValueError("n must be non-negative whole numbers")
+        r, alpha, a, b = self._param_values()
+        s = self._shift
+        log_q = np.log(alpha) - np.log(alpha + t)  # log(alpha/(alpha+t))
+        log_1mq = np.log(t) - np.log(alpha + t) if t > 0 else -np.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_nb = gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * log_q
+            log_nb = log_nb + np.where(n > 0, n * log_1mq, 0.0)
+            first = np.exp(betaln(a, b + n + s) - betaln(a, b) + log_nb)
+            tail = np.where(n > 0, betainc(np.maximum(n, 1.0), r, t / (alpha + t)), 1.0)
+            second = np.exp(betaln(a + 1.0, b + n + s - 1.0) - betaln(a, b)) * tail
+        if s == 0:
+            second = np.where(n > 0, second, 0.0)
+        return np.clip(first + second, 0.0, 1.0)

@@ -1,0 +1,632 @@
+"""Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
+
+Customers buy at Poisson rate ``lambda`` while alive and die after an exponential lifetime
+with rate ``mu``; ``lambda ~ Gamma(r, alpha)`` and ``mu ~ Gamma(s, beta)`` (shape, rate)
+independently across customers.
+
+References
+----------
+* SMC: D. C. Schmittlein, D. G. Morrison & R. Colombo (1987), "Counting your customers: who are
+  they and what will they do next?", Management Science 33(1).
+* FH note: P. S. Fader & B. G. S. Hardie (2005), "A note on deriving the Pareto/NBD model and
+  related expressions" (likelihood with the ``A_0`` term, eq. 22; P(alive); conditional
+  expectation, eq. 23; unconditional mean, eq. 17).
+* FHL JMR: P. S. Fader, B. G. S. Hardie & K. L. Lee (2005), "RFM and CLV: using iso-value curves
+  for customer base analysis", Journal of Marketing Research 42(4), eq. 2 (DERT).
+
+Numerics
+--------
+The likelihood (FH note eq. 22) is
+
+    L = Gamma(r+x) alpha^r beta^s / Gamma(r)
+        * [ (alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) * (F(t_x) - F(T)) ]
+
+where ``F(t) = (r+s+x) * int_t^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du`` is the ``A_0`` term of
+the note: for ``alpha >= beta`` it is ``2F1(r+s+x, s+1; r+s+x+1; z)/(alpha+t)^(r+s+x)`` with
+``z = (alpha-beta)/(alpha+t)``, otherwise the same with the roles of (alpha, r+x) and
+(beta, s+1) swapped.  An Euler transformation, ``2F1(a, b; a+1; z) = (1-z)^-b' ...``, rewrites
+both cases as
+
+    F(t) = (alpha+t)^-(r+x) (beta+t)^-s 2F1(1, r+x; r+s+x+1; z)            (alpha >= beta)
+    F(t) = (alpha+t)^(1-r-x) (beta+t)^-(s+1) 2F1(1, s+1; r+s+x+1; z')      (alpha < beta)
+
+with ``z, z'`` in ``[0, 1)``.  The remaining function ``S = 2F1(1, b; c; z)`` (``c > b > 0``) lies
+in ``[1, 1/(1-z)]``, so all the powers (which overflow at large x) are handled on the log scale
+and only a well-scaled ``S`` is evaluated: by its power series (terms positive, ratio below z)
+for ``z <= 0.6`` and by Gauss's continued fraction (an S-fraction with positive coefficients,
+convergent on [0, 1)) above.  Both carry forward-mode derivatives with respect to ``b, c, z``,
+which give the analytic gradient of the log-likelihood.  At ``alpha == beta`` the argument is
+exactly 0 and ``S = 1``; the two cases are the same analytic function, so the likelihood is
+continuous across ``alpha = beta``.  ``scipy.special.hyp2f1`` is used as a fast path only where
+it was checked against 40-digit references (``z <= 0.6``) and only when its value is finite and
+within the bounds above; everything else goes to the series / continued fraction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_genlaguerre
+
+from valuecast.models._fitting import (
+    ArrayLike,
+    BaseModel,
+    as_float_array,
+    compress_histories,
+    prepare_weights,
+    validate_rfm,
+)
+
+__all__ = ["ParetoNBD"]
+
+_SERIES_MAX_Z = 0.6
+_TOL = 1e-15
+_MAX_SERIES_TERMS = 2000
+_MAX_CF_TERMS = 100_000
+
+
+# ---------------------------------------------------------------------------------------------
+# S(b, c, z) = 2F1(1, b; c; z) with derivatives
+# ---------------------------------------------------------------------------------------------
+def _hyp_series(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
+    """Power series of 2F1(1, b; c; z) = sum_n (b)_n/(c)_n z^n, with d/db, d/dc, d/dz.
+
+    Terms are positive and their ratio (b+n)/(c+n) z is below z, so the tail after a term t is
+    below t z/(1-z); iterations stop per element when that bound is under the tolerance.
+    """
+    n_el = len(z)
+    total = np.ones(n_el)
+    d_b = np.zeros(n_el)
+    d_c = np.zeros(n_el)
+    d_z = np.zeros(n_el)
+    term = np.ones(n_el)
+    log_db = np.zeros(n_el)  # d log(term)/db
+    log_dc = np.zeros(n_el)
+    active = np.arange(n_el)
+    tb, tc, tz = b.copy(), c.copy(), z.copy()
+    for n in range(_MAX_SERIES_TERMS):
+        if len(active) == 0:
+            break
+        ratio = (tb + n) / (tc + n)
+        d_term_z = (n + 1) * term * ratio  # d(term_{n+1})/dz
+        if grad:
+            log_db = log_db + 1.0 / (tb + n)
+            log_dc = log_dc - 1.0 / (tc + n)
+        term = term * ratio * tz
+        total[active] += term
+        if grad:
+            d_b[active] += term * log_db
+            d_c[active] += term * log_dc
+            d_z[active] += d_term_z
+        # tail bound (derivative terms carry at most a factor ~ (n+1) + |log| more)
+        bound = term * tz / (1.0 - tz) * (n + 2 + np.abs(log_db) + np.abs(log_dc))
+        keep = bound > _TOL * total[active]
+        if not np.all(keep):
+            active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
+            term, log_db, log_dc = term[keep], log_db[keep], log_dc[keep]
+    return total, d_b, d_c, d_z, len(active) == 0
+
+
+def _cf_coefficient(j: int, b: np.ndarray, c: np.ndarray):
+    """k_j of Gauss's continued fraction 2F1(1,b;c;z) = 1/(1 - k_1 z/(1 - k_2 z/(1 - ...))).
+
+    With F(a, 1; c'+1; z) / F(a, 0; c'; z) in Gauss's form (a = b, c' = c - 1):
+    k_{2m+1} = (b+m)(c-1+m)/((c-1+2m)(c+2m)), k_{2m+2} = (m+1)(c-b+m)/((c+2m)(c+2m+1)).
+    Returns k and d log k / db, d log k / dc.
+    """
+    if j == 1:
+        return b / c, 1.0 / b, -1.0 / c
+    if j % 2 == 1:
+        m = (j - 1) // 2
+        k = (b + m) * (c - 1 + m) / ((c - 1 + 2 * m) * (c + 2 * m))
+        dlb = 1.0 / (b + m)
+        dlc = 1.0 / (c - 1 + m) - 1.0 / (c - 1 + 2 * m) - 1.0 / (c + 2 * m)
+        return k, dlb, dlc
+    m = (j - 2) // 2
+    k = (m + 1) * (c - b + m) / ((c + 2 * m) * (c + 2 * m + 1))
+    dlb = -1.0 / (c - b + m)
+    dlc = 1.0 / (c - b + m) - 1.0 / (c + 2 * m) - 1.0 / (c + 2 * m + 1)
+    return k, dlb, dlc
+
+
+def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
+    """Gauss continued fraction for 2F1(1, b; c; z), forward (Wallis) recurrences.
+
+    The numerators A_n, denominators B_n and their derivatives with respect to (b, c, z) obey the
+    same three-term recurrence; they are renormalised by B_n at every step.  Convergence is
+    declared per element when the approximant and its derivatives stop changing.
+    """
+    n_el = len(z)
+    value = np.ones(n_el)
+    dvalue = np.zeros((3, n_el))
+    active = np.arange(n_el)
+    tb, tc, tz = b.copy(), c.copy(), z.copy()
+    # approximant after a_1 = 1: A_1 = 1, B_1 = 1; previous: A_0 = 0, B_0 = 1
+    a_prev, a_cur = np.zeros(n_el), np.ones(n_el)
+    b_prev, b_cur = np.ones(n_el), np.ones(n_el)
+    da_prev, da_cur = np.zeros((3, n_el)), np.zeros((3, n_el))
+    db_prev, db_cur = np.zeros((3, n_el)), np.zeros((3, n_el))
+    old = np.ones(n_el)
+    old_d = np.zeros((3, n_el))
+    for j in range(1, _MAX_CF_TERMS):
+        if len(active) == 0:
+            break
+        k, dlb, dlc = _cf_coefficient(j, tb, tc)
+        coef = -k * tz  # partial numerator a_{j+1}
+        a_new = a_cur + coef * a_prev
+        b_new = b_cur + coef * b_prev
+        if grad:
+            dcoef = np.stack([coef * dlb, coef * dlc, -k])
+            da_new = da_cur + dcoef * a_prev + coef * da_prev
+            db_new = db_cur + dcoef * b_prev + coef * db_prev
+        scale = 1.0 / b_new
+        a_prev, b_prev = a_cur * scale, b_cur * scale
+        a_cur, b_cur = a_new * scale, np.ones_like(b_new)
+        if grad:
+            da_prev, db_prev = da_cur * scale, db_cur * scale
+            da_cur, db_cur = da_new * scale, db_new * scale
+            # S = A/B with B = 1 after scaling: dS = dA - A dB
+            d_new = da_cur - a_cur * db_cur
+        new = a_cur
+        if j % 8 == 0 or j > 2000:
+            # stop when the approximant (and its derivatives) no longer move; near z = 1 the
+            # approximants creep (ratio 1 - O(sqrt(1-z))), leaving a relative error ~1e-11 at
+            # 1 - z = 1e-6, far below what any likelihood or prediction needs
+            change = np.abs(new - old) <= 4 * _TOL * np.abs(new)
+            if grad:
+                change &= np.all(
+                    np.abs(d_new - old_d) <= 1e-13 * (np.abs(d_new) + np.abs(new)), axis=0
+                )
+            done = change
+            if np.any(done):
+                value[active[done]] = new[done]
+                if grad:
+                    dvalue[:, active[done]] = d_new[:, done]
+                keep = ~done
+                active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
+                a_prev, a_cur, b_prev, b_cur = a_prev[keep], a_cur[keep], b_prev[keep], b_cur[keep]
+                new = new[keep]
+                if grad:
+                    da_prev, da_cur = da_prev[:, keep], da_cur[:, keep]
+                    db_prev, db_cur = db_prev[:, keep], db_cur[:, keep]
+                    d_new = d_new[:, keep]
+        old = new
+        if grad:
+            old_d = d_new
+    converged = len(active) == 0
+    if not converged:  # keep the last approximant; flagged to the caller
+        value[active] = old
+        if grad:
+            dvalue[:, active] = old_d
+    return value, dvalue[0], dvalue[1], dvalue[2], converged
+
+
+def _log_hyp(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool = False):
+    """log 2F1(1, b; c; z) for c > b > 0, 0 <= z < 1, and (if grad) its derivatives in b, c, z."""
+    b, c, z = np.broadcast_arrays(np.asarray(b, float), np.asarray(c, float), np.asarray(z, float))
+    b, c, z = b.ravel(), c.ravel(), z.ravel()
+    value = np.ones(len(z))
+    d_b = np.zeros(len(z))
+    d_c = np.zeros(len(z))
+    d_z = np.zeros(len(z))
+    small = z <= _SERIES_MAX_Z
+    todo_series = small & (z > 0)
+    if not grad and np.any(todo_series):
+        # fast path: scipy, checked against the bounds 1 <= S <= 1/(1-z)
+        idx = np.flatnonzero(todo_series)
+        with np.errstate(all="ignore"):
+            fast = hyp2f1(1.0, b[idx], c[idx], z[idx])
+        ok = np.isfinite(fast) & (fast >= 1.0) & (fast * (1.0 - z[idx]) <= 1.0 + 1e-12)
+        value[idx[ok]] = fast[ok]
+        todo_series[idx[ok]] = False
+    if np.any(todo_series):
+        idx = np.flatnonzero(todo_series)
+        s, sb, sc, sz, _ = _hyp_series(b[idx], c[idx], z[idx], grad)
+        value[idx], d_b[idx], d_c[idx], d_z[idx] = s, sb, sc, sz
+    zero = z == 0
+    d_z[zero] = b[zero] / c[zero]
+    big = ~small
+    if np.any(big):
+        idx = np.flatnonzero(big)
+        s, sb, sc, sz, _ = _hyp_cf(b[idx], c[idx], z[idx], grad)
+        value[idx], d_b[idx], d_c[idx], d_z[idx] = s, sb, sc, sz
+    # clip to the analytic bounds (guards the last ulp) and go to logs
+    value = np.clip(value, 1.0, 1.0 / (1.0 - z))
+    log_value = np.log(value)
+    if not grad:
+        return log_value
+    return log_value, d_b / value, d_c / value, d_z / value
+
+
+# ---------------------------------------------------------------------------------------------
+# the A_0 building block F(t) and the per-customer log-likelihood
+# ---------------------------------------------------------------------------------------------
+def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
+    """log F(t) (see module docstring) and, with ``grad``, d log F / d(r, alpha, s, beta).
+
+    F(t) = (r+s+x) int_t^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du, i.e. the two terms of the
+    ``A_0`` expression of FH note eq. 22 are F(t_x)/(r+s+x)^0 ... evaluated at t = t_x and t = T.
+    """
+    p = r + x
+    c = p + s + 1.0
+    log_at = np.log(alpha + t)
+    log_bt = np.log(beta + t)
+    if alpha >= beta:
+        z = (alpha - beta) / (alpha + t)
+        out = _log_hyp(p, c, z, grad)
+        if not grad:
+            return -p * log_at - s * log_bt + out
+        ls, lb, lc, lz = out
+        value = -p * log_at - s * log_bt + ls
+        dz_dalpha = (beta + t) / (alpha + t) ** 2
+        dz_dbeta = -1.0 / (alpha + t)
+        d_r = -log_at + lb + lc
+        d_s = -log_bt + lc
+        d_alpha = -p / (alpha + t) + lz * dz_dalpha
+        d_beta = -s / (beta + t) + lz * dz_dbeta
+        return value, np.stack([d_r, d_alpha, d_s, d_beta])
+    z = (beta - alpha) / (beta + t)
+    out = _log_hyp(s + 1.0, c, z, grad)
+    if not grad:
+        return -(p - 1.0) * log_at - (s + 1.0) * log_bt + out
+    ls, lb, lc, lz = out
+    value = -(p - 1.0) * log_at - (s + 1.0) * log_bt + ls
+    dz_dalpha = -1.0 / (beta + t)
+    dz_dbeta = (alpha + t) / (beta + t) ** 2
+    d_r = -log_at + lc
+    d_s = -log_bt + lb + lc
+    d_alpha = -(p - 1.0) / (alpha + t) + lz * dz_dalpha
+    d_beta = -(s + 1.0) / (beta + t) + lz * dz_dbeta
+    return value, np.stack([d_r, d_alpha, d_s, d_beta])
+
+
+class _Pairs:
+    """Rows (x, t_x, T) with the distinct (x, t) pairs over t in {t_x, T} found once.
+
+    F(t) depends on the row only through (x, t), and real data have far fewer distinct pairs
+    than distinct histories, so F and its gradient are evaluated once per pair.
+    """
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+        self.x, self.t_x, self.T = x, t_x, T
+        n = len(x)
+        frame = pd.DataFrame({"x": np.concatenate([x, x]), "t": np.concatenate([t_x, T])})
+        codes = frame.groupby(["x", "t"], sort=False).ngroup().to_numpy()
+        n_pairs = int(codes.max()) + 1 if len(codes) else 0
+        first = np.full(n_pairs, len(codes), dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        self.pair_x = frame["x"].to_numpy()[first]
+        self.pair_t = frame["t"].to_numpy()[first]
+        self.inv_tx, self.inv_T = codes[:n], codes[n:]
+        self.n_pairs = n_pairs
+        self.x_values, self.x_code = np.unique(x, return_inverse=True)
+        self.T_values, self.T_code = np.unique(T, return_inverse=True)
+
+
+def _log_bracket(params, pairs: _Pairs, grad: bool = False):
+    """log of the bracket of FH note eq. 22 and log P(alive) = P - log bracket.
+
+    Returns ``(log_bracket, P)`` and, with ``grad``, d log bracket / d(r, alpha, s, beta), where
+    ``P = -(r+x) log(alpha+T) - s log(beta+T)``.
+    """
+    r, alpha, s, beta = params
+    x, T = pairs.x, pairs.T
+    n = len(x)
+    a = r + s + x
+    log_ratio = np.log(s) - np.log(a)
+    log_aT, log_bT = np.log(alpha + T), np.log(beta + T)
+    p_term = -(r + x) * log_aT - s * log_bT
+    out = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, grad)
+    if grad:
+        lf, dlf = out
+        dlf1, dlf2 = dlf[:, pairs.inv_tx], dlf[:, pairs.inv_T]
+    else:
+        lf = out
+    lf1, lf2 = lf[pairs.inv_tx], lf[pairs.inv_T]
+    lf2 = np.minimum(lf2, lf1)  # F is decreasing in t; guard the last ulp
+    m = np.maximum(p_term, lf1 + log_ratio)
+    e_p = np.exp(p_term - m)
+    e1 = np.exp(lf1 + log_ratio - m)
+    e2 = np.exp(lf2 + log_ratio - m)
+    inner = e_p + (e1 - e2)
+    log_b = m + np.log(inner)
+    if not grad:
+        return log_b, p_term
+    d_p = np.stack([-log_aT, -(r + x) / (alpha + T), -log_bT, -s / (beta + T)])
+    d_logratio = np.stack([-1.0 / a, np.zeros(n), 1.0 / s - 1.0 / a, np.zeros(n)])
+    d_inner = e_p * d_p + e1 * dlf1 - e2 * dlf2 + (e1 - e2) * d_logratio
+    return log_b, p_term, d_inner / inner
+
+
+def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray):
+    """Total weighted negative log-likelihood (FH note eq. 22) and its gradient in (r, alpha, s, beta).
+
+    Same algebra as :func:`_log_bracket`, but the gradient is accumulated directly as weighted
+    sums: per-row coefficients are summed (``bincount``) onto the distinct (x, t) pairs, x values
+    and T values, so that the per-row work is a handful of gathers, three exps and one log.
+    """
+    r, alpha, s, beta = params
+    xv, tv = pairs.x_values, pairs.T_values
+    xc, tc = pairs.x_code, pairs.T_code
+    a_u = r + s + xv
+    log_ratio_u = np.log(s) - np.log(a_u)
+    la_u, lb_u = np.log(alpha + tv), np.log(beta + tv)
+    lf, dlf = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, grad=True)
+    lf1 = lf[pairs.inv_tx]
+    lf2 = np.minimum(lf[pairs.inv_T], lf1)
+    p_term = -(r + pairs.x) * la_u[tc] - s * lb_u[tc]
+    log_ratio = log_ratio_u[xc]
+    q1 = lf1 + log_ratio
+    m = np.maximum(p_term, q1)
+    e_p = np.exp(p_term - m)
+    e1 = np.exp(q1 - m)
+    e2 = np.exp(lf2 + log_ratio - m)
+    inner = e_p + (e1 - e2)
+    log_b = m + np.log(inner)
+    w_x = np.bincount(xc, weights, minlength=len(xv))
+    const_u = gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    total_ll = float(weights @ log_b + w_x @ const_u)
+    # gradient
+    wi = weights / inner
+    g_p, g_1, g_2 = wi * e_p, wi * e1, wi * e2
+    n_t = len(tv)
+    gt = np.bincount(tc, g_p, minlength=n_t)
+    gt_rx = np.bincount(tc, g_p * (r + pairs.x), minlength=n_t)
+    g_pairs = np.bincount(pairs.inv_tx, g_1, minlength=pairs.n_pairs) - np.bincount(
+        pairs.inv_T, g_2, minlength=pairs.n_pairs
+    )
+    gx = np.bincount(xc, g_1 - g_2, minlength=len(xv))
+    grad = dlf @ g_pairs
+    grad += np.array(
+        [-gt @ la_u, -gt_rx @ (1.0 / (alpha + tv)), -gt @ lb_u, -s * (gt @ (1.0 / (beta + tv)))]
+    )
+    grad += np.array([-(gx @ (1.0 / a_u)), 0.0, gx @ (1.0 / s - 1.0 / a_u), 0.0])
+    grad += np.array(
+        [
+            w_x @ (digamma(r + xv) - digamma(r) + np.log(alpha)),
+            w_x.sum() * r / alpha,
+            w_x.sum() * np.log(beta),
+            w_x.sum() * s / beta,
+        ]
+    )
+    return -total_ll, -grad
+
+
+def _log_h(y: np.ndarray, s: float) -> np.ndarray:
+    """log of h(y) = y^s U(s, s, y) = E[y/(y + G)], G ~ Gamma(s, 1), in (0, 1].
+
+    Fast path: scipy.special.hyperu, accepted when finite and within (0, 1].  Fallback: the
+    integral h = int_0^inf e^-w (1 + w/y)^-s dw (from 1/(mu+delta) = int e^-(mu+delta)v dv),
+    computed with the substitution u = w + s log(1 + w/y) (so the integrand is e^-u times
+    dw/du = (y+w)/(y+w+s) in (0, 1]), by Gauss-Laguerre quadrature.
+    """
+    y = np.asarray(y, float)
+    with np.errstate(all="ignore"):
+        log_h = s * np.log(y) + np.log(hyperu(s, s, y))
+    bad = ~np.isfinite(log_h) | (log_h > 1e-12)
+    if np.any(bad):
+        log_h[bad] = np.log(_h_quadrature(y[bad], s))
+    return np.minimum(log_h, 0.0)
+
+
+def _h_quadrature(y: np.ndarray, s: float, n_nodes: int = 80) -> np.ndarray:
+    nodes, weights = roots_genlaguerre(n_nodes, 0.0)
+    u = nodes[:, None]
+    yy = y[None, :]
+    # solve w + s log1p(w/y) = u for w by Newton, starting from a bracketing guess
+    w = np.minimum(u, yy * np.expm1(u / max(s, 1e-300)))
+    for _ in range(100):
+        g = w + s * np.log1p(w / yy) - u
+        dg = 1.0 + s / (yy + w)
+        step = g / dg
+        w = np.maximum(w - step, w / 10)
+        if np.all(np.abs(step) <= 1e-15 * (w + 1e-300)):
+            break
+    integrand = (yy + w) / (yy + w + s)
+    return np.clip(weights @ integrand, 1e-300, 1.0)
+
+
+def _decay_integral(k: np.ndarray | float, log_ratio: np.ndarray) -> np.ndarray:
+    """(1 - exp(-k L))/k, its k -> 0 limit L; used for (1 - (b/(b+t))^(s-1))/(s-1)."""
+    k = np.asarray(k, float)
+    with np.errstate(all="ignore"):
+        out = -np.expm1(-k * log_ratio) / k
+    return np.where(k == 0, log_ratio, out)
+
+
+class ParetoNBD(BaseModel):
+    """Pareto/NBD (SMC 1987) for continuous-time, non-contractual purchasing.
+
+    Parameters ``r, alpha`` (gamma heterogeneity of the purchase rate, shape and rate) and
+    ``s, beta`` (gamma heterogeneity of the dropout rate).  Inputs are, per customer, the number
+    of repeat purchases ``frequency`` (x), the time of the last one ``recency`` (t_x) and the
+    length of observation ``T``, all in the same unit, which the parameters then carry.
+
+    The fit uses the analytic gradient of the log-likelihood (forward-mode derivatives of the
+    hypergeometric series / continued fraction), evaluated once per distinct (x, t) pair.
+    """
+
+    _param_names = ("r", "alpha", "s", "beta")
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def fit(
+        self,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        weights: ArrayLike | None = None,
+    ) -> ParetoNBD:
+        """Maximum-likelihood fit on (frequency, recency, T); ``weights`` counts customers per row."""
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        w = prepare_weights(weights, len(x))
+        (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
+        keep = counts > 0
+        try:
+            self._fit_compressed((ux[keep], ut[keep], uT[keep]), counts[keep])
+        finally:
+            self._pairs_cache = None
+        return self
+
+    def _initial_log_params(self, data, weights) -> np.ndarray:
+        x, _, T = data
+        mean_rate = max(float(np.average(x / np.maximum(T, 1e-12), weights=weights)), 1e-6)
+        mean_T = float(np.average(T, weights=weights))
+        # r = s = 1; purchase scale from the observed rate, dropout scale ~ the window
+        return np.log([1.0, 1.0 / mean_rate, 1.0, max(mean_T, 1e-6)])
+
+    def _negative_log_likelihood(self, log_params, data, weights):
+        params = np.exp(np.asarray(log_params, float))
+        x, t_x, T = data
+        cache = getattr(self, "_pairs_cache", None)
+        if cache is None or cache.x is not x or cache.t_x is not t_x or cache.T is not T:
+            cache = _Pairs(x, t_x, T)
+            self._pairs_cache = cache
+        with np.errstate(all="ignore"):
+            total, grad = _weighted_nll(params, cache, np.asarray(weights, float))
+        grad = grad * params  # chain rule to the log parameters
+        if not np.isfinite(total) or not np.all(np.isfinite(grad)):
+            return np.inf, np.zeros(4)
+        return total, grad
+
+    # -- per-customer quantities -----------------------------------------------------------------
+    def _compressed_call(self, function, frequency, recency, T):
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        (ux, ut, uT), _, inverse = compress_histories(x, t_x, T)
+        with np.errstate(all="ignore"):
+            return function(ux, ut, uT)[inverse]
+
+    def log_likelihood_per_customer(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """ln L(r, alpha, s, beta | x, t_x, T) per customer at the fitted parameters (FH note eq. 22)."""
+        params = np.array(self._param_values())
+        r, alpha, s, beta = params
+
+        def function(x, t_x, T):
+            log_b, _ = _log_bracket(params, _Pairs(x, t_x, T))
+            return gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + log_b
+
+        return self._compressed_call(function, frequency, recency, T)
+
+    def probability_alive(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """P(alive at T | x, t_x, T) (FH note Section 5; SMC eq. 11).
+
+        = Gamma(r+x) alpha^r beta^s / (Gamma(r) (alpha+T)^(r+x) (beta+T)^s L), computed as the
+        first term of the likelihood bracket over the whole bracket, in logs.
+        """
+        params = np.array(self._param_values())
+
+        def function(x, t_x, T):
+            log_b, p_term = _log_bracket(params, _Pairs(x, t_x, T))
+            return np.clip(np.exp(p_term - log_b), 0.0, 1.0)
+
+        return self._compressed_call(function, frequency, recency, T)
+
+    def expected_transactions(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """E[X(T, T+t) | x, t_x, T], expected purchases in the next ``t`` (FH note eq. 23; SMC eq. 22).
+
+        = P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)], with the
+        s = 1 limit (r+x)(beta+T)/(alpha+T) log((beta+T+t)/(beta+T)) handled by expm1.
+        """
+        r, alpha, s, beta = self._param_values()
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        t = as_float_array(t, "t")
+        if np.any(t < 0):
+            raise ValueError("t must be non-negative")
+        t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
+        p_alive = self.probability_alive(x, t_x, T)
+        with np.errstate(all="ignore"):
+            growth = _decay_integral(s - 1.0, np.log1p(t / (beta + T)))
+            out = p_alive * (r + x) * (beta + T) / (alpha + T) * growth
+        return np.maximum(out, 0.0)
+
+    def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
+        """E[X(t)] for a new customer (SMC eq. 17; FH note eq. 17).
+
+        = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)], s = 1 limit (r beta/alpha) log(1+t/beta).
+        """
+        r, alpha, s, beta = self._param_values()
+        t = as_float_array(t, "t")
+        if np.any(t < 0):
+            raise ValueError("t must be non-negative")
+        with np.errstate(all="ignore"):
+            out = r * beta / alpha * _decay_integral(s - 1.0, np.log1p(t / beta))
+        return np.maximum(out, 0.0)
+
+    def median_time_to_next_purchase(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """Median waiting time from T to the next purchase, for a customer assumed alive throughout.
+
+        Definition (a modelling choice, stated here): given the customer is alive at T, the
+        posterior of the purchase rate is ``lambda | data, alive ~ Gamma(r+x, alpha+T)``
+        (FH note Section 5).  If the customer also stays alive until the next purchase, the wait
+        W given lambda is Exp(lambda), so marginally P(W > w) = ((alpha+T)/(alpha+T+w))^(r+x)
+        (a Lomax law), whose median is ``(alpha+T)(2^(1/(r+x)) - 1)``.  Dropout is deliberately
+        ignored (otherwise the median is infinite whenever P(alive) <= 1/2); combine with
+        :meth:`probability_alive` when that matters.
+        """
+        r, alpha, _, _ = self._param_values()
+        x, _, T = validate_rfm(frequency, recency, T)
+        return (alpha + T) * np.expm1(np.log(2.0) / (r + x))
+
+    def discounted_expected_residual_transactions(
+        self, delta: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """DERT with continuous discount rate ``delta`` per time unit (FHL 2005 JMR, eq. 2).
+
+        DERT = alpha^r beta^s delta^(s-1) Gamma(r+x+1) Psi(s, s; delta(beta+T))
+               / (Gamma(r) (alpha+T)^(r+x+1) L(r, alpha, s, beta | x, t_x, T)),
+
+        Psi the confluent hypergeometric function of the second kind.  Rewritten in logs as
+        P(alive) * (r+x)/(alpha+T) * h(delta(beta+T)) / delta with h(y) = y^s Psi(s, s; y) in
+        (0, 1] (h is E[delta/(mu+delta)] under the posterior Gamma(s, beta+T) of mu);
+        ``scipy.special.hyperu`` is the fast path and an integral representation the fallback
+        when it over/underflows (see ``_log_h``).
+        """
+        if not np.isscalar(delta) or not delta > 0:
+            raise ValueError("delta must be a positive number (discount rate per time unit)")
+        params = np.array(self._param_values())
+        r, alpha, s, beta = params
+        delta = float(delta)
+
+        def function(x, t_x, T):
+            log_b, p_term = _log_bracket(params, _Pairs(x, t_x, T))
+            log_alive = np.minimum(p_term - log_b, 0.0)
+            log_h = _log_h(delta * (beta + T), s)
+            return np.exp(log_alive + np.log(r + x) - np.log(alpha + T) + log_h - np.log(delta))
+
+        return self._compressed_call(function, frequency, recency, T)
+
+    # -- simulation ------------------------------------------------------------------------------
+    def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:
+        """Draw customers from the model at ``params_`` observed for ``T`` each.
+
+        lambda ~ Gamma(r, alpha), mu ~ Gamma(s, beta), lifetime ~ Exp(mu); purchases follow a
+        Poisson(lambda) process while alive and within (0, T].  Returns frequency, recency, T.
+        """
+        r, alpha, s, beta = self._param_values()
+        T = as_float_array(T, "T")
+        if np.any(T < 0):
+            raise ValueError("T must be non-negative")
+        rng = np.random.default_rng(seed)
+        n = len(T)
+        lam = rng.gamma(r, 1.0 / alpha, n)
+        mu = rng.gamma(s, 1.0 / beta, n)
+        with np.errstate(divide="ignore"):
+            lifetime = rng.exponential(1.0 / np.maximum(mu, 1e-300))
+        active_time = np.minimum(lifetime, T)
+        frequency = rng.poisson(lam * active_time)
+        # given the count, purchase times are uniform on (0, active_time): recency is their max
+        u = rng.random(n)
+        with np.errstate(divide="ignore"):
+            recency = np.where(
+                frequency > 0,
+                active_time * u ** (1.0 / np.maximum(frequency, 1)),
+                0.0,
+            )
+        return pd.DataFrame({"frequency": frequency.astype(float), "recency": recency, "T": T})

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from valuecast.cli import app
-from valuecast.datasets import data_path
+from valuecast.datasets import data_file
 
 runner = CliRunner()
 
@@ -15,7 +15,7 @@ runner = CliRunner()
 @pytest.fixture
 def cdnow_csv(tmp_path):
     """The shipped CDNOW summary with spend (x, t_x, T, zbar column names)."""
-    with data_path("cdnow_customers_summary_with_transactions.csv") as path:
+    with data_file("cdnow_customers_summary_with_transactions.csv") as path:
         target = tmp_path / "cdnow.csv"
         target.write_text(path.read_text())
     return target
@@ -48,7 +48,7 @@ def test_fit_gamma_gamma_reads_zbar(cdnow_csv):
 
 def test_fit_compressed_summary_with_weights(tmp_path):
     # the donations table is already compressed (frequency, recency, periods, weights)
-    with data_path("donations.csv") as path:
+    with data_file("donations.csv") as path:
         result = run_json("fit", str(path), "--model", "bgbb")
     # Fader, Hardie & Shang (2010): alpha = 1.204, LL = -33225.58
     assert result["params"]["alpha"] == pytest.approx(1.204, abs=5e-4)

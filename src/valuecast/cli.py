@@ -86,7 +86,8 @@ def fit(
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    table = Table(title=f"{result['model']} fitted on {summary.name}")
+    console.print(f"[bold]{result['model']}[/] fitted on {summary.name}", highlight=False)
+    table = Table()
     table.add_column("parameter")
     table.add_column("estimate", justify="right")
     table.add_column("std. error", justify="right")
@@ -106,9 +107,9 @@ def fit(
 @app.command()
 def demo() -> None:
     """Fit BG/NBD and Gamma-Gamma on the CDNOW sample shipped with valuecast and print them."""
-    from valuecast.datasets import data_path
+    from valuecast.datasets import data_file
 
-    with data_path("cdnow_customers_summary_with_transactions.csv") as path:
+    with data_file("cdnow_customers_summary_with_transactions.csv") as path:
         console.print("[bold]CDNOW sample (2,357 customers, 39 weeks)[/]: BG/NBD")
         fit(path, ModelName.bgnbd, 0.0, False, None, None, 1000)
         console.print("\n[bold]Gamma-Gamma spend model on the 946 repeat customers[/]")

@@ -134,7 +134,7 @@ def fit_summary_file(
         "params": estimator.params_,
         "standard_errors": estimator.standard_errors_,
         "log_likelihood": estimator.log_likelihood_,
-        "n": n,
+        "n": int(round(getattr(estimator, "n_customers_", n))),
         "n_distinct": int(getattr(estimator, "n_distinct_histories_", 0)),
     }
     if predict is not None:

@@ -14,11 +14,14 @@ The files in ``data/`` are verbatim copies of well-known public research dataset
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 
 __all__ = [
+    "data_file",
     "data_path",
     "load_cdnow_summary",
     "load_cdnow_transactions",
@@ -29,8 +32,13 @@ __all__ = [
 
 
 def data_path(name: str):
-    """Path (a ``Traversable``) of a shipped data file."""
+    """A shipped data file as a ``Traversable`` (open it with ``.open()``)."""
     return resources.files("valuecast.datasets").joinpath("data", name)
+
+
+def data_file(name: str) -> AbstractContextManager[Path]:
+    """Context manager giving a real filesystem path to a shipped data file."""
+    return resources.as_file(data_path(name))
 
 
 def load_cdnow_summary(with_spend: bool = True) -> pd.DataFrame:

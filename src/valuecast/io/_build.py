@@ -121,19 +121,26 @@ def assemble(
         excluded[EMPTY_ROW] += int(empty_rows)
     reason = np.asarray(reason, dtype=object)
     dropped = reason != None  # noqa: E711
-    if dropped.any():
-        gross = orders["gross_revenue"].to_numpy(float, na_value=np.nan)
-        frame = pd.DataFrame(
-            {
-                "reason": reason[dropped].astype(str),
-                "rows": np.asarray(rows_per_order)[dropped],
-                "revenue": np.nan_to_num(gross[dropped]),
-            }
-        )
-        for name, group in frame.groupby("reason", sort=True):
-            excluded[name] += int(group["rows"].sum())
-            excluded_orders[name] += len(group)
-            excluded_revenue[name] += round(float(group["revenue"].sum()), 2)
+    detail = pd.DataFrame(
+        {
+            "order_number": orders["order_number"].astype("string").to_numpy()[dropped]
+            if len(orders)
+            else pd.array([], dtype="string"),
+            "reason": reason[dropped].astype(str),
+            "rows": np.asarray(rows_per_order, dtype=np.int64)[dropped],
+            "gross_revenue": np.nan_to_num(
+                orders["gross_revenue"].to_numpy(float, na_value=np.nan)[dropped]
+            ),
+            "currency": orders["currency"].astype("string").to_numpy()[dropped]
+            if "currency" in orders
+            else pd.NA,
+        }
+    )
+    detail["currency"] = detail["currency"].astype("string")
+    for name, group in detail.groupby("reason", sort=True):
+        excluded[name] += int(group["rows"].sum())
+        excluded_orders[name] += len(group)
+        excluded_revenue[name] += round(float(group["gross_revenue"].sum()), 2)
     counted = orders.loc[~dropped]
     result_lines = empty_frame(ORDER_LINES_SCHEMA) if lines is None else lines
     if lines is not None and len(lines) and dropped.any():
@@ -151,6 +158,7 @@ def assemble(
         excluded_orders=excluded_orders,
         excluded_revenue=excluded_revenue,
         notes=list(notes or []),
+        excluded_detail=detail.reset_index(drop=True),
     )
 
 

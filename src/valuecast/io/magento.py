@@ -65,6 +65,8 @@ __all__ = [
     "read_magento_frames",
     "read_sales_order",
     "read_sales_order_frame",
+    "read_sales_order_items",
+    "read_sales_order_keyed",
 ]
 
 ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -148,6 +150,18 @@ def read_magento_frames(
         result,
         _items((item_table, _resolve(item_table, ITEM_COLUMNS, ITEM_REQUIRED)), entities),
     ]
+
+
+def read_sales_order_keyed(
+    source: str | Path | CsvFile,
+) -> tuple[ImportResult, pd.DataFrame]:
+    """:func:`read_sales_order` plus the ``entity_id -> order_id`` map items attach through."""
+    return _orders(_table(source, ORDER_COLUMNS, ORDER_REQUIRED))
+
+
+def read_sales_order_items(source: str | Path | CsvFile, entities: pd.DataFrame) -> ImportResult:
+    """Read a ``sales_order_item`` dump against the maps of :func:`read_sales_order_keyed`."""
+    return _items(_table(source, ITEM_COLUMNS, ITEM_REQUIRED), entities)
 
 
 def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:

@@ -1,0 +1,209 @@
+"""Which export is this? Format detection from the header, and the one entry point for the engine.
+
+Formats (``--format``): ``shopify`` (orders export), ``shopify-customers``, ``magento``
+(``sales_order``), ``magento-items`` (``sales_order_item``), ``woocommerce``, ``orders`` (any
+orders table, CSV or Parquet, with a column map) and ``cdnow`` (whitespace-separated transaction
+logs). Detection looks only at column names (normalised: case, spaces and underscores ignored):
+
+==================== ==========================================================================
+shopify              ``Name``, ``Financial Status`` and ``Lineitem name`` (or ``Created at`` and
+                     ``Subtotal``)
+shopify-customers    ``First Name``, ``Last Name``, ``Email`` and one of ``Total Spent``,
+                     ``Total Orders``, ``Accepts (Email) Marketing``
+magento              ``increment_id``, ``state``, ``customer_email`` and ``base_subtotal`` or
+                     ``base_grand_total``
+magento-items        ``item_id``, ``order_id``, ``qty_ordered`` (and no ``increment_id``)
+woocommerce          ``order_id`` or ``order_number``, ``order_date``, ``status``, ``order_total``
+cdnow                no delimiter in the first line, lines of ``id [id] YYYYMMDD qty amount``
+orders               a customer, a date and an amount column under usual names (or a ``.parquet``
+                     file, or any file when a column map is given)
+==================== ==========================================================================
+
+The first rule that matches wins, in this order; a file no rule matches is an
+:class:`InputError` naming its first columns and asking for ``--format``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from valuecast.io import fx as fx_module
+from valuecast.io import generic, magento, shopify, woocommerce
+from valuecast.io.csvfile import CsvFile, normalise_name, open_csv
+from valuecast.io.schema import ImportResult, InputError
+
+__all__ = ["FORMATS", "detect_header", "detect_format", "read_export", "read_exports"]
+
+FORMATS = (
+    "shopify",
+    "shopify-customers",
+    "magento",
+    "magento-items",
+    "woocommerce",
+    "orders",
+    "cdnow",
+)
+_PARQUET = (".parquet", ".pq")
+
+
+def detect_header(header: Sequence[str]) -> str | None:
+    """The format a CSV header belongs to, or ``None``."""
+    names = {normalise_name(name) for name in header}
+
+    def has(*options: str) -> bool:
+        return any(normalise_name(option) in names for option in options)
+
+    if (
+        has("Name")
+        and has("Financial Status")
+        and (has("Lineitem name") or (has("Created at") and has("Subtotal")))
+    ):
+        return "shopify"
+    if (
+        has("First Name")
+        and has("Last Name")
+        and has("Email")
+        and has("Total Spent", "Total Orders", "Accepts Marketing", "Accepts Email Marketing")
+    ):
+        return "shopify-customers"
+    if (
+        has("increment_id")
+        and has("state")
+        and has("customer_email")
+        and has("base_subtotal", "base_grand_total")
+    ):
+        return "magento"
+    if has("item_id") and has("order_id") and has("qty_ordered") and not has("increment_id"):
+        return "magento-items"
+    if (
+        has("order_id", "order_number")
+        and has("order_date")
+        and has("status")
+        and has("order_total")
+    ):
+        return "woocommerce"
+    if all(
+        any(normalise_name(alias) in names for alias in generic.MAP_KEYS[key])
+        for key in generic.REQUIRED
+    ):
+        return "orders"
+    return None
+
+
+def _first_lines(path: Path, count: int = 5) -> list[str]:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError as error:
+        raise InputError(str(path), f"cannot read the file: {error.strerror or error}") from None
+    return head.decode("utf-8", errors="replace").splitlines()[:count]
+
+
+def _is_cdnow(path: Path) -> bool:
+    lines = _first_lines(path)
+    first = next((line for line in lines if line.strip()), "")
+    return not any(d in first for d in (",", ";", "\t")) and generic.looks_like_cdnow(lines)
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of the file at ``path`` (see the module docstring); InputError if unknown."""
+    path = Path(path)
+    if path.suffix.lower() in _PARQUET:
+        return "orders"
+    if _is_cdnow(path):
+        return "cdnow"
+    return _detect_csv(open_csv(path))
+
+
+def _detect_csv(csv: CsvFile) -> str:
+    found = detect_header(csv.header)
+    if found is None:
+        shown = ", ".join(repr(name) for name in csv.header[:6])
+        more = ", ..." if len(csv.header) > 6 else ""
+        raise InputError(
+            csv.name,
+            f"cannot tell the export format from the header ({shown}{more}); "
+            f"give --format ({'|'.join(FORMATS)}) or --map for an orders table",
+            row=csv.header_row,
+        )
+    return found
+
+
+def read_export(
+    path: str | Path,
+    format: str | None = None,  # noqa: A002 - mirrors the --format option
+    column_map: str | Mapping[str, str] | None = None,
+    fx: str | Path | fx_module.Rates | None = None,
+) -> list[ImportResult]:
+    """Read one file; see :func:`read_exports`."""
+    return read_exports([path], format=format, column_map=column_map, fx=fx)
+
+
+def read_exports(
+    paths: Sequence[str | Path],
+    format: str | None = None,  # noqa: A002 - mirrors the --format option
+    column_map: str | Mapping[str, str] | None = None,
+    fx: str | Path | fx_module.Rates | None = None,
+) -> list[ImportResult]:
+    """Read the files of one ingest: one :class:`ImportResult` per file, in the order given.
+
+    ``format`` forces the format of every file (default: detected per file). A ``column_map``
+    (``"customer_id=COL,ordered_at=COL,revenue=COL"`` or a dict) implies ``format="orders"``
+    unless a format is forced. A ``sales_order_item`` file is attached to the ``sales_order``
+    file(s) of the same call. Currencies are checked over all files together and converted with
+    ``fx`` (a rates CSV path or loaded :class:`~valuecast.io.fx.Rates`), see :mod:`valuecast.io.fx`.
+    """
+    if format is not None and format not in FORMATS:
+        raise InputError("--format", f"unknown format {format!r} (known: {', '.join(FORMATS)})")
+    mapping = generic.parse_column_map(column_map)
+    if mapping and format not in (None, "orders"):
+        raise InputError("--map", f"a column map applies to --format orders, not {format}")
+    rates = fx_module.load_rates(fx) if isinstance(fx, str | Path) else fx
+    planned: list[tuple[Path, str, CsvFile | None]] = []
+    for raw in paths:
+        path = Path(raw)
+        chosen = format or ("orders" if mapping else None)
+        csv = None
+        if chosen is None:
+            if path.suffix.lower() in _PARQUET:
+                chosen = "orders"
+            elif _is_cdnow(path):
+                chosen = "cdnow"
+            else:
+                csv = open_csv(path)
+                chosen = _detect_csv(csv)
+        planned.append((path, chosen, csv))
+
+    results: list[ImportResult | None] = [None] * len(planned)
+    entities = []
+    for index, (path, chosen, csv) in enumerate(planned):
+        source = csv if csv is not None else path
+        if chosen == "shopify":
+            results[index] = shopify.read_orders(source)
+        elif chosen == "shopify-customers":
+            results[index] = shopify.read_customers(source)
+        elif chosen == "magento":
+            result, entity_map = magento.read_sales_order_keyed(source)
+            results[index] = result
+            entities.append(entity_map)
+        elif chosen == "woocommerce":
+            results[index] = woocommerce.read_orders(source)
+        elif chosen == "orders":
+            results[index] = generic.read_orders(source, mapping)
+        elif chosen == "cdnow":
+            results[index] = generic.read_cdnow(path)
+    for index, (path, chosen, csv) in enumerate(planned):
+        if chosen != "magento-items":
+            continue
+        if not entities:
+            raise InputError(
+                str(path), "a sales_order_item file needs its sales_order file in the same ingest"
+            )
+        results[index] = magento.read_sales_order_items(
+            csv if csv is not None else path, pd.concat(entities, ignore_index=True)
+        )
+    done = [result for result in results if result is not None]
+    return fx_module.apply_fx(done, rates)

@@ -1,0 +1,327 @@
+"""Any orders table (CSV, Parquet or a DataFrame read from a database), and CDNOW-style logs.
+
+Orders tables
+-------------
+One row per order (or per order line, when an ``order_id`` column repeats). Columns are given by
+a column map — on the command line ``--map customer_id=COL,ordered_at=COL,revenue=COL[,...]`` —
+whose keys are:
+
+``customer_id``, ``ordered_at``, ``revenue`` (required), and optionally ``order_id``, ``email``,
+``currency``, ``channel``, ``discount_code``, ``gross_revenue``, ``discount``, ``tax``,
+``shipping``, ``refunded``, ``accepts_marketing``, plus ``date_format`` (a ``strptime`` format
+such as ``%d/%m/%Y``, not a column). Keys the map leaves out are looked up among usual names
+(``customer_id``/``customer``/``email``..., ``ordered_at``/``order_date``/``date``...,
+``revenue``/``net_revenue``/``amount``/``total``...), so a table already in canonical form needs
+no map. A mapped column missing from the table is an error naming it.
+
+Rules:
+
+* ``revenue`` is the order's net revenue as the merchant defines it, taken as is.
+  ``gross_revenue`` defaults to it; the other amounts default to 0.
+* ``customer_id`` is the cell trimmed; values containing ``@`` (emails) are also lower-cased and
+  copied to ``email``. An empty customer cell makes a guest order.
+* ``ordered_at`` accepts ISO timestamps, ``YYYYMMDD`` and unambiguous day/month orders (see
+  :mod:`valuecast.io.csvfile`), or ``date_format``.
+* With an ``order_id`` column, rows sharing an id are one order: amounts are summed, other fields
+  taken from the first row. Without one, every row is an order and its number is
+  ``<customer>|<date as written>`` (with ``|2``, ``|3`` ... for further rows of the same customer
+  and time), so re-reading the same or a longer log gives the same numbers.
+* An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
+  ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``.
+
+CDNOW-style transaction logs
+----------------------------
+Whitespace-separated files like ``CDNOW_master.txt``: ``customer_id date(YYYYMMDD) quantity
+amount`` with an optional header line, or the 5-field sample layout ``master_id customer_id date
+quantity amount``. They are read with the orders-table rules above (source ``cdnow``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from valuecast.io import _build
+from valuecast.io.csvfile import CsvFile, Table, _find, open_csv
+from valuecast.io.schema import ImportResult, InputError
+
+__all__ = [
+    "MAP_KEYS",
+    "parse_column_map",
+    "read_orders",
+    "read_orders_frame",
+    "read_cdnow",
+    "looks_like_cdnow",
+]
+
+MAP_KEYS: dict[str, tuple[str, ...]] = {
+    "customer_id": ("customer_id", "customer", "customer id", "client_id", "user_id",
+                    "customer_email", "email"),
+    "ordered_at": ("ordered_at", "order_date", "date", "created_at", "order_datetime",
+                   "transaction_date", "timestamp", "datetime"),
+    "revenue": ("revenue", "net_revenue", "amount", "total", "value", "sales", "order_total",
+                "dollar_value"),
+    "order_id": ("order_id", "order_number", "order", "transaction_id", "invoice", "invoice_no"),
+    "email": (),
+    "currency": ("currency", "currency_code"),
+    "channel": ("channel", "source"),
+    "discount_code": ("discount_code", "coupon_code", "coupon"),
+    "gross_revenue": ("gross_revenue",),
+    "discount": ("discount",),
+    "tax": ("tax",),
+    "shipping": ("shipping",),
+    "refunded": ("refunded",),
+    "accepts_marketing": ("accepts_marketing",),
+}  # fmt: skip
+REQUIRED = ("customer_id", "ordered_at", "revenue")
+_AMOUNTS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
+
+
+def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
+    """``"customer_id=Customer,ordered_at=Date,revenue=Amount"`` -> dict (validated keys)."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        items = list(spec.items())
+    else:
+        items = []
+        for part in str(spec).split(","):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition("=")
+            if not sep or not value.strip():
+                raise InputError("--map", f"expected KEY=COLUMN, got {part.strip()!r}")
+            items.append((key, value))
+    mapping = {}
+    for key, value in items:
+        key = str(key).strip().lower()
+        if key not in MAP_KEYS and key != "date_format":
+            known = ", ".join([*MAP_KEYS, "date_format"])
+            raise InputError("--map", f"unknown key {key!r} (known: {known})")
+        mapping[key] = str(value).strip()
+    return mapping
+
+
+def _resolve(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str | None]:
+    cols: dict[str, str | None] = {}
+    for key, aliases in MAP_KEYS.items():
+        if key in mapping:
+            found = source.find(mapping[key])
+            if found is None:
+                raise InputError(
+                    source.name, f"column given for {key} in --map is not in the file",
+                    column=mapping[key],
+                )  # fmt: skip
+            cols[key] = found
+        elif key in REQUIRED:
+            found = source.find(*aliases)
+            if found is None:
+                raise InputError(
+                    source.name,
+                    f"required column is missing (name the {key} column with --map {key}=COLUMN)",
+                    column=key,
+                )
+            cols[key] = found
+        else:
+            cols[key] = source.find(*aliases) if aliases else None
+    return cols
+
+
+def read_orders(
+    source: str | Path | CsvFile, column_map: str | Mapping[str, str] | None = None
+) -> ImportResult:
+    """Read an orders table from a CSV or Parquet file (by the ``.parquet``/``.pq`` suffix)."""
+    mapping = parse_column_map(column_map)
+    if not isinstance(source, CsvFile) and Path(source).suffix.lower() in (".parquet", ".pq"):
+        table = _parquet_table(Path(source), mapping)
+        return _orders(table, _resolve(table, mapping), mapping, "orders")
+    csv = source if isinstance(source, CsvFile) else open_csv(source)
+    cols = _resolve(csv, mapping)
+    table = csv.read([c for c in dict.fromkeys(cols.values()) if c is not None])
+    return _orders(table, cols, mapping, "orders")
+
+
+def read_orders_frame(
+    frame: pd.DataFrame,
+    column_map: str | Mapping[str, str] | None = None,
+    name: str = "orders",
+) -> ImportResult:
+    """The same rules on a DataFrame (a DuckDB/PostgreSQL table the engine read)."""
+    mapping = parse_column_map(column_map)
+    table = Table.from_frame(frame, name)
+    return _orders(table, _resolve(table, mapping), mapping, "orders")
+
+
+def _parquet_table(path: Path, mapping: dict[str, str]) -> Table:
+    try:
+        names = pq.read_schema(path).names
+        cols = _resolve(_HeaderOnly(str(path), names), mapping)
+        arrow = pq.read_table(path, columns=[c for c in dict.fromkeys(cols.values()) if c])
+    except (OSError, pa.ArrowException) as error:
+        raise InputError(str(path), f"cannot read the Parquet file: {error}") from None
+    return Table.from_arrow(arrow, str(path))
+
+
+class _HeaderOnly:
+    """Column lookup on a header without data (for choosing what to read)."""
+
+    def __init__(self, name: str, header: list[str]) -> None:
+        self.name, self.header = name, header
+
+    def find(self, *aliases: str) -> str | None:
+        return _find(self.header, aliases)
+
+
+def _orders(
+    table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
+) -> ImportResult:
+    n_rows = table.num_rows
+    filled = np.zeros(n_rows, dtype=bool)
+    for column in dict.fromkeys(cols.values()):
+        if column is not None:
+            filled |= table.nonempty(column)
+    ordered_at = table.timestamps(
+        cols["ordered_at"], extra_formats=True, fmt=mapping.get("date_format")
+    )
+    revenue = table.money(cols["revenue"])
+    for values, key in ((ordered_at, "ordered_at"), (revenue, "revenue")):
+        gap = filled & pd.isna(values)
+        if gap.any():
+            raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
+    customer = table.text(cols["customer_id"])
+    is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
+    if pc.any(is_email).as_py():
+        customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
+    keep = np.flatnonzero(filled)
+    customer = customer.take(pa.array(keep))
+    if cols["order_id"] is not None:
+        keys = table.text(cols["order_id"]).take(pa.array(keep))
+        missing = pc.is_null(keys)
+        if pc.any(missing).as_py():
+            position = int(keep[int(np.flatnonzero(missing.to_numpy(zero_copy_only=False))[0])])
+            raise table.error("row has no order id", position, cols["order_id"])
+    else:
+        when = table.text(cols["ordered_at"]).take(pa.array(keep))
+        keys = pc.binary_join_element_wise(
+            pc.cast(pc.fill_null(customer, ""), pa.large_string()),
+            pc.cast(when, pa.large_string()),
+            pa.scalar("|", pa.large_string()),
+        )
+    key_series = pd.Series(keys.to_pandas(), dtype=object).reset_index(drop=True)
+    codes, uniques = pd.factorize(key_series)
+    codes = np.asarray(codes, dtype=np.int64)
+    n = len(uniques)
+    if cols["order_id"] is None and n < len(keep):
+        # every row is its own order: number the repeats of a customer and time
+        repeat = _build.line_numbers(codes)
+        suffix = np.where(repeat > 1, "|" + repeat.astype(str), "")
+        key_series = key_series + suffix
+        codes, uniques = np.arange(len(keep), dtype=np.int64), key_series.to_numpy()
+        n = len(keep)
+    rows_per_order = np.bincount(codes, minlength=n)
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        values = values[keep]
+        if n == len(keep):
+            out = np.zeros(n)
+            out[codes] = values
+            return out
+        return np.bincount(codes, weights=np.nan_to_num(values), minlength=n)
+
+    def first(column: str | None) -> pd.Series:
+        values = table.text_series(column).iloc[keep].reset_index(drop=True)
+        if n == len(keep):
+            result = pd.Series(pd.NA, index=range(n), dtype="string")
+            result.iloc[codes] = values.to_numpy()
+            return result
+        return _build.take(values, _build.first_positions(codes, n, values.notna().to_numpy(bool)))
+
+    firsts = _build.first_positions(codes, n)
+    customer_id = (
+        pd.Series(customer.to_pandas(), dtype="string").iloc[firsts].reset_index(drop=True)
+    )
+    email = (
+        first(cols["email"])
+        if cols["email"] is not None
+        else pd.Series(pd.NA, index=range(n), dtype="string")
+    )
+    looks_email = customer_id.str.contains("@", regex=False).fillna(False)
+    email = email.where(email.notna(), customer_id.where(looks_email))
+    net = summed(revenue)
+    columns: dict[str, object] = {
+        "order_number": pd.Series(uniques, dtype="string"),
+        "customer_id": customer_id,
+        "email": email,
+        "is_guest": customer_id.isna().astype("boolean"),
+        "ordered_at": ordered_at[keep][firsts],
+        "net_revenue": net,
+        "currency": first(cols["currency"]).str.upper(),
+        "channel": first(cols["channel"]),
+        "discount_code": first(cols["discount_code"]),
+    }
+    for key in _AMOUNTS:
+        values = table.money(cols[key])
+        columns[key] = summed(values) if cols[key] is not None else np.zeros(n)
+    if cols["gross_revenue"] is None:
+        columns["gross_revenue"] = net
+    if cols["accepts_marketing"] is not None:
+        flags, _ = table.flags(cols["accepts_marketing"])
+        columns["accepts_marketing"] = (
+            flags.iloc[keep].reset_index(drop=True).iloc[firsts].reset_index(drop=True)
+        )
+    orders = _build.orders_frame(source, columns, n)
+    reason = _build.reasons(n, [("negative amount", net < 0)])
+    return _build.assemble(
+        table.name, source, n_rows, orders, reason, rows_per_order, empty_rows=int((~filled).sum())
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# CDNOW-style logs
+# ------------------------------------------------------------------------------------------------
+_CDNOW_HEADER = ("customer_id", "date", "number_of_cds", "dollar_value")
+_NUMERIC_LINE = re.compile(r"^\s*\d+\s+(\d+\s+)?\d{8}\s+\d+\s+-?[\d.]+\s*$")
+
+
+def looks_like_cdnow(first_lines: list[str]) -> bool:
+    """Whether the first non-empty lines of a text file look like a CDNOW-style log."""
+    lines = [line for line in first_lines if line.strip()]
+    if not lines:
+        return False
+    head = lines[0].split()
+    if [h.lower() for h in head] == list(_CDNOW_HEADER):
+        return True
+    return all(_NUMERIC_LINE.match(line) for line in lines[:5])
+
+
+def read_cdnow(source: str | Path) -> ImportResult:
+    """Read a whitespace-separated CDNOW-style transaction log."""
+    name = str(source)
+    try:
+        with open(source, encoding="utf-8", errors="replace") as handle:
+            frame = pd.read_csv(handle, sep=r"\s+", header=None, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(name, "the file is empty") from None
+    except (OSError, pd.errors.ParserError) as error:
+        raise InputError(name, f"cannot read the log: {error}") from None
+    first_row = 1
+    if len(frame) and [str(v).lower() for v in frame.iloc[0]] == list(_CDNOW_HEADER):
+        frame, first_row = frame.iloc[1:].reset_index(drop=True), 2
+    if frame.shape[1] == 5:
+        frame = frame.iloc[:, 1:]
+    if frame.shape[1] != 4:
+        raise InputError(
+            name, f"expected 4 fields (customer_id date quantity amount), found {frame.shape[1]}"
+        )
+    frame.columns = ["customer_id", "date", "quantity", "amount"]
+    table = Table(name, list(frame.columns), pa.Table.from_pandas(frame, preserve_index=False),
+                  None, first_row=first_row)  # fmt: skip
+    mapping = {"customer_id": "customer_id", "ordered_at": "date", "revenue": "amount"}
+    return _orders(table, _resolve(table, mapping), mapping, "cdnow")

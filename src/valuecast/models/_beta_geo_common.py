@@ -98,6 +98,19 @@ def compress_rfm(
 # ------------------------------------------------------------------------------------------------
 # the kernel K(n, a, beta, tau) = E_p[(1 - (1 + p tau)^-n) / p],  p ~ Beta(a, beta)
 # ------------------------------------------------------------------------------------------------
+def _quiet(function):
+    """Run ``function`` with floating-point warnings off (its callers check the results)."""
+
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    wrapper.__doc__ = function.__doc__
+    wrapper.__name__ = function.__name__
+    return wrapper
+
+
+@_quiet
 def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
     """Hypergeometric series for ``K``; returns ``(value, ok)``.
 
@@ -198,6 +211,7 @@ def _log_integrand(y, n, a, beta, tau, lnB):
         return a * log_p + beta * log_q - lnB + np.log(big) - log_p
 
 
+@_quiet
 def _kernel_quadrature_chunk(n, a, beta, tau):
     n, a, beta, tau = (v[:, None] for v in (n, a, beta, tau))
     lnB = betaln(a, beta)

@@ -1,0 +1,427 @@
+"""BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way", Marketing Science).
+
+Published numbers come from /work/shared/REFERENCES.md: the paper's CDNOW estimates, Hardie's
+note 004 spreadsheet (LL at the start values, per-customer log-likelihoods, unconditional
+expectations) and note 027 (numerical stability for large x).
+"""
+
+from decimal import Decimal, getcontext
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import integrate, special
+
+from valuecast.datasets import load_cdnow_summary
+from valuecast.models import BetaGeo
+from valuecast.models._beta_geo_common import (
+    _kernel_quadrature,
+    _kernel_series,
+    beta_geo_kernel,
+    compress_rfm,
+)
+from valuecast.models._fitting import compress_histories, numerical_gradient
+
+PAPER = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    frame = load_cdnow_summary()
+    return frame["frequency"], frame["recency"], frame["T"]
+
+
+@pytest.fixture(scope="module")
+def fitted(cdnow):
+    return BetaGeo().fit(*cdnow)
+
+
+# ------------------------------------------------------------------------------------------------
+# published CDNOW numbers
+# ------------------------------------------------------------------------------------------------
+def test_cdnow_estimates_match_the_paper(fitted):
+    # FHL (2005), section 4: r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4
+    for name, value in PAPER.items():
+        assert round(fitted.params_[name], 3) == value
+    assert round(fitted.log_likelihood_, 1) == -9582.4
+    assert round(fitted.log_likelihood_, 2) == -9582.43  # "a refit gives -9582.43"
+    assert fitted.converged_
+    assert all(np.isfinite(v) and v > 0 for v in fitted.standard_errors_.values())
+
+
+def test_log_likelihood_at_start_values(cdnow):
+    # Hardie note 004: LL at r = alpha = a = b = 1 is -13887.7
+    model = BetaGeo().with_params({"r": 1, "alpha": 1, "a": 1, "b": 1})
+    assert round(model.log_likelihood_per_customer(*cdnow).sum(), 1) == -13887.7
+
+
+def test_per_customer_log_likelihood(fitted):
+    # Hardie note 004 spreadsheet, customers 1, 2, 3, 4(=x 7), 5(=x 10) at the MLE; the
+    # spreadsheet keeps recency and T in exact weeks (days / 7); the summary CSV rounds them.
+    x = np.array([2, 1, 0, 7, 10])
+    t_x = np.array([213, 12, 0, 206, 239]) / 7
+    T = np.full(5, 272 / 7)
+    expected = [-9.4596, -4.4711, -0.5538, -21.8644, -27.3144]
+    np.testing.assert_array_equal(
+        np.round(fitted.log_likelihood_per_customer(x, t_x, T), 4), expected
+    )
+
+
+def test_conditional_expectation_customer_1(fitted):
+    # FHL (2005), section 4: E[X(39) | x=2, t_x=30.43, T=38.86] = 1.226
+    value = fitted.expected_transactions(39, 2, 30.43, 38.86)
+    assert value.shape == (1,)
+    assert round(float(value[0]), 3) == 1.226
+    with_paper_values = BetaGeo().with_params(PAPER).expected_transactions(39, 2, 30.43, 38.86)
+    assert round(float(with_paper_values[0]), 3) == 1.226
+
+
+def test_unconditional_expectation(fitted):
+    # Hardie note 004: E[X(t)] at t = 0.1429, 1, 3, 31.8571, 32 -> 0.0078, 0.0532, 0.1506,
+    # 1.0405, 1.0437
+    values = fitted.expected_transactions_new([0.1429, 1, 3, 31.8571, 32])
+    np.testing.assert_array_equal(np.round(values, 4), [0.0078, 0.0532, 0.1506, 1.0405, 1.0437])
+
+
+def test_unconditional_expectation_at_78_weeks_and_the_truncated_series(fitted):
+    # REFERENCES.md prints E[X(78)] = 1.8576. At z = 78/(alpha+78) = 0.946 the series of
+    # 2F1(r, b; a+b-1; z) converges slowly; 1.8576 is what one gets by stopping after 150 terms.
+    # The converged value (checked to 40 digits with Decimal below) is 1.8580.
+    r, alpha, a, b = (fitted.params_[k] for k in ("r", "alpha", "a", "b"))
+    value = float(fitted.expected_transactions_new(78.0))
+    assert round(value, 4) == 1.8580
+    assert value == pytest.approx(_decimal_kernel(r, a, b, 78 / alpha), rel=1e-12)
+    z = 78 / (alpha + 78)
+    term, total = 1.0, 1.0
+    for k in range(150):
+        term *= (r + k) * (b + k) / ((a + b - 1 + k) * (k + 1)) * z
+        total += term
+    truncated = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + 78)) ** r * total)
+    assert round(truncated, 4) == 1.8576
+
+
+def test_note_027_large_frequency():
+    # Hardie note 027: r = 0.25, alpha = 4, a = 0.8, b = 2.5, T = 40
+    model = BetaGeo().with_params({"r": 0.25, "alpha": 4, "a": 0.8, "b": 2.5})
+    values = model.log_likelihood_per_customer([200, 0], [38, 0], [40, 40])
+    assert round(values[0], 4) == 100.7957
+    assert round(values[1], 8) == -0.59947382
+    # and it stays finite (and sensible) far beyond what the naive formula survives
+    huge = model.log_likelihood_per_customer([5000, 20000], [39.9, 39.99], [40, 40])
+    assert np.all(np.isfinite(huge))
+    assert np.all(np.isfinite(model.probability_alive([5000, 20000], [39.9, 1.0], [40, 40])))
+
+
+# ------------------------------------------------------------------------------------------------
+# likelihood machinery
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "point",
+    [
+        [0.243, 4.414, 0.793, 2.426],
+        [1.0, 1.0, 1.0, 1.0],
+        [0.01, 200.0, 0.05, 30.0],
+        [25.0, 0.3, 7.0, 0.2],
+    ],
+)
+def test_analytic_gradient_matches_numerical(cdnow, point):
+    model = BetaGeo()
+    x, t_x, T = (np.asarray(v, dtype=float) for v in cdnow)
+    # add heavy buyers so that the large-x branch is exercised
+    x = np.concatenate([x, [300.0, 1500.0]])
+    t_x = np.concatenate([t_x, [38.0, 30.0]])
+    T = np.concatenate([T, [39.0, 39.0]])
+    (ux, ut, uT), counts, _ = compress_histories(x, t_x, T)
+    data = model._prepare(ux, ut, uT, counts)
+    log_params = np.log(point)
+    value, gradient = model._negative_log_likelihood(log_params, data, counts)
+    numeric = numerical_gradient(
+        lambda p: model._negative_log_likelihood(p, data, counts)[0], log_params
+    )
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-4 * max(1.0, abs(value)) / 1e3)
+    # the compressed total equals the per-customer sum
+    per_customer = model.with_params(dict(zip(model._param_names, point, strict=True)))
+    assert -value == pytest.approx(per_customer.log_likelihood_per_customer(x, t_x, T).sum())
+
+
+def test_weighted_fit_equals_fit_on_expanded_rows(cdnow):
+    x, t_x, T = (np.asarray(v, dtype=float) for v in cdnow)
+    (ux, ut, uT), counts, _ = compress_histories(x, t_x, T)
+    weighted = BetaGeo().fit(ux, ut, uT, weights=counts)
+    expanded = BetaGeo().fit(
+        np.repeat(ux, counts.astype(int)),
+        np.repeat(ut, counts.astype(int)),
+        np.repeat(uT, counts.astype(int)),
+    )
+    for name in PAPER:
+        assert weighted.params_[name] == pytest.approx(expanded.params_[name], rel=1e-6)
+    assert weighted.log_likelihood_ == pytest.approx(expanded.log_likelihood_, rel=1e-10)
+
+
+def test_fast_compression_matches_the_shared_one():
+    rng = np.random.default_rng(3)
+    T = rng.integers(1, 30, 5000).astype(float)
+    x = rng.integers(0, 4, 5000).astype(float)
+    t_x = np.where(x > 0, rng.integers(0, 30, 5000) % T, 0.0)
+    w = rng.random(5000)
+    (ux, ut, uT), counts, inverse = compress_rfm(x, t_x, T, weights=w)
+    np.testing.assert_array_equal(ux[inverse], x)
+    np.testing.assert_array_equal(ut[inverse], t_x)
+    np.testing.assert_array_equal(uT[inverse], T)
+    _, ref_counts, _ = compress_histories(x, t_x, T, weights=w)
+    assert len(counts) == len(ref_counts)
+    assert counts.sum() == pytest.approx(w.sum())
+
+
+def test_recovers_parameters_from_simulation():
+    true = {"r": 2.0, "alpha": 2.0, "a": 0.6, "b": 3.0}
+    T = np.random.default_rng(7).uniform(100, 200, 50_000)
+    data = BetaGeo().with_params(true).simulate(T, seed=11)
+    assert list(data.columns) == ["frequency", "recency", "T"]
+    model = BetaGeo().fit(data["frequency"], data["recency"], data["T"])
+    for name, value in true.items():
+        assert model.params_[name] == pytest.approx(value, rel=0.05), name
+        # the design is informative enough that 5% is more than three standard errors
+        assert model.standard_errors_[name] < 0.016 * value
+
+
+# ------------------------------------------------------------------------------------------------
+# the conditional-expectation kernel (FHL eq. 10 without P(alive))
+# ------------------------------------------------------------------------------------------------
+def _decimal_kernel(n, a, beta, tau, digits=50):
+    """c/(a-1) [1 - (1+tau)^-n 2F1(n, beta; c; tau/(1+tau))], c = a+beta-1, in Decimal.
+
+    The untransformed FHL form summed term by term with 50 significant digits: cancellation and
+    slow convergence cost nothing at this precision.
+    """
+    getcontext().prec = digits
+    n, a, beta, tau = (Decimal(repr(float(v))) for v in (n, a, beta, tau))
+    c = a + beta - 1
+    z = tau / (1 + tau)
+    term = total = Decimal(1)
+    k = 0
+    while True:
+        term = term * (n + k) * (beta + k) / ((c + k) * (k + 1)) * z
+        total += term
+        k += 1
+        if k > 20 and abs(term) < abs(total) * Decimal(10) ** (-digits + 5):
+            break
+    return float(c / (a - 1) * (1 - ((1 + tau).ln() * -n).exp() * total))
+
+
+KERNEL_CASES = [
+    (0.243, 0.793, 2.426, 39 / 4.414),
+    (2.243, 0.793, 4.426, 39 / 43.27),
+    (200.25, 0.8, 202.5, 39 / 44),  # note 027's heavy buyer
+    (1000.25, 0.8, 1002.5, 2.5),
+    (0.5, 1.5, 3.0, 0.01),
+    (0.24, 0.79, 2.43, 12.0),
+    (0.24, 0.79, 2.43, 1e-6),
+    (5.0, 3.0, 7.0, 0.3),
+    (50.0, 20.0, 30.0, 1.0),
+    (0.24, 0.79, 2.43, 1000.0),  # z within 1e-3 of 1: quadrature
+    (5.0, 1000.0, 1000.0, 100.0),  # huge a: quadrature
+    (0.001, 1000.0, 1000.0, 0.01),
+    (1.24, 1.0000001, 2.43, 3.0),  # a next to 1
+]
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES)
+def test_kernel_against_high_precision_reference(case):
+    reference = _decimal_kernel(*case)
+    value = float(beta_geo_kernel(*case))
+    assert value == pytest.approx(reference, rel=1e-11)
+    # both internal methods agree wherever the series is trusted
+    arrays = [np.array([float(v)]) for v in case]
+    series, ok = _kernel_series(*arrays)
+    quadrature = _kernel_quadrature(*arrays)
+    assert quadrature[0] == pytest.approx(reference, rel=1e-9)
+    if ok[0]:
+        assert series[0] == pytest.approx(reference, rel=1e-11)
+
+
+def test_kernel_is_continuous_through_a_equal_1():
+    values = beta_geo_kernel(3.0, [1 - 1e-9, 1.0, 1 + 1e-9], 4.0, 2.5)
+    assert np.ptp(values) < 1e-7 * values[1]
+    # a = 1 exactly: E[1/p] diverges logarithmically, the kernel grows like log(tau)
+    big = beta_geo_kernel(3.0, 1.0, 4.0, [1e3, 1e4, 1e5])
+    assert np.all(np.diff(big) > 0)
+
+
+def test_kernel_series_and_quadrature_agree_on_a_wide_grid():
+    rng = np.random.default_rng(5)
+    n = 4000
+    args = (
+        10 ** rng.uniform(-3, 3.5, n),
+        10 ** rng.uniform(-3, 3, n),
+        10 ** rng.uniform(-3, 3.5, n),
+        10 ** rng.uniform(-6, 6, n),
+    )
+    series, ok = _kernel_series(*args)
+    quadrature = _kernel_quadrature(*args)
+    assert ok.mean() > 0.3
+    assert np.all(np.isfinite(quadrature)) and np.all(quadrature >= 0)
+    np.testing.assert_allclose(series[ok], quadrature[ok], rtol=1e-8)
+
+
+# ------------------------------------------------------------------------------------------------
+# other predictions
+# ------------------------------------------------------------------------------------------------
+def test_probability_alive(fitted):
+    p = fitted.probability_alive([0, 2, 2, 50], [0, 30.43, 2.0, 5.0], [38.86] * 4)
+    assert p[0] == 1.0  # BG/NBD: no repeat purchase, no chance to drop out
+    assert 0.5 < p[1] < 1.0 and p[2] < p[1] and p[3] < 1e-10
+    r, alpha, a, b = (fitted.params_[k] for k in ("r", "alpha", "a", "b"))
+    direct = 1 / (1 + a / (b + 1) * ((alpha + 38.86) / (alpha + 30.43)) ** (r + 2))
+    assert p[1] == pytest.approx(direct, rel=1e-13)
+
+
+def test_probability_of_n_purchases_is_a_distribution(fitted):
+    n = np.arange(0, 400)
+    for t in (1.0, 39.0, 78.0):
+        p = fitted.probability_of_n_purchases(t, n)
+        assert np.all((p >= 0) & (p <= 1))
+        assert p.sum() == pytest.approx(1.0, abs=1e-6)
+        assert (n * p).sum() == pytest.approx(float(fitted.expected_transactions_new(t)), rel=1e-4)
+
+
+def test_median_time_to_next_purchase(fitted):
+    median = fitted.median_time_to_next_purchase([0, 2, 10], [0, 30.43, 34.14], [38.86] * 3)
+    r, alpha = fitted.params_["r"], fitted.params_["alpha"]
+    x = np.array([0, 2, 10])
+    # Lomax survival ((alpha+T)/(alpha+T+w))^(r+x) is 1/2 at the median
+    np.testing.assert_allclose(((alpha + 38.86) / (alpha + 38.86 + median)) ** (r + x), 0.5)
+    # and by simulation of lambda ~ Gamma(r+x, alpha+T), W ~ Exp(lambda)
+    rng = np.random.default_rng(0)
+    lam = rng.gamma(r + 2, 1 / (alpha + 38.86), 400_000)
+    assert np.median(rng.exponential(1 / lam)) == pytest.approx(median[1], rel=0.02)
+
+
+def test_dert_against_brute_force_double_integral(fitted):
+    r, alpha, a, b = (fitted.params_[k] for k in ("r", "alpha", "a", "b"))
+    x, t_x, T, delta = 2.0, 30.43, 38.86, 0.02
+    value = fitted.discounted_expected_residual_transactions(delta, x, t_x, T)[0]
+    # DERT = P(alive) E[lambda / (delta + lambda p)], lambda ~ Gamma(r+x, alpha+T), p ~ Beta(a, b+x)
+    n, theta, beta = r + x, alpha + T, b + x
+    log_norm_p = -special.betaln(a, beta)
+
+    def inner(lmb):
+        # E_p[lambda / (delta + lambda p)], Beta weight handled by QAWS ('alg' weight)
+        return integrate.quad(
+            lambda p: lmb / (delta + lmb * p), 0, 1, weight="alg", wvar=(a - 1, beta - 1)
+        )[0] * np.exp(log_norm_p)
+
+    def gamma_pdf(lmb):
+        return np.exp(n * np.log(theta) + (n - 1) * np.log(lmb) - theta * lmb - special.gammaln(n))
+
+    brute = integrate.quad(lambda lmb: gamma_pdf(lmb) * inner(lmb), 0, np.inf, limit=100)[0]
+    p_alive = fitted.probability_alive(x, t_x, T)[0]
+    assert value == pytest.approx(p_alive * brute, rel=1e-6)
+    # and equals delta * int e^(-delta t) E[X(t) | data] dt
+    by_parts = integrate.quad(
+        lambda t: delta * np.exp(-delta * t) * fitted.expected_transactions(t, x, t_x, T)[0],
+        0,
+        np.inf,
+        limit=200,
+    )[0]
+    assert value == pytest.approx(by_parts, rel=1e-6)
+
+
+def test_dert_limits():
+    model = BetaGeo().with_params({"r": 0.5, "alpha": 6.0, "a": 2.5, "b": 3.0})
+    x, t_x, T = np.array([0.0, 3.0]), np.array([0.0, 20.0]), np.array([30.0, 30.0])
+    p_alive = model.probability_alive(x, t_x, T)
+    # delta -> 0: all remaining purchases, E[1/p] = (a+b+x-1)/(a-1) (finite because a > 1)
+    # (the approach is slow, like delta^(r+x), for x = 0; hence the tiny delta)
+    small = model.discounted_expected_residual_transactions(1e-12, x, t_x, T)
+    np.testing.assert_allclose(small, p_alive * (2.5 + 3 + x - 1) / 1.5, rtol=1e-4)
+    # delta -> infinity: only the immediate rate counts, E[lambda | alive] / delta
+    big = model.discounted_expected_residual_transactions(1e4, x, t_x, T)
+    np.testing.assert_allclose(big * 1e4, p_alive * (0.5 + x) / (6.0 + T), rtol=1e-3)
+    # decreasing in delta
+    mid = model.discounted_expected_residual_transactions(0.01, x, t_x, T)
+    assert np.all(small > mid) and np.all(mid > big)
+
+
+def test_simulation_matches_the_model():
+    params = {"r": 0.5, "alpha": 5.0, "a": 0.9, "b": 2.0}
+    model = BetaGeo().with_params(params)
+    data = model.simulate(np.full(200_000, 30.0), seed=2)
+    assert np.all((data["recency"] >= 0) & (data["recency"] <= data["T"]))
+    assert np.all((data["frequency"] == 0) == (data["recency"] == 0))
+    assert data["frequency"].mean() == pytest.approx(
+        float(model.expected_transactions_new(30.0)), rel=0.02
+    )
+    counts = np.bincount(data["frequency"].astype(int), minlength=4)[:4] / len(data)
+    np.testing.assert_allclose(
+        counts, model.probability_of_n_purchases(30.0, np.arange(4)), atol=0.004
+    )
+
+
+def test_inputs_accept_series_and_validate(fitted):
+    frame = pd.DataFrame({"f": [1, 0], "r": [3.0, 0.0], "T": [10.0, 10.0]})
+    p = fitted.probability_alive(frame["f"], frame["r"], frame["T"])
+    assert isinstance(p, np.ndarray) and p.shape == (2,)
+    e = fitted.expected_transactions(np.array([1.0, 5.0]), frame["f"], frame["r"], frame["T"])
+    assert e[1] > 0
+    with pytest.raises(ValueError):
+        fitted.probability_alive([1], [11.0], [10.0])
+    with pytest.raises(ValueError):
+        fitted.expected_transactions(-1.0, [1], [3.0], [10.0])
+
+
+# ------------------------------------------------------------------------------------------------
+# properties over a wide grid of inputs
+# ------------------------------------------------------------------------------------------------
+log_param = st.floats(-3, 3).map(lambda v: 10.0**v)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    r=log_param,
+    alpha=log_param,
+    a=log_param,
+    b=log_param,
+    x=st.integers(0, 5000),
+    T=st.floats(-2, 4).map(lambda v: 10.0**v),
+    frac=st.floats(0, 1),
+    t=st.floats(-3, 4).map(lambda v: 10.0**v),
+)
+def test_predictions_are_finite_and_in_range(r, alpha, a, b, x, T, frac, t):
+    model = BetaGeo().with_params({"r": r, "alpha": alpha, "a": a, "b": b})
+    t_x = frac * T if x > 0 else 0.0
+    p = model.probability_alive(x, t_x, T)
+    assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1))
+    ts = np.array([0.0, t, 1.5 * t, 10 * t])
+    e = model.expected_transactions(ts, x, t_x, T)
+    assert np.all(np.isfinite(e)) and np.all(e >= 0) and e[0] == 0
+    assert np.all(np.diff(e) >= -1e-9 * e[1:])
+    new = model.expected_transactions_new(ts)
+    assert np.all(np.isfinite(new)) and np.all(new >= 0)
+    assert np.all(np.diff(new) >= -1e-9 * new[1:])
+    assert np.all(np.isfinite(model.log_likelihood_per_customer(x, t_x, T)))
+    median = model.median_time_to_next_purchase(x, t_x, T)
+    assert np.all(np.isfinite(median) | (median == np.inf)) and np.all(median >= 0)
+    pn = model.probability_of_n_purchases(t, [0, 1, x])
+    assert np.all(np.isfinite(pn)) and np.all((pn >= 0) & (pn <= 1))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    r=log_param,
+    alpha=log_param,
+    a=log_param,
+    b=log_param,
+    x=st.integers(0, 2000),
+    T=st.floats(-2, 4).map(lambda v: 10.0**v),
+    delta=st.floats(-4, 1).map(lambda v: 10.0**v),
+)
+def test_dert_is_finite_and_positive(r, alpha, a, b, x, T, delta):
+    model = BetaGeo().with_params({"r": r, "alpha": alpha, "a": a, "b": b})
+    t_x = 0.5 * T if x > 0 else 0.0
+    d1 = model.discounted_expected_residual_transactions(delta, x, t_x, T)
+    d2 = model.discounted_expected_residual_transactions(2 * delta, x, t_x, T)
+    assert np.all(np.isfinite(d1)) and np.all(d1 >= 0)
+    assert np.all(d2 <= d1 * (1 + 1e-8))

@@ -68,6 +68,36 @@ def unique_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarra
     return tuple(np.asarray(c)[first] for c in columns), inverse.astype(np.int64)
 
 
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and the distinct values; no hashing for whole numbers in a modest range."""
+    if len(values):
+        low, high = float(values.min()), float(values.max())
+        if high - low < 2_000_000 and np.array_equal(values, np.floor(values)):
+            codes = (values - low).astype(np.intp)
+            present = np.flatnonzero(np.bincount(codes, minlength=int(high - low) + 1))
+            lookup = np.zeros(int(high - low) + 1, dtype=np.intp)
+            lookup[present] = np.arange(len(present))
+            return lookup[codes], present + low
+    codes, uniques = pd.factorize(values, sort=False)
+    return codes.astype(np.intp), np.asarray(uniques, dtype=float)
+
+
+def _unique_pairs(x: np.ndarray, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Distinct ``(x, y)`` pairs and the inverse map (dense table when it is small)."""
+    cx, ux = _codes(x)
+    cy, uy = _codes(y)
+    key = cx * len(uy) + cy
+    size = len(ux) * len(uy)
+    if size <= 20_000_000:
+        present = np.flatnonzero(np.bincount(key, minlength=size))
+        lookup = np.zeros(size, dtype=np.intp)
+        lookup[present] = np.arange(len(present))
+        inverse = lookup[key]
+        return (ux[present // len(uy)], uy[present % len(uy)]), inverse
+    inverse, uniq = pd.factorize(key, sort=False)
+    return (ux[uniq // len(uy)], uy[uniq % len(uy)]), inverse.astype(np.intp)
+
+
 def compress_rfm(
     frequency: np.ndarray,
     recency: np.ndarray,
@@ -540,19 +570,49 @@ class BetaGeoFamily(BaseModel):
         )
 
     # -- predictions -----------------------------------------------------------------------------
-    def _log_odds_dead(self, x, t_x, T):
-        """log of P(dead)/P(alive) given the history (see :meth:`probability_alive`)."""
+    def _p_alive(self, x, t_x, T):
+        """P(alive) from validated arrays; see :meth:`probability_alive`.
+
+        ``1 / (1 + exp(log_odds))`` with ``log_odds = log(a/(b+x+s-1)) + (r+x) log1p((T-t_x)/
+        (alpha+t_x))``: ``exp`` overflowing to infinity gives exactly 0, ``-inf`` log odds exactly
+        1. It runs on every customer, so it is written with in-place operations, looks the
+        ``x``-only term up in a table, and uses two threads on big inputs.
+        """
         r, alpha, a, b = self._param_values()
         s = self._shift
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_odds = (
-                np.log(a)
-                - np.log(b + x + s - 1.0)
-                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-            )
-        if s == 0:
-            log_odds = np.where(x > 0, log_odds, -np.inf)
-        return log_odds
+        n = len(x)
+        x_max = float(x.max()) if n else 0.0
+        table = None
+        if x_max < 10_000_000:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                table = np.log(a) - np.log(b + np.arange(int(x_max) + 1) + s - 1.0)
+            if s == 0 and len(table):
+                table[0] = -np.inf  # BG/NBD: no repeat purchase, no dropout yet
+        out = np.empty(n)
+
+        def run(sl):
+            xs, ts, Ts, o = x[sl], t_x[sl], T[sl], out[sl]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                np.subtract(Ts, ts, out=o)
+                tmp = np.add(ts, alpha)
+                o /= tmp
+                np.log1p(o, out=o)
+                np.add(xs, r, out=tmp)
+                o *= tmp
+                if table is not None:
+                    o += np.take(table, xs.astype(np.intp))
+                else:
+                    second = np.log(a) - np.log(b + xs + s - 1.0)
+                    if s == 0:
+                        second[xs == 0] = -np.inf
+                    o += second
+                np.exp(o, out=o)
+                o += 1.0
+                np.reciprocal(o, out=o)
+
+        chunks = [slice(0, n)] if n < 200_000 else [slice(0, n // 2), slice(n // 2, n)]
+        _map_chunks(run, chunks, n)
+        return out
 
     def probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
@@ -560,14 +620,13 @@ class BetaGeoFamily(BaseModel):
         """P(alive at T | x, t_x, T).
 
         BG/NBD: ``1 / (1 + [x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))`` (FHL 2005 eq. 11, and
-        the note "Computing P(alive) using the BG/NBD model", Hardie note 021); MBG/NBD: the same
+        Hardie's note 021 "Computing P(alive) using the BG/NBD model"); MBG/NBD: the same
         without the ``[x>0]`` indicator and with ``b+x`` for ``b+x-1`` (Batislam et al. 2007),
-        so that customers with no repeat purchase can be dead. Computed as a logistic of the log
-        odds, which never overflows.
+        so that customers with no repeat purchase can be dead. Computed from the log odds, which
+        never overflows.
         """
         x, t_x, T = validate_rfm(frequency, recency, T)
-        log_odds = self._log_odds_dead(x, t_x, T)
-        return np.exp(-np.logaddexp(0.0, log_odds))
+        return self._p_alive(x, t_x, T)
 
     def _kernel_args(self, x, T):
         """(n, a, beta, theta) of the kernel for an alive customer with history (x, T)."""
@@ -592,13 +651,19 @@ class BetaGeoFamily(BaseModel):
         t = np.asarray(t, dtype=float)
         if np.any(~np.isfinite(t)) or np.any(t < 0):
             raise ValueError("t must be finite and non-negative")
-        x, t_x, T, t = (np.ascontiguousarray(v) for v in np.broadcast_arrays(x, t_x, T, t))
-        x, t_x, T, t = (v.reshape(-1) for v in (x, t_x, T, t))
-        p_alive = np.exp(-np.logaddexp(0.0, self._log_odds_dead(x, t_x, T)))
-        (ux, uT, ut), inverse = unique_rows(x, T, t)
+        if t.ndim == 0 or t.size == 1:
+            p_alive = self._p_alive(x, t_x, T)
+            (ux, uT), inverse = _unique_pairs(x, T)
+            ut = np.full(len(ux), float(t.reshape(-1)[0]))
+        else:
+            x, t_x, T, t = (np.ascontiguousarray(v) for v in np.broadcast_arrays(x, t_x, T, t))
+            x, t_x, T, t = (v.reshape(-1) for v in (x, t_x, T, t))
+            p_alive = self._p_alive(x, t_x, T)
+            (ux, uT, ut), inverse = unique_rows(x, T, t)
         n, a, beta, theta = self._kernel_args(ux, uT)
         kernel = beta_geo_kernel(n, np.full_like(n, a), beta, ut / theta)
-        return p_alive * kernel[inverse]
+        p_alive *= np.take(kernel, inverse)
+        return p_alive
 
     def median_time_to_next_purchase(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
@@ -637,8 +702,8 @@ class BetaGeoFamily(BaseModel):
         if not np.isfinite(delta) or delta <= 0:
             raise ValueError("delta must be a positive discount rate")
         x, t_x, T = validate_rfm(frequency, recency, T)
-        p_alive = np.exp(-np.logaddexp(0.0, self._log_odds_dead(x, t_x, T)))
-        (ux, uT), inverse = unique_rows(x, T)
+        p_alive = self._p_alive(x, t_x, T)
+        (ux, uT), inverse = _unique_pairs(x, T)
         n, a, beta, theta = self._kernel_args(ux, uT)
         scale = delta * theta  # tau = s / scale
         v_lo = np.minimum(np.log(scale) - np.log1p(n) - 25.0, -25.0)

@@ -72,39 +72,44 @@ def _hyp_series(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
     """Power series of 2F1(1, b; c; z) = sum_n (b)_n/(c)_n z^n, with d/db, d/dc, d/dz.
 
     Terms are positive and their ratio (b+n)/(c+n) z is below z, so the tail after a term t is
-    below t z/(1-z); iterations stop per element when that bound is under the tolerance.
+    below t z/(1-z); iterations stop per element when that bound (inflated for the derivative
+    series, whose terms carry extra factors n and harmonic sums) is under the tolerance.
+    Accumulators are kept for the unfinished elements only and written out as they finish.
     """
     n_el = len(z)
-    total = np.ones(n_el)
-    d_b = np.zeros(n_el)
-    d_c = np.zeros(n_el)
-    d_z = np.zeros(n_el)
+    out = np.ones((4, n_el))  # S, dS/db, dS/dc, dS/dz
+    out[1:] = 0.0
+    acc = out.copy()
     term = np.ones(n_el)
     log_db = np.zeros(n_el)  # d log(term)/db
     log_dc = np.zeros(n_el)
     active = np.arange(n_el)
     tb, tc, tz = b.copy(), c.copy(), z.copy()
     for n in range(_MAX_SERIES_TERMS):
-        if len(active) == 0:
-            break
         ratio = (tb + n) / (tc + n)
-        d_term_z = (n + 1) * term * ratio  # d(term_{n+1})/dz
         if grad:
-            log_db = log_db + 1.0 / (tb + n)
-            log_dc = log_dc - 1.0 / (tc + n)
-        term = term * ratio * tz
-        total[active] += term
+            acc[3] += (n + 1) * term * ratio  # d(term_{n+1})/dz
+            log_db += 1.0 / (tb + n)
+            log_dc -= 1.0 / (tc + n)
+        term *= ratio * tz
+        acc[0] += term
         if grad:
-            d_b[active] += term * log_db
-            d_c[active] += term * log_dc
-            d_z[active] += d_term_z
-        # tail bound (derivative terms carry at most a factor ~ (n+1) + |log| more)
-        bound = term * tz / (1.0 - tz) * (n + 2 + np.abs(log_db) + np.abs(log_dc))
-        keep = bound > _TOL * total[active]
-        if not np.all(keep):
-            active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
-            term, log_db, log_dc = term[keep], log_db[keep], log_dc[keep]
-    return total, d_b, d_c, d_z, len(active) == 0
+            acc[1] += term * log_db
+            acc[2] += term * log_dc
+        if n % 4 == 3 or n == _MAX_SERIES_TERMS - 1:
+            bound = term * tz / (1.0 - tz) * (n + 2 + np.abs(log_db) + np.abs(log_dc))
+            done = bound <= _TOL * acc[0]
+            if np.any(done):
+                out[:, active[done]] = acc[:, done]
+                keep = ~done
+                active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
+                term, log_db, log_dc, acc = term[keep], log_db[keep], log_dc[keep], acc[:, keep]
+                if len(active) == 0:
+                    break
+    converged = len(active) == 0
+    if not converged:
+        out[:, active] = acc
+    return out[0], out[1], out[2], out[3], converged
 
 
 def _cf_coefficient(j: int, b: np.ndarray, c: np.ndarray):
@@ -414,7 +419,8 @@ def _h_quadrature(y: np.ndarray, s: float, n_nodes: int = 80) -> np.ndarray:
     u = nodes[:, None]
     yy = y[None, :]
     # solve w + s log1p(w/y) = u for w by Newton, starting from a bracketing guess
-    w = np.minimum(u, yy * np.expm1(u / max(s, 1e-300)))
+    with np.errstate(over="ignore"):
+        w = np.minimum(u, yy * np.expm1(u / max(s, 1e-300)))
     for _ in range(100):
         g = w + s * np.log1p(w / yy) - u
         dg = 1.0 + s / (yy + w)

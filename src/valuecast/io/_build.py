@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from valuecast.io.csvfile import Table
 from valuecast.io.schema import (
@@ -32,8 +33,8 @@ def first_positions(
         group = codes[rows]
         keep = group >= 0
         rows, group = rows[keep], group[keep]
-        unique, first = np.unique(group, return_index=True)
-        out[unique] = rows[first]
+        # assigning in reverse row order leaves each group's first row (last write wins)
+        out[group[::-1]] = rows[::-1]
     return out
 
 
@@ -175,3 +176,33 @@ def line_numbers(codes: np.ndarray) -> np.ndarray:
 
 def money_or_zero(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), 0.0, values)
+
+
+def factorize(values: pa.ChunkedArray) -> tuple[np.ndarray, pd.Series]:
+    """(codes, uniques) of a text column in order of first appearance; nulls get code -1.
+
+    Whole numbers without leading zeros (order ids, customer numbers) are factorised as integers,
+    which is several times faster than hashing their text.
+    """
+    numeric = None
+    if len(values):
+        try:
+            numeric = pc.cast(values, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            numeric = None
+        # only plain digit strings qualify ("+5", "007" and "5.0" are kept as text)
+        if numeric is not None:
+            same = pc.equal(pc.cast(numeric, values.type), values)
+            if not pc.all(pc.fill_null(same, True)).as_py():
+                numeric = None
+    if numeric is not None:
+        if numeric.null_count:
+            ints = pd.array(numeric.to_numpy(zero_copy_only=False), dtype="Int64")
+        else:
+            ints = numeric.to_numpy()
+        codes = np.asarray(pd.factorize(ints)[0], np.int64)
+    else:
+        codes = np.asarray(pd.factorize(pd.Series(values.to_pandas(), dtype="string"))[0], np.int64)
+    firsts = first_positions(codes, int(codes.max()) + 1 if len(codes) else 0)
+    uniques = values.take(pa.array(firsts)) if len(firsts) < len(values) else values
+    return codes, pd.Series(uniques.to_pandas(), dtype="string").reset_index(drop=True)

@@ -167,7 +167,6 @@ class CsvFile:
         include = [synthetic[positions[name]] for name in wanted]
         try:
             arrow = self._read_arrow(synthetic, include)
-            has_blank = self._has_blank_lines()
             table = pa.table(
                 {name: arrow.column(syn) for name, syn in zip(wanted, include, strict=True)}
             )
@@ -177,7 +176,7 @@ class CsvFile:
                 table,
                 self,
                 first_row=self.header_row + 1,
-                row_map=None if not has_blank else _LAZY,
+                row_map=_LAZY,
             )
         except pa.ArrowInvalid as error:
             if "UTF8" in str(error) and self.encoding == "utf-8":
@@ -203,10 +202,11 @@ class CsvFile:
         )
 
     def _has_blank_lines(self) -> bool:
-        end = len(self._data.rstrip(b"\r\n")) if self._data[-1:] in (b"\n", b"\r") else None
+        end = len(self._data)
+        while end > self._offset and self._data[end - 1 : end] in (b"\n", b"\r"):
+            end -= 1
         for pattern in (b"\n\n", b"\n\r\n", b"\r\r"):
-            found = self._data.find(pattern, self._offset)
-            if found >= 0 and (end is None or found < end):
+            if self._data.find(pattern, self._offset, end) >= 0:
                 return True
         return False
 
@@ -359,6 +359,7 @@ class Table:
         self._source = source
         self._first_row = first_row
         self._row_map = row_map
+        self._text_cache: dict[tuple[str, bool], pa.ChunkedArray] = {}
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, name: str) -> Table:
@@ -378,8 +379,12 @@ class Table:
     def row(self, position: int) -> int:
         """Spreadsheet row number of the data row at ``position`` (0-based)."""
         if self._row_map is _LAZY:
+            # only on the error path: blank lines shift rows, so count records exactly if any
             assert self._source is not None
-            self._row_map = np.asarray([row for row, _ in self._source.records()], np.int64)
+            if self._source._has_blank_lines():
+                self._row_map = np.asarray([row for row, _ in self._source.records()], np.int64)
+            else:
+                self._row_map = None
         if isinstance(self._row_map, np.ndarray) and position < len(self._row_map):
             return int(self._row_map[position])
         return self._first_row + int(position)
@@ -409,6 +414,12 @@ class Table:
         """Cleaned text: whitespace trimmed, a leading apostrophe removed, empty -> null."""
         if column is None:
             return pa.chunked_array([pa.nulls(self.num_rows, pa.string())])
+        key = (column, strip_apostrophe)
+        if key not in self._text_cache:
+            self._text_cache[key] = self._clean_text(column, strip_apostrophe)
+        return self._text_cache[key]
+
+    def _clean_text(self, column: str, strip_apostrophe: bool) -> pa.ChunkedArray:
         values = self.arrow.column(column)
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
@@ -563,6 +574,8 @@ class Table:
             ),
             bool,
         )
+        if iso.all():
+            return self._parse_iso(values, np.arange(len(iso)), column)
         if iso.any():
             out[iso] = self._parse_iso(values.filter(pa.array(iso)), np.flatnonzero(iso), column)
             todo &= ~iso
@@ -582,26 +595,35 @@ class Table:
         return out
 
     def _parse_iso(self, values: pa.ChunkedArray, positions: np.ndarray, column: str) -> np.ndarray:
-        values = pc.replace_substring(values, "T", " ", max_replacements=1)
-        full = pc.strptime(
-            pc.utf8_slice_codeunits(values, 0, 19),
-            format="%Y-%m-%d %H:%M:%S",
-            unit="us",
-            error_is_null=True,
+        # the shape check made these ASCII, so byte slices are character slices (and much faster)
+        data = pc.cast(values, pa.large_binary())
+
+        def cut(start: int, stop: int) -> pa.ChunkedArray:
+            return pc.cast(pc.binary_slice(data, start, stop), pa.large_string())
+
+        if pc.any(pc.equal(cut(10, 11), "T")).as_py():
+            values = pc.replace_substring(values, "T", " ", max_replacements=1)
+            data = pc.cast(values, pa.large_binary())
+        has_seconds = pc.equal(cut(16, 17), ":")
+        has_time = pc.greater(pc.binary_length(data), 10)
+        shapes = (
+            (has_seconds, 19, "%Y-%m-%d %H:%M:%S"),
+            (pc.and_(has_time, pc.invert(has_seconds)), 16, "%Y-%m-%d %H:%M"),
+            (pc.invert(has_time), 10, "%Y-%m-%d"),
         )
-        minutes = pc.strptime(
-            pc.utf8_slice_codeunits(values, 0, 16),
-            format="%Y-%m-%d %H:%M",
-            unit="us",
-            error_is_null=True,
-        )
-        days = pc.strptime(
-            pc.utf8_slice_codeunits(values, 0, 10), format="%Y-%m-%d", unit="us", error_is_null=True
-        )
-        has_seconds = pc.match_substring_regex(values, r"^.{16}:")
-        has_time = pc.match_substring_regex(values, r"^.{10} \d")
-        stamps = pc.if_else(has_seconds, full, pc.if_else(has_time, minutes, days))
-        written_day = pc.cast(pc.utf8_slice_codeunits(values, 8, 10), pa.int64())
+        stamps = None
+        for mask, width, fmt in shapes:
+            count = pc.sum(pc.cast(mask, pa.int64())).as_py() or 0
+            if count == 0:
+                continue
+            parsed = pc.strptime(cut(0, width), format=fmt, unit="us", error_is_null=True)
+            if count == len(values):
+                stamps = parsed
+                break
+            stamps = parsed if stamps is None else pc.if_else(mask, parsed, stamps)
+        if stamps is None:  # no values at all
+            return np.zeros(0, "datetime64[us]")
+        written_day = pc.cast(cut(8, 10), pa.int64())
         ok = pc.and_(pc.is_valid(stamps), pc.equal(pc.fill_null(pc.day(stamps), -1), written_day))
         ok = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), bool)
         if not ok.all():

@@ -207,40 +207,38 @@ def _orders(
         if pc.any(missing).as_py():
             position = int(keep[int(np.flatnonzero(missing.to_numpy(zero_copy_only=False))[0])])
             raise table.error("row has no order id", position, cols["order_id"])
+        codes, uniques = _build.factorize(keys)
+        n = len(uniques)
     else:
+        # every row is its own order, numbered <customer>|<date as written>[|k]
         when = table.text(cols["ordered_at"]).take(pa.array(keep))
         keys = pc.binary_join_element_wise(
             pc.cast(pc.fill_null(customer, ""), pa.large_string()),
             pc.cast(when, pa.large_string()),
             pa.scalar("|", pa.large_string()),
         )
-    key_series = pd.Series(keys.to_pandas(), dtype=object).reset_index(drop=True)
-    codes, uniques = pd.factorize(key_series)
-    codes = np.asarray(codes, dtype=np.int64)
-    n = len(uniques)
-    if cols["order_id"] is None and n < len(keep):
-        # every row is its own order: number the repeats of a customer and time
-        repeat = _build.line_numbers(codes)
-        suffix = np.where(repeat > 1, "|" + repeat.astype(str), "")
-        key_series = key_series + suffix
-        codes, uniques = np.arange(len(keep), dtype=np.int64), key_series.to_numpy()
+        uniques = pd.Series(keys.to_pandas(), dtype="string").reset_index(drop=True)
         n = len(keep)
+        codes = np.arange(n, dtype=np.int64)
+        customer_codes, _ = _build.factorize(customer)
+        pairs = pd.DataFrame({"c": customer_codes, "t": ordered_at[keep].view(np.int64)})
+        if pairs.duplicated().any():
+            group = pairs.groupby(["c", "t"], sort=False).ngroup().to_numpy(np.int64)
+            repeat = _build.line_numbers(group)
+            suffix = pd.Series(np.where(repeat > 1, "|" + repeat.astype(str), ""), dtype="string")
+            uniques = uniques + suffix
     rows_per_order = np.bincount(codes, minlength=n)
 
     def summed(values: np.ndarray) -> np.ndarray:
         values = values[keep]
-        if n == len(keep):
-            out = np.zeros(n)
-            out[codes] = values
-            return out
+        if n == len(keep):  # one row per order: codes are 0..n-1 in row order
+            return values
         return np.bincount(codes, weights=np.nan_to_num(values), minlength=n)
 
     def first(column: str | None) -> pd.Series:
         values = table.text_series(column).iloc[keep].reset_index(drop=True)
         if n == len(keep):
-            result = pd.Series(pd.NA, index=range(n), dtype="string")
-            result.iloc[codes] = values.to_numpy()
-            return result
+            return values
         return _build.take(values, _build.first_positions(codes, n, values.notna().to_numpy(bool)))
 
     firsts = _build.first_positions(codes, n)

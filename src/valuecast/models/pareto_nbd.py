@@ -249,8 +249,8 @@ def _log_hyp(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool = False):
 def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
     """log F(t) (see module docstring) and, with ``grad``, d log F / d(r, alpha, s, beta).
 
-    F(t) = (r+s+x) int_t^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du, i.e. the two terms of the
-    ``A_0`` expression of FH note eq. 22 are F(t_x)/(r+s+x)^0 ... evaluated at t = t_x and t = T.
+    F(t) = (r+s+x) int_t^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du, so that the A_0 term of FH
+    note eq. 22 is F(t_x) - F(T).
     """
     p = r + x
     c = p + s + 1.0

@@ -24,8 +24,8 @@ The likelihood (FH note eq. 22) is
 where ``F(t) = (r+s+x) * int_t^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du`` is the ``A_0`` term of
 the note: for ``alpha >= beta`` it is ``2F1(r+s+x, s+1; r+s+x+1; z)/(alpha+t)^(r+s+x)`` with
 ``z = (alpha-beta)/(alpha+t)``, otherwise the same with the roles of (alpha, r+x) and
-(beta, s+1) swapped.  An Euler transformation, ``2F1(a, b; a+1; z) = (1-z)^-b' ...``, rewrites
-both cases as
+(beta, s+1) swapped.  Euler's transformation ``2F1(a, b; c; z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z)``
+(with c = a + 1, so c - a = 1) rewrites both cases as
 
     F(t) = (alpha+t)^-(r+x) (beta+t)^-s 2F1(1, r+x; r+s+x+1; z)            (alpha >= beta)
     F(t) = (alpha+t)^(1-r-x) (beta+t)^-(s+1) 2F1(1, s+1; r+s+x+1; z')      (alpha < beta)

@@ -226,7 +226,7 @@ def test_summary_is_portable_sql(make_orders):
     expr = customer_summary(
         table(make_orders(ORDERS)), as_of="2024-01-31", calibration_end="2024-01-15"
     )
-    for dialect in ("postgres", "mysql", "snowflake", "bigquery", "trino", "databricks"):
+    for dialect in ("postgres", "snowflake", "bigquery", "trino", "databricks", "clickhouse"):
         sql = ibis.to_sql(expr, dialect=dialect)
         assert "holdout_revenue" in str(sql)
 

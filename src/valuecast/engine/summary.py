@@ -134,55 +134,61 @@ def customer_summary(
 
     o = prepare_orders(orders)
     known = o.filter(o.customer_id.notnull(), o.order_date.notnull(), o.order_date <= as_of_lit)
-    period = known.filter(known.order_date <= end_lit)
 
-    # purchase days: same-day orders merged
-    days = period.group_by(["customer_id", "order_date"]).aggregate(
-        day_revenue=period.net_revenue.sum(), day_orders=period.count()
-    )
-    firsts = days.group_by("customer_id").aggregate(first_order_date=days.order_date.min())
-    days = days.join(firsts, "customer_id")
-    per = days.group_by(["customer_id", "first_order_date"]).aggregate(
-        last_order_date=days.order_date.max(),
-        purchase_days=days.count(),
-        historic_number_of_orders=days.day_orders.sum(),
-        historic_clv=days.day_revenue.sum(),
-        repeat_revenue=days.day_revenue.sum(where=days.order_date > days.first_order_date),
-    )
+    # One pass over the orders into purchase days (same-day orders merged), one pass over the
+    # days into customers; first-order and latest-consent attributes ride along as arg-min /
+    # arg-max aggregates (no window functions: they are the slow part on millions of rows).
+    has_attrs = "channel" in orders.columns or "discount_code" in orders.columns
+    has_consent = "accepts_marketing" in orders.columns
+    stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
+    order_key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
+    day_aggs: dict[str, ir.Value] = {
+        "day_revenue": known.net_revenue.sum(),
+        "day_orders": known.count(),
+    }
+    if has_attrs:  # a struct is never NULL, so a first order without a channel gives NULL
+        attrs_of = ibis.struct({"channel": known.channel, "code": known.discount_code})
+        day_aggs["day_first"] = attrs_of.argmin(order_key)
+    if has_consent:
+        stated = known.accepts_marketing.notnull()
+        day_aggs["day_consent"] = known.accepts_marketing.argmax(order_key, where=stated)
+    days = known.group_by(["customer_id", "order_date"]).aggregate(**day_aggs)
+
+    in_period = days.order_date <= end_lit
+    aggs: dict[str, ir.Value] = {
+        "first_order_date": days.order_date.min(where=in_period),
+        "last_order_date": days.order_date.max(where=in_period),
+        "purchase_days": days.count(where=in_period),
+        "historic_number_of_orders": days.day_orders.sum(where=in_period),
+        "historic_clv": days.day_revenue.sum(where=in_period),
+        # a customer's first purchase day overall is the first one of the period
+        "first_day_revenue": days.day_revenue.argmin(days.order_date),
+    }
+    if has_attrs:
+        aggs["first_attrs"] = days.day_first.argmin(days.order_date)
+    if has_consent:
+        aggs["order_marketing"] = days.day_consent.argmax(
+            days.order_date, where=days.day_consent.notnull()
+        )
+    if cal_date is not None:
+        aggs["holdout_days"] = days.count(where=~in_period)
+        aggs["holdout_sum"] = days.day_revenue.sum(where=~in_period)
+    per = days.group_by("customer_id").aggregate(**aggs)
+    per = per.filter(per.purchase_days > 0)  # customers whose first order is in the period
+
     frequency = (per.purchase_days - 1).cast("int64")
-    per = per.mutate(
+    repeat_revenue = per.historic_clv - per.first_day_revenue
+    out = per.mutate(
         frequency=frequency,
         recency=per.last_order_date.delta(per.first_order_date, unit="day").cast("int64"),
         T=end_lit.delta(per.first_order_date, unit="day").cast("int64"),
         average_order_value=per.historic_clv / per.historic_number_of_orders,
-        avg_repeat_order_value=ibis.ifelse(
-            frequency > 0, per.repeat_revenue.fill_null(0.0) / frequency, 0.0
-        ),
+        avg_repeat_order_value=ibis.ifelse(frequency > 0, repeat_revenue / frequency, 0.0),
+        channel=per.first_attrs["channel"] if has_attrs else ibis.null().cast("string"),
+        first_discount_code=per.first_attrs["code"] if has_attrs else ibis.null().cast("string"),
     )
-
-    # the first order's channel and discount code (ties on the timestamp broken by order_id)
-    stamp = period.ordered_at.fill_null(period.order_date.cast("timestamp"))
-    ranked = period.mutate(
-        _rank=ibis.row_number().over(group_by=period.customer_id, order_by=[stamp, period.order_id])
-    )
-    first = ranked.filter(ranked._rank == 0).select(
-        "customer_id", "channel", first_discount_code=ranked.discount_code
-    )
-
-    # marketing consent: the customers export, else the latest order that states it
-    stated = known.filter(known.accepts_marketing.notnull())
-    stated_stamp = stated.ordered_at.fill_null(stated.order_date.cast("timestamp"))
-    latest = stated.mutate(
-        _rank=ibis.row_number().over(
-            group_by=stated.customer_id,
-            order_by=[ibis.desc(stated_stamp), ibis.desc(stated.order_id)],
-        )
-    )
-    consent = latest.filter(latest._rank == 0).select(
-        "customer_id", order_marketing=latest.accepts_marketing
-    )
-
-    out = per.left_join(first, "customer_id").left_join(consent, "customer_id")
+    if not has_consent:
+        out = out.mutate(order_marketing=ibis.null().cast("boolean"))
     has_customers = customers is not None and "accepts_marketing" in customers.columns
     if has_customers:
         attrs = customers.filter(customers.customer_id.notnull()).select(
@@ -193,16 +199,6 @@ def customer_summary(
             customer_marketing=attrs.customer_marketing.max()
         )
         out = out.left_join(attrs, "customer_id")
-    if cal_date is not None:
-        hold = known.filter(known.order_date > end_lit)
-        hold_days = hold.group_by(["customer_id", "order_date"]).aggregate(
-            day_revenue=hold.net_revenue.sum()
-        )
-        holdout = hold_days.group_by("customer_id").aggregate(
-            holdout_orders=hold_days.count(), holdout_revenue=hold_days.day_revenue.sum()
-        )
-        out = out.left_join(holdout, "customer_id")
-
     columns: dict[str, ir.Value] = {name: out[name] for name in SUMMARY_COLUMNS[:-1]}
     columns["accepts_marketing"] = (
         ibis.coalesce(out.customer_marketing, out.order_marketing)
@@ -210,8 +206,8 @@ def customer_summary(
         else out.order_marketing
     )
     if cal_date is not None:
-        columns["holdout_orders"] = out.holdout_orders.fill_null(0).cast("int64")
-        columns["holdout_revenue"] = out.holdout_revenue.fill_null(0.0)
+        columns["holdout_orders"] = out.holdout_days.fill_null(0).cast("int64")
+        columns["holdout_revenue"] = out.holdout_sum.fill_null(0.0)
     return out.select(**columns).order_by("customer_id")
 
 

@@ -1,0 +1,109 @@
+"""Format detection from headers, and the read_exports entry point."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from valuecast.datasets import data_path
+from valuecast.io import FORMATS, detect_format, detect_header, read_export, read_exports
+from valuecast.io.schema import InputError
+
+
+def test_headers_of_every_platform(exports):
+    assert detect_header(exports.SHOPIFY_ORDERS_HEADER) == "shopify"
+    assert detect_header(exports.SHOPIFY_ORDERS_HEADER_OLD) == "shopify"
+    assert detect_header(exports.SHOPIFY_ORDERS_HEADER_TAX5) == "shopify"
+    for header in exports.SHOPIFY_CUSTOMERS_HEADERS:
+        assert detect_header(header) == "shopify-customers"
+    assert detect_header(exports.MAGENTO_ORDER_HEADER) == "magento"
+    assert detect_header(exports.MAGENTO_ITEM_HEADER) == "magento-items"
+    assert detect_header(exports.WOO_WEBTOFFEE_HEADER) == "woocommerce"
+    assert detect_header(exports.WOO_CSV_EXPORT_HEADER) == "woocommerce"
+    assert detect_header(["Customer ID", "Order Date", "Amount"]) == "orders"
+    assert detect_header(["sku", "price"]) is None
+
+
+def test_detect_files(exports, write, tmp_path):
+    assert detect_format(write("s.csv", exports.SHOPIFY_ORDERS_HEADER, [])) == "shopify"
+    assert detect_format(data_path("CDNOW_master.txt")) == "cdnow"
+    assert detect_format(data_path("CDNOW_sample.txt")) == "cdnow"
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "x.parquet")
+    assert detect_format(tmp_path / "x.parquet") == "orders"
+    unknown = write("u.csv", ["sku", "price"], [{"sku": "A", "price": 1}])
+    with pytest.raises(InputError) as info:
+        detect_format(unknown)
+    assert "--format" in str(info.value) and "'sku'" in str(info.value)
+    assert set(FORMATS) == {
+        "shopify", "shopify-customers", "magento", "magento-items", "woocommerce", "orders", "cdnow",
+    }  # fmt: skip
+
+
+def test_read_exports_runs_the_right_importer_per_file(exports, write):
+    orders = write(
+        "orders.csv",
+        exports.SHOPIFY_ORDERS_HEADER,
+        exports.shopify_order("#1", "a@x.com", "2024-01-01 00:00:00 +0000"),
+    )
+    customers = write(
+        "customers.csv",
+        exports.SHOPIFY_CUSTOMERS_HEADERS[0],
+        [{"Email": "A@x.com", "Accepts Marketing": "yes", "Tags": "vip"}],
+    )
+    sales_order = write(
+        "sales_order.csv",
+        exports.MAGENTO_ORDER_HEADER,
+        [
+            {
+                "entity_id": 1,
+                "increment_id": "9",
+                "state": "complete",
+                "customer_email": "a@x.com",
+                "created_at": "2024-01-01 00:00:00",
+                "base_subtotal": "10",
+                "base_currency_code": "USD",
+            }
+        ],
+    )
+    items = write(
+        "sales_order_item.csv",
+        exports.MAGENTO_ITEM_HEADER,
+        [{"item_id": 1, "order_id": 1, "sku": "S", "qty_ordered": 1, "base_price": 10}],
+    )
+    results = read_exports([items, orders, customers, sales_order])  # fmt: skip
+    assert [r.format for r in results] == [
+        "magento-items",
+        "shopify",
+        "shopify-customers",
+        "magento",
+    ]
+    assert [r.file for r in results] == [str(items), str(orders), str(customers), str(sales_order)]
+    assert results[0].order_lines["order_id"].tolist() == ["magento:9"]
+    assert results[2].customers["customer_id"].tolist() == ["a@x.com"]
+    with pytest.raises(InputError, match="sales_order file"):
+        read_exports([items])
+
+
+def test_forced_format_and_column_map(exports, write):
+    path = write(
+        "t.csv", ["Who", "When", "Paid"], [{"Who": "x", "When": "2024-01-01", "Paid": "3"}]
+    )
+    (result,) = read_export(path, column_map="customer_id=Who,ordered_at=When,revenue=Paid")
+    assert result.format == "orders" and result.orders["net_revenue"].tolist() == [3.0]
+    with pytest.raises(InputError) as info:
+        read_export(path)
+    assert "--format" in str(info.value)
+    with pytest.raises(InputError, match="unknown format"):
+        read_export(path, format="bigcommerce")
+    with pytest.raises(InputError, match="column map applies"):
+        read_export(path, format="shopify", column_map="customer_id=Who")
+    with pytest.raises(InputError) as info:
+        read_export(path, format="shopify")
+    assert info.value.column == "Name"
+    (cdnow,) = read_export(data_path("CDNOW_sample.txt"), format="cdnow")
+    assert cdnow.format == "cdnow"
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read_export(tmp_path / "nope.csv")

@@ -1,0 +1,96 @@
+"""Currencies: multi-currency ingests need --fx rates; with them, amounts convert to the base."""
+
+from __future__ import annotations
+
+import pytest
+
+from valuecast.io import apply_fx, load_rates, read_exports, shopify
+from valuecast.io.schema import InputError
+
+
+def _two_currency_shopify(exports, write):
+    rows = []
+    for name, currency, subtotal in (
+        ("#1", "USD", 100.0),
+        ("#2", "USD", 50.0),
+        ("#3", "CAD", 80.0),
+    ):
+        rows += exports.shopify_order(
+            name, "a@x.com", "2024-01-01 10:00:00 -0500", lines=[("A", 1, subtotal)],
+            Currency=currency,
+        )  # fmt: skip
+    rows += exports.shopify_order(
+        "#4", "b@x.com", "2024-01-02 10:00:00 -0500", Currency="EUR", Financial_Status="voided"
+    )
+    return write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows)
+
+
+def test_several_currencies_without_rates_is_an_error_listing_them(exports, write):
+    path = _two_currency_shopify(exports, write)
+    with pytest.raises(InputError) as info:
+        read_exports([path])
+    message = str(info.value)
+    assert "USD (2 orders), CAD (1 order)" in message and "--fx" in message
+    assert "EUR" not in message  # only counted orders matter
+    assert "\n" not in message
+
+
+def test_rates_convert_every_amount_to_the_base(exports, write, tmp_path):
+    path = _two_currency_shopify(exports, write)
+    rates_path = tmp_path / "rates.csv"
+    rates_path.write_text("currency,rate\nusd,1\nCAD,0.75\nEUR,1.10\n")
+    (result,) = read_exports([path], fx=rates_path)
+    orders = result.orders.set_index("order_number")
+    assert orders["currency"].unique().tolist() == ["USD"]
+    assert orders.loc["#3", "net_revenue"] == pytest.approx(60.0)
+    assert orders.loc["#3", "gross_revenue"] == pytest.approx(85 * 0.75)
+    assert orders.loc["#3", "shipping"] == pytest.approx(5 * 0.75)
+    assert orders.loc["#1", "net_revenue"] == pytest.approx(100.0)
+    lines = result.order_lines.set_index("order_id")
+    assert lines.loc["shopify:#3", "unit_price"] == pytest.approx(60.0)
+    assert result.excluded_revenue["voided"] == pytest.approx(15 * 1.10)
+    plain = shopify.read_orders(path)
+    assert plain.excluded_revenue["voided"] == pytest.approx(15.0)
+
+
+def test_missing_rate_and_bad_rate_files(exports, write, tmp_path):
+    path = _two_currency_shopify(exports, write)
+    rates_path = tmp_path / "rates.csv"
+    rates_path.write_text("currency,rate\nUSD,1\n")
+    with pytest.raises(InputError, match=r"no rate for CAD \(1 order\)"):
+        read_exports([path], fx=rates_path)
+    rates_path.write_text("currency,rate\nUSD,1\nCAD,-2\n")
+    with pytest.raises(InputError) as info:
+        load_rates(rates_path)
+    assert (info.value.row, info.value.column) == (3, "rate")
+    rates_path.write_text("currency,rate\nUSD,1\nUSD,1.2\n")
+    with pytest.raises(InputError, match="twice"):
+        load_rates(rates_path)
+    rates_path.write_text("currency,rate\nUSD,0.9\nCAD,0.7\n")
+    with pytest.raises(InputError, match="base currency"):
+        load_rates(rates_path)
+    rates_path.write_text("code,value\nUSD,1\n")
+    with pytest.raises(InputError) as info:
+        load_rates(rates_path)
+    assert info.value.column == "rate"
+
+
+def test_currencies_are_checked_across_the_files_of_one_ingest(exports, write):
+    one = write(
+        "a.csv",
+        exports.SHOPIFY_ORDERS_HEADER,
+        exports.shopify_order("#1", "a@x.com", "2024-01-01 00:00:00 +0000", Currency="USD"),
+    )
+    two = write("b.csv", exports.SHOPIFY_ORDERS_HEADER,
+                exports.shopify_order("#2", "a@x.com", "2024-01-01 00:00:00 +0000", Currency="GBP"))  # fmt: skip
+    assert len(read_exports([one])) == 1
+    with pytest.raises(InputError, match="GBP"):
+        read_exports([one, two])
+
+
+def test_single_currency_passes_through_unchanged(exports, write):
+    path = write("a.csv", exports.SHOPIFY_ORDERS_HEADER,
+                 exports.shopify_order("#1", "a@x.com", "2024-01-01 00:00:00 +0000"))  # fmt: skip
+    result = shopify.read_orders(path)
+    (checked,) = apply_fx([result], None)
+    assert checked is result

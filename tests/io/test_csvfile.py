@@ -1,0 +1,176 @@
+"""Robust CSV reading: encodings, delimiters, quoting, row numbers, money and dates."""
+
+from __future__ import annotations
+
+import codecs
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuecast.io.csvfile import open_csv
+from valuecast.io.schema import InputError
+
+TEXT = 'Name,Amount,Note\n#1,"1,234.50",café\n#2,7,"two\nlines, quoted ""here"""\n'
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        TEXT.encode("utf-8"),
+        codecs.BOM_UTF8 + TEXT.encode("utf-8"),
+        TEXT.encode("utf-16"),  # with BOM, little-endian on this platform
+        codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"),
+        TEXT.encode("cp1252"),
+        TEXT.replace("\n", "\r\n").encode("utf-8"),
+    ],
+    ids=["utf8", "utf8-bom", "utf16", "utf16-be", "cp1252", "crlf"],
+)
+def test_encodings(tmp_path, encoded):
+    path = tmp_path / "f.csv"
+    path.write_bytes(encoded)
+    csv = open_csv(path)
+    assert csv.header == ["Name", "Amount", "Note"]
+    table = csv.read()
+    assert table.text_series("Note").tolist()[0] == "café"
+    assert (
+        table.text_series("Note").tolist()[1].replace("\r\n", "\n") == 'two\nlines, quoted "here"'
+    )
+    assert table.money("Amount").tolist() == [1234.5, 7.0]
+
+
+def test_latin1_bytes_undefined_in_cp1252(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\n1,x\x81y\n")
+    assert open_csv(path).read().text_series("b").tolist() == ["x\x81y"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_delimiter_sniffing(tmp_path, delimiter):
+    path = tmp_path / "f.csv"
+    path.write_text(
+        delimiter.join(["a", "b", "c"]) + "\n" + delimiter.join(["1", "2,5", "x"]) + "\n"
+    )
+    csv = open_csv(path)
+    assert csv.delimiter == delimiter if delimiter != "," else csv.delimiter == ","
+    if delimiter != ",":
+        assert csv.read().money("b").tolist() == [2.5]
+
+
+def test_row_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text('a,b\n1,"x\ny"\n\n2,ok\n3,bad\n')
+    table = open_csv(path).read()
+    assert table.num_rows == 3
+    assert [table.row(i) for i in range(3)] == [2, 4, 5]
+    with pytest.raises(InputError) as info:
+        table.money("b")
+    assert info.value.row == 2  # 'x\ny' is the first bad amount
+    path.write_text("\n\na,b\n1,2\nz,\n")
+    table = open_csv(path).read()
+    assert table.row(0) == 4
+    with pytest.raises(InputError) as info:
+        table.timestamps("a")
+    assert info.value.row == 4
+
+
+def test_ragged_rows(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("a,b,c\n1,2\n3,4,5,,\n")
+    table = open_csv(path).read()
+    assert table.text_series("c").tolist() == [None, "5"] or table.text_series(
+        "c"
+    ).isna().tolist() == [True, False]
+    path.write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(InputError) as info:
+        open_csv(path).read()
+    assert info.value.row == 3 and "3 cells" in str(info.value)
+
+
+def test_empty_and_header_only(tmp_path):
+    path = tmp_path / "f.csv"
+    for content in (b"", b"\n\n  \n"):
+        path.write_bytes(content)
+        with pytest.raises(InputError, match="empty"):
+            open_csv(path)
+    path.write_bytes(b"a,b\n")
+    table = open_csv(path).read()
+    assert table.num_rows == 0
+    assert table.money("a").shape == (0,) and table.timestamps("b").shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["1234.5", "", "-3", "+2", ".5"], [1234.5, np.nan, -3.0, 2.0, 0.5]),
+        (
+            ["$1,234.50", "(12.00)", "USD 7", "3 EUR", "1'000.25"],
+            [1234.5, -12.0, 7.0, 3.0, 1000.25],
+        ),
+        (["1.234,50", "12,5", "€ 3", "1 000,00"], [1234.5, 12.5, 3.0, 1000.0]),
+        (["'12.50", " 4 ", "5-", "1,234,567"], [12.5, 4.0, -5.0, 1234567.0]),
+    ],
+)
+def test_money(tmp_path, cells, expected):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"x": cells}).to_csv(path, index=False)
+    values = open_csv(path).read().money("x")
+    np.testing.assert_allclose(values, expected)
+
+
+@pytest.mark.parametrize(
+    "cells", [["12.50", "12,50"], ["abc"], ["1,2345"], ["nan"], ["inf"], ["12..5"], ["1e999"]]
+)
+def test_money_is_never_guessed(tmp_path, cells):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"x": ["1", *cells]}).to_csv(path, index=False)
+    with pytest.raises(InputError) as info:
+        open_csv(path).read().money("x")
+    assert info.value.column == "x" and info.value.row >= 3
+
+
+def test_timestamps(tmp_path):
+    path = tmp_path / "f.csv"
+    cells = ["2024-03-05 23:30:00 -0500", "2024-03-05T23:30:00.250Z", "2024-03-05",
+             "2024-03-05 23:30", "2024-02-29 01:00:00 +05:30", "", "'2024-01-01"]  # fmt: skip
+    pd.DataFrame({"t": cells}).to_csv(path, index=False)
+    stamps = open_csv(path).read().timestamps("t")
+    assert stamps.dtype == np.dtype("datetime64[us]")
+    assert pd.Timestamp(stamps[0]) == pd.Timestamp("2024-03-05 23:30:00")
+    assert pd.Timestamp(stamps[1]) == pd.Timestamp("2024-03-05 23:30:00")
+    assert pd.Timestamp(stamps[2]) == pd.Timestamp("2024-03-05")
+    assert pd.Timestamp(stamps[3]) == pd.Timestamp("2024-03-05 23:30")
+    assert pd.Timestamp(stamps[4]) == pd.Timestamp("2024-02-29 01:00")
+    assert np.isnat(stamps[5])
+    assert pd.Timestamp(stamps[6]) == pd.Timestamp("2024-01-01")
+
+
+@pytest.mark.parametrize("cell", ["2023-02-29", "2024-13-01", "2024-01-01 25:00", "next week",
+                                  "2024-1-1", "05/03/2024"])  # fmt: skip
+def test_bad_timestamps_name_row_and_column(tmp_path, cell):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"t": ["2024-01-01", cell]}).to_csv(path, index=False)
+    with pytest.raises(InputError) as info:
+        open_csv(path).read().timestamps("t")
+    assert (info.value.row, info.value.column) == (3, "t")
+    assert str(info.value).startswith(f"{path}, row 3, column 't': ")
+
+
+def test_extra_formats(tmp_path):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"t": ["20240305", "13.03.2024", "1/3/2024 9:05"]}).to_csv(path, index=False)
+    stamps = open_csv(path).read().timestamps("t", extra_formats=True)
+    assert [pd.Timestamp(s) for s in stamps] == [
+        pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-13"), pd.Timestamp("2024-03-01 09:05"),
+    ]  # fmt: skip
+    pd.DataFrame({"t": ["13/03/2024", "03/13/2024"]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="mix"):
+        open_csv(path).read().timestamps("t", extra_formats=True)
+
+
+def test_flags(tmp_path):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"f": ["yes", "No", "TRUE", "", "maybe"]}).to_csv(path, index=False)
+    flags, unknown = open_csv(path).read().flags("f")
+    assert flags.tolist()[:3] == [True, False, True]
+    assert flags.isna().tolist()[3:] == [True, True] and unknown == 1

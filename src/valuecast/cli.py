@@ -128,23 +128,6 @@ class ExportFormat(StrEnum):
     cdnow = "cdnow"
 
 
-def _parse_column_map(text: str | None) -> dict[str, str] | None:
-    """``customer_id=Email,ordered_at=Created,revenue=Total`` -> a dict (canonical -> column)."""
-    if text is None:
-        return None
-    mapping: dict[str, str] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        name, sep, column = part.partition("=")
-        if not sep or not name.strip() or not column.strip():
-            fail(f"--map: {part.strip()!r} is not NAME=COLUMN (e.g. customer_id=Email)")
-        mapping[name.strip()] = column.strip()
-    if not mapping:
-        fail("--map is empty: give NAME=COLUMN pairs separated by commas")
-    return mapping
-
-
 def _is_url(source: str) -> bool:
     return "://" in source
 
@@ -237,28 +220,26 @@ def ingest(
     Re-ingesting an export changes nothing; a newer export adds new orders and updates changed ones.
     """
     from valuecast.engine import EngineError, Workspace
-    from valuecast.io import read_export
+    from valuecast.io import read_exports
     from valuecast.io.schema import InputError
 
-    mapping = _parse_column_map(column_map)
     for source in files:
         if not _is_url(source) and not Path(source).is_file():
             fail(f"{source}: no such file")
     if fx is not None and not fx.is_file():
         fail(f"{fx}: no such file (--fx)")
-    results = []
     try:
-        for source in files:
-            results.extend(
-                read_export(
-                    source,
-                    format=export_format.value if export_format else None,
-                    column_map=mapping,
-                    fx=fx,
-                )
-            )
+        # all files in one call: currencies are checked across them, Magento items attached
+        results = read_exports(
+            files,
+            format=export_format.value if export_format else None,
+            column_map=column_map,
+            fx=fx,
+        )
     except InputError as error:
         fail(str(error))
+    except Exception as error:  # an importer bug must still not print a traceback
+        fail(f"{', '.join(files)}: could not be read: {type(error).__name__}: {error}")
     existed = workspace.exists()
     try:
         with Workspace(workspace) as ws:

@@ -27,16 +27,21 @@ ORDERS = [
 
 @pytest.fixture
 def fake_reader(monkeypatch, make_result):
-    """A stand-in ``read_export``: ``good*.csv`` -> ORDERS, ``bad*.csv`` -> InputError."""
+    """A stand-in ``read_exports``: ``good*.csv`` -> ORDERS, ``bad*.csv`` -> InputError."""
     calls = []
 
-    def read_export(path, format=None, column_map=None, fx=None):
-        calls.append({"path": str(path), "format": format, "column_map": column_map, "fx": fx})
-        if Path(path).name.startswith("bad"):
-            raise InputError(str(path), "not a number: 'abc'", row=7, column="Total")
-        return [make_result(ORDERS, file=str(path), excluded={"cancelled": 1})]
+    def read_exports(paths, format=None, column_map=None, fx=None):
+        calls.append(
+            {"paths": [str(p) for p in paths], "format": format, "map": column_map, "fx": fx}
+        )
+        results = []
+        for path in paths:
+            if Path(path).name.startswith("bad"):
+                raise InputError(str(path), "not a number: 'abc'", row=7, column="Total")
+            results.append(make_result(ORDERS, file=str(path), excluded={"cancelled": 1}))
+        return results
 
-    monkeypatch.setattr(valuecast.io, "read_export", read_export, raising=False)
+    monkeypatch.setattr(valuecast.io, "read_exports", read_exports)
     return calls
 
 
@@ -60,6 +65,7 @@ def test_ingest_prints_a_report_and_json(tmp_path, fake_reader):
     assert report["orders"] == 5 and report["unchanged_orders"] == 5 and report["new_orders"] == 0
     assert report["guest_orders"] == 1 and report["excluded_orders"] == {"cancelled": 1}
     assert fake_reader[-1]["format"] == "orders"
+    assert fake_reader[-1]["paths"] == [str(source)]
 
 
 def test_map_and_fx_are_passed_to_the_reader(tmp_path, fake_reader):
@@ -68,19 +74,15 @@ def test_map_and_fx_are_passed_to_the_reader(tmp_path, fake_reader):
     args += ["--map", "customer_id=Email, ordered_at=Created,revenue=Total"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert fake_reader[0]["column_map"] == {
-        "customer_id": "Email",
-        "ordered_at": "Created",
-        "revenue": "Total",
-    }
+    assert fake_reader[0]["map"] == "customer_id=Email, ordered_at=Created,revenue=Total"
     assert str(fake_reader[0]["fx"]) == str(rates)
 
 
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--map", "customer_id"], "is not NAME=COLUMN"),
         (["--fx", "missing-rates.csv"], "no such file (--fx)"),
+        (["--format", "excel"], "Invalid value"),
     ],
 )
 def test_bad_options_exit_2(tmp_path, fake_reader, extra, message):
@@ -122,10 +124,12 @@ def test_a_missing_file_exits_2(tmp_path, fake_reader):
 def test_mixed_currencies_across_ingests_exit_2(tmp_path, monkeypatch, make_result):
     euro = [dict(row, currency="EUR", id=f"E{row['id']}") for row in ORDERS]
 
-    def read_export(path, format=None, column_map=None, fx=None):
-        return [make_result(euro if Path(path).name == "eu.csv" else ORDERS, file=str(path))]
+    def read_exports(paths, format=None, column_map=None, fx=None):
+        return [
+            make_result(euro if Path(p).name == "eu.csv" else ORDERS, file=str(p)) for p in paths
+        ]
 
-    monkeypatch.setattr(valuecast.io, "read_export", read_export, raising=False)
+    monkeypatch.setattr(valuecast.io, "read_exports", read_exports)
     workspace = tmp_path / "ws.duckdb"
     us, eu = write(tmp_path / "us.csv"), write(tmp_path / "eu.csv")
     result = runner.invoke(app, ["ingest", str(us), str(eu), "-w", str(workspace)])
@@ -195,3 +199,110 @@ def test_summary_without_a_workspace_exits_2(tmp_path):
     )
     assert result.exit_code == 2 and "no such workspace" in result.output
     assert not (tmp_path / "none.duckdb").exists()
+
+
+# ------------------------------------------------------------------------------------------------
+# end to end with the real importers
+# ------------------------------------------------------------------------------------------------
+MAP = "customer_id=Client,ordered_at=When,revenue=Paid,order_id=Ref"
+EXPORT = """Client,When,Paid,Ref
+Ann@Example.com ,2024-01-01 10:00,10.00,A1
+ann@example.com,2024-01-01 18:00,5.00,A2
+ann@example.com,2024-01-11 09:00,20.00,A3
+bob@example.com,2024-01-21 12:00,7.50,A4
+,2024-01-25 12:00,100.00,A5
+"""
+
+
+def test_generic_export_ingest_update_and_summary(tmp_path):
+    workspace, out = tmp_path / "ws.duckdb", tmp_path / "summary.csv"
+    first = write(tmp_path / "orders_jan.csv", EXPORT)
+    result = runner.invoke(
+        app, ["ingest", str(first), "-w", str(workspace), "--map", MAP, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["orders"] == 5 and report["new_orders"] == 5
+    assert report["customers"] == 2 and report["guest_orders"] == 1
+    assert report["guest_revenue"] == 100.0 and report["net_revenue"] == 142.5
+
+    # the same export again changes nothing
+    result = runner.invoke(
+        app, ["ingest", str(first), "-w", str(workspace), "--map", MAP, "--json"]
+    )
+    assert json.loads(result.output)["unchanged_orders"] == 5
+
+    # a newer export: A4 partially refunded (7.50 -> 4.00), a new order A6
+    newer = EXPORT.replace("7.50,A4", "4.00,A4") + "bob@example.com,2024-02-02 08:00,12.00,A6\n"
+    second = write(tmp_path / "orders_feb.csv", newer)
+    result = runner.invoke(
+        app, ["ingest", str(second), "-w", str(workspace), "--map", MAP, "--json"]
+    )
+    report = json.loads(result.output)
+    assert (report["new_orders"], report["updated_orders"], report["unchanged_orders"]) == (1, 1, 4)
+
+    result = runner.invoke(app, ["summary", "-w", str(workspace), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out).set_index("customer_id")
+    assert frame.index.tolist() == ["ann@example.com", "bob@example.com"]  # messy email merged
+    ann, bob = frame.loc["ann@example.com"], frame.loc["bob@example.com"]
+    assert (ann["historic_number_of_orders"], ann["frequency"], ann["recency"]) == (3, 1, 10)
+    assert ann["T"] == 32 and ann["historic_clv"] == 35.0 and ann["avg_repeat_order_value"] == 20.0
+    assert (bob["frequency"], bob["recency"], bob["T"]) == (1, 12, 12)
+    assert bob["historic_clv"] == 16.0
+
+
+def test_cdnow_log_through_the_command_line(tmp_path):
+    """CDNOW_sample -> ingest (format detected) -> summary reproduces the published summary."""
+    from valuecast.datasets import data_path, load_cdnow_summary
+
+    source = tmp_path / "CDNOW_sample.txt"
+    with data_path("CDNOW_sample.txt").open() as handle:
+        source.write_text(handle.read())
+    workspace, out = tmp_path / "ws.duckdb", tmp_path / "cdnow.parquet"
+    result = runner.invoke(app, ["ingest", str(source), "-w", str(workspace), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["files"][0]["format"] == "cdnow"
+    assert report["rows_read"] == 6919 and report["customers"] == 2357
+    args = ["summary", "-w", str(workspace), "--calibration-end", "1997-09-30", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    got = pd.read_parquet(out)
+    got.index = got["customer_id"].astype(int)
+    got = got.sort_index()
+    published = load_cdnow_summary(with_spend=False).set_index("customer_id").sort_index()
+    assert (got.index == published.index).all()
+    assert (got["frequency"] == published["frequency"]).all()
+    assert ((got["recency"] / 7).round(2) == published["recency"]).all()
+    assert ((got["T"] / 7).round(2) == published["T"]).all()
+
+
+def test_a_real_bad_file_names_file_row_column_and_writes_nothing(tmp_path):
+    workspace = tmp_path / "ws.duckdb"
+    good = write(tmp_path / "good.csv", EXPORT)
+    bad = write(tmp_path / "bad.csv", EXPORT.replace("20.00,A3", "abc,A3"))
+    assert (
+        runner.invoke(app, ["ingest", str(good), "-w", str(workspace), "--map", MAP]).exit_code == 0
+    )
+    with Workspace(workspace, read_only=True) as ws:
+        before = ws.orders().to_pandas()
+    result = runner.invoke(app, ["ingest", str(good), str(bad), "-w", str(workspace), "--map", MAP])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "bad.csv, row 4, column 'Paid'" in lines[0]
+    with Workspace(workspace, read_only=True) as ws:
+        pd.testing.assert_frame_equal(ws.orders().to_pandas(), before)
+        assert len(ws.ingests()) == 1
+
+
+def test_real_multi_currency_export_needs_rates(tmp_path):
+    text = "Client,When,Paid,Ref,Cur\na@x.com,2024-01-01,10,A1,USD\nb@x.com,2024-01-02,5,A2,EUR\n"
+    source = write(tmp_path / "shop.csv", text)
+    workspace = tmp_path / "ws.duckdb"
+    result = runner.invoke(
+        app, ["ingest", str(source), "-w", str(workspace), "--map", MAP + ",currency=Cur"]
+    )
+    assert result.exit_code == 2
+    assert "EUR (1 order)" in result.output and "USD (1 order)" in result.output
+    assert not workspace.exists()

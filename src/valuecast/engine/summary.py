@@ -1,7 +1,9 @@
 """The per-customer purchase-history summary, as portable Ibis expressions.
 
 Everything here builds Ibis expressions (no backend-specific SQL), so the same summary runs on the
-DuckDB workspace, on Parquet files read through DuckDB, or on any SQL backend Ibis supports.
+DuckDB workspace, on Parquet files read through DuckDB, or on the SQL backends Ibis compiles
+arg-min aggregates and structs for (PostgreSQL, Snowflake, BigQuery, Trino, Spark SQL /
+Databricks, ClickHouse; not MySQL, which has neither: read MySQL tables into the workspace).
 
 Conventions (the ones the BTYD models assume, Fader, Hardie & Lee 2005):
 
@@ -14,7 +16,12 @@ Conventions (the ones the BTYD models assume, Fader, Hardie & Lee 2005):
   On CDNOW this reproduces the published 39-week calibration summary (T to 1997-09-30).
 * ``historic_clv`` is the sum of net revenue, ``average_order_value`` = historic_clv / orders,
   ``avg_repeat_order_value`` the mean net revenue per repeat purchase day (first day excluded;
-  0 for customers without a repeat purchase, the convention of the Gamma-Gamma input tables).
+  0 for customers without a repeat purchase, the convention of the Gamma-Gamma input tables);
+  both averages are rounded to 9 decimals.
+* ``channel`` and ``first_discount_code`` are those of the customer's first order (earliest
+  ``ordered_at``, ties broken by ``order_id``), NULL when that order has none;
+  ``accepts_marketing`` comes from the customers export when it says, else from the latest order
+  up to the as-of date that states it.
 * With a calibration end every column describes the calibration period (orders up to and
   including the calibration end), customers whose first order falls after it are left out, and
   ``holdout_orders`` (purchase days) and ``holdout_revenue`` count what each customer bought after
@@ -182,8 +189,11 @@ def customer_summary(
         frequency=frequency,
         recency=per.last_order_date.delta(per.first_order_date, unit="day").cast("int64"),
         T=end_lit.delta(per.first_order_date, unit="day").cast("int64"),
-        average_order_value=per.historic_clv / per.historic_number_of_orders,
-        avg_repeat_order_value=ibis.ifelse(frequency > 0, repeat_revenue / frequency, 0.0),
+        # rounded to 1e-9: hides the float noise of the subtraction (total - first day)
+        average_order_value=(per.historic_clv / per.historic_number_of_orders).round(9),
+        avg_repeat_order_value=ibis.ifelse(
+            frequency > 0, (repeat_revenue / frequency).round(9), 0.0
+        ),
         channel=per.first_attrs["channel"] if has_attrs else ibis.null().cast("string"),
         first_discount_code=per.first_attrs["code"] if has_attrs else ibis.null().cast("string"),
     )

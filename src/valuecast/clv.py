@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from valuecast.models._fitting import ArrayLike, as_float_array
+from valuecast.models._fitting import ArrayLike, as_float_array, compress_histories
 
 DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
@@ -29,6 +29,35 @@ def period_discount_rate(annual_discount_rate: float, period_days: float) -> flo
     if period_days <= 0:
         raise ValueError("period_days must be positive")
     return float((1.0 + annual_discount_rate) ** (period_days / DAYS_PER_YEAR) - 1.0)
+
+
+def _distinct_histories(frequency, recency, T):
+    columns = [
+        as_float_array(values, name)
+        for values, name in ((frequency, "frequency"), (recency, "recency"), (T, "T"))
+    ]
+    (f, r, t), _, inverse = compress_histories(*np.broadcast_arrays(*columns))
+    return f, r, t, inverse
+
+
+def _period_ends(horizon: int, period_days: float, time_unit_days: float) -> np.ndarray:
+    if horizon < 1 or int(horizon) != horizon:
+        raise ValueError("horizon must be a whole number of periods, at least 1")
+    if time_unit_days <= 0:
+        raise ValueError("time_unit_days must be positive")
+    if period_days <= 0:
+        raise ValueError("period_days must be positive")
+    return (period_days / time_unit_days) * np.arange(1, int(horizon) + 1)
+
+
+def _per_period(transaction_model, f, r, t, ends):
+    """Yield each period's expected transactions for distinct histories, in order."""
+    previous = 0.0
+    for end in ends:
+        cumulative = transaction_model.expected_transactions(end, f, r, t)
+        # Cumulative expectations are non-decreasing; clip round-off so a period is never < 0.
+        yield np.maximum(cumulative - previous, 0.0)
+        previous = cumulative
 
 
 def expected_transactions_by_period(
@@ -45,19 +74,30 @@ def expected_transactions_by_period(
     Returns an array of shape ``(n_customers, horizon)``: column ``k`` holds
     ``E[X(T, T + (k+1) P) - X(T, T + k P) | history]``.
     """
-    if horizon < 1 or int(horizon) != horizon:
-        raise ValueError("horizon must be a whole number of periods, at least 1")
-    if time_unit_days <= 0:
-        raise ValueError("time_unit_days must be positive")
-    frequency = as_float_array(frequency, "frequency")
-    period_in_units = period_days / time_unit_days
-    ends = period_in_units * np.arange(1, int(horizon) + 1)
-    cumulative = np.column_stack(
-        [transaction_model.expected_transactions(t, frequency, recency, T) for t in ends]
-    )
-    per_period = np.diff(cumulative, axis=1, prepend=0.0)
-    # Cumulative expectations are non-decreasing; clip round-off so a period is never negative.
-    return np.maximum(per_period, 0.0)
+    ends = _period_ends(horizon, period_days, time_unit_days)
+    # Predict once per distinct history: many customers share (frequency, recency, T).
+    f, r, t, inverse = _distinct_histories(frequency, recency, T)
+    return np.column_stack(list(_per_period(transaction_model, f, r, t, ends)))[inverse]
+
+
+def discounted_expected_transactions(
+    transaction_model,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    horizon: int,
+    period_days: float = DAYS_PER_MONTH,
+    annual_discount_rate: float = 0.10,
+    time_unit_days: float = 1.0,
+) -> np.ndarray:
+    """``sum_k E[transactions in period k | history] / (1 + d) ** k`` for each customer."""
+    ends = _period_ends(horizon, period_days, time_unit_days)
+    rate = period_discount_rate(annual_discount_rate, period_days)
+    f, r, t, inverse = _distinct_histories(frequency, recency, T)
+    total = np.zeros(len(f))
+    for k, transactions in enumerate(_per_period(transaction_model, f, r, t, ends), start=1):
+        total += transactions * (1.0 + rate) ** -k
+    return total[inverse]
 
 
 def customer_lifetime_value(
@@ -104,13 +144,18 @@ def customer_lifetime_value(
     """
     if not 0 <= margin:
         raise ValueError("margin must be non-negative")
-    transactions = expected_transactions_by_period(
-        transaction_model, frequency, recency, T, horizon, period, time_unit_days
+    transactions = discounted_expected_transactions(
+        transaction_model,
+        frequency,
+        recency,
+        T,
+        horizon,
+        period,
+        annual_discount_rate,
+        time_unit_days,
     )
     if spend_model is None:
         value = as_float_array(monetary_value, "monetary_value")
     else:
         value = spend_model.expected_average_value(frequency, monetary_value)
-    rate = period_discount_rate(annual_discount_rate, period)
-    discount = (1.0 + rate) ** -np.arange(1, transactions.shape[1] + 1)
-    return margin * np.asarray(value, dtype=float) * (transactions @ discount)
+    return margin * np.asarray(value, dtype=float) * transactions

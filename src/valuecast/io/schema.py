@@ -84,6 +84,7 @@ class InputError(ValueError):
     def __init__(
         self, file: str, message: str, row: int | None = None, column: str | None = None
     ) -> None:
+        message = " ".join(str(message).splitlines())  # always one line
         self.file, self.row, self.column, self.message = str(file), row, column, message
         where = [self.file]
         if row is not None:

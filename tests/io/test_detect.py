@@ -107,3 +107,28 @@ def test_forced_format_and_column_map(exports, write):
 def test_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         read_export(tmp_path / "nope.csv")
+
+
+def test_tables_read_from_a_database_are_detected_like_files():
+    orders = pd.DataFrame(
+        {"entity_id": [1, 2], "increment_id": ["100", "101"], "state": ["complete", "canceled"],
+         "customer_email": ["A@x.com", "b@x.com"], "base_subtotal": [20.0, 5.0],
+         "created_at": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 10:00"]),
+         "base_currency_code": ["EUR", "EUR"]}
+    )  # fmt: skip
+    items = pd.DataFrame(
+        {"item_id": [7], "order_id": [1], "parent_item_id": [None], "sku": ["S"], "name": ["Sock"],
+         "qty_ordered": [2.0], "base_price": [10.0]}
+    )  # fmt: skip
+    results = read_exports(
+        [("mysql://shop/sales_order", orders), ("mysql://shop/sales_order_item", items)]
+    )
+    assert [r.format for r in results] == ["magento", "magento-items"]
+    assert results[0].orders["customer_id"].tolist() == ["a@x.com"]
+    assert results[0].excluded_orders == {"cancelled": 1}
+    assert results[1].order_lines["order_id"].tolist() == ["magento:100"]
+    with pytest.raises(InputError) as info:
+        read_exports(["mysql://user@host/shop"])
+    assert "DataFrame" in str(info.value)
+    with pytest.raises(InputError, match="format"):
+        read_exports([("db://t", pd.DataFrame({"x": [1]}))])

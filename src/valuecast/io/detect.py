@@ -32,7 +32,7 @@ import pandas as pd
 
 from valuecast.io import fx as fx_module
 from valuecast.io import generic, magento, shopify, woocommerce
-from valuecast.io.csvfile import CsvFile, normalise_name, open_csv
+from valuecast.io.csvfile import CsvFile, Table, normalise_name, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = ["FORMATS", "detect_header", "detect_format", "read_export", "read_exports"]
@@ -143,12 +143,16 @@ def read_export(
 
 
 def read_exports(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | tuple[str, pd.DataFrame]],
     format: str | None = None,  # noqa: A002 - mirrors the --format option
     column_map: str | Mapping[str, str] | None = None,
     fx: str | Path | fx_module.Rates | None = None,
 ) -> list[ImportResult]:
     """Read the files of one ingest: one :class:`ImportResult` per file, in the order given.
+
+    An entry may also be ``(name, DataFrame)``: a table the engine read from a database (Magento
+    ``sales_order``/``sales_order_item``, WooCommerce or any orders table), detected from its
+    column names like a file; ``name`` (e.g. the URL without password) names it in errors.
 
     ``format`` forces the format of every file (default: detected per file). A ``column_map``
     (``"customer_id=COL,ordered_at=COL,revenue=COL"`` or a dict) implies ``format="orders"``
@@ -162,10 +166,28 @@ def read_exports(
     if mapping and format not in (None, "orders"):
         raise InputError("--map", f"a column map applies to --format orders, not {format}")
     rates = fx_module.load_rates(fx) if isinstance(fx, str | Path) else fx
-    planned: list[tuple[Path, str, CsvFile | None]] = []
+    planned: list[tuple[Path, str, CsvFile | Table | None]] = []
     for raw in paths:
-        path = Path(raw)
         chosen = format or ("orders" if mapping else None)
+        if isinstance(raw, tuple):  # (name, DataFrame) read from a database by the engine
+            name, frame = raw
+            path, source = Path(str(name)), Table.from_frame(frame, str(name))
+            if chosen == "cdnow":
+                raise InputError(str(name), "a cdnow log must be a file")
+            chosen = chosen or detect_header(source.header)
+            if chosen is None:
+                shown = ", ".join(repr(c) for c in source.header[:6])
+                raise InputError(
+                    str(name), f"cannot tell the table's format ({shown}); give --format"
+                )
+            planned.append((path, chosen, source))
+            continue
+        if "://" in str(raw):
+            raise InputError(
+                str(raw),
+                "database URLs are read by the engine: pass the table as (name, DataFrame)",
+            )
+        path = Path(raw)
         csv = None
         if chosen is None:
             if path.suffix.lower() in _PARQUET:

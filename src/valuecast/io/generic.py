@@ -135,14 +135,17 @@ def _resolve(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str 
 
 
 def read_orders(
-    source: str | Path | CsvFile, column_map: str | Mapping[str, str] | None = None
+    source: str | Path | CsvFile | Table, column_map: str | Mapping[str, str] | None = None
 ) -> ImportResult:
     """Read an orders table from a CSV or Parquet file (by the ``.parquet``/``.pq`` suffix)."""
     mapping = parse_column_map(column_map)
-    if not isinstance(source, CsvFile) and Path(source).suffix.lower() in (".parquet", ".pq"):
+    if not isinstance(source, CsvFile | Table) and Path(source).suffix.lower() in (
+        ".parquet",
+        ".pq",
+    ):
         table = _parquet_table(Path(source), mapping)
         return _orders(table, _resolve(table, mapping), mapping, "orders")
-    csv = source if isinstance(source, CsvFile) else open_csv(source)
+    csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv, mapping)
     table = csv.read([c for c in dict.fromkeys(cols.values()) if c is not None])
     return _orders(table, cols, mapping, "orders")

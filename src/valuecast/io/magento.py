@@ -153,19 +153,21 @@ def read_magento_frames(
 
 
 def read_sales_order_keyed(
-    source: str | Path | CsvFile,
+    source: str | Path | CsvFile | Table,
 ) -> tuple[ImportResult, pd.DataFrame]:
     """:func:`read_sales_order` plus the ``entity_id -> order_id`` map items attach through."""
     return _orders(_table(source, ORDER_COLUMNS, ORDER_REQUIRED))
 
 
-def read_sales_order_items(source: str | Path | CsvFile, entities: pd.DataFrame) -> ImportResult:
+def read_sales_order_items(
+    source: str | Path | CsvFile | Table, entities: pd.DataFrame
+) -> ImportResult:
     """Read a ``sales_order_item`` dump against the maps of :func:`read_sales_order_keyed`."""
     return _items(_table(source, ITEM_COLUMNS, ITEM_REQUIRED), entities)
 
 
 def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:
-    csv = source if isinstance(source, CsvFile) else open_csv(source)
+    csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv, spec, required)
     return csv.read([c for c in cols.values() if c is not None]), cols
 

@@ -108,8 +108,8 @@ def _resolve(csv: CsvFile, spec: dict[str, tuple[str, ...]], required: tuple[str
     return found
 
 
-def _open(source: str | Path | CsvFile) -> CsvFile:
-    return source if isinstance(source, CsvFile) else open_csv(source)
+def _open(source: str | Path | CsvFile | Table) -> CsvFile | Table:
+    return source if isinstance(source, CsvFile | Table) else open_csv(source)
 
 
 def _test_gateway(method: pd.Series) -> np.ndarray:
@@ -121,7 +121,7 @@ def _test_gateway(method: pd.Series) -> np.ndarray:
     )
 
 
-def read_orders(source: str | Path | CsvFile) -> ImportResult:
+def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
     """Read a Shopify orders export (see the module docstring for every rule)."""
     csv = _open(source)
     cols = _resolve(csv, ORDER_COLUMNS, ORDER_REQUIRED)
@@ -247,7 +247,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     )
 
 
-def read_customers(source: str | Path | CsvFile) -> ImportResult:
+def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     """Read a Shopify customers export into the ``customers`` table (no orders)."""
     csv = _open(source)
     cols = _resolve(csv, CUSTOMER_COLUMNS, ("email",))

@@ -101,9 +101,9 @@ def _packed_columns(header: list[str]) -> list[str]:
     return [name for name in header if _PACKED.match(normalise_name(name).replace(" ", "_"))]
 
 
-def read_orders(source: str | Path | CsvFile) -> ImportResult:
+def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
     """Read a WooCommerce order export (see the module docstring)."""
-    csv = source if isinstance(source, CsvFile) else open_csv(source)
+    csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv)
     packed = _packed_columns(csv.header)
     table = csv.read([c for c in cols.values() if c is not None] + packed)

@@ -113,12 +113,9 @@ def _open(source: str | Path | CsvFile | Table) -> CsvFile | Table:
 
 
 def _test_gateway(method: pd.Series) -> np.ndarray:
-    tokens = method.str.lower().str.split(r"\s*[+,]\s*", regex=True)
-    return (
-        tokens.map(lambda parts: isinstance(parts, list) and "bogus" in parts, na_action=None)
-        .fillna(False)
-        .to_numpy(bool)
-    )
+    """``bogus`` alone or as one item of a ``+``/``,``-separated list of gateways."""
+    pattern = r"(?:^|[+,])\s*bogus\s*(?:[+,]|$)"
+    return method.str.lower().str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
 
 
 def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:

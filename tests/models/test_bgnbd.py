@@ -20,7 +20,6 @@ from valuecast.models._beta_geo_common import (
     _kernel_quadrature,
     _kernel_series,
     beta_geo_kernel,
-    compress_rfm,
 )
 from valuecast.models._fitting import compress_histories, numerical_gradient
 
@@ -158,21 +157,6 @@ def test_weighted_fit_equals_fit_on_expanded_rows(cdnow):
     for name in PAPER:
         assert weighted.params_[name] == pytest.approx(expanded.params_[name], rel=1e-6)
     assert weighted.log_likelihood_ == pytest.approx(expanded.log_likelihood_, rel=1e-10)
-
-
-def test_fast_compression_matches_the_shared_one():
-    rng = np.random.default_rng(3)
-    T = rng.integers(1, 30, 5000).astype(float)
-    x = rng.integers(0, 4, 5000).astype(float)
-    t_x = np.where(x > 0, rng.integers(0, 30, 5000) % T, 0.0)
-    w = rng.random(5000)
-    (ux, ut, uT), counts, inverse = compress_rfm(x, t_x, T, weights=w)
-    np.testing.assert_array_equal(ux[inverse], x)
-    np.testing.assert_array_equal(ut[inverse], t_x)
-    np.testing.assert_array_equal(uT[inverse], T)
-    _, ref_counts, _ = compress_histories(x, t_x, T, weights=w)
-    assert len(counts) == len(ref_counts)
-    assert counts.sum() == pytest.approx(w.sum())
 
 
 def test_recovers_parameters_from_simulation():

@@ -31,6 +31,32 @@ def test_compression_round_trips(rows):
     assert len(set(zip(uf, ur, ut, strict=True))) == len(uf) == len(set(rows))
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.5, 1e9, -3.25, 7.0]),
+            st.integers(-5_000_000, 5_000_000),
+            st.floats(-1e6, 1e6, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_compression_round_trips_on_hashed_and_wide_columns(rows):
+    # wide integer ranges and non-integers take the hashing path rather than the dense table
+    columns = [np.array(column, dtype=float) for column in zip(*rows, strict=True)]
+    unique, counts, inverse = compress_histories(*columns)
+    for original, distinct in zip(columns, unique, strict=True):
+        np.testing.assert_array_equal(distinct[inverse], original)
+    assert counts.sum() == len(rows)
+    assert (
+        len(set(zip(*unique, strict=True)))
+        == len(unique[0])
+        == len(set(zip(*columns, strict=True)))
+    )
+
+
 def test_compression_sums_weights():
     (x,), counts, inverse = compress_histories(
         np.array([1.0, 2.0, 1.0]), weights=np.array([2, 3, 4])

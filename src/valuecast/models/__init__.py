@@ -18,7 +18,17 @@ _MODELS = {
     "ShiftedBetaGeometric": "valuecast.models.sbg",
 }
 
-__all__ = [*_MODELS, "FitError", "NotFittedError", "compress_histories"]
+__all__ = [
+    "BetaGeo",
+    "BetaGeoBetaBinomial",
+    "FitError",
+    "GammaGamma",
+    "ModifiedBetaGeo",
+    "NotFittedError",
+    "ParetoNBD",
+    "ShiftedBetaGeometric",
+    "compress_histories",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from valuecast.models.bgbb import BetaGeoBetaBinomial

@@ -38,91 +38,12 @@ from valuecast.models._fitting import (
     ArrayLike,
     BaseModel,
     as_float_array,
+    compress_histories,
     prepare_weights,
     validate_rfm,
 )
 
 _LOG2 = float(np.log(2.0))
-
-
-# ------------------------------------------------------------------------------------------------
-# compression
-# ------------------------------------------------------------------------------------------------
-def unique_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """Distinct rows of equally long 1-d columns: ``(unique_columns, inverse)``.
-
-    Hash-based (``pandas.factorize`` per column, then once on the combined integer code), which is
-    several times faster than a multi-column ``groupby`` on millions of rows.
-    """
-    n = len(columns[0])
-    if n == 0:
-        return tuple(np.asarray(c)[:0] for c in columns), np.zeros(0, dtype=np.int64)
-    key = np.zeros(n, dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(np.asarray(column), sort=False)
-        key = key * len(uniques) + codes
-    # the combined key can overflow int64 only for absurd numbers of distinct values
-    inverse, uniq_keys = pd.factorize(key, sort=False)
-    first = np.full(len(uniq_keys), n, dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(n))
-    return tuple(np.asarray(c)[first] for c in columns), inverse.astype(np.int64)
-
-
-def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes and the distinct values; no hashing for whole numbers in a modest range."""
-    if len(values):
-        low, high = float(values.min()), float(values.max())
-        if high - low < 2_000_000 and np.array_equal(values, np.floor(values)):
-            codes = (values - low).astype(np.intp)
-            present = np.flatnonzero(np.bincount(codes, minlength=int(high - low) + 1))
-            lookup = np.zeros(int(high - low) + 1, dtype=np.intp)
-            lookup[present] = np.arange(len(present))
-            return lookup[codes], present + low
-    codes, uniques = pd.factorize(values, sort=False)
-    return codes.astype(np.intp), np.asarray(uniques, dtype=float)
-
-
-def _unique_pairs(x: np.ndarray, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
-    """Distinct ``(x, y)`` pairs and the inverse map (dense table when it is small)."""
-    cx, ux = _codes(x)
-    cy, uy = _codes(y)
-    key = cx * len(uy) + cy
-    size = len(ux) * len(uy)
-    if size <= 20_000_000:
-        present = np.flatnonzero(np.bincount(key, minlength=size))
-        lookup = np.zeros(size, dtype=np.intp)
-        lookup[present] = np.arange(len(present))
-        inverse = lookup[key]
-        return (ux[present // len(uy)], uy[present % len(uy)]), inverse
-    inverse, uniq = pd.factorize(key, sort=False)
-    return (ux[uniq // len(uy)], uy[uniq % len(uy)]), inverse.astype(np.intp)
-
-
-def compress_rfm(
-    frequency: np.ndarray,
-    recency: np.ndarray,
-    T: np.ndarray,
-    weights: np.ndarray | None = None,
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-    """Group identical ``(frequency, recency, T)`` rows (same contract as ``compress_histories``).
-
-    Customers without a repeat purchase (most of them, usually) are grouped on ``T`` alone, which
-    is cheap; only the others need the three-column grouping.
-    """
-    n = len(frequency)
-    zero = frequency == 0
-    idx0 = np.flatnonzero(zero)
-    idx1 = np.flatnonzero(~zero)
-    inverse = np.empty(n, dtype=np.int64)
-    codes0, uniq_T0 = pd.factorize(T[idx0], sort=False)
-    inverse[idx0] = codes0
-    (uf, ur, ut), inv1 = unique_rows(frequency[idx1], recency[idx1], T[idx1])
-    inverse[idx1] = inv1 + len(uniq_T0)
-    unique_f = np.concatenate([np.zeros(len(uniq_T0)), uf])
-    unique_r = np.concatenate([np.zeros(len(uniq_T0)), ur])
-    unique_T = np.concatenate([np.asarray(uniq_T0, dtype=float), ut])
-    counts = np.bincount(inverse, weights=weights, minlength=len(unique_f)).astype(float)
-    return (unique_f, unique_r, unique_T), counts, inverse
 
 
 # ------------------------------------------------------------------------------------------------
@@ -436,7 +357,7 @@ class BetaGeoFamily(BaseModel):
         """
         x, t_x, T = validate_rfm(frequency, recency, T)
         w = prepare_weights(weights, len(x))
-        (ux, ut, uT), counts, _ = compress_rfm(x, t_x, T, weights=w)
+        (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
         keep = counts > 0
         data = self._prepare(ux[keep], ut[keep], uT[keep], counts[keep])
         self._fit_compressed(data, counts[keep])
@@ -653,13 +574,13 @@ class BetaGeoFamily(BaseModel):
             raise ValueError("t must be finite and non-negative")
         if t.ndim == 0 or t.size == 1:
             p_alive = self._p_alive(x, t_x, T)
-            (ux, uT), inverse = _unique_pairs(x, T)
+            (ux, uT), _, inverse = compress_histories(x, T)
             ut = np.full(len(ux), float(t.reshape(-1)[0]))
         else:
             x, t_x, T, t = (np.ascontiguousarray(v) for v in np.broadcast_arrays(x, t_x, T, t))
             x, t_x, T, t = (v.reshape(-1) for v in (x, t_x, T, t))
             p_alive = self._p_alive(x, t_x, T)
-            (ux, uT, ut), inverse = unique_rows(x, T, t)
+            (ux, uT, ut), _, inverse = compress_histories(x, T, t)
         n, a, beta, theta = self._kernel_args(ux, uT)
         kernel = beta_geo_kernel(n, np.full_like(n, a), beta, ut / theta)
         p_alive *= np.take(kernel, inverse)
@@ -703,7 +624,7 @@ class BetaGeoFamily(BaseModel):
             raise ValueError("delta must be a positive discount rate")
         x, t_x, T = validate_rfm(frequency, recency, T)
         p_alive = self._p_alive(x, t_x, T)
-        (ux, uT), inverse = _unique_pairs(x, T)
+        (ux, uT), _, inverse = compress_histories(x, T)
         n, a, beta, theta = self._kernel_args(ux, uT)
         scale = delta * theta  # tau = s / scale
         v_lo = np.minimum(np.log(scale) - np.log1p(n) - 12.0, -12.0)

@@ -61,26 +61,46 @@ def compress_histories(
     return unique_columns, counts, inverse
 
 
-def _row_codes(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int]:
-    """Dense codes of the distinct rows, by hashing each column and combining the codes.
+def _column_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense integer codes of one column and the number of distinct values.
 
-    Each column is factorised on its own (hash-based, linear time); the per-column codes are then
-    combined in mixed radix into one integer key and factorised again.  This is several times
-    faster than a lexicographic sort of the rows.
+    Whole numbers in a modest range (days, counts) are coded by offset and a presence table,
+    without hashing; anything else is hashed with ``pandas.factorize``.
     """
-    key = np.zeros(len(columns[0]), dtype=np.int64)
+    values = np.asarray(values)
+    if len(values) and values.dtype.kind in "fiu":
+        low, high = values.min(), values.max()
+        if high - low < 2_000_000 and np.array_equal(values, np.floor(values)):
+            offsets = (values - low).astype(np.intp)
+            present = np.bincount(offsets, minlength=int(high - low) + 1) > 0
+            lookup = np.cumsum(present) - 1
+            return lookup[offsets], int(present.sum())
+    codes, uniques = pd.factorize(values, sort=False)
+    return codes.astype(np.intp), len(uniques)
+
+
+def _row_codes(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int]:
+    """Dense codes of the distinct rows of ``columns`` and their number.
+
+    Each column is coded on its own (linear time); the codes are combined in mixed radix into one
+    integer key, which is made dense with a presence table when the key space is small and by
+    hashing otherwise.  Several times faster than a lexicographic sort of the rows.
+    """
+    key = np.zeros(len(columns[0]), dtype=np.intp)
     radix = 1
     for column in columns:
-        codes, uniques = pd.factorize(np.asarray(column), sort=False)
-        cardinality = max(len(uniques), 1)
+        codes, cardinality = _column_codes(column)
+        cardinality = max(cardinality, 1)
         if radix * cardinality >= 2**62:  # re-densify before the key could overflow
-            key, _ = pd.factorize(key, sort=False)
-            key = key.astype(np.int64)
-            radix = int(key.max()) + 1 if len(key) else 1
+            key, radix = _row_codes((key,))
         key = key * cardinality + codes
         radix *= cardinality
+    if radix <= 20_000_000:
+        present = np.bincount(key, minlength=radix) > 0
+        lookup = np.cumsum(present) - 1
+        return lookup[key], int(present.sum())
     inverse, uniques = pd.factorize(key, sort=False)
-    return inverse.astype(np.int64), len(uniques)
+    return inverse.astype(np.intp), len(uniques)
 
 
 def prepare_weights(weights: ArrayLike | None, n: int) -> np.ndarray:

@@ -90,3 +90,57 @@ def test_weights_and_histories_are_validated():
         validate_rfm([np.nan], [1], [4])
     with pytest.raises(ValueError, match="recency must be 0"):
         validate_rfm([0], [1], [4])
+
+
+@pytest.mark.parametrize("model_name", ["BetaGeo", "ParetoNBD", "ModifiedBetaGeo"])
+def test_standard_errors_and_parameter_draws_agree(model_name):
+    import valuecast.models as models
+    from valuecast.datasets import load_cdnow_summary
+
+    cdnow = load_cdnow_summary()
+    model = getattr(models, model_name)().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    draws = model.sample_params(4000, seed=1)
+    assert set(draws) == set(model.params_)
+    for name, value in model.params_.items():
+        se = model.standard_errors_[name]
+        assert np.isfinite(se) and 0 < se < value
+        # log-normal draws: the median sits at the estimate, the spread matches the delta-method SE
+        assert np.median(draws[name]) == pytest.approx(value, rel=0.05)
+        assert np.std(np.log(draws[name])) == pytest.approx(se / value, rel=0.1)
+        assert np.all(draws[name] > 0)
+    # the same seed gives the same draws; a draw predicts like a model with those parameters
+    again = model.sample_params(4000, seed=1)
+    np.testing.assert_array_equal(draws["r"], again["r"])
+    one = {name: values[0] for name, values in draws.items()}
+    clone = model.with_params(one)
+    assert clone.params_ == pytest.approx(one)
+    assert model.params_ != clone.params_
+    alive = clone.probability_alive(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert np.all((alive >= 0) & (alive <= 1))
+
+
+def test_bgnbd_standard_errors_match_the_published_ones():
+    # FHL (2005) print no SEs; lifetimes 0.11.3's BetaGeoFitter on the same CDNOW summary gives
+    # se(coef) r 0.012557, alpha 0.378221, a 0.185719, b 0.705345 (observed information)
+    from valuecast.datasets import load_cdnow_summary
+    from valuecast.models import BetaGeo
+
+    cdnow = load_cdnow_summary()
+    model = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    expected = {"r": 0.012557, "alpha": 0.378221, "a": 0.185719, "b": 0.705345}
+    for name, value in expected.items():
+        assert model.standard_errors_[name] == pytest.approx(value, rel=0.005), name
+
+
+def test_unfitted_model_and_penalizer():
+    from valuecast.datasets import load_cdnow_summary
+    from valuecast.models import BetaGeo, NotFittedError
+
+    with pytest.raises(NotFittedError):
+        BetaGeo().probability_alive([1], [1], [2])
+    cdnow = load_cdnow_summary()
+    plain = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    shrunk = BetaGeo(penalizer=0.1).fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    # an L2 penalty pulls the largest parameters towards zero and costs likelihood
+    assert shrunk.params_["b"] < plain.params_["b"]
+    assert shrunk.log_likelihood_ < plain.log_likelihood_

@@ -143,9 +143,8 @@ def assemble(
         excluded_orders[name] += len(group)
         excluded_revenue[name] += round(float(group["gross_revenue"].sum()), 2)
     counted = orders.loc[~dropped]
+    # importers pass the lines of counted orders only
     result_lines = empty_frame(ORDER_LINES_SCHEMA) if lines is None else lines
-    if lines is not None and len(lines) and dropped.any():
-        result_lines = lines[lines["order_id"].isin(counted["order_id"]).to_numpy(bool)]
     return ImportResult(
         file=table_name,
         format=fmt,

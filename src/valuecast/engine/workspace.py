@@ -297,7 +297,9 @@ def _stage_frames(
         customer_frames.append(c)
     orders = _concat(order_frames, ORDERS_SCHEMA)
     orders = orders[orders["order_id"].notna()]
-    orders = orders.drop_duplicates("order_id", keep="last").reset_index(drop=True)
+    if len(order_frames) > 1:  # an importer gives one row per order; across files the last wins
+        orders = orders.drop_duplicates("order_id", keep="last")
+    orders = orders.reset_index(drop=True)
 
     lines = _concat(line_frames, ORDER_LINES_SCHEMA)
     lines = lines[lines["order_id"].notna()]
@@ -335,6 +337,17 @@ def _upsert(
     """Upsert the staged ``_stage_{table}`` rows into ``table`` by ``key``; return the counts."""
     stage = f"_stage_{table}"
     columns = _column_list(schema)
+    if not _sql(raw, f"SELECT 1 FROM {table} LIMIT 1"):  # first ingest: no key can match
+        _sql(
+            raw,
+            f"INSERT INTO {table} ({columns}, ingest_id) SELECT {columns}, {ingest_id} FROM {stage}",
+        )
+        _sql(raw, f"CREATE OR REPLACE TEMP TABLE _new_{table} AS SELECT {key} FROM {stage}")
+        _sql(
+            raw,
+            f"CREATE OR REPLACE TEMP TABLE _changed_{table} AS SELECT {key} FROM {stage} LIMIT 0",
+        )
+        return {"new": _sql(raw, f"SELECT count(*) FROM {stage}")[0][0], "changed": 0}
     compared = {name: dtype for name, dtype in schema.items() if name != key}
     _sql(
         raw,

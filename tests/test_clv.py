@@ -85,3 +85,40 @@ def test_bad_arguments_are_rejected(kwargs, message):
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         customer_lifetime_value(ConstantRate(1.0), None, [0], [0], [1], [1.0], **arguments)
+
+
+def test_interval_agrees_with_simulating_parameter_draws():
+    # The delta-method interval must match the percentiles of CLV recomputed under parameter
+    # draws from both fitted models (CDNOW sample, weeks; 12 monthly periods).
+    from valuecast.clv import customer_lifetime_value_interval
+    from valuecast.datasets import load_cdnow_summary
+    from valuecast.models import BetaGeo, GammaGamma
+
+    cdnow = load_cdnow_summary()
+    f, r, t, m = (cdnow[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    bgnbd = BetaGeo().fit(f, r, t)
+    spend = GammaGamma().fit(f[f > 0], m[f > 0])
+    interval = customer_lifetime_value_interval(bgnbd, spend, f, r, t, m, time_unit_days=7)
+    point = customer_lifetime_value(bgnbd, spend, f, r, t, m, time_unit_days=7)
+    np.testing.assert_allclose(interval.point, point, rtol=1e-12)
+    assert np.all(interval.low <= interval.point) and np.all(interval.point <= interval.high)
+
+    n = 200
+    tx_draws, spend_draws = bgnbd.sample_params(n, seed=1), spend.sample_params(n, seed=2)
+    simulated = np.array(
+        [
+            customer_lifetime_value(
+                bgnbd.with_params({k: v[i] for k, v in tx_draws.items()}),
+                spend.with_params({k: v[i] for k, v in spend_draws.items()}),
+                f, r, t, m, time_unit_days=7,
+            )
+            for i in range(n)
+        ]
+    )  # fmt: skip
+    low, high = np.percentile(simulated, [10, 90], axis=0)
+    for i in (0, 1, 5, 100):  # a repeater, a one-off, a heavy buyer, another
+        assert interval.low[i] == pytest.approx(low[i], rel=0.03)
+        assert interval.high[i] == pytest.approx(high[i], rel=0.03)
+    total_low, total_high = np.percentile(simulated.sum(axis=1), [10, 90])
+    assert interval.total_low == pytest.approx(total_low, rel=0.03)
+    assert interval.total_high == pytest.approx(total_high, rel=0.03)

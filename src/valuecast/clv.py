@@ -14,7 +14,10 @@ periods are weeks, 30-day blocks or calendar-average months.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.stats import norm
 
 from valuecast.models._fitting import ArrayLike, as_float_array, compress_histories
 
@@ -159,3 +162,108 @@ def customer_lifetime_value(
     else:
         value = spend_model.expected_average_value(frequency, monetary_value)
     return margin * np.asarray(value, dtype=float) * transactions
+
+
+@dataclass
+class CLVInterval:
+    """Predicted CLV per customer with an interval from parameter uncertainty, and their totals."""
+
+    point: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    total: float
+    total_low: float
+    total_high: float
+    level: float
+
+
+def _log_param_jacobian(model, evaluate, step: float = 1e-4) -> np.ndarray:
+    """Forward differences of ``evaluate(model)`` (an array) with respect to the log parameters."""
+    base = evaluate(model)
+    names = list(model.params_)
+    columns = []
+    for name in names:
+        shifted = dict(model.params_)
+        shifted[name] = float(np.exp(np.log(shifted[name]) + step))
+        columns.append((evaluate(model.with_params(shifted)) - base) / step)
+    return base, np.column_stack(columns)
+
+
+def customer_lifetime_value_interval(
+    transaction_model,
+    spend_model,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    horizon: int = 12,
+    period: float = DAYS_PER_MONTH,
+    annual_discount_rate: float = 0.10,
+    margin: float = 1.0,
+    time_unit_days: float = 1.0,
+    level: float = 0.80,
+) -> CLVInterval:
+    """CLV (as :func:`customer_lifetime_value`) with a ``level`` interval from parameter uncertainty.
+
+    The interval reflects the uncertainty of the fitted parameters (their asymptotic normal on the
+    log scale, from the observed information), propagated by the delta method on the log of
+    CLV: ``sd(log CLV)^2 = g' Sigma_tx g + h' Sigma_spend h`` where ``g`` and ``h`` are the
+    derivatives of log CLV with respect to the log parameters of the transaction and the spend
+    model (fitted independently, so their covariances add). The bounds are
+    ``CLV * exp(-/+ z sd)``, log-normal like the parameter draws of ``sample_params``. The
+    same propagation on the sum gives an interval for the shop's total. It costs one CLV
+    evaluation per parameter (on distinct histories), rather than hundreds for simulation.
+    """
+    if not 0 < level < 1:
+        raise ValueError("level must be between 0 and 1")
+    z = float(norm.ppf(0.5 + level / 2))
+    ends = _period_ends(horizon, period, time_unit_days)
+    rate = period_discount_rate(annual_discount_rate, period)
+    f, r, t, inverse = _distinct_histories(frequency, recency, T)
+
+    def discounted(model):
+        total = np.zeros(len(f))
+        for k, transactions in enumerate(_per_period(model, f, r, t, ends), start=1):
+            total += transactions * (1.0 + rate) ** -k
+        return total
+
+    transactions, d_transactions = _log_param_jacobian(transaction_model, discounted)
+    if spend_model is None:
+        value = as_float_array(monetary_value, "monetary_value")
+        d_value = np.zeros((len(value), 0))
+        spend_cov = np.zeros((0, 0))
+    else:
+        value, d_value = _log_param_jacobian(
+            spend_model, lambda model: model.expected_average_value(frequency, monetary_value)
+        )
+        spend_cov = spend_model.covariance_log_
+    point = margin * value * transactions[inverse]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(transactions[:, None] > 0, d_transactions / transactions[:, None], 0.0)
+        h = np.where(value[:, None] > 0, d_value / value[:, None], 0.0)
+    tx_cov = transaction_model.covariance_log_
+    if not (np.all(np.isfinite(tx_cov)) and np.all(np.isfinite(spend_cov))):
+        raise ValueError(
+            "parameter covariance unavailable (singular information matrix): refit with a small "
+            "penalizer to get intervals"
+        )
+    variance = np.einsum("ij,jk,ik->i", g, tx_cov, g)[inverse] + np.einsum(
+        "ij,jk,ik->i", h, spend_cov, h
+    )
+    sd = np.sqrt(np.maximum(variance, 0.0))
+    # totals: d(sum CLV)/d(log theta) = sum_i CLV_i g_i (and likewise for the spend model)
+    weights = np.bincount(inverse, weights=point, minlength=len(f))
+    total_g = weights @ g
+    total_h = point @ h
+    total = float(point.sum())
+    total_sd = float(np.sqrt(max(total_g @ tx_cov @ total_g + total_h @ spend_cov @ total_h, 0.0)))
+    relative = total_sd / total if total > 0 else 0.0
+    return CLVInterval(
+        point=point,
+        low=point * np.exp(-z * sd),
+        high=point * np.exp(z * sd),
+        total=total,
+        total_low=total * float(np.exp(-z * relative)),
+        total_high=total * float(np.exp(z * relative)),
+        level=level,
+    )

@@ -308,8 +308,9 @@ def markdown(results: dict) -> str:
         lines += [
             f"### {csv['orders']:,} orders of {csv['customers']:,} customers: CSV to summary",
             "",
-            "Orders CSV (customer_id, order_date, revenue) to one summary row per customer "
-            "(frequency, recency, T in days, mean repeat value), every step in the same run.",
+            "Orders CSV (customer_id as an e-mail address, order_date, revenue) to one summary row "
+            "per customer (frequency, recency, T in days, mean repeat value), every step in the "
+            "same run.",
             "",
             "| path | seconds | vs lifetimes |",
             "| --- | ---: | ---: |",
@@ -318,7 +319,10 @@ def markdown(results: dict) -> str:
         base = life["total"] if life else None
 
         def ratio(seconds: float) -> str:
-            return f"{base / seconds:.1f}x faster" if base else "n/a"
+            if not base:
+                return "n/a"
+            speedup = base / seconds
+            return f"{speedup:.1f}x faster" if speedup >= 1 else f"{1 / speedup:.1f}x slower"
 
         product = csv["valuecast_product"]
         lines.append(

@@ -196,29 +196,14 @@ def _print_ingest_report(report: object) -> None:
         console.print(f"note: {note}", highlight=False)
 
 
-@app.command()
-def ingest(
-    files: list[str] = typer.Argument(..., help="Order / customer exports (CSV, Parquet) or URLs."),
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
-    export_format: ExportFormat | None = typer.Option(
-        None, "--format", help="Force the export format instead of detecting it from the header."
-    ),
-    column_map: str | None = typer.Option(
-        None,
-        "--map",
-        help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL[,...]",
-    ),
-    fx: Path | None = typer.Option(
-        None, "--fx", help="RATES.csv converting every currency to one base currency."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
-) -> None:
-    """Read exports into the workspace: all files in one transaction, or none of them.
-
-    Re-ingesting an export changes nothing; a newer export adds new orders and updates changed ones.
-    """
+def _ingest_files(
+    files: list[str],
+    workspace: Path,
+    export_format: ExportFormat | None,
+    column_map: str | None,
+    fx: Path | None,
+):
+    """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line."""
     from valuecast.engine import EngineError, Workspace
     from valuecast.io import read_exports
     from valuecast.io.schema import InputError
@@ -243,7 +228,7 @@ def ingest(
     existed = workspace.exists()
     try:
         with Workspace(workspace) as ws:
-            report = ws.ingest(results)
+            return ws.ingest(results)
     except (InputError, EngineError) as error:
         if not existed:
             _remove_workspace(workspace)
@@ -252,6 +237,32 @@ def ingest(
         if not existed:
             _remove_workspace(workspace)
         fail(f"{workspace}: ingest failed, nothing written: {error}")
+
+
+@app.command()
+def ingest(
+    files: list[str] = typer.Argument(..., help="Order / customer exports (CSV, Parquet) or URLs."),
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
+    ),
+    export_format: ExportFormat | None = typer.Option(
+        None, "--format", help="Force the export format instead of detecting it from the header."
+    ),
+    column_map: str | None = typer.Option(
+        None,
+        "--map",
+        help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL[,...]",
+    ),
+    fx: Path | None = typer.Option(
+        None, "--fx", help="RATES.csv converting every currency to one base currency."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+) -> None:
+    """Read exports into the workspace: all files in one transaction, or none of them.
+
+    Re-ingesting an export changes nothing; a newer export adds new orders and updates changed ones.
+    """
+    report = _ingest_files(files, workspace, export_format, column_map, fx)
     if as_json:
         print(report.to_json())
     else:
@@ -336,6 +347,233 @@ def summary(
 # ================================================================================================
 # end of ingest / summary
 # ================================================================================================
+
+
+# ================================================================================================
+# analyze: the main job
+# ================================================================================================
+class ModelChoice(StrEnum):
+    auto = "auto"
+    bgnbd = "bgnbd"
+    pnbd = "pnbd"
+    mbgnbd = "mbgnbd"
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Write through a temporary file in the same folder and rename it over ``path``."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        write(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str, Path]:
+    """Write customers.csv/.parquet, summary.json and ingest_report.json into ``out``."""
+    import pandas as pd
+
+    out.mkdir(parents=True, exist_ok=True)
+    customers = analysis.customers
+    paths = {
+        "customers_csv": out / "customers.csv",
+        "customers_parquet": out / "customers.parquet",
+        "summary": out / "summary.json",
+        "ingest_report": out / "ingest_report.json",
+    }
+    csv_frame = customers.copy()
+    for column in ("first_order_date", "last_order_date", "expected_date_of_next_order"):
+        csv_frame[column] = pd.to_datetime(csv_frame[column]).dt.strftime("%Y-%m-%d")
+    _write_atomically(
+        paths["customers_csv"], lambda p: csv_frame.to_csv(p, index=False, float_format="%.6g")
+    )
+    parquet_frame = customers.copy()
+    for column in ("first_order_date", "last_order_date", "expected_date_of_next_order"):
+        parquet_frame[column] = pd.to_datetime(parquet_frame[column]).dt.date
+    _write_atomically(
+        paths["customers_parquet"], lambda p: parquet_frame.to_parquet(p, index=False)
+    )
+    _write_atomically(
+        paths["summary"],
+        lambda p: p.write_text(json.dumps(analysis.summary, indent=2, default=str)),
+    )
+    _write_atomically(
+        paths["ingest_report"],
+        lambda p: p.write_text(json.dumps(ingest_report or {}, indent=2, default=str)),
+    )
+    return paths
+
+
+def _print_analysis(analysis, paths: dict[str, Path], seconds: float) -> None:
+    summary = analysis.summary
+    currency = summary.get("currency") or ""
+    totals = summary["totals"]
+    money = lambda value: f"{value:,.0f} {currency}".strip()  # noqa: E731
+    headline = Table(show_header=False, box=None, padding=(0, 2))
+    headline.add_column()
+    headline.add_column(justify="right")
+    rows = [
+        ("as of", summary["as_of"]),
+        ("customers", f"{summary['n_customers']:,}"),
+        ("orders", f"{summary['n_orders']:,} ({summary['n_guest_orders']:,} guest)"),
+        ("historic CLV", money(totals["historic_clv"])),
+    ]
+    if "predicted_clv" in totals:
+        level = int(round(totals["interval_level"] * 100))
+        rows += [
+            (
+                f"predicted CLV, next {summary['horizon_months']} months",
+                f"{money(totals['predicted_clv'])}  ({level}% interval "
+                f"{totals['predicted_clv_p10']:,.0f} to {totals['predicted_clv_p90']:,.0f})",
+            ),
+            ("predicted orders", f"{totals['predicted_number_of_orders']:,.0f}"),
+            ("model", summary["model"]["name"]),
+        ]
+    for name, value in rows:
+        headline.add_row(name, value)
+    console.print(headline)
+    backtest = summary.get("backtest") or {}
+    if backtest.get("models"):
+        table = Table(title=f"backtest: holdout after {backtest.get('calibration_end')}")
+        for column in ("model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"):
+            table.add_column(column, justify="right" if column != "model" else "left")
+        for name, scores in backtest["models"].items():
+            if "error" in scores:
+                table.add_row(name, "failed", scores["error"][:40], "", "")
+                continue
+            table.add_row(
+                name,
+                _fmt(scores.get("mae_orders")),
+                _fmt(scores.get("aggregate_error_orders"), percent=True),
+                _fmt(scores.get("spearman_orders")),
+                _fmt(scores.get("top_decile_revenue_share"), percent=True),
+            )
+        console.print(table)
+    groups = Table(title="RFM groups")
+    groups.add_column("group")
+    groups.add_column("customers", justify="right")
+    groups.add_column("predicted CLV", justify="right")
+    for name, row in sorted(summary["rfm_groups"].items(), key=lambda item: -item[1]["count"]):
+        groups.add_row(name, f"{row['count']:,}", money(row["predicted_clv"]))
+    console.print(groups)
+    if summary["low_confidence"]:
+        console.print("[yellow]low confidence:[/] " + "; ".join(summary["low_confidence_reasons"]))
+    for note in summary.get("notes", []):
+        console.print(f"note: {note}", highlight=False)
+    console.print(f"written in {seconds:.1f} s:", highlight=False)
+    for path in paths.values():
+        console.print(f"  {path}", highlight=False)
+
+
+def _fmt(value, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if percent else f"{value:.3f}"
+
+
+def run_analysis(
+    files: list[str],
+    workspace: Path,
+    export_format: ExportFormat | None = None,
+    column_map: str | None = None,
+    fx: Path | None = None,
+    as_of: str | None = None,
+    horizon: int = 12,
+    annual_discount_rate: float = 0.10,
+    margin: float = 1.0,
+    model: str = "auto",
+    out: Path = Path("valuecast-out"),
+    quiet: bool = False,
+):
+    """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from valuecast.engine import EngineError, SummaryError, Workspace
+    from valuecast.io.schema import InputError
+    from valuecast.pipeline import AnalysisOptions, analyze
+
+    started = time.perf_counter()
+    options = AnalysisOptions(
+        as_of=as_of,
+        horizon=horizon,
+        annual_discount_rate=annual_discount_rate,
+        margin=margin,
+        model=model,
+    )
+    try:
+        options.validate()
+    except ValueError as error:
+        fail(str(error))
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=quiet,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("reading exports", total=None)
+        report = None
+        if files:
+            report = _ingest_files(files, workspace, export_format, column_map, fx).to_dict()
+        elif not workspace.exists():
+            fail(f"{workspace}: no such workspace (give export files to analyse, or --workspace)")
+        try:
+            ws = Workspace(workspace, read_only=True)
+        except (InputError, EngineError) as error:
+            fail(str(error))
+        except Exception as error:
+            fail(f"{workspace}: cannot open the workspace: {error}")
+        with ws:
+            if report is None:
+                ingests = ws.ingests()
+                report = json.loads(ingests["report"].iloc[-1]) if len(ingests) else {}
+            try:
+                analysis = analyze(
+                    ws, options, progress=lambda text: progress.update(task, description=text)
+                )
+            except (SummaryError, InputError, EngineError, ValueError) as error:
+                fail(str(error))
+        progress.update(task, description="writing results")
+        paths = write_analysis(analysis, report, out)
+    seconds = time.perf_counter() - started
+    if not quiet:
+        _print_analysis(analysis, paths, seconds)
+    return analysis, paths
+
+
+@app.command()
+def analyze(
+    files: list[str] = typer.Argument(
+        None, help="Exports to ingest first (Shopify, Magento, WooCommerce, orders tables)."
+    ),
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
+    ),
+    export_format: ExportFormat | None = typer.Option(
+        None, "--format", help="Force the export format instead of detecting it from the header."
+    ),
+    column_map: str | None = typer.Option(
+        None, "--map", help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,..."
+    ),
+    fx: Path | None = typer.Option(None, "--fx", help="RATES.csv converting currencies."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="YYYY-MM-DD (default: the last order date)."
+    ),
+    horizon: int = typer.Option(12, "--horizon", help="Prediction horizon in months."),
+    annual_discount_rate: float = typer.Option(0.10, "--annual-discount-rate"),
+    margin: float = typer.Option(1.0, "--margin", help="Share of net revenue kept as profit."),
+    model: ModelChoice = typer.Option(
+        ModelChoice.auto, "--model", help="auto picks the best on a holdout backtest."
+    ),
+    out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
+) -> None:
+    """Every customer's historic and predicted CLV, churn risk, next order and RFM group.
+
+    Writes customers.csv, customers.parquet, summary.json and ingest_report.json to --out.
+    Without FILE it analyses what the workspace already holds.
+    """
+    run_analysis(
+        files or [], workspace, export_format, column_map, fx, as_of, horizon,
+        annual_discount_rate, margin, model.value, out,
+    )  # fmt: skip
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -202,6 +202,7 @@ def customer_lifetime_value_interval(
     margin: float = 1.0,
     time_unit_days: float = 1.0,
     level: float = 0.80,
+    spend_frequency: ArrayLike | None = None,
 ) -> CLVInterval:
     """CLV (as :func:`customer_lifetime_value`) with a ``level`` interval from parameter uncertainty.
 
@@ -213,6 +214,8 @@ def customer_lifetime_value_interval(
     ``CLV * exp(-/+ z sd)``, log-normal like the parameter draws of ``sample_params``. The
     same propagation on the sum gives an interval for the shop's total. It costs one CLV
     evaluation per parameter (on distinct histories), rather than hundreds for simulation.
+    ``spend_frequency`` (default ``frequency``) is the frequency the spend model sees, for
+    callers that give customers without a usable repeat purchase the population mean.
     """
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
@@ -234,7 +237,10 @@ def customer_lifetime_value_interval(
         spend_cov = np.zeros((0, 0))
     else:
         value, d_value = _log_param_jacobian(
-            spend_model, lambda model: model.expected_average_value(frequency, monetary_value)
+            spend_model,
+            lambda model: model.expected_average_value(
+                frequency if spend_frequency is None else spend_frequency, monetary_value
+            ),
         )
         spend_cov = spend_model.covariance_log_
     point = margin * value * transactions[inverse]

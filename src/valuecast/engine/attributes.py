@@ -1,0 +1,66 @@
+"""Per-customer attributes and shop-level facts that the analysis adds to the summary (Ibis)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from valuecast.engine.summary import prepare_orders
+
+
+def first_products(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.Table:
+    """``customer_id, first_product``: the first line item of each customer's first order.
+
+    The first order is the earliest by order time (ties broken by order id); its first line is
+    the lowest line number.  Customers whose first order has no line items get no row.
+    """
+    o = prepare_orders(orders)
+    known = o.filter(o.customer_id.notnull(), o.order_date <= ibis.literal(as_of, type="date"))
+    stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
+    first_orders = known.group_by("customer_id").aggregate(
+        order_id=known.order_id.argmin(ibis.struct({"at": stamp, "id": known.order_id}))
+    )
+    lines = order_lines.filter(order_lines.product_name.notnull())
+    first_lines = lines.group_by("order_id").aggregate(
+        first_product=lines.product_name.argmin(lines.line_number)
+    )
+    joined = first_orders.inner_join(first_lines, "order_id")
+    return joined.select("customer_id", "first_product")
+
+
+def shop_facts(orders: ir.Table, as_of: date) -> dict[str, Any]:
+    """Order counts, revenue, currency and the date range up to ``as_of`` (one small query)."""
+    o = prepare_orders(orders)
+    o = o.filter(o.order_date <= ibis.literal(as_of, type="date"))
+    guest = o.customer_id.isnull()
+    row = (
+        o.aggregate(
+            n_orders=o.count(),
+            n_guest_orders=o.count(where=guest),
+            guest_revenue=o.net_revenue.sum(where=guest),
+            revenue=o.net_revenue.sum(),
+            first_order_date=o.order_date.min(),
+            last_order_date=o.order_date.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    currency = None
+    if "currency" in orders.columns:
+        counts = (
+            o.filter(o.currency.notnull())
+            .group_by("currency")
+            .aggregate(n=ibis._.count())
+            .order_by(ibis.desc("n"))
+            .limit(1)
+            .to_pyarrow()
+            .to_pylist()
+        )
+        currency = counts[0]["currency"] if counts else None
+    row["currency"] = currency
+    row["revenue"] = float(row["revenue"] or 0.0)
+    row["guest_revenue"] = float(row["guest_revenue"] or 0.0)
+    return row

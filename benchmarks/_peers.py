@@ -56,6 +56,10 @@ LIFETIMES = Peer(
 )
 
 
+# pymc-marketing's MAP fit (pip resolves the newest release that supports this Python).
+PYMC_MARKETING = Peer(name="pymc-marketing", requirements=("pymc-marketing", "psutil"))
+
+
 def _stamp(peer: Peer) -> Path:
     return peer.directory / ".requirements"
 

@@ -1,0 +1,102 @@
+"""Predicted spend tiers: top ~30% high, bottom ~10% low, ties kept together."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from valuecast.analytics.tiers import predicted_spend_tier
+
+RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def test_distinct_values_top_thirty_and_bottom_ten_percent():
+    tiers = predicted_spend_tier(np.arange(10.0))
+    assert tiers.tolist() == ["low"] + ["medium"] * 6 + ["high"] * 3
+    # rounded down: of 25 customers, 7 high and 2 low
+    counts = pd.Series(predicted_spend_tier(np.arange(25.0) ** 2)).value_counts()
+    assert counts.to_dict() == {"medium": 16, "high": 7, "low": 2}
+
+
+def test_order_of_rows_does_not_matter():
+    values = np.random.default_rng(1).gamma(0.7, 100.0, 500)
+    tiers = predicted_spend_tier(values)
+    permutation = np.random.default_rng(2).permutation(500)
+    np.testing.assert_array_equal(predicted_spend_tier(values[permutation]), tiers[permutation])
+
+
+def test_all_equal_predictions_are_all_medium():
+    assert set(predicted_spend_tier([12.5] * 40)) == {"medium"}
+    assert predicted_spend_tier([3.0]).tolist() == ["medium"]
+
+
+def test_ties_across_a_threshold_stay_together():
+    # three customers tie at the top: each beats exactly 7 of 10 -> all high
+    values = [1, 2, 3, 4, 5, 6, 7, 10, 10, 10]
+    assert predicted_spend_tier(values).tolist()[-3:] == ["high"] * 3
+    # four tie at the top: each beats 6 of 10 (< 70%) -> all medium, none high
+    values = [1, 2, 3, 4, 5, 6, 10, 10, 10, 10]
+    assert "high" not in set(predicted_spend_tier(values))
+    # half the shop at zero: nobody is beaten by 90% -> no low tier
+    tiers = predicted_spend_tier([0.0] * 10 + list(range(1, 11)))
+    assert "low" not in set(tiers)
+    assert set(tiers[:10]) == {"medium"}
+    # two tie at the bottom of 20: each beaten by 18 = 90% -> both low
+    assert predicted_spend_tier([0.0, 0.0, *range(1, 19)]).tolist()[:3] == ["low", "low", "medium"]
+
+
+def test_missing_predictions_get_no_tier_and_do_not_count():
+    tiers = predicted_spend_tier([np.nan, *range(10), np.nan])
+    assert tiers[0] is None and tiers[-1] is None
+    assert tiers[1:-1].tolist() == predicted_spend_tier(np.arange(10.0)).tolist()
+    assert predicted_spend_tier([np.nan, np.nan]).tolist() == [None, None]
+    assert len(predicted_spend_tier([])) == 0
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="infinite"):
+        predicted_spend_tier([1.0, np.inf])
+    with pytest.raises(ValueError, match="add up to at most 1"):
+        predicted_spend_tier([1.0], high_share=0.8, low_share=0.3)
+
+
+def test_other_shares():
+    tiers = predicted_spend_tier(np.arange(100.0), high_share=0.2, low_share=0.25)
+    counts = pd.Series(tiers).value_counts().to_dict()
+    assert counts == {"medium": 55, "low": 25, "high": 20}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 8) | st.floats(0, 1e7, allow_nan=False), min_size=1, max_size=80))
+def test_tier_properties(values):
+    values = np.asarray(values, dtype=float)
+    tiers = predicted_spend_tier(values)
+    n = len(values)
+    assert (tiers == "high").sum() <= 0.3 * n + 1e-9
+    assert (tiers == "low").sum() <= 0.1 * n + 1e-9
+    for value in np.unique(values):
+        assert len(set(tiers[values == value])) == 1
+    rank = np.array([RANK[t] for t in tiers])
+    order = np.argsort(values, kind="stable")
+    assert np.all(np.diff(rank[order]) >= 0)  # more predicted value, never a lower tier
+    # the definition, against direct counts
+    lower = (values[None, :] < values[:, None]).sum(axis=1)
+    higher = (values[None, :] > values[:, None]).sum(axis=1)
+    expected = np.where(lower >= 0.7 * n - 1e-9, "high", "medium")
+    expected = np.where(higher >= 0.9 * n - 1e-9, "low", expected)
+    np.testing.assert_array_equal(tiers, expected)
+
+
+def test_a_million_customers_quickly():
+    values = np.random.default_rng(0).lognormal(3.0, 1.2, 1_000_000)
+    best = np.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        tiers = predicted_spend_tier(values)
+        best = min(best, time.perf_counter() - start)
+    counts = pd.Series(tiers).value_counts().to_dict()
+    assert counts == {"medium": 600_000, "high": 300_000, "low": 100_000}
+    assert best < 1.0, f"{best:.2f} s"

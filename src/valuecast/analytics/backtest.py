@@ -1,0 +1,516 @@
+"""Backtest and model choice: fit on the past, predict a held-out stretch, score against what happened.
+
+The last part of the order history is held out (:func:`holdout_split`), each candidate model is
+fitted on the calibration summary (the per-customer summary up to the calibration end, with the
+``holdout_orders`` and ``holdout_revenue`` each customer actually produced afterwards), and
+its predictions of holdout orders and revenue are scored per customer (:func:`score_predictions`)
+next to a naive baseline (:func:`naive_baseline`).  :func:`backtest` picks the model with the
+lowest holdout mean absolute error of orders; the result is JSON-ready for ``summary.json``.
+
+Orders here are purchase days, as in the summary (several orders on one day count once), and
+every holdout purchase of a calibration customer is a repeat purchase.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from valuecast.models import BetaGeo, FitError, GammaGamma, ModifiedBetaGeo, ParetoNBD
+from valuecast.models._fitting import compress_histories
+
+ArrayLike = Any
+
+CANDIDATES: dict[str, type] = {"bgnbd": BetaGeo, "pnbd": ParetoNBD, "mbgnbd": ModifiedBetaGeo}
+"""The candidate transaction models by their command-line names."""
+
+SIMPLICITY: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")
+"""Tie-break order: BG/NBD (closed-form likelihood) first, Pareto/NBD (hypergeometric) last."""
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "frequency",
+    "recency",
+    "T",
+    "average_order_value",
+    "holdout_orders",
+    "holdout_revenue",
+)
+
+# what may go wrong in a fit or a prediction on real data, recorded rather than raised
+_MODEL_ERRORS = (FitError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+# ------------------------------------------------------------------------------------------------
+# the split
+def _as_date(value: date | datetime | str | pd.Timestamp, name: str) -> date:
+    if isinstance(value, datetime):  # pd.Timestamp is a datetime
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError as error:
+        raise ValueError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)") from error
+
+
+def holdout_split(
+    first_date: date | datetime | str,
+    last_date: date | datetime | str,
+    holdout_fraction: float = 0.25,
+    min_holdout_days: int = 90,
+    min_calibration_days: int = 90,
+) -> date:
+    """The calibration end for a backtest of orders from ``first_date`` to ``last_date``.
+
+    The holdout is the last ``holdout_fraction`` of the window (rounded to whole days), but at
+    least ``min_holdout_days``: orders after the returned date (up to ``last_date``) are held
+    out, orders on or before it are the calibration.  The calibration must keep at least
+    ``min_calibration_days``; a shorter history raises ``ValueError`` saying so (a backtest on a
+    few weeks of calibration says nothing about the models).  With the defaults the history needs
+    at least 180 days (the 90-day holdout plus 90 days of calibration).
+    """
+    first, last = _as_date(first_date, "first date"), _as_date(last_date, "last date")
+    if not 0 < holdout_fraction < 1:
+        raise ValueError("holdout_fraction must be between 0 and 1")
+    if min_holdout_days < 1 or min_calibration_days < 1:
+        raise ValueError("min_holdout_days and min_calibration_days must be at least 1")
+    window = (last - first).days
+    holdout = max(int(round(holdout_fraction * window)), int(min_holdout_days))
+    if window - holdout < min_calibration_days:
+        raise ValueError(
+            f"{window} days of history from {first} to {last} leave less than "
+            f"{min_calibration_days} days of calibration before a {holdout}-day holdout: "
+            f"a backtest needs at least {min_holdout_days + min_calibration_days} days"
+        )
+    return last - timedelta(days=holdout)
+
+
+# ------------------------------------------------------------------------------------------------
+# scoring
+def _finite_array(values: ArrayLike, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float).reshape(-1)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def _relative_error(predicted: float, actual: float) -> float | None:
+    return None if actual == 0 else (predicted - actual) / actual
+
+
+def _spearman(actual: np.ndarray, predicted: np.ndarray) -> tuple[float | None, str | None]:
+    if len(actual) < 2:
+        return None, "fewer than two customers"
+    if np.ptp(actual) == 0:
+        return None, "every customer has the same actual value (correlation undefined)"
+    if np.ptp(predicted) == 0:
+        return None, "every customer has the same prediction (correlation undefined)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rho = float(spearmanr(actual, predicted).statistic)
+    return (rho, None) if math.isfinite(rho) else (None, "correlation undefined")
+
+
+def top_decile_share(actual: ArrayLike, predicted: ArrayLike) -> float | None:
+    """Share of the total ``actual`` captured by the customers with the top 10% of ``predicted``.
+
+    The top decile holds ``ceil(n / 10)`` customers.  When customers with equal predictions
+    straddle its edge, each of them counts for the same fraction (the open places divided by
+    the tied customers): the share a random tie-break would give on average, so the result does
+    not depend on the order of the rows.  ``None`` when the actual total is not positive.
+    """
+    a = _finite_array(actual, "actual")
+    p = _finite_array(predicted, "predicted")
+    if len(a) != len(p):
+        raise ValueError("actual and predicted have different lengths")
+    total = float(a.sum())
+    if len(a) == 0 or total <= 0:
+        return None
+    k = math.ceil(len(a) / 10)
+    edge = np.sort(p)[::-1][k - 1]
+    above = p > edge
+    tied = p == edge
+    open_places = k - int(above.sum())
+    captured = float(a[above].sum()) + open_places / int(tied.sum()) * float(a[tied].sum())
+    return captured / total
+
+
+def score_predictions(
+    actual_orders: ArrayLike,
+    predicted_orders: ArrayLike,
+    actual_revenue: ArrayLike,
+    predicted_revenue: ArrayLike,
+) -> dict[str, Any]:
+    """Per-customer accuracy of holdout predictions, JSON-ready.
+
+    Returns a dict with ``n_customers``; ``mae_orders`` and ``mae_revenue`` (mean absolute error
+    per customer); ``actual_orders``/``predicted_orders`` and ``actual_revenue``/
+    ``predicted_revenue`` (totals) with ``aggregate_error_orders``/``aggregate_error_revenue``
+    (``(predicted total - actual total) / actual total``); ``spearman_orders``/
+    ``spearman_revenue`` (rank correlation, :func:`scipy.stats.spearmanr`);
+    ``top_decile_revenue_share`` (:func:`top_decile_share` of revenue by predicted revenue) and
+    ``top_decile_revenue_share_best`` (the same for a perfect ranking: the ceiling).  A figure
+    that is undefined (constant input, zero actual total) is ``None`` and ``notes`` says why.
+    """
+    arrays = {
+        name: _finite_array(values, name)
+        for name, values in (
+            ("actual_orders", actual_orders),
+            ("predicted_orders", predicted_orders),
+            ("actual_revenue", actual_revenue),
+            ("predicted_revenue", predicted_revenue),
+        )
+    }
+    lengths = {len(values) for values in arrays.values()}
+    if len(lengths) != 1:
+        raise ValueError(
+            f"inputs have different lengths: { {k: len(v) for k, v in arrays.items()} }"
+        )
+    n = lengths.pop()
+    if n == 0:
+        raise ValueError("no customers to score")
+    a_o, p_o = arrays["actual_orders"], arrays["predicted_orders"]
+    a_r, p_r = arrays["actual_revenue"], arrays["predicted_revenue"]
+    notes: dict[str, str] = {}
+    out: dict[str, Any] = {
+        "n_customers": int(n),
+        "mae_orders": float(np.mean(np.abs(a_o - p_o))),
+        "mae_revenue": float(np.mean(np.abs(a_r - p_r))),
+        "actual_orders": float(a_o.sum()),
+        "predicted_orders": float(p_o.sum()),
+        "actual_revenue": float(a_r.sum()),
+        "predicted_revenue": float(p_r.sum()),
+    }
+    for kind in ("orders", "revenue"):
+        error = _relative_error(out[f"predicted_{kind}"], out[f"actual_{kind}"])
+        out[f"aggregate_error_{kind}"] = error
+        if error is None:
+            notes[f"aggregate_error_{kind}"] = f"no actual holdout {kind}: relative error undefined"
+    for kind, actual, predicted in (("orders", a_o, p_o), ("revenue", a_r, p_r)):
+        rho, reason = _spearman(actual, predicted)
+        out[f"spearman_{kind}"] = rho
+        if reason:
+            notes[f"spearman_{kind}"] = reason
+    out["top_decile_revenue_share"] = top_decile_share(a_r, p_r)
+    out["top_decile_revenue_share_best"] = top_decile_share(a_r, a_r)
+    if out["top_decile_revenue_share"] is None:
+        notes["top_decile_revenue_share"] = "no positive holdout revenue to capture"
+    out["notes"] = notes
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the naive baseline
+def _column(summary: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in summary.columns:
+        raise ValueError(f"calibration summary has no {name} column")
+    return _finite_array(summary[name], name)
+
+
+def naive_baseline(calibration_summary: pd.DataFrame, holdout_days: float) -> pd.DataFrame:
+    """Each customer's historical repeat-purchase rate carried forward over the holdout.
+
+    ``predicted_orders = frequency / T * holdout_days``: repeat purchase days per day since the
+    first purchase (the Poisson rate estimate that ignores dropout and pools nobody: exactly what
+    the BTYD models add), 0 when ``T = 0``.  ``predicted_revenue`` is that times the customer's
+    ``average_order_value``.  ``frequency`` and ``T`` must be in days, like ``holdout_days``.
+    Returns columns ``predicted_orders, predicted_revenue`` on the summary's index.
+    """
+    if holdout_days <= 0:
+        raise ValueError("holdout_days must be positive")
+    frequency = _column(calibration_summary, "frequency")
+    T = _column(calibration_summary, "T")
+    value = _column(calibration_summary, "average_order_value")
+    rate = np.divide(frequency, T, out=np.zeros(len(T)), where=T > 0)
+    orders = rate * float(holdout_days)
+    return pd.DataFrame(
+        {"predicted_orders": orders, "predicted_revenue": orders * value},
+        index=calibration_summary.index,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# the backtest
+def _json(value: Any) -> Any:
+    """Python scalars for numpy ones, None for NaN, recursively (``json.dumps`` ready)."""
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_json(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class CandidateResult:
+    """One candidate's backtest: its scores, or the error that stopped it."""
+
+    name: str
+    scores: dict[str, Any] | None = None
+    params: dict[str, float] | None = None
+    log_likelihood: float | None = None
+    error: str | None = None
+    predicted_orders: np.ndarray | None = field(default=None, repr=False)
+    predicted_revenue: np.ndarray | None = field(default=None, repr=False)
+    weekly_cumulative: list[float] | None = None
+
+
+@dataclass
+class BacktestResult:
+    """Everything :func:`backtest` found; :meth:`to_dict` is what goes into ``summary.json``."""
+
+    holdout_days: float
+    time_unit_days: float
+    n_customers: int
+    candidates: dict[str, CandidateResult]
+    naive: dict[str, Any]
+    best: str | None
+    spend_model: dict[str, Any]
+    weekly: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def best_beats_naive(self) -> bool | None:
+        """Whether the chosen model's holdout MAE of orders is below the naive baseline's."""
+        if self.best is None:
+            return None
+        return self.candidates[self.best].scores["mae_orders"] < self.naive["mae_orders"]
+
+    def to_dict(self) -> dict[str, Any]:
+        models: dict[str, Any] = {}
+        for name, result in self.candidates.items():
+            if result.error is not None:
+                models[name] = {"error": result.error}
+                continue
+            entry = dict(result.scores or {})
+            entry["beats_naive"] = entry["mae_orders"] < self.naive["mae_orders"]
+            entry["params"] = result.params
+            entry["log_likelihood"] = result.log_likelihood
+            models[name] = entry
+        out = {
+            "holdout_days": self.holdout_days,
+            "time_unit_days": self.time_unit_days,
+            "n_customers": self.n_customers,
+            "selection": "lowest holdout mean absolute error of orders per customer; ties go to "
+            "the simpler model (" + ", ".join(SIMPLICITY) + ")",
+            "best": self.best,
+            "best_beats_naive": self.best_beats_naive,
+            "models": models,
+            "naive": self.naive,
+            "spend_model": self.spend_model,
+            "notes": list(self.notes),
+        }
+        if self.weekly is not None:
+            out["weekly"] = self.weekly
+        return _json(out)
+
+
+def _spend_values(summary: pd.DataFrame, frequency: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Expected order value per customer: Gamma-Gamma on calibration repeaters, else AOV."""
+    aov = _column(summary, "average_order_value")
+    reason = None
+    if "avg_repeat_order_value" not in summary.columns:
+        reason = "the summary has no avg_repeat_order_value column"
+    else:
+        repeat_value = np.nan_to_num(summary["avg_repeat_order_value"].to_numpy(dtype=float))
+        usable = (frequency > 0) & (repeat_value > 0)
+        if not usable.any():
+            reason = "no calibration customer has a repeat purchase with positive value"
+        else:
+            try:
+                model = GammaGamma().fit(frequency[usable], repeat_value[usable])
+                # customers without a usable repeat purchase get the population mean (x = 0)
+                values = model.expected_average_value(
+                    np.where(usable, frequency, 0.0), np.where(usable, repeat_value, 0.0)
+                )
+                info = {
+                    "name": "gamma_gamma",
+                    "params": model.params_,
+                    "log_likelihood": model.log_likelihood_,
+                    "n_customers": int(usable.sum()),
+                }
+                return values, info
+            except _MODEL_ERRORS as error:
+                reason = f"Gamma-Gamma could not be fitted ({error})"
+    return aov, {
+        "name": "historic average",
+        "reason": f"{reason}; each customer's own average order value is used",
+    }
+
+
+def _week_ends(holdout_days: float) -> np.ndarray:
+    ends = np.arange(7.0, float(holdout_days), 7.0)
+    return np.append(ends, float(holdout_days))
+
+
+def cumulative_orders_by_week(days_after_calibration_end: ArrayLike, holdout_days: float) -> list:
+    """Actual cumulative holdout purchases at the end of each holdout week (the last one partial).
+
+    ``days_after_calibration_end`` has one entry per holdout purchase day of a calibration
+    customer: how many days after the calibration end it fell (1 = the day after).  The week ends
+    are days 7, 14, ... and ``holdout_days``, as in :attr:`BacktestResult.weekly`.
+    """
+    offsets = _finite_array(days_after_calibration_end, "days after calibration end")
+    if ((offsets <= 0) | (offsets > holdout_days)).any():
+        raise ValueError("holdout purchases must fall 1 to holdout_days days after calibration end")
+    ends = _week_ends(holdout_days)
+    return np.searchsorted(np.sort(offsets), ends, side="right").astype(float).tolist()
+
+
+def backtest(
+    calibration_summary: pd.DataFrame,
+    holdout_days: float,
+    candidates: Sequence[str] = ("bgnbd", "pnbd", "mbgnbd"),
+    time_unit_days: float = 1.0,
+    weekly: bool = False,
+    actual_weekly_cumulative: ArrayLike | None = None,
+) -> BacktestResult:
+    """Fit each candidate on the calibration summary, predict the holdout, score, pick the best.
+
+    Parameters
+    ----------
+    calibration_summary
+        The customer summary with a calibration end (``valuecast.engine.summarize(...,
+        calibration_end=...)``): ``frequency``, ``recency``, ``T`` (days), ``average_order_value``,
+        ``avg_repeat_order_value`` and the actual ``holdout_orders`` and ``holdout_revenue``.
+    holdout_days
+        Days from the calibration end to the end of the holdout.
+    candidates
+        Names from :data:`CANDIDATES`.
+    time_unit_days
+        The unit the models are fitted in (1 = days, 7 = weeks); recency, T and the holdout are
+        divided by it.  Predictions do not depend on it beyond the fitted parameters' scale.
+    weekly, actual_weekly_cumulative
+        With ``weekly``, also the predicted cumulative holdout purchases of every model (and the
+        naive baseline) at the end of each holdout week; ``actual_weekly_cumulative`` (from
+        :func:`cumulative_orders_by_week`) adds the actual ones for the chart.
+
+    Each model is fitted by maximum likelihood on the calibration ``frequency, recency, T`` and
+    predicts ``expected_transactions(holdout)`` purchases per customer; revenue is that times the
+    Gamma-Gamma expected order value (fitted on calibration repeaters with a positive
+    ``avg_repeat_order_value``; when it cannot be fitted each customer's own average order value
+    is used, and ``spend_model`` says why).  A model that fails to fit or predict is recorded
+    with its error and skipped.  The best model has the lowest holdout MAE of orders; ties go to
+    the simpler one (:data:`SIMPLICITY`).
+    """
+    unknown = [name for name in candidates if name not in CANDIDATES]
+    if unknown or not candidates:
+        raise ValueError(
+            f"unknown candidate model(s) {unknown or list(candidates)}: use {', '.join(CANDIDATES)}"
+        )
+    if not holdout_days > 0:
+        raise ValueError("holdout_days must be positive")
+    if not time_unit_days > 0:
+        raise ValueError("time_unit_days must be positive")
+    for name in REQUIRED_COLUMNS:
+        _column(calibration_summary, name)
+    if len(calibration_summary) == 0:
+        raise ValueError("the calibration summary has no customers")
+    frequency = _column(calibration_summary, "frequency")
+    recency = _column(calibration_summary, "recency") / time_unit_days
+    T = _column(calibration_summary, "T") / time_unit_days
+    actual_orders = _column(calibration_summary, "holdout_orders")
+    actual_revenue = _column(calibration_summary, "holdout_revenue")
+    horizon = float(holdout_days) / time_unit_days
+
+    value, spend_info = _spend_values(calibration_summary, frequency)
+    naive = naive_baseline(calibration_summary, holdout_days)
+    naive_scores = score_predictions(
+        actual_orders, naive["predicted_orders"], actual_revenue, naive["predicted_revenue"]
+    )
+    naive_scores["method"] = (
+        "each customer's repeat purchases per day since the first purchase (frequency / T) "
+        "times the holdout days; revenue at the customer's average order value"
+    )
+    notes: list[str] = []
+    week_ends = _week_ends(holdout_days) if weekly else None
+    if actual_weekly_cumulative is not None:
+        if week_ends is None:
+            raise ValueError("actual_weekly_cumulative is only used with weekly=True")
+        actual_weekly = _finite_array(actual_weekly_cumulative, "actual weekly cumulative")
+        if len(actual_weekly) != len(week_ends):
+            raise ValueError(
+                f"actual_weekly_cumulative needs {len(week_ends)} values, one per week"
+            )
+    if weekly:
+        (uf, ur, uT), counts, _ = compress_histories(frequency, recency, T)
+
+    results: dict[str, CandidateResult] = {}
+    for name in dict.fromkeys(candidates):
+        result = CandidateResult(name=name)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                model = CANDIDATES[name]().fit(frequency, recency, T)
+                predicted = np.asarray(
+                    model.expected_transactions(horizon, frequency, recency, T), dtype=float
+                )
+                if not np.all(np.isfinite(predicted)):
+                    raise FitError("non-finite holdout predictions")
+                if week_ends is not None:
+                    result.weekly_cumulative = [
+                        float(
+                            counts @ model.expected_transactions(end / time_unit_days, uf, ur, uT)
+                        )
+                        for end in week_ends
+                    ]
+        except _MODEL_ERRORS as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            result.error = f"{type(error).__name__}: {message}"
+            result.weekly_cumulative = None
+            notes.append(f"{name} skipped: {result.error}")
+            results[name] = result
+            continue
+        result.params = dict(model.params_)
+        result.log_likelihood = float(model.log_likelihood_)
+        result.predicted_orders = predicted
+        result.predicted_revenue = predicted * value
+        result.scores = score_predictions(
+            actual_orders, predicted, actual_revenue, result.predicted_revenue
+        )
+        results[name] = result
+
+    fitted = [name for name, result in results.items() if result.error is None]
+    best = None
+    if fitted:
+        lowest = min(results[name].scores["mae_orders"] for name in fitted)
+        tolerance = 1e-12 * max(1.0, abs(lowest))
+        tied = [n for n in fitted if results[n].scores["mae_orders"] <= lowest + tolerance]
+        best = min(tied, key=SIMPLICITY.index)
+    else:
+        notes.append("no candidate model could be fitted")
+
+    weekly_info = None
+    if week_ends is not None:
+        naive_total = float(naive["predicted_orders"].sum())
+        weekly_info = {
+            "day": week_ends.tolist(),
+            "actual": None if actual_weekly_cumulative is None else actual_weekly.tolist(),
+            "predicted": {name: results[name].weekly_cumulative for name in fitted},
+            "naive": (naive_total * week_ends / float(holdout_days)).tolist(),
+        }
+
+    return BacktestResult(
+        holdout_days=float(holdout_days),
+        time_unit_days=float(time_unit_days),
+        n_customers=len(calibration_summary),
+        candidates=results,
+        naive=naive_scores,
+        best=best,
+        spend_model=spend_info,
+        weekly=weekly_info,
+        notes=notes,
+    )

@@ -463,3 +463,33 @@ def test_cdnow_cumulative_tracking_as_in_fhl_2005(cdnow):
     assert model.expected_transactions_new(age).sum() == pytest.approx(
         summary["frequency"].sum(), rel=0.01
     )
+
+
+def test_a_sample_of_customers_for_large_shops(simulated, simulated_result):
+    summary, offsets, holdout_days = simulated
+    actual_weekly = cumulative_orders_by_week(offsets, holdout_days)
+    sampled = backtest(
+        summary,
+        holdout_days,
+        candidates=("bgnbd",),
+        weekly=True,
+        actual_weekly_cumulative=actual_weekly,
+        max_customers=4000,
+        seed=5,
+    )
+    out = sampled.to_dict()
+    assert out["n_customers"] == 4000 and out["sampled_from"] == len(summary)
+    assert "random sample of 4,000" in out["notes"][0]
+    again = backtest(summary, holdout_days, candidates=("bgnbd",), max_customers=4000, seed=5)
+    assert again.candidates["bgnbd"].scores == sampled.candidates["bgnbd"].scores  # seeded
+    full = simulated_result.candidates["bgnbd"].scores
+    assert sampled.candidates["bgnbd"].scores["mae_orders"] == pytest.approx(
+        full["mae_orders"], rel=0.1
+    )
+    # the weekly series are scaled to the whole shop, comparable with its actuals
+    assert out["weekly"]["predicted"]["bgnbd"][-1] == pytest.approx(
+        full["predicted_orders"], rel=0.1
+    )
+    assert out["weekly"]["actual"] == actual_weekly
+    unsampled = backtest(summary, holdout_days, candidates=("bgnbd",), max_customers=10**6)
+    assert unsampled.sampled_from is None and unsampled.n_customers == len(summary)

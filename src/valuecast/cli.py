@@ -384,9 +384,14 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     csv_frame = customers.copy()
     for column in ("first_order_date", "last_order_date", "expected_date_of_next_order"):
         csv_frame[column] = pd.to_datetime(csv_frame[column]).dt.strftime("%Y-%m-%d")
-    _write_atomically(
-        paths["customers_csv"], lambda p: csv_frame.to_csv(p, index=False, float_format="%.6g")
-    )
+    # the CSV is for people and spreadsheets: money to the cent, rates to 6 decimals
+    # (the Parquet file keeps full precision)
+    money = [c for c in csv_frame.columns if c.endswith(("_clv", "_clv_p10", "_clv_p90"))]
+    money += ["average_order_value", "predicted_average_order_value"]
+    csv_frame[money] = csv_frame[money].round(2)
+    rates = csv_frame.select_dtypes("float").columns.difference(money)
+    csv_frame[rates] = csv_frame[rates].round(6)
+    _write_atomically(paths["customers_csv"], lambda p: csv_frame.to_csv(p, index=False))
     parquet_frame = customers.copy()
     for column in ("first_order_date", "last_order_date", "expected_date_of_next_order"):
         parquet_frame[column] = pd.to_datetime(parquet_frame[column]).dt.date
@@ -419,13 +424,15 @@ def _print_analysis(analysis, paths: dict[str, Path], seconds: float) -> None:
         ("historic CLV", money(totals["historic_clv"])),
     ]
     if "predicted_clv" in totals:
-        level = int(round(totals["interval_level"] * 100))
+        predicted = money(totals["predicted_clv"])
+        if totals.get("predicted_clv_p10") is not None:
+            level = int(round(totals["interval_level"] * 100))
+            predicted += (
+                f"  ({level}% interval {totals['predicted_clv_p10']:,.0f}"
+                f" to {totals['predicted_clv_p90']:,.0f})"
+            )
         rows += [
-            (
-                f"predicted CLV, next {summary['horizon_months']} months",
-                f"{money(totals['predicted_clv'])}  ({level}% interval "
-                f"{totals['predicted_clv_p10']:,.0f} to {totals['predicted_clv_p90']:,.0f})",
-            ),
+            (f"predicted CLV, next {summary['horizon_months']} months", predicted),
             ("predicted orders", f"{totals['predicted_number_of_orders']:,.0f}"),
             ("model", summary["model"]["name"]),
         ]

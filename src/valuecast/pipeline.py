@@ -9,6 +9,7 @@ spend tiers, and whether the predictions are trustworthy).  Nothing here reads r
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.clv import DAYS_PER_MONTH, customer_lifetime_value_interval
+from valuecast.clv import (
+    DAYS_PER_MONTH,
+    customer_lifetime_value,
+    customer_lifetime_value_interval,
+)
 from valuecast.engine import SummaryError, summarize
 from valuecast.engine.attributes import first_products, shop_facts
 from valuecast.models import BetaGeo, FitError, GammaGamma, ModifiedBetaGeo, ParetoNBD
@@ -95,6 +100,18 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+class _FixedFrequency:
+    """A spend model that always sees the given frequencies (or passes values through if None)."""
+
+    def __init__(self, spend_model, frequency):
+        self.spend_model, self.frequency = spend_model, frequency
+
+    def expected_average_value(self, _frequency, monetary_value):
+        if self.spend_model is None:
+            return np.asarray(monetary_value, dtype=float)
+        return self.spend_model.expected_average_value(self.frequency, monetary_value)
+
+
 def _noop(_: str) -> None:
     return None
 
@@ -128,13 +145,20 @@ def analyze(
     history_days = (as_of - _to_date(facts["first_order_date"])).days
     reasons = _low_confidence_reasons(table, history_days)
 
-    progress("backtesting models")
-    backtest_result, chosen = _choose_model(orders, customers_table, as_of, facts, options)
-    lap("backtest")
+    # model warnings (e.g. a singular information matrix) become notes in summary.json and the
+    # printed summary instead of Python warnings on the merchant's terminal
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        progress("backtesting models")
+        backtest_result, chosen = _choose_model(orders, customers_table, as_of, facts, options)
+        lap("backtest")
 
-    progress("fitting models and predicting")
-    customers, model_info, totals, prediction_note = _predict(table, chosen, as_of, options)
-    lap("predict")
+        progress("fitting models and predicting")
+        customers, model_info, totals, prediction_note = _predict(table, chosen, as_of, options)
+        lap("predict")
+    model_notes = list(
+        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+    )
 
     progress("segmenting customers")
     customers = _add_segments(customers, table, products, as_of)
@@ -161,7 +185,7 @@ def analyze(
         "spend_tiers": _group_totals(customers, "predicted_spend_tier"),
         "low_confidence": bool(reasons) or prediction_note is not None,
         "low_confidence_reasons": reasons + ([prediction_note] if prediction_note else []),
-        "notes": list(result.notes),
+        "notes": list(result.notes) + model_notes,
     }
     return Analysis(customers=customers[list(CUSTOMER_COLUMNS)], summary=summary, timings=timings)
 
@@ -271,22 +295,29 @@ def _predict(table: pd.DataFrame, model_name: str, as_of: date, options: Analysi
         else:
             predicted_aov = table["average_order_value"].to_numpy(dtype=float)
             value_f, value_m = f, predicted_aov
-        interval = customer_lifetime_value_interval(
-            transaction_model,
-            spend_model,
-            f,
-            r,
-            t,
-            value_m,
-            horizon=options.horizon,
-            period=DAYS_PER_MONTH,
-            annual_discount_rate=options.annual_discount_rate,
-            margin=options.margin,
-            time_unit_days=1.0,
-            level=options.interval_level,
-            spend_frequency=value_f,
-        )
-        clv, low, high = interval.point, interval.low, interval.high
+        clv_arguments = {
+            "horizon": options.horizon,
+            "period": DAYS_PER_MONTH,
+            "annual_discount_rate": options.annual_discount_rate,
+            "margin": options.margin,
+            "time_unit_days": 1.0,
+        }
+        try:
+            interval = customer_lifetime_value_interval(
+                transaction_model, spend_model, f, r, t, value_m,
+                level=options.interval_level, spend_frequency=value_f, **clv_arguments,
+            )  # fmt: skip
+            clv, low, high = interval.point, interval.low, interval.high
+            interval_totals = (interval.total, interval.total_low, interval.total_high)
+        except ValueError as error:  # singular information matrix: no interval to give
+            spend_input = value_f if spend_model is not None else f
+            clv = customer_lifetime_value(
+                transaction_model, _FixedFrequency(spend_model, spend_input), f, r, t, value_m,
+                **clv_arguments,
+            )  # fmt: skip
+            low = high = empty
+            interval_totals = (float(clv.sum()), None, None)
+            note = f"no interval for predicted CLV: {error}"
         # Expected date of the next order: the median wait given the customer is alive, shown
         # only when the customer is more likely alive than not and the date falls inside the
         # horizon (beyond it, "no order expected in the horizon" is the honest answer).
@@ -301,9 +332,9 @@ def _predict(table: pd.DataFrame, model_name: str, as_of: date, options: Analysi
         )
         totals = {
             "historic_clv": float(table["historic_clv"].sum()),
-            "predicted_clv": interval.total,
-            "predicted_clv_p10": interval.total_low,
-            "predicted_clv_p90": interval.total_high,
+            "predicted_clv": interval_totals[0],
+            "predicted_clv_p10": interval_totals[1],
+            "predicted_clv_p90": interval_totals[2],
             "interval_level": options.interval_level,
             "predicted_number_of_orders": float(np.sum(predicted_orders)),
         }
@@ -317,13 +348,9 @@ def _predict(table: pd.DataFrame, model_name: str, as_of: date, options: Analysi
     out["predicted_clv_p90"] = high
     out["total_clv"] = out["historic_clv"] + np.nan_to_num(np.asarray(clv, dtype=float))
     out["expected_date_of_next_order"] = pd.to_datetime(next_order).dt.date
-    orders_minus_one = out["historic_number_of_orders"] - 1
-    span = (
-        pd.to_datetime(out["last_order_date"]) - pd.to_datetime(out["first_order_date"])
-    ).dt.days
-    out["average_days_between_orders"] = np.where(
-        orders_minus_one > 0, span / orders_minus_one.where(orders_minus_one > 0, 1), np.nan
-    )
+    # days between purchase days (same-day orders are one purchase); empty with one purchase day
+    repeat_days = out["frequency"].where(out["frequency"] > 0)
+    out["average_days_between_orders"] = out["recency"] / repeat_days
     return out, model_info, totals, note
 
 

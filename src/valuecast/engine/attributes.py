@@ -50,8 +50,9 @@ def shop_facts(orders: ir.Table, as_of: date) -> dict[str, Any]:
     )
     currency = None
     if "currency" in orders.columns:
+        dated = orders.filter(orders.order_date.cast("date") <= ibis.literal(as_of, type="date"))
         counts = (
-            o.filter(o.currency.notnull())
+            dated.filter(dated.currency.notnull())
             .group_by("currency")
             .aggregate(n=ibis._.count())
             .order_by(ibis.desc("n"))

@@ -1,0 +1,162 @@
+"""`valuecast analyze` end to end: exports in, the customers table and summary.json out."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.datasets import data_file, load_cdnow_summary
+from valuecast.models import BetaGeo, ParetoNBD
+from valuecast.pipeline import CUSTOMER_COLUMNS
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cdnow_run(tmp_path_factory):
+    """The CDNOW sample through analyze, as of the end of the 39-week calibration period."""
+    folder = tmp_path_factory.mktemp("cdnow")
+    with data_file("CDNOW_sample.txt") as path:
+        result = runner.invoke(
+            app,
+            [
+                "analyze", str(path), "--format", "cdnow", "--workspace", str(folder / "w.duckdb"),
+                "--as-of", "1997-09-30", "--model", "bgnbd", "--out", str(folder / "out"),
+            ],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return folder / "out", result.output
+
+
+def test_pipeline_parameters_equal_the_model_core_on_the_published_summary(cdnow_run):
+    out, _ = cdnow_run
+    summary = json.loads((out / "summary.json").read_text())
+    published = load_cdnow_summary()
+    core = BetaGeo().fit(published["frequency"], published["recency"], published["T"])
+    params = summary["model"]["params"]
+    # the pipeline works in days, the published summary in weeks: alpha scales by 7
+    assert params["r"] == pytest.approx(core.params_["r"], rel=1e-4)
+    assert params["alpha"] / 7 == pytest.approx(core.params_["alpha"], rel=1e-4)
+    assert params["a"] == pytest.approx(core.params_["a"], rel=1e-4)
+    assert params["b"] == pytest.approx(core.params_["b"], rel=1e-4)
+    assert summary["n_customers"] == 2357
+    assert summary["as_of"] == "1997-09-30"
+
+
+def test_customers_table_columns_and_ranges(cdnow_run):
+    out, _ = cdnow_run
+    customers = pd.read_csv(out / "customers.csv")
+    assert tuple(customers.columns) == CUSTOMER_COLUMNS
+    parquet = pd.read_parquet(out / "customers.parquet")
+    assert tuple(parquet.columns) == CUSTOMER_COLUMNS and len(parquet) == len(customers) == 2357
+    assert customers["probability_alive"].between(0, 1).all()
+    np.testing.assert_allclose(parquet["churn_probability"], 1 - parquet["probability_alive"])
+    np.testing.assert_allclose(
+        customers["probability_alive"], parquet["probability_alive"], atol=1e-6
+    )
+    assert (customers["predicted_clv_p10"] <= customers["predicted_clv"] + 1e-9).all()
+    assert (customers["predicted_clv"] <= customers["predicted_clv_p90"] + 1e-9).all()
+    np.testing.assert_allclose(
+        parquet["total_clv"], parquet["historic_clv"] + parquet["predicted_clv"], rtol=1e-12
+    )
+    np.testing.assert_allclose(customers["predicted_clv"], parquet["predicted_clv"], atol=0.005)
+    for column in ("rfm_recency", "rfm_frequency", "rfm_monetary"):
+        assert customers[column].between(1, 5).all()
+    assert customers["rfm_score"].astype(str).str.fullmatch(r"[1-5]{3}").all()
+    assert set(customers["predicted_spend_tier"]) <= {"high", "medium", "low"}
+    one_day = customers["frequency"] == 0  # one purchase day (same-day orders merge)
+    assert customers.loc[one_day, "average_days_between_orders"].isna().all()
+    assert customers.loc[~one_day, "average_days_between_orders"].gt(0).all()
+    assert customers.loc[customers["historic_number_of_orders"] == 1, "frequency"].eq(0).all()
+
+
+def test_summary_json_holds_what_the_issue_lists(cdnow_run):
+    out, output = cdnow_run
+    summary = json.loads((out / "summary.json").read_text())
+    for key in (
+        "as_of", "currency", "n_customers", "n_orders", "n_guest_orders", "revenue", "model",
+        "backtest", "totals", "rfm_groups", "spend_tiers", "low_confidence",
+    ):  # fmt: skip
+        assert key in summary, key
+    totals = summary["totals"]
+    assert totals["predicted_clv_p10"] < totals["predicted_clv"] < totals["predicted_clv_p90"]
+    assert sum(group["count"] for group in summary["rfm_groups"].values()) == 2357
+    assert set(summary["model"]["standard_errors"]) == {"r", "alpha", "a", "b"}
+    assert (out / "ingest_report.json").exists()
+    assert "predicted CLV" in output and "RFM groups" in output
+
+
+def test_analyze_without_files_uses_the_workspace_and_auto_picks_a_model(tmp_path):
+    workspace = tmp_path / "w.duckdb"
+    with data_file("CDNOW_sample.txt") as path:
+        ingest = runner.invoke(app, ["ingest", str(path), "--workspace", str(workspace)])
+    assert ingest.exit_code == 0, ingest.output
+    result = runner.invoke(
+        app, ["analyze", "--workspace", str(workspace), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    backtest = summary["backtest"]
+    assert set(backtest["models"]) == {"bgnbd", "pnbd", "mbgnbd"}
+    assert summary["model"]["name"] in {"bgnbd", "pnbd", "mbgnbd"}
+    assert summary["model"]["name"] == backtest["best"]
+    # the chosen model is the one with the smallest holdout MAE of orders
+    maes = {name: s["mae_orders"] for name, s in backtest["models"].items() if "error" not in s}
+    assert summary["model"]["name"] == min(maes, key=maes.get)
+
+
+def test_pareto_nbd_choice_is_respected(tmp_path):
+    with data_file("CDNOW_sample.txt") as path:
+        result = runner.invoke(
+            app,
+            [
+                "analyze", str(path), "--workspace", str(tmp_path / "w.duckdb"), "--model", "pnbd",
+                "--as-of", "1997-09-30", "--out", str(tmp_path / "out"),
+            ],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    published = load_cdnow_summary()
+    core = ParetoNBD().fit(published["frequency"], published["recency"], published["T"])
+    assert summary["model"]["name"] == "pnbd"
+    assert summary["model"]["params"]["r"] == pytest.approx(core.params_["r"], rel=1e-3)
+    assert summary["model"]["params"]["s"] == pytest.approx(core.params_["s"], rel=1e-3)
+
+
+def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
+    orders = pd.DataFrame(
+        {
+            "customer": ["a@x.com", "a@x.com", "b@x.com", "c@x.com"],
+            "date": ["2024-01-01", "2024-01-20", "2024-01-05", "2024-02-01"],
+            "amount": [10.0, 20.0, 5.0, 7.5],
+        }
+    )
+    path = tmp_path / "orders.csv"
+    orders.to_csv(path, index=False)
+    result = runner.invoke(
+        app,
+        [
+            "analyze", str(path), "--map", "customer_id=customer,ordered_at=date,revenue=amount",
+            "--workspace", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["low_confidence"] is True
+    assert any("customers" in reason for reason in summary["low_confidence_reasons"])
+    customers = pd.read_csv(tmp_path / "out" / "customers.csv")
+    assert customers.set_index("customer_id").loc["a@x.com", "historic_clv"] == 30.0
+    assert "low confidence" in result.output
+
+
+def test_bad_options_and_missing_workspace_fail_in_one_line(tmp_path):
+    result = runner.invoke(app, ["analyze", "--workspace", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 2 and "no such workspace" in result.output
+    result = runner.invoke(
+        app, ["analyze", "--workspace", str(tmp_path / "none.duckdb"), "--margin", "2"]
+    )
+    assert result.exit_code == 2 and "margin" in result.output
+    assert "Traceback" not in result.output

@@ -444,7 +444,10 @@ def _print_analysis(analysis, paths: dict[str, Path], seconds: float) -> None:
         table = Table(title=f"backtest: holdout after {backtest.get('calibration_end')}")
         for column in ("model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"):
             table.add_column(column, justify="right" if column != "model" else "left")
-        for name, scores in backtest["models"].items():
+        rows = list(backtest["models"].items())
+        if backtest.get("naive"):
+            rows.append(("naive (own past rate)", backtest["naive"]))
+        for name, scores in rows:
             if "error" in scores:
                 table.add_row(name, "failed", scores["error"][:40], "", "")
                 continue

@@ -303,13 +303,18 @@ def _window_start(end_date: date, years: int) -> date:
     return back + timedelta(days=1)
 
 
-def _seasonality(days: np.ndarray, strength: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Daily demand multiplier (mean 1 over the window) and the promotion-day masks.
+def _seasonality(
+    days: np.ndarray, strength: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Daily multipliers (each of mean 1 over the window) of acquisition and of repeat
+    purchasing, and the promotion-day masks.
 
-    At ``strength`` 1: an annual wave of +-10% peaking in mid-December, a weekday pattern
-    (+6% on Mondays, -5% on Saturdays), twice the demand from Black Friday to Cyber Monday,
-    +15% from 4 to 20 December and -40% from 24 to 26 December; ``strength`` scales every
-    deviation from 1 (0: a flat year).
+    At ``strength`` 1, acquisition (gift buyers and deal hunters) swings strongly: an annual
+    wave of +-25% peaking in mid-December, 3.5 times the demand from Black Friday to Cyber
+    Monday, +60% from 4 to 20 December, -50% from 24 to 26 December. Repeat purchasing (people
+    drinking their coffee) swings mildly: +-5%, 1.5 times on BFCM, +10% in early December, -30%
+    over Christmas. Both have a weekday pattern (+6% on Mondays, -5% on Saturdays).
+    ``strength`` scales every deviation from 1 (0: a flat year).
     """
     frame = pd.DatetimeIndex(days)
     doy = frame.day_of_year.to_numpy()
@@ -325,15 +330,22 @@ def _seasonality(days: np.ndarray, strength: float) -> tuple[np.ndarray, dict[st
     summer = (month == 7) & (dom <= 14)
     christmas = (month == 12) & (dom >= 24) & (dom <= 26)
     weekly = np.array([0.06, 0.02, 0.0, -0.02, -0.03, -0.05, 0.02])[weekday]
-    season = (
-        (1.0 + strength * 0.1 * np.cos(2.0 * np.pi * (doy - 345) / 365.25))
-        * (1.0 + strength * weekly)
-        * np.where(bfcm, 1.0 + strength, 1.0)
-        * np.where(holiday, 1.0 + strength * 0.15, 1.0)
-        * np.where(christmas, max(1.0 - strength * 0.4, 0.1), 1.0)
-    )
-    season = np.maximum(season, 0.05)
-    return season / season.mean(), {"bfcm": bfcm, "holiday": holiday, "summer": summer}
+    wave = np.cos(2.0 * np.pi * (doy - 345) / 365.25)
+
+    def multiplier(annual: float, on_bfcm: float, on_holiday: float, on_christmas: float):
+        out = (
+            (1.0 + strength * annual * wave)
+            * (1.0 + strength * weekly)
+            * np.where(bfcm, 1.0 + strength * on_bfcm, 1.0)
+            * np.where(holiday, 1.0 + strength * on_holiday, 1.0)
+            * np.where(christmas, 1.0 + strength * on_christmas, 1.0)
+        )
+        out = np.maximum(out, 0.05)
+        return out / out.mean()
+
+    acquisition = multiplier(0.25, 2.5, 0.6, -0.5)
+    repeat = multiplier(0.05, 0.5, 0.1, -0.3)
+    return acquisition, repeat, {"bfcm": bfcm, "holiday": holiday, "summer": summer}
 
 
 def _dst_offsets(local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -427,9 +439,11 @@ def _categorical(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 # the simulation
 # ------------------------------------------------------------------------------------------------
-def _customers(rng: np.random.Generator, n: int, season: np.ndarray) -> dict[str, np.ndarray]:
+def _customers(
+    rng: np.random.Generator, n: int, season: np.ndarray, gifting: np.ndarray
+) -> dict[str, np.ndarray]:
     n_days = len(season)
-    # acquisition: growth (rate triples over the window) times a stronger seasonal swing
+    # acquisition: growth (the rate triples over the window) times its seasonal multiplier
     acquisition = np.exp(np.log(3.0) * np.arange(n_days) / n_days) * season
     cum = np.cumsum(acquisition)
     day = np.minimum(np.searchsorted(cum, rng.random(n) * cum[-1], side="right"), n_days - 1)
@@ -448,6 +462,7 @@ def _customers(rng: np.random.Generator, n: int, season: np.ndarray) -> dict[str
     mean_gap = np.array([c.mean_gap for c in CHANNELS])[channel]
     rate = rng.gamma(_RATE_SHAPE, 1.0 / (_RATE_SHAPE * mean_gap)) * np.sqrt(35.0 / cycle)
     drop_mean = np.array([c.dropout for c in CHANNELS])[channel]
+    drop_mean = np.where(gifting[day], np.minimum(drop_mean + 0.08, 0.95), drop_mean)
     dropout = rng.beta(_DROPOUT_CONCENTRATION * drop_mean, _DROPOUT_CONCENTRATION * (1 - drop_mean))
     gamma = np.array([c.spend for c in CHANNELS])[channel]
     nu = rng.gamma(_SPEND_Q, 1.0 / gamma)  # nu ~ Gamma(q, rate gamma)
@@ -489,10 +504,9 @@ def _purchases(
     repeats = np.minimum(total - 1, _MAX_REPEATS)
     owner = np.repeat(np.arange(n), repeats)
     gaps = rng.exponential(size=len(owner)) / people["rate"][owner]
-    flat = np.cumsum(gaps)
+    flat = np.concatenate([[0.0], np.cumsum(gaps)])
     starts = np.concatenate([[0], np.cumsum(repeats)[:-1]])
-    before = np.where(starts > 0, flat[np.maximum(starts - 1, 0)], 0.0)
-    u = u0[owner] + flat - np.repeat(before, repeats)
+    u = u0[owner] + flat[1:] - np.repeat(flat[starts], repeats)  # each customer's running sum
     keep = u < clock[-1]
     customer = np.concatenate([np.arange(n), owner[keep]])
     times = np.concatenate([people["t0"], np.interp(u[keep], clock, grid)])
@@ -507,13 +521,16 @@ def _baskets(
     is_first: np.ndarray,
     gap: np.ndarray,
     people: dict[str, np.ndarray],
+    uplift: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Line items: (order index, product, quantity), lines of an order adjacent, first line first."""
+    """Line items: (order index, product, quantity), lines of an order adjacent, first line
+    first. ``uplift`` multiplies each order's target value (gift season)."""
     n_orders = len(customer)
     price = np.array([p.price for p in PRODUCTS], dtype=float) / 100.0
     popularity = np.array([p.popularity for p in PRODUCTS])
     durable = np.array([not p.consumable for p in PRODUCTS])
-    target = rng.gamma(_SPEND_P, 1.0 / people["nu"][customer])  # z ~ Gamma(p, rate nu), dollars
+    # z ~ Gamma(p, rate nu), dollars
+    target = rng.gamma(_SPEND_P, 1.0 / people["nu"][customer]) * uplift
     n_lines = np.minimum(1 + rng.poisson(np.clip(target / 45.0 - 0.5, 0.0, 5.0)), 7)
     per_line = target / n_lines
     base = np.where(
@@ -593,9 +610,9 @@ def generate_demo_shop(
     start = _window_start(end_date, years)
     n_days = (end_date - start).days + 1
     days = np.datetime64(start) + np.arange(n_days).astype("timedelta64[D]")
-    season, promo = _seasonality(days, seasonality)
-    people = _customers(rng, customers, season)
-    customer, times = _purchases(rng, people, season)
+    acquisition, repeat_season, promo = _seasonality(days, seasonality)
+    people = _customers(rng, customers, acquisition, promo["bfcm"] | promo["holiday"])
+    customer, times = _purchases(rng, people, repeat_season)
     n_sim = len(customer)
     is_first = np.ones(n_sim, dtype=bool)
     is_first[1:] = customer[1:] != customer[:-1]
@@ -621,11 +638,14 @@ def generate_demo_shop(
     seconds = np.interp(times - day, hour_cdf, np.arange(25) * 3600.0)
     seconds = np.minimum(np.floor(seconds).astype(np.int64), 86399)
     created = days[day].astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+    created, _ = _dst_offsets(created)  # no order in the hour skipped by daylight saving time
 
     # baskets (test orders: one tote bag)
     real = ~test_flag
     people_c = np.where(real, customer, 0)
-    line_order, product, quantity = _baskets(rng, people_c, is_first, gap, people)
+    gift = promo["bfcm"][day] | promo["holiday"][day]
+    uplift = 1.0 + 0.2 * min(seasonality, 1.0) * gift
+    line_order, product, quantity = _baskets(rng, people_c, is_first, gap, people, uplift)
     tote = [p.sku for p in PRODUCTS].index("JO-TOTE-1")
     test_lines = np.flatnonzero(test_flag[line_order])
     product[test_lines] = tote
@@ -707,7 +727,9 @@ def generate_demo_shop(
     cancelled_at = np.minimum(
         created + (rng.uniform(0.2, 30, n_orders) * 3600).astype("timedelta64[s]"), end_of_export
     )
-    paid_at = created + rng.integers(2, 40, n_orders).astype("timedelta64[s]")
+    paid_at = np.minimum(
+        created + rng.integers(2, 40, n_orders).astype("timedelta64[s]"), end_of_export
+    )
 
     # order numbers in creation order; the file lists orders newest first
     chronological = np.lexsort((np.arange(n_orders), created))

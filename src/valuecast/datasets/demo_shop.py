@@ -11,25 +11,29 @@ bytes. Every customer, name, address and email is invented (emails use the reser
 The simulator
 -------------
 Customers are acquired over the window (``years`` ending on ``end_date``) with growth (the daily
-acquisition rate triples from the first day to the last) and a Q4 peak; each comes through one
-acquisition channel (``web``, ``google``, ``instagram``, ``facebook ads``, ``email``, ``tiktok``;
-TikTok's share grows over time), written in ``Source`` on the first order. Per customer:
+acquisition rate triples from the first day to the last) and a strong Q4 peak (gift buyers and
+Black Friday deal hunters; see :func:`_seasonality`); each comes through one acquisition channel
+(``web``, ``google``, ``instagram``, ``facebook ads``, ``email``, ``tiktok``; TikTok's share
+grows over time), written in ``Source`` on the first order (repeat orders come from ``email``,
+``web`` or the same channel). Per customer:
 
 * purchase rate ``lambda ~ Gamma(r, r * mean_gap)`` per day, channel-dependent, times a factor
   for the customer's favourite consumable (a 30-day coffee buyer orders more often than a
   90-day descaler buyer); while alive, orders follow a Poisson process in *seasonal time*
-  (calendar time warped by the daily demand multiplier: Q4 and Black Friday/Cyber Monday peak,
-  summer trough, weekday pattern), so the seasonality scales every customer's rate alike;
+  (calendar time warped by a mild daily multiplier of repeat demand), so the seasonality scales
+  every customer's rate alike;
 * after every order (the first included) the customer drops out for good with probability
-  ``p ~ Beta(a, b)``, channel-dependent: the MBG/NBD variant (Batislam, Denizel & Filiztekin
-  2007) of the BG/NBD process (Fader, Hardie & Lee 2005, "Counting your customers the easy
-  way", Marketing Science 24(2), section 2);
+  ``p ~ Beta(a, b)``, channel-dependent and higher for customers acquired in the gift season:
+  the MBG/NBD variant (Batislam, Denizel & Filiztekin 2007) of the BG/NBD process (Fader,
+  Hardie & Lee 2005, "Counting your customers the easy way", Marketing Science 24(2),
+  section 2);
 * order value: each order has a target ``z ~ Gamma(4, nu)`` with the customer's
   ``nu ~ Gamma(5, 1/gamma)``, ``gamma`` channel-dependent (the Gamma-Gamma spend model of
   Fader, Hardie & Lee 2005, "RFM and CLV", JMR 42(4), after Colombo & Jiang 1999); the basket
   is filled from the 20 products (see :data:`PRODUCTS`) towards that target: the number of lines
   grows with ``z``, the products are drawn with weights favouring those priced near the target
-  per line, and quantities are the target per line over the price (1 to 6);
+  per line, and quantities are the target per line over the price (at most the product's
+  ``max_quantity``); gift-season orders aim 20% higher;
 * first orders favour durables (grinders, kettles, drippers) and beans; repeat orders are mostly
   consumables, and the first line of a repeat order is the customer's favourite consumable with a
   probability that is highest when the gap since the previous order is near the product's
@@ -748,11 +752,11 @@ def generate_demo_shop(
     messy = has_email & (rng.random(n_orders) < 0.015)
     variant = rng.integers(3, size=n_orders)
     for index in np.flatnonzero(messy).tolist():
-        text = email[index]
+        address = email[index]
         email[index] = (
-            text.upper() if variant[index] == 0 else
-            " " + text.title() if variant[index] == 1 else
-            text.capitalize() + " "
+            address.upper() if variant[index] == 0 else
+            " " + address.title() if variant[index] == 1 else
+            address.capitalize() + " "
         )  # fmt: skip
     guest_order = real & ~has_email
 
@@ -854,20 +858,19 @@ def generate_demo_shop(
         "Payment ID": reference,
         "Payment References": reference,
     }
-    products = PRODUCTS
     line_columns: dict[str, np.ndarray] = {
         "Lineitem quantity": quantity.astype(str).astype(object),
-        "Lineitem name": np.array([p.name for p in products], dtype=object)[product],
+        "Lineitem name": np.array([p.name for p in PRODUCTS], dtype=object)[product],
         "Lineitem price": np.array(_money(price), dtype=object)[product],
         "Lineitem compare at price": np.array(
-            [_money(np.array([p.compare_at]))[0] if p.compare_at else "" for p in products],
+            [_money(np.array([p.compare_at]))[0] if p.compare_at else "" for p in PRODUCTS],
             dtype=object,
         )[product],
-        "Lineitem sku": np.array([p.sku for p in products], dtype=object)[product],
+        "Lineitem sku": np.array([p.sku for p in PRODUCTS], dtype=object)[product],
         "Lineitem requires shipping": np.full(len(product), "true", dtype=object),
         "Lineitem taxable": np.full(len(product), "true", dtype=object),
         "Lineitem fulfillment status": line_status[line_order],
-        "Vendor": np.array([p.vendor for p in products], dtype=object)[product],
+        "Vendor": np.array([p.vendor for p in PRODUCTS], dtype=object)[product],
         "Lineitem discount": text(_money(share)),
     }
 

@@ -444,8 +444,9 @@ def _categorical(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
 # the simulation
 # ------------------------------------------------------------------------------------------------
 def _customers(
-    rng: np.random.Generator, n: int, season: np.ndarray, gifting: np.ndarray
+    rng: np.random.Generator, n: int, season: np.ndarray, gift_dropout: np.ndarray
 ) -> dict[str, np.ndarray]:
+    """Draw the customers; ``gift_dropout`` adds to the mean dropout of those acquired each day."""
     n_days = len(season)
     # acquisition: growth (the rate triples over the window) times its seasonal multiplier
     acquisition = np.exp(np.log(3.0) * np.arange(n_days) / n_days) * season
@@ -466,7 +467,7 @@ def _customers(
     mean_gap = np.array([c.mean_gap for c in CHANNELS])[channel]
     rate = rng.gamma(_RATE_SHAPE, 1.0 / (_RATE_SHAPE * mean_gap)) * np.sqrt(35.0 / cycle)
     drop_mean = np.array([c.dropout for c in CHANNELS])[channel]
-    drop_mean = np.where(gifting[day], np.minimum(drop_mean + 0.08, 0.95), drop_mean)
+    drop_mean = np.minimum(drop_mean + gift_dropout[day], 0.95)
     dropout = rng.beta(_DROPOUT_CONCENTRATION * drop_mean, _DROPOUT_CONCENTRATION * (1 - drop_mean))
     gamma = np.array([c.spend for c in CHANNELS])[channel]
     nu = rng.gamma(_SPEND_Q, 1.0 / gamma)  # nu ~ Gamma(q, rate gamma)
@@ -599,8 +600,9 @@ def generate_demo_shop(
 ) -> DemoShopInfo:
     """Simulate ``customers`` customers of a coffee shop over ``years`` years ending on
     ``end_date`` and write their orders to ``path`` as a Shopify orders export (see the module
-    docstring for the process). ``seasonality`` scales the seasonal swings of demand (0: a flat
-    year; the promotion codes are used on their dates either way). Deterministic: the same
+    docstring for the process). ``seasonality`` scales the seasonal swings of demand and the
+    gift-season effects (0: a flat year; the promotion codes are used on their dates either
+    way). Deterministic: the same
     arguments give the same bytes.
     """
     if customers < 1:
@@ -615,7 +617,9 @@ def generate_demo_shop(
     n_days = (end_date - start).days + 1
     days = np.datetime64(start) + np.arange(n_days).astype("timedelta64[D]")
     acquisition, repeat_season, promo = _seasonality(days, seasonality)
-    people = _customers(rng, customers, acquisition, promo["bfcm"] | promo["holiday"])
+    gift_season = promo["bfcm"] | promo["holiday"]
+    gift_dropout = 0.08 * min(seasonality, 1.0) * gift_season
+    people = _customers(rng, customers, acquisition, gift_dropout)
     customer, times = _purchases(rng, people, repeat_season)
     n_sim = len(customer)
     is_first = np.ones(n_sim, dtype=bool)
@@ -647,8 +651,7 @@ def generate_demo_shop(
     # baskets (test orders: one tote bag)
     real = ~test_flag
     people_c = np.where(real, customer, 0)
-    gift = promo["bfcm"][day] | promo["holiday"][day]
-    uplift = 1.0 + 0.2 * min(seasonality, 1.0) * gift
+    uplift = 1.0 + 0.2 * min(seasonality, 1.0) * gift_season[day]
     line_order, product, quantity = _baskets(rng, people_c, is_first, gap, people, uplift)
     tote = [p.sku for p in PRODUCTS].index("JO-TOTE-1")
     test_lines = np.flatnonzero(test_flag[line_order])

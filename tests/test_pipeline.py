@@ -160,3 +160,22 @@ def test_bad_options_and_missing_workspace_fail_in_one_line(tmp_path):
     )
     assert result.exit_code == 2 and "margin" in result.output
     assert "Traceback" not in result.output
+
+
+def test_demo_shop_is_stable_and_the_backtest_beats_the_naive_baseline(tmp_path):
+    summaries = []
+    for run in ("first", "second"):
+        result = runner.invoke(
+            app, ["demo", "--customers", "2000", "--seed", "3", "--out", str(tmp_path / run)]
+        )
+        assert result.exit_code == 0, result.output
+        assert "orders_export.csv" in result.output and "customers.csv" in result.output
+        summaries.append(json.loads((tmp_path / run / "results" / "summary.json").read_text()))
+    first, second = summaries
+    assert first["totals"] == second["totals"]
+    assert first["rfm_groups"] == second["rfm_groups"]
+    assert first["model"]["params"] == second["model"]["params"]
+    backtest = first["backtest"]
+    best = backtest["models"][backtest["best"]]
+    assert best["mae_orders"] < backtest["naive"]["mae_orders"]
+    assert first["currency"] == "USD" and first["n_guest_orders"] > 0

@@ -129,12 +129,14 @@ def demo(
         f"({info.first_order_date} to {info.last_order_date}) written as a Shopify export to "
         f"{export}",
         highlight=False,
+        soft_wrap=True,
     )
     run_analysis([str(export)], workspace, None, None, None, out=out / "results")
     console.print(
         f"\nnext: open {out / 'results' / 'customers.csv'} (one row per customer), or run "
         f"`valuecast analyze --workspace {workspace}` with other options (see --help).",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -494,7 +496,7 @@ def _print_analysis(analysis, paths: dict[str, Path], seconds: float) -> None:
         console.print(f"note: {note}", highlight=False)
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():
-        console.print(f"  {path}", highlight=False)
+        console.print(f"  {path}", highlight=False, soft_wrap=True)
 
 
 def _fmt(value, percent: bool = False) -> str:

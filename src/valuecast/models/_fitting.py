@@ -95,7 +95,8 @@ def _row_codes(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int]:
             key, radix = _row_codes((key,))
         key = key * cardinality + codes
         radix *= cardinality
-    if radix <= 20_000_000:
+    # a presence table pays off while it is not much larger than the data itself
+    if radix <= min(20_000_000, 16 * len(key) + 65_536):
         present = np.bincount(key, minlength=radix) > 0
         lookup = np.cumsum(present) - 1
         return lookup[key], int(present.sum())

@@ -55,9 +55,13 @@ def _period_ends(horizon: int, period_days: float, time_unit_days: float) -> np.
 
 def _per_period(transaction_model, f, r, t, ends):
     """Yield each period's expected transactions for distinct histories, in order."""
+    grid = getattr(transaction_model, "expected_transactions_grid", None)
+    if grid is not None:  # all horizons in one call where the model offers it
+        cumulatives = iter(grid(ends, f, r, t))
+    else:
+        cumulatives = (transaction_model.expected_transactions(end, f, r, t) for end in ends)
     previous = 0.0
-    for end in ends:
-        cumulative = transaction_model.expected_transactions(end, f, r, t)
+    for cumulative in cumulatives:
         # Cumulative expectations are non-decreasing; clip round-off so a period is never < 0.
         yield np.maximum(cumulative - previous, 0.0)
         previous = cumulative

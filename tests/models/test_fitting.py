@@ -144,3 +144,18 @@ def test_unfitted_model_and_penalizer():
     # an L2 penalty pulls the largest parameters towards zero and costs likelihood
     assert shrunk.params_["b"] < plain.params_["b"]
     assert shrunk.log_likelihood_ < plain.log_likelihood_
+
+
+@pytest.mark.parametrize("model_name", ["BetaGeo", "ModifiedBetaGeo"])
+def test_expected_transactions_grid_equals_one_horizon_at_a_time(model_name):
+    import valuecast.models as models
+    from valuecast.datasets import load_cdnow_summary
+
+    cdnow = load_cdnow_summary()
+    f, r, t = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    model = getattr(models, model_name)().fit(f, r, t)
+    times = [0.0, 1.0, 4.345, 39.0, 520.0]
+    grid = model.expected_transactions_grid(times, f, r, t)
+    assert grid.shape == (len(times), len(cdnow))
+    for row, horizon in zip(grid, times, strict=True):
+        np.testing.assert_allclose(row, model.expected_transactions(horizon, f, r, t), rtol=1e-13)

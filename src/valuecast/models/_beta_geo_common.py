@@ -586,6 +586,29 @@ class BetaGeoFamily(BaseModel):
         p_alive *= np.take(kernel, inverse)
         return p_alive
 
+    def expected_transactions_grid(
+        self, times: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """:meth:`expected_transactions` at several horizons at once: shape ``(len(times), n)``.
+
+        P(alive) and the grouping of customers are computed once for all horizons, which is
+        what a period-by-period CLV needs.
+        """
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        times = np.asarray(times, dtype=float).reshape(-1)
+        if np.any(~np.isfinite(times)) or np.any(times < 0):
+            raise ValueError("times must be finite and non-negative")
+        p_alive = self._p_alive(x, t_x, T)
+        (ux, uT), _, inverse = compress_histories(x, T)
+        n, a, beta, theta = self._kernel_args(ux, uT)
+        a_full = np.full_like(n, a)
+        out = np.empty((len(times), len(x)))
+        for row, t in zip(out, times, strict=True):
+            np.multiply(
+                p_alive, np.take(beta_geo_kernel(n, a_full, beta, t / theta), inverse), out=row
+            )
+        return out
+
     def median_time_to_next_purchase(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:

@@ -39,6 +39,12 @@ from valuecast.models._fitting import (
     prepare_weights,
 )
 
+
+def _dot(left: np.ndarray, right: np.ndarray) -> float:
+    """Inner product of two vectors without BLAS, whose threads stall when the cores are busy."""
+    return np.einsum("i,i->", left, right)
+
+
 __all__ = ["GammaGamma"]
 
 
@@ -105,9 +111,9 @@ class _SpendStatistics:
         self.w = w
         self.wx = w * x
         log_m = np.log(m)
-        self.sum_w_log_m = float(np.dot(w, log_m))
-        self.sum_wx_log_m = float(np.dot(self.wx, log_m))
-        self.sum_wx_log_x = float(np.dot(self.wx, np.log(x)))
+        self.sum_w_log_m = float(_dot(w, log_m))
+        self.sum_wx_log_m = float(_dot(self.wx, log_m))
+        self.sum_wx_log_x = float(_dot(self.wx, np.log(x)))
 
     def matches(self, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> bool:
         cx, cm, cw = self.arrays
@@ -119,11 +125,11 @@ class _SpendStatistics:
         px = p * self.x_unique
         log_v_s = np.log(v + self.s)
         inv_v_s = 1.0 / (v + self.s)
-        sum_wx_log_v_s = float(np.dot(self.wx, log_v_s))
-        sum_w_log_v_s = float(np.dot(self.w, log_v_s))
+        sum_wx_log_v_s = float(_dot(self.wx, log_v_s))
+        sum_w_log_v_s = float(_dot(self.w, log_v_s))
         n = self.total_weight
         ll = (
-            np.dot(self.w_by_x, gammaln(px + q) - gammaln(px))
+            _dot(self.w_by_x, gammaln(px + q) - gammaln(px))
             + n * (q * np.log(v) - gammaln(q))
             + p * (self.sum_wx_log_m + self.sum_wx_log_x - sum_wx_log_v_s)
             - self.sum_w_log_m
@@ -133,13 +139,13 @@ class _SpendStatistics:
         # d/dq = psi(px+q) - psi(q) + ln v - ln(v + x m),  d/dv = q / v - (px+q) / (v + x m).
         psi_pxq = digamma(px + q)
         d_p = (
-            np.dot(self.w_by_x * self.x_unique, psi_pxq - digamma(px))
+            _dot(self.w_by_x * self.x_unique, psi_pxq - digamma(px))
             + self.sum_wx_log_m
             + self.sum_wx_log_x
             - sum_wx_log_v_s
         )
-        d_q = np.dot(self.w_by_x, psi_pxq) + n * (np.log(v) - digamma(q)) - sum_w_log_v_s
-        d_v = n * q / v - p * np.dot(self.wx, inv_v_s) - q * np.dot(self.w, inv_v_s)
+        d_q = _dot(self.w_by_x, psi_pxq) + n * (np.log(v) - digamma(q)) - sum_w_log_v_s
+        d_v = n * q / v - p * _dot(self.wx, inv_v_s) - q * _dot(self.w, inv_v_s)
         return float(-ll), -np.array([p * d_p, q * d_q, v * d_v])
 
 
@@ -215,15 +221,15 @@ class GammaGamma(BaseModel):
         """
         x, m = data
         w = weights / weights.sum()
-        mean = float(np.dot(w, m))
+        mean = float(_dot(w, m))
         fallback = np.log([1.0, 3.0, 2.0 * mean])
         inv_x = 1.0 / x
-        var_inv_x = float(np.dot(w, inv_x**2) - np.dot(w, inv_x) ** 2)
+        var_inv_x = float(_dot(w, inv_x**2) - _dot(w, inv_x) ** 2)
         if var_inv_x <= 0:
             return fallback
         m2 = m**2
-        slope = float((np.dot(w, inv_x * m2) - np.dot(w, inv_x) * np.dot(w, m2)) / var_inv_x)
-        intercept = float(np.dot(w, m2) - slope * np.dot(w, inv_x))
+        slope = float((_dot(w, inv_x * m2) - _dot(w, inv_x) * _dot(w, m2)) / var_inv_x)
+        intercept = float(_dot(w, m2) - slope * _dot(w, inv_x))
         ratio = intercept / mean**2
         if not (slope > 0 and intercept > 0 and ratio > 1 and np.isfinite(ratio)):
             return fallback

@@ -101,10 +101,15 @@ def discounted_expected_transactions(
     ends = _period_ends(horizon, period_days, time_unit_days)
     rate = period_discount_rate(annual_discount_rate, period_days)
     f, r, t, inverse = _distinct_histories(frequency, recency, T)
+    return _discounted_sum(transaction_model, f, r, t, ends, rate)[inverse]
+
+
+def _discounted_sum(transaction_model, f, r, t, ends, rate) -> np.ndarray:
+    """Per distinct history: each period's expected transactions discounted to today, summed."""
     total = np.zeros(len(f))
     for k, transactions in enumerate(_per_period(transaction_model, f, r, t, ends), start=1):
         total += transactions * (1.0 + rate) ** -k
-    return total[inverse]
+    return total
 
 
 def customer_lifetime_value(
@@ -228,13 +233,9 @@ def customer_lifetime_value_interval(
     rate = period_discount_rate(annual_discount_rate, period)
     f, r, t, inverse = _distinct_histories(frequency, recency, T)
 
-    def discounted(model):
-        total = np.zeros(len(f))
-        for k, transactions in enumerate(_per_period(model, f, r, t, ends), start=1):
-            total += transactions * (1.0 + rate) ** -k
-        return total
-
-    transactions, d_transactions = _log_param_jacobian(transaction_model, discounted)
+    transactions, d_transactions = _log_param_jacobian(
+        transaction_model, lambda model: _discounted_sum(model, f, r, t, ends, rate)
+    )
     if spend_model is None:
         value = as_float_array(monetary_value, "monetary_value")
         d_value = np.zeros((len(value), 0))

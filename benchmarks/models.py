@@ -176,6 +176,7 @@ def main() -> None:
         "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000, 10_000_000]
     )
     parser.add_argument("--peer-max", type=int, default=1_000_000, help="largest size run on peers")
+    parser.add_argument("--pymc-max", type=int, default=100_000, help="largest size for pymc")
     parser.add_argument(
         "--repeats", type=int, default=3, help="valuecast runs per size (best kept)"
     )

@@ -30,6 +30,7 @@ Conventions (the ones the BTYD models assume, Fader, Hardie & Lee 2005):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -63,6 +64,8 @@ _OPTIONAL: dict[str, dt.DataType] = {
     "accepts_marketing": dt.boolean,
 }
 _REQUIRED = ("customer_id", "order_date", "net_revenue")
+# per-order attributes the summary carries to customers (skipped when no order has them)
+_ATTRIBUTES = ("channel", "discount_code", "accepts_marketing")
 
 
 class SummaryError(ValueError):
@@ -120,6 +123,7 @@ def customer_summary(
     as_of: date | str,
     calibration_end: date | str | None = None,
     customers: ir.Table | None = None,
+    known_empty: Collection[str] = (),
 ) -> ir.Table:
     """One row per non-guest customer with the columns in :data:`SUMMARY_COLUMNS` (an Ibis table).
 
@@ -128,6 +132,11 @@ def customer_summary(
     precedence over the one on the customer's latest order.  With ``calibration_end`` the summary
     describes the calibration period and adds :data:`HOLDOUT_COLUMNS`.  Rows are sorted by
     customer_id.  The result is lazy: execute it, or write it with ``to_parquet``/``to_csv``.
+
+    ``known_empty`` names optional columns (``channel``, ``discount_code``,
+    ``accepts_marketing``) known to hold no value at all (:func:`summarize` counts them): their
+    per-customer aggregates, the costly part of the summary, are skipped, with the same all-NULL
+    result.
     """
     as_of_date = _as_date(as_of, "as-of")
     cal_date = _as_date(calibration_end, "calibration end")
@@ -145,8 +154,9 @@ def customer_summary(
     # One pass over the orders into purchase days (same-day orders merged), one pass over the
     # days into customers; first-order and latest-consent attributes ride along as arg-min /
     # arg-max aggregates (no window functions: they are the slow part on millions of rows).
-    has_attrs = "channel" in orders.columns or "discount_code" in orders.columns
-    has_consent = "accepts_marketing" in orders.columns
+    present = set(orders.columns) - set(known_empty)
+    has_attrs = "channel" in present or "discount_code" in present
+    has_consent = "accepts_marketing" in present
     stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     order_key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
     day_aggs: dict[str, ir.Value] = {
@@ -262,10 +272,6 @@ def summarize(
         as_of_date = default_as_of(orders)
         if as_of_date is None:
             raise SummaryError("no orders with an order date: nothing to summarise")
-    table = customer_summary(
-        orders, as_of=as_of_date, calibration_end=cal_date, customers=customers
-    )
-
     o = prepare_orders(orders)
     as_of_lit = ibis.literal(as_of_date, type="date")
     guest = o.customer_id.isnull()
@@ -275,9 +281,14 @@ def summarize(
         no_date=o.count(where=o.order_date.isnull()),
         guest=o.count(where=guest & (o.order_date <= as_of_lit)),
         guest_revenue=o.net_revenue.sum(where=guest & (o.order_date <= as_of_lit)),
+        **{f"_filled_{name}": o[name].count() for name in _ATTRIBUTES},
     )
     row = counts_expr.to_pyarrow().to_pylist()[0]
+    empty = [name for name in _ATTRIBUTES if not row.pop(f"_filled_{name}")]
     counts = {key: (int(value) if key != "guest_revenue" else value) for key, value in row.items()}
+    table = customer_summary(
+        orders, as_of=as_of_date, calibration_end=cal_date, customers=customers, known_empty=empty
+    )
     notes = []
     if counts["after_as_of"]:
         notes.append(f"{counts['after_as_of']:,} orders after the as-of date {as_of_date} ignored")

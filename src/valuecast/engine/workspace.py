@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from valuecast.engine.connection import DEFAULT_WORKSPACE, connect_duckdb
 from valuecast.io.schema import (
@@ -229,12 +231,13 @@ class Workspace:
         """
         if self.read_only:
             raise InputError(str(self.path), "workspace opened read-only")
-        orders, lines, customers = _stage_frames(results)
+        inputs = _arrow_inputs(results)
         raw = self.con.con
         raw.begin()
         try:
             ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
-            counts = _merge(raw, orders, lines, customers, ingest_id)
+            _stage(raw, inputs)
+            counts = _merge(raw, ingest_id)
             currencies = _sql(
                 raw,
                 "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
@@ -248,12 +251,17 @@ class Workspace:
                     "give --fx RATES.csv to convert them to one base currency",
                 )
             workspace_orders = _sql(raw, "SELECT count(*) FROM orders")[0][0]
-            workspace_customers = _sql(
-                raw, "SELECT count(DISTINCT customer_id) FROM orders WHERE customer_id IS NOT NULL"
-            )[0][0]
+            staged = _staged_totals(raw)
+            if counts["first"]:  # the workspace holds exactly the staged orders
+                workspace_customers = staged["all_customers"]
+            else:
+                workspace_customers = _sql(
+                    raw,
+                    "SELECT count(DISTINCT customer_id) FROM orders WHERE customer_id IS NOT NULL",
+                )[0][0]
             report = _build_report(
-                self.path, ingest_id, results, orders, lines, customers, counts,
-                workspace_orders, workspace_customers,
+                self.path, ingest_id, results, staged, counts, workspace_orders,
+                workspace_customers,
             )  # fmt: skip
             _sql(
                 raw,
@@ -270,6 +278,7 @@ class Workspace:
             raw.rollback()
             raise
         finally:
+            _drop_staged(raw)
             for name in ("_in_orders", "_in_lines", "_in_customers"):
                 try:
                     raw.unregister(name)
@@ -279,73 +288,140 @@ class Workspace:
 
 
 # ------------------------------------------------------------------------------------------------
-# staging: concatenate the files of one ingest, last file wins for a repeated key
+# staging: the files of one ingest, last file wins for a repeated key (in DuckDB, from Arrow)
 # ------------------------------------------------------------------------------------------------
-def _stage_frames(
-    results: Sequence[ImportResult],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    order_frames, line_frames, customer_frames = [], [], []
-    for position, result in enumerate(results):
-        o = conform(result.orders, ORDERS_SCHEMA)
-        o["_file"] = position
-        order_frames.append(o)
-        ln = conform(result.order_lines, ORDER_LINES_SCHEMA)
-        ln["_file"] = position
-        line_frames.append(ln)
-        c = conform(result.customers, CUSTOMERS_SCHEMA)
-        c["_file"] = position
-        customer_frames.append(c)
-    orders = _concat(order_frames, ORDERS_SCHEMA)
-    orders = orders[orders["order_id"].notna()]
-    if len(order_frames) > 1:  # an importer gives one row per order; across files the last wins
-        orders = orders.drop_duplicates("order_id", keep="last")
-    orders = orders.reset_index(drop=True)
-
-    lines = _concat(line_frames, ORDER_LINES_SCHEMA)
-    lines = lines[lines["order_id"].notna()]
-    if len(lines):
-        # an order's line items come from the last file that lists any for it
-        latest = lines.groupby("order_id", sort=False)["_file"].transform("max")
-        lines = lines[lines["_file"] == latest]
-        lines = lines.drop_duplicates(["order_id", "line_number"], keep="last")
-        lines = lines[lines["order_id"].isin(orders["order_id"])]  # no lines without their order
-    lines = lines.reset_index(drop=True)
-
-    customers = _concat(customer_frames, CUSTOMERS_SCHEMA)
-    customers = customers[customers["customer_id"].notna()]
-    customers = customers.drop_duplicates("customer_id", keep="last").reset_index(drop=True)
-    return orders, lines, customers
+_STAGED = (
+    "_stage_orders", "_stage_order_lines", "_stage_customers", "_new_orders", "_changed_orders",
+    "_new_customers", "_changed_customers", "_line_orders", "_lines_changed",
+)  # fmt: skip
 
 
-def _concat(frames: list[pd.DataFrame], schema: dict[str, str]) -> pd.DataFrame:
-    frames = [frame for frame in frames if len(frame)]
-    if not frames:
-        from valuecast.io.schema import empty_frame
+_BATCH_ROWS = 122_880  # DuckDB's row group size
 
-        empty = empty_frame(schema)
-        empty["_file"] = pd.Series(dtype="int64")
-        return empty
-    return pd.concat(frames, ignore_index=True)
+
+def _drop_staged(raw: Any) -> None:
+    """Drop the temporary tables and views an ingest made (they may be either)."""
+    views = {row[0] for row in _sql(raw, "SELECT view_name FROM duckdb_views() WHERE temporary")}
+    tables = {row[0] for row in _sql(raw, "SELECT table_name FROM duckdb_tables() WHERE temporary")}
+    for name in _STAGED:
+        if name in views:
+            _sql(raw, f"DROP VIEW {name}")
+        elif name in tables:
+            _sql(raw, f"DROP TABLE {name}")
+
+
+def _arrow(frame: pd.DataFrame, schema: dict[str, str], position: int) -> pa.Table:
+    """A result's frame as Arrow (zero-copy for text and numbers), with its file position."""
+    conformed = conform(frame, schema)
+    table = pa.Table.from_pandas(conformed, preserve_index=False)
+    table = table.replace_schema_metadata(None)
+    table = table.append_column("_file", pa.array(np.full(table.num_rows, position, np.int64)))
+    # DuckDB scans an Arrow table one record batch per thread: slice it (no copy) into batches
+    # of a row group each, or a column read as one big chunk would be scanned by one thread
+    return pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), table.schema)
+
+
+def _arrow_inputs(results: Sequence[ImportResult]) -> dict[str, pa.Table | None]:
+    """Every file's orders, lines and customers as one Arrow table each (``_file`` = position)."""
+    inputs: dict[str, pa.Table | None] = {}
+    for name, attribute, schema in (
+        ("orders", "orders", ORDERS_SCHEMA),
+        ("order_lines", "order_lines", ORDER_LINES_SCHEMA),
+        ("customers", "customers", CUSTOMERS_SCHEMA),
+    ):
+        tables = [
+            _arrow(getattr(result, attribute), schema, position)
+            for position, result in enumerate(results)
+            if len(getattr(result, attribute))
+        ]
+        if not tables:
+            inputs[name] = None
+        elif len(tables) == 1:
+            inputs[name] = tables[0]
+        else:
+            inputs[name] = pa.concat_tables(tables, promote_options="permissive")
+    inputs["files"] = len(results)  # type: ignore[assignment]
+    return inputs
+
+
+def _empty_select(schema: dict[str, str]) -> str:
+    return ", ".join(
+        f"CAST(NULL AS {_sql_type(name, dtype)}) AS {name}" for name, dtype in schema.items()
+    )
+
+
+def _stage(raw: Any, inputs: dict[str, Any]) -> None:
+    """``_stage_orders``, ``_stage_order_lines`` and ``_stage_customers``, typed as the tables.
+
+    Orders: one row per order id (an importer gives one row per order; across the files of an
+    ingest the last file wins).  Lines: an order's line items come from the last file that lists
+    any for it, and only orders being ingested keep lines.  Customers: last record per id.
+    """
+    several = inputs["files"] > 1
+    for name, schema in TABLES.items():
+        table = inputs[name]
+        stage = f"_stage_{name}"
+        if table is None:
+            _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
+            continue
+        source = f"_in_{'lines' if name == 'order_lines' else name}"
+        raw.register(source, table)
+        rows = f"(SELECT *, row_number() OVER () AS _row FROM {source})"
+        if name == "orders":
+            if several:
+                _sql(
+                    raw,
+                    f"CREATE TEMP TABLE {stage} AS SELECT {_cast_list(schema)} FROM {rows} "
+                    "WHERE order_id IS NOT NULL QUALIFY row_number() OVER "
+                    "(PARTITION BY order_id ORDER BY _file DESC, _row DESC) = 1 ORDER BY _row",
+                )
+            else:  # a view: the Arrow data is read where it is needed, never copied
+                _sql(
+                    raw,
+                    f"CREATE TEMP VIEW {stage} AS SELECT {_cast_list(schema)} FROM {source} "
+                    "WHERE order_id IS NOT NULL",
+                )
+        elif name == "order_lines":
+            _sql(
+                raw,
+                f"CREATE TEMP TABLE {stage} AS SELECT {_cast_list(schema)} FROM {rows} "
+                "WHERE order_id IS NOT NULL "
+                "AND order_id IN (SELECT order_id FROM _stage_orders) "
+                "QUALIFY _file = max(_file) OVER (PARTITION BY order_id) AND row_number() OVER "
+                "(PARTITION BY order_id, line_number ORDER BY _file DESC, _row DESC) = 1 "
+                "ORDER BY _row",
+            )
+        else:
+            _sql(
+                raw,
+                f"CREATE TEMP TABLE {stage} AS SELECT {_cast_list(schema)} FROM {rows} "
+                "WHERE customer_id IS NOT NULL QUALIFY row_number() OVER "
+                "(PARTITION BY customer_id ORDER BY _file DESC, _row DESC) = 1 ORDER BY _row",
+            )
 
 
 # ------------------------------------------------------------------------------------------------
 # merge: inside the caller's transaction
 # ------------------------------------------------------------------------------------------------
+def _is_empty(raw: Any, table: str) -> bool:
+    return not _sql(raw, f"SELECT 1 FROM {table} LIMIT 1")
+
+
 def _upsert(
     raw: Any, table: str, schema: dict[str, str], key: str, ingest_id: int
 ) -> dict[str, int]:
     """Upsert the staged ``_stage_{table}`` rows into ``table`` by ``key``; return the counts."""
     stage = f"_stage_{table}"
     columns = _column_list(schema)
-    if not _sql(raw, f"SELECT 1 FROM {table} LIMIT 1"):  # first ingest: no key can match
+    if _is_empty(raw, table):  # first ingest: no key can match
         _sql(
             raw,
             f"INSERT INTO {table} ({columns}, ingest_id) SELECT {columns}, {ingest_id} FROM {stage}",
         )
-        _sql(raw, f"CREATE OR REPLACE TEMP TABLE _new_{table} AS SELECT {key} FROM {stage}")
+        _sql(raw, f"CREATE OR REPLACE TEMP VIEW _new_{table} AS SELECT {key} FROM {stage}")
         _sql(
             raw,
-            f"CREATE OR REPLACE TEMP TABLE _changed_{table} AS SELECT {key} FROM {stage} LIMIT 0",
+            f"CREATE OR REPLACE TEMP VIEW _changed_{table} AS SELECT {key} FROM {stage} LIMIT 0",
         )
         return {"new": _sql(raw, f"SELECT count(*) FROM {stage}")[0][0], "changed": 0}
     compared = {name: dtype for name, dtype in schema.items() if name != key}
@@ -372,30 +448,31 @@ def _upsert(
     return {"new": new, "changed": changed}
 
 
-def _merge(
-    raw: Any, orders: pd.DataFrame, lines: pd.DataFrame, customers: pd.DataFrame, ingest_id: int
-) -> dict[str, int]:
-    raw.register("_in_orders", orders.drop(columns="_file"))
-    raw.register("_in_lines", lines.drop(columns="_file"))
-    raw.register("_in_customers", customers.drop(columns="_file"))
-    _sql(
-        raw,
-        f"CREATE OR REPLACE TEMP TABLE _stage_orders AS SELECT {_cast_list(ORDERS_SCHEMA)} FROM _in_orders",
-    )
-    _sql(
-        raw,
-        f"CREATE OR REPLACE TEMP TABLE _stage_order_lines AS "
-        f"SELECT {_cast_list(ORDER_LINES_SCHEMA)} FROM _in_lines",
-    )
-    _sql(
-        raw,
-        f"CREATE OR REPLACE TEMP TABLE _stage_customers AS "
-        f"SELECT {_cast_list(CUSTOMERS_SCHEMA)} FROM _in_customers",
-    )
-
+def _merge(raw: Any, ingest_id: int) -> dict[str, int]:
+    first = _is_empty(raw, "orders") and _is_empty(raw, "order_lines")
     order_counts = _upsert(raw, "orders", ORDERS_SCHEMA, "order_id", ingest_id)
+    line_columns = _column_list(ORDER_LINES_SCHEMA)
+    if first:  # nothing stored: every staged line is new, no order can have been updated
+        _sql(
+            raw,
+            f"INSERT INTO order_lines ({line_columns}, ingest_id) "
+            f"SELECT {line_columns}, {ingest_id} FROM _stage_order_lines",
+        )
+        updated = 0
+    else:
+        updated = _merge_lines(raw, ingest_id)
+    customer_counts = _upsert(raw, "customers", CUSTOMERS_SCHEMA, "customer_id", ingest_id)
+    return {
+        "first": first,
+        "new_orders": order_counts["new"],
+        "updated_orders": updated,
+        "new_customers": customer_counts["new"],
+        "changed_customers": customer_counts["changed"],
+    }
 
-    # line items: replace the stored lines of every staged order whose line set differs
+
+def _merge_lines(raw: Any, ingest_id: int) -> int:
+    """Replace the stored lines of every staged order whose line set differs; count updates."""
     line_columns = _column_list(ORDER_LINES_SCHEMA)
     _sql(
         raw,
@@ -439,18 +516,42 @@ def _merge(
             "UPDATE orders SET ingest_id = ? WHERE order_id IN (SELECT order_id FROM _lines_changed)",
             [ingest_id],
         )
-    customer_counts = _upsert(raw, "customers", CUSTOMERS_SCHEMA, "customer_id", ingest_id)
-    for name in (
-        "_stage_orders", "_stage_order_lines", "_stage_customers", "_new_orders", "_changed_orders",
-        "_new_customers", "_changed_customers", "_line_orders", "_lines_changed",
-    ):  # fmt: skip
-        _sql(raw, f"DROP TABLE IF EXISTS {name}")
-    return {
-        "new_orders": order_counts["new"],
-        "updated_orders": updated,
-        "new_customers": customer_counts["new"],
-        "changed_customers": customer_counts["changed"],
-    }
+    return int(updated)
+
+
+def _staged_totals(raw: Any) -> dict[str, Any]:
+    """Counts and sums over the staged orders (what this ingest's files hold) for the report."""
+    guest = "(coalesce(is_guest, false) OR customer_id IS NULL)"
+    row = raw.execute(
+        f"""SELECT count(*), count(*) FILTER (WHERE {guest}),
+            sum(net_revenue) FILTER (WHERE {guest}),
+            count(DISTINCT customer_id),
+            count(*) FILTER (WHERE is_guest AND customer_id IS NOT NULL),
+            sum(gross_revenue), sum(discount), sum(refunded), sum(tax), sum(shipping),
+            sum(net_revenue), min(order_date), max(order_date),
+            count(currency)
+        FROM _stage_orders"""
+    ).fetchall()[0]
+    keys = (
+        "orders", "guest_orders", "guest_revenue", "all_customers", "guests_with_id",
+        "gross_revenue", "discount", "refunded", "tax", "shipping", "net_revenue",
+        "first_order_date", "last_order_date", "with_currency",
+    )  # fmt: skip
+    totals = dict(zip(keys, row, strict=True))
+    totals["customers"] = totals["all_customers"]
+    if totals["guests_with_id"]:  # guest orders that carry an id do not make a customer
+        totals["customers"] = _sql(
+            raw,
+            f"SELECT count(DISTINCT customer_id) FROM _stage_orders WHERE NOT {guest}",
+        )[0][0]
+    totals["currencies"] = _sql(
+        raw,
+        "SELECT currency, count(*) FROM _stage_orders WHERE currency IS NOT NULL "
+        "GROUP BY currency ORDER BY count(*) DESC, currency",
+    )
+    totals["line_items"] = _sql(raw, "SELECT count(*) FROM _stage_order_lines")[0][0]
+    totals["customer_records"] = _sql(raw, "SELECT count(*) FROM _stage_customers")[0][0]
+    return totals
 
 
 # ------------------------------------------------------------------------------------------------
@@ -460,9 +561,7 @@ def _build_report(
     path: Path,
     ingest_id: int,
     results: Sequence[ImportResult],
-    orders: pd.DataFrame,
-    lines: pd.DataFrame,
-    customers: pd.DataFrame,
+    staged: dict[str, Any],
     counts: dict[str, int],
     workspace_orders: int,
     workspace_customers: int,
@@ -488,41 +587,46 @@ def _build_report(
             )
         )
         notes.extend(f"{Path(result.file).name}: {note}" for note in result.notes)
-    guest = orders["is_guest"].fillna(False).astype(bool) | orders["customer_id"].isna()
-    dates = orders["order_date"].dropna()
-    currencies = orders["currency"].dropna().value_counts()
-    if len(orders) and orders["currency"].isna().all():
+    n_orders = int(staged["orders"])
+    if n_orders and not staged["with_currency"]:
         notes.append("the files name no currency: amounts are in the shop's currency")
     new, updated = counts["new_orders"], counts["updated_orders"]
+    first, last = staged["first_order_date"], staged["last_order_date"]
     return IngestReport(
         workspace=str(path),
         ingest_id=int(ingest_id),
         files=files,
         rows_read=sum(int(result.rows_read) for result in results),
-        orders=len(orders),
+        orders=n_orders,
         new_orders=int(new),
         updated_orders=int(updated),
-        unchanged_orders=len(orders) - int(new) - int(updated),
-        line_items=len(lines),
-        customers=int(orders.loc[~guest, "customer_id"].nunique()),
-        customer_records=len(customers),
+        unchanged_orders=n_orders - int(new) - int(updated),
+        line_items=int(staged["line_items"]),
+        customers=int(staged["customers"]),
+        customer_records=int(staged["customer_records"]),
         new_customer_records=int(counts["new_customers"]),
         updated_customer_records=int(counts["changed_customers"]),
-        guest_orders=int(guest.sum()),
-        guest_revenue=_money(orders.loc[guest, "net_revenue"].sum()),
+        guest_orders=int(staged["guest_orders"]),
+        guest_revenue=_money(staged["guest_revenue"]),
         excluded_orders={str(k): int(v) for k, v in sorted(excluded_orders.items())},
         excluded_rows={str(k): int(v) for k, v in sorted(excluded_rows.items())},
         excluded_revenue={str(k): _money(v) for k, v in sorted(excluded_revenue.items())},
-        gross_revenue=_money(orders["gross_revenue"].sum()),
-        discount=_money(orders["discount"].sum()),
-        refunded=_money(orders["refunded"].sum()),
-        tax=_money(orders["tax"].sum()),
-        shipping=_money(orders["shipping"].sum()),
-        net_revenue=_money(orders["net_revenue"].sum()),
-        first_order_date=dates.min().date() if len(dates) else None,
-        last_order_date=dates.max().date() if len(dates) else None,
-        currencies={str(k): int(v) for k, v in currencies.items()},
+        gross_revenue=_money(staged["gross_revenue"]),
+        discount=_money(staged["discount"]),
+        refunded=_money(staged["refunded"]),
+        tax=_money(staged["tax"]),
+        shipping=_money(staged["shipping"]),
+        net_revenue=_money(staged["net_revenue"]),
+        first_order_date=_day(first),
+        last_order_date=_day(last),
+        currencies={str(code): int(count) for code, count in staged["currencies"]},
         workspace_orders=int(workspace_orders),
         workspace_customers=int(workspace_customers),
         notes=notes,
     )
+
+
+def _day(value: Any) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value

@@ -81,6 +81,20 @@ def emails(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return email, customer_id, customer_id.isna().astype("boolean")
 
 
+_STRING = pd.StringDtype()
+
+
+def string_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """A pandas ``string`` Series sharing the memory of an Arrow text column (no copy)."""
+    if pa.types.is_dictionary(values.type) or not (
+        pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    ):
+        values = pc.cast(values, pa.large_string())
+    return values.to_pandas(
+        types_mapper={pa.string(): _STRING, pa.large_string(): _STRING}.get
+    ).reset_index(drop=True)
+
+
 def reasons(n: int, rules: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
     """The first matching exclusion reason per order (``None`` = counted)."""
     out = np.full(n, None, dtype=object)
@@ -122,17 +136,19 @@ def assemble(
         excluded[EMPTY_ROW] += int(empty_rows)
     reason = np.asarray(reason, dtype=object)
     dropped = reason != None  # noqa: E711
+    which = np.flatnonzero(dropped)  # only these rows are converted (there may be millions)
+    picked = orders.iloc[which] if len(orders) else orders
     detail = pd.DataFrame(
         {
-            "order_number": orders["order_number"].astype("string").to_numpy()[dropped]
+            "order_number": picked["order_number"].astype("string").to_numpy()
             if len(orders)
             else pd.array([], dtype="string"),
-            "reason": reason[dropped].astype(str),
-            "rows": np.asarray(rows_per_order, dtype=np.int64)[dropped],
+            "reason": reason[which].astype(str),
+            "rows": np.asarray(rows_per_order, dtype=np.int64)[which],
             "gross_revenue": np.nan_to_num(
-                orders["gross_revenue"].to_numpy(float, na_value=np.nan)[dropped]
+                picked["gross_revenue"].to_numpy(float, na_value=np.nan)
             ),
-            "currency": orders["currency"].astype("string").to_numpy()[dropped]
+            "currency": picked["currency"].astype("string").to_numpy()
             if "currency" in orders
             else pd.NA,
         }
@@ -142,7 +158,7 @@ def assemble(
         excluded[name] += int(group["rows"].sum())
         excluded_orders[name] += len(group)
         excluded_revenue[name] += round(float(group["gross_revenue"].sum()), 2)
-    counted = orders.loc[~dropped]
+    counted = orders.loc[~dropped] if len(which) else orders
     # importers pass the lines of counted orders only
     result_lines = empty_frame(ORDER_LINES_SCHEMA) if lines is None else lines
     return ImportResult(

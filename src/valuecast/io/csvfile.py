@@ -157,16 +157,22 @@ class CsvFile:
         return found
 
     # -- reading --------------------------------------------------------------------------------
-    def read(self, columns: Iterable[str] | None = None) -> Table:
-        """Read the given header columns (all when ``None``) as text into a :class:`Table`."""
+    def read(self, columns: Iterable[str] | None = None, dictionary: Iterable[str] = ()) -> Table:
+        """Read the given header columns (all when ``None``) as text into a :class:`Table`.
+
+        Columns named in ``dictionary`` are read dictionary-encoded (each distinct cell once):
+        worth it for columns with few distinct values that are parsed (dates, amounts), which
+        the parsers of :class:`Table` then parse once per distinct value.
+        """
         wanted = list(dict.fromkeys(self.header if columns is None else columns))
         positions = {}
         for name in wanted:
             positions[name] = self.header.index(name)
         synthetic = [f"c{i}" for i in range(len(self.header))]
         include = [synthetic[positions[name]] for name in wanted]
+        encoded = {synthetic[positions[name]] for name in dictionary if name in positions}
         try:
-            arrow = self._read_arrow(synthetic, include)
+            arrow = self._read_arrow(synthetic, include, encoded)
             table = pa.table(
                 {name: arrow.column(syn) for name, syn in zip(wanted, include, strict=True)}
             )
@@ -181,12 +187,15 @@ class CsvFile:
         except pa.ArrowInvalid as error:
             if "UTF8" in str(error) and self.encoding == "utf-8":
                 self._reencode_cp1252()
-                return self.read(wanted)
+                return self.read(wanted, dictionary)
         return self._read_python(wanted, positions)
 
-    def _read_arrow(self, names: list[str], include: list[str]) -> pa.Table:
+    def _read_arrow(
+        self, names: list[str], include: list[str], encoded: set[str] | None = None
+    ) -> pa.Table:
         if len(self._body) == 0:
             return pa.table({name: pa.array([], pa.string()) for name in include})
+        types = {name: _DICTIONARY if name in (encoded or ()) else pa.string() for name in names}
         return pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(self._body)),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
@@ -194,7 +203,7 @@ class CsvFile:
                 delimiter=self.delimiter, newlines_in_values=True, ignore_empty_lines=True
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                column_types=types,
                 include_columns=include,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
@@ -260,6 +269,7 @@ class CsvFile:
 
 
 _LAZY = object()
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
 def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
@@ -323,6 +333,19 @@ def _find(header: Sequence[str], aliases: Iterable[str]) -> str | None:
     return None
 
 
+def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
+    """Cells as text: whitespace trimmed, a leading apostrophe removed, empty -> null."""
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
+            values = pc.strftime(values, format="%Y-%m-%d %H:%M:%S")
+        else:
+            values = pc.cast(values, pa.string())
+    values = pc.utf8_trim_whitespace(values)
+    if strip_apostrophe and pc.any(pc.starts_with(values, "'")).as_py():
+        values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, r"^'", ""))
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+
 # ------------------------------------------------------------------------------------------------
 # the table and its parsers
 # ------------------------------------------------------------------------------------------------
@@ -371,7 +394,7 @@ class Table:
             table = pa.Table.from_pandas(frame.astype("string"), preserve_index=False)
         return cls(name, list(frame.columns), table, None, first_row=1)
 
-    def read(self, columns: Iterable[str] | None = None) -> Table:
+    def read(self, columns: Iterable[str] | None = None, dictionary: Iterable[str] = ()) -> Table:
         """The table itself (so importers take a Table wherever they take a CsvFile)."""
         return self
 
@@ -424,16 +447,50 @@ class Table:
         return self._text_cache[key]
 
     def _clean_text(self, column: str, strip_apostrophe: bool) -> pa.ChunkedArray:
-        values = self.arrow.column(column)
-        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-            if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
-                values = pc.strftime(values, format="%Y-%m-%d %H:%M:%S")
-            else:
-                values = pc.cast(values, pa.string())
-        values = pc.utf8_trim_whitespace(values)
-        if strip_apostrophe and pc.any(pc.starts_with(values, "'")).as_py():
-            values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, r"^'", ""))
-        return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+        encoded = self._dictionary(column)
+        if encoded is not None:  # clean each distinct value once, then spread
+            values, indices = encoded
+            cleaned = _clean(pa.chunked_array([values]), strip_apostrophe)
+            return pa.chunked_array([cleaned.combine_chunks().take(pa.array(indices))])
+        return _clean(self.arrow.column(column), strip_apostrophe)
+
+    def _dictionary(self, column: str) -> tuple[pa.Array, np.ndarray] | None:
+        """(distinct values, index of each row's value) of a dictionary-encoded column."""
+        raw = self.arrow.column(column)
+        if not pa.types.is_dictionary(raw.type) or raw.num_chunks == 0 or raw.null_count:
+            return None
+        unified = raw.unify_dictionaries()
+        indices = np.concatenate(
+            [np.asarray(chunk.indices.to_numpy(zero_copy_only=False)) for chunk in unified.chunks]
+        )
+        return unified.chunk(0).dictionary, indices
+
+    def _decode(self, column: str) -> None:
+        """Replace a dictionary-encoded column by its plain values."""
+        position = self.arrow.column_names.index(column)
+        raw = self.arrow.column(column)
+        plain = pc.cast(raw, raw.type.value_type)
+        self.arrow = self.arrow.set_column(position, column, plain)
+        self._text_cache = {k: v for k, v in self._text_cache.items() if k[0] != column}
+
+    def _per_value(self, column: str, parse) -> np.ndarray | None:
+        """``parse`` run on the distinct values of a dictionary-encoded column, spread to rows.
+
+        ``None`` when the column is not dictionary-encoded, or when ``parse`` rejects a value:
+        then the column is decoded and the caller parses every row, which reports the first
+        offending row exactly as it would without the encoding.
+        """
+        encoded = self._dictionary(column)
+        if encoded is None:
+            return None
+        values, indices = encoded
+        distinct = Table(self.name, [column], pa.table({column: values}), None, self._first_row)
+        try:
+            parsed = parse(distinct)
+        except InputError:
+            self._decode(column)
+            return None
+        return np.asarray(parsed)[indices]
 
     def text_series(self, column: str | None, strip_apostrophe: bool = True) -> pd.Series:
         return pd.Series(
@@ -457,6 +514,9 @@ class Table:
         """Amounts as float64, NaN where the cell is empty (or the column absent)."""
         if column is None:
             return np.full(self.num_rows, np.nan)
+        spread = self._per_value(column, lambda distinct: distinct.money(column))
+        if spread is not None:
+            return spread
         raw = self.arrow.column(column)
         if (
             pa.types.is_integer(raw.type)
@@ -537,6 +597,11 @@ class Table:
         """
         if column is None:
             return np.full(self.num_rows, np.datetime64("NaT"), "datetime64[us]")
+        spread = self._per_value(
+            column, lambda distinct: distinct.timestamps(column, extra_formats, fmt)
+        )
+        if spread is not None:
+            return spread
         raw = self.arrow.column(column)
         if pa.types.is_timestamp(raw.type):
             if raw.type.tz is not None:

@@ -42,6 +42,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -147,8 +148,17 @@ def read_orders(
         return _orders(table, _resolve(table, mapping), mapping, "orders")
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv, mapping)
-    table = csv.read([c for c in dict.fromkeys(cols.values()) if c is not None])
+    table = csv.read(
+        [c for c in dict.fromkeys(cols.values()) if c is not None], dictionary=_parsed(cols)
+    )
     return _orders(table, cols, mapping, "orders")
+
+
+def _parsed(cols: dict[str, str | None]) -> list[str]:
+    """Columns parsed as dates or amounts, and only those: read dictionary-encoded."""
+    parsed = {cols[key] for key in ("ordered_at", "revenue", *_AMOUNTS)} - {None}
+    text = {cols[key] for key in cols if key not in ("ordered_at", "revenue", *_AMOUNTS)}
+    return sorted(column for column in parsed - text if column is not None)
 
 
 def read_orders_frame(
@@ -202,10 +212,18 @@ def _orders(
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
+    everything = bool(filled.all())  # no empty rows: row positions are order positions
     keep = np.flatnonzero(filled)
-    customer = customer.take(pa.array(keep))
+
+    def kept(values):
+        """The non-empty rows of an Arrow column or numpy array."""
+        if everything:
+            return values
+        return values.take(pa.array(keep)) if isinstance(values, pa.ChunkedArray) else values[keep]
+
+    customer = kept(customer)
     if cols["order_id"] is not None:
-        keys = table.text(cols["order_id"]).take(pa.array(keep))
+        keys = kept(table.text(cols["order_id"]))
         missing = pc.is_null(keys)
         if pc.any(missing).as_py():
             position = int(keep[int(np.flatnonzero(missing.to_numpy(zero_copy_only=False))[0])])
@@ -214,73 +232,115 @@ def _orders(
         n = len(uniques)
     else:
         # every row is its own order, numbered <customer>|<date as written>[|k]
-        when = table.text(cols["ordered_at"]).take(pa.array(keep))
-        keys = pc.binary_join_element_wise(
-            pc.cast(pc.fill_null(customer, ""), pa.large_string()),
-            pc.cast(when, pa.large_string()),
-            pa.scalar("|", pa.large_string()),
-        )
-        uniques = pd.Series(keys.to_pandas(), dtype="string").reset_index(drop=True)
         n = len(keep)
         codes = np.arange(n, dtype=np.int64)
-        customer_codes, _ = _build.factorize(customer)
-        pairs = pd.DataFrame({"c": customer_codes, "t": ordered_at[keep].view(np.int64)})
-        if pairs.duplicated().any():
-            group = pairs.groupby(["c", "t"], sort=False).ngroup().to_numpy(np.int64)
-            repeat = _build.line_numbers(group)
-            suffix = pd.Series(np.where(repeat > 1, "|" + repeat.astype(str), ""), dtype="string")
-            uniques = uniques + suffix
-    rows_per_order = np.bincount(codes, minlength=n)
+        uniques = _build.string_series(_row_numbers(customer, kept(table.text(cols["ordered_at"])),
+                                                    kept(ordered_at)))  # fmt: skip
+    rows_per_order = np.bincount(codes, minlength=n) if n != len(keep) else np.ones(n, np.int64)
 
     def summed(values: np.ndarray) -> np.ndarray:
-        values = values[keep]
+        values = kept(values)
         if n == len(keep):  # one row per order: codes are 0..n-1 in row order
             return values
         return np.bincount(codes, weights=np.nan_to_num(values), minlength=n)
 
     def first(column: str | None) -> pd.Series:
-        values = table.text_series(column).iloc[keep].reset_index(drop=True)
+        if column is None:
+            return _build.string_series(pa.nulls(n, pa.string()))
+        values = _build.string_series(kept(table.text(column)))
         if n == len(keep):
             return values
         return _build.take(values, _build.first_positions(codes, n, values.notna().to_numpy(bool)))
 
-    firsts = _build.first_positions(codes, n)
-    customer_id = (
-        pd.Series(customer.to_pandas(), dtype="string").iloc[firsts].reset_index(drop=True)
-    )
-    email = (
-        first(cols["email"])
-        if cols["email"] is not None
-        else pd.Series(pd.NA, index=range(n), dtype="string")
-    )
+    customer_id = _build.string_series(customer)
+    if n != len(keep):
+        customer_id = customer_id.iloc[_build.first_positions(codes, n)].reset_index(drop=True)
+    firsts = None if n == len(keep) else _build.first_positions(codes, n)
     looks_email = customer_id.str.contains("@", regex=False).fillna(False)
-    email = email.where(email.notna(), customer_id.where(looks_email))
+    email = customer_id.where(looks_email)
+    if cols["email"] is not None:
+        given = first(cols["email"])
+        email = given.where(given.notna(), email)
     net = summed(revenue)
+    when = kept(ordered_at)
     columns: dict[str, object] = {
-        "order_number": pd.Series(uniques, dtype="string"),
+        "order_number": uniques,
         "customer_id": customer_id,
         "email": email,
         "is_guest": customer_id.isna().astype("boolean"),
-        "ordered_at": ordered_at[keep][firsts],
+        "ordered_at": when if firsts is None else when[firsts],
         "net_revenue": net,
         "currency": first(cols["currency"]).str.upper(),
         "channel": first(cols["channel"]),
         "discount_code": first(cols["discount_code"]),
     }
     for key in _AMOUNTS:
-        values = table.money(cols[key])
-        columns[key] = summed(values) if cols[key] is not None else np.zeros(n)
+        columns[key] = summed(table.money(cols[key])) if cols[key] is not None else np.zeros(n)
     if cols["gross_revenue"] is None:
         columns["gross_revenue"] = net
     if cols["accepts_marketing"] is not None:
         flags, _ = table.flags(cols["accepts_marketing"])
+        flags = flags if everything else flags.iloc[keep].reset_index(drop=True)
         columns["accepts_marketing"] = (
-            flags.iloc[keep].reset_index(drop=True).iloc[firsts].reset_index(drop=True)
+            flags if firsts is None else flags.iloc[firsts].reset_index(drop=True)
         )
     orders = _build.orders_frame(source, columns, n)
     reason = _build.reasons(n, [("negative amount", net < 0)])
     return _build.assemble(
         table.name, source, n_rows, orders, reason, rows_per_order, empty_rows=int((~filled).sum())
+    )
+
+
+def _repeats(customer: pa.ChunkedArray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose (customer, time) occurs more than once, and each one's occurrence number.
+
+    DuckDB finds candidate rows by a hash of the pair (cheap on millions of rows) and numbers
+    them within their exact (customer, time) group in row order, so a hash collision costs
+    only a little time, never a wrong number.
+    """
+    pairs = pa.table(  # noqa: F841 - read by DuckDB below
+        {"c": customer, "t": when.view(np.int64), "pos": np.arange(len(when), dtype=np.int64)}
+    )
+    con = duckdb.connect()
+    try:
+        found = con.sql(
+            "SELECT pos, row_number() OVER (PARTITION BY c, t ORDER BY pos) AS k FROM pairs "
+            "WHERE hash(c, t) IN (SELECT hash(c, t) AS h FROM pairs GROUP BY h "
+            "HAVING count(*) > 1) ORDER BY pos"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return (
+        np.asarray(found.column("pos").to_numpy(), np.int64),
+        np.asarray(found.column("k").to_numpy(), np.int64),
+    )
+
+
+def _row_numbers(
+    customer: pa.ChunkedArray, written: pa.ChunkedArray, when: np.ndarray
+) -> pa.ChunkedArray:
+    """``<customer>|<date as written>``, with ``|2``, ``|3`` ... for further rows of the same
+    customer and time (in row order); a guest's rows count as one customer."""
+    keys = pc.binary_join_element_wise(
+        pc.cast(pc.fill_null(customer, ""), pa.large_string()),
+        pc.cast(written, pa.large_string()),
+        pa.scalar("|", pa.large_string()),
+    )
+    if len(when) < 2:
+        return keys
+    repeated, repeat = _repeats(customer, when)
+    if len(repeated) == 0:
+        return keys
+    later = repeated[repeat > 1]
+    suffixed = pc.binary_join_element_wise(
+        keys.take(pa.array(later)),
+        pc.cast(pa.array(repeat[repeat > 1]), pa.large_string()),
+        pa.scalar("|", pa.large_string()),
+    )
+    mask = np.zeros(len(when), dtype=bool)
+    mask[later] = True
+    return pa.chunked_array(
+        [pc.replace_with_mask(keys.combine_chunks(), pa.array(mask), suffixed.combine_chunks())]
     )
 
 

@@ -65,11 +65,25 @@ def empty_frame(schema: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in schema.items()})
 
 
+def _missing(name: str, dtype: str, index: pd.Index) -> pd.Series:
+    """An all-missing column of ``dtype``: NaN for floats, NaT for timestamps, <NA> otherwise."""
+    if dtype == "float64":
+        return pd.Series(float("nan"), index=index, dtype=dtype)
+    if dtype.startswith("datetime64"):
+        return pd.Series(pd.NaT, index=index, dtype=dtype)
+    if dtype == "int64" and len(index):
+        raise ValueError(f"column {name!r} is missing and int64 has no missing value")
+    return pd.Series(pd.NA, index=index, dtype=dtype)
+
+
 def conform(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
     """Return ``frame`` with exactly the schema's columns (missing ones all-null), in order and typed."""
     out = pd.DataFrame(index=frame.index)
     for name, dtype in schema.items():
-        column = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
+        if name not in frame.columns:
+            out[name] = _missing(name, dtype, frame.index)
+            continue
+        column = frame[name]
         out[name] = (
             column.astype(dtype)
             if dtype != "datetime64[us]"

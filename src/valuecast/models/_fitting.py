@@ -130,16 +130,28 @@ def numerical_gradient(function, x: np.ndarray, step: float = 1e-6) -> np.ndarra
     return gradient
 
 
-def numerical_hessian(gradient, x: np.ndarray, step: float = 1e-5) -> np.ndarray:
-    """Hessian by central differences of a gradient function, symmetrised."""
+def numerical_hessian(
+    gradient, x: np.ndarray, step: float = 1e-5, central: bool = False
+) -> np.ndarray:
+    """Hessian by finite differences of a gradient function, symmetrised.
+
+    Forward differences cost one gradient per parameter (plus one at ``x``); at an optimum of a
+    smooth log-likelihood their O(step) error (about 1e-5 relative) is far below the sampling
+    error the Hessian is used for. ``central=True`` halves the error at twice the cost.
+    """
     n = len(x)
     hessian = np.empty((n, n))
+    base = None if central else np.asarray(gradient(x))
     for i in range(n):
         h = step * max(1.0, abs(x[i]))
-        up, down = x.copy(), x.copy()
+        up = x.copy()
         up[i] += h
-        down[i] -= h
-        hessian[i] = (gradient(up) - gradient(down)) / (2 * h)
+        if central:
+            down = x.copy()
+            down[i] -= h
+            hessian[i] = (gradient(up) - gradient(down)) / (2 * h)
+        else:
+            hessian[i] = (gradient(up) - base) / h
     return (hessian + hessian.T) / 2
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -204,7 +205,8 @@ def main() -> None:
         f"resolution (T uniform over 1..{MAX_DAYS} days). Job: fit BG/NBD, fit Gamma-Gamma on "
         "repeaters, then per customer P(alive), expected orders in 30 days and 12-month CLV. "
         "Times in seconds (valuecast: best of "
-        f"{args.repeats}); RSS = process peak, data included.",
+        f"{args.repeats}); RSS = process peak, data included. Load average when the run "
+        f"ended: {os.getloadavg()[0]:.1f} (other work on the 2 cores slows every column).",
         "",
         "| customers | distinct histories | valuecast BG/NBD fit | GG fit | predict | **total** | peak RSS | "
         "lifetimes total | lifetimes peak RSS | speed-up |",

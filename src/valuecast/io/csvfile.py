@@ -337,7 +337,10 @@ def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
     """Cells as text: whitespace trimmed, a leading apostrophe removed, empty -> null."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
-            values = pc.strftime(values, format="%Y-%m-%d %H:%M:%S")
+            # formatted once per distinct value (formatting is slow, dates repeat a lot)
+            encoded = pc.dictionary_encode(values.combine_chunks())
+            text = pc.strftime(encoded.dictionary, format="%Y-%m-%d %H:%M:%S")
+            values = pa.chunked_array([text.take(encoded.indices)])
         else:
             values = pc.cast(values, pa.string())
     values = pc.utf8_trim_whitespace(values)

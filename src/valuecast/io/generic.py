@@ -174,9 +174,14 @@ def read_orders_frame(
 
 def _parquet_table(path: Path, mapping: dict[str, str]) -> Table:
     try:
-        names = pq.read_schema(path).names
-        cols = _resolve(_HeaderOnly(str(path), names), mapping)
-        arrow = pq.read_table(path, columns=[c for c in dict.fromkeys(cols.values()) if c])
+        schema = pq.read_schema(path)
+        cols = _resolve(_HeaderOnly(str(path), schema.names), mapping)
+        text = {field.name for field in schema if pa.types.is_string(field.type)}
+        arrow = pq.read_table(
+            path,
+            columns=[c for c in dict.fromkeys(cols.values()) if c],
+            read_dictionary=[c for c in _parsed(cols) if c in text] or None,
+        )
     except (OSError, pa.ArrowException) as error:
         raise InputError(str(path), f"cannot read the Parquet file: {error}") from None
     return Table.from_arrow(arrow, str(path))

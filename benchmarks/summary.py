@@ -149,6 +149,25 @@ def valuecast_product_path(csv: Path, work: Path) -> tuple[dict, Path]:
     return times, out
 
 
+def route_child(route: str, csv: Path, work: Path) -> None:
+    """Run in a child process: one valuecast route, printing its times and peak RSS as JSON."""
+    run = valuecast_product_path if route == "product" else valuecast_direct
+    times, out = run(csv, work)
+    times["peak_rss_mb"] = peak_rss_mb()
+    times["out"] = str(out)
+    print(json.dumps(times))
+
+
+def run_route(route: str, csv: Path, work: Path) -> tuple[dict, Path]:
+    """One valuecast route in its own process, so that its peak memory is its own."""
+    command = [sys.executable, __file__, "--_route", route, str(csv), str(work)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"valuecast {route} route failed:\n{completed.stderr}")
+    times = json.loads(completed.stdout.strip().splitlines()[-1])
+    return times, Path(times.pop("out"))
+
+
 def valuecast_direct(csv: Path, work: Path) -> tuple[dict, Path]:
     """The CSV read straight into DuckDB through Ibis, then the same summary expression."""
     from valuecast.engine import connect, summarize
@@ -312,8 +331,8 @@ def markdown(results: dict) -> str:
             "per customer (frequency, recency, T in days, mean repeat value), every step in the "
             "same run.",
             "",
-            "| path | seconds | vs lifetimes |",
-            "| --- | ---: | ---: |",
+            "| path | seconds | vs lifetimes | peak RSS |",
+            "| --- | ---: | ---: | ---: |",
         ]
         life = csv.get("lifetimes")
         base = life["total"] if life else None
@@ -324,26 +343,30 @@ def markdown(results: dict) -> str:
             speedup = base / seconds
             return f"{speedup:.1f}x faster" if speedup >= 1 else f"{1 / speedup:.1f}x slower"
 
+        def rss(times: dict) -> str:
+            value = times.get("peak_rss_mb")
+            return "n/a" if value is None else f"{value / 1024:.2f} GB"
+
         product = csv["valuecast_product"]
         lines.append(
             f"| valuecast: importer + workspace ingest + summary (`ingest` then `summary`) | "
-            f"{product['total']:.1f} | {ratio(product['total'])} |"
+            f"{product['total']:.1f} | {ratio(product['total'])} | {rss(product)} |"
         )
         lines.append(
             f"| &nbsp;&nbsp;of which: read CSV (generic importer) / ingest / summary | "
             f"{product['read_csv_importer']:.1f} / {product['ingest']:.1f} / "
-            f"{product['summary']:.2f} | |"
+            f"{product['summary']:.2f} | | |"
         )
         direct = csv["valuecast_direct"]
         lines.append(
             f"| valuecast: CSV read by DuckDB through Ibis + summary | {direct['total']:.1f} | "
-            f"{ratio(direct['total'])} |"
+            f"{ratio(direct['total'])} | {rss(direct)} |"
         )
         if life:
             lines.append(
                 f"| lifetimes 0.11.3 `summary_data_from_transaction_data` (pandas read_csv "
                 f"{life['read_csv']:.1f} s + summary {life['summary']:.1f} s) | "
-                f"{life['total']:.1f} | 1x |"
+                f"{life['total']:.1f} | 1x | {rss(life)} |"
             )
             check = csv["agreement"]
             lines += [
@@ -404,7 +427,11 @@ def main() -> None:
     parser.add_argument(
         "--_parquet-child", dest="parquet_child", default=None, help=argparse.SUPPRESS
     )
+    parser.add_argument("--_route", dest="route", nargs=3, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.route:
+        route_child(args.route[0], Path(args.route[1]), Path(args.route[2]))
+        return
     if args.parquet_child:
         parquet_child(Path(args.parquet_child), args.memory_limit, args.threads)
         return
@@ -419,9 +446,9 @@ def main() -> None:
         part: dict = {"customers": args.customers, "orders": count_rows(csv)}
         with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             work = Path(tmp)
-            part["valuecast_product"], product_out = valuecast_product_path(csv, work)
+            part["valuecast_product"], product_out = run_route("product", csv, work)
             print(f"valuecast importer+ingest+summary: {part['valuecast_product']}", flush=True)
-            part["valuecast_direct"], _ = valuecast_direct(csv, work)
+            part["valuecast_direct"], _ = run_route("direct", csv, work)
             print(f"valuecast direct: {part['valuecast_direct']}", flush=True)
             if not args.skip_lifetimes:
                 part["lifetimes"], lifetimes_out = run_lifetimes(csv, work)

@@ -233,6 +233,9 @@ class Workspace:
             raise InputError(str(self.path), "workspace opened read-only")
         inputs = _arrow_inputs(results)
         raw = self.con.con
+        # rows are stored in any order (readers sort what they show): this lets DuckDB write
+        # and compress row groups in parallel, once, instead of re-writing them at the checkpoint
+        _sql(raw, "SET preserve_insertion_order = false")
         raw.begin()
         try:
             ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
@@ -278,6 +281,7 @@ class Workspace:
             raw.rollback()
             raise
         finally:
+            _sql(raw, "RESET preserve_insertion_order")
             _drop_staged(raw)
             for name in ("_in_orders", "_in_lines", "_in_customers"):
                 try:

@@ -141,6 +141,7 @@ class CsvFile:
     _data: bytes = field(repr=False)
     _offset: int = field(repr=False)
     _text: str | None = field(default=None, repr=False)
+    path: Path | None = field(default=None, repr=False)  # the file read, when it is one
 
     @property
     def _body(self) -> memoryview:
@@ -319,7 +320,10 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
         raise InputError(display, f"malformed header: {error}", row=header_row) from None
     header = [cell.replace("\ufeff", "").strip() for cell in header]
     consumed = len(head_text[: lines.consumed].encode("utf-8"))
-    return CsvFile(display, header, delimiter, encoding, header_row, body, start + consumed)
+    return CsvFile(
+        display, header, delimiter, encoding, header_row, body, start + consumed,
+        path=Path(path) if body is data else None,
+    )  # fmt: skip
 
 
 def _find(header: Sequence[str], aliases: Iterable[str]) -> str | None:

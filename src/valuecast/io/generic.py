@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -49,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from valuecast.io import _build
+from valuecast.io import _build, orders_duckdb
 from valuecast.io.csvfile import CsvFile, Table, _find, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
@@ -148,6 +149,13 @@ def read_orders(
         return _orders(table, _resolve(table, mapping), mapping, "orders")
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv, mapping)
+    if isinstance(csv, CsvFile) and orders_duckdb.usable(csv, mapping):
+        con = duckdb.connect()
+        try:
+            if orders_duckdb.load_rows(con, csv, cols, _AMOUNTS):
+                return _assemble(orders_duckdb.parsed_rows(con, csv, _AMOUNTS), "orders")
+        finally:
+            con.close()
     table = csv.read(
         [c for c in dict.fromkeys(cols.values()) if c is not None], dictionary=_parsed(cols)
     )
@@ -197,9 +205,34 @@ class _HeaderOnly:
         return _find(self.header, aliases)
 
 
-def _orders(
-    table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
-) -> ImportResult:
+@dataclass
+class ParsedRows:
+    """An orders table's rows parsed and cleaned, one entry per data row (before grouping).
+
+    Built from a :class:`Table` by :func:`_parse_rows`, or by DuckDB's CSV reader
+    (:mod:`valuecast.io.orders_duckdb`) for large clean files; :func:`_assemble` turns either
+    into the same :class:`ImportResult`.
+    """
+
+    name: str
+    n_rows: int
+    filled: np.ndarray  # bool: the row has a value in some mapped column
+    customer: pa.ChunkedArray  # cleaned; e-mail addresses lower-cased; null for guests
+    ordered_at: np.ndarray  # datetime64[us], wall-clock as written
+    revenue: np.ndarray  # float64
+    written: pa.ChunkedArray  # the order date cell as written (cleaned)
+    text: dict[str, pa.ChunkedArray | None]  # order_id, email, currency, channel, discount_code
+    amounts: dict[str, np.ndarray | None]  # gross_revenue, discount, tax, shipping, refunded
+    accepts_marketing: pd.Series | None  # nullable booleans, one per row
+    # precomputed by DuckDB: "<customer>|<date as written>" and a hash of (customer, ordered_at)
+    order_keys: pa.ChunkedArray | None = None
+    pair_hash: np.ndarray | None = None
+
+
+_TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
+
+
+def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, str]) -> ParsedRows:
     n_rows = table.num_rows
     filled = np.zeros(n_rows, dtype=bool)
     for column in dict.fromkeys(cols.values()):
@@ -217,6 +250,40 @@ def _orders(
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
+    if cols["order_id"] is not None:
+        missing = filled & ~table.nonempty(cols["order_id"])
+        if missing.any():
+            raise table.error(
+                "row has no order id", int(np.flatnonzero(missing)[0]), cols["order_id"]
+            )
+    return ParsedRows(
+        name=table.name,
+        n_rows=n_rows,
+        filled=filled,
+        customer=customer,
+        ordered_at=ordered_at,
+        revenue=revenue,
+        written=table.text(cols["ordered_at"]),
+        text={key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS},
+        amounts={
+            key: table.money(cols[key]) if cols[key] is not None else None for key in _AMOUNTS
+        },
+        accepts_marketing=None
+        if cols["accepts_marketing"] is None
+        else table.flags(cols["accepts_marketing"])[0],
+    )
+
+
+def _orders(
+    table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
+) -> ImportResult:
+    return _assemble(_parse_rows(table, cols, mapping), source)
+
+
+def _assemble(rows: ParsedRows, source: str) -> ImportResult:
+    """Group parsed rows into orders (by order id, or one order per row) and count exclusions."""
+    n_rows = rows.n_rows
+    filled = rows.filled
     everything = bool(filled.all())  # no empty rows: row positions are order positions
     keep = np.flatnonzero(filled)
 
@@ -226,21 +293,20 @@ def _orders(
             return values
         return values.take(pa.array(keep)) if isinstance(values, pa.ChunkedArray) else values[keep]
 
-    customer = kept(customer)
-    if cols["order_id"] is not None:
-        keys = kept(table.text(cols["order_id"]))
-        missing = pc.is_null(keys)
-        if pc.any(missing).as_py():
-            position = int(keep[int(np.flatnonzero(missing.to_numpy(zero_copy_only=False))[0])])
-            raise table.error("row has no order id", position, cols["order_id"])
-        codes, uniques = _build.factorize(keys)
+    customer = kept(rows.customer)
+    if rows.text["order_id"] is not None:
+        codes, uniques = _build.factorize(kept(rows.text["order_id"]))
         n = len(uniques)
     else:
         # every row is its own order, numbered <customer>|<date as written>[|k]
         n = len(keep)
         codes = np.arange(n, dtype=np.int64)
-        uniques = _build.string_series(_row_numbers(customer, kept(table.text(cols["ordered_at"])),
-                                                    kept(ordered_at)))  # fmt: skip
+        if rows.order_keys is not None:
+            numbers = _suffix_repeats(kept(rows.order_keys), customer, kept(rows.ordered_at),
+                                      kept(rows.pair_hash))  # fmt: skip
+        else:
+            numbers = _row_numbers(customer, kept(rows.written), kept(rows.ordered_at))
+        uniques = _build.string_series(numbers)
     rows_per_order = np.bincount(codes, minlength=n) if n != len(keep) else np.ones(n, np.int64)
 
     def summed(values: np.ndarray) -> np.ndarray:
@@ -249,10 +315,11 @@ def _orders(
             return values
         return np.bincount(codes, weights=np.nan_to_num(values), minlength=n)
 
-    def first(column: str | None) -> pd.Series:
+    def first(key: str) -> pd.Series:
+        column = rows.text[key]
         if column is None:
             return _build.string_series(pa.nulls(n, pa.string()))
-        values = _build.string_series(kept(table.text(column)))
+        values = _build.string_series(kept(column))
         if n == len(keep):
             return values
         return _build.take(values, _build.first_positions(codes, n, values.notna().to_numpy(bool)))
@@ -263,11 +330,11 @@ def _orders(
     firsts = None if n == len(keep) else _build.first_positions(codes, n)
     looks_email = customer_id.str.contains("@", regex=False).fillna(False)
     email = customer_id.where(looks_email)
-    if cols["email"] is not None:
-        given = first(cols["email"])
+    if rows.text["email"] is not None:
+        given = first("email")
         email = given.where(given.notna(), email)
-    net = summed(revenue)
-    when = kept(ordered_at)
+    net = summed(rows.revenue)
+    when = kept(rows.ordered_at)
     columns: dict[str, object] = {
         "order_number": uniques,
         "customer_id": customer_id,
@@ -275,16 +342,17 @@ def _orders(
         "is_guest": customer_id.isna().astype("boolean"),
         "ordered_at": when if firsts is None else when[firsts],
         "net_revenue": net,
-        "currency": first(cols["currency"]).str.upper(),
-        "channel": first(cols["channel"]),
-        "discount_code": first(cols["discount_code"]),
+        "currency": first("currency").str.upper(),
+        "channel": first("channel"),
+        "discount_code": first("discount_code"),
     }
     for key in _AMOUNTS:
-        columns[key] = summed(table.money(cols[key])) if cols[key] is not None else np.zeros(n)
-    if cols["gross_revenue"] is None:
+        values = rows.amounts[key]
+        columns[key] = summed(values) if values is not None else np.zeros(n)
+    if rows.amounts["gross_revenue"] is None:
         columns["gross_revenue"] = net
-    if cols["accepts_marketing"] is not None:
-        flags, _ = table.flags(cols["accepts_marketing"])
+    if rows.accepts_marketing is not None:
+        flags = rows.accepts_marketing
         flags = flags if everything else flags.iloc[keep].reset_index(drop=True)
         columns["accepts_marketing"] = (
             flags if firsts is None else flags.iloc[firsts].reset_index(drop=True)
@@ -292,7 +360,66 @@ def _orders(
     orders = _build.orders_frame(source, columns, n)
     reason = _build.reasons(n, [("negative amount", net < 0)])
     return _build.assemble(
-        table.name, source, n_rows, orders, reason, rows_per_order, empty_rows=int((~filled).sum())
+        rows.name, source, n_rows, orders, reason, rows_per_order, empty_rows=int((~filled).sum())
+    )
+
+
+def _suffix_repeats(
+    keys: pa.ChunkedArray, customer: pa.ChunkedArray, when: np.ndarray, pair_hash: np.ndarray
+) -> pa.ChunkedArray:
+    """``keys`` with ``|2``, ``|3`` ... appended for further rows of the same customer and time.
+
+    Rows are ranked within their hash of (customer, time) in row order (a stable sort); the
+    ranked rows are then checked against the first row of their hash, so a hash collision
+    costs a slower exact grouping, never a wrong number.
+    """
+    n = len(pair_hash)
+    order = np.argsort(pair_hash, kind="stable")
+    ordered = pair_hash[order]
+    starts_run = np.r_[True, ordered[1:] != ordered[:-1]] if n else np.zeros(0, bool)
+    if starts_run.all():
+        return keys
+    run_start = np.flatnonzero(starts_run)
+    run = np.cumsum(starts_run) - 1
+    rank = np.arange(n) - run_start[run]
+    later_sorted = np.flatnonzero(rank > 0)
+    later, head = order[later_sorted], order[run_start[run[later_sorted]]]
+    same_time = when[later] == when[head]
+    same_customer = pc.fill_null(
+        pc.equal(customer.take(pa.array(later)), customer.take(pa.array(head))),
+        False,
+    ).to_numpy(zero_copy_only=False) | (
+        pc.is_null(customer.take(pa.array(later))).to_numpy(zero_copy_only=False)
+        & pc.is_null(customer.take(pa.array(head))).to_numpy(zero_copy_only=False)
+    )
+    if not (same_time & np.asarray(same_customer, bool)).all():  # a collision: group exactly
+        candidates = np.unique(np.r_[later, head])
+        pairs = pd.DataFrame(
+            {
+                "c": pd.Series(customer.take(pa.array(candidates)).to_pandas(), dtype="string"),
+                "t": when[candidates],
+            }
+        )
+        repeat = pairs.groupby(["c", "t"], dropna=False, sort=False).cumcount().to_numpy() + 1
+        later, number = candidates[repeat > 1], repeat[repeat > 1]
+    else:
+        number = rank[later_sorted] + 1
+    suffixed = pc.binary_join_element_wise(
+        pc.cast(keys.take(pa.array(later)), pa.large_string()),
+        pc.cast(pa.array(number), pa.large_string()),
+        pa.scalar("|", pa.large_string()),
+    )
+    mask = np.zeros(n, dtype=bool)
+    mask[later] = True
+    # replace_with_mask takes the replacements in mask order: sort them by row
+    by_row = np.argsort(later, kind="stable")
+    plain = pc.cast(keys.combine_chunks(), pa.large_string())
+    return pa.chunked_array(
+        [
+            pc.replace_with_mask(
+                plain, pa.array(mask), suffixed.take(pa.array(by_row)).combine_chunks()
+            )
+        ]
     )
 
 

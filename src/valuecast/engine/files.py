@@ -1,0 +1,166 @@
+"""Summaries of export files without a workspace: ``valuecast summary FILE...``.
+
+An analyst who only wants the per-customer summary of an orders file should not have to build a
+workspace first.  :func:`summarize_files` gives the same summary that ``valuecast ingest`` then
+``valuecast summary`` would, computed in an in-memory DuckDB:
+
+* **direct route** — one large orders CSV (``--format orders``) that DuckDB's CSV reader parses
+  with exactly the importer's rules (:mod:`valuecast.io.orders_duckdb`) is summarised where it was
+  parsed, without copying the orders through Python;
+* **general route** — everything else (several files, other formats, ``--fx``, or a file with any
+  cell the fast reader leaves to the general reader): the importers read the files, an in-memory
+  workspace ingests them, and the summary runs on it.
+
+Either way the rows left out are counted by reason in :attr:`FileSummary.excluded_rows`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.types as ir
+
+from valuecast.engine.connection import connect_duckdb
+from valuecast.engine.summary import CustomerSummary, summarize
+
+__all__ = ["FileSummary", "summarize_files"]
+
+_ORDERS_VIEW = "_direct_orders"
+
+
+@dataclass
+class FileSummary:
+    """The summary of some files, with the connection it lives on (close it when done)."""
+
+    summary: CustomerSummary
+    con: Any
+    route: str  # "direct" or "workspace"
+    rows_read: int
+    orders: int
+    excluded_rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def table(self) -> ir.Table:
+        return self.summary.table
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | None:
+    """The direct route, or ``None`` when the file needs the general route."""
+    from valuecast.io import generic, orders_duckdb
+    from valuecast.io.csvfile import CsvFile, open_csv
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return None
+    mapping = generic.parse_column_map(column_map)
+    csv = open_csv(path)
+    if not isinstance(csv, CsvFile) or not orders_duckdb.usable(csv, mapping):
+        return None
+    cols = generic._resolve(csv, mapping)
+    con = connect_duckdb(None)
+    raw = con.con
+    raw.execute("SET preserve_insertion_order = false")  # no row order is needed here
+    keep = False
+    try:
+        attributes = any(cols[key] for key in ("channel", "discount_code", "accepts_marketing"))
+        if not orders_duckdb.load_rows(raw, csv, cols, generic._AMOUNTS, keys=attributes):
+            return None
+        rows = orders_duckdb.ROWS_TABLE
+        keyed = cols["order_id"] is not None
+        checks = [
+            "count(*)",
+            "count(*) FILTER (WHERE NOT filled)",
+            "count(*) FILTER (WHERE filled AND revenue < 0)",
+            # several rows of one order are grouped by the importer: the general route does that
+            "count(DISTINCT order_id) FILTER (WHERE filled)" if keyed else "NULL",
+            "count(*) FILTER (WHERE filled)",
+            "count(DISTINCT currency)" if cols["currency"] else "0",
+            # orders of one customer at the same time are told apart by their numbers
+            "count(DISTINCT pair_hash) FILTER (WHERE filled)"
+            if attributes and not keyed
+            else "NULL",
+        ]
+        n_rows, empty, negative, ids, filled, currencies, pairs = raw.execute(
+            f"SELECT {', '.join(checks)} FROM {rows}"
+        ).fetchall()[0]
+        if (keyed and ids != filled) or currencies > 1 or (pairs is not None and pairs != filled):
+            return None
+        order_id = "'orders:' || order_id" if keyed else "CAST(NULL AS VARCHAR)"
+        optional = {
+            key: key
+            if cols[key]
+            else f"CAST(NULL AS {'BOOLEAN' if key == 'accepts_marketing' else 'VARCHAR'})"
+            for key in ("channel", "discount_code", "accepts_marketing")
+        }
+        raw.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_ORDERS_VIEW} AS SELECT customer AS customer_id, "
+            "CAST(ordered_at AS DATE) AS order_date, ordered_at, revenue AS net_revenue, "
+            f"{order_id} AS order_id, "
+            + ", ".join(f"{sql} AS {key}" for key, sql in optional.items())
+            + f" FROM {rows} WHERE filled AND revenue >= 0"
+        )
+        summary = summarize(con.table(_ORDERS_VIEW), as_of=as_of, calibration_end=calibration_end)
+        excluded = {
+            reason: int(count)
+            for reason, count in (("empty row", empty), ("negative amount", negative))
+            if count
+        }
+        keep = True
+        return FileSummary(summary, con, "direct", int(n_rows), int(filled - negative), excluded)
+    finally:
+        if not keep:
+            con.disconnect()
+
+
+def summarize_files(
+    files: Sequence[str | Path],
+    *,
+    format: str | None = None,  # noqa: A002 - mirrors the --format option
+    column_map: str | Mapping[str, str] | None = None,
+    fx: str | Path | None = None,
+    as_of: date | str | None = None,
+    calibration_end: date | str | None = None,
+) -> FileSummary:
+    """The per-customer summary of ``files`` as ``ingest`` + ``summary`` would give it.
+
+    Raises :class:`~valuecast.io.schema.InputError` for bad input, like the importers.
+    """
+    from valuecast.engine.workspace import Workspace
+    from valuecast.io import read_exports
+
+    orders_format = format == "orders" or (format is None and column_map)
+    if len(files) == 1 and orders_format and fx is None:
+        direct = _direct(Path(files[0]), column_map, as_of, calibration_end)
+        if direct is not None:
+            return direct
+    results = read_exports(list(files), format=format, column_map=column_map, fx=fx)
+    workspace = Workspace(":memory:")
+    try:
+        report = workspace.ingest(results)
+        summary = summarize(
+            workspace.orders(),
+            as_of=as_of,
+            calibration_end=calibration_end,
+            customers=workspace.customers(),
+        )
+    except BaseException:
+        workspace.close()
+        raise
+    excluded: Counter = Counter()
+    for result in results:
+        excluded.update(result.excluded)
+    return FileSummary(
+        summary,
+        workspace.con,
+        "workspace",
+        int(report.rows_read),
+        int(report.orders),
+        {str(k): int(v) for k, v in sorted(excluded.items())},
+    )

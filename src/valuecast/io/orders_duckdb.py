@@ -1,0 +1,187 @@
+"""Large orders CSV files parsed by DuckDB's parallel CSV reader (the fast path of ``--format orders``).
+
+An orders table of millions of rows spends most of its import time splitting, cleaning and parsing
+cells.  DuckDB does that in one parallel pass; this module lets it do so only where the result is
+certain to equal what the general reader (:mod:`valuecast.io.csvfile`, :mod:`valuecast.io.generic`)
+gives, and flags every row that is not that clean, common case:
+
+* text cells without surrounding whitespace, a leading apostrophe or non-ASCII characters (e-mail
+  customer ids are then lower-cased exactly as the general reader does);
+* dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``);
+* amounts written as plain numbers (``-12.5``, ``1e3``); marketing flags as the same yes/no words.
+
+Anything else — other date or amount notations, an invalid date, a missing value, a row with too
+many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
+caller reads the file with the general reader, which accepts every documented notation and
+reports the first bad cell by file, row and column.  So this path never changes a result or an
+error message: it only makes clean files fast.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from valuecast.io.csvfile import _FALSE, _TRUE, CsvFile
+
+__all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "parsed_rows"]
+
+MIN_BYTES = 1 << 20
+"""Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""
+
+ROWS_TABLE = "_orders_rows"
+
+TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
+
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?)?"
+_PLAIN_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_set(words: set[str]) -> str:
+    return "(" + ", ".join(_quote(word) for word in sorted(words)) + ")"
+
+
+def _number(cell: str) -> str:
+    return f"CASE WHEN regexp_full_match({cell}, '{_PLAIN_NUMBER}') THEN try_cast({cell} AS DOUBLE) END"
+
+
+# printable ASCII, neither starting with a space or an apostrophe nor ending with a space: a cell
+# the general reader would leave as it is (and whose lower-casing is plain ASCII)
+_USUAL_TEXT = r"[!-&(-~]([ -~]*[!-~])?"
+
+
+def _unusual(cell: str) -> str:
+    """SQL: the text cell needs the general reader's cleaning (or its Unicode rules)."""
+    return f"coalesce(NOT regexp_full_match({cell}, '{_USUAL_TEXT}'), false)"
+
+
+def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:
+    """Whether the file may be tried on this path at all (a UTF-8 file on disk, no date format)."""
+    return (
+        csv.path is not None
+        and csv.encoding == "utf-8"
+        and not csv._data.startswith(codecs.BOM_UTF8)
+        and csv.header_row == 1
+        and "date_format" not in mapping
+        and len(csv._data) >= (MIN_BYTES if min_bytes is None else min_bytes)
+    )
+
+
+def load_rows(
+    con: Any,
+    csv: CsvFile,
+    cols: dict[str, str | None],
+    amounts: tuple[str, ...],
+    table: str = ROWS_TABLE,
+    keys: bool = True,
+) -> bool:
+    """Create the temporary ``table`` of parsed rows on the DuckDB connection ``con``.
+
+    Columns: ``customer``, ``written`` (the date cell), ``ordered_at``, ``revenue``, ``filled``
+    (the row has some mapped value), the mapped amounts, texts and ``accepts_marketing``, and
+    without an order id column ``order_key`` (``<customer>|<date as written>``) and
+    ``pair_hash`` (a hash of customer and time) unless ``keys`` is false.  Returns ``False``, leaving nothing behind,
+    when the file must be read by the general reader.
+    """
+    names = [f"c{i}" for i in range(len(csv.header))]
+    column_of = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
+    types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
+    source = (
+        f"read_csv({_quote(str(csv.path))}, delim = {_quote(csv.delimiter)}, quote = '\"', "
+        f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
+        "null_padding = false, strict_mode = true)"
+    )
+    mapped = sorted(set(column_of.values()))
+    c, d, v = column_of["customer_id"], column_of["ordered_at"], column_of["revenue"]
+    parse = {
+        "customer": f"CASE WHEN contains({c}, '@') THEN lower({c}) ELSE {c} END",
+        **({"written": d} if keys else {}),
+        "ordered_at": f"CASE WHEN regexp_full_match({d}, '{_ISO_DATE}') "
+        f"THEN try_cast({d} AS TIMESTAMP) END",
+        "revenue": _number(v),
+        "filled": "(" + " OR ".join(f"{name} IS NOT NULL" for name in mapped) + ")",
+    }
+    bad = ["(filled AND (ordered_at IS NULL OR revenue IS NULL OR NOT isfinite(revenue)))"]
+    for key in amounts:
+        if key in column_of:
+            parse[key] = _number(column_of[key])
+            bad.append(f"({column_of[key]} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
+    for key in TEXT_KEYS:
+        if key in column_of:
+            parse[key] = column_of[key]
+    if "accepts_marketing" in column_of:
+        x = column_of["accepts_marketing"]
+        parse["accepts_marketing"] = (
+            f"CASE WHEN lower({x}) IN {_sql_set(_TRUE)} THEN true "
+            f"WHEN lower({x}) IN {_sql_set(_FALSE - {''})} THEN false END"
+        )
+    outputs = list(parse)
+    if "order_id" in column_of:
+        bad.append("(filled AND order_id IS NULL)")
+    elif keys:
+        outputs.append("coalesce(customer, '') || '|' || written AS order_key")
+        outputs.append("hash(customer, ordered_at) AS pair_hash")
+    text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, "accepts_marketing")
+            if key in column_of]  # fmt: skip
+    bad += [_unusual(name) for name in dict.fromkeys(text)]
+    cells = ", ".join(f"nullif({name}, '') AS {name}" for name in mapped)
+    middle = ", ".join([*mapped, *(f"{sql} AS {key}" for key, sql in parse.items())])
+    query = (
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(outputs)}, "
+        f"({' OR '.join(bad)}) AS _bad FROM (SELECT {middle} FROM (SELECT {cells} FROM {source}))"
+    )
+    try:
+        con.execute(query)
+        refused = con.execute(f"SELECT bool_or(_bad) FROM {table}").fetchall()[0][0]
+    except duckdb.Error:
+        refused = True  # malformed rows, bad encoding ...: the general reader says exactly what
+    if refused:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        return False
+    return True
+
+
+def parsed_rows(con: Any, csv: CsvFile, amounts: tuple[str, ...], table: str = ROWS_TABLE):
+    """The loaded ``table`` as :class:`~valuecast.io.generic.ParsedRows` (rows in file order)."""
+    from valuecast.io.generic import ParsedRows
+
+    arrow = con.sql(f"SELECT * EXCLUDE (_bad) FROM {table}").to_arrow_table().combine_chunks()
+    present = set(arrow.column_names)
+
+    def numbers(name: str) -> np.ndarray:
+        column = pc.fill_null(arrow.column(name), np.nan)
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
+
+    flags = None
+    if "accepts_marketing" in present:
+        flags = pd.Series(arrow.column("accepts_marketing").to_pandas(), dtype="boolean")
+    stamps = pc.cast(arrow.column("ordered_at"), pa.timestamp("us"))
+    keyed = "order_id" in present
+    return ParsedRows(
+        name=csv.name,
+        n_rows=arrow.num_rows,
+        filled=np.asarray(
+            pc.fill_null(arrow.column("filled"), False).to_numpy(zero_copy_only=False), bool
+        ),
+        customer=arrow.column("customer"),
+        ordered_at=np.asarray(stamps.to_numpy(zero_copy_only=False), dtype="datetime64[us]"),
+        revenue=numbers("revenue"),
+        written=arrow.column("written"),
+        text={key: arrow.column(key) if key in present else None for key in TEXT_KEYS},
+        amounts={key: numbers(key) if key in present else None for key in amounts},
+        accepts_marketing=flags,
+        order_keys=None if keyed else arrow.column("order_key"),
+        pair_hash=None
+        if keyed
+        else np.asarray(arrow.column("pair_hash").to_numpy(zero_copy_only=False), np.uint64),
+    )

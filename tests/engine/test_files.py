@@ -1,0 +1,168 @@
+"""`summarize_files`: the summary of export files without a workspace, by either route."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.engine import Workspace, summarize
+from valuecast.engine.files import summarize_files
+from valuecast.io import orders_duckdb, read_exports
+
+MAP = "customer_id=customer,ordered_at=date,revenue=amount"
+
+
+def _shop_csv(path, *, seed=0, n=600, attributes=False, order_ids=False, repeats=False):
+    rng = np.random.default_rng(seed)
+    customers = np.array([f"C{i}@Shop.com" for i in range(60)] + [""])
+    hours = rng.choice(24 * 500, n, replace=repeats)
+    frame = pd.DataFrame(
+        {
+            "customer": rng.choice(customers, n),
+            "date": (pd.Timestamp("2023-01-01") + pd.to_timedelta(hours, "h")).strftime(
+                "%Y-%m-%d %H:%M"
+            ),
+            "amount": np.round(rng.gamma(2.0, 25.0, n) - (rng.random(n) < 0.03) * 90, 2).astype(
+                str
+            ),
+        }
+    )
+    if repeats:
+        frame["date"] = frame["date"].str[:10]
+    if attributes:
+        frame["channel"] = rng.choice(["google", "meta", ""], n)
+        frame["coupon"] = rng.choice(["SPRING", ""], n)
+        frame["marketing"] = rng.choice(["yes", "no", ""], n)
+    if order_ids:
+        frame.insert(0, "order_id", np.arange(5000, 5000 + n).astype(str))
+    frame.loc[[3, 40], :] = ""
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _mapping(attributes=False, order_ids=False):
+    mapping = MAP
+    if attributes:
+        mapping += ",channel=channel,discount_code=coupon,accepts_marketing=marketing"
+    if order_ids:
+        mapping += ",order_id=order_id"
+    return mapping
+
+
+def _workspace_summary(path, mapping, **dates):
+    """What `valuecast ingest` + `valuecast summary` give."""
+    with Workspace(":memory:") as ws:
+        ws.ingest(read_exports([path], column_map=mapping))
+        result = summarize(ws.orders(), customers=ws.customers(), **dates)
+        return result.table.to_pandas(), result.notes
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [{}, {"attributes": True}, {"order_ids": True}, {"attributes": True, "order_ids": True}],
+)
+@pytest.mark.parametrize("dates", [{}, {"as_of": "2024-03-01", "calibration_end": "2023-12-31"}])
+def test_direct_route_equals_ingest_then_summary(tmp_path, monkeypatch, kind, dates):
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = _shop_csv(tmp_path / "orders.csv", **kind)
+    mapping = _mapping(**kind)
+    result = summarize_files([path], column_map=mapping, **dates)
+    try:
+        assert result.route == "direct"
+        got = result.table.to_pandas()
+        notes = result.summary.notes
+    finally:
+        result.close()
+    expected, expected_notes = _workspace_summary(path, mapping, **dates)
+    pd.testing.assert_frame_equal(got, expected)
+    assert notes == expected_notes
+    assert result.excluded_rows["empty row"] == 2
+    assert result.excluded_rows["negative amount"] > 0
+    if kind.get("attributes"):
+        assert got["channel"].notna().any() and got["accepts_marketing"].notna().any()
+
+
+@pytest.mark.parametrize(
+    ("case", "edit"),
+    [
+        (
+            "messy cell",
+            lambda f: f.assign(customer=f["customer"].where(f.index != 5, " 'c1@shop.com")),
+        ),
+        (
+            "two currencies",
+            lambda f: f.assign(
+                currency=np.where(f["date"] == "", "", np.where(f.index % 2, "EUR", "USD"))
+            ),
+        ),
+        (
+            "multi-line orders",
+            lambda f: f.assign(order_id=np.where(f["date"] == "", "", (f.index // 2).astype(str))),
+        ),
+    ],
+)
+def test_general_route_when_the_file_needs_it(tmp_path, monkeypatch, case, edit):
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = _shop_csv(tmp_path / "orders.csv")
+    frame = edit(pd.read_csv(path, dtype=str, keep_default_na=False))
+    frame.to_csv(path, index=False)
+    mapping = MAP + (",currency=currency" if "currency" in frame else "")
+    mapping += ",order_id=order_id" if "order_id" in frame else ""
+    if case == "two currencies":
+        with pytest.raises(ValueError, match="in 2 currencies.*--fx"):
+            summarize_files([path], column_map=mapping)
+        return
+    result = summarize_files([path], column_map=mapping)
+    try:
+        assert result.route == "workspace"
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    expected, _ = _workspace_summary(path, mapping)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_repeated_times_with_attributes_take_the_general_route(tmp_path, monkeypatch):
+    """Same customer, same time: only the order numbers tell which order came first."""
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = _shop_csv(tmp_path / "orders.csv", attributes=True, repeats=True)
+    mapping = _mapping(attributes=True)
+    result = summarize_files([path], column_map=mapping)
+    try:
+        assert result.route == "workspace"
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    pd.testing.assert_frame_equal(got, _workspace_summary(path, mapping)[0])
+
+
+def test_cli_summary_of_a_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = _shop_csv(tmp_path / "orders.csv")
+    out = tmp_path / "summary.csv"
+    runner = CliRunner()
+    result = runner.invoke(app, ["summary", str(path), "--map", MAP, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["route"] == "direct"
+    assert info["excluded_rows"]["empty row"] == 2
+    written = pd.read_csv(out)
+    assert info["customers"] == len(written) == 60
+    assert not (tmp_path / "valuecast.duckdb").exists()  # nothing stored
+
+
+def test_cli_summary_of_a_bad_file_is_one_line(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount\na@x.com,2023-01-01,12\nb@x.com,2023-13-01,3\n")
+    result = CliRunner().invoke(
+        app, ["summary", str(path), "--map", MAP, "--out", str(tmp_path / "s.csv")]
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "row 3" in lines[0] and "date" in lines[0], result.output
+    assert not (tmp_path / "s.csv").exists()

@@ -156,6 +156,16 @@ def _is_url(source: str) -> bool:
     return "://" in source
 
 
+def _read_table_url(source: str):
+    from valuecast.engine.connection import EngineError
+    from valuecast.engine.tables import read_table
+
+    try:
+        return read_table(source)
+    except EngineError as error:
+        fail(str(error))
+
+
 def _remove_workspace(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -237,10 +247,12 @@ def _ingest_files(
             fail(f"{source}: no such file")
     if fx is not None and not fx.is_file():
         fail(f"{fx}: no such file (--fx)")
+    # tables in a database (URL#table) are read through Ibis and imported like files
+    sources = [_read_table_url(source) if _is_url(source) else source for source in files]
     try:
         # all files in one call: currencies are checked across them, Magento items attached
         results = read_exports(
-            files,
+            sources,
             format=export_format.value if export_format else None,
             column_map=column_map,
             fx=fx,
@@ -265,7 +277,9 @@ def _ingest_files(
 
 @app.command()
 def ingest(
-    files: list[str] = typer.Argument(..., help="Order / customer exports (CSV, Parquet) or URLs."),
+    files: list[str] = typer.Argument(
+        ..., help="Order / customer exports (CSV, Parquet), or database tables as URL#TABLE."
+    ),
     workspace: Path = typer.Option(
         Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
     ),

@@ -1,0 +1,91 @@
+"""Tables read straight from a database URL (``URL#table``) go through the same importers."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.engine import EngineError
+from valuecast.engine.tables import read_table, redact, split_table_url
+
+
+def _sales_order_rows() -> pd.DataFrame:
+    base = {
+        "state": "complete", "status": "complete", "customer_is_guest": 0,
+        "base_currency_code": "USD", "base_subtotal": 100.0, "base_discount_amount": 0.0,
+        "base_tax_amount": 8.25, "base_shipping_amount": 10.0, "base_grand_total": 118.25,
+    }  # fmt: skip
+    rows = [
+        {**base, "entity_id": 1, "increment_id": "000000001", "customer_email": "Pat@Example.com",
+         "created_at": "2024-03-05 04:30:00"},
+        {**base, "entity_id": 2, "increment_id": "000000002", "customer_email": "pat@example.com",
+         "created_at": "2024-04-05 10:00:00", "coupon_code": "SPRING10"},
+        {**base, "entity_id": 3, "increment_id": "000000003", "customer_email": "sam@example.com",
+         "created_at": "2024-04-06 10:00:00", "state": "canceled", "status": "canceled"},
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def shop_db(tmp_path):
+    path = tmp_path / "magento.duckdb"
+    con = duckdb.connect(str(path))
+    frame = _sales_order_rows()  # noqa: F841 - read by DuckDB
+    con.execute("CREATE TABLE sales_order AS SELECT * FROM frame")
+    con.close()
+    return path
+
+
+def test_ingest_a_magento_table_by_url(tmp_path, shop_db):
+    workspace = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(
+        app, ["ingest", f"duckdb://{shop_db}#sales_order", "-w", str(workspace), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["files"][0]["format"] == "magento"
+    assert report["orders"] == 2 and report["excluded_orders"] == {"cancelled": 1}
+    assert report["customers"] == 1
+
+
+def test_a_table_url_reads_like_its_csv_dump(tmp_path, shop_db):
+    from valuecast.io import read_exports
+
+    name, frame = read_table(f"duckdb://{shop_db}#sales_order")
+    csv = tmp_path / "sales_order.csv"
+    _sales_order_rows().to_csv(csv, index=False)
+    from_db = read_exports([(name, frame)])[0]
+    from_csv = read_exports([csv])[0]
+    pd.testing.assert_frame_equal(from_db.orders, from_csv.orders)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("postgres://u:secret@localhost:1/shop", "name the table after '#'"),
+        ("postgres://u:secret@localhost:1/shop#x;drop", "is not a table name"),
+    ],
+)
+def test_bad_table_urls(source, message):
+    with pytest.raises(EngineError, match=message) as caught:
+        split_table_url(source)
+    assert "secret" not in str(caught.value)
+
+
+def test_missing_table_or_database_is_one_line(tmp_path, shop_db):
+    runner = CliRunner()
+    for source in (f"duckdb://{shop_db}#nope", f"duckdb://{tmp_path / 'none.duckdb'}#sales_order"):
+        result = runner.invoke(app, ["ingest", source, "-w", str(tmp_path / "w.duckdb")])
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_redact_hides_the_password():
+    assert redact("postgres://shop:hunter2@db:5432/m") == "postgres://shop:***@db:5432/m"
+    assert redact("duckdb:///x.duckdb") == "duckdb:///x.duckdb"

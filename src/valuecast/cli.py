@@ -503,7 +503,13 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     csv_frame[money] = csv_frame[money].round(2)
     rates = csv_frame.select_dtypes("float").columns.difference(money)
     csv_frame[rates] = csv_frame[rates].round(6)
-    _write_atomically(paths["customers_csv"], lambda p: csv_frame.to_csv(p, index=False))
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    # Arrow's CSV writer: several times faster than pandas' on a million customers
+    csv_table = pa.Table.from_pandas(csv_frame, preserve_index=False).replace_schema_metadata(None)
+    options = pacsv.WriteOptions(quoting_style="needed")
+    _write_atomically(paths["customers_csv"], lambda p: pacsv.write_csv(csv_table, p, options))
     parquet_frame = customers.copy()
     for column in ("first_order_date", "last_order_date", "expected_date_of_next_order"):
         parquet_frame[column] = pd.to_datetime(parquet_frame[column]).dt.date

@@ -179,3 +179,80 @@ def test_demo_shop_is_stable_and_the_backtest_beats_the_naive_baseline(tmp_path)
     best = backtest["models"][backtest["best"]]
     assert best["mae_orders"] < backtest["naive"]["mae_orders"]
     assert first["currency"] == "USD" and first["n_guest_orders"] > 0
+
+
+@pytest.fixture(scope="module")
+def demo_workspace(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    result = runner.invoke(
+        app, ["demo", "--customers", "1500", "--seed", "5", "--out", str(folder)]
+    )
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_analyze_writes_the_growth_tables_consistent_with_the_customers(demo_workspace, tmp_path):
+    customers = pd.read_csv(demo_workspace / "results" / "customers.csv")
+    channels = sorted(customers["acquisition_channel"].dropna().unique())
+    months = sorted(pd.to_datetime(customers["first_order_date"]).dt.strftime("%Y-%m").unique())
+    spend = pd.DataFrame(
+        [
+            (month, channel, 100.0 + 10 * i)
+            for month in months
+            for i, channel in enumerate(channels)
+        ],
+        columns=["month", "channel", "spend"],
+    )
+    spend.to_csv(tmp_path / "spend.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "analyze", "--workspace", str(demo_workspace / "valuecast.duckdb"),
+            "--spend", str(tmp_path / "spend.csv"), "--out", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in (
+        "cohorts",
+        "retention",
+        "channels",
+        "cac",
+        "affinity",
+        "next_products",
+        "reminders",
+    ):
+        assert (out / f"{name}.csv").is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    cohorts = pd.read_csv(out / "cohorts.csv")
+    # every analysed customer belongs to exactly one acquisition cohort
+    assert cohorts["customers"].sum() == summary["n_customers"]
+    channels_csv = pd.read_csv(out / "channels.csv")
+    assert channels_csv["customers"].sum() == summary["n_customers"]
+    assert set(channels) <= set(channels_csv["acquisition_channel"])
+    cac = pd.read_csv(out / "cac.csv")
+    totals = cac[cac["cohort_month"] == "all"]
+    assert totals["spend"].sum() == pytest.approx(spend["spend"].sum())
+    # the stage's CLV:CAC is total CLV of the customers with spend / total spend
+    expected = (totals["clv_per_customer"] * totals["customers"]).sum() / totals["spend"].sum()
+    assert summary["growth"]["clv_to_cac"] == pytest.approx(expected, rel=1e-3)
+    assert summary["growth"]["growth_stage"]["clv_cac_ratio"] == summary["growth"]["clv_to_cac"]
+    ids = set(customers["customer_id"])
+    for name in ("next_products", "reminders"):
+        table = pd.read_csv(out / f"{name}.csv")
+        assert len(table) > 0 and set(table["customer_id"]) <= ids, name
+
+
+def test_analyze_with_a_bad_spend_file_fails_in_one_line(demo_workspace, tmp_path):
+    (tmp_path / "spend.csv").write_text("month,channel,spend\n2025-01,google,-5\n")
+    result = runner.invoke(
+        app,
+        [
+            "analyze", "--workspace", str(demo_workspace / "valuecast.duckdb"),
+            "--spend", str(tmp_path / "spend.csv"), "--out", str(tmp_path / "out"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "row 2" in lines[0] and "spend" in lines[0], result.output
+    assert not (tmp_path / "out").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
@@ -154,6 +155,21 @@ class ExportFormat(StrEnum):
 
 def _is_url(source: str) -> bool:
     return "://" in source
+
+
+def open_workspace(path: Path):
+    """The workspace opened read-only (use it as a context manager), or one line and exit 2."""
+    from valuecast.engine import EngineError, Workspace
+    from valuecast.io.schema import InputError
+
+    if not Path(path).exists():
+        fail(f"{path}: no such workspace (run `valuecast ingest` first)")
+    try:
+        return Workspace(path, read_only=True)
+    except (InputError, EngineError) as error:
+        fail(str(error))
+    except Exception as error:  # not a DuckDB file, locked, ...
+        fail(f"{path}: cannot open the workspace: {error}")
 
 
 def _read_table_url(source: str):
@@ -471,19 +487,11 @@ class ModelChoice(StrEnum):
     mbgnbd = "mbgnbd"
 
 
-def _write_atomically(path: Path, write) -> None:
-    """Write through a temporary file in the same folder and rename it over ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        write(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str, Path]:
     """Write customers.csv/.parquet, summary.json and ingest_report.json into ``out``."""
     import pandas as pd
+
+    from valuecast.outputs import write_atomically
 
     out.mkdir(parents=True, exist_ok=True)
     customers = analysis.customers
@@ -509,18 +517,16 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     # Arrow's CSV writer: several times faster than pandas' on a million customers
     csv_table = pa.Table.from_pandas(csv_frame, preserve_index=False).replace_schema_metadata(None)
     options = pacsv.WriteOptions(quoting_style="needed")
-    _write_atomically(paths["customers_csv"], lambda p: pacsv.write_csv(csv_table, p, options))
+    write_atomically(paths["customers_csv"], lambda p: pacsv.write_csv(csv_table, p, options))
     parquet_frame = customers.copy()
     for column in ("first_order_date", "last_order_date", "expected_date_of_next_order"):
         parquet_frame[column] = pd.to_datetime(parquet_frame[column]).dt.date
-    _write_atomically(
-        paths["customers_parquet"], lambda p: parquet_frame.to_parquet(p, index=False)
-    )
-    _write_atomically(
+    write_atomically(paths["customers_parquet"], lambda p: parquet_frame.to_parquet(p, index=False))
+    write_atomically(
         paths["summary"],
         lambda p: p.write_text(json.dumps(analysis.summary, indent=2, default=str)),
     )
-    _write_atomically(
+    write_atomically(
         paths["ingest_report"],
         lambda p: p.write_text(json.dumps(ingest_report or {}, indent=2, default=str)),
     )
@@ -612,15 +618,27 @@ def run_analysis(
     model: str = "auto",
     out: Path = Path("valuecast-out"),
     quiet: bool = False,
+    spend: Path | None = None,
 ):
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from valuecast.analytics.growth import growth_tables
     from valuecast.engine import EngineError, SummaryError, Workspace
     from valuecast.io.schema import InputError
     from valuecast.pipeline import AnalysisOptions, analyze
 
     started = time.perf_counter()
+    spend_frame = None
+    if spend is not None:
+        from valuecast.io.spend import read_spend
+
+        if not spend.is_file():
+            fail(f"{spend}: no such file (--spend)")
+        try:
+            spend_frame = read_spend(spend)
+        except InputError as error:
+            fail(str(error))
     options = AnalysisOptions(
         as_of=as_of,
         horizon=horizon,
@@ -657,10 +675,21 @@ def run_analysis(
                 analysis = analyze(
                     ws, options, progress=lambda text: progress.update(task, description=text)
                 )
+                progress.update(task, description="cohorts, channels, products")
+                growth = growth_tables(
+                    ws,
+                    analysis.customers,
+                    date.fromisoformat(analysis.summary["as_of"]),
+                    spend=spend_frame,
+                    margin=margin,
+                )
             except (SummaryError, InputError, EngineError, ValueError) as error:
                 fail(str(error))
+        analysis.summary["growth"] = growth.summary
+        analysis.summary["notes"] = list(analysis.summary.get("notes", [])) + growth.notes
         progress.update(task, description="writing results")
         paths = write_analysis(analysis, report, out)
+        paths.update(_write_growth_tables(growth.tables, out))
     seconds = time.perf_counter() - started
     if not quiet:
         _print_analysis(analysis, paths, seconds)
@@ -692,16 +721,57 @@ def analyze(
         ModelChoice.auto, "--model", help="auto picks the best on a holdout backtest."
     ),
     out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
+    spend: Path | None = typer.Option(
+        None, "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
+    ),
 ) -> None:
     """Every customer's historic and predicted CLV, churn risk, next order and RFM group.
 
-    Writes customers.csv, customers.parquet, summary.json and ingest_report.json to --out.
-    Without FILE it analyses what the workspace already holds.
+    Writes customers.csv, customers.parquet, summary.json and ingest_report.json to --out, and
+    next to them cohorts.csv, retention.csv, channels.csv (cac.csv with --spend), affinity.csv,
+    next_products.csv and reminders.csv.  Without FILE it analyses what the workspace holds.
     """
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
-        annual_discount_rate, margin, model.value, out,
+        annual_discount_rate, margin, model.value, out, spend=spend,
     )  # fmt: skip
+
+
+def _write_growth_tables(tables: dict, out: Path) -> dict[str, Path]:
+    """The growth tables as CSV files in ``out``, rounded for people like customers.csv."""
+    from valuecast.cli_channels import _rounded_for_csv
+    from valuecast.cli_growth import _csv_ready
+    from valuecast.cli_products import _iso_dates
+    from valuecast.outputs import write_csv
+
+    paths = {}
+    for name, frame in tables.items():
+        if name in ("cohorts.csv", "retention.csv"):
+            frame = _csv_ready(frame)
+        elif name in ("channels.csv", "cac.csv"):
+            frame = _rounded_for_csv(frame)
+        elif name == "reminders.csv":
+            frame = _iso_dates(frame, ("last_purchase_date", "due_date"))
+        else:
+            frame = frame.round(6)
+        path = out / name
+        write_csv(frame, path)
+        paths[name.removesuffix(".csv")] = path
+    return paths
+
+
+def _register_commands() -> None:
+    """The growth, channel and product commands live in their own modules."""
+    from valuecast.cli_channels import add_commands as channel_commands
+    from valuecast.cli_growth import add_commands as growth_commands
+    from valuecast.cli_products import add_commands as product_commands
+
+    growth_commands(app)
+    channel_commands(app)
+    product_commands(app)
+
+
+_register_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry point

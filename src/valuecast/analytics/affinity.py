@@ -1,0 +1,418 @@
+"""Cross-sell: which products go together, and what each customer is likely to buy next (Ibis).
+
+Everything heavy runs as portable Ibis expressions on the workspace tables ``orders`` and
+``order_lines``; only aggregated pair counts and the per-customer top-k come back to pandas.
+
+Conventions:
+
+* **Product** = the line's ``product_name`` (trimmed), or its ``sku`` when the name is missing or
+  blank; lines with neither, and lines with a quantity of zero or less (removed or fully refunded
+  items), are ignored.  A product appears once per order however many lines or units hold it.
+* Only orders with an order date up to and including the as-of date count (by default the last
+  order date, as in :func:`valuecast.engine.summary.default_as_of`).
+* **Guests** (``customer_id`` NULL) count in the *same order* statistics (a basket is a basket,
+  whoever bought it) but never in the *after* statistics nor in :func:`next_products`, which need
+  a customer history.
+
+Two kinds of ordered pairs (A, B), A != B (the ``kind`` column):
+
+``"same order"``
+    ``pairs`` = orders holding both A and B; ``support`` = pairs / orders with product lines;
+    ``confidence`` = pairs / orders holding A = P(B in the order | A in the order);
+    ``lift`` = confidence / (orders holding B / orders with product lines).
+
+``"after"``
+    A customer *adopts* a product on the first day they buy it.  The customer shows the sequence
+    A -> B when their first purchase of B falls 1 to ``within_days`` days (both ends included)
+    after their first purchase of A (so a B bought on the day of the first A is not "after").
+    Right-censoring: only customers whose first A is at least ``within_days`` days before the
+    as-of date (the whole window observed) count, in the numerator and the denominator; a
+    customer who adopted A more recently has not had the full chance to buy B yet.
+    ``pairs`` = such observed customers with A -> B;
+    ``confidence`` = pairs / observed A customers who had not bought B by the day of their first
+    A (customers who already had B cannot adopt it after A) = P(adopt B within the window |
+    adopted A, B not owned yet);
+    ``support`` = pairs / customers (every non-guest customer with product lines up to the as-of
+    date); ``lift`` = confidence / (customers who ever bought B / customers).
+
+Pairs with fewer than ``min_pairs`` (default 2) orders or customers are dropped: one basket or one
+customer is an anecdote, not an affinity.  Rows are sorted by lift, then pairs (both descending),
+then kind, product A and product B.
+
+:func:`next_products` turns the pairs into one rule per (A, B) (the *after* confidence, else the
+*same order* one) and gives each customer the best-scoring products they have not bought yet.
+
+The *after* self-join runs on one row per customer and product (the first purchase date), never
+on line items, so its size is the sum over customers of (distinct products bought)^2.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from valuecast.engine.summary import SummaryError, _as_date, default_as_of, prepare_orders
+
+SAME_ORDER = "same order"
+AFTER = "after"
+KINDS: tuple[str, ...] = (SAME_ORDER, AFTER)
+WITHIN_DAYS = 90
+"""Days after the first purchase of A in which a first purchase of B counts as "after"."""
+MIN_PAIRS = 2
+"""Pairs seen in fewer orders (same order) or customers (after) than this are dropped."""
+TOP_K = 3
+
+AFFINITY_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "product_a",
+    "product_b",
+    "pairs",
+    "support",
+    "confidence",
+    "lift",
+)
+NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "rank",
+    "product",
+    "score",
+    "because_of",
+    "kind",
+)
+
+
+def resolve_as_of(orders: ir.Table, as_of: date | datetime | str | None) -> date:
+    """``as_of`` as a date; None gives the last order date in ``orders`` (guests included)."""
+    as_of_date = _as_date(as_of, "as-of")
+    if as_of_date is None:
+        as_of_date = default_as_of(orders)
+        if as_of_date is None:
+            raise SummaryError("no orders with an order date: nothing to analyse")
+    return as_of_date
+
+
+def product_lines(order_lines: ir.Table) -> ir.Table:
+    """``order_id, product``: one row per order line that names a product.
+
+    The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither and
+    lines whose quantity is zero or negative are left out.  Duplicates are not removed here.
+    """
+    missing = [name for name in ("order_id", "product_name") if name not in order_lines.columns]
+    if missing:
+        raise SummaryError(
+            f"order lines table has no {', '.join(missing)} column "
+            f"(it has {', '.join(order_lines.columns)})"
+        )
+    name = order_lines.product_name.cast("string").strip().nullif("")
+    product = name
+    if "sku" in order_lines.columns:
+        product = ibis.coalesce(name, order_lines.sku.cast("string").strip().nullif(""))
+    lines = order_lines.mutate(_product=product)
+    keep = lines._product.notnull()
+    if "quantity" in order_lines.columns:
+        quantity = lines.quantity.cast("float64")
+        keep &= quantity.isnull() | (quantity > 0)
+    return lines.filter(keep).select(order_id=lines.order_id.cast("string"), product=lines._product)
+
+
+def product_purchases(
+    orders: ir.Table, order_lines: ir.Table, as_of: date | str, *, customers_only: bool = False
+) -> ir.Table:
+    """``order_id, customer_id, order_date, product``: distinct products of each order to as_of.
+
+    Guests' orders (``customer_id`` NULL) are kept unless ``customers_only``.
+    """
+    as_of_date = _as_date(as_of, "as-of")
+    o = prepare_orders(orders)
+    keep = o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
+    if customers_only:
+        keep &= o.customer_id.notnull()
+    dated = o.filter(keep).select("order_id", "customer_id", "order_date")
+    lines = product_lines(order_lines)
+    joined = dated.inner_join(lines, "order_id")
+    return joined.select("order_id", "customer_id", "order_date", "product").distinct()
+
+
+def _check(within_days: int, min_pairs: int) -> None:
+    if int(within_days) < 1:
+        raise ValueError(f"within_days must be at least 1 (got {within_days})")
+    if int(min_pairs) < 1:
+        raise ValueError(f"min_pairs must be at least 1 (got {min_pairs})")
+
+
+def _scalar(expr: ir.Scalar) -> int:
+    value = expr.execute()
+    return 0 if value is None or value != value else int(value)
+
+
+def _rates(kind: str, frame: pd.DataFrame, base_a: pd.Series, total: int) -> pd.DataFrame:
+    """Support, confidence and lift from counts: pairs / total, pairs / base_a and
+    pairs * total / (base_a * n_b), each ONE division of exact integers, so that equal ratios
+    give equal floats (and sort as ties)."""
+    pairs = frame["pairs"].to_numpy(dtype=np.int64)
+    base = base_a.to_numpy(dtype=np.int64)
+    n_b = frame["n_b"].to_numpy(dtype=np.int64)
+    total = max(int(total), 1)
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "product_a": frame["product_a"],
+            "product_b": frame["product_b"],
+            "pairs": pairs,
+            "support": pairs / total,
+            "confidence": pairs / base,
+            "lift": (pairs * total) / (base * n_b),
+        }
+    )
+
+
+def _same_order_pairs(purchases: ir.Table, min_pairs: int) -> pd.DataFrame:
+    basket = purchases.select("order_id", "product").distinct()
+    n_orders = _scalar(basket.order_id.nunique())
+    a, b = basket, basket.view()
+    pairs = a.join(b, [a.order_id == b.order_id, a.product != b.product]).select(
+        product_a=a.product, product_b=b.product
+    )
+    pairs = pairs.group_by(["product_a", "product_b"]).aggregate(pairs=ibis._.count())
+    pairs = pairs.filter(pairs.pairs >= min_pairs)
+    counts = basket.group_by("product").aggregate(n=ibis._.count())
+    joined = pairs.inner_join(
+        counts.select(product_a=counts.product, n_a=counts.n), "product_a"
+    ).inner_join(counts.select(product_b=counts.product, n_b=counts.n), "product_b")
+    frame = joined.select("product_a", "product_b", "pairs", "n_a", "n_b").to_pandas()
+    return _rates(SAME_ORDER, frame, frame["n_a"], n_orders)
+
+
+def _after_pairs(
+    purchases: ir.Table, as_of: date, within_days: int, min_pairs: int
+) -> pd.DataFrame:
+    known = purchases.filter(purchases.customer_id.notnull())
+    firsts = known.group_by(["customer_id", "product"]).aggregate(first=known.order_date.min())
+    n_customers = _scalar(firsts.customer_id.nunique())
+    cutoff = ibis.literal(as_of - timedelta(days=int(within_days)), type="date")
+    a, b = firsts, firsts.view()
+    joined = a.join(b, [a.customer_id == b.customer_id, a.product != b.product]).select(
+        product_a=a.product,
+        product_b=b.product,
+        first_a=a.first,
+        gap=b.first.delta(a.first, unit="day"),
+    )
+    observed = joined.first_a <= cutoff
+    sequence = observed & (joined.gap >= 1) & (joined.gap <= int(within_days))
+    pairs = joined.group_by(["product_a", "product_b"]).aggregate(
+        pairs=joined.count(where=sequence),
+        owned_before=joined.count(where=observed & (joined.gap <= 0)),
+    )
+    pairs = pairs.filter(pairs.pairs >= min_pairs)
+    observed_a = (
+        firsts.filter(firsts.first <= cutoff)
+        .group_by("product")
+        .aggregate(observed_a=ibis._.count())
+        .rename(product_a="product")
+    )
+    buyers_b = firsts.group_by("product").aggregate(n_b=ibis._.count()).rename(product_b="product")
+    frame = (
+        pairs.inner_join(observed_a, "product_a")
+        .inner_join(buyers_b, "product_b")
+        .select("product_a", "product_b", "pairs", "owned_before", "observed_a", "n_b")
+        .to_pandas()
+    )
+    return _rates(AFTER, frame, frame["observed_a"] - frame["owned_before"], n_customers)
+
+
+def _empty_affinity() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": pd.Series(dtype="string"),
+            "product_a": pd.Series(dtype="string"),
+            "product_b": pd.Series(dtype="string"),
+            "pairs": pd.Series(dtype="int64"),
+            "support": pd.Series(dtype="float64"),
+            "confidence": pd.Series(dtype="float64"),
+            "lift": pd.Series(dtype="float64"),
+        }
+    )
+
+
+def product_affinity(
+    orders: ir.Table,
+    order_lines: ir.Table,
+    *,
+    as_of: date | str | None = None,
+    within_days: int = WITHIN_DAYS,
+    min_pairs: int = MIN_PAIRS,
+) -> pd.DataFrame:
+    """Product pairs of both kinds with :data:`AFFINITY_COLUMNS` (the module docstring defines them).
+
+    One row per ordered pair (A, B) and kind with at least ``min_pairs`` orders (same order) or
+    customers (after); sorted by lift, then pairs, descending.  ``as_of`` None means the last
+    order date.
+    """
+    _check(within_days, min_pairs)
+    as_of_date = resolve_as_of(orders, as_of)
+    purchases = product_purchases(orders, order_lines, as_of_date)
+    parts = [
+        _same_order_pairs(purchases, int(min_pairs)),
+        _after_pairs(purchases, as_of_date, int(within_days), int(min_pairs)),
+    ]
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return _empty_affinity()
+    out = pd.concat(parts, ignore_index=True)
+    out["kind_order"] = out["kind"].map({SAME_ORDER: 0, AFTER: 1})
+    out = out.sort_values(
+        ["lift", "pairs", "kind_order", "product_a", "product_b"],
+        ascending=[False, False, True, True, True],
+        kind="stable",
+    )
+    out = out.drop(columns="kind_order").reset_index(drop=True)
+    out = out.astype(
+        {
+            "kind": "string",
+            "product_a": "string",
+            "product_b": "string",
+            "pairs": "int64",
+            "support": "float64",
+            "confidence": "float64",
+            "lift": "float64",
+        }
+    )
+    return out[list(AFFINITY_COLUMNS)]
+
+
+def _empty_next() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="string"),
+            "rank": pd.Series(dtype="int64"),
+            "product": pd.Series(dtype="string"),
+            "score": pd.Series(dtype="float64"),
+            "because_of": pd.Series(dtype="string"),
+            "kind": pd.Series(dtype="string"),
+        }
+    )
+
+
+def suggestion_rules(affinity: pd.DataFrame) -> pd.DataFrame:
+    """One rule per ordered pair (A, B) of ``affinity``, ranked within A.
+
+    The rule is the pair's *after* row when it has one, else its *same order* row.  Columns
+    ``rule_a, rule_b, rule_kind, priority`` (0 after, 1 same order), ``score`` (the confidence),
+    ``rule_pairs`` and ``rule_rank``: 1, 2, ... within A by score (descending), then after before
+    same order, more pairs, B's name, which is the order :func:`next_products` ranks by.
+    """
+    rules = pd.DataFrame(
+        {
+            "rule_a": affinity["product_a"].astype(str).to_numpy(),
+            "rule_b": affinity["product_b"].astype(str).to_numpy(),
+            "rule_kind": affinity["kind"].astype(str).to_numpy(),
+            "priority": np.where(affinity["kind"].astype(str) == AFTER, 0, 1).astype("int64"),
+            "score": affinity["confidence"].astype("float64").to_numpy(),
+            "rule_pairs": affinity["pairs"].astype("int64").to_numpy(),
+        }
+    )
+    rules = rules.sort_values(["rule_a", "rule_b", "priority"], kind="stable")
+    rules = rules.drop_duplicates(["rule_a", "rule_b"], keep="first")
+    rules = rules.sort_values(
+        ["rule_a", "score", "priority", "rule_pairs", "rule_b"],
+        ascending=[True, False, True, False, True],
+        kind="stable",
+    )
+    rules["rule_rank"] = rules.groupby("rule_a").cumcount().astype("int64") + 1
+    return rules.reset_index(drop=True)
+
+
+def next_products(
+    orders: ir.Table,
+    order_lines: ir.Table,
+    *,
+    as_of: date | str | None = None,
+    k: int = TOP_K,
+    affinity: pd.DataFrame | None = None,
+    within_days: int = WITHIN_DAYS,
+    min_pairs: int = MIN_PAIRS,
+) -> pd.DataFrame:
+    """Per customer the top ``k`` products they have not bought yet (:data:`NEXT_PRODUCTS_COLUMNS`).
+
+    Rules come from ``affinity`` (by default :func:`product_affinity` with ``within_days`` and
+    ``min_pairs``): for each ordered pair (A, B) its *after* confidence, or its *same order*
+    confidence when the pair has no *after* row (``kind`` says which).  A candidate B of a
+    customer is reached by a rule from a product A they bought up to the as-of date, B not bought
+    by then; its ``score`` is the best such rule's confidence and ``because_of`` that rule's A
+    (ties: after before same order, more pairs, then A's name).  Candidates are ranked by score
+    (descending), then after before same order, more pairs, the product's name.  ``rank`` starts
+    at 1; customers without any candidate get no row; guests never get one.  Rows are sorted by
+    customer and rank.
+
+    Only the first ``k + n - 1`` rules of each A (in ranking order) are joined to a customer with
+    ``n`` products: a later rule has at least ``k`` better candidates ahead of it that the customer
+    does not own, so it cannot reach the top ``k``.  The result is exact and the join stays small
+    for products (bestsellers) with rules to most of the catalogue.
+    """
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1 (got {k})")
+    as_of_date = resolve_as_of(orders, as_of)
+    if affinity is None:
+        affinity = product_affinity(
+            orders, order_lines, as_of=as_of_date, within_days=within_days, min_pairs=min_pairs
+        )
+    if not len(affinity):
+        return _empty_next()
+    rules = ibis.memtable(suggestion_rules(affinity))
+    bought = product_purchases(orders, order_lines, as_of_date, customers_only=True)
+    owned = bought.select("customer_id", "product").distinct()
+    sizes = owned.group_by("customer_id").aggregate(n_owned=ibis._.count())
+    owners = owned.inner_join(sizes, "customer_id")
+    candidates = owners.inner_join(
+        rules,
+        [
+            owners.product == rules.rule_a,
+            rules.rule_rank <= owners.n_owned + (int(k) - 1),
+        ],
+    ).select(
+        customer_id=owners.customer_id,
+        product=rules.rule_b,
+        because_of=rules.rule_a,
+        kind=rules.rule_kind,
+        priority=rules.priority,
+        score=rules.score,
+        pairs=rules.rule_pairs,
+    )
+    have = owned.view()
+    candidates = candidates.anti_join(
+        have, [candidates.customer_id == have.customer_id, candidates.product == have.product]
+    )
+    per_product = ibis.window(
+        group_by=["customer_id", "product"],
+        order_by=[ibis.desc("score"), "priority", ibis.desc("pairs"), "because_of"],
+    )
+    best = candidates.mutate(pick=ibis.row_number().over(per_product))
+    best = best.filter(best.pick == 0)
+    per_customer = ibis.window(
+        group_by="customer_id",
+        order_by=[ibis.desc("score"), "priority", ibis.desc("pairs"), "product"],
+    )
+    ranked = best.mutate(rank=ibis.row_number().over(per_customer) + 1)
+    ranked = ranked.filter(ranked["rank"] <= int(k))
+    frame = (
+        ranked.select(*NEXT_PRODUCTS_COLUMNS)
+        .order_by(["customer_id", "rank"])
+        .to_pandas()
+        .reset_index(drop=True)
+    )
+    if not len(frame):
+        return _empty_next()
+    return frame.astype(
+        {
+            "customer_id": "string",
+            "rank": "int64",
+            "product": "string",
+            "score": "float64",
+            "because_of": "string",
+            "kind": "string",
+        }
+    )

@@ -1,0 +1,637 @@
+"""CLV by acquisition source, and what acquiring a customer cost: CAC, CLV:CAC and payback.
+
+Two tables built from the analysis customers table (:data:`valuecast.pipeline.CUSTOMER_COLUMNS`):
+
+* :func:`clv_by_group`: customers and historic / predicted / total CLV (mean, median and an
+  interval for the mean) per value of one customer attribute: ``acquisition_channel``,
+  ``first_product``, ``first_discount_code``, ``accepts_marketing`` or any other column present
+  in the frame (e.g. customer tags joined on email).
+* :func:`cac_table`: per acquisition channel and cohort month (the month of the customer's first
+  order), the marketing spend of a spend file (:func:`valuecast.io.spend.read_spend`), CAC, the
+  CLV of the customers acquired, CLV:CAC, return per customer and the payback month, plus one
+  row per channel over all months (``cohort_month == "all"``; :func:`cac_by_channel` returns
+  just those).
+
+Definitions (exact; the docstrings of the functions repeat them where they apply):
+
+* customers acquired = customers whose ``acquisition_channel`` (the channel of their first
+  order; missing: the channel ``"(none)"``) is the channel and whose ``first_order_date`` falls
+  in the month; channels are compared trimmed and case-insensitively, with the spend file too;
+* CAC = spend / customers acquired;
+* CLV per customer = mean over the customers acquired of ``margin * historic_clv +
+  predicted_clv`` (``predicted_clv`` is already times the analysis margin; historic CLV is net
+  revenue and is multiplied by ``margin`` here; a missing prediction counts 0, as in
+  ``total_clv``);
+* CLV:CAC = CLV per customer / CAC; return per customer = CLV per customer - CAC;
+* payback month = the first month k (0 = the acquisition month, 1 = the next calendar month ...)
+  whose cumulative margin per acquired customer, ``margin * (net revenue of those customers in
+  months 0..k) / customers acquired``, is >= CAC;
+* flag: ``"below 1 (losing money)"`` when CLV:CAC < 1, ``"1-3"`` when 1 <= CLV:CAC < 3,
+  ``"3 or more"`` when CLV:CAC >= 3 (the common 3:1 benchmark of a healthy channel).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date, datetime
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from valuecast.engine.summary import default_as_of, prepare_orders
+
+__all__ = [
+    "CAC_COLUMNS",
+    "CLV_METRICS",
+    "ENGAGED",
+    "NONE_LABEL",
+    "NOT_ENGAGED",
+    "cac_by_channel",
+    "cac_table",
+    "canonical_channels",
+    "channels_frame",
+    "clv_by_group",
+    "flag_ratio",
+    "group_labels",
+    "mean_interval",
+    "monthly_revenue",
+]
+
+CLV_METRICS: tuple[str, ...] = ("historic_clv", "predicted_clv", "total_clv")
+NONE_LABEL = "(none)"
+ENGAGED, NOT_ENGAGED = "engaged", "not engaged"
+ALL_MONTHS = "all"
+CAC_COLUMNS: tuple[str, ...] = (
+    "channel",
+    "cohort_month",
+    "customers",
+    "spend",
+    "cac",
+    "clv_per_customer",
+    "clv_to_cac",
+    "roi_per_customer",
+    "payback_month",
+    "flag",
+    "note",
+)
+FLAG_LOSING, FLAG_MIDDLE, FLAG_HEALTHY = "below 1 (losing money)", "1-3", "3 or more"
+NO_SPEND, NO_CUSTOMERS = "no spend reported", "no customers acquired"
+ZERO_SPEND = "spend is 0: CAC is 0 and CLV:CAC undefined"
+
+_TRUE_TEXT = {"true", "t", "yes", "y", "1", "subscribed", "confirmed_opt_in", "opted in"}
+# comparisons of ratios and cumulative margins are made at 1e-9 so float noise (0.1 + 0.2)
+# never moves a channel across a flag boundary or delays its payback by a month
+_DECIMALS = 9
+
+
+# ------------------------------------------------------------------------------------------------
+# group labels
+# ------------------------------------------------------------------------------------------------
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _is_true(value: object) -> bool:
+    if _is_missing(value):
+        return False
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return value == 1
+    return str(value).strip().lower() in _TRUE_TEXT
+
+
+def group_labels(values: pd.Series, column: str) -> pd.Series:
+    """The group label of every customer: the value as text, ``"(none)"`` when missing.
+
+    For ``accepts_marketing`` the labels are ``"engaged"`` (True, or a yes/true/1/subscribed
+    text) and ``"not engaged"`` (False or missing: a customer who never said yes is not
+    reachable by marketing).
+    """
+    if column == "accepts_marketing":
+        labels = [ENGAGED if _is_true(value) else NOT_ENGAGED for value in values]
+        return pd.Series(labels, index=values.index, dtype=object)
+    objects = values.astype(object)
+    text = objects.where(objects.isna(), objects.map(str, na_action="ignore")).astype(object)
+    text = text.where(text.isna(), text.str.strip())
+    return text.mask(text.isna() | (text == ""), NONE_LABEL).astype(object)
+
+
+# ------------------------------------------------------------------------------------------------
+# CLV by group
+# ------------------------------------------------------------------------------------------------
+def mean_interval(values: Iterable[float], level: float = 0.90) -> tuple[float, float]:
+    """Student-t interval for the mean: ``mean -/+ t(n-1, (1+level)/2) * s / sqrt(n)``.
+
+    ``s`` is the sample standard deviation (ddof=1). NaN values are dropped first; with fewer
+    than two values there is no standard error and both bounds are NaN.
+    """
+    data = np.asarray(list(values), dtype=float)
+    data = data[~np.isnan(data)]
+    if len(data) < 2:
+        return float("nan"), float("nan")
+    mean = float(data.mean())
+    standard_error = float(data.std(ddof=1)) / math.sqrt(len(data))
+    quantile = float(stats.t.ppf((1.0 + level) / 2.0, len(data) - 1))
+    return mean - quantile * standard_error, mean + quantile * standard_error
+
+
+def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -> pd.DataFrame:
+    """Customers and CLV per value of ``column`` of the customers table, one row per group.
+
+    Columns: ``column`` (the group label, see :func:`group_labels`: missing values form the
+    group ``"(none)"``; for ``accepts_marketing`` the groups are ``"engaged"`` / ``"not
+    engaged"``), ``customers`` (all customers of the group), then for each of ``historic_clv``,
+    ``predicted_clv`` and ``total_clv``: ``<metric>_mean``, ``<metric>_median``,
+    ``<metric>_low`` and ``<metric>_high`` (the ``level`` interval for the mean, 90% by default)
+    and ``<metric>_missing`` (customers whose value is NaN: left out of that metric's mean,
+    median and interval; ``predicted_clv`` is NaN when the models could not be fitted).  Rows
+    are sorted by customers (most first), then label.
+
+    The interval is the Student-t interval for a mean, ``mean -/+ t(n-1, (1+level)/2) * s /
+    sqrt(n)`` with ``s`` the sample standard deviation (ddof=1) of the group's n non-missing
+    values; empty (NaN) for groups with fewer than two values.  Why t rather than the normal
+    approximation or a bootstrap: it equals the normal approximation with the sample standard
+    error for large groups, and widens it for small ones where ``s`` itself is uncertain
+    (z = 1.645 against t = 2.92 for three customers); a percentile bootstrap is *narrower* than
+    both for small groups (it under-covers), needs a seed to be reproducible and costs far more
+    for thousands of groups.  CLV is right-skewed, so for small groups the interval is a guide,
+    not an exact 90%.
+    """
+    if column not in customers.columns:
+        raise ValueError(
+            f"no column {column!r} in the customers table "
+            f"(it has {', '.join(map(str, customers.columns))})"
+        )
+    if not 0 < level < 1:
+        raise ValueError(f"interval level must be between 0 and 1 (got {level})")
+    missing = [metric for metric in CLV_METRICS if metric not in customers.columns]
+    if missing:
+        raise ValueError(f"the customers table has no {', '.join(missing)} column")
+    labels = group_labels(customers[column], column).astype(str)
+    values = pd.DataFrame(
+        {
+            metric: pd.to_numeric(customers[metric], errors="coerce").astype(float).to_numpy()
+            for metric in CLV_METRICS
+        },
+        index=customers.index,
+    )
+    grouped = values.groupby(labels.to_numpy(), sort=False)
+    sizes = grouped.size()
+    out = pd.DataFrame({column: sizes.index.astype(object), "customers": sizes.to_numpy()})
+    quantile_level = (1.0 + level) / 2.0
+    for metric in CLV_METRICS:
+        by = grouped[metric]
+        count = by.count().reindex(sizes.index).to_numpy()
+        mean = by.mean().reindex(sizes.index).to_numpy()
+        std = by.std(ddof=1).reindex(sizes.index).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quantile = np.where(
+                count >= 2, stats.t.ppf(quantile_level, np.maximum(count - 1, 1)), np.nan
+            )
+            half = quantile * std / np.sqrt(count)
+        out[f"{metric}_mean"] = mean
+        out[f"{metric}_median"] = by.median().reindex(sizes.index).to_numpy()
+        out[f"{metric}_low"] = mean - half
+        out[f"{metric}_high"] = mean + half
+        out[f"{metric}_missing"] = (sizes.to_numpy() - count).astype("int64")
+    columns = [column, "customers"] + [
+        f"{metric}_{part}"
+        for metric in CLV_METRICS
+        for part in ("mean", "median", "low", "high", "missing")
+    ]
+    out = (
+        out[columns]
+        .sort_values(["customers", column], ascending=[False, True], kind="stable")
+        .reset_index(drop=True)
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# monthly revenue per customer (Ibis)
+# ------------------------------------------------------------------------------------------------
+def _to_date(value: date | datetime | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as error:
+        raise ValueError(f"as-of: {value!r} is not a date (use YYYY-MM-DD)") from error
+
+
+def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None) -> pd.DataFrame:
+    """Net revenue per customer and calendar month: ``customer_id, month ('YYYY-MM'), net_revenue``.
+
+    ``orders`` is a canonical orders table (e.g. ``Workspace.orders()``); the rules are the
+    summary's: guests (customer_id NULL) and orders without a date or after ``as_of`` (default:
+    the last order date) are left out, and a missing net revenue counts 0.  Aggregated in the
+    engine (one GROUP BY); rows sorted by customer_id, month.
+    """
+    as_of_date = default_as_of(orders) if as_of is None else _to_date(as_of)
+    o = prepare_orders(orders)
+    if as_of_date is None:  # no dated orders at all
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype=object),
+                "month": pd.Series(dtype=object),
+                "net_revenue": pd.Series(dtype=float),
+            }
+        )
+    known = o.filter(
+        o.customer_id.notnull(),
+        o.order_date.notnull(),
+        o.order_date <= ibis.literal(as_of_date, type="date"),
+    )
+    grouped = (
+        known.group_by(customer_id=known.customer_id, month=known.order_date.strftime("%Y-%m"))
+        .aggregate(net_revenue=known.net_revenue.sum())
+        .order_by(["customer_id", "month"])
+    )
+    out = grouped.to_pandas()
+    out["net_revenue"] = out["net_revenue"].astype(float)
+    return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# CAC, CLV:CAC and payback
+# ------------------------------------------------------------------------------------------------
+def flag_ratio(ratio: float) -> str | None:
+    """``"below 1 (losing money)"`` (< 1), ``"1-3"`` (1 <= ratio < 3), ``"3 or more"`` (>= 3).
+
+    The ratio is rounded to 9 decimals first; ``None`` for an undefined (NaN or infinite) ratio.
+    """
+    if ratio is None or not np.isfinite(ratio):
+        return None
+    rounded = round(float(ratio), _DECIMALS)
+    if rounded < 1:
+        return FLAG_LOSING
+    if rounded < 3:
+        return FLAG_MIDDLE
+    return FLAG_HEALTHY
+
+
+def _month_number(month: pd.Series) -> pd.Series:
+    """'YYYY-MM' -> year * 12 + month - 1 (so month differences are whole numbers).
+
+    Parsed once per distinct value (a few dozen months for millions of rows).
+    """
+    codes, distinct = pd.factorize(month.astype(str))
+    numbers = np.empty(len(distinct), dtype=np.int64)
+    for position, text in enumerate(distinct):
+        if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit():
+            raise ValueError(f"month {text!r} is not YYYY-MM")
+        numbers[position] = int(text[:4]) * 12 + int(text[5:]) - 1
+    return pd.Series(numbers[codes], index=month.index)
+
+
+def _month_text(number: int) -> str:
+    """year * 12 + month - 1 -> 'YYYY-MM'."""
+    return f"{int(number) // 12:04d}-{int(number) % 12 + 1:02d}"
+
+
+def _month_categorical(numbers: np.ndarray) -> pd.Categorical:
+    codes, distinct = pd.factorize(numbers)
+    return pd.Categorical.from_codes(codes, categories=[_month_text(n) for n in distinct])
+
+
+def _key(label: str) -> str:
+    """Channels are matched trimmed and case-insensitively ("Facebook" is "facebook ")."""
+    return label.strip().casefold()
+
+
+def _spellings(labels: pd.Series) -> dict[str, str]:
+    """Channel key -> its most common spelling (ties: the first in sort order)."""
+    tally = labels.value_counts()
+    tally = tally[tally > 0]  # categories without customers
+    counts = pd.DataFrame({"label": tally.index.astype(str), "n": tally.to_numpy()})
+    counts["key"] = counts["label"].map(_key)
+    counts = counts.sort_values(["n", "label"], ascending=[False, True], kind="stable")
+    return dict(counts.drop_duplicates("key")[["key", "label"]].itertuples(index=False))
+
+
+def canonical_channels(values: pd.Series) -> pd.Series:
+    """Channel labels with spellings that differ only in case or outer spaces made one.
+
+    Missing channels become ``"(none)"`` (:func:`group_labels`); every other value becomes the
+    most common spelling of its trimmed, case-folded form ("Google", "google " and "google"
+    twice -> "google"), the spelling :func:`cac_table` shows.  Group a customers table by it to
+    get CLV rows that line up one to one with the CAC rows.
+    """
+    labels = group_labels(values, "acquisition_channel").astype(str)
+    spelling = _spellings(labels)
+    return labels.map(lambda label: spelling[_key(label)]).astype(object)
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"the {what} has no {', '.join(missing)} column "
+            f"(it has {', '.join(map(str, frame.columns))})"
+        )
+
+
+def _payback(revenue: pd.Series, customers: int, cac: float, margin: float) -> float:
+    """First offset k with margin * sum(revenue[0..k]) / customers >= cac; NaN if never.
+
+    ``revenue`` is indexed by month offset (0 = acquisition month); months without revenue add 0.
+    Only months up to the last one with revenue data are looked at: later ones are not observed.
+    """
+    if customers == 0 or not np.isfinite(cac):
+        return float("nan")
+    last = int(revenue.index.max()) if len(revenue) else 0
+    cumulative = 0.0
+    for k in range(last + 1):
+        cumulative += margin * float(revenue.get(k, 0.0)) / customers
+        if round(cumulative - cac, _DECIMALS) >= 0:
+            return float(k)
+    return float("nan")
+
+
+def _row(
+    label: str,
+    month: str,
+    acquired: pd.DataFrame,
+    spend: float,
+    revenue: pd.Series,
+    margin: float,
+    notes: list[str],
+) -> dict[str, object]:
+    n = int(len(acquired))
+    clv = float(acquired["clv"].mean()) if n else float("nan")
+    cac = spend / n if n and not np.isnan(spend) else float("nan")
+    if n and not np.isnan(spend) and spend == 0:
+        notes.append(ZERO_SPEND)
+    ratio = clv / cac if np.isfinite(cac) and cac > 0 else float("nan")
+    return {
+        "channel": label,
+        "cohort_month": month,
+        "customers": n,
+        "spend": spend,
+        "cac": cac,
+        "clv_per_customer": clv,
+        "clv_to_cac": ratio,
+        "roi_per_customer": clv - cac if np.isfinite(cac) else float("nan"),
+        "payback_month": _payback(revenue, n, cac, margin),
+        "flag": flag_ratio(ratio),
+        "note": "; ".join(notes) if notes else None,
+    }
+
+
+def cac_table(
+    customers: pd.DataFrame,
+    spend: pd.DataFrame,
+    orders_monthly: pd.DataFrame,
+    *,
+    margin: float = 1.0,
+) -> pd.DataFrame:
+    """CAC, CLV:CAC and payback per acquisition channel and cohort month, and per channel.
+
+    ``customers`` is the analysis customers table (``customer_id``, ``acquisition_channel``,
+    ``first_order_date``, ``historic_clv``, ``predicted_clv``), ``spend`` the frame of
+    :func:`valuecast.io.spend.read_spend` (``month, channel, spend``), ``orders_monthly`` the
+    frame of :func:`monthly_revenue` (``customer_id, month, net_revenue``), and ``margin`` the
+    share of net revenue kept as profit: the same margin the analysis was run with, because
+    ``predicted_clv`` already includes it and only the historic revenue is multiplied here.
+
+    Columns :data:`CAC_COLUMNS`, one row per (channel, month) that has acquired customers or a
+    spend row:
+
+    * ``customers``: customers acquired (``acquisition_channel`` = channel, month of
+      ``first_order_date`` = ``cohort_month``); customers without a channel are the channel
+      ``"(none)"``.  Channels are matched to the spend file trimmed and case-insensitively;
+      the label is the customers table's most common spelling (the spend file's for a channel
+      without customers), as :func:`canonical_channels` gives.
+    * ``spend``: the month's reported spend; empty with the note ``"no spend reported"`` when
+      the spend file has no row for it (never taken as zero).
+    * ``cac`` = spend / customers; empty when no customers were acquired (note ``"no customers
+      acquired"``) or no spend is reported.
+    * ``clv_per_customer`` = mean of ``margin * historic_clv + predicted_clv`` over the customers
+      acquired (a missing prediction counts 0).
+    * ``clv_to_cac`` = clv_per_customer / cac (empty when CAC is empty or 0);
+      ``roi_per_customer`` = clv_per_customer - cac.
+    * ``payback_month``: the first month k (0 = the cohort month) where the cumulative margin per
+      acquired customer, ``margin * (net revenue of the cohort's customers in months 0..k) /
+      customers``, is >= CAC (compared at 1e-9); empty when not reached by the last month of
+      ``orders_monthly``.  It counts historic revenue only, never predictions.
+    * ``flag``: :func:`flag_ratio` of CLV:CAC: ``"below 1 (losing money)"``, ``"1-3"`` or
+      ``"3 or more"``.
+
+    Per channel a row with ``cohort_month = "all"`` follows its months.  It covers the months
+    the spend file reports for the channel: ``spend`` is their total, ``customers`` the
+    customers acquired in those months (customers of months without a spend row are left out,
+    counted in the note, so CAC never divides reported spend by unpaid-for customers), and the
+    payback pools those customers by months since their own acquisition month.  Recent cohorts
+    have had fewer months to pay back, so the pooled payback is conservative (later, or empty).
+    A channel without any spend row gets spend empty, all its customers and ``"no spend
+    reported"``.  Rows are sorted by channel (case-insensitively), months ascending, ``all`` last.
+    """
+    if not 0 <= margin <= 1:
+        raise ValueError(f"margin must be between 0 and 1 (got {margin})")
+    _require(
+        customers,
+        ("customer_id", "acquisition_channel", "first_order_date", "historic_clv", "predicted_clv"),
+        "customers table",
+    )
+    _require(spend, ("month", "channel", "spend"), "spend table")
+    _require(orders_monthly, ("customer_id", "month", "net_revenue"), "monthly revenue table")
+
+    first = pd.to_datetime(customers["first_order_date"])
+    if first.isna().any():
+        raise ValueError(f"{int(first.isna().sum())} customers have no first_order_date")
+    # text columns as categoricals: millions of customers, a few channels and months
+    channel = group_labels(customers["acquisition_channel"], "acquisition_channel").astype(str)
+    label_codes, label_values = pd.factorize(channel.to_numpy(dtype=object))
+    keys = np.asarray([_key(value) for value in label_values], dtype=object)[label_codes]
+    cohort_number = (first.dt.year * 12 + first.dt.month - 1).to_numpy(dtype=np.int64)
+    people = pd.DataFrame(
+        {
+            "label": pd.Categorical.from_codes(label_codes, categories=label_values),
+            "key": pd.Categorical(keys),
+            "cohort_month": _month_categorical(cohort_number),
+            "cohort_number": cohort_number,
+            "clv": (
+                margin * pd.to_numeric(customers["historic_clv"]).astype(float)
+                + pd.to_numeric(customers["predicted_clv"]).astype(float).fillna(0.0)
+            ).to_numpy(),
+        }
+    )
+    customer_ids = customers["customer_id"].astype(str).to_numpy(dtype=object)
+
+    costs = pd.DataFrame(
+        {
+            "label": spend["channel"].astype(str).str.strip().to_numpy(),
+            "month": spend["month"].astype(str).to_numpy(),
+            "spend": pd.to_numeric(spend["spend"]).astype(float).to_numpy(),
+        }
+    )
+    _month_number(costs["month"])  # checks the shape
+    costs["key"] = costs["label"].map(_key)
+    spent = costs.groupby(["key", "month"])["spend"].sum()
+
+    # display label per channel: the customers' most common spelling, else the spend file's
+    labels: dict[str, str] = {}
+    for frame in (people, costs):
+        for key, label in _spellings(frame["label"]).items():
+            labels.setdefault(key, label)
+
+    # each revenue row to its customer (customers not in the table are left out): one hash of
+    # all ids, where the customers come first, so a customer's code is its row number
+    n = len(customer_ids)
+    codes, _ = pd.factorize(
+        np.concatenate(
+            [customer_ids, orders_monthly["customer_id"].astype(str).to_numpy(dtype=object)]
+        )
+    )
+    if not np.array_equal(codes[:n], np.arange(n)):
+        raise ValueError("the customers table lists a customer_id more than once")
+    owner = codes[n:]
+    found = owner < n
+    owner = owner[found]
+    revenue = pd.DataFrame(
+        {
+            "key_code": people["key"].cat.codes.to_numpy()[owner],
+            "cohort_number": cohort_number[owner],
+            "offset": _month_number(orders_monthly["month"][found]).to_numpy()
+            - cohort_number[owner],
+            "net_revenue": pd.to_numeric(orders_monthly["net_revenue"][found])
+            .astype(float)
+            .fillna(0.0)
+            .to_numpy(),
+        }
+    )
+    revenue = revenue[revenue["offset"] >= 0]
+
+    # everything below reads these group sums: one pass over customers and over revenue
+    cohorts = {
+        (str(key), str(month)): group
+        for (key, month), group in people.groupby(
+            ["key", "cohort_month"], observed=True, sort=False
+        )
+    }
+    key_names = people["key"].cat.categories
+    revenue_of = {
+        (str(key_names[key_code]), _month_text(number)): series.droplevel([0, 1])
+        for (key_code, number), series in revenue.groupby(["key_code", "cohort_number", "offset"])[
+            "net_revenue"
+        ]
+        .sum()
+        .groupby(level=[0, 1], sort=False)
+    }
+    months_of: dict[str, set[str]] = {}
+    for key, month in [*cohorts, *spent.index]:
+        months_of.setdefault(key, set()).add(month)
+    no_customers = people.iloc[0:0]
+    empty_revenue = pd.Series(dtype=float)
+
+    rows: list[dict[str, object]] = []
+    for key in sorted(labels):
+        label = labels[key]
+        months = sorted(months_of[key])
+        spend_months = [month for month in months if (key, month) in spent.index]
+        for month in months:
+            acquired = cohorts.get((key, month), no_customers)
+            has_spend = month in spend_months
+            amount = float(spent.loc[(key, month)]) if has_spend else float("nan")
+            notes = []
+            if not has_spend:
+                notes.append(NO_SPEND)
+            if not len(acquired):
+                notes.append(NO_CUSTOMERS)
+            by_offset = revenue_of.get((key, month), empty_revenue)
+            rows.append(_row(label, month, acquired, amount, by_offset, margin, notes))
+        # the channel over all months: the months with reported spend
+        notes = []
+        if spend_months:
+            covered_months = spend_months
+            amount = float(sum(spent.loc[(key, month)] for month in spend_months))
+            unpaid = [m for m in months if m not in spend_months and (key, m) in cohorts]
+            left_out = sum(len(cohorts[(key, m)]) for m in unpaid)
+            if left_out:
+                plural = "s" if left_out != 1 else ""
+                notes.append(
+                    f"{left_out} customer{plural} acquired in months without spend left "
+                    f"out ({', '.join(unpaid)})"
+                )
+        else:
+            covered_months, amount = months, float("nan")
+            notes.append(NO_SPEND)
+        parts = [cohorts[(key, m)] for m in covered_months if (key, m) in cohorts]
+        covered = pd.concat(parts) if parts else no_customers
+        if spend_months and not len(covered):
+            notes.append(NO_CUSTOMERS)
+        pooled = [revenue_of[(key, m)] for m in covered_months if (key, m) in revenue_of]
+        by_offset = pd.concat(pooled).groupby(level=0).sum() if pooled else empty_revenue
+        rows.append(_row(label, ALL_MONTHS, covered, amount, by_offset, margin, notes))
+    out = pd.DataFrame(rows, columns=list(CAC_COLUMNS))
+    out["customers"] = out["customers"].astype("int64")
+    out["payback_month"] = pd.array(
+        [None if np.isnan(v) else int(v) for v in out["payback_month"].astype(float)],
+        dtype="Int64",
+    )
+    for column in ("spend", "cac", "clv_per_customer", "clv_to_cac", "roi_per_customer"):
+        out[column] = out[column].astype(float)
+    return out
+
+
+def cac_by_channel(
+    customers: pd.DataFrame,
+    spend: pd.DataFrame,
+    orders_monthly: pd.DataFrame,
+    *,
+    margin: float = 1.0,
+) -> pd.DataFrame:
+    """The per-channel rows of :func:`cac_table` (``cohort_month == "all"``), without that column."""
+    table = cac_table(customers, spend, orders_monthly, margin=margin)
+    rows = table[table["cohort_month"] == ALL_MONTHS]
+    return rows.drop(columns="cohort_month").reset_index(drop=True)
+
+
+# the all-months CAC columns joined onto channels.csv (customers -> cac_customers)
+_CAC_JOINED = (
+    "spend",
+    "cac_customers",
+    "cac",
+    "clv_per_customer",
+    "clv_to_cac",
+    "roi_per_customer",
+    "payback_month",
+    "flag",
+    "note",
+)
+
+
+def channels_frame(groups: pd.DataFrame, column: str, cac: pd.DataFrame | None) -> pd.DataFrame:
+    """``groups`` (:func:`clv_by_group` by acquisition channel) with the all-months CAC columns.
+
+    Joined on the channel, trimmed and case-insensitively, as :func:`cac_table` matches spend;
+    a channel with spend but no customers gets a row with 0 customers and empty CLV.  The CAC
+    table's ``customers`` (the customers acquired in months with reported spend) becomes
+    ``cac_customers``.
+    """
+    if cac is None:
+        return groups
+    totals = cac[cac["cohort_month"] == "all"].drop(columns="cohort_month")
+    totals = totals.rename(columns={"customers": "cac_customers", "channel": "_label"})
+    totals["_key"] = totals["_label"].str.strip().str.casefold()
+    left = groups.assign(_key=groups[column].astype(str).str.strip().str.casefold())
+    merged = left.merge(totals, on="_key", how="outer", sort=False)
+    only_spend = merged[column].isna()
+    merged.loc[only_spend, column] = merged.loc[only_spend, "_label"]
+    merged["customers"] = merged["customers"].fillna(0).astype("int64")
+    for name in merged.columns:
+        if name.endswith("_missing"):
+            merged[name] = merged[name].fillna(0).astype("int64")
+    merged = merged.sort_values(["customers", column], ascending=[False, True], kind="stable")
+    return merged[[*groups.columns, *_CAC_JOINED]].reset_index(drop=True)

@@ -1,0 +1,112 @@
+"""The growth tables `valuecast analyze` writes next to the customers table.
+
+One call computes, from the workspace and the analysis's customers table, everything issue-5 style
+decisions need: cohorts and retention (:mod:`~valuecast.analytics.cohorts`), CLV by acquisition
+channel with CAC when spend is given (:mod:`~valuecast.analytics.channels`), the growth stage
+(:mod:`~valuecast.analytics.stage`), product affinity and next products
+(:mod:`~valuecast.analytics.affinity`) and replenishment reminders
+(:mod:`~valuecast.analytics.replenishment`).  Each table is computed in the engine from the
+workspace; nothing re-reads the exports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["GrowthTables", "growth_tables"]
+
+
+@dataclass
+class GrowthTables:
+    """``tables``: file name -> frame; ``summary``: JSON-ready figures for summary.json."""
+
+    tables: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def _finite(value) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
+    """Spend-weighted CLV:CAC over every channel's months with spend: total CLV / total spend."""
+    totals = cac[(cac["cohort_month"] == "all") & cac["spend"].notna() & cac["cac"].notna()]
+    spend = float(totals["spend"].sum())
+    if spend <= 0:
+        return None
+    value = float((totals["clv_per_customer"] * totals["customers"]).sum())
+    return value / spend if math.isfinite(value) else None
+
+
+def growth_tables(
+    workspace,
+    customers: pd.DataFrame,
+    as_of: date,
+    *,
+    spend: pd.DataFrame | None = None,
+    margin: float = 1.0,
+) -> GrowthTables:
+    """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage."""
+    from valuecast.analytics.affinity import next_products, product_affinity
+    from valuecast.analytics.channels import (
+        cac_table,
+        canonical_channels,
+        channels_frame,
+        clv_by_group,
+        monthly_revenue,
+    )
+    from valuecast.analytics.cohorts import churn_threshold, cohort_tables
+    from valuecast.analytics.replenishment import reminders
+    from valuecast.analytics.stage import growth_stage, stage_to_dict
+
+    orders, lines = workspace.orders(), workspace.order_lines()
+    tables: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
+
+    cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines)
+    tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
+    # cohorts.notes (guests and orders after the as-of date left out) repeat the summary's notes
+    churn = churn_threshold(orders, as_of=as_of)
+
+    by_channel = customers.assign(
+        acquisition_channel=canonical_channels(customers["acquisition_channel"])
+    )
+    groups = clv_by_group(by_channel, "acquisition_channel")
+    cac = None
+    ratio = None
+    if spend is not None:
+        cac = cac_table(customers, spend, monthly_revenue(orders, as_of), margin=margin)
+        tables["cac.csv"] = cac
+        ratio = _overall_clv_to_cac(cac)
+    tables["channels.csv"] = channels_frame(groups, "acquisition_channel", cac)
+    stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio)
+
+    pairs = product_affinity(orders, lines, as_of=as_of)
+    tables["affinity.csv"] = pairs
+    tables["next_products.csv"] = next_products(orders, lines, as_of=as_of, affinity=pairs)
+    tables["reminders.csv"] = reminders(orders, lines, as_of=as_of)
+
+    summary = {
+        "growth_stage": stage_to_dict(stage),
+        "churn_threshold": churn,
+        "cohorts": {
+            "customers": int(cohorts.customers),
+            "repeat_customers": int(cohorts.repeat_customers),
+            "repeat_rate": _finite(cohorts.repeat_rate),
+        },
+        "clv_to_cac": ratio,
+        "products": {
+            "affinity_pairs": int(len(pairs)),
+            "customers_with_next_products": int(
+                tables["next_products.csv"]["customer_id"].nunique()
+            ),
+            "reminders": int(len(tables["reminders.csv"])),
+        },
+    }
+    return GrowthTables(tables=tables, summary=summary, notes=notes)

@@ -1,0 +1,193 @@
+"""Replenishment: how often customers re-buy each product, and who is due to buy it again (Ibis).
+
+Products are identified as in :mod:`valuecast.analytics.affinity` (``product_name``, else ``sku``);
+only customers' orders (guests left out) up to and including the as-of date count.
+
+* A customer's *purchase days* of a product are the distinct order dates on which they bought it:
+  several orders or lines of the product on one day are one purchase.  A *repeat* is every
+  purchase day after the first; its *gap* is the days since the previous purchase day of the same
+  product by the same customer.
+* :func:`replenishment_cycles` pools every gap of a product (a frequent re-buyer contributes
+  several) and reports their median and mean.  Only products that at least ``min_customers``
+  customers (default 5) have re-bought are kept: a cycle seen in fewer customers is noise.
+  ``cycle_days`` is the median rounded to whole days (halves up).  The median is the exact one
+  (midpoint of the two middle gaps for an even count) on DuckDB; some warehouses compute it
+  approximately.
+* :func:`reminders` gives every customer who bought a cycled product its due date: the last
+  purchase day of it + ``cycle_days``; ``days_until_due`` = due date - as-of date (negative =
+  overdue).  With ``due_within=N`` only reminders with ``-cycle_days <= days_until_due <= N`` are
+  kept: due within N days from the as-of date, or overdue by at most one cycle (a customer more
+  than one cycle late has most likely stopped buying the product or buys it elsewhere).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from valuecast.analytics.affinity import product_purchases, resolve_as_of
+
+MIN_CUSTOMERS = 5
+"""Customers who must have re-bought a product for its cycle to be reported."""
+
+CYCLE_COLUMNS: tuple[str, ...] = (
+    "product",
+    "cycle_days",
+    "median_days",
+    "mean_days",
+    "customers_repeating",
+    "repeats",
+)
+REMINDER_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "product",
+    "last_purchase_date",
+    "cycle_days",
+    "due_date",
+    "days_until_due",
+)
+
+
+def purchase_days(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.Table:
+    """``customer_id, product, order_date``: each customer's distinct purchase days of a product."""
+    bought = product_purchases(orders, order_lines, as_of, customers_only=True)
+    return bought.select("customer_id", "product", "order_date").distinct()
+
+
+def _empty_cycles() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "product": pd.Series(dtype="string"),
+            "cycle_days": pd.Series(dtype="int64"),
+            "median_days": pd.Series(dtype="float64"),
+            "mean_days": pd.Series(dtype="float64"),
+            "customers_repeating": pd.Series(dtype="int64"),
+            "repeats": pd.Series(dtype="int64"),
+        }
+    )
+
+
+def replenishment_cycles(
+    orders: ir.Table,
+    order_lines: ir.Table,
+    *,
+    as_of: date | str | None = None,
+    min_customers: int = MIN_CUSTOMERS,
+) -> pd.DataFrame:
+    """Per product the days between a customer's consecutive purchase days of it (:data:`CYCLE_COLUMNS`).
+
+    ``median_days`` and ``mean_days`` over every repeat's gap, ``repeats`` = gaps,
+    ``customers_repeating`` = customers with at least one repeat (at least ``min_customers``),
+    ``cycle_days`` = the median rounded to whole days.  Sorted by customers repeating
+    (descending), then product.  ``as_of`` None means the last order date.
+    """
+    if int(min_customers) < 1:
+        raise ValueError(f"min_customers must be at least 1 (got {min_customers})")
+    as_of_date = resolve_as_of(orders, as_of)
+    days = purchase_days(orders, order_lines, as_of_date)
+    per_product = ibis.window(group_by=["customer_id", "product"], order_by="order_date")
+    lagged = days.mutate(previous=days.order_date.lag().over(per_product))
+    gaps = lagged.filter(lagged.previous.notnull())
+    gaps = gaps.mutate(gap=gaps.order_date.delta(gaps.previous, unit="day"))
+    cycles = gaps.group_by("product").aggregate(
+        customers_repeating=gaps.customer_id.nunique(),
+        repeats=gaps.count(),
+        median_days=gaps.gap.median(),
+        mean_days=gaps.gap.mean(),
+    )
+    cycles = cycles.filter(cycles.customers_repeating >= int(min_customers))
+    frame = cycles.to_pandas()
+    if not len(frame):
+        return _empty_cycles()
+    frame["median_days"] = frame["median_days"].astype("float64")
+    frame["mean_days"] = frame["mean_days"].astype("float64")
+    # halves up (np.round would round 14.5 to 14); gaps are >= 1 day, so the cycle is too
+    frame["cycle_days"] = np.floor(frame["median_days"].to_numpy() + 0.5).astype("int64")
+    frame = frame.astype(
+        {"product": "string", "customers_repeating": "int64", "repeats": "int64"}
+    ).sort_values(["customers_repeating", "product"], ascending=[False, True], kind="stable")
+    return frame[list(CYCLE_COLUMNS)].reset_index(drop=True)
+
+
+def _empty_reminders() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="string"),
+            "product": pd.Series(dtype="string"),
+            "last_purchase_date": pd.Series(dtype="datetime64[s]"),
+            "cycle_days": pd.Series(dtype="int64"),
+            "due_date": pd.Series(dtype="datetime64[s]"),
+            "days_until_due": pd.Series(dtype="int64"),
+        }
+    )
+
+
+def reminders(
+    orders: ir.Table,
+    order_lines: ir.Table,
+    *,
+    as_of: date | str | None = None,
+    cycles: pd.DataFrame | None = None,
+    due_within: int | None = None,
+    min_customers: int = MIN_CUSTOMERS,
+) -> pd.DataFrame:
+    """Per customer and cycled product they bought, when it is due again (:data:`REMINDER_COLUMNS`).
+
+    ``cycles`` is a :func:`replenishment_cycles` table (``product`` and ``cycle_days`` are read;
+    by default it is computed with ``min_customers``).  ``due_date`` = last purchase day of the
+    product + ``cycle_days``; ``days_until_due`` = due date - as-of date.  With ``due_within`` only
+    rows with ``-cycle_days <= days_until_due <= due_within`` are kept.  Dates are
+    ``datetime64`` at midnight; rows are sorted by days until due, customer and product.
+    """
+    if due_within is not None and int(due_within) < 0:
+        raise ValueError(f"due_within must be 0 or more days (got {due_within})")
+    as_of_date = resolve_as_of(orders, as_of)
+    if cycles is None:
+        cycles = replenishment_cycles(
+            orders, order_lines, as_of=as_of_date, min_customers=min_customers
+        )
+    if not len(cycles):
+        return _empty_reminders()
+    rules = ibis.memtable(
+        pd.DataFrame(
+            {
+                "product": cycles["product"].astype(str).to_numpy(),
+                "cycle_days": cycles["cycle_days"].astype("int64").to_numpy(),
+            }
+        )
+    )
+    days = purchase_days(orders, order_lines, as_of_date)
+    last = days.group_by(["customer_id", "product"]).aggregate(
+        last_purchase_date=days.order_date.max()
+    )
+    joined = last.inner_join(rules, "product")
+    since = ibis.literal(as_of_date, type="date").delta(joined.last_purchase_date, unit="day")
+    due = joined.mutate(days_until_due=(joined.cycle_days - since).cast("int64"))
+    if due_within is not None:
+        due = due.filter(
+            due.days_until_due <= int(due_within), due.days_until_due >= -due.cycle_days
+        )
+    frame = (
+        due.select("customer_id", "product", "last_purchase_date", "cycle_days", "days_until_due")
+        .order_by(["days_until_due", "customer_id", "product"])
+        .to_pandas()
+    )
+    if not len(frame):
+        return _empty_reminders()
+    last_dates = pd.to_datetime(frame["last_purchase_date"]).astype("datetime64[s]")
+    frame["last_purchase_date"] = last_dates
+    cycle = pd.to_timedelta(frame["cycle_days"].astype("int64"), unit="D")
+    frame["due_date"] = (last_dates + cycle).astype("datetime64[s]")
+    frame = frame.astype(
+        {
+            "customer_id": "string",
+            "product": "string",
+            "cycle_days": "int64",
+            "days_until_due": "int64",
+        }
+    )
+    return frame[list(REMINDER_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,299 @@
+"""The shop's growth stage and how much effort retention deserves at it (a rule of thumb).
+
+E-commerce retention guides (loyalty-program vendors' store-lifecycle advice, as gathered in the
+project's issue 5) describe five stages, each with a suggested share of marketing effort for
+retention (the rest goes to acquisition):
+
+=================  ==========================================  ===============
+stage              as described                                retention share
+=================  ==========================================  ===============
+just started       no sales yet                                0%
+gaining traction   about 1-5 orders a week, first ~2 months    at least 15%
+consistent         at least 1 order a day after 2-3 months     at least 30%
+established        about 10 orders a day by months 4-6         50%
+well established   10+ orders a day after a year               60%
+=================  ==========================================  ===============
+
+valuecast turns the descriptions into thresholds (:data:`STAGES`) on two measurements:
+
+* **shop age** = days from the first order (guests included) to the as-of date;
+* **orders a day** = orders (guests included) in the last :data:`RATE_WINDOW_DAYS` days up to
+  and including the as-of date, divided by 28 (by the days since the first order, counting both
+  ends, for a shop younger than that).
+
+=================  ===============  ===============
+stage              orders a day >=  shop age >=
+=================  ===============  ===============
+gaining traction   any sale ever    0 days
+consistent         1                60 days
+established        10               120 days
+well established   10               365 days
+=================  ===============  ===============
+
+The stage is the last row whose two thresholds are both met, and "just started" when there is no
+order at all up to the as-of date, so every (age, rate) combination has exactly one stage.  The
+fallbacks that follow from it, and are reported as notes:
+
+* a young shop that already sells fast (10 a day in its first month) is held back by its age:
+  retention needs customers old enough to come back, so the share follows the age;
+* an old shop that sells slowly (2 a week after three years) is held back by its rate: it is still
+  "gaining traction", and acquisition is what it lacks;
+* a shop with earlier sales but none in the last 28 days is "gaining traction" too.
+
+These are rules of thumb, not laws: the evidence (revenue from new vs returning customers per
+month, the repeat rate, CLV:CAC when known) is there to check them against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from valuecast.analytics._history import (
+    date_literal,
+    dated_orders,
+    known_orders,
+    month_index,
+    month_index_of,
+    month_label,
+)
+from valuecast.engine.summary import _as_date, default_as_of
+
+RATE_WINDOW_DAYS = 28
+"""Days of recent orders behind the orders-a-day rate."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of the stage table: the thresholds to reach it and the retention share at it."""
+
+    name: str
+    min_orders_per_day: float
+    min_age_days: int
+    retention_share: float
+    retention_effort: str
+    description: str
+
+
+NO_SALES = Stage("just started", 0.0, 0, 0.0, "0%", "no sales yet")
+STAGES: tuple[Stage, ...] = (
+    Stage("gaining traction", 0.0, 0, 0.15, "at least 15%",
+          "first sales: about 1-5 orders a week, typically in the first ~2 months"),
+    Stage("consistent", 1.0, 60, 0.30, "at least 30%",
+          "at least 1 order a day after 2-3 months"),
+    Stage("established", 10.0, 120, 0.50, "50%", "about 10 orders a day by months 4-6"),
+    Stage("well established", 10.0, 365, 0.60, "60%", "10+ orders a day after a year"),
+)  # fmt: skip
+"""The stages a shop with sales can be at, in order (see the module docstring)."""
+
+
+def stage_for(shop_age_days: int | None, orders_per_day: float) -> tuple[Stage, list[str]]:
+    """The stage for a shop age (None: no order yet) and a recent order rate, with notes.
+
+    The last of :data:`STAGES` whose rate and age thresholds are both met; :data:`NO_SALES`
+    without any order.  The notes say when the age alone or the rate alone would put the shop
+    at a later stage (the fallbacks of the module docstring).
+    """
+    if shop_age_days is None:
+        return NO_SALES, []
+    if shop_age_days < 0 or orders_per_day < 0 or math.isnan(orders_per_day):
+        raise ValueError("shop age and orders a day must be non-negative")
+    met = [s for s in STAGES if orders_per_day >= s.min_orders_per_day]
+    aged = [s for s in STAGES if shop_age_days >= s.min_age_days]
+    stage = [s for s in met if s in aged][-1]
+    notes = []
+    if STAGES.index(met[-1]) > STAGES.index(stage):
+        notes.append(
+            f"the order rate ({orders_per_day:.1f} a day) is that of a '{met[-1].name}' shop, but "
+            f"at {shop_age_days} days the shop is young for it: customers need time to come "
+            "back, so the retention share follows the age"
+        )
+    elif STAGES.index(aged[-1]) > STAGES.index(stage):
+        notes.append(
+            f"a {shop_age_days}-day-old shop at {orders_per_day:.2f} orders a day: the stage "
+            "follows the order rate, and more customers (acquisition) come first"
+        )
+    return stage, notes
+
+
+def _monthly_revenue(orders: ir.Table, as_of: date | None) -> pd.DataFrame:
+    """Net revenue per month from new and from returning customers (guests left out).
+
+    An order is *new* revenue when it is on the customer's first purchase day, *returning*
+    revenue otherwise (Shopify's new vs returning customer sales).  Months without orders
+    between the first one and the as-of month are zero rows.
+    """
+    columns = ["month", "new_revenue", "returning_revenue", "returning_share"]
+    if as_of is None:
+        return pd.DataFrame(columns=columns)
+    known = known_orders(orders, as_of)
+    firsts = known.group_by("customer_id").aggregate(first_date=known.order_date.min())
+    joined = known.inner_join(firsts, "customer_id")
+    new = joined.order_date == joined.first_date
+    monthly = (
+        joined.group_by(month=month_index(joined.order_date))
+        .aggregate(
+            new_revenue=joined.net_revenue.sum(where=new),
+            returning_revenue=joined.net_revenue.sum(where=~new),
+        )
+        .to_pandas()
+    )
+    if monthly.empty:
+        return pd.DataFrame(columns=columns)
+    months = range(int(monthly["month"].min()), month_index_of(as_of) + 1)
+    monthly = monthly.astype({"month": "int64"}).set_index("month").reindex(months)
+    monthly = monthly.astype("float64").fillna(0.0).rename_axis("month").reset_index()
+    total = monthly["new_revenue"] + monthly["returning_revenue"]
+    monthly["returning_share"] = (monthly["returning_revenue"] / total).where(total != 0)
+    monthly["month"] = monthly["month"].map(month_label)
+    return monthly[columns]
+
+
+def growth_stage(
+    orders: ir.Table,
+    *,
+    as_of: date | datetime | str | None,
+    cac_ratio: float | None = None,
+) -> dict[str, Any]:
+    """The shop's growth stage, the suggested retention share of effort, and the evidence.
+
+    ``as_of`` None means the last order date.  ``cac_ratio`` is the CLV:CAC ratio when marketing
+    spend is known (valuecast does not know spend by itself); it is reported as is.
+
+    Returns a dict: ``stage``, ``description``, ``retention_share`` (0.15 ...),
+    ``retention_effort`` ("at least 15%" ...), ``acquisition_share``, ``shop_age_days``,
+    ``first_order_date``, ``orders``, ``recent_orders``, ``rate_window_days``,
+    ``orders_per_day``, ``orders_per_week``, ``customers``, ``repeat_customers``,
+    ``repeat_rate`` (share of identified customers with 2+ orders), ``clv_cac_ratio``,
+    ``monthly_revenue`` (a DataFrame: month, new_revenue, returning_revenue, returning_share),
+    ``notes`` and ``as_of``.
+    """
+    if cac_ratio is not None and not (math.isfinite(cac_ratio) and cac_ratio >= 0):
+        raise ValueError("cac_ratio must be a non-negative number")
+    as_of_date = _as_date(as_of, "as-of") or default_as_of(orders)
+    facts = _facts(orders, as_of_date)
+    age, window = facts["age"], facts["window"]
+    rate = facts["recent"] / window
+    stage, notes = stage_for(age, rate)
+    if age is not None and facts["recent"] == 0:
+        notes.append(f"no orders in the last {window} days")
+    if cac_ratio is None:
+        notes.append("CLV:CAC unknown: valuecast has no marketing spend for this shop")
+    elif cac_ratio < 1:
+        notes.append("CLV:CAC below 1: a customer costs more to acquire than they bring")
+    elif cac_ratio < 3:
+        notes.append("CLV:CAC below 3, the usual target for a healthy acquisition spend")
+    customers, repeat = facts["customers"], facts["repeat"]
+    return {
+        "as_of": as_of_date.isoformat() if as_of_date else None,
+        "stage": stage.name,
+        "description": stage.description,
+        "retention_share": stage.retention_share,
+        "retention_effort": stage.retention_effort,
+        "acquisition_share": round(1.0 - stage.retention_share, 2),
+        "shop_age_days": age,
+        "first_order_date": facts["first"].isoformat() if facts["first"] else None,
+        "orders": facts["orders"],
+        "recent_orders": facts["recent"],
+        "rate_window_days": window,
+        "orders_per_day": rate,
+        "orders_per_week": rate * 7,
+        "customers": customers,
+        "repeat_customers": repeat,
+        "repeat_rate": repeat / customers if customers else None,
+        "clv_cac_ratio": cac_ratio,
+        "monthly_revenue": _monthly_revenue(orders, as_of_date),
+        "notes": notes,
+    }
+
+
+def _facts(orders: ir.Table, as_of: date | None) -> dict[str, Any]:
+    """Order count, first order date, shop age, recent orders and window, customer counts.
+
+    Two small queries; a shop without any order up to ``as_of`` (or at all, when ``as_of`` is
+    None) has age None, and its rate window is the full 28 days.
+    """
+    facts: dict[str, Any] = {
+        "orders": 0, "first": None, "age": None, "recent": 0, "window": RATE_WINDOW_DAYS,
+        "customers": 0, "repeat": 0,
+    }  # fmt: skip
+    if as_of is None:
+        return facts
+    o = dated_orders(orders, as_of)
+    # orders since as_of - 27 days: for a younger shop these are all its orders since the first
+    start = date_literal(as_of - timedelta(days=RATE_WINDOW_DAYS - 1))
+    row = (
+        o.aggregate(
+            orders=o.count(), first=o.order_date.min(), recent=o.count(where=o.order_date >= start)
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    if not row["orders"]:
+        return facts
+    first = _as_date(row["first"], "first order date")
+    age = (as_of - first).days
+    known = known_orders(orders, as_of)
+    per = known.group_by("customer_id").aggregate(n=known.count())
+    counts = per.aggregate(customers=per.count(), repeat=per.count(where=per.n >= 2))
+    counts = counts.to_pyarrow().to_pylist()[0]
+    facts.update(
+        orders=int(row["orders"]),
+        first=first,
+        age=age,
+        recent=int(row["recent"] or 0),
+        window=min(RATE_WINDOW_DAYS, age + 1),
+        customers=int(counts["customers"] or 0),
+        repeat=int(counts["repeat"] or 0),
+    )
+    return facts
+
+
+def stage_to_dict(result: dict[str, Any]) -> dict[str, Any]:
+    """:func:`growth_stage`'s result made JSON-serialisable (the monthly frame as records)."""
+    out = dict(result)
+    monthly = result["monthly_revenue"]
+    out["monthly_revenue"] = [
+        {key: (None if isinstance(value, float) and math.isnan(value) else value)
+         for key, value in record.items()}
+        for record in monthly.to_dict(orient="records")
+    ]  # fmt: skip
+    return out
+
+
+def format_stage(result: dict[str, Any]) -> list[str]:
+    """Short lines describing a :func:`growth_stage` result, for printing."""
+    lines = [f"stage: {result['stage']} ({result['description']})"]
+    share = result["retention_share"]
+    if share:
+        lines.append(f"effort: {result['retention_effort']} on retention, the rest on acquisition")
+    else:
+        lines.append("effort: everything on acquisition (no customers to retain yet)")
+    if result["shop_age_days"] is not None:
+        lines.append(
+            f"shop age: {result['shop_age_days']} days (first order {result['first_order_date']});"
+            f" {result['recent_orders']} orders in the last {result['rate_window_days']} days"
+            f" ({result['orders_per_day']:.2f} a day, {result['orders_per_week']:.1f} a week)"
+        )
+    if result["repeat_rate"] is not None:
+        lines.append(
+            f"repeat rate: {result['repeat_rate']:.1%} ({result['repeat_customers']:,} of "
+            f"{result['customers']:,} customers with 2+ orders)"
+        )
+    monthly = result["monthly_revenue"].tail(3)
+    if len(monthly):
+        shares = ", ".join(
+            f"{row.month} {'-' if pd.isna(row.returning_share) else f'{row.returning_share:.0%}'}"
+            for row in monthly.itertuples()
+        )
+        lines.append(f"returning customers' share of revenue: {shares}")
+    if result["clv_cac_ratio"] is not None:
+        lines.append(f"CLV:CAC: {result['clv_cac_ratio']:.2f}")
+    lines += [f"note: {note}" for note in result["notes"]]
+    lines.append("(a rule of thumb, not a law: check it against the evidence above)")
+    return lines

@@ -1,0 +1,185 @@
+"""``valuecast channels``: CLV by acquisition source, and CAC / CLV:CAC / payback with a spend file.
+
+Registered on the main app by :func:`add_commands`.  The command analyses the workspace (opened
+read-only, the same analysis as ``valuecast analyze``), groups the customers table by one
+attribute (:func:`valuecast.analytics.channels.clv_by_group`) and, given ``--spend``, adds per
+channel the all-months CAC figures of :func:`valuecast.analytics.channels.cac_table`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from valuecast.outputs import write_csv
+
+__all__ = ["GROUP_COLUMNS", "GroupBy", "add_commands"]
+
+
+class GroupBy(StrEnum):
+    channel = "channel"
+    first_product = "first_product"
+    discount_code = "discount_code"
+    accepts_marketing = "accepts_marketing"
+
+
+# --by -> column of the customers table
+GROUP_COLUMNS: dict[str, str] = {
+    "channel": "acquisition_channel",
+    "first_product": "first_product",
+    "discount_code": "first_discount_code",
+    "accepts_marketing": "accepts_marketing",
+}
+
+
+def _rounded_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """Money to the cent, CLV:CAC to 4 decimals (the CSV is for people and spreadsheets)."""
+    out = frame.copy()
+    for name in out.columns:
+        if name == "clv_to_cac":
+            out[name] = out[name].round(4)
+        elif pd.api.types.is_float_dtype(out[name]):
+            out[name] = out[name].round(2)
+    return out
+
+
+def _money(value: object) -> str:
+    return "" if value is None or pd.isna(value) else f"{float(value):,.2f}"
+
+
+def _print(frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path]) -> None:
+    from rich.table import Table
+
+    from valuecast.cli import console
+
+    table = Table(title=f"CLV by {by}")
+    table.add_column(by)
+    table.add_column("customers", justify="right")
+    table.add_column("mean total CLV", justify="right")
+    table.add_column("90% interval", justify="right")
+    if with_cac:
+        for name in ("CAC", "CLV:CAC", "payback month", "flag"):
+            table.add_column(name, justify="right" if name != "flag" else "left")
+    for _, row in frame.iterrows():
+        low, high = row["total_clv_low"], row["total_clv_high"]
+        interval = "" if pd.isna(low) else f"{low:,.2f} to {high:,.2f}"
+        cells = [
+            str(row[column]),
+            f"{int(row['customers']):,}",
+            _money(row["total_clv_mean"]),
+            interval,
+        ]
+        if with_cac:
+            ratio, payback = row["clv_to_cac"], row["payback_month"]
+            cells += [
+                _money(row["cac"]),
+                "" if pd.isna(ratio) else f"{ratio:.2f}",
+                "" if pd.isna(payback) else str(int(payback)),
+                "" if pd.isna(row["flag"]) else str(row["flag"]),
+            ]
+        table.add_row(*cells)
+    console.print(table)
+    for path in paths:
+        console.print(f"written: {path}", highlight=False, soft_wrap=True)
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Register ``valuecast channels`` on ``app``."""
+
+    @app.command("channels")
+    def channels(
+        workspace: Path = typer.Option(
+            Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
+        ),
+        spend: Path | None = typer.Option(
+            None,
+            "--spend",
+            help="Marketing spend CSV (month,channel,spend): adds CAC, CLV:CAC and payback.",
+        ),
+        out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
+        by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
+        margin: float = typer.Option(
+            1.0, "--margin", help="Share of net revenue kept as profit (as in analyze)."
+        ),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="YYYY-MM-DD (default: the last order date)."
+        ),
+    ) -> None:
+        """CLV per acquisition channel (or first product, discount code, marketing consent).
+
+        Writes OUT/channels.csv: customers and historic / predicted / total CLV per group (mean,
+        median, 90% interval for the mean).  With --spend (and --by channel) it adds per channel
+        the spend, CAC = spend / customers acquired, CLV:CAC, return per customer and the payback
+        month, and writes OUT/cac.csv with the same per channel and cohort month.  Channels that
+        differ only in case or spaces ("Google", "google") are one channel.
+        """
+        from valuecast.analytics.channels import (
+            cac_table,
+            canonical_channels,
+            channels_frame,
+            clv_by_group,
+            monthly_revenue,
+        )
+        from valuecast.cli import console, fail
+        from valuecast.engine import EngineError, SummaryError
+        from valuecast.io.schema import InputError
+        from valuecast.io.spend import read_spend
+        from valuecast.pipeline import AnalysisOptions, analyze
+
+        options = AnalysisOptions(as_of=as_of, margin=margin)
+        try:
+            options.validate()
+        except ValueError as error:
+            fail(str(error))
+        if not workspace.exists():
+            fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
+        if spend is not None and not spend.is_file():
+            fail(f"{spend}: no such file (--spend)")
+        spend_frame = None
+        if spend is not None:
+            try:
+                spend_frame = read_spend(spend)
+            except InputError as error:
+                fail(str(error))
+        column = GROUP_COLUMNS[by.value]
+        from valuecast.cli import open_workspace
+
+        ws = open_workspace(workspace)
+        cac = None
+        with ws:
+            try:
+                analysis = analyze(ws, options)
+                customers = analysis.customers
+                if by is GroupBy.channel:  # spellings made one, as the CAC table matches them
+                    customers = customers.assign(
+                        acquisition_channel=canonical_channels(customers["acquisition_channel"])
+                    )
+                groups = clv_by_group(customers, column)
+                if spend_frame is not None:
+                    monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
+                    cac = cac_table(analysis.customers, spend_frame, monthly, margin=margin)
+            except (SummaryError, InputError, EngineError, ValueError) as error:
+                fail(str(error))
+            except Exception as error:  # whatever it is: one line, no traceback
+                fail(f"{workspace}: channels failed: {type(error).__name__}: {error}")
+        joined = by is GroupBy.channel and cac is not None
+        frame = channels_frame(groups, column, cac if joined else None)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            paths = [out / "channels.csv"]
+            write_csv(_rounded_for_csv(frame), paths[0])
+            if cac is not None:
+                paths.append(out / "cac.csv")
+                write_csv(_rounded_for_csv(cac), paths[1])
+        except OSError as error:
+            fail(f"{out}: cannot write the results: {error.strerror or error}")
+        _print(frame, column, by.value, joined, paths)
+        if cac is not None and not joined:
+            console.print(
+                f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {by.value})",
+                highlight=False,
+                soft_wrap=True,
+            )

@@ -1,0 +1,198 @@
+"""The ``cohorts`` and ``stage`` commands: acquisition cohorts, churn threshold, growth stage.
+
+:func:`add_commands` registers them on the Typer app of :mod:`valuecast.cli`.  Both open the
+workspace read-only; every error (no workspace, a bad date, an empty workspace) is one line on
+stderr and exit code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from valuecast.outputs import write_csv
+
+WORKSPACE_HELP = "The workspace DuckDB file."
+AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
+SHOWN_MONTHS = (0, 1, 3, 6, 12)  # months since acquisition shown on screen (the CSV has all)
+SHOWN_ROWS = 12
+
+
+class CohortGrouping(StrEnum):
+    channel = "channel"
+    first_product = "first_product"
+    discount_code = "discount_code"
+
+
+def _open_workspace(path: Path):
+    from valuecast.cli import open_workspace
+
+    return open_workspace(path)
+
+
+def _as_of(orders: Any, as_of: str | None, *, required: bool = True):
+    """The as-of date given, or the last order date (None without orders unless ``required``).
+
+    A bad date, or no order date at all when one is required, is one line and exit code 2.
+    """
+    from valuecast.analytics._history import resolve_as_of
+    from valuecast.cli import fail
+    from valuecast.engine import SummaryError
+    from valuecast.engine.summary import _as_date
+
+    try:
+        return resolve_as_of(orders, as_of) if required else _as_date(as_of, "as-of")
+    except SummaryError as error:
+        fail(str(error))
+
+
+def _csv_ready(frame):
+    """Money to the cent and rates to 6 decimals (the CSV is for people and spreadsheets)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind != "f":
+            continue
+        money = column.startswith("ltv_m") or column.endswith("revenue_per_customer")
+        out[column] = out[column].round(2 if money else 6)
+    return out
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return (
+        "-"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else format(value, spec)
+    )
+
+
+def cohorts(
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help=WORKSPACE_HELP
+    ),
+    by: CohortGrouping | None = typer.Option(
+        None, "--by", help="Split each cohort by the customer's first channel, product or code."
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    out: Path = typer.Option(
+        Path("."), "--out", "-o", help="Folder for cohorts.csv and retention.csv."
+    ),
+) -> None:
+    """Write monthly acquisition cohorts (LTV by month) and retention; show the churn threshold.
+
+    OUT/cohorts.csv has one row per cohort (per group with --by): customers, repeat rate and the
+    cumulative net revenue per customer through each month since acquisition (empty where the
+    cohort has not got there yet).  OUT/retention.csv has one row per cohort and month.
+    """
+    from rich.table import Table
+
+    from valuecast.analytics.cohorts import churn_threshold, cohort_tables
+    from valuecast.cli import console, fail
+
+    if out.exists() and not out.is_dir():
+        fail(f"{out}: not a folder (--out)")
+    with _open_workspace(workspace) as ws:
+        orders = ws.orders()
+        as_of_date = _as_of(orders, as_of)
+        try:
+            tables = cohort_tables(
+                orders,
+                as_of=as_of_date,
+                by=by.value if by else None,
+                order_lines=ws.order_lines(),
+            )
+            churn = churn_threshold(orders, as_of=as_of_date)
+        except ValueError as error:
+            fail(str(error))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"cohorts": out / "cohorts.csv", "retention": out / "retention.csv"}
+        for name, frame in (("cohorts", tables.cohorts), ("retention", tables.retention)):
+            ready = _csv_ready(frame)
+            write_csv(ready, paths[name])
+    except OSError as error:
+        fail(f"{out}: cannot write the cohort tables: {error}")
+
+    table = Table(
+        title=f"acquisition cohorts as of {tables.as_of}",
+        caption="m<k>: net revenue per customer through month k after acquisition (CSV: cents)",
+    )
+    group = [tables.by] if tables.by else []
+    shown = [m for m in SHOWN_MONTHS if f"ltv_m{m}" in tables.cohorts.columns]
+    table.add_column("cohort", no_wrap=True, min_width=7)
+    for name in group:
+        table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=16)
+    for name in ("customers", "repeat", *(f"m{m}" for m in shown)):
+        table.add_column(name, justify="right")
+    for row in tables.cohorts.head(SHOWN_ROWS).to_dict(orient="records"):
+        table.add_row(
+            row["cohort_month"],
+            *(str(row[name]) for name in group),
+            f"{row['customers']:,}",
+            _fmt(row["repeat_rate"], ".1%"),
+            *(_fmt(row[f"ltv_m{m}"], ",.0f") for m in shown),
+        )
+    console.print(table)
+    if len(tables.cohorts) > SHOWN_ROWS:
+        more = len(tables.cohorts) - SHOWN_ROWS
+        console.print(f"... {more:,} more rows in {paths['cohorts']}", highlight=False)
+    console.print(
+        f"repeat rate: {_fmt(tables.repeat_rate, '.1%')} ({tables.repeat_customers:,} of "
+        f"{tables.customers:,} customers with 2+ orders)",
+        highlight=False,
+    )
+    console.print(_churn_line(churn), highlight=False, soft_wrap=True)
+    for note in tables.notes:
+        console.print(f"note: {note}", highlight=False)
+    for path in paths.values():
+        console.print(f"written: {path}", highlight=False, soft_wrap=True)
+
+
+def _churn_line(churn: dict[str, Any]) -> str:
+    initial = churn["initial_repeat_probability"]
+    follow = churn["follow_up_months"]
+    if initial is None:
+        return f"churn threshold: not enough history (needs orders over {follow}+ months)"
+    if churn["threshold_months"] is None:
+        return (
+            f"churn threshold: not reached within {len(churn['curve'])} months (the chance of "
+            f"another order within {follow} months never falls to half of {initial:.1%})"
+        )
+    entry = churn["curve"][churn["threshold_months"] - 1]
+    return (
+        f"churn threshold: {churn['threshold_months']} months without an order (the chance of "
+        f"another order within {follow} months falls from {initial:.1%} to "
+        f"{entry['probability']:.1%})"
+    )
+
+
+def stage(
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help=WORKSPACE_HELP
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Show the shop's growth stage, the suggested effort on retention, and the evidence."""
+    from valuecast.analytics.stage import format_stage, growth_stage, stage_to_dict
+    from valuecast.cli import console
+
+    with _open_workspace(workspace) as ws:
+        orders = ws.orders()
+        as_of_date = _as_of(orders, as_of, required=False)  # no orders: "just started"
+        result = growth_stage(orders, as_of=as_of_date)
+    if as_json:
+        print(json.dumps(stage_to_dict(result), indent=2, default=str))
+        return
+    for line in format_stage(result):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Register ``cohorts`` and ``stage`` on ``app``."""
+    app.command("cohorts")(cohorts)
+    app.command("stage")(stage)

@@ -1,0 +1,209 @@
+"""``valuecast affinity`` and ``valuecast reminders``: cross-sell and replenishment from the workspace.
+
+Registered on the main app by :func:`add_commands`.  Both open the workspace read-only; errors are
+one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from valuecast.outputs import write_csv
+
+_WORKSPACE_HELP = "The workspace DuckDB file."
+_AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
+
+
+def _open_workspace(workspace: Path):
+    from valuecast.cli import open_workspace
+
+    return open_workspace(workspace)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _iso_dates(frame, columns: tuple[str, ...]):
+    import pandas as pd
+
+    out = frame.copy()
+    for column in columns:
+        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+    return out
+
+
+def affinity(
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help=_WORKSPACE_HELP
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
+    within_days: int = typer.Option(
+        90, "--within-days", help="Days after a first purchase of A in which B counts as after A."
+    ),
+    min_pairs: int = typer.Option(
+        2, "--min-pairs", help="Drop pairs seen in fewer orders (same order) or customers (after)."
+    ),
+    top: int = typer.Option(3, "--top", help="Next products per customer."),
+    out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
+) -> None:
+    """Write product pairs bought together or one after the other, and each customer's next products.
+
+    Writes affinity.csv (kind, product_a, product_b, pairs, support, confidence, lift) and
+    next_products.csv (customer_id, rank, product, score, because_of, kind) to --out.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    from valuecast.analytics.affinity import next_products, product_affinity, resolve_as_of
+    from valuecast.cli import console, fail
+    from valuecast.engine import SummaryError
+
+    if out.exists() and not out.is_dir():
+        fail(f"{out}: exists and is not a folder")
+    if not out.parent.exists():
+        fail(f"{out}: folder {out.parent} does not exist")
+    ws = _open_workspace(workspace)
+    with ws:
+        try:
+            as_of_date = resolve_as_of(ws.orders(), as_of)
+            pairs = product_affinity(
+                ws.orders(),
+                ws.order_lines(),
+                as_of=as_of_date,
+                within_days=within_days,
+                min_pairs=min_pairs,
+            )
+            suggestions = next_products(
+                ws.orders(), ws.order_lines(), as_of=as_of_date, k=top, affinity=pairs
+            )
+        except (SummaryError, ValueError) as error:
+            fail(str(error))
+        except Exception as error:  # a backend error must still not print a traceback
+            fail(f"{workspace}: could not compute the affinities: {_one_line(error)}")
+    out.mkdir(exist_ok=True)
+    affinity_path, next_path = out / "affinity.csv", out / "next_products.csv"
+    write_csv(pairs.round({"support": 6, "confidence": 6, "lift": 6}), affinity_path)
+    write_csv(suggestions.round({"score": 6}), next_path)
+
+    counts = pairs["kind"].value_counts()
+    console.print(
+        f"{len(pairs):,} product pairs ({counts.get('same order', 0):,} same order, "
+        f"{counts.get('after', 0):,} after within {within_days} days) as of {as_of_date}, "
+        f"next products for {suggestions['customer_id'].nunique():,} customers",
+        highlight=False,
+    )
+    if len(pairs):
+        table = Table(title="strongest pairs (by lift)")
+        for column in ("kind", "product A", "product B", "pairs", "confidence", "lift"):
+            table.add_column(column, justify="right" if column in ("pairs", "lift") else "left")
+        for row in pairs.head(10).itertuples(index=False):
+            table.add_row(
+                row.kind,
+                Text(str(row.product_a)),
+                Text(str(row.product_b)),
+                f"{row.pairs:,}",
+                f"{row.confidence:.1%}",
+                f"{row.lift:.2f}",
+            )
+        console.print(table)
+    console.print(f"written: {affinity_path}, {next_path}", highlight=False)
+
+
+def reminders(
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help=_WORKSPACE_HELP
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
+    due_within: int = typer.Option(
+        14,
+        "--due-within",
+        help="Keep reminders due within this many days (or overdue by at most one cycle).",
+    ),
+    min_customers: int = typer.Option(
+        5, "--min-customers", help="Customers who must re-buy a product for it to get a cycle."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="CSV file for the reminders."),
+) -> None:
+    """Show replenishment reminders due soon; write them with --out.
+
+    A product's cycle is the median number of days customers take to buy it again; a customer is
+    due one cycle after their last purchase of it.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    from valuecast.analytics.affinity import resolve_as_of
+    from valuecast.analytics.replenishment import reminders as due_reminders
+    from valuecast.analytics.replenishment import replenishment_cycles
+    from valuecast.cli import console, fail
+    from valuecast.engine import SummaryError
+
+    if out is not None and out.is_dir():
+        fail(f"{out}: is a folder (give a .csv file)")
+    if out is not None and not out.parent.exists():
+        fail(f"{out}: folder {out.parent} does not exist")
+    ws = _open_workspace(workspace)
+    with ws:
+        try:
+            as_of_date = resolve_as_of(ws.orders(), as_of)
+            cycles = replenishment_cycles(
+                ws.orders(), ws.order_lines(), as_of=as_of_date, min_customers=min_customers
+            )
+            due = due_reminders(
+                ws.orders(),
+                ws.order_lines(),
+                as_of=as_of_date,
+                cycles=cycles,
+                due_within=due_within,
+            )
+        except (SummaryError, ValueError) as error:
+            fail(str(error))
+        except Exception as error:  # a backend error must still not print a traceback
+            fail(f"{workspace}: could not compute the reminders: {_one_line(error)}")
+    if out is not None:
+        write_csv(_iso_dates(due, ("last_purchase_date", "due_date")), out)
+    console.print(
+        f"{len(due):,} reminders due within {due_within} days of {as_of_date} "
+        f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
+        highlight=False,
+    )
+    if len(due):
+        per_product = Table(title="reminders per product")
+        for column in ("product", "cycle (days)", "reminders", "overdue"):
+            per_product.add_column(column, justify="left" if column == "product" else "right")
+        grouped = (
+            due.assign(overdue=due["days_until_due"] < 0)
+            .groupby("product", sort=False)
+            .agg(cycle=("cycle_days", "first"), n=("customer_id", "size"), late=("overdue", "sum"))
+            .reset_index()
+            .sort_values(["n", "product"], ascending=[False, True], kind="stable")
+        )
+        for row in grouped.itertuples(index=False):
+            per_product.add_row(
+                Text(str(row.product)), str(row.cycle), f"{row.n:,}", f"{int(row.late):,}"
+            )
+        console.print(per_product)
+        first = Table(title="first reminders")
+        for column in ("customer", "product", "last purchase", "due", "days until due"):
+            first.add_column(column, justify="right" if column == "days until due" else "left")
+        shown = _iso_dates(due.head(10), ("last_purchase_date", "due_date"))
+        for row in shown.itertuples(index=False):
+            first.add_row(
+                Text(str(row.customer_id)),
+                Text(str(row.product)),
+                row.last_purchase_date,
+                row.due_date,
+                str(row.days_until_due),
+            )
+        console.print(first)
+    if out is not None:
+        console.print(f"written: {out}", highlight=False)
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Register ``affinity`` and ``reminders`` on ``app``."""
+    app.command("affinity")(affinity)
+    app.command("reminders")(reminders)

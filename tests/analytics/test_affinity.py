@@ -1,0 +1,447 @@
+"""Product affinity (same order / after) and next products, on small shops computed by hand."""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuecast.analytics.affinity import (
+    AFFINITY_COLUMNS,
+    NEXT_PRODUCTS_COLUMNS,
+    next_products,
+    product_affinity,
+    product_lines,
+    suggestion_rules,
+)
+from valuecast.engine import SummaryError
+from valuecast.io.schema import ORDER_LINES_SCHEMA, ORDERS_SCHEMA, conform
+
+
+def shop(orders, lines):
+    """Canonical orders and lines as Ibis memtables.
+
+    ``orders``: ``(order_id, customer_id or None, "YYYY-MM-DD")``; ``lines``: ``(order_id,
+    product_name)`` or ``(order_id, product_name, sku, quantity)``.
+    """
+    order_frame = conform(
+        pd.DataFrame(
+            {
+                "order_id": [o[0] for o in orders],
+                "customer_id": [o[1] for o in orders],
+                "ordered_at": pd.to_datetime([o[2] for o in orders]) + pd.Timedelta(hours=12),
+                "order_date": pd.to_datetime([o[2] for o in orders]),
+                "net_revenue": 10.0,
+            }
+        ),
+        ORDERS_SCHEMA,
+    )
+    rows = [line if len(line) == 4 else (*line, None, 1.0) for line in lines]
+    line_frame = conform(
+        pd.DataFrame(
+            {
+                "order_id": [r[0] for r in rows],
+                "line_number": list(range(1, len(rows) + 1)),
+                "product_name": [r[1] for r in rows],
+                "sku": [r[2] for r in rows],
+                "quantity": [r[3] for r in rows],
+                "unit_price": 5.0,
+            }
+        ),
+        ORDER_LINES_SCHEMA,
+    )
+    return ibis.memtable(order_frame), ibis.memtable(line_frame)
+
+
+def as_dict(frame: pd.DataFrame) -> dict[tuple[str, str, str], tuple]:
+    return {
+        (row.kind, row.product_a, row.product_b): (row.pairs, row.support, row.confidence, row.lift)
+        for row in frame.itertuples(index=False)
+    }
+
+
+def assert_rows(got: dict, want: dict) -> None:
+    assert set(got) == set(want)
+    for key, values in want.items():
+        assert got[key][0] == values[0], key
+        assert got[key][1:] == pytest.approx(values[1:], rel=1e-12), key
+
+
+# -- same order ----------------------------------------------------------------------------------
+# Baskets up to 2024-03-31 (o6 is after it).  o3 is a guest's: it counts for same-order pairs.
+# o7 holds Soap twice (one product), a Brush with quantity 0 (ignored), a line without a name whose
+# sku SKU-9 becomes the product, and a line with neither name nor sku (ignored).
+BASKETS = [
+    ("o1", "ann", "2024-01-01"),
+    ("o2", "bob", "2024-01-02"),
+    ("o3", None, "2024-01-03"),
+    ("o4", "cat", "2024-01-04"),
+    ("o5", "dan", "2024-01-05"),
+    ("o6", "ann", "2024-04-01"),
+    ("o7", "eve", "2024-01-06"),
+]
+BASKET_LINES = [
+    ("o1", "Shampoo"),
+    ("o1", "Conditioner"),
+    ("o2", "Shampoo"),
+    ("o2", "Conditioner"),
+    ("o2", "Brush"),
+    ("o3", "Shampoo"),
+    ("o3", " Conditioner "),  # trimmed
+    ("o4", "Shampoo"),
+    ("o5", "Brush"),
+    ("o5", "Soap"),
+    ("o6", "Shampoo"),
+    ("o6", "Soap"),
+    ("o7", "Soap"),
+    ("o7", "Soap"),
+    ("o7", "Brush", None, 0.0),
+    ("o7", None, "SKU-9", 1.0),
+    ("o7", "  ", None, 1.0),
+]
+
+
+def test_product_lines_name_then_sku_and_positive_quantity():
+    _, lines = shop(BASKETS, BASKET_LINES)
+    got = product_lines(lines).to_pandas()
+    o7 = sorted(got.loc[got.order_id == "o7", "product"])
+    assert o7 == ["SKU-9", "Soap", "Soap"]  # Brush (quantity 0) and the blank line are gone
+    assert "Conditioner" in set(got.loc[got.order_id == "o3", "product"])
+
+
+def test_same_order_pairs_by_hand():
+    orders, lines = shop(BASKETS, BASKET_LINES)
+    got = product_affinity(orders, lines, as_of="2024-03-31")
+    assert list(got.columns) == list(AFFINITY_COLUMNS)
+    # 6 orders with lines up to as-of (o1-o5, o7); Shampoo in o1-o4 (4), Conditioner in o1-o3 (3);
+    # both together in o1, o2, o3 (guest) = 3 orders; every other pair is in one order (< 2).
+    # Shampoo -> Conditioner: support 3/6, confidence 3/4, lift (3/4) / (3/6) = 1.5
+    # Conditioner -> Shampoo: support 3/6, confidence 3/3, lift 1 / (4/6) = 1.5
+    # no "after" pair: every customer's products share one purchase day, but ann's o6 is after
+    # the as-of date
+    assert_rows(
+        as_dict(got),
+        {
+            ("same order", "Shampoo", "Conditioner"): (3, 0.5, 0.75, 1.5),
+            ("same order", "Conditioner", "Shampoo"): (3, 0.5, 1.0, 1.5),
+        },
+    )
+    # equal lift and pairs: product A's name decides
+    assert list(got.product_a) == ["Conditioner", "Shampoo"]
+
+
+def test_same_order_every_pair_with_min_pairs_one():
+    orders, lines = shop(BASKETS, BASKET_LINES)
+    got = product_affinity(orders, lines, as_of="2024-03-31", min_pairs=1)
+    same = got[got.kind == "same order"]
+    # orders with: Shampoo 4, Conditioner 3, Brush 2 (o2, o5), Soap 2 (o5, o7), SKU-9 1; of 6
+    n = 6
+    want = {
+        ("same order", "Shampoo", "Conditioner"): (3, 3 / n, 3 / 4, (3 / 4) / (3 / n)),
+        ("same order", "Conditioner", "Shampoo"): (3, 3 / n, 3 / 3, 1 / (4 / n)),
+        ("same order", "Shampoo", "Brush"): (1, 1 / n, 1 / 4, (1 / 4) / (2 / n)),
+        ("same order", "Brush", "Shampoo"): (1, 1 / n, 1 / 2, (1 / 2) / (4 / n)),
+        ("same order", "Conditioner", "Brush"): (1, 1 / n, 1 / 3, (1 / 3) / (2 / n)),
+        ("same order", "Brush", "Conditioner"): (1, 1 / n, 1 / 2, (1 / 2) / (3 / n)),
+        ("same order", "Brush", "Soap"): (1, 1 / n, 1 / 2, (1 / 2) / (2 / n)),
+        ("same order", "Soap", "Brush"): (1, 1 / n, 1 / 2, (1 / 2) / (2 / n)),
+        ("same order", "Soap", "SKU-9"): (1, 1 / n, 1 / 2, (1 / 2) / (1 / n)),
+        ("same order", "SKU-9", "Soap"): (1, 1 / n, 1 / 1, 1 / (2 / n)),
+    }
+    assert_rows(as_dict(same), want)
+    # sorted by lift (then pairs) descending: the two lift-3 pairs first, Shampoo/Brush (0.75) last
+    assert same.iloc[0].lift == pytest.approx(3.0) and same.iloc[1].lift == pytest.approx(3.0)
+    assert list(same.lift) == sorted(same.lift, reverse=True)
+    assert {same.iloc[-1].product_a, same.iloc[-1].product_b} == {"Shampoo", "Brush"}
+
+
+def test_as_of_includes_its_own_day():
+    orders, lines = shop(BASKETS, BASKET_LINES)
+    got = as_dict(product_affinity(orders, lines, as_of="2024-04-01"))
+    # o6 (Shampoo, Soap) now counts: 7 orders, Shampoo in 5, Conditioner in 3, pair still 3
+    # Shampoo -> Conditioner: 3/7, 3/5, (3/5) / (3/7) = 1.4; Conditioner -> Shampoo 1 / (5/7) = 1.4
+    assert_rows(
+        {k: v for k, v in got.items() if k[0] == "same order"},
+        {
+            ("same order", "Shampoo", "Conditioner"): (3, 3 / 7, 0.6, 1.4),
+            ("same order", "Conditioner", "Shampoo"): (3, 3 / 7, 1.0, 1.4),
+        },
+    )
+
+
+# -- after ---------------------------------------------------------------------------------------
+# as of 2024-12-31, window 30 days: only customers whose first A is on or before 2024-12-01 count.
+SEQUENCES = [
+    ("1", "c1", "2024-01-01"),  # A
+    ("2", "c1", "2024-01-31"),  # B: 30 days after the first A (window edge, counts)
+    ("3", "c2", "2024-01-01"),  # A
+    ("4", "c2", "2024-02-01"),  # B: 31 days after (outside)
+    ("5", "c3", "2024-01-01"),  # A and B in one order (B owned by the first A day)
+    ("6", "c3", "2024-01-10"),  # C: 9 days after A and B
+    ("7", "c4", "2024-01-01"),  # B
+    ("8", "c4", "2024-01-05"),  # A: B was bought before A
+    ("9", "c5", "2024-12-10"),  # A: less than 30 days before the as-of date (not observed)
+    ("10", "c5", "2024-12-15"),  # B
+    ("11", "c6", "2024-03-01"),  # A
+    ("12", "c6", "2024-03-20"),  # A again (the first A counts)
+    ("13", "c6", "2024-03-25"),  # B: 24 days after the first A
+    ("14", "c7", "2024-05-01"),  # A
+    ("15", "c7", "2024-05-11"),  # C: 10 days after
+    ("16", None, "2024-06-01"),  # guest A
+    ("17", None, "2024-06-02"),  # guest B
+    ("18", "c8", "2025-01-10"),  # after the as-of date: c8 is not a customer yet
+]
+SEQUENCE_LINES = [
+    ("1", "A"),
+    ("2", "B"),
+    ("3", "A"),
+    ("4", "B"),
+    ("5", "A"),
+    ("5", "B"),
+    ("6", "C"),
+    ("7", "B"),
+    ("8", "A"),
+    ("9", "A"),
+    ("10", "B"),
+    ("11", "A"),
+    ("12", "A"),
+    ("13", "B"),
+    ("14", "A"),
+    ("15", "C"),
+    ("16", "A"),
+    ("17", "B"),
+    ("18", "A"),
+]
+
+
+def after_rows(within_days: int, min_pairs: int = 2) -> dict:
+    orders, lines = shop(SEQUENCES, SEQUENCE_LINES)
+    got = product_affinity(
+        orders, lines, as_of="2024-12-31", within_days=within_days, min_pairs=min_pairs
+    )
+    return {k: v for k, v in as_dict(got).items() if k[0] == "after"}
+
+
+def test_after_pairs_by_hand():
+    # customers c1..c7 (c8's only order is after the as-of date, guests are no customers): 7
+    # observed first A (on or before 12-01): c1, c2, c3, c4, c6, c7 = 6 (c5's is 12-10)
+    # A -> B: c1 (30 days, the edge) and c6 (24 days) = 2; c2 is 31 days late; c3 (same day)
+    #   and c4 (B first) already had B: at risk 6 - 2 = 4 -> confidence 2/4;
+    #   B buyers c1-c6 = 6 of 7 -> lift (1/2) / (6/7) = 7/12; support 2/7
+    # A -> C: c3 (9 days), c7 (10 days) = 2, nobody had C first: confidence 2/6;
+    #   C buyers c3, c7 -> lift (1/3) / (2/7) = 7/6; support 2/7
+    # B -> A: only c4 (4 days) = 1, B -> C: only c3 = 1: below the minimum of 2
+    assert_rows(
+        after_rows(30),
+        {
+            ("after", "A", "C"): (2, 2 / 7, 1 / 3, 7 / 6),
+            ("after", "A", "B"): (2, 2 / 7, 1 / 2, 7 / 12),
+        },
+    )
+
+
+def test_after_window_edges():
+    # 29 days: c1's B (30 days) is out, A -> B has 1 customer (dropped); A -> C is unchanged
+    assert_rows(after_rows(29), {("after", "A", "C"): (2, 2 / 7, 1 / 3, 7 / 6)})
+    # 31 days: c2 (31 days) counts too; first A on or before 11-30 still c1-c4, c6, c7
+    # A -> B: 3 of 6 - 2 at risk = 3/4, lift (3/4) / (6/7) = 7/8
+    got = after_rows(31)
+    assert got[("after", "A", "B")][:3] == (3, pytest.approx(3 / 7), pytest.approx(3 / 4))
+    assert got[("after", "A", "B")][3] == pytest.approx(7 / 8)
+
+
+def test_after_pairs_below_the_minimum_with_min_pairs_one():
+    got = after_rows(30, min_pairs=1)
+    # B -> A: observed first B (on or before 12-01): c1, c2, c3, c4, c6 = 5; c4 (4 days) = 1;
+    #   c1, c2, c6 (A first) and c3 (same day) had A already: at risk 5 - 4 = 1 -> confidence 1;
+    #   A buyers c1-c7 = 7 of 7 -> lift 1
+    # B -> C: c3 (9 days) = 1; at risk 5 -> 1/5; C buyers 2 of 7 -> lift (1/5) / (2/7) = 7/10
+    assert got[("after", "B", "A")] == (1, pytest.approx(1 / 7), 1.0, pytest.approx(1.0))
+    assert got[("after", "B", "C")][2:] == (pytest.approx(1 / 5), pytest.approx(7 / 10))
+    assert ("after", "C", "A") not in got and ("after", "C", "B") not in got
+
+
+def test_argument_checks_and_empty_shop():
+    orders, lines = shop(SEQUENCES, SEQUENCE_LINES)
+    with pytest.raises(ValueError, match="within_days"):
+        product_affinity(orders, lines, as_of="2024-12-31", within_days=0)
+    with pytest.raises(ValueError, match="min_pairs"):
+        product_affinity(orders, lines, as_of="2024-12-31", min_pairs=0)
+    with pytest.raises(SummaryError, match="not a date"):
+        product_affinity(orders, lines, as_of="31/12/2024")
+    empty = product_affinity(orders, lines, as_of="2023-01-01")
+    assert empty.empty and list(empty.columns) == list(AFFINITY_COLUMNS)
+
+
+def test_default_as_of_is_the_last_order_date():
+    orders, lines = shop(SEQUENCES, SEQUENCE_LINES)
+    default = product_affinity(orders, lines, within_days=30)
+    explicit = product_affinity(orders, lines, as_of="2025-01-10", within_days=30)
+    pd.testing.assert_frame_equal(default, explicit)
+    # c8 is now a customer (8), so A -> C's support is 2/8
+    assert as_dict(default)[("after", "A", "C")][1] == pytest.approx(2 / 8)
+
+
+# -- next products -------------------------------------------------------------------------------
+NEXT_ORDERS = [
+    ("1", "ann", "2024-01-01"),  # X
+    ("2", "ann", "2024-02-01"),  # Y
+    ("3", "bob", "2024-01-01"),  # X
+    ("4", None, "2024-01-01"),  # guest X
+    ("5", "cat", "2024-01-01"),  # Z: in no rule
+    ("6", "dan", "2024-01-01"),  # Y
+    ("7", "dan", "2024-07-05"),  # X after the as-of date
+]
+NEXT_LINES = [("1", "X"), ("2", "Y"), ("3", "X"), ("4", "X"), ("5", "Z"), ("6", "Y"), ("7", "X")]
+RULES = pd.DataFrame.from_records(
+    [
+        ("after", "X", "P", 5, 0.1, 0.2, 1.0),
+        ("same order", "X", "P", 9, 0.1, 0.95, 1.0),  # the pair has an after row: not used
+        ("after", "Y", "P", 2, 0.1, 0.4, 1.0),
+        ("after", "X", "Q", 3, 0.1, 0.3, 1.0),
+        ("same order", "Y", "Q", 10, 0.1, 0.9, 1.0),
+        ("same order", "X", "R", 4, 0.1, 0.35, 1.0),
+        ("after", "X", "Y", 2, 0.1, 0.5, 1.0),
+        ("same order", "Y", "S", 3, 0.1, 0.3, 1.0),
+    ],
+    columns=list(AFFINITY_COLUMNS),
+)
+
+
+def ranking(frame: pd.DataFrame, customer: str) -> list[tuple]:
+    rows = frame[frame.customer_id == customer]
+    assert list(rows["rank"]) == list(range(1, len(rows) + 1))
+    return [
+        (row.product, pytest.approx(row.score), row.because_of, row.kind)
+        for row in rows.itertuples(index=False)
+    ]
+
+
+def test_suggestion_rules_prefer_after_per_pair():
+    rules = suggestion_rules(RULES)
+    # X: (X, P) keeps its after row 0.2; X's rules by score: Y 0.5, R 0.35, Q 0.3, P 0.2
+    x = rules[rules.rule_a == "X"]
+    assert list(x.rule_b) == ["Y", "R", "Q", "P"] and list(x.rule_rank) == [1, 2, 3, 4]
+    assert x[x.rule_b == "P"][["rule_kind", "score"]].values.tolist() == [["after", 0.2]]
+    assert list(rules[rules.rule_a == "Y"].rule_b) == ["Q", "P", "S"]
+
+
+def test_next_products_ranking_by_hand():
+    orders, lines = shop(NEXT_ORDERS, NEXT_LINES)
+    got = next_products(orders, lines, as_of="2024-06-30", k=3, affinity=RULES)
+    assert list(got.columns) == list(NEXT_PRODUCTS_COLUMNS)
+    # ann owns X, Y.  Per pair: X->P after 0.2 (its same-order 0.95 is not used), Y->P after
+    # 0.4, X->Q after 0.3, Y->Q same order 0.9, X->R same order 0.35, Y->S same order 0.3,
+    # X->Y (owned).  Best per product: Q 0.9 (Y), P 0.4 (Y), R 0.35 (X) | S 0.3 (Y)
+    assert ranking(got, "ann") == [
+        ("Q", 0.9, "Y", "same order"),
+        ("P", 0.4, "Y", "after"),
+        ("R", 0.35, "X", "same order"),
+    ]
+    # bob owns X: Y 0.5, R 0.35, Q 0.3 | P 0.2 (after, not the 0.95 same order)
+    assert ranking(got, "bob") == [
+        ("Y", 0.5, "X", "after"),
+        ("R", 0.35, "X", "same order"),
+        ("Q", 0.3, "X", "after"),
+    ]
+    # dan owns Y only (his X is after the as-of date): Q 0.9, P 0.4, S 0.3
+    assert ranking(got, "dan") == [
+        ("Q", 0.9, "Y", "same order"),
+        ("P", 0.4, "Y", "after"),
+        ("S", 0.3, "Y", "same order"),
+    ]
+    # guests get nothing; cat's Z starts no rule
+    assert list(got.customer_id) == ["ann"] * 3 + ["bob"] * 3 + ["dan"] * 3
+
+
+def test_next_products_k_and_ties():
+    orders, lines = shop(NEXT_ORDERS, NEXT_LINES)
+    got = next_products(orders, lines, as_of="2024-06-30", k=4, affinity=RULES)
+    assert ranking(got, "ann")[3] == ("S", 0.3, "Y", "same order")
+    assert ranking(got, "bob")[3] == ("P", 0.2, "X", "after")
+    one = next_products(orders, lines, as_of="2024-06-30", k=1, affinity=RULES)
+    assert list(one["product"]) == ["Q", "Y", "Q"]
+    # equal confidence from X and Y to T: more pairs wins the because_of; T and U tie on score
+    # and pairs: after before same order
+    tied = pd.concat(
+        [
+            RULES,
+            pd.DataFrame.from_records(
+                [
+                    ("after", "X", "T", 2, 0.1, 0.95, 1.0),
+                    ("after", "Y", "T", 7, 0.1, 0.95, 1.0),
+                    ("same order", "X", "U", 7, 0.1, 0.95, 1.0),
+                ],
+                columns=list(AFFINITY_COLUMNS),
+            ),
+        ]
+    )
+    got = next_products(orders, lines, as_of="2024-06-30", k=2, affinity=tied)
+    assert ranking(got, "ann") == [("T", 0.95, "Y", "after"), ("U", 0.95, "X", "same order")]
+    with pytest.raises(ValueError, match="k must be"):
+        next_products(orders, lines, as_of="2024-06-30", k=0, affinity=RULES)
+
+
+def reference_next(orders: pd.DataFrame, lines: pd.DataFrame, rules: pd.DataFrame, k: int):
+    """Every candidate of every customer, ranked in pandas without pruning."""
+    joined = orders.dropna(subset=["customer_id"]).merge(lines, on="order_id")
+    owned = joined.groupby("customer_id")["product_name"].agg(set)
+    rows = []
+    for customer, products in owned.items():
+        best = {}
+        for rule in rules.itertuples(index=False):
+            if rule.rule_a in products and rule.rule_b not in products:
+                key = (-rule.score, rule.priority, -rule.rule_pairs, rule.rule_a)
+                if rule.rule_b not in best or key < best[rule.rule_b]:
+                    best[rule.rule_b] = key
+        ranked = sorted(best.items(), key=lambda item: (*item[1][:3], item[0]))
+        for rank, (product, key) in enumerate(ranked[:k], start=1):
+            rows.append((customer, rank, product, -key[0], key[3]))
+    return rows
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_next_products_pruning_matches_every_candidate(k):
+    # a random shop with a few bestsellers, every pair kept (min_pairs 1): many rules per product
+    rng = np.random.default_rng(7 + k)
+    n = 400
+    orders = [
+        (str(i), f"c{rng.integers(0, 60)}" if rng.random() > 0.1 else None,
+         str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 300))))[:10])
+        for i in range(n)
+    ]  # fmt: skip
+    lines = [
+        (str(i), f"p{min(int(rng.zipf(1.6)), 18)}")
+        for i in range(n)
+        for _ in range(int(rng.integers(1, 4)))
+    ]
+    o, li = shop(orders, lines)
+    affinity = product_affinity(o, li, as_of="2024-10-01", within_days=60, min_pairs=1)
+    got = next_products(o, li, as_of="2024-10-01", k=k, affinity=affinity)
+    order_frame = o.to_pandas()
+    order_frame = order_frame[order_frame.order_date <= "2024-10-01"]
+    want = reference_next(order_frame, li.to_pandas(), suggestion_rules(affinity), k)
+    assert len(want) > 50
+    assert [
+        (r.customer_id, r.rank, r.product, pytest.approx(r.score), r.because_of)
+        for r in got.itertuples(index=False)
+    ] == [(c, rank, p, score, a) for c, rank, p, score, a in want]
+
+
+def test_next_products_from_computed_affinity():
+    orders, lines = shop(SEQUENCES, SEQUENCE_LINES)
+    got = next_products(orders, lines, as_of="2024-12-31", within_days=30)
+    # rules: after A -> C (1/3) and A -> B (1/2); no same-order pair has 2 orders
+    # c1, c2, c4, c5, c6 own A and B -> C (1/3, because of A); c7 owns A and C -> B (1/2);
+    # c3 owns everything; guests and c8 (after as-of) get nothing
+    assert list(got.customer_id) == ["c1", "c2", "c4", "c5", "c6", "c7"]
+    assert list(got["product"]) == ["C"] * 5 + ["B"]
+    assert list(got.score) == pytest.approx([1 / 3] * 5 + [1 / 2])
+    assert set(got.because_of) == {"A"} and set(got["rank"]) == {1}
+
+
+def test_next_products_without_rules_is_empty():
+    orders, lines = shop(NEXT_ORDERS, NEXT_LINES)
+    empty = next_products(orders, lines, as_of="2024-06-30", affinity=RULES.iloc[0:0])
+    assert empty.empty and list(empty.columns) == list(NEXT_PRODUCTS_COLUMNS)

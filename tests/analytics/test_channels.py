@@ -1,0 +1,452 @@
+"""CLV by group, CAC, CLV:CAC and payback on small tables computed by hand."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuecast.analytics.channels import (
+    CAC_COLUMNS,
+    cac_by_channel,
+    cac_table,
+    canonical_channels,
+    clv_by_group,
+    flag_ratio,
+    mean_interval,
+    monthly_revenue,
+)
+
+NAN = float("nan")
+# Student-t quantiles from a printed t table (not computed with scipy, so a normal-z or wrong
+# degrees-of-freedom implementation fails):  t(0.95; 1 df), t(0.95; 2 df), t(0.90; 2 df)
+T95_1, T95_2, T90_2 = 6.313752, 2.919986, 1.885618
+
+
+def customers_frame(rows):
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "customer_id", "acquisition_channel", "first_order_date", "historic_clv",
+            "predicted_clv",
+        ],
+    )  # fmt: skip
+    frame["first_order_date"] = pd.to_datetime(frame["first_order_date"])
+    frame["total_clv"] = frame["historic_clv"] + frame["predicted_clv"].fillna(0.0)
+    return frame
+
+
+# ------------------------------------------------------------------------------------------------
+# CLV by group
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def grouped_customers():
+    frame = customers_frame(
+        [
+            ("g1", "google", "2024-01-10", 10.0, 5.0),
+            ("g2", "google", "2024-01-20", 20.0, NAN),
+            ("g3", "google", "2024-02-05", 30.0, 7.0),
+            ("n1", None, "2024-01-15", 100.0, NAN),
+            ("n2", "  ", "2024-01-16", 50.0, NAN),  # blank is missing too
+            ("f1", "Facebook", "2024-01-03", 40.0, 2.0),
+        ]
+    )
+    frame["accepts_marketing"] = [True, False, None, True, np.nan, "yes"]
+    frame["tags"] = ["vip", None, "vip", "wholesale", None, None]
+    return frame
+
+
+def test_clv_by_channel_means_medians_and_t_intervals(grouped_customers):
+    table = clv_by_group(grouped_customers, "acquisition_channel")
+    assert table["acquisition_channel"].tolist() == ["google", "(none)", "Facebook"]
+    assert table["customers"].tolist() == [3, 2, 1]
+    google = table.iloc[0]
+    # historic 10, 20, 30: mean 20, median 20, s = sqrt((100 + 0 + 100) / 2) = 10,
+    # standard error 10 / sqrt(3), 90% interval 20 -/+ 2.919986 * 10 / sqrt(3) = 3.1415 .. 36.8585
+    half = T95_2 * 10 / math.sqrt(3)
+    assert google["historic_clv_mean"] == pytest.approx(20.0)
+    assert google["historic_clv_median"] == pytest.approx(20.0)
+    assert google["historic_clv_low"] == pytest.approx(20 - half, abs=1e-4)
+    assert google["historic_clv_high"] == pytest.approx(20 + half, abs=1e-4)
+    assert google["historic_clv_low"] == pytest.approx(3.1415, abs=1e-3)
+    assert google["historic_clv_missing"] == 0
+    # predicted 5, NaN, 7: the NaN is left out and counted; mean 6, median 6,
+    # s = sqrt((1 + 1) / 1) = sqrt(2), standard error sqrt(2) / sqrt(2) = 1, t with 1 df
+    assert google["predicted_clv_missing"] == 1
+    assert google["predicted_clv_mean"] == pytest.approx(6.0)
+    assert google["predicted_clv_median"] == pytest.approx(6.0)
+    assert google["predicted_clv_low"] == pytest.approx(6 - T95_1 * 1, abs=1e-4)
+    assert google["predicted_clv_high"] == pytest.approx(6 + T95_1 * 1, abs=1e-4)
+    # total 15, 20, 37: mean 24, median 20, deviations -9, -4, 13: s^2 = (81 + 16 + 169) / 2
+    # = 133, standard error sqrt(133 / 3)
+    half = T95_2 * math.sqrt(133 / 3)
+    assert google["total_clv_mean"] == pytest.approx(24.0)
+    assert google["total_clv_median"] == pytest.approx(20.0)
+    assert google["total_clv_low"] == pytest.approx(24 - half, abs=1e-4)
+    assert google["total_clv_high"] == pytest.approx(24 + half, abs=1e-4)
+
+    none = table.iloc[1]
+    # historic 100 and 50: mean 75, median 75, s = sqrt((625 + 625) / 1) = 35.355,
+    # standard error 35.355 / sqrt(2) = 25, interval 75 -/+ 6.313752 * 25
+    assert none["historic_clv_mean"] == pytest.approx(75.0)
+    assert none["historic_clv_low"] == pytest.approx(75 - T95_1 * 25, abs=1e-4)
+    assert none["historic_clv_high"] == pytest.approx(75 + T95_1 * 25, abs=1e-4)
+    # no prediction at all: empty statistics, both customers counted as missing
+    assert none["predicted_clv_missing"] == 2
+    assert np.isnan(none["predicted_clv_mean"]) and np.isnan(none["predicted_clv_low"])
+
+    facebook = table.iloc[2]
+    # one customer: a mean and median but no standard error, so no interval
+    assert facebook["total_clv_mean"] == pytest.approx(42.0)
+    assert facebook["total_clv_median"] == pytest.approx(42.0)
+    assert np.isnan(facebook["total_clv_low"]) and np.isnan(facebook["total_clv_high"])
+
+
+def test_interval_level_changes_the_t_quantile(grouped_customers):
+    table = clv_by_group(grouped_customers, "acquisition_channel", level=0.80)
+    google = table.iloc[0]
+    # 80%: t(0.90; 2 df) = 1.885618 instead of 2.919986
+    assert google["historic_clv_low"] == pytest.approx(20 - T90_2 * 10 / math.sqrt(3), abs=1e-4)
+    assert google["historic_clv_high"] == pytest.approx(20 + T90_2 * 10 / math.sqrt(3), abs=1e-4)
+    assert mean_interval([10.0, NAN, 20.0, 30.0], 0.80) == pytest.approx(
+        (20 - T90_2 * 10 / math.sqrt(3), 20 + T90_2 * 10 / math.sqrt(3)), abs=1e-4
+    )
+
+
+def test_engaged_and_not_engaged(grouped_customers):
+    table = clv_by_group(grouped_customers, "accepts_marketing").set_index("accepts_marketing")
+    # engaged: True (g1), True (n1), "yes" (f1); not engaged: False (g2), None (g3), NaN (n2)
+    assert table.index.tolist() == ["engaged", "not engaged"]
+    assert table.loc["engaged", "customers"] == 3
+    assert table.loc["not engaged", "customers"] == 3
+    # historic engaged (10 + 100 + 40) / 3 = 50; not engaged (20 + 30 + 50) / 3 = 33.333
+    assert table.loc["engaged", "historic_clv_mean"] == pytest.approx(50.0)
+    assert table.loc["not engaged", "historic_clv_mean"] == pytest.approx(100 / 3)
+    # predicted engaged 5, NaN, 2 -> mean 3.5, one missing; not engaged NaN, 7, NaN -> 7, two
+    assert table.loc["engaged", "predicted_clv_mean"] == pytest.approx(3.5)
+    assert table.loc["engaged", "predicted_clv_missing"] == 1
+    assert table.loc["not engaged", "predicted_clv_missing"] == 2
+
+
+def test_any_attribute_column_and_missing_values(grouped_customers):
+    table = clv_by_group(grouped_customers, "tags").set_index("tags")
+    assert table["customers"].to_dict() == {"(none)": 3, "vip": 2, "wholesale": 1}
+    # vip: g1 and g3, total 15 and 37 -> mean 26, median 26
+    assert table.loc["vip", "total_clv_mean"] == pytest.approx(26.0)
+    assert table.loc["vip", "total_clv_median"] == pytest.approx(26.0)
+    # (none): g2, n2, f1 -> totals 20, 50, 42: median 42
+    assert table.loc["(none)", "total_clv_median"] == pytest.approx(42.0)
+
+
+def test_unknown_column_and_bad_level(grouped_customers):
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        clv_by_group(grouped_customers, "nope")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        clv_by_group(grouped_customers, "tags", level=1.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# flags
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("ratio", "flag"),
+    [
+        (0.0, "below 1 (losing money)"),
+        (0.999, "below 1 (losing money)"),
+        (1.0, "1-3"),  # exactly 1: breaks even, not losing
+        (2.999, "1-3"),
+        (3.0, "3 or more"),  # exactly 3: the benchmark itself
+        (0.3 * 10 - 1e-15, "3 or more"),  # float noise below 3 is still 3
+        (10.0, "3 or more"),
+        (NAN, None),
+        (math.inf, None),
+    ],
+)
+def test_flag_boundaries(ratio, flag):
+    assert flag_ratio(ratio) == flag
+
+
+# ------------------------------------------------------------------------------------------------
+# CAC table
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def shop():
+    customers = customers_frame(
+        [
+            ("g1", "google", "2024-01-10", 100.0, 50.0),
+            ("g2", "google", "2024-01-20", 60.0, NAN),
+            ("g3", "google", "2024-02-05", 40.0, 20.0),
+            ("f1", "Facebook", "2024-01-03", 30.0, 10.0),
+            ("f2", "Facebook", "2024-02-11", 20.0, 0.0),
+            ("n1", None, "2024-01-15", 500.0, 0.0),
+        ]
+    )
+    spend = pd.DataFrame(
+        [
+            ("2024-01", "google", 70.0),
+            ("2024-02", "google", 60.0),
+            ("2024-03", "google", 25.0),  # no google customer acquired in March
+            ("2024-01", "facebook", 80.0),  # matched to "Facebook"; nothing for February
+            ("2024-01", "tiktok", 90.0),  # a channel without customers
+        ],
+        columns=["month", "channel", "spend"],
+    )
+    monthly = pd.DataFrame(
+        [
+            ("g1", "2024-01", 40.0),
+            ("g1", "2024-02", 30.0),
+            ("g1", "2024-03", 30.0),
+            ("g2", "2024-01", 20.0),
+            ("g2", "2024-03", 40.0),
+            ("g3", "2024-02", 40.0),
+            ("f1", "2024-01", 30.0),
+            ("f2", "2024-02", 20.0),
+            ("n1", "2024-01", 500.0),
+            ("x9", "2024-01", 999.0),  # not in the customers table: ignored
+        ],
+        columns=["customer_id", "month", "net_revenue"],
+    )
+    return customers, spend, monthly
+
+
+def rows_of(table):
+    return {(row.channel, row.cohort_month): row for row in table.itertuples(index=False)}
+
+
+def test_cac_ratio_roi_payback_and_flags_per_month(shop):
+    table = cac_table(*shop)
+    assert tuple(table.columns) == CAC_COLUMNS
+    rows = rows_of(table)
+
+    jan = rows[("google", "2024-01")]
+    # 2 customers, spend 70: CAC 35; CLV (150 + 60) / 2 = 105 (g2's missing prediction is 0);
+    # CLV:CAC 105 / 35 = 3 exactly -> "3 or more"; ROI 105 - 35 = 70
+    assert jan.customers == 2 and jan.spend == 70.0
+    assert jan.cac == pytest.approx(35.0)
+    assert jan.clv_per_customer == pytest.approx(105.0)
+    assert jan.clv_to_cac == pytest.approx(3.0)
+    assert jan.flag == "3 or more"
+    assert jan.roi_per_customer == pytest.approx(70.0)
+    # month 0: (40 + 20) / 2 = 30 < 35; month 1: (60 + 30) / 2 = 45 >= 35 -> payback month 1
+    assert jan.payback_month == 1
+    assert pd.isna(jan.note)
+
+    feb = rows[("google", "2024-02")]
+    # 1 customer, spend 60: CAC 60; CLV 40 + 20 = 60; ratio exactly 1 -> "1-3"; ROI 0
+    assert feb.cac == pytest.approx(60.0) and feb.clv_to_cac == pytest.approx(1.0)
+    assert feb.flag == "1-3" and feb.roi_per_customer == pytest.approx(0.0)
+    # month 0: 40 < 60; g3 bought nothing since (2024-03 is month 1): not paid back yet
+    assert pd.isna(feb.payback_month)
+
+    march = rows[("google", "2024-03")]
+    # spend but nobody acquired: CAC undefined, everything after it empty
+    assert march.customers == 0 and march.spend == 25.0
+    assert np.isnan(march.cac) and np.isnan(march.clv_to_cac) and np.isnan(march.clv_per_customer)
+    assert pd.isna(march.payback_month) and pd.isna(march.flag)
+    assert march.note == "no customers acquired"
+
+    fb_jan = rows[("Facebook", "2024-01")]
+    # spend row "facebook" matched case-insensitively, labelled as in the customers table;
+    # CAC 80, CLV 30 + 10 = 40, ratio 0.5 -> losing money, ROI -40; month 0 margin 30 < 80
+    assert fb_jan.cac == pytest.approx(80.0) and fb_jan.clv_to_cac == pytest.approx(0.5)
+    assert fb_jan.flag == "below 1 (losing money)"
+    assert fb_jan.roi_per_customer == pytest.approx(-40.0)
+    assert pd.isna(fb_jan.payback_month)
+
+    fb_feb = rows[("Facebook", "2024-02")]
+    # customers but no spend row: spend stays empty (never 0), CAC and ratio empty
+    assert fb_feb.customers == 1 and np.isnan(fb_feb.spend) and np.isnan(fb_feb.cac)
+    assert fb_feb.clv_per_customer == pytest.approx(20.0)
+    assert fb_feb.note == "no spend reported" and pd.isna(fb_feb.flag)
+
+    none = rows[("(none)", "2024-01")]
+    assert none.customers == 1 and np.isnan(none.spend) and none.note == "no spend reported"
+
+    tiktok = rows[("tiktok", "2024-01")]
+    assert tiktok.customers == 0 and tiktok.spend == 90.0 and np.isnan(tiktok.cac)
+    assert tiktok.note == "no customers acquired"
+
+
+def test_all_months_rows_per_channel(shop):
+    table = cac_table(*shop)
+    # order: channels case-insensitively, months ascending, "all" last
+    assert list(zip(table.channel, table.cohort_month, strict=True)) == [
+        ("(none)", "2024-01"), ("(none)", "all"),
+        ("Facebook", "2024-01"), ("Facebook", "2024-02"), ("Facebook", "all"),
+        ("google", "2024-01"), ("google", "2024-02"), ("google", "2024-03"), ("google", "all"),
+        ("tiktok", "2024-01"), ("tiktok", "all"),
+    ]  # fmt: skip
+    rows = rows_of(table)
+    google = rows[("google", "all")]
+    # spend 70 + 60 + 25 = 155 for 3 customers: CAC 51.667; CLV (150 + 60 + 60) / 3 = 90;
+    # ratio 90 / 51.667 = 270 / 155 = 1.742 -> "1-3"; ROI 90 - 51.667 = 38.333
+    assert google.customers == 3 and google.spend == pytest.approx(155.0)
+    assert google.cac == pytest.approx(155 / 3)
+    assert google.clv_per_customer == pytest.approx(90.0)
+    assert google.clv_to_cac == pytest.approx(270 / 155)
+    assert google.roi_per_customer == pytest.approx(90 - 155 / 3)
+    assert google.flag == "1-3"
+    # pooled by months since acquisition: month 0: g1 40 + g2 20 + g3 40 = 100 -> 33.3;
+    # month 1: + g1 30 = 130 -> 43.3; month 2: + g1 30 + g2 40 = 200 -> 66.7 >= 51.667
+    assert google.payback_month == 2
+    assert pd.isna(google.note)
+
+    facebook = rows[("Facebook", "all")]
+    # only January has spend: f2 (February) is left out of CAC and said so
+    assert facebook.customers == 1 and facebook.spend == 80.0
+    assert facebook.cac == pytest.approx(80.0) and facebook.clv_to_cac == pytest.approx(0.5)
+    assert facebook.note == "1 customer acquired in months without spend left out (2024-02)"
+
+    none = rows[("(none)", "all")]
+    assert none.customers == 1 and np.isnan(none.spend) and none.note == "no spend reported"
+    assert none.clv_per_customer == pytest.approx(500.0)
+
+    tiktok = rows[("tiktok", "all")]
+    assert tiktok.customers == 0 and tiktok.spend == 90.0 and np.isnan(tiktok.cac)
+    assert tiktok.note == "no customers acquired"
+
+    by_channel = cac_by_channel(*shop)
+    assert "cohort_month" not in by_channel.columns
+    assert by_channel["channel"].tolist() == ["(none)", "Facebook", "google", "tiktok"]
+    assert by_channel["cac"].iloc[2] == pytest.approx(155 / 3)
+
+
+def test_margin_applies_to_historic_revenue_only(shop):
+    table = cac_table(*shop, margin=0.5)
+    jan = rows_of(table)[("google", "2024-01")]
+    # CLV = 0.5 * historic + predicted: g1 0.5 * 100 + 50 = 100, g2 0.5 * 60 + 0 = 30 -> 65;
+    # CAC 35 (spend is not scaled); ratio 65 / 35 = 1.857 -> "1-3"
+    assert jan.clv_per_customer == pytest.approx(65.0)
+    assert jan.clv_to_cac == pytest.approx(65 / 35)
+    assert jan.flag == "1-3"
+    # cumulative margin per customer: month 0 0.5 * 60 / 2 = 15, month 1 0.5 * 90 / 2 = 22.5,
+    # month 2 0.5 * 160 / 2 = 40 >= 35 -> payback month 2
+    assert jan.payback_month == 2
+    with pytest.raises(ValueError, match="margin"):
+        cac_table(*shop, margin=1.5)
+
+
+def test_payback_exactly_at_cac_and_float_noise(shop):
+    customers, spend, monthly = shop
+    spend = spend.copy()
+    spend.loc[0, "spend"] = 90.0  # google January: CAC 90 / 2 = 45
+    jan = rows_of(cac_table(customers, spend, monthly))[("google", "2024-01")]
+    # month 1: (60 + 30) / 2 = 45, exactly the CAC: paid back (>=)
+    assert jan.payback_month == 1
+    spend.loc[0, "spend"] = 90.02  # CAC 45.01: month 1 falls short by 0.01, month 2 (160 / 2)
+    assert rows_of(cac_table(customers, spend, monthly))[("google", "2024-01")].payback_month == 2
+
+    one = customers_frame([("a", "web", "2024-05-02", 0.3, NAN)])
+    # spend 0.1 + 0.2 = 0.30000000000000004 for one customer; month-0 revenue 0.3
+    noisy = pd.DataFrame({"month": ["2024-05"], "channel": ["web"], "spend": [0.1 + 0.2]})
+    revenue = pd.DataFrame({"customer_id": ["a"], "month": ["2024-05"], "net_revenue": [0.3]})
+    row = rows_of(cac_table(one, noisy, revenue))[("web", "2024-05")]
+    assert row.payback_month == 0
+    # CLV 0.3 / CAC 0.30000000000000004 = 0.9999999999999999: rounds to 1 -> "1-3"
+    assert row.flag == "1-3"
+
+
+def test_zero_spend_gives_zero_cac_and_no_ratio(shop):
+    customers, spend, monthly = shop
+    spend = spend.copy()
+    spend.loc[1, "spend"] = 0.0  # google February reported as 0 (an organic month)
+    feb = rows_of(cac_table(customers, spend, monthly))[("google", "2024-02")]
+    assert feb.cac == 0.0 and np.isnan(feb.clv_to_cac) and pd.isna(feb.flag)
+    assert feb.roi_per_customer == pytest.approx(60.0)  # CLV 60 - CAC 0
+    assert feb.payback_month == 0  # margin 40 in month 0 >= 0
+    assert "spend is 0" in feb.note
+
+
+def test_missing_columns_are_named(shop):
+    customers, spend, monthly = shop
+    with pytest.raises(ValueError, match="acquisition_channel"):
+        cac_table(customers.drop(columns="acquisition_channel"), spend, monthly)
+    with pytest.raises(ValueError, match="net_revenue"):
+        cac_table(customers, spend, monthly.drop(columns="net_revenue"))
+
+
+# ------------------------------------------------------------------------------------------------
+# monthly revenue with Ibis
+# ------------------------------------------------------------------------------------------------
+def test_monthly_revenue_sums_per_customer_and_calendar_month():
+    orders = ibis.memtable(
+        pd.DataFrame(
+            {
+                "customer_id": ["a", "a", "a", "b", None, "b", "a"],
+                "order_date": pd.to_datetime(
+                    [
+                        "2024-01-05",
+                        "2024-01-31",
+                        "2024-02-01",
+                        "2024-02-10",
+                        "2024-02-11",
+                        "2024-03-01",
+                        "2024-03-02",
+                    ]
+                ),  # fmt: skip
+                "net_revenue": [10.0, 5.5, 7.0, None, 99.0, 3.0, 1000.0],
+            }
+        )
+    )
+    out = monthly_revenue(orders, as_of="2024-03-01")
+    # a: January 10 + 5.5 = 15.5, February 7; b: February NULL -> 0, March 3;
+    # the guest (None) and a's order after the as-of date are left out
+    assert out.to_dict("records") == [
+        {"customer_id": "a", "month": "2024-01", "net_revenue": 15.5},
+        {"customer_id": "a", "month": "2024-02", "net_revenue": 7.0},
+        {"customer_id": "b", "month": "2024-02", "net_revenue": 0.0},
+        {"customer_id": "b", "month": "2024-03", "net_revenue": 3.0},
+    ]
+    # default as-of: the last order date (2024-03-02), so a's March order counts
+    latest = monthly_revenue(orders)
+    assert latest.iloc[2].to_dict() == {"customer_id": "a", "month": "2024-03", "net_revenue": 1000}
+    assert monthly_revenue(orders, as_of=date(2024, 1, 31))["net_revenue"].tolist() == [15.5]
+
+
+def test_monthly_revenue_feeds_the_cac_table():
+    orders = ibis.memtable(
+        pd.DataFrame(
+            {
+                "customer_id": ["a", "a", "b"],
+                "order_date": pd.to_datetime(["2024-01-05", "2024-03-05", "2024-01-20"]),
+                "net_revenue": [20.0, 40.0, 10.0],
+            }
+        )
+    )
+    customers = customers_frame(
+        [("a", "ads", "2024-01-05", 60.0, NAN), ("b", "ads", "2024-01-20", 10.0, NAN)]
+    )
+    spend = pd.DataFrame({"month": ["2024-01"], "channel": ["ads"], "spend": [40.0]})
+    row = rows_of(cac_table(customers, spend, monthly_revenue(orders)))[("ads", "2024-01")]
+    # CAC 40 / 2 = 20; month 0 (20 + 10) / 2 = 15, month 1 nothing, month 2 + 40 -> 35 >= 20
+    assert row.cac == pytest.approx(20.0) and row.payback_month == 2
+    # CLV (60 + 10) / 2 = 35, ratio 1.75
+    assert row.clv_to_cac == pytest.approx(1.75) and row.flag == "1-3"
+
+
+def test_canonical_channels_merge_spellings_like_the_cac_table():
+    values = pd.Series(["Google", "google ", "google", None, "", "Meta", "META"])
+    # google: "google" twice (after trimming) beats "Google" once; Meta/META tie -> sort order
+    assert canonical_channels(values).tolist() == [
+        "google", "google", "google", "(none)", "(none)", "META", "META",
+    ]  # fmt: skip
+    customers = customers_frame(
+        [
+            ("a", "Google", "2024-01-02", 10.0, NAN),
+            ("b", "google", "2024-01-03", 20.0, NAN),
+            ("c", "google", "2024-01-04", 30.0, NAN),
+        ]
+    )
+    spend = pd.DataFrame({"month": ["2024-01"], "channel": ["GOOGLE"], "spend": [30.0]})
+    table = cac_table(
+        customers, spend, pd.DataFrame(columns=["customer_id", "month", "net_revenue"])
+    )
+    # one channel of 3 customers, CAC 30 / 3 = 10, labelled with the most common spelling
+    assert table["channel"].tolist() == ["google", "google"]
+    assert table["customers"].tolist() == [3, 3] and table["cac"].tolist() == [10.0, 10.0]
+    # no revenue data at all: payback cannot be reached
+    assert table["payback_month"].isna().all()

@@ -1,0 +1,120 @@
+"""Marketing spend files: parsing, summing and one-line errors naming file, row and column."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from valuecast.io.schema import InputError
+from valuecast.io.spend import read_spend
+
+
+def write(tmp_path, text: str, name: str = "spend.csv", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_reads_months_channels_and_money_and_sums_duplicates(tmp_path):
+    path = write(
+        tmp_path,
+        "Month,CHANNEL,Spend\n"
+        '2024-01,google,"$1,234.50"\n'
+        "2024-01-15,google,100\n"  # a date means its month: google 2024-01 = 1234.50 + 100
+        "2024-02,facebook,0\n"  # zero is a reported spend
+        "2024-02, google ,USD 50.25\n",  # channel trimmed
+    )
+    spend = read_spend(path)
+    assert list(spend.columns) == ["month", "channel", "spend"]
+    assert spend.to_dict("records") == [
+        {"month": "2024-01", "channel": "google", "spend": 1334.5},
+        {"month": "2024-02", "channel": "facebook", "spend": 0.0},
+        {"month": "2024-02", "channel": "google", "spend": 50.25},
+    ]
+    assert spend["spend"].dtype == float
+
+
+def test_decimal_comma_semicolons_aliases_and_timestamps(tmp_path):
+    path = write(
+        tmp_path,
+        "channel;month;cost;comment\n"
+        "Meta Ads;2024-03-01 00:00:00;1.234,50;spring\n"  # decimal comma: 1234.50
+        "Meta Ads;2024-03;0,50;\n"  # + 0.50 -> 1235.00
+        "email;2023-12;12,00;\n",
+    )
+    spend = read_spend(path)
+    assert spend.to_dict("records") == [
+        {"month": "2023-12", "channel": "email", "spend": 12.0},
+        {"month": "2024-03", "channel": "Meta Ads", "spend": 1235.0},
+    ]
+
+
+def test_rows_of_only_empty_cells_are_skipped(tmp_path):
+    path = write(tmp_path, "month,channel,spend\n2024-01,google,10\n,,\n2024-01,google,5\n")
+    assert read_spend(path).to_dict("records") == [
+        {"month": "2024-01", "channel": "google", "spend": 15.0}
+    ]
+
+
+def test_channels_differing_in_case_stay_apart_here(tmp_path):
+    # matching channels case-insensitively is the CAC table's job; the reader keeps what it read
+    path = write(tmp_path, "month,channel,spend\n2024-01,Google,10\n2024-01,google,5\n")
+    assert read_spend(path)["channel"].tolist() == ["Google", "google"]
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "column", "fragment"),
+    [
+        ("month,channel\n2024-01,google\n", 1, "spend", "required column is missing"),
+        ("Channel,Spend\ngoogle,10\n", 1, "month", "the header has: Channel, Spend"),
+        ("month,channel,spend\n2024-01,google,10\n2024-13,google,5\n", 3, "month", "2024-13"),
+        ("month,channel,spend\nMarch 2024,google,5\n", 2, "month", "as a month"),
+        ("month,channel,spend\n2024-02-30,google,5\n", 2, "month", "2024-02-30"),
+        ("month,channel,spend\n24-02,google,5\n", 2, "month", "use YYYY-MM"),
+        ("month,channel,spend\n,google,5\n", 2, "month", "month is empty"),
+        ("month,channel,spend\n2024-01,,5\n", 2, "channel", "channel is empty"),
+        ("month,channel,spend\n2024-01,google,10\n2024-02,google,-5\n", 3, "spend", "negative"),
+        ("month,channel,spend\n2024-01,google,(12.00)\n", 2, "spend", "negative"),
+        ("month,channel,spend\n2024-01,google,10\n2024-01,tv,abc\n", 3, "spend", "'abc'"),
+        ("month,channel,spend\n2024-01,google,\n", 2, "spend", "spend is empty"),
+        # blank lines count as rows, as a spreadsheet shows them
+        ("month,channel,spend\n2024-01,google,1\n\n\n2024-1x,tv,2\n", 5, "month", "2024-1x"),
+        ("month,channel,spend\n", 2, None, "no spend rows"),
+    ],
+)
+def test_errors_name_file_row_and_column_on_one_line(tmp_path, text, row, column, fragment):
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        read_spend(path)
+    error = caught.value
+    assert error.file == str(path)
+    assert error.row == row
+    assert error.column == column
+    message = str(error)
+    assert "\n" not in message
+    assert message.startswith(f"{path}, row {row}")
+    if column is not None:
+        assert f"column {column!r}" in message
+    assert fragment in message
+
+
+def test_empty_and_missing_files(tmp_path):
+    empty = write(tmp_path, "", name="empty.csv")
+    with pytest.raises(InputError, match="empty"):
+        read_spend(empty)
+    with pytest.raises(InputError, match="cannot read the file"):
+        read_spend(tmp_path / "nope.csv")
+
+
+def test_result_is_a_plain_frame_sorted_by_month_then_channel(tmp_path):
+    path = write(
+        tmp_path, "month,channel,spend\n2024-02,b,1\n2024-01,c,2\n2024-02,a,3\n2024-01,a,4\n"
+    )
+    expected = pd.DataFrame(
+        {
+            "month": ["2024-01", "2024-01", "2024-02", "2024-02"],
+            "channel": ["a", "c", "a", "b"],
+            "spend": [4.0, 2.0, 3.0, 1.0],
+        }
+    )
+    pd.testing.assert_frame_equal(read_spend(path), expected, check_dtype=False)

@@ -1,0 +1,214 @@
+"""`valuecast channels` end to end: a workspace ingested from a small orders CSV, a spend file."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from valuecast.analytics.channels import flag_ratio
+from valuecast.cli_channels import add_commands
+from valuecast.engine import Workspace
+from valuecast.io import read_exports
+
+runner = CliRunner()
+app = typer.Typer()
+add_commands(app)
+
+COLUMN_MAP = "customer_id=customer,ordered_at=date,revenue=amount,channel=channel"
+T95_2 = 2.919986  # t(0.95; 2 df) from a printed table
+
+
+def make_workspace(folder, text, column_map=COLUMN_MAP):
+    orders = folder / "orders.csv"
+    orders.write_text(text)
+    workspace = folder / "shop.duckdb"
+    with Workspace(workspace) as ws:
+        ws.ingest(read_exports([orders], column_map=column_map))
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def one_time_shop(tmp_path_factory):
+    """Every customer buys once: no model can be fitted, so every CLV is historic revenue."""
+    folder = tmp_path_factory.mktemp("one_time")
+    return make_workspace(
+        folder,
+        "customer,date,amount,channel\n"
+        "a@x.com,2024-01-05,100,google\n"
+        "b@x.com,2024-01-20,50,google\n"
+        "c@x.com,2024-02-03,30,Facebook\n"
+        "d@x.com,2024-02-10,90,\n"
+        "e@x.com,2024-03-01,60,google\n",
+    )
+
+
+@pytest.fixture(scope="module")
+def repeat_shop(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("repeat")
+    return make_workspace(
+        folder,
+        "customer,date,amount,channel,consent\n"
+        "a@x.com,2024-01-05,40,google,yes\n"
+        "a@x.com,2024-02-05,30,google,\n"
+        "a@x.com,2024-04-05,50,google,\n"
+        "b@x.com,2024-01-25,20,Google,no\n"
+        "b@x.com,2024-03-10,40,google,\n"
+        "c@x.com,2024-02-15,100,facebook,\n",
+        column_map=COLUMN_MAP + ",accepts_marketing=consent",
+    )
+
+
+def run(*args):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
+    spend = tmp_path / "spend.csv"
+    spend.write_text(
+        'Month,Channel,Spend\n2024-01,google,50\n2024-02,facebook,"$90.00"\n2024-01,tiktok,40\n'
+    )
+    out = tmp_path / "out"
+    result = run("--workspace", one_time_shop, "--spend", spend, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "CLV by channel" in result.output and "channels.csv" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["cac.csv", "channels.csv"]  # no temp files
+
+    table = pd.read_csv(out / "channels.csv", keep_default_na=False, na_values=[""])
+    assert table["acquisition_channel"].tolist() == ["google", "(none)", "Facebook", "tiktok"]
+    assert table["customers"].tolist() == [3, 1, 1, 0]
+    rows = table.set_index("acquisition_channel")
+
+    google = rows.loc["google"]
+    # historic 100, 50, 60: mean 70, median 60; deviations 30, -20, -10: s^2 = 1400 / 2 = 700,
+    # standard error sqrt(700 / 3) = 15.275, 90% interval 70 -/+ 2.919986 * 15.275 = 44.604
+    assert google["historic_clv_mean"] == pytest.approx(70.0)
+    assert google["historic_clv_median"] == pytest.approx(60.0)
+    half = T95_2 * math.sqrt(700 / 3)
+    assert google["historic_clv_low"] == pytest.approx(70 - half, abs=0.006)  # 25.40
+    assert google["historic_clv_high"] == pytest.approx(70 + half, abs=0.006)  # 114.60
+    # nobody repeated: no prediction for anyone, total CLV = historic
+    assert google["predicted_clv_missing"] == 3
+    assert google["total_clv_mean"] == pytest.approx(70.0)
+    # CAC over the month with spend (January): 50 / 2 customers = 25; CLV (100 + 50) / 2 = 75;
+    # ratio 75 / 25 = 3 exactly -> "3 or more"; ROI 50; month 0 margin 75 >= 25 -> payback 0
+    assert google["spend"] == 50.0 and google["cac_customers"] == 2
+    assert google["cac"] == pytest.approx(25.0)
+    assert google["clv_per_customer"] == pytest.approx(75.0)
+    assert google["clv_to_cac"] == pytest.approx(3.0) and google["flag"] == "3 or more"
+    assert google["roi_per_customer"] == pytest.approx(50.0)
+    assert google["payback_month"] == 0
+    assert google["note"] == "1 customer acquired in months without spend left out (2024-03)"
+
+    facebook = rows.loc["Facebook"]
+    # "$90.00" for "facebook" (matched to "Facebook"): CAC 90, CLV 30, ratio 0.3333, losing;
+    # month 0 margin 30 < 90 and no later revenue: not paid back
+    assert facebook["cac"] == pytest.approx(90.0)
+    assert facebook["clv_to_cac"] == pytest.approx(0.3333, abs=1e-4)
+    assert facebook["flag"] == "below 1 (losing money)"
+    assert pd.isna(facebook["payback_month"])
+    assert facebook["roi_per_customer"] == pytest.approx(-60.0)
+
+    none = rows.loc["(none)"]
+    assert none["historic_clv_mean"] == 90.0 and pd.isna(none["spend"])
+    assert none["note"] == "no spend reported" and pd.isna(none["cac"])
+
+    tiktok = rows.loc["tiktok"]
+    assert tiktok["spend"] == 40.0 and tiktok["cac_customers"] == 0 and pd.isna(tiktok["cac"])
+    assert pd.isna(tiktok["total_clv_mean"]) and tiktok["note"] == "no customers acquired"
+
+    cac = pd.read_csv(out / "cac.csv", keep_default_na=False, na_values=[""])
+    march = cac[(cac["channel"] == "google") & (cac["cohort_month"] == "2024-03")].iloc[0]
+    # e@x.com, acquired in March without a spend row: reported, spend left empty (not 0)
+    assert march["customers"] == 1 and pd.isna(march["spend"]) and pd.isna(march["cac"])
+    assert march["note"] == "no spend reported"
+    assert march["clv_per_customer"] == pytest.approx(60.0)
+
+
+def test_payback_months_with_repeat_buyers_and_a_margin(repeat_shop, tmp_path):
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,Google,80\n")
+    out = tmp_path / "out"
+    result = run("-w", repeat_shop, "--spend", spend, "--out", out, "--margin", "0.5")
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out / "channels.csv").set_index("acquisition_channel")
+    # a's first order says "google", b's "Google": one channel; a tie of one customer each,
+    # so the label is the first spelling in sort order
+    assert rows.index.tolist() == ["Google", "facebook"]
+    google = rows.loc["Google"]
+    # a: 40 + 30 + 50 = 120, b: 20 + 40 = 60 -> historic mean 90
+    assert google["customers"] == 2 and google["historic_clv_mean"] == pytest.approx(90.0)
+    # CAC 80 / 2 = 40
+    assert google["cac"] == pytest.approx(40.0)
+    # cumulative margin per customer: Jan 0.5 * (40 + 20) / 2 = 15, Feb + 0.5 * 30 / 2 = 22.5,
+    # Mar + 0.5 * 40 / 2 = 32.5, Apr + 0.5 * 50 / 2 = 45 >= 40 -> payback month 3
+    assert google["payback_month"] == 3
+    # CLV per customer = 0.5 * historic mean + mean predicted CLV (already times the margin)
+    clv = 0.5 * google["historic_clv_mean"] + google["predicted_clv_mean"]
+    assert google["clv_per_customer"] == pytest.approx(clv, abs=0.011)
+    assert google["clv_to_cac"] == pytest.approx(google["clv_per_customer"] / 40, abs=1e-3)
+    assert google["flag"] == flag_ratio(google["clv_to_cac"])
+    assert rows.loc["facebook", "note"] == "no spend reported"
+
+
+def test_engaged_and_not_engaged(repeat_shop, tmp_path):
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,google,80\n")
+    out = tmp_path / "out"
+    result = run("-w", repeat_shop, "--by", "accepts_marketing", "--out", out, "--spend", spend)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out / "channels.csv").set_index("accepts_marketing")
+    # a said yes; b said no; c never said: not engaged
+    assert rows["customers"].to_dict() == {"not engaged": 2, "engaged": 1}
+    assert rows.loc["engaged", "historic_clv_mean"] == pytest.approx(120.0)
+    assert rows.loc["not engaged", "historic_clv_mean"] == pytest.approx((60 + 100) / 2)
+    # CAC is per channel: not joined here, written to cac.csv
+    assert "cac" not in rows.columns
+    assert (out / "cac.csv").exists() and "CAC is per channel" in result.output
+
+
+def test_group_by_first_product_without_order_lines(one_time_shop, tmp_path):
+    out = tmp_path / "out"
+    result = run("-w", one_time_shop, "--by", "first_product", "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "channels.csv", keep_default_na=False)
+    # a generic orders table has no line items: every customer is in "(none)"
+    assert table["first_product"].tolist() == ["(none)"] and table["customers"].tolist() == [5]
+    # mean of 100, 50, 30, 90, 60 = 66
+    assert table["historic_clv_mean"].iloc[0] == pytest.approx(66.0)
+    assert not (out / "cac.csv").exists()
+
+
+def one_line_error(result):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_spend_errors_are_one_line_with_row_and_column(one_time_shop, tmp_path):
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,google,50\n2024-13,google,5\n")
+    out = tmp_path / "out"
+    line = one_line_error(run("-w", one_time_shop, "--spend", spend, "--out", out))
+    assert f"{spend}, row 3, column 'month'" in line and "2024-13" in line
+    assert not out.exists()
+
+    spend.write_text("month,channel,spend\n2024-01,google,-50\n")
+    line = one_line_error(run("-w", one_time_shop, "--spend", spend, "--out", out))
+    assert "row 2, column 'spend'" in line and "negative" in line
+
+
+def test_missing_inputs_and_bad_options(one_time_shop, tmp_path):
+    line = one_line_error(run("-w", tmp_path / "nope.duckdb", "--out", tmp_path / "o"))
+    assert "nope.duckdb: no such workspace" in line
+    line = one_line_error(run("-w", one_time_shop, "--spend", tmp_path / "none.csv"))
+    assert "none.csv: no such file" in line
+    line = one_line_error(run("-w", one_time_shop, "--margin", "1.5"))
+    assert "margin must be between 0 and 1" in line
+    line = one_line_error(run("-w", one_time_shop, "--as-of", "2023-01-01"))
+    assert "no customer orders up to the as-of date" in line

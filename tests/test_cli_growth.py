@@ -1,0 +1,131 @@
+"""`valuecast cohorts` and `valuecast stage` through the command line, on an ingested workspace."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from valuecast.cli_growth import add_commands
+from valuecast.engine import Workspace
+from valuecast.io import read_exports
+
+runner = CliRunner()
+
+CSV = """\
+order,client,when,amount,source
+1,ann@example.com,2024-01-05,10.00,web
+2,ann@example.com,2024-01-20,20.00,pos
+3,bob@example.com,2024-01-10,40.00,pos
+4,,2024-01-15,1000.00,web
+5,cat@example.com,2024-02-03,50.00,web
+6,ann@example.com,2024-03-02,30.00,web
+7,bob@example.com,2024-03-15,6.00,pos
+"""
+COLUMN_MAP = "customer_id=client,ordered_at=when,revenue=amount,order_id=order,channel=source"
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+    add_commands(app)
+    return app
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    source = tmp_path / "orders.csv"
+    source.write_text(CSV)
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([source], column_map=COLUMN_MAP))
+    return path
+
+
+def test_cohorts_writes_both_files(app, workspace, tmp_path):
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["cohorts", "--workspace", str(workspace), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cohorts = pd.read_csv(out / "cohorts.csv", dtype={"cohort_month": str})
+    # default as-of = last order 2024-03-15; Jan: ann, bob; Feb: cat
+    assert cohorts["cohort_month"].tolist() == ["2024-01", "2024-02"]
+    assert cohorts["customers"].tolist() == [2, 1]
+    # Jan: 10 + 20 + 40 = 70 / 2 = 35; Feb nothing; Mar + 30 + 6 -> 106 / 2 = 53
+    assert cohorts.loc[0, ["ltv_m0", "ltv_m1", "ltv_m2"]].tolist() == [35.0, 35.0, 53.0]
+    assert cohorts.loc[1, "ltv_m1"] == 50.0 and pd.isna(cohorts.loc[1, "ltv_m2"])
+    assert cohorts["repeat_rate"].tolist() == [1.0, 0.0]  # ann 3 orders, bob 2; cat 1
+    retention = pd.read_csv(out / "retention.csv")
+    assert len(retention) == 3 + 2  # Jan months 0-2, Feb months 0-1
+    jan = retention[retention.cohort_month == "2024-01"]
+    assert jan["active_customers"].tolist() == [2, 0, 2]  # March: ann and bob
+    assert jan["partial_month"].tolist() == [False, False, True]
+    assert not list(out.glob(".*.tmp"))  # no temporary file left behind
+    assert "repeat rate: 66.7% (2 of 3 customers" in result.output
+    assert "churn threshold: not enough history" in result.output
+    assert "1 guest orders left out" in result.output
+
+
+def test_cohorts_by_channel_and_as_of(app, workspace, tmp_path):
+    result = runner.invoke(
+        app,
+        ["cohorts", "-w", str(workspace), "--by", "channel", "--as-of", "2024-02-29",
+         "-o", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    cohorts = pd.read_csv(tmp_path / "cohorts.csv", dtype={"cohort_month": str})
+    # as of Feb 29: ann's and bob's March orders are ignored; ann came by web, bob by pos
+    rows = cohorts.set_index(["cohort_month", "channel"])
+    assert rows.loc["2024-01", "ltv_m1"].to_dict() == {"pos": 40.0, "web": 30.0}
+    assert rows.loc[("2024-02", "web"), "ltv_m0"] == 50.0
+    assert pd.isna(rows.loc[("2024-02", "web"), "ltv_m1"])  # Feb cohort: month 1 not reached
+
+
+@pytest.mark.parametrize("command", [["cohorts"], ["stage"], ["stage", "--json"]])
+def test_missing_workspace_exits_2_with_one_line(app, tmp_path, command):
+    missing = tmp_path / "nope.duckdb"
+    result = runner.invoke(app, [*command, "--workspace", str(missing)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no such workspace" in lines[0]
+    assert "Traceback" not in result.output
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("command", ["cohorts", "stage"])
+def test_bad_date_exits_2(app, workspace, tmp_path, command):
+    args = [command, "-w", str(workspace), "--as-of", "31/02/2024"]
+    if command == "cohorts":
+        args += ["-o", str(tmp_path / "out")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "is not a date" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_stage_prints_and_json(app, workspace):
+    result = runner.invoke(app, ["stage", "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert "stage: gaining traction" in result.output
+    assert "at least 15% on retention" in result.output
+    result = runner.invoke(app, ["stage", "-w", str(workspace), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    # 2024-01-05 to 2024-03-15: 26 + 29 + 15 = 70 days; since 02-17: orders of 03-02, 03-15
+    assert data["shop_age_days"] == 70 and data["recent_orders"] == 2
+    assert data["stage"] == "gaining traction" and data["retention_share"] == 0.15
+    assert [row["month"] for row in data["monthly_revenue"]] == ["2024-01", "2024-02", "2024-03"]
+    assert data["monthly_revenue"][2]["returning_revenue"] == 36.0  # ann 30 + bob 6
+
+
+def test_stage_on_an_empty_workspace_is_just_started(app, tmp_path):
+    path = tmp_path / "empty.duckdb"
+    Workspace(path).close()
+    result = runner.invoke(app, ["stage", "-w", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "stage: just started" in result.output
+    result = runner.invoke(app, ["cohorts", "-w", str(path), "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "no orders" in result.output

@@ -1,0 +1,241 @@
+"""`valuecast affinity` and `valuecast reminders` on a small workspace, through the command line."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from valuecast.cli_products import add_commands
+from valuecast.engine import Workspace
+from valuecast.io.schema import (
+    CUSTOMERS_SCHEMA,
+    ORDER_LINES_SCHEMA,
+    ORDERS_SCHEMA,
+    ImportResult,
+    conform,
+)
+
+runner = CliRunner()
+app = typer.Typer()
+add_commands(app)
+
+
+def make_workspace(path, orders, lines):
+    """A workspace holding ``orders`` (order number, customer or None, date) and ``lines``
+    (order number, product name)."""
+    dates = pd.to_datetime([o[2] for o in orders])
+    order_frame = conform(
+        pd.DataFrame(
+            {
+                "order_id": [f"shopify:{o[0]}" for o in orders],
+                "source": "shopify",
+                "order_number": [o[0] for o in orders],
+                "customer_id": [o[1] for o in orders],
+                "is_guest": [o[1] is None for o in orders],
+                "ordered_at": dates + pd.Timedelta(hours=10),
+                "order_date": dates,
+                "gross_revenue": 10.0,
+                "net_revenue": 10.0,
+                "currency": "USD",
+            }
+        ),
+        ORDERS_SCHEMA,
+    )
+    line_frame = conform(
+        pd.DataFrame(
+            {
+                "order_id": [f"shopify:{line[0]}" for line in lines],
+                "line_number": list(range(1, len(lines) + 1)),
+                "product_name": [line[1] for line in lines],
+                "quantity": 1.0,
+                "unit_price": 10.0,
+            }
+        ),
+        ORDER_LINES_SCHEMA,
+    )
+    result = ImportResult(
+        file="orders_export.csv",
+        format="shopify",
+        rows_read=len(lines),
+        orders=order_frame,
+        order_lines=line_frame,
+        customers=conform(pd.DataFrame(), CUSTOMERS_SCHEMA),
+        excluded=Counter(),
+    )
+    with Workspace(path) as ws:
+        ws.ingest([result])
+    return path
+
+
+# Same-order baskets; o3 is a guest's, o6 (the last order date) holds Shampoo and Soap.
+BASKETS = [
+    ("o1", "ann", "2024-01-01"),
+    ("o2", "bob", "2024-01-02"),
+    ("o3", None, "2024-01-03"),
+    ("o4", "cat", "2024-01-04"),
+    ("o5", "dan", "2024-01-05"),
+    ("o6", "ann", "2024-04-01"),
+    ("o7", "eve", "2024-01-06"),
+]
+BASKET_LINES = [
+    ("o1", "Shampoo"),
+    ("o1", "Conditioner"),
+    ("o2", "Shampoo"),
+    ("o2", "Conditioner"),
+    ("o2", "Brush"),
+    ("o3", "Shampoo"),
+    ("o3", "Conditioner"),
+    ("o4", "Shampoo"),
+    ("o5", "Brush"),
+    ("o5", "Soap"),
+    ("o6", "Shampoo"),
+    ("o6", "Soap"),
+    ("o7", "Soap"),
+]
+
+# Coffee re-bought by ann (10 and 20 days) and bob (14 days): a 14-day cycle
+REFILLS = [
+    ("c1", "ann", "2024-01-01"),
+    ("c2", "ann", "2024-01-11"),
+    ("c3", "ann", "2024-01-31"),
+    ("c4", "bob", "2024-01-01"),
+    ("c5", "bob", "2024-01-15"),
+    ("c6", "cat", "2024-02-01"),
+    ("c7", "fay", "2024-01-01"),
+    ("c8", None, "2024-02-10"),
+]
+REFILL_LINES = [(number, "Coffee") for number, *_ in REFILLS]
+
+
+@pytest.fixture
+def baskets(tmp_path):
+    return make_workspace(tmp_path / "ws.duckdb", BASKETS, BASKET_LINES)
+
+
+@pytest.fixture
+def refills(tmp_path):
+    return make_workspace(tmp_path / "refills.duckdb", REFILLS, REFILL_LINES)
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_affinity_writes_both_files_with_the_default_as_of(baskets, tmp_path):
+    out = tmp_path / "products"
+    result = runner.invoke(app, ["affinity", "--workspace", str(baskets), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "as of 2024-04-01" in result.output and "Conditioner" in result.output
+    pairs = pd.read_csv(out / "affinity.csv")
+    # as of the last order date 2024-04-01: 7 orders with lines, Shampoo in 5, Conditioner in 3,
+    # together in 3 (o1, o2 and the guest's o3).  Shampoo -> Conditioner: support 3/7,
+    # confidence 3/5, lift (3/5) / (3/7) = 1.4; Conditioner -> Shampoo: confidence 1, lift 7/5.
+    # "after": ann's Soap (04-01) comes 91 days after her first Shampoo: outside 90 days.
+    assert list(pairs.columns) == [
+        "kind", "product_a", "product_b", "pairs", "support", "confidence", "lift",
+    ]  # fmt: skip
+    assert pairs.values.tolist() == [
+        ["same order", "Conditioner", "Shampoo", 3, round(3 / 7, 6), 1.0, 1.4],
+        ["same order", "Shampoo", "Conditioner", 3, round(3 / 7, 6), 0.6, 1.4],
+    ]
+    suggestions = pd.read_csv(out / "next_products.csv")
+    # only cat (Shampoo) lacks a product of a rule: Conditioner, 3/5, because of Shampoo
+    assert suggestions.values.tolist() == [["cat", 1, "Conditioner", 0.6, "Shampoo", "same order"]]
+    assert sorted(p.name for p in out.iterdir()) == ["affinity.csv", "next_products.csv"]
+
+
+def test_affinity_as_of_and_within_days(baskets, tmp_path):
+    out = tmp_path / "p"
+    result = runner.invoke(
+        app,
+        ["affinity", "-w", str(baskets), "--as-of", "2024-03-31", "--within-days", "30", "-o",
+         str(out), "--min-pairs", "3"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(out / "affinity.csv")
+    # without o6: 6 orders, Shampoo in 4 -> Shampoo -> Conditioner confidence 3/4, lift 1.5
+    assert pairs[["product_a", "pairs", "confidence", "lift"]].values.tolist() == [
+        ["Conditioner", 3, 1.0, 1.5],
+        ["Shampoo", 3, 0.75, 1.5],
+    ]
+    result = runner.invoke(
+        app, ["affinity", "-w", str(baskets), "--as-of", "2024-03-31", "-o", str(out),
+              "--min-pairs", "4"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out / "affinity.csv").empty
+    assert pd.read_csv(out / "next_products.csv").empty
+
+
+def test_reminders_prints_and_writes(refills, tmp_path):
+    out = tmp_path / "due.csv"
+    result = runner.invoke(
+        app,
+        ["reminders", "-w", str(refills), "--as-of", "2024-02-10", "--due-within", "4",
+         "--min-customers", "2", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # Coffee gaps 10, 20 (ann), 14 (bob): cycle 14.  As of 02-10: fay 01-01 -> due 01-15 (-26,
+    # more than a cycle late: dropped); bob 01-15 -> 01-29 (-12); ann 01-31 -> 02-14 (+4);
+    # cat 02-01 -> 02-15 (+5: not within 4 days); the guest gets none
+    due = pd.read_csv(out)
+    assert due.values.tolist() == [
+        ["bob", "Coffee", "2024-01-15", 14, "2024-01-29", -12],
+        ["ann", "Coffee", "2024-01-31", 14, "2024-02-14", 4],
+    ]
+    assert "2 reminders due within 4 days of 2024-02-10" in result.output
+    assert "Coffee" in result.output and "bob" in result.output
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_reminders_default_as_of_and_no_out(refills, tmp_path):
+    result = runner.invoke(
+        app, ["reminders", "-w", str(refills), "--min-customers", "2", "--due-within", "14"]
+    )
+    assert result.exit_code == 0, result.output
+    # as of the last order date 02-10 (the guest's), due within 14 days: bob (-12), ann (+4),
+    # cat (+5); one product with a cycle
+    assert "3 reminders due within 14 days of 2024-02-10" in result.output
+    assert "products with a cycle: 1" in result.output
+    # the default minimum of 5 re-buying customers leaves no cycle
+    result = runner.invoke(app, ["reminders", "-w", str(refills)])
+    assert result.exit_code == 0, result.output
+    assert "0 reminders" in result.output and "products with a cycle: 0" in result.output
+
+
+def test_errors_are_one_line(baskets, tmp_path):
+    missing = tmp_path / "nope.duckdb"
+    line = one_error_line(runner.invoke(app, ["affinity", "-w", str(missing)]))
+    assert "nope.duckdb: no such workspace" in line
+    line = one_error_line(runner.invoke(app, ["reminders", "-w", str(missing)]))
+    assert "no such workspace" in line
+    line = one_error_line(runner.invoke(app, ["affinity", "-w", str(baskets), "--as-of", "x"]))
+    assert "not a date" in line
+    out = tmp_path / "o"
+    line = one_error_line(
+        runner.invoke(app, ["affinity", "-w", str(baskets), "--within-days", "0", "-o", str(out)])
+    )
+    assert "within_days must be at least 1" in line
+    assert not out.exists()
+    line = one_error_line(
+        runner.invoke(
+            app, ["reminders", "-w", str(baskets), "--out", str(tmp_path / "a" / "b.csv")]
+        )
+    )
+    assert "does not exist" in line
+    line = one_error_line(
+        runner.invoke(app, ["reminders", "-w", str(baskets), "--due-within", "-1"])
+    )
+    assert "due_within" in line
+    not_a_workspace = tmp_path / "plain.duckdb"
+    not_a_workspace.write_bytes(b"not a database")
+    line = one_error_line(runner.invoke(app, ["reminders", "-w", str(not_a_workspace)]))
+    assert "plain.duckdb" in line

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecast.analytics.backtest import candidate_model
 from valuecast.clv import (
     DAYS_PER_MONTH,
     customer_lifetime_value,
@@ -260,11 +261,12 @@ def _predict(table: pd.DataFrame, model_name: str, as_of: date, options: Analysi
         note = "no repeat customers: predictions cannot be fitted, historic figures only"
     else:
         try:
-            transaction_model = MODELS[model_name]().fit(f, r, t)
+            transaction_model = candidate_model(model_name).fit(f, r, t)
         except (FitError, ValueError) as error:
             note = f"{model_name} could not be fitted ({error}): historic figures only"
     if transaction_model is not None:
         model_info.update(
+            penalizer=transaction_model.penalizer,
             params=transaction_model.params_,
             standard_errors=transaction_model.standard_errors_,
             log_likelihood=transaction_model.log_likelihood_,

@@ -311,6 +311,9 @@ def test_time_unit_does_not_change_the_predictions(simulated):
 
 # -- failures are reported, not raised ------------------------------------------------------------
 class Unfittable:
+    def __init__(self, penalizer: float = 0.0):
+        self.penalizer = penalizer
+
     def fit(self, *args, **kwargs):
         raise FitError("likelihood is flat: no information")
 
@@ -346,7 +349,8 @@ def test_no_candidate_fits(simulated, monkeypatch):
 
 def test_ties_go_to_the_simpler_model(simulated, monkeypatch):
     summary, _, holdout_days = simulated
-    for name in ("pnbd", "mbgnbd"):  # identical models, identical scores
+    monkeypatch.setattr(backtest_module, "PENALIZERS", {})  # identical fits, identical scores
+    for name in ("pnbd", "mbgnbd"):
         monkeypatch.setitem(backtest_module.CANDIDATES, name, BetaGeo)
     assert backtest(summary, holdout_days, candidates=("pnbd", "mbgnbd", "bgnbd")).best == "bgnbd"
     assert backtest(summary, holdout_days, candidates=("pnbd", "mbgnbd")).best == "mbgnbd"
@@ -493,3 +497,12 @@ def test_a_sample_of_customers_for_large_shops(simulated, simulated_result):
     assert out["weekly"]["actual"] == actual_weekly
     unsampled = backtest(summary, holdout_days, candidates=("bgnbd",), max_customers=10**6)
     assert unsampled.sampled_from is None and unsampled.n_customers == len(summary)
+
+
+def test_production_penalizers_are_tiny_and_only_where_needed():
+    """BG/NBD stays exact; the others get a ridge too small to move a regular fit."""
+    assert "bgnbd" not in backtest_module.PENALIZERS
+    for name, penalizer in backtest_module.PENALIZERS.items():
+        model = backtest_module.candidate_model(name)
+        assert isinstance(model, backtest_module.CANDIDATES[name])
+        assert model.penalizer == penalizer <= 1e-10

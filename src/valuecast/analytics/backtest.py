@@ -32,6 +32,26 @@ ArrayLike = Any
 CANDIDATES: dict[str, type] = {"bgnbd": BetaGeo, "pnbd": ParetoNBD, "mbgnbd": ModifiedBetaGeo}
 """The candidate transaction models by their command-line names."""
 
+PENALIZERS: dict[str, float] = {"pnbd": 1e-10, "mbgnbd": 1e-10}
+"""A tiny ridge penalty on the parameters of the candidates that need one in production.
+
+Pareto/NBD and MBG/NBD have a likelihood ridge towards no heterogeneity in dropout ((s, beta) or
+(a, b) -> infinity with their ratio fixed) that shops without visible churn climb: the fit then
+ends at a singular information matrix (no interval) and every prediction crawls through
+hypergeometric functions at z -> 1 or per-customer quadrature, for minutes on a 20,000-customer
+shop.  A penalty of 1e-10 times the sum of squared parameters (per customer) stops the climb
+where the log-likelihood is flat to about 1 part in 10^5 (the data cannot tell those points
+apart) and the fit takes under a second, and it moves a regular fit by far less than its
+standard errors (CDNOW in days: Pareto/NBD r and s by under 1e-4 relative).  BG/NBD, whose
+predictions stay closed-form, and the published-table tests use the models unpenalized.
+"""
+
+
+def candidate_model(name: str):
+    """An unfitted candidate model, with its production penalizer (:data:`PENALIZERS`)."""
+    return CANDIDATES[name](penalizer=PENALIZERS.get(name, 0.0))
+
+
 SIMPLICITY: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")
 """Tie-break order: BG/NBD (closed-form likelihood) first, Pareto/NBD (hypergeometric) last."""
 
@@ -479,7 +499,7 @@ def backtest(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                model = CANDIDATES[name]().fit(frequency, recency, T)
+                model = candidate_model(name).fit(frequency, recency, T)
                 predicted = np.asarray(
                     model.expected_transactions(horizon, frequency, recency, T), dtype=float
                 )

@@ -240,6 +240,8 @@ def test_analyze_writes_the_growth_tables_consistent_with_the_customers(demo_wor
     expected = (totals["clv_per_customer"] * totals["customers"]).sum() / totals["spend"].sum()
     assert summary["growth"]["clv_to_cac"] == pytest.approx(expected, rel=1e-3)
     assert summary["growth"]["growth_stage"]["clv_cac_ratio"] == summary["growth"]["clv_to_cac"]
+    gaps = pd.read_csv(out / "days_between_orders.csv")
+    assert gaps["count"].sum() == summary["growth"]["days_between_orders"]["repeat_purchases"] > 0
     ids = set(customers["customer_id"])
     for name in ("next_products", "reminders"):
         table = pd.read_csv(out / f"{name}.csv")

@@ -746,7 +746,7 @@ def _write_growth_tables(tables: dict, out: Path) -> dict[str, Path]:
 
     paths = {}
     for name, frame in tables.items():
-        if name in ("cohorts.csv", "retention.csv"):
+        if name in ("cohorts.csv", "retention.csv", "days_between_orders.csv"):
             frame = _csv_ready(frame)
         elif name in ("channels.csv", "cac.csv"):
             frame = _rounded_for_csv(frame)

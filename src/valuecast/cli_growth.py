@@ -86,11 +86,12 @@ def cohorts(
 
     OUT/cohorts.csv has one row per cohort (per group with --by): customers, repeat rate and the
     cumulative net revenue per customer through each month since acquisition (empty where the
-    cohort has not got there yet).  OUT/retention.csv has one row per cohort and month.
+    cohort has not got there yet).  OUT/retention.csv has one row per cohort and month;
+    OUT/days_between_orders.csv the distribution of days between a customer's purchase days.
     """
     from rich.table import Table
 
-    from valuecast.analytics.cohorts import churn_threshold, cohort_tables
+    from valuecast.analytics.cohorts import churn_threshold, cohort_tables, days_between_orders
     from valuecast.cli import console, fail
 
     if out.exists() and not out.is_dir():
@@ -106,14 +107,20 @@ def cohorts(
                 order_lines=ws.order_lines(),
             )
             churn = churn_threshold(orders, as_of=as_of_date)
+            gaps = days_between_orders(orders, as_of=as_of_date)
         except ValueError as error:
             fail(str(error))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"cohorts": out / "cohorts.csv", "retention": out / "retention.csv"}
-        for name, frame in (("cohorts", tables.cohorts), ("retention", tables.retention)):
-            ready = _csv_ready(frame)
-            write_csv(ready, paths[name])
+        paths = {
+            "cohorts": out / "cohorts.csv",
+            "retention": out / "retention.csv",
+            "days_between_orders": out / "days_between_orders.csv",
+        }
+        frames = {"cohorts": tables.cohorts, "retention": tables.retention,
+                  "days_between_orders": gaps}  # fmt: skip
+        for name, frame in frames.items():
+            write_csv(_csv_ready(frame), paths[name])
     except OSError as error:
         fail(f"{out}: cannot write the cohort tables: {error}")
 
@@ -145,11 +152,24 @@ def cohorts(
         f"{tables.customers:,} customers with 2+ orders)",
         highlight=False,
     )
+    console.print(_gaps_line(gaps), highlight=False, soft_wrap=True)
     console.print(_churn_line(churn), highlight=False, soft_wrap=True)
     for note in tables.notes:
         console.print(f"note: {note}", highlight=False)
     for path in paths.values():
         console.print(f"written: {path}", highlight=False, soft_wrap=True)
+
+
+def _gaps_line(gaps) -> str:
+    """One line on the days between purchase days: median, mean and the most common bucket."""
+    if not gaps.attrs.get("gaps"):
+        return "days between orders: no customer has a second purchase day yet"
+    top = gaps.loc[gaps["count"].idxmax()]
+    return (
+        f"days between orders: median {_fmt(gaps.attrs['median_days'], '.0f')}, mean "
+        f"{_fmt(gaps.attrs['mean_days'], '.0f')} over {gaps.attrs['gaps']:,} repeat purchases; "
+        f"most often {top['bucket']} days ({_fmt(top['share'], '.0%')})"
+    )
 
 
 def _churn_line(churn: dict[str, Any]) -> str:

@@ -61,7 +61,7 @@ def growth_tables(
         clv_by_group,
         monthly_revenue,
     )
-    from valuecast.analytics.cohorts import churn_threshold, cohort_tables
+    from valuecast.analytics.cohorts import churn_threshold, cohort_tables, days_between_orders
     from valuecast.analytics.replenishment import reminders
     from valuecast.analytics.stage import growth_stage, stage_to_dict
 
@@ -73,6 +73,8 @@ def growth_tables(
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
     # cohorts.notes (guests and orders after the as-of date left out) repeat the summary's notes
     churn = churn_threshold(orders, as_of=as_of)
+    gaps = days_between_orders(orders, as_of=as_of)
+    tables["days_between_orders.csv"] = gaps
 
     by_channel = customers.assign(
         acquisition_channel=canonical_channels(customers["acquisition_channel"])
@@ -95,6 +97,11 @@ def growth_tables(
     summary = {
         "growth_stage": stage_to_dict(stage),
         "churn_threshold": churn,
+        "days_between_orders": {
+            "repeat_purchases": int(gaps.attrs.get("gaps") or 0),
+            "median_days": _finite(gaps.attrs.get("median_days")),
+            "mean_days": _finite(gaps.attrs.get("mean_days")),
+        },
         "cohorts": {
             "customers": int(cohorts.customers),
             "repeat_customers": int(cohorts.repeat_customers),

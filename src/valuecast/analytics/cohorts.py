@@ -362,8 +362,22 @@ def churn_threshold(
             again = point & gap.notnull() & (gap < end)
         aggs[f"points_{m}"] = days.count(where=point)
         aggs[f"repeats_{m}"] = days.count(where=again)
-        aggs[f"customers_{m}"] = days.customer_id.nunique(where=point)
     row = days.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
+    # so each day has a largest such m (-1: none) and a customer counts at m when their largest
+    # is m or more -- one GROUP BY instead of a distinct count per month.
+    if follow_up_months is None:
+        reach = gap.fill_null(observed)
+    else:
+        end_offset = follow_up_months * AVERAGE_MONTH_DAYS
+        reach = ibis.least(gap.fill_null(observed), observed - end_offset)
+    largest = (reach / AVERAGE_MONTH_DAYS).floor().cast("int64")
+    per_customer = (
+        days.mutate(largest=largest).group_by("customer_id").aggregate(top=ibis._.largest.max())
+    )
+    tops = per_customer.group_by("top").aggregate(n=ibis._.count()).to_pandas()
+    for m in range(max_months + 1):
+        row[f"customers_{m}"] = int(tops.loc[tops["top"] >= m, "n"].sum())
 
     def probability(m: int) -> float | None:
         points = int(row[f"points_{m}"] or 0)

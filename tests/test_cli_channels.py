@@ -212,3 +212,80 @@ def test_missing_inputs_and_bad_options(one_time_shop, tmp_path):
     assert "margin must be between 0 and 1" in line
     line = one_line_error(run("-w", one_time_shop, "--as-of", "2023-01-01"))
     assert "no customer orders up to the as-of date" in line
+
+
+def test_by_column_with_an_attributes_file(one_time_shop, tmp_path):
+    # tickets per e-mail, written with other case and spaces; d@x.com is not listed
+    (tmp_path / "tickets.csv").write_text(
+        "Email,tickets\n A@X.com ,2\nb@x.com,0\nc@x.com,2\ne@x.com,0\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "-w", str(one_time_shop), "--attributes", str(tmp_path / "tickets.csv"),
+            "--by-column", "tickets", "--out", str(tmp_path / "out"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "out" / "channels.csv", dtype={"tickets": str})
+    groups = frame.set_index("tickets")
+    # one-time shop: CLV = historic revenue. "2": a (100) and c (30); "0": b (50) and e (60)
+    assert groups.loc["2", "customers"] == 2 and groups.loc["2", "total_clv_mean"] == 65.0
+    assert groups.loc["0", "customers"] == 2 and groups.loc["0", "total_clv_mean"] == 55.0
+    assert groups.loc["(none)", "customers"] == 1 and groups.loc["(none)", "total_clv_mean"] == 90
+
+
+def test_by_column_of_the_customers_table(one_time_shop, tmp_path):
+    result = runner.invoke(
+        app,
+        ["-w", str(one_time_shop), "--by-column", "rfm_group", "-o", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "channels.csv")["customers"].sum() == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name,tickets\nx,1\n", "email or customer_id"),
+        ("email,tickets\na@x.com,1\nb@x.com,2\nA@x.com,3\n", "rows 2 and 4"),
+    ],
+)
+def test_bad_attributes_files_fail_in_one_line(one_time_shop, tmp_path, text, message):
+    (tmp_path / "a.csv").write_text(text)
+    result = runner.invoke(
+        app,
+        ["-w", str(one_time_shop), "--attributes", str(tmp_path / "a.csv"),
+         "--by-column", "tickets", "-o", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_unknown_column_is_one_line(one_time_shop, tmp_path):
+    result = runner.invoke(
+        app, ["-w", str(one_time_shop), "--by-column", "nope", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "nope" in lines[0]
+
+
+def test_by_tags_from_the_customers_table(tmp_path):
+    shop = make_workspace(
+        tmp_path,
+        "customer,date,amount,channel\n"
+        "a@x.com,2024-01-05,100,google\nb@x.com,2024-01-20,50,google\nc@x.com,2024-02-03,30,\n",
+    )
+    with Workspace(shop) as ws:  # as a Shopify customers export would leave them
+        ws.con.con.execute(
+            "INSERT INTO customers (customer_id, tags) VALUES ('a@x.com', 'VIP, wholesale'), "
+            "('b@x.com', 'vip')"
+        )
+    result = run("-w", shop, "--by", "tags", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    groups = pd.read_csv(tmp_path / "out" / "channels.csv").set_index("tag")
+    assert groups.loc["VIP", "customers"] == 2 and groups.loc["VIP", "total_clv_mean"] == 75.0
+    assert groups.loc["wholesale", "customers"] == 1
+    assert groups.loc["(none)", "customers"] == 1

@@ -24,6 +24,7 @@ class GroupBy(StrEnum):
     first_product = "first_product"
     discount_code = "discount_code"
     accepts_marketing = "accepts_marketing"
+    tags = "tags"
 
 
 # --by -> column of the customers table
@@ -32,6 +33,7 @@ GROUP_COLUMNS: dict[str, str] = {
     "first_product": "first_product",
     "discount_code": "first_discount_code",
     "accepts_marketing": "accepts_marketing",
+    "tags": "tag",
 }
 
 
@@ -107,8 +109,22 @@ def add_commands(app: typer.Typer) -> None:
         as_of: str | None = typer.Option(
             None, "--as-of", help="YYYY-MM-DD (default: the last order date)."
         ),
+        attributes: Path | None = typer.Option(
+            None,
+            "--attributes",
+            help="CSV with one row per customer (email or customer_id + columns) to join on.",
+        ),
+        by_column: str | None = typer.Option(
+            None,
+            "--by-column",
+            help="Group by this column of the customers table or of --attributes instead of --by.",
+        ),
     ) -> None:
         """CLV per acquisition channel (or first product, discount code, marketing consent).
+
+        --by tags groups by the customers export's tags (a customer is in each of their tags);
+        --by-column groups by any column: one of customers.csv (rfm_group, ...) or of the
+        --attributes file (e.g. a support-ticket count per e-mail).
 
         Writes OUT/channels.csv: customers and historic / predicted / total CLV per group (mean,
         median, 90% interval for the mean).  With --spend (and --by channel) it adds per channel
@@ -144,8 +160,23 @@ def add_commands(app: typer.Typer) -> None:
                 spend_frame = read_spend(spend)
             except InputError as error:
                 fail(str(error))
-        column = GROUP_COLUMNS[by.value]
+        from valuecast.analytics.channels import explode_tags, join_attributes
         from valuecast.cli import open_workspace
+        from valuecast.io.attributes import read_attributes
+
+        attribute_frame = None
+        if attributes is not None:
+            if not attributes.is_file():
+                fail(f"{attributes}: no such file (--attributes)")
+            try:
+                attribute_frame = read_attributes(attributes)
+            except InputError as error:
+                fail(str(error))
+        if attribute_frame is not None and by_column is None:
+            fail("--attributes needs --by-column naming the column to group by")
+        column = by_column or GROUP_COLUMNS[by.value]
+        if by_column is not None:
+            by = None  # type: ignore[assignment]
 
         ws = open_workspace(workspace)
         cac = None
@@ -157,6 +188,14 @@ def add_commands(app: typer.Typer) -> None:
                     customers = customers.assign(
                         acquisition_channel=canonical_channels(customers["acquisition_channel"])
                     )
+                if by is GroupBy.tags:
+                    tags = ws.customers().select("customer_id", "tags").to_pandas()
+                    customers = explode_tags(customers, tags)
+                if attribute_frame is not None:
+                    customers = join_attributes(customers, attribute_frame)
+                if column not in customers.columns:
+                    known = ", ".join(map(str, customers.columns))
+                    raise ValueError(f"--by-column {column}: no such column (there are: {known})")
                 groups = clv_by_group(customers, column)
                 if spend_frame is not None:
                     monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
@@ -176,7 +215,7 @@ def add_commands(app: typer.Typer) -> None:
                 write_csv(_rounded_for_csv(cac), paths[1])
         except OSError as error:
             fail(f"{out}: cannot write the results: {error.strerror or error}")
-        _print(frame, column, by.value, joined, paths)
+        _print(frame, column, by.value if by is not None else column, joined, paths)
         if cac is not None and not joined:
             console.print(
                 f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {by.value})",

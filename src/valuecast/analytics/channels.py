@@ -635,3 +635,41 @@ def channels_frame(groups: pd.DataFrame, column: str, cac: pd.DataFrame | None) 
             merged[name] = merged[name].fillna(0).astype("int64")
     merged = merged.sort_values(["customers", column], ascending=[False, True], kind="stable")
     return merged[[*groups.columns, *_CAC_JOINED]].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# any customer attribute: the customers export's tags, or a file joined on e-mail
+# ------------------------------------------------------------------------------------------------
+def explode_tags(customers: pd.DataFrame, tags: pd.DataFrame, column: str = "tag") -> pd.DataFrame:
+    """One row per (customer, tag) from comma-separated tags (Shopify's customer ``Tags``).
+
+    ``tags`` has ``customer_id`` and ``tags``; tags are trimmed, compared case-insensitively
+    (shown as first written) and counted once per customer.  A customer with several tags is in
+    several groups, so the groups' customers add up to more than the shop's; customers without a
+    tag are in ``"(none)"``.
+    """
+    listed = tags.dropna(subset=["customer_id"]).drop_duplicates("customer_id", keep="last")
+    pairs = listed.assign(tag=listed["tags"].astype("string").str.split(",")).explode("tag")
+    pairs["tag"] = pairs["tag"].str.strip()
+    pairs = pairs[pairs["tag"].notna() & (pairs["tag"] != "")]
+    pairs["_key"] = pairs["tag"].str.casefold()
+    shown = pairs.drop_duplicates("_key").set_index("_key")["tag"]
+    pairs = pairs.drop_duplicates(["customer_id", "_key"])
+    pairs[column] = pairs["_key"].map(shown)
+    out = customers.merge(pairs[["customer_id", column]], on="customer_id", how="left")
+    out[column] = out[column].astype(object).where(out[column].notna(), NONE_LABEL)
+    return out.reset_index(drop=True)
+
+
+def join_attributes(customers: pd.DataFrame, attributes: pd.DataFrame) -> pd.DataFrame:
+    """``customers`` with the columns of ``attributes`` (keyed by ``customer_id``) joined on.
+
+    Keys are compared trimmed and lower-cased (e-mail addresses); customers the file does not
+    list get empty values (the group ``"(none)"``).  Columns the customers table already has
+    keep the customers table's values.
+    """
+    keyed = attributes.assign(
+        customer_id=attributes["customer_id"].astype("string").str.strip().str.lower()
+    )
+    extra = [name for name in keyed.columns if name not in customers.columns]
+    return customers.merge(keyed[["customer_id", *extra]], on="customer_id", how="left")

@@ -57,7 +57,8 @@ def affinity(
     from rich.table import Table
     from rich.text import Text
 
-    from valuecast.analytics.affinity import next_products, product_affinity, resolve_as_of
+    from valuecast.analytics._history import resolve_as_of
+    from valuecast.analytics.affinity import next_products, product_affinity
     from valuecast.cli import console, fail
     from valuecast.engine import SummaryError
 
@@ -135,7 +136,7 @@ def reminders(
     from rich.table import Table
     from rich.text import Text
 
-    from valuecast.analytics.affinity import resolve_as_of
+    from valuecast.analytics._history import resolve_as_of
     from valuecast.analytics.replenishment import reminders as due_reminders
     from valuecast.analytics.replenishment import replenishment_cycles
     from valuecast.cli import console, fail

@@ -48,14 +48,15 @@ on line items, so its size is the sum over customers of (distinct products bough
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuecast.engine.summary import SummaryError, _as_date, default_as_of, prepare_orders
+from valuecast.analytics._history import resolve_as_of
+from valuecast.engine.summary import SummaryError, _as_date, prepare_orders
 
 SAME_ORDER = "same order"
 AFTER = "after"
@@ -83,16 +84,6 @@ NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = (
     "because_of",
     "kind",
 )
-
-
-def resolve_as_of(orders: ir.Table, as_of: date | datetime | str | None) -> date:
-    """``as_of`` as a date; None gives the last order date in ``orders`` (guests included)."""
-    as_of_date = _as_date(as_of, "as-of")
-    if as_of_date is None:
-        as_of_date = default_as_of(orders)
-        if as_of_date is None:
-            raise SummaryError("no orders with an order date: nothing to analyse")
-    return as_of_date
 
 
 def product_lines(order_lines: ir.Table) -> ir.Table:

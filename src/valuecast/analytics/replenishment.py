@@ -29,7 +29,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuecast.analytics.affinity import product_purchases, resolve_as_of
+from valuecast.analytics._history import resolve_as_of
+from valuecast.analytics.affinity import product_purchases
 
 MIN_CUSTOMERS = 5
 """Customers who must have re-bought a product for its cycle to be reported."""

@@ -27,7 +27,12 @@ class UserError(Exception):
 
 
 def fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``error: message`` (as written: file names and user input are not Rich markup)."""
+    from rich.markup import escape
+
+    err_console.print(
+        f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(code=2)
 
 
@@ -772,12 +777,14 @@ def _write_growth_tables(tables: dict, out: Path) -> dict[str, Path]:
 def _register_commands() -> None:
     """The growth, channel and product commands live in their own modules."""
     from valuecast.cli_channels import add_commands as channel_commands
+    from valuecast.cli_exports import add_commands as export_commands
     from valuecast.cli_growth import add_commands as growth_commands
     from valuecast.cli_products import add_commands as product_commands
 
     growth_commands(app)
     channel_commands(app)
     product_commands(app)
+    export_commands(app)
 
 
 _register_commands()

@@ -306,3 +306,11 @@ def test_real_multi_currency_export_needs_rates(tmp_path):
     assert result.exit_code == 2
     assert "EUR (1 order)" in result.output and "USD (1 order)" in result.output
     assert not workspace.exists()
+
+
+def test_error_messages_are_printed_as_written(tmp_path):
+    """A file name with Rich markup in it must not be eaten or crash the error line."""
+    name = tmp_path / "orders [/]x[bold].csv"
+    result = runner.invoke(app, ["ingest", str(name), "-w", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2
+    assert "[/]x[bold].csv: no such file" in result.output

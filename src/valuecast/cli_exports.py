@@ -1,0 +1,169 @@
+"""``valuecast export``: a segment of the customers as a Klaviyo, Mailchimp, Meta or Google file.
+
+Registered on the main app by :func:`add_commands`.  The workspace is opened read-only and analysed
+with the default options (those of ``valuecast analyze``); the rules, formats and hashing are in
+:mod:`valuecast.exports`.  Every error is one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from valuecast.exports import FORMATS, SEGMENTS
+
+# segments on churn probability or the expected next order: empty without a fitted model
+# (spend tiers then fall back to historic CLV, so the tier segments still select customers)
+_PREDICTION_SEGMENTS = {"at-risk-high-value", "win-back", "due-for-reorder"}
+
+
+def _fail(message: str) -> None:
+    """One line and exit code 2; the message is shown as written (no Rich markup)."""
+    from rich.markup import escape
+
+    from valuecast.cli import fail
+
+    fail(escape(" ".join(str(message).split())))
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def export(
+    segment: str | None = typer.Option(
+        None,
+        "--segment",
+        "-s",
+        help=f"A named segment: {', '.join(SEGMENTS)}.",
+        show_default=False,
+    ),
+    where: str | None = typer.Option(
+        None,
+        "--where",
+        help="A filter on the customers table instead of a segment, e.g. "
+        "\"predicted_clv > 100 and country in ('US', 'CA')\".",
+        show_default=False,
+    ),
+    to: str | None = typer.Option(
+        None, "--to", help=f"Required: {', '.join(FORMATS)}.", show_default=False
+    ),
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="CSV file to write (default: <segment>-<format>.csv, or where-<format>.csv).",
+        show_default=False,
+    ),
+    include_non_consenting: bool = typer.Option(
+        False,
+        "--include-non-consenting",
+        help="Also export customers who have not accepted marketing (left out by default).",
+    ),
+) -> None:
+    """Write the customers of a segment (or --where filter) as an audience file for --to.
+
+    Klaviyo and Mailchimp get e-mail addresses with predicted CLV, churn probability, RFM group
+    and next order date; Meta and Google get SHA-256-hashed identifiers (Meta also the predicted
+    CLV as the value of a value-based audience).  Only customers who accepted marketing are
+    exported unless --include-non-consenting is given.
+    """
+    from valuecast.cli import console, err_console, open_workspace
+    from valuecast.engine import EngineError, SummaryError
+    from valuecast.exports import (
+        CONTACT_FIELDS,
+        ExportError,
+        build_audience,
+        parse_where,
+        write_audience,
+    )
+    from valuecast.io.schema import InputError
+    from valuecast.pipeline import AnalysisOptions, analyze
+
+    if segment is not None and where is not None:
+        _fail("give either --segment or --where, not both")
+    if segment is None and where is None:
+        _fail(f"give --segment NAME or --where EXPR; segments: {', '.join(SEGMENTS)}")
+    if to is None:
+        _fail(f"give --to: {', '.join(FORMATS)}")
+    target = to.strip().lower()
+    if target not in FORMATS:
+        _fail(f"unknown --to {to!r}: use {', '.join(FORMATS)}")
+    if segment is not None and segment not in SEGMENTS:
+        _fail(f"unknown segment {segment!r}: known segments are {', '.join(SEGMENTS)}")
+    if where is not None:
+        try:
+            parse_where(where)
+        except ExportError as error:
+            _fail(str(error))
+    path = out if out is not None else Path(f"{segment or 'where'}-{target}.csv")
+    if path.is_dir():
+        _fail(f"{path}: is a folder (give a .csv file)")
+    if not path.parent.exists():
+        _fail(f"{path}: folder {path.parent} does not exist")
+
+    ws = open_workspace(workspace)
+    with ws:
+        try:
+            with err_console.status("analysing the workspace"):
+                analysis = analyze(ws, AnalysisOptions())
+            contacts = ws.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
+        except (SummaryError, InputError, EngineError, ValueError) as error:
+            _fail(str(error))
+        except Exception as error:  # a backend error must still not print a traceback
+            _fail(f"{workspace}: could not analyse the workspace: {_one_line(error)}")
+    try:
+        audience = build_audience(
+            analysis.customers,
+            contacts,
+            target,
+            segment=segment,
+            where=where,
+            as_of=analysis.summary["as_of"],
+            include_non_consenting=include_non_consenting,
+        )
+    except ExportError as error:
+        _fail(str(error))
+    try:
+        write_audience(audience.frame, path)
+    except OSError as error:
+        _fail(f"{path}: cannot write: {_one_line(error)}")
+
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    chosen = f"segment {segment}" if segment is not None else f"--where {where}"
+    say(
+        f"exported {_plural(audience.exported, 'customer')} ({chosen}, "
+        f"{audience.selected:,} selected) for {target} to {path}"
+    )
+    if include_non_consenting:
+        say("customers who have not accepted marketing are included (--include-non-consenting)")
+    else:
+        say(f"{audience.left_out_consent:,} left out for lack of marketing consent")
+    if audience.left_out_no_identifier:
+        missing = "an e-mail" if target in ("klaviyo", "mailchimp") else "an e-mail or phone"
+        say(f"{audience.left_out_no_identifier:,} left out without {missing}")
+    if audience.left_out_duplicates:
+        say(f"{audience.left_out_duplicates:,} left out as repeated e-mail addresses")
+    if (
+        segment in _PREDICTION_SEGMENTS
+        and not analysis.customers["churn_probability"].notna().any()
+    ):
+        say(
+            "note: the model could not be fitted on this workspace, so segments on predictions "
+            "select nobody (see `valuecast analyze`)"
+        )
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Register ``export`` on ``app``."""
+    app.command("export")(export)

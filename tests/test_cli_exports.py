@@ -1,0 +1,273 @@
+"""`valuecast export` on a small workspace built from an orders CSV, through the command line."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+from datetime import date, timedelta
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from valuecast.cli_exports import add_commands
+from valuecast.engine import Workspace
+from valuecast.exports import SEGMENTS
+from valuecast.io import read_exports
+from valuecast.pipeline import AnalysisOptions, analyze
+
+runner = CliRunner()
+app = typer.Typer()
+add_commands(app)
+
+N_CUSTOMERS = 60
+COLUMN_MAP = "customer_id=customer,ordered_at=date,revenue=amount,accepts_marketing=consent"
+# (customer_id, email, first_name, last_name, phone, city, province, country, zip)
+CONTACTS = [
+    ("c1@example.com", "Test@Example.com", "=HYPERLINK(\"http://x\")", "Doe", "(616) 954-7888",
+     "New York", "NY", "US", "02134-1234"),
+    ("c2@example.com", "c2.home@example.com", "+1", "-x", "07700 900123", "London", None,
+     "GB", "SW1A 1AA"),
+    ("c4@example.com", None, "@x", "Smith", None, None, None, None, None),
+]  # fmt: skip
+
+
+def consents(number: int) -> bool:
+    return number % 3 != 0
+
+
+def write_orders(path) -> None:
+    """A year of orders of N_CUSTOMERS customers buying at their own pace; c0, c3, ... decline
+    marketing."""
+    rng = random.Random(7)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer", "date", "amount", "consent"])
+        for number in range(N_CUSTOMERS):
+            day = date(2024, 1, 1) + timedelta(days=rng.randint(0, 300))
+            first, rate, life = day, rng.uniform(1 / 120, 1 / 30), rng.expovariate(1 / 200)
+            while day <= date(2024, 12, 31):
+                consent = "yes" if consents(number) else "no"
+                writer.writerow(
+                    [f"c{number}@example.com", day.isoformat(), rng.randint(10, 200), consent]
+                )
+                day += timedelta(days=max(1, int(rng.expovariate(rate))))
+                if (day - first).days > life:
+                    break
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    """The workspace path and the analysis the command sees (customers and as-of)."""
+    folder = tmp_path_factory.mktemp("shop")
+    orders = folder / "orders.csv"
+    write_orders(orders)
+    path = folder / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=COLUMN_MAP))
+        for row in CONTACTS:
+            ws.con.con.execute(
+                "INSERT INTO customers (customer_id, email, first_name, last_name, phone, city, "
+                "province, country, zip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(row),
+            )
+    with Workspace(path, read_only=True) as ws:
+        analysis = analyze(ws, AnalysisOptions())
+    return path, analysis.customers
+
+
+def read_csv(path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_the_shop_has_champions_with_and_without_consent(shop):
+    _, customers = shop
+    champions = customers[customers["rfm_group"] == "Champions"]
+    assert champions["accepts_marketing"].any() and not champions["accepts_marketing"].all()
+    assert customers["churn_probability"].notna().all()  # the model was fitted
+
+
+def test_champions_for_klaviyo_default_file_name_and_consent(shop, tmp_path, monkeypatch):
+    path, customers = shop
+    monkeypatch.chdir(tmp_path)
+    result = invoke("--segment", "champions", "--to", "klaviyo", "--workspace", str(path))
+    assert result.exit_code == 0, result.output
+    header, rows = read_csv(tmp_path / "champions-klaviyo.csv")
+    assert header == [
+        "Email",
+        "predicted_clv",
+        "churn_probability",
+        "rfm_group",
+        "expected_date_of_next_order",
+        "historic_clv",
+        "predicted_spend_tier",
+        "predicted_number_of_orders",
+    ]
+    champions = customers[customers["rfm_group"] == "Champions"]
+    consenting = champions[champions["accepts_marketing"]]
+    # c1 and c2 have a contact e-mail; everyone else is exported under their e-mail id
+    contact_email = {row[0]: row[1].lower() for row in CONTACTS if row[1]}
+    expected = sorted(contact_email.get(cid, cid) for cid in consenting["customer_id"])
+    assert sorted(row["Email"] for row in rows) == expected
+    assert {row["rfm_group"] for row in rows} == {"Champions"}
+    left_out = len(champions) - len(consenting)
+    assert f"exported {len(consenting):,} customer" in result.output
+    assert f"{left_out:,} left out for lack of marketing consent" in result.output
+    by_id = {row["Email"]: row for row in rows}
+    some = consenting.iloc[0]
+    row = by_id[contact_email.get(some["customer_id"], some["customer_id"])]
+    assert float(row["predicted_clv"]) == round(some["predicted_clv"], 2)
+
+
+def test_include_non_consenting(shop, tmp_path):
+    path, customers = shop
+    out = tmp_path / "all.csv"
+    result = invoke(
+        "--segment", "champions", "--to", "mailchimp", "-w", str(path), "--out", str(out),
+        "--include-non-consenting",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    header, rows = read_csv(out)
+    assert header[:3] == ["Email Address", "First Name", "Last Name"]
+    assert len(rows) == int((customers["rfm_group"] == "Champions").sum())
+    assert "lack of marketing consent" not in result.output
+    assert "--include-non-consenting" in result.output
+
+
+def test_where_for_meta_hashes_the_contact_fields(shop, tmp_path):
+    path, _ = shop
+    out = tmp_path / "meta.csv"
+    where = (
+        "customer_id in ('c0@example.com', 'c1@example.com', 'c2@example.com', 'c4@example.com')"
+    )
+    result = invoke("--where", where, "--to", "meta", "-w", str(path), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    header, rows = read_csv(out)
+    assert header == ["email", "phone", "fn", "ln", "ct", "st", "zip", "country", "value"]
+    # c0 declined marketing: 4 selected, 3 exported, 1 left out
+    assert "exported 3 customers" in result.output and "4 selected" in result.output
+    assert "1 left out for lack of marketing consent" in result.output
+    c1, c2, c4 = rows
+    assert c1["email"] == "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
+    assert c1["phone"] == sha("16169547888")
+    assert c1["fn"] == sha("hyperlinkhttpx")
+    assert (c1["ct"], c1["st"], c1["zip"]) == (sha("newyork"), sha("ny"), sha("02134"))
+    assert c1["country"] == sha("us")
+    assert float(c1["value"]) >= 0
+    assert c2["email"] == sha("c2.home@example.com")
+    assert c2["phone"] == sha("447700900123")
+    assert (c2["fn"], c2["ln"]) == (sha("1"), sha("x"))
+    assert (c2["st"], c2["zip"], c2["country"]) == ("", sha("sw1a1"), sha("gb"))
+    assert c4["email"] == sha("c4@example.com")
+    assert (c4["phone"], c4["ct"], c4["country"]) == ("", "", "")
+
+
+def test_google_and_formula_safe_names(shop, tmp_path):
+    path, _ = shop
+    where = "customer_id in ('c1@example.com', 'c2@example.com', 'c4@example.com')"
+    google = tmp_path / "google.csv"
+    result = invoke("--where", where, "--to", "google", "-w", str(path), "-o", str(google))
+    assert result.exit_code == 0, result.output
+    header, rows = read_csv(google)
+    assert header == ["Email", "Phone", "First Name", "Last Name", "Country", "Zip"]
+    assert rows[0]["Phone"] == sha("+16169547888")
+    assert rows[0]["First Name"] == sha('=hyperlink("http://x")')
+    assert (rows[0]["Country"], rows[0]["Zip"]) == ("US", "02134")
+    assert (rows[1]["Country"], rows[1]["Zip"]) == ("GB", "SW1A 1AA")
+
+    mailchimp = tmp_path / "mailchimp.csv"
+    result = invoke("--where", where, "--to", "mailchimp", "-w", str(path), "-o", str(mailchimp))
+    assert result.exit_code == 0, result.output
+    _, rows = read_csv(mailchimp)
+    names = [(row["First Name"], row["Last Name"]) for row in rows]
+    assert names == [('\'=HYPERLINK("http://x")', "Doe"), ("'+1", "'-x"), ("'@x", "Smith")]
+
+
+def test_where_with_dates_and_keywords_in_capitals(shop, tmp_path):
+    path, customers = shop
+    out = tmp_path / "recent.csv"
+    result = invoke(
+        "--where", "last_order_date >= '2024-10-01' AND NOT rfm_group IN ('Dormant')",
+        "--to", "klaviyo", "-w", str(path), "-o", str(out), "--include-non-consenting",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    _, rows = read_csv(out)
+    expected = customers[
+        (customers["last_order_date"] >= "2024-10-01") & (customers["rfm_group"] != "Dormant")
+    ]
+    assert len(rows) == len(expected) > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--segment", "vip", "--to", "klaviyo"], "unknown segment 'vip': known segments are"),
+        (["--segment", "champions", "--where", "predicted_clv > 1", "--to", "meta"], "not both"),
+        (["--to", "meta"], "give --segment NAME or --where EXPR"),
+        (["--segment", "champions"], "give --to"),
+        (["--segment", "champions", "--to", "tiktok"], "unknown --to 'tiktok'"),
+        (
+            ["--where", "__import__('os').system('touch pwned')", "--to", "meta"],
+            "no function calls",
+        ),
+        (["--where", "rfm_group.lower() == 'x'", "--to", "meta"], "no function calls"),
+        (["--where", "predicted_clv.real > 1", "--to", "meta"], "no attribute access"),
+        (["--where", "secret > 1", "--to", "meta"], "unknown column 'secret'"),
+        (["--where", "rfm_group = 'Champions'", "--to", "meta"], "compare with =="),
+        (["--where", "x in [/]", "--to", "meta"], "--where: cannot read"),
+        (
+            ["--segment", "champions", "--to", "meta", "-o", "no/such/folder/x.csv"],
+            "does not exist",
+        ),
+    ],
+)
+def test_errors_are_one_line_exit_2(shop, tmp_path, monkeypatch, args, message):
+    path, _ = shop
+    monkeypatch.chdir(tmp_path)
+    line = one_error_line(invoke(*args, "--workspace", str(path)))
+    assert message in line
+    if "known segments" in message:
+        assert all(name in line for name in SEGMENTS)
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_missing_workspace_is_one_line(tmp_path):
+    line = one_error_line(
+        invoke("--segment", "champions", "--to", "meta", "-w", str(tmp_path / "none.duckdb"))
+    )
+    assert "no such workspace" in line
+
+
+def test_out_is_a_folder(shop, tmp_path):
+    path, _ = shop
+    line = one_error_line(
+        invoke("--segment", "champions", "--to", "meta", "-w", str(path), "-o", str(tmp_path))
+    )
+    assert "is a folder" in line
+
+
+def test_empty_workspace_is_one_line(tmp_path):
+    path = tmp_path / "empty.duckdb"
+    Workspace(path).close()
+    line = one_error_line(invoke("--segment", "champions", "--to", "meta", "-w", str(path)))
+    assert "nothing to summarise" in line

@@ -1,0 +1,753 @@
+"""valuecast.exports: segments, the --where language, consent, the four formats and CSV safety."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuecast.analytics.rfm import GROUPS
+from valuecast.exports import (
+    AUDIENCE_COLUMNS,
+    SEGMENTS,
+    ExportError,
+    audience_table,
+    build_audience,
+    consenting,
+    country_code,
+    e164_phone,
+    format_audience,
+    neutralize_formulas,
+    normalize_phone,
+    parse_where,
+    segment_mask,
+    sha256_hex,
+    where_mask,
+    write_audience,
+)
+from valuecast.pipeline import CUSTOMER_COLUMNS
+
+AS_OF = date(2026, 6, 30)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def customers(*rows: dict) -> pd.DataFrame:
+    """An analysis customers table (CUSTOMER_COLUMNS) with ordinary defaults and ``rows`` on top."""
+    defaults = {
+        "first_order_date": pd.Timestamp("2025-01-01"),
+        "last_order_date": pd.Timestamp("2026-01-01"),
+        "historic_number_of_orders": 1,
+        "historic_clv": 50.0,
+        "average_order_value": 50.0,
+        "average_days_between_orders": np.nan,
+        "frequency": 0,
+        "recency": 0,
+        "T": 500,
+        "probability_alive": 0.5,
+        "churn_probability": 0.5,
+        "predicted_number_of_orders": 0.5,
+        "predicted_average_order_value": 50.0,
+        "predicted_clv": 25.0,
+        "predicted_clv_p10": 10.0,
+        "predicted_clv_p90": 40.0,
+        "total_clv": 75.0,
+        "expected_date_of_next_order": pd.NaT,
+        "rfm_recency": 3,
+        "rfm_frequency": 1,
+        "rfm_monetary": 3,
+        "rfm_score": "313",
+        "rfm_group": "Needs attention",
+        "predicted_spend_tier": "medium",
+        "acquisition_channel": "web",
+        "first_discount_code": None,
+        "first_product": None,
+        "accepts_marketing": True,
+    }
+    records = []
+    for number, row in enumerate(rows):
+        record = {"customer_id": f"c{number}@example.com", **defaults, **row}
+        if "churn_probability" in row and "probability_alive" not in row:
+            record["probability_alive"] = 1 - row["churn_probability"]
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=list(CUSTOMER_COLUMNS))
+    frame["expected_date_of_next_order"] = [
+        None if pd.isna(value) else pd.Timestamp(value).date()
+        for value in frame["expected_date_of_next_order"]
+    ]
+    return frame
+
+
+def selected(table: pd.DataFrame, mask: pd.Series) -> list[str]:
+    return list(table.loc[mask.to_numpy(dtype=bool), "customer_id"])
+
+
+# ------------------------------------------------------------------------------------------------
+# the customers to export
+# ------------------------------------------------------------------------------------------------
+def test_audience_table_joins_contacts_and_falls_back_to_email_like_ids():
+    table = customers({"customer_id": "ann@shop.com"}, {"customer_id": "bob@shop.com"}, {})
+    table.loc[2, "customer_id"] = "12345"
+    contacts = pd.DataFrame(
+        {
+            "customer_id": ["ann@shop.com", "12345", "12345", "nobody@shop.com"],
+            "email": ["Ann.Work@Shop.com", None, None, "x@y.z"],
+            "first_name": ["Ann", "Old", "Carl", "X"],
+            "phone": [None, None, "555", None],
+            "tags": ["vip", None, None, None],
+        }
+    )
+    out = audience_table(table, contacts)
+    assert list(out.columns) == list(AUDIENCE_COLUMNS)
+    assert len(out) == 3
+    # the contact e-mail wins; an e-mail-like id is the fallback; other ids give no e-mail
+    assert list(out["email"].fillna("")) == ["Ann.Work@Shop.com", "bob@shop.com", ""]
+    # a repeated customer id keeps its last contact row
+    assert list(out["first_name"].fillna("")) == ["Ann", "", "Carl"]
+    assert list(out["phone"].fillna("")) == ["", "", "555"]
+    assert out["city"].isna().all()
+
+
+def test_every_audience_column_has_a_kind_for_where():
+    from valuecast.exports import _STATIC_KINDS
+
+    assert (
+        set(_STATIC_KINDS)
+        == set(AUDIENCE_COLUMNS)
+        == set(CUSTOMER_COLUMNS)
+        | {
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "city",
+            "province",
+            "country",
+            "zip",
+        }
+    )
+
+
+def test_audience_table_without_contacts_has_empty_contact_fields():
+    out = audience_table(customers({}), None)
+    assert out.loc[0, "email"] == "c0@example.com"
+    assert out[["first_name", "last_name", "phone", "zip"]].isna().all().all()
+
+
+# ------------------------------------------------------------------------------------------------
+# named segments
+# ------------------------------------------------------------------------------------------------
+def test_segment_names_are_the_documented_ones():
+    slugs = {"-".join(group.lower().split()) for group in GROUPS}
+    assert {"at-risk", "needs-attention", "previously-loyal", "almost-lost"} <= slugs
+    assert (
+        set(SEGMENTS)
+        == {
+            "champions",
+            "at-risk-high-value",
+            "win-back",
+            "due-for-reorder",
+            "new-high-potential",
+            "tier-high",
+            "tier-medium",
+            "tier-low",
+        }
+        | slugs
+    )
+    assert all(description for description in SEGMENTS.values())
+
+
+def test_champions():
+    table = audience_table(
+        customers({"rfm_group": "Champions"}, {"rfm_group": "Loyal"}, {"rfm_group": "Champions"})
+    )
+    assert selected(table, segment_mask(table, "champions")) == [
+        "c0@example.com",
+        "c2@example.com",
+    ]
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_every_rfm_group_has_its_slug(group):
+    table = audience_table(customers(*({"rfm_group": name} for name in GROUPS)))
+    slug = "-".join(group.lower().split())
+    picked = table.loc[segment_mask(table, slug).to_numpy(), "rfm_group"]
+    assert list(picked) == [group]
+
+
+@pytest.mark.parametrize("tier", ["high", "medium", "low"])
+def test_spend_tiers(tier):
+    table = audience_table(
+        customers(
+            {"predicted_spend_tier": "high"},
+            {"predicted_spend_tier": "medium"},
+            {"predicted_spend_tier": "low"},
+            {"predicted_spend_tier": None},
+        )
+    )
+    assert list(
+        table.loc[segment_mask(table, f"tier-{tier}").to_numpy(), "predicted_spend_tier"]
+    ) == [tier]
+
+
+def value_rows(churn: dict[int, float]) -> pd.DataFrame:
+    """Ten customers with historic CLV 10, 20, ..., 100 (c7-c9 are the top 30%)."""
+    rows = [
+        {"historic_clv": 10.0 * (n + 1), "churn_probability": churn.get(n, 0.1)} for n in range(10)
+    ]
+    return audience_table(customers(*rows))
+
+
+def test_at_risk_high_value_is_top_30_percent_with_churn_from_0_3_below_0_6():
+    table = value_rows({0: 0.5, 6: 0.5, 7: 0.3, 8: 0.599, 9: 0.6})
+    # c6 beats 60% of the shop only; c7 beats 70%: high value
+    assert selected(table, segment_mask(table, "at-risk-high-value")) == [
+        "c7@example.com",
+        "c8@example.com",
+    ]
+
+
+def test_win_back_is_top_30_percent_with_churn_at_least_0_6():
+    table = value_rows({0: 0.9, 6: 0.95, 7: 0.6, 8: 0.59, 9: 0.99})
+    assert selected(table, segment_mask(table, "win-back")) == [
+        "c7@example.com",
+        "c9@example.com",
+    ]
+
+
+def test_value_and_risk_segments_select_nobody_without_predictions():
+    table = value_rows({n: np.nan for n in range(10)})
+    assert not segment_mask(table, "win-back").any()
+    assert not segment_mask(table, "at-risk-high-value").any()
+
+
+def test_due_for_reorder():
+    table = audience_table(
+        customers(
+            # c0: expected on the last day of the window (as-of + 14)
+            {"probability_alive": 0.8, "expected_date_of_next_order": "2026-07-14"},
+            # c1: expected one day too late, and no repeat purchase
+            {"probability_alive": 0.8, "expected_date_of_next_order": "2026-07-15"},
+            # c2: expected soon but more likely gone than active
+            {"probability_alive": 0.4, "expected_date_of_next_order": "2026-07-01"},
+            # c3: usual gap of 30 days passed on 2026-05-31: overdue, still probably active
+            {
+                "probability_alive": 0.9,
+                "last_order_date": pd.Timestamp("2026-05-01"),
+                "average_days_between_orders": 30.0,
+            },
+            # c4: usual gap ends 2026-07-30, outside the window
+            {
+                "probability_alive": 0.9,
+                "last_order_date": pd.Timestamp("2026-06-20"),
+                "average_days_between_orders": 40.0,
+            },
+            # c5: overdue by its usual gap but alive below 0.5
+            {
+                "probability_alive": 0.49,
+                "last_order_date": pd.Timestamp("2026-01-01"),
+                "average_days_between_orders": 30.0,
+            },
+            # c6: alive at exactly 0.5, gap ends exactly on as-of + 14
+            {
+                "probability_alive": 0.5,
+                "last_order_date": pd.Timestamp("2026-06-14"),
+                "average_days_between_orders": 30.0,
+            },
+        )
+    )
+    assert selected(table, segment_mask(table, "due-for-reorder", AS_OF)) == [
+        "c0@example.com",
+        "c3@example.com",
+        "c6@example.com",
+    ]
+    assert selected(table, segment_mask(table, "due-for-reorder", "2026-07-01")) == [
+        "c0@example.com",
+        "c1@example.com",
+        "c3@example.com",
+        "c6@example.com",
+    ]
+    with pytest.raises(ExportError, match="as-of"):
+        segment_mask(table, "due-for-reorder")
+
+
+def test_new_high_potential():
+    table = audience_table(
+        customers(
+            {"rfm_group": "New", "predicted_spend_tier": "high"},
+            {"rfm_group": "Promising", "predicted_spend_tier": "high"},
+            {"rfm_group": "New", "predicted_spend_tier": "medium"},
+            {"rfm_group": "Champions", "predicted_spend_tier": "high"},
+            {"rfm_group": "Promising", "predicted_spend_tier": None},
+        )
+    )
+    assert selected(table, segment_mask(table, "new-high-potential")) == [
+        "c0@example.com",
+        "c1@example.com",
+    ]
+
+
+def test_unknown_segment_lists_the_known_ones():
+    table = audience_table(customers({}))
+    with pytest.raises(ExportError) as caught:
+        segment_mask(table, "big-spenders")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'big-spenders'" in message
+    assert all(name in message for name in SEGMENTS)
+
+
+# ------------------------------------------------------------------------------------------------
+# --where
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def where_table() -> pd.DataFrame:
+    table = audience_table(
+        customers(
+            {"predicted_clv": 150.0, "rfm_group": "Champions", "churn_probability": 0.1},
+            {"predicted_clv": 80.0, "rfm_group": "Loyal", "churn_probability": 0.4},
+            {"predicted_clv": np.nan, "rfm_group": "At risk", "churn_probability": np.nan},
+            {
+                "predicted_clv": 20.0,
+                "rfm_group": "Dormant",
+                "churn_probability": 0.9,
+                "accepts_marketing": False,
+                "last_order_date": pd.Timestamp("2025-03-01"),
+                "expected_date_of_next_order": "2026-07-02",
+            },
+        ),
+        pd.DataFrame(
+            {
+                "customer_id": ["c0@example.com", "c1@example.com"],
+                "country": ["US", "GB"],
+                "first_name": ["Ann", "O'Neil"],
+            }
+        ),
+    )
+    return table
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("predicted_clv > 100", [0]),
+        ("predicted_clv >= 80", [0, 1]),
+        ("predicted_clv < 100", [1, 3]),  # missing is never selected
+        ("predicted_clv != 80", [0, 3]),  # missing is false for != too
+        ("not predicted_clv != 80", [1, 2]),
+        ("rfm_group == 'Champions'", [0]),
+        ('rfm_group == "Loyal"', [1]),
+        ("rfm_group in ('Champions', 'Loyal')", [0, 1]),
+        ("rfm_group not in ('Champions', 'Loyal')", [2, 3]),
+        ("rfm_group in ('Loyal')", [1]),
+        ("rfm_group in 'Loyal'", [1]),
+        ("rfm_group IN ('Dormant') AND NOT accepts_marketing", [3]),
+        ("predicted_clv > 100 or churn_probability >= 0.9", [0, 3]),
+        ("(predicted_clv > 50 or rfm_group == 'At risk') and churn_probability < 0.5", [0, 1]),
+        ("0.2 < churn_probability < 0.95", [1, 3]),
+        ("100 < predicted_clv", [0]),
+        ("predicted_clv > -1", [0, 1, 3]),
+        ("accepts_marketing", [0, 1, 2]),
+        ("accepts_marketing == false", [3]),
+        ("country == 'US'", [0]),
+        ("country == None", [2, 3]),
+        ("country != null", [0, 1]),
+        ('first_name == "O\'Neil"', [1]),
+        ("last_order_date < '2025-06-01'", [3]),
+        ("expected_date_of_next_order <= '2026-07-02'", [3]),
+        ("predicted_clv > predicted_clv_p90", [0, 1]),
+    ],
+)
+def test_where_selects(where_table, expression, expected):
+    assert list(np.flatnonzero(where_mask(where_table, expression))) == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("__import__('os')", "no function calls"),
+        ("__import__('os').system('echo hi') == 0", "no function calls"),
+        ("customer_id.upper() == 'X'", "no function calls"),
+        ("predicted_clv.__class__ == 1", "no attribute access"),
+        ("().__class__.__bases__[0] == 1", "no indexing"),
+        ("().__class__ == 1", "no attribute access"),
+        ("rfm_group[0] == 'C'", "no indexing"),
+        ("predicted_clv + 1 > 2", "no arithmetic"),
+        ("(lambda: 1)() == 1", "no function calls"),
+        ("[x for x in ()] == 1", "no comprehensions"),
+        ("f'{rfm_group}' == 'a'", "no f-strings"),
+        ("predicted_clv is None", "no 'is'"),
+        ("(x := 1) == 1", "no assignment"),
+        ("unknown_column > 1", "unknown column 'unknown_column'"),
+        ("os == 'x'", "unknown column 'os'"),
+        ("rfm_group = 'Champions'", "compare with =="),
+        ("predicted_clv >", "cannot read"),
+        ("rfm_group == 'Champions", "cannot read"),
+        ("", "empty"),
+        ("1 < 2", "needs a column"),
+        ("'Champions'", "not a condition"),
+        ("predicted_clv", "not true/false"),
+        ("rfm_group > 1", "holds text"),
+        ("predicted_clv > '100'", "holds numbers"),
+        ("accepts_marketing == 1", "True or False"),
+        ("last_order_date < 'yesterday'", "holds dates"),
+        ("rfm_group in rfm_score", "list of values"),
+        ("rfm_group in ('A', 'B') == 1", "needs 'in'"),
+        ("rfm_group == ('A', 'B')", "needs 'in'"),
+        ("rfm_group in ('A', rfm_score)", "must be literals"),
+        ("predicted_clv > 1\nor True", "one line"),
+        ("(" * 300 + "predicted_clv > 1" + ")" * 300, "--where: "),
+        ("predicted_clv > 1 and " * 200 + "predicted_clv > 1", "longer than"),
+    ],
+)
+def test_where_rejects_with_one_line(where_table, expression, message):
+    with pytest.raises(ExportError) as caught:
+        where_mask(where_table, expression)
+    text = str(caught.value)
+    assert message in text
+    assert "\n" not in text and text.startswith("--where: ")
+
+
+def test_where_never_executes_the_expression(tmp_path):
+    target = tmp_path / "pwned"
+    for expression in (
+        f"__import__('pathlib').Path({str(target)!r}).touch()",
+        f"open({str(target)!r}, 'w') == 1",
+        f"rfm_group == __import__('pathlib').Path({str(target)!r}).touch()",
+    ):
+        with pytest.raises(ExportError):
+            parse_where(expression)
+    assert not target.exists()
+
+
+def test_where_checks_columns_before_the_table_is_known():
+    parse_where("predicted_clv > 100 and country in ('US', 'CA')")
+    with pytest.raises(ExportError, match="unknown column 'nope'"):
+        parse_where("nope > 1")
+
+
+# ------------------------------------------------------------------------------------------------
+# consent
+# ------------------------------------------------------------------------------------------------
+def test_consent_keeps_true_only_and_counts_the_rest():
+    table = audience_table(
+        customers(
+            {"accepts_marketing": True},
+            {"accepts_marketing": False},
+            {"accepts_marketing": None},
+            {"accepts_marketing": True},
+        )
+    )
+    kept, left_out = consenting(table)
+    assert list(kept["customer_id"]) == ["c0@example.com", "c3@example.com"]
+    assert left_out == 2
+    everyone, none_left = consenting(table, include_non_consenting=True)
+    assert len(everyone) == 4 and none_left == 0
+
+
+def test_build_audience_counts():
+    table = customers(
+        {"rfm_group": "Champions"},
+        {"rfm_group": "Champions", "accepts_marketing": False},
+        {"rfm_group": "Champions", "customer_id": "no-email-1"},
+        {"rfm_group": "Loyal"},
+    )
+    audience = build_audience(table, None, "klaviyo", segment="champions")
+    assert (audience.selected, audience.exported) == (3, 1)
+    assert audience.left_out_consent == 1
+    assert audience.left_out_no_identifier == 1
+    assert list(audience.frame["Email"]) == ["c0@example.com"]
+    everyone = build_audience(
+        table, None, "klaviyo", where="rfm_group == 'Champions'", include_non_consenting=True
+    )
+    assert everyone.exported == 2 and everyone.left_out_consent == 0
+    with pytest.raises(ExportError, match="exactly one"):
+        build_audience(table, None, "klaviyo", segment="champions", where="predicted_clv > 1")
+    with pytest.raises(ExportError, match="exactly one"):
+        build_audience(table, None, "klaviyo")
+    with pytest.raises(ExportError, match="unknown format"):
+        build_audience(table, None, "tiktok", segment="champions")
+
+
+# ------------------------------------------------------------------------------------------------
+# formats
+# ------------------------------------------------------------------------------------------------
+CONTACT = pd.DataFrame(
+    {
+        "customer_id": ["c0@example.com", "c1@example.com", "c2@example.com"],
+        "email": [" Test@Example.com ", "second@example.com", None],
+        "first_name": ["  Mary-Ann ", "Jean", None],
+        "last_name": ["O'Brien", "Dupont", None],
+        "phone": ["(616) 954-7888", "06 12 34 56 78", None],
+        "city": ["New York", "Saint-Étienne", None],
+        "province": ["California", "Auvergne-Rhône-Alpes", None],
+        "country": ["US", "France", None],
+        "zip": ["02134-1234", "42 000", None],
+    }
+)
+
+
+def contact_table() -> pd.DataFrame:
+    rows = customers(
+        {
+            "predicted_clv": 123.456,
+            "historic_clv": 99.999,
+            "churn_probability": 0.123456,
+            "predicted_number_of_orders": 1.23456,
+            "rfm_group": "Champions",
+            "predicted_spend_tier": "high",
+            "expected_date_of_next_order": "2026-07-03",
+        },
+        {"predicted_clv": np.nan},
+        {},  # c2@example.com: a contact row without e-mail, so the id is the e-mail
+    )
+    return audience_table(rows, CONTACT)
+
+
+def test_published_sha256_example():
+    assert sha256_hex("test@example.com") == (
+        "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
+    )
+    assert sha256_hex("") == ""
+
+
+def test_klaviyo_format():
+    frame = format_audience(contact_table(), "klaviyo").frame
+    assert list(frame.columns) == [
+        "Email",
+        "predicted_clv",
+        "churn_probability",
+        "rfm_group",
+        "expected_date_of_next_order",
+        "historic_clv",
+        "predicted_spend_tier",
+        "predicted_number_of_orders",
+    ]
+    first = frame.iloc[0]
+    assert first["Email"] == "test@example.com"
+    assert first["predicted_clv"] == 123.46 and first["historic_clv"] == 100.0
+    assert first["churn_probability"] == 0.1235
+    assert first["predicted_number_of_orders"] == 1.23
+    assert first["expected_date_of_next_order"] == "2026-07-03"
+    assert (first["rfm_group"], first["predicted_spend_tier"]) == ("Champions", "high")
+    assert frame.iloc[1]["expected_date_of_next_order"] == ""
+    assert np.isnan(frame.iloc[1]["predicted_clv"])
+    # c2 has a contact row without e-mail: its e-mail-like id is the fallback
+    assert list(frame["Email"]) == ["test@example.com", "second@example.com", "c2@example.com"]
+
+
+def test_mailchimp_format():
+    frame = format_audience(contact_table(), "mailchimp").frame
+    assert list(frame.columns) == [
+        "Email Address",
+        "First Name",
+        "Last Name",
+        "Predicted CLV",
+        "Churn Probability",
+        "RFM Group",
+        "Next Order Date",
+        "Historic CLV",
+        "Spend Tier",
+        "Predicted Orders",
+    ]
+    assert list(frame.iloc[0][["Email Address", "First Name", "Last Name"]]) == [
+        "test@example.com",
+        "Mary-Ann",
+        "O'Brien",
+    ]
+    assert frame.iloc[0]["Predicted CLV"] == 123.46
+    assert frame.iloc[0]["Next Order Date"] == "2026-07-03"
+
+
+def test_meta_format_hashes_normalised_identifiers():
+    frame = format_audience(contact_table(), "meta").frame
+    assert list(frame.columns) == [
+        "email",
+        "phone",
+        "fn",
+        "ln",
+        "ct",
+        "st",
+        "zip",
+        "country",
+        "value",
+    ]
+    us, fr, bare = (frame.iloc[i] for i in range(3))
+    assert us["email"] == "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
+    assert us["phone"] == sha("16169547888")
+    assert us["fn"] == sha("maryann")
+    assert us["ln"] == sha("obrien")
+    assert us["ct"] == sha("newyork")
+    assert us["st"] == sha("ca")
+    assert us["zip"] == sha("02134")
+    assert us["country"] == sha("us")
+    assert us["value"] == 123.46
+    assert fr["phone"] == sha("33612345678")
+    assert fr["ct"] == sha("saintétienne")
+    assert fr["st"] == sha("auvergnerhônealpes")
+    assert fr["zip"] == sha("42000")
+    assert fr["country"] == sha("fr")
+    assert np.isnan(fr["value"])
+    # missing identifiers stay empty: never the hash of ""
+    assert bare["email"] == sha("c2@example.com")
+    for column in ("phone", "fn", "ln", "ct", "st", "zip", "country"):
+        assert bare[column] == ""
+    assert sha("") not in set(frame.drop(columns="value").to_numpy().ravel())
+
+
+def test_google_format():
+    frame = format_audience(contact_table(), "google").frame
+    assert list(frame.columns) == ["Email", "Phone", "First Name", "Last Name", "Country", "Zip"]
+    us, fr, bare = (frame.iloc[i] for i in range(3))
+    assert us["Email"] == sha("test@example.com")
+    assert us["Phone"] == sha("+16169547888")
+    assert us["First Name"] == sha("mary-ann")
+    assert us["Last Name"] == sha("o'brien")
+    assert (us["Country"], us["Zip"]) == ("US", "02134")
+    assert fr["Phone"] == sha("+33612345678")
+    assert (fr["Country"], fr["Zip"]) == ("FR", "42 000")
+    assert list(bare[["Phone", "First Name", "Last Name", "Country", "Zip"]]) == [""] * 5
+
+
+def test_meta_and_google_leave_out_rows_without_email_or_phone():
+    rows = customers({}, {}, {})
+    rows["customer_id"] = ["id-1", "id-2", "id-3"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["id-1", "id-2"], "phone": ["+44 20 7946 0000", None], "zip": [None, "1"]}
+    )
+    for to in ("meta", "google"):
+        result = format_audience(audience_table(rows, contacts), to)
+        assert len(result.frame) == 1 and result.no_identifier == 2
+    result = format_audience(audience_table(rows, contacts), "klaviyo")
+    assert len(result.frame) == 0 and result.no_identifier == 3
+
+
+def test_repeated_emails_are_left_out_as_duplicates():
+    rows = customers({}, {})
+    contacts = pd.DataFrame(
+        {"customer_id": ["c0@example.com", "c1@example.com"], "email": ["A@x.com", "a@x.com "]}
+    )
+    result = format_audience(audience_table(rows, contacts), "mailchimp")
+    assert list(result.frame["Email Address"]) == ["a@x.com"] and result.duplicates == 1
+
+
+@pytest.mark.parametrize(
+    ("phone", "country", "digits"),
+    [
+        ("(616) 954-7888", "US", "16169547888"),
+        ("616.954.7888", "United States", "16169547888"),
+        ("1 616 954 7888", "US", "16169547888"),  # already has the code: 11 digits > 10
+        ("+1 (616) 954-7888", None, "16169547888"),
+        ("011 44 20 7946 0000", "US", "442079460000"),  # US international prefix
+        ("07700 900123", "GB", "447700900123"),  # trunk 0 dropped
+        ("+44 (0)7700 900123", "GB", "447700900123"),  # the bracketed trunk 0 is dropped
+        ("0044 7700 900123", "DE", "447700900123"),  # 00 prefix
+        ("030 1234567", "DE", "49301234567"),
+        ("06 12 34 56 78", "FR", "33612345678"),
+        ("33 6 12 34 56 78", "FR", "33612345678"),  # starts with 33 and longer than 9 digits
+        ("06 1234 5678", "IT", "390612345678"),  # Italy keeps the 0
+        ("9112345678", "IN", "919112345678"),  # starts with 91 but has the national length
+        ("0412 345 678", "AU", "61412345678"),
+        ("12345678", "ZZ", "12345678"),  # unknown country: digits as written
+        ("555 0100", None, "5550100"),
+        ("'+1 616 954 7888", "US", "16169547888"),  # spreadsheet apostrophe
+        ("", "US", ""),
+        (None, "US", ""),
+        ("n/a", "US", ""),
+    ],
+)
+def test_phone_normalisation(phone, country, digits):
+    assert normalize_phone(phone, country) == digits
+    assert e164_phone(phone, country) == (f"+{digits}" if digits else "")
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("US", "US"), ("gb", "GB"), ("UK", "GB"), ("United Kingdom", "GB"), ("Germany", "DE"),
+     ("U.S.A.", "US"), ("Atlantis", ""), ("", ""), (None, "")],
+)  # fmt: skip
+def test_country_code(value, code):
+    assert country_code(value) == code
+
+
+# ------------------------------------------------------------------------------------------------
+# CSV formula neutralisation and writing
+# ------------------------------------------------------------------------------------------------
+DANGEROUS = ['=HYPERLINK("http://evil.example","click")', "+1", "-x", "@x", "\tx", "\rx"]
+
+
+def test_formula_cells_get_an_apostrophe_in_the_written_file(tmp_path):
+    rows = customers(*({} for _ in DANGEROUS))
+    contacts = pd.DataFrame(
+        {
+            "customer_id": list(rows["customer_id"]),
+            "first_name": DANGEROUS,
+            "last_name": ["Plain", "=1+2", "Smith", "", None, "x"],
+            "zip": ["=1", "-2", "+3", "@4", "5", "6"],
+        }
+    )
+    table = audience_table(rows, contacts)
+    # _text trims, so tab/CR survive only inside: check the raw neutraliser for them too
+    raw = pd.DataFrame({"a": ["\tx", "\rx", "=1", "ok", None], "n": [-1.0, 2.0, 3.0, 4.0, 5.0]})
+    neutral = neutralize_formulas(raw)
+    assert list(neutral["a"].iloc[:4]) == ["'\tx", "'\rx", "'=1", "ok"]
+    assert pd.isna(neutral["a"].iloc[4])
+    assert list(neutral["n"]) == [-1.0, 2.0, 3.0, 4.0, 5.0]  # numbers are not text cells
+
+    path = tmp_path / "mailchimp.csv"
+    write_audience(format_audience(table, "mailchimp").frame, path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        written = list(csv.DictReader(handle))
+    first_names = [row["First Name"] for row in written]
+    assert first_names == [
+        '\'=HYPERLINK("http://evil.example","click")',
+        "'+1",
+        "'-x",
+        "'@x",
+        "x",
+        "x",
+    ]
+    assert [row["Last Name"] for row in written][:3] == ["Plain", "'=1+2", "Smith"]
+    for row in written:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+    google = tmp_path / "google.csv"
+    write_audience(format_audience(table, "google").frame, google)
+    with google.open(newline="", encoding="utf-8") as handle:
+        zips = [row["Zip"] for row in csv.DictReader(handle)]
+    assert zips == ["'=1", "'-2", "'+3", "'@4", "5", "6"]
+    # hashed identifiers are computed from the value, not from the neutralised cell
+    meta = format_audience(table, "meta").frame
+    assert meta.loc[0, "fn"] == sha("hyperlinkhttpevilexampleclick")
+    assert meta.loc[1, "fn"] == sha("1")
+
+
+def test_write_audience_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "audience.csv"
+    path.write_text("old contents\n")
+    frame = format_audience(contact_table(), "klaviyo").frame
+    write_audience(frame, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audience.csv"]
+    assert path.read_text(encoding="utf-8").splitlines()[0] == (
+        "Email,predicted_clv,churn_probability,rfm_group,expected_date_of_next_order,"
+        "historic_clv,predicted_spend_tier,predicted_number_of_orders"
+    )
+    assert pd.read_csv(path)["Email"].tolist() == list(frame["Email"])
+
+    def broken(self, target, *args, **kwargs):
+        Path(target).write_text("half a fi")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_audience(frame, path)
+    assert path.read_text(encoding="utf-8").startswith("Email,")  # the old file is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audience.csv"]

@@ -226,6 +226,8 @@ def test_analyze_writes_the_growth_tables_consistent_with_the_customers(demo_wor
         "reminders",
     ):
         assert (out / f"{name}.csv").is_file(), name
+    report = (out / "report.html").read_text()
+    assert "CLV:CAC" in report and report.count("<script") >= 2  # plotly.js + the charts
     summary = json.loads((out / "summary.json").read_text())
     cohorts = pd.read_csv(out / "cohorts.csv")
     # every analysed customer belongs to exactly one acquisition cohort

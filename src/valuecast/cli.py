@@ -704,6 +704,12 @@ def run_analysis(
         progress.update(task, description="writing results")
         paths = write_analysis(analysis, report, out)
         paths.update(_write_growth_tables(growth.tables, out))
+        progress.update(task, description="writing the report")
+        from valuecast.report import write_report
+
+        paths["report"] = write_report(
+            out / "report.html", analysis.summary, analysis.customers, growth.tables, report
+        )
     seconds = time.perf_counter() - started
     if not quiet:
         _print_analysis(analysis, paths, seconds)
@@ -741,9 +747,10 @@ def analyze(
 ) -> None:
     """Every customer's historic and predicted CLV, churn risk, next order and RFM group.
 
-    Writes customers.csv, customers.parquet, summary.json and ingest_report.json to --out, and
-    next to them cohorts.csv, retention.csv, channels.csv (cac.csv with --spend), affinity.csv,
-    next_products.csv and reminders.csv.  Without FILE it analyses what the workspace holds.
+    Writes customers.csv, customers.parquet, summary.json, ingest_report.json and report.html
+    (one offline HTML file with the charts) to --out, and next to them cohorts.csv,
+    retention.csv, channels.csv (cac.csv with --spend), affinity.csv, next_products.csv and
+    reminders.csv.  Without FILE it analyses what the workspace holds.
     """
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
@@ -780,10 +787,12 @@ def _register_commands() -> None:
     from valuecast.cli_exports import add_commands as export_commands
     from valuecast.cli_growth import add_commands as growth_commands
     from valuecast.cli_products import add_commands as product_commands
+    from valuecast.cli_report import add_commands as report_commands
 
     growth_commands(app)
     channel_commands(app)
     product_commands(app)
+    report_commands(app)
     export_commands(app)
 
 

@@ -236,6 +236,8 @@ def _choose_model(orders, customers_table, as_of: date, facts, options: Analysis
         calibration,
         holdout_days,
         candidates=candidates,
+        weekly=True,
+        actual_weekly_cumulative=actual_weekly_cumulative(orders, _to_date(calibration_end), as_of),
         max_customers=options.backtest_max_customers,
     )
     info = result.to_dict()
@@ -243,6 +245,43 @@ def _choose_model(orders, customers_table, as_of: date, facts, options: Analysis
     info["holdout_days"] = holdout_days
     chosen = options.model if options.model != "auto" else (result.best or "bgnbd")
     return info, chosen
+
+
+def actual_weekly_cumulative(orders, calibration_end: date, as_of: date) -> list[float]:
+    """Actual cumulative holdout purchases of the calibration customers at each holdout week's end.
+
+    What :func:`valuecast.analytics.backtest.cumulative_orders_by_week` gives for the purchase
+    days after ``calibration_end`` (up to ``as_of``) of the customers whose first purchase is on
+    or before it (those the calibration summary holds, whose ``holdout_orders`` add up to the
+    last value), computed in the engine as one aggregate: purchase days counted per holdout week,
+    never one Python object per order.
+    """
+    import ibis
+
+    from valuecast.engine.summary import prepare_orders
+
+    holdout_days = (as_of - calibration_end).days
+    if holdout_days < 1:
+        raise ValueError("the as-of date must be after the calibration end")
+    end = ibis.literal(calibration_end, type="date")
+    o = prepare_orders(orders)
+    known = o.filter(
+        o.customer_id.notnull(),
+        o.order_date.notnull(),
+        o.order_date <= ibis.literal(as_of, type="date"),
+    )
+    days = known.select("customer_id", "order_date").distinct()
+    calibration_customers = days.filter(days.order_date <= end).select("customer_id").distinct()
+    held = days.filter(days.order_date > end).semi_join(calibration_customers, "customer_id")
+    # week k (0-based) covers days 7k+1 .. 7k+7 after the calibration end; the last may be partial
+    week = ((held.order_date.delta(end, unit="day") - 1) // 7).cast("int64")
+    counts = held.group_by(week=week).aggregate(purchases=held.count()).to_pandas()
+    weeks = -(-holdout_days // 7)
+    per_week = np.zeros(weeks)
+    np.add.at(
+        per_week, counts["week"].to_numpy(dtype=np.int64), counts["purchases"].to_numpy(float)
+    )
+    return np.cumsum(per_week).tolist()
 
 
 def _predict(table: pd.DataFrame, model_name: str, as_of: date, options: AnalysisOptions):

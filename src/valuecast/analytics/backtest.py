@@ -302,6 +302,7 @@ class BacktestResult:
     spend_model: dict[str, Any]
     weekly: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    by_frequency: dict[str, Any] | None = None
 
     @property
     def best_beats_naive(self) -> bool | None:
@@ -337,6 +338,8 @@ class BacktestResult:
         }
         if self.weekly is not None:
             out["weekly"] = self.weekly
+        if self.by_frequency is not None:
+            out["by_frequency"] = self.by_frequency
         return _json(out)
 
 
@@ -392,6 +395,54 @@ def cumulative_orders_by_week(days_after_calibration_end: ArrayLike, holdout_day
     return np.searchsorted(np.sort(offsets), ends, side="right").astype(float).tolist()
 
 
+FREQUENCY_GROUPS = 8
+"""Calibration frequencies 0, 1, ..., 6 and "7+" in :func:`holdout_by_frequency`."""
+
+
+def holdout_by_frequency(
+    frequency: ArrayLike,
+    actual_orders: ArrayLike,
+    predicted_orders: dict[str, ArrayLike],
+    groups: int = FREQUENCY_GROUPS,
+) -> dict[str, Any]:
+    """Mean actual and predicted holdout orders per customer by calibration frequency.
+
+    Customers are grouped by their calibration ``frequency`` (repeat purchase days): 0, 1, ...,
+    ``groups - 2`` and ``"{groups - 1}+"`` for the rest, the classic calibration-by-frequency
+    check of Fader, Hardie & Lee (2005, Figure 4).  Returns ``frequency`` (the group labels),
+    ``customers`` (how many in each), ``actual`` (mean actual holdout orders) and ``predicted``
+    (per name in ``predicted_orders``, the mean prediction), JSON-ready; groups without customers
+    are left out.
+    """
+    if groups < 2:
+        raise ValueError("groups must be at least 2")
+    f = _finite_array(frequency, "frequency")
+    actual = _finite_array(actual_orders, "actual orders")
+    if len(actual) != len(f):
+        raise ValueError("frequency and actual orders have different lengths")
+    group = np.clip(np.floor(f), 0, groups - 1).astype(np.int64)
+    counts = np.bincount(group, minlength=groups)
+    present = counts > 0
+    labels = [str(g) for g in range(groups - 1)] + [f"{groups - 1}+"]
+
+    def means(values: np.ndarray) -> list[float]:
+        sums = np.bincount(group, weights=values, minlength=groups)
+        return (sums[present] / counts[present]).tolist()
+
+    predicted = {}
+    for name, values in predicted_orders.items():
+        array = _finite_array(values, f"{name} predicted orders")
+        if len(array) != len(f):
+            raise ValueError(f"{name}: predictions and frequency have different lengths")
+        predicted[name] = means(array)
+    return {
+        "frequency": [label for label, keep in zip(labels, present, strict=True) if keep],
+        "customers": counts[present].tolist(),
+        "actual": means(actual),
+        "predicted": predicted,
+    }
+
+
 def backtest(
     calibration_summary: pd.DataFrame,
     holdout_days: float,
@@ -433,7 +484,9 @@ def backtest(
     ``avg_repeat_order_value``; when it cannot be fitted each customer's own average order value
     is used, and ``spend_model`` says why).  A model that fails to fit or predict is recorded
     with its error and skipped.  The best model has the lowest holdout MAE of orders; ties go to
-    the simpler one (:data:`SIMPLICITY`).
+    the simpler one (:data:`SIMPLICITY`).  ``by_frequency`` holds the mean actual and predicted
+    holdout orders of every fitted model and the naive baseline per calibration frequency
+    (:func:`holdout_by_frequency`), on the customers backtested.
     """
     unknown = [name for name in candidates if name not in CANDIDATES]
     if unknown or not candidates:
@@ -549,6 +602,15 @@ def backtest(
             "naive": (naive_total * week_ends / float(holdout_days)).tolist(),
         }
 
+    by_frequency = holdout_by_frequency(
+        frequency,
+        actual_orders,
+        {name: results[name].predicted_orders for name in fitted},
+    )
+    by_frequency["naive"] = holdout_by_frequency(
+        frequency, actual_orders, {"naive": naive["predicted_orders"].to_numpy()}
+    )["predicted"]["naive"]
+
     return BacktestResult(
         holdout_days=float(holdout_days),
         time_unit_days=float(time_unit_days),
@@ -560,4 +622,5 @@ def backtest(
         spend_model=spend_info,
         weekly=weekly_info,
         notes=notes,
+        by_frequency=by_frequency,
     )

@@ -1,0 +1,75 @@
+"""The ``report`` command: the analysis of a workspace as one self-contained ``report.html``.
+
+:func:`add_commands` registers it on the Typer app of :mod:`valuecast.cli`.  The workspace is
+opened read-only; every error (no workspace, a bad date or spend file, an empty workspace) is
+one line on stderr and exit code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+
+def report(
+    workspace: Path = typer.Option(
+        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
+    ),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
+    spend: Path | None = typer.Option(
+        None, "--spend", help="SPEND.csv (month, channel, spend): adds CLV:CAC and payback."
+    ),
+    margin: float = typer.Option(1.0, "--margin", help="Share of net revenue kept as profit."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="YYYY-MM-DD (default: the last order date in the workspace)."
+    ),
+) -> None:
+    """Write report.html: every chart of the analysis in one page that opens offline.
+
+    Headline figures, how value concentrates, P(alive), RFM groups and spend tiers, cohorts and
+    retention, CLV (and CLV:CAC with --spend) by channel, the growth stage, the model backtest
+    and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
+    it needs no network.
+    """
+    from valuecast.cli import console, fail, open_workspace
+    from valuecast.engine import EngineError, SummaryError
+    from valuecast.io.schema import InputError
+    from valuecast.report.build import analyse_for_report, write_report
+
+    started = time.perf_counter()
+    if out.exists() and out.is_dir():
+        fail(f"{out}: is a folder (--out names the HTML file to write)")
+    if not out.parent.exists():
+        fail(f"{out.parent}: no such folder (--out)")
+    if spend is not None and not spend.is_file():
+        fail(f"{spend}: no such file (--spend)")
+    spend_frame = None
+    if spend is not None:
+        from valuecast.io.spend import read_spend
+
+        try:
+            spend_frame = read_spend(spend)
+        except InputError as error:
+            fail(str(error))
+    with open_workspace(workspace) as ws:
+        try:
+            inputs = analyse_for_report(ws, spend=spend_frame, margin=margin, as_of=as_of)
+        except (SummaryError, InputError, EngineError, ValueError) as error:
+            fail(str(error))
+    try:
+        path = write_report(out, *inputs)
+    except OSError as error:
+        fail(f"{out}: cannot write the report: {error}")
+    size = path.stat().st_size / 1e6
+    console.print(
+        f"report written to {path} ({size:.1f} MB) in {time.perf_counter() - started:.1f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Register ``valuecast report`` on ``app``."""
+    app.command("report")(report)

@@ -1,0 +1,395 @@
+"""report.html from a simulated shop: self-contained, every section read out, numbers as summary.json."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from plotly.offline import get_plotlyjs
+
+from valuecast.report import SECTIONS, render_report, report_from_workspace, write_report
+
+EXPECTED_CHARTS = {
+    "headline": ["headline-clv"],
+    "concentration": ["concentration-lorenz"],
+    "alive": ["alive-heatmap"],
+    "segments": ["segments-rfm", "segments-tiers"],
+    "cohorts": ["cohorts-retention", "cohorts-ltv", "cohorts-churn"],
+    "channels": ["channels-clv", "channels-cac"],
+    "stage": ["stage-effort", "stage-monthly"],
+    "backtest": ["backtest-weekly", "backtest-frequency"],
+    "data-quality": ["data-quality-orders"],
+}
+
+
+@pytest.fixture(scope="module")
+def html(shop):
+    return shop.report.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def page(html, html_tools):
+    return html_tools.parse(html)
+
+
+def _figures(root) -> dict:
+    (node,) = list(root.find_all("script", id="report-data"))
+    return json.loads(node.all_text())
+
+
+def _readings(root, section: str) -> dict[str, str]:
+    (node,) = list(root.find_all("section", id=section))
+    out = {}
+    for block in node.find_all("figure", cls="chart-block"):
+        (reading,) = list(block.find_all("p", cls="reading"))
+        out[block.attrs["id"].removeprefix("block-")] = " ".join(reading.all_text().split())
+    return out
+
+
+def _reading(root, chart: str) -> str:
+    for section in SECTIONS:
+        readings = _readings(root, section)
+        if chart in readings:
+            return readings[chart]
+    raise AssertionError(f"no chart {chart}")
+
+
+# -- nothing from outside ------------------------------------------------------------------------
+def test_the_loading_check_finds_external_references(html_tools):
+    """The check below must be able to fail: each of these pages loads something from outside."""
+    check = html_tools.loading_references
+    assert (
+        check('<p><a href="#top">top</a></p><script>var u = "https://x.org/a.js";</script>') == []
+    )
+    for page in (
+        '<script src="https://cdn.plot.ly/plotly.min.js"></script>',
+        '<img src="http://example.com/logo.png">',
+        '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Open+Sans">',
+        "<style>@import 'https://fonts.example/a.css';</style>",
+        "<style>body { background: url(https://example.com/bg.png) }</style>",
+        "<div style=\"background-image: url('//example.com/x.png')\"></div>",
+        '<iframe src="//example.com/frame"></iframe>',
+    ):
+        assert check(page), page
+
+
+def test_the_report_loads_nothing_from_outside(html, page, html_tools):
+    assert html_tools.loading_references(html) == []
+    scripts = list(page.find_all("script"))
+    assert all("src" not in script.attrs for script in scripts)
+    assert not list(page.find_all("link"))
+    # the page's own scripts (all but plotly.js) name no address at all
+    plotly_js = get_plotlyjs()
+    own = [s.all_text() for s in scripts if s.all_text() != plotly_js]
+    assert len(own) == len(scripts) - 1
+    assert all("http:" not in text and "https:" not in text for text in own)
+    assert not re.search(r"(?i)(src|href)\s*=\s*[\"']?\s*(https?:)?//", _without(html, plotly_js))
+    assert not re.search(r"(?i)url\(\s*[\"']?\s*(https?:)?//", _without(html, plotly_js))
+
+
+def _without(html: str, plotly_js: str) -> str:
+    return html.replace(plotly_js, "")
+
+
+def test_plotly_js_is_inlined_exactly_once(html, page):
+    plotly_js = get_plotlyjs()
+    assert len(plotly_js) > 1_000_000
+    assert html.count(plotly_js) == 1
+    banner = plotly_js[: plotly_js.index("*/")]
+    assert html.count(banner) == 1
+    big = [s for s in page.find_all("script") if len(s.all_text()) > 500_000]
+    assert len(big) == 1 and big[0].all_text() == plotly_js
+
+
+def test_size_and_no_per_customer_data(shop, html):
+    assert shop.report.stat().st_size < 10 * 1024 * 1024
+    plotly_js = get_plotlyjs()
+    # everything but plotly.js: aggregates only, a few hundred kB at most
+    assert len(_without(html, plotly_js).encode()) < 400_000
+    customers = shop.with_spend[1]
+    for customer_id in customers["customer_id"].sample(50, random_state=0):
+        assert customer_id not in html
+
+
+# -- sections, charts and readings ---------------------------------------------------------------
+def test_every_section_is_there_with_a_chart_and_its_reading(page):
+    figures = _figures(page)
+    assert figures["template"]["layout"]  # one shared template, not one per chart
+    drawn = set()
+    for section, charts in EXPECTED_CHARTS.items():
+        readings = _readings(page, section)
+        assert list(readings) == charts, section
+        for key, reading in readings.items():
+            assert len(reading) > 30 and reading.endswith("."), (key, reading)
+            (div,) = list(page.find_all("div", data_figure=key))
+            assert div.attrs["class"] == "chart"
+            figure = figures["figures"][key]
+            assert "template" not in figure["layout"]
+            assert figure["data"], key
+            for trace in figure["data"]:
+                filled = [trace.get(k) for k in ("x", "y", "z", "values") if trace.get(k)]
+                assert filled, (key, trace.get("name"))
+            drawn.add(key)
+    assert drawn == set(figures["figures"])
+    assert [s.attrs["id"] for s in page.find_all("section")] == list(SECTIONS)
+
+
+def test_headline_figures_equal_summary_json(shop, page):
+    summary = shop.with_spend[0]
+    totals, currency = summary["totals"], summary["currency"]
+    items = {
+        node.attrs["data-key"]: (
+            json.loads(node.attrs["data-value"]),
+            " ".join(next(node.find_all("dd")).all_text().split()),
+        )
+        for node in page.find_all("div", cls="figure")
+    }
+    assert items["n_customers"] == (summary["n_customers"], f"{summary['n_customers']:,}")
+    assert items["n_orders"] == (summary["n_orders"], f"{summary['n_orders']:,}")
+    assert items["n_guest_orders"] == (summary["n_guest_orders"], f"{summary['n_guest_orders']:,}")
+    assert summary["n_guest_orders"] > 0
+    for key in ("historic_clv", "predicted_clv"):
+        assert items[key] == (totals[key], f"{totals[key]:,.0f} {currency}")
+    low, high = totals["predicted_clv_p10"], totals["predicted_clv_p90"]
+    assert items["predicted_clv_interval"] == ([low, high], f"{low:,.0f} to {high:,.0f} {currency}")
+    orders = totals["predicted_number_of_orders"]
+    assert items["predicted_number_of_orders"] == (orders, f"{orders:,.0f}")
+    assert items["model"][0] == summary["model"]["name"]
+    assert summary["model"]["name"] in items["model"][1]
+    reading = _reading(page, "headline-clv")
+    assert (
+        f"{summary['n_customers']:,} customers have spent {totals['historic_clv']:,.0f}" in reading
+    )
+    assert f"{totals['predicted_clv']:,.0f} {currency} more" in reading
+
+
+def test_concentration_reading_is_the_top_fifth_share(shop, page):
+    customers = shop.with_spend[1]
+    value = np.sort(customers["predicted_clv"].to_numpy())[::-1]
+    top = value[: round(0.2 * len(value))].sum() / value.sum()
+    assert 0.2 < top < 1
+    reading = _reading(page, "concentration-lorenz")
+    assert reading.startswith(f"The top 20% of customers hold {top:.0%} of predicted CLV")
+    figure = _figures(page)["figures"]["concentration-lorenz"]["data"][0]
+    assert figure["x"][20] == pytest.approx(20) and figure["y"][20] == pytest.approx(top * 100)
+    assert figure["y"][-1] == pytest.approx(100) and len(figure["x"]) == 101
+
+
+def test_alive_heatmap_means_probability_alive_per_cell(shop, page):
+    customers = shop.with_spend[1]
+    trace = _figures(page)["figures"]["alive-heatmap"]["data"][0]
+    since = customers["T"] - customers["recency"]
+    recent_one = customers[(since <= 30) & (customers["frequency"] == 1)]
+    column, row = trace["x"].index("0-30"), trace["y"].index("1")
+    assert trace["z"][row][column] == pytest.approx(recent_one["probability_alive"].mean())
+    assert trace["customdata"][row][column] == len(recent_one)
+    assert sum(map(sum, trace["customdata"])) == len(customers)
+    assert "most likely to still be buying" in _reading(page, "alive-heatmap")
+
+
+def test_segment_readings_come_from_summary_groups(shop, page):
+    summary = shop.with_spend[0]
+    groups = summary["rfm_groups"]
+    total = sum(g["predicted_clv"] for g in groups.values())
+    customers = sum(g["count"] for g in groups.values())
+    top = max(groups, key=lambda name: groups[name]["predicted_clv"])
+    expected = (
+        f"{top} are {groups[top]['count'] / customers:.0%} of customers and hold "
+        f"{groups[top]['predicted_clv'] / total:.0%} of predicted CLV"
+    )
+    assert _reading(page, "segments-rfm").startswith(expected)
+    tiers = summary["spend_tiers"]
+    high = tiers["high"]["predicted_clv"] / sum(t["predicted_clv"] for t in tiers.values())
+    assert f"holds {high:.0%} of predicted CLV" in _reading(page, "segments-tiers")
+
+
+def test_cohort_readings(shop, page):
+    tables = shop.with_spend[2]
+    retention = tables["retention.csv"]
+    retention = retention[~retention["partial_month"].astype(bool)]  # complete months only
+    month1 = retention[retention["months_since_acquisition"] == 1]
+    rate = month1["active_customers"].sum() / month1["customers"].sum()
+    assert _reading(page, "cohorts-retention").startswith(
+        f"In month 1 after their first order, {rate:.0%} of a cohort's customers order again"
+    )
+    cohorts = tables["cohorts.csv"]
+    reached = cohorts[cohorts["ltv_m12"].notna()]
+    start = np.average(reached["ltv_m0"], weights=reached["customers"])
+    end = np.average(reached["ltv_m12"], weights=reached["customers"])
+    assert _reading(page, "cohorts-ltv").startswith(
+        f"A new customer brings {start:,.2f} USD in the month of their first order and "
+        f"{end:,.2f} USD by month 12"
+    )
+    ltv = _figures(page)["figures"]["cohorts-ltv"]["data"]
+    assert len(ltv) == len(cohorts)
+    threshold = shop.with_spend[0]["growth"]["churn_threshold"]["threshold_months"]
+    assert _reading(page, "cohorts-churn").startswith(
+        f"After {threshold} month" if threshold else "The chance of ordering within 12 months"
+    )
+
+
+def test_channel_readings_with_spend(shop, page):
+    channels = shop.with_spend[2]["channels.csv"]
+    total = channels["historic_clv_mean"] + channels["predicted_clv_mean"]
+    best = channels.loc[total.idxmax()]
+    assert _reading(page, "channels-clv").startswith(
+        f"Customers from {best['acquisition_channel']} are worth the most, {total.max():,.2f} USD"
+    )
+    paid = channels[channels["clv_to_cac"].notna()]
+    assert set(paid["acquisition_channel"]) == {"google", "instagram", "facebook ads"}
+    top = paid.loc[paid["clv_to_cac"].idxmax()]
+    reading = _reading(page, "channels-cac")
+    assert reading.startswith(
+        f"The best return on spend comes from {top['acquisition_channel']}: CLV:CAC "
+        f"{top['clv_to_cac']:.1f}"
+    )
+    overall = shop.with_spend[0]["growth"]["clv_to_cac"]
+    assert f"Over all channels with spend: {overall:.1f}." in reading
+    bars = _figures(page)["figures"]["channels-cac"]["data"][0]
+    assert bars["x"][0] == top["acquisition_channel"] and len(bars["x"]) == 3
+
+
+def test_without_spend_channels_show_clv_only(shop, html_tools):
+    root = html_tools.parse(render_report(*shop.without_spend))
+    assert list(_readings(root, "channels")) == ["channels-clv"]
+    assert not list(root.find_all("div", data_figure="channels-cac"))
+    (section,) = list(root.find_all("section", id="channels"))
+    assert "--spend SPEND.csv" in section.all_text()
+
+
+def test_stage_and_backtest_readings(shop, page):
+    summary = shop.with_spend[0]
+    stage = summary["growth"]["growth_stage"]
+    assert _reading(page, "stage-effort").startswith(f"At the '{stage['stage']}' stage")
+    assert f"about {stage['retention_share']:.0%} of the effort into keeping" in _reading(
+        page, "stage-effort"
+    )
+    backtest = summary["backtest"]
+    chosen = summary["model"]["name"]
+    actual = backtest["weekly"]["actual"][-1]
+    predicted = backtest["weekly"]["predicted"][chosen][-1]
+    reading = _reading(page, "backtest-weekly")
+    assert f"the customers made {actual:,.0f} repeat purchases" in reading
+    assert f"predicted {predicted:,.0f} ({predicted / actual - 1:+.0%})" in reading
+    weekly = _figures(page)["figures"]["backtest-weekly"]["data"]
+    assert [t["name"] for t in weekly][0] == "actual" and weekly[0]["y"][-1] == actual
+    assert len(weekly) == 1 + len(backtest["weekly"]["predicted"]) + 1  # + the naive guess
+    frequency = _figures(page)["figures"]["backtest-frequency"]["data"]
+    assert frequency[0]["x"] == backtest["by_frequency"]["frequency"]
+    assert frequency[0]["y"] == pytest.approx(backtest["by_frequency"]["actual"])
+    (section,) = list(page.find_all("section", id="backtest"))
+    rows = [[td.all_text() for td in tr.find_all("td")] for tr in section.find_all("tr")]
+    for name, value in summary["model"]["params"].items():
+        error = summary["model"]["standard_errors"][name]
+        assert [name, f"{value:.4g}", f"{error:.3g}"] in [row[1:] for row in rows]
+
+
+def test_data_quality_reading_is_the_ingest_report(shop, page):
+    report = shop.with_spend[3]
+    excluded = report["excluded_orders"]
+    assert sum(excluded.values()) == sum(shop.info.excluded_orders.values()) > 0
+    reading = _reading(page, "data-quality-orders")
+    assert reading.startswith(
+        f"Of {report['rows_read']:,} rows read, {report['orders']:,} orders were used "
+        f"({report['guest_orders']:,} of them guest orders"
+    )
+    for reason, count in excluded.items():
+        if count:
+            assert f"{reason} {count:,}" in reading
+    bars = _figures(page)["figures"]["data-quality-orders"]["data"][0]
+    assert sum(bars["x"]) == report["orders"] + sum(excluded.values())
+
+
+def test_sections_without_data_say_so_instead_of_an_empty_chart(shop, html_tools):
+    summary, customers, _, _ = copy.deepcopy(shop.without_spend)
+    summary.pop("growth")
+    summary["backtest"] = {"skipped": "120 days of history leave less than 90 days"}
+    customers = customers.assign(probability_alive=np.nan, predicted_clv=np.nan)
+    root = html_tools.parse(render_report(summary, customers, {}, None))
+    figures = _figures(root)["figures"]
+    assert [s.attrs["id"] for s in root.find_all("section")] == list(SECTIONS)
+    empty = {
+        "alive-heatmap": "No P(alive)",
+        "cohorts-retention": "No cohorts yet",
+        "cohorts-ltv": "No cohorts yet",
+        "channels-clv": "No acquisition channels",
+        "stage-effort": "No growth stage",
+        "backtest-weekly": "No backtest: 120 days of history",
+        "data-quality-orders": "No ingest report",
+    }
+    for key, sentence in empty.items():
+        (block,) = list(root.find_all("figure", id=f"block-{key}"))
+        (reading,) = list(block.find_all("p", cls="no-data"))
+        assert reading.all_text().startswith(sentence), key
+        assert not list(block.find_all("div")) and key not in figures
+    # what has data is still drawn: with no predictions, value concentration on historic CLV
+    assert set(figures) == {"headline-clv", "concentration-lorenz", "segments-rfm",
+                            "segments-tiers"}  # fmt: skip
+    assert "of historic CLV" in _reading(root, "concentration-lorenz")
+    for key, figure in figures.items():
+        assert figure["data"], key
+
+
+def test_text_from_the_data_is_escaped(shop, html_tools):
+    summary, customers, tables, report = copy.deepcopy(shop.with_spend)
+    channels = tables["channels.csv"].copy()
+    channels.loc[channels.index[0], "acquisition_channel"] = "<script>alert(1)</script>"
+    tables["channels.csv"] = channels
+    html = render_report(summary, customers, tables, report)
+    assert "<script>alert(1)" not in html
+    assert html_tools.loading_references(html) == []
+    root = html_tools.parse(html)
+    bars = _figures(root)["figures"]["channels-clv"]["data"][0]
+    assert "<script>alert(1)</script>" in bars["x"]  # the JSON keeps the text, \\u-escaped
+
+
+# -- writing ------------------------------------------------------------------------------------
+def test_write_report_replaces_the_file_atomically(shop, tmp_path):
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    path = write_report(target, *shop.without_spend)
+    assert path == target and target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_report_from_workspace(shop, tmp_path):
+    path = report_from_workspace(shop.workspace, tmp_path / "r.html", spend=shop.spend)
+    html = path.read_text(encoding="utf-8")
+    assert 'data-figure="channels-cac"' in html and html.count(get_plotlyjs()) == 1
+    with pytest.raises(FileNotFoundError, match="no such workspace"):
+        report_from_workspace(tmp_path / "missing.duckdb", tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_margin_and_horizon_reach_the_report(shop, tmp_path):
+    path = report_from_workspace(shop.workspace, tmp_path / "r.html", margin=0.4, horizon=6)
+    html = path.read_text(encoding="utf-8")
+    assert "predicted CLV at a 40% margin" in html
+    assert "predicted CLV, next 6 months" in html
+
+
+def test_render_accepts_tables_read_back_from_csv(shop, tmp_path, html_tools):
+    """The tables as `valuecast analyze` wrote them (CSV, read back) give the same charts."""
+    summary, customers, tables, report = shop.with_spend
+    read_back = {}
+    for name, frame in tables.items():
+        frame.to_csv(tmp_path / name, index=False)
+        read_back[name] = pd.read_csv(tmp_path / name)
+    original = _figures(html_tools.parse(render_report(summary, customers, tables, report)))
+    again = _figures(html_tools.parse(render_report(summary, customers, read_back, report)))
+    assert set(again["figures"]) == set(original["figures"])
+
+
+def test_render_accepts_an_in_memory_summary_with_numpy_numbers(shop, html_tools):
+    summary, customers, tables, report = copy.deepcopy(shop.with_spend)
+    summary["n_customers"] = np.int64(summary["n_customers"])
+    summary["totals"]["predicted_clv"] = np.float64(summary["totals"]["predicted_clv"])
+    summary["as_of"] = pd.Timestamp(summary["as_of"]).date()
+    root = html_tools.parse(render_report(summary, customers, tables, report))
+    (node,) = list(root.find_all("div", cls="figure", data_key="n_customers"))
+    assert json.loads(node.attrs["data-value"]) == shop.with_spend[0]["n_customers"]
+    assert f"as of {shop.with_spend[0]['as_of']}" in next(root.find_all("p")).all_text()

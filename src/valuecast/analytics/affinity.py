@@ -57,6 +57,7 @@ import pandas as pd
 
 from valuecast.analytics._history import resolve_as_of
 from valuecast.engine.summary import SummaryError, _as_date, prepare_orders
+from valuecast.io.schema import empty_frame
 
 SAME_ORDER = "same order"
 AFTER = "after"
@@ -67,23 +68,26 @@ MIN_PAIRS = 2
 """Pairs seen in fewer orders (same order) or customers (after) than this are dropped."""
 TOP_K = 3
 
-AFFINITY_COLUMNS: tuple[str, ...] = (
-    "kind",
-    "product_a",
-    "product_b",
-    "pairs",
-    "support",
-    "confidence",
-    "lift",
-)
-NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "rank",
-    "product",
-    "score",
-    "because_of",
-    "kind",
-)
+# the output tables: column -> dtype
+AFFINITY_SCHEMA: dict[str, str] = {
+    "kind": "string",
+    "product_a": "string",
+    "product_b": "string",
+    "pairs": "int64",
+    "support": "float64",
+    "confidence": "float64",
+    "lift": "float64",
+}
+NEXT_PRODUCTS_SCHEMA: dict[str, str] = {
+    "customer_id": "string",
+    "rank": "int64",
+    "product": "string",
+    "score": "float64",
+    "because_of": "string",
+    "kind": "string",
+}
+AFFINITY_COLUMNS: tuple[str, ...] = tuple(AFFINITY_SCHEMA)
+NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = tuple(NEXT_PRODUCTS_SCHEMA)
 
 
 def product_lines(order_lines: ir.Table) -> ir.Table:
@@ -215,20 +219,6 @@ def _after_pairs(
     return _rates(AFTER, frame, frame["observed_a"] - frame["owned_before"], n_customers)
 
 
-def _empty_affinity() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "kind": pd.Series(dtype="string"),
-            "product_a": pd.Series(dtype="string"),
-            "product_b": pd.Series(dtype="string"),
-            "pairs": pd.Series(dtype="int64"),
-            "support": pd.Series(dtype="float64"),
-            "confidence": pd.Series(dtype="float64"),
-            "lift": pd.Series(dtype="float64"),
-        }
-    )
-
-
 def product_affinity(
     orders: ir.Table,
     order_lines: ir.Table,
@@ -252,7 +242,7 @@ def product_affinity(
     ]
     parts = [part for part in parts if len(part)]
     if not parts:
-        return _empty_affinity()
+        return empty_frame(AFFINITY_SCHEMA)
     out = pd.concat(parts, ignore_index=True)
     out["kind_order"] = out["kind"].map({SAME_ORDER: 0, AFTER: 1})
     out = out.sort_values(
@@ -261,31 +251,7 @@ def product_affinity(
         kind="stable",
     )
     out = out.drop(columns="kind_order").reset_index(drop=True)
-    out = out.astype(
-        {
-            "kind": "string",
-            "product_a": "string",
-            "product_b": "string",
-            "pairs": "int64",
-            "support": "float64",
-            "confidence": "float64",
-            "lift": "float64",
-        }
-    )
-    return out[list(AFFINITY_COLUMNS)]
-
-
-def _empty_next() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": pd.Series(dtype="string"),
-            "rank": pd.Series(dtype="int64"),
-            "product": pd.Series(dtype="string"),
-            "score": pd.Series(dtype="float64"),
-            "because_of": pd.Series(dtype="string"),
-            "kind": pd.Series(dtype="string"),
-        }
-    )
+    return out.astype(AFFINITY_SCHEMA)[list(AFFINITY_COLUMNS)]
 
 
 def suggestion_rules(affinity: pd.DataFrame) -> pd.DataFrame:
@@ -352,7 +318,7 @@ def next_products(
             orders, order_lines, as_of=as_of_date, within_days=within_days, min_pairs=min_pairs
         )
     if not len(affinity):
-        return _empty_next()
+        return empty_frame(NEXT_PRODUCTS_SCHEMA)
     rules = ibis.memtable(suggestion_rules(affinity))
     bought = product_purchases(orders, order_lines, as_of_date, customers_only=True)
     owned = bought.select("customer_id", "product").distinct()
@@ -396,7 +362,7 @@ def next_products(
         .reset_index(drop=True)
     )
     if not len(frame):
-        return _empty_next()
+        return empty_frame(NEXT_PRODUCTS_SCHEMA)
     return frame.astype(
         {
             "customer_id": "string",

@@ -31,45 +31,36 @@ import pandas as pd
 
 from valuecast.analytics._history import resolve_as_of
 from valuecast.analytics.affinity import product_purchases
+from valuecast.io.schema import empty_frame
 
 MIN_CUSTOMERS = 5
 """Customers who must have re-bought a product for its cycle to be reported."""
 
-CYCLE_COLUMNS: tuple[str, ...] = (
-    "product",
-    "cycle_days",
-    "median_days",
-    "mean_days",
-    "customers_repeating",
-    "repeats",
-)
-REMINDER_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "product",
-    "last_purchase_date",
-    "cycle_days",
-    "due_date",
-    "days_until_due",
-)
+# the output tables: column -> dtype
+CYCLE_SCHEMA: dict[str, str] = {
+    "product": "string",
+    "cycle_days": "int64",
+    "median_days": "float64",
+    "mean_days": "float64",
+    "customers_repeating": "int64",
+    "repeats": "int64",
+}
+REMINDER_SCHEMA: dict[str, str] = {
+    "customer_id": "string",
+    "product": "string",
+    "last_purchase_date": "datetime64[s]",
+    "cycle_days": "int64",
+    "due_date": "datetime64[s]",
+    "days_until_due": "int64",
+}
+CYCLE_COLUMNS: tuple[str, ...] = tuple(CYCLE_SCHEMA)
+REMINDER_COLUMNS: tuple[str, ...] = tuple(REMINDER_SCHEMA)
 
 
 def purchase_days(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.Table:
     """``customer_id, product, order_date``: each customer's distinct purchase days of a product."""
     bought = product_purchases(orders, order_lines, as_of, customers_only=True)
     return bought.select("customer_id", "product", "order_date").distinct()
-
-
-def _empty_cycles() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "product": pd.Series(dtype="string"),
-            "cycle_days": pd.Series(dtype="int64"),
-            "median_days": pd.Series(dtype="float64"),
-            "mean_days": pd.Series(dtype="float64"),
-            "customers_repeating": pd.Series(dtype="int64"),
-            "repeats": pd.Series(dtype="int64"),
-        }
-    )
 
 
 def replenishment_cycles(
@@ -103,7 +94,7 @@ def replenishment_cycles(
     cycles = cycles.filter(cycles.customers_repeating >= int(min_customers))
     frame = cycles.to_pandas()
     if not len(frame):
-        return _empty_cycles()
+        return empty_frame(CYCLE_SCHEMA)
     frame["median_days"] = frame["median_days"].astype("float64")
     frame["mean_days"] = frame["mean_days"].astype("float64")
     # halves up (np.round would round 14.5 to 14); gaps are >= 1 day, so the cycle is too
@@ -112,19 +103,6 @@ def replenishment_cycles(
         {"product": "string", "customers_repeating": "int64", "repeats": "int64"}
     ).sort_values(["customers_repeating", "product"], ascending=[False, True], kind="stable")
     return frame[list(CYCLE_COLUMNS)].reset_index(drop=True)
-
-
-def _empty_reminders() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": pd.Series(dtype="string"),
-            "product": pd.Series(dtype="string"),
-            "last_purchase_date": pd.Series(dtype="datetime64[s]"),
-            "cycle_days": pd.Series(dtype="int64"),
-            "due_date": pd.Series(dtype="datetime64[s]"),
-            "days_until_due": pd.Series(dtype="int64"),
-        }
-    )
 
 
 def reminders(
@@ -152,7 +130,7 @@ def reminders(
             orders, order_lines, as_of=as_of_date, min_customers=min_customers
         )
     if not len(cycles):
-        return _empty_reminders()
+        return empty_frame(REMINDER_SCHEMA)
     rules = ibis.memtable(
         pd.DataFrame(
             {
@@ -178,7 +156,7 @@ def reminders(
         .to_pandas()
     )
     if not len(frame):
-        return _empty_reminders()
+        return empty_frame(REMINDER_SCHEMA)
     last_dates = pd.to_datetime(frame["last_purchase_date"]).astype("datetime64[s]")
     frame["last_purchase_date"] = last_dates
     cycle = pd.to_timedelta(frame["cycle_days"].astype("int64"), unit="D")

@@ -177,6 +177,21 @@ def open_workspace(path: Path):
         fail(f"{path}: cannot open the workspace: {error}")
 
 
+def read_spend_or_fail(spend: Path | None):
+    """The ``--spend`` file as a frame (None without one), or one line and exit 2."""
+    if spend is None:
+        return None
+    from valuecast.io.schema import InputError
+    from valuecast.io.spend import read_spend
+
+    if not spend.is_file():
+        fail(f"{spend}: no such file (--spend)")
+    try:
+        return read_spend(spend)
+    except InputError as error:
+        fail(str(error))
+
+
 def _read_table_url(source: str):
     from valuecast.engine.connection import EngineError
     from valuecast.engine.tables import read_table
@@ -643,16 +658,7 @@ def run_analysis(
     from valuecast.pipeline import AnalysisOptions, analyze
 
     started = time.perf_counter()
-    spend_frame = None
-    if spend is not None:
-        from valuecast.io.spend import read_spend
-
-        if not spend.is_file():
-            fail(f"{spend}: no such file (--spend)")
-        try:
-            spend_frame = read_spend(spend)
-        except InputError as error:
-            fail(str(error))
+    spend_frame = read_spend_or_fail(spend)
     options = AnalysisOptions(
         as_of=as_of,
         horizon=horizon,

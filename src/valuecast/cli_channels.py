@@ -139,10 +139,9 @@ def add_commands(app: typer.Typer) -> None:
             clv_by_group,
             monthly_revenue,
         )
-        from valuecast.cli import console, fail
+        from valuecast.cli import console, fail, read_spend_or_fail
         from valuecast.engine import EngineError, SummaryError
         from valuecast.io.schema import InputError
-        from valuecast.io.spend import read_spend
         from valuecast.pipeline import AnalysisOptions, analyze
 
         options = AnalysisOptions(as_of=as_of, margin=margin)
@@ -152,14 +151,7 @@ def add_commands(app: typer.Typer) -> None:
             fail(str(error))
         if not workspace.exists():
             fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
-        if spend is not None and not spend.is_file():
-            fail(f"{spend}: no such file (--spend)")
-        spend_frame = None
-        if spend is not None:
-            try:
-                spend_frame = read_spend(spend)
-            except InputError as error:
-                fail(str(error))
+        spend_frame = read_spend_or_fail(spend)
         from valuecast.analytics.channels import explode_tags, join_attributes
         from valuecast.cli import open_workspace
         from valuecast.io.attributes import read_attributes

@@ -33,7 +33,7 @@ def report(
     and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
     it needs no network.
     """
-    from valuecast.cli import console, fail, open_workspace
+    from valuecast.cli import console, fail, open_workspace, read_spend_or_fail
     from valuecast.engine import EngineError, SummaryError
     from valuecast.io.schema import InputError
     from valuecast.report.build import analyse_for_report, write_report
@@ -43,16 +43,7 @@ def report(
         fail(f"{out}: is a folder (--out names the HTML file to write)")
     if not out.parent.exists():
         fail(f"{out.parent}: no such folder (--out)")
-    if spend is not None and not spend.is_file():
-        fail(f"{spend}: no such file (--spend)")
-    spend_frame = None
-    if spend is not None:
-        from valuecast.io.spend import read_spend
-
-        try:
-            spend_frame = read_spend(spend)
-        except InputError as error:
-            fail(str(error))
+    spend_frame = read_spend_or_fail(spend)
     with open_workspace(workspace) as ws:
         try:
             inputs = analyse_for_report(ws, spend=spend_frame, margin=margin, as_of=as_of)

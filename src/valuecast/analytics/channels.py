@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from valuecast.engine.summary import default_as_of, prepare_orders
+from valuecast.engine.summary import _as_date, default_as_of, prepare_orders
 
 __all__ = [
     "CAC_COLUMNS",
@@ -229,17 +229,6 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
 # ------------------------------------------------------------------------------------------------
 # monthly revenue per customer (Ibis)
 # ------------------------------------------------------------------------------------------------
-def _to_date(value: date | datetime | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as error:
-        raise ValueError(f"as-of: {value!r} is not a date (use YYYY-MM-DD)") from error
-
-
 def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None) -> pd.DataFrame:
     """Net revenue per customer and calendar month: ``customer_id, month ('YYYY-MM'), net_revenue``.
 
@@ -248,7 +237,7 @@ def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None
     the last order date) are left out, and a missing net revenue counts 0.  Aggregated in the
     engine (one GROUP BY); rows sorted by customer_id, month.
     """
-    as_of_date = default_as_of(orders) if as_of is None else _to_date(as_of)
+    as_of_date = default_as_of(orders) if as_of is None else _as_date(as_of, "as-of")
     o = prepare_orders(orders)
     if as_of_date is None:  # no dated orders at all
         return pd.DataFrame(

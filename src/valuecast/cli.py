@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
@@ -652,10 +651,9 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from valuecast.analytics.growth import growth_tables
     from valuecast.engine import EngineError, SummaryError, Workspace
     from valuecast.io.schema import InputError
-    from valuecast.pipeline import AnalysisOptions, analyze
+    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)
@@ -689,32 +687,24 @@ def run_analysis(
             fail(f"{workspace}: cannot open the workspace: {error}")
         with ws:
             if report is None:
-                ingests = ws.ingests()
-                report = json.loads(ingests["report"].iloc[-1]) if len(ingests) else {}
+                report = ws.latest_ingest_report() or {}
             try:
-                analysis = analyze(
-                    ws, options, progress=lambda text: progress.update(task, description=text)
-                )
-                progress.update(task, description="cohorts, channels, products")
-                growth = growth_tables(
+                analysis, tables = analyze_with_growth(
                     ws,
-                    analysis.customers,
-                    date.fromisoformat(analysis.summary["as_of"]),
+                    options,
+                    progress=lambda text: progress.update(task, description=text),
                     spend=spend_frame,
-                    margin=margin,
                 )
             except (SummaryError, InputError, EngineError, ValueError) as error:
                 fail(str(error))
-        analysis.summary["growth"] = growth.summary
-        analysis.summary["notes"] = list(analysis.summary.get("notes", [])) + growth.notes
         progress.update(task, description="writing results")
         paths = write_analysis(analysis, report, out)
-        paths.update(_write_growth_tables(growth.tables, out))
+        paths.update(_write_growth_tables(tables, out))
         progress.update(task, description="writing the report")
         from valuecast.report import write_report
 
         paths["report"] = write_report(
-            out / "report.html", analysis.summary, analysis.customers, growth.tables, report
+            out / "report.html", analysis.summary, analysis.customers, tables, report
         )
     seconds = time.perf_counter() - started
     if not quiet:

@@ -195,6 +195,34 @@ def analyze(
     return Analysis(customers=customers[list(CUSTOMER_COLUMNS)], summary=summary, timings=timings)
 
 
+def analyze_with_growth(
+    workspace,
+    options: AnalysisOptions | None = None,
+    progress: Progress = _noop,
+    *,
+    spend: pd.DataFrame | None = None,
+):
+    """:func:`analyze` plus the growth tables (:func:`valuecast.analytics.growth.growth_tables`).
+
+    Returns ``(analysis, tables)``: ``analysis.summary["growth"]`` holds the growth figures and
+    ``tables`` the growth tables by file name.  The one path ``analyze`` and the report share.
+    """
+    from valuecast.analytics.growth import growth_tables
+
+    options = options or AnalysisOptions()
+    analysis = analyze(workspace, options, progress)
+    progress("cohorts, channels, products")
+    growth = growth_tables(
+        workspace,
+        analysis.customers,
+        _to_date(analysis.summary["as_of"]),
+        spend=spend,
+        margin=options.margin,
+    )
+    analysis.summary["growth"] = growth.summary
+    return analysis, growth.tables
+
+
 # ------------------------------------------------------------------------------------------------
 def _to_date(value) -> date:
     return pd.Timestamp(value).date()

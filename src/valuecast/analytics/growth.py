@@ -12,7 +12,7 @@ workspace; nothing re-reads the exports.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -27,7 +27,6 @@ class GrowthTables:
 
     tables: dict[str, pd.DataFrame]
     summary: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
 
 
 def _finite(value) -> float | None:
@@ -67,7 +66,6 @@ def growth_tables(
 
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
-    notes: list[str] = []
 
     cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines)
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
@@ -116,4 +114,4 @@ def growth_tables(
             "reminders": int(len(tables["reminders.csv"])),
         },
     }
-    return GrowthTables(tables=tables, summary=summary, notes=notes)
+    return GrowthTables(tables=tables, summary=summary)

@@ -213,6 +213,11 @@ class Workspace:
         """The ingest log: one row per ingest with its files and JSON report."""
         return self.con.table("ingests").order_by("ingest_id").to_pandas()
 
+    def latest_ingest_report(self) -> dict[str, Any] | None:
+        """The report of the last ingest (as :meth:`IngestReport.to_dict`), None before any."""
+        ingests = self.ingests()
+        return json.loads(ingests["report"].iloc[-1]) if len(ingests) else None
+
     def close(self) -> None:
         self.con.disconnect()
 

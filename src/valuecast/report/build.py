@@ -1370,13 +1370,6 @@ def write_report(
 
 # ------------------------------------------------------------------------------------------------
 # from a workspace
-def _latest_ingest_report(workspace) -> dict | None:
-    ingests = workspace.ingests()
-    if not len(ingests):
-        return None
-    return json.loads(ingests["report"].iloc[-1])
-
-
 def analyse_for_report(
     workspace,
     *,
@@ -1390,8 +1383,7 @@ def analyse_for_report(
     ``spend`` is a frame of :func:`valuecast.io.spend.read_spend` or the path of SPEND.csv.
     Raises what the analysis raises (``SummaryError``, ``InputError``, ``ValueError``).
     """
-    from valuecast.analytics.growth import growth_tables
-    from valuecast.pipeline import AnalysisOptions, analyze
+    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
 
     if spend is not None and not isinstance(spend, pd.DataFrame):
         from valuecast.io.spend import read_spend
@@ -1399,20 +1391,11 @@ def analyse_for_report(
         spend = read_spend(Path(spend))
     options = AnalysisOptions(as_of=as_of, horizon=horizon, margin=margin)
     options.validate()
-    analysis = analyze(workspace, options)
-    growth = growth_tables(
-        workspace,
-        analysis.customers,
-        date.fromisoformat(analysis.summary["as_of"]),
-        spend=spend,
-        margin=margin,
-    )
-    summary = dict(analysis.summary)
-    summary["growth"] = growth.summary
-    summary["notes"] = list(summary.get("notes", [])) + growth.notes
+    analysis, tables = analyze_with_growth(workspace, options, spend=spend)
+    summary = analysis.summary
     # the summary as summary.json holds it (plain JSON types), as the analyze command writes it
     summary = json.loads(json.dumps(summary, default=_json_default))
-    return summary, analysis.customers, growth.tables, _latest_ingest_report(workspace)
+    return summary, analysis.customers, tables, workspace.latest_ingest_report()
 
 
 def report_from_workspace(

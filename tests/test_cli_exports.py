@@ -271,3 +271,13 @@ def test_empty_workspace_is_one_line(tmp_path):
     Workspace(path).close()
     line = one_error_line(invoke("--segment", "champions", "--to", "meta", "-w", str(path)))
     assert "nothing to summarise" in line
+
+
+def test_bracketed_input_is_shown_as_written_in_the_error(tmp_path):
+    """fail() escapes Rich markup once: no markup eaten, no stray backslash."""
+    result = runner.invoke(
+        app, ["--segment", "vip[/]x[bold]", "--to", "klaviyo", "-w", str(tmp_path / "w")]
+    )
+    assert result.exit_code == 2
+    assert "unknown segment 'vip[/]x[bold]'" in result.output
+    assert "\\[" not in result.output

@@ -26,13 +26,21 @@ class UserError(Exception):
 
 
 def fail(message: str) -> None:
-    """Print ``error: message`` (as written: file names and user input are not Rich markup)."""
+    """Print ``error: message`` on one line and exit with code 2.
+
+    The message is shown as written (file names and user input are not Rich markup) and its
+    line breaks become spaces, so every error is exactly one line.
+    """
     from rich.markup import escape
 
-    err_console.print(
-        f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True
-    )
+    text = escape(" ".join(str(message).split()))
+    err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def describe(error: Exception) -> str:
+    """``Type: message`` of an unexpected error, for a one-line failure."""
+    return f"{type(error).__name__}: {error}"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -18,19 +18,6 @@ from valuecast.exports import FORMATS, SEGMENTS
 _PREDICTION_SEGMENTS = {"at-risk-high-value", "win-back", "due-for-reorder"}
 
 
-def _fail(message: str) -> None:
-    """One line and exit code 2; the message is shown as written (no Rich markup)."""
-    from rich.markup import escape
-
-    from valuecast.cli import fail
-
-    fail(escape(" ".join(str(message).split())))
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -76,7 +63,7 @@ def export(
     CLV as the value of a value-based audience).  Only customers who accepted marketing are
     exported unless --include-non-consenting is given.
     """
-    from valuecast.cli import console, err_console, open_workspace
+    from valuecast.cli import console, describe, err_console, fail, open_workspace
     from valuecast.engine import EngineError, SummaryError
     from valuecast.exports import (
         CONTACT_FIELDS,
@@ -89,26 +76,26 @@ def export(
     from valuecast.pipeline import AnalysisOptions, analyze
 
     if segment is not None and where is not None:
-        _fail("give either --segment or --where, not both")
+        fail("give either --segment or --where, not both")
     if segment is None and where is None:
-        _fail(f"give --segment NAME or --where EXPR; segments: {', '.join(SEGMENTS)}")
+        fail(f"give --segment NAME or --where EXPR; segments: {', '.join(SEGMENTS)}")
     if to is None:
-        _fail(f"give --to: {', '.join(FORMATS)}")
+        fail(f"give --to: {', '.join(FORMATS)}")
     target = to.strip().lower()
     if target not in FORMATS:
-        _fail(f"unknown --to {to!r}: use {', '.join(FORMATS)}")
+        fail(f"unknown --to {to!r}: use {', '.join(FORMATS)}")
     if segment is not None and segment not in SEGMENTS:
-        _fail(f"unknown segment {segment!r}: known segments are {', '.join(SEGMENTS)}")
+        fail(f"unknown segment {segment!r}: known segments are {', '.join(SEGMENTS)}")
     if where is not None:
         try:
             parse_where(where)
         except ExportError as error:
-            _fail(str(error))
+            fail(str(error))
     path = out if out is not None else Path(f"{segment or 'where'}-{target}.csv")
     if path.is_dir():
-        _fail(f"{path}: is a folder (give a .csv file)")
+        fail(f"{path}: is a folder (give a .csv file)")
     if not path.parent.exists():
-        _fail(f"{path}: folder {path.parent} does not exist")
+        fail(f"{path}: folder {path.parent} does not exist")
 
     ws = open_workspace(workspace)
     with ws:
@@ -117,9 +104,9 @@ def export(
                 analysis = analyze(ws, AnalysisOptions())
             contacts = ws.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
         except (SummaryError, InputError, EngineError, ValueError) as error:
-            _fail(str(error))
+            fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback
-            _fail(f"{workspace}: could not analyse the workspace: {_one_line(error)}")
+            fail(f"{workspace}: could not analyse the workspace: {describe(error)}")
     try:
         audience = build_audience(
             analysis.customers,
@@ -131,11 +118,11 @@ def export(
             include_non_consenting=include_non_consenting,
         )
     except ExportError as error:
-        _fail(str(error))
+        fail(str(error))
     try:
         write_audience(audience.frame, path)
     except OSError as error:
-        _fail(f"{path}: cannot write: {_one_line(error)}")
+        fail(f"{path}: cannot write: {describe(error)}")
 
     def say(text: str) -> None:
         console.print(text, markup=False, highlight=False, soft_wrap=True)

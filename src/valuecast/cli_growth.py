@@ -29,12 +29,6 @@ class CohortGrouping(StrEnum):
     discount_code = "discount_code"
 
 
-def _open_workspace(path: Path):
-    from valuecast.cli import open_workspace
-
-    return open_workspace(path)
-
-
 def _as_of(orders: Any, as_of: str | None, *, required: bool = True):
     """The as-of date given, or the last order date (None without orders unless ``required``).
 
@@ -92,11 +86,11 @@ def cohorts(
     from rich.table import Table
 
     from valuecast.analytics.cohorts import churn_threshold, cohort_tables, days_between_orders
-    from valuecast.cli import console, fail
+    from valuecast.cli import console, fail, open_workspace
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: not a folder (--out)")
-    with _open_workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         orders = ws.orders()
         as_of_date = _as_of(orders, as_of)
         try:
@@ -199,9 +193,9 @@ def stage(
 ) -> None:
     """Show the shop's growth stage, the suggested effort on retention, and the evidence."""
     from valuecast.analytics.stage import format_stage, growth_stage, stage_to_dict
-    from valuecast.cli import console
+    from valuecast.cli import console, open_workspace
 
-    with _open_workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         orders = ws.orders()
         as_of_date = _as_of(orders, as_of, required=False)  # no orders: "just started"
         result = growth_stage(orders, as_of=as_of_date)

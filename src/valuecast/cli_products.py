@@ -16,16 +16,6 @@ _WORKSPACE_HELP = "The workspace DuckDB file."
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
 
-def _open_workspace(workspace: Path):
-    from valuecast.cli import open_workspace
-
-    return open_workspace(workspace)
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
-
-
 def _iso_dates(frame, columns: tuple[str, ...]):
     import pandas as pd
 
@@ -59,14 +49,14 @@ def affinity(
 
     from valuecast.analytics._history import resolve_as_of
     from valuecast.analytics.affinity import next_products, product_affinity
-    from valuecast.cli import console, fail
+    from valuecast.cli import console, describe, fail, open_workspace
     from valuecast.engine import SummaryError
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder")
     if not out.parent.exists():
         fail(f"{out}: folder {out.parent} does not exist")
-    ws = _open_workspace(workspace)
+    ws = open_workspace(workspace)
     with ws:
         try:
             as_of_date = resolve_as_of(ws.orders(), as_of)
@@ -83,7 +73,7 @@ def affinity(
         except (SummaryError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback
-            fail(f"{workspace}: could not compute the affinities: {_one_line(error)}")
+            fail(f"{workspace}: could not compute the affinities: {describe(error)}")
     out.mkdir(exist_ok=True)
     affinity_path, next_path = out / "affinity.csv", out / "next_products.csv"
     write_csv(pairs.round({"support": 6, "confidence": 6, "lift": 6}), affinity_path)
@@ -139,14 +129,14 @@ def reminders(
     from valuecast.analytics._history import resolve_as_of
     from valuecast.analytics.replenishment import reminders as due_reminders
     from valuecast.analytics.replenishment import replenishment_cycles
-    from valuecast.cli import console, fail
+    from valuecast.cli import console, describe, fail, open_workspace
     from valuecast.engine import SummaryError
 
     if out is not None and out.is_dir():
         fail(f"{out}: is a folder (give a .csv file)")
     if out is not None and not out.parent.exists():
         fail(f"{out}: folder {out.parent} does not exist")
-    ws = _open_workspace(workspace)
+    ws = open_workspace(workspace)
     with ws:
         try:
             as_of_date = resolve_as_of(ws.orders(), as_of)
@@ -163,7 +153,7 @@ def reminders(
         except (SummaryError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback
-            fail(f"{workspace}: could not compute the reminders: {_one_line(error)}")
+            fail(f"{workspace}: could not compute the reminders: {describe(error)}")
     if out is not None:
         write_csv(_iso_dates(due, ("last_purchase_date", "due_date")), out)
     console.print(

@@ -423,29 +423,15 @@ def _suffix_repeats(
     )
 
 
-def _repeats(customer: pa.ChunkedArray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows whose (customer, time) occurs more than once, and each one's occurrence number.
-
-    DuckDB finds candidate rows by a hash of the pair (cheap on millions of rows) and numbers
-    them within their exact (customer, time) group in row order, so a hash collision costs
-    only a little time, never a wrong number.
-    """
-    pairs = pa.table(  # noqa: F841 - read by DuckDB below
-        {"c": customer, "t": when.view(np.int64), "pos": np.arange(len(when), dtype=np.int64)}
-    )
+def _pair_hashes(customer: pa.ChunkedArray, when: np.ndarray) -> np.ndarray:
+    """DuckDB's 64-bit hash of each row's (customer, time), in row order."""
+    pairs = pa.table({"c": customer, "t": when.view(np.int64)})  # noqa: F841 - read by DuckDB
     con = duckdb.connect()
     try:
-        found = con.sql(
-            "SELECT pos, row_number() OVER (PARTITION BY c, t ORDER BY pos) AS k FROM pairs "
-            "WHERE hash(c, t) IN (SELECT hash(c, t) AS h FROM pairs GROUP BY h "
-            "HAVING count(*) > 1) ORDER BY pos"
-        ).to_arrow_table()
+        hashes = con.sql("SELECT hash(c, t) AS h FROM pairs").to_arrow_table().column("h")
     finally:
         con.close()
-    return (
-        np.asarray(found.column("pos").to_numpy(), np.int64),
-        np.asarray(found.column("k").to_numpy(), np.int64),
-    )
+    return np.asarray(hashes.to_numpy(), np.uint64)
 
 
 def _row_numbers(
@@ -460,20 +446,7 @@ def _row_numbers(
     )
     if len(when) < 2:
         return keys
-    repeated, repeat = _repeats(customer, when)
-    if len(repeated) == 0:
-        return keys
-    later = repeated[repeat > 1]
-    suffixed = pc.binary_join_element_wise(
-        keys.take(pa.array(later)),
-        pc.cast(pa.array(repeat[repeat > 1]), pa.large_string()),
-        pa.scalar("|", pa.large_string()),
-    )
-    mask = np.zeros(len(when), dtype=bool)
-    mask[later] = True
-    return pa.chunked_array(
-        [pc.replace_with_mask(keys.combine_chunks(), pa.array(mask), suffixed.combine_chunks())]
-    )
+    return _suffix_repeats(keys, customer, when, _pair_hashes(customer, when))
 
 
 # ------------------------------------------------------------------------------------------------

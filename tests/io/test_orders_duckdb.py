@@ -1,7 +1,8 @@
-"""The DuckDB fast path of the orders importer gives exactly what the general reader gives."""
+"""DuckDB's parse of a clean orders CSV equals the importer's, row by row; anything else is refused."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from valuecast.io import generic, orders_duckdb
+from valuecast.io.csvfile import open_csv
 from valuecast.io.schema import InputError
 
 
@@ -44,74 +46,88 @@ def _orders_csv(path, rng, n=400, *, order_ids=False, attributes=False, repeats=
     return path
 
 
-def _both(path, mapping, monkeypatch):
-    """(fast path result, general reader result) for one file."""
-    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
-    fast = generic.read_orders(path, mapping)
-    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 1 << 62)
-    general = generic.read_orders(path, mapping)
-    return fast, general
-
-
-def _assert_same(fast, general):
-    pd.testing.assert_frame_equal(fast.orders, general.orders)
-    assert fast.rows_read == general.rows_read
-    assert fast.excluded == general.excluded
-    assert fast.excluded_orders == general.excluded_orders
-    assert fast.excluded_revenue == general.excluded_revenue
-
-
 MAP = "customer_id=customer,ordered_at=date,revenue=amount"
+
+
+def _load(path, mapping):
+    """DuckDB's rows (or None when refused) and the importer's parsed rows (or its error)."""
+    csv = open_csv(path)
+    parsed_mapping = generic.parse_column_map(mapping)
+    cols = generic._resolve(csv, parsed_mapping)
+    assert orders_duckdb.usable(csv, parsed_mapping, min_bytes=0)
+    con = duckdb.connect()
+    try:
+        if orders_duckdb.load_rows(con, csv, cols, generic._AMOUNTS):
+            rows = con.sql(f"SELECT * EXCLUDE (_bad) FROM {orders_duckdb.ROWS_TABLE}").df()
+        else:
+            rows = None
+    finally:
+        con.close()
+    try:
+        table = csv.read([c for c in dict.fromkeys(cols.values()) if c is not None])
+        general = generic._parse_rows(table, cols, parsed_mapping)
+    except InputError as error:
+        general = error
+    return rows, general
+
+
+def _assert_same_rows(rows: pd.DataFrame, general) -> None:
+    """Every column DuckDB parsed equals the importer's value for the same row."""
+    assert len(rows) == general.n_rows
+    np.testing.assert_array_equal(rows["filled"].to_numpy(bool), general.filled)
+    filled = general.filled
+    customer = pd.Series(general.customer.to_pandas(), dtype="string")
+    assert rows["customer"].astype("string")[filled].tolist() == customer[filled].tolist()
+    stamps = rows["ordered_at"].to_numpy("datetime64[us]")
+    np.testing.assert_array_equal(stamps[filled], general.ordered_at[filled])
+    np.testing.assert_array_equal(rows["revenue"].to_numpy(float)[filled], general.revenue[filled])
+    for key, values in general.text.items():
+        if values is not None:
+            expected = pd.Series(values.to_pandas(), dtype="string")[filled].tolist()
+            assert rows[key].astype("string")[filled].tolist() == expected, key
+    for key, values in general.amounts.items():
+        if values is not None:
+            np.testing.assert_array_equal(rows[key].to_numpy(float)[filled], values[filled])
+    if general.accepts_marketing is not None:
+        got = rows["accepts_marketing"].astype("boolean")[filled].tolist()
+        assert got == general.accepts_marketing[filled].tolist()
 
 
 @pytest.mark.parametrize("order_ids", [False, True])
 @pytest.mark.parametrize("attributes", [False, True])
-def test_fast_path_equals_general_reader(tmp_path, monkeypatch, order_ids, attributes):
+def test_clean_files_parse_as_the_importer_parses_them(tmp_path, order_ids, attributes):
     path = _orders_csv(
         tmp_path / "o.csv", np.random.default_rng(3), order_ids=order_ids, attributes=attributes
     )
     mapping = MAP + (",order_id=order_id" if order_ids else "")
     if attributes:
         mapping += ",channel=channel,discount_code=coupon,accepts_marketing=accepts_marketing"
-    calls = []
-    real = orders_duckdb.parsed_rows
-    monkeypatch.setattr(
-        orders_duckdb, "parsed_rows", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
-    fast, general = _both(path, mapping, monkeypatch)
-    assert calls == [1], "the fast path was not taken on a clean file"
-    _assert_same(fast, general)
-    assert fast.excluded["negative amount"] > 0 and fast.excluded["empty row"] > 0
-    if not order_ids:  # same customer and day: numbered |2, |3 ... in row order
-        assert fast.orders["order_number"].str.count(r"\|").max() == 2
+    mapping += ",currency=currency" if attributes else ""
+    rows, general = _load(path, mapping)
+    assert rows is not None, "a clean file was refused"
+    _assert_same_rows(rows, general)
+    assert (~general.filled).sum() > 0 and (general.revenue < 0).sum() > 0
 
 
 @pytest.mark.parametrize(
     "cell",
     ["'0123", " padded@example.com", "Zoë@example.com", "tab\there", "x\u00a0"],
 )
-def test_cells_needing_cleaning_go_to_the_general_reader(tmp_path, monkeypatch, cell):
+def test_cells_needing_cleaning_are_refused(tmp_path, cell):
     path = _orders_csv(tmp_path / "o.csv", np.random.default_rng(5))
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    frame.loc[7, "customer"] = cell
-    frame.loc[7, "amount"] = "12.50"
-    frame.loc[7, "date"] = "2023-05-01"
+    frame.loc[7, ["customer", "amount", "date"]] = [cell, "12.50", "2023-05-01"]
     frame.to_csv(path, index=False)
-    calls = []
-    real = orders_duckdb.parsed_rows
-    monkeypatch.setattr(
-        orders_duckdb, "parsed_rows", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
-    fast, general = _both(path, MAP, monkeypatch)
-    assert calls == []
-    _assert_same(fast, general)
+    rows, general = _load(path, MAP)
+    assert rows is None
+    assert not isinstance(general, InputError)  # the importer reads it
 
 
 @pytest.mark.parametrize(
     ("column", "value"),
     [
-        ("date", "05/01/2023"),  # another notation: the general reader decides the day order
-        ("date", "2023-02-30"),  # not a date: the general reader names the row
+        ("date", "05/01/2023"),  # another notation: the importer decides the day order
+        ("date", "2023-02-30"),  # not a date: the importer names the row
         ("date", "2023-01-01 24:00"),
         ("amount", "$1,234.50"),
         ("amount", "1.234,50"),
@@ -119,30 +135,23 @@ def test_cells_needing_cleaning_go_to_the_general_reader(tmp_path, monkeypatch, 
         ("amount", ""),  # missing value in a filled row
     ],
 )
-def test_other_notations_and_errors_are_the_general_readers(tmp_path, monkeypatch, column, value):
+def test_other_notations_and_errors_are_left_to_the_importer(tmp_path, column, value):
     path = _orders_csv(tmp_path / "o.csv", np.random.default_rng(9), repeats=False)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.loc[11, ["customer", "date", "amount"]] = ["z@example.com", "2023-05-01", "10"]
     frame.loc[11, column] = value
     frame.to_csv(path, index=False)
-    outcomes = []
-    for size in (0, 1 << 62):
-        monkeypatch.setattr(orders_duckdb, "MIN_BYTES", size)
-        try:
-            outcomes.append(generic.read_orders(path, MAP))
-        except InputError as error:
-            outcomes.append(str(error))
-    if isinstance(outcomes[0], str):
-        assert outcomes[0] == outcomes[1]
-        assert "row 13" in outcomes[0]  # header is row 1, data row index 11 is row 13
-    else:
-        _assert_same(*outcomes)
+    rows, general = _load(path, MAP)
+    assert rows is None
+    if isinstance(general, InputError):
+        assert "row 13" in str(general)  # header is row 1, data row index 11 is row 13
 
 
-def test_malformed_rows_go_to_the_general_reader(tmp_path, monkeypatch):
+def test_malformed_rows_are_refused(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("customer,date,amount\na@x.com,2023-01-01,1\nb@x.com,2023-01-02,2,3\n")
-    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    rows, general = _load(path, MAP)
+    assert rows is None
     with pytest.raises(InputError, match="row 3"):
         generic.read_orders(path, MAP)
 
@@ -163,8 +172,9 @@ def test_malformed_rows_go_to_the_general_reader(tmp_path, monkeypatch):
         max_size=30,
     )
 )
-def test_generated_files_agree(tmp_path, monkeypatch, rows):
+def test_generated_files_agree(tmp_path, rows):
     path = tmp_path / "g.csv"
     pd.DataFrame(rows, columns=["customer", "date", "amount"]).to_csv(path, index=False)
-    fast, general = _both(path, MAP, monkeypatch)
-    _assert_same(fast, general)
+    loaded, general = _load(path, MAP)
+    assert loaded is not None
+    _assert_same_rows(loaded, general)

@@ -70,7 +70,7 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
     keep = False
     try:
         attributes = any(cols[key] for key in ("channel", "discount_code", "accepts_marketing"))
-        if not orders_duckdb.load_rows(raw, csv, cols, generic._AMOUNTS, keys=attributes):
+        if not orders_duckdb.load_rows(raw, csv, cols, generic._AMOUNTS, pair_hash=attributes):
             return None
         rows = orders_duckdb.ROWS_TABLE
         keyed = cols["order_id"] is not None

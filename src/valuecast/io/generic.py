@@ -50,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from valuecast.io import _build, orders_duckdb
+from valuecast.io import _build
 from valuecast.io.csvfile import CsvFile, Table, _find, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
@@ -149,13 +149,6 @@ def read_orders(
         return _orders(table, _resolve(table, mapping), mapping, "orders")
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv, mapping)
-    if isinstance(csv, CsvFile) and orders_duckdb.usable(csv, mapping):
-        con = duckdb.connect()
-        try:
-            if orders_duckdb.load_rows(con, csv, cols, _AMOUNTS):
-                return _assemble(orders_duckdb.parsed_rows(con, csv, _AMOUNTS), "orders")
-        finally:
-            con.close()
     table = csv.read(
         [c for c in dict.fromkeys(cols.values()) if c is not None], dictionary=_parsed(cols)
     )
@@ -209,9 +202,8 @@ class _HeaderOnly:
 class ParsedRows:
     """An orders table's rows parsed and cleaned, one entry per data row (before grouping).
 
-    Built from a :class:`Table` by :func:`_parse_rows`, or by DuckDB's CSV reader
-    (:mod:`valuecast.io.orders_duckdb`) for large clean files; :func:`_assemble` turns either
-    into the same :class:`ImportResult`.
+    Built from a :class:`Table` by :func:`_parse_rows`; :func:`_assemble` groups them into
+    orders and an :class:`ImportResult`.
     """
 
     name: str
@@ -224,9 +216,6 @@ class ParsedRows:
     text: dict[str, pa.ChunkedArray | None]  # order_id, email, currency, channel, discount_code
     amounts: dict[str, np.ndarray | None]  # gross_revenue, discount, tax, shipping, refunded
     accepts_marketing: pd.Series | None  # nullable booleans, one per row
-    # precomputed by DuckDB: "<customer>|<date as written>" and a hash of (customer, ordered_at)
-    order_keys: pa.ChunkedArray | None = None
-    pair_hash: np.ndarray | None = None
 
 
 _TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
@@ -301,11 +290,7 @@ def _assemble(rows: ParsedRows, source: str) -> ImportResult:
         # every row is its own order, numbered <customer>|<date as written>[|k]
         n = len(keep)
         codes = np.arange(n, dtype=np.int64)
-        if rows.order_keys is not None:
-            numbers = _suffix_repeats(kept(rows.order_keys), customer, kept(rows.ordered_at),
-                                      kept(rows.pair_hash))  # fmt: skip
-        else:
-            numbers = _row_numbers(customer, kept(rows.written), kept(rows.ordered_at))
+        numbers = _row_numbers(customer, kept(rows.written), kept(rows.ordered_at))
         uniques = _build.string_series(numbers)
     rows_per_order = np.bincount(codes, minlength=n) if n != len(keep) else np.ones(n, np.int64)
 

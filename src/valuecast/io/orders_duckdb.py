@@ -1,20 +1,21 @@
-"""Large orders CSV files parsed by DuckDB's parallel CSV reader (the fast path of ``--format orders``).
+"""Large orders CSV files parsed by DuckDB's parallel CSV reader, for summaries without a workspace.
 
-An orders table of millions of rows spends most of its import time splitting, cleaning and parsing
-cells.  DuckDB does that in one parallel pass; this module lets it do so only where the result is
-certain to equal what the general reader (:mod:`valuecast.io.csvfile`, :mod:`valuecast.io.generic`)
-gives, and flags every row that is not that clean, common case:
+``valuecast summary orders.csv`` (:mod:`valuecast.engine.files`) summarises a large orders table
+where DuckDB parsed it, without copying the orders through Python.  This module lets DuckDB parse
+only where the result is certain to equal what the importer (:mod:`valuecast.io.csvfile`,
+:mod:`valuecast.io.generic`) gives, and flags every row that is not that clean, common case:
 
 * text cells without surrounding whitespace, a leading apostrophe or non-ASCII characters (e-mail
-  customer ids are then lower-cased exactly as the general reader does);
+  customer ids are then lower-cased exactly as the importer does);
 * dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``);
 * amounts written as plain numbers (``-12.5``, ``1e3``); marketing flags as the same yes/no words.
 
 Anything else — other date or amount notations, an invalid date, a missing value, a row with too
 many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
-caller reads the file with the general reader, which accepts every documented notation and
-reports the first bad cell by file, row and column.  So this path never changes a result or an
-error message: it only makes clean files fast.
+caller reads the file with the importer, which accepts every documented notation and reports the
+first bad cell by file, row and column.  So this path never changes a result or an error
+message: it only makes clean files fast.  (Ingest does not use it: there the importer's own
+reader is as fast, since the orders go through Python to the workspace anyway.)
 """
 
 from __future__ import annotations
@@ -23,14 +24,10 @@ import codecs
 from typing import Any
 
 import duckdb
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from valuecast.io.csvfile import _FALSE, _TRUE, CsvFile
 
-__all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "parsed_rows"]
+__all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "usable"]
 
 MIN_BYTES = 1 << 20
 """Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""
@@ -83,15 +80,14 @@ def load_rows(
     cols: dict[str, str | None],
     amounts: tuple[str, ...],
     table: str = ROWS_TABLE,
-    keys: bool = True,
+    pair_hash: bool = False,
 ) -> bool:
     """Create the temporary ``table`` of parsed rows on the DuckDB connection ``con``.
 
-    Columns: ``customer``, ``written`` (the date cell), ``ordered_at``, ``revenue``, ``filled``
-    (the row has some mapped value), the mapped amounts, texts and ``accepts_marketing``, and
-    without an order id column ``order_key`` (``<customer>|<date as written>``) and
-    ``pair_hash`` (a hash of customer and time) unless ``keys`` is false.  Returns ``False``, leaving nothing behind,
-    when the file must be read by the general reader.
+    Columns: ``customer``, ``ordered_at``, ``revenue``, ``filled`` (the row has some mapped
+    value), the mapped amounts, texts and ``accepts_marketing``, and with ``pair_hash`` (and no
+    order id column) ``pair_hash``, a hash of customer and time.  Returns ``False``, leaving
+    nothing behind, when the file must be read by the importer.
     """
     names = [f"c{i}" for i in range(len(csv.header))]
     column_of = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
@@ -105,7 +101,6 @@ def load_rows(
     c, d, v = column_of["customer_id"], column_of["ordered_at"], column_of["revenue"]
     parse = {
         "customer": f"CASE WHEN contains({c}, '@') THEN lower({c}) ELSE {c} END",
-        **({"written": d} if keys else {}),
         "ordered_at": f"CASE WHEN regexp_full_match({d}, '{_ISO_DATE}') "
         f"THEN try_cast({d} AS TIMESTAMP) END",
         "revenue": _number(v),
@@ -128,8 +123,7 @@ def load_rows(
     outputs = list(parse)
     if "order_id" in column_of:
         bad.append("(filled AND order_id IS NULL)")
-    elif keys:
-        outputs.append("coalesce(customer, '') || '|' || written AS order_key")
+    elif pair_hash:
         outputs.append("hash(customer, ordered_at) AS pair_hash")
     text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, "accepts_marketing")
             if key in column_of]  # fmt: skip
@@ -149,39 +143,3 @@ def load_rows(
         con.execute(f"DROP TABLE IF EXISTS {table}")
         return False
     return True
-
-
-def parsed_rows(con: Any, csv: CsvFile, amounts: tuple[str, ...], table: str = ROWS_TABLE):
-    """The loaded ``table`` as :class:`~valuecast.io.generic.ParsedRows` (rows in file order)."""
-    from valuecast.io.generic import ParsedRows
-
-    arrow = con.sql(f"SELECT * EXCLUDE (_bad) FROM {table}").to_arrow_table().combine_chunks()
-    present = set(arrow.column_names)
-
-    def numbers(name: str) -> np.ndarray:
-        column = pc.fill_null(arrow.column(name), np.nan)
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
-
-    flags = None
-    if "accepts_marketing" in present:
-        flags = pd.Series(arrow.column("accepts_marketing").to_pandas(), dtype="boolean")
-    stamps = pc.cast(arrow.column("ordered_at"), pa.timestamp("us"))
-    keyed = "order_id" in present
-    return ParsedRows(
-        name=csv.name,
-        n_rows=arrow.num_rows,
-        filled=np.asarray(
-            pc.fill_null(arrow.column("filled"), False).to_numpy(zero_copy_only=False), bool
-        ),
-        customer=arrow.column("customer"),
-        ordered_at=np.asarray(stamps.to_numpy(zero_copy_only=False), dtype="datetime64[us]"),
-        revenue=numbers("revenue"),
-        written=arrow.column("written"),
-        text={key: arrow.column(key) if key in present else None for key in TEXT_KEYS},
-        amounts={key: numbers(key) if key in present else None for key in amounts},
-        accepts_marketing=flags,
-        order_keys=None if keyed else arrow.column("order_key"),
-        pair_hash=None
-        if keyed
-        else np.asarray(arrow.column("pair_hash").to_numpy(zero_copy_only=False), np.uint64),
-    )

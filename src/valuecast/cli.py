@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -273,15 +274,13 @@ def _print_ingest_report(report: object) -> None:
         console.print(f"note: {note}", highlight=False)
 
 
-def _ingest_files(
+def _read_files(
     files: list[str],
-    workspace: Path,
     export_format: ExportFormat | None,
     column_map: str | None,
     fx: Path | None,
 ):
-    """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line."""
-    from valuecast.engine import EngineError, Workspace
+    """Read ``files`` with the importers (nothing written yet), or fail with one line."""
     from valuecast.io import read_exports
     from valuecast.io.schema import InputError
 
@@ -294,7 +293,7 @@ def _ingest_files(
     sources = [_read_table_url(source) if _is_url(source) else source for source in files]
     try:
         # all files in one call: currencies are checked across them, Magento items attached
-        results = read_exports(
+        return read_exports(
             sources,
             format=export_format.value if export_format else None,
             column_map=column_map,
@@ -304,18 +303,56 @@ def _ingest_files(
         fail(str(error))
     except Exception as error:  # an importer bug must still not print a traceback
         fail(f"{', '.join(files)}: could not be read: {type(error).__name__}: {error}")
+
+
+@contextmanager
+def writing_workspace(workspace: Path, *, what: str = "nothing written"):
+    """The workspace opened for writing; any failure inside is one line, exit 2.
+
+    A workspace this call created is removed again when the work fails, so a failed first
+    ingest leaves no empty workspace behind.
+    """
+    from valuecast.engine import EngineError, SummaryError, Workspace
+    from valuecast.io.schema import InputError
+    from valuecast.snapshots import SnapshotError
+
     existed = workspace.exists()
     try:
-        with Workspace(workspace) as ws:
-            return ws.ingest(results)
+        ws = Workspace(workspace)
     except (InputError, EngineError) as error:
         if not existed:
             _remove_workspace(workspace)
         fail(str(error))
-    except Exception as error:  # e.g. a locked or corrupt workspace: one line, nothing written
+    except Exception as error:  # not a DuckDB file, ...
         if not existed:
             _remove_workspace(workspace)
-        fail(f"{workspace}: ingest failed, nothing written: {error}")
+        fail(f"{workspace}: cannot open the workspace: {error}")
+    try:
+        with ws:
+            yield ws
+    except (InputError, EngineError, SummaryError, SnapshotError, ValueError) as error:
+        if not existed:
+            _remove_workspace(workspace)
+        fail(str(error))
+    except typer.Exit:
+        raise
+    except Exception as error:  # e.g. a corrupt workspace: one line, nothing written
+        if not existed:
+            _remove_workspace(workspace)
+        fail(f"{workspace}: {what}: {type(error).__name__}: {error}")
+
+
+def _ingest_files(
+    files: list[str],
+    workspace: Path,
+    export_format: ExportFormat | None,
+    column_map: str | None,
+    fx: Path | None,
+):
+    """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line."""
+    results = _read_files(files, export_format, column_map, fx)
+    with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
+        return ws.ingest(results)
 
 
 @app.command()
@@ -516,7 +553,6 @@ class ModelChoice(StrEnum):
 
 def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str, Path]:
     """Write customers.csv/.parquet, summary.json and ingest_report.json into ``out``."""
-    import pandas as pd
 
     from valuecast.outputs import write_atomically
 
@@ -533,17 +569,10 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    from valuecast.snapshots import customers_arrow
+
     # one Arrow table for both files; dates as calendar dates (ISO in the CSV)
-    frame = customers.assign(
-        **{
-            column: pd.to_datetime(customers[column]).astype("datetime64[s]")
-            for column in ("first_order_date", "last_order_date", "expected_date_of_next_order")
-        }
-    )
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    for column in ("first_order_date", "last_order_date", "expected_date_of_next_order"):
-        index = table.schema.get_field_index(column)
-        table = table.set_column(index, column, pc.cast(table.column(column), pa.date32()))
+    table = customers_arrow(customers)
     write_atomically(paths["customers_parquet"], lambda p: pq.write_table(table, p))
     # the CSV is for people and spreadsheets: money to the cent, rates to 6 decimals
     # (the Parquet file keeps full precision)
@@ -659,9 +688,8 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from valuecast.engine import EngineError, SummaryError, Workspace
-    from valuecast.io.schema import InputError
     from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+    from valuecast.snapshots import refresh, save_snapshot
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)
@@ -676,39 +704,32 @@ def run_analysis(
         options.validate()
     except ValueError as error:
         fail(str(error))
+    if not files and not workspace.exists():
+        fail(f"{workspace}: no such workspace (give export files to analyse, or --workspace)")
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=err_console, transient=True, disable=quiet,
     )  # fmt: skip
     with progress:
         task = progress.add_task("reading exports", total=None)
-        report = None
-        if files:
-            report = _ingest_files(files, workspace, export_format, column_map, fx).to_dict()
-        elif not workspace.exists():
-            fail(f"{workspace}: no such workspace (give export files to analyse, or --workspace)")
-        try:
-            ws = Workspace(workspace, read_only=True)
-        except (InputError, EngineError) as error:
-            fail(str(error))
-        except Exception as error:
-            fail(f"{workspace}: cannot open the workspace: {error}")
-        with ws:
-            if report is None:
+        show = lambda text: progress.update(task, description=text)  # noqa: E731
+        results = _read_files(files, export_format, column_map, fx) if files else None
+        with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
+            if results is not None:
+                # the new orders, the analysis of them and its snapshot: one transaction
+                done = refresh(ws, results, options, spend=spend_frame, progress=show)
+                analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
+                report = done.report.to_dict()
+            else:
                 report = ws.latest_ingest_report() or {}
-            try:
-                analysis, tables = analyze_with_growth(
-                    ws,
-                    options,
-                    progress=lambda text: progress.update(task, description=text),
-                    spend=spend_frame,
-                )
-            except (SummaryError, InputError, EngineError, ValueError) as error:
-                fail(str(error))
-        progress.update(task, description="writing results")
+                analysis, tables = analyze_with_growth(ws, options, show, spend=spend_frame)
+                show("storing the snapshot")
+                snapshot = save_snapshot(ws, analysis, tables, report)
+        analysis.summary["snapshot_id"] = snapshot.snapshot_id
+        show("writing results")
         paths = write_analysis(analysis, report, out)
         paths.update(_write_growth_tables(tables, out))
-        progress.update(task, description="writing the report")
+        show("writing the report")
         from valuecast.report import write_report
 
         paths["report"] = write_report(

@@ -6,6 +6,7 @@ workspace file, on an in-memory DuckDB, or on a SQL warehouse reached through an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import ibis
@@ -18,6 +19,14 @@ _DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
 class EngineError(ValueError):
     """An engine specification that cannot be connected to (rendered as one line)."""
+
+
+class WorkspaceBusyError(EngineError):
+    """Another process holds the workspace (DuckDB allows one writer, or readers, at a time)."""
+
+
+# DuckDB's message when another process holds the file's lock names that process
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 
 
 def connect_duckdb(
@@ -43,7 +52,16 @@ def connect_duckdb(
         raise EngineError(f"{path}: folder {path.parent} does not exist")
     if read_only and not path.exists():
         raise EngineError(f"{path}: no such workspace (run `valuecast ingest` first)")
-    return ibis.duckdb.connect(str(path), read_only=read_only, **config)
+    try:
+        return ibis.duckdb.connect(str(path), read_only=read_only, **config)
+    except Exception as error:
+        holder = _LOCK_HOLDER.search(str(error))
+        if holder is None:
+            raise
+        raise WorkspaceBusyError(
+            f"{path}: workspace is in use by PID {holder['pid']} ({Path(holder['program']).name});"
+            " wait for it to finish, or stop it"
+        ) from None
 
 
 def connect(engine: str | Path = "duckdb", **kwargs: object) -> BaseBackend:

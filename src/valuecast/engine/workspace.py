@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -176,6 +177,7 @@ class Workspace:
         self.path = Path(path)
         self.con = connect_duckdb(self.path, read_only=read_only, memory_limit=memory_limit)
         self.read_only = read_only
+        self._in_transaction = False
         if not read_only:
             self._create_tables()
         else:
@@ -221,6 +223,28 @@ class Workspace:
     def close(self) -> None:
         self.con.disconnect()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside is committed together, or rolled back on any error (or a kill).
+
+        Re-entrant: inside an open transaction it adds to that one, so ``refresh`` can hold the
+        ingest, the analysis reading it and the snapshot in one commit.
+        """
+        if self._in_transaction:
+            yield
+            return
+        raw = self.con.con
+        raw.begin()
+        self._in_transaction = True
+        try:
+            yield
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            self._in_transaction = False
+
     def __enter__(self) -> Workspace:
         return self
 
@@ -241,50 +265,46 @@ class Workspace:
         # rows are stored in any order (readers sort what they show): this lets DuckDB write
         # and compress row groups in parallel, once, instead of re-writing them at the checkpoint
         _sql(raw, "SET preserve_insertion_order = false")
-        raw.begin()
         try:
-            ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
-            _stage(raw, inputs)
-            counts = _merge(raw, ingest_id)
-            currencies = _sql(
-                raw,
-                "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
-                "GROUP BY currency ORDER BY count(*) DESC, currency",
-            )
-            if len(currencies) > 1:
-                listed = ", ".join(f"{code} ({count:,} orders)" for code, count in currencies)
-                raise InputError(
-                    str(self.path),
-                    f"orders in more than one currency after this ingest: {listed}; "
-                    "give --fx RATES.csv to convert them to one base currency",
-                )
-            workspace_orders = _sql(raw, "SELECT count(*) FROM orders")[0][0]
-            staged = _staged_totals(raw)
-            if counts["first"]:  # the workspace holds exactly the staged orders
-                workspace_customers = staged["all_customers"]
-            else:
-                workspace_customers = _sql(
+            with self.transaction():
+                ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
+                _stage(raw, inputs)
+                counts = _merge(raw, ingest_id)
+                currencies = _sql(
                     raw,
-                    "SELECT count(DISTINCT customer_id) FROM orders WHERE customer_id IS NOT NULL",
-                )[0][0]
-            report = _build_report(
-                self.path, ingest_id, results, staged, counts, workspace_orders,
-                workspace_customers,
-            )  # fmt: skip
-            _sql(
-                raw,
-                "INSERT INTO ingests VALUES (?, ?, ?, ?)",
-                [
-                    ingest_id,
-                    datetime.now(UTC).replace(tzinfo=None),
-                    json.dumps([result.file for result in results]),
-                    report.to_json(indent=None),
-                ],
-            )
-            raw.commit()
-        except BaseException:
-            raw.rollback()
-            raise
+                    "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
+                    "GROUP BY currency ORDER BY count(*) DESC, currency",
+                )
+                if len(currencies) > 1:
+                    listed = ", ".join(f"{code} ({count:,} orders)" for code, count in currencies)
+                    raise InputError(
+                        str(self.path),
+                        f"orders in more than one currency after this ingest: {listed}; "
+                        "give --fx RATES.csv to convert them to one base currency",
+                    )
+                workspace_orders = _sql(raw, "SELECT count(*) FROM orders")[0][0]
+                staged = _staged_totals(raw)
+                if counts["first"]:  # the workspace holds exactly the staged orders
+                    workspace_customers = staged["all_customers"]
+                else:
+                    workspace_customers = _sql(
+                        raw,
+                        "SELECT count(DISTINCT customer_id) FROM orders WHERE customer_id IS NOT NULL",
+                    )[0][0]
+                report = _build_report(
+                    self.path, ingest_id, results, staged, counts, workspace_orders,
+                    workspace_customers,
+                )  # fmt: skip
+                _sql(
+                    raw,
+                    "INSERT INTO ingests VALUES (?, ?, ?, ?)",
+                    [
+                        ingest_id,
+                        datetime.now(UTC).replace(tzinfo=None),
+                        json.dumps([result.file for result in results]),
+                        report.to_json(indent=None),
+                    ],
+                )
         finally:
             _sql(raw, "RESET preserve_insertion_order")
             _drop_staged(raw)

@@ -1,0 +1,509 @@
+"""Snapshots: every analysis kept in the workspace, so CLV can be recalculated and compared.
+
+A snapshot is one run of the analysis: its customers table, its ``summary.json``, the ingest report
+it was run after and its growth tables (cohorts, channels, products, ...).  They live in three
+tables of the workspace DuckDB file::
+
+    snapshots           snapshot_id, created_at, as_of, summary (JSON), ingest_report (JSON)
+    snapshot_customers  snapshot_id + the customers table (pipeline.CUSTOMER_COLUMNS)
+    snapshot_tables     snapshot_id, name (e.g. "cohorts.csv"), data (the table as Parquet bytes)
+
+A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
+snapshot (a corrected export, other options), a later as-of date adds one.  Saving is one
+transaction, and :func:`refresh` holds the ingest, the analysis that reads it and the snapshot in
+one transaction too, so a killed process leaves the workspace as it was before.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from valuecast.analytics.rfm import GROUPS
+from valuecast.analytics.tiers import TIERS
+
+__all__ = [
+    "AT_RISK_GROUPS",
+    "Comparison",
+    "RefreshResult",
+    "SnapshotInfo",
+    "compare",
+    "customer_history",
+    "customers_arrow",
+    "customers_table",
+    "history",
+    "latest_snapshot",
+    "list_snapshots",
+    "load_customers",
+    "load_ingest_report",
+    "load_summary",
+    "load_tables",
+    "refresh",
+    "resolve_snapshot",
+    "save_snapshot",
+]
+
+DATE_COLUMNS = ("first_order_date", "last_order_date", "expected_date_of_next_order")
+
+AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost", "Dormant")
+"""The RFM groups of customers whose last order is long past (recency score 1 or 2)."""
+
+
+class SnapshotError(ValueError):
+    """A snapshot that does not exist, or nothing to compare (rendered as one line)."""
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """One stored analysis: its id, as-of date, when it was made and its headline figures."""
+
+    snapshot_id: int
+    as_of: date
+    created_at: datetime
+    n_customers: int
+    historic_clv: float
+    predicted_clv: float | None
+    model: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "snapshot_id": self.snapshot_id,
+            "as_of": self.as_of.isoformat(),
+            "created_at": self.created_at.isoformat(timespec="seconds"),
+            "n_customers": self.n_customers,
+            "historic_clv": self.historic_clv,
+            "predicted_clv": self.predicted_clv,
+            "model": self.model,
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# storage
+# ------------------------------------------------------------------------------------------------
+def _raw(workspace) -> Any:
+    return workspace.con.con
+
+
+def _rows(workspace, query: str, params: list | None = None) -> list[tuple]:
+    raw = _raw(workspace)
+    return (raw.execute(query, params) if params else raw.execute(query)).fetchall()
+
+
+def _frame(workspace, query: str, params: list) -> pd.DataFrame:
+    """A query's rows as a DataFrame, through Arrow (one copy)."""
+    return _raw(workspace).sql(query, params=params).to_arrow_table().to_pandas()
+
+
+def _has_snapshots(workspace) -> bool:
+    return bool(
+        _rows(
+            workspace,
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_name = 'snapshots'",
+        )
+    )
+
+
+def customers_arrow(customers: pd.DataFrame) -> pa.Table:
+    """The customers table as Arrow with its dates as calendar dates (what files and DuckDB hold)."""
+    frame = customers.assign(
+        **{
+            column: pd.to_datetime(customers[column]).astype("datetime64[s]")
+            for column in DATE_COLUMNS
+            if column in customers
+        }
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    for column in DATE_COLUMNS:
+        if column in table.column_names:
+            index = table.schema.get_field_index(column)
+            table = table.set_column(index, column, pc.cast(table.column(column), pa.date32()))
+    return table
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return sink.getvalue()
+
+
+def _ensure_tables(workspace, customers: pa.Table) -> None:
+    """Create the snapshot tables, and add any customers column a newer version introduced."""
+    raw = _raw(workspace)
+    raw.execute(
+        "CREATE TABLE IF NOT EXISTS snapshots (snapshot_id BIGINT, created_at TIMESTAMP, "
+        "as_of DATE, summary VARCHAR, ingest_report VARCHAR)"
+    )
+    raw.execute(
+        "CREATE TABLE IF NOT EXISTS snapshot_tables (snapshot_id BIGINT, name VARCHAR, data BLOB)"
+    )
+    raw.register("_snapshot_new", customers)
+    try:
+        raw.execute(
+            "CREATE TABLE IF NOT EXISTS snapshot_customers AS "
+            "SELECT CAST(0 AS BIGINT) AS snapshot_id, * FROM _snapshot_new LIMIT 0"
+        )
+        present = {
+            row[0]
+            for row in raw.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'snapshot_customers'"
+            ).fetchall()
+        }
+        types = dict(
+            raw.execute("SELECT column_name, column_type FROM (DESCRIBE _snapshot_new)").fetchall()
+        )
+        for column in customers.column_names:
+            if column not in present:
+                raw.execute(f'ALTER TABLE snapshot_customers ADD COLUMN "{column}" {types[column]}')
+    finally:
+        raw.unregister("_snapshot_new")
+
+
+def save_snapshot(
+    workspace,
+    analysis,
+    tables: dict[str, pd.DataFrame] | None = None,
+    ingest_report: dict | None = None,
+) -> SnapshotInfo:
+    """Store ``analysis`` (and its growth ``tables``) as the snapshot of its as-of date.
+
+    One transaction (or part of the caller's, see :meth:`Workspace.transaction`); a snapshot of
+    the same as-of date is replaced.
+    """
+    summary = analysis.summary
+    as_of = date.fromisoformat(str(summary["as_of"])[:10])
+    customers = customers_arrow(analysis.customers)
+    created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    raw = _raw(workspace)
+    with workspace.transaction():
+        _ensure_tables(workspace, customers)
+        replaced = [
+            row[0]
+            for row in raw.execute(
+                "SELECT snapshot_id FROM snapshots WHERE as_of = ?", [as_of]
+            ).fetchall()
+        ]
+        for old in replaced:
+            for table in ("snapshots", "snapshot_customers", "snapshot_tables"):
+                raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
+        snapshot_id = raw.execute(
+            "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
+        ).fetchone()[0]
+        raw.execute(
+            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)",
+            [
+                snapshot_id,
+                created_at,
+                as_of,
+                json.dumps(summary, default=str),
+                json.dumps(ingest_report or {}, default=str),
+            ],
+        )
+        raw.register("_snapshot_new", customers)
+        try:
+            raw.execute(
+                "INSERT INTO snapshot_customers BY NAME "
+                f"SELECT CAST({int(snapshot_id)} AS BIGINT) AS snapshot_id, * FROM _snapshot_new"
+            )
+        finally:
+            raw.unregister("_snapshot_new")
+        for name, frame in (tables or {}).items():
+            raw.execute(
+                "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
+                [snapshot_id, name, _parquet_bytes(frame)],
+            )
+    return _info(snapshot_id, created_at, as_of, summary)
+
+
+def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) -> SnapshotInfo:
+    totals = summary.get("totals", {})
+    predicted = totals.get("predicted_clv")
+    return SnapshotInfo(
+        snapshot_id=int(snapshot_id),
+        as_of=as_of,
+        created_at=created_at,
+        n_customers=int(summary.get("n_customers", 0)),
+        historic_clv=float(totals.get("historic_clv", 0.0)),
+        predicted_clv=None if predicted is None else float(predicted),
+        model=(summary.get("model") or {}).get("name"),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# reading
+# ------------------------------------------------------------------------------------------------
+def list_snapshots(workspace) -> list[SnapshotInfo]:
+    """Every snapshot, oldest as-of date first."""
+    if not _has_snapshots(workspace):
+        return []
+    rows = _rows(
+        workspace,
+        "SELECT snapshot_id, created_at, as_of, summary FROM snapshots ORDER BY as_of, snapshot_id",
+    )
+    return [
+        _info(sid, created, as_of, json.loads(summary)) for sid, created, as_of, summary in rows
+    ]
+
+
+def latest_snapshot(workspace) -> SnapshotInfo | None:
+    """The snapshot with the latest as-of date, None before the first analysis."""
+    snapshots = list_snapshots(workspace)
+    return snapshots[-1] if snapshots else None
+
+
+def resolve_snapshot(workspace, reference: str | int | None = None) -> SnapshotInfo:
+    """A snapshot by id (``3``), as-of date (``2026-06-30``), ``latest`` / None, or ``previous``."""
+    snapshots = list_snapshots(workspace)
+    if not snapshots:
+        raise SnapshotError(
+            f"{workspace.path}: no snapshots yet (run `valuecast analyze` or `valuecast refresh`)"
+        )
+    text = "latest" if reference is None else str(reference).strip()
+    if text == "latest":
+        return snapshots[-1]
+    if text == "previous":
+        if len(snapshots) < 2:
+            raise SnapshotError(f"{workspace.path}: only one snapshot, no previous one")
+        return snapshots[-2]
+    for snapshot in snapshots:
+        if text == str(snapshot.snapshot_id) or text == snapshot.as_of.isoformat():
+            return snapshot
+    known = ", ".join(f"{s.snapshot_id} ({s.as_of})" for s in snapshots)
+    raise SnapshotError(f"no snapshot {text!r}: the workspace has {known}")
+
+
+def _one(workspace, column: str, snapshot_id: int) -> Any:
+    rows = _rows(workspace, f"SELECT {column} FROM snapshots WHERE snapshot_id = ?", [snapshot_id])
+    if not rows:
+        raise SnapshotError(f"no snapshot {snapshot_id}")
+    return rows[0][0]
+
+
+def load_summary(workspace, snapshot_id: int) -> dict[str, Any]:
+    """The ``summary.json`` of a snapshot."""
+    return json.loads(_one(workspace, "summary", snapshot_id))
+
+
+def load_ingest_report(workspace, snapshot_id: int) -> dict[str, Any]:
+    """The ingest report the snapshot's analysis ran after."""
+    return json.loads(_one(workspace, "ingest_report", snapshot_id))
+
+
+def customers_table(workspace, snapshot_id: int):
+    """A snapshot's customers table as an Ibis expression (for paging and searching in place)."""
+    table = workspace.con.table("snapshot_customers")
+    return table.filter(table.snapshot_id == int(snapshot_id)).drop("snapshot_id")
+
+
+def load_customers(workspace, snapshot_id: int) -> pd.DataFrame:
+    """A snapshot's customers table, in customer-id order."""
+    _one(workspace, "snapshot_id", snapshot_id)
+    return _frame(
+        workspace,
+        "SELECT * EXCLUDE (snapshot_id) FROM snapshot_customers WHERE snapshot_id = ? "
+        "ORDER BY customer_id",
+        [snapshot_id],
+    )
+
+
+def load_tables(workspace, snapshot_id: int) -> dict[str, pd.DataFrame]:
+    """A snapshot's growth tables by file name (``cohorts.csv``, ``channels.csv``, ...)."""
+    _one(workspace, "snapshot_id", snapshot_id)
+    rows = _rows(
+        workspace,
+        "SELECT name, data FROM snapshot_tables WHERE snapshot_id = ? ORDER BY name",
+        [snapshot_id],
+    )
+    return {name: pq.read_table(io.BytesIO(data)).to_pandas() for name, data in rows}
+
+
+def customer_history(workspace, customer_id: str) -> pd.DataFrame:
+    """One customer across the snapshots: as-of date, RFM group, tier and value, oldest first."""
+    columns = ["snapshot_id", "as_of", "rfm_group", "predicted_spend_tier", "historic_clv",
+               "predicted_clv", "probability_alive"]  # fmt: skip
+    if not _has_snapshots(workspace):
+        return pd.DataFrame(columns=columns)
+    return _frame(
+        workspace,
+        "SELECT s.snapshot_id, s.as_of, c.rfm_group, c.predicted_spend_tier, c.historic_clv, "
+        "c.predicted_clv, c.probability_alive FROM snapshot_customers c "
+        "JOIN snapshots s USING (snapshot_id) WHERE c.customer_id = ? ORDER BY s.as_of",
+        [str(customer_id)],
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# history and comparison
+# ------------------------------------------------------------------------------------------------
+def history(workspace) -> pd.DataFrame:
+    """One row per snapshot: totals, customer counts, and customers per RFM group and tier.
+
+    Columns: snapshot_id, as_of, created_at, model, customers, orders, historic_clv,
+    predicted_clv (+ _p10/_p90), then ``rfm: GROUP`` and ``tier: TIER`` counts.
+    """
+    rows = []
+    for snapshot in list_snapshots(workspace):
+        summary = load_summary(workspace, snapshot.snapshot_id)
+        totals = summary.get("totals", {})
+        row: dict[str, Any] = {
+            "snapshot_id": snapshot.snapshot_id,
+            "as_of": snapshot.as_of,
+            "created_at": snapshot.created_at,
+            "model": snapshot.model,
+            "customers": snapshot.n_customers,
+            "orders": int(summary.get("n_orders", 0)),
+            "historic_clv": snapshot.historic_clv,
+            "predicted_clv": snapshot.predicted_clv,
+            "predicted_clv_p10": totals.get("predicted_clv_p10"),
+            "predicted_clv_p90": totals.get("predicted_clv_p90"),
+        }
+        groups = summary.get("rfm_groups", {})
+        for group in GROUPS:
+            row[f"rfm: {group}"] = int(groups.get(group, {}).get("count", 0))
+        tiers = summary.get("spend_tiers", {})
+        for tier in TIERS:
+            row[f"tier: {tier}"] = int(tiers.get(tier, {}).get("count", 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Comparison:
+    """How customers moved between two snapshots ``before`` and ``after``.
+
+    ``rfm_matrix`` and ``tier_matrix`` count customers by (row: group in ``before``, column: group
+    in ``after``); customers first seen in ``after`` are the row ``(new)``.
+    ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
+    whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
+    ``before`` predicted CLV first.
+    """
+
+    before: SnapshotInfo
+    after: SnapshotInfo
+    rfm_matrix: pd.DataFrame
+    tier_matrix: pd.DataFrame
+    high_value_to_at_risk: pd.DataFrame
+    totals: pd.DataFrame
+
+
+NEW = "(new)"
+
+
+def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Counts of (before, after) label pairs as a square table in ``order`` (zeros kept)."""
+    rows = [NEW, *order] if (pairs["before"] == NEW).any() else list(order)
+    counts = pairs.groupby(["before", "after"], observed=True)["n"].sum()
+    matrix = pd.DataFrame(
+        0, index=pd.Index(rows, name="before"), columns=pd.Index(order, name="after")
+    )
+    for (before, after), n in counts.items():
+        if before not in matrix.index:
+            matrix.loc[before] = 0
+        if after not in matrix.columns:
+            matrix[after] = 0
+        matrix.loc[before, after] = int(n)
+    return matrix.astype("int64")
+
+
+def compare(
+    workspace, before: str | int | None = "previous", after: str | int | None = "latest"
+) -> Comparison:
+    """Compare two snapshots (ids, as-of dates, ``latest`` or ``previous``); see :class:`Comparison`."""
+    first = resolve_snapshot(workspace, before)
+    second = resolve_snapshot(workspace, after)
+    if first.snapshot_id == second.snapshot_id:
+        raise SnapshotError(f"both sides are snapshot {first.snapshot_id} ({first.as_of})")
+    moves = {}
+    for column in ("rfm_group", "predicted_spend_tier"):
+        moves[column] = _frame(
+            workspace,
+            f"SELECT CASE WHEN b.customer_id IS NULL THEN '{NEW}' ELSE b.{column} END "
+            f"AS before, a.{column} AS after, count(*) AS n "
+            "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) a "
+            "LEFT JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
+            "ON a.customer_id = b.customer_id GROUP BY ALL",
+            [second.snapshot_id, first.snapshot_id],
+        )
+    tiers = moves["predicted_spend_tier"].copy()
+    tiers["before"] = tiers["before"].fillna("no tier")
+    tiers["after"] = tiers["after"].fillna("no tier")
+    tier_order = [*TIERS, *sorted(set(tiers["after"]) - set(TIERS) - {NEW})]
+    placeholders = ", ".join("?" for _ in AT_RISK_GROUPS)
+    movers = _frame(
+        workspace,
+        "SELECT customer_id, b.rfm_group AS rfm_group_before, a.rfm_group AS rfm_group_after, "
+        "b.predicted_clv AS predicted_clv_before, a.predicted_clv AS predicted_clv_after, "
+        "b.historic_clv AS historic_clv_before, a.historic_clv AS historic_clv_after, "
+        "a.churn_probability AS churn_probability_after, a.last_order_date "
+        "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
+        "JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) a USING (customer_id) "
+        f"WHERE b.predicted_spend_tier = 'high' AND a.rfm_group IN ({placeholders}) "
+        f"AND b.rfm_group NOT IN ({placeholders}) "
+        "ORDER BY b.predicted_clv DESC NULLS LAST, customer_id",
+        [first.snapshot_id, second.snapshot_id, *AT_RISK_GROUPS, *AT_RISK_GROUPS],
+    )
+    totals = pd.DataFrame(
+        {
+            "before": [first.n_customers, first.historic_clv, first.predicted_clv],
+            "after": [second.n_customers, second.historic_clv, second.predicted_clv],
+        },
+        index=pd.Index(["customers", "historic_clv", "predicted_clv"], name="figure"),
+    )
+    totals["change"] = totals["after"] - totals["before"]
+    return Comparison(
+        before=first,
+        after=second,
+        rfm_matrix=_matrix(moves["rfm_group"], GROUPS),
+        tier_matrix=_matrix(tiers, tier_order),
+        high_value_to_at_risk=movers,
+        totals=totals,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# refresh: ingest + analysis + snapshot in one transaction
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class RefreshResult:
+    report: Any  # engine.workspace.IngestReport
+    analysis: Any  # pipeline.Analysis
+    tables: dict[str, pd.DataFrame]
+    snapshot: SnapshotInfo
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def refresh(
+    workspace,
+    results: Sequence[Any],
+    options=None,
+    *,
+    spend: pd.DataFrame | None = None,
+    progress: Callable[[str], None] = _noop,
+) -> RefreshResult:
+    """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
+
+    All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
+    process is killed, the workspace keeps its orders and snapshots as they were.
+    """
+    from valuecast.pipeline import analyze_with_growth
+
+    with workspace.transaction():
+        progress("writing the orders")
+        report = workspace.ingest(results)
+        analysis, tables = analyze_with_growth(workspace, options, progress, spend=spend)
+        progress("storing the snapshot")
+        snapshot = save_snapshot(workspace, analysis, tables, report.to_dict())
+    return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)

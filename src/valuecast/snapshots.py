@@ -193,12 +193,13 @@ def save_snapshot(
                 "SELECT snapshot_id FROM snapshots WHERE as_of = ?", [as_of]
             ).fetchall()
         ]
-        for old in replaced:
-            for table in ("snapshots", "snapshot_customers", "snapshot_tables"):
-                raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
+        # ids are never reused: a replaced snapshot's id names nothing afterwards
         snapshot_id = raw.execute(
             "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
         ).fetchone()[0]
+        for old in replaced:
+            for table in ("snapshots", "snapshot_customers", "snapshot_tables"):
+                raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
         raw.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)",
             [

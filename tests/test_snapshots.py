@@ -1,0 +1,242 @@
+"""Snapshots in the workspace: storing, reading, history, comparison and refresh's one transaction.
+
+The comparison tests store two hand-written customers tables (no model involved), so every cell
+of the migration matrices is known in advance.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuecast import snapshots
+from valuecast.engine import Workspace
+from valuecast.io import read_exports
+from valuecast.pipeline import CUSTOMER_COLUMNS, Analysis, AnalysisOptions, analyze_with_growth
+
+
+def _customers(rows: list[tuple]) -> pd.DataFrame:
+    """A customers table from (id, rfm_group, tier, historic_clv, predicted_clv) tuples."""
+    frame = pd.DataFrame(
+        rows,
+        columns=["customer_id", "rfm_group", "predicted_spend_tier", "historic_clv",
+                 "predicted_clv"],
+    )  # fmt: skip
+    for column in CUSTOMER_COLUMNS:
+        if column in frame:
+            continue
+        if column.endswith("_date"):
+            frame[column] = pd.Timestamp("2025-01-01")
+        elif column in ("acquisition_channel", "first_discount_code", "first_product",
+                        "rfm_score"):  # fmt: skip
+            frame[column] = "x"
+        elif column == "accepts_marketing":
+            frame[column] = True
+        elif column in ("historic_number_of_orders", "frequency", "rfm_recency", "rfm_frequency",
+                        "rfm_monetary"):  # fmt: skip
+            frame[column] = 1
+        else:
+            frame[column] = 0.5
+    return frame[list(CUSTOMER_COLUMNS)]
+
+
+def _analysis(as_of: str, rows: list[tuple]) -> Analysis:
+    customers = _customers(rows)
+    summary = {
+        "as_of": as_of,
+        "n_customers": len(customers),
+        "n_orders": 2 * len(customers),
+        "model": {"name": "bgnbd"},
+        "totals": {
+            "historic_clv": float(customers["historic_clv"].sum()),
+            "predicted_clv": float(customers["predicted_clv"].sum()),
+        },
+        "rfm_groups": {
+            name: {"count": int(n)} for name, n in customers["rfm_group"].value_counts().items()
+        },
+        "spend_tiers": {
+            name: {"count": int(n)}
+            for name, n in customers["predicted_spend_tier"].value_counts().items()
+        },
+    }
+    return Analysis(customers=customers, summary=summary)
+
+
+BEFORE = [
+    ("a", "Champions", "high", 500.0, 300.0),
+    ("b", "Loyal", "high", 400.0, 200.0),
+    ("c", "New", "medium", 50.0, 40.0),
+    ("d", "At risk", "high", 300.0, 90.0),  # already at risk: not a mover
+    ("e", "Dormant", "low", 10.0, 1.0),
+]
+AFTER = [
+    ("a", "Champions", "high", 700.0, 320.0),
+    ("b", "At risk", "medium", 400.0, 60.0),  # high -> at risk
+    ("c", "Almost lost", "low", 50.0, 5.0),  # medium: not high value before
+    ("d", "Previously loyal", "medium", 300.0, 30.0),
+    ("e", "Dormant", "low", 10.0, 1.0),
+    ("f", "New", "medium", 80.0, 50.0),  # new customer
+]
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        yield ws
+
+
+def test_no_snapshots_yet(workspace):
+    assert snapshots.list_snapshots(workspace) == []
+    assert snapshots.latest_snapshot(workspace) is None
+    assert snapshots.history(workspace).empty
+    assert snapshots.customer_history(workspace, "a").empty
+    with pytest.raises(snapshots.SnapshotError, match="no snapshots yet"):
+        snapshots.resolve_snapshot(workspace, "latest")
+
+
+def test_save_and_load_round_trip(workspace):
+    analysis = _analysis("2025-03-31", BEFORE)
+    tables = {"cohorts.csv": pd.DataFrame({"cohort_month": ["2025-01"], "customers": [5]})}
+    info = snapshots.save_snapshot(workspace, analysis, tables, {"ingest_id": 1})
+    assert info.snapshot_id == 1 and info.as_of == date(2025, 3, 31)
+    assert info.n_customers == 5 and info.historic_clv == 1260.0 and info.predicted_clv == 631.0
+    loaded = snapshots.load_customers(workspace, 1)
+    assert list(loaded.columns) == list(CUSTOMER_COLUMNS)
+    assert loaded["customer_id"].tolist() == ["a", "b", "c", "d", "e"]
+    assert loaded["predicted_clv"].tolist() == [300.0, 200.0, 40.0, 90.0, 1.0]
+    assert loaded["first_order_date"].tolist() == [date(2025, 1, 1)] * 5
+    assert snapshots.load_summary(workspace, 1) == analysis.summary
+    assert snapshots.load_ingest_report(workspace, 1) == {"ingest_id": 1}
+    assert snapshots.load_tables(workspace, 1)["cohorts.csv"].equals(tables["cohorts.csv"])
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.load_customers(workspace, 7)
+
+
+def test_same_as_of_replaces_and_later_adds(workspace):
+    snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE))
+    snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE[:2]))
+    listed = snapshots.list_snapshots(workspace)
+    assert [(s.snapshot_id, s.n_customers) for s in listed] == [(2, 2)]
+    count = workspace.con.con.execute("SELECT count(*) FROM snapshot_customers").fetchone()[0]
+    assert count == 2  # the replaced snapshot's customers are gone
+    snapshots.save_snapshot(workspace, _analysis("2025-06-30", AFTER))
+    assert [s.as_of.isoformat() for s in snapshots.list_snapshots(workspace)] == [
+        "2025-03-31",
+        "2025-06-30",
+    ]
+    assert snapshots.resolve_snapshot(workspace, "2025-03-31").snapshot_id == 2
+    assert snapshots.resolve_snapshot(workspace, "previous").snapshot_id == 2
+    assert snapshots.resolve_snapshot(workspace, "3").as_of == date(2025, 6, 30)
+    with pytest.raises(snapshots.SnapshotError, match="no snapshot '9'"):
+        snapshots.resolve_snapshot(workspace, "9")
+
+
+def test_compare_counts_every_move(workspace):
+    snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE))
+    snapshots.save_snapshot(workspace, _analysis("2025-06-30", AFTER))
+    comparison = snapshots.compare(workspace)  # previous -> latest
+    rfm = comparison.rfm_matrix
+    assert rfm.loc["(new)", "New"] == 1  # f
+    assert rfm.loc["Champions", "Champions"] == 1  # a
+    assert rfm.loc["Loyal", "At risk"] == 1  # b
+    assert rfm.loc["New", "Almost lost"] == 1  # c
+    assert rfm.loc["At risk", "Previously loyal"] == 1  # d
+    assert rfm.loc["Dormant", "Dormant"] == 1  # e
+    assert rfm.to_numpy().sum() == 6
+    tiers = comparison.tier_matrix
+    assert list(tiers.columns) == ["high", "medium", "low"]
+    assert tiers.loc["high"].tolist() == [1, 2, 0]  # a stays; b, d fall to medium
+    assert tiers.loc["medium"].tolist() == [0, 0, 1]  # c
+    assert tiers.loc["low"].tolist() == [0, 0, 1]  # e
+    assert tiers.loc["(new)"].tolist() == [0, 1, 0]  # f
+    movers = comparison.high_value_to_at_risk
+    assert movers["customer_id"].tolist() == ["b"]
+    assert movers.iloc[0]["predicted_clv_before"] == 200.0
+    assert movers.iloc[0]["rfm_group_after"] == "At risk"
+    assert comparison.totals.loc["customers"].tolist() == [5, 6, 1]
+    assert comparison.totals.loc["historic_clv", "change"] == pytest.approx(1540.0 - 1260.0)
+    with pytest.raises(snapshots.SnapshotError, match="both sides"):
+        snapshots.compare(workspace, "latest", "latest")
+
+
+def test_history_and_customer_history(workspace):
+    snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE))
+    snapshots.save_snapshot(workspace, _analysis("2025-06-30", AFTER))
+    table = snapshots.history(workspace)
+    assert table["customers"].tolist() == [5, 6]
+    assert table["rfm: Dormant"].tolist() == [1, 1]
+    assert table["rfm: At risk"].tolist() == [1, 1]
+    assert table["tier: high"].tolist() == [3, 1]
+    assert table["historic_clv"].tolist() == [1260.0, 1540.0]
+    b = snapshots.customer_history(workspace, "b")
+    assert b["rfm_group"].tolist() == ["Loyal", "At risk"]
+    assert b["predicted_clv"].tolist() == [200.0, 60.0]
+    assert snapshots.customer_history(workspace, "f")["as_of"].tolist() == [date(2025, 6, 30)]
+
+
+# ------------------------------------------------------------------------------------------------
+# refresh on real exports
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """A small demo shop as two Shopify exports: up to 2025-12-31, and everything to 2026-06-30."""
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    folder = tmp_path_factory.mktemp("shop")
+    generate_demo_shop(folder / "full.csv", customers=600, seed=3)
+    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
+    full[full["Created at"] < "2026-01-01"].to_csv(folder / "early.csv", index=False)
+    return folder / "early.csv", folder / "full.csv"
+
+
+def _fingerprint(ws) -> tuple:
+    raw = ws.con.con
+    return (
+        raw.execute("SELECT count(*), sum(net_revenue) FROM orders").fetchone(),
+        raw.execute("SELECT count(*) FROM ingests").fetchone(),
+        [s.as_of for s in snapshots.list_snapshots(ws)],
+    )
+
+
+def test_refresh_stores_a_snapshot_of_the_new_orders(tmp_path, exports):
+    early, full = exports
+    options = AnalysisOptions(backtest_max_customers=None)
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        first = snapshots.refresh(ws, read_exports([early]), options)
+        second = snapshots.refresh(ws, read_exports([full]), options)
+        assert first.snapshot.as_of < second.snapshot.as_of == date(2026, 6, 30)
+        assert second.report.new_orders > 0 and second.report.unchanged_orders > 0
+        # the stored snapshot is exactly the analysis refresh returned
+        stored = snapshots.load_customers(ws, second.snapshot.snapshot_id)
+        returned = second.analysis.customers.sort_values("customer_id").reset_index(drop=True)
+        assert stored["customer_id"].tolist() == returned["customer_id"].tolist()
+        for column in ("predicted_clv", "probability_alive", "historic_clv"):
+            np.testing.assert_array_equal(stored[column], returned[column])
+        assert stored["rfm_group"].tolist() == returned["rfm_group"].tolist()
+        # and equals analysing the same workspace again
+        again, _ = analyze_with_growth(ws, options)
+        again = again.customers.sort_values("customer_id").reset_index(drop=True)
+        np.testing.assert_allclose(stored["predicted_clv"], again["predicted_clv"], rtol=1e-12)
+        assert set(snapshots.load_tables(ws, 2)) == set(second.tables)
+
+
+def test_a_failed_refresh_leaves_the_workspace_as_it_was(tmp_path, exports, monkeypatch):
+    early, full = exports
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        snapshots.refresh(ws, read_exports([early]))
+        before = _fingerprint(ws)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the analysis broke half way")
+
+        monkeypatch.setattr("valuecast.snapshots.save_snapshot", broken)
+        with pytest.raises(RuntimeError, match="half way"):
+            snapshots.refresh(ws, read_exports([full]))
+        assert _fingerprint(ws) == before  # the new orders were rolled back with it
+        monkeypatch.undo()
+        snapshots.refresh(ws, read_exports([full]))
+        after = _fingerprint(ws)
+        assert after[0][0] > before[0][0] and len(after[2]) == 2

@@ -33,7 +33,11 @@ def _signed(value: float | None) -> str:
 
 
 def _matrix_table(matrix, title: str) -> Table:
-    """A migration matrix (rows: before, columns: after) as a Rich table, zero cells dimmed."""
+    """A migration matrix (rows: before, columns: after) as a Rich table, zero cells dimmed.
+
+    Groups nobody is in on either side are left out (the CSV files keep them).
+    """
+    matrix = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]
     table = Table(title=title)
     table.add_column("before \\ after")
     for column in matrix.columns:

@@ -1,0 +1,117 @@
+"""`valuecast refresh`, `history` and `compare` through the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.engine import Workspace
+from valuecast.snapshots import compare, history, list_snapshots
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    """A workspace analysed on an export to 2025-12-31, then refreshed with one to 2026-06-30."""
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    folder = tmp_path_factory.mktemp("history")
+    generate_demo_shop(folder / "full.csv", customers=500, seed=11)
+    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
+    full[full["Created at"] < "2026-01-01"].to_csv(folder / "early.csv", index=False)
+    workspace = folder / "w.duckdb"
+    first = runner.invoke(
+        app, ["analyze", str(folder / "early.csv"), "-w", str(workspace), "-o", str(folder / "q4")]
+    )
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(
+        app, ["refresh", str(folder / "full.csv"), "-w", str(workspace), "-o", str(folder / "q2"),
+              "--top", "3"],
+    )  # fmt: skip
+    assert second.exit_code == 0, second.output
+    return folder, workspace, second.output
+
+
+def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
+    folder, workspace, output = refreshed
+    summary = json.loads((folder / "q2" / "summary.json").read_text())
+    assert summary["as_of"] == "2026-06-30"
+    with Workspace(workspace, read_only=True) as ws:
+        snapshots = list_snapshots(ws)
+        comparison = compare(ws)
+    assert [s.as_of.isoformat() for s in snapshots] == ["2025-12-31", "2026-06-30"]
+    assert summary["snapshot_id"] == snapshots[-1].snapshot_id
+    assert "snapshot 1 (2025-12-31) -> 2 (2026-06-30)" in output
+    movers = len(comparison.high_value_to_at_risk)
+    assert f"{movers:,} customers moved from the high spend tier to at risk" in output
+    customers = pd.read_csv(folder / "q2" / "customers.csv")
+    assert len(customers) == snapshots[-1].n_customers
+
+
+def test_history_lists_each_snapshot(refreshed, tmp_path):
+    _, workspace, _ = refreshed
+    out = tmp_path / "history.csv"
+    result = runner.invoke(app, ["history", "-w", str(workspace), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2025-12-31" in result.output and "2026-06-30" in result.output
+    written = pd.read_csv(out)
+    with Workspace(workspace, read_only=True) as ws:
+        expected = history(ws)
+    assert written["customers"].tolist() == expected["customers"].tolist()
+    assert written["rfm: Champions"].tolist() == expected["rfm: Champions"].tolist()
+    # every customer is in exactly one RFM group and has at most one tier
+    groups = written[[c for c in written.columns if c.startswith("rfm: ")]].sum(axis=1)
+    assert groups.tolist() == written["customers"].tolist()
+
+
+def test_compare_writes_the_migration_tables(refreshed, tmp_path):
+    _, workspace, _ = refreshed
+    result = runner.invoke(
+        app, ["compare", "1", "2026-06-30", "-w", str(workspace), "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    rfm = pd.read_csv(tmp_path / "rfm_migration.csv").set_index("before")
+    with Workspace(workspace, read_only=True) as ws:
+        snapshots = list_snapshots(ws)
+        expected = compare(ws, "1", "2")
+    # every customer of the later snapshot is counted once: from a group, or new
+    assert rfm.to_numpy().sum() == snapshots[-1].n_customers
+    assert rfm.loc["(new)"].sum() == snapshots[-1].n_customers - snapshots[0].n_customers
+    assert rfm.equals(expected.rfm_matrix.rename_axis(columns=None))
+    movers = pd.read_csv(tmp_path / "high_value_to_at_risk.csv")
+    assert len(movers) == len(expected.high_value_to_at_risk)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "7"], "no snapshot '7'"),
+        (["compare", "latest", "2"], "both sides are snapshot 2"),
+    ],
+)
+def test_compare_bad_snapshot_is_one_line(refreshed, args, message):
+    _, workspace, _ = refreshed
+    result = runner.invoke(app, [*args, "-w", str(workspace)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_history_without_snapshots_is_one_line(tmp_path):
+    source = tmp_path / "orders.csv"
+    source.write_text("order,client,when,amount\n1,a@x.com,2024-01-05,10\n")
+    workspace = tmp_path / "w.duckdb"
+    done = runner.invoke(
+        app,
+        ["ingest", str(source), "-w", str(workspace), "--map",
+         "customer_id=client,ordered_at=when,revenue=amount,order_id=order"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    result = runner.invoke(app, ["history", "-w", str(workspace)])
+    assert result.exit_code == 2
+    assert "no snapshots yet" in result.output

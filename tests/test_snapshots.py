@@ -240,3 +240,39 @@ def test_a_failed_refresh_leaves_the_workspace_as_it_was(tmp_path, exports, monk
         snapshots.refresh(ws, read_exports([full]))
         after = _fingerprint(ws)
         assert after[0][0] > before[0][0] and len(after[2]) == 2
+
+
+def test_reusable_analysis_only_for_the_same_options_and_data(tmp_path, exports, monkeypatch):
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+
+    early, full = exports
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        stored = snapshots.refresh(ws, read_exports([early]), AnalysisOptions())
+        reused = snapshots.reusable_analysis(ws, AnalysisOptions())
+        assert reused is not None
+        assert reused.summary == snapshots.load_summary(ws, stored.snapshot.snapshot_id)
+        assert reused.customers["customer_id"].tolist() == sorted(
+            stored.analysis.customers["customer_id"]
+        )
+        assert reused.customers["first_order_date"].dtype == "datetime64[s]"
+        assert snapshots.reusable_analysis(ws, AnalysisOptions(horizon=6)) is None
+    # export reads the snapshot: it works even when the pipeline cannot run
+    monkeypatch.setattr("valuecast.pipeline.analyze", _no_analysis)
+    out = tmp_path / "champions.csv"
+    result = CliRunner().invoke(
+        app, ["export", "--segment", "champions", "--to", "klaviyo", "-w", str(path),
+              "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) > 0
+    # new orders: the snapshot is no longer what an analysis would give
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([full]))
+        assert snapshots.reusable_analysis(ws, AnalysisOptions()) is None
+
+
+def _no_analysis(*args, **kwargs):
+    raise AssertionError("the analysis ran again")

@@ -1,7 +1,8 @@
 """``valuecast channels``: CLV by acquisition source, and CAC / CLV:CAC / payback with a spend file.
 
-Registered on the main app by :func:`add_commands`.  The command analyses the workspace (opened
-read-only, the same analysis as ``valuecast analyze``), groups the customers table by one
+Registered on the main app by :func:`add_commands`.  The command takes the customers table of
+the last ``valuecast analyze`` snapshot when it ran with the same options on the data the
+workspace holds now, else analyses the workspace (opened read-only, the same analysis), groups the customers table by one
 attribute (:func:`valuecast.analytics.channels.clv_by_group`) and, given ``--spend``, adds per
 channel the all-months CAC figures of :func:`valuecast.analytics.channels.cac_table`.
 """
@@ -143,6 +144,7 @@ def add_commands(app: typer.Typer) -> None:
         from valuecast.engine import EngineError, SummaryError
         from valuecast.io.schema import InputError
         from valuecast.pipeline import AnalysisOptions, analyze
+        from valuecast.snapshots import reusable_analysis
 
         options = AnalysisOptions(as_of=as_of, margin=margin)
         try:
@@ -174,7 +176,8 @@ def add_commands(app: typer.Typer) -> None:
         cac = None
         with ws:
             try:
-                analysis = analyze(ws, options)
+                # the last `analyze` of this data with these options, else the analysis now
+                analysis = reusable_analysis(ws, options) or analyze(ws, options)
                 customers = analysis.customers
                 if by is GroupBy.channel:  # spellings made one, as the CAC table matches them
                     customers = customers.assign(

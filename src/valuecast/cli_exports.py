@@ -1,8 +1,9 @@
 """``valuecast export``: a segment of the customers as a Klaviyo, Mailchimp, Meta or Google file.
 
-Registered on the main app by :func:`add_commands`.  The workspace is opened read-only and analysed
-with the default options (those of ``valuecast analyze``); the rules, formats and hashing are in
-:mod:`valuecast.exports`.  Every error is one line and exit code 2.
+Registered on the main app by :func:`add_commands`.  The workspace is opened read-only; the
+customers table is the last ``valuecast analyze`` snapshot when it ran with the default options
+on the data the workspace holds now, else the workspace is analysed with them; the rules,
+formats and hashing are in :mod:`valuecast.exports`.  Every error is one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def export(
     )
     from valuecast.io.schema import InputError
     from valuecast.pipeline import AnalysisOptions, analyze
+    from valuecast.snapshots import reusable_analysis
 
     if segment is not None and where is not None:
         fail("give either --segment or --where, not both")
@@ -100,8 +102,11 @@ def export(
     ws = open_workspace(workspace)
     with ws:
         try:
-            with err_console.status("analysing the workspace"):
-                analysis = analyze(ws, AnalysisOptions())
+            # the last `analyze` of this data when there is one, else the same analysis now
+            analysis = reusable_analysis(ws, AnalysisOptions())
+            if analysis is None:
+                with err_console.status("analysing the workspace"):
+                    analysis = analyze(ws, AnalysisOptions())
             contacts = ws.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))

@@ -48,6 +48,7 @@ __all__ = [
     "load_summary",
     "load_tables",
     "refresh",
+    "reusable_analysis",
     "resolve_snapshot",
     "save_snapshot",
 ]
@@ -141,7 +142,7 @@ def _ensure_tables(workspace, customers: pa.Table) -> None:
     raw = _raw(workspace)
     raw.execute(
         "CREATE TABLE IF NOT EXISTS snapshots (snapshot_id BIGINT, created_at TIMESTAMP, "
-        "as_of DATE, summary VARCHAR, ingest_report VARCHAR)"
+        "as_of DATE, summary VARCHAR, ingest_report VARCHAR, options VARCHAR, ingest_id BIGINT)"
     )
     raw.execute(
         "CREATE TABLE IF NOT EXISTS snapshot_tables (snapshot_id BIGINT, name VARCHAR, data BLOB)"
@@ -174,11 +175,15 @@ def save_snapshot(
     analysis,
     tables: dict[str, pd.DataFrame] | None = None,
     ingest_report: dict | None = None,
+    options=None,
 ) -> SnapshotInfo:
     """Store ``analysis`` (and its growth ``tables``) as the snapshot of its as-of date.
 
     One transaction (or part of the caller's, see :meth:`Workspace.transaction`); a snapshot of
-    the same as-of date is replaced.
+    the same as-of date is replaced.  ``options`` (the :class:`~valuecast.pipeline.AnalysisOptions`
+    it ran with) and the workspace's last ingest are recorded, so that commands needing the
+    same analysis of the same data can read it instead of running it again
+    (:func:`reusable_analysis`).
     """
     summary = analysis.summary
     as_of = date.fromisoformat(str(summary["as_of"])[:10])
@@ -201,13 +206,14 @@ def save_snapshot(
             for table in ("snapshots", "snapshot_customers", "snapshot_tables"):
                 raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
         raw.execute(
-            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, (SELECT max(ingest_id) FROM ingests))",
             [
                 snapshot_id,
                 created_at,
                 as_of,
                 json.dumps(summary, default=str),
                 json.dumps(ingest_report or {}, default=str),
+                None if options is None else _options_key(options),
             ],
         )
         raw.register("_snapshot_new", customers)
@@ -341,6 +347,38 @@ def customer_history(workspace, customer_id: str) -> pd.DataFrame:
         "JOIN snapshots s USING (snapshot_id) WHERE c.customer_id = ? ORDER BY s.as_of",
         [str(customer_id)],
     )
+
+
+def _options_key(options) -> str:
+    """The analysis options as canonical JSON (what makes two analyses of one workspace equal)."""
+    fields = {k: v for k, v in sorted(vars(options).items())}
+    return json.dumps(fields, default=str, sort_keys=True)
+
+
+def reusable_analysis(workspace, options):
+    """The latest snapshot as an :class:`~valuecast.pipeline.Analysis` when it is exactly what
+    analysing the workspace with ``options`` would give now, else None.
+
+    That is: it ran with the same options, and nothing was ingested after it.
+    """
+    from valuecast.pipeline import Analysis
+
+    if not _has_snapshots(workspace):
+        return None
+    rows = _rows(
+        workspace,
+        "SELECT snapshot_id, options, ingest_id, (SELECT max(ingest_id) FROM ingests) "
+        "FROM snapshots ORDER BY created_at DESC, snapshot_id DESC LIMIT 1",
+    )
+    if not rows:
+        return None
+    snapshot_id, stored, ingest_id, latest_ingest = rows[0]
+    if stored is None or stored != _options_key(options) or ingest_id != latest_ingest:
+        return None
+    customers = load_customers(workspace, snapshot_id)
+    for column in ("first_order_date", "last_order_date"):  # as the pipeline gives them
+        customers[column] = pd.to_datetime(customers[column]).astype("datetime64[s]")
+    return Analysis(customers=customers, summary=load_summary(workspace, snapshot_id))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -499,12 +537,13 @@ def refresh(
     All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
     process is killed, the workspace keeps its orders and snapshots as they were.
     """
-    from valuecast.pipeline import analyze_with_growth
+    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
 
+    options = options or AnalysisOptions()
     with workspace.transaction():
         progress("writing the orders")
         report = workspace.ingest(results)
         analysis, tables = analyze_with_growth(workspace, options, progress, spend=spend)
         progress("storing the snapshot")
-        snapshot = save_snapshot(workspace, analysis, tables, report.to_dict())
+        snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)
     return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)

@@ -133,8 +133,9 @@ def test_kill_at_any_point_leaves_before_or_after(shop, tmp_path, name):
     for kill in range(KILLS):
         path = fresh(f"kill{kill}")
         out = tmp_path / f"kill{kill}-out"
-        # kill points spread over the whole run (start-up included), jittered within each slot
-        delay = duration * (kill + rng.random()) / KILLS
+        # kill points spread over the whole run (start-up included) and a little past its
+        # reference duration (runs vary), jittered within each slot
+        delay = 1.25 * duration * (kill + rng.random()) / KILLS
         process = subprocess.Popen(
             _command(COMMANDS[name](shop, path, out)),
             stdout=subprocess.DEVNULL,

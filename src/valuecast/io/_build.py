@@ -21,6 +21,75 @@ from valuecast.io.schema import (
 )
 
 EMPTY_ROW = "empty row"
+NEGATIVE_AMOUNT = "negative amount"
+
+# Order dates outside [EARLIEST_ORDER_DATE, today + FUTURE_TOLERANCE_DAYS] are errors: before 1990
+# is a placeholder (1970-01-01, 1900-01-01) or a typo, not an online order, and a date in the
+# future is a typo or a wrong clock; either would silently move every customer's recency and T.
+# The tolerance covers time zones ahead of this machine's (the date is the shop's wall-clock).
+EARLIEST_ORDER_DATE = np.datetime64("1990-01-01", "us")
+FUTURE_TOLERANCE_DAYS = 1
+
+
+def latest_order_date() -> np.datetime64:
+    """The first instant that is too late for an order: the start of the day after tomorrow."""
+    today = np.datetime64(pd.Timestamp.now().date(), "D")
+    return (today + np.timedelta64(FUTURE_TOLERANCE_DAYS + 1, "D")).astype("datetime64[us]")
+
+
+def check_order_dates(table: Table, stamps: np.ndarray, column: str | None) -> None:
+    """Raise on the first order date (one per row) before 1990 or after tomorrow."""
+    if column is None or len(stamps) == 0:
+        return
+    stamps = np.asarray(stamps).astype("datetime64[us]")
+    present = ~np.isnat(stamps)
+    early = present & (stamps < EARLIEST_ORDER_DATE)
+    late = present & (stamps >= latest_order_date())
+    if not (early.any() or late.any()):
+        return
+    position = int(np.flatnonzero(early | late)[0])
+    written = str(stamps[position].astype("datetime64[s]")).replace("T", " ")
+    if early[position]:
+        message = f"order date {written} is before 1990: not a plausible order date"
+    else:
+        today = pd.Timestamp.now().date().isoformat()
+        message = f"order date {written} is in the future (today is {today})"
+    raise table.error(message, position, column)
+
+
+def check_order_level(
+    table: Table,
+    values: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    column: str | None,
+    names: pd.Series | np.ndarray,
+) -> None:
+    """Raise when an order's rows give different values for an order-level amount.
+
+    Rows of one order (same ``codes``) may leave an order-level cell empty (Shopify writes it on
+    the first row only) or repeat it (one row per item), but two different values mean two
+    versions of the order in one file (e.g. two exports pasted together): which total is right
+    cannot be told, so the second value's row is named rather than one silently kept.
+    """
+    if column is None or len(values) == 0:
+        return
+    valid = ~np.isnan(values) & (codes >= 0)
+    firsts = first_positions(codes, n_groups, valid)
+    rows = np.flatnonzero(valid)
+    reference = values[firsts[codes[rows]]]
+    differs = np.abs(values[rows] - reference) > 1e-9 * np.maximum(1.0, np.abs(reference))
+    if not differs.any():
+        return
+    position = int(rows[np.flatnonzero(differs)[0]])
+    first = int(firsts[codes[position]])
+    name = np.asarray(names, dtype=object)[codes[position]]
+    raise table.error(
+        f"order {name!s} appears again with a different amount ({values[position]:.2f}; "
+        f"{values[first]:.2f} on row {table.row(first)}): two versions of one order in one file",
+        position,
+        column,
+    )
 
 
 def first_positions(

@@ -154,7 +154,9 @@ class CsvFile:
     def require(self, *aliases: str) -> str:
         found = self.find(*aliases)
         if found is None:
-            raise InputError(self.name, "required column is missing", column=aliases[0])
+            raise InputError(
+                self.name, "required column is missing", row=self.header_row, column=aliases[0]
+            )
         return found
 
     # -- reading --------------------------------------------------------------------------------

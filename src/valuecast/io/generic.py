@@ -21,7 +21,8 @@ Rules:
 * ``customer_id`` is the cell trimmed; values containing ``@`` (emails) are also lower-cased and
   copied to ``email``. An empty customer cell makes a guest order.
 * ``ordered_at`` accepts ISO timestamps, ``YYYYMMDD`` and unambiguous day/month orders (see
-  :mod:`valuecast.io.csvfile`), or ``date_format``.
+  :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
+  error naming its row (a placeholder such as 1970-01-01, or a typo).
 * With an ``order_id`` column, rows sharing an id are one order: amounts are summed, other fields
   taken from the first row. Without one, every row is an order and its number is
   ``<customer>|<date as written>`` (with ``|2``, ``|3`` ... for further rows of the same customer
@@ -119,7 +120,7 @@ def _resolve(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str 
             if found is None:
                 raise InputError(
                     source.name, f"column given for {key} in --map is not in the file",
-                    column=mapping[key],
+                    row=getattr(source, "header_row", None), column=mapping[key],
                 )  # fmt: skip
             cols[key] = found
         elif key in REQUIRED:
@@ -128,6 +129,7 @@ def _resolve(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str 
                 raise InputError(
                     source.name,
                     f"required column is missing (name the {key} column with --map {key}=COLUMN)",
+                    row=getattr(source, "header_row", None),
                     column=key,
                 )
             cols[key] = found
@@ -235,6 +237,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         gap = filled & pd.isna(values)
         if gap.any():
             raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
+    _build.check_order_dates(table, ordered_at, cols["ordered_at"])
     customer = table.text(cols["customer_id"])
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():

@@ -32,8 +32,11 @@ Rules
   buyer across orders, so such orders are *not* guest orders here: an order is a guest order
   only when it has no email, as with every other source.
 * Exclusions: state ``canceled`` -> ``"cancelled"``; state ``closed`` (Magento closes an order when
-  it is refunded in full by credit memos) -> ``"refunded"``; empty rows -> ``"empty row"``. Every
-  other state (new, pending_payment, processing, complete, holded, payment_review) counts.
+  it is refunded in full by credit memos) -> ``"refunded"``; ``base_subtotal`` below zero ->
+  ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
+  pending_payment, processing, complete, holded, payment_review) counts.
+* An ``increment_id`` written twice is an error, as is a ``created_at`` before 1990 or after
+  tomorrow.
 * ``created_at`` is taken as written. Magento stores it in UTC, so for a store far from UTC the
   calendar day of late-evening orders is the UTC day; nothing is shifted.
 
@@ -197,6 +200,7 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
         gap = filled & pd.isna(values)
         if gap.any():
             raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
+    _build.check_order_dates(table, created, cols["created_at"])
 
     def amount(key: str) -> np.ndarray:
         return _build.money_or_zero(table.money(cols[key]))
@@ -240,6 +244,7 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
         [
             ("cancelled", (state == "canceled").fillna(False).to_numpy(bool)),
             ("refunded", (state == "closed").fillna(False).to_numpy(bool)),
+            (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )
     result = _build.assemble(

@@ -7,7 +7,8 @@ only where the result is certain to equal what the importer (:mod:`valuecast.io.
 
 * text cells without surrounding whitespace, a leading apostrophe or non-ASCII characters (e-mail
   customer ids are then lower-cased exactly as the importer does);
-* dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``);
+* dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``), from 1990
+  to tomorrow;
 * amounts written as plain numbers (``-12.5``, ``1e3``); marketing flags as the same yes/no words.
 
 Anything else — other date or amount notations, an invalid date, a missing value, a row with too
@@ -25,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from valuecast.io import _build
 from valuecast.io.csvfile import _FALSE, _TRUE, CsvFile
 
 __all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "usable"]
@@ -107,6 +109,10 @@ def load_rows(
         "filled": "(" + " OR ".join(f"{name} IS NOT NULL" for name in mapped) + ")",
     }
     bad = ["(filled AND (ordered_at IS NULL OR revenue IS NULL OR NOT isfinite(revenue)))"]
+    # an implausible date is the importer's error (valuecast.io._build.check_order_dates)
+    earliest = str(_build.EARLIEST_ORDER_DATE.astype("datetime64[s]")).replace("T", " ")
+    latest = str(_build.latest_order_date().astype("datetime64[s]")).replace("T", " ")
+    bad.append(f"(ordered_at < TIMESTAMP '{earliest}' OR ordered_at >= TIMESTAMP '{latest}')")
     for key in amounts:
         if key in column_of:
             parse[key] = _number(column_of[key])

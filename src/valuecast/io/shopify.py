@@ -19,6 +19,8 @@ Exclusions (an order gets the first that applies; all its rows are counted under
   ``+``/``,``-separated list;
 * ``"cancelled"``: ``Cancelled at`` is set;
 * ``"voided"`` / ``"refunded"``: ``Financial Status`` is ``voided`` / ``refunded``;
+* ``"negative amount"``: ``Subtotal`` is below zero (Shopify never writes one; refunds are in
+  ``Refunded Amount``), so the order is not counted at 0 silently;
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
 
 All other statuses count (paid, partially_paid, partially_refunded, pending, authorized,
@@ -36,7 +38,10 @@ unpaid, ...). For counted orders:
 * ``order_lines``: one per row of a counted order, ``line_number`` counting from 1 in file order.
 
 An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an error (the first row
-of the order is named), as is an unparseable date or amount anywhere in a read column.
+of the order is named), as is an unparseable date or amount anywhere in a read column, a
+``Created at`` before 1990 or after tomorrow (:func:`valuecast.io._build.check_order_dates`), and
+an order-level amount (``Subtotal``, ``Total``, ``Shipping``, ``Taxes``, ``Discount Amount``,
+``Refunded Amount``) that two rows of one order give differently (the second row is named).
 
 Customers export
 ----------------
@@ -146,9 +151,13 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         return _build.group_first(table, codes, n, cols[key])
 
     def money(key: str) -> np.ndarray:
-        return _build.group_first_values(table.money(cols[key]), codes, n)
+        values = table.money(cols[key])
+        _build.check_order_level(table, values, codes, n, cols[key], uniques)
+        return _build.group_first_values(values, codes, n)
 
-    created = _build.group_first_values(table.timestamps(cols["created_at"]), codes, n)
+    stamps = table.timestamps(cols["created_at"])
+    _build.check_order_dates(table, stamps, cols["created_at"])
+    created = _build.group_first_values(stamps, codes, n)
     missing = np.isnat(created)
     if missing.any():
         raise table.error(
@@ -186,6 +195,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             ("cancelled", first("cancelled_at").notna().to_numpy(bool)),
             ("voided", (status == "voided").fillna(False).to_numpy(bool)),
             ("refunded", (status == "refunded").fillna(False).to_numpy(bool)),
+            (_build.NEGATIVE_AMOUNT, subtotal < 0),
         ],
     )
     orders = _build.orders_frame(

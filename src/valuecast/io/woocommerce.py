@@ -23,7 +23,11 @@ Rules
   ``shipping_tax_total`` + ``fee_tax_total`` (both exporters write ``tax_total`` as the items'
   tax and the shipping and fee taxes separately), shipping = ``shipping_total``, and refunds =
   ``refunded_total`` when present, otherwise the sum of the ``amount:`` entries of
-  ``refund_items``. Fees stay in net revenue. Missing amount columns count as 0.
+  ``refund_items``. Fees stay in net revenue. Missing amount columns count as 0. An
+  ``order_total`` below zero excludes the order as ``"negative amount"``.
+* Rows sharing an ``order_id`` that give different order-level amounts (``order_total``, the
+  tax, shipping, discount and refund totals) are an error naming the second row: two versions
+  of one order in one file. An ``order_date`` before 1990 or after tomorrow is an error.
 * ``gross_revenue`` = ``order_total``; ``discount`` = ``discount_total`` (or ``cart_discount``).
 * ``customer_id`` = ``customer_email`` (else ``billing_email``) trimmed and lower-cased; no
   email -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
@@ -151,7 +155,9 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         return _build.group_first(table, codes, n, cols[key])
 
     def money(key: str) -> np.ndarray:
-        return _build.group_first_values(table.money(cols[key]), codes, n)
+        values = table.money(cols[key])
+        _build.check_order_level(table, values, codes, n, cols[key], uniques)
+        return _build.group_first_values(values, codes, n)
 
     def required(values: np.ndarray, key: str, what: str) -> np.ndarray:
         gap = pd.isna(values)
@@ -160,13 +166,9 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
             raise table.error(f"order has no {what}", position, cols[key])
         return values
 
-    ordered_at = required(
-        _build.group_first_values(
-            table.timestamps(cols["order_date"], extra_formats=True), codes, n
-        ),
-        "order_date",
-        "date",
-    )
+    stamps = table.timestamps(cols["order_date"], extra_formats=True)
+    _build.check_order_dates(table, stamps, cols["order_date"])
+    ordered_at = required(_build.group_first_values(stamps, codes, n), "order_date", "date")
     total = required(money("order_total"), "order_total", "total")
     status = first("status")
     required(status.to_numpy(object, na_value=np.nan), "status", "status")
@@ -216,6 +218,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     reason_of = status.map(EXCLUDED_STATUSES)
     rules = [(name, (reason_of == name).fillna(False).to_numpy(bool))
              for name in dict.fromkeys(EXCLUDED_STATUSES.values())]  # fmt: skip
+    rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
     lines = _lines(table, cols, packed, codes, orders["order_id"].to_numpy(object), reason)
     return _build.assemble(

@@ -40,6 +40,7 @@ from valuecast.models._fitting import (
     as_float_array,
     compress_histories,
     prepare_weights,
+    require_repeat_purchases,
     validate_rfm,
 )
 
@@ -359,6 +360,7 @@ class BetaGeoFamily(BaseModel):
         w = prepare_weights(weights, len(x))
         (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
         keep = counts > 0
+        require_repeat_purchases(ux, counts, type(self).__name__)
         data = self._prepare(ux[keep], ut[keep], uT[keep], counts[keep])
         self._fit_compressed(data, counts[keep])
         return self

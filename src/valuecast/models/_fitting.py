@@ -336,5 +336,16 @@ def validate_rfm(
     return frequency, recency, T
 
 
+def require_repeat_purchases(frequency: np.ndarray, weights: np.ndarray, name: str) -> None:
+    """Raise :class:`FitError` when no customer (with weight) has a repeat purchase.
+
+    Without one the likelihood has no interior maximum (the purchase rate runs to zero): the
+    optimiser stops at a bound and reports meaningless parameters, or for Pareto/NBD crawls
+    through ever slower hypergeometric terms.  Such data can only give historic figures.
+    """
+    if not np.any((np.asarray(frequency) > 0) & (np.asarray(weights) > 0)):
+        raise FitError(f"{name} cannot be fitted: no customer has a repeat purchase")
+
+
 def broadcast_param(values: Sequence[float] | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float)

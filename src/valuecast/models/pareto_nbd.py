@@ -54,6 +54,7 @@ from valuecast.models._fitting import (
     as_float_array,
     compress_histories,
     prepare_weights,
+    require_repeat_purchases,
     validate_rfm,
 )
 
@@ -467,6 +468,7 @@ class ParetoNBD(BaseModel):
         w = prepare_weights(weights, len(x))
         (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
         keep = counts > 0
+        require_repeat_purchases(ux, counts, type(self).__name__)
         try:
             self._fit_compressed((ux[keep], ut[keep], uT[keep]), counts[keep])
         finally:

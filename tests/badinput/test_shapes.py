@@ -1,0 +1,114 @@
+"""Valid files with too little in them to predict from: only guests, one customer, one day, no
+repeat customer.  ``analyze`` must say what it can and cannot compute, never crash or invent."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+
+def _summary(out):
+    return json.loads((out / "summary.json").read_text())
+
+
+def _customers(out) -> pd.DataFrame:
+    return pd.read_csv(out / "customers.csv").set_index("customer_id")
+
+
+@pytest.mark.parametrize("fmt", ["shopify", "woocommerce"])
+def test_only_guest_orders_ingest_but_cannot_be_analysed(corpus, tmp_path, fmt):
+    orders = [dict(o, email="") for o in corpus.shop(3)]
+    path = corpus.write(tmp_path / "export.csv", fmt, orders)
+    workspace, out = tmp_path / "ws.duckdb", tmp_path / "out"
+    report = corpus.report(corpus.ingest(path, workspace, "--json"))
+    assert report["orders"] == 6 and report["guest_orders"] == 6 and report["customers"] == 0
+    assert (
+        report["guest_revenue"] == report["net_revenue"] == sum(float(o["amount"]) for o in orders)
+    )
+    before = corpus.state(workspace)
+    result = corpus.analyze(None, workspace, out)
+    corpus.no_traceback(result)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error: {workspace}: no customer orders up to the as-of date: nothing to analyse"
+    ]
+    assert corpus.state(workspace) == before and not out.exists()
+
+
+def test_one_customer_gets_historic_figures_and_a_low_confidence_flag(corpus, tmp_path):
+    start = date(2024, 1, 1)
+    amounts = [12.0, 30.0, 7.5, 20.0, 11.0]
+    orders = [
+        corpus.order(100 + i, "Solo@Example.com", start + timedelta(40 * i), f"{amount:.2f}")
+        for i, amount in enumerate(amounts)
+    ]
+    path = corpus.write(tmp_path / "orders.csv", "orders", orders)
+    out = tmp_path / "out"
+    result = corpus.analyze(path, tmp_path / "ws.duckdb", out)
+    corpus.no_traceback(result)
+    assert result.exit_code == 0, result.output
+    summary = _summary(out)
+    assert summary["n_customers"] == 1 and summary["n_orders"] == 5
+    assert summary["totals"]["historic_clv"] == pytest.approx(sum(amounts))
+    assert summary["low_confidence"] is True
+    assert any("only 1 customers" in reason for reason in summary["low_confidence_reasons"])
+    customer = _customers(out).loc["solo@example.com"]
+    assert customer["historic_number_of_orders"] == 5
+    assert customer["historic_clv"] == pytest.approx(sum(amounts))
+    assert customer["frequency"] == 4 and customer["recency"] == 160
+    assert "low confidence:" in result.output
+
+
+def test_one_day_of_data_gives_historic_figures_only_with_the_reasons(corpus, tmp_path):
+    day = date(2024, 3, 5)
+    orders = [corpus.order(i, f"c{i}@x.com", day, f"{10 + i}.00") for i in range(1, 8)]
+    orders.append(corpus.order(99, "c1@x.com", "2024-03-05 18:30:00", "5.00"))  # same day again
+    path = corpus.write(tmp_path / "export.csv", "magento", orders)
+    out = tmp_path / "out"
+    result = corpus.analyze(path, tmp_path / "ws.duckdb", out)
+    corpus.no_traceback(result)
+    assert result.exit_code == 0, result.output
+    summary = _summary(out)
+    assert summary["history_days"] == 0 and summary["as_of"] == "2024-03-05"
+    reasons = summary["low_confidence_reasons"]
+    assert "only 0 days of history (under 180)" in reasons
+    # two orders on one day are one purchase day: nobody has a repeat purchase
+    assert "no repeat customers: predictions cannot be fitted, historic figures only" in reasons
+    assert "predicted_clv" not in summary["totals"]
+    assert summary["totals"]["historic_clv"] == pytest.approx(sum(range(11, 18)) + 5.0)
+    customers = _customers(out)
+    assert customers.loc["c1@x.com", "historic_clv"] == 16.0
+    assert customers.loc["c1@x.com", "historic_number_of_orders"] == 2
+    assert customers["predicted_clv"].isna().all()
+
+
+@pytest.mark.parametrize("model", ["auto", "pnbd"])
+def test_no_repeat_customers_gives_historic_figures_with_the_reason(corpus, tmp_path, model):
+    """Every model fails without a repeat purchase: historic figures, the reason in
+    summary.json and on screen, exit 0 (Pareto/NBD used to spin for minutes here)."""
+    start = date(2024, 1, 10)
+    orders = [
+        corpus.order(1000 + i, f"c{i}@x.com", start + timedelta(5 * i), f"{10 + i}.00")
+        for i in range(40)
+    ]
+    path = corpus.write(tmp_path / "orders_export.csv", "shopify", orders)
+    out = tmp_path / "out"
+    result = corpus.analyze(path, tmp_path / "ws.duckdb", out, "--model", model)
+    corpus.no_traceback(result)
+    assert result.exit_code == 0, result.output
+    summary = _summary(out)
+    reason = "no repeat customers: predictions cannot be fitted, historic figures only"
+    assert reason in summary["low_confidence_reasons"] and summary["low_confidence"] is True
+    assert "predicted_clv" not in summary["totals"]
+    assert summary["totals"]["historic_clv"] == pytest.approx(sum(10 + i for i in range(40)))
+    for scores in summary["backtest"].get("models", {}).values():
+        assert "no customer has a repeat purchase" in scores["error"]
+    customers = _customers(out)
+    assert len(customers) == 40 and customers["predicted_clv"].isna().all()
+    assert (customers["total_clv"] == customers["historic_clv"]).all()
+    screen = " ".join(result.output.split())
+    assert "low confidence:" in screen and "no repeat customers" in screen

@@ -1,0 +1,190 @@
+"""Bad cells: amounts in other notations, negative or not numbers; dates in the future, before
+1990 or unreadable; one order written twice with different totals."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+FORMATS = ["shopify", "orders", "magento", "woocommerce"]
+
+
+def rotate(values: list) -> list[tuple[str, object]]:
+    """(format, value) pairs in which every format and every value occur at least once: each
+    case runs on every format without the full cross product (each run is a real command line
+    with a DuckDB workspace, so the corpus stays fast)."""
+    count = max(len(values), len(FORMATS))
+    return [(FORMATS[i % len(FORMATS)], values[i % len(values)]) for i in range(count)]
+
+
+def _two(corpus, first_amount="10.00", first_date=date(2024, 1, 2)):
+    return [
+        corpus.order(1, "a@x.com", first_date, first_amount),
+        corpus.order(2, "b@x.com", date(2024, 1, 3), "12.00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "fmt, case",
+    rotate([("$1,234.50", 1234.5), ("USD 1,234.50", 1234.5), ("1 234.50 €", 1234.5),
+            ("£1234.5", 1234.5), ("1,234.50", 1234.5)]),
+)  # fmt: skip
+def test_currency_symbols_and_thousands_separators_are_read(corpus, tmp_path, fmt, case):
+    cell, amount = case
+    path = corpus.write(tmp_path / "export.csv", fmt, _two(corpus, cell))
+    workspace = tmp_path / "ws.duckdb"
+    report = corpus.report(corpus.ingest(path, workspace, "--json"))
+    stored = corpus.stored_orders(workspace)
+    assert stored["1"][2] == amount and stored["2"][2] == 12.0
+    assert report["net_revenue"] == amount + 12.0
+
+
+@pytest.mark.parametrize(
+    "fmt, case",
+    rotate(
+        [
+            ("abc", "cannot read 'abc' as an amount"),
+            ("12.3.4", "cannot read '12.3.4' as an amount"),
+            ("1e400", "amount is not a finite number"),
+            # a decimal comma in a column whose other value has a decimal point: no guessing
+            ("1.234,50", "ambiguous amount '1.234,50': the column mixes decimal separators"),
+            (
+                "",
+                {
+                    "shopify": "order has no Subtotal",
+                    "orders": "value is missing",
+                    "magento": "value is missing",
+                    "woocommerce": "order has no total",
+                },
+            ),
+        ]  # fmt: skip
+    ),
+)
+def test_unreadable_amounts_are_one_error_and_change_nothing(corpus, tmp_path, fmt, case):
+    cell, fragment = case
+    fragment = fragment[fmt] if isinstance(fragment, dict) else fragment
+    workspace = tmp_path / "ws.duckdb"
+    good = corpus.write(tmp_path / "good.csv", fmt, corpus.shop(2))
+    corpus.report(corpus.ingest(good, workspace, "--json"))
+    before = corpus.state(workspace)
+    bad = corpus.write(tmp_path / "bad.csv", fmt, _two(corpus, cell))
+    result = corpus.ingest([good, bad], workspace)
+    corpus.one_error(result, bad, 2, corpus.AMOUNT[fmt], fragment)
+    assert corpus.state(workspace) == before
+
+
+@pytest.mark.parametrize("fmt, cell", rotate(["-5.00", "(5.00)", "5.00-"]))
+def test_a_negative_amount_excludes_the_order_and_counts_it(corpus, tmp_path, fmt, cell):
+    path = corpus.write(tmp_path / "export.csv", fmt, _two(corpus, cell))
+    workspace = tmp_path / "ws.duckdb"
+    report = corpus.report(corpus.ingest(path, workspace, "--json"))
+    assert report["orders"] == 1 and report["net_revenue"] == 12.0
+    assert report["excluded_orders"] == {"negative amount": 1}
+    assert report["excluded_rows"] == {"negative amount": 1}
+    assert set(corpus.stored_orders(workspace)) == {"2"}
+    # the ingest table on screen shows the reason too
+    result = corpus.ingest(path, tmp_path / "ws2.duckdb")
+    assert result.exit_code == 0 and "negative amount" in result.output
+
+
+def _future() -> date:
+    return date.today() + timedelta(days=30)
+
+
+DATES = {
+    "future": (lambda: f"{_future().isoformat()} 10:00:00", "is in the future (today is"),
+    "1985": (lambda: "1985-06-01 10:00:00", "order date 1985-06-01 10:00:00 is before 1990"),
+    "epoch": (lambda: "1970-01-01 00:00:00", "is before 1990"),
+    "words": (lambda: "yesterday", "cannot read 'yesterday' as a date"),
+    "february-30": (lambda: "2024-02-30 10:00:00", "'2024-02-30 10:00:00' is not a valid date"),
+}
+
+
+@pytest.mark.parametrize(
+    "fmt, case", [*rotate(list(DATES)), *[(fmt, "future") for fmt in FORMATS[1:]]]
+)
+def test_implausible_or_unreadable_dates_are_one_error(corpus, tmp_path, fmt, case):
+    cell, fragment = DATES[case]
+    workspace = tmp_path / "ws.duckdb"
+    path = corpus.write(tmp_path / "export.csv", fmt, _two(corpus, first_date=cell()))
+    result = corpus.ingest(path, workspace)
+    corpus.one_error(result, path, 2, corpus.DATE[fmt], fragment)
+    assert not workspace.exists()
+    if fmt == "shopify":  # analyze reads files with the same importers
+        result = corpus.analyze(path, workspace, tmp_path / "out")
+        corpus.one_error(result, path, 2, corpus.DATE[fmt], fragment)
+        assert not workspace.exists() and not (tmp_path / "out").exists()
+
+
+def test_summary_of_a_large_file_refuses_an_implausible_date_too(corpus, tmp_path):
+    """``summary FILE`` parses large clean files with DuckDB: it must refuse what ingest does."""
+    orders = [
+        corpus.order(i, f"c{i % 5000}@example.com", date(2024, 1, 1) + timedelta(i % 300))
+        for i in range(30_000)
+    ]
+    orders[20_000]["date"] = "1985-06-01 10:00:00"
+    path = corpus.write(tmp_path / "orders.csv", "orders", orders)
+    assert path.stat().st_size > 1 << 20  # large enough for the DuckDB route
+    # --format orders: the DuckDB route is tried for one orders table
+    result = corpus.invoke("summary", path, "--format", "orders", "--out", tmp_path / "s.csv")
+    corpus.one_error(result, path, 20_002, "order_date", "is before 1990")
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("fmt", ["shopify", "orders"])
+def test_dates_from_1990_to_tomorrow_are_accepted(corpus, tmp_path, fmt):
+    tomorrow = date.today() + timedelta(days=1)
+    orders = [
+        corpus.order(1, "a@x.com", "1990-01-01 00:00:00"),
+        corpus.order(2, "a@x.com", f"{tomorrow.isoformat()} 23:59:59"),
+    ]
+    path = corpus.write(tmp_path / "export.csv", fmt, orders)
+    report = corpus.report(corpus.ingest(path, tmp_path / "ws.duckdb", "--json"))
+    assert report["first_order_date"] == "1990-01-01"
+    assert report["last_order_date"] == tomorrow.isoformat()
+
+
+@pytest.mark.parametrize("fmt", ["shopify", "woocommerce"])
+def test_one_order_twice_with_different_totals_names_the_second_row(corpus, tmp_path, fmt):
+    orders = corpus.shop(2)
+    again = dict(orders[0], amount="99.00")  # the same order number, another total
+    orders.insert(2, again)
+    path = corpus.write(tmp_path / "export.csv", fmt, orders)
+    workspace = tmp_path / "ws.duckdb"
+    line = corpus.one_error(
+        corpus.ingest(path, workspace), path, 4, corpus.AMOUNT[fmt], "appears again"
+    )
+    assert "99.00" in line and "10.00 on row 2" in line
+    assert not workspace.exists()
+
+
+def test_magento_refuses_an_increment_id_written_twice(corpus, tmp_path):
+    orders = corpus.shop(2)
+    orders.insert(2, dict(orders[0], amount="99.00"))
+    path = corpus.write(tmp_path / "sales_order.csv", "magento", orders)
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(result, path, 4, "increment_id", "order '1001' appears twice")
+
+
+def test_orders_table_rows_sharing_an_order_id_are_its_lines_and_add_up(corpus, tmp_path):
+    """The orders-table rule (documented): rows with one order id are one order, summed."""
+    orders = corpus.shop(2)
+    orders.insert(2, dict(orders[0], amount="99.00"))
+    path = corpus.write(tmp_path / "orders.csv", "orders", orders)
+    workspace = tmp_path / "ws.duckdb"
+    report = corpus.report(corpus.ingest(path, workspace, "--json"))
+    assert report["rows_read"] == 5 and report["orders"] == 4
+    assert corpus.stored_orders(workspace)["1001"][2] == 109.0
+
+
+@pytest.mark.parametrize("fmt", ["shopify", "magento"])
+def test_a_later_export_with_a_changed_total_updates_the_order(corpus, tmp_path, fmt):
+    workspace = tmp_path / "ws.duckdb"
+    orders = corpus.shop(2)
+    corpus.report(corpus.ingest(corpus.write(tmp_path / "a.csv", fmt, orders), workspace, "--json"))
+    orders[0]["amount"] = "7.00"
+    later = corpus.write(tmp_path / "b.csv", fmt, orders)
+    report = corpus.report(corpus.ingest(later, workspace, "--json"))
+    assert (report["new_orders"], report["updated_orders"], report["unchanged_orders"]) == (0, 1, 3)
+    assert corpus.stored_orders(workspace)["1001"][2] == 7.0

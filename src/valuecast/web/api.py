@@ -1,0 +1,481 @@
+"""The JSON API under ``/api/v1`` (the pages use it; its schema is ``/api/v1/openapi.json``).
+
+Reads answer from a snapshot (``?snapshot=ID``, default the latest); writes are the two uploads,
+which start a job to poll at ``/api/v1/jobs/{job_id}``.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Any, Literal
+
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from valuecast.exports import FORMATS, SEGMENTS
+from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.web.state import Busy, Dashboard
+from valuecast.web.views import PAGES, records
+
+router = APIRouter(prefix="/api/v1", tags=["valuecast"])
+
+SortColumn = StrEnum("SortColumn", {name: name for name in CUSTOMER_COLUMNS})
+Segment = StrEnum("Segment", {name.replace("-", "_"): name for name in SEGMENTS})
+Format = StrEnum("Format", {name: name for name in FORMATS})
+Page = StrEnum("Page", {name: name for name in PAGES})
+
+
+# ------------------------------------------------------------------------------------------------
+# response models (what the schema promises; the handlers return plain JSON that matches them)
+class SnapshotOut(BaseModel):
+    snapshot_id: int
+    as_of: str
+    created_at: str
+    n_customers: int
+    historic_clv: float
+    predicted_clv: float | None
+    model: str | None
+
+
+class HeadlineItem(BaseModel):
+    key: str
+    label: str
+    value: Any
+    text: str
+
+
+class OverviewOut(BaseModel):
+    snapshot: SnapshotOut
+    currency: str | None
+    first_order_date: str | None
+    last_order_date: str | None
+    headline: list[HeadlineItem]
+    totals: dict[str, Any]
+    rfm_groups: dict[str, dict[str, Any]]
+    spend_tiers: dict[str, dict[str, Any]]
+    growth_stage: dict[str, Any] | None
+    low_confidence: bool
+    low_confidence_reasons: list[str]
+    readings: dict[str, str]
+
+
+class ChartsOut(BaseModel):
+    page: str
+    template: dict[str, Any] | None
+    figures: dict[str, dict[str, Any]]
+    readings: dict[str, str]
+
+
+class CustomerPageOut(BaseModel):
+    snapshot_id: int
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    sort: str
+    order: Literal["asc", "desc"]
+    q: str
+    rows: list[dict[str, Any]]
+
+
+class CustomerOut(BaseModel):
+    snapshot_id: int
+    as_of: str
+    currency: str | None
+    customer: dict[str, Any]
+    contact: dict[str, Any]
+    orders: list[dict[str, Any]]
+    orders_total: int
+    history: list[dict[str, Any]]
+    next_products: list[dict[str, Any]]
+    reminders: list[dict[str, Any]]
+
+
+class SegmentOut(BaseModel):
+    segment: str
+    rule: str
+    customers: int
+    consenting: int
+    historic_clv: float
+    predicted_clv: float | None
+    historic_share: float | None
+
+
+class TablesOut(BaseModel):
+    snapshot_id: int
+    tables: dict[str, list[dict[str, Any]]]
+    figures: dict[str, Any]
+
+
+class JobOut(BaseModel):
+    job_id: str
+    kind: str
+    files: list[str]
+    state: Literal["queued", "running", "done", "failed"]
+    step: str
+    steps: list[dict[str, Any]]
+    progress: float
+    error: str | None
+    ingest_report: dict[str, Any] | None
+    snapshot: SnapshotOut | None
+    seconds: float
+
+
+class CsrfOut(BaseModel):
+    csrf_token: str
+
+
+# ------------------------------------------------------------------------------------------------
+def clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities as null, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def reply(payload: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(clean(payload), status_code=status)
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    return request.app.state.dashboard
+
+
+def snapshot_or_404(dashboard: Dashboard, snapshot: int | None):
+    info = dashboard.snapshot(snapshot)
+    if info is None:
+        if not dashboard.snapshots:
+            raise HTTPException(404, "no analysis yet: upload an export on the Data page")
+        raise HTTPException(404, f"no snapshot {snapshot}")
+    return info
+
+
+SnapshotQuery = Query(None, ge=1, le=2**62, description="Snapshot id (default: the latest).")
+
+
+# ------------------------------------------------------------------------------------------------
+@router.get("/csrf", response_model=CsrfOut)
+def csrf(request: Request):
+    """The CSRF token to send as ``X-CSRF-Token`` (with the cookie this response may set)."""
+    return reply({"csrf_token": request.state.csrf})
+
+
+@router.get("/snapshots", response_model=list[SnapshotOut])
+def snapshots(request: Request):
+    """Every analysis stored in the workspace, oldest first."""
+    return reply([info.to_dict() for info in dashboard_of(request).snapshots])
+
+
+@router.get("/overview", response_model=OverviewOut)
+def overview(request: Request, snapshot: int | None = SnapshotQuery):
+    """Headline figures, RFM groups, spend tiers and the growth stage."""
+    dashboard = dashboard_of(request)
+    view = dashboard.view(snapshot_or_404(dashboard, snapshot))
+    summary = view.summary
+    readings = {
+        chart.key: chart.reading
+        for section in view.page_sections("overview")
+        for chart in section.charts
+    }
+    return reply(
+        {
+            "snapshot": view.info.to_dict(),
+            "currency": summary.get("currency"),
+            "first_order_date": summary.get("first_order_date"),
+            "last_order_date": summary.get("last_order_date"),
+            "headline": [
+                {k: item[k] for k in ("key", "label", "value", "text")} for item in view.items
+            ],
+            "totals": summary.get("totals") or {},
+            "rfm_groups": summary.get("rfm_groups") or {},
+            "spend_tiers": summary.get("spend_tiers") or {},
+            "growth_stage": (summary.get("growth") or {}).get("growth_stage"),
+            "low_confidence": bool(summary.get("low_confidence")),
+            "low_confidence_reasons": summary.get("low_confidence_reasons") or [],
+            "readings": readings,
+        }
+    )
+
+
+@router.get("/charts/{page}", response_model=ChartsOut)
+def charts(request: Request, page: Page, snapshot: int | None = SnapshotQuery):
+    """The Plotly figures of a page (the same figures as report.html), with their readings."""
+    dashboard = dashboard_of(request)
+    view = dashboard.view(snapshot_or_404(dashboard, snapshot))
+    payload = view.figures(page.value)
+    readings = {
+        chart.key: chart.reading
+        for section in view.page_sections(page.value)
+        for chart in section.charts
+    }
+    return reply({"page": page.value, **payload, "readings": readings})
+
+
+@router.get("/customers", response_model=CustomerPageOut)
+def customers(
+    request: Request,
+    snapshot: int | None = SnapshotQuery,
+    q: str = Query("", max_length=200, description="Customer id or e-mail prefix (any case)."),
+    sort: SortColumn = Query(SortColumn.predicted_clv),
+    order: Literal["asc", "desc"] = "desc",
+    page: int = Query(1, ge=1, le=1_000_000),
+    per_page: int = Query(50, ge=1, le=500),
+):
+    """One page of the customers table, sorted and searched in the workspace."""
+    from valuecast.web.queries import customer_page
+
+    dashboard = dashboard_of(request)
+    info = snapshot_or_404(dashboard, snapshot)
+    index = dashboard.view(info).index
+    with dashboard.reader() as reader:
+        result = customer_page(
+            reader, index, query=q, sort=sort.value, descending=order == "desc", page=page,
+            per_page=per_page,
+        )  # fmt: skip
+    return reply(
+        {
+            "snapshot_id": info.snapshot_id,
+            "total": result.total,
+            "page": page,
+            "per_page": per_page,
+            "pages": max(1, -(-result.total // per_page)),
+            "sort": sort.value,
+            "order": order,
+            "q": q,
+            "rows": result.rows,
+        }
+    )
+
+
+def customer_detail(dashboard: Dashboard, info, customer_id: str) -> dict[str, Any] | None:
+    from valuecast.web import queries
+
+    view = dashboard.view(info)
+    with dashboard.reader() as reader:
+        row = queries.customer_row(reader, info.snapshot_id, customer_id)
+        if row is None:
+            return None
+        contact = queries.customer_contact(reader, customer_id)
+        orders, total = queries.customer_orders(reader, customer_id, info.as_of)
+        history = queries.customer_history(reader, customer_id)
+    return {
+        "snapshot_id": info.snapshot_id,
+        "as_of": info.as_of.isoformat(),
+        "currency": view.currency,
+        "customer": row,
+        "contact": contact,
+        "orders": orders,
+        "orders_total": total,
+        "history": history,
+        "next_products": records(view.for_customer("next_products.csv", customer_id)),
+        "reminders": records(view.for_customer("reminders.csv", customer_id)),
+    }
+
+
+@router.get("/customers/{customer_id:path}", response_model=CustomerOut)
+def customer(request: Request, customer_id: str, snapshot: int | None = SnapshotQuery):
+    """One customer: predictions with their interval, orders, RFM history, next products."""
+    dashboard = dashboard_of(request)
+    info = snapshot_or_404(dashboard, snapshot)
+    detail = customer_detail(dashboard, info, customer_id)
+    if detail is None:
+        raise HTTPException(404, f"no customer {customer_id!r} in snapshot {info.snapshot_id}")
+    return reply(detail)
+
+
+@router.get("/segments", response_model=list[SegmentOut])
+def segments(request: Request, snapshot: int | None = SnapshotQuery):
+    """Every named segment: customers, those who accept marketing, and their value."""
+    dashboard = dashboard_of(request)
+    return reply(dashboard.view(snapshot_or_404(dashboard, snapshot)).segments)
+
+
+def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: bool) -> bytes:
+    """The segment as an audience file: the rules and formats of ``valuecast export``."""
+    from valuecast.exports import CONTACT_FIELDS, build_audience, neutralize_formulas
+
+    customers = dashboard.view(info).customers  # the snapshot's table, as load_customers reads it
+    with dashboard.reader() as reader:
+        contacts = reader.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
+    audience = build_audience(
+        customers, contacts, to, segment=segment, as_of=info.as_of,
+        include_non_consenting=everyone,
+    )  # fmt: skip
+    return neutralize_formulas(audience.frame).to_csv(index=False).encode("utf-8")
+
+
+@router.get(
+    "/segments/{segment}/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The audience file (CSV)."}},
+)
+def segment_export(
+    request: Request,
+    segment: Segment,
+    to: Format = Query(..., description="klaviyo, mailchimp, meta or google"),
+    include_non_consenting: bool = False,
+    snapshot: int | None = SnapshotQuery,
+):
+    """Download a segment as a Klaviyo, Mailchimp, Meta or Google audience file."""
+    dashboard = dashboard_of(request)
+    info = snapshot_or_404(dashboard, snapshot)
+    body = segment_csv(dashboard, info, segment.value, to.value, include_non_consenting)
+    name = f"{segment.value}-{to.value}.csv"  # both from fixed lists
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _tables(request: Request, snapshot: int | None, page: str, names: dict[str, str]):
+    dashboard = dashboard_of(request)
+    view = dashboard.view(snapshot_or_404(dashboard, snapshot))
+    return reply(
+        {
+            "snapshot_id": view.info.snapshot_id,
+            "tables": {key: records(view.tables.get(name)) for key, name in names.items()},
+            "figures": view.figures(page),
+        }
+    )
+
+
+@router.get("/channels", response_model=TablesOut)
+def channels(request: Request, snapshot: int | None = SnapshotQuery):
+    """CLV per acquisition channel and, with spend, CAC, CLV:CAC and payback per channel and
+    cohort month (``cohort_month == "all"``: the channel over all months)."""
+    return _tables(request, snapshot, "channels", {"channels": "channels.csv", "cac": "cac.csv"})
+
+
+@router.get("/cohorts", response_model=TablesOut)
+def cohorts(request: Request, snapshot: int | None = SnapshotQuery):
+    """Monthly acquisition cohorts with revenue per customer by month, and retention."""
+    return _tables(
+        request, snapshot, "cohorts", {"cohorts": "cohorts.csv", "retention": "retention.csv"}
+    )
+
+
+@router.get("/products", response_model=TablesOut)
+def products(request: Request, snapshot: int | None = SnapshotQuery):
+    """Product affinity (pairs with support, confidence, lift) and replenishment reminders."""
+    dashboard = dashboard_of(request)
+    view = dashboard.view(snapshot_or_404(dashboard, snapshot))
+    reminders = view.tables.get("reminders.csv")
+    return reply(
+        {
+            "snapshot_id": view.info.snapshot_id,
+            "tables": {
+                "affinity": records(view.tables.get("affinity.csv"), limit=500),
+                "reminders_due": records(
+                    None
+                    if reminders is None
+                    else reminders.sort_values(["days_until_due", "customer_id"]),
+                    limit=500,
+                ),
+            },
+            "figures": view.figures("products"),
+        }
+    )
+
+
+@router.get("/model")
+def model(request: Request, snapshot: int | None = SnapshotQuery) -> dict[str, Any]:
+    """The chosen model, its parameters, the backtest and the data quality of the snapshot."""
+    dashboard = dashboard_of(request)
+    view = dashboard.view(snapshot_or_404(dashboard, snapshot))
+    summary = view.summary
+    return reply(
+        {
+            "snapshot_id": view.info.snapshot_id,
+            "model": summary.get("model"),
+            "backtest": summary.get("backtest"),
+            "low_confidence": bool(summary.get("low_confidence")),
+            "low_confidence_reasons": summary.get("low_confidence_reasons") or [],
+            "notes": summary.get("notes") or [],
+            "ingest_report": view.ingest_report,
+        }
+    )
+
+
+@router.get("/ingests")
+def ingests(request: Request) -> list[dict[str, Any]]:
+    """Every ingest into the workspace with its report."""
+    import json
+
+    dashboard = dashboard_of(request)
+    with dashboard.reader() as reader:
+        rows = reader.rows(
+            "SELECT ingest_id, ingested_at, files, report FROM ingests ORDER BY ingest_id"
+        )
+    return reply(
+        [
+            {
+                "ingest_id": int(ingest_id),
+                "ingested_at": at.isoformat(timespec="seconds") if at else None,
+                "files": json.loads(files or "[]"),
+                "report": json.loads(report or "{}"),
+            }
+            for ingest_id, at, files, report in rows
+        ]
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+@router.post("/uploads", status_code=202, response_model=JobOut)
+async def upload(request: Request, files: list[UploadFile] = File(...)):
+    """Upload exports (Shopify, Magento, WooCommerce, orders tables): they are ingested, the
+    analysis re-runs and a snapshot is stored, in a job; poll ``/api/v1/jobs/{job_id}``."""
+    from valuecast.web.uploads import new_folder, save_uploads, start_upload
+
+    dashboard = dashboard_of(request)
+    if dashboard.jobs.active() is not None:
+        raise HTTPException(409, "an upload is still being processed: wait for it to finish")
+    if not files:
+        raise HTTPException(400, "no file uploaded")
+    folder = new_folder()
+    saved = await save_uploads(files, folder)
+    try:
+        job = start_upload(dashboard, saved, folder)
+    except Busy as error:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(409, str(error)) from None
+    return reply(job.to_dict(), status=202)
+
+
+@router.post("/spend", status_code=202, response_model=JobOut)
+async def spend(request: Request, file: UploadFile = File(...)):
+    """Upload marketing spend (month, channel, spend): the analysis re-runs with CAC, CLV:CAC
+    and payback per channel and cohort.  Kept for later uploads while the server runs."""
+    from starlette.concurrency import run_in_threadpool
+
+    from valuecast.web.uploads import new_folder, save_uploads, start_spend
+
+    dashboard = dashboard_of(request)
+    if dashboard.jobs.active() is not None:
+        raise HTTPException(409, "an upload is still being processed: wait for it to finish")
+    folder = new_folder()
+    [(path, name)] = await save_uploads([file], folder)
+    try:
+        job = await run_in_threadpool(start_spend, dashboard, path, name, folder)
+    except Busy as error:
+        raise HTTPException(409, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(400, str(error)) from None
+    return reply(job.to_dict(), status=202)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def job(request: Request, job_id: str):
+    """How far an upload or re-analysis got; its ingest report and snapshot when done."""
+    found = dashboard_of(request).jobs.get(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    return reply(found.to_dict())

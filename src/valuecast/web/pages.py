@@ -1,0 +1,315 @@
+"""The server-rendered pages (Jinja2).  Their charts come from ``/api/v1/charts/{page}``, the
+customers table pages through ``/api/v1/customers`` and the uploads go to ``/api/v1/uploads``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from valuecast.exports import FORMATS
+from valuecast.web.api import SortColumn, customer_detail, dashboard_of
+from valuecast.web.security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    cookie_header,
+    safe_next,
+    same,
+    session_value,
+)
+from valuecast.web.views import finite, plain, records
+
+router = APIRouter(include_in_schema=False)
+
+NAV = (
+    ("overview", "/", "Overview"),
+    ("customers", "/customers", "Customers"),
+    ("segments", "/segments", "Segments"),
+    ("channels", "/channels", "Channels & CAC"),
+    ("cohorts", "/cohorts", "Cohorts"),
+    ("products", "/products", "Products"),
+    ("model", "/model", "Model"),
+    ("data", "/data", "Data"),
+)
+TITLES = {key: label for key, _, label in NAV}
+
+
+@functools.cache
+def environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    from valuecast.report.build import _count, _money, _pct
+
+    env = Environment(
+        loader=PackageLoader("valuecast.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = lambda value, currency=None, decimals=0: _money(
+        value, currency, decimals
+    )
+    env.filters["pct"] = _pct
+    env.filters["count"] = _count
+    env.filters["number"] = _number
+    env.filters["cell"] = _cell
+    env.filters["script_json"] = _script_json
+    env.globals["records"] = records
+    return env
+
+
+def _number(value: Any, spec: str = ",.2f") -> str:
+    number = finite(value)
+    return "-" if number is None else format(number, spec)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    value = plain(value)
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}"  # plain() leaves finite floats only
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _script_json(payload: Any) -> str:
+    from markupsafe import Markup
+
+    from valuecast.report.build import _script_json as encode
+    from valuecast.web.api import clean
+
+    return Markup(encode(clean(payload)))
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("page", "")
+    context.setdefault("info", None)
+    dashboard = dashboard_of(request)
+    info = context["info"]
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            csrf=request.state.csrf,
+            logged_in=request.state.auth == "cookie",
+            nav=NAV,
+            titles=TITLES,
+            snapshots=dashboard.snapshots if context["page"] != "login" else [],
+            selected=info.snapshot_id if info is not None else None,
+            latest=dashboard.snapshot() if context["page"] != "login" else None,
+            query=lambda **kw: _query(info, **kw),
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+
+def _query(info, **params: Any) -> str:
+    """``?snapshot=ID&...`` keeping the chosen snapshot (empty values left out)."""
+    values = {k: v for k, v in params.items() if v not in (None, "", False)}
+    if info is not None and "snapshot" not in values:
+        values = {"snapshot": info.snapshot_id, **values}
+    return ("?" + urlencode(values)) if values else ""
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    try:
+        return render(request, "error.html.j2", status=status, message=message, status_code=status)
+    except Exception:  # the error page itself must never fail
+        from html import escape
+
+        return HTMLResponse(f"<p>{escape(message)}</p>", status_code=status)
+
+
+def _info_or_empty(request: Request, snapshot: int | None, page: str):
+    """The chosen snapshot, or None (the page then says there is no analysis yet)."""
+    dashboard = dashboard_of(request)
+    info = dashboard.snapshot(snapshot)
+    if info is None and snapshot is not None and dashboard.snapshots:
+        raise HTTPException(404, f"no snapshot {snapshot}")
+    return info
+
+
+SnapshotQuery = Query(None, ge=1, le=2**62)
+
+
+def _section_page(request: Request, snapshot: int | None, page: str, template: str, **extra):
+    dashboard = dashboard_of(request)
+    info = _info_or_empty(request, snapshot, page)
+    if info is None:
+        return render(request, "empty.html.j2", page=page)
+    view = dashboard.view(info)
+    return render(
+        request, template, page=page, info=info, view=view, summary=view.summary,
+        currency=view.currency, sections=view.page_sections(page), **extra,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, snapshot: int | None = SnapshotQuery):
+    return _section_page(request, snapshot, "overview", "overview.html.j2")
+
+
+@router.get("/cohorts", response_class=HTMLResponse)
+def cohorts(request: Request, snapshot: int | None = SnapshotQuery):
+    return _section_page(request, snapshot, "cohorts", "cohorts.html.j2")
+
+
+@router.get("/channels", response_class=HTMLResponse)
+def channels(request: Request, snapshot: int | None = SnapshotQuery):
+    dashboard = dashboard_of(request)
+    return _section_page(
+        request, snapshot, "channels", "channels.html.j2", spend_name=dashboard.spend_name
+    )
+
+
+@router.get("/products", response_class=HTMLResponse)
+def products(request: Request, snapshot: int | None = SnapshotQuery):
+    return _section_page(request, snapshot, "products", "products.html.j2")
+
+
+@router.get("/model", response_class=HTMLResponse)
+def model(request: Request, snapshot: int | None = SnapshotQuery):
+    return _section_page(request, snapshot, "model", "model.html.j2")
+
+
+@router.get("/segments", response_class=HTMLResponse)
+def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: bool = Query(False)):
+    return _section_page(
+        request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone
+    )
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers(
+    request: Request,
+    snapshot: int | None = SnapshotQuery,
+    q: str = Query("", max_length=200),
+    sort: SortColumn = Query(SortColumn.predicted_clv),
+    order: str = Query("desc", pattern="^(asc|desc)$"),
+    page: int = Query(1, ge=1, le=1_000_000),
+    per_page: int = Query(50, ge=1, le=500),
+):
+    from valuecast.web.api import customers as api_customers
+    from valuecast.web.queries import LIST_COLUMNS
+
+    info = _info_or_empty(request, snapshot, "customers")
+    if info is None:
+        return render(request, "empty.html.j2", page="customers")
+    response = api_customers(
+        request, snapshot=info.snapshot_id, q=q, sort=sort, order=order, page=page,
+        per_page=per_page,
+    )  # fmt: skip
+    result = json.loads(response.body)
+    view = dashboard_of(request).view(info)
+    return render(
+        request, "customers.html.j2", page="customers", info=info, result=result,
+        columns=LIST_COLUMNS, currency=view.currency,
+    )  # fmt: skip
+
+
+@router.get("/customers/{customer_id:path}", response_class=HTMLResponse)
+def customer(request: Request, customer_id: str, snapshot: int | None = SnapshotQuery):
+    dashboard = dashboard_of(request)
+    info = _info_or_empty(request, snapshot, "customers")
+    if info is None:
+        return render(request, "empty.html.j2", page="customers")
+    detail = customer_detail(dashboard, info, customer_id)
+    if detail is None:
+        raise HTTPException(404, f"no customer {customer_id!r} in snapshot {info.snapshot_id}")
+    return render(
+        request, "customer.html.j2", page="customers", info=info, detail=detail,
+        c=detail["customer"], currency=detail["currency"],
+        horizon=dashboard.view(info).summary.get("horizon_months"),
+        history_figure=_history_figure(detail["history"], detail["currency"]),
+    )  # fmt: skip
+
+
+def _history_figure(history: list[dict[str, Any]], currency: str | None):
+    """The customer's predicted and historic CLV across snapshots (two or more)."""
+    if len(history) < 2:
+        return None
+    import plotly.graph_objects as go
+
+    from valuecast.report.build import BLUE, GREY, _axis, _figure, _values
+
+    dates = [row["as_of"] for row in history]
+    traces = [
+        go.Scatter(
+            x=dates, y=_values([row.get(key) for row in history]), name=name,
+            mode="lines+markers", line={"color": color},
+        )
+        for key, name, color in (
+            ("historic_clv", "historic CLV", GREY), ("predicted_clv", "predicted CLV", BLUE)
+        )
+    ]  # fmt: skip
+    figure = _figure(
+        traces, xaxis=_axis("snapshot as of", type="category"),
+        yaxis=_axis(currency or "amount", rangemode="tozero"), height=300,
+    )  # fmt: skip
+    return figure
+
+
+@router.get("/data", response_class=HTMLResponse)
+def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None = None):
+    dashboard = dashboard_of(request)
+    info = _info_or_empty(request, snapshot, "data")
+    view = dashboard.view(info) if info is not None else None
+    finished = dashboard.jobs.get(job) if job else None
+    from valuecast.web.api import ingests
+
+    log = json.loads(ingests(request).body)
+    return render(
+        request, "data.html.j2", page="data", info=info, view=view, job=finished,
+        ingests=log[::-1], max_upload=request.app.state.max_upload_bytes,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query parameter's name
+    if not request.app.state.token:
+        return RedirectResponse("/", status_code=303)
+    return render(request, "login.html.j2", page="login", next=safe_next(next), failed=False)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    token: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),  # noqa: A002
+):
+    expected = request.app.state.token
+    if not expected:
+        return RedirectResponse("/", status_code=303)
+    if not same(csrf_token, request.cookies.get(CSRF_COOKIE)):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the login page")
+    if not same(token.strip(), expected):
+        return render(
+            request, "login.html.j2", status=401, page="login", next=safe_next(next), failed=True
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, session_value(expected)))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: str = Form("")):
+    if not same(csrf_token, request.cookies.get(CSRF_COOKIE)):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+    response = RedirectResponse("/login" if request.app.state.token else "/", status_code=303)
+    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", max_age=0))
+    return response

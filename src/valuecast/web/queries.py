@@ -1,0 +1,119 @@
+"""The customers table's pages (:mod:`valuecast.web.customers`) and one customer's rows in SQL.
+
+Every statement is text written here; what a request gives (the customer id, the page's ids) is
+bound as a parameter.  Nothing a user types becomes SQL text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.web.views import records
+
+# columns the customers table shows, in order (all sortable)
+LIST_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "historic_number_of_orders",
+    "historic_clv",
+    "predicted_clv",
+    "predicted_clv_p10",
+    "predicted_clv_p90",
+    "probability_alive",
+    "expected_date_of_next_order",
+    "last_order_date",
+    "rfm_group",
+    "predicted_spend_tier",
+    "acquisition_channel",
+)
+SORT_COLUMNS: tuple[str, ...] = CUSTOMER_COLUMNS
+
+
+@dataclass
+class CustomerPage:
+    total: int
+    rows: list[dict[str, Any]]
+
+
+def customer_page(
+    reader,
+    index,
+    *,
+    query: str | None,
+    sort: str,
+    descending: bool,
+    page: int,
+    per_page: int,
+) -> CustomerPage:
+    """One page of a snapshot's customers with their e-mail, and how many match.
+
+    ``index`` is the snapshot's :class:`~valuecast.web.customers.CustomerIndex`; the page's
+    contact e-mails are looked up by its ids, bound as a list parameter.
+    """
+    from valuecast.web.customers import any_email
+
+    if sort not in SORT_COLUMNS:
+        raise ValueError(f"unknown sort column {sort!r}")
+    total, frame = index.page(
+        LIST_COLUMNS, query=query or "", sort=sort, descending=descending, page=page,
+        per_page=per_page,
+    )  # fmt: skip
+    emails = any_email(reader, frame["customer_id"].astype(str).tolist()) if len(frame) else {}
+    frame["email"] = frame["customer_id"].map(emails).astype("string")
+    frame["email"] = _email(frame)
+    return CustomerPage(total=int(total), rows=records(frame))
+
+
+def _email(frame: pd.DataFrame) -> pd.Series:
+    """The contact e-mail, else the customer id when it is an e-mail address."""
+    ids = frame["customer_id"].astype("string")
+    looks = ids.str.contains("@", regex=False).fillna(False).astype(bool)
+    return frame["email"].astype("string").fillna(ids.where(looks))
+
+
+def customer_row(reader, snapshot_id: int, customer_id: str) -> dict[str, Any] | None:
+    frame = reader.frame(
+        "SELECT * EXCLUDE (snapshot_id) FROM snapshot_customers "
+        "WHERE snapshot_id = ? AND customer_id = ?",
+        [snapshot_id, customer_id],
+    )
+    return records(frame)[0] if len(frame) else None
+
+
+def customer_contact(reader, customer_id: str) -> dict[str, Any]:
+    frame = reader.frame(
+        "SELECT email, first_name, last_name, phone, city, province, country, zip "
+        "FROM customers WHERE customer_id = ? LIMIT 1",
+        [customer_id],
+    )
+    return records(frame)[0] if len(frame) else {}
+
+
+ORDER_COLUMNS = (
+    "order_id", "order_number", "ordered_at", "order_date", "gross_revenue", "discount",
+    "refunded", "net_revenue", "currency", "channel", "discount_code",
+)  # fmt: skip
+MAX_ORDERS = 500
+
+
+def customer_orders(reader, customer_id: str, as_of) -> tuple[list[dict[str, Any]], int]:
+    """The customer's orders (newest first, at most :data:`MAX_ORDERS`) with their products."""
+    columns = ", ".join(f"o.{name}" for name in ORDER_COLUMNS)
+    frame = reader.frame(
+        f"SELECT {columns}, o.order_date > ? AS after_as_of, "
+        "(SELECT string_agg(coalesce(nullif(trim(l.product_name), ''), l.sku), ', ' "
+        "ORDER BY l.line_number) FROM order_lines l WHERE l.order_id = o.order_id) AS products "
+        "FROM orders o WHERE o.customer_id = ? ORDER BY o.ordered_at DESC, o.order_id LIMIT ?",
+        [as_of, customer_id, MAX_ORDERS],
+    )
+    total = reader.rows("SELECT count(*) FROM orders WHERE customer_id = ?", [customer_id])[0][0]
+    return records(frame), int(total)
+
+
+def customer_history(reader, customer_id: str) -> list[dict[str, Any]]:
+    from valuecast.snapshots import customer_history as history
+
+    return records(history(reader, customer_id))

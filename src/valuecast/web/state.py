@@ -1,0 +1,281 @@
+"""The dashboard's hold on its workspace: one writer, pooled readers, per-snapshot caches, jobs.
+
+The server opens the workspace once for writing (DuckDB's file lock keeps every other process
+out, as it does for the CLI).  Two kinds of use share it:
+
+* **Writes** (an upload's ingest + analysis + snapshot, a spend file's re-analysis) run one at a
+  time on the main connection in a worker thread (:class:`Jobs`), inside one transaction
+  (:func:`valuecast.snapshots.refresh`), holding :attr:`Dashboard.write_lock`.
+* **Reads** run on a small pool of DuckDB cursors opened at start-up (a DuckDB connection is not
+  thread-safe; a cursor is a connection of its own on the same database).  A cursor sees the last
+  committed state, so pages stay fast and consistent while a refresh is running.
+
+What a page shows about a snapshot (its summary, growth tables, the report's charts, segment
+counts) is computed once per snapshot by :class:`~valuecast.web.views.SnapshotView` and kept
+for the few most recent snapshots: at a million customers the charts read every customer once,
+not on every request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+READ_CURSORS = 6
+VIEW_CACHE = 2  # at 1M customers a view holds the customers table (about 300 MB)
+
+
+class ReadView:
+    """A read-only stand-in for a :class:`~valuecast.engine.Workspace` on one pooled cursor.
+
+    Holds what the readers of :mod:`valuecast.snapshots` and the engine use: ``path``, ``con``
+    (an Ibis DuckDB backend whose ``.con`` is the cursor) and the table accessors.
+    """
+
+    def __init__(self, path: Path, cursor: Any) -> None:
+        import ibis
+
+        self.path = path
+        self.raw = cursor
+        self.con = ibis.duckdb.from_connection(cursor)
+
+    def orders(self):
+        return self.con.table("orders")
+
+    def order_lines(self):
+        return self.con.table("order_lines")
+
+    def customers(self):
+        return self.con.table("customers")
+
+    def rows(self, query: str, params: list | None = None) -> list[tuple]:
+        """``query`` (SQL text written here, never user input) with ``params`` bound."""
+        result = self.raw.execute(query, params) if params else self.raw.execute(query)
+        return result.fetchall()
+
+    def frame(self, query: str, params: list | None = None) -> pd.DataFrame:
+        return self.raw.sql(query, params=params).to_arrow_table().to_pandas()
+
+
+# ------------------------------------------------------------------------------------------------
+# jobs: uploads and re-analyses, one at a time
+@dataclass
+class Job:
+    """One refresh of the workspace and how far it got (what ``/api/v1/jobs/{id}`` returns)."""
+
+    job_id: str
+    kind: str  # upload | spend
+    files: list[str]
+    state: str = "queued"  # queued | running | done | failed
+    step: str = "waiting to start"
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    progress: float = 0.0
+    error: str | None = None
+    ingest_report: dict[str, Any] | None = None
+    snapshot: dict[str, Any] | None = None
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "kind": self.kind,
+            "files": list(self.files),
+            "state": self.state,
+            "step": self.step,
+            "steps": list(self.steps),
+            "progress": round(self.progress, 3),
+            "error": self.error,
+            "ingest_report": self.ingest_report,
+            "snapshot": self.snapshot,
+            "seconds": round((self.finished or time.time()) - self.created, 2),
+        }
+
+
+# the progress messages of refresh (snapshots.refresh, pipeline.analyze_with_growth) in order:
+# the progress bar moves by step (their durations vary with the shop; the step names are shown)
+STEPS = (
+    "receiving the file",
+    "reading the export",
+    "writing the orders",
+    "summarising customers",
+    "backtesting models",
+    "fitting models and predicting",
+    "segmenting customers",
+    "cohorts, channels, products",
+    "storing the snapshot",
+    "drawing the charts",
+)
+
+
+class Busy(Exception):
+    """Another upload or re-analysis is still running."""
+
+
+class Jobs:
+    """Runs one job at a time in a worker thread; keeps the recent jobs for polling."""
+
+    def __init__(self, keep: int = 50) -> None:
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self._keep = keep
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def active(self) -> Job | None:
+        with self._lock:
+            return next(
+                (job for job in self._jobs.values() if job.state in ("queued", "running")), None
+            )
+
+    def start(self, kind: str, files: list[str], work: Callable[[Job], None]) -> Job:
+        """Queue ``work(job)`` in a new thread; :class:`Busy` if a job is still running."""
+        with self._lock:
+            if any(job.state in ("queued", "running") for job in self._jobs.values()):
+                raise Busy("an upload is still being processed: wait for it to finish")
+            job = Job(job_id=uuid.uuid4().hex, kind=kind, files=files)
+            self.advance(job, STEPS[0])
+            self._jobs[job.job_id] = job
+            while len(self._jobs) > self._keep:
+                self._jobs.popitem(last=False)
+        thread = threading.Thread(
+            target=self._run, args=(job, work), name=f"valuecast-{kind}", daemon=True
+        )
+        thread.start()
+        return job
+
+    @staticmethod
+    def _run(job: Job, work: Callable[[Job], None]) -> None:
+        job.state = "running"
+        try:
+            work(job)
+        except Exception as error:  # reported on the job, never lost in a thread
+            job.error = " ".join(str(error).split()) or type(error).__name__
+            job.state = "failed"
+        else:
+            job.state = "done"
+            job.progress = 1.0
+        finally:
+            job.finished = time.time()
+
+    @staticmethod
+    def advance(job: Job, text: str) -> None:
+        """Record the step ``text`` (a refresh progress message) on ``job``."""
+        now = time.time()
+        if job.steps:
+            job.steps[-1]["seconds"] = round(now - job.steps[-1]["started"], 2)
+        job.steps.append({"step": text, "started": now, "seconds": None})
+        job.step = text
+        if text in STEPS:
+            job.progress = max(job.progress, STEPS.index(text) / len(STEPS))
+        else:  # an unknown step still moves the bar a little
+            job.progress = min(0.95, job.progress + 0.02)
+
+
+# ------------------------------------------------------------------------------------------------
+class Dashboard:
+    """The open workspace, its reader pool, the snapshot list and caches, and the job runner."""
+
+    def __init__(self, workspace_path: str | Path, *, readers: int = READ_CURSORS) -> None:
+        from valuecast.engine import Workspace
+
+        self.path = Path(workspace_path)
+        self.workspace = Workspace(self.path)  # write mode: the tables exist from here on
+        self.write_lock = threading.RLock()
+        self._pool: queue.Queue = queue.Queue()
+        raw = self.workspace.con.con
+        for _ in range(readers):  # all opened now, before any thread uses the main connection
+            self._pool.put(ReadView(self.path, raw.cursor()))
+        self._views: OrderedDict[int, Any] = OrderedDict()
+        self._view_locks: dict[int, threading.Lock] = {}
+        self._cache_lock = threading.Lock()
+        self._snapshots: list[Any] = []
+        self.jobs = Jobs()
+        self.spend: pd.DataFrame | None = None  # the last spend file uploaded (this process)
+        self.spend_name: str | None = None
+        self.reload_snapshots()
+
+    # -- reading --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[ReadView]:
+        """A pooled cursor for this thread's reads (waits while every cursor is in use)."""
+        view = self._pool.get()
+        try:
+            yield view
+        finally:
+            self._pool.put(view)
+
+    def reload_snapshots(self) -> list[Any]:
+        """Read the snapshot list again (after a refresh wrote one)."""
+        from valuecast.snapshots import list_snapshots
+
+        with self.reader() as view:
+            snapshots = list_snapshots(view)
+        with self._cache_lock:
+            self._snapshots = snapshots
+            alive = {s.snapshot_id for s in snapshots}
+            for stale in [key for key in self._views if key not in alive]:
+                del self._views[stale]  # replaced by a re-analysis of the same as-of date
+        return snapshots
+
+    @property
+    def snapshots(self) -> list[Any]:
+        """Every snapshot, oldest as-of date first (:class:`valuecast.snapshots.SnapshotInfo`)."""
+        with self._cache_lock:
+            return list(self._snapshots)
+
+    def snapshot(self, snapshot_id: int | None = None):
+        """The snapshot ``snapshot_id`` (default: the latest), None when there is none."""
+        snapshots = self.snapshots
+        if not snapshots:
+            return None
+        if snapshot_id is None:
+            return snapshots[-1]
+        return next((s for s in snapshots if s.snapshot_id == snapshot_id), None)
+
+    def view(self, info):
+        """The :class:`~valuecast.web.views.SnapshotView` of snapshot ``info``, built once."""
+        from valuecast.web.views import SnapshotView
+
+        key = info.snapshot_id
+        with self._cache_lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+            build_lock = self._view_locks.setdefault(key, threading.Lock())
+        with build_lock:  # one thread builds it; the others wait for that one
+            with self._cache_lock:
+                if key in self._views:
+                    return self._views[key]
+            with self.reader() as reader:
+                built = SnapshotView.build(reader, info)
+            with self._cache_lock:
+                self._views[key] = built
+                while len(self._views) > VIEW_CACHE:
+                    self._views.popitem(last=False)
+                self._view_locks.pop(key, None)
+            return built
+
+    def warm(self) -> None:
+        """Build the latest snapshot's view now (start-up and after a refresh)."""
+        info = self.snapshot()
+        if info is not None:
+            self.view(info)
+
+    def close(self) -> None:
+        while not self._pool.empty():
+            with contextlib.suppress(Exception):
+                self._pool.get_nowait().raw.close()
+        self.workspace.close()

@@ -1,0 +1,270 @@
+/* valuecast dashboard: charts from /api/v1/charts, the customers table through /api/v1/customers,
+   uploads to /api/v1/uploads and /api/v1/spend with progress.  No inline script, no remote file. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var snapshot = body.getAttribute("data-snapshot");
+  var plotConfig = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+
+  function withSnapshot(url) {
+    if (!snapshot) { return url; }
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + "snapshot=" + encodeURIComponent(snapshot);
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (data) {
+          if (!response.ok) { throw new Error(data.detail ? JSON.stringify(data.detail) : response.statusText); }
+          return data;
+        });
+      });
+  }
+
+  // -- auto-submitting selects and checkboxes --------------------------------------------------
+  document.querySelectorAll("[data-autosubmit]").forEach(function (element) {
+    element.addEventListener("change", function () { element.form.submit(); });
+  });
+
+  // -- charts ----------------------------------------------------------------------------------
+  function drawCharts() {
+    var blocks = Array.prototype.slice.call(document.querySelectorAll("[data-figure]"));
+    var inline = Array.prototype.slice.call(document.querySelectorAll("[data-inline-figure]"));
+    var plots = inline.map(function (element) {
+      var data = document.getElementById("figure-" + element.getAttribute("data-inline-figure"));
+      var figure = JSON.parse(data.textContent);
+      return Plotly.newPlot(element, figure.data, figure.layout || {}, plotConfig);
+    });
+    var loaded = Promise.resolve();
+    if (blocks.length) {
+      var page = body.getAttribute("data-page");
+      loaded = getJSON(withSnapshot("/api/v1/charts/" + encodeURIComponent(page))).then(function (payload) {
+        blocks.forEach(function (element) {
+          var figure = payload.figures[element.getAttribute("data-figure")];
+          if (!figure) { throw new Error("no figure " + element.getAttribute("data-figure")); }
+          var layout = figure.layout || {};
+          layout.template = payload.template;
+          plots.push(Plotly.newPlot(element, figure.data, layout, plotConfig));
+        });
+      });
+    }
+    loaded.then(function () { return Promise.all(plots); }).then(
+      function () { body.setAttribute("data-charts-ready", String(plots.length)); },
+      function (error) { body.setAttribute("data-charts-error", String(error)); console.error(error); }
+    );
+  }
+  if (window.Plotly) { drawCharts(); } else { body.setAttribute("data-charts-error", "plotly.js did not load"); }
+
+  // -- the customers table ---------------------------------------------------------------------
+  var table = document.getElementById("customers-table");
+  var MONEY = { historic_clv: 1, predicted_clv: 1, predicted_clv_p10: 1, predicted_clv_p90: 1 };
+
+  function text(value) { return document.createTextNode(value); }
+
+  function formatCell(column, value) {
+    if (value === null || value === undefined || value === "") { return "-"; }
+    if (column === "probability_alive") {
+      if (value > 0 && value < 0.005) { return "under 1%"; }
+      return Math.round(value * 100) + "%";
+    }
+    if (MONEY[column]) {
+      return Number(value).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    }
+    if (typeof value === "number") { return Number(value).toLocaleString("en-US"); }
+    if (typeof value === "boolean") { return value ? "yes" : "no"; }
+    return String(value);
+  }
+
+  function customersState() {
+    var form = document.getElementById("customer-search");
+    return {
+      q: form.elements.q.value,
+      sort: form.elements.sort.value,
+      order: form.elements.order.value,
+      page: 1,
+    };
+  }
+
+  function pageUrl(base, state) {
+    var params = new URLSearchParams();
+    if (snapshot) { params.set("snapshot", snapshot); }
+    if (state.q) { params.set("q", state.q); }
+    params.set("sort", state.sort);
+    params.set("order", state.order);
+    if (state.page > 1) { params.set("page", String(state.page)); }
+    return base + "?" + params.toString();
+  }
+
+  function renderCustomers(result) {
+    var columns = Array.prototype.map.call(table.querySelectorAll("thead a.sort"), function (a) {
+      return a.getAttribute("data-sort");
+    });
+    var tbody = table.querySelector("tbody");
+    tbody.textContent = "";
+    result.rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      columns.forEach(function (column) {
+        var td = document.createElement("td");
+        if (column === "customer_id") {
+          var a = document.createElement("a");
+          a.className = "customer-link";
+          a.href = "/customers/" + encodeURIComponent(row.customer_id) + (snapshot ? "?snapshot=" + snapshot : "");
+          a.appendChild(text(row.customer_id));
+          td.appendChild(a);
+          if (row.email && row.email !== row.customer_id) {
+            var span = document.createElement("span");
+            span.className = "muted";
+            td.appendChild(document.createElement("br"));
+            span.appendChild(text(row.email));
+            td.appendChild(span);
+          }
+        } else {
+          td.appendChild(text(formatCell(column, row[column])));
+        }
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+    if (!result.rows.length) {
+      var empty = document.createElement("tr");
+      var cell = document.createElement("td");
+      cell.colSpan = columns.length;
+      cell.className = "no-data";
+      cell.appendChild(text("No customer matches."));
+      empty.appendChild(cell);
+      tbody.appendChild(empty);
+    }
+    table.querySelectorAll("thead th").forEach(function (th) {
+      var a = th.querySelector("a.sort");
+      var column = a.getAttribute("data-sort");
+      var active = column === result.sort;
+      var label = a.textContent.replace(/ [▲▼]$/, "");
+      a.textContent = label + (active ? (result.order === "desc" ? " ▼" : " ▲") : "");
+      var next = active && result.order === "desc" ? "asc" : "desc";
+      a.setAttribute("data-order", next);
+      a.href = pageUrl("/customers", { q: result.q, sort: column, order: next, page: 1 });
+      if (active) { th.setAttribute("aria-sort", result.order === "desc" ? "descending" : "ascending"); }
+      else { th.removeAttribute("aria-sort"); }
+    });
+    var plural = result.total === 1 ? "" : "s";
+    document.getElementById("customer-count").textContent =
+      result.total.toLocaleString("en-US") + " customer" + plural +
+      (result.q ? " matching “" + result.q + "”" : "") +
+      "; page " + result.page.toLocaleString("en-US") + " of " + result.pages.toLocaleString("en-US") + ".";
+    var pager = document.querySelector("nav.pager");
+    pager.textContent = "";
+    function link(label, page, rel) {
+      var a = document.createElement("a");
+      a.rel = rel;
+      a.setAttribute("data-page", String(page));
+      a.href = pageUrl("/customers", { q: result.q, sort: result.sort, order: result.order, page: page });
+      a.appendChild(text(label));
+      pager.appendChild(a);
+    }
+    if (result.page > 1) { link("← previous", result.page - 1, "prev"); }
+    var span = document.createElement("span");
+    span.appendChild(text("page " + result.page.toLocaleString("en-US") + " of " + result.pages.toLocaleString("en-US")));
+    pager.appendChild(span);
+    if (result.page < result.pages) { link("next →", result.page + 1, "next"); }
+    var form = document.getElementById("customer-search");
+    form.elements.sort.value = result.sort;
+    form.elements.order.value = result.order;
+  }
+
+  function loadCustomers(state) {
+    table.classList.add("loading");
+    return getJSON(pageUrl(table.getAttribute("data-api"), state)).then(function (result) {
+      renderCustomers(result);
+      history.replaceState(null, "", pageUrl("/customers", state));
+      body.setAttribute("data-customers-loaded", String(Date.now()));
+    }, function (error) {
+      document.getElementById("customer-count").textContent = "Could not load customers: " + error.message;
+    }).then(function () { table.classList.remove("loading"); });
+  }
+
+  if (table) {
+    document.getElementById("customer-search").addEventListener("submit", function (event) {
+      event.preventDefault();
+      loadCustomers(customersState());
+    });
+    table.querySelector("thead").addEventListener("click", function (event) {
+      var a = event.target.closest("a.sort");
+      if (!a) { return; }
+      event.preventDefault();
+      var state = customersState();
+      state.sort = a.getAttribute("data-sort");
+      state.order = a.getAttribute("data-order");
+      loadCustomers(state);
+    });
+    document.querySelector("nav.pager").addEventListener("click", function (event) {
+      var a = event.target.closest("a[data-page]");
+      if (!a) { return; }
+      event.preventDefault();
+      var state = customersState();
+      state.page = parseInt(a.getAttribute("data-page"), 10);
+      loadCustomers(state);
+    });
+  }
+
+  // -- uploads ---------------------------------------------------------------------------------
+  document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    var bar = form.querySelector("progress");
+    var step = form.querySelector(".step");
+    var box = form.querySelector(".progress");
+    var problem = form.querySelector(".error");
+    var button = form.querySelector("button");
+
+    function fail(message) {
+      problem.textContent = message;
+      problem.hidden = false;
+      button.disabled = false;
+      form.setAttribute("data-upload-state", "failed");
+    }
+
+    function poll(job) {
+      bar.value = job.progress;
+      step.textContent = job.step + " (" + Math.round(job.seconds) + " s)";
+      if (job.state === "done") {
+        form.setAttribute("data-upload-state", "done");
+        var target = "/data?job=" + encodeURIComponent(job.job_id);
+        if (job.snapshot) { target += "&snapshot=" + job.snapshot.snapshot_id; }
+        if (form.id === "spend-upload" && job.snapshot) { target = "/channels?snapshot=" + job.snapshot.snapshot_id; }
+        window.location.assign(target);
+        return;
+      }
+      if (job.state === "failed") { fail(job.error || "the upload failed"); return; }
+      setTimeout(function () {
+        getJSON("/api/v1/jobs/" + encodeURIComponent(job.job_id)).then(poll, function (error) { fail(error.message); });
+      }, 400);
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      problem.hidden = true;
+      box.hidden = false;
+      button.disabled = true;
+      bar.value = 0;
+      step.textContent = "sending the file";
+      form.setAttribute("data-upload-state", "sending");
+      var request = new XMLHttpRequest();
+      request.open("POST", form.getAttribute("data-upload"));
+      request.setRequestHeader("X-CSRF-Token", csrf);
+      request.setRequestHeader("Accept", "application/json");
+      request.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) {
+          bar.value = 0.1 * e.loaded / e.total;
+          step.textContent = "sending the file: " + Math.round(100 * e.loaded / e.total) + "%";
+        }
+      });
+      request.addEventListener("load", function () {
+        var data = {};
+        try { data = JSON.parse(request.responseText); } catch (error) { data = { detail: request.statusText }; }
+        if (request.status === 202) { form.setAttribute("data-upload-state", "processing"); poll(data); }
+        else { fail(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)); }
+      });
+      request.addEventListener("error", function () { fail("the upload could not be sent"); });
+      request.send(new FormData(form));
+    });
+  });
+})();

@@ -1,0 +1,319 @@
+"""What the pages show about one snapshot, computed once from what the snapshot stores.
+
+:class:`SnapshotView` holds a snapshot's summary, ingest report and growth tables, the charts and
+readings of :mod:`valuecast.report.build` (the same figure builders as ``report.html``), the
+named segments' counts and value (the rules of :mod:`valuecast.exports`), and the product tables
+indexed by customer.  Nothing here re-runs the analysis: the dashboard shows what ``valuecast
+analyze`` / an upload's refresh stored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuecast.report.build import Chart, HtmlTable, Section
+
+# which report sections each page shows (the report's section keys)
+PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "overview": ("headline", "concentration", "alive", "segments", "stage"),
+    "cohorts": ("cohorts",),
+    "channels": ("channels",),
+    "model": ("backtest", "data-quality"),
+    "products": ("products",),
+}
+PAGES = tuple(PAGE_SECTIONS)
+
+SEGMENT_COLUMNS = (
+    "customer_id", "rfm_group", "predicted_spend_tier", "churn_probability", "probability_alive",
+    "historic_clv", "predicted_clv", "expected_date_of_next_order", "last_order_date",
+    "average_days_between_orders", "accepts_marketing",
+)  # fmt: skip
+
+
+def finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def plain(value: Any) -> Any:
+    """A cell as a JSON value: NaN/NaT/NA as None, numpy scalars as Python, dates as ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return finite(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def records(frame: pd.DataFrame | None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as JSON-ready dicts."""
+    if frame is None or frame.empty:
+        return []
+    part = frame if limit is None else frame.head(limit)
+    columns = [str(c) for c in part.columns]
+    return [
+        {c: plain(v) for c, v in zip(columns, row, strict=True)}
+        for row in part.itertuples(index=False, name=None)
+    ]
+
+
+def _table(columns: list[str], frame: pd.DataFrame, formats: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for name in columns:
+            value = getattr(row, name)
+            cells.append(formats.get(name, _text)(value))
+        rows.append(cells)
+    return rows
+
+
+def _text(value: Any) -> str:
+    value = plain(value)
+    return "-" if value is None else str(value)
+
+
+# ------------------------------------------------------------------------------------------------
+# products: the page the report has no section for (same figure helper, same style of reading)
+def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section:
+    import plotly.graph_objects as go
+
+    from valuecast.analytics.affinity import SAME_ORDER
+    from valuecast.report.build import BLUE, GREY, _axis, _count, _figure, _plural
+
+    charts: list[Chart] = []
+    section_tables: list[HtmlTable] = []
+    pairs = tables.get("affinity.csv")
+    title = "Products bought together in one order"
+    same = (
+        pairs[pairs["kind"] == SAME_ORDER].sort_values(["pairs", "lift"], ascending=False)
+        if pairs is not None and len(pairs)
+        else None
+    )
+    if same is not None and len(same):
+        # each unordered pair appears twice (A->B and B->A): show it once
+        key = same.apply(lambda r: tuple(sorted((str(r.product_a), str(r.product_b)))), axis=1)
+        top = same[~key.duplicated()].head(12).iloc[::-1]
+        labels = [f"{a} + {b}" for a, b in zip(top["product_a"], top["product_b"], strict=True)]
+        bar = go.Bar(
+            y=labels, x=top["pairs"].astype(int).tolist(), orientation="h",
+            marker={"color": BLUE}, customdata=[finite(v) for v in top["lift"]],
+            hovertemplate="%{y}: %{x:,} orders (lift %{customdata:.2f})<extra></extra>",
+            name="orders",
+        )  # fmt: skip
+        best = top.iloc[-1]
+        reading = (
+            f"{best.product_a} and {best.product_b} are the pair most often bought together "
+            f"({_count(best.pairs)} orders, {finite(best.lift) or 0:.1f} times as often as "
+            "chance would have it)."
+        )
+        figure = _figure(
+            [bar], xaxis=_axis("orders with both"), yaxis=_axis(""), showlegend=False,
+            height=max(300, 30 * len(top) + 120),
+        )  # fmt: skip
+        charts.append(Chart("products-pairs", title, reading, figure))
+    else:
+        charts.append(Chart("products-pairs", title, "No product bought together often enough."))
+    if pairs is not None and len(pairs):
+        shown = pairs.head(50)
+        section_tables.append(
+            HtmlTable(
+                "Product affinity (highest lift first)",
+                ["kind", "product", "then / with", "pairs", "support", "confidence", "lift"],
+                _table(
+                    ["kind", "product_a", "product_b", "pairs", "support", "confidence", "lift"],
+                    shown,
+                    {
+                        "kind": lambda v: "same order" if v == SAME_ORDER else "bought after",
+                        "support": lambda v: f"{finite(v) or 0:.2%}",
+                        "confidence": lambda v: f"{finite(v) or 0:.1%}",
+                        "lift": lambda v: f"{finite(v) or 0:.2f}",
+                        "pairs": _count,
+                    },
+                ),
+                f"{_plural(len(pairs), 'pair')} found; the first {len(shown)} by lift.",
+            )
+        )
+
+    title = "Replenishment: customers due to reorder, by product"
+    due = tables.get("reminders.csv")
+    if due is not None and len(due):
+        frame = due.assign(days=pd.to_numeric(due["days_until_due"], errors="coerce"))
+        by_product = (
+            frame.groupby("product")
+            .agg(
+                cycle_days=("cycle_days", "first"),
+                reminders=("customer_id", "size"),
+                overdue=("days", lambda d: int((d < 0).sum())),
+                due_in_14_days=("days", lambda d: int(((d >= 0) & (d <= 14)).sum())),
+            )
+            .reset_index()
+            .sort_values("reminders", ascending=False)
+        )
+        top = by_product.head(12).iloc[::-1]
+        traces = [
+            go.Bar(
+                y=top["product"].astype(str).tolist(), x=top[column].astype(int).tolist(),
+                orientation="h", name=name, marker={"color": color},
+                hovertemplate="%{y}: %{x:,} customers " + name + "<extra></extra>",
+            )
+            for column, name, color in (
+                ("overdue", "overdue", GREY), ("due_in_14_days", "due within 14 days", BLUE)
+            )
+        ]  # fmt: skip
+        lead = by_product.iloc[0]
+        reading = (
+            f"{_plural(int(by_product['due_in_14_days'].sum()), 'customer')} are due to reorder "
+            f"within 14 days; {lead['product']} has the most reminders "
+            f"({_count(lead['reminders'])}, every {int(lead['cycle_days'])} days)."
+        )
+        figure = _figure(
+            traces, barmode="stack", xaxis=_axis("customers"), yaxis=_axis(""),
+            height=max(300, 30 * len(top) + 120),
+        )  # fmt: skip
+        charts.append(Chart("products-reminders", title, reading, figure))
+        section_tables.append(
+            HtmlTable(
+                "Replenishment cycles",
+                ["product", "cycle (days)", "reminders", "overdue", "due within 14 days"],
+                _table(
+                    ["product", "cycle_days", "reminders", "overdue", "due_in_14_days"],
+                    by_product.head(50),
+                    {"reminders": _count, "overdue": _count, "due_in_14_days": _count},
+                ),
+                "A reminder is due one cycle (the product's median days between repeat "
+                "purchases) after the customer's last purchase of it.",
+            )
+        )
+    else:
+        charts.append(Chart("products-reminders", title, "No product is reordered regularly."))
+    return Section("products", "Products", charts, section_tables)
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class SnapshotView:
+    """Everything the pages show about one snapshot that does not depend on the request."""
+
+    info: Any  # snapshots.SnapshotInfo
+    summary: dict[str, Any]
+    ingest_report: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    items: list[dict[str, Any]]
+    sections: dict[str, Section]
+    template: dict[str, Any] | None
+    segments: list[dict[str, Any]]
+    index: Any = None  # customers.CustomerIndex: the customers table, ready to page
+    by_customer: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, reader, info) -> SnapshotView:
+        from valuecast import snapshots
+        from valuecast.report.build import build_sections
+        from valuecast.web.customers import CustomerIndex, email_table
+
+        sid = info.snapshot_id
+        summary = snapshots.load_summary(reader, sid)
+        ingest_report = snapshots.load_ingest_report(reader, sid) or None
+        tables = snapshots.load_tables(reader, sid)
+        customers = snapshots.load_customers(reader, sid)
+        items, built = build_sections(summary, customers, tables, ingest_report)
+        sections = {section.key: section for section in built}
+        sections["products"] = _products_section(tables, summary)
+        template = None
+        for section in sections.values():
+            for chart in section.charts:
+                if chart.figure is not None:
+                    template = chart.figure.get("layout", {}).pop("template", template)
+        segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"))
+        index = CustomerIndex(customers, email_table(reader))
+        by_customer = {}
+        for name in ("next_products.csv", "reminders.csv"):
+            frame = tables.get(name)
+            if frame is not None and "customer_id" in frame:
+                by_customer[name] = frame.set_index("customer_id").sort_index()
+        return cls(
+            info=info,
+            summary=summary,
+            ingest_report=ingest_report or {},
+            tables=tables,
+            items=items,
+            sections=sections,
+            template=template,
+            segments=segments,
+            index=index,
+            by_customer=by_customer,
+        )
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """The snapshot's customers table (customer-id order)."""
+        return self.index.frame
+
+    @property
+    def currency(self) -> str | None:
+        return self.summary.get("currency")
+
+    def page_sections(self, page: str) -> list[Section]:
+        return [self.sections[key] for key in PAGE_SECTIONS.get(page, ()) if key in self.sections]
+
+    def figures(self, page: str) -> dict[str, Any]:
+        """The Plotly figures of ``page`` (what ``/api/v1/charts/{page}`` returns)."""
+        figures = {
+            chart.key: chart.figure
+            for section in self.page_sections(page)
+            for chart in section.charts
+            if chart.figure is not None
+        }
+        return {"template": self.template, "figures": figures}
+
+    def for_customer(self, name: str, customer_id: str) -> pd.DataFrame:
+        frame = self.by_customer.get(name)
+        if frame is None or customer_id not in frame.index:
+            return pd.DataFrame()
+        return frame.loc[[customer_id]].reset_index()
+
+
+def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
+    """Every named segment of :data:`valuecast.exports.SEGMENTS`: customers, consenting, value."""
+    from valuecast.exports import SEGMENTS, segment_mask
+
+    consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    historic = customers["historic_clv"].to_numpy(dtype=float)
+    predicted = customers["predicted_clv"].to_numpy(dtype=float)
+    total_historic = float(np.nansum(historic)) or None
+    out = []
+    for name, rule in SEGMENTS.items():
+        mask = segment_mask(customers, name, as_of).to_numpy(dtype=bool)
+        value = float(np.nansum(predicted[mask])) if np.isfinite(predicted).any() else None
+        out.append(
+            {
+                "segment": name,
+                "rule": rule,
+                "customers": int(mask.sum()),
+                "consenting": int((mask & consent).sum()),
+                "historic_clv": round(float(np.nansum(historic[mask])), 2),
+                "predicted_clv": None if value is None else round(value, 2),
+                "historic_share": (
+                    None
+                    if total_historic is None
+                    else round(float(np.nansum(historic[mask])) / total_historic, 4)
+                ),
+            }
+        )
+    return out

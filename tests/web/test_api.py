@@ -1,0 +1,305 @@
+"""The JSON API and the pages against what the workspace's snapshots hold (FastAPI's test client)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from valuecast.engine import Workspace
+from valuecast.exports import CONTACT_FIELDS, FORMATS, SEGMENTS, build_audience, segment_mask
+from valuecast.report.build import build_sections
+from valuecast.snapshots import list_snapshots, load_customers, load_summary, load_tables
+
+
+@pytest.fixture(scope="module")
+def stored(web_shop):
+    """What the snapshots hold, read directly (the truth the API is checked against)."""
+    with Workspace(web_shop.workspace, read_only=True) as ws:
+        infos = list_snapshots(ws)
+        latest = infos[-1].snapshot_id
+        contacts = ws.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
+        orders = ws.orders().to_pandas()
+        return {
+            "infos": infos,
+            "summary": load_summary(ws, latest),
+            "customers": load_customers(ws, latest),
+            "first_customers": load_customers(ws, infos[0].snapshot_id),
+            "tables": load_tables(ws, latest),
+            "contacts": contacts,
+            "orders": orders,
+        }
+
+
+def test_snapshots_lists_both_analyses_oldest_first(client, stored):
+    body = client.get("/api/v1/snapshots").json()
+    assert [s["as_of"] for s in body] == ["2026-03-31", "2026-06-30"]
+    assert [s["n_customers"] for s in body] == [s.n_customers for s in stored["infos"]]
+    assert body[0]["n_customers"] < body[1]["n_customers"]
+
+
+def test_overview_gives_the_summary_figures(client, stored):
+    body = client.get("/api/v1/overview").json()
+    summary = stored["summary"]
+    assert body["snapshot"]["as_of"] == summary["as_of"] == "2026-06-30"
+    headline = {item["key"]: item["value"] for item in body["headline"]}
+    assert headline["n_customers"] == summary["n_customers"] == len(stored["customers"])
+    assert headline["historic_clv"] == pytest.approx(summary["totals"]["historic_clv"])
+    assert headline["predicted_clv"] == pytest.approx(summary["totals"]["predicted_clv"])
+    assert body["rfm_groups"] == summary["rfm_groups"]
+    assert body["spend_tiers"] == summary["spend_tiers"]
+    assert body["growth_stage"]["stage"] == summary["growth"]["growth_stage"]["stage"]
+    # the concentration reading is the report's, from the same customers
+    assert "top 20% of customers hold" in body["readings"]["concentration-lorenz"]
+
+
+def test_an_older_snapshot_is_served_when_asked(client, stored):
+    first = stored["infos"][0]
+    body = client.get(f"/api/v1/overview?snapshot={first.snapshot_id}").json()
+    assert body["snapshot"]["as_of"] == "2026-03-31"
+    headline = {item["key"]: item["value"] for item in body["headline"]}
+    assert headline["n_customers"] == len(stored["first_customers"])
+    assert client.get("/api/v1/overview?snapshot=999").status_code == 404
+    assert client.get("/api/v1/overview?snapshot=0").status_code == 422
+
+
+def test_charts_are_the_report_figures(client, stored):
+    _, sections = build_sections(
+        stored["summary"], stored["customers"], stored["tables"], {"orders": 1}
+    )
+    report_keys = {
+        chart.key
+        for section in sections
+        if section.key in ("headline", "concentration", "alive", "segments", "stage")
+        for chart in section.charts
+        if chart.figure is not None
+    }
+    body = client.get("/api/v1/charts/overview").json()
+    assert set(body["figures"]) == report_keys
+    lorenz = body["figures"]["concentration-lorenz"]["data"][0]
+    assert lorenz["y"][0] == 0 and lorenz["y"][-1] == pytest.approx(100)
+    for page in ("cohorts", "channels", "model", "products"):
+        figures = client.get(f"/api/v1/charts/{page}").json()["figures"]
+        assert figures, page
+        assert all(figure["data"] for figure in figures.values())
+    assert client.get("/api/v1/charts/nothing").status_code == 422
+
+
+def test_customers_are_paged_and_sorted_in_the_workspace(client, stored):
+    customers = stored["customers"]
+    body = client.get("/api/v1/customers?sort=historic_clv&order=desc&per_page=25&page=2").json()
+    assert body["total"] == len(customers)
+    assert body["pages"] == -(-len(customers) // 25)
+    expected = customers.sort_values(["historic_clv", "customer_id"], ascending=[False, True]).iloc[
+        25:50
+    ]
+    assert [row["customer_id"] for row in body["rows"]] == expected["customer_id"].tolist()
+    ascending = client.get("/api/v1/customers?sort=probability_alive&order=asc&per_page=10").json()
+    values = [row["probability_alive"] for row in ascending["rows"]]
+    assert values == sorted(values)
+    assert values[0] == pytest.approx(customers["probability_alive"].min())
+    last = client.get(f"/api/v1/customers?per_page=50&page={body['pages'] * 2}").json()
+    assert last["rows"] == []
+
+
+def test_customers_search_by_email_or_id_prefix(client, stored):
+    customers = stored["customers"]
+    target = customers.sort_values("customer_id").iloc[len(customers) // 2]["customer_id"]
+    prefix = target[:5].upper()  # any case
+    body = client.get("/api/v1/customers", params={"q": prefix, "per_page": 500}).json()
+    expected = customers["customer_id"].str.lower().str.startswith(prefix.lower())
+    assert body["total"] == int(expected.sum()) >= 1
+    assert target in {row["customer_id"] for row in body["rows"]}
+    nothing = client.get("/api/v1/customers", params={"q": "no-such-customer'; DROP TABLE x"})
+    assert nothing.status_code == 200 and nothing.json()["total"] == 0
+
+
+def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_copy):
+    """An id whose contact e-mail differs is found by that e-mail (customers export)."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    with Workspace(workspace_copy) as ws:
+        some = ws.con.con.execute(
+            "SELECT min(customer_id) FROM snapshot_customers WHERE snapshot_id = "
+            "(SELECT max(snapshot_id) FROM snapshots)"
+        ).fetchone()[0]
+        ws.con.con.execute(
+            "INSERT INTO customers (customer_id, email) VALUES (?, ?)",
+            [some, "zz.unique.contact@shop.test"],
+        )
+    app = create_app(workspace_copy, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        body = client.get("/api/v1/customers", params={"q": "ZZ.unique"}).json()
+        assert [row["customer_id"] for row in body["rows"]] == [some]
+        assert body["rows"][0]["email"] == "zz.unique.contact@shop.test"
+        by_id = client.get("/api/v1/customers", params={"q": some}).json()
+        assert some in [row["customer_id"] for row in by_id["rows"]]
+    finally:
+        app.state.dashboard.close()
+
+
+def test_customer_detail(client, stored):
+    customers = stored["customers"]
+    repeat = customers[customers["historic_number_of_orders"] >= 3].iloc[0]
+    cid = repeat["customer_id"]
+    body = client.get(f"/api/v1/customers/{cid}").json()
+    assert body["customer"]["customer_id"] == cid
+    assert body["customer"]["predicted_clv"] == pytest.approx(repeat["predicted_clv"])
+    assert body["customer"]["predicted_clv_p10"] <= body["customer"]["predicted_clv"]
+    assert body["customer"]["predicted_clv"] <= body["customer"]["predicted_clv_p90"]
+    orders = stored["orders"]
+    assert body["orders_total"] == int((orders["customer_id"] == cid).sum())
+    assert len(body["orders"]) == body["orders_total"]
+    assert {o["order_id"] for o in body["orders"]} == set(
+        orders.loc[orders.customer_id == cid, "order_id"]
+    )
+    assert [h["as_of"] for h in body["history"]][-1] == "2026-06-30"
+    nexts = stored["tables"]["next_products.csv"]
+    assert [p["product"] for p in body["next_products"]] == nexts.loc[
+        nexts.customer_id == cid, "product"
+    ].tolist()
+    reminders = stored["tables"]["reminders.csv"]
+    assert len(body["reminders"]) == int((reminders.customer_id == cid).sum())
+    assert client.get("/api/v1/customers/nobody@nowhere.test").status_code == 404
+
+
+def test_customer_in_both_snapshots_has_its_rfm_history(client, stored):
+    both = set(stored["first_customers"]["customer_id"]) & set(stored["customers"]["customer_id"])
+    cid = sorted(both)[0]
+    history = client.get(f"/api/v1/customers/{cid}").json()["history"]
+    assert [h["as_of"] for h in history] == ["2026-03-31", "2026-06-30"]
+    first = stored["first_customers"].set_index("customer_id").loc[cid]
+    assert history[0]["rfm_group"] == first["rfm_group"]
+
+
+def test_segments_count_the_export_rules(client, stored):
+    body = {s["segment"]: s for s in client.get("/api/v1/segments").json()}
+    assert list(body) == list(SEGMENTS)
+    customers = stored["customers"]
+    consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(bool)
+    for name in ("champions", "at-risk-high-value", "tier-high", "due-for-reorder"):
+        mask = segment_mask(customers, name, "2026-06-30").to_numpy(bool)
+        assert body[name]["customers"] == int(mask.sum())
+        assert body[name]["consenting"] == int((mask & consent).sum())
+        assert body[name]["historic_clv"] == pytest.approx(customers["historic_clv"][mask].sum())
+    assert body["tier-high"]["customers"] > 0
+
+
+@pytest.mark.parametrize("to", FORMATS)
+def test_segment_export_is_the_cli_audience_file(client, stored, to):
+    response = client.get(f"/api/v1/segments/tier-high/export?to={to}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert f'filename="tier-high-{to}.csv"' in response.headers["content-disposition"]
+    got = pd.read_csv(io.StringIO(response.text), dtype=str, keep_default_na=False)
+    expected = build_audience(
+        stored["customers"], stored["contacts"], to, segment="tier-high", as_of="2026-06-30"
+    ).frame
+    expected = pd.read_csv(io.StringIO(expected.to_csv(index=False)), dtype=str,
+                           keep_default_na=False)  # fmt: skip
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(got) > 0
+
+
+def test_segment_export_with_everyone_has_more_rows(client):
+    some = client.get("/api/v1/segments/tier-medium/export?to=klaviyo").text.count("\n")
+    everyone = client.get(
+        "/api/v1/segments/tier-medium/export?to=klaviyo&include_non_consenting=true"
+    ).text.count("\n")
+    assert everyone > some
+    assert client.get("/api/v1/segments/nope/export?to=klaviyo").status_code == 422
+    assert client.get("/api/v1/segments/champions/export?to=excel").status_code == 422
+
+
+def test_growth_tables(client, stored):
+    channels = client.get("/api/v1/channels").json()["tables"]["channels"]
+    expected = stored["tables"]["channels.csv"]
+    assert [c["acquisition_channel"] for c in channels] == expected["acquisition_channel"].tolist()
+    cohorts = client.get("/api/v1/cohorts").json()["tables"]
+    assert len(cohorts["cohorts"]) == len(stored["tables"]["cohorts.csv"])
+    products = client.get("/api/v1/products").json()["tables"]
+    affinity = stored["tables"]["affinity.csv"]
+    assert len(products["affinity"]) == min(500, len(affinity))
+    model = client.get("/api/v1/model").json()
+    assert model["model"]["name"] == stored["summary"]["model"]["name"]
+    assert model["ingest_report"]["orders"] > 0
+    ingests = client.get("/api/v1/ingests").json()
+    assert ingests[0]["report"]["orders"] == model["ingest_report"]["orders"]
+
+
+def test_every_page_renders(client, stored):
+    for path in ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model",
+                 "/data", "/segments?everyone=true", "/customers?q=a&sort=T&order=asc&page=2"):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert response.headers["content-type"].startswith("text/html")
+        assert '<script src="/static/plotly.min.js"></script>' in response.text
+        assert "https://" not in response.text.split("<footer>")[0]  # nothing from elsewhere
+    overview = client.get("/").text
+    assert f">{stored['summary']['n_customers']:,}<" in overview
+    cid = stored["customers"]["customer_id"].iloc[0]
+    page = client.get(f"/customers/{cid}")
+    assert page.status_code == 200 and cid in page.text
+    missing = client.get("/customers/nobody@nowhere.test")
+    assert missing.status_code == 404 and "no customer" in missing.text
+    assert client.get("/?snapshot=999").status_code == 404
+
+
+def test_static_files_are_local(client):
+    plotly = client.get("/static/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+    assert plotly.headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/app.css").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404
+
+
+def test_openapi_schema(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = set(schema["paths"])
+    assert {"/api/v1/customers", "/api/v1/customers/{customer_id}", "/api/v1/uploads",
+            "/api/v1/segments/{segment}/export", "/api/v1/jobs/{job_id}"} <= paths  # fmt: skip
+    assert not any(not path.startswith("/api/v1/") for path in paths)  # pages are not API
+
+
+def test_an_empty_workspace_shows_how_to_start(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    app = create_app(tmp_path / "new.duckdb", warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        page = client.get("/")
+        assert page.status_code == 200 and "No analysis in this workspace yet" in page.text
+        assert client.get("/data").status_code == 200
+        assert client.get("/api/v1/overview").status_code == 404
+        assert client.get("/api/v1/snapshots").json() == []
+    finally:
+        app.state.dashboard.close()
+
+
+@pytest.mark.parametrize(
+    "column, order",
+    [("expected_date_of_next_order", "desc"), ("expected_date_of_next_order", "asc"),
+     ("rfm_group", "asc"), ("acquisition_channel", "desc"), ("accepts_marketing", "desc"),
+     ("predicted_clv_p10", "asc"), ("customer_id", "desc")],
+)  # fmt: skip
+def test_every_kind_of_column_sorts_with_missing_values_last(client, stored, column, order):
+    customers = stored["customers"]
+    body = client.get(f"/api/v1/customers?sort={column}&order={order}&per_page=500").json()
+    frame = customers.assign(_missing=customers[column].isna())
+    expected = frame.sort_values(
+        ["_missing", column, "customer_id"],
+        ascending=[True, order == "asc", True],
+        kind="stable",
+    )
+    if column == "customer_id":  # the id is its own tie-break
+        expected = frame.sort_values("customer_id", ascending=order == "asc")
+    assert [row["customer_id"] for row in body["rows"]] == expected["customer_id"].iloc[
+        :500
+    ].tolist()

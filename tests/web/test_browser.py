@@ -1,0 +1,242 @@
+"""The dashboard in a real browser: Debian's chromium, headless, through Playwright.
+
+The server is uvicorn in a thread on a free loopback port, on a copy of the test shop.  Every page
+must load with no console error, no page error and no request leaving the server, with every
+chart drawn; a customer is searched and opened, a segment downloaded, an export uploaded and the
+new numbers seen.  Without /usr/bin/chromium the tests skip, unless VALUECAST_REQUIRE_BROWSER=1
+(CI), where they fail.  Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRED = os.environ.get("VALUECAST_REQUIRE_BROWSER") == "1"
+PAGES = ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model", "/data")
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason}, and VALUECAST_REQUIRE_BROWSER=1 requires the browser test")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.is_file():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(web_shop, tmp_path_factory):
+    import uvicorn
+
+    from valuecast.web import create_app
+
+    path = tmp_path_factory.mktemp("web-browser") / "shop.duckdb"
+    shutil.copy(web_shop.workspace, path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(path)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not running.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield SimpleNamespace(base=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        running.should_exit = True
+        thread.join(30)
+
+
+class Visit:
+    """A browser page on the dashboard recording console errors and requests elsewhere."""
+
+    def __init__(self, browser, base: str) -> None:
+        self.base = base
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        self.problems: list[str] = []
+        self.outside: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: (
+                self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.route("**/*", self._route)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith((self.base + "/", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def open(self, path: str) -> dict:
+        self.page.goto(self.base + path)
+        return self.charts()
+
+    def charts(self) -> dict:
+        # selectors, not a JavaScript predicate: the pages' CSP forbids evaluating strings
+        self.page.wait_for_selector(
+            "body[data-charts-ready], body[data-charts-error]", state="attached", timeout=60_000
+        )
+        return self.page.evaluate(
+            """() => ({
+                ready: document.body.getAttribute('data-charts-ready'),
+                error: document.body.getAttribute('data-charts-error'),
+                placeholders: document.querySelectorAll('[data-figure], [data-inline-figure]').length,
+                plots: Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+                    traces: gd.data ? gd.data.length : 0,
+                    svg: gd.querySelectorAll('svg.main-svg').length,
+                    width: gd.getBoundingClientRect().width,
+                })),
+            })"""
+        )
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    opened = Visit(browser, server.base)
+    yield opened
+    opened.close()
+
+
+def _drawn(state: dict, visit: Visit) -> None:
+    assert visit.problems == []
+    assert visit.outside == []
+    assert state["error"] is None
+    assert int(state["ready"]) == state["placeholders"] == len(state["plots"])
+    for plot in state["plots"]:
+        assert plot["traces"] > 0 and plot["svg"] > 0 and plot["width"] > 300, plot
+
+
+def test_every_page_loads_without_errors(visit):
+    counts = {}
+    for path in PAGES:
+        state = visit.open(path)
+        _drawn(state, visit)
+        counts[path] = len(state["plots"])
+    assert counts["/"] >= 6 and counts["/cohorts"] >= 2 and counts["/model"] >= 2
+    assert counts["/products"] >= 1 and counts["/channels"] >= 1
+
+
+def test_the_check_sees_a_broken_page(visit):
+    """The check must be able to fail: a script error is caught."""
+    visit.page.route(
+        "**/static/app.js",
+        lambda route: route.fulfill(body="undefinedFunction();", content_type="text/javascript"),
+    )
+    visit.page.goto(visit.base + "/")
+    visit.page.wait_for_load_state("load")
+    assert any("undefinedFunction" in problem for problem in visit.problems)
+
+
+def test_search_a_customer_and_open_their_page(visit, server):
+    dashboard = server.app.state.dashboard
+    first, latest = dashboard.snapshots[0], dashboard.snapshots[-1]
+    with dashboard.reader() as reader:
+        target = reader.rows(
+            "SELECT customer_id FROM snapshot_customers WHERE snapshot_id = ? AND customer_id IN "
+            "(SELECT customer_id FROM snapshot_customers WHERE snapshot_id = ?) "
+            "AND historic_number_of_orders >= 2 ORDER BY customer_id LIMIT 1",
+            [latest.snapshot_id, first.snapshot_id],
+        )[0][0]
+    visit.open("/customers")
+    visit.page.fill("#q", target[:7].upper())
+    visit.page.press("#q", "Enter")
+    visit.page.wait_for_selector("body[data-customers-loaded]", state="attached")
+    assert "q=" in visit.page.url  # the search is in the address, for back and reload
+    links = visit.page.locator("#customers-table a.customer-link")
+    names = links.all_text_contents()
+    assert target in names and all(n.lower().startswith(target[:7].lower()) for n in names)
+    visit.page.locator("#customers-table a.customer-link", has_text=target).first.click()
+    visit.page.wait_for_selector("#customer-id")
+    state = visit.charts()
+    _drawn(state, visit)
+    assert visit.page.inner_text("#customer-id") == target
+    assert "interval" in visit.page.inner_text("#predictions")
+    history = visit.page.locator("#history table tbody tr")
+    assert history.count() == 2  # in both snapshots
+    assert len(state["plots"]) == 1  # the customer's CLV across snapshots
+    orders = visit.page.locator("#orders table tbody tr")
+    assert orders.count() >= 2
+    # sorting goes through the API too
+    visit.page.goto(server.base + "/customers")
+    visit.page.click("a.sort[data-sort='historic_clv']")
+    visit.page.wait_for_selector("body[data-customers-loaded]", state="attached")
+    assert "sort=historic_clv" in visit.page.url
+    assert visit.problems == [] and visit.outside == []
+
+
+def test_download_a_segment_export(visit, server):
+    visit.open("/segments")
+    with visit.page.expect_download() as info:
+        visit.page.click("tr[data-segment='tier-high'] a[data-format='mailchimp']")
+    download = info.value
+    assert download.suggested_filename == "tier-high-mailchimp.csv"
+    got = pd.read_csv(download.path(), dtype=str, keep_default_na=False)
+    assert list(got.columns[:3]) == ["Email Address", "First Name", "Last Name"]
+    from fastapi.testclient import TestClient
+
+    api = TestClient(server.app, base_url="http://127.0.0.1")
+    expected = api.get("/api/v1/segments/tier-high/export?to=mailchimp").text
+    pd.testing.assert_frame_equal(
+        got, pd.read_csv(io.StringIO(expected), dtype=str, keep_default_na=False)
+    )
+    segments = {s["segment"]: s for s in api.get("/api/v1/segments").json()}
+    assert 0 < len(got) <= segments["tier-high"]["consenting"]
+    assert visit.problems == [] and visit.outside == []
+
+
+def test_upload_an_export_and_see_the_new_numbers(visit, server, web_shop):
+    """Last in this module: it adds a snapshot to the server's workspace."""
+    before = server.app.state.dashboard.snapshot()
+    visit.open("/")
+    shown_before = visit.page.inner_text("[data-key='n_customers'] dd")
+    assert shown_before == f"{before.n_customers:,}"
+    visit.open("/data")
+    visit.page.set_input_files("#export-upload-file", str(web_shop.second))
+    visit.page.click("#export-upload button[type='submit']")
+    visit.page.wait_for_selector("#export-upload .progress:not([hidden])")
+    visit.page.wait_for_url("**/data?job=*", timeout=180_000)
+    assert visit.page.get_attribute("#job-result", "data-job-state") == "done"
+    assert "second_export.csv" in visit.page.inner_text("#job-result")
+    assert "new" in visit.page.inner_text("#ingest-report")
+    visit.page.click("#see-new-numbers")
+    _drawn(visit.charts(), visit)
+    after = server.app.state.dashboard.snapshot()
+    assert after.snapshot_id != before.snapshot_id and after.n_customers != before.n_customers
+    assert visit.page.inner_text("[data-key='n_customers'] dd") == f"{after.n_customers:,}"
+    assert visit.problems == [] and visit.outside == []

@@ -1,0 +1,117 @@
+"""Uploads through the API: an export is ingested and analysed into a new snapshot (one job)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from valuecast.engine import Workspace
+from valuecast.io import read_exports
+from valuecast.io.schema import InputError
+from valuecast.snapshots import list_snapshots, load_customers
+from valuecast.web import create_app
+
+
+@pytest.fixture
+def upload_client(workspace_copy):
+    app = create_app(workspace_copy, warm=False)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/csrf").json()["csrf_token"]
+    yield client, app, workspace_copy
+    app.state.dashboard.close()
+
+
+def wait(client, job: dict, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while job["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+        job = client.get(f"/api/v1/jobs/{job['job_id']}").json()
+    return job
+
+
+def test_upload_ingests_analyses_and_stores_a_snapshot(upload_client, web_shop):
+    client, app, path = upload_client
+    before = client.get("/api/v1/overview").json()
+    response = client.post(
+        "/api/v1/uploads",
+        files={"files": ("more orders.csv", web_shop.second.read_bytes(), "text/csv")},
+    )
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json())
+    assert job["state"] == "done", job
+    steps = [s["step"] for s in job["steps"]]
+    assert steps[:3] == ["receiving the file", "reading the export", "writing the orders"]
+    assert "backtesting models" in steps and "storing the snapshot" in steps
+    report = job["ingest_report"]
+    assert report["files"][0]["file"] == "more orders.csv"
+    assert report["new_orders"] + report["updated_orders"] > 0
+    after = client.get("/api/v1/overview").json()
+    assert after["snapshot"]["snapshot_id"] == job["snapshot"]["snapshot_id"]
+    # the second shop's orders replace or join the first's: the figures are those of the new
+    # analysis, which is what the workspace now holds
+    app.state.dashboard.close()
+    with Workspace(path, read_only=True) as ws:
+        snapshots = list_snapshots(ws)
+        stored = load_customers(ws, job["snapshot"]["snapshot_id"])
+    assert snapshots[-1].snapshot_id == job["snapshot"]["snapshot_id"]
+    headline = {item["key"]: item["value"] for item in after["headline"]}
+    assert headline["n_customers"] == len(stored) == job["snapshot"]["n_customers"]
+    assert (
+        headline["n_customers"] != {i["key"]: i["value"] for i in before["headline"]}["n_customers"]
+    )
+
+
+def test_a_bad_export_fails_with_the_importers_error(upload_client, tmp_path):
+    client, app, path = upload_client
+    bad = b"when,who\n2026-01-01,x\n"
+    (tmp_path / "orders.csv").write_bytes(bad)
+    with pytest.raises(InputError) as expected:
+        read_exports([tmp_path / "orders.csv"])
+    response = client.post("/api/v1/uploads", files={"files": ("orders.csv", bad)})
+    job = wait(client, response.json())
+    assert job["state"] == "failed"
+    # the same message as `valuecast ingest`, naming the file as uploaded
+    assert job["error"] == str(expected.value).replace(str(tmp_path / "orders.csv"), "orders.csv")
+    assert len(client.get("/api/v1/snapshots").json()) == 2  # nothing changed
+    page = client.get(f"/data?job={job['job_id']}")
+    assert "Upload failed" in page.text and "orders.csv" in page.text
+
+
+def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
+    client, app, path = upload_client
+    assert client.get("/api/v1/channels").json()["tables"]["cac"] == []
+    response = client.post(
+        "/api/v1/spend", files={"file": ("spend.csv", web_shop.spend.read_bytes())}
+    )
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json())
+    assert job["state"] == "done", job
+    cac = client.get("/api/v1/channels").json()["tables"]["cac"]
+    channels = {row["channel"].lower() for row in cac}
+    assert {"google", "instagram", "facebook ads"} <= channels
+    assert {"all"} < {row["cohort_month"] for row in cac}  # per cohort month and overall
+    assert any(row["clv_to_cac"] is not None for row in cac)
+    page = client.get("/channels")
+    assert "CLV:CAC" in page.text and "spend.csv" in page.text
+
+
+def test_one_upload_at_a_time(upload_client):
+    client, app, _ = upload_client
+    import threading
+
+    release = threading.Event()
+    jobs = app.state.dashboard.jobs
+    blocking = jobs.start("upload", ["slow.csv"], lambda job: release.wait(10))
+    try:
+        response = client.post("/api/v1/uploads", files={"files": ("a.csv", b"a,b\n")})
+        assert response.status_code == 409
+        assert client.get(f"/api/v1/jobs/{blocking.job_id}").json()["state"] in (
+            "queued",
+            "running",
+        )
+    finally:
+        release.set()
+    assert client.get("/api/v1/jobs/unknown").status_code == 404

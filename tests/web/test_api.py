@@ -303,3 +303,24 @@ def test_every_kind_of_column_sorts_with_missing_values_last(client, stored, col
     assert [row["customer_id"] for row in body["rows"]] == expected["customer_id"].iloc[
         :500
     ].tolist()
+
+
+def test_compare_is_the_cli_comparison(client, web_shop):
+    from valuecast.snapshots import compare
+
+    response = client.get("/api/v1/compare")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    with Workspace(web_shop.workspace, read_only=True) as ws:
+        expected = compare(ws)
+    assert body["before"]["as_of"] == "2026-03-31" and body["after"]["as_of"] == "2026-06-30"
+    assert body["rfm_matrix"]["counts"] == expected.rfm_matrix.to_numpy().tolist()
+    assert body["rfm_matrix"]["before"] == list(expected.rfm_matrix.index)
+    assert body["tier_matrix"]["after"] == list(expected.tier_matrix.columns)
+    assert body["high_value_to_at_risk"] == len(expected.high_value_to_at_risk)
+    # every customer of the later snapshot is in one cell
+    assert sum(map(sum, body["rfm_matrix"]["counts"])) == body["after"]["n_customers"]
+    assert client.get("/api/v1/compare", params={"before": 2, "after": 2}).status_code == 404
+    page = client.get("/data")
+    assert page.status_code == 200
+    assert 'id="rfm_matrix"' in page.text and "moved from the high spend tier" in page.text

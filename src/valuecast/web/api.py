@@ -39,6 +39,22 @@ class SnapshotOut(BaseModel):
     model: str | None
 
 
+class MatrixOut(BaseModel):
+    before: list[str]
+    after: list[str]
+    counts: list[list[int]]
+
+
+class CompareOut(BaseModel):
+    before: SnapshotOut
+    after: SnapshotOut
+    totals: dict[str, dict[str, float | None]]
+    rfm_matrix: MatrixOut
+    tier_matrix: MatrixOut
+    high_value_to_at_risk: int
+    high_value_to_at_risk_top: list[dict[str, Any]]
+
+
 class HeadlineItem(BaseModel):
     key: str
     label: str
@@ -170,6 +186,56 @@ def csrf(request: Request):
 def snapshots(request: Request):
     """Every analysis stored in the workspace, oldest first."""
     return reply([info.to_dict() for info in dashboard_of(request).snapshots])
+
+
+def matrix_out(matrix) -> dict[str, Any]:
+    return {
+        "before": [str(label) for label in matrix.index],
+        "after": [str(label) for label in matrix.columns],
+        "counts": matrix.to_numpy().astype(int).tolist(),
+    }
+
+
+def comparison(request: Request, before: int | None, after: int | None) -> dict[str, Any]:
+    """``valuecast compare`` as JSON: snapshot ``before`` (default: the one before ``after``)
+    against ``after`` (default: the latest)."""
+    from valuecast.snapshots import SnapshotError, compare
+
+    dashboard = dashboard_of(request)
+    if len(dashboard.snapshots) < 2:
+        raise HTTPException(404, "one snapshot or none: nothing to compare yet")
+    with dashboard.reader() as reader:
+        try:
+            result = compare(
+                reader,
+                "previous" if before is None else before,
+                "latest" if after is None else after,
+            )
+        except SnapshotError as error:
+            raise HTTPException(404, str(error)) from None
+    movers = result.high_value_to_at_risk
+    return {
+        "before": result.before.to_dict(),
+        "after": result.after.to_dict(),
+        "totals": {
+            str(figure): {k: (None if v != v else float(v)) for k, v in row.items()}
+            for figure, row in result.totals.iterrows()
+        },
+        "rfm_matrix": matrix_out(result.rfm_matrix),
+        "tier_matrix": matrix_out(result.tier_matrix),
+        "high_value_to_at_risk": len(movers),
+        "high_value_to_at_risk_top": records(movers.head(100)),
+    }
+
+
+@router.get("/compare", response_model=CompareOut)
+def compare_snapshots(
+    request: Request,
+    before: int | None = Query(None, ge=1, le=2**62, description="Default: the previous one."),
+    after: int | None = Query(None, ge=1, le=2**62, description="Default: the latest."),
+):
+    """How customers moved between two snapshots: RFM groups, spend tiers, value at risk."""
+    return reply(comparison(request, before, after))
 
 
 @router.get("/overview", response_model=OverviewOut)

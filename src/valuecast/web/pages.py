@@ -268,12 +268,14 @@ def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None
     info = _info_or_empty(request, snapshot, "data")
     view = dashboard.view(info) if info is not None else None
     finished = dashboard.jobs.get(job) if job else None
-    from valuecast.web.api import ingests
+    from valuecast.web.api import comparison, ingests
 
     log = json.loads(ingests(request).body)
+    # the last two snapshots compared, as `valuecast compare` prints them
+    moved = comparison(request, None, None) if len(dashboard.snapshots) >= 2 else None
     return render(
         request, "data.html.j2", page="data", info=info, view=view, job=finished,
-        ingests=log[::-1], max_upload=request.app.state.max_upload_bytes,
+        ingests=log[::-1], max_upload=request.app.state.max_upload_bytes, comparison=moved,
     )  # fmt: skip
 
 

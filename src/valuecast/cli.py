@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from valuecast import cli_scale
+
 app = typer.Typer(
     help="valuecast: customer lifetime value for e-commerce merchants.",
     no_args_is_help=True,
@@ -95,7 +97,9 @@ def fit(
     result["fit_seconds"] = round(elapsed, 4)
     predictions = result.pop("predictions", None)
     if out is not None and predictions is not None:
-        predictions.to_csv(out, index=False)
+        from valuecast.outputs import write_csv
+
+        write_csv(predictions, out)
         result["predictions_file"] = str(out)
     if as_json:
         print(json.dumps(result, indent=2))
@@ -333,7 +337,10 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     except (InputError, EngineError, SummaryError, SnapshotError, ValueError) as error:
         if not existed:
             _remove_workspace(workspace)
-        fail(str(error))
+        message = str(error)
+        # an input error names its file already; the others are about this workspace
+        named = isinstance(error, (InputError, EngineError)) or message.startswith(str(workspace))
+        fail(message if named else f"{workspace}: {message}")
     except typer.Exit:
         raise
     except Exception as error:  # e.g. a corrupt workspace: one line, nothing written
@@ -375,11 +382,17 @@ def ingest(
         None, "--fx", help="RATES.csv converting every currency to one base currency."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+    engine: str = typer.Option("duckdb", "--engine", help=cli_scale.ENGINE_HELP),
+    tables: str | None = typer.Option(None, "--tables", help=cli_scale.TABLES_HELP),
 ) -> None:
     """Read exports into the workspace: all files in one transaction, or none of them.
 
     Re-ingesting an export changes nothing; a newer export adds new orders and updates changed ones.
     """
+    if engine != "duckdb":  # the canonical tables go to Spark or a database (docs/scale.md)
+        return cli_scale.ingest_on_engine(
+            files, engine, tables, export_format, column_map, fx, as_json
+        )
     report = _ingest_files(files, workspace, export_format, column_map, fx)
     if as_json:
         print(report.to_json())
@@ -417,14 +430,21 @@ def summary(
         None, "--compressed", help="Also write the (frequency, recency, T, count) table here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+    engine: str = typer.Option("duckdb", "--engine", help=cli_scale.ENGINE_HELP),
+    tables: str | None = typer.Option(None, "--tables", help=cli_scale.TABLES_HELP),
 ) -> None:
     """Write one row per customer: purchase history, RFM in days, and holdout columns.
 
     With FILE the exports are read and summarised in memory (the same rules and results as
     `ingest` then `summary`, nothing stored); without FILE the workspace is summarised.
     """
+    if engine != "duckdb":  # computed and written by Spark or the database (docs/scale.md)
+        return cli_scale.summary_on_engine(
+            engine, tables, out, as_of, calibration_end, compressed, as_json, files
+        )
     from valuecast.engine import EngineError, SummaryError, Workspace, summarize
     from valuecast.io.schema import InputError
+    from valuecast.outputs import write_atomically
 
     for target in (out, compressed):
         if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
@@ -485,10 +505,11 @@ def summary(
         for target, expr in ((out, result.table), (compressed, result.compressed())):
             if target is None:
                 continue
+            # through a temporary name: a reader never sees half a file
             if target.suffix.lower() == ".csv":
-                con.to_csv(expr, target)
+                write_atomically(target, lambda path, expr=expr: con.to_csv(expr, path))
             else:
-                con.to_parquet(expr, target)
+                write_atomically(target, lambda path, expr=expr: con.to_parquet(expr, path))
             written[str(target)] = _count_rows(con, target)
     finally:
         closer()
@@ -724,7 +745,7 @@ def run_analysis(
                 report = ws.latest_ingest_report() or {}
                 analysis, tables = analyze_with_growth(ws, options, show, spend=spend_frame)
                 show("storing the snapshot")
-                snapshot = save_snapshot(ws, analysis, tables, report)
+                snapshot = save_snapshot(ws, analysis, tables, report, options)
         analysis.summary["snapshot_id"] = snapshot.snapshot_id
         show("writing results")
         paths = write_analysis(analysis, report, out)
@@ -769,6 +790,8 @@ def analyze(
     spend: Path | None = typer.Option(
         None, "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
     ),
+    engine: str = typer.Option("duckdb", "--engine", help=cli_scale.ENGINE_HELP),
+    tables: str | None = typer.Option(None, "--tables", help=cli_scale.TABLES_HELP),
 ) -> None:
     """Every customer's historic and predicted CLV, churn risk, next order and RFM group.
 
@@ -777,6 +800,17 @@ def analyze(
     retention.csv, channels.csv (cac.csv with --spend), affinity.csv, next_products.csv and
     reminders.csv.  Without FILE it analyses what the workspace holds.
     """
+    if engine != "duckdb":  # the analysis runs on Spark or the database (docs/scale.md)
+        from valuecast.pipeline import AnalysisOptions
+
+        options = AnalysisOptions(
+            as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,
+            margin=margin, model=model.value,
+        )  # fmt: skip
+        cli_scale.analyze_on_engine_cli(
+            files or [], engine, tables, export_format, column_map, fx, options, out
+        )
+        return
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
         annual_discount_rate, margin, model.value, out, spend=spend,
@@ -811,14 +845,18 @@ def _register_commands() -> None:
     from valuecast.cli_channels import add_commands as channel_commands
     from valuecast.cli_exports import add_commands as export_commands
     from valuecast.cli_growth import add_commands as growth_commands
+    from valuecast.cli_history import add_commands as history_commands
     from valuecast.cli_products import add_commands as product_commands
     from valuecast.cli_report import add_commands as report_commands
+    from valuecast.cli_web import add_commands as web_commands
 
     growth_commands(app)
     channel_commands(app)
     product_commands(app)
     report_commands(app)
     export_commands(app)
+    history_commands(app)
+    web_commands(app)
 
 
 _register_commands()

@@ -443,6 +443,11 @@ def holdout_by_frequency(
     }
 
 
+def sample_rows(n: int, max_customers: int, seed: int = 0) -> np.ndarray:
+    """The sorted row positions (of ``n`` customers in customer_id order) :func:`backtest` keeps."""
+    return np.sort(np.random.default_rng(seed).choice(n, max_customers, replace=False))
+
+
 def backtest(
     calibration_summary: pd.DataFrame,
     holdout_days: float,
@@ -452,6 +457,7 @@ def backtest(
     actual_weekly_cumulative: ArrayLike | None = None,
     max_customers: int | None = None,
     seed: int = 0,
+    sampled_from: int | None = None,
 ) -> BacktestResult:
     """Fit each candidate on the calibration summary, predict the holdout, score, pick the best.
 
@@ -477,6 +483,10 @@ def backtest(
         Scores from a few hundred thousand customers are as informative as from millions and
         the fits cost a fraction; ``n_customers`` and ``sampled_from`` in the result say so, and
         the weekly series are scaled up to the whole shop so they compare with its actuals.
+    sampled_from
+        Says that ``calibration_summary`` already is the sample :func:`sample_rows` drew from
+        that many customers (the engine draws it where the summary lives, so only the sample
+        crosses to Python); it is then not sampled again.
 
     Each model is fitted by maximum likelihood on the calibration ``frequency, recency, T`` and
     predicts ``expected_transactions(holdout)`` purchases per customer; revenue is that times the
@@ -501,16 +511,15 @@ def backtest(
         _column(calibration_summary, name)
     if len(calibration_summary) == 0:
         raise ValueError("the calibration summary has no customers")
-    sampled_from = None
-    if max_customers is not None:
-        if max_customers < 1:
-            raise ValueError("max_customers must be at least 1")
-        if len(calibration_summary) > max_customers:
-            sampled_from = len(calibration_summary)
-            rows = np.sort(
-                np.random.default_rng(seed).choice(sampled_from, max_customers, replace=False)
-            )
-            calibration_summary = calibration_summary.iloc[rows]
+    if max_customers is not None and max_customers < 1:
+        raise ValueError("max_customers must be at least 1")
+    if sampled_from is not None:
+        if sampled_from < len(calibration_summary):
+            raise ValueError("sampled_from is smaller than the sample")
+    elif max_customers is not None and len(calibration_summary) > max_customers:
+        sampled_from = len(calibration_summary)
+        rows = sample_rows(sampled_from, max_customers, seed)
+        calibration_summary = calibration_summary.iloc[rows]
     scale = 1.0 if sampled_from is None else sampled_from / len(calibration_summary)
     frequency = _column(calibration_summary, "frequency")
     recency = _column(calibration_summary, "recency") / time_unit_days

@@ -70,7 +70,8 @@ def connect(engine: str | Path = "duckdb", **kwargs: object) -> BaseBackend:
     * ``"duckdb"`` (or ``"duckdb://"``): an in-memory DuckDB.
     * a DuckDB file path (``shop.duckdb``, ``duckdb:///path/shop.duckdb``): that database file.
     * any other Ibis URL, e.g. ``postgres://user:pass@host/db``: :func:`ibis.connect` on it.
-    * ``"spark"``: reserved for the Spark backend (not available yet).
+    * ``"spark"``: Ibis' PySpark backend on the active SparkSession (or a new local one);
+      ``spark://host:7077`` on that standalone master (:func:`valuecast.engine.scale.spark_session`).
 
     Extra keyword arguments go to the backend's ``connect``.
     """
@@ -78,7 +79,9 @@ def connect(engine: str | Path = "duckdb", **kwargs: object) -> BaseBackend:
     if spec in ("", "duckdb", "duckdb://", ":memory:"):
         return connect_duckdb(None, **kwargs)  # type: ignore[arg-type]
     if spec == "spark" or spec.startswith("spark://"):
-        raise EngineError("engine 'spark' is not supported yet: use duckdb or an Ibis SQL URL")
+        from valuecast.engine.scale import connect_spark
+
+        return connect_spark(None if spec == "spark" else spec)
     if spec.startswith("duckdb://"):
         return connect_duckdb(spec.removeprefix("duckdb://"), **kwargs)  # type: ignore[arg-type]
     if "://" in spec:

@@ -1,0 +1,284 @@
+"""Benchmark: the whole analysis at scale, on DuckDB (100M orders) and on Spark local mode (10M).
+
+The orders are the simulated shop of ``benchmarks/summary.py`` (about 3 orders per customer over
+three years, revenue Gamma-distributed), as canonical orders Parquet (``customer_id``,
+``order_date``, ``net_revenue``).  Each run is the analysis of ``valuecast analyze`` (summary,
+backtest on a 100,000-customer sample, model fits on the compressed tables, per-customer
+predictions, RFM and tiers) with the customers table written to Parquet by the engine:
+
+* DuckDB: :func:`valuecast.engine.predict.analyze_tables` on the Parquet file through Ibis, with a
+  DuckDB memory limit (spilling to disk beyond it);
+* Spark: ``valuecast analyze --engine spark`` (:func:`valuecast.engine.scale.analyze_on_engine`)
+  in local mode on the canonical Parquet folder.
+
+Each run is a child process; its peak RSS is the largest sum of the resident memory of the child
+and its descendants (the Spark JVM included), sampled every 0.2 s from /proc.  Also reported: the
+size of the compressed (frequency, recency, T, count) table, which is all the transaction model
+is fitted on, against the number of customers.
+
+    python benchmarks/scale.py --duckdb-orders 100000000 --spark-orders 10000000 --write-md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = HERE / ".cache" / "scale"
+sys.path.insert(0, str(HERE))
+
+from _report import write_section  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------------
+# data: canonical orders Parquet from benchmarks/summary.py's simulated shop
+def canonical_orders(n_orders: int) -> Path:
+    """A folder holding ``orders.parquet`` (canonical columns) with about ``n_orders`` orders."""
+    import duckdb
+    from summary import make_parquet
+
+    folder = CACHE / f"lake_{n_orders}"
+    target = folder / "orders.parquet"
+    if target.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    raw = make_parquet(n_orders, 3.0)
+    con = duckdb.connect()
+    con.execute("SET memory_limit='8GB'")
+    partial = folder / "orders.partial"
+    con.execute(
+        f"COPY (SELECT 'c' || CAST(customer_id AS VARCHAR) AS customer_id, order_date, "
+        f"revenue AS net_revenue FROM read_parquet('{raw}')) TO '{partial}' "
+        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+    )
+    partial.rename(target)
+    return folder
+
+
+# ------------------------------------------------------------------------------------------------
+# the runs (child processes)
+def duckdb_child(folder: Path, out: Path, memory_limit: str, model: str) -> None:
+    from valuecast.engine import connect_duckdb
+    from valuecast.engine.predict import analyze_tables
+    from valuecast.pipeline import AnalysisOptions
+
+    started = time.perf_counter()
+    spill = CACHE / "duckdb_spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = connect_duckdb(None, memory_limit=memory_limit)
+    con.raw_sql(f"SET temp_directory='{spill}'")
+    con.raw_sql("SET preserve_insertion_order=false")
+    orders = con.read_parquet(str(folder / "orders.parquet"))
+    result = analyze_tables(orders, None, None, AnalysisOptions(model=model))
+    clock = time.perf_counter()
+    con.to_parquet(result.customers, out)
+    result.timings["write"] = round(time.perf_counter() - clock, 2)
+    result.release()
+    report(result.summary, result.timings, time.perf_counter() - started)
+
+
+def spark_child(folder: Path, out: Path, model: str) -> None:
+    from valuecast.engine.scale import analyze_on_engine, spark_session
+    from valuecast.pipeline import AnalysisOptions
+
+    started = time.perf_counter()
+    spark_session("local[2]")
+    summary, _ = analyze_on_engine("spark", str(folder), AnalysisOptions(model=model), out)
+    timings = summary.pop("timings")
+    report(summary, timings, time.perf_counter() - started)
+
+
+def report(summary: dict, timings: dict, seconds: float) -> None:
+    model = summary["model"]
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "seconds": seconds,
+                "timings": timings,
+                "orders": summary["n_orders"],
+                "customers": summary["n_customers"],
+                "distinct_histories": model.get("n_distinct_histories"),
+                "model": model["name"],
+                "predicted_clv": summary["totals"].get("predicted_clv"),
+            }
+        ),
+        flush=True,
+    )
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
+def run_child(args: list[str], timeout: float) -> dict:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_bytes(process.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        done.set()
+        return {"error": f"timed out after {timeout:.0f} s", "peak_rss_gb": peak / 1e9}
+    done.set()
+    sampler.join()
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
+    if process.returncode != 0 or not lines:
+        return {"error": (stderr or stdout)[-2000:], "peak_rss_gb": peak / 1e9}
+    result = json.loads(lines[-1].removeprefix("RESULT "))
+    result["wall_seconds"] = time.perf_counter() - started
+    result["peak_rss_gb"] = peak / 1e9
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+def machine() -> str:
+    import duckdb
+    import ibis
+
+    try:
+        import pyspark
+
+        spark = f", PySpark {pyspark.__version__} (local[2])"
+    except ImportError:
+        spark = ""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {memory:.0f} GiB RAM, Python "
+        f"{platform.python_version()}, DuckDB {duckdb.__version__}, Ibis {ibis.__version__}{spark}"
+    )
+
+
+def markdown(results: dict, command: str) -> str:
+    lines = [
+        f"Machine: {machine()}. Run: `{command}` ({date.today().isoformat()}).",
+        "",
+        "The whole analysis of `valuecast analyze` (summary, backtest on a 100,000-customer "
+        "sample, model fits on the compressed tables, per-customer predictions joined back by "
+        "distinct history, RFM groups and spend tiers) on canonical orders Parquet, the "
+        "customers table written to Parquet by the engine. Peak RSS: the process tree (the "
+        "Spark JVM included), sampled every 0.2 s.",
+        "",
+        "| engine | orders | customers | seconds | of which summary / backtest / predict / "
+        "segments | peak RSS | distinct histories (compressed rows) |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for name, run in results.items():
+        if "error" in run:
+            lines.append(
+                f"| {name} | {run.get('requested', 0):,} requested | | failed | "
+                f"{run['error'].splitlines()[-1][:120] if run['error'] else ''} | "
+                f"{run['peak_rss_gb']:.1f} GB | |"
+            )
+            continue
+        t = run["timings"]
+        parts = " / ".join(f"{t.get(k, 0):.0f}" for k in ("summary", "backtest", "predict"))
+        parts += f" / {t.get('segments', 0):.0f}"
+        share = run["distinct_histories"] / run["customers"]
+        lines.append(
+            f"| {name} | {run['orders']:,} | {run['customers']:,} | {run['wall_seconds']:.0f} | "
+            f"{parts} | {run['peak_rss_gb']:.2f} GB | {run['distinct_histories']:,} "
+            f"({share:.3%} of customers) |"
+        )
+    lines += [
+        "",
+        "Model: `--model` of the run (the backtest still fits and scores all three candidates "
+        "on its sample). Per-customer predictions cost one evaluation per distinct history: "
+        "closed-form for BG/NBD, hypergeometric functions for Pareto/NBD (on 34,881 distinct "
+        "histories of a 100,000-customer run of this shop Pareto/NBD took 145 s to predict), "
+        "which is why these runs fix BG/NBD.",
+        "",
+        "The models are fitted on the compressed table only: its size is bounded by the "
+        "distinct (frequency, recency, T) triples (at most about (days of history)^2 / 2 "
+        "whatever the number of customers), so the fit costs the same at 3 million customers "
+        "as at 30 million; the rows per customer only go through the engine.",
+        "",
+        "The machine is shared with other jobs (load average 4-6 during these runs), so "
+        "timings vary by about 2x between runs.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duckdb-orders", type=int, default=0, help="e.g. 100000000")
+    parser.add_argument("--spark-orders", type=int, default=0, help="e.g. 10000000")
+    parser.add_argument("--memory-limit", default="12GB", help="DuckDB's memory limit")
+    parser.add_argument(
+        "--model", default="auto", help="auto (backtest picks) or bgnbd, pnbd, mbgnbd"
+    )
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
+    parser.add_argument("--write-md", action="store_true", help="update BENCHMARKS.md")
+    parser.add_argument("--_child", nargs=3, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._child:
+        engine, folder, out = args._child
+        if engine == "duckdb":
+            duckdb_child(Path(folder), Path(out), args.memory_limit, args.model)
+        else:
+            spark_child(Path(folder), Path(out), args.model)
+        return
+    results = {}
+    for engine, n_orders in (("duckdb", args.duckdb_orders), ("spark", args.spark_orders)):
+        if not n_orders:
+            continue
+        folder = canonical_orders(n_orders)
+        out = CACHE / f"customers_{engine}_{n_orders}.parquet"
+        child = ["--_child", engine, str(folder), str(out), "--memory-limit", args.memory_limit]
+        child += ["--model", args.model]
+        run = run_child(child, args.timeout)
+        run["requested"] = n_orders
+        label = "DuckDB" if engine == "duckdb" else "Spark local[2]"
+        results[f"{label}, {n_orders / 1e6:.0f}M orders"] = run
+        print(label, json.dumps(run, indent=2), flush=True)
+    if args.write_md and results:
+        command = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
+        write_section(ROOT / "BENCHMARKS.md", "Scale-out", markdown(results, command))
+
+
+if __name__ == "__main__":
+    main()

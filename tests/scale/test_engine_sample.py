@@ -1,0 +1,44 @@
+"""The backtest sample drawn in the engine is the one backtest() draws from the whole table."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from valuecast.analytics.backtest import backtest, holdout_split
+from valuecast.datasets import data_file
+from valuecast.engine import Workspace, summarize
+from valuecast.engine.attributes import shop_facts
+from valuecast.engine.predict import choose_model
+from valuecast.io import read_exports
+from valuecast.pipeline import AnalysisOptions, actual_weekly_cumulative
+
+
+@pytest.mark.parametrize("limit", [300])
+def test_engine_sample_equals_backtest_sample(tmp_path, limit):
+    with data_file("CDNOW_sample.txt") as path, Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest(read_exports([str(path)], format="cdnow"))
+        options = AnalysisOptions(as_of="1997-09-30", backtest_max_customers=limit)
+        orders = ws.orders()
+        facts = shop_facts(orders, date(1997, 9, 30))
+        as_of = facts["last_order_date"]
+        info, chosen = choose_model(orders, ws.customers(), as_of, facts, options)
+        calibration_end = holdout_split(facts["first_order_date"], as_of)
+        whole = summarize(orders, as_of=as_of, calibration_end=calibration_end).table
+        expected = backtest(
+            whole.to_pandas(),
+            (as_of - calibration_end).days,
+            weekly=True,
+            actual_weekly_cumulative=actual_weekly_cumulative(orders, calibration_end, as_of),
+            max_customers=limit,
+        ).to_dict()
+    assert info["n_customers"] == expected["n_customers"] == min(limit, 2357)
+    assert info["sampled_from"] == expected["sampled_from"]
+    assert set(info["models"]) == set(expected["models"])
+    for name, scores in expected["models"].items():
+        assert set(info["models"][name]) == set(scores)
+        for key, value in scores.items():
+            assert info["models"][name][key] == value, (name, key, info["models"][name][key], value)
+    assert info["naive"] == expected["naive"]
+    assert chosen == expected["best"]

@@ -1,0 +1,138 @@
+"""A real PostgreSQL server holding a Magento ``sales_order`` table gives the CSV's results.
+
+The harness starts Debian's PostgreSQL on a loopback port in a temporary folder (conftest.py).
+A Magento-style ``sales_order`` table (made from the simulated demo shop: complete, cancelled and
+closed orders, guests, discounts, coupon codes, two stores) is written as a CSV dump and loaded
+into the database.  ``valuecast analyze sales_order.csv`` (DuckDB) and ``valuecast ingest
+--engine URL URL#sales_order`` + ``valuecast analyze --engine URL`` (the analysis running in
+PostgreSQL, the customers table written there as ``valuecast_customer_clv``) must agree: numbers
+to a relative 1e-9, everything else exactly.
+"""
+
+from __future__ import annotations
+
+import json
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+from _compare import max_relative_deviation
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.datasets import data_file
+from valuecast.datasets.demo_shop import generate_demo_shop
+from valuecast.engine import Workspace
+from valuecast.io import read_exports
+
+runner = CliRunner()
+
+
+def _invoke(*args) -> str:
+    result = runner.invoke(app, [str(arg) for arg in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def magento_sales_order(tmp_path) -> pd.DataFrame:
+    """A Magento 2 ``sales_order`` table with the demo shop's orders."""
+    export = tmp_path / "shopify.csv"
+    generate_demo_shop(export, customers=700, seed=21)
+    with Workspace(tmp_path / "staging.duckdb") as ws:
+        ws.ingest(read_exports([str(export)]))
+        orders = ws.orders().order_by("ordered_at").to_pandas()
+    n = len(orders)
+    rng = np.random.default_rng(4)
+    state = np.where(rng.random(n) < 0.04, "canceled", "complete")
+    state[rng.random(n) < 0.02] = "closed"
+    discount = orders["discount"].fillna(0.0).to_numpy()
+    subtotal = orders["net_revenue"].fillna(0.0).to_numpy() + discount
+    return pd.DataFrame(
+        {
+            "entity_id": np.arange(1, n + 1),
+            "increment_id": [f"{100000000 + i}" for i in range(1, n + 1)],
+            "state": state,
+            "customer_email": orders["email"].astype(object).where(orders["email"].notna(), None),
+            "created_at": orders["ordered_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "base_subtotal": subtotal.round(2),
+            "base_discount_amount": (-discount).round(2),
+            "base_tax_amount": orders["tax"].fillna(0.0).round(2),
+            "base_shipping_amount": orders["shipping"].fillna(0.0).round(2),
+            "base_grand_total": orders["gross_revenue"].fillna(0.0).round(2),
+            "base_currency_code": "USD",
+            "coupon_code": orders["discount_code"]
+            .astype(object)
+            .where(orders["discount_code"].notna(), None),
+            "store_name": np.where(rng.random(n) < 0.7, "Main Website", "Wholesale"),
+        }
+    )
+
+
+def test_magento_sales_order_in_postgres_gives_the_csv_results(postgres_url, tmp_path):
+    sales_order = magento_sales_order(tmp_path)
+    csv = tmp_path / "sales_order.csv"
+    sales_order.to_csv(csv, index=False)
+    con = ibis.connect(postgres_url)
+    try:
+        con.create_table("sales_order", sales_order)
+    finally:
+        con.disconnect()
+
+    _invoke(
+        "analyze", csv, "--format", "magento", "--workspace", tmp_path / "w.duckdb",
+        "--out", tmp_path / "csv",
+    )  # fmt: skip
+    _invoke(
+        "ingest", f"{postgres_url}#sales_order", "--format", "magento", "--engine", postgres_url
+    )
+    output = _invoke("analyze", "--engine", postgres_url, "--out", tmp_path / "pg")
+    assert "valuecast_customer_clv" in output
+
+    from_csv = pd.read_parquet(tmp_path / "csv" / "customers.parquet")
+    con = ibis.connect(postgres_url)
+    try:
+        in_postgres = con.table("valuecast_customer_clv").to_pandas()
+    finally:
+        con.disconnect()
+    deviations = max_relative_deviation(from_csv, in_postgres)
+    print("PostgreSQL vs CSV, largest relative deviations:", deviations)
+    csv_summary = json.loads((tmp_path / "csv" / "summary.json").read_text())
+    pg_summary = json.loads((tmp_path / "pg" / "summary.json").read_text())
+    # the exclusions applied (cancelled and closed orders) and a real model fit
+    assert pg_summary["n_orders"] == csv_summary["n_orders"] < len(sales_order)
+    assert pg_summary["model"]["params"] == pytest.approx(csv_summary["model"]["params"], rel=1e-9)
+    assert pg_summary["rfm_groups"] == csv_summary["rfm_groups"]
+    assert set(in_postgres["acquisition_channel"]) == {"Main Website", "Wholesale"}
+    assert in_postgres["first_discount_code"].notna().any()
+
+
+def test_summary_written_by_postgres_and_mysql_refused(postgres_url, tmp_path):
+    with data_file("CDNOW_sample.txt") as path:
+        _invoke("ingest", path, "--format", "cdnow", "--engine", postgres_url, "--tables", "cdnow")
+        _invoke("ingest", path, "--format", "cdnow", "--workspace", tmp_path / "w.duckdb")
+    _invoke(
+        "summary", "--engine", postgres_url, "--tables", "cdnow", "--out", "valuecast_summary",
+        "--compressed", "valuecast_compressed", "--as-of", "1997-09-30",
+    )  # fmt: skip
+    _invoke(
+        "summary", "--workspace", tmp_path / "w.duckdb", "--as-of", "1997-09-30",
+        "--out", tmp_path / "summary.parquet",
+    )  # fmt: skip
+    con = ibis.connect(postgres_url)
+    try:
+        compressed = con.table("valuecast_compressed", database="cdnow").to_pandas()
+        summary = con.table("valuecast_summary", database="cdnow").to_pandas()
+    finally:
+        con.disconnect()
+    assert compressed["count"].sum() == len(summary) == 2357 > len(compressed)
+    expected = pd.read_parquet(tmp_path / "summary.parquet").sort_values("customer_id")
+    summary = summary.sort_values("customer_id")
+    for frame in (summary, expected):
+        for column in ("first_order_date", "last_order_date"):
+            frame[column] = pd.to_datetime(frame[column])
+    pd.testing.assert_frame_equal(
+        summary.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
+    result = runner.invoke(app, ["analyze", "--engine", "mysql://u@localhost/shop", "--out", "x"])
+    assert result.exit_code == 2 and "MySQL cannot run the summary" in result.output

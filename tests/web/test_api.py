@@ -324,3 +324,10 @@ def test_compare_is_the_cli_comparison(client, web_shop):
     page = client.get("/data")
     assert page.status_code == 200
     assert 'id="rfm_matrix"' in page.text and "moved from the high spend tier" in page.text
+    # and `valuecast history`'s groups per snapshot
+    from valuecast.snapshots import history
+
+    with Workspace(web_shop.workspace, read_only=True) as ws:
+        champions = history(ws)["rfm: Champions"].tolist()
+    row = page.text.split('<th scope="row">rfm: Champions</th>')[1].split("</tr>")[0]
+    assert row == "".join(f"<td>{n:,}</td>" for n in champions)

@@ -273,9 +273,20 @@ def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None
     log = json.loads(ingests(request).body)
     # the last two snapshots compared, as `valuecast compare` prints them
     moved = comparison(request, None, None) if len(dashboard.snapshots) >= 2 else None
+    # `valuecast history`: customers per RFM group and spend tier in every snapshot
+    from valuecast.snapshots import history
+
+    with dashboard.reader() as reader:
+        table = history(reader)
+    groups = [c for c in table.columns if c.startswith(("rfm: ", "tier: ")) and table[c].sum()]
+    past = {
+        "as_of": [str(day) for day in table["as_of"]] if len(table) else [],
+        "rows": [(column, [int(n) for n in table[column]]) for column in groups],
+    }
     return render(
         request, "data.html.j2", page="data", info=info, view=view, job=finished,
         ingests=log[::-1], max_upload=request.app.state.max_upload_bytes, comparison=moved,
+        history=past,
     )  # fmt: skip
 
 

@@ -232,10 +232,9 @@ def markdown(results: dict, command: str) -> str:
         "histories of a 100,000-customer run of this shop Pareto/NBD took 145 s to predict), "
         "which is why these runs fix BG/NBD.",
         "",
-        "The models are fitted on the compressed table only: its size is bounded by the "
-        "distinct (frequency, recency, T) triples (at most about (days of history)^2 / 2 "
-        "whatever the number of customers), so the fit costs the same at 3 million customers "
-        "as at 30 million; the rows per customer only go through the engine.",
+        "The models are fitted on the compressed table only; its rows are bounded by the "
+        "calendar (recency <= T <= days of history, per frequency value), not by the "
+        "customers, so their share of the customers falls as the shop grows (column above).",
         "",
         "The machine is shared with other jobs (load average 4-6 during these runs), so "
         "timings vary by about 2x between runs.",

@@ -10,42 +10,16 @@ new numbers seen.  Without /usr/bin/chromium the tests skip, unless VALUECAST_RE
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("VALUECAST_REQUIRE_BROWSER") == "1"
 PAGES = ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model", "/data")
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"{reason}, and VALUECAST_REQUIRE_BROWSER=1 requires the browser test")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

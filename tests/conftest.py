@@ -1,0 +1,38 @@
+"""Fixtures shared across test folders: Debian's chromium driven by Playwright.
+
+``browser`` launches ``/usr/bin/chromium`` headless (never a downloaded browser).  Without
+Playwright or chromium the browser tests skip, unless ``VALUECAST_REQUIRE_BROWSER=1`` (set by
+``.ci/run``), which makes them fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRED = os.environ.get("VALUECAST_REQUIRE_BROWSER") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason}, and VALUECAST_REQUIRE_BROWSER=1 requires the browser test")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.is_file():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

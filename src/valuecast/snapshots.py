@@ -249,17 +249,24 @@ def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) ->
 # ------------------------------------------------------------------------------------------------
 # reading
 # ------------------------------------------------------------------------------------------------
-def list_snapshots(workspace) -> list[SnapshotInfo]:
-    """Every snapshot, oldest as-of date first."""
+def _stored(workspace) -> list[tuple[SnapshotInfo, dict[str, Any]]]:
+    """Every snapshot with its summary, oldest as-of date first (one read of the summaries)."""
     if not _has_snapshots(workspace):
         return []
     rows = _rows(
         workspace,
         "SELECT snapshot_id, created_at, as_of, summary FROM snapshots ORDER BY as_of, snapshot_id",
     )
-    return [
-        _info(sid, created, as_of, json.loads(summary)) for sid, created, as_of, summary in rows
-    ]
+    stored = []
+    for snapshot_id, created_at, as_of, text in rows:
+        summary = json.loads(text)
+        stored.append((_info(snapshot_id, created_at, as_of, summary), summary))
+    return stored
+
+
+def list_snapshots(workspace) -> list[SnapshotInfo]:
+    """Every snapshot, oldest as-of date first."""
+    return [info for info, _ in _stored(workspace)]
 
 
 def latest_snapshot(workspace) -> SnapshotInfo | None:
@@ -391,8 +398,7 @@ def history(workspace) -> pd.DataFrame:
     predicted_clv (+ _p10/_p90), then ``rfm: GROUP`` and ``tier: TIER`` counts.
     """
     rows = []
-    for snapshot in list_snapshots(workspace):
-        summary = load_summary(workspace, snapshot.snapshot_id)
+    for snapshot, summary in _stored(workspace):
         totals = summary.get("totals", {})
         row: dict[str, Any] = {
             "snapshot_id": snapshot.snapshot_id,

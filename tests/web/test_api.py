@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -331,3 +332,22 @@ def test_compare_is_the_cli_comparison(client, web_shop):
         champions = history(ws)["rfm: Champions"].tolist()
     row = page.text.split('<th scope="row">rfm: Champions</th>')[1].split("</tr>")[0]
     assert row == "".join(f"<td>{n:,}</td>" for n in champions)
+
+
+def test_start_up_computes_the_sort_orders_of_every_shown_column(workspace_copy):
+    """A click on any column header of the customers page must not compute a sort of everyone."""
+    from valuecast.web.queries import LIST_COLUMNS
+    from valuecast.web.state import Dashboard
+
+    dashboard = Dashboard(workspace_copy)
+    try:
+        dashboard.warm()
+        index = dashboard.view(dashboard.snapshot()).index
+        kept = set(index._orders)
+        assert {(c, d) for c in LIST_COLUMNS for d in (True, False)} <= kept
+        # a kept order is the one computed on demand
+        fresh = type(index)(index.frame, pd.DataFrame({"customer_id": [], "email": []}))
+        for column in ("predicted_clv", "rfm_group", "last_order_date"):
+            assert np.array_equal(index.order(column, True), fresh.order(column, True))
+    finally:
+        dashboard.close()

@@ -270,9 +270,11 @@ class Dashboard:
 
     def warm(self) -> None:
         """Build the latest snapshot's view now (start-up and after a refresh)."""
+        from valuecast.web.queries import LIST_COLUMNS
+
         info = self.snapshot()
         if info is not None:
-            self.view(info)
+            self.view(info).index.warm(LIST_COLUMNS)
 
     def close(self) -> None:
         while not self._pool.empty():

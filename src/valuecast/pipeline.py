@@ -109,6 +109,7 @@ def analyze(
     the same Ibis expressions ``--engine spark`` and SQL databases run); the customers table is
     then read into pandas.
     """
+    from valuecast.engine.memory import release_unused_memory
     from valuecast.engine.predict import analyze_tables
 
     options = options or AnalysisOptions()
@@ -124,6 +125,7 @@ def analyze(
         customers["expected_date_of_next_order"]
     ).dt.date
     result.timings["collect"] = round(time.perf_counter() - clock, 4)
+    release_unused_memory()
     return Analysis(customers=customers, summary=result.summary, timings=result.timings)
 
 
@@ -140,6 +142,7 @@ def analyze_with_growth(
     ``tables`` the growth tables by file name.  The one path ``analyze`` and the report share.
     """
     from valuecast.analytics.growth import growth_tables
+    from valuecast.engine.memory import release_unused_memory
 
     options = options or AnalysisOptions()
     analysis = analyze(workspace, options, progress)
@@ -152,6 +155,7 @@ def analyze_with_growth(
         margin=options.margin,
     )
     analysis.summary["growth"] = growth.summary
+    release_unused_memory()
     return analysis, growth.tables
 
 

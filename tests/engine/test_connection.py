@@ -1,0 +1,49 @@
+"""DuckDB connections: the memory limit a workspace gets, and a bad one as a one-line error."""
+
+from __future__ import annotations
+
+import pytest
+
+from valuecast.engine.connection import EngineError, connect_duckdb
+
+
+def _limit(backend) -> str:
+    return backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_a_workspace_file_gets_one_gigabyte_unless_told_otherwise(tmp_path, monkeypatch):
+    monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
+    default = connect_duckdb(tmp_path / "a.duckdb")
+    explicit = connect_duckdb(tmp_path / "b.duckdb", memory_limit="3GB")
+    monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "2GB")
+    from_environment = connect_duckdb(tmp_path / "c.duckdb")
+    try:
+        # DuckDB shows the limit in binary units: 1 GB = 953.6 MiB
+        assert _limit(default) == "953.6 MiB"
+        assert _limit(explicit) == "2.7 GiB"
+        assert _limit(from_environment) == "1.8 GiB"
+    finally:
+        for backend in (default, explicit, from_environment):
+            backend.disconnect()
+
+
+def test_an_unreadable_memory_limit_is_one_line_naming_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "lots")
+    with pytest.raises(EngineError, match=r"^memory limit 'lots': not a memory size.*VALUECAST_"):
+        connect_duckdb(tmp_path / "a.duckdb")
+    with pytest.raises(EngineError, match="not a memory size"):
+        connect_duckdb(None)
+
+
+def test_the_cli_reports_a_bad_memory_limit_without_a_traceback(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+    from valuecast.engine import Workspace
+
+    Workspace(tmp_path / "w.duckdb").close()
+    monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "lots")
+    result = CliRunner().invoke(app, ["history", "--workspace", str(tmp_path / "w.duckdb")])
+    assert result.exit_code != 0
+    assert "not a memory size" in result.output
+    assert "Traceback" not in result.output

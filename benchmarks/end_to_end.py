@@ -42,8 +42,10 @@ START = np.datetime64("2023-01-01")
 SPAN_DAYS = 2 * 365
 
 
-def simulate_orders(n_customers: int, seed: int = 7) -> pa.Table:
-    """BG/NBD purchasing (daily resolution) with Gamma-distributed order values."""
+def simulate_orders(n_customers: int, seed: int = 7, first_id: int = 0) -> pa.Table:
+    """BG/NBD purchasing (daily resolution) with Gamma-distributed order values.
+
+    Customers are numbered from ``first_id`` (so chunks of a larger shop do not collide)."""
     rng = np.random.default_rng(seed)
     first = rng.integers(0, SPAN_DAYS, n_customers)
     T = SPAN_DAYS - first
@@ -66,7 +68,7 @@ def simulate_orders(n_customers: int, seed: int = 7) -> pa.Table:
     revenue = np.round(rng.gamma(6.0, 1.0 / spend_scale[customers]), 2)
     shuffle = rng.permutation(len(customers))
     ids = pa.compute.binary_join_element_wise(
-        "c", pa.array(customers[shuffle]).cast(pa.string()), "@example.com", ""
+        "c", pa.array(customers[shuffle] + first_id).cast(pa.string()), "@example.com", ""
     )
     return pa.table(
         {

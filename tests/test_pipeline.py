@@ -263,3 +263,24 @@ def test_analyze_with_a_bad_spend_file_fails_in_one_line(demo_workspace, tmp_pat
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "row 2" in lines[0] and "spend" in lines[0], result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_engine_segments_equal_the_reference_rfm_and_tiers(cdnow_run):
+    """The engine's RANK() windows give what analytics.rfm and analytics.tiers give in NumPy."""
+    from valuecast.analytics.rfm import rfm_group, rfm_scores
+    from valuecast.analytics.tiers import predicted_spend_tier
+
+    out, _ = cdnow_run
+    customers = pd.read_parquet(out / "customers.parquet")
+    as_of = pd.Timestamp("1997-09-30")
+    days_since = (as_of - pd.to_datetime(customers["last_order_date"])).dt.days.to_numpy()
+    # the engine ranks money in micro-units (whole numbers, exact on every engine)
+    money = np.round(customers["historic_clv"].to_numpy() * 1e6)
+    scores = rfm_scores(days_since, customers["historic_number_of_orders"].to_numpy(), money)
+    for column in ("rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_score"):
+        assert customers[column].astype(str).tolist() == scores[column].astype(str).tolist()
+    groups = rfm_group(scores["rfm_recency"], scores["rfm_frequency"], scores["rfm_monetary"])
+    assert customers["rfm_group"].tolist() == list(groups)
+    tiers = predicted_spend_tier(np.round(customers["predicted_clv"].to_numpy() * 1e6))
+    assert customers["predicted_spend_tier"].tolist() == list(tiers)
+    assert len(set(tiers)) == 3 and customers["rfm_group"].nunique() > 5

@@ -151,6 +151,10 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
+def _has_rows(table: ir.Table) -> bool:
+    return bool(_rows(table.limit(1).aggregate(n=ibis._.count()))[0]["n"])
+
+
 # ------------------------------------------------------------------------------------------------
 def analyze_tables(
     orders: ir.Table,
@@ -239,7 +243,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
 
     progress("segmenting customers")
     segmented = add_segments(predicted, as_of, n_customers, has_predictions="params" in model_info)
-    if order_lines is not None:
+    # an orders table without line items (a generic CSV): nothing to look up, and the first
+    # orders' search over every order cost 4 s of a 1M-customer analysis for no rows
+    if order_lines is not None and _has_rows(order_lines):
         products = first_products(orders, order_lines, as_of)
         segmented = segmented.left_join(products, "customer_id").select(
             segmented, first_product=products.first_product
@@ -669,32 +675,26 @@ def add_segments(table: ir.Table, as_of: date, n: int, has_predictions: bool) ->
 
     The scores are those of :mod:`valuecast.analytics.rfm` (every customer here has orders) and
     the tiers those of :mod:`valuecast.analytics.tiers`, counted with ``RANK()`` windows: the rank
-    over ascending values is the number of strictly smaller values.
+    over ascending values is the number of strictly smaller values.  The windows run over the
+    customer id and the four sort keys only, joined back by customer id: a window carries every
+    column of its rows through its sort, and over the whole customers table (40 columns) each of
+    the five took 2 s at 1M customers in DuckDB.
     """
     as_of_lit = ibis.literal(as_of, type="date")
-    days_since = as_of_lit.delta(table.last_order_date, unit="day")
-    money = _money_key(table.historic_clv)
-    ranked = table.mutate(
-        rfm_recency=_worse_count_score(ibis.rank().over(order_by=ibis.desc(days_since)), n),
-        rfm_frequency=_worse_count_score(
-            ibis.rank().over(order_by=table.historic_number_of_orders), n
-        ),
-        rfm_monetary=_worse_count_score(ibis.rank().over(order_by=money), n),
-    )
-    ranked = ranked.mutate(
-        rfm_score=ranked.rfm_recency.cast("string")
-        .concat(ranked.rfm_frequency.cast("string"))
-        .concat(ranked.rfm_monetary.cast("string")),
-        rfm_group=_rfm_group(ranked.rfm_recency, ranked.rfm_frequency + ranked.rfm_monetary - 2),
-    )
     # without predictions the tiers rank historic value instead
-    value = ranked.predicted_clv if has_predictions else ranked.historic_clv
-    key = _money_key(value)
-    known = key.notnull()
+    value = table.predicted_clv if has_predictions else table.historic_clv
+    keys = table.select(
+        "customer_id",
+        days_since=as_of_lit.delta(table.last_order_date, unit="day"),
+        orders=table.historic_number_of_orders,
+        money=_money_key(table.historic_clv),
+        value=_money_key(value),
+    )
+    known = keys.value.notnull()
     # whole numbers compared as doubles (exact below 2**53; Spark's RANK() is a 32-bit int)
-    n_known = key.count().over().cast("float64")
-    lower = ibis.rank().over(order_by=ibis.asc(key, nulls_first=False)).cast("float64")
-    higher = ibis.rank().over(order_by=ibis.desc(key, nulls_first=False)).cast("float64")
+    n_known = keys.value.count().over().cast("float64")
+    lower = ibis.rank().over(order_by=ibis.asc(keys.value, nulls_first=False)).cast("float64")
+    higher = ibis.rank().over(order_by=ibis.desc(keys.value, nulls_first=False)).cast("float64")
     high_units, low_units = round(HIGH_SHARE * _TIER_SCALE), round(LOW_SHARE * _TIER_SCALE)
     tier = ibis.cases(
         (~known, ibis.null().cast("string")),
@@ -702,7 +702,21 @@ def add_segments(table: ir.Table, as_of: date, n: int, has_predictions: bool) ->
         (lower * float(_TIER_SCALE) >= n_known * float(_TIER_SCALE - high_units), "high"),
         else_="medium",
     )
-    return ranked.mutate(predicted_spend_tier=tier, acquisition_channel=ranked.channel)
+    ranks = keys.select(
+        "customer_id",
+        rfm_recency=_worse_count_score(ibis.rank().over(order_by=ibis.desc(keys.days_since)), n),
+        rfm_frequency=_worse_count_score(ibis.rank().over(order_by=keys.orders), n),
+        rfm_monetary=_worse_count_score(ibis.rank().over(order_by=keys.money), n),
+        predicted_spend_tier=tier,
+    )
+    ranked = table.inner_join(ranks, "customer_id")
+    return ranked.mutate(
+        rfm_score=ranked.rfm_recency.cast("string")
+        .concat(ranked.rfm_frequency.cast("string"))
+        .concat(ranked.rfm_monetary.cast("string")),
+        rfm_group=_rfm_group(ranked.rfm_recency, ranked.rfm_frequency + ranked.rfm_monetary - 2),
+        acquisition_channel=ranked.channel,
+    )
 
 
 def _group_totals(customers: ir.Table, column: str) -> dict[str, dict[str, float]]:

@@ -239,6 +239,20 @@ def test_churn_threshold_on_a_constructed_history():
     assert result["threshold_months"] == 2
 
 
+def test_purchase_days_given_by_the_caller_give_the_same_results():
+    """growth_tables computes the purchase days once and hands them to both functions."""
+    from valuecast.analytics._history import known_orders, purchase_days
+
+    gaps = {f"a{i}": [10, 200] for i in range(4)} | {f"b{i}": [45] for i in range(2)} | {"c": []}
+    orders = orders_table(gap_orders(gaps))
+    as_of = date(2030, 1, 1)
+    days = purchase_days(known_orders(orders, as_of))
+    assert churn_threshold(orders, as_of=as_of, days=days) == churn_threshold(orders, as_of=as_of)
+    given = days_between_orders(orders, as_of=as_of, days=days)
+    pd.testing.assert_frame_equal(given, days_between_orders(orders, as_of=as_of))
+    assert given.attrs == days_between_orders(orders, as_of=as_of).attrs
+
+
 def test_churn_threshold_is_reached_at_exactly_half():
     # 2 customers with a 10-day gap, 1 with 45 days: P(0) = 3 / 6 = 0.5
     gaps = {"a1": [10], "a2": [10], "b": [45]}

@@ -248,7 +248,10 @@ def _left_out(orders: ir.Table, as_of: date) -> list[str]:
 
 
 def days_between_orders(
-    orders: ir.Table, *, as_of: date | datetime | str | None = None
+    orders: ir.Table,
+    *,
+    as_of: date | datetime | str | None = None,
+    days: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Histogram of the days between consecutive purchase days of the same customer.
 
@@ -257,10 +260,13 @@ def days_between_orders(
     orders are one purchase day (the summary's convention), so a gap is at least one day.  The
     frame's ``attrs`` hold ``gaps`` (their number), ``customers`` (customers with a repeat
     purchase day), ``median_days`` and ``mean_days`` (None without gaps) and ``as_of``.
-    This is the distribution behind Klaviyo's *average days between orders*.
+    This is the distribution behind Klaviyo's *average days between orders*.  ``days``: the
+    purchase days of ``orders`` up to ``as_of`` when the caller holds them already
+    (:func:`valuecast.analytics._history.purchase_days` of the known orders).
     """
     as_of_date = resolve_as_of(orders, as_of)
-    days = purchase_days(known_orders(orders, as_of_date))
+    if days is None:
+        days = purchase_days(known_orders(orders, as_of_date))
     gaps = days.filter(days.gap_days.notnull())
     bucket = ibis.cases(
         *((gaps.gap_days <= last, label) for label, _, last in GAP_BUCKETS if last is not None),
@@ -305,6 +311,7 @@ def churn_threshold(
     max_months: int = 24,
     follow_up_months: int | None = 12,
     min_points: int = 30,
+    days: ir.Table | None = None,
 ) -> dict[str, Any]:
     """The churn threshold: months without an order after which a comeback becomes unlikely.
 
@@ -342,12 +349,14 @@ def churn_threshold(
     Returns ``{"threshold_months", "initial_repeat_probability", "curve": [{"months",
     "probability", "customers", "points", "repeats"}, ...], "as_of", "follow_up_months",
     "min_points", "method"}``; ``probability`` is None for months without points and
-    ``customers`` counts the distinct customers behind the points.
+    ``customers`` counts the distinct customers behind the points.  ``days``: as in
+    :func:`days_between_orders`.
     """
     if max_months < 1:
         raise ValueError("max_months must be at least 1")
     as_of_date = resolve_as_of(orders, as_of)
-    days = purchase_days(known_orders(orders, as_of_date))
+    if days is None:
+        days = purchase_days(known_orders(orders, as_of_date))
     gap = days.gap_days
     observed = date_literal(as_of_date).delta(days.order_date, unit="day")
     aggs: dict[str, ir.Value] = {}

@@ -52,6 +52,7 @@ def growth_tables(
     margin: float = 1.0,
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage."""
+    from valuecast.analytics._history import known_orders, purchase_days
     from valuecast.analytics.affinity import next_products, product_affinity
     from valuecast.analytics.channels import (
         cac_table,
@@ -63,6 +64,7 @@ def growth_tables(
     from valuecast.analytics.cohorts import churn_threshold, cohort_tables, days_between_orders
     from valuecast.analytics.replenishment import reminders
     from valuecast.analytics.stage import growth_stage, stage_to_dict
+    from valuecast.engine.predict import materialize
 
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
@@ -70,8 +72,15 @@ def growth_tables(
     cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines)
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
     # cohorts.notes (guests and orders after the as-of date left out) repeat the summary's notes
-    churn = churn_threshold(orders, as_of=as_of)
-    gaps = days_between_orders(orders, as_of=as_of)
+    # the purchase days (a window over every order) once for both, not three times
+    releases: list = []
+    try:
+        days = materialize(purchase_days(known_orders(orders, as_of)), releases)
+        churn = churn_threshold(orders, as_of=as_of, days=days)
+        gaps = days_between_orders(orders, as_of=as_of, days=days)
+    finally:
+        for release in reversed(releases):
+            release()
     tables["days_between_orders.csv"] = gaps
 
     by_channel = customers.assign(

@@ -118,7 +118,7 @@ def analyze(
     )
     try:
         clock = time.perf_counter()
-        customers = result.customers.to_pandas()
+        customers = _to_pandas(result.customers.to_pyarrow())
     finally:
         result.release()
     customers["expected_date_of_next_order"] = pd.to_datetime(
@@ -160,6 +160,20 @@ def analyze_with_growth(
 
 
 # ------------------------------------------------------------------------------------------------
+def _to_pandas(table) -> pd.DataFrame:
+    """What Ibis' ``to_pandas`` gives (dates as ``datetime64[s]``), by Arrow's own conversion.
+
+    Ibis converts column by column in Python: 4.5 s for a 1M-customer table, against 0.4 s here.
+    """
+    import pyarrow as pa
+
+    frame = table.to_pandas(date_as_object=False)
+    for column in table.schema:
+        if pa.types.is_date(column.type):
+            frame[column.name] = frame[column.name].astype("datetime64[s]")
+    return frame
+
+
 def _to_date(value) -> date:
     return pd.Timestamp(value).date()
 

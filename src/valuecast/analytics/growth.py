@@ -55,6 +55,7 @@ def growth_tables(
     from valuecast.analytics._history import known_orders, purchase_days
     from valuecast.analytics.affinity import next_products, product_affinity
     from valuecast.analytics.channels import (
+        CLV_METRICS,
         cac_table,
         canonical_channels,
         channels_frame,
@@ -83,7 +84,8 @@ def growth_tables(
             release()
     tables["days_between_orders.csv"] = gaps
 
-    by_channel = customers.assign(
+    # the columns the grouping reads, not a copy of the whole customers table
+    by_channel = customers[["acquisition_channel", *CLV_METRICS]].assign(
         acquisition_channel=canonical_channels(customers["acquisition_channel"])
     )
     groups = clv_by_group(by_channel, "acquisition_channel")

@@ -98,6 +98,38 @@ def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     assert "CLV:CAC" in page.text and "spend.csv" in page.text
 
 
+def test_the_spend_file_outlives_a_restart(workspace_copy, web_shop):
+    """A new export uploaded after the server restarts is analysed with the spend given before."""
+
+    def served(**kwargs):
+        app = create_app(workspace_copy, **kwargs)
+        client = TestClient(app, base_url="http://127.0.0.1")
+        client.headers["X-CSRF-Token"] = client.get("/api/v1/csrf").json()["csrf_token"]
+        return app, client
+
+    app, client = served(warm=False)
+    try:
+        response = client.post(
+            "/api/v1/spend", files={"file": ("spend.csv", web_shop.spend.read_bytes())}
+        )
+        assert wait(client, response.json())["state"] == "done"
+    finally:
+        app.state.dashboard.close()  # the server stops
+
+    app, client = served(warm=False)
+    try:
+        assert app.state.dashboard.spend_name == "spend.csv"
+        assert "spend.csv" in client.get("/channels").text
+        response = client.post(
+            "/api/v1/uploads", files={"files": ("new.csv", web_shop.second.read_bytes())}
+        )
+        assert wait(client, response.json())["state"] == "done"
+        cac = client.get("/api/v1/channels").json()["tables"]["cac"]
+        assert any(row["clv_to_cac"] is not None for row in cac)
+    finally:
+        app.state.dashboard.close()
+
+
 def test_one_upload_at_a_time(upload_client):
     client, app, _ = upload_client
     import threading

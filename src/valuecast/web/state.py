@@ -203,8 +203,8 @@ class Dashboard:
         self._cache_lock = threading.Lock()
         self._snapshots: list[Any] = []
         self.jobs = Jobs()
-        self.spend: pd.DataFrame | None = None  # the last spend file uploaded (this process)
-        self.spend_name: str | None = None
+        # the last spend file uploaded, kept in the workspace so a restart keeps using it
+        self.spend, self.spend_name = stored_spend(self.workspace)
         self.reload_snapshots()
 
     # -- reading --------------------------------------------------------------------------------
@@ -281,3 +281,46 @@ class Dashboard:
             with contextlib.suppress(Exception):
                 self._pool.get_nowait().raw.close()
         self.workspace.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# the uploaded spend file, kept in the workspace (one row: the last upload)
+# ------------------------------------------------------------------------------------------------
+SPEND_TABLE = "dashboard_spend"
+
+
+def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
+    """Keep ``spend`` (as read by :func:`valuecast.io.spend.read_spend`) as the dashboard's."""
+    from datetime import UTC, datetime
+
+    from valuecast.snapshots import _parquet_bytes
+
+    raw = workspace.con.con
+    raw.execute(
+        f"CREATE TABLE IF NOT EXISTS {SPEND_TABLE} "
+        "(name VARCHAR, uploaded_at TIMESTAMP, data BLOB)"
+    )
+    raw.execute(f"DELETE FROM {SPEND_TABLE}")
+    raw.execute(
+        f"INSERT INTO {SPEND_TABLE} VALUES (?, ?, ?)",
+        [name, datetime.now(UTC).replace(tzinfo=None), _parquet_bytes(spend)],
+    )
+
+
+def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
+    """The spend file the dashboard was last given, and its name; (None, None) without one."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    raw = workspace.con.con
+    exists = raw.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+        [SPEND_TABLE],
+    ).fetchone()[0]
+    if not exists:
+        return None, None
+    row = raw.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
+    if row is None:
+        return None, None
+    return pq.read_table(io.BytesIO(row[1])).to_pandas(), row[0]

@@ -125,6 +125,7 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
     def work(job: Job) -> None:
         from valuecast.pipeline import analyze_with_growth
         from valuecast.snapshots import save_snapshot
+        from valuecast.web.state import store_spend
 
         options = _options(dashboard)
         workspace = dashboard.workspace
@@ -135,6 +136,7 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
             )
             Jobs.advance(job, "storing the snapshot")
             snapshot = save_snapshot(workspace, analysis, tables, report)
+            store_spend(workspace, spend, name)
         dashboard.spend, dashboard.spend_name = spend, name
         _finish(dashboard, job, snapshot)
 

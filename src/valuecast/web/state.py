@@ -297,8 +297,7 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
 
     raw = workspace.con.con
     raw.execute(
-        f"CREATE TABLE IF NOT EXISTS {SPEND_TABLE} "
-        "(name VARCHAR, uploaded_at TIMESTAMP, data BLOB)"
+        f"CREATE TABLE IF NOT EXISTS {SPEND_TABLE} (name VARCHAR, uploaded_at TIMESTAMP, data BLOB)"
     )
     raw.execute(f"DELETE FROM {SPEND_TABLE}")
     raw.execute(

@@ -359,28 +359,34 @@ def churn_threshold(
         days = purchase_days(known_orders(orders, as_of_date))
     gap = days.gap_days
     observed = date_literal(as_of_date).delta(days.order_date, unit="day")
-    aggs: dict[str, ir.Value] = {}
-    for m in range(max_months + 1):
-        mark = m * AVERAGE_MONTH_DAYS
-        if follow_up_months is None:
-            point = gap.isnull() & (observed >= mark) | gap.notnull() & (gap >= mark)
-            again = gap.notnull() & (gap >= mark)
-        else:
-            end = mark + follow_up_months * AVERAGE_MONTH_DAYS
-            point = (gap.isnull() | (gap >= mark)) & (observed >= end)
-            again = point & gap.notnull() & (gap < end)
-        aggs[f"points_{m}"] = days.count(where=point)
-        aggs[f"repeats_{m}"] = days.count(where=again)
-    row = days.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
-    # so each day has a largest such m (-1: none) and a customer counts at m when their largest
-    # is m or more -- one GROUP BY instead of a distinct count per month.
+    # A purchase day is a point at every month m up to its largest, ``reach / M`` rounded down
+    # (reach: the gap, or the open time, shortened by the follow-up window), and repeats at the
+    # points from ``again_from`` on (its gap ends inside the window m + follow-up).  So one
+    # GROUP BY on (largest, again_from) holds every month's counts.  The quantities are whole
+    # days and quarter days, and M = 30.4375 = 487/16 days, so ``floor(reach / M) >= m`` is
+    # exactly ``reach >= m * M``: the comparisons the definition above makes.
     if follow_up_months is None:
         reach = gap.fill_null(observed)
+        again_from = ibis.ifelse(gap.notnull(), ibis.literal(0, "int64"), ibis.null().cast("int64"))
     else:
         end_offset = follow_up_months * AVERAGE_MONTH_DAYS
         reach = ibis.least(gap.fill_null(observed), observed - end_offset)
+        again_from = ((gap - end_offset) / AVERAGE_MONTH_DAYS).floor().cast("int64") + 1
     largest = (reach / AVERAGE_MONTH_DAYS).floor().cast("int64")
+    cells = (
+        days.group_by(largest=largest, again_from=again_from).aggregate(n=days.count()).to_pandas()
+    )
+    cell_largest = cells["largest"].to_numpy(dtype=float)
+    cell_again = cells["again_from"].to_numpy(dtype=float, na_value=np.nan)
+    cell_n = cells["n"].to_numpy(dtype=np.int64)
+    row: dict[str, int] = {}
+    for m in range(max_months + 1):
+        point = cell_largest >= m
+        row[f"points_{m}"] = int(cell_n[point].sum())
+        row[f"repeats_{m}"] = int(cell_n[point & (cell_again <= m)].sum())
+    # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
+    # so a customer counts at m when their largest is m or more -- one GROUP BY instead of a
+    # distinct count per month.
     per_customer = (
         days.mutate(largest=largest).group_by("customer_id").aggregate(top=ibis._.largest.max())
     )

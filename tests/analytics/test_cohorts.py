@@ -8,6 +8,8 @@ import ibis
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from valuecast.analytics.cohorts import (
     GAP_BUCKETS,
@@ -305,3 +307,58 @@ def test_churn_threshold_without_enough_history():
     assert result["threshold_months"] is None
     assert all(entry["probability"] is None for entry in result["curve"])
     assert len(result["curve"]) == 24
+
+
+def _churn_by_definition(gaps_by_customer, as_of, follow_up, max_months):
+    """Points, repeats and customers per month, straight from churn_threshold's definition."""
+    month = 365.25 / 12
+    curve = {}
+    for m in range(max_months + 1):
+        mark = m * month
+        points = repeats = 0
+        customers = set()
+        for customer, gaps in gaps_by_customer.items():
+            day = date(2020, 1, 1)
+            days = [day]
+            for gap in gaps:
+                day = day + timedelta(days=gap)
+                days.append(day)
+            days = sorted(d for d in set(days) if d <= as_of)
+            for i, day in enumerate(days):
+                gap = (days[i + 1] - day).days if i + 1 < len(days) else None
+                observed = (as_of - day).days
+                if follow_up is None:
+                    point = gap >= mark if gap is not None else observed >= mark
+                    again = gap is not None and gap >= mark
+                else:
+                    end = mark + follow_up * month
+                    point = (gap is None or gap >= mark) and observed >= end
+                    again = point and gap is not None and gap < end
+                points += point
+                repeats += again
+                if point:
+                    customers.add(customer)
+        curve[m] = (points, repeats, len(customers))
+    return curve
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gaps=st.dictionaries(
+        st.sampled_from([f"c{i}" for i in range(8)]),
+        st.lists(st.integers(0, 500), max_size=5),
+        min_size=1,
+    ),
+    as_of_days=st.integers(0, 2500),
+    follow_up=st.sampled_from([None, 1, 3, 12]),
+)
+def test_churn_curve_counts_follow_the_definition(gaps, as_of_days, follow_up):
+    as_of = date(2020, 1, 1) + timedelta(days=as_of_days)
+    result = churn_threshold(
+        orders_table(gap_orders(gaps)), as_of=as_of, follow_up_months=follow_up, max_months=30
+    )
+    expected = _churn_by_definition(gaps, as_of, follow_up, 30)
+    got = {e["months"]: (e["points"], e["repeats"], e["customers"]) for e in result["curve"]}
+    assert got == {m: expected[m] for m in range(1, 31)}
+    points, repeats, _ = expected[0]
+    assert result["initial_repeat_probability"] == (repeats / points if points else None)

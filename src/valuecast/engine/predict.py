@@ -323,6 +323,8 @@ def choose_model(orders, customers_table, as_of: date, facts, options, releases=
     calibration = summarize(
         orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table
     ).table
+    if releases is not None:  # counted, then sampled: summarised once, not twice
+        calibration = materialize(calibration, releases)
     limit = options.backtest_max_customers
     sampled_from = None
     n = int(calibration.count().execute())

@@ -541,9 +541,7 @@ def refresh(
     """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
 
     All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
-    process is killed, the workspace keeps its orders and snapshots as they were.  A list of
-    ``results`` is emptied once its orders are in the workspace: the importers' tables (750 MB
-    for 3M orders) are not needed by the analysis, which reads the workspace.
+    process is killed, the workspace keeps its orders and snapshots as they were.
     """
     from valuecast.engine.memory import release_unused_memory
     from valuecast.pipeline import AnalysisOptions, analyze_with_growth
@@ -552,9 +550,7 @@ def refresh(
     with workspace.transaction():
         progress("writing the orders")
         report = workspace.ingest(results)
-        if isinstance(results, list):
-            results.clear()
-            release_unused_memory()
+        release_unused_memory()  # the staging's freed pages, before the analysis allocates
         analysis, tables = analyze_with_growth(workspace, options, progress, spend=spend)
         progress("storing the snapshot")
         snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)

@@ -18,7 +18,7 @@ DEFAULT_WORKSPACE = "valuecast.duckdb"
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
 # DuckDB's own default is 80% of the machine's memory, and it keeps what it reaches: a 1M-customer
-# analysis grew the process to 4.2 GB, 2.3 GB under a 1 GB limit in the same time (DuckDB spills
+# analysis grew the process to 4.2 GB, 2.4 GB under a 1 GB limit in the same time (DuckDB spills
 # to <workspace>.tmp beyond it).  VALUECAST_MEMORY_LIMIT raises it for large shops (docs/scale.md).
 MEMORY_LIMIT_VARIABLE = "VALUECAST_MEMORY_LIMIT"
 DEFAULT_WORKSPACE_MEMORY_LIMIT = "1GB"

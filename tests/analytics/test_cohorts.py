@@ -178,15 +178,20 @@ def test_default_as_of_is_the_last_order_date(shop):
 
 
 # -- days between orders -------------------------------------------------------------------------
+def order_dates(gaps: list[int]) -> list[date]:
+    """A customer's order dates: 2020-01-01, then each gap (in days) after the one before."""
+    day = date(2020, 1, 1)
+    stamps = [day]
+    for gap in gaps:
+        day = day + timedelta(days=gap)
+        stamps.append(day)
+    return stamps
+
+
 def gap_orders(gaps_by_customer: dict[str, list[int]]) -> list[tuple]:
     rows = []
     for customer, gaps in gaps_by_customer.items():
-        day = date(2020, 1, 1)
-        stamps = [day]
-        for gap in gaps:
-            day = day + timedelta(days=gap)
-            stamps.append(day)
-        for n, stamp in enumerate(stamps):
+        for n, stamp in enumerate(order_dates(gaps)):
             rows.append((f"{customer}{n}", customer, f"{stamp} 12:00", 1.0, None, None))
     return rows
 
@@ -312,18 +317,16 @@ def test_churn_threshold_without_enough_history():
 def _churn_by_definition(gaps_by_customer, as_of, follow_up, max_months):
     """Points, repeats and customers per month, straight from churn_threshold's definition."""
     month = 365.25 / 12
+    purchase_days = {
+        customer: sorted(d for d in set(order_dates(gaps)) if d <= as_of)
+        for customer, gaps in gaps_by_customer.items()
+    }
     curve = {}
     for m in range(max_months + 1):
         mark = m * month
         points = repeats = 0
         customers = set()
-        for customer, gaps in gaps_by_customer.items():
-            day = date(2020, 1, 1)
-            days = [day]
-            for gap in gaps:
-                day = day + timedelta(days=gap)
-                days.append(day)
-            days = sorted(d for d in set(days) if d <= as_of)
+        for customer, days in purchase_days.items():
             for i, day in enumerate(days):
                 gap = (days[i + 1] - day).days if i + 1 < len(days) else None
                 observed = (as_of - day).days

@@ -137,7 +137,6 @@ matters for the plain fields (names, e-mails, zip codes).  :func:`format_audienc
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import io
 import operator
@@ -155,6 +154,7 @@ import pandas as pd
 
 from valuecast.analytics.rfm import GROUPS
 from valuecast.analytics.tiers import TIERS, predicted_spend_tier
+from valuecast.columns import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS
 from valuecast.outputs import write_atomically
 
 __all__ = [
@@ -204,12 +204,7 @@ CONTACT_FIELDS: tuple[str, ...] = (
 )
 
 
-@functools.cache
 def _audience_columns() -> tuple[str, ...]:
-    # valuecast.pipeline (models, scipy, ibis) is imported on first use, not with this module:
-    # the command line imports this module at start-up for the segment names
-    from valuecast.pipeline import CUSTOMER_COLUMNS
-
     return (*CUSTOMER_COLUMNS, *CONTACT_FIELDS)
 
 
@@ -443,41 +438,9 @@ def _kind(column: pd.Series, name: str) -> str:
     return "text"
 
 
-_NUMBER_COLUMNS = (
-    "historic_number_of_orders",
-    "historic_clv",
-    "average_order_value",
-    "average_days_between_orders",
-    "frequency",
-    "recency",
-    "T",
-    "probability_alive",
-    "churn_probability",
-    "predicted_number_of_orders",
-    "predicted_average_order_value",
-    "predicted_clv",
-    "predicted_clv_p10",
-    "predicted_clv_p90",
-    "total_clv",
-    "rfm_recency",
-    "rfm_frequency",
-    "rfm_monetary",
-)
-_TEXT_COLUMNS = (
-    "customer_id",
-    "rfm_score",
-    "rfm_group",
-    "predicted_spend_tier",
-    "acquisition_channel",
-    "first_discount_code",
-    "first_product",
-    *CONTACT_FIELDS,
-)
 _STATIC_KINDS: dict[str, str] = {
-    **dict.fromkeys(_TEXT_COLUMNS, "text"),
-    **dict.fromkeys(_NUMBER_COLUMNS, "number"),
-    **dict.fromkeys(("first_order_date", "last_order_date", "expected_date_of_next_order"), "date"),
-    "accepts_marketing": "bool",
+    **CUSTOMER_COLUMN_KINDS,
+    **dict.fromkeys(CONTACT_FIELDS, "text"),
 }
 """How each column of :func:`audience_table` compares: text, number, date or bool."""
 

@@ -17,39 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# the customers table's columns live in valuecast.columns; the pipeline's users read them here
+from valuecast.columns import CUSTOMER_COLUMNS as CUSTOMER_COLUMNS
 from valuecast.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
-
-CUSTOMER_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "first_order_date",
-    "last_order_date",
-    "historic_number_of_orders",
-    "historic_clv",
-    "average_order_value",
-    "average_days_between_orders",
-    "frequency",
-    "recency",
-    "T",
-    "probability_alive",
-    "churn_probability",
-    "predicted_number_of_orders",
-    "predicted_average_order_value",
-    "predicted_clv",
-    "predicted_clv_p10",
-    "predicted_clv_p90",
-    "total_clv",
-    "expected_date_of_next_order",
-    "rfm_recency",
-    "rfm_frequency",
-    "rfm_monetary",
-    "rfm_score",
-    "rfm_group",
-    "predicted_spend_tier",
-    "acquisition_channel",
-    "first_discount_code",
-    "first_product",
-    "accepts_marketing",
-)
 
 MODELS = {"bgnbd": BetaGeo, "pnbd": ParetoNBD, "mbgnbd": ModifiedBetaGeo}
 

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from valuecast.analytics.rfm import GROUPS
 from valuecast.analytics.tiers import TIERS
+from valuecast.columns import DATE_COLUMNS
 
 __all__ = [
     "AT_RISK_GROUPS",
@@ -52,8 +53,6 @@ __all__ = [
     "resolve_snapshot",
     "save_snapshot",
 ]
-
-DATE_COLUMNS = ("first_order_date", "last_order_date", "expected_date_of_next_order")
 
 AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost", "Dormant")
 """The RFM groups of customers whose last order is long past (recency score 1 or 2)."""

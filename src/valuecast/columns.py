@@ -1,0 +1,46 @@
+"""The columns of the customers table and what each holds.
+
+One list for the pipeline that builds the table (:data:`CUSTOMER_COLUMNS`, in file order), the
+snapshots and files that store its dates as calendar dates, and the audience exports whose
+``--where`` compares text, numbers, dates and booleans each their own way.
+"""
+
+from __future__ import annotations
+
+CUSTOMER_COLUMN_KINDS: dict[str, str] = {
+    "customer_id": "text",
+    "first_order_date": "date",
+    "last_order_date": "date",
+    "historic_number_of_orders": "number",
+    "historic_clv": "number",
+    "average_order_value": "number",
+    "average_days_between_orders": "number",
+    "frequency": "number",
+    "recency": "number",
+    "T": "number",
+    "probability_alive": "number",
+    "churn_probability": "number",
+    "predicted_number_of_orders": "number",
+    "predicted_average_order_value": "number",
+    "predicted_clv": "number",
+    "predicted_clv_p10": "number",
+    "predicted_clv_p90": "number",
+    "total_clv": "number",
+    "expected_date_of_next_order": "date",
+    "rfm_recency": "number",
+    "rfm_frequency": "number",
+    "rfm_monetary": "number",
+    "rfm_score": "text",
+    "rfm_group": "text",
+    "predicted_spend_tier": "text",
+    "acquisition_channel": "text",
+    "first_discount_code": "text",
+    "first_product": "text",
+    "accepts_marketing": "bool",
+}
+"""Each customers-table column (in file order) and its kind: text, number, date or bool."""
+
+CUSTOMER_COLUMNS: tuple[str, ...] = tuple(CUSTOMER_COLUMN_KINDS)
+DATE_COLUMNS: tuple[str, ...] = tuple(
+    name for name, kind in CUSTOMER_COLUMN_KINDS.items() if kind == "date"
+)

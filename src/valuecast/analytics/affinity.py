@@ -363,13 +363,4 @@ def next_products(
     )
     if not len(frame):
         return empty_frame(NEXT_PRODUCTS_SCHEMA)
-    return frame.astype(
-        {
-            "customer_id": "string",
-            "rank": "int64",
-            "product": "string",
-            "score": "float64",
-            "because_of": "string",
-            "kind": "string",
-        }
-    )
+    return frame.astype(NEXT_PRODUCTS_SCHEMA)

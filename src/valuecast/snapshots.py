@@ -130,10 +130,16 @@ def customers_arrow(customers: pd.DataFrame) -> pa.Table:
     return table
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as a Parquet file's bytes (how the workspace keeps small tables in a BLOB)."""
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
     return sink.getvalue()
+
+
+def frame_from_parquet(data: bytes) -> pd.DataFrame:
+    """The frame :func:`parquet_bytes` stored."""
+    return pq.read_table(io.BytesIO(data)).to_pandas()
 
 
 def _ensure_tables(workspace, customers: pa.Table) -> None:
@@ -226,7 +232,7 @@ def save_snapshot(
         for name, frame in (tables or {}).items():
             raw.execute(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
-                [snapshot_id, name, _parquet_bytes(frame)],
+                [snapshot_id, name, parquet_bytes(frame)],
             )
     return _info(snapshot_id, created_at, as_of, summary)
 
@@ -337,7 +343,7 @@ def load_tables(workspace, snapshot_id: int) -> dict[str, pd.DataFrame]:
         "SELECT name, data FROM snapshot_tables WHERE snapshot_id = ? ORDER BY name",
         [snapshot_id],
     )
-    return {name: pq.read_table(io.BytesIO(data)).to_pandas() for name, data in rows}
+    return {name: frame_from_parquet(data) for name, data in rows}
 
 
 def customer_history(workspace, customer_id: str) -> pd.DataFrame:

@@ -293,7 +293,7 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
     """Keep ``spend`` (as read by :func:`valuecast.io.spend.read_spend`) as the dashboard's."""
     from datetime import UTC, datetime
 
-    from valuecast.snapshots import _parquet_bytes
+    from valuecast.snapshots import parquet_bytes
 
     raw = workspace.con.con
     raw.execute(
@@ -302,15 +302,13 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
     raw.execute(f"DELETE FROM {SPEND_TABLE}")
     raw.execute(
         f"INSERT INTO {SPEND_TABLE} VALUES (?, ?, ?)",
-        [name, datetime.now(UTC).replace(tzinfo=None), _parquet_bytes(spend)],
+        [name, datetime.now(UTC).replace(tzinfo=None), parquet_bytes(spend)],
     )
 
 
 def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
     """The spend file the dashboard was last given, and its name; (None, None) without one."""
-    import io
-
-    import pyarrow.parquet as pq
+    from valuecast.snapshots import frame_from_parquet
 
     raw = workspace.con.con
     exists = raw.execute(
@@ -322,4 +320,4 @@ def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
     row = raw.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
     if row is None:
         return None, None
-    return pq.read_table(io.BytesIO(row[1])).to_pandas(), row[0]
+    return frame_from_parquet(row[1]), row[0]

@@ -7,6 +7,7 @@ import time
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -572,6 +573,43 @@ class ModelChoice(StrEnum):
     mbgnbd = "mbgnbd"
 
 
+# the options `analyze` and `refresh` share (declared once, with their help)
+WorkspaceOption = Annotated[
+    Path, typer.Option("--workspace", "-w", help="The workspace DuckDB file.")
+]
+FormatOption = Annotated[
+    ExportFormat | None,
+    typer.Option(
+        "--format", help="Force the export format instead of detecting it from the header."
+    ),
+]
+MapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--map", help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,..."
+    ),
+]
+FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv converting currencies.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")
+]
+HorizonOption = Annotated[int, typer.Option("--horizon", help="Prediction horizon in months.")]
+DiscountRateOption = Annotated[float, typer.Option("--annual-discount-rate")]
+MarginOption = Annotated[
+    float, typer.Option("--margin", help="Share of net revenue kept as profit.")
+]
+ModelOption = Annotated[
+    ModelChoice, typer.Option("--model", help="auto picks the best on a holdout backtest.")
+]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+SpendOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
+    ),
+]
+
+
 def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str, Path]:
     """Write customers.csv/.parquet, summary.json and ingest_report.json into ``out``."""
 
@@ -767,29 +805,17 @@ def analyze(
     files: list[str] = typer.Argument(
         None, help="Exports to ingest first (Shopify, Magento, WooCommerce, orders tables)."
     ),
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
-    export_format: ExportFormat | None = typer.Option(
-        None, "--format", help="Force the export format instead of detecting it from the header."
-    ),
-    column_map: str | None = typer.Option(
-        None, "--map", help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,..."
-    ),
-    fx: Path | None = typer.Option(None, "--fx", help="RATES.csv converting currencies."),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="YYYY-MM-DD (default: the last order date)."
-    ),
-    horizon: int = typer.Option(12, "--horizon", help="Prediction horizon in months."),
-    annual_discount_rate: float = typer.Option(0.10, "--annual-discount-rate"),
-    margin: float = typer.Option(1.0, "--margin", help="Share of net revenue kept as profit."),
-    model: ModelChoice = typer.Option(
-        ModelChoice.auto, "--model", help="auto picks the best on a holdout backtest."
-    ),
-    out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
-    spend: Path | None = typer.Option(
-        None, "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
+    export_format: FormatOption = None,
+    column_map: MapOption = None,
+    fx: FxOption = None,
+    as_of: AsOfOption = None,
+    horizon: HorizonOption = 12,
+    annual_discount_rate: DiscountRateOption = 0.10,
+    margin: MarginOption = 1.0,
+    model: ModelOption = ModelChoice.auto,
+    out: OutOption = Path("valuecast-out"),
+    spend: SpendOption = None,
     engine: str = typer.Option("duckdb", "--engine", help=cli_scale.ENGINE_HELP),
     tables: str | None = typer.Option(None, "--tables", help=cli_scale.TABLES_HELP),
 ) -> None:

@@ -13,8 +13,18 @@ import typer
 from rich.table import Table
 
 from valuecast.cli import (
-    ExportFormat,
+    AsOfOption,
+    DiscountRateOption,
+    FormatOption,
+    FxOption,
+    HorizonOption,
+    MapOption,
+    MarginOption,
     ModelChoice,
+    ModelOption,
+    OutOption,
+    SpendOption,
+    WorkspaceOption,
     console,
     fail,
     open_workspace,
@@ -100,29 +110,17 @@ def add_commands(app: typer.Typer) -> None:
         files: list[str] = typer.Argument(
             ..., help="The new exports (Shopify, Magento, WooCommerce, orders tables)."
         ),
-        workspace: Path = typer.Option(
-            Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-        ),
-        export_format: ExportFormat | None = typer.Option(
-            None, "--format", help="Force the export format instead of detecting it."
-        ),
-        column_map: str | None = typer.Option(
-            None, "--map", help="Columns of a generic orders table: customer_id=COL,..."
-        ),
-        fx: Path | None = typer.Option(None, "--fx", help="RATES.csv converting currencies."),
-        as_of: str | None = typer.Option(
-            None, "--as-of", help="YYYY-MM-DD (default: the last order date)."
-        ),
-        horizon: int = typer.Option(12, "--horizon", help="Prediction horizon in months."),
-        annual_discount_rate: float = typer.Option(0.10, "--annual-discount-rate"),
-        margin: float = typer.Option(1.0, "--margin", help="Share of net revenue kept."),
-        model: ModelChoice = typer.Option(
-            ModelChoice.auto, "--model", help="auto picks the best on a holdout backtest."
-        ),
-        out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
-        spend: Path | None = typer.Option(
-            None, "--spend", help="SPEND.csv (month, channel, spend): adds CAC and payback."
-        ),
+        workspace: WorkspaceOption = Path("valuecast.duckdb"),
+        export_format: FormatOption = None,
+        column_map: MapOption = None,
+        fx: FxOption = None,
+        as_of: AsOfOption = None,
+        horizon: HorizonOption = 12,
+        annual_discount_rate: DiscountRateOption = 0.10,
+        margin: MarginOption = 1.0,
+        model: ModelOption = ModelChoice.auto,
+        out: OutOption = Path("valuecast-out"),
+        spend: SpendOption = None,
         top: int = typer.Option(10, "--top", help="High-value customers at risk to list."),
     ) -> None:
         """Add new exports, re-run the analysis and store it as a dated snapshot.

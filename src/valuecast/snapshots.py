@@ -546,7 +546,9 @@ def refresh(
     """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
 
     All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
-    process is killed, the workspace keeps its orders and snapshots as they were.
+    process is killed, the workspace keeps its orders and snapshots as they were.  ``results``
+    are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
+    the analysis has their memory.
     """
     from valuecast.engine.memory import release_unused_memory
     from valuecast.pipeline import AnalysisOptions, analyze_with_growth
@@ -555,7 +557,9 @@ def refresh(
     with workspace.transaction():
         progress("writing the orders")
         report = workspace.ingest(results)
-        release_unused_memory()  # the staging's freed pages, before the analysis allocates
+        for result in results:
+            result.release_rows()
+        release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
         analysis, tables = analyze_with_growth(workspace, options, progress, spend=spend)
         progress("storing the snapshot")
         snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import gc
+
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from valuecast.engine import Workspace, customer_summary, summarize
 from valuecast.io import generic
@@ -80,6 +83,32 @@ def test_generic_csv_ingest_is_idempotent(tmp_path):
     assert second.new_orders == 0 and second.unchanged_orders == 40
     pd.testing.assert_frame_equal(stored, after)
     assert stored["order_id"].is_unique
+
+
+def test_staging_keeps_no_reference_to_the_rows_it_read(tmp_path):
+    """``refresh`` analyses inside the ingest's transaction: the importer's Arrow strings must be
+    freeable there, not only at the commit (a registered Arrow table was kept until then)."""
+    rows = ["customer,date,amount"] + [
+        f"customer-{i % 997:05d}@example.com,2024-01-{i % 28 + 1:02d},{i}" for i in range(20_000)
+    ]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with Workspace(tmp_path / "ws.duckdb") as ws, ws.transaction():
+        for first in (True, False):  # the direct write into empty tables, and the staged merge
+            gc.collect()
+            before = pa.total_allocated_bytes()
+            result = generic.read_orders(path)
+            read = pa.total_allocated_bytes() - before
+            report = ws.ingest([result])
+            result.release_rows()
+            gc.collect()
+            assert read > 1_000_000  # the strings of 20,000 orders live in Arrow's pool
+            assert pa.total_allocated_bytes() - before < 0.05 * read
+            assert report.new_orders == (20_000 if first else 0)
+            assert result.orders.empty and list(result.orders.columns) == list(
+                generic.read_orders(path).orders.columns
+            )
+        assert ws.orders().count().to_pyarrow().as_py() == 20_000
 
 
 def test_summary_skips_attributes_no_order_has(make_orders):

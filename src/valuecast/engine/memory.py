@@ -8,12 +8,28 @@ between its large steps so the peak of the whole job is the peak of one step, no
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import gc
 
 
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl, Windows)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
 def release_unused_memory() -> None:
-    """Collect garbage, then return Arrow's unused pages to the operating system."""
+    """Collect garbage, then return Arrow's and the C heap's unused pages to the system."""
     import pyarrow as pa
 
     gc.collect()
     pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from valuecast.engine.connection import DEFAULT_WORKSPACE, connect_duckdb
+from valuecast.engine.memory import release_unused_memory
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
@@ -260,6 +261,7 @@ class Workspace:
         """
         if self.read_only:
             raise InputError(str(self.path), "workspace opened read-only")
+        release_unused_memory()  # what the importers freed, before staging allocates
         inputs = _arrow_inputs(results)
         raw = self.con.con
         # rows are stored in any order (readers sort what they show): this lets DuckDB write
@@ -268,8 +270,10 @@ class Workspace:
         try:
             with self.transaction():
                 ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
-                _stage(raw, inputs)
-                counts = _merge(raw, ingest_id)
+                direct = _direct(raw)
+                _stage(raw, inputs, ingest_id, direct)
+                inputs = None  # DuckDB holds no reference to them: the memory can go now
+                counts = _merge(raw, ingest_id, direct)
                 currencies = _sql(
                     raw,
                     "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
@@ -308,11 +312,6 @@ class Workspace:
         finally:
             _sql(raw, "RESET preserve_insertion_order")
             _drop_staged(raw)
-            for name in ("_in_orders", "_in_lines", "_in_customers"):
-                try:
-                    raw.unregister(name)
-                except Exception:  # pragma: no cover - already gone
-                    pass
         return report
 
 
@@ -379,12 +378,18 @@ def _empty_select(schema: dict[str, str]) -> str:
     )
 
 
-def _stage(raw: Any, inputs: dict[str, Any]) -> None:
+def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, bool]) -> None:
     """``_stage_orders``, ``_stage_order_lines`` and ``_stage_customers``, typed as the tables.
 
     Orders: one row per order id (an importer gives one row per order; across the files of an
     ingest the last file wins).  Lines: an order's line items come from the last file that lists
     any for it, and only orders being ingested keep lines.  Customers: last record per id.
+
+    A table in ``direct`` is empty, so nothing stored can match a staged row: its rows are written
+    straight into it (tagged ``ingest_id``) and its stage is a view of it, which spares a copy.
+    Every other stage is a temporary table.  Either way the Arrow input is read once through a
+    relation, never registered: a registered Arrow table stays referenced by DuckDB until the
+    transaction commits, and ``refresh`` runs the whole analysis inside that transaction.
     """
     several = inputs["files"] > 1
     for name, schema in TABLES.items():
@@ -393,40 +398,37 @@ def _stage(raw: Any, inputs: dict[str, Any]) -> None:
         if table is None:
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
             continue
-        source = f"_in_{'lines' if name == 'order_lines' else name}"
-        raw.register(source, table)
-        rows = f"(SELECT *, row_number() OVER () AS _row FROM {source})"
-        if name == "orders":
-            if several:
-                _sql(
-                    raw,
-                    f"CREATE TEMP TABLE {stage} AS SELECT {_cast_list(schema)} FROM {rows} "
-                    "WHERE order_id IS NOT NULL QUALIFY row_number() OVER "
-                    "(PARTITION BY order_id ORDER BY _file DESC, _row DESC) = 1 ORDER BY _row",
-                )
-            else:  # a view: the Arrow data is read where it is needed, never copied
-                _sql(
-                    raw,
-                    f"CREATE TEMP VIEW {stage} AS SELECT {_cast_list(schema)} FROM {source} "
-                    "WHERE order_id IS NOT NULL",
-                )
-        elif name == "order_lines":
-            _sql(
-                raw,
-                f"CREATE TEMP TABLE {stage} AS SELECT {_cast_list(schema)} FROM {rows} "
-                "WHERE order_id IS NOT NULL "
-                "AND order_id IN (SELECT order_id FROM _stage_orders) "
-                "QUALIFY _file = max(_file) OVER (PARTITION BY order_id) AND row_number() OVER "
-                "(PARTITION BY order_id, line_number ORDER BY _file DESC, _row DESC) = 1 "
-                "ORDER BY _row",
-            )
+        select = _stage_select(name, schema, several)
+        if direct[name]:
+            rows = raw.from_arrow(table).query("_in", f"SELECT *, {int(ingest_id)} FROM ({select})")
+            rows.insert_into(name)
+            _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            _sql(
-                raw,
-                f"CREATE TEMP TABLE {stage} AS SELECT {_cast_list(schema)} FROM {rows} "
-                "WHERE customer_id IS NOT NULL QUALIFY row_number() OVER "
-                "(PARTITION BY customer_id ORDER BY _file DESC, _row DESC) = 1 ORDER BY _row",
-            )
+            _sql(raw, f"CREATE TEMP TABLE {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
+            raw.from_arrow(table).query("_in", select).insert_into(stage)
+
+
+def _stage_select(name: str, schema: dict[str, str], several: bool) -> str:
+    """The staged rows of one input, as a query over the Arrow table ``_in`` (see :func:`_stage`)."""
+    rows = "(SELECT *, row_number() OVER () AS _row FROM _in)"
+    if name == "orders":
+        if not several:  # an importer gives one row per order
+            return f"SELECT {_cast_list(schema)} FROM _in WHERE order_id IS NOT NULL"
+        return (
+            f"SELECT {_cast_list(schema)} FROM {rows} WHERE order_id IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _file DESC, _row DESC) = 1"
+        )
+    if name == "order_lines":
+        return (
+            f"SELECT {_cast_list(schema)} FROM {rows} WHERE order_id IS NOT NULL "
+            "AND order_id IN (SELECT order_id FROM _stage_orders) "
+            "QUALIFY _file = max(_file) OVER (PARTITION BY order_id) AND row_number() OVER "
+            "(PARTITION BY order_id, line_number ORDER BY _file DESC, _row DESC) = 1"
+        )
+    return (
+        f"SELECT {_cast_list(schema)} FROM {rows} WHERE customer_id IS NOT NULL QUALIFY "
+        "row_number() OVER (PARTITION BY customer_id ORDER BY _file DESC, _row DESC) = 1"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -437,16 +439,15 @@ def _is_empty(raw: Any, table: str) -> bool:
 
 
 def _upsert(
-    raw: Any, table: str, schema: dict[str, str], key: str, ingest_id: int
+    raw: Any, table: str, schema: dict[str, str], key: str, ingest_id: int, stored: bool
 ) -> dict[str, int]:
-    """Upsert the staged ``_stage_{table}`` rows into ``table`` by ``key``; return the counts."""
+    """Upsert the staged ``_stage_{table}`` rows into ``table`` by ``key``; return the counts.
+
+    ``stored``: the table was empty and staging wrote the rows into it (every one is new).
+    """
     stage = f"_stage_{table}"
     columns = _column_list(schema)
-    if _is_empty(raw, table):  # first ingest: no key can match
-        _sql(
-            raw,
-            f"INSERT INTO {table} ({columns}, ingest_id) SELECT {columns}, {ingest_id} FROM {stage}",
-        )
+    if stored:
         _sql(raw, f"CREATE OR REPLACE TEMP VIEW _new_{table} AS SELECT {key} FROM {stage}")
         _sql(
             raw,
@@ -477,20 +478,26 @@ def _upsert(
     return {"new": new, "changed": changed}
 
 
-def _merge(raw: Any, ingest_id: int) -> dict[str, int]:
-    first = _is_empty(raw, "orders") and _is_empty(raw, "order_lines")
-    order_counts = _upsert(raw, "orders", ORDERS_SCHEMA, "order_id", ingest_id)
-    line_columns = _column_list(ORDER_LINES_SCHEMA)
-    if first:  # nothing stored: every staged line is new, no order can have been updated
-        _sql(
-            raw,
-            f"INSERT INTO order_lines ({line_columns}, ingest_id) "
-            f"SELECT {line_columns}, {ingest_id} FROM _stage_order_lines",
-        )
-        updated = 0
-    else:
-        updated = _merge_lines(raw, ingest_id)
-    customer_counts = _upsert(raw, "customers", CUSTOMERS_SCHEMA, "customer_id", ingest_id)
+def _direct(raw: Any) -> dict[str, bool]:
+    """Which tables staging writes into directly (see :func:`_stage`): the empty ones; lines only
+    when the orders are empty too (else stored orders may gain lines, which counts as an update)."""
+    orders = _is_empty(raw, "orders")
+    return {
+        "orders": orders,
+        "order_lines": orders and _is_empty(raw, "order_lines"),
+        "customers": _is_empty(raw, "customers"),
+    }
+
+
+def _merge(raw: Any, ingest_id: int, direct: dict[str, bool]) -> dict[str, int]:
+    """Merge the stages into the tables (what staging wrote directly is only counted)."""
+    first = direct["order_lines"]
+    order_counts = _upsert(raw, "orders", ORDERS_SCHEMA, "order_id", ingest_id, direct["orders"])
+    # nothing was stored: every staged line is new, no order can have been updated
+    updated = 0 if first else _merge_lines(raw, ingest_id)
+    customer_counts = _upsert(
+        raw, "customers", CUSTOMERS_SCHEMA, "customer_id", ingest_id, direct["customers"]
+    )
     return {
         "first": first,
         "new_orders": order_counts["new"],

@@ -130,3 +130,16 @@ class ImportResult:
     # one row per excluded order: order_number, reason, rows, gross_revenue, currency
     # (``excluded_revenue`` sums gross_revenue by reason; kept so --fx can convert it)
     excluded_detail: pd.DataFrame | None = None
+
+    def release_rows(self) -> None:
+        """Replace the orders, lines and customers read by empty frames of the same columns.
+
+        For a caller done with the rows once they are stored (the counts live on in the ingest
+        report): their memory, Arrow strings that DuckDB read without copying, is freed now
+        rather than when the result goes out of scope.
+        """
+        for name in ("orders", "order_lines", "customers"):
+            frame = getattr(self, name)
+            setattr(
+                self, name, pd.DataFrame({c: pd.Series(dtype=t) for c, t in frame.dtypes.items()})
+            )

@@ -3,9 +3,8 @@ shortcut for attribute columns no order fills."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import gc
+from datetime import date
 
 import ibis
 import pandas as pd

@@ -58,6 +58,19 @@ def purchase_days(known: ir.Table) -> ir.Table:
     return days.mutate(gap_days=days.next_date.delta(days.order_date, unit="day").cast("int64"))
 
 
+def first_purchases(known: ir.Table) -> ir.Table:
+    """``customer_id, first_date, cohort, orders``: one row per customer of ``known``.
+
+    ``first_date`` is the first order date, ``cohort`` its :func:`month_index` and ``orders`` the
+    customer's order count.  The cohort tables and the growth stage each need these; the
+    analysis materialises them once and hands them to both.
+    """
+    firsts = known.group_by("customer_id").aggregate(
+        first_date=known.order_date.min(), orders=known.count()
+    )
+    return firsts.mutate(cohort=month_index(firsts.first_date))
+
+
 def month_index(value: ir.DateValue) -> ir.IntegerValue:
     """Months since year 0 (``year * 12 + month - 1``): differences are calendar-month steps."""
     return (value.year() * 12 + value.month() - 1).cast("int64")

@@ -43,6 +43,7 @@ import pandas as pd
 from valuecast.analytics._history import (
     AVERAGE_MONTH_DAYS,
     date_literal,
+    first_purchases,
     is_month_end,
     known_orders,
     month_index,
@@ -96,9 +97,17 @@ class Cohorts:
 
 
 def _acquired(
-    known: ir.Table, orders: ir.Table, by: str | None, order_lines: ir.Table | None, as_of: date
+    known: ir.Table,
+    orders: ir.Table,
+    by: str | None,
+    order_lines: ir.Table | None,
+    as_of: date,
+    firsts: ir.Table | None,
 ) -> ir.Table:
     """``customer_id, cohort (month index), orders, group``: one row per customer."""
+    if by is None:
+        firsts = first_purchases(known) if firsts is None else firsts
+        return firsts.select("customer_id", "cohort", "orders", group=ibis.literal(NONE_LABEL))
     aggs: dict[str, ir.Value] = {
         "cohort": month_index(known.order_date).min(),
         "orders": known.count(),
@@ -114,8 +123,6 @@ def _acquired(
         customers = customers.left_join(products, "customer_id").select(
             customers, group=products.first_product
         )
-    if by is None:
-        return customers.mutate(group=ibis.literal(NONE_LABEL))
     return customers.mutate(group=customers.group.strip().nullif("").fill_null(NONE_LABEL))
 
 
@@ -137,12 +144,15 @@ def cohort_tables(
     as_of: date | datetime | str | None,
     by: str | None = None,
     order_lines: ir.Table | None = None,
+    firsts: ir.Table | None = None,
 ) -> Cohorts:
     """Monthly acquisition cohorts and their retention (see the module docstring for the rules).
 
     ``as_of`` None means the last order date; ``by`` is None or one of :data:`GROUPINGS`
     (``"first_product"`` needs ``order_lines``).  Two small queries run (per-cohort sizes and
     per-cohort-month activity) plus one count of left-out orders; the frames are built in pandas.
+    ``firsts``: :func:`~valuecast.analytics._history.first_purchases` of these orders up to
+    ``as_of`` when the caller keeps them computed (read for the cohorts without ``by``).
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)} (got {by!r})")
@@ -150,7 +160,7 @@ def cohort_tables(
         raise ValueError("by='first_product' needs the order_lines table")
     as_of_date = resolve_as_of(orders, as_of)
     known = known_orders(orders, as_of_date)
-    customers = _acquired(known, orders, by, order_lines, as_of_date)
+    customers = _acquired(known, orders, by, order_lines, as_of_date, firsts)
 
     sizes = (
         customers.group_by(["cohort", "group"])

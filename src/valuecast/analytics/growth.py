@@ -52,7 +52,7 @@ def growth_tables(
     margin: float = 1.0,
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage."""
-    from valuecast.analytics._history import known_orders, purchase_days
+    from valuecast.analytics._history import first_purchases, known_orders, purchase_days
     from valuecast.analytics.affinity import next_products, product_affinity
     from valuecast.analytics.channels import (
         CLV_METRICS,
@@ -70,20 +70,6 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines)
-    tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
-    # cohorts.notes (guests and orders after the as-of date left out) repeat the summary's notes
-    # the purchase days (a window over every order) once for both, not three times
-    releases: list = []
-    try:
-        days = materialize(purchase_days(known_orders(orders, as_of)), releases)
-        churn = churn_threshold(orders, as_of=as_of, days=days)
-        gaps = days_between_orders(orders, as_of=as_of, days=days)
-    finally:
-        for release in reversed(releases):
-            release()
-    tables["days_between_orders.csv"] = gaps
-
     # the columns the grouping reads, not a copy of the whole customers table
     by_channel = customers[["acquisition_channel", *CLV_METRICS]].assign(
         acquisition_channel=canonical_channels(customers["acquisition_channel"])
@@ -96,7 +82,24 @@ def growth_tables(
         tables["cac.csv"] = cac
         ratio = _overall_clv_to_cac(cac)
     tables["channels.csv"] = channels_frame(groups, "acquisition_channel", cac)
-    stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio)
+
+    # computed once, each read by several tables: every customer's first purchase (cohorts and
+    # the stage) and the purchase days (a window over every order: churn and the gaps)
+    releases: list = []
+    try:
+        known = known_orders(orders, as_of)
+        firsts = materialize(first_purchases(known), releases)
+        cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines, firsts=firsts)
+        # cohorts.notes (guests, orders after the as-of date left out) repeat the summary's notes
+        stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, firsts=firsts)
+        days = materialize(purchase_days(known), releases)
+        churn = churn_threshold(orders, as_of=as_of, days=days)
+        gaps = days_between_orders(orders, as_of=as_of, days=days)
+    finally:
+        for release in reversed(releases):
+            release()
+    tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
+    tables["days_between_orders.csv"] = gaps
 
     pairs = product_affinity(orders, lines, as_of=as_of)
     tables["affinity.csv"] = pairs

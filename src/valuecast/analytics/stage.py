@@ -57,6 +57,7 @@ import pandas as pd
 from valuecast.analytics._history import (
     date_literal,
     dated_orders,
+    first_purchases,
     known_orders,
     month_index,
     month_index_of,
@@ -121,7 +122,9 @@ def stage_for(shop_age_days: int | None, orders_per_day: float) -> tuple[Stage, 
     return stage, notes
 
 
-def _monthly_revenue(orders: ir.Table, as_of: date | None) -> pd.DataFrame:
+def _monthly_revenue(
+    orders: ir.Table, as_of: date | None, firsts: ir.Table | None = None
+) -> pd.DataFrame:
     """Net revenue per month from new and from returning customers (guests left out).
 
     An order is *new* revenue when it is on the customer's first purchase day, *returning*
@@ -132,8 +135,8 @@ def _monthly_revenue(orders: ir.Table, as_of: date | None) -> pd.DataFrame:
     if as_of is None:
         return pd.DataFrame(columns=columns)
     known = known_orders(orders, as_of)
-    firsts = known.group_by("customer_id").aggregate(first_date=known.order_date.min())
-    joined = known.inner_join(firsts, "customer_id")
+    firsts = first_purchases(known) if firsts is None else firsts
+    joined = known.inner_join(firsts.select("customer_id", "first_date"), "customer_id")
     new = joined.order_date == joined.first_date
     monthly = (
         joined.group_by(month=month_index(joined.order_date))
@@ -159,11 +162,14 @@ def growth_stage(
     *,
     as_of: date | datetime | str | None,
     cac_ratio: float | None = None,
+    firsts: ir.Table | None = None,
 ) -> dict[str, Any]:
     """The shop's growth stage, the suggested retention share of effort, and the evidence.
 
     ``as_of`` None means the last order date.  ``cac_ratio`` is the CLV:CAC ratio when marketing
     spend is known (valuecast does not know spend by itself); it is reported as is.
+    ``firsts``: :func:`~valuecast.analytics._history.first_purchases` of these orders up to
+    ``as_of`` when the caller keeps them computed.
 
     Returns a dict: ``stage``, ``description``, ``retention_share`` (0.15 ...),
     ``retention_effort`` ("at least 15%" ...), ``acquisition_share``, ``shop_age_days``,
@@ -176,7 +182,7 @@ def growth_stage(
     if cac_ratio is not None and not (math.isfinite(cac_ratio) and cac_ratio >= 0):
         raise ValueError("cac_ratio must be a non-negative number")
     as_of_date = _as_date(as_of, "as-of") or default_as_of(orders)
-    facts = _facts(orders, as_of_date)
+    facts = _facts(orders, as_of_date, firsts)
     age, window = facts["age"], facts["window"]
     rate = facts["recent"] / window
     stage, notes = stage_for(age, rate)
@@ -207,12 +213,12 @@ def growth_stage(
         "repeat_customers": repeat,
         "repeat_rate": repeat / customers if customers else None,
         "clv_cac_ratio": cac_ratio,
-        "monthly_revenue": _monthly_revenue(orders, as_of_date),
+        "monthly_revenue": _monthly_revenue(orders, as_of_date, firsts),
         "notes": notes,
     }
 
 
-def _facts(orders: ir.Table, as_of: date | None) -> dict[str, Any]:
+def _facts(orders: ir.Table, as_of: date | None, firsts: ir.Table | None) -> dict[str, Any]:
     """Order count, first order date, shop age, recent orders and window, customer counts.
 
     Two small queries; a shop without any order up to ``as_of`` (or at all, when ``as_of`` is
@@ -238,9 +244,8 @@ def _facts(orders: ir.Table, as_of: date | None) -> dict[str, Any]:
         return facts
     first = _as_date(row["first"], "first order date")
     age = (as_of - first).days
-    known = known_orders(orders, as_of)
-    per = known.group_by("customer_id").aggregate(n=known.count())
-    counts = per.aggregate(customers=per.count(), repeat=per.count(where=per.n >= 2))
+    per = first_purchases(known_orders(orders, as_of)) if firsts is None else firsts
+    counts = per.aggregate(customers=per.count(), repeat=per.count(where=per.orders >= 2))
     counts = counts.to_pyarrow().to_pylist()[0]
     facts.update(
         orders=int(row["orders"]),

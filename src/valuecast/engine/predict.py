@@ -52,7 +52,12 @@ from valuecast.clv import (
     period_discount_rate,
 )
 from valuecast.engine.attributes import first_products, shop_facts
-from valuecast.engine.summary import SummaryError, compressed_summary, summarize
+from valuecast.engine.summary import (
+    SummaryError,
+    compressed_summary,
+    customer_summary,
+    summarize,
+)
 from valuecast.models import FitError, GammaGamma
 
 Progress = Callable[[str], None]
@@ -229,7 +234,10 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         progress("backtesting models")
-        backtest_result, chosen = choose_model(orders, customers, as_of, facts, options, releases)
+        backtest_result, chosen = choose_model(
+            orders, customers, as_of, facts, options, releases,
+            known_empty=result.empty_attributes,
+        )  # fmt: skip
         lap("backtest")
 
         progress("fitting models and predicting")
@@ -299,10 +307,14 @@ def _iso(value) -> str | None:
 
 # ------------------------------------------------------------------------------------------------
 # the backtest: the calibration summary sampled in the engine
-def choose_model(orders, customers_table, as_of: date, facts, options, releases=None):
+def choose_model(
+    orders, customers_table, as_of: date, facts, options, releases=None, *, known_empty=()
+):
     """Backtest the candidates on a holdout split; return the JSON result and the chosen model.
 
-    The calibration summary is computed in the engine; when it holds more than
+    ``known_empty``: the optional attributes no order fills (the full summary found them), which
+    the calibration summary then skips.  The calibration summary is computed in the engine (its
+    notes and counts are not needed: the full summary's are reported); when it holds more than
     ``options.backtest_max_customers`` customers, the seeded sample of
     :func:`~valuecast.analytics.backtest.sample_rows` (positions in customer_id order) is picked
     there too, so at most that many rows cross to Python.
@@ -320,9 +332,10 @@ def choose_model(orders, customers_table, as_of: date, facts, options, releases=
         fallback = "bgnbd" if options.model == "auto" else options.model
         return {"skipped": str(error)}, fallback
     holdout_days = (as_of - _to_date(calibration_end)).days
-    calibration = summarize(
-        orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table
-    ).table
+    calibration = customer_summary(
+        orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table,
+        known_empty=known_empty,
+    )  # fmt: skip
     if releases is not None:  # counted, then sampled: summarised once, not twice
         calibration = materialize(calibration, releases)
     limit = options.backtest_max_customers

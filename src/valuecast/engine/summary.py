@@ -249,6 +249,8 @@ class CustomerSummary:
     calibration_end: date | None
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    # the optional attributes no order fills: a summary of the same orders may skip them
+    empty_attributes: tuple[str, ...] = ()
 
     def compressed(self) -> ir.Table:
         return compressed_summary(self.table)
@@ -314,5 +316,10 @@ def summarize(
             )
     counts["guest_revenue"] = round(float(counts["guest_revenue"] or 0.0), 2)
     return CustomerSummary(
-        table=table, as_of=as_of_date, calibration_end=cal_date, notes=notes, counts=counts
+        table=table,
+        as_of=as_of_date,
+        calibration_end=cal_date,
+        notes=notes,
+        counts=counts,
+        empty_attributes=tuple(empty),
     )

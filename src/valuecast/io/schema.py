@@ -8,7 +8,9 @@ an :class:`ImportResult` holding pandas DataFrames with exactly these columns an
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -61,7 +63,8 @@ CUSTOMERS_SCHEMA: dict[str, str] = {
 }
 
 
-def empty_frame(schema: dict[str, str]) -> pd.DataFrame:
+def empty_frame(schema: Mapping[str, Any]) -> pd.DataFrame:
+    """No rows, the schema's columns and dtypes (names or dtype objects)."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in schema.items()})
 
 
@@ -139,7 +142,4 @@ class ImportResult:
         rather than when the result goes out of scope.
         """
         for name in ("orders", "order_lines", "customers"):
-            frame = getattr(self, name)
-            setattr(
-                self, name, pd.DataFrame({c: pd.Series(dtype=t) for c, t in frame.dtypes.items()})
-            )
+            setattr(self, name, empty_frame(getattr(self, name).dtypes.to_dict()))

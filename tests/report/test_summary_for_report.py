@@ -23,7 +23,15 @@ def test_weekly_actuals_are_the_holdout_purchase_days_of_calibration_customers(s
         weekly = actual_weekly_cumulative(orders, calibration_end, as_of)
         calibration = summarize(orders, as_of=as_of, calibration_end=calibration_end)
         holdout_orders = int(calibration.table.to_pandas()["holdout_orders"].sum())
+        # the calibration customers given as a table (what the pipeline passes): the same series;
+        # half of them, a smaller one
+        given = actual_weekly_cumulative(
+            orders, calibration_end, as_of, calibration_customers=calibration.table
+        )
+        half = calibration.table.filter(calibration.table.customer_id.hash() % 2 == 0)
+        fewer = actual_weekly_cumulative(orders, calibration_end, as_of, calibration_customers=half)
         frame = orders.to_pandas()
+    assert given == weekly and fewer[-1] < weekly[-1]
     # the same from the orders in pandas: purchase days after the calibration end of customers
     # whose first purchase day is on or before it
     frame = frame[frame["customer_id"].notna()]

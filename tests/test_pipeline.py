@@ -284,3 +284,31 @@ def test_engine_segments_equal_the_reference_rfm_and_tiers(cdnow_run):
     tiers = predicted_spend_tier(np.round(customers["predicted_clv"].to_numpy() * 1e6))
     assert customers["predicted_spend_tier"].tolist() == list(tiers)
     assert len(set(tiers)) == 3 and customers["rfm_group"].nunique() > 5
+
+
+def test_growth_tables_without_product_lines_give_what_the_product_queries_give(cdnow_run):
+    """CDNOW has no line items: growth_tables skips the product queries, and its tables are
+    exactly (columns, dtypes) what those queries return on no lines."""
+    from datetime import date
+
+    from valuecast.analytics.affinity import next_products, product_affinity
+    from valuecast.analytics.growth import growth_tables
+    from valuecast.analytics.replenishment import reminders
+    from valuecast.engine import Workspace
+
+    out, _ = cdnow_run
+    customers = pd.read_parquet(out / "customers.parquet")
+    as_of = date(1997, 9, 30)
+    with Workspace(out.parent / "w.duckdb", read_only=True) as ws:
+        orders, lines = ws.orders(), ws.order_lines()
+        assert lines.count().execute() == 0
+        tables = growth_tables(ws, customers, as_of).tables
+        pairs = product_affinity(orders, lines, as_of=as_of)
+        expected = {
+            "affinity.csv": pairs,
+            "next_products.csv": next_products(orders, lines, as_of=as_of, affinity=pairs),
+            "reminders.csv": reminders(orders, lines, as_of=as_of),
+        }
+    for name, frame in expected.items():
+        assert len(frame) == 0, name
+        pd.testing.assert_frame_equal(tables[name], frame, check_index_type=False)

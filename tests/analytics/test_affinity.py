@@ -445,3 +445,13 @@ def test_next_products_without_rules_is_empty():
     orders, lines = shop(NEXT_ORDERS, NEXT_LINES)
     empty = next_products(orders, lines, as_of="2024-06-30", affinity=RULES.iloc[0:0])
     assert empty.empty and list(empty.columns) == list(NEXT_PRODUCTS_COLUMNS)
+
+
+def test_lines_name_products_only_with_a_name_or_sku_and_a_positive_quantity():
+    from valuecast.analytics.growth import _names_products
+
+    orders = [("o1", "a", "2024-01-01")]
+    assert not _names_products(shop(orders, [])[1])
+    assert not _names_products(shop(orders, [("o1", None, None, 1.0), ("o1", " ", "", 2.0)])[1])
+    assert not _names_products(shop(orders, [("o1", "Mug", None, 0.0)])[1])
+    assert _names_products(shop(orders, [("o1", None, None, 1.0), ("o1", None, "SKU-1", 1.0)])[1])

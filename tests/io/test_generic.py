@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from valuecast.datasets import data_path, load_cdnow_transactions
 from valuecast.io import generic
@@ -167,3 +171,42 @@ def test_cdnow_errors(tmp_path):
     path.write_text("")
     with pytest.raises(InputError, match="empty"):
         generic.read_cdnow(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "C@x.com", None]), st.integers(0, 3)),
+        min_size=0,
+        max_size=40,
+    )
+)
+def test_row_numbers_count_repeats_of_customer_and_time_in_row_order(rows):
+    """``customer|date`` with ``|2``, ``|3`` ... for later rows of the same customer and time
+    (guests, with no customer, counting as one), as counted row by row in Python."""
+    customers = [customer for customer, _ in rows]
+    written = [f"2024-01-0{day + 1}" for _, day in rows]
+    when = np.array([day for _, day in rows], dtype="datetime64[D]").astype("datetime64[us]")
+    seen: dict[tuple, int] = {}
+    expected = []
+    for customer, text, time in zip(customers, written, when.tolist(), strict=True):
+        seen[(customer, time)] = seen.get((customer, time), 0) + 1
+        k = seen[(customer, time)]
+        expected.append(f"{customer or ''}|{text}" + (f"|{k}" if k > 1 else ""))
+    numbers = generic._row_numbers(
+        pa.chunked_array([pa.array(customers, pa.string())]),
+        pa.chunked_array([pa.array(written, pa.string())]),
+        when,
+    )
+    assert numbers.to_pylist() == expected
+
+
+def test_repeat_numbers_are_exact_when_every_hash_collides():
+    """Rows whose (customer, time) hashes collide are grouped exactly: all-equal hashes give the
+    numbers the real hashes give."""
+    customers = pa.chunked_array([pa.array(["a", "b", "a", None, None, "a", "b"])])
+    when = np.array([1, 1, 1, 1, 1, 2, 1], dtype="datetime64[D]").astype("datetime64[us]")
+    real = generic._repeat_numbers(customers, when, generic._pair_hashes(customers, when))
+    assert real.tolist() == [0, 0, 2, 0, 2, 0, 2]
+    colliding = np.zeros(len(when), dtype=np.uint64)
+    assert generic._repeat_numbers(customers, when, colliding).tolist() == real.tolist()

@@ -146,7 +146,7 @@ def test_unfitted_model_and_penalizer():
     assert shrunk.log_likelihood_ < plain.log_likelihood_
 
 
-@pytest.mark.parametrize("model_name", ["BetaGeo", "ModifiedBetaGeo"])
+@pytest.mark.parametrize("model_name", ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"])
 def test_expected_transactions_grid_equals_one_horizon_at_a_time(model_name):
     import valuecast.models as models
     from valuecast.datasets import load_cdnow_summary
@@ -159,3 +159,20 @@ def test_expected_transactions_grid_equals_one_horizon_at_a_time(model_name):
     assert grid.shape == (len(times), len(cdnow))
     for row, horizon in zip(grid, times, strict=True):
         np.testing.assert_allclose(row, model.expected_transactions(horizon, f, r, t), rtol=1e-13)
+
+
+def test_pareto_nbd_grid_is_bitwise_the_one_horizon_method_and_checks_its_times():
+    from valuecast.datasets import load_cdnow_summary
+    from valuecast.models import ParetoNBD
+
+    cdnow = load_cdnow_summary()
+    f, r, t = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    model = ParetoNBD().fit(f, r, t)
+    times = [0.0, 2.5, 39.0]
+    grid = model.expected_transactions_grid(times, f, r, t)
+    for row, horizon in zip(grid, times, strict=True):
+        assert np.array_equal(row, model.expected_transactions(horizon, f, r, t))
+    assert not grid[0].any() and np.all(grid[2] > grid[1])
+    for bad in ([-1.0], [np.inf]):
+        with pytest.raises(ValueError, match="finite and non-negative"):
+            model.expected_transactions_grid(bad, f, r, t)

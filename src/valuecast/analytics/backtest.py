@@ -448,6 +448,15 @@ def sample_rows(n: int, max_customers: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, max_customers, replace=False))
 
 
+def _expected_by_horizon(model, horizons: np.ndarray, frequency, recency, T):
+    """Each horizon's expected transactions per history: in one call where the model can (its
+    P(alive) computed once), else one call per horizon."""
+    grid = getattr(model, "expected_transactions_grid", None)
+    if grid is not None:
+        return grid(horizons, frequency, recency, T)
+    return (model.expected_transactions(h, frequency, recency, T) for h in horizons)
+
+
 def backtest(
     calibration_summary: pd.DataFrame,
     holdout_days: float,
@@ -569,11 +578,10 @@ def backtest(
                     raise FitError("non-finite holdout predictions")
                 if week_ends is not None:
                     result.weekly_cumulative = [
-                        scale
-                        * float(
-                            counts @ model.expected_transactions(end / time_unit_days, uf, ur, uT)
+                        scale * float(counts @ expected)
+                        for expected in _expected_by_horizon(
+                            model, np.asarray(week_ends, float) / time_unit_days, uf, ur, uT
                         )
-                        for end in week_ends
                     ]
         except _MODEL_ERRORS as error:
             message = " ".join(str(error).split()) or type(error).__name__

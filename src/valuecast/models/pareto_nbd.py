@@ -552,6 +552,27 @@ class ParetoNBD(BaseModel):
             out = p_alive * (r + x) * (beta + T) / (alpha + T) * growth
         return np.maximum(out, 0.0)
 
+    def expected_transactions_grid(
+        self, times: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """:meth:`expected_transactions` at several horizons at once: shape ``(len(times), n)``.
+
+        P(alive), the costly part (the hypergeometric terms of the likelihood bracket), does not
+        depend on the horizon, so it is computed once: a 26-week backtest curve then costs one
+        P(alive) instead of 26.  Each row equals :meth:`expected_transactions` at that horizon.
+        """
+        r, alpha, s, beta = self._param_values()
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        times = np.asarray(times, dtype=float).reshape(-1)
+        if np.any(~np.isfinite(times)) or np.any(times < 0):
+            raise ValueError("times must be finite and non-negative")
+        out = np.empty((len(times), len(x)))
+        with np.errstate(all="ignore"):
+            scale = self.probability_alive(x, t_x, T) * (r + x) * (beta + T) / (alpha + T)
+            for row, t in zip(out, times, strict=True):
+                np.maximum(scale * _decay_integral(s - 1.0, np.log1p(t / (beta + T))), 0.0, out=row)
+        return out
+
     def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)] for a new customer (SMC eq. 17; FH note eq. 17).
 

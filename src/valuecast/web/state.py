@@ -308,16 +308,12 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
 
 def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
     """The spend file the dashboard was last given, and its name; (None, None) without one."""
+    from valuecast.engine.workspace import table_names
     from valuecast.snapshots import frame_from_parquet
 
-    raw = workspace.con.con
-    exists = raw.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-        [SPEND_TABLE],
-    ).fetchone()[0]
-    if not exists:
+    if SPEND_TABLE not in table_names(workspace.con):
         return None, None
-    row = raw.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
+    row = workspace.con.con.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
     if row is None:
         return None, None
     return frame_from_parquet(row[1]), row[0]

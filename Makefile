@@ -1,35 +1,55 @@
-# `make demo` and `make test` work from a fresh clone: they create .venv themselves.
+# `make demo` and `make test` work from a fresh clone with only Python 3.11+ and make: they fetch
+# a pinned uv into .venv-uv, and uv installs .venv from uv.lock (every package at its locked
+# version, checked against the lock's hashes).
 PYTHON ?= python3
+UV_VERSION := 0.13.9
 VENV := .venv
 BIN := $(VENV)/bin
+UV := .venv-uv/bin/uv
+# uv uses the machine's Python and never downloads one; .venv is always the project environment
+UV_ENV := UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV)
+SYNC := $(UV_ENV) $(UV) sync --locked --quiet
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench lock check-lock clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(UV):
+	$(PYTHON) -m venv .venv-uv
+	.venv-uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Fails in one line when pyproject.toml asks for something uv.lock does not hold.
+check-lock: | $(UV)
+	@$(UV_ENV) $(UV) lock --check --offline --quiet 2>/dev/null \
+		|| { echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock" >&2; exit 1; }
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	@$(MAKE) --no-print-directory check-lock
+	# --inexact: a developer's dev extras stay installed
+	$(SYNC) --inexact
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
+	@$(MAKE) --no-print-directory check-lock
+	$(SYNC) --extra dev
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
 	$(BIN)/valuecast demo
 
-lint: $(VENV)/.installed-dev
+lint: check-lock $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
 test: lint
 	$(BIN)/python -m pytest -n 2 -q
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/python -m pip install --quiet -e ".[bench]"
+bench: | $(UV)
+	@$(MAKE) --no-print-directory check-lock
+	$(SYNC) --extra dev --extra bench
 	$(BIN)/python benchmarks/models.py
 
+# Refreshes uv.lock to the newest versions pyproject.toml allows.
+lock: | $(UV)
+	$(UV_ENV) $(UV) lock --upgrade
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-uv .pytest_cache .ruff_cache .hypothesis

@@ -101,7 +101,11 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
     assert google["clv_to_cac"] == pytest.approx(3.0) and google["flag"] == "3 or more"
     assert google["roi_per_customer"] == pytest.approx(50.0)
     assert google["payback_month"] == 0
-    assert google["note"] == "1 customer acquired in months without spend left out (2024-03)"
+    assert google["note"] == (
+        "1 customer acquired in months without spend left out (2024-03); "
+        "no predicted CLV for 2 of 2 customers (no model could be fitted): "
+        "their CLV is historic only"
+    )
 
     facebook = rows.loc["Facebook"]
     # "$90.00" for "facebook" (matched to "Facebook"): CAC 90, CLV 30, ratio 0.3333, losing;
@@ -114,7 +118,8 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
 
     none = rows.loc["(none)"]
     assert none["historic_clv_mean"] == 90.0 and pd.isna(none["spend"])
-    assert none["note"] == "no spend reported" and pd.isna(none["cac"])
+    assert none["note"].startswith("no spend reported; no predicted CLV for 1 of 1 customers")
+    assert pd.isna(none["cac"])
 
     tiktok = rows.loc["tiktok"]
     assert tiktok["spend"] == 40.0 and tiktok["cac_customers"] == 0 and pd.isna(tiktok["cac"])
@@ -124,7 +129,7 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
     march = cac[(cac["channel"] == "google") & (cac["cohort_month"] == "2024-03")].iloc[0]
     # e@x.com, acquired in March without a spend row: reported, spend left empty (not 0)
     assert march["customers"] == 1 and pd.isna(march["spend"]) and pd.isna(march["cac"])
-    assert march["note"] == "no spend reported"
+    assert march["note"].startswith("no spend reported; no predicted CLV for 1 of 1 customers")
     assert march["clv_per_customer"] == pytest.approx(60.0)
 
 
@@ -151,6 +156,8 @@ def test_payback_months_with_repeat_buyers_and_a_margin(repeat_shop, tmp_path):
     assert google["clv_per_customer"] == pytest.approx(clv, abs=0.011)
     assert google["clv_to_cac"] == pytest.approx(google["clv_per_customer"] / 40, abs=1e-3)
     assert google["flag"] == flag_ratio(google["clv_to_cac"])
+    # a and b have predictions: the note does not mention them
+    assert google["predicted_clv_missing"] == 0 and pd.isna(google["note"])
     assert rows.loc["facebook", "note"] == "no spend reported"
 
 

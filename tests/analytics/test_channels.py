@@ -233,7 +233,11 @@ def test_cac_ratio_roi_payback_and_flags_per_month(shop):
     assert jan.roi_per_customer == pytest.approx(70.0)
     # month 0: (40 + 20) / 2 = 30 < 35; month 1: (60 + 30) / 2 = 45 >= 35 -> payback month 1
     assert jan.payback_month == 1
-    assert pd.isna(jan.note)
+    # g2 has no prediction: counted 0, and the row says so
+    assert jan.note == (
+        "no predicted CLV for 1 of 2 customers (no model could be fitted): "
+        "their CLV is historic only"
+    )
 
     feb = rows[("google", "2024-02")]
     # 1 customer, spend 60: CAC 60; CLV 40 + 20 = 60; ratio exactly 1 -> "1-3"; ROI 0
@@ -293,7 +297,10 @@ def test_all_months_rows_per_channel(shop):
     # pooled by months since acquisition: month 0: g1 40 + g2 20 + g3 40 = 100 -> 33.3;
     # month 1: + g1 30 = 130 -> 43.3; month 2: + g1 30 + g2 40 = 200 -> 66.7 >= 51.667
     assert google.payback_month == 2
-    assert pd.isna(google.note)
+    assert google.note == (
+        "no predicted CLV for 1 of 3 customers (no model could be fitted): "
+        "their CLV is historic only"
+    )
 
     facebook = rows[("Facebook", "all")]
     # only January has spend: f2 (February) is left out of CAC and said so

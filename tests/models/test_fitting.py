@@ -1,5 +1,7 @@
 """The shared fitting machinery: compression of histories and parameter handling."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -176,3 +178,45 @@ def test_pareto_nbd_grid_is_bitwise_the_one_horizon_method_and_checks_its_times(
     for bad in ([-1.0], [np.inf]):
         with pytest.raises(ValueError, match="finite and non-negative"):
             model.expected_transactions_grid(bad, f, r, t)
+
+
+# Three customers whose likelihood is highest in the limit "one purchase rate for everyone, no
+# dropout" (r, alpha -> inf at r / alpha = lambda; a, s -> 0): a Poisson process with
+# lambda = total repeats / total time observed = 3 / 212 a day, ln L = 3 ln(3/212) - 3.
+NO_DROPOUT = (np.array([2.0, 1.0, 0.0]), np.array([91.0, 44.0, 0.0]), np.array([91.0, 71.0, 50.0]))
+POISSON_RATE = 3 / 212
+POISSON_LOG_LIKELIHOOD = 3 * np.log(POISSON_RATE) - 3
+
+
+@pytest.mark.parametrize(
+    ("model_name", "start"),
+    [
+        ("BetaGeo", {"a": 1e-12, "b": 1.0}),
+        ("ModifiedBetaGeo", {"a": 1e-12, "b": 1.0}),
+        ("ParetoNBD", {"s": 1.0, "beta": 1e12}),
+    ],
+)
+def test_a_maximum_at_the_limit_of_the_space_is_the_limit_model(model_name, start):
+    import valuecast.models as models
+
+    frequency, recency, T = NO_DROPOUT
+    for initial in (None, {"r": POISSON_RATE * 1e13, "alpha": 1e13, **start}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = getattr(models, model_name)(initial_params=initial).fit(frequency, recency, T)
+        # the search never leaves the box where the likelihood is computed to ~1e-6
+        assert all(abs(np.log(v)) <= 20 for v in model.params_.values())
+        assert model.log_likelihood_ == pytest.approx(POISSON_LOG_LIKELIHOOD, abs=1e-6)
+        assert model.log_likelihood_ <= POISSON_LOG_LIKELIHOOD + 1e-9
+        assert model.params_["r"] / model.params_["alpha"] == pytest.approx(POISSON_RATE, 1e-4)
+        np.testing.assert_allclose(
+            model.expected_transactions(365.0, frequency, recency, T),
+            POISSON_RATE * 365,
+            rtol=1e-4,
+        )
+        np.testing.assert_allclose(model.probability_alive(frequency, recency, T), 1, atol=1e-4)
+        if initial is not None:
+            # started beyond the box: the fit ends on its edge and says which limit it stands for
+            assert model.limits_["alpha"] == "inf"
+            messages = [str(w.message) for w in caught]
+            assert any("the likelihood is highest at the limit" in m for m in messages)

@@ -371,6 +371,12 @@ def _row(
 ) -> dict[str, object]:
     n = int(len(acquired))
     clv = float(acquired["clv"].mean()) if n else float("nan")
+    unpredicted = int(acquired["unpredicted"].sum())
+    if unpredicted:
+        notes.append(
+            f"no predicted CLV for {unpredicted} of {n} customers (no model could be fitted): "
+            "their CLV is historic only"
+        )
     cac = spend / n if n and not np.isnan(spend) else float("nan")
     if n and not np.isnan(spend) and spend == 0:
         notes.append(ZERO_SPEND)
@@ -419,7 +425,8 @@ def cac_table(
     * ``cac`` = spend / customers; empty when no customers were acquired (note ``"no customers
       acquired"``) or no spend is reported.
     * ``clv_per_customer`` = mean of ``margin * historic_clv + predicted_clv`` over the customers
-      acquired (a missing prediction counts 0).
+      acquired; a missing prediction (no model could be fitted) counts 0 and the note says for
+      how many customers.
     * ``clv_to_cac`` = clv_per_customer / cac (empty when CAC is empty or 0);
       ``roi_per_customer`` = clv_per_customer - cac.
     * ``payback_month``: the first month k (0 = the cohort month) where the cumulative margin per
@@ -456,16 +463,16 @@ def cac_table(
     label_codes, label_values = pd.factorize(channel.to_numpy(dtype=object))
     keys = np.asarray([_key(value) for value in label_values], dtype=object)[label_codes]
     cohort_number = (first.dt.year * 12 + first.dt.month - 1).to_numpy(dtype=np.int64)
+    historic = pd.to_numeric(customers["historic_clv"]).astype(float)
+    predicted = pd.to_numeric(customers["predicted_clv"]).astype(float)
     people = pd.DataFrame(
         {
             "label": pd.Categorical.from_codes(label_codes, categories=label_values),
             "key": pd.Categorical(keys),
             "cohort_month": _month_categorical(cohort_number),
             "cohort_number": cohort_number,
-            "clv": (
-                margin * pd.to_numeric(customers["historic_clv"]).astype(float)
-                + pd.to_numeric(customers["predicted_clv"]).astype(float).fillna(0.0)
-            ).to_numpy(),
+            "clv": (margin * historic + predicted.fillna(0.0)).to_numpy(),
+            "unpredicted": predicted.isna().to_numpy(),
         }
     )
     customer_ids = customers["customer_id"].astype(str).to_numpy(dtype=object)

@@ -21,9 +21,9 @@ check-lock: | $(UV)
 	@$(UV_ENV) $(UV) lock --check --offline --quiet 2>/dev/null \
 		|| { echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock" >&2; exit 1; }
 
+# --inexact: a developer's dev extras stay installed
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@$(MAKE) --no-print-directory check-lock
-	# --inexact: a developer's dev extras stay installed
 	$(SYNC) --inexact
 	touch $@
 

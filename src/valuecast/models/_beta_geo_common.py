@@ -35,6 +35,8 @@ from scipy.optimize import minimize
 from scipy.special import betainc, betaln, digamma, exprel, gammaln
 
 from valuecast.models._fitting import (
+    LOG_BOUND,
+    LOG_EDGE,
     ArrayLike,
     BaseModel,
     as_float_array,
@@ -390,10 +392,10 @@ class BetaGeoFamily(BaseModel):
                 args=((sub,), sub.w, sub.total),
                 jac=True,
                 method="L-BFGS-B",
-                bounds=[(-30.0, 30.0)] * 4,
+                bounds=[(-LOG_BOUND, LOG_BOUND)] * 4,
                 options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
             )
-        if np.all(np.isfinite(result.x)) and np.all(np.abs(result.x) < 25):
+        if np.all(np.isfinite(result.x)) and np.all(np.abs(result.x) < LOG_EDGE):
             return result.x
         return start
 

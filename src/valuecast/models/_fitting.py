@@ -25,8 +25,8 @@ ArrayLike = Any  # numpy arrays, pandas Series, lists, scalars
 # and narrow enough that the likelihood's gammaln and power terms keep ~1e-6 absolute precision
 # at the bounds (at e^30 they are ~1e12 and lose the third decimal). A parameter this close to
 # a bound has run to its limit.
-_BOUND = 20.0
-_EDGE = 19.9
+LOG_BOUND = 20.0
+LOG_EDGE = 19.9
 
 
 class FitError(RuntimeError):
@@ -223,7 +223,7 @@ class BaseModel:
                 args=(data, weights, n_total),
                 jac=True,
                 method="L-BFGS-B",
-                bounds=[(-_BOUND, _BOUND)] * len(x0),
+                bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0),
                 options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
             )
             log_params = result.x
@@ -238,7 +238,7 @@ class BaseModel:
         self.limits_ = {
             p: ("inf" if v > 0 else "0")
             for p, v in zip(self._param_names, log_params, strict=True)
-            if abs(v) >= _EDGE
+            if abs(v) >= LOG_EDGE
         }
         if self.limits_:
             # The likelihood keeps rising towards a limit of the parameter space (no dropout

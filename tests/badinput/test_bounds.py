@@ -129,3 +129,103 @@ def test_a_stored_order_beyond_the_bound_is_named_by_analyze(corpus, tmp_path):
     # a corrected export of the order replaces it, and the analysis runs
     corpus.report(corpus.ingest(path, workspace, "--json"))
     assert corpus.analyze(None, workspace, out).exit_code == 0
+
+
+def _identical_rows(path, n_rows: int, group: int = 500_000, customer: str = "c1@example.com"):
+    """``n_rows`` identical orders written a row group at a time: a few KB on disk."""
+    block = pa.table(
+        {
+            "customer_id": pa.array([customer] * min(group, n_rows)),
+            "order_date": pa.array(["2024-03-05"] * min(group, n_rows)),
+            "revenue": pa.array([12.5] * min(group, n_rows)),
+        }
+    )
+    with pq.ParquetWriter(path, block.schema, compression="zstd") as writer:
+        for start in range(0, n_rows, group):
+            writer.write_table(block.slice(0, min(group, n_rows - start)))
+    return path
+
+
+def test_a_parquet_bomb_is_refused_from_its_metadata_without_reading_a_row(
+    corpus, tmp_path, monkeypatch
+):
+    """2M identical rows compress to a few KB; their import would hold ~1.3 GB. The default
+    limit (1 GB) refuses them from the file's footer: no row is read."""
+    monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
+    path = _identical_rows(tmp_path / "bomb.parquet", 2_000_000)
+    assert path.stat().st_size < 100_000
+
+    def no_rows(*args, **kwargs):
+        raise AssertionError("a row was read")
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", no_rows)
+    monkeypatch.setattr(pq, "read_table", no_rows)
+    workspace = tmp_path / "ws.duckdb"
+    result = corpus.ingest(path, workspace)
+    corpus.one_error(
+        result, path, None, None,
+        "its 2,000,000 rows need about 1.2 GB of memory, more than the 1 GB memory limit; "
+        "raise it with VALUECAST_MEMORY_LIMIT (e.g. VALUECAST_MEMORY_LIMIT=3GB)",
+    )  # fmt: skip
+    assert not workspace.exists()
+
+
+def test_a_parquet_file_whose_text_decodes_past_the_limit_is_refused(corpus, tmp_path, monkeypatch):
+    """20,000 rows of one 10 KB customer id: a small footer, 0.2 GB once decoded. The batches
+    are read dictionary-encoded and refused by their decoded size, before decoding."""
+    monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "50MB")
+    path = _identical_rows(tmp_path / "wide.parquet", 20_000, customer="c" * 10_000)
+    workspace = tmp_path / "ws.duckdb"
+    result = corpus.ingest(path, workspace)
+    corpus.one_error(
+        result, path, None, None,
+        "its first 20,000 rows need about 0.2 GB of memory, more than the 0.05 GB memory limit",
+    )  # fmt: skip
+    assert not workspace.exists()
+
+
+def test_a_parquet_file_within_the_limit_is_read_whole_batch_by_batch(
+    corpus, tmp_path, monkeypatch
+):
+    """Several row groups and batches: every row is stored, as the same table in a CSV is."""
+    from valuecast.io import generic
+
+    monkeypatch.setattr(generic, "_BATCH_ROWS", 700)
+    frame = pa.table(
+        {
+            "order_id": [f"{i}" for i in range(5_000)],
+            "customer_id": [f" C{i % 900}@Example.com" for i in range(5_000)],
+            "order_date": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(5_000)],
+            "revenue": [f"{i % 97}.25" for i in range(5_000)],
+            "channel": ["web", "shop", None, "ads", "web"] * 1_000,
+        }
+    )
+    parquet = tmp_path / "orders.parquet"
+    pq.write_table(frame, parquet, row_group_size=1_500)
+    csv_path = tmp_path / "orders.csv"
+    frame.to_pandas().to_csv(csv_path, index=False)
+    stored = {}
+    for path in (parquet, csv_path):
+        workspace = tmp_path / f"{path.suffix[1:]}.duckdb"
+        report = corpus.report(corpus.ingest(path, workspace, "--json"))
+        assert report["orders"] == 5_000 and report["excluded_rows"] == {}
+        stored[path.suffix] = corpus.stored_orders(workspace)
+    assert stored[".parquet"] == stored[".csv"]
+    assert sum(v[2] for v in stored[".parquet"].values()) == sum(
+        i % 97 + 0.25 for i in range(5_000)
+    )
+
+
+def test_the_memory_budget_is_the_workspace_memory_limit(monkeypatch):
+    from valuecast.engine import connection
+    from valuecast.io import generic
+
+    assert generic.MEMORY_LIMIT_VARIABLE == connection.MEMORY_LIMIT_VARIABLE
+    assert generic.DEFAULT_MEMORY_LIMIT == connection.DEFAULT_WORKSPACE_MEMORY_LIMIT
+    for setting, budget in [(None, 10**9), ("512MB", 512 * 10**6), ("4GiB", 4 * 2**30),
+                            ("1.5 GB", 15 * 10**8), ("lots", 10**9)]:  # fmt: skip
+        if setting is None:
+            monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
+        else:
+            monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", setting)
+        assert generic.memory_budget() == budget

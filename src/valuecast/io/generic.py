@@ -39,6 +39,8 @@ quantity amount``. They are read with the orders-table rules above (source ``cdn
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -175,19 +177,123 @@ def read_orders_frame(
     return _orders(table, _resolve(table, mapping), mapping, "orders")
 
 
+MEMORY_LIMIT_VARIABLE = "VALUECAST_MEMORY_LIMIT"
+"""The memory limit of the workspace's DuckDB, which also bounds what a Parquet read may hold."""
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+ROW_BYTES = 600
+"""Memory the import of one Parquet row holds besides its values (parsed dates and amounts, order
+numbers, the canonical frame, the workspace write): 1M rows of three short columns took 0.61 GB."""
+
+_BATCH_ROWS = 1 << 20
+
+_UNITS = {"": 1, "b": 1, "bytes": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6,
+          "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def memory_budget() -> int:
+    """Bytes a Parquet file's rows may take in memory: ``VALUECAST_MEMORY_LIMIT`` (DuckDB's
+    notation, e.g. ``4GB`` or ``512MiB``), else 1 GB. A value DuckDB cannot read either gives
+    the default here; opening the workspace then reports it."""
+    text = (os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT).strip().lower()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text)
+    if match is None or match[2] not in _UNITS:
+        text = DEFAULT_MEMORY_LIMIT.lower()
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text)
+        assert match is not None
+    return int(float(match[1]) * _UNITS[match[2]])
+
+
 def _parquet_table(path: Path, mapping: dict[str, str]) -> Table:
+    """The mapped columns of a Parquet file, read in batches within :func:`memory_budget`.
+
+    Parquet compresses repeated values to almost nothing (30M identical rows take 363 KB), so the
+    file's size says nothing about its rows' memory. The row count and uncompressed size in the
+    file's metadata are checked before any row is read, then every batch's decoded size (text
+    columns are read dictionary-encoded, so a short dictionary repeated over many rows is
+    counted, not decoded) before it is kept. A file beyond the budget is an error naming
+    ``VALUECAST_MEMORY_LIMIT``; nothing valid is dropped.
+    """
+    name = str(path)
     try:
         schema = pq.read_schema(path)
-        cols = _resolve(_HeaderOnly(str(path), schema.names), mapping)
-        text = {field.name for field in schema if pa.types.is_string(field.type)}
-        arrow = pq.read_table(
-            path,
-            columns=[c for c in dict.fromkeys(cols.values()) if c],
-            read_dictionary=[c for c in _parsed(cols) if c in text] or None,
-        )
+        cols = _resolve(_HeaderOnly(name, schema.names), mapping)
+        columns = [c for c in dict.fromkeys(cols.values()) if c]
+        parquet = pq.ParquetFile(path, read_dictionary=_text_columns(schema, columns) or None)
+        budget = memory_budget()
+        _check_metadata(name, parquet.metadata, columns, budget)
+        keep_encoded = set(_parsed(cols)) & set(_text_columns(schema, columns))
+        arrow = _read_batches(name, parquet, schema, columns, keep_encoded, budget)
     except (OSError, pa.ArrowException) as error:
-        raise InputError(str(path), f"cannot read the Parquet file: {error}") from None
-    return Table.from_arrow(arrow, str(path))
+        raise InputError(name, f"cannot read the Parquet file: {error}") from None
+    return Table.from_arrow(arrow, name)
+
+
+def _text_columns(schema: pa.Schema, columns: list[str]) -> list[str]:
+    return [
+        c for c in columns
+        if pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)
+    ]  # fmt: skip
+
+
+def _too_big(rows: str, needed: float, budget: int) -> str:
+    """The error for ``rows`` (e.g. "its 30,000,000 rows") that need ``needed`` bytes."""
+    return (
+        f"{rows} need about {needed / 1e9:.3g} GB of memory, more than the {budget / 1e9:.3g} "
+        f"GB memory limit; raise it with {MEMORY_LIMIT_VARIABLE} (e.g. "
+        f"{MEMORY_LIMIT_VARIABLE}={math.ceil(needed / 1e9) + 1}GB)"
+    )
+
+
+def _check_metadata(name: str, metadata: pq.FileMetaData, columns: list[str], budget: int) -> None:
+    """Refuse a file whose row count and uncompressed column sizes alone pass ``budget``."""
+    stored = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for position in range(row_group.num_columns):
+            chunk = row_group.column(position)
+            if chunk.path_in_schema.split(".")[0] in columns:
+                stored += chunk.total_uncompressed_size
+    needed = metadata.num_rows * ROW_BYTES + stored
+    if needed > budget:
+        raise InputError(name, _too_big(f"its {metadata.num_rows:,} rows", needed, budget))
+
+
+def _decoded_bytes(column: pa.Array) -> int:
+    """Bytes ``column`` takes once its dictionary is decoded (its own size otherwise)."""
+    if not pa.types.is_dictionary(column.type):
+        return column.nbytes
+    lengths = pc.binary_length(column.dictionary)
+    return int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0) + 4 * (len(column) + 1)
+
+
+def _read_batches(
+    name: str,
+    parquet: pq.ParquetFile,
+    schema: pa.Schema,
+    columns: list[str],
+    keep_encoded: set[str],
+    budget: int,
+) -> pa.Table:
+    """``columns`` batch by batch, text decoded except ``keep_encoded``; an error once the rows
+    read so far need more than ``budget``."""
+    fields = [schema.field(c) for c in columns]
+    out = pa.schema(
+        [pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.name in keep_encoded else f
+         for f in fields]
+    )  # fmt: skip
+    batches, needed, rows = [], 0, 0
+    for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=columns):
+        needed += batch.num_rows * ROW_BYTES + sum(_decoded_bytes(c) for c in batch.columns)
+        rows += batch.num_rows
+        if needed > budget:
+            raise InputError(name, _too_big(f"its first {rows:,} rows", needed, budget))
+        batches.append(
+            pa.record_batch([batch.column(f.name).cast(f.type) for f in out], schema=out)
+        )
+    return pa.Table.from_batches(batches, schema=out)
 
 
 class _HeaderOnly:

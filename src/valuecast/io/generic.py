@@ -29,6 +29,8 @@ Rules:
   and time), so re-reading the same or a longer log gives the same numbers.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``.
+* A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
+  1 GB; see :func:`_parquet_table`): a file whose rows need more is an error naming it.
 
 CDNOW-style transaction logs
 ----------------------------

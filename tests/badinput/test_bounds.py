@@ -179,7 +179,7 @@ def test_a_parquet_file_whose_text_decodes_past_the_limit_is_refused(corpus, tmp
     result = corpus.ingest(path, workspace)
     corpus.one_error(
         result, path, None, None,
-        "its first 20,000 rows need about 0.21 GB of memory, more than the 0.05 GB memory limit",
+        "its first 20,000 rows need about 0.213 GB of memory, more than the 0.05 GB memory limit",
     )  # fmt: skip
     assert not workspace.exists()
 

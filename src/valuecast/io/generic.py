@@ -243,7 +243,7 @@ def _text_columns(schema: pa.Schema, columns: list[str]) -> list[str]:
 def _too_big(rows: str, needed: float, budget: int) -> str:
     """The error for ``rows`` (e.g. "its 30,000,000 rows") that need ``needed`` bytes."""
     return (
-        f"{rows} need about {needed / 1e9:.2g} GB of memory, more than the {budget / 1e9:.2g} "
+        f"{rows} need about {needed / 1e9:.3g} GB of memory, more than the {budget / 1e9:.3g} "
         f"GB memory limit; raise it with {MEMORY_LIMIT_VARIABLE} (e.g. "
         f"{MEMORY_LIMIT_VARIABLE}={math.ceil(needed / 1e9) + 1}GB)"
     )

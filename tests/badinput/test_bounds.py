@@ -35,6 +35,35 @@ def test_an_amount_beyond_1e12_is_one_error_and_changes_nothing(corpus, tmp_path
     assert corpus.state(workspace) == before
 
 
+def test_an_order_whose_rows_add_up_beyond_1e12_is_one_error(corpus, tmp_path):
+    """Rows sharing an order id are the order's lines: their sum is the stored amount."""
+    orders = [
+        corpus.order(7, "b@x.com", date(2024, 1, 3), "12.00"),
+        corpus.order(8, "a@x.com", date(2024, 1, 2), "600000000000"),
+        corpus.order(8, "a@x.com", date(2024, 1, 2), "600000000000"),
+    ]
+    path = corpus.write(tmp_path / "orders.csv", "orders", orders)
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(
+        result, path, 3, "revenue",
+        "order total 1,200,000,000,000.00 (its rows added up) is out of range",
+    )  # fmt: skip
+    assert not (tmp_path / "ws.duckdb").exists()
+
+
+def test_an_order_whose_net_revenue_comes_to_beyond_1e12_is_one_error(corpus, tmp_path):
+    """Net revenue is Subtotal - Refunded Amount: each within the bound, their difference not."""
+    orders = _two(corpus, "1000000000000")
+    orders[0]["extra"] = {"Refunded Amount": "-1000000000000"}
+    path = corpus.write(tmp_path / "orders.csv", "shopify", orders)
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(
+        result, path, None, None,
+        "order 1: net revenue 2,000,000,000,000.00 is out of range (more than 1,000,000,000,000",
+    )  # fmt: skip
+    assert not (tmp_path / "ws.duckdb").exists()
+
+
 def test_a_parquet_amount_beyond_1e12_is_one_error(corpus, tmp_path):
     path = tmp_path / "orders.parquet"
     pq.write_table(

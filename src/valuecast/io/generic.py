@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.io import _build
-from valuecast.io.csvfile import CsvFile, Table, _find, open_csv
+from valuecast.io.csvfile import MAX_AMOUNT, CsvFile, Table, _find, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = [
@@ -377,11 +377,40 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
 def _orders(
     table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
 ) -> ImportResult:
-    return _assemble(_parse_rows(table, cols, mapping), source)
+    rows = _parse_rows(table, cols, mapping)
+    revenue = cols["revenue"]
+
+    def check_totals(net: np.ndarray, first_rows: np.ndarray) -> None:
+        _check_order_totals(table, revenue, net, first_rows)
+
+    return _assemble(rows, source, check_totals)
 
 
-def _assemble(rows: ParsedRows, source: str) -> ImportResult:
-    """Group parsed rows into orders (by order id, or one order per row) and count exclusions."""
+def _check_order_totals(
+    table: Table, column: str | None, net: np.ndarray, first_rows: np.ndarray
+) -> None:
+    """Refuse the first order whose rows add up beyond ``MAX_AMOUNT``, at its first row: each
+    row is within it (:meth:`Table.money`), the order stored must be too."""
+    beyond = np.abs(net) > MAX_AMOUNT
+    if beyond.any():
+        order = int(np.flatnonzero(beyond)[0])
+        raise table.error(
+            f"order total {net[order]:,.2f} (its rows added up) is out of range (more than "
+            f"{MAX_AMOUNT:,.0f} either way): not a plausible amount",
+            int(first_rows[order]),
+            column,
+        )
+
+
+def _assemble(
+    rows: ParsedRows,
+    source: str,
+    check_totals: Callable[[np.ndarray, np.ndarray], None] | None = None,
+) -> ImportResult:
+    """Group parsed rows into orders (by order id, or one order per row) and count exclusions.
+
+    ``check_totals(net, first_rows)`` is given the orders' summed net revenue and each order's
+    first row position when an order has several rows."""
     n_rows = rows.n_rows
     filled = rows.filled
     everything = bool(filled.all())  # no empty rows: row positions are order positions
@@ -430,6 +459,8 @@ def _assemble(rows: ParsedRows, source: str) -> ImportResult:
         given = first("email")
         email = given.where(given.notna(), email)
     net = summed(rows.revenue)
+    if check_totals is not None and firsts is not None:
+        check_totals(net, keep[firsts])
     when = kept(rows.ordered_at)
     columns: dict[str, object] = {
         "order_number": uniques,

@@ -197,14 +197,17 @@ _UNITS = {"": 1, "b": 1, "bytes": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 
 
 def memory_budget() -> int:
     """Bytes a Parquet file's rows may take in memory: ``VALUECAST_MEMORY_LIMIT`` (DuckDB's
-    notation, e.g. ``4GB`` or ``512MiB``), else 1 GB. A value DuckDB cannot read either gives
-    the default here; opening the workspace then reports it."""
-    text = (os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT).strip().lower()
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text)
+    notation, e.g. ``4GB`` or ``512MiB``), else 1 GB. A value this cannot read gives the default
+    here; opening the workspace reports one DuckDB cannot read either."""
+    given = _size_bytes(os.environ.get(MEMORY_LIMIT_VARIABLE) or "")
+    return given or _size_bytes(DEFAULT_MEMORY_LIMIT) or 10**9
+
+
+def _size_bytes(text: str) -> int | None:
+    """``"4GB"`` -> 4e9 bytes (KB, MB ... are powers of 1000, KiB, MiB ... of 1024, as in DuckDB)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip().lower())
     if match is None or match[2] not in _UNITS:
-        text = DEFAULT_MEMORY_LIMIT.lower()
-        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text)
-        assert match is not None
+        return None
     return int(float(match[1]) * _UNITS[match[2]])
 
 

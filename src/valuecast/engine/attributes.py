@@ -32,7 +32,8 @@ def first_products(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.T
 
 
 def shop_facts(orders: ir.Table, as_of: date) -> dict[str, Any]:
-    """Order counts, revenue, currency and the date range up to ``as_of`` (one small query)."""
+    """Order counts, revenue, the largest net revenue in absolute value, currency and the date
+    range up to ``as_of`` (one small query)."""
     o = prepare_orders(orders)
     o = o.filter(o.order_date <= ibis.literal(as_of, type="date"))
     guest = o.customer_id.isnull()
@@ -42,6 +43,7 @@ def shop_facts(orders: ir.Table, as_of: date) -> dict[str, Any]:
             n_guest_orders=o.count(where=guest),
             guest_revenue=o.net_revenue.sum(where=guest),
             revenue=o.net_revenue.sum(),
+            largest_amount=o.net_revenue.abs().max(),
             first_order_date=o.order_date.min(),
             last_order_date=o.order_date.max(),
         )

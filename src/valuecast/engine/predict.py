@@ -58,6 +58,7 @@ from valuecast.engine.summary import (
     customer_summary,
     summarize,
 )
+from valuecast.io.csvfile import MAX_AMOUNT
 from valuecast.models import FitError, GammaGamma
 
 Progress = Callable[[str], None]
@@ -179,21 +180,65 @@ def analyze_tables(
     options.validate()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    step = STEPS[0]
 
     def lap(name: str) -> None:
-        nonlocal clock
+        nonlocal clock, step
         now = time.perf_counter()
         timings[name] = round(now - clock, 4)
         clock = now
+        step = STEPS[min(STEPS.index(name) + 1, len(STEPS) - 1)]
 
     progress("summarising customers")
     releases: list[Callable[[], None]] = []
     try:
         return _analyze(orders, order_lines, customers, options, progress, releases, timings, lap)
-    except BaseException:
-        for release in reversed(releases):
-            release()
+    except BaseException as error:
+        _release_after_failure(releases)
+        if isinstance(error, Exception) and not isinstance(error, SummaryError):
+            raise AnalysisStepError(step, error) from error
         raise
+
+
+STEPS = ("summary", "backtest", "predict", "segments")
+"""The analysis' steps in order, as :attr:`TableAnalysis.timings` names them."""
+
+_STEP_OBJECTS = {
+    "summary": "customer summary",
+    "backtest": "backtest sample",
+    "predict": "predictions",
+    "segments": "customers table",
+}
+
+
+class AnalysisStepError(SummaryError):
+    """A step of the analysis failed in the engine.
+
+    The message names the step and what it was computing, then the engine's first line: a bare
+    engine message ("Current transaction is aborted") names neither.
+    """
+
+    def __init__(self, step: str, error: Exception) -> None:
+        first = (str(error).strip().splitlines() or [""])[0]
+        super().__init__(
+            f"analysis failed at step {step!r} ({_STEP_OBJECTS[step]}): "
+            f"{type(error).__name__}: {first}"
+        )
+        self.step = step
+
+
+def _release_after_failure(releases: list[Callable[[], None]]) -> None:
+    """Drop the intermediate tables after a failed step, as far as the engine still can.
+
+    After a failed statement DuckDB refuses every further one in the transaction ("Current
+    transaction is aborted"); that refusal must not replace the error that names the cause, and
+    the transaction's rollback drops the tables anyway.
+    """
+    for release in reversed(releases):
+        try:
+            release()
+        except Exception:  # noqa: S112 - the failure being reported is the one that matters
+            continue
 
 
 def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap):
@@ -208,6 +253,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     as_of = result.as_of
     table = materialize(result.table, releases)
     facts = shop_facts(orders, as_of)
+    _check_amounts(orders, facts)
     stats = _rows(
         table.aggregate(
             n=table.count(),
@@ -295,6 +341,26 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "notes": list(result.notes) + model_notes,
     }
     return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
+
+
+def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
+    """Refuse stored orders whose net revenue ingest refuses today (beyond ``MAX_AMOUNT``).
+
+    A workspace written by an older version may hold one (a typo of 1e15); the analysis names
+    the order instead of computing customers' values from it.
+    """
+    largest = facts["largest_amount"]
+    if largest is None or abs(float(largest)) <= MAX_AMOUNT:
+        return
+    net = orders.net_revenue
+    bad = orders.filter((net.abs() > MAX_AMOUNT) | net.isnan())
+    key = "order_id" if "order_id" in orders.columns else "customer_id"
+    row = _rows(bad.select(key=bad[key], amount=bad.net_revenue).limit(1))[0]
+    raise SummaryError(
+        f"{'order' if key == 'order_id' else 'an order of customer'} {row['key']!r} has a net "
+        f"revenue of {row['amount']:,.2f}, beyond {MAX_AMOUNT:,.0f}: not a plausible amount "
+        "(ingest refuses it; ingest the order again with its correct amount)"
+    )
 
 
 def _to_date(value) -> date:
@@ -675,8 +741,13 @@ def _worse_count_score(worse: ir.IntegerValue, n: int) -> ir.IntegerValue:
     return score.cast("int8")
 
 
-def _money_key(value: ir.FloatingValue) -> ir.IntegerValue:
-    return (value * MONEY_UNITS).round().cast("int64")
+def _money_key(value: ir.FloatingValue) -> ir.DecimalValue:
+    """``value`` in whole millionths (rounded half away from zero) as a 38-digit decimal.
+
+    38 digits hold the key of any total up to 1e32 in the currency, far beyond any sum of accepted
+    amounts (at most 1e12 each); a 64-bit integer overflows from 9.2e12 and aborts the analysis.
+    """
+    return (value * MONEY_UNITS).cast("decimal(38, 0)")
 
 
 def _rfm_group(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:

@@ -10,12 +10,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecast.io.csvfile import Table
+from valuecast.io.csvfile import MAX_AMOUNT, Table
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
     ImportResult,
+    InputError,
     conform,
     empty_frame,
 )
@@ -55,6 +56,21 @@ def check_order_dates(table: Table, stamps: np.ndarray, column: str | None) -> N
         today = pd.Timestamp.now().date().isoformat()
         message = f"order date {written} is in the future (today is {today})"
     raise table.error(message, position, column)
+
+
+def check_stored_amounts(result: ImportResult) -> None:
+    """Every order's net revenue as it is stored (its parts combined, converted with ``--fx``)
+    lies within ``MAX_AMOUNT`` either way, as each amount read does: refuse the first order
+    beyond it by its number (no single cell holds the amount)."""
+    net = result.orders["net_revenue"].to_numpy(float)
+    beyond = np.flatnonzero(np.abs(net) > MAX_AMOUNT)
+    if len(beyond):
+        number = result.orders["order_number"].iloc[int(beyond[0])]
+        raise InputError(
+            result.file,
+            f"order {number}: net revenue {net[beyond[0]]:,.2f} is out of range (more than "
+            f"{MAX_AMOUNT:,.0f} either way): not a plausible amount",
+        )
 
 
 def check_order_level(

@@ -30,6 +30,9 @@ decided per column: a column is read with a decimal comma when some value ends i
 two digits (``12,50``) and none ends in a point and one or two digits; then ``.`` separates
 thousands. A value that does not fit its column's convention (``12.50`` in a decimal-comma column,
 ``1,2345`` in a decimal-point one), ``nan``, ``inf`` or any other text is an error: nothing is guessed.
+An amount beyond :data:`MAX_AMOUNT` (10^12 in the shop's currency, either sign) is an error too: no
+shop's order is that large, so it is a unit or a typo, and the engine keeps exact money sums only
+for amounts in a bounded range.
 
 Timestamps (:meth:`Table.timestamps`)
 -------------------------------------
@@ -61,11 +64,15 @@ import pyarrow.csv as pacsv
 from valuecast.io.schema import InputError
 
 __all__ = [
+    "MAX_AMOUNT",
     "CsvFile",
     "Table",
     "normalise_name",
     "open_csv",
 ]
+
+MAX_AMOUNT = 1e12
+"""The largest amount accepted, either sign, inclusive (in the currency as written)."""
 
 _HEAD_BYTES = 1 << 20
 _DELIMITERS = (",", ";", "\t")
@@ -273,6 +280,19 @@ class CsvFile:
 
 _LAZY = object()
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
+def _check_range(table: Table, amounts: np.ndarray, column: str) -> None:
+    """Refuse the first amount beyond :data:`MAX_AMOUNT` in absolute value, naming its row."""
+    beyond = np.abs(amounts) > MAX_AMOUNT  # NaN (an empty cell) compares False
+    if beyond.any():
+        position = int(np.flatnonzero(beyond)[0])
+        raise table.error(
+            f"amount {amounts[position]:,.2f} is out of range (more than {MAX_AMOUNT:,.0f} either"
+            " way): not a plausible amount",
+            position,
+            column,
+        )
 
 
 def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
@@ -541,6 +561,7 @@ class Table:
         if bad.any():
             position = int(np.flatnonzero(bad)[0])
             raise self.error("amount is not a finite number", position, column)
+        _check_range(self, out, column)
         return out
 
     def _parse_money_text(self, values: pa.ChunkedArray, column: str) -> np.ndarray:

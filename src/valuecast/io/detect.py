@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from valuecast.io import _build, generic, magento, shopify, woocommerce
 from valuecast.io import fx as fx_module
-from valuecast.io import generic, magento, shopify, woocommerce
 from valuecast.io.csvfile import CsvFile, Table, normalise_name, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
@@ -227,5 +227,7 @@ def read_exports(
         results[index] = magento.read_sales_order_items(
             csv if csv is not None else path, pd.concat(entities, ignore_index=True)
         )
-    done = [result for result in results if result is not None]
-    return fx_module.apply_fx(done, rates)
+    done = fx_module.apply_fx([result for result in results if result is not None], rates)
+    for result in done:
+        _build.check_stored_amounts(result)
+    return done

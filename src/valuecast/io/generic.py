@@ -29,6 +29,8 @@ Rules:
   and time), so re-reading the same or a longer log gives the same numbers.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``.
+* A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
+  1 GB; see :func:`_parquet_table`): a file whose rows need more is an error naming it.
 
 CDNOW-style transaction logs
 ----------------------------
@@ -39,8 +41,10 @@ quantity amount``. They are read with the orders-table rules above (source ``cdn
 
 from __future__ import annotations
 
+import math
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.io import _build
-from valuecast.io.csvfile import CsvFile, Table, _find, open_csv
+from valuecast.io.csvfile import MAX_AMOUNT, CsvFile, Table, _find, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = [
@@ -175,19 +179,126 @@ def read_orders_frame(
     return _orders(table, _resolve(table, mapping), mapping, "orders")
 
 
+MEMORY_LIMIT_VARIABLE = "VALUECAST_MEMORY_LIMIT"
+"""The memory limit of the workspace's DuckDB, which also bounds what a Parquet read may hold."""
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+ROW_BYTES = 600
+"""Memory the import of one Parquet row holds besides its values (parsed dates and amounts, order
+numbers, the canonical frame, the workspace write): 1M rows of three short columns took 0.61 GB."""
+
+_BATCH_ROWS = 1 << 20
+
+_UNITS = {"": 1, "b": 1, "bytes": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6,
+          "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def memory_budget() -> int:
+    """Bytes a Parquet file's rows may take in memory: ``VALUECAST_MEMORY_LIMIT`` (DuckDB's
+    notation, e.g. ``4GB`` or ``512MiB``), else 1 GB. A value this cannot read gives the default
+    here; opening the workspace reports one DuckDB cannot read either."""
+    given = _size_bytes(os.environ.get(MEMORY_LIMIT_VARIABLE) or "")
+    return given or _size_bytes(DEFAULT_MEMORY_LIMIT) or 10**9
+
+
+def _size_bytes(text: str) -> int | None:
+    """``"4GB"`` -> 4e9 bytes (KB, MB ... are powers of 1000, KiB, MiB ... of 1024, as in DuckDB)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip().lower())
+    if match is None or match[2] not in _UNITS:
+        return None
+    return int(float(match[1]) * _UNITS[match[2]])
+
+
 def _parquet_table(path: Path, mapping: dict[str, str]) -> Table:
+    """The mapped columns of a Parquet file, read in batches within :func:`memory_budget`.
+
+    Parquet compresses repeated values to almost nothing (30M identical rows take 363 KB), so the
+    file's size says nothing about its rows' memory. The row count and uncompressed size in the
+    file's metadata are checked before any row is read, then every batch's decoded size (text
+    columns are read dictionary-encoded, so a short dictionary repeated over many rows is
+    counted, not decoded) before it is kept. A file beyond the budget is an error naming
+    ``VALUECAST_MEMORY_LIMIT``; nothing valid is dropped.
+    """
+    name = str(path)
     try:
         schema = pq.read_schema(path)
-        cols = _resolve(_HeaderOnly(str(path), schema.names), mapping)
-        text = {field.name for field in schema if pa.types.is_string(field.type)}
-        arrow = pq.read_table(
-            path,
-            columns=[c for c in dict.fromkeys(cols.values()) if c],
-            read_dictionary=[c for c in _parsed(cols) if c in text] or None,
-        )
+        cols = _resolve(_HeaderOnly(name, schema.names), mapping)
+        columns = [c for c in dict.fromkeys(cols.values()) if c]
+        parquet = pq.ParquetFile(path, read_dictionary=_text_columns(schema, columns) or None)
+        budget = memory_budget()
+        _check_metadata(name, parquet.metadata, columns, budget)
+        keep_encoded = set(_parsed(cols)) & set(_text_columns(schema, columns))
+        arrow = _read_batches(name, parquet, schema, columns, keep_encoded, budget)
     except (OSError, pa.ArrowException) as error:
-        raise InputError(str(path), f"cannot read the Parquet file: {error}") from None
-    return Table.from_arrow(arrow, str(path))
+        raise InputError(name, f"cannot read the Parquet file: {error}") from None
+    return Table.from_arrow(arrow, name)
+
+
+def _text_columns(schema: pa.Schema, columns: list[str]) -> list[str]:
+    return [
+        c for c in columns
+        if pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)
+    ]  # fmt: skip
+
+
+def _too_big(rows: str, needed: float, budget: int) -> str:
+    """The error for ``rows`` (e.g. "its 30,000,000 rows") that need ``needed`` bytes."""
+    return (
+        f"{rows} need about {needed / 1e9:.3g} GB of memory, more than the {budget / 1e9:.3g} "
+        f"GB memory limit; raise it with {MEMORY_LIMIT_VARIABLE} (e.g. "
+        f"{MEMORY_LIMIT_VARIABLE}={math.ceil(needed / 1e9) + 1}GB)"
+    )
+
+
+def _check_metadata(name: str, metadata: pq.FileMetaData, columns: list[str], budget: int) -> None:
+    """Refuse a file whose row count and uncompressed column sizes alone pass ``budget``."""
+    stored = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for position in range(row_group.num_columns):
+            chunk = row_group.column(position)
+            if chunk.path_in_schema.split(".")[0] in columns:
+                stored += chunk.total_uncompressed_size
+    needed = metadata.num_rows * ROW_BYTES + stored
+    if needed > budget:
+        raise InputError(name, _too_big(f"its {metadata.num_rows:,} rows", needed, budget))
+
+
+def _decoded_bytes(column: pa.Array) -> int:
+    """Bytes ``column`` takes once its dictionary is decoded (its own size otherwise)."""
+    if not pa.types.is_dictionary(column.type):
+        return column.nbytes
+    lengths = pc.binary_length(column.dictionary)
+    return int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0) + 4 * (len(column) + 1)
+
+
+def _read_batches(
+    name: str,
+    parquet: pq.ParquetFile,
+    schema: pa.Schema,
+    columns: list[str],
+    keep_encoded: set[str],
+    budget: int,
+) -> pa.Table:
+    """``columns`` batch by batch, text decoded except ``keep_encoded``; an error once the rows
+    read so far need more than ``budget``."""
+    fields = [schema.field(c) for c in columns]
+    out = pa.schema(
+        [pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.name in keep_encoded else f
+         for f in fields]
+    )  # fmt: skip
+    batches, needed, rows = [], 0, 0
+    for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=columns):
+        needed += batch.num_rows * ROW_BYTES + sum(_decoded_bytes(c) for c in batch.columns)
+        rows += batch.num_rows
+        if needed > budget:
+            raise InputError(name, _too_big(f"its first {rows:,} rows", needed, budget))
+        batches.append(
+            pa.record_batch([batch.column(f.name).cast(f.type) for f in out], schema=out)
+        )
+    return pa.Table.from_batches(batches, schema=out)
 
 
 class _HeaderOnly:
@@ -269,11 +380,40 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
 def _orders(
     table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
 ) -> ImportResult:
-    return _assemble(_parse_rows(table, cols, mapping), source)
+    rows = _parse_rows(table, cols, mapping)
+    revenue = cols["revenue"]
+
+    def check_totals(net: np.ndarray, first_rows: np.ndarray) -> None:
+        _check_order_totals(table, revenue, net, first_rows)
+
+    return _assemble(rows, source, check_totals)
 
 
-def _assemble(rows: ParsedRows, source: str) -> ImportResult:
-    """Group parsed rows into orders (by order id, or one order per row) and count exclusions."""
+def _check_order_totals(
+    table: Table, column: str | None, net: np.ndarray, first_rows: np.ndarray
+) -> None:
+    """Refuse the first order whose rows add up beyond ``MAX_AMOUNT``, at its first row: each
+    row is within it (:meth:`Table.money`), the order stored must be too."""
+    beyond = np.abs(net) > MAX_AMOUNT
+    if beyond.any():
+        order = int(np.flatnonzero(beyond)[0])
+        raise table.error(
+            f"order total {net[order]:,.2f} (its rows added up) is out of range (more than "
+            f"{MAX_AMOUNT:,.0f} either way): not a plausible amount",
+            int(first_rows[order]),
+            column,
+        )
+
+
+def _assemble(
+    rows: ParsedRows,
+    source: str,
+    check_totals: Callable[[np.ndarray, np.ndarray], None] | None = None,
+) -> ImportResult:
+    """Group parsed rows into orders (by order id, or one order per row) and count exclusions.
+
+    ``check_totals(net, first_rows)`` is given the orders' summed net revenue and each order's
+    first row position when an order has several rows."""
     n_rows = rows.n_rows
     filled = rows.filled
     everything = bool(filled.all())  # no empty rows: row positions are order positions
@@ -322,6 +462,8 @@ def _assemble(rows: ParsedRows, source: str) -> ImportResult:
         given = first("email")
         email = given.where(given.notna(), email)
     net = summed(rows.revenue)
+    if check_totals is not None and firsts is not None:
+        check_totals(net, keep[firsts])
     when = kept(rows.ordered_at)
     columns: dict[str, object] = {
         "order_number": uniques,

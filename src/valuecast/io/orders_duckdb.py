@@ -9,7 +9,8 @@ only where the result is certain to equal what the importer (:mod:`valuecast.io.
   customer ids are then lower-cased exactly as the importer does);
 * dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``), from 1990
   to tomorrow;
-* amounts written as plain numbers (``-12.5``, ``1e3``); marketing flags as the same yes/no words.
+* amounts written as plain numbers (``-12.5``, ``1e3``) within ``MAX_AMOUNT``; marketing flags as
+  the same yes/no words.
 
 Anything else — other date or amount notations, an invalid date, a missing value, a row with too
 many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
@@ -27,7 +28,7 @@ from typing import Any
 import duckdb
 
 from valuecast.io import _build
-from valuecast.io.csvfile import _FALSE, _TRUE, CsvFile
+from valuecast.io.csvfile import _FALSE, _TRUE, MAX_AMOUNT, CsvFile
 
 __all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "usable"]
 
@@ -108,7 +109,10 @@ def load_rows(
         "revenue": _number(v),
         "filled": "(" + " OR ".join(f"{name} IS NOT NULL" for name in mapped) + ")",
     }
-    bad = ["(filled AND (ordered_at IS NULL OR revenue IS NULL OR NOT isfinite(revenue)))"]
+    bad = [
+        "(filled AND (ordered_at IS NULL OR revenue IS NULL OR NOT isfinite(revenue)))",
+        f"abs(revenue) > {MAX_AMOUNT!r}",
+    ]
     # an implausible date is the importer's error (valuecast.io._build.check_order_dates)
     earliest = str(_build.EARLIEST_ORDER_DATE.astype("datetime64[s]")).replace("T", " ")
     latest = str(_build.latest_order_date().astype("datetime64[s]")).replace("T", " ")
@@ -117,6 +121,7 @@ def load_rows(
         if key in column_of:
             parse[key] = _number(column_of[key])
             bad.append(f"({column_of[key]} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
+            bad.append(f"abs({key}) > {MAX_AMOUNT!r}")
     for key in TEXT_KEYS:
         if key in column_of:
             parse[key] = column_of[key]

@@ -81,6 +81,7 @@ def _prefixed(series: pd.Series, pattern: str) -> pd.Series:
 
 
 def _escape_series(series: pd.Series) -> pd.Series:
+    """``series`` with :func:`escape_cell` applied to its string cells (or text categories)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         categories = series.cat.categories
         if not _is_text(categories.to_series()):
@@ -97,6 +98,7 @@ def _escape_series(series: pd.Series) -> pd.Series:
 
 
 def _unescape_series(series: pd.Series) -> pd.Series:
+    """``series`` with :func:`unescape_cell` applied to its string cells."""
     if not _is_text(series):
         return series
     mask = _prefixed(series, UNESCAPED)
@@ -132,6 +134,7 @@ def unescape_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _escape_arrow_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column`` with :func:`escape_cell` applied to its strings, vectorised by Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -147,21 +150,15 @@ def _escape_arrow_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(mask, prefixed, column)
 
 
-def escape_arrow(table: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
+def escape_arrow(table: pa.Table) -> pa.Table:
     """``table`` with every string cell and column name escaped by :func:`escape_cell`.
 
-    Number, boolean and date columns are left as they are.
+    Number, boolean and date columns are left as they are; dictionary-encoded text is decoded.
     """
     import pyarrow as pa
 
-    columns = [table.column(index) for index in range(table.num_columns)]
-    if isinstance(table, pa.RecordBatch):
-        escaped = [_escape_arrow_column(pa.chunked_array([c])).combine_chunks() for c in columns]
-        return pa.RecordBatch.from_arrays(
-            escaped, names=[escape_cell(n) for n in table.schema.names]
-        )
-    escaped = [_escape_arrow_column(c) for c in columns]
-    return pa.table(escaped, names=[escape_cell(n) for n in table.schema.names])
+    columns = [_escape_arrow_column(table.column(i)) for i in range(table.num_columns)]
+    return pa.table(columns, names=[escape_cell(name) for name in table.column_names])
 
 
 def escape_ibis(table: Any) -> Any:

@@ -445,7 +445,7 @@ def summary(
         )
     from valuecast.engine import EngineError, SummaryError, Workspace, summarize
     from valuecast.io.schema import InputError
-    from valuecast.outputs import write_atomically
+    from valuecast.outputs import write_atomically, write_ibis_csv
 
     for target in (out, compressed):
         if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
@@ -508,7 +508,7 @@ def summary(
                 continue
             # through a temporary name: a reader never sees half a file
             if target.suffix.lower() == ".csv":
-                write_atomically(target, lambda path, expr=expr: con.to_csv(expr, path))
+                write_ibis_csv(con, expr, target)
             else:
                 write_atomically(target, lambda path, expr=expr: con.to_parquet(expr, path))
             written[str(target)] = _count_rows(con, target)
@@ -625,9 +625,9 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     }
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    from valuecast.outputs import write_arrow_csv
     from valuecast.snapshots import customers_arrow
 
     # one Arrow table for both files; dates as calendar dates (ISO in the CSV)
@@ -644,8 +644,7 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
             rounded = rounded.set_column(
                 index, field.name, pc.round(table.column(index), ndigits=digits)
             )
-    options = pacsv.WriteOptions(quoting_style="needed")
-    write_atomically(paths["customers_csv"], lambda p: pacsv.write_csv(rounded, p, options))
+    write_arrow_csv(rounded, paths["customers_csv"])
     write_atomically(
         paths["summary"],
         lambda p: p.write_text(json.dumps(analysis.summary, indent=2, default=str)),

@@ -127,11 +127,13 @@ Mailchimp, without both e-mail and phone for Meta and Google; a second row with 
 
 CSV safety
 ----------
-:func:`neutralize_formulas` prefixes every text cell starting with ``= + - @``, a tab or a
-carriage return with an apostrophe (OWASP's CSV-injection advice), so a spreadsheet opening the
-file never runs a formula from customer data.  SHA-256 hex digests never start with those; it
-matters for the plain fields (names, e-mails, zip codes).  :func:`format_audience` and
-:func:`write_audience` both apply it (it is idempotent).
+:func:`write_audience` writes through :func:`valuecast.outputs.write_csv`, the writer of every CSV
+valuecast writes: a text cell starting with ``= + - @``, a tab or a carriage return gets a leading
+apostrophe (OWASP's CSV-injection advice; the exact rule and how it reads back are in
+:mod:`valuecast.csvsafe`), so a spreadsheet opening the file never runs a formula from customer
+data.  SHA-256 hex digests never start with those; it matters for the plain fields (names,
+e-mails, zip codes).  :func:`format_audience` keeps the values themselves, so the file is escaped
+exactly once.
 """
 
 from __future__ import annotations
@@ -155,7 +157,8 @@ import pandas as pd
 from valuecast.analytics.rfm import GROUPS
 from valuecast.analytics.tiers import TIERS, predicted_spend_tier
 from valuecast.columns import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS
-from valuecast.outputs import write_atomically
+from valuecast.csvsafe import escape_frame
+from valuecast.outputs import write_csv
 
 __all__ = [
     "AUDIENCE_COLUMNS",  # noqa: F822 - module __getattr__ (imports valuecast.pipeline on use)
@@ -1012,8 +1015,8 @@ class Formatted:
 def format_audience(table: pd.DataFrame, to: str) -> Formatted:
     """The rows of ``table`` (an :func:`audience_table` selection) in format ``to``, ready to write.
 
-    Rows that cannot be matched are dropped and counted (module docstring); text cells are
-    formula-neutralised.
+    Rows that cannot be matched are dropped and counted (module docstring); the cells hold the
+    values themselves, and :func:`write_audience` escapes formula cells when it writes them.
     """
     if to not in _FORMATTERS:
         raise ExportError(f"unknown format {to!r}: use {', '.join(FORMATS)}")
@@ -1030,7 +1033,7 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
     keep = identified & ~duplicate
     out = frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
     return Formatted(
-        frame=neutralize_formulas(out[list(HEADERS[to])]),
+        frame=out[list(HEADERS[to])],
         no_identifier=int((~identified).sum()),
         duplicates=int(duplicate.sum()),
     )
@@ -1039,30 +1042,14 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
 # ------------------------------------------------------------------------------------------------
 # CSV safety and writing
 # ------------------------------------------------------------------------------------------------
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _neutral(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells starting with = + - @ tab or CR begin with ``'``."""
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-            continue
-        out[column] = series.map(_neutral, na_action="ignore").astype(series.dtype)
-    return out
+    """A copy of ``frame`` as the CSV writer escapes it (:func:`valuecast.csvsafe.escape_frame`)."""
+    return escape_frame(frame)
 
 
 def write_audience(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` as a formula-safe UTF-8 CSV, atomically (a temporary file, then a rename)."""
-    safe = neutralize_formulas(frame)
-    write_atomically(Path(path), lambda target: safe.to_csv(target, index=False, encoding="utf-8"))
+    write_csv(frame, Path(path))
 
 
 # ------------------------------------------------------------------------------------------------

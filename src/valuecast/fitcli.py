@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecast.csvsafe import unescape_frame
+
 # accepted column names -> canonical name
 _ALIASES = {
     "frequency": "frequency",
@@ -57,6 +59,7 @@ def read_summary(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise FitInputError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
+    frame = unescape_frame(frame)  # `valuecast summary --out` escapes formula-like text cells
     renamed = {}
     for column in frame.columns:
         key = str(column).strip()

@@ -364,7 +364,8 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery):
 
 def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: bool) -> bytes:
     """The segment as an audience file: the rules and formats of ``valuecast export``."""
-    from valuecast.exports import CONTACT_FIELDS, build_audience, neutralize_formulas
+    from valuecast.exports import CONTACT_FIELDS, build_audience
+    from valuecast.outputs import csv_text
 
     customers = dashboard.view(info).customers  # the snapshot's table, as load_customers reads it
     with dashboard.reader() as reader:
@@ -373,7 +374,7 @@ def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: boo
         customers, contacts, to, segment=segment, as_of=info.as_of,
         include_non_consenting=everyone,
     )  # fmt: skip
-    return neutralize_formulas(audience.frame).to_csv(index=False).encode("utf-8")
+    return csv_text(audience.frame).encode("utf-8")
 
 
 @router.get(

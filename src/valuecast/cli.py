@@ -287,11 +287,15 @@ def _read_files(
 ):
     """Read ``files`` with the importers (nothing written yet), or fail with one line."""
     from valuecast.io import read_exports
+    from valuecast.io.csvfile import file_problem
     from valuecast.io.schema import InputError
 
     for source in files:
-        if not _is_url(source) and not Path(source).is_file():
-            fail(f"{source}: no such file")
+        if _is_url(source):
+            continue
+        problem = file_problem(source) if Path(source).exists() else "no such file"
+        if problem is not None:
+            fail(f"{source}: {problem}")
     if fx is not None and not fx.is_file():
         fail(f"{fx}: no such file (--fx)")
     # tables in a database (URL#table) are read through Ibis and imported like files
@@ -456,10 +460,12 @@ def summary(
     source: dict[str, object]
     if files:
         from valuecast.engine.files import summarize_files
+        from valuecast.io.csvfile import file_problem
 
         for name in files:
-            if not Path(name).is_file():
-                fail(f"{name}: no such file")
+            problem = file_problem(name) if Path(name).exists() else "no such file"
+            if problem is not None:
+                fail(f"{name}: {problem}")
         if fx is not None and not fx.is_file():
             fail(f"{fx}: no such file (--fx)")
         try:

@@ -239,7 +239,9 @@ def _print_ingest_report(report: object) -> None:
     rows = [
         ("rows read", f"{data['rows_read']:,}"),
         ("orders", f"{data['orders']:,}  (new {data['new_orders']:,}, updated "
-                   f"{data['updated_orders']:,}, unchanged {data['unchanged_orders']:,})"),
+                   f"{data['updated_orders']:,}, unchanged {data['unchanged_orders']:,}"
+                   + (f"; {data['conflicting_orders']:,} differ between files, last kept)"
+                      if data.get("conflicting_orders") else ")")),
         ("line items", f"{data['line_items']:,}"),
         ("customers", f"{data['customers']:,}"
                       + (f"  ({data['customer_records']:,} customer records)"

@@ -168,7 +168,7 @@ def _not_utf8(name: str, body: bytes | memoryview, first_row: int) -> str:
     """
     try:
         codecs.utf_8_decode(body, "strict", True)
-        return bytes(body).decode("utf-8")  # valid after all (a caller decoded a cut)
+        return bytes(body).decode("utf-8")  # valid: nothing to fall back from
     except UnicodeDecodeError as error:
         bad = error.start
     utf8 = _UTF8_MULTIBYTE.search(body)

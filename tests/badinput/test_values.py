@@ -230,14 +230,18 @@ def test_overlapping_exports_of_the_same_orders_are_stored_once_silently(corpus,
     assert (report["new_orders"], report["updated_orders"], report["unchanged_orders"]) == (0, 0, 6)
 
 
-@pytest.mark.parametrize("cell", ["-30.00", "(30.00)"])
-def test_a_negative_shopify_refund_is_an_error_naming_its_row(corpus, tmp_path, cell):
+REFUNDS = {"shopify": "Refunded Amount", "magento": "base_subtotal_refunded"}
+
+
+@pytest.mark.parametrize("fmt, cell", [("shopify", "-30.00"), ("shopify", "(30.00)"),
+                                       ("magento", "-30.00")])  # fmt: skip
+def test_a_negative_refund_is_an_error_naming_its_row(corpus, tmp_path, fmt, cell):
     orders = corpus.shop(2)
-    orders[2]["extra"] = {"Refunded Amount": cell}
-    path = corpus.write(tmp_path / "orders_export.csv", "shopify", orders)
+    orders[2]["extra"] = {REFUNDS[fmt]: cell}
+    path = corpus.write(tmp_path / "export.csv", fmt, orders)
     workspace = tmp_path / "ws.duckdb"
     result = corpus.ingest(path, workspace)
     corpus.one_error(
-        result, path, 4, "Refunded Amount", "negative amount -30.00: a refund is written as a"
+        result, path, 4, REFUNDS[fmt], "negative amount -30.00: a refund is written as a"
     )
     assert not workspace.exists()

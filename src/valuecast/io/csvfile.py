@@ -197,7 +197,10 @@ def _check_no_nul(
     row, record = _record_at(memoryview(body)[start:], position - start, delimiter, 1)
     if row <= header_row:
         raise InputError(
-            name, "the header holds a NUL byte (0x00): the file is damaged or not text", row=row
+            name,
+            "the header holds a NUL byte (0x00): the file is damaged, binary, or UTF-16 "
+            "without its byte-order mark",
+            row=row,
         )
     index = next((i for i, cell in enumerate(record) if "\x00" in cell), None)
     column = header[index] if index is not None and index < len(header) else None

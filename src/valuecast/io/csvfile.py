@@ -83,6 +83,7 @@ _MAX_COLUMNS = 10_000
 _BLOCK_BYTES = 1 << 24  # Arrow's parse block: a row longer than this needs a larger one
 _MAX_BLOCK_BYTES = (1 << 31) - 1  # Arrow's block size is a 32-bit integer
 _FIELD_LIMIT = (1 << 31) - 1  # Python's csv module: a C long, 32-bit on Windows
+_ASCII = bytes(range(128))
 # a character of two to four bytes in valid UTF-8 (non-ASCII)
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}"
@@ -160,6 +161,16 @@ def _record_at(body: bytes | memoryview, offset: int, delimiter: str, first_row:
     return max(row, first_row), []
 
 
+def _has_utf8_characters(body: bytes | memoryview) -> bool:
+    """Whether ``body`` holds a valid UTF-8 character other than ASCII (counted at C speed).
+
+    Decoding drops the bytes that are not UTF-8, so what it yields beyond the ASCII bytes are
+    characters of two to four valid bytes.
+    """
+    ascii_bytes = len(body) - len(bytes(body).translate(None, _ASCII))
+    return len(codecs.utf_8_decode(body, "ignore", True)[0]) > ascii_bytes
+
+
 def _not_utf8(name: str, body: bytes | memoryview, first_row: int) -> str:
     """``body``, which is not valid UTF-8, decoded as Windows-1252.
 
@@ -171,9 +182,10 @@ def _not_utf8(name: str, body: bytes | memoryview, first_row: int) -> str:
         return bytes(body).decode("utf-8")  # valid: nothing to fall back from
     except UnicodeDecodeError as error:
         bad = error.start
-    utf8 = _UTF8_MULTIBYTE.search(body)
-    if utf8 is None:
+    if not _has_utf8_characters(body):
         return _decode_cp1252(bytes(body))
+    utf8 = _UTF8_MULTIBYTE.search(body)
+    assert utf8 is not None
     first_line = bytes(body[:_HEAD_BYTES]).decode("latin-1").lstrip("\r\n")
     delimiter = _sniff_delimiter(first_line)
     row, _ = _record_at(body, bad, delimiter, first_row)

@@ -239,7 +239,9 @@ def _print_ingest_report(report: object) -> None:
     rows = [
         ("rows read", f"{data['rows_read']:,}"),
         ("orders", f"{data['orders']:,}  (new {data['new_orders']:,}, updated "
-                   f"{data['updated_orders']:,}, unchanged {data['unchanged_orders']:,})"),
+                   f"{data['updated_orders']:,}, unchanged {data['unchanged_orders']:,}"
+                   + (f"; {data['conflicting_orders']:,} differ between files, last kept)"
+                      if data.get("conflicting_orders") else ")")),
         ("line items", f"{data['line_items']:,}"),
         ("customers", f"{data['customers']:,}"
                       + (f"  ({data['customer_records']:,} customer records)"
@@ -287,11 +289,15 @@ def _read_files(
 ):
     """Read ``files`` with the importers (nothing written yet), or fail with one line."""
     from valuecast.io import read_exports
+    from valuecast.io.csvfile import file_problem
     from valuecast.io.schema import InputError
 
     for source in files:
-        if not _is_url(source) and not Path(source).is_file():
-            fail(f"{source}: no such file")
+        if _is_url(source):
+            continue
+        problem = file_problem(source) if Path(source).exists() else "no such file"
+        if problem is not None:
+            fail(f"{source}: {problem}")
     if fx is not None and not fx.is_file():
         fail(f"{fx}: no such file (--fx)")
     # tables in a database (URL#table) are read through Ibis and imported like files
@@ -456,10 +462,12 @@ def summary(
     source: dict[str, object]
     if files:
         from valuecast.engine.files import summarize_files
+        from valuecast.io.csvfile import file_problem
 
         for name in files:
-            if not Path(name).is_file():
-                fail(f"{name}: no such file")
+            problem = file_problem(name) if Path(name).exists() else "no such file"
+            if problem is not None:
+                fail(f"{name}: {problem}")
         if fx is not None and not fx.is_file():
             fail(f"{fx}: no such file (--fx)")
         try:

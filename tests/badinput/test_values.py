@@ -188,3 +188,60 @@ def test_a_later_export_with_a_changed_total_updates_the_order(corpus, tmp_path,
     report = corpus.report(corpus.ingest(later, workspace, "--json"))
     assert (report["new_orders"], report["updated_orders"], report["unchanged_orders"]) == (0, 1, 3)
     assert corpus.stored_orders(workspace)["1001"][2] == 7.0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("stored", [False, True])
+def test_two_files_giving_an_order_different_amounts_keep_the_last_and_say_so(
+    corpus, tmp_path, fmt, stored
+):
+    """Files are given oldest first: the last file's version is kept, the conflict is counted
+    and named in a note, and a stored order it changes counts as updated."""
+    workspace = tmp_path / "ws.duckdb"
+    if stored:  # the workspace already holds the order, as in the older file
+        stored_file = corpus.write(tmp_path / "0.csv", fmt, corpus.shop(2))
+        corpus.report(corpus.ingest(stored_file, workspace, "--json"))
+    orders = corpus.shop(2)
+    older = corpus.write(tmp_path / "a.csv", fmt, orders)
+    orders[1]["amount"] = "99.00"
+    newer = corpus.write(tmp_path / "b.csv", fmt, orders)
+    report = corpus.report(corpus.ingest([older, newer], workspace, "--json"))
+    assert report["conflicting_orders"] == 1
+    counts = (report["new_orders"], report["updated_orders"], report["unchanged_orders"])
+    assert counts == ((0, 1, 3) if stored else (4, 0, 0))
+    assert corpus.stored_orders(workspace)["1002"][2] == 99.0
+    (note,) = [note for note in report["notes"] if "differ between the files" in note]
+    assert note.startswith("1 order(s) differ between the files of this ingest")
+    assert "order 1002, " in note and f" 20.50 in {older}, 99.00 in {newer}" in note
+    # on screen too
+    result = corpus.ingest([older, newer], tmp_path / "other.duckdb")
+    assert result.exit_code == 0 and "note: 1 order(s) differ between the files" in result.output
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_overlapping_exports_of_the_same_orders_are_stored_once_silently(corpus, tmp_path, fmt):
+    first = corpus.write(tmp_path / "a.csv", fmt, corpus.shop(2))
+    second = corpus.write(tmp_path / "b.csv", fmt, corpus.shop(3))  # a.csv's orders and more
+    workspace = tmp_path / "ws.duckdb"
+    report = corpus.report(corpus.ingest([first, second], workspace, "--json"))
+    assert (report["orders"], report["new_orders"], report["updated_orders"]) == (6, 6, 0)
+    assert all("currency" in note for note in report["notes"])  # nothing about duplicates
+    report = corpus.report(corpus.ingest([second, first], workspace, "--json"))
+    assert (report["new_orders"], report["updated_orders"], report["unchanged_orders"]) == (0, 0, 6)
+
+
+REFUNDS = {"shopify": "Refunded Amount", "magento": "base_subtotal_refunded"}
+
+
+@pytest.mark.parametrize("fmt, cell", [("shopify", "-30.00"), ("shopify", "(30.00)"),
+                                       ("magento", "-30.00")])  # fmt: skip
+def test_a_negative_refund_is_an_error_naming_its_row(corpus, tmp_path, fmt, cell):
+    orders = corpus.shop(2)
+    orders[2]["extra"] = {REFUNDS[fmt]: cell}
+    path = corpus.write(tmp_path / "export.csv", fmt, orders)
+    workspace = tmp_path / "ws.duckdb"
+    result = corpus.ingest(path, workspace)
+    corpus.one_error(
+        result, path, 4, REFUNDS[fmt], "negative amount -30.00: a refund is written as a"
+    )
+    assert not workspace.exists()

@@ -5,8 +5,17 @@ in ONE transaction: either every file of an ingest lands or none does.  Orders a
 ``order_id`` (``"{source}:{order number}"``): an order not in the workspace yet is added, an order
 whose fields or line items differ from the stored ones replaces them, and an identical order is left
 untouched, so re-ingesting the same export changes nothing and a newer export of the same shop
-adds its new orders and updates the changed ones.  Customers (from a customers export) are keyed by
-``customer_id`` the same way.  Every ingest is logged in the ``ingests`` table with its report.
+adds its new orders and updates the changed ones (counted as ``updated_orders``).  Customers (from a
+customers export) are keyed by ``customer_id`` the same way.  Every ingest is logged in the
+``ingests`` table with its report.
+
+Duplicates across the files of one ingest: an order in several files (overlapping exports) is one
+order, and the version of the last file given that holds it is kept (its fields and its line
+items), as a later ingest replaces a stored one: files are given oldest first.  Files that agree
+on the order's customer, date, amounts and currency (``_ORDER_FACTS``) are the normal case of
+re-exporting and stay silent; orders they give different facts are counted in the report
+(``conflicting_orders``) with a note naming the first one, both values and both files.  Against
+the workspace, the kept version then updates a stored order that differs (``updated_orders``).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.engine.connection import DEFAULT_WORKSPACE, connect_duckdb
 from valuecast.engine.memory import release_unused_memory
@@ -96,7 +106,9 @@ class IngestReport:
 
     ``orders`` are the counted orders read (distinct order ids); of them ``new_orders`` were added
     to the workspace, ``updated_orders`` replaced a stored order that differed (its fields or its
-    line items) and ``unchanged_orders`` were already stored as they are.  ``excluded_orders`` maps
+    line items) and ``unchanged_orders`` were already stored as they are.  ``conflicting_orders``
+    counts orders that files of this ingest gave different customers, dates, amounts or
+    currencies (the last file's version is kept; see the module docstring).  ``excluded_orders`` maps
     each exclusion reason (cancelled, voided, test order, ...) to the number of orders excluded for
     it, ``excluded_revenue`` to their revenue.  Money is in the orders' currency (after ``--fx``
     conversion, the base currency); ``currencies`` counts the counted orders per currency.
@@ -131,6 +143,7 @@ class IngestReport:
     currencies: dict[str, int]
     workspace_orders: int
     workspace_customers: int
+    conflicting_orders: int = 0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,6 +283,10 @@ class Workspace:
         try:
             with self.transaction():
                 ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
+                conflicts, conflict_note = 0, ""
+                if inputs["files"] > 1 and inputs["orders"] is not None:
+                    files = [str(result.file) for result in results]
+                    conflicts, conflict_note = _conflicting_versions(raw, inputs["orders"], files)
                 direct = _direct(raw)
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
@@ -299,6 +316,9 @@ class Workspace:
                     self.path, ingest_id, results, staged, counts, workspace_orders,
                     workspace_customers,
                 )  # fmt: skip
+                if conflicts:
+                    report.conflicting_orders = conflicts
+                    report.notes.append(conflict_note)
                 _sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
@@ -325,6 +345,11 @@ _STAGED = (
 
 
 _BATCH_ROWS = 122_880  # DuckDB's row group size
+# what files of one ingest must agree on for an order they share (see the module docstring)
+_ORDER_FACTS = (
+    "customer_id", "order_date", "gross_revenue", "discount", "tax", "shipping", "refunded",
+    "net_revenue", "currency",
+)  # fmt: skip
 
 
 def _drop_staged(raw: Any) -> None:
@@ -370,6 +395,47 @@ def _arrow_inputs(results: Sequence[ImportResult]) -> dict[str, pa.Table | None]
             inputs[name] = pa.concat_tables(tables, promote_options="permissive")
     inputs["files"] = len(results)  # type: ignore[assignment]
     return inputs
+
+
+def _conflicting_versions(raw: Any, orders: pa.Table, files: Sequence[str]) -> tuple[int, str]:
+    """How many orders files of one ingest give different facts (_ORDER_FACTS), and a note.
+
+    The note names the first such order (by id), the first differing fact, its value in an
+    earlier file and in the last file holding the order (whose version is kept).
+    """
+    facts = ", ".join(_ORDER_FACTS)
+    relation = raw.from_arrow(orders)
+    count, order_id = relation.query(
+        "_in",
+        f"""WITH versions AS (SELECT DISTINCT order_id, {facts} FROM _in WHERE order_id IS NOT NULL),
+        conflicted AS (SELECT order_id FROM versions GROUP BY order_id HAVING count(*) > 1)
+        SELECT count(*), min(order_id) FROM conflicted""",
+    ).fetchall()[0]
+    if not count:
+        return 0, ""
+    shared = relation.filter(ColumnExpression("order_id") == ConstantExpression(order_id))
+    versions = shared.query(
+        "_in", f"SELECT _file, order_number, {facts} FROM _in ORDER BY _file"
+    ).fetchall()
+    kept = versions[-1]
+    other = next(row for row in versions if row[2:] != kept[2:])
+    index = next(i for i in range(2, len(kept)) if other[i] != kept[i])
+    note = (
+        f"{count:,} order(s) differ between the files of this ingest (customer, date, amounts or "
+        f"currency); the last file's version is kept: e.g. order {kept[1]}, "
+        f"{_ORDER_FACTS[index - 2]} {_shown(other[index])} in {files[other[0]]}, "
+        f"{_shown(kept[index])} in {files[kept[0]]}"
+    )
+    return int(count), note
+
+
+def _shown(value: Any) -> str:
+    """A fact as the error shows it: money with two decimals, dates as ISO, text quoted."""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()[:10]
+    return "empty" if value is None else repr(value)
 
 
 def _empty_select(schema: dict[str, str]) -> str:

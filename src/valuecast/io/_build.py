@@ -108,6 +108,25 @@ def check_order_level(
     )
 
 
+def check_not_negative(table: Table, values: np.ndarray, column: str | None) -> None:
+    """Raise on the first negative value of a column of amounts taken off an order (refunds).
+
+    Such a column is subtracted from revenue, so a negative value would silently add to it;
+    which sign the export meant cannot be told, so the row is named rather than the sign dropped.
+    """
+    if column is None or len(values) == 0:
+        return
+    negative = np.flatnonzero(np.nan_to_num(values, nan=0.0) < 0)
+    if len(negative) == 0:
+        return
+    position = int(negative[0])
+    raise table.error(
+        f"negative amount {values[position]:.2f}: a refund is written as a positive amount",
+        position,
+        column,
+    )
+
+
 def first_positions(
     codes: np.ndarray, n_groups: int, valid: np.ndarray | None = None
 ) -> np.ndarray:

@@ -7,9 +7,18 @@ the row *as a spreadsheet shows it* (the header is row 1, blank lines count as r
 
 Reading rules
 -------------
-* Encoding: a UTF-8 BOM or UTF-16 BOM (either byte order) decides; otherwise UTF-8, and a file that
-  is not valid UTF-8 is read as Windows-1252 (Latin-1 for the five bytes 1252 leaves undefined),
-  which is what spreadsheet programs on Windows write.
+* The file must be a regular file: a directory, a device (``/dev/zero``) or a pipe is an error
+  saying what it is.
+* Encoding: a UTF-16 BOM (either byte order) decides; otherwise UTF-8 (with or without its BOM),
+  and a file that is not valid UTF-8 is read as Windows-1252 (Latin-1 for the five bytes 1252
+  leaves undefined), which is what spreadsheet programs on Windows write. The encoding is decided
+  for the whole file: a file that is not valid UTF-8 but also holds valid UTF-8 characters (other
+  than ASCII) mixes two encodings, and reading it as either would garble some rows, so it is an
+  error naming the first row that is not UTF-8 and a row that is.
+* A NUL byte anywhere is an error naming its row and column (the header's row when it is in or
+  before the header): no text export holds one, and it would reach the stored names.
+* The header row is read whole, however long; a header of more than 10,000 columns is an error
+  (no export has that many; a file that does is not an export). Cells have no size limit.
 * Delimiter: the one of ``,`` ``;`` and tab that occurs most often (outside quotes) in the header
   line; a header without any of them is a one-column file read with ``,``.
 * Quoted values may contain delimiters, doubled quotes and newlines.
@@ -51,6 +60,7 @@ import codecs
 import csv
 import io
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +86,17 @@ MAX_AMOUNT = 1e12
 
 _HEAD_BYTES = 1 << 20
 _DELIMITERS = (",", ";", "\t")
+_MAX_COLUMNS = 10_000
+_BLOCK_BYTES = 1 << 24  # Arrow's parse block: a row longer than this needs a larger one
+_MAX_BLOCK_BYTES = (1 << 31) - 1  # Arrow's block size is a 32-bit integer
+_FIELD_LIMIT = (1 << 31) - 1  # Python's csv module: a C long, 32-bit on Windows
+_ASCII = bytes(range(128))
+# a character of two to four bytes in valid UTF-8 (non-ASCII)
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}"
+    rb"|\xED[\x80-\x9F][\x80-\xBF]|\xF0[\x90-\xBF][\x80-\xBF]{2}|[\xF1-\xF3][\x80-\xBF]{3}"
+    rb"|\xF4[\x80-\x8F][\x80-\xBF]{2}"
+)
 
 
 def normalise_name(name: str) -> str:
@@ -99,6 +120,115 @@ def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error("latin1_fallback", _latin1_fallback)
+
+
+def _lift_field_limit() -> None:
+    """No cell size limit in Python's csv module (its default, 128 KiB, is far below a 10 MB cell).
+
+    The limit is process-wide; nothing in valuecast relies on the default.
+    """
+    if csv.field_size_limit() < _FIELD_LIMIT:
+        csv.field_size_limit(_FIELD_LIMIT)
+
+
+def file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as an export, or ``None`` when it is a regular file.
+
+    A directory, a device such as ``/dev/zero`` or a pipe is named for what it is rather than
+    read (a device may never end).
+    """
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError as error:
+        return f"cannot read the file: {error.strerror or error}"
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a device, pipe or socket): give the export file itself"
+    return None
+
+
+def _record_at(body: bytes | memoryview, offset: int, delimiter: str, first_row: int):
+    """(spreadsheet row, cells) of the CSV record of ``body`` that holds byte ``offset``.
+
+    ``first_row`` is the row of the first record of ``body``; blank lines count as rows, a quoted
+    cell spanning lines is one row. The bytes are read as Latin-1, one character per byte, so
+    character positions are byte positions (quotes, delimiters and newlines are ASCII either way).
+    """
+    _lift_field_limit()
+    lines = _CountingLines(bytes(body).decode("latin-1"))
+    row = first_row - 1
+    try:
+        for cells in csv.reader(lines, delimiter=delimiter):
+            row += 1
+            if lines.consumed > offset:
+                return row, cells
+    except csv.Error:
+        pass
+    return max(row, first_row), []
+
+
+def _has_utf8_characters(body: bytes | memoryview) -> bool:
+    """Whether ``body`` holds a valid UTF-8 character other than ASCII (counted at C speed).
+
+    Decoding drops the bytes that are not UTF-8, so what it yields beyond the ASCII bytes are
+    characters of two to four valid bytes.
+    """
+    ascii_bytes = len(body) - len(bytes(body).translate(None, _ASCII))
+    return len(codecs.utf_8_decode(body, "ignore", True)[0]) > ascii_bytes
+
+
+def _not_utf8(name: str, body: bytes | memoryview, first_row: int) -> str:
+    """``body``, which is not valid UTF-8, decoded as Windows-1252.
+
+    An error when ``body`` also holds a valid UTF-8 character besides ASCII: it mixes two
+    encodings, and either reading garbles some of its rows.
+    """
+    try:
+        codecs.utf_8_decode(body, "strict", True)
+        return bytes(body).decode("utf-8")  # valid: nothing to fall back from
+    except UnicodeDecodeError as error:
+        bad = error.start
+    if not _has_utf8_characters(body):
+        return _decode_cp1252(bytes(body))
+    utf8 = _UTF8_MULTIBYTE.search(body)
+    assert utf8 is not None
+    first_line = bytes(body[:_HEAD_BYTES]).decode("latin-1").lstrip("\r\n")
+    delimiter = _sniff_delimiter(first_line)
+    row, _ = _record_at(body, bad, delimiter, first_row)
+    utf8_row, _ = _record_at(body, utf8.start(), delimiter, first_row)
+    raise InputError(
+        name,
+        f"not valid UTF-8 (byte 0x{body[bad]:02X}) while row {utf8_row} is UTF-8 "
+        f"({bytes(body[utf8.start() : utf8.end()]).decode('utf-8')!r}): the file mixes two "
+        "encodings; save it as UTF-8",
+        row=row,
+    )
+
+
+def _check_no_nul(
+    name: str, body: bytes, start: int, delimiter: str, header: list[str], header_row: int
+) -> None:
+    """Raise on the first NUL byte of ``body[start:]``, naming its row and (in a data row) column."""
+    position = body.find(b"\x00", start)
+    if position < 0:
+        return
+    row, record = _record_at(memoryview(body)[start:], position - start, delimiter, 1)
+    if row <= header_row:
+        raise InputError(
+            name,
+            "the header holds a NUL byte (0x00): the file is damaged, binary, or UTF-16 "
+            "without its byte-order mark",
+            row=row,
+        )
+    index = next((i for i, cell in enumerate(record) if "\x00" in cell), None)
+    column = header[index] if index is not None and index < len(header) else None
+    raise InputError(
+        name,
+        "the cell holds a NUL byte (0x00): the file is damaged; remove it or export again",
+        row=row,
+        column=column,
+    )
 
 
 class _CountingLines:
@@ -203,12 +333,27 @@ class CsvFile:
     def _read_arrow(
         self, names: list[str], include: list[str], encoded: set[str] | None = None
     ) -> pa.Table:
+        """Parse the body with Arrow, in blocks large enough for its longest row."""
         if len(self._body) == 0:
             return pa.table({name: pa.array([], pa.string()) for name in include})
+        largest = min(len(self._body) + 1, _MAX_BLOCK_BYTES)
+        block = min(_BLOCK_BYTES, largest)
+        while True:
+            try:
+                return self._parse_arrow(names, include, encoded, block)
+            except pa.ArrowInvalid as error:
+                # a row (a huge cell) longer than a block: retry with larger blocks
+                if "straddl" not in str(error) or block >= largest:
+                    raise
+                block = min(block * 8, largest)
+
+    def _parse_arrow(
+        self, names: list[str], include: list[str], encoded: set[str] | None, block: int
+    ) -> pa.Table:
         types = {name: _DICTIONARY if name in (encoded or ()) else pa.string() for name in names}
         return pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(self._body)),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=block),
             parse_options=pacsv.ParseOptions(
                 delimiter=self.delimiter, newlines_in_values=True, ignore_empty_lines=True
             ),
@@ -230,17 +375,23 @@ class CsvFile:
         return False
 
     def _reencode_cp1252(self) -> None:
-        self._text = _decode_cp1252(bytes(self._body))
+        """Read the body, found not to be UTF-8 past the header, as Windows-1252 (or fail)."""
+        self._text = _not_utf8(self.name, self._body, self.header_row + 1)
         self._data, self._offset = self._text.encode("utf-8"), 0
         self.encoding = "cp1252"
 
     def text(self) -> str:
         if self._text is None:
-            self._text = bytes(self._body).decode("utf-8", errors="replace")
+            try:
+                self._text = bytes(self._body).decode("utf-8")
+            except UnicodeDecodeError:
+                self._reencode_cp1252()
+        assert self._text is not None
         return self._text
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(spreadsheet row, cells) of every non-blank data record, parsed by Python's csv module."""
+        _lift_field_limit()
         reader = csv.reader(io.StringIO(self.text(), newline=""), delimiter=self.delimiter)
         row = self.header_row
         while True:
@@ -296,56 +447,85 @@ def _check_range(table: Table, amounts: np.ndarray, column: str) -> None:
 
 
 def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
-    """Read ``path`` into memory, detect its encoding and delimiter and parse its header row."""
+    """Read ``path`` into memory, decide its encoding and delimiter and parse its header row.
+
+    The rules are the module docstring's; every problem is an :class:`InputError`.
+    """
     display = str(path) if name is None else name
+    problem = file_problem(path)
+    if problem is not None:
+        raise InputError(display, problem)
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         raise InputError(display, f"cannot read the file: {error.strerror or error}") from None
-    start = 0
-    if data.startswith(codecs.BOM_UTF8):
-        body, encoding, start = data, "utf-8", 3
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            body = data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError(
-                display, "the file starts with a UTF-16 mark but is not UTF-16"
-            ) from None
-        encoding = "utf-16"
-    else:
-        body, encoding = data, "utf-8"
-        head = data[:_HEAD_BYTES]
-        if len(data) > _HEAD_BYTES:
-            head = head[: head.rfind(b"\n") + 1] or head
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as error:
-            # a character cut at the end of the head is not an encoding problem
-            if not (len(data) > _HEAD_BYTES and error.start >= len(head) - 4):
-                body, encoding = _decode_cp1252(data).encode("utf-8"), "cp1252"
-    head_text = body[start : start + _HEAD_BYTES].decode("utf-8", errors="ignore")
-    if not head_text.strip():
-        raise InputError(display, "the file is empty (no header row)")
-    delimiter = _sniff_delimiter(head_text.lstrip("\r\n"))
-    lines = _CountingLines(head_text)
-    reader = csv.reader(lines, delimiter=delimiter)
-    header_row = 0
-    header: list[str] = []
+    body, encoding, start = _marked_encoding(display, data)
     try:
-        while not header:
-            header_row += 1
-            header = next(reader)
-    except StopIteration:
-        raise InputError(display, "the file has no header row") from None
-    except csv.Error as error:
-        raise InputError(display, f"malformed header: {error}", row=header_row) from None
-    header = [cell.replace("\ufeff", "").strip() for cell in header]
-    consumed = len(head_text[: lines.consumed].encode("utf-8"))
+        header_row, header, delimiter, consumed = _parse_header(display, body, start)
+    except UnicodeDecodeError:
+        body = _not_utf8(display, memoryview(body)[start:], 1).encode("utf-8")
+        encoding, start = "cp1252", 0
+        header_row, header, delimiter, consumed = _parse_header(display, body, start)
+    if len(header) > _MAX_COLUMNS:
+        raise InputError(
+            display,
+            f"the header has {len(header):,} columns (at most {_MAX_COLUMNS:,} are read): "
+            "not an order export",
+            row=header_row,
+        )
+    _check_no_nul(display, body, start, delimiter, header, header_row)
     return CsvFile(
         display, header, delimiter, encoding, header_row, body, start + consumed,
         path=Path(path) if body is data else None,
     )  # fmt: skip
+
+
+def _marked_encoding(name: str, data: bytes) -> tuple[bytes, str, int]:
+    """(UTF-8 body, encoding, where the text starts) as a byte-order mark says; UTF-8 without one."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data, "utf-8", 3
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16").encode("utf-8"), "utf-16", 0
+        except UnicodeDecodeError:
+            raise InputError(name, "the file starts with a UTF-16 mark but is not UTF-16") from None
+    return data, "utf-8", 0
+
+
+def _parse_header(name: str, body: bytes, start: int) -> tuple[int, list[str], str, int]:
+    """(row, names, delimiter, bytes up to the end of the header) of ``body[start:]``.
+
+    The header is read whole however long it is: the head read grows until the header row ends
+    inside it. Raises ``UnicodeDecodeError`` when the head (at least 1 MiB, or the whole file)
+    is not UTF-8.
+    """
+    _lift_field_limit()
+    size = _HEAD_BYTES
+    while True:
+        whole = start + size >= len(body)
+        chunk = bytes(memoryview(body)[start : start + size])
+        head_text = codecs.getincrementaldecoder("utf-8")().decode(chunk, final=whole)
+        if whole and not head_text.strip():
+            raise InputError(name, "the file is empty (no header row)")
+        delimiter = _sniff_delimiter(head_text.lstrip("\r\n"))
+        lines = _CountingLines(head_text)
+        reader = csv.reader(lines, delimiter=delimiter)
+        header_row, header = 0, []
+        try:
+            while not header:
+                header_row += 1
+                header = next(reader)
+        except StopIteration:
+            if whole:
+                raise InputError(name, "the file has no header row") from None
+        except csv.Error as error:
+            raise InputError(name, f"malformed header: {error}", row=header_row) from None
+        if whole or lines.consumed < len(head_text):
+            break
+        size *= 4
+    header = [cell.replace("\ufeff", "").strip() for cell in header]
+    consumed = len(head_text[: lines.consumed].encode("utf-8"))
+    return header_row, header, delimiter, consumed
 
 
 def _find(header: Sequence[str], aliases: Iterable[str]) -> str | None:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from valuecast.io import _build, generic, magento, shopify, woocommerce
 from valuecast.io import fx as fx_module
-from valuecast.io.csvfile import CsvFile, Table, normalise_name, open_csv
+from valuecast.io.csvfile import CsvFile, Table, file_problem, normalise_name, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = ["FORMATS", "detect_header", "detect_format", "read_export", "read_exports"]
@@ -188,6 +188,9 @@ def read_exports(
                 "database URLs are read by the engine: pass the table as (name, DataFrame)",
             )
         path = Path(raw)
+        problem = file_problem(path)
+        if problem is not None:
+            raise InputError(str(raw), problem)
         csv = None
         if chosen is None:
             if path.suffix.lower() in _PARQUET:

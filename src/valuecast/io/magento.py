@@ -36,7 +36,8 @@ Rules
   ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
   pending_payment, processing, complete, holded, payment_review) counts.
 * An ``increment_id`` written twice is an error, as is a ``created_at`` before 1990 or after
-  tomorrow.
+  tomorrow, and a negative ``base_subtotal_refunded`` or ``base_subtotal_canceled`` (Magento
+  writes them positive; subtracting a negative one would add to revenue).
 * ``created_at`` is taken as written. Magento stores it in UTC, so for a store far from UTC the
   calendar day of late-evening orders is the UTC day; nothing is shifted.
 
@@ -204,6 +205,9 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
 
     def amount(key: str) -> np.ndarray:
         return _build.money_or_zero(table.money(cols[key]))
+
+    for key in ("base_subtotal_refunded", "base_subtotal_canceled"):
+        _build.check_not_negative(table, table.money(cols[key]), cols[key])
 
     discount = np.abs(amount("base_discount_amount"))
     net = (

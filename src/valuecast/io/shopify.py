@@ -41,7 +41,9 @@ An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an err
 of the order is named), as is an unparseable date or amount anywhere in a read column, a
 ``Created at`` before 1990 or after tomorrow (:func:`valuecast.io._build.check_order_dates`), and
 an order-level amount (``Subtotal``, ``Total``, ``Shipping``, ``Taxes``, ``Discount Amount``,
-``Refunded Amount``) that two rows of one order give differently (the second row is named).
+``Refunded Amount``) that two rows of one order give differently (the second row is named). A
+negative ``Refunded Amount`` is an error naming its row: Shopify writes refunds as positive
+amounts, and subtracting a negative one would add it to revenue.
 
 Customers export
 ----------------
@@ -150,8 +152,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     def first(key: str) -> pd.Series:
         return _build.group_first(table, codes, n, cols[key])
 
-    def money(key: str) -> np.ndarray:
+    def money(key: str, non_negative: bool = False) -> np.ndarray:
         values = table.money(cols[key])
+        if non_negative:
+            _build.check_not_negative(table, values, cols[key])
         _build.check_order_level(table, values, codes, n, cols[key], uniques)
         return _build.group_first_values(values, codes, n)
 
@@ -172,7 +176,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             int(first_row[np.flatnonzero(np.isnan(subtotal))[0]]),
             cols["subtotal"],
         )
-    refunded = _build.money_or_zero(money("refunded"))
+    refunded = _build.money_or_zero(money("refunded", non_negative=True))
     total = money("total")
     total = np.where(np.isnan(total), subtotal, total)
     status = first("financial_status").str.lower()

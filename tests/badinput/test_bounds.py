@@ -52,11 +52,13 @@ def test_an_order_whose_rows_add_up_beyond_1e12_is_one_error(corpus, tmp_path):
 
 
 def test_an_order_whose_net_revenue_comes_to_beyond_1e12_is_one_error(corpus, tmp_path):
-    """Net revenue is Subtotal - Refunded Amount: each within the bound, their difference not."""
+    """A Subtotal within the bound, converted by --fx to a base currency past it."""
     orders = _two(corpus, "1000000000000")
-    orders[0]["extra"] = {"Refunded Amount": "-1000000000000"}
+    orders[0]["extra"] = {"Currency": "KWD"}
     path = corpus.write(tmp_path / "orders.csv", "shopify", orders)
-    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nUSD,1\nKWD,2\n")
+    result = corpus.ingest(path, tmp_path / "ws.duckdb", "--fx", str(rates))
     corpus.one_error(
         result, path, None, None,
         "order 1: net revenue 2,000,000,000,000.00 is out of range (more than 1,000,000,000,000",

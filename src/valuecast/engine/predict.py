@@ -58,7 +58,7 @@ from valuecast.engine.summary import (
     customer_summary,
     summarize,
 )
-from valuecast.io.csvfile import MAX_AMOUNT
+from valuecast.io.schema import MAX_AMOUNT
 from valuecast.models import FitError, GammaGamma
 
 Progress = Callable[[str], None]

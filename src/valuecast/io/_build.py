@@ -10,9 +10,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecast.io.csvfile import MAX_AMOUNT, Table
+from valuecast.io.csvfile import Table
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
+    MAX_AMOUNT,
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
     ImportResult,

@@ -71,18 +71,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from valuecast.io.schema import InputError
+from valuecast.io.schema import MAX_AMOUNT, InputError
 
 __all__ = [
-    "MAX_AMOUNT",
     "CsvFile",
     "Table",
     "normalise_name",
     "open_csv",
 ]
 
-MAX_AMOUNT = 1e12
-"""The largest amount accepted, either sign, inclusive (in the currency as written)."""
 
 _HEAD_BYTES = 1 << 20
 _DELIMITERS = (",", ";", "\t")

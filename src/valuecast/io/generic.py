@@ -56,8 +56,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.io import _build
-from valuecast.io.csvfile import MAX_AMOUNT, CsvFile, Table, _find, open_csv
-from valuecast.io.schema import ImportResult, InputError
+from valuecast.io.csvfile import CsvFile, Table, _find, open_csv
+from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError
 
 __all__ = [
     "MAP_KEYS",

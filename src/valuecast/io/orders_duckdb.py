@@ -28,7 +28,8 @@ from typing import Any
 import duckdb
 
 from valuecast.io import _build
-from valuecast.io.csvfile import _FALSE, _TRUE, MAX_AMOUNT, CsvFile
+from valuecast.io.csvfile import _FALSE, _TRUE, CsvFile
+from valuecast.io.schema import MAX_AMOUNT
 
 __all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "usable"]
 

@@ -14,6 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+MAX_AMOUNT = 1e12
+"""The largest amount an order or a cell may hold, either sign, inclusive (in its currency):
+importers refuse larger ones, and the engine's exact money keys rely on the bound."""
+
 # column -> pandas dtype.  Strings are pandas' nullable "string"; money is float64 in the
 # order's currency (after --fx conversion: the base currency).
 ORDERS_SCHEMA: dict[str, str] = {

@@ -281,6 +281,15 @@ def _print_ingest_report(report: object) -> None:
         console.print(f"note: {note}", highlight=False)
 
 
+def _require_file(name: str) -> None:
+    """Fail in one line unless ``name`` is a regular file (a directory or device is named so)."""
+    from valuecast.io.csvfile import file_problem
+
+    problem = file_problem(name) if Path(name).exists() else "no such file"
+    if problem is not None:
+        fail(f"{name}: {problem}")
+
+
 def _read_files(
     files: list[str],
     export_format: ExportFormat | None,
@@ -289,15 +298,11 @@ def _read_files(
 ):
     """Read ``files`` with the importers (nothing written yet), or fail with one line."""
     from valuecast.io import read_exports
-    from valuecast.io.csvfile import file_problem
     from valuecast.io.schema import InputError
 
     for source in files:
-        if _is_url(source):
-            continue
-        problem = file_problem(source) if Path(source).exists() else "no such file"
-        if problem is not None:
-            fail(f"{source}: {problem}")
+        if not _is_url(source):
+            _require_file(source)
     if fx is not None and not fx.is_file():
         fail(f"{fx}: no such file (--fx)")
     # tables in a database (URL#table) are read through Ibis and imported like files
@@ -462,12 +467,9 @@ def summary(
     source: dict[str, object]
     if files:
         from valuecast.engine.files import summarize_files
-        from valuecast.io.csvfile import file_problem
 
         for name in files:
-            problem = file_problem(name) if Path(name).exists() else "no such file"
-            if problem is not None:
-                fail(f"{name}: {problem}")
+            _require_file(name)
         if fx is not None and not fx.is_file():
             fail(f"{fx}: no such file (--fx)")
         try:

@@ -73,14 +73,13 @@ def create_app(
     app.state.dashboard = dashboard
     app.state.token = token
     app.state.max_upload_bytes = max_upload_bytes
-    app.add_middleware(
-        Guard,
-        security=Security(
-            token=token or None,
-            loopback_only=is_loopback(host) and not token,
-            max_body_bytes=max_upload_bytes,
-        ),
+    security = Security(
+        token=token or None,
+        loopback_only=is_loopback(host) and not token,
+        max_body_bytes=max_upload_bytes,
     )
+    app.state.security = security  # the login form starts sessions, logout ends them
+    app.add_middleware(Guard, security=security)
     _errors(app)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

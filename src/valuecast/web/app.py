@@ -44,10 +44,12 @@ def create_app(
     """
     from valuecast.web import api, pages
     from valuecast.web.state import Dashboard
+    from valuecast.web.uploads import remove_stale_folders
 
     if max_upload_bytes < 1:
         raise ValueError("max_upload_bytes must be positive")
     dashboard = Dashboard(workspace_path)
+    remove_stale_folders()  # uploads of a server that was killed before its jobs finished
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

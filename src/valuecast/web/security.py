@@ -6,8 +6,8 @@
   (:func:`check_token`).  With a token every request needs it, as ``Authorization: Bearer TOKEN``
   or the HttpOnly session cookie the login form (``/login``) sets.  The cookie holds a random
   session id (never the token), kept in memory by the server until it expires (``Max-Age``, 12
-  hours) or the user logs out; comparisons are constant-time.  The login page's stylesheet is
-  the one thing served without the token.
+  hours) or the user logs out; token comparisons are constant-time.  The login page's
+  stylesheet is the one thing served without the token.
 * **CSRF**: every state-changing request (POST, PUT, PATCH, DELETE) made with the cookie, or with
   no credentials on loopback, carries ``X-CSRF-Token`` equal to the ``valuecast_csrf`` cookie
   (HttpOnly, SameSite=Strict; the pages hold the value in a ``<meta>`` element).  A request with

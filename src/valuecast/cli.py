@@ -325,30 +325,27 @@ def _read_files(
 def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     """The workspace opened for writing; any failure inside is one line, exit 2.
 
-    A workspace this call created is removed again when the work fails, so a failed first
-    ingest leaves no empty workspace behind.
+    A workspace this process created (exclusively: of several processes starting together on
+    a new workspace, one is its creator) is removed again when the work fails, so a failed first
+    ingest leaves no empty workspace behind.  A workspace another process created or holds is
+    never removed: a lock conflict removes nothing.
     """
     from valuecast.engine import EngineError, SummaryError, Workspace
+    from valuecast.engine.workspace import create_workspace_file, remove_if_created
     from valuecast.io.schema import InputError
     from valuecast.snapshots import SnapshotError
 
-    existed = workspace.exists()
+    created = create_workspace_file(workspace)
     try:
         ws = Workspace(workspace)
     except (InputError, EngineError) as error:
-        if not existed:
-            _remove_workspace(workspace)
         fail(str(error))
     except Exception as error:  # not a DuckDB file, ...
-        if not existed:
-            _remove_workspace(workspace)
         fail(f"{workspace}: cannot open the workspace: {error}")
     try:
-        with ws:
-            yield ws
+        yield ws
     except (InputError, EngineError, SummaryError, SnapshotError, ValueError) as error:
-        if not existed:
-            _remove_workspace(workspace)
+        remove_if_created(ws, created)
         message = str(error)
         # an input error names its file already; the others are about this workspace
         named = isinstance(error, (InputError, EngineError)) or message.startswith(str(workspace))
@@ -356,9 +353,10 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     except typer.Exit:
         raise
     except Exception as error:  # e.g. a corrupt workspace: one line, nothing written
-        if not existed:
-            _remove_workspace(workspace)
+        remove_if_created(ws, created)
         fail(f"{workspace}: {what}: {type(error).__name__}: {error}")
+    finally:
+        ws.close()
 
 
 def _ingest_files(

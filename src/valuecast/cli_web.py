@@ -23,7 +23,10 @@ def serve(
     ),
     port: int = typer.Option(8765, "--port", help="Port to listen on."),
     max_upload_mb: int = typer.Option(
-        500, "--max-upload-mb", help="Largest upload accepted, in MB."
+        500,
+        "--max-upload-mb",
+        help="Largest upload accepted, in MB; a Parquet upload may also hold at most 10,485 rows "
+        "per MB and twice the limit uncompressed.",
     ),
 ) -> None:
     """Open the dashboard: overview, customers, segments, channels, cohorts, products, model, data.

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -732,3 +733,59 @@ def _day(value: Any) -> date | None:
     if value is None:
         return None
     return value.date() if isinstance(value, datetime) else value
+
+
+# -- creating a workspace file, and removing only the one this process created -------------------
+FileIdentity = tuple[int, int]
+
+
+def _identity(path: Path) -> FileIdentity | None:
+    """(device, inode) of the file at ``path``, None when there is none."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _unlink_workspace_files(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def create_workspace_file(path: str | Path) -> FileIdentity | None:
+    """Create an empty workspace at ``path`` exclusively; its (device, inode) when this call did.
+
+    The workspace is built under a name of this process's own and hard-linked to ``path``, which
+    fails when a file is there already, so of several processes creating one workspace together
+    exactly one is its creator.  None when ``path`` exists, or when the folder cannot take the
+    file or a hard link (the caller's open of ``path`` then reports, or creates it unowned).
+    """
+    path = Path(path)
+    if path.exists() or not path.parent.is_dir():
+        return None
+    staging = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    try:
+        Workspace(staging).close()
+        os.link(staging, path)
+        return _identity(staging)
+    except Exception:  # the path exists already, no hard links here, a read-only folder, ...
+        return None
+    finally:
+        _unlink_workspace_files(staging)
+
+
+def remove_if_created(workspace: Workspace, identity: FileIdentity | None) -> None:
+    """Remove the open ``workspace``'s file when this process created it (``identity``).
+
+    The file is removed while this process still holds its lock (the caller closes it after),
+    and only when the file at the path is still the one created, so a workspace another process
+    created, or opens once this one closes, is never removed.
+    """
+    if identity is None or _identity(workspace.path) != identity:
+        return
+    # the write-ahead log folded into the file first; after a failed statement it cannot be,
+    # and is removed with the file
+    with suppress(Exception):
+        _sql(workspace.con.con, "CHECKPOINT")
+    _unlink_workspace_files(workspace.path)

@@ -498,7 +498,15 @@ def ingests(request: Request) -> list[dict[str, Any]]:
 async def upload(request: Request, files: list[UploadFile] = File(...)):
     """Upload exports (Shopify, Magento, WooCommerce, orders tables): they are ingested, the
     analysis re-runs and a snapshot is stored, in a job; poll ``/api/v1/jobs/{job_id}``."""
-    from valuecast.web.uploads import new_folder, save_uploads, start_upload
+    import shutil
+
+    from valuecast.web.uploads import (
+        UploadTooLarge,
+        check_parquet_size,
+        new_folder,
+        save_uploads,
+        start_upload,
+    )
 
     dashboard = dashboard_of(request)
     if dashboard.jobs.active() is not None:
@@ -508,10 +516,12 @@ async def upload(request: Request, files: list[UploadFile] = File(...)):
     folder = new_folder()
     saved = await save_uploads(files, folder)
     try:
+        check_parquet_size(saved, request.app.state.max_upload_bytes)
         job = start_upload(dashboard, saved, folder)
+    except UploadTooLarge as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(413, str(error)) from None
     except Busy as error:
-        import shutil
-
         shutil.rmtree(folder, ignore_errors=True)
         raise HTTPException(409, str(error)) from None
     return reply(job.to_dict(), status=202)

@@ -44,10 +44,12 @@ def create_app(
     """
     from valuecast.web import api, pages
     from valuecast.web.state import Dashboard
+    from valuecast.web.uploads import remove_stale_folders
 
     if max_upload_bytes < 1:
         raise ValueError("max_upload_bytes must be positive")
     dashboard = Dashboard(workspace_path)
+    remove_stale_folders()  # uploads of a server that was killed before its jobs finished
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -73,14 +75,13 @@ def create_app(
     app.state.dashboard = dashboard
     app.state.token = token
     app.state.max_upload_bytes = max_upload_bytes
-    app.add_middleware(
-        Guard,
-        security=Security(
-            token=token or None,
-            loopback_only=is_loopback(host) and not token,
-            max_body_bytes=max_upload_bytes,
-        ),
+    security = Security(
+        token=token or None,
+        loopback_only=is_loopback(host) and not token,
+        max_body_bytes=max_upload_bytes,
     )
+    app.state.security = security  # the login form starts sessions, logout ends them
+    app.add_middleware(Guard, security=security)
     _errors(app)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

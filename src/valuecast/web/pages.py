@@ -19,7 +19,6 @@ from valuecast.web.security import (
     cookie_header,
     safe_next,
     same,
-    session_value,
 )
 from valuecast.web.views import finite, plain, records
 
@@ -314,8 +313,10 @@ def login(
         return render(
             request, "login.html.j2", status=401, page="login", next=safe_next(next), failed=True
         )
+    sessions = request.app.state.security.sessions
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, session_value(expected)))
+    cookie = cookie_header(SESSION_COOKIE, sessions.start(), max_age=sessions.seconds)
+    response.headers.append("set-cookie", cookie)
     return response
 
 
@@ -323,6 +324,7 @@ def login(
 def logout(request: Request, csrf_token: str = Form("")):
     if not same(csrf_token, request.cookies.get(CSRF_COOKIE)):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+    request.app.state.security.sessions.end(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login" if request.app.state.token else "/", status_code=303)
     response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", max_age=0))
     return response

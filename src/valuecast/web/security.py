@@ -2,27 +2,33 @@
 
 * **Bind**: 127.0.0.1 by default.  Any address that is not loopback needs ``VALUECAST_TOKEN``
   (:func:`check_bind`); ``valuecast serve`` refuses to start without it.
-* **Token**: with a token every request needs it, as ``Authorization: Bearer TOKEN`` or the
-  HttpOnly session cookie the login form (``/login``) sets.  The cookie holds an HMAC of the
-  token, never the token itself; comparisons are constant-time.
+* **Token**: at least 16 characters, no white space, at least 6 different characters
+  (:func:`check_token`).  With a token every request needs it, as ``Authorization: Bearer TOKEN``
+  or the HttpOnly session cookie the login form (``/login``) sets.  The cookie holds a random
+  session id (never the token), kept in memory by the server until it expires (``Max-Age``, 12
+  hours) or the user logs out; token comparisons are constant-time.  The login page's
+  stylesheet is the one thing served without the token.
 * **CSRF**: every state-changing request (POST, PUT, PATCH, DELETE) made with the cookie, or with
   no credentials on loopback, carries ``X-CSRF-Token`` equal to the ``valuecast_csrf`` cookie
   (HttpOnly, SameSite=Strict; the pages hold the value in a ``<meta>`` element).  A request with
   the bearer header is not forgeable by another site and needs no CSRF token.
 * **Host**: on loopback without a token only loopback host names are answered, so a web page
-  cannot reach the dashboard through DNS rebinding.
+  cannot reach the dashboard through DNS rebinding; the header must be a plain ``name[:port]``
+  (no user info, path or bad port).
 * **Size**: request bodies are cut at ``max_upload_bytes`` (413), by Content-Length up front and
   by counting while they stream.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +40,9 @@ CSRF_COOKIE = "valuecast_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
-PUBLIC_PATHS = {"/login"}  # no credentials needed
+# no credentials needed: the login form and its stylesheet (no data in either)
+PUBLIC_PATHS = {"/login", "/static/app.css"}
+SESSION_SECONDS = 12 * 3600
 # HTML form posts: their handlers check the CSRF token of the form field against the cookie
 FORM_CSRF_PATHS = {"/login", "/logout"}
 CONTENT_SECURITY_POLICY = (
@@ -60,14 +68,36 @@ def is_loopback(host: str) -> bool:
 
 
 MIN_TOKEN_LENGTH = 16
+MIN_TOKEN_DISTINCT = 6
+_TOKEN_ADVICE = "e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+
+
+def check_token(token: str) -> None:
+    """Raise :class:`BindError` unless ``token`` is at least 16 characters, has no white space
+    and at least 6 different characters (a blank or repeated token is guessed at once, and the
+    login form trims white space, so a token with spaces could never log in)."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise BindError(
+            f"VALUECAST_TOKEN is too short: use at least {MIN_TOKEN_LENGTH} random characters, "
+            + _TOKEN_ADVICE
+        )
+    if any(ch.isspace() for ch in token):
+        raise BindError(
+            "VALUECAST_TOKEN contains white space: use random characters without spaces, "
+            + _TOKEN_ADVICE
+        )
+    if len(set(token)) < MIN_TOKEN_DISTINCT:
+        raise BindError(
+            f"VALUECAST_TOKEN is too easy to guess: it has {len(set(token))} different "
+            f"characters, use random ones (at least {MIN_TOKEN_DISTINCT} different), "
+            + _TOKEN_ADVICE
+        )
 
 
 def check_bind(host: str, token: str | None) -> None:
-    """Raise :class:`BindError` unless ``host`` is loopback or a long enough token is set."""
-    if token is not None and len(token) < MIN_TOKEN_LENGTH:
-        raise BindError(
-            f"VALUECAST_TOKEN is too short: use at least {MIN_TOKEN_LENGTH} random characters"
-        )
+    """Raise :class:`BindError` unless ``host`` is loopback or a strong enough token is set."""
+    if token is not None:
+        check_token(token)
     if not is_loopback(host) and not token:
         raise BindError(
             f"refusing to listen on {host}: it is reachable from other machines; set "
@@ -76,9 +106,53 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
-def session_value(token: str) -> str:
-    """What the session cookie holds for ``token``: an HMAC of it, not the token."""
-    return hmac.new(token.encode(), b"valuecast dashboard session", hashlib.sha256).hexdigest()
+class Sessions:
+    """Logged-in sessions: random ids kept in memory until they expire or are ended.
+
+    A copied cookie stops working at logout (its id is forgotten) and after ``seconds``; a
+    restart of the server ends every session.
+    """
+
+    def __init__(self, seconds: int = SESSION_SECONDS) -> None:
+        self.seconds = seconds
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> str:
+        """A new session id, valid for ``seconds``."""
+        session = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self._lock:
+            self._expiry = {key: end for key, end in self._expiry.items() if end > now}
+            self._expiry[session] = now + self.seconds
+        return session
+
+    def valid(self, session: str | None) -> bool:
+        """True for a session started here that has not expired or ended."""
+        if not session:
+            return False
+        with self._lock:
+            end = self._expiry.get(session)
+        return end is not None and end > time.monotonic()
+
+    def end(self, session: str | None) -> None:
+        with self._lock:
+            self._expiry.pop(session or "", None)
+
+
+_HOST = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>[0-9]{1,5}))?")
+
+
+def host_name(header: str) -> str | None:
+    """The host name of a ``Host`` header (``name[:port]``, IPv6 in brackets), lower case;
+    None for anything else: user info (``@``), a path, an empty or out-of-range port."""
+    found = _HOST.fullmatch(header)
+    if found is None:
+        return None
+    port = found["port"]
+    if port is not None and not 0 < int(port) < 65536:
+        return None
+    return found["name"].lower()
 
 
 def same(a: str | None, b: str | None) -> bool:
@@ -97,10 +171,7 @@ class Security:
     token: str | None
     loopback_only: bool  # answer loopback host names only (no token, loopback bind)
     max_body_bytes: int
-
-    @property
-    def session(self) -> str | None:
-        return session_value(self.token) if self.token else None
+    sessions: Sessions = field(default_factory=Sessions)
 
 
 class _TooLarge(HTTPException):
@@ -148,9 +219,8 @@ class Guard:
         api = path.startswith("/api/")
 
         if security.loopback_only:
-            host = headers.get(b"host", b"").decode("latin-1")
-            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-            if name.lower() not in LOOPBACK_NAMES:
+            name = host_name(headers.get(b"host", b"").decode("latin-1"))
+            if name not in LOOPBACK_NAMES:
                 return await _reply(send, 421, "this dashboard answers on 127.0.0.1 only", api)
 
         cookies = _cookies(headers)
@@ -159,7 +229,7 @@ class Guard:
             bearer = headers.get(b"authorization", b"").decode("latin-1")
             if bearer[:7].lower() == "bearer " and same(bearer[7:].strip(), security.token):
                 auth = "bearer"
-            elif same(cookies.get(SESSION_COOKIE), security.session):
+            elif security.sessions.valid(cookies.get(SESSION_COOKIE)):
                 auth = "cookie"
             elif path not in PUBLIC_PATHS:
                 if api or method not in SAFE_METHODS:

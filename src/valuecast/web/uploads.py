@@ -6,10 +6,21 @@ same importers as ``valuecast ingest`` (:func:`valuecast.io.read_exports`, with 
 handed to :func:`valuecast.snapshots.refresh` in a worker thread: the ingest, the analysis and
 the snapshot are one transaction, as for ``valuecast analyze FILE``.  The client's file name is
 shown in the report and in errors, never used as a path.
+
+Limits: the request body is cut at ``--max-upload-mb`` (:mod:`valuecast.web.security`).  A
+Parquet file is compressed, so before it is imported its metadata is checked too
+(:func:`check_parquet_size`): at most one row per 100 bytes of the limit (a CSV export of the
+limit's size holds about that many) and at most twice the limit in uncompressed data; a larger
+one is refused at upload, before anything is read into memory.
+
+Temporary folders are named ``valuecast-upload-PID-*`` after the server process: the job removes
+its folder, and at start-up :func:`remove_stale_folders` removes those of processes that are gone
+(a server killed mid-upload).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -19,7 +30,16 @@ from typing import Any
 from valuecast.web.state import Dashboard, Job, Jobs
 
 EXTENSIONS = {".csv", ".txt", ".tsv", ".parquet", ".pq"}
+PARQUET_EXTENSIONS = {".parquet", ".pq"}
 CHUNK = 1 << 20
+BYTES_PER_ROW = 100  # a Parquet upload holds at most max_upload_bytes / 100 rows
+UNCOMPRESSED_FACTOR = 2  # ... and at most twice max_upload_bytes of uncompressed data
+FOLDER_PREFIX = "valuecast-upload-"
+_FOLDER = re.compile(re.escape(FOLDER_PREFIX) + r"(?P<pid>[0-9]+)-.+")
+
+
+class UploadTooLarge(ValueError):
+    """An upload whose content is larger than the dashboard accepts (one line, naming it)."""
 
 
 def display_name(name: str | None, position: int) -> str:
@@ -143,5 +163,72 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
     return dashboard.jobs.start("spend", [name], work)
 
 
+def parquet_limits(max_upload_bytes: int) -> tuple[int, int]:
+    """(rows, uncompressed bytes) a Parquet upload may hold under ``max_upload_bytes``."""
+    return max_upload_bytes // BYTES_PER_ROW, max_upload_bytes * UNCOMPRESSED_FACTOR
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB"
+
+
+def check_parquet_size(saved: list[tuple[Path, str]], max_upload_bytes: int) -> None:
+    """Raise :class:`UploadTooLarge` for a saved Parquet file over :func:`parquet_limits`.
+
+    Only the footer is read (row count and each row group's uncompressed size); a file whose
+    footer cannot be read is left to the importer, which reports it.
+    """
+    import pyarrow.parquet as pq
+
+    max_rows, max_bytes = parquet_limits(max_upload_bytes)
+    for path, name in saved:
+        if path.suffix.lower() not in PARQUET_EXTENSIONS:
+            continue
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception:
+            continue
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if meta.num_rows > max_rows or size > max_bytes:
+            raise UploadTooLarge(
+                f"{name}: {meta.num_rows:,} rows, {_mb(size)} uncompressed: more than an upload "
+                f"may hold under the {_mb(max_upload_bytes)} limit (at most {max_rows:,} rows "
+                f"and {_mb(max_bytes)} uncompressed); start the dashboard with a larger "
+                "--max-upload-mb, or use `valuecast ingest`"
+            )
+
+
 def new_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="valuecast-upload-"))
+    """A new temporary folder for one upload, named after this process (``valuecast-upload-PID-*``)."""
+    return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    """True when process ``pid`` exists (one of another user counts as existing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_folders(root: Path | None = None) -> list[Path]:
+    """Remove this user's upload folders whose owning process is gone; return them.
+
+    Only folders named ``valuecast-upload-PID-*`` are considered, so a folder of a running
+    server (any PID that exists) and any folder without a PID are kept.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) is no existence check elsewhere
+        return []
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        found = _FOLDER.fullmatch(folder.name)
+        if found is None or folder.is_symlink() or not folder.is_dir():
+            continue
+        if folder.stat().st_uid != os.getuid() or _alive(int(found["pid"])):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed

@@ -115,21 +115,21 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     Number, boolean and date columns, and cells of an object column that are not strings, are
     left as they are.
     """
-    out = pd.DataFrame(
-        {index: _escape_series(frame.iloc[:, index]) for index in range(frame.shape[1])},
-        index=frame.index,
-    )
-    out.columns = [escape_cell(c) if isinstance(c, str) else c for c in frame.columns]
-    return out
+    return _map_text(frame, _escape_series, escape_cell)
 
 
 def unescape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A CSV read back into the values written: :func:`unescape_cell` on text cells and names."""
+    return _map_text(frame, _unescape_series, unescape_cell)
+
+
+def _map_text(frame: pd.DataFrame, on_column, on_name) -> pd.DataFrame:
+    """``frame`` with ``on_column`` applied to each column and ``on_name`` to each text name."""
     out = pd.DataFrame(
-        {index: _unescape_series(frame.iloc[:, index]) for index in range(frame.shape[1])},
+        {index: on_column(frame.iloc[:, index]) for index in range(frame.shape[1])},
         index=frame.index,
     )
-    out.columns = [unescape_cell(c) if isinstance(c, str) else c for c in frame.columns]
+    out.columns = [on_name(c) if isinstance(c, str) else c for c in frame.columns]
     return out
 
 

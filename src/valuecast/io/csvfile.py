@@ -283,7 +283,7 @@ class CsvFile:
 
     # -- lookups --------------------------------------------------------------------------------
     def find(self, *aliases: str) -> str | None:
-        return _find(self.header, aliases)
+        return find_column(self.header, aliases)
 
     def require(self, *aliases: str) -> str:
         found = self.find(*aliases)
@@ -525,7 +525,7 @@ def _parse_header(name: str, body: bytes, start: int) -> tuple[int, list[str], s
     return header_row, header, delimiter, consumed
 
 
-def _find(header: Sequence[str], aliases: Iterable[str]) -> str | None:
+def find_column(header: Sequence[str], aliases: Iterable[str]) -> str | None:
     lookup: dict[str, str] = {}
     for name in header:
         lookup.setdefault(normalise_name(name), name)
@@ -561,8 +561,8 @@ _ISO_SHAPE = (
     r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _DMY_SHAPE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
-_TRUE = {"yes", "y", "true", "t", "1", "subscribed", "confirmed_opt_in", "opted in"}
-_FALSE = {"no", "n", "false", "f", "0", "not_subscribed", "unsubscribed", "not subscribed", ""}
+TRUE_WORDS = {"yes", "y", "true", "t", "1", "subscribed", "confirmed_opt_in", "opted in"}
+FALSE_WORDS = {"no", "n", "false", "f", "0", "not_subscribed", "unsubscribed", "not subscribed", ""}
 
 
 class Table:
@@ -631,7 +631,7 @@ class Table:
 
     # -- columns --------------------------------------------------------------------------------
     def find(self, *aliases: str) -> str | None:
-        found = _find(self.header, aliases)
+        found = find_column(self.header, aliases)
         return found if found is not None and found in self.arrow.column_names else None
 
     def require(self, *aliases: str) -> str:
@@ -981,7 +981,7 @@ class Table:
             return pd.Series(pd.NA, index=range(self.num_rows), dtype="boolean"), 0
         lowered = self.text_series(column).str.lower()
         result = pd.Series(pd.NA, index=lowered.index, dtype="boolean")
-        result[lowered.isin(_TRUE).fillna(False).to_numpy(bool)] = True
-        result[lowered.isin(_FALSE - {""}).fillna(False).to_numpy(bool)] = False
+        result[lowered.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = True
+        result[lowered.isin(FALSE_WORDS - {""}).fillna(False).to_numpy(bool)] = False
         unknown = int((lowered.notna() & result.isna()).sum())
         return result, unknown

@@ -56,7 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.io import _build
-from valuecast.io.csvfile import CsvFile, Table, _find, open_csv
+from valuecast.io.csvfile import CsvFile, Table, find_column, open_csv
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError
 
 __all__ = [
@@ -308,7 +308,7 @@ class _HeaderOnly:
         self.name, self.header = name, header
 
     def find(self, *aliases: str) -> str | None:
-        return _find(self.header, aliases)
+        return find_column(self.header, aliases)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 
 from valuecast.io import _build
-from valuecast.io.csvfile import _FALSE, _TRUE, CsvFile
+from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
 from valuecast.io.schema import MAX_AMOUNT
 
 __all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "usable"]
@@ -129,8 +129,8 @@ def load_rows(
     if "accepts_marketing" in column_of:
         x = column_of["accepts_marketing"]
         parse["accepts_marketing"] = (
-            f"CASE WHEN lower({x}) IN {_sql_set(_TRUE)} THEN true "
-            f"WHEN lower({x}) IN {_sql_set(_FALSE - {''})} THEN false END"
+            f"CASE WHEN lower({x}) IN {_sql_set(TRUE_WORDS)} THEN true "
+            f"WHEN lower({x}) IN {_sql_set(FALSE_WORDS - {''})} THEN false END"
         )
     outputs = list(parse)
     if "order_id" in column_of:

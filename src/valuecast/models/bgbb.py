@@ -115,7 +115,7 @@ def _log_alive_sum(gamma: float, delta: float, a: np.ndarray, b: np.ndarray) -> 
     return gammaln(gamma + delta) - gammaln(delta) + log_h_a + log_ratio
 
 
-def _hyp2f1_one(b: np.ndarray, c: np.ndarray, z: float) -> np.ndarray:
+def hyp2f1_at_one(b: np.ndarray, c: np.ndarray, z: float) -> np.ndarray:
     """2F1(1, b; c; z) for c > b > 0 and 0 < z < 1, with a direct-series fallback.
 
     Every term of the series sum_j (b)_j / (c)_j z^j is positive and at most z^j, so the value
@@ -150,7 +150,7 @@ def _hyp2f1_one_series(b: np.ndarray, c: np.ndarray, z: float) -> np.ndarray:
             return total
 
 
-def _geometric(rng: np.random.Generator, prob: np.ndarray, cap: int) -> np.ndarray:
+def geometric_draws(rng: np.random.Generator, prob: np.ndarray, cap: int) -> np.ndarray:
     """Geometric(prob) draws on {1, 2, ...} (trials up to the first success), capped at ``cap``.
 
     Drawn by inversion in floating point, so probabilities that round to 0 or 1 are safe.
@@ -467,7 +467,7 @@ class BetaGeoBetaBinomial(BaseModel):
                 + betaln(gamma, delta + un + 1)
                 - betaln(gamma, delta)
                 + np.log(z)
-                + np.log(_hyp2f1_one(delta + un + 1, gamma + delta + un + 1, z))
+                + np.log(hyp2f1_at_one(delta + un + 1, gamma + delta + un + 1, z))
             )
             return np.exp(log_value - ll)
 
@@ -490,8 +490,8 @@ class BetaGeoBetaBinomial(BaseModel):
         rng = np.random.default_rng(seed)
         p = rng.beta(alpha, beta, n_customers)
         theta = rng.beta(gamma, delta, n_customers)
-        alive = np.minimum(_geometric(rng, theta, n_periods + 1) - 1, n_periods)
-        idle = _geometric(rng, p, n_periods + 1) - 1
+        alive = np.minimum(geometric_draws(rng, theta, n_periods + 1) - 1, n_periods)
+        idle = geometric_draws(rng, p, n_periods + 1) - 1
         buyer = idle < alive
         t_x = np.where(buyer, alive - idle, 0)
         x = np.where(buyer, 1 + rng.binomial(np.maximum(t_x - 1, 0), p), 0)

@@ -38,7 +38,7 @@ from valuecast.models._fitting import (
     compress_histories,
     prepare_weights,
 )
-from valuecast.models.bgbb import _geometric, _hyp2f1_one
+from valuecast.models.bgbb import geometric_draws, hyp2f1_at_one
 
 __all__ = ["ShiftedBetaGeometric", "survivors_from_percentages"]
 
@@ -255,7 +255,7 @@ class ShiftedBetaGeometric(BaseModel):
             raise ValueError("discount_rate must be positive (a rate per period, e.g. 0.1)")
         alpha, beta = self._param_values()
         z = 1.0 / (1.0 + discount_rate)
-        return float(_hyp2f1_one(np.array([beta]), np.array([alpha + beta]), z)[0])
+        return float(hyp2f1_at_one(np.array([beta]), np.array([alpha + beta]), z)[0])
 
     def discounted_expected_residual_lifetime(
         self, discount_rate: float, renewals: ArrayLike = 0
@@ -278,7 +278,7 @@ class ShiftedBetaGeometric(BaseModel):
         n = _check_periods(renewals, "renewals", 0) + 1
         z = 1.0 / (1.0 + discount_rate)
         retention = (beta + n - 1) / (alpha + beta + n - 1)
-        return retention * _hyp2f1_one(beta + n, alpha + beta + n, z)
+        return retention * hyp2f1_at_one(beta + n, alpha + beta + n, z)
 
     # -- simulation ------------------------------------------------------------------------------
     def simulate(self, n_customers: int, n_periods: int, seed: int | None = None) -> np.ndarray:
@@ -292,7 +292,7 @@ class ShiftedBetaGeometric(BaseModel):
             raise ValueError("n_periods must be a non-negative whole number")
         rng = np.random.default_rng(seed)
         theta = rng.beta(alpha, beta, n_customers)
-        churn = _geometric(rng, theta, int(n_periods) + 1)
+        churn = geometric_draws(rng, theta, int(n_periods) + 1)
         lifetimes = np.bincount(churn, minlength=int(n_periods) + 2)
         # survivors at t = number of customers with T > t
         return n_customers - np.cumsum(lifetimes)[: int(n_periods) + 1]

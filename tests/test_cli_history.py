@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from valuecast.cli import app
-from valuecast.engine import Workspace
 from valuecast.snapshots import compare, history, list_snapshots
+from valuecast.store import Workspace
 
 runner = CliRunner()
 

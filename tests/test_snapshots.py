@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from valuecast import snapshots
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
 from valuecast.pipeline import CUSTOMER_COLUMNS, Analysis, AnalysisOptions, analyze_with_growth
+from valuecast.store import Workspace
 
 
 def _customers(rows: list[tuple]) -> pd.DataFrame:

@@ -525,7 +525,7 @@ def compare(
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class RefreshResult:
-    report: Any  # engine.workspace.IngestReport
+    report: Any  # store.workspace.IngestReport
     analysis: Any  # pipeline.Analysis
     tables: dict[str, pd.DataFrame]
     snapshot: SnapshotInfo
@@ -550,8 +550,8 @@ def refresh(
     are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
     the analysis has their memory.
     """
-    from valuecast.engine.memory import release_unused_memory
     from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+    from valuecast.store.memory import release_unused_memory
 
     options = options or AnalysisOptions()
     with workspace.transaction():

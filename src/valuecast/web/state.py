@@ -36,7 +36,7 @@ VIEW_CACHE = 2  # at 1M customers a view holds the customers table (about 300 MB
 
 
 class ReadView:
-    """A read-only stand-in for a :class:`~valuecast.engine.Workspace` on one pooled cursor.
+    """A read-only stand-in for a :class:`~valuecast.store.Workspace` on one pooled cursor.
 
     Holds what the readers of :mod:`valuecast.snapshots` and the engine use: ``path``, ``con``
     (an Ibis DuckDB backend whose ``.con`` is the cursor) and the table accessors.
@@ -189,7 +189,7 @@ class Dashboard:
     """The open workspace, its reader pool, the snapshot list and caches, and the job runner."""
 
     def __init__(self, workspace_path: str | Path, *, readers: int = READ_CURSORS) -> None:
-        from valuecast.engine import Workspace
+        from valuecast.store import Workspace
 
         self.path = Path(workspace_path)
         self.workspace = Workspace(self.path)  # write mode: the tables exist from here on
@@ -308,8 +308,8 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
 
 def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
     """The spend file the dashboard was last given, and its name; (None, None) without one."""
-    from valuecast.engine.workspace import table_names
     from valuecast.snapshots import frame_from_parquet
+    from valuecast.store.workspace import table_names
 
     if SPEND_TABLE not in table_names(workspace.con):
         return None, None

@@ -16,6 +16,9 @@ on the order's customer, date, amounts and currency (``_ORDER_FACTS``) are the n
 re-exporting and stay silent; orders they give different facts are counted in the report
 (``conflicting_orders``) with a note naming the first one, both values and both files.  Against
 the workspace, the kept version then updates a stored order that differs (``updated_orders``).
+
+The module is longer than most (about 800 lines): staging, merging and reporting one ingest are
+SQL steps on one connection inside one transaction, sharing private helpers and temp tables.
 """
 
 from __future__ import annotations
@@ -37,8 +40,6 @@ import pandas as pd
 import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
-from valuecast.engine.connection import DEFAULT_WORKSPACE, connect_duckdb
-from valuecast.engine.memory import release_unused_memory
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
@@ -47,6 +48,8 @@ from valuecast.io.schema import (
     InputError,
     conform,
 )
+from valuecast.store.connection import DEFAULT_WORKSPACE, connect_duckdb
+from valuecast.store.memory import release_unused_memory
 
 _SQL_TYPES = {
     "string": "VARCHAR",

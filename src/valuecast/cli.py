@@ -332,8 +332,8 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     """
     from valuecast.engine import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.snapshots import SnapshotError
     from valuecast.store import EngineError, Workspace
+    from valuecast.store.snapshots import SnapshotError
     from valuecast.store.workspace import create_workspace_file, remove_if_created
 
     created = create_workspace_file(workspace)
@@ -638,7 +638,7 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     import pyarrow.parquet as pq
 
     from valuecast.outputs import write_arrow_csv
-    from valuecast.snapshots import customers_arrow
+    from valuecast.store.snapshots import customers_arrow
 
     # one Arrow table for both files; dates as calendar dates (ISO in the CSV)
     table = customers_arrow(customers)
@@ -756,8 +756,9 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from valuecast.jobs.snapshots import refresh
     from valuecast.pipeline import AnalysisOptions, analyze_with_growth
-    from valuecast.snapshots import refresh, save_snapshot
+    from valuecast.store.snapshots import save_snapshot
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)

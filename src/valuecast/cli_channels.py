@@ -143,8 +143,8 @@ def add_commands(app: typer.Typer) -> None:
         from valuecast.cli import console, fail, read_spend_or_fail
         from valuecast.engine import SummaryError
         from valuecast.io.schema import InputError
+        from valuecast.jobs.snapshots import reusable_analysis
         from valuecast.pipeline import AnalysisOptions, analyze
-        from valuecast.snapshots import reusable_analysis
         from valuecast.store import EngineError
 
         options = AnalysisOptions(as_of=as_of, margin=margin)

@@ -74,8 +74,8 @@ def export(
         write_audience,
     )
     from valuecast.io.schema import InputError
+    from valuecast.jobs.snapshots import reusable_analysis
     from valuecast.pipeline import AnalysisOptions, analyze
-    from valuecast.snapshots import reusable_analysis
     from valuecast.store import EngineError
 
     if segment is not None and where is not None:

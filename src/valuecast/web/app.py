@@ -103,8 +103,8 @@ def _errors(app: FastAPI) -> None:
     from valuecast.engine import SummaryError
     from valuecast.exports import ExportError
     from valuecast.io.schema import InputError
-    from valuecast.snapshots import SnapshotError
     from valuecast.store import EngineError
+    from valuecast.store.snapshots import SnapshotError
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/")

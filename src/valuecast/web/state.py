@@ -5,7 +5,7 @@ out, as it does for the CLI).  Two kinds of use share it:
 
 * **Writes** (an upload's ingest + analysis + snapshot, a spend file's re-analysis) run one at a
   time on the main connection in a worker thread (:class:`Jobs`), inside one transaction
-  (:func:`valuecast.snapshots.refresh`), holding :attr:`Dashboard.write_lock`.
+  (:func:`valuecast.jobs.snapshots.refresh`), holding :attr:`Dashboard.write_lock`.
 * **Reads** run on a small pool of DuckDB cursors opened at start-up (a DuckDB connection is not
   thread-safe; a cursor is a connection of its own on the same database).  A cursor sees the last
   committed state, so pages stay fast and consistent while a refresh is running.
@@ -38,7 +38,7 @@ VIEW_CACHE = 2  # at 1M customers a view holds the customers table (about 300 MB
 class ReadView:
     """A read-only stand-in for a :class:`~valuecast.store.Workspace` on one pooled cursor.
 
-    Holds what the readers of :mod:`valuecast.snapshots` and the engine use: ``path``, ``con``
+    Holds what the readers of :mod:`valuecast.store.snapshots` and the engine use: ``path``, ``con``
     (an Ibis DuckDB backend whose ``.con`` is the cursor) and the table accessors.
     """
 
@@ -219,7 +219,7 @@ class Dashboard:
 
     def reload_snapshots(self) -> list[Any]:
         """Read the snapshot list again (after a refresh wrote one)."""
-        from valuecast.snapshots import list_snapshots
+        from valuecast.store.snapshots import list_snapshots
 
         with self.reader() as view:
             snapshots = list_snapshots(view)
@@ -232,7 +232,7 @@ class Dashboard:
 
     @property
     def snapshots(self) -> list[Any]:
-        """Every snapshot, oldest as-of date first (:class:`valuecast.snapshots.SnapshotInfo`)."""
+        """Every snapshot, oldest as-of date first (:class:`valuecast.store.snapshots.SnapshotInfo`)."""
         with self._cache_lock:
             return list(self._snapshots)
 
@@ -293,7 +293,7 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
     """Keep ``spend`` (as read by :func:`valuecast.io.spend.read_spend`) as the dashboard's."""
     from datetime import UTC, datetime
 
-    from valuecast.snapshots import parquet_bytes
+    from valuecast.store.snapshots import parquet_bytes
 
     raw = workspace.con.con
     raw.execute(
@@ -308,7 +308,7 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
 
 def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
     """The spend file the dashboard was last given, and its name; (None, None) without one."""
-    from valuecast.snapshots import frame_from_parquet
+    from valuecast.store.snapshots import frame_from_parquet
     from valuecast.store.workspace import table_names
 
     if SPEND_TABLE not in table_names(workspace.con):

@@ -17,7 +17,9 @@ re-exporting and stay silent; orders they give different facts are counted in th
 (``conflicting_orders``) with a note naming the first one, both values and both files.  Against
 the workspace, the kept version then updates a stored order that differs (``updated_orders``).
 
-The module is longer than most (about 800 lines): staging, merging and reporting one ingest are
+Readers on other threads get a :class:`ReadView` of the workspace on a cursor of its own.
+
+The module is longer than most (over 800 lines): staging, merging and reporting one ingest are
 SQL steps on one connection inside one transaction, sharing private helpers and temp tables.
 """
 
@@ -178,6 +180,42 @@ def table_names(con: Any) -> set[str]:
     return {row[0] for row in rows}
 
 
+class ReadView:
+    """A read-only stand-in for a :class:`Workspace` on one cursor (:meth:`Workspace.read_view`).
+
+    Holds what the readers of :mod:`valuecast.store.snapshots` and the engine use: ``path``, ``con``
+    (an Ibis DuckDB backend whose ``.con`` is the cursor) and the table accessors.  A cursor is a
+    connection of its own on the same database, so one view serves one thread at a time.
+    """
+
+    def __init__(self, path: Path, cursor: Any) -> None:
+        import ibis
+
+        self.path = path
+        self.raw = cursor
+        self.con = ibis.duckdb.from_connection(cursor)
+
+    def orders(self):
+        return self.con.table("orders")
+
+    def order_lines(self):
+        return self.con.table("order_lines")
+
+    def customers(self):
+        return self.con.table("customers")
+
+    def rows(self, query: str, params: list | None = None) -> list[tuple]:
+        """``query`` (SQL text written by valuecast, never user input) with ``params`` bound."""
+        result = self.raw.execute(query, params) if params else self.raw.execute(query)
+        return result.fetchall()
+
+    def frame(self, query: str, params: list | None = None) -> pd.DataFrame:
+        return self.raw.sql(query, params=params).to_arrow_table().to_pandas()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
 class Workspace:
     """A valuecast workspace: a DuckDB database file with the canonical tables.
 
@@ -240,6 +278,10 @@ class Workspace:
 
     def close(self) -> None:
         self.con.disconnect()
+
+    def read_view(self) -> ReadView:
+        """A :class:`ReadView` on a new cursor of this workspace: it sees the last committed state."""
+        return ReadView(self.path, self.con.con.cursor())
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

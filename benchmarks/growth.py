@@ -31,7 +31,7 @@ CHANNELS = ("google", "meta", "email", "organic", "tiktok")
 
 def build_workspace(path: Path, n_customers: int, seed: int = 11) -> dict:
     """A workspace with simulated orders and lines, written directly with DuckDB SQL."""
-    from valuecast.engine import Workspace
+    from valuecast.store import Workspace
 
     with Workspace(path) as workspace:
         raw = workspace.con.con

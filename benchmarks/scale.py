@@ -81,9 +81,9 @@ def canonical_orders(n_orders: int) -> Path:
 # ------------------------------------------------------------------------------------------------
 # the runs (child processes)
 def duckdb_child(folder: Path, out: Path, memory_limit: str, model: str) -> None:
-    from valuecast.engine import connect_duckdb
     from valuecast.engine.predict import analyze_tables
     from valuecast.pipeline import AnalysisOptions
+    from valuecast.store import connect_duckdb
 
     started = time.perf_counter()
     spill = CACHE / "duckdb_spill"
@@ -101,8 +101,9 @@ def duckdb_child(folder: Path, out: Path, memory_limit: str, model: str) -> None
 
 
 def spark_child(folder: Path, out: Path, model: str) -> None:
-    from valuecast.engine.scale import analyze_on_engine, spark_session
+    from valuecast.engine.scale import analyze_on_engine
     from valuecast.pipeline import AnalysisOptions
+    from valuecast.store import spark_session
 
     started = time.perf_counter()
     spark_session("local[2]")

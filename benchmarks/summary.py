@@ -127,8 +127,9 @@ def count_rows(path: Path) -> int:
 # ------------------------------------------------------------------------------------------------
 def valuecast_product_path(csv: Path, work: Path) -> tuple[dict, Path]:
     """Importer -> workspace ingest -> summary Parquet, as `valuecast ingest` + `summary` do."""
-    from valuecast.engine import Workspace, summarize
+    from valuecast.engine import summarize
     from valuecast.io import read_exports
+    from valuecast.store import Workspace
 
     times = {}
     started = time.perf_counter()
@@ -189,7 +190,8 @@ def run_route(route: str, csv: Path, work: Path) -> tuple[dict, Path]:
 
 def valuecast_direct(csv: Path, work: Path) -> tuple[dict, Path]:
     """The CSV read straight into DuckDB through Ibis, then the same summary expression."""
-    from valuecast.engine import connect, summarize
+    from valuecast.engine import summarize
+    from valuecast.store import connect
 
     started = time.perf_counter()
     con = connect("duckdb")
@@ -272,7 +274,8 @@ def peak_rss_mb() -> float:
 
 def parquet_child(path: Path, memory_limit: str, threads: int | None) -> None:
     """Run in a child process: summarise ``path`` with DuckDB capped at ``memory_limit``."""
-    from valuecast.engine import connect_duckdb, summarize
+    from valuecast.engine import summarize
+    from valuecast.store import connect_duckdb
 
     spill = CACHE / "spill"
     spill.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from valuecast.analytics.channels import flag_ratio
 from valuecast.cli_channels import add_commands
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
+from valuecast.store import Workspace
 
 runner = CliRunner()
 app = typer.Typer()

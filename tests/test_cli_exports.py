@@ -12,10 +12,10 @@ import typer
 from typer.testing import CliRunner
 
 from valuecast.cli_exports import add_commands
-from valuecast.engine import Workspace
 from valuecast.exports import SEGMENTS
 from valuecast.io import read_exports
 from valuecast.pipeline import AnalysisOptions, analyze
+from valuecast.store import Workspace
 
 runner = CliRunner()
 app = typer.Typer()

@@ -10,8 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from valuecast.cli_growth import add_commands
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
+from valuecast.store import Workspace
 
 runner = CliRunner()
 

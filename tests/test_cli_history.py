@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from valuecast.cli import app
-from valuecast.engine import Workspace
-from valuecast.snapshots import compare, history, list_snapshots
+from valuecast.jobs.snapshots import compare, history
+from valuecast.store import Workspace
+from valuecast.store.snapshots import list_snapshots
 
 runner = CliRunner()
 

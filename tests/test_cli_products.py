@@ -10,7 +10,6 @@ import typer
 from typer.testing import CliRunner
 
 from valuecast.cli_products import add_commands
-from valuecast.engine import Workspace
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
@@ -18,6 +17,7 @@ from valuecast.io.schema import (
     ImportResult,
     conform,
 )
+from valuecast.store import Workspace
 
 runner = CliRunner()
 app = typer.Typer()

@@ -294,7 +294,7 @@ def test_growth_tables_without_product_lines_give_what_the_product_queries_give(
     from valuecast.analytics.affinity import next_products, product_affinity
     from valuecast.analytics.growth import growth_tables
     from valuecast.analytics.replenishment import reminders
-    from valuecast.engine import Workspace
+    from valuecast.store import Workspace
 
     out, _ = cdnow_run
     customers = pd.read_parquet(out / "customers.parquet")

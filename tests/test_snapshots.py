@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast import snapshots
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
+from valuecast.jobs import snapshots as snapshot_jobs
 from valuecast.pipeline import CUSTOMER_COLUMNS, Analysis, AnalysisOptions, analyze_with_growth
+from valuecast.store import Workspace, snapshots
 
 
 def _customers(rows: list[tuple]) -> pd.DataFrame:
@@ -91,7 +91,7 @@ def workspace(tmp_path):
 def test_no_snapshots_yet(workspace):
     assert snapshots.list_snapshots(workspace) == []
     assert snapshots.latest_snapshot(workspace) is None
-    assert snapshots.history(workspace).empty
+    assert snapshot_jobs.history(workspace).empty
     assert snapshots.customer_history(workspace, "a").empty
     with pytest.raises(snapshots.SnapshotError, match="no snapshots yet"):
         snapshots.resolve_snapshot(workspace, "latest")
@@ -137,7 +137,7 @@ def test_same_as_of_replaces_and_later_adds(workspace):
 def test_compare_counts_every_move(workspace):
     snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE))
     snapshots.save_snapshot(workspace, _analysis("2025-06-30", AFTER))
-    comparison = snapshots.compare(workspace)  # previous -> latest
+    comparison = snapshot_jobs.compare(workspace)  # previous -> latest
     rfm = comparison.rfm_matrix
     assert rfm.loc["(new)", "New"] == 1  # f
     assert rfm.loc["Champions", "Champions"] == 1  # a
@@ -159,13 +159,13 @@ def test_compare_counts_every_move(workspace):
     assert comparison.totals.loc["customers"].tolist() == [5, 6, 1]
     assert comparison.totals.loc["historic_clv", "change"] == pytest.approx(1540.0 - 1260.0)
     with pytest.raises(snapshots.SnapshotError, match="both sides"):
-        snapshots.compare(workspace, "latest", "latest")
+        snapshot_jobs.compare(workspace, "latest", "latest")
 
 
 def test_history_and_customer_history(workspace):
     snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE))
     snapshots.save_snapshot(workspace, _analysis("2025-06-30", AFTER))
-    table = snapshots.history(workspace)
+    table = snapshot_jobs.history(workspace)
     assert table["customers"].tolist() == [5, 6]
     assert table["rfm: Dormant"].tolist() == [1, 1]
     assert table["rfm: At risk"].tolist() == [1, 1]
@@ -205,8 +205,8 @@ def test_refresh_stores_a_snapshot_of_the_new_orders(tmp_path, exports):
     early, full = exports
     options = AnalysisOptions(backtest_max_customers=None)
     with Workspace(tmp_path / "w.duckdb") as ws:
-        first = snapshots.refresh(ws, read_exports([early]), options)
-        second = snapshots.refresh(ws, read_exports([full]), options)
+        first = snapshot_jobs.refresh(ws, read_exports([early]), options)
+        second = snapshot_jobs.refresh(ws, read_exports([full]), options)
         assert first.snapshot.as_of < second.snapshot.as_of == date(2026, 6, 30)
         assert second.report.new_orders > 0 and second.report.unchanged_orders > 0
         # the stored snapshot is exactly the analysis refresh returned
@@ -226,18 +226,18 @@ def test_refresh_stores_a_snapshot_of_the_new_orders(tmp_path, exports):
 def test_a_failed_refresh_leaves_the_workspace_as_it_was(tmp_path, exports, monkeypatch):
     early, full = exports
     with Workspace(tmp_path / "w.duckdb") as ws:
-        snapshots.refresh(ws, read_exports([early]))
+        snapshot_jobs.refresh(ws, read_exports([early]))
         before = _fingerprint(ws)
 
         def broken(*args, **kwargs):
             raise RuntimeError("the analysis broke half way")
 
-        monkeypatch.setattr("valuecast.snapshots.save_snapshot", broken)
+        monkeypatch.setattr("valuecast.jobs.snapshots.save_snapshot", broken)
         with pytest.raises(RuntimeError, match="half way"):
-            snapshots.refresh(ws, read_exports([full]))
+            snapshot_jobs.refresh(ws, read_exports([full]))
         assert _fingerprint(ws) == before  # the new orders were rolled back with it
         monkeypatch.undo()
-        snapshots.refresh(ws, read_exports([full]))
+        snapshot_jobs.refresh(ws, read_exports([full]))
         after = _fingerprint(ws)
         assert after[0][0] > before[0][0] and len(after[2]) == 2
 
@@ -250,15 +250,15 @@ def test_reusable_analysis_only_for_the_same_options_and_data(tmp_path, exports,
     early, full = exports
     path = tmp_path / "w.duckdb"
     with Workspace(path) as ws:
-        stored = snapshots.refresh(ws, read_exports([early]), AnalysisOptions())
-        reused = snapshots.reusable_analysis(ws, AnalysisOptions())
+        stored = snapshot_jobs.refresh(ws, read_exports([early]), AnalysisOptions())
+        reused = snapshot_jobs.reusable_analysis(ws, AnalysisOptions())
         assert reused is not None
         assert reused.summary == snapshots.load_summary(ws, stored.snapshot.snapshot_id)
         assert reused.customers["customer_id"].tolist() == sorted(
             stored.analysis.customers["customer_id"]
         )
         assert reused.customers["first_order_date"].dtype == "datetime64[s]"
-        assert snapshots.reusable_analysis(ws, AnalysisOptions(horizon=6)) is None
+        assert snapshot_jobs.reusable_analysis(ws, AnalysisOptions(horizon=6)) is None
     # export reads the snapshot: it works even when the pipeline cannot run
     monkeypatch.setattr("valuecast.pipeline.analyze", _no_analysis)
     out = tmp_path / "champions.csv"
@@ -271,7 +271,7 @@ def test_reusable_analysis_only_for_the_same_options_and_data(tmp_path, exports,
     # new orders: the snapshot is no longer what an analysis would give
     with Workspace(path) as ws:
         ws.ingest(read_exports([full]))
-        assert snapshots.reusable_analysis(ws, AnalysisOptions()) is None
+        assert snapshot_jobs.reusable_analysis(ws, AnalysisOptions()) is None
 
 
 def _no_analysis(*args, **kwargs):

@@ -177,8 +177,8 @@ def _is_url(source: str) -> bool:
 
 def open_workspace(path: Path):
     """The workspace opened read-only (use it as a context manager), or one line and exit 2."""
-    from valuecast.engine import EngineError, Workspace
     from valuecast.io.schema import InputError
+    from valuecast.store import EngineError, Workspace
 
     if not Path(path).exists():
         fail(f"{path}: no such workspace (run `valuecast ingest` first)")
@@ -206,8 +206,8 @@ def read_spend_or_fail(spend: Path | None):
 
 
 def _read_table_url(source: str):
-    from valuecast.engine.connection import EngineError
-    from valuecast.engine.tables import read_table
+    from valuecast.store.connection import EngineError
+    from valuecast.store.tables import read_table
 
     try:
         return read_table(source)
@@ -330,10 +330,11 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     ingest leaves no empty workspace behind.  A workspace another process created or holds is
     never removed: a lock conflict removes nothing.
     """
-    from valuecast.engine import EngineError, SummaryError, Workspace
-    from valuecast.engine.workspace import create_workspace_file, remove_if_created
+    from valuecast.engine import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.snapshots import SnapshotError
+    from valuecast.store import EngineError, Workspace
+    from valuecast.store.snapshots import SnapshotError
+    from valuecast.store.workspace import create_workspace_file, remove_if_created
 
     created = create_workspace_file(workspace)
     try:
@@ -452,9 +453,10 @@ def summary(
         return cli_scale.summary_on_engine(
             engine, tables, out, as_of, calibration_end, compressed, as_json, files
         )
-    from valuecast.engine import EngineError, SummaryError, Workspace, summarize
+    from valuecast.engine import SummaryError, summarize
     from valuecast.io.schema import InputError
     from valuecast.outputs import write_atomically, write_ibis_csv
+    from valuecast.store import EngineError, Workspace
 
     for target in (out, compressed):
         if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
@@ -636,7 +638,7 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     import pyarrow.parquet as pq
 
     from valuecast.outputs import write_arrow_csv
-    from valuecast.snapshots import customers_arrow
+    from valuecast.store.snapshots import customers_arrow
 
     # one Arrow table for both files; dates as calendar dates (ISO in the CSV)
     table = customers_arrow(customers)
@@ -754,8 +756,9 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from valuecast.jobs.snapshots import refresh
     from valuecast.pipeline import AnalysisOptions, analyze_with_growth
-    from valuecast.snapshots import refresh, save_snapshot
+    from valuecast.store.snapshots import save_snapshot
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)

@@ -141,10 +141,11 @@ def add_commands(app: typer.Typer) -> None:
             monthly_revenue,
         )
         from valuecast.cli import console, fail, read_spend_or_fail
-        from valuecast.engine import EngineError, SummaryError
+        from valuecast.engine import SummaryError
         from valuecast.io.schema import InputError
+        from valuecast.jobs.snapshots import reusable_analysis
         from valuecast.pipeline import AnalysisOptions, analyze
-        from valuecast.snapshots import reusable_analysis
+        from valuecast.store import EngineError
 
         options = AnalysisOptions(as_of=as_of, margin=margin)
         try:

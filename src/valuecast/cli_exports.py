@@ -65,7 +65,7 @@ def export(
     exported unless --include-non-consenting is given.
     """
     from valuecast.cli import console, describe, err_console, fail, open_workspace
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.engine import SummaryError
     from valuecast.exports import (
         CONTACT_FIELDS,
         ExportError,
@@ -74,8 +74,9 @@ def export(
         write_audience,
     )
     from valuecast.io.schema import InputError
+    from valuecast.jobs.snapshots import reusable_analysis
     from valuecast.pipeline import AnalysisOptions, analyze
-    from valuecast.snapshots import reusable_analysis
+    from valuecast.store import EngineError
 
     if segment is not None and where is not None:
         fail("give either --segment or --where, not both")

@@ -1,6 +1,6 @@
 """``valuecast refresh``, ``history`` and ``compare``: CLV recalculated every quarter and compared.
 
-Every ``analyze`` and ``refresh`` stores a snapshot in the workspace (:mod:`valuecast.snapshots`);
+Every ``analyze`` and ``refresh`` stores a snapshot in the workspace (:mod:`valuecast.store.snapshots`);
 these commands add new exports and re-run (``refresh``), list the snapshots (``history``) and show
 how customers moved between two of them (``compare``).
 """
@@ -129,7 +129,8 @@ def add_commands(app: typer.Typer) -> None:
         anything fails the workspace is left as it was.  Writes the same files as analyze and
         compares the new snapshot with the one before it.
         """
-        from valuecast.snapshots import compare, list_snapshots
+        from valuecast.jobs.snapshots import compare
+        from valuecast.store.snapshots import list_snapshots
 
         run_analysis(
             files, workspace, export_format, column_map, fx, as_of, horizon,
@@ -150,8 +151,8 @@ def add_commands(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", help="Also write it as CSV."),
     ) -> None:
         """Every snapshot: CLV totals, customers, RFM groups and spend tiers, oldest first."""
+        from valuecast.jobs.snapshots import history as snapshot_history
         from valuecast.outputs import write_csv
-        from valuecast.snapshots import history as snapshot_history
 
         with open_workspace(workspace) as ws:
             table = snapshot_history(ws)
@@ -202,8 +203,8 @@ def add_commands(app: typer.Typer) -> None:
         ),  # fmt: skip
     ) -> None:
         """How customers moved between two snapshots: RFM groups, spend tiers, value at risk."""
-        from valuecast.snapshots import SnapshotError
-        from valuecast.snapshots import compare as compare_snapshots
+        from valuecast.jobs.snapshots import compare as compare_snapshots
+        from valuecast.store.snapshots import SnapshotError
 
         with open_workspace(workspace) as ws:
             try:

@@ -34,9 +34,10 @@ def report(
     it needs no network.
     """
     from valuecast.cli import console, fail, open_workspace, read_spend_or_fail
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.engine import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.report.build import analyse_for_report, write_report
+    from valuecast.store import EngineError
 
     started = time.perf_counter()
     if out.exists() and out.is_dir():

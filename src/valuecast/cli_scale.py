@@ -24,8 +24,9 @@ TABLES_HELP = (
 
 
 def _errors():
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.engine import SummaryError
     from valuecast.io.schema import InputError
+    from valuecast.store import EngineError
 
     return (EngineError, SummaryError, InputError, ValueError)
 

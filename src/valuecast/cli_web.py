@@ -36,8 +36,8 @@ def serve(
     analyze FILE`.  The JSON API is under /api/v1 (schema: /api/v1/openapi.json).
     """
     from valuecast.cli import console, describe, fail
-    from valuecast.engine import EngineError
     from valuecast.io.schema import InputError
+    from valuecast.store import EngineError
     from valuecast.web.security import BindError, check_bind
 
     token = os.environ.get("VALUECAST_TOKEN") or None

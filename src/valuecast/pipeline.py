@@ -73,14 +73,14 @@ def _noop(_: str) -> None:
 def analyze(
     workspace, options: AnalysisOptions | None = None, progress: Progress = _noop
 ) -> Analysis:
-    """Run the whole analysis on an open :class:`~valuecast.engine.Workspace`.
+    """Run the whole analysis on an open :class:`~valuecast.store.Workspace`.
 
     The analysis runs in the workspace's engine (:func:`valuecast.engine.predict.analyze_tables`,
     the same Ibis expressions ``--engine spark`` and SQL databases run); the customers table is
     then read into pandas.
     """
-    from valuecast.engine.memory import release_unused_memory
     from valuecast.engine.predict import analyze_tables
+    from valuecast.store.memory import release_unused_memory
 
     options = options or AnalysisOptions()
     result = analyze_tables(
@@ -112,7 +112,7 @@ def analyze_with_growth(
     ``tables`` the growth tables by file name.  The one path ``analyze`` and the report share.
     """
     from valuecast.analytics.growth import growth_tables
-    from valuecast.engine.memory import release_unused_memory
+    from valuecast.store.memory import release_unused_memory
 
     options = options or AnalysisOptions()
     analysis = analyze(workspace, options, progress)

@@ -248,8 +248,8 @@ def test_a_parquet_file_within_the_limit_is_read_whole_batch_by_batch(
 
 
 def test_the_memory_budget_is_the_workspace_memory_limit(monkeypatch):
-    from valuecast.engine import connection
     from valuecast.io import generic
+    from valuecast.store import connection
 
     assert generic.MEMORY_LIMIT_VARIABLE == connection.MEMORY_LIMIT_VARIABLE
     assert generic.DEFAULT_MEMORY_LIMIT == connection.DEFAULT_WORKSPACE_MEMORY_LIMIT

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 import valuecast.io
 from valuecast.cli import app
-from valuecast.engine import Workspace
 from valuecast.io.schema import InputError
+from valuecast.store import Workspace
 
 runner = CliRunner()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from valuecast.engine.connection import EngineError, connect_duckdb
+from valuecast.store.connection import EngineError, connect_duckdb
 
 
 def _limit(backend) -> str:
@@ -39,7 +39,7 @@ def test_the_cli_reports_a_bad_memory_limit_without_a_traceback(tmp_path, monkey
     from typer.testing import CliRunner
 
     from valuecast.cli import app
-    from valuecast.engine import Workspace
+    from valuecast.store import Workspace
 
     Workspace(tmp_path / "w.duckdb").close()
     monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "lots")

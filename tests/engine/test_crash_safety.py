@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from valuecast.engine import Workspace
+from valuecast.store import Workspace
 
 KILLS = int(os.environ.get("VALUECAST_CRASH_KILLS", "5"))
 
@@ -163,7 +163,7 @@ def test_second_writer_is_told_the_pid(shop, tmp_path):
     shutil.copy(shop / "base.duckdb", path)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom valuecast.engine import Workspace\n"
+         "import sys, time\nfrom valuecast.store import Workspace\n"
          f"ws = Workspace({str(path)!r})\nprint('open', flush=True)\ntime.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

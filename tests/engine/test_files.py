@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from valuecast.cli import app
-from valuecast.engine import Workspace, summarize
+from valuecast.engine import summarize
 from valuecast.engine.files import summarize_files
 from valuecast.io import orders_duckdb, read_exports
+from valuecast.store import Workspace
 
 MAP = "customer_id=customer,ordered_at=date,revenue=amount"
 

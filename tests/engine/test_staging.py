@@ -10,8 +10,9 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from valuecast.engine import Workspace, customer_summary, summarize
+from valuecast.engine import customer_summary, summarize
 from valuecast.io import generic
+from valuecast.store import Workspace
 
 ORDERS = [
     {"id": "#1", "customer": "ann@example.com", "date": "2024-01-05", "net": 50.0},

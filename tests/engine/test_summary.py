@@ -16,11 +16,11 @@ from valuecast.engine import (
     HOLDOUT_COLUMNS,
     SUMMARY_COLUMNS,
     SummaryError,
-    Workspace,
     compressed_summary,
     customer_summary,
     summarize,
 )
+from valuecast.store import Workspace
 
 
 def table(frame: pd.DataFrame) -> ibis.Table:

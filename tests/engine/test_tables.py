@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from valuecast.cli import app
-from valuecast.engine import EngineError
-from valuecast.engine.tables import read_table, redact, split_table_url
+from valuecast.store import EngineError
+from valuecast.store.tables import read_table, redact, split_table_url
 
 
 def _sales_order_rows() -> pd.DataFrame:

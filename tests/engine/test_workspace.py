@@ -8,9 +8,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from valuecast.engine import EngineError, Workspace, connect
-from valuecast.engine.workspace import TABLES, table_names
 from valuecast.io.schema import ORDERS_SCHEMA, InputError
+from valuecast.store import EngineError, Workspace, connect
+from valuecast.store.workspace import TABLES, table_names
 
 SHOP = [
     {"id": "#1001", "customer": "ann@example.com", "date": "2024-01-05", "net": 50.0},
@@ -203,7 +203,7 @@ def test_mixed_currencies_fail_and_write_nothing(tmp_path, make_result):
 
 
 def test_failure_in_the_middle_rolls_everything_back(tmp_path, make_result, monkeypatch):
-    import valuecast.engine.workspace as workspace_module
+    import valuecast.store.workspace as workspace_module
 
     path = tmp_path / "ws.duckdb"
     with Workspace(path) as ws:

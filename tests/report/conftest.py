@@ -16,9 +16,9 @@ from types import SimpleNamespace
 import pytest
 
 from valuecast.datasets.demo_shop import generate_demo_shop
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
 from valuecast.report.build import analyse_for_report, write_report
+from valuecast.store import Workspace
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}  # fmt: skip

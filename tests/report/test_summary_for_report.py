@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from valuecast.analytics.backtest import cumulative_orders_by_week
-from valuecast.engine import Workspace, summarize
+from valuecast.engine import summarize
 from valuecast.pipeline import actual_weekly_cumulative
+from valuecast.store import Workspace
 
 
 def test_weekly_actuals_are_the_holdout_purchase_days_of_calibration_customers(shop):

@@ -33,7 +33,7 @@ def spark():
         missing("PySpark is not installed (pip install 'valuecast[spark]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         missing("no Java runtime for Spark (apt-get install default-jre-headless)")
-    from valuecast.engine.scale import spark_session
+    from valuecast.store.connection import spark_session
 
     session = spark_session("local[2]")
     yield session

@@ -8,11 +8,12 @@ import pytest
 
 from valuecast.analytics.backtest import backtest, holdout_split
 from valuecast.datasets import data_file
-from valuecast.engine import Workspace, summarize
+from valuecast.engine import summarize
 from valuecast.engine.attributes import shop_facts
 from valuecast.engine.predict import choose_model
 from valuecast.io import read_exports
 from valuecast.pipeline import AnalysisOptions, actual_weekly_cumulative
+from valuecast.store import Workspace
 
 
 @pytest.mark.parametrize("limit", [300])

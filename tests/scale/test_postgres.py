@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from valuecast.cli import app
 from valuecast.datasets import data_file
 from valuecast.datasets.demo_shop import generate_demo_shop
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
+from valuecast.store import Workspace
 
 runner = CliRunner()
 

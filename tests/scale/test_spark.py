@@ -110,7 +110,7 @@ def test_summary_and_compressed_table_written_by_spark(spark, tmp_path):
 
 
 def test_connect_spark_and_missing_tables_fail_in_one_line(spark, tmp_path):
-    from valuecast.engine import connect
+    from valuecast.store import connect
 
     assert connect("spark").name == "pyspark"
     result = runner.invoke(

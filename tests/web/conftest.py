@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import pytest
 
 from valuecast.datasets.demo_shop import generate_demo_shop
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
 from valuecast.pipeline import AnalysisOptions, analyze_with_growth
-from valuecast.snapshots import save_snapshot
+from valuecast.store import Workspace
+from valuecast.store.snapshots import save_snapshot
 
 CHANNELS = {"google": 300.0, "instagram": 150.0, "facebook ads": 200.0}
 TOKEN = "a-long-test-token-0123456789"

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.engine import Workspace
 from valuecast.exports import CONTACT_FIELDS, FORMATS, SEGMENTS, build_audience, segment_mask
 from valuecast.report.build import build_sections
-from valuecast.snapshots import list_snapshots, load_customers, load_summary, load_tables
+from valuecast.store import Workspace
+from valuecast.store.snapshots import list_snapshots, load_customers, load_summary, load_tables
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +307,7 @@ def test_every_kind_of_column_sorts_with_missing_values_last(client, stored, col
 
 
 def test_compare_is_the_cli_comparison(client, web_shop):
-    from valuecast.snapshots import compare
+    from valuecast.jobs.snapshots import compare
 
     response = client.get("/api/v1/compare")
     assert response.status_code == 200, response.text
@@ -326,7 +326,7 @@ def test_compare_is_the_cli_comparison(client, web_shop):
     assert page.status_code == 200
     assert 'id="rfm_matrix"' in page.text and "moved from the high spend tier" in page.text
     # and `valuecast history`'s groups per snapshot
-    from valuecast.snapshots import history
+    from valuecast.jobs.snapshots import history
 
     with Workspace(web_shop.workspace, read_only=True) as ws:
         champions = history(ws)["rfm: Champions"].tolist()

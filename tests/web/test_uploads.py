@@ -7,10 +7,10 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from valuecast.engine import Workspace
 from valuecast.io import read_exports
 from valuecast.io.schema import InputError
-from valuecast.snapshots import list_snapshots, load_customers
+from valuecast.store import Workspace
+from valuecast.store.snapshots import list_snapshots, load_customers
 from valuecast.web import create_app
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from valuecast.engine.connection import connect_duckdb
 from valuecast.engine.summary import CustomerSummary, summarize
+from valuecast.store.connection import connect_duckdb
 
 __all__ = ["FileSummary", "summarize_files"]
 
@@ -132,8 +132,8 @@ def summarize_files(
 
     Raises :class:`~valuecast.io.schema.InputError` for bad input, like the importers.
     """
-    from valuecast.engine.workspace import Workspace
     from valuecast.io import read_exports
+    from valuecast.store.workspace import Workspace
 
     orders_format = format == "orders" or (format is None and column_map)
     if len(files) == 1 and orders_format and fx is None:

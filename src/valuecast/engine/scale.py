@@ -25,7 +25,6 @@ per-customer tables never leave the engine.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,8 +35,8 @@ from urllib.parse import urlsplit
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from valuecast.engine.connection import EngineError, connect
 from valuecast.engine.predict import drop_table
+from valuecast.store.connection import EngineError, connect, connect_spark
 
 CANONICAL = ("orders", "order_lines", "customers")
 TABLE_PREFIX = "valuecast_"
@@ -63,45 +62,6 @@ def engine_kind(engine: str | None) -> str:
             )
         return "sql"
     raise EngineError(f"unknown engine {spec!r}: use duckdb, spark or a database URL")
-
-
-# ------------------------------------------------------------------------------------------------
-# Spark
-def spark_session(master: str | None = None):
-    """The active SparkSession (spark-submit, Databricks, a notebook), or a new local one.
-
-    A new session runs on ``master`` (default ``$VALUECAST_SPARK_MASTER`` or ``local[*]``) with
-    UTC session time, few shuffle partitions and ``$VALUECAST_SPARK_DRIVER_MEMORY`` (4g) of
-    driver memory.
-    """
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as error:  # pragma: no cover - depends on the install
-        raise EngineError("engine 'spark' needs PySpark: pip install 'valuecast[spark]'") from error
-    active = SparkSession.getActiveSession()
-    if active is not None and master is None:
-        return active
-    builder = SparkSession.builder.appName("valuecast")
-    launched = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit set the master already
-    if master is not None or not launched:
-        builder = builder.master(master or os.environ.get("VALUECAST_SPARK_MASTER", "local[*]"))
-        cores = os.cpu_count() or 2
-        builder = (
-            builder.config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.memory", os.environ.get("VALUECAST_SPARK_DRIVER_MEMORY", "4g"))
-        )
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
-def connect_spark(master: str | None = None) -> BaseBackend:
-    import ibis
-
-    return ibis.pyspark.connect(spark_session(master))
 
 
 def _is_path(location: str) -> bool:
@@ -160,7 +120,7 @@ def open_engine(engine: str, location: str | None = None, *, create: bool = Fals
     if kind == "sql":
         if location and not _SCHEMA_NAME.match(location):
             raise EngineError(f"{location!r} is not a schema name (--tables)")
-        from valuecast.engine.tables import redact
+        from valuecast.store.tables import redact
 
         if urlsplit(engine).scheme.lower().startswith("postgres"):
             _fix_postgres_struct_fields()
@@ -303,7 +263,7 @@ def ingest_to_engine(results, engine: str, location: str | None):
     exclusions, currencies), then its canonical tables replace those at ``location``.  Returns the
     ingest report and where each table went.
     """
-    from valuecast.engine.workspace import Workspace
+    from valuecast.store.workspace import Workspace
 
     with open_engine(engine, location, create=True) as target, Workspace(":memory:") as ws:
         report = ws.ingest(results)
@@ -364,7 +324,7 @@ def _spark_out(source: EngineTables, target: str) -> str | None:
 
 
 def _shown(engine: str) -> str:
-    from valuecast.engine.tables import redact
+    from valuecast.store.tables import redact
 
     return redact(engine)
 

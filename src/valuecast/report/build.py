@@ -1411,7 +1411,7 @@ def report_from_workspace(
 
     Returns the path written.  Raises ``FileNotFoundError`` when there is no workspace there.
     """
-    from valuecast.engine import Workspace
+    from valuecast.store import Workspace
 
     workspace_path = Path(workspace_path)
     if not workspace_path.exists():

@@ -2,7 +2,7 @@
 
 :func:`create_app` builds the application; :mod:`valuecast.cli_web` runs it with uvicorn.  The
 dashboard reads the same workspace and runs the same pipeline as the command line: pages show the
-stored snapshots (:mod:`valuecast.snapshots`), an upload runs :func:`valuecast.snapshots.refresh`.
+stored snapshots (:mod:`valuecast.store.snapshots`), an upload runs :func:`valuecast.jobs.snapshots.refresh`.
 """
 
 from valuecast.web.app import create_app

@@ -199,7 +199,8 @@ def matrix_out(matrix) -> dict[str, Any]:
 def comparison(request: Request, before: int | None, after: int | None) -> dict[str, Any]:
     """``valuecast compare`` as JSON: snapshot ``before`` (default: the one before ``after``)
     against ``after`` (default: the latest)."""
-    from valuecast.snapshots import SnapshotError, compare
+    from valuecast.jobs.snapshots import compare
+    from valuecast.store.snapshots import SnapshotError
 
     dashboard = dashboard_of(request)
     if len(dashboard.snapshots) < 2:

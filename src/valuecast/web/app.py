@@ -100,10 +100,11 @@ def create_app(
 
 def _errors(app: FastAPI) -> None:
     """Errors as one line: JSON for the API, a small page for the pages."""
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.engine import SummaryError
     from valuecast.exports import ExportError
     from valuecast.io.schema import InputError
-    from valuecast.snapshots import SnapshotError
+    from valuecast.store import EngineError
+    from valuecast.store.snapshots import SnapshotError
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/")

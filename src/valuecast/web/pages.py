@@ -273,7 +273,7 @@ def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None
     # the last two snapshots compared, as `valuecast compare` prints them
     moved = comparison(request, None, None) if len(dashboard.snapshots) >= 2 else None
     # `valuecast history`: customers per RFM group and spend tier in every snapshot
-    from valuecast.snapshots import history
+    from valuecast.jobs.snapshots import history
 
     with dashboard.reader() as reader:
         table = history(reader)

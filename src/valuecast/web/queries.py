@@ -114,6 +114,6 @@ def customer_orders(reader, customer_id: str, as_of) -> tuple[list[dict[str, Any
 
 
 def customer_history(reader, customer_id: str) -> list[dict[str, Any]]:
-    from valuecast.snapshots import customer_history as history
+    from valuecast.store.snapshots import customer_history as history
 
     return records(history(reader, customer_id))

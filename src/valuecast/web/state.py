@@ -5,7 +5,7 @@ out, as it does for the CLI).  Two kinds of use share it:
 
 * **Writes** (an upload's ingest + analysis + snapshot, a spend file's re-analysis) run one at a
   time on the main connection in a worker thread (:class:`Jobs`), inside one transaction
-  (:func:`valuecast.snapshots.refresh`), holding :attr:`Dashboard.write_lock`.
+  (:func:`valuecast.jobs.snapshots.refresh`), holding :attr:`Dashboard.write_lock`.
 * **Reads** run on a small pool of DuckDB cursors opened at start-up (a DuckDB connection is not
   thread-safe; a cursor is a connection of its own on the same database).  A cursor sees the last
   committed state, so pages stay fast and consistent while a refresh is running.
@@ -27,44 +27,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    from valuecast.store.workspace import ReadView
 
 READ_CURSORS = 6
 VIEW_CACHE = 2  # at 1M customers a view holds the customers table (about 300 MB)
-
-
-class ReadView:
-    """A read-only stand-in for a :class:`~valuecast.engine.Workspace` on one pooled cursor.
-
-    Holds what the readers of :mod:`valuecast.snapshots` and the engine use: ``path``, ``con``
-    (an Ibis DuckDB backend whose ``.con`` is the cursor) and the table accessors.
-    """
-
-    def __init__(self, path: Path, cursor: Any) -> None:
-        import ibis
-
-        self.path = path
-        self.raw = cursor
-        self.con = ibis.duckdb.from_connection(cursor)
-
-    def orders(self):
-        return self.con.table("orders")
-
-    def order_lines(self):
-        return self.con.table("order_lines")
-
-    def customers(self):
-        return self.con.table("customers")
-
-    def rows(self, query: str, params: list | None = None) -> list[tuple]:
-        """``query`` (SQL text written here, never user input) with ``params`` bound."""
-        result = self.raw.execute(query, params) if params else self.raw.execute(query)
-        return result.fetchall()
-
-    def frame(self, query: str, params: list | None = None) -> pd.DataFrame:
-        return self.raw.sql(query, params=params).to_arrow_table().to_pandas()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -189,15 +158,15 @@ class Dashboard:
     """The open workspace, its reader pool, the snapshot list and caches, and the job runner."""
 
     def __init__(self, workspace_path: str | Path, *, readers: int = READ_CURSORS) -> None:
-        from valuecast.engine import Workspace
+        from valuecast.store import Workspace
+        from valuecast.store.spend import stored_spend
 
         self.path = Path(workspace_path)
         self.workspace = Workspace(self.path)  # write mode: the tables exist from here on
         self.write_lock = threading.RLock()
         self._pool: queue.Queue = queue.Queue()
-        raw = self.workspace.con.con
         for _ in range(readers):  # all opened now, before any thread uses the main connection
-            self._pool.put(ReadView(self.path, raw.cursor()))
+            self._pool.put(self.workspace.read_view())
         self._views: OrderedDict[int, Any] = OrderedDict()
         self._view_locks: dict[int, threading.Lock] = {}
         self._cache_lock = threading.Lock()
@@ -219,7 +188,7 @@ class Dashboard:
 
     def reload_snapshots(self) -> list[Any]:
         """Read the snapshot list again (after a refresh wrote one)."""
-        from valuecast.snapshots import list_snapshots
+        from valuecast.store.snapshots import list_snapshots
 
         with self.reader() as view:
             snapshots = list_snapshots(view)
@@ -232,7 +201,7 @@ class Dashboard:
 
     @property
     def snapshots(self) -> list[Any]:
-        """Every snapshot, oldest as-of date first (:class:`valuecast.snapshots.SnapshotInfo`)."""
+        """Every snapshot, oldest as-of date first (:class:`valuecast.store.snapshots.SnapshotInfo`)."""
         with self._cache_lock:
             return list(self._snapshots)
 
@@ -279,41 +248,5 @@ class Dashboard:
     def close(self) -> None:
         while not self._pool.empty():
             with contextlib.suppress(Exception):
-                self._pool.get_nowait().raw.close()
+                self._pool.get_nowait().close()
         self.workspace.close()
-
-
-# ------------------------------------------------------------------------------------------------
-# the uploaded spend file, kept in the workspace (one row: the last upload)
-# ------------------------------------------------------------------------------------------------
-SPEND_TABLE = "dashboard_spend"
-
-
-def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
-    """Keep ``spend`` (as read by :func:`valuecast.io.spend.read_spend`) as the dashboard's."""
-    from datetime import UTC, datetime
-
-    from valuecast.snapshots import parquet_bytes
-
-    raw = workspace.con.con
-    raw.execute(
-        f"CREATE TABLE IF NOT EXISTS {SPEND_TABLE} (name VARCHAR, uploaded_at TIMESTAMP, data BLOB)"
-    )
-    raw.execute(f"DELETE FROM {SPEND_TABLE}")
-    raw.execute(
-        f"INSERT INTO {SPEND_TABLE} VALUES (?, ?, ?)",
-        [name, datetime.now(UTC).replace(tzinfo=None), parquet_bytes(spend)],
-    )
-
-
-def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
-    """The spend file the dashboard was last given, and its name; (None, None) without one."""
-    from valuecast.engine.workspace import table_names
-    from valuecast.snapshots import frame_from_parquet
-
-    if SPEND_TABLE not in table_names(workspace.con):
-        return None, None
-    row = workspace.con.con.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
-    if row is None:
-        return None, None
-    return frame_from_parquet(row[1]), row[0]

@@ -223,8 +223,8 @@ class SnapshotView:
 
     @classmethod
     def build(cls, reader, info) -> SnapshotView:
-        from valuecast import snapshots
         from valuecast.report.build import build_sections
+        from valuecast.store import snapshots
         from valuecast.web.customers import CustomerIndex, email_table
 
         sid = info.snapshot_id

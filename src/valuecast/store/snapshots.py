@@ -1,24 +1,26 @@
-"""Snapshots: every analysis kept in the workspace, so CLV can be recalculated and compared.
+"""Snapshot storage: every analysis kept in the workspace, so CLV can be recalculated and compared.
 
 A snapshot is one run of the analysis: its customers table, its ``summary.json``, the ingest report
 it was run after and its growth tables (cohorts, channels, products, ...).  They live in three
 tables of the workspace DuckDB file::
 
     snapshots           snapshot_id, created_at, as_of, summary (JSON), ingest_report (JSON)
-    snapshot_customers  snapshot_id + the customers table (pipeline.CUSTOMER_COLUMNS)
+    snapshot_customers  snapshot_id + the customers table (valuecast.columns)
     snapshot_tables     snapshot_id, name (e.g. "cohorts.csv"), data (the table as Parquet bytes)
 
 A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
 snapshot (a corrected export, other options), a later as-of date adds one.  Saving is one
-transaction, and :func:`refresh` holds the ingest, the analysis that reads it and the snapshot in
-one transaction too, so a killed process leaves the workspace as it was before.
+transaction, and :func:`valuecast.jobs.snapshots.refresh` holds the ingest, the analysis that
+reads it and the snapshot in one transaction too, so a killed process leaves the workspace as it
+was before.  This module owns the snapshot tables and their SQL; comparing snapshots is
+:mod:`valuecast.analysis.compare`.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,34 +30,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from valuecast.analytics.rfm import GROUPS
-from valuecast.analytics.tiers import TIERS
 from valuecast.columns import DATE_COLUMNS
 
 __all__ = [
-    "AT_RISK_GROUPS",
-    "Comparison",
-    "RefreshResult",
+    "SnapshotError",
     "SnapshotInfo",
-    "compare",
     "customer_history",
     "customers_arrow",
     "customers_table",
-    "history",
+    "frame_from_parquet",
+    "high_value_movers",
+    "label_moves",
     "latest_snapshot",
     "list_snapshots",
     "load_customers",
     "load_ingest_report",
     "load_summary",
     "load_tables",
-    "refresh",
-    "reusable_analysis",
+    "parquet_bytes",
     "resolve_snapshot",
+    "reusable_snapshot",
     "save_snapshot",
+    "stored_summaries",
 ]
-
-AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost", "Dormant")
-"""The RFM groups of customers whose last order is long past (recency score 1 or 2)."""
 
 
 class SnapshotError(ValueError):
@@ -185,10 +182,10 @@ def save_snapshot(
     """Store ``analysis`` (and its growth ``tables``) as the snapshot of its as-of date.
 
     One transaction (or part of the caller's, see :meth:`Workspace.transaction`); a snapshot of
-    the same as-of date is replaced.  ``options`` (the :class:`~valuecast.pipeline.AnalysisOptions`
+    the same as-of date is replaced.  ``options`` (the ``AnalysisOptions``
     it ran with) and the workspace's last ingest are recorded, so that commands needing the
     same analysis of the same data can read it instead of running it again
-    (:func:`reusable_analysis`).
+    (:func:`reusable_snapshot`).
     """
     summary = analysis.summary
     as_of = date.fromisoformat(str(summary["as_of"])[:10])
@@ -254,7 +251,7 @@ def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) ->
 # ------------------------------------------------------------------------------------------------
 # reading
 # ------------------------------------------------------------------------------------------------
-def _stored(workspace) -> list[tuple[SnapshotInfo, dict[str, Any]]]:
+def stored_summaries(workspace) -> list[tuple[SnapshotInfo, dict[str, Any]]]:
     """Every snapshot with its summary, oldest as-of date first (one read of the summaries)."""
     if not _has_snapshots(workspace):
         return []
@@ -271,7 +268,7 @@ def _stored(workspace) -> list[tuple[SnapshotInfo, dict[str, Any]]]:
 
 def list_snapshots(workspace) -> list[SnapshotInfo]:
     """Every snapshot, oldest as-of date first."""
-    return [info for info, _ in _stored(workspace)]
+    return [info for info, _ in stored_summaries(workspace)]
 
 
 def latest_snapshot(workspace) -> SnapshotInfo | None:
@@ -367,14 +364,12 @@ def _options_key(options) -> str:
     return json.dumps(fields, default=str, sort_keys=True)
 
 
-def reusable_analysis(workspace, options):
-    """The latest snapshot as an :class:`~valuecast.pipeline.Analysis` when it is exactly what
-    analysing the workspace with ``options`` would give now, else None.
+def reusable_snapshot(workspace, options) -> int | None:
+    """The id of the latest snapshot when it is exactly what analysing the workspace with
+    ``options`` would give now, else None.
 
     That is: it ran with the same options, and nothing was ingested after it.
     """
-    from valuecast.pipeline import Analysis
-
     if not _has_snapshots(workspace):
         return None
     rows = _rows(
@@ -387,109 +382,37 @@ def reusable_analysis(workspace, options):
     snapshot_id, stored, ingest_id, latest_ingest = rows[0]
     if stored is None or stored != _options_key(options) or ingest_id != latest_ingest:
         return None
-    customers = load_customers(workspace, snapshot_id)
-    for column in ("first_order_date", "last_order_date"):  # as the pipeline gives them
-        customers[column] = pd.to_datetime(customers[column]).astype("datetime64[s]")
-    return Analysis(customers=customers, summary=load_summary(workspace, snapshot_id))
+    return snapshot_id
 
 
 # ------------------------------------------------------------------------------------------------
-# history and comparison
+# the reads a comparison of two snapshots needs
 # ------------------------------------------------------------------------------------------------
-def history(workspace) -> pd.DataFrame:
-    """One row per snapshot: totals, customer counts, and customers per RFM group and tier.
+def label_moves(workspace, before_id: int, after_id: int, column: str, new: str) -> pd.DataFrame:
+    """Customers of snapshot ``after_id`` counted by (label in ``before_id``, label now).
 
-    Columns: snapshot_id, as_of, created_at, model, customers, orders, historic_clv,
-    predicted_clv (+ _p10/_p90), then ``rfm: GROUP`` and ``tier: TIER`` counts.
+    Columns ``before``, ``after``, ``n``; a customer absent from ``before_id`` has the label
+    ``new`` there.  ``column`` is a customers-table column name (never user input).
     """
-    rows = []
-    for snapshot, summary in _stored(workspace):
-        totals = summary.get("totals", {})
-        row: dict[str, Any] = {
-            "snapshot_id": snapshot.snapshot_id,
-            "as_of": snapshot.as_of,
-            "created_at": snapshot.created_at,
-            "model": snapshot.model,
-            "customers": snapshot.n_customers,
-            "orders": int(summary.get("n_orders", 0)),
-            "historic_clv": snapshot.historic_clv,
-            "predicted_clv": snapshot.predicted_clv,
-            "predicted_clv_p10": totals.get("predicted_clv_p10"),
-            "predicted_clv_p90": totals.get("predicted_clv_p90"),
-        }
-        groups = summary.get("rfm_groups", {})
-        for group in GROUPS:
-            row[f"rfm: {group}"] = int(groups.get(group, {}).get("count", 0))
-        tiers = summary.get("spend_tiers", {})
-        for tier in TIERS:
-            row[f"tier: {tier}"] = int(tiers.get(tier, {}).get("count", 0))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-@dataclass
-class Comparison:
-    """How customers moved between two snapshots ``before`` and ``after``.
-
-    ``rfm_matrix`` and ``tier_matrix`` count customers by (row: group in ``before``, column: group
-    in ``after``); customers first seen in ``after`` are the row ``(new)``.
-    ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
-    whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
-    ``before`` predicted CLV first.
-    """
-
-    before: SnapshotInfo
-    after: SnapshotInfo
-    rfm_matrix: pd.DataFrame
-    tier_matrix: pd.DataFrame
-    high_value_to_at_risk: pd.DataFrame
-    totals: pd.DataFrame
-
-
-NEW = "(new)"
-
-
-def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
-    """Counts of (before, after) label pairs as a square table in ``order`` (zeros kept)."""
-    rows = [NEW, *order] if (pairs["before"] == NEW).any() else list(order)
-    counts = pairs.groupby(["before", "after"], observed=True)["n"].sum()
-    matrix = pd.DataFrame(
-        0, index=pd.Index(rows, name="before"), columns=pd.Index(order, name="after")
+    return _frame(
+        workspace,
+        f"SELECT CASE WHEN b.customer_id IS NULL THEN '{new}' ELSE b.{column} END "
+        f"AS before, a.{column} AS after, count(*) AS n "
+        "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) a "
+        "LEFT JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
+        "ON a.customer_id = b.customer_id GROUP BY ALL",
+        [after_id, before_id],
     )
-    for (before, after), n in counts.items():
-        if before not in matrix.index:
-            matrix.loc[before] = 0
-        if after not in matrix.columns:
-            matrix[after] = 0
-        matrix.loc[before, after] = int(n)
-    return matrix.astype("int64")
 
 
-def compare(
-    workspace, before: str | int | None = "previous", after: str | int | None = "latest"
-) -> Comparison:
-    """Compare two snapshots (ids, as-of dates, ``latest`` or ``previous``); see :class:`Comparison`."""
-    first = resolve_snapshot(workspace, before)
-    second = resolve_snapshot(workspace, after)
-    if first.snapshot_id == second.snapshot_id:
-        raise SnapshotError(f"both sides are snapshot {first.snapshot_id} ({first.as_of})")
-    moves = {}
-    for column in ("rfm_group", "predicted_spend_tier"):
-        moves[column] = _frame(
-            workspace,
-            f"SELECT CASE WHEN b.customer_id IS NULL THEN '{NEW}' ELSE b.{column} END "
-            f"AS before, a.{column} AS after, count(*) AS n "
-            "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) a "
-            "LEFT JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
-            "ON a.customer_id = b.customer_id GROUP BY ALL",
-            [second.snapshot_id, first.snapshot_id],
-        )
-    tiers = moves["predicted_spend_tier"].copy()
-    tiers["before"] = tiers["before"].fillna("no tier")
-    tiers["after"] = tiers["after"].fillna("no tier")
-    tier_order = [*TIERS, *sorted(set(tiers["after"]) - set(TIERS) - {NEW})]
-    placeholders = ", ".join("?" for _ in AT_RISK_GROUPS)
-    movers = _frame(
+def high_value_movers(
+    workspace, before_id: int, after_id: int, groups: Sequence[str]
+) -> pd.DataFrame:
+    """Customers in the high predicted-spend tier in ``before_id`` whose RFM group in
+    ``after_id`` is one of ``groups`` (and was not before), highest ``before`` predicted CLV first.
+    """
+    placeholders = ", ".join("?" for _ in groups)
+    return _frame(
         workspace,
         "SELECT customer_id, b.rfm_group AS rfm_group_before, a.rfm_group AS rfm_group_after, "
         "b.predicted_clv AS predicted_clv_before, a.predicted_clv AS predicted_clv_after, "
@@ -500,67 +423,5 @@ def compare(
         f"WHERE b.predicted_spend_tier = 'high' AND a.rfm_group IN ({placeholders}) "
         f"AND b.rfm_group NOT IN ({placeholders}) "
         "ORDER BY b.predicted_clv DESC NULLS LAST, customer_id",
-        [first.snapshot_id, second.snapshot_id, *AT_RISK_GROUPS, *AT_RISK_GROUPS],
+        [before_id, after_id, *groups, *groups],
     )
-    totals = pd.DataFrame(
-        {
-            "before": [first.n_customers, first.historic_clv, first.predicted_clv],
-            "after": [second.n_customers, second.historic_clv, second.predicted_clv],
-        },
-        index=pd.Index(["customers", "historic_clv", "predicted_clv"], name="figure"),
-    )
-    totals["change"] = totals["after"] - totals["before"]
-    return Comparison(
-        before=first,
-        after=second,
-        rfm_matrix=_matrix(moves["rfm_group"], GROUPS),
-        tier_matrix=_matrix(tiers, tier_order),
-        high_value_to_at_risk=movers,
-        totals=totals,
-    )
-
-
-# ------------------------------------------------------------------------------------------------
-# refresh: ingest + analysis + snapshot in one transaction
-# ------------------------------------------------------------------------------------------------
-@dataclass
-class RefreshResult:
-    report: Any  # engine.workspace.IngestReport
-    analysis: Any  # pipeline.Analysis
-    tables: dict[str, pd.DataFrame]
-    snapshot: SnapshotInfo
-
-
-def _noop(_: str) -> None:
-    return None
-
-
-def refresh(
-    workspace,
-    results: Sequence[Any],
-    options=None,
-    *,
-    spend: pd.DataFrame | None = None,
-    progress: Callable[[str], None] = _noop,
-) -> RefreshResult:
-    """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
-
-    All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
-    process is killed, the workspace keeps its orders and snapshots as they were.  ``results``
-    are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
-    the analysis has their memory.
-    """
-    from valuecast.engine.memory import release_unused_memory
-    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
-
-    options = options or AnalysisOptions()
-    with workspace.transaction():
-        progress("writing the orders")
-        report = workspace.ingest(results)
-        for result in results:
-            result.release_rows()
-        release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
-        analysis, tables = analyze_with_growth(workspace, options, progress, spend=spend)
-        progress("storing the snapshot")
-        snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)
-    return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)

@@ -16,6 +16,11 @@ on the order's customer, date, amounts and currency (``_ORDER_FACTS``) are the n
 re-exporting and stay silent; orders they give different facts are counted in the report
 (``conflicting_orders``) with a note naming the first one, both values and both files.  Against
 the workspace, the kept version then updates a stored order that differs (``updated_orders``).
+
+Readers on other threads get a :class:`ReadView` of the workspace on a cursor of its own.
+
+The module is longer than most (over 800 lines): staging, merging and reporting one ingest are
+SQL steps on one connection inside one transaction, sharing private helpers and temp tables.
 """
 
 from __future__ import annotations
@@ -37,8 +42,6 @@ import pandas as pd
 import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
-from valuecast.engine.connection import DEFAULT_WORKSPACE, connect_duckdb
-from valuecast.engine.memory import release_unused_memory
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
@@ -47,6 +50,8 @@ from valuecast.io.schema import (
     InputError,
     conform,
 )
+from valuecast.store.connection import DEFAULT_WORKSPACE, connect_duckdb
+from valuecast.store.memory import release_unused_memory
 
 _SQL_TYPES = {
     "string": "VARCHAR",
@@ -175,6 +180,42 @@ def table_names(con: Any) -> set[str]:
     return {row[0] for row in rows}
 
 
+class ReadView:
+    """A read-only stand-in for a :class:`Workspace` on one cursor (:meth:`Workspace.read_view`).
+
+    Holds what the readers of :mod:`valuecast.store.snapshots` and the engine use: ``path``, ``con``
+    (an Ibis DuckDB backend whose ``.con`` is the cursor) and the table accessors.  A cursor is a
+    connection of its own on the same database, so one view serves one thread at a time.
+    """
+
+    def __init__(self, path: Path, cursor: Any) -> None:
+        import ibis
+
+        self.path = path
+        self.raw = cursor
+        self.con = ibis.duckdb.from_connection(cursor)
+
+    def orders(self):
+        return self.con.table("orders")
+
+    def order_lines(self):
+        return self.con.table("order_lines")
+
+    def customers(self):
+        return self.con.table("customers")
+
+    def rows(self, query: str, params: list | None = None) -> list[tuple]:
+        """``query`` (SQL text written by valuecast, never user input) with ``params`` bound."""
+        result = self.raw.execute(query, params) if params else self.raw.execute(query)
+        return result.fetchall()
+
+    def frame(self, query: str, params: list | None = None) -> pd.DataFrame:
+        return self.raw.sql(query, params=params).to_arrow_table().to_pandas()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
 class Workspace:
     """A valuecast workspace: a DuckDB database file with the canonical tables.
 
@@ -237,6 +278,10 @@ class Workspace:
 
     def close(self) -> None:
         self.con.disconnect()
+
+    def read_view(self) -> ReadView:
+        """A :class:`ReadView` on a new cursor of this workspace: it sees the last committed state."""
+        return ReadView(self.path, self.con.con.cursor())
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-from valuecast.engine.connection import EngineError, connect, connect_duckdb
+from valuecast.store.connection import EngineError, connect, connect_duckdb
 
 __all__ = ["is_table_url", "read_table", "redact", "split_table_url"]
 

@@ -1,7 +1,8 @@
-"""Ibis connections: the local DuckDB workspace by default, any Ibis backend by URL.
+"""Ibis connections: the local DuckDB workspace by default, any Ibis backend by URL, Spark.
 
 Everything the engine computes is an Ibis expression, so the same summary runs on the DuckDB
-workspace file, on an in-memory DuckDB, or on a SQL warehouse reached through an Ibis URL.
+workspace file, on an in-memory DuckDB, on a SQL warehouse reached through an Ibis URL, or on
+a SparkSession (:func:`spark_session`).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def connect(engine: str | Path = "duckdb", **kwargs: object) -> BaseBackend:
     * a DuckDB file path (``shop.duckdb``, ``duckdb:///path/shop.duckdb``): that database file.
     * any other Ibis URL, e.g. ``postgres://user:pass@host/db``: :func:`ibis.connect` on it.
     * ``"spark"``: Ibis' PySpark backend on the active SparkSession (or a new local one);
-      ``spark://host:7077`` on that standalone master (:func:`valuecast.engine.scale.spark_session`).
+      ``spark://host:7077`` on that standalone master (:func:`spark_session`).
 
     Extra keyword arguments go to the backend's ``connect``.
     """
@@ -110,8 +111,6 @@ def connect(engine: str | Path = "duckdb", **kwargs: object) -> BaseBackend:
     if spec in ("", "duckdb", "duckdb://", ":memory:"):
         return connect_duckdb(None, **kwargs)  # type: ignore[arg-type]
     if spec == "spark" or spec.startswith("spark://"):
-        from valuecast.engine.scale import connect_spark
-
         return connect_spark(None if spec == "spark" else spec)
     if spec.startswith("duckdb://"):
         return connect_duckdb(spec.removeprefix("duckdb://"), **kwargs)  # type: ignore[arg-type]
@@ -126,3 +125,41 @@ def connect(engine: str | Path = "duckdb", **kwargs: object) -> BaseBackend:
         f"unknown engine {spec!r}: use 'duckdb', a .duckdb file path, or an Ibis URL "
         "such as postgres://user@host/db"
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Spark
+def spark_session(master: str | None = None):
+    """The active SparkSession (spark-submit, Databricks, a notebook), or a new local one.
+
+    A new session runs on ``master`` (default ``$VALUECAST_SPARK_MASTER`` or ``local[*]``) with
+    UTC session time, few shuffle partitions and ``$VALUECAST_SPARK_DRIVER_MEMORY`` (4g) of
+    driver memory.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise EngineError("engine 'spark' needs PySpark: pip install 'valuecast[spark]'") from error
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    builder = SparkSession.builder.appName("valuecast")
+    launched = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit set the master already
+    if master is not None or not launched:
+        builder = builder.master(master or os.environ.get("VALUECAST_SPARK_MASTER", "local[*]"))
+        cores = os.cpu_count() or 2
+        builder = (
+            builder.config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", os.environ.get("VALUECAST_SPARK_DRIVER_MEMORY", "4g"))
+        )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def connect_spark(master: str | None = None) -> BaseBackend:
+    """Ibis' PySpark backend on :func:`spark_session` (``master`` as there)."""
+    return ibis.pyspark.connect(spark_session(master))

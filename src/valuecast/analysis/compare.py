@@ -1,0 +1,126 @@
+"""Comparing snapshots: the history of the headline figures and how customers moved.
+
+Pure table logic over what :mod:`valuecast.store.snapshots` reads: the stored summaries, and the
+counts of customers by (label before, label after) of two snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from valuecast.analytics.rfm import GROUPS
+from valuecast.analytics.tiers import TIERS
+
+__all__ = ["AT_RISK_GROUPS", "NEW", "Comparison", "comparison", "history_table"]
+
+AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost", "Dormant")
+"""The RFM groups of customers whose last order is long past (recency score 1 or 2)."""
+
+NEW = "(new)"
+"""The label of customers first seen in the later snapshot."""
+
+
+def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:
+    """One row per snapshot: totals, customer counts, and customers per RFM group and tier.
+
+    ``stored``: (snapshot info, summary) pairs, oldest first.  Columns: snapshot_id, as_of,
+    created_at, model, customers, orders, historic_clv, predicted_clv (+ _p10/_p90), then
+    ``rfm: GROUP`` and ``tier: TIER`` counts.
+    """
+    rows = []
+    for snapshot, summary in stored:
+        totals = summary.get("totals", {})
+        row: dict[str, Any] = {
+            "snapshot_id": snapshot.snapshot_id,
+            "as_of": snapshot.as_of,
+            "created_at": snapshot.created_at,
+            "model": snapshot.model,
+            "customers": snapshot.n_customers,
+            "orders": int(summary.get("n_orders", 0)),
+            "historic_clv": snapshot.historic_clv,
+            "predicted_clv": snapshot.predicted_clv,
+            "predicted_clv_p10": totals.get("predicted_clv_p10"),
+            "predicted_clv_p90": totals.get("predicted_clv_p90"),
+        }
+        groups = summary.get("rfm_groups", {})
+        for group in GROUPS:
+            row[f"rfm: {group}"] = int(groups.get(group, {}).get("count", 0))
+        tiers = summary.get("spend_tiers", {})
+        for tier in TIERS:
+            row[f"tier: {tier}"] = int(tiers.get(tier, {}).get("count", 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Comparison:
+    """How customers moved between two snapshots ``before`` and ``after``.
+
+    ``rfm_matrix`` and ``tier_matrix`` count customers by (row: group in ``before``, column: group
+    in ``after``); customers first seen in ``after`` are the row ``(new)``.
+    ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
+    whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
+    ``before`` predicted CLV first.
+    """
+
+    before: Any  # store.snapshots.SnapshotInfo
+    after: Any  # store.snapshots.SnapshotInfo
+    rfm_matrix: pd.DataFrame
+    tier_matrix: pd.DataFrame
+    high_value_to_at_risk: pd.DataFrame
+    totals: pd.DataFrame
+
+
+def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Counts of (before, after) label pairs as a square table in ``order`` (zeros kept)."""
+    rows = [NEW, *order] if (pairs["before"] == NEW).any() else list(order)
+    counts = pairs.groupby(["before", "after"], observed=True)["n"].sum()
+    matrix = pd.DataFrame(
+        0, index=pd.Index(rows, name="before"), columns=pd.Index(order, name="after")
+    )
+    for (before, after), n in counts.items():
+        if before not in matrix.index:
+            matrix.loc[before] = 0
+        if after not in matrix.columns:
+            matrix[after] = 0
+        matrix.loc[before, after] = int(n)
+    return matrix.astype("int64")
+
+
+def comparison(
+    first: Any,
+    second: Any,
+    rfm_moves: pd.DataFrame,
+    tier_moves: pd.DataFrame,
+    movers: pd.DataFrame,
+) -> Comparison:
+    """The :class:`Comparison` of snapshots ``first`` and ``second`` (their infos).
+
+    ``rfm_moves`` and ``tier_moves``: customers counted by (``before``, ``after``) RFM group and
+    predicted-spend tier, ``(new)`` for customers first seen in ``second``; ``movers``: the high
+    value customers now at risk.
+    """
+    tiers = tier_moves.copy()
+    tiers["before"] = tiers["before"].fillna("no tier")
+    tiers["after"] = tiers["after"].fillna("no tier")
+    tier_order = [*TIERS, *sorted(set(tiers["after"]) - set(TIERS) - {NEW})]
+    totals = pd.DataFrame(
+        {
+            "before": [first.n_customers, first.historic_clv, first.predicted_clv],
+            "after": [second.n_customers, second.historic_clv, second.predicted_clv],
+        },
+        index=pd.Index(["customers", "historic_clv", "predicted_clv"], name="figure"),
+    )
+    totals["change"] = totals["after"] - totals["before"]
+    return Comparison(
+        before=first,
+        after=second,
+        rfm_matrix=_matrix(rfm_moves, GROUPS),
+        tier_matrix=_matrix(tiers, tier_order),
+        high_value_to_at_risk=movers,
+        totals=totals,
+    )

@@ -182,10 +182,9 @@ def save_snapshot(
     """Store ``analysis`` (and its growth ``tables``) as the snapshot of its as-of date.
 
     One transaction (or part of the caller's, see :meth:`Workspace.transaction`); a snapshot of
-    the same as-of date is replaced.  ``options`` (the ``AnalysisOptions``
-    it ran with) and the workspace's last ingest are recorded, so that commands needing the
-    same analysis of the same data can read it instead of running it again
-    (:func:`reusable_snapshot`).
+    the same as-of date is replaced.  ``options`` (the ``AnalysisOptions`` it ran with) and the
+    workspace's last ingest are recorded, so that commands needing the same analysis of the same
+    data can read it instead of running it again (:func:`reusable_snapshot`).
     """
     summary = analysis.summary
     as_of = date.fromisoformat(str(summary["as_of"])[:10])

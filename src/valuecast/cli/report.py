@@ -1,6 +1,6 @@
 """The ``report`` command: the analysis of a workspace as one self-contained ``report.html``.
 
-:func:`add_commands` registers it on the Typer app of :mod:`valuecast.cli`.  The workspace is
+Registered in :mod:`valuecast.cli`.  The workspace is
 opened read-only; every error (no workspace, a bad date or spend file, an empty workspace) is
 one line on stderr and exit code 2, without a traceback.
 """
@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import typer
+
+from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
 
 
 def report(
@@ -33,7 +35,6 @@ def report(
     and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
     it needs no network.
     """
-    from valuecast.cli import console, fail, open_workspace, read_spend_or_fail
     from valuecast.engine import EngineError, SummaryError
     from valuecast.io.schema import InputError
     from valuecast.report.build import analyse_for_report, write_report
@@ -59,8 +60,3 @@ def report(
         highlight=False,
         soft_wrap=True,
     )
-
-
-def add_commands(app: typer.Typer) -> None:
-    """Register ``valuecast report`` on ``app``."""
-    app.command("report")(report)

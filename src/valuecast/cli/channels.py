@@ -17,6 +17,7 @@ import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
 from valuecast.cli.csvround import channels_for_csv
+from valuecast.cli.options import AsOfOption, OutOption, WorkspaceOption
 from valuecast.outputs import write_csv
 
 __all__ = ["GROUP_COLUMNS", "GroupBy", "channels"]
@@ -79,22 +80,18 @@ def _print(frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: lis
 
 
 def channels(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     spend: Path | None = typer.Option(
         None,
         "--spend",
         help="Marketing spend CSV (month,channel,spend): adds CAC, CLV:CAC and payback.",
     ),
-    out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
+    out: OutOption = Path("valuecast-out"),
     by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
     margin: float = typer.Option(
         1.0, "--margin", help="Share of net revenue kept as profit (as in analyze)."
     ),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="YYYY-MM-DD (default: the last order date)."
-    ),
+    as_of: AsOfOption = None,
     attributes: Path | None = typer.Option(
         None,
         "--attributes",

@@ -8,12 +8,13 @@ import typer
 
 from valuecast.cli.analyze import run_analysis
 from valuecast.cli.common import console, fail
+from valuecast.cli.options import OutOption
 
 
 def demo(
     customers: int = typer.Option(5000, "--customers", help="Customers in the simulated shop."),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulation (same seed, same shop)."),
-    out: Path = typer.Option(Path("valuecast-demo"), "--out", "-o", help="Output folder."),
+    out: OutOption = Path("valuecast-demo"),
 ) -> None:
     """Simulate a two-year Shopify shop, analyse it, and show where everything is.
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from valuecast.cli.common import console, describe, err_console, fail, open_workspace
+from valuecast.cli.options import WorkspaceOption
 from valuecast.exports import FORMATS, SEGMENTS
 
 # segments on churn probability or the expected next order: empty without a fitted model
@@ -42,9 +43,7 @@ def export(
     to: str | None = typer.Option(
         None, "--to", help=f"Required: {', '.join(FORMATS)}.", show_default=False
     ),
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     out: Path | None = typer.Option(
         None,
         "--out",

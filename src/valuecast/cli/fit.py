@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from valuecast.cli.common import console, fail
+from valuecast.cli.options import JsonOption
 
 
 class ModelName(StrEnum):
@@ -32,7 +33,7 @@ def fit(
     ),
     model: ModelName = typer.Option(ModelName.bgnbd, "--model", "-m", help="Model to fit."),
     penalizer: float = typer.Option(0.0, help="L2 penalty on the parameters."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOption = False,
     predict: float | None = typer.Option(
         None,
         "--predict",

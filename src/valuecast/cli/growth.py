@@ -17,9 +17,9 @@ import typer
 
 from valuecast.cli.common import console, fail, open_workspace
 from valuecast.cli.csvround import cohorts_for_csv
+from valuecast.cli.options import JsonOption, WorkspaceOption
 from valuecast.outputs import write_csv
 
-WORKSPACE_HELP = "The workspace DuckDB file."
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
 SHOWN_MONTHS = (0, 1, 3, 6, 12)  # months since acquisition shown on screen (the CSV has all)
 SHOWN_ROWS = 12
@@ -55,9 +55,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def cohorts(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     by: CohortGrouping | None = typer.Option(
         None, "--by", help="Split each cohort by the customer's first channel, product or code."
     ),
@@ -174,11 +172,9 @@ def _churn_line(churn: dict[str, Any]) -> str:
 
 
 def stage(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Show the shop's growth stage, the suggested effort on retention, and the evidence."""
     from valuecast.analytics.stage import format_stage, growth_stage, stage_to_dict

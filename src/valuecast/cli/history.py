@@ -26,6 +26,7 @@ from valuecast.cli.options import (
     ModelOption,
     OutOption,
     SpendOption,
+    TopOption,
     WorkspaceOption,
 )
 
@@ -117,7 +118,7 @@ def refresh(
     model: ModelOption = ModelChoice.auto,
     out: OutOption = Path("valuecast-out"),
     spend: SpendOption = None,
-    top: int = typer.Option(10, "--top", help="High-value customers at risk to list."),
+    top: TopOption = 10,
 ) -> None:
     """Add new exports, re-run the analysis and store it as a dated snapshot.
 
@@ -140,9 +141,7 @@ def refresh(
 
 
 def history(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     out: Path | None = typer.Option(None, "--out", "-o", help="Also write it as CSV."),
 ) -> None:
     """Every snapshot: CLV totals, customers, RFM groups and spend tiers, oldest first."""
@@ -186,10 +185,8 @@ def history(
 def compare(
     before: str = typer.Argument("previous", help=SNAPSHOT_HELP),
     after: str = typer.Argument("latest", help=SNAPSHOT_HELP),
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
-    top: int = typer.Option(10, "--top", help="High-value customers at risk to list."),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
+    top: TopOption = 10,
     out: Path | None = typer.Option(
         None,
         "--out",

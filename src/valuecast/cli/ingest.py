@@ -8,7 +8,7 @@ import typer
 
 from valuecast.cli import scale
 from valuecast.cli.common import print_ingest_report, read_files, writing_workspace
-from valuecast.cli.options import EngineOption, ExportFormat, TablesOption
+from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
 
 
 def _ingest_files(
@@ -28,9 +28,7 @@ def ingest(
     files: list[str] = typer.Argument(
         ..., help="Order / customer exports (CSV, Parquet), or database tables as URL#TABLE."
     ),
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     export_format: ExportFormat | None = typer.Option(
         None, "--format", help="Force the export format instead of detecting it from the header."
     ),

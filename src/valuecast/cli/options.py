@@ -22,6 +22,7 @@ __all__ = [
     "FormatOption",
     "FxOption",
     "HorizonOption",
+    "JsonOption",
     "MapOption",
     "MarginOption",
     "ModelChoice",
@@ -29,6 +30,7 @@ __all__ = [
     "OutOption",
     "SpendOption",
     "TablesOption",
+    "TopOption",
     "WorkspaceOption",
 ]
 
@@ -65,10 +67,13 @@ TABLES_HELP = (
 EngineOption = Annotated[str, typer.Option("--engine", help=ENGINE_HELP)]
 TablesOption = Annotated[str | None, typer.Option("--tables", help=TABLES_HELP)]
 
-# the options of `analyze` and `refresh`; --workspace is every workspace command's
+# every command on a workspace
 WorkspaceOption = Annotated[
     Path, typer.Option("--workspace", "-w", help="The workspace DuckDB file.")
 ]
+
+# `analyze` and `refresh` (some also in `channels`, `report`, `demo` and `affinity`); `ingest`
+# and `summary` word --format, --map and --fx for their own use
 FormatOption = Annotated[
     ExportFormat | None,
     typer.Option(
@@ -100,3 +105,9 @@ SpendOption = Annotated[
         "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
     ),
 ]
+
+# `refresh` and `compare`
+TopOption = Annotated[int, typer.Option("--top", help="High-value customers at risk to list.")]
+
+# `fit` and `stage` (the other --json flags say what they print)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]

@@ -12,16 +12,14 @@ import typer
 
 from valuecast.cli.common import console, describe, fail, open_workspace
 from valuecast.cli.csvround import iso_dates
+from valuecast.cli.options import OutOption, WorkspaceOption
 from valuecast.outputs import write_csv
 
-_WORKSPACE_HELP = "The workspace DuckDB file."
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
 
 def affinity(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=_WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
     within_days: int = typer.Option(
         90, "--within-days", help="Days after a first purchase of A in which B counts as after A."
@@ -30,7 +28,7 @@ def affinity(
         2, "--min-pairs", help="Drop pairs seen in fewer orders (same order) or customers (after)."
     ),
     top: int = typer.Option(3, "--top", help="Next products per customer."),
-    out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
+    out: OutOption = Path("valuecast-out"),
 ) -> None:
     """Write product pairs bought together or one after the other, and each customer's next products.
 
@@ -96,9 +94,7 @@ def affinity(
 
 
 def reminders(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=_WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
     due_within: int = typer.Option(
         14,

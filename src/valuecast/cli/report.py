@@ -13,17 +13,16 @@ from pathlib import Path
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
+from valuecast.cli.options import MarginOption, WorkspaceOption
 
 
 def report(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
     spend: Path | None = typer.Option(
         None, "--spend", help="SPEND.csv (month, channel, spend): adds CLV:CAC and payback."
     ),
-    margin: float = typer.Option(1.0, "--margin", help="Share of net revenue kept as profit."),
+    margin: MarginOption = 1.0,
     as_of: str | None = typer.Option(
         None, "--as-of", help="YYYY-MM-DD (default: the last order date in the workspace)."
     ),

@@ -13,7 +13,7 @@ import typer
 
 from valuecast.cli import scale
 from valuecast.cli.common import console, fail, require_file
-from valuecast.cli.options import EngineOption, ExportFormat, TablesOption
+from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
 
 
 def summary(
@@ -21,9 +21,7 @@ def summary(
         None, help="Exports to summarise directly, without a workspace (default: the workspace)."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv or .parquet."),
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     export_format: ExportFormat | None = typer.Option(
         None, "--format", help="With FILE: force the export format instead of detecting it."
     ),

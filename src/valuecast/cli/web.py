@@ -14,12 +14,11 @@ from pathlib import Path
 import typer
 
 from valuecast.cli.common import console, describe, fail
+from valuecast.cli.options import WorkspaceOption
 
 
 def serve(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on (not loopback: needs VALUECAST_TOKEN)."
     ),

@@ -10,13 +10,13 @@ import typer
 from typer.testing import CliRunner
 
 from valuecast.analytics.channels import flag_ratio
-from valuecast.cli_channels import add_commands
+from valuecast.cli.channels import channels
 from valuecast.io import read_exports
 from valuecast.store import Workspace
 
 runner = CliRunner()
 app = typer.Typer()
-add_commands(app)
+app.command("channels")(channels)
 
 COLUMN_MAP = "customer_id=customer,ordered_at=date,revenue=amount,channel=channel"
 T95_2 = 2.919986  # t(0.95; 2 df) from a printed table

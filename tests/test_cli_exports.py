@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from valuecast.cli_exports import add_commands
+from valuecast.cli.exports import export
 from valuecast.exports import SEGMENTS
 from valuecast.io import read_exports
 from valuecast.pipeline import AnalysisOptions, analyze
@@ -19,7 +19,7 @@ from valuecast.store import Workspace
 
 runner = CliRunner()
 app = typer.Typer()
-add_commands(app)
+app.command("export")(export)
 
 N_CUSTOMERS = 60
 COLUMN_MAP = "customer_id=customer,ordered_at=date,revenue=amount,accepts_marketing=consent"

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from valuecast.cli_growth import add_commands
+from valuecast.cli.growth import cohorts, stage
 from valuecast.io import read_exports
 from valuecast.store import Workspace
 
@@ -31,7 +31,8 @@ COLUMN_MAP = "customer_id=client,ordered_at=when,revenue=amount,order_id=order,c
 @pytest.fixture
 def app() -> typer.Typer:
     app = typer.Typer()
-    add_commands(app)
+    app.command("cohorts")(cohorts)
+    app.command("stage")(stage)
     return app
 
 

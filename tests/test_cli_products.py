@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from valuecast.cli_products import add_commands
+from valuecast.cli.products import affinity, reminders
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
@@ -21,7 +21,8 @@ from valuecast.store import Workspace
 
 runner = CliRunner()
 app = typer.Typer()
-add_commands(app)
+app.command("affinity")(affinity)
+app.command("reminders")(reminders)
 
 
 def make_workspace(path, orders, lines):

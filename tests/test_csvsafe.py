@@ -20,7 +20,7 @@ from valuecast.csvsafe import (
     unescape_cell,
     unescape_frame,
 )
-from valuecast.fitcli import read_summary
+from valuecast.fit_file import read_summary
 from valuecast.outputs import csv_text, write_arrow_csv, write_csv, write_ibis_csv
 
 

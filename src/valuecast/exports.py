@@ -1,6 +1,6 @@
 """Audience exports: a segment of the customers as a Klaviyo, Mailchimp, Meta or Google file.
 
-Pure functions on pandas frames; ``valuecast export`` (:mod:`valuecast.cli_exports`) runs the
+Pure functions on pandas frames; ``valuecast export`` (:mod:`valuecast.cli.exports`) runs the
 analysis and calls them.  The path is::
 
     audience_table(analysis.customers, workspace contacts)     one row per customer

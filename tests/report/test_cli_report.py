@@ -6,7 +6,7 @@ import typer
 from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
-from valuecast.cli_report import add_commands
+from valuecast.cli.report import report
 
 runner = CliRunner()
 
@@ -19,7 +19,7 @@ def _app() -> typer.Typer:
     def main() -> None:
         """valuecast"""
 
-    add_commands(app)
+    app.command("report")(report)
     return app
 
 

@@ -9,7 +9,7 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from valuecast.cli_web import add_commands
+from valuecast.cli.web import serve
 from valuecast.web import create_app
 from valuecast.web.security import BindError, check_bind, is_loopback, safe_next
 
@@ -57,7 +57,7 @@ def _serve_app() -> typer.Typer:
     def main() -> None:
         """valuecast"""
 
-    add_commands(app)
+    app.command("serve")(serve)
     return app
 
 

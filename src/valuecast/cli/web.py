@@ -1,6 +1,6 @@
 """``valuecast serve``: the dashboard on a workspace, in the browser.
 
-Registered on the main app by :func:`add_commands`.  Binds to 127.0.0.1 unless told otherwise; on
+Registered in :mod:`valuecast.cli`.  Binds to 127.0.0.1 unless told otherwise; on
 any other address it refuses to start without ``VALUECAST_TOKEN`` (then every request needs the
 token).  The workspace is opened for writing for as long as the server runs (uploads refresh it),
 so other valuecast commands on the same workspace wait for it to stop.
@@ -13,11 +13,12 @@ from pathlib import Path
 
 import typer
 
+from valuecast.cli.common import console, describe, fail
+from valuecast.cli.options import WorkspaceOption
+
 
 def serve(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on (not loopback: needs VALUECAST_TOKEN)."
     ),
@@ -35,7 +36,6 @@ def serve(
     date); the Data page uploads a new export, which is ingested and analysed like `valuecast
     analyze FILE`.  The JSON API is under /api/v1 (schema: /api/v1/openapi.json).
     """
-    from valuecast.cli import console, describe, fail
     from valuecast.io.schema import InputError
     from valuecast.store import EngineError
     from valuecast.web.security import BindError, check_bind
@@ -73,8 +73,3 @@ def serve(
         app, host=host, port=port, log_level="warning", access_log=False, workers=1,
         timeout_keep_alive=65,
     )  # fmt: skip
-
-
-def add_commands(app: typer.Typer) -> None:
-    """Register ``serve`` on ``app``."""
-    app.command("serve")(serve)

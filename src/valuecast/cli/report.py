@@ -1,6 +1,6 @@
 """The ``report`` command: the analysis of a workspace as one self-contained ``report.html``.
 
-:func:`add_commands` registers it on the Typer app of :mod:`valuecast.cli`.  The workspace is
+Registered in :mod:`valuecast.cli`.  The workspace is
 opened read-only; every error (no workspace, a bad date or spend file, an empty workspace) is
 one line on stderr and exit code 2, without a traceback.
 """
@@ -12,16 +12,17 @@ from pathlib import Path
 
 import typer
 
+from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
+from valuecast.cli.options import MarginOption, WorkspaceOption
+
 
 def report(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
     spend: Path | None = typer.Option(
         None, "--spend", help="SPEND.csv (month, channel, spend): adds CLV:CAC and payback."
     ),
-    margin: float = typer.Option(1.0, "--margin", help="Share of net revenue kept as profit."),
+    margin: MarginOption = 1.0,
     as_of: str | None = typer.Option(
         None, "--as-of", help="YYYY-MM-DD (default: the last order date in the workspace)."
     ),
@@ -33,7 +34,6 @@ def report(
     and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
     it needs no network.
     """
-    from valuecast.cli import console, fail, open_workspace, read_spend_or_fail
     from valuecast.engine import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.report.build import analyse_for_report, write_report
@@ -60,8 +60,3 @@ def report(
         highlight=False,
         soft_wrap=True,
     )
-
-
-def add_commands(app: typer.Typer) -> None:
-    """Register ``valuecast report`` on ``app``."""
-    app.command("report")(report)

@@ -1,6 +1,6 @@
 """``--engine spark|URL`` for ``ingest``, ``summary`` and ``analyze``: the same jobs on the shop's engine.
 
-The commands in :mod:`valuecast.cli` branch here when ``--engine`` is not ``duckdb``; the work is in
+The commands ``ingest``, ``summary`` and ``analyze`` branch here when ``--engine`` is not ``duckdb``; the work is in
 :mod:`valuecast.engine.scale` (where the tables are and where results go) and
 :mod:`valuecast.engine.predict` (the analysis, shared with the DuckDB workspace).
 """
@@ -11,15 +11,13 @@ import json
 import time
 from pathlib import Path
 
-ENGINE_HELP = (
-    "Where the work runs: duckdb (the workspace, default), spark (the active SparkSession or a "
-    "local one; spark://HOST:PORT for a standalone master) or a database URL "
-    "(postgres://user@host/db). See docs/scale.md."
-)
-TABLES_HELP = (
-    "With --engine: where the canonical tables are. Spark: a folder of Parquet tables "
-    "(orders.parquet, ...) or a catalog schema (valuecast_orders, ...); a database: the schema "
-    "holding valuecast_orders (default: the connection's)."
+from valuecast.cli.common import (
+    console,
+    describe,
+    err_console,
+    fail,
+    print_ingest_report,
+    read_files,
 )
 
 
@@ -33,7 +31,6 @@ def _errors():
 
 def _run(what: str, job):
     """``job()``; any failure is one line and exit 2 (engines raise their own exception types)."""
-    from valuecast.cli import describe, fail
 
     try:
         return job()
@@ -47,17 +44,16 @@ def _run(what: str, job):
 
 def ingest_on_engine(files, engine, tables, export_format, column_map, fx, as_json) -> None:
     """Read the exports with the importers and write the canonical tables to the engine."""
-    from valuecast.cli import _print_ingest_report, _read_files, console
     from valuecast.engine.scale import ingest_to_engine
 
-    results = _read_files(files, export_format, column_map, fx)
+    results = read_files(files, export_format, column_map, fx)
     report, written = _run("ingest", lambda: ingest_to_engine(results, engine, tables))
     if as_json:
         data = report.to_dict()
         data["engine_tables"] = written
         print(json.dumps(data, indent=2, default=str))
         return
-    _print_ingest_report(report)
+    print_ingest_report(report)
     for name, where in written.items():
         console.print(f"{name} written to {where}", highlight=False)
 
@@ -66,7 +62,6 @@ def summary_on_engine(
     engine, tables, out, as_of, calibration_end, compressed, as_json, files=None
 ) -> None:
     """Summary (and compressed table) computed and written by the engine."""
-    from valuecast.cli import console, fail
     from valuecast.engine.scale import summarize_on_engine
 
     if files:
@@ -100,7 +95,6 @@ def analyze_on_engine_cli(
     files, engine, tables, export_format, column_map, fx, options, out: Path, quiet=False
 ):
     """``valuecast analyze --engine ...``: ingest FILEs (if any) to the engine, then analyse there."""
-    from valuecast.cli import _read_files, console, err_console, fail
     from valuecast.engine.scale import analyze_on_engine, ingest_to_engine
 
     try:
@@ -109,7 +103,7 @@ def analyze_on_engine_cli(
         fail(str(error))
     started = time.perf_counter()
     if files:
-        results = _read_files(files, export_format, column_map, fx)
+        results = read_files(files, export_format, column_map, fx)
         _run("ingest", lambda: ingest_to_engine(results, engine, tables))
 
     def show(text: str) -> None:

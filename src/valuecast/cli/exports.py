@@ -1,6 +1,6 @@
 """``valuecast export``: a segment of the customers as a Klaviyo, Mailchimp, Meta or Google file.
 
-Registered on the main app by :func:`add_commands`.  The workspace is opened read-only; the
+Registered in :mod:`valuecast.cli`.  The workspace is opened read-only; the
 customers table is the last ``valuecast analyze`` snapshot when it ran with the default options
 on the data the workspace holds now, else the workspace is analysed with them; the rules,
 formats and hashing are in :mod:`valuecast.exports`.  Every error is one line and exit code 2.
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from valuecast.cli.common import console, describe, err_console, fail, open_workspace
+from valuecast.cli.options import WorkspaceOption
 from valuecast.exports import FORMATS, SEGMENTS
 
 # segments on churn probability or the expected next order: empty without a fitted model
@@ -41,9 +43,7 @@ def export(
     to: str | None = typer.Option(
         None, "--to", help=f"Required: {', '.join(FORMATS)}.", show_default=False
     ),
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help="The workspace DuckDB file."
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -64,7 +64,6 @@ def export(
     CLV as the value of a value-based audience).  Only customers who accepted marketing are
     exported unless --include-non-consenting is given.
     """
-    from valuecast.cli import console, describe, err_console, fail, open_workspace
     from valuecast.engine import SummaryError
     from valuecast.exports import (
         CONTACT_FIELDS,
@@ -155,8 +154,3 @@ def export(
             "note: the model could not be fitted on this workspace, so segments on predictions "
             "select nobody (see `valuecast analyze`)"
         )
-
-
-def add_commands(app: typer.Typer) -> None:
-    """Register ``export`` on ``app``."""
-    app.command("export")(export)

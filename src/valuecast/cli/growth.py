@@ -1,6 +1,6 @@
 """The ``cohorts`` and ``stage`` commands: acquisition cohorts, churn threshold, growth stage.
 
-:func:`add_commands` registers them on the Typer app of :mod:`valuecast.cli`.  Both open the
+Registered in :mod:`valuecast.cli`.  Both open the
 workspace read-only; every error (no workspace, a bad date, an empty workspace) is one line on
 stderr and exit code 2, without a traceback.
 """
@@ -15,9 +15,11 @@ from typing import Any
 
 import typer
 
+from valuecast.cli.common import console, fail, open_workspace
+from valuecast.cli.csvround import cohorts_for_csv
+from valuecast.cli.options import JsonOption, WorkspaceOption
 from valuecast.outputs import write_csv
 
-WORKSPACE_HELP = "The workspace DuckDB file."
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
 SHOWN_MONTHS = (0, 1, 3, 6, 12)  # months since acquisition shown on screen (the CSV has all)
 SHOWN_ROWS = 12
@@ -35,7 +37,6 @@ def _as_of(orders: Any, as_of: str | None, *, required: bool = True):
     A bad date, or no order date at all when one is required, is one line and exit code 2.
     """
     from valuecast.analytics._history import resolve_as_of
-    from valuecast.cli import fail
     from valuecast.engine import SummaryError
     from valuecast.engine.summary import _as_date
 
@@ -43,17 +44,6 @@ def _as_of(orders: Any, as_of: str | None, *, required: bool = True):
         return resolve_as_of(orders, as_of) if required else _as_date(as_of, "as-of")
     except SummaryError as error:
         fail(str(error))
-
-
-def _csv_ready(frame):
-    """Money to the cent and rates to 6 decimals (the CSV is for people and spreadsheets)."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype.kind != "f":
-            continue
-        money = column.startswith("ltv_m") or column.endswith("revenue_per_customer")
-        out[column] = out[column].round(2 if money else 6)
-    return out
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -65,9 +55,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def cohorts(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     by: CohortGrouping | None = typer.Option(
         None, "--by", help="Split each cohort by the customer's first channel, product or code."
     ),
@@ -86,7 +74,6 @@ def cohorts(
     from rich.table import Table
 
     from valuecast.analytics.cohorts import churn_threshold, cohort_tables, days_between_orders
-    from valuecast.cli import console, fail, open_workspace
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: not a folder (--out)")
@@ -114,7 +101,7 @@ def cohorts(
         frames = {"cohorts": tables.cohorts, "retention": tables.retention,
                   "days_between_orders": gaps}  # fmt: skip
         for name, frame in frames.items():
-            write_csv(_csv_ready(frame), paths[name])
+            write_csv(cohorts_for_csv(frame), paths[name])
     except OSError as error:
         fail(f"{out}: cannot write the cohort tables: {error}")
 
@@ -185,15 +172,12 @@ def _churn_line(churn: dict[str, Any]) -> str:
 
 
 def stage(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Show the shop's growth stage, the suggested effort on retention, and the evidence."""
     from valuecast.analytics.stage import format_stage, growth_stage, stage_to_dict
-    from valuecast.cli import console, open_workspace
 
     with open_workspace(workspace) as ws:
         orders = ws.orders()
@@ -204,9 +188,3 @@ def stage(
         return
     for line in format_stage(result):
         console.print(line, highlight=False, soft_wrap=True)
-
-
-def add_commands(app: typer.Typer) -> None:
-    """Register ``cohorts`` and ``stage`` on ``app``."""
-    app.command("cohorts")(cohorts)
-    app.command("stage")(stage)

@@ -1,6 +1,6 @@
 """``valuecast affinity`` and ``valuecast reminders``: cross-sell and replenishment from the workspace.
 
-Registered on the main app by :func:`add_commands`.  Both open the workspace read-only; errors are
+Registered in :mod:`valuecast.cli`.  Both open the workspace read-only; errors are
 one line and exit code 2.
 """
 
@@ -10,25 +10,16 @@ from pathlib import Path
 
 import typer
 
+from valuecast.cli.common import console, describe, fail, open_workspace
+from valuecast.cli.csvround import iso_dates
+from valuecast.cli.options import OutOption, WorkspaceOption
 from valuecast.outputs import write_csv
 
-_WORKSPACE_HELP = "The workspace DuckDB file."
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
 
-def _iso_dates(frame, columns: tuple[str, ...]):
-    import pandas as pd
-
-    out = frame.copy()
-    for column in columns:
-        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
-    return out
-
-
 def affinity(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=_WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
     within_days: int = typer.Option(
         90, "--within-days", help="Days after a first purchase of A in which B counts as after A."
@@ -37,7 +28,7 @@ def affinity(
         2, "--min-pairs", help="Drop pairs seen in fewer orders (same order) or customers (after)."
     ),
     top: int = typer.Option(3, "--top", help="Next products per customer."),
-    out: Path = typer.Option(Path("valuecast-out"), "--out", "-o", help="Output folder."),
+    out: OutOption = Path("valuecast-out"),
 ) -> None:
     """Write product pairs bought together or one after the other, and each customer's next products.
 
@@ -49,7 +40,6 @@ def affinity(
 
     from valuecast.analytics._history import resolve_as_of
     from valuecast.analytics.affinity import next_products, product_affinity
-    from valuecast.cli import console, describe, fail, open_workspace
     from valuecast.engine import SummaryError
 
     if out.exists() and not out.is_dir():
@@ -104,9 +94,7 @@ def affinity(
 
 
 def reminders(
-    workspace: Path = typer.Option(
-        Path("valuecast.duckdb"), "--workspace", "-w", help=_WORKSPACE_HELP
-    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
     due_within: int = typer.Option(
         14,
@@ -129,7 +117,6 @@ def reminders(
     from valuecast.analytics._history import resolve_as_of
     from valuecast.analytics.replenishment import reminders as due_reminders
     from valuecast.analytics.replenishment import replenishment_cycles
-    from valuecast.cli import console, describe, fail, open_workspace
     from valuecast.engine import SummaryError
 
     if out is not None and out.is_dir():
@@ -155,7 +142,7 @@ def reminders(
         except Exception as error:  # a backend error must still not print a traceback
             fail(f"{workspace}: could not compute the reminders: {describe(error)}")
     if out is not None:
-        write_csv(_iso_dates(due, ("last_purchase_date", "due_date")), out)
+        write_csv(iso_dates(due, ("last_purchase_date", "due_date")), out)
     console.print(
         f"{len(due):,} reminders due within {due_within} days of {as_of_date} "
         f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
@@ -180,7 +167,7 @@ def reminders(
         first = Table(title="first reminders")
         for column in ("customer", "product", "last purchase", "due", "days until due"):
             first.add_column(column, justify="right" if column == "days until due" else "left")
-        shown = _iso_dates(due.head(10), ("last_purchase_date", "due_date"))
+        shown = iso_dates(due.head(10), ("last_purchase_date", "due_date"))
         for row in shown.itertuples(index=False):
             first.add_row(
                 Text(str(row.customer_id)),
@@ -192,9 +179,3 @@ def reminders(
         console.print(first)
     if out is not None:
         console.print(f"written: {out}", highlight=False)
-
-
-def add_commands(app: typer.Typer) -> None:
-    """Register ``affinity`` and ``reminders`` on ``app``."""
-    app.command("affinity")(affinity)
-    app.command("reminders")(reminders)

@@ -1,0 +1,57 @@
+"""The ``valuecast`` command line: the Typer app, and every command registered on it here.
+
+Each command lives in its own module (shared options in :mod:`valuecast.cli.options`, the
+consoles and one-line failures in :mod:`valuecast.cli.common`).  The modules import the engine,
+the models and the writers inside the command bodies, so ``valuecast --help`` starts without
+them.  The console script is ``valuecast = "valuecast.cli:app"``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from valuecast.cli import (
+    analyze,
+    channels,
+    demo,
+    exports,
+    fit,
+    growth,
+    history,
+    ingest,
+    products,
+    report,
+    summary,
+    web,
+)
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="valuecast: customer lifetime value for e-commerce merchants.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# in the order `valuecast --help` lists them
+app.command("fit")(fit.fit)
+app.command("demo")(demo.demo)
+app.command("ingest")(ingest.ingest)
+app.command("summary")(summary.summary)
+app.command("analyze")(analyze.analyze)
+app.command("cohorts")(growth.cohorts)
+app.command("stage")(growth.stage)
+app.command("channels")(channels.channels)
+app.command("affinity")(products.affinity)
+app.command("reminders")(products.reminders)
+app.command("report")(report.report)
+app.command("export")(exports.export)
+app.command("refresh")(history.refresh)
+app.command("history")(history.history)
+app.command("compare")(history.compare)
+app.command("serve")(web.serve)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,200 @@
+"""``valuecast channels``: CLV by acquisition source, and CAC / CLV:CAC / payback with a spend file.
+
+Registered in :mod:`valuecast.cli`.  The command takes the customers table of
+the last ``valuecast analyze`` snapshot when it ran with the same options on the data the
+workspace holds now, else analyses the workspace (opened read-only, the same analysis), groups the customers table by one
+attribute (:func:`valuecast.analytics.channels.clv_by_group`) and, given ``--spend``, adds per
+channel the all-months CAC figures of :func:`valuecast.analytics.channels.cac_table`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
+from valuecast.cli.csvround import channels_for_csv
+from valuecast.cli.options import AsOfOption, OutOption, WorkspaceOption
+from valuecast.outputs import write_csv
+
+__all__ = ["GROUP_COLUMNS", "GroupBy", "channels"]
+
+
+class GroupBy(StrEnum):
+    channel = "channel"
+    first_product = "first_product"
+    discount_code = "discount_code"
+    accepts_marketing = "accepts_marketing"
+    tags = "tags"
+
+
+# --by -> column of the customers table
+GROUP_COLUMNS: dict[str, str] = {
+    "channel": "acquisition_channel",
+    "first_product": "first_product",
+    "discount_code": "first_discount_code",
+    "accepts_marketing": "accepts_marketing",
+    "tags": "tag",
+}
+
+
+def _money(value: object) -> str:
+    return "" if value is None or pd.isna(value) else f"{float(value):,.2f}"
+
+
+def _print(frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"CLV by {by}")
+    table.add_column(by)
+    table.add_column("customers", justify="right")
+    table.add_column("mean total CLV", justify="right")
+    table.add_column("90% interval", justify="right")
+    if with_cac:
+        for name in ("CAC", "CLV:CAC", "payback month", "flag"):
+            table.add_column(name, justify="right" if name != "flag" else "left")
+    for _, row in frame.iterrows():
+        low, high = row["total_clv_low"], row["total_clv_high"]
+        interval = "" if pd.isna(low) else f"{low:,.2f} to {high:,.2f}"
+        cells = [
+            str(row[column]),
+            f"{int(row['customers']):,}",
+            _money(row["total_clv_mean"]),
+            interval,
+        ]
+        if with_cac:
+            ratio, payback = row["clv_to_cac"], row["payback_month"]
+            cells += [
+                _money(row["cac"]),
+                "" if pd.isna(ratio) else f"{ratio:.2f}",
+                "" if pd.isna(payback) else str(int(payback)),
+                "" if pd.isna(row["flag"]) else str(row["flag"]),
+            ]
+        table.add_row(*cells)
+    console.print(table)
+    for path in paths:
+        console.print(f"written: {path}", highlight=False, soft_wrap=True)
+
+
+def channels(
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
+    spend: Path | None = typer.Option(
+        None,
+        "--spend",
+        help="Marketing spend CSV (month,channel,spend): adds CAC, CLV:CAC and payback.",
+    ),
+    out: OutOption = Path("valuecast-out"),
+    by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
+    margin: float = typer.Option(
+        1.0, "--margin", help="Share of net revenue kept as profit (as in analyze)."
+    ),
+    as_of: AsOfOption = None,
+    attributes: Path | None = typer.Option(
+        None,
+        "--attributes",
+        help="CSV with one row per customer (email or customer_id + columns) to join on.",
+    ),
+    by_column: str | None = typer.Option(
+        None,
+        "--by-column",
+        help="Group by this column of the customers table or of --attributes instead of --by.",
+    ),
+) -> None:
+    """CLV per acquisition channel (or first product, discount code, marketing consent).
+
+    --by tags groups by the customers export's tags (a customer is in each of their tags);
+    --by-column groups by any column: one of customers.csv (rfm_group, ...) or of the
+    --attributes file (e.g. a support-ticket count per e-mail).
+
+    Writes OUT/channels.csv: customers and historic / predicted / total CLV per group (mean,
+    median, 90% interval for the mean).  With --spend (and --by channel) it adds per channel
+    the spend, CAC = spend / customers acquired, CLV:CAC, return per customer and the payback
+    month, and writes OUT/cac.csv with the same per channel and cohort month.  Channels that
+    differ only in case or spaces ("Google", "google") are one channel.
+    """
+    from valuecast.analytics.channels import (
+        cac_table,
+        canonical_channels,
+        channels_frame,
+        clv_by_group,
+        monthly_revenue,
+    )
+    from valuecast.engine import SummaryError
+    from valuecast.io.schema import InputError
+    from valuecast.jobs.snapshots import reusable_analysis
+    from valuecast.pipeline import AnalysisOptions, analyze
+    from valuecast.store import EngineError
+
+    options = AnalysisOptions(as_of=as_of, margin=margin)
+    try:
+        options.validate()
+    except ValueError as error:
+        fail(str(error))
+    if not workspace.exists():
+        fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
+    spend_frame = read_spend_or_fail(spend)
+    from valuecast.analytics.channels import explode_tags, join_attributes
+    from valuecast.io.attributes import read_attributes
+
+    attribute_frame = None
+    if attributes is not None:
+        if not attributes.is_file():
+            fail(f"{attributes}: no such file (--attributes)")
+        try:
+            attribute_frame = read_attributes(attributes)
+        except InputError as error:
+            fail(str(error))
+    if attribute_frame is not None and by_column is None:
+        fail("--attributes needs --by-column naming the column to group by")
+    column = by_column or GROUP_COLUMNS[by.value]
+    if by_column is not None:
+        by = None  # type: ignore[assignment]
+
+    ws = open_workspace(workspace)
+    cac = None
+    with ws:
+        try:
+            # the last `analyze` of this data with these options, else the analysis now
+            analysis = reusable_analysis(ws, options) or analyze(ws, options)
+            customers = analysis.customers
+            if by is GroupBy.channel:  # spellings made one, as the CAC table matches them
+                customers = customers.assign(
+                    acquisition_channel=canonical_channels(customers["acquisition_channel"])
+                )
+            if by is GroupBy.tags:
+                tags = ws.customers().select("customer_id", "tags").to_pandas()
+                customers = explode_tags(customers, tags)
+            if attribute_frame is not None:
+                customers = join_attributes(customers, attribute_frame)
+            if column not in customers.columns:
+                known = ", ".join(map(str, customers.columns))
+                raise ValueError(f"--by-column {column}: no such column (there are: {known})")
+            groups = clv_by_group(customers, column)
+            if spend_frame is not None:
+                monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
+                cac = cac_table(analysis.customers, spend_frame, monthly, margin=margin)
+        except (SummaryError, InputError, EngineError, ValueError) as error:
+            fail(str(error))
+        except Exception as error:  # whatever it is: one line, no traceback
+            fail(f"{workspace}: channels failed: {type(error).__name__}: {error}")
+    joined = by is GroupBy.channel and cac is not None
+    frame = channels_frame(groups, column, cac if joined else None)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "channels.csv"]
+        write_csv(channels_for_csv(frame), paths[0])
+        if cac is not None:
+            paths.append(out / "cac.csv")
+            write_csv(channels_for_csv(cac), paths[1])
+    except OSError as error:
+        fail(f"{out}: cannot write the results: {error.strerror or error}")
+    _print(frame, column, by.value if by is not None else column, joined, paths)
+    if cac is not None and not joined:
+        console.print(
+            f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {by.value})",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -1,0 +1,222 @@
+"""What every command shares: the consoles, one-line failures, and opening the workspace.
+
+Also reading exports with the importers (``ingest``, ``analyze`` and their ``--engine`` paths)
+and printing the ingest report.  Heavy modules (the engine, the importers) are imported inside
+the functions, so ``valuecast --help`` starts without them.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from valuecast.cli.options import ExportFormat
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """Print ``error: message`` on one line and exit with code 2.
+
+    The message is shown as written (file names and user input are not Rich markup) and its
+    line breaks become spaces, so every error is exactly one line.
+    """
+    from rich.markup import escape
+
+    text = escape(" ".join(str(message).split()))
+    err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def describe(error: Exception) -> str:
+    """``Type: message`` of an unexpected error, for a one-line failure."""
+    return f"{type(error).__name__}: {error}"
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source
+
+
+def open_workspace(path: Path):
+    """The workspace opened read-only (use it as a context manager), or one line and exit 2."""
+    from valuecast.io.schema import InputError
+    from valuecast.store import EngineError, Workspace
+
+    if not Path(path).exists():
+        fail(f"{path}: no such workspace (run `valuecast ingest` first)")
+    try:
+        return Workspace(path, read_only=True)
+    except (InputError, EngineError) as error:
+        fail(str(error))
+    except Exception as error:  # not a DuckDB file, locked, ...
+        fail(f"{path}: cannot open the workspace: {error}")
+
+
+def read_spend_or_fail(spend: Path | None):
+    """The ``--spend`` file as a frame (None without one), or one line and exit 2."""
+    if spend is None:
+        return None
+    from valuecast.io.schema import InputError
+    from valuecast.io.spend import read_spend
+
+    if not spend.is_file():
+        fail(f"{spend}: no such file (--spend)")
+    try:
+        return read_spend(spend)
+    except InputError as error:
+        fail(str(error))
+
+
+def _read_table_url(source: str):
+    from valuecast.store.connection import EngineError
+    from valuecast.store.tables import read_table
+
+    try:
+        return read_table(source)
+    except EngineError as error:
+        fail(str(error))
+
+
+def print_ingest_report(report: object) -> None:
+    data = report.to_dict()  # type: ignore[attr-defined]
+    files = Table(title=f"ingested into {data['workspace']} (ingest #{data['ingest_id']})")
+    for column, justify in (("file", "left"), ("format", "left"), ("rows", "right"),
+                            ("orders", "right"), ("lines", "right"), ("customers", "right")):  # fmt: skip
+        files.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for item in data["files"]:
+        files.add_row(
+            Path(item["file"]).name, item["format"], f"{item['rows_read']:,}",
+            f"{item['orders']:,}", f"{item['line_items']:,}", f"{item['customer_records']:,}",
+        )  # fmt: skip
+    console.print(files)
+    currency = " / ".join(data["currencies"]) or "no currency given"
+    totals = Table(show_header=False, box=None, padding=(0, 2))
+    totals.add_column(justify="left")
+    totals.add_column(justify="right")
+    rows = [
+        ("rows read", f"{data['rows_read']:,}"),
+        ("orders", f"{data['orders']:,}  (new {data['new_orders']:,}, updated "
+                   f"{data['updated_orders']:,}, unchanged {data['unchanged_orders']:,}"
+                   + (f"; {data['conflicting_orders']:,} differ between files, last kept)"
+                      if data.get("conflicting_orders") else ")")),
+        ("line items", f"{data['line_items']:,}"),
+        ("customers", f"{data['customers']:,}"
+                      + (f"  ({data['customer_records']:,} customer records)"
+                         if data["customer_records"] else "")),
+        ("guest orders", f"{data['guest_orders']:,}  ({data['guest_revenue']:,.2f} revenue)"),
+        ("gross revenue", f"{data['gross_revenue']:,.2f}"),
+        ("discounts", f"{data['discount']:,.2f}"),
+        ("refunded", f"{data['refunded']:,.2f}"),
+        ("net revenue", f"{data['net_revenue']:,.2f} {currency}"),
+        ("tax / shipping", f"{data['tax']:,.2f} / {data['shipping']:,.2f}"),
+        ("order dates", f"{data['first_order_date']} to {data['last_order_date']}"
+                        if data["first_order_date"] else "none"),
+        ("currencies", ", ".join(f"{code} ({n:,})" for code, n in data["currencies"].items())
+                       or "none"),
+        ("workspace", f"{data['workspace_orders']:,} orders, "
+                      f"{data['workspace_customers']:,} customers"),
+    ]  # fmt: skip
+    for name, value in rows:
+        totals.add_row(name, value)
+    console.print(totals)
+    if data["excluded_orders"] or data["excluded_rows"]:
+        excluded = Table(title="excluded")
+        excluded.add_column("reason")
+        excluded.add_column("orders", justify="right")
+        excluded.add_column("rows", justify="right")
+        excluded.add_column("revenue", justify="right")
+        reasons = sorted(set(data["excluded_orders"]) | set(data["excluded_rows"]))
+        for reason in reasons:
+            excluded.add_row(
+                reason,
+                f"{data['excluded_orders'].get(reason, 0):,}",
+                f"{data['excluded_rows'].get(reason, 0):,}",
+                f"{data['excluded_revenue'].get(reason, 0.0):,.2f}",
+            )
+        console.print(excluded)
+    for note in data["notes"]:
+        console.print(f"note: {note}", highlight=False)
+
+
+def require_file(name: str) -> None:
+    """Fail in one line unless ``name`` is a regular file (a directory or device is named so)."""
+    from valuecast.io.csvfile import file_problem
+
+    problem = file_problem(name) if Path(name).exists() else "no such file"
+    if problem is not None:
+        fail(f"{name}: {problem}")
+
+
+def read_files(
+    files: list[str],
+    export_format: ExportFormat | None,
+    column_map: str | None,
+    fx: Path | None,
+):
+    """Read ``files`` with the importers (nothing written yet), or fail with one line."""
+    from valuecast.io import read_exports
+    from valuecast.io.schema import InputError
+
+    for source in files:
+        if not _is_url(source):
+            require_file(source)
+    if fx is not None and not fx.is_file():
+        fail(f"{fx}: no such file (--fx)")
+    # tables in a database (URL#table) are read through Ibis and imported like files
+    sources = [_read_table_url(source) if _is_url(source) else source for source in files]
+    try:
+        # all files in one call: currencies are checked across them, Magento items attached
+        return read_exports(
+            sources,
+            format=export_format.value if export_format else None,
+            column_map=column_map,
+            fx=fx,
+        )
+    except InputError as error:
+        fail(str(error))
+    except Exception as error:  # an importer bug must still not print a traceback
+        fail(f"{', '.join(files)}: could not be read: {type(error).__name__}: {error}")
+
+
+@contextmanager
+def writing_workspace(workspace: Path, *, what: str = "nothing written"):
+    """The workspace opened for writing; any failure inside is one line, exit 2.
+
+    A workspace this process created (exclusively: of several processes starting together on
+    a new workspace, one is its creator) is removed again when the work fails, so a failed first
+    ingest leaves no empty workspace behind.  A workspace another process created or holds is
+    never removed: a lock conflict removes nothing.
+    """
+    from valuecast.engine import SummaryError
+    from valuecast.io.schema import InputError
+    from valuecast.store import EngineError, Workspace
+    from valuecast.store.snapshots import SnapshotError
+    from valuecast.store.workspace import create_workspace_file, remove_if_created
+
+    created = create_workspace_file(workspace)
+    try:
+        ws = Workspace(workspace)
+    except (InputError, EngineError) as error:
+        fail(str(error))
+    except Exception as error:  # not a DuckDB file, ...
+        fail(f"{workspace}: cannot open the workspace: {error}")
+    try:
+        yield ws
+    except (InputError, EngineError, SummaryError, SnapshotError, ValueError) as error:
+        remove_if_created(ws, created)
+        message = str(error)
+        # an input error names its file already; the others are about this workspace
+        named = isinstance(error, (InputError, EngineError)) or message.startswith(str(workspace))
+        fail(message if named else f"{workspace}: {message}")
+    except typer.Exit:
+        raise
+    except Exception as error:  # e.g. a corrupt workspace: one line, nothing written
+        remove_if_created(ws, created)
+        fail(f"{workspace}: {what}: {type(error).__name__}: {error}")
+    finally:
+        ws.close()

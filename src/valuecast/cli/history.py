@@ -1,0 +1,210 @@
+"""``valuecast refresh``, ``history`` and ``compare``: CLV recalculated every quarter and compared.
+
+Every ``analyze`` and ``refresh`` stores a snapshot in the workspace (:mod:`valuecast.store.snapshots`);
+these commands add new exports and re-run (``refresh``), list the snapshots (``history``) and show
+how customers moved between two of them (``compare``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from valuecast.cli.analyze import run_analysis
+from valuecast.cli.common import console, fail, open_workspace
+from valuecast.cli.options import (
+    AsOfOption,
+    DiscountRateOption,
+    FormatOption,
+    FxOption,
+    HorizonOption,
+    MapOption,
+    MarginOption,
+    ModelChoice,
+    ModelOption,
+    OutOption,
+    SpendOption,
+    TopOption,
+    WorkspaceOption,
+)
+
+SNAPSHOT_HELP = "A snapshot: its id, its as-of date (YYYY-MM-DD), 'latest' or 'previous'."
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+,.0f}"
+
+
+def _matrix_table(matrix, title: str) -> Table:
+    """A migration matrix (rows: before, columns: after) as a Rich table, zero cells dimmed.
+
+    Groups nobody is in on either side are left out (the CSV files keep them).
+    """
+    matrix = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]
+    table = Table(title=title)
+    table.add_column("before \\ after")
+    for column in matrix.columns:
+        table.add_column(str(column), justify="right")
+    for label, row in matrix.iterrows():
+        cells = [f"{n:,}" if n else "[dim]0[/]" for n in row]
+        table.add_row(str(label), *cells)
+    return table
+
+
+def _print_comparison(comparison, *, top: int) -> None:
+    before, after = comparison.before, comparison.after
+    totals = Table(title=f"snapshot {before.snapshot_id} ({before.as_of}) -> "
+                         f"{after.snapshot_id} ({after.as_of})")  # fmt: skip
+    for column in ("", "before", "after", "change"):
+        totals.add_column(column, justify="right" if column else "left")
+    for figure, row in comparison.totals.iterrows():
+        totals.add_row(
+            figure.replace("_", " "), _money(row["before"]), _money(row["after"]),
+            _signed(row["change"]),
+        )  # fmt: skip
+    console.print(totals)
+    console.print(_matrix_table(comparison.rfm_matrix, "customers between RFM groups"))
+    console.print(_matrix_table(comparison.tier_matrix, "customers between spend tiers"))
+    movers = comparison.high_value_to_at_risk
+    console.print(
+        f"{len(movers):,} customers moved from the high spend tier to at risk "
+        "(RFM group At risk, Previously loyal, Almost lost or Dormant)",
+        highlight=False,
+    )
+    if len(movers) and top:
+        table = Table(title=f"high value -> at risk (top {min(top, len(movers))})")
+        for column in ("customer", "RFM before", "RFM after", "predicted CLV before",
+                       "predicted CLV after", "churn probability", "last order"):  # fmt: skip
+            table.add_column(column, justify="left" if column.startswith(("c", "R")) else "right")
+        for row in movers.head(top).itertuples():
+            table.add_row(
+                str(row.customer_id), row.rfm_group_before, row.rfm_group_after,
+                _money(row.predicted_clv_before), _money(row.predicted_clv_after),
+                f"{row.churn_probability_after:.0%}", str(row.last_order_date),
+            )  # fmt: skip
+        console.print(table)
+
+
+def _write_comparison(comparison, out: Path) -> list[Path]:
+    from valuecast.outputs import write_csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "rfm_migration.csv", out / "tier_migration.csv",
+             out / "high_value_to_at_risk.csv"]  # fmt: skip
+    write_csv(comparison.rfm_matrix.reset_index(), paths[0])
+    write_csv(comparison.tier_matrix.reset_index(), paths[1])
+    write_csv(comparison.high_value_to_at_risk.round(6), paths[2])
+    return paths
+
+
+def refresh(
+    files: list[str] = typer.Argument(
+        ..., help="The new exports (Shopify, Magento, WooCommerce, orders tables)."
+    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
+    export_format: FormatOption = None,
+    column_map: MapOption = None,
+    fx: FxOption = None,
+    as_of: AsOfOption = None,
+    horizon: HorizonOption = 12,
+    annual_discount_rate: DiscountRateOption = 0.10,
+    margin: MarginOption = 1.0,
+    model: ModelOption = ModelChoice.auto,
+    out: OutOption = Path("valuecast-out"),
+    spend: SpendOption = None,
+    top: TopOption = 10,
+) -> None:
+    """Add new exports, re-run the analysis and store it as a dated snapshot.
+
+    The new orders, the analysis and its snapshot are written in one transaction: if
+    anything fails the workspace is left as it was.  Writes the same files as analyze and
+    compares the new snapshot with the one before it.
+    """
+    from valuecast.jobs.snapshots import compare
+    from valuecast.store.snapshots import list_snapshots
+
+    run_analysis(
+        files, workspace, export_format, column_map, fx, as_of, horizon,
+        annual_discount_rate, margin, model.value, out, spend=spend,
+    )  # fmt: skip
+    with open_workspace(workspace) as ws:
+        snapshots = list_snapshots(ws)
+        if len(snapshots) < 2:
+            console.print("first snapshot: nothing to compare with yet")
+            return
+        _print_comparison(compare(ws, "previous", "latest"), top=top)
+
+
+def history(
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Also write it as CSV."),
+) -> None:
+    """Every snapshot: CLV totals, customers, RFM groups and spend tiers, oldest first."""
+    from valuecast.jobs.snapshots import history as snapshot_history
+    from valuecast.outputs import write_csv
+
+    with open_workspace(workspace) as ws:
+        table = snapshot_history(ws)
+    if table.empty:
+        fail(f"{workspace}: no snapshots yet (run `valuecast analyze` or `valuecast refresh`)")
+    totals = Table(title="snapshots")
+    for column in ("id", "as of", "customers", "orders", "historic CLV", "predicted CLV",
+                   "80% interval", "model"):  # fmt: skip
+        totals.add_column(column, justify="left" if column in ("as of", "model") else "right")
+    for row in table.itertuples():
+        interval = (
+            "-" if row.predicted_clv_p10 is None or row.predicted_clv_p10 != row.predicted_clv_p10
+            else f"{row.predicted_clv_p10:,.0f} to {row.predicted_clv_p90:,.0f}"
+        )  # fmt: skip
+        totals.add_row(
+            str(row.snapshot_id), str(row.as_of), f"{row.customers:,}", f"{row.orders:,}",
+            _money(row.historic_clv), _money(row.predicted_clv), interval, str(row.model),
+        )  # fmt: skip
+    console.print(totals)
+    for prefix, title in (("rfm: ", "customers per RFM group"), ("tier: ", "per spend tier")):
+        columns = [c for c in table.columns if c.startswith(prefix)]
+        grid = Table(title=title)
+        grid.add_column("group")
+        for as_of in table["as_of"]:
+            grid.add_column(str(as_of), justify="right")
+        for column in columns:
+            if table[column].sum() == 0:
+                continue
+            grid.add_row(column.removeprefix(prefix), *(f"{n:,}" for n in table[column]))
+        console.print(grid)
+    if out is not None:
+        write_csv(table, out)
+        console.print(f"written: {out}", highlight=False)
+
+
+def compare(
+    before: str = typer.Argument("previous", help=SNAPSHOT_HELP),
+    after: str = typer.Argument("latest", help=SNAPSHOT_HELP),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
+    top: TopOption = 10,
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Folder for rfm_migration.csv, tier_migration.csv, high_value_to_at_risk.csv.",
+    ),  # fmt: skip
+) -> None:
+    """How customers moved between two snapshots: RFM groups, spend tiers, value at risk."""
+    from valuecast.jobs.snapshots import compare as compare_snapshots
+    from valuecast.store.snapshots import SnapshotError
+
+    with open_workspace(workspace) as ws:
+        try:
+            comparison = compare_snapshots(ws, before, after)
+        except SnapshotError as error:
+            fail(str(error))
+    _print_comparison(comparison, top=top)
+    if out is not None:
+        for path in _write_comparison(comparison, out):
+            console.print(f"written: {path}", highlight=False)

@@ -1,0 +1,57 @@
+"""``valuecast ingest``: exports read into the workspace in one transaction, or none of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from valuecast.cli import scale
+from valuecast.cli.common import print_ingest_report, read_files, writing_workspace
+from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
+
+
+def _ingest_files(
+    files: list[str],
+    workspace: Path,
+    export_format: ExportFormat | None,
+    column_map: str | None,
+    fx: Path | None,
+):
+    """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line."""
+    results = read_files(files, export_format, column_map, fx)
+    with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
+        return ws.ingest(results)
+
+
+def ingest(
+    files: list[str] = typer.Argument(
+        ..., help="Order / customer exports (CSV, Parquet), or database tables as URL#TABLE."
+    ),
+    workspace: WorkspaceOption = Path("valuecast.duckdb"),
+    export_format: ExportFormat | None = typer.Option(
+        None, "--format", help="Force the export format instead of detecting it from the header."
+    ),
+    column_map: str | None = typer.Option(
+        None,
+        "--map",
+        help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL[,...]",
+    ),
+    fx: Path | None = typer.Option(
+        None, "--fx", help="RATES.csv converting every currency to one base currency."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+    engine: EngineOption = "duckdb",
+    tables: TablesOption = None,
+) -> None:
+    """Read exports into the workspace: all files in one transaction, or none of them.
+
+    Re-ingesting an export changes nothing; a newer export adds new orders and updates changed ones.
+    """
+    if engine != "duckdb":  # the canonical tables go to Spark or a database (docs/scale.md)
+        return scale.ingest_on_engine(files, engine, tables, export_format, column_map, fx, as_json)
+    report = _ingest_files(files, workspace, export_format, column_map, fx)
+    if as_json:
+        print(report.to_json())
+    else:
+        print_ingest_report(report)

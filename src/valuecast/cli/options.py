@@ -1,0 +1,113 @@
+"""The options several commands share, each declared once with its help text.
+
+A command names the option type (``workspace: WorkspaceOption = Path("valuecast.duckdb")``) and
+so shows the same flag, short form and help as every other command taking it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = [
+    "ENGINE_HELP",
+    "TABLES_HELP",
+    "AsOfOption",
+    "DiscountRateOption",
+    "EngineOption",
+    "ExportFormat",
+    "FormatOption",
+    "FxOption",
+    "HorizonOption",
+    "JsonOption",
+    "MapOption",
+    "MarginOption",
+    "ModelChoice",
+    "ModelOption",
+    "OutOption",
+    "SpendOption",
+    "TablesOption",
+    "TopOption",
+    "WorkspaceOption",
+]
+
+
+class ExportFormat(StrEnum):
+    shopify = "shopify"
+    shopify_customers = "shopify-customers"
+    magento = "magento"
+    woocommerce = "woocommerce"
+    orders = "orders"
+    cdnow = "cdnow"
+
+
+class ModelChoice(StrEnum):
+    auto = "auto"
+    bgnbd = "bgnbd"
+    pnbd = "pnbd"
+    mbgnbd = "mbgnbd"
+
+
+ENGINE_HELP = (
+    "Where the work runs: duckdb (the workspace, default), spark (the active SparkSession or a "
+    "local one; spark://HOST:PORT for a standalone master) or a database URL "
+    "(postgres://user@host/db). See docs/scale.md."
+)
+TABLES_HELP = (
+    "With --engine: where the canonical tables are. Spark: a folder of Parquet tables "
+    "(orders.parquet, ...) or a catalog schema (valuecast_orders, ...); a database: the schema "
+    "holding valuecast_orders (default: the connection's)."
+)
+
+
+# `--engine` and `--tables` of ingest, summary and analyze (docs/scale.md)
+EngineOption = Annotated[str, typer.Option("--engine", help=ENGINE_HELP)]
+TablesOption = Annotated[str | None, typer.Option("--tables", help=TABLES_HELP)]
+
+# every command on a workspace
+WorkspaceOption = Annotated[
+    Path, typer.Option("--workspace", "-w", help="The workspace DuckDB file.")
+]
+
+# `analyze` and `refresh` (some also in `channels`, `report`, `demo` and `affinity`); `ingest`
+# and `summary` word --format, --map and --fx for their own use
+FormatOption = Annotated[
+    ExportFormat | None,
+    typer.Option(
+        "--format", help="Force the export format instead of detecting it from the header."
+    ),
+]
+MapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--map", help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,..."
+    ),
+]
+FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv converting currencies.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")
+]
+HorizonOption = Annotated[int, typer.Option("--horizon", help="Prediction horizon in months.")]
+DiscountRateOption = Annotated[float, typer.Option("--annual-discount-rate")]
+MarginOption = Annotated[
+    float, typer.Option("--margin", help="Share of net revenue kept as profit.")
+]
+ModelOption = Annotated[
+    ModelChoice, typer.Option("--model", help="auto picks the best on a holdout backtest.")
+]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+SpendOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
+    ),
+]
+
+# `refresh` and `compare`
+TopOption = Annotated[int, typer.Option("--top", help="High-value customers at risk to list.")]
+
+# `fit` and `stage` (the other --json flags say what they print)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]

@@ -98,7 +98,7 @@ def fit(
     result["fit_seconds"] = round(elapsed, 4)
     predictions = result.pop("predictions", None)
     if out is not None and predictions is not None:
-        from valuecast.outputs import write_csv
+        from valuecast.outputs.files import write_csv
 
         write_csv(predictions, out)
         result["predictions_file"] = str(out)
@@ -454,7 +454,7 @@ def summary(
         )
     from valuecast.engine import EngineError, SummaryError, Workspace, summarize
     from valuecast.io.schema import InputError
-    from valuecast.outputs import write_atomically, write_ibis_csv
+    from valuecast.outputs.files import write_atomically, write_ibis_csv
 
     for target in (out, compressed):
         if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
@@ -621,7 +621,7 @@ SpendOption = Annotated[
 def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str, Path]:
     """Write customers.csv/.parquet, summary.json and ingest_report.json into ``out``."""
 
-    from valuecast.outputs import write_atomically
+    from valuecast.outputs.files import write_atomically
 
     out.mkdir(parents=True, exist_ok=True)
     customers = analysis.customers
@@ -635,7 +635,7 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from valuecast.outputs import write_arrow_csv
+    from valuecast.outputs.files import write_arrow_csv
     from valuecast.snapshots import customers_arrow
 
     # one Arrow table for both files; dates as calendar dates (ISO in the CSV)
@@ -872,7 +872,7 @@ def _write_growth_tables(tables: dict, out: Path) -> dict[str, Path]:
     from valuecast.cli_channels import _rounded_for_csv
     from valuecast.cli_growth import _csv_ready
     from valuecast.cli_products import _iso_dates
-    from valuecast.outputs import write_csv
+    from valuecast.outputs.files import write_csv
 
     paths = {}
     for name, frame in tables.items():

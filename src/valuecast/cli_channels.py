@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from valuecast.outputs import write_csv
+from valuecast.outputs.files import write_csv
 
 __all__ = ["GROUP_COLUMNS", "GroupBy", "add_commands"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from valuecast.outputs import write_csv
+from valuecast.outputs.files import write_csv
 
 WORKSPACE_HELP = "The workspace DuckDB file."
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."

@@ -93,7 +93,7 @@ def _print_comparison(comparison, *, top: int) -> None:
 
 
 def _write_comparison(comparison, out: Path) -> list[Path]:
-    from valuecast.outputs import write_csv
+    from valuecast.outputs.files import write_csv
 
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "rfm_migration.csv", out / "tier_migration.csv",
@@ -150,7 +150,7 @@ def add_commands(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", help="Also write it as CSV."),
     ) -> None:
         """Every snapshot: CLV totals, customers, RFM groups and spend tiers, oldest first."""
-        from valuecast.outputs import write_csv
+        from valuecast.outputs.files import write_csv
         from valuecast.snapshots import history as snapshot_history
 
         with open_workspace(workspace) as ws:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from valuecast.outputs import write_csv
+from valuecast.outputs.files import write_csv
 
 _WORKSPACE_HELP = "The workspace DuckDB file."
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."

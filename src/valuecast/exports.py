@@ -127,10 +127,10 @@ Mailchimp, without both e-mail and phone for Meta and Google; a second row with 
 
 CSV safety
 ----------
-:func:`write_audience` writes through :func:`valuecast.outputs.write_csv`, the writer of every CSV
+:func:`write_audience` writes through :func:`valuecast.outputs.files.write_csv`, the writer of every CSV
 valuecast writes: a text cell starting with ``= + - @``, a tab or a carriage return gets a leading
 apostrophe (OWASP's CSV-injection advice; the exact rule and how it reads back are in
-:mod:`valuecast.csvsafe`), so a spreadsheet opening the file never runs a formula from customer
+:mod:`valuecast.outputs.csvsafe`), so a spreadsheet opening the file never runs a formula from customer
 data.  SHA-256 hex digests never start with those; it matters for the plain fields (names,
 e-mails, zip codes).  :func:`format_audience` keeps the values themselves, so the file is escaped
 exactly once.
@@ -157,8 +157,8 @@ import pandas as pd
 from valuecast.analytics.rfm import GROUPS
 from valuecast.analytics.tiers import TIERS, predicted_spend_tier
 from valuecast.columns import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS
-from valuecast.csvsafe import escape_frame
-from valuecast.outputs import write_csv
+from valuecast.outputs.csvsafe import escape_frame
+from valuecast.outputs.files import write_csv
 
 __all__ = [
     "AUDIENCE_COLUMNS",  # noqa: F822 - module __getattr__ (imports valuecast.pipeline on use)
@@ -1043,7 +1043,7 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
 # CSV safety and writing
 # ------------------------------------------------------------------------------------------------
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` as the CSV writer escapes it (:func:`valuecast.csvsafe.escape_frame`)."""
+    """A copy of ``frame`` as the CSV writer escapes it (:func:`valuecast.outputs.csvsafe.escape_frame`)."""
     return escape_frame(frame)
 
 

@@ -1360,7 +1360,7 @@ def write_report(
     ingest_report: dict | None,
 ) -> Path:
     """:func:`render_report` written to ``path`` atomically (a reader never sees half a page)."""
-    from valuecast.outputs import write_atomically
+    from valuecast.outputs.files import write_atomically
 
     path = Path(path)
     html = render_report(summary, customers, tables, ingest_report)

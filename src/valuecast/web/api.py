@@ -365,7 +365,7 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery):
 def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: bool) -> bytes:
     """The segment as an audience file: the rules and formats of ``valuecast export``."""
     from valuecast.exports import CONTACT_FIELDS, build_audience
-    from valuecast.outputs import csv_text
+    from valuecast.outputs.files import csv_text
 
     customers = dashboard.view(info).customers  # the snapshot's table, as load_customers reads it
     with dashboard.reader() as reader:

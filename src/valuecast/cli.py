@@ -852,7 +852,7 @@ def _write_results(analysis, tables: dict, ingest_report: dict, out: Path) -> di
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from valuecast.report import write_report
+    from valuecast.outputs.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1) as pool:

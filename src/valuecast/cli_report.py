@@ -36,7 +36,8 @@ def report(
     from valuecast.cli import console, fail, open_workspace, read_spend_or_fail
     from valuecast.engine import EngineError, SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.report.build import analyse_for_report, write_report
+    from valuecast.jobs.report import analyse_for_report
+    from valuecast.outputs.report import write_report
 
     started = time.perf_counter()
     if out.exists() and out.is_dir():

@@ -10,7 +10,7 @@ import pytest
 
 from valuecast.engine import Workspace
 from valuecast.exports import CONTACT_FIELDS, FORMATS, SEGMENTS, build_audience, segment_mask
-from valuecast.report.build import build_sections
+from valuecast.outputs.report.render import build_sections
 from valuecast.snapshots import list_snapshots, load_customers, load_summary, load_tables
 
 

@@ -1,0 +1,1 @@
+"""Use cases: the workspace, the file readers and the analysis steps put together."""

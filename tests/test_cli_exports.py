@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from valuecast.cli_exports import add_commands
 from valuecast.engine import Workspace
-from valuecast.exports import SEGMENTS
 from valuecast.io import read_exports
+from valuecast.outputs.audiences import SEGMENTS
 from valuecast.pipeline import AnalysisOptions, analyze
 
 runner = CliRunner()

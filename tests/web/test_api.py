@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from valuecast.engine import Workspace
-from valuecast.exports import CONTACT_FIELDS, FORMATS, SEGMENTS, build_audience, segment_mask
+from valuecast.outputs.audiences import (
+    CONTACT_FIELDS,
+    FORMATS,
+    SEGMENTS,
+    build_audience,
+    segment_mask,
+)
 from valuecast.outputs.report.render import build_sections
 from valuecast.snapshots import list_snapshots, load_customers, load_summary, load_tables
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from valuecast.exports import FORMATS
+from valuecast.outputs.audiences import FORMATS
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
     CSRF_COOKIE,

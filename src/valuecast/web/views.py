@@ -2,9 +2,9 @@
 
 :class:`SnapshotView` holds a snapshot's summary, ingest report and growth tables, the charts and
 readings of :mod:`valuecast.outputs.report` (the same figure builders as ``report.html``), the
-named segments' counts and value (the rules of :mod:`valuecast.exports`), and the product tables
-indexed by customer.  Nothing here re-runs the analysis: the dashboard shows what ``valuecast
-analyze`` / an upload's refresh stored.
+named segments' counts and value (the rules of :mod:`valuecast.outputs.audiences`), and the
+product tables indexed by customer.  Nothing here re-runs the analysis: the dashboard shows what
+``valuecast analyze`` / an upload's refresh stored.
 """
 
 from __future__ import annotations
@@ -298,8 +298,9 @@ class SnapshotView:
 
 
 def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
-    """Every named segment of :data:`valuecast.exports.SEGMENTS`: customers, consenting, value."""
-    from valuecast.exports import SEGMENTS, segment_mask
+    """Every named segment (:data:`valuecast.outputs.audiences.SEGMENTS`): customers, consenting,
+    value."""
+    from valuecast.outputs.audiences import SEGMENTS, segment_mask
 
     consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     historic = customers["historic_clv"].to_numpy(dtype=float)

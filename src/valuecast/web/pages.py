@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from valuecast.outputs.audiences import FORMATS
+from valuecast.outputs.report.charts import finite
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
     CSRF_COOKIE,
@@ -20,7 +21,7 @@ from valuecast.web.security import (
     safe_next,
     same,
 )
-from valuecast.web.views import finite, plain, records
+from valuecast.web.views import plain, records
 
 router = APIRouter(include_in_schema=False)
 

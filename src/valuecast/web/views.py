@@ -9,14 +9,13 @@ product tables indexed by customer.  Nothing here re-runs the analysis: the dash
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from valuecast.outputs.report.charts import Chart, HtmlTable, Section
+from valuecast.outputs.report.charts import Chart, HtmlTable, Section, finite
 
 # which report sections each page shows (the report's section keys)
 PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -33,14 +32,6 @@ SEGMENT_COLUMNS = (
     "historic_clv", "predicted_clv", "expected_date_of_next_order", "last_order_date",
     "average_days_between_orders", "accepts_marketing",
 )  # fmt: skip
-
-
-def finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def plain(value: Any) -> Any:

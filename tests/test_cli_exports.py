@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from valuecast.cli.exports import export
-from valuecast.exports import SEGMENTS
 from valuecast.io import read_exports
+from valuecast.outputs.audiences import SEGMENTS
 from valuecast.pipeline import AnalysisOptions, analyze
 from valuecast.store import Workspace
 

@@ -1,4 +1,4 @@
-"""The formula-safe cell rule of every CSV valuecast writes (`valuecast.csvsafe`, `outputs`)."""
+"""The formula-safe cell rule of every CSV valuecast writes (outputs.csvsafe, outputs.files)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuecast.csvsafe import (
+from valuecast.fit_file import read_summary
+from valuecast.outputs.csvsafe import (
     escape_arrow,
     escape_cell,
     escape_frame,
@@ -20,8 +21,7 @@ from valuecast.csvsafe import (
     unescape_cell,
     unescape_frame,
 )
-from valuecast.fit_file import read_summary
-from valuecast.outputs import csv_text, write_arrow_csv, write_csv, write_ibis_csv
+from valuecast.outputs.files import csv_text, write_arrow_csv, write_csv, write_ibis_csv
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""valuecast.exports: segments, the --where language, consent, the four formats and CSV safety."""
+"""outputs.audiences: segments, the --where language, consent, the four formats and CSV safety."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from valuecast.analytics.rfm import GROUPS
-from valuecast.exports import (
+from valuecast.outputs.audiences import (
     AUDIENCE_COLUMNS,
     SEGMENTS,
     ExportError,
@@ -116,7 +116,7 @@ def test_audience_table_joins_contacts_and_falls_back_to_email_like_ids():
 
 
 def test_every_audience_column_has_a_kind_for_where():
-    from valuecast.exports import _STATIC_KINDS
+    from valuecast.outputs.audiences.where import WHERE_COLUMN_KINDS as _STATIC_KINDS
 
     assert (
         set(_STATIC_KINDS)

@@ -17,7 +17,8 @@ import pytest
 
 from valuecast.datasets.demo_shop import generate_demo_shop
 from valuecast.io import read_exports
-from valuecast.report.build import analyse_for_report, write_report
+from valuecast.jobs.report import analyse_for_report
+from valuecast.outputs.report import write_report
 from valuecast.store import Workspace
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
-from valuecast.report import SECTIONS, render_report, report_from_workspace, write_report
+from valuecast.jobs.report import report_from_workspace
+from valuecast.outputs.report import SECTIONS, render_report, write_report
 
 EXPECTED_CHARTS = {
     "headline": ["headline-clv"],

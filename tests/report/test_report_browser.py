@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from valuecast.report import render_report
+from valuecast.outputs.report import render_report
 
 
 def open_report(browser, path: Path) -> dict:

@@ -8,8 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.exports import CONTACT_FIELDS, FORMATS, SEGMENTS, build_audience, segment_mask
-from valuecast.report.build import build_sections
+from valuecast.outputs.audiences import (
+    CONTACT_FIELDS,
+    FORMATS,
+    SEGMENTS,
+    build_audience,
+    segment_mask,
+)
+from valuecast.outputs.report.render import build_sections
 from valuecast.store import Workspace
 from valuecast.store.snapshots import list_snapshots, load_customers, load_summary, load_tables
 

@@ -46,7 +46,7 @@ from valuecast.cli.options import (
 def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str, Path]:
     """Write customers.csv/.parquet, summary.json and ingest_report.json into ``out``."""
 
-    from valuecast.outputs import write_atomically
+    from valuecast.outputs.files import write_atomically
 
     out.mkdir(parents=True, exist_ok=True)
     customers = analysis.customers
@@ -60,7 +60,7 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from valuecast.outputs import write_arrow_csv
+    from valuecast.outputs.files import write_arrow_csv
     from valuecast.store.snapshots import customers_arrow
 
     # one Arrow table for both files; dates as calendar dates (ISO in the CSV)
@@ -277,7 +277,7 @@ def _write_results(analysis, tables: dict, ingest_report: dict, out: Path) -> di
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from valuecast.report import write_report
+    from valuecast.outputs.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -294,7 +294,7 @@ def _write_results(analysis, tables: dict, ingest_report: dict, out: Path) -> di
 
 def _write_growth_tables(tables: dict, out: Path) -> dict[str, Path]:
     """The growth tables as CSV files in ``out``, rounded for people like customers.csv."""
-    from valuecast.outputs import write_csv
+    from valuecast.outputs.files import write_csv
 
     paths = {}
     for name, frame in tables.items():

@@ -18,7 +18,7 @@ import typer
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
 from valuecast.cli.csvround import channels_for_csv
 from valuecast.cli.options import AsOfOption, OutOption, WorkspaceOption
-from valuecast.outputs import write_csv
+from valuecast.outputs.files import write_csv
 
 __all__ = ["GROUP_COLUMNS", "GroupBy", "channels"]
 

@@ -3,7 +3,8 @@
 Registered in :mod:`valuecast.cli`.  The workspace is opened read-only; the
 customers table is the last ``valuecast analyze`` snapshot when it ran with the default options
 on the data the workspace holds now, else the workspace is analysed with them; the rules,
-formats and hashing are in :mod:`valuecast.exports`.  Every error is one line and exit code 2.
+formats and hashing are in :mod:`valuecast.outputs.audiences`.  Every error is one line and
+exit code 2.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import typer
 
 from valuecast.cli.common import console, describe, err_console, fail, open_workspace
 from valuecast.cli.options import WorkspaceOption
-from valuecast.exports import FORMATS, SEGMENTS
+from valuecast.outputs.audiences import FORMATS, SEGMENTS
 
 # segments on churn probability or the expected next order: empty without a fitted model
 # (spend tiers then fall back to historic CLV, so the tier segments still select customers)
@@ -65,15 +66,15 @@ def export(
     exported unless --include-non-consenting is given.
     """
     from valuecast.engine import SummaryError
-    from valuecast.exports import (
+    from valuecast.io.schema import InputError
+    from valuecast.jobs.snapshots import reusable_analysis
+    from valuecast.outputs.audiences import (
         CONTACT_FIELDS,
         ExportError,
         build_audience,
         parse_where,
         write_audience,
     )
-    from valuecast.io.schema import InputError
-    from valuecast.jobs.snapshots import reusable_analysis
     from valuecast.pipeline import AnalysisOptions, analyze
     from valuecast.store import EngineError
 

@@ -65,7 +65,7 @@ def fit(
     result["fit_seconds"] = round(elapsed, 4)
     predictions = result.pop("predictions", None)
     if out is not None and predictions is not None:
-        from valuecast.outputs import write_csv
+        from valuecast.outputs.files import write_csv
 
         write_csv(predictions, out)
         result["predictions_file"] = str(out)

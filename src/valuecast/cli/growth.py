@@ -18,7 +18,7 @@ import typer
 from valuecast.cli.common import console, fail, open_workspace
 from valuecast.cli.csvround import cohorts_for_csv
 from valuecast.cli.options import JsonOption, WorkspaceOption
-from valuecast.outputs import write_csv
+from valuecast.outputs.files import write_csv
 
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
 SHOWN_MONTHS = (0, 1, 3, 6, 12)  # months since acquisition shown on screen (the CSV has all)

@@ -92,7 +92,7 @@ def _print_comparison(comparison, *, top: int) -> None:
 
 
 def _write_comparison(comparison, out: Path) -> list[Path]:
-    from valuecast.outputs import write_csv
+    from valuecast.outputs.files import write_csv
 
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "rfm_migration.csv", out / "tier_migration.csv",
@@ -147,7 +147,7 @@ def history(
 ) -> None:
     """Every snapshot: CLV totals, customers, RFM groups and spend tiers, oldest first."""
     from valuecast.jobs.snapshots import history as snapshot_history
-    from valuecast.outputs import write_csv
+    from valuecast.outputs.files import write_csv
 
     with open_workspace(workspace) as ws:
         table = snapshot_history(ws)

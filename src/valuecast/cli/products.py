@@ -13,7 +13,7 @@ import typer
 from valuecast.cli.common import console, describe, fail, open_workspace
 from valuecast.cli.csvround import iso_dates
 from valuecast.cli.options import OutOption, WorkspaceOption
-from valuecast.outputs import write_csv
+from valuecast.outputs.files import write_csv
 
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 

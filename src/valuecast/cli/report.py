@@ -36,7 +36,8 @@ def report(
     """
     from valuecast.engine import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.report.build import analyse_for_report, write_report
+    from valuecast.jobs.report import analyse_for_report
+    from valuecast.outputs.report import write_report
     from valuecast.store import EngineError
 
     started = time.perf_counter()

@@ -57,7 +57,7 @@ def summary(
         )
     from valuecast.engine import SummaryError, summarize
     from valuecast.io.schema import InputError
-    from valuecast.outputs import write_atomically, write_ibis_csv
+    from valuecast.outputs.files import write_atomically, write_ibis_csv
     from valuecast.store import EngineError, Workspace
 
     for target in (out, compressed):

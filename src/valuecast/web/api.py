@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from valuecast.exports import FORMATS, SEGMENTS
+from valuecast.outputs.audiences import FORMATS, SEGMENTS
 from valuecast.pipeline import CUSTOMER_COLUMNS
 from valuecast.web.state import Busy, Dashboard
 from valuecast.web.views import PAGES, records
@@ -365,8 +365,8 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery):
 
 def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: bool) -> bytes:
     """The segment as an audience file: the rules and formats of ``valuecast export``."""
-    from valuecast.exports import CONTACT_FIELDS, build_audience
-    from valuecast.outputs import csv_text
+    from valuecast.outputs.audiences import CONTACT_FIELDS, build_audience
+    from valuecast.outputs.files import csv_text
 
     customers = dashboard.view(info).customers  # the snapshot's table, as load_customers reads it
     with dashboard.reader() as reader:

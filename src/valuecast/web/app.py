@@ -101,8 +101,8 @@ def create_app(
 def _errors(app: FastAPI) -> None:
     """Errors as one line: JSON for the API, a small page for the pages."""
     from valuecast.engine import SummaryError
-    from valuecast.exports import ExportError
     from valuecast.io.schema import InputError
+    from valuecast.outputs.audiences import ExportError
     from valuecast.store import EngineError
     from valuecast.store.snapshots import SnapshotError
 

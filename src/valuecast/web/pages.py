@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from valuecast.exports import FORMATS
+from valuecast.outputs.audiences import FORMATS
+from valuecast.outputs.report.charts import finite
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
     CSRF_COOKIE,
@@ -20,7 +21,7 @@ from valuecast.web.security import (
     safe_next,
     same,
 )
-from valuecast.web.views import finite, plain, records
+from valuecast.web.views import plain, records
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +42,7 @@ TITLES = {key: label for key, _, label in NAV}
 def environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from valuecast.report.build import _count, _money, _pct
+    from valuecast.outputs.report.charts import count_text, money_text, pct_text
 
     env = Environment(
         loader=PackageLoader("valuecast.web", "templates"),
@@ -50,11 +51,11 @@ def environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["money"] = lambda value, currency=None, decimals=0: _money(
+    env.filters["money"] = lambda value, currency=None, decimals=0: money_text(
         value, currency, decimals
     )
-    env.filters["pct"] = _pct
-    env.filters["count"] = _count
+    env.filters["pct"] = pct_text
+    env.filters["count"] = count_text
     env.filters["number"] = _number
     env.filters["cell"] = _cell
     env.filters["script_json"] = _script_json
@@ -85,7 +86,7 @@ def _cell(value: Any) -> str:
 def _script_json(payload: Any) -> str:
     from markupsafe import Markup
 
-    from valuecast.report.build import _script_json as encode
+    from valuecast.outputs.report.charts import script_json as encode
     from valuecast.web.api import clean
 
     return Markup(encode(clean(payload)))
@@ -242,21 +243,27 @@ def _history_figure(history: list[dict[str, Any]], currency: str | None):
         return None
     import plotly.graph_objects as go
 
-    from valuecast.report.build import BLUE, GREY, _axis, _figure, _values
+    from valuecast.outputs.report.charts import (
+        BLUE,
+        GREY,
+        axis_layout,
+        finite_values,
+        plotly_figure,
+    )
 
     dates = [row["as_of"] for row in history]
     traces = [
         go.Scatter(
-            x=dates, y=_values([row.get(key) for row in history]), name=name,
+            x=dates, y=finite_values([row.get(key) for row in history]), name=name,
             mode="lines+markers", line={"color": color},
         )
         for key, name, color in (
             ("historic_clv", "historic CLV", GREY), ("predicted_clv", "predicted CLV", BLUE)
         )
     ]  # fmt: skip
-    figure = _figure(
-        traces, xaxis=_axis("snapshot as of", type="category"),
-        yaxis=_axis(currency or "amount", rangemode="tozero"), height=300,
+    figure = plotly_figure(
+        traces, xaxis=axis_layout("snapshot as of", type="category"),
+        yaxis=axis_layout(currency or "amount", rangemode="tozero"), height=300,
     )  # fmt: skip
     return figure
 

@@ -1,22 +1,21 @@
 """What the pages show about one snapshot, computed once from what the snapshot stores.
 
 :class:`SnapshotView` holds a snapshot's summary, ingest report and growth tables, the charts and
-readings of :mod:`valuecast.report.build` (the same figure builders as ``report.html``), the
-named segments' counts and value (the rules of :mod:`valuecast.exports`), and the product tables
-indexed by customer.  Nothing here re-runs the analysis: the dashboard shows what ``valuecast
-analyze`` / an upload's refresh stored.
+readings of :mod:`valuecast.outputs.report` (the same figure builders as ``report.html``), the
+named segments' counts and value (the rules of :mod:`valuecast.outputs.audiences`), and the
+product tables indexed by customer.  Nothing here re-runs the analysis: the dashboard shows what
+``valuecast analyze`` / an upload's refresh stored.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from valuecast.report.build import Chart, HtmlTable, Section
+from valuecast.outputs.report.charts import Chart, HtmlTable, Section, finite
 
 # which report sections each page shows (the report's section keys)
 PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -33,14 +32,6 @@ SEGMENT_COLUMNS = (
     "historic_clv", "predicted_clv", "expected_date_of_next_order", "last_order_date",
     "average_days_between_orders", "accepts_marketing",
 )  # fmt: skip
-
-
-def finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def plain(value: Any) -> Any:
@@ -94,7 +85,14 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
     import plotly.graph_objects as go
 
     from valuecast.analytics.affinity import SAME_ORDER
-    from valuecast.report.build import BLUE, GREY, _axis, _count, _figure, _plural
+    from valuecast.outputs.report.charts import (
+        BLUE,
+        GREY,
+        axis_layout,
+        count_text,
+        plotly_figure,
+        plural_text,
+    )
 
     charts: list[Chart] = []
     section_tables: list[HtmlTable] = []
@@ -119,11 +117,11 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         best = top.iloc[-1]
         reading = (
             f"{best.product_a} and {best.product_b} are the pair most often bought together "
-            f"({_count(best.pairs)} orders, {finite(best.lift) or 0:.1f} times as often as "
+            f"({count_text(best.pairs)} orders, {finite(best.lift) or 0:.1f} times as often as "
             "chance would have it)."
         )
-        figure = _figure(
-            [bar], xaxis=_axis("orders with both"), yaxis=_axis(""), showlegend=False,
+        figure = plotly_figure(
+            [bar], xaxis=axis_layout("orders with both"), yaxis=axis_layout(""), showlegend=False,
             height=max(300, 30 * len(top) + 120),
         )  # fmt: skip
         charts.append(Chart("products-pairs", title, reading, figure))
@@ -143,10 +141,10 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                         "support": lambda v: f"{finite(v) or 0:.2%}",
                         "confidence": lambda v: f"{finite(v) or 0:.1%}",
                         "lift": lambda v: f"{finite(v) or 0:.2f}",
-                        "pairs": _count,
+                        "pairs": count_text,
                     },
                 ),
-                f"{_plural(len(pairs), 'pair')} found; the first {len(shown)} by lift.",
+                f"{plural_text(len(pairs), 'pair')} found; the first {len(shown)} by lift.",
             )
         )
 
@@ -178,12 +176,13 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         ]  # fmt: skip
         lead = by_product.iloc[0]
         reading = (
-            f"{_plural(int(by_product['due_in_14_days'].sum()), 'customer')} are due to reorder "
+            f"{plural_text(int(by_product['due_in_14_days'].sum()), 'customer')} are due to "
+            "reorder "
             f"within 14 days; {lead['product']} has the most reminders "
-            f"({_count(lead['reminders'])}, every {int(lead['cycle_days'])} days)."
+            f"({count_text(lead['reminders'])}, every {int(lead['cycle_days'])} days)."
         )
-        figure = _figure(
-            traces, barmode="stack", xaxis=_axis("customers"), yaxis=_axis(""),
+        figure = plotly_figure(
+            traces, barmode="stack", xaxis=axis_layout("customers"), yaxis=axis_layout(""),
             height=max(300, 30 * len(top) + 120),
         )  # fmt: skip
         charts.append(Chart("products-reminders", title, reading, figure))
@@ -194,7 +193,7 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                 _table(
                     ["product", "cycle_days", "reminders", "overdue", "due_in_14_days"],
                     by_product.head(50),
-                    {"reminders": _count, "overdue": _count, "due_in_14_days": _count},
+                    {"reminders": count_text, "overdue": count_text, "due_in_14_days": count_text},
                 ),
                 "A reminder is due one cycle (the product's median days between repeat "
                 "purchases) after the customer's last purchase of it.",
@@ -223,7 +222,7 @@ class SnapshotView:
 
     @classmethod
     def build(cls, reader, info) -> SnapshotView:
-        from valuecast.report.build import build_sections
+        from valuecast.outputs.report.render import build_sections
         from valuecast.store import snapshots
         from valuecast.web.customers import CustomerIndex, email_table
 
@@ -290,8 +289,9 @@ class SnapshotView:
 
 
 def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
-    """Every named segment of :data:`valuecast.exports.SEGMENTS`: customers, consenting, value."""
-    from valuecast.exports import SEGMENTS, segment_mask
+    """Every named segment (:data:`valuecast.outputs.audiences.SEGMENTS`): customers, consenting,
+    value."""
+    from valuecast.outputs.audiences import SEGMENTS, segment_mask
 
     consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     historic = customers["historic_clv"].to_numpy(dtype=float)

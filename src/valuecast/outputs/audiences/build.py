@@ -1,0 +1,80 @@
+"""An audience in one call (:func:`build_audience`) and its formula-safe file.
+
+:func:`write_audience` writes through :func:`valuecast.outputs.files.write_csv`, the writer of
+every CSV valuecast writes: a text cell starting with ``= + - @``, a tab or a carriage return gets
+a leading apostrophe (OWASP's CSV-injection advice; the exact rule and how it reads back are in
+:mod:`valuecast.outputs.csvsafe`), so a spreadsheet opening the file never runs a formula from
+customer data.  SHA-256 hex digests never start with those; it matters for the plain fields
+(names, e-mails, zip codes).  :func:`format_audience` keeps the values themselves, so the file is
+escaped exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from valuecast.outputs.audiences.platforms import FORMATS, format_audience
+from valuecast.outputs.audiences.segments import segment_mask
+from valuecast.outputs.audiences.table import ExportError, audience_table, consenting
+from valuecast.outputs.audiences.where import where_mask
+from valuecast.outputs.csvsafe import escape_frame
+from valuecast.outputs.files import write_csv
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` as the CSV writer escapes it.
+
+    The rule is :func:`valuecast.outputs.csvsafe.escape_frame`.
+    """
+    return escape_frame(frame)
+
+
+def write_audience(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as a formula-safe UTF-8 CSV, atomically (a temporary file, then a rename)."""
+    write_csv(frame, Path(path))
+
+
+@dataclass
+class Audience:
+    """An export ready to write, with the counts to report."""
+
+    frame: pd.DataFrame
+    selected: int  # customers in the segment or filter
+    exported: int  # rows of ``frame``
+    left_out_consent: int  # selected customers without marketing consent
+    left_out_no_identifier: int  # without an e-mail (Klaviyo, Mailchimp) / e-mail or phone
+    left_out_duplicates: int  # a second row with the same e-mail (Klaviyo, Mailchimp)
+
+
+def build_audience(
+    customers: pd.DataFrame,
+    contacts: pd.DataFrame | None,
+    to: str,
+    *,
+    segment: str | None = None,
+    where: str | None = None,
+    as_of: date | str | pd.Timestamp | None = None,
+    include_non_consenting: bool = False,
+) -> Audience:
+    """Select ``segment`` or ``where`` (exactly one), keep the consenting customers, format."""
+    if (segment is None) == (where is None):
+        raise ExportError("give exactly one of a segment or a --where expression")
+    if to not in FORMATS:
+        raise ExportError(f"unknown format {to!r}: use {', '.join(FORMATS)}")
+    table = audience_table(customers, contacts)
+    mask = segment_mask(table, segment, as_of) if segment is not None else where_mask(table, where)
+    selected = table[mask.to_numpy(dtype=bool)]
+    allowed, left_out = consenting(selected, include_non_consenting)
+    formatted = format_audience(allowed, to)
+    return Audience(
+        frame=formatted.frame,
+        selected=int(len(selected)),
+        exported=int(len(formatted.frame)),
+        left_out_consent=left_out,
+        left_out_no_identifier=formatted.no_identifier,
+        left_out_duplicates=formatted.duplicates,
+    )

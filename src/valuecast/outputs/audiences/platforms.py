@@ -1,0 +1,220 @@
+"""The four audience formats: Klaviyo, Mailchimp, Meta and Google.
+
+Rows are one per customer of the selection, in ``customer_id`` order.  Money is rounded to cents,
+probabilities to 4 decimals, predicted orders to 2, dates are ISO ``YYYY-MM-DD``; missing values
+are empty cells.
+
+``klaviyo``
+    ``Email``, then the profile properties ``predicted_clv, churn_probability, rfm_group,
+    expected_date_of_next_order, historic_clv, predicted_spend_tier, predicted_number_of_orders``.
+``mailchimp``
+    ``Email Address, First Name, Last Name`` (Mailchimp's default merge fields), then the same
+    properties with readable names: ``Predicted CLV, Churn Probability, RFM Group, Next Order
+    Date, Historic CLV, Spend Tier, Predicted Orders`` (map them to merge fields on import).
+``meta`` (custom audience from a customer list, value-based)
+    ``email, phone, fn, ln, ct, st, zip, country, value``.  Every identifier is the SHA-256 hex
+    digest of its normalised value; an empty value stays an empty cell (never the hash of "").
+    ``value`` is the predicted CLV in cents precision, not hashed, for value-based lookalikes.
+    Normalisation (Meta's customer-list rules): email trimmed and lower-cased; phone digits only
+    with the country code (below); ``fn``/``ln`` lower-case without punctuation or symbols
+    (runs of spaces kept as one space); ``ct`` lower-case letters only (no spaces, digits or
+    punctuation); ``st`` the 2-letter code in lower case for the US (full state names are
+    mapped), elsewhere lower-case letters only; ``zip`` lower-case without spaces or dashes, for
+    the US the first 5 digits (a 4- or 8-digit US zip that lost its leading zero gets it back),
+    for the UK the area, district and sector (``SW1A 1AA`` -> ``sw1a1``); ``country`` the ISO
+    3166-1 alpha-2 code in lower case (common country names are mapped; anything else is left
+    empty).  Text is Unicode-NFC normalised before hashing.
+``google`` (Customer Match)
+    ``Email, Phone, First Name, Last Name, Country, Zip``.  Email, phone and names are hashed
+    SHA-256 after normalising: trimmed and lower-cased (Gmail's dot and plus-suffix rules are
+    *not* applied: addresses are hashed as written, apart from case and surrounding spaces;
+    names are not stripped of punctuation either); phone in E.164 (``+`` and digits,
+    country code as below).  ``Country`` (2-letter, upper case) and ``Zip`` (trimmed; US: 5
+    digits) are plain text.
+
+Rows that cannot be matched are left out and counted: without an e-mail for Klaviyo and
+Mailchimp, without both e-mail and phone for Meta and Google; a second row with the same e-mail
+(Klaviyo, Mailchimp) is left out as a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from valuecast.outputs.audiences.contacts import (
+    cell_text,
+    country_code,
+    e164_phone,
+    normalize_city,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_state,
+    normalize_zip,
+    plain_zip,
+    sha256_hex,
+)
+from valuecast.outputs.audiences.table import ExportError, number_column
+
+FORMATS: tuple[str, ...] = ("klaviyo", "mailchimp", "meta", "google")
+
+PROPERTIES: tuple[str, ...] = (
+    "predicted_clv",
+    "churn_probability",
+    "rfm_group",
+    "expected_date_of_next_order",
+    "historic_clv",
+    "predicted_spend_tier",
+    "predicted_number_of_orders",
+)
+"""The customer properties Klaviyo and Mailchimp files carry, in this order."""
+MAILCHIMP_NAMES: dict[str, str] = {
+    "predicted_clv": "Predicted CLV",
+    "churn_probability": "Churn Probability",
+    "rfm_group": "RFM Group",
+    "expected_date_of_next_order": "Next Order Date",
+    "historic_clv": "Historic CLV",
+    "predicted_spend_tier": "Spend Tier",
+    "predicted_number_of_orders": "Predicted Orders",
+}
+HEADERS: dict[str, tuple[str, ...]] = {
+    "klaviyo": ("Email", *PROPERTIES),
+    "mailchimp": (
+        "Email Address",
+        "First Name",
+        "Last Name",
+        *(MAILCHIMP_NAMES[p] for p in PROPERTIES),
+    ),
+    "meta": ("email", "phone", "fn", "ln", "ct", "st", "zip", "country", "value"),
+    "google": ("Email", "Phone", "First Name", "Last Name", "Country", "Zip"),
+}
+"""Each format's header, exactly."""
+_ROUNDING = {
+    "predicted_clv": 2,
+    "historic_clv": 2,
+    "churn_probability": 4,
+    "predicted_number_of_orders": 2,
+}
+
+
+def _iso_date(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _properties(table: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=table.index)
+    for name in PROPERTIES:
+        if name in _ROUNDING:
+            out[name] = number_column(table, name).round(_ROUNDING[name])
+        elif name == "expected_date_of_next_order":
+            out[name] = [_iso_date(value) for value in table[name]]
+        else:
+            out[name] = [cell_text(value) for value in table[name]]
+    return out
+
+
+def _cells(table: pd.DataFrame, function: Callable[..., str], *columns: str) -> list[str]:
+    return [function(*values) for values in zip(*(table[c] for c in columns), strict=True)]
+
+
+def _klaviyo(table: pd.DataFrame) -> pd.DataFrame:
+    out = _properties(table)
+    out.insert(0, "Email", _cells(table, normalize_email, "email"))
+    return out
+
+
+def _mailchimp(table: pd.DataFrame) -> pd.DataFrame:
+    out = _properties(table).rename(columns=MAILCHIMP_NAMES)
+    out.insert(0, "Last Name", _cells(table, cell_text, "last_name"))
+    out.insert(0, "First Name", _cells(table, cell_text, "first_name"))
+    out.insert(0, "Email Address", _cells(table, normalize_email, "email"))
+    return out
+
+
+def _hashed(table: pd.DataFrame, function: Callable[..., str], *columns: str) -> list[str]:
+    return [sha256_hex(value) for value in _cells(table, function, *columns)]
+
+
+def _meta(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "email": _hashed(table, normalize_email, "email"),
+            "phone": _hashed(table, normalize_phone, "phone", "country"),
+            "fn": _hashed(table, normalize_name, "first_name"),
+            "ln": _hashed(table, normalize_name, "last_name"),
+            "ct": _hashed(table, normalize_city, "city"),
+            "st": _hashed(table, normalize_state, "province", "country"),
+            "zip": _hashed(table, normalize_zip, "zip", "country"),
+            "country": _hashed(table, lambda c: country_code(c).lower(), "country"),
+            "value": number_column(table, "predicted_clv").round(2).to_numpy(),
+        },
+        index=table.index,
+    )
+
+
+def _google_name(value: Any) -> str:
+    return cell_text(value).lower()
+
+
+def _google(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Email": _hashed(table, normalize_email, "email"),
+            "Phone": _hashed(table, e164_phone, "phone", "country"),
+            "First Name": _hashed(table, _google_name, "first_name"),
+            "Last Name": _hashed(table, _google_name, "last_name"),
+            "Country": _cells(table, country_code, "country"),
+            "Zip": _cells(table, plain_zip, "zip", "country"),
+        },
+        index=table.index,
+    )
+
+
+_FORMATTERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "klaviyo": _klaviyo,
+    "mailchimp": _mailchimp,
+    "meta": _meta,
+    "google": _google,
+}
+
+
+@dataclass
+class Formatted:
+    """A format's rows and what was left out (rows without an identifier, duplicate e-mails)."""
+
+    frame: pd.DataFrame
+    no_identifier: int
+    duplicates: int
+
+
+def format_audience(table: pd.DataFrame, to: str) -> Formatted:
+    """The rows of ``table`` (an :func:`audience_table` selection) in format ``to``, ready to write.
+
+    Rows that cannot be matched are dropped and counted (module docstring); the cells hold the
+    values themselves, and :func:`write_audience` escapes formula cells when it writes them.
+    """
+    if to not in _FORMATTERS:
+        raise ExportError(f"unknown format {to!r}: use {', '.join(FORMATS)}")
+    frame = _FORMATTERS[to](table) if len(table) else pd.DataFrame(columns=list(HEADERS[to]))
+    frame = frame.reset_index(drop=True)
+    if to in ("klaviyo", "mailchimp"):
+        key = frame[HEADERS[to][0]].astype(str)
+        identified = key != ""
+        duplicate = identified & key.duplicated()
+    else:
+        first, second = HEADERS[to][:2]
+        identified = (frame[first].astype(str) != "") | (frame[second].astype(str) != "")
+        duplicate = pd.Series(False, index=frame.index)
+    keep = identified & ~duplicate
+    out = frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+    return Formatted(
+        frame=out[list(HEADERS[to])],
+        no_identifier=int((~identified).sum()),
+        duplicates=int(duplicate.sum()),
+    )

@@ -1,0 +1,141 @@
+"""Named segments: which customers of an audience table each segment selects.
+
+Thresholds are module constants; "high historic value" means the customer's ``historic_clv`` is
+higher than that of at least 70% of the shop's customers (the rule of the *high* predicted spend
+tier, :func:`valuecast.analytics.tiers.predicted_spend_tier`, applied to historic CLV and computed
+over the whole table, before any consent filter).
+
+``champions``
+    ``rfm_group`` is Champions.
+``at-risk-high-value``
+    High historic value and ``0.3 <= churn_probability < 0.6``: valuable customers who are
+    slipping but are still more likely active than not by a fair margin, worth a retention offer.
+``win-back``
+    High historic value and ``churn_probability >= 0.6``: valuable customers who have most
+    likely lapsed.  Disjoint from ``at-risk-high-value``.
+``due-for-reorder``
+    ``probability_alive >= 0.5`` and either ``expected_date_of_next_order`` falls within 14 days
+    of the as-of date (on or before as-of + 14 days), or the customer has a repeat purchase and
+    ``last_order_date + average_days_between_orders`` is on or before as-of + 14 days (their
+    usual gap between purchases ends within 14 days or has already passed: due or overdue while
+    still probably active).
+``new-high-potential``
+    ``rfm_group`` is New or Promising and ``predicted_spend_tier`` is high.
+``<rfm group>``
+    Every RFM group by its slug (lower case, spaces as dashes): ``champions``, ``loyal``,
+    ``active``, ``new``, ``promising``, ``needs-attention``, ``at-risk``, ``previously-loyal``,
+    ``almost-lost``, ``dormant``, ``prospects``.
+``tier-high``, ``tier-medium``, ``tier-low``
+    ``predicted_spend_tier``.
+
+``at-risk-high-value``, ``win-back`` and ``due-for-reorder`` select nobody when the shop's model
+could not be fitted (churn and alive probabilities are then missing); the spend tiers then rank
+historic CLV (:func:`valuecast.pipeline.analyze`), so the tier segments still select customers.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from valuecast.analytics.rfm import GROUPS
+from valuecast.analytics.tiers import TIERS, predicted_spend_tier
+from valuecast.outputs.audiences.table import ExportError, number_column
+
+HIGH_VALUE_SHARE = 0.30
+"""High historic value: ``historic_clv`` higher than that of at least 70% of the customers."""
+AT_RISK_CHURN = 0.3
+"""``at-risk-high-value``: churn probability from this ..."""
+LAPSED_CHURN = 0.6
+"""... up to (not including) this; ``win-back`` from this up."""
+ALIVE = 0.5
+"""``due-for-reorder``: probability alive at least this."""
+REORDER_WINDOW_DAYS = 14
+"""``due-for-reorder``: due on or before the as-of date plus this many days."""
+
+
+def _slug(name: str) -> str:
+    return "-".join(name.lower().split())
+
+
+_RFM_SLUGS: dict[str, str] = {_slug(group): group for group in GROUPS}
+
+SEGMENTS: dict[str, str] = {
+    "champions": "rfm_group is Champions",
+    "at-risk-high-value": (
+        f"historic CLV in the top {HIGH_VALUE_SHARE:.0%} of the shop and "
+        f"{AT_RISK_CHURN} <= churn_probability < {LAPSED_CHURN}"
+    ),
+    "win-back": (
+        f"historic CLV in the top {HIGH_VALUE_SHARE:.0%} of the shop and "
+        f"churn_probability >= {LAPSED_CHURN}"
+    ),
+    "due-for-reorder": (
+        f"probability_alive >= {ALIVE} and the next order expected within "
+        f"{REORDER_WINDOW_DAYS} days of the as-of date, or the usual gap between purchases "
+        f"(last_order_date + average_days_between_orders) ending within {REORDER_WINDOW_DAYS} "
+        "days or already passed"
+    ),
+    "new-high-potential": "rfm_group is New or Promising and predicted_spend_tier is high",
+    **{slug: f"rfm_group is {group}" for slug, group in _RFM_SLUGS.items() if slug != "champions"},
+    **{f"tier-{tier}": f"predicted_spend_tier is {tier}" for tier in TIERS},
+}
+"""Every named segment and its rule, in the order ``valuecast export --help`` lists them."""
+
+
+def _as_timestamp(value: date | str | pd.Timestamp | None) -> pd.Timestamp:
+    if value is None:
+        raise ExportError("an as-of date is needed for this segment")
+    try:
+        return pd.Timestamp(value).normalize()
+    except (TypeError, ValueError) as error:
+        raise ExportError(f"as-of date {value!r} is not a date: {error}") from None
+
+
+def high_historic_value(table: pd.DataFrame) -> pd.Series:
+    """True where ``historic_clv`` beats at least 70% of the table's customers."""
+    tiers = predicted_spend_tier(
+        table["historic_clv"].to_numpy(dtype=float), high_share=HIGH_VALUE_SHARE
+    )
+    return pd.Series(tiers == "high", index=table.index)
+
+
+def _dates(table: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_datetime(table[column], errors="coerce")
+
+
+def segment_mask(
+    table: pd.DataFrame, name: str, as_of: date | str | pd.Timestamp | None = None
+) -> pd.Series:
+    """Boolean Series: which rows of ``table`` (an :func:`audience_table`) are in segment ``name``.
+
+    ``as_of`` (the analysis' as-of date) is needed for ``due-for-reorder`` only.
+    """
+    if name not in SEGMENTS:
+        raise ExportError(f"unknown segment {name!r}: known segments are {', '.join(SEGMENTS)}")
+    group = table["rfm_group"].astype("string")
+    tier = table["predicted_spend_tier"].astype("string")
+    if name in _RFM_SLUGS:
+        mask = group == _RFM_SLUGS[name]
+    elif name.startswith("tier-"):
+        mask = tier == name.removeprefix("tier-")
+    elif name == "new-high-potential":
+        mask = group.isin(["New", "Promising"]) & (tier == "high")
+    elif name in ("at-risk-high-value", "win-back"):
+        churn = number_column(table, "churn_probability")
+        band = (
+            (churn >= AT_RISK_CHURN) & (churn < LAPSED_CHURN)
+            if name == "at-risk-high-value"
+            else churn >= LAPSED_CHURN
+        )
+        mask = high_historic_value(table) & band
+    else:  # due-for-reorder
+        until = _as_timestamp(as_of) + pd.Timedelta(days=REORDER_WINDOW_DAYS)
+        alive = number_column(table, "probability_alive") >= ALIVE
+        expected = _dates(table, "expected_date_of_next_order") <= until
+        gap = number_column(table, "average_days_between_orders")
+        usual = _dates(table, "last_order_date") + pd.to_timedelta(gap, unit="D")
+        mask = alive & (expected | (usual <= until))
+    return pd.Series(np.asarray(mask.fillna(False), dtype=bool), index=table.index)

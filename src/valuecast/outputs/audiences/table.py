@@ -1,0 +1,98 @@
+"""The customers to export: the analysis customers table with their contact fields.
+
+:func:`audience_table` left-joins the analysis customers table (columns
+:data:`valuecast.pipeline.CUSTOMER_COLUMNS`) with the contact fields of the workspace ``customers``
+table (a Shopify customers export): ``email, first_name, last_name, phone, city, province,
+country, zip`` on ``customer_id``.  A customer without a contact row keeps empty contact fields;
+``email`` falls back to ``customer_id`` when that looks like an e-mail address (orders tables keyed
+by e-mail).  Every column can be used in ``--where``.
+
+Consent
+-------
+Only customers whose ``accepts_marketing`` is true are exported (missing counts as no), unless
+``include_non_consenting=True``; the number left out is reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from valuecast.columns import CUSTOMER_COLUMNS
+
+
+class ExportError(ValueError):
+    """A bad segment, filter or format: its message is always one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+CONTACT_FIELDS: tuple[str, ...] = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "city",
+    "province",
+    "country",
+    "zip",
+)
+
+AUDIENCE_COLUMNS: tuple[str, ...] = (*CUSTOMER_COLUMNS, *CONTACT_FIELDS)
+"""The columns of :func:`audience_table`: the ones ``--where`` may name."""
+
+
+def number_column(table: pd.DataFrame, column: str) -> pd.Series:
+    """``table[column]`` as floats; NaN where a cell is not a number."""
+    return pd.to_numeric(table[column], errors="coerce").astype(float)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The analysis ``customers`` table with the contact fields of ``contacts`` joined on.
+
+    ``contacts`` is the workspace ``customers`` table (or any frame with ``customer_id`` and some
+    of :data:`CONTACT_FIELDS`); a customer id repeated there keeps its last row.  The contact
+    fields are strings; ``email`` falls back to ``customer_id`` when that looks like an e-mail.
+    """
+    missing = [column for column in ("customer_id",) if column not in customers.columns]
+    if missing:
+        raise ExportError("the customers table has no customer_id column")
+    out = customers.drop(columns=[c for c in CONTACT_FIELDS if c in customers.columns])
+    if contacts is not None and len(contacts) and "customer_id" in contacts.columns:
+        fields = [column for column in CONTACT_FIELDS if column in contacts.columns]
+        extra = contacts[["customer_id", *fields]].copy()
+        extra["customer_id"] = extra["customer_id"].astype("string")
+        extra = extra.dropna(subset=["customer_id"]).drop_duplicates("customer_id", keep="last")
+        keys = out["customer_id"].astype("string")
+        out = out.assign(_key=keys).merge(
+            extra.rename(columns={"customer_id": "_key"}), on="_key", how="left"
+        )
+        out = out.drop(columns="_key")
+    for column in CONTACT_FIELDS:
+        if column not in out.columns:
+            out[column] = pd.NA
+        text = out[column].astype("string").str.strip()
+        out[column] = text.mask(text == "")
+    ids = out["customer_id"].astype("string").str.strip()
+    looks_like_email = ids.str.match(_EMAIL.pattern).fillna(False).astype(bool)
+    out["email"] = out["email"].fillna(ids.where(looks_like_email))
+    others = [column for column in out.columns if column not in CONTACT_FIELDS]
+    return out[[*others, *CONTACT_FIELDS]].reset_index(drop=True)
+
+
+def consenting(
+    table: pd.DataFrame, include_non_consenting: bool = False
+) -> tuple[pd.DataFrame, int]:
+    """The rows whose ``accepts_marketing`` is true, and how many were left out.
+
+    Missing consent counts as no.  With ``include_non_consenting`` every row is kept (0 left out).
+    """
+    if include_non_consenting:
+        return table, 0
+    consent = table["accepts_marketing"].astype("boolean").fillna(False).astype(bool)
+    return table[consent.to_numpy()], int((~consent).sum())

@@ -1,0 +1,14 @@
+"""``report.html``: the analysis as one self-contained page that opens offline.
+
+:func:`render_report` turns an analysis (summary.json, the customers table, the growth tables and
+the ingest report) into the HTML text and :func:`write_report` writes it atomically; running the
+analysis first is :func:`valuecast.jobs.report.report_from_workspace`.  The page embeds Plotly's
+JavaScript once and every chart's (aggregated) data: no request leaves the page, and no
+per-customer row is in it.  :mod:`~valuecast.outputs.report.render` lists what each section shows;
+every section is a module here, and :mod:`~valuecast.outputs.report.charts` holds the chart and
+format helpers the sections share with the dashboard.
+"""
+
+from valuecast.outputs.report.render import SECTIONS, render_report, write_report
+
+__all__ = ["SECTIONS", "render_report", "write_report"]

@@ -1,0 +1,103 @@
+"""Who is still buying: mean P(alive) by recency and repeat purchases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuecast.outputs.report.charts import (
+    Chart,
+    axis_layout,
+    finite_values,
+    pct_text,
+    plotly_figure,
+    repeat_purchases_text,
+)
+
+RECENCY_EDGES = (30, 60, 90, 180, 365, 730)
+RECENCY_LABELS = ("0-30", "31-60", "61-90", "91-180", "181-365", "366-730", "over 730")
+FREQUENCY_LABELS = ("0", "1", "2", "3", "4", "5-9", "10+")
+
+
+def alive_grid(customers: pd.DataFrame) -> pd.DataFrame:
+    """Mean P(alive) and customers per (repeat purchases, days since the last order) cell.
+
+    Columns ``frequency_bin, recency_bin`` (indices into :data:`FREQUENCY_LABELS` and
+    :data:`RECENCY_LABELS`), ``customers`` and ``probability_alive`` (the mean); only cells
+    with customers whose P(alive) is known.  Days since the last order are ``T - recency``.
+    """
+    alive = customers["probability_alive"].to_numpy(dtype=float)
+    known = np.isfinite(alive)
+    frequency = customers["frequency"].to_numpy(dtype=float)[known]
+    days = (customers["T"].to_numpy(dtype=float) - customers["recency"].to_numpy(dtype=float))[
+        known
+    ]
+    recency_bin = np.searchsorted(np.asarray(RECENCY_EDGES, dtype=float), days, side="left")
+    frequency_bin = np.where(frequency >= 10, 6, np.where(frequency >= 5, 5, frequency))
+    frame = pd.DataFrame(
+        {
+            "frequency_bin": frequency_bin.astype(np.int64),
+            "recency_bin": recency_bin.astype(np.int64),
+            "probability_alive": alive[known],
+        }
+    )
+    return (
+        frame.groupby(["frequency_bin", "recency_bin"])
+        .agg(
+            customers=("probability_alive", "size"), probability_alive=("probability_alive", "mean")
+        )
+        .reset_index()
+    )
+
+
+def alive_chart(customers: pd.DataFrame) -> Chart:
+    import plotly.graph_objects as go
+
+    title = "Mean P(alive) by days since the last order and repeat purchases"
+    needed = {"probability_alive", "frequency", "recency", "T"}
+    if (
+        not needed <= set(customers.columns)
+        or not np.isfinite(customers["probability_alive"].to_numpy(dtype=float)).any()
+    ):
+        return Chart("alive-heatmap", title, "No P(alive): the purchase model could not be fitted.")
+    grid = alive_grid(customers)
+    rows = sorted(grid["frequency_bin"].unique())
+    columns = sorted(grid["recency_bin"].unique())
+    z = np.full((len(rows), len(columns)), np.nan)
+    counts = np.zeros((len(rows), len(columns)), dtype=np.int64)
+    for cell in grid.itertuples():
+        i, j = rows.index(cell.frequency_bin), columns.index(cell.recency_bin)
+        z[i, j], counts[i, j] = cell.probability_alive, cell.customers
+    heat = go.Heatmap(
+        z=[finite_values(row) for row in z],
+        x=[RECENCY_LABELS[j] for j in columns],
+        y=[FREQUENCY_LABELS[i] for i in rows],
+        customdata=counts.tolist(),
+        zmin=0, zmax=1, colorscale="RdYlGn",
+        colorbar={"title": {"text": "P(alive)"}, "tickformat": ".0%"},
+        texttemplate="%{z:.0%}", hoverongaps=False,
+        hovertemplate="last order %{x} days ago, %{y} repeat purchases: mean P(alive) "
+        "%{z:.0%} (%{customdata:,} customers)<extra></extra>",
+    )  # fmt: skip
+    # the most and least likely cells among those with enough customers to mean something
+    solid = grid[grid["customers"] >= 10]
+    if solid.empty:
+        solid = grid
+    best = solid.loc[solid["probability_alive"].idxmax()]
+    worst = solid.loc[solid["probability_alive"].idxmin()]
+    reading = (
+        f"Customers with {repeat_purchases_text(FREQUENCY_LABELS[int(best.frequency_bin)])} "
+        "and a last "
+        f"order {RECENCY_LABELS[int(best.recency_bin)]} days ago are the most likely to still be "
+        f"buying (mean P(alive) {pct_text(best.probability_alive)}); those with "
+        f"{repeat_purchases_text(FREQUENCY_LABELS[int(worst.frequency_bin)])} and no order for "
+        f"{RECENCY_LABELS[int(worst.recency_bin)]} days the least "
+        f"({pct_text(worst.probability_alive)})."
+    )
+    figure = plotly_figure(
+        [heat],
+        xaxis=axis_layout("days since the last order", type="category"),
+        yaxis=axis_layout("repeat purchases", type="category"),
+        height=360,
+    )
+    return Chart("alive-heatmap", title, reading, figure)

@@ -1,0 +1,229 @@
+"""How well the model predicts: the holdout backtest charts and tables."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+
+from valuecast.outputs.report.charts import (
+    BLUE,
+    GREY,
+    INK,
+    MODEL_COLORS,
+    Chart,
+    HtmlTable,
+    axis_layout,
+    count_text,
+    finite,
+    finite_values,
+    model_label,
+    pct_text,
+    plotly_figure,
+    repeat_purchases_text,
+    signed_pct_text,
+)
+
+
+def _chosen_model(summary: dict, names: list[str]) -> str | None:
+    backtest = summary.get("backtest") or {}
+    for name in ((summary.get("model") or {}).get("name"), backtest.get("best")):
+        if name in names:
+            return name
+    return names[0] if names else None
+
+
+def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
+    import plotly.graph_objects as go
+
+    backtest = summary.get("backtest") or {}
+    weekly_title = "Cumulative repeat purchases in the holdout: actual vs predicted"
+    frequency_title = "Holdout orders per customer by calibration frequency"
+    if not backtest.get("models"):
+        reason = backtest.get("skipped") or "no backtest in this analysis"
+        return [Chart("backtest-weekly", weekly_title, f"No backtest: {reason}.")], []
+    calibration_end = backtest.get("calibration_end")
+    holdout_days = finite(backtest.get("holdout_days"))
+    charts = []
+    weekly = backtest.get("weekly") or {}
+    predicted = {k: v for k, v in (weekly.get("predicted") or {}).items() if v}
+    actual = weekly.get("actual")
+    if weekly.get("day") and actual and predicted:
+        start = date.fromisoformat(calibration_end) if calibration_end else None
+        days = [float(d) for d in weekly["day"]]
+        x = [(start + timedelta(days=d)).isoformat() for d in days] if start else days
+        traces = [
+            go.Scatter(
+                x=x, y=finite_values(actual), name="actual", mode="lines+markers",
+                line={"color": INK, "width": 3},
+                hovertemplate="%{x}: %{y:,.0f} actual<extra></extra>",
+            )
+        ]  # fmt: skip
+        for name, series in predicted.items():
+            traces.append(
+                go.Scatter(
+                    x=x, y=finite_values(series), name=model_label(name), mode="lines",
+                    line={"color": MODEL_COLORS.get(name, BLUE), "dash": "dash"},
+                    hovertemplate="%{x}: %{y:,.0f} predicted by " + model_label(name)
+                    + "<extra></extra>",
+                )
+            )  # fmt: skip
+        if weekly.get("naive"):
+            traces.append(
+                go.Scatter(
+                    x=x, y=finite_values(weekly["naive"]), name="naive (own past rate)",
+                    mode="lines", line={"color": GREY, "dash": "dot"}, visible="legendonly",
+                    hovertemplate="%{x}: %{y:,.0f} naive<extra></extra>",
+                )
+            )  # fmt: skip
+        chosen = _chosen_model(summary, list(predicted))
+        total_actual, total_predicted = float(actual[-1]), float(predicted[chosen][-1])
+        reading = (
+            f"In the {holdout_days:.0f} days after {calibration_end}, the customers made "
+            f"{total_actual:,.0f} repeat purchases; {model_label(chosen)}"
+            f"{' (the chosen model)' if chosen == (summary.get('model') or {}).get('name') else ''}"
+            f", fitted on the days before, predicted {total_predicted:,.0f}"
+        )
+        if total_actual > 0:
+            reading += f" ({signed_pct_text(total_predicted / total_actual - 1)})"
+        if weekly.get("naive") and total_actual > 0:
+            naive_total = float(weekly["naive"][-1])
+            change = signed_pct_text(naive_total / total_actual - 1)
+            reading += f", the naive guess {naive_total:,.0f} ({change})"
+        figure = plotly_figure(
+            traces,
+            xaxis=axis_layout("holdout week ending" if start else "days after calibration end"),
+            yaxis=axis_layout("cumulative repeat purchases", rangemode="tozero"),
+        )
+        charts.append(Chart("backtest-weekly", weekly_title, reading + ".", figure))
+    else:
+        charts.append(
+            Chart("backtest-weekly", weekly_title, "No weekly holdout series in this analysis.")
+        )
+
+    by_frequency = backtest.get("by_frequency") or {}
+    groups = by_frequency.get("frequency") or []
+    predicted_means = {k: v for k, v in (by_frequency.get("predicted") or {}).items() if v}
+    if groups and by_frequency.get("actual") and predicted_means:
+        labels = [str(g) for g in groups]
+        counts = by_frequency.get("customers") or [None] * len(labels)
+        traces = [
+            go.Bar(
+                x=labels, y=finite_values(by_frequency["actual"]), name="actual",
+                marker={"color": GREY}, customdata=counts,
+                hovertemplate="%{x} repeat purchases in calibration: %{y:.2f} actual holdout "
+                "orders per customer (%{customdata:,} customers)<extra></extra>",
+            )
+        ]  # fmt: skip
+        for name, series in predicted_means.items():
+            traces.append(
+                go.Scatter(
+                    x=labels, y=finite_values(series), name=model_label(name), mode="lines+markers",
+                    line={"color": MODEL_COLORS.get(name, BLUE)},
+                    hovertemplate="%{x}: %{y:.2f} predicted by " + model_label(name)
+                    + "<extra></extra>",
+                )
+            )  # fmt: skip
+        if by_frequency.get("naive"):
+            traces.append(
+                go.Scatter(
+                    x=labels, y=finite_values(by_frequency["naive"]), name="naive (own past rate)",
+                    mode="lines+markers", line={"color": GREY, "dash": "dot"},
+                    visible="legendonly",
+                    hovertemplate="%{x}: %{y:.2f} naive<extra></extra>",
+                )
+            )  # fmt: skip
+        chosen = _chosen_model(summary, list(predicted_means))
+        mine = np.asarray(predicted_means[chosen], dtype=float)
+        truth = np.asarray(by_frequency["actual"], dtype=float)
+        gaps = np.abs(mine - truth)
+        worst = int(np.argmax(gaps))
+        best = int(np.argmin(gaps))
+        reading = (
+            f"{model_label(chosen)} is closest for customers with "
+            f"{repeat_purchases_text(labels[best])} in calibration "
+            f"({mine[best]:.2f} holdout orders "
+            f"predicted per customer, {truth[best]:.2f} actual) and furthest for "
+            f"{repeat_purchases_text(labels[worst])} ({mine[worst]:.2f} vs {truth[worst]:.2f})."
+        )
+        figure = plotly_figure(
+            traces,
+            xaxis=axis_layout("repeat purchases in the calibration period", type="category"),
+            yaxis=axis_layout("holdout orders per customer", rangemode="tozero"),
+        )
+        charts.append(Chart("backtest-frequency", frequency_title, reading, figure))
+    else:
+        charts.append(
+            Chart(
+                "backtest-frequency", frequency_title,
+                "No per-frequency comparison in this analysis.",
+            )
+        )  # fmt: skip
+    return charts, _backtest_tables(summary, backtest)
+
+
+def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
+    def fmt(value, spec):
+        number = finite(value)
+        return "-" if number is None else format(number, spec)
+
+    rows = []
+    for name, scores in backtest.get("models", {}).items():
+        label = model_label(name) + (" (chosen)" if name == backtest.get("best") else "")
+        if "error" in scores:
+            rows.append([label, "failed", scores["error"], "", ""])
+            continue
+        rows.append(
+            [label, fmt(scores.get("mae_orders"), ".3f"),
+             signed_pct_text(scores.get("aggregate_error_orders")),
+             fmt(scores.get("spearman_orders"), ".3f"),
+             pct_text(scores.get("top_decile_revenue_share"))]
+        )  # fmt: skip
+    naive = backtest.get("naive")
+    if naive:
+        rows.append(
+            ["naive (own past rate)", fmt(naive.get("mae_orders"), ".3f"),
+             signed_pct_text(naive.get("aggregate_error_orders")),
+             fmt(naive.get("spearman_orders"), ".3f"),
+             pct_text(naive.get("top_decile_revenue_share"))]
+        )  # fmt: skip
+    sample = ""
+    if backtest.get("sampled_from"):
+        sample = (
+            f", on a random sample of {backtest['n_customers']:,} of "
+            f"{backtest['sampled_from']:,} customers"
+        )
+    tables = [
+        HtmlTable(
+            "Backtest scores",
+            ["model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"],
+            rows,
+            f"Fitted on the history to {backtest.get('calibration_end')} and scored on the "
+            f"{finite(backtest.get('holdout_days')) or 0:.0f} days after{sample}; the model "
+            "with the lowest mean absolute error of orders per customer is chosen.",
+        )
+    ]
+    model = summary.get("model") or {}
+    if model.get("params"):
+        params = []
+        errors = model.get("standard_errors") or {}
+        for name, value in model["params"].items():
+            params.append([model_label(model.get("name")), name, fmt(value, ".4g"),
+                           fmt(errors.get(name), ".3g")])  # fmt: skip
+        spend = model.get("spend_model") or {}
+        for name, value in (spend.get("params") or {}).items():
+            params.append(["Gamma-Gamma (order value)", name, fmt(value, ".4g"),
+                           fmt((spend.get("standard_errors") or {}).get(name), ".3g")])  # fmt: skip
+        reading = (
+            f"{model_label(model.get('name'))} fitted on the whole history: "
+            f"{count_text(model.get('n_customers'))} customers "
+            f"({count_text(model.get('n_distinct_histories'))} distinct histories), log-likelihood "
+            f"{fmt(model.get('log_likelihood'), ',.1f')}; time in days."
+        )
+        if spend.get("reason"):
+            reading += f" Order value: {spend['reason']}."
+        tables.append(
+            HtmlTable("Parameters", ["model", "parameter", "estimate", "std. error"], params,
+                      reading)
+        )  # fmt: skip
+    return tables

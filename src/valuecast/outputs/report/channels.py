@@ -1,0 +1,172 @@
+"""Acquisition channels: CLV per customer by channel and, with spend, CLV:CAC."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuecast.outputs.report.charts import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    RED,
+    Chart,
+    axis_layout,
+    finite,
+    finite_values,
+    money_text,
+    plotly_figure,
+    plural_text,
+)
+
+
+def acquisition_channels(
+    channels: pd.DataFrame | None, summary: dict, currency: str | None
+) -> tuple[list[Chart], list[str]]:
+    import plotly.graph_objects as go
+
+    title = "CLV per customer by acquisition channel"
+    notes: list[str] = []
+    if channels is None or channels.empty:
+        return [Chart("channels-clv", title, "No acquisition channels in the data.")], notes
+    label = "acquisition_channel" if "acquisition_channel" in channels else channels.columns[0]
+    frame = channels.copy()
+    frame["customers"] = pd.to_numeric(frame["customers"], errors="coerce").fillna(0)
+    with_customers = frame[frame["customers"] > 0].copy()
+    for column in ("historic_clv_mean", "predicted_clv_mean", "total_clv_mean"):
+        if column in with_customers:
+            with_customers[column] = pd.to_numeric(with_customers[column], errors="coerce")
+    charts = []
+    if with_customers.empty or not np.isfinite(with_customers["historic_clv_mean"]).any():
+        charts.append(Chart("channels-clv", title, "No customers with a known channel yet."))
+    else:
+        with_customers["total"] = with_customers["historic_clv_mean"].fillna(0) + with_customers[
+            "predicted_clv_mean"
+        ].fillna(0)
+        ordered = with_customers.sort_values("total", ascending=False)
+        names = ordered[label].astype(str).tolist()
+        custom = ordered["customers"].astype(int).tolist()
+        unit = " " + currency if currency else ""
+        traces = [
+            go.Bar(
+                x=names, y=finite_values(ordered["historic_clv_mean"]),
+                name="historic CLV (so far)",
+                marker={"color": GREY}, customdata=custom,
+                hovertemplate="%{x}: %{y:,.2f}" + unit + " so far per customer "
+                "(%{customdata:,} customers)<extra></extra>",
+            )
+        ]  # fmt: skip
+        has_predicted = np.isfinite(ordered["predicted_clv_mean"]).any()
+        if has_predicted:
+            traces.append(
+                go.Bar(
+                    x=names, y=finite_values(ordered["predicted_clv_mean"]), name="predicted CLV",
+                    marker={"color": BLUE}, customdata=custom,
+                    hovertemplate="%{x}: %{y:,.2f}" + unit + " predicted per customer"
+                    "<extra></extra>",
+                )
+            )  # fmt: skip
+        best, worst = ordered.iloc[0], ordered.iloc[-1]
+
+        def worth(row) -> str:
+            text = money_text(row["total"], currency, 2)
+            if has_predicted:
+                text += (
+                    f" ({money_text(row['historic_clv_mean'], currency, 2)} so far plus "
+                    f"{money_text(row['predicted_clv_mean'], currency, 2)} predicted)"
+                )
+            return text
+
+        if len(ordered) == 1:
+            reading = (
+                f"All {plural_text(int(best['customers']), 'customer')} came through one channel, "
+                f"{best[label]}: {worth(best)} each."
+            )
+        else:
+            reading = (
+                f"Customers from {best[label]} are worth the most, {worth(best)} each; those "
+                f"from {worst[label]} the least, {money_text(worst['total'], currency, 2)}."
+            )
+        figure = plotly_figure(
+            traces,
+            barmode="stack",
+            xaxis=axis_layout("acquisition channel"),
+            yaxis=axis_layout(f"CLV per customer ({currency or 'amount'})"),
+        )
+        charts.append(Chart("channels-clv", title, reading, figure))
+
+    title = "CLV:CAC by channel, with the payback month"
+    if "clv_to_cac" not in frame.columns:
+        notes.append(
+            "CLV:CAC and payback need marketing spend: run `valuecast report --spend SPEND.csv` "
+            "(month, channel, spend)."
+        )
+        return charts, notes
+    frame["clv_to_cac"] = pd.to_numeric(frame["clv_to_cac"], errors="coerce")
+    paid = frame[np.isfinite(frame["clv_to_cac"])].sort_values("clv_to_cac", ascending=False)
+    if paid.empty:
+        charts.append(
+            Chart(
+                "channels-cac", title,
+                "No channel has both spend and acquired customers in the same months: CLV:CAC "
+                "cannot be computed.",
+            )
+        )  # fmt: skip
+        return charts, notes
+    payback = pd.to_numeric(paid.get("payback_month"), errors="coerce")
+
+    def payback_words(value) -> str:
+        value = finite(value)
+        if value is None:
+            return "not paid back yet"
+        return (
+            "paid back in the month of acquisition"
+            if value == 0
+            else (f"paid back in month {value:.0f}")
+        )
+
+    colors = [
+        RED if ratio < 1 else (ORANGE if ratio < 3 else GREEN) for ratio in paid["clv_to_cac"]
+    ]
+    cac = pd.to_numeric(paid.get("cac"), errors="coerce")
+    custom = [
+        [money_text(c, currency, 2), payback_words(p)] for c, p in zip(cac, payback, strict=True)
+    ]
+    bar = go.Bar(
+        x=paid[label].astype(str).tolist(), y=finite_values(paid["clv_to_cac"]),
+        marker={"color": colors}, customdata=custom, name="CLV:CAC",
+        text=[
+            f"{r:.1f}, "
+            + (f"paid back in month {p:.0f}" if finite(p) is not None else "not paid back yet")
+            for r, p in zip(paid["clv_to_cac"], payback, strict=True)
+        ],
+        textposition="outside",
+        hovertemplate="%{x}: CLV:CAC %{y:.2f}, CAC %{customdata[0]}, %{customdata[1]}"
+        "<extra></extra>",
+    )  # fmt: skip
+    top, bottom = paid.iloc[0], paid.iloc[-1]
+    reading = (
+        f"The best return on spend comes from {top[label]}: CLV:CAC "
+        f"{top['clv_to_cac']:.1f} (CAC {money_text(top.get('cac'), currency, 2)}, "
+        f"{payback_words(top.get('payback_month'))})"
+    )
+    if len(paid) > 1:
+        reading += f"; {bottom[label]} the least, {bottom['clv_to_cac']:.1f}"
+    overall = finite((summary.get("growth") or {}).get("clv_to_cac"))
+    if overall is not None:
+        reading += f". Over all channels with spend: {overall:.1f}"
+    reading += "."
+    figure = plotly_figure(
+        [bar],
+        xaxis=axis_layout("acquisition channel"),
+        yaxis=axis_layout("CLV:CAC", rangemode="tozero"),
+        shapes=[
+            {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+             "line": {"color": color, "dash": "dot", "width": 1}}
+            for y, color in ((1, RED), (3, GREEN))
+        ],
+        showlegend=False,
+    )  # fmt: skip
+    charts.append(Chart("channels-cac", title, reading, figure))
+    return charts, notes

@@ -1,0 +1,170 @@
+"""The building blocks of every chart, shared by ``report.html`` and the dashboard.
+
+Colours and fonts, the page structure (:class:`Chart`, :class:`HtmlTable`, :class:`Section`),
+number formatting for readings and tables (``-`` for a missing value), Plotly figures as plain
+JSON-ready data (:func:`plotly_figure`) and JSON that is safe inside a ``<script>`` element.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+INK, MUTED = "#1f2933", "#7b8794"
+BLUE, ORANGE, GREEN, RED, GREY = "#2563eb", "#f59e0b", "#16a34a", "#dc2626", "#9aa5b1"
+MODEL_COLORS = {"bgnbd": "#2563eb", "pnbd": "#db2777", "mbgnbd": "#0d9488"}
+MODEL_LABELS = {"bgnbd": "BG/NBD", "pnbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+
+
+# ------------------------------------------------------------------------------------------------
+# page structure
+@dataclass
+class Chart:
+    """One chart and its reading; ``figure`` None means no data (the reading says why)."""
+
+    key: str
+    title: str
+    reading: str
+    figure: dict[str, Any] | None = None
+
+
+@dataclass
+class HtmlTable:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    reading: str | None = None
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[HtmlTable] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------
+# formatting
+def finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def money_text(value: Any, currency: str | None, decimals: int = 0) -> str:
+    number = finite(value)
+    if number is None:
+        return "-"
+    text = f"{number:,.{decimals}f}"
+    return f"{text} {currency}" if currency else text
+
+
+def pct_text(value: Any) -> str:
+    number = finite(value)
+    if number is None:
+        return "-"
+    if 0 < abs(number) < 0.005:
+        return "under 1%" if number > 0 else "-under 1%"
+    return f"{number:.0%}"
+
+
+def signed_pct_text(value: Any) -> str:
+    number = finite(value)
+    return "-" if number is None else f"{number:+.0%}"
+
+
+def count_text(value: Any) -> str:
+    number = finite(value)
+    return "-" if number is None else f"{number:,.0f}"
+
+
+def plural_text(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def repeat_purchases_text(label: str) -> str:
+    return f"{label} repeat purchase" + ("" if label == "1" else "s")
+
+
+def model_label(name: str | None) -> str:
+    return MODEL_LABELS.get(name or "", name or "the model")
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# ------------------------------------------------------------------------------------------------
+# figures
+def plotly_figure(traces: list, **layout: Any) -> dict[str, Any]:
+    """A Plotly figure (validated by plotly.graph_objects) as plain JSON-ready data."""
+    import plotly.graph_objects as go
+    from plotly.utils import PlotlyJSONEncoder
+
+    base = {
+        "template": "plotly_white",
+        "font": {"family": FONT, "size": 13, "color": INK},
+        "margin": {"l": 64, "r": 24, "t": 16, "b": 56},
+        "height": 380,
+        "legend": {"orientation": "h", "y": -0.2, "x": 0},
+        "hoverlabel": {"font": {"family": FONT}},
+    }
+    base.update(layout)
+    figure = go.Figure(data=traces, layout=base)
+    # the encoder turns numpy values into plain ones and NaN into null
+    return _plain(json.loads(json.dumps(figure.to_plotly_json(), cls=PlotlyJSONEncoder)))
+
+
+def _numbers(value: Any) -> Any:
+    """Nested lists with NaN and infinities as None (null in JSON)."""
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    return finite(value) if isinstance(value, float) else value
+
+
+def _plain(value: Any) -> Any:
+    """Plotly's base64 typed arrays (``{"dtype", "bdata"[, "shape"]}``) as plain JSON lists.
+
+    The charts hold a few hundred numbers each: plain lists cost nothing and keep the page's
+    data readable (and checkable) as JSON.
+    """
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "bdata" in value and "dtype" in value:
+        import base64
+
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            shape = value["shape"]
+            shape = [int(n) for n in (shape.split(",") if isinstance(shape, str) else shape)]
+            array = array.reshape(shape)
+        return _numbers(array.tolist())
+    return {key: _plain(item) for key, item in value.items()}
+
+
+def finite_values(series: Any) -> list[float | None]:
+    return [finite(value) for value in np.asarray(series, dtype=float).tolist()]
+
+
+def axis_layout(title: str, **extra: Any) -> dict[str, Any]:
+    return {"title": {"text": title}, "automargin": True, **extra}
+
+
+def script_json(payload: Any) -> str:
+    """JSON safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` written as ``\\u`` escapes,
+    so no text from the data (a channel named ``</script>``) can end or confuse the element."""
+    text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

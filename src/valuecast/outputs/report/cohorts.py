@@ -1,0 +1,203 @@
+"""Cohorts and retention: retention by cohort, cumulative LTV and churn threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuecast.outputs.report.charts import (
+    BLUE,
+    RED,
+    Chart,
+    axis_layout,
+    finite,
+    finite_values,
+    money_text,
+    pct_text,
+    plotly_figure,
+    plural_text,
+)
+
+
+def _ltv_columns(cohorts: pd.DataFrame) -> list[tuple[int, str]]:
+    out = []
+    for column in cohorts.columns:
+        if column.startswith("ltv_m") and column[5:].isdigit():
+            out.append((int(column[5:]), column))
+    return sorted(out)
+
+
+def retention_chart(retention: pd.DataFrame | None) -> Chart:
+    import plotly.graph_objects as go
+
+    title = "Retention: share of each cohort ordering in month k after acquisition"
+    if retention is None or retention.empty:
+        return Chart("cohorts-retention", title, "No cohorts yet.")
+    frame = retention.copy()
+    if "partial_month" in frame.columns:
+        partial = frame["partial_month"].astype(str).str.lower().isin(("true", "1"))
+        frame = frame[~partial]
+    frame = frame[pd.to_numeric(frame["months_since_acquisition"], errors="coerce") >= 1]
+    if frame.empty:
+        return Chart(
+            "cohorts-retention", title,
+            "No cohort has a complete month after its first yet: retention needs more history.",
+        )  # fmt: skip
+    frame["cohort_month"] = frame["cohort_month"].astype(str)
+    frame["months_since_acquisition"] = frame["months_since_acquisition"].astype(int)
+    pivot = frame.pivot_table(
+        index="cohort_month", columns="months_since_acquisition", values="retention",
+        aggfunc="mean",
+    )  # fmt: skip
+    active = frame.pivot_table(
+        index="cohort_month", columns="months_since_acquisition", values="active_customers",
+        aggfunc="sum",
+    ).reindex_like(pivot)  # fmt: skip
+    heat = go.Heatmap(
+        z=[finite_values(row) for row in pivot.to_numpy()],
+        x=[str(m) for m in pivot.columns],
+        y=list(pivot.index),
+        customdata=np.nan_to_num(active.to_numpy()).astype(int).tolist(),
+        colorscale="Blues", zmin=0,
+        colorbar={"title": {"text": "retention"}, "tickformat": ".0%"},
+        hoverongaps=False,
+        hovertemplate="cohort %{y}, month %{x}: %{z:.1%} ordered "
+        "(%{customdata:,} customers)<extra></extra>",
+    )  # fmt: skip
+    # customer-weighted retention in month 1 and in the latest of months 12, 6, 3 reached
+    by_month = frame.groupby("months_since_acquisition").agg(
+        active=("active_customers", "sum"), customers=("customers", "sum")
+    )
+    rate = by_month["active"] / by_month["customers"]
+    reading = (
+        f"In month 1 after their first order, {pct_text(rate.get(1))} of a cohort's customers "
+        "order again on average"
+        if 1 in rate.index
+        else ""
+    )
+    later = next((m for m in (12, 6, 3) if m in rate.index), None)
+    if later is not None:
+        reading += f"{'; in month ' if reading else 'In month '}{later}, {pct_text(rate[later])}"
+    reading = (reading or "Retention by cohort and month") + "."
+    figure = plotly_figure(
+        [heat],
+        xaxis=axis_layout("months since acquisition", type="category"),
+        yaxis=axis_layout("cohort (first order month)", type="category", autorange="reversed"),
+        height=max(320, 22 * len(pivot) + 120),
+    )
+    return Chart("cohorts-retention", title, reading, figure)
+
+
+def ltv_chart(cohorts: pd.DataFrame | None, currency: str | None) -> Chart:
+    import plotly.graph_objects as go
+    from plotly.colors import sample_colorscale
+
+    title = "Cumulative net revenue per customer by cohort"
+    columns = _ltv_columns(cohorts) if cohorts is not None else []
+    if cohorts is None or cohorts.empty or not columns:
+        return Chart("cohorts-ltv", title, "No cohorts yet.")
+    values = cohorts[[c for _, c in columns]].apply(pd.to_numeric, errors="coerce")
+    months = [m for m, _ in columns]
+    label = cohorts["cohort_month"].astype(str) if "cohort_month" in cohorts else cohorts.index
+    colors = sample_colorscale("Viridis", np.linspace(0.0, 0.9, max(len(cohorts), 2)).tolist())
+    traces = []
+    for position, (name, row) in enumerate(zip(label, values.to_numpy(), strict=True)):
+        keep = np.isfinite(row)
+        if not keep.any():
+            continue
+        traces.append(
+            go.Scatter(
+                x=np.asarray(months)[keep].tolist(), y=finite_values(row[keep]),
+                mode="lines+markers" if keep.sum() == 1 else "lines",
+                name=str(name), line={"color": colors[position], "width": 1.5},
+                hovertemplate="cohort " + str(name) + ", month %{x}: %{y:,.2f} "
+                + (currency or "") + " per customer<extra></extra>",
+            )
+        )  # fmt: skip
+    if not traces:
+        return Chart("cohorts-ltv", title, "No cohort revenue yet.")
+    # customer-weighted mean at month 0 and at the latest of months 12, 6, 3, 1 that a cohort
+    # has reached, over the same cohorts
+    weights = pd.to_numeric(cohorts["customers"], errors="coerce").fillna(0).to_numpy(float)
+    reading = None
+    for month in (12, 6, 3, 1):
+        column = f"ltv_m{month}"
+        if column not in values:
+            continue
+        reached = np.isfinite(values[column].to_numpy()) & (weights > 0)
+        if not reached.any():
+            continue
+        w = weights[reached]
+        start = float(np.average(values["ltv_m0"].to_numpy()[reached], weights=w))
+        end = float(np.average(values[column].to_numpy()[reached], weights=w))
+        reading = (
+            f"A new customer brings {money_text(start, currency, 2)} in the month of their first "
+            f"order and {money_text(end, currency, 2)} by month {month} on average "
+            f"({plural_text(int(reached.sum()), 'cohort')} that got there)."
+        )
+        break
+    if reading is None:
+        first = values["ltv_m0"].to_numpy()
+        keep = np.isfinite(first) & (weights > 0)
+        mean = float(np.average(first[keep], weights=weights[keep])) if keep.any() else None
+        reading = (
+            f"A new customer brings {money_text(mean, currency, 2)} in the month of their first "
+            "order; no cohort has a later month yet."
+        )
+    figure = plotly_figure(
+        traces,
+        xaxis=axis_layout("months since acquisition"),
+        yaxis=axis_layout(f"cumulative net revenue per customer ({currency or 'amount'})"),
+        legend={"title": {"text": "cohort"}},
+        height=420,
+    )
+    return Chart("cohorts-ltv", title, reading, figure)
+
+
+def churn_chart(churn: dict | None) -> Chart | None:
+    import plotly.graph_objects as go
+
+    if not churn:
+        return None
+    points = [p for p in churn.get("curve") or [] if finite(p.get("probability")) is not None]
+    initial = finite(churn.get("initial_repeat_probability"))
+    if not points or initial is None:
+        return None
+    title = "Chance of another order after m months without one"
+    follow = churn.get("follow_up_months")
+    traces = [
+        go.Scatter(
+            x=[p["months"] for p in points], y=[p["probability"] for p in points],
+            mode="lines+markers", name="P(order again) after m quiet months",
+            line={"color": BLUE}, customdata=[p.get("points") for p in points],
+            hovertemplate="%{x} months without an order: %{y:.0%} order again "
+            "(%{customdata:,} cases)<extra></extra>",
+        ),
+        go.Scatter(
+            x=[points[0]["months"], points[-1]["months"]], y=[initial / 2, initial / 2],
+            mode="lines", name="half the chance right after an order",
+            line={"color": RED, "dash": "dash"}, hoverinfo="skip",
+        ),
+    ]  # fmt: skip
+    threshold = churn.get("threshold_months")
+    window = f"within {follow} months" if follow else "again"
+    if threshold is not None:
+        at = next((p for p in points if p["months"] == threshold), None)
+        reading = (
+            f"After {plural_text(int(threshold), 'month')} without an order the chance of ordering "
+            f"{window} falls to {pct_text(at['probability'] if at else None)}, under half the "
+            f"{pct_text(initial)} right after an order: customers quiet that long are churning."
+        )
+    else:
+        reading = (
+            f"The chance of ordering {window} starts at {pct_text(initial)} after an order "
+            "and never "
+            "halves within the months the history covers: no churn threshold yet."
+        )
+    figure = plotly_figure(
+        traces,
+        xaxis=axis_layout("months without an order"),
+        yaxis=axis_layout("chance of another order", tickformat=".0%", rangemode="tozero"),
+        height=340,
+    )
+    return Chart("cohorts-churn", title, reading, figure)

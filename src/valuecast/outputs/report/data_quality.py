@@ -1,0 +1,65 @@
+"""Data quality: rows read, orders used and excluded, low-confidence notes."""
+
+from __future__ import annotations
+
+from valuecast.outputs.report.charts import (
+    GREEN,
+    ORANGE,
+    RED,
+    Chart,
+    axis_layout,
+    capitalized,
+    plotly_figure,
+    plural_text,
+)
+
+
+def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list[str]]:
+    import plotly.graph_objects as go
+
+    title = "What happened to the orders read"
+    notes = [f"Low confidence: {reason}." for reason in summary.get("low_confidence_reasons") or []]
+    notes += [f"{capitalized(str(note))}." for note in summary.get("notes") or []]
+    report = ingest_report or {}
+    if "orders" not in report:
+        return Chart(
+            "data-quality-orders", title,
+            "No ingest report: this workspace was not filled by `valuecast ingest`.",
+        ), notes  # fmt: skip
+    orders = int(report.get("orders") or 0)
+    guests = int(report.get("guest_orders") or 0)
+    excluded = {
+        str(k): int(v) for k, v in (report.get("excluded_orders") or {}).items() if int(v) > 0
+    }
+    labels = ["used: customers' orders", "used: guest orders"]
+    values = [orders - guests, guests]
+    colors = [GREEN, ORANGE]
+    for reason, count in sorted(excluded.items(), key=lambda item: -item[1]):
+        labels.append(f"excluded: {reason}")
+        values.append(count)
+        colors.append(RED)
+    bar = go.Bar(
+        y=labels[::-1], x=values[::-1], orientation="h", marker={"color": colors[::-1]},
+        text=[f"{v:,}" for v in values[::-1]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:,} orders<extra></extra>", name="orders",
+    )  # fmt: skip
+    rows = int(report.get("rows_read") or 0)
+    reading = (
+        f"Of {plural_text(rows, 'row')} read, {plural_text(orders, 'order')} were used "
+        f"({guests:,} of them guest orders, left out of the customer figures)"
+    )
+    total_excluded = sum(excluded.values())
+    if excluded:
+        reading += f"; {plural_text(total_excluded, 'order')} were excluded: " + ", ".join(
+            f"{reason} {count:,}" for reason, count in sorted(excluded.items(), key=lambda i: -i[1])
+        )
+    else:
+        reading += "; none was excluded"
+    figure = plotly_figure(
+        [bar],
+        xaxis=axis_layout("orders"),
+        yaxis=axis_layout(""),
+        showlegend=False,
+        height=max(240, 40 * len(labels) + 100),
+    )
+    return Chart("data-quality-orders", title, reading + ".", figure), notes

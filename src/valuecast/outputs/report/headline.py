@@ -1,0 +1,112 @@
+"""The headline figures and the historic vs predicted CLV chart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from valuecast.outputs.report.charts import (
+    BLUE,
+    GREY,
+    INK,
+    MODEL_LABELS,
+    Chart,
+    axis_layout,
+    count_text,
+    finite,
+    model_label,
+    money_text,
+    plotly_figure,
+)
+
+
+def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
+    currency = summary.get("currency")
+    totals = summary.get("totals") or {}
+    model = (summary.get("model") or {}).get("name")
+    horizon = summary.get("horizon_months")
+    items: list[dict[str, Any]] = [
+        {"key": "n_customers", "label": "customers", "value": summary.get("n_customers"),
+         "text": count_text(summary.get("n_customers"))},
+        {"key": "n_orders", "label": "orders", "value": summary.get("n_orders"),
+         "text": count_text(summary.get("n_orders"))},
+        {"key": "n_guest_orders", "label": "guest orders (in orders, no customer)",
+         "value": summary.get("n_guest_orders"), "text": count_text(summary.get("n_guest_orders"))},
+        {"key": "historic_clv", "label": "historic CLV", "value": totals.get("historic_clv"),
+         "text": money_text(totals.get("historic_clv"), currency)},
+    ]  # fmt: skip
+    predicted = finite(totals.get("predicted_clv"))
+    low, high = finite(totals.get("predicted_clv_p10")), finite(totals.get("predicted_clv_p90"))
+    level = finite(totals.get("interval_level")) or 0.8
+    if predicted is not None:
+        items.append(
+            {"key": "predicted_clv", "label": f"predicted CLV, next {horizon} months",
+             "value": totals.get("predicted_clv"), "text": money_text(predicted, currency)}
+        )  # fmt: skip
+        if low is not None and high is not None:
+            items.append(
+                {"key": "predicted_clv_interval", "label": f"{level:.0%} interval",
+                 "value": [totals.get("predicted_clv_p10"), totals.get("predicted_clv_p90")],
+                 "text": f"{money_text(low, None)} to {money_text(high, currency)}"}
+            )  # fmt: skip
+        items.append(
+            {"key": "predicted_number_of_orders", "label": "predicted orders",
+             "value": totals.get("predicted_number_of_orders"),
+             "text": count_text(totals.get("predicted_number_of_orders"))}
+        )  # fmt: skip
+    model_text = f"{model_label(model)} ({model})" if model in MODEL_LABELS else (model or "none")
+    items.append({"key": "model", "label": "model", "value": model, "text": model_text})
+    for item in items:
+        item["json"] = json.dumps(item["value"])
+
+    historic = finite(totals.get("historic_clv"))
+    customers = count_text(summary.get("n_customers"))
+    if historic is None:
+        return items, Chart("headline-clv", "Historic and predicted CLV", "No revenue yet.")
+    labels, values = ["historic CLV (so far)"], [historic]
+    if predicted is not None:
+        labels.append(f"predicted CLV (next {horizon} months)")
+        values.append(predicted)
+        reading = (
+            f"{customers} customers have spent {money_text(historic, currency)} so far; the "
+            f"{model_label(model)} model expects {money_text(predicted, currency)} more in the "
+            "next "
+            f"{horizon} months"
+        )
+        if low is not None and high is not None:
+            reading += (
+                f" ({level:.0%} interval {money_text(low, None)} to {money_text(high, currency)})"
+            )
+        reading += "."
+    else:
+        reasons = summary.get("low_confidence_reasons") or []
+        reading = f"{customers} customers have spent {money_text(historic, currency)} so far; " + (
+            f"no predictions: {reasons[-1]}." if reasons else "no predictions."
+        )
+    error = None
+    if predicted is not None and low is not None and high is not None:
+        error = {
+            "type": "data",
+            "symmetric": False,
+            "array": [0.0, max(high - predicted, 0.0)],
+            "arrayminus": [0.0, max(predicted - low, 0.0)],
+            "color": INK,
+            "thickness": 2,
+            "width": 12,
+        }
+    import plotly.graph_objects as go
+
+    bar = go.Bar(
+        x=labels,
+        y=values,
+        marker={"color": [GREY, BLUE][: len(values)]},
+        error_y=error,
+        text=[money_text(v, currency) for v in values],
+        textposition="inside",
+        hovertemplate="%{x}: %{y:,.0f} " + (currency or "") + "<extra></extra>",
+        name="CLV",
+    )
+    figure = plotly_figure(
+        [bar], yaxis=axis_layout(currency or "amount"), showlegend=False, height=320
+    )
+    return items, Chart("headline-clv", "Historic and predicted CLV", reading, figure)

@@ -1,0 +1,120 @@
+"""RFM groups and predicted spend tiers: share of customers and of value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuecast.outputs.report.charts import (
+    BLUE,
+    GREY,
+    Chart,
+    axis_layout,
+    capitalized,
+    finite_values,
+    pct_text,
+    plotly_figure,
+)
+
+TIER_ORDER = ("high", "medium", "low")
+
+
+def _group_shares(groups: dict[str, dict]) -> pd.DataFrame | None:
+    """Count and value shares per group; value is predicted CLV, else historic CLV."""
+    if not groups:
+        return None
+    frame = pd.DataFrame.from_dict(groups, orient="index")
+    frame.index = frame.index.astype(str)
+    frame = frame[frame.index != "None"] if "None" in frame.index else frame
+    if frame.empty or frame["count"].sum() <= 0:
+        return None
+    predicted = frame.get("predicted_clv")
+    value_column = "predicted_clv"
+    if predicted is None or not (pd.to_numeric(predicted, errors="coerce").fillna(0) > 0).any():
+        value_column = "historic_clv"
+    value = pd.to_numeric(frame[value_column], errors="coerce").fillna(0.0)
+    if value.sum() <= 0:
+        return None
+    frame["customer_share"] = frame["count"] / frame["count"].sum()
+    frame["value"] = value
+    frame["value_share"] = value / value.sum()
+    frame.attrs["value_label"] = value_column.replace("_clv", " CLV")
+    return frame
+
+
+def _share_bars(frame: pd.DataFrame, order: list[str], currency: str | None) -> list:
+    import plotly.graph_objects as go
+
+    what = frame.attrs["value_label"]
+    frame = frame.loc[order]
+    custom = np.column_stack([frame["count"].to_numpy(), frame["value"].to_numpy()]).tolist()
+    return [
+        go.Bar(
+            y=list(frame.index), x=finite_values(frame["customer_share"] * 100), orientation="h",
+            name="share of customers", marker={"color": GREY}, customdata=custom,
+            hovertemplate="%{y}: %{x:.1f}% of customers (%{customdata[0]:,})<extra></extra>",
+        ),
+        go.Bar(
+            y=list(frame.index), x=finite_values(frame["value_share"] * 100), orientation="h",
+            name=f"share of {what}", marker={"color": BLUE}, customdata=custom,
+            hovertemplate="%{y}: %{x:.1f}% of " + what + " (%{customdata[1]:,.0f} "
+            + (currency or "") + ")<extra></extra>",
+        ),
+    ]  # fmt: skip
+
+
+def segment_charts(summary: dict) -> list[Chart]:
+    currency = summary.get("currency")
+    charts = []
+    title = "RFM groups: share of customers and of value"
+    groups = _group_shares(summary.get("rfm_groups") or {})
+    if groups is None:
+        charts.append(Chart("segments-rfm", title, "No RFM groups: no customers yet."))
+    else:
+        what = groups.attrs["value_label"]
+        order = list(groups.sort_values("value_share").index)  # largest at the top
+        top = groups.loc[order[-1]]
+        biggest_name = groups["count"].idxmax()
+        reading = (
+            f"{order[-1]} are {pct_text(top.customer_share)} of customers and hold "
+            f"{pct_text(top.value_share)} of {what}"
+        )
+        if biggest_name != order[-1]:
+            big = groups.loc[biggest_name]
+            reading += (
+                f"; the largest group, {biggest_name} ({pct_text(big.customer_share)} of "
+                f"customers), holds {pct_text(big.value_share)}"
+            )
+        figure = plotly_figure(
+            _share_bars(groups, order, currency),
+            barmode="group",
+            xaxis=axis_layout("share (%)", ticksuffix="%"),
+            yaxis=axis_layout(""),
+            height=max(360, 44 * len(order) + 120),
+        )
+        charts.append(Chart("segments-rfm", title, reading + ".", figure))
+
+    title = "Predicted spend tiers: share of customers and of value"
+    tiers = _group_shares(summary.get("spend_tiers") or {})
+    if tiers is None:
+        charts.append(Chart("segments-tiers", title, "No spend tiers: no customers yet."))
+    else:
+        what = tiers.attrs["value_label"]
+        order = [t for t in TIER_ORDER if t in tiers.index][::-1]
+        order += [t for t in tiers.index if t not in order]
+        parts = [
+            f"the {name} tier, {pct_text(tiers.loc[name, 'customer_share'])} of customers, holds "
+            f"{pct_text(tiers.loc[name, 'value_share'])} of {what}"
+            for name in ("high", "low")
+            if name in tiers.index
+        ]
+        reading = capitalized("; ".join(parts) or f"{len(tiers)} tiers") + "."
+        figure = plotly_figure(
+            _share_bars(tiers, order, currency),
+            barmode="group",
+            xaxis=axis_layout("share (%)", ticksuffix="%"),
+            yaxis=axis_layout("tier"),
+            height=300,
+        )
+        charts.append(Chart("segments-tiers", title, reading, figure))
+    return charts

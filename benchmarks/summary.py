@@ -127,7 +127,8 @@ def count_rows(path: Path) -> int:
 # ------------------------------------------------------------------------------------------------
 def valuecast_product_path(csv: Path, work: Path) -> tuple[dict, Path]:
     """Importer -> workspace ingest -> summary Parquet, as `valuecast ingest` + `summary` do."""
-    from valuecast.engine import Workspace, summarize
+    from valuecast.analysis.summary import summarize
+    from valuecast.engine import Workspace
     from valuecast.io import read_exports
 
     times = {}
@@ -151,7 +152,7 @@ def valuecast_product_path(csv: Path, work: Path) -> tuple[dict, Path]:
 
 def valuecast_files(csv: Path, work: Path) -> tuple[dict, Path]:
     """`valuecast summary orders.csv --map ... --out summary.parquet`: no workspace."""
-    from valuecast.engine.files import summarize_files
+    from valuecast.jobs.files import summarize_files
 
     started = time.perf_counter()
     result = summarize_files(
@@ -189,7 +190,8 @@ def run_route(route: str, csv: Path, work: Path) -> tuple[dict, Path]:
 
 def valuecast_direct(csv: Path, work: Path) -> tuple[dict, Path]:
     """The CSV read straight into DuckDB through Ibis, then the same summary expression."""
-    from valuecast.engine import connect, summarize
+    from valuecast.analysis.summary import summarize
+    from valuecast.engine import connect
 
     started = time.perf_counter()
     con = connect("duckdb")
@@ -272,7 +274,8 @@ def peak_rss_mb() -> float:
 
 def parquet_child(path: Path, memory_limit: str, threads: int | None) -> None:
     """Run in a child process: summarise ``path`` with DuckDB capped at ``memory_limit``."""
-    from valuecast.engine import connect_duckdb, summarize
+    from valuecast.analysis.summary import summarize
+    from valuecast.engine import connect_duckdb
 
     spill = CACHE / "spill"
     spill.mkdir(parents=True, exist_ok=True)

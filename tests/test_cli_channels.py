@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from valuecast.analytics.channels import flag_ratio
+from valuecast.analysis.growth.channels import flag_ratio
 from valuecast.cli_channels import add_commands
 from valuecast.engine import Workspace
 from valuecast.io import read_exports

@@ -15,7 +15,7 @@ from valuecast.cli_exports import add_commands
 from valuecast.engine import Workspace
 from valuecast.exports import SEGMENTS
 from valuecast.io import read_exports
-from valuecast.pipeline import AnalysisOptions, analyze
+from valuecast.jobs.analyze import AnalysisOptions, analyze
 
 runner = CliRunner()
 app = typer.Typer()

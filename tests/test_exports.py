@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics.rfm import GROUPS
+from valuecast.analysis.segments import GROUPS
 from valuecast.exports import (
     AUDIENCE_COLUMNS,
     SEGMENTS,
@@ -30,7 +30,7 @@ from valuecast.exports import (
     where_mask,
     write_audience,
 )
-from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS
 
 AS_OF = date(2026, 6, 30)
 

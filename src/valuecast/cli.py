@@ -330,7 +330,8 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     ingest leaves no empty workspace behind.  A workspace another process created or holds is
     never removed: a lock conflict removes nothing.
     """
-    from valuecast.engine import EngineError, SummaryError, Workspace
+    from valuecast.analysis.summary import SummaryError
+    from valuecast.engine import EngineError, Workspace
     from valuecast.engine.workspace import create_workspace_file, remove_if_created
     from valuecast.io.schema import InputError
     from valuecast.snapshots import SnapshotError
@@ -452,7 +453,8 @@ def summary(
         return cli_scale.summary_on_engine(
             engine, tables, out, as_of, calibration_end, compressed, as_json, files
         )
-    from valuecast.engine import EngineError, SummaryError, Workspace, summarize
+    from valuecast.analysis.summary import SummaryError, summarize
+    from valuecast.engine import EngineError, Workspace
     from valuecast.io.schema import InputError
     from valuecast.outputs import write_atomically, write_ibis_csv
 
@@ -464,7 +466,7 @@ def summary(
     started = time.perf_counter()
     source: dict[str, object]
     if files:
-        from valuecast.engine.files import summarize_files
+        from valuecast.jobs.files import summarize_files
 
         for name in files:
             _require_file(name)
@@ -754,7 +756,7 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.snapshots import refresh, save_snapshot
 
     started = time.perf_counter()
@@ -827,7 +829,7 @@ def analyze(
     reminders.csv.  Without FILE it analyses what the workspace holds.
     """
     if engine != "duckdb":  # the analysis runs on Spark or the database (docs/scale.md)
-        from valuecast.pipeline import AnalysisOptions
+        from valuecast.jobs.analyze import AnalysisOptions
 
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,

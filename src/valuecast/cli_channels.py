@@ -3,8 +3,8 @@
 Registered on the main app by :func:`add_commands`.  The command takes the customers table of
 the last ``valuecast analyze`` snapshot when it ran with the same options on the data the
 workspace holds now, else analyses the workspace (opened read-only, the same analysis), groups the customers table by one
-attribute (:func:`valuecast.analytics.channels.clv_by_group`) and, given ``--spend``, adds per
-channel the all-months CAC figures of :func:`valuecast.analytics.channels.cac_table`.
+attribute (:func:`valuecast.analysis.growth.channels.clv_by_group`) and, given ``--spend``, adds per
+channel the all-months CAC figures of :func:`valuecast.analysis.growth.channels.cac_table`.
 """
 
 from __future__ import annotations
@@ -133,17 +133,18 @@ def add_commands(app: typer.Typer) -> None:
         month, and writes OUT/cac.csv with the same per channel and cohort month.  Channels that
         differ only in case or spaces ("Google", "google") are one channel.
         """
-        from valuecast.analytics.channels import (
+        from valuecast.analysis.growth.channels import (
             cac_table,
             canonical_channels,
             channels_frame,
             clv_by_group,
             monthly_revenue,
         )
+        from valuecast.analysis.summary import SummaryError
         from valuecast.cli import console, fail, read_spend_or_fail
-        from valuecast.engine import EngineError, SummaryError
+        from valuecast.engine import EngineError
         from valuecast.io.schema import InputError
-        from valuecast.pipeline import AnalysisOptions, analyze
+        from valuecast.jobs.analyze import AnalysisOptions, analyze
         from valuecast.snapshots import reusable_analysis
 
         options = AnalysisOptions(as_of=as_of, margin=margin)
@@ -154,7 +155,7 @@ def add_commands(app: typer.Typer) -> None:
         if not workspace.exists():
             fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
         spend_frame = read_spend_or_fail(spend)
-        from valuecast.analytics.channels import explode_tags, join_attributes
+        from valuecast.analysis.growth.channels import explode_tags, join_attributes
         from valuecast.cli import open_workspace
         from valuecast.io.attributes import read_attributes
 

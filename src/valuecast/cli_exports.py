@@ -64,8 +64,9 @@ def export(
     CLV as the value of a value-based audience).  Only customers who accepted marketing are
     exported unless --include-non-consenting is given.
     """
+    from valuecast.analysis.summary import SummaryError
     from valuecast.cli import console, describe, err_console, fail, open_workspace
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.engine import EngineError
     from valuecast.exports import (
         CONTACT_FIELDS,
         ExportError,
@@ -74,7 +75,7 @@ def export(
         write_audience,
     )
     from valuecast.io.schema import InputError
-    from valuecast.pipeline import AnalysisOptions, analyze
+    from valuecast.jobs.analyze import AnalysisOptions, analyze
     from valuecast.snapshots import reusable_analysis
 
     if segment is not None and where is not None:

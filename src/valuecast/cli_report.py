@@ -33,8 +33,9 @@ def report(
     and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
     it needs no network.
     """
+    from valuecast.analysis.summary import SummaryError
     from valuecast.cli import console, fail, open_workspace, read_spend_or_fail
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.engine import EngineError
     from valuecast.io.schema import InputError
     from valuecast.report.build import analyse_for_report, write_report
 

@@ -1,8 +1,8 @@
 """``--engine spark|URL`` for ``ingest``, ``summary`` and ``analyze``: the same jobs on the shop's engine.
 
 The commands in :mod:`valuecast.cli` branch here when ``--engine`` is not ``duckdb``; the work is in
-:mod:`valuecast.engine.scale` (where the tables are and where results go) and
-:mod:`valuecast.engine.predict` (the analysis, shared with the DuckDB workspace).
+:mod:`valuecast.jobs.scale` (where the tables are and where results go) and
+:mod:`valuecast.analysis.customers` (the analysis, shared with the DuckDB workspace).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ TABLES_HELP = (
 
 
 def _errors():
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.analysis.summary import SummaryError
+    from valuecast.engine import EngineError
     from valuecast.io.schema import InputError
 
     return (EngineError, SummaryError, InputError, ValueError)
@@ -47,7 +48,7 @@ def _run(what: str, job):
 def ingest_on_engine(files, engine, tables, export_format, column_map, fx, as_json) -> None:
     """Read the exports with the importers and write the canonical tables to the engine."""
     from valuecast.cli import _print_ingest_report, _read_files, console
-    from valuecast.engine.scale import ingest_to_engine
+    from valuecast.jobs.scale import ingest_to_engine
 
     results = _read_files(files, export_format, column_map, fx)
     report, written = _run("ingest", lambda: ingest_to_engine(results, engine, tables))
@@ -66,7 +67,7 @@ def summary_on_engine(
 ) -> None:
     """Summary (and compressed table) computed and written by the engine."""
     from valuecast.cli import console, fail
-    from valuecast.engine.scale import summarize_on_engine
+    from valuecast.jobs.scale import summarize_on_engine
 
     if files:
         fail("with --engine, ingest the exports first (valuecast ingest --engine ...)")
@@ -100,7 +101,7 @@ def analyze_on_engine_cli(
 ):
     """``valuecast analyze --engine ...``: ingest FILEs (if any) to the engine, then analyse there."""
     from valuecast.cli import _read_files, console, err_console, fail
-    from valuecast.engine.scale import analyze_on_engine, ingest_to_engine
+    from valuecast.jobs.scale import analyze_on_engine, ingest_to_engine
 
     try:
         options.validate()

@@ -14,7 +14,7 @@ analysis and calls them.  The path is::
 The customers
 -------------
 :func:`audience_table` left-joins the analysis customers table (columns
-:data:`valuecast.pipeline.CUSTOMER_COLUMNS`) with the contact fields of the workspace ``customers``
+:data:`valuecast.tables.CUSTOMER_COLUMNS`) with the contact fields of the workspace ``customers``
 table (a Shopify customers export): ``email, first_name, last_name, phone, city, province,
 country, zip`` on ``customer_id``.  A customer without a contact row keeps empty contact fields;
 ``email`` falls back to ``customer_id`` when that looks like an e-mail address (orders tables keyed
@@ -24,7 +24,7 @@ Named segments
 --------------
 Thresholds are module constants; "high historic value" means the customer's ``historic_clv`` is
 higher than that of at least 70% of the shop's customers (the rule of the *high* predicted spend
-tier, :func:`valuecast.analytics.tiers.predicted_spend_tier`, applied to historic CLV and computed
+tier, :func:`valuecast.analysis.segments.predicted_spend_tier`, applied to historic CLV and computed
 over the whole table, before any consent filter).
 
 ``champions``
@@ -52,7 +52,7 @@ over the whole table, before any consent filter).
 
 ``at-risk-high-value``, ``win-back`` and ``due-for-reorder`` select nobody when the shop's model
 could not be fitted (churn and alive probabilities are then missing); the spend tiers then rank
-historic CLV (:func:`valuecast.pipeline.analyze`), so the tier segments still select customers.
+historic CLV (:func:`valuecast.jobs.analyze.analyze`), so the tier segments still select customers.
 
 ``--where`` expressions
 -----------------------
@@ -154,14 +154,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.analytics.rfm import GROUPS
-from valuecast.analytics.tiers import TIERS, predicted_spend_tier
-from valuecast.columns import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS
+from valuecast.analysis.segments import GROUPS, TIERS, predicted_spend_tier
 from valuecast.csvsafe import escape_frame
 from valuecast.outputs import write_csv
+from valuecast.tables import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS
 
 __all__ = [
-    "AUDIENCE_COLUMNS",  # noqa: F822 - module __getattr__ (imports valuecast.pipeline on use)
+    "AUDIENCE_COLUMNS",  # noqa: F822 - module __getattr__ (imports valuecast.jobs.analyze on use)
     "CALLING_CODES",
     "CONTACT_FIELDS",
     "FORMATS",

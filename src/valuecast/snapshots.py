@@ -5,7 +5,7 @@ it was run after and its growth tables (cohorts, channels, products, ...).  They
 tables of the workspace DuckDB file::
 
     snapshots           snapshot_id, created_at, as_of, summary (JSON), ingest_report (JSON)
-    snapshot_customers  snapshot_id + the customers table (pipeline.CUSTOMER_COLUMNS)
+    snapshot_customers  snapshot_id + the customers table (valuecast.tables.CUSTOMER_COLUMNS)
     snapshot_tables     snapshot_id, name (e.g. "cohorts.csv"), data (the table as Parquet bytes)
 
 A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
@@ -28,9 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from valuecast.analytics.rfm import GROUPS
-from valuecast.analytics.tiers import TIERS
-from valuecast.columns import DATE_COLUMNS
+from valuecast.analysis.segments import GROUPS, TIERS
+from valuecast.tables import DATE_COLUMNS
 
 __all__ = [
     "AT_RISK_GROUPS",
@@ -185,7 +184,7 @@ def save_snapshot(
     """Store ``analysis`` (and its growth ``tables``) as the snapshot of its as-of date.
 
     One transaction (or part of the caller's, see :meth:`Workspace.transaction`); a snapshot of
-    the same as-of date is replaced.  ``options`` (the :class:`~valuecast.pipeline.AnalysisOptions`
+    the same as-of date is replaced.  ``options`` (the :class:`~valuecast.jobs.analyze.AnalysisOptions`
     it ran with) and the workspace's last ingest are recorded, so that commands needing the
     same analysis of the same data can read it instead of running it again
     (:func:`reusable_analysis`).
@@ -368,12 +367,12 @@ def _options_key(options) -> str:
 
 
 def reusable_analysis(workspace, options):
-    """The latest snapshot as an :class:`~valuecast.pipeline.Analysis` when it is exactly what
+    """The latest snapshot as an :class:`~valuecast.jobs.analyze.Analysis` when it is exactly what
     analysing the workspace with ``options`` would give now, else None.
 
     That is: it ran with the same options, and nothing was ingested after it.
     """
-    from valuecast.pipeline import Analysis
+    from valuecast.jobs.analyze import Analysis
 
     if not _has_snapshots(workspace):
         return None
@@ -526,7 +525,7 @@ def compare(
 @dataclass
 class RefreshResult:
     report: Any  # engine.workspace.IngestReport
-    analysis: Any  # pipeline.Analysis
+    analysis: Any  # jobs.analyze.Analysis
     tables: dict[str, pd.DataFrame]
     snapshot: SnapshotInfo
 
@@ -551,7 +550,7 @@ def refresh(
     the analysis has their memory.
     """
     from valuecast.engine.memory import release_unused_memory
-    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 
     options = options or AnalysisOptions()
     with workspace.transaction():

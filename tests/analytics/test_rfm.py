@@ -10,13 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuecast.analytics.rfm import (
-    GROUPS,
-    RFM_GRID,
-    percentile_scores,
-    rfm_group,
-    rfm_scores,
-)
+from segments_oracle import percentile_scores, rfm_group, rfm_scores
+from valuecast.analysis.segments import GROUPS, RFM_GRID
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "segments.md"
 

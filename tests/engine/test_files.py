@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from valuecast.analysis.summary import summarize
 from valuecast.cli import app
-from valuecast.engine import Workspace, summarize
-from valuecast.engine.files import summarize_files
+from valuecast.engine import Workspace
 from valuecast.io import orders_duckdb, read_exports
+from valuecast.jobs.files import summarize_files
 
 MAP = "customer_id=customer,ordered_at=date,revenue=amount"
 

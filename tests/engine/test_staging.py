@@ -10,7 +10,8 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from valuecast.engine import Workspace, customer_summary, summarize
+from valuecast.analysis.summary import customer_summary, summarize
+from valuecast.engine import Workspace
 from valuecast.io import generic
 
 ORDERS = [

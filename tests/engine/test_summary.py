@@ -11,16 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valuecast.datasets import load_cdnow_summary, load_cdnow_transactions
-from valuecast.engine import (
+from valuecast.analysis.summary import (
     HOLDOUT_COLUMNS,
     SUMMARY_COLUMNS,
     SummaryError,
-    Workspace,
     compressed_summary,
     customer_summary,
     summarize,
 )
+from valuecast.datasets import load_cdnow_summary, load_cdnow_transactions
+from valuecast.engine import Workspace
 
 
 def table(frame: pd.DataFrame) -> ibis.Table:

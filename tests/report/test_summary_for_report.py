@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics.backtest import cumulative_orders_by_week
-from valuecast.engine import Workspace, summarize
-from valuecast.pipeline import actual_weekly_cumulative
+from valuecast.analysis.backtest import cumulative_orders_by_week
+from valuecast.analysis.predict import actual_weekly_cumulative
+from valuecast.analysis.summary import summarize
+from valuecast.engine import Workspace
 
 
 def test_weekly_actuals_are_the_holdout_purchase_days_of_calibration_customers(shop):

@@ -16,7 +16,7 @@ import pytest
 from valuecast.datasets.demo_shop import generate_demo_shop
 from valuecast.engine import Workspace
 from valuecast.io import read_exports
-from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 from valuecast.snapshots import save_snapshot
 
 CHANNELS = {"google": 300.0, "instagram": 150.0, "facebook ads": 200.0}

@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecast.models.registry import LABELS as MODEL_LABELS
+
 __all__ = ["SECTIONS", "render_report", "report_from_workspace", "write_report"]
 
 SECTIONS: dict[str, str] = {
@@ -58,7 +60,6 @@ FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue',
 INK, MUTED = "#1f2933", "#7b8794"
 BLUE, ORANGE, GREEN, RED, GREY = "#2563eb", "#f59e0b", "#16a34a", "#dc2626", "#9aa5b1"
 MODEL_COLORS = {"bgnbd": "#2563eb", "pnbd": "#db2777", "mbgnbd": "#0d9488"}
-MODEL_LABELS = {"bgnbd": "BG/NBD", "pnbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
 
 RECENCY_EDGES = (30, 60, 90, 180, 365, 730)
 RECENCY_LABELS = ("0-30", "31-60", "61-90", "91-180", "181-365", "366-730", "over 730")
@@ -1305,7 +1306,7 @@ def render_report(
     """The report as one HTML page: Plotly's JavaScript inline once, no external resource.
 
     ``summary`` is the analysis summary (summary.json, with ``summary["growth"]`` from
-    :func:`valuecast.analytics.growth.growth_tables`), ``customers`` the customers table,
+    :func:`valuecast.analysis.growth.tables.growth_tables`), ``customers`` the customers table,
     ``tables`` the growth tables by file name (``cohorts.csv``, ``retention.csv``,
     ``channels.csv``, ...) and ``ingest_report`` the last ingest report (or None).
     """
@@ -1383,7 +1384,7 @@ def analyse_for_report(
     ``spend`` is a frame of :func:`valuecast.io.spend.read_spend` or the path of SPEND.csv.
     Raises what the analysis raises (``SummaryError``, ``InputError``, ``ValueError``).
     """
-    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 
     if spend is not None and not isinstance(spend, pd.DataFrame):
         from valuecast.io.spend import read_spend

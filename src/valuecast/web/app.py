@@ -100,7 +100,8 @@ def create_app(
 
 def _errors(app: FastAPI) -> None:
     """Errors as one line: JSON for the API, a small page for the pages."""
-    from valuecast.engine import EngineError, SummaryError
+    from valuecast.analysis.summary import SummaryError
+    from valuecast.engine import EngineError
     from valuecast.exports import ExportError
     from valuecast.io.schema import InputError
     from valuecast.snapshots import SnapshotError

@@ -77,7 +77,7 @@ def _shown(text: str, saved: list[tuple[Path, str]]) -> str:
 
 def _options(dashboard: Dashboard):
     """The analysis options: those of the latest snapshot (horizon, margin, discount rate)."""
-    from valuecast.pipeline import AnalysisOptions
+    from valuecast.jobs.analyze import AnalysisOptions
 
     info = dashboard.snapshot()
     if info is None:
@@ -143,7 +143,7 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
         raise ValueError("upload an export first: there is no analysis to add spend to")
 
     def work(job: Job) -> None:
-        from valuecast.pipeline import analyze_with_growth
+        from valuecast.jobs.analyze import analyze_with_growth
         from valuecast.snapshots import save_snapshot
         from valuecast.web.state import store_spend
 

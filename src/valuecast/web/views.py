@@ -93,7 +93,7 @@ def _text(value: Any) -> str:
 def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section:
     import plotly.graph_objects as go
 
-    from valuecast.analytics.affinity import SAME_ORDER
+    from valuecast.analysis.growth.affinity import SAME_ORDER
     from valuecast.report.build import BLUE, GREY, _axis, _count, _figure, _plural
 
     charts: list[Chart] = []

@@ -25,8 +25,8 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from valuecast.analysis.summary import CustomerSummary, summarize
 from valuecast.engine.connection import connect_duckdb
-from valuecast.engine.summary import CustomerSummary, summarize
 
 __all__ = ["FileSummary", "summarize_files"]
 

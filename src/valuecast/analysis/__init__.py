@@ -1,0 +1,1 @@
+"""Analysis steps as functions of tables: summary, backtest, predictions, segments, growth."""

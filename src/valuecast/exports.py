@@ -154,10 +154,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.segments import GROUPS, TIERS, predicted_spend_tier
+from valuecast.analysis.segments import predicted_spend_tier
 from valuecast.csvsafe import escape_frame
 from valuecast.outputs import write_csv
-from valuecast.tables import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS, GROUPS, TIERS
 
 __all__ = [
     "AUDIENCE_COLUMNS",  # noqa: F822 - module __getattr__ (imports valuecast.jobs.analyze on use)

@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from valuecast.analysis.segments import GROUPS, TIERS
-from valuecast.tables import DATE_COLUMNS
+from valuecast.errors import ValuecastError
+from valuecast.tables import DATE_COLUMNS, GROUPS, TIERS
 
 __all__ = [
     "AT_RISK_GROUPS",
@@ -57,7 +57,7 @@ AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost",
 """The RFM groups of customers whose last order is long past (recency score 1 or 2)."""
 
 
-class SnapshotError(ValueError):
+class SnapshotError(ValuecastError, ValueError):
     """A snapshot that does not exist, or nothing to compare (rendered as one line)."""
 
 

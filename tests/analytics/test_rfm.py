@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segments_oracle import percentile_scores, rfm_group, rfm_scores
-from valuecast.analysis.segments import GROUPS, RFM_GRID
+from valuecast.analysis.segments import RFM_GRID
+from valuecast.tables import GROUPS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "segments.md"
 

@@ -25,8 +25,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from valuecast.dates import as_date
-from valuecast.models import FitError, GammaGamma
-from valuecast.models._fitting import compress_histories
+from valuecast.models import FitError, GammaGamma, compress_histories
 from valuecast.models.registry import CANDIDATES, candidate_model
 
 ArrayLike = Any
@@ -442,7 +441,7 @@ def backtest(
     Parameters
     ----------
     calibration_summary
-        The customer summary with a calibration end (``valuecast.engine.summarize(...,
+        The customer summary with a calibration end (``valuecast.analysis.summary.summarize(...,
         calibration_end=...)``): ``frequency``, ``recency``, ``T`` (days), ``average_order_value``,
         ``avg_repeat_order_value`` and the actual ``holdout_orders`` and ``holdout_revenue``.
     holdout_days

@@ -82,21 +82,6 @@ import numpy as np
 
 ArrayLike = Any
 
-GROUPS: tuple[str, ...] = (
-    "Champions",
-    "Loyal",
-    "Active",
-    "New",
-    "Promising",
-    "Needs attention",
-    "At risk",
-    "Previously loyal",
-    "Almost lost",
-    "Dormant",
-    "Prospects",
-)
-"""Shopify's RFM group names, best first; Prospects are the customers without orders."""
-
 # Columns: F + M = 2, 3, ..., 10, i.e. FM = (F + M) / 2 = 1, 1.5, ..., 5.  Rows: R = 1 .. 5.
 _NAMES = {
     # R: (FM 1 - 2.5 [4 columns], FM 3 - 3.5 [2], FM 4 [1], FM 4.5 - 5 [2])
@@ -120,7 +105,6 @@ HIGH_SHARE = 0.30
 """Share of customers at most in the high tier: those beating at least 70% of the shop."""
 LOW_SHARE = 0.10
 """Share of customers at most in the low tier: those beaten by at least 90% of the shop."""
-TIERS: tuple[str, ...] = ("high", "medium", "low")
 
 
 MONEY_UNITS = 1_000_000

@@ -39,6 +39,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from valuecast.dates import as_date
+from valuecast.errors import ValuecastError
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -70,7 +71,7 @@ _REQUIRED = ("customer_id", "order_date", "net_revenue")
 _ATTRIBUTES = ("channel", "discount_code", "accepts_marketing")
 
 
-class SummaryError(ValueError):
+class SummaryError(ValuecastError, ValueError):
     """A summary that cannot be computed as asked (bad dates, missing columns): one line."""
 
 

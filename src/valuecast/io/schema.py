@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from valuecast.errors import ValuecastError
+
 MAX_AMOUNT = 1e12
 """The largest amount an order or a cell may hold, either sign, inclusive (in its currency):
 importers refuse larger ones, and the engine's exact money keys rely on the bound."""
@@ -99,7 +101,7 @@ def conform(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-class InputError(ValueError):
+class InputError(ValuecastError, ValueError):
     """Bad input: rendered as one line naming the file, the row and the column."""
 
     def __init__(

@@ -108,8 +108,8 @@ print(json.dumps({"seconds": total, "summary_seconds": t_summary, "customers": l
 VALUECAST_SAME_JOB = r"""
 import json, resource, sys, time
 import numpy as np
-from valuecast.clv import customer_lifetime_value
-from valuecast.engine.files import summarize_files
+from valuecast.models.clv import customer_lifetime_value
+from valuecast.jobs.files import summarize_files
 from valuecast.models import BetaGeo, GammaGamma
 start = time.perf_counter()
 found = summarize_files([sys.argv[1]], column_map=sys.argv[2])

@@ -70,7 +70,7 @@ VALUECAST_JOB = r"""
 import json, resource, sys, time
 import numpy as np
 from valuecast.models import BetaGeo, GammaGamma
-from valuecast.clv import customer_lifetime_value
+from valuecast.models.clv import customer_lifetime_value
 data = np.load(sys.argv[1])
 f, r, T, m = data["frequency"], data["recency"], data["T"], data["monetary_value"]
 timings = {}

@@ -6,9 +6,9 @@ orders per customer over two years, revenue Gamma-distributed), as canonical ord
 backtest on a 100,000-customer sample, model fits on the compressed tables, per-customer
 predictions, RFM and tiers) with the customers table written to Parquet by the engine:
 
-* DuckDB: :func:`valuecast.engine.predict.analyze_tables` on the Parquet file through Ibis, with a
+* DuckDB: :func:`valuecast.analysis.customers.analyze_tables` on the Parquet file through Ibis, with a
   DuckDB memory limit (spilling to disk beyond it);
-* Spark: ``valuecast analyze --engine spark`` (:func:`valuecast.engine.scale.analyze_on_engine`)
+* Spark: ``valuecast analyze --engine spark`` (:func:`valuecast.jobs.scale.analyze_on_engine`)
   in local mode on the canonical Parquet folder.
 
 Each run is a child process; its peak RSS is the largest sum of the resident memory of the child
@@ -81,8 +81,8 @@ def canonical_orders(n_orders: int) -> Path:
 # ------------------------------------------------------------------------------------------------
 # the runs (child processes)
 def duckdb_child(folder: Path, out: Path, memory_limit: str, model: str) -> None:
-    from valuecast.engine.predict import analyze_tables
-    from valuecast.pipeline import AnalysisOptions
+    from valuecast.analysis.customers import analyze_tables
+    from valuecast.jobs.analyze import AnalysisOptions
     from valuecast.store import connect_duckdb
 
     started = time.perf_counter()
@@ -101,9 +101,9 @@ def duckdb_child(folder: Path, out: Path, memory_limit: str, model: str) -> None
 
 
 def spark_child(folder: Path, out: Path, model: str) -> None:
-    from valuecast.engine.scale import analyze_on_engine
-    from valuecast.pipeline import AnalysisOptions
-    from valuecast.store import spark_session
+    from valuecast.jobs.analyze import AnalysisOptions
+    from valuecast.jobs.scale import analyze_on_engine
+    from valuecast.store.connection import spark_session
 
     started = time.perf_counter()
     spark_session("local[2]")

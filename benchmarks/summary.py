@@ -127,7 +127,7 @@ def count_rows(path: Path) -> int:
 # ------------------------------------------------------------------------------------------------
 def valuecast_product_path(csv: Path, work: Path) -> tuple[dict, Path]:
     """Importer -> workspace ingest -> summary Parquet, as `valuecast ingest` + `summary` do."""
-    from valuecast.engine import summarize
+    from valuecast.analysis.summary import summarize
     from valuecast.io import read_exports
     from valuecast.store import Workspace
 
@@ -152,7 +152,7 @@ def valuecast_product_path(csv: Path, work: Path) -> tuple[dict, Path]:
 
 def valuecast_files(csv: Path, work: Path) -> tuple[dict, Path]:
     """`valuecast summary orders.csv --map ... --out summary.parquet`: no workspace."""
-    from valuecast.engine.files import summarize_files
+    from valuecast.jobs.files import summarize_files
 
     started = time.perf_counter()
     result = summarize_files(
@@ -190,7 +190,7 @@ def run_route(route: str, csv: Path, work: Path) -> tuple[dict, Path]:
 
 def valuecast_direct(csv: Path, work: Path) -> tuple[dict, Path]:
     """The CSV read straight into DuckDB through Ibis, then the same summary expression."""
-    from valuecast.engine import summarize
+    from valuecast.analysis.summary import summarize
     from valuecast.store import connect
 
     started = time.perf_counter()
@@ -274,7 +274,7 @@ def peak_rss_mb() -> float:
 
 def parquet_child(path: Path, memory_limit: str, threads: int | None) -> None:
     """Run in a child process: summarise ``path`` with DuckDB capped at ``memory_limit``."""
-    from valuecast.engine import summarize
+    from valuecast.analysis.summary import summarize
     from valuecast.store import connect_duckdb
 
     spill = CACHE / "spill"

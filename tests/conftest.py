@@ -8,9 +8,13 @@ Playwright or chromium the browser tests skip, unless ``VALUECAST_REQUIRE_BROWSE
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# test modules import the oracles kept next to this file (segments_oracle) by their bare name
+sys.path.insert(0, str(Path(__file__).parent))
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("VALUECAST_REQUIRE_BROWSER") == "1"

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from valuecast.analytics.channels import flag_ratio
+from valuecast.analysis.growth.channels import flag_ratio
 from valuecast.cli.channels import channels
 from valuecast.io import read_exports
 from valuecast.store import Workspace

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from valuecast.cli.exports import export
 from valuecast.io import read_exports
+from valuecast.jobs.analyze import AnalysisOptions, analyze
 from valuecast.outputs.audiences import SEGMENTS
-from valuecast.pipeline import AnalysisOptions, analyze
 from valuecast.store import Workspace
 
 runner = CliRunner()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from valuecast.clv import (
+from valuecast.models.clv import (
     customer_lifetime_value,
     expected_transactions_by_period,
     period_discount_rate,
@@ -90,9 +90,9 @@ def test_bad_arguments_are_rejected(kwargs, message):
 def test_interval_agrees_with_simulating_parameter_draws():
     # The delta-method interval must match the percentiles of CLV recomputed under parameter
     # draws from both fitted models (CDNOW sample, weeks; 12 monthly periods).
-    from valuecast.clv import customer_lifetime_value_interval
     from valuecast.datasets import load_cdnow_summary
     from valuecast.models import BetaGeo, GammaGamma
+    from valuecast.models.clv import customer_lifetime_value_interval
 
     cdnow = load_cdnow_summary()
     f, r, t, m = (cdnow[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))

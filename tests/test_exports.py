@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics.rfm import GROUPS
 from valuecast.outputs.audiences import (
     AUDIENCE_COLUMNS,
     SEGMENTS,
@@ -30,7 +29,7 @@ from valuecast.outputs.audiences import (
     where_mask,
     write_audience,
 )
-from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS, GROUPS
 
 AS_OF = date(2026, 6, 30)
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from valuecast.cli import app
 from valuecast.datasets import data_file, load_cdnow_summary
 from valuecast.models import BetaGeo, ParetoNBD
-from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS
 
 runner = CliRunner()
 
@@ -122,7 +122,7 @@ def test_pareto_nbd_choice_is_respected(tmp_path):
     published = load_cdnow_summary()
     core = ParetoNBD().fit(published["frequency"], published["recency"], published["T"])
     assert summary["model"]["name"] == "pnbd"
-    # the pipeline fits Pareto/NBD with its tiny ridge (analytics.backtest.PENALIZERS), far
+    # the pipeline fits Pareto/NBD with its tiny ridge (models.registry.PENALIZERS), far
     # too small to move CDNOW's estimates at this precision
     assert summary["model"]["penalizer"] == 1e-10
     assert summary["model"]["params"]["r"] == pytest.approx(core.params_["r"], rel=1e-3)
@@ -266,9 +266,9 @@ def test_analyze_with_a_bad_spend_file_fails_in_one_line(demo_workspace, tmp_pat
 
 
 def test_engine_segments_equal_the_reference_rfm_and_tiers(cdnow_run):
-    """The engine's RANK() windows give what analytics.rfm and analytics.tiers give in NumPy."""
-    from valuecast.analytics.rfm import rfm_group, rfm_scores
-    from valuecast.analytics.tiers import predicted_spend_tier
+    """The engine's RANK() windows give what the NumPy RFM oracle and spend tiers give."""
+    from segments_oracle import rfm_group, rfm_scores
+    from valuecast.analysis.segments import predicted_spend_tier
 
     out, _ = cdnow_run
     customers = pd.read_parquet(out / "customers.parquet")
@@ -291,9 +291,9 @@ def test_growth_tables_without_product_lines_give_what_the_product_queries_give(
     exactly (columns, dtypes) what those queries return on no lines."""
     from datetime import date
 
-    from valuecast.analytics.affinity import next_products, product_affinity
-    from valuecast.analytics.growth import growth_tables
-    from valuecast.analytics.replenishment import reminders
+    from valuecast.analysis.growth.affinity import next_products, product_affinity
+    from valuecast.analysis.growth.replenishment import reminders
+    from valuecast.analysis.growth.tables import growth_tables
     from valuecast.store import Workspace
 
     out, _ = cdnow_run

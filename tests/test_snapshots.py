@@ -14,8 +14,9 @@ import pytest
 
 from valuecast.io import read_exports
 from valuecast.jobs import snapshots as snapshot_jobs
-from valuecast.pipeline import CUSTOMER_COLUMNS, Analysis, AnalysisOptions, analyze_with_growth
+from valuecast.jobs.analyze import Analysis, AnalysisOptions, analyze_with_growth
 from valuecast.store import Workspace, snapshots
+from valuecast.tables import CUSTOMER_COLUMNS
 
 
 def _customers(rows: list[tuple]) -> pd.DataFrame:
@@ -260,7 +261,7 @@ def test_reusable_analysis_only_for_the_same_options_and_data(tmp_path, exports,
         assert reused.customers["first_order_date"].dtype == "datetime64[s]"
         assert snapshot_jobs.reusable_analysis(ws, AnalysisOptions(horizon=6)) is None
     # export reads the snapshot: it works even when the pipeline cannot run
-    monkeypatch.setattr("valuecast.pipeline.analyze", _no_analysis)
+    monkeypatch.setattr("valuecast.jobs.analyze.analyze", _no_analysis)
     out = tmp_path / "champions.csv"
     result = CliRunner().invoke(
         app, ["export", "--segment", "champions", "--to", "klaviyo", "-w", str(path),

@@ -29,23 +29,6 @@ _ALIASES = {
     "n": "n_periods",
 }
 
-_MODEL_CLASSES = {
-    "bgnbd": "BetaGeo",
-    "pnbd": "ParetoNBD",
-    "mbgnbd": "ModifiedBetaGeo",
-    "bgbb": "BetaGeoBetaBinomial",
-    "gg": "GammaGamma",
-    "sbg": "ShiftedBetaGeometric",
-}
-
-_REQUIRED = {
-    "bgnbd": ("frequency", "recency", "T"),
-    "pnbd": ("frequency", "recency", "T"),
-    "mbgnbd": ("frequency", "recency", "T"),
-    "bgbb": ("frequency", "recency", "n_periods"),
-    "gg": ("frequency", "monetary_value"),
-}
-
 
 class FitInputError(ValueError):
     """A summary file that cannot be fitted as given (one line, names the file and column)."""
@@ -110,11 +93,11 @@ def fit_summary_file(
     Returns a JSON-ready dict (model, params, standard_errors, log_likelihood, n, n_distinct)
     and, when ``predict`` is given, a ``predictions`` DataFrame (one row per input row).
     """
-    import valuecast.models as models
+    from valuecast.models.registry import MODELS, model_class
 
     path = Path(path)
     frame = read_summary(path)
-    estimator = getattr(models, _MODEL_CLASSES[model])(penalizer=penalizer)
+    estimator = model_class(model)(penalizer=penalizer)
     if model == "sbg":
         if predict is not None:
             raise FitInputError(f"{path}: --predict is not available for sbg (use the Python API)")
@@ -122,12 +105,13 @@ def fit_summary_file(
         estimator.fit(cohorts if len(cohorts) > 1 else cohorts[0])
         n = float(sum(cohort[0] for cohort in cohorts))
     else:
-        missing = [c for c in _REQUIRED[model] if c not in frame.columns]
+        inputs = MODELS[model].inputs
+        missing = [c for c in inputs if c not in frame.columns]
         if missing:
             raise FitInputError(
                 f"{path}: column {missing[0]!r} is missing (found: {', '.join(map(str, frame.columns))})"
             )
-        columns = {c: _numeric_column(frame, c, path) for c in _REQUIRED[model]}
+        columns = {c: _numeric_column(frame, c, path) for c in inputs}
         weights = _numeric_column(frame, "weights", path) if "weights" in frame.columns else None
         estimator.fit(*columns.values(), weights=weights)
         n = float(weights.sum()) if weights is not None else float(len(frame))
@@ -147,12 +131,14 @@ def fit_summary_file(
 
 
 def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFrame:
+    from valuecast.models.registry import CANDIDATES
+
     out = pd.DataFrame(index=frame.index)
     for key in ("customer_id", "ID", "id"):
         if key in frame.columns:
             out[key] = frame[key]
             break
-    if model in ("bgnbd", "pnbd", "mbgnbd"):
+    if model in CANDIDATES:
         f, r, t = columns["frequency"], columns["recency"], columns["T"]
         out["probability_alive"] = estimator.probability_alive(f, r, t)
         out["expected_transactions"] = estimator.expected_transactions(horizon, f, r, t)

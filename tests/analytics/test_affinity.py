@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics.affinity import (
+from valuecast.analysis.growth.affinity import (
     AFFINITY_COLUMNS,
     NEXT_PRODUCTS_COLUMNS,
     next_products,
@@ -15,7 +15,7 @@ from valuecast.analytics.affinity import (
     product_lines,
     suggestion_rules,
 )
-from valuecast.engine import SummaryError
+from valuecast.analysis.summary import SummaryError
 from valuecast.io.schema import ORDER_LINES_SCHEMA, ORDERS_SCHEMA, conform
 
 
@@ -448,7 +448,7 @@ def test_next_products_without_rules_is_empty():
 
 
 def test_lines_name_products_only_with_a_name_or_sku_and_a_positive_quantity():
-    from valuecast.analytics.growth import _names_products
+    from valuecast.analysis.growth.tables import _names_products
 
     orders = [("o1", "a", "2024-01-01")]
     assert not _names_products(shop(orders, [])[1])

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics import backtest as backtest_module
-from valuecast.analytics.backtest import (
+from valuecast.analysis.backtest import (
     backtest,
     cumulative_orders_by_week,
     holdout_split,
@@ -19,7 +18,7 @@ from valuecast.analytics.backtest import (
     top_decile_share,
 )
 from valuecast.datasets import load_cdnow_transactions
-from valuecast.models import BetaGeo, FitError
+from valuecast.models import BetaGeo, FitError, registry
 
 
 # -- a small order-log simulator and a pandas summary --------------------------------------------
@@ -325,8 +324,8 @@ class BrokenPredictions(BetaGeo):
 
 def test_a_failing_candidate_is_reported_and_skipped(simulated, monkeypatch):
     summary, _, holdout_days = simulated
-    monkeypatch.setitem(backtest_module.CANDIDATES, "pnbd", Unfittable)
-    monkeypatch.setitem(backtest_module.CANDIDATES, "mbgnbd", BrokenPredictions)
+    monkeypatch.setitem(registry.CANDIDATES, "pnbd", Unfittable)
+    monkeypatch.setitem(registry.CANDIDATES, "mbgnbd", BrokenPredictions)
     result = backtest(summary, holdout_days)
     out = result.to_dict()
     assert out["models"]["pnbd"] == {"error": "FitError: likelihood is flat: no information"}
@@ -338,7 +337,7 @@ def test_a_failing_candidate_is_reported_and_skipped(simulated, monkeypatch):
 
 def test_no_candidate_fits(simulated, monkeypatch):
     summary, _, holdout_days = simulated
-    monkeypatch.setitem(backtest_module.CANDIDATES, "bgnbd", Unfittable)
+    monkeypatch.setitem(registry.CANDIDATES, "bgnbd", Unfittable)
     result = backtest(summary, holdout_days, candidates=("bgnbd",))
     assert result.best is None and result.best_beats_naive is None
     out = result.to_dict()
@@ -349,9 +348,9 @@ def test_no_candidate_fits(simulated, monkeypatch):
 
 def test_ties_go_to_the_simpler_model(simulated, monkeypatch):
     summary, _, holdout_days = simulated
-    monkeypatch.setattr(backtest_module, "PENALIZERS", {})  # identical fits, identical scores
+    monkeypatch.setattr(registry, "PENALIZERS", {})  # identical fits, identical scores
     for name in ("pnbd", "mbgnbd"):
-        monkeypatch.setitem(backtest_module.CANDIDATES, name, BetaGeo)
+        monkeypatch.setitem(registry.CANDIDATES, name, BetaGeo)
     assert backtest(summary, holdout_days, candidates=("pnbd", "mbgnbd", "bgnbd")).best == "bgnbd"
     assert backtest(summary, holdout_days, candidates=("pnbd", "mbgnbd")).best == "mbgnbd"
 
@@ -501,8 +500,8 @@ def test_a_sample_of_customers_for_large_shops(simulated, simulated_result):
 
 def test_production_penalizers_are_tiny_and_only_where_needed():
     """BG/NBD stays exact; the others get a ridge too small to move a regular fit."""
-    assert "bgnbd" not in backtest_module.PENALIZERS
-    for name, penalizer in backtest_module.PENALIZERS.items():
-        model = backtest_module.candidate_model(name)
-        assert isinstance(model, backtest_module.CANDIDATES[name])
+    assert "bgnbd" not in registry.PENALIZERS
+    for name, penalizer in registry.PENALIZERS.items():
+        model = registry.candidate_model(name)
+        assert isinstance(model, registry.CANDIDATES[name])
         assert model.penalizer == penalizer <= 1e-10

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics.backtest import backtest, holdout_by_frequency
+from valuecast.analysis.backtest import backtest, holdout_by_frequency
 
 
 def test_groups_0_to_6_and_7_plus():

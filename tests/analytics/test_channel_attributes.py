@@ -2,7 +2,12 @@
 
 import pandas as pd
 
-from valuecast.analytics.channels import NONE_LABEL, clv_by_group, explode_tags, join_attributes
+from valuecast.analysis.growth.channels import (
+    NONE_LABEL,
+    clv_by_group,
+    explode_tags,
+    join_attributes,
+)
 
 
 def customers():

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics.channels import (
+from valuecast.analysis.growth.channels import (
     CAC_COLUMNS,
     cac_by_channel,
     cac_table,

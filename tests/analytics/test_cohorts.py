@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuecast.analytics.cohorts import (
+from valuecast.analysis.growth.cohorts import (
     GAP_BUCKETS,
     NONE_LABEL,
     churn_threshold,
@@ -248,7 +248,7 @@ def test_churn_threshold_on_a_constructed_history():
 
 def test_purchase_days_given_by_the_caller_give_the_same_results():
     """growth_tables computes the purchase days once and hands them to both functions."""
-    from valuecast.analytics._history import known_orders, purchase_days
+    from valuecast.analysis.growth.history import known_orders, purchase_days
 
     gaps = {f"a{i}": [10, 200] for i in range(4)} | {f"b{i}": [45] for i in range(2)} | {"c": []}
     orders = orders_table(gap_orders(gaps))
@@ -262,8 +262,8 @@ def test_purchase_days_given_by_the_caller_give_the_same_results():
 
 def test_first_purchases_given_by_the_caller_give_the_same_results(shop):
     """growth_tables computes the first purchases once for the cohorts and the growth stage."""
-    from valuecast.analytics._history import first_purchases, known_orders
-    from valuecast.analytics.stage import growth_stage, stage_to_dict
+    from valuecast.analysis.growth.history import first_purchases, known_orders
+    from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
 
     firsts = first_purchases(known_orders(shop, AS_OF))
     given, computed = (

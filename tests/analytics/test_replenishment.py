@@ -6,7 +6,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from valuecast.analytics.replenishment import (
+from valuecast.analysis.growth.replenishment import (
     CYCLE_COLUMNS,
     REMINDER_COLUMNS,
     reminders,

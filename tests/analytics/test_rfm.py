@@ -10,13 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuecast.analytics.rfm import (
-    GROUPS,
-    RFM_GRID,
-    percentile_scores,
-    rfm_group,
-    rfm_scores,
-)
+from segments_oracle import percentile_scores, rfm_group, rfm_scores
+from valuecast.analysis.segments import RFM_GRID
+from valuecast.tables import GROUPS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "segments.md"
 

@@ -9,7 +9,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from valuecast.analytics.stage import (
+from valuecast.analysis.growth.stage import (
     NO_SALES,
     STAGES,
     format_stage,

@@ -126,7 +126,7 @@ def test_amounts_of_1e12_are_accepted_and_analysed_whatever_their_sum(corpus, tm
 def test_a_failed_analysis_step_is_named_not_the_aborted_transaction(corpus, tmp_path, monkeypatch):
     """A statement that fails inside ``analyze FILE``'s one transaction aborts it: the error
     names the step that failed, not DuckDB's refusal of the statements after it."""
-    from valuecast.engine import predict
+    from valuecast.analysis import customers as predict
 
     def failing_segments(table, *args, **kwargs):
         table._find_backend().con.execute("SELECT CAST(1e21 AS BIGINT)")

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from valuecast.analysis.summary import summarize
 from valuecast.cli import app
-from valuecast.engine import summarize
-from valuecast.engine.files import summarize_files
 from valuecast.io import orders_duckdb, read_exports
+from valuecast.jobs.files import summarize_files
 from valuecast.store import Workspace
 
 MAP = "customer_id=customer,ordered_at=date,revenue=amount"

@@ -10,7 +10,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from valuecast.engine import customer_summary, summarize
+from valuecast.analysis.summary import customer_summary, summarize
 from valuecast.io import generic
 from valuecast.store import Workspace
 

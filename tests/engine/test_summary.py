@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valuecast.datasets import load_cdnow_summary, load_cdnow_transactions
-from valuecast.engine import (
+from valuecast.analysis.summary import (
     HOLDOUT_COLUMNS,
     SUMMARY_COLUMNS,
     SummaryError,
@@ -20,6 +19,7 @@ from valuecast.engine import (
     customer_summary,
     summarize,
 )
+from valuecast.datasets import load_cdnow_summary, load_cdnow_transactions
 from valuecast.store import Workspace
 
 

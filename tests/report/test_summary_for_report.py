@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuecast.analytics.backtest import cumulative_orders_by_week
-from valuecast.engine import summarize
-from valuecast.pipeline import actual_weekly_cumulative
+from valuecast.analysis.backtest import cumulative_orders_by_week
+from valuecast.analysis.predict import actual_weekly_cumulative
+from valuecast.analysis.summary import summarize
 from valuecast.store import Workspace
 
 

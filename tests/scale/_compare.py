@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS
 
 
 def _plain(values: pd.Series) -> list:

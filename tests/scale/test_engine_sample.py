@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 
-from valuecast.analytics.backtest import backtest, holdout_split
+from valuecast.analysis.attributes import shop_facts
+from valuecast.analysis.backtest import backtest, holdout_split
+from valuecast.analysis.predict import actual_weekly_cumulative, choose_model
+from valuecast.analysis.summary import summarize
 from valuecast.datasets import data_file
-from valuecast.engine import summarize
-from valuecast.engine.attributes import shop_facts
-from valuecast.engine.predict import choose_model
 from valuecast.io import read_exports
-from valuecast.pipeline import AnalysisOptions, actual_weekly_cumulative
+from valuecast.jobs.analyze import AnalysisOptions
 from valuecast.store import Workspace
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from valuecast.datasets.demo_shop import generate_demo_shop
 from valuecast.io import read_exports
-from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 from valuecast.store import Workspace
 from valuecast.store.snapshots import save_snapshot
 

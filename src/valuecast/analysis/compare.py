@@ -12,8 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.analytics.rfm import GROUPS
-from valuecast.analytics.tiers import TIERS
+from valuecast.tables import GROUPS, TIERS
 
 __all__ = ["AT_RISK_GROUPS", "NEW", "Comparison", "comparison", "history_table"]
 

@@ -179,8 +179,8 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.snapshots import refresh
-    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
     from valuecast.store.snapshots import save_snapshot
 
     started = time.perf_counter()
@@ -252,7 +252,7 @@ def analyze(
     reminders.csv.  Without FILE it analyses what the workspace holds.
     """
     if engine != "duckdb":  # the analysis runs on Spark or the database (docs/scale.md)
-        from valuecast.pipeline import AnalysisOptions
+        from valuecast.jobs.analyze import AnalysisOptions
 
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,

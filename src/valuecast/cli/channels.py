@@ -3,8 +3,8 @@
 Registered in :mod:`valuecast.cli`.  The command takes the customers table of
 the last ``valuecast analyze`` snapshot when it ran with the same options on the data the
 workspace holds now, else analyses the workspace (opened read-only, the same analysis), groups the customers table by one
-attribute (:func:`valuecast.analytics.channels.clv_by_group`) and, given ``--spend``, adds per
-channel the all-months CAC figures of :func:`valuecast.analytics.channels.cac_table`.
+attribute (:func:`valuecast.analysis.growth.channels.clv_by_group`) and, given ``--spend``, adds per
+channel the all-months CAC figures of :func:`valuecast.analysis.growth.channels.cac_table`.
 """
 
 from __future__ import annotations
@@ -115,17 +115,17 @@ def channels(
     month, and writes OUT/cac.csv with the same per channel and cohort month.  Channels that
     differ only in case or spaces ("Google", "google") are one channel.
     """
-    from valuecast.analytics.channels import (
+    from valuecast.analysis.growth.channels import (
         cac_table,
         canonical_channels,
         channels_frame,
         clv_by_group,
         monthly_revenue,
     )
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
+    from valuecast.jobs.analyze import AnalysisOptions, analyze
     from valuecast.jobs.snapshots import reusable_analysis
-    from valuecast.pipeline import AnalysisOptions, analyze
     from valuecast.store import EngineError
 
     options = AnalysisOptions(as_of=as_of, margin=margin)
@@ -136,7 +136,7 @@ def channels(
     if not workspace.exists():
         fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
     spend_frame = read_spend_or_fail(spend)
-    from valuecast.analytics.channels import explode_tags, join_attributes
+    from valuecast.analysis.growth.channels import explode_tags, join_attributes
     from valuecast.io.attributes import read_attributes
 
     attribute_frame = None

@@ -192,7 +192,7 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     ingest leaves no empty workspace behind.  A workspace another process created or holds is
     never removed: a lock conflict removes nothing.
     """
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.store import EngineError, Workspace
     from valuecast.store.snapshots import SnapshotError

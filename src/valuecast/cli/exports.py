@@ -65,8 +65,9 @@ def export(
     CLV as the value of a value-based audience).  Only customers who accepted marketing are
     exported unless --include-non-consenting is given.
     """
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
+    from valuecast.jobs.analyze import AnalysisOptions, analyze
     from valuecast.jobs.snapshots import reusable_analysis
     from valuecast.outputs.audiences import (
         CONTACT_FIELDS,
@@ -75,7 +76,6 @@ def export(
         parse_where,
         write_audience,
     )
-    from valuecast.pipeline import AnalysisOptions, analyze
     from valuecast.store import EngineError
 
     if segment is not None and where is not None:

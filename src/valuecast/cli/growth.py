@@ -36,12 +36,16 @@ def _as_of(orders: Any, as_of: str | None, *, required: bool = True):
 
     A bad date, or no order date at all when one is required, is one line and exit code 2.
     """
-    from valuecast.analytics._history import resolve_as_of
-    from valuecast.engine import SummaryError
-    from valuecast.engine.summary import _as_date
+    from valuecast.analysis.growth.history import resolve_as_of
+    from valuecast.analysis.summary import SummaryError
+    from valuecast.dates import as_date
 
     try:
-        return resolve_as_of(orders, as_of) if required else _as_date(as_of, "as-of")
+        return (
+            resolve_as_of(orders, as_of)
+            if required
+            else as_date(as_of, "as-of", error=SummaryError)
+        )
     except SummaryError as error:
         fail(str(error))
 
@@ -73,7 +77,11 @@ def cohorts(
     """
     from rich.table import Table
 
-    from valuecast.analytics.cohorts import churn_threshold, cohort_tables, days_between_orders
+    from valuecast.analysis.growth.cohorts import (
+        churn_threshold,
+        cohort_tables,
+        days_between_orders,
+    )
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: not a folder (--out)")
@@ -177,7 +185,7 @@ def stage(
     as_json: JsonOption = False,
 ) -> None:
     """Show the shop's growth stage, the suggested effort on retention, and the evidence."""
-    from valuecast.analytics.stage import format_stage, growth_stage, stage_to_dict
+    from valuecast.analysis.growth.stage import format_stage, growth_stage, stage_to_dict
 
     with open_workspace(workspace) as ws:
         orders = ws.orders()

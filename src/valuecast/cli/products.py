@@ -38,9 +38,9 @@ def affinity(
     from rich.table import Table
     from rich.text import Text
 
-    from valuecast.analytics._history import resolve_as_of
-    from valuecast.analytics.affinity import next_products, product_affinity
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.growth.affinity import next_products, product_affinity
+    from valuecast.analysis.growth.history import resolve_as_of
+    from valuecast.analysis.summary import SummaryError
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder")
@@ -114,10 +114,10 @@ def reminders(
     from rich.table import Table
     from rich.text import Text
 
-    from valuecast.analytics._history import resolve_as_of
-    from valuecast.analytics.replenishment import reminders as due_reminders
-    from valuecast.analytics.replenishment import replenishment_cycles
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.growth.history import resolve_as_of
+    from valuecast.analysis.growth.replenishment import reminders as due_reminders
+    from valuecast.analysis.growth.replenishment import replenishment_cycles
+    from valuecast.analysis.summary import SummaryError
 
     if out is not None and out.is_dir():
         fail(f"{out}: is a folder (give a .csv file)")

@@ -34,7 +34,7 @@ def report(
     and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
     it needs no network.
     """
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.jobs.report import analyse_for_report
     from valuecast.outputs.report import write_report

@@ -1,8 +1,8 @@
 """``--engine spark|URL`` for ``ingest``, ``summary`` and ``analyze``: the same jobs on the shop's engine.
 
 The commands ``ingest``, ``summary`` and ``analyze`` branch here when ``--engine`` is not ``duckdb``; the work is in
-:mod:`valuecast.engine.scale` (where the tables are and where results go) and
-:mod:`valuecast.engine.predict` (the analysis, shared with the DuckDB workspace).
+:mod:`valuecast.jobs.scale` (where the tables are and where results go) and
+:mod:`valuecast.analysis.customers` (the analysis, shared with the DuckDB workspace).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from valuecast.cli.common import (
 
 
 def _errors():
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.store import EngineError
 
@@ -44,7 +44,7 @@ def _run(what: str, job):
 
 def ingest_on_engine(files, engine, tables, export_format, column_map, fx, as_json) -> None:
     """Read the exports with the importers and write the canonical tables to the engine."""
-    from valuecast.engine.scale import ingest_to_engine
+    from valuecast.jobs.scale import ingest_to_engine
 
     results = read_files(files, export_format, column_map, fx)
     report, written = _run("ingest", lambda: ingest_to_engine(results, engine, tables))
@@ -62,7 +62,7 @@ def summary_on_engine(
     engine, tables, out, as_of, calibration_end, compressed, as_json, files=None
 ) -> None:
     """Summary (and compressed table) computed and written by the engine."""
-    from valuecast.engine.scale import summarize_on_engine
+    from valuecast.jobs.scale import summarize_on_engine
 
     if files:
         fail("with --engine, ingest the exports first (valuecast ingest --engine ...)")
@@ -95,7 +95,7 @@ def analyze_on_engine_cli(
     files, engine, tables, export_format, column_map, fx, options, out: Path, quiet=False
 ):
     """``valuecast analyze --engine ...``: ingest FILEs (if any) to the engine, then analyse there."""
-    from valuecast.engine.scale import analyze_on_engine, ingest_to_engine
+    from valuecast.jobs.scale import analyze_on_engine, ingest_to_engine
 
     try:
         options.validate()

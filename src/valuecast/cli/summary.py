@@ -55,7 +55,7 @@ def summary(
         return scale.summary_on_engine(
             engine, tables, out, as_of, calibration_end, compressed, as_json, files
         )
-    from valuecast.engine import SummaryError, summarize
+    from valuecast.analysis.summary import SummaryError, summarize
     from valuecast.io.schema import InputError
     from valuecast.outputs.files import write_atomically, write_ibis_csv
     from valuecast.store import EngineError, Workspace
@@ -68,7 +68,7 @@ def summary(
     started = time.perf_counter()
     source: dict[str, object]
     if files:
-        from valuecast.engine.files import summarize_files
+        from valuecast.jobs.files import summarize_files
 
         for name in files:
             require_file(name)

@@ -1,6 +1,6 @@
 """Large orders CSV files parsed by DuckDB's parallel CSV reader, for summaries without a workspace.
 
-``valuecast summary orders.csv`` (:mod:`valuecast.engine.files`) summarises a large orders table
+``valuecast summary orders.csv`` (:mod:`valuecast.jobs.files`) summarises a large orders table
 where DuckDB parsed it, without copying the orders through Python.  This module lets DuckDB parse
 only where the result is certain to equal what the importer (:mod:`valuecast.io.csvfile`,
 :mod:`valuecast.io.generic`) gives, and flags every row that is not that clean, common case:

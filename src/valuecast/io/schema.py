@@ -2,7 +2,7 @@
 
 Importers (one module per source format in :mod:`valuecast.io`) read a merchant's export and return
 an :class:`ImportResult` holding pandas DataFrames with exactly these columns and dtypes; the engine
-(:mod:`valuecast.engine`) writes them into the workspace.  Nothing downstream reads raw files.
+(:mod:`valuecast.store`) writes them into the workspace.  Nothing downstream reads raw files.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from valuecast.errors import ValuecastError
 
 MAX_AMOUNT = 1e12
 """The largest amount an order or a cell may hold, either sign, inclusive (in its currency):
@@ -99,7 +101,7 @@ def conform(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-class InputError(ValueError):
+class InputError(ValuecastError, ValueError):
     """Bad input: rendered as one line naming the file, the row and the column."""
 
     def __init__(

@@ -7,7 +7,7 @@ accepted for ``spend``). Other columns are ignored. Rules:
 * ``month`` is ``YYYY-MM``; ``YYYY-MM-DD`` (optionally with a time, as spreadsheets write dates)
   is accepted and means the month of that date.
 * ``channel`` is the acquisition channel as written (trimmed); it is matched to the customers'
-  ``acquisition_channel`` later, case-insensitively (:func:`valuecast.analytics.channels.cac_table`).
+  ``acquisition_channel`` later, case-insensitively (:func:`valuecast.analysis.growth.channels.cac_table`).
 * ``spend`` is an amount read with the orders' money rules (``1234.5``, ``$1,234.50``,
   ``1.234,50`` ...); it must be zero or positive. An empty spend cell is an error: a month
   without spend is left out of the file, never written as an empty cell that could be mistaken

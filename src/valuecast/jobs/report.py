@@ -45,7 +45,7 @@ def analyse_for_report(
     ``spend`` is a frame of :func:`valuecast.io.spend.read_spend` or the path of SPEND.csv.
     Raises what the analysis raises (``SummaryError``, ``InputError``, ``ValueError``).
     """
-    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 
     if spend is not None and not isinstance(spend, pd.DataFrame):
         from valuecast.io.spend import read_spend

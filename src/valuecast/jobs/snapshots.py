@@ -29,12 +29,12 @@ __all__ = ["RefreshResult", "compare", "history", "refresh", "reusable_analysis"
 
 
 def reusable_analysis(workspace, options):
-    """The latest snapshot as an :class:`~valuecast.pipeline.Analysis` when it is exactly what
+    """The latest snapshot as an :class:`~valuecast.jobs.analyze.Analysis` when it is exactly what
     analysing the workspace with ``options`` would give now, else None.
 
     That is: it ran with the same options, and nothing was ingested after it.
     """
-    from valuecast.pipeline import Analysis
+    from valuecast.jobs.analyze import Analysis
 
     snapshot_id = reusable_snapshot(workspace, options)
     if snapshot_id is None:
@@ -99,7 +99,7 @@ def refresh(
     are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
     the analysis has their memory.
     """
-    from valuecast.pipeline import AnalysisOptions, analyze_with_growth
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 
     options = options or AnalysisOptions()
     with workspace.transaction():

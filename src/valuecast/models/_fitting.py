@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from valuecast.errors import ValuecastError
+
 ArrayLike = Any  # numpy arrays, pandas Series, lists, scalars
 
 # Log parameters are searched in [-20, 20]: wide enough for any interior optimum in day units,
@@ -29,7 +31,7 @@ LOG_BOUND = 20.0
 LOG_EDGE = 19.9
 
 
-class FitError(RuntimeError):
+class FitError(ValuecastError, RuntimeError):
     """Raised when a model cannot be fitted to the data it was given."""
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import ibis
 from ibis.backends import BaseBackend
 
+from valuecast.errors import ValuecastError
+
 DEFAULT_WORKSPACE = "valuecast.duckdb"
 
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
@@ -25,7 +27,7 @@ MEMORY_LIMIT_VARIABLE = "VALUECAST_MEMORY_LIMIT"
 DEFAULT_WORKSPACE_MEMORY_LIMIT = "1GB"
 
 
-class EngineError(ValueError):
+class EngineError(ValuecastError, ValueError):
     """An engine specification that cannot be connected to (rendered as one line)."""
 
 

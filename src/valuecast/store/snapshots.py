@@ -5,7 +5,7 @@ it was run after and its growth tables (cohorts, channels, products, ...).  They
 tables of the workspace DuckDB file::
 
     snapshots           snapshot_id, created_at, as_of, summary (JSON), ingest_report (JSON)
-    snapshot_customers  snapshot_id + the customers table (valuecast.columns)
+    snapshot_customers  snapshot_id + the customers table (valuecast.tables.CUSTOMER_COLUMNS)
     snapshot_tables     snapshot_id, name (e.g. "cohorts.csv"), data (the table as Parquet bytes)
 
 A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from valuecast.columns import DATE_COLUMNS
+from valuecast.errors import ValuecastError
+from valuecast.tables import DATE_COLUMNS
 
 __all__ = [
     "SnapshotError",
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 
-class SnapshotError(ValueError):
+class SnapshotError(ValuecastError, ValueError):
     """A snapshot that does not exist, or nothing to compare (rendered as one line)."""
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from valuecast.outputs.audiences import FORMATS, SEGMENTS
-from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS
 from valuecast.web.state import Busy, Dashboard
 from valuecast.web.views import PAGES, records
 

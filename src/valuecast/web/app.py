@@ -100,7 +100,7 @@ def create_app(
 
 def _errors(app: FastAPI) -> None:
     """Errors as one line: JSON for the API, a small page for the pages."""
-    from valuecast.engine import SummaryError
+    from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.outputs.audiences import ExportError
     from valuecast.store import EngineError

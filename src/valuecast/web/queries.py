@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.pipeline import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS
 from valuecast.web.views import records
 
 # columns the customers table shows, in order (all sortable)

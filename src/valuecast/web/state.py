@@ -71,7 +71,7 @@ class Job:
         }
 
 
-# the progress messages of refresh (snapshots.refresh, pipeline.analyze_with_growth) in order:
+# the progress messages of refresh (snapshots.refresh, jobs.analyze.analyze_with_growth) in order:
 # the progress bar moves by step (their durations vary with the shop; the step names are shown)
 STEPS = (
     "receiving the file",

@@ -77,7 +77,7 @@ def _shown(text: str, saved: list[tuple[Path, str]]) -> str:
 
 def _options(dashboard: Dashboard):
     """The analysis options: those of the latest snapshot (horizon, margin, discount rate)."""
-    from valuecast.pipeline import AnalysisOptions
+    from valuecast.jobs.analyze import AnalysisOptions
 
     info = dashboard.snapshot()
     if info is None:
@@ -143,9 +143,9 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
         raise ValueError("upload an export first: there is no analysis to add spend to")
 
     def work(job: Job) -> None:
-        from valuecast.pipeline import analyze_with_growth
+        from valuecast.jobs.analyze import analyze_with_growth
         from valuecast.store.snapshots import save_snapshot
-        from valuecast.store.spend import store_spend
+        from valuecast.web.state import store_spend
 
         options = _options(dashboard)
         workspace = dashboard.workspace

@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.outputs.report.charts import Chart, HtmlTable, Section, finite
+from valuecast.outputs.report.charts import (
+    Chart,
+    HtmlTable,
+    Section,
+    axis_layout,
+    count_text,
+    finite,
+    plotly_figure,
+    plural_text,
+)
 
 # which report sections each page shows (the report's section keys)
 PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -84,15 +93,8 @@ def _text(value: Any) -> str:
 def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section:
     import plotly.graph_objects as go
 
-    from valuecast.analytics.affinity import SAME_ORDER
-    from valuecast.outputs.report.charts import (
-        BLUE,
-        GREY,
-        axis_layout,
-        count_text,
-        plotly_figure,
-        plural_text,
-    )
+    from valuecast.analysis.growth.affinity import SAME_ORDER
+    from valuecast.outputs.report.charts import BLUE, GREY
 
     charts: list[Chart] = []
     section_tables: list[HtmlTable] = []

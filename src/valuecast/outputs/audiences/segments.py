@@ -2,7 +2,7 @@
 
 Thresholds are module constants; "high historic value" means the customer's ``historic_clv`` is
 higher than that of at least 70% of the shop's customers (the rule of the *high* predicted spend
-tier, :func:`valuecast.analytics.tiers.predicted_spend_tier`, applied to historic CLV and computed
+tier, :func:`valuecast.analysis.segments.predicted_spend_tier`, applied to historic CLV and computed
 over the whole table, before any consent filter).
 
 ``champions``
@@ -30,7 +30,7 @@ over the whole table, before any consent filter).
 
 ``at-risk-high-value``, ``win-back`` and ``due-for-reorder`` select nobody when the shop's model
 could not be fitted (churn and alive probabilities are then missing); the spend tiers then rank
-historic CLV (:func:`valuecast.pipeline.analyze`), so the tier segments still select customers.
+historic CLV (:func:`valuecast.jobs.analyze.analyze`), so the tier segments still select customers.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from valuecast.analytics.rfm import GROUPS
-from valuecast.analytics.tiers import TIERS, predicted_spend_tier
+from valuecast.analysis.segments import predicted_spend_tier
 from valuecast.outputs.audiences.table import ExportError, number_column
+from valuecast.tables import GROUPS, TIERS
 
 HIGH_VALUE_SHARE = 0.30
 """High historic value: ``historic_clv`` higher than that of at least 70% of the customers."""

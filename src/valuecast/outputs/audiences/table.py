@@ -1,7 +1,7 @@
 """The customers to export: the analysis customers table with their contact fields.
 
 :func:`audience_table` left-joins the analysis customers table (columns
-:data:`valuecast.pipeline.CUSTOMER_COLUMNS`) with the contact fields of the workspace ``customers``
+:data:`valuecast.tables.CUSTOMER_COLUMNS`) with the contact fields of the workspace ``customers``
 table (a Shopify customers export): ``email, first_name, last_name, phone, city, province,
 country, zip`` on ``customer_id``.  A customer without a contact row keeps empty contact fields;
 ``email`` falls back to ``customer_id`` when that looks like an e-mail address (orders tables keyed
@@ -19,7 +19,7 @@ import re
 
 import pandas as pd
 
-from valuecast.columns import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS
 
 
 class ExportError(ValueError):

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.columns import CUSTOMER_COLUMN_KINDS
 from valuecast.outputs.audiences.table import AUDIENCE_COLUMNS, CONTACT_FIELDS, ExportError
+from valuecast.tables import CUSTOMER_COLUMN_KINDS
 
 MAX_WHERE_LENGTH = 2000
 _KEYWORDS = {"and": "and", "or": "or", "not": "not", "in": "in"}

@@ -126,7 +126,7 @@ def render_report(
     """The report as one HTML page: Plotly's JavaScript inline once, no external resource.
 
     ``summary`` is the analysis summary (summary.json, with ``summary["growth"]`` from
-    :func:`valuecast.analytics.growth.growth_tables`), ``customers`` the customers table,
+    :func:`valuecast.analysis.growth.tables.growth_tables`), ``customers`` the customers table,
     ``tables`` the growth tables by file name (``cohorts.csv``, ``retention.csv``,
     ``channels.csv``, ...) and ``ingest_report`` the last ingest report (or None).
     """

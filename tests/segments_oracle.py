@@ -1,42 +1,8 @@
-"""RFM scores (1-5 within the shop) and Shopify's RFM group names.
+"""The RFM rule of :mod:`valuecast.analysis.segments` in NumPy: the oracle its tests compare with.
 
-Scores
-------
-Each customer gets a recency, a frequency and a monetary score from 1 to 5, where 5 is best
-(most recent, most orders, most money).  The score says how much of the shop the customer beats:
-
-    score = 1 + floor(5 * share of the shop's customers with a strictly worse value)
-
-so a 5 beats at least 80% of the shop, a 4 at least 60% (and less than 80%), and so on down to a
-1, which beats fewer than 20%.  On values without ties these are exactly the quintiles (the top
-fifth gets 5); on tied values it is the rule that keeps ties together: customers with equal values
-beat the same customers and so always get the same score, and the worst value in the shop always
-scores 1.
-
-Ties matter most for frequency.  In a shop where 70% of customers have exactly one order, those
-customers beat nobody and all score F = 1; a two-order customer beats the 70% and scores
-1 + floor(5 * 0.70) = 4; three or more orders (beating, say, 85%) scores 5.  There are then no
-F = 2 or F = 3 customers: a "quintile" that would split one-time buyers arbitrarily into F = 1 and
-F = 2 would say something about them that the data does not.  The scores stay comparable across
-shops: F = 4 always means "more orders than at least 60% of this shop's customers".
-
-Customers without orders (``frequency_orders == 0``) are not ranked: their three scores are 0,
-their ``rfm_score`` is ``"000"`` and their group is Prospects.  Everyone else is ranked among the
-customers with orders only.
-
-Groups
-------
-:func:`rfm_group` names each customer from R and ``FM = (F + M) / 2`` on the grid in
-:data:`RFM_GRID` (documented for merchants in ``docs/segments.md``)::
-
-    R \\ FM   1 - 2.5          3 - 3.5          4            4.5 - 5
-    5        New              Active           Champions    Champions
-    4        Promising        Active           Loyal        Champions
-    3        Needs attention  Needs attention  Loyal        Loyal
-    2        Almost lost      Almost lost      At risk      Previously loyal
-    1        Dormant          Almost lost      At risk      Previously loyal
-
-plus Prospects for customers with no orders: the 11 names of Shopify's RFM groups.
+Written independently of the Ibis expressions (sorting and counting in NumPy), on the rule of
+that module's docstring; the spend tiers' NumPy form is :func:`~valuecast.analysis.segments.
+predicted_spend_tier` itself.
 """
 
 from __future__ import annotations
@@ -46,41 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecast.analysis.segments import RFM_GRID, smaller_and_larger
+
 ArrayLike = Any
-
-GROUPS: tuple[str, ...] = (
-    "Champions",
-    "Loyal",
-    "Active",
-    "New",
-    "Promising",
-    "Needs attention",
-    "At risk",
-    "Previously loyal",
-    "Almost lost",
-    "Dormant",
-    "Prospects",
-)
-"""Shopify's RFM group names, best first; Prospects are the customers without orders."""
-
-# Columns: F + M = 2, 3, ..., 10, i.e. FM = (F + M) / 2 = 1, 1.5, ..., 5.  Rows: R = 1 .. 5.
-_NAMES = {
-    # R: (FM 1 - 2.5 [4 columns], FM 3 - 3.5 [2], FM 4 [1], FM 4.5 - 5 [2])
-    5: ("New", "Active", "Champions", "Champions"),
-    4: ("Promising", "Active", "Loyal", "Champions"),
-    3: ("Needs attention", "Needs attention", "Loyal", "Loyal"),
-    2: ("Almost lost", "Almost lost", "At risk", "Previously loyal"),
-    1: ("Dormant", "Almost lost", "At risk", "Previously loyal"),
-}
-_BAND_WIDTHS = (4, 2, 1, 2)  # columns per FM band: 1-2.5, 3-3.5, 4, 4.5-5
-
-RFM_GRID: dict[int, tuple[str, ...]] = {
-    recency: tuple(
-        name for name, width in zip(names, _BAND_WIDTHS, strict=True) for _ in range(width)
-    )
-    for recency, names in _NAMES.items()
-}
-"""``RFM_GRID[R][F + M - 2]``: the group of a customer with recency score R and F + M."""
 
 _VALID_SCORES = np.arange(6, dtype=float)
 _SCORE_STRINGS = np.array([f"{code:03d}" for code in range(1000)], dtype=object)
@@ -89,34 +23,6 @@ _SCORE_STRINGS = np.array([f"{code:03d}" for code in range(1000)], dtype=object)
 def _scores_from_below(below: np.ndarray, n: int) -> np.ndarray:
     """``1 + floor(5 * below / n)`` in exact integer arithmetic (below < n, so at most 5)."""
     return (1 + (5 * below) // n).astype(np.int8)
-
-
-def _smaller_and_larger(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each value, how many values are strictly smaller and how many strictly larger.
-
-    Equal values get equal counts.  Whole numbers in a modest range (days, order counts) are
-    counted without sorting; anything else takes one stable argsort.
-    """
-    n = len(values)
-    low, high = values.min(), values.max()
-    if high - low < 4 * n + 1000 and np.array_equal(values, np.floor(values)):
-        offsets = (values - low).astype(np.intp)
-        counts = np.bincount(offsets, minlength=int(high - low) + 1)
-        at_most = np.cumsum(counts)
-        return (at_most - counts)[offsets], (n - at_most)[offsets]
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    change = ordered[1:] != ordered[:-1]
-    positions = np.arange(n)
-    # sorted position of the first value of each run of equal values = number strictly smaller
-    first = np.maximum.accumulate(np.where(np.r_[True, change], positions, 0))
-    # sorted position of the last value of the run: n - 1 - it = number strictly larger
-    last = np.minimum.accumulate(np.where(np.r_[change, True], positions, n - 1)[::-1])[::-1]
-    smaller = np.empty(n, dtype=np.int64)
-    larger = np.empty(n, dtype=np.int64)
-    smaller[order] = first
-    larger[order] = n - 1 - last
-    return smaller, larger
 
 
 def percentile_scores(values: ArrayLike, higher_is_better: bool = True) -> np.ndarray:
@@ -131,7 +37,7 @@ def percentile_scores(values: ArrayLike, higher_is_better: bool = True) -> np.nd
     n = len(array)
     if n == 0:
         return np.zeros(0, dtype=np.int8)
-    smaller, larger = _smaller_and_larger(array)
+    smaller, larger = smaller_and_larger(array)
     worse = smaller if higher_is_better else larger
     return _scores_from_below(worse.astype(np.int64), n)
 

@@ -2,7 +2,9 @@
 
 One list for the pipeline that builds the table (:data:`CUSTOMER_COLUMNS`, in file order), the
 snapshots and files that store its dates as calendar dates, and the audience exports whose
-``--where`` compares text, numbers, dates and booleans each their own way.
+``--where`` compares text, numbers, dates and booleans each their own way; and the values its
+``rfm_group`` and ``predicted_spend_tier`` columns take (:data:`GROUPS`, :data:`TIERS`), which
+snapshots and audiences list in that order.
 """
 
 from __future__ import annotations
@@ -44,3 +46,21 @@ CUSTOMER_COLUMNS: tuple[str, ...] = tuple(CUSTOMER_COLUMN_KINDS)
 DATE_COLUMNS: tuple[str, ...] = tuple(
     name for name, kind in CUSTOMER_COLUMN_KINDS.items() if kind == "date"
 )
+
+GROUPS: tuple[str, ...] = (
+    "Champions",
+    "Loyal",
+    "Active",
+    "New",
+    "Promising",
+    "Needs attention",
+    "At risk",
+    "Previously loyal",
+    "Almost lost",
+    "Dormant",
+    "Prospects",
+)
+"""Shopify's RFM group names, best first; Prospects are the customers without orders."""
+
+TIERS: tuple[str, ...] = ("high", "medium", "low")
+"""The values of ``predicted_spend_tier``, highest first (None: no value to rank)."""

@@ -43,7 +43,7 @@ def _distinct_histories(frequency, recency, T):
     return f, r, t, inverse
 
 
-def _period_ends(horizon: int, period_days: float, time_unit_days: float) -> np.ndarray:
+def period_ends(horizon: int, period_days: float, time_unit_days: float) -> np.ndarray:
     if horizon < 1 or int(horizon) != horizon:
         raise ValueError("horizon must be a whole number of periods, at least 1")
     if time_unit_days <= 0:
@@ -81,7 +81,7 @@ def expected_transactions_by_period(
     Returns an array of shape ``(n_customers, horizon)``: column ``k`` holds
     ``E[X(T, T + (k+1) P) - X(T, T + k P) | history]``.
     """
-    ends = _period_ends(horizon, period_days, time_unit_days)
+    ends = period_ends(horizon, period_days, time_unit_days)
     # Predict once per distinct history: many customers share (frequency, recency, T).
     f, r, t, inverse = _distinct_histories(frequency, recency, T)
     return np.column_stack(list(_per_period(transaction_model, f, r, t, ends)))[inverse]
@@ -98,13 +98,13 @@ def discounted_expected_transactions(
     time_unit_days: float = 1.0,
 ) -> np.ndarray:
     """``sum_k E[transactions in period k | history] / (1 + d) ** k`` for each customer."""
-    ends = _period_ends(horizon, period_days, time_unit_days)
+    ends = period_ends(horizon, period_days, time_unit_days)
     rate = period_discount_rate(annual_discount_rate, period_days)
     f, r, t, inverse = _distinct_histories(frequency, recency, T)
-    return _discounted_sum(transaction_model, f, r, t, ends, rate)[inverse]
+    return discounted_sum(transaction_model, f, r, t, ends, rate)[inverse]
 
 
-def _discounted_sum(transaction_model, f, r, t, ends, rate) -> np.ndarray:
+def discounted_sum(transaction_model, f, r, t, ends, rate) -> np.ndarray:
     """Per distinct history: each period's expected transactions discounted to today, summed."""
     total = np.zeros(len(f))
     for k, transactions in enumerate(_per_period(transaction_model, f, r, t, ends), start=1):
@@ -186,7 +186,7 @@ class CLVInterval:
     level: float
 
 
-def _log_param_jacobian(model, evaluate, step: float = 1e-4) -> np.ndarray:
+def log_param_jacobian(model, evaluate, step: float = 1e-4) -> np.ndarray:
     """Forward differences of ``evaluate(model)`` (an array) with respect to the log parameters."""
     base = evaluate(model)
     names = list(model.params_)
@@ -229,19 +229,19 @@ def customer_lifetime_value_interval(
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
     z = float(norm.ppf(0.5 + level / 2))
-    ends = _period_ends(horizon, period, time_unit_days)
+    ends = period_ends(horizon, period, time_unit_days)
     rate = period_discount_rate(annual_discount_rate, period)
     f, r, t, inverse = _distinct_histories(frequency, recency, T)
 
-    transactions, d_transactions = _log_param_jacobian(
-        transaction_model, lambda model: _discounted_sum(model, f, r, t, ends, rate)
+    transactions, d_transactions = log_param_jacobian(
+        transaction_model, lambda model: discounted_sum(model, f, r, t, ends, rate)
     )
     if spend_model is None:
         value = as_float_array(monetary_value, "monetary_value")
         d_value = np.zeros((len(value), 0))
         spend_cov = np.zeros((0, 0))
     else:
-        value, d_value = _log_param_jacobian(
+        value, d_value = log_param_jacobian(
             spend_model,
             lambda model: model.expected_average_value(
                 frequency if spend_frequency is None else spend_frequency, monetary_value

@@ -1,6 +1,6 @@
 """valuecast where the orders are: a SparkSession (local or a cluster's) or a SQL database.
 
-The analysis is the one of the DuckDB workspace (:func:`valuecast.engine.predict.analyze_tables`,
+The analysis is the one of the DuckDB workspace (:func:`valuecast.analysis.customers.analyze_tables`,
 Ibis expressions); this module finds the canonical tables on the engine, writes the canonical
 tables of ingested exports there, and writes the results there.
 
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from valuecast.engine.predict import drop_table
+from valuecast.analysis.backend import drop_table
 from valuecast.store.connection import EngineError, connect, connect_spark
 
 CANONICAL = ("orders", "order_lines", "customers")
@@ -286,7 +286,7 @@ def summarize_on_engine(
     compressed: str | None = None,
 ) -> dict[str, Any]:
     """The per-customer summary (and the compressed table) computed and written by the engine."""
-    from valuecast.engine.summary import summarize
+    from valuecast.analysis.summary import summarize
 
     with open_engine(engine, location) as source:
         result = summarize(
@@ -341,7 +341,7 @@ def analyze_on_engine(
     Spark writes ``out/customers.parquet`` (a Parquet folder); a SQL database gets the table
     ``valuecast_customer_clv``.  Returns (summary, where each output went).
     """
-    from valuecast.engine.predict import analyze_tables
+    from valuecast.analysis.customers import analyze_tables
 
     show = progress or (lambda _: None)
     out = Path(out) if not str(out).startswith(("dbfs:", "s3:", "abfss:", "gs:")) else out

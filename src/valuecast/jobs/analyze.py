@@ -1,7 +1,7 @@
 """Orders -> summary -> models -> the customers table: the one path the CLI, report and web share.
 
 :func:`analyze` takes an open workspace and returns an :class:`Analysis`: the customers table
-(one row per non-guest customer, columns :data:`CUSTOMER_COLUMNS`) and the JSON-ready summary
+(one row per non-guest customer, columns :data:`valuecast.tables.CUSTOMER_COLUMNS`) and the JSON-ready summary
 that explains it (data, model choice and backtest, totals with their interval, RFM groups and
 spend tiers, and whether the predictions are trustworthy).  Nothing here reads raw files.
 """
@@ -14,19 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-# the customers table's columns live in valuecast.columns; the pipeline's users read them here
-from valuecast.columns import CUSTOMER_COLUMNS as CUSTOMER_COLUMNS
-from valuecast.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
-
-MODELS = {"bgnbd": BetaGeo, "pnbd": ParetoNBD, "mbgnbd": ModifiedBetaGeo}
-
-# Klaviyo's published minimums for predictive analytics
-MIN_CUSTOMERS = 500
-MIN_HISTORY_DAYS = 180
-MIN_ORDERS_FOR_A_LOYAL_CUSTOMER = 3
+from valuecast.dates import to_date
+from valuecast.models.registry import CANDIDATES
 
 Progress = Callable[[str], None]
 
@@ -49,7 +40,7 @@ class AnalysisOptions:
     backtest_max_customers: int | None = 100_000
 
     def validate(self) -> None:
-        if self.model not in ("auto", *MODELS):
+        if self.model not in ("auto", *CANDIDATES):
             raise ValueError(f"unknown model {self.model!r}: use auto, bgnbd, pnbd or mbgnbd")
         if self.horizon < 1:
             raise ValueError("horizon must be at least 1 month")
@@ -75,11 +66,11 @@ def analyze(
 ) -> Analysis:
     """Run the whole analysis on an open :class:`~valuecast.store.Workspace`.
 
-    The analysis runs in the workspace's engine (:func:`valuecast.engine.predict.analyze_tables`,
+    The analysis runs in the workspace's engine (:func:`valuecast.analysis.customers.analyze_tables`,
     the same Ibis expressions ``--engine spark`` and SQL databases run); the customers table is
     then read into pandas.
     """
-    from valuecast.engine.predict import analyze_tables
+    from valuecast.analysis.customers import analyze_tables
     from valuecast.store.memory import release_unused_memory
 
     options = options or AnalysisOptions()
@@ -106,12 +97,12 @@ def analyze_with_growth(
     *,
     spend: pd.DataFrame | None = None,
 ):
-    """:func:`analyze` plus the growth tables (:func:`valuecast.analytics.growth.growth_tables`).
+    """:func:`analyze` plus the growth tables (:func:`valuecast.analysis.growth.tables.growth_tables`).
 
     Returns ``(analysis, tables)``: ``analysis.summary["growth"]`` holds the growth figures and
     ``tables`` the growth tables by file name.  The one path ``analyze`` and the report share.
     """
-    from valuecast.analytics.growth import growth_tables
+    from valuecast.analysis.growth.tables import growth_tables
     from valuecast.store.memory import release_unused_memory
 
     options = options or AnalysisOptions()
@@ -120,7 +111,7 @@ def analyze_with_growth(
     growth = growth_tables(
         workspace,
         analysis.customers,
-        _to_date(analysis.summary["as_of"]),
+        to_date(analysis.summary["as_of"]),
         spend=spend,
         margin=options.margin,
     )
@@ -142,56 +133,3 @@ def _to_pandas(table) -> pd.DataFrame:
         if pa.types.is_date(column.type):
             frame[column.name] = frame[column.name].astype("datetime64[s]")
     return frame
-
-
-def _to_date(value) -> date:
-    return pd.Timestamp(value).date()
-
-
-def _iso(value) -> str | None:
-    return None if value is None else _to_date(value).isoformat()
-
-
-def actual_weekly_cumulative(
-    orders, calibration_end: date, as_of: date, calibration_customers=None
-) -> list[float]:
-    """Actual cumulative holdout purchases of the calibration customers at each holdout week's end.
-
-    What :func:`valuecast.analytics.backtest.cumulative_orders_by_week` gives for the purchase
-    days after ``calibration_end`` (up to ``as_of``) of the customers whose first purchase is on
-    or before it (those the calibration summary holds, whose ``holdout_orders`` add up to the
-    last value), computed in the engine as one aggregate: purchase days counted per holdout week,
-    never one Python object per order.  ``calibration_customers``: a table whose ``customer_id``
-    are those customers (a stored calibration summary), which spares finding them again among
-    every order (1.0 s -> 0.4 s at 3M orders in DuckDB).
-    """
-    import ibis
-
-    from valuecast.engine.summary import prepare_orders
-
-    holdout_days = (as_of - calibration_end).days
-    if holdout_days < 1:
-        raise ValueError("the as-of date must be after the calibration end")
-    end = ibis.literal(calibration_end, type="date")
-    o = prepare_orders(orders)
-    known = o.filter(
-        o.customer_id.notnull(),
-        o.order_date.notnull(),
-        o.order_date <= ibis.literal(as_of, type="date"),
-    )
-    if calibration_customers is None:
-        days = known.select("customer_id", "order_date").distinct()
-        calibration_customers = days.filter(days.order_date <= end).select("customer_id").distinct()
-        held = days.filter(days.order_date > end)
-    else:
-        held = known.filter(known.order_date > end).select("customer_id", "order_date").distinct()
-    held = held.semi_join(calibration_customers.select("customer_id"), "customer_id")
-    # week k (0-based) covers days 7k+1 .. 7k+7 after the calibration end; the last may be partial
-    week = ((held.order_date.delta(end, unit="day") - 1) // 7).cast("int64")
-    counts = held.group_by(week=week).aggregate(purchases=held.count()).to_pandas()
-    weeks = -(-holdout_days // 7)
-    per_week = np.zeros(weeks)
-    np.add.at(
-        per_week, counts["week"].to_numpy(dtype=np.int64), counts["purchases"].to_numpy(float)
-    )
-    return np.cumsum(per_week).tolist()

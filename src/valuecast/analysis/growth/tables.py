@@ -1,11 +1,11 @@
 """The growth tables `valuecast analyze` writes next to the customers table.
 
 One call computes, from the workspace and the analysis's customers table, everything issue-5 style
-decisions need: cohorts and retention (:mod:`~valuecast.analytics.cohorts`), CLV by acquisition
-channel with CAC when spend is given (:mod:`~valuecast.analytics.channels`), the growth stage
-(:mod:`~valuecast.analytics.stage`), product affinity and next products
-(:mod:`~valuecast.analytics.affinity`) and replenishment reminders
-(:mod:`~valuecast.analytics.replenishment`).  Each table is computed in the engine from the
+decisions need: cohorts and retention (:mod:`~valuecast.analysis.growth.cohorts`), CLV by acquisition
+channel with CAC when spend is given (:mod:`~valuecast.analysis.growth.channels`), the growth stage
+(:mod:`~valuecast.analysis.growth.stage`), product affinity and next products
+(:mod:`~valuecast.analysis.growth.affinity`) and replenishment reminders
+(:mod:`~valuecast.analysis.growth.replenishment`).  Each table is computed in the engine from the
 workspace; nothing re-reads the exports.
 """
 
@@ -45,7 +45,7 @@ def _overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
 
 def _names_products(order_lines) -> bool:
     """Whether any order line names a product (what affinity and reminders are made of)."""
-    from valuecast.analytics.affinity import product_lines
+    from valuecast.analysis.growth.affinity import product_lines
 
     return bool(product_lines(order_lines).limit(1).count().execute())
 
@@ -59,14 +59,14 @@ def growth_tables(
     margin: float = 1.0,
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage."""
-    from valuecast.analytics._history import first_purchases, known_orders, purchase_days
-    from valuecast.analytics.affinity import (
+    from valuecast.analysis.backend import materialize
+    from valuecast.analysis.growth.affinity import (
         AFFINITY_SCHEMA,
         NEXT_PRODUCTS_SCHEMA,
         next_products,
         product_affinity,
     )
-    from valuecast.analytics.channels import (
+    from valuecast.analysis.growth.channels import (
         CLV_METRICS,
         cac_table,
         canonical_channels,
@@ -74,10 +74,14 @@ def growth_tables(
         clv_by_group,
         monthly_revenue,
     )
-    from valuecast.analytics.cohorts import churn_threshold, cohort_tables, days_between_orders
-    from valuecast.analytics.replenishment import REMINDER_SCHEMA, reminders
-    from valuecast.analytics.stage import growth_stage, stage_to_dict
-    from valuecast.engine.predict import materialize
+    from valuecast.analysis.growth.cohorts import (
+        churn_threshold,
+        cohort_tables,
+        days_between_orders,
+    )
+    from valuecast.analysis.growth.history import first_purchases, known_orders, purchase_days
+    from valuecast.analysis.growth.replenishment import REMINDER_SCHEMA, reminders
+    from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
     from valuecast.io.schema import empty_frame
 
     orders, lines = workspace.orders(), workspace.order_lines()

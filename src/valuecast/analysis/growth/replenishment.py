@@ -1,6 +1,6 @@
 """Replenishment: how often customers re-buy each product, and who is due to buy it again (Ibis).
 
-Products are identified as in :mod:`valuecast.analytics.affinity` (``product_name``, else ``sku``);
+Products are identified as in :mod:`valuecast.analysis.growth.affinity` (``product_name``, else ``sku``);
 only customers' orders (guests left out) up to and including the as-of date count.
 
 * A customer's *purchase days* of a product are the distinct order dates on which they bought it:
@@ -29,8 +29,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuecast.analytics._history import resolve_as_of
-from valuecast.analytics.affinity import product_purchases
+from valuecast.analysis.growth.affinity import product_purchases
+from valuecast.analysis.growth.history import resolve_as_of
 from valuecast.io.schema import empty_frame
 
 MIN_CUSTOMERS = 5

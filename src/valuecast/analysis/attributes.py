@@ -8,7 +8,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from valuecast.engine.summary import prepare_orders
+from valuecast.analysis.summary import prepare_orders
 
 
 def first_products(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.Table:

@@ -24,33 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from valuecast.models import BetaGeo, FitError, GammaGamma, ModifiedBetaGeo, ParetoNBD
-from valuecast.models._fitting import compress_histories
+from valuecast.dates import as_date
+from valuecast.models import FitError, GammaGamma, compress_histories
+from valuecast.models.registry import CANDIDATES, candidate_model
 
 ArrayLike = Any
-
-CANDIDATES: dict[str, type] = {"bgnbd": BetaGeo, "pnbd": ParetoNBD, "mbgnbd": ModifiedBetaGeo}
-"""The candidate transaction models by their command-line names."""
-
-PENALIZERS: dict[str, float] = {"pnbd": 1e-10, "mbgnbd": 1e-10}
-"""A tiny ridge penalty on the parameters of the candidates that need one in production.
-
-Pareto/NBD and MBG/NBD have a likelihood ridge towards no heterogeneity in dropout ((s, beta) or
-(a, b) -> infinity with their ratio fixed) that shops without visible churn climb: the fit then
-ends at a singular information matrix (no interval) and every prediction crawls through
-hypergeometric functions at z -> 1 or per-customer quadrature, for minutes on a 20,000-customer
-shop.  A penalty of 1e-10 times the sum of squared parameters (per customer) stops the climb
-where the log-likelihood is flat to about 1 part in 10^5 (the data cannot tell those points
-apart) and the fit takes under a second, and it moves a regular fit by far less than its
-standard errors (CDNOW in days: Pareto/NBD r and s by under 1e-4 relative).  BG/NBD, whose
-predictions stay closed-form, and the published-table tests use the models unpenalized.
-"""
-
-
-def candidate_model(name: str):
-    """An unfitted candidate model, with its production penalizer (:data:`PENALIZERS`)."""
-    return CANDIDATES[name](penalizer=PENALIZERS.get(name, 0.0))
-
 
 SIMPLICITY: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")
 """Tie-break order: BG/NBD (closed-form likelihood) first, Pareto/NBD (hypergeometric) last."""
@@ -70,17 +48,6 @@ _MODEL_ERRORS = (FitError, ValueError, ArithmeticError, np.linalg.LinAlgError)
 
 # ------------------------------------------------------------------------------------------------
 # the split
-def _as_date(value: date | datetime | str | pd.Timestamp, name: str) -> date:
-    if isinstance(value, datetime):  # pd.Timestamp is a datetime
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip()[:10])
-    except ValueError as error:
-        raise ValueError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)") from error
-
-
 def holdout_split(
     first_date: date | datetime | str,
     last_date: date | datetime | str,
@@ -97,7 +64,8 @@ def holdout_split(
     few weeks of calibration says nothing about the models).  With the defaults the history needs
     at least 180 days (the 90-day holdout plus 90 days of calibration).
     """
-    first, last = _as_date(first_date, "first date"), _as_date(last_date, "last date")
+    first = as_date(first_date, "first date", leading=True, optional=False)
+    last = as_date(last_date, "last date", leading=True, optional=False)
     if not 0 < holdout_fraction < 1:
         raise ValueError("holdout_fraction must be between 0 and 1")
     if min_holdout_days < 1 or min_calibration_days < 1:
@@ -473,13 +441,13 @@ def backtest(
     Parameters
     ----------
     calibration_summary
-        The customer summary with a calibration end (``valuecast.engine.summarize(...,
+        The customer summary with a calibration end (``valuecast.analysis.summary.summarize(...,
         calibration_end=...)``): ``frequency``, ``recency``, ``T`` (days), ``average_order_value``,
         ``avg_repeat_order_value`` and the actual ``holdout_orders`` and ``holdout_revenue``.
     holdout_days
         Days from the calibration end to the end of the holdout.
     candidates
-        Names from :data:`CANDIDATES`.
+        Names from :data:`valuecast.models.registry.CANDIDATES`.
     time_unit_days
         The unit the models are fitted in (1 = days, 7 = weeks); recency, T and the holdout are
         divided by it.  Predictions do not depend on it beyond the fitted parameters' scale.

@@ -9,7 +9,7 @@ Conventions:
   blank; lines with neither, and lines with a quantity of zero or less (removed or fully refunded
   items), are ignored.  A product appears once per order however many lines or units hold it.
 * Only orders with an order date up to and including the as-of date count (by default the last
-  order date, as in :func:`valuecast.engine.summary.default_as_of`).
+  order date, as in :func:`valuecast.analysis.summary.default_as_of`).
 * **Guests** (``customer_id`` NULL) count in the *same order* statistics (a basket is a basket,
   whoever bought it) but never in the *after* statistics nor in :func:`next_products`, which need
   a customer history.
@@ -55,8 +55,9 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuecast.analytics._history import resolve_as_of
-from valuecast.engine.summary import SummaryError, _as_date, prepare_orders
+from valuecast.analysis.growth.history import resolve_as_of
+from valuecast.analysis.summary import SummaryError, prepare_orders
+from valuecast.dates import as_date
 from valuecast.io.schema import empty_frame
 
 SAME_ORDER = "same order"
@@ -121,7 +122,7 @@ def product_purchases(
 
     Guests' orders (``customer_id`` NULL) are kept unless ``customers_only``.
     """
-    as_of_date = _as_date(as_of, "as-of")
+    as_of_date = as_date(as_of, "as-of", error=SummaryError)
     o = prepare_orders(orders)
     keep = o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
     if customers_only:

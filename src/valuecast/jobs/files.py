@@ -25,7 +25,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from valuecast.engine.summary import CustomerSummary, summarize
+from valuecast.analysis.summary import CustomerSummary, summarize
 from valuecast.store.connection import connect_duckdb
 
 __all__ = ["FileSummary", "summarize_files"]

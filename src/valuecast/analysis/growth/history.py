@@ -1,6 +1,6 @@
 """Ibis building blocks shared by the cohort, churn and growth-stage analytics.
 
-Conventions are those of :mod:`valuecast.engine.summary`: guests (``customer_id`` NULL) are left
+Conventions are those of :mod:`valuecast.analysis.summary`: guests (``customer_id`` NULL) are left
 out of customer-level figures, orders after the as-of date are ignored, and a *purchase day* is a
 calendar ``order_date`` of one customer (same-day orders are one purchase).
 """
@@ -12,7 +12,8 @@ from datetime import date, datetime
 import ibis
 import ibis.expr.types as ir
 
-from valuecast.engine.summary import SummaryError, _as_date, default_as_of, prepare_orders
+from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
+from valuecast.dates import as_date
 
 AVERAGE_MONTH_DAYS = 365.25 / 12
 """Days in an average month: the unit of "months since the last order" (gaps are in days)."""
@@ -20,7 +21,7 @@ AVERAGE_MONTH_DAYS = 365.25 / 12
 
 def resolve_as_of(orders: ir.Table, as_of: date | datetime | str | None) -> date:
     """``as_of`` as a date; None means the last order date in ``orders`` (guests included)."""
-    value = _as_date(as_of, "as-of")
+    value = as_date(as_of, "as-of", error=SummaryError)
     if value is None:
         value = default_as_of(orders)
         if value is None:

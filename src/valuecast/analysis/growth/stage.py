@@ -54,7 +54,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
-from valuecast.analytics._history import (
+from valuecast.analysis.growth.history import (
     date_literal,
     dated_orders,
     first_purchases,
@@ -63,7 +63,8 @@ from valuecast.analytics._history import (
     month_index_of,
     month_label,
 )
-from valuecast.engine.summary import _as_date, default_as_of
+from valuecast.analysis.summary import SummaryError, default_as_of
+from valuecast.dates import as_date
 
 RATE_WINDOW_DAYS = 28
 """Days of recent orders behind the orders-a-day rate."""
@@ -168,7 +169,7 @@ def growth_stage(
 
     ``as_of`` None means the last order date.  ``cac_ratio`` is the CLV:CAC ratio when marketing
     spend is known (valuecast does not know spend by itself); it is reported as is.
-    ``firsts``: :func:`~valuecast.analytics._history.first_purchases` of these orders up to
+    ``firsts``: :func:`~valuecast.analysis.growth.history.first_purchases` of these orders up to
     ``as_of`` when the caller keeps them computed.
 
     Returns a dict: ``stage``, ``description``, ``retention_share`` (0.15 ...),
@@ -181,7 +182,7 @@ def growth_stage(
     """
     if cac_ratio is not None and not (math.isfinite(cac_ratio) and cac_ratio >= 0):
         raise ValueError("cac_ratio must be a non-negative number")
-    as_of_date = _as_date(as_of, "as-of") or default_as_of(orders)
+    as_of_date = as_date(as_of, "as-of", error=SummaryError) or default_as_of(orders)
     facts = _facts(orders, as_of_date, firsts)
     age, window = facts["age"], facts["window"]
     rate = facts["recent"] / window
@@ -242,7 +243,7 @@ def _facts(orders: ir.Table, as_of: date | None, firsts: ir.Table | None) -> dic
     )
     if not row["orders"]:
         return facts
-    first = _as_date(row["first"], "first order date")
+    first = as_date(row["first"], "first order date", error=SummaryError)
     age = (as_of - first).days
     per = first_purchases(known_orders(orders, as_of)) if firsts is None else firsts
     counts = per.aggregate(customers=per.count(), repeat=per.count(where=per.orders >= 2))

@@ -1,6 +1,6 @@
 """CLV by acquisition source, and what acquiring a customer cost: CAC, CLV:CAC and payback.
 
-Two tables built from the analysis customers table (:data:`valuecast.pipeline.CUSTOMER_COLUMNS`):
+Two tables built from the analysis customers table (:data:`valuecast.tables.CUSTOMER_COLUMNS`):
 
 * :func:`clv_by_group`: customers and historic / predicted / total CLV (mean, median and an
   interval for the mean) per value of one customer attribute: ``acquisition_channel``,
@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from valuecast.engine.summary import _as_date, default_as_of, prepare_orders
+from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
+from valuecast.dates import as_date
 
 __all__ = [
     "CAC_COLUMNS",
@@ -237,7 +238,9 @@ def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None
     the last order date) are left out, and a missing net revenue counts 0.  Aggregated in the
     engine (one GROUP BY); rows sorted by customer_id, month.
     """
-    as_of_date = default_as_of(orders) if as_of is None else _as_date(as_of, "as-of")
+    as_of_date = (
+        default_as_of(orders) if as_of is None else as_date(as_of, "as-of", error=SummaryError)
+    )
     o = prepare_orders(orders)
     if as_of_date is None:  # no dated orders at all
         return pd.DataFrame(

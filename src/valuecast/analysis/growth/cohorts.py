@@ -2,7 +2,7 @@
 
 Everything is computed with portable Ibis expressions over the canonical ``orders`` table; only
 the small per-cohort (per-month, per-bucket) results are collected to pandas.  Conventions are
-those of :mod:`valuecast.engine.summary`: guests (``customer_id`` NULL) are left out, orders
+those of :mod:`valuecast.analysis.summary`: guests (``customer_id`` NULL) are left out, orders
 after the as-of date are ignored, revenue is ``net_revenue``.
 
 Cohorts (the standard acquisition-cohort table, as in Shopify's *customer cohort analysis*
@@ -25,7 +25,7 @@ report):
 * With ``by`` the cohorts are split by the customer's acquisition attribute: the first order's
   ``channel`` or ``discount_code`` (first order = earliest ``ordered_at``, ties broken by
   ``order_id``, as in the summary), or the ``first_product``
-  (:func:`valuecast.engine.attributes.first_products`); a missing or empty value is
+  (:func:`valuecast.analysis.attributes.first_products`); a missing or empty value is
   :data:`NONE_LABEL`.
 """
 
@@ -40,7 +40,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuecast.analytics._history import (
+from valuecast.analysis.attributes import first_products
+from valuecast.analysis.growth.history import (
     AVERAGE_MONTH_DAYS,
     date_literal,
     first_purchases,
@@ -52,8 +53,7 @@ from valuecast.analytics._history import (
     purchase_days,
     resolve_as_of,
 )
-from valuecast.engine.attributes import first_products
-from valuecast.engine.summary import prepare_orders
+from valuecast.analysis.summary import prepare_orders
 
 GROUPINGS: tuple[str, ...] = ("channel", "first_product", "discount_code")
 NONE_LABEL = "(none)"
@@ -151,7 +151,7 @@ def cohort_tables(
     ``as_of`` None means the last order date; ``by`` is None or one of :data:`GROUPINGS`
     (``"first_product"`` needs ``order_lines``).  Two small queries run (per-cohort sizes and
     per-cohort-month activity) plus one count of left-out orders; the frames are built in pandas.
-    ``firsts``: :func:`~valuecast.analytics._history.first_purchases` of these orders up to
+    ``firsts``: :func:`~valuecast.analysis.growth.history.first_purchases` of these orders up to
     ``as_of`` when the caller keeps them computed (read for the cohorts without ``by``).
     """
     if by is not None and by not in GROUPINGS:
@@ -272,7 +272,7 @@ def days_between_orders(
     purchase day), ``median_days`` and ``mean_days`` (None without gaps) and ``as_of``.
     This is the distribution behind Klaviyo's *average days between orders*.  ``days``: the
     purchase days of ``orders`` up to ``as_of`` when the caller holds them already
-    (:func:`valuecast.analytics._history.purchase_days` of the known orders).
+    (:func:`valuecast.analysis.growth.history.purchase_days` of the known orders).
     """
     as_of_date = resolve_as_of(orders, as_of)
     if days is None:

@@ -32,11 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+
+from valuecast.dates import as_date
+from valuecast.errors import ValuecastError
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -68,21 +71,8 @@ _REQUIRED = ("customer_id", "order_date", "net_revenue")
 _ATTRIBUTES = ("channel", "discount_code", "accepts_marketing")
 
 
-class SummaryError(ValueError):
+class SummaryError(ValuecastError, ValueError):
     """A summary that cannot be computed as asked (bad dates, missing columns): one line."""
-
-
-def _as_date(value: date | datetime | str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError as error:
-        raise SummaryError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)") from error
 
 
 def prepare_orders(orders: ir.Table) -> ir.Table:
@@ -114,7 +104,7 @@ def default_as_of(orders: ir.Table) -> date | None:
     value = orders.order_date.cast("date").max().execute()
     if value is None or value != value:  # None or NaT
         return None
-    return _as_date(value, "as-of")
+    return as_date(value, "as-of", error=SummaryError)
 
 
 def customer_summary(
@@ -138,8 +128,8 @@ def customer_summary(
     per-customer aggregates, the costly part of the summary, are skipped, with the same all-NULL
     result.
     """
-    as_of_date = _as_date(as_of, "as-of")
-    cal_date = _as_date(calibration_end, "calibration end")
+    as_of_date = as_date(as_of, "as-of", error=SummaryError)
+    cal_date = as_date(calibration_end, "calibration end", error=SummaryError)
     if as_of_date is None:
         raise SummaryError("as-of date is required")
     if cal_date is not None and cal_date > as_of_date:
@@ -268,8 +258,8 @@ def summarize(
     Runs two small aggregate queries (the default as-of date, the counts); the summary itself
     stays lazy in ``CustomerSummary.table``.
     """
-    as_of_date = _as_date(as_of, "as-of")
-    cal_date = _as_date(calibration_end, "calibration end")
+    as_of_date = as_date(as_of, "as-of", error=SummaryError)
+    cal_date = as_date(calibration_end, "calibration end", error=SummaryError)
     if as_of_date is None:
         as_of_date = default_as_of(orders)
         if as_of_date is None:

@@ -1,0 +1,79 @@
+"""Small tables from Python into the engine of an Ibis table, and cached intermediate tables.
+
+The analysis runs where the orders live (DuckDB, Spark, a SQL database); what it computes in
+Python (per-history predictions, a sample's row numbers) goes back to that engine here, and an
+intermediate table read several times is computed once here.  Each helper appends to
+``releases`` what drops its table again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+
+def backend_name(table: ir.Table) -> str:
+    try:
+        return table._find_backend().name
+    except Exception:  # an unbound expression (memtables only)
+        return "duckdb"
+
+
+def upload(
+    like: ir.Table, data: pa.Table, purpose: str, releases: list[Callable[[], None]]
+) -> ir.Table:
+    """``data`` (small: one row per distinct history) as a table of ``like``'s engine.
+
+    DuckDB gets an Ibis memtable; Spark a temporary view of a DataFrame made from the Arrow table
+    (Ibis' memtables lose nullable integers on Spark); SQL databases a temporary table (dropped
+    by ``releases``).
+    """
+    kind = backend_name(like)
+    if kind == "duckdb":
+        return ibis.memtable(data)
+    con = like._find_backend()
+    name = f"valuecast_{purpose}_{uuid.uuid4().hex[:12]}"
+    if kind == "pyspark":
+        con._session.createDataFrame(data).createOrReplaceTempView(name)
+        releases.append(lambda: con._session.catalog.dropTempView(name))
+    else:
+        con.create_table(name, data, temp=True)
+        releases.append(lambda: drop_table(con, name))
+    return con.table(name)
+
+
+def drop_table(con, name: str, database: str | None = None) -> None:
+    """``DROP TABLE IF EXISTS`` by hand: Ibis 12's drop_table breaks with sqlglot 30."""
+    quoted = f'"{name}"' if database is None else f'"{database}"."{name}"'
+    con.raw_sql(f"DROP TABLE IF EXISTS {quoted}")
+
+
+def materialize(table: ir.Table, releases: list[Callable[[], None]]) -> ir.Table:
+    """``table`` computed once: a persisted DataFrame on Spark, a temporary table elsewhere.
+
+    Appends to ``releases`` what drops it again.
+    """
+    con = table._find_backend()
+    name = f"valuecast_tmp_{uuid.uuid4().hex[:12]}"
+    if con.name == "pyspark":
+        from pyspark import StorageLevel
+
+        frame = con._session.sql(con.compile(table)).persist(StorageLevel.MEMORY_AND_DISK)
+        frame.createOrReplaceTempView(name)
+
+        def release() -> None:
+            con._session.catalog.dropTempView(name)
+            frame.unpersist()
+
+    else:
+        con.create_table(name, table, temp=True)
+
+        def release() -> None:
+            drop_table(con, name)
+
+    releases.append(release)
+    return con.table(name)

@@ -1,0 +1,291 @@
+"""The customers table and its summary: the one orchestration of summary, backtest, fit, segments.
+
+:func:`analyze_tables` is the one implementation behind :func:`valuecast.jobs.analyze.analyze` (the
+DuckDB workspace) and ``--engine spark`` / ``--engine postgres://...`` (:mod:`valuecast.jobs.scale`).
+Only what the models need crosses to Python:
+
+* the compressed ``(frequency, recency, T, count)`` table, on which the transaction model is
+  fitted and predicts once per distinct history;
+* the distinct ``(frequency, avg_repeat_order_value, count)`` of the repeat customers, on which the
+  Gamma-Gamma spend model is fitted;
+* the backtest's calibration sample (at most ``backtest_max_customers`` customers, drawn in the
+  engine) and a handful of one-row aggregates.
+
+The per-history predictions go back to the engine as a small table joined on
+``(frequency, recency, T)``; everything per customer (the spend model's expected order value and
+its delta-method interval, CLV, RFM scores and groups, spend tiers, first products) is an Ibis
+expression, so the customers table is computed, and written, by the engine.
+
+The result is the same on every engine (DuckDB and Spark agree to 1e-9 on numbers and exactly on
+everything else): :mod:`valuecast.analysis.segments` ranks by value alone.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from valuecast.analysis.attributes import first_products, shop_facts
+from valuecast.analysis.backend import materialize
+from valuecast.analysis.predict import choose_model, predict
+from valuecast.analysis.segments import add_segments
+from valuecast.analysis.summary import SummaryError, summarize
+from valuecast.dates import iso, to_date
+from valuecast.io.schema import MAX_AMOUNT
+from valuecast.tables import CUSTOMER_COLUMNS
+
+Progress = Callable[[str], None]
+
+# Klaviyo's published minimums for predictive analytics
+MIN_CUSTOMERS = 500
+MIN_HISTORY_DAYS = 180
+MIN_ORDERS_FOR_A_LOYAL_CUSTOMER = 3
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclass
+class TableAnalysis:
+    """The customers table as a lazy Ibis expression on the engine, and the JSON-ready summary."""
+
+    customers: ir.Table
+    summary: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    releases: list[Callable[[], None]] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Drop the engine's intermediate tables (``customers`` cannot be read afterwards)."""
+        while self.releases:
+            self.releases.pop()()
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    return expr.to_pyarrow().to_pylist()
+
+
+def _has_rows(table: ir.Table) -> bool:
+    return bool(_rows(table.limit(1).aggregate(n=ibis._.count()))[0]["n"])
+
+
+def analyze_tables(
+    orders: ir.Table,
+    order_lines: ir.Table | None,
+    customers: ir.Table | None,
+    options,
+    progress: Progress = _noop,
+) -> TableAnalysis:
+    """The whole analysis of ``orders`` (a canonical orders table on any Ibis engine).
+
+    ``options`` is a :class:`valuecast.jobs.analyze.AnalysisOptions`.  Returns the customers table as
+    an expression on the orders' engine (columns :data:`valuecast.tables.CUSTOMER_COLUMNS`,
+    sorted by ``customer_id``) and summary.json's content.  The customers table reads
+    intermediate tables kept in the engine: call :meth:`TableAnalysis.release` once it is
+    written or collected.
+    """
+    options.validate()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    step = STEPS[0]
+
+    def lap(name: str) -> None:
+        nonlocal clock, step
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+        step = STEPS[min(STEPS.index(name) + 1, len(STEPS) - 1)]
+
+    progress("summarising customers")
+    releases: list[Callable[[], None]] = []
+    try:
+        return _analyze(orders, order_lines, customers, options, progress, releases, timings, lap)
+    except BaseException as error:
+        _release_after_failure(releases)
+        if isinstance(error, Exception) and not isinstance(error, SummaryError):
+            raise AnalysisStepError(step, error) from error
+        raise
+
+
+STEPS = ("summary", "backtest", "predict", "segments")
+"""The analysis' steps in order, as :attr:`TableAnalysis.timings` names them."""
+
+_STEP_OBJECTS = {
+    "summary": "customer summary",
+    "backtest": "backtest sample",
+    "predict": "predictions",
+    "segments": "customers table",
+}
+
+
+class AnalysisStepError(SummaryError):
+    """A step of the analysis failed in the engine.
+
+    The message names the step and what it was computing, then the engine's first line: a bare
+    engine message ("Current transaction is aborted") names neither.
+    """
+
+    def __init__(self, step: str, error: Exception) -> None:
+        first = (str(error).strip().splitlines() or [""])[0]
+        super().__init__(
+            f"analysis failed at step {step!r} ({_STEP_OBJECTS[step]}): "
+            f"{type(error).__name__}: {first}"
+        )
+        self.step = step
+
+
+def _release_after_failure(releases: list[Callable[[], None]]) -> None:
+    """Drop the intermediate tables after a failed step, as far as the engine still can.
+
+    After a failed statement DuckDB refuses every further one in the transaction ("Current
+    transaction is aborted"); that refusal must not replace the error that names the cause, and
+    the transaction's rollback drops the tables anyway.
+    """
+    for release in reversed(releases):
+        try:
+            release()
+        except Exception:  # noqa: S112 - the failure being reported is the one that matters
+            continue
+
+
+def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap):
+    result = summarize(orders, as_of=options.as_of, customers=customers)
+    as_of = result.as_of
+    table = materialize(result.table, releases)
+    facts = shop_facts(orders, as_of)
+    _check_amounts(orders, facts)
+    stats = _rows(
+        table.aggregate(
+            n=table.count(),
+            loyal=table.count(
+                where=table.historic_number_of_orders >= MIN_ORDERS_FOR_A_LOYAL_CUSTOMER
+            ),
+            repeat=table.count(where=table.frequency > 0),
+        )
+    )[0]
+    lap("summary")
+    n_customers = int(stats["n"])
+    if n_customers == 0:
+        raise SummaryError("no customer orders up to the as-of date: nothing to analyse")
+
+    history_days = (as_of - to_date(facts["first_order_date"])).days
+    reasons = []
+    if n_customers < MIN_CUSTOMERS:
+        reasons.append(f"only {n_customers:,} customers with orders (fewer than {MIN_CUSTOMERS})")
+    if history_days < MIN_HISTORY_DAYS:
+        reasons.append(f"only {history_days} days of history (under {MIN_HISTORY_DAYS})")
+    if not stats["loyal"]:
+        reasons.append(f"no customer has {MIN_ORDERS_FOR_A_LOYAL_CUSTOMER} or more orders")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        progress("backtesting models")
+        backtest_result, chosen = choose_model(
+            orders, customers, as_of, facts, options, releases,
+            known_empty=result.empty_attributes,
+        )  # fmt: skip
+        lap("backtest")
+
+        progress("fitting models and predicting")
+        predicted = predict(
+            table, chosen, as_of, options, has_repeat=bool(stats["repeat"]), releases=releases
+        )
+        model_info, note = predicted.model, predicted.note
+        lap("predict")
+    model_notes = list(
+        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+    )
+
+    progress("segmenting customers")
+    segmented = add_segments(
+        predicted.customers, as_of, n_customers, has_predictions="params" in model_info
+    )
+    # an orders table without line items (a generic CSV): nothing to look up, and the first
+    # orders' search over every order cost 4 s of a 1M-customer analysis for no rows
+    if order_lines is not None and _has_rows(order_lines):
+        products = first_products(orders, order_lines, as_of)
+        segmented = segmented.left_join(products, "customer_id").select(
+            segmented, first_product=products.first_product
+        )
+    else:
+        segmented = segmented.mutate(first_product=ibis.null().cast("string"))
+    full = materialize(segmented, releases)
+    out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
+    group_totals = {
+        column: _group_totals(out, column) for column in ("rfm_group", "predicted_spend_tier")
+    }
+    if predicted.terms is not None:
+        totals = predicted.totals(full)
+    else:
+        totals = {"historic_clv": float(_rows(full.aggregate(s=full.historic_clv.sum()))[0]["s"])}
+    lap("segments")
+
+    summary = {
+        "as_of": as_of.isoformat(),
+        "currency": facts["currency"],
+        "n_customers": n_customers,
+        "n_orders": int(facts["n_orders"]),
+        "n_guest_orders": int(facts["n_guest_orders"]),
+        "guest_revenue": round(facts["guest_revenue"], 2),
+        "revenue": round(facts["revenue"], 2),
+        "first_order_date": iso(facts["first_order_date"]),
+        "last_order_date": iso(facts["last_order_date"]),
+        "history_days": int(history_days),
+        "horizon_months": options.horizon,
+        "annual_discount_rate": options.annual_discount_rate,
+        "margin": options.margin,
+        "model": model_info,
+        "backtest": backtest_result,
+        "totals": totals,
+        "rfm_groups": group_totals["rfm_group"],
+        "spend_tiers": group_totals["predicted_spend_tier"],
+        "low_confidence": bool(reasons) or note is not None,
+        "low_confidence_reasons": reasons + ([note] if note else []),
+        "notes": list(result.notes) + model_notes,
+    }
+    return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
+
+
+def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
+    """Refuse stored orders whose net revenue ingest refuses today (beyond ``MAX_AMOUNT``).
+
+    A workspace written by an older version may hold one (a typo of 1e15); the analysis names
+    the order instead of computing customers' values from it.
+    """
+    largest = facts["largest_amount"]
+    if largest is None or abs(float(largest)) <= MAX_AMOUNT:
+        return
+    net = orders.net_revenue
+    bad = orders.filter((net.abs() > MAX_AMOUNT) | net.isnan())
+    key = "order_id" if "order_id" in orders.columns else "customer_id"
+    row = _rows(bad.select(key=bad[key], amount=bad.net_revenue).limit(1))[0]
+    raise SummaryError(
+        f"{'order' if key == 'order_id' else 'an order of customer'} {row['key']!r} has a net "
+        f"revenue of {row['amount']:,.2f}, beyond {MAX_AMOUNT:,.0f}: not a plausible amount "
+        "(ingest refuses it; ingest the order again with its correct amount)"
+    )
+
+
+def _group_totals(customers: ir.Table, column: str) -> dict[str, dict[str, float]]:
+    grouped = _rows(
+        customers.group_by(group=customers[column]).aggregate(
+            count=customers.count(),
+            historic_clv=customers.historic_clv.sum(),
+            predicted_clv=customers.predicted_clv.sum(),
+        )
+    )
+    grouped.sort(key=lambda row: (row["group"] is None, row["group"] or ""))
+    return {
+        str(row["group"]): {
+            "count": int(row["count"]),
+            "historic_clv": round(float(row["historic_clv"] or 0.0), 2),
+            "predicted_clv": round(float(row["predicted_clv"] or 0.0), 2),
+        }
+        for row in grouped
+    }

@@ -1,0 +1,1 @@
+"""Growth tables of the customers and orders: cohorts, channels, products, replenishment, stage."""

@@ -1,4 +1,4 @@
-"""The formula-safe cell rule of every CSV valuecast writes (outputs.csvsafe, outputs.files)."""
+"""The formula-safe cell rule of every CSV valuecast writes (csvsafe, outputs.files)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuecast.fit_file import read_summary
-from valuecast.outputs.csvsafe import (
+from valuecast.csvsafe import (
     escape_arrow,
     escape_cell,
     escape_frame,
@@ -21,6 +20,7 @@ from valuecast.outputs.csvsafe import (
     unescape_cell,
     unescape_frame,
 )
+from valuecast.jobs.fit_file import read_summary
 from valuecast.outputs.files import csv_text, write_arrow_csv, write_csv, write_ibis_csv
 
 

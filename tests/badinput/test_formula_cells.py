@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from valuecast.outputs.csvsafe import FORMULA_STARTS, unescape_cell
+from valuecast.csvsafe import FORMULA_STARTS, unescape_cell
 
 # what a customer or a merchant's staff can type into a field that ends up in an analysis file
 PAYLOADS = (

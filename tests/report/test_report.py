@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
-from valuecast.jobs.report import report_from_workspace
+from valuecast.cli.report import report_from_workspace
 from valuecast.outputs.report import SECTIONS, render_report, write_report
 
 EXPECTED_CHARTS = {

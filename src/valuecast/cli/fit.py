@@ -1,6 +1,6 @@
 """``valuecast fit``: one model fitted to a summary table, its parameters printed.
 
-Reading the file and fitting are :mod:`valuecast.fit_file`'s, imported in the command body (as
+Reading the file and fitting are :mod:`valuecast.jobs.fit_file`'s, imported in the command body (as
 every command imports its heavy modules); this module checks the options and prints the result.
 """
 
@@ -50,7 +50,7 @@ def fit(
     x/t_x/T/zbar; bgbb takes frequency/recency/periods; sbg takes one column of survivors per
     cohort (columns named *_pct are percentages of --cohort-size).
     """
-    from valuecast.fit_file import FitInputError, fit_summary_file
+    from valuecast.jobs.fit_file import FitInputError, fit_summary_file
 
     if out is not None and predict is None:
         fail("--out writes predictions: give --predict T too")

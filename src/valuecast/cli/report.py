@@ -8,12 +8,17 @@ one line on stderr and exit code 2, without a traceback.
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
 from valuecast.cli.options import MarginOption, WorkspaceOption
+
+if TYPE_CHECKING:  # pandas is imported by the commands that need it (start-up time)
+    import pandas as pd
 
 
 def report(
@@ -61,3 +66,30 @@ def report(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def report_from_workspace(
+    workspace_path: str | Path,
+    out_path: str | Path,
+    *,
+    spend: pd.DataFrame | str | Path | None = None,
+    margin: float = 1.0,
+    as_of: date | str | None = None,
+    horizon: int = 12,
+) -> Path:
+    """Analyse the workspace at ``workspace_path`` (opened read-only) and write the report.
+
+    Returns the path written.  Raises ``FileNotFoundError`` when there is no workspace there.
+    """
+    from valuecast.jobs.report import analyse_for_report
+    from valuecast.outputs.report.render import write_report
+    from valuecast.store import Workspace
+
+    workspace_path = Path(workspace_path)
+    if not workspace_path.exists():
+        raise FileNotFoundError(f"{workspace_path}: no such workspace")
+    with Workspace(workspace_path, read_only=True) as workspace:
+        inputs = analyse_for_report(
+            workspace, spend=spend, margin=margin, as_of=as_of, horizon=horizon
+        )
+    return write_report(out_path, *inputs)

@@ -2,7 +2,7 @@
 
 Every CSV valuecast writes goes through :func:`write_csv` (pandas frames),
 :func:`write_arrow_csv` (Arrow tables) or :func:`write_ibis_csv` (database tables), so every one
-follows the formula-safe cell rule of :mod:`valuecast.outputs.csvsafe`.
+follows the formula-safe cell rule of :mod:`valuecast.csvsafe`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from valuecast.outputs.csvsafe import escape_arrow, escape_frame, escape_ibis
+from valuecast.csvsafe import escape_arrow, escape_frame, escape_ibis
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -145,7 +145,7 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
     def work(job: Job) -> None:
         from valuecast.jobs.analyze import analyze_with_growth
         from valuecast.store.snapshots import save_snapshot
-        from valuecast.web.state import store_spend
+        from valuecast.store.spend import store_spend
 
         options = _options(dashboard)
         workspace = dashboard.workspace

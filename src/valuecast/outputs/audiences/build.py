@@ -3,7 +3,7 @@
 :func:`write_audience` writes through :func:`valuecast.outputs.files.write_csv`, the writer of
 every CSV valuecast writes: a text cell starting with ``= + - @``, a tab or a carriage return gets
 a leading apostrophe (OWASP's CSV-injection advice; the exact rule and how it reads back are in
-:mod:`valuecast.outputs.csvsafe`), so a spreadsheet opening the file never runs a formula from
+:mod:`valuecast.csvsafe`), so a spreadsheet opening the file never runs a formula from
 customer data.  SHA-256 hex digests never start with those; it matters for the plain fields
 (names, e-mails, zip codes).  :func:`format_audience` keeps the values themselves, so the file is
 escaped exactly once.
@@ -17,18 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from valuecast.csvsafe import escape_frame
 from valuecast.outputs.audiences.platforms import FORMATS, format_audience
 from valuecast.outputs.audiences.segments import segment_mask
 from valuecast.outputs.audiences.table import ExportError, audience_table, consenting
 from valuecast.outputs.audiences.where import where_mask
-from valuecast.outputs.csvsafe import escape_frame
 from valuecast.outputs.files import write_csv
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` as the CSV writer escapes it.
 
-    The rule is :func:`valuecast.outputs.csvsafe.escape_frame`.
+    The rule is :func:`valuecast.csvsafe.escape_frame`.
     """
     return escape_frame(frame)
 

@@ -2,7 +2,7 @@
 
 :func:`render_report` turns an analysis (summary.json, the customers table, the growth tables and
 the ingest report) into the HTML text and :func:`write_report` writes it atomically; running the
-analysis first is :func:`valuecast.jobs.report.report_from_workspace`.  The page embeds Plotly's
+analysis first is :func:`valuecast.cli.report.report_from_workspace`.  The page embeds Plotly's
 JavaScript once and every chart's (aggregated) data: no request leaves the page, and no
 per-customer row is in it.  :mod:`~valuecast.outputs.report.render` lists what each section shows;
 every section is a module here, and :mod:`~valuecast.outputs.report.charts` holds the chart and

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.jobs.report import json_ready
+from valuecast.analysis.payload import json_ready
 from valuecast.outputs.report.alive import alive_chart
 from valuecast.outputs.report.backtest import model_backtest
 from valuecast.outputs.report.channels import acquisition_channels

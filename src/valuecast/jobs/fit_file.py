@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.outputs.csvsafe import unescape_frame
+from valuecast.csvsafe import unescape_frame
 
 # accepted column names -> canonical name
 _ALIASES = {

@@ -1,5 +1,8 @@
 """A simulated two-year coffee shop, written as a Shopify orders export.
 
+Its length (about 900 lines) is the simulation and the 79 columns of a real Shopify export, kept in
+one place so the demo shop reads as the export a merchant downloads.
+
 :func:`generate_demo_shop` writes the orders of a fictional online coffee roaster ("Juniper &
 Oak Coffee") as the CSV that Shopify's *Admin > Orders > Export* produces: the current 79-column
 header ending at ``Payment References``, one row per line item, the order-level fields on the

@@ -1,5 +1,8 @@
 """Robust reading of merchants' CSV files, and vectorised parsing of their cells.
 
+Its length (about 1,000 lines) is the reading rules of every merchant CSV: encodings, delimiters,
+quoting, limits, money and timestamps, each with the row and column its error names.
+
 Everything an importer needs from a file goes through :class:`Table`: columns looked up by name
 (case, spaces and underscores ignored), cells cleaned, money and timestamps parsed column-wise with
 pyarrow, and every error reported as an :class:`~valuecast.io.schema.InputError` naming the file,

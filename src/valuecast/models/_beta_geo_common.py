@@ -1,6 +1,9 @@
 """Code shared by the BG/NBD (:mod:`valuecast.models.bgnbd`) and MBG/NBD
 (:mod:`valuecast.models.mbgnbd`) models.
 
+Its length (about 750 lines) is the likelihood, its gradient and the series kernels that BG/NBD and
+MBG/NBD share; each model's own file only sets its one difference.
+
 Both models describe a customer who, while alive, buys as a Poisson process with rate
 ``lambda ~ Gamma(r, alpha)`` and who drops out for good, with probability ``p ~ Beta(a, b)``,
 right after a purchase:

@@ -1,5 +1,8 @@
 """Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
 
+One model per file: its length (about 650 lines) is the likelihood with its analytic gradient
+and the stable hypergeometric terms, written out next to the formulas they implement.
+
 Customers buy at Poisson rate ``lambda`` while alive and die after an exponential lifetime
 with rate ``mu``; ``lambda ~ Gamma(r, alpha)`` and ``mu ~ Gamma(s, beta)`` (shape, rate)
 independently across customers.

@@ -1,5 +1,8 @@
 """CLV by acquisition source, and what acquiring a customer cost: CAC, CLV:CAC and payback.
 
+Its length (about 700 lines) is two tables that share their grouping rules (channel labels,
+months, intervals): splitting them would split one definition of a channel.
+
 Two tables built from the analysis customers table (:data:`valuecast.tables.CUSTOMER_COLUMNS`):
 
 * :func:`clv_by_group`: customers and historic / predicted / total CLV (mean, median and an

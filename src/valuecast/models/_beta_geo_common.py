@@ -641,7 +641,7 @@ class BetaGeoFamily(BaseModel):
         Integrating by parts, DERT ``= int_0^inf e^(-s) E[X(T, T+s/delta] | data] ds``: P(alive)
         times ``int e^(-s) K(s / (delta (alpha+T))) ds`` with the kernel of
         :meth:`expected_transactions`. The integral is taken on ``v = log s`` by composite
-        Gauss-Legendre (14 panels x 6 nodes on ``[v_lo, 4]``; the kernel's branch point at
+        Gauss-Legendre (28 panels x 6 nodes on ``[v_lo, 4]``; the kernel's branch point at
         ``s = -delta (alpha+T)`` is at distance pi from the real ``v`` axis) plus the closed-form
         piece below ``v_lo`` where ``K`` is linear (slope ``r+x``). ``delta`` is the continuously
         compounded rate per time unit of the inputs (e.g. ``log(1.1)/52`` for 10%/year in weeks).
@@ -660,7 +660,7 @@ class BetaGeoFamily(BaseModel):
         v_lo = np.minimum(np.log(scale) - np.log1p(n) - 12.0, -12.0)
         v_hi = 4.0
         gx, gw = np.polynomial.legendre.leggauss(6)
-        panels = 14
+        panels = 28
         frac = np.linspace(0.0, 1.0, panels + 1)
         edges = v_lo[:, None] + (v_hi - v_lo)[:, None] * frac[None, :]
         half = (edges[:, 1:] - edges[:, :-1]) / 2.0

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.segments import RFM_GRID, smaller_and_larger
+from valuecast.analysis.segments import RFM_GRID
+from valuecast.analysis.tiers import smaller_and_larger
 
 ArrayLike = Any
 

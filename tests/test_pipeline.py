@@ -268,7 +268,7 @@ def test_analyze_with_a_bad_spend_file_fails_in_one_line(demo_workspace, tmp_pat
 def test_engine_segments_equal_the_reference_rfm_and_tiers(cdnow_run):
     """The engine's RANK() windows give what the NumPy RFM oracle and spend tiers give."""
     from segments_oracle import rfm_group, rfm_scores
-    from valuecast.analysis.segments import predicted_spend_tier
+    from valuecast.analysis.tiers import predicted_spend_tier
 
     out, _ = cdnow_run
     customers = pd.read_parquet(out / "customers.parquet")

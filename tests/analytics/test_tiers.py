@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuecast.analysis.segments import predicted_spend_tier
+from valuecast.analysis.tiers import predicted_spend_tier
 
 RANK = {"low": 0, "medium": 1, "high": 2}
 

@@ -2,7 +2,7 @@
 
 Thresholds are module constants; "high historic value" means the customer's ``historic_clv`` is
 higher than that of at least 70% of the shop's customers (the rule of the *high* predicted spend
-tier, :func:`valuecast.analysis.segments.predicted_spend_tier`, applied to historic CLV and computed
+tier, :func:`valuecast.analysis.tiers.predicted_spend_tier`, applied to historic CLV and computed
 over the whole table, before any consent filter).
 
 ``champions``
@@ -40,7 +40,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.segments import predicted_spend_tier
+from valuecast.analysis.tiers import predicted_spend_tier
 from valuecast.outputs.audiences.table import ExportError, number_column
 from valuecast.tables import GROUPS, TIERS
 

@@ -1,0 +1,78 @@
+"""The spend-tier rule on NumPy arrays (no Ibis, so the audience exports and the CLI's start-up
+stay light): :func:`predicted_spend_tier` applies to values already in pandas the rule that
+:func:`valuecast.analysis.segments.add_segments` applies in the engine, with the same shares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+ArrayLike = Any
+
+HIGH_SHARE = 0.30
+"""Share of customers at most in the high tier: those beating at least 70% of the shop."""
+LOW_SHARE = 0.10
+"""Share of customers at most in the low tier: those beaten by at least 90% of the shop."""
+
+
+def smaller_and_larger(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each value, how many values are strictly smaller and how many strictly larger.
+
+    Equal values get equal counts.  Whole numbers in a modest range (days, order counts) are
+    counted without sorting; anything else takes one stable argsort.
+    """
+    n = len(values)
+    low, high = values.min(), values.max()
+    if high - low < 4 * n + 1000 and np.array_equal(values, np.floor(values)):
+        offsets = (values - low).astype(np.intp)
+        counts = np.bincount(offsets, minlength=int(high - low) + 1)
+        at_most = np.cumsum(counts)
+        return (at_most - counts)[offsets], (n - at_most)[offsets]
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    change = ordered[1:] != ordered[:-1]
+    positions = np.arange(n)
+    # sorted position of the first value of each run of equal values = number strictly smaller
+    first = np.maximum.accumulate(np.where(np.r_[True, change], positions, 0))
+    # sorted position of the last value of the run: n - 1 - it = number strictly larger
+    last = np.minimum.accumulate(np.where(np.r_[change, True], positions, n - 1)[::-1])[::-1]
+    smaller = np.empty(n, dtype=np.int64)
+    larger = np.empty(n, dtype=np.int64)
+    smaller[order] = first
+    larger[order] = n - 1 - last
+    return smaller, larger
+
+
+def predicted_spend_tier(
+    predicted_clv: ArrayLike, high_share: float = HIGH_SHARE, low_share: float = LOW_SHARE
+) -> np.ndarray:
+    """``"high"``, ``"medium"`` or ``"low"`` for each customer (an object array).
+
+    ``high`` when the number of customers with a strictly lower value is at least
+    ``(1 - high_share) n``; ``low`` when the number with a strictly higher value is at least
+    ``(1 - low_share) n``; ``medium`` otherwise, so all-equal values are all medium.  NaN gives
+    ``None``, and ``n`` counts the customers with a prediction.
+    """
+    if not (0 < high_share < 1 and 0 < low_share < 1 and high_share + low_share <= 1):
+        raise ValueError("high_share and low_share must be in (0, 1) and add up to at most 1")
+    values = np.asarray(predicted_clv, dtype=float).reshape(-1)
+    if np.isinf(values).any():
+        raise ValueError("predicted CLV contains infinite values")
+    known = ~np.isnan(values)
+    out = np.full(len(values), None, dtype=object)
+    n = int(known.sum())
+    if n == 0:
+        return out
+    part = values[known]
+    lower, higher = smaller_and_larger(part)
+    # integer-exact comparisons: lower >= (1 - high_share) n  <=>  lower * D >= (D - H) n
+    # with shares as fractions of 10**6 (exact for the published 0.30 and 0.10)
+    scale = 10**6
+    high_units, low_units = round(high_share * scale), round(low_share * scale)
+    tiers = np.full(n, "medium", dtype=object)
+    tiers[lower * scale >= (scale - high_units) * n] = "high"
+    tiers[higher * scale >= (scale - low_units) * n] = "low"
+    out[known] = tiers
+    return out

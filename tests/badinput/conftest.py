@@ -98,6 +98,14 @@ def shop(n_customers: int = 4, start: date = date(2024, 1, 1), repeat: bool = Tr
     return orders
 
 
+def large_shop(n_orders: int = 30_000) -> list[dict]:
+    """Orders enough for a file over 1 MiB, which ``summary FILE`` parses with DuckDB."""
+    return [
+        order(i, f"c{i % 5000}@example.com", date(2024, 1, 1) + timedelta(i % 300))
+        for i in range(n_orders)
+    ]
+
+
 def render(fmt: str, orders: Sequence[dict], delimiter: str = ",") -> str:
     header, rows = _rows(fmt, orders)
     return io_fixtures.render_csv(header, rows, delimiter=delimiter)
@@ -188,7 +196,7 @@ def stored_orders(workspace: Path) -> dict[str, tuple]:
 def corpus() -> SimpleNamespace:
     return SimpleNamespace(
         FORMATS=FORMATS, AMOUNT=AMOUNT, DATE=DATE, EMAIL=EMAIL, io=io_fixtures,
-        order=order, shop=shop, render=render, write=write, invoke=invoke, ingest=ingest,
+        order=order, shop=shop, large_shop=large_shop, render=render, write=write, invoke=invoke, ingest=ingest,
         analyze=analyze, report=report, no_traceback=no_traceback, one_error=one_error,
         state=state, stored_orders=stored_orders,
     )  # fmt: skip

@@ -5,7 +5,7 @@ memory only within the memory limit."""
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -86,10 +86,7 @@ def test_a_parquet_amount_beyond_1e12_is_one_error(corpus, tmp_path):
 
 def test_summary_of_a_large_file_refuses_a_huge_amount_too(corpus, tmp_path):
     """``summary FILE`` parses large clean files with DuckDB: it must refuse what ingest does."""
-    orders = [
-        corpus.order(i, f"c{i % 5000}@example.com", date(2024, 1, 1) + timedelta(i % 300))
-        for i in range(30_000)
-    ]
+    orders = corpus.large_shop()
     orders[20_000]["amount"] = "1e15"
     path = corpus.write(tmp_path / "orders.csv", "orders", orders)
     assert path.stat().st_size > 1 << 20  # large enough for the DuckDB route

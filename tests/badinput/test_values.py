@@ -119,10 +119,7 @@ def test_implausible_or_unreadable_dates_are_one_error(corpus, tmp_path, fmt, ca
 
 def test_summary_of_a_large_file_refuses_an_implausible_date_too(corpus, tmp_path):
     """``summary FILE`` parses large clean files with DuckDB: it must refuse what ingest does."""
-    orders = [
-        corpus.order(i, f"c{i % 5000}@example.com", date(2024, 1, 1) + timedelta(i % 300))
-        for i in range(30_000)
-    ]
+    orders = corpus.large_shop()
     orders[20_000]["date"] = "1985-06-01 10:00:00"
     path = corpus.write(tmp_path / "orders.csv", "orders", orders)
     assert path.stat().st_size > 1 << 20  # large enough for the DuckDB route

@@ -46,7 +46,6 @@ FORMATS = (
     "orders",
     "cdnow",
 )
-_PARQUET = (".parquet", ".pq")
 
 
 def detect_header(header: Sequence[str]) -> str | None:
@@ -111,7 +110,7 @@ def _is_cdnow(path: Path) -> bool:
 def detect_format(path: str | Path) -> str:
     """The format of the file at ``path`` (see the module docstring); InputError if unknown."""
     path = Path(path)
-    if path.suffix.lower() in _PARQUET:
+    if path.suffix.lower() in generic.PARQUET_SUFFIXES:
         return "orders"
     if _is_cdnow(path):
         return "cdnow"
@@ -193,7 +192,7 @@ def read_exports(
             raise InputError(str(raw), problem)
         csv = None
         if chosen is None:
-            if path.suffix.lower() in _PARQUET:
+            if path.suffix.lower() in generic.PARQUET_SUFFIXES:
                 chosen = "orders"
             elif _is_cdnow(path):
                 chosen = "cdnow"

@@ -150,10 +150,7 @@ def read_orders(
 ) -> ImportResult:
     """Read an orders table from a CSV or Parquet file (by the ``.parquet``/``.pq`` suffix)."""
     mapping = parse_column_map(column_map)
-    if not isinstance(source, CsvFile | Table) and Path(source).suffix.lower() in (
-        ".parquet",
-        ".pq",
-    ):
+    if not isinstance(source, CsvFile | Table) and Path(source).suffix.lower() in PARQUET_SUFFIXES:
         table = _parquet_table(Path(source), mapping)
         return _orders(table, _resolve(table, mapping), mapping, "orders")
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
@@ -181,6 +178,9 @@ def read_orders_frame(
     table = Table.from_frame(frame, name)
     return _orders(table, _resolve(table, mapping), mapping, "orders")
 
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+"""A file with one of these suffixes is read as Parquet, anything else as CSV."""
 
 MEMORY_LIMIT_VARIABLE = "VALUECAST_MEMORY_LIMIT"
 """The memory limit of the workspace's DuckDB, which also bounds what a Parquet read may hold."""

@@ -57,7 +57,7 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
     from valuecast.io import generic, orders_duckdb
     from valuecast.io.csvfile import CsvFile, open_csv
 
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if path.suffix.lower() in generic.PARQUET_SUFFIXES:
         return None
     mapping = generic.parse_column_map(column_map)
     csv = open_csv(path)

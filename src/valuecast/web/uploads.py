@@ -27,10 +27,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from valuecast.io.generic import PARQUET_SUFFIXES
 from valuecast.web.state import Dashboard, Job, Jobs
 
-EXTENSIONS = {".csv", ".txt", ".tsv", ".parquet", ".pq"}
-PARQUET_EXTENSIONS = {".parquet", ".pq"}
+EXTENSIONS = {".csv", ".txt", ".tsv", *PARQUET_SUFFIXES}
 CHUNK = 1 << 20
 BYTES_PER_ROW = 100  # a Parquet upload holds at most max_upload_bytes / 100 rows
 UNCOMPRESSED_FACTOR = 2  # ... and at most twice max_upload_bytes of uncompressed data
@@ -182,7 +182,7 @@ def check_parquet_size(saved: list[tuple[Path, str]], max_upload_bytes: int) -> 
 
     max_rows, max_bytes = parquet_limits(max_upload_bytes)
     for path, name in saved:
-        if path.suffix.lower() not in PARQUET_EXTENSIONS:
+        if path.suffix.lower() not in PARQUET_SUFFIXES:
             continue
         try:
             meta = pq.ParquetFile(path).metadata

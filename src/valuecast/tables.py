@@ -4,7 +4,8 @@ One list for the pipeline that builds the table (:data:`CUSTOMER_COLUMNS`, in fi
 snapshots and files that store its dates as calendar dates, and the audience exports whose
 ``--where`` compares text, numbers, dates and booleans each their own way; and the values its
 ``rfm_group`` and ``predicted_spend_tier`` columns take (:data:`GROUPS`, :data:`TIERS`), which
-snapshots and audiences list in that order.
+snapshots and audiences list in that order; and how every CSV file rounds a number column
+(:func:`csv_decimals`) and which columns it writes as calendar dates (:func:`is_date_column`).
 """
 
 from __future__ import annotations
@@ -64,3 +65,38 @@ GROUPS: tuple[str, ...] = (
 
 TIERS: tuple[str, ...] = ("high", "medium", "low")
 """The values of ``predicted_spend_tier``, highest first (None: no value to rank)."""
+
+
+RATIO_DECIMALS = 4
+MONEY_DECIMALS = 2
+OTHER_DECIMALS = 6
+_RATIO_COLUMNS = frozenset({"clv_to_cac"})
+_MONEY_SUFFIXES = (
+    "_clv", "_clv_p10", "_clv_p90", "_clv_mean", "_clv_median", "_clv_low", "_clv_high",
+    "average_order_value", "_per_customer", "spend", "cac",
+)  # fmt: skip
+_MONTH_COLUMNS = frozenset({"payback_month"})
+
+
+def csv_decimals(column: str) -> int:
+    """Decimals a CSV file keeps of the number column ``column``; the one rule for every file.
+
+    CSV files are for people and spreadsheets: money (CLV and its interval, order values,
+    spend, CAC, revenue per customer, cumulative LTV ``ltv_m*``) and months to the cent,
+    the CLV:CAC ratio to 4 decimals, everything else (probabilities, rates, expected orders,
+    days) to 6.  Parquet files and ``summary.json`` keep full precision.
+    """
+    if column in _RATIO_COLUMNS:
+        return RATIO_DECIMALS
+    money = column.endswith(_MONEY_SUFFIXES) or column.startswith("ltv_m")
+    if money or column in _MONTH_COLUMNS:
+        return MONEY_DECIMALS
+    return OTHER_DECIMALS
+
+
+def is_date_column(column: str) -> bool:
+    """Whether a CSV file writes ``column`` as a calendar date (YYYY-MM-DD).
+
+    The customers table's date columns and every ``*_date`` column of the other tables.
+    """
+    return column.endswith("_date") or CUSTOMER_COLUMN_KINDS.get(column) == "date"

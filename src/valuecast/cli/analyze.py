@@ -23,7 +23,6 @@ from valuecast.cli.common import (
     read_spend_or_fail,
     writing_workspace,
 )
-from valuecast.cli.csvround import channels_for_csv, cohorts_for_csv, iso_dates
 from valuecast.cli.options import (
     AsOfOption,
     DiscountRateOption,
@@ -56,28 +55,15 @@ def write_analysis(analysis, ingest_report: dict | None, out: Path) -> dict[str,
         "summary": out / "summary.json",
         "ingest_report": out / "ingest_report.json",
     }
-    import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from valuecast.outputs.files import write_arrow_csv
     from valuecast.store.snapshots import customers_arrow
 
-    # one Arrow table for both files; dates as calendar dates (ISO in the CSV)
+    # one Arrow table for both files: the Parquet file keeps full precision, the CSV rounds
     table = customers_arrow(customers)
     write_atomically(paths["customers_parquet"], lambda p: pq.write_table(table, p))
-    # the CSV is for people and spreadsheets: money to the cent, rates to 6 decimals
-    # (the Parquet file keeps full precision)
-    money = {c for c in table.column_names if c.endswith(("_clv", "_clv_p10", "_clv_p90"))}
-    money |= {"average_order_value", "predicted_average_order_value"}
-    rounded = table
-    for index, field in enumerate(table.schema):
-        if pa.types.is_floating(field.type):
-            digits = 2 if field.name in money else 6
-            rounded = rounded.set_column(
-                index, field.name, pc.round(table.column(index), ndigits=digits)
-            )
-    write_arrow_csv(rounded, paths["customers_csv"])
+    write_arrow_csv(table, paths["customers_csv"])
     write_atomically(
         paths["summary"],
         lambda p: p.write_text(json.dumps(analysis.summary, indent=2, default=str)),
@@ -293,19 +279,11 @@ def _write_results(analysis, tables: dict, ingest_report: dict, out: Path) -> di
 
 
 def _write_growth_tables(tables: dict, out: Path) -> dict[str, Path]:
-    """The growth tables as CSV files in ``out``, rounded for people like customers.csv."""
+    """The growth tables as CSV files in ``out``."""
     from valuecast.outputs.files import write_csv
 
     paths = {}
     for name, frame in tables.items():
-        if name in ("cohorts.csv", "retention.csv", "days_between_orders.csv"):
-            frame = cohorts_for_csv(frame)
-        elif name in ("channels.csv", "cac.csv"):
-            frame = channels_for_csv(frame)
-        elif name == "reminders.csv":
-            frame = iso_dates(frame, ("last_purchase_date", "due_date"))
-        else:
-            frame = frame.round(6)
         path = out / name
         write_csv(frame, path)
         paths[name.removesuffix(".csv")] = path

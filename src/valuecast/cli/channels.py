@@ -16,7 +16,6 @@ import pandas as pd
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
-from valuecast.cli.csvround import channels_for_csv
 from valuecast.cli.options import AsOfOption, OutOption, WorkspaceOption
 from valuecast.outputs.files import write_csv
 
@@ -185,10 +184,10 @@ def channels(
     try:
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "channels.csv"]
-        write_csv(channels_for_csv(frame), paths[0])
+        write_csv(frame, paths[0])
         if cac is not None:
             paths.append(out / "cac.csv")
-            write_csv(channels_for_csv(cac), paths[1])
+            write_csv(cac, paths[1])
     except OSError as error:
         fail(f"{out}: cannot write the results: {error.strerror or error}")
     _print(frame, column, by.value if by is not None else column, joined, paths)

@@ -16,7 +16,6 @@ from typing import Any
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace
-from valuecast.cli.csvround import cohorts_for_csv
 from valuecast.cli.options import JsonOption, WorkspaceOption
 from valuecast.outputs.files import write_csv
 
@@ -109,7 +108,7 @@ def cohorts(
         frames = {"cohorts": tables.cohorts, "retention": tables.retention,
                   "days_between_orders": gaps}  # fmt: skip
         for name, frame in frames.items():
-            write_csv(cohorts_for_csv(frame), paths[name])
+            write_csv(frame, paths[name])
     except OSError as error:
         fail(f"{out}: cannot write the cohort tables: {error}")
 

@@ -99,7 +99,7 @@ def _write_comparison(comparison, out: Path) -> list[Path]:
              out / "high_value_to_at_risk.csv"]  # fmt: skip
     write_csv(comparison.rfm_matrix.reset_index(), paths[0])
     write_csv(comparison.tier_matrix.reset_index(), paths[1])
-    write_csv(comparison.high_value_to_at_risk.round(6), paths[2])
+    write_csv(comparison.high_value_to_at_risk, paths[2])
     return paths
 
 

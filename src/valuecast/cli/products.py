@@ -11,9 +11,8 @@ from pathlib import Path
 import typer
 
 from valuecast.cli.common import console, describe, fail, open_workspace
-from valuecast.cli.csvround import iso_dates
 from valuecast.cli.options import OutOption, WorkspaceOption
-from valuecast.outputs.files import write_csv
+from valuecast.outputs.files import rounded_for_csv, write_csv
 
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
@@ -66,8 +65,8 @@ def affinity(
             fail(f"{workspace}: could not compute the affinities: {describe(error)}")
     out.mkdir(exist_ok=True)
     affinity_path, next_path = out / "affinity.csv", out / "next_products.csv"
-    write_csv(pairs.round({"support": 6, "confidence": 6, "lift": 6}), affinity_path)
-    write_csv(suggestions.round({"score": 6}), next_path)
+    write_csv(pairs, affinity_path)
+    write_csv(suggestions, next_path)
 
     counts = pairs["kind"].value_counts()
     console.print(
@@ -142,7 +141,7 @@ def reminders(
         except Exception as error:  # a backend error must still not print a traceback
             fail(f"{workspace}: could not compute the reminders: {describe(error)}")
     if out is not None:
-        write_csv(iso_dates(due, ("last_purchase_date", "due_date")), out)
+        write_csv(due, out)
     console.print(
         f"{len(due):,} reminders due within {due_within} days of {as_of_date} "
         f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
@@ -167,7 +166,7 @@ def reminders(
         first = Table(title="first reminders")
         for column in ("customer", "product", "last purchase", "due", "days until due"):
             first.add_column(column, justify="right" if column == "days until due" else "left")
-        shown = iso_dates(due.head(10), ("last_purchase_date", "due_date"))
+        shown = rounded_for_csv(due.head(10))
         for row in shown.itertuples(index=False):
             first.add_row(
                 Text(str(row.customer_id)),

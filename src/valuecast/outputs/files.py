@@ -2,7 +2,8 @@
 
 Every CSV valuecast writes goes through :func:`write_csv` (pandas frames),
 :func:`write_arrow_csv` (Arrow tables) or :func:`write_ibis_csv` (database tables), so every one
-follows the formula-safe cell rule of :mod:`valuecast.csvsafe`.
+follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one rounding rule of
+:func:`valuecast.tables.csv_decimals` (dates of ``*_date`` columns as YYYY-MM-DD).
 """
 
 from __future__ import annotations
@@ -14,11 +15,19 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from valuecast.csvsafe import escape_arrow, escape_frame, escape_ibis
+from valuecast.tables import csv_decimals, is_date_column
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["csv_text", "write_arrow_csv", "write_atomically", "write_csv", "write_ibis_csv"]
+__all__ = [
+    "csv_text",
+    "rounded_for_csv",
+    "write_arrow_csv",
+    "write_atomically",
+    "write_csv",
+    "write_ibis_csv",
+]
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
@@ -31,22 +40,53 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def rounded_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as its CSV file shows it: numbers rounded by column, ``*_date`` columns as text."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if is_date_column(str(name)) and column.dtype.kind in "OMm":
+            dates = pd.to_datetime(column)
+            out[name] = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), None)
+        elif column.dtype.kind == "f":
+            out[name] = column.round(csv_decimals(str(name)))
+    return out
+
+
+def _rounded_arrow(table: pa.Table) -> pa.Table:
+    # NumPy rounds as pandas does; Arrow's round() returns a value within its tolerance of
+    # the rounded one unchanged, so 127.42999999999999 stayed that instead of 127.43
+    import numpy as np
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        if pa.types.is_floating(field.type):
+            column = table.column(index).combine_chunks()
+            values = np.round(column.to_numpy(zero_copy_only=False), csv_decimals(field.name))
+            rounded = pa.array(values, type=field.type, mask=column.is_null().to_numpy(False))
+            table = table.set_column(index, field.name, rounded)
+    return table
+
+
 def csv_text(frame: pd.DataFrame) -> str:
-    """``frame`` as formula-safe CSV text without its index (for downloads)."""
-    return escape_frame(frame).to_csv(index=False)
+    """``frame`` as formula-safe, rounded CSV text without its index (for downloads)."""
+    return escape_frame(rounded_for_csv(frame)).to_csv(index=False)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """``frame`` as a formula-safe UTF-8 CSV file without its index, written atomically."""
-    safe = escape_frame(frame)
+    """``frame`` as a formula-safe, rounded UTF-8 CSV file without its index, atomically."""
+    safe = escape_frame(rounded_for_csv(frame))
     write_atomically(path, lambda target: safe.to_csv(target, index=False, encoding="utf-8"))
 
 
 def write_arrow_csv(table: pa.Table, path: Path) -> None:
-    """An Arrow table as a formula-safe CSV file (fields quoted where CSV needs it), atomically."""
+    """An Arrow table as a formula-safe, rounded CSV file (fields quoted where needed), atomically.
+
+    Arrow writes date columns as YYYY-MM-DD already.
+    """
     import pyarrow.csv as pacsv
 
-    safe = escape_arrow(table)
+    safe = escape_arrow(_rounded_arrow(table))
     options = pacsv.WriteOptions(quoting_style="needed")
     write_atomically(path, lambda target: pacsv.write_csv(safe, target, options))
 

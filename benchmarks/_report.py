@@ -20,3 +20,11 @@ def write_section(path: Path, title: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text)
+
+
+def publish(lines: list[str], title: str, write_md: bool) -> None:
+    """Print a benchmark's result and, with ``write_md``, make it BENCHMARKS.md's ``title``."""
+    text = "\n".join(lines)
+    print(text)
+    if write_md:
+        write_section(Path(__file__).resolve().parent.parent / "BENCHMARKS.md", title, text)

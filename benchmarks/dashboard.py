@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _report import write_section  # noqa: E402
+from _report import publish  # noqa: E402
 from growth import build_workspace  # noqa: E402
 
 SORTS = ("predicted_clv", "historic_clv", "probability_alive", "last_order_date", "customer_id")
@@ -266,10 +266,7 @@ def main() -> None:
         f"{result['p95']:.0f} ms, max {result['max']:.0f} ms. Server peak RSS "
         + (f"{rss:,.0f} MB." if rss else "not measured."),
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write_md:
-        write_section(HERE.parent / "BENCHMARKS.md", "Dashboard", text)
+    publish(lines, "Dashboard", args.write_md)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _peers import LIFETIMES, run_peer  # noqa: E402
-from _report import write_section  # noqa: E402
+from _report import publish  # noqa: E402
 
 START = np.datetime64("2023-01-01")
 SPAN_DAYS = 2 * 365
@@ -239,10 +239,7 @@ def main() -> None:
         )
     )
     lines += ["", f"valuecast chose `{ours['model']}`; {ours['customers']:,} customers."]
-    text = "\n".join(lines)
-    print(text)
-    if args.write_md:
-        write_section(HERE.parent / "BENCHMARKS.md", "End to end", text)
+    publish(lines, "End to end", args.write_md)
 
 
 if __name__ == "__main__":

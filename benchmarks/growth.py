@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _report import write_section  # noqa: E402
+from _report import publish  # noqa: E402
 
 CHANNELS = ("google", "meta", "email", "organic", "tiktok")
 
@@ -163,10 +163,7 @@ def main() -> None:
         lines.append(
             f"| `valuecast {name}` | {result['seconds']:.1f} | {result['peak_rss_mb']:.0f} MB |"
         )
-    text = "\n".join(lines)
-    print(text)
-    if args.write_md:
-        write_section(HERE.parent / "BENCHMARKS.md", "Growth analytics", text)
+    publish(lines, "Growth analytics", args.write_md)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-# test modules import the oracles kept next to this file (segments_oracle) by their bare name
+# test modules import the helpers kept next to this file (segments_oracle, shops) by bare name
 sys.path.insert(0, str(Path(__file__).parent))
 
 CHROMIUM = Path("/usr/bin/chromium")

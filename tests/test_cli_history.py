@@ -19,21 +19,18 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
     """A workspace analysed on an export to 2025-12-31, then refreshed with one to 2026-06-30."""
-    from valuecast.datasets.demo_shop import generate_demo_shop
+    from shops import two_exports
 
     folder = tmp_path_factory.mktemp("history")
-    generate_demo_shop(folder / "full.csv", customers=500, seed=11)
-    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
-    full[full["Created at"] < "2026-01-01"].to_csv(folder / "early.csv", index=False)
+    early, full = two_exports(folder, customers=500, seed=11)
     workspace = folder / "w.duckdb"
     first = runner.invoke(
-        app, ["analyze", str(folder / "early.csv"), "-w", str(workspace), "-o", str(folder / "q4")]
+        app, ["analyze", str(early), "-w", str(workspace), "-o", str(folder / "q4")]
     )
     assert first.exit_code == 0, first.output
     second = runner.invoke(
-        app, ["refresh", str(folder / "full.csv"), "-w", str(workspace), "-o", str(folder / "q2"),
-              "--top", "3"],
-    )  # fmt: skip
+        app, ["refresh", str(full), "-w", str(workspace), "-o", str(folder / "q2"), "--top", "3"]
+    )
     assert second.exit_code == 0, second.output
     return folder, workspace, second.output
 

@@ -98,19 +98,17 @@ def _check_file(path: Path) -> int:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     """Every CSV file analyze, refresh, history, compare and channels --spend write on one shop."""
-    from valuecast.datasets.demo_shop import generate_demo_shop
+    from shops import two_exports
 
     folder = tmp_path_factory.mktemp("policy")
-    generate_demo_shop(folder / "full.csv", customers=400, seed=5)
-    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
-    full[full["Created at"] < "2026-01-01"].to_csv(folder / "early.csv", index=False)
+    early, full = two_exports(folder, customers=400, seed=5)
     workspace = str(folder / "w.duckdb")
     spend = folder / "spend.csv"
     spend.write_text("Month,Channel,Spend\n2025-03,google,1234.567\n2025-04,email,99.99\n")
     out = folder / "out"
     commands = [
-        ["analyze", str(folder / "early.csv"), "-w", workspace, "-o", str(out / "q4")],
-        ["refresh", str(folder / "full.csv"), "-w", workspace, "-o", str(out / "q2")],
+        ["analyze", str(early), "-w", workspace, "-o", str(out / "q4")],
+        ["refresh", str(full), "-w", workspace, "-o", str(out / "q2")],
         ["history", "-w", workspace, "-o", str(out / "history.csv")],
         ["compare", "-w", workspace, "-o", str(out / "compare")],
         ["channels", "-w", workspace, "--spend", str(spend), "-o", str(out / "channels")],

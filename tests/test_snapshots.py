@@ -184,13 +184,9 @@ def test_history_and_customer_history(workspace):
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
     """A small demo shop as two Shopify exports: up to 2025-12-31, and everything to 2026-06-30."""
-    from valuecast.datasets.demo_shop import generate_demo_shop
+    from shops import two_exports
 
-    folder = tmp_path_factory.mktemp("shop")
-    generate_demo_shop(folder / "full.csv", customers=600, seed=3)
-    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
-    full[full["Created at"] < "2026-01-01"].to_csv(folder / "early.csv", index=False)
-    return folder / "early.csv", folder / "full.csv"
+    return two_exports(tmp_path_factory.mktemp("shop"), customers=600, seed=3)
 
 
 def _fingerprint(ws) -> tuple:

@@ -15,3 +15,16 @@ def two_exports(folder: Path, customers: int, seed: int) -> tuple[Path, Path]:
     full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
     full[full["Created at"] < "2026-01-01"].to_csv(folder / "early.csv", index=False)
     return folder / "early.csv", folder / "full.csv"
+
+
+def ingested(folder: Path, text: str, column_map: str) -> Path:
+    """A workspace ``folder/shop.duckdb`` holding the orders CSV ``text`` read with ``--map``."""
+    from valuecast.io import read_exports
+    from valuecast.store import Workspace
+
+    source = folder / "orders.csv"
+    source.write_text(text)
+    workspace = folder / "shop.duckdb"
+    with Workspace(workspace) as ws:
+        ws.ingest(read_exports([source], column_map=column_map))
+    return workspace

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from valuecast.analysis.growth.channels import flag_ratio
 from valuecast.cli.channels import channels
-from valuecast.io import read_exports
 from valuecast.store import Workspace
 
 runner = CliRunner()
@@ -23,12 +22,9 @@ T95_2 = 2.919986  # t(0.95; 2 df) from a printed table
 
 
 def make_workspace(folder, text, column_map=COLUMN_MAP):
-    orders = folder / "orders.csv"
-    orders.write_text(text)
-    workspace = folder / "shop.duckdb"
-    with Workspace(workspace) as ws:
-        ws.ingest(read_exports([orders], column_map=column_map))
-    return workspace
+    from shops import ingested
+
+    return ingested(folder, text, column_map)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import typer
 from typer.testing import CliRunner
 
 from valuecast.cli.growth import cohorts, stage
-from valuecast.io import read_exports
 from valuecast.store import Workspace
 
 runner = CliRunner()
@@ -38,12 +37,9 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def workspace(tmp_path):
-    source = tmp_path / "orders.csv"
-    source.write_text(CSV)
-    path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(read_exports([source], column_map=COLUMN_MAP))
-    return path
+    from shops import ingested
+
+    return ingested(tmp_path, CSV, COLUMN_MAP)
 
 
 def test_cohorts_writes_both_files(app, workspace, tmp_path):

@@ -311,18 +311,24 @@ def test_marketing_consent_and_seasonality(orders):
     assert rate["2025-12-01"] > 1.15 * rate["2026-02-01"]
 
 
-def test_buy_till_you_die_models_beat_the_naive_baseline_on_a_holdout(orders):
-    """The simulator's point: a BTYD model predicts the last half year better than each
-    customer's historical rate does."""
-    day = orders["ordered_at"].dt.normalize()
-    visits = pd.DataFrame({"customer_id": orders["customer_id"], "day": day}).drop_duplicates()
-    cut = pd.Timestamp("2025-12-31")
+def _calibration(visits: pd.DataFrame, cut: pd.Timestamp):
+    """Each customer's first/last visit day and visits before ``cut``, and their x, recency, T."""
     calibration = (
         visits[visits["day"] < cut].groupby("customer_id")["day"].agg(["min", "max", "size"])
     )
     x = (calibration["size"] - 1).to_numpy(float)
     recency = (calibration["max"] - calibration["min"]).dt.days.to_numpy(float)
     T = (cut - calibration["min"]).dt.days.to_numpy(float)
+    return calibration, x, recency, T
+
+
+def test_buy_till_you_die_models_beat_the_naive_baseline_on_a_holdout(orders):
+    """The simulator's point: a BTYD model predicts the last half year better than each
+    customer's historical rate does."""
+    day = orders["ordered_at"].dt.normalize()
+    visits = pd.DataFrame({"customer_id": orders["customer_id"], "day": day}).drop_duplicates()
+    cut = pd.Timestamp("2025-12-31")
+    calibration, x, recency, T = _calibration(visits, cut)
     holdout = (
         visits[visits["day"] >= cut]
         .groupby("customer_id")
@@ -350,12 +356,7 @@ def test_a_flat_year_lets_the_model_get_the_total_right(tmp_path):
         {"customer_id": orders["customer_id"], "day": orders["ordered_at"].dt.normalize()}
     ).drop_duplicates()
     cut = pd.Timestamp("2025-12-31")
-    calibration = (
-        visits[visits["day"] < cut].groupby("customer_id")["day"].agg(["min", "max", "size"])
-    )
-    x = (calibration["size"] - 1).to_numpy(float)
-    recency = (calibration["max"] - calibration["min"]).dt.days.to_numpy(float)
-    T = (cut - calibration["min"]).dt.days.to_numpy(float)
+    calibration, x, recency, T = _calibration(visits, cut)
     later = visits[visits["day"] >= cut]
     holdout = later["customer_id"].isin(calibration.index).sum()
     model = ModifiedBetaGeo().fit(x, recency, T)

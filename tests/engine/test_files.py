@@ -88,6 +88,17 @@ def test_direct_route_equals_ingest_then_summary(tmp_path, monkeypatch, kind, da
         assert got["channel"].notna().any() and got["accepts_marketing"].notna().any()
 
 
+def _assert_workspace_route(path, mapping):
+    """summarize_files takes the general route and gives the workspace's own summary."""
+    result = summarize_files([path], column_map=mapping)
+    try:
+        assert result.route == "workspace"
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    pd.testing.assert_frame_equal(got, _workspace_summary(path, mapping)[0])
+
+
 @pytest.mark.parametrize(
     ("case", "edit"),
     [
@@ -118,14 +129,7 @@ def test_general_route_when_the_file_needs_it(tmp_path, monkeypatch, case, edit)
         with pytest.raises(ValueError, match="in 2 currencies.*--fx"):
             summarize_files([path], column_map=mapping)
         return
-    result = summarize_files([path], column_map=mapping)
-    try:
-        assert result.route == "workspace"
-        got = result.table.to_pandas()
-    finally:
-        result.close()
-    expected, _ = _workspace_summary(path, mapping)
-    pd.testing.assert_frame_equal(got, expected)
+    _assert_workspace_route(path, mapping)
 
 
 def test_repeated_times_with_attributes_take_the_general_route(tmp_path, monkeypatch):
@@ -133,13 +137,7 @@ def test_repeated_times_with_attributes_take_the_general_route(tmp_path, monkeyp
     monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
     path = _shop_csv(tmp_path / "orders.csv", attributes=True, repeats=True)
     mapping = _mapping(attributes=True)
-    result = summarize_files([path], column_map=mapping)
-    try:
-        assert result.route == "workspace"
-        got = result.table.to_pandas()
-    finally:
-        result.close()
-    pd.testing.assert_frame_equal(got, _workspace_summary(path, mapping)[0])
+    _assert_workspace_route(path, mapping)
 
 
 def test_cli_summary_of_a_file(tmp_path, monkeypatch):

@@ -200,6 +200,24 @@ def score_predictions(
 
 # ------------------------------------------------------------------------------------------------
 # the naive baseline
+def naive_verdict(backtest: dict[str, Any]) -> str | None:
+    """One plain sentence when no model beat the naive guess on the holdout, else None.
+
+    ``backtest`` is the ``backtest`` entry of summary.json; the printed summary and the report
+    show the sentence next to the backtest table.
+    """
+    if backtest.get("best_beats_naive") is not False:
+        return None
+    naive = backtest.get("naive") or {}
+    best = (backtest.get("models") or {}).get(backtest.get("best")) or {}
+    return (
+        "No model beat the naive guess (each customer's own past rate) on the holdout: "
+        f"mean absolute error {best.get('mae_orders', float('nan')):.3f} orders per customer "
+        f"against {naive.get('mae_orders', float('nan')):.3f}, so read the predictions as "
+        "rough estimates."
+    )
+
+
 def _column(summary: pd.DataFrame, name: str) -> np.ndarray:
     if name not in summary.columns:
         raise ValueError(f"calibration summary has no {name} column")

@@ -125,6 +125,11 @@ def _print_analysis(analysis, paths: dict[str, Path], seconds: float) -> None:
                 _fmt(scores.get("top_decile_revenue_share"), percent=True),
             )
         console.print(table)
+        from valuecast.analysis.backtest import naive_verdict  # scipy: not at start-up
+
+        verdict = naive_verdict(backtest)
+        if verdict:
+            console.print(f"[yellow]{verdict}[/]", highlight=False)
     groups = Table(title="RFM groups")
     groups.add_column("group")
     groups.add_column("customers", justify="right")

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from valuecast.analysis.backtest import naive_verdict
 from valuecast.outputs.report.charts import (
     BLUE,
     GREY,
@@ -200,7 +201,8 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
             rows,
             f"Fitted on the history to {backtest.get('calibration_end')} and scored on the "
             f"{finite(backtest.get('holdout_days')) or 0:.0f} days after{sample}; the model "
-            "with the lowest mean absolute error of orders per customer is chosen.",
+            "with the lowest mean absolute error of orders per customer is chosen."
+            + (f" {verdict}" if (verdict := naive_verdict(backtest)) else ""),
         )
     ]
     model = summary.get("model") or {}

@@ -1,0 +1,52 @@
+"""When no model beats the naive guess, the printed summary and the report say so in one sentence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+from typer.testing import CliRunner
+
+from valuecast.analysis.backtest import naive_verdict
+from valuecast.cli import app
+
+runner = CliRunner()
+SENTENCE = "No model beat the naive guess"
+
+
+def _clockwork_shop(path):
+    """Customers who order like clockwork and never leave: their own past rate is the answer."""
+    rng = random.Random(1)
+    rows = ["customer,date,amount"]
+    for customer in range(200):
+        gap = rng.choice([7, 14, 30, 60, 90])
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 300))
+        while day <= dt.date(2025, 12, 31):
+            rows.append(f"c{customer}@x.com,{day},{rng.randint(20, 80)}")
+            day += dt.timedelta(days=gap)
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_the_summary_and_the_report_say_when_the_naive_guess_wins(tmp_path):
+    _clockwork_shop(tmp_path / "orders.csv")
+    result = runner.invoke(
+        app,
+        ["analyze", str(tmp_path / "orders.csv"), "--map",
+         "customer_id=customer,ordered_at=date,revenue=amount",
+         "-o", str(tmp_path / "out"), "-w", str(tmp_path / "w.duckdb")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["backtest"]["best_beats_naive"] is False
+    assert SENTENCE in " ".join(result.output.split())
+    assert SENTENCE in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_no_sentence_when_a_model_wins_or_none_was_fitted():
+    backtest = {"best": "bgnbd", "models": {"bgnbd": {"mae_orders": 0.2}},
+                "naive": {"mae_orders": 0.3}}  # fmt: skip
+    assert naive_verdict({**backtest, "best_beats_naive": True}) is None
+    assert naive_verdict({"best": None, "best_beats_naive": None}) is None
+    lost = naive_verdict({**backtest, "best_beats_naive": False})
+    assert lost.startswith(SENTENCE) and "0.200" in lost and "0.300" in lost

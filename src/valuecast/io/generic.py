@@ -98,8 +98,6 @@ REQUIRED = ("customer_id", "ordered_at", "revenue")
 _AMOUNTS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
 LINE_KEYS = ("quantity", "unit_price", "product", "sku")
 """Keys that make every row an order line; they are read only when mapped (no usual names)."""
-CANCELLATION = "cancellation"
-"""The exclusion reason of an order whose lines are all returns (a cancellation invoice)."""
 
 
 def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -569,7 +567,7 @@ def _assemble(
     lines = None
     if rows.lines is not None:
         returns = summed(rows.lines.returns(rows.revenue).astype(float))
-        rules.insert(0, (CANCELLATION, returns == rows_per_order))
+        rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
     reason = _build.reasons(n, rules)
     if rows.lines is not None:
         lines = _order_lines(rows.lines, kept, codes, orders["order_id"], reason)

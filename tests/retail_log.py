@@ -66,7 +66,8 @@ def retail_log(
             "Country": "United Kingdom",
         }
     )
-    return pd.concat([frame, _cancellations(frame, rng, cancel_share)], ignore_index=True)
+    log = pd.concat([frame, _cancellations(frame, rng, cancel_share)], ignore_index=True)
+    return log.astype(str)
 
 
 def _cancellations(frame: pd.DataFrame, rng: np.random.Generator, share: float) -> pd.DataFrame:

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from retail_log import MAP as RETAIL_MAP
+from retail_log import retail_log
 from valuecast.analysis.summary import summarize
 from valuecast.cli import app
 from valuecast.io import orders_duckdb, read_exports
@@ -86,6 +88,47 @@ def test_direct_route_equals_ingest_then_summary(tmp_path, monkeypatch, kind, da
     assert result.excluded_rows["negative amount"] > 0
     if kind.get("attributes"):
         assert got["channel"].notna().any() and got["accepts_marketing"].notna().any()
+
+
+@pytest.mark.parametrize("order_ids", [True, False])
+def test_direct_route_of_a_line_level_log_equals_ingest_then_summary(
+    tmp_path, monkeypatch, order_ids
+):
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = tmp_path / "retail.csv"
+    frame = retail_log(n_invoices=500, n_customers=90, seed=21)
+    frame.loc[[7, 300], :] = ""
+    frame.to_csv(path, index=False)
+    mapping = RETAIL_MAP if order_ids else RETAIL_MAP.replace(",order_id=InvoiceNo", "")
+    result = summarize_files([path], column_map=mapping, as_of="2024-01-10")
+    try:
+        assert result.route == "direct"
+        got = result.table.to_pandas()
+        excluded, orders = result.excluded_rows, result.orders
+    finally:
+        result.close()
+    expected, _ = _workspace_summary(path, mapping, as_of="2024-01-10")
+    pd.testing.assert_frame_equal(got, expected)
+    imported = read_exports([path], column_map=mapping)[0]
+    assert excluded == dict(imported.excluded) and orders == len(imported.orders)
+    assert excluded["cancellation"] > 0 and excluded["empty row"] == 2
+
+
+def test_line_level_orders_whose_rows_disagree_take_the_general_route(tmp_path, monkeypatch):
+    """The importer takes an order's customer from its first row: only row order can tell."""
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = tmp_path / "retail.csv"
+    frame = retail_log(n_invoices=100, seed=2)
+    second = frame.index[frame["InvoiceNo"].duplicated()][0]
+    frame.loc[second, "CustomerID"] = "99999"
+    frame.to_csv(path, index=False)
+    result = summarize_files([path], column_map=RETAIL_MAP)
+    try:
+        assert result.route == "workspace"
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    pd.testing.assert_frame_equal(got, _workspace_summary(path, RETAIL_MAP)[0])
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,13 @@ whose keys are:
 
 ``customer_id``, ``ordered_at``, ``revenue`` (required), and optionally ``order_id``, ``email``,
 ``currency``, ``channel``, ``discount_code``, ``gross_revenue``, ``discount``, ``tax``,
-``shipping``, ``refunded``, ``accepts_marketing``, plus ``date_format`` (a ``strptime`` format
-such as ``%d/%m/%Y``, not a column). Keys the map leaves out are looked up among usual names
+``shipping``, ``refunded``, ``accepts_marketing``, the line keys ``quantity``, ``unit_price``,
+``product`` and ``sku`` (below), plus ``date_format`` (a ``strptime`` format such as
+``%d/%m/%Y``, not a column). Keys the map leaves out are looked up among usual names
 (``customer_id``/``customer``/``email``..., ``ordered_at``/``order_date``/``date``...,
 ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in canonical form needs
-no map. A mapped column missing from the table is an error naming it.
+no map; the line keys are read only when mapped. A mapped column missing from the table is an
+error naming it.
 
 Rules:
 
@@ -34,6 +36,30 @@ Rules:
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``.
 * A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
   1 GB; see :func:`_parquet_table`): a file whose rows need more is an error naming it.
+
+Line-level logs
+---------------
+A transaction log with one row per invoice line and no order total (the public "Online Retail"
+log: ``InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID``) is read
+with ``--map order_id=InvoiceNo,customer_id=CustomerID,ordered_at=InvoiceDate,quantity=Quantity,
+unit_price=UnitPrice,product=Description,sku=StockCode``. Mapping any line key makes every row an
+order line:
+
+* With ``unit_price`` a row's amount is ``quantity x unit_price``; both cells are required and
+  must be numbers (else an error naming the row and column), and ``revenue`` may not be mapped as
+  well: which of the two the merchant meant cannot be told, so the map is refused. Without
+  ``unit_price``, ``revenue`` is the row's (the line's) amount and ``quantity`` only describes it.
+* Lines sharing an ``order_id`` are one order, their amounts summed (netted).
+* A return line has a negative quantity or amount. An order whose lines are all returns (a
+  cancellation invoice such as ``C536379``) is excluded as ``"cancellation"``: it takes back an
+  earlier order the log does not link it to, so nothing is subtracted from any other order (the
+  earlier order keeps its revenue).
+* A partial return (an order with some return lines among bought ones) is netted within its order;
+  an order netting below zero is excluded as ``"negative amount"``.
+* The lines of counted orders become order lines (``product`` as the product name, ``sku``,
+  ``quantity``, ``unit_price``), which affinity, next products, reminders and ``first_product``
+  read; return lines are kept with their negative quantity and count as no purchase there.
+* Rows without a customer are guests' lines, as above.
 
 CDNOW-style transaction logs
 ----------------------------

@@ -65,6 +65,17 @@ def _workspace_summary(path, mapping, **dates):
         return result.table.to_pandas(), result.notes
 
 
+def _assert_general_route(path, mapping):
+    """``summarize_files`` reads ``path`` with the importers and gives ingest + summary's rows."""
+    result = summarize_files([path], column_map=mapping)
+    try:
+        assert result.route == "workspace"
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    pd.testing.assert_frame_equal(got, _workspace_summary(path, mapping)[0])
+
+
 @pytest.mark.parametrize(
     "kind",
     [{}, {"attributes": True}, {"order_ids": True}, {"attributes": True, "order_ids": True}],
@@ -122,13 +133,7 @@ def test_line_level_orders_whose_rows_disagree_take_the_general_route(tmp_path, 
     second = frame.index[frame["InvoiceNo"].duplicated()][0]
     frame.loc[second, "CustomerID"] = "99999"
     frame.to_csv(path, index=False)
-    result = summarize_files([path], column_map=RETAIL_MAP)
-    try:
-        assert result.route == "workspace"
-        got = result.table.to_pandas()
-    finally:
-        result.close()
-    pd.testing.assert_frame_equal(got, _workspace_summary(path, RETAIL_MAP)[0])
+    _assert_general_route(path, RETAIL_MAP)
 
 
 @pytest.mark.parametrize(
@@ -161,14 +166,7 @@ def test_general_route_when_the_file_needs_it(tmp_path, monkeypatch, case, edit)
         with pytest.raises(ValueError, match="in 2 currencies.*--fx"):
             summarize_files([path], column_map=mapping)
         return
-    result = summarize_files([path], column_map=mapping)
-    try:
-        assert result.route == "workspace"
-        got = result.table.to_pandas()
-    finally:
-        result.close()
-    expected, _ = _workspace_summary(path, mapping)
-    pd.testing.assert_frame_equal(got, expected)
+    _assert_general_route(path, mapping)
 
 
 def test_repeated_times_with_attributes_take_the_general_route(tmp_path, monkeypatch):
@@ -176,13 +174,7 @@ def test_repeated_times_with_attributes_take_the_general_route(tmp_path, monkeyp
     monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
     path = _shop_csv(tmp_path / "orders.csv", attributes=True, repeats=True)
     mapping = _mapping(attributes=True)
-    result = summarize_files([path], column_map=mapping)
-    try:
-        assert result.route == "workspace"
-        got = result.table.to_pandas()
-    finally:
-        result.close()
-    pd.testing.assert_frame_equal(got, _workspace_summary(path, mapping)[0])
+    _assert_general_route(path, mapping)
 
 
 def test_cli_summary_of_a_file(tmp_path, monkeypatch):

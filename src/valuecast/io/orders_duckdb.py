@@ -9,8 +9,11 @@ only where the result is certain to equal what the importer (:mod:`valuecast.io.
   customer ids are then lower-cased exactly as the importer does);
 * dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``), from 1990
   to tomorrow;
-* amounts written as plain numbers (``-12.5``, ``1e3``) within ``MAX_AMOUNT``; marketing flags as
-  the same yes/no words.
+* amounts written as plain numbers (``-12.5``, ``1e3``) within ``MAX_AMOUNT`` (a line-level log's
+  quantity and unit price too, their product being the row's amount); marketing flags as the
+  same yes/no words;
+* orders of several rows (a line-level log's invoices) whose rows name one customer and one time,
+  grouped by :func:`group_orders` with the importer's exclusion reasons.
 
 Anything else — other date or amount notations, an invalid date, a missing value, a row with too
 many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
@@ -32,7 +35,7 @@ from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
 from valuecast.io.generic import LINE_KEYS
 from valuecast.io.schema import MAX_AMOUNT
 
-__all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "usable"]
+__all__ = ["MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "group_orders", "load_rows", "usable"]
 
 MIN_BYTES = 1 << 20
 """Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""

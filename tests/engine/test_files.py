@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from retail_log import MAP as RETAIL_MAP
+from retail_log import retail_log
 from valuecast.analysis.summary import summarize
 from valuecast.cli import app
 from valuecast.io import orders_duckdb, read_exports
@@ -63,6 +65,17 @@ def _workspace_summary(path, mapping, **dates):
         return result.table.to_pandas(), result.notes
 
 
+def _assert_general_route(path, mapping):
+    """``summarize_files`` reads ``path`` with the importers and gives ingest + summary's rows."""
+    result = summarize_files([path], column_map=mapping)
+    try:
+        assert result.route == "workspace"
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    pd.testing.assert_frame_equal(got, _workspace_summary(path, mapping)[0])
+
+
 @pytest.mark.parametrize(
     "kind",
     [{}, {"attributes": True}, {"order_ids": True}, {"attributes": True, "order_ids": True}],
@@ -88,15 +101,39 @@ def test_direct_route_equals_ingest_then_summary(tmp_path, monkeypatch, kind, da
         assert got["channel"].notna().any() and got["accepts_marketing"].notna().any()
 
 
-def _assert_workspace_route(path, mapping):
-    """summarize_files takes the general route and gives the workspace's own summary."""
-    result = summarize_files([path], column_map=mapping)
+@pytest.mark.parametrize("order_ids", [True, False])
+def test_direct_route_of_a_line_level_log_equals_ingest_then_summary(
+    tmp_path, monkeypatch, order_ids
+):
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = tmp_path / "retail.csv"
+    frame = retail_log(n_invoices=500, n_customers=90, seed=21)
+    frame.loc[[7, 300], :] = ""
+    frame.to_csv(path, index=False)
+    mapping = RETAIL_MAP if order_ids else RETAIL_MAP.replace(",order_id=InvoiceNo", "")
+    result = summarize_files([path], column_map=mapping, as_of="2024-01-10")
     try:
-        assert result.route == "workspace"
+        assert result.route == "direct"
         got = result.table.to_pandas()
+        excluded, orders = result.excluded_rows, result.orders
     finally:
         result.close()
-    pd.testing.assert_frame_equal(got, _workspace_summary(path, mapping)[0])
+    expected, _ = _workspace_summary(path, mapping, as_of="2024-01-10")
+    pd.testing.assert_frame_equal(got, expected)
+    imported = read_exports([path], column_map=mapping)[0]
+    assert excluded == dict(imported.excluded) and orders == len(imported.orders)
+    assert excluded["cancellation"] > 0 and excluded["empty row"] == 2
+
+
+def test_line_level_orders_whose_rows_disagree_take_the_general_route(tmp_path, monkeypatch):
+    """The importer takes an order's customer from its first row: only row order can tell."""
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = tmp_path / "retail.csv"
+    frame = retail_log(n_invoices=100, seed=2)
+    second = frame.index[frame["InvoiceNo"].duplicated()][0]
+    frame.loc[second, "CustomerID"] = "99999"
+    frame.to_csv(path, index=False)
+    _assert_general_route(path, RETAIL_MAP)
 
 
 @pytest.mark.parametrize(
@@ -129,7 +166,7 @@ def test_general_route_when_the_file_needs_it(tmp_path, monkeypatch, case, edit)
         with pytest.raises(ValueError, match="in 2 currencies.*--fx"):
             summarize_files([path], column_map=mapping)
         return
-    _assert_workspace_route(path, mapping)
+    _assert_general_route(path, mapping)
 
 
 def test_repeated_times_with_attributes_take_the_general_route(tmp_path, monkeypatch):
@@ -137,7 +174,7 @@ def test_repeated_times_with_attributes_take_the_general_route(tmp_path, monkeyp
     monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
     path = _shop_csv(tmp_path / "orders.csv", attributes=True, repeats=True)
     mapping = _mapping(attributes=True)
-    _assert_workspace_route(path, mapping)
+    _assert_general_route(path, mapping)
 
 
 def test_cli_summary_of_a_file(tmp_path, monkeypatch):

@@ -9,6 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retail_log import HEADER as RETAIL_HEADER
+from retail_log import MAP as RETAIL_MAP
+from retail_log import expected_revenue, retail_log
 from valuecast.datasets import data_path, load_cdnow_transactions
 from valuecast.io import generic
 from valuecast.io.schema import ORDERS_SCHEMA, InputError
@@ -137,6 +140,128 @@ def test_map_errors(write):
     broken = write("x.parquet", ["a"], [{"a": 1}])
     with pytest.raises(InputError, match="Parquet"):
         generic.read_orders(broken, mapping)
+
+
+def _line(invoice, code, quantity, price, customer="17850", date="2024-01-02 08:26"):
+    return {"InvoiceNo": invoice, "StockCode": code, "Description": f"ITEM {code}",
+            "Quantity": quantity, "InvoiceDate": date, "UnitPrice": price,
+            "CustomerID": customer, "Country": "United Kingdom"}  # fmt: skip
+
+
+def test_line_level_log_sums_lines_and_excludes_cancellations(write):
+    rows = [
+        _line("536365", "A", 6, "2.55"),
+        _line("536365", "B", 2, "3.40"),
+        _line("536366", "A", 10, "2.55", customer="", date="2024-01-02 09:00"),  # a guest
+        _line("536367", "A", 4, "2.55", customer="13047", date="2024-01-03 10:00"),
+        _line("536367", "B", -1, "3.40", customer="13047", date="2024-01-03 10:00"),  # returned
+        _line("C536368", "A", -6, "2.55", date="2024-01-04 11:00"),  # a cancellation invoice
+        _line("C536368", "B", -2, "3.40", date="2024-01-04 11:00"),
+        _line("536369", "A", 1, "2.55", customer="13047", date="2024-01-05 12:00"),
+        _line("536369", "B", -3, "3.40", customer="13047", date="2024-01-05 12:00"),  # nets < 0
+        {},
+    ]
+    result = generic.read_orders(write("retail.csv", RETAIL_HEADER, rows), RETAIL_MAP)
+    orders = result.orders.set_index("order_number")
+    assert list(orders.index) == ["536365", "536366", "536367"]
+    assert orders["net_revenue"].tolist() == pytest.approx([6 * 2.55 + 2 * 3.40, 25.5, 6.8])
+    assert orders.loc["536366", "is_guest"] and pd.isna(orders.loc["536366", "customer_id"])
+    assert result.excluded == {"cancellation": 2, "negative amount": 2, "empty row": 1}
+    assert result.excluded_orders == {"cancellation": 1, "negative amount": 1}
+    assert result.excluded_revenue["cancellation"] == pytest.approx(-22.1)
+    lines = result.order_lines
+    assert (
+        lines["order_id"].tolist()
+        == ["orders:536365"] * 2 + ["orders:536366"] + ["orders:536367"] * 2
+    )
+    assert lines["line_number"].tolist() == [1, 2, 1, 1, 2]
+    assert lines["sku"].tolist() == ["A", "B", "A", "A", "B"]
+    assert lines["product_name"].tolist() == ["ITEM A", "ITEM B", "ITEM A", "ITEM A", "ITEM B"]
+    assert lines["quantity"].tolist() == [6, 2, 10, 4, -1]
+    assert lines["unit_price"].tolist() == [2.55, 3.4, 2.55, 2.55, 3.4]
+
+
+def test_line_level_log_without_order_ids_makes_each_row_an_order(write):
+    rows = [_line("", "A", 2, "1.50"), _line("", "B", -1, "4", date="2024-01-03 08:00")]
+    mapping = RETAIL_MAP.replace(",order_id=InvoiceNo", "")
+    result = generic.read_orders(write("retail.csv", RETAIL_HEADER, rows), mapping)
+    assert result.orders["net_revenue"].tolist() == [3.0]
+    assert result.excluded == {"cancellation": 1}
+    assert result.order_lines["product_name"].tolist() == ["ITEM A"]
+
+
+def test_quantity_with_a_revenue_column_keeps_the_row_amount(write):
+    header = ["order", "customer", "date", "line_total", "qty", "item"]
+    rows = [
+        {"order": "1", "customer": "a", "date": "2024-01-01", "line_total": "9", "qty": "3",
+         "item": "Tea"},
+        {"order": "1", "customer": "a", "date": "2024-01-01", "line_total": "5", "qty": "",
+         "item": "Mug"},
+        {"order": "2", "customer": "a", "date": "2024-01-09", "line_total": "-9", "qty": "-3",
+         "item": "Tea"},
+    ]  # fmt: skip
+    mapping = "order_id=order,customer_id=customer,ordered_at=date,revenue=line_total,quantity=qty,product=item"
+    result = generic.read_orders(write("t.csv", header, rows), mapping)
+    assert result.orders["net_revenue"].tolist() == [14.0]
+    assert result.excluded_orders == {"cancellation": 1}
+    assert result.order_lines["quantity"].tolist()[0] == 3.0
+    assert np.isnan(result.order_lines["quantity"].tolist()[1])
+    assert result.order_lines["unit_price"].isna().all()
+
+
+def test_line_level_log_errors(write):
+    path = write("retail.csv", RETAIL_HEADER, [_line("1", "A", 2, "1.5")])
+    with pytest.raises(InputError, match="not both"):
+        generic.read_orders(path, RETAIL_MAP + ",revenue=UnitPrice")
+    with pytest.raises(InputError, match="unit_price needs quantity"):
+        generic.read_orders(path, RETAIL_MAP.replace("quantity=Quantity,", ""))
+    cases = [
+        ({"Quantity": "two"}, "Quantity", "cannot read"),
+        ({"UnitPrice": "n/a"}, "UnitPrice", "cannot read"),
+        ({"Quantity": ""}, "Quantity", "missing"),
+        ({"UnitPrice": ""}, "UnitPrice", "missing"),
+        ({"Quantity": "2000000", "UnitPrice": "1000000"}, "UnitPrice", "out of range"),
+    ]
+    for edit, column, message in cases:
+        rows = [_line("1", "A", 2, "1.5"), {**_line("2", "B", 1, "3"), **edit}]
+        bad = write("bad.csv", RETAIL_HEADER, rows)
+        with pytest.raises(InputError, match=message) as info:
+            generic.read_orders(bad, RETAIL_MAP)
+        assert (info.value.row, info.value.column) == (3, column), edit
+
+
+def test_generated_retail_log_matches_pandas_on_every_input(tmp_path):
+    frame = retail_log(n_invoices=300, n_customers=80, seed=11)
+    path = tmp_path / "retail.csv"
+    frame.to_csv(path, index=False)
+    result = generic.read_orders(path, RETAIL_MAP)
+    got = result.orders.dropna(subset=["customer_id"]).groupby("customer_id")["net_revenue"].sum()
+    expected = expected_revenue(frame.astype({"CustomerID": str}))
+    pd.testing.assert_series_equal(
+        got.sort_index(), expected.sort_index(), check_names=False, check_index_type=False
+    )
+    assert (
+        result.excluded_orders["cancellation"]
+        == frame["InvoiceNo"]
+        .str.startswith("C")
+        .map({True: 1, False: 0})
+        .groupby(frame["InvoiceNo"])
+        .max()
+        .sum()
+    )
+    assert len(result.order_lines) == len(frame) - result.excluded[
+        "cancellation"
+    ] - result.excluded.get("negative amount", 0)
+    mapping = generic.parse_column_map(RETAIL_MAP)
+    typed = frame.astype({"Quantity": "int64", "UnitPrice": "float64"})
+    typed.to_parquet(tmp_path / "retail.parquet")
+    for other in (
+        generic.read_orders(tmp_path / "retail.parquet", mapping),
+        generic.read_orders_frame(typed, mapping),
+    ):
+        pd.testing.assert_frame_equal(other.orders, result.orders)
+        pd.testing.assert_frame_equal(other.order_lines, result.order_lines)
+        assert other.excluded == result.excluded
 
 
 def test_cdnow_master_matches_the_dataset_loader():

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from retail_log import MAP as RETAIL_MAP
+from retail_log import retail_log
 from valuecast.io import generic, orders_duckdb
 from valuecast.io.csvfile import open_csv
 from valuecast.io.schema import InputError
@@ -91,6 +93,12 @@ def _assert_same_rows(rows: pd.DataFrame, general) -> None:
     if general.accepts_marketing is not None:
         got = rows["accepts_marketing"].astype("boolean")[filled].tolist()
         assert got == general.accepts_marketing[filled].tolist()
+    if general.lines is not None:
+        for key in ("quantity", "unit_price"):
+            expected = getattr(general.lines, key)[filled]
+            np.testing.assert_array_equal(rows[key].to_numpy(float)[filled], expected)
+        returns = general.lines.returns(general.revenue)[filled]
+        np.testing.assert_array_equal(rows["returns"].to_numpy(bool)[filled], returns)
 
 
 @pytest.mark.parametrize("order_ids", [False, True])
@@ -107,6 +115,32 @@ def test_clean_files_parse_as_the_importer_parses_them(tmp_path, order_ids, attr
     assert rows is not None, "a clean file was refused"
     _assert_same_rows(rows, general)
     assert (~general.filled).sum() > 0 and (general.revenue < 0).sum() > 0
+
+
+def test_line_level_logs_parse_as_the_importer_parses_them(tmp_path):
+    path = tmp_path / "retail.csv"
+    frame = retail_log(n_invoices=200, seed=4)
+    frame.loc[5, :] = ""  # an empty row
+    frame.to_csv(path, index=False)
+    rows, general = _load(path, RETAIL_MAP)
+    assert rows is not None, "a clean line-level log was refused"
+    _assert_same_rows(rows, general)
+    assert general.lines.returns(general.revenue).any() and (~general.filled).sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("Quantity", "two"), ("Quantity", ""), ("UnitPrice", "$2.50"), ("UnitPrice", "1e13")],
+)
+def test_line_level_cells_the_fast_reader_leaves_to_the_importer(tmp_path, column, value):
+    path = tmp_path / "retail.csv"
+    frame = retail_log(n_invoices=50, seed=4)
+    frame.loc[3, column] = value
+    frame.to_csv(path, index=False)
+    rows, general = _load(path, RETAIL_MAP)
+    assert rows is None
+    if isinstance(general, InputError):
+        assert (general.row, general.column) == (5, column)
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,9 @@ FormatOption = Annotated[
 MapOption = Annotated[
     str | None,
     typer.Option(
-        "--map", help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,..."
+        "--map",
+        help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL,... "
+        "(a line-level log: quantity=COL,unit_price=COL[,product=COL,sku=COL] instead of revenue)",
     ),
 ]
 FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv converting currencies.")]

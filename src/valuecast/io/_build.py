@@ -24,6 +24,7 @@ from valuecast.io.schema import (
 
 EMPTY_ROW = "empty row"
 NEGATIVE_AMOUNT = "negative amount"
+CANCELLATION = "cancellation"  # an order of returned lines only (a cancellation invoice)
 
 # Order dates outside [EARLIEST_ORDER_DATE, today + FUTURE_TOLERANCE_DAYS] are errors: before 1990
 # is a placeholder (1970-01-01, 1900-01-01) or a typo, not an online order, and a date in the

@@ -11,11 +11,13 @@ whose keys are:
 
 ``customer_id``, ``ordered_at``, ``revenue`` (required), and optionally ``order_id``, ``email``,
 ``currency``, ``channel``, ``discount_code``, ``gross_revenue``, ``discount``, ``tax``,
-``shipping``, ``refunded``, ``accepts_marketing``, plus ``date_format`` (a ``strptime`` format
-such as ``%d/%m/%Y``, not a column). Keys the map leaves out are looked up among usual names
+``shipping``, ``refunded``, ``accepts_marketing``, the line keys ``quantity``, ``unit_price``,
+``product`` and ``sku`` (below), plus ``date_format`` (a ``strptime`` format such as
+``%d/%m/%Y``, not a column). Keys the map leaves out are looked up among usual names
 (``customer_id``/``customer``/``email``..., ``ordered_at``/``order_date``/``date``...,
 ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in canonical form needs
-no map. A mapped column missing from the table is an error naming it.
+no map; the line keys are read only when mapped. A mapped column missing from the table is an
+error naming it.
 
 Rules:
 
@@ -34,6 +36,30 @@ Rules:
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``.
 * A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
   1 GB; see :func:`_parquet_table`): a file whose rows need more is an error naming it.
+
+Line-level logs
+---------------
+A transaction log with one row per invoice line and no order total (the public "Online Retail"
+log: ``InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID``) is read
+with ``--map order_id=InvoiceNo,customer_id=CustomerID,ordered_at=InvoiceDate,quantity=Quantity,
+unit_price=UnitPrice,product=Description,sku=StockCode``. Mapping any line key makes every row an
+order line:
+
+* With ``unit_price`` a row's amount is ``quantity x unit_price``; both cells are required and
+  must be numbers (else an error naming the row and column), and ``revenue`` may not be mapped as
+  well: which of the two the merchant meant cannot be told, so the map is refused. Without
+  ``unit_price``, ``revenue`` is the row's (the line's) amount and ``quantity`` only describes it.
+* Lines sharing an ``order_id`` are one order, their amounts summed (netted).
+* A return line has a negative quantity or amount. An order whose lines are all returns (a
+  cancellation invoice such as ``C536379``) is excluded as ``"cancellation"``: it takes back an
+  earlier order the log does not link it to, so nothing is subtracted from any other order (the
+  earlier order keeps its revenue).
+* A partial return (an order with some return lines among bought ones) is netted within its order;
+  an order netting below zero is excluded as ``"negative amount"``.
+* The lines of counted orders become order lines (``product`` as the product name, ``sku``,
+  ``quantity``, ``unit_price``), which affinity, next products, reminders and ``first_product``
+  read; return lines are kept with their negative quantity and count as no purchase there.
+* Rows without a customer are guests' lines, as above.
 
 CDNOW-style transaction logs
 ----------------------------
@@ -89,9 +115,15 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
     "shipping": ("shipping",),
     "refunded": ("refunded",),
     "accepts_marketing": ("accepts_marketing",),
+    "quantity": (),
+    "unit_price": (),
+    "product": (),
+    "sku": (),
 }  # fmt: skip
 REQUIRED = ("customer_id", "ordered_at", "revenue")
 _AMOUNTS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
+LINE_KEYS = ("quantity", "unit_price", "product", "sku")
+"""Keys that make every row an order line; they are read only when mapped (no usual names)."""
 
 
 def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -116,7 +148,23 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
             known = ", ".join([*MAP_KEYS, "date_format"])
             raise InputError("--map", f"unknown key {key!r} (known: {known})")
         mapping[key] = str(value).strip()
+    _check_line_keys(mapping)
     return mapping
+
+
+def _check_line_keys(mapping: dict[str, str]) -> None:
+    """A row's amount is either ``revenue`` or ``quantity x unit_price``: refuse a map naming
+    both (which one the merchant meant cannot be told), and a unit price without a quantity."""
+    if "unit_price" not in mapping:
+        return
+    if "revenue" in mapping:
+        raise InputError(
+            "--map",
+            "give revenue (each row's amount) or quantity and unit_price (each row's amount is "
+            "their product), not both",
+        )
+    if "quantity" not in mapping:
+        raise InputError("--map", "unit_price needs quantity (a line's amount is their product)")
 
 
 def _resolve(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str | None]:
@@ -130,6 +178,8 @@ def _resolve(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str 
                     row=getattr(source, "header_row", None), column=mapping[key],
                 )  # fmt: skip
             cols[key] = found
+        elif key == "revenue" and "unit_price" in mapping:
+            cols[key] = None  # each line's amount is quantity x unit_price
         elif key in REQUIRED:
             found = source.find(*aliases)
             if found is None:
@@ -163,8 +213,9 @@ def read_orders(
 
 def _parsed(cols: dict[str, str | None]) -> list[str]:
     """Columns parsed as dates or amounts, and only those: read dictionary-encoded."""
-    parsed = {cols[key] for key in ("ordered_at", "revenue", *_AMOUNTS)} - {None}
-    text = {cols[key] for key in cols if key not in ("ordered_at", "revenue", *_AMOUNTS)}
+    numeric = ("ordered_at", "revenue", "quantity", "unit_price", *_AMOUNTS)
+    parsed = {cols[key] for key in numeric} - {None}
+    text = {cols[key] for key in cols if key not in numeric}
     return sorted(column for column in parsed - text if column is not None)
 
 
@@ -332,9 +383,55 @@ class ParsedRows:
     text: dict[str, pa.ChunkedArray | None]  # order_id, email, currency, channel, discount_code
     amounts: dict[str, np.ndarray | None]  # gross_revenue, discount, tax, shipping, refunded
     accepts_marketing: pd.Series | None  # nullable booleans, one per row
+    lines: LineRows | None = None  # when a line key is mapped: every row is an order line
+
+
+@dataclass
+class LineRows:
+    """The order-line fields of an orders table whose rows are lines (a line key is mapped)."""
+
+    quantity: np.ndarray  # float64, NaN where not given
+    unit_price: np.ndarray  # float64, NaN where not given
+    product: pa.ChunkedArray  # cleaned text, null where empty
+    sku: pa.ChunkedArray
+
+    def returns(self, amount: np.ndarray) -> np.ndarray:
+        """Per row, whether the line takes something back: a negative quantity or amount."""
+        return (np.nan_to_num(self.quantity) < 0) | (np.nan_to_num(amount) < 0)
 
 
 _TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
+
+
+def _row_amounts(
+    table: Table, cols: dict[str, str | None], filled: np.ndarray
+) -> tuple[np.ndarray, LineRows | None]:
+    """Each row's amount (``revenue``, or ``quantity x unit_price``) and its line fields."""
+    if not any(cols[key] for key in LINE_KEYS):
+        return table.money(cols["revenue"]), None
+    lines = LineRows(
+        quantity=table.number(cols["quantity"]),
+        unit_price=table.money(cols["unit_price"]),
+        product=table.text(cols["product"], strip_apostrophe=False),
+        sku=table.text(cols["sku"]),
+    )
+    if cols["unit_price"] is None:
+        return table.money(cols["revenue"]), lines
+    for values, key in ((lines.quantity, "quantity"), (lines.unit_price, "unit_price")):
+        gap = filled & np.isnan(values)
+        if gap.any():
+            raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
+    amount = lines.quantity * lines.unit_price
+    beyond = np.abs(np.nan_to_num(amount)) > MAX_AMOUNT
+    if beyond.any():
+        row = int(np.flatnonzero(beyond)[0])
+        raise table.error(
+            f"line amount {lines.quantity[row]:g} x {lines.unit_price[row]:g} is out of range "
+            f"(more than {MAX_AMOUNT:,.0f} either way): not a plausible amount",
+            row,
+            cols["unit_price"],
+        )
+    return amount, lines
 
 
 def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, str]) -> ParsedRows:
@@ -346,7 +443,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     ordered_at = table.timestamps(
         cols["ordered_at"], extra_formats=True, fmt=mapping.get("date_format")
     )
-    revenue = table.money(cols["revenue"])
+    revenue, lines = _row_amounts(table, cols, filled)
     for values, key in ((ordered_at, "ordered_at"), (revenue, "revenue")):
         gap = filled & pd.isna(values)
         if gap.any():
@@ -377,6 +474,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         accepts_marketing=None
         if cols["accepts_marketing"] is None
         else table.flags(cols["accepts_marketing"])[0],
+        lines=lines,
     )
 
 
@@ -384,7 +482,7 @@ def _orders(
     table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
 ) -> ImportResult:
     rows = _parse_rows(table, cols, mapping)
-    revenue = cols["revenue"]
+    revenue = cols["revenue"] or cols["unit_price"]
 
     def check_totals(net: np.ndarray, first_rows: np.ndarray) -> None:
         _check_order_totals(table, revenue, net, first_rows)
@@ -491,9 +589,53 @@ def _assemble(
             flags if firsts is None else flags.iloc[firsts].reset_index(drop=True)
         )
     orders = _build.orders_frame(source, columns, n)
-    reason = _build.reasons(n, [("negative amount", net < 0)])
+    rules = [(_build.NEGATIVE_AMOUNT, net < 0)]
+    lines = None
+    if rows.lines is not None:
+        returns = summed(rows.lines.returns(rows.revenue).astype(float))
+        rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
+    reason = _build.reasons(n, rules)
+    if rows.lines is not None:
+        lines = _order_lines(rows.lines, kept, codes, orders["order_id"], reason)
     return _build.assemble(
-        rows.name, source, n_rows, orders, reason, rows_per_order, empty_rows=int((~filled).sum())
+        rows.name,
+        source,
+        n_rows,
+        orders,
+        reason,
+        rows_per_order,
+        lines=lines,
+        empty_rows=int((~filled).sum()),
+    )
+
+
+def _order_lines(
+    lines: LineRows,
+    kept: Callable,
+    codes: np.ndarray,
+    order_ids: pd.Series,
+    reason: np.ndarray,
+) -> pd.DataFrame:
+    """The lines of the counted orders, numbered from 1 in file order within their order.
+
+    ``kept`` selects the non-empty rows of a column; ``codes`` is each such row's order."""
+    counted = np.flatnonzero(reason[codes] == None)  # noqa: E711 - elementwise comparison
+    row_codes = codes[counted]
+    where = pa.array(counted)
+
+    def text(values: pa.ChunkedArray) -> pd.Series:
+        return _build.string_series(kept(values).take(where))
+
+    return pd.DataFrame(
+        {
+            "order_id": order_ids.iloc[row_codes].reset_index(drop=True),
+            "line_number": _build.line_numbers(row_codes),
+            "sku": text(lines.sku),
+            "product_name": text(lines.product),
+            "quantity": kept(lines.quantity)[counted],
+            "unit_price": kept(lines.unit_price)[counted],
+            "line_discount": np.zeros(len(counted)),
+        }
     )
 
 

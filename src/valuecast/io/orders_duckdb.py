@@ -9,8 +9,11 @@ only where the result is certain to equal what the importer (:mod:`valuecast.io.
   customer ids are then lower-cased exactly as the importer does);
 * dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``), from 1990
   to tomorrow;
-* amounts written as plain numbers (``-12.5``, ``1e3``) within ``MAX_AMOUNT``; marketing flags as
-  the same yes/no words.
+* amounts written as plain numbers (``-12.5``, ``1e3``) within ``MAX_AMOUNT`` (a line-level log's
+  quantity and unit price too, their product being the row's amount); marketing flags as the
+  same yes/no words;
+* orders of several rows (a line-level log's invoices) whose rows name one customer and one time,
+  grouped by :func:`group_orders` with the importer's exclusion reasons.
 
 Anything else — other date or amount notations, an invalid date, a missing value, a row with too
 many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
@@ -29,9 +32,10 @@ import duckdb
 
 from valuecast.io import _build
 from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
+from valuecast.io.generic import LINE_KEYS
 from valuecast.io.schema import MAX_AMOUNT
 
-__all__ = ["MIN_BYTES", "ROWS_TABLE", "load_rows", "usable"]
+__all__ = ["MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "group_orders", "load_rows", "usable"]
 
 MIN_BYTES = 1 << 20
 """Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""
@@ -39,6 +43,9 @@ MIN_BYTES = 1 << 20
 ROWS_TABLE = "_orders_rows"
 
 TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
+
+LINE_AMOUNTS = ("quantity", "unit_price")
+"""A line-level log's numbers: the row's amount is their product when ``unit_price`` is mapped."""
 
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?)?"
 _PLAIN_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
@@ -88,10 +95,12 @@ def load_rows(
 ) -> bool:
     """Create the temporary ``table`` of parsed rows on the DuckDB connection ``con``.
 
-    Columns: ``customer``, ``ordered_at``, ``revenue``, ``filled`` (the row has some mapped
-    value), the mapped amounts, texts and ``accepts_marketing``, and with ``pair_hash`` (and no
-    order id column) ``pair_hash``, a hash of customer and time.  Returns ``False``, leaving
-    nothing behind, when the file must be read by the importer.
+    Columns: ``customer``, ``ordered_at``, ``revenue`` (``quantity x unit_price`` when
+    ``unit_price`` is mapped), ``filled`` (the row has some mapped value), the mapped amounts,
+    texts and ``accepts_marketing``; with a line key mapped ``returns`` (the line has a negative
+    quantity or amount); and with ``pair_hash`` (and no order id column) ``pair_hash``, a hash of
+    customer and time.  Returns ``False``, leaving nothing behind, when the file must be read by
+    the importer.
     """
     names = [f"c{i}" for i in range(len(csv.header))]
     column_of = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
@@ -102,12 +111,16 @@ def load_rows(
         "null_padding = false, strict_mode = true)"
     )
     mapped = sorted(set(column_of.values()))
-    c, d, v = column_of["customer_id"], column_of["ordered_at"], column_of["revenue"]
+    c, d = column_of["customer_id"], column_of["ordered_at"]
+    if "unit_price" in column_of:  # a line's amount: quantity x unit price, as the importer
+        revenue = f"{_number(column_of['quantity'])} * {_number(column_of['unit_price'])}"
+    else:
+        revenue = _number(column_of["revenue"])
     parse = {
         "customer": f"CASE WHEN contains({c}, '@') THEN lower({c}) ELSE {c} END",
         "ordered_at": f"CASE WHEN regexp_full_match({d}, '{_ISO_DATE}') "
         f"THEN try_cast({d} AS TIMESTAMP) END",
-        "revenue": _number(v),
+        "revenue": revenue,
         "filled": "(" + " OR ".join(f"{name} IS NOT NULL" for name in mapped) + ")",
     }
     bad = [
@@ -118,7 +131,7 @@ def load_rows(
     earliest = str(_build.EARLIEST_ORDER_DATE.astype("datetime64[s]")).replace("T", " ")
     latest = str(_build.latest_order_date().astype("datetime64[s]")).replace("T", " ")
     bad.append(f"(ordered_at < TIMESTAMP '{earliest}' OR ordered_at >= TIMESTAMP '{latest}')")
-    for key in amounts:
+    for key in (*amounts, *LINE_AMOUNTS):
         if key in column_of:
             parse[key] = _number(column_of[key])
             bad.append(f"({column_of[key]} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
@@ -133,6 +146,10 @@ def load_rows(
             f"WHEN lower({x}) IN {_sql_set(FALSE_WORDS - {''})} THEN false END"
         )
     outputs = list(parse)
+    if any(key in column_of for key in LINE_KEYS):
+        # a line that takes something back: a negative quantity or amount
+        quantity = "coalesce(quantity, 0) < 0 OR " if "quantity" in column_of else ""
+        outputs.append(f"({quantity}coalesce(revenue, 0) < 0) AS returns")
     if "order_id" in column_of:
         bad.append("(filled AND order_id IS NULL)")
     elif pair_hash:
@@ -155,3 +172,61 @@ def load_rows(
         con.execute(f"DROP TABLE IF EXISTS {table}")
         return False
     return True
+
+
+ORDERS_TABLE = "_orders_grouped"
+
+_ATTRIBUTES = ("channel", "discount_code", "accepts_marketing")
+
+
+def group_orders(
+    con: Any, cols: dict[str, str | None], rows: str = ROWS_TABLE, table: str = ORDERS_TABLE
+) -> bool:
+    """Create the temporary ``table`` of orders from the parsed ``rows`` as the importer groups
+    them: by order id (or one order per row), amounts summed, and the exclusion ``reason``
+    (``cancellation``: every line a return, in a line-level log; ``negative amount``).
+
+    Columns: ``order_id``, ``customer``, ``ordered_at``, ``revenue``, ``rows``, ``reason`` and
+    the attributes.  The importer takes an order's customer, time and attributes from its first
+    row; rows carry no order here, so an order whose rows differ in any of them returns
+    ``False`` (the importer reads the file), as does one whose total passes ``MAX_AMOUNT``.
+    """
+    lines = any(cols.get(key) for key in LINE_KEYS)
+    cancelled = "bool_and(returns)" if lines else "false"
+    keyed = cols.get("order_id") is not None
+    attributes = [key for key in _ATTRIBUTES if cols.get(key)]
+    passed = ", ".join(attributes)
+    if keyed:
+        # one customer (or none on every row) and one time per order, so any row is the first
+        same = (
+            "count(DISTINCT customer) <= 1 AND count(customer) IN (0, count(*)) "
+            "AND count(DISTINCT ordered_at) = 1"
+        )
+        if attributes:
+            same += " AND count(*) = 1"  # the first row's attributes would need row order
+        grouped = (
+            "SELECT order_id, any_value(customer) AS customer, any_value(ordered_at) AS ordered_at, "
+            f"sum(revenue) AS revenue, count(*) AS rows, {cancelled} AS cancelled, "
+            f"{same} AS same"
+            + "".join(f", any_value({key}) AS {key}" for key in attributes)
+            + f" FROM {rows} WHERE filled GROUP BY order_id"
+        )
+    else:
+        row_cancelled = "returns" if lines else "false"
+        grouped = (
+            "SELECT NULL AS order_id, customer, ordered_at, revenue, 1 AS rows, "
+            f"{row_cancelled} AS cancelled, true AS same{', ' + passed if passed else ''} "
+            f"FROM {rows} WHERE filled"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (cancelled, same), "
+        f"CASE WHEN cancelled THEN '{_build.CANCELLATION}' "
+        f"WHEN revenue < 0 THEN '{_build.NEGATIVE_AMOUNT}' "
+        f"END AS reason, same FROM ({grouped})"
+    )
+    usable_orders = con.execute(
+        f"SELECT coalesce(bool_and(same AND abs(revenue) <= {MAX_AMOUNT!r}), true) FROM {table}"
+    ).fetchall()[0][0]
+    if not usable_orders:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return bool(usable_orders)

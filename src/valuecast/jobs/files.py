@@ -6,7 +6,8 @@ workspace first.  :func:`summarize_files` gives the same summary that ``valuecas
 
 * **direct route** — one large orders CSV (``--format orders``) that DuckDB's CSV reader parses
   with exactly the importer's rules (:mod:`valuecast.io.orders_duckdb`) is summarised where it was
-  parsed, without copying the orders through Python;
+  parsed, without copying the orders through Python (the rows of one order id, e.g. a line-level
+  log's lines, are grouped there too);
 * **general route** — everything else (several files, other formats, ``--fx``, or a file with any
   cell the fast reader leaves to the general reader): the importers read the files, an in-memory
   workspace ingests them, and the summary runs on it.
@@ -76,10 +77,6 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
         keyed = cols["order_id"] is not None
         checks = [
             "count(*)",
-            "count(*) FILTER (WHERE NOT filled)",
-            "count(*) FILTER (WHERE filled AND revenue < 0)",
-            # several rows of one order are grouped by the importer: the general route does that
-            "count(DISTINCT order_id) FILTER (WHERE filled)" if keyed else "NULL",
             "count(*) FILTER (WHERE filled)",
             "count(DISTINCT currency)" if cols["currency"] else "0",
             # orders of one customer at the same time are told apart by their numbers
@@ -87,11 +84,14 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
             if attributes and not keyed
             else "NULL",
         ]
-        n_rows, empty, negative, ids, filled, currencies, pairs = raw.execute(
+        n_rows, filled, currencies, pairs = raw.execute(
             f"SELECT {', '.join(checks)} FROM {rows}"
         ).fetchall()[0]
-        if (keyed and ids != filled) or currencies > 1 or (pairs is not None and pairs != filled):
+        if currencies > 1 or (pairs is not None and pairs != filled):
             return None
+        if not orders_duckdb.group_orders(raw, cols):
+            return None
+        grouped = orders_duckdb.ORDERS_TABLE
         order_id = "'orders:' || order_id" if keyed else "CAST(NULL AS VARCHAR)"
         optional = {
             key: key
@@ -104,16 +104,20 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
             "CAST(ordered_at AS DATE) AS order_date, ordered_at, revenue AS net_revenue, "
             f"{order_id} AS order_id, "
             + ", ".join(f"{sql} AS {key}" for key, sql in optional.items())
-            + f" FROM {rows} WHERE filled AND revenue >= 0"
+            + f" FROM {grouped} WHERE reason IS NULL"
         )
         summary = summarize(con.table(_ORDERS_VIEW), as_of=as_of, calibration_end=calibration_end)
-        excluded = {
-            reason: int(count)
-            for reason, count in (("empty row", empty), ("negative amount", negative))
-            if count
-        }
+        excluded = dict(
+            raw.execute(
+                f"SELECT reason, sum(rows) FROM {grouped} WHERE reason IS NOT NULL GROUP BY reason"
+            ).fetchall()
+        )
+        if n_rows > filled:
+            excluded["empty row"] = n_rows - filled
+        excluded = {str(reason): int(count) for reason, count in sorted(excluded.items())}
+        counted = raw.execute(f"SELECT count(*) FROM {grouped} WHERE reason IS NULL").fetchall()
         keep = True
-        return FileSummary(summary, con, "direct", int(n_rows), int(filled - negative), excluded)
+        return FileSummary(summary, con, "direct", int(n_rows), int(counted[0][0]), excluded)
     finally:
         if not keep:
             con.disconnect()

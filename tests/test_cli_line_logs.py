@@ -1,0 +1,56 @@
+"""`valuecast analyze LOG --map ...` on a line-level transaction log (the "Online Retail" shape)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from retail_log import MAP, PRODUCTS, expected_revenue, retail_log
+from valuecast.cli import app
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("retail")
+    log = retail_log(n_invoices=400, n_customers=120, seed=7)
+    path = folder / "online_retail.csv"
+    log.to_csv(path, index=False)
+    out = folder / "out"
+    result = CliRunner().invoke(
+        app, ["analyze", str(path), "--map", MAP, "-w", str(folder / "ws.duckdb"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return log, out
+
+
+def test_revenue_per_customer_is_the_lines_netted_per_invoice(analysed):
+    log, out = analysed
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    got = customers.set_index("customer_id")["historic_clv"].sort_index()
+    expected = expected_revenue(log).sort_index()
+    pd.testing.assert_series_equal(got, expected, check_names=False, rtol=1e-9)
+    assert customers["first_product"].isin(PRODUCTS).all()
+
+
+def test_cancellations_are_counted_in_the_ingest_report(analysed):
+    log, out = analysed
+    report = json.loads((out / "ingest_report.json").read_text())
+    cancelled = log[log["InvoiceNo"].str.startswith("C")]
+    assert report["excluded_orders"]["cancellation"] == cancelled["InvoiceNo"].nunique()
+    assert report["excluded_rows"]["cancellation"] == len(cancelled)
+    assert report["guest_orders"] == log.loc[log["CustomerID"] == "", "InvoiceNo"].nunique()
+    counted_lines = len(log) - sum(report["excluded_rows"].values())
+    assert report["line_items"] == counted_lines
+
+
+def test_products_reach_affinity_next_products_and_reminders(analysed):
+    _, out = analysed
+    affinity = pd.read_csv(out / "affinity.csv")
+    next_products = pd.read_csv(out / "next_products.csv", dtype={"customer_id": str})
+    reminders = pd.read_csv(out / "reminders.csv", dtype={"customer_id": str})
+    assert len(affinity) and affinity["product_a"].isin(PRODUCTS).all()
+    assert len(next_products) and next_products["product"].isin(PRODUCTS).all()
+    assert len(reminders) and reminders["product"].isin(PRODUCTS).all()

@@ -1,5 +1,6 @@
 """`valuecast analyze` and `valuecast export` end to end on merchant exports no one here designed:
-a cash-on-delivery Shopify shop whose customers give a phone and no e-mail."""
+a cash-on-delivery Shopify shop whose customers give a phone and no e-mail, and Magento's admin
+order-grid export."""
 
 from __future__ import annotations
 
@@ -112,3 +113,60 @@ def test_audiences_carry_the_hashed_phone_of_consenting_customers(cod_shop, to, 
     }
     assert {row[column] for row in rows} == expected
     assert all(row["email" if to == "meta" else "Email"] == "" for row in rows)
+
+
+def write_grid_shop(exports, path) -> dict[str, int]:
+    """A year of a Magento shop as its admin order grid exports it; returns the expected counts."""
+    rng = random.Random(5)
+    store = "Main Website\nMain Website Store\nDefault Store View"
+    rows, counts, number = [], {"Canceled": 0, "Closed": 0, "customers": 0}, 100
+    for customer in range(120):
+        day = date(2024, 1, 1) + timedelta(days=rng.randint(0, 300))
+        counted = False
+        while day <= date(2024, 12, 31):
+            number += 1
+            status = rng.choices(["Complete", "Processing", "Canceled", "Closed"], [80, 8, 7, 5])[0]
+            subtotal = rng.randint(20, 1500)
+            refunded = rng.choice([0, 0, 0, 10]) if status == "Complete" else 0
+            refunded = subtotal + 5 if status == "Closed" else refunded
+            counts[status] = counts.get(status, 0) + 1
+            counted |= status not in ("Canceled", "Closed")
+            stamp = (
+                f"{day:%b} {day.day}, {day.year} {rng.randint(1, 12)}:{rng.randint(0, 59):02d}:07"
+            )
+            rows.append(
+                {
+                    "ID": f"{number:09d}", "Purchase Point": store,
+                    "Purchase Date": f"{stamp} {rng.choice(['AM', 'PM'])}",
+                    "Grand Total (Base)": f"${subtotal + 5:,.2f}",
+                    "Grand Total (Purchased)": f"${subtotal + 5:,.2f}", "Status": status,
+                    "Customer Email": f"buyer{customer}@example.com", "Subtotal": f"${subtotal:,.2f}",
+                    "Shipping and Handling": "$5.00", "Total Refunded": f"${refunded:,.2f}",
+                    "Billing Address": "1 Main St\nSpringfield, Illinois, 62701",
+                }
+            )  # fmt: skip
+            day += timedelta(days=max(1, int(rng.expovariate(1 / 45))))
+            if rng.random() < 0.2:
+                break
+        counts["customers"] += counted
+    exports.write_csv(path, exports.MAGENTO_GRID_HEADER, rows)
+    return counts
+
+
+def test_magento_order_grid_export_is_analysed(tmp_path, exports):
+    counts = write_grid_shop(exports, tmp_path / "export.csv")
+    result = runner.invoke(
+        app,
+        ["analyze", str(tmp_path / "export.csv"), "--workspace", str(tmp_path / "w.duckdb"),
+         "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert [item["format"] for item in report["files"]] == ["magento-grid"]
+    assert report["excluded_orders"] == {
+        "cancelled": counts["Canceled"],
+        "refunded": counts["Closed"],
+    }
+    assert report["customers"] == counts["customers"] and report["guest_orders"] == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["n_customers"] == counts["customers"]

@@ -2,9 +2,10 @@
 
 Formats (``--format``): ``shopify`` (orders export), ``shopify-customers``, ``magento``
 (``sales_order``, or the admin order grid's export), ``magento-grid`` (the admin order grid's
-export: Sales > Orders > Export > CSV), ``magento-items`` (``sales_order_item``), ``woocommerce``, ``orders`` (any
-orders table, CSV or Parquet, with a column map) and ``cdnow`` (whitespace-separated transaction
-logs). Detection looks only at column names (normalised: case, spaces and underscores ignored):
+export: Sales > Orders > Export > CSV), ``magento-items`` (``sales_order_item``),
+``woocommerce``, ``orders`` (any orders table, CSV or Parquet, with a column map) and ``cdnow``
+(whitespace-separated transaction logs). Detection looks only at column names (normalised: case,
+spaces and underscores ignored):
 
 ==================== ==========================================================================
 shopify              ``Name``, ``Financial Status`` and ``Lineitem name`` (or ``Created at`` and

@@ -118,9 +118,8 @@ class IngestReport:
     currencies (the last file's version is kept; see the module docstring).  ``phone_customers``
     counts the customers among ``customers`` identified by phone (orders without e-mail, see
     :mod:`valuecast.io.phones`); only orders with neither e-mail nor phone are ``guest_orders``.
-    ``excluded_orders`` maps
-    each exclusion reason (cancelled, voided, test order, ...) to the number of orders excluded for
-    it, ``excluded_revenue`` to their revenue.  Money is in the orders' currency (after ``--fx``
+    ``excluded_orders`` maps each exclusion reason (cancelled, voided, test order, ...) to the
+    number of orders excluded for it, ``excluded_revenue`` to their revenue.  Money is in the orders' currency (after ``--fx``
     conversion, the base currency); ``currencies`` counts the counted orders per currency.
     """
 

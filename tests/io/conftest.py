@@ -76,6 +76,14 @@ MAGENTO_ORDER_HEADER = [
     "global_currency_code", "order_currency_code", "remote_ip", "shipping_method",
     "store_currency_code", "store_name", "created_at", "updated_at", "total_item_count",
 ]  # fmt: skip
+# Magento 2 admin order grid, Sales > Orders > Export > CSV (the columns the grid shows).
+MAGENTO_GRID_HEADER = [
+    "ID", "Purchase Point", "Purchase Date", "Bill-to Name", "Ship-to Name",
+    "Grand Total (Base)", "Grand Total (Purchased)", "Status", "Billing Address",
+    "Shipping Address", "Shipping Information", "Customer Email", "Customer Group", "Subtotal",
+    "Shipping and Handling", "Customer Name", "Payment Method", "Total Refunded", "Allocated sources",
+    "Braintree Transaction Source",
+]  # fmt: skip
 MAGENTO_ITEM_HEADER = [
     "item_id", "order_id", "parent_item_id", "quote_item_id", "store_id", "created_at",
     "updated_at", "product_id", "product_type", "sku", "name", "qty_ordered", "qty_refunded",
@@ -222,6 +230,7 @@ def exports() -> SimpleNamespace:
         SHOPIFY_CUSTOMERS_HEADERS=SHOPIFY_CUSTOMERS_HEADERS,
         MAGENTO_ORDER_HEADER=MAGENTO_ORDER_HEADER,
         MAGENTO_ITEM_HEADER=MAGENTO_ITEM_HEADER,
+        MAGENTO_GRID_HEADER=MAGENTO_GRID_HEADER,
         WOO_WEBTOFFEE_HEADER=WOO_WEBTOFFEE_HEADER,
         WOO_CSV_EXPORT_HEADER=WOO_CSV_EXPORT_HEADER,
         render_csv=render_csv,

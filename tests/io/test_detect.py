@@ -35,7 +35,8 @@ def test_detect_files(exports, write, tmp_path):
         detect_format(unknown)
     assert "--format" in str(info.value) and "'sku'" in str(info.value)
     assert set(FORMATS) == {
-        "shopify", "shopify-customers", "magento", "magento-items", "woocommerce", "orders", "cdnow",
+        "shopify", "shopify-customers", "magento", "magento-grid", "magento-items", "woocommerce",
+        "orders", "cdnow",
     }  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import decimal
 import pandas as pd
 import pytest
 
-from valuecast.io import magento
+from valuecast.io import detect_format, magento, read_exports
 from valuecast.io.schema import ORDER_LINES_SCHEMA, ORDERS_SCHEMA, InputError
 
 
@@ -182,3 +182,70 @@ def test_errors(exports, write):
     with pytest.raises(InputError) as info:
         magento.read_sales_order_frame(frame, name="db")
     assert str(info.value).startswith("db, row 2, column 'created_at'")
+
+
+STORE = "Main Website\nMain Website Store\nDefault Store View"
+
+
+def grid_row(number: str, date: str, status: str, email: str | None, subtotal: str, **fields):
+    row = {
+        "ID": number, "Purchase Point": STORE, "Purchase Date": date, "Bill-to Name": "Pat Doe",
+        "Ship-to Name": "Pat Doe", "Grand Total (Base)": subtotal, "Grand Total (Purchased)":
+        subtotal, "Status": status, "Billing Address": "1 Main St,Springfield,Illinois,62701",
+        "Shipping Address": "1 Main St,Springfield,Illinois,62701",
+        "Shipping Information": "Flat Rate - Fixed", "Customer Email": email or "",
+        "Customer Group": "General", "Subtotal": subtotal, "Shipping and Handling": "$5.00",
+        "Customer Name": "Pat Doe", "Payment Method": "checkmo", "Total Refunded": "",
+    }  # fmt: skip
+    row.update({key.replace("_", " "): value for key, value in fields.items()})
+    return row
+
+
+def grid_rows() -> list[dict]:
+    return [
+        grid_row("000000101", "Jan 5, 2024 10:15:03 AM", "Complete", "Pat@Example.com",
+                 "$1,050.00", Total_Refunded="$50.00", **{"Grand Total (Base)": "$1,141.00"}),
+        grid_row("000000102", "Feb 29, 2024, 9:05:00\u202fPM", "Processing", "pat@example.com",
+                 "$80.00"),
+        grid_row("000000103", "Mar 1, 2024 8:00:00 AM", "Canceled", "sam@example.com",
+                 "$20.00"),
+        grid_row("000000104", "Mar 2, 2024 11:59:59 PM", "Closed", "sam@example.com",
+                 "$30.00", Total_Refunded="$35.00"),
+        grid_row("000000105", "Mar 3, 2024 12:30:00 PM", "Pending", None, "$15.00"),
+    ]  # fmt: skip
+
+
+def test_admin_order_grid_export(exports, write):
+    path = write("export.csv", exports.MAGENTO_GRID_HEADER, grid_rows())
+    assert detect_format(path) == "magento-grid"
+    result = magento.read_order_grid(path)
+    assert result.format == "magento-grid" and result.rows_read == 5
+    orders = result.orders.set_index("order_number")
+    assert list(orders.index) == ["000000101", "000000102", "000000105"]
+    assert orders.loc["000000101", "order_id"] == "magento:000000101"
+    assert orders.loc["000000101", "ordered_at"] == pd.Timestamp("2024-01-05 10:15:03")
+    assert orders.loc["000000102", "ordered_at"] == pd.Timestamp("2024-02-29 21:05:00")
+    # net revenue = Subtotal - Total Refunded: the partial refund comes off
+    assert orders.loc["000000101", "net_revenue"] == pytest.approx(1000.0)
+    assert orders.loc["000000101", "gross_revenue"] == pytest.approx(1141.0)
+    assert orders.loc["000000101", "refunded"] == pytest.approx(50.0)
+    assert orders.loc["000000102", "net_revenue"] == pytest.approx(80.0)
+    assert orders.loc["000000101", "customer_id"] == "pat@example.com"
+    assert orders.loc["000000101", "channel"] == STORE
+    assert bool(orders.loc["000000105", "is_guest"])
+    assert result.excluded_orders == {"cancelled": 1, "refunded": 1}
+    assert result.excluded_revenue == {"cancelled": 20.0, "refunded": 30.0}
+    # --format magento reads the grid too
+    (forced,) = read_exports([path], format="magento")
+    pd.testing.assert_frame_equal(forced.orders, result.orders)
+
+
+def test_admin_order_grid_bad_date_names_file_row_and_column(exports, write):
+    rows = grid_rows()
+    rows[3]["Purchase Date"] = "2024-13-45"
+    path = write("export.csv", exports.MAGENTO_GRID_HEADER, rows)
+    with pytest.raises(InputError) as info:
+        read_exports([path])
+    # the header is row 1, and a multi-line cell is one row, as a spreadsheet shows it
+    assert (info.value.row, info.value.column) == (5, "Purchase Date")
+    assert "'2024-13-45'" in str(info.value) and "\n" not in str(info.value)

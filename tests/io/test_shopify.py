@@ -318,7 +318,7 @@ def test_customers_export_generations(exports, write, generation):
     assert customers.loc["pat@example.com", "zip"] == "02134"
     assert customers.loc["pat@example.com", "tags"] == "vip, wholesale"
     assert customers["accepts_marketing"].tolist() == [True, False]
-    assert result.excluded == {"no email": 1, "duplicate email": 1}
+    assert result.excluded == {"no email or phone": 1, "duplicate email": 1}
     assert result.rows_read == 4
 
 
@@ -351,3 +351,63 @@ def test_large_export_is_vectorised(exports, tmp_path):
     assert len(result.orders) == n_orders - n_orders // 50
     assert result.excluded_orders == {"refunded": n_orders // 50}
     assert result.orders["net_revenue"].sum() == pytest.approx(20.0 * len(result.orders))
+
+
+def test_orders_without_email_are_customers_of_their_phone(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email=None, created="2024-03-01 10:00", Phone="+880 9356-524432"),
+        dict(name="#2", email=None, created="2024-03-05 10:00", Billing_Phone="+8809356524432"),
+        # a national number takes its calling code from the billing country
+        dict(name="#3", email=None, created="2024-03-06 10:00", Billing_Phone="01712-345678",
+             Billing_Country="BD"),
+        dict(name="#4", email=None, created="2024-03-07 10:00", Shipping_Phone="+880 1712 345678"),
+        # without a country the digits stay as written: a customer of their own
+        dict(name="#5", email=None, created="2024-03-08 10:00", Phone="0171 2345678"),
+        dict(name="#6", email=None, created="2024-03-09 10:00", Phone="n/a"),
+        dict(name="#7", email=None, created="2024-03-09 11:00"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("cod.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert orders.loc["#1", "customer_id"] == "phone:+8809356524432"
+    assert orders.loc["#2", "customer_id"] == "phone:+8809356524432"
+    assert orders.loc["#3", "customer_id"] == "phone:+8801712345678"
+    assert orders.loc["#4", "customer_id"] == "phone:+8801712345678"
+    assert orders.loc["#5", "customer_id"] == "phone:01712345678"
+    assert orders["is_guest"].tolist() == [False] * 5 + [True, True]
+    assert orders.loc[["#6", "#7"], "customer_id"].isna().all()
+    assert orders["email"].isna().all()
+
+
+def test_email_wins_and_gathers_the_orders_of_its_phone(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email=None, created="2024-03-01 10:00", Phone="+44 7700 900123"),
+        dict(name="#2", email="Pat@Example.com", created="2024-03-02 10:00",
+             Phone="+447700900123"),
+        # a phone two e-mails share (a household) links nothing
+        dict(name="#3", email="a@example.com", created="2024-03-03 10:00", Phone="+15550001111"),
+        dict(name="#4", email="b@example.com", created="2024-03-04 10:00", Phone="+15550001111"),
+        dict(name="#5", email=None, created="2024-03-05 10:00", Phone="+1 555 000 1111"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("mixed.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert orders.loc["#1", "customer_id"] == "pat@example.com"
+    assert pd.isna(orders.loc["#1", "email"])
+    assert orders.loc["#2", "customer_id"] == "pat@example.com"
+    assert orders.loc["#5", "customer_id"] == "phone:+15550001111"
+    assert result.notes == [
+        "1 orders without e-mail belong to the e-mail customer whose orders carry the same phone"
+    ]
+
+
+def test_customers_export_rows_without_email_are_keyed_by_phone(exports, write):
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[1]
+    rows = [
+        {"First Name": "Rahim", "Email": "", "Phone": "01712-345678", "Country Code": "BD"},
+        {"First Name": "Again", "Email": "", "Phone": "+880 1712 345678"},
+    ]
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    assert result.customers["customer_id"].tolist() == ["phone:+8801712345678"]
+    assert result.customers["first_name"].tolist() == ["Rahim"]
+    assert result.excluded == {"duplicate phone": 1}

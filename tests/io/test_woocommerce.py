@@ -139,9 +139,9 @@ def test_day_first_dates_and_errors(exports, write):
     rows = [webtoffee(1, "a@x.com", status="")]
     with pytest.raises(InputError, match="no status"):
         woocommerce.read_orders(write("o.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
-    header = [
-        h for h in exports.WOO_WEBTOFFEE_HEADER if h not in ("customer_email", "billing_email")
-    ]
+    # no column names the customer: neither an e-mail nor a billing phone
+    no_customer = ("customer_email", "billing_email", "billing_phone")
+    header = [h for h in exports.WOO_WEBTOFFEE_HEADER if h not in no_customer]
     rows = [{k: v for k, v in webtoffee(1, "a@x.com").items() if k in header}]
     with pytest.raises(InputError) as info:
         woocommerce.read_orders(write("o.csv", header, rows))
@@ -157,3 +157,20 @@ def test_frame_input():
     result = woocommerce.read_orders_frame(frame, name="postgresql://shop/wp_wc_orders")
     assert result.orders["net_revenue"].tolist() == [10.0]
     assert result.excluded_orders == {"failed": 1}
+
+
+def test_orders_without_email_are_customers_of_their_billing_phone(exports, write):
+    rows = [
+        webtoffee(201, None, billing_phone="+20 100 123 4567"),
+        webtoffee(202, None, billing_phone="0100 123 4567", billing_country="EG"),
+        webtoffee(203, "sara@example.com", billing_phone="+201001234567"),
+        webtoffee(204, None, billing_phone=""),
+    ]
+    path = write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows)
+    orders = woocommerce.read_orders(path).orders.set_index("order_number")
+    # the e-mail wins, and gathers the orders of its phone
+    assert orders["customer_id"].tolist() == ["sara@example.com"] * 3 + [pd.NA]
+    assert orders["is_guest"].tolist() == [False, False, False, True]
+    phone_only = [webtoffee(301, None, billing_phone="+20 100 123 4567")]
+    path = write("phone.csv", exports.WOO_WEBTOFFEE_HEADER, phone_only)
+    assert woocommerce.read_orders(path).orders["customer_id"].tolist() == ["phone:+201001234567"]

@@ -107,7 +107,9 @@ def print_ingest_report(report: object) -> None:
         ("line items", f"{data['line_items']:,}"),
         ("customers", f"{data['customers']:,}"
                       + (f"  ({data['customer_records']:,} customer records)"
-                         if data["customer_records"] else "")),
+                         if data["customer_records"] else "")
+                      + (f"  ({data['phone_customers']:,} identified by phone)"
+                         if data.get("phone_customers") else "")),
         ("guest orders", f"{data['guest_orders']:,}  ({data['guest_revenue']:,.2f} revenue)"),
         ("gross revenue", f"{data['gross_revenue']:,.2f}"),
         ("discounts", f"{data['discount']:,.2f}"),

@@ -39,6 +39,7 @@ class ExportFormat(StrEnum):
     shopify = "shopify"
     shopify_customers = "shopify-customers"
     magento = "magento"
+    magento_grid = "magento-grid"
     woocommerce = "woocommerce"
     orders = "orders"
     cdnow = "cdnow"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.io.csvfile import Table
+from valuecast.io.phones import phone_ids
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     MAX_AMOUNT,
@@ -185,6 +187,53 @@ def emails(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     email = email.mask(email == "", pd.NA)
     customer_id = email.str.lower()
     return email, customer_id, customer_id.isna().astype("boolean")
+
+
+class Identities(NamedTuple):
+    """Who placed each order: the e-mail as written, the customer id, whether it is a guest order,
+    and how many phone-only orders were given the e-mail customer their phone belongs to."""
+
+    email: pd.Series
+    customer_id: pd.Series
+    is_guest: pd.Series
+    linked_by_phone: int
+
+
+def identities(
+    email_cells: pd.Series,
+    phone_cells: pd.Series | None = None,
+    countries: pd.Series | None = None,
+) -> Identities:
+    """Each order's customer: its e-mail, else its phone (:mod:`valuecast.io.phones`), else none.
+
+    The e-mail wins when an order has both. A phone that orders with an e-mail carry belongs to
+    that customer when they all carry the same e-mail, so the same phone's orders without an
+    e-mail join them (a cash-on-delivery customer who gave an e-mail once); a phone seen with
+    two e-mails (a household, a shared office line) links nothing and stays its own customer.
+    """
+    email, customer_id, _ = emails(email_cells)
+    linked = 0
+    if phone_cells is not None:
+        phone = phone_ids(phone_cells, countries)
+        both = (customer_id.notna() & phone.notna()).to_numpy(bool)
+        pairs = pd.DataFrame({"phone": phone[both], "email": customer_id[both]}).drop_duplicates()
+        owner = pairs.drop_duplicates("phone", keep=False).set_index("phone")["email"]
+        phone_only = (customer_id.isna() & phone.notna()).to_numpy(bool)
+        owned = phone[phone_only].map(owner).astype("string")
+        linked = int(owned.notna().sum())
+        customer_id = customer_id.copy()
+        customer_id[phone_only] = owned.fillna(phone[phone_only]).to_numpy()
+    return Identities(email, customer_id, customer_id.isna().astype("boolean"), linked)
+
+
+def linked_note(linked: int) -> list[str]:
+    """The ingest note for phone-only orders given to an e-mail customer (none when 0)."""
+    if not linked:
+        return []
+    return [
+        f"{linked:,} orders without e-mail belong to the e-mail customer whose orders carry "
+        "the same phone"
+    ]
 
 
 _STRING = pd.StringDtype()

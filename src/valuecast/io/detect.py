@@ -1,9 +1,11 @@
 """Which export is this? Format detection from the header, and the one entry point for the engine.
 
 Formats (``--format``): ``shopify`` (orders export), ``shopify-customers``, ``magento``
-(``sales_order``), ``magento-items`` (``sales_order_item``), ``woocommerce``, ``orders`` (any
-orders table, CSV or Parquet, with a column map) and ``cdnow`` (whitespace-separated transaction
-logs). Detection looks only at column names (normalised: case, spaces and underscores ignored):
+(``sales_order``, or the admin order grid's export), ``magento-grid`` (the admin order grid's
+export: Sales > Orders > Export > CSV), ``magento-items`` (``sales_order_item``),
+``woocommerce``, ``orders`` (any orders table, CSV or Parquet, with a column map) and ``cdnow``
+(whitespace-separated transaction logs). Detection looks only at column names (normalised: case,
+spaces and underscores ignored):
 
 ==================== ==========================================================================
 shopify              ``Name``, ``Financial Status`` and ``Lineitem name`` (or ``Created at`` and
@@ -12,6 +14,8 @@ shopify-customers    ``First Name``, ``Last Name``, ``Email`` and one of ``Total
                      ``Total Orders``, ``Accepts (Email) Marketing``
 magento              ``increment_id``, ``state``, ``customer_email`` and ``base_subtotal`` or
                      ``base_grand_total``
+magento-grid         ``ID``, ``Purchase Date``, ``Status`` and ``Grand Total (Base)`` or
+                     ``Grand Total (Purchased)`` (the admin order grid's labels)
 magento-items        ``item_id``, ``order_id``, ``qty_ordered`` (and no ``increment_id``)
 woocommerce          ``order_id`` or ``order_number``, ``order_date``, ``status``, ``order_total``
 cdnow                no delimiter in the first line, lines of ``id [id] YYYYMMDD qty amount``
@@ -41,6 +45,7 @@ FORMATS = (
     "shopify",
     "shopify-customers",
     "magento",
+    "magento-grid",
     "magento-items",
     "woocommerce",
     "orders",
@@ -75,6 +80,13 @@ def detect_header(header: Sequence[str]) -> str | None:
         and has("base_subtotal", "base_grand_total")
     ):
         return "magento"
+    if (
+        has("ID")
+        and has("Purchase Date")
+        and has("Status")
+        and has("Grand Total (Base)", "Grand Total (Purchased)")
+    ):
+        return "magento-grid"
     if has("item_id") and has("order_id") and has("qty_ordered") and not has("increment_id"):
         return "magento-items"
     if (
@@ -129,6 +141,12 @@ def _detect_csv(csv: CsvFile) -> str:
             row=csv.header_row,
         )
     return found
+
+
+def _is_grid(source: CsvFile | Table | Path) -> bool:
+    """Whether a file given as ``--format magento`` is the admin order grid's export."""
+    header = (source if isinstance(source, CsvFile | Table) else open_csv(source)).header
+    return detect_header(header) == "magento-grid"
 
 
 def read_export(
@@ -209,6 +227,8 @@ def read_exports(
             results[index] = shopify.read_orders(source)
         elif chosen == "shopify-customers":
             results[index] = shopify.read_customers(source)
+        elif chosen == "magento-grid" or (chosen == "magento" and _is_grid(source)):
+            results[index] = magento.read_order_grid(source)
         elif chosen == "magento":
             result, entity_map = magento.read_sales_order_keyed(source)
             results[index] = result

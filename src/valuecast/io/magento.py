@@ -30,7 +30,10 @@ Rules
 * The customer key is ``lower(trim(customer_email))``. Magento's own ``customer_id`` is NULL for
   guest checkouts, but a guest checkout still gives an email, and the email is what identifies the
   buyer across orders, so such orders are *not* guest orders here: an order is a guest order
-  only when it has no email, as with every other source.
+  only when it has no email, as with every other source. ``sales_order`` holds no telephone;
+  a dump joined with the billing address (``billing_telephone`` or ``telephone``, and
+  ``billing_country_id``) makes an order without email the customer of its phone, as in
+  :mod:`valuecast.io.phones`.
 * Exclusions: state ``canceled`` -> ``"cancelled"``; state ``closed`` (Magento closes an order when
   it is refunded in full by credit memos) -> ``"refunded"``; ``base_subtotal`` below zero ->
   ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
@@ -40,6 +43,43 @@ Rules
   writes them positive; subtracting a negative one would add to revenue).
 * ``created_at`` is taken as written. Magento stores it in UTC, so for a store far from UTC the
   calendar day of late-evening orders is the UTC day; nothing is shifted.
+
+Admin order-grid export (``magento-grid``)
+------------------------------------------
+What a merchant without database access has: Sales > Orders > Export > CSV, the columns the grid
+shows (``ID, Purchase Point, Purchase Date, Bill-to Name, Ship-to Name, Grand Total (Base),
+Grand Total (Purchased), Status, Billing Address, Shipping Address, Shipping Information,
+Customer Email, Customer Group, Subtotal, Shipping and Handling, Customer Name, Payment Method,
+Total Refunded, ...``), read by name by :func:`read_order_grid`. Required: ``ID``, ``Purchase
+Date``, ``Status``, ``Customer Email`` and ``Subtotal`` (the last two are off in the grid's default
+column set: turn them on under Columns before exporting).
+
+* ``order_number`` = ``ID`` (the increment id); written twice is an error.
+* ``ordered_at`` = ``Purchase Date`` as the grid shows it, in the admin's time zone and English
+  month names: ``Jan 5, 2024 10:15:03 AM`` (also with a comma after the year, as newer versions
+  write, without seconds, or on a 24-hour clock); any other text is an error naming the row.
+* Money cells are formatted (``$1,050.00``) and read as in :mod:`valuecast.io.csvfile`. The grid
+  names no currency code, so ``currency`` is empty (amounts are in the shop's base currency).
+* ``Status`` is the status *label*. ``Canceled`` -> ``"cancelled"`` and ``Closed`` ->
+  ``"refunded"`` (Magento closes an order refunded in full), as the ``sales_order`` states; every
+  other label (Pending, Processing, Complete, On Hold, a shop's own) counts; a subtotal below zero
+  -> ``"negative amount"``.
+* ``net_revenue = max(Subtotal - Total Refunded, 0)``. The grid has no discount, tax or per-part
+  refund columns, so this differs from the ``sales_order`` rule: ``Subtotal`` is before
+  discounts (a discounted order's net revenue is too high by its discount), and ``Total
+  Refunded`` is the whole refund, its tax and shipping included (a partly refunded order's net
+  revenue is too low by the refunded tax and shipping; a full refund nets to 0 through the
+  floor). A shop that discounts a lot should export ``sales_order`` instead.
+* ``gross_revenue`` = ``Grand Total (Base)`` (else ``Subtotal``); ``shipping`` = ``Shipping and
+  Handling``; ``refunded`` = ``Total Refunded``; ``discount`` and ``tax`` are 0 (not in the grid);
+  ``channel`` = ``Purchase Point`` (website, store and store view on three lines, as
+  ``store_name`` holds them); ``accepts_marketing`` is unknown.
+* The customer is ``Customer Email`` as above; the grid has no telephone, but a ``Billing Phone``
+  / ``Telephone`` column added by an extension makes an order without email the customer of its
+  phone.
+
+``--format magento`` reads either export: a header with ``increment_id`` is ``sales_order``, the
+grid's is the grid.
 
 ``sales_order_item``
 --------------------
@@ -67,6 +107,7 @@ __all__ = [
     "ITEM_COLUMNS",
     "read_magento",
     "read_magento_frames",
+    "read_order_grid",
     "read_sales_order",
     "read_sales_order_frame",
     "read_sales_order_items",
@@ -92,8 +133,33 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "base_currency_code": ("base_currency_code",),
     "coupon_code": ("coupon_code",),
     "store": ("store_name", "store_id"),
+    # not in sales_order (the telephone is in sales_order_address): read when a query joined it
+    "phone": ("billing_telephone", "telephone", "customer_telephone"),
+    "country": ("billing_country_id", "country_id"),
 }
 ORDER_REQUIRED = ("increment_id", "state", "customer_email", "created_at", "base_subtotal")
+
+GRID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("ID",),
+    "purchase_date": ("Purchase Date",),
+    "status": ("Status",),
+    "customer_email": ("Customer Email",),
+    "subtotal": ("Subtotal",),
+    "grand_total": ("Grand Total (Base)",),
+    "shipping": ("Shipping and Handling",),
+    "total_refunded": ("Total Refunded",),
+    "purchase_point": ("Purchase Point",),
+    "phone": ("Billing Phone", "Telephone", "Phone"),
+}
+GRID_REQUIRED = ("id", "purchase_date", "status", "customer_email", "subtotal")
+# the grid's date as the admin shows it, after commas are dropped and spaces made single
+_GRID_DATE_FORMATS = (
+    "%b %d %Y %I:%M:%S %p",
+    "%b %d %Y %I:%M %p",
+    "%b %d %Y %H:%M:%S",
+    "%b %d %Y %H:%M",
+    "%b %d %Y",
+)
 
 ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_id": ("order_id",),
@@ -179,22 +245,9 @@ def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:
 def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd.DataFrame]:
     table, cols = read
     n = table.num_rows
-    filled = np.zeros(n, dtype=bool)
-    for column in cols.values():
-        if column is not None:
-            filled |= table.nonempty(column)
+    filled = _filled(table, cols)
     keep = np.flatnonzero(filled)
-    number = table.text_series(cols["increment_id"])
-    missing = filled & number.isna().to_numpy(bool)
-    if missing.any():
-        raise table.error("order has no increment_id", int(np.flatnonzero(missing)[0]),
-                          cols["increment_id"])  # fmt: skip
-    duplicated = filled & number.duplicated(keep="first").fillna(False).to_numpy(bool)
-    if duplicated.any():
-        position = int(np.flatnonzero(duplicated)[0])
-        raise table.error(
-            f"order {number[position]!r} appears twice", position, cols["increment_id"]
-        )
+    number = _order_numbers(table, filled, cols["increment_id"])
     created = table.timestamps(cols["created_at"])
     subtotal = table.money(cols["base_subtotal"])
     for values, key in ((created, "created_at"), (subtotal, "base_subtotal")):
@@ -217,13 +270,17 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
     )
     gross = table.money(cols["base_grand_total"])
     gross = np.where(np.isnan(gross), subtotal - discount, gross)
-    email, customer_id, is_guest = _build.emails(table.text_series(cols["customer_email"]))
+    who = _build.identities(
+        table.text_series(cols["customer_email"]),
+        table.text_series(cols["phone"]),
+        table.text_series(cols["country"]),
+    )
     state = table.text_series(cols["state"]).str.lower().str.strip()
     frame_columns = {
         "order_number": number,
-        "customer_id": customer_id,
-        "email": email,
-        "is_guest": is_guest,
+        "customer_id": who.customer_id,
+        "email": who.email,
+        "is_guest": who.is_guest,
         "ordered_at": created,
         "gross_revenue": gross,
         "discount": discount,
@@ -259,12 +316,35 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
+        notes=_build.linked_note(who.linked_by_phone),
     )
     entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
     entities = pd.DataFrame(
         {"entity_id": entity, "order_id": orders["order_id"], "counted": reason == None}  # noqa: E711
     )
     return result, entities
+
+
+def _filled(table: Table, cols: dict[str, str | None]) -> np.ndarray:
+    """Rows with a non-empty cell in a column the importer reads (the others are empty rows)."""
+    filled = np.zeros(table.num_rows, dtype=bool)
+    for column in cols.values():
+        if column is not None:
+            filled |= table.nonempty(column)
+    return filled
+
+
+def _order_numbers(table: Table, filled: np.ndarray, column: str) -> pd.Series:
+    """The order number of every row; a filled row without one, or one written twice, is an error."""
+    number = table.text_series(column)
+    missing = filled & number.isna().to_numpy(bool)
+    if missing.any():
+        raise table.error("order has no number", int(np.flatnonzero(missing)[0]), column)
+    duplicated = filled & number.duplicated(keep="first").fillna(False).to_numpy(bool)
+    if duplicated.any():
+        position = int(np.flatnonzero(duplicated)[0])
+        raise table.error(f"order {number[position]!r} appears twice", position, column)
+    return number
 
 
 def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) -> ImportResult:
@@ -325,3 +405,94 @@ def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) ->
         if count:
             result.excluded[reason] += count
     return result
+
+
+def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
+    """Read the admin order grid's CSV export (see "Admin order-grid export" above)."""
+    table, cols = _table(source, GRID_COLUMNS, GRID_REQUIRED)
+    n = table.num_rows
+    filled = _filled(table, cols)
+    keep = np.flatnonzero(filled)
+    number = _order_numbers(table, filled, cols["id"])
+    created = _grid_dates(table, cols["purchase_date"])
+    subtotal = table.money(cols["subtotal"])
+    for values, key in ((created, "purchase_date"), (subtotal, "subtotal")):
+        gap = filled & pd.isna(values)
+        if gap.any():
+            raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
+    _build.check_order_dates(table, created, cols["purchase_date"])
+    refunded = _build.money_or_zero(table.money(cols["total_refunded"]))
+    _build.check_not_negative(table, refunded, cols["total_refunded"])
+    gross = table.money(cols["grand_total"])
+    who = _build.identities(
+        table.text_series(cols["customer_email"]), table.text_series(cols["phone"])
+    )
+    columns = {
+        "order_number": number,
+        "customer_id": who.customer_id,
+        "email": who.email,
+        "is_guest": who.is_guest,
+        "ordered_at": created,
+        "gross_revenue": np.where(np.isnan(gross), subtotal, gross),
+        "discount": np.zeros(n),
+        "tax": np.zeros(n),
+        "shipping": _build.money_or_zero(table.money(cols["shipping"])),
+        "refunded": refunded,
+        "net_revenue": np.maximum(subtotal - refunded, 0.0),
+        "channel": table.text_series(cols["purchase_point"], strip_apostrophe=False),
+    }
+    picked = {
+        key: value.iloc[keep].reset_index(drop=True)
+        if isinstance(value, pd.Series)
+        else value[keep]
+        for key, value in columns.items()
+    }
+    status = table.text_series(cols["status"]).str.strip().str.lower().iloc[keep]
+    reason = _build.reasons(
+        len(keep),
+        [
+            ("cancelled", (status == "canceled").fillna(False).to_numpy(bool)),
+            ("refunded", (status == "closed").fillna(False).to_numpy(bool)),
+            (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
+        ],
+    )
+    return _build.assemble(
+        table.name,
+        "magento-grid",
+        n,
+        _build.orders_frame("magento", picked, len(keep)),
+        reason,
+        np.ones(len(keep), dtype=np.int64),
+        empty_rows=int((~filled).sum()),
+        notes=_build.linked_note(who.linked_by_phone),
+    )
+
+
+def _grid_dates(table: Table, column: str) -> np.ndarray:
+    """``Jan 5, 2024 10:15:03 AM`` and its variants (``_GRID_DATE_FORMATS``) as timestamps."""
+    text = table.text_series(column)
+    # newer ICU data writes a narrow no-break space before AM/PM, and a comma after the year
+    cleaned = text.str.replace(",", " ", regex=False).str.replace(
+        r"[\s\u202f\u00a0]+", " ", regex=True
+    )
+    cleaned = cleaned.str.strip().str.upper()
+    out = np.full(len(text), np.datetime64("NaT"), "datetime64[us]")
+    todo = text.notna().to_numpy(bool).copy()
+    for fmt in _GRID_DATE_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(cleaned[todo], format=fmt, errors="coerce")
+        parsed = parsed.to_numpy("datetime64[us]")
+        done = ~np.isnat(parsed)
+        positions = np.flatnonzero(todo)[done]
+        out[positions] = parsed[done]
+        todo[positions] = False
+    if todo.any():
+        position = int(np.flatnonzero(todo)[0])
+        raise table.error(
+            f"cannot read {text[position]!r} as a date (the order grid writes e.g. "
+            "Jan 5, 2024 10:15:03 AM)",
+            position,
+            column,
+        )
+    return out

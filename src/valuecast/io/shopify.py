@@ -30,7 +30,13 @@ unpaid, ...). For counted orders:
   discounts, before shipping and tax; the refunded amount is the order's refunds as exported.
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
-* ``customer_id`` = the email trimmed and lower-cased; an order without email is a guest order
+* ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
+  its phone: ``Phone``, else ``Billing Phone``, else ``Shipping Phone``, with the country code
+  (national numbers get the calling code of ``Billing Country``, else ``Shipping Country``), as
+  ``phone:+8809356524432`` (:mod:`valuecast.io.phones`; Shopify itself identifies customers by
+  phone where checkout asks for no e-mail). The e-mail wins when both are given, and phone-only
+  orders join the e-mail customer whose orders carry the same phone
+  (:func:`valuecast.io._build.identities`). Only an order with neither is a guest order
   (``is_guest``, ``customer_id`` <NA>).
 * ``ordered_at`` = ``Created at`` as written, the UTC offset ignored; ``order_date`` its calendar
   day. ``channel`` = ``Source``; ``discount_code`` = ``Discount Code``; ``accepts_marketing``
@@ -50,8 +56,10 @@ Customers export
 The three header generations (``First Name, Last Name, Email, Company, Address1, ...``; the one
 with ``Accepts Email Marketing`` and ``Accepts SMS Marketing``; and the one with ``Customer ID`` and
 ``Default Address ...`` columns) are all read by name. ``customer_id`` is the email trimmed and
-lower-cased, so it joins the orders. Rows without email are excluded as ``"no email"``; a second
-row for the same email as ``"duplicate email"`` (the first one is kept).
+lower-cased, so it joins the orders; a row without email is the customer of its ``Phone``
+(``Default Address Phone``), keyed as the orders key it (national numbers get the calling code
+of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``; a second row for
+the same customer as ``"duplicate email"`` / ``"duplicate phone"`` (the first one is kept).
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ import pandas as pd
 
 from valuecast.io import _build
 from valuecast.io.csvfile import CsvFile, Table, open_csv
+from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.io.schema import ImportResult
 
 __all__ = ["ORDER_COLUMNS", "CUSTOMER_COLUMNS", "read_orders", "read_customers"]
@@ -90,6 +99,11 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "lineitem_price": ("Lineitem price",),
     "lineitem_sku": ("Lineitem sku",),
     "lineitem_discount": ("Lineitem discount",),
+    "phone": ("Phone",),
+    "billing_phone": ("Billing Phone",),
+    "shipping_phone": ("Shipping Phone",),
+    "billing_country": ("Billing Country",),
+    "shipping_country": ("Shipping Country",),
 }
 ORDER_REQUIRED = ("name", "email", "financial_status", "created_at", "subtotal")
 
@@ -180,7 +194,11 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     total = money("total")
     total = np.where(np.isnan(total), subtotal, total)
     status = first("financial_status").str.lower()
-    email, customer_id, is_guest = _build.emails(first("email"))
+    who = _build.identities(
+        first("email"),
+        first("phone").fillna(first("billing_phone")).fillna(first("shipping_phone")),
+        first("billing_country").fillna(first("shipping_country")),
+    )
     accepts_raw = _build.group_first(table, codes, n, cols["accepts_marketing"]).str.lower()
     accepts = pd.Series(pd.NA, index=range(n), dtype="boolean")
     accepts[accepts_raw.isin(["yes", "true", "1", "subscribed"]).fillna(False).to_numpy(bool)] = (
@@ -206,9 +224,9 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         "shopify",
         {
             "order_number": pd.Series(uniques, dtype="string"),
-            "customer_id": customer_id,
-            "email": email,
-            "is_guest": is_guest,
+            "customer_id": who.customer_id,
+            "email": who.email,
+            "is_guest": who.is_guest,
             "ordered_at": created,
             "gross_revenue": total,
             "discount": _build.money_or_zero(money("discount_amount")),
@@ -255,6 +273,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         rows_per_order,
         lines=lines,
         empty_rows=int((~filled).sum()),
+        notes=_build.linked_note(who.linked_by_phone),
     )
 
 
@@ -268,7 +287,11 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     for column in cols.values():
         if column is not None:
             filled |= table.nonempty(column)
-    email, customer_id, _ = _build.emails(table.text_series(cols["email"]))
+    email, customer_id, _, _ = _build.identities(
+        table.text_series(cols["email"]),
+        table.text_series(cols["phone"]),
+        table.text_series(cols["country"]),
+    )
     accepts, unknown = table.flags(cols["accepts_marketing"])
     frame = pd.DataFrame(
         {
@@ -283,6 +306,7 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     frame["tags"] = table.text_series(cols["tags"], strip_apostrophe=False)
     no_email = filled & customer_id.isna().to_numpy(bool)
     duplicate = filled & ~no_email & customer_id.duplicated().to_numpy(bool)
+    by_phone = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False).to_numpy(bool)
     keep = filled & ~no_email & ~duplicate
     result = _build.assemble(
         table.name,
@@ -303,9 +327,11 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
         empty_rows=int((~filled).sum()),
     )
     if no_email.any():
-        result.excluded["no email"] += int(no_email.sum())
-    if duplicate.any():
-        result.excluded["duplicate email"] += int(duplicate.sum())
+        result.excluded["no email or phone"] += int(no_email.sum())
+    if (duplicate & ~by_phone).any():
+        result.excluded["duplicate email"] += int((duplicate & ~by_phone).sum())
+    if (duplicate & by_phone).any():
+        result.excluded["duplicate phone"] += int((duplicate & by_phone).sum())
     if unknown:
         result.notes.append(
             f"{unknown} accepts-marketing values were neither yes nor no (left empty)"

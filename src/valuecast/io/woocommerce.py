@@ -29,8 +29,11 @@ Rules
   tax, shipping, discount and refund totals) are an error naming the second row: two versions
   of one order in one file. An ``order_date`` before 1990 or after tomorrow is an error.
 * ``gross_revenue`` = ``order_total``; ``discount`` = ``discount_total`` (or ``cart_discount``).
-* ``customer_id`` = ``customer_email`` (else ``billing_email``) trimmed and lower-cased; no
-  email -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
+* ``customer_id`` = ``customer_email`` (else ``billing_email``) trimmed and lower-cased; an
+  order without email is the customer of its ``billing_phone`` (national numbers get the calling
+  code of ``billing_country``; :mod:`valuecast.io.phones`, and
+  :func:`valuecast.io._build.identities` for an email and a phone on one order); neither ->
+  guest order. ``order_number`` = ``order_number`` (else ``order_id``).
 * ``ordered_at`` = ``order_date`` as written (the store's local time), ISO or the day/month
   forms described in :mod:`valuecast.io.csvfile`.
 * ``discount_code`` = the first ``code:`` of ``coupon_items`` (or a plain ``coupons`` /
@@ -67,6 +70,8 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "currency": ("order_currency", "currency", "Currency"),
     "customer_email": ("customer_email", "Customer Email"),
     "billing_email": ("billing_email", "Billing Email", "Email (Billing)"),
+    "billing_phone": ("billing_phone", "Billing Phone", "Phone (Billing)"),
+    "billing_country": ("billing_country", "Billing Country", "Country Code (Billing)"),
     "coupon_items": ("coupon_items",),
     "coupons": ("coupons", "coupon_code", "Coupon Code"),
     "created_via": ("created_via",),
@@ -96,8 +101,8 @@ def _resolve(source: CsvFile | Table) -> dict[str, str | None]:
     }
     if cols["order_id"] is None and cols["order_number"] is None:
         source.require("order_id")
-    if cols["customer_email"] is None and cols["billing_email"] is None:
-        source.require("customer_email", "billing_email")
+    if all(cols[key] is None for key in ("customer_email", "billing_email", "billing_phone")):
+        source.require("customer_email", "billing_email", "billing_phone")
     return cols
 
 
@@ -185,7 +190,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     if cols["billing_email"] is not None:
         billing = first("billing_email")
         email_cells = email_cells.where(email_cells.str.strip().fillna("") != "", billing)
-    email, customer_id, is_guest = _build.emails(email_cells)
+    who = _build.identities(email_cells, first("billing_phone"), first("billing_country"))
     code = first("coupon_items").str.extract(r"code:\s*([^|;]*)", expand=False).str.strip()
     plain = first("coupons").str.split(",").str[0].str.strip()
     code = code.where(code.fillna("") != "", plain).mask(lambda s: s == "", pd.NA)
@@ -199,9 +204,9 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         "woocommerce",
         {
             "order_number": number,
-            "customer_id": customer_id,
-            "email": email,
-            "is_guest": is_guest,
+            "customer_id": who.customer_id,
+            "email": who.email,
+            "is_guest": who.is_guest,
             "ordered_at": ordered_at,
             "gross_revenue": total,
             "discount": np.abs(_build.money_or_zero(money("discount_total"))),
@@ -230,6 +235,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         np.bincount(codes[codes >= 0], minlength=n),
         lines=lines,
         empty_rows=int((~filled).sum()),
+        notes=_build.linked_note(who.linked_by_phone),
     )
 
 

@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
+from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
@@ -114,9 +115,11 @@ class IngestReport:
     to the workspace, ``updated_orders`` replaced a stored order that differed (its fields or its
     line items) and ``unchanged_orders`` were already stored as they are.  ``conflicting_orders``
     counts orders that files of this ingest gave different customers, dates, amounts or
-    currencies (the last file's version is kept; see the module docstring).  ``excluded_orders`` maps
-    each exclusion reason (cancelled, voided, test order, ...) to the number of orders excluded for
-    it, ``excluded_revenue`` to their revenue.  Money is in the orders' currency (after ``--fx``
+    currencies (the last file's version is kept; see the module docstring).  ``phone_customers``
+    counts the customers among ``customers`` identified by phone (orders without e-mail, see
+    :mod:`valuecast.io.phones`); only orders with neither e-mail nor phone are ``guest_orders``.
+    ``excluded_orders`` maps each exclusion reason (cancelled, voided, test order, ...) to the
+    number of orders excluded for it, ``excluded_revenue`` to their revenue.  Money is in the orders' currency (after ``--fx``
     conversion, the base currency); ``currencies`` counts the counted orders per currency.
     """
 
@@ -150,6 +153,7 @@ class IngestReport:
     workspace_orders: int
     workspace_customers: int
     conflicting_orders: int = 0
+    phone_customers: int = 0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -697,6 +701,13 @@ def _staged_totals(raw: Any) -> dict[str, Any]:
         "SELECT currency, count(*) FROM _stage_orders WHERE currency IS NOT NULL "
         "GROUP BY currency ORDER BY count(*) DESC, currency",
     )
+    # customers without e-mail, identified by their phone number (valuecast.io.phones)
+    totals["phone_customers"] = _sql(
+        raw,
+        f"SELECT count(DISTINCT customer_id) FROM _stage_orders WHERE NOT {guest} "
+        "AND starts_with(customer_id, ?)",
+        [PHONE_ID_PREFIX],
+    )[0][0]
     totals["line_items"] = _sql(raw, "SELECT count(*) FROM _stage_order_lines")[0][0]
     totals["customer_records"] = _sql(raw, "SELECT count(*) FROM _stage_customers")[0][0]
     return totals
@@ -751,6 +762,7 @@ def _build_report(
         unchanged_orders=n_orders - int(new) - int(updated),
         line_items=int(staged["line_items"]),
         customers=int(staged["customers"]),
+        phone_customers=int(staged["phone_customers"]),
         customer_records=int(staged["customer_records"]),
         new_customer_records=int(counts["new_customers"]),
         updated_customer_records=int(counts["changed_customers"]),

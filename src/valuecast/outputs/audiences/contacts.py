@@ -1,13 +1,7 @@
 """Contact fields as the platforms match them: normalised e-mails, phones, names, places; SHA-256.
 
-Phone numbers: a number written with ``+`` or the international prefix ``00`` (``011`` in the
-US and Canada) already has its country code (a bracketed trunk ``(0)`` after it is dropped).
-Otherwise, when the customer's country is in :data:`CALLING_CODES`, the number is national: it
-keeps its digits if they already start with the calling code and are longer than the country's
-longest national number, else the national trunk ``0`` is dropped (except in Italy, where it
-belongs to the number) and the calling code prefixed (US ``(616) 954-7888`` -> ``16169547888``,
-UK ``07700 900123`` -> ``447700900123``).  For other countries the digits are kept as written
-(Google's column then gets ``+`` and those digits, which match nothing if the code is missing).
+Phone numbers and countries are normalised by :mod:`valuecast.io.phones` (the rule that also
+identifies customers by phone at import): digits with the country code where it can be told.
 """
 
 from __future__ import annotations
@@ -17,35 +11,29 @@ import re
 import unicodedata
 from typing import Any
 
-import pandas as pd
+from valuecast.io.phones import (
+    CALLING_CODES,
+    cell_text,
+    country_code,
+    e164_phone,
+    normalize_phone,
+)
 
-CALLING_CODES: dict[str, tuple[str, int]] = {
-    # ISO country: (calling code, longest national significant number)
-    "US": ("1", 10), "CA": ("1", 10), "GB": ("44", 10), "IE": ("353", 9), "FR": ("33", 9),
-    "DE": ("49", 11), "AT": ("43", 13), "CH": ("41", 9), "NL": ("31", 9), "BE": ("32", 9),
-    "LU": ("352", 11), "ES": ("34", 9), "PT": ("351", 9), "IT": ("39", 11), "DK": ("45", 8),
-    "SE": ("46", 9), "NO": ("47", 8), "FI": ("358", 10), "PL": ("48", 9), "CZ": ("420", 9),
-    "AU": ("61", 9), "NZ": ("64", 10), "JP": ("81", 10), "KR": ("82", 10), "SG": ("65", 8),
-    "HK": ("852", 8), "IN": ("91", 10), "MX": ("52", 10), "BR": ("55", 11), "ZA": ("27", 9),
-    "AE": ("971", 9), "IL": ("972", 9), "CN": ("86", 11),
-}  # fmt: skip
-"""Calling code and longest national number of the countries whose phone numbers get one."""
-_KEEPS_TRUNK_ZERO = {"IT"}  # Italian numbers keep their leading 0 after the country code
-_NANP = {"US", "CA"}
-
-_COUNTRY_NAMES: dict[str, str] = {
-    "united states": "US", "united states of america": "US", "usa": "US", "us": "US",
-    "canada": "CA", "united kingdom": "GB", "uk": "GB", "great britain": "GB", "england": "GB",
-    "scotland": "GB", "wales": "GB", "northern ireland": "GB", "ireland": "IE", "france": "FR",
-    "germany": "DE", "deutschland": "DE", "austria": "AT", "switzerland": "CH",
-    "netherlands": "NL", "the netherlands": "NL", "belgium": "BE", "luxembourg": "LU",
-    "spain": "ES", "portugal": "PT", "italy": "IT", "denmark": "DK", "sweden": "SE",
-    "norway": "NO", "finland": "FI", "poland": "PL", "czech republic": "CZ", "czechia": "CZ",
-    "australia": "AU", "new zealand": "NZ", "japan": "JP", "south korea": "KR",
-    "korea, republic of": "KR", "singapore": "SG", "hong kong": "HK", "india": "IN",
-    "mexico": "MX", "brazil": "BR", "south africa": "ZA", "united arab emirates": "AE",
-    "israel": "IL", "china": "CN",
-}  # fmt: skip
+__all__ = [
+    "CALLING_CODES",
+    "US_STATES",
+    "cell_text",
+    "country_code",
+    "e164_phone",
+    "normalize_city",
+    "normalize_email",
+    "normalize_name",
+    "normalize_phone",
+    "normalize_state",
+    "normalize_zip",
+    "plain_zip",
+    "sha256_hex",
+]
 
 US_STATES: dict[str, str] = {
     "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
@@ -64,13 +52,6 @@ US_STATES: dict[str, str] = {
 """US state and territory names -> their 2-letter codes (Meta wants the code)."""
 
 
-def cell_text(value: Any) -> str:
-    """A cell as trimmed NFC text; missing values as ''."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return unicodedata.normalize("NFC", str(value)).strip()
-
-
 def sha256_hex(value: str) -> str:
     """SHA-256 hex digest of ``value`` (UTF-8); the empty string stays empty."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest() if value else ""
@@ -79,46 +60,6 @@ def sha256_hex(value: str) -> str:
 def normalize_email(value: Any) -> str:
     """Trimmed, lower-cased e-mail address ('' when missing)."""
     return cell_text(value).lower()
-
-
-def country_code(value: Any) -> str:
-    """ISO 3166-1 alpha-2 code in upper case: 2-letter codes as given, common names mapped."""
-    text = " ".join(cell_text(value).lower().replace(".", "").split())
-    if text in _COUNTRY_NAMES:
-        return _COUNTRY_NAMES[text]
-    if len(text) == 2 and text.isascii() and text.isalpha():
-        return text.upper()
-    return ""
-
-
-def normalize_phone(phone: Any, country: Any = None) -> str:
-    """Digits only with the country code ('' when there are no digits); see the module docstring."""
-    # "+44 (0)20 ...": the bracketed trunk 0 is not dialled after the country code
-    text = cell_text(phone).lstrip("'").strip().replace("(0)", "")
-    digits = re.sub(r"\D", "", text)
-    if not digits:
-        return ""
-    if text.startswith("+"):
-        return digits
-    code = country_code(country)
-    if digits.startswith("00"):
-        return digits[2:]
-    if code in _NANP and digits.startswith("011"):
-        return digits[3:]
-    if code not in CALLING_CODES:
-        return digits
-    calling, longest = CALLING_CODES[code]
-    if digits.startswith(calling) and len(digits) > longest:
-        return digits
-    if code not in _KEEPS_TRUNK_ZERO and digits.startswith("0"):
-        digits = digits[1:]
-    return calling + digits if digits else ""
-
-
-def e164_phone(phone: Any, country: Any = None) -> str:
-    """``+`` and the digits of :func:`normalize_phone` ('' without digits)."""
-    digits = normalize_phone(phone, country)
-    return f"+{digits}" if digits else ""
 
 
 def _without_punctuation(text: str) -> str:

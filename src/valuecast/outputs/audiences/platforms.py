@@ -34,7 +34,9 @@ are empty cells.
 
 Rows that cannot be matched are left out and counted: without an e-mail for Klaviyo and
 Mailchimp, without both e-mail and phone for Meta and Google; a second row with the same e-mail
-(Klaviyo, Mailchimp) is left out as a duplicate.
+(Klaviyo, Mailchimp) is left out as a duplicate.  A customer identified by phone (no e-mail) is
+matched by Meta and Google on the hashed phone; Klaviyo's and Mailchimp's files are keyed by
+e-mail, so they leave such a customer out (counted as without an identifier).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@
 table (a Shopify customers export): ``email, first_name, last_name, phone, city, province,
 country, zip`` on ``customer_id``.  A customer without a contact row keeps empty contact fields;
 ``email`` falls back to ``customer_id`` when that looks like an e-mail address (orders tables keyed
-by e-mail).  Every column can be used in ``--where``.
+by e-mail), and ``phone`` to the number of a customer identified by phone (``phone:+8809356524432``,
+see :mod:`valuecast.io.phones`), so a cash-on-delivery shop's customers reach the platforms that
+match phones (Meta, Google).  Every column can be used in ``--where``.
 
 Consent
 -------
@@ -19,6 +21,7 @@ import re
 
 import pandas as pd
 
+from valuecast.io.phones import phone_from_id
 from valuecast.tables import CUSTOMER_COLUMNS
 
 
@@ -57,7 +60,8 @@ def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None
 
     ``contacts`` is the workspace ``customers`` table (or any frame with ``customer_id`` and some
     of :data:`CONTACT_FIELDS`); a customer id repeated there keeps its last row.  The contact
-    fields are strings; ``email`` falls back to ``customer_id`` when that looks like an e-mail.
+    fields are strings; ``email`` falls back to ``customer_id`` when that looks like an e-mail,
+    ``phone`` to the number of a ``phone:`` id.
     """
     missing = [column for column in ("customer_id",) if column not in customers.columns]
     if missing:
@@ -81,6 +85,8 @@ def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None
     ids = out["customer_id"].astype("string").str.strip()
     looks_like_email = ids.str.match(_EMAIL.pattern).fillna(False).astype(bool)
     out["email"] = out["email"].fillna(ids.where(looks_like_email))
+    phones = pd.Series([phone_from_id(i) for i in ids], index=out.index, dtype="string")
+    out["phone"] = out["phone"].fillna(phones.mask(phones == ""))
     others = [column for column in out.columns if column not in CONTACT_FIELDS]
     return out[[*others, *CONTACT_FIELDS]].reset_index(drop=True)
 

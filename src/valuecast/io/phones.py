@@ -1,0 +1,171 @@
+"""Phone numbers and countries: one normalisation for identifying customers and for audiences.
+
+A number written with ``+`` or the international prefix ``00`` (``011`` in the US and Canada)
+already has its country code (a bracketed trunk ``(0)`` after it is dropped). Otherwise, when the
+customer's country is in :data:`CALLING_CODES`, the number is national: it keeps its digits if they
+already start with the calling code and are longer than the country's longest national number,
+else the national trunk ``0`` is dropped (except in Italy, where it belongs to the number) and the
+calling code prefixed (US ``(616) 954-7888`` -> ``16169547888``, UK ``07700 900123`` ->
+``447700900123``, Bangladesh ``01712-345678`` -> ``8801712345678``). For other countries, and
+when no country is given, the digits are kept as written: the country code cannot be told.
+
+Customers identified by phone
+-----------------------------
+An order without an e-mail is the customer of its phone number (the importers say which phone
+columns they read). Its ``customer_id`` is :data:`PHONE_ID_PREFIX` and the number: ``phone:+`` and
+the digits when the country code is known (``+880 9356-524432`` and ``+8809356524432`` are both
+``phone:+8809356524432``), ``phone:`` and the digits as written when it is not (``phone:01712345678``
+never equals an international key, since the same digits may be two people in two countries). The
+prefix keeps a phone id apart from every e-mail id (an e-mail has an ``@``) and from a spreadsheet's
+formula rule (a cell starting with ``+``). A cell with fewer than :data:`MIN_PHONE_DIGITS` digits
+(``0``, ``n/a``, ``-``) is no phone number.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "CALLING_CODES",
+    "MIN_PHONE_DIGITS",
+    "PHONE_ID_PREFIX",
+    "cell_text",
+    "country_code",
+    "e164_phone",
+    "normalize_phone",
+    "phone_from_id",
+    "phone_ids",
+]
+
+PHONE_ID_PREFIX = "phone:"
+MIN_PHONE_DIGITS = 6
+
+CALLING_CODES: dict[str, tuple[str, int]] = {
+    # ISO country: (calling code, longest national significant number)
+    "US": ("1", 10), "CA": ("1", 10), "GB": ("44", 10), "IE": ("353", 9), "FR": ("33", 9),
+    "DE": ("49", 11), "AT": ("43", 13), "CH": ("41", 9), "NL": ("31", 9), "BE": ("32", 9),
+    "LU": ("352", 11), "ES": ("34", 9), "PT": ("351", 9), "IT": ("39", 11), "DK": ("45", 8),
+    "SE": ("46", 9), "NO": ("47", 8), "FI": ("358", 10), "PL": ("48", 9), "CZ": ("420", 9),
+    "AU": ("61", 9), "NZ": ("64", 10), "JP": ("81", 10), "KR": ("82", 10), "SG": ("65", 8),
+    "HK": ("852", 8), "IN": ("91", 10), "MX": ("52", 10), "BR": ("55", 11), "ZA": ("27", 9),
+    "AE": ("971", 9), "IL": ("972", 9), "CN": ("86", 11),
+    # markets where cash on delivery, and so the phone as the customer, is common
+    "BD": ("880", 10), "PK": ("92", 10), "EG": ("20", 10), "SA": ("966", 9), "MA": ("212", 9),
+    "NG": ("234", 10), "KE": ("254", 9), "PH": ("63", 10), "TR": ("90", 10), "MY": ("60", 10),
+    "ID": ("62", 12), "VN": ("84", 10), "TH": ("66", 9),
+}  # fmt: skip
+"""Calling code and longest national number of the countries whose phone numbers get one."""
+_KEEPS_TRUNK_ZERO = {"IT"}  # Italian numbers keep their leading 0 after the country code
+_NANP = {"US", "CA"}
+
+_COUNTRY_NAMES: dict[str, str] = {
+    "united states": "US", "united states of america": "US", "usa": "US", "us": "US",
+    "canada": "CA", "united kingdom": "GB", "uk": "GB", "great britain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "northern ireland": "GB", "ireland": "IE", "france": "FR",
+    "germany": "DE", "deutschland": "DE", "austria": "AT", "switzerland": "CH",
+    "netherlands": "NL", "the netherlands": "NL", "belgium": "BE", "luxembourg": "LU",
+    "spain": "ES", "portugal": "PT", "italy": "IT", "denmark": "DK", "sweden": "SE",
+    "norway": "NO", "finland": "FI", "poland": "PL", "czech republic": "CZ", "czechia": "CZ",
+    "australia": "AU", "new zealand": "NZ", "japan": "JP", "south korea": "KR",
+    "korea, republic of": "KR", "singapore": "SG", "hong kong": "HK", "india": "IN",
+    "mexico": "MX", "brazil": "BR", "south africa": "ZA", "united arab emirates": "AE",
+    "israel": "IL", "china": "CN", "bangladesh": "BD", "pakistan": "PK", "egypt": "EG",
+    "saudi arabia": "SA", "morocco": "MA", "nigeria": "NG", "kenya": "KE",
+    "philippines": "PH", "turkey": "TR", "türkiye": "TR", "malaysia": "MY", "indonesia": "ID",
+    "vietnam": "VN", "viet nam": "VN", "thailand": "TH",
+}  # fmt: skip
+
+
+def cell_text(value: Any) -> str:
+    """A cell as trimmed NFC text; missing values as ''."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def country_code(value: Any) -> str:
+    """ISO 3166-1 alpha-2 code in upper case: 2-letter codes as given, common names mapped."""
+    text = " ".join(cell_text(value).lower().replace(".", "").split())
+    if text in _COUNTRY_NAMES:
+        return _COUNTRY_NAMES[text]
+    if len(text) == 2 and text.isascii() and text.isalpha():
+        return text.upper()
+    return ""
+
+
+def _international(phone: Any, country: Any) -> tuple[str, bool]:
+    """(digits, whether they start with the country code); see the module docstring."""
+    # "+44 (0)20 ...": the bracketed trunk 0 is not dialled after the country code
+    text = cell_text(phone).lstrip("'").strip().replace("(0)", "")
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        return "", False
+    if text.startswith("+"):
+        return digits, True
+    code = country_code(country)
+    if digits.startswith("00"):
+        return digits[2:], True
+    if code in _NANP and digits.startswith("011"):
+        return digits[3:], True
+    if code not in CALLING_CODES:
+        return digits, False
+    calling, longest = CALLING_CODES[code]
+    if digits.startswith(calling) and len(digits) > longest:
+        return digits, True
+    if code not in _KEEPS_TRUNK_ZERO and digits.startswith("0"):
+        digits = digits[1:]
+    return (calling + digits, True) if digits else ("", False)
+
+
+def normalize_phone(phone: Any, country: Any = None) -> str:
+    """Digits only with the country code ('' when there are no digits); see the module docstring."""
+    return _international(phone, country)[0]
+
+
+def e164_phone(phone: Any, country: Any = None) -> str:
+    """``+`` and the digits of :func:`normalize_phone` ('' without digits)."""
+    digits = normalize_phone(phone, country)
+    return f"+{digits}" if digits else ""
+
+
+def _phone_id(phone: Any, country: Any) -> str | None:
+    digits, international = _international(phone, country)
+    if len(digits) < MIN_PHONE_DIGITS:
+        return None
+    return PHONE_ID_PREFIX + ("+" if international else "") + digits
+
+
+def phone_ids(phones: pd.Series, countries: pd.Series | None = None) -> pd.Series:
+    """The customer id of each phone number (``phone:+8809356524432``), <NA> for no number.
+
+    ``countries`` (ISO codes or common names, aligned with ``phones``) gives national numbers
+    their calling code. Each distinct (phone, country) pair is normalised once.
+    """
+    phones = phones.astype("string").reset_index(drop=True)
+    if countries is None:
+        countries = pd.Series(pd.NA, index=phones.index, dtype="string")
+    pairs = pd.DataFrame(
+        {"phone": phones, "country": countries.astype("string").reset_index(drop=True)}
+    )
+    present = pairs["phone"].notna().to_numpy(bool)
+    out = pd.Series(pd.NA, index=phones.index, dtype="string")
+    if present.any():
+        distinct = pairs[present].drop_duplicates()
+        keys = pd.Series(
+            [_phone_id(p, c) for p, c in zip(distinct["phone"], distinct["country"], strict=True)],
+            index=pd.MultiIndex.from_frame(distinct),
+            dtype="string",
+        )
+        wanted = pd.MultiIndex.from_frame(pairs[present])
+        out[present] = keys.reindex(wanted).to_numpy()
+    return out
+
+
+def phone_from_id(customer_id: Any) -> str:
+    """The phone of a customer identified by phone (``+8809356524432``), '' for other ids."""
+    text = cell_text(customer_id)
+    return text[len(PHONE_ID_PREFIX) :] if text.startswith(PHONE_ID_PREFIX) else ""

@@ -46,10 +46,13 @@ MODELS: dict[str, ModelInfo] = {
 CANDIDATES: dict[str, type] = {"bgnbd": BetaGeo, "pnbd": ParetoNBD, "mbgnbd": ModifiedBetaGeo}
 """The candidate transaction models the analysis backtests by default (``--model auto``)."""
 
-SELECTABLE: dict[str, type] = {**CANDIDATES, "ggnbd": GGompertzNBD}
-"""Every transaction model the analysis can use: the candidates and the opt-in models, which run
-only when ``--model`` names them.  GGompertz/NBD is opt-in: its likelihood integrates the
-lifetime numerically, and its fit takes about 20 times the Pareto/NBD's (docs/methodology.md)."""
+OPT_IN: dict[str, type] = {"ggnbd": GGompertzNBD}
+"""Transaction models the analysis runs only when ``--model`` names them.  GGompertz/NBD is
+opt-in: its likelihood integrates the lifetime numerically, and its fit takes about 20 times the
+Pareto/NBD's (docs/methodology.md)."""
+
+SELECTABLE: dict[str, type] = {**CANDIDATES, **OPT_IN}
+"""Every transaction model the analysis can use: the candidates and the opt-in models."""
 
 LABELS: dict[str, str] = {name: MODELS[name].label or name for name in SELECTABLE}
 """How the report names each transaction model."""
@@ -78,4 +81,5 @@ def model_class(name: str) -> type:
 
 def candidate_model(name: str):
     """An unfitted transaction model of :data:`SELECTABLE`, with its production penalizer."""
-    return SELECTABLE[name](penalizer=PENALIZERS.get(name, 0.0))
+    model = CANDIDATES[name] if name in CANDIDATES else OPT_IN[name]
+    return model(penalizer=PENALIZERS.get(name, 0.0))

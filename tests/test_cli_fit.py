@@ -111,3 +111,14 @@ def test_missing_file_and_out_without_predict(tmp_path):
     assert result.exit_code == 2 and "no such file" in result.output
     result = runner.invoke(app, ["fit", str(tmp_path / "nope.csv"), "--out", "x.csv"])
     assert result.exit_code == 2 and "--predict" in result.output
+
+
+def test_fit_ggompertz_nbd_reaches_the_pareto_limit_on_cdnow(cdnow_csv):
+    # CLVTools' CDNOW fit of the GGompertz/NBD (Bemmaor & Glady 2012): LL -9594.9762, r 0.55313,
+    # alpha 10.5758, with b -> 0 (the Pareto/NBD limit, beta/b its beta = 11.67)
+    result = run_json("fit", str(cdnow_csv), "--model", "ggnbd", "--predict", "39")
+    assert result["model"] == "GGompertzNBD"
+    assert result["log_likelihood"] == pytest.approx(-9594.9762, abs=1e-2)
+    assert result["params"]["r"] == pytest.approx(0.553, abs=5e-4)
+    assert result["params"]["beta"] / result["params"]["b"] == pytest.approx(11.67, abs=0.01)
+    assert set(result["params"]) == {"r", "alpha", "b", "s", "beta"}

@@ -129,6 +129,26 @@ def test_pareto_nbd_choice_is_respected(tmp_path):
     assert summary["model"]["params"]["s"] == pytest.approx(core.params_["s"], rel=1e-3)
 
 
+def test_ggompertz_nbd_runs_only_when_named(tmp_path):
+    # opt-in: auto backtests bgnbd, pnbd and mbgnbd (test above); --model ggnbd fits it alone
+    with data_file("CDNOW_sample.txt") as path:
+        result = runner.invoke(
+            app,
+            [
+                "analyze", str(path), "--workspace", str(tmp_path / "w.duckdb"), "--model", "ggnbd",
+                "--as-of", "1997-09-30", "--out", str(tmp_path / "out"),
+            ],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["model"]["name"] == "ggnbd"
+    assert set(summary["model"]["params"]) == {"r", "alpha", "b", "s", "beta"}
+    assert set(summary["backtest"]["models"]) == {"ggnbd"}
+    customers = pd.read_csv(tmp_path / "out" / "customers.csv")
+    assert customers["predicted_number_of_orders"].notna().all()
+    assert "GGompertz/NBD" in (tmp_path / "out" / "report.html").read_text()
+
+
 def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
     orders = pd.DataFrame(
         {

@@ -503,5 +503,5 @@ def test_production_penalizers_are_tiny_and_only_where_needed():
     assert "bgnbd" not in registry.PENALIZERS
     for name, penalizer in registry.PENALIZERS.items():
         model = registry.candidate_model(name)
-        assert isinstance(model, registry.CANDIDATES[name])
+        assert isinstance(model, registry.SELECTABLE[name])
         assert model.penalizer == penalizer <= 1e-10

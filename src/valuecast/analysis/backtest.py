@@ -29,12 +29,12 @@ from scipy.stats import spearmanr
 
 from valuecast.dates import as_date
 from valuecast.models import FitError, GammaGamma, compress_histories
-from valuecast.models.registry import CANDIDATES, candidate_model
+from valuecast.models.registry import SELECTABLE, candidate_model
 
 ArrayLike = Any
 
-SIMPLICITY: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")
-"""Tie-break order: BG/NBD (closed-form likelihood) first, Pareto/NBD (hypergeometric) last."""
+SIMPLICITY: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd", "ggnbd")
+"""Tie-break order: BG/NBD (closed-form likelihood) first, GGompertz/NBD (quadrature) last."""
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "frequency",
@@ -468,7 +468,7 @@ def backtest(
     holdout_days
         Days from the calibration end to the end of the holdout.
     candidates
-        Names from :data:`valuecast.models.registry.CANDIDATES`.
+        Names from :data:`valuecast.models.registry.SELECTABLE`.
     time_unit_days
         The unit the models are fitted in (1 = days, 7 = weeks); recency, T and the holdout are
         divided by it.  Predictions do not depend on it beyond the fitted parameters' scale.
@@ -496,10 +496,10 @@ def backtest(
     holdout orders of every fitted model and the naive baseline per calibration frequency
     (:func:`holdout_by_frequency`), on the customers backtested.
     """
-    unknown = [name for name in candidates if name not in CANDIDATES]
+    unknown = [name for name in candidates if name not in SELECTABLE]
     if unknown or not candidates:
         raise ValueError(
-            f"unknown candidate model(s) {unknown or list(candidates)}: use {', '.join(CANDIDATES)}"
+            f"unknown candidate model(s) {unknown or list(candidates)}: use {', '.join(SELECTABLE)}"
         )
     if not holdout_days > 0:
         raise ValueError("holdout_days must be positive")

@@ -22,6 +22,7 @@ class ModelName(StrEnum):
     bgnbd = "bgnbd"
     pnbd = "pnbd"
     mbgnbd = "mbgnbd"
+    ggnbd = "ggnbd"
     bgbb = "bgbb"
     gg = "gg"
     sbg = "sbg"

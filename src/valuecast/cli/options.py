@@ -50,6 +50,7 @@ class ModelChoice(StrEnum):
     bgnbd = "bgnbd"
     pnbd = "pnbd"
     mbgnbd = "mbgnbd"
+    ggnbd = "ggnbd"
 
 
 ENGINE_HELP = (
@@ -99,7 +100,12 @@ MarginOption = Annotated[
     float, typer.Option("--margin", help="Share of net revenue kept as profit.")
 ]
 ModelOption = Annotated[
-    ModelChoice, typer.Option("--model", help="auto picks the best on a holdout backtest.")
+    ModelChoice,
+    typer.Option(
+        "--model",
+        help="auto picks the best of bgnbd, pnbd and mbgnbd on a holdout backtest; ggnbd "
+        "(GGompertz/NBD, slower to fit) runs only when named.",
+    ),
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 SpendOption = Annotated[

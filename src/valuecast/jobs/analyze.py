@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from valuecast.dates import to_date
-from valuecast.models.registry import CANDIDATES
+from valuecast.models.registry import SELECTABLE
 
 Progress = Callable[[str], None]
 
@@ -30,7 +30,7 @@ class AnalysisOptions:
     horizon: int = 12
     annual_discount_rate: float = 0.10
     margin: float = 1.0
-    model: str = "auto"  # auto | bgnbd | pnbd | mbgnbd
+    model: str = "auto"  # auto | bgnbd | pnbd | mbgnbd | ggnbd (opt-in)
     interval_level: float = 0.80
     holdout_fraction: float = 0.25
     min_holdout_days: int = 90
@@ -40,8 +40,8 @@ class AnalysisOptions:
     backtest_max_customers: int | None = 100_000
 
     def validate(self) -> None:
-        if self.model not in ("auto", *CANDIDATES):
-            raise ValueError(f"unknown model {self.model!r}: use auto, bgnbd, pnbd or mbgnbd")
+        if self.model not in ("auto", *SELECTABLE):
+            raise ValueError(f"unknown model {self.model!r}: use auto, {', '.join(SELECTABLE)}")
         if self.horizon < 1:
             raise ValueError("horizon must be at least 1 month")
         if not 0 <= self.margin <= 1:

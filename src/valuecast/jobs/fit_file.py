@@ -131,14 +131,14 @@ def fit_summary_file(
 
 
 def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFrame:
-    from valuecast.models.registry import CANDIDATES
+    from valuecast.models.registry import SELECTABLE
 
     out = pd.DataFrame(index=frame.index)
     for key in ("customer_id", "ID", "id"):
         if key in frame.columns:
             out[key] = frame[key]
             break
-    if model in CANDIDATES:
+    if model in SELECTABLE:
         f, r, t = columns["frequency"], columns["recency"], columns["T"]
         out["probability_alive"] = estimator.probability_alive(f, r, t)
         out["expected_transactions"] = estimator.expected_transactions(horizon, f, r, t)

@@ -12,6 +12,7 @@ from valuecast.models._fitting import FitError, NotFittedError, compress_histori
 _MODELS = {
     "BetaGeo": "valuecast.models.bgnbd",
     "ParetoNBD": "valuecast.models.pareto_nbd",
+    "GGompertzNBD": "valuecast.models.ggompertz_nbd",
     "ModifiedBetaGeo": "valuecast.models.mbgnbd",
     "BetaGeoBetaBinomial": "valuecast.models.bgbb",
     "GammaGamma": "valuecast.models.gamma_gamma",
@@ -22,6 +23,7 @@ __all__ = [
     "BetaGeo",
     "BetaGeoBetaBinomial",
     "FitError",
+    "GGompertzNBD",
     "GammaGamma",
     "ModifiedBetaGeo",
     "NotFittedError",
@@ -34,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from valuecast.models.bgbb import BetaGeoBetaBinomial
     from valuecast.models.bgnbd import BetaGeo
     from valuecast.models.gamma_gamma import GammaGamma
+    from valuecast.models.ggompertz_nbd import GGompertzNBD
     from valuecast.models.mbgnbd import ModifiedBetaGeo
     from valuecast.models.pareto_nbd import ParetoNBD
     from valuecast.models.sbg import ShiftedBetaGeometric

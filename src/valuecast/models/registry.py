@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from valuecast.models.bgnbd import BetaGeo
+from valuecast.models.ggompertz_nbd import GGompertzNBD
 from valuecast.models.mbgnbd import ModifiedBetaGeo
 from valuecast.models.pareto_nbd import ParetoNBD
 
@@ -34,6 +35,7 @@ MODELS: dict[str, ModelInfo] = {
         ModelInfo("bgnbd", "BetaGeo", _HISTORY, "BG/NBD", candidate=True),
         ModelInfo("pnbd", "ParetoNBD", _HISTORY, "Pareto/NBD", 1e-10, candidate=True),
         ModelInfo("mbgnbd", "ModifiedBetaGeo", _HISTORY, "MBG/NBD", 1e-10, candidate=True),
+        ModelInfo("ggnbd", "GGompertzNBD", _HISTORY, "GGompertz/NBD", 1e-10),
         ModelInfo("bgbb", "BetaGeoBetaBinomial", ("frequency", "recency", "n_periods")),
         ModelInfo("gg", "GammaGamma", ("frequency", "monetary_value")),
         ModelInfo("sbg", "ShiftedBetaGeometric", ()),
@@ -42,13 +44,21 @@ MODELS: dict[str, ModelInfo] = {
 """Every model ``valuecast fit`` knows, in command-line order."""
 
 CANDIDATES: dict[str, type] = {"bgnbd": BetaGeo, "pnbd": ParetoNBD, "mbgnbd": ModifiedBetaGeo}
-"""The candidate transaction models of the analysis (``--model``) by their command-line names."""
+"""The candidate transaction models the analysis backtests by default (``--model auto``)."""
 
-LABELS: dict[str, str] = {name: MODELS[name].label or name for name in CANDIDATES}
-"""How the report names each candidate model."""
+OPT_IN: dict[str, type] = {"ggnbd": GGompertzNBD}
+"""Transaction models the analysis runs only when ``--model`` names them.  GGompertz/NBD is
+opt-in: its likelihood integrates the lifetime numerically, and its fit takes about 20 times the
+Pareto/NBD's (docs/methodology.md)."""
+
+SELECTABLE: dict[str, type] = {**CANDIDATES, **OPT_IN}
+"""Every transaction model the analysis can use: the candidates and the opt-in models."""
+
+LABELS: dict[str, str] = {name: MODELS[name].label or name for name in SELECTABLE}
+"""How the report names each transaction model."""
 
 PENALIZERS: dict[str, float] = {
-    name: MODELS[name].penalizer for name in CANDIDATES if MODELS[name].penalizer
+    name: MODELS[name].penalizer for name in SELECTABLE if MODELS[name].penalizer
 }
 """A tiny ridge penalty on the parameters of the candidates that need one in production.
 
@@ -70,5 +80,6 @@ def model_class(name: str) -> type:
 
 
 def candidate_model(name: str):
-    """An unfitted candidate model, with its production penalizer (:data:`PENALIZERS`)."""
-    return CANDIDATES[name](penalizer=PENALIZERS.get(name, 0.0))
+    """An unfitted transaction model of :data:`SELECTABLE`, with its production penalizer."""
+    model = CANDIDATES[name] if name in CANDIDATES else OPT_IN[name]
+    return model(penalizer=PENALIZERS.get(name, 0.0))

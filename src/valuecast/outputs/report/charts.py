@@ -18,7 +18,12 @@ FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue',
 INK, MUTED = "#1f2933", "#7b8794"
 BLUE, ORANGE, GREEN, RED, GREY = "#2563eb", "#f59e0b", "#16a34a", "#dc2626", "#9aa5b1"
 MODEL_COLORS = {"bgnbd": "#2563eb", "pnbd": "#db2777", "mbgnbd": "#0d9488"}
-MODEL_LABELS = {"bgnbd": "BG/NBD", "pnbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+MODEL_LABELS = {
+    "bgnbd": "BG/NBD",
+    "pnbd": "Pareto/NBD",
+    "mbgnbd": "MBG/NBD",
+    "ggnbd": "GGompertz/NBD",
+}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from valuecast.analysis.dropout import MIN_REPEAT_CUSTOMERS, unidentified_dropout
 from valuecast.cli import app
+from valuecast.models.registry import LABELS
 
 _spec = importlib.util.spec_from_file_location(
     "_backtest_simulator", Path(__file__).parent / "test_backtest.py"
@@ -146,3 +147,20 @@ def test_the_rule_names_too_few_repeat_buyers_and_a_history_shorter_than_the_gap
     assert short is not None and "shorter than the typical time between repeat orders" in short
     assert unidentified_dropout(50, 50, 10_000, 250) is None
     assert unidentified_dropout(MIN_REPEAT_CUSTOMERS, 50, 10_000, 250) is None
+
+
+def test_a_shop_without_dropout_is_fitted_at_the_limit_and_says_so(tmp_path):
+    # nobody leaves (p ~ Beta(1e-9, 1)): the maximum is on the boundary, the NBD
+    log = simulate_order_log(400, 365, seed=4, r=1.0, alpha=40.0, a=1e-9, b=1.0)
+    summary, customers, output = analyze(log, tmp_path)
+    model = summary["model"]
+    label = LABELS[model["name"]]
+    assert model["limit"].startswith(f"{label}: no dropout visible; it reduces to the NBD")
+    assert model["limit"] in summary["notes"]
+    assert f"{label}: no dropout visible" in output
+    dropout = "s" if model["name"] == "pnbd" else "a"
+    assert model["standard_errors"][dropout] is None
+    assert model["standard_errors"]["r"] > 0 and model["standard_errors"]["alpha"] > 0
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert customers["predicted_clv"].notna().all()
+    assert_recent_buyers_are_not_called_gone(summary, customers)

@@ -237,6 +237,21 @@ def _fit_transaction_model(model_name: str, f, r, t, counts):
     return (None, reason) if reason else (model, None)
 
 
+def _fit_report(model) -> dict[str, Any]:
+    """summary.json's standard errors (None for a parameter standing for a limit: it has none),
+    log-likelihood and, for a fit at a limit of the parameter space, the note naming the limit."""
+    report: dict[str, Any] = {
+        "standard_errors": {
+            name: (value if np.isfinite(value) else None)
+            for name, value in model.standard_errors_.items()
+        },
+        "log_likelihood": model.log_likelihood_,
+    }
+    if getattr(model, "limit_note_", None):
+        report["limit"] = model.limit_note_
+    return report
+
+
 @dataclass
 class TotalsTerms:
     """What :func:`prediction_totals` needs besides the customers table: the distinct histories,
@@ -322,8 +337,7 @@ def predict(
     info.update(
         penalizer=model.penalizer,
         params=model.params_,
-        standard_errors=model.standard_errors_,
-        log_likelihood=model.log_likelihood_,
+        **_fit_report(model),
         n_customers=int(model.n_customers_),
         n_distinct_histories=int(model.n_distinct_histories_),
     )
@@ -344,8 +358,7 @@ def predict(
         info["spend_model"] = {
             "name": "gamma_gamma",
             "params": spend_model.params_,
-            "standard_errors": spend_model.standard_errors_,
-            "log_likelihood": spend_model.log_likelihood_,
+            **_fit_report(spend_model),
         }
     except (FitError, ValueError) as error:
         spend_model = None

@@ -58,6 +58,37 @@ def repeat_shop(tmp_path_factory):
     )
 
 
+# Three e-mail customers who buy about monthly: with a and b, five repeat buyers over a history
+# longer than the shop's typical gap between repeat orders, so the predictions are fitted
+FREQUENT_EMAIL_BUYERS = (
+    "d@x.com,2024-01-10,30,email,\n"
+    "d@x.com,2024-02-10,30,email,\n"
+    "d@x.com,2024-03-10,30,email,\n"
+    "f@x.com,2024-01-15,25,email,\n"
+    "f@x.com,2024-02-20,25,email,\n"
+    "f@x.com,2024-04-01,25,email,\n"
+    "g@x.com,2024-02-01,35,email,\n"
+    "g@x.com,2024-03-01,35,email,\n"
+)
+
+
+@pytest.fixture(scope="module")
+def predicted_shop(tmp_path_factory):
+    """``repeat_shop``'s orders and three frequent e-mail buyers: enough to predict."""
+    folder = tmp_path_factory.mktemp("predicted")
+    return make_workspace(
+        folder,
+        "customer,date,amount,channel,consent\n"
+        "a@x.com,2024-01-05,40,google,yes\n"
+        "a@x.com,2024-02-05,30,google,\n"
+        "a@x.com,2024-04-05,50,google,\n"
+        "b@x.com,2024-01-25,20,Google,no\n"
+        "b@x.com,2024-03-10,40,google,\n"
+        "c@x.com,2024-02-15,100,facebook,\n" + FREQUENT_EMAIL_BUYERS,
+        column_map=COLUMN_MAP + ",accepts_marketing=consent",
+    )
+
+
 def run(*args):
     return runner.invoke(app, [str(arg) for arg in args])
 
@@ -129,16 +160,16 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
     assert march["clv_per_customer"] == pytest.approx(60.0)
 
 
-def test_payback_months_with_repeat_buyers_and_a_margin(repeat_shop, tmp_path):
+def test_payback_months_with_repeat_buyers_and_a_margin(predicted_shop, tmp_path):
     spend = tmp_path / "spend.csv"
     spend.write_text("month,channel,spend\n2024-01,Google,80\n")
     out = tmp_path / "out"
-    result = run("-w", repeat_shop, "--spend", spend, "--out", out, "--margin", "0.5")
+    result = run("-w", predicted_shop, "--spend", spend, "--out", out, "--margin", "0.5")
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out / "channels.csv").set_index("acquisition_channel")
     # a's first order says "google", b's "Google": one channel; a tie of one customer each,
     # so the label is the first spelling in sort order
-    assert rows.index.tolist() == ["Google", "facebook"]
+    assert sorted(rows.index) == ["Google", "email", "facebook"]
     google = rows.loc["Google"]
     # a: 40 + 30 + 50 = 120, b: 20 + 40 = 60 -> historic mean 90
     assert google["customers"] == 2 and google["historic_clv_mean"] == pytest.approx(90.0)

@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 
 from valuecast.analysis.attributes import first_products, shop_facts
 from valuecast.analysis.backend import materialize
+from valuecast.analysis.dropout import unidentified_dropout
 from valuecast.analysis.predict import choose_model, predict
 from valuecast.analysis.segments import add_segments
 from valuecast.analysis.summary import SummaryError, summarize
@@ -167,6 +168,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
                 where=table.historic_number_of_orders >= MIN_ORDERS_FOR_A_LOYAL_CUSTOMER
             ),
             repeat=table.count(where=table.frequency > 0),
+            repeat_orders=table.frequency.sum(),
+            days_observed=table["T"].sum(),
         )
     )[0]
     lap("summary")
@@ -193,9 +196,14 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         lap("backtest")
 
         progress("fitting models and predicting")
+        withhold = unidentified_dropout(
+            int(stats["repeat"]), float(stats["repeat_orders"] or 0), float(stats["days_observed"] or 0),
+            history_days,
+        )  # fmt: skip
         predicted = predict(
-            table, chosen, as_of, options, has_repeat=bool(stats["repeat"]), releases=releases
-        )
+            table, chosen, as_of, options, has_repeat=bool(stats["repeat"]), releases=releases,
+            withhold=withhold,
+        )  # fmt: skip
         model_info, note = predicted.model, predicted.note
         lap("predict")
     model_notes = list(

@@ -21,6 +21,7 @@ from scipy.stats import norm
 
 from valuecast.analysis.backend import materialize, upload
 from valuecast.analysis.backtest import backtest, holdout_split, sample_rows
+from valuecast.analysis.dropout import contradiction
 from valuecast.analysis.summary import compressed_summary, customer_summary, prepare_orders
 from valuecast.dates import iso, to_date
 from valuecast.models import FitError, GammaGamma
@@ -226,6 +227,31 @@ def _history_predictions(model, f, r, t, as_of: date, options) -> tuple[pa.Table
     return table, {"g": g, "cov": covariance}
 
 
+def _fit_transaction_model(model_name: str, f, r, t, counts):
+    """The fitted transaction model and ``None``, or ``None`` and why there is none."""
+    try:
+        model = candidate_model(model_name).fit(f, r, t, weights=counts)
+    except (FitError, ValueError) as error:
+        return None, f"{model_name} could not be fitted ({error}): historic figures only"
+    reason = contradiction(model, f, r, t)
+    return (None, reason) if reason else (model, None)
+
+
+def _fit_report(model) -> dict[str, Any]:
+    """summary.json's standard errors (None for a parameter standing for a limit: it has none),
+    log-likelihood and, for a fit at a limit of the parameter space, the note naming the limit."""
+    report: dict[str, Any] = {
+        "standard_errors": {
+            name: (value if np.isfinite(value) else None)
+            for name, value in model.standard_errors_.items()
+        },
+        "log_likelihood": model.log_likelihood_,
+    }
+    if getattr(model, "limit_note_", None):
+        report["limit"] = model.limit_note_
+    return report
+
+
 @dataclass
 class TotalsTerms:
     """What :func:`prediction_totals` needs besides the customers table: the distinct histories,
@@ -265,13 +291,15 @@ class Predictions:
 
 
 def predict(
-    table: ir.Table, model_name: str, as_of: date, options, *, has_repeat: bool, releases=None
-):
+    table: ir.Table, model_name: str, as_of: date, options, *, has_repeat: bool, releases=None,
+    withhold: str | None = None,
+):  # fmt: skip
     """Fit the transaction and spend models on the engine's compressed tables; predict per customer.
 
     Returns :class:`Predictions`: the customers expression has the prediction columns plus helper
     columns (``_discounted``, ``_spend_x``, ``_spend_m``) that :meth:`Predictions.totals` reads
-    once the table is materialized.
+    once the table is materialized.  ``withhold``: why the data cannot identify dropout
+    (:func:`~valuecast.analysis.dropout.unidentified_dropout`); no model is fitted then.
     """
     info: dict[str, Any] = {"name": model_name}
     note = None
@@ -283,11 +311,10 @@ def predict(
     counts = compressed["count"].to_numpy(dtype=float)
     if not has_repeat:
         note = "no repeat customers: predictions cannot be fitted, historic figures only"
+    elif withhold is not None:
+        note = withhold
     else:
-        try:
-            model = candidate_model(model_name).fit(f, r, t, weights=counts)
-        except (FitError, ValueError) as error:
-            note = f"{model_name} could not be fitted ({error}): historic figures only"
+        model, note = _fit_transaction_model(model_name, f, r, t, counts)
     spend_m = table.avg_repeat_order_value.cast("float64")
     positive = (table.frequency > 0) & (spend_m > 0)
     days_between = _days_between_orders(table)
@@ -310,8 +337,7 @@ def predict(
     info.update(
         penalizer=model.penalizer,
         params=model.params_,
-        standard_errors=model.standard_errors_,
-        log_likelihood=model.log_likelihood_,
+        **_fit_report(model),
         n_customers=int(model.n_customers_),
         n_distinct_histories=int(model.n_distinct_histories_),
     )
@@ -332,8 +358,7 @@ def predict(
         info["spend_model"] = {
             "name": "gamma_gamma",
             "params": spend_model.params_,
-            "standard_errors": spend_model.standard_errors_,
-            "log_likelihood": spend_model.log_likelihood_,
+            **_fit_report(spend_model),
         }
     except (FitError, ValueError) as error:
         spend_model = None

@@ -42,6 +42,7 @@ from valuecast.models._fitting import (
     LOG_EDGE,
     ArrayLike,
     BaseModel,
+    Limit,
     as_float_array,
     compress_histories,
     prepare_weights,
@@ -346,6 +347,12 @@ class BetaGeoFamily(BaseModel):
 
     _param_names = ("r", "alpha", "a", "b")
     _shift = 0
+    _limits = (
+        # Beta(a, b) with a -> 0 puts every dropout probability at 0: the NBD (methodology.md)
+        Limit({"a": "0"}, ("a", "b"), "no dropout visible; it reduces to the NBD", ("a", "0")),
+        Limit({"alpha": "inf"}, ("alpha",), "one purchase rate for everyone (r/alpha)"),
+        Limit({"b": "inf"}, ("b",), "one dropout probability for everyone (a/b)"),
+    )
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(

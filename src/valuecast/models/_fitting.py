@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,33 @@ ArrayLike = Any  # numpy arrays, pandas Series, lists, scalars
 # a bound has run to its limit.
 LOG_BOUND = 20.0
 LOG_EDGE = 19.9
+# A shape parameter this far (in log units) towards a limit of the space makes the fit try that
+# limit model too: an optimum that creeps towards it (a = 1e-5, ...) stops wherever the slope
+# falls under the tolerance, and the limit itself is as good or better.
+LIMIT_SEARCH_FROM = 5.0
+# The limit model is the answer when its log-likelihood is at most this much below the interior
+# point's: the data cannot tell the two apart (a likelihood-ratio statistic of 2e-6), and the
+# limit is the reproducible one, with identified standard errors.
+LIMIT_TIE = 1e-6
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit of a model's parameter space that is itself a model (Pareto/NBD with s -> 0 is the
+    NBD).
+
+    ``at`` maps the parameters that run off to the side they run to (``"0"`` or ``"inf"``); the
+    fit stands for the limit with them on the edge of the search box.  ``unidentified`` are the
+    parameters the limit model does not depend on (those of ``at`` and any left without
+    influence), which have no standard error.  ``meaning`` says in plain words what the limit is.
+    ``trigger`` (a shape parameter and the side it runs to): the fit tries this limit
+    explicitly whenever the interior optimum leans that way (beyond :data:`LIMIT_SEARCH_FROM`).
+    """
+
+    at: dict[str, str]
+    unidentified: tuple[str, ...]
+    meaning: str
+    trigger: tuple[str, str] | None = None
 
 
 class FitError(ValuecastError, RuntimeError):
@@ -178,6 +206,8 @@ class BaseModel:
     """
 
     _param_names: tuple[str, ...] = ()
+    _label: str = ""  # how the model is named in notes ("Pareto/NBD")
+    _limits: tuple[Limit, ...] = ()  # the limits of the parameter space that are models
 
     def __init__(self, penalizer: float = 0.0, initial_params: dict[str, float] | None = None):
         self.penalizer = penalizer
@@ -236,27 +266,78 @@ class BaseModel:
                 "penalizer (e.g. penalizer=0.001), other initial_params, or check that the data "
                 "are in consistent time units."
             )
-        self._set_fitted(log_params, data, weights, n_total, result)
+        log_params, result = self._best_limit(log_params, result, data, weights, n_total)
         self.limits_ = {
             p: ("inf" if v > 0 else "0")
             for p, v in zip(self._param_names, log_params, strict=True)
             if abs(v) >= LOG_EDGE
         }
+        matched = self._matched_limits()
+        self.limit_note_ = None
+        fixed: set[str] = set(self.limits_)
         if self.limits_:
             # The likelihood keeps rising towards a limit of the parameter space (no dropout
             # visible, or no heterogeneity left to estimate): the maximum over the search box is
             # that limit model, and its predictions are the limit's to many digits.  Where the
             # optimiser stops on the way there depends on rounding, so the answer must not.
+            for limit in matched:
+                fixed.update(limit.unidentified)
             shown = ", ".join(f"{p} -> {limit}" for p, limit in self.limits_.items())
-            warnings.warn(
-                f"{name}: the likelihood is highest at the limit {shown}; the fit is that limit "
-                "model, with the parameter(s) at the edge of the search space standing for it.",
-                RuntimeWarning,
-                stacklevel=3,
+            meaning = "; ".join(limit.meaning for limit in matched) or "a limit model"
+            identified = [p for p in self._param_names if p not in fixed]
+            self.limit_note_ = (
+                f"{self._label or name}: {meaning} (the likelihood is highest at the limit "
+                f"{shown}; the fit is that limit model, with the parameter(s) at the edge of the "
+                f"search space standing for it; standard errors for "
+                f"{', '.join(identified) or 'no parameter'} only)"
             )
+            warnings.warn(self.limit_note_, RuntimeWarning, stacklevel=3)
+        self._set_fitted(log_params, data, weights, n_total, result, fixed)
         return self
 
-    def _set_fitted(self, log_params, data, weights, n_total, result) -> None:
+    def _matched_limits(self) -> list[Limit]:
+        """The model's known limits whose parameters all sit on the edge they stand for."""
+        return [
+            limit
+            for limit in self._limits
+            if all(self.limits_.get(p) == side for p, side in limit.at.items())
+        ]
+
+    def _best_limit(self, log_params, result, data, weights, n_total):
+        """The interior optimum, or a searched limit model that fits at least as well.
+
+        Each :class:`Limit` with a ``trigger`` towards which the interior optimum leans is fitted
+        with its parameters held on the edge (the others free, started from the optimum); the best
+        of them replaces the optimum when its log-likelihood is within :data:`LIMIT_TIE`.
+        """
+        best_x, best = log_params, result
+        tie = LIMIT_TIE / n_total  # the objective is the mean over customers
+        for limit in self._limits:
+            if limit.trigger is None:
+                continue
+            shape, side = limit.trigger
+            value = log_params[self._param_names.index(shape)]
+            if (value > -LIMIT_SEARCH_FROM) if side == "0" else (value < LIMIT_SEARCH_FROM):
+                continue
+            x0, bounds = (
+                np.array(log_params, dtype=float),
+                [(-LOG_BOUND, LOG_BOUND)] * len(log_params),
+            )
+            for name, side in limit.at.items():
+                i = self._param_names.index(name)
+                edge = LOG_BOUND if side == "inf" else -LOG_BOUND
+                x0[i], bounds[i] = edge, (edge, edge)
+            with np.errstate(all="ignore"):
+                candidate = minimize(
+                    self._objective, x0, args=(data, weights, n_total), jac=True,
+                    method="L-BFGS-B", bounds=bounds,
+                    options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
+                )  # fmt: skip
+            if np.all(np.isfinite(candidate.x)) and candidate.fun <= best.fun + tie:
+                best_x, best = candidate.x, candidate
+        return best_x, best
+
+    def _set_fitted(self, log_params, data, weights, n_total, result, fixed=frozenset()) -> None:
         params = np.exp(log_params)
         self.params_ = {p: float(v) for p, v in zip(self._param_names, params, strict=True)}
         total_nll, _ = self._negative_log_likelihood(log_params, data, weights)
@@ -277,12 +358,8 @@ class BaseModel:
         with np.errstate(all="ignore"):
             hessian = numerical_hessian(total_gradient, log_params)
         self.hessian_log_ = hessian
-        try:
-            covariance = np.linalg.inv(hessian)
-            ok = np.all(np.isfinite(covariance)) and np.all(np.diag(covariance) > 0)
-        except np.linalg.LinAlgError:
-            ok = False
-        if not ok:
+        covariance = _covariance_of_identified(hessian, [p not in fixed for p in self._param_names])
+        if covariance is None:
             warnings.warn(
                 f"{type(self).__name__}: the information matrix is singular at the optimum; "
                 "standard errors and parameter draws are unavailable (NaN). A penalizer or more "
@@ -292,8 +369,9 @@ class BaseModel:
             )
             covariance = np.full_like(hessian, np.nan)
         self.covariance_log_ = covariance
+        # a parameter standing for a limit (or without influence there) has no standard error
         self.standard_errors_ = {
-            p: float(v * np.sqrt(c))
+            p: float("nan") if p in fixed else float(v * np.sqrt(c))
             for p, v, c in zip(self._param_names, params, np.diag(covariance), strict=True)
         }
 
@@ -334,6 +412,28 @@ class BaseModel:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
             return f"{type(self).__name__}({shown})"
         return f"{type(self).__name__}(penalizer={self.penalizer})"
+
+
+def _covariance_of_identified(hessian: np.ndarray, identified: list[bool]) -> np.ndarray | None:
+    """Inverse of the information matrix over the ``identified`` parameters, zero elsewhere.
+
+    The parameters standing for a limit are held there (the limit model does not depend on
+    them), so the identified ones' covariance is the inverse of their block; the held ones are
+    fixed, with zero variance, so that draws and the delta method still work.  ``None`` when the
+    block is singular.
+    """
+    keep = np.flatnonzero(identified)
+    covariance = np.zeros_like(hessian)
+    if len(keep) == 0:
+        return covariance
+    try:
+        block = np.linalg.inv(hessian[np.ix_(keep, keep)])
+    except np.linalg.LinAlgError:
+        return None
+    if not (np.all(np.isfinite(block)) and np.all(np.diag(block) > 0)):
+        return None
+    covariance[np.ix_(keep, keep)] = block
+    return covariance
 
 
 def validate_rfm(

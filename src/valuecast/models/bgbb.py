@@ -44,6 +44,7 @@ from scipy.special import (
 from valuecast.models._fitting import (
     ArrayLike,
     BaseModel,
+    Limit,
     as_float_array,
     compress_histories,
     prepare_weights,
@@ -266,6 +267,19 @@ class BetaGeoBetaBinomial(BaseModel):
     """
 
     _param_names = ("alpha", "beta", "gamma", "delta")
+    _label = "BG/BB"
+    _limits = (
+        # Beta(gamma, delta) with gamma -> 0 puts every dropout probability at 0 (methodology.md)
+        Limit(
+            {"gamma": "0"},
+            ("gamma", "delta"),
+            "no dropout visible; it reduces to the beta-binomial",
+            ("gamma", "0"),
+        ),  # fmt: skip
+        Limit({"alpha": "inf"}, ("alpha",), "one transaction probability for everyone"),
+        Limit({"beta": "inf"}, ("beta",), "one transaction probability for everyone"),
+        Limit({"delta": "inf"}, ("delta",), "one dropout probability for everyone"),
+    )
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(

@@ -29,3 +29,4 @@ class BetaGeo(BetaGeoFamily):
     """
 
     _shift = 0
+    _label = "BG/NBD"

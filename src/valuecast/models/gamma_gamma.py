@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln
+from scipy.special import betaln, digamma, gammaln
 
 from valuecast.models._fitting import (
     ArrayLike,
     BaseModel,
+    Limit,
     as_float_array,
     compress_histories,
     prepare_weights,
@@ -110,6 +111,7 @@ class _SpendStatistics:
         self.s = x * m
         self.w = w
         self.wx = w * x
+        self.x_of_rows = x
         log_m = np.log(m)
         self.sum_w_log_m = float(_dot(w, log_m))
         self.sum_wx_log_m = float(_dot(self.wx, log_m))
@@ -120,23 +122,28 @@ class _SpendStatistics:
         return cx is x and cm is m and cw is w
 
     def negative_log_likelihood(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        """Total weighted -ln L and its analytic gradient with respect to (ln p, ln q, ln v)."""
+        """Total weighted -ln L and its analytic gradient with respect to (ln p, ln q, ln v).
+
+        Written as ``-B(px, q) - q ln(1 + s / v) + px ln(s / (v + s)) - ln m`` per row (the same
+        density), so that near the no-heterogeneity limit (q, v -> inf) no two huge terms cancel:
+        ``betaln`` and ``log1p`` keep full precision where ``gammaln(q)`` and ``q ln v`` would
+        lose it, and the fit can tell that limit from the points on the way to it.
+        """
         p, q, v = np.exp(log_params)
         px = p * self.x_unique
         log_v_s = np.log(v + self.s)
         inv_v_s = 1.0 / (v + self.s)
+        log1p_s_v = np.log1p(self.s / v)
         sum_wx_log_v_s = float(_dot(self.wx, log_v_s))
-        sum_w_log_v_s = float(_dot(self.w, log_v_s))
-        n = self.total_weight
+        sum_w_log1p = float(_dot(self.w, log1p_s_v))
         ll = (
-            _dot(self.w_by_x, gammaln(px + q) - gammaln(px))
-            + n * (q * np.log(v) - gammaln(q))
+            -_dot(self.w_by_x, betaln(px, q))
+            - q * sum_w_log1p
             + p * (self.sum_wx_log_m + self.sum_wx_log_x - sum_wx_log_v_s)
             - self.sum_w_log_m
-            - q * sum_w_log_v_s
         )
         # Derivatives of ln f:  d/dp = x [psi(px+q) - psi(px) + ln m + ln x - ln(v + x m)],
-        # d/dq = psi(px+q) - psi(q) + ln v - ln(v + x m),  d/dv = q / v - (px+q) / (v + x m).
+        # d/dq = psi(px+q) - psi(q) - ln(1 + x m / v),  d/dv = (q x m / v - p x) / (v + x m).
         psi_pxq = digamma(px + q)
         d_p = (
             _dot(self.w_by_x * self.x_unique, psi_pxq - digamma(px))
@@ -144,8 +151,8 @@ class _SpendStatistics:
             + self.sum_wx_log_x
             - sum_wx_log_v_s
         )
-        d_q = _dot(self.w_by_x, psi_pxq) + n * (np.log(v) - digamma(q)) - sum_w_log_v_s
-        d_v = n * q / v - p * _dot(self.wx, inv_v_s) - q * _dot(self.w, inv_v_s)
+        d_q = _dot(self.w_by_x, psi_pxq - digamma(q)) - sum_w_log1p
+        d_v = _dot(self.w * inv_v_s, q * self.s / v - p * self.x_of_rows)
         return float(-ll), -np.array([p * d_p, q * d_q, v * d_v])
 
 
@@ -162,6 +169,28 @@ class GammaGamma(BaseModel):
     """
 
     _param_names = ("p", "q", "v")
+    _label = "Gamma-Gamma"
+    # q, v -> inf at fixed v / q: one spending rate nu for everyone, so every customer's expected
+    # order value is the pooled mean (methodology.md); whichever of q and v reaches the edge first
+    # stands for the limit, the other keeps the ratio
+    _limits = tuple(
+        Limit(
+            {name: "inf"},
+            (name,),
+            "no heterogeneity in spend; every customer's expected order value is the pooled mean",
+            ("q", "inf"),
+        )  # fmt: skip
+        for name in ("q", "v")
+    ) + (
+        # p -> inf at fixed p v: every transaction of a customer is worth the same amount
+        Limit(
+            {"p": "inf"},
+            ("p",),
+            "no spread of order values within a customer; each expected order value is the "
+            "customer's own average (shrunk by the spread across customers)",
+            ("p", "inf"),
+        ),  # fmt: skip
+    )
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(

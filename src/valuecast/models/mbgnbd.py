@@ -27,3 +27,4 @@ class ModifiedBetaGeo(BetaGeoFamily):
     """
 
     _shift = 1
+    _label = "MBG/NBD"

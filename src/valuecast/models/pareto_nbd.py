@@ -54,6 +54,7 @@ from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_genlaguerre
 from valuecast.models._fitting import (
     ArrayLike,
     BaseModel,
+    Limit,
     as_float_array,
     compress_histories,
     prepare_weights,
@@ -457,6 +458,13 @@ class ParetoNBD(BaseModel):
     """
 
     _param_names = ("r", "alpha", "s", "beta")
+    _label = "Pareto/NBD"
+    _limits = (
+        # Gamma(s, beta) with s -> 0 puts every dropout rate at 0: the NBD (methodology.md)
+        Limit({"s": "0"}, ("s", "beta"), "no dropout visible; it reduces to the NBD", ("s", "0")),
+        Limit({"alpha": "inf"}, ("alpha",), "one purchase rate for everyone (r/alpha)"),
+        Limit({"beta": "inf"}, ("beta",), "one dropout rate for everyone (s/beta)"),
+    )
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(

@@ -34,6 +34,7 @@ from scipy.special import betaln, digamma
 from valuecast.models._fitting import (
     ArrayLike,
     BaseModel,
+    Limit,
     as_float_array,
     compress_histories,
     prepare_weights,
@@ -108,6 +109,19 @@ class ShiftedBetaGeometric(BaseModel):
     """
 
     _param_names = ("alpha", "beta")
+    _label = "sBG"
+    _limits = (
+        # Beta(alpha, beta) with alpha -> 0 puts every churn probability at 0 (methodology.md)
+        Limit(
+            {"alpha": "0"}, ("alpha", "beta"), "no churn visible; retention stays 1", ("alpha", "0")
+        ),
+        Limit(
+            {"beta": "inf"}, ("beta",), "one churn probability for everyone (constant retention)"
+        ),
+        Limit(
+            {"alpha": "inf"}, ("alpha",), "one churn probability for everyone (constant retention)"
+        ),
+    )
 
     # -- fitting ---------------------------------------------------------------------------------
     @staticmethod

@@ -1,0 +1,74 @@
+"""When the data can tell dropout from a slow purchase rate, and when a fit contradicts them.
+
+A dropout model (BG/NBD, MBG/NBD, Pareto/NBD) learns that customers leave from repeat buyers who
+went silent for much longer than their pace of buying.  A young shop, or one where almost nobody
+has bought twice, holds no such silence: any dropout the fit reports is an artefact of the
+optimiser (a 4-day-old shop's only repeat buyer, who ordered yesterday, came out "gone" with
+probability 1).  :func:`unidentified_dropout` is the rule that withholds the predictions then;
+:func:`contradiction` is the check that withholds a fit calling recent buyers gone anyway.
+docs/methodology.md ("Short and tiny histories") gives the reasoning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_REPEAT_CUSTOMERS = 5
+"""Fewer customers with a repeat purchase than this: dropout is not identified."""
+
+RECENT_DAYS = 7
+"""A customer who ordered within this many days of the as-of date is not more likely gone than not."""
+
+
+def unidentified_dropout(
+    n_repeat_customers: int, total_repeat_orders: float, total_days_observed: float,
+    history_days: int,
+) -> str | None:  # fmt: skip
+    """Why the predictions are withheld, or ``None`` when the data can identify dropout.
+
+    ``total_repeat_orders`` and ``total_days_observed`` are the sums over customers of
+    ``frequency`` and ``T`` (days since each customer's first order): their ratio is the typical
+    time between repeat orders (the maximum-likelihood mean gap of a shop without dropout, and
+    longer than that when customers do leave).  A history shorter than it cannot show a customer
+    silent for longer than their usual gap.
+    """
+    if n_repeat_customers < MIN_REPEAT_CUSTOMERS:
+        return (
+            f"only {n_repeat_customers} customer(s) ordered more than once (fewer than "
+            f"{MIN_REPEAT_CUSTOMERS}): dropout cannot be told from a slow purchase rate, so "
+            "predictions are withheld (historic figures only)"
+        )
+    typical_gap = total_days_observed / max(total_repeat_orders, 1.0)
+    if history_days < typical_gap:
+        return (
+            f"the history ({history_days} days) is shorter than the typical time between repeat "
+            f"orders ({typical_gap:.0f} days): dropout cannot be seen yet, so predictions are "
+            "withheld (historic figures only)"
+        )
+    return None
+
+
+def contradiction(model, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> str | None:
+    """Why ``model`` contradicts the recent orders, or ``None`` when it does not.
+
+    A customer who ordered within :data:`RECENT_DAYS` of the as-of date (``T - recency`` in days)
+    may be called more likely gone than alive only by a BG/NBD-type model whose chance that a
+    purchase is the customer's last, ``a / (a + b)``, itself exceeds 0.5; otherwise such a fit
+    has run off on data that cannot identify dropout.
+    """
+    recent = (T - recency) <= RECENT_DAYS
+    if not np.any(recent):
+        return None
+    params = model.params_
+    if "a" in params and params["a"] / (params["a"] + params["b"]) > 0.5:
+        return None
+    alive = np.asarray(
+        model.probability_alive(frequency[recent], recency[recent], T[recent]), dtype=float
+    )
+    if np.all(alive >= 0.5):
+        return None
+    return (
+        f"the fitted model calls a customer who ordered in the last {RECENT_DAYS} days more likely "
+        f"gone than alive (P(alive) {alive.min():.2g}): the data do not identify dropout, so "
+        "predictions are withheld (historic figures only)"
+    )

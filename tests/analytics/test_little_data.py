@@ -1,0 +1,166 @@
+"""Short and tiny histories: predictions only where the data identify dropout, never absurd ones.
+
+Shops of 50 and 300 customers over 4, 30 and 90 days, the 4-day-old shop whose only repeat
+buyer ordered yesterday, and the rule of the issue checked on each: nobody who ordered in the
+last 7 days is called more likely gone than alive (unless a BG/NBD-type model's own chance that
+a purchase is the last, a / (a + b), exceeds 0.5).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.analysis.dropout import MIN_REPEAT_CUSTOMERS, unidentified_dropout
+from valuecast.cli import app
+from valuecast.models.registry import LABELS
+
+_spec = importlib.util.spec_from_file_location(
+    "_backtest_simulator", Path(__file__).parent / "test_backtest.py"
+)
+_backtest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_backtest)
+simulate_order_log = _backtest.simulate_order_log
+
+runner = CliRunner()
+START = date(2024, 1, 1)
+HISTORIC = ["historic_number_of_orders", "historic_clv", "average_order_value", "frequency", "T"]
+PREDICTED = ["probability_alive", "predicted_number_of_orders", "predicted_clv"]
+
+
+def analyze(log: pd.DataFrame, folder: Path, as_of: date | None = None):
+    """``log`` (customer_id, day, amount) through ``valuecast analyze``: summary, customers, output."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(
+        {
+            "customer": "c" + log["customer_id"].astype(str) + "@example.com",
+            "date": [(START + timedelta(days=int(day))).isoformat() for day in log["day"]],
+            "amount": log["amount"].round(2),
+        }
+    ).to_csv(folder / "orders.csv", index=False)
+    arguments = [
+        "analyze", str(folder / "orders.csv"),
+        "--map", "customer_id=customer,ordered_at=date,revenue=amount",
+        "--workspace", str(folder / "w.duckdb"), "--out", str(folder / "out"),
+    ]  # fmt: skip
+    if as_of is not None:
+        arguments += ["--as-of", as_of.isoformat()]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((folder / "out" / "summary.json").read_text())
+    customers = pd.read_csv(folder / "out" / "customers.csv", parse_dates=["last_order_date"])
+    return summary, customers, result.output
+
+
+def assert_recent_buyers_are_not_called_gone(summary: dict, customers: pd.DataFrame) -> None:
+    """The issue's 7-day rule, on one analysed shop."""
+    as_of = pd.Timestamp(summary["as_of"])
+    recent = customers[customers["last_order_date"] >= as_of - pd.Timedelta(days=7)]
+    params = summary["model"].get("params") or {}
+    if "a" in params and params["a"] / (params["a"] + params["b"]) > 0.5:
+        return
+    alive = recent["probability_alive"].dropna()
+    assert (alive >= 0.5).all(), alive.min()
+
+
+def assert_predictions_are_whole_or_withheld(summary, customers, output) -> None:
+    """Either every customer has predictions with an interval around them, or none has one and
+    the reason is in summary.json and the printed summary; historic columns are always complete."""
+    assert customers[HISTORIC].notna().all().all()
+    clv = customers["predicted_clv"]
+    if clv.isna().all():
+        assert customers[PREDICTED].isna().all().all()
+        reasons = summary["low_confidence_reasons"]
+        assert summary["low_confidence"] and any("withheld" in r or "repeat" in r for r in reasons)
+        assert "low confidence" in output
+        return
+    assert clv.notna().all()
+    low, high = customers["predicted_clv_p10"], customers["predicted_clv_p90"]
+    assert low.notna().all() and high.notna().all()
+    assert (low <= clv * (1 + 1e-9)).all() and (clv <= high * (1 + 1e-9)).all()
+
+
+def test_the_four_day_shop_withholds_predictions_and_keeps_its_repeat_buyer_whole(tmp_path):
+    # 20 one-time buyers on days 0-2 and one who ordered on days 0 and 1, as of day 2
+    rows = [(k, k % 3, 40.0) for k in range(20)] + [(99, 0, 50.0), (99, 1, 60.0)]
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, customers, output = analyze(log, tmp_path, as_of=START + timedelta(days=2))
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert customers["predicted_clv"].isna().all()  # no 0 for him and ~450 for the others
+    reason = summary["low_confidence_reasons"][-1]
+    assert reason.startswith("only 1 customer(s) ordered more than once")
+    assert reason in output.replace("\n", " ") or "ordered more than once" in output
+    buyer = customers.set_index("customer_id").loc["c99@example.com"]
+    assert buyer["historic_number_of_orders"] == 2 and buyer["historic_clv"] == 110.0
+
+
+@pytest.mark.parametrize("n_customers", [50, 300])
+@pytest.mark.parametrize("days", [4, 30, 90])
+def test_young_shops_give_sane_answers_or_none(tmp_path, n_customers, days):
+    log = simulate_order_log(n_customers, days, seed=n_customers + days, acquisition_days=days)
+    summary, customers, output = analyze(log, tmp_path)
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert_recent_buyers_are_not_called_gone(summary, customers)
+    # these shops' customers buy about twice a year: 4 to 90 days cannot show anyone leave
+    assert customers["predicted_clv"].isna().all()
+
+
+@pytest.mark.parametrize("n_customers", [50, 300])
+def test_a_90_day_shop_of_frequent_buyers_is_predicted(tmp_path, n_customers):
+    log = simulate_order_log(
+        n_customers, 90, seed=n_customers, r=2.0, alpha=20.0, a=1.0, b=4.0, acquisition_days=60
+    )
+    summary, customers, output = analyze(log, tmp_path)
+    assert customers["predicted_clv"].notna().all()
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert_recent_buyers_are_not_called_gone(summary, customers)
+
+
+def test_the_demo_shop_and_a_year_of_simulated_orders_keep_recent_buyers_alive(tmp_path):
+    result = runner.invoke(
+        app, ["demo", "--customers", "1500", "--seed", "5", "--out", str(tmp_path / "demo")]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "demo" / "results" / "summary.json").read_text())
+    customers = pd.read_csv(
+        tmp_path / "demo" / "results" / "customers.csv", parse_dates=["last_order_date"]
+    )
+    assert customers["predicted_clv"].notna().all()
+    assert_recent_buyers_are_not_called_gone(summary, customers)
+    log = simulate_order_log(300, 365, seed=11)
+    summary, customers, output = analyze(log, tmp_path / "year")
+    assert customers["predicted_clv"].notna().all()
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert_recent_buyers_are_not_called_gone(summary, customers)
+
+
+def test_the_rule_names_too_few_repeat_buyers_and_a_history_shorter_than_the_gap():
+    few = unidentified_dropout(MIN_REPEAT_CUSTOMERS - 1, 10, 1000, 365)
+    assert few is not None and "ordered more than once" in few
+    short = unidentified_dropout(50, 50, 10_000, 120)  # a repeat order per 200 days observed
+    assert short is not None and "shorter than the typical time between repeat orders" in short
+    assert unidentified_dropout(50, 50, 10_000, 250) is None
+    assert unidentified_dropout(MIN_REPEAT_CUSTOMERS, 50, 10_000, 250) is None
+
+
+def test_a_shop_without_dropout_is_fitted_at_the_limit_and_says_so(tmp_path):
+    # nobody leaves (p ~ Beta(1e-9, 1)): the maximum is on the boundary, the NBD
+    log = simulate_order_log(400, 365, seed=4, r=1.0, alpha=40.0, a=1e-9, b=1.0)
+    summary, customers, output = analyze(log, tmp_path)
+    model = summary["model"]
+    label = LABELS[model["name"]]
+    assert model["limit"].startswith(f"{label}: no dropout visible; it reduces to the NBD")
+    assert model["limit"] in summary["notes"]
+    assert f"{label}: no dropout visible" in output
+    dropout = "s" if model["name"] == "pnbd" else "a"
+    assert model["standard_errors"][dropout] is None
+    assert model["standard_errors"]["r"] > 0 and model["standard_errors"]["alpha"] > 0
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert customers["predicted_clv"].notna().all()
+    assert_recent_buyers_are_not_called_gone(summary, customers)

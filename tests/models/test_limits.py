@@ -1,0 +1,138 @@
+"""Maxima on the boundary of the parameter space are answers: the limit model, with a note."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from valuecast.models import GammaGamma
+from valuecast.models.registry import CANDIDATES, LABELS, candidate_model
+
+LIFETIMES_PYTHON = (
+    Path(__file__).resolve().parents[2]
+    / "benchmarks"
+    / ".cache"
+    / "lifetimes-venv"
+    / "bin"
+    / "python"
+)
+
+
+def nbd_shop(n: int = 300, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson purchases with gamma-distributed rates (r = 0.8, alpha = 40 days), nobody drops out."""
+    rng = np.random.default_rng(seed)
+    rates = rng.gamma(0.8, 1 / 40.0, n)
+    T = rng.integers(30, 181, n).astype(float)
+    frequency = rng.poisson(rates * T).astype(float)
+    recency = np.array(
+        [
+            np.floor(rng.uniform(0, t, int(k)).max()) if k else 0.0
+            for k, t in zip(frequency, T, strict=True)
+        ]
+    )
+    return frequency, recency, T
+
+
+def fit_with_notes(model, *columns):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(*columns)
+    return model, [str(w.message) for w in caught]
+
+
+@pytest.fixture(scope="module")
+def nbd_fits():
+    shop = nbd_shop()
+    return shop, {name: fit_with_notes(candidate_model(name), *shop) for name in CANDIDATES}
+
+
+@pytest.mark.parametrize("name", list(CANDIDATES))
+def test_every_candidate_fits_an_nbd_shop_as_the_nbd_with_a_note(nbd_fits, name):
+    (frequency, recency, T), fits = nbd_fits
+    model, notes = fits[name]
+    dropout = "s" if name == "pnbd" else "a"
+    assert model.limits_[dropout] == "0"
+    note = f"{LABELS[name]}: no dropout visible; it reduces to the NBD"
+    assert model.limit_note_.startswith(note)
+    assert any(message.startswith(note) for message in notes)
+    # the identified parameters have standard errors, the ones standing for the limit none
+    assert np.isfinite(model.standard_errors_["r"]) and np.isfinite(model.standard_errors_["alpha"])
+    assert np.isnan(model.standard_errors_[dropout])
+    assert np.all(np.isfinite(model.covariance_log_))
+    assert np.isfinite(model.log_likelihood_)
+    alive = model.probability_alive(frequency, recency, T)
+    np.testing.assert_allclose(alive, 1.0, atol=1e-6)
+    # the NBD's conditional expectation: (r + x) / (alpha + T) purchases a day
+    r, alpha = model.params_["r"], model.params_["alpha"]
+    np.testing.assert_allclose(
+        model.expected_transactions(30.0, frequency, recency, T),
+        30.0 * (r + frequency) / (alpha + T),
+        rtol=1e-5,
+    )
+
+
+def test_the_three_candidates_reach_one_nbd_likelihood(nbd_fits):
+    _, fits = nbd_fits
+    values = [model.log_likelihood_ for model, _ in fits.values()]
+    assert max(values) - min(values) < 1e-4
+
+
+LIFETIMES_SCRIPT = """
+import json, sys, warnings
+import numpy as np
+from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+warnings.simplefilter("ignore")
+f, r, T = (np.array(c) for c in json.loads(sys.stdin.read()))
+out = {}
+for name, cls in (("bgnbd", BetaGeoFitter), ("mbgnbd", ModifiedBetaGeoFitter),
+                  ("pnbd", ParetoNBDFitter)):
+    try:
+        out[name] = {k: float(v) for k, v in cls().fit(f, r, T).params_.items()}
+    except Exception as error:
+        out[name] = str(error)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not LIFETIMES_PYTHON.exists(), reason="the lifetimes venv is not built")
+def test_the_limit_fit_is_at_least_as_likely_as_lifetimes(nbd_fits):
+    (frequency, recency, T), fits = nbd_fits
+    completed = subprocess.run(
+        [str(LIFETIMES_PYTHON), "-c", LIFETIMES_SCRIPT],
+        input=json.dumps([frequency.tolist(), recency.tolist(), T.tolist()]),
+        capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    theirs = json.loads(completed.stdout)
+    compared = 0
+    for name, (model, _) in fits.items():
+        if not isinstance(theirs[name], dict):
+            continue  # lifetimes failed on this model
+        # lifetimes' estimates in our likelihood (a parameter it puts at exactly 0 is 1e-300)
+        params = {key: max(value, 1e-300) for key, value in theirs[name].items()}
+        at_theirs = model.with_params(params).log_likelihood_per_customer(frequency, recency, T)
+        assert model.log_likelihood_ >= float(np.sum(at_theirs)) - 1e-6, (name, params)
+        compared += 1
+    assert compared
+
+
+def test_gamma_gamma_without_spend_heterogeneity_is_the_pooled_mean():
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 4, 40).astype(float)
+    m = rng.gamma(3.0 * x, 1 / (x * 0.1))  # one spending rate for everybody: mean 30
+    model, notes = fit_with_notes(GammaGamma(), x, m)
+    assert set(model.limits_) & {"q", "v"}
+    assert model.limit_note_.startswith("Gamma-Gamma: no heterogeneity in spend")
+    assert any(message.startswith("Gamma-Gamma: no heterogeneity in spend") for message in notes)
+    pooled = (x * m).sum() / x.sum()
+    np.testing.assert_allclose(model.expected_average_value(x, m), pooled, rtol=1e-6)
+    np.testing.assert_allclose(model.expected_average_value_population(), pooled, rtol=1e-6)
+    # p and the ratio standing for q, v have standard errors: draws and intervals exist
+    assert np.isfinite(model.standard_errors_["p"])
+    assert np.all(np.isfinite(model.covariance_log_))
+    draws = model.sample_params(50, seed=1)
+    assert np.all(np.isfinite(draws["p"]))

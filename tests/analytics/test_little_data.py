@@ -143,10 +143,33 @@ def test_the_demo_shop_and_a_year_of_simulated_orders_keep_recent_buyers_alive(t
 def test_the_rule_names_too_few_repeat_buyers_and_a_history_shorter_than_the_gap():
     few = unidentified_dropout(MIN_REPEAT_CUSTOMERS - 1, 10, 1000, 365)
     assert few is not None and "ordered more than once" in few
-    short = unidentified_dropout(50, 50, 10_000, 120)  # a repeat order per 200 days observed
-    assert short is not None and "shorter than the typical time between repeat orders" in short
-    assert unidentified_dropout(50, 50, 10_000, 250) is None
+    short = unidentified_dropout(50, 50, 10_000, 99)  # a repeat order per 200 days observed
+    assert short is not None and "shorter than half the typical time between repeat" in short
+    assert unidentified_dropout(50, 50, 10_000, 100) is None
     assert unidentified_dropout(MIN_REPEAT_CUSTOMERS, 50, 10_000, 250) is None
+
+
+@pytest.mark.parametrize("months", [6, 12])
+def test_the_demo_shop_with_half_a_year_or_a_year_of_orders_is_predicted(tmp_path, months):
+    """A realistic shop: a quarter of its customers repeat, and the days they are gone count."""
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    generate_demo_shop(tmp_path / "full.csv", customers=2000, seed=3)
+    full = pd.read_csv(tmp_path / "full.csv", dtype=str, keep_default_na=False)
+    created = pd.to_datetime(full["Created at"].str[:10])
+    cut = created.min() + pd.DateOffset(months=months)
+    full[created < cut].to_csv(tmp_path / "part.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["analyze", str(tmp_path / "part.csv"), "-w", str(tmp_path / "w.duckdb"), "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    customers = pd.read_csv(out / "customers.csv", parse_dates=["last_order_date"])
+    assert customers["predicted_clv"].notna().all(), summary["low_confidence_reasons"]
+    assert_predictions_are_whole_or_withheld(summary, customers, result.output)
+    assert_recent_buyers_are_not_called_gone(summary, customers)
 
 
 def test_a_shop_without_dropout_is_fitted_at_the_limit_and_says_so(tmp_path):

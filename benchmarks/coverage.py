@@ -76,14 +76,14 @@ def simulate_shop(n_customers: int, seed: int) -> tuple[pd.DataFrame, float]:
     return summary, truth
 
 
-def shop_interval(summary: pd.DataFrame, method: str, con=None) -> dict:
+def shop_interval(summary: pd.DataFrame, method: str, con=None, replicates: int = 100) -> dict:
     """valuecast's point and 80% interval of the shop's predicted CLV (and per customer)."""
     con = con or ibis.duckdb.connect()
     name = f"shop_{time.time_ns()}"
     con.con.register(f"{name}_frame", summary)
     con.raw_sql(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{name}_frame"')
     table = con.table(name)
-    options = AnalysisOptions(interval_method=method)
+    options = AnalysisOptions(interval_method=method, interval_replicates=replicates)
     releases: list = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -138,8 +138,11 @@ def study(n_shops: int, n_customers: int, first_seed: int = 1) -> dict:
                 "spend_singular": result["spend_singular"],
             }
             if "replicate_totals" in result:
-                q10, q90 = np.quantile(result["replicate_totals"], [0.1, 0.9])
+                replicates = result["replicate_totals"]
+                q10, q90 = np.quantile(replicates, [0.1, 0.9])
                 row["percentile_covers"] = bool(q10 <= truth <= q90)
+                spread = 1.2816 * float(np.std(np.log(replicates), ddof=1))
+                row["sd_covers"] = bool(abs(np.log(result["point"] / truth)) <= spread)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     return summarise(rows, n_customers)
@@ -202,12 +205,31 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def timing(n_customers: int) -> str:
+    """Seconds of the predictions (fits, CLV, intervals, totals) of one shop with each method."""
+    summary, _ = simulate_shop(n_customers, 1)
+    cells = []
+    for method in ("delta", "bootstrap"):
+        started = time.perf_counter()
+        shop_interval(summary, method)
+        cells.append(f"{method} {time.perf_counter() - started:.1f} s")
+    histories = len(summary.groupby(["frequency", "recency", "T"]))
+    return (
+        f"Predictions of one simulated shop of {n_customers:,} customers ({histories:,} distinct "
+        f"histories; BG/NBD + Gamma-Gamma, 100 replicates): " + ", ".join(cells) + "."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shops", type=int, nargs="+", default=[100])
     parser.add_argument("--customers", type=int, nargs="+", default=[300])
+    parser.add_argument("--time-customers", type=int, help="only time one shop of this size")
     parser.add_argument("--write-md", action="store_true")
     args = parser.parse_args()
+    if args.time_customers:
+        print(timing(args.time_customers))
+        return
     shops = args.shops * len(args.customers) if len(args.shops) == 1 else args.shops
     results = [study(s, c) for s, c in zip(shops, args.customers, strict=True)]
     for r in results:

@@ -224,6 +224,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shops", type=int, nargs="+", default=[100])
     parser.add_argument("--customers", type=int, nargs="+", default=[300])
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument(
+        "--rows", nargs="+", help="summarise the per-shop JSON lines (stderr) of earlier runs"
+    )
     parser.add_argument("--time-customers", type=int, help="only time one shop of this size")
     parser.add_argument("--write-md", action="store_true")
     args = parser.parse_args()
@@ -231,7 +235,13 @@ def main() -> None:
         print(timing(args.time_customers))
         return
     shops = args.shops * len(args.customers) if len(args.shops) == 1 else args.shops
-    results = [study(s, c) for s, c in zip(shops, args.customers, strict=True)]
+    if args.rows:  # one file per shop size, in --customers order (runs split over seeds: cat)
+        results = [
+            summarise([json.loads(line) for line in open(path) if line.startswith("{")], n)
+            for path, n in zip(args.rows, args.customers, strict=True)
+        ]
+    else:
+        results = [study(s, c, args.first_seed) for s, c in zip(shops, args.customers, strict=True)]
     for r in results:
         print(json.dumps(r))
     text = markdown(results)

@@ -41,16 +41,16 @@ def test_a_50_customer_shop_with_a_singular_spend_fit_gets_intervals_in_every_ro
 
 
 def test_intervals_widen_as_the_shop_shrinks():
-    # the 80% interval of the shop total, relative to the point, averaged over four shops a size
+    # the 80% interval of the shop total, relative to the point, averaged over three shops a size
     widths = {}
-    for n in (80, 320, 1280):
-        results = [shop_interval(simulate_shop(n, seed)[0], "auto", replicates=30) for seed in
-                   range(1, 5)]  # fmt: skip
+    for n in (60, 240, 960):
+        results = [shop_interval(simulate_shop(n, seed)[0], "auto", replicates=20) for seed in
+                   range(1, 4)]  # fmt: skip
         widths[n] = np.mean([(r["high"] - r["low"]) / r["point"] for r in results])
-    assert widths[80] > widths[320] > widths[1280] > 0
+    assert widths[60] > widths[240] > widths[960] > 0
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n_customers=st.integers(min_value=20, max_value=150),
     seed=st.integers(min_value=0, max_value=10_000),
@@ -72,11 +72,15 @@ def test_p10_le_clv_le_p90_in_every_row_that_has_an_interval(n_customers, seed, 
 
 
 def test_the_shop_interval_covers_the_true_value_about_80_percent_of_the_time():
-    # 24 shops of 200 customers with known parameters (BENCHMARKS.md has 100 shops of 300 and
-    # of 5,000). With a true 80% coverage, 13 to 23 covering shops has probability 0.996; an
-    # interval that is the point estimate alone covers in none, an unbounded one in all 24.
-    covering = 0
-    for seed in range(101, 125):
-        summary, truth = simulate_shop(200, seed)
-        covering += covers(shop_interval(summary, "auto", replicates=40), truth)
-    assert 13 <= covering <= 23
+    # 16 shops of 150 customers with known parameters (BENCHMARKS.md has 100 shops of 300 and
+    # shops of 5,000). With a true 80% coverage, 9 or more covering shops has probability 0.993;
+    # an interval that is the point estimate alone covers in none, and one too wide to inform
+    # (wider than the point itself) fails the width bound.
+    covering, widths = 0, []
+    for seed in range(101, 117):
+        summary, truth = simulate_shop(150, seed)
+        result = shop_interval(summary, "auto", replicates=30)
+        covering += covers(result, truth)
+        widths.append((result["high"] - result["low"]) / result["point"])
+    assert covering >= 9
+    assert 0 < np.median(widths) < 1

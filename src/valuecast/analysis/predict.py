@@ -184,13 +184,13 @@ def _history_predictions(
 def _resampling_units(base: ir.Table, f, r, t, spend_data, spend_x) -> Units:
     """The customers grouped by (history, spend history): the bootstrap's resampling units."""
     value = base.average_order_value.cast("float64").fill_null(0.0)
+    keys = ["frequency", "recency", "T", "_spend_x", "_spend_m"]
+    # in key order: the seeded draws then fall on the same customers in every engine
     rows = (
-        base.group_by(["frequency", "recency", "T", "_spend_x", "_spend_m"])
-        .aggregate(count=base.count(), value_sum=value.sum())
-        .to_pandas()
-    )
-    keys = [rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
-    history = pd.MultiIndex.from_arrays([f, r, t]).get_indexer(pd.MultiIndex.from_arrays(keys))
+        base.group_by(keys).aggregate(count=base.count(), value_sum=value.sum()).order_by(keys)
+    ).to_pandas()
+    columns = [rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
+    history = pd.MultiIndex.from_arrays([f, r, t]).get_indexer(pd.MultiIndex.from_arrays(columns))
     x, m = rows["_spend_x"].to_numpy(dtype=float), rows["_spend_m"].to_numpy(dtype=float)
     spend = np.full(len(rows), -1, dtype=np.intp)
     if spend_data is not None:
@@ -434,6 +434,5 @@ def prediction_totals(full, f, r, t, intervals, z, options):
     if intervals is not None:
         low, high = intervals.total_bounds(grouped, where, z, options.margin)
         totals["predicted_clv_p10"], totals["predicted_clv_p90"] = low, high
-        totals["interval_method"] = intervals.method
     totals["total_clv"] = totals["historic_clv"] + totals["predicted_clv"]
     return totals

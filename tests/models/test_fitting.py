@@ -220,3 +220,24 @@ def test_a_maximum_at_the_limit_of_the_space_is_the_limit_model(model_name, star
             assert model.limits_["alpha"] == "inf"
             messages = [str(w.message) for w in caught]
             assert any("the likelihood is highest at the limit" in m for m in messages)
+
+
+def test_refit_reweights_the_same_histories_from_the_fitted_parameters():
+    from valuecast.datasets import load_cdnow_summary
+    from valuecast.models import BetaGeo
+
+    cdnow = load_cdnow_summary()
+    f, r, t = (cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    fitted = BetaGeo().fit(f, r, t)
+    # equal weights: the same maximum, reached from the warm start
+    again = fitted.refit(f, r, t, weights=np.ones(len(f)))
+    for name, value in fitted.params_.items():
+        assert again.params_[name] == pytest.approx(value, rel=1e-4)
+    # other weights: the fit of those weights, as a cold start finds it; the original is untouched
+    weights = np.random.default_rng(0).multinomial(len(f), np.full(len(f), 1 / len(f)))
+    warm = fitted.refit(f, r, t, weights=weights.astype(float))
+    cold = BetaGeo().fit(f, r, t, weights=weights.astype(float))
+    for name, value in cold.params_.items():
+        assert warm.params_[name] == pytest.approx(value, rel=1e-4)
+    assert warm.params_["r"] != pytest.approx(fitted.params_["r"], rel=1e-6)
+    assert fitted.n_customers_ == len(f)

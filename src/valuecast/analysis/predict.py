@@ -2,8 +2,9 @@
 
 :func:`choose_model` backtests the candidate models on the engine's calibration summary (sampled
 there); :func:`predict` fits the transaction and spend models on the compressed tables and joins
-the per-history predictions back to every customer as Ibis expressions; :func:`prediction_totals`
-gives the shop's totals with their delta-method interval from one grouped aggregate.
+the per-history predictions back to every customer as Ibis expressions, with the intervals of
+:mod:`valuecast.analysis.uncertainty`; :func:`prediction_totals` gives the shop's totals with
+their interval from one grouped aggregate.
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ from valuecast.analysis.backend import materialize, upload
 from valuecast.analysis.backtest import backtest, holdout_split, sample_rows
 from valuecast.analysis.dropout import contradiction
 from valuecast.analysis.summary import compressed_summary, customer_summary, prepare_orders
+from valuecast.analysis.uncertainty import (
+    BootstrapIntervals,
+    DeltaIntervals,
+    Units,
+    choose_intervals,
+    spend_coefficients,
+)
 from valuecast.dates import iso, to_date
 from valuecast.models import FitError, GammaGamma
 from valuecast.models.clv import (
     DAYS_PER_MONTH,
     discounted_sum,
-    log_param_jacobian,
     period_discount_rate,
     period_ends,
 )
@@ -146,72 +153,21 @@ def _days_between_orders(table: ir.Table) -> ir.FloatingValue:
     )
 
 
-def _spend_terms(spend_model, frequencies: np.ndarray, step: float) -> dict[str, np.ndarray]:
-    """Gamma-Gamma coefficients per repeat frequency ``x`` (and 0, the population mean).
-
-    ``E[M | x, m] = A(x) + B(x) m`` with ``A = (q - 1) / (p x + q - 1) * p v / (q - 1)`` and
-    ``B = p x / (p x + q - 1)`` (the float steps of
-    :meth:`~valuecast.models.GammaGamma.expected_average_value`).  The delta-method variance of
-    log E[M] over the log parameters, by forward differences of ``step`` like
-    :func:`valuecast.models.clv.customer_lifetime_value_interval`, is a quadratic in ``m``:
-    ``(a + 2 b m + c m^2) / (step E[M])^2`` with ``a = dA' S dA``, ``b = dA' S dB``,
-    ``c = dB' S dB`` (``S`` the covariance of the log parameters).
-    """
-    x = np.unique(np.concatenate([[0.0], frequencies]))
-
-    def coefficients(params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        p, q, v = params["p"], params["q"], params["v"]
-        px = p * x
-        denominator = px + q - 1
-        population = p * v / (q - 1)
-        return (q - 1) / denominator * population, px / denominator
-
-    params = dict(spend_model.params_)
-    A, B = coefficients(params)
-    dA, dB = [], []
-    for name in params:
-        shifted = dict(params)
-        shifted[name] = float(np.exp(np.log(shifted[name]) + step))
-        A_j, B_j = coefficients(shifted)
-        dA.append(A_j - A)
-        dB.append(B_j - B)
-    dA, dB = np.column_stack(dA), np.column_stack(dB)
-    cov = np.asarray(spend_model.covariance_log_, dtype=float)
-    quadratic = {}
-    if np.all(np.isfinite(cov)):
-        quadratic = {
-            "a": np.einsum("ij,jk,ik->i", dA, cov, dA),
-            "b": np.einsum("ij,jk,ik->i", dA, cov, dB),
-            "c": np.einsum("ij,jk,ik->i", dB, cov, dB),
-        }
-    return {"x": x, "A": A, "B": B, "dA": dA, "dB": dB, "cov": cov, **quadratic}
-
-
-def _history_predictions(model, f, r, t, as_of: date, options) -> tuple[pa.Table, dict]:
-    """Per distinct history: P(alive), expected and discounted orders, delta-method terms, next date.
-
-    Returns the table (keyed by frequency, recency, T) and the Python-side terms of the totals:
-    ``g`` (d log discounted orders / d log parameters per history) and the covariance.
-    """
+def _history_predictions(
+    model, f, r, t, discounted: np.ndarray, variance: np.ndarray | None, as_of: date, options
+) -> pa.Table:
+    """Per distinct history: P(alive), expected and discounted orders, the variance of their log
+    (0 without an interval) and the expected date of the next order."""
     horizon_days = options.horizon * DAYS_PER_MONTH
     alive = np.asarray(model.probability_alive(f, r, t), dtype=float)
     orders = np.asarray(model.expected_transactions(horizon_days, f, r, t), dtype=float)
-    ends = period_ends(options.horizon, DAYS_PER_MONTH, 1.0)
-    rate = period_discount_rate(options.annual_discount_rate, DAYS_PER_MONTH)
-    discounted, d_discounted = log_param_jacobian(
-        model, lambda fitted: discounted_sum(fitted, f, r, t, ends, rate)
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.where(discounted[:, None] > 0, d_discounted / discounted[:, None], 0.0)
-    covariance = np.asarray(model.covariance_log_, dtype=float)
-    variance = np.einsum("ij,jk,ik->i", g, covariance, g)
     # expected date of the next order: the median wait given the customer is alive, shown only
     # when the customer is more likely alive than not and the date falls inside the horizon
     wait = np.asarray(model.median_time_to_next_purchase(f, r, t), dtype=float)
     show = (alive >= 0.5) & (wait <= horizon_days)
     days = np.where(show, np.ceil(np.where(show, wait, 0.0)), 0).astype("int64")
     next_date = np.datetime64(as_of, "D") + days.astype("timedelta64[D]")
-    table = pa.table(
+    return pa.table(
         {
             "frequency": pa.array(f.astype("int64")),
             "recency": pa.array(r.astype("int64")),
@@ -220,11 +176,36 @@ def _history_predictions(model, f, r, t, as_of: date, options) -> tuple[pa.Table
             "churn_probability": pa.array(1.0 - alive),
             "predicted_number_of_orders": pa.array(orders),
             "_discounted": pa.array(discounted),
-            "_tx_variance": pa.array(variance),
+            "_tx_variance": pa.array(np.zeros(len(f)) if variance is None else variance),
             "expected_date_of_next_order": pa.array(next_date, pa.date32(), mask=~show),
         }
     )
-    return table, {"g": g, "cov": covariance}
+
+
+def _resampling_units(base: ir.Table, f, r, t, spend_data, spend_x) -> Units:
+    """The customers grouped by (history, spend history): the bootstrap's resampling units."""
+    value = base.average_order_value.cast("float64").fill_null(0.0)
+    keys = ["frequency", "recency", "T", "_spend_x", "_spend_m"]
+    # in key order: the seeded draws then fall on the same customers in every engine
+    rows = (
+        base.group_by(keys).aggregate(count=base.count(), value_sum=value.sum()).order_by(keys)
+    ).to_pandas()
+    columns = [rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
+    history = pd.MultiIndex.from_arrays([f, r, t]).get_indexer(pd.MultiIndex.from_arrays(columns))
+    x, m = rows["_spend_x"].to_numpy(dtype=float), rows["_spend_m"].to_numpy(dtype=float)
+    spend = np.full(len(rows), -1, dtype=np.intp)
+    if spend_data is not None:
+        index = pd.MultiIndex.from_arrays(list(spend_data))
+        positive = x > 0
+        spend[positive] = index.get_indexer(pd.MultiIndex.from_arrays([x[positive], m[positive]]))
+    return Units(
+        history=history,
+        spend=spend,
+        grid=np.searchsorted(spend_x, x),
+        m=m,
+        value_sum=rows["value_sum"].to_numpy(dtype=float),
+        count=rows["count"].to_numpy(dtype=float),
+    )
 
 
 def _fit_transaction_model(model_name: str, f, r, t, counts):
@@ -255,15 +236,12 @@ def _fit_report(model) -> dict[str, Any]:
 @dataclass
 class TotalsTerms:
     """What :func:`prediction_totals` needs besides the customers table: the distinct histories,
-    the delta-method terms of both models, and the interval's z and whether it exists."""
+    the intervals (None: none) and the interval's z."""
 
     f: np.ndarray
     r: np.ndarray
     t: np.ndarray
-    tx_terms: dict[str, np.ndarray]
-    spend_terms: dict[str, np.ndarray] | None
-    step: float
-    interval: bool
+    intervals: DeltaIntervals | BootstrapIntervals | None
     z: float
     options: Any
 
@@ -285,9 +263,8 @@ class Predictions:
             raise ValueError("no model was fitted: the totals are historic only")
         terms = self.terms
         return prediction_totals(
-            full, terms.f, terms.r, terms.t, terms.tx_terms, terms.spend_terms, terms.step,
-            terms.interval, terms.z, terms.options,
-        )  # fmt: skip
+            full, terms.f, terms.r, terms.t, terms.intervals, terms.z, terms.options
+        )
 
 
 def predict(
@@ -368,31 +345,42 @@ def predict(
             "average order value is used",
         }
 
-    histories, tx_terms = _history_predictions(model, f, r, t, as_of, options)
     releases = [] if releases is None else releases
-    uploaded = upload(table, histories, "histories", releases)
     # customers without a positive repeat purchase get the population mean (x = m = 0)
     base = table.mutate(
         average_days_between_orders=days_between,
         _spend_x=ibis.ifelse(positive, table.frequency, 0).cast("int64"),
         _spend_m=ibis.ifelse(positive, spend_m, 0.0),
     )
+    ends = period_ends(options.horizon, DAYS_PER_MONTH, 1.0)
+    rate = period_discount_rate(options.annual_discount_rate, DAYS_PER_MONTH)
+    discounted = discounted_sum(model, f, r, t, ends, rate)
+    spend_x = np.unique(np.concatenate([[0.0], f[f > 0]]))  # the spend grid: 0 = population
+    spend_data = None
+    if spend_model is not None:
+        spend_data = (spend_rows["x"].to_numpy(dtype=float), spend_rows["m"].to_numpy(dtype=float))
+    intervals = choose_intervals(
+        model, spend_model, (f, r, t), spend_data, spend_x,
+        lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
+        options,
+    )  # fmt: skip
+    variance = None if intervals is None else intervals.history_variance
+    histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
+    uploaded = upload(table, histories, "histories", releases)
     joined = base.inner_join(uploaded, ["frequency", "recency", "T"])
     keep = [c for c in histories.column_names if c not in ("frequency", "recency", "T")]
     joined = joined.select(base, *[uploaded[c] for c in keep])
 
-    step = 1e-4
-    spend_terms = None
+    spend_variance = None if intervals is None else intervals.spend_variance
     if spend_model is not None:
-        spend_terms = _spend_terms(spend_model, f[f > 0], step)
+        A, B = spend_coefficients(spend_model.params_, spend_x)
         columns = {
-            "_spend_x": pa.array(spend_terms["x"].astype("int64")),
-            "_mean_base": pa.array(spend_terms["A"]),
-            "_mean_slope": pa.array(spend_terms["B"]),
+            "_spend_x": pa.array(spend_x.astype("int64")),
+            "_mean_base": pa.array(A),
+            "_mean_slope": pa.array(B),
         }
-        for key in ("a", "b", "c"):
-            if key in spend_terms:
-                columns[f"_var_{key}"] = pa.array(spend_terms[key])
+        for key, values in (spend_variance or {}).items():
+            columns[f"_var_{key}"] = pa.array(values)
         coefficients = upload(table, pa.table(columns), "spend", releases)
         joined = joined.inner_join(coefficients, "_spend_x").select(
             joined, *[coefficients[c] for c in columns if c != "_spend_x"]
@@ -401,25 +389,15 @@ def predict(
     else:
         value = joined.average_order_value.cast("float64")
     point = (value * options.margin) * joined._discounted
-    interval = bool(np.all(np.isfinite(tx_terms["cov"]))) and (
-        spend_terms is None or "a" in spend_terms
-    )
     z = float(norm.ppf(0.5 + options.interval_level / 2))
-    if interval:
-        variance = joined._tx_variance
-        if spend_terms is not None:
-            m, scaled = joined._spend_m, value * step
-            spend_variance = (joined._var_a + (joined._var_b * 2.0 + joined._var_c * m) * m) / (
-                scaled * scaled
-            )
-            variance = variance + ibis.ifelse(value > 0, spend_variance, 0.0)
-        sd = ibis.greatest(variance, 0.0).sqrt()
-        low, high = point * (sd * -z).exp(), point * (sd * z).exp()
+    if intervals is not None:
+        info["interval"] = {"method": intervals.method, **intervals.info}
+        low, high = _bounds(joined, value, point, spend_variance, z)
     else:
         low = high = ibis.null().cast("float64")
         note = (
             "no interval for predicted CLV: parameter covariance unavailable (singular "
-            "information matrix): refit with a small penalizer to get intervals"
+            "information matrix) and fewer than two resampled refits succeeded"
         )
     out = joined.mutate(
         predicted_average_order_value=value,
@@ -429,16 +407,28 @@ def predict(
         total_clv=joined.historic_clv + point,
     )
 
-    terms = TotalsTerms(f, r, t, tx_terms, spend_terms, step, interval, z, options)
+    terms = TotalsTerms(f, r, t, intervals, z, options)
     return Predictions(out, info, note, terms)
 
 
-def prediction_totals(full, f, r, t, tx_terms, spend_terms, step, interval, z, options):
+def _bounds(joined: ir.Table, value, point, spend_variance, z: float):
+    """``CLV * exp(-/+ z sd)`` with ``sd^2`` the variance of log discounted orders plus that of
+    the expected order value ``a + 2 b m + c m^2`` over its square (the spend model's share)."""
+    variance = joined._tx_variance
+    if spend_variance is not None:
+        m = joined._spend_m
+        spread = joined._var_a + (joined._var_b * 2.0 + joined._var_c * m) * m
+        variance = variance + ibis.ifelse(value > 0, spread / (value * value), 0.0)
+    sd = ibis.greatest(variance, 0.0).sqrt()
+    return point * (sd * -z).exp(), point * (sd * z).exp()
+
+
+def prediction_totals(full, f, r, t, intervals, z, options):
     """The shop's totals with their interval, from one grouped aggregate of the customers table.
 
-    The delta method on the sum needs ``sum_i CLV_i g_i`` (g per history) and
-    ``sum_i CLV_i h_i`` (h per spend frequency and value): the engine sums per
-    (history, spend frequency) what those need, Python does the rest on that small table.
+    The engine sums per (history, spend frequency) what the interval of the sum needs (the delta
+    method: ``sum_i CLV_i g_i`` and the spend model's sums; the bootstrap only the total), Python
+    does the rest on that small table.
     """
     grouped = (
         full.group_by(["frequency", "recency", "T", "_spend_x"])
@@ -457,8 +447,7 @@ def prediction_totals(full, f, r, t, tx_terms, spend_terms, step, interval, z, o
             [grouped[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
         )
     )
-    point = grouped["point"].to_numpy(dtype=float)
-    total = float(point.sum())
+    total = float(grouped["point"].sum())
     totals: dict[str, Any] = {
         "historic_clv": float(grouped["historic"].sum()),
         "predicted_clv": total,
@@ -467,20 +456,8 @@ def prediction_totals(full, f, r, t, tx_terms, spend_terms, step, interval, z, o
         "interval_level": options.interval_level,
         "predicted_number_of_orders": float(grouped["orders"].sum()),
     }
-    if interval:
-        per_history = np.bincount(where, weights=point, minlength=len(f))
-        total_g = per_history @ tx_terms["g"]
-        variance = total_g @ tx_terms["cov"] @ total_g
-        if spend_terms is not None:
-            # sum_i CLV_i h_i = margin / step * sum_i disc_i (dA(x_i) + dB(x_i) m_i)
-            at = np.searchsorted(spend_terms["x"], grouped["_spend_x"].to_numpy(dtype=float))
-            s0, s1 = grouped["s0"].to_numpy(dtype=float), grouped["s1"].to_numpy(dtype=float)
-            total_h = (
-                options.margin / step * (s0 @ spend_terms["dA"][at] + s1 @ spend_terms["dB"][at])
-            )
-            variance += total_h @ spend_terms["cov"] @ total_h
-        relative = float(np.sqrt(max(variance, 0.0))) / total if total > 0 else 0.0
-        totals["predicted_clv_p10"] = total * float(np.exp(-z * relative))
-        totals["predicted_clv_p90"] = total * float(np.exp(z * relative))
+    if intervals is not None:
+        low, high = intervals.total_bounds(grouped, where, z, options.margin)
+        totals["predicted_clv_p10"], totals["predicted_clv_p90"] = low, high
     totals["total_clv"] = totals["historic_clv"] + totals["predicted_clv"]
     return totals

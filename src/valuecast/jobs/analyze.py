@@ -32,6 +32,10 @@ class AnalysisOptions:
     margin: float = 1.0
     model: str = "auto"  # auto | bgnbd | pnbd | mbgnbd | ggnbd (opt-in)
     interval_level: float = 0.80
+    # how the intervals are made (valuecast.analysis.uncertainty): auto (the bootstrap for small
+    # shops and irregular fits, the delta method for large regular ones), bootstrap or delta
+    interval_method: str = "auto"
+    interval_replicates: int = 100
     holdout_fraction: float = 0.25
     min_holdout_days: int = 90
     # the model comparison runs on a seeded random sample of this many calibration customers:
@@ -42,6 +46,12 @@ class AnalysisOptions:
     def validate(self) -> None:
         if self.model not in ("auto", *SELECTABLE):
             raise ValueError(f"unknown model {self.model!r}: use auto, {', '.join(SELECTABLE)}")
+        if self.interval_method not in ("auto", "bootstrap", "delta"):
+            raise ValueError(
+                f"unknown interval method {self.interval_method!r}: use auto, bootstrap or delta"
+            )
+        if self.interval_replicates < 2:
+            raise ValueError("interval_replicates must be at least 2")
         if self.horizon < 1:
             raise ValueError("horizon must be at least 1 month")
         if not 0 <= self.margin <= 1:

@@ -1,0 +1,256 @@
+"""Coverage of the interval of a shop's predicted CLV, on simulated shops with known parameters.
+
+Each shop has ``--customers`` customers acquired uniformly over a year (``T`` from 1 to 365 days),
+buying by BG/NBD (r = 0.25, alpha = 40 days, a = 0.8, b = 2.5) with Gamma-Gamma spend (p = 6,
+q = 4, v = 15: a mean order of 30). Its *true* expected 12-month CLV is the sum over its
+customers of the CLV their histories give under the true parameters (margin 1, 10% a year);
+valuecast's prediction (the analysis' own :func:`~valuecast.analysis.predict.predict` on a DuckDB
+table of the shop's summary) fits both models and gives the 80% interval of the shop's total.
+The interval covers when it contains the true value; an 80% interval should cover in about 80%
+of shops (the acceptance band is 70-90%). Each shop is scored with the bootstrap and with the
+delta method (which has no interval where an information matrix is singular).
+
+    python benchmarks/coverage.py --shops 100 --customers 300 [--write-md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+# the refits are many small L-BFGS runs whose BLAS calls stall when threads wait for busy cores
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import ibis  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from valuecast.analysis.backend import materialize  # noqa: E402
+from valuecast.analysis.predict import predict  # noqa: E402
+from valuecast.jobs.analyze import AnalysisOptions  # noqa: E402
+from valuecast.models import BetaGeo, GammaGamma  # noqa: E402
+from valuecast.models.clv import customer_lifetime_value  # noqa: E402
+
+TRUE_TRANSACTIONS = {"r": 0.25, "alpha": 40.0, "a": 0.8, "b": 2.5}
+TRUE_SPEND = {"p": 6.0, "q": 4.0, "v": 15.0}
+AS_OF = date(2025, 12, 31)
+
+
+def true_models() -> tuple[BetaGeo, GammaGamma]:
+    return BetaGeo().with_params(TRUE_TRANSACTIONS), GammaGamma().with_params(TRUE_SPEND)
+
+
+def simulate_shop(n_customers: int, seed: int) -> tuple[pd.DataFrame, float]:
+    """One shop's customer summary (the columns :func:`predict` reads) and its true 12-month CLV."""
+    transactions, spend = true_models()
+    rng = np.random.default_rng(seed)
+    T = rng.integers(1, 366, n_customers).astype(float)
+    histories = transactions.simulate(T, seed=seed)
+    f = histories["frequency"].to_numpy(dtype=float)
+    r = np.minimum(np.round(histories["recency"].to_numpy(dtype=float)), T)
+    r[f == 0] = 0.0
+    m = spend.simulate(f, seed=seed + 1)["monetary_value"].to_numpy()
+    first = rng.gamma(6.0, 5.0, n_customers)  # first orders: not part of the spend model
+    truth = float(customer_lifetime_value(transactions, spend, f, r, T, m).sum())
+    summary = pd.DataFrame(
+        {
+            "customer_id": np.arange(n_customers).astype(str),
+            "frequency": f.astype("int64"),
+            "recency": r.astype("int64"),
+            "T": T.astype("int64"),
+            "avg_repeat_order_value": m,
+            "average_order_value": (first + f * m) / (1 + f),
+            "historic_clv": first + f * m,
+        }
+    )
+    return summary, truth
+
+
+def shop_interval(summary: pd.DataFrame, method: str, con=None, replicates: int = 100) -> dict:
+    """valuecast's point and 80% interval of the shop's predicted CLV (and per customer)."""
+    con = con or ibis.duckdb.connect()
+    name = f"shop_{time.time_ns()}"
+    con.con.register(f"{name}_frame", summary)
+    con.raw_sql(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{name}_frame"')
+    table = con.table(name)
+    options = AnalysisOptions(interval_method=method, interval_replicates=replicates)
+    releases: list = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        predicted = predict(table, "bgnbd", AS_OF, options, has_repeat=True, releases=releases)
+        full = materialize(predicted.customers, releases)
+        totals = predicted.totals(full)
+        customers = full.select("predicted_clv", "predicted_clv_p10", "predicted_clv_p90")
+        customers = customers.to_pandas()
+    intervals = predicted.terms.intervals
+    result = {
+        "point": totals["predicted_clv"],
+        "low": totals["predicted_clv_p10"],
+        "high": totals["predicted_clv_p90"],
+        "customers": customers,
+        "spend_model": predicted.model["spend_model"]["name"],
+        "spend_singular": bool(
+            np.isnan(
+                list(predicted.model["spend_model"].get("standard_errors", {"q": 0}).values())
+            ).any()
+        ),
+    }
+    if intervals is not None and hasattr(intervals, "totals"):
+        result["replicate_totals"] = intervals.totals
+    for release in reversed(releases):
+        release()
+    con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+    con.con.unregister(f"{name}_frame")
+    return result
+
+
+def covers(result: dict, truth: float) -> bool:
+    low, high = result["low"], result["high"]
+    return low is not None and low <= truth <= high
+
+
+def study(n_shops: int, n_customers: int, first_seed: int = 1) -> dict:
+    """Coverage of the bootstrap's and the delta method's 80% intervals over ``n_shops`` shops."""
+    con = ibis.duckdb.connect()
+    rows = []
+    for seed in range(first_seed, first_seed + n_shops):
+        summary, truth = simulate_shop(n_customers, seed)
+        row = {"seed": seed, "truth": truth}
+        for method in ("bootstrap", "delta"):
+            started = time.perf_counter()
+            result = shop_interval(summary, method, con)
+            row[method] = {
+                "seconds": time.perf_counter() - started,
+                "point": result["point"],
+                "low": result["low"],
+                "high": result["high"],
+                "covers": covers(result, truth),
+                "spend_singular": result["spend_singular"],
+            }
+            if "replicate_totals" in result:
+                replicates = result["replicate_totals"]
+                q10, q90 = np.quantile(replicates, [0.1, 0.9])
+                row["percentile_covers"] = bool(q10 <= truth <= q90)
+                spread = 1.2816 * float(np.std(np.log(replicates), ddof=1))
+                row["sd_covers"] = bool(abs(np.log(result["point"] / truth)) <= spread)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    return summarise(rows, n_customers)
+
+
+def summarise(rows: list[dict], n_customers: int) -> dict:
+    out = {"shops": len(rows), "customers": n_customers}
+    for method in ("bootstrap", "delta"):
+        results = [row[method] for row in rows]
+        with_interval = [r for r in results if r["low"] is not None]
+        out[method] = {
+            "coverage": float(np.mean([r["covers"] for r in results])),
+            "with_interval": len(with_interval),
+            "coverage_where_interval": float(np.mean([r["covers"] for r in with_interval]))
+            if with_interval
+            else None,
+            "median_relative_width": float(
+                np.median([(r["high"] - r["low"]) / r["point"] for r in with_interval])
+            )
+            if with_interval
+            else None,
+            "mean_seconds": float(np.mean([r["seconds"] for r in results])),
+        }
+    out["spend_singular_shops"] = int(sum(row["delta"]["spend_singular"] for row in rows))
+    out["percentile_coverage"] = float(
+        np.mean([row.get("percentile_covers", False) for row in rows])
+    )
+    return out
+
+
+def markdown(results: list[dict]) -> str:
+    lines = [
+        f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
+        f"{platform.python_version()}, 2 cores; `python benchmarks/coverage.py`. Simulated shops "
+        "(BG/NBD r = 0.25, alpha = 40 days, a = 0.8, b = 2.5; Gamma-Gamma p = 6, q = 4, v = 15; "
+        "customers acquired over one year): how often the 80% interval of the shop's predicted "
+        "12-month CLV contains the true expected value (the sum of the customers' CLV under the "
+        "true parameters). Target 80%, acceptance 70-90%.",
+        "",
+        "| customers per shop | shops | bootstrap coverage | its median width | delta method "
+        "coverage (shops with an interval) | its median width | Gamma-Gamma singular | "
+        "seconds per shop (bootstrap / delta) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        b, d = r["bootstrap"], r["delta"]
+        delta_coverage = (
+            "-"
+            if d["coverage_where_interval"] is None
+            else f"{d['coverage_where_interval']:.0%} ({d['with_interval']})"
+        )
+        delta_width = (
+            "-" if d["median_relative_width"] is None else (f"{d['median_relative_width']:.1%}")
+        )
+        lines.append(
+            f"| {r['customers']:,} | {r['shops']} | {b['coverage']:.0%} | "
+            f"{b['median_relative_width']:.1%} | {delta_coverage} | {delta_width} | "
+            f"{r['spend_singular_shops']} | {b['mean_seconds']:.2f} / {d['mean_seconds']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def timing(n_customers: int) -> str:
+    """Seconds of the predictions (fits, CLV, intervals, totals) of one shop with each method."""
+    summary, _ = simulate_shop(n_customers, 1)
+    cells = []
+    for method in ("delta", "bootstrap"):
+        started = time.perf_counter()
+        shop_interval(summary, method)
+        cells.append(f"{method} {time.perf_counter() - started:.1f} s")
+    histories = len(summary.groupby(["frequency", "recency", "T"]))
+    return (
+        f"Predictions of one simulated shop of {n_customers:,} customers ({histories:,} distinct "
+        f"histories; BG/NBD + Gamma-Gamma, 100 replicates): " + ", ".join(cells) + "."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shops", type=int, nargs="+", default=[100])
+    parser.add_argument("--customers", type=int, nargs="+", default=[300])
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument(
+        "--rows", nargs="+", help="summarise the per-shop JSON lines (stderr) of earlier runs"
+    )
+    parser.add_argument("--time-customers", type=int, help="only time one shop of this size")
+    parser.add_argument("--write-md", action="store_true")
+    args = parser.parse_args()
+    if args.time_customers:
+        print(timing(args.time_customers))
+        return
+    shops = args.shops * len(args.customers) if len(args.shops) == 1 else args.shops
+    if args.rows:  # one file per shop size, in --customers order (runs split over seeds: cat)
+        results = [
+            summarise([json.loads(line) for line in open(path) if line.startswith("{")], n)
+            for path, n in zip(args.rows, args.customers, strict=True)
+        ]
+    else:
+        results = [study(s, c, args.first_seed) for s, c in zip(shops, args.customers, strict=True)]
+    for r in results:
+        print(json.dumps(r))
+    text = markdown(results)
+    print(text)
+    if args.write_md:
+        from _report import write_section
+
+        write_section(HERE.parent / "BENCHMARKS.md", "Coverage of the CLV interval", text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The intervals of predicted CLV: every prediction has one, they widen as data shrink, and they cover.
+
+The shops are simulated by benchmarks/coverage.py (BG/NBD purchasing, Gamma-Gamma spend, known
+parameters), whose ``shop_interval`` runs the analysis' own ``predict`` on a DuckDB table.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+# loaded by path: the name "coverage" is also the coverage-measuring package's
+_spec = importlib.util.spec_from_file_location(
+    "coverage_study", Path(__file__).resolve().parents[2] / "benchmarks" / "coverage.py"
+)
+study = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(study)
+covers, shop_interval, simulate_shop = study.covers, study.shop_interval, study.simulate_shop
+
+
+def _assert_every_row_has_an_ordered_interval(customers: pd.DataFrame) -> None:
+    clv = customers["predicted_clv"]
+    assert clv.notna().all()
+    assert customers["predicted_clv_p10"].notna().all()
+    assert customers["predicted_clv_p90"].notna().all()
+    assert (customers["predicted_clv_p10"] <= clv).all()
+    assert (clv <= customers["predicted_clv_p90"]).all()
+
+
+def test_a_50_customer_shop_with_a_singular_spend_fit_gets_intervals_in_every_row():
+    # seed 6: Gamma-Gamma's p runs to ~1e8 (v to 0) and its information matrix is singular
+    summary, truth = simulate_shop(50, 6)
+    delta = shop_interval(summary, "delta")
+    assert delta["spend_singular"] and delta["low"] is None  # what the delta method cannot do
+    result = shop_interval(summary, "auto", replicates=40)
+    _assert_every_row_has_an_ordered_interval(result["customers"])
+    assert result["low"] < result["point"] < result["high"]
+
+
+def test_intervals_widen_as_the_shop_shrinks():
+    # the 80% interval of the shop total, relative to the point, averaged over three shops a size
+    widths = {}
+    for n in (60, 240, 960):
+        results = [shop_interval(simulate_shop(n, seed)[0], "auto", replicates=20) for seed in
+                   range(1, 4)]  # fmt: skip
+        widths[n] = np.mean([(r["high"] - r["low"]) / r["point"] for r in results])
+    assert widths[60] > widths[240] > widths[960] > 0
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_customers=st.integers(min_value=20, max_value=150),
+    seed=st.integers(min_value=0, max_value=10_000),
+    method=st.sampled_from(["bootstrap", "delta"]),
+)
+def test_p10_le_clv_le_p90_in_every_row_that_has_an_interval(n_customers, seed, method):
+    summary, _ = simulate_shop(n_customers, seed)
+    if not (summary["frequency"] > 0).any():
+        return  # nothing to fit: historic figures only
+    result = shop_interval(summary, method, replicates=10)
+    customers = result["customers"]
+    if method == "bootstrap" and result["low"] is not None:
+        _assert_every_row_has_an_ordered_interval(customers)
+    has = customers["predicted_clv_p10"].notna()
+    assert (customers.loc[has, "predicted_clv_p10"] <= customers.loc[has, "predicted_clv"]).all()
+    assert (customers.loc[has, "predicted_clv"] <= customers.loc[has, "predicted_clv_p90"]).all()
+    if result["low"] is not None:
+        assert result["low"] <= result["point"] <= result["high"]
+
+
+def test_the_shop_interval_covers_the_true_value_about_80_percent_of_the_time():
+    # 16 shops of 300 customers with known parameters, as in BENCHMARKS.md (100 shops there),
+    # with 30 replicates. With a true 80% coverage, 9 or more covering shops has probability
+    # 0.993; an interval that is the point estimate alone covers in none, and one too wide to
+    # inform (wider than the point itself) fails the width bound.
+    covering, widths = 0, []
+    for seed in range(101, 117):
+        summary, truth = simulate_shop(300, seed)
+        result = shop_interval(summary, "auto", replicates=30)
+        covering += covers(result, truth)
+        widths.append((result["high"] - result["low"]) / result["point"])
+    assert covering >= 9
+    assert 0 < np.median(widths) < 1

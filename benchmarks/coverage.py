@@ -99,9 +99,13 @@ def shop_interval(summary: pd.DataFrame, method: str, con=None, replicates: int 
         "high": totals["predicted_clv_p90"],
         "customers": customers,
         "spend_model": predicted.model["spend_model"]["name"],
+        # no standard error: a singular information matrix (NaN) or a parameter at a limit (None)
         "spend_singular": bool(
             np.isnan(
-                list(predicted.model["spend_model"].get("standard_errors", {"q": 0}).values())
+                np.array(
+                    list(predicted.model["spend_model"].get("standard_errors", {"q": 0}).values()),
+                    dtype=float,
+                )
             ).any()
         ),
     }

@@ -11,24 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.tables import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS, PAGE_COLUMNS
 from valuecast.web.views import records
 
 # columns the customers table shows, in order (all sortable)
-LIST_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "historic_number_of_orders",
-    "historic_clv",
-    "predicted_clv",
-    "predicted_clv_p10",
-    "predicted_clv_p90",
-    "probability_alive",
-    "expected_date_of_next_order",
-    "last_order_date",
-    "rfm_group",
-    "predicted_spend_tier",
-    "acquisition_channel",
-)
+LIST_COLUMNS: tuple[str, ...] = PAGE_COLUMNS
 SORT_COLUMNS: tuple[str, ...] = CUSTOMER_COLUMNS
 
 

@@ -11,9 +11,10 @@ out, as it does for the CLI).  Two kinds of use share it:
   committed state, so pages stay fast and consistent while a refresh is running.
 
 What a page shows about a snapshot (its summary, growth tables, the report's charts, segment
-counts) is computed once per snapshot by :class:`~valuecast.web.views.SnapshotView` and kept
-for the few most recent snapshots: at a million customers the charts read every customer once,
-not on every request.
+counts, the customers table ready to page) is read once per snapshot by
+:class:`~valuecast.web.views.SnapshotView` and kept for the few most recent snapshots.  The
+charts, segment counts and sort orders are computed when the snapshot is made and stored with
+it, so start-up reads them (a snapshot stored without them has them computed on first use).
 """
 
 from __future__ import annotations
@@ -229,13 +230,20 @@ class Dashboard:
                 if key in self._views:
                     return self._views[key]
             with self.reader() as reader:
-                built = SnapshotView.build(reader, info)
+                built = SnapshotView.build(reader, info, emails=self._emails)
             with self._cache_lock:
                 self._views[key] = built
                 while len(self._views) > VIEW_CACHE:
                     self._views.popitem(last=False)
                 self._view_locks.pop(key, None)
             return built
+
+    def _emails(self):
+        """The e-mail table of the customers search, read on a pooled cursor."""
+        from valuecast.web.customers import email_table
+
+        with self.reader() as reader:
+            return email_table(reader)
 
     def warm(self) -> None:
         """Build the latest snapshot's view now (start-up and after a refresh)."""

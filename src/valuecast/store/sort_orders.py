@@ -1,0 +1,107 @@
+"""The sort orders of a snapshot's customers table: computed once, when the snapshot is stored.
+
+A sort order is a permutation of the table's rows, the rows being in customer-id order (as
+:func:`valuecast.store.snapshots.customers_arrow_table` reads them): by the column's value,
+missing values last in both directions, ties by the lower-cased customer id.  The dashboard pages
+the customers table by slicing one (:mod:`valuecast.web.customers`), so the orders of the columns
+its customers page shows (:data:`valuecast.tables.PAGE_COLUMNS`) are stored with the snapshot
+instead of being sorted when the server starts.
+
+Only the ascending order is stored: the descending one is the same blocks of equal values in
+reverse order (each block keeps its id order, the missing values stay last), an O(n) step
+(:func:`descending_order`) where a sort of a million values is 0.1-0.3 s.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+ID_ORDER = "__lower_case_id__"
+"""The stored order of the rows by lower-cased customer id (the tie-break and the id search)."""
+
+
+def id_order(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Row positions sorted by lower-cased id; rows whose lower-cased ids are equal keep their
+    order (the customer-id order of the table)."""
+    return _positions(pc.sort_indices(pc.utf8_lower(ids)))
+
+
+def _positions(indices: pa.Array | np.ndarray) -> np.ndarray:
+    positions = np.asarray(indices)
+    return positions.astype(np.int32) if len(positions) < 2**31 else positions.astype(np.int64)
+
+
+def _key(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The column as float64 sort keys, missing values NaN: numbers, booleans and dates as
+    themselves, text as the rank of the sorted distinct values."""
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        ranks = pc.rank(values, sort_keys="ascending", tiebreaker="dense")
+        values = pc.if_else(pc.is_null(values), pa.scalar(None, ranks.type), ranks)
+    elif pa.types.is_timestamp(kind):
+        values = values.cast(pa.int64())
+    elif pa.types.is_date(kind):
+        values = values.cast(pa.int32())
+    elif pa.types.is_boolean(kind):
+        values = values.cast(pa.int8())
+    key = values.cast(pa.float64())
+    if isinstance(key, pa.ChunkedArray):
+        key = key.combine_chunks()
+    return key.to_numpy(zero_copy_only=False)  # nulls as NaN
+
+
+def ascending_order(values: pa.ChunkedArray | pa.Array, by_id: np.ndarray) -> np.ndarray:
+    """Row positions sorted by ``values`` (missing last), ties by lower-cased id; ``by_id`` is
+    :func:`id_order` of the same rows."""
+    in_id_order = _key(values)[by_id]
+    # a stable sort keeps the id order within equal values; NaN (missing) sorts last
+    return by_id[np.argsort(in_id_order, kind="stable")]
+
+
+def descending_order(ascending: np.ndarray, values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The descending order from the ascending one: the blocks of equal values in reverse order,
+    each block in its id order, missing values still last."""
+    present = len(ascending) - pc.sum(pc.is_null(values, nan_is_null=True)).as_py()
+    sorted_values = values.take(pa.array(ascending[:present]))
+    if isinstance(sorted_values, pa.ChunkedArray):
+        sorted_values = sorted_values.combine_chunks()
+    if present == 0:
+        return ascending.copy()
+    changes = pc.not_equal(sorted_values[1:], sorted_values[:-1]).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate(([True], changes)))
+    lengths = np.diff(np.append(starts, present))
+    starts, lengths = starts[::-1], lengths[::-1]
+    # position i of the result takes the i-th element of the blocks laid out in reverse order
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    taken = np.arange(present) + shift
+    return np.concatenate((ascending[:present][taken], ascending[present:]))
+
+
+def orders_table(customers: pa.Table, columns: Iterable[str]) -> pa.Table:
+    """The ascending orders of ``columns`` and :data:`ID_ORDER` of ``customers`` (rows in
+    customer-id order), one int column each."""
+    by_id = id_order(customers["customer_id"])
+    orders = {ID_ORDER: by_id}
+    for column in columns:
+        if column in customers.column_names:
+            orders[column] = ascending_order(customers[column], by_id)
+    return pa.table(orders)
+
+
+def orders_bytes(orders: pa.Table) -> bytes:
+    """``orders`` as Parquet bytes (how the snapshot stores them)."""
+    sink = io.BytesIO()
+    pq.write_table(orders, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def orders_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+    """The orders :func:`orders_bytes` stored, by column name."""
+    table = pq.read_table(io.BytesIO(data))
+    return {name: table[name].to_numpy() for name in table.column_names}

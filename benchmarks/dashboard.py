@@ -186,7 +186,20 @@ def main() -> None:
                 startup = time.perf_counter() - started
                 info = client.get("/api/v1/snapshots").json()[-1]
                 print(f"server ready in {startup:.1f} s: {info}", file=sys.stderr)
-                client.get("/")  # first request: charts already built at start-up
+                # the first requests after start-up: the charts and sort orders are read from
+                # the snapshot, the descending orders and e-mails are still being derived
+                first = {}
+                for url in (
+                    "/",
+                    "/customers?sort=predicted_clv&order=desc",
+                    "/customers?sort=rfm_group&order=asc&page=7",
+                    "/customers?q=c12",
+                ):
+                    begun = time.perf_counter()
+                    if client.get(url).status_code != 200:
+                        raise RuntimeError(f"{url}: not 200")
+                    first[url] = (time.perf_counter() - begun) * 1000
+                print(f"first requests (ms): {first}", file=sys.stderr)
                 rng = random.Random(1)
                 ids = [
                     row["customer_id"]
@@ -241,10 +254,14 @@ def main() -> None:
             if analyze_seconds
             else ""
         )
-        + f"; `valuecast serve` ready in {startup:.1f} s (the latest snapshot's charts and "
-        "segment counts are computed at start-up). The client runs on the same 2 cores as the "
-        f"server. Load average when the run ended: {load_average:.1f} (other work on the machine "
-        "slows every number).",
+        + f"; `valuecast serve` ready in {startup:.1f} s (it reads the charts, segment counts "
+        "and sort orders stored with the snapshot by `analyze`). The client runs on the same 2 "
+        f"cores as the server. Load average when the run ended: {load_average:.1f} (other work "
+        "on the machine slows every number).",
+        "",
+        "The first requests once the server answers, one at a time (milliseconds): "
+        + ", ".join(f"`{url}` {ms:.0f}" for url, ms in first.items())
+        + ".",
         "",
         "One request at a time (milliseconds, client-side, HTTP on loopback):",
         "",

@@ -38,22 +38,30 @@ def _positions(indices: pa.Array | np.ndarray) -> np.ndarray:
 
 
 def _key(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """The column as float64 sort keys, missing values NaN: numbers, booleans and dates as
-    themselves, text as the rank of the sorted distinct values."""
+    """The column as sort keys with missing values last: float64 (missing NaN) for fractional
+    numbers; for text (the rank of the sorted distinct values), dates, booleans and integers,
+    whole numbers from 0 with missing the largest, 16-bit when they fit (numpy sorts those
+    stably by radix, 10x faster than a merge sort of floats)."""
     kind = values.type
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        key = values.cast(pa.float64())
+        key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+        return key.to_numpy(zero_copy_only=False)  # nulls as NaN
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        ranks = pc.rank(values, sort_keys="ascending", tiebreaker="dense")
-        values = pc.if_else(pc.is_null(values), pa.scalar(None, ranks.type), ranks)
+        # dense ranks from 1; the missing values share the last one
+        values = pc.rank(values, sort_keys="ascending", tiebreaker="dense")
     elif pa.types.is_timestamp(kind):
         values = values.cast(pa.int64())
     elif pa.types.is_date(kind):
         values = values.cast(pa.int32())
     elif pa.types.is_boolean(kind):
         values = values.cast(pa.int8())
-    key = values.cast(pa.float64())
-    if isinstance(key, pa.ChunkedArray):
-        key = key.combine_chunks()
-    return key.to_numpy(zero_copy_only=False)  # nulls as NaN
+    present = pc.min_max(values)
+    low, high = present["min"].as_py() or 0, present["max"].as_py() or 0
+    whole = values.cast(pa.int64()).fill_null(high + 1)
+    whole = whole.combine_chunks() if isinstance(whole, pa.ChunkedArray) else whole
+    key = whole.to_numpy() - low
+    return key.astype(np.uint16) if high + 1 - low < 2**16 else key
 
 
 def ascending_order(values: pa.ChunkedArray | pa.Array, by_id: np.ndarray) -> np.ndarray:

@@ -173,6 +173,7 @@ class Dashboard:
         self._cache_lock = threading.Lock()
         self._snapshots: list[Any] = []
         self.jobs = Jobs()
+        self._warming: threading.Thread | None = None
         # the last spend file uploaded, kept in the workspace so a restart keeps using it
         self.spend, self.spend_name = stored_spend(self.workspace)
         self.reload_snapshots()
@@ -245,15 +246,30 @@ class Dashboard:
         with self.reader() as reader:
             return email_table(reader)
 
-    def warm(self) -> None:
-        """Build the latest snapshot's view now (start-up and after a refresh)."""
+    def warm(self, *, wait: bool = True) -> threading.Thread | None:
+        """Build the latest snapshot's view now (start-up and after a refresh), then the
+        descending sort orders and the e-mails of the search: in a background thread unless
+        ``wait`` (at 1M customers 0.3 s and 0.8 s of CPU that a request needing them does
+        itself if it comes first)."""
         from valuecast.web.queries import LIST_COLUMNS
 
         info = self.snapshot()
-        if info is not None:
-            self.view(info).index.warm(LIST_COLUMNS)
+        if info is None:
+            return None
+        index = self.view(info).index
+        if wait:
+            index.warm(LIST_COLUMNS)
+            return None
+        thread = threading.Thread(
+            target=index.warm, args=(LIST_COLUMNS,), name="valuecast-warm", daemon=True
+        )
+        thread.start()
+        self._warming = thread
+        return thread
 
     def close(self) -> None:
+        if self._warming is not None:  # it reads on a pooled cursor: let it finish first
+            self._warming.join()
         while not self._pool.empty():
             with contextlib.suppress(Exception):
                 self._pool.get_nowait().close()

@@ -131,11 +131,12 @@ class CustomerIndex:
         return permutation
 
     def warm(self, columns: tuple[str, ...]) -> None:
-        """Compute the sort orders of ``columns``, both directions, and read the e-mails."""
+        """Read the e-mails (a search waits for them) and compute the sort orders of
+        ``columns``, both directions."""
+        self.emails()
         for column in columns:
             for descending in (False, True):
                 self.order(column, descending)
-        self.emails()
 
     def emails(self) -> tuple[_Keys, np.ndarray]:
         """(lower-cased e-mails sorted, the row of each) of :func:`email_table`, read once."""

@@ -318,6 +318,12 @@ class SnapshotView:
             index=index,
         )
 
+    def warm(self, columns: tuple[str, ...]) -> None:
+        """Everything a request would otherwise compute on first use: the e-mails of the
+        search, the sort orders of ``columns`` and the product tables by customer."""
+        self.index.warm(columns)
+        _ = self.by_customer
+
     @property
     def by_customer(self) -> dict[str, pd.DataFrame]:
         """The product tables with a row per customer, indexed by customer id (built once)."""

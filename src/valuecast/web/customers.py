@@ -31,7 +31,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecast.store.sort_orders import ID_ORDER, ascending_order, descending_order, id_order
+from valuecast.store.sort_orders import (
+    ID_ORDER,
+    StoredOrders,
+    ascending_order,
+    descending_order,
+    id_order,
+)
 
 MAX_SEARCH = 200
 # permutations kept beyond the stored ones: the shown columns descending and a few more
@@ -85,15 +91,14 @@ class CustomerIndex:
         self,
         table: pa.Table,
         emails: Callable[[], pd.DataFrame],
-        stored: dict[str, np.ndarray] | None = None,
+        stored: StoredOrders | None = None,
     ) -> None:
         self.table = _as_shown(table)
-        stored = dict(stored or {})
-        if any(len(order) != len(table) for order in stored.values()):
-            stored = {}  # not this table's orders: sorted on first use instead
-        self._stored = stored
-        self._id_order = stored.pop(ID_ORDER, None)
-        if self._id_order is None:
+        # orders of another number of rows are not this table's: sorted on first use instead
+        self._stored = stored if stored is not None and stored.rows == len(table) else {}
+        if ID_ORDER in self._stored:
+            self._id_order = self._stored[ID_ORDER]
+        else:
             self._id_order = id_order(self.table["customer_id"])
         self._ids = _Keys(_lower(self.table["customer_id"]).take(pa.array(self._id_order)))
         self._read_emails = emails
@@ -112,7 +117,7 @@ class CustomerIndex:
 
     def order(self, column: str, descending: bool) -> np.ndarray:
         """Row positions sorted by ``column`` (missing last), then lower-cased customer id."""
-        if not descending and column in self._stored:
+        if not descending and column != ID_ORDER and column in self._stored:
             return self._stored[column]
         with self._lock:
             found = self._orders.get((column, descending))

@@ -230,8 +230,7 @@ class Dashboard:
             with self._cache_lock:
                 if key in self._views:
                     return self._views[key]
-            with self.reader() as reader:
-                built = SnapshotView.build(reader, info, emails=self._emails)
+            built = SnapshotView.build(self.reader, info)
             with self._cache_lock:
                 self._views[key] = built
                 while len(self._views) > VIEW_CACHE:
@@ -239,19 +238,12 @@ class Dashboard:
                 self._view_locks.pop(key, None)
             return built
 
-    def _emails(self):
-        """The e-mail table of the customers search, read on a pooled cursor."""
-        from valuecast.web.customers import email_table
-
-        with self.reader() as reader:
-            return email_table(reader)
-
     def warm(self, *, wait: bool = True) -> threading.Thread | None:
         """Build the latest snapshot's view now (start-up and after a refresh), then what its
-        requests would compute on first use (:meth:`~valuecast.web.views.SnapshotView.warm`: the search's e-mails,
-        the descending sort orders, the product tables by customer): in a background thread
-        unless ``wait`` (at 1M customers about 1.4 s of CPU that a request needing one of them
-        does itself if it comes first)."""
+        requests would compute on first use (:meth:`~valuecast.web.views.SnapshotView.warm`:
+        the search's e-mails, the descending sort orders, the growth tables): in a background
+        thread unless ``wait`` (at 1M customers about 1.5 s of CPU that a request needing one
+        of them does itself if it comes first)."""
         from valuecast.web.queries import LIST_COLUMNS
 
         info = self.snapshot()

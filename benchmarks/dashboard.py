@@ -60,6 +60,12 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (independent of the machine's load)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(client, url: str, n: int) -> dict:
     times = []
     for _ in range(n):
@@ -184,9 +190,26 @@ def main() -> None:
                     except httpx.TransportError:
                         time.sleep(0.2)
                 startup = time.perf_counter() - started
+                startup_cpu = cpu_seconds(server.pid)
                 info = client.get("/api/v1/snapshots").json()[-1]
-                print(f"server ready in {startup:.1f} s: {info}", file=sys.stderr)
-                client.get("/")  # first request: charts already built at start-up
+                print(
+                    f"server ready in {startup:.1f} s ({startup_cpu:.1f} s of CPU): {info}",
+                    file=sys.stderr,
+                )
+                # the first requests after start-up: the charts and sort orders are read from
+                # the snapshot, the descending orders and e-mails are still being derived
+                first = {}
+                for url in (
+                    "/",
+                    "/customers?sort=predicted_clv&order=desc",
+                    "/customers?sort=rfm_group&order=asc&page=7",
+                    "/customers?q=c12",
+                ):
+                    begun = time.perf_counter()
+                    if client.get(url).status_code != 200:
+                        raise RuntimeError(f"{url}: not 200")
+                    first[url] = (time.perf_counter() - begun) * 1000
+                print(f"first requests (ms): {first}", file=sys.stderr)
                 rng = random.Random(1)
                 ids = [
                     row["customer_id"]
@@ -241,10 +264,15 @@ def main() -> None:
             if analyze_seconds
             else ""
         )
-        + f"; `valuecast serve` ready in {startup:.1f} s (the latest snapshot's charts and "
-        "segment counts are computed at start-up). The client runs on the same 2 cores as the "
-        f"server. Load average when the run ended: {load_average:.1f} (other work on the machine "
-        "slows every number).",
+        + f"; `valuecast serve` ready in {startup:.1f} s, {startup_cpu:.1f} s of the server's "
+        "CPU (it reads the charts, segment counts and sort orders stored with the snapshot by "
+        "`analyze`). The client runs on the same 2 "
+        f"cores as the server. Load average when the run ended: {load_average:.1f} (other work "
+        "on the machine slows every number).",
+        "",
+        "The first requests once the server answers, one at a time (milliseconds): "
+        + ", ".join(f"`{url}` {ms:.0f}" for url, ms in first.items())
+        + ".",
         "",
         "One request at a time (milliseconds, client-side, HTTP on loopback):",
         "",

@@ -51,6 +51,17 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     assert len(customers) == snapshots[-1].n_customers
 
 
+def test_analyze_and_refresh_store_the_dashboards_pages_with_each_snapshot(refreshed):
+    """`valuecast serve` reads the charts and sort orders instead of computing them."""
+    from valuecast.store.snapshots import SORT_ORDERS, load_pages
+    from valuecast.web.views import VIEW
+
+    _, workspace, _ = refreshed
+    with Workspace(workspace, read_only=True) as ws:
+        stored = [set(load_pages(ws, s.snapshot_id)) for s in list_snapshots(ws)]
+    assert stored == [{VIEW, SORT_ORDERS}, {VIEW, SORT_ORDERS}]
+
+
 def test_history_lists_each_snapshot(refreshed, tmp_path):
     _, workspace, _ = refreshed
     out = tmp_path / "history.csv"

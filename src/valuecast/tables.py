@@ -48,6 +48,23 @@ DATE_COLUMNS: tuple[str, ...] = tuple(
     name for name, kind in CUSTOMER_COLUMN_KINDS.items() if kind == "date"
 )
 
+PAGE_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "historic_number_of_orders",
+    "historic_clv",
+    "predicted_clv",
+    "predicted_clv_p10",
+    "predicted_clv_p90",
+    "probability_alive",
+    "expected_date_of_next_order",
+    "last_order_date",
+    "rfm_group",
+    "predicted_spend_tier",
+    "acquisition_channel",
+)
+"""The columns the dashboard's customers page shows, in order; each snapshot stores their sort
+orders (:mod:`valuecast.store.sort_orders`)."""
+
 GROUPS: tuple[str, ...] = (
     "Champions",
     "Loyal",

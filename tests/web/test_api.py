@@ -349,11 +349,61 @@ def test_start_up_computes_the_sort_orders_of_every_shown_column(workspace_copy)
     try:
         dashboard.warm()
         index = dashboard.view(dashboard.snapshot()).index
-        kept = set(index._orders)
+        # the snapshot stores the ascending orders; start-up derives the descending ones
+        kept = set(index._orders) | {(column, False) for column in index._stored}
         assert {(c, d) for c in LIST_COLUMNS for d in (True, False)} <= kept
-        # a kept order is the one computed on demand
-        fresh = type(index)(index.frame, pd.DataFrame({"customer_id": [], "email": []}))
-        for column in ("predicted_clv", "rfm_group", "last_order_date"):
-            assert np.array_equal(index.order(column, True), fresh.order(column, True))
+        # a kept order is the one computed on demand (a snapshot that stores none)
+        fresh = type(index)(index.table, lambda: pd.DataFrame({"customer_id": [], "email": []}))
+        assert not fresh._stored
+        for column in ("predicted_clv", "rfm_group", "last_order_date", "customer_id"):
+            for descending in (True, False):
+                assert np.array_equal(
+                    index.order(column, descending), fresh.order(column, descending)
+                )
     finally:
         dashboard.close()
+
+
+def test_stored_pages_serve_what_the_server_would_compute(workspace_copy, monkeypatch):
+    """Charts, segment counts and sort orders stored with a snapshot give the answers the server
+    computes for a snapshot stored without them (an older workspace), and are not recomputed."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app, views
+
+    urls = [
+        f"/api/v1/{path}{sep}snapshot={snapshot}"
+        for snapshot in (1, 2)
+        for path, sep in (
+            ("overview", "?"), ("charts/overview", "?"), ("charts/cohorts", "?"),
+            ("charts/channels", "?"), ("charts/model", "?"), ("charts/products", "?"),
+            ("segments", "?"), ("customers?sort=rfm_group&order=desc&page=2&", ""),
+            ("customers?sort=last_order_date&order=asc&per_page=500&", ""),
+            ("customers?sort=probability_alive&order=desc&q=a&", ""),
+            ("customers?sort=frequency&order=asc&page=3&", ""),
+        )
+    ]  # fmt: skip
+
+    def answers() -> list:
+        app = create_app(workspace_copy, warm=False)
+        try:
+            client = TestClient(app, base_url="http://127.0.0.1")
+            replies = [client.get(url) for url in urls]
+            assert all(reply.status_code == 200 for reply in replies)
+            return [reply.json() for reply in replies]
+        finally:
+            app.state.dashboard.close()
+
+    with Workspace(workspace_copy) as ws:
+        ws.con.con.execute("ALTER TABLE snapshot_pages RENAME TO kept_pages")
+    computed = answers()  # a workspace from before the pages were stored
+    with Workspace(workspace_copy) as ws:
+        ws.con.con.execute("ALTER TABLE kept_pages RENAME TO snapshot_pages")
+        for info in list_snapshots(ws):
+            views.store_view(ws, info.snapshot_id)
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the stored charts were computed again")
+
+    monkeypatch.setattr(views, "view_parts", not_again)
+    assert answers() == computed

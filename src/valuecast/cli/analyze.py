@@ -173,6 +173,7 @@ def run_analysis(
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.snapshots import refresh
     from valuecast.store.snapshots import save_snapshot
+    from valuecast.web.views import store_view
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)
@@ -208,6 +209,8 @@ def run_analysis(
                 analysis, tables = analyze_with_growth(ws, options, show, spend=spend_frame)
                 show("storing the snapshot")
                 snapshot = save_snapshot(ws, analysis, tables, report, options)
+            show("storing the dashboard's charts")
+            store_view(ws, snapshot.snapshot_id)  # so `valuecast serve` starts without them
         analysis.summary["snapshot_id"] = snapshot.snapshot_id
         show("writing results and the report")
         paths = _write_results(analysis, tables, report, out)

@@ -7,6 +7,11 @@ tables of the workspace DuckDB file::
     snapshots           snapshot_id, created_at, as_of, summary (JSON), ingest_report (JSON)
     snapshot_customers  snapshot_id + the customers table (valuecast.tables.CUSTOMER_COLUMNS)
     snapshot_tables     snapshot_id, name (e.g. "cohorts.csv"), data (the table as Parquet bytes)
+    snapshot_pages      snapshot_id, name, data: what the dashboard shows of the snapshot,
+                        computed once: the sort orders of the customers page's columns
+                        (``sort_orders.parquet``, :mod:`valuecast.store.sort_orders`) and the
+                        pages' charts and segment counts (``view.json``, written by the
+                        dashboard's :func:`valuecast.web.views.store_view`)
 
 A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
 snapshot (a corrected export, other options), a later as-of date adds one.  Saving is one
@@ -31,13 +36,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
-from valuecast.tables import DATE_COLUMNS
+from valuecast.store.sort_orders import orders_bytes, orders_table
+from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
     "SnapshotError",
     "SnapshotInfo",
     "customer_history",
     "customers_arrow",
+    "customers_arrow_table",
     "customers_table",
     "frame_from_parquet",
     "high_value_movers",
@@ -46,11 +53,13 @@ __all__ = [
     "list_snapshots",
     "load_customers",
     "load_ingest_report",
+    "load_pages",
     "load_summary",
     "load_tables",
     "parquet_bytes",
     "resolve_snapshot",
     "reusable_snapshot",
+    "save_pages",
     "save_snapshot",
     "stored_summaries",
 ]
@@ -147,9 +156,10 @@ def _ensure_tables(workspace, customers: pa.Table) -> None:
         "CREATE TABLE IF NOT EXISTS snapshots (snapshot_id BIGINT, created_at TIMESTAMP, "
         "as_of DATE, summary VARCHAR, ingest_report VARCHAR, options VARCHAR, ingest_id BIGINT)"
     )
-    raw.execute(
-        "CREATE TABLE IF NOT EXISTS snapshot_tables (snapshot_id BIGINT, name VARCHAR, data BLOB)"
-    )
+    for table in ("snapshot_tables", "snapshot_pages"):
+        raw.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (snapshot_id BIGINT, name VARCHAR, data BLOB)"
+        )
     raw.register("_snapshot_new", customers)
     try:
         raw.execute(
@@ -205,7 +215,7 @@ def save_snapshot(
             "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
         ).fetchone()[0]
         for old in replaced:
-            for table in ("snapshots", "snapshot_customers", "snapshot_tables"):
+            for table in ("snapshots", "snapshot_customers", "snapshot_tables", "snapshot_pages"):
                 raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
         raw.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, (SELECT max(ingest_id) FROM ingests))",
@@ -231,7 +241,48 @@ def save_snapshot(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
                 [snapshot_id, name, parquet_bytes(frame)],
             )
+        save_pages(workspace, snapshot_id, {SORT_ORDERS: _sort_orders(customers)})
     return _info(snapshot_id, created_at, as_of, summary)
+
+
+SORT_ORDERS = "sort_orders.parquet"
+
+
+def _sort_orders(customers: pa.Table) -> bytes:
+    """The stored sort orders of the customers page's columns, rows in customer-id order."""
+    shown = customers.select([c for c in PAGE_COLUMNS if c in customers.column_names])
+    by_id = shown.take(pc.sort_indices(shown["customer_id"]))
+    return orders_bytes(orders_table(by_id, PAGE_COLUMNS))
+
+
+def save_pages(workspace, snapshot_id: int, pages: dict[str, bytes]) -> None:
+    """Store (or replace) what the dashboard shows of snapshot ``snapshot_id``, by name."""
+    raw = _raw(workspace)
+    with workspace.transaction():
+        raw.execute(
+            "CREATE TABLE IF NOT EXISTS snapshot_pages "
+            "(snapshot_id BIGINT, name VARCHAR, data BLOB)"
+        )
+        for name, data in pages.items():
+            raw.execute(
+                "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND name = ?", [snapshot_id, name]
+            )
+            raw.execute("INSERT INTO snapshot_pages VALUES (?, ?, ?)", [snapshot_id, name, data])
+
+
+def load_pages(workspace, snapshot_id: int) -> dict[str, bytes]:
+    """What :func:`save_pages` stored for the snapshot; empty for a snapshot (or a workspace)
+    made before the dashboard's pages were stored."""
+    if not _rows(
+        workspace,
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_name = 'snapshot_pages'",
+    ):
+        return {}
+    rows = _rows(
+        workspace, "SELECT name, data FROM snapshot_pages WHERE snapshot_id = ?", [snapshot_id]
+    )
+    return {name: bytes(data) for name, data in rows}
 
 
 def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) -> SnapshotInfo:
@@ -321,15 +372,23 @@ def customers_table(workspace, snapshot_id: int):
     return table.filter(table.snapshot_id == int(snapshot_id)).drop("snapshot_id")
 
 
+def customers_arrow_table(workspace, snapshot_id: int) -> pa.Table:
+    """A snapshot's customers table as Arrow, in customer-id order."""
+    _one(workspace, "snapshot_id", snapshot_id)
+    return (
+        _raw(workspace)
+        .sql(
+            "SELECT * EXCLUDE (snapshot_id) FROM snapshot_customers WHERE snapshot_id = ? "
+            "ORDER BY customer_id",
+            params=[snapshot_id],
+        )
+        .to_arrow_table()
+    )
+
+
 def load_customers(workspace, snapshot_id: int) -> pd.DataFrame:
     """A snapshot's customers table, in customer-id order."""
-    _one(workspace, "snapshot_id", snapshot_id)
-    return _frame(
-        workspace,
-        "SELECT * EXCLUDE (snapshot_id) FROM snapshot_customers WHERE snapshot_id = ? "
-        "ORDER BY customer_id",
-        [snapshot_id],
-    )
+    return customers_arrow_table(workspace, snapshot_id).to_pandas()
 
 
 def load_tables(workspace, snapshot_id: int) -> dict[str, pd.DataFrame]:

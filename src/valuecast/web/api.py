@@ -300,11 +300,10 @@ def customers(
     dashboard = dashboard_of(request)
     info = snapshot_or_404(dashboard, snapshot)
     index = dashboard.view(info).index
-    with dashboard.reader() as reader:
-        result = customer_page(
-            reader, index, query=q, sort=sort.value, descending=order == "desc", page=page,
-            per_page=per_page,
-        )  # fmt: skip
+    result = customer_page(
+        dashboard.reader, index, query=q, sort=sort.value, descending=order == "desc",
+        page=page, per_page=per_page,
+    )  # fmt: skip
     return reply(
         {
             "snapshot_id": info.snapshot_id,

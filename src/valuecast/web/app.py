@@ -39,8 +39,8 @@ def create_app(
 
     The workspace is opened for writing now and closed when the application shuts down.
     ``token`` (``VALUECAST_TOKEN``) makes every request need it; ``host`` is the address served
-    (on loopback without a token only loopback host names are answered).  ``warm`` builds the
-    latest snapshot's charts at start-up instead of on the first request.
+    (on loopback without a token only loopback host names are answered).  ``warm`` reads the
+    latest snapshot's charts and sort orders at start-up instead of on the first request.
     """
     from valuecast.web import api, pages
     from valuecast.web.state import Dashboard
@@ -56,7 +56,7 @@ def create_app(
         if warm:
             from starlette.concurrency import run_in_threadpool
 
-            await run_in_threadpool(dashboard.warm)
+            await run_in_threadpool(lambda: dashboard.warm(wait=False))
         try:
             yield
         finally:

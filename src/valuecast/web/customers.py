@@ -2,93 +2,133 @@
 
 Measured on a 1M-customer workspace, ``ORDER BY <column>, customer_id LIMIT/OFFSET`` in DuckDB
 cost 70-1,100 ms a page (a top-N sort of every customer, string tie-breaks) and a search that
-scans the orders' e-mails 350 ms.  The snapshot's customers table is read once anyway for the
-charts (:class:`~valuecast.web.views.SnapshotView`), so it is kept, and:
+scans the orders' e-mails 350 ms.  So the snapshot's customers table is read once, as Arrow
+(a page takes its rows from it), and:
 
-* a sort order is a permutation of the rows (``numpy.lexsort`` on the column, missing values
-  last, then the customer id); one takes 0.1-0.3 s at 1M customers, so the server computes both
-  ways of every column the page shows when it builds the latest snapshot's view, at start-up and
-  after an upload (:meth:`CustomerIndex.warm`, 4 bytes a customer each): the first click on a
-  column header is a slice like any other page; other columns (the API sorts by any) are
-  computed on first use;
-* the customer ids are kept lower-cased and sorted, so an id prefix is two binary searches;
+* a sort order is a permutation of the rows (:mod:`valuecast.store.sort_orders`: by the column,
+  missing values last, then the lower-cased customer id).  One sort takes 0.1-0.3 s at 1M
+  customers, so the snapshot stores the ascending orders of the columns the page shows when it
+  is made; a descending order is derived from the ascending one in one pass, and other columns
+  (the API sorts by any) are sorted on first use.  A snapshot stored before the orders were
+  kept has every order computed on first use;
+* the lower-cased customer ids are kept in sorted order, so an id prefix is two binary searches;
 * e-mail addresses that differ from the customer id (from the customers export and the orders)
-  are kept the same way, read once per snapshot.
+  are kept the same way, read on the first search (:meth:`CustomerIndex.warm` reads them ahead).
 
 A page is then a slice of the permutation.  Nothing a user types reaches SQL or a path.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from valuecast.store.sort_orders import (
+    ID_ORDER,
+    StoredOrders,
+    ascending_order,
+    descending_order,
+    id_order,
+)
 
 MAX_SEARCH = 200
-# permutations kept: the shown columns both ways (see warm()) and a few more
+# permutations kept beyond the stored ones: the shown columns descending and a few more
 KEEP_ORDERS = 32
 
 
-def _prefix_range(sorted_keys: np.ndarray, prefix: str) -> tuple[int, int]:
-    low = int(np.searchsorted(sorted_keys, prefix, side="left"))
-    high = int(np.searchsorted(sorted_keys, prefix + "\U0010ffff", side="left"))
+class _Keys:
+    """Sorted Arrow strings as a sequence of Python strings, for :mod:`bisect`."""
+
+    def __init__(self, keys: pa.Array) -> None:
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, position: int) -> str:
+        return self._keys[position].as_py()
+
+
+def _prefix_range(sorted_keys: _Keys, prefix: str) -> tuple[int, int]:
+    low = bisect.bisect_left(sorted_keys, prefix)
+    high = bisect.bisect_left(sorted_keys, prefix + "\U0010ffff", lo=low)
     return low, high
 
 
-class CustomerIndex:
-    """The customers of one snapshot, ready to page (see the module docstring)."""
+def _lower(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    lowered = pc.utf8_lower(values)
+    return lowered.combine_chunks() if isinstance(lowered, pa.ChunkedArray) else lowered
 
-    def __init__(self, customers: pd.DataFrame, emails: pd.DataFrame) -> None:
-        self.frame = customers.reset_index(drop=True)
-        ids = self.frame["customer_id"].astype(str).str.lower().to_numpy(dtype=object)
-        self._id_order = np.argsort(ids, kind="stable")
-        self._ids = ids[self._id_order].astype(str)
-        # each row's rank by customer id: the tie-break of every order
-        self._id_rank = np.empty(len(ids), dtype=np.int64)
-        self._id_rank[self._id_order] = np.arange(len(ids))
-        position = pd.Series(np.arange(len(ids)), index=self.frame["customer_id"].astype(str))
-        position = position[~position.index.duplicated()]
-        emails = emails[emails["customer_id"].astype(str).isin(position.index)]
-        keys = emails["email"].astype(str).str.lower().to_numpy(dtype=object)
-        rows = position.loc[emails["customer_id"].astype(str)].to_numpy(dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        self._emails, self._email_rows = keys[order].astype(str), rows[order]
+
+def _as_shown(table: pa.Table) -> pa.Table:
+    """Integer columns with missing values as float64: what pandas makes of the whole column,
+    so a page's rows have the types they would have in the whole table."""
+    for position, field in enumerate(table.schema):
+        if pa.types.is_integer(field.type) and table.column(position).null_count:
+            table = table.set_column(
+                position, field.name, table.column(position).cast(pa.float64())
+            )
+    return table
+
+
+class CustomerIndex:
+    """The customers of one snapshot, ready to page (see the module docstring).
+
+    ``table`` is the snapshot's customers table in customer-id order, ``emails`` gives the
+    ``customer_id, email`` pairs of :func:`email_table` (called once, on the first search) and
+    ``stored`` the ascending sort orders the snapshot stored (none for an older snapshot).
+    """
+
+    def __init__(
+        self,
+        table: pa.Table,
+        emails: Callable[[], pd.DataFrame],
+        stored: StoredOrders | None = None,
+    ) -> None:
+        self.table = _as_shown(table)
+        # orders of another number of rows are not this table's: sorted on first use instead
+        self._stored = stored if stored is not None and stored.rows == len(table) else {}
+        if ID_ORDER in self._stored:
+            self._id_order = self._stored[ID_ORDER]
+        else:
+            self._id_order = id_order(self.table["customer_id"])
+        self._ids = _Keys(_lower(self.table["customer_id"]).take(pa.array(self._id_order)))
+        self._read_emails = emails
+        self._emails: tuple[_Keys, np.ndarray] | None = None
         self._orders: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._emails_lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.table)
 
-    def _key(self, column: str, descending: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(missing flag, sort key) for ``column``: numbers, dates, booleans or text ranks."""
-        values = self.frame[column]
-        missing = values.isna().to_numpy(dtype=bool)
-        if pd.api.types.is_bool_dtype(values) or str(values.dtype) == "boolean":
-            key = values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
-        elif pd.api.types.is_numeric_dtype(values):
-            key = values.to_numpy(dtype=float, na_value=np.nan)
-        elif pd.api.types.is_datetime64_any_dtype(values):
-            key = values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
-        else:  # text, and calendar dates held as objects: rank of the sorted distinct values
-            codes, _ = pd.factorize(values, sort=True, use_na_sentinel=True)
-            key = codes.astype(float)
-        key = np.where(missing, 0.0, key)
-        return missing, (-key if descending else key)
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The whole customers table as pandas (customer-id order), made on each call."""
+        return self.table.to_pandas()
 
     def order(self, column: str, descending: bool) -> np.ndarray:
-        """Row positions sorted by ``column`` (missing last), then customer id."""
+        """Row positions sorted by ``column`` (missing last), then lower-cased customer id."""
+        if not descending and column != ID_ORDER and column in self._stored:
+            return self._stored[column]
         with self._lock:
             found = self._orders.get((column, descending))
             if found is not None:
                 self._orders.move_to_end((column, descending))
                 return found
-        missing, key = self._key(column, descending)
-        permutation = np.lexsort((self._id_rank, key, missing))
-        if len(permutation) < 2**31:
-            permutation = permutation.astype(np.int32)
+        values = self.table[column]
+        if descending:
+            permutation = descending_order(self.order(column, False), values)
+        else:
+            permutation = ascending_order(values, self._id_order)
         with self._lock:
             self._orders[(column, descending)] = permutation
             while len(self._orders) > KEEP_ORDERS:
@@ -96,21 +136,41 @@ class CustomerIndex:
         return permutation
 
     def warm(self, columns: tuple[str, ...]) -> None:
-        """Compute the sort orders of ``columns``, both directions."""
+        """Read the e-mails (a search waits for them) and compute the sort orders of
+        ``columns``, both directions."""
+        self.emails()
         for column in columns:
-            for descending in (True, False):
+            for descending in (False, True):
                 self.order(column, descending)
+
+    def emails(self) -> tuple[_Keys, np.ndarray]:
+        """(lower-cased e-mails sorted, the row of each) of :func:`email_table`, read once."""
+        with self._emails_lock:
+            if self._emails is None:
+                self._emails = self._email_index(self._read_emails())
+            return self._emails
+
+    def _email_index(self, emails: pd.DataFrame) -> tuple[_Keys, np.ndarray]:
+        ids = self.table["customer_id"]
+        owners = pa.array(emails["customer_id"].astype(str).tolist(), type=pa.string())
+        rows = pc.index_in(owners, value_set=ids)
+        known = pc.is_valid(rows)
+        keys = _lower(pa.array(emails["email"].astype(str).tolist(), type=pa.string()))
+        keys, rows = keys.filter(known), rows.filter(known)
+        order = pc.sort_indices(keys)
+        return _Keys(keys.take(order)), np.asarray(rows.take(order), dtype=np.int64)
 
     def search(self, query: str) -> np.ndarray | None:
         """Row positions whose customer id or e-mail starts with ``query`` (any case); None
         for an empty query (everyone)."""
-        text = (query or "").strip().lower()[:MAX_SEARCH]
+        text = pc.utf8_lower(pa.scalar((query or "").strip())).as_py()[:MAX_SEARCH]
         if not text:
             return None
         low, high = _prefix_range(self._ids, text)
         by_id = self._id_order[low:high]
-        low, high = _prefix_range(self._emails, text)
-        return np.union1d(by_id, self._email_rows[low:high])
+        keys, rows = self.emails()
+        low, high = _prefix_range(keys, text)
+        return np.union1d(by_id, rows[low:high])
 
     def page(
         self, columns: tuple[str, ...], *, query: str, sort: str, descending: bool,
@@ -120,12 +180,13 @@ class CustomerIndex:
         permutation = self.order(sort, descending)
         matches = self.search(query)
         if matches is not None:
-            keep = np.zeros(len(self.frame), dtype=bool)
+            keep = np.zeros(len(self.table), dtype=bool)
             keep[matches] = True
             permutation = permutation[keep[permutation]]
         start = (page - 1) * per_page
         rows = permutation[start : start + per_page]
-        return len(permutation), self.frame.iloc[rows][list(columns)].reset_index(drop=True)
+        shown = self.table.select(list(columns)).take(pa.array(rows, type=pa.int64()))
+        return len(permutation), shown.to_pandas()
 
 
 def email_table(reader) -> pd.DataFrame:

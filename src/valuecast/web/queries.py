@@ -11,24 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.tables import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS, PAGE_COLUMNS
 from valuecast.web.views import records
 
 # columns the customers table shows, in order (all sortable)
-LIST_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "historic_number_of_orders",
-    "historic_clv",
-    "predicted_clv",
-    "predicted_clv_p10",
-    "predicted_clv_p90",
-    "probability_alive",
-    "expected_date_of_next_order",
-    "last_order_date",
-    "rfm_group",
-    "predicted_spend_tier",
-    "acquisition_channel",
-)
+LIST_COLUMNS: tuple[str, ...] = PAGE_COLUMNS
 SORT_COLUMNS: tuple[str, ...] = CUSTOMER_COLUMNS
 
 
@@ -39,7 +26,7 @@ class CustomerPage:
 
 
 def customer_page(
-    reader,
+    reading,
     index,
     *,
     query: str | None,
@@ -51,7 +38,9 @@ def customer_page(
     """One page of a snapshot's customers with their e-mail, and how many match.
 
     ``index`` is the snapshot's :class:`~valuecast.web.customers.CustomerIndex`; the page's
-    contact e-mails are looked up by its ids, bound as a list parameter.
+    contact e-mails are looked up by its ids, bound as a list parameter, on a reader lent by
+    ``reading()`` once the page is known (a first search reads the e-mail table on a reader of
+    its own: holding one meanwhile could leave none for it).
     """
     from valuecast.web.customers import any_email
 
@@ -61,7 +50,10 @@ def customer_page(
         LIST_COLUMNS, query=query or "", sort=sort, descending=descending, page=page,
         per_page=per_page,
     )  # fmt: skip
-    emails = any_email(reader, frame["customer_id"].astype(str).tolist()) if len(frame) else {}
+    emails = {}
+    if len(frame):
+        with reading() as reader:
+            emails = any_email(reader, frame["customer_id"].astype(str).tolist())
     frame["email"] = frame["customer_id"].map(emails).astype("string")
     frame["email"] = _email(frame)
     return CustomerPage(total=int(total), rows=records(frame))

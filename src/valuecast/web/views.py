@@ -5,11 +5,19 @@ readings of :mod:`valuecast.outputs.report` (the same figure builders as ``repor
 named segments' counts and value (the rules of :mod:`valuecast.outputs.audiences`), and the
 product tables indexed by customer.  Nothing here re-runs the analysis: the dashboard shows what
 ``valuecast analyze`` / an upload's refresh stored.
+
+The charts, readings and segment counts read every customer (about 5 s at 1M customers), so
+they are computed when the snapshot is made (:func:`store_view`, called by ``analyze`` and the
+dashboard's uploads) and stored with it as ``view.json``; the server reads them at start-up.  A
+snapshot stored without them (an older workspace) has them computed when it is first shown.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +33,8 @@ from valuecast.outputs.report.charts import (
     plotly_figure,
     plural_text,
 )
+
+VIEW = "view.json"  # the name of the stored charts and segment counts among a snapshot's pages
 
 # which report sections each page shows (the report's section keys)
 PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -207,6 +217,86 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
 
 
 # ------------------------------------------------------------------------------------------------
+def view_parts(
+    summary: dict, customers: pd.DataFrame, tables: dict[str, pd.DataFrame], ingest_report
+) -> dict[str, Any]:
+    """The charts, readings and segment counts of a snapshot, as JSON-ready data."""
+    from valuecast.outputs.report.render import build_sections
+
+    items, built = build_sections(summary, customers, tables, ingest_report)
+    sections = {section.key: section for section in built}
+    sections["products"] = _products_section(tables, summary)
+    template = None
+    for section in sections.values():
+        for chart in section.charts:
+            if chart.figure is not None:
+                template = chart.figure.get("layout", {}).pop("template", template)
+    segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"))
+    return {
+        "items": items,
+        "sections": [asdict(section) for section in sections.values()],
+        "template": template,
+        "segments": segments,
+    }
+
+
+def _sections(parts: dict[str, Any]) -> dict[str, Section]:
+    out = {}
+    for stored in parts["sections"]:
+        section = Section(**stored)
+        section.charts = [Chart(**chart) for chart in stored["charts"]]
+        section.tables = [HtmlTable(**table) for table in stored["tables"]]
+        out[section.key] = section
+    return out
+
+
+def _view_bytes(parts: dict[str, Any]) -> bytes:
+    return json.dumps(parts, default=plain).encode("utf-8")
+
+
+def store_view(workspace, snapshot_id: int) -> None:
+    """Compute the pages' charts and segment counts of snapshot ``snapshot_id`` from what it
+    stores (as :meth:`SnapshotView.build` would) and store them with it."""
+    from valuecast.store import snapshots
+
+    summary = snapshots.load_summary(workspace, snapshot_id)
+    ingest_report = snapshots.load_ingest_report(workspace, snapshot_id) or None
+    tables = snapshots.load_tables(workspace, snapshot_id)
+    customers = snapshots.load_customers(workspace, snapshot_id)
+    parts = view_parts(summary, customers, tables, ingest_report)
+    snapshots.save_pages(workspace, snapshot_id, {VIEW: _view_bytes(parts)})
+
+
+def _read(reading: Callable[[], Any], read: Callable[..., Any], *args: Any) -> Any:
+    with reading() as reader:
+        return read(reader, *args)
+
+
+class _Tables(Mapping):
+    """A snapshot's growth tables by file name, read on first use (at 1M customers the
+    reminders table alone is a million rows: 0.3 s that start-up does not wait for)."""
+
+    def __init__(self, load: Callable[[], dict[str, pd.DataFrame]]) -> None:
+        self._load = load
+        self._tables: dict[str, pd.DataFrame] | None = None
+        self._lock = threading.Lock()
+
+    def _all(self) -> dict[str, pd.DataFrame]:
+        with self._lock:
+            if self._tables is None:
+                self._tables = self._load()
+            return self._tables
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 @dataclass
 class SnapshotView:
     """Everything the pages show about one snapshot that does not depend on the request."""
@@ -214,52 +304,70 @@ class SnapshotView:
     info: Any  # snapshots.SnapshotInfo
     summary: dict[str, Any]
     ingest_report: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]  # read on first use
     items: list[dict[str, Any]]
     sections: dict[str, Section]
     template: dict[str, Any] | None
     segments: list[dict[str, Any]]
     index: Any = None  # customers.CustomerIndex: the customers table, ready to page
-    by_customer: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _by_customer: dict[str, pd.DataFrame] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, reader, info) -> SnapshotView:
-        from valuecast.outputs.report.render import build_sections
+    def build(cls, reading: Callable[[], Any], info) -> SnapshotView:
+        """The view of snapshot ``info``: what the snapshot stores for the pages, else computed
+        now.  ``reading()`` lends a reader (a context manager, as :meth:`Dashboard.reader`);
+        the growth tables and the search's e-mails are read with one when first needed."""
         from valuecast.store import snapshots
+        from valuecast.store.sort_orders import orders_from_bytes
         from valuecast.web.customers import CustomerIndex, email_table
 
         sid = info.snapshot_id
-        summary = snapshots.load_summary(reader, sid)
-        ingest_report = snapshots.load_ingest_report(reader, sid) or None
-        tables = snapshots.load_tables(reader, sid)
-        customers = snapshots.load_customers(reader, sid)
-        items, built = build_sections(summary, customers, tables, ingest_report)
-        sections = {section.key: section for section in built}
-        sections["products"] = _products_section(tables, summary)
-        template = None
-        for section in sections.values():
-            for chart in section.charts:
-                if chart.figure is not None:
-                    template = chart.figure.get("layout", {}).pop("template", template)
-        segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"))
-        index = CustomerIndex(customers, email_table(reader))
-        by_customer = {}
-        for name in ("next_products.csv", "reminders.csv"):
-            frame = tables.get(name)
-            if frame is not None and "customer_id" in frame:
-                by_customer[name] = frame.set_index("customer_id").sort_index()
+        tables = _Tables(lambda: _read(reading, snapshots.load_tables, sid))
+        with reading() as reader:
+            summary = snapshots.load_summary(reader, sid)
+            ingest_report = snapshots.load_ingest_report(reader, sid) or None
+            table = snapshots.customers_arrow_table(reader, sid)
+            pages = snapshots.load_pages(reader, sid)
+        if VIEW in pages:
+            parts = json.loads(pages[VIEW])
+        else:
+            parts = view_parts(summary, table.to_pandas(), tables, ingest_report)
+        stored_orders = pages.get(snapshots.SORT_ORDERS)
+        index = CustomerIndex(
+            table,
+            lambda: _read(reading, email_table),
+            orders_from_bytes(stored_orders) if stored_orders else None,
+        )
         return cls(
             info=info,
             summary=summary,
             ingest_report=ingest_report or {},
             tables=tables,
-            items=items,
-            sections=sections,
-            template=template,
-            segments=segments,
+            items=parts["items"],
+            sections=_sections(parts),
+            template=parts["template"],
+            segments=parts["segments"],
             index=index,
-            by_customer=by_customer,
         )
+
+    def warm(self, columns: tuple[str, ...]) -> None:
+        """Everything a request would otherwise compute on first use: the e-mails of the
+        search, the sort orders of ``columns`` and the product tables by customer."""
+        self.index.warm(columns)
+        _ = self.by_customer  # reads the growth tables too
+
+    @property
+    def by_customer(self) -> dict[str, pd.DataFrame]:
+        """The product tables with a row per customer, indexed by customer id (built once)."""
+        with self._lock:
+            if self._by_customer is None:
+                self._by_customer = {
+                    name: frame.set_index("customer_id").sort_index()
+                    for name in ("next_products.csv", "reminders.csv")
+                    if (frame := self.tables.get(name)) is not None and "customer_id" in frame
+                }
+            return self._by_customer
 
     @property
     def customers(self) -> pd.DataFrame:

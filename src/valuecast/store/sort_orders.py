@@ -1,0 +1,141 @@
+"""The sort orders of a snapshot's customers table: computed once, when the snapshot is stored.
+
+A sort order is a permutation of the table's rows, the rows being in customer-id order (as
+:func:`valuecast.store.snapshots.customers_arrow_table` reads them): by the column's value,
+missing values last in both directions, ties by the lower-cased customer id.  The dashboard pages
+the customers table by slicing one (:mod:`valuecast.web.customers`), so the orders of the columns
+its customers page shows (:data:`valuecast.tables.PAGE_COLUMNS`) are stored with the snapshot
+instead of being sorted when the server starts.
+
+Only the ascending order is stored: the descending one is the same blocks of equal values in
+reverse order (each block keeps its id order, the missing values stay last), an O(n) step
+(:func:`descending_order`) where a sort of a million values is 0.1-0.3 s.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+ID_ORDER = "__lower_case_id__"
+"""The stored order of the rows by lower-cased customer id (the tie-break and the id search)."""
+
+
+def id_order(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Row positions sorted by lower-cased id; rows whose lower-cased ids are equal keep their
+    order (the customer-id order of the table)."""
+    return _positions(pc.sort_indices(pc.utf8_lower(ids)))
+
+
+def _positions(indices: pa.Array | np.ndarray) -> np.ndarray:
+    positions = np.asarray(indices)
+    return positions.astype(np.int32) if len(positions) < 2**31 else positions.astype(np.int64)
+
+
+def _key(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The column as sort keys with missing values last: float64 (missing NaN) for fractional
+    numbers; for text (the rank of the sorted distinct values), dates, booleans and integers,
+    whole numbers from 0 with missing the largest, 16-bit when they fit (numpy sorts those
+    stably by radix, 10x faster than a merge sort of floats)."""
+    kind = values.type
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        key = values.cast(pa.float64())
+        key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+        return key.to_numpy(zero_copy_only=False)  # nulls as NaN
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        # dense ranks from 1; the missing values share the last one
+        values = pc.rank(values, sort_keys="ascending", tiebreaker="dense")
+    elif pa.types.is_timestamp(kind):
+        values = values.cast(pa.int64())
+    elif pa.types.is_date(kind):
+        values = values.cast(pa.int32())
+    elif pa.types.is_boolean(kind):
+        values = values.cast(pa.int8())
+    present = pc.min_max(values)
+    low, high = present["min"].as_py() or 0, present["max"].as_py() or 0
+    whole = values.cast(pa.int64()).fill_null(high + 1)
+    whole = whole.combine_chunks() if isinstance(whole, pa.ChunkedArray) else whole
+    key = whole.to_numpy() - low
+    return key.astype(np.uint16) if high + 1 - low < 2**16 else key
+
+
+def ascending_order(values: pa.ChunkedArray | pa.Array, by_id: np.ndarray) -> np.ndarray:
+    """Row positions sorted by ``values`` (missing last), ties by lower-cased id; ``by_id`` is
+    :func:`id_order` of the same rows."""
+    in_id_order = _key(values)[by_id]
+    # a stable sort keeps the id order within equal values; NaN (missing) sorts last
+    return by_id[np.argsort(in_id_order, kind="stable")]
+
+
+def descending_order(ascending: np.ndarray, values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The descending order from the ascending one: the blocks of equal values in reverse order,
+    each block in its id order, missing values still last."""
+    present = len(ascending) - pc.sum(pc.is_null(values, nan_is_null=True)).as_py()
+    sorted_values = values.take(pa.array(ascending[:present]))
+    if isinstance(sorted_values, pa.ChunkedArray):
+        sorted_values = sorted_values.combine_chunks()
+    if present == 0:
+        return ascending.copy()
+    changes = pc.not_equal(sorted_values[1:], sorted_values[:-1]).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate(([True], changes)))
+    lengths = np.diff(np.append(starts, present))
+    starts, lengths = starts[::-1], lengths[::-1]
+    # position i of the result takes the i-th element of the blocks laid out in reverse order
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    taken = np.arange(present) + shift
+    return np.concatenate((ascending[:present][taken], ascending[present:]))
+
+
+def orders_table(customers: pa.Table, columns: Iterable[str]) -> pa.Table:
+    """The ascending orders of ``columns`` and :data:`ID_ORDER` of ``customers`` (rows in
+    customer-id order), one int column each."""
+    by_id = id_order(customers["customer_id"])
+    orders = {ID_ORDER: by_id}
+    for column in columns:
+        if column in customers.column_names:
+            orders[column] = ascending_order(customers[column], by_id)
+    return pa.table(orders)
+
+
+def orders_bytes(orders: pa.Table) -> bytes:
+    """``orders`` as Parquet bytes (how the snapshot stores them)."""
+    sink = io.BytesIO()
+    pq.write_table(orders, sink, compression="zstd")
+    return sink.getvalue()
+
+
+class StoredOrders(Mapping):
+    """The orders :func:`orders_bytes` stored, by column name, each decoded on first use (13
+    columns of a million rows take 0.2 s to decode, most of them are never clicked)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._file = pq.ParquetFile(io.BytesIO(data))
+        self._names = tuple(self._file.schema_arrow.names)
+        self.rows = self._file.metadata.num_rows
+        self._decoded: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # one reader of the file at a time
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        with self._lock:
+            if name not in self._decoded:
+                self._decoded[name] = self._file.read(columns=[name])[name].to_numpy()
+            return self._decoded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def orders_from_bytes(data: bytes) -> StoredOrders:
+    """The orders :func:`orders_bytes` stored, by column name."""
+    return StoredOrders(data)

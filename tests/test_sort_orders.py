@@ -1,0 +1,90 @@
+"""The stored sort orders of the customers page: by the column, missing last, then lower-cased id."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from valuecast.store.sort_orders import (
+    ID_ORDER,
+    ascending_order,
+    descending_order,
+    id_order,
+    orders_bytes,
+    orders_from_bytes,
+    orders_table,
+)
+
+N = 400
+
+
+def _customers() -> pa.Table:
+    """Ids in customer-id order whose lower-cased order differs, and every kind of column with
+    ties and missing values."""
+    rng = np.random.default_rng(7)
+    ids = sorted({f"{'C' if i % 3 == 0 else 'c'}{i:05d}" for i in rng.integers(0, 10**5, N)})
+    n = len(ids)
+    numbers = rng.integers(0, 6, n).astype(float)
+    numbers[rng.random(n) < 0.2] = np.nan
+    counts = pd.array(rng.integers(0, 4, n), dtype="Int64")
+    counts[rng.random(n) < 0.1] = pd.NA
+    table = pa.Table.from_pandas(
+        pd.DataFrame(
+            {
+                "customer_id": ids,
+                "number": numbers,
+                "count": counts,
+                "text": pd.Series(rng.choice(["a", "B", "b", None], n), dtype=object),
+                "flag": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+                "day": pd.to_datetime(pd.Series(rng.integers(0, 40, n)), unit="D"),
+            }
+        ),
+        preserve_index=False,
+    )
+    return table.set_column(5, "day", table["day"].cast(pa.date32()))
+
+
+def _expected(frame: pd.DataFrame, column: str, descending: bool) -> np.ndarray:
+    """The definition, written the plain way: lexsort on (missing, value, lower-cased id rank)."""
+    lowered = frame["customer_id"].str.lower().to_numpy(dtype=object)
+    rank = np.empty(len(frame), dtype=np.int64)
+    rank[np.argsort(lowered, kind="stable")] = np.arange(len(frame))
+    values = frame[column]
+    missing = values.isna().to_numpy(dtype=bool)
+    if column in ("text", "customer_id", "day"):
+        key = pd.factorize(values, sort=True, use_na_sentinel=True)[0].astype(float)
+    else:
+        key = values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+    key = np.where(missing, 0.0, key)
+    return np.lexsort((rank, -key if descending else key, missing))
+
+
+@pytest.mark.parametrize("column", ["customer_id", "number", "count", "text", "flag", "day"])
+def test_orders_are_the_definition(column):
+    table = _customers()
+    frame = table.to_pandas()
+    by_id = id_order(table["customer_id"])
+    ascending = ascending_order(table[column], by_id)
+    assert np.array_equal(ascending, _expected(frame, column, False))
+    descending = descending_order(ascending, table[column])
+    assert np.array_equal(descending, _expected(frame, column, True))
+
+
+def test_a_nan_that_is_not_null_is_missing_too():
+    table = _customers()
+    numbers = pa.array(table["number"].to_numpy(zero_copy_only=False), from_pandas=False)
+    assert numbers.null_count == 0 and np.isnan(numbers.to_numpy(zero_copy_only=False)).any()
+    table = table.set_column(1, "number", numbers)
+    by_id = id_order(table["customer_id"])
+    ascending = ascending_order(table["number"], by_id)
+    expected = _expected(table.to_pandas(), "number", True)
+    assert np.array_equal(descending_order(ascending, table["number"]), expected)
+
+
+def test_stored_orders_read_back():
+    table = _customers()
+    stored = orders_from_bytes(orders_bytes(orders_table(table, ["text", "day", "absent"])))
+    assert set(stored) == {ID_ORDER, "text", "day"}
+    assert np.array_equal(stored["day"], _expected(table.to_pandas(), "day", False))

@@ -41,12 +41,10 @@ from valuecast.models._fitting import (
     LOG_BOUND,
     LOG_EDGE,
     ArrayLike,
-    BaseModel,
+    HistoryModel,
     Limit,
     as_float_array,
     compress_histories,
-    prepare_weights,
-    require_repeat_purchases,
     validate_rfm,
 )
 
@@ -342,7 +340,7 @@ def _mixture_pass(d, sl, r, lat, laT, q_x):
     return sum_wD, sum_wpi1_diff, by_t, by_T, pi2_x
 
 
-class BetaGeoFamily(BaseModel):
+class BetaGeoFamily(HistoryModel):
     """Shared implementation of BG/NBD (``_shift = 0``) and MBG/NBD (``_shift = 1``)."""
 
     _param_names = ("r", "alpha", "a", "b")
@@ -355,28 +353,6 @@ class BetaGeoFamily(BaseModel):
     )
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(
-        self,
-        frequency: ArrayLike,
-        recency: ArrayLike,
-        T: ArrayLike,
-        weights: ArrayLike | None = None,
-    ):
-        """Fit by maximum likelihood on ``(frequency, recency, T)`` in any one time unit.
-
-        ``frequency`` is the number of repeat purchases ``x``, ``recency`` the time of the last
-        one ``t_x`` (0 when ``x = 0``) and ``T`` the length of observation, all measured from the
-        customer's first purchase. ``weights`` are optional counts of customers sharing a row.
-        """
-        x, t_x, T = validate_rfm(frequency, recency, T)
-        w = prepare_weights(weights, len(x))
-        (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
-        keep = counts > 0
-        require_repeat_purchases(ux, counts, type(self).__name__)
-        data = self._prepare(ux[keep], ut[keep], uT[keep], counts[keep])
-        self._fit_compressed(data, counts[keep])
-        return self
-
     def _prepare(self, x, t_x, T, weights) -> tuple:
         return (_LikelihoodData(x, t_x, T, weights, self._shift),)
 

@@ -446,6 +446,40 @@ def _covariance_of_identified(hessian: np.ndarray, identified: list[bool]) -> np
     return covariance
 
 
+class HistoryModel(BaseModel):
+    """A model of ``(frequency, recency, T)`` histories: validated, compressed, then fitted."""
+
+    def fit(
+        self,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        weights: ArrayLike | None = None,
+    ):
+        """Fit by maximum likelihood on ``(frequency, recency, T)`` in any one time unit.
+
+        ``frequency`` is the number of repeat purchases ``x``, ``recency`` the time of the last
+        one ``t_x`` (0 when ``x = 0``) and ``T`` the length of observation, all measured from the
+        customer's first purchase. ``weights`` are optional counts of customers sharing a row.
+        """
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        w = prepare_weights(weights, len(x))
+        (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
+        keep = counts > 0
+        require_repeat_purchases(ux, counts, type(self).__name__)
+        try:
+            self._fit_compressed(self._prepare(ux[keep], ut[keep], uT[keep], counts[keep]),
+                                 counts[keep])  # fmt: skip
+        finally:
+            # a likelihood's per-fit cache (of the distinct (x, t) pairs) is not fitted state
+            self.__dict__.pop("_pairs_cache", None)
+        return self
+
+    def _prepare(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray) -> tuple:
+        """The likelihood's data from the distinct histories (the columns themselves here)."""
+        return x, t_x, T
+
+
 def validate_rfm(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

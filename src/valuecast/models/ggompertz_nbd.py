@@ -69,11 +69,9 @@ from scipy.special import digamma, gammaln
 from valuecast.models._fitting import (
     LOG_BOUND,
     ArrayLike,
-    BaseModel,
+    HistoryModel,
     as_float_array,
     compress_histories,
-    prepare_weights,
-    require_repeat_purchases,
     validate_rfm,
 )
 
@@ -347,7 +345,7 @@ def _expected_alive_time(s: float, b: float, k: np.ndarray, lo: np.ndarray, hi: 
     return adaptive_integrals(integrand, rows, start, end, len(k), n_checked=1)[0]
 
 
-class GGompertzNBD(BaseModel):
+class GGompertzNBD(HistoryModel):
     """GGompertz/NBD (Bemmaor & Glady 2012) for continuous-time, non-contractual purchasing.
 
     Parameters ``r, alpha`` (gamma heterogeneity of the purchase rate), ``b`` (the Gompertz
@@ -364,25 +362,6 @@ class GGompertzNBD(BaseModel):
     _param_names = ("r", "alpha", "b", "s", "beta")
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(
-        self,
-        frequency: ArrayLike,
-        recency: ArrayLike,
-        T: ArrayLike,
-        weights: ArrayLike | None = None,
-    ) -> GGompertzNBD:
-        """Maximum-likelihood fit on (frequency, recency, T); ``weights`` counts customers per row."""
-        x, t_x, T = validate_rfm(frequency, recency, T)
-        w = prepare_weights(weights, len(x))
-        (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
-        keep = counts > 0
-        require_repeat_purchases(ux, counts, type(self).__name__)
-        try:
-            self._fit_compressed((ux[keep], ut[keep], uT[keep]), counts[keep])
-        finally:
-            self._pairs_cache = None
-        return self
-
     def _initial_log_params(self, data, weights) -> np.ndarray:
         x, _, T = data
         mean_rate = max(float(np.average(x / np.maximum(T, 1e-12), weights=weights)), 1e-6)

@@ -53,12 +53,10 @@ from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_genlaguerre
 
 from valuecast.models._fitting import (
     ArrayLike,
-    BaseModel,
+    HistoryModel,
     Limit,
     as_float_array,
     compress_histories,
-    prepare_weights,
-    require_repeat_purchases,
     validate_rfm,
 )
 
@@ -445,7 +443,7 @@ def _decay_integral(k: np.ndarray | float, log_ratio: np.ndarray) -> np.ndarray:
     return np.where(k == 0, log_ratio, out)
 
 
-class ParetoNBD(BaseModel):
+class ParetoNBD(HistoryModel):
     """Pareto/NBD (SMC 1987) for continuous-time, non-contractual purchasing.
 
     Parameters ``r, alpha`` (gamma heterogeneity of the purchase rate, shape and rate) and
@@ -467,25 +465,6 @@ class ParetoNBD(BaseModel):
     )
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(
-        self,
-        frequency: ArrayLike,
-        recency: ArrayLike,
-        T: ArrayLike,
-        weights: ArrayLike | None = None,
-    ) -> ParetoNBD:
-        """Maximum-likelihood fit on (frequency, recency, T); ``weights`` counts customers per row."""
-        x, t_x, T = validate_rfm(frequency, recency, T)
-        w = prepare_weights(weights, len(x))
-        (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
-        keep = counts > 0
-        require_repeat_purchases(ux, counts, type(self).__name__)
-        try:
-            self._fit_compressed((ux[keep], ut[keep], uT[keep]), counts[keep])
-        finally:
-            self._pairs_cache = None
-        return self
-
     def _initial_log_params(self, data, weights) -> np.ndarray:
         x, _, T = data
         mean_rate = max(float(np.average(x / np.maximum(T, 1e-12), weights=weights)), 1e-6)

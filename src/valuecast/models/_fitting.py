@@ -479,6 +479,13 @@ class HistoryModel(BaseModel):
         """The likelihood's data from the distinct histories (the columns themselves here)."""
         return x, t_x, T
 
+    def _compressed_call(self, function, frequency, recency, T) -> np.ndarray:
+        """``function(x, t_x, T)`` once per distinct history, spread back to every customer."""
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        (ux, ut, uT), _, inverse = compress_histories(x, t_x, T)
+        with np.errstate(all="ignore"):
+            return function(ux, ut, uT)[inverse]
+
 
 def validate_rfm(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike

@@ -430,12 +430,6 @@ class GGompertzNBD(HistoryModel):
         return self._order(np.array(self._param_values()))
 
     # -- per-customer quantities -----------------------------------------------------------------
-    def _compressed_call(self, function, frequency, recency, T):
-        x, t_x, T = validate_rfm(frequency, recency, T)
-        (ux, ut, uT), _, inverse = compress_histories(x, t_x, T)
-        with np.errstate(all="ignore"):
-            return function(ux, ut, uT)[inverse]
-
     def log_likelihood_per_customer(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:

@@ -56,7 +56,6 @@ from valuecast.models._fitting import (
     HistoryModel,
     Limit,
     as_float_array,
-    compress_histories,
     validate_rfm,
 )
 
@@ -487,12 +486,6 @@ class ParetoNBD(HistoryModel):
         return total, grad
 
     # -- per-customer quantities -----------------------------------------------------------------
-    def _compressed_call(self, function, frequency, recency, T):
-        x, t_x, T = validate_rfm(frequency, recency, T)
-        (ux, ut, uT), _, inverse = compress_histories(x, t_x, T)
-        with np.errstate(all="ignore"):
-            return function(ux, ut, uT)[inverse]
-
     def log_likelihood_per_customer(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:

@@ -42,20 +42,21 @@ def one_time_shop(tmp_path_factory):
     )
 
 
+CONSENT_MAP = COLUMN_MAP + ",accepts_marketing=consent"
+REPEAT_ORDERS = (
+    "customer,date,amount,channel,consent\n"
+    "a@x.com,2024-01-05,40,google,yes\n"
+    "a@x.com,2024-02-05,30,google,\n"
+    "a@x.com,2024-04-05,50,google,\n"
+    "b@x.com,2024-01-25,20,Google,no\n"
+    "b@x.com,2024-03-10,40,google,\n"
+    "c@x.com,2024-02-15,100,facebook,\n"
+)
+
+
 @pytest.fixture(scope="module")
 def repeat_shop(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("repeat")
-    return make_workspace(
-        folder,
-        "customer,date,amount,channel,consent\n"
-        "a@x.com,2024-01-05,40,google,yes\n"
-        "a@x.com,2024-02-05,30,google,\n"
-        "a@x.com,2024-04-05,50,google,\n"
-        "b@x.com,2024-01-25,20,Google,no\n"
-        "b@x.com,2024-03-10,40,google,\n"
-        "c@x.com,2024-02-15,100,facebook,\n",
-        column_map=COLUMN_MAP + ",accepts_marketing=consent",
-    )
+    return make_workspace(tmp_path_factory.mktemp("repeat"), REPEAT_ORDERS, CONSENT_MAP)
 
 
 # Three e-mail customers who buy about monthly: with a and b, five repeat buyers over a history
@@ -75,18 +76,8 @@ FREQUENT_EMAIL_BUYERS = (
 @pytest.fixture(scope="module")
 def predicted_shop(tmp_path_factory):
     """``repeat_shop``'s orders and three frequent e-mail buyers: enough to predict."""
-    folder = tmp_path_factory.mktemp("predicted")
-    return make_workspace(
-        folder,
-        "customer,date,amount,channel,consent\n"
-        "a@x.com,2024-01-05,40,google,yes\n"
-        "a@x.com,2024-02-05,30,google,\n"
-        "a@x.com,2024-04-05,50,google,\n"
-        "b@x.com,2024-01-25,20,Google,no\n"
-        "b@x.com,2024-03-10,40,google,\n"
-        "c@x.com,2024-02-15,100,facebook,\n" + FREQUENT_EMAIL_BUYERS,
-        column_map=COLUMN_MAP + ",accepts_marketing=consent",
-    )
+    orders = REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS
+    return make_workspace(tmp_path_factory.mktemp("predicted"), orders, CONSENT_MAP)
 
 
 def run(*args):

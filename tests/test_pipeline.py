@@ -108,17 +108,22 @@ def test_analyze_without_files_uses_the_workspace_and_auto_picks_a_model(tmp_pat
     assert summary["model"]["name"] == min(maes, key=maes.get)
 
 
-def test_pareto_nbd_choice_is_respected(tmp_path):
+def _cdnow_summary_with(tmp_path, model: str) -> dict:
+    """summary.json of ``analyze`` on the CDNOW sample with ``--model model``."""
     with data_file("CDNOW_sample.txt") as path:
         result = runner.invoke(
             app,
             [
-                "analyze", str(path), "--workspace", str(tmp_path / "w.duckdb"), "--model", "pnbd",
+                "analyze", str(path), "--workspace", str(tmp_path / "w.duckdb"), "--model", model,
                 "--as-of", "1997-09-30", "--out", str(tmp_path / "out"),
             ],
         )  # fmt: skip
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    return json.loads((tmp_path / "out" / "summary.json").read_text())
+
+
+def test_pareto_nbd_choice_is_respected(tmp_path):
+    summary = _cdnow_summary_with(tmp_path, "pnbd")
     published = load_cdnow_summary()
     core = ParetoNBD().fit(published["frequency"], published["recency"], published["T"])
     assert summary["model"]["name"] == "pnbd"
@@ -131,16 +136,7 @@ def test_pareto_nbd_choice_is_respected(tmp_path):
 
 def test_ggompertz_nbd_runs_only_when_named(tmp_path):
     # opt-in: auto backtests bgnbd, pnbd and mbgnbd (test above); --model ggnbd fits it alone
-    with data_file("CDNOW_sample.txt") as path:
-        result = runner.invoke(
-            app,
-            [
-                "analyze", str(path), "--workspace", str(tmp_path / "w.duckdb"), "--model", "ggnbd",
-                "--as-of", "1997-09-30", "--out", str(tmp_path / "out"),
-            ],
-        )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    summary = _cdnow_summary_with(tmp_path, "ggnbd")
     assert summary["model"]["name"] == "ggnbd"
     assert set(summary["model"]["params"]) == {"r", "alpha", "b", "s", "beta"}
     assert set(summary["backtest"]["models"]) == {"ggnbd"}

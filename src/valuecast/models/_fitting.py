@@ -98,6 +98,19 @@ def compress_histories(
     return unique_columns, counts, inverse
 
 
+def distinct_histories(
+    *columns: np.ndarray, weights: ArrayLike | None = None
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The distinct rows of ``columns`` that stand for any customer, and how many each does.
+
+    ``weights`` (validated by :func:`prepare_weights`) counts the customers of each input row.
+    """
+    counted = prepare_weights(weights, len(columns[0]))
+    unique_columns, counts, _ = compress_histories(*columns, weights=counted)
+    keep = counts > 0
+    return tuple(column[keep] for column in unique_columns), counts[keep]
+
+
 def _column_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense integer codes of one column and the number of distinct values.
 
@@ -462,14 +475,12 @@ class HistoryModel(BaseModel):
         one ``t_x`` (0 when ``x = 0``) and ``T`` the length of observation, all measured from the
         customer's first purchase. ``weights`` are optional counts of customers sharing a row.
         """
-        x, t_x, T = validate_rfm(frequency, recency, T)
-        w = prepare_weights(weights, len(x))
-        (ux, ut, uT), counts, _ = compress_histories(x, t_x, T, weights=w)
-        keep = counts > 0
-        require_repeat_purchases(ux, counts, type(self).__name__)
+        histories, counts = distinct_histories(
+            *validate_rfm(frequency, recency, T), weights=weights
+        )
+        require_repeat_purchases(histories[0], counts, type(self).__name__)
         try:
-            self._fit_compressed(self._prepare(ux[keep], ut[keep], uT[keep], counts[keep]),
-                                 counts[keep])  # fmt: skip
+            self._fit_compressed(self._prepare(*histories, counts), counts)
         finally:
             # a likelihood's per-fit cache (of the distinct (x, t) pairs) is not fitted state
             self.__dict__.pop("_pairs_cache", None)
@@ -487,14 +498,17 @@ class HistoryModel(BaseModel):
             return function(ux, ut, uT)[inverse]
 
 
+def float_columns(**columns: ArrayLike) -> tuple[np.ndarray, ...]:
+    """Each named column as a float array (errors name it), broadcast to one shape."""
+    arrays = [as_float_array(values, name) for name, values in columns.items()]
+    return tuple(np.broadcast_arrays(*arrays))
+
+
 def validate_rfm(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate (frequency, recency, T) arrays of a continuous-time BTYD model."""
-    frequency = as_float_array(frequency, "frequency")
-    recency = as_float_array(recency, "recency")
-    T = as_float_array(T, "T")
-    frequency, recency, T = np.broadcast_arrays(frequency, recency, T)
+    frequency, recency, T = float_columns(frequency=frequency, recency=recency, T=T)
     if np.any(frequency < 0) or np.any(frequency != np.floor(frequency)):
         raise ValueError("frequency must be a non-negative whole number of repeat purchases")
     if np.any(recency < 0):

@@ -47,7 +47,8 @@ from valuecast.models._fitting import (
     Limit,
     as_float_array,
     compress_histories,
-    prepare_weights,
+    distinct_histories,
+    float_columns,
 )
 
 __all__ = ["BetaGeoBetaBinomial"]
@@ -60,10 +61,7 @@ def _validate_discrete(
     frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check (x, t_x, n) histories of the BG/BB model and broadcast them to a common shape."""
-    x = as_float_array(frequency, "frequency")
-    t_x = as_float_array(recency, "recency")
-    n = as_float_array(n_periods, "n_periods")
-    x, t_x, n = (np.asarray(a, dtype=float) for a in np.broadcast_arrays(x, t_x, n))
+    x, t_x, n = float_columns(frequency=frequency, recency=recency, n_periods=n_periods)
     for name, values in (("frequency", x), ("recency", t_x), ("n_periods", n)):
         if np.any(values < 0) or np.any(values != np.floor(values)):
             raise ValueError(f"{name} must hold non-negative whole numbers of periods")
@@ -295,10 +293,8 @@ class BetaGeoBetaBinomial(BaseModel):
         compressed donations data).
         """
         x, t_x, n = _validate_discrete(frequency, recency, n_periods)
-        weights = prepare_weights(weights, len(x))
-        (ux, ut, un), counts, _ = compress_histories(x, t_x, n, weights=weights)
-        keep = counts > 0
-        return self._fit_compressed((ux[keep], ut[keep], un[keep]), counts[keep])
+        histories, counts = distinct_histories(x, t_x, n, weights=weights)
+        return self._fit_compressed(histories, counts)
 
     def _negative_log_likelihood(
         self, log_params: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import betaln, gammaln
 
+from gradient_check import assert_analytic_gradient
 from valuecast import datasets
 from valuecast.models import BetaGeoBetaBinomial, NotFittedError
-from valuecast.models._fitting import numerical_gradient
 from valuecast.models.bgbb import _hyp2f1_one_series, _log_alive_sum
 
 PAPER = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
@@ -131,13 +131,8 @@ def test_analytic_gradient_matches_numerical(donations):
     data = tuple(d[c].to_numpy(float) for c in ("frequency", "recency", "periods"))
     w = d["weights"].to_numpy(float)
     model = BetaGeoBetaBinomial()
-    for point in ([1.204, 0.75, 0.657, 2.783], [0.05, 8.0, 30.0, 0.2], [1.0, 1.0, 1.0, 1.0]):
-        log_params = np.log(point)
-        _, gradient = model._negative_log_likelihood(log_params, data, w)
-        numeric = numerical_gradient(
-            lambda lp: model._negative_log_likelihood(lp, data, w)[0], log_params
-        )
-        np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-3)
+    points = ([1.204, 0.75, 0.657, 2.783], [0.05, 8.0, 30.0, 0.2], [1.0, 1.0, 1.0, 1.0])
+    assert_analytic_gradient(model, data, w, points, rtol=1e-6, atol=1e-3)
 
 
 def test_weighted_fit_equals_expanded_fit(donations):

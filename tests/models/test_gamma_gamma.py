@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gradient_check import assert_analytic_gradient
 from valuecast import datasets
 from valuecast.models import GammaGamma, NotFittedError
-from valuecast.models._fitting import numerical_gradient
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +71,8 @@ def test_analytic_gradient_matches_numerical(cdnow):
     x = cdnow.loc[repeat, "frequency"].to_numpy(float)
     m = cdnow.loc[repeat, "monetary_value"].to_numpy(float)
     w = np.ones(len(x))
-    for point in ([6.25, 3.74, 15.44], [0.5, 1.2, 3.0], [40.0, 80.0, 700.0]):
-        log_params = np.log(point)
-        _, gradient = model._negative_log_likelihood(log_params, (x, m), w)
-        numeric = numerical_gradient(
-            lambda lp: model._negative_log_likelihood(lp, (x, m), w)[0], log_params
-        )
-        np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-4)
+    points = ([6.25, 3.74, 15.44], [0.5, 1.2, 3.0], [40.0, 80.0, 700.0])
+    assert_analytic_gradient(model, (x, m), w, points, rtol=1e-5, atol=1e-4)
 
 
 def test_weighted_fit_equals_expanded_fit():

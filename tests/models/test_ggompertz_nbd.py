@@ -9,9 +9,9 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import gammaln
 
+from gradient_check import assert_analytic_gradient
 from valuecast.datasets import load_cdnow_summary
 from valuecast.models import GGompertzNBD, NotFittedError, ParetoNBD
-from valuecast.models._fitting import numerical_gradient
 from valuecast.models.ggompertz_nbd import (
     GAUSS_WEIGHTS,
     KRONROD_NODES,
@@ -202,13 +202,7 @@ def test_analytic_gradient_matches_numerical(cdnow_columns):
         [0.05, 300.0, 2.0, 5.0, 0.2],
         [1.0, 1.0, 1.0, 1.0, 1.0],
     ]
-    for point in points:
-        log_params = np.log(point)
-        _, gradient = m._negative_log_likelihood(log_params, cdnow_columns, weights)
-        numeric = numerical_gradient(
-            lambda p: m._negative_log_likelihood(p, cdnow_columns, weights)[0], log_params
-        )
-        np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-3)
+    assert_analytic_gradient(m, cdnow_columns, weights, points, rtol=1e-5, atol=1e-3)
 
 
 def test_weighted_likelihood_equals_per_customer_sum(cdnow, cdnow_columns):

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.special import gammaln
 
+from gradient_check import assert_analytic_gradient
 from valuecast.datasets import load_cdnow_summary
 from valuecast.models import NotFittedError, ParetoNBD
-from valuecast.models._fitting import numerical_gradient
 from valuecast.models.pareto_nbd import _log_h, _Pairs, _weighted_nll
 
 PAPER = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
@@ -183,13 +183,7 @@ def test_analytic_gradient_matches_numerical(cdnow):
         [0.05, 300.0, 5.0, 0.2],  # argument near 1
         [1.0, 1.0, 1.0, 1.0],  # alpha == beta
     ]
-    for point in points:
-        log_params = np.log(point)
-        _, gradient = m._negative_log_likelihood(log_params, data, weights)
-        numeric = numerical_gradient(
-            lambda p: m._negative_log_likelihood(p, data, weights)[0], log_params
-        )
-        np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-3)
+    assert_analytic_gradient(m, data, weights, points, rtol=1e-5, atol=1e-3)
 
 
 def test_weighted_nll_equals_per_customer_sum(cdnow):

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gradient_check import assert_analytic_gradient
 from valuecast import datasets
 from valuecast.models import NotFittedError, ShiftedBetaGeometric
-from valuecast.models._fitting import numerical_gradient
 from valuecast.models.sbg import survivors_from_percentages
 
 
@@ -113,13 +113,8 @@ def test_analytic_gradient_matches_numerical(table):
     t, is_survivor, count, _ = model._churn_table(
         [_segment(table, "high_end_pct"), _segment(table, "regular_pct")[:5]]
     )
-    for point in ([0.668, 3.806], [0.01, 50.0], [20.0, 0.3]):
-        log_params = np.log(point)
-        _, gradient = model._negative_log_likelihood(log_params, (t, is_survivor), count)
-        numeric = numerical_gradient(
-            lambda lp: model._negative_log_likelihood(lp, (t, is_survivor), count)[0], log_params
-        )
-        np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-4)
+    points = ([0.668, 3.806], [0.01, 50.0], [20.0, 0.3])
+    assert_analytic_gradient(model, (t, is_survivor), count, points, rtol=1e-6, atol=1e-4)
 
 
 def test_cohort_weights_equal_repeated_cohorts():

@@ -1,7 +1,8 @@
 """Any orders table (CSV, Parquet or a DataFrame read from a database), and CDNOW-style logs.
 
-Its length (about 600 lines) is the orders-table rules: column aliases, the per-row checks with their
-one-line errors and the Parquet reader's memory budget belong together.
+Its length (about 750 lines) is the orders-table rules: column aliases, the per-row checks with their
+one-line errors, the line-level logs' quantity x unit price and the Parquet reader's memory budget
+belong together.
 
 Orders tables
 -------------

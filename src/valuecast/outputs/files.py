@@ -45,7 +45,7 @@ def rounded_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name in out.columns:
         column = out[name]
-        if is_date_column(str(name)) and column.dtype.kind in "OMm":
+        if is_date_column(str(name)) and column.dtype.kind == "M":
             dates = pd.to_datetime(column)
             out[name] = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), None)
         elif column.dtype.kind == "f":

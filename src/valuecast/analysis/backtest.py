@@ -29,7 +29,14 @@ from scipy.stats import spearmanr
 
 from valuecast.dates import as_date
 from valuecast.models import FitError, GammaGamma, compress_histories
-from valuecast.models.registry import SELECTABLE, candidate_model
+from valuecast.models.registry import (
+    SEASON_SUFFIX,
+    SEASONAL,
+    SELECTABLE,
+    candidate_model,
+    seasonal_model,
+    split_seasonal,
+)
 
 ArrayLike = Any
 
@@ -446,6 +453,85 @@ def _expected_by_horizon(model, horizons: np.ndarray, frequency, recency, T):
     return (model.expected_transactions(h, frequency, recency, T) for h in horizons)
 
 
+@dataclass
+class _Holdout:
+    """What every candidate is scored on: the calibration histories (in the model's unit), the
+    holdout horizon, the actual holdout orders and revenue, the expected order values, the
+    sample's scale-up and the weekly grid (with the compressed histories) when asked."""
+
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    horizon: float
+    actual_orders: np.ndarray
+    actual_revenue: np.ndarray
+    value: np.ndarray
+    scale: float
+    week_ends: np.ndarray | None
+    compressed: tuple | None
+
+
+def _evaluate(name: str, fit, holdout: _Holdout) -> CandidateResult:
+    """Fit one candidate (``fit()`` returns the fitted model), predict the holdout, score it; a
+    failure is recorded as the candidate's error."""
+    h = holdout
+    result = CandidateResult(name=name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = fit()
+            predicted = np.asarray(
+                model.expected_transactions(h.horizon, h.frequency, h.recency, h.T), dtype=float
+            )
+            if not np.all(np.isfinite(predicted)):
+                raise FitError("non-finite holdout predictions")
+            if h.week_ends is not None:
+                uf, ur, uT, counts = h.compressed
+                result.weekly_cumulative = [
+                    h.scale * float(counts @ expected)
+                    for expected in _expected_by_horizon(model, h.week_ends, uf, ur, uT)
+                ]
+    except _MODEL_ERRORS as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        result.error = f"{type(error).__name__}: {message}"
+        result.weekly_cumulative = None
+        return result
+    result.params = dict(model.params_)
+    result.log_likelihood = float(model.log_likelihood_)
+    result.predicted_orders = predicted
+    result.predicted_revenue = predicted * h.value
+    result.scores = score_predictions(
+        h.actual_orders, predicted, h.actual_revenue, result.predicted_revenue
+    )
+    return result
+
+
+def _seasonal_candidates(
+    candidates: Sequence[str], seasonal, summary: pd.DataFrame, holdout: _Holdout, unit: float
+) -> dict[str, CandidateResult]:
+    """Each candidate that has a time-varying variant, fitted with ``seasonal``'s covariates."""
+    periods = seasonal.periods
+    if unit != 1.0:
+        periods = type(periods)(periods.edges / unit, periods.values, periods.names)
+    sums = seasonal.row_sums(*(summary[c].to_numpy(float) for c in ("frequency", "recency", "T")))
+    out = {}
+    for name in dict.fromkeys(candidates):
+        if name not in SEASONAL:
+            continue
+        fit = lambda name=name: seasonal_model(name).fit(  # noqa: E731
+            holdout.frequency, holdout.recency, holdout.T, periods=periods, purchase_sums=sums
+        )
+        out[name + SEASON_SUFFIX] = _evaluate(name + SEASON_SUFFIX, fit, holdout)
+    return out
+
+
+def _simplicity(name: str) -> tuple[int, bool]:
+    """Tie-break key: the simpler model first (:data:`SIMPLICITY`), a plain one before its
+    seasonal variant."""
+    base, seasonal = split_seasonal(name)
+    return SIMPLICITY.index(base), seasonal
+
+
 def backtest(
     calibration_summary: pd.DataFrame,
     holdout_days: float,
@@ -456,6 +542,7 @@ def backtest(
     max_customers: int | None = None,
     seed: int = 0,
     sampled_from: int | None = None,
+    seasonal=None,
 ) -> BacktestResult:
     """Fit each candidate on the calibration summary, predict the holdout, score, pick the best.
 
@@ -485,6 +572,11 @@ def backtest(
         Says that ``calibration_summary`` already is the sample :func:`sample_rows` drew from
         that many customers (the engine draws it where the summary lives, so only the sample
         crosses to Python); it is then not sampled again.
+    seasonal
+        A :class:`~valuecast.analysis.seasons.SeasonalInputs` of the calibration (periods from
+        the calibration end, purchase sums per history): each candidate is also backtested with
+        those time-varying purchase covariates, as ``<candidate>+season``
+        (:func:`_seasonal_candidates`), and may be chosen like any other.
 
     Each model is fitted by maximum likelihood on the calibration ``frequency, recency, T`` and
     predicts ``expected_transactions(holdout)`` purchases per customer; revenue is that times the
@@ -553,40 +645,20 @@ def backtest(
     if weekly:
         (uf, ur, uT), counts, _ = compress_histories(frequency, recency, T)
 
+    holdout = _Holdout(
+        frequency, recency, T, horizon, actual_orders, actual_revenue, value, scale,
+        None if week_ends is None else np.asarray(week_ends, float) / time_unit_days,
+        (uf, ur, uT, counts) if weekly else None,
+    )  # fmt: skip
     results: dict[str, CandidateResult] = {}
     for name in dict.fromkeys(candidates):
-        result = CandidateResult(name=name)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                model = candidate_model(name).fit(frequency, recency, T)
-                predicted = np.asarray(
-                    model.expected_transactions(horizon, frequency, recency, T), dtype=float
-                )
-                if not np.all(np.isfinite(predicted)):
-                    raise FitError("non-finite holdout predictions")
-                if week_ends is not None:
-                    result.weekly_cumulative = [
-                        scale * float(counts @ expected)
-                        for expected in _expected_by_horizon(
-                            model, np.asarray(week_ends, float) / time_unit_days, uf, ur, uT
-                        )
-                    ]
-        except _MODEL_ERRORS as error:
-            message = " ".join(str(error).split()) or type(error).__name__
-            result.error = f"{type(error).__name__}: {message}"
-            result.weekly_cumulative = None
-            notes.append(f"{name} skipped: {result.error}")
-            results[name] = result
-            continue
-        result.params = dict(model.params_)
-        result.log_likelihood = float(model.log_likelihood_)
-        result.predicted_orders = predicted
-        result.predicted_revenue = predicted * value
-        result.scores = score_predictions(
-            actual_orders, predicted, actual_revenue, result.predicted_revenue
+        results[name] = _evaluate(
+            name, lambda name=name: candidate_model(name).fit(frequency, recency, T), holdout
         )
-        results[name] = result
+    if seasonal is not None:
+        results.update(_seasonal_candidates(candidates, seasonal, calibration_summary, holdout,
+                                            time_unit_days))  # fmt: skip
+    notes.extend(f"{n} skipped: {r.error}" for n, r in results.items() if r.error is not None)
 
     fitted = [name for name, result in results.items() if result.error is None]
     best = None
@@ -594,7 +666,7 @@ def backtest(
         lowest = min(results[name].scores["mae_orders"] for name in fitted)
         tolerance = 1e-12 * max(1.0, abs(lowest))
         tied = [n for n in fitted if results[n].scores["mae_orders"] <= lowest + tolerance]
-        best = min(tied, key=SIMPLICITY.index)
+        best = min(tied, key=_simplicity)
     else:
         notes.append("no candidate model could be fitted")
 

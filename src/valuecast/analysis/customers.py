@@ -35,10 +35,13 @@ from valuecast.analysis.attributes import first_products, shop_facts
 from valuecast.analysis.backend import materialize
 from valuecast.analysis.dropout import unidentified_dropout
 from valuecast.analysis.predict import choose_model, predict
+from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.segments import add_segments
 from valuecast.analysis.summary import SummaryError, summarize
 from valuecast.dates import iso, to_date
 from valuecast.io.schema import MAX_AMOUNT
+from valuecast.models.clv import DAYS_PER_MONTH
+from valuecast.models.registry import split_seasonal
 from valuecast.tables import CUSTOMER_COLUMNS
 
 Progress = Callable[[str], None]
@@ -202,7 +205,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         )  # fmt: skip
         predicted = predict(
             table, chosen, as_of, options, has_repeat=bool(stats["repeat"]), releases=releases,
-            withhold=withhold,
+            withhold=withhold, seasonal=whole_history_seasons(orders, table, chosen, as_of, facts,
+                                                              options),
         )  # fmt: skip
         model_info, note = predicted.model, predicted.note
         lap("predict")
@@ -258,6 +262,18 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "notes": list(result.notes) + model_notes,
     }
     return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
+
+
+def whole_history_seasons(orders, table, chosen: str, as_of, facts, options):
+    """The whole history's time-varying covariates when the backtest chose a seasonal model."""
+    if not split_seasonal(chosen)[1]:
+        return None
+    made = seasonal_inputs(
+        orders, table, to_date(facts["first_order_date"]), as_of,
+        options.horizon * DAYS_PER_MONTH, calendar=getattr(options, "calendar", None),
+        seasons=getattr(options, "seasons", True),
+    )  # fmt: skip
+    return None if isinstance(made, str) else made
 
 
 def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:

@@ -292,16 +292,23 @@ class ParetoNBDTimeVarying(TimeVaryingModel):
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
         """E[X(T, T+t) | x, t_x, T] over the next ``t`` with the future covariates (module docstring)."""
-        horizon = self._horizon(t)
+        return self.expected_transactions_grid([self._horizon(t)], frequency, recency, T)[0]
+
+    def expected_transactions_grid(
+        self, times: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
+        """:meth:`expected_transactions` at several horizons, P(alive) computed once."""
+        times = np.asarray(times, dtype=float).reshape(-1)
+        if np.any(~np.isfinite(times)) or np.any(times < 0):
+            raise ValueError("times must be finite and non-negative")
         r, alpha, s, beta = self._base_params()
         x, t_x, T = validate_rfm(frequency, recency, T)
         clock = self._clock()
         _, op_T = clock.customer_times(t_x, T)
-        alive = self.probability_alive(x, t_x, T)
         with np.errstate(all="ignore"):
-            area = _future_integral(clock, s, beta + T, horizon)
-            out = alive * (r + x) / (alpha + op_T) * area
-        return np.maximum(out, 0.0)
+            scale = self.probability_alive(x, t_x, T) * (r + x) / (alpha + op_T)
+            rows = [scale * _future_integral(clock, s, beta + T, t) for t in times]
+        return np.maximum(np.array(rows).reshape(len(times), len(x)), 0.0)
 
     def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
         """Expected repeat purchases in ``(0, t]`` of a customer whose first purchase is at the end

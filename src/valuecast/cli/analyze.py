@@ -19,12 +19,14 @@ from valuecast.cli.common import (
     console,
     err_console,
     fail,
+    read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
     writing_workspace,
 )
 from valuecast.cli.options import (
     AsOfOption,
+    CalendarOption,
     DiscountRateOption,
     EngineOption,
     ExportFormat,
@@ -36,6 +38,7 @@ from valuecast.cli.options import (
     ModelChoice,
     ModelOption,
     OutOption,
+    SeasonsOption,
     SpendOption,
     TablesOption,
     WorkspaceOption,
@@ -166,6 +169,8 @@ def run_analysis(
     out: Path = Path("valuecast-out"),
     quiet: bool = False,
     spend: Path | None = None,
+    calendar: Path | None = None,
+    seasons: bool = True,
 ):
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -183,6 +188,8 @@ def run_analysis(
         annual_discount_rate=annual_discount_rate,
         margin=margin,
         model=model,
+        seasons=seasons,
+        calendar=read_calendar_or_fail(calendar),
     )
     try:
         options.validate()
@@ -235,6 +242,8 @@ def analyze(
     model: ModelOption = ModelChoice.auto,
     out: OutOption = Path("valuecast-out"),
     spend: SpendOption = None,
+    calendar: CalendarOption = None,
+    seasons: SeasonsOption = True,
     engine: EngineOption = "duckdb",
     tables: TablesOption = None,
 ) -> None:
@@ -250,7 +259,8 @@ def analyze(
 
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,
-            margin=margin, model=model.value,
+            margin=margin, model=model.value, seasons=seasons,
+            calendar=read_calendar_or_fail(calendar),
         )  # fmt: skip
         scale.analyze_on_engine_cli(
             files or [], engine, tables, export_format, column_map, fx, options, out
@@ -258,7 +268,8 @@ def analyze(
         return
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
-        annual_discount_rate, margin, model.value, out, spend=spend,
+        annual_discount_rate, margin, model.value, out, spend=spend, calendar=calendar,
+        seasons=seasons,
     )  # fmt: skip
 
 

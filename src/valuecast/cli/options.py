@@ -16,6 +16,7 @@ __all__ = [
     "ENGINE_HELP",
     "TABLES_HELP",
     "AsOfOption",
+    "CalendarOption",
     "DiscountRateOption",
     "EngineOption",
     "ExportFormat",
@@ -28,6 +29,7 @@ __all__ = [
     "ModelChoice",
     "ModelOption",
     "OutOption",
+    "SeasonsOption",
     "SpendOption",
     "TablesOption",
     "TopOption",
@@ -112,6 +114,23 @@ SpendOption = Annotated[
     Path | None,
     typer.Option(
         "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
+    ),
+]
+
+CalendarOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--calendar",
+        help="CALENDAR.csv (week or month, then numeric columns such as promo): time-varying "
+        "purchase covariates, tried in the backtest with the seasons.",
+    ),
+]
+SeasonsOption = Annotated[
+    bool,
+    typer.Option(
+        "--seasons/--no-seasons",
+        help="Try calendar-month effects in the backtest (once the history holds two of every "
+        "month).",
     ),
 ]
 

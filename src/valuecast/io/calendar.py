@@ -43,6 +43,11 @@ class Calendar:
     values: pd.DataFrame
     source: str
 
+    def __str__(self) -> str:
+        # the whole content (a snapshot's options key is its text; a frame's repr is truncated)
+        columns = {name: self.values[name].tolist() for name in self.values.columns}
+        return f"Calendar({self.unit}, {[d.isoformat() for d in self.starts]}, {columns})"
+
     def period_end(self, start: date) -> date:
         """The first day after the period starting at ``start``."""
         if self.unit == "week":

@@ -23,6 +23,7 @@ hypergeometric term per period (:mod:`valuecast.models.pareto_nbd_tv`).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import betaln, digamma, gammaln
 
 from valuecast.models._fitting import ArrayLike, validate_rfm
 from valuecast.models._time_varying import TimeVaryingModel
@@ -49,6 +50,48 @@ class BetaGeoTimeVarying(TimeVaryingModel):
     def _log_likelihood_rest(self, base, clock, x, t_x, T) -> np.ndarray:
         op_tx, op_T = clock.customer_times(t_x, T)
         return self._plain_at(base).log_likelihood_per_customer(x, op_tx, op_T)
+
+    def _log_likelihood_rest_gradient(self, base, clock, x, t_x, T):
+        """The plain log-likelihood at operational times and its derivatives in (r, alpha, a, b,
+        gamma), from FHL (2005) eq. 6 / Batislam et al. (2007) eq. 4 written as
+
+            Gamma(r+x) alpha^r / Gamma(r) B(a, b+x+k)/B(a, b) (alpha+L(t_x))^-(r+x)
+            * [exp(u) + [x+k>0] a/(b+x+k-1)],  u = (r+x) log((alpha+L(t_x))/(alpha+L(T))),
+
+        (``k`` = 0 for BG/NBD, 1 for MBG/NBD); gamma enters through ``L(t_x)``, ``L(T)`` only."""
+        r, alpha, a, b = base
+        k = self._plain_class._shift
+        op_tx, op_T = clock.customer_times(t_x, T)
+        d_start = clock.gradient_at(-T)
+        d_tx = clock.gradient_at(t_x - T) - d_start
+        d_T = clock.gradient_at(np.zeros(len(T))) - d_start
+        p, bx = r + x, b + x + k
+        second = (x + k) > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c_q = np.where(second, np.log(a) - np.log(bx - 1.0), -np.inf)
+        l_tx, l_T = np.log(alpha + op_tx), np.log(alpha + op_T)
+        u = p * (l_tx - l_T)
+        mix = np.logaddexp(u, c_q)
+        w_u = np.exp(u - mix)
+        w_q = 1.0 - w_u
+        rest = (
+            gammaln(p) - gammaln(r) + r * np.log(alpha) + betaln(a, bx) - betaln(a, b)
+            - p * l_tx + mix
+        )  # fmt: skip
+        gradient = np.empty((len(x), 4 + clock.values.shape[1]))
+        gradient[:, 0] = digamma(p) - digamma(r) + np.log(alpha) - l_tx + w_u * (l_tx - l_T)
+        gradient[:, 1] = (
+            r / alpha - p / (alpha + op_tx) + w_u * p * (1 / (alpha + op_tx) - 1 / (alpha + op_T))
+        )
+        gradient[:, 2] = digamma(a + b) - digamma(a + bx) + np.where(second, w_q / a, 0.0)
+        gradient[:, 3] = (
+            digamma(bx) - digamma(a + bx) - digamma(b) + digamma(a + b)
+            - np.where(second, w_q / (bx - 1.0), 0.0)
+        )  # fmt: skip
+        by_tx = (w_u - 1.0) * p / (alpha + op_tx)
+        by_T = -w_u * p / (alpha + op_T)
+        gradient[:, 4:] = by_tx[:, None] * d_tx + by_T[:, None] * d_T
+        return rest, gradient
 
     def _operational(self, frequency, recency, T):
         x, t_x, T = validate_rfm(frequency, recency, T)

@@ -8,7 +8,6 @@ without seasons the analysis misses the peak by about 40%, which the test messag
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import numpy as np
@@ -79,21 +78,21 @@ def seasonal(tmp_path_factory):
 
 
 def test_analyze_predicts_the_seasonal_quarter_within_ten_percent(seasonal):
-    from valuecast.cli import app
+    """The analysis ``analyze --horizon 3`` runs (its defaults: seasons tried), without the
+    report and files the CLI then writes."""
+    from valuecast.jobs.analyze import AnalysisOptions, analyze
     from valuecast.models.clv import DAYS_PER_MONTH
     from valuecast.models.registry import candidate_model, split_seasonal
+    from valuecast.store import Workspace
 
-    workspace, folder, truth = seasonal
-    result = runner.invoke(
-        app, ["analyze", "-w", str(workspace), "--horizon", "3", "-o", str(folder / "out")]
-    )
-    assert result.exit_code == 0, result.output
-    summary = json.loads((folder / "out" / "summary.json").read_text())
+    workspace, _, truth = seasonal
+    with Workspace(workspace) as ws:
+        analysis = analyze(ws, AnalysisOptions(horizon=3))
+    summary = analysis.summary
     predicted = summary["totals"]["predicted_number_of_orders"]
     error = predicted / truth - 1
     # what the chosen model predicts without seasons: the plain model on the same histories
-    customers = pd.read_parquet(folder / "out" / "customers.parquet")
-    history = [customers[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+    history = [analysis.customers[c].to_numpy(float) for c in ("frequency", "recency", "T")]
     plain_model = candidate_model(split_seasonal(summary["model"]["name"])[0]).fit(*history)
     plain_orders = plain_model.expected_transactions(3 * DAYS_PER_MONTH, *history).sum()
     plain_error = plain_orders / truth - 1
@@ -109,3 +108,16 @@ def test_analyze_predicts_the_seasonal_quarter_within_ten_percent(seasonal):
     assert 2.0 < multipliers["season_nov"] < 3.0 and 2.0 < multipliers["season_dec"] < 3.0
     assert 0.8 < multipliers["season_jun"] < 1.25
     assert summary["backtest"]["seasons"]["tried"] is True
+
+
+def test_a_bad_calendar_stops_analyze_with_one_line(seasonal, tmp_path):
+    """``--calendar`` is read before the analysis: a bad cell is one line naming row and column."""
+    from valuecast.cli import app
+
+    workspace, _, _ = seasonal
+    bad = tmp_path / "calendar.csv"
+    bad.write_text("month,promo\n2024-01,1\n2024-02,x\n")
+    result = runner.invoke(app, ["analyze", "-w", str(workspace), "--calendar", str(bad)])
+    assert result.exit_code != 0
+    assert "row 3" in result.output and "promo" in result.output
+    assert "Traceback" not in result.output

@@ -205,8 +205,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         )  # fmt: skip
         predicted = predict(
             table, chosen, as_of, options, has_repeat=bool(stats["repeat"]), releases=releases,
-            withhold=withhold, seasonal=whole_history_seasons(orders, table, chosen, as_of, facts,
-                                                              options),
+            withhold=withhold,
+            seasonal=whole_history_seasons(orders, table, chosen, as_of, facts, options,
+                                           backtest_result),
         )  # fmt: skip
         model_info, note = predicted.model, predicted.note
         lap("predict")
@@ -264,8 +265,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
 
 
-def whole_history_seasons(orders, table, chosen: str, as_of, facts, options):
-    """The whole history's time-varying covariates when the backtest chose a seasonal model."""
+def whole_history_seasons(orders, table, chosen: str, as_of, facts, options, backtested):
+    """The whole history's time-varying covariates when the backtest chose a seasonal model,
+    starting its fit at the backtest's estimates (``backtested``: summary.json's backtest)."""
     if not split_seasonal(chosen)[1]:
         return None
     made = seasonal_inputs(
@@ -273,7 +275,10 @@ def whole_history_seasons(orders, table, chosen: str, as_of, facts, options):
         options.horizon * DAYS_PER_MONTH, calendar=getattr(options, "calendar", None),
         seasons=getattr(options, "seasons", True),
     )  # fmt: skip
-    return None if isinstance(made, str) else made
+    if isinstance(made, str):
+        return None
+    made.start = ((backtested.get("models") or {}).get(chosen) or {}).get("params")
+    return made
 
 
 def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:

@@ -270,7 +270,7 @@ def _fit_transaction_model(model_name: str, f, r, t, counts, seasonal=None):
         if is_seasonal:
             if seasonal is None:
                 raise ValueError("the seasonal covariates of the whole history are missing")
-            model = seasonal_model(base).fit(
+            model = seasonal_model(base, seasonal.start).fit(
                 f, r, t, weights=counts, periods=seasonal.periods,
                 purchase_sums=seasonal.row_sums(f, r, t),
             )  # fmt: skip

@@ -83,6 +83,9 @@ class SeasonalInputs:
     end: date
     sums: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    # where a fit on these inputs starts (the backtest's estimates on the calibration): the
+    # whole history's optimum lies near them, and the fit then takes a few steps, not dozens
+    start: dict[str, float] | None = None
 
     def row_sums(self, frequency, recency, T) -> np.ndarray:
         """The per-customer sums for rows of histories (0 for a history without repeat days)."""

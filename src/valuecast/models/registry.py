@@ -105,6 +105,7 @@ def split_seasonal(name: str) -> tuple[str, bool]:
     return name, False
 
 
-def seasonal_model(name: str):
-    """An unfitted time-varying variant of the candidate ``name``, with its production penalizer."""
-    return SEASONAL[name](penalizer=PENALIZERS.get(name, 0.0))
+def seasonal_model(name: str, start: dict[str, float] | None = None):
+    """An unfitted time-varying variant of the candidate ``name``, with its production penalizer
+    (and ``start``, its fit's starting point, when given)."""
+    return SEASONAL[name](penalizer=PENALIZERS.get(name, 0.0), initial_params=start)

@@ -139,6 +139,15 @@ def dropout_pieces(clock: OperationalClock, t_x: np.ndarray, T: np.ndarray):
     return row, lo, hi, j, lam_lo
 
 
+def dropout_piece_count(periods, recency: ArrayLike, T: ArrayLike) -> int:
+    """How many period pieces the likelihood of these histories evaluates (two hypergeometric
+    terms each): the cost of one likelihood evaluation."""
+    t_x, T = np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
+    first = period_index(periods.edges, t_x - T)
+    last = np.clip(np.searchsorted(periods.edges, 0.0, side="left") - 1, 0, len(periods.edges) - 2)
+    return int(np.maximum(last - first + 1, 0).sum())
+
+
 def log_bracket(base: np.ndarray, clock: OperationalClock, x, t_x, T):
     """log of the likelihood's bracket (module docstring) and log of its first term, per history."""
     r, alpha, s, beta = base

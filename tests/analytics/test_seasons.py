@@ -121,3 +121,47 @@ def test_a_bad_calendar_stops_analyze_with_one_line(seasonal, tmp_path):
     assert result.exit_code != 0
     assert "row 3" in result.output and "promo" in result.output
     assert "Traceback" not in result.output
+
+
+def test_purchase_sums_count_repeat_days_per_month_and_week_in_the_engine():
+    """Per history, the covariates summed over its customers' repeat purchase days (the first
+    day and same-day orders are no repeat purchase) divided by its customers."""
+    import ibis
+
+    from valuecast.analysis.seasons import purchase_sums
+    from valuecast.analysis.summary import customer_summary
+
+    orders = ibis.memtable(
+        pd.DataFrame(
+            {
+                "customer_id": ["a", "a", "a", "a", "b", "b", "c"],
+                "order_date": pd.to_datetime(
+                    [
+                        "2023-10-30",
+                        "2023-11-06",
+                        "2023-11-06",
+                        "2023-12-27",
+                        "2023-11-02",
+                        "2023-11-14",
+                        "2023-12-01",
+                    ]
+                ).date,
+                "net_revenue": [10.0] * 7,
+            }
+        )
+    )
+    end = date(2023, 12, 31)
+    mondays = pd.date_range("2023-10-30", periods=10, freq="7D").date
+    promo = np.zeros(10)
+    promo[1] = 1.0  # the week of 2023-11-06
+    calendar = Calendar("week", tuple(mondays), pd.DataFrame({"promo": promo}), "cal.csv")
+    periods, _ = build_periods(date(2023, 10, 30), end, 10.0, seasons=True, calendar=calendar)
+    table = customer_summary(orders, as_of=end)
+    sums = purchase_sums(orders, table, end, periods, weekly=True)
+    frame = table.to_pandas().set_index("customer_id")
+    a = sums.loc[tuple(float(frame.loc["a", c]) for c in ("frequency", "recency", "T"))]
+    assert a["season_nov"] == 1.0 and a["season_dec"] == 1.0 and a["promo"] == 1.0
+    b = sums.loc[tuple(float(frame.loc["b", c]) for c in ("frequency", "recency", "T"))]
+    assert b["season_nov"] == 1.0 and b["promo"] == 0.0 and b["season_dec"] == 0.0
+    c = sums.loc[tuple(float(frame.loc["c", c]) for c in ("frequency", "recency", "T"))]
+    assert c.sum() == 0.0

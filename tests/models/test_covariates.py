@@ -21,6 +21,7 @@ from gradient_check import assert_objective_gradient
 from valuecast.datasets import load_cdnow_summary
 from valuecast.models import BetaGeo, GGompertzNBD, ModifiedBetaGeo, ParetoNBD
 from valuecast.models._covariates import PatternData
+from valuecast.models.clv import customer_lifetime_value, expected_transactions_by_period
 
 GAMMA_P = {"promo": 0.5, "score": -0.3}
 GAMMA_D = {"promo": -0.4, "score": 0.25}
@@ -361,3 +362,20 @@ def test_ggompertz_fits_with_covariates():
         estimate = fitted.coefficients_[process]["promo"]
         se = fitted.coefficient_standard_errors_[process]["promo"]
         assert abs(estimate - truth["promo"]) <= 2 * se, (process, estimate, se)
+
+
+def test_clv_helpers_pass_covariates_on(small_shop):
+    frame, history = small_shop
+    keywords = {"purchase_covariates": frame, "dropout_covariates": frame[["promo"]]}
+    fitted = BetaGeo().fit(*history, **keywords)
+    by_period = expected_transactions_by_period(
+        fitted, *history, horizon=3, period_days=7.0, time_unit_days=7.0, **keywords
+    )
+    np.testing.assert_allclose(
+        by_period.sum(axis=1), fitted.expected_transactions(3.0, *history, **keywords), rtol=1e-9
+    )
+    value = customer_lifetime_value(
+        fitted, None, *history, np.full(len(frame), 20.0), horizon=3, period=7.0,
+        annual_discount_rate=0.0, time_unit_days=7.0, **keywords,
+    )  # fmt: skip
+    np.testing.assert_allclose(value, 20.0 * by_period.sum(axis=1), rtol=1e-12)

@@ -297,10 +297,16 @@ def small_shop():
     return frame, simulate(BetaGeo, TRUTH[BetaGeo], frame, rng.choice([26.0, 52.0], 3000), rng)
 
 
-def test_l2_is_clvtools_penalty_on_the_mean_log_likelihood(small_shop):
+@pytest.fixture(scope="module")
+def small_fit(small_shop):
+    frame, history = small_shop
+    return BetaGeo().fit(*history, purchase_covariates=frame, dropout_covariates=frame)
+
+
+def test_l2_is_clvtools_penalty_on_the_mean_log_likelihood(small_shop, small_fit):
     frame, history = small_shop
     keywords = {"purchase_covariates": frame, "dropout_covariates": frame}
-    free = BetaGeo().fit(*history, **keywords)
+    free = small_fit
     l2 = 0.01
     ridge = BetaGeo().fit(*history, **keywords, l2=l2)
     for process in ("purchase", "dropout"):
@@ -379,3 +385,26 @@ def test_clv_helpers_pass_covariates_on(small_shop):
         annual_discount_rate=0.0, time_unit_days=7.0, **keywords,
     )  # fmt: skip
     np.testing.assert_allclose(value, 20.0 * by_period.sum(axis=1), rtol=1e-12)
+
+
+def test_covariance_blocks(small_fit):
+    fitted = small_fit
+    assert fitted.covariance_full_.shape == (8, 8)
+    np.testing.assert_array_equal(fitted.covariance_log_, fitted.covariance_full_[:4, :4])
+    assert fitted.coefficient_standard_errors_["dropout"]["score"] == pytest.approx(
+        math.sqrt(fitted.covariance_full_[7, 7])
+    )
+    assert set(fitted.sample_params(5, seed=1)) == {"r", "alpha", "a", "b"}
+
+
+def test_refit_needs_the_covariates_again(small_shop, small_fit):
+    frame, history = small_shop
+    weights = np.ones(len(frame))
+    with pytest.raises(ValueError, match="refit"):
+        small_fit.refit(*history, weights=weights)
+    again = small_fit.refit(
+        *history, weights=weights, purchase_covariates=frame, dropout_covariates=frame
+    )
+    for process in ("purchase", "dropout"):
+        for name, value in small_fit.coefficients_[process].items():
+            assert again.coefficients_[process][name] == pytest.approx(value, abs=1e-5)

@@ -135,8 +135,7 @@ class PatternData:
         self.X = X[[rows[0] for rows in rows_by_pattern]]
         self.Z = Z[[rows[0] for rows in rows_by_pattern]]
         for rows in rows_by_pattern:
-            worker = copy.copy(model)
-            worker.__dict__ = dict(model.__dict__)
+            worker = copy.copy(model)  # its own __dict__, so its own likelihood cache
             data = worker._prepare(x[rows], t_x[rows], T[rows], weights[rows])
             self.groups.append((worker, data, weights[rows]))
         (ux, ut, uT), counts = distinct_histories(x, t_x, T, weights=weights)
@@ -314,6 +313,17 @@ class CovariateModel(HistoryModel):
             return super()._fit_compressed(data, weights)
         finally:
             self.__dict__.pop("_warm_coefficients", None)
+
+    def refit(self, *columns: ArrayLike, weights: ArrayLike, **options: Any):
+        """:meth:`BaseModel.refit`; a model fitted with covariates needs them again."""
+        named = [p for p, names in self._covariate_names().items() if names]
+        missing = [p for p in named if options.get(f"{p}_covariates") is None]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with {' and '.join(missing)} covariates: "
+                "pass them to refit"
+            )
+        return super().refit(*columns, weights=weights, **options)
 
     # -- predictions --------------------------------------------------------------------------
     def with_params(

@@ -414,7 +414,10 @@ class BaseModel:
                 stacklevel=3,
             )
             covariance = np.full_like(hessian, np.nan)
-        self.covariance_log_ = covariance
+        # over the log parameters and any covariate coefficients after them; covariance_log_ is
+        # the log parameters' block, the shape every model's params_ has
+        self.covariance_full_ = covariance
+        self.covariance_log_ = covariance[:n_base, :n_base]
         # a parameter standing for a limit (or without influence there) has no standard error
         self.standard_errors_ = {
             p: float("nan") if p in fixed else float(v * np.sqrt(c))
@@ -449,8 +452,7 @@ class BaseModel:
         rng = np.random.default_rng(seed)
         mean = np.log(self._param_values())
         # the base parameters' marginal: covariate coefficients, if any, stay at their estimates
-        covariance = self.covariance_log_[: len(mean), : len(mean)]
-        draws = np.exp(rng.multivariate_normal(mean, covariance, size=n))
+        draws = np.exp(rng.multivariate_normal(mean, self.covariance_log_, size=n))
         return {name: draws[:, i] for i, name in enumerate(self._param_names)}
 
     def refit(self, *columns: ArrayLike, weights: ArrayLike, **options: Any):

@@ -408,3 +408,24 @@ def test_refit_needs_the_covariates_again(small_shop, small_fit):
     for process in ("purchase", "dropout"):
         for name, value in small_fit.coefficients_[process].items():
             assert again.coefficients_[process][name] == pytest.approx(value, abs=1e-5)
+
+
+def test_at_the_no_dropout_limit_purchase_coefficients_keep_their_errors():
+    # an NBD shop (nobody drops out): BG/NBD's fit is its a -> 0 limit
+    rng = np.random.default_rng(12)
+    frame = covariates(1500, rng)
+    T = rng.choice([26.0, 52.0], 1500)
+    lam = rng.gamma(0.8, 1.0 / (5.0 * np.exp(-0.5 * frame["promo"].to_numpy())))
+    x = rng.poisson(lam * T)
+    recency = np.where(x > 0, T * rng.random(1500) ** (1.0 / np.maximum(x, 1)), 0.0)
+    with pytest.warns(RuntimeWarning, match="no dropout visible"):
+        nbd = BetaGeo().fit(x, recency, T, purchase_covariates=frame[["promo"]])
+    assert nbd.limits_["a"] == "0"
+    estimate = nbd.coefficients_["purchase"]["promo"]
+    se = nbd.coefficient_standard_errors_["purchase"]["promo"]
+    assert abs(estimate - 0.5) <= 2 * se < 0.2
+    # where a and b stand for the limit, a_i = a e^(g z) is 0 for every z: dropout coefficients
+    # are held; so is any coefficient on the edge of the search box
+    nbd.estimated_covariates_ = {"purchase": ("promo", "score"), "dropout": ("promo",)}
+    held = nbd._identified_coefficients({"a", "b"}, np.array([0.5, -20.0, 0.1]))
+    assert held == [True, False, False]

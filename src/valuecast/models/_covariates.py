@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from valuecast.models._fitting import (
+    LOG_EDGE,
     ArrayLike,
     HistoryModel,
     compress_histories,
@@ -284,6 +285,19 @@ class CovariateModel(HistoryModel):
         coefficient_gradient = np.einsum("gj,jp,gp->j", design, matrix, by_pattern)
         return total, np.concatenate([by_pattern.sum(axis=0), coefficient_gradient])
 
+    def _identified_coefficients(self, fixed: set[str], coefficients: np.ndarray) -> list[bool]:
+        """Coefficients held at a limit, with no standard error: those all of whose targets
+        stand for a limit (the dropout ones when nobody drops out), and those on the edge of the
+        search box (a covariate level that drives its customers to a limit of their own, e.g.
+        a dropout probability of 0 on a shop without visible dropout)."""
+        by_target = [
+            not all(name in fixed for name, _ in self._covariate_targets.get(process, ()))
+            for process in PROCESSES
+            for _ in self.estimated_covariates_[process]
+        ]
+        inside = np.abs(coefficients) < LOG_EDGE
+        return [bool(a and b) for a, b in zip(by_target, inside, strict=True)]
+
     def _set_coefficients(self, values: np.ndarray, variances: np.ndarray) -> None:
         names = self._covariate_names()
         estimated = getattr(self, "estimated_covariates_", names)
@@ -293,8 +307,10 @@ class CovariateModel(HistoryModel):
         for process in PROCESSES:
             for name in estimated[process]:
                 self.coefficients_[process][name] = float(values[position])
-                self.coefficient_standard_errors_[process][name] = float(
-                    np.sqrt(variances[position])
+                # a held coefficient (at a limit) has zero variance: no standard error
+                variance = variances[position]
+                self.coefficient_standard_errors_[process][name] = (
+                    float(np.sqrt(variance)) if variance > 0 else np.nan
                 )
                 position += 1
 

@@ -403,7 +403,8 @@ class BaseModel:
         with np.errstate(all="ignore"):
             hessian = numerical_hessian(total_gradient, log_params)
         self.hessian_log_ = hessian
-        identified = [p not in fixed for p in self._param_names] + [True] * (len(hessian) - n_base)
+        identified = [p not in fixed for p in self._param_names]
+        identified += self._identified_coefficients(fixed, log_params[n_base:])
         covariance = _covariance_of_identified(hessian, identified)
         if covariance is None:
             warnings.warn(
@@ -424,6 +425,10 @@ class BaseModel:
             for p, v, c in zip(self._param_names, params, np.diag(covariance), strict=False)
         }
         self._set_coefficients(log_params[n_base:], np.diag(covariance)[n_base:])
+
+    def _identified_coefficients(self, fixed: set[str], coefficients: np.ndarray) -> list[bool]:
+        """Which covariate coefficients a fit at a limit still identifies (there are none here)."""
+        return []
 
     def _set_coefficients(self, values: np.ndarray, variances: np.ndarray) -> None:
         """Record the fitted covariate coefficients (a model without covariates has none)."""

@@ -42,6 +42,7 @@ from valuecast.models._fitting import (
     compress_histories,
     distinct_histories,
     numerical_gradient,
+    prepare_weights,
     require_repeat_purchases,
     validate_rfm,
 )
@@ -190,21 +191,15 @@ class CovariateModel(HistoryModel):
         if not np.isfinite(l2) or l2 < 0:
             raise ValueError("l2 must be a non-negative number")
         x, t_x, T = validate_rfm(frequency, recency, T)
-        matrices = {}
-        for process, values in zip(
-            PROCESSES, (purchase_covariates, dropout_covariates), strict=True
-        ):
-            matrix, names = covariate_matrix(values, f"{process}_covariates")
-            if values is not None and matrix.shape[0] != len(x):
-                raise ValueError(
-                    f"{process}_covariates has {matrix.shape[0]} rows but the data has {len(x)}"
-                )
-            if names and process not in self._covariate_targets:
-                raise ValueError(f"{type(self).__name__} takes no {process} covariates")
-            matrices[process] = (matrix if values is not None else np.zeros((len(x), 0)), names)
+        matrices = {
+            process: self._fit_covariates(values, process, len(x))
+            for process, values in zip(
+                PROCESSES, (purchase_covariates, dropout_covariates), strict=True
+            )
+        }
         self.l2_ = l2
         self.covariate_names_ = {process: matrices[process][1] for process in PROCESSES}
-        counted = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+        counted = prepare_weights(weights, len(x))
         free = {p: _varying_columns(matrices[p][0], counted) for p in PROCESSES}
         self.estimated_covariates_ = {
             p: tuple(self.covariate_names_[p][j] for j in free[p]) for p in PROCESSES
@@ -223,7 +218,21 @@ class CovariateModel(HistoryModel):
             self._fit_compressed(data, counts)
         finally:
             self.__dict__.pop("_pairs_cache", None)
+            self.__dict__.pop("_warm_coefficients", None)
         return self
+
+    def _fit_covariates(self, values: Any, process: str, n: int) -> tuple[np.ndarray, tuple]:
+        """One process's covariates for a fit on ``n`` customers: matrix and column names."""
+        if values is None:
+            return np.zeros((n, 0)), ()
+        matrix, names = covariate_matrix(values, f"{process}_covariates")
+        if matrix.shape[0] != n:
+            raise ValueError(
+                f"{process}_covariates has {matrix.shape[0]} rows but the data has {n}"
+            )
+        if names and process not in self._covariate_targets:
+            raise ValueError(f"{type(self).__name__} takes no {process} covariates")
+        return matrix, names
 
     # -- the likelihood over covariate patterns ---------------------------------------------------
     def _plain_data(self, data, weights) -> tuple:
@@ -323,12 +332,6 @@ class CovariateModel(HistoryModel):
                 for name in self.estimated_covariates_[p]
             ]
         )
-
-    def _fit_compressed(self, data, weights):
-        try:
-            return super()._fit_compressed(data, weights)
-        finally:
-            self.__dict__.pop("_warm_coefficients", None)
 
     def refit(self, *columns: ArrayLike, weights: ArrayLike, **options: Any):
         """:meth:`BaseModel.refit`; a model fitted with covariates needs them again."""

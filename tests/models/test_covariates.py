@@ -20,7 +20,7 @@ from scipy.special import betaln, gammaln
 from gradient_check import assert_objective_gradient
 from valuecast.datasets import load_cdnow_summary
 from valuecast.models import BetaGeo, GGompertzNBD, ModifiedBetaGeo, ParetoNBD
-from valuecast.models._covariates import PatternData
+from valuecast.models._covariates import CovariateModel, PatternData
 from valuecast.models.clv import customer_lifetime_value, expected_transactions_by_period
 
 GAMMA_P = {"promo": 0.5, "score": -0.3}
@@ -429,3 +429,19 @@ def test_at_the_no_dropout_limit_purchase_coefficients_keep_their_errors():
     nbd.estimated_covariates_ = {"purchase": ("promo", "score"), "dropout": ("promo",)}
     held = nbd._identified_coefficients({"a", "b"}, np.array([0.5, -20.0, 0.1]))
     assert held == [True, False, False]
+
+
+def test_pareto_evaluates_all_patterns_together_as_one_by_one():
+    rng = np.random.default_rng(6)
+    frame = covariates(600, rng)
+    x, t_x, T = simulate(ParetoNBD, TRUTH[ParetoNBD], frame, rng.choice([20.0, 40.0], 600), rng)
+    fitter = ParetoNBD()
+    data = PatternData(fitter, x, t_x, T, np.ones(600), frame.to_numpy(), frame.to_numpy())
+    # alpha_i above and below beta_i across patterns: both branches of F in one call
+    log_params = np.log([[0.8, 5.0, 0.6, 12.0]]) + rng.normal(0, 1.0, (len(data.groups), 4))
+    log_params[:, [0, 2]] = log_params[0, [0, 2]]  # r and s are common to all patterns
+    together = fitter._pattern_likelihoods(data.groups, log_params)
+    one_by_one = CovariateModel._pattern_likelihoods(fitter, data.groups, log_params)
+    for (value, gradient), (expected, expected_gradient) in zip(together, one_by_one, strict=True):
+        assert value == pytest.approx(expected, rel=1e-13)
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-11, atol=1e-12)

@@ -274,22 +274,9 @@ class CovariateModel(HistoryModel):
         n_base = len(self._param_names)
         base, coefficients = theta[:n_base], theta[n_base:]
         shifts, matrix, design = self._pattern_shifts(data.X, data.Z, coefficients)
-        total = 0.0
-        by_pattern = np.empty((len(data.groups), n_base))
-        for g, (worker, pattern_data, pattern_weights) in enumerate(data.groups):
-            log_params = base + shifts[g]
-            value, gradient = worker._negative_log_likelihood(
-                log_params, pattern_data, pattern_weights
-            )
-            if gradient is None:
-                gradient = numerical_gradient(
-                    lambda p, w=worker, d=pattern_data, q=pattern_weights: (
-                        w._negative_log_likelihood(p, d, q)[0]
-                    ),
-                    log_params,
-                )
-            total += value
-            by_pattern[g] = gradient
+        results = self._pattern_likelihoods(data.groups, base + shifts)
+        total = float(sum(value for value, _ in results))
+        by_pattern = np.array([gradient for _, gradient in results])
         # d shift_g / d gamma_j = design_gj * matrix_j
         coefficient_gradient = np.einsum("gj,jp,gp->j", design, matrix, by_pattern)
         return total, np.concatenate([by_pattern.sum(axis=0), coefficient_gradient])
@@ -306,6 +293,20 @@ class CovariateModel(HistoryModel):
         ]
         inside = np.abs(coefficients) < LOG_EDGE
         return [bool(a and b) for a, b in zip(by_target, inside, strict=True)]
+
+    def _pattern_likelihoods(self, groups: list, log_params: np.ndarray) -> list:
+        """``(value, gradient)`` of each pattern's plain negative log-likelihood at its row of
+        ``log_params``; a model may evaluate the patterns together (Pareto/NBD does)."""
+        out = []
+        for (worker, data, weights), point in zip(groups, log_params, strict=True):
+            value, gradient = worker._negative_log_likelihood(point, data, weights)
+            if gradient is None:
+                gradient = numerical_gradient(
+                    lambda p, w=worker, d=data, q=weights: w._negative_log_likelihood(p, d, q)[0],
+                    point,
+                )
+            out.append((value, gradient))
+        return out
 
     def _set_coefficients(self, values: np.ndarray, variances: np.ndarray) -> None:
         names = self._covariate_names()

@@ -269,6 +269,8 @@ def test_predictions_use_each_customers_parameters(model):
     f, r, T = np.array([0.0, 2.0, 4.0, 1.0]), np.array([0.0, 5.0, 9.0, 3.0]), np.full(4, 10.0)
     keywords = {"purchase_covariates": rows, "dropout_covariates": rows}
     alive = fitted.probability_alive(f, r, T, **keywords)
+    by_name = fitted.probability_alive(frequency=f, recency=r, T=T, **keywords)
+    np.testing.assert_array_equal(by_name, alive)
     orders = fitted.expected_transactions(8.0, f, r, T, **keywords)
     new = fitted.expected_transactions_new(26.0, **keywords)
     grid = fitted.expected_transactions_grid([2.0, 8.0], f, r, T, **keywords)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -108,13 +109,22 @@ def accepts_covariates(*per_customer: int) -> Callable:
     """
 
     def decorate(method: Callable) -> Callable:
+        signature = inspect.signature(method)
+
         @functools.wraps(method)
         def wrapper(self, *args, purchase_covariates=None, dropout_covariates=None, **kwargs):
             if purchase_covariates is None and dropout_covariates is None:
                 self._require_no_covariates()
                 return method(self, *args, **kwargs)
+            # customer columns given by name are placed by position, to be split by pattern;
+            # the options after them (a seed) are passed by name
+            bound = signature.bind(self, *args, **kwargs)
+            names = list(signature.parameters)[1:]
+            cut = max(per_customer) + 1
+            options = {n: bound.arguments[n] for n in names[cut:] if n in bound.arguments}
+            positional = [bound.arguments[n] for n in names[:cut] if n in bound.arguments]
             return self._by_pattern(
-                method, args, kwargs, per_customer, purchase_covariates, dropout_covariates
+                method, positional, options, per_customer, purchase_covariates, dropout_covariates
             )
 
         return wrapper

@@ -155,7 +155,7 @@ class PatternData:
 
 
 def pattern_groups(design: np.ndarray) -> list[np.ndarray]:
-    """The row indices of each distinct row of ``design`` (in order of first appearance)."""
+    """The row indices of each group of identical rows of ``design``, one array per group."""
     n = len(design)
     if design.shape[1] == 0:
         return [np.arange(n)]

@@ -51,9 +51,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_genlaguerre
 
+from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     ArrayLike,
-    HistoryModel,
     Limit,
     as_float_array,
     validate_rfm,
@@ -265,7 +265,7 @@ def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
     c = p + s + 1.0
     log_at = np.log(alpha + t)
     log_bt = np.log(beta + t)
-    if alpha >= beta:
+    if np.all(alpha >= beta):  # a scalar alpha, beta; or one per element, all on this side
         z = (alpha - beta) / (alpha + t)
         out = _log_hyp(p, c, z, grad)
         if not grad:
@@ -292,6 +292,22 @@ def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
     d_alpha = -(p - 1.0) / (alpha + t) + lz * dz_dalpha
     d_beta = -(s + 1.0) / (beta + t) + lz * dz_dbeta
     return value, np.stack([d_r, d_alpha, d_s, d_beta])
+
+
+def _log_f_by_element(r, alpha, s, beta, x, t):
+    """:func:`_log_f` with its gradient for one ``(alpha, beta)`` per element.
+
+    Each side of ``alpha >= beta`` is one call, so the hypergeometric iterations of many
+    covariate patterns run together instead of once per pattern.
+    """
+    value, gradient = np.empty(len(x)), np.empty((4, len(x)))
+    upper = alpha >= beta
+    for side in (upper, ~upper):
+        if np.any(side):
+            value[side], gradient[:, side] = _log_f(
+                r, alpha[side], s, beta[side], x[side], t[side], grad=True
+            )
+    return value, gradient
 
 
 class _Pairs:
@@ -352,12 +368,13 @@ def _log_bracket(params, pairs: _Pairs, grad: bool = False):
     return log_b, p_term, d_inner / inner
 
 
-def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray):
+def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray, log_f=None):
     """Total weighted negative log-likelihood (FH note eq. 22) and its gradient in (r, alpha, s, beta).
 
     Same algebra as :func:`_log_bracket`, but the gradient is accumulated directly as weighted
     sums: per-row coefficients are summed (``bincount``) onto the distinct (x, t) pairs, x values
     and T values, so that the per-row work is a handful of gathers, three exps and one log.
+    ``log_f``: :func:`_log_f` with its gradient on the pairs, when already computed.
     """
     r, alpha, s, beta = params
     xv, tv = pairs.x_values, pairs.T_values
@@ -365,7 +382,9 @@ def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray):
     a_u = r + s + xv
     log_ratio_u = np.log(s) - np.log(a_u)
     la_u, lb_u = np.log(alpha + tv), np.log(beta + tv)
-    lf, dlf = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, grad=True)
+    if log_f is None:
+        log_f = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, grad=True)
+    lf, dlf = log_f
     lf1 = lf[pairs.inv_tx]
     lf2 = np.minimum(lf[pairs.inv_T], lf1)
     p_term = -(r + pairs.x) * la_u[tc] - s * lb_u[tc]
@@ -449,7 +468,15 @@ def _decay_integral(k: np.ndarray | float, log_ratio: np.ndarray) -> np.ndarray:
     return np.where(k == 0, log_ratio, out)
 
 
-class ParetoNBD(HistoryModel):
+def _on_log_scale(total: float, grad: np.ndarray, params: np.ndarray):
+    """The gradient by the chain rule to the log parameters; ``(inf, 0)`` where not finite."""
+    grad = grad * params
+    if not np.isfinite(total) or not np.all(np.isfinite(grad)):
+        return np.inf, np.zeros(4)
+    return total, grad
+
+
+class ParetoNBD(CovariateModel):
     """Pareto/NBD (SMC 1987) for continuous-time, non-contractual purchasing.
 
     Parameters ``r, alpha`` (gamma heterogeneity of the purchase rate, shape and rate) and
@@ -463,6 +490,8 @@ class ParetoNBD(HistoryModel):
 
     _param_names = ("r", "alpha", "s", "beta")
     _label = "Pareto/NBD"
+    # Fader & Hardie (2007): alpha_i = alpha exp(-gamma_p . x_i), beta_i = beta exp(-gamma_d . z_i)
+    _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)}
     _limits = (
         # Gamma(s, beta) with s -> 0 puts every dropout rate at 0: the NBD (methodology.md)
         Limit({"s": "0"}, ("s", "beta"), "no dropout visible; it reduces to the NBD", ("s", "0")),
@@ -480,19 +509,49 @@ class ParetoNBD(HistoryModel):
 
     def _negative_log_likelihood(self, log_params, data, weights):
         params = np.exp(np.asarray(log_params, float))
+        with np.errstate(all="ignore"):
+            total, grad = _weighted_nll(params, self._pairs(data), np.asarray(weights, float))
+        return _on_log_scale(total, grad, params)
+
+    def _pairs(self, data) -> _Pairs:
+        """The distinct (x, t) pairs of ``data``, found once per fit (cached on the model)."""
         x, t_x, T = data
         cache = getattr(self, "_pairs_cache", None)
         if cache is None or cache.x is not x or cache.t_x is not t_x or cache.T is not T:
             cache = _Pairs(x, t_x, T)
             self._pairs_cache = cache
+        return cache
+
+    def _pattern_likelihoods(self, groups, log_params: np.ndarray):
+        """Each covariate pattern's negative log-likelihood and gradient (log scale).
+
+        ``F`` of every pattern's pairs, at the pattern's own ``alpha_i, beta_i``, in one call
+        (:func:`_log_f_by_element`); the rest per pattern.
+        """
+        params = np.exp(log_params)
+        caches = [worker._pairs(data) for worker, data, _ in groups]
+        sizes = [cache.n_pairs for cache in caches]
         with np.errstate(all="ignore"):
-            total, grad = _weighted_nll(params, cache, np.asarray(weights, float))
-        grad = grad * params  # chain rule to the log parameters
-        if not np.isfinite(total) or not np.all(np.isfinite(grad)):
-            return np.inf, np.zeros(4)
-        return total, grad
+            lf, dlf = _log_f_by_element(
+                params[0, 0],
+                np.repeat(params[:, 1], sizes),
+                params[0, 2],
+                np.repeat(params[:, 3], sizes),
+                np.concatenate([cache.pair_x for cache in caches]),
+                np.concatenate([cache.pair_t for cache in caches]),
+            )
+            cuts = np.cumsum(sizes)[:-1]
+            out = []
+            for g, (cache, piece, d_piece) in enumerate(
+                zip(caches, np.split(lf, cuts), np.split(dlf, cuts, axis=1), strict=True)
+            ):
+                weights = np.asarray(groups[g][2], float)
+                total, grad = _weighted_nll(params[g], cache, weights, (piece, d_piece))
+                out.append(_on_log_scale(total, grad, params[g]))
+        return out
 
     # -- per-customer quantities -----------------------------------------------------------------
+    @accepts_covariates(0, 1, 2)
     def log_likelihood_per_customer(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -506,6 +565,7 @@ class ParetoNBD(HistoryModel):
 
         return self._compressed_call(function, frequency, recency, T)
 
+    @accepts_covariates(0, 1, 2)
     def probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -522,6 +582,7 @@ class ParetoNBD(HistoryModel):
 
         return self._compressed_call(function, frequency, recency, T)
 
+    @accepts_covariates(0, 1, 2, 3)
     def expected_transactions(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -542,6 +603,7 @@ class ParetoNBD(HistoryModel):
             out = p_alive * (r + x) * (beta + T) / (alpha + T) * growth
         return np.maximum(out, 0.0)
 
+    @accepts_covariates(1, 2, 3)
     def expected_transactions_grid(
         self, times: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -563,6 +625,7 @@ class ParetoNBD(HistoryModel):
                 np.maximum(scale * _decay_integral(s - 1.0, np.log1p(t / (beta + T))), 0.0, out=row)
         return out
 
+    @accepts_covariates(0)
     def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)] for a new customer (SMC eq. 17; FH note eq. 17).
 
@@ -576,6 +639,7 @@ class ParetoNBD(HistoryModel):
             out = r * beta / alpha * _decay_integral(s - 1.0, np.log1p(t / beta))
         return np.maximum(out, 0.0)
 
+    @accepts_covariates(0, 1, 2)
     def median_time_to_next_purchase(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -593,6 +657,7 @@ class ParetoNBD(HistoryModel):
         x, _, T = validate_rfm(frequency, recency, T)
         return (alpha + T) * np.expm1(np.log(2.0) / (r + x))
 
+    @accepts_covariates(1, 2, 3)
     def discounted_expected_residual_transactions(
         self, delta: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -622,6 +687,7 @@ class ParetoNBD(HistoryModel):
         return self._compressed_call(function, frequency, recency, T)
 
     # -- simulation ------------------------------------------------------------------------------
+    @accepts_covariates(0)
     def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:
         """Draw customers from the model at ``params_`` observed for ``T`` each.
 

@@ -275,6 +275,7 @@ class CandidateResult:
     predicted_orders: np.ndarray | None = field(default=None, repr=False)
     predicted_revenue: np.ndarray | None = field(default=None, repr=False)
     weekly_cumulative: list[float] | None = None
+    coefficients: dict[str, dict[str, float]] | None = None
 
 
 @dataclass
@@ -310,6 +311,8 @@ class BacktestResult:
             entry["beats_naive"] = entry["mae_orders"] < self.naive["mae_orders"]
             entry["params"] = result.params
             entry["log_likelihood"] = result.log_likelihood
+            if result.coefficients is not None:
+                entry["coefficients"] = result.coefficients
             models[name] = entry
         out = {
             "holdout_days": self.holdout_days,
@@ -456,6 +459,7 @@ def backtest(
     max_customers: int | None = None,
     seed: int = 0,
     sampled_from: int | None = None,
+    covariates: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Fit each candidate on the calibration summary, predict the holdout, score, pick the best.
 
@@ -485,6 +489,11 @@ def backtest(
         Says that ``calibration_summary`` already is the sample :func:`sample_rows` drew from
         that many customers (the engine draws it where the summary lives, so only the sample
         crosses to Python); it is then not sampled again.
+    covariates
+        The design matrix (:mod:`valuecast.analysis.covariates`), one row per row of
+        ``calibration_summary``: each candidate is then also fitted with these covariates in
+        both processes and scored as ``"<name>+covariates"`` (:func:`covariate_candidate`), so
+        the choice keeps covariates only where they predict the holdout better.
 
     Each model is fitted by maximum likelihood on the calibration ``frequency, recency, T`` and
     predicts ``expected_transactions(holdout)`` purchases per customer; revenue is that times the
@@ -518,6 +527,7 @@ def backtest(
         sampled_from = len(calibration_summary)
         rows = sample_rows(sampled_from, max_customers, seed)
         calibration_summary = calibration_summary.iloc[rows]
+        covariates = None if covariates is None else covariates.iloc[rows]
     scale = 1.0 if sampled_from is None else sampled_from / len(calibration_summary)
     frequency = _column(calibration_summary, "frequency")
     recency = _column(calibration_summary, "recency") / time_unit_days
@@ -588,13 +598,20 @@ def backtest(
         )
         results[name] = result
 
+    if covariates is not None:
+        for name in dict.fromkeys(candidates):
+            history = (frequency, recency, T, horizon)
+            result = covariate_candidate(name, covariates, history, week_ends, time_unit_days)
+            result = _scored(result, value, actual_orders, actual_revenue, scale, notes)
+            results[result.name] = result
+
     fitted = [name for name, result in results.items() if result.error is None]
     best = None
     if fitted:
         lowest = min(results[name].scores["mae_orders"] for name in fitted)
         tolerance = 1e-12 * max(1.0, abs(lowest))
         tied = [n for n in fitted if results[n].scores["mae_orders"] <= lowest + tolerance]
-        best = min(tied, key=SIMPLICITY.index)
+        best = min(tied, key=_simplicity)
     else:
         notes.append("no candidate model could be fitted")
 
@@ -630,3 +647,83 @@ def backtest(
         notes=notes,
         by_frequency=by_frequency,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# candidates with covariates
+WITH_COVARIATES = "+covariates"
+
+
+def _simplicity(name: str) -> tuple[int, bool]:
+    """Tie-break: :data:`SIMPLICITY`, and a model without covariates before the same with."""
+    return SIMPLICITY.index(name.removesuffix(WITH_COVARIATES)), name.endswith(WITH_COVARIATES)
+
+
+def covariate_candidate(
+    name: str,
+    covariates: pd.DataFrame,
+    history: tuple[np.ndarray, np.ndarray, np.ndarray, float],
+    week_ends: np.ndarray | None,
+    time_unit_days: float = 1.0,
+) -> CandidateResult:
+    """Candidate ``name`` fitted with ``covariates`` in the purchase and the dropout process.
+
+    ``history`` is ``(frequency, recency, T, horizon)`` in the fitting unit; the result holds
+    the holdout predictions (not yet scored), the fit and, with ``week_ends`` (days), the
+    expected cumulative purchases at each, summed per distinct history and pattern.
+    """
+    frequency, recency, T, horizon = history
+    result = CandidateResult(name=name + WITH_COVARIATES)
+    X = covariates.reset_index(drop=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = candidate_model(name).fit(
+                frequency, recency, T, purchase_covariates=X, dropout_covariates=X
+            )
+            kw = {"purchase_covariates": X, "dropout_covariates": X}
+            predicted = np.asarray(
+                model.expected_transactions(horizon, frequency, recency, T, **kw), dtype=float
+            )
+            if not np.all(np.isfinite(predicted)):
+                raise FitError("non-finite holdout predictions")
+            if week_ends is not None:
+                result.weekly_cumulative = _weekly_with_covariates(
+                    model, X, frequency, recency, T, week_ends / time_unit_days
+                )
+    except _MODEL_ERRORS as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        result.error = f"{type(error).__name__}: {message}"
+        return result
+    result.params = dict(model.params_)
+    result.coefficients = {k: dict(v) for k, v in model.coefficients_.items()}
+    result.log_likelihood = float(model.log_likelihood_)
+    result.predicted_orders = predicted
+    return result
+
+
+def _weekly_with_covariates(model, X, frequency, recency, T, ends) -> list[float]:
+    """Expected cumulative purchases at ``ends``: once per distinct (history, covariates)."""
+    rows = np.column_stack([frequency, recency, T, X.to_numpy(dtype=float)])
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), minlength=len(distinct)).astype(float)
+    f, r, t = distinct[:, 0], distinct[:, 1], distinct[:, 2]
+    Xd = pd.DataFrame(distinct[:, 3:], columns=X.columns)
+    kw = {"purchase_covariates": Xd, "dropout_covariates": Xd}
+    return [float(counts @ model.expected_transactions(end, f, r, t, **kw)) for end in ends]
+
+
+def _scored(result, value, actual_orders, actual_revenue, scale, notes) -> CandidateResult:
+    """``result`` scored on the holdout (revenue at ``value`` per order), or its error noted;
+    the weekly series scaled to the shop (``scale``)."""
+    if result.error is not None:
+        notes.append(f"{result.name} skipped: {result.error}")
+        result.weekly_cumulative = None
+        return result
+    if result.weekly_cumulative is not None:
+        result.weekly_cumulative = [scale * v for v in result.weekly_cumulative]
+    result.predicted_revenue = result.predicted_orders * value
+    result.scores = score_predictions(
+        actual_orders, result.predicted_orders, actual_revenue, result.predicted_revenue
+    )
+    return result

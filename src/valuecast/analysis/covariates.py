@@ -31,12 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scipy.stats import norm
 
 from valuecast.analysis.backend import upload
 from valuecast.errors import ValuecastError
@@ -58,7 +60,6 @@ COVARIATES: dict[str, str] = {
     "acquisition_channel": "channel",
     "first_discount_code": "first_discount_code",
     "accepts_marketing": "accepts_marketing",
-    "first_product": "first_product",
 }
 """The customers-table columns ``--covariates`` may name, and the summary column holding each."""
 
@@ -275,3 +276,104 @@ def _number_terms(column: str, key: pd.Series, counts: np.ndarray):
         return []
     z = np.where(known, (np.nan_to_num(x) - center) / scale, 0.0)
     return [(Term(column, "number", center=center, scale=scale), z)]
+
+
+# ------------------------------------------------------------------------------------------------
+# what a fitted covariate model says
+def covariate_keywords(X: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """The prediction keywords of a covariate model: the same design in both processes."""
+    return {} if X is None else {"purchase_covariates": X, "dropout_covariates": X}
+
+
+def _new_orders(model, X: pd.DataFrame | None, ends: np.ndarray, rate: float) -> np.ndarray:
+    """Per row of ``X``: discounted expected orders of a customer acquired today (first order
+    included, today, undiscounted), each period's new-customer expectation discounted to today."""
+    n = 1 if X is None else len(X)
+    total, previous = np.ones(n), np.zeros(n)
+    for k, end in enumerate(ends, start=1):
+        cumulative = np.broadcast_to(
+            np.asarray(model.expected_transactions_new(float(end), **covariate_keywords(X))), (n,)
+        )
+        total += np.maximum(cumulative - previous, 0.0) * (1.0 + rate) ** -k
+        previous = cumulative
+    return total
+
+
+def new_customer_orders(
+    model, design: Design | None, ends: np.ndarray, rate: float
+) -> dict[str, Any]:
+    """Discounted expected orders over the horizon of a customer acquired today, per channel.
+
+    From the model's new-customer expectation (``expected_transactions_new``, CLVTools'
+    ``newcustomer()``): per period end ``ends`` (days) the expected cumulative repeat purchases,
+    each period's increment discounted at ``rate`` per period as the customers' CLV is, plus the
+    first order (today, undiscounted).  ``all`` is the shop's (with covariates: the mean over
+    every customer's pattern); with ``acquisition_channel`` in ``design``, ``by_channel`` has
+    each channel's, the mean over its customers' patterns (its mix of the other covariates),
+    keyed trimmed and lower-cased as the design compares channels; otherwise it is empty and
+    every channel gets ``all``: a model without the channel cannot tell channels apart.
+    """
+    if design is None or not design.terms:
+        return {"all": float(_new_orders(model, None, ends, rate)[0]), "by_channel": {}}
+    frame = pd.DataFrame({"w": design.counts})
+    frame["v"] = design.counts * _new_orders(model, design.matrix, ends, rate)
+    out: dict[str, Any] = {"all": float(frame["v"].sum() / frame["w"].sum()), "by_channel": {}}
+    if "acquisition_channel" in design.columns:
+        frame["channel"] = design.keys[_key_name(design.columns.index("acquisition_channel"))]
+        sums = frame.groupby("channel")[["w", "v"]].sum()
+        out["by_channel"] = {str(k): float(v) for k, v in (sums["v"] / sums["w"]).items()}
+    return out
+
+
+def coefficient_rows(model, design: Design, horizon_days: float) -> list[dict[str, Any]]:
+    """summary.json's ``model.coefficients``: one row per process and design term.
+
+    Each row has the coefficient, its standard error and the two-sided Wald p-value
+    (``2 * (1 - Phi(|coefficient| / standard error))``), and its multiplier:
+
+    * purchase: ``rate_multiplier = exp(coefficient)``, the multiplier of the mean purchase rate
+      (``alpha_i = alpha * exp(-coefficient * x)``, Fader & Hardie 2007);
+    * dropout: ``lifetime_multiplier``, the multiplier of the expected repeat purchases over the
+      horizon of a newly acquired customer from the dropout effect alone (the purchase rate held
+      at the reference): how much longer the level keeps buying, in the same unit for every model
+      (for BG/NBD scaling a and b together leaves the mean dropout chance a/(a+b) unchanged and
+      acts through its spread, so exp(coefficient) would mislead).  For Pareto/NBD it tends to
+      ``exp(-coefficient)``, the multiplier of the expected lifetime ``beta_i / (s - 1)``, as the
+      horizon grows.
+
+    The reference level of a category (and false of a boolean, the mean of a number) is 1.
+    """
+    names = list(design.matrix.columns)
+    zero = pd.DataFrame(np.zeros((1, len(names))), columns=names)
+    base = float(
+        np.asarray(model.expected_transactions_new(horizon_days, **covariate_keywords(zero)))
+    )
+    rows = []
+    for process in ("purchase", "dropout"):
+        for term in design.terms:
+            coefficient = float(model.coefficients_[process][term.name])
+            error = model.coefficient_standard_errors_[process].get(term.name)
+            error = float(error) if error is not None and np.isfinite(error) else None
+            p = float(2 * norm.sf(abs(coefficient) / error)) if error else None
+            row: dict[str, Any] = {
+                "process": process,
+                "covariate": term.column,
+                "level": term.level if term.kind != "number" else "+1 sd",
+                "reference": term.reference if term.kind != "number" else "mean",
+                "coefficient": coefficient,
+                "standard_error": error,
+                "p_value": p,
+            }
+            if term.kind == "number":
+                row["mean"], row["sd"] = term.center, term.scale
+            if process == "purchase":
+                row["rate_multiplier"] = float(np.exp(coefficient))
+            else:
+                level = zero.copy()
+                level[term.name] = 1.0
+                moved = model.expected_transactions_new(
+                    horizon_days, purchase_covariates=zero, dropout_covariates=level
+                )
+                row["lifetime_multiplier"] = float(np.asarray(moved)) / base if base > 0 else None
+            rows.append(row)
+    return rows

@@ -25,6 +25,7 @@ from valuecast.cli.common import (
 )
 from valuecast.cli.options import (
     AsOfOption,
+    CovariatesOption,
     DiscountRateOption,
     EngineOption,
     ExportFormat,
@@ -166,10 +167,12 @@ def run_analysis(
     out: Path = Path("valuecast-out"),
     quiet: bool = False,
     spend: Path | None = None,
+    covariates: str | None = None,
 ):
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from valuecast.analysis.covariates import CovariateError, parse_covariates
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.snapshots import refresh
     from valuecast.store.snapshots import save_snapshot
@@ -184,6 +187,10 @@ def run_analysis(
         margin=margin,
         model=model,
     )
+    try:
+        options.covariates = tuple(parse_covariates(covariates))
+    except CovariateError as error:
+        fail(str(error))
     try:
         options.validate()
     except ValueError as error:
@@ -237,6 +244,7 @@ def analyze(
     spend: SpendOption = None,
     engine: EngineOption = "duckdb",
     tables: TablesOption = None,
+    covariates: CovariatesOption = None,
 ) -> None:
     """Every customer's historic and predicted CLV, churn risk, next order and RFM group.
 
@@ -258,7 +266,7 @@ def analyze(
         return
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
-        annual_discount_rate, margin, model.value, out, spend=spend,
+        annual_discount_rate, margin, model.value, out, spend=spend, covariates=covariates,
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "ENGINE_HELP",
     "TABLES_HELP",
     "AsOfOption",
+    "CovariatesOption",
     "DiscountRateOption",
     "EngineOption",
     "ExportFormat",
@@ -112,6 +113,16 @@ SpendOption = Annotated[
     Path | None,
     typer.Option(
         "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
+    ),
+]
+
+CovariatesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--covariates",
+        help="Customer columns the models may use: acquisition_channel,first_discount_code,"
+        "accepts_marketing. The backtest keeps them where they predict the holdout better; "
+        "their effects go to summary.json and the report's What drives value.",
     ),
 ]
 

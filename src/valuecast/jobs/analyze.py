@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from valuecast.analysis.covariates import parse_covariates
 from valuecast.dates import to_date
 from valuecast.models.registry import SELECTABLE
 
@@ -42,6 +43,9 @@ class AnalysisOptions:
     # its scores are as informative as from millions, and the candidate fits (Pareto/NBD's
     # hypergeometric terms above all) cost a fraction; None backtests everyone
     backtest_max_customers: int | None = 100_000
+    # columns of the customers table the models may use as covariates
+    # (valuecast.analysis.covariates); the backtest keeps them only where they predict better
+    covariates: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.model not in ("auto", *SELECTABLE):
@@ -58,6 +62,7 @@ class AnalysisOptions:
             raise ValueError("margin must be between 0 and 1")
         if self.annual_discount_rate <= -1:
             raise ValueError("annual discount rate must be greater than -1")
+        parse_covariates(",".join(self.covariates))
 
 
 @dataclass

@@ -129,6 +129,7 @@ def analyze_with_growth(
         to_date(analysis.summary["as_of"]),
         spend=spend,
         margin=options.margin,
+        new_customer=analysis.summary["model"].get("new_customer"),
     )
     analysis.summary["growth"] = growth.summary
     release_unused_memory()

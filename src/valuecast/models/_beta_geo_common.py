@@ -37,11 +37,11 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betainc, betaln, digamma, exprel, gammaln
 
+from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     LOG_BOUND,
     LOG_EDGE,
     ArrayLike,
-    HistoryModel,
     Limit,
     as_float_array,
     compress_histories,
@@ -340,10 +340,13 @@ def _mixture_pass(d, sl, r, lat, laT, q_x):
     return sum_wD, sum_wpi1_diff, by_t, by_T, pi2_x
 
 
-class BetaGeoFamily(HistoryModel):
+class BetaGeoFamily(CovariateModel):
     """Shared implementation of BG/NBD (``_shift = 0``) and MBG/NBD (``_shift = 1``)."""
 
     _param_names = ("r", "alpha", "a", "b")
+    # Fader & Hardie (2007): alpha_i = alpha exp(-gamma_p . x_i), a_i = a exp(gamma_d . z_i),
+    # b_i = b exp(gamma_d . z_i)
+    _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("a", 1.0), ("b", 1.0))}
     _shift = 0
     _limits = (
         # Beta(a, b) with a -> 0 puts every dropout probability at 0: the NBD (methodology.md)
@@ -453,6 +456,7 @@ class BetaGeoFamily(HistoryModel):
         grad = -np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return -ll, grad
 
+    @accepts_covariates(0, 1, 2)
     def log_likelihood_per_customer(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -525,6 +529,7 @@ class BetaGeoFamily(HistoryModel):
         _map_chunks(run, chunks, n)
         return out
 
+    @accepts_covariates(0, 1, 2)
     def probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -544,6 +549,7 @@ class BetaGeoFamily(HistoryModel):
         r, alpha, a, b = self._param_values()
         return r + x, a, b + x + self._shift, alpha + T
 
+    @accepts_covariates(0, 1, 2, 3)
     def expected_transactions(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -576,6 +582,7 @@ class BetaGeoFamily(HistoryModel):
         p_alive *= np.take(kernel, inverse)
         return p_alive
 
+    @accepts_covariates(1, 2, 3)
     def expected_transactions_grid(
         self, times: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -599,6 +606,7 @@ class BetaGeoFamily(HistoryModel):
             )
         return out
 
+    @accepts_covariates(0, 1, 2)
     def median_time_to_next_purchase(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -616,6 +624,7 @@ class BetaGeoFamily(HistoryModel):
         r, alpha, _, _ = self._param_values()
         return (alpha + T) * np.expm1(_LOG2 / (r + x))
 
+    @accepts_covariates(1, 2, 3)
     def discounted_expected_residual_transactions(
         self, delta: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -659,6 +668,7 @@ class BetaGeoFamily(HistoryModel):
         return p_alive * body[inverse]
 
     # -- simulation ------------------------------------------------------------------------------
+    @accepts_covariates(0)
     def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:
         """Draw one history per entry of ``T`` from the model's generative process.
 
@@ -689,6 +699,7 @@ class BetaGeoFamily(HistoryModel):
         return pd.DataFrame({"frequency": x.astype(float), "recency": recency, "T": T})
 
     # -- unconditional ---------------------------------------------------------------------------
+    @accepts_covariates(0)
     def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)] for a customer just acquired (time 0 = first purchase).
 

@@ -236,20 +236,52 @@ class BaseModel:
         return np.zeros(len(self._param_names))
 
     # -- fitting ---------------------------------------------------------------------------------
+    def _total_nll(
+        self, theta: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray
+    ) -> tuple[float, np.ndarray | None]:
+        """The negative log-likelihood of the whole search vector ``theta``.
+
+        ``theta`` holds the log parameters, then any covariate coefficients (a model with
+        covariates extends this); here it is the log parameters alone.
+        """
+        return self._negative_log_likelihood(theta, data, weights)
+
+    def _penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Per-customer penalty and its gradient: ``penalizer`` times the squared parameters.
+
+        Covariate coefficients (after the log parameters in ``theta``) are penalised by their own
+        ``l2`` weight, as CLVTools does (its ``reg.lambdas``, on the mean log-likelihood).
+        """
+        n_base = len(self._param_names)
+        params = np.exp(theta[:n_base])
+        coefficients = theta[n_base:]
+        l2 = getattr(self, "l2_", 0.0)
+        value = self.penalizer * np.sum(params**2) + l2 * np.sum(coefficients**2)
+        gradient = np.concatenate([2 * self.penalizer * params**2, 2 * l2 * coefficients])
+        return value, gradient
+
     def _objective(self, log_params, data, weights, n_total):
         """Penalised mean negative log-likelihood and its gradient (log scale)."""
-        value, gradient = self._negative_log_likelihood(log_params, data, weights)
+        value, gradient = self._total_nll(log_params, data, weights)
         if gradient is None:
             gradient = numerical_gradient(
-                lambda p: self._negative_log_likelihood(p, data, weights)[0], log_params
+                lambda p: self._total_nll(p, data, weights)[0], log_params
             )
-        params = np.exp(log_params)
-        value = value / n_total + self.penalizer * np.sum(params**2)
-        gradient = np.asarray(gradient) / n_total + 2 * self.penalizer * params**2
+        penalty, penalty_gradient = self._penalty(log_params)
+        value = value / n_total + penalty
+        gradient = np.asarray(gradient) / n_total + penalty_gradient
         if not np.isfinite(value):
             # Steer the optimiser away from regions where the likelihood underflows.
             return 1e100, np.zeros_like(log_params)
         return value, gradient
+
+    def _plain_data(self, data, weights) -> tuple:
+        """The data and weights the model without covariates would be fitted on (its start)."""
+        return data, weights
+
+    def _start_coefficients(self, data) -> np.ndarray:
+        """Start values of the covariate coefficients after the log parameters (none here)."""
+        return np.zeros(0)
 
     def _fit_compressed(self, data: tuple[np.ndarray, ...], weights: np.ndarray):
         n_total = float(weights.sum())
@@ -259,7 +291,8 @@ class BaseModel:
                 raise ValueError(f"initial_params lacks {sorted(missing)}")
             x0 = np.log([float(self.initial_params[name]) for name in self._param_names])
         else:
-            x0 = np.asarray(self._initial_log_params(data, weights), dtype=float)
+            x0 = np.asarray(self._initial_log_params(*self._plain_data(data, weights)), dtype=float)
+        x0 = np.concatenate([x0, self._start_coefficients(data)])
         name = type(self).__name__
         with np.errstate(all="ignore"):
             result = minimize(
@@ -272,7 +305,7 @@ class BaseModel:
                 options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
             )
             log_params = result.x
-            total_nll, _ = self._negative_log_likelihood(log_params, data, weights)
+            total_nll, _ = self._total_nll(log_params, data, weights)
         if not np.all(np.isfinite(log_params)) or not np.isfinite(total_nll) or result.fun >= 1e99:
             raise FitError(
                 f"{name} fit did not reach a finite likelihood ({result.message}). Try a small "
@@ -282,7 +315,7 @@ class BaseModel:
         log_params, result = self._best_limit(log_params, result, data, weights, n_total)
         self.limits_ = {
             p: ("inf" if v > 0 else "0")
-            for p, v in zip(self._param_names, log_params, strict=True)
+            for p, v in zip(self._param_names, log_params[: len(self._param_names)], strict=True)
             if abs(v) >= LOG_EDGE
         }
         matched = self._matched_limits()
@@ -351,9 +384,10 @@ class BaseModel:
         return best_x, best
 
     def _set_fitted(self, log_params, data, weights, n_total, result, fixed=frozenset()) -> None:
-        params = np.exp(log_params)
+        n_base = len(self._param_names)
+        params = np.exp(log_params[:n_base])
         self.params_ = {p: float(v) for p, v in zip(self._param_names, params, strict=True)}
-        total_nll, _ = self._negative_log_likelihood(log_params, data, weights)
+        total_nll, _ = self._total_nll(log_params, data, weights)
         self.log_likelihood_ = float(-total_nll)
         self.n_customers_ = n_total
         self.n_distinct_histories_ = int(len(weights))
@@ -361,17 +395,16 @@ class BaseModel:
         self.n_iterations_ = int(result.nit)
 
         def total_gradient(p):
-            value, gradient = self._negative_log_likelihood(p, data, weights)
+            value, gradient = self._total_nll(p, data, weights)
             if gradient is None:
-                gradient = numerical_gradient(
-                    lambda q: self._negative_log_likelihood(q, data, weights)[0], p
-                )
-            return np.asarray(gradient) + 2 * self.penalizer * n_total * np.exp(p) ** 2
+                gradient = numerical_gradient(lambda q: self._total_nll(q, data, weights)[0], p)
+            return np.asarray(gradient) + n_total * self._penalty(p)[1]
 
         with np.errstate(all="ignore"):
             hessian = numerical_hessian(total_gradient, log_params)
         self.hessian_log_ = hessian
-        covariance = _covariance_of_identified(hessian, [p not in fixed for p in self._param_names])
+        identified = [p not in fixed for p in self._param_names] + [True] * (len(hessian) - n_base)
+        covariance = _covariance_of_identified(hessian, identified)
         if covariance is None:
             warnings.warn(
                 f"{type(self).__name__}: the information matrix is singular at the optimum; "
@@ -385,8 +418,12 @@ class BaseModel:
         # a parameter standing for a limit (or without influence there) has no standard error
         self.standard_errors_ = {
             p: float("nan") if p in fixed else float(v * np.sqrt(c))
-            for p, v, c in zip(self._param_names, params, np.diag(covariance), strict=True)
+            for p, v, c in zip(self._param_names, params, np.diag(covariance), strict=False)
         }
+        self._set_coefficients(log_params[n_base:], np.diag(covariance)[n_base:])
+
+    def _set_coefficients(self, values: np.ndarray, variances: np.ndarray) -> None:
+        """Record the fitted covariate coefficients (a model without covariates has none)."""
 
     # -- shared API ------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -411,18 +448,21 @@ class BaseModel:
             )
         rng = np.random.default_rng(seed)
         mean = np.log(self._param_values())
-        draws = np.exp(rng.multivariate_normal(mean, self.covariance_log_, size=n))
+        # the base parameters' marginal: covariate coefficients, if any, stay at their estimates
+        covariance = self.covariance_log_[: len(mean), : len(mean)]
+        draws = np.exp(rng.multivariate_normal(mean, covariance, size=n))
         return {name: draws[:, i] for i, name in enumerate(self._param_names)}
 
-    def refit(self, *columns: ArrayLike, weights: ArrayLike):
+    def refit(self, *columns: ArrayLike, weights: ArrayLike, **options: Any):
         """A new model of this kind fitted on ``columns`` with ``weights``, started at this fit.
 
         For resampling: a bootstrap replicate reweights the same distinct histories, so its
         maximum lies near this one and the warm start saves most of the optimiser's steps.
+        ``options`` go to ``fit`` (a model's covariates, say).
         """
         self._check_fitted()
         fresh = type(self)(penalizer=self.penalizer, initial_params=dict(self.params_))
-        return fresh.fit(*columns, weights=weights)
+        return fresh.fit(*columns, weights=weights, **options)
 
     def with_params(self, params: dict[str, float]):
         """Return a copy of this model that predicts with ``params`` (e.g. one sampled draw)."""

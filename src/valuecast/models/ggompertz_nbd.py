@@ -66,10 +66,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
+from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     LOG_BOUND,
     ArrayLike,
-    HistoryModel,
     as_float_array,
     compress_histories,
     validate_rfm,
@@ -345,7 +345,7 @@ def _expected_alive_time(s: float, b: float, k: np.ndarray, lo: np.ndarray, hi: 
     return adaptive_integrals(integrand, rows, start, end, len(k), n_checked=1)[0]
 
 
-class GGompertzNBD(HistoryModel):
+class GGompertzNBD(CovariateModel):
     """GGompertz/NBD (Bemmaor & Glady 2012) for continuous-time, non-contractual purchasing.
 
     Parameters ``r, alpha`` (gamma heterogeneity of the purchase rate), ``b`` (the Gompertz
@@ -360,6 +360,9 @@ class GGompertzNBD(HistoryModel):
     """
 
     _param_names = ("r", "alpha", "b", "s", "beta")
+    # CLVTools' ggomnbd static covariates: alpha_i = alpha exp(-gamma_p . x_i) and
+    # beta_i = beta exp(-gamma_d . z_i); b, the ageing rate, is common to all customers
+    _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)}
 
     # -- fitting ---------------------------------------------------------------------------------
     def _initial_log_params(self, data, weights) -> np.ndarray:
@@ -380,7 +383,7 @@ class GGompertzNBD(HistoryModel):
         there: the data then either confirm the limit (``limits_`` says b -> 0, as for any
         model at a limit) or pull b back inside.
         """
-        T_max = float(np.max(data[2]))
+        T_max = float(np.max(data.pooled[0][2] if hasattr(data, "pooled") else data[2]))
         with warnings.catch_warnings(record=True) as first_warnings:
             warnings.simplefilter("always")
             super()._fit_compressed(data, weights)
@@ -394,6 +397,8 @@ class GGompertzNBD(HistoryModel):
         shift = float(np.exp(-LOG_BOUND)) / b
         start = dict(self.params_, b=b * shift, beta=self.params_["beta"] * shift)
         saved, self.initial_params = self.initial_params, start
+        if hasattr(self, "estimated_covariates_"):
+            self._warm_coefficients = self.estimated_coefficient_vector()
         try:
             super()._fit_compressed(data, weights)
         finally:
@@ -430,6 +435,7 @@ class GGompertzNBD(HistoryModel):
         return self._order(np.array(self._param_values()))
 
     # -- per-customer quantities -----------------------------------------------------------------
+    @accepts_covariates(0, 1, 2)
     def log_likelihood_per_customer(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -443,6 +449,7 @@ class GGompertzNBD(HistoryModel):
 
         return self._compressed_call(function, frequency, recency, T)
 
+    @accepts_covariates(0, 1, 2)
     def probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -462,6 +469,7 @@ class GGompertzNBD(HistoryModel):
         with np.errstate(all="ignore"):
             return _expected_alive_time(s, b, k, lo, hi)
 
+    @accepts_covariates(0, 1, 2, 3)
     def expected_transactions(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -486,6 +494,7 @@ class GGompertzNBD(HistoryModel):
         alive_time = self._alive_time(uT, np.zeros(len(uT)), ut)[inverse]
         return np.maximum(p_alive * (r + x) / (alpha + T) * alive_time, 0.0)
 
+    @accepts_covariates(1, 2, 3)
     def expected_transactions_grid(
         self, times: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -510,6 +519,7 @@ class GGompertzNBD(HistoryModel):
         cumulative[order] = np.cumsum(pieces, axis=0)
         return np.maximum(scale * cumulative[:, inverse], 0.0)
 
+    @accepts_covariates(0)
     def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)] for a new customer: (r/alpha) int_0^t S(u) du (the T = 0 case of the above)."""
         r, alpha = self._formula_params()[:2]
@@ -519,6 +529,7 @@ class GGompertzNBD(HistoryModel):
         alive_time = self._alive_time(np.zeros(len(t)), np.zeros(len(t)), t)
         return np.maximum(r / alpha * alive_time, 0.0)
 
+    @accepts_covariates(0, 1, 2)
     def median_time_to_next_purchase(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -533,6 +544,7 @@ class GGompertzNBD(HistoryModel):
         return (alpha + T) * np.expm1(np.log(2.0) / (r + x))
 
     # -- simulation ------------------------------------------------------------------------------
+    @accepts_covariates(0)
     def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:
         """Draw customers from the model at ``params_`` observed for ``T`` each.
 

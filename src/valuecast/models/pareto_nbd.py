@@ -51,9 +51,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_genlaguerre
 
+from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     ArrayLike,
-    HistoryModel,
     Limit,
     as_float_array,
     validate_rfm,
@@ -442,7 +442,7 @@ def _decay_integral(k: np.ndarray | float, log_ratio: np.ndarray) -> np.ndarray:
     return np.where(k == 0, log_ratio, out)
 
 
-class ParetoNBD(HistoryModel):
+class ParetoNBD(CovariateModel):
     """Pareto/NBD (SMC 1987) for continuous-time, non-contractual purchasing.
 
     Parameters ``r, alpha`` (gamma heterogeneity of the purchase rate, shape and rate) and
@@ -456,6 +456,8 @@ class ParetoNBD(HistoryModel):
 
     _param_names = ("r", "alpha", "s", "beta")
     _label = "Pareto/NBD"
+    # Fader & Hardie (2007): alpha_i = alpha exp(-gamma_p . x_i), beta_i = beta exp(-gamma_d . z_i)
+    _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)}
     _limits = (
         # Gamma(s, beta) with s -> 0 puts every dropout rate at 0: the NBD (methodology.md)
         Limit({"s": "0"}, ("s", "beta"), "no dropout visible; it reduces to the NBD", ("s", "0")),
@@ -486,6 +488,7 @@ class ParetoNBD(HistoryModel):
         return total, grad
 
     # -- per-customer quantities -----------------------------------------------------------------
+    @accepts_covariates(0, 1, 2)
     def log_likelihood_per_customer(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -499,6 +502,7 @@ class ParetoNBD(HistoryModel):
 
         return self._compressed_call(function, frequency, recency, T)
 
+    @accepts_covariates(0, 1, 2)
     def probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -515,6 +519,7 @@ class ParetoNBD(HistoryModel):
 
         return self._compressed_call(function, frequency, recency, T)
 
+    @accepts_covariates(0, 1, 2, 3)
     def expected_transactions(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -535,6 +540,7 @@ class ParetoNBD(HistoryModel):
             out = p_alive * (r + x) * (beta + T) / (alpha + T) * growth
         return np.maximum(out, 0.0)
 
+    @accepts_covariates(1, 2, 3)
     def expected_transactions_grid(
         self, times: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -556,6 +562,7 @@ class ParetoNBD(HistoryModel):
                 np.maximum(scale * _decay_integral(s - 1.0, np.log1p(t / (beta + T))), 0.0, out=row)
         return out
 
+    @accepts_covariates(0)
     def expected_transactions_new(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)] for a new customer (SMC eq. 17; FH note eq. 17).
 
@@ -569,6 +576,7 @@ class ParetoNBD(HistoryModel):
             out = r * beta / alpha * _decay_integral(s - 1.0, np.log1p(t / beta))
         return np.maximum(out, 0.0)
 
+    @accepts_covariates(0, 1, 2)
     def median_time_to_next_purchase(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -586,6 +594,7 @@ class ParetoNBD(HistoryModel):
         x, _, T = validate_rfm(frequency, recency, T)
         return (alpha + T) * np.expm1(np.log(2.0) / (r + x))
 
+    @accepts_covariates(1, 2, 3)
     def discounted_expected_residual_transactions(
         self, delta: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -615,6 +624,7 @@ class ParetoNBD(HistoryModel):
         return self._compressed_call(function, frequency, recency, T)
 
     # -- simulation ------------------------------------------------------------------------------
+    @accepts_covariates(0)
     def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:
         """Draw customers from the model at ``params_`` observed for ``T`` each.
 

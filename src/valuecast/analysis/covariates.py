@@ -345,9 +345,7 @@ def coefficient_rows(model, design: Design, horizon_days: float) -> list[dict[st
     """
     names = list(design.matrix.columns)
     zero = pd.DataFrame(np.zeros((1, len(names))), columns=names)
-    base = float(
-        np.asarray(model.expected_transactions_new(horizon_days, **covariate_keywords(zero)))
-    )
+    base = _first(model.expected_transactions_new(horizon_days, **covariate_keywords(zero)))
     rows = []
     for process in ("purchase", "dropout"):
         for term in design.terms:
@@ -374,6 +372,10 @@ def coefficient_rows(model, design: Design, horizon_days: float) -> list[dict[st
                 moved = model.expected_transactions_new(
                     horizon_days, purchase_covariates=zero, dropout_covariates=level
                 )
-                row["lifetime_multiplier"] = float(np.asarray(moved)) / base if base > 0 else None
+                row["lifetime_multiplier"] = _first(moved) / base if base > 0 else None
             rows.append(row)
     return rows
+
+
+def _first(values) -> float:
+    return float(np.asarray(values, dtype=float).reshape(-1)[0])

@@ -268,6 +268,9 @@ class CovariateBound:
     def expected_transactions(self, horizon, f, r, t):
         return self.model.expected_transactions(horizon, f, r, t, **self._kw(len(f)))
 
+    def expected_transactions_grid(self, horizons, f, r, t):
+        return self.model.expected_transactions_grid(horizons, f, r, t, **self._kw(len(f)))
+
     def median_time_to_next_purchase(self, f, r, t):
         return self.model.median_time_to_next_purchase(f, r, t, **self._kw(len(f)))
 

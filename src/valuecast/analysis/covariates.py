@@ -5,8 +5,7 @@ names columns of the customers table; each becomes one or more columns of the de
 covariate models (Fader & Hardie 2007, "Incorporating time-invariant covariates into the
 Pareto/NBD and BG/NBD models"; the parameterisation of CLVTools) are fitted with:
 
-* a category (text: the channel, the discount code, the first product) is one-hot against its
-  largest level, so each coefficient compares a level with the most common one.  Values are
+* a category (text: the channel, the discount code) is one-hot against its largest level, so each coefficient compares a level with the most common one.  Values are
   compared trimmed and case-insensitively (``"Google "`` is ``"google"``), as channels.csv
   compares channels; a missing value is the level ``"(none)"``.  Levels with fewer than
   :data:`MIN_LEVEL_CUSTOMERS` customers, and those beyond the :data:`MAX_LEVELS` largest, are
@@ -251,10 +250,12 @@ def _level_terms(column: str, kind: str, key: pd.Series, counts: np.ndarray):
     if len(levels) < 2:
         return []
     order = _largest_first(levels)
-    reference = str(order.index[0])
+    # the reference is a real level, even where the pooled ones outnumber it
+    reference = str(next(level for level in order.index if level != OTHER))
     return [
         (Term(column, "category", str(level), reference), (pooled == level).to_numpy(float))
-        for level in order.index[1:]
+        for level in order.index
+        if level != reference
     ]
 
 

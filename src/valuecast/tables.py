@@ -87,7 +87,7 @@ TIERS: tuple[str, ...] = ("high", "medium", "low")
 RATIO_DECIMALS = 4
 MONEY_DECIMALS = 2
 OTHER_DECIMALS = 6
-_RATIO_COLUMNS = frozenset({"clv_to_cac"})
+_RATIO_COLUMNS = frozenset({"clv_to_cac", "new_customer_clv_to_cac"})
 _MONEY_SUFFIXES = (
     "_clv", "_clv_p10", "_clv_p90", "_clv_mean", "_clv_median", "_clv_low", "_clv_high",
     "average_order_value", "_per_customer", "spend", "cac",

@@ -21,6 +21,7 @@ EXPECTED_CHARTS = {
     "segments": ["segments-rfm", "segments-tiers"],
     "cohorts": ["cohorts-retention", "cohorts-ltv", "cohorts-churn"],
     "channels": ["channels-clv", "channels-cac"],
+    "drivers": ["drivers-effects"],
     "stage": ["stage-effort", "stage-monthly"],
     "backtest": ["backtest-weekly", "backtest-frequency"],
     "data-quality": ["data-quality-orders"],

@@ -182,6 +182,7 @@ def score_predictions(
     out: dict[str, Any] = {
         "n_customers": int(n),
         "mae_orders": float(np.mean(np.abs(a_o - p_o))),
+        "rmse_orders": float(np.sqrt(np.mean((a_o - p_o) ** 2))),
         "mae_revenue": float(np.mean(np.abs(a_r - p_r))),
         "actual_orders": float(a_o.sum()),
         "predicted_orders": float(p_o.sum()),
@@ -283,6 +284,7 @@ class CandidateResult:
     predicted_orders: np.ndarray | None = field(default=None, repr=False)
     predicted_revenue: np.ndarray | None = field(default=None, repr=False)
     weekly_cumulative: list[float] | None = None
+    coefficients: dict[str, dict[str, float]] | None = None
 
 
 @dataclass
@@ -300,6 +302,7 @@ class BacktestResult:
     weekly: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     by_frequency: dict[str, Any] | None = None
+    covariates: dict[str, Any] | None = None
 
     @property
     def best_beats_naive(self) -> bool | None:
@@ -318,6 +321,8 @@ class BacktestResult:
             entry["beats_naive"] = entry["mae_orders"] < self.naive["mae_orders"]
             entry["params"] = result.params
             entry["log_likelihood"] = result.log_likelihood
+            if result.coefficients is not None:
+                entry["coefficients"] = result.coefficients
             models[name] = entry
         out = {
             "holdout_days": self.holdout_days,
@@ -337,6 +342,8 @@ class BacktestResult:
             out["weekly"] = self.weekly
         if self.by_frequency is not None:
             out["by_frequency"] = self.by_frequency
+        if self.covariates is not None:
+            out["covariates"] = self.covariates
         return _json(out)
 
 
@@ -542,13 +549,6 @@ def _seasonal_candidates(
     return out
 
 
-def _simplicity(name: str) -> tuple[int, bool]:
-    """Tie-break key: the simpler model first (:data:`SIMPLICITY`), a plain one before its
-    seasonal variant."""
-    base, seasonal = split_seasonal(name)
-    return SIMPLICITY.index(base), seasonal
-
-
 def backtest(
     calibration_summary: pd.DataFrame,
     holdout_days: float,
@@ -560,6 +560,7 @@ def backtest(
     seed: int = 0,
     sampled_from: int | None = None,
     seasonal=None,
+    covariates: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Fit each candidate on the calibration summary, predict the holdout, score, pick the best.
 
@@ -594,6 +595,11 @@ def backtest(
         the calibration end, purchase sums per history): each candidate is also backtested with
         those time-varying purchase covariates, as ``<candidate>+season``
         (:func:`_seasonal_candidates`), and may be chosen like any other.
+    covariates
+        The design matrix (:mod:`valuecast.analysis.covariates`), one row per row of
+        ``calibration_summary``: each candidate is then also fitted with these covariates in
+        both processes and scored as ``"<name>+covariates"`` (:func:`covariate_candidate`), so
+        the choice keeps covariates only where they predict the holdout better.
 
     Each model is fitted by maximum likelihood on the calibration ``frequency, recency, T`` and
     predicts ``expected_transactions(holdout)`` purchases per customer; revenue is that times the
@@ -627,6 +633,7 @@ def backtest(
         sampled_from = len(calibration_summary)
         rows = sample_rows(sampled_from, max_customers, seed)
         calibration_summary = calibration_summary.iloc[rows]
+        covariates = None if covariates is None else covariates.iloc[rows]
     scale = 1.0 if sampled_from is None else sampled_from / len(calibration_summary)
     frequency = _column(calibration_summary, "frequency")
     recency = _column(calibration_summary, "recency") / time_unit_days
@@ -677,12 +684,26 @@ def backtest(
                                             time_unit_days, notes))  # fmt: skip
     notes.extend(f"{n} skipped: {r.error}" for n, r in results.items() if r.error is not None)
 
+    if covariates is not None:
+        for name in dict.fromkeys(candidates):
+            history = (frequency, recency, T, horizon)
+            result = covariate_candidate(name, covariates, history, week_ends, time_unit_days)
+            result = _scored(result, value, actual_orders, actual_revenue, scale, notes)
+            results[result.name] = result
+
     fitted = [name for name, result in results.items() if result.error is None]
+    kept = covariate_choice(results) if covariates is not None else None
     best = None
     if fitted:
-        lowest = min(results[name].scores["mae_orders"] for name in fitted)
+        # the seasonal variants compete with whatever the static covariates' choice kept
+        eligible = (
+            fitted
+            if kept is None
+            else [n for n in fitted if n in kept["eligible"] or split_seasonal(n)[1]]
+        )
+        lowest = min(results[name].scores["mae_orders"] for name in eligible)
         tolerance = 1e-12 * max(1.0, abs(lowest))
-        tied = [n for n in fitted if results[n].scores["mae_orders"] <= lowest + tolerance]
+        tied = [n for n in eligible if results[n].scores["mae_orders"] <= lowest + tolerance]
         best = min(tied, key=_simplicity)
     else:
         notes.append("no candidate model could be fitted")
@@ -718,4 +739,117 @@ def backtest(
         weekly=weekly_info,
         notes=notes,
         by_frequency=by_frequency,
+        covariates=kept,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# candidates with covariates
+WITH_COVARIATES = "+covariates"
+
+
+def _simplicity(name: str) -> tuple[int, bool, bool]:
+    """Tie-break: :data:`SIMPLICITY`, and a model without covariates (static, then seasonal)
+    before the same with."""
+    base, seasonal = split_seasonal(name)
+    plain = base.removesuffix(WITH_COVARIATES)
+    return SIMPLICITY.index(plain), base.endswith(WITH_COVARIATES), seasonal
+
+
+def covariate_candidate(
+    name: str,
+    covariates: pd.DataFrame,
+    history: tuple[np.ndarray, np.ndarray, np.ndarray, float],
+    week_ends: np.ndarray | None,
+    time_unit_days: float = 1.0,
+) -> CandidateResult:
+    """Candidate ``name`` fitted with ``covariates`` in the purchase and the dropout process.
+
+    ``history`` is ``(frequency, recency, T, horizon)`` in the fitting unit; the result holds
+    the holdout predictions (not yet scored), the fit and, with ``week_ends`` (days), the
+    expected cumulative purchases at each, summed per distinct history and pattern.
+    """
+    frequency, recency, T, horizon = history
+    result = CandidateResult(name=name + WITH_COVARIATES)
+    X = covariates.reset_index(drop=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = candidate_model(name).fit(
+                frequency, recency, T, purchase_covariates=X, dropout_covariates=X
+            )
+            kw = {"purchase_covariates": X, "dropout_covariates": X}
+            predicted = np.asarray(
+                model.expected_transactions(horizon, frequency, recency, T, **kw), dtype=float
+            )
+            if not np.all(np.isfinite(predicted)):
+                raise FitError("non-finite holdout predictions")
+            if week_ends is not None:
+                result.weekly_cumulative = _weekly_with_covariates(
+                    model, X, frequency, recency, T, week_ends / time_unit_days
+                )
+    except _MODEL_ERRORS as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        result.error = f"{type(error).__name__}: {message}"
+        return result
+    result.params = dict(model.params_)
+    result.coefficients = {k: dict(v) for k, v in model.coefficients_.items()}
+    result.log_likelihood = float(model.log_likelihood_)
+    result.predicted_orders = predicted
+    return result
+
+
+def covariate_choice(results: dict[str, CandidateResult]) -> dict[str, Any]:
+    """Per candidate, whether its covariates are kept: when they lower the holdout root mean
+    squared error of orders (or only the variant with them could be fitted).
+
+    The squared error is the consistent score of a forecast of the mean (Gneiting 2011, "Making
+    and evaluating point forecasts", JASA 106), which these models give; the absolute error is
+    that of the median, and for skewed purchase counts it rewards predicting below the mean: it
+    rejects covariates that correct an under-prediction (on a shop whose newest channel buys
+    most, the plain fit predicted 30% too few holdout orders and a lower absolute error).  The
+    model is then chosen among the kept variants by the absolute error as before.
+    """
+    eligible, kept = [], {}
+    for name, result in results.items():
+        if name.endswith(WITH_COVARIATES) or split_seasonal(name)[1]:
+            continue
+        other = results.get(name + WITH_COVARIATES)
+        use = other is not None and other.error is None
+        if use and result.error is None:
+            use = other.scores["rmse_orders"] < result.scores["rmse_orders"]
+        kept[name] = use
+        eligible.append(name + WITH_COVARIATES if use else name)
+    return {
+        "criterion": "covariates kept where they lower the holdout root mean squared error of "
+        "orders per customer (the score of a forecast of the mean)",
+        "kept": kept,
+        "eligible": eligible,
+    }
+
+
+def _weekly_with_covariates(model, X, frequency, recency, T, ends) -> list[float]:
+    """Expected cumulative purchases at ``ends``: once per distinct (history, covariates)."""
+    rows = np.column_stack([frequency, recency, T, X.to_numpy(dtype=float)])
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), minlength=len(distinct)).astype(float)
+    f, r, t = distinct[:, 0], distinct[:, 1], distinct[:, 2]
+    Xd = pd.DataFrame(distinct[:, 3:], columns=X.columns)
+    kw = {"purchase_covariates": Xd, "dropout_covariates": Xd}
+    return [float(counts @ model.expected_transactions(end, f, r, t, **kw)) for end in ends]
+
+
+def _scored(result, value, actual_orders, actual_revenue, scale, notes) -> CandidateResult:
+    """``result`` scored on the holdout (revenue at ``value`` per order), or its error noted;
+    the weekly series scaled to the shop (``scale``)."""
+    if result.error is not None:
+        notes.append(f"{result.name} skipped: {result.error}")
+        result.weekly_cumulative = None
+        return result
+    if result.weekly_cumulative is not None:
+        result.weekly_cumulative = [scale * v for v in result.weekly_cumulative]
+    result.predicted_revenue = result.predicted_orders * value
+    result.scores = score_predictions(
+        actual_orders, result.predicted_orders, actual_revenue, result.predicted_revenue
+    )
+    return result

@@ -33,6 +33,8 @@ import ibis.expr.types as ir
 
 from valuecast.analysis.attributes import first_products, shop_facts
 from valuecast.analysis.backend import materialize
+from valuecast.analysis.backtest import WITH_COVARIATES
+from valuecast.analysis.covariates import design_for
 from valuecast.analysis.dropout import unidentified_dropout
 from valuecast.analysis.predict import choose_model, predict
 from valuecast.analysis.seasons import seasonal_inputs
@@ -203,9 +205,10 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             int(stats["repeat"]), float(stats["repeat_orders"] or 0), float(stats["days_observed"] or 0),
             history_days,
         )  # fmt: skip
+        model_name, design = _covariate_choice(table, chosen, options)
         predicted = predict(
-            table, chosen, as_of, options, has_repeat=bool(stats["repeat"]), releases=releases,
-            withhold=withhold,
+            table, model_name, as_of, options, has_repeat=bool(stats["repeat"]),
+            releases=releases, withhold=withhold, design=design,
             seasonal=whole_history_seasons(orders, table, chosen, as_of, facts, options,
                                            backtest_result),
         )  # fmt: skip
@@ -260,7 +263,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "spend_tiers": group_totals["predicted_spend_tier"],
         "low_confidence": bool(reasons) or note is not None,
         "low_confidence_reasons": reasons + ([note] if note else []),
-        "notes": list(result.notes) + model_notes,
+        "notes": list(result.notes) + model_notes + (design.notes if design else []),
     }
     return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
 
@@ -279,6 +282,15 @@ def whole_history_seasons(orders, table, chosen: str, as_of, facts, options, bac
         return None
     made.start = ((backtested.get("models") or {}).get(chosen) or {}).get("params")
     return made
+
+
+def _covariate_choice(table: ir.Table, chosen: str, options):
+    """The model name and the covariate design (None: without) the backtest chose."""
+    name = chosen.removesuffix(WITH_COVARIATES)
+    if name == chosen or not options.covariates:
+        return name, None
+    design = design_for(table, options.covariates)
+    return name, design if design.terms else None
 
 
 def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:

@@ -68,8 +68,10 @@ def contradiction(model, frequency: np.ndarray, recency: np.ndarray, T: np.ndarr
     params = model.params_
     if "a" in params and params["a"] / (params["a"] + params["b"]) > 0.5:
         return None
+    # a model with covariates bound to the histories binds those of the recent ones
+    picked = model.rows(recent) if hasattr(type(model), "rows") else model
     alive = np.asarray(
-        model.probability_alive(frequency[recent], recency[recent], T[recent]), dtype=float
+        picked.probability_alive(frequency[recent], recency[recent], T[recent]), dtype=float
     )
     if np.all(alive >= 0.5):
         return None

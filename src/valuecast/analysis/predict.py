@@ -21,7 +21,17 @@ import pyarrow as pa
 from scipy.stats import norm
 
 from valuecast.analysis.backend import materialize, upload
-from valuecast.analysis.backtest import backtest, holdout_split, sample_rows
+from valuecast.analysis.backtest import WITH_COVARIATES, backtest, holdout_split, sample_rows
+from valuecast.analysis.covariates import (
+    MIN_LEVEL_CUSTOMERS,
+    PATTERN,
+    Design,
+    coefficient_rows,
+    covariate_keywords,
+    design_for,
+    new_customer_orders,
+    with_patterns,
+)
 from valuecast.analysis.dropout import contradiction
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.summary import compressed_summary, customer_summary, prepare_orders
@@ -70,7 +80,8 @@ def choose_model(
         )
     except ValueError as error:
         fallback = "bgnbd" if options.model == "auto" else options.model
-        return {"skipped": str(error)}, fallback
+        # no holdout to judge them by: the covariates are used as asked
+        return {"skipped": str(error)}, fallback + (WITH_COVARIATES if options.covariates else "")
     holdout_days = (as_of - to_date(calibration_end)).days
     calibration = customer_summary(
         orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table,
@@ -88,10 +99,14 @@ def choose_model(
         picked = upload(calibration, rows, "sample", [] if releases is None else releases)
         numbered = calibration.mutate(_row=ibis.row_number().over(order_by="customer_id"))
         calibration = numbered.semi_join(picked, "_row").drop("_row")
+    design = design_for(calibration, options.covariates) if options.covariates else None
+    if design is not None and design.terms:
+        calibration = with_patterns(calibration, design, [] if releases is None else releases)
     frame = calibration.order_by("customer_id").to_pandas()
     seasonal = backtest_seasons(
         orders, calibration, first, to_date(calibration_end), holdout_days, options
     )
+    covariates = design.rows(frame.pop(PATTERN)) if PATTERN in frame.columns else None
     result = backtest(
         frame,
         holdout_days,
@@ -103,12 +118,14 @@ def choose_model(
         max_customers=limit,
         sampled_from=sampled_from,
         seasonal=None if isinstance(seasonal, str) else seasonal,
+        covariates=covariates,
     )
     info = result.to_dict()
     info["seasons"] = seasons_tried(seasonal)
     info["calibration_end"] = iso(calibration_end)
     info["holdout_days"] = holdout_days
-    chosen = options.model if options.model != "auto" else (result.best or "bgnbd")
+    # a named model is kept, with or without covariates as its backtest says
+    chosen = result.best or ("bgnbd" if options.model == "auto" else options.model)
     return info, chosen
 
 
@@ -259,9 +276,10 @@ def _resampling_units(base: ir.Table, f, r, t, spend_data, spend_x) -> Units:
     )
 
 
-def _fit_transaction_model(model_name: str, f, r, t, counts, seasonal=None):
+def _fit_transaction_model(model_name: str, f, r, t, counts, X=None, seasonal=None):
     """The fitted transaction model and ``None``, or ``None`` and why there is none.
 
+    ``X``: the covariates of each distinct history (:class:`CovariateBound` then binds them).
     A ``<candidate>+season`` name fits the candidate's time-varying variant with ``seasonal``'s
     covariates (:class:`~valuecast.analysis.seasons.SeasonalInputs` of the whole history).
     """
@@ -275,11 +293,51 @@ def _fit_transaction_model(model_name: str, f, r, t, counts, seasonal=None):
                 purchase_sums=seasonal.row_sums(f, r, t),
             )  # fmt: skip
         else:
-            model = candidate_model(model_name).fit(f, r, t, weights=counts)
+            model = candidate_model(model_name).fit(
+                f, r, t, weights=counts, **covariate_keywords(X)
+            )
     except (FitError, ValueError) as error:
         return None, f"{model_name} could not be fitted ({error}): historic figures only"
-    reason = contradiction(model, f, r, t)
-    return (None, reason) if reason else (model, None)
+    bound = model if X is None else CovariateBound(model, X)
+    reason = contradiction(bound, f, r, t)
+    return (None, reason) if reason else (bound, None)
+
+
+class CovariateBound:
+    """A covariate model with the covariates of the distinct histories it predicts bound.
+
+    Its prediction methods take ``(frequency, recency, T)`` like a plain model's, so the CLV
+    sums and the per-history predictions read it unchanged; called with a subset of the rows
+    (a boolean mask's), :meth:`rows` picks their covariates.  Everything else is the model's.
+    """
+
+    def __init__(self, model, X: pd.DataFrame) -> None:
+        self.model, self.X = model, X.reset_index(drop=True)
+        self._subset: pd.DataFrame | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)
+
+    def rows(self, mask: np.ndarray) -> CovariateBound:
+        """The same model bound to the rows ``mask`` selects."""
+        return CovariateBound(self.model, self.X[np.asarray(mask, dtype=bool)])
+
+    def _kw(self, n: int) -> dict[str, pd.DataFrame]:
+        if n != len(self.X):
+            raise ValueError(f"{n} histories given, covariates bound for {len(self.X)}")
+        return covariate_keywords(self.X)
+
+    def probability_alive(self, f, r, t):
+        return self.model.probability_alive(f, r, t, **self._kw(len(f)))
+
+    def expected_transactions(self, horizon, f, r, t):
+        return self.model.expected_transactions(horizon, f, r, t, **self._kw(len(f)))
+
+    def expected_transactions_grid(self, horizons, f, r, t):
+        return self.model.expected_transactions_grid(horizons, f, r, t, **self._kw(len(f)))
+
+    def median_time_to_next_purchase(self, f, r, t):
+        return self.model.median_time_to_next_purchase(f, r, t, **self._kw(len(f)))
 
 
 def _fit_report(model) -> dict[str, Any]:
@@ -333,9 +391,12 @@ class Predictions:
 
 def predict(
     table: ir.Table, model_name: str, as_of: date, options, *, has_repeat: bool, releases=None,
-    withhold: str | None = None, seasonal=None,
+    withhold: str | None = None, design: Design | None = None, seasonal=None,
 ):  # fmt: skip
     """Fit the transaction and spend models on the engine's compressed tables; predict per customer.
+
+    ``design``: the covariates (:mod:`valuecast.analysis.covariates`) the transaction model is
+    fitted with, in both processes; the histories are then distinct per (history, pattern).
 
     Returns :class:`Predictions`: the customers expression has the prediction columns plus helper
     columns (``_discounted``, ``_spend_x``, ``_spend_m``) that :meth:`Predictions.totals` reads
@@ -347,17 +408,22 @@ def predict(
     info: dict[str, Any] = {"name": model_name}
     note = None
     model = spend_model = None
-    compressed = compressed_summary(table).to_pandas()
+    releases = [] if releases is None else releases
+    if design is not None:
+        table = with_patterns(table, design, releases)
+    keys = ["frequency", "recency", "T"] + ([PATTERN] if design is not None else [])
+    compressed = _compressed(table, keys)
     f = compressed["frequency"].to_numpy(dtype=float)
     r = compressed["recency"].to_numpy(dtype=float)
     t = compressed["T"].to_numpy(dtype=float)
     counts = compressed["count"].to_numpy(dtype=float)
+    X = design.rows(compressed[PATTERN]) if design is not None else None
     if not has_repeat:
         note = "no repeat customers: predictions cannot be fitted, historic figures only"
     elif withhold is not None:
         note = withhold
     else:
-        model, note = _fit_transaction_model(model_name, f, r, t, counts, seasonal)
+        model, note = _fit_transaction_model(model_name, f, r, t, counts, X, seasonal)
     spend_m = table.avg_repeat_order_value.cast("float64")
     positive = (table.frequency > 0) & (spend_m > 0)
     days_between = _days_between_orders(table)
@@ -384,7 +450,13 @@ def predict(
         n_customers=int(model.n_customers_),
         n_distinct_histories=int(model.n_distinct_histories_),
     )
-    if hasattr(model, "coefficients_"):
+    ends = period_ends(options.horizon, DAYS_PER_MONTH, 1.0)
+    rate = period_discount_rate(options.annual_discount_rate, DAYS_PER_MONTH)
+    raw = model.model if design is not None else model
+    info["new_customer"] = new_customer_orders(raw, design, ends, rate)
+    if design is not None:
+        info["covariates"] = _covariate_report(raw, design, float(ends[-1]))
+    if split_seasonal(model_name)[1]:
         info["seasons"] = seasons_used(model, seasonal)
         options = replace(options, interval_method="delta")
     spend = table.filter(positive)
@@ -414,30 +486,31 @@ def predict(
             "average order value is used",
         }
 
-    releases = [] if releases is None else releases
     # customers without a positive repeat purchase get the population mean (x = m = 0)
     base = table.mutate(
         average_days_between_orders=days_between,
         _spend_x=ibis.ifelse(positive, table.frequency, 0).cast("int64"),
         _spend_m=ibis.ifelse(positive, spend_m, 0.0),
     )
-    ends = period_ends(options.horizon, DAYS_PER_MONTH, 1.0)
-    rate = period_discount_rate(options.annual_discount_rate, DAYS_PER_MONTH)
     discounted = discounted_sum(model, f, r, t, ends, rate)
     spend_x = np.unique(np.concatenate([[0.0], f[f > 0]]))  # the spend grid: 0 = population
     spend_data = None
     if spend_model is not None:
         spend_data = (spend_rows["x"].to_numpy(dtype=float), spend_rows["m"].to_numpy(dtype=float))
-    intervals = choose_intervals(
-        model, spend_model, (f, r, t), spend_data, spend_x,
-        lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
-        options,
-    )  # fmt: skip
+    intervals = None
+    if design is None:  # the intervals refit and differentiate the plain models only
+        intervals = choose_intervals(
+            model, spend_model, (f, r, t), spend_data, spend_x,
+            lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
+            options,
+        )  # fmt: skip
     variance = None if intervals is None else intervals.history_variance
     histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
+    if design is not None:
+        histories = histories.append_column(PATTERN, pa.array(compressed[PATTERN], pa.int64()))
     uploaded = upload(table, histories, "histories", releases)
-    joined = base.inner_join(uploaded, ["frequency", "recency", "T"])
-    keep = [c for c in histories.column_names if c not in ("frequency", "recency", "T")]
+    joined = base.inner_join(uploaded, keys)
+    keep = [c for c in histories.column_names if c not in keys]
     joined = joined.select(base, *[uploaded[c] for c in keep])
 
     spend_variance = None if intervals is None else intervals.spend_variance
@@ -462,6 +535,9 @@ def predict(
     if intervals is not None:
         info["interval"] = {"method": intervals.method, **intervals.info}
         low, high = _bounds(joined, value, point, spend_variance, z)
+    elif design is not None:
+        low = high = ibis.null().cast("float64")
+        info["interval"] = {"method": None, "reason": "no interval with covariates yet"}
     else:
         low = high = ibis.null().cast("float64")
         note = (
@@ -478,6 +554,23 @@ def predict(
 
     terms = TotalsTerms(f, r, t, intervals, z, options)
     return Predictions(out, info, note, terms)
+
+
+def _compressed(table: ir.Table, keys: list[str]) -> pd.DataFrame:
+    """The model input: one row per distinct ``keys`` with the ``count`` of customers."""
+    if keys == ["frequency", "recency", "T"]:
+        return compressed_summary(table).to_pandas()
+    return table.group_by(keys).aggregate(count=table.count()).order_by(keys).to_pandas()
+
+
+def _covariate_report(model, design: Design, horizon_days: float) -> dict[str, Any]:
+    """summary.json's ``model.covariates``: the columns, the design's notes, the coefficients."""
+    return {
+        "columns": list(design.columns),
+        "min_level_customers": MIN_LEVEL_CUSTOMERS,
+        "notes": list(design.notes),
+        "coefficients": coefficient_rows(model, design, horizon_days),
+    }
 
 
 def _bounds(joined: ir.Table, value, point, spend_variance, z: float):
@@ -510,12 +603,6 @@ def prediction_totals(full, f, r, t, intervals, z, options):
         )
         .to_pandas()
     )
-    keys = pd.MultiIndex.from_arrays([f, r, t])
-    where = keys.get_indexer(
-        pd.MultiIndex.from_arrays(
-            [grouped[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
-        )
-    )
     total = float(grouped["point"].sum())
     totals: dict[str, Any] = {
         "historic_clv": float(grouped["historic"].sum()),
@@ -526,6 +613,12 @@ def prediction_totals(full, f, r, t, intervals, z, options):
         "predicted_number_of_orders": float(grouped["orders"].sum()),
     }
     if intervals is not None:
+        keys = pd.MultiIndex.from_arrays([f, r, t])
+        where = keys.get_indexer(
+            pd.MultiIndex.from_arrays(
+                [grouped[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
+            )
+        )
         low, high = intervals.total_bounds(grouped, where, z, options.margin)
         totals["predicted_clv_p10"], totals["predicted_clv_p90"] = low, high
     totals["total_clv"] = totals["historic_clv"] + totals["predicted_clv"]

@@ -27,6 +27,7 @@ from valuecast.cli.common import (
 from valuecast.cli.options import (
     AsOfOption,
     CalendarOption,
+    CovariatesOption,
     DiscountRateOption,
     EngineOption,
     ExportFormat,
@@ -171,10 +172,12 @@ def run_analysis(
     spend: Path | None = None,
     calendar: Path | None = None,
     seasons: bool = True,
+    covariates: str | None = None,
 ):
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from valuecast.analysis.covariates import CovariateError, parse_covariates
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.snapshots import refresh
     from valuecast.store.snapshots import save_snapshot
@@ -191,6 +194,10 @@ def run_analysis(
         seasons=seasons,
         calendar=read_calendar_or_fail(calendar),
     )
+    try:
+        options.covariates = tuple(parse_covariates(covariates))
+    except CovariateError as error:
+        fail(str(error))
     try:
         options.validate()
     except ValueError as error:
@@ -246,6 +253,7 @@ def analyze(
     seasons: SeasonsOption = True,
     engine: EngineOption = "duckdb",
     tables: TablesOption = None,
+    covariates: CovariatesOption = None,
 ) -> None:
     """Every customer's historic and predicted CLV, churn risk, next order and RFM group.
 
@@ -269,7 +277,7 @@ def analyze(
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
         annual_discount_rate, margin, model.value, out, spend=spend, calendar=calendar,
-        seasons=seasons,
+        seasons=seasons, covariates=covariates,
     )  # fmt: skip
 
 

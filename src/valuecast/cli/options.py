@@ -17,6 +17,7 @@ __all__ = [
     "TABLES_HELP",
     "AsOfOption",
     "CalendarOption",
+    "CovariatesOption",
     "DiscountRateOption",
     "EngineOption",
     "ExportFormat",
@@ -131,6 +132,15 @@ SeasonsOption = Annotated[
         "--seasons/--no-seasons",
         help="Try calendar-month effects in the backtest (once the history holds two of every "
         "month).",
+    ),
+]
+CovariatesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--covariates",
+        help="Customer columns the models may use: acquisition_channel,first_discount_code,"
+        "accepts_marketing. The backtest keeps them where they predict the holdout better; "
+        "their effects go to summary.json and the report's What drives value.",
     ),
 ]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from valuecast.analysis.covariates import parse_covariates
 from valuecast.dates import to_date
 from valuecast.io.calendar import Calendar
 from valuecast.models.registry import SELECTABLE
@@ -49,6 +50,9 @@ class AnalysisOptions:
     # a user calendar (valuecast.io.calendar.read_calendar): its columns are time-varying
     # purchase covariates of the seasonal variants
     calendar: Calendar | None = None
+    # columns of the customers table the models may use as covariates
+    # (valuecast.analysis.covariates); the backtest keeps them only where they predict better
+    covariates: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.model not in ("auto", *SELECTABLE):
@@ -65,6 +69,7 @@ class AnalysisOptions:
             raise ValueError("margin must be between 0 and 1")
         if self.annual_discount_rate <= -1:
             raise ValueError("annual discount rate must be greater than -1")
+        parse_covariates(",".join(self.covariates))
 
 
 @dataclass
@@ -131,6 +136,7 @@ def analyze_with_growth(
         to_date(analysis.summary["as_of"]),
         spend=spend,
         margin=options.margin,
+        new_customer=analysis.summary["model"].get("new_customer"),
     )
     analysis.summary["growth"] = growth.summary
     release_unused_memory()

@@ -40,7 +40,7 @@ VIEW = "view.json"  # the name of the stored charts and segment counts among a s
 PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "overview": ("headline", "concentration", "alive", "segments", "stage"),
     "cohorts": ("cohorts",),
-    "channels": ("channels",),
+    "channels": ("channels", "drivers"),
     "model": ("backtest", "data-quality"),
     "products": ("products",),
 }

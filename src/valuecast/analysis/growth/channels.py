@@ -30,7 +30,11 @@ Definitions (exact; the docstrings of the functions repeat them where they apply
   whose cumulative margin per acquired customer, ``margin * (net revenue of those customers in
   months 0..k) / customers acquired``, is >= CAC;
 * flag: ``"below 1 (losing money)"`` when CLV:CAC < 1, ``"1-3"`` when 1 <= CLV:CAC < 3,
-  ``"3 or more"`` when CLV:CAC >= 3 (the common 3:1 benchmark of a healthy channel).
+  ``"3 or more"`` when CLV:CAC >= 3 (the common 3:1 benchmark of a healthy channel);
+* new customer CLV (:func:`with_new_customer_clv`) = ``margin * order value * discounted
+  orders``: what a customer acquired today through the channel is expected to bring over the
+  horizon, the number to hold against CAC (``new_customer_clv_to_cac``).  The historic
+  columns average the customers the channel brought so far, and favour channels used long ago.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ __all__ = [
     "group_labels",
     "mean_interval",
     "monthly_revenue",
+    "with_new_customer_clv",
 ]
 
 CLV_METRICS: tuple[str, ...] = ("historic_clv", "predicted_clv", "total_clv")
@@ -687,3 +692,52 @@ def join_attributes(customers: pd.DataFrame, attributes: pd.DataFrame) -> pd.Dat
     )
     extra = [name for name in keyed.columns if name not in customers.columns]
     return customers.merge(keyed[["customer_id", *extra]], on="customer_id", how="left")
+
+
+# ------------------------------------------------------------------------------------------------
+# what a customer acquired today is worth
+def with_new_customer_clv(
+    frame: pd.DataFrame,
+    customers: pd.DataFrame,
+    new_customer: dict | None,
+    *,
+    margin: float = 1.0,
+) -> pd.DataFrame:
+    """channels.csv (:func:`channels_frame`) with ``new_customer_clv`` (and, with CAC, its ratio).
+
+    ``new_customer_clv = margin * order value * discounted orders`` of a customer acquired today
+    through the channel:
+
+    * discounted orders: ``new_customer`` (summary.json's ``model.new_customer``, from
+      :func:`valuecast.analysis.covariates.new_customer_orders`): the first order plus each
+      month's expected repeat purchases of a new customer, discounted as ``predicted_clv`` is;
+      per channel when the model has ``acquisition_channel`` as a covariate, else the shop's
+      for every channel (the model cannot tell them apart);
+    * order value: the mean of the channel's customers' ``predicted_average_order_value`` (the
+      Gamma-Gamma posterior mean, each customer's spend shrunk towards the shop's), so channels
+      whose customers spend more per order are worth more; the shop's mean for a channel
+      without customers.
+
+    ``new_customer_clv_to_cac`` = ``new_customer_clv / cac`` where channels.csv has a CAC.
+    Both are empty when no model was fitted.
+    """
+    out = frame.copy()
+    label = out.columns[0]
+    keys = out[label].astype(str).str.strip().str.casefold()
+    values = pd.to_numeric(customers["predicted_average_order_value"], errors="coerce")
+    channel = canonical_channels(customers["acquisition_channel"]).str.strip().str.casefold()
+    mean_value = values.groupby(channel.to_numpy()).mean()
+    order_value = keys.map(mean_value).fillna(values.mean()).astype(float)
+    clv = pd.Series(np.nan, index=out.index)
+    if new_customer:
+        by_channel = {str(k).casefold(): v for k, v in new_customer.get("by_channel", {}).items()}
+        orders = keys.map(by_channel).fillna(new_customer["all"]).astype(float)
+        clv = margin * order_value * orders
+    columns = list(out.columns)
+    at = columns.index("total_clv_missing") + 1 if "total_clv_missing" in columns else len(columns)
+    out.insert(at, "new_customer_clv", clv.to_numpy(dtype=float))
+    if "cac" in out.columns:
+        cac = pd.to_numeric(out["cac"], errors="coerce")
+        ratio = (out["new_customer_clv"] / cac).where(cac > 0)
+        out.insert(out.columns.get_loc("clv_to_cac") + 1, "new_customer_clv_to_cac", ratio)
+    return out

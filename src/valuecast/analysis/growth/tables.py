@@ -57,8 +57,13 @@ def growth_tables(
     *,
     spend: pd.DataFrame | None = None,
     margin: float = 1.0,
+    new_customer: dict | None = None,
 ) -> GrowthTables:
-    """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage."""
+    """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage.
+
+    ``new_customer``: summary.json's ``model.new_customer`` (a new customer's discounted orders),
+    which channels.csv turns into ``new_customer_clv`` per channel.
+    """
     from valuecast.analysis.backend import materialize
     from valuecast.analysis.growth.affinity import (
         AFFINITY_SCHEMA,
@@ -73,6 +78,7 @@ def growth_tables(
         channels_frame,
         clv_by_group,
         monthly_revenue,
+        with_new_customer_clv,
     )
     from valuecast.analysis.growth.cohorts import (
         churn_threshold,
@@ -98,7 +104,9 @@ def growth_tables(
         cac = cac_table(customers, spend, monthly_revenue(orders, as_of), margin=margin)
         tables["cac.csv"] = cac
         ratio = _overall_clv_to_cac(cac)
-    tables["channels.csv"] = channels_frame(groups, "acquisition_channel", cac)
+    tables["channels.csv"] = with_new_customer_clv(
+        channels_frame(groups, "acquisition_channel", cac), customers, new_customer, margin=margin
+    )
 
     # computed once, each read by several tables: every customer's first purchase (cohorts and
     # the stage) and the purchase days (a window over every order: churn and the gaps)

@@ -67,6 +67,9 @@ def acquisition_channels(
                     "<extra></extra>",
                 )
             )  # fmt: skip
+        new_value = _new_customer_trace(ordered, names, unit, summary)
+        if new_value is not None:
+            traces.append(new_value)
         best, worst = ordered.iloc[0], ordered.iloc[-1]
 
         def worth(row) -> str:
@@ -88,6 +91,7 @@ def acquisition_channels(
                 f"Customers from {best[label]} are worth the most, {worth(best)} each; those "
                 f"from {worst[label]} the least, {money_text(worst['total'], currency, 2)}."
             )
+        reading += _new_customer_reading(ordered, label, currency, summary)
         figure = plotly_figure(
             traces,
             barmode="stack",
@@ -170,3 +174,48 @@ def acquisition_channels(
     )  # fmt: skip
     charts.append(Chart("channels-cac", title, reading, figure))
     return charts, notes
+
+
+def _new_customer_values(frame: pd.DataFrame) -> pd.Series | None:
+    if "new_customer_clv" not in frame.columns:
+        return None
+    values = pd.to_numeric(frame["new_customer_clv"], errors="coerce")
+    return values if np.isfinite(values).any() else None
+
+
+def _new_customer_trace(ordered: pd.DataFrame, names: list[str], unit: str, summary: dict):
+    """Markers over the bars: what a customer acquired today through the channel is worth."""
+    import plotly.graph_objects as go
+
+    values = _new_customer_values(ordered)
+    if values is None:
+        return None
+    months = summary.get("horizon_months")
+    return go.Scatter(
+        x=names, y=finite_values(values), mode="markers", name="a customer acquired today",
+        marker={"color": ORANGE, "symbol": "diamond", "size": 12},
+        hovertemplate="%{x}: %{y:,.2f}" + unit + f" expected from a customer acquired today "
+        f"over {months} months<extra></extra>",
+    )  # fmt: skip
+
+
+def _new_customer_reading(
+    ordered: pd.DataFrame, label: str, currency: str | None, summary: dict
+) -> str:
+    """The sentence on what a new customer is worth per channel, the number to hold against CAC."""
+    values = _new_customer_values(ordered)
+    if values is None:
+        return ""
+    top = values.idxmax()
+    text = (
+        f" A customer acquired today is worth most from {ordered.loc[top, label]}: "
+        f"{money_text(values[top], currency, 2)} over the next {summary.get('horizon_months')} "
+        "months (first order included, discounted): the number to hold against CAC."
+    )
+    by_channel = ((summary.get("model") or {}).get("new_customer") or {}).get("by_channel")
+    if not by_channel:
+        text += (
+            " The model has no channel covariate, so channels differ only by order value "
+            "(run with --covariates acquisition_channel)."
+        )
+    return text

@@ -18,6 +18,8 @@ Sections (:data:`SECTIONS`), one module of :mod:`valuecast.outputs.report` each:
   cumulative net revenue per customer by cohort, and the churn threshold curve.
 * ``channels``: CLV per customer by acquisition channel (historic plus predicted) and, with
   marketing spend, CLV:CAC with the payback month.
+* ``drivers``: what drives value: each covariate level's multiplier of the purchase rate and
+  of the lifetime, with the coefficients' standard errors and p-values (``--covariates``).
 * ``stage``: the growth stage with its suggested split of effort, and monthly revenue from new
   and returning customers.
 * ``backtest``: actual vs predicted cumulative repeat purchases over the holdout weeks (each
@@ -42,6 +44,7 @@ from valuecast.outputs.report.charts import Section, finite, script_json
 from valuecast.outputs.report.cohorts import churn_chart, ltv_chart, retention_chart
 from valuecast.outputs.report.concentration import concentration_chart
 from valuecast.outputs.report.data_quality import data_quality
+from valuecast.outputs.report.drivers import driver_effects
 from valuecast.outputs.report.headline import headline
 from valuecast.outputs.report.segments import segment_charts
 from valuecast.outputs.report.stage import stage_charts
@@ -56,6 +59,7 @@ SECTIONS: dict[str, str] = {
     "segments": "RFM groups and spend tiers",
     "cohorts": "Cohorts and retention",
     "channels": "Acquisition channels",
+    "drivers": "What drives value",
     "stage": "Growth stage",
     "backtest": "How well the model predicts",
     "data-quality": "Data quality",
@@ -95,6 +99,8 @@ def build_sections(
         _table(tables, "channels.csv"), summary, currency
     )
     sections.append(Section("channels", SECTIONS["channels"], channel_charts, notes=channel_notes))
+    driver_charts, driver_tables = driver_effects(summary)
+    sections.append(Section("drivers", SECTIONS["drivers"], driver_charts, driver_tables))
     sections.append(Section("stage", SECTIONS["stage"], stage_charts(summary, currency)))
     backtest_charts, backtest_tables = model_backtest(summary)
     sections.append(Section("backtest", SECTIONS["backtest"], backtest_charts, backtest_tables))

@@ -1,0 +1,175 @@
+"""`valuecast analyze --covariates`: what drives value, and what a new customer is worth per channel.
+
+One analysis of a simulated shop whose channels differ in purchase rate and dropout
+(:data:`shops.CHANNEL_SHOP`): the best channel opened only in the last year, so the historic CLV
+per customer ranks it below an older channel, while a customer acquired through it today is
+worth the most.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from valuecast.analysis.covariates import (
+    MIN_LEVEL_CUSTOMERS,
+    CovariateError,
+    build_design,
+    parse_covariates,
+)
+from valuecast.cli.analyze import analyze
+
+runner = CliRunner()
+app = typer.Typer()
+app.command("analyze")(analyze)
+COLUMN_MAP = "customer_id=customer,ordered_at=date,revenue=amount,channel=channel"
+HORIZON, RATE = 12, 0.10
+
+
+@pytest.fixture(scope="module")
+def channel_analysis(tmp_path_factory):
+    from shops import channel_shop
+
+    folder = tmp_path_factory.mktemp("channel_shop")
+    orders = channel_shop(folder / "orders.csv")
+    spend = folder / "spend.csv"
+    spend.write_text(
+        "month,channel,spend\n2026-05,catalog,20000\n2026-05,social,9000\n2026-05,search,30000\n"
+    )
+    out = folder / "out"
+    # Pareto/NBD (the simulation's model) named: the candidates' backtest is tested elsewhere
+    result = runner.invoke(
+        app,
+        [str(orders), "--workspace", str(folder / "shop.duckdb"), "--map", COLUMN_MAP,
+         "--model", "pnbd", "--covariates", "acquisition_channel", "--horizon", str(HORIZON),
+         "--annual-discount-rate", str(RATE), "--spend", str(spend), "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    channels = pd.read_csv(out / "channels.csv").set_index("acquisition_channel")
+    summary = json.loads((out / "summary.json").read_text())
+    return channels, summary, out
+
+
+def test_new_customer_clv_per_channel_is_the_simulated_truth_and_ranks_channels_right(
+    channel_analysis,
+):
+    from shops import channel_shop_truth
+
+    channels, _, _ = channel_analysis
+    truth = pd.Series(channel_shop_truth(HORIZON, RATE))
+    estimate = channels["new_customer_clv"].reindex(truth.index)
+    error = (estimate / truth - 1).round(3).to_dict()
+    assert (estimate / truth - 1).abs().max() < 0.10, f"relative errors {error}"
+    truth_order = truth.sort_values(ascending=False).index.tolist()
+    assert estimate.sort_values(ascending=False).index.tolist() == truth_order
+    # the historic average ranks them wrongly: the new channel's customers are young
+    historic = channels["historic_clv_mean"].reindex(truth.index)
+    assert historic.sort_values(ascending=False).index.tolist() != truth_order, historic
+
+
+def test_new_customer_clv_to_cac_divides_by_the_channel_cac(channel_analysis):
+    channels, _, _ = channel_analysis
+    ratio = channels["new_customer_clv"] / channels["cac"]
+    np.testing.assert_allclose(channels["new_customer_clv_to_cac"], ratio, rtol=1e-3)
+    columns = channels.reset_index().columns.tolist()
+    assert columns.index("new_customer_clv_to_cac") == columns.index("clv_to_cac") + 1
+
+
+def test_summary_holds_both_backtest_variants_and_the_coefficients(channel_analysis):
+    _, summary, _ = channel_analysis
+    backtest = summary["backtest"]
+    assert {"pnbd", "pnbd+covariates"} <= set(backtest["models"])
+    plain, covariates = backtest["models"]["pnbd"], backtest["models"]["pnbd+covariates"]
+    assert covariates["rmse_orders"] < plain["rmse_orders"]
+    assert backtest["covariates"]["kept"] == {"pnbd": True}
+    assert backtest["best"] == "pnbd+covariates"
+    rows = summary["model"]["covariates"]["coefficients"]
+    # search (2000 customers) is the reference; catalog and social buy less and leave sooner
+    assert {(r["process"], r["level"], r["reference"]) for r in rows} == {
+        (process, level, "search")
+        for process in ("purchase", "dropout")
+        for level in ("catalog", "social")
+    }
+    rate = {r["level"]: r["rate_multiplier"] for r in rows if r["process"] == "purchase"}
+    life = {r["level"]: r["lifetime_multiplier"] for r in rows if r["process"] == "dropout"}
+    # true rate multipliers: alpha_search / alpha_level = 0.625 and 0.3125
+    assert rate["catalog"] == pytest.approx(0.625, rel=0.15)
+    assert rate["social"] == pytest.approx(0.3125, rel=0.15)
+    assert life["social"] < life["catalog"] < 1
+    for row in rows:
+        z = row["coefficient"] / row["standard_error"]
+        assert row["p_value"] == pytest.approx(2 * (1 - _normal_cdf(abs(z))), abs=1e-9)
+    by_channel = summary["model"]["new_customer"]["by_channel"]
+    assert sorted(by_channel) == ["catalog", "search", "social"]
+
+
+def _normal_cdf(x: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.cdf(x))
+
+
+def test_report_shows_what_drives_value(channel_analysis):
+    _, _, out = channel_analysis
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="drivers"' in html and "What drives value" in html
+    assert "social buys 0." in html  # the largest effect, in words
+    assert "A customer acquired today is worth most from search" in html
+
+
+def test_an_unknown_covariate_is_one_line_naming_it_and_the_available(tmp_path):
+    result = runner.invoke(
+        app, ["--workspace", str(tmp_path / "none.duckdb"), "--covariates", "channel,tier"]
+    )
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "'channel'" in lines[0] and "acquisition_channel, first_discount_code" in lines[0]
+    with pytest.raises(CovariateError, match="'tier'"):
+        parse_covariates("acquisition_channel, tier")
+    assert parse_covariates(" accepts_marketing,,accepts_marketing ") == ["accepts_marketing"]
+
+
+# -- the design matrix ---------------------------------------------------------------------------
+def _design(values: list[str], counts: list[int], kind: str = "category"):
+    keys = pd.DataFrame({"_cov_0": values})
+    return build_design(["c"], {"c": kind}, keys, np.asarray(counts, dtype=float))
+
+
+def test_categories_one_hot_against_the_largest_level_with_rare_levels_pooled():
+    small = MIN_LEVEL_CUSTOMERS - 1
+    design = _design(["a", "b", "c", "d", "(none)"], [500, 800, small, 3, 40])
+    assert [t.name for t in design.terms] == ["c=a", "c=(none)", "c=other"]
+    assert {t.reference for t in design.terms} == {"b"}
+    np.testing.assert_array_equal(
+        design.matrix.to_numpy(),
+        [[1, 0, 0], [0, 0, 0], [0, 0, 1], [0, 0, 1], [0, 1, 0]],
+    )
+    assert design.level_of("c").tolist() == ["a", "b", "other", "other", "(none)"]
+
+
+def test_at_most_the_largest_levels_are_kept():
+    from valuecast.analysis.covariates import MAX_LEVELS
+
+    values = [f"l{i:02d}" for i in range(MAX_LEVELS + 3)]
+    design = _design(values, [1000 - i for i in range(len(values))])
+    levels = {t.level for t in design.terms}
+    # the largest level is the reference even though the three pooled ones outnumber it
+    assert {t.reference for t in design.terms} == {"l00"}
+    assert levels == {f"l{i:02d}" for i in range(1, MAX_LEVELS)} | {"other"}
+
+
+def test_booleans_are_0_1_and_numbers_standardised_and_constants_dropped():
+    design = _design(["true", "false"], [10, 30], kind="bool")
+    assert [t.name for t in design.terms] == ["c"]
+    assert design.matrix["c"].tolist() == [1.0, 0.0]
+    numbers = _design(["1", "3", "(none)"], [1, 1, 2], kind="number")
+    assert numbers.matrix["c"].tolist() == [-1.0, 1.0, 0.0]  # mean 2, sd 1; missing at the mean
+    assert numbers.terms[0].center == 2.0 and numbers.terms[0].scale == 1.0
+    constant = _design(["x"], [100])
+    assert constant.terms == [] and constant.notes == ["covariate c has a single value: left out"]

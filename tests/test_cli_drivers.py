@@ -173,3 +173,20 @@ def test_booleans_are_0_1_and_numbers_standardised_and_constants_dropped():
     assert numbers.terms[0].center == 2.0 and numbers.terms[0].scale == 1.0
     constant = _design(["x"], [100])
     assert constant.terms == [] and constant.notes == ["covariate c has a single value: left out"]
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient` is deprecated")
+def test_dashboard_channels_page_shows_drivers_and_new_customer_clv(channel_analysis):
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    _, _, out = channel_analysis
+    application = create_app(out.parent / "shop.duckdb", warm=False)
+    try:
+        page = TestClient(application, base_url="http://127.0.0.1").get("/channels")
+    finally:
+        application.state.dashboard.close()
+    assert page.status_code == 200
+    assert "What drives value" in page.text and "Covariate effects" in page.text
+    assert "CLV of a customer acquired today" in page.text

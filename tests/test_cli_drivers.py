@@ -120,6 +120,7 @@ def test_report_shows_what_drives_value(channel_analysis):
     assert 'id="drivers"' in html and "What drives value" in html
     assert "social buys 0." in html  # the largest effect, in words
     assert "A customer acquired today is worth most from search" in html
+    assert '"drivers-effects"' in html and "Covariate effects" in html  # the chart, the table
 
 
 def test_an_unknown_covariate_is_one_line_naming_it_and_the_available(tmp_path):

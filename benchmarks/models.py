@@ -14,6 +14,10 @@ the ratio.  Peak RSS is the process's high-water mark (data included).  Usage::
     python benchmarks/models.py                       # 10k, 100k, 1M, 10M (peers up to 1M)
     python benchmarks/models.py --sizes 10000 100000  # quicker
     python benchmarks/models.py --no-write            # do not touch BENCHMARKS.md
+    python benchmarks/models.py --covariates --sizes 1000000  # only the covariate row
+
+``--covariates`` times BG/NBD with two binary covariates in both processes against the plain fit
+on the same shop (section "Models with covariates"; the other sections are left as they are).
 """
 
 from __future__ import annotations
@@ -64,6 +68,100 @@ def simulate_shop(n: int, seed: int = 42) -> dict[str, np.ndarray]:
     monetary = np.zeros(n)
     monetary[has] = rng.gamma(p * x[has], 1.0 / (nu[has] * x[has]))
     return {"frequency": x.astype(float), "recency": t_x, "T": T, "monetary_value": monetary}
+
+
+# two binary covariates (e.g. a channel, a first-order discount) in both processes
+COVARIATE_EFFECTS = {"purchase": (0.4, -0.3), "dropout": (-0.5, 0.3)}
+
+
+def simulate_covariate_shop(n: int, seed: int = 7) -> dict[str, np.ndarray]:
+    """A BG/NBD shop whose customers' alpha, a and b follow two binary covariates (Fader &
+    Hardie 2007: alpha_i = alpha exp(-g_p . x_i), a_i = a exp(g_d . x_i), b_i = b exp(g_d . x_i))."""
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = (TRUE_BGNBD[k] for k in ("r", "alpha", "a", "b"))
+    covariates = rng.integers(0, 2, (n, 2)).astype(float)
+    purchase = covariates @ np.array(COVARIATE_EFFECTS["purchase"])
+    dropout = np.exp(covariates @ np.array(COVARIATE_EFFECTS["dropout"]))
+    T = rng.integers(1, MAX_DAYS + 1, n).astype(float)
+    rate = rng.gamma(r, 1.0 / (alpha * np.exp(-purchase)), n)
+    p = rng.beta(a * dropout, b * dropout, n)
+    opportunities = rng.poisson(rate * T)
+    x = np.minimum(opportunities, rng.geometric(p))
+    has = x > 0
+    t_x = np.zeros(n)
+    t_x[has] = np.floor(T[has] * rng.beta(x[has], opportunities[has] - x[has] + 1))
+    return {"frequency": x.astype(float), "recency": t_x, "T": T, "covariates": covariates}
+
+
+COVARIATE_JOB = r"""
+import json, sys, time
+import numpy as np
+from valuecast.models import BetaGeo
+data = np.load(sys.argv[1])
+f, r, T, X = data["frequency"], data["recency"], data["T"], data["covariates"]
+start = time.perf_counter()
+plain = BetaGeo().fit(f, r, T)
+plain_fit = time.perf_counter() - start
+start = time.perf_counter()
+model = BetaGeo().fit(f, r, T, purchase_covariates=X, dropout_covariates=X)
+covariate_fit = time.perf_counter() - start
+print(json.dumps({"plain": plain_fit, "covariates": covariate_fit,
+                  "distinct_plain": plain.n_distinct_histories_,
+                  "distinct_covariates": model.n_distinct_histories_,
+                  "coefficients": model.coefficients_,
+                  "standard_errors": model.coefficient_standard_errors_}))
+"""
+
+
+def run_covariate_rows(sizes: list[int], repeats: int, write_md: bool) -> None:
+    """Time the plain and the two-binary-covariate BG/NBD fit; write their section."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"covariate_shop_{n}.npz"
+            np.savez(path, **simulate_covariate_shop(n))
+            runs = []
+            for _ in range(repeats):
+                completed = subprocess.run(
+                    [sys.executable, "-c", COVARIATE_JOB, str(path)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                runs.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+            best = {key: min(run[key] for run in runs) for key in ("plain", "covariates")}
+            rows.append({"n": n, **runs[-1], **best})
+            print(json.dumps(rows[-1]), flush=True)
+    lines = [
+        f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
+        f"{platform.python_version()}, 2 cores; `python benchmarks/models.py --covariates`. "
+        "A BG/NBD shop (the Models section's parameters, T uniform over 1..730 days) whose customers carry "
+        "two binary covariates, both in the purchase and in the dropout process (true effects "
+        f"{json.dumps(COVARIATE_EFFECTS)}). Fit times in seconds, best of {repeats} each, "
+        "plain and with covariates on the same data in the same process. Load average when "
+        f"the run ended: {os.getloadavg()[0]:.1f}.",
+        "",
+        "| customers | distinct histories (plain / with covariates) | plain BG/NBD fit | "
+        "fit with two binary covariates | ratio |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['n']:,} | {row['distinct_plain']:,} / {row['distinct_covariates']:,} | "
+            f"{row['plain']:.3f} | {row['covariates']:.3f} | "
+            f"{row['covariates'] / row['plain']:.1f}x |"
+        )
+    lines += ["", "Estimated coefficients (standard errors):", ""]
+    for row in rows:
+        shown = "; ".join(
+            f"{process} " + ", ".join(
+                f"{name} {value:.3f} ({row['standard_errors'][process][name]:.3f})"
+                for name, value in values.items()
+            )
+            for process, values in row["coefficients"].items()
+        )  # fmt: skip
+        lines.append(f"- {row['n']:,}: {shown}")
+    if write_md:
+        write_section(HERE.parent / "BENCHMARKS.md", "Models with covariates", "\n".join(lines))
+    print("\n".join(lines))
 
 
 VALUECAST_JOB = r"""
@@ -182,7 +280,13 @@ def main() -> None:
         "--repeats", type=int, default=3, help="valuecast runs per size (best kept)"
     )
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--covariates", action="store_true", help="only the fit with two binary covariates"
+    )
     args = parser.parse_args()
+    if args.covariates:
+        run_covariate_rows(args.sizes, args.repeats, not args.no_write)
+        return
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,11 +37,13 @@ import numpy as np
 import pandas as pd
 
 from valuecast.models._fitting import (
+    LOG_EDGE,
     ArrayLike,
     HistoryModel,
     compress_histories,
     distinct_histories,
     numerical_gradient,
+    prepare_weights,
     require_repeat_purchases,
     validate_rfm,
 )
@@ -106,13 +109,22 @@ def accepts_covariates(*per_customer: int) -> Callable:
     """
 
     def decorate(method: Callable) -> Callable:
+        signature = inspect.signature(method)
+
         @functools.wraps(method)
         def wrapper(self, *args, purchase_covariates=None, dropout_covariates=None, **kwargs):
             if purchase_covariates is None and dropout_covariates is None:
                 self._require_no_covariates()
                 return method(self, *args, **kwargs)
+            # customer columns given by name are placed by position, to be split by pattern;
+            # the options after them (a seed) are passed by name
+            bound = signature.bind(self, *args, **kwargs)
+            names = list(signature.parameters)[1:]
+            cut = max(per_customer) + 1
+            options = {n: bound.arguments[n] for n in names[cut:] if n in bound.arguments}
+            positional = [bound.arguments[n] for n in names[:cut] if n in bound.arguments]
             return self._by_pattern(
-                method, args, kwargs, per_customer, purchase_covariates, dropout_covariates
+                method, positional, options, per_customer, purchase_covariates, dropout_covariates
             )
 
         return wrapper
@@ -135,8 +147,7 @@ class PatternData:
         self.X = X[[rows[0] for rows in rows_by_pattern]]
         self.Z = Z[[rows[0] for rows in rows_by_pattern]]
         for rows in rows_by_pattern:
-            worker = copy.copy(model)
-            worker.__dict__ = dict(model.__dict__)
+            worker = copy.copy(model)  # its own __dict__, so its own likelihood cache
             data = worker._prepare(x[rows], t_x[rows], T[rows], weights[rows])
             self.groups.append((worker, data, weights[rows]))
         (ux, ut, uT), counts = distinct_histories(x, t_x, T, weights=weights)
@@ -144,7 +155,7 @@ class PatternData:
 
 
 def pattern_groups(design: np.ndarray) -> list[np.ndarray]:
-    """The row indices of each distinct row of ``design`` (in order of first appearance)."""
+    """The row indices of each group of identical rows of ``design``, one array per group."""
     n = len(design)
     if design.shape[1] == 0:
         return [np.arange(n)]
@@ -190,21 +201,15 @@ class CovariateModel(HistoryModel):
         if not np.isfinite(l2) or l2 < 0:
             raise ValueError("l2 must be a non-negative number")
         x, t_x, T = validate_rfm(frequency, recency, T)
-        matrices = {}
-        for process, values in zip(
-            PROCESSES, (purchase_covariates, dropout_covariates), strict=True
-        ):
-            matrix, names = covariate_matrix(values, f"{process}_covariates")
-            if values is not None and matrix.shape[0] != len(x):
-                raise ValueError(
-                    f"{process}_covariates has {matrix.shape[0]} rows but the data has {len(x)}"
-                )
-            if names and process not in self._covariate_targets:
-                raise ValueError(f"{type(self).__name__} takes no {process} covariates")
-            matrices[process] = (matrix if values is not None else np.zeros((len(x), 0)), names)
+        matrices = {
+            process: self._fit_covariates(values, process, len(x))
+            for process, values in zip(
+                PROCESSES, (purchase_covariates, dropout_covariates), strict=True
+            )
+        }
         self.l2_ = l2
         self.covariate_names_ = {process: matrices[process][1] for process in PROCESSES}
-        counted = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+        counted = prepare_weights(weights, len(x))
         free = {p: _varying_columns(matrices[p][0], counted) for p in PROCESSES}
         self.estimated_covariates_ = {
             p: tuple(self.covariate_names_[p][j] for j in free[p]) for p in PROCESSES
@@ -223,7 +228,21 @@ class CovariateModel(HistoryModel):
             self._fit_compressed(data, counts)
         finally:
             self.__dict__.pop("_pairs_cache", None)
+            self.__dict__.pop("_warm_coefficients", None)
         return self
+
+    def _fit_covariates(self, values: Any, process: str, n: int) -> tuple[np.ndarray, tuple]:
+        """One process's covariates for a fit on ``n`` customers: matrix and column names."""
+        if values is None:
+            return np.zeros((n, 0)), ()
+        matrix, names = covariate_matrix(values, f"{process}_covariates")
+        if matrix.shape[0] != n:
+            raise ValueError(
+                f"{process}_covariates has {matrix.shape[0]} rows but the data has {n}"
+            )
+        if names and process not in self._covariate_targets:
+            raise ValueError(f"{type(self).__name__} takes no {process} covariates")
+        return matrix, names
 
     # -- the likelihood over covariate patterns ---------------------------------------------------
     def _plain_data(self, data, weights) -> tuple:
@@ -265,25 +284,39 @@ class CovariateModel(HistoryModel):
         n_base = len(self._param_names)
         base, coefficients = theta[:n_base], theta[n_base:]
         shifts, matrix, design = self._pattern_shifts(data.X, data.Z, coefficients)
-        total = 0.0
-        by_pattern = np.empty((len(data.groups), n_base))
-        for g, (worker, pattern_data, pattern_weights) in enumerate(data.groups):
-            log_params = base + shifts[g]
-            value, gradient = worker._negative_log_likelihood(
-                log_params, pattern_data, pattern_weights
-            )
-            if gradient is None:
-                gradient = numerical_gradient(
-                    lambda p, w=worker, d=pattern_data, q=pattern_weights: (
-                        w._negative_log_likelihood(p, d, q)[0]
-                    ),
-                    log_params,
-                )
-            total += value
-            by_pattern[g] = gradient
+        results = self._pattern_likelihoods(data.groups, base + shifts)
+        total = float(sum(value for value, _ in results))
+        by_pattern = np.array([gradient for _, gradient in results])
         # d shift_g / d gamma_j = design_gj * matrix_j
         coefficient_gradient = np.einsum("gj,jp,gp->j", design, matrix, by_pattern)
         return total, np.concatenate([by_pattern.sum(axis=0), coefficient_gradient])
+
+    def _identified_coefficients(self, fixed: set[str], coefficients: np.ndarray) -> list[bool]:
+        """Coefficients held at a limit, with no standard error: those all of whose targets
+        stand for a limit (the dropout ones when nobody drops out), and those on the edge of the
+        search box (a covariate level that drives its customers to a limit of their own, e.g.
+        a dropout probability of 0 on a shop without visible dropout)."""
+        by_target = [
+            not all(name in fixed for name, _ in self._covariate_targets.get(process, ()))
+            for process in PROCESSES
+            for _ in self.estimated_covariates_[process]
+        ]
+        inside = np.abs(coefficients) < LOG_EDGE
+        return [bool(a and b) for a, b in zip(by_target, inside, strict=True)]
+
+    def _pattern_likelihoods(self, groups: list, log_params: np.ndarray) -> list:
+        """``(value, gradient)`` of each pattern's plain negative log-likelihood at its row of
+        ``log_params``; a model may evaluate the patterns together (Pareto/NBD does)."""
+        out = []
+        for (worker, data, weights), point in zip(groups, log_params, strict=True):
+            value, gradient = worker._negative_log_likelihood(point, data, weights)
+            if gradient is None:
+                gradient = numerical_gradient(
+                    lambda p, w=worker, d=data, q=weights: w._negative_log_likelihood(p, d, q)[0],
+                    point,
+                )
+            out.append((value, gradient))
+        return out
 
     def _set_coefficients(self, values: np.ndarray, variances: np.ndarray) -> None:
         names = self._covariate_names()
@@ -294,8 +327,10 @@ class CovariateModel(HistoryModel):
         for process in PROCESSES:
             for name in estimated[process]:
                 self.coefficients_[process][name] = float(values[position])
-                self.coefficient_standard_errors_[process][name] = float(
-                    np.sqrt(variances[position])
+                # a held coefficient (at a limit) has zero variance: no standard error
+                variance = variances[position]
+                self.coefficient_standard_errors_[process][name] = (
+                    float(np.sqrt(variance)) if variance > 0 else np.nan
                 )
                 position += 1
 
@@ -309,11 +344,16 @@ class CovariateModel(HistoryModel):
             ]
         )
 
-    def _fit_compressed(self, data, weights):
-        try:
-            return super()._fit_compressed(data, weights)
-        finally:
-            self.__dict__.pop("_warm_coefficients", None)
+    def refit(self, *columns: ArrayLike, weights: ArrayLike, **options: Any):
+        """:meth:`BaseModel.refit`; a model fitted with covariates needs them again."""
+        named = [p for p, names in self._covariate_names().items() if names]
+        missing = [p for p in named if options.get(f"{p}_covariates") is None]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with {' and '.join(missing)} covariates: "
+                "pass them to refit"
+            )
+        return super().refit(*columns, weights=weights, **options)
 
     # -- predictions --------------------------------------------------------------------------
     def with_params(

@@ -403,7 +403,8 @@ class BaseModel:
         with np.errstate(all="ignore"):
             hessian = numerical_hessian(total_gradient, log_params)
         self.hessian_log_ = hessian
-        identified = [p not in fixed for p in self._param_names] + [True] * (len(hessian) - n_base)
+        identified = [p not in fixed for p in self._param_names]
+        identified += self._identified_coefficients(fixed, log_params[n_base:])
         covariance = _covariance_of_identified(hessian, identified)
         if covariance is None:
             warnings.warn(
@@ -414,13 +415,20 @@ class BaseModel:
                 stacklevel=3,
             )
             covariance = np.full_like(hessian, np.nan)
-        self.covariance_log_ = covariance
+        # over the log parameters and any covariate coefficients after them; covariance_log_ is
+        # the log parameters' block, the shape every model's params_ has
+        self.covariance_full_ = covariance
+        self.covariance_log_ = covariance[:n_base, :n_base]
         # a parameter standing for a limit (or without influence there) has no standard error
         self.standard_errors_ = {
             p: float("nan") if p in fixed else float(v * np.sqrt(c))
             for p, v, c in zip(self._param_names, params, np.diag(covariance), strict=False)
         }
         self._set_coefficients(log_params[n_base:], np.diag(covariance)[n_base:])
+
+    def _identified_coefficients(self, fixed: set[str], coefficients: np.ndarray) -> list[bool]:
+        """Which covariate coefficients a fit at a limit still identifies (there are none here)."""
+        return []
 
     def _set_coefficients(self, values: np.ndarray, variances: np.ndarray) -> None:
         """Record the fitted covariate coefficients (a model without covariates has none)."""
@@ -449,8 +457,7 @@ class BaseModel:
         rng = np.random.default_rng(seed)
         mean = np.log(self._param_values())
         # the base parameters' marginal: covariate coefficients, if any, stay at their estimates
-        covariance = self.covariance_log_[: len(mean), : len(mean)]
-        draws = np.exp(rng.multivariate_normal(mean, covariance, size=n))
+        draws = np.exp(rng.multivariate_normal(mean, self.covariance_log_, size=n))
         return {name: draws[:, i] for i, name in enumerate(self._param_names)}
 
     def refit(self, *columns: ArrayLike, weights: ArrayLike, **options: Any):

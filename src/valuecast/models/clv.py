@@ -15,8 +15,10 @@ periods are weeks, 30-day blocks or calendar-average months.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
 
 from valuecast.models._fitting import ArrayLike, as_float_array, compress_histories
@@ -34,13 +36,44 @@ def period_discount_rate(annual_discount_rate: float, period_days: float) -> flo
     return float((1.0 + annual_discount_rate) ** (period_days / DAYS_PER_YEAR) - 1.0)
 
 
-def _distinct_histories(frequency, recency, T):
+def _distinct_histories(frequency, recency, T, covariates=None):
+    """The distinct histories (with their covariate rows, if any) and each customer's row.
+
+    ``covariates`` maps ``purchase_covariates`` / ``dropout_covariates`` to matrices with one row
+    per customer; the distinct rows' covariates come back as the keywords for the model.
+    """
     columns = [
         as_float_array(values, name)
         for values, name in ((frequency, "frequency"), (recency, "recency"), (T, "T"))
     ]
-    (f, r, t), _, inverse = compress_histories(*np.broadcast_arrays(*columns))
-    return f, r, t, inverse
+    columns = list(np.broadcast_arrays(*columns))
+    matrices = {
+        key: _rows(value, len(columns[0]))
+        for key, value in (covariates or {}).items()
+        if value is not None
+    }
+    extra = [column for matrix in matrices.values() for column in matrix.T]
+    (f, r, t, *rest), _, inverse = compress_histories(*columns, *extra)
+    keywords, start = {}, 0
+    for key, matrix in matrices.items():
+        width = matrix.shape[1]
+        distinct = np.column_stack(rest[start : start + width]) if width else np.zeros((len(f), 0))
+        keywords[key] = _like(covariates[key], distinct)
+        start += width
+    return f, r, t, inverse, keywords
+
+
+def _rows(values: Any, n: int) -> np.ndarray:
+    """Covariates as an ``(n, k)`` matrix (one row given applies to every customer)."""
+    matrix = np.asarray(getattr(values, "values", values), dtype=float)
+    matrix = matrix.reshape(-1, 1) if matrix.ndim == 1 else matrix
+    return np.broadcast_to(matrix, (n, matrix.shape[1]))
+
+
+def _like(original: Any, distinct: np.ndarray):
+    """``distinct`` rows in the form of ``original`` (a DataFrame keeps its column names)."""
+    columns = getattr(original, "columns", None)
+    return distinct if columns is None else pd.DataFrame(distinct, columns=columns)
 
 
 def period_ends(horizon: int, period_days: float, time_unit_days: float) -> np.ndarray:
@@ -53,13 +86,20 @@ def period_ends(horizon: int, period_days: float, time_unit_days: float) -> np.n
     return (period_days / time_unit_days) * np.arange(1, int(horizon) + 1)
 
 
-def _per_period(transaction_model, f, r, t, ends):
-    """Yield each period's expected transactions for distinct histories, in order."""
+def _per_period(transaction_model, f, r, t, ends, covariates=None):
+    """Yield each period's expected transactions for distinct histories, in order.
+
+    ``covariates`` (the model's ``purchase_covariates`` / ``dropout_covariates`` keywords, one row
+    per distinct history) are passed on only when given: models without covariates lack them.
+    """
+    keywords = covariates or {}
     grid = getattr(transaction_model, "expected_transactions_grid", None)
     if grid is not None:  # all horizons in one call where the model offers it
-        cumulatives = iter(grid(ends, f, r, t))
+        cumulatives = iter(grid(ends, f, r, t, **keywords))
     else:
-        cumulatives = (transaction_model.expected_transactions(end, f, r, t) for end in ends)
+        cumulatives = (
+            transaction_model.expected_transactions(end, f, r, t, **keywords) for end in ends
+        )
     previous = 0.0
     for cumulative in cumulatives:
         # Cumulative expectations are non-decreasing; clip round-off so a period is never < 0.
@@ -75,16 +115,18 @@ def expected_transactions_by_period(
     horizon: int,
     period_days: float = DAYS_PER_MONTH,
     time_unit_days: float = 1.0,
+    **covariates: Any,
 ) -> np.ndarray:
     """Expected transactions of each customer in each of the next ``horizon`` periods.
 
     Returns an array of shape ``(n_customers, horizon)``: column ``k`` holds
-    ``E[X(T, T + (k+1) P) - X(T, T + k P) | history]``.
+    ``E[X(T, T + (k+1) P) - X(T, T + k P) | history]``.  ``covariates``: the model's
+    ``purchase_covariates`` / ``dropout_covariates``, one row per customer.
     """
     ends = period_ends(horizon, period_days, time_unit_days)
     # Predict once per distinct history: many customers share (frequency, recency, T).
-    f, r, t, inverse = _distinct_histories(frequency, recency, T)
-    return np.column_stack(list(_per_period(transaction_model, f, r, t, ends)))[inverse]
+    f, r, t, inverse, keywords = _distinct_histories(frequency, recency, T, covariates)
+    return np.column_stack(list(_per_period(transaction_model, f, r, t, ends, keywords)))[inverse]
 
 
 def discounted_expected_transactions(
@@ -96,18 +138,20 @@ def discounted_expected_transactions(
     period_days: float = DAYS_PER_MONTH,
     annual_discount_rate: float = 0.10,
     time_unit_days: float = 1.0,
+    **covariates: Any,
 ) -> np.ndarray:
     """``sum_k E[transactions in period k | history] / (1 + d) ** k`` for each customer."""
     ends = period_ends(horizon, period_days, time_unit_days)
     rate = period_discount_rate(annual_discount_rate, period_days)
-    f, r, t, inverse = _distinct_histories(frequency, recency, T)
-    return discounted_sum(transaction_model, f, r, t, ends, rate)[inverse]
+    f, r, t, inverse, keywords = _distinct_histories(frequency, recency, T, covariates)
+    return discounted_sum(transaction_model, f, r, t, ends, rate, keywords)[inverse]
 
 
-def discounted_sum(transaction_model, f, r, t, ends, rate) -> np.ndarray:
+def discounted_sum(transaction_model, f, r, t, ends, rate, covariates=None) -> np.ndarray:
     """Per distinct history: each period's expected transactions discounted to today, summed."""
     total = np.zeros(len(f))
-    for k, transactions in enumerate(_per_period(transaction_model, f, r, t, ends), start=1):
+    periods = _per_period(transaction_model, f, r, t, ends, covariates)
+    for k, transactions in enumerate(periods, start=1):
         total += transactions * (1.0 + rate) ** -k
     return total
 
@@ -124,6 +168,7 @@ def customer_lifetime_value(
     annual_discount_rate: float = 0.10,
     margin: float = 1.0,
     time_unit_days: float = 1.0,
+    **covariates: Any,
 ) -> np.ndarray:
     """Discounted expected value of each customer's purchases over the next ``horizon`` periods.
 
@@ -148,6 +193,9 @@ def customer_lifetime_value(
         Share of revenue kept as profit (1.0 gives revenue CLV).
     time_unit_days
         Days per time unit of ``recency`` and ``T`` (1 for days, 7 for weeks).
+    covariates
+        ``purchase_covariates`` / ``dropout_covariates`` of a transaction model fitted with
+        covariates, one row per customer.
 
     Returns
     -------
@@ -165,6 +213,7 @@ def customer_lifetime_value(
         period,
         annual_discount_rate,
         time_unit_days,
+        **covariates,
     )
     if spend_model is None:
         value = as_float_array(monetary_value, "monetary_value")
@@ -231,7 +280,7 @@ def customer_lifetime_value_interval(
     z = float(norm.ppf(0.5 + level / 2))
     ends = period_ends(horizon, period, time_unit_days)
     rate = period_discount_rate(annual_discount_rate, period)
-    f, r, t, inverse = _distinct_histories(frequency, recency, T)
+    f, r, t, inverse, _ = _distinct_histories(frequency, recency, T)
 
     transactions, d_transactions = log_param_jacobian(
         transaction_model, lambda model: discounted_sum(model, f, r, t, ends, rate)

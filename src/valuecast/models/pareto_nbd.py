@@ -258,7 +258,7 @@ def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
     c = p + s + 1.0
     log_at = np.log(alpha + t)
     log_bt = np.log(beta + t)
-    if alpha >= beta:
+    if np.all(alpha >= beta):  # a scalar alpha, beta; or one per element, all on this side
         z = (alpha - beta) / (alpha + t)
         out = _log_hyp(p, c, z, grad)
         if not grad:
@@ -285,6 +285,22 @@ def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
     d_alpha = -(p - 1.0) / (alpha + t) + lz * dz_dalpha
     d_beta = -(s + 1.0) / (beta + t) + lz * dz_dbeta
     return value, np.stack([d_r, d_alpha, d_s, d_beta])
+
+
+def _log_f_by_element(r, alpha, s, beta, x, t):
+    """:func:`_log_f` with its gradient for one ``(alpha, beta)`` per element.
+
+    Each side of ``alpha >= beta`` is one call, so the hypergeometric iterations of many
+    covariate patterns run together instead of once per pattern.
+    """
+    value, gradient = np.empty(len(x)), np.empty((4, len(x)))
+    upper = alpha >= beta
+    for side in (upper, ~upper):
+        if np.any(side):
+            value[side], gradient[:, side] = _log_f(
+                r, alpha[side], s, beta[side], x[side], t[side], grad=True
+            )
+    return value, gradient
 
 
 class _Pairs:
@@ -345,12 +361,13 @@ def _log_bracket(params, pairs: _Pairs, grad: bool = False):
     return log_b, p_term, d_inner / inner
 
 
-def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray):
+def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray, log_f=None):
     """Total weighted negative log-likelihood (FH note eq. 22) and its gradient in (r, alpha, s, beta).
 
     Same algebra as :func:`_log_bracket`, but the gradient is accumulated directly as weighted
     sums: per-row coefficients are summed (``bincount``) onto the distinct (x, t) pairs, x values
     and T values, so that the per-row work is a handful of gathers, three exps and one log.
+    ``log_f``: :func:`_log_f` with its gradient on the pairs, when already computed.
     """
     r, alpha, s, beta = params
     xv, tv = pairs.x_values, pairs.T_values
@@ -358,7 +375,9 @@ def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray):
     a_u = r + s + xv
     log_ratio_u = np.log(s) - np.log(a_u)
     la_u, lb_u = np.log(alpha + tv), np.log(beta + tv)
-    lf, dlf = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, grad=True)
+    if log_f is None:
+        log_f = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, grad=True)
+    lf, dlf = log_f
     lf1 = lf[pairs.inv_tx]
     lf2 = np.minimum(lf[pairs.inv_T], lf1)
     p_term = -(r + pairs.x) * la_u[tc] - s * lb_u[tc]
@@ -442,6 +461,14 @@ def _decay_integral(k: np.ndarray | float, log_ratio: np.ndarray) -> np.ndarray:
     return np.where(k == 0, log_ratio, out)
 
 
+def _on_log_scale(total: float, grad: np.ndarray, params: np.ndarray):
+    """The gradient by the chain rule to the log parameters; ``(inf, 0)`` where not finite."""
+    grad = grad * params
+    if not np.isfinite(total) or not np.all(np.isfinite(grad)):
+        return np.inf, np.zeros(4)
+    return total, grad
+
+
 class ParetoNBD(CovariateModel):
     """Pareto/NBD (SMC 1987) for continuous-time, non-contractual purchasing.
 
@@ -475,17 +502,46 @@ class ParetoNBD(CovariateModel):
 
     def _negative_log_likelihood(self, log_params, data, weights):
         params = np.exp(np.asarray(log_params, float))
+        with np.errstate(all="ignore"):
+            total, grad = _weighted_nll(params, self._pairs(data), np.asarray(weights, float))
+        return _on_log_scale(total, grad, params)
+
+    def _pairs(self, data) -> _Pairs:
+        """The distinct (x, t) pairs of ``data``, found once per fit (cached on the model)."""
         x, t_x, T = data
         cache = getattr(self, "_pairs_cache", None)
         if cache is None or cache.x is not x or cache.t_x is not t_x or cache.T is not T:
             cache = _Pairs(x, t_x, T)
             self._pairs_cache = cache
+        return cache
+
+    def _pattern_likelihoods(self, groups, log_params: np.ndarray):
+        """Each covariate pattern's negative log-likelihood and gradient (log scale).
+
+        ``F`` of every pattern's pairs, at the pattern's own ``alpha_i, beta_i``, in one call
+        (:func:`_log_f_by_element`); the rest per pattern.
+        """
+        params = np.exp(log_params)
+        caches = [worker._pairs(data) for worker, data, _ in groups]
+        sizes = [cache.n_pairs for cache in caches]
         with np.errstate(all="ignore"):
-            total, grad = _weighted_nll(params, cache, np.asarray(weights, float))
-        grad = grad * params  # chain rule to the log parameters
-        if not np.isfinite(total) or not np.all(np.isfinite(grad)):
-            return np.inf, np.zeros(4)
-        return total, grad
+            lf, dlf = _log_f_by_element(
+                params[0, 0],
+                np.repeat(params[:, 1], sizes),
+                params[0, 2],
+                np.repeat(params[:, 3], sizes),
+                np.concatenate([cache.pair_x for cache in caches]),
+                np.concatenate([cache.pair_t for cache in caches]),
+            )
+            cuts = np.cumsum(sizes)[:-1]
+            out = []
+            for g, (cache, piece, d_piece) in enumerate(
+                zip(caches, np.split(lf, cuts), np.split(dlf, cuts, axis=1), strict=True)
+            ):
+                weights = np.asarray(groups[g][2], float)
+                total, grad = _weighted_nll(params[g], cache, weights, (piece, d_piece))
+                out.append(_on_log_scale(total, grad, params[g]))
+        return out
 
     # -- per-customer quantities -----------------------------------------------------------------
     @accepts_covariates(0, 1, 2)

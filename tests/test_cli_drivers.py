@@ -191,3 +191,23 @@ def test_dashboard_channels_page_shows_drivers_and_new_customer_clv(channel_anal
     assert page.status_code == 200
     assert "What drives value" in page.text and "Covariate effects" in page.text
     assert "CLV of a customer acquired today" in page.text
+
+
+def test_covariates_are_kept_only_where_they_lower_the_holdout_rmse():
+    from valuecast.analysis.backtest import CandidateResult, covariate_choice
+
+    def fitted(name, rmse, mae):
+        return CandidateResult(name, scores={"rmse_orders": rmse, "mae_orders": mae})
+
+    results = {
+        "bgnbd": fitted("bgnbd", 2.0, 1.0),
+        "pnbd": fitted("pnbd", 2.0, 1.0),
+        "mbgnbd": CandidateResult("mbgnbd", error="FitError: no"),
+        # a lower MAE does not keep covariates that raise the squared error, and vice versa
+        "bgnbd+covariates": fitted("bgnbd+covariates", 2.1, 0.9),
+        "pnbd+covariates": fitted("pnbd+covariates", 1.9, 1.1),
+        "mbgnbd+covariates": fitted("mbgnbd+covariates", 3.0, 2.0),
+    }
+    choice = covariate_choice(results)
+    assert choice["kept"] == {"bgnbd": False, "pnbd": True, "mbgnbd": True}
+    assert choice["eligible"] == ["bgnbd", "pnbd+covariates", "mbgnbd+covariates"]

@@ -29,7 +29,15 @@ from scipy.stats import spearmanr
 
 from valuecast.dates import as_date
 from valuecast.models import FitError, GammaGamma, compress_histories
-from valuecast.models.registry import SELECTABLE, candidate_model
+from valuecast.models.pareto_nbd_tv import dropout_piece_count
+from valuecast.models.registry import (
+    SEASON_SUFFIX,
+    SEASONAL,
+    SELECTABLE,
+    candidate_model,
+    seasonal_model,
+    split_seasonal,
+)
 
 ArrayLike = Any
 
@@ -453,6 +461,94 @@ def _expected_by_horizon(model, horizons: np.ndarray, frequency, recency, T):
     return (model.expected_transactions(h, frequency, recency, T) for h in horizons)
 
 
+@dataclass
+class _Holdout:
+    """What every candidate is scored on: the calibration histories (in the model's unit), the
+    holdout horizon, the actual holdout orders and revenue, the expected order values, the
+    sample's scale-up and the weekly grid (with the compressed histories) when asked."""
+
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    horizon: float
+    actual_orders: np.ndarray
+    actual_revenue: np.ndarray
+    value: np.ndarray
+    scale: float
+    week_ends: np.ndarray | None
+    compressed: tuple | None
+
+
+def _evaluate(name: str, fit, holdout: _Holdout) -> CandidateResult:
+    """Fit one candidate (``fit()`` returns the fitted model), predict the holdout, score it; a
+    failure is recorded as the candidate's error."""
+    h = holdout
+    result = CandidateResult(name=name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = fit()
+            predicted = np.asarray(
+                model.expected_transactions(h.horizon, h.frequency, h.recency, h.T), dtype=float
+            )
+            if not np.all(np.isfinite(predicted)):
+                raise FitError("non-finite holdout predictions")
+            if h.week_ends is not None:
+                uf, ur, uT, counts = h.compressed
+                result.weekly_cumulative = [
+                    h.scale * float(counts @ expected)
+                    for expected in _expected_by_horizon(model, h.week_ends, uf, ur, uT)
+                ]
+    except _MODEL_ERRORS as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        result.error = f"{type(error).__name__}: {message}"
+        result.weekly_cumulative = None
+        return result
+    result.params = dict(model.params_)
+    result.log_likelihood = float(model.log_likelihood_)
+    result.predicted_orders = predicted
+    result.predicted_revenue = predicted * h.value
+    result.scores = score_predictions(
+        h.actual_orders, predicted, h.actual_revenue, result.predicted_revenue
+    )
+    return result
+
+
+SEASONAL_PNBD_MAX_PIECES = 2_000_000
+"""The time-varying Pareto/NBD is tried only while its likelihood, on the whole shop, stays under
+this many period pieces (each distinct history's months between its last purchase and the end):
+one evaluation costs two hypergeometric terms per piece, about 1 s per 500,000 on 2 cores, and a
+fit takes 40 to 60 of them.  The BG/NBD and MBG/NBD variants (closed form) have no limit."""
+
+
+def _seasonal_candidates(
+    candidates: Sequence[str], seasonal, summary: pd.DataFrame, holdout: _Holdout, unit: float,
+    notes: list[str],
+) -> dict[str, CandidateResult]:  # fmt: skip
+    """Each candidate that has a time-varying variant, fitted with ``seasonal``'s covariates."""
+    periods = seasonal.periods
+    if unit != 1.0:
+        periods = type(periods)(periods.edges / unit, periods.values, periods.names)
+    sums = seasonal.row_sums(*(summary[c].to_numpy(float) for c in ("frequency", "recency", "T")))
+    (_, ur, uT), _, _ = compress_histories(holdout.frequency, holdout.recency, holdout.T)
+    pieces = holdout.scale * dropout_piece_count(periods, ur, uT)
+    out = {}
+    for name in dict.fromkeys(candidates):
+        if name not in SEASONAL:
+            continue
+        if name == "pnbd" and pieces > SEASONAL_PNBD_MAX_PIECES:
+            notes.append(
+                f"pnbd{SEASON_SUFFIX} not tried: its likelihood would take {pieces:,.0f} period "
+                f"pieces (more than {SEASONAL_PNBD_MAX_PIECES:,})"
+            )
+            continue
+        fit = lambda name=name: seasonal_model(name).fit(  # noqa: E731
+            holdout.frequency, holdout.recency, holdout.T, periods=periods, purchase_sums=sums
+        )
+        out[name + SEASON_SUFFIX] = _evaluate(name + SEASON_SUFFIX, fit, holdout)
+    return out
+
+
 def backtest(
     calibration_summary: pd.DataFrame,
     holdout_days: float,
@@ -463,6 +559,7 @@ def backtest(
     max_customers: int | None = None,
     seed: int = 0,
     sampled_from: int | None = None,
+    seasonal=None,
     covariates: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Fit each candidate on the calibration summary, predict the holdout, score, pick the best.
@@ -493,6 +590,11 @@ def backtest(
         Says that ``calibration_summary`` already is the sample :func:`sample_rows` drew from
         that many customers (the engine draws it where the summary lives, so only the sample
         crosses to Python); it is then not sampled again.
+    seasonal
+        A :class:`~valuecast.analysis.seasons.SeasonalInputs` of the calibration (periods from
+        the calibration end, purchase sums per history): each candidate is also backtested with
+        those time-varying purchase covariates, as ``<candidate>+season``
+        (:func:`_seasonal_candidates`), and may be chosen like any other.
     covariates
         The design matrix (:mod:`valuecast.analysis.covariates`), one row per row of
         ``calibration_summary``: each candidate is then also fitted with these covariates in
@@ -567,40 +669,20 @@ def backtest(
     if weekly:
         (uf, ur, uT), counts, _ = compress_histories(frequency, recency, T)
 
+    holdout = _Holdout(
+        frequency, recency, T, horizon, actual_orders, actual_revenue, value, scale,
+        None if week_ends is None else np.asarray(week_ends, float) / time_unit_days,
+        (uf, ur, uT, counts) if weekly else None,
+    )  # fmt: skip
     results: dict[str, CandidateResult] = {}
     for name in dict.fromkeys(candidates):
-        result = CandidateResult(name=name)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                model = candidate_model(name).fit(frequency, recency, T)
-                predicted = np.asarray(
-                    model.expected_transactions(horizon, frequency, recency, T), dtype=float
-                )
-                if not np.all(np.isfinite(predicted)):
-                    raise FitError("non-finite holdout predictions")
-                if week_ends is not None:
-                    result.weekly_cumulative = [
-                        scale * float(counts @ expected)
-                        for expected in _expected_by_horizon(
-                            model, np.asarray(week_ends, float) / time_unit_days, uf, ur, uT
-                        )
-                    ]
-        except _MODEL_ERRORS as error:
-            message = " ".join(str(error).split()) or type(error).__name__
-            result.error = f"{type(error).__name__}: {message}"
-            result.weekly_cumulative = None
-            notes.append(f"{name} skipped: {result.error}")
-            results[name] = result
-            continue
-        result.params = dict(model.params_)
-        result.log_likelihood = float(model.log_likelihood_)
-        result.predicted_orders = predicted
-        result.predicted_revenue = predicted * value
-        result.scores = score_predictions(
-            actual_orders, predicted, actual_revenue, result.predicted_revenue
+        results[name] = _evaluate(
+            name, lambda name=name: candidate_model(name).fit(frequency, recency, T), holdout
         )
-        results[name] = result
+    if seasonal is not None:
+        results.update(_seasonal_candidates(candidates, seasonal, calibration_summary, holdout,
+                                            time_unit_days, notes))  # fmt: skip
+    notes.extend(f"{n} skipped: {r.error}" for n, r in results.items() if r.error is not None)
 
     if covariates is not None:
         for name in dict.fromkeys(candidates):
@@ -613,7 +695,12 @@ def backtest(
     kept = covariate_choice(results) if covariates is not None else None
     best = None
     if fitted:
-        eligible = fitted if kept is None else [n for n in fitted if n in kept["eligible"]]
+        # the seasonal variants compete with whatever the static covariates' choice kept
+        eligible = (
+            fitted
+            if kept is None
+            else [n for n in fitted if n in kept["eligible"] or split_seasonal(n)[1]]
+        )
         lowest = min(results[name].scores["mae_orders"] for name in eligible)
         tolerance = 1e-12 * max(1.0, abs(lowest))
         tied = [n for n in eligible if results[n].scores["mae_orders"] <= lowest + tolerance]
@@ -661,9 +748,12 @@ def backtest(
 WITH_COVARIATES = "+covariates"
 
 
-def _simplicity(name: str) -> tuple[int, bool]:
-    """Tie-break: :data:`SIMPLICITY`, and a model without covariates before the same with."""
-    return SIMPLICITY.index(name.removesuffix(WITH_COVARIATES)), name.endswith(WITH_COVARIATES)
+def _simplicity(name: str) -> tuple[int, bool, bool]:
+    """Tie-break: :data:`SIMPLICITY`, and a model without covariates (static, then seasonal)
+    before the same with."""
+    base, seasonal = split_seasonal(name)
+    plain = base.removesuffix(WITH_COVARIATES)
+    return SIMPLICITY.index(plain), base.endswith(WITH_COVARIATES), seasonal
 
 
 def covariate_candidate(
@@ -722,7 +812,7 @@ def covariate_choice(results: dict[str, CandidateResult]) -> dict[str, Any]:
     """
     eligible, kept = [], {}
     for name, result in results.items():
-        if name.endswith(WITH_COVARIATES):
+        if name.endswith(WITH_COVARIATES) or split_seasonal(name)[1]:
             continue
         other = results.get(name + WITH_COVARIATES)
         use = other is not None and other.error is None

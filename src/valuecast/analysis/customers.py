@@ -37,10 +37,13 @@ from valuecast.analysis.backtest import WITH_COVARIATES
 from valuecast.analysis.covariates import design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
 from valuecast.analysis.predict import choose_model, predict
+from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.segments import add_segments
 from valuecast.analysis.summary import SummaryError, summarize
 from valuecast.dates import iso, to_date
 from valuecast.io.schema import MAX_AMOUNT
+from valuecast.models.clv import DAYS_PER_MONTH
+from valuecast.models.registry import split_seasonal
 from valuecast.tables import CUSTOMER_COLUMNS
 
 Progress = Callable[[str], None]
@@ -209,6 +212,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         predicted = predict(
             table, model_name, as_of, options, has_repeat=bool(stats["repeat"]),
             releases=releases, withhold=withhold, design=design,
+            seasonal=whole_history_seasons(orders, table, chosen, as_of, facts, options,
+                                           backtest_result),
         )  # fmt: skip
         model_info, note = predicted.model, predicted.note
         lap("predict")
@@ -277,6 +282,22 @@ def _covariate_attributes(orders, order_lines, as_of, options) -> ir.Table | Non
             orders.select("customer_id").limit(0).mutate(first_product=ibis.null().cast("string"))
         )
     return first_products(orders, order_lines, as_of)
+
+
+def whole_history_seasons(orders, table, chosen: str, as_of, facts, options, backtested):
+    """The whole history's time-varying covariates when the backtest chose a seasonal model,
+    starting its fit at the backtest's estimates (``backtested``: summary.json's backtest)."""
+    if not split_seasonal(chosen)[1]:
+        return None
+    made = seasonal_inputs(
+        orders, table, to_date(facts["first_order_date"]), as_of,
+        options.horizon * DAYS_PER_MONTH, calendar=getattr(options, "calendar", None),
+        seasons=getattr(options, "seasons", True),
+    )  # fmt: skip
+    if isinstance(made, str):
+        return None
+    made.start = ((backtested.get("models") or {}).get(chosen) or {}).get("params")
+    return made
 
 
 def _covariate_choice(table: ir.Table, chosen: str, options):

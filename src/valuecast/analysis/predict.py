@@ -9,7 +9,7 @@ their interval from one grouped aggregate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -34,6 +34,7 @@ from valuecast.analysis.covariates import (
     with_patterns,
 )
 from valuecast.analysis.dropout import contradiction
+from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.summary import compressed_summary, customer_summary, prepare_orders
 from valuecast.analysis.uncertainty import (
     BootstrapIntervals,
@@ -50,7 +51,12 @@ from valuecast.models.clv import (
     period_discount_rate,
     period_ends,
 )
-from valuecast.models.registry import CANDIDATES, candidate_model
+from valuecast.models.registry import (
+    CANDIDATES,
+    candidate_model,
+    seasonal_model,
+    split_seasonal,
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -104,6 +110,9 @@ def choose_model(
     if design is not None and design.terms:
         calibration = with_patterns(calibration, design, [] if releases is None else releases)
     frame = calibration.order_by("customer_id").to_pandas()
+    seasonal = backtest_seasons(
+        orders, calibration, first, to_date(calibration_end), holdout_days, options
+    )
     covariates = design.rows(frame.pop(PATTERN)) if PATTERN in frame.columns else None
     result = backtest(
         frame,
@@ -115,14 +124,56 @@ def choose_model(
         ),
         max_customers=limit,
         sampled_from=sampled_from,
+        seasonal=None if isinstance(seasonal, str) else seasonal,
         covariates=covariates,
     )
     info = result.to_dict()
+    info["seasons"] = seasons_tried(seasonal)
     info["calibration_end"] = iso(calibration_end)
     info["holdout_days"] = holdout_days
     # a named model is kept, with or without covariates as its backtest says
     chosen = result.best or ("bgnbd" if options.model == "auto" else options.model)
     return info, chosen
+
+
+def backtest_seasons(
+    orders, calibration, first: date, calibration_end: date, holdout_days: int, options
+):
+    """The calibration's time-varying covariates for the backtest, or why there are none.
+
+    Seasons are tried unless ``options.seasons`` is off, once the calibration history allows them
+    (:func:`~valuecast.analysis.seasons.why_no_seasons`); ``options.calendar`` adds its columns.
+    """
+    return seasonal_inputs(
+        orders, calibration, first, calibration_end, holdout_days,
+        calendar=getattr(options, "calendar", None), seasons=getattr(options, "seasons", True),
+    )  # fmt: skip
+
+
+def seasons_used(model, seasonal) -> dict[str, Any]:
+    """summary.json's account of a fitted time-varying model: its covariates' purchase-rate
+    multipliers (months against January), coefficients, standard errors and p-values."""
+    coefficients = model.coefficients_["purchase"]
+    errors = model.coefficient_standard_errors_["purchase"]
+    p_values = {
+        name: float(2 * norm.sf(abs(value) / errors[name])) if errors[name] > 0 else None
+        for name, value in coefficients.items()
+    }
+    return {
+        "used": True,
+        "multipliers": seasonal.multipliers(model),
+        "coefficients": coefficients,
+        "standard_errors": errors,
+        "p_values": p_values,
+        "notes": seasonal.notes,
+    }
+
+
+def seasons_tried(seasonal) -> dict[str, Any]:
+    """summary.json's account of the time-varying covariates the backtest tried."""
+    if isinstance(seasonal, str):
+        return {"tried": False, "reason": seasonal}
+    return {"tried": True, "covariates": list(seasonal.periods.names), "notes": seasonal.notes}
 
 
 def actual_weekly_cumulative(
@@ -232,12 +283,26 @@ def _resampling_units(base: ir.Table, f, r, t, spend_data, spend_x) -> Units:
     )
 
 
-def _fit_transaction_model(model_name: str, f, r, t, counts, X=None):
+def _fit_transaction_model(model_name: str, f, r, t, counts, X=None, seasonal=None):
     """The fitted transaction model and ``None``, or ``None`` and why there is none.
 
-    ``X``: the covariates of each distinct history (:class:`CovariateBound` then binds them)."""
+    ``X``: the covariates of each distinct history (:class:`CovariateBound` then binds them).
+    A ``<candidate>+season`` name fits the candidate's time-varying variant with ``seasonal``'s
+    covariates (:class:`~valuecast.analysis.seasons.SeasonalInputs` of the whole history).
+    """
+    base, is_seasonal = split_seasonal(model_name)
     try:
-        model = candidate_model(model_name).fit(f, r, t, weights=counts, **covariate_keywords(X))
+        if is_seasonal:
+            if seasonal is None:
+                raise ValueError("the seasonal covariates of the whole history are missing")
+            model = seasonal_model(base, seasonal.start).fit(
+                f, r, t, weights=counts, periods=seasonal.periods,
+                purchase_sums=seasonal.row_sums(f, r, t),
+            )  # fmt: skip
+        else:
+            model = candidate_model(model_name).fit(
+                f, r, t, weights=counts, **covariate_keywords(X)
+            )
     except (FitError, ValueError) as error:
         return None, f"{model_name} could not be fitted ({error}): historic figures only"
     bound = model if X is None else CovariateBound(model, X)
@@ -333,7 +398,7 @@ class Predictions:
 
 def predict(
     table: ir.Table, model_name: str, as_of: date, options, *, has_repeat: bool, releases=None,
-    withhold: str | None = None, design: Design | None = None,
+    withhold: str | None = None, design: Design | None = None, seasonal=None,
 ):  # fmt: skip
     """Fit the transaction and spend models on the engine's compressed tables; predict per customer.
 
@@ -344,6 +409,8 @@ def predict(
     columns (``_discounted``, ``_spend_x``, ``_spend_m``) that :meth:`Predictions.totals` reads
     once the table is materialized.  ``withhold``: why the data cannot identify dropout
     (:func:`~valuecast.analysis.dropout.unidentified_dropout`); no model is fitted then.
+    ``seasonal``: the whole history's time-varying covariates, for a ``<candidate>+season``
+    model; its intervals use the delta method (a bootstrap would refit it a hundred times).
     """
     info: dict[str, Any] = {"name": model_name}
     note = None
@@ -363,7 +430,7 @@ def predict(
     elif withhold is not None:
         note = withhold
     else:
-        model, note = _fit_transaction_model(model_name, f, r, t, counts, X)
+        model, note = _fit_transaction_model(model_name, f, r, t, counts, X, seasonal)
     spend_m = table.avg_repeat_order_value.cast("float64")
     positive = (table.frequency > 0) & (spend_m > 0)
     days_between = _days_between_orders(table)
@@ -396,6 +463,9 @@ def predict(
     info["new_customer"] = new_customer_orders(raw, design, ends, rate)
     if design is not None:
         info["covariates"] = _covariate_report(raw, design, float(ends[-1]))
+    if split_seasonal(model_name)[1]:
+        info["seasons"] = seasons_used(model, seasonal)
+        options = replace(options, interval_method="delta")
     spend = table.filter(positive)
     spend_rows = (
         spend.group_by(x=spend.frequency, m=spend.avg_repeat_order_value.cast("float64"))

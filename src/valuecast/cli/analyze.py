@@ -19,12 +19,14 @@ from valuecast.cli.common import (
     console,
     err_console,
     fail,
+    read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
     writing_workspace,
 )
 from valuecast.cli.options import (
     AsOfOption,
+    CalendarOption,
     CovariatesOption,
     DiscountRateOption,
     EngineOption,
@@ -37,6 +39,7 @@ from valuecast.cli.options import (
     ModelChoice,
     ModelOption,
     OutOption,
+    SeasonsOption,
     SpendOption,
     TablesOption,
     WorkspaceOption,
@@ -167,6 +170,8 @@ def run_analysis(
     out: Path = Path("valuecast-out"),
     quiet: bool = False,
     spend: Path | None = None,
+    calendar: Path | None = None,
+    seasons: bool = True,
     covariates: str | None = None,
 ):
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
@@ -186,6 +191,8 @@ def run_analysis(
         annual_discount_rate=annual_discount_rate,
         margin=margin,
         model=model,
+        seasons=seasons,
+        calendar=read_calendar_or_fail(calendar),
     )
     try:
         options.covariates = tuple(parse_covariates(covariates))
@@ -242,6 +249,8 @@ def analyze(
     model: ModelOption = ModelChoice.auto,
     out: OutOption = Path("valuecast-out"),
     spend: SpendOption = None,
+    calendar: CalendarOption = None,
+    seasons: SeasonsOption = True,
     engine: EngineOption = "duckdb",
     tables: TablesOption = None,
     covariates: CovariatesOption = None,
@@ -261,7 +270,8 @@ def analyze(
 
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,
-            margin=margin, model=model.value,
+            margin=margin, model=model.value, seasons=seasons,
+            calendar=read_calendar_or_fail(calendar),
         )  # fmt: skip
         scale.analyze_on_engine_cli(
             files or [], engine, tables, export_format, column_map, fx, options, out
@@ -269,7 +279,8 @@ def analyze(
         return
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
-        annual_discount_rate, margin, model.value, out, spend=spend, covariates=covariates,
+        annual_discount_rate, margin, model.value, out, spend=spend, calendar=calendar,
+        seasons=seasons, covariates=covariates,
     )  # fmt: skip
 
 

@@ -59,15 +59,28 @@ def open_workspace(path: Path):
 
 def read_spend_or_fail(spend: Path | None):
     """The ``--spend`` file as a frame (None without one), or one line and exit 2."""
-    if spend is None:
-        return None
-    from valuecast.io.schema import InputError
     from valuecast.io.spend import read_spend
 
-    if not spend.is_file():
-        fail(f"{spend}: no such file (--spend)")
+    return _read_or_fail(spend, "--spend", read_spend)
+
+
+def read_calendar_or_fail(calendar: Path | None):
+    """The ``--calendar`` file as a :class:`~valuecast.io.calendar.Calendar` (None without one),
+    or one line and exit 2."""
+    from valuecast.io.calendar import read_calendar
+
+    return _read_or_fail(calendar, "--calendar", read_calendar)
+
+
+def _read_or_fail(path: Path | None, option: str, reader):
+    if path is None:
+        return None
+    from valuecast.io.schema import InputError
+
+    if not path.is_file():
+        fail(f"{path}: no such file ({option})")
     try:
-        return read_spend(spend)
+        return reader(path)
     except InputError as error:
         fail(str(error))
 

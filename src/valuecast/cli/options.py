@@ -16,6 +16,7 @@ __all__ = [
     "ENGINE_HELP",
     "TABLES_HELP",
     "AsOfOption",
+    "CalendarOption",
     "CovariatesOption",
     "DiscountRateOption",
     "EngineOption",
@@ -29,6 +30,7 @@ __all__ = [
     "ModelChoice",
     "ModelOption",
     "OutOption",
+    "SeasonsOption",
     "SpendOption",
     "TablesOption",
     "TopOption",
@@ -116,6 +118,22 @@ SpendOption = Annotated[
     ),
 ]
 
+CalendarOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--calendar",
+        help="CALENDAR.csv (week or month, then numeric columns such as promo): time-varying "
+        "purchase covariates, tried in the backtest with the seasons.",
+    ),
+]
+SeasonsOption = Annotated[
+    bool,
+    typer.Option(
+        "--seasons/--no-seasons",
+        help="Try calendar-month effects in the backtest (once the history holds two of every "
+        "month).",
+    ),
+]
 CovariatesOption = Annotated[
     str | None,
     typer.Option(

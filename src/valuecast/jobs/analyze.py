@@ -18,6 +18,7 @@ import pandas as pd
 
 from valuecast.analysis.covariates import parse_covariates
 from valuecast.dates import to_date
+from valuecast.io.calendar import Calendar
 from valuecast.models.registry import SELECTABLE
 
 Progress = Callable[[str], None]
@@ -43,6 +44,12 @@ class AnalysisOptions:
     # its scores are as informative as from millions, and the candidate fits (Pareto/NBD's
     # hypergeometric terms above all) cost a fraction; None backtests everyone
     backtest_max_customers: int | None = 100_000
+    # calendar-month effects on the purchase rate (valuecast.analysis.seasons), tried in the
+    # backtest whenever the history holds two of every month; False never tries them
+    seasons: bool = True
+    # a user calendar (valuecast.io.calendar.read_calendar): its columns are time-varying
+    # purchase covariates of the seasonal variants
+    calendar: Calendar | None = None
     # columns of the customers table the models may use as covariates
     # (valuecast.analysis.covariates); the backtest keeps them only where they predict better
     covariates: tuple[str, ...] = ()

@@ -245,6 +245,13 @@ def _log_hyp(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool = False):
     return log_value, d_b / value, d_c / value, d_z / value
 
 
+def log_hyp2f1_unit(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool = False):
+    """log 2F1(1, b; c; z) for c > b > 0, 0 <= z < 1, elementwise (with ``grad``, also its
+    derivatives in b, c, z): the stable evaluation above, for the piecewise likelihood of the
+    time-varying Pareto/NBD."""
+    return _log_hyp(b, c, z, grad)
+
+
 # ---------------------------------------------------------------------------------------------
 # the A_0 building block F(t) and the per-customer log-likelihood
 # ---------------------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
+from valuecast.models.beta_geo_tv import BetaGeoTimeVarying, ModifiedBetaGeoTimeVarying
 from valuecast.models.bgnbd import BetaGeo
 from valuecast.models.ggompertz_nbd import GGompertzNBD
 from valuecast.models.mbgnbd import ModifiedBetaGeo
 from valuecast.models.pareto_nbd import ParetoNBD
+from valuecast.models.pareto_nbd_tv import ParetoNBDTimeVarying
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,27 @@ def candidate_model(name: str):
     """An unfitted transaction model of :data:`SELECTABLE`, with its production penalizer."""
     model = CANDIDATES[name] if name in CANDIDATES else OPT_IN[name]
     return model(penalizer=PENALIZERS.get(name, 0.0))
+
+
+SEASONAL: dict[str, type] = {
+    "bgnbd": BetaGeoTimeVarying,
+    "pnbd": ParetoNBDTimeVarying,
+    "mbgnbd": ModifiedBetaGeoTimeVarying,
+}
+"""The candidates' variants with time-varying purchase covariates (seasons, a user calendar):
+the analysis names them ``<candidate>+season``."""
+
+SEASON_SUFFIX = "+season"
+
+
+def split_seasonal(name: str) -> tuple[str, bool]:
+    """``"pnbd+season"`` -> ``("pnbd", True)``; a plain name -> ``(name, False)``."""
+    if name.endswith(SEASON_SUFFIX):
+        return name[: -len(SEASON_SUFFIX)], True
+    return name, False
+
+
+def seasonal_model(name: str, start: dict[str, float] | None = None):
+    """An unfitted time-varying variant of the candidate ``name``, with its production penalizer
+    (and ``start``, its fit's starting point, when given)."""
+    return SEASONAL[name](penalizer=PENALIZERS.get(name, 0.0), initial_params=start)

@@ -120,6 +120,7 @@ def test_report_shows_what_drives_value(channel_analysis):
     assert 'id="drivers"' in html and "What drives value" in html
     assert "social buys 0." in html  # the largest effect, in words
     assert "A customer acquired today is worth most from search" in html
+    assert '"drivers-effects"' in html and "Covariate effects" in html  # the chart, the table
 
 
 def test_an_unknown_covariate_is_one_line_naming_it_and_the_available(tmp_path):
@@ -173,3 +174,40 @@ def test_booleans_are_0_1_and_numbers_standardised_and_constants_dropped():
     assert numbers.terms[0].center == 2.0 and numbers.terms[0].scale == 1.0
     constant = _design(["x"], [100])
     assert constant.terms == [] and constant.notes == ["covariate c has a single value: left out"]
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient` is deprecated")
+def test_dashboard_channels_page_shows_drivers_and_new_customer_clv(channel_analysis):
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    _, _, out = channel_analysis
+    application = create_app(out.parent / "shop.duckdb", warm=False)
+    try:
+        page = TestClient(application, base_url="http://127.0.0.1").get("/channels")
+    finally:
+        application.state.dashboard.close()
+    assert page.status_code == 200
+    assert "What drives value" in page.text and "Covariate effects" in page.text
+    assert "CLV of a customer acquired today" in page.text
+
+
+def test_covariates_are_kept_only_where_they_lower_the_holdout_rmse():
+    from valuecast.analysis.backtest import CandidateResult, covariate_choice
+
+    def fitted(name, rmse, mae):
+        return CandidateResult(name, scores={"rmse_orders": rmse, "mae_orders": mae})
+
+    results = {
+        "bgnbd": fitted("bgnbd", 2.0, 1.0),
+        "pnbd": fitted("pnbd", 2.0, 1.0),
+        "mbgnbd": CandidateResult("mbgnbd", error="FitError: no"),
+        # a lower MAE does not keep covariates that raise the squared error, and vice versa
+        "bgnbd+covariates": fitted("bgnbd+covariates", 2.1, 0.9),
+        "pnbd+covariates": fitted("pnbd+covariates", 1.9, 1.1),
+        "mbgnbd+covariates": fitted("mbgnbd+covariates", 3.0, 2.0),
+    }
+    choice = covariate_choice(results)
+    assert choice["kept"] == {"bgnbd": False, "pnbd": True, "mbgnbd": True}
+    assert choice["eligible"] == ["bgnbd", "pnbd+covariates", "mbgnbd+covariates"]

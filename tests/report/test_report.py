@@ -21,7 +21,6 @@ EXPECTED_CHARTS = {
     "segments": ["segments-rfm", "segments-tiers"],
     "cohorts": ["cohorts-retention", "cohorts-ltv", "cohorts-churn"],
     "channels": ["channels-clv", "channels-cac"],
-    "drivers": ["drivers-effects"],
     "stage": ["stage-effort", "stage-monthly"],
     "backtest": ["backtest-weekly", "backtest-frequency"],
     "data-quality": ["data-quality-orders"],
@@ -138,6 +137,13 @@ def test_every_section_is_there_with_a_chart_and_its_reading(page):
             drawn.add(key)
     assert drawn == set(figures["figures"])
     assert [s.attrs["id"] for s in page.find_all("section")] == list(SECTIONS)
+
+
+def test_without_covariates_what_drives_value_says_how_to_see_it(page):
+    readings = _readings(page, "drivers")
+    assert list(readings) == ["drivers-effects"]
+    assert readings["drivers-effects"].startswith("No covariates: run `valuecast analyze")
+    assert "drivers-effects" not in _figures(page)["figures"]
 
 
 def test_headline_figures_equal_summary_json(shop, page):

@@ -5,7 +5,8 @@ names columns of the customers table; each becomes one or more columns of the de
 covariate models (Fader & Hardie 2007, "Incorporating time-invariant covariates into the
 Pareto/NBD and BG/NBD models"; the parameterisation of CLVTools) are fitted with:
 
-* a category (text: the channel, the discount code) is one-hot against its largest level, so each coefficient compares a level with the most common one.  Values are
+* a category (text: the channel, the discount code, the first product) is one-hot against its
+  largest level, so each coefficient compares a level with the most common one.  Values are
   compared trimmed and case-insensitively (``"Google "`` is ``"google"``), as channels.csv
   compares channels; a missing value is the level ``"(none)"``.  Levels with fewer than
   :data:`MIN_LEVEL_CUSTOMERS` customers, and those beyond the :data:`MAX_LEVELS` largest, are
@@ -59,6 +60,7 @@ COVARIATES: dict[str, str] = {
     "acquisition_channel": "channel",
     "first_discount_code": "first_discount_code",
     "accepts_marketing": "accepts_marketing",
+    "first_product": "first_product",
 }
 """The customers-table columns ``--covariates`` may name, and the summary column holding each."""
 
@@ -189,6 +191,15 @@ def design_for(table: ir.Table, columns: Sequence[str]) -> Design:
     )
     counts = grouped.pop("_count").to_numpy(dtype=float)
     return build_design(list(columns), kinds, grouped.astype(str), counts)
+
+
+def with_attributes(table: ir.Table, attributes: ir.Table) -> ir.Table:
+    """``table`` (a customer summary) with the columns of ``attributes`` (keyed by
+    ``customer_id``, e.g. :func:`valuecast.analysis.attributes.first_products`) joined on;
+    customers it does not list get NULL (the level ``"(none)"``)."""
+    extra = [c for c in attributes.columns if c != "customer_id"]
+    joined = table.left_join(attributes, "customer_id")
+    return joined.select(table, *[attributes[c] for c in extra])
 
 
 def with_patterns(table: ir.Table, design: Design, releases: list[Callable[[], None]]) -> ir.Table:

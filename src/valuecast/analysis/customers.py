@@ -34,7 +34,7 @@ import ibis.expr.types as ir
 from valuecast.analysis.attributes import first_products, shop_facts
 from valuecast.analysis.backend import materialize
 from valuecast.analysis.backtest import WITH_COVARIATES
-from valuecast.analysis.covariates import design_for
+from valuecast.analysis.covariates import design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
 from valuecast.analysis.predict import choose_model, predict
 from valuecast.analysis.seasons import seasonal_inputs
@@ -194,9 +194,12 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         progress("backtesting models")
+        attributes = _covariate_attributes(orders, order_lines, as_of, options)
+        if attributes is not None:
+            table = with_attributes(table, attributes)
         backtest_result, chosen = choose_model(
             orders, customers, as_of, facts, options, releases,
-            known_empty=result.empty_attributes,
+            known_empty=result.empty_attributes, attributes=attributes,
         )  # fmt: skip
         lap("backtest")
 
@@ -224,7 +227,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     )
     # an orders table without line items (a generic CSV): nothing to look up, and the first
     # orders' search over every order cost 4 s of a 1M-customer analysis for no rows
-    if order_lines is not None and _has_rows(order_lines):
+    if "first_product" in segmented.columns:  # joined already, for --covariates
+        pass
+    elif order_lines is not None and _has_rows(order_lines):
         products = first_products(orders, order_lines, as_of)
         segmented = segmented.left_join(products, "customer_id").select(
             segmented, first_product=products.first_product
@@ -266,6 +271,17 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "notes": list(result.notes) + model_notes + (design.notes if design else []),
     }
     return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
+
+
+def _covariate_attributes(orders, order_lines, as_of, options) -> ir.Table | None:
+    """The first product of every customer when ``--covariates`` names it (else None)."""
+    if "first_product" not in options.covariates:
+        return None
+    if order_lines is None:
+        return (
+            orders.select("customer_id").limit(0).mutate(first_product=ibis.null().cast("string"))
+        )
+    return first_products(orders, order_lines, as_of)
 
 
 def whole_history_seasons(orders, table, chosen: str, as_of, facts, options, backtested):

@@ -30,6 +30,7 @@ from valuecast.analysis.covariates import (
     covariate_keywords,
     design_for,
     new_customer_orders,
+    with_attributes,
     with_patterns,
 )
 from valuecast.analysis.dropout import contradiction
@@ -61,9 +62,13 @@ from valuecast.models.registry import (
 # ------------------------------------------------------------------------------------------------
 # the model choice
 def choose_model(
-    orders, customers_table, as_of: date, facts, options, releases=None, *, known_empty=()
-):
+    orders, customers_table, as_of: date, facts, options, releases=None, *, known_empty=(),
+    attributes: ir.Table | None = None,
+):  # fmt: skip
     """Backtest the candidates on a holdout split; return the JSON result and the chosen model.
+
+    ``attributes``: per-customer columns the covariates read beyond the summary's (``customer_id,
+    first_product``), joined onto the calibration summary.
 
     ``known_empty``: the optional attributes no order fills (the full summary found them), which
     the calibration summary then skips.  The calibration summary is computed in the engine (its
@@ -87,6 +92,8 @@ def choose_model(
         orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table,
         known_empty=known_empty,
     )  # fmt: skip
+    if attributes is not None:
+        calibration = with_attributes(calibration, attributes)
     stored = None
     if releases is not None:  # counted, then sampled: summarised once, not twice
         calibration = stored = materialize(calibration, releases)

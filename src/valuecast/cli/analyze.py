@@ -265,6 +265,9 @@ def analyze(
     if engine != "duckdb":  # the analysis runs on Spark or the database (docs/scale.md)
         from valuecast.jobs.analyze import AnalysisOptions
 
+        if covariates:
+            fail("--covariates runs on the workspace (--engine duckdb) only, not yet with --engine")
+
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,
             margin=margin, model=model.value, seasons=seasons,

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuecast.io import _build, generic, magento, orders_duckdb, shopify, woocommerce
+from valuecast.io import _build, generic, magento, shopify, woocommerce
 from valuecast.io import fx as fx_module
 from valuecast.io.csvfile import CsvFile, Table, file_problem, normalise_name, open_csv
 from valuecast.io.schema import ImportResult, InputError
@@ -149,18 +149,6 @@ def _is_grid(source: CsvFile | Table | Path) -> bool:
     return detect_header(header) == "magento-grid"
 
 
-def _read_orders(source: CsvFile | Table | Path, mapping: dict[str, str]) -> ImportResult:
-    """An orders table: parsed by DuckDB where that gives exactly the importer's result (a
-    large, clean CSV file; :func:`valuecast.io.orders_duckdb.read_orders`), else by the importer."""
-    if isinstance(source, Path) and source.suffix.lower() not in generic.PARQUET_SUFFIXES:
-        source = open_csv(source)
-    if isinstance(source, CsvFile):
-        parsed = orders_duckdb.read_orders(source, mapping)
-        if parsed is not None:
-            return parsed
-    return generic.read_orders(source, mapping)
-
-
 def read_export(
     path: str | Path,
     format: str | None = None,  # noqa: A002 - mirrors the --format option
@@ -248,7 +236,7 @@ def read_exports(
         elif chosen == "woocommerce":
             results[index] = woocommerce.read_orders(source)
         elif chosen == "orders":
-            results[index] = _read_orders(source, mapping)
+            results[index] = generic.read_orders(source, mapping)
         elif chosen == "cdnow":
             results[index] = generic.read_cdnow(path)
     for index, (path, chosen, csv) in enumerate(planned):

@@ -19,12 +19,8 @@ Anything else — other date or amount notations, an invalid date, a missing val
 many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
 caller reads the file with the importer, which accepts every documented notation and reports the
 first bad cell by file, row and column.  So this path never changes a result or an error
-message: it only makes clean files fast.
-
-Ingest (:func:`read_orders`, called by :func:`valuecast.io.read_exports`) takes it for a file of
-one row per order (no line keys, no order id repeated, every mapped amount filled): DuckDB
-parses, checks and numbers the orders (``<customer>|<date as written>[|k]`` as the importer),
-and only the canonical columns reach Python, as Arrow.  At 3M rows this is 5 s -> about 1 s.
+message: it only makes clean files fast.  (Ingest does not use it: there the importer's own
+reader is as fast, since the orders go through Python to the workspace anyway.)
 """
 
 from __future__ import annotations
@@ -33,24 +29,13 @@ import codecs
 from typing import Any
 
 import duckdb
-import numpy as np
-import pandas as pd
-import pyarrow as pa
 
-from valuecast.io import _build, generic
+from valuecast.io import _build
 from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
 from valuecast.io.generic import LINE_KEYS
-from valuecast.io.schema import MAX_AMOUNT, ORDERS_SCHEMA, ImportResult
+from valuecast.io.schema import MAX_AMOUNT
 
-__all__ = [
-    "MIN_BYTES",
-    "ORDERS_TABLE",
-    "ROWS_TABLE",
-    "group_orders",
-    "load_rows",
-    "read_orders",
-    "usable",
-]
+__all__ = ["MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "group_orders", "load_rows", "usable"]
 
 MIN_BYTES = 1 << 20
 """Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""
@@ -107,7 +92,6 @@ def load_rows(
     amounts: tuple[str, ...],
     table: str = ROWS_TABLE,
     pair_hash: bool = False,
-    written: bool = False,
 ) -> bool:
     """Create the temporary ``table`` of parsed rows on the DuckDB connection ``con``.
 
@@ -115,8 +99,7 @@ def load_rows(
     ``unit_price`` is mapped), ``filled`` (the row has some mapped value), the mapped amounts,
     texts and ``accepts_marketing``; with a line key mapped ``returns`` (the line has a negative
     quantity or amount); and with ``pair_hash`` (and no order id column) ``pair_hash``, a hash of
-    customer and time; with ``written`` ``written``, the date cell as written.  Returns
-    ``False``, leaving nothing behind, when the file must be read by
+    customer and time.  Returns ``False``, leaving nothing behind, when the file must be read by
     the importer.
     """
     names = [f"c{i}" for i in range(len(csv.header))]
@@ -171,8 +154,6 @@ def load_rows(
         bad.append("(filled AND order_id IS NULL)")
     elif pair_hash:
         outputs.append("hash(customer, ordered_at) AS pair_hash")
-    if written:
-        outputs.append(f"{d} AS written")
     text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, "accepts_marketing")
             if key in column_of]  # fmt: skip
     bad += [_unusual(name) for name in dict.fromkeys(text)]
@@ -249,125 +230,3 @@ def group_orders(
     if not usable_orders:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return bool(usable_orders)
-
-
-# ------------------------------------------------------------------------------------------------
-# ingest: a file of one row per order, as the importer's ImportResult
-# ------------------------------------------------------------------------------------------------
-def read_orders(csv: CsvFile, mapping: dict[str, str]) -> ImportResult | None:
-    """What :func:`valuecast.io.generic.read_orders` gives for ``csv``, parsed by DuckDB, or
-    ``None`` when the importer must read the file (see the module docstring).
-
-    Taken for files of one row per order only: no line keys, no order id on two rows, and every
-    mapped amount besides the revenue filled on every non-empty row (the importer's per-order
-    sums and first values then need no row order beyond the file's own).
-    """
-    if not usable(csv, mapping):
-        return None
-    cols = generic._resolve(csv, mapping)
-    if any(cols.get(key) for key in LINE_KEYS):
-        return None
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    try:
-        if not load_rows(con, csv, cols, generic._AMOUNTS, written=True):
-            return None
-        counts = _one_row_counts(con, cols)
-        if counts is None:
-            return None
-        n_rows, filled = counts
-        orders = _canonical_orders(con, cols)
-    finally:
-        con.close()
-    n = len(orders)
-    reason = _build.reasons(n, [(_build.NEGATIVE_AMOUNT, orders["net_revenue"].to_numpy() < 0)])
-    return _build.assemble(
-        csv.name, "orders", n_rows, orders, reason, np.ones(n, np.int64),
-        empty_rows=n_rows - filled,
-    )  # fmt: skip
-
-
-def _one_row_counts(con: Any, cols: dict[str, str | None]) -> tuple[int, int] | None:
-    """(rows, non-empty rows) of the parsed file, or ``None`` unless each row is one order."""
-    checks = ["count(*)", "count(*) FILTER (WHERE filled)"]
-    if cols["order_id"] is not None:
-        checks.append("count(*) FILTER (WHERE filled) - count(DISTINCT order_id)")
-    checks += [
-        f"count(*) FILTER (WHERE filled AND {key} IS NULL)"
-        for key in generic._AMOUNTS
-        if cols[key] is not None
-    ]
-    n_rows, filled, *others = con.execute(
-        f"SELECT {', '.join(checks)} FROM {ROWS_TABLE}"
-    ).fetchall()[0]
-    if any(others):
-        return None
-    return int(n_rows), int(filled)
-
-
-def _canonical_orders(con: Any, cols: dict[str, str | None]) -> pd.DataFrame:
-    """The non-empty rows as the importer's canonical orders frame (in file order), built by
-    DuckDB: only the finished columns reach Python, as Arrow.
-
-    Without an order id a row's number is ``<customer>|<date as written>``, with ``|2``, ``|3``
-    ... for further rows of the same customer and time in file order (a guest's rows count as
-    one customer), as :func:`valuecast.io.generic.read_orders` numbers them.  Only rows whose
-    (customer, time) hash repeats are ranked, by the exact pair: a collision costs a slightly
-    larger ranking, never a wrong number.
-    """
-    rows = f"(SELECT rowid AS _pos, * FROM {ROWS_TABLE} WHERE filled)"
-    if cols["order_id"] is not None:
-        numbered = f"SELECT *, order_id AS _number FROM {rows}"
-    else:
-        pair = "coalesce(customer, ''), ordered_at"
-        repeats = (
-            f"SELECT _pos, nullif(row_number() OVER (PARTITION BY {pair} ORDER BY _pos), 1) "
-            f"AS _repeat FROM {rows} WHERE hash({pair}) IN "
-            f"(SELECT hash({pair}) FROM {rows} GROUP BY ALL HAVING count(*) > 1)"
-        )
-        numbered = (
-            "SELECT *, coalesce(customer, '') || '|' || written || coalesce('|' || _repeat, '') "
-            f"AS _number FROM {rows} LEFT JOIN ({repeats}) USING (_pos)"
-        )
-    email = "CASE WHEN contains(customer, '@') THEN customer END"
-    if cols["email"] is not None:
-        email = f"coalesce(email, {email})"
-
-    def given(key: str, otherwise: str) -> str:
-        return key if cols[key] is not None else otherwise
-
-    select = {
-        "order_id": "'orders:' || _number",
-        "source": "'orders'",
-        "order_number": "_number",
-        "customer_id": "customer",
-        "email": email,
-        "is_guest": "customer IS NULL",
-        "ordered_at": "ordered_at",
-        "order_date": "date_trunc('day', ordered_at)",
-        "gross_revenue": given("gross_revenue", "revenue"),
-        **{key: given(key, "0.0") for key in generic._AMOUNTS if key != "gross_revenue"},
-        "net_revenue": "revenue",
-        "currency": "upper(currency)" if cols["currency"] is not None else "NULL",
-        "channel": given("channel", "NULL"),
-        "discount_code": given("discount_code", "NULL"),
-        "accepts_marketing": given("accepts_marketing", "NULL"),
-    }
-    typed = ", ".join(
-        f"CAST({sql} AS {_SQL_TYPES[ORDERS_SCHEMA[key]]}) AS {key}" for key, sql in select.items()
-    )
-    arrow = con.sql(f"SELECT {typed} FROM ({numbered}) ORDER BY _pos").to_arrow_table()
-    return arrow.to_pandas(types_mapper=_PANDAS_TYPES.get)
-
-
-_SQL_TYPES = {
-    "string": "VARCHAR",
-    "boolean": "BOOLEAN",
-    "datetime64[us]": "TIMESTAMP",
-    "float64": "DOUBLE",
-}
-_PANDAS_TYPES = {
-    pa.string(): pd.StringDtype(),
-    pa.large_string(): pd.StringDtype(),
-    pa.bool_(): pd.BooleanDtype(),
-}

@@ -412,15 +412,22 @@ class SnapshotView:
 def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     """Every named segment (:data:`valuecast.outputs.audiences.SEGMENTS`): customers, consenting,
     value."""
-    from valuecast.outputs.audiences import SEGMENTS, segment_mask
+    from valuecast.outputs.audiences import SEGMENTS, high_historic_value, segment_mask
 
+    # the labels as text once, not once per segment; the top historic values once for the two
+    # segments that need them
+    customers = customers.assign(
+        rfm_group=customers["rfm_group"].astype("string"),
+        predicted_spend_tier=customers["predicted_spend_tier"].astype("string"),
+    )
+    high_value = high_historic_value(customers)
     consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     historic = customers["historic_clv"].to_numpy(dtype=float)
     predicted = customers["predicted_clv"].to_numpy(dtype=float)
     total_historic = float(np.nansum(historic)) or None
     out = []
     for name, rule in SEGMENTS.items():
-        mask = segment_mask(customers, name, as_of).to_numpy(dtype=bool)
+        mask = segment_mask(customers, name, as_of, high_value).to_numpy(dtype=bool)
         value = float(np.nansum(predicted[mask])) if np.isfinite(predicted).any() else None
         out.append(
             {

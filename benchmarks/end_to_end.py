@@ -133,19 +133,17 @@ print(json.dumps({"seconds": total, "summary_seconds": t_summary, "customers": l
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-READER = (
-    "reader = 'read_parquet(?)' if sys.argv[1].endswith('.parquet') "
-    "else 'read_csv(?, header = true)'\n"
-)
-
-SCAN_JOB = (
-    r"""
+# what both DuckDB jobs start with: a connection without a progress bar, and the file's reader
+DUCKDB_START = r"""
 import json, sys, time, duckdb
 start = time.perf_counter()
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
+reader = 'read_parquet(?)' if sys.argv[1].endswith('.parquet') else 'read_csv(?, header = true)'
 """
-    + READER
+
+SCAN_JOB = (
+    DUCKDB_START
     + r"""
 rows, revenue = con.execute(f"SELECT count(*), sum(revenue) FROM {reader}", [sys.argv[1]]).fetchone()
 print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
@@ -155,13 +153,7 @@ print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
 # the floor: the per-customer summary lifetimes computes (daily periods: orders on one day are one
 # purchase), from the file in one statement, kept in a table so that every row is computed
 FLOOR_JOB = (
-    r"""
-import json, sys, time, duckdb
-start = time.perf_counter()
-con = duckdb.connect()
-con.execute("SET enable_progress_bar = false")
-"""
-    + READER
+    DUCKDB_START
     + r"""
 con.execute(f'''
     CREATE TABLE summary AS

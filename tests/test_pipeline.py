@@ -200,14 +200,48 @@ def test_demo_shop_is_stable_and_the_backtest_beats_the_naive_baseline(tmp_path)
     assert first["currency"] == "USD" and first["n_guest_orders"] > 0
 
 
+CHART_PASSES: list[str] = []
+"""The report chart passes (build_sections calls) of the demo_workspace fixture's analysis."""
+
+
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory):
+    from valuecast.outputs.report import render
+
+    build_sections = render.build_sections
+
+    def counted(*args, **kwargs):
+        CHART_PASSES.append("build_sections")
+        return build_sections(*args, **kwargs)
+
     folder = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(
-        app, ["demo", "--customers", "1500", "--seed", "5", "--out", str(folder)]
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(render, "build_sections", counted)
+        result = runner.invoke(
+            app, ["demo", "--customers", "1500", "--seed", "5", "--out", str(folder)]
+        )
     assert result.exit_code == 0, result.output
     return folder
+
+
+def test_analyze_stores_the_pages_of_its_one_chart_pass(demo_workspace):
+    """report.html and the dashboard's stored pages share one chart pass of the analysis in
+    memory, and the pages stored are those the snapshot alone gives (as an older workspace
+    without stored pages computes them)."""
+    from valuecast.store import Workspace
+    from valuecast.store import snapshots as stored
+    from valuecast.web import views
+
+    assert CHART_PASSES == ["build_sections"]
+    assert (demo_workspace / "results" / "report.html").stat().st_size > 0
+    with Workspace(demo_workspace / "valuecast.duckdb", read_only=True) as ws:
+        (info,) = stored.list_snapshots(ws)
+        sid = info.snapshot_id
+        recomputed = views.view_parts(
+            stored.load_summary(ws, sid), stored.load_customers(ws, sid),
+            stored.load_tables(ws, sid), stored.load_ingest_report(ws, sid) or None,
+        )  # fmt: skip
+        assert stored.load_pages(ws, sid)[views.VIEW] == views._view_bytes(recomputed)
 
 
 def test_analyze_writes_the_growth_tables_consistent_with_the_customers(demo_workspace, tmp_path):

@@ -18,7 +18,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from valuecast.outputs.report.charts import (
     plotly_figure,
     plural_text,
 )
+
+if TYPE_CHECKING:
+    from valuecast.outputs.report.render import Built
 
 VIEW = "view.json"  # the name of the stored charts and segment counts among a snapshot's pages
 
@@ -218,26 +221,32 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
 
 # ------------------------------------------------------------------------------------------------
 def view_parts(
-    summary: dict, customers: pd.DataFrame, tables: dict[str, pd.DataFrame], ingest_report
+    summary: dict,
+    customers: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    ingest_report,
+    built: Built | None = None,
 ) -> dict[str, Any]:
-    """The charts, readings and segment counts of a snapshot, as JSON-ready data."""
+    """The charts, readings and segment counts of a snapshot, as JSON-ready data.
+
+    ``built`` is the report's chart pass of the same analysis (:func:`report_sections`), when
+    the caller made it already; the sections are copied, never changed.
+    """
     from valuecast.outputs.report.render import build_sections
 
-    items, built = build_sections(summary, customers, tables, ingest_report)
-    sections = {section.key: section for section in built}
+    items, report = built if built is not None else build_sections(
+        summary, customers, tables, ingest_report
+    )  # fmt: skip
+    sections = {section.key: section for section in report}
     sections["products"] = _products_section(tables, summary)
+    stored = [asdict(section) for section in sections.values()]
     template = None
-    for section in sections.values():
-        for chart in section.charts:
-            if chart.figure is not None:
-                template = chart.figure.get("layout", {}).pop("template", template)
+    for section in stored:
+        for chart in section["charts"]:
+            if chart["figure"] is not None:
+                template = chart["figure"].get("layout", {}).pop("template", template)
     segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"))
-    return {
-        "items": items,
-        "sections": [asdict(section) for section in sections.values()],
-        "template": template,
-        "segments": segments,
-    }
+    return {"items": items, "sections": stored, "template": template, "segments": segments}
 
 
 def _sections(parts: dict[str, Any]) -> dict[str, Section]:
@@ -254,16 +263,18 @@ def _view_bytes(parts: dict[str, Any]) -> bytes:
     return json.dumps(parts, default=plain).encode("utf-8")
 
 
-def store_view(workspace, snapshot_id: int) -> None:
-    """Compute the pages' charts and segment counts of snapshot ``snapshot_id`` from what it
-    stores (as :meth:`SnapshotView.build` would) and store them with it."""
+def store_view(workspace, snapshot_id: int, parts: dict[str, Any] | None = None) -> None:
+    """Store the pages' charts and segment counts of snapshot ``snapshot_id``: ``parts``
+    (:func:`view_parts` of the analysis just stored, as ``analyze`` makes them), or else
+    computed from what the snapshot stores (as :meth:`SnapshotView.build` would)."""
     from valuecast.store import snapshots
 
-    summary = snapshots.load_summary(workspace, snapshot_id)
-    ingest_report = snapshots.load_ingest_report(workspace, snapshot_id) or None
-    tables = snapshots.load_tables(workspace, snapshot_id)
-    customers = snapshots.load_customers(workspace, snapshot_id)
-    parts = view_parts(summary, customers, tables, ingest_report)
+    if parts is None:
+        summary = snapshots.load_summary(workspace, snapshot_id)
+        ingest_report = snapshots.load_ingest_report(workspace, snapshot_id) or None
+        tables = snapshots.load_tables(workspace, snapshot_id)
+        customers = snapshots.load_customers(workspace, snapshot_id)
+        parts = view_parts(summary, customers, tables, ingest_report)
     snapshots.save_pages(workspace, snapshot_id, {VIEW: _view_bytes(parts)})
 
 
@@ -401,15 +412,22 @@ class SnapshotView:
 def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     """Every named segment (:data:`valuecast.outputs.audiences.SEGMENTS`): customers, consenting,
     value."""
-    from valuecast.outputs.audiences import SEGMENTS, segment_mask
+    from valuecast.outputs.audiences import SEGMENTS, high_historic_value, segment_mask
 
+    # the labels as text once, not once per segment; the top historic values once for the two
+    # segments that need them
+    customers = customers.assign(
+        rfm_group=customers["rfm_group"].astype("string"),
+        predicted_spend_tier=customers["predicted_spend_tier"].astype("string"),
+    )
+    high_value = high_historic_value(customers)
     consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     historic = customers["historic_clv"].to_numpy(dtype=float)
     predicted = customers["predicted_clv"].to_numpy(dtype=float)
     total_historic = float(np.nansum(historic)) or None
     out = []
     for name, rule in SEGMENTS.items():
-        mask = segment_mask(customers, name, as_of).to_numpy(dtype=bool)
+        mask = segment_mask(customers, name, as_of, high_value).to_numpy(dtype=bool)
         value = float(np.nansum(predicted[mask])) if np.isfinite(predicted).any() else None
         out.append(
             {

@@ -50,6 +50,32 @@ def _names_products(order_lines) -> bool:
     return bool(product_lines(order_lines).limit(1).count().execute())
 
 
+def _first_purchases(customers: pd.DataFrame, like, releases: list):
+    """:func:`~valuecast.analysis.growth.history.first_purchases` of the known orders, taken from
+    the analysis' customers table, which holds them already (``first_order_date`` and
+    ``historic_number_of_orders`` are the same aggregates of the same orders up to the as-of
+    date, one row per customer): no second grouping of every order by customer (0.85 s of CPU
+    at 3M orders), one small table into ``like``'s engine instead.
+    """
+    import pyarrow as pa
+
+    from valuecast.analysis.backend import upload
+    from valuecast.analysis.growth.history import month_index
+
+    first = pa.Array.from_pandas(customers["first_order_date"])
+    if not pa.types.is_date32(first.type):
+        first = first.cast(pa.timestamp("s")).cast(pa.date32())
+    data = pa.table(
+        {
+            "customer_id": pa.Array.from_pandas(customers["customer_id"]).cast(pa.string()),
+            "first_date": first,
+            "orders": pa.Array.from_pandas(customers["historic_number_of_orders"]).cast(pa.int64()),
+        }
+    )
+    firsts = upload(like, data, "firsts", releases)
+    return firsts.mutate(cohort=month_index(firsts.first_date))
+
+
 def growth_tables(
     workspace,
     customers: pd.DataFrame,
@@ -61,8 +87,9 @@ def growth_tables(
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage.
 
-    ``new_customer``: summary.json's ``model.new_customer`` (a new customer's discounted orders),
-    which channels.csv turns into ``new_customer_clv`` per channel.
+    ``customers`` is the customers table of the analysis as of ``as_of`` (the cohorts read its
+    first purchases). ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
+    discounted orders), which channels.csv turns into ``new_customer_clv`` per channel.
     """
     from valuecast.analysis.backend import materialize
     from valuecast.analysis.growth.affinity import (
@@ -85,7 +112,7 @@ def growth_tables(
         cohort_tables,
         days_between_orders,
     )
-    from valuecast.analysis.growth.history import first_purchases, known_orders, purchase_days
+    from valuecast.analysis.growth.history import known_orders, purchase_days
     from valuecast.analysis.growth.replenishment import REMINDER_SCHEMA, reminders
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
     from valuecast.io.schema import empty_frame
@@ -108,12 +135,12 @@ def growth_tables(
         channels_frame(groups, "acquisition_channel", cac), customers, new_customer, margin=margin
     )
 
-    # computed once, each read by several tables: every customer's first purchase (cohorts and
-    # the stage) and the purchase days (a window over every order: churn and the gaps)
+    # each read by several tables: every customer's first purchase (cohorts and the stage), and
+    # the purchase days computed once (a window over every order: churn and the gaps)
     releases: list = []
     try:
         known = known_orders(orders, as_of)
-        firsts = materialize(first_purchases(known), releases)
+        firsts = _first_purchases(customers, orders, releases)
         cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines, firsts=firsts)
         # cohorts.notes (guests, orders after the as-of date left out) repeat the summary's notes
         stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, firsts=firsts)

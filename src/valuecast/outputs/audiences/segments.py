@@ -107,11 +107,15 @@ def _dates(table: pd.DataFrame, column: str) -> pd.Series:
 
 
 def segment_mask(
-    table: pd.DataFrame, name: str, as_of: date | str | pd.Timestamp | None = None
+    table: pd.DataFrame,
+    name: str,
+    as_of: date | str | pd.Timestamp | None = None,
+    high_value: pd.Series | None = None,
 ) -> pd.Series:
     """Boolean Series: which rows of ``table`` (an :func:`audience_table`) are in segment ``name``.
 
-    ``as_of`` (the analysis' as-of date) is needed for ``due-for-reorder`` only.
+    ``as_of`` (the analysis' as-of date) is needed for ``due-for-reorder`` only; ``high_value``
+    is :func:`high_historic_value` of ``table`` when the caller, masking every segment, has it.
     """
     if name not in SEGMENTS:
         raise ExportError(f"unknown segment {name!r}: known segments are {', '.join(SEGMENTS)}")
@@ -130,7 +134,7 @@ def segment_mask(
             if name == "at-risk-high-value"
             else churn >= LAPSED_CHURN
         )
-        mask = high_historic_value(table) & band
+        mask = (high_historic_value(table) if high_value is None else high_value) & band
     else:  # due-for-reorder
         until = _as_timestamp(as_of) + pd.Timedelta(days=REORDER_WINDOW_DAYS)
         alive = number_column(table, "probability_alive") >= ALIVE

@@ -49,7 +49,14 @@ from valuecast.outputs.report.headline import headline
 from valuecast.outputs.report.segments import segment_charts
 from valuecast.outputs.report.stage import stage_charts
 
-__all__ = ["SECTIONS", "build_sections", "render_report", "write_report"]
+__all__ = [
+    "SECTIONS",
+    "Built",
+    "build_sections",
+    "render_report",
+    "report_sections",
+    "write_report",
+]
 
 
 SECTIONS: dict[str, str] = {
@@ -123,38 +130,61 @@ def _environment():
     )
 
 
+Built = tuple[list[dict[str, Any]], list[Section]]
+"""What :func:`report_sections` gives: the headline items and the sections."""
+
+
+def report_sections(
+    summary: dict,
+    customers: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    ingest_report: dict | None,
+) -> Built:
+    """:func:`build_sections` of the summary and ingest report as summary.json and
+    ingest_report.json hold them: plain JSON types (numpy scalars from an in-memory analysis
+    become Python numbers, dates ISO strings).
+
+    The one chart pass that the report and the dashboard's stored pages
+    (:func:`valuecast.web.views.view_parts`) share: neither changes what it is given.
+    """
+    if ingest_report is not None:
+        ingest_report = json_ready(ingest_report)
+    return build_sections(json_ready(summary), customers, tables, ingest_report)
+
+
 def render_report(
     summary: dict,
     customers: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
     ingest_report: dict | None,
+    built: Built | None = None,
 ) -> str:
     """The report as one HTML page: Plotly's JavaScript inline once, no external resource.
 
     ``summary`` is the analysis summary (summary.json, with ``summary["growth"]`` from
     :func:`valuecast.analysis.growth.tables.growth_tables`), ``customers`` the customers table,
     ``tables`` the growth tables by file name (``cohorts.csv``, ``retention.csv``,
-    ``channels.csv``, ...) and ``ingest_report`` the last ingest report (or None).
+    ``channels.csv``, ...) and ``ingest_report`` the last ingest report (or None).  ``built``
+    is their :func:`report_sections`, when the caller made it already.
     """
     from plotly.offline import get_plotlyjs
 
-    # as summary.json and ingest_report.json hold them: plain JSON types (numpy scalars from an
-    # in-memory analysis become Python numbers, dates ISO strings)
+    if built is None:
+        built = report_sections(summary, customers, tables, ingest_report)
+    items, sections = built
     summary = json_ready(summary)
-    if ingest_report is not None:
-        ingest_report = json_ready(ingest_report)
-    items, sections = build_sections(summary, customers, tables, ingest_report)
     figures: dict[str, Any] = {}
     template = None
     for section in sections:
         for chart in section.charts:
             if chart.figure is None:
                 continue
-            layout = chart.figure.setdefault("layout", {})
+            # the shared template is written once for all charts: each figure without it
+            layout = dict(chart.figure.get("layout", {}))
             template = layout.pop("template", template)
             if not chart.figure.get("data"):
                 raise AssertionError(f"chart {chart.key} has no data")  # a bug, never shown
-            figures[chart.key] = chart.figure
+            figures[chart.key] = {**chart.figure, "layout": layout}
     plotly_js = get_plotlyjs()
     if "</script" in plotly_js.lower():  # cannot happen with a released plotly.js
         raise RuntimeError("plotly.js contains '</script': it cannot be inlined")
@@ -185,11 +215,12 @@ def write_report(
     customers: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
     ingest_report: dict | None,
+    built: Built | None = None,
 ) -> Path:
     """:func:`render_report` written to ``path`` atomically (a reader never sees half a page)."""
     from valuecast.outputs.files import write_atomically
 
     path = Path(path)
-    html = render_report(summary, customers, tables, ingest_report)
+    html = render_report(summary, customers, tables, ingest_report, built)
     write_atomically(path, lambda target: target.write_text(html, encoding="utf-8"))
     return path

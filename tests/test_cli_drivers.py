@@ -108,6 +108,24 @@ def test_summary_holds_both_backtest_variants_and_the_coefficients(channel_analy
     assert sorted(by_channel) == ["catalog", "search", "social"]
 
 
+def test_covariate_predictions_have_intervals_from_both_parameter_sets(channel_analysis):
+    _, summary, out = channel_analysis
+    assert summary["model"]["interval"]["method"] == "delta method"
+    customers = pd.read_csv(out / "customers.csv")
+    predicted = customers.dropna(subset=["predicted_clv"])
+    assert len(predicted) > 0 and predicted["predicted_clv_p10"].notna().all()
+    assert (predicted["predicted_clv_p10"] <= predicted["predicted_clv"] + 0.01).all()
+    assert (predicted["predicted_clv"] <= predicted["predicted_clv_p90"] + 0.01).all()
+    # the channel coefficients' uncertainty widens the intervals of the smaller channels
+    width = (predicted["predicted_clv_p90"] - predicted["predicted_clv_p10"]) / predicted[
+        "predicted_clv"
+    ].where(predicted["predicted_clv"] > 0)
+    by_channel = width.groupby(predicted["acquisition_channel"]).median()
+    assert by_channel["social"] > by_channel["search"], by_channel.to_dict()
+    totals = summary["totals"]
+    assert totals["predicted_clv_p10"] < totals["predicted_clv"] < totals["predicted_clv_p90"]
+
+
 def _normal_cdf(x: float) -> float:
     from scipy.stats import norm
 

@@ -41,6 +41,7 @@ from valuecast.analysis.uncertainty import (
     DeltaIntervals,
     Units,
     choose_intervals,
+    delta_intervals,
     spend_coefficients,
 )
 from valuecast.dates import iso, to_date
@@ -346,6 +347,10 @@ class CovariateBound:
     def median_time_to_next_purchase(self, f, r, t):
         return self.model.median_time_to_next_purchase(f, r, t, **self._kw(len(f)))
 
+    def with_params(self, params, coefficients=None) -> CovariateBound:
+        """The model with other parameters (and coefficients), bound to the same covariates."""
+        return CovariateBound(self.model.with_params(params, coefficients), self.X)
+
 
 def _fit_report(model) -> dict[str, Any]:
     """summary.json's standard errors (None for a parameter standing for a limit: it has none),
@@ -373,6 +378,7 @@ class TotalsTerms:
     intervals: DeltaIntervals | BootstrapIntervals | None
     z: float
     options: Any
+    pattern: np.ndarray | None = None  # each distinct row's covariate pattern, if any
 
 
 @dataclass
@@ -392,8 +398,9 @@ class Predictions:
             raise ValueError("no model was fitted: the totals are historic only")
         terms = self.terms
         return prediction_totals(
-            full, terms.f, terms.r, terms.t, terms.intervals, terms.z, terms.options
-        )
+            full, terms.f, terms.r, terms.t, terms.intervals, terms.z, terms.options,
+            pattern=terms.pattern,
+        )  # fmt: skip
 
 
 def predict(
@@ -504,13 +511,14 @@ def predict(
     spend_data = None
     if spend_model is not None:
         spend_data = (spend_rows["x"].to_numpy(dtype=float), spend_rows["m"].to_numpy(dtype=float))
-    intervals = None
-    if design is None:  # the intervals refit and differentiate the plain models only
+    if design is None:
         intervals = choose_intervals(
             model, spend_model, (f, r, t), spend_data, spend_x,
             lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
             options,
         )  # fmt: skip
+    else:  # a bootstrap would refit the covariates' patterns 100 times: the delta method
+        intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)
     variance = None if intervals is None else intervals.history_variance
     histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
     if design is not None:
@@ -542,9 +550,6 @@ def predict(
     if intervals is not None:
         info["interval"] = {"method": intervals.method, **intervals.info}
         low, high = _bounds(joined, value, point, spend_variance, z)
-    elif design is not None:
-        low = high = ibis.null().cast("float64")
-        info["interval"] = {"method": None, "reason": "no interval with covariates yet"}
     else:
         low = high = ibis.null().cast("float64")
         note = (
@@ -559,7 +564,8 @@ def predict(
         total_clv=joined.historic_clv + point,
     )
 
-    terms = TotalsTerms(f, r, t, intervals, z, options)
+    pattern = compressed[PATTERN].to_numpy() if design is not None else None
+    terms = TotalsTerms(f, r, t, intervals, z, options, pattern)
     return Predictions(out, info, note, terms)
 
 
@@ -592,15 +598,17 @@ def _bounds(joined: ir.Table, value, point, spend_variance, z: float):
     return point * (sd * -z).exp(), point * (sd * z).exp()
 
 
-def prediction_totals(full, f, r, t, intervals, z, options):
+def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
     """The shop's totals with their interval, from one grouped aggregate of the customers table.
 
     The engine sums per (history, spend frequency) what the interval of the sum needs (the delta
     method: ``sum_i CLV_i g_i`` and the spend model's sums; the bootstrap only the total), Python
-    does the rest on that small table.
+    does the rest on that small table.  ``pattern``: the covariate pattern of each distinct
+    history when the model has covariates (a history is then the pair).
     """
+    keys = ["frequency", "recency", "T"] + ([PATTERN] if pattern is not None else [])
     grouped = (
-        full.group_by(["frequency", "recency", "T", "_spend_x"])
+        full.group_by([*keys, "_spend_x"])
         .aggregate(
             point=full.predicted_clv.sum(),
             orders=full.predicted_number_of_orders.sum(),
@@ -620,11 +628,9 @@ def prediction_totals(full, f, r, t, intervals, z, options):
         "predicted_number_of_orders": float(grouped["orders"].sum()),
     }
     if intervals is not None:
-        keys = pd.MultiIndex.from_arrays([f, r, t])
-        where = keys.get_indexer(
-            pd.MultiIndex.from_arrays(
-                [grouped[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
-            )
+        distinct = [f, r, t] + ([pattern.astype(float)] if pattern is not None else [])
+        where = pd.MultiIndex.from_arrays(distinct).get_indexer(
+            pd.MultiIndex.from_arrays([grouped[c].to_numpy(dtype=float) for c in keys])
         )
         low, high = intervals.total_bounds(grouped, where, z, options.margin)
         totals["predicted_clv_p10"], totals["predicted_clv_p90"] = low, high

@@ -152,13 +152,24 @@ def robust_variance(log_values: np.ndarray, z: float) -> np.ndarray:
 
 
 def delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate) -> DeltaIntervals | None:
-    """The delta method's terms, or None when a covariance is unavailable (singular)."""
-    cov = np.asarray(model.covariance_log_, dtype=float)
+    """The delta method's terms, or None when a covariance is unavailable (singular).
+
+    A covariate model's coefficients are estimated with its base parameters: their joint
+    covariance (``covariance_full_``) and derivatives propagate both.
+    """
+    estimated = _estimated_coefficients(model)
+    cov = np.asarray(model.covariance_full_ if estimated else model.covariance_log_, dtype=float)
     if not np.all(np.isfinite(cov)):
         return None
-    discounted, d_discounted = log_param_jacobian(
-        model, lambda fitted: discounted_sum(fitted, f, r, t, ends, rate), STEP
-    )
+
+    def evaluate(fitted):
+        return discounted_sum(fitted, f, r, t, ends, rate)
+
+    discounted, d_discounted = log_param_jacobian(model, evaluate, STEP)
+    if estimated:
+        d_discounted = np.column_stack(
+            [d_discounted, _coefficient_jacobian(model, evaluate, discounted, estimated)]
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(discounted[:, None] > 0, d_discounted / discounted[:, None], 0.0)
     history_variance = np.einsum("ij,jk,ik->i", g, cov, g)
@@ -169,6 +180,23 @@ def delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate) -> DeltaIn
             return None
         spend_variance = {key: spend[key] for key in ("a", "b", "c")}
     return DeltaIntervals(history_variance, spend_variance, g, cov, spend)
+
+
+def _estimated_coefficients(model) -> list[tuple[str, str]]:
+    """``(process, covariate)`` of the coefficients a covariate model estimated, in its order."""
+    estimated = getattr(model, "estimated_covariates_", None) or {}
+    return [(process, name) for process, names in estimated.items() for name in names]
+
+
+def _coefficient_jacobian(model, evaluate, base: np.ndarray, estimated) -> np.ndarray:
+    """Forward differences of ``evaluate`` in each estimated coefficient (on their own scale:
+    a coefficient already multiplies the rate through ``exp``)."""
+    columns = []
+    for process, name in estimated:
+        shifted = {p: dict(values) for p, values in model.coefficients_.items()}
+        shifted[process][name] += STEP
+        columns.append((evaluate(model.with_params(model.params_, shifted)) - base) / STEP)
+    return np.column_stack(columns)
 
 
 def _delta_spend_terms(spend_model, x: np.ndarray) -> dict[str, np.ndarray] | None:

@@ -89,25 +89,27 @@ def shop_interval(summary: pd.DataFrame, method: str, con=None, replicates: int 
         warnings.simplefilter("ignore")
         predicted = predict(table, "bgnbd", AS_OF, options, has_repeat=True, releases=releases)
         full = materialize(predicted.customers, releases)
-        totals = predicted.totals(full)
+        if predicted.terms is None:  # predictions withheld (analysis.dropout): no interval
+            totals = dict.fromkeys(("predicted_clv", "predicted_clv_p10", "predicted_clv_p90"))
+        else:
+            totals = predicted.totals(full)
         customers = full.select("predicted_clv", "predicted_clv_p10", "predicted_clv_p90")
         customers = customers.to_pandas()
-    intervals = predicted.terms.intervals
+    intervals = None if predicted.terms is None else predicted.terms.intervals
+    spend_model = predicted.model.get("spend_model", {})
     result = {
         "point": totals["predicted_clv"],
         "low": totals["predicted_clv_p10"],
         "high": totals["predicted_clv_p90"],
         "customers": customers,
-        "spend_model": predicted.model["spend_model"]["name"],
+        "spend_model": spend_model.get("name"),
         # no standard error: a singular information matrix (NaN) or a parameter at a limit (None)
         "spend_singular": bool(
             np.isnan(
-                np.array(
-                    list(predicted.model["spend_model"].get("standard_errors", {"q": 0}).values()),
-                    dtype=float,
-                )
+                np.array(list(spend_model.get("standard_errors", {"q": 0}).values()), dtype=float)
             ).any()
         ),
+        "withheld": predicted.note if predicted.terms is None else None,
     }
     if intervals is not None and hasattr(intervals, "totals"):
         result["replicate_totals"] = intervals.totals

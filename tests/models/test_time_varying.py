@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from valuecast.models import BetaGeo, ParetoNBD
+from valuecast.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
 from valuecast.models._time_varying import CovariatePeriods
 from valuecast.models.beta_geo_tv import BetaGeoTimeVarying, ModifiedBetaGeoTimeVarying
 from valuecast.models.pareto_nbd_tv import (
@@ -152,6 +152,33 @@ def test_zero_covariates_give_the_plain_pareto_nbd():
         model.expected_transactions_new([30.0, 200.0]), plain.expected_transactions_new([30.0, 200.0]),
         rtol=1e-12,
     )  # fmt: skip
+
+
+def test_all_zero_covariates_fit_and_predict_as_the_plain_models_exactly():
+    rng = np.random.default_rng(3)
+    T = rng.uniform(30, 400, 400)
+    x, t_x, T, _ = simulate(SMALL, [0.0, 0.0], (0.8, 30.0, 0.6, 200.0), T, seed=4)
+    zero = CovariatePeriods(SMALL.edges, np.zeros((7, 2)), ("promo", "high_season"))
+    for plain, varying in (
+        (ParetoNBD(), ParetoNBDTimeVarying()),
+        (BetaGeo(), BetaGeoTimeVarying()),
+        (ModifiedBetaGeo(), ModifiedBetaGeoTimeVarying()),
+    ):
+        plain.fit(x, t_x, T)
+        varying.fit(x, t_x, T, periods=zero, purchase_sums=np.zeros((len(x), 2)))
+        assert {k: varying.params_[k] for k in plain.params_} == plain.params_
+        assert varying.log_likelihood_ == plain.log_likelihood_
+        assert varying.coefficients_["purchase"] == {"promo": 0.0, "high_season": 0.0}
+        for name in plain.params_:
+            assert varying.standard_errors_[name] == plain.standard_errors_[name]
+        # predictions run the time-varying formulas (in operational time): the same to rounding
+        np.testing.assert_allclose(
+            varying.probability_alive(x, t_x, T), plain.probability_alive(x, t_x, T), rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            varying.expected_transactions(90.0, x, t_x, T),
+            plain.expected_transactions(90.0, x, t_x, T), rtol=1e-12,
+        )  # fmt: skip
 
 
 def test_zero_covariates_fit_the_plain_models():

@@ -208,7 +208,10 @@ class TimeVaryingModel(HistoryModel):
         self.history_sums_ = pd.DataFrame(
             history_sums, index=pd.MultiIndex.from_arrays([ux, ut, uT]), columns=periods.names
         )
-        self._fit_compressed((ux, ut, uT, total), counts)
+        if not np.any(periods.values):
+            self._fit_as_plain(ux, ut, uT, counts)
+        else:
+            self._fit_compressed((ux, ut, uT, total), counts)
         gamma = self._gamma()
         errors = [self.standard_errors_[name] / self.params_[name] for name in periods.names]
         self.coefficients_ = {
@@ -220,6 +223,21 @@ class TimeVaryingModel(HistoryModel):
             "dropout": {},
         }
         return self
+
+    def _fit_as_plain(self, x, t_x, T, counts) -> None:
+        """Covariates that are 0 in every period have no effect to estimate: the fit is the
+        plain model's, the same computation, with each multiplier held at 1 (no error)."""
+        plain = self._plain_model().fit(x, t_x, T, weights=counts)
+        fitted = {k: v for k, v in vars(plain).items() if k.endswith("_") and not k.startswith("_")}
+        self.__dict__.update(fitted)
+        names = self.periods_.names
+        self.params_ = {**plain.params_, **dict.fromkeys(names, 1.0)}
+        self.standard_errors_ = {**plain.standard_errors_, **dict.fromkeys(names, float("nan"))}
+        # held parameters have zero variance (as at a limit): draws and the delta method work
+        extra = len(names)
+        self.covariance_log_ = np.pad(plain.covariance_log_, (0, extra))
+        self.covariance_full_ = self.covariance_log_
+        self.hessian_log_ = np.pad(plain.hessian_log_, (0, extra))
 
     @classmethod
     def from_params(cls, params: dict[str, float], periods: CovariatePeriods):

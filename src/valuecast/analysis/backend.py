@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 
 import ibis
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -53,16 +52,6 @@ def drop_table(con, name: str, database: str | None = None) -> None:
     con.raw_sql(f"DROP TABLE IF EXISTS {quoted}")
 
 
-def unsorted(table: ir.Table) -> ir.Table:
-    """``table`` without its final ``ORDER BY``: a stored table has no row order to keep.
-
-    Sorting millions of rows by a string key is the costliest step of storing a summary (10 s
-    of 17 s for 3.2M customers in DuckDB); readers that need an order ask for it.
-    """
-    op = table.op()
-    return op.parent.to_expr() if isinstance(op, ops.Sort) else table
-
-
 def materialize(table: ir.Table, releases: list[Callable[[], None]]) -> ir.Table:
     """``table`` computed once: a persisted DataFrame on Spark, a temporary table elsewhere.
 
@@ -70,7 +59,6 @@ def materialize(table: ir.Table, releases: list[Callable[[], None]]) -> ir.Table
     """
     con = table._find_backend()
     name = f"valuecast_tmp_{uuid.uuid4().hex[:12]}"
-    table = unsorted(table)
     if con.name == "pyspark":
         from pyspark import StorageLevel
 

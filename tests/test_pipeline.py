@@ -140,6 +140,9 @@ def test_ggompertz_nbd_runs_only_when_named(tmp_path):
     assert summary["model"]["name"] == "ggnbd"
     assert set(summary["model"]["params"]) == {"r", "alpha", "b", "s", "beta"}
     assert set(summary["backtest"]["models"]) == {"ggnbd"}
+    # its bootstrap would integrate the lifetime in 100 refits: the delta method's interval
+    assert summary["model"]["interval"]["method"] == "delta method"
+    assert summary["totals"]["predicted_clv_p10"] < summary["totals"]["predicted_clv"]
     customers = pd.read_csv(tmp_path / "out" / "customers.csv")
     assert customers["predicted_number_of_orders"].notna().all()
     assert "GGompertz/NBD" in (tmp_path / "out" / "report.html").read_text()

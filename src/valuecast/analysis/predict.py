@@ -54,6 +54,7 @@ from valuecast.models.clv import (
 )
 from valuecast.models.registry import (
     CANDIDATES,
+    COSTLY_REFITS,
     candidate_model,
     seasonal_model,
     split_seasonal,
@@ -515,7 +516,7 @@ def predict(
         intervals = choose_intervals(
             model, spend_model, (f, r, t), spend_data, spend_x,
             lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
-            options,
+            options, costly_refit=model_name in COSTLY_REFITS,
         )  # fmt: skip
     else:  # a bootstrap would refit the covariates' patterns 100 times: the delta method
         intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)

@@ -319,18 +319,20 @@ def _replicate(
 
 def choose_intervals(
     model, spend_model, histories, spend_data, spend_x, units: Callable[[], Units],
-    discounted: np.ndarray, ends: np.ndarray, rate: float, options,
+    discounted: np.ndarray, ends: np.ndarray, rate: float, options, costly_refit: bool = False,
 ):  # fmt: skip
     """The interval method for this fit: the bootstrap for small shops and irregular fits.
 
     The delta method where the shop has more than :data:`BOOTSTRAP_MAX_HISTORIES` distinct
-    histories and both information matrices are regular; the bootstrap otherwise (or as
-    ``options.interval_method`` says). ``units`` gives the resampling units (an engine query,
+    histories (or the model's refits are ``costly_refit``) and both information matrices are
+    regular; the bootstrap otherwise (or as ``options.interval_method`` says). ``units`` gives the resampling units (an engine query,
     run only for the bootstrap). None when neither gives an interval.
     """
     f, r, t = histories
     method = options.interval_method
-    if method == "delta" or (method == "auto" and len(f) > BOOTSTRAP_MAX_HISTORIES):
+    if method == "delta" or (
+        method == "auto" and (costly_refit or len(f) > BOOTSTRAP_MAX_HISTORIES)
+    ):
         delta = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)
         if delta is not None or method == "delta":
             return delta

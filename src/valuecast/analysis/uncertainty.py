@@ -297,7 +297,9 @@ def _replicate(
     tx_weights = np.bincount(units.history, weights=weights, minlength=len(f))
     drawn = tx_weights > 0
     try:
-        fitted = model.refit(f[drawn], r[drawn], t[drawn], weights=tx_weights[drawn])
+        fitted = model.refit(
+            f[drawn], r[drawn], t[drawn], weights=tx_weights[drawn], standard_errors=False
+        )
     except (FitError, ValueError):
         return None
     A = B = None
@@ -308,7 +310,9 @@ def _replicate(
         )
         kept = spend_weights > 0
         try:
-            spend_fit = spend_model.refit(x[kept], m[kept], weights=spend_weights[kept])
+            spend_fit = spend_model.refit(
+                x[kept], m[kept], weights=spend_weights[kept], standard_errors=False
+            )
         except (FitError, ValueError):
             return None
         if not spend_fit.params_["q"] > 1:

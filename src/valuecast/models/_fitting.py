@@ -393,6 +393,13 @@ class BaseModel:
         self.n_distinct_histories_ = int(len(weights))
         self.converged_ = bool(result.success)
         self.n_iterations_ = int(result.nit)
+        if not getattr(self, "_with_errors", True):
+            n = len(log_params)
+            self.hessian_log_ = self.covariance_full_ = np.full((n, n), np.nan)
+            self.covariance_log_ = self.covariance_full_[:n_base, :n_base]
+            self.standard_errors_ = dict.fromkeys(self._param_names, float("nan"))
+            self._set_coefficients(log_params[n_base:], np.full(n - n_base, np.nan))
+            return
 
         def total_gradient(p):
             value, gradient = self._total_nll(p, data, weights)
@@ -460,15 +467,19 @@ class BaseModel:
         draws = np.exp(rng.multivariate_normal(mean, self.covariance_log_, size=n))
         return {name: draws[:, i] for i, name in enumerate(self._param_names)}
 
-    def refit(self, *columns: ArrayLike, weights: ArrayLike, **options: Any):
+    def refit(
+        self, *columns: ArrayLike, weights: ArrayLike, standard_errors: bool = True, **options: Any
+    ):
         """A new model of this kind fitted on ``columns`` with ``weights``, started at this fit.
 
         For resampling: a bootstrap replicate reweights the same distinct histories, so its
         maximum lies near this one and the warm start saves most of the optimiser's steps.
-        ``options`` go to ``fit`` (a model's covariates, say).
+        ``standard_errors=False`` skips the information matrix (NaN errors): a replicate is read
+        for its estimate only.  ``options`` go to ``fit`` (a model's covariates, say).
         """
         self._check_fitted()
         fresh = type(self)(penalizer=self.penalizer, initial_params=dict(self.params_))
+        fresh._with_errors = standard_errors
         return fresh.fit(*columns, weights=weights, **options)
 
     def with_params(self, params: dict[str, float]):

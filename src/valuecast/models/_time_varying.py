@@ -248,14 +248,16 @@ class TimeVaryingModel(HistoryModel):
         model._param_names = cls._base_names + periods.names
         return model.with_params(params)
 
-    def refit(self, *columns: ArrayLike, weights: ArrayLike):
-        """A new fit on a reweighting of the fitted histories (the bootstrap), started here."""
+    def refit(self, *columns: ArrayLike, weights: ArrayLike, standard_errors: bool = True):
+        """A new fit on a reweighting of the fitted histories (the bootstrap), started here;
+        ``standard_errors=False`` skips the information matrix (:meth:`BaseModel.refit`)."""
         self._check_fitted()
         x, t_x, T = validate_rfm(*columns)
         where = self.history_sums_.index.get_indexer(pd.MultiIndex.from_arrays([x, t_x, T]))
         if np.any(where < 0):
             raise ValueError("refit needs histories the model was fitted on")
         fresh = type(self)(penalizer=self.penalizer, initial_params=dict(self.params_))
+        fresh._with_errors = standard_errors
         return fresh.fit(
             x, t_x, T, weights=weights, periods=self.periods_,
             purchase_sums=self.history_sums_.to_numpy()[where], l2=self.l2,

@@ -1,7 +1,8 @@
 """Backtest and model choice: fit on the past, predict a held-out stretch, score against what happened.
 
-Its length (about 600 lines) is one job: the split, the candidates' fits, the naive baseline and
-the four scores, which are read together when a model choice is questioned.
+Its length (about 850 lines) is one job: the split, the candidates' fits (each also with the
+covariates and with seasons where asked or possible), the naive baseline and the scores, which
+are read together when a model choice is questioned.
 
 The last part of the order history is held out (:func:`holdout_split`), each candidate model is
 fitted on the calibration summary (the per-customer summary up to the calibration end, with the

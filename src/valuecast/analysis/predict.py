@@ -4,7 +4,8 @@
 there); :func:`predict` fits the transaction and spend models on the compressed tables and joins
 the per-history predictions back to every customer as Ibis expressions, with the intervals of
 :mod:`valuecast.analysis.uncertainty`; :func:`prediction_totals` gives the shop's totals with
-their interval from one grouped aggregate.
+their interval from one grouped aggregate.  Its length (about 640 lines) is that one path from
+summary to customers table, for plain, covariate and seasonal models alike.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
 
-One model per file: its length (about 650 lines) is the likelihood with its analytic gradient
+One model per file: its length (about 700 lines) is the likelihood with its analytic gradient
 and the stable hypergeometric terms, written out next to the formulas they implement.
 
 Customers buy at Poisson rate ``lambda`` while alive and die after an exponential lifetime

@@ -556,6 +556,21 @@ class HistoryModel(BaseModel):
             return function(ux, ut, uT)[inverse]
 
 
+def purchases_while_alive(
+    rng: np.random.Generator, rate: np.ndarray, lifetime: np.ndarray, T: np.ndarray
+) -> pd.DataFrame:
+    """Simulated histories of Poisson(``rate``) buyers alive for ``lifetime``, observed for ``T``.
+
+    The purchases fall in the active time ``min(lifetime, T)``; given their count they are
+    uniform there, so the recency is the largest of ``frequency`` uniforms.
+    """
+    active_time = np.minimum(lifetime, T)
+    frequency = rng.poisson(rate * active_time)
+    u = rng.random(len(T))
+    recency = np.where(frequency > 0, active_time * u ** (1.0 / np.maximum(frequency, 1)), 0.0)
+    return pd.DataFrame({"frequency": frequency.astype(float), "recency": recency, "T": T})
+
+
 def float_columns(**columns: ArrayLike) -> tuple[np.ndarray, ...]:
     """Each named column as a float array (errors name it), broadcast to one shape."""
     arrays = [as_float_array(values, name) for name, values in columns.items()]

@@ -72,6 +72,7 @@ from valuecast.models._fitting import (
     ArrayLike,
     as_float_array,
     compress_histories,
+    purchases_while_alive,
     validate_rfm,
 )
 
@@ -562,9 +563,4 @@ class GGompertzNBD(CovariateModel):
         eta = rng.gamma(s, 1.0 / beta, n)
         with np.errstate(divide="ignore", over="ignore"):
             lifetime = np.log1p(rng.exponential(1.0, n) / np.maximum(eta, 1e-300)) / b
-        active_time = np.minimum(lifetime, T)
-        frequency = rng.poisson(lam * active_time)
-        # given the count, purchase times are uniform on (0, active_time): recency is their max
-        u = rng.random(n)
-        recency = np.where(frequency > 0, active_time * u ** (1.0 / np.maximum(frequency, 1)), 0.0)
-        return pd.DataFrame({"frequency": frequency.astype(float), "recency": recency, "T": T})
+        return purchases_while_alive(rng, lam, lifetime, T)

@@ -56,6 +56,7 @@ from valuecast.models._fitting import (
     ArrayLike,
     Limit,
     as_float_array,
+    purchases_while_alive,
     validate_rfm,
 )
 
@@ -704,14 +705,4 @@ class ParetoNBD(CovariateModel):
         mu = rng.gamma(s, 1.0 / beta, n)
         with np.errstate(divide="ignore"):
             lifetime = rng.exponential(1.0 / np.maximum(mu, 1e-300))
-        active_time = np.minimum(lifetime, T)
-        frequency = rng.poisson(lam * active_time)
-        # given the count, purchase times are uniform on (0, active_time): recency is their max
-        u = rng.random(n)
-        with np.errstate(divide="ignore"):
-            recency = np.where(
-                frequency > 0,
-                active_time * u ** (1.0 / np.maximum(frequency, 1)),
-                0.0,
-            )
-        return pd.DataFrame({"frequency": frequency.astype(float), "recency": recency, "T": T})
+        return purchases_while_alive(rng, lam, lifetime, T)

@@ -10,7 +10,7 @@ summary to customers table, for plain, covariate and seasonal models alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -472,9 +472,9 @@ def predict(
     info["new_customer"] = new_customer_orders(raw, design, ends, rate)
     if design is not None:
         info["covariates"] = _covariate_report(raw, design, float(ends[-1]))
-    if split_seasonal(model_name)[1]:
+    is_seasonal = bool(split_seasonal(model_name)[1])
+    if is_seasonal:
         info["seasons"] = seasons_used(model, seasonal)
-        options = replace(options, interval_method="delta")
     spend = table.filter(positive)
     spend_rows = (
         spend.group_by(x=spend.frequency, m=spend.avg_repeat_order_value.cast("float64"))
@@ -513,13 +513,13 @@ def predict(
     spend_data = None
     if spend_model is not None:
         spend_data = (spend_rows["x"].to_numpy(dtype=float), spend_rows["m"].to_numpy(dtype=float))
-    if design is None:
+    if design is None and not is_seasonal:
         intervals = choose_intervals(
             model, spend_model, (f, r, t), spend_data, spend_x,
             lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
             options, costly_refit=model_name in COSTLY_REFITS,
         )  # fmt: skip
-    else:  # a bootstrap would refit the covariates' patterns 100 times: the delta method
+    else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
         intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)
     variance = None if intervals is None else intervals.history_variance
     histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)

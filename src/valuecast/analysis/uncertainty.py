@@ -329,8 +329,9 @@ def choose_intervals(
 
     The delta method where the shop has more than :data:`BOOTSTRAP_MAX_HISTORIES` distinct
     histories (or the model's refits are ``costly_refit``) and both information matrices are
-    regular; the bootstrap otherwise (or as ``options.interval_method`` says). ``units`` gives the resampling units (an engine query,
-    run only for the bootstrap). None when neither gives an interval.
+    regular; the bootstrap otherwise (or as ``options.interval_method`` says). ``units`` gives
+    the resampling units (an engine query, run only for the bootstrap). None when neither gives
+    an interval.
     """
     f, r, t = histories
     method = options.interval_method

@@ -42,6 +42,7 @@ from scipy.stats import norm
 
 from valuecast.analysis.backend import upload
 from valuecast.errors import ValuecastError
+from valuecast.models.clv import discount_periods, period_increments
 
 __all__ = [
     "COVARIATES",
@@ -301,14 +302,13 @@ def _new_orders(model, X: pd.DataFrame | None, ends: np.ndarray, rate: float) ->
     """Per row of ``X``: discounted expected orders of a customer acquired today (first order
     included, today, undiscounted), each period's new-customer expectation discounted to today."""
     n = 1 if X is None else len(X)
-    total, previous = np.ones(n), np.zeros(n)
-    for k, end in enumerate(ends, start=1):
-        cumulative = np.broadcast_to(
+    cumulatives = (
+        np.broadcast_to(
             np.asarray(model.expected_transactions_new(float(end), **covariate_keywords(X))), (n,)
         )
-        total += np.maximum(cumulative - previous, 0.0) * (1.0 + rate) ** -k
-        previous = cumulative
-    return total
+        for end in ends
+    )
+    return discount_periods(period_increments(cumulatives), rate, np.ones(n))
 
 
 def new_customer_orders(

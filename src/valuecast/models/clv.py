@@ -14,6 +14,7 @@ periods are weeks, 30-day blocks or calendar-average months.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,11 +101,24 @@ def _per_period(transaction_model, f, r, t, ends, covariates=None):
         cumulatives = (
             transaction_model.expected_transactions(end, f, r, t, **keywords) for end in ends
         )
+    return period_increments(cumulatives)
+
+
+def period_increments(cumulatives: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Each period's expected transactions from the cumulative expectations at the period ends."""
     previous = 0.0
     for cumulative in cumulatives:
         # Cumulative expectations are non-decreasing; clip round-off so a period is never < 0.
         yield np.maximum(cumulative - previous, 0.0)
         previous = cumulative
+
+
+def discount_periods(periods: Iterable[np.ndarray], rate: float, start: np.ndarray) -> np.ndarray:
+    """``start + sum_k periods[k] / (1 + rate) ** k`` (k from 1): each period discounted to today."""
+    total = start.copy()
+    for k, transactions in enumerate(periods, start=1):
+        total += transactions * (1.0 + rate) ** -k
+    return total
 
 
 def expected_transactions_by_period(
@@ -149,11 +163,8 @@ def discounted_expected_transactions(
 
 def discounted_sum(transaction_model, f, r, t, ends, rate, covariates=None) -> np.ndarray:
     """Per distinct history: each period's expected transactions discounted to today, summed."""
-    total = np.zeros(len(f))
     periods = _per_period(transaction_model, f, r, t, ends, covariates)
-    for k, transactions in enumerate(periods, start=1):
-        total += transactions * (1.0 + rate) ** -k
-    return total
+    return discount_periods(periods, rate, np.zeros(len(f)))
 
 
 def customer_lifetime_value(

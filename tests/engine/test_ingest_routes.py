@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from retail_log import MAP as RETAIL_MAP
@@ -173,3 +175,22 @@ def test_bad_input_gets_the_importers_error_at_ingest(tmp_path):
             ws.ingest([defer_orders([path], column_map=MAP)])
         assert ws.orders().count().to_pyarrow().as_py() == 0
     assert str(deferred.value) == str(expected.value) and "row 11" in str(expected.value)
+
+
+def test_parquet_files_ingest_as_the_importer_ingests_them(tmp_path, monkeypatch):
+    """Dates stored as dates and amounts as numbers, text as text, as a database exports them."""
+    frame = _orders(np.random.default_rng(15)).replace("", None)
+    table = pa.table(
+        {
+            "customer": pa.array(frame["customer"], pa.string()),
+            "date": pa.array(pd.to_datetime(frame["date"], format="ISO8601").dt.date, pa.date32()),
+            "amount": pa.array(pd.to_numeric(frame["amount"]), pa.float64()),
+            "tax": pa.array(pd.to_numeric(frame["tax"]), pa.float32()),
+            "currency": pa.array(frame["currency"], pa.string()),
+        }
+    )
+    path = tmp_path / "o.parquet"
+    pq.write_table(table, path, row_group_size=50)
+    reports, tables = _assert_same_ingests([path], MAP + ",tax=tax,currency=currency", monkeypatch)
+    assert {"empty row", "negative amount"} <= set(reports[0]["excluded_rows"])
+    assert tables["orders"]["order_number"].str.endswith(" 00:00:00|2").any()

@@ -157,8 +157,9 @@ def defer_orders(
     fx: str | Path | fx_module.Rates | None = None,
 ) -> orders_duckdb.PendingOrders | None:
     """The files of one ingest left unread for ``Workspace.ingest`` to load with DuckDB, when
-    they are one orders CSV DuckDB may read (see :func:`valuecast.io.orders_duckdb.load_rows`);
-    else ``None``: read them with :func:`read_exports`.
+    they are one orders CSV or Parquet file DuckDB may read (see
+    :func:`valuecast.io.orders_duckdb.load_rows`); else ``None``: read them with
+    :func:`read_exports`.
 
     The workspace loads the file into its own connection without Pandas, or has the importer
     read it then, with the same result and the same errors.
@@ -169,12 +170,11 @@ def defer_orders(
     if isinstance(path, tuple) or "://" in str(path) or file_problem(path) is not None:
         return None
     path = Path(path)
-    if (
-        path.suffix.lower() in generic.PARQUET_SUFFIXES
-        or os.path.getsize(path) < orders_duckdb.MIN_BYTES
-    ):
+    if os.path.getsize(path) < orders_duckdb.MIN_BYTES:
         return None
     mapping = generic.parse_column_map(column_map)
+    if path.suffix.lower() in generic.PARQUET_SUFFIXES:
+        return orders_duckdb.pending_parquet(path, mapping)
     if format is None and not mapping and _is_cdnow(path):
         return None
     csv = open_csv(path)

@@ -281,7 +281,7 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> Table:
     name = str(path)
     try:
         schema = pq.read_schema(path)
-        cols = resolve_columns(_HeaderOnly(name, schema.names), mapping)
+        cols = resolve_columns(HeaderOnly(name, schema.names), mapping)
         columns = [c for c in dict.fromkeys(cols.values()) if c]
         parquet = pq.ParquetFile(path, read_dictionary=_text_columns(schema, columns) or None)
         budget = memory_budget()
@@ -358,7 +358,7 @@ def _read_batches(
     return pa.Table.from_batches(batches, schema=out)
 
 
-class _HeaderOnly:
+class HeaderOnly:
     """Column lookup on a header without data (for choosing what to read)."""
 
     def __init__(self, name: str, header: list[str]) -> None:

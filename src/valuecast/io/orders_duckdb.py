@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from valuecast.io import _build, fx, generic
 from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
@@ -46,7 +49,7 @@ from valuecast.io.schema import (
 
 __all__ = [
     "MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "STAGED_LINES", "STAGED_ORDERS", "PendingOrders",
-    "group_orders", "load_rows", "pending_orders", "usable",
+    "ParquetRows", "group_orders", "load_rows", "pending_orders", "pending_parquet", "usable",
 ]  # fmt: skip
 
 MIN_BYTES = 1 << 20
@@ -100,9 +103,42 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
     )
 
 
+@dataclass(frozen=True)
+class ParquetRows:
+    """A Parquet file's header and the columns stored typed (``"date"`` for ``date32``,
+    ``"number"`` for integers and floats); every other mapped column is text."""
+
+    path: Path
+    header: list[str]
+    typed: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
+    """DuckDB's reader of the file, its columns named ``names`` (text, unless typed)."""
+    if isinstance(source, ParquetRows):
+        columns = ", ".join(
+            f"{_identifier(col)} AS {name}" for col, name in zip(source.header, names, strict=True)
+        )
+        return f"(SELECT {columns} FROM read_parquet({_quote(str(source.path))}))"
+    types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
+    return (
+        f"read_csv({_quote(str(source.path))}, delim = {_quote(source.delimiter)}, quote = '\"', "
+        f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
+        "null_padding = false, strict_mode = true)"
+    )
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def load_rows(
     con: Any,
-    csv: CsvFile,
+    csv: CsvFile | ParquetRows,
     cols: dict[str, str | None],
     amounts: tuple[str, ...],
     table: str = ROWS_TABLE,
@@ -121,22 +157,24 @@ def load_rows(
     """
     names = [f"c{i}" for i in range(len(csv.header))]
     column_of = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
-    types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
-    source = (
-        f"read_csv({_quote(str(csv.path))}, delim = {_quote(csv.delimiter)}, quote = '\"', "
-        f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
-        "null_padding = false, strict_mode = true)"
-    )
+    typed = {names[csv.header.index(col)]: kind for col, kind in getattr(csv, "typed", {}).items()}
+    source = _read_sql(csv, names)
     mapped = sorted(set(column_of.values()))
     c, d = column_of["customer_id"], column_of["ordered_at"]
+
+    def number(cell: str) -> str:  # a typed number is taken as stored, as the importer does
+        return f"CAST({cell} AS DOUBLE)" if cell in typed else _number(cell)
+
     if "unit_price" in column_of:  # a line's amount: quantity x unit price, as the importer
-        revenue = f"{_number(column_of['quantity'])} * {_number(column_of['unit_price'])}"
+        revenue = f"{number(column_of['quantity'])} * {number(column_of['unit_price'])}"
     else:
-        revenue = _number(column_of["revenue"])
+        revenue = number(column_of["revenue"])
+    ordered_at = (
+        f"CASE WHEN regexp_full_match({d}, '{_ISO_DATE}') THEN try_cast({d} AS TIMESTAMP) END"
+    )
     parse = {
         "customer": f"CASE WHEN contains({c}, '@') THEN lower({c}) ELSE {c} END",
-        "ordered_at": f"CASE WHEN regexp_full_match({d}, '{_ISO_DATE}') "
-        f"THEN try_cast({d} AS TIMESTAMP) END",
+        "ordered_at": f"CAST({d} AS TIMESTAMP)" if d in typed else ordered_at,
         "revenue": revenue,
         "filled": "(" + " OR ".join(f"{name} IS NOT NULL" for name in mapped) + ")",
     }
@@ -150,14 +188,14 @@ def load_rows(
     bad.append(f"(ordered_at < TIMESTAMP '{earliest}' OR ordered_at >= TIMESTAMP '{latest}')")
     for key in (*amounts, *LINE_AMOUNTS):
         if key in column_of:
-            parse[key] = _number(column_of[key])
+            parse[key] = number(column_of[key])
             bad.append(f"({column_of[key]} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
             bad.append(f"abs({key}) > {MAX_AMOUNT!r}")
     for key in (*TEXT_KEYS, *LINE_TEXT):
         if key in column_of:
             parse[key] = column_of[key]
-    if numbered:
-        parse["written"] = d
+    if numbered:  # a stored date is written as the importer formats it
+        parse["written"] = f"strftime({d}, '%Y-%m-%d %H:%M:%S')" if d in typed else d
     if "accepts_marketing" in column_of:
         x = column_of["accepts_marketing"]
         parse["accepts_marketing"] = (
@@ -176,7 +214,7 @@ def load_rows(
     text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, *LINE_TEXT, "accepts_marketing")
             if key in column_of]  # fmt: skip
     bad += [_unusual(name) for name in dict.fromkeys(text)]
-    cells = ", ".join(f"nullif({name}, '') AS {name}" for name in mapped)
+    cells = ", ".join(name if name in typed else f"nullif({name}, '') AS {name}" for name in mapped)
     middle = ", ".join([*mapped, *(f"{sql} AS {key}" for key, sql in parse.items())])
     if numbered:  # the file's row order: DuckDB's reader keeps it while insertion order is kept
         cells, middle = f"row_number() OVER () AS _row, {cells}", f"_row, {middle}"
@@ -339,7 +377,7 @@ _INGEST_TABLES = (f"{_INGEST_GROUPED}_parts", _INGEST_ROWS)
 
 
 def pending_orders(csv: CsvFile, mapping: dict[str, str]) -> PendingOrders | None:
-    """The file as :class:`PendingOrders` when DuckDB may try it, else ``None``.
+    """The CSV file as :class:`PendingOrders` when DuckDB may try it, else ``None``.
 
     A missing mapped column is the importer's error, raised here as it would be there.
     """
@@ -348,26 +386,66 @@ def pending_orders(csv: CsvFile, mapping: dict[str, str]) -> PendingOrders | Non
     return PendingOrders(csv, mapping, generic.resolve_columns(csv, mapping))
 
 
+_AMOUNT_COLUMNS = ("revenue", *AMOUNT_KEYS, *LINE_AMOUNTS)
+
+
+def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None:
+    """The Parquet file as :class:`PendingOrders` when DuckDB may try it, else ``None``: its
+    mapped columns are text, except the order date (``date32``) and amounts (integers, floats),
+    which may be stored typed.  The importer's memory budget is not needed here: DuckDB reads
+    the file in row groups within the workspace's memory limit."""
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return None  # the importer names the problem
+    header = list(schema.names)
+    if "date_format" in mapping or len(set(header)) != len(header):
+        return None
+    source = ParquetRows(path, header, {})
+    cols = generic.resolve_columns(generic.HeaderOnly(str(path), header), mapping)
+    for key, column in cols.items():
+        if column is None:
+            continue
+        kind = _stored_kind(schema.field(column).type)
+        if kind == "date" and key == "ordered_at" or kind == "number" and key in _AMOUNT_COLUMNS:
+            source.typed[column] = kind
+        elif kind != "text":
+            return None
+    return PendingOrders(source, mapping, cols)
+
+
+def _stored_kind(stored: pa.DataType) -> str | None:
+    """How the importer reads a Parquet column of this type, where the fast route follows it."""
+    if pa.types.is_string(stored) or pa.types.is_large_string(stored):
+        return "text"
+    if pa.types.is_date32(stored):
+        return "date"
+    if pa.types.is_integer(stored) or pa.types.is_floating(stored):
+        return "number"
+    return None
+
+
 @dataclass
 class PendingOrders:
-    """An orders CSV read at ingest: DuckDB loads it straight into the workspace's connection
+    """An orders file read at ingest: DuckDB loads it straight into the workspace's connection
     (:meth:`load`), or, where that is not certain to equal the importer, the importer reads it
     (:meth:`read`) with its own rules and errors."""
 
-    csv: CsvFile
+    source: CsvFile | ParquetRows
     mapping: dict[str, str]
     cols: dict[str, str | None]
 
     @property
     def file(self) -> str:
-        return self.csv.name
+        return self.source.name
 
     def release_rows(self) -> None:
         """Nothing to release: the rows were never held here."""
 
     def read(self) -> ImportResult:
         """The importer's result, checked as :func:`valuecast.io.read_exports` checks it."""
-        result = generic.read_orders(self.csv, self.mapping)
+        source = self.source.path if isinstance(self.source, ParquetRows) else self.source
+        result = generic.read_orders(source, self.mapping)
         fx.apply_fx([result], None)
         _build.check_stored_amounts(result)
         return result
@@ -385,7 +463,9 @@ class PendingOrders:
         staged = None
         try:
             if (
-                load_rows(con, self.csv, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True)
+                load_rows(
+                    con, self.source, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True
+                )
                 and _one_currency(con, cols)
                 and group_orders(con, cols, _INGEST_ROWS, _INGEST_GROUPED, canonical=True)
             ):
@@ -423,7 +503,7 @@ class PendingOrders:
         counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                   for t in (STAGED_ORDERS, STAGED_LINES)]  # fmt: skip
         return ImportResult(
-            file=self.csv.name,
+            file=self.source.name,
             format="orders",
             rows_read=int(n_rows),
             orders=empty_frame(ORDERS_SCHEMA),

@@ -177,6 +177,20 @@ def test_bad_input_gets_the_importers_error_at_ingest(tmp_path):
     assert str(deferred.value) == str(expected.value) and "row 11" in str(expected.value)
 
 
+def test_a_malformed_row_inside_a_transaction_gets_the_importers_error(tmp_path):
+    """DuckDB's reader sets the row aside instead of failing (which would end the transaction
+    ``analyze`` ingests in), and the importer names it."""
+    path = _write(_orders(np.random.default_rng(16)), tmp_path / "o.csv")
+    path.write_text(path.read_text().replace("\n", "\nx@example.com,2023-01-05,1,2,3,4,5,6\n", 1))
+    with pytest.raises(InputError) as expected:
+        read_exports([path], column_map=MAP)
+    with Workspace(":memory:") as ws:
+        with pytest.raises(InputError) as deferred, ws.transaction():
+            ws.ingest([defer_orders([path], column_map=MAP)])
+        assert ws.orders().count().to_pyarrow().as_py() == 0
+    assert str(deferred.value) == str(expected.value) and "row 2" in str(expected.value)
+
+
 def test_parquet_files_ingest_as_the_importer_ingests_them(tmp_path, monkeypatch):
     """Dates stored as dates and amounts as numbers, text as text, as a database exports them."""
     frame = _orders(np.random.default_rng(15)).replace("", None)

@@ -26,6 +26,7 @@ reader is as fast, since the orders go through Python to the workspace anyway.)
 from __future__ import annotations
 
 import codecs
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from valuecast.io.schema import (
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
     ImportResult,
+    InputError,
     StagedRows,
     empty_frame,
 )
@@ -117,6 +119,11 @@ class ParquetRows:
         return str(self.path)
 
 
+_REJECTS = ("_orders_rejects", "_orders_reject_scans")
+"""Where DuckDB's CSV reader puts the rows it cannot parse, rather than failing the statement
+(which would end the workspace's open transaction)."""
+
+
 def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
     """DuckDB's reader of the file, its columns named ``names`` (text, unless typed)."""
     if isinstance(source, ParquetRows):
@@ -128,7 +135,8 @@ def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
     return (
         f"read_csv({_quote(str(source.path))}, delim = {_quote(source.delimiter)}, quote = '\"', "
         f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
-        "null_padding = false, strict_mode = true)"
+        "null_padding = false, strict_mode = true, store_rejects = true, "
+        f"rejects_table = {_quote(_REJECTS[0])}, rejects_scan = {_quote(_REJECTS[1])})"
     )
 
 
@@ -226,8 +234,14 @@ def load_rows(
     try:
         con.execute(query)
         refused = con.execute(f"SELECT bool_or(_bad) FROM {table}").fetchall()[0][0]
+        if not isinstance(csv, ParquetRows):  # malformed rows, bad encoding ...
+            refused = refused or con.execute(f"SELECT count(*) FROM {_REJECTS[0]}").fetchall()[0][0]
     except duckdb.Error:
-        refused = True  # malformed rows, bad encoding ...: the general reader says exactly what
+        refused = True  # the general reader says exactly what
+    finally:
+        for rejects in _REJECTS:
+            with suppress(duckdb.Error):  # none after a failed statement, which ends a transaction
+                con.execute(f"DROP TABLE IF EXISTS {rejects}")
     if refused:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         return False
@@ -443,11 +457,19 @@ class PendingOrders:
         """Nothing to release: the rows were never held here."""
 
     def read(self) -> ImportResult:
-        """The importer's result, checked as :func:`valuecast.io.read_exports` checks it."""
+        """The importer's result, checked as :func:`valuecast.io.read_exports` checks it; an
+        importer bug is a one-line error naming the file, as when the importer reads first."""
         source = self.source.path if isinstance(self.source, ParquetRows) else self.source
-        result = generic.read_orders(source, self.mapping)
-        fx.apply_fx([result], None)
-        _build.check_stored_amounts(result)
+        try:
+            result = generic.read_orders(source, self.mapping)
+            fx.apply_fx([result], None)
+            _build.check_stored_amounts(result)
+        except InputError:
+            raise
+        except Exception as error:
+            raise InputError(
+                self.file, f"could not be read: {type(error).__name__}: {error}"
+            ) from None
         return result
 
     def load(self, con: Any) -> ImportResult | None:
@@ -471,6 +493,8 @@ class PendingOrders:
             ):
                 staged = self._staged(con)
             return staged
+        except duckdb.Error:
+            return None  # e.g. out of memory: the importer reads the file (or says why not)
         finally:
             if staged is None:
                 for view in _INGEST_VIEWS:

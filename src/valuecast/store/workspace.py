@@ -441,7 +441,7 @@ def _loaded(raw: Any, results: Sequence[ImportResult | PendingOrders]) -> list[I
 
 def _inputs(raw: Any, results: Sequence[ImportResult]) -> dict[str, Any]:
     """Every file's orders, lines and customers as one DuckDB relation each (``_file`` = the
-    file's position): frames through Arrow, staged rows from their temporary tables."""
+    file's position): frames through Arrow, staged rows from their temporary views."""
     inputs: dict[str, Any] = {}
     for name, attribute, schema in (
         ("orders", "orders", ORDERS_SCHEMA),
@@ -459,11 +459,9 @@ def _inputs(raw: Any, results: Sequence[ImportResult]) -> dict[str, Any]:
             else []
         )
         for position, result in enumerate(results):
-            staged = getattr(result.staged, attribute, None)
-            if (
-                staged is not None
-                and (result.order_count, result.line_count)[name == "order_lines"]
-            ):
+            staged = getattr(result.staged, attribute, None)  # customers are never staged
+            count = result.line_count if name == "order_lines" else result.order_count
+            if staged is not None and count:
                 relations.append(raw.sql(f"SELECT *, {position}::BIGINT AS _file FROM {staged}"))
         inputs[name] = functools.reduce(lambda a, b: a.union(b), relations) if relations else None
     inputs["files"] = len(results)

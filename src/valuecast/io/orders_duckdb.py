@@ -1,26 +1,27 @@
-"""Large orders CSV files parsed by DuckDB's parallel CSV reader, for summaries without a workspace.
+"""Large orders files parsed by DuckDB's parallel reader, for summaries and for ingest.
 
 ``valuecast summary orders.csv`` (:mod:`valuecast.jobs.files`) summarises a large orders table
-where DuckDB parsed it, without copying the orders through Python.  This module lets DuckDB parse
-only where the result is certain to equal what the importer (:mod:`valuecast.io.csvfile`,
-:mod:`valuecast.io.generic`) gives, and flags every row that is not that clean, common case:
+where DuckDB parsed it, and ``ingest``/``analyze`` load one into the workspace (a
+:class:`PendingOrders` the workspace loads on its own connection), without copying the orders
+through Python.  This module lets DuckDB parse only where the result is certain to equal what the
+importer (:mod:`valuecast.io.csvfile`, :mod:`valuecast.io.generic`) gives, and flags every row
+that is not that clean, common case:
 
 * text cells without surrounding whitespace, a leading apostrophe or non-ASCII characters (e-mail
   customer ids are then lower-cased exactly as the importer does);
 * dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``), from 1990
-  to tomorrow;
+  to tomorrow (in Parquet also dates stored as ``date32``);
 * amounts written as plain numbers (``-12.5``, ``1e3``) within ``MAX_AMOUNT`` (a line-level log's
-  quantity and unit price too, their product being the row's amount); marketing flags as the
-  same yes/no words;
+  quantity and unit price too, their product being the row's amount; in Parquet also stored as
+  integers or floats); marketing flags as the same yes/no words;
 * orders of several rows (a line-level log's invoices) whose rows name one customer and one time,
-  grouped by :func:`group_orders` with the importer's exclusion reasons.
+  grouped by :func:`group_orders` with the importer's exclusion reasons, order numbers and sums.
 
 Anything else — other date or amount notations, an invalid date, a missing value, a row with too
 many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
 caller reads the file with the importer, which accepts every documented notation and reports the
 first bad cell by file, row and column.  So this path never changes a result or an error
-message: it only makes clean files fast.  (Ingest does not use it: there the importer's own
-reader is as fast, since the orders go through Python to the workspace anyway.)
+message: it only makes clean files fast.
 """
 
 from __future__ import annotations

@@ -160,9 +160,10 @@ def load_rows(
     ``unit_price`` is mapped), ``filled`` (the row has some mapped value), the mapped amounts,
     texts and ``accepts_marketing``; with a line key mapped ``returns`` (the line has a negative
     quantity or amount); and with ``pair_hash`` (and no order id column) ``pair_hash``, a hash of
-    customer and time; with ``numbered`` ``_row`` (the row's position in the file, from 1) and
-    ``written`` (the date cell as written).  Returns ``False``, leaving nothing behind, when the
-    file must be read by the importer.
+    customer and time; with ``numbered`` ``written`` (the date cell as written) and the rows
+    stored in file order, so that the table's ``rowid`` is the row's position in the file (from
+    0; a row number computed in the query would make DuckDB parse the file on one thread).
+    Returns ``False``, leaving nothing behind, when the file must be read by the importer.
     """
     names = [f"c{i}" for i in range(len(csv.header))]
     column_of = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
@@ -225,14 +226,13 @@ def load_rows(
     bad += [_unusual(name) for name in dict.fromkeys(text)]
     cells = ", ".join(name if name in typed else f"nullif({name}, '') AS {name}" for name in mapped)
     middle = ", ".join([*mapped, *(f"{sql} AS {key}" for key, sql in parse.items())])
-    if numbered:  # the file's row order: DuckDB's reader keeps it while insertion order is kept
-        cells, middle = f"row_number() OVER () AS _row, {cells}", f"_row, {middle}"
-        outputs.insert(0, "_row")
     query = (
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(outputs)}, "
         f"({' OR '.join(bad)}) AS _bad FROM (SELECT {middle} FROM (SELECT {cells} FROM {source}))"
     )
     try:
+        if numbered:  # DuckDB's reader and the table keep the file's row order
+            con.execute("SET preserve_insertion_order = true")
         con.execute(query)
         refused = con.execute(f"SELECT bool_or(_bad) FROM {table}").fetchall()[0][0]
         if not isinstance(csv, ParquetRows):  # malformed rows, bad encoding ...
@@ -262,7 +262,7 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
     lines = any(cols.get(key) for key in LINE_KEYS)
     attributes = [key for key in _ATTRIBUTES if cols.get(key)]
     firsts = [key for key in _FIRSTS if canonical and cols.get(key)]
-    order = " ORDER BY _row" if ordered else ""
+    order = " ORDER BY rowid" if ordered else ""
     # one customer (or none on every row) and one time per order, so any row is the first
     same = (
         "count(DISTINCT customer) <= 1 AND count(customer) IN (0, count(*)) "
@@ -279,7 +279,7 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
         *(f"any_value({key}) AS {key}" for key in (*attributes, *firsts)),
     ]  # fmt: skip
     if canonical:
-        fields += ["order_id AS order_number", "min(_row) AS first_row"]
+        fields += ["order_id AS order_number", "min(rowid) AS first_row"]
         fields += [
             f"sum(coalesce({key}, 0){order}) AS {key}" if ordered else f"any_value({key}) AS {key}"
             for key in AMOUNT_KEYS
@@ -303,9 +303,10 @@ def _row_select(cols: dict[str, str | None], rows: str, ranks: str | None = None
     fields += [
         "coalesce(customer, '') || '|' || written || CASE WHEN rank > 1 THEN '|' || rank "
         "ELSE '' END AS order_number",
-        "_row AS first_row",
+        f"{rows}.rowid AS first_row",
     ]
-    return f"SELECT {', '.join(fields)} FROM {rows} LEFT JOIN {ranks} USING (_row) WHERE filled"
+    joined = f"LEFT JOIN {ranks} ON {rows}.rowid = {ranks}._row"
+    return f"SELECT {', '.join(fields)} FROM {rows} {joined} WHERE filled"
 
 
 def _rank_repeats(con: Any, rows: str, ranks: str) -> None:
@@ -316,8 +317,8 @@ def _rank_repeats(con: Any, rows: str, ranks: str) -> None:
     larger group to rank, never a wrong number)."""
     repeated = f"SELECT pair_hash FROM {rows} WHERE filled GROUP BY pair_hash HAVING count(*) > 1"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {ranks} AS SELECT _row, row_number() OVER "
-        f"(PARTITION BY customer, ordered_at ORDER BY _row) AS rank FROM {rows} "
+        f"CREATE OR REPLACE TEMP TABLE {ranks} AS SELECT rowid AS _row, row_number() OVER "
+        f"(PARTITION BY customer, ordered_at ORDER BY rowid) AS rank FROM {rows} "
         f"WHERE filled AND pair_hash IN ({repeated})"
     )
 
@@ -601,7 +602,7 @@ def _stage_lines(con: Any, cols: dict[str, str | None]) -> None:
     within their order (no table rows when no line key is mapped)."""
     lines = any(cols[key] for key in LINE_KEYS)
     keyed = cols["order_id"] is not None
-    joined = "r.order_id = g.order_number" if keyed else "r._row = g.first_row"
+    joined = "r.order_id = g.order_number" if keyed else "r.rowid = g.first_row"
 
     def column(key: str) -> str:
         return f"r.{key}" if cols[key] is not None else "NULL"
@@ -609,7 +610,7 @@ def _stage_lines(con: Any, cols: dict[str, str | None]) -> None:
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {STAGED_LINES} AS SELECT "
         "CAST('orders:' || g.order_number AS VARCHAR) AS order_id, CAST(row_number() OVER "
-        "(PARTITION BY g.order_number ORDER BY r._row) AS BIGINT) AS line_number, "
+        "(PARTITION BY g.order_number ORDER BY r.rowid) AS BIGINT) AS line_number, "
         f"CAST({column('sku')} AS VARCHAR) AS sku, "
         f"CAST({column('product')} AS VARCHAR) AS product_name, "
         f"CAST({column('quantity')} AS DOUBLE) AS quantity, "

@@ -55,11 +55,11 @@ def _load(path, mapping):
     """DuckDB's rows (or None when refused) and the importer's parsed rows (or its error)."""
     csv = open_csv(path)
     parsed_mapping = generic.parse_column_map(mapping)
-    cols = generic._resolve(csv, parsed_mapping)
+    cols = generic.resolve_columns(csv, parsed_mapping)
     assert orders_duckdb.usable(csv, parsed_mapping, min_bytes=0)
     con = duckdb.connect()
     try:
-        if orders_duckdb.load_rows(con, csv, cols, generic._AMOUNTS):
+        if orders_duckdb.load_rows(con, csv, cols, generic.AMOUNT_KEYS):
             rows = con.sql(f"SELECT * EXCLUDE (_bad) FROM {orders_duckdb.ROWS_TABLE}").df()
         else:
             rows = None

@@ -213,7 +213,7 @@ def run_analysis(
     with progress:
         task = progress.add_task("reading exports", total=None)
         show = lambda text: progress.update(task, description=text)  # noqa: E731
-        results = read_files(files, export_format, column_map, fx) if files else None
+        results = read_files(files, export_format, column_map, fx, defer=True) if files else None
         with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
             if results is not None:
                 # the new orders, the analysis of them and its snapshot: one transaction

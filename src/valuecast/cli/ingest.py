@@ -19,7 +19,7 @@ def _ingest_files(
     fx: Path | None,
 ):
     """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line."""
-    results = read_files(files, export_format, column_map, fx)
+    results = read_files(files, export_format, column_map, fx, defer=True)
     with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
         return ws.ingest(results)
 

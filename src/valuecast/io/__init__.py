@@ -11,7 +11,14 @@ is an :class:`InputError`, whose message is one line naming the file, row and co
 
 from __future__ import annotations
 
-from valuecast.io.detect import FORMATS, detect_format, detect_header, read_export, read_exports
+from valuecast.io.detect import (
+    FORMATS,
+    defer_orders,
+    detect_format,
+    detect_header,
+    read_export,
+    read_exports,
+)
 from valuecast.io.fx import Rates, apply_fx, load_rates
 from valuecast.io.generic import parse_column_map
 from valuecast.io.schema import (
@@ -34,6 +41,7 @@ __all__ = [
     "Rates",
     "apply_fx",
     "conform",
+    "defer_orders",
     "detect_format",
     "detect_header",
     "empty_frame",

@@ -286,9 +286,6 @@ def assemble(
     notes: list[str] | None = None,
 ) -> ImportResult:
     """Split counted from excluded orders and count the exclusions by reason."""
-    excluded, excluded_orders, excluded_revenue = Counter(), Counter(), Counter()
-    if empty_rows:
-        excluded[EMPTY_ROW] += int(empty_rows)
     reason = np.asarray(reason, dtype=object)
     dropped = reason != None  # noqa: E711
     which = np.flatnonzero(dropped)  # only these rows are converted (there may be millions)
@@ -309,10 +306,7 @@ def assemble(
         }
     )
     detail["currency"] = detail["currency"].astype("string")
-    for name, group in detail.groupby("reason", sort=True):
-        excluded[name] += int(group["rows"].sum())
-        excluded_orders[name] += len(group)
-        excluded_revenue[name] += round(float(group["gross_revenue"].sum()), 2)
+    excluded, excluded_orders, excluded_revenue = count_exclusions(detail, empty_rows)
     counted = orders.loc[~dropped] if len(which) else orders
     # importers pass the lines of counted orders only
     result_lines = empty_frame(ORDER_LINES_SCHEMA) if lines is None else lines
@@ -331,6 +325,19 @@ def assemble(
         notes=list(notes or []),
         excluded_detail=detail.reset_index(drop=True),
     )
+
+
+def count_exclusions(detail: pd.DataFrame, empty_rows: int = 0) -> tuple[Counter, Counter, Counter]:
+    """Rows, orders and gross revenue excluded per reason, from one row per excluded order
+    (``reason``, ``rows``, ``gross_revenue``; in the file's order) and the empty rows."""
+    excluded, excluded_orders, excluded_revenue = Counter(), Counter(), Counter()
+    if empty_rows:
+        excluded[EMPTY_ROW] += int(empty_rows)
+    for name, group in detail.groupby("reason", sort=True):
+        excluded[name] += int(group["rows"].sum())
+        excluded_orders[name] += len(group)
+        excluded_revenue[name] += round(float(group["gross_revenue"].sum()), 2)
+    return excluded, excluded_orders, excluded_revenue
 
 
 def line_numbers(codes: np.ndarray) -> np.ndarray:

@@ -29,12 +29,13 @@ The first rule that matches wins, in this order; a file no rule matches is an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from valuecast.io import _build, generic, magento, shopify, woocommerce
+from valuecast.io import _build, generic, magento, orders_duckdb, shopify, woocommerce
 from valuecast.io import fx as fx_module
 from valuecast.io.csvfile import CsvFile, Table, file_problem, normalise_name, open_csv
 from valuecast.io.schema import ImportResult, InputError
@@ -147,6 +148,39 @@ def _is_grid(source: CsvFile | Table | Path) -> bool:
     """Whether a file given as ``--format magento`` is the admin order grid's export."""
     header = (source if isinstance(source, CsvFile | Table) else open_csv(source)).header
     return detect_header(header) == "magento-grid"
+
+
+def defer_orders(
+    paths: Sequence[str | Path | tuple[str, pd.DataFrame]],
+    format: str | None = None,  # noqa: A002 - mirrors the --format option
+    column_map: str | Mapping[str, str] | None = None,
+    fx: str | Path | fx_module.Rates | None = None,
+) -> orders_duckdb.PendingOrders | None:
+    """The files of one ingest left unread for ``Workspace.ingest`` to load with DuckDB, when
+    they are one orders CSV or Parquet file DuckDB may read (see
+    :func:`valuecast.io.orders_duckdb.load_rows`); else ``None``: read them with
+    :func:`read_exports`.
+
+    The workspace loads the file into its own connection without Pandas, or has the importer
+    read it then, with the same result and the same errors.
+    """
+    if len(paths) != 1 or fx is not None or format not in (None, "orders"):
+        return None
+    path = paths[0]
+    if isinstance(path, tuple) or "://" in str(path) or file_problem(path) is not None:
+        return None
+    path = Path(path)
+    if os.path.getsize(path) < orders_duckdb.MIN_BYTES:
+        return None
+    mapping = generic.parse_column_map(column_map)
+    if path.suffix.lower() in generic.PARQUET_SUFFIXES:
+        return orders_duckdb.pending_parquet(path, mapping)
+    if format is None and not mapping and _is_cdnow(path):
+        return None
+    csv = open_csv(path)
+    if format is None and not mapping and _detect_csv(csv) != "orders":
+        return None
+    return orders_duckdb.pending_orders(csv, mapping)
 
 
 def read_export(

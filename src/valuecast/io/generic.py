@@ -122,7 +122,7 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
     "sku": (),
 }  # fmt: skip
 REQUIRED = ("customer_id", "ordered_at", "revenue")
-_AMOUNTS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
+AMOUNT_KEYS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
 LINE_KEYS = ("quantity", "unit_price", "product", "sku")
 """Keys that make every row an order line; they are read only when mapped (no usual names)."""
 
@@ -168,7 +168,9 @@ def _check_line_keys(mapping: dict[str, str]) -> None:
         raise InputError("--map", "unit_price needs quantity (a line's amount is their product)")
 
 
-def _resolve(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str | None]:
+def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[str, str | None]:
+    """The file's column for each map key (``None`` where absent); a mapped column or a required
+    one missing from the file is an error naming it."""
     cols: dict[str, str | None] = {}
     for key, aliases in MAP_KEYS.items():
         if key in mapping:
@@ -203,9 +205,9 @@ def read_orders(
     mapping = parse_column_map(column_map)
     if not isinstance(source, CsvFile | Table) and Path(source).suffix.lower() in PARQUET_SUFFIXES:
         table = _parquet_table(Path(source), mapping)
-        return _orders(table, _resolve(table, mapping), mapping, "orders")
+        return _orders(table, resolve_columns(table, mapping), mapping, "orders")
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
-    cols = _resolve(csv, mapping)
+    cols = resolve_columns(csv, mapping)
     table = csv.read(
         [c for c in dict.fromkeys(cols.values()) if c is not None], dictionary=_parsed(cols)
     )
@@ -214,7 +216,7 @@ def read_orders(
 
 def _parsed(cols: dict[str, str | None]) -> list[str]:
     """Columns parsed as dates or amounts, and only those: read dictionary-encoded."""
-    numeric = ("ordered_at", "revenue", "quantity", "unit_price", *_AMOUNTS)
+    numeric = ("ordered_at", "revenue", "quantity", "unit_price", *AMOUNT_KEYS)
     parsed = {cols[key] for key in numeric} - {None}
     text = {cols[key] for key in cols if key not in numeric}
     return sorted(column for column in parsed - text if column is not None)
@@ -228,7 +230,7 @@ def read_orders_frame(
     """The same rules on a DataFrame (a DuckDB/PostgreSQL table the engine read)."""
     mapping = parse_column_map(column_map)
     table = Table.from_frame(frame, name)
-    return _orders(table, _resolve(table, mapping), mapping, "orders")
+    return _orders(table, resolve_columns(table, mapping), mapping, "orders")
 
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -279,7 +281,7 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> Table:
     name = str(path)
     try:
         schema = pq.read_schema(path)
-        cols = _resolve(_HeaderOnly(name, schema.names), mapping)
+        cols = resolve_columns(HeaderOnly(name, schema.names), mapping)
         columns = [c for c in dict.fromkeys(cols.values()) if c]
         parquet = pq.ParquetFile(path, read_dictionary=_text_columns(schema, columns) or None)
         budget = memory_budget()
@@ -356,7 +358,7 @@ def _read_batches(
     return pa.Table.from_batches(batches, schema=out)
 
 
-class _HeaderOnly:
+class HeaderOnly:
     """Column lookup on a header without data (for choosing what to read)."""
 
     def __init__(self, name: str, header: list[str]) -> None:
@@ -470,7 +472,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         written=table.text(cols["ordered_at"]),
         text={key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS},
         amounts={
-            key: table.money(cols[key]) if cols[key] is not None else None for key in _AMOUNTS
+            key: table.money(cols[key]) if cols[key] is not None else None for key in AMOUNT_KEYS
         },
         accepts_marketing=None
         if cols["accepts_marketing"] is None
@@ -578,7 +580,7 @@ def _assemble(
         "channel": first("channel"),
         "discount_code": first("discount_code"),
     }
-    for key in _AMOUNTS:
+    for key in AMOUNT_KEYS:
         values = rows.amounts[key]
         columns[key] = summed(values) if values is not None else np.zeros(n)
     if rows.amounts["gross_revenue"] is None:
@@ -744,4 +746,4 @@ def read_cdnow(source: str | Path) -> ImportResult:
     table = Table(name, list(frame.columns), pa.Table.from_pandas(frame, preserve_index=False),
                   None, first_row=first_row)  # fmt: skip
     mapping = {"customer_id": "customer_id", "ordered_at": "date", "revenue": "amount"}
-    return _orders(table, _resolve(table, mapping), mapping, "cdnow")
+    return _orders(table, resolve_columns(table, mapping), mapping, "cdnow")

@@ -1,41 +1,59 @@
-"""Large orders CSV files parsed by DuckDB's parallel CSV reader, for summaries without a workspace.
+"""Large orders files parsed by DuckDB's parallel reader, for summaries and for ingest.
 
 ``valuecast summary orders.csv`` (:mod:`valuecast.jobs.files`) summarises a large orders table
-where DuckDB parsed it, without copying the orders through Python.  This module lets DuckDB parse
-only where the result is certain to equal what the importer (:mod:`valuecast.io.csvfile`,
-:mod:`valuecast.io.generic`) gives, and flags every row that is not that clean, common case:
+where DuckDB parsed it, and ``ingest``/``analyze`` load one into the workspace (a
+:class:`PendingOrders` the workspace loads on its own connection), without copying the orders
+through Python.  This module lets DuckDB parse only where the result is certain to equal what the
+importer (:mod:`valuecast.io.csvfile`, :mod:`valuecast.io.generic`) gives, and flags every row
+that is not that clean, common case:
 
 * text cells without surrounding whitespace, a leading apostrophe or non-ASCII characters (e-mail
   customer ids are then lower-cased exactly as the importer does);
 * dates ``YYYY-MM-DD`` optionally followed by `` HH:MM`` or `` HH:MM:SS`` (or ``T``), from 1990
-  to tomorrow;
+  to tomorrow (in Parquet also dates stored as ``date32``);
 * amounts written as plain numbers (``-12.5``, ``1e3``) within ``MAX_AMOUNT`` (a line-level log's
-  quantity and unit price too, their product being the row's amount); marketing flags as the
-  same yes/no words;
+  quantity and unit price too, their product being the row's amount; in Parquet also stored as
+  integers or floats); marketing flags as the same yes/no words;
 * orders of several rows (a line-level log's invoices) whose rows name one customer and one time,
-  grouped by :func:`group_orders` with the importer's exclusion reasons.
+  grouped by :func:`group_orders` with the importer's exclusion reasons, order numbers and sums.
 
 Anything else — other date or amount notations, an invalid date, a missing value, a row with too
 many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
 caller reads the file with the importer, which accepts every documented notation and reports the
 first bad cell by file, row and column.  So this path never changes a result or an error
-message: it only makes clean files fast.  (Ingest does not use it: there the importer's own
-reader is as fast, since the orders go through Python to the workspace anyway.)
+message: it only makes clean files fast.
 """
 
 from __future__ import annotations
 
 import codecs
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from valuecast.io import _build
+from valuecast.io import _build, fx, generic
 from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
-from valuecast.io.generic import LINE_KEYS
-from valuecast.io.schema import MAX_AMOUNT
+from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
+from valuecast.io.schema import (
+    CUSTOMERS_SCHEMA,
+    MAX_AMOUNT,
+    ORDER_LINES_SCHEMA,
+    ORDERS_SCHEMA,
+    ImportResult,
+    InputError,
+    StagedRows,
+    empty_frame,
+)
 
-__all__ = ["MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "group_orders", "load_rows", "usable"]
+__all__ = [
+    "MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "STAGED_LINES", "STAGED_ORDERS", "PendingOrders",
+    "ParquetRows", "group_orders", "load_rows", "pending_orders", "pending_parquet", "usable",
+]  # fmt: skip
 
 MIN_BYTES = 1 << 20
 """Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""
@@ -43,6 +61,9 @@ MIN_BYTES = 1 << 20
 ROWS_TABLE = "_orders_rows"
 
 TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
+
+LINE_TEXT = ("product", "sku")
+"""A line-level log's texts, kept for its order lines."""
 
 LINE_AMOUNTS = ("quantity", "unit_price")
 """A line-level log's numbers: the row's amount is their product when ``unit_price`` is mapped."""
@@ -85,13 +106,53 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
     )
 
 
+@dataclass(frozen=True)
+class ParquetRows:
+    """A Parquet file's header and the columns stored typed (``"date"`` for ``date32``,
+    ``"number"`` for integers and floats); every other mapped column is text."""
+
+    path: Path
+    header: list[str]
+    typed: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+_REJECTS = ("_orders_rejects", "_orders_reject_scans")
+"""Where DuckDB's CSV reader puts the rows it cannot parse, rather than failing the statement
+(which would end the workspace's open transaction)."""
+
+
+def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
+    """DuckDB's reader of the file, its columns named ``names`` (text, unless typed)."""
+    if isinstance(source, ParquetRows):
+        columns = ", ".join(
+            f"{_identifier(col)} AS {name}" for col, name in zip(source.header, names, strict=True)
+        )
+        return f"(SELECT {columns} FROM read_parquet({_quote(str(source.path))}))"
+    types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
+    return (
+        f"read_csv({_quote(str(source.path))}, delim = {_quote(source.delimiter)}, quote = '\"', "
+        f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
+        "null_padding = false, strict_mode = true, store_rejects = true, "
+        f"rejects_table = {_quote(_REJECTS[0])}, rejects_scan = {_quote(_REJECTS[1])})"
+    )
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def load_rows(
     con: Any,
-    csv: CsvFile,
+    csv: CsvFile | ParquetRows,
     cols: dict[str, str | None],
     amounts: tuple[str, ...],
     table: str = ROWS_TABLE,
     pair_hash: bool = False,
+    numbered: bool = False,
 ) -> bool:
     """Create the temporary ``table`` of parsed rows on the DuckDB connection ``con``.
 
@@ -99,27 +160,31 @@ def load_rows(
     ``unit_price`` is mapped), ``filled`` (the row has some mapped value), the mapped amounts,
     texts and ``accepts_marketing``; with a line key mapped ``returns`` (the line has a negative
     quantity or amount); and with ``pair_hash`` (and no order id column) ``pair_hash``, a hash of
-    customer and time.  Returns ``False``, leaving nothing behind, when the file must be read by
-    the importer.
+    customer and time; with ``numbered`` ``written`` (the date cell as written) and the rows
+    stored in file order, so that the table's ``rowid`` is the row's position in the file (from
+    0; a row number computed in the query would make DuckDB parse the file on one thread).
+    Returns ``False``, leaving nothing behind, when the file must be read by the importer.
     """
     names = [f"c{i}" for i in range(len(csv.header))]
     column_of = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
-    types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
-    source = (
-        f"read_csv({_quote(str(csv.path))}, delim = {_quote(csv.delimiter)}, quote = '\"', "
-        f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
-        "null_padding = false, strict_mode = true)"
-    )
+    typed = {names[csv.header.index(col)]: kind for col, kind in getattr(csv, "typed", {}).items()}
+    source = _read_sql(csv, names)
     mapped = sorted(set(column_of.values()))
     c, d = column_of["customer_id"], column_of["ordered_at"]
+
+    def number(cell: str) -> str:  # a typed number is taken as stored, as the importer does
+        return f"CAST({cell} AS DOUBLE)" if cell in typed else _number(cell)
+
     if "unit_price" in column_of:  # a line's amount: quantity x unit price, as the importer
-        revenue = f"{_number(column_of['quantity'])} * {_number(column_of['unit_price'])}"
+        revenue = f"{number(column_of['quantity'])} * {number(column_of['unit_price'])}"
     else:
-        revenue = _number(column_of["revenue"])
+        revenue = number(column_of["revenue"])
+    ordered_at = (
+        f"CASE WHEN regexp_full_match({d}, '{_ISO_DATE}') THEN try_cast({d} AS TIMESTAMP) END"
+    )
     parse = {
         "customer": f"CASE WHEN contains({c}, '@') THEN lower({c}) ELSE {c} END",
-        "ordered_at": f"CASE WHEN regexp_full_match({d}, '{_ISO_DATE}') "
-        f"THEN try_cast({d} AS TIMESTAMP) END",
+        "ordered_at": f"CAST({d} AS TIMESTAMP)" if d in typed else ordered_at,
         "revenue": revenue,
         "filled": "(" + " OR ".join(f"{name} IS NOT NULL" for name in mapped) + ")",
     }
@@ -133,12 +198,14 @@ def load_rows(
     bad.append(f"(ordered_at < TIMESTAMP '{earliest}' OR ordered_at >= TIMESTAMP '{latest}')")
     for key in (*amounts, *LINE_AMOUNTS):
         if key in column_of:
-            parse[key] = _number(column_of[key])
+            parse[key] = number(column_of[key])
             bad.append(f"({column_of[key]} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
             bad.append(f"abs({key}) > {MAX_AMOUNT!r}")
-    for key in TEXT_KEYS:
+    for key in (*TEXT_KEYS, *LINE_TEXT):
         if key in column_of:
             parse[key] = column_of[key]
+    if numbered:  # a stored date is written as the importer formats it
+        parse["written"] = f"strftime({d}, '%Y-%m-%d %H:%M:%S')" if d in typed else d
     if "accepts_marketing" in column_of:
         x = column_of["accepts_marketing"]
         parse["accepts_marketing"] = (
@@ -154,20 +221,28 @@ def load_rows(
         bad.append("(filled AND order_id IS NULL)")
     elif pair_hash:
         outputs.append("hash(customer, ordered_at) AS pair_hash")
-    text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, "accepts_marketing")
+    text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, *LINE_TEXT, "accepts_marketing")
             if key in column_of]  # fmt: skip
     bad += [_unusual(name) for name in dict.fromkeys(text)]
-    cells = ", ".join(f"nullif({name}, '') AS {name}" for name in mapped)
+    cells = ", ".join(name if name in typed else f"nullif({name}, '') AS {name}" for name in mapped)
     middle = ", ".join([*mapped, *(f"{sql} AS {key}" for key, sql in parse.items())])
     query = (
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(outputs)}, "
         f"({' OR '.join(bad)}) AS _bad FROM (SELECT {middle} FROM (SELECT {cells} FROM {source}))"
     )
     try:
+        if numbered:  # DuckDB's reader and the table keep the file's row order
+            con.execute("SET preserve_insertion_order = true")
         con.execute(query)
         refused = con.execute(f"SELECT bool_or(_bad) FROM {table}").fetchall()[0][0]
+        if not isinstance(csv, ParquetRows):  # malformed rows, bad encoding ...
+            refused = refused or con.execute(f"SELECT count(*) FROM {_REJECTS[0]}").fetchall()[0][0]
     except duckdb.Error:
-        refused = True  # malformed rows, bad encoding ...: the general reader says exactly what
+        refused = True  # the general reader says exactly what
+    finally:
+        for rejects in _REJECTS:
+            with suppress(duckdb.Error):  # none after a failed statement, which ends a transaction
+                con.execute(f"DROP TABLE IF EXISTS {rejects}")
     if refused:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         return False
@@ -177,10 +252,84 @@ def load_rows(
 ORDERS_TABLE = "_orders_grouped"
 
 _ATTRIBUTES = ("channel", "discount_code", "accepts_marketing")
+_FIRSTS = ("email", "currency")
+"""Texts an order takes from its first row that has one (not from its first row as such)."""
+
+
+def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, ordered: bool) -> str:
+    """Rows grouped by order id; ``ordered`` sums each order's rows in file order (as the
+    importer adds them), else in any order."""
+    lines = any(cols.get(key) for key in LINE_KEYS)
+    attributes = [key for key in _ATTRIBUTES if cols.get(key)]
+    firsts = [key for key in _FIRSTS if canonical and cols.get(key)]
+    order = " ORDER BY rowid" if ordered else ""
+    # one customer (or none on every row) and one time per order, so any row is the first
+    same = (
+        "count(DISTINCT customer) <= 1 AND count(customer) IN (0, count(*)) "
+        "AND count(DISTINCT ordered_at) = 1"
+    )
+    stored = {"email": "email", "currency": "upper(currency)"}  # as the order keeps them
+    same += "".join(f" AND count(DISTINCT {stored[key]}) <= 1" for key in firsts)
+    if attributes:
+        same += " AND count(*) = 1"  # the first row's attributes would need row order
+    fields = [
+        "order_id", "any_value(customer) AS customer", "any_value(ordered_at) AS ordered_at",
+        f"sum(revenue{order}) AS revenue", "count(*) AS rows",
+        f"{'bool_and(returns)' if lines else 'false'} AS cancelled", f"{same} AS same",
+        *(f"any_value({key}) AS {key}" for key in (*attributes, *firsts)),
+    ]  # fmt: skip
+    if canonical:
+        fields += ["order_id AS order_number", "min(rowid) AS first_row"]
+        fields += [
+            f"sum(coalesce({key}, 0){order}) AS {key}" if ordered else f"any_value({key}) AS {key}"
+            for key in AMOUNT_KEYS
+            if cols.get(key)
+        ]
+    return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled GROUP BY order_id"
+
+
+def _row_select(cols: dict[str, str | None], rows: str, ranks: str | None = None) -> str:
+    """One order per row; with ``ranks`` (see :func:`_rank_repeats`) numbered
+    ``<customer>|<date as written>``, with ``|2``, ``|3`` ... for further rows of the same
+    customer and time in file order."""
+    lines = any(cols.get(key) for key in LINE_KEYS)
+    kept = [key for key in (*_ATTRIBUTES, *_FIRSTS, *AMOUNT_KEYS) if cols.get(key)]
+    fields = [
+        "NULL AS order_id", "customer", "ordered_at", "revenue", "1 AS rows",
+        f"{'returns' if lines else 'false'} AS cancelled", "true AS same", *kept,
+    ]  # fmt: skip
+    if ranks is None:
+        return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled"
+    fields += [
+        "coalesce(customer, '') || '|' || written || CASE WHEN rank > 1 THEN '|' || rank "
+        "ELSE '' END AS order_number",
+        f"{rows}.rowid AS first_row",
+    ]
+    joined = f"LEFT JOIN {ranks} ON {rows}.rowid = {ranks}._row"
+    return f"SELECT {', '.join(fields)} FROM {rows} {joined} WHERE filled"
+
+
+def _rank_repeats(con: Any, rows: str, ranks: str) -> None:
+    """The temporary table ``ranks``: each row's rank among the rows of its customer and time
+    (file order), for the rows that share them with another.
+
+    Only rows whose (customer, time) hash repeats are ranked exactly (a hash collision makes a
+    larger group to rank, never a wrong number)."""
+    repeated = f"SELECT pair_hash FROM {rows} WHERE filled GROUP BY pair_hash HAVING count(*) > 1"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ranks} AS SELECT rowid AS _row, row_number() OVER "
+        f"(PARTITION BY customer, ordered_at ORDER BY rowid) AS rank FROM {rows} "
+        f"WHERE filled AND pair_hash IN ({repeated})"
+    )
 
 
 def group_orders(
-    con: Any, cols: dict[str, str | None], rows: str = ROWS_TABLE, table: str = ORDERS_TABLE
+    con: Any,
+    cols: dict[str, str | None],
+    rows: str = ROWS_TABLE,
+    table: str = ORDERS_TABLE,
+    *,
+    canonical: bool = False,
 ) -> bool:
     """Create the temporary ``table`` of orders from the parsed ``rows`` as the importer groups
     them: by order id (or one order per row), amounts summed, and the exclusion ``reason``
@@ -190,43 +339,282 @@ def group_orders(
     the attributes.  The importer takes an order's customer, time and attributes from its first
     row; rows carry no order here, so an order whose rows differ in any of them returns
     ``False`` (the importer reads the file), as does one whose total passes ``MAX_AMOUNT``.
+
+    With ``canonical`` (rows loaded ``numbered``, with ``pair_hash`` when no order id is
+    mapped) ``table`` is a view with also ``order_number``, ``first_row``, ``email``,
+    ``currency`` (an order's e-mail and currency are the first its rows give, so rows giving
+    different ones are refused too) and the amounts summed in file order as the importer sums
+    them, over the temporary table ``{table}_parts`` (the grouped rows or the repeats' ranks).
     """
-    lines = any(cols.get(key) for key in LINE_KEYS)
-    cancelled = "bool_and(returns)" if lines else "false"
     keyed = cols.get("order_id") is not None
-    attributes = [key for key in _ATTRIBUTES if cols.get(key)]
-    passed = ", ".join(attributes)
-    if keyed:
-        # one customer (or none on every row) and one time per order, so any row is the first
-        same = (
-            "count(DISTINCT customer) <= 1 AND count(customer) IN (0, count(*)) "
-            "AND count(DISTINCT ordered_at) = 1"
+    parts = f"{table}_parts"
+    if not canonical:
+        grouped = _keyed_select(cols, rows, False, False) if keyed else _row_select(cols, rows)
+        _create_grouped(con, grouped, table, "TABLE")
+    elif keyed:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {parts} AS {_keyed_select(cols, rows, True, False)}"
         )
-        if attributes:
-            same += " AND count(*) = 1"  # the first row's attributes would need row order
-        grouped = (
-            "SELECT order_id, any_value(customer) AS customer, any_value(ordered_at) AS ordered_at, "
-            f"sum(revenue) AS revenue, count(*) AS rows, {cancelled} AS cancelled, "
-            f"{same} AS same"
-            + "".join(f", any_value({key}) AS {key}" for key in attributes)
-            + f" FROM {rows} WHERE filled GROUP BY order_id"
-        )
+        if con.execute(f"SELECT max(rows) > 1 FROM {parts}").fetchall()[0][0]:
+            ordered = _keyed_select(cols, rows, True, True)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {parts} AS {ordered}")
+        _create_grouped(con, f"SELECT * FROM {parts}", table, "VIEW")
     else:
-        row_cancelled = "returns" if lines else "false"
-        grouped = (
-            "SELECT NULL AS order_id, customer, ordered_at, revenue, 1 AS rows, "
-            f"{row_cancelled} AS cancelled, true AS same{', ' + passed if passed else ''} "
-            f"FROM {rows} WHERE filled"
-        )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (cancelled, same), "
-        f"CASE WHEN cancelled THEN '{_build.CANCELLATION}' "
-        f"WHEN revenue < 0 THEN '{_build.NEGATIVE_AMOUNT}' "
-        f"END AS reason, same FROM ({grouped})"
-    )
+        _rank_repeats(con, rows, parts)
+        _create_grouped(con, _row_select(cols, rows, parts), table, "VIEW")
     usable_orders = con.execute(
         f"SELECT coalesce(bool_and(same AND abs(revenue) <= {MAX_AMOUNT!r}), true) FROM {table}"
     ).fetchall()[0][0]
     if not usable_orders:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(f"DROP {'VIEW' if canonical else 'TABLE'} IF EXISTS {table}")
+        con.execute(f"DROP TABLE IF EXISTS {parts}")
     return bool(usable_orders)
+
+
+def _create_grouped(con: Any, grouped: str, table: str, kind: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TEMP {kind} {table} AS SELECT * EXCLUDE (cancelled, same), "
+        f"CASE WHEN cancelled THEN '{_build.CANCELLATION}' "
+        f"WHEN revenue < 0 THEN '{_build.NEGATIVE_AMOUNT}' "
+        f"END AS reason, same FROM ({grouped})"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# ingest: a clean file's canonical orders, staged on the workspace's own connection
+# ------------------------------------------------------------------------------------------------
+STAGED_ORDERS = "_engine_orders"
+STAGED_LINES = "_engine_order_lines"
+_INGEST_ROWS = "_engine_rows"
+_INGEST_GROUPED = "_engine_grouped"
+_INGEST_VIEWS = (STAGED_LINES, STAGED_ORDERS, _INGEST_GROUPED)
+_INGEST_TABLES = (f"{_INGEST_GROUPED}_parts", _INGEST_ROWS)
+"""What a load leaves on the connection: views (of the staged rows) over temporary tables."""
+
+
+def pending_orders(csv: CsvFile, mapping: dict[str, str]) -> PendingOrders | None:
+    """The CSV file as :class:`PendingOrders` when DuckDB may try it, else ``None``.
+
+    A missing mapped column is the importer's error, raised here as it would be there.
+    """
+    if not usable(csv, mapping) or csv._has_blank_lines():  # blank lines shift row numbers
+        return None
+    return PendingOrders(csv, mapping, generic.resolve_columns(csv, mapping))
+
+
+_AMOUNT_COLUMNS = ("revenue", *AMOUNT_KEYS, *LINE_AMOUNTS)
+
+
+def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None:
+    """The Parquet file as :class:`PendingOrders` when DuckDB may try it, else ``None``: its
+    mapped columns are text, except the order date (``date32``) and amounts (integers, floats),
+    which may be stored typed.  The importer's memory budget is not needed here: DuckDB reads
+    the file in row groups within the workspace's memory limit."""
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return None  # the importer names the problem
+    header = list(schema.names)
+    if "date_format" in mapping or len(set(header)) != len(header):
+        return None
+    source = ParquetRows(path, header, {})
+    cols = generic.resolve_columns(generic.HeaderOnly(str(path), header), mapping)
+    for key, column in cols.items():
+        if column is None:
+            continue
+        kind = _stored_kind(schema.field(column).type)
+        if kind == "date" and key == "ordered_at" or kind == "number" and key in _AMOUNT_COLUMNS:
+            source.typed[column] = kind
+        elif kind != "text":
+            return None
+    return PendingOrders(source, mapping, cols)
+
+
+def _stored_kind(stored: pa.DataType) -> str | None:
+    """How the importer reads a Parquet column of this type, where the fast route follows it."""
+    if pa.types.is_string(stored) or pa.types.is_large_string(stored):
+        return "text"
+    if pa.types.is_date32(stored):
+        return "date"
+    if pa.types.is_integer(stored) or pa.types.is_floating(stored):
+        return "number"
+    return None
+
+
+@dataclass
+class PendingOrders:
+    """An orders file read at ingest: DuckDB loads it straight into the workspace's connection
+    (:meth:`load`), or, where that is not certain to equal the importer, the importer reads it
+    (:meth:`read`) with its own rules and errors."""
+
+    source: CsvFile | ParquetRows
+    mapping: dict[str, str]
+    cols: dict[str, str | None]
+
+    @property
+    def file(self) -> str:
+        return self.source.name
+
+    def release_rows(self) -> None:
+        """Nothing to release: the rows were never held here."""
+
+    def read(self) -> ImportResult:
+        """The importer's result, checked as :func:`valuecast.io.read_exports` checks it; an
+        importer bug is a one-line error naming the file, as when the importer reads first."""
+        source = self.source.path if isinstance(self.source, ParquetRows) else self.source
+        try:
+            result = generic.read_orders(source, self.mapping)
+            fx.apply_fx([result], None)
+            _build.check_stored_amounts(result)
+        except InputError:
+            raise
+        except Exception as error:
+            raise InputError(
+                self.file, f"could not be read: {type(error).__name__}: {error}"
+            ) from None
+        return result
+
+    def load(self, con: Any) -> ImportResult | None:
+        """Stage the canonical orders (``STAGED_ORDERS``) and order lines (``STAGED_LINES``) as
+        temporary views on ``con``, and return the result counting them and the exclusions;
+        ``None`` (nothing left behind) when the importer must read the file.  The views read
+        temporary tables of parsed rows: drop ``staged.temporary`` once the rows are stored.
+
+        ``con`` must keep insertion order (DuckDB's default): the rows are numbered in it.
+        """
+        cols = self.cols
+        keyed = cols["order_id"] is not None
+        staged = None
+        try:
+            if (
+                load_rows(
+                    con, self.source, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True
+                )
+                and _one_currency(con, cols)
+                and group_orders(con, cols, _INGEST_ROWS, _INGEST_GROUPED, canonical=True)
+            ):
+                staged = self._staged(con)
+            return staged
+        except duckdb.Error:
+            return None  # e.g. out of memory: the importer reads the file (or says why not)
+        finally:
+            if staged is None:
+                for view in _INGEST_VIEWS:
+                    con.execute(f"DROP VIEW IF EXISTS {view}")
+                for table in _INGEST_TABLES:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _staged(self, con: Any) -> ImportResult:
+        cols = self.cols
+        n_rows, filled = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE filled) FROM {_INGEST_ROWS}"
+        ).fetchall()[0]
+        multi = con.execute(f"SELECT coalesce(max(rows), 1) > 1 FROM {_INGEST_GROUPED}")
+        columns = _canonical_columns(cols, several_rows=bool(multi.fetchall()[0][0]))
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {STAGED_ORDERS} AS SELECT "
+            + ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+            + f" FROM {_INGEST_GROUPED} WHERE reason IS NULL"
+        )
+        _stage_lines(con, cols)
+        detail = con.sql(
+            f"SELECT order_number, reason, rows, coalesce({columns['gross_revenue']}, 0) "
+            f"AS gross_revenue, {columns['currency']} AS currency FROM {_INGEST_GROUPED} "
+            "WHERE reason IS NOT NULL ORDER BY first_row"
+        ).df()
+        detail = detail.astype({"order_number": "string", "currency": "string"})
+        excluded, excluded_orders, excluded_revenue = _build.count_exclusions(
+            detail, n_rows - filled
+        )
+        counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                  for t in (STAGED_ORDERS, STAGED_LINES)]  # fmt: skip
+        return ImportResult(
+            file=self.source.name,
+            format="orders",
+            rows_read=int(n_rows),
+            orders=empty_frame(ORDERS_SCHEMA),
+            order_lines=empty_frame(ORDER_LINES_SCHEMA),
+            customers=empty_frame(CUSTOMERS_SCHEMA),
+            excluded=excluded,
+            excluded_orders=excluded_orders,
+            excluded_revenue=excluded_revenue,
+            excluded_detail=detail,
+            staged=StagedRows(
+                STAGED_ORDERS,
+                STAGED_LINES,
+                int(counts[0]),
+                int(counts[1]),
+                temporary=(*_INGEST_VIEWS, *_INGEST_TABLES),
+            ),  # fmt: skip
+        )
+
+
+def _one_currency(con: Any, cols: dict[str, str | None]) -> bool:
+    """At most one currency in the file (several are the importer's error, or need ``--fx``)."""
+    if cols["currency"] is None:
+        return True
+    query = f"SELECT count(DISTINCT upper(currency)) <= 1 FROM {_INGEST_ROWS} WHERE filled"
+    return bool(con.execute(query).fetchall()[0][0])
+
+
+def _canonical_columns(cols: dict[str, str | None], several_rows: bool) -> dict[str, str]:
+    """SQL of each ``ORDERS_SCHEMA`` column over the grouped orders, as the importer fills it.
+
+    The importer keeps a missing amount of a one-row order as missing while no order of the file
+    has several rows, and otherwise adds each order's amounts with missing ones as 0.
+    """
+
+    def optional(key: str, missing: str = "NULL") -> str:
+        return key if cols[key] is not None else missing
+
+    amounts = {key: optional(key, "0.0") for key in AMOUNT_KEYS}
+    if cols["gross_revenue"] is None:
+        amounts["gross_revenue"] = "revenue"
+    if several_rows:  # ... summed over the order's rows: a one-row order's missing amount is 0
+        amounts = {key: f"coalesce({sql}, 0.0)" for key, sql in amounts.items()}
+    email = "CASE WHEN contains(customer, '@') THEN customer END"
+    columns = {
+        "order_id": "'orders:' || order_number",
+        "source": "'orders'",
+        "order_number": "order_number",
+        "customer_id": "customer",
+        "email": email if cols["email"] is None else f"coalesce(email, {email})",
+        "is_guest": "customer IS NULL",
+        "ordered_at": "ordered_at",
+        "order_date": "date_trunc('day', ordered_at)",
+        **amounts,
+        "net_revenue": "revenue",
+        "currency": "upper(currency)" if cols["currency"] is not None else "NULL",
+        "channel": optional("channel"),
+        "discount_code": optional("discount_code"),
+        "accepts_marketing": optional("accepts_marketing"),
+    }
+    return {name: f"CAST({columns[name]} AS {_SQL_TYPES[dtype]})"
+            for name, dtype in ORDERS_SCHEMA.items()}  # fmt: skip
+
+
+_SQL_TYPES = {"string": "VARCHAR", "boolean": "BOOLEAN", "datetime64[us]": "TIMESTAMP",
+              "float64": "DOUBLE", "int64": "BIGINT"}  # fmt: skip
+
+
+def _stage_lines(con: Any, cols: dict[str, str | None]) -> None:
+    """``STAGED_LINES``: a line-level log's rows of counted orders, numbered from 1 in file order
+    within their order (no table rows when no line key is mapped)."""
+    lines = any(cols[key] for key in LINE_KEYS)
+    keyed = cols["order_id"] is not None
+    joined = "r.order_id = g.order_number" if keyed else "r.rowid = g.first_row"
+
+    def column(key: str) -> str:
+        return f"r.{key}" if cols[key] is not None else "NULL"
+
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {STAGED_LINES} AS SELECT "
+        "CAST('orders:' || g.order_number AS VARCHAR) AS order_id, CAST(row_number() OVER "
+        "(PARTITION BY g.order_number ORDER BY r.rowid) AS BIGINT) AS line_number, "
+        f"CAST({column('sku')} AS VARCHAR) AS sku, "
+        f"CAST({column('product')} AS VARCHAR) AS product_name, "
+        f"CAST({column('quantity')} AS DOUBLE) AS quantity, "
+        f"CAST({column('unit_price')} AS DOUBLE) AS unit_price, 0.0 AS line_discount "
+        f"FROM {_INGEST_ROWS} r JOIN {_INGEST_GROUPED} g ON {joined} "
+        f"WHERE r.filled AND g.reason IS NULL{'' if lines else ' AND false'}"
+    )

@@ -117,6 +117,20 @@ class InputError(ValuecastError, ValueError):
         super().__init__(f"{', '.join(where)}: {message}")
 
 
+@dataclass(frozen=True)
+class StagedRows:
+    """Canonical orders an importer staged on the workspace's own DuckDB connection
+    (:mod:`valuecast.io.orders_duckdb`) instead of frames: the names of the temporary views
+    holding them (with exactly the columns of ``ORDERS_SCHEMA`` and ``ORDER_LINES_SCHEMA``),
+    their row counts, and every temporary view and table to drop once they are stored."""
+
+    orders: str
+    order_lines: str
+    n_orders: int
+    n_lines: int
+    temporary: tuple[str, ...] = ()
+
+
 @dataclass
 class ImportResult:
     """What one importer read from one file.
@@ -139,6 +153,17 @@ class ImportResult:
     # one row per excluded order: order_number, reason, rows, gross_revenue, currency
     # (``excluded_revenue`` sums gross_revenue by reason; kept so --fx can convert it)
     excluded_detail: pd.DataFrame | None = None
+    # set when the orders and lines are in the workspace's connection (then the frames are empty)
+    staged: StagedRows | None = None
+
+    @property
+    def order_count(self) -> int:
+        """The counted orders read, wherever they are held."""
+        return self.staged.n_orders if self.staged is not None else len(self.orders)
+
+    @property
+    def line_count(self) -> int:
+        return self.staged.n_lines if self.staged is not None else len(self.order_lines)
 
     def release_rows(self) -> None:
         """Replace the orders, lines and customers read by empty frames of the same columns.

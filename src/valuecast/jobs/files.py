@@ -64,14 +64,14 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
     csv = open_csv(path)
     if not isinstance(csv, CsvFile) or not orders_duckdb.usable(csv, mapping):
         return None
-    cols = generic._resolve(csv, mapping)
+    cols = generic.resolve_columns(csv, mapping)
     con = connect_duckdb(None)
     raw = con.con
     raw.execute("SET preserve_insertion_order = false")  # no row order is needed here
     keep = False
     try:
         attributes = any(cols[key] for key in ("channel", "discount_code", "accepts_marketing"))
-        if not orders_duckdb.load_rows(raw, csv, cols, generic._AMOUNTS, pair_hash=attributes):
+        if not orders_duckdb.load_rows(raw, csv, cols, generic.AMOUNT_KEYS, pair_hash=attributes):
             return None
         rows = orders_duckdb.ROWS_TABLE
         keyed = cols["order_id"] is not None

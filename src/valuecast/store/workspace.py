@@ -25,6 +25,7 @@ SQL steps on one connection inside one transaction, sharing private helpers and 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -42,6 +43,7 @@ import pandas as pd
 import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
+from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
@@ -316,8 +318,11 @@ class Workspace:
         self.close()
 
     # -- ingest ---------------------------------------------------------------------------------
-    def ingest(self, results: Sequence[ImportResult]) -> IngestReport:
+    def ingest(self, results: Sequence[ImportResult | PendingOrders]) -> IngestReport:
         """Write the imported files into the workspace in one transaction and report on them.
+
+        A file still pending (:class:`~valuecast.io.orders_duckdb.PendingOrders`) is loaded by
+        DuckDB on this workspace's connection, or read by its importer first.
 
         Raises :class:`InputError` (and writes nothing) when the workspace would then hold counted
         orders in more than one currency.
@@ -325,8 +330,9 @@ class Workspace:
         if self.read_only:
             raise InputError(str(self.path), "workspace opened read-only")
         release_unused_memory()  # what the importers freed, before staging allocates
-        inputs = _arrow_inputs(results)
         raw = self.con.con
+        results = _loaded(raw, results)
+        inputs = _inputs(raw, results)
         # rows are stored in any order (readers sort what they show): this lets DuckDB write
         # and compress row groups in parallel, once, instead of re-writing them at the checkpoint
         _sql(raw, "SET preserve_insertion_order = false")
@@ -381,7 +387,7 @@ class Workspace:
                 )
         finally:
             _sql(raw, "RESET preserve_insertion_order")
-            _drop_staged(raw)
+            _drop_staged(raw, results)
         return report
 
 
@@ -402,11 +408,12 @@ _ORDER_FACTS = (
 )  # fmt: skip
 
 
-def _drop_staged(raw: Any) -> None:
+def _drop_staged(raw: Any, results: Sequence[ImportResult]) -> None:
     """Drop the temporary tables and views an ingest made (they may be either)."""
     views = {row[0] for row in _sql(raw, "SELECT view_name FROM duckdb_views() WHERE temporary")}
     tables = {row[0] for row in _sql(raw, "SELECT table_name FROM duckdb_tables() WHERE temporary")}
-    for name in _STAGED:
+    loaded = [name for r in results if r.staged is not None for name in r.staged.temporary]
+    for name in (*_STAGED, *loaded):
         if name in views:
             _sql(raw, f"DROP VIEW {name}")
         elif name in tables:
@@ -424,9 +431,18 @@ def _arrow(frame: pd.DataFrame, schema: dict[str, str], position: int) -> pa.Tab
     return pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), table.schema)
 
 
-def _arrow_inputs(results: Sequence[ImportResult]) -> dict[str, pa.Table | None]:
-    """Every file's orders, lines and customers as one Arrow table each (``_file`` = position)."""
-    inputs: dict[str, pa.Table | None] = {}
+def _loaded(raw: Any, results: Sequence[ImportResult | PendingOrders]) -> list[ImportResult]:
+    """The results with every pending file loaded on ``raw`` (or read by its importer)."""
+    return [
+        (result.load(raw) or result.read()) if isinstance(result, PendingOrders) else result
+        for result in results
+    ]
+
+
+def _inputs(raw: Any, results: Sequence[ImportResult]) -> dict[str, Any]:
+    """Every file's orders, lines and customers as one DuckDB relation each (``_file`` = the
+    file's position): frames through Arrow, staged rows from their temporary views."""
+    inputs: dict[str, Any] = {}
     for name, attribute, schema in (
         ("orders", "orders", ORDERS_SCHEMA),
         ("order_lines", "order_lines", ORDER_LINES_SCHEMA),
@@ -437,24 +453,28 @@ def _arrow_inputs(results: Sequence[ImportResult]) -> dict[str, pa.Table | None]
             for position, result in enumerate(results)
             if len(getattr(result, attribute))
         ]
-        if not tables:
-            inputs[name] = None
-        elif len(tables) == 1:
-            inputs[name] = tables[0]
-        else:
-            inputs[name] = pa.concat_tables(tables, promote_options="permissive")
-    inputs["files"] = len(results)  # type: ignore[assignment]
+        relations = (
+            [raw.from_arrow(pa.concat_tables(tables, promote_options="permissive"))]
+            if tables
+            else []
+        )
+        for position, result in enumerate(results):
+            staged = getattr(result.staged, attribute, None)  # customers are never staged
+            count = result.line_count if name == "order_lines" else result.order_count
+            if staged is not None and count:
+                relations.append(raw.sql(f"SELECT *, {position}::BIGINT AS _file FROM {staged}"))
+        inputs[name] = functools.reduce(lambda a, b: a.union(b), relations) if relations else None
+    inputs["files"] = len(results)
     return inputs
 
 
-def _conflicting_versions(raw: Any, orders: pa.Table, files: Sequence[str]) -> tuple[int, str]:
+def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tuple[int, str]:
     """How many orders files of one ingest give different facts (_ORDER_FACTS), and a note.
 
     The note names the first such order (by id), the first differing fact, its value in an
     earlier file and in the last file holding the order (whose version is kept).
     """
     facts = ", ".join(_ORDER_FACTS)
-    relation = raw.from_arrow(orders)
     count, order_id = relation.query(
         "_in",
         f"""WITH versions AS (SELECT DISTINCT order_id, {facts} FROM _in WHERE order_id IS NOT NULL),
@@ -516,12 +536,12 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             continue
         select = _stage_select(name, schema, several)
         if direct[name]:
-            rows = raw.from_arrow(table).query("_in", f"SELECT *, {int(ingest_id)} FROM ({select})")
+            rows = table.query("_in", f"SELECT *, {int(ingest_id)} FROM ({select})")
             rows.insert_into(name)
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
             _sql(raw, f"CREATE TEMP TABLE {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
-            raw.from_arrow(table).query("_in", select).insert_into(stage)
+            table.query("_in", select).insert_into(stage)
 
 
 def _stage_select(name: str, schema: dict[str, str], several: bool) -> str:
@@ -738,8 +758,8 @@ def _build_report(
                 file=str(result.file),
                 format=result.format,
                 rows_read=int(result.rows_read),
-                orders=len(result.orders),
-                line_items=len(result.order_lines),
+                orders=result.order_count,
+                line_items=result.line_count,
                 customer_records=len(result.customers),
                 excluded_rows={str(k): int(v) for k, v in result.excluded.items()},
                 notes=list(result.notes),

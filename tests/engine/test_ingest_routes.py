@@ -1,0 +1,210 @@
+"""An orders file loaded by DuckDB straight into the workspace gives exactly the importer's
+ingest: the same report (counts by reason, totals, updates) and the same stored orders and lines.
+
+Each file is ingested twice, into two workspaces: once on the engine's route (``defer_orders``, with
+the importer made to fail so that a fallback cannot pass unnoticed) and once read by the importer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from retail_log import MAP as RETAIL_MAP
+from retail_log import retail_log
+from valuecast.io import defer_orders, orders_duckdb, read_exports
+from valuecast.io.schema import InputError
+from valuecast.store import Workspace
+
+MAP = "customer_id=customer,ordered_at=date,revenue=amount"
+RICH_MAP = (
+    MAP + ",order_id=order_id,email=mail,currency=currency,tax=tax,gross_revenue=gross,"
+    "channel=channel,discount_code=coupon,accepts_marketing=marketing"
+)
+
+
+@pytest.fixture(autouse=True)
+def _small_files_too(monkeypatch):
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+
+
+def _orders(rng: np.random.Generator, n: int = 300, *, keyed: bool = False) -> pd.DataFrame:
+    """Text cells: guests, e-mails in capitals, repeats of a customer and time, returns, gaps."""
+    customers = np.array(["Ann@Example.com", "bob@example.com", "C-17", "", "dave@shop.io"])
+    days = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 60, n), "D")
+    stamps = np.where(
+        rng.random(n) < 0.3, days.strftime("%Y-%m-%d 10:30"), days.strftime("%Y-%m-%d")
+    )
+    frame = pd.DataFrame(
+        {
+            "customer": rng.choice(customers, n),
+            "date": stamps,
+            "amount": np.round(rng.gamma(2.0, 30.0, n) - (rng.random(n) < 0.08) * 120, 2),
+            "tax": np.where(rng.random(n) < 0.2, "", np.round(rng.random(n) * 9, 2).astype(str)),
+            "mail": rng.choice(["", "Given@Example.com"], n),
+            "currency": rng.choice(["eur", "EUR", ""], n),
+        }
+    ).astype(str)
+    if keyed:  # orders of several rows share a customer and time, as the fast route requires
+        frame.insert(0, "order_id", np.arange(n).astype(str))
+        repeat = np.flatnonzero(rng.random(n) < 0.3)
+        repeat = repeat[repeat > 0]
+        frame.loc[repeat, ["order_id", "customer", "date", "mail"]] = frame.loc[
+            repeat - 1, ["order_id", "customer", "date", "mail"]
+        ].to_numpy()
+    frame.loc[rng.random(n) < 0.03, :] = ""  # empty rows
+    return frame
+
+
+def _write(frame: pd.DataFrame, path):
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _ingest(files, mapping, *, engine: bool, monkeypatch) -> tuple[list[dict], dict]:
+    """Each file's ingest report, then the workspace's orders and lines (sorted)."""
+    reports = []
+    with Workspace(":memory:") as ws, monkeypatch.context() as patch:
+        if engine:
+            patch.setattr(orders_duckdb.PendingOrders, "read", _no_fallback)
+        for file in files:
+            if engine:
+                results = [defer_orders([file], column_map=mapping)]
+                assert results[0] is not None, "the file was not left to the engine"
+            else:
+                results = read_exports([file], column_map=mapping)
+            reports.append(ws.ingest(results).to_dict())
+        tables = {
+            "orders": ws.orders().to_pandas().sort_values("order_id", ignore_index=True),
+            "lines": ws.order_lines()
+            .to_pandas()
+            .sort_values(["order_id", "line_number"], ignore_index=True),
+        }
+    return reports, tables
+
+
+def _no_fallback(self):
+    raise AssertionError(f"{self.file}: the engine's route fell back to the importer")
+
+
+def _assert_same_ingests(files, mapping, monkeypatch) -> tuple[list[dict], dict]:
+    engine = _ingest(files, mapping, engine=True, monkeypatch=monkeypatch)
+    importer = _ingest(files, mapping, engine=False, monkeypatch=monkeypatch)
+    assert engine[0] == importer[0]
+    for name in ("orders", "lines"):
+        pd.testing.assert_frame_equal(engine[1][name], importer[1][name], check_exact=True)
+    return importer
+
+
+@pytest.mark.parametrize("case", ["one order per row", "orders of several rows", "attributes"])
+def test_orders_files_ingest_as_the_importer_ingests_them(tmp_path, monkeypatch, case):
+    keyed = case != "one order per row"
+    frame = _orders(np.random.default_rng(11), keyed=keyed)
+    mapping = MAP + ",email=mail,currency=currency,tax=tax"
+    if keyed:
+        mapping += ",order_id=order_id,gross_revenue=gross"
+        frame = frame.assign(gross=frame["amount"])
+    if case == "attributes":  # attributes only on one-row orders, as the fast route requires
+        frame = frame[~frame["order_id"].duplicated(keep=False) | (frame["order_id"] == "")]
+        frame = frame.assign(channel="web", coupon="", marketing="yes")
+        frame.loc[frame["date"] == "", :] = ""  # the empty rows stay empty
+        mapping += ",channel=channel,discount_code=coupon,accepts_marketing=marketing"
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], mapping,
+                                           monkeypatch)  # fmt: skip
+    excluded = reports[0]["excluded_rows"]
+    assert excluded["empty row"] > 0 and excluded["negative amount"] > 0
+    numbers = tables["orders"]["order_number"]
+    if case == "orders of several rows":  # their amounts summed
+        assert (
+            reports[0]["orders"] + excluded["negative amount"] < len(frame) - excluded["empty row"]
+        )
+    elif case == "one order per row":  # further orders at the same customer and time: |2, |3 ...
+        assert numbers.str.endswith("|2").any() and numbers.str.startswith("|").any()
+
+
+def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypatch):
+    frame = retail_log(n_invoices=150, seed=5)
+    frame.loc[7, :] = ""
+    reports, _ = _assert_same_ingests([_write(frame, tmp_path / "r.csv")], RETAIL_MAP,
+                                      monkeypatch)  # fmt: skip
+    assert set(reports[0]["excluded_rows"]) == {"cancellation", "empty row"}
+    assert reports[0]["line_items"] > reports[0]["orders"] > 100
+
+
+def test_repeat_ingests_of_overlapping_files_report_the_same_updates(tmp_path, monkeypatch):
+    frame = _orders(np.random.default_rng(12), keyed=True)
+    first = _write(frame.iloc[:200], tmp_path / "jan.csv")
+    later = frame.iloc[120:].copy()
+    changed = later.index[(later["amount"] != "") & (later.index % 7 == 0)]
+    later.loc[changed, "amount"] = "1.25"  # a newer export of the same shop changed some orders
+    files = [first, _write(later, tmp_path / "feb.csv"), first]
+    reports, _ = _assert_same_ingests(files, MAP + ",order_id=order_id,tax=tax",
+                                      monkeypatch)  # fmt: skip
+    assert reports[1]["new_orders"] > 0 and reports[1]["updated_orders"] > 0
+    assert reports[1]["unchanged_orders"] > 0
+
+
+def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(tmp_path):
+    frame = _orders(np.random.default_rng(13))
+    frame.loc[5, ["customer", "date", "amount"]] = [" Padded@Example.com", "2023-01-09", "$1,234"]
+    path = _write(frame, tmp_path / "o.csv")
+    ingests = []
+    for defer in (True, False):
+        with Workspace(":memory:") as ws:
+            results = [defer_orders([path], column_map=MAP)] if defer else None
+            report = ws.ingest(results or read_exports([path], column_map=MAP)).to_dict()
+            ingests.append(
+                (report, ws.orders().to_pandas().sort_values("order_id", ignore_index=True))
+            )
+    assert ingests[0][0] == ingests[1][0]
+    pd.testing.assert_frame_equal(ingests[0][1], ingests[1][1], check_exact=True)
+    assert ingests[0][1]["order_number"].str.startswith("padded@example.com|").any()
+
+
+def test_bad_input_gets_the_importers_error_at_ingest(tmp_path):
+    frame = _orders(np.random.default_rng(14))
+    frame.loc[9, ["customer", "date", "amount"]] = ["z@example.com", "2023-02-30", "10"]
+    path = _write(frame, tmp_path / "o.csv")
+    with pytest.raises(InputError) as expected:
+        read_exports([path], column_map=MAP)
+    with Workspace(":memory:") as ws:
+        with pytest.raises(InputError) as deferred:
+            ws.ingest([defer_orders([path], column_map=MAP)])
+        assert ws.orders().count().to_pyarrow().as_py() == 0
+    assert str(deferred.value) == str(expected.value) and "row 11" in str(expected.value)
+
+
+def test_a_malformed_row_inside_a_transaction_gets_the_importers_error(tmp_path):
+    """DuckDB's reader sets the row aside instead of failing (which would end the transaction
+    ``analyze`` ingests in), and the importer names it."""
+    path = _write(_orders(np.random.default_rng(16)), tmp_path / "o.csv")
+    path.write_text(path.read_text().replace("\n", "\nx@example.com,2023-01-05,1,2,3,4,5,6\n", 1))
+    with pytest.raises(InputError) as expected:
+        read_exports([path], column_map=MAP)
+    with Workspace(":memory:") as ws:
+        with pytest.raises(InputError) as deferred, ws.transaction():
+            ws.ingest([defer_orders([path], column_map=MAP)])
+        assert ws.orders().count().to_pyarrow().as_py() == 0
+    assert str(deferred.value) == str(expected.value) and "row 2" in str(expected.value)
+
+
+def test_parquet_files_ingest_as_the_importer_ingests_them(tmp_path, monkeypatch):
+    """Dates stored as dates and amounts as numbers, text as text, as a database exports them."""
+    frame = _orders(np.random.default_rng(15)).replace("", None)
+    table = pa.table(
+        {
+            "customer": pa.array(frame["customer"], pa.string()),
+            "date": pa.array(pd.to_datetime(frame["date"], format="ISO8601").dt.date, pa.date32()),
+            "amount": pa.array(pd.to_numeric(frame["amount"]), pa.float64()),
+            "tax": pa.array(pd.to_numeric(frame["tax"]), pa.float32()),
+            "currency": pa.array(frame["currency"], pa.string()),
+        }
+    )
+    path = tmp_path / "o.parquet"
+    pq.write_table(table, path, row_group_size=50)
+    reports, tables = _assert_same_ingests([path], MAP + ",tax=tax,currency=currency", monkeypatch)
+    assert {"empty row", "negative amount"} <= set(reports[0]["excluded_rows"])
+    assert tables["orders"]["order_number"].str.endswith(" 00:00:00|2").any()

@@ -322,7 +322,11 @@ def _key(label: str) -> str:
 
 def _spellings(labels: pd.Series) -> dict[str, str]:
     """Channel key -> its most common spelling (ties: the first in sort order)."""
-    tally = labels.value_counts()
+    return _spellings_of(labels.value_counts())
+
+
+def _spellings_of(tally: pd.Series) -> dict[str, str]:
+    """:func:`_spellings` from the count of each label (``tally``: label -> count)."""
     tally = tally[tally > 0]  # categories without customers
     counts = pd.DataFrame({"label": tally.index.astype(str), "n": tally.to_numpy()})
     counts["key"] = counts["label"].map(_key)
@@ -338,10 +342,15 @@ def canonical_channels(values: pd.Series) -> pd.Series:
     twice -> "google"), the spelling :func:`cac_table` shows.  Group a customers table by it to
     get CLV rows that line up one to one with the CAC rows.
     """
-    labels = group_labels(values, "acquisition_channel").astype(str)
-    spelling = _spellings(labels)
-    codes, uniques = pd.factorize(labels)
-    canonical = np.asarray([spelling[_key(label)] for label in uniques], dtype=object)
+    # labelled, counted and spelled once per distinct value, not per customer
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = [*_distinct_labels(pd.Series(uniques, dtype=object), "acquisition_channel")]
+    labels.append(NONE_LABEL)  # the label of the missing values (code -1)
+    codes = np.where(codes >= 0, codes, len(labels) - 1)
+    counts = np.bincount(codes, minlength=len(labels))
+    tally = pd.Series(counts, index=pd.Index(labels, dtype=object)).groupby(level=0).sum()
+    spelling = _spellings_of(tally)
+    canonical = np.asarray([spelling.get(_key(label)) for label in labels], dtype=object)
     return pd.Series(canonical[codes], index=values.index, dtype=object)
 
 
@@ -702,6 +711,7 @@ def with_new_customer_clv(
     new_customer: dict | None,
     *,
     margin: float = 1.0,
+    channels: pd.Series | None = None,
 ) -> pd.DataFrame:
     """channels.csv (:func:`channels_frame`) with ``new_customer_clv`` (and, with CAC, its ratio).
 
@@ -719,14 +729,22 @@ def with_new_customer_clv(
       without customers.
 
     ``new_customer_clv_to_cac`` = ``new_customer_clv / cac`` where channels.csv has a CAC.
-    Both are empty when no model was fitted.
+    Both are empty when no model was fitted.  ``channels``: :func:`canonical_channels` of the
+    customers' ``acquisition_channel`` when the caller holds them already.
     """
     out = frame.copy()
     label = out.columns[0]
     keys = out[label].astype(str).str.strip().str.casefold()
     values = pd.to_numeric(customers["predicted_average_order_value"], errors="coerce")
-    channel = canonical_channels(customers["acquisition_channel"]).str.strip().str.casefold()
-    mean_value = values.groupby(channel.to_numpy()).mean()
+    if channels is None:
+        channels = canonical_channels(customers["acquisition_channel"])
+    # the key of each distinct channel, then the customers grouped by the keys' codes
+    codes, uniques = pd.factorize(channels)
+    key_codes, distinct_keys = pd.factorize(
+        pd.Series(uniques, dtype=object).str.strip().str.casefold()
+    )
+    mean_value = values.groupby(key_codes[codes]).mean()
+    mean_value.index = distinct_keys[mean_value.index]
     order_value = keys.map(mean_value).fillna(values.mean()).astype(float)
     clv = pd.Series(np.nan, index=out.index)
     if new_customer:

@@ -132,7 +132,11 @@ def growth_tables(
         tables["cac.csv"] = cac
         ratio = _overall_clv_to_cac(cac)
     tables["channels.csv"] = with_new_customer_clv(
-        channels_frame(groups, "acquisition_channel", cac), customers, new_customer, margin=margin
+        channels_frame(groups, "acquisition_channel", cac),
+        customers,
+        new_customer,
+        margin=margin,
+        channels=by_channel["acquisition_channel"],
     )
 
     # each read by several tables: every customer's first purchase (cohorts and the stage), and

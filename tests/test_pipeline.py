@@ -172,6 +172,35 @@ def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
     customers = pd.read_csv(tmp_path / "out" / "customers.csv")
     assert customers.set_index("customer_id").loc["a@x.com", "historic_clv"] == 30.0
     assert "low confidence" in result.output
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_customers_files_appear_only_when_the_whole_analysis_succeeded(tmp_path, monkeypatch):
+    """The customers files are written while the snapshot's pages are stored: a failure there
+    leaves none of them (nor their staging files) in the output folder."""
+    orders = pd.DataFrame(
+        {
+            "customer": ["a@x.com", "a@x.com", "b@x.com", "c@x.com"],
+            "date": ["2024-01-01", "2024-01-20", "2024-01-05", "2024-02-01"],
+            "amount": [10.0, 20.0, 5.0, 7.5],
+        }
+    )
+    path = tmp_path / "orders.csv"
+    orders.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = [
+        "analyze", str(path), "--map", "customer_id=customer,ordered_at=date,revenue=amount",
+        "--workspace", str(tmp_path / "w.duckdb"), "--out", str(out),
+    ]  # fmt: skip
+
+    def disk_full(*args, **kwargs):
+        raise ValueError("no space left on the device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("valuecast.web.views.store_view", disk_full)
+        failed = runner.invoke(app, args)
+    assert failed.exit_code == 2 and "no space left" in failed.output, failed.output
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_bad_options_and_missing_workspace_fail_in_one_line(tmp_path):

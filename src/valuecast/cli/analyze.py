@@ -48,11 +48,11 @@ from valuecast.cli.options import (
 
 class CustomersFiles:
     """customers.parquet and customers.csv, written from one Arrow table in two threads as soon as
-    the analysis is done, under temporary names; :meth:`publish` renames them into place.
+    the snapshot is stored, under temporary names; :meth:`publish` renames them into place.
 
-    Arrow lets go of the GIL, so the files are written while this thread stores the snapshot and
-    builds the charts (Python: Plotly and pandas).  Until :meth:`publish` nothing is in place: a
-    failed analysis leaves no customers files behind (:meth:`discard` removes them).
+    Arrow lets go of the GIL, so the files are written while this thread builds the charts and
+    stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish` nothing is
+    in place: a failed run leaves no customers files behind (:meth:`discard` removes them).
     """
 
     def __init__(self, customers, out: Path) -> None:

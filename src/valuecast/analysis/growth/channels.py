@@ -125,13 +125,20 @@ def group_labels(values: pd.Series, column: str) -> pd.Series:
     text) and ``"not engaged"`` (False or missing: a customer who never said yes is not
     reachable by marketing).
     """
-    # labelled once per distinct value (a million customers have a handful of channels)
+    codes, labels = _label_codes(values, column)
+    return pd.Series(labels[codes], index=values.index, dtype=object)
+
+
+def _label_codes(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group_labels` as every row's position in ``labels`` and ``labels`` (one per
+    distinct value, then the missing values' label; two values can share a label).
+
+    Labelled once per distinct value: a million customers have a handful of channels.
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = _distinct_labels(pd.Series(uniques, dtype=object), column)
-    missing = NOT_ENGAGED if column == "accepts_marketing" else NONE_LABEL
-    picked = np.asarray(distinct, dtype=object)[np.maximum(codes, 0)] if len(distinct) else codes
-    labels = np.where(codes >= 0, picked, missing) if len(codes) else np.array([], dtype=object)
-    return pd.Series(labels, index=values.index, dtype=object)
+    labels = [*_distinct_labels(pd.Series(uniques, dtype=object), column)]
+    labels.append(NOT_ENGAGED if column == "accepts_marketing" else NONE_LABEL)
+    return np.where(codes >= 0, codes, len(labels) - 1), np.asarray(labels, dtype=object)
 
 
 def _distinct_labels(values: pd.Series, column: str) -> pd.Series:
@@ -195,7 +202,9 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
     missing = [metric for metric in CLV_METRICS if metric not in customers.columns]
     if missing:
         raise ValueError(f"the customers table has no {', '.join(missing)} column")
-    labels = group_labels(customers[column], column).astype(str)
+    # the customers grouped by their label's code, not by a million texts
+    row_codes, row_labels = _label_codes(customers[column], column)
+    label_codes, labels = pd.factorize(pd.Series(row_labels, dtype=object).astype(str))
     values = pd.DataFrame(
         {
             metric: pd.to_numeric(customers[metric], errors="coerce").astype(float).to_numpy()
@@ -203,9 +212,10 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
         },
         index=customers.index,
     )
-    grouped = values.groupby(labels.to_numpy(), sort=False)
+    grouped = values.groupby(label_codes[row_codes], sort=False)
     sizes = grouped.size()
-    out = pd.DataFrame({column: sizes.index.astype(object), "customers": sizes.to_numpy()})
+    names = labels[sizes.index.to_numpy()]
+    out = pd.DataFrame({column: names.astype(object), "customers": sizes.to_numpy()})
     quantile_level = (1.0 + level) / 2.0
     for metric in CLV_METRICS:
         by = grouped[metric]
@@ -343,10 +353,7 @@ def canonical_channels(values: pd.Series) -> pd.Series:
     get CLV rows that line up one to one with the CAC rows.
     """
     # labelled, counted and spelled once per distinct value, not per customer
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    labels = [*_distinct_labels(pd.Series(uniques, dtype=object), "acquisition_channel")]
-    labels.append(NONE_LABEL)  # the label of the missing values (code -1)
-    codes = np.where(codes >= 0, codes, len(labels) - 1)
+    codes, labels = _label_codes(values, "acquisition_channel")
     counts = np.bincount(codes, minlength=len(labels))
     tally = pd.Series(counts, index=pd.Index(labels, dtype=object)).groupby(level=0).sum()
     spelling = _spellings_of(tally)

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := .venv-uv/bin/uv
 # uv uses the machine's Python and never downloads one; .venv is always the project environment
 UV_ENV := UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV)
-SYNC := $(UV_ENV) $(UV) sync --locked --quiet
+SYNC := $(UV_ENV) $(UV) sync --locked --quiet --compile-bytecode
 
 .PHONY: demo test lint bench lock check-lock clean
 

@@ -148,7 +148,8 @@ def test_ggompertz_nbd_runs_only_when_named(tmp_path):
     assert "GGompertz/NBD" in (tmp_path / "out" / "report.html").read_text()
 
 
-def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
+def _tiny_shop_analysis(tmp_path) -> list[str]:
+    """The arguments of ``analyze`` on a three-customer shop written into ``tmp_path``."""
     orders = pd.DataFrame(
         {
             "customer": ["a@x.com", "a@x.com", "b@x.com", "c@x.com"],
@@ -158,13 +159,14 @@ def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
     )
     path = tmp_path / "orders.csv"
     orders.to_csv(path, index=False)
-    result = runner.invoke(
-        app,
-        [
-            "analyze", str(path), "--map", "customer_id=customer,ordered_at=date,revenue=amount",
-            "--workspace", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
-        ],
-    )  # fmt: skip
+    return [
+        "analyze", str(path), "--map", "customer_id=customer,ordered_at=date,revenue=amount",
+        "--workspace", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+
+
+def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
+    result = runner.invoke(app, _tiny_shop_analysis(tmp_path))
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["low_confidence"] is True
@@ -172,6 +174,23 @@ def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
     customers = pd.read_csv(tmp_path / "out" / "customers.csv")
     assert customers.set_index("customer_id").loc["a@x.com", "historic_clv"] == 30.0
     assert "low confidence" in result.output
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_customers_files_appear_only_when_the_whole_analysis_succeeded(tmp_path, monkeypatch):
+    """The customers files are written while the snapshot's pages are stored: a failure there
+    leaves none of them (nor their staging files) in the output folder."""
+    args = _tiny_shop_analysis(tmp_path)
+    out = tmp_path / "out"
+
+    def disk_full(*args, **kwargs):
+        raise ValueError("no space left on the device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("valuecast.web.views.store_view", disk_full)
+        failed = runner.invoke(app, args)
+    assert failed.exit_code == 2 and "no space left" in failed.output, failed.output
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_bad_options_and_missing_workspace_fail_in_one_line(tmp_path):

@@ -26,10 +26,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -202,7 +204,10 @@ def save_snapshot(
     customers = customers_arrow(analysis.customers)
     created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     raw = _raw(workspace)
-    with workspace.transaction():
+    # the sort orders (NumPy and Arrow, which let go of the GIL) are computed in a second thread
+    # while DuckDB writes the customers table: 1.8 s and 1.5 s of CPU at 1M customers
+    with ThreadPoolExecutor(max_workers=1) as pool, workspace.transaction():
+        sort_orders = pool.submit(_sort_orders, customers)
         _ensure_tables(workspace, customers)
         replaced = [
             row[0]
@@ -241,7 +246,7 @@ def save_snapshot(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
                 [snapshot_id, name, parquet_bytes(frame)],
             )
-        save_pages(workspace, snapshot_id, {SORT_ORDERS: _sort_orders(customers)})
+        save_pages(workspace, snapshot_id, {SORT_ORDERS: sort_orders.result()})
     return _info(snapshot_id, created_at, as_of, summary)
 
 
@@ -251,8 +256,11 @@ SORT_ORDERS = "sort_orders.parquet"
 def _sort_orders(customers: pa.Table) -> bytes:
     """The stored sort orders of the customers page's columns, rows in customer-id order."""
     shown = customers.select([c for c in PAGE_COLUMNS if c in customers.column_names])
-    by_id = shown.take(pc.sort_indices(shown["customer_id"]))
-    return orders_bytes(orders_table(by_id, PAGE_COLUMNS))
+    order = pc.sort_indices(shown["customer_id"]).to_numpy()
+    # the analysis hands its customers over in id order already: no copy of the table then
+    if not np.array_equal(order, np.arange(len(order))):
+        shown = shown.take(order)
+    return orders_bytes(orders_table(shown, PAGE_COLUMNS))
 
 
 def save_pages(workspace, snapshot_id: int, pages: dict[str, bytes]) -> None:

@@ -50,7 +50,7 @@ def _key(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
         return key.to_numpy(zero_copy_only=False)  # nulls as NaN
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         # dense ranks from 1; the missing values share the last one
-        values = pc.rank(values, sort_keys="ascending", tiebreaker="dense")
+        values = _dense_ranks(values)
     elif pa.types.is_timestamp(kind):
         values = values.cast(pa.int64())
     elif pa.types.is_date(kind):
@@ -63,6 +63,27 @@ def _key(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     whole = whole.combine_chunks() if isinstance(whole, pa.ChunkedArray) else whole
     key = whole.to_numpy() - low
     return key.astype(np.uint16) if high + 1 - low < 2**16 else key
+
+
+def _dense_ranks(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """``pc.rank(values, tiebreaker="dense")``: the missing values share the last rank.
+
+    A column of a few labels (RFM groups, tiers, channels) is ranked through its distinct
+    values: one hash pass and a sort of the labels, where ranking sorts every row's text
+    (0.15 s a column at 1M customers).
+    """
+    sample = values.slice(0, 4096)
+    if pc.count_distinct(sample, mode="all").as_py() * 4 > len(sample):
+        # mostly distinct values (ids): ranking them is cheaper than hashing them first
+        return pc.rank(values, sort_keys="ascending", tiebreaker="dense")
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    encoded = pc.dictionary_encode(values)
+    labels = encoded.dictionary
+    label_ranks = np.empty(len(labels) + 1, dtype=np.int64)
+    label_ranks[np.asarray(pc.sort_indices(labels))] = np.arange(1, len(labels) + 1)
+    label_ranks[len(labels)] = len(labels) + 1  # the missing values
+    codes = encoded.indices.fill_null(len(labels)).to_numpy()
+    return pa.array(label_ranks[codes])
 
 
 def ascending_order(values: pa.ChunkedArray | pa.Array, by_id: np.ndarray) -> np.ndarray:

@@ -125,13 +125,20 @@ def group_labels(values: pd.Series, column: str) -> pd.Series:
     text) and ``"not engaged"`` (False or missing: a customer who never said yes is not
     reachable by marketing).
     """
-    # labelled once per distinct value (a million customers have a handful of channels)
+    codes, labels = _label_codes(values, column)
+    return pd.Series(labels[codes], index=values.index, dtype=object)
+
+
+def _label_codes(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group_labels` as every row's position in ``labels`` and ``labels`` (one per
+    distinct value, then the missing values' label; two values can share a label).
+
+    Labelled once per distinct value: a million customers have a handful of channels.
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = _distinct_labels(pd.Series(uniques, dtype=object), column)
-    missing = NOT_ENGAGED if column == "accepts_marketing" else NONE_LABEL
-    picked = np.asarray(distinct, dtype=object)[np.maximum(codes, 0)] if len(distinct) else codes
-    labels = np.where(codes >= 0, picked, missing) if len(codes) else np.array([], dtype=object)
-    return pd.Series(labels, index=values.index, dtype=object)
+    labels = [*_distinct_labels(pd.Series(uniques, dtype=object), column)]
+    labels.append(NOT_ENGAGED if column == "accepts_marketing" else NONE_LABEL)
+    return np.where(codes >= 0, codes, len(labels) - 1), np.asarray(labels, dtype=object)
 
 
 def _distinct_labels(values: pd.Series, column: str) -> pd.Series:
@@ -195,7 +202,9 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
     missing = [metric for metric in CLV_METRICS if metric not in customers.columns]
     if missing:
         raise ValueError(f"the customers table has no {', '.join(missing)} column")
-    labels = group_labels(customers[column], column).astype(str)
+    # the customers grouped by their label's code, not by a million texts
+    row_codes, row_labels = _label_codes(customers[column], column)
+    label_codes, labels = pd.factorize(pd.Series(row_labels, dtype=object).astype(str))
     values = pd.DataFrame(
         {
             metric: pd.to_numeric(customers[metric], errors="coerce").astype(float).to_numpy()
@@ -203,9 +212,10 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
         },
         index=customers.index,
     )
-    grouped = values.groupby(labels.to_numpy(), sort=False)
+    grouped = values.groupby(label_codes[row_codes], sort=False)
     sizes = grouped.size()
-    out = pd.DataFrame({column: sizes.index.astype(object), "customers": sizes.to_numpy()})
+    names = labels[sizes.index.to_numpy()]
+    out = pd.DataFrame({column: names.astype(object), "customers": sizes.to_numpy()})
     quantile_level = (1.0 + level) / 2.0
     for metric in CLV_METRICS:
         by = grouped[metric]
@@ -322,7 +332,11 @@ def _key(label: str) -> str:
 
 def _spellings(labels: pd.Series) -> dict[str, str]:
     """Channel key -> its most common spelling (ties: the first in sort order)."""
-    tally = labels.value_counts()
+    return _spellings_of(labels.value_counts())
+
+
+def _spellings_of(tally: pd.Series) -> dict[str, str]:
+    """:func:`_spellings` from the count of each label (``tally``: label -> count)."""
     tally = tally[tally > 0]  # categories without customers
     counts = pd.DataFrame({"label": tally.index.astype(str), "n": tally.to_numpy()})
     counts["key"] = counts["label"].map(_key)
@@ -338,10 +352,12 @@ def canonical_channels(values: pd.Series) -> pd.Series:
     twice -> "google"), the spelling :func:`cac_table` shows.  Group a customers table by it to
     get CLV rows that line up one to one with the CAC rows.
     """
-    labels = group_labels(values, "acquisition_channel").astype(str)
-    spelling = _spellings(labels)
-    codes, uniques = pd.factorize(labels)
-    canonical = np.asarray([spelling[_key(label)] for label in uniques], dtype=object)
+    # labelled, counted and spelled once per distinct value, not per customer
+    codes, labels = _label_codes(values, "acquisition_channel")
+    counts = np.bincount(codes, minlength=len(labels))
+    tally = pd.Series(counts, index=pd.Index(labels, dtype=object)).groupby(level=0).sum()
+    spelling = _spellings_of(tally)
+    canonical = np.asarray([spelling.get(_key(label)) for label in labels], dtype=object)
     return pd.Series(canonical[codes], index=values.index, dtype=object)
 
 
@@ -702,6 +718,7 @@ def with_new_customer_clv(
     new_customer: dict | None,
     *,
     margin: float = 1.0,
+    channels: pd.Series | None = None,
 ) -> pd.DataFrame:
     """channels.csv (:func:`channels_frame`) with ``new_customer_clv`` (and, with CAC, its ratio).
 
@@ -719,14 +736,22 @@ def with_new_customer_clv(
       without customers.
 
     ``new_customer_clv_to_cac`` = ``new_customer_clv / cac`` where channels.csv has a CAC.
-    Both are empty when no model was fitted.
+    Both are empty when no model was fitted.  ``channels``: :func:`canonical_channels` of the
+    customers' ``acquisition_channel`` when the caller holds them already.
     """
     out = frame.copy()
     label = out.columns[0]
     keys = out[label].astype(str).str.strip().str.casefold()
     values = pd.to_numeric(customers["predicted_average_order_value"], errors="coerce")
-    channel = canonical_channels(customers["acquisition_channel"]).str.strip().str.casefold()
-    mean_value = values.groupby(channel.to_numpy()).mean()
+    if channels is None:
+        channels = canonical_channels(customers["acquisition_channel"])
+    # the key of each distinct channel, then the customers grouped by the keys' codes
+    codes, uniques = pd.factorize(channels)
+    key_codes, distinct_keys = pd.factorize(
+        pd.Series(uniques, dtype=object).str.strip().str.casefold()
+    )
+    mean_value = values.groupby(key_codes[codes]).mean()
+    mean_value.index = distinct_keys[mean_value.index]
     order_value = keys.map(mean_value).fillna(values.mean()).astype(float)
     clv = pd.Series(np.nan, index=out.index)
     if new_customer:

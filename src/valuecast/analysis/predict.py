@@ -64,9 +64,21 @@ from valuecast.models.registry import (
 
 # ------------------------------------------------------------------------------------------------
 # the model choice
+def backtest_calibration_end(facts, as_of: date, options) -> date | None:
+    """The backtest's calibration end (:func:`~valuecast.analysis.backtest.holdout_split`), or
+    None when the history is too short for one."""
+    try:
+        return holdout_split(
+            to_date(facts["first_order_date"]), as_of, options.holdout_fraction,
+            options.min_holdout_days,
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
 def choose_model(
     orders, customers_table, as_of: date, facts, options, releases=None, *, known_empty=(),
-    attributes: ir.Table | None = None,
+    attributes: ir.Table | None = None, calibration: ir.Table | None = None,
 ):  # fmt: skip
     """Backtest the candidates on a holdout split; return the JSON result and the chosen model.
 
@@ -75,10 +87,11 @@ def choose_model(
 
     ``known_empty``: the optional attributes no order fills (the full summary found them), which
     the calibration summary then skips.  The calibration summary is computed in the engine (its
-    notes and counts are not needed: the full summary's are reported); when it holds more than
-    ``options.backtest_max_customers`` customers, the seeded sample of
-    :func:`~valuecast.analysis.backtest.sample_rows` (positions in customer_id order) is picked
-    there too, so at most that many rows cross to Python.
+    notes and counts are not needed: the full summary's are reported), or given as
+    ``calibration`` (a stored table, computed with the whole summary in one pass over the
+    orders); when it holds more than ``options.backtest_max_customers`` customers, the seeded
+    sample of :func:`~valuecast.analysis.backtest.sample_rows` (positions in customer_id order)
+    is picked there too, so at most that many rows cross to Python.
     """
     candidates = tuple(CANDIDATES) if options.model == "auto" else (options.model,)
     first = to_date(facts["first_order_date"])
@@ -91,15 +104,16 @@ def choose_model(
         # no holdout to judge them by: the covariates are used as asked
         return {"skipped": str(error)}, fallback + (WITH_COVARIATES if options.covariates else "")
     holdout_days = (as_of - to_date(calibration_end)).days
-    calibration = customer_summary(
-        orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table,
-        known_empty=known_empty,
-    )  # fmt: skip
+    stored = calibration
+    if calibration is None:
+        calibration = customer_summary(
+            orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table,
+            known_empty=known_empty,
+        )  # fmt: skip
+        if releases is not None:  # counted, then sampled: summarised once, not twice
+            calibration = stored = materialize(calibration, releases)
     if attributes is not None:
         calibration = with_attributes(calibration, attributes)
-    stored = None
-    if releases is not None:  # counted, then sampled: summarised once, not twice
-        calibration = stored = materialize(calibration, releases)
     limit = options.backtest_max_customers
     sampled_from = None
     n = int(calibration.count().execute())

@@ -121,8 +121,11 @@ def choose_model(
         sampled_from = n
         rows = pa.table({"_row": pa.array(sample_rows(n, limit), pa.int64())})
         picked = upload(calibration, rows, "sample", [] if releases is None else releases)
-        numbered = calibration.mutate(_row=ibis.row_number().over(order_by="customer_id"))
-        calibration = numbered.semi_join(picked, "_row").drop("_row")
+        # the customers are numbered by their ids alone: a window carries every column of its
+        # rows through its sort, and the calibration summary has sixteen
+        ids = calibration.select("customer_id")
+        numbered = ids.mutate(_row=ibis.row_number().over(order_by="customer_id"))
+        calibration = calibration.semi_join(numbered.semi_join(picked, "_row"), "customer_id")
     design = design_for(calibration, options.covariates) if options.covariates else None
     if design is not None and design.terms:
         calibration = with_patterns(calibration, design, [] if releases is None else releases)

@@ -34,9 +34,14 @@ import ibis.expr.types as ir
 from valuecast.analysis.attributes import first_products, shop_facts
 from valuecast.analysis.backend import materialize
 from valuecast.analysis.backtest import WITH_COVARIATES
-from valuecast.analysis.covariates import design_for, with_attributes
+from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
-from valuecast.analysis.predict import backtest_calibration_end, choose_model, predict
+from valuecast.analysis.predict import (
+    TOTALS_COLUMNS,
+    backtest_calibration_end,
+    choose_model,
+    predict,
+)
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.segments import add_segments
 from valuecast.analysis.summary import (
@@ -242,7 +247,10 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         )
     else:
         segmented = segmented.mutate(first_product=ibis.null().cast("string"))
-    full = materialize(segmented, releases)
+    # stored: the customers table's columns and what the shop's totals read (the per-history
+    # interval terms and duplicate attributes are read by no one once joined)
+    totals_terms = [c for c in (*TOTALS_COLUMNS, PATTERN) if c in segmented.columns]
+    full = materialize(segmented.select(*CUSTOMER_COLUMNS, *totals_terms), releases)
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     group_totals = {
         column: _group_totals(out, column) for column in ("rfm_group", "predicted_spend_tier")

@@ -617,6 +617,11 @@ def _bounds(joined: ir.Table, value, point, spend_variance, z: float):
     return point * (sd * -z).exp(), point * (sd * z).exp()
 
 
+TOTALS_COLUMNS = ("_spend_x", "_spend_m", "_discounted")
+"""The helper columns of :func:`predict`'s customers that :func:`prediction_totals` reads besides
+the customers table's own (and the covariate pattern, when there is one)."""
+
+
 def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
     """The shop's totals with their interval, from one grouped aggregate of the customers table.
 

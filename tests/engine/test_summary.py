@@ -280,11 +280,16 @@ def order_sets(draw):
     return rows, as_of, calibration_end
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+def examples(n: int):
+    """Hypothesis settings for ``n`` examples of the engine-backed properties (no deadline)."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
+@examples(60)
 @given(order_sets())
 def test_summary_matches_pandas_reference(make_orders, case):
     rows, as_of, calibration_end = case
@@ -302,11 +307,7 @@ def test_summary_matches_pandas_reference(make_orders, case):
         )
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(10)
 @given(order_sets())
 def test_one_pass_gives_the_whole_and_the_calibration_summary(make_orders, case):
     rows, as_of, calibration_end = case

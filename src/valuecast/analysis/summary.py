@@ -145,17 +145,11 @@ def customer_summary(
 
 CALIBRATION_PREFIX = "cal_"
 """The calibration columns of :func:`customer_summary_with_calibration` start with it."""
-# the summary columns that differ between the whole history and the calibration period
-_PERIOD_COLUMNS = (
-    "last_order_date",
-    "historic_number_of_orders",
-    "historic_clv",
-    "average_order_value",
-    "frequency",
-    "recency",
-    "T",
-    "avg_repeat_order_value",
-)
+# the summary columns that differ between the whole history and the calibration period: all
+# but the customer, the first order's date and attributes, and the consent
+_SHARED_COLUMNS = ("customer_id", "first_order_date", "channel", "first_discount_code",
+                   "accepts_marketing")  # fmt: skip
+_PERIOD_COLUMNS = tuple(name for name in SUMMARY_COLUMNS if name not in _SHARED_COLUMNS)
 
 
 def customer_summary_with_calibration(

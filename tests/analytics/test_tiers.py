@@ -94,3 +94,47 @@ def test_a_million_customers():
     tiers = predicted_spend_tier(values)
     counts = pd.Series(tiers).value_counts().to_dict()
     assert counts == {"medium": 600_000, "high": 300_000, "low": 100_000}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_engine_tiers_follow_the_rule_with_ties_and_missing_predictions(seed):
+    from datetime import date
+
+    import ibis
+
+    from valuecast.analysis.segments import add_segments
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    # few distinct values: ties across both thresholds; some customers without a prediction
+    predicted = rng.choice([0.0, 1.5, 2.25, 7.0, 30.0], n)
+    missing = rng.random(n) < 0.1
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(n)],
+            "last_order_date": date(2024, 1, 1),
+            "historic_number_of_orders": rng.integers(1, 6, n),
+            "historic_clv": rng.choice([5.0, 10.0, 25.5], n),
+            "predicted_clv": [
+                None if m else float(v) for m, v in zip(missing, predicted, strict=True)
+            ],
+            "channel": "web",
+        }
+    )
+    schema = {
+        "customer_id": "string",
+        "last_order_date": "date",
+        "historic_number_of_orders": "int64",
+        "historic_clv": "float64",
+        "predicted_clv": "float64",
+        "channel": "string",
+    }
+    table = ibis.memtable(frame, schema=schema)
+    got = (
+        add_segments(table, date(2024, 12, 31), n, has_predictions=True)
+        .order_by("customer_id")
+        .to_pandas()
+    )
+    expected = predicted_spend_tier(np.where(missing, np.nan, predicted))
+    assert [None if pd.isna(t) else t for t in got["predicted_spend_tier"]] == list(expected)
+    assert got["predicted_spend_tier"].isna().sum() == missing.sum() > 0

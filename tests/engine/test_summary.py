@@ -15,9 +15,12 @@ from valuecast.analysis.summary import (
     HOLDOUT_COLUMNS,
     SUMMARY_COLUMNS,
     SummaryError,
+    calibration_summary,
     compressed_summary,
     customer_summary,
+    customer_summary_with_calibration,
     summarize,
+    whole_summary,
 )
 from valuecast.datasets import load_cdnow_summary, load_cdnow_transactions
 from valuecast.store import Workspace
@@ -277,11 +280,16 @@ def order_sets(draw):
     return rows, as_of, calibration_end
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+def examples(n: int):
+    """Hypothesis settings for ``n`` examples of the engine-backed properties (no deadline)."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
+@examples(60)
 @given(order_sets())
 def test_summary_matches_pandas_reference(make_orders, case):
     rows, as_of, calibration_end = case
@@ -296,6 +304,31 @@ def test_summary_matches_pandas_reference(make_orders, case):
         expected = got.groupby(["frequency", "recency", "T"]).size()
         assert compressed.set_index(["frequency", "recency", "T"])["count"].to_dict() == (
             expected.to_dict()
+        )
+
+
+@examples(10)
+@given(order_sets())
+def test_one_pass_gives_the_whole_and_the_calibration_summary(make_orders, case):
+    rows, as_of, calibration_end = case
+    orders = make_orders(rows)
+    if calibration_end is None:
+        calibration_end = as_of
+    both = customer_summary_with_calibration(
+        table(orders), as_of=as_of, calibration_end=calibration_end
+    )
+    whole = whole_summary(both).to_pandas()
+    calibration = calibration_summary(both).to_pandas()
+    assert list(whole.columns) == list(SUMMARY_COLUMNS)
+    assert list(calibration.columns) == list(SUMMARY_COLUMNS + HOLDOUT_COLUMNS)
+    assert_matches_reference(whole, reference_summary(orders, as_of))
+    assert_matches_reference(calibration, reference_summary(orders, as_of, calibration_end))
+
+
+def test_one_pass_needs_a_calibration_end(make_orders):
+    with pytest.raises(SummaryError, match="calibration end is required"):
+        customer_summary_with_calibration(
+            table(make_orders(ORDERS)), as_of="2024-02-01", calibration_end=None
         )
 
 

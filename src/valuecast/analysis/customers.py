@@ -34,12 +34,23 @@ import ibis.expr.types as ir
 from valuecast.analysis.attributes import first_products, shop_facts
 from valuecast.analysis.backend import materialize
 from valuecast.analysis.backtest import WITH_COVARIATES
-from valuecast.analysis.covariates import design_for, with_attributes
+from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
-from valuecast.analysis.predict import choose_model, predict
+from valuecast.analysis.predict import (
+    TOTALS_COLUMNS,
+    backtest_calibration_end,
+    choose_model,
+    predict,
+)
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.segments import add_segments
-from valuecast.analysis.summary import SummaryError, summarize
+from valuecast.analysis.summary import (
+    SummaryError,
+    calibration_summary,
+    customer_summary_with_calibration,
+    summarize,
+    whole_summary,
+)
 from valuecast.dates import iso, to_date
 from valuecast.io.schema import MAX_AMOUNT
 from valuecast.models.clv import DAYS_PER_MONTH
@@ -163,9 +174,9 @@ def _release_after_failure(releases: list[Callable[[], None]]) -> None:
 def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap):
     result = summarize(orders, as_of=options.as_of, customers=customers)
     as_of = result.as_of
-    table = materialize(result.table, releases)
     facts = shop_facts(orders, as_of)
     _check_amounts(orders, facts)
+    table, calibration = _summaries(orders, customers, result, facts, options, releases)
     stats = _rows(
         table.aggregate(
             n=table.count(),
@@ -199,7 +210,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             table = with_attributes(table, attributes)
         backtest_result, chosen = choose_model(
             orders, customers, as_of, facts, options, releases,
-            known_empty=result.empty_attributes, attributes=attributes,
+            known_empty=result.empty_attributes, attributes=attributes, calibration=calibration,
         )  # fmt: skip
         lap("backtest")
 
@@ -236,7 +247,10 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         )
     else:
         segmented = segmented.mutate(first_product=ibis.null().cast("string"))
-    full = materialize(segmented, releases)
+    # stored: the customers table's columns and what the shop's totals read (the per-history
+    # interval terms and duplicate attributes are read by no one once joined)
+    totals_terms = [c for c in (*TOTALS_COLUMNS, PATTERN) if c in segmented.columns]
+    full = materialize(segmented.select(*CUSTOMER_COLUMNS, *totals_terms), releases)
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     group_totals = {
         column: _group_totals(out, column) for column in ("rfm_group", "predicted_spend_tier")
@@ -271,6 +285,20 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "notes": list(result.notes) + model_notes + (design.notes if design else []),
     }
     return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
+
+
+def _summaries(orders, customers, result, facts, options, releases):
+    """The whole history's summary and the backtest's calibration summary (None when the history
+    is too short for a backtest), stored in the engine from one pass over the orders."""
+    calibration_end = backtest_calibration_end(facts, result.as_of, options)
+    if calibration_end is None:
+        return materialize(result.table, releases), None
+    both = customer_summary_with_calibration(
+        orders, as_of=result.as_of, calibration_end=calibration_end, customers=customers,
+        known_empty=result.empty_attributes,
+    )  # fmt: skip
+    stored = materialize(both, releases)
+    return whole_summary(stored), calibration_summary(stored)
 
 
 def _covariate_attributes(orders, order_lines, as_of, options) -> ir.Table | None:

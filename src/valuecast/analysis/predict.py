@@ -64,9 +64,21 @@ from valuecast.models.registry import (
 
 # ------------------------------------------------------------------------------------------------
 # the model choice
+def backtest_calibration_end(facts, as_of: date, options) -> date | None:
+    """The backtest's calibration end (:func:`~valuecast.analysis.backtest.holdout_split`), or
+    None when the history is too short for one."""
+    try:
+        return holdout_split(
+            to_date(facts["first_order_date"]), as_of, options.holdout_fraction,
+            options.min_holdout_days,
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
 def choose_model(
     orders, customers_table, as_of: date, facts, options, releases=None, *, known_empty=(),
-    attributes: ir.Table | None = None,
+    attributes: ir.Table | None = None, calibration: ir.Table | None = None,
 ):  # fmt: skip
     """Backtest the candidates on a holdout split; return the JSON result and the chosen model.
 
@@ -75,10 +87,11 @@ def choose_model(
 
     ``known_empty``: the optional attributes no order fills (the full summary found them), which
     the calibration summary then skips.  The calibration summary is computed in the engine (its
-    notes and counts are not needed: the full summary's are reported); when it holds more than
-    ``options.backtest_max_customers`` customers, the seeded sample of
-    :func:`~valuecast.analysis.backtest.sample_rows` (positions in customer_id order) is picked
-    there too, so at most that many rows cross to Python.
+    notes and counts are not needed: the full summary's are reported), or given as
+    ``calibration`` (a stored table, computed with the whole summary in one pass over the
+    orders); when it holds more than ``options.backtest_max_customers`` customers, the seeded
+    sample of :func:`~valuecast.analysis.backtest.sample_rows` (positions in customer_id order)
+    is picked there too, so at most that many rows cross to Python.
     """
     candidates = tuple(CANDIDATES) if options.model == "auto" else (options.model,)
     first = to_date(facts["first_order_date"])
@@ -91,15 +104,16 @@ def choose_model(
         # no holdout to judge them by: the covariates are used as asked
         return {"skipped": str(error)}, fallback + (WITH_COVARIATES if options.covariates else "")
     holdout_days = (as_of - to_date(calibration_end)).days
-    calibration = customer_summary(
-        orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table,
-        known_empty=known_empty,
-    )  # fmt: skip
+    stored = calibration
+    if calibration is None:
+        calibration = customer_summary(
+            orders, as_of=as_of, calibration_end=calibration_end, customers=customers_table,
+            known_empty=known_empty,
+        )  # fmt: skip
+        if releases is not None:  # counted, then sampled: summarised once, not twice
+            calibration = stored = materialize(calibration, releases)
     if attributes is not None:
         calibration = with_attributes(calibration, attributes)
-    stored = None
-    if releases is not None:  # counted, then sampled: summarised once, not twice
-        calibration = stored = materialize(calibration, releases)
     limit = options.backtest_max_customers
     sampled_from = None
     n = int(calibration.count().execute())
@@ -107,8 +121,11 @@ def choose_model(
         sampled_from = n
         rows = pa.table({"_row": pa.array(sample_rows(n, limit), pa.int64())})
         picked = upload(calibration, rows, "sample", [] if releases is None else releases)
-        numbered = calibration.mutate(_row=ibis.row_number().over(order_by="customer_id"))
-        calibration = numbered.semi_join(picked, "_row").drop("_row")
+        # the customers are numbered by their ids alone: a window carries every column of its
+        # rows through its sort, and the calibration summary has sixteen
+        ids = calibration.select("customer_id")
+        numbered = ids.mutate(_row=ibis.row_number().over(order_by="customer_id"))
+        calibration = calibration.semi_join(numbered.semi_join(picked, "_row"), "customer_id")
     design = design_for(calibration, options.covariates) if options.covariates else None
     if design is not None and design.terms:
         calibration = with_patterns(calibration, design, [] if releases is None else releases)
@@ -598,6 +615,11 @@ def _bounds(joined: ir.Table, value, point, spend_variance, z: float):
         variance = variance + ibis.ifelse(value > 0, spread / (value * value), 0.0)
     sd = ibis.greatest(variance, 0.0).sqrt()
     return point * (sd * -z).exp(), point * (sd * z).exp()
+
+
+TOTALS_COLUMNS = ("_spend_x", "_spend_m", "_discounted")
+"""The helper columns of :func:`predict`'s customers that :func:`prediction_totals` reads besides
+the customers table's own (and the covariate pattern, when there is one)."""
 
 
 def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):

@@ -128,40 +128,146 @@ def customer_summary(
     per-customer aggregates, the costly part of the summary, are skipped, with the same all-NULL
     result.
     """
+    as_of_date, cal_date = _checked_dates(as_of, calibration_end)
+    end_date = cal_date if cal_date is not None else as_of_date
+    days, flags = _purchase_days(orders, as_of_date, known_empty)
+    per = days.group_by("customer_id").aggregate(
+        **_period_aggregates(days, end_date, holdout=cal_date is not None),
+        **_attribute_aggregates(days, flags),
+    )
+    per = per.filter(per.purchase_days > 0)  # customers whose first order is in the period
+    out = per.mutate(**_period_columns(per, end_date), **_attribute_columns(per, flags))
+    if cal_date is not None:
+        out = out.mutate(**_holdout_columns(out))
+    columns = SUMMARY_COLUMNS + (HOLDOUT_COLUMNS if cal_date is not None else ())
+    return _with_consent(out, customers).select(*columns).order_by("customer_id")
+
+
+CALIBRATION_PREFIX = "cal_"
+"""The calibration columns of :func:`customer_summary_with_calibration` start with it."""
+# the summary columns that differ between the whole history and the calibration period: all
+# but the customer, the first order's date and attributes, and the consent
+_SHARED_COLUMNS = ("customer_id", "first_order_date", "channel", "first_discount_code",
+                   "accepts_marketing")  # fmt: skip
+_PERIOD_COLUMNS = tuple(name for name in SUMMARY_COLUMNS if name not in _SHARED_COLUMNS)
+
+
+def customer_summary_with_calibration(
+    orders: ir.Table,
+    *,
+    as_of: date | str,
+    calibration_end: date | str,
+    customers: ir.Table | None = None,
+    known_empty: Collection[str] = (),
+) -> ir.Table:
+    """The whole history's summary and the calibration summary from one pass over the orders.
+
+    One row per customer of :func:`customer_summary` ``(as_of=as_of)`` with its columns, plus the
+    columns that differ in ``customer_summary(as_of=as_of, calibration_end=calibration_end)``
+    prefixed with :data:`CALIBRATION_PREFIX` (``cal_purchase_days`` 0 for a customer whose first
+    order is after the calibration end) and :data:`HOLDOUT_COLUMNS`.  The first order's date,
+    attributes and consent are the same in both.  :func:`whole_summary` and
+    :func:`calibration_summary` give the two summaries from it, value for value the same as the
+    two calls (the same expressions on the same purchase days), at the cost of one.
+    """
+    as_of_date, cal_date = _checked_dates(as_of, calibration_end)
+    if cal_date is None:
+        raise SummaryError("calibration end is required")
+    days, flags = _purchase_days(orders, as_of_date, known_empty)
+    calibration = {
+        CALIBRATION_PREFIX + name: value
+        for name, value in _period_aggregates(days, cal_date, holdout=True).items()
+        if name != "first_day_revenue"
+    }
+    per = days.group_by("customer_id").aggregate(
+        **_period_aggregates(days, as_of_date, holdout=False),
+        **_attribute_aggregates(days, flags),
+        **calibration,
+    )
+    out = per.mutate(**_period_columns(per, as_of_date), **_attribute_columns(per, flags))
+    # the calibration aggregates by their plain names; the first purchase day is the same
+    cal = {name.removeprefix(CALIBRATION_PREFIX): per[name] for name in calibration}
+    cal["first_day_revenue"] = per.first_day_revenue
+    cal_columns = _period_columns(cal, cal_date)
+    out = out.mutate(
+        cal_purchase_days=per[CALIBRATION_PREFIX + "purchase_days"],
+        **{CALIBRATION_PREFIX + name: cal_columns[name] for name in _PERIOD_COLUMNS},
+        **_holdout_columns(cal),
+    )
+    calibration_names = [CALIBRATION_PREFIX + n for n in ("purchase_days", *_PERIOD_COLUMNS)]
+    columns = [*SUMMARY_COLUMNS, *calibration_names, *HOLDOUT_COLUMNS]
+    return _with_consent(out, customers).select(*columns).order_by("customer_id")
+
+
+def whole_summary(table: ir.Table) -> ir.Table:
+    """The whole history's summary (:data:`SUMMARY_COLUMNS`) of a
+    :func:`customer_summary_with_calibration` table."""
+    return table.select(*SUMMARY_COLUMNS)
+
+
+def calibration_summary(table: ir.Table) -> ir.Table:
+    """The calibration summary (:data:`SUMMARY_COLUMNS` and :data:`HOLDOUT_COLUMNS`) of a
+    :func:`customer_summary_with_calibration` table: its customers with a calibration order."""
+    held = table.filter(table[CALIBRATION_PREFIX + "purchase_days"] > 0)
+    renamed = {
+        name: held[CALIBRATION_PREFIX + name] if name in _PERIOD_COLUMNS else held[name]
+        for name in SUMMARY_COLUMNS + HOLDOUT_COLUMNS
+    }
+    return held.select(**renamed)
+
+
+@dataclass(frozen=True)
+class _Flags:
+    """Which per-customer attribute aggregates a summary computes, and whether a customers table
+    states consent."""
+
+    attrs: bool
+    consent: bool
+
+
+def _checked_dates(as_of, calibration_end) -> tuple[date, date | None]:
     as_of_date = as_date(as_of, "as-of", error=SummaryError)
     cal_date = as_date(calibration_end, "calibration end", error=SummaryError)
     if as_of_date is None:
         raise SummaryError("as-of date is required")
     if cal_date is not None and cal_date > as_of_date:
         raise SummaryError(f"calibration end {cal_date} is after the as-of date {as_of_date}")
-    end_date = cal_date if cal_date is not None else as_of_date
-    as_of_lit = ibis.literal(as_of_date, type="date")
-    end_lit = ibis.literal(end_date, type="date")
+    return as_of_date, cal_date
 
+
+def _purchase_days(orders: ir.Table, as_of: date, known_empty: Collection[str]):
+    """The purchase days up to ``as_of`` (same-day orders merged) and which attributes ride along.
+
+    One pass over the orders into purchase days, one pass over the days into customers;
+    first-order and latest-consent attributes ride along as arg-min / arg-max aggregates (no
+    window functions: they are the slow part on millions of rows).
+    """
     o = prepare_orders(orders)
+    as_of_lit = ibis.literal(as_of, type="date")
     known = o.filter(o.customer_id.notnull(), o.order_date.notnull(), o.order_date <= as_of_lit)
-
-    # One pass over the orders into purchase days (same-day orders merged), one pass over the
-    # days into customers; first-order and latest-consent attributes ride along as arg-min /
-    # arg-max aggregates (no window functions: they are the slow part on millions of rows).
     present = set(orders.columns) - set(known_empty)
-    has_attrs = "channel" in present or "discount_code" in present
-    has_consent = "accepts_marketing" in present
+    flags = _Flags(
+        attrs="channel" in present or "discount_code" in present,
+        consent="accepts_marketing" in present,
+    )
     stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     order_key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
     day_aggs: dict[str, ir.Value] = {
         "day_revenue": known.net_revenue.sum(),
         "day_orders": known.count(),
     }
-    if has_attrs:  # a struct is never NULL, so a first order without a channel gives NULL
+    if flags.attrs:  # a struct is never NULL, so a first order without a channel gives NULL
         attrs_of = ibis.struct({"channel": known.channel, "code": known.discount_code})
         day_aggs["day_first"] = attrs_of.argmin(order_key)
-    if has_consent:
+    if flags.consent:
         stated = known.accepts_marketing.notnull()
         day_aggs["day_consent"] = known.accepts_marketing.argmax(order_key, where=stated)
-    days = known.group_by(["customer_id", "order_date"]).aggregate(**day_aggs)
+    return known.group_by(["customer_id", "order_date"]).aggregate(**day_aggs), flags
 
-    in_period = days.order_date <= end_lit
+
+def _period_aggregates(days: ir.Table, end: date, *, holdout: bool) -> dict[str, ir.Value]:
+    """Per customer: the purchase days up to ``end`` (and, with ``holdout``, after it)."""
+    in_period = days.order_date <= ibis.literal(end, type="date")
     aggs: dict[str, ir.Value] = {
         "first_order_date": days.order_date.min(where=in_period),
         "last_order_date": days.order_date.max(where=in_period),
@@ -171,54 +277,77 @@ def customer_summary(
         # a customer's first purchase day overall is the first one of the period
         "first_day_revenue": days.day_revenue.argmin(days.order_date),
     }
-    if has_attrs:
+    if holdout:
+        aggs["holdout_days"] = days.count(where=~in_period)
+        aggs["holdout_sum"] = days.day_revenue.sum(where=~in_period)
+    return aggs
+
+
+def _attribute_aggregates(days: ir.Table, flags: _Flags) -> dict[str, ir.Value]:
+    aggs: dict[str, ir.Value] = {}
+    if flags.attrs:
         aggs["first_attrs"] = days.day_first.argmin(days.order_date)
-    if has_consent:
+    if flags.consent:
         aggs["order_marketing"] = days.day_consent.argmax(
             days.order_date, where=days.day_consent.notnull()
         )
-    if cal_date is not None:
-        aggs["holdout_days"] = days.count(where=~in_period)
-        aggs["holdout_sum"] = days.day_revenue.sum(where=~in_period)
-    per = days.group_by("customer_id").aggregate(**aggs)
-    per = per.filter(per.purchase_days > 0)  # customers whose first order is in the period
+    return aggs
 
-    frequency = (per.purchase_days - 1).cast("int64")
-    repeat_revenue = per.historic_clv - per.first_day_revenue
-    out = per.mutate(
-        frequency=frequency,
-        recency=per.last_order_date.delta(per.first_order_date, unit="day").cast("int64"),
-        T=end_lit.delta(per.first_order_date, unit="day").cast("int64"),
+
+def _period_columns(per, end: date) -> dict[str, ir.Value]:
+    """The summary's columns of one period from its aggregates (:func:`_period_aggregates`):
+    ``per`` is the aggregated table, or a dict of its columns by those names."""
+    end_lit = ibis.literal(end, type="date")
+    first, last, clv = per["first_order_date"], per["last_order_date"], per["historic_clv"]
+    frequency = (per["purchase_days"] - 1).cast("int64")
+    repeat_revenue = clv - per["first_day_revenue"]
+    return {
+        "last_order_date": last,
+        "historic_number_of_orders": per["historic_number_of_orders"],
+        "historic_clv": clv,
+        "frequency": frequency,
+        "recency": last.delta(first, unit="day").cast("int64"),
+        "T": end_lit.delta(first, unit="day").cast("int64"),
         # rounded to 1e-9: hides the float noise of the subtraction (total - first day)
-        average_order_value=(per.historic_clv / per.historic_number_of_orders).round(9),
-        avg_repeat_order_value=ibis.ifelse(
+        "average_order_value": (clv / per["historic_number_of_orders"]).round(9),
+        "avg_repeat_order_value": ibis.ifelse(
             frequency > 0, (repeat_revenue / frequency).round(9), 0.0
         ),
-        channel=per.first_attrs["channel"] if has_attrs else ibis.null().cast("string"),
-        first_discount_code=per.first_attrs["code"] if has_attrs else ibis.null().cast("string"),
-    )
-    if not has_consent:
-        out = out.mutate(order_marketing=ibis.null().cast("boolean"))
+    }
+
+
+def _attribute_columns(per: ir.Table, flags: _Flags) -> dict[str, ir.Value]:
+    return {
+        "channel": per.first_attrs["channel"] if flags.attrs else ibis.null().cast("string"),
+        "first_discount_code": (
+            per.first_attrs["code"] if flags.attrs else ibis.null().cast("string")
+        ),
+        "order_marketing": (per.order_marketing if flags.consent else ibis.null().cast("boolean")),
+    }
+
+
+def _holdout_columns(per) -> dict[str, ir.Value]:
+    return {
+        "holdout_orders": per["holdout_days"].fill_null(0).cast("int64"),
+        "holdout_revenue": per["holdout_sum"].fill_null(0.0),
+    }
+
+
+def _with_consent(out: ir.Table, customers: ir.Table | None) -> ir.Table:
+    """``out`` with ``accepts_marketing``: the customers export's where it says, else the latest
+    order's that states it."""
     has_customers = customers is not None and "accepts_marketing" in customers.columns
-    if has_customers:
-        attrs = customers.filter(customers.customer_id.notnull()).select(
-            customer_id=customers.customer_id.cast("string"),
-            customer_marketing=customers.accepts_marketing.cast("boolean"),
-        )
-        attrs = attrs.group_by("customer_id").aggregate(
-            customer_marketing=attrs.customer_marketing.max()
-        )
-        out = out.left_join(attrs, "customer_id")
-    columns: dict[str, ir.Value] = {name: out[name] for name in SUMMARY_COLUMNS[:-1]}
-    columns["accepts_marketing"] = (
-        ibis.coalesce(out.customer_marketing, out.order_marketing)
-        if has_customers
-        else out.order_marketing
+    if not has_customers:
+        return out.mutate(accepts_marketing=out.order_marketing)
+    attrs = customers.filter(customers.customer_id.notnull()).select(
+        customer_id=customers.customer_id.cast("string"),
+        customer_marketing=customers.accepts_marketing.cast("boolean"),
     )
-    if cal_date is not None:
-        columns["holdout_orders"] = out.holdout_days.fill_null(0).cast("int64")
-        columns["holdout_revenue"] = out.holdout_sum.fill_null(0.0)
-    return out.select(**columns).order_by("customer_id")
+    attrs = attrs.group_by("customer_id").aggregate(
+        customer_marketing=attrs.customer_marketing.max()
+    )
+    out = out.left_join(attrs, "customer_id")
+    return out.mutate(accepts_marketing=ibis.coalesce(out.customer_marketing, out.order_marketing))
 
 
 def compressed_summary(summary: ir.Table) -> ir.Table:

@@ -8,13 +8,17 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from valuecast.analysis.backtest import (
+    average_ranks,
     backtest,
     cumulative_orders_by_week,
     holdout_split,
     naive_baseline,
     score_predictions,
+    spearman_correlation,
     top_decile_share,
 )
 from valuecast.datasets import load_cdnow_transactions
@@ -505,3 +509,22 @@ def test_production_penalizers_are_tiny_and_only_where_needed():
         model = registry.candidate_model(name)
         assert isinstance(model, registry.SELECTABLE[name])
         assert model.penalizer == penalizer <= 1e-10
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 6), min_size=2, max_size=60),
+    st.lists(
+        st.floats(0, 100, allow_nan=False).map(lambda v: round(v, 1)), min_size=2, max_size=60
+    ),
+)
+def test_spearman_equals_scipys_on_ties(small_counts, values):
+    """The written-out rank correlation gives scipy's exact value, ties included."""
+    from scipy.stats import rankdata, spearmanr
+
+    n = min(len(small_counts), len(values))
+    a, b = np.asarray(small_counts[:n], dtype=float), np.asarray(values[:n])
+    assert np.array_equal(average_ranks(a), rankdata(a))
+    expected = spearmanr(a, b).statistic
+    got = spearman_correlation(a, b)
+    assert got == expected or (math.isnan(got) and math.isnan(expected))

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from valuecast.dates import as_date
 from valuecast.models import FitError, GammaGamma, compress_histories
@@ -106,6 +105,27 @@ def _relative_error(predicted: float, actual: float) -> float | None:
     return None if actual == 0 else (predicted - actual) / actual
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their average rank (:func:`scipy.stats.rankdata`'s default).
+
+    Written out so that the analysis does not import ``scipy.stats`` (0.9 s at start-up).
+    """
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    dense = np.empty(len(values), dtype=np.intp)
+    dense[order] = np.cumsum(starts)
+    bounds = np.concatenate((np.flatnonzero(starts), [len(values)]))
+    return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
+
+
+def spearman_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation: Pearson's correlation of the average ranks (as
+    :func:`scipy.stats.spearmanr` computes it; ``nan`` where a ranking is constant)."""
+    ranks = np.column_stack((average_ranks(np.asarray(a)), average_ranks(np.asarray(b))))
+    return float(np.corrcoef(ranks, rowvar=False)[1, 0])
+
+
 def _spearman(actual: np.ndarray, predicted: np.ndarray) -> tuple[float | None, str | None]:
     if len(actual) < 2:
         return None, "fewer than two customers"
@@ -115,7 +135,7 @@ def _spearman(actual: np.ndarray, predicted: np.ndarray) -> tuple[float | None, 
         return None, "every customer has the same prediction (correlation undefined)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rho = float(spearmanr(actual, predicted).statistic)
+        rho = float(spearman_correlation(actual, predicted))
     return (rho, None) if math.isfinite(rho) else (None, "correlation undefined")
 
 

@@ -38,7 +38,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from valuecast.analysis.backend import upload
 from valuecast.errors import ValuecastError
@@ -364,7 +364,7 @@ def coefficient_rows(model, design: Design, horizon_days: float) -> list[dict[st
             coefficient = float(model.coefficients_[process][term.name])
             error = model.coefficient_standard_errors_[process].get(term.name)
             error = float(error) if error is not None and np.isfinite(error) else None
-            p = float(2 * norm.sf(abs(coefficient) / error)) if error else None
+            p = float(2 * ndtr(-abs(coefficient) / error)) if error else None
             row: dict[str, Any] = {
                 "process": process,
                 "covariate": term.column,

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from valuecast.analysis.backend import materialize, upload
 from valuecast.analysis.backtest import WITH_COVARIATES, backtest, holdout_split, sample_rows
@@ -176,7 +176,7 @@ def seasons_used(model, seasonal) -> dict[str, Any]:
     coefficients = model.coefficients_["purchase"]
     errors = model.coefficient_standard_errors_["purchase"]
     p_values = {
-        name: float(2 * norm.sf(abs(value) / errors[name])) if errors[name] > 0 else None
+        name: float(2 * ndtr(-abs(value) / errors[name])) if errors[name] > 0 else None
         for name, value in coefficients.items()
     }
     return {
@@ -565,7 +565,7 @@ def predict(
     else:
         value = joined.average_order_value.cast("float64")
     point = (value * options.margin) * joined._discounted
-    z = float(norm.ppf(0.5 + options.interval_level / 2))
+    z = float(ndtri(0.5 + options.interval_level / 2))
     if intervals is not None:
         info["interval"] = {"method": intervals.method, **intervals.info}
         low, high = _bounds(joined, value, point, spend_variance, z)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from valuecast.models import FitError
 from valuecast.models.clv import discounted_sum, log_param_jacobian
@@ -146,7 +146,7 @@ def robust_variance(log_values: np.ndarray, z: float) -> np.ndarray:
     (on simulated 300-customer shops, the median sd by a fifth, and the coverage of the 80%
     interval of the shop total to 89%).
     """
-    tail = float(norm.cdf(-z))
+    tail = float(ndtr(-z))
     low, high = np.quantile(log_values, [tail, 1.0 - tail], axis=0)
     return ((high - low) / (2.0 * z)) ** 2
 
@@ -341,7 +341,7 @@ def choose_intervals(
         delta = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)
         if delta is not None or method == "delta":
             return delta
-    z = float(norm.ppf(0.5 + options.interval_level / 2))
+    z = float(ndtri(0.5 + options.interval_level / 2))
     return bootstrap_intervals(
         model, spend_model, histories, spend_data, spend_x, units(), float(ends[-1]), discounted,
         options.margin, z, replicates=options.interval_replicates,

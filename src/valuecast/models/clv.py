@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from valuecast.models._fitting import ArrayLike, as_float_array, compress_histories
 
@@ -288,7 +288,7 @@ def customer_lifetime_value_interval(
     """
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
-    z = float(norm.ppf(0.5 + level / 2))
+    z = float(ndtri(0.5 + level / 2))
     ends = period_ends(horizon, period, time_unit_days)
     rate = period_discount_rate(annual_discount_rate, period)
     f, r, t, inverse, _ = _distinct_histories(frequency, recency, T)

@@ -47,7 +47,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit
 
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
@@ -166,7 +166,7 @@ def mean_interval(values: Iterable[float], level: float = 0.90) -> tuple[float, 
         return float("nan"), float("nan")
     mean = float(data.mean())
     standard_error = float(data.std(ddof=1)) / math.sqrt(len(data))
-    quantile = float(stats.t.ppf((1.0 + level) / 2.0, len(data) - 1))
+    quantile = float(stdtrit(len(data) - 1, (1.0 + level) / 2.0))
     return mean - quantile * standard_error, mean + quantile * standard_error
 
 
@@ -224,7 +224,7 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
         std = by.std(ddof=1).reindex(sizes.index).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             quantile = np.where(
-                count >= 2, stats.t.ppf(quantile_level, np.maximum(count - 1, 1)), np.nan
+                count >= 2, stdtrit(np.maximum(count - 1, 1), quantile_level), np.nan
             )
             half = quantile * std / np.sqrt(count)
         out[f"{metric}_mean"] = mean

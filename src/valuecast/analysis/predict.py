@@ -66,10 +66,14 @@ from valuecast.models.registry import (
 # the model choice
 def backtest_calibration_end(facts, as_of: date, options) -> date | None:
     """The backtest's calibration end (:func:`~valuecast.analysis.backtest.holdout_split`), or
-    None when the history is too short for one."""
+    None when the history is too short for one (or holds no order up to ``as_of``: the caller
+    then says there is nothing to analyse)."""
+    first = facts["first_order_date"]
+    if first is None or pd.isna(first):
+        return None
     try:
         return holdout_split(
-            to_date(facts["first_order_date"]), as_of, options.holdout_fraction,
+            to_date(first), as_of, options.holdout_fraction,
             options.min_holdout_days,
         )  # fmt: skip
     except ValueError:

@@ -202,3 +202,30 @@ def test_cli_summary_of_a_bad_file_is_one_line(tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "row 3" in lines[0] and "date" in lines[0], result.output
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_parquet_file_is_loaded_by_duckdb_and_equals_the_importer(tmp_path, monkeypatch):
+    """A lone orders Parquet file (the direct route reads only CSV) is loaded into the summary's
+    workspace by DuckDB, not by the importer (whose frames cost 600 B a row), with its result."""
+    from valuecast.io import generic
+
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    frame = pd.read_csv(_shop_csv(tmp_path / "o.csv"), dtype=str, keep_default_na=False)
+    frame = frame.replace("", None).assign(amount=lambda f: f["amount"].astype(float))
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    expected, _ = _workspace_summary(path, MAP)
+    importer_excluded = read_exports([path], column_map=MAP)[0].excluded
+
+    def importer(*args, **kwargs):
+        raise AssertionError("the importer read the file")
+
+    monkeypatch.setattr(generic, "read_orders", importer)
+    result = summarize_files([path], column_map=MAP)
+    try:
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    pd.testing.assert_frame_equal(got, expected)
+    assert result.excluded_rows == {str(k): int(v) for k, v in sorted(importer_excluded.items())}
+    assert result.excluded_rows["empty row"] == 2

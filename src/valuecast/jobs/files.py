@@ -17,7 +17,6 @@ Either way the rows left out are counted by reason in :attr:`FileSummary.exclude
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -136,7 +135,7 @@ def summarize_files(
 
     Raises :class:`~valuecast.io.schema.InputError` for bad input, like the importers.
     """
-    from valuecast.io import read_exports
+    from valuecast.io import defer_orders, read_exports
     from valuecast.store.workspace import Workspace
 
     orders_format = format == "orders" or (format is None and column_map)
@@ -144,7 +143,14 @@ def summarize_files(
         direct = _direct(Path(files[0]), column_map, as_of, calibration_end)
         if direct is not None:
             return direct
-    results = read_exports(list(files), format=format, column_map=column_map, fx=fx)
+    # a lone orders file the direct route does not take (a Parquet file, above all) is loaded by
+    # DuckDB at ingest where it can be, without the importer's frames
+    pending = defer_orders(list(files), format, column_map, fx)
+    results = (
+        [pending]
+        if pending is not None
+        else read_exports(list(files), format=format, column_map=column_map, fx=fx)
+    )
     workspace = Workspace(":memory:")
     try:
         report = workspace.ingest(results)
@@ -157,14 +163,11 @@ def summarize_files(
     except BaseException:
         workspace.close()
         raise
-    excluded: Counter = Counter()
-    for result in results:
-        excluded.update(result.excluded)
     return FileSummary(
         summary,
         workspace.con,
         "workspace",
         int(report.rows_read),
         int(report.orders),
-        {str(k): int(v) for k, v in sorted(excluded.items())},
+        dict(report.excluded_rows),
     )

@@ -365,7 +365,9 @@ class CsvFile:
             ),
         )
 
-    def _has_blank_lines(self) -> bool:
+    def has_blank_lines(self) -> bool:
+        """Whether the body holds an empty line before its trailing line ends (row numbers then
+        differ from record positions)."""
         end = len(self._data)
         while end > self._offset and self._data[end - 1 : end] in (b"\n", b"\r"):
             end -= 1
@@ -617,7 +619,7 @@ class Table:
         if self._row_map is _LAZY:
             # only on the error path: blank lines shift rows, so count records exactly if any
             assert self._source is not None
-            if self._source._has_blank_lines():
+            if self._source.has_blank_lines():
                 self._row_map = np.asarray([row for row, _ in self._source.records()], np.int64)
             else:
                 self._row_map = None

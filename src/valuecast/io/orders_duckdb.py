@@ -44,6 +44,7 @@ from valuecast.io.schema import (
     MAX_AMOUNT,
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
+    SQL_TYPES,
     ImportResult,
     InputError,
     StagedRows,
@@ -397,7 +398,7 @@ def pending_orders(csv: CsvFile, mapping: dict[str, str]) -> PendingOrders | Non
 
     A missing mapped column is the importer's error, raised here as it would be there.
     """
-    if not usable(csv, mapping) or csv._has_blank_lines():  # blank lines shift row numbers
+    if not usable(csv, mapping) or csv.has_blank_lines():  # blank lines shift row numbers
         return None
     return PendingOrders(csv, mapping, generic.resolve_columns(csv, mapping))
 
@@ -589,12 +590,8 @@ def _canonical_columns(cols: dict[str, str | None], several_rows: bool) -> dict[
         "discount_code": optional("discount_code"),
         "accepts_marketing": optional("accepts_marketing"),
     }
-    return {name: f"CAST({columns[name]} AS {_SQL_TYPES[dtype]})"
+    return {name: f"CAST({columns[name]} AS {SQL_TYPES[dtype]})"
             for name, dtype in ORDERS_SCHEMA.items()}  # fmt: skip
-
-
-_SQL_TYPES = {"string": "VARCHAR", "boolean": "BOOLEAN", "datetime64[us]": "TIMESTAMP",
-              "float64": "DOUBLE", "int64": "BIGINT"}  # fmt: skip
 
 
 def _stage_lines(con: Any, cols: dict[str, str | None]) -> None:

@@ -68,6 +68,15 @@ CUSTOMERS_SCHEMA: dict[str, str] = {
     "created_at": "datetime64[us]",
 }
 
+SQL_TYPES: dict[str, str] = {
+    "string": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "datetime64[us]": "TIMESTAMP",
+    "float64": "DOUBLE",
+    "int64": "BIGINT",
+}
+"""The SQL type of each column type of the schemas above (as the workspace stores them)."""
+
 
 def empty_frame(schema: Mapping[str, Any]) -> pd.DataFrame:
     """No rows, the schema's columns and dtypes (names or dtype objects)."""

@@ -49,6 +49,7 @@ from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
+    SQL_TYPES,
     ImportResult,
     InputError,
     conform,
@@ -56,13 +57,6 @@ from valuecast.io.schema import (
 from valuecast.store.connection import DEFAULT_WORKSPACE, connect_duckdb
 from valuecast.store.memory import release_unused_memory
 
-_SQL_TYPES = {
-    "string": "VARCHAR",
-    "boolean": "BOOLEAN",
-    "datetime64[us]": "TIMESTAMP",
-    "float64": "DOUBLE",
-    "int64": "BIGINT",
-}
 # order_date is a calendar date: stored as DATE so that date arithmetic is in whole days.
 _DATE_COLUMNS = {"order_date"}
 
@@ -74,7 +68,7 @@ TABLES: dict[str, dict[str, str]] = {
 
 
 def _sql_type(column: str, dtype: str) -> str:
-    return "DATE" if column in _DATE_COLUMNS else _SQL_TYPES[dtype]
+    return "DATE" if column in _DATE_COLUMNS else SQL_TYPES[dtype]
 
 
 def _column_list(schema: dict[str, str], prefix: str = "") -> str:

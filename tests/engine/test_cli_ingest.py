@@ -30,10 +30,11 @@ def fake_reader(monkeypatch, make_result):
     """A stand-in ``read_exports``: ``good*.csv`` -> ORDERS, ``bad*.csv`` -> InputError."""
     calls = []
 
-    def read_exports(paths, format=None, column_map=None, fx=None):
+    def read_exports(paths, format=None, column_map=None, fx=None, *, defer=False):
         calls.append(
-            {"paths": [str(p) for p in paths], "format": format, "map": column_map, "fx": fx}
-        )
+            {"paths": [str(p) for p in paths], "format": format, "map": column_map, "fx": fx,
+             "defer": defer}
+        )  # fmt: skip
         results = []
         for path in paths:
             if Path(path).name.startswith("bad"):
@@ -124,7 +125,7 @@ def test_a_missing_file_exits_2(tmp_path, fake_reader):
 def test_mixed_currencies_across_ingests_exit_2(tmp_path, monkeypatch, make_result):
     euro = [dict(row, currency="EUR", id=f"E{row['id']}") for row in ORDERS]
 
-    def read_exports(paths, format=None, column_map=None, fx=None):
+    def read_exports(paths, format=None, column_map=None, fx=None, *, defer=False):
         return [
             make_result(euro if Path(p).name == "eu.csv" else ORDERS, file=str(p)) for p in paths
         ]

@@ -177,10 +177,10 @@ def read_files(
 ):
     """Read ``files`` with the importers (nothing written yet), or fail with one line.
 
-    ``defer``: a lone orders CSV that DuckDB may load is left for ``Workspace.ingest`` to load
+    ``defer``: a lone orders CSV or Parquet file that DuckDB may load is left for ``Workspace.ingest`` to load
     into the workspace (see :func:`valuecast.io.defer_orders`); its errors are then raised there.
     """
-    from valuecast.io import defer_orders, read_exports
+    from valuecast.io import read_exports
     from valuecast.io.schema import InputError
 
     for source in files:
@@ -191,16 +191,13 @@ def read_files(
     # tables in a database (URL#table) are read through Ibis and imported like files
     sources = [_read_table_url(source) if _is_url(source) else source for source in files]
     try:
-        pending = defer_orders(sources, export_format.value if export_format else None,
-                               column_map, fx) if defer else None  # fmt: skip
-        if pending is not None:
-            return [pending]
         # all files in one call: currencies are checked across them, Magento items attached
         return read_exports(
             sources,
             format=export_format.value if export_format else None,
             column_map=column_map,
             fx=fx,
+            defer=defer,
         )
     except InputError as error:
         fail(str(error))

@@ -198,7 +198,9 @@ def read_exports(
     format: str | None = None,  # noqa: A002 - mirrors the --format option
     column_map: str | Mapping[str, str] | None = None,
     fx: str | Path | fx_module.Rates | None = None,
-) -> list[ImportResult]:
+    *,
+    defer: bool = False,
+) -> list[ImportResult | orders_duckdb.PendingOrders]:
     """Read the files of one ingest: one :class:`ImportResult` per file, in the order given.
 
     An entry may also be ``(name, DataFrame)``: a table the engine read from a database (Magento
@@ -210,7 +212,13 @@ def read_exports(
     unless a format is forced. A ``sales_order_item`` file is attached to the ``sales_order``
     file(s) of the same call. Currencies are checked over all files together and converted with
     ``fx`` (a rates CSV path or loaded :class:`~valuecast.io.fx.Rates`), see :mod:`valuecast.io.fx`.
+
+    ``defer``: a lone orders file DuckDB may load (:func:`defer_orders`) is returned unread, as
+    its :class:`~valuecast.io.orders_duckdb.PendingOrders`, for ``Workspace.ingest`` to load.
     """
+    pending = defer_orders(paths, format, column_map, fx) if defer else None
+    if pending is not None:
+        return [pending]
     if format is not None and format not in FORMATS:
         raise InputError("--format", f"unknown format {format!r} (known: {', '.join(FORMATS)})")
     mapping = generic.parse_column_map(column_map)

@@ -135,7 +135,7 @@ def summarize_files(
 
     Raises :class:`~valuecast.io.schema.InputError` for bad input, like the importers.
     """
-    from valuecast.io import defer_orders, read_exports
+    from valuecast.io import read_exports
     from valuecast.store.workspace import Workspace
 
     orders_format = format == "orders" or (format is None and column_map)
@@ -145,12 +145,7 @@ def summarize_files(
             return direct
     # a lone orders file the direct route does not take (a Parquet file, above all) is loaded by
     # DuckDB at ingest where it can be, without the importer's frames
-    pending = defer_orders(list(files), format, column_map, fx)
-    results = (
-        [pending]
-        if pending is not None
-        else read_exports(list(files), format=format, column_map=column_map, fx=fx)
-    )
+    results = read_exports(list(files), format=format, column_map=column_map, fx=fx, defer=True)
     workspace = Workspace(":memory:")
     try:
         report = workspace.ingest(results)

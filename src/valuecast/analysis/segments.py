@@ -156,16 +156,16 @@ def add_segments(table: ir.Table, as_of: date, n: int, has_predictions: bool) ->
     """RFM scores and group, the predicted spend tier and the acquisition channel (engine-side).
 
     The scores and tiers follow the rules of the module docstring (every customer here has
-    orders, so no key is NULL): a customer's score
-    counts the customers with a strictly worse value, their tier those with a strictly lower and
-    a strictly higher predicted value.  Days since the last order and the number of orders take
-    few values and are counted per value (:func:`_counts_below`); money is ranked with
-    ``RANK()`` windows (the rank over ascending values is the number of strictly smaller ones),
-    which here hold less memory than grouping a million amounts (0.15 GB at 1M customers); the
-    predicted value's ranks both ways and its count come from windows of one ordering (one sort).  The
-    counts run over the customer id and the four keys only, joined back by customer id: a window
-    carries every column of its rows through its sort, and over the whole customers table (40
-    columns) each took 2 s at 1M customers in DuckDB.
+    orders, so no key is NULL): a customer's score counts the customers with a strictly worse
+    value, their tier those with a strictly lower and a strictly higher predicted value.  Days
+    since the last order and the number of orders take few values and are counted per value
+    (:func:`_counts_below`); money is ranked with ``RANK()`` windows (the rank over ascending
+    values is the number of strictly smaller ones), which here hold less memory than grouping a
+    million amounts (0.15 GB at 1M customers); the predicted value's ranks both ways and its
+    count come from windows of one ordering (one sort).  The counts run over the customer id and
+    the four keys only, joined back by customer id: a window carries every column of its rows
+    through its sort, and over the whole customers table (40 columns) each took 2 s at 1M
+    customers in DuckDB.
     """
     as_of_lit = ibis.literal(as_of, type="date")
     # without predictions the tiers rank historic value instead

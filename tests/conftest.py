@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# tests run the models in this process as the command line does (valuecast.cli): OpenBLAS on one
+# thread; set before any test module loads NumPy
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # test modules import the helpers kept next to this file (segments_oracle, shops) by bare name
 sys.path.insert(0, str(Path(__file__).parent))
 

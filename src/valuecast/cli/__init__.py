@@ -8,7 +8,15 @@ them.  The console script is ``valuecast = "valuecast.cli:app"``.
 
 from __future__ import annotations
 
-import typer
+import os
+
+# The models' matrices are a few parameters wide, so OpenBLAS' worker threads only wait on one
+# another: two of them double the CPU of a fit, and its wall time suffers whenever DuckDB or
+# another process wants the cores.  Set before NumPy loads OpenBLAS (the command modules import
+# it); a value the user set stays.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import typer  # noqa: E402
 
 from valuecast.cli import (
     analyze,

@@ -1,0 +1,28 @@
+"""The command line runs NumPy's OpenBLAS on one thread unless the user says otherwise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+PROBE = (
+    "import sys, os; import valuecast.cli; "
+    "assert 'numpy' in sys.modules; print(os.environ['OPENBLAS_NUM_THREADS'])"
+)
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("2", "2")])
+def test_openblas_threads_are_set_before_numpy_loads(given, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    # numpy must not be loaded before the setting: OpenBLAS reads it once, when it loads
+    probe = "import sys; assert 'numpy' not in sys.modules; " + PROBE
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

@@ -260,25 +260,25 @@ def test_purchase_days_given_by_the_caller_give_the_same_results():
     assert given.attrs == days_between_orders(orders, as_of=as_of).attrs
 
 
-def test_first_purchases_given_by_the_caller_give_the_same_results(shop):
-    """growth_tables computes the first purchases once for the cohorts and the growth stage."""
-    from valuecast.analysis.growth.history import first_purchases, known_orders
+def test_order_history_given_by_the_caller_gives_the_same_results(shop):
+    """growth_tables computes the order history once for the cohorts and the growth stage."""
+    from valuecast.analysis.growth.history import known_orders, order_history
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
 
-    firsts = first_purchases(known_orders(shop, AS_OF))
+    history = order_history(known_orders(shop, AS_OF))
     given, computed = (
-        cohort_tables(shop, as_of=AS_OF, firsts=firsts),
+        cohort_tables(shop, as_of=AS_OF, history=history),
         cohort_tables(shop, as_of=AS_OF),
     )
     pd.testing.assert_frame_equal(given.cohorts, computed.cohorts)
     pd.testing.assert_frame_equal(given.retention, computed.retention)
     assert (given.customers, given.repeat_customers) == (4, 2)
-    assert stage_to_dict(growth_stage(shop, as_of=AS_OF, firsts=firsts)) == stage_to_dict(
+    assert stage_to_dict(growth_stage(shop, as_of=AS_OF, history=history)) == stage_to_dict(
         growth_stage(shop, as_of=AS_OF)
     )
-    # the first purchases of every order (dan's after the as-of date too) would change them
-    every = first_purchases(known_orders(shop, date(2030, 1, 1)))
-    assert cohort_tables(shop, as_of=AS_OF, firsts=every).customers == 5
+    # the history of every order (dan's after the as-of date too) would change them
+    every = order_history(known_orders(shop, date(2030, 1, 1)))
+    assert cohort_tables(shop, as_of=AS_OF, history=every).customers == 5
 
 
 def test_churn_threshold_is_reached_at_exactly_half():

@@ -44,12 +44,12 @@ from valuecast.analysis.attributes import first_products
 from valuecast.analysis.growth.history import (
     AVERAGE_MONTH_DAYS,
     date_literal,
-    first_purchases,
     is_month_end,
     known_orders,
     month_index,
     month_index_of,
     month_label,
+    order_history,
     purchase_days,
     resolve_as_of,
 )
@@ -97,33 +97,52 @@ class Cohorts:
 
 
 def _acquired(
+    known: ir.Table, orders: ir.Table, by: str, order_lines: ir.Table | None, as_of: date
+) -> ir.Table:
+    """``customer_id, group``: the acquisition attribute ``by`` of each customer with one."""
+    if by == "first_product":
+        products = first_products(orders, order_lines, as_of)
+        return products.select("customer_id", group=products.first_product)
+    stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
+    key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
+    # a struct is never NULL: a first order without a value gives NULL, not a later value
+    return known.group_by("customer_id").aggregate(
+        group=ibis.struct({"v": known[by]}).argmin(key)["v"]
+    )
+
+
+def _cells(
+    history: ir.Table,
     known: ir.Table,
     orders: ir.Table,
     by: str | None,
     order_lines: ir.Table | None,
     as_of: date,
-    firsts: ir.Table | None,
-) -> ir.Table:
-    """``customer_id, cohort (month index), orders, group``: one row per customer."""
+) -> pd.DataFrame:
+    """Per cohort x group x age (months since acquisition): ``active_customers`` and
+    ``revenue``, and at age 0 the cohort's ``customers`` and ``repeat_customers``.
+
+    One GROUP BY of the order history: its flags count each customer once per month (active),
+    once in all (customers, at their first order, which is at age 0) and once as a repeat
+    customer, so no distinct count and no join to the first purchases is needed.
+    """
+    h = history
     if by is None:
-        firsts = first_purchases(known) if firsts is None else firsts
-        return firsts.select("customer_id", "cohort", "orders", group=ibis.literal(NONE_LABEL))
-    aggs: dict[str, ir.Value] = {
-        "cohort": month_index(known.order_date).min(),
-        "orders": known.count(),
-    }
-    if by in ("channel", "discount_code"):
-        stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
-        key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
-        # a struct is never NULL: a first order without a value gives NULL, not a later value
-        aggs["group"] = ibis.struct({"v": known[by]}).argmin(key)["v"]
-    customers = known.group_by("customer_id").aggregate(**aggs)
-    if by == "first_product":
-        products = first_products(orders, order_lines, as_of)
-        customers = customers.left_join(products, "customer_id").select(
-            customers, group=products.first_product
-        )
-    return customers.mutate(group=customers.group.strip().nullif("").fill_null(NONE_LABEL))
+        h = h.mutate(group=ibis.literal(NONE_LABEL))
+    else:
+        groups = _acquired(known, orders, by, order_lines, as_of)
+        h = h.left_join(groups, "customer_id").select(h, group=groups.group)
+        h = h.mutate(group=h.group.strip().nullif("").fill_null(NONE_LABEL))
+    cohort = month_index(h.first_date)
+    cells = h.group_by(
+        cohort=cohort, group=h.group, age=month_index(h.order_date) - cohort
+    ).aggregate(
+        active_customers=h.count(where=h.month_head),
+        revenue=h.net_revenue.sum(),
+        customers=h.count(where=h.first_order),
+        repeat_customers=h.count(where=h.repeat),
+    )
+    return cells.to_pandas()
 
 
 def _empty_cohorts(group: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,15 +163,15 @@ def cohort_tables(
     as_of: date | datetime | str | None,
     by: str | None = None,
     order_lines: ir.Table | None = None,
-    firsts: ir.Table | None = None,
+    history: ir.Table | None = None,
 ) -> Cohorts:
     """Monthly acquisition cohorts and their retention (see the module docstring for the rules).
 
     ``as_of`` None means the last order date; ``by`` is None or one of :data:`GROUPINGS`
-    (``"first_product"`` needs ``order_lines``).  Two small queries run (per-cohort sizes and
-    per-cohort-month activity) plus one count of left-out orders; the frames are built in pandas.
-    ``firsts``: :func:`~valuecast.analysis.growth.history.first_purchases` of these orders up to
-    ``as_of`` when the caller keeps them computed (read for the cohorts without ``by``).
+    (``"first_product"`` needs ``order_lines``).  One small query runs (per-cohort-month sizes
+    and activity) plus one count of left-out orders; the frames are built in pandas.
+    ``history``: :func:`~valuecast.analysis.growth.history.order_history` of these orders up to
+    ``as_of`` when the caller keeps it computed.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)} (got {by!r})")
@@ -160,28 +179,10 @@ def cohort_tables(
         raise ValueError("by='first_product' needs the order_lines table")
     as_of_date = resolve_as_of(orders, as_of)
     known = known_orders(orders, as_of_date)
-    customers = _acquired(known, orders, by, order_lines, as_of_date, firsts)
-
-    sizes = (
-        customers.group_by(["cohort", "group"])
-        .aggregate(
-            customers=customers.count(),
-            repeat_customers=customers.count(where=customers.orders >= 2),
-        )
-        .to_pandas()
-    )
-    joined = known.select("customer_id", "order_date", "net_revenue").inner_join(
-        customers.select("customer_id", "cohort", "group"), "customer_id"
-    )
-    joined = joined.mutate(age=month_index(joined.order_date) - joined.cohort)
-    per_month = joined.group_by(["customer_id", "cohort", "group", "age"]).aggregate(
-        revenue=joined.net_revenue.sum()
-    )
-    cells = (
-        per_month.group_by(["cohort", "group", "age"])
-        .aggregate(active_customers=per_month.count(), revenue=per_month.revenue.sum())
-        .to_pandas()
-    )
+    history = order_history(known) if history is None else history
+    cells = _cells(history, known, orders, by, order_lines, as_of_date)
+    sizes = cells.loc[cells["age"] == 0, ["cohort", "group", "customers", "repeat_customers"]]
+    cells = cells[["cohort", "group", "age", "active_customers", "revenue"]]
     group = [by] if by else []
     notes = _left_out(orders, as_of_date)
     if sizes.empty:
@@ -286,7 +287,8 @@ def days_between_orders(
     stats = (
         gaps.aggregate(
             gaps=gaps.count(),
-            customers=gaps.customer_id.nunique(),
+            # a customer's first purchase day has a gap when they have a second one
+            customers=gaps.count(where=gaps.first_day),
             median_days=gaps.gap_days.median(),
             mean_days=gaps.gap_days.mean(),
         )

@@ -50,32 +50,6 @@ def _names_products(order_lines) -> bool:
     return bool(product_lines(order_lines).limit(1).count().execute())
 
 
-def _first_purchases(customers: pd.DataFrame, like, releases: list):
-    """:func:`~valuecast.analysis.growth.history.first_purchases` of the known orders, taken from
-    the analysis' customers table, which holds them already (``first_order_date`` and
-    ``historic_number_of_orders`` are the same aggregates of the same orders up to the as-of
-    date, one row per customer): no second grouping of every order by customer (0.85 s of CPU
-    at 3M orders), one small table into ``like``'s engine instead.
-    """
-    import pyarrow as pa
-
-    from valuecast.analysis.backend import upload
-    from valuecast.analysis.growth.history import month_index
-
-    first = pa.Array.from_pandas(customers["first_order_date"])
-    if not pa.types.is_date32(first.type):
-        first = first.cast(pa.timestamp("s")).cast(pa.date32())
-    data = pa.table(
-        {
-            "customer_id": pa.Array.from_pandas(customers["customer_id"]).cast(pa.string()),
-            "first_date": first,
-            "orders": pa.Array.from_pandas(customers["historic_number_of_orders"]).cast(pa.int64()),
-        }
-    )
-    firsts = upload(like, data, "firsts", releases)
-    return firsts.mutate(cohort=month_index(firsts.first_date))
-
-
 def growth_tables(
     workspace,
     customers: pd.DataFrame,
@@ -112,7 +86,7 @@ def growth_tables(
         cohort_tables,
         days_between_orders,
     )
-    from valuecast.analysis.growth.history import known_orders, purchase_days
+    from valuecast.analysis.growth.history import history_days, known_orders, order_history
     from valuecast.analysis.growth.replenishment import REMINDER_SCHEMA, reminders
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
     from valuecast.io.schema import empty_frame
@@ -139,19 +113,16 @@ def growth_tables(
         channels=by_channel["acquisition_channel"],
     )
 
-    # each read by several tables: every customer's first purchase (cohorts and the stage), and
-    # the purchase days computed once (a window over every order: churn and the gaps)
+    # the order history (one window over every customer's orders) is read by the cohorts, the
+    # stage, the churn curve and the gaps: computed once, instead of a join to the first
+    # purchases per table and a second window over the purchase days
     releases: list = []
     try:
-        known = known_orders(orders, as_of)
-        firsts = _first_purchases(customers, orders, releases)
-        cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines, firsts=firsts)
+        history = materialize(order_history(known_orders(orders, as_of)), releases)
+        cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines, history=history)
         # cohorts.notes (guests, orders after the as-of date left out) repeat the summary's notes
-        stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, firsts=firsts)
-        # the columns the churn curve and the gaps read: not the day's revenue and order count
-        # (two aggregates of every order, 0.35 s of CPU at 3M orders)
-        read = purchase_days(known).select("customer_id", "order_date", "gap_days")
-        days = materialize(read, releases)
+        stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, history=history)
+        days = history_days(history)
         churn = churn_threshold(orders, as_of=as_of, days=days)
         gaps = days_between_orders(orders, as_of=as_of, days=days)
     finally:

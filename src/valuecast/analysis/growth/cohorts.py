@@ -43,10 +43,12 @@ import pandas as pd
 from valuecast.analysis.attributes import first_products
 from valuecast.analysis.growth.history import (
     AVERAGE_MONTH_DAYS,
+    NONE_LABEL,
+    cohort_cells,
+    collect_together,
     date_literal,
     is_month_end,
     known_orders,
-    month_index,
     month_index_of,
     month_label,
     order_history,
@@ -56,8 +58,6 @@ from valuecast.analysis.growth.history import (
 from valuecast.analysis.summary import prepare_orders
 
 GROUPINGS: tuple[str, ...] = ("channel", "first_product", "discount_code")
-NONE_LABEL = "(none)"
-"""The group of customers whose acquisition attribute is missing."""
 
 GAP_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-7", 0, 7),
@@ -111,38 +111,22 @@ def _acquired(
     )
 
 
-def _cells(
+def grouped_history(
     history: ir.Table,
     known: ir.Table,
     orders: ir.Table,
     by: str | None,
     order_lines: ir.Table | None,
     as_of: date,
-) -> pd.DataFrame:
-    """Per cohort x group x age (months since acquisition): ``active_customers`` and
-    ``revenue``, and at age 0 the cohort's ``customers`` and ``repeat_customers``.
-
-    One GROUP BY of the order history: its flags count each customer once per month (active),
-    once in all (customers, at their first order, which is at age 0) and once as a repeat
-    customer, so no distinct count and no join to the first purchases is needed.
-    """
-    h = history
+) -> ir.Table:
+    """``history`` with the ``group`` column :func:`cohort_cells` splits the cohorts by: the
+    customer's acquisition attribute ``by``, :data:`NONE_LABEL` for every customer without one
+    (``history`` itself when ``by`` is None: no split)."""
     if by is None:
-        h = h.mutate(group=ibis.literal(NONE_LABEL))
-    else:
-        groups = _acquired(known, orders, by, order_lines, as_of)
-        h = h.left_join(groups, "customer_id").select(h, group=groups.group)
-        h = h.mutate(group=h.group.strip().nullif("").fill_null(NONE_LABEL))
-    cohort = month_index(h.first_date)
-    cells = h.group_by(
-        cohort=cohort, group=h.group, age=month_index(h.order_date) - cohort
-    ).aggregate(
-        active_customers=h.count(where=h.month_head),
-        revenue=h.net_revenue.sum(),
-        customers=h.count(where=h.first_order),
-        repeat_customers=h.count(where=h.repeat),
-    )
-    return cells.to_pandas()
+        return history
+    groups = _acquired(known, orders, by, order_lines, as_of)
+    h = history.left_join(groups, "customer_id").select(history, group=groups.group)
+    return h.mutate(group=h.group.strip().nullif("").fill_null(NONE_LABEL))
 
 
 def _empty_cohorts(group: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -180,19 +164,28 @@ def cohort_tables(
     as_of_date = resolve_as_of(orders, as_of)
     known = known_orders(orders, as_of_date)
     history = order_history(known) if history is None else history
-    cells = _cells(history, known, orders, by, order_lines, as_of_date)
+    grouped = grouped_history(history, known, orders, by, order_lines, as_of_date)
+    cells = collect_together({"cells": cohort_cells(grouped)})["cells"]
+    return cohorts_from_cells(cells, as_of_date, by, _left_out(orders, as_of_date))
+
+
+def cohorts_from_cells(
+    cells: pd.DataFrame, as_of: date, by: str | None = None, notes: list[str] | None = None
+) -> Cohorts:
+    """The cohort tables of :func:`~valuecast.analysis.growth.history.cohort_cells` of the
+    orders up to ``as_of`` (collected), split by ``by``; ``notes`` as in :class:`Cohorts`."""
+    notes = list(notes or [])
+    group = [by] if by else []
     sizes = cells.loc[cells["age"] == 0, ["cohort", "group", "customers", "repeat_customers"]]
     cells = cells[["cohort", "group", "age", "active_customers", "revenue"]]
-    group = [by] if by else []
-    notes = _left_out(orders, as_of_date)
     if sizes.empty:
         cohorts, retention = _empty_cohorts(group)
-        return Cohorts(cohorts, retention, as_of_date, by, 0, 0, notes)
+        return Cohorts(cohorts, retention, as_of, by, 0, 0, notes)
 
     keys = ["cohort", "group"]
     sizes = sizes.astype({"cohort": "int64", "customers": "int64", "repeat_customers": "int64"})
     sizes = sizes.sort_values(keys, kind="stable").reset_index(drop=True)
-    as_of_month = month_index_of(as_of_date)
+    as_of_month = month_index_of(as_of)
     sizes["reached"] = as_of_month - sizes["cohort"]
     # one row per cohort x group x reached age (0 .. reached): unreached ages have no row
     grid = sizes.loc[sizes.index.repeat(sizes["reached"] + 1)].reset_index(drop=True)
@@ -204,7 +197,7 @@ def cohort_tables(
     cumulative = grid.groupby(keys, sort=False)["revenue"].cumsum()
     grid["cumulative_revenue_per_customer"] = cumulative / grid["customers"]
     grid["retention"] = grid["active_customers"] / grid["customers"]
-    grid["partial_month"] = (grid["age"] == grid["reached"]) & (not is_month_end(as_of_date))
+    grid["partial_month"] = (grid["age"] == grid["reached"]) & (not is_month_end(as_of))
     grid["cohort_month"] = grid["cohort"].map(month_label)
     if by:
         grid[by] = grid["group"].astype("object")
@@ -230,7 +223,7 @@ def cohort_tables(
     return Cohorts(
         cohorts=cohorts,
         retention=retention,
-        as_of=as_of_date,
+        as_of=as_of,
         by=by,
         customers=int(sizes["customers"].sum()),
         repeat_customers=int(sizes["repeat_customers"].sum()),
@@ -278,42 +271,56 @@ def days_between_orders(
     as_of_date = resolve_as_of(orders, as_of)
     if days is None:
         days = purchase_days(known_orders(orders, as_of_date))
+    counts = collect_together({"gaps": gap_counts(days)})["gaps"]
+    return gaps_from_counts(counts, as_of_date)
+
+
+def gap_counts(days: ir.Table) -> ir.Table:
+    """``gap_days, first_day, n``: the purchase days (of :func:`purchase_days`) per gap length,
+    those without a next purchase day left out.  A few hundred rows that hold the histogram,
+    the median and the mean exactly (:func:`gaps_from_counts`)."""
     gaps = days.filter(days.gap_days.notnull())
-    bucket = ibis.cases(
-        *((gaps.gap_days <= last, label) for label, _, last in GAP_BUCKETS if last is not None),
-        else_=GAP_BUCKETS[-1][0],
-    )
-    counts = gaps.group_by(bucket=bucket).aggregate(count=gaps.count()).to_pandas()
-    stats = (
-        gaps.aggregate(
-            gaps=gaps.count(),
-            # a customer's first purchase day has a gap when they have a second one
-            customers=gaps.count(where=gaps.first_day),
-            median_days=gaps.gap_days.median(),
-            mean_days=gaps.gap_days.mean(),
-        )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    by_label = dict(zip(counts["bucket"], counts["count"], strict=True))
-    total = int(stats["gaps"] or 0)
+    return gaps.group_by("gap_days", "first_day").aggregate(n=gaps.count())
+
+
+def gaps_from_counts(counts: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """:func:`days_between_orders` of the collected :func:`gap_counts` of the orders up to
+    ``as_of``."""
+    gap = counts["gap_days"].to_numpy(dtype=np.int64)
+    n = counts["n"].to_numpy(dtype=np.int64)
+    upper = np.asarray([last for _, _, last in GAP_BUCKETS[:-1]])
+    bucket = np.searchsorted(upper, gap, side="left")  # the first bucket whose last day >= gap
+    by_bucket = np.bincount(bucket, weights=n, minlength=len(GAP_BUCKETS)).astype(np.int64)
+    total = int(n.sum())
     frame = pd.DataFrame(
         {
             "bucket": [label for label, _, _ in GAP_BUCKETS],
             "min_days": [first for _, first, _ in GAP_BUCKETS],
             "max_days": pd.array([last for _, _, last in GAP_BUCKETS], dtype="Int64"),
-            "count": [int(by_label.get(label, 0)) for label, _, _ in GAP_BUCKETS],
+            "count": by_bucket,
         }
     )
     frame["share"] = frame["count"] / total if total else np.nan
     frame.attrs.update(
         gaps=total,
-        customers=int(stats["customers"] or 0),
-        median_days=None if not total else float(stats["median_days"]),
-        mean_days=None if not total else float(stats["mean_days"]),
-        as_of=as_of_date.isoformat(),
+        # a customer's first purchase day has a gap when they have a second one
+        customers=int(n[counts["first_day"].to_numpy(dtype=bool)].sum()),
+        median_days=_median(gap, n) if total else None,
+        mean_days=float(int((gap * n).sum())) / total if total else None,
+        as_of=as_of.isoformat(),
     )
     return frame
+
+
+def _median(values: np.ndarray, counts: np.ndarray) -> float:
+    """The median of ``values`` each repeated ``counts`` times: the mean of the two middle
+    values for an even number (DuckDB's ``median``, interpolated halfway)."""
+    order = np.argsort(values, kind="stable")
+    values, ends = values[order], np.cumsum(counts[order])
+    total = int(ends[-1])
+    low = values[np.searchsorted(ends, (total - 1) // 2, side="right")]
+    high = values[np.searchsorted(ends, total // 2, side="right")]
+    return float(low) + (float(high) - float(low)) / 2
 
 
 def churn_threshold(
@@ -369,8 +376,23 @@ def churn_threshold(
     as_of_date = resolve_as_of(orders, as_of)
     if days is None:
         days = purchase_days(known_orders(orders, as_of_date))
+    counts = collect_together(churn_counts(days, as_of_date, follow_up_months))
+    return churn_from_counts(
+        counts,
+        as_of_date,
+        max_months=max_months,
+        follow_up_months=follow_up_months,
+        min_points=min_points,
+    )
+
+
+def churn_counts(
+    days: ir.Table, as_of: date, follow_up_months: int | None = 12
+) -> dict[str, ir.Table]:
+    """The two small queries behind :func:`churn_threshold` of the purchase days ``days`` up to
+    ``as_of``: ``churn_cells`` (``largest, again_from, n``) and ``churn_tops`` (``top, n``)."""
     gap = days.gap_days
-    observed = date_literal(as_of_date).delta(days.order_date, unit="day")
+    observed = date_literal(as_of).delta(days.order_date, unit="day")
     # A purchase day is a point at every month m up to its largest, ``reach / M`` rounded down
     # (reach: the gap, or the open time, shortened by the follow-up window), and repeats at the
     # points from ``again_from`` on (its gap ends inside the window m + follow-up).  So one
@@ -384,10 +406,32 @@ def churn_threshold(
         end_offset = follow_up_months * AVERAGE_MONTH_DAYS
         reach = ibis.least(gap.fill_null(observed), observed - end_offset)
         again_from = ((gap - end_offset) / AVERAGE_MONTH_DAYS).floor().cast("int64") + 1
-    largest = (reach / AVERAGE_MONTH_DAYS).floor().cast("int64")
-    cells = (
-        days.group_by(largest=largest, again_from=again_from).aggregate(n=days.count()).to_pandas()
+    # both queries read the marks (the engine computes them once for the two)
+    marked = days.mutate(
+        largest=(reach / AVERAGE_MONTH_DAYS).floor().cast("int64"), again_from=again_from
     )
+    cells = marked.group_by("largest", "again_from").aggregate(n=marked.count())
+    # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
+    # so a customer counts at m when their largest is m or more -- one GROUP BY instead of a
+    # distinct count per month.
+    per_customer = marked.group_by("customer_id").aggregate(top=marked.largest.max())
+    tops = per_customer.group_by("top").aggregate(n=per_customer.count())
+    return {"churn_cells": cells, "churn_tops": tops}
+
+
+def churn_from_counts(
+    counts: dict[str, pd.DataFrame],
+    as_of: date,
+    *,
+    max_months: int = 24,
+    follow_up_months: int | None = 12,
+    min_points: int = 30,
+) -> dict[str, Any]:
+    """:func:`churn_threshold` of the collected :func:`churn_counts` of the orders up to
+    ``as_of``."""
+    if max_months < 1:
+        raise ValueError("max_months must be at least 1")
+    cells, tops = counts["churn_cells"], counts["churn_tops"]
     cell_largest = cells["largest"].to_numpy(dtype=float)
     cell_again = cells["again_from"].to_numpy(dtype=float, na_value=np.nan)
     cell_n = cells["n"].to_numpy(dtype=np.int64)
@@ -396,13 +440,6 @@ def churn_threshold(
         point = cell_largest >= m
         row[f"points_{m}"] = int(cell_n[point].sum())
         row[f"repeats_{m}"] = int(cell_n[point & (cell_again <= m)].sum())
-    # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
-    # so a customer counts at m when their largest is m or more -- one GROUP BY instead of a
-    # distinct count per month.
-    per_customer = (
-        days.mutate(largest=largest).group_by("customer_id").aggregate(top=ibis._.largest.max())
-    )
-    tops = per_customer.group_by("top").aggregate(n=ibis._.count()).to_pandas()
     for m in range(max_months + 1):
         row[f"customers_{m}"] = int(tops.loc[tops["top"] >= m, "n"].sum())
 
@@ -436,7 +473,7 @@ def churn_threshold(
         "threshold_months": threshold,
         "initial_repeat_probability": initial,
         "curve": curve,
-        "as_of": as_of_date.isoformat(),
+        "as_of": as_of.isoformat(),
         "follow_up_months": follow_up_months,
         "min_points": min_points,
         "method": (

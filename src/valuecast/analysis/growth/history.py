@@ -11,12 +11,17 @@ from datetime import date, datetime
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
+import pyarrow.compute as pc
 
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
 
 AVERAGE_MONTH_DAYS = 365.25 / 12
 """Days in an average month: the unit of "months since the last order" (gaps are in days)."""
+NONE_LABEL = "(none)"
+"""The group of customers whose acquisition attribute is missing (and of every customer when
+the cohorts are not split)."""
 
 
 def resolve_as_of(orders: ir.Table, as_of: date | datetime | str | None) -> date:
@@ -95,6 +100,60 @@ def history_days(history: ir.Table) -> ir.Table:
     return days.select(
         "customer_id", "order_date", "gap_days", first_day=days.order_date == days.first_date
     )
+
+
+def cohort_cells(history: ir.Table) -> ir.Table:
+    """Per cohort x group x age (months since acquisition): ``active_customers``, ``revenue``
+    (its ``new_revenue`` on the customers' first purchase days and ``returning_revenue`` on
+    later ones) and, at age 0, the cohort's ``customers`` and ``repeat_customers``.
+
+    ``history``: an :func:`order_history`, with a ``group`` column to split the cohorts by
+    (without one, every customer is in :data:`NONE_LABEL`).  One GROUP BY: the history's flags count each customer once per
+    month (active), once in all (at the first order, which is at age 0) and once as a repeat
+    customer, so no distinct count and no join to the first purchases is needed.  The cohort
+    tables and the growth stage (revenue per calendar month, ``cohort + age``) read it.
+    """
+    h = history
+    cohort = month_index(h.first_date)
+    new = h.order_date == h.first_date
+    group = h.group if "group" in h.columns else ibis.literal(NONE_LABEL)
+    return h.group_by(cohort=cohort, group=group, age=month_index(h.order_date) - cohort).aggregate(
+        active_customers=h.count(where=h.month_head),
+        revenue=h.net_revenue.sum(),
+        new_revenue=h.net_revenue.sum(where=new),
+        returning_revenue=h.net_revenue.sum(where=~new),
+        customers=h.count(where=h.first_order),
+        repeat_customers=h.count(where=h.repeat),
+    )
+
+
+def collect_together(queries: dict[str, ir.Table]) -> dict[str, pd.DataFrame]:
+    """Several small results in one query: each of ``queries`` as a frame, by name.
+
+    The queries are stacked (UNION ALL, each padded with NULL columns to the union of their
+    columns) so the engine computes an input they share, such as an :func:`order_history`,
+    once for all of them (DuckDB keeps a common table expression read twice) rather than once
+    per query or in a table written for them.  A column name means one type in every query.
+    """
+    types: dict[str, object] = {}
+    for query in queries.values():
+        for name, dtype in query.schema().items():
+            if types.setdefault(name, dtype) != dtype:
+                raise ValueError(f"column {name!r} has two types: {types[name]} and {dtype}")
+    padded = [
+        query.select(
+            _query=ibis.literal(key),
+            **{name: query[name] if name in query.columns else ibis.null(dtype)
+               for name, dtype in types.items()},
+        )
+        for key, query in queries.items()
+    ]  # fmt: skip
+    stacked = padded[0] if len(padded) == 1 else ibis.union(*padded, distinct=False)
+    result = stacked.to_pyarrow()
+    return {
+        key: result.filter(pc.equal(result["_query"], key)).select(list(query.columns)).to_pandas()
+        for key, query in queries.items()
+    }
 
 
 def month_index(value: ir.DateValue) -> ir.IntegerValue:

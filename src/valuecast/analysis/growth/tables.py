@@ -65,7 +65,6 @@ def growth_tables(
     first purchases). ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
     discounted orders), which channels.csv turns into ``new_customer_clv`` per channel.
     """
-    from valuecast.analysis.backend import materialize
     from valuecast.analysis.growth.affinity import (
         AFFINITY_SCHEMA,
         NEXT_PRODUCTS_SCHEMA,
@@ -82,11 +81,19 @@ def growth_tables(
         with_new_customer_clv,
     )
     from valuecast.analysis.growth.cohorts import (
-        churn_threshold,
-        cohort_tables,
-        days_between_orders,
+        churn_counts,
+        churn_from_counts,
+        cohorts_from_cells,
+        gap_counts,
+        gaps_from_counts,
     )
-    from valuecast.analysis.growth.history import history_days, known_orders, order_history
+    from valuecast.analysis.growth.history import (
+        cohort_cells,
+        collect_together,
+        history_days,
+        known_orders,
+        order_history,
+    )
     from valuecast.analysis.growth.replenishment import REMINDER_SCHEMA, reminders
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
     from valuecast.io.schema import empty_frame
@@ -113,21 +120,23 @@ def growth_tables(
         channels=by_channel["acquisition_channel"],
     )
 
-    # the order history (one window over every customer's orders) is read by the cohorts, the
-    # stage, the churn curve and the gaps: computed once, instead of a join to the first
-    # purchases per table and a second window over the purchase days
-    releases: list = []
-    try:
-        history = materialize(order_history(known_orders(orders, as_of)), releases)
-        cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines, history=history)
-        # cohorts.notes (guests, orders after the as-of date left out) repeat the summary's notes
-        stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, history=history)
-        days = history_days(history)
-        churn = churn_threshold(orders, as_of=as_of, days=days)
-        gaps = days_between_orders(orders, as_of=as_of, days=days)
-    finally:
-        for release in reversed(releases):
-            release()
+    # every table of the orders reads the order history (one window over each customer's
+    # orders): their small aggregates are collected in one query, so the engine computes the
+    # history once, and nothing the size of the orders is written or joined
+    history = order_history(known_orders(orders, as_of))
+    days = history_days(history)
+    counts = collect_together(
+        {
+            "cells": cohort_cells(history),
+            "gaps": gap_counts(days),
+            **churn_counts(days, as_of),
+        }
+    )
+    # cohorts.notes (guests, orders after the as-of date left out) would repeat the summary's
+    cohorts = cohorts_from_cells(counts["cells"], as_of)
+    stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"])
+    churn = churn_from_counts(counts, as_of)
+    gaps = gaps_from_counts(counts["gaps"], as_of)
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
     tables["days_between_orders.csv"] = gaps
 

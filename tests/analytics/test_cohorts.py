@@ -401,6 +401,18 @@ def test_churn_threshold_leaves_out_windows_not_yet_observed():
     assert adobe["threshold_months"] == 2  # 0 of 2 open gaps at 2 months <= 0.2
 
 
+def test_churn_curve_counts_a_customer_whose_longest_wait_is_one_month():
+    rows = [
+        ("1", "a", "2024-10-20 10:00", 1.0, None, None),  # 72 days - 30.4: a point at m = 1
+        ("2", "b", "2024-01-01 10:00", 1.0, None, None),  # a point up to m = 10
+    ]
+    result = churn_threshold(
+        orders_table(rows), as_of="2024-12-31", max_months=3, follow_up_months=1, min_points=1
+    )
+    got = [(e["months"], e["points"], e["customers"]) for e in result["curve"]]
+    assert got == [(1, 2, 2), (2, 1, 1), (3, 1, 1)]
+
+
 def test_churn_threshold_without_enough_history():
     rows = gap_orders({"x": [10, 10]})
     result = churn_threshold(orders_table(rows), as_of="2020-03-01")

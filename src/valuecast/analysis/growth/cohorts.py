@@ -413,8 +413,10 @@ def churn_counts(
     cells = marked.group_by("largest", "again_from").aggregate(n=marked.count())
     # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
     # so a customer counts at m when their largest is m or more -- one GROUP BY instead of a
-    # distinct count per month.
-    per_customer = marked.group_by("customer_id").aggregate(top=marked.largest.max())
+    # distinct count per month.  The curve starts at m = 1: the days that are points at no
+    # month (largest 0 or less) are left out of that GROUP BY, which is by customer.
+    points = marked.filter(marked.largest >= 1)
+    per_customer = points.group_by("customer_id").aggregate(top=points.largest.max())
     tops = per_customer.group_by("top").aggregate(n=per_customer.count())
     return {"churn_cells": cells, "churn_tops": tops}
 
@@ -440,7 +442,7 @@ def churn_from_counts(
         point = cell_largest >= m
         row[f"points_{m}"] = int(cell_n[point].sum())
         row[f"repeats_{m}"] = int(cell_n[point & (cell_again <= m)].sum())
-    for m in range(max_months + 1):
+    for m in range(1, max_months + 1):
         row[f"customers_{m}"] = int(tops.loc[tops["top"] >= m, "n"].sum())
 
     def probability(m: int) -> float | None:

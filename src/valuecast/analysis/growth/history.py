@@ -74,7 +74,7 @@ def order_history(known: ir.Table) -> ir.Table:
     previous, following = k.order_date.lag().over(window), k.order_date.lead().over(window)
     month = month_index(k.order_date)
     return k.mutate(
-        first_date=k.order_date.min().over(window),
+        first_date=k.order_date.first().over(window),
         first_order=previous.isnull(),
         repeat=previous.isnull() & following.notnull(),
         month_head=previous.isnull() | (month_index(previous) != month),

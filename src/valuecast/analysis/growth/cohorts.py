@@ -1,7 +1,9 @@
 """Monthly acquisition cohorts, retention, days between orders and the churn threshold.
 
-Everything is computed with portable Ibis expressions over the canonical ``orders`` table; only
-the small per-cohort (per-month, per-bucket) results are collected to pandas.  Conventions are
+Everything is computed with portable Ibis expressions over the canonical ``orders`` table, from
+its :func:`~valuecast.analysis.growth.history.order_history` (one window over each customer's
+orders); only the small per-cohort (per-month, per-bucket) counts are collected to pandas, each
+table's in one query, and ``growth_tables`` collects them all in one.  Conventions are
 those of :mod:`valuecast.analysis.summary`: guests (``customer_id`` NULL) are left out, orders
 after the as-of date are ignored, revenue is ``net_revenue``.
 

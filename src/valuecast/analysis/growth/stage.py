@@ -221,8 +221,10 @@ def growth_stage(
 def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> dict[str, Any]:
     """Order count, first order date, shop age, recent orders and window, customer counts.
 
-    Two small queries; a shop without any order up to ``as_of`` (or at all, when ``as_of`` is
-    None) has age None, and its rate window is the full 28 days.
+    One small query (guests included), the customer counts summed from ``cells``
+    (:func:`~valuecast.analysis.growth.history.cohort_cells`); a shop without any order up to
+    ``as_of`` (or at all, when ``as_of`` is None) has age None, and its rate window is the full
+    28 days.
     """
     facts: dict[str, Any] = {
         "orders": 0, "first": None, "age": None, "recent": 0, "window": RATE_WINDOW_DAYS,

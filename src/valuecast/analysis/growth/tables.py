@@ -61,8 +61,11 @@ def growth_tables(
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage.
 
-    ``customers`` is the customers table of the analysis as of ``as_of`` (the cohorts read its
-    first purchases). ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
+    ``customers`` is the customers table of the analysis as of ``as_of``, of which channels.csv
+    reads ``acquisition_channel``, ``historic_clv``, ``predicted_clv``, ``total_clv`` and
+    ``predicted_average_order_value``, and cac.csv (with ``spend``) ``customer_id`` and
+    ``first_order_date`` too; the cohorts, the stage, the churn curve and the gaps read the
+    orders.  ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
     discounted orders), which channels.csv turns into ``new_customer_clv`` per channel.
     """
     from valuecast.analysis.growth.affinity import (

@@ -260,25 +260,100 @@ def test_purchase_days_given_by_the_caller_give_the_same_results():
     assert given.attrs == days_between_orders(orders, as_of=as_of).attrs
 
 
-def test_first_purchases_given_by_the_caller_give_the_same_results(shop):
-    """growth_tables computes the first purchases once for the cohorts and the growth stage."""
-    from valuecast.analysis.growth.history import first_purchases, known_orders
+def test_order_history_given_by_the_caller_gives_the_same_results(shop):
+    """growth_tables computes the order history once for the cohorts and the growth stage."""
+    from valuecast.analysis.growth.history import known_orders, order_history
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
 
-    firsts = first_purchases(known_orders(shop, AS_OF))
+    history = order_history(known_orders(shop, AS_OF))
     given, computed = (
-        cohort_tables(shop, as_of=AS_OF, firsts=firsts),
+        cohort_tables(shop, as_of=AS_OF, history=history),
         cohort_tables(shop, as_of=AS_OF),
     )
     pd.testing.assert_frame_equal(given.cohorts, computed.cohorts)
     pd.testing.assert_frame_equal(given.retention, computed.retention)
     assert (given.customers, given.repeat_customers) == (4, 2)
-    assert stage_to_dict(growth_stage(shop, as_of=AS_OF, firsts=firsts)) == stage_to_dict(
+    assert stage_to_dict(growth_stage(shop, as_of=AS_OF, history=history)) == stage_to_dict(
         growth_stage(shop, as_of=AS_OF)
     )
-    # the first purchases of every order (dan's after the as-of date too) would change them
-    every = first_purchases(known_orders(shop, date(2030, 1, 1)))
-    assert cohort_tables(shop, as_of=AS_OF, firsts=every).customers == 5
+    # the history of every order (dan's after the as-of date too) would change them
+    every = order_history(known_orders(shop, date(2030, 1, 1)))
+    assert cohort_tables(shop, as_of=AS_OF, history=every).customers == 5
+
+
+def test_order_history_flags_each_customer_month_and_day_once(shop):
+    """Same-day orders (cat's two) are one purchase day; each flag marks one row."""
+    from valuecast.analysis.growth.history import known_orders, order_history
+
+    h = order_history(known_orders(shop, AS_OF)).to_pandas()
+    h["month"] = pd.to_datetime(h["order_date"]).dt.to_period("M")
+    per = h.groupby("customer_id")
+    assert per["first_order"].sum().to_dict() == {"ann": 1, "bob": 1, "cat": 1, "eve": 1}
+    assert per["repeat"].sum().to_dict() == {"ann": 1, "bob": 0, "cat": 1, "eve": 0}
+    assert (h.groupby(["customer_id", "month"])["month_head"].sum() == 1).all()
+    assert (h.groupby(["customer_id", "order_date"])["day_tail"].sum() == 1).all()
+    tails = h[h["day_tail"]].sort_values(["customer_id", "order_date"])
+    # ann: 5 Jan -> 20 Jan -> 2 Mar; the others have one purchase day each
+    ann = tails[tails["customer_id"] == "ann"]["gap_days"]
+    assert ann.iloc[:2].tolist() == [15, 42] and pd.isna(ann.iloc[2])
+    assert tails["gap_days"].isna().sum() == 4  # every customer's last purchase day
+    assert (h["first_date"].astype(str) == h["customer_id"].map(
+        {"ann": "2024-01-05", "bob": "2024-01-10", "cat": "2024-02-03", "eve": "2024-03-10"}
+    )).all()  # fmt: skip
+
+
+def test_collect_together_returns_each_query_as_run_alone():
+    from valuecast.analysis.growth.history import collect_together
+
+    t = ibis.memtable(pd.DataFrame({"k": ["a", "b", "a"], "v": [1.5, 2.0, None], "n": [1, 2, 3]}))
+    queries = {
+        "by_k": t.group_by("k").aggregate(total=t.v.sum(), n=t.n.sum()).order_by("k"),
+        "all": t.aggregate(n=t.count(), first=t.k.min()),
+        "none": t.filter(t.n > 5).select("k", "n"),
+    }
+    got = collect_together(queries)
+    for name, query in queries.items():
+        expected = query.to_pyarrow().to_pandas()
+        pd.testing.assert_frame_equal(got[name], expected, check_dtype=False)
+        assert list(got[name].columns) == list(query.columns)
+    with pytest.raises(ValueError, match="'n' has two types"):
+        collect_together({"a": t.select("n"), "b": t.select(n=t.v)})
+
+
+def test_growth_counts_collected_in_one_query_give_the_functions_results(shop):
+    """growth_tables collects the cohort, gap and churn counts in one query."""
+    from valuecast.analysis.growth.cohorts import (
+        churn_counts,
+        churn_from_counts,
+        cohorts_from_cells,
+        gap_counts,
+        gaps_from_counts,
+    )
+    from valuecast.analysis.growth.history import (
+        cohort_cells,
+        collect_together,
+        history_days,
+        known_orders,
+        order_history,
+    )
+
+    rows = SHOP + gap_orders({"a": [10, 200], "b": [45, 45], "c": []})
+    orders, as_of = orders_table(rows), date(2024, 3, 15)
+    history = order_history(known_orders(orders, as_of))
+    days = history_days(history)
+    counts = collect_together(
+        {"cells": cohort_cells(history), "gaps": gap_counts(days), **churn_counts(days, as_of)}
+    )
+    alone = cohort_tables(orders, as_of=as_of)
+    together = cohorts_from_cells(counts["cells"], as_of)
+    pd.testing.assert_frame_equal(together.cohorts, alone.cohorts)
+    pd.testing.assert_frame_equal(together.retention, alone.retention)
+    assert (together.customers, together.repeat_customers) == (7, 4)  # ann, cat, a and b
+    assert churn_from_counts(counts, as_of) == churn_threshold(orders, as_of=as_of)
+    gaps = gaps_from_counts(counts["gaps"], as_of)
+    pd.testing.assert_frame_equal(gaps, days_between_orders(orders, as_of=as_of))
+    assert gaps.attrs == days_between_orders(orders, as_of=as_of).attrs
+    assert gaps.attrs["customers"] == 3  # ann, a and b have a second purchase day
 
 
 def test_churn_threshold_is_reached_at_exactly_half():
@@ -324,6 +399,18 @@ def test_churn_threshold_leaves_out_windows_not_yet_observed():
     assert adobe["initial_repeat_probability"] == 0.4
     assert adobe["curve"][0]["points"] == 3  # c3's open gap is 11 days: not yet a month
     assert adobe["threshold_months"] == 2  # 0 of 2 open gaps at 2 months <= 0.2
+
+
+def test_churn_curve_counts_a_customer_whose_longest_wait_is_one_month():
+    rows = [
+        ("1", "a", "2024-10-20 10:00", 1.0, None, None),  # 72 days - 30.4: a point at m = 1
+        ("2", "b", "2024-01-01 10:00", 1.0, None, None),  # a point up to m = 10
+    ]
+    result = churn_threshold(
+        orders_table(rows), as_of="2024-12-31", max_months=3, follow_up_months=1, min_points=1
+    )
+    got = [(e["months"], e["points"], e["customers"]) for e in result["curve"]]
+    assert got == [(1, 2, 2), (2, 1, 1), (3, 1, 1)]
 
 
 def test_churn_threshold_without_enough_history():

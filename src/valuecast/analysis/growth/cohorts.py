@@ -1,7 +1,9 @@
 """Monthly acquisition cohorts, retention, days between orders and the churn threshold.
 
-Everything is computed with portable Ibis expressions over the canonical ``orders`` table; only
-the small per-cohort (per-month, per-bucket) results are collected to pandas.  Conventions are
+Everything is computed with portable Ibis expressions over the canonical ``orders`` table, from
+its :func:`~valuecast.analysis.growth.history.order_history` (one window over each customer's
+orders); only the small per-cohort (per-month, per-bucket) counts are collected to pandas, each
+table's in one query, and ``growth_tables`` collects them all in one.  Conventions are
 those of :mod:`valuecast.analysis.summary`: guests (``customer_id`` NULL) are left out, orders
 after the as-of date are ignored, revenue is ``net_revenue``.
 
@@ -43,21 +45,21 @@ import pandas as pd
 from valuecast.analysis.attributes import first_products
 from valuecast.analysis.growth.history import (
     AVERAGE_MONTH_DAYS,
+    NONE_LABEL,
+    cohort_cells,
+    collect_together,
     date_literal,
-    first_purchases,
     is_month_end,
     known_orders,
-    month_index,
     month_index_of,
     month_label,
+    order_history,
     purchase_days,
     resolve_as_of,
 )
 from valuecast.analysis.summary import prepare_orders
 
 GROUPINGS: tuple[str, ...] = ("channel", "first_product", "discount_code")
-NONE_LABEL = "(none)"
-"""The group of customers whose acquisition attribute is missing."""
 
 GAP_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-7", 0, 7),
@@ -97,33 +99,36 @@ class Cohorts:
 
 
 def _acquired(
+    known: ir.Table, orders: ir.Table, by: str, order_lines: ir.Table | None, as_of: date
+) -> ir.Table:
+    """``customer_id, group``: the acquisition attribute ``by`` of each customer with one."""
+    if by == "first_product":
+        products = first_products(orders, order_lines, as_of)
+        return products.select("customer_id", group=products.first_product)
+    stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
+    key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
+    # a struct is never NULL: a first order without a value gives NULL, not a later value
+    return known.group_by("customer_id").aggregate(
+        group=ibis.struct({"v": known[by]}).argmin(key)["v"]
+    )
+
+
+def grouped_history(
+    history: ir.Table,
     known: ir.Table,
     orders: ir.Table,
     by: str | None,
     order_lines: ir.Table | None,
     as_of: date,
-    firsts: ir.Table | None,
 ) -> ir.Table:
-    """``customer_id, cohort (month index), orders, group``: one row per customer."""
+    """``history`` with the ``group`` column :func:`cohort_cells` splits the cohorts by: the
+    customer's acquisition attribute ``by``, :data:`NONE_LABEL` for every customer without one
+    (``history`` itself when ``by`` is None: no split)."""
     if by is None:
-        firsts = first_purchases(known) if firsts is None else firsts
-        return firsts.select("customer_id", "cohort", "orders", group=ibis.literal(NONE_LABEL))
-    aggs: dict[str, ir.Value] = {
-        "cohort": month_index(known.order_date).min(),
-        "orders": known.count(),
-    }
-    if by in ("channel", "discount_code"):
-        stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
-        key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
-        # a struct is never NULL: a first order without a value gives NULL, not a later value
-        aggs["group"] = ibis.struct({"v": known[by]}).argmin(key)["v"]
-    customers = known.group_by("customer_id").aggregate(**aggs)
-    if by == "first_product":
-        products = first_products(orders, order_lines, as_of)
-        customers = customers.left_join(products, "customer_id").select(
-            customers, group=products.first_product
-        )
-    return customers.mutate(group=customers.group.strip().nullif("").fill_null(NONE_LABEL))
+        return history
+    groups = _acquired(known, orders, by, order_lines, as_of)
+    h = history.left_join(groups, "customer_id").select(history, group=groups.group)
+    return h.mutate(group=h.group.strip().nullif("").fill_null(NONE_LABEL))
 
 
 def _empty_cohorts(group: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,15 +149,15 @@ def cohort_tables(
     as_of: date | datetime | str | None,
     by: str | None = None,
     order_lines: ir.Table | None = None,
-    firsts: ir.Table | None = None,
+    history: ir.Table | None = None,
 ) -> Cohorts:
     """Monthly acquisition cohorts and their retention (see the module docstring for the rules).
 
     ``as_of`` None means the last order date; ``by`` is None or one of :data:`GROUPINGS`
-    (``"first_product"`` needs ``order_lines``).  Two small queries run (per-cohort sizes and
-    per-cohort-month activity) plus one count of left-out orders; the frames are built in pandas.
-    ``firsts``: :func:`~valuecast.analysis.growth.history.first_purchases` of these orders up to
-    ``as_of`` when the caller keeps them computed (read for the cohorts without ``by``).
+    (``"first_product"`` needs ``order_lines``).  One small query runs (per-cohort-month sizes
+    and activity) plus one count of left-out orders; the frames are built in pandas.
+    ``history``: :func:`~valuecast.analysis.growth.history.order_history` of these orders up to
+    ``as_of`` when the caller keeps it computed.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)} (got {by!r})")
@@ -160,38 +165,29 @@ def cohort_tables(
         raise ValueError("by='first_product' needs the order_lines table")
     as_of_date = resolve_as_of(orders, as_of)
     known = known_orders(orders, as_of_date)
-    customers = _acquired(known, orders, by, order_lines, as_of_date, firsts)
+    history = order_history(known) if history is None else history
+    grouped = grouped_history(history, known, orders, by, order_lines, as_of_date)
+    cells = collect_together({"cells": cohort_cells(grouped)})["cells"]
+    return cohorts_from_cells(cells, as_of_date, by, _left_out(orders, as_of_date))
 
-    sizes = (
-        customers.group_by(["cohort", "group"])
-        .aggregate(
-            customers=customers.count(),
-            repeat_customers=customers.count(where=customers.orders >= 2),
-        )
-        .to_pandas()
-    )
-    joined = known.select("customer_id", "order_date", "net_revenue").inner_join(
-        customers.select("customer_id", "cohort", "group"), "customer_id"
-    )
-    joined = joined.mutate(age=month_index(joined.order_date) - joined.cohort)
-    per_month = joined.group_by(["customer_id", "cohort", "group", "age"]).aggregate(
-        revenue=joined.net_revenue.sum()
-    )
-    cells = (
-        per_month.group_by(["cohort", "group", "age"])
-        .aggregate(active_customers=per_month.count(), revenue=per_month.revenue.sum())
-        .to_pandas()
-    )
+
+def cohorts_from_cells(
+    cells: pd.DataFrame, as_of: date, by: str | None = None, notes: list[str] | None = None
+) -> Cohorts:
+    """The cohort tables of :func:`~valuecast.analysis.growth.history.cohort_cells` of the
+    orders up to ``as_of`` (collected), split by ``by``; ``notes`` as in :class:`Cohorts`."""
+    notes = list(notes or [])
     group = [by] if by else []
-    notes = _left_out(orders, as_of_date)
+    sizes = cells.loc[cells["age"] == 0, ["cohort", "group", "customers", "repeat_customers"]]
+    cells = cells[["cohort", "group", "age", "active_customers", "revenue"]]
     if sizes.empty:
         cohorts, retention = _empty_cohorts(group)
-        return Cohorts(cohorts, retention, as_of_date, by, 0, 0, notes)
+        return Cohorts(cohorts, retention, as_of, by, 0, 0, notes)
 
     keys = ["cohort", "group"]
     sizes = sizes.astype({"cohort": "int64", "customers": "int64", "repeat_customers": "int64"})
     sizes = sizes.sort_values(keys, kind="stable").reset_index(drop=True)
-    as_of_month = month_index_of(as_of_date)
+    as_of_month = month_index_of(as_of)
     sizes["reached"] = as_of_month - sizes["cohort"]
     # one row per cohort x group x reached age (0 .. reached): unreached ages have no row
     grid = sizes.loc[sizes.index.repeat(sizes["reached"] + 1)].reset_index(drop=True)
@@ -203,7 +199,7 @@ def cohort_tables(
     cumulative = grid.groupby(keys, sort=False)["revenue"].cumsum()
     grid["cumulative_revenue_per_customer"] = cumulative / grid["customers"]
     grid["retention"] = grid["active_customers"] / grid["customers"]
-    grid["partial_month"] = (grid["age"] == grid["reached"]) & (not is_month_end(as_of_date))
+    grid["partial_month"] = (grid["age"] == grid["reached"]) & (not is_month_end(as_of))
     grid["cohort_month"] = grid["cohort"].map(month_label)
     if by:
         grid[by] = grid["group"].astype("object")
@@ -229,7 +225,7 @@ def cohort_tables(
     return Cohorts(
         cohorts=cohorts,
         retention=retention,
-        as_of=as_of_date,
+        as_of=as_of,
         by=by,
         customers=int(sizes["customers"].sum()),
         repeat_customers=int(sizes["repeat_customers"].sum()),
@@ -277,41 +273,56 @@ def days_between_orders(
     as_of_date = resolve_as_of(orders, as_of)
     if days is None:
         days = purchase_days(known_orders(orders, as_of_date))
+    counts = collect_together({"gaps": gap_counts(days)})["gaps"]
+    return gaps_from_counts(counts, as_of_date)
+
+
+def gap_counts(days: ir.Table) -> ir.Table:
+    """``gap_days, first_day, n``: the purchase days (of :func:`purchase_days`) per gap length,
+    those without a next purchase day left out.  A few hundred rows that hold the histogram,
+    the median and the mean exactly (:func:`gaps_from_counts`)."""
     gaps = days.filter(days.gap_days.notnull())
-    bucket = ibis.cases(
-        *((gaps.gap_days <= last, label) for label, _, last in GAP_BUCKETS if last is not None),
-        else_=GAP_BUCKETS[-1][0],
-    )
-    counts = gaps.group_by(bucket=bucket).aggregate(count=gaps.count()).to_pandas()
-    stats = (
-        gaps.aggregate(
-            gaps=gaps.count(),
-            customers=gaps.customer_id.nunique(),
-            median_days=gaps.gap_days.median(),
-            mean_days=gaps.gap_days.mean(),
-        )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    by_label = dict(zip(counts["bucket"], counts["count"], strict=True))
-    total = int(stats["gaps"] or 0)
+    return gaps.group_by("gap_days", "first_day").aggregate(n=gaps.count())
+
+
+def gaps_from_counts(counts: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """:func:`days_between_orders` of the collected :func:`gap_counts` of the orders up to
+    ``as_of``."""
+    gap = counts["gap_days"].to_numpy(dtype=np.int64)
+    n = counts["n"].to_numpy(dtype=np.int64)
+    upper = np.asarray([last for _, _, last in GAP_BUCKETS[:-1]])
+    bucket = np.searchsorted(upper, gap, side="left")  # the first bucket whose last day >= gap
+    by_bucket = np.bincount(bucket, weights=n, minlength=len(GAP_BUCKETS)).astype(np.int64)
+    total = int(n.sum())
     frame = pd.DataFrame(
         {
             "bucket": [label for label, _, _ in GAP_BUCKETS],
             "min_days": [first for _, first, _ in GAP_BUCKETS],
             "max_days": pd.array([last for _, _, last in GAP_BUCKETS], dtype="Int64"),
-            "count": [int(by_label.get(label, 0)) for label, _, _ in GAP_BUCKETS],
+            "count": by_bucket,
         }
     )
     frame["share"] = frame["count"] / total if total else np.nan
     frame.attrs.update(
         gaps=total,
-        customers=int(stats["customers"] or 0),
-        median_days=None if not total else float(stats["median_days"]),
-        mean_days=None if not total else float(stats["mean_days"]),
-        as_of=as_of_date.isoformat(),
+        # a customer's first purchase day has a gap when they have a second one
+        customers=int(n[counts["first_day"].to_numpy(dtype=bool)].sum()),
+        median_days=_median(gap, n) if total else None,
+        mean_days=float(int((gap * n).sum())) / total if total else None,
+        as_of=as_of.isoformat(),
     )
     return frame
+
+
+def _median(values: np.ndarray, counts: np.ndarray) -> float:
+    """The median of ``values`` each repeated ``counts`` times: the mean of the two middle
+    values for an even number (DuckDB's ``median``, interpolated halfway)."""
+    order = np.argsort(values, kind="stable")
+    values, ends = values[order], np.cumsum(counts[order])
+    total = int(ends[-1])
+    low = values[np.searchsorted(ends, (total - 1) // 2, side="right")]
+    high = values[np.searchsorted(ends, total // 2, side="right")]
+    return float(low) + (float(high) - float(low)) / 2
 
 
 def churn_threshold(
@@ -367,8 +378,23 @@ def churn_threshold(
     as_of_date = resolve_as_of(orders, as_of)
     if days is None:
         days = purchase_days(known_orders(orders, as_of_date))
+    counts = collect_together(churn_counts(days, as_of_date, follow_up_months))
+    return churn_from_counts(
+        counts,
+        as_of_date,
+        max_months=max_months,
+        follow_up_months=follow_up_months,
+        min_points=min_points,
+    )
+
+
+def churn_counts(
+    days: ir.Table, as_of: date, follow_up_months: int | None = 12
+) -> dict[str, ir.Table]:
+    """The two small queries behind :func:`churn_threshold` of the purchase days ``days`` up to
+    ``as_of``: ``churn_cells`` (``largest, again_from, n``) and ``churn_tops`` (``top, n``)."""
     gap = days.gap_days
-    observed = date_literal(as_of_date).delta(days.order_date, unit="day")
+    observed = date_literal(as_of).delta(days.order_date, unit="day")
     # A purchase day is a point at every month m up to its largest, ``reach / M`` rounded down
     # (reach: the gap, or the open time, shortened by the follow-up window), and repeats at the
     # points from ``again_from`` on (its gap ends inside the window m + follow-up).  So one
@@ -382,10 +408,34 @@ def churn_threshold(
         end_offset = follow_up_months * AVERAGE_MONTH_DAYS
         reach = ibis.least(gap.fill_null(observed), observed - end_offset)
         again_from = ((gap - end_offset) / AVERAGE_MONTH_DAYS).floor().cast("int64") + 1
-    largest = (reach / AVERAGE_MONTH_DAYS).floor().cast("int64")
-    cells = (
-        days.group_by(largest=largest, again_from=again_from).aggregate(n=days.count()).to_pandas()
+    # both queries read the marks (the engine computes them once for the two)
+    marked = days.mutate(
+        largest=(reach / AVERAGE_MONTH_DAYS).floor().cast("int64"), again_from=again_from
     )
+    cells = marked.group_by("largest", "again_from").aggregate(n=marked.count())
+    # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
+    # so a customer counts at m when their largest is m or more -- one GROUP BY instead of a
+    # distinct count per month.  The curve starts at m = 1: the days that are points at no
+    # month (largest 0 or less) are left out of that GROUP BY, which is by customer.
+    points = marked.filter(marked.largest >= 1)
+    per_customer = points.group_by("customer_id").aggregate(top=points.largest.max())
+    tops = per_customer.group_by("top").aggregate(n=per_customer.count())
+    return {"churn_cells": cells, "churn_tops": tops}
+
+
+def churn_from_counts(
+    counts: dict[str, pd.DataFrame],
+    as_of: date,
+    *,
+    max_months: int = 24,
+    follow_up_months: int | None = 12,
+    min_points: int = 30,
+) -> dict[str, Any]:
+    """:func:`churn_threshold` of the collected :func:`churn_counts` of the orders up to
+    ``as_of``."""
+    if max_months < 1:
+        raise ValueError("max_months must be at least 1")
+    cells, tops = counts["churn_cells"], counts["churn_tops"]
     cell_largest = cells["largest"].to_numpy(dtype=float)
     cell_again = cells["again_from"].to_numpy(dtype=float, na_value=np.nan)
     cell_n = cells["n"].to_numpy(dtype=np.int64)
@@ -394,14 +444,7 @@ def churn_threshold(
         point = cell_largest >= m
         row[f"points_{m}"] = int(cell_n[point].sum())
         row[f"repeats_{m}"] = int(cell_n[point & (cell_again <= m)].sum())
-    # Customers behind the points: a purchase day that is a point at m is one at every smaller m,
-    # so a customer counts at m when their largest is m or more -- one GROUP BY instead of a
-    # distinct count per month.
-    per_customer = (
-        days.mutate(largest=largest).group_by("customer_id").aggregate(top=ibis._.largest.max())
-    )
-    tops = per_customer.group_by("top").aggregate(n=ibis._.count()).to_pandas()
-    for m in range(max_months + 1):
+    for m in range(1, max_months + 1):
         row[f"customers_{m}"] = int(tops.loc[tops["top"] >= m, "n"].sum())
 
     def probability(m: int) -> float | None:
@@ -434,7 +477,7 @@ def churn_threshold(
         "threshold_months": threshold,
         "initial_repeat_probability": initial,
         "curve": curve,
-        "as_of": as_of_date.isoformat(),
+        "as_of": as_of.isoformat(),
         "follow_up_months": follow_up_months,
         "min_points": min_points,
         "method": (

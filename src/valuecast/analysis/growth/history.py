@@ -11,12 +11,17 @@ from datetime import date, datetime
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
+import pyarrow.compute as pc
 
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
 
 AVERAGE_MONTH_DAYS = 365.25 / 12
 """Days in an average month: the unit of "months since the last order" (gaps are in days)."""
+NONE_LABEL = "(none)"
+"""The group of customers whose acquisition attribute is missing (and of every customer when
+the cohorts are not split)."""
 
 
 def resolve_as_of(orders: ir.Table, as_of: date | datetime | str | None) -> date:
@@ -45,31 +50,110 @@ def known_orders(orders: ir.Table, as_of: date) -> ir.Table:
     return o.filter(o.customer_id.notnull())
 
 
-def purchase_days(known: ir.Table) -> ir.Table:
-    """``customer_id, order_date, revenue, orders, next_date, gap_days``: one row a purchase day.
+def order_history(known: ir.Table) -> ir.Table:
+    """Every order of ``known`` with its place in its customer's history: one row an order.
 
-    ``next_date`` is the customer's next purchase day (NULL on the last one) and ``gap_days`` the
-    whole days between the two (a window function over each customer's days).
+    ``customer_id, order_date, net_revenue`` and
+
+    * ``first_date``: the customer's first order date (the cohort is its :func:`month_index`);
+    * ``first_order``: the customer's first row; ``repeat``: that row, for a customer with two or
+      more orders (Shopify's repeat customer);
+    * ``month_head``: the customer's first row in its calendar month (a count of these is a count
+      of active customers per month, without a distinct count);
+    * ``day_tail``: the last row of its purchase day (one per purchase day), and ``gap_days`` on
+      it: the whole days to the customer's next purchase day (NULL on the last one).
+
+    One window over each customer's orders sorted by date computes them all: the cohorts, the
+    retention, the growth stage, the churn curve and the days between orders each read this
+    table instead of joining the orders to a table of first purchases or grouping them by day.
+    Rows of one day are in no defined order, and nothing here depends on it: each flag compares
+    dates only, so exactly one row of each day, customer and month carries it.
     """
-    days = known.group_by(["customer_id", "order_date"]).aggregate(
-        revenue=known.net_revenue.sum(), orders=known.count()
-    )
+    k = known.select("customer_id", "order_date", "net_revenue")
     window = ibis.window(group_by="customer_id", order_by="order_date")
-    days = days.mutate(next_date=days.order_date.lead().over(window))
-    return days.mutate(gap_days=days.next_date.delta(days.order_date, unit="day").cast("int64"))
-
-
-def first_purchases(known: ir.Table) -> ir.Table:
-    """``customer_id, first_date, cohort, orders``: one row per customer of ``known``.
-
-    ``first_date`` is the first order date, ``cohort`` its :func:`month_index` and ``orders`` the
-    customer's order count.  The cohort tables and the growth stage each need these; the
-    analysis materialises them once and hands them to both.
-    """
-    firsts = known.group_by("customer_id").aggregate(
-        first_date=known.order_date.min(), orders=known.count()
+    previous, following = k.order_date.lag().over(window), k.order_date.lead().over(window)
+    month = month_index(k.order_date)
+    return k.mutate(
+        first_date=k.order_date.first().over(window),
+        first_order=previous.isnull(),
+        repeat=previous.isnull() & following.notnull(),
+        month_head=previous.isnull() | (month_index(previous) != month),
+        day_tail=following.isnull() | (following != k.order_date),
+        gap_days=ibis.ifelse(
+            following != k.order_date, following.delta(k.order_date, unit="day"), None
+        ).cast("int64"),
     )
-    return firsts.mutate(cohort=month_index(firsts.first_date))
+
+
+def purchase_days(known: ir.Table) -> ir.Table:
+    """:func:`history_days` of the :func:`order_history` of ``known``."""
+    return history_days(order_history(known))
+
+
+def history_days(history: ir.Table) -> ir.Table:
+    """``customer_id, order_date, first_day, gap_days``: one row a purchase day of ``history``.
+
+    ``first_day`` tells the customer's first purchase day, ``gap_days`` the whole days to the
+    customer's next purchase day (NULL on the last one).
+    """
+    days = history.filter(history.day_tail)
+    return days.select(
+        "customer_id", "order_date", "gap_days", first_day=days.order_date == days.first_date
+    )
+
+
+def cohort_cells(history: ir.Table) -> ir.Table:
+    """Per cohort x group x age (months since acquisition): ``active_customers``, ``revenue``
+    (its ``new_revenue`` on the customers' first purchase days and ``returning_revenue`` on
+    later ones) and, at age 0, the cohort's ``customers`` and ``repeat_customers``.
+
+    ``history``: an :func:`order_history`, with a ``group`` column to split the cohorts by
+    (without one, every customer is in :data:`NONE_LABEL`).  One GROUP BY: the history's flags count each customer once per
+    month (active), once in all (at the first order, which is at age 0) and once as a repeat
+    customer, so no distinct count and no join to the first purchases is needed.  The cohort
+    tables and the growth stage (revenue per calendar month, ``cohort + age``) read it.
+    """
+    h = history
+    cohort = month_index(h.first_date)
+    new = h.order_date == h.first_date
+    group = h.group if "group" in h.columns else ibis.literal(NONE_LABEL)
+    return h.group_by(cohort=cohort, group=group, age=month_index(h.order_date) - cohort).aggregate(
+        active_customers=h.count(where=h.month_head),
+        revenue=h.net_revenue.sum(),
+        new_revenue=h.net_revenue.sum(where=new),
+        returning_revenue=h.net_revenue.sum(where=~new),
+        customers=h.count(where=h.first_order),
+        repeat_customers=h.count(where=h.repeat),
+    )
+
+
+def collect_together(queries: dict[str, ir.Table]) -> dict[str, pd.DataFrame]:
+    """Several small results in one query: each of ``queries`` as a frame, by name.
+
+    The queries are stacked (UNION ALL, each padded with NULL columns to the union of their
+    columns) so the engine computes an input they share, such as an :func:`order_history`,
+    once for all of them (DuckDB keeps a common table expression read twice) rather than once
+    per query or in a table written for them.  A column name means one type in every query.
+    """
+    types: dict[str, object] = {}
+    for query in queries.values():
+        for name, dtype in query.schema().items():
+            if types.setdefault(name, dtype) != dtype:
+                raise ValueError(f"column {name!r} has two types: {types[name]} and {dtype}")
+    padded = [
+        query.select(
+            _query=ibis.literal(key),
+            **{name: query[name] if name in query.columns else ibis.null(dtype)
+               for name, dtype in types.items()},
+        )
+        for key, query in queries.items()
+    ]  # fmt: skip
+    stacked = padded[0] if len(padded) == 1 else ibis.union(*padded, distinct=False)
+    result = stacked.to_pyarrow()
+    return {
+        key: result.filter(pc.equal(result["_query"], key)).select(list(query.columns)).to_pandas()
+        for key, query in queries.items()
+    }
 
 
 def month_index(value: ir.DateValue) -> ir.IntegerValue:

@@ -55,13 +55,14 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from valuecast.analysis.growth.history import (
+    cohort_cells,
+    collect_together,
     date_literal,
     dated_orders,
-    first_purchases,
     known_orders,
-    month_index,
     month_index_of,
     month_label,
+    order_history,
 )
 from valuecast.analysis.summary import SummaryError, default_as_of
 from valuecast.dates import as_date
@@ -123,29 +124,22 @@ def stage_for(shop_age_days: int | None, orders_per_day: float) -> tuple[Stage, 
     return stage, notes
 
 
-def _monthly_revenue(
-    orders: ir.Table, as_of: date | None, firsts: ir.Table | None = None
-) -> pd.DataFrame:
+def _monthly_revenue(cells: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
     """Net revenue per month from new and from returning customers (guests left out).
 
     An order is *new* revenue when it is on the customer's first purchase day, *returning*
     revenue otherwise (Shopify's new vs returning customer sales).  Months without orders
-    between the first one and the as-of month are zero rows.
+    between the first one and the as-of month are zero rows.  ``cells``: the collected
+    :func:`~valuecast.analysis.growth.history.cohort_cells` of the orders up to ``as_of``
+    (a calendar month is a cohort's month plus its age).
     """
     columns = ["month", "new_revenue", "returning_revenue", "returning_share"]
     if as_of is None:
         return pd.DataFrame(columns=columns)
-    known = known_orders(orders, as_of)
-    firsts = first_purchases(known) if firsts is None else firsts
-    joined = known.inner_join(firsts.select("customer_id", "first_date"), "customer_id")
-    new = joined.order_date == joined.first_date
     monthly = (
-        joined.group_by(month=month_index(joined.order_date))
-        .aggregate(
-            new_revenue=joined.net_revenue.sum(where=new),
-            returning_revenue=joined.net_revenue.sum(where=~new),
-        )
-        .to_pandas()
+        cells.assign(month=cells["cohort"] + cells["age"])
+        .groupby("month", as_index=False)[["new_revenue", "returning_revenue"]]
+        .sum(min_count=1)
     )
     if monthly.empty:
         return pd.DataFrame(columns=columns)
@@ -163,14 +157,16 @@ def growth_stage(
     *,
     as_of: date | datetime | str | None,
     cac_ratio: float | None = None,
-    firsts: ir.Table | None = None,
+    history: ir.Table | None = None,
+    cells: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The shop's growth stage, the suggested retention share of effort, and the evidence.
 
     ``as_of`` None means the last order date.  ``cac_ratio`` is the CLV:CAC ratio when marketing
     spend is known (valuecast does not know spend by itself); it is reported as is.
-    ``firsts``: :func:`~valuecast.analysis.growth.history.first_purchases` of these orders up to
-    ``as_of`` when the caller keeps them computed.
+    ``history``: :func:`~valuecast.analysis.growth.history.order_history` of these orders up to
+    ``as_of`` when the caller keeps it computed; ``cells``: its collected
+    :func:`~valuecast.analysis.growth.history.cohort_cells` when the caller holds them.
 
     Returns a dict: ``stage``, ``description``, ``retention_share`` (0.15 ...),
     ``retention_effort`` ("at least 15%" ...), ``acquisition_share``, ``shop_age_days``,
@@ -183,7 +179,10 @@ def growth_stage(
     if cac_ratio is not None and not (math.isfinite(cac_ratio) and cac_ratio >= 0):
         raise ValueError("cac_ratio must be a non-negative number")
     as_of_date = as_date(as_of, "as-of", error=SummaryError) or default_as_of(orders)
-    facts = _facts(orders, as_of_date, firsts)
+    if as_of_date is not None and cells is None:
+        history = order_history(known_orders(orders, as_of_date)) if history is None else history
+        cells = collect_together({"cells": cohort_cells(history)})["cells"]
+    facts = _facts(orders, as_of_date, cells)
     age, window = facts["age"], facts["window"]
     rate = facts["recent"] / window
     stage, notes = stage_for(age, rate)
@@ -214,16 +213,18 @@ def growth_stage(
         "repeat_customers": repeat,
         "repeat_rate": repeat / customers if customers else None,
         "clv_cac_ratio": cac_ratio,
-        "monthly_revenue": _monthly_revenue(orders, as_of_date, firsts),
+        "monthly_revenue": _monthly_revenue(cells, as_of_date),
         "notes": notes,
     }
 
 
-def _facts(orders: ir.Table, as_of: date | None, firsts: ir.Table | None) -> dict[str, Any]:
+def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> dict[str, Any]:
     """Order count, first order date, shop age, recent orders and window, customer counts.
 
-    Two small queries; a shop without any order up to ``as_of`` (or at all, when ``as_of`` is
-    None) has age None, and its rate window is the full 28 days.
+    One small query (guests included), the customer counts summed from ``cells``
+    (:func:`~valuecast.analysis.growth.history.cohort_cells`); a shop without any order up to
+    ``as_of`` (or at all, when ``as_of`` is None) has age None, and its rate window is the full
+    28 days.
     """
     facts: dict[str, Any] = {
         "orders": 0, "first": None, "age": None, "recent": 0, "window": RATE_WINDOW_DAYS,
@@ -245,17 +246,14 @@ def _facts(orders: ir.Table, as_of: date | None, firsts: ir.Table | None) -> dic
         return facts
     first = as_date(row["first"], "first order date", error=SummaryError)
     age = (as_of - first).days
-    per = first_purchases(known_orders(orders, as_of)) if firsts is None else firsts
-    counts = per.aggregate(customers=per.count(), repeat=per.count(where=per.orders >= 2))
-    counts = counts.to_pyarrow().to_pylist()[0]
     facts.update(
         orders=int(row["orders"]),
         first=first,
         age=age,
         recent=int(row["recent"] or 0),
         window=min(RATE_WINDOW_DAYS, age + 1),
-        customers=int(counts["customers"] or 0),
-        repeat=int(counts["repeat"] or 0),
+        customers=int(cells["customers"].sum()),
+        repeat=int(cells["repeat_customers"].sum()),
     )
     return facts
 

@@ -50,32 +50,6 @@ def _names_products(order_lines) -> bool:
     return bool(product_lines(order_lines).limit(1).count().execute())
 
 
-def _first_purchases(customers: pd.DataFrame, like, releases: list):
-    """:func:`~valuecast.analysis.growth.history.first_purchases` of the known orders, taken from
-    the analysis' customers table, which holds them already (``first_order_date`` and
-    ``historic_number_of_orders`` are the same aggregates of the same orders up to the as-of
-    date, one row per customer): no second grouping of every order by customer (0.85 s of CPU
-    at 3M orders), one small table into ``like``'s engine instead.
-    """
-    import pyarrow as pa
-
-    from valuecast.analysis.backend import upload
-    from valuecast.analysis.growth.history import month_index
-
-    first = pa.Array.from_pandas(customers["first_order_date"])
-    if not pa.types.is_date32(first.type):
-        first = first.cast(pa.timestamp("s")).cast(pa.date32())
-    data = pa.table(
-        {
-            "customer_id": pa.Array.from_pandas(customers["customer_id"]).cast(pa.string()),
-            "first_date": first,
-            "orders": pa.Array.from_pandas(customers["historic_number_of_orders"]).cast(pa.int64()),
-        }
-    )
-    firsts = upload(like, data, "firsts", releases)
-    return firsts.mutate(cohort=month_index(firsts.first_date))
-
-
 def growth_tables(
     workspace,
     customers: pd.DataFrame,
@@ -87,11 +61,13 @@ def growth_tables(
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage.
 
-    ``customers`` is the customers table of the analysis as of ``as_of`` (the cohorts read its
-    first purchases). ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
+    ``customers`` is the customers table of the analysis as of ``as_of``, of which channels.csv
+    reads ``acquisition_channel``, ``historic_clv``, ``predicted_clv``, ``total_clv`` and
+    ``predicted_average_order_value``, and cac.csv (with ``spend``) ``customer_id`` and
+    ``first_order_date`` too; the cohorts, the stage, the churn curve and the gaps read the
+    orders.  ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
     discounted orders), which channels.csv turns into ``new_customer_clv`` per channel.
     """
-    from valuecast.analysis.backend import materialize
     from valuecast.analysis.growth.affinity import (
         AFFINITY_SCHEMA,
         NEXT_PRODUCTS_SCHEMA,
@@ -108,11 +84,19 @@ def growth_tables(
         with_new_customer_clv,
     )
     from valuecast.analysis.growth.cohorts import (
-        churn_threshold,
-        cohort_tables,
-        days_between_orders,
+        churn_counts,
+        churn_from_counts,
+        cohorts_from_cells,
+        gap_counts,
+        gaps_from_counts,
     )
-    from valuecast.analysis.growth.history import known_orders, purchase_days
+    from valuecast.analysis.growth.history import (
+        cohort_cells,
+        collect_together,
+        history_days,
+        known_orders,
+        order_history,
+    )
     from valuecast.analysis.growth.replenishment import REMINDER_SCHEMA, reminders
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
     from valuecast.io.schema import empty_frame
@@ -139,24 +123,23 @@ def growth_tables(
         channels=by_channel["acquisition_channel"],
     )
 
-    # each read by several tables: every customer's first purchase (cohorts and the stage), and
-    # the purchase days computed once (a window over every order: churn and the gaps)
-    releases: list = []
-    try:
-        known = known_orders(orders, as_of)
-        firsts = _first_purchases(customers, orders, releases)
-        cohorts = cohort_tables(orders, as_of=as_of, order_lines=lines, firsts=firsts)
-        # cohorts.notes (guests, orders after the as-of date left out) repeat the summary's notes
-        stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, firsts=firsts)
-        # the columns the churn curve and the gaps read: not the day's revenue and order count
-        # (two aggregates of every order, 0.35 s of CPU at 3M orders)
-        read = purchase_days(known).select("customer_id", "order_date", "gap_days")
-        days = materialize(read, releases)
-        churn = churn_threshold(orders, as_of=as_of, days=days)
-        gaps = days_between_orders(orders, as_of=as_of, days=days)
-    finally:
-        for release in reversed(releases):
-            release()
+    # every table of the orders reads the order history (one window over each customer's
+    # orders): their small aggregates are collected in one query, so the engine computes the
+    # history once, and nothing the size of the orders is written or joined
+    history = order_history(known_orders(orders, as_of))
+    days = history_days(history)
+    counts = collect_together(
+        {
+            "cells": cohort_cells(history),
+            "gaps": gap_counts(days),
+            **churn_counts(days, as_of),
+        }
+    )
+    # cohorts.notes (guests, orders after the as-of date left out) would repeat the summary's
+    cohorts = cohorts_from_cells(counts["cells"], as_of)
+    stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"])
+    churn = churn_from_counts(counts, as_of)
+    gaps = gaps_from_counts(counts["gaps"], as_of)
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
     tables["days_between_orders.csv"] = gaps
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -47,43 +48,52 @@ from valuecast.cli.options import (
 
 
 class CustomersFiles:
-    """customers.parquet and customers.csv, written from one Arrow table in two threads as soon as
-    the snapshot is stored, under temporary names; :meth:`publish` renames them into place.
+    """customers.parquet and customers.csv, written in two threads as soon as the snapshot is
+    stored, under temporary names; :meth:`publish` renames them into place.
 
-    Arrow lets go of the GIL, so the files are written while this thread builds the charts and
-    stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish` nothing is
-    in place: a failed run leaves no customers files behind (:meth:`discard` removes them).
+    An analysis kept in the engine is streamed from its stored snapshot (``stored``: the
+    workspace and snapshot id) in record batches, each thread on a cursor of its own, so the
+    files take one batch of memory at a time; a frame is converted to one Arrow table for both.
+    Arrow and DuckDB let go of the GIL, so the files are written while this thread builds the
+    charts and stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish`
+    nothing is in place: a failed run leaves no customers files behind (:meth:`discard` removes
+    them).
     """
 
-    def __init__(self, customers, out: Path) -> None:
+    def __init__(self, analysis, out: Path, stored: tuple | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        import pyarrow.parquet as pq
-
-        from valuecast.outputs.files import write_arrow_csv
-        from valuecast.store.snapshots import customers_arrow
+        from valuecast.outputs.files import write_arrow_csv_batches, write_arrow_parquet_batches
 
         out.mkdir(parents=True, exist_ok=True)
         self.paths = {
             "customers_csv": out / "customers.csv",
             "customers_parquet": out / "customers.parquet",
         }
-        # one Arrow table for both files: the Parquet file keeps full precision, the CSV rounds
-        table = customers_arrow(customers)
+        schema, batches = _customers_batches(analysis, stored)
         self._pool = ThreadPoolExecutor(max_workers=2)
+        # the Parquet file keeps full precision, the CSV rounds
         self._writes = [
-            self._pool.submit(pq.write_table, table, self._staged("customers_parquet")),
-            self._pool.submit(write_arrow_csv, table, self._staged("customers_csv")),
+            self._pool.submit(
+                write_arrow_parquet_batches, batches(), schema, self._staged("customers_parquet")
+            ),
+            self._pool.submit(
+                write_arrow_csv_batches, batches(), schema, self._staged("customers_csv")
+            ),
         ]
 
     def _staged(self, name: str) -> Path:
         path = self.paths[name]
         return path.with_name(f".{path.name}.staged")
 
-    def publish(self) -> dict[str, Path]:
-        """Wait for both files and move them into place; their paths by name."""
+    def wait(self) -> None:
+        """Wait for both files (raising what a write raised)."""
         for write in self._writes:
             write.result()
+
+    def publish(self) -> dict[str, Path]:
+        """Wait for both files and move them into place; their paths by name."""
+        self.wait()
         for name, path in self.paths.items():
             self._staged(name).replace(path)
         self._pool.shutdown()
@@ -94,6 +104,21 @@ class CustomersFiles:
         self._pool.shutdown()
         for name in self.paths:
             self._staged(name).unlink(missing_ok=True)
+
+
+def _customers_batches(analysis, stored: tuple | None):
+    """The customers table's Arrow schema and a function giving a new iterator of its record
+    batches: streamed from the stored snapshot when the analysis is kept in the engine."""
+    if getattr(analysis, "in_engine", False) and stored is not None:
+        from valuecast.store.snapshots import customers_batches
+
+        workspace, snapshot_id = stored
+        schema = analysis.schema()
+        return schema, lambda: customers_batches(workspace, snapshot_id, schema)
+    from valuecast.store.snapshots import customers_arrow
+
+    table = customers_arrow(analysis.customers)
+    return table.schema, table.to_batches
 
 
 def write_analysis(
@@ -107,7 +132,7 @@ def write_analysis(
 
     out.mkdir(parents=True, exist_ok=True)
     if customers_files is None:
-        customers_files = CustomersFiles(analysis.customers, out)
+        customers_files = CustomersFiles(analysis, out)
     paths = customers_files.publish()
     paths["summary"] = out / "summary.json"
     paths["ingest_report"] = out / "ingest_report.json"
@@ -221,12 +246,9 @@ def run_analysis(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from valuecast.analysis.covariates import CovariateError, parse_covariates
-    from valuecast.analysis.payload import json_ready
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.snapshots import refresh
-    from valuecast.outputs.report.render import report_sections
     from valuecast.store.snapshots import save_snapshot
-    from valuecast.web.views import store_view, view_parts
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)
@@ -264,27 +286,28 @@ def run_analysis(
             with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
-                    done = refresh(ws, results, options, spend=spend_frame, progress=show)
+                    done = refresh(
+                        ws, results, options, spend=spend_frame, progress=show, in_engine=True
+                    )
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
                 else:
                     report = ws.latest_ingest_report() or {}
-                    analysis, tables = analyze_with_growth(ws, options, show, spend=spend_frame)
+                    analysis, tables = analyze_with_growth(
+                        ws, options, show, spend=spend_frame, in_engine=True
+                    )
                     show("storing the snapshot")
                     snapshot = save_snapshot(ws, analysis, tables, report, options)
-                customers_files = CustomersFiles(analysis.customers, out)
-                show("storing the dashboard's charts")
-                # one chart pass for the report and the dashboard's pages, from the analysis in
-                # memory: what the snapshot stores gives the same pages without reading it back
-                built = report_sections(analysis.summary, analysis.customers, tables, report)
-                parts = view_parts(
-                    json_ready(analysis.summary), analysis.customers, tables,
-                    json_ready(report) or None, built,
-                )  # fmt: skip
-                store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
+                try:
+                    built = _store_pages(ws, analysis, tables, report, snapshot, out, show)
+                    customers_files = built.files
+                finally:
+                    analysis.release()
             analysis.summary["snapshot_id"] = snapshot.snapshot_id
             show("writing results and the report")
-            paths = _write_results(analysis, tables, report, out, built, customers_files)
+            paths = _write_results(
+                analysis, tables, report, out, (built.items, built.sections), customers_files
+            )
     finally:
         if customers_files is not None:
             customers_files.discard()
@@ -292,6 +315,45 @@ def run_analysis(
     if not quiet:
         _print_analysis(analysis, paths, seconds)
     return analysis, paths
+
+
+@dataclass
+class _Pages:
+    """What :func:`_store_pages` made: the report's chart pass and the customers files."""
+
+    items: list
+    sections: list
+    files: CustomersFiles
+
+
+def _store_pages(ws, analysis, tables, report, snapshot, out: Path, show) -> _Pages:
+    """Start the customers files, make the one chart pass of the report and the dashboard's
+    pages and store the pages; returns once the customers files are read from the workspace.
+
+    The charts and segment counts read only their columns of the customers table
+    (:data:`~valuecast.outputs.report.render.CUSTOMER_COLUMNS_READ`,
+    :data:`~valuecast.web.views.SEGMENT_COLUMNS`), not the whole table.
+    """
+    from valuecast.analysis.payload import json_ready
+    from valuecast.outputs.report.render import CUSTOMER_COLUMNS_READ, report_sections
+    from valuecast.web.views import SEGMENT_COLUMNS, store_view, view_parts
+
+    files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
+    try:
+        show("storing the dashboard's charts")
+        # one chart pass for the report and the dashboard's pages, from the analysis in the
+        # workspace: what the snapshot stores gives the same pages without reading it back
+        customers = analysis.frame(list(dict.fromkeys((*CUSTOMER_COLUMNS_READ, *SEGMENT_COLUMNS))))
+        items, sections = report_sections(analysis.summary, customers, tables, report)
+        parts = view_parts(
+            json_ready(analysis.summary), customers, tables, json_ready(report) or None,
+            (items, sections),
+        )  # fmt: skip
+        del customers
+        store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
+    finally:
+        files.wait()  # they read the workspace: done before it closes
+    return _Pages(items, sections, files)
 
 
 def analyze(
@@ -361,13 +423,15 @@ def _write_results(
     (:func:`valuecast.outputs.report.render.report_sections`).
     """
     from valuecast.outputs.report import write_report
+    from valuecast.outputs.report.render import CUSTOMER_COLUMNS_READ
 
     out.mkdir(parents=True, exist_ok=True)
     if customers_files is None:
-        customers_files = CustomersFiles(analysis.customers, out)
+        customers_files = CustomersFiles(analysis, out)
     growth = _write_growth_tables(tables, out)
+    charts = analysis.customers[list(CUSTOMER_COLUMNS_READ)] if built is None else None
     report = write_report(
-        out / "report.html", analysis.summary, analysis.customers, tables, ingest_report, built
+        out / "report.html", analysis.summary, charts, tables, ingest_report, built
     )
     paths = write_analysis(analysis, ingest_report, out, customers_files)
     paths.update(growth)

@@ -8,7 +8,7 @@ follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one round
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,8 @@ __all__ = [
     "csv_text",
     "rounded_for_csv",
     "write_arrow_csv",
+    "write_arrow_csv_batches",
+    "write_arrow_parquet_batches",
     "write_atomically",
     "write_csv",
     "write_ibis_csv",
@@ -84,11 +86,44 @@ def write_arrow_csv(table: pa.Table, path: Path) -> None:
 
     Arrow writes date columns as YYYY-MM-DD already.
     """
+    write_arrow_csv_batches(table.to_batches(), table.schema, path)
+
+
+def write_arrow_csv_batches(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path
+) -> None:
+    """:func:`write_arrow_csv` of the table whose record batches ``batches`` yields (columns
+    ``schema``), one batch in memory at a time: the same bytes as the whole table's file."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    safe = escape_arrow(_rounded_arrow(table))
+    def safe(table: pa.Table) -> pa.Table:
+        return escape_arrow(_rounded_arrow(table))
+
     options = pacsv.WriteOptions(quoting_style="needed")
-    write_atomically(path, lambda target: pacsv.write_csv(safe, target, options))
+
+    def write(target: Path) -> None:
+        header = safe(schema.empty_table()).schema
+        with pacsv.CSVWriter(target, header, write_options=options) as writer:
+            for batch in batches:
+                writer.write_table(safe(pa.Table.from_batches([batch], schema)))
+
+    write_atomically(path, write)
+
+
+def write_arrow_parquet_batches(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path
+) -> None:
+    """The table whose record batches ``batches`` yields as a Parquet file, one batch in
+    memory at a time (a row group each), atomically; full precision, as Parquet files keep."""
+    import pyarrow.parquet as pq
+
+    def write(target: Path) -> None:
+        with pq.ParquetWriter(target, schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+
+    write_atomically(path, write)
 
 
 def write_ibis_csv(con: Any, table: Any, path: Path) -> None:

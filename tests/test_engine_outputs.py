@@ -19,7 +19,7 @@ import pytest
 
 from valuecast.cli.analyze import CustomersFiles
 from valuecast.jobs.analyze import Analysis, CustomersReleasedError, customers_frame
-from valuecast.outputs.files import write_arrow_csv, write_arrow_csv_batches
+from valuecast.outputs.files import write_arrow_batches, write_arrow_csv
 from valuecast.store import Workspace, snapshots
 from valuecast.tables import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS, PAGE_COLUMNS
 
@@ -125,7 +125,7 @@ def test_streamed_csv_is_the_whole_tables_bytes(stored, tmp_path):
     *_, frame, _ = stored
     table = frame.arrow()
     write_arrow_csv(table, tmp_path / "whole.csv")
-    write_arrow_csv_batches(table.to_batches(max_chunksize=2), table.schema, tmp_path / "b.csv")
+    write_arrow_batches(table.to_batches(max_chunksize=2), table.schema, csv=tmp_path / "b.csv")
     whole = (tmp_path / "whole.csv").read_bytes()
     assert whole == (tmp_path / "b.csv").read_bytes()
     assert b"'=cmd" in whole and b"127.43" in whole and b"2024-02-29" in whole

@@ -48,14 +48,14 @@ from valuecast.cli.options import (
 
 
 class CustomersFiles:
-    """customers.parquet and customers.csv, written in two threads as soon as the snapshot is
+    """customers.parquet and customers.csv, written in a second thread as soon as the snapshot is
     stored, under temporary names; :meth:`publish` renames them into place.
 
     An analysis kept in the engine is streamed from its stored snapshot (``stored``: the
-    workspace and snapshot id) in record batches, each thread on a cursor of its own, so the
-    files take one batch of memory at a time; a frame is converted to one Arrow table for both.
-    Arrow and DuckDB let go of the GIL, so the files are written while this thread builds the
-    charts and stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish`
+    workspace and snapshot id) in record batches on a cursor of its own, each batch written to
+    both files, so they take one batch of memory at a time; a frame is converted to one Arrow
+    table.  Arrow and DuckDB let go of the GIL, so the files are written while this thread
+    builds the charts and stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish`
     nothing is in place: a failed run leaves no customers files behind (:meth:`discard` removes
     them).
     """
@@ -63,7 +63,7 @@ class CustomersFiles:
     def __init__(self, analysis, out: Path, stored: tuple | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from valuecast.outputs.files import write_arrow_csv_batches, write_arrow_parquet_batches
+        from valuecast.outputs.files import write_arrow_batches
 
         out.mkdir(parents=True, exist_ok=True)
         self.paths = {
@@ -71,25 +71,20 @@ class CustomersFiles:
             "customers_parquet": out / "customers.parquet",
         }
         schema, batches = _customers_batches(analysis, stored)
-        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._pool = ThreadPoolExecutor(max_workers=1)
         # the Parquet file keeps full precision, the CSV rounds
-        self._writes = [
-            self._pool.submit(
-                write_arrow_parquet_batches, batches(), schema, self._staged("customers_parquet")
-            ),
-            self._pool.submit(
-                write_arrow_csv_batches, batches(), schema, self._staged("customers_csv")
-            ),
-        ]
+        self._write = self._pool.submit(
+            write_arrow_batches, batches, schema, csv=self._staged("customers_csv"),
+            parquet=self._staged("customers_parquet"),
+        )  # fmt: skip
 
     def _staged(self, name: str) -> Path:
         path = self.paths[name]
         return path.with_name(f".{path.name}.staged")
 
     def wait(self) -> None:
-        """Wait for both files (raising what a write raised)."""
-        for write in self._writes:
-            write.result()
+        """Wait for both files (raising what the writing raised)."""
+        self._write.result()
 
     def publish(self) -> dict[str, Path]:
         """Wait for both files and move them into place; their paths by name."""
@@ -107,18 +102,18 @@ class CustomersFiles:
 
 
 def _customers_batches(analysis, stored: tuple | None):
-    """The customers table's Arrow schema and a function giving a new iterator of its record
-    batches: streamed from the stored snapshot when the analysis is kept in the engine."""
+    """The customers table's Arrow schema and an iterator of its record batches: streamed from
+    the stored snapshot when the analysis is kept in the engine."""
     if getattr(analysis, "in_engine", False) and stored is not None:
         from valuecast.store.snapshots import customers_batches
 
         workspace, snapshot_id = stored
         schema = analysis.schema()
-        return schema, lambda: customers_batches(workspace, snapshot_id, schema)
+        return schema, customers_batches(workspace, snapshot_id, schema)
     from valuecast.store.snapshots import customers_arrow
 
     table = customers_arrow(analysis.customers)
-    return table.schema, table.to_batches
+    return table.schema, iter(table.to_batches())
 
 
 def write_analysis(
@@ -343,13 +338,14 @@ def _store_pages(ws, analysis, tables, report, snapshot, out: Path, show) -> _Pa
         show("storing the dashboard's charts")
         # one chart pass for the report and the dashboard's pages, from the analysis in the
         # workspace: what the snapshot stores gives the same pages without reading it back
-        customers = analysis.frame(list(dict.fromkeys((*CUSTOMER_COLUMNS_READ, *SEGMENT_COLUMNS))))
-        items, sections = report_sections(analysis.summary, customers, tables, report)
+        # each reads its own columns, one frame in memory at a time
+        charts = analysis.frame(CUSTOMER_COLUMNS_READ)
+        items, sections = report_sections(analysis.summary, charts, tables, report)
+        del charts
         parts = view_parts(
-            json_ready(analysis.summary), customers, tables, json_ready(report) or None,
-            (items, sections),
+            json_ready(analysis.summary), analysis.frame(SEGMENT_COLUMNS), tables,
+            json_ready(report) or None, (items, sections),
         )  # fmt: skip
-        del customers
         store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
     finally:
         files.wait()  # they read the workspace: done before it closes

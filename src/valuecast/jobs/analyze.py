@@ -145,7 +145,7 @@ class Analysis:
         """``columns`` of the customers table as a pandas frame, as :attr:`customers` has them."""
         if self._customers is not None:
             return self._customers[list(columns)]
-        return customers_frame(self.arrow(columns))
+        return customers_frame(self.arrow(columns), self_destruct=True)
 
     def arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
         """``columns`` (all when None) as Arrow, the types and missing values of the frame's
@@ -280,17 +280,22 @@ def as_frame_arrow(table: pa.Table) -> pa.Table:
     return table
 
 
-def customers_frame(table: pa.Table) -> pd.DataFrame:
+def customers_frame(table: pa.Table, *, self_destruct: bool = False) -> pd.DataFrame:
     """The customers table (or some of its columns) as pandas, the pipeline's way: what Ibis'
     ``to_pandas`` gives (dates as ``datetime64[s]``), by Arrow's own conversion, and the
     expected next order as ``datetime.date``.
 
     Ibis converts column by column in Python: 4.5 s for a 1M-customer table, against 0.4 s here.
+    ``self_destruct``: the caller drops ``table``, so each column is freed once converted (the
+    table and the frame are not both held whole).
     """
-    frame = table.to_pandas(date_as_object=False)
-    for column in table.schema:
-        if pa.types.is_date(column.type):
-            frame[column.name] = frame[column.name].astype("datetime64[s]")
+    dates = [column.name for column in table.schema if pa.types.is_date(column.type)]
+    if self_destruct:
+        frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    else:
+        frame = table.to_pandas(date_as_object=False)
+    for name in dates:
+        frame[name] = frame[name].astype("datetime64[s]")
     if "expected_date_of_next_order" in frame:
         frame["expected_date_of_next_order"] = pd.to_datetime(
             frame["expected_date_of_next_order"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -294,15 +293,14 @@ def run_analysis(
                     show("storing the snapshot")
                     snapshot = save_snapshot(ws, analysis, tables, report, options)
                 try:
-                    built = _store_pages(ws, analysis, tables, report, snapshot, out, show)
-                    customers_files = built.files
+                    customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
+                    show("storing the dashboard's charts")
+                    built = _store_pages(ws, analysis, tables, report, snapshot, customers_files)
                 finally:
                     analysis.release()
             analysis.summary["snapshot_id"] = snapshot.snapshot_id
             show("writing results and the report")
-            paths = _write_results(
-                analysis, tables, report, out, (built.items, built.sections), customers_files
-            )
+            paths = _write_results(analysis, tables, report, out, built, customers_files)
     finally:
         if customers_files is not None:
             customers_files.discard()
@@ -312,18 +310,10 @@ def run_analysis(
     return analysis, paths
 
 
-@dataclass
-class _Pages:
-    """What :func:`_store_pages` made: the report's chart pass and the customers files."""
-
-    items: list
-    sections: list
-    files: CustomersFiles
-
-
-def _store_pages(ws, analysis, tables, report, snapshot, out: Path, show) -> _Pages:
-    """Start the customers files, make the one chart pass of the report and the dashboard's
-    pages and store the pages; returns once the customers files are read from the workspace.
+def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
+    """Make the one chart pass of the report and the dashboard's pages and store the pages while
+    ``files`` are written; returns the report's chart pass once the files are read from the
+    workspace.
 
     The charts and segment counts read only their columns of the customers table
     (:data:`~valuecast.outputs.report.render.CUSTOMER_COLUMNS_READ`,
@@ -333,23 +323,23 @@ def _store_pages(ws, analysis, tables, report, snapshot, out: Path, show) -> _Pa
     from valuecast.outputs.report.render import CUSTOMER_COLUMNS_READ, report_sections
     from valuecast.web.views import SEGMENT_COLUMNS, store_view, view_parts
 
-    files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
     try:
-        show("storing the dashboard's charts")
         # one chart pass for the report and the dashboard's pages, from the analysis in the
-        # workspace: what the snapshot stores gives the same pages without reading it back
+        # workspace: what the snapshot stores gives the same pages without reading it back;
         # each reads its own columns, one frame in memory at a time
         charts = analysis.frame(CUSTOMER_COLUMNS_READ)
-        items, sections = report_sections(analysis.summary, charts, tables, report)
+        built = report_sections(analysis.summary, charts, tables, report)
         del charts
         parts = view_parts(
             json_ready(analysis.summary), analysis.frame(SEGMENT_COLUMNS), tables,
-            json_ready(report) or None, (items, sections),
+            json_ready(report) or None, built,
         )  # fmt: skip
         store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
-    finally:
-        files.wait()  # they read the workspace: done before it closes
-    return _Pages(items, sections, files)
+    except BaseException:
+        files.discard()  # the failure being reported is this one, not the files'
+        raise
+    files.wait()  # they read the workspace: done before it closes
+    return built
 
 
 def analyze(

@@ -47,43 +47,47 @@ from valuecast.cli.options import (
 
 
 class CustomersFiles:
-    """customers.parquet and customers.csv, written from one Arrow table in two threads as soon as
-    the snapshot is stored, under temporary names; :meth:`publish` renames them into place.
+    """customers.parquet and customers.csv, written in a second thread as soon as the snapshot is
+    stored, under temporary names; :meth:`publish` renames them into place.
 
-    Arrow lets go of the GIL, so the files are written while this thread builds the charts and
-    stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish` nothing is
-    in place: a failed run leaves no customers files behind (:meth:`discard` removes them).
+    An analysis kept in the engine is streamed from its stored snapshot (``stored``: the
+    workspace and snapshot id) in record batches on a cursor of its own, each batch written to
+    both files, so they take one batch of memory at a time; a frame is converted to one Arrow
+    table.  Arrow and DuckDB let go of the GIL, so the files are written while this thread
+    builds the charts and stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish`
+    nothing is in place: a failed run leaves no customers files behind (:meth:`discard` removes
+    them).
     """
 
-    def __init__(self, customers, out: Path) -> None:
+    def __init__(self, analysis, out: Path, stored: tuple | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        import pyarrow.parquet as pq
-
-        from valuecast.outputs.files import write_arrow_csv
-        from valuecast.store.snapshots import customers_arrow
+        from valuecast.outputs.files import write_arrow_batches
 
         out.mkdir(parents=True, exist_ok=True)
         self.paths = {
             "customers_csv": out / "customers.csv",
             "customers_parquet": out / "customers.parquet",
         }
-        # one Arrow table for both files: the Parquet file keeps full precision, the CSV rounds
-        table = customers_arrow(customers)
-        self._pool = ThreadPoolExecutor(max_workers=2)
-        self._writes = [
-            self._pool.submit(pq.write_table, table, self._staged("customers_parquet")),
-            self._pool.submit(write_arrow_csv, table, self._staged("customers_csv")),
-        ]
+        schema, batches = _customers_batches(analysis, stored)
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        # the Parquet file keeps full precision, the CSV rounds
+        self._write = self._pool.submit(
+            write_arrow_batches, batches, schema, csv=self._staged("customers_csv"),
+            parquet=self._staged("customers_parquet"),
+        )  # fmt: skip
 
     def _staged(self, name: str) -> Path:
         path = self.paths[name]
         return path.with_name(f".{path.name}.staged")
 
+    def wait(self) -> None:
+        """Wait for both files (raising what the writing raised)."""
+        self._write.result()
+
     def publish(self) -> dict[str, Path]:
         """Wait for both files and move them into place; their paths by name."""
-        for write in self._writes:
-            write.result()
+        self.wait()
         for name, path in self.paths.items():
             self._staged(name).replace(path)
         self._pool.shutdown()
@@ -94,6 +98,21 @@ class CustomersFiles:
         self._pool.shutdown()
         for name in self.paths:
             self._staged(name).unlink(missing_ok=True)
+
+
+def _customers_batches(analysis, stored: tuple | None):
+    """The customers table's Arrow schema and an iterator of its record batches: streamed from
+    the stored snapshot when the analysis is kept in the engine."""
+    if getattr(analysis, "in_engine", False) and stored is not None:
+        from valuecast.store.snapshots import customers_batches
+
+        workspace, snapshot_id = stored
+        schema = analysis.schema()
+        return schema, customers_batches(workspace, snapshot_id, schema)
+    from valuecast.store.snapshots import customers_arrow
+
+    table = customers_arrow(analysis.customers)
+    return table.schema, iter(table.to_batches())
 
 
 def write_analysis(
@@ -107,7 +126,7 @@ def write_analysis(
 
     out.mkdir(parents=True, exist_ok=True)
     if customers_files is None:
-        customers_files = CustomersFiles(analysis.customers, out)
+        customers_files = CustomersFiles(analysis, out)
     paths = customers_files.publish()
     paths["summary"] = out / "summary.json"
     paths["ingest_report"] = out / "ingest_report.json"
@@ -221,12 +240,9 @@ def run_analysis(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from valuecast.analysis.covariates import CovariateError, parse_covariates
-    from valuecast.analysis.payload import json_ready
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.snapshots import refresh
-    from valuecast.outputs.report.render import report_sections
     from valuecast.store.snapshots import save_snapshot
-    from valuecast.web.views import store_view, view_parts
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)
@@ -264,24 +280,24 @@ def run_analysis(
             with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
-                    done = refresh(ws, results, options, spend=spend_frame, progress=show)
+                    done = refresh(
+                        ws, results, options, spend=spend_frame, progress=show, in_engine=True
+                    )
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
                 else:
                     report = ws.latest_ingest_report() or {}
-                    analysis, tables = analyze_with_growth(ws, options, show, spend=spend_frame)
+                    analysis, tables = analyze_with_growth(
+                        ws, options, show, spend=spend_frame, in_engine=True
+                    )
                     show("storing the snapshot")
                     snapshot = save_snapshot(ws, analysis, tables, report, options)
-                customers_files = CustomersFiles(analysis.customers, out)
-                show("storing the dashboard's charts")
-                # one chart pass for the report and the dashboard's pages, from the analysis in
-                # memory: what the snapshot stores gives the same pages without reading it back
-                built = report_sections(analysis.summary, analysis.customers, tables, report)
-                parts = view_parts(
-                    json_ready(analysis.summary), analysis.customers, tables,
-                    json_ready(report) or None, built,
-                )  # fmt: skip
-                store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
+                try:
+                    customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
+                    show("storing the dashboard's charts")
+                    built = _store_pages(ws, analysis, tables, report, snapshot, customers_files)
+                finally:
+                    analysis.release()
             analysis.summary["snapshot_id"] = snapshot.snapshot_id
             show("writing results and the report")
             paths = _write_results(analysis, tables, report, out, built, customers_files)
@@ -292,6 +308,38 @@ def run_analysis(
     if not quiet:
         _print_analysis(analysis, paths, seconds)
     return analysis, paths
+
+
+def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
+    """Make the one chart pass of the report and the dashboard's pages and store the pages while
+    ``files`` are written; returns the report's chart pass once the files are read from the
+    workspace.
+
+    The charts and segment counts read only their columns of the customers table
+    (:data:`~valuecast.outputs.report.render.CUSTOMER_COLUMNS_READ`,
+    :data:`~valuecast.web.views.SEGMENT_COLUMNS`), not the whole table.
+    """
+    from valuecast.analysis.payload import json_ready
+    from valuecast.outputs.report.render import CUSTOMER_COLUMNS_READ, report_sections
+    from valuecast.web.views import SEGMENT_COLUMNS, store_view, view_parts
+
+    try:
+        # one chart pass for the report and the dashboard's pages, from the analysis in the
+        # workspace: what the snapshot stores gives the same pages without reading it back;
+        # each reads its own columns, one frame in memory at a time
+        charts = analysis.frame(CUSTOMER_COLUMNS_READ)
+        built = report_sections(analysis.summary, charts, tables, report)
+        del charts
+        parts = view_parts(
+            json_ready(analysis.summary), analysis.frame(SEGMENT_COLUMNS), tables,
+            json_ready(report) or None, built,
+        )  # fmt: skip
+        store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
+    except BaseException:
+        files.discard()  # the failure being reported is this one, not the files'
+        raise
+    files.wait()  # they read the workspace: done before it closes
+    return built
 
 
 def analyze(
@@ -361,13 +409,15 @@ def _write_results(
     (:func:`valuecast.outputs.report.render.report_sections`).
     """
     from valuecast.outputs.report import write_report
+    from valuecast.outputs.report.render import CUSTOMER_COLUMNS_READ
 
     out.mkdir(parents=True, exist_ok=True)
     if customers_files is None:
-        customers_files = CustomersFiles(analysis.customers, out)
+        customers_files = CustomersFiles(analysis, out)
     growth = _write_growth_tables(tables, out)
+    charts = analysis.customers[list(CUSTOMER_COLUMNS_READ)] if built is None else None
     report = write_report(
-        out / "report.html", analysis.summary, analysis.customers, tables, ingest_report, built
+        out / "report.html", analysis.summary, charts, tables, ingest_report, built
     )
     paths = write_analysis(analysis, ingest_report, out, customers_files)
     paths.update(growth)

@@ -91,13 +91,15 @@ def refresh(
     *,
     spend: pd.DataFrame | None = None,
     progress: Callable[[str], None] = _noop,
+    in_engine: bool = False,
 ) -> RefreshResult:
     """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
 
     All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
     process is killed, the workspace keeps its orders and snapshots as they were.  ``results``
     are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
-    the analysis has their memory.
+    the analysis has their memory.  ``in_engine``: the analysis' customers table stays in the
+    workspace until the caller's ``analysis.release()`` (:func:`valuecast.jobs.analyze.analyze`).
     """
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 
@@ -108,7 +110,13 @@ def refresh(
         for result in results:
             result.release_rows()
         release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
-        analysis, tables = analyze_with_growth(workspace, options, progress, spend=spend)
+        analysis, tables = analyze_with_growth(
+            workspace, options, progress, spend=spend, in_engine=in_engine
+        )
         progress("storing the snapshot")
-        snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)
+        try:
+            snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)
+        except BaseException:
+            analysis.release()
+            raise
     return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)

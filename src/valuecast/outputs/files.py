@@ -8,7 +8,8 @@ follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one round
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "csv_text",
     "rounded_for_csv",
     "write_arrow_csv",
+    "write_arrow_batches",
     "write_atomically",
     "write_csv",
     "write_ibis_csv",
@@ -84,11 +86,51 @@ def write_arrow_csv(table: pa.Table, path: Path) -> None:
 
     Arrow writes date columns as YYYY-MM-DD already.
     """
-    import pyarrow.csv as pacsv
+    write_arrow_batches(table.to_batches(), table.schema, csv=path)
 
-    safe = escape_arrow(_rounded_arrow(table))
-    options = pacsv.WriteOptions(quoting_style="needed")
-    write_atomically(path, lambda target: pacsv.write_csv(safe, target, options))
+
+def write_arrow_batches(
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    *,
+    csv: Path | None = None,
+    parquet: Path | None = None,
+) -> None:
+    """The table whose record batches ``batches`` yields (columns ``schema``) as a CSV file
+    (:func:`write_arrow_csv`'s: the same bytes as the whole table's file) and/or a Parquet file
+    (full precision, a row group per batch), both from one pass, one batch in memory at a time,
+    each written atomically."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    def safe(table: pa.Table) -> pa.Table:
+        return escape_arrow(_rounded_arrow(table))
+
+    def write(csv_target: Path | None, parquet_target: Path | None) -> None:
+        with ExitStack() as stack:
+            text = None if csv_target is None else stack.enter_context(
+                pacsv.CSVWriter(
+                    csv_target, safe(schema.empty_table()).schema,
+                    write_options=pacsv.WriteOptions(quoting_style="needed"),
+                )
+            )  # fmt: skip
+            table = None if parquet_target is None else stack.enter_context(
+                pq.ParquetWriter(parquet_target, schema)
+            )  # fmt: skip
+            for batch in batches:
+                if table is not None:
+                    table.write_batch(batch)
+                if text is not None:
+                    text.write_table(safe(pa.Table.from_batches([batch], schema)))
+
+    def atomically(path: Path | None, then: Callable[[Path | None], None]) -> None:
+        if path is None:
+            then(None)
+        else:
+            write_atomically(path, then)
+
+    atomically(csv, lambda c: atomically(parquet, lambda p: write(c, p)))
 
 
 def write_ibis_csv(con: Any, table: Any, path: Path) -> None:

@@ -50,10 +50,12 @@ PAGE_SECTIONS: dict[str, tuple[str, ...]] = {
 PAGES = tuple(PAGE_SECTIONS)
 
 SEGMENT_COLUMNS = (
-    "customer_id", "rfm_group", "predicted_spend_tier", "churn_probability", "probability_alive",
+    "rfm_group", "predicted_spend_tier", "churn_probability", "probability_alive",
     "historic_clv", "predicted_clv", "expected_date_of_next_order", "last_order_date",
     "average_days_between_orders", "accepts_marketing",
 )  # fmt: skip
+"""The customers-table columns the segment counts read (:func:`segment_counts`): the columns a
+caller holding the table elsewhere passes."""
 
 
 def plain(value: Any) -> Any:

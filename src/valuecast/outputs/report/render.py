@@ -74,6 +74,13 @@ SECTIONS: dict[str, str] = {
 """Section ids and titles, in page order."""
 
 
+CUSTOMER_COLUMNS_READ: tuple[str, ...] = (
+    "historic_clv", "predicted_clv", "probability_alive", "frequency", "recency", "T",
+)  # fmt: skip
+"""The customers-table columns the sections read (how value concentrates, who is still buying):
+the columns a caller holding the table elsewhere passes."""
+
+
 def _table(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
     frame = (tables or {}).get(name)
     return frame if isinstance(frame, pd.DataFrame) else None

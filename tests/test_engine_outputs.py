@@ -1,0 +1,155 @@
+"""The customers table kept in the workspace's engine gives the same outputs as the frame.
+
+``valuecast analyze`` keeps the analysed customers table in the workspace (``analyze(...,
+in_engine=True)``) and never builds the whole pandas frame: the snapshot copies it by SQL, the
+customers files are streamed from the snapshot in record batches, the charts read the columns
+they need.  Each must give what the frame gave: a hand-written table with cells that need
+escaping, missing values, NaN, dates and numbers that need rounding, stored both ways.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from valuecast.cli.analyze import CustomersFiles
+from valuecast.jobs.analyze import Analysis, CustomersReleasedError, customers_frame
+from valuecast.outputs.files import write_arrow_batches, write_arrow_csv
+from valuecast.store import Workspace, snapshots
+from valuecast.tables import CUSTOMER_COLUMN_KINDS, CUSTOMER_COLUMNS, PAGE_COLUMNS
+
+IDS = ["=cmd", "a,b", 'say "hi"', "line\nbreak", "plain", "+1", "z@x"]
+TEXT = ["=1+1", None, "Champions", "-2", "@SUM(A1)", "a, b", "x"]
+ROUNDING = [127.42999999999999, 1 / 3, None, 2.675, -0.0049999, 1e-7, float("nan")]
+DATES = [date(2025, 1, 31), None, date(2024, 2, 29), date(2025, 12, 1), None, date(2026, 6, 30),
+         date(2020, 1, 1)]  # fmt: skip
+
+
+def _column(name: str, kind: str, row: int) -> list:
+    """Cells of one column; each column shifted so that rows differ everywhere."""
+    shift = lambda values: values[row:] + values[:row]  # noqa: E731
+    if kind == "text":
+        return shift(TEXT)
+    if kind == "date":
+        return shift(DATES)
+    if kind == "bool":
+        return shift([True, None, False, True, False, None, True])
+    if name in ("historic_number_of_orders", "frequency", "recency", "T"):
+        return shift([1, 5, 0, 12, 3, 7, 2])
+    if name.startswith("rfm_"):
+        return shift([1, 2, 3, 4, 5, 1, 2])
+    return shift(ROUNDING)
+
+
+def _engine_arrow() -> pa.Table:
+    """The customers table as the engine gives it (text as ``string``, NaN kept), id order."""
+    types = {"text": pa.string(), "date": pa.date32(), "bool": pa.bool_()}
+    columns = {}
+    for index, (name, kind) in enumerate(CUSTOMER_COLUMN_KINDS.items()):
+        if name == "customer_id":
+            columns[name] = pa.array(sorted(IDS), pa.string())
+            continue
+        if kind == "number":
+            sample = _column(name, kind, index % 7)
+            kind_type = pa.float64() if any(isinstance(v, float) for v in sample) else pa.int64()
+            if name.startswith("rfm_") and name != "rfm_score":
+                kind_type = pa.int8()
+            columns[name] = pa.array(sample, kind_type, from_pandas=False)
+        else:
+            columns[name] = pa.array(_column(name, kind, index % 7), types[kind])
+    return pa.table(columns)
+
+
+def _in_engine(ws, name: str, summary: dict) -> Analysis:
+    """An analysis whose customers table is the temporary table ``name`` of the workspace."""
+    raw = ws.con.con
+    raw.register("_arrow", _engine_arrow())
+    raw.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _arrow")
+    raw.unregister("_arrow")
+    return Analysis(
+        summary=summary, table=ws.con.table(name),
+        release=lambda: raw.execute(f"DROP TABLE {name}"),
+    )  # fmt: skip
+
+
+SUMMARY = {"as_of": "2026-06-30", "n_customers": len(IDS), "totals": {"historic_clv": 1.0}}
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """One workspace holding the table twice: snapshot 1 copied by SQL from the engine table,
+    snapshot 2 from the frame ``analyze`` gives; the two analyses."""
+    folder = tmp_path_factory.mktemp("engine-outputs")
+    engine_arrow = _engine_arrow()
+    # the engine holds a NaN (a missing value once in pandas)
+    assert [v for v in engine_arrow["historic_clv"].to_pylist() if v is not None and math.isnan(v)]
+    with Workspace(folder / "w.duckdb") as ws:
+        in_engine = _in_engine(ws, "engine_customers", dict(SUMMARY))
+        # the second snapshot has an as-of date of its own (one snapshot per date)
+        frame = Analysis(
+            customers=customers_frame(engine_arrow), summary={**SUMMARY, "as_of": "2026-07-01"}
+        )
+        snapshots.save_snapshot(ws, in_engine, {}, {})
+        snapshots.save_snapshot(ws, frame, {}, {})
+        yield ws, in_engine, frame, folder
+
+
+def test_snapshot_by_sql_equals_the_frame_snapshot(stored):
+    ws, *_ = stored
+    by_sql = snapshots.customers_arrow_table(ws, 1)
+    from_frame = snapshots.customers_arrow_table(ws, 2)
+    assert by_sql.column_names == list(CUSTOMER_COLUMNS)
+    assert by_sql.equals(from_frame)
+    # the engine's NaN is stored as missing, as the frame's Arrow table has it
+    assert by_sql["historic_clv"].null_count == 2
+    pages = [snapshots.load_pages(ws, sid)[snapshots.SORT_ORDERS] for sid in (1, 2)]
+    orders = [pq.read_table(pa.BufferReader(page)) for page in pages]
+    assert orders[0].equals(orders[1])
+
+
+def test_engine_columns_read_as_the_frame_has_them(stored):
+    _, in_engine, frame, _ = stored
+    columns = ["customer_id", "last_order_date", "expected_date_of_next_order", "historic_clv",
+               "rfm_group", "accepts_marketing", "frequency"]  # fmt: skip
+    pd.testing.assert_frame_equal(in_engine.frame(columns), frame.customers[columns])
+    assert in_engine.arrow(PAGE_COLUMNS).equals(frame.arrow(PAGE_COLUMNS))
+    assert in_engine.schema() == frame.schema()
+
+
+def test_streamed_csv_is_the_whole_tables_bytes(stored, tmp_path):
+    *_, frame, _ = stored
+    table = frame.arrow()
+    write_arrow_csv(table, tmp_path / "whole.csv")
+    write_arrow_batches(table.to_batches(max_chunksize=2), table.schema, csv=tmp_path / "b.csv")
+    whole = (tmp_path / "whole.csv").read_bytes()
+    assert whole == (tmp_path / "b.csv").read_bytes()
+    assert b"'=cmd" in whole and b"127.43" in whole and b"2024-02-29" in whole
+
+
+def test_customers_files_streamed_from_the_snapshot_equal_the_frames(stored, tmp_path):
+    ws, in_engine, frame, _ = stored
+    batches = list(snapshots.customers_batches(ws, 1, in_engine.schema(), rows=3))
+    assert [batch.num_rows for batch in batches] == [3, 3, 1]
+    streamed = CustomersFiles(in_engine, tmp_path / "engine", (ws, 1)).publish()
+    written = CustomersFiles(frame, tmp_path / "frame").publish()
+    csv = [paths["customers_csv"].read_bytes() for paths in (streamed, written)]
+    assert csv[0] == csv[1]
+    parquet = [pq.read_table(paths["customers_parquet"]) for paths in (streamed, written)]
+    assert parquet[0].equals(parquet[1])
+
+
+def test_a_released_table_cannot_be_read_but_a_read_frame_stays(stored):
+    ws, *_ = stored
+    read_first = _in_engine(ws, "kept", {})
+    customers = read_first.customers
+    read_first.release()
+    assert read_first.customers is customers and not read_first.in_engine
+    unread = _in_engine(ws, "gone", {})
+    unread.release()
+    with pytest.raises(CustomersReleasedError, match="released"):
+        unread.customers  # noqa: B018

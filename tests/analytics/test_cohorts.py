@@ -323,27 +323,15 @@ def test_collect_together_returns_each_query_as_run_alone():
 def test_growth_counts_collected_in_one_query_give_the_functions_results(shop):
     """growth_tables collects the cohort, gap and churn counts in one query."""
     from valuecast.analysis.growth.cohorts import (
-        churn_counts,
         churn_from_counts,
         cohorts_from_cells,
-        gap_counts,
         gaps_from_counts,
-    )
-    from valuecast.analysis.growth.history import (
-        cohort_cells,
-        collect_together,
-        history_days,
-        known_orders,
-        order_history,
+        growth_counts,
     )
 
     rows = SHOP + gap_orders({"a": [10, 200], "b": [45, 45], "c": []})
     orders, as_of = orders_table(rows), date(2024, 3, 15)
-    history = order_history(known_orders(orders, as_of))
-    days = history_days(history)
-    counts = collect_together(
-        {"cells": cohort_cells(history), "gaps": gap_counts(days), **churn_counts(days, as_of)}
-    )
+    counts = growth_counts(orders, as_of)
     alone = cohort_tables(orders, as_of=as_of)
     together = cohorts_from_cells(counts["cells"], as_of)
     pd.testing.assert_frame_equal(together.cohorts, alone.cohorts)

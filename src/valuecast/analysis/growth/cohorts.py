@@ -49,6 +49,7 @@ from valuecast.analysis.growth.history import (
     cohort_cells,
     collect_together,
     date_literal,
+    history_days,
     is_month_end,
     known_orders,
     month_index_of,
@@ -486,3 +487,19 @@ def churn_from_counts(
             "(Adobe Commerce Intelligence, repeat probability decay)"
         ),
     }
+
+
+def growth_counts(orders: ir.Table, as_of: date) -> dict[str, pd.DataFrame]:
+    """The small aggregates behind the cohort tables, the days between orders and the churn
+    curve of ``orders`` up to ``as_of``, collected in one query: ``cells``
+    (:func:`cohorts_from_cells`, and the growth stage), ``gaps`` (:func:`gaps_from_counts`) and
+    the churn counts (:func:`churn_from_counts`).
+
+    Each reads the order history (one window over each customer's orders), so the engine
+    computes the history once, and nothing the size of the orders is written or joined.
+    """
+    history = order_history(known_orders(orders, as_of))
+    days = history_days(history)
+    return collect_together(
+        {"cells": cohort_cells(history), "gaps": gap_counts(days), **churn_counts(days, as_of)}
+    )

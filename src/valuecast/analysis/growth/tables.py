@@ -84,18 +84,10 @@ def growth_tables(
         with_new_customer_clv,
     )
     from valuecast.analysis.growth.cohorts import (
-        churn_counts,
         churn_from_counts,
         cohorts_from_cells,
-        gap_counts,
         gaps_from_counts,
-    )
-    from valuecast.analysis.growth.history import (
-        cohort_cells,
-        collect_together,
-        history_days,
-        known_orders,
-        order_history,
+        growth_counts,
     )
     from valuecast.analysis.growth.replenishment import REMINDER_SCHEMA, reminders
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
@@ -123,18 +115,8 @@ def growth_tables(
         channels=by_channel["acquisition_channel"],
     )
 
-    # every table of the orders reads the order history (one window over each customer's
-    # orders): their small aggregates are collected in one query, so the engine computes the
-    # history once, and nothing the size of the orders is written or joined
-    history = order_history(known_orders(orders, as_of))
-    days = history_days(history)
-    counts = collect_together(
-        {
-            "cells": cohort_cells(history),
-            "gaps": gap_counts(days),
-            **churn_counts(days, as_of),
-        }
-    )
+    # every table of the orders from one query over the order history
+    counts = growth_counts(orders, as_of)
     # cohorts.notes (guests, orders after the as-of date left out) would repeat the summary's
     cohorts = cohorts_from_cells(counts["cells"], as_of)
     stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"])

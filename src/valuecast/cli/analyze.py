@@ -54,9 +54,9 @@ class CustomersFiles:
     workspace and snapshot id) in record batches on a cursor of its own, each batch written to
     both files, so they take one batch of memory at a time; a frame is converted to one Arrow
     table.  Arrow and DuckDB let go of the GIL, so the files are written while this thread
-    builds the charts and stores the dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish`
-    nothing is in place: a failed run leaves no customers files behind (:meth:`discard` removes
-    them).
+    builds the charts and stores the dashboard's pages (Python: Plotly and pandas).  Until
+    :meth:`publish` nothing is in place: a failed run leaves no customers files behind
+    (:meth:`discard` removes them).
     """
 
     def __init__(self, analysis, out: Path, stored: tuple | None = None) -> None:

@@ -108,10 +108,11 @@ def cohort_cells(history: ir.Table) -> ir.Table:
     later ones) and, at age 0, the cohort's ``customers`` and ``repeat_customers``.
 
     ``history``: an :func:`order_history`, with a ``group`` column to split the cohorts by
-    (without one, every customer is in :data:`NONE_LABEL`).  One GROUP BY: the history's flags count each customer once per
-    month (active), once in all (at the first order, which is at age 0) and once as a repeat
-    customer, so no distinct count and no join to the first purchases is needed.  The cohort
-    tables and the growth stage (revenue per calendar month, ``cohort + age``) read it.
+    (without one, every customer is in :data:`NONE_LABEL`).  One GROUP BY: the history's flags
+    count each customer once per month (active), once in all (at the first order, which is at
+    age 0) and once as a repeat customer, so no distinct count and no join to the first
+    purchases is needed.  The cohort tables and the growth stage (revenue per calendar month,
+    ``cohort + age``) read it.
     """
     h = history
     cohort = month_index(h.first_date)

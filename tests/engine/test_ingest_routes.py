@@ -164,6 +164,17 @@ def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(tmp_path):
     assert ingests[0][1]["order_number"].str.startswith("padded@example.com|").any()
 
 
+def test_a_stored_file_releases_the_bytes_read_to_check_it(tmp_path):
+    path = _write(_orders(np.random.default_rng(17)), tmp_path / "o.csv")
+    pending = defer_orders([path], column_map=MAP)
+    with Workspace(":memory:") as ws:
+        ws.ingest([pending])
+    assert len(pending.source._data) > 0
+    pending.release_rows()  # the analysis then has the file's size of memory
+    assert len(pending.source._data) == 0 and pending.file == str(path)
+    assert pending.source.header == ["customer", "date", "amount", "tax", "mail", "currency"]
+
+
 def test_bad_input_gets_the_importers_error_at_ingest(tmp_path):
     frame = _orders(np.random.default_rng(14))
     frame.loc[9, ["customer", "date", "amount"]] = ["z@example.com", "2023-02-30", "10"]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from valuecast.io import csvfile
 from valuecast.io.csvfile import open_csv
 from valuecast.io.schema import InputError
 
@@ -72,6 +73,26 @@ def test_row_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
     with pytest.raises(InputError) as info:
         table.timestamps("a")
     assert info.value.row == 4
+
+
+@pytest.mark.parametrize(
+    ("body", "blank"),
+    [
+        ("1,2\n3,4\n\n\n", False),  # trailing line ends are no blank line
+        ("1,2\n\n3,4\n", True),
+        ("1,2\r\n\r\n3,4\r\n", True),
+        ("1,2\r\r3,4\r", True),
+        ("1,2\r\n3,4\r\n", False),
+        ("1,2\r3,4\n5,6\n", False),
+    ],
+)
+def test_blank_lines_are_found_across_the_chunks_of_the_scan(tmp_path, monkeypatch, body, blank):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\n" + body.encode())
+    csv = open_csv(path)
+    for size in (1, 2, 3, 4, 5, 1 << 23):  # every split of a pattern between two chunks
+        monkeypatch.setattr(csvfile, "_SCAN_BYTES", size)
+        assert csv.has_blank_lines() is blank, size
 
 
 def test_ragged_rows(tmp_path):

@@ -323,7 +323,8 @@ class Workspace:
         """
         if self.read_only:
             raise InputError(str(self.path), "workspace opened read-only")
-        release_unused_memory()  # what the importers freed, before staging allocates
+        if not all(isinstance(result, PendingOrders) for result in results):
+            release_unused_memory()  # what the importers freed, before staging allocates
         raw = self.con.con
         results = _loaded(raw, results)
         inputs = _inputs(raw, results)

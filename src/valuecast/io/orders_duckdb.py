@@ -525,9 +525,11 @@ class PendingOrders:
         n_rows, filled = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE filled) FROM {_INGEST_ROWS}"
         ).fetchall()[0]
-        multi = f"SELECT coalesce(max(rows), 1) > 1 FROM {_INGEST_GROUPED}"
-        # without an order id every order is one row
-        several = cols["order_id"] is not None and con.execute(multi).fetchall()[0][0]
+        # without an order id every filled row is an order of one row
+        grouped, several = filled, False
+        if cols["order_id"] is not None:
+            query = f"SELECT count(*), coalesce(max(rows), 1) > 1 FROM {_INGEST_GROUPED}"
+            grouped, several = con.execute(query).fetchall()[0]
         columns = _canonical_columns(cols, several_rows=bool(several))
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {STAGED_ORDERS} AS SELECT "
@@ -544,8 +546,7 @@ class PendingOrders:
         excluded, excluded_orders, excluded_revenue = _build.count_exclusions(
             detail, n_rows - filled
         )
-        counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                  for t in (STAGED_ORDERS, STAGED_LINES)]  # fmt: skip
+        lines = con.execute(f"SELECT count(*) FROM {STAGED_LINES}").fetchall()[0][0]
         return ImportResult(
             file=self.source.name,
             format="orders",
@@ -560,8 +561,8 @@ class PendingOrders:
             staged=StagedRows(
                 STAGED_ORDERS,
                 STAGED_LINES,
-                int(counts[0]),
-                int(counts[1]),
+                int(grouped) - len(detail),  # the orders counted: the others are excluded
+                int(lines),
                 temporary=(*_INGEST_VIEWS, *_INGEST_TABLES),
             ),  # fmt: skip
         )

@@ -173,6 +173,7 @@ def test_a_stored_file_releases_the_bytes_read_to_check_it(tmp_path):
     pending.release_rows()  # the analysis then has the file's size of memory
     assert len(pending.source._data) == 0 and pending.file == str(path)
     assert pending.source.header == ["customer", "date", "amount", "tax", "mail", "currency"]
+    assert pending.read().rows_read == 300  # a later read reads the file again
 
 
 def test_bad_input_gets_the_importers_error_at_ingest(tmp_path):

@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 
 from valuecast.analysis.attributes import first_products, shop_facts
-from valuecast.analysis.backend import materialize
+from valuecast.analysis.backend import exact_sum, materialize
 from valuecast.analysis.backtest import WITH_COVARIATES
 from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
@@ -278,7 +278,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     if predicted.terms is not None:
         totals = predicted.totals(full)
     else:
-        totals = {"historic_clv": float(_rows(full.aggregate(s=full.historic_clv.sum()))[0]["s"])}
+        historic = _rows(full.aggregate(s=exact_sum(full.historic_clv)))[0]["s"]
+        totals = {"historic_clv": float(historic)}
     lap("segments")
 
     summary = {
@@ -383,8 +384,8 @@ def _group_totals(customers: ir.Table, column: str) -> dict[str, dict[str, float
     grouped = _rows(
         customers.group_by(group=customers[column]).aggregate(
             count=customers.count(),
-            historic_clv=customers.historic_clv.sum(),
-            predicted_clv=customers.predicted_clv.sum(),
+            historic_clv=exact_sum(customers.historic_clv),
+            predicted_clv=exact_sum(customers.predicted_clv),
         )
     )
     grouped.sort(key=lambda row: (row["group"] is None, row["group"] or ""))

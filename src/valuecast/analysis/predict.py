@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy.special import ndtr, ndtri
 
-from valuecast.analysis.backend import materialize, upload
+from valuecast.analysis.backend import exact_sum, materialize, upload
 from valuecast.analysis.backtest import WITH_COVARIATES, backtest, holdout_split, sample_rows
 from valuecast.analysis.covariates import (
     MIN_LEVEL_CUSTOMERS,
@@ -287,7 +287,7 @@ def _resampling_units(base: ir.Table, f, r, t, spend_data, spend_x) -> Units:
     keys = ["frequency", "recency", "T", "_spend_x", "_spend_m"]
     # in key order: the seeded draws then fall on the same customers in every engine
     rows = (
-        base.group_by(keys).aggregate(count=base.count(), value_sum=value.sum()).order_by(keys)
+        base.group_by(keys).aggregate(count=base.count(), value_sum=exact_sum(value)).order_by(keys)
     ).to_pandas()
     columns = [rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
     history = pd.MultiIndex.from_arrays([f, r, t]).get_indexer(pd.MultiIndex.from_arrays(columns))
@@ -635,15 +635,17 @@ def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
     history when the model has covariates (a history is then the pair).
     """
     keys = ["frequency", "recency", "T"] + ([PATTERN] if pattern is not None else [])
+    # exact sums, in key order: the totals do not depend on the order the engine reads rows in
     grouped = (
         full.group_by([*keys, "_spend_x"])
         .aggregate(
-            point=full.predicted_clv.sum(),
-            orders=full.predicted_number_of_orders.sum(),
-            historic=full.historic_clv.sum(),
-            s0=full._discounted.sum(),
-            s1=(full._discounted * full._spend_m).sum(),
+            point=exact_sum(full.predicted_clv),
+            orders=exact_sum(full.predicted_number_of_orders),
+            historic=exact_sum(full.historic_clv),
+            s0=exact_sum(full._discounted),
+            s1=exact_sum(full._discounted * full._spend_m),
         )
+        .order_by([*keys, "_spend_x"])
         .to_pandas()
     )
     total = float(grouped["point"].sum())

@@ -635,19 +635,26 @@ def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
     history when the model has covariates (a history is then the pair).
     """
     keys = ["frequency", "recency", "T"] + ([PATTERN] if pattern is not None else [])
-    # exact sums, in key order: the totals do not depend on the order the engine reads rows in
+    # exact sums, in key order: the totals do not depend on the order the engine reads rows in;
+    # a history's discounted and expected orders are one value per group (its min), so only
+    # the values that vary within a group are summed
     grouped = (
         full.group_by([*keys, "_spend_x"])
         .aggregate(
+            count=full.count(),
             point=exact_sum(full.predicted_clv),
-            orders=exact_sum(full.predicted_number_of_orders),
             historic=exact_sum(full.historic_clv),
-            s0=exact_sum(full._discounted),
-            s1=exact_sum(full._discounted * full._spend_m),
+            spend_m=exact_sum(full._spend_m),
+            discounted=full._discounted.min(),
+            history_orders=full.predicted_number_of_orders.min(),
         )
         .order_by([*keys, "_spend_x"])
         .to_pandas()
     )
+    count = grouped["count"].to_numpy(dtype=float)
+    grouped["orders"] = count * grouped["history_orders"].to_numpy(dtype=float)
+    grouped["s0"] = count * grouped["discounted"].to_numpy(dtype=float)
+    grouped["s1"] = grouped["discounted"].to_numpy(dtype=float) * grouped["spend_m"]
     total = float(grouped["point"].sum())
     totals: dict[str, Any] = {
         "historic_clv": float(grouped["historic"].sum()),

@@ -203,7 +203,7 @@ def add_segments(
     frequency = _stored(_counts_below(past, "orders"), releases)
     money = _stored(_counts_below(past, "money"), releases)
     value = money
-    if has_predictions:
+    if has_predictions:  # the predicted value's key, named like money's so both join alike
         value = _stored(_counts_below(table.select(money=value_of(table)), "money"), releases)
     keyed = table.mutate(
         _days_since=days_since(table), _money=_money_key(table.historic_clv), _value=value_of(table)

@@ -171,9 +171,9 @@ def customer_summary_with_calibration(
     :func:`calibration_summary` give the two summaries from it, value for value the same as the
     two calls (the same expressions on the same purchase days), at the cost of one.
 
-    Rows come in no particular order: sorting 32M customers by their text ids was a quarter of
-    the summary's work at 100M orders, and the analysis reads this table by value (grouped,
-    ranked, joined) or sorts what it takes from it.
+    Rows come in no particular order: sorting the customers by their text ids was a quarter of
+    the summary's CPU at 10M orders, and the analysis reads this table by value (grouped,
+    joined, counted) or sorts what it takes from it.
     """
     as_of_date, cal_date = _checked_dates(as_of, calibration_end)
     if cal_date is None:

@@ -202,9 +202,6 @@ def add_segments(
     recency = _stored(_counts_below(past, "days_since", descending=True), releases)
     frequency = _stored(_counts_below(past, "orders"), releases)
     money = _stored(_counts_below(past, "money"), releases)
-    value = money
-    if has_predictions:  # the predicted value's key, named like money's so both join alike
-        value = _stored(_counts_below(table.select(money=value_of(table)), "money"), releases)
     keyed = table.mutate(
         _days_since=days_since(table), _money=_money_key(table.historic_clv), _value=value_of(table)
     )
@@ -212,16 +209,19 @@ def add_segments(
         keyed.left_join(recency, keyed._days_since == recency.days_since)
         .left_join(frequency, keyed.historic_number_of_orders == frequency.orders)
         .left_join(money, keyed._money == money.money)
-        .left_join(value, keyed._value == value.money)
-        .select(
-            keyed,
-            _r=recency.below,
-            _f=frequency.below,
-            _m=money.below,
-            _lower=value.below,
-            _equal=value.equal,
-            _higher=value.above,
-        )
+    )
+    value = money  # without predictions the value is the money, joined once
+    if has_predictions:  # the predicted value's key, named like money's so both join alike
+        value = _stored(_counts_below(table.select(money=value_of(table)), "money"), releases)
+        joined = joined.left_join(value, keyed._value == value.money)
+    joined = joined.select(
+        keyed,
+        _r=recency.below,
+        _f=frequency.below,
+        _m=money.below,
+        _lower=value.below,
+        _equal=value.equal,
+        _higher=value.above,
     )
     # whole numbers compared as doubles (exact below 2**53; Spark's counts may be 32-bit ints)
     lower, higher = joined._lower.cast("float64"), joined._higher.cast("float64")

@@ -52,6 +52,26 @@ def drop_table(con, name: str, database: str | None = None) -> None:
     con.raw_sql(f"DROP TABLE IF EXISTS {quoted}")
 
 
+SUM_DECIMALS = 12
+"""Decimals of the exact sums (:func:`exact_sum`): each value is rounded to 1e-12 of the unit."""
+
+
+def exact_sum(value: ir.FloatingValue) -> ir.FloatingValue:
+    """The sum of ``value`` as a float64, the same whatever order the engine reads the rows in.
+
+    A float sum's last bits depend on the order of its terms, and an engine reads a table in no
+    fixed order (DuckDB in parallel, a table stored unsorted), so the shop's totals would change
+    from one run to the next.  Each finite value is rounded to :data:`SUM_DECIMALS` decimals and
+    summed as a 38-digit decimal, exactly (room for totals up to 1e26); infinities and NaN, which
+    a decimal cannot hold, are summed apart, where the result does not depend on the order
+    either, so the total is still infinite or NaN when a term is.
+    """
+    finite = ~(value.isnan() | value.isinf())
+    decimals = ibis.ifelse(finite, value, ibis.null()).cast(f"decimal(38, {SUM_DECIMALS})")
+    special = ibis.ifelse(finite, ibis.null(), value).sum()
+    return decimals.sum().cast("float64").fill_null(0.0) + special.fill_null(0.0)
+
+
 def materialize(table: ir.Table, releases: list[Callable[[], None]]) -> ir.Table:
     """``table`` computed once: a persisted DataFrame on Spark, a temporary table elsewhere.
 

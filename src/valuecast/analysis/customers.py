@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 
 from valuecast.analysis.attributes import first_products, shop_facts
-from valuecast.analysis.backend import materialize
+from valuecast.analysis.backend import SUM_DECIMALS, exact_sum, materialize
 from valuecast.analysis.backtest import WITH_COVARIATES
 from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
@@ -251,8 +251,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
 
     progress("segmenting customers")
     segmented = add_segments(
-        predicted.customers, as_of, n_customers, has_predictions="params" in model_info
-    )
+        predicted.customers, as_of, n_customers, has_predictions="params" in model_info,
+        releases=releases, summary=table,
+    )  # fmt: skip
     # an orders table without line items (a generic CSV): nothing to look up, and the first
     # orders' search over every order cost 4 s of a 1M-customer analysis for no rows
     if "first_product" in segmented.columns:  # joined already, for --covariates
@@ -272,13 +273,12 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     full = materialize(stored.order_by("customer_id") if keep else stored, releases)
     kept = (full.select(*CUSTOMER_COLUMNS), releases[-1]) if keep else None
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
-    group_totals = {
-        column: _group_totals(out, column) for column in ("rfm_group", "predicted_spend_tier")
-    }
+    group_totals = _group_totals(out, ("rfm_group", "predicted_spend_tier"))
     if predicted.terms is not None:
         totals = predicted.totals(full)
     else:
-        totals = {"historic_clv": float(_rows(full.aggregate(s=full.historic_clv.sum()))[0]["s"])}
+        historic = _rows(full.aggregate(s=exact_sum(full.historic_clv)))[0]["s"]
+        totals = {"historic_clv": float(historic)}
     lap("segments")
 
     summary = {
@@ -379,20 +379,36 @@ def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
     )
 
 
-def _group_totals(customers: ir.Table, column: str) -> dict[str, dict[str, float]]:
-    grouped = _rows(
-        customers.group_by(group=customers[column]).aggregate(
-            count=customers.count(),
-            historic_clv=customers.historic_clv.sum(),
-            predicted_clv=customers.predicted_clv.sum(),
+def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, dict]:
+    """Per column, the customers and their historic and predicted CLV per group of its values.
+
+    One grouped query by all the columns at once, whose exact decimal sums (:func:`exact_sum`
+    before its cast) add up exactly here, so each total is what one query per column gave.
+    """
+    sums = {
+        name: customers[name].cast(f"decimal(38, {SUM_DECIMALS})")
+        for name in ("historic_clv", "predicted_clv")
+    }
+    cells = _rows(
+        customers.group_by(*columns).aggregate(
+            count=customers.count(), **{name: value.sum() for name, value in sums.items()}
         )
     )
-    grouped.sort(key=lambda row: (row["group"] is None, row["group"] or ""))
+    return {column: _rolled_up(cells, column) for column in columns}
+
+
+def _rolled_up(cells: list[dict[str, Any]], column: str) -> dict[str, dict[str, float]]:
+    totals: dict[Any, dict[str, Any]] = {}
+    for cell in cells:
+        group = totals.setdefault(cell[column], {"count": 0, "historic_clv": 0, "predicted_clv": 0})
+        for name in group:
+            group[name] += cell[name] or 0
+    ordered = sorted(totals, key=lambda group: (group is None, group or ""))
     return {
-        str(row["group"]): {
-            "count": int(row["count"]),
-            "historic_clv": round(float(row["historic_clv"] or 0.0), 2),
-            "predicted_clv": round(float(row["predicted_clv"] or 0.0), 2),
+        str(group): {
+            "count": int(totals[group]["count"]),
+            "historic_clv": round(float(totals[group]["historic_clv"]), 2),
+            "predicted_clv": round(float(totals[group]["predicted_clv"]), 2),
         }
-        for row in grouped
+        for group in ordered
     }

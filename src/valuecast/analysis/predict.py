@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy.special import ndtr, ndtri
 
-from valuecast.analysis.backend import materialize, upload
+from valuecast.analysis.backend import exact_sum, materialize, upload
 from valuecast.analysis.backtest import WITH_COVARIATES, backtest, holdout_split, sample_rows
 from valuecast.analysis.covariates import (
     MIN_LEVEL_CUSTOMERS,
@@ -287,7 +287,7 @@ def _resampling_units(base: ir.Table, f, r, t, spend_data, spend_x) -> Units:
     keys = ["frequency", "recency", "T", "_spend_x", "_spend_m"]
     # in key order: the seeded draws then fall on the same customers in every engine
     rows = (
-        base.group_by(keys).aggregate(count=base.count(), value_sum=value.sum()).order_by(keys)
+        base.group_by(keys).aggregate(count=base.count(), value_sum=exact_sum(value)).order_by(keys)
     ).to_pandas()
     columns = [rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
     history = pd.MultiIndex.from_arrays([f, r, t]).get_indexer(pd.MultiIndex.from_arrays(columns))
@@ -635,17 +635,26 @@ def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
     history when the model has covariates (a history is then the pair).
     """
     keys = ["frequency", "recency", "T"] + ([PATTERN] if pattern is not None else [])
+    # exact sums, in key order: the totals do not depend on the order the engine reads rows in;
+    # a history's discounted and expected orders are one value per group (its min), so only
+    # the values that vary within a group are summed
     grouped = (
         full.group_by([*keys, "_spend_x"])
         .aggregate(
-            point=full.predicted_clv.sum(),
-            orders=full.predicted_number_of_orders.sum(),
-            historic=full.historic_clv.sum(),
-            s0=full._discounted.sum(),
-            s1=(full._discounted * full._spend_m).sum(),
+            count=full.count(),
+            point=exact_sum(full.predicted_clv),
+            historic=exact_sum(full.historic_clv),
+            spend_m=exact_sum(full._spend_m),
+            discounted=full._discounted.min(),
+            history_orders=full.predicted_number_of_orders.min(),
         )
+        .order_by([*keys, "_spend_x"])
         .to_pandas()
     )
+    count = grouped["count"].to_numpy(dtype=float)
+    grouped["orders"] = count * grouped["history_orders"].to_numpy(dtype=float)
+    grouped["s0"] = count * grouped["discounted"].to_numpy(dtype=float)
+    grouped["s1"] = grouped["discounted"].to_numpy(dtype=float) * grouped["spend_m"]
     total = float(grouped["point"].sum())
     totals: dict[str, Any] = {
         "historic_clv": float(grouped["historic"].sum()),

@@ -73,12 +73,14 @@ strictly better (or worse) value, so ties are defined by value alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from valuecast.analysis.backend import materialize
 from valuecast.analysis.tiers import HIGH_SHARE, LOW_SHARE
 
 ArrayLike = Any
@@ -139,76 +141,108 @@ def _rfm_group(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
 
 
 def _counts_below(keys: ir.Table, column: str, *, descending: bool = False) -> ir.Table:
-    """``column, below``: per distinct value, how many keys sort strictly before it (what a
-    0-based ``RANK()`` gives each of its rows), for a column of few distinct values.
+    """``column, below, equal, above``: per distinct non-NULL value, how many keys sort strictly
+    before it (what a 0-based ``RANK()`` gives each of its rows), hold it, and sort after it.
 
     A running sum of the values' counts, joined back by value: a ``RANK()`` window sorts every
-    customer with its payload, single-threaded in DuckDB (0.36 s each at 1M customers), while
-    grouping 1M rows into 730 days or 69 order counts is a parallel perfect-hash aggregate.
+    customer with its payload and needs a row key to join back by (the text customer id, whose
+    joins dominated the step at 32M customers), while grouping by value is a parallel hash
+    aggregate and the running sum sorts the distinct values only (730 days, 69 order counts, one
+    row per distinct amount).
     """
-    counts = keys.group_by(column).aggregate(_k=keys.count())
+    known = keys.filter(keys[column].notnull())
+    counts = known.group_by(column).aggregate(_k=known.count())
     order = ibis.desc(counts[column]) if descending else ibis.asc(counts[column])
     running = counts._k.sum().over(ibis.cumulative_window(order_by=order))
-    return counts.select(column, below=running - counts._k)
+    total = counts._k.sum().over(ibis.window())
+    return counts.select(column, below=running - counts._k, equal=counts._k, above=total - running)
 
 
-def add_segments(table: ir.Table, as_of: date, n: int, has_predictions: bool) -> ir.Table:
+def _stored(table: ir.Table, releases: list[Callable[[], None]] | None) -> ir.Table:
+    """``table`` stored in the engine (lazy without ``releases``: in-memory tables in tests)."""
+    return table if releases is None else materialize(table, releases)
+
+
+def add_segments(
+    table: ir.Table,
+    as_of: date,
+    n: int,
+    has_predictions: bool,
+    releases: list[Callable[[], None]] | None = None,
+    *,
+    summary: ir.Table | None = None,
+) -> ir.Table:
     """RFM scores and group, the predicted spend tier and the acquisition channel (engine-side).
 
     The scores and tiers follow the rules of the module docstring (every customer here has
-    orders, so no key is NULL): a customer's score counts the customers with a strictly worse
-    value, their tier those with a strictly lower and a strictly higher predicted value.  Days
-    since the last order and the number of orders take few values and are counted per value
-    (:func:`_counts_below`); money is ranked with ``RANK()`` windows (the rank over ascending
-    values is the number of strictly smaller ones), which here hold less memory than grouping a
-    million amounts (0.15 GB at 1M customers); the predicted value's ranks both ways and its
-    count come from windows of one ordering (one sort).  The counts run over the customer id and
-    the four keys only, joined back by customer id: a window carries every column of its rows
-    through its sort, and over the whole customers table (40 columns) each took 2 s at 1M
-    customers in DuckDB.
+    orders, so no key but a missing prediction is NULL): a customer's score counts the customers
+    with a strictly worse value, their tier those with a strictly lower and a strictly higher
+    predicted value.  Each key's counts are one small table per distinct value
+    (:func:`_counts_below`), stored first (with ``releases``) and joined to the customers by
+    value, so the customers table is read once, in one pass with the joins, and never sorted or
+    joined by customer id.  ``summary``: a table of the same customers with ``last_order_date``,
+    ``historic_number_of_orders`` and ``historic_clv`` that is cheaper to read than ``table``
+    (the stored summary, without the predictions' joins).
     """
     as_of_lit = ibis.literal(as_of, type="date")
-    # without predictions the tiers rank historic value instead
-    value = table.predicted_clv if has_predictions else table.historic_clv
-    keys = table.select(
-        "customer_id",
-        days_since=as_of_lit.delta(table.last_order_date, unit="day"),
-        orders=table.historic_number_of_orders,
-        money=_money_key(table.historic_clv),
-        value=_money_key(value),
+    summary = table if summary is None else summary
+
+    def days_since(t: ir.Table) -> ir.IntegerValue:
+        return as_of_lit.delta(t.last_order_date, unit="day")
+
+    def value_of(t: ir.Table) -> ir.DecimalValue:
+        # without predictions the tiers rank historic value instead
+        return _money_key(t.predicted_clv if has_predictions else t.historic_clv)
+
+    past = summary.select(
+        days_since=days_since(summary),
+        orders=summary.historic_number_of_orders,
+        money=_money_key(summary.historic_clv),
     )
-    recency = _counts_below(keys, "days_since", descending=True)
-    frequency = _counts_below(keys, "orders")
-    joined = keys.left_join(recency.select("days_since", r=recency.below), "days_since").left_join(
-        frequency.select("orders", f=frequency.below), "orders"
+    recency = _stored(_counts_below(past, "days_since", descending=True), releases)
+    frequency = _stored(_counts_below(past, "orders"), releases)
+    money = _stored(_counts_below(past, "money"), releases)
+    keyed = table.mutate(
+        _days_since=days_since(table), _money=_money_key(table.historic_clv), _value=value_of(table)
     )
-    # whole numbers compared as doubles (exact below 2**53; Spark's RANK() is a 32-bit int);
-    # the three windows share one ordering, so the engine sorts the customers once for them:
-    # the customers with a higher value are those known minus those at or below it
-    ascending = ibis.asc(joined.value, nulls_first=False)
-    n_known = joined.value.count().over(ibis.window(order_by=ascending)).cast("float64")
-    at_most = joined.value.count().over(ibis.window(order_by=ascending, range=(None, 0)))
-    lower = ibis.rank().over(order_by=ascending).cast("float64")
-    higher = n_known - at_most.cast("float64")
+    joined = (
+        keyed.left_join(recency, keyed._days_since == recency.days_since)
+        .left_join(frequency, keyed.historic_number_of_orders == frequency.orders)
+        .left_join(money, keyed._money == money.money)
+    )
+    value = money  # without predictions the value is the money, joined once
+    if has_predictions:  # the predicted value's key, named like money's so both join alike
+        value = _stored(_counts_below(table.select(money=value_of(table)), "money"), releases)
+        joined = joined.left_join(value, keyed._value == value.money)
+    joined = joined.select(
+        keyed,
+        _r=recency.below,
+        _f=frequency.below,
+        _m=money.below,
+        _lower=value.below,
+        _equal=value.equal,
+        _higher=value.above,
+    )
+    # whole numbers compared as doubles (exact below 2**53; Spark's counts may be 32-bit ints)
+    lower, higher = joined._lower.cast("float64"), joined._higher.cast("float64")
+    n_known = lower + joined._equal.cast("float64") + higher  # the customers with a value
     high_units, low_units = round(HIGH_SHARE * _TIER_SCALE), round(LOW_SHARE * _TIER_SCALE)
     tier = ibis.cases(
-        (joined.value.isnull(), ibis.null().cast("string")),
+        (joined._value.isnull(), ibis.null().cast("string")),
         (higher * float(_TIER_SCALE) >= n_known * float(_TIER_SCALE - low_units), "low"),
         (lower * float(_TIER_SCALE) >= n_known * float(_TIER_SCALE - high_units), "high"),
         else_="medium",
     )
-    ranks = joined.select(
-        "customer_id",
-        rfm_recency=_worse_count_score(joined.r, n),
-        rfm_frequency=_worse_count_score(joined.f, n),
-        rfm_monetary=_worse_count_score(ibis.rank().over(order_by=joined.money), n),
+    ranked = joined.mutate(
+        rfm_recency=_worse_count_score(joined._r, n),
+        rfm_frequency=_worse_count_score(joined._f, n),
+        rfm_monetary=_worse_count_score(joined._m, n),
         predicted_spend_tier=tier,
     )
-    ranked = table.inner_join(ranks, "customer_id")
     return ranked.mutate(
         rfm_score=ranked.rfm_recency.cast("string")
         .concat(ranked.rfm_frequency.cast("string"))
         .concat(ranked.rfm_monetary.cast("string")),
         rfm_group=_rfm_group(ranked.rfm_recency, ranked.rfm_frequency + ranked.rfm_monetary - 2),
         acquisition_channel=ranked.channel,
-    )
+    ).drop("_days_since", "_money", "_value", "_r", "_f", "_m", "_lower", "_equal", "_higher")

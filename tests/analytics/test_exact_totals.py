@@ -1,0 +1,116 @@
+"""The shop's totals do not depend on the order the engine reads the customers in.
+
+The customers table is stored unsorted (sorting millions of text ids was a quarter of the
+summary's work), so an engine reads its rows in no fixed order; a float sum's last bits would
+then change from one run to the next and summary.json with them.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from types import SimpleNamespace
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from valuecast.analysis.backend import exact_sum
+from valuecast.analysis.predict import prediction_totals
+from valuecast.analysis.segments import add_segments
+
+
+def _sum(values: list[float]) -> float:
+    table = ibis.memtable(pa.table({"x": pa.array(values, pa.float64())}))  # NaN kept, not NULL
+    return float(table.aggregate(s=exact_sum(table.x)).to_pandas()["s"].iloc[0])
+
+
+def test_exact_sum_is_the_same_in_every_order():
+    values = [1e16, 1.0, -1e16, 1.0, 0.1, 0.2, 0.3]
+    assert sum(values) != sum(reversed(values))  # a float sum depends on the order
+    assert _sum(values) == _sum(values[::-1]) == math.fsum(values) == 2.6
+
+
+@pytest.mark.parametrize(
+    ("values", "want"),
+    [([1.0, math.inf], math.inf), ([math.inf, -math.inf], math.nan), ([1.0, math.nan], math.nan)],
+)
+def test_exact_sum_of_infinities_and_nan_is_what_a_float_sum_gives(values, want):
+    got = _sum(values)
+    assert got == want or (math.isnan(got) and math.isnan(want))
+
+
+def test_shop_totals_are_the_same_in_every_row_order():
+    rng = np.random.default_rng(7)
+    n = 3_000
+    frame = pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 3, n),
+            "recency": 0,
+            "T": 30,
+            "_spend_x": 0,
+            "_spend_m": rng.gamma(2.0, 40.0, n),
+            "_discounted": 0.5,
+            "predicted_number_of_orders": 0.7,
+            "historic_clv": rng.gamma(2.0, 50.0, n),
+        }
+    )
+    frame["predicted_clv"] = frame["_spend_m"] * 0.5
+    options = SimpleNamespace(interval_level=0.8)
+    f = np.array([0.0, 1.0, 2.0])
+    r, t = np.zeros(3), np.full(3, 30.0)
+
+    def totals(rows: pd.DataFrame) -> dict:
+        return prediction_totals(ibis.memtable(rows), f, r, t, None, 1.28, options)
+
+    forward = totals(frame)
+    assert totals(frame.iloc[::-1].reset_index(drop=True)) == forward
+    assert totals(frame.sample(frac=1.0, random_state=1).reset_index(drop=True)) == forward
+    assert forward["predicted_clv"] == pytest.approx(frame["predicted_clv"].sum(), rel=1e-12)
+    assert forward["historic_clv"] == pytest.approx(frame["historic_clv"].sum(), rel=1e-12)
+    assert forward["predicted_number_of_orders"] == pytest.approx(0.7 * n, rel=1e-12)
+
+
+SCHEMA = {
+    "customer_id": "string",
+    "last_order_date": "date",
+    "historic_number_of_orders": "int64",
+    "historic_clv": "float64",
+    "predicted_clv": "float64",
+    "channel": "string",
+}
+
+
+@pytest.mark.parametrize("has_predictions", [True, False])
+def test_segments_from_stored_counts_equal_the_lazy_ones(has_predictions):
+    """The per-value counts stored in the engine (with ``releases``) give the same segments
+    as the same expressions left lazy, and are dropped by the releases (without predictions
+    the tiers rank the money, whose counts serve both)."""
+    rng = np.random.default_rng(3)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(n)],
+            "last_order_date": [date.fromordinal(738886 + int(d)) for d in rng.integers(0, 300, n)],
+            "historic_number_of_orders": rng.integers(1, 6, n),
+            "historic_clv": rng.choice([5.0, 10.0, 25.5, 80.25], n),
+            "predicted_clv": rng.choice([0.0, 1.5, 2.25, 7.0, 30.0], n),
+            "channel": "web",
+        }
+    )
+    con = ibis.duckdb.connect()
+    table = con.create_table("customers", ibis.memtable(frame, schema=SCHEMA))
+    releases: list = []
+    as_of = date(2024, 12, 31)
+    stored = add_segments(table, as_of, n, has_predictions, releases)
+    lazy = add_segments(table, as_of, n, has_predictions)
+    pd.testing.assert_frame_equal(
+        stored.order_by("customer_id").to_pandas(), lazy.order_by("customer_id").to_pandas()
+    )
+    assert len(releases) == (4 if has_predictions else 3)
+    for release in releases:
+        release()
+    names = con.raw_sql("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert names == [("customers",)]

@@ -83,6 +83,14 @@ def test_a_nan_that_is_not_null_is_missing_too():
     assert np.array_equal(descending_order(ascending, table["number"]), expected)
 
 
+def test_orders_of_a_dict_of_columns_let_go_of_each_column():
+    table = _customers()
+    columns = dict(zip(table.column_names, table.columns, strict=True))
+    orders = orders_table(columns, ["number", "text", "day"])
+    assert set(columns) == {"customer_id", "count", "flag"}  # the ones not ordered stay
+    assert orders.equals(orders_table(table, ["number", "text", "day"]))
+
+
 def test_stored_orders_read_back():
     table = _customers()
     stored = orders_from_bytes(orders_bytes(orders_table(table, ["text", "day", "absent"])))

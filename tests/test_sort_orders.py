@@ -83,6 +83,20 @@ def test_a_nan_that_is_not_null_is_missing_too():
     assert np.array_equal(descending_order(ascending, table["number"]), expected)
 
 
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        (["a1", "a1", "b", "c0"], [0, 1, 2, 3]),  # in order, ties kept in order
+        (["A1", "b2", "c"], [0, 1, 2]),  # upper case, still in lower-cased order
+        (["B", "a", "b", "A"], [1, 3, 0, 2]),  # byte order is not lower-cased order
+        (["b", "a", "a"], [1, 2, 0]),
+    ],
+)
+def test_id_order_keeps_rows_already_in_order(ids, expected):
+    assert id_order(pa.chunked_array([ids[:2], ids[2:]])).tolist() == expected
+    assert id_order(pa.array(ids)).tolist() == expected
+
+
 def test_orders_of_a_dict_of_columns_let_go_of_each_column():
     table = _customers()
     columns = dict(zip(table.column_names, table.columns, strict=True))

@@ -83,6 +83,13 @@ def _dense_ranks(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     values: one hash pass and a sort of the labels, where ranking sorts every row's text
     (0.15 s a column at 1M customers).
     """
+    if non_decreasing(values):
+        # text in order already (the ids): the rank goes up by one wherever the text changes,
+        # where ranking sorts every row's text (seconds and two index arrays at 10M ids)
+        if len(values) == 0:
+            return pa.array([], pa.int64())
+        changes = pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
+        return pa.array(np.concatenate(([1], 1 + np.cumsum(changes))))
     sample = values.slice(0, 4096)
     if pc.count_distinct(sample, mode="all").as_py() * 4 > len(sample):
         # mostly distinct values (ids): ranking them is cheaper than hashing them first

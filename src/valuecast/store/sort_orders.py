@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from valuecast.store.memory import release_arrow_memory
+
 ID_ORDER = "__lower_case_id__"
 """The stored order of the rows by lower-cased customer id (the tie-break and the id search)."""
 
@@ -148,6 +150,7 @@ def orders_table(
     for name in columns:
         if name in names:
             orders[name] = ascending_order(column(name), by_id)
+            release_arrow_memory()  # the column's text and keys, let go of just now
     return pa.table(orders)
 
 

@@ -439,22 +439,22 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     historic = customers["historic_clv"].to_numpy(dtype=float)
     predicted = customers["predicted_clv"].to_numpy(dtype=float)
     total_historic = float(np.nansum(historic)) or None
+    any_predicted = bool(np.isfinite(predicted).any())
     out = []
     for name, rule in SEGMENTS.items():
         mask = segment_mask(customers, name, as_of, high_value).to_numpy(dtype=bool)
-        value = float(np.nansum(predicted[mask])) if np.isfinite(predicted).any() else None
+        value = float(np.nansum(predicted[mask])) if any_predicted else None
+        segment_historic = float(np.nansum(historic[mask]))
         out.append(
             {
                 "segment": name,
                 "rule": rule,
                 "customers": int(mask.sum()),
                 "consenting": int((mask & consent).sum()),
-                "historic_clv": round(float(np.nansum(historic[mask])), 2),
+                "historic_clv": round(segment_historic, 2),
                 "predicted_clv": None if value is None else round(value, 2),
                 "historic_share": (
-                    None
-                    if total_historic is None
-                    else round(float(np.nansum(historic[mask])) / total_historic, 4)
+                    None if total_historic is None else round(segment_historic / total_historic, 4)
                 ),
             }
         )

@@ -10,6 +10,7 @@ import pytest
 from valuecast.store.sort_orders import (
     ID_ORDER,
     ascending_order,
+    compact_labels,
     descending_order,
     id_order,
     orders_bytes,
@@ -103,6 +104,16 @@ def test_orders_of_a_dict_of_columns_let_go_of_each_column():
     orders = orders_table(columns, ["number", "text", "day"])
     assert set(columns) == {"customer_id", "count", "flag"}  # the ones not ordered stay
     assert orders.equals(orders_table(table, ["number", "text", "day"]))
+
+
+def test_labels_dictionary_encoded_sort_as_their_text():
+    table = _customers()
+    chunked = pa.Table.from_batches(table.to_batches(max_chunksize=97))  # one dictionary each
+    compact = {name: compact_labels(chunked[name]) for name in chunked.column_names}
+    assert pa.types.is_dictionary(compact["text"].type)
+    assert not pa.types.is_dictionary(compact["customer_id"].type)  # ids: every one distinct
+    columns = ["customer_id", "text", "number", "day"]
+    assert orders_table(compact, columns).equals(orders_table(table, columns))
 
 
 def test_stored_orders_read_back():

@@ -38,7 +38,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
-from valuecast.store.sort_orders import non_decreasing, orders_bytes, orders_table
+from valuecast.store.sort_orders import (
+    compact_labels,
+    non_decreasing,
+    orders_bytes,
+    orders_table,
+)
 from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
@@ -217,7 +222,10 @@ def _page_columns(analysis) -> dict[str, pa.ChunkedArray]:
     else:
         present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
         shown = customers_arrow(analysis.customers[present])
-    return dict(zip(shown.column_names, shown.columns, strict=True))
+    return {
+        name: compact_labels(values)
+        for name, values in zip(shown.column_names, shown.columns, strict=True)
+    }
 
 
 def save_snapshot(

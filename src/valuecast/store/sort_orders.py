@@ -61,7 +61,9 @@ def _key(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
         key = values.cast(pa.float64())
         key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
         return key.to_numpy(zero_copy_only=False)  # nulls as NaN
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    if pa.types.is_dictionary(kind):
+        values = _label_ranks(_one_dictionary(values))
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         # dense ranks from 1; the missing values share the last one
         values = _dense_ranks(values)
     elif pa.types.is_timestamp(kind):
@@ -92,12 +94,36 @@ def _dense_ranks(values: pa.ChunkedArray | pa.Array) -> pa.Array:
             return pa.array([], pa.int64())
         changes = pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
         return pa.array(np.concatenate(([1], 1 + np.cumsum(changes))))
-    sample = values.slice(0, 4096)
-    if pc.count_distinct(sample, mode="all").as_py() * 4 > len(sample):
+    if not _few_labels(values):
         # mostly distinct values (ids): ranking them is cheaper than hashing them first
         return pc.rank(values, sort_keys="ascending", tiebreaker="dense")
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    encoded = pc.dictionary_encode(values)
+    return _label_ranks(pc.dictionary_encode(values))
+
+
+def _few_labels(values: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether the text's first rows repeat a few labels (RFM groups, tiers, channels)."""
+    sample = values.slice(0, 4096)
+    return pc.count_distinct(sample, mode="all").as_py() * 4 <= len(sample)
+
+
+def compact_labels(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text of a few labels dictionary-encoded (a 4-byte code a row where 10M customers' labels
+    take ~170 MB as text); anything else as it is.  :func:`orders_table` ranks either."""
+    kind = values.type
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and _few_labels(values):
+        return values.dictionary_encode()
+    return values
+
+
+def _one_dictionary(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.unify_dictionaries().combine_chunks()
+    return values
+
+
+def _label_ranks(encoded: pa.DictionaryArray) -> pa.Array:
+    """The dense ranks of dictionary-encoded text, through its sorted labels."""
     labels = encoded.dictionary
     label_ranks = np.empty(len(labels) + 1, dtype=np.int64)
     label_ranks[np.asarray(pc.sort_indices(labels))] = np.arange(1, len(labels) + 1)

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
+from valuecast.store.memory import release_arrow_memory
 from valuecast.store.sort_orders import (
     compact_labels,
     non_decreasing,
@@ -215,17 +216,20 @@ def _engine_relation(workspace, table) -> str:
 
 
 def _page_columns(analysis) -> dict[str, pa.ChunkedArray]:
-    """The customers page's columns of the analysis (all the sort orders read), by name: the
-    sort orders let go of each once its order is made."""
+    """The customers page's columns of the analysis (all the sort orders read), by name, labels
+    dictionary-encoded: the sort orders let go of each once its order is made."""
     if getattr(analysis, "in_engine", False):
         shown = analysis.arrow(PAGE_COLUMNS)
     else:
         present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
         shown = customers_arrow(analysis.customers[present])
-    return {
+    columns = {
         name: compact_labels(values)
         for name, values in zip(shown.column_names, shown.columns, strict=True)
     }
+    del shown
+    release_arrow_memory()  # the labels' text
+    return columns
 
 
 def save_snapshot(

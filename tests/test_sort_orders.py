@@ -10,6 +10,7 @@ import pytest
 from valuecast.store.sort_orders import (
     ID_ORDER,
     ascending_order,
+    compact_labels,
     descending_order,
     id_order,
     orders_bytes,
@@ -81,6 +82,38 @@ def test_a_nan_that_is_not_null_is_missing_too():
     ascending = ascending_order(table["number"], by_id)
     expected = _expected(table.to_pandas(), "number", True)
     assert np.array_equal(descending_order(ascending, table["number"]), expected)
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        (["a1", "a1", "b", "c0"], [0, 1, 2, 3]),  # in order, ties kept in order
+        (["A1", "b2", "c"], [0, 1, 2]),  # upper case, still in lower-cased order
+        (["A", "B", "a", "b"], [0, 2, 1, 3]),  # byte order is not lower-cased order
+        (["b", "a", "a"], [1, 2, 0]),
+    ],
+)
+def test_id_order_keeps_rows_already_in_order(ids, expected):
+    assert id_order(pa.chunked_array([ids[:2], ids[2:]])).tolist() == expected
+    assert id_order(pa.array(ids)).tolist() == expected
+
+
+def test_orders_of_a_dict_of_columns_let_go_of_each_column():
+    table = _customers()
+    columns = dict(zip(table.column_names, table.columns, strict=True))
+    orders = orders_table(columns, ["number", "text", "day"])
+    assert set(columns) == {"customer_id", "count", "flag"}  # the ones not ordered stay
+    assert orders.equals(orders_table(table, ["number", "text", "day"]))
+
+
+def test_labels_dictionary_encoded_sort_as_their_text():
+    table = _customers()
+    chunked = pa.Table.from_batches(table.to_batches(max_chunksize=97))  # one dictionary each
+    compact = {name: compact_labels(chunked[name]) for name in chunked.column_names}
+    assert pa.types.is_dictionary(compact["text"].type)
+    assert not pa.types.is_dictionary(compact["customer_id"].type)  # ids: every one distinct
+    columns = ["customer_id", "text", "number", "day"]
+    assert orders_table(compact, columns).equals(orders_table(table, columns))
 
 
 def test_stored_orders_read_back():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuecast.analysis.tiers import predicted_spend_tier
+from valuecast.analysis.tiers import beaten_by_share, beats_share, predicted_spend_tier
 
 RANK = {"low": 0, "medium": 1, "high": 2}
 
@@ -86,6 +86,24 @@ def test_tier_properties(values):
     expected = np.where(lower >= 0.7 * n - 1e-9, "high", "medium")
     expected = np.where(higher >= 0.9 * n - 1e-9, "low", expected)
     np.testing.assert_array_equal(tiers, expected)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.3, 0.5, 0.9])
+def test_shares_beaten_against_direct_counts_with_ties_and_missing_values(share):
+    rng = np.random.default_rng(3)
+    values = rng.choice([0.0, 1.0, 2.5, 4.0, 9.0, np.nan], 300)
+    known = values[~np.isnan(values)]
+    n = len(known)
+    lower = (known[None, :] < values[:, None]).sum(axis=1)
+    higher = (known[None, :] > values[:, None]).sum(axis=1)
+    # integer-exact: count >= (1 - share) n with the share in millionths
+    needed = (10**6 - round(share * 10**6)) * n
+    present = ~np.isnan(values)
+    np.testing.assert_array_equal(beats_share(values, share), present & (lower * 10**6 >= needed))
+    np.testing.assert_array_equal(
+        beaten_by_share(values, share), present & (higher * 10**6 >= needed)
+    )
+    assert not beats_share([np.nan, np.nan], share).any()
 
 
 def test_a_million_customers():

@@ -196,6 +196,23 @@ def test_segments_count_the_export_rules(client, stored):
     assert body["tier-high"]["customers"] > 0
 
 
+def test_segment_counts_of_the_compact_frame_are_the_pipeline_frames(stored):
+    """``analyze`` counts the segments on categoricals and datetime64 columns read from Arrow;
+    the counts are those of the pipeline's frame (text and ``date`` objects)."""
+    from valuecast.jobs.analyze import customers_frame
+    from valuecast.store.snapshots import customers_arrow
+    from valuecast.web.views import SEGMENT_COLUMNS, segment_counts, segment_frame
+
+    table = customers_arrow(stored["customers"][list(SEGMENT_COLUMNS)])
+    compact = segment_frame(table)
+    assert isinstance(compact["rfm_group"].dtype, pd.CategoricalDtype)
+    assert compact["expected_date_of_next_order"].dtype.kind == "M"
+    as_of = stored["summary"]["as_of"]
+    counts = segment_counts(compact, as_of)
+    assert counts == segment_counts(customers_frame(table), as_of)
+    assert {s["segment"] for s in counts if s["customers"]} >= {"due-for-reorder", "tier-high"}
+
+
 @pytest.mark.parametrize("to", FORMATS)
 def test_segment_export_is_the_cli_audience_file(client, stored, to):
     response = client.get(f"/api/v1/segments/tier-high/export?to={to}")

@@ -62,17 +62,42 @@ def predicted_spend_tier(
         raise ValueError("predicted CLV contains infinite values")
     known = ~np.isnan(values)
     out = np.full(len(values), None, dtype=object)
-    n = int(known.sum())
-    if n == 0:
-        return out
-    part = values[known]
-    lower, higher = smaller_and_larger(part)
-    # integer-exact comparisons: lower >= (1 - high_share) n  <=>  lower * D >= (D - H) n
-    # with shares as fractions of 10**6 (exact for the published 0.30 and 0.10)
-    scale = 10**6
-    high_units, low_units = round(high_share * scale), round(low_share * scale)
-    tiers = np.full(n, "medium", dtype=object)
-    tiers[lower * scale >= (scale - high_units) * n] = "high"
-    tiers[higher * scale >= (scale - low_units) * n] = "low"
-    out[known] = tiers
+    out[known] = "medium"
+    out[beats_share(values, high_share)] = "high"
+    out[beaten_by_share(values, low_share)] = "low"
     return out
+
+
+_SCALE = 10**6
+"""Shares as whole fractions of this (exact for the published 0.30 and 0.10)."""
+
+
+def _needed(n: int, share: float) -> int:
+    """The least whole count ``c`` with ``c >= (1 - share) n``, in integer arithmetic:
+    ``c * D >= (D - S) n`` with the share as ``S / D``."""
+    units = round(share * _SCALE)
+    return -(-(_SCALE - units) * n // _SCALE)
+
+
+def beats_share(values: ArrayLike, share: float = HIGH_SHARE) -> np.ndarray:
+    """True where a value is strictly higher than at least ``(1 - share) n`` of the ``n``
+    values that are not NaN (the high tier of :func:`predicted_spend_tier`); NaN gives False.
+
+    A value beats ``c`` others exactly when it is higher than the ``c``-th smallest value: one
+    partition of the values instead of a sort.
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+    known = values[~np.isnan(values)]
+    count = _needed(len(known), share)
+    if len(known) == 0:
+        return np.zeros(len(values), dtype=bool)
+    if count == 0:
+        return ~np.isnan(values)
+    return values > np.partition(known, count - 1)[count - 1]
+
+
+def beaten_by_share(values: ArrayLike, share: float = LOW_SHARE) -> np.ndarray:
+    """True where at least ``(1 - share) n`` of the ``n`` values that are not NaN are strictly
+    higher than the value (the low tier of :func:`predicted_spend_tier`); NaN gives False."""
+    values = np.asarray(values, dtype=float).reshape(-1)
+    return beats_share(-values, share)

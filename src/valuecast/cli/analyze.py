@@ -317,11 +317,13 @@ def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
 
     The charts and segment counts read only their columns of the customers table
     (:data:`~valuecast.outputs.report.render.CUSTOMER_COLUMNS_READ`,
-    :data:`~valuecast.web.views.SEGMENT_COLUMNS`), not the whole table.
+    :data:`~valuecast.web.views.SEGMENT_COLUMNS`, the segments' compact frame), not the whole
+    table.
     """
     from valuecast.analysis.payload import json_ready
     from valuecast.outputs.report.render import CUSTOMER_COLUMNS_READ, report_sections
-    from valuecast.web.views import SEGMENT_COLUMNS, store_view, view_parts
+    from valuecast.store.memory import release_unused_memory
+    from valuecast.web.views import SEGMENT_COLUMNS, segment_frame, store_view, view_parts
 
     try:
         # one chart pass for the report and the dashboard's pages, from the analysis in the
@@ -330,10 +332,12 @@ def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
         charts = analysis.frame(CUSTOMER_COLUMNS_READ)
         built = report_sections(analysis.summary, charts, tables, report)
         del charts
+        release_unused_memory()  # the chart columns' pages, before the segments' are read
         parts = view_parts(
-            json_ready(analysis.summary), analysis.frame(SEGMENT_COLUMNS), tables,
+            json_ready(analysis.summary), segment_frame(analysis.arrow(SEGMENT_COLUMNS)), tables,
             json_ready(report) or None, built,
         )  # fmt: skip
+        release_unused_memory()
         store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
     except BaseException:
         files.discard()  # the failure being reported is this one, not the files'

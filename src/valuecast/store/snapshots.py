@@ -32,14 +32,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
-from valuecast.store.sort_orders import orders_bytes, orders_table
+from valuecast.store.memory import release_arrow_memory
+from valuecast.store.sort_orders import (
+    compact_labels,
+    non_decreasing,
+    orders_bytes,
+    orders_table,
+)
 from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
@@ -210,12 +215,21 @@ def _engine_relation(workspace, table) -> str:
     return f"(SELECT {', '.join(columns)} FROM ({workspace.con.compile(table)}))"
 
 
-def _page_arrow(analysis) -> pa.Table:
-    """The customers page's columns of the analysis (all the sort orders read)."""
+def _page_columns(analysis) -> dict[str, pa.ChunkedArray]:
+    """The customers page's columns of the analysis (all the sort orders read), by name, labels
+    dictionary-encoded: the sort orders let go of each once its order is made."""
     if getattr(analysis, "in_engine", False):
-        return analysis.arrow(PAGE_COLUMNS)
-    shown = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
-    return customers_arrow(analysis.customers[shown])
+        shown = analysis.arrow(PAGE_COLUMNS)
+    else:
+        present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
+        shown = customers_arrow(analysis.customers[present])
+    columns = {
+        name: compact_labels(values)
+        for name, values in zip(shown.column_names, shown.columns, strict=True)
+    }
+    del shown
+    release_arrow_memory()  # the labels' text
+    return columns
 
 
 def save_snapshot(
@@ -243,7 +257,7 @@ def save_snapshot(
         workspace.transaction(),
         _customers_relation(workspace, analysis) as relation,
     ):
-        sort_orders = pool.submit(_sort_orders, _page_arrow(analysis))
+        sort_orders = pool.submit(_sort_orders, _page_columns(analysis))
         _ensure_tables(workspace, relation)
         replaced = [
             row[0]
@@ -285,13 +299,15 @@ def save_snapshot(
 SORT_ORDERS = "sort_orders.parquet"
 
 
-def _sort_orders(shown: pa.Table) -> bytes:
-    """The stored sort orders of the customers page's columns (``shown``), rows in customer-id
-    order."""
-    order = pc.sort_indices(shown["customer_id"]).to_numpy()
-    # the analysis hands its customers over in id order already: no copy of the table then
-    if not np.array_equal(order, np.arange(len(order))):
-        shown = shown.take(order)
+def _sort_orders(shown: dict[str, pa.ChunkedArray]) -> bytes:
+    """The stored sort orders of the customers page's columns (``shown``, emptied as each
+    column's order is made), rows in customer-id order."""
+    # the analysis hands its customers over in id order already: no sort of the ids and no copy
+    # of the columns then
+    if not non_decreasing(shown["customer_id"]):
+        order = pc.sort_indices(shown["customer_id"])
+        for name in shown:
+            shown[name] = shown[name].take(order)
     return orders_bytes(orders_table(shown, PAGE_COLUMNS))
 
 

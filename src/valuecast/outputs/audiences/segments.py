@@ -2,8 +2,8 @@
 
 Thresholds are module constants; "high historic value" means the customer's ``historic_clv`` is
 higher than that of at least 70% of the shop's customers (the rule of the *high* predicted spend
-tier, :func:`valuecast.analysis.tiers.predicted_spend_tier`, applied to historic CLV and computed
-over the whole table, before any consent filter).
+tier, :func:`valuecast.analysis.tiers.beats_share`, applied to historic CLV and computed over the
+whole table, before any consent filter).
 
 ``champions``
     ``rfm_group`` is Champions.
@@ -40,7 +40,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.tiers import predicted_spend_tier
+from valuecast.analysis.tiers import beats_share
 from valuecast.outputs.audiences.table import ExportError, number_column
 from valuecast.tables import GROUPS, TIERS
 
@@ -96,10 +96,19 @@ def _as_timestamp(value: date | str | pd.Timestamp | None) -> pd.Timestamp:
 
 def high_historic_value(table: pd.DataFrame) -> pd.Series:
     """True where ``historic_clv`` beats at least 70% of the table's customers."""
-    tiers = predicted_spend_tier(
-        table["historic_clv"].to_numpy(dtype=float), high_share=HIGH_VALUE_SHARE
-    )
-    return pd.Series(tiers == "high", index=table.index)
+    high = beats_share(table["historic_clv"].to_numpy(dtype=float), HIGH_VALUE_SHARE)
+    return pd.Series(high, index=table.index)
+
+
+def _labels(table: pd.DataFrame, column: str) -> pd.Series:
+    """``table[column]`` as text to compare with a label: a categorical of text labels (a
+    caller's compact copy of a large table) is compared as it is, by its codes."""
+    values = table[column]
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+        values.cat.categories
+    ):
+        return values
+    return values.astype("string")
 
 
 def _dates(table: pd.DataFrame, column: str) -> pd.Series:
@@ -119,8 +128,8 @@ def segment_mask(
     """
     if name not in SEGMENTS:
         raise ExportError(f"unknown segment {name!r}: known segments are {', '.join(SEGMENTS)}")
-    group = table["rfm_group"].astype("string")
-    tier = table["predicted_spend_tier"].astype("string")
+    group = _labels(table, "rfm_group")
+    tier = _labels(table, "predicted_spend_tier")
     if name in _RFM_SLUGS:
         mask = group == _RFM_SLUGS[name]
     elif name.startswith("tier-"):

@@ -239,3 +239,38 @@ def test_connect_engine_specs(tmp_path):
     # connect("spark"): tests/scale/test_spark.py
     with pytest.raises(EngineError, match="unknown engine"):
         connect("no-such-thing")
+
+
+class _CommitFailsAfterEndingTheTransaction:
+    """A DuckDB connection whose COMMIT fails the way a full disk makes it: the transaction is
+    over (rolled back by the engine) and an I/O error is raised."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def commit(self):
+        import duckdb
+
+        self._real.rollback()
+        raise duckdb.IOException("could not write the checkpoint: No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_a_failed_commit_is_reported_not_the_refused_rollback(tmp_path):
+    import duckdb
+
+    ws = Workspace(tmp_path / "w.duckdb")
+    real = ws.con.con
+    ws.con.con = _CommitFailsAfterEndingTheTransaction(real)
+    try:
+        with pytest.raises(duckdb.IOException, match="No space left on device"):
+            with ws.transaction():
+                real.execute("CREATE TABLE t AS SELECT 1 AS x")
+    finally:
+        ws.con.con = real
+    assert not real.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 't'"
+    ).fetchone()[0]
+    ws.close()

@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -300,7 +301,7 @@ class Workspace:
             yield
             raw.commit()
         except BaseException:
-            raw.rollback()
+            _roll_back(raw)
             raise
         finally:
             self._in_transaction = False
@@ -381,6 +382,18 @@ class Workspace:
             _sql(raw, "RESET preserve_insertion_order")
             _drop_staged(raw, results)
         return report
+
+
+def _roll_back(raw: Any) -> None:
+    """Roll back the open transaction, if the engine still has one.
+
+    A COMMIT that fails (a full disk, an I/O error) ends the transaction itself, and the rollback
+    is then refused ("no transaction is active"): that refusal must not replace the error that
+    names the cause, which the caller re-raises (an open transaction not rolled back here ends
+    with the connection, uncommitted).
+    """
+    with suppress(duckdb.Error):
+        raw.rollback()
 
 
 # ------------------------------------------------------------------------------------------------

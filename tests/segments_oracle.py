@@ -17,6 +17,16 @@ from valuecast.analysis.tiers import smaller_and_larger
 
 ArrayLike = Any
 
+SEGMENTED_SCHEMA = {
+    "customer_id": "string",
+    "last_order_date": "date",
+    "historic_number_of_orders": "int64",
+    "historic_clv": "float64",
+    "predicted_clv": "float64",
+    "channel": "string",
+}
+"""The columns the segments' tests give :func:`~valuecast.analysis.segments.add_segments`."""
+
 _VALID_SCORES = np.arange(6, dtype=float)
 _SCORE_STRINGS = np.array([f"{code:03d}" for code in range(1000)], dtype=object)
 

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from segments_oracle import SEGMENTED_SCHEMA
 from valuecast.analysis.backend import exact_sum
 from valuecast.analysis.predict import prediction_totals
 from valuecast.analysis.segments import add_segments
@@ -73,16 +74,6 @@ def test_shop_totals_are_the_same_in_every_row_order():
     assert forward["predicted_number_of_orders"] == pytest.approx(0.7 * n, rel=1e-12)
 
 
-SCHEMA = {
-    "customer_id": "string",
-    "last_order_date": "date",
-    "historic_number_of_orders": "int64",
-    "historic_clv": "float64",
-    "predicted_clv": "float64",
-    "channel": "string",
-}
-
-
 @pytest.mark.parametrize("has_predictions", [True, False])
 def test_segments_from_stored_counts_equal_the_lazy_ones(has_predictions):
     """The per-value counts stored in the engine (with ``releases``) give the same segments
@@ -101,7 +92,7 @@ def test_segments_from_stored_counts_equal_the_lazy_ones(has_predictions):
         }
     )
     con = ibis.duckdb.connect()
-    table = con.create_table("customers", ibis.memtable(frame, schema=SCHEMA))
+    table = con.create_table("customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA))
     releases: list = []
     as_of = date(2024, 12, 31)
     stored = add_segments(table, as_of, n, has_predictions, releases)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from segments_oracle import SEGMENTED_SCHEMA
 from valuecast.analysis.tiers import beaten_by_share, beats_share, predicted_spend_tier
 
 RANK = {"low": 0, "medium": 1, "high": 2}
@@ -139,15 +140,7 @@ def test_engine_tiers_follow_the_rule_with_ties_and_missing_predictions(seed):
             "channel": "web",
         }
     )
-    schema = {
-        "customer_id": "string",
-        "last_order_date": "date",
-        "historic_number_of_orders": "int64",
-        "historic_clv": "float64",
-        "predicted_clv": "float64",
-        "channel": "string",
-    }
-    table = ibis.memtable(frame, schema=schema)
+    table = ibis.memtable(frame, schema=SEGMENTED_SCHEMA)
     got = (
         add_segments(table, date(2024, 12, 31), n, has_predictions=True)
         .order_by("customer_id")

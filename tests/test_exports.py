@@ -260,6 +260,12 @@ def test_due_for_reorder():
                 "last_order_date": pd.Timestamp("2026-06-14"),
                 "average_days_between_orders": 30.0,
             },
+            # c7: a gap of 30.5 days ends half a day after as-of + 14
+            {
+                "probability_alive": 0.9,
+                "last_order_date": pd.Timestamp("2026-06-14"),
+                "average_days_between_orders": 30.5,
+            },
         )
     )
     assert selected(table, segment_mask(table, "due-for-reorder", AS_OF)) == [
@@ -272,6 +278,7 @@ def test_due_for_reorder():
         "c1@example.com",
         "c3@example.com",
         "c6@example.com",
+        "c7@example.com",
     ]
     with pytest.raises(ExportError, match="as-of"):
         segment_mask(table, "due-for-reorder")

@@ -149,6 +149,8 @@ def segment_mask(
         alive = number_column(table, "probability_alive") >= ALIVE
         expected = _dates(table, "expected_date_of_next_order") <= until
         gap = number_column(table, "average_days_between_orders")
-        usual = _dates(table, "last_order_date") + pd.to_timedelta(gap, unit="D")
-        mask = alive & (expected | (usual <= until))
+        # last order + usual gap <= until, as days: converting the gaps to timedeltas took
+        # 0.65 GB of temporaries at 10M customers (a missing date or gap compares False either way)
+        days_left = (until - _dates(table, "last_order_date")) / pd.Timedelta(days=1)
+        mask = alive & (expected | (gap <= days_left))
     return pd.Series(np.asarray(mask.fillna(False), dtype=bool), index=table.index)

@@ -19,6 +19,7 @@ import pytest
 
 from segments_oracle import SEGMENTED_SCHEMA
 from valuecast.analysis.backend import exact_sum
+from valuecast.analysis.customers import _group_totals
 from valuecast.analysis.predict import prediction_totals
 from valuecast.analysis.segments import add_segments
 
@@ -41,6 +42,27 @@ def test_exact_sum_is_the_same_in_every_order():
 def test_exact_sum_of_infinities_and_nan_is_what_a_float_sum_gives(values, want):
     got = _sum(values)
     assert got == want or (math.isnan(got) and math.isnan(want))
+
+
+def test_group_totals_add_the_cells_exactly_and_keep_a_nan_prediction():
+    columns = {
+        "rfm_group": pa.array(["New", "New", "Loyal", "Loyal", "Loyal"]),
+        "predicted_spend_tier": pa.array(["high", "low", "high", "high", "low"]),
+        "historic_clv": pa.array([1e16, 1.0, -1e16, 0.1, 0.2]),
+        "predicted_clv": pa.array([1.0, 2.0, 3.0, math.nan, 4.0]),  # NaN kept, not NULL
+    }
+    table = ibis.memtable(pa.table(columns))
+    totals = _group_totals(table, ("rfm_group", "predicted_spend_tier"))
+    tiers = totals["predicted_spend_tier"]
+    # the high tier's historic value is 1e16 - 1e16 + 0.1 exactly, summed over two groups' cells
+    assert tiers["high"]["historic_clv"] == 0.1 and tiers["high"]["count"] == 3
+    assert math.isnan(tiers["high"]["predicted_clv"]) and tiers["low"]["predicted_clv"] == 6.0
+    assert totals["rfm_group"]["New"] == {
+        "count": 2,
+        "historic_clv": 1e16 + 1.0,
+        "predicted_clv": 3.0,
+    }
+    assert math.isnan(totals["rfm_group"]["Loyal"]["predicted_clv"])
 
 
 def test_shop_totals_are_the_same_in_every_row_order():

@@ -66,10 +66,17 @@ def exact_sum(value: ir.FloatingValue) -> ir.FloatingValue:
     a decimal cannot hold, are summed apart, where the result does not depend on the order
     either, so the total is still infinite or NaN when a term is.
     """
+    decimals, special = exact_sum_terms(value)
+    return decimals.cast("float64").fill_null(0.0) + special.fill_null(0.0)
+
+
+def exact_sum_terms(value: ir.FloatingValue) -> tuple[ir.DecimalValue, ir.FloatingValue]:
+    """The two sums :func:`exact_sum` adds, for a caller that adds the sums of several groups
+    itself: the finite values as a 38-digit decimal (exact) and the infinities and NaN as a
+    float, each NULL when the group has no such value."""
     finite = ~(value.isnan() | value.isinf())
     decimals = ibis.ifelse(finite, value, ibis.null()).cast(f"decimal(38, {SUM_DECIMALS})")
-    special = ibis.ifelse(finite, ibis.null(), value).sum()
-    return decimals.sum().cast("float64").fill_null(0.0) + special.fill_null(0.0)
+    return decimals.sum(), ibis.ifelse(finite, ibis.null(), value).sum()
 
 
 def materialize(table: ir.Table, releases: list[Callable[[], None]]) -> ir.Table:

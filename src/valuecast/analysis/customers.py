@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 
 from valuecast.analysis.attributes import first_products, shop_facts
-from valuecast.analysis.backend import SUM_DECIMALS, exact_sum, materialize
+from valuecast.analysis.backend import exact_sum, exact_sum_terms, materialize
 from valuecast.analysis.backtest import WITH_COVARIATES
 from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
@@ -382,33 +382,34 @@ def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
 def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, dict]:
     """Per column, the customers and their historic and predicted CLV per group of its values.
 
-    One grouped query by all the columns at once, whose exact decimal sums (:func:`exact_sum`
-    before its cast) add up exactly here, so each total is what one query per column gave.
+    One grouped query by all the columns at once, whose exact sums (:func:`exact_sum_terms`) add
+    up exactly here, so each total is what :func:`exact_sum` in one query per column gave.
     """
-    sums = {
-        name: customers[name].cast(f"decimal(38, {SUM_DECIMALS})")
-        for name in ("historic_clv", "predicted_clv")
-    }
-    cells = _rows(
-        customers.group_by(*columns).aggregate(
-            count=customers.count(), **{name: value.sum() for name, value in sums.items()}
-        )
-    )
+    terms: dict[str, ir.Value] = {}
+    for name in _GROUP_SUMS:
+        terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
+    cells = _rows(customers.group_by(*columns).aggregate(count=customers.count(), **terms))
     return {column: _rolled_up(cells, column) for column in columns}
+
+
+_GROUP_SUMS = ("historic_clv", "predicted_clv")
+_ROLLED_UP = ("count", *_GROUP_SUMS, *(f"{name}_special" for name in _GROUP_SUMS))
 
 
 def _rolled_up(cells: list[dict[str, Any]], column: str) -> dict[str, dict[str, float]]:
     totals: dict[Any, dict[str, Any]] = {}
     for cell in cells:
-        group = totals.setdefault(cell[column], {"count": 0, "historic_clv": 0, "predicted_clv": 0})
-        for name in group:
+        group = totals.setdefault(cell[column], dict.fromkeys(_ROLLED_UP, 0))
+        for name in _ROLLED_UP:
             group[name] += cell[name] or 0
     ordered = sorted(totals, key=lambda group: (group is None, group or ""))
     return {
         str(group): {
             "count": int(totals[group]["count"]),
-            "historic_clv": round(float(totals[group]["historic_clv"]), 2),
-            "predicted_clv": round(float(totals[group]["predicted_clv"]), 2),
+            **{
+                name: round(float(totals[group][name]) + totals[group][f"{name}_special"], 2)
+                for name in _GROUP_SUMS
+            },
         }
         for group in ordered
     }

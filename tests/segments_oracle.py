@@ -1,8 +1,8 @@
 """The RFM rule of :mod:`valuecast.analysis.segments` in NumPy: the oracle its tests compare with.
 
 Written independently of the Ibis expressions (sorting and counting in NumPy), on the rule of
-that module's docstring; the spend tiers' NumPy form is :func:`~valuecast.analysis.segments.
-predicted_spend_tier` itself.
+that module's docstring; the spend tiers' NumPy form is
+:func:`~valuecast.analysis.tiers.predicted_spend_tier` itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from valuecast.analysis.segments import RFM_GRID
-from valuecast.analysis.tiers import smaller_and_larger
 
 ArrayLike = Any
 
@@ -34,6 +33,34 @@ _SCORE_STRINGS = np.array([f"{code:03d}" for code in range(1000)], dtype=object)
 def _scores_from_below(below: np.ndarray, n: int) -> np.ndarray:
     """``1 + floor(5 * below / n)`` in exact integer arithmetic (below < n, so at most 5)."""
     return (1 + (5 * below) // n).astype(np.int8)
+
+
+def smaller_and_larger(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each value, how many values are strictly smaller and how many strictly larger.
+
+    Equal values get equal counts.  Whole numbers in a modest range (days, order counts) are
+    counted without sorting; anything else takes one stable argsort.
+    """
+    n = len(values)
+    low, high = values.min(), values.max()
+    if high - low < 4 * n + 1000 and np.array_equal(values, np.floor(values)):
+        offsets = (values - low).astype(np.intp)
+        counts = np.bincount(offsets, minlength=int(high - low) + 1)
+        at_most = np.cumsum(counts)
+        return (at_most - counts)[offsets], (n - at_most)[offsets]
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    change = ordered[1:] != ordered[:-1]
+    positions = np.arange(n)
+    # sorted position of the first value of each run of equal values = number strictly smaller
+    first = np.maximum.accumulate(np.where(np.r_[True, change], positions, 0))
+    # sorted position of the last value of the run: n - 1 - it = number strictly larger
+    last = np.minimum.accumulate(np.where(np.r_[change, True], positions, n - 1)[::-1])[::-1]
+    smaller = np.empty(n, dtype=np.int64)
+    larger = np.empty(n, dtype=np.int64)
+    smaller[order] = first
+    larger[order] = n - 1 - last
+    return smaller, larger
 
 
 def percentile_scores(values: ArrayLike, higher_is_better: bool = True) -> np.ndarray:

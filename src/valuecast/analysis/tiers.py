@@ -17,34 +17,6 @@ LOW_SHARE = 0.10
 """Share of customers at most in the low tier: those beaten by at least 90% of the shop."""
 
 
-def smaller_and_larger(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each value, how many values are strictly smaller and how many strictly larger.
-
-    Equal values get equal counts.  Whole numbers in a modest range (days, order counts) are
-    counted without sorting; anything else takes one stable argsort.
-    """
-    n = len(values)
-    low, high = values.min(), values.max()
-    if high - low < 4 * n + 1000 and np.array_equal(values, np.floor(values)):
-        offsets = (values - low).astype(np.intp)
-        counts = np.bincount(offsets, minlength=int(high - low) + 1)
-        at_most = np.cumsum(counts)
-        return (at_most - counts)[offsets], (n - at_most)[offsets]
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    change = ordered[1:] != ordered[:-1]
-    positions = np.arange(n)
-    # sorted position of the first value of each run of equal values = number strictly smaller
-    first = np.maximum.accumulate(np.where(np.r_[True, change], positions, 0))
-    # sorted position of the last value of the run: n - 1 - it = number strictly larger
-    last = np.minimum.accumulate(np.where(np.r_[change, True], positions, n - 1)[::-1])[::-1]
-    smaller = np.empty(n, dtype=np.int64)
-    larger = np.empty(n, dtype=np.int64)
-    smaller[order] = first
-    larger[order] = n - 1 - last
-    return smaller, larger
-
-
 def predicted_spend_tier(
     predicted_clv: ArrayLike, high_share: float = HIGH_SHARE, low_share: float = LOW_SHARE
 ) -> np.ndarray:

@@ -387,8 +387,15 @@ class CsvFile:
         )
 
     def without_body(self) -> CsvFile:
-        """The file's name, header and path without its bytes (nothing is read from it again)."""
+        """The file's name, header and path without its bytes (:meth:`with_body` reads them
+        again)."""
         return replace(self, _data=b"", _offset=0, _text=None)
+
+    def with_body(self) -> CsvFile:
+        """This file with its bytes: read again from its path after :meth:`without_body`."""
+        if self.path and not self._data:
+            return open_csv(self.path, self.name)
+        return self
 
     def has_blank_lines(self) -> bool:
         """Whether the body holds an empty line before its trailing line ends (row numbers then

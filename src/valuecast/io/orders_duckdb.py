@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from valuecast.io import _build, fx, generic
-from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile, open_csv
+from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
 from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
@@ -477,8 +477,8 @@ class PendingOrders:
     def read(self) -> ImportResult:
         """The importer's result, checked as :func:`valuecast.io.read_exports` checks it; an
         importer bug is a one-line error naming the file, as when the importer reads first."""
-        if isinstance(self.source, CsvFile) and self.source.path and not self.source._data:
-            self.source = open_csv(self.source.path, self.source.name)  # released: read it again
+        if isinstance(self.source, CsvFile):
+            self.source = self.source.with_body()  # read again when released
         source = self.source.path if isinstance(self.source, ParquetRows) else self.source
         try:
             result = generic.read_orders(source, self.mapping)

@@ -7,8 +7,10 @@ parameters), whose ``shop_interval`` runs the analysis' own ``predict`` on a Duc
 import importlib.util
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +94,33 @@ def test_the_shop_interval_covers_the_true_value_about_80_percent_of_the_time():
         widths.append((result["high"] - result["low"]) / result["point"])
     assert covering >= 9
     assert 0 < np.median(widths) < 1
+
+
+def test_shop_totals_from_the_compressed_histories_equal_the_customers_table_sums():
+    """The totals summed per distinct history (with the spend sums the compression keeps)
+    are the sums over the customers table's rows, interval included; some repeat customers
+    have no positive spend, so a history holds customers at both spend frequencies."""
+    from valuecast.analysis.backend import materialize
+    from valuecast.analysis.predict import predict, prediction_totals
+    from valuecast.jobs.analyze import AnalysisOptions
+
+    summary, _ = simulate_shop(400, 11)
+    repeat = np.flatnonzero(summary["frequency"].to_numpy() > 0)
+    summary.loc[repeat[::3], "avg_repeat_order_value"] = 0.0
+    con = ibis.duckdb.connect()
+    table = con.create_table("shop", ibis.memtable(summary))
+    for method in ("delta", "bootstrap"):
+        options = AnalysisOptions(interval_method=method, interval_replicates=10)
+        releases: list = []
+        predicted = predict(table, "bgnbd", study.AS_OF, options, has_repeat=True,
+                            releases=releases)  # fmt: skip
+        assert predicted.terms.groups is not None
+        full = materialize(predicted.customers, releases)
+        terms = predicted.terms
+        got = predicted.totals(full)
+        want = prediction_totals(full, terms.f, terms.r, terms.t, terms.intervals, terms.z,
+                                 options)  # fmt: skip
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-12), (method, key)
+        assert got["predicted_clv_p10"] < got["predicted_clv"] < got["predicted_clv_p90"]

@@ -36,7 +36,7 @@ from valuecast.analysis.covariates import (
 )
 from valuecast.analysis.dropout import contradiction
 from valuecast.analysis.seasons import seasonal_inputs
-from valuecast.analysis.summary import compressed_summary, customer_summary, prepare_orders
+from valuecast.analysis.summary import customer_summary, prepare_orders
 from valuecast.analysis.uncertainty import (
     BootstrapIntervals,
     DeltaIntervals,
@@ -402,6 +402,9 @@ class TotalsTerms:
     z: float
     options: Any
     pattern: np.ndarray | None = None  # each distinct row's covariate pattern, if any
+    # per (history, spend frequency) what the totals sum (:func:`_history_groups`); None
+    # without a spend model, whose values (each customer's own) only the customers table holds
+    groups: pd.DataFrame | None = None
 
 
 @dataclass
@@ -420,9 +423,16 @@ class Predictions:
         if self.terms is None:
             raise ValueError("no model was fitted: the totals are historic only")
         terms = self.terms
-        return prediction_totals(
-            full, terms.f, terms.r, terms.t, terms.intervals, terms.z, terms.options,
-            pattern=terms.pattern,
+        if terms.groups is None:
+            return prediction_totals(
+                full, terms.f, terms.r, terms.t, terms.intervals, terms.z, terms.options,
+                pattern=terms.pattern,
+            )  # fmt: skip
+        historic = full.aggregate(s=exact_sum(full.historic_clv)).to_pyarrow()["s"][0].as_py()
+        grouped = terms.groups.copy()
+        return _group_sums(
+            grouped, grouped["history"].to_numpy(), historic, terms.intervals, terms.z,
+            terms.options,
         )  # fmt: skip
 
 
@@ -449,7 +459,9 @@ def predict(
     if design is not None:
         table = with_patterns(table, design, releases)
     keys = ["frequency", "recency", "T"] + ([PATTERN] if design is not None else [])
-    compressed = _compressed(table, keys)
+    spend_m = table.avg_repeat_order_value.cast("float64")
+    positive = (table.frequency > 0) & (spend_m > 0)
+    compressed = _compressed(table, keys, ibis.ifelse(positive, spend_m, 0.0), positive)
     f = compressed["frequency"].to_numpy(dtype=float)
     r = compressed["recency"].to_numpy(dtype=float)
     t = compressed["T"].to_numpy(dtype=float)
@@ -461,8 +473,6 @@ def predict(
         note = withhold
     else:
         model, note = _fit_transaction_model(model_name, f, r, t, counts, X, seasonal)
-    spend_m = table.avg_repeat_order_value.cast("float64")
-    positive = (table.frequency > 0) & (spend_m > 0)
     days_between = _days_between_orders(table)
     if model is None:
         nothing = ibis.null().cast("float64")
@@ -589,14 +599,66 @@ def predict(
 
     pattern = compressed[PATTERN].to_numpy() if design is not None else None
     terms = TotalsTerms(f, r, t, intervals, z, options, pattern)
+    if spend_model is not None:
+        terms.groups = _history_groups(compressed, histories, spend_x, (A, B), options.margin)
     return Predictions(out, info, note, terms)
 
 
-def _compressed(table: ir.Table, keys: list[str]) -> pd.DataFrame:
-    """The model input: one row per distinct ``keys`` with the ``count`` of customers."""
-    if keys == ["frequency", "recency", "T"]:
-        return compressed_summary(table).to_pandas()
-    return table.group_by(keys).aggregate(count=table.count()).order_by(keys).to_pandas()
+def _compressed(
+    table: ir.Table, keys: list[str], spend_m: ir.FloatingValue, positive: ir.BooleanValue
+) -> pd.DataFrame:
+    """The model input: one row per distinct ``keys`` with the ``count`` of customers, and of
+    those with a positive repeat spend (``positive``) their ``spend_count`` and the exact sum of
+    their ``spend_m`` (``spend_sum``): what the shop's predicted total needs per history."""
+    grouped = table.group_by(keys).aggregate(
+        count=table.count(), spend_count=table.count(where=positive), spend_sum=exact_sum(spend_m)
+    )
+    return grouped.order_by(keys).to_pandas()
+
+
+def _history_groups(compressed, histories: pa.Table, spend_x, coefficients, margin: float):
+    """What :func:`prediction_totals` sums from the customers table, per (history, spend
+    frequency), made from the compressed histories instead (``count``, ``point``,
+    ``spend_m``, ``discounted``, ``history_orders``, ``_spend_x`` and each row's ``history``).
+
+    A history's customers without a positive repeat spend all have the value ``A(0)``; those
+    with one ``A(x) + B(x) m`` at their frequency ``x``, which sums to ``A(x) n + B(x) sum(m)``
+    (Fader & Hardie 2013's Gamma-Gamma mean, :func:`spend_coefficients`).  The sum of ``m`` is
+    exact (:func:`exact_sum`), so the totals do not depend on the order the engine reads the
+    customers in, and the customers table is not read again for them.
+    """
+    count = compressed["count"].to_numpy(dtype=float)
+    spenders = compressed["spend_count"].to_numpy(dtype=float)
+    spend_sum = compressed["spend_sum"].to_numpy(dtype=float)
+    f = compressed["frequency"].to_numpy(dtype=float)
+    discounted = histories.column("_discounted").to_numpy()
+    orders = histories.column("predicted_number_of_orders").to_numpy()
+    A, B = coefficients
+    at = np.searchsorted(spend_x, f)
+    history = np.arange(len(count))
+    others = count - spenders
+    parts = [  # (rows, spend frequency, count, value sum, spend_m sum)
+        (others > 0, np.zeros_like(f), others, A[0] * others, np.zeros_like(f)),
+        (spenders > 0, f, spenders, A[at] * spenders + B[at] * spend_sum, spend_sum),
+    ]
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "history": history[rows],
+                    "_spend_x": x[rows],
+                    "count": n[rows],
+                    "point": (value[rows] * margin) * discounted[rows],
+                    "spend_m": m[rows],
+                    "discounted": discounted[rows],
+                    "history_orders": orders[rows],
+                }
+            )
+            for rows, x, n, value, m in parts
+        ],
+        ignore_index=True,
+    )
+    return frame.sort_values(["history", "_spend_x"], kind="stable", ignore_index=True)
 
 
 def _covariate_report(model, design: Design, horizon_days: float) -> dict[str, Any]:
@@ -651,13 +713,28 @@ def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
         .order_by([*keys, "_spend_x"])
         .to_pandas()
     )
+    where = None
+    if intervals is not None:
+        distinct = [f, r, t] + ([pattern.astype(float)] if pattern is not None else [])
+        where = pd.MultiIndex.from_arrays(distinct).get_indexer(
+            pd.MultiIndex.from_arrays([grouped[c].to_numpy(dtype=float) for c in keys])
+        )
+    historic = float(grouped["historic"].sum())
+    return _group_sums(grouped, where, historic, intervals, z, options)
+
+
+def _group_sums(
+    grouped: pd.DataFrame, where, historic: float, intervals, z: float, options
+) -> dict[str, Any]:
+    """The shop's totals from the sums per (history, spend frequency) of
+    :func:`prediction_totals` (``where``: each row's history) and the historic total."""
     count = grouped["count"].to_numpy(dtype=float)
     grouped["orders"] = count * grouped["history_orders"].to_numpy(dtype=float)
     grouped["s0"] = count * grouped["discounted"].to_numpy(dtype=float)
     grouped["s1"] = grouped["discounted"].to_numpy(dtype=float) * grouped["spend_m"]
     total = float(grouped["point"].sum())
     totals: dict[str, Any] = {
-        "historic_clv": float(grouped["historic"].sum()),
+        "historic_clv": historic,
         "predicted_clv": total,
         "predicted_clv_p10": None,
         "predicted_clv_p90": None,
@@ -665,10 +742,6 @@ def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
         "predicted_number_of_orders": float(grouped["orders"].sum()),
     }
     if intervals is not None:
-        distinct = [f, r, t] + ([pattern.astype(float)] if pattern is not None else [])
-        where = pd.MultiIndex.from_arrays(distinct).get_indexer(
-            pd.MultiIndex.from_arrays([grouped[c].to_numpy(dtype=float) for c in keys])
-        )
         low, high = intervals.total_bounds(grouped, where, z, options.margin)
         totals["predicted_clv_p10"], totals["predicted_clv_p90"] = low, high
     totals["total_clv"] = totals["historic_clv"] + totals["predicted_clv"]

@@ -457,3 +457,42 @@ def test_canonical_channels_merge_spellings_like_the_cac_table():
     assert table["customers"].tolist() == [3, 3] and table["cac"].tolist() == [10.0, 10.0]
     # no revenue data at all: payback cannot be reached
     assert table["payback_month"].isna().all()
+
+
+def test_channels_grouped_in_the_engine_equal_the_frame_grouping():
+    """channels.csv from the stored customers table (channel_groups) is the frame's: spellings
+    made one, blank and missing channels together, NaN predictions left out, medians of even
+    and odd groups, and the mean order value behind new_customer_clv."""
+    from valuecast.analysis.growth.channels import (
+        channel_groups,
+        new_customer_columns,
+        with_new_customer_clv,
+    )
+
+    rng = np.random.default_rng(5)
+    n = 601
+    channels = np.array(["Google", "google ", "GOOGLE", "Meta", None, "  ", "tiktok"], dtype=object)
+    frame = pd.DataFrame(
+        {
+            "acquisition_channel": rng.choice(channels, n, p=[0.3, 0.1, 0.05, 0.2, 0.2, 0.1, 0.05]),
+            "historic_clv": np.round(rng.gamma(2.0, 40.0, n), 2),
+            "predicted_clv": rng.gamma(1.5, 30.0, n),
+            "predicted_average_order_value": rng.gamma(3.0, 20.0, n),
+        }
+    )
+    frame.loc[rng.choice(n, 40, replace=False), "predicted_clv"] = NAN
+    frame.loc[frame["acquisition_channel"] == "tiktok", "predicted_average_order_value"] = NAN
+    frame["total_clv"] = frame["historic_clv"] + frame["predicted_clv"].fillna(0.0)
+    new_customer = {"all": 1.4, "by_channel": {"meta": 1.1}}
+    con = ibis.duckdb.connect()
+    table = con.create_table("customers", ibis.memtable(frame))
+    groups, order_values = channel_groups(table)
+    got = new_customer_columns(groups, order_values, new_customer, margin=0.5)
+    by_channel = frame.assign(acquisition_channel=canonical_channels(frame["acquisition_channel"]))
+    want = with_new_customer_clv(
+        clv_by_group(by_channel, "acquisition_channel"), frame, new_customer, margin=0.5
+    )
+    assert got["acquisition_channel"].tolist() == ["Google", "(none)", "Meta", "tiktok"]
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+    medians = [c for c in want.columns if c.endswith("_median")]
+    pd.testing.assert_frame_equal(got[medians], want[medians], check_exact=True)

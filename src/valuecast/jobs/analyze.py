@@ -244,9 +244,14 @@ def analyze_with_growth(
     options = options or AnalysisOptions()
     analysis = analyze(workspace, options, progress, in_engine=in_engine)
     progress("cohorts, channels, products")
+    # kept in the engine and no spend: channels.csv is grouped there, without a frame of them all
+    if analysis.in_engine and spend is None:
+        customers = analysis.table.select(*GROWTH_COLUMNS)
+    else:
+        customers = analysis.frame(GROWTH_COLUMNS + (SPEND_COLUMNS if spend is not None else ()))
     growth = growth_tables(
         workspace,
-        analysis.frame(GROWTH_COLUMNS + (SPEND_COLUMNS if spend is not None else ())),
+        customers,
         to_date(analysis.summary["as_of"]),
         spend=spend,
         margin=options.margin,

@@ -44,11 +44,14 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.special import stdtrit
 
+from valuecast.analysis.backend import upload
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
 
@@ -61,12 +64,14 @@ __all__ = [
     "cac_by_channel",
     "cac_table",
     "canonical_channels",
+    "channel_groups",
     "channels_frame",
     "clv_by_group",
     "flag_ratio",
     "group_labels",
     "mean_interval",
     "monthly_revenue",
+    "new_customer_columns",
     "with_new_customer_clv",
 ]
 
@@ -216,33 +221,122 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
     sizes = grouped.size()
     names = labels[sizes.index.to_numpy()]
     out = pd.DataFrame({column: names.astype(object), "customers": sizes.to_numpy()})
-    quantile_level = (1.0 + level) / 2.0
     for metric in CLV_METRICS:
         by = grouped[metric]
-        count = by.count().reindex(sizes.index).to_numpy()
-        mean = by.mean().reindex(sizes.index).to_numpy()
-        std = by.std(ddof=1).reindex(sizes.index).to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            quantile = np.where(
-                count >= 2, stdtrit(np.maximum(count - 1, 1), quantile_level), np.nan
-            )
-            half = quantile * std / np.sqrt(count)
-        out[f"{metric}_mean"] = mean
-        out[f"{metric}_median"] = by.median().reindex(sizes.index).to_numpy()
-        out[f"{metric}_low"] = mean - half
-        out[f"{metric}_high"] = mean + half
-        out[f"{metric}_missing"] = (sizes.to_numpy() - count).astype("int64")
+        _metric_columns(
+            out, metric, level,
+            count=by.count().reindex(sizes.index).to_numpy(),
+            mean=by.mean().reindex(sizes.index).to_numpy(),
+            std=by.std(ddof=1).reindex(sizes.index).to_numpy(),
+            median=by.median().reindex(sizes.index).to_numpy(),
+        )  # fmt: skip
+    return _ordered_groups(out, column)
+
+
+def _metric_columns(out: pd.DataFrame, metric: str, level: float, *, count, mean, std, median):
+    """``out``'s five columns of ``metric`` from its per-group count, mean, sample standard
+    deviation and median (:func:`clv_by_group`'s definitions)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quantile = np.where(
+            count >= 2, stdtrit(np.maximum(count - 1, 1), (1.0 + level) / 2.0), np.nan
+        )
+        half = quantile * std / np.sqrt(count)
+    out[f"{metric}_mean"] = mean
+    out[f"{metric}_median"] = median
+    out[f"{metric}_low"] = mean - half
+    out[f"{metric}_high"] = mean + half
+    out[f"{metric}_missing"] = (out["customers"].to_numpy() - count).astype("int64")
+
+
+def _ordered_groups(out: pd.DataFrame, column: str) -> pd.DataFrame:
+    """:func:`clv_by_group`'s columns, by customers (most first), then label."""
     columns = [column, "customers"] + [
         f"{metric}_{part}"
         for metric in CLV_METRICS
         for part in ("mean", "median", "low", "high", "missing")
     ]
-    out = (
+    return (
         out[columns]
         .sort_values(["customers", column], ascending=[False, True], kind="stable")
         .reset_index(drop=True)
     )
-    return out
+
+
+@ibis.udf.agg.builtin(name="quantile_disc")
+def _lower_quantile(arg: dt.float64, q: dt.float64) -> dt.float64:
+    """DuckDB's ``quantile_disc``: the value at the ``q`` position of the sorted values (the
+    lower of the two middle ones at 0.5); NULL skipped."""
+
+
+def channel_groups(customers: ir.Table, *, level: float = 0.90) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`clv_by_group` of the :func:`canonical_channels` of a customers table in the
+    engine (DuckDB), and the mean ``predicted_average_order_value`` per channel key (trimmed,
+    case-folded) with the shop's under the key None (what :func:`with_new_customer_clv` reads).
+
+    One GROUP BY of the stored customers instead of a frame of every customer in Python (1.7 s
+    and 2.9 GB at 10M customers): the channels' spellings are made one from a count per
+    distinct channel, and each group's median is the mean of its two middle values, as pandas
+    takes it, so the table is the frame's to the last bits of the means.
+    """
+    raw = customers.acquisition_channel
+    tally = customers.group_by(raw=raw).aggregate(n=customers.count()).to_pandas()
+    codes, labels = _label_codes(tally["raw"], "acquisition_channel")
+    canonical = _canonical_of_labels(
+        labels, np.bincount(codes, weights=tally["n"], minlength=len(labels))
+    )
+    named = tally["raw"].notna().to_numpy()
+    mapping = pa.table(
+        {
+            "_raw": pa.array(tally["raw"][named].tolist(), pa.string()),
+            "_label": pa.array(canonical[codes][named].tolist(), pa.string()),
+        }
+    )
+    releases: list = []
+    spelled = upload(customers, mapping, "channels", releases)
+    customers = customers.left_join(spelled, customers.acquisition_channel == spelled._raw)
+    # a missing channel joins nothing: the label of missing values, last of _label_codes' labels
+    label = customers._label.fill_null(canonical[-1])
+    values = {name: _missing_if_nan(customers[name]) for name in (*CLV_METRICS, _ORDER_VALUE)}
+    aggregates: dict[str, ir.Value] = {"customers": customers.count()}
+    for name, value in values.items():
+        aggregates.update(
+            {
+                f"{name}__count": value.count(),
+                f"{name}__sum": value.sum(),
+                f"{name}__mean": value.mean(),
+                f"{name}__std": value.std(how="sample"),
+                f"{name}__lower": _lower_quantile(value, 0.5),
+                f"{name}__upper": -_lower_quantile(-value, 0.5),
+            }
+        )
+    try:
+        cells = customers.group_by(acquisition_channel=label).aggregate(**aggregates).to_pandas()
+    finally:
+        for release in releases:
+            release()
+    out = cells[["acquisition_channel", "customers"]].astype({"acquisition_channel": object})
+    out["customers"] = out["customers"].astype("int64")
+    for metric in CLV_METRICS:
+        column = cells[[f"{metric}__{part}" for part in _PARTS]].astype(float).to_numpy().T
+        count, _, mean, std, lower, upper = column
+        _metric_columns(out, metric, level, count=count.astype("int64"), mean=mean, std=std,
+                        median=(lower + upper) / 2)  # fmt: skip
+    keys = out["acquisition_channel"].astype(str).str.strip().str.casefold()
+    order_value = pd.Series(cells[f"{_ORDER_VALUE}__mean"].astype(float).to_numpy(), index=keys)
+    total = cells[f"{_ORDER_VALUE}__sum"].astype(float).sum()
+    known = cells[f"{_ORDER_VALUE}__count"].astype(float).sum()
+    shop = pd.Series([total / known if known else np.nan], index=pd.Index([None], dtype=object))
+    return _ordered_groups(out, "acquisition_channel"), pd.concat([order_value, shop])
+
+
+_ORDER_VALUE = "predicted_average_order_value"
+_PARTS = ("count", "sum", "mean", "std", "lower", "upper")
+
+
+def _missing_if_nan(value: ir.FloatingValue) -> ir.FloatingValue:
+    """NaN as NULL, as pandas skips it (the engine would count and sort it as a value)."""
+    value = value.cast("float64")
+    return ibis.ifelse(value.isnan(), ibis.null().cast("float64"), value)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -354,11 +448,16 @@ def canonical_channels(values: pd.Series) -> pd.Series:
     """
     # labelled, counted and spelled once per distinct value, not per customer
     codes, labels = _label_codes(values, "acquisition_channel")
-    counts = np.bincount(codes, minlength=len(labels))
+    canonical = _canonical_of_labels(labels, np.bincount(codes, minlength=len(labels)))
+    return pd.Series(canonical[codes], index=values.index, dtype=object)
+
+
+def _canonical_of_labels(labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The most common spelling of each label's key, from the customers counted per label."""
+    counts = np.asarray(counts).astype("int64")
     tally = pd.Series(counts, index=pd.Index(labels, dtype=object)).groupby(level=0).sum()
     spelling = _spellings_of(tally)
-    canonical = np.asarray([spelling.get(_key(label)) for label in labels], dtype=object)
-    return pd.Series(canonical[codes], index=values.index, dtype=object)
+    return np.asarray([spelling.get(_key(label)) for label in labels], dtype=object)
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -739,9 +838,6 @@ def with_new_customer_clv(
     Both are empty when no model was fitted.  ``channels``: :func:`canonical_channels` of the
     customers' ``acquisition_channel`` when the caller holds them already.
     """
-    out = frame.copy()
-    label = out.columns[0]
-    keys = out[label].astype(str).str.strip().str.casefold()
     values = pd.to_numeric(customers["predicted_average_order_value"], errors="coerce")
     if channels is None:
         channels = canonical_channels(customers["acquisition_channel"])
@@ -752,7 +848,21 @@ def with_new_customer_clv(
     )
     mean_value = values.groupby(key_codes[codes]).mean()
     mean_value.index = distinct_keys[mean_value.index]
-    order_value = keys.map(mean_value).fillna(values.mean()).astype(float)
+    shop = pd.Series([values.mean()], index=pd.Index([None], dtype=object))
+    return new_customer_columns(frame, pd.concat([mean_value, shop]), new_customer, margin=margin)
+
+
+def new_customer_columns(
+    frame: pd.DataFrame, order_values: pd.Series, new_customer: dict | None, *, margin: float
+) -> pd.DataFrame:
+    """:func:`with_new_customer_clv` from the mean order value per channel key (trimmed,
+    case-folded) and the shop's (under the key None)."""
+    out = frame.copy()
+    label = out.columns[0]
+    keys = out[label].astype(str).str.strip().str.casefold()
+    mean_value = order_values[order_values.index.notna()]
+    shop = order_values[order_values.index.isna()].iloc[0]
+    order_value = keys.map(mean_value).fillna(shop).astype(float)
     clv = pd.Series(np.nan, index=out.index)
     if new_customer:
         by_channel = {str(k).casefold(): v for k, v in new_customer.get("by_channel", {}).items()}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 
 __all__ = ["GrowthTables", "growth_tables"]
@@ -52,7 +53,7 @@ def _names_products(order_lines) -> bool:
 
 def growth_tables(
     workspace,
-    customers: pd.DataFrame,
+    customers: pd.DataFrame | ir.Table,
     as_of: date,
     *,
     spend: pd.DataFrame | None = None,
@@ -64,7 +65,8 @@ def growth_tables(
     ``customers`` is the customers table of the analysis as of ``as_of``, of which channels.csv
     reads ``acquisition_channel``, ``historic_clv``, ``predicted_clv``, ``total_clv`` and
     ``predicted_average_order_value``, and cac.csv (with ``spend``) ``customer_id`` and
-    ``first_order_date`` too; the cohorts, the stage, the churn curve and the gaps read the
+    ``first_order_date`` too: a frame, or without ``spend`` a table of the workspace's engine,
+    which channels.csv then groups there (:func:`~valuecast.analysis.growth.channels.channel_groups`); the cohorts, the stage, the churn curve and the gaps read the
     orders.  ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
     discounted orders), which channels.csv turns into ``new_customer_clv`` per channel.
     """
@@ -78,9 +80,11 @@ def growth_tables(
         CLV_METRICS,
         cac_table,
         canonical_channels,
+        channel_groups,
         channels_frame,
         clv_by_group,
         monthly_revenue,
+        new_customer_columns,
         with_new_customer_clv,
     )
     from valuecast.analysis.growth.cohorts import (
@@ -96,24 +100,32 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    # the columns the grouping reads, not a copy of the whole customers table
-    by_channel = customers[["acquisition_channel", *CLV_METRICS]].assign(
-        acquisition_channel=canonical_channels(customers["acquisition_channel"])
-    )
-    groups = clv_by_group(by_channel, "acquisition_channel")
-    cac = None
     ratio = None
-    if spend is not None:
-        cac = cac_table(customers, spend, monthly_revenue(orders, as_of), margin=margin)
-        tables["cac.csv"] = cac
-        ratio = _overall_clv_to_cac(cac)
-    tables["channels.csv"] = with_new_customer_clv(
-        channels_frame(groups, "acquisition_channel", cac),
-        customers,
-        new_customer,
-        margin=margin,
-        channels=by_channel["acquisition_channel"],
-    )
+    if not isinstance(customers, pd.DataFrame):  # a table in the engine
+        if spend is not None:
+            raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
+        groups, order_values = channel_groups(customers)
+        tables["channels.csv"] = new_customer_columns(
+            groups, order_values, new_customer, margin=margin
+        )
+    else:
+        # the columns the grouping reads, not a copy of the whole customers table
+        by_channel = customers[["acquisition_channel", *CLV_METRICS]].assign(
+            acquisition_channel=canonical_channels(customers["acquisition_channel"])
+        )
+        groups = clv_by_group(by_channel, "acquisition_channel")
+        cac = None
+        if spend is not None:
+            cac = cac_table(customers, spend, monthly_revenue(orders, as_of), margin=margin)
+            tables["cac.csv"] = cac
+            ratio = _overall_clv_to_cac(cac)
+        tables["channels.csv"] = with_new_customer_clv(
+            channels_frame(groups, "acquisition_channel", cac),
+            customers,
+            new_customer,
+            margin=margin,
+            channels=by_channel["acquisition_channel"],
+        )
 
     # every table of the orders from one query over the order history
     counts = growth_counts(orders, as_of)

@@ -265,9 +265,12 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         )
     else:
         segmented = segmented.mutate(first_product=ibis.null().cast("string"))
-    # stored: the customers table's columns and what the shop's totals read (the per-history
-    # interval terms and duplicate attributes are read by no one once joined)
-    totals_terms = [c for c in (*TOTALS_COLUMNS, PATTERN) if c in segmented.columns]
+    # stored: the customers table's columns and what the shop's totals read from it, when they
+    # do (without a spend model; the per-history interval terms and duplicate attributes are
+    # read by no one once joined)
+    totals_terms = []
+    if predicted.terms is not None and predicted.terms.groups is None:
+        totals_terms = [c for c in (*TOTALS_COLUMNS, PATTERN) if c in segmented.columns]
     stored = segmented.select(*CUSTOMER_COLUMNS, *totals_terms)
     # kept for the caller: stored once, in the order its readers scan it, not stored again
     full = materialize(stored.order_by("customer_id") if keep else stored, releases)

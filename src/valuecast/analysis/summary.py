@@ -179,10 +179,13 @@ def customer_summary_with_calibration(
     if cal_date is None:
         raise SummaryError("calibration end is required")
     days, flags = _purchase_days(orders, as_of_date, known_empty)
+    # the first purchase day and the purchase days after the calibration end follow from the
+    # whole history's aggregates: not aggregated again (each aggregate is ~5% of the pass)
+    derived = ("first_day_revenue", "first_order_date", "holdout_days")
     calibration = {
         CALIBRATION_PREFIX + name: value
         for name, value in _period_aggregates(days, cal_date, holdout=True).items()
-        if name != "first_day_revenue"
+        if name not in derived
     }
     per = days.group_by("customer_id").aggregate(
         **_period_aggregates(days, as_of_date, holdout=False),
@@ -190,9 +193,14 @@ def customer_summary_with_calibration(
         **calibration,
     )
     out = per.mutate(**_period_columns(per, as_of_date), **_attribute_columns(per, flags))
-    # the calibration aggregates by their plain names; the first purchase day is the same
+    # the calibration aggregates by their plain names
     cal = {name.removeprefix(CALIBRATION_PREFIX): per[name] for name in calibration}
     cal["first_day_revenue"] = per.first_day_revenue
+    in_calibration = per.first_order_date <= ibis.literal(cal_date, type="date")
+    cal["first_order_date"] = ibis.ifelse(
+        in_calibration, per.first_order_date, ibis.null().cast("date")
+    )
+    cal["holdout_days"] = per.purchase_days - cal["purchase_days"]
     cal_columns = _period_columns(cal, cal_date)
     out = out.mutate(
         cal_purchase_days=per[CALIBRATION_PREFIX + "purchase_days"],

@@ -80,7 +80,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from valuecast.analysis.backend import materialize
 from valuecast.analysis.tiers import HIGH_SHARE, LOW_SHARE
 
 ArrayLike = Any
@@ -111,14 +110,13 @@ MONEY_UNITS = 1_000_000
 _TIER_SCALE = 10**6
 
 
-def _worse_count_score(worse: ir.IntegerValue, n: int) -> ir.IntegerValue:
-    """``1 + floor(5 * worse / n)`` as integer comparisons (exact on every engine)."""
-    # whole numbers compared as doubles: exact below 2**53, and no 32-bit overflow on Spark,
-    # whose RANK() is an int
-    worse = worse.cast("float64")
+def _score(key: ir.Value, thresholds: list[ir.Value], *, descending: bool) -> ir.IntegerValue:
+    """``1 + floor(5 * worse / n)`` as ``1 +`` the thresholds the key reaches
+    (:func:`_score_thresholds`): at or above each (at or below, ``descending``)."""
     score = ibis.literal(1, "int64")
-    for s in range(1, 5):
-        score = score + ibis.ifelse(worse * 5.0 >= float(s * n), 1, 0)
+    for threshold in thresholds:
+        reached = key <= threshold if descending else key >= threshold
+        score = score + ibis.ifelse(reached, 1, 0)
     return score.cast("int8")
 
 
@@ -158,9 +156,48 @@ def _counts_below(keys: ir.Table, column: str, *, descending: bool = False) -> i
     return counts.select(column, below=running - counts._k, equal=counts._k, above=total - running)
 
 
-def _stored(table: ir.Table, releases: list[Callable[[], None]] | None) -> ir.Table:
-    """``table`` stored in the engine (lazy without ``releases``: in-memory tables in tests)."""
-    return table if releases is None else materialize(table, releases)
+def _score_thresholds(counts: ir.Table, column: str, n: int, *, descending: bool) -> dict:
+    """The keys from which a customer's score is at least 2, 3, 4 and 5.
+
+    A customer scores ``1 + floor(5 * worse / n)``, ``worse`` the customers with a strictly
+    worse value: the ``below`` of their key in ``counts`` (:func:`_counts_below`), which grows
+    with the key (shrinks, ``descending``).  So ``5 * worse >= s n`` holds exactly from the
+    least key where it holds (up to the greatest, ``descending``), and the score counts the
+    thresholds reached: four numbers instead of a join of every customer to ``counts``.  No key
+    reaching a score gives NULL, which no customer reaches.  Whole numbers compare as doubles
+    (exact below 2**53; Spark's counts may be 32-bit ints).
+    """
+    worse = counts.below.cast("float64")
+    pick = counts[column].max if descending else counts[column].min
+    return {f"s{s}": pick(where=worse * 5.0 >= float(s * n)) for s in range(1, 5)}
+
+
+def _tier_thresholds(counts: ir.Table, column: str) -> dict:
+    """The greatest key of the low tier and the least of the high tier (:data:`LOW_SHARE`,
+    :data:`HIGH_SHARE` of the customers with a value, whole millionths compared as doubles):
+    the strictly higher (lower) customers shrink (grow) with the key, as in
+    :func:`_score_thresholds`."""
+    lower, higher = counts.below.cast("float64"), counts.above.cast("float64")
+    n_known = lower + counts.equal.cast("float64") + higher
+    high_units, low_units = round(HIGH_SHARE * _TIER_SCALE), round(LOW_SHARE * _TIER_SCALE)
+    scale = float(_TIER_SCALE)
+    return {
+        "low": counts[column].max(where=higher * scale >= n_known * (scale - low_units)),
+        "high": counts[column].min(where=lower * scale >= n_known * (scale - high_units)),
+    }
+
+
+def _thresholds(
+    counts: ir.Table, aggregates: dict, releases: list[Callable[[], None]] | None
+) -> dict[str, ir.Value]:
+    """``aggregates`` of ``counts`` (one row) as values to compare customers' keys with: one
+    small query run now (with ``releases``: the analysis), or scalar subqueries of the lazy
+    expression (in-memory tables in tests)."""
+    row = counts.aggregate(**aggregates)
+    if releases is None:
+        return {name: row[name].as_scalar() for name in aggregates}
+    values = row.to_pyarrow().to_pylist()[0]
+    return {name: ibis.literal(values[name], type=row[name].type()) for name in aggregates}
 
 
 def add_segments(
@@ -177,10 +214,11 @@ def add_segments(
     The scores and tiers follow the rules of the module docstring (every customer here has
     orders, so no key but a missing prediction is NULL): a customer's score counts the customers
     with a strictly worse value, their tier those with a strictly lower and a strictly higher
-    predicted value.  Each key's counts are one small table per distinct value
-    (:func:`_counts_below`), stored first (with ``releases``) and joined to the customers by
-    value, so the customers table is read once, in one pass with the joins, and never sorted or
-    joined by customer id.  ``summary``: a table of the same customers with ``last_order_date``,
+    predicted value.  Each key's counts per distinct value (:func:`_counts_below`) give the
+    keys from which a score or tier is reached (:func:`_score_thresholds`,
+    :func:`_tier_thresholds`), computed first with ``releases`` (else lazy subqueries), so the
+    customers are compared with a handful of numbers: never joined to a table of values,
+    sorted or joined by customer id.  ``summary``: a table of the same customers with ``last_order_date``,
     ``historic_number_of_orders`` and ``historic_clv`` that is cheaper to read than ``table``
     (the stored summary, without the predictions' joins).
     """
@@ -199,44 +237,32 @@ def add_segments(
         orders=summary.historic_number_of_orders,
         money=_money_key(summary.historic_clv),
     )
-    recency = _stored(_counts_below(past, "days_since", descending=True), releases)
-    frequency = _stored(_counts_below(past, "orders"), releases)
-    money = _stored(_counts_below(past, "money"), releases)
-    keyed = table.mutate(
-        _days_since=days_since(table), _money=_money_key(table.historic_clv), _value=value_of(table)
-    )
-    joined = (
-        keyed.left_join(recency, keyed._days_since == recency.days_since)
-        .left_join(frequency, keyed.historic_number_of_orders == frequency.orders)
-        .left_join(money, keyed._money == money.money)
-    )
-    value = money  # without predictions the value is the money, joined once
-    if has_predictions:  # the predicted value's key, named like money's so both join alike
-        value = _stored(_counts_below(table.select(money=value_of(table)), "money"), releases)
-        joined = joined.left_join(value, keyed._value == value.money)
-    joined = joined.select(
-        keyed,
-        _r=recency.below,
-        _f=frequency.below,
-        _m=money.below,
-        _lower=value.below,
-        _equal=value.equal,
-        _higher=value.above,
-    )
-    # whole numbers compared as doubles (exact below 2**53; Spark's counts may be 32-bit ints)
-    lower, higher = joined._lower.cast("float64"), joined._higher.cast("float64")
-    n_known = lower + joined._equal.cast("float64") + higher  # the customers with a value
-    high_units, low_units = round(HIGH_SHARE * _TIER_SCALE), round(LOW_SHARE * _TIER_SCALE)
+    scores = {}
+    for column, descending in (("days_since", True), ("orders", False), ("money", False)):
+        counts = _counts_below(past, column, descending=descending)
+        aggregates = _score_thresholds(counts, column, n, descending=descending)
+        if column == "money" and not has_predictions:  # the tiers rank the money too
+            aggregates.update(_tier_thresholds(counts, column))
+        scores[column] = _thresholds(counts, aggregates, releases)
+    tiers = scores["money"]
+    if has_predictions:
+        value = _counts_below(table.select(money=value_of(table)), "money")
+        tiers = _thresholds(value, _tier_thresholds(value, "money"), releases)
+    key = value_of(table)
     tier = ibis.cases(
-        (joined._value.isnull(), ibis.null().cast("string")),
-        (higher * float(_TIER_SCALE) >= n_known * float(_TIER_SCALE - low_units), "low"),
-        (lower * float(_TIER_SCALE) >= n_known * float(_TIER_SCALE - high_units), "high"),
+        (key.isnull(), ibis.null().cast("string")),
+        (key <= tiers["low"], "low"),
+        (key >= tiers["high"], "high"),
         else_="medium",
     )
-    ranked = joined.mutate(
-        rfm_recency=_worse_count_score(joined._r, n),
-        rfm_frequency=_worse_count_score(joined._f, n),
-        rfm_monetary=_worse_count_score(joined._m, n),
+
+    def score(key: ir.Value, column: str, descending: bool = False) -> ir.IntegerValue:
+        return _score(key, [scores[column][f"s{s}"] for s in range(1, 5)], descending=descending)
+
+    ranked = table.mutate(
+        rfm_recency=score(days_since(table), "days_since", descending=True),
+        rfm_frequency=score(table.historic_number_of_orders, "orders"),
+        rfm_monetary=score(_money_key(table.historic_clv), "money"),
         predicted_spend_tier=tier,
     )
     return ranked.mutate(
@@ -245,4 +271,4 @@ def add_segments(
         .concat(ranked.rfm_monetary.cast("string")),
         rfm_group=_rfm_group(ranked.rfm_recency, ranked.rfm_frequency + ranked.rfm_monetary - 2),
         acquisition_channel=ranked.channel,
-    ).drop("_days_since", "_money", "_value", "_r", "_f", "_m", "_lower", "_equal", "_higher")
+    )

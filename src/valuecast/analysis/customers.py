@@ -203,6 +203,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             repeat=table.count(where=table.frequency > 0),
             repeat_orders=table.frequency.sum(),
             days_observed=table["T"].sum(),
+            # the customers table's historic total, from the summary it copies them from
+            historic=exact_sum(table.historic_clv),
         )
     )[0]
     lap("summary")
@@ -278,10 +280,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     group_totals = _group_totals(out, ("rfm_group", "predicted_spend_tier"))
     if predicted.terms is not None:
-        totals = predicted.totals(full)
+        totals = predicted.totals(full, historic=float(stats["historic"]))
     else:
-        historic = _rows(full.aggregate(s=exact_sum(full.historic_clv)))[0]["s"]
-        totals = {"historic_clv": float(historic)}
+        totals = {"historic_clv": float(stats["historic"])}
     lap("segments")
 
     summary = {

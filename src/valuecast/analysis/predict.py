@@ -418,8 +418,12 @@ class Predictions:
     note: str | None = None
     terms: TotalsTerms | None = None
 
-    def totals(self, full: ir.Table) -> dict[str, Any]:
-        """The shop's totals from ``full`` (the materialized customers table); needs ``terms``."""
+    def totals(self, full: ir.Table, historic: float | None = None) -> dict[str, Any]:
+        """The shop's totals from ``full`` (the materialized customers table); needs ``terms``.
+
+        ``historic``: the exact sum of ``full``'s historic CLV when the caller has it (else
+        summed here).
+        """
         if self.terms is None:
             raise ValueError("no model was fitted: the totals are historic only")
         terms = self.terms
@@ -428,7 +432,8 @@ class Predictions:
                 full, terms.f, terms.r, terms.t, terms.intervals, terms.z, terms.options,
                 pattern=terms.pattern,
             )  # fmt: skip
-        historic = full.aggregate(s=exact_sum(full.historic_clv)).to_pyarrow()["s"][0].as_py()
+        if historic is None:
+            historic = full.aggregate(s=exact_sum(full.historic_clv)).to_pyarrow()["s"][0].as_py()
         grouped = terms.groups.copy()
         return _group_sums(
             grouped, grouped["history"].to_numpy(), historic, terms.intervals, terms.z,

@@ -305,12 +305,25 @@ def channel_groups(customers: ir.Table, *, level: float = 0.90) -> tuple[pd.Data
                 f"{name}__sum": value.sum(),
                 f"{name}__mean": value.mean(),
                 f"{name}__std": value.std(how="sample"),
-                f"{name}__lower": _lower_quantile(value, 0.5),
-                f"{name}__upper": -_lower_quantile(-value, 0.5),
             }
         )
+    # each middle value in a query of its own: a quantile holds every value of its group in
+    # memory and cannot spill (six at once ran out of a 1 GB limit at 10M customers)
+    middles = {
+        f"{metric}__{side}": (1.0 if side == "lower" else -1.0) * values[metric]
+        for metric in CLV_METRICS
+        for side in ("lower", "upper")
+    }
     try:
         cells = customers.group_by(acquisition_channel=label).aggregate(**aggregates).to_pandas()
+        for name, value in middles.items():
+            middle = customers.group_by(acquisition_channel=label).aggregate(
+                **{name: _lower_quantile(value, 0.5)}
+            )
+            found = middle.to_pandas().set_index("acquisition_channel")[name]
+            cells[name] = cells["acquisition_channel"].map(found)
+            if name.endswith("__upper"):
+                cells[name] = -cells[name]
     finally:
         for release in releases:
             release()

@@ -278,7 +278,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     full = materialize(stored.order_by("customer_id") if keep else stored, releases)
     kept = (full.select(*CUSTOMER_COLUMNS), releases[-1]) if keep else None
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
-    group_totals = _group_totals(out, ("rfm_group", "predicted_spend_tier"))
+    # from the stored rows as they lie: the sums are exact, and a sort by customer id first
+    # (what ``out`` asks for) spilled to disk at 10M customers
+    group_totals = _group_totals(full, ("rfm_group", "predicted_spend_tier"))
     if predicted.terms is not None:
         totals = predicted.totals(full, historic=float(stats["historic"]))
     else:

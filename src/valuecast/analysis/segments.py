@@ -218,9 +218,9 @@ def add_segments(
     keys from which a score or tier is reached (:func:`_score_thresholds`,
     :func:`_tier_thresholds`), computed first with ``releases`` (else lazy subqueries), so the
     customers are compared with a handful of numbers: never joined to a table of values,
-    sorted or joined by customer id.  ``summary``: a table of the same customers with ``last_order_date``,
-    ``historic_number_of_orders`` and ``historic_clv`` that is cheaper to read than ``table``
-    (the stored summary, without the predictions' joins).
+    sorted or joined by customer id.  ``summary``: a table of the same customers with
+    ``last_order_date``, ``historic_number_of_orders`` and ``historic_clv`` that is cheaper to
+    read than ``table`` (the stored summary, without the predictions' joins).
     """
     as_of_lit = ibis.literal(as_of, type="date")
     summary = table if summary is None else summary

@@ -273,10 +273,11 @@ def channel_groups(customers: ir.Table, *, level: float = 0.90) -> tuple[pd.Data
     engine (DuckDB), and the mean ``predicted_average_order_value`` per channel key (trimmed,
     case-folded) with the shop's under the key None (what :func:`with_new_customer_clv` reads).
 
-    One GROUP BY of the stored customers instead of a frame of every customer in Python (1.7 s
-    and 2.9 GB at 10M customers): the channels' spellings are made one from a count per
-    distinct channel, and each group's median is the mean of its two middle values, as pandas
-    takes it, so the table is the frame's to the last bits of the means.
+    A few GROUP BYs of the stored customers instead of a frame of every customer in Python
+    (2.8 s of a loaded 2-core machine at 1M customers, 0.2 s here; 2.9 GB at 10M): the
+    channels' spellings are made one from a count per distinct channel, and each group's
+    median is the mean of its two middle values, as pandas takes it, so the table is the
+    frame's to the last bits of the means.
     """
     raw = customers.acquisition_channel
     tally = customers.group_by(raw=raw).aggregate(n=customers.count()).to_pandas()

@@ -35,10 +35,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -55,8 +54,12 @@ from valuecast.io.schema import (
     InputError,
     conform,
 )
-from valuecast.store.connection import DEFAULT_WORKSPACE, connect_duckdb
+from valuecast.store.connection import DEFAULT_WORKSPACE, duckdb_backend, open_duckdb
 from valuecast.store.memory import release_unused_memory
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
 
 # order_date is a calendar date: stored as DATE so that date arithmetic is in whole days.
 _DATE_COLUMNS = {"order_date"}
@@ -174,10 +177,12 @@ def _sql(raw: Any, query: str, params: list | None = None) -> list[tuple]:
 
 def table_names(con: Any) -> set[str]:
     """Names of the tables and views of a DuckDB backend (main schema and temp)."""
+    return _table_names(con.con)
+
+
+def _table_names(raw: Any) -> set[str]:
     # information_schema directly: Ibis 12's list_tables calls a cursor method DuckDB 2 lacks
-    rows = _sql(
-        con.con, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-    )
+    rows = _sql(raw, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
     return {row[0] for row in rows}
 
 
@@ -221,7 +226,8 @@ class Workspace:
     """A valuecast workspace: a DuckDB database file with the canonical tables.
 
     Open it with ``Workspace(path)`` (created with its tables on first use) or read-only with
-    ``Workspace(path, read_only=True)``; use as a context manager to close it.
+    ``Workspace(path, read_only=True)``; use as a context manager to close it.  ``con`` is an
+    Ibis backend on the workspace, made on first use: writing the tables (``raw``) needs no Ibis.
     """
 
     def __init__(
@@ -232,13 +238,13 @@ class Workspace:
         memory_limit: str | None = None,
     ) -> None:
         self.path = Path(path)
-        self.con = connect_duckdb(self.path, read_only=read_only, memory_limit=memory_limit)
+        self._connection = open_duckdb(self.path, read_only=read_only, memory_limit=memory_limit)
         self.read_only = read_only
         self._in_transaction = False
         if not read_only:
             self._create_tables()
         else:
-            present = table_names(self.con)
+            present = _table_names(self.raw)
             missing = [name for name in (*TABLES, "ingests") if name not in present]
             if missing:
                 self.close()
@@ -246,9 +252,20 @@ class Workspace:
                     str(self.path), f"not a valuecast workspace (no {missing[0]} table)"
                 )
 
+    @functools.cached_property
+    def con(self) -> BaseBackend:
+        """The Ibis backend on this workspace's connection."""
+        return duckdb_backend(self._connection)
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (the Ibis backend's, once there is one)."""
+        backend = self.__dict__.get("con")
+        return self._connection if backend is None else backend.con
+
     # -- tables ---------------------------------------------------------------------------------
     def _create_tables(self) -> None:
-        raw = self.con.con
+        raw = self.raw
         for name, schema in TABLES.items():
             columns = ", ".join(f"{col} {_sql_type(col, dtype)}" for col, dtype in schema.items())
             _sql(raw, f"CREATE TABLE IF NOT EXISTS {name} ({columns}, ingest_id BIGINT)")
@@ -278,11 +295,14 @@ class Workspace:
         return json.loads(ingests["report"].iloc[-1]) if len(ingests) else None
 
     def close(self) -> None:
-        self.con.disconnect()
+        if "con" in self.__dict__:
+            self.con.disconnect()
+        else:
+            self._connection.close()
 
     def read_view(self) -> ReadView:
         """A :class:`ReadView` on a new cursor of this workspace: it sees the last committed state."""
-        return ReadView(self.path, self.con.con.cursor())
+        return ReadView(self.path, self.raw.cursor())
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -294,7 +314,7 @@ class Workspace:
         if self._in_transaction:
             yield
             return
-        raw = self.con.con
+        raw = self.raw
         raw.begin()
         self._in_transaction = True
         try:
@@ -326,7 +346,7 @@ class Workspace:
             raise InputError(str(self.path), "workspace opened read-only")
         if not all(isinstance(result, PendingOrders) for result in results):
             release_unused_memory()  # what the importers freed, before staging allocates
-        raw = self.con.con
+        raw = self.raw
         results = _loaded(raw, results)
         inputs = _inputs(raw, results)
         # rows are stored in any order (readers sort what they show): this lets DuckDB write
@@ -876,5 +896,5 @@ def remove_if_created(workspace: Workspace, identity: FileIdentity | None) -> No
     # the write-ahead log folded into the file first; after a failed statement it cannot be,
     # and is removed with the file
     with suppress(Exception):
-        _sql(workspace.con.con, "CHECKPOINT")
+        _sql(workspace.raw, "CHECKPOINT")
     _unlink_workspace_files(workspace.path)

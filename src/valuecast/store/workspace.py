@@ -71,8 +71,35 @@ TABLES: dict[str, dict[str, str]] = {
 }
 
 
+# An order's id is its source and its number (valuecast.io._build.orders_frame), so a workspace
+# computes it where it is read instead of storing it: at 3.1M orders, storing it took 0.5 s of
+# the 3.4 s of CPU DuckDB spends compressing the rows, and 29 MB of the 142 MB file.  Workspaces
+# made before store it: the columns a table stores are read from the table (_stored_schema).
+_COMPUTED = {"orders": {"order_id": "source || ':' || order_number"}}
+
+
 def _sql_type(column: str, dtype: str) -> str:
     return "DATE" if column in _DATE_COLUMNS else SQL_TYPES[dtype]
+
+
+def _column_definitions(table: str, schema: dict[str, str]) -> str:
+    definitions = []
+    for name, dtype in schema.items():
+        computed = _COMPUTED.get(table, {}).get(name)
+        generated = f" GENERATED ALWAYS AS ({computed}) VIRTUAL" if computed else ""
+        definitions.append(f"{name} {_sql_type(name, dtype)}{generated}")
+    return ", ".join(definitions)
+
+
+def _stored_schema(raw: Any, table: str, schema: dict[str, str]) -> dict[str, str]:
+    """The columns of ``schema`` that the workspace's ``table`` stores (the ones written)."""
+    computed = _sql(
+        raw,
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = "
+        "current_database() AND table_schema = 'main' AND table_name = ? AND is_generated = 'ALWAYS'",
+        [table],
+    )
+    return {name: dtype for name, dtype in schema.items() if (name,) not in computed}
 
 
 def _column_list(schema: dict[str, str], prefix: str = "") -> str:
@@ -267,7 +294,7 @@ class Workspace:
     def _create_tables(self) -> None:
         raw = self.raw
         for name, schema in TABLES.items():
-            columns = ", ".join(f"{col} {_sql_type(col, dtype)}" for col, dtype in schema.items())
+            columns = _column_definitions(name, schema)
             _sql(raw, f"CREATE TABLE IF NOT EXISTS {name} ({columns}, ingest_id BIGINT)")
         _sql(
             raw,
@@ -561,7 +588,8 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             continue
         select = _stage_select(name, schema, several)
         if direct[name]:
-            rows = table.query("_in", f"SELECT *, {int(ingest_id)} FROM ({select})")
+            stored = _column_list(_stored_schema(raw, name, schema))
+            rows = table.query("_in", f"SELECT {stored}, {int(ingest_id)} FROM ({select})")
             rows.insert_into(name)
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
@@ -607,7 +635,7 @@ def _upsert(
     ``stored``: the table was empty and staging wrote the rows into it (every one is new).
     """
     stage = f"_stage_{table}"
-    columns = _column_list(schema)
+    columns = _column_list(_stored_schema(raw, table, schema))
     if stored:
         _sql(raw, f"CREATE OR REPLACE TEMP VIEW _new_{table} AS SELECT {key} FROM {stage}")
         _sql(

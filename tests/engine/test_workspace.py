@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import duckdb
 import pandas as pd
 import pytest
 
-from valuecast.io.schema import ORDERS_SCHEMA, InputError
+from valuecast.io.schema import ORDERS_SCHEMA, SQL_TYPES, InputError
 from valuecast.store import EngineError, Workspace, connect
 from valuecast.store.workspace import TABLES, table_names
 
@@ -46,6 +47,52 @@ def test_new_workspace_has_the_canonical_tables(tmp_path):
         columns = ws.orders().columns
         assert list(columns) == [*ORDERS_SCHEMA, "ingest_id"]
         assert str(ws.orders().schema()["order_date"]).startswith("date")
+
+
+def _computed_columns(ws: Workspace) -> list[tuple[str]]:
+    return ws.raw.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'orders' AND is_generated = 'ALWAYS'"
+    ).fetchall()
+
+
+def test_a_new_workspace_computes_the_order_id_from_source_and_number(tmp_path, make_result):
+    """The id is ``source:number`` (the importers make it so): computed on read, not stored."""
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        assert _computed_columns(ws) == [("order_id",)]
+        ids = ws.raw.execute("SELECT order_id, source, order_number FROM orders").fetchall()
+    assert sorted(ids) == [(f"shopify:#100{i}", "shopify", f"#100{i}") for i in range(1, 5)]
+
+
+def test_a_workspace_storing_the_order_id_takes_new_and_changed_orders(tmp_path, make_result):
+    """A workspace made when the id was stored keeps storing it, and ingests as a new one."""
+    old_path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(old_path)) as old:  # its tables as they were created then
+        for name, schema in TABLES.items():
+            columns = ", ".join(
+                f"{col} {'DATE' if col == 'order_date' else SQL_TYPES[dtype]}"
+                for col, dtype in schema.items()
+            )
+            old.execute(f"CREATE TABLE {name} ({columns}, ingest_id BIGINT)")
+        old.execute(
+            "CREATE TABLE ingests (ingest_id BIGINT, ingested_at TIMESTAMP, files VARCHAR, "
+            "report VARCHAR)"
+        )
+    newer = [dict(SHOP[0], net=45.0), *SHOP[1:], dict(SHOP[1], id="#1005")]
+    states, reports = [], []
+    for path in (old_path, tmp_path / "new.duckdb"):
+        with Workspace(path) as ws:
+            ws.ingest([make_result(SHOP, LINES)])
+            report = ws.ingest([make_result(newer, LINES)]).to_dict()
+            states.append(snapshot(ws))
+            reports.append({key: value for key, value in report.items() if key != "workspace"})
+            computed = _computed_columns(ws)
+        assert computed == ([] if path == old_path else [("order_id",)])
+    assert_same(*states)
+    assert reports[0] == reports[1]
+    assert (reports[0]["new_orders"], reports[0]["updated_orders"]) == (1, 1)
+    assert "shopify:#1005" in states[0]["orders"]["order_id"].tolist()
 
 
 def test_ingest_report_counts_everything(tmp_path, make_result):

@@ -214,10 +214,8 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     ingest leaves no empty workspace behind.  A workspace another process created or holds is
     never removed: a lock conflict removes nothing.
     """
-    from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.store import EngineError, Workspace
-    from valuecast.store.snapshots import SnapshotError
     from valuecast.store.workspace import create_workspace_file, remove_if_created
 
     created = create_workspace_file(workspace)
@@ -229,7 +227,9 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
         fail(f"{workspace}: cannot open the workspace: {error}")
     try:
         yield ws
-    except (InputError, EngineError, SummaryError, SnapshotError, ValueError) as error:
+    # ValueError includes the analysis' SummaryError and the snapshots' SnapshotError (not
+    # imported here: an ingest imports neither the analysis nor Ibis)
+    except (InputError, EngineError, ValueError) as error:
         remove_if_created(ws, created)
         message = str(error)
         # an input error names its file already; the others are about this workspace

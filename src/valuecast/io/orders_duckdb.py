@@ -161,7 +161,8 @@ def load_rows(
     ``unit_price`` is mapped), ``filled`` (the row has some mapped value), the mapped amounts,
     texts and ``accepts_marketing``; with a line key mapped ``returns`` (the line has a negative
     quantity or amount); and with ``pair_hash`` (and no order id column) ``pair_hash``, a hash of
-    customer and time; with ``numbered`` ``written`` (the date cell as written) and the rows
+    customer and time; with ``numbered`` (and no order id column) ``written``, a CSV file's
+    date cell as written (a date stored typed is formatted where used), and the rows
     stored in file order, so that the table's ``rowid`` is the row's position in the file (from
     0; a row number computed in the query would make DuckDB parse the file on one thread).
     Returns ``False``, leaving nothing behind, when the file must be read by the importer.
@@ -205,8 +206,9 @@ def load_rows(
     for key in (*TEXT_KEYS, *LINE_TEXT):
         if key in column_of:
             parse[key] = column_of[key]
-    if numbered:  # a stored date is written as the importer formats it
-        parse["written"] = f"strftime({d}, '%Y-%m-%d %H:%M:%S')" if d in typed else d
+    # the date in the numbers of orders without an id (a stored date is formatted where used)
+    if numbered and "order_id" not in column_of and d not in typed:
+        parse["written"] = d
     if "accepts_marketing" in column_of:
         x = column_of["accepts_marketing"]
         parse["accepts_marketing"] = (
@@ -299,10 +301,12 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
     return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled GROUP BY order_id"
 
 
-def _row_select(cols: dict[str, str | None], rows: str, ranks: str | None = None) -> str:
+def _row_select(
+    cols: dict[str, str | None], rows: str, ranks: str | None = None, written: str = "written"
+) -> str:
     """One order per row; with ``ranks`` (see :func:`_rank_repeats`) numbered
-    ``<customer>|<date as written>``, with ``|2``, ``|3`` ... for further rows of the same
-    customer and time in file order."""
+    ``<customer>|<date as written>`` (``written``: its SQL, see :func:`_written_date`), with
+    ``|2``, ``|3`` ... for further rows of the same customer and time in file order."""
     lines = any(cols.get(key) for key in LINE_KEYS)
     kept = [key for key in (*_ATTRIBUTES, *_FIRSTS, *AMOUNT_KEYS) if cols.get(key)]
     fields = [
@@ -314,7 +318,7 @@ def _row_select(cols: dict[str, str | None], rows: str, ranks: str | None = None
     # one concat() builds each number at once (a chain of || makes a string per step); every
     # part is set, as a filled row without a date is refused
     fields += [
-        "concat(coalesce(customer, ''), '|', written, CASE WHEN rank > 1 THEN '|' || rank "
+        f"concat(coalesce(customer, ''), '|', {written}, CASE WHEN rank > 1 THEN '|' || rank "
         "ELSE '' END) AS order_number",
         f"{rows}.rowid AS first_row",
     ]
@@ -343,6 +347,7 @@ def group_orders(
     table: str = ORDERS_TABLE,
     *,
     canonical: bool = False,
+    written: str = "written",
 ) -> bool:
     """Create the temporary ``table`` of orders from the parsed ``rows`` as the importer groups
     them: by order id (or one order per row), amounts summed, and the exclusion ``reason``
@@ -357,7 +362,8 @@ def group_orders(
     mapped) ``table`` is a view with also ``order_number``, ``first_row``, ``email``,
     ``currency`` (an order's e-mail and currency are the first its rows give, so rows giving
     different ones are refused too) and the amounts summed in file order as the importer sums
-    them, over the temporary table ``{table}_parts`` (the grouped rows or the repeats' ranks).
+    them, over the temporary table ``{table}_parts`` (the grouped rows or the repeats' ranks);
+    ``written`` is the SQL of the date in an order number (:func:`_written_date`).
     """
     keyed = cols.get("order_id") is not None
     parts = f"{table}_parts"
@@ -374,7 +380,7 @@ def group_orders(
         _create_grouped(con, f"SELECT * FROM {parts}", table, "VIEW")
     else:
         _rank_repeats(con, rows, parts)
-        _create_grouped(con, _row_select(cols, rows, parts), table, "VIEW")
+        _create_grouped(con, _row_select(cols, rows, parts, written), table, "VIEW")
     # an order of one row has one customer and time, and load_rows checked its amount
     check = f"SELECT coalesce(bool_and(same AND abs(revenue) <= {MAX_AMOUNT!r}), true) FROM {table}"
     usable_orders = not keyed or con.execute(check).fetchall()[0][0]
@@ -509,7 +515,14 @@ class PendingOrders:
                     con, self.source, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True
                 )
                 and _one_currency(con, cols)
-                and group_orders(con, cols, _INGEST_ROWS, _INGEST_GROUPED, canonical=True)
+                and group_orders(
+                    con,
+                    cols,
+                    _INGEST_ROWS,
+                    _INGEST_GROUPED,
+                    canonical=True,
+                    written=_written_date(self.source, cols),
+                )  # fmt: skip
             ):
                 staged = self._staged(con)
             return staged
@@ -568,6 +581,15 @@ class PendingOrders:
                 temporary=(*_INGEST_VIEWS, *_INGEST_TABLES),
             ),  # fmt: skip
         )
+
+
+def _written_date(source: CsvFile | ParquetRows, cols: dict[str, str | None]) -> str:
+    """SQL of an order's date as its number writes it: a CSV file's date cell as written, a
+    date stored typed formatted as the importer formats it, from ``ordered_at`` (the stored
+    date): not kept with the rows, where it was a 19-character text per row."""
+    if cols["ordered_at"] in getattr(source, "typed", {}):
+        return "strftime(ordered_at, '%Y-%m-%d %H:%M:%S')"
+    return "written"
 
 
 def _one_currency(con: Any, cols: dict[str, str | None]) -> bool:

@@ -145,6 +145,8 @@ def _escape_arrow_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return column
     mask = pc.fill_null(pc.match_substring_regex(column, ESCAPED), False)
+    if not pc.any(mask).as_py():  # the usual case: no copy of every cell's text
+        return column
     quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
     prefixed = pc.binary_join_element_wise(quote, column, empty)
     return pc.if_else(mask, prefixed, column)

@@ -47,35 +47,47 @@ from valuecast.cli.options import (
 
 
 class CustomersFiles:
-    """customers.parquet and customers.csv, written in a second thread as soon as the snapshot is
+    """customers.parquet and customers.csv, written in other threads as soon as the snapshot is
     stored, under temporary names; :meth:`publish` renames them into place.
 
-    An analysis kept in the engine is streamed from its stored snapshot (``stored``: the
-    workspace and snapshot id) in record batches on a cursor of its own, each batch written to
-    both files, so they take one batch of memory at a time; a frame is converted to one Arrow
-    table.  Arrow and DuckDB let go of the GIL, so the files are written while this thread
-    builds the charts and stores the dashboard's pages (Python: Plotly and pandas).  Until
-    :meth:`publish` nothing is in place: a failed run leaves no customers files behind
-    (:meth:`discard` removes them).
+    An analysis kept in the engine is read from its stored snapshot (``stored``: the workspace
+    and snapshot id), each file on a cursor of its own: DuckDB's parallel writer copies it to
+    Parquet while a second thread streams it in record batches to the CSV file (one batch of
+    memory at a time; the rounding and cell rule are Arrow's work).  A frame is converted to
+    one Arrow table written to both.  Arrow and DuckDB let go of the GIL, so the files are
+    written while this thread builds the charts and stores the dashboard's pages (Python:
+    Plotly and pandas).  Until :meth:`publish` nothing is in place: a failed run leaves no
+    customers files behind (:meth:`discard` removes them).
     """
 
     def __init__(self, analysis, out: Path, stored: tuple | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         from valuecast.outputs.files import write_arrow_batches
+        from valuecast.store.snapshots import customers_arrow
 
         out.mkdir(parents=True, exist_ok=True)
         self.paths = {
             "customers_csv": out / "customers.csv",
             "customers_parquet": out / "customers.parquet",
         }
-        schema, batches = _customers_batches(analysis, stored)
-        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        csv, parquet = self._staged("customers_csv"), self._staged("customers_parquet")
         # the Parquet file keeps full precision, the CSV rounds
-        self._write = self._pool.submit(
-            write_arrow_batches, batches, schema, csv=self._staged("customers_csv"),
-            parquet=self._staged("customers_parquet"),
-        )  # fmt: skip
+        if getattr(analysis, "in_engine", False) and stored is not None:
+            schema = analysis.schema()
+            self._writes = [
+                self._pool.submit(_copy_parquet, stored, schema, parquet),
+                self._pool.submit(_stream_csv, stored, schema, csv),
+            ]
+        else:
+            table = customers_arrow(analysis.customers)
+            batches = table.to_batches()
+            self._writes = [
+                self._pool.submit(
+                    write_arrow_batches, batches, table.schema, csv=csv, parquet=parquet
+                )
+            ]
 
     def _staged(self, name: str) -> Path:
         path = self.paths[name]
@@ -83,7 +95,8 @@ class CustomersFiles:
 
     def wait(self) -> None:
         """Wait for both files (raising what the writing raised)."""
-        self._write.result()
+        for write in self._writes:
+            write.result()
 
     def publish(self) -> dict[str, Path]:
         """Wait for both files and move them into place; their paths by name."""
@@ -100,19 +113,22 @@ class CustomersFiles:
             self._staged(name).unlink(missing_ok=True)
 
 
-def _customers_batches(analysis, stored: tuple | None):
-    """The customers table's Arrow schema and an iterator of its record batches: streamed from
-    the stored snapshot when the analysis is kept in the engine."""
-    if getattr(analysis, "in_engine", False) and stored is not None:
-        from valuecast.store.snapshots import customers_batches
+def _copy_parquet(stored: tuple, schema, path: Path) -> None:
+    """customers.parquet of the stored snapshot (``stored``: workspace and snapshot id)."""
+    from valuecast.outputs.files import write_atomically
+    from valuecast.store.snapshots import customers_parquet
 
-        workspace, snapshot_id = stored
-        schema = analysis.schema()
-        return schema, customers_batches(workspace, snapshot_id, schema)
-    from valuecast.store.snapshots import customers_arrow
+    workspace, snapshot_id = stored
+    write_atomically(path, lambda target: customers_parquet(workspace, snapshot_id, schema, target))
 
-    table = customers_arrow(analysis.customers)
-    return table.schema, iter(table.to_batches())
+
+def _stream_csv(stored: tuple, schema, path: Path) -> None:
+    """customers.csv of the stored snapshot, streamed in record batches."""
+    from valuecast.outputs.files import write_arrow_batches
+    from valuecast.store.snapshots import customers_batches
+
+    workspace, snapshot_id = stored
+    write_arrow_batches(customers_batches(workspace, snapshot_id, schema), schema, csv=path)
 
 
 def write_analysis(

@@ -353,7 +353,7 @@ def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
             json_ready(analysis.summary), segment_frame(analysis.arrow(SEGMENT_COLUMNS)), tables,
             json_ready(report) or None, built,
         )  # fmt: skip
-        release_unused_memory()
+        release_unused_memory(collect=False)  # the segments' frame, freed on return
         store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
     except BaseException:
         files.discard()  # the failure being reported is this one, not the files'

@@ -123,12 +123,22 @@ def _copy_parquet(stored: tuple, schema, path: Path) -> None:
 
 
 def _stream_csv(stored: tuple, schema, path: Path) -> None:
-    """customers.csv of the stored snapshot, streamed in record batches."""
+    """customers.csv of the stored snapshot, streamed in record batches.
+
+    Its text columns are read as the engine gives them (``string``), not as the ``large_string``
+    of ``schema``: the CSV's bytes are the same without a copy of every cell's text.
+    """
+    import pyarrow as pa
+
     from valuecast.outputs.files import write_arrow_batches
     from valuecast.store.snapshots import customers_batches
 
     workspace, snapshot_id = stored
-    write_arrow_batches(customers_batches(workspace, snapshot_id, schema), schema, csv=path)
+    read = pa.schema(
+        field.with_type(pa.string()) if pa.types.is_large_string(field.type) else field
+        for field in schema
+    )
+    write_arrow_batches(customers_batches(workspace, snapshot_id, read), read, csv=path)
 
 
 def write_analysis(

@@ -50,14 +50,13 @@ class CustomersFiles:
     """customers.parquet and customers.csv, written in other threads as soon as the snapshot is
     stored, under temporary names; :meth:`publish` renames them into place.
 
-    An analysis kept in the engine is read from its stored snapshot (``stored``: the workspace
-    and snapshot id), each file on a cursor of its own: DuckDB's parallel writer copies it to
-    Parquet while a second thread streams it in record batches to the CSV file (one batch of
-    memory at a time; the rounding and cell rule are Arrow's work).  A frame is converted to
-    one Arrow table written to both.  Arrow and DuckDB let go of the GIL, so the files are
-    written while this thread builds the charts and stores the dashboard's pages (Python:
-    Plotly and pandas).  Until :meth:`publish` nothing is in place: a failed run leaves no
-    customers files behind (:meth:`discard` removes them).
+    An analysis kept in the engine is streamed from its stored snapshot (``stored``: the
+    workspace and snapshot id) in record batches on a cursor of its own, each batch written to
+    the CSV file by one thread and to the Parquet file by another, so they take a few batches
+    of memory at a time; a frame is converted to one Arrow table.  Arrow and DuckDB let go of
+    the GIL, so the files are written while this thread builds the charts and stores the
+    dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish` nothing is in place:
+    a failed run leaves no customers files behind (:meth:`discard` removes them).
     """
 
     def __init__(self, analysis, out: Path, stored: tuple | None = None) -> None:
@@ -71,23 +70,16 @@ class CustomersFiles:
             "customers_csv": out / "customers.csv",
             "customers_parquet": out / "customers.parquet",
         }
-        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._pool = ThreadPoolExecutor(max_workers=1)
         csv, parquet = self._staged("customers_csv"), self._staged("customers_parquet")
-        # the Parquet file keeps full precision, the CSV rounds
         if getattr(analysis, "in_engine", False) and stored is not None:
-            schema = analysis.schema()
-            self._writes = [
-                self._pool.submit(_copy_parquet, stored, schema, parquet),
-                self._pool.submit(_stream_csv, stored, schema, csv),
-            ]
+            self._write = self._pool.submit(_stream_files, stored, analysis.schema(), csv, parquet)
         else:
             table = customers_arrow(analysis.customers)
-            batches = table.to_batches()
-            self._writes = [
-                self._pool.submit(
-                    write_arrow_batches, batches, table.schema, csv=csv, parquet=parquet
-                )
-            ]
+            # the Parquet file keeps full precision, the CSV rounds
+            self._write = self._pool.submit(
+                write_arrow_batches, table.to_batches(), table.schema, csv=csv, parquet=parquet
+            )
 
     def _staged(self, name: str) -> Path:
         path = self.paths[name]
@@ -95,8 +87,7 @@ class CustomersFiles:
 
     def wait(self) -> None:
         """Wait for both files (raising what the writing raised)."""
-        for write in self._writes:
-            write.result()
+        self._write.result()
 
     def publish(self) -> dict[str, Path]:
         """Wait for both files and move them into place; their paths by name."""
@@ -113,20 +104,13 @@ class CustomersFiles:
             self._staged(name).unlink(missing_ok=True)
 
 
-def _copy_parquet(stored: tuple, schema, path: Path) -> None:
-    """customers.parquet of the stored snapshot (``stored``: workspace and snapshot id)."""
-    from valuecast.outputs.files import write_atomically
-    from valuecast.store.snapshots import customers_parquet
+def _stream_files(stored: tuple, schema, csv: Path, parquet: Path) -> None:
+    """customers.csv and customers.parquet (columns ``schema``) of the stored snapshot
+    (``stored``: workspace and snapshot id), streamed in record batches.
 
-    workspace, snapshot_id = stored
-    write_atomically(path, lambda target: customers_parquet(workspace, snapshot_id, schema, target))
-
-
-def _stream_csv(stored: tuple, schema, path: Path) -> None:
-    """customers.csv of the stored snapshot, streamed in record batches.
-
-    Its text columns are read as the engine gives them (``string``), not as the ``large_string``
-    of ``schema``: the CSV's bytes are the same without a copy of every cell's text.
+    The batches' text columns are read as the engine gives them (``string``), the
+    ``large_string`` of ``schema`` only in the Parquet file: the CSV's bytes are the same
+    without a copy of every text cell.
     """
     import pyarrow as pa
 
@@ -138,7 +122,9 @@ def _stream_csv(stored: tuple, schema, path: Path) -> None:
         field.with_type(pa.string()) if pa.types.is_large_string(field.type) else field
         for field in schema
     )
-    write_arrow_batches(customers_batches(workspace, snapshot_id, read), read, csv=path)
+    batches = customers_batches(workspace, snapshot_id, read)
+    # the Parquet file keeps full precision, the CSV rounds
+    write_arrow_batches(batches, read, csv=csv, parquet=parquet, parquet_schema=schema)
 
 
 def write_analysis(

@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -55,7 +54,6 @@ __all__ = [
     "customers_arrow",
     "customers_arrow_table",
     "customers_batches",
-    "customers_parquet",
     "customers_table",
     "frame_from_parquet",
     "high_value_movers",
@@ -259,6 +257,10 @@ def _engine_page_columns(workspace, table) -> pa.Table:
             kind = pa.dictionary(pa.int32(), field.type.value_type)
             shown = shown.set_column(index, field.name, shown.column(index).cast(kind))
     return shown
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _distinct_labels(workspace, relation: str, names: list[str]) -> list[list[str]]:
@@ -506,55 +508,6 @@ def customers_batches(
             yield batch.cast(schema)
     finally:
         view.raw.close()
-
-
-_ENGINE_TYPES: dict[pa.DataType, str] = {
-    pa.large_string(): "VARCHAR", pa.string(): "VARCHAR", pa.date32(): "DATE",
-    pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.int16(): "SMALLINT", pa.int8(): "TINYINT",
-    pa.float64(): "DOUBLE", pa.float32(): "FLOAT", pa.bool_(): "BOOLEAN",
-}  # fmt: skip
-"""The DuckDB type each Arrow type of the customers table is written as (DuckDB's Parquet writer
-gives each the Parquet type pyarrow's writer gives the Arrow type)."""
-
-
-def customers_parquet(workspace, snapshot_id: int, schema: pa.Schema, path: Path) -> None:
-    """A snapshot's customers table as the Parquet file pyarrow writes of ``schema``'s table,
-    written by DuckDB's own parallel writer on a cursor of its own (any thread may call it).
-
-    The same columns, types, nullability and rows in the same order, and pyarrow's Arrow schema
-    stored in the file (``ARROW:schema``), so a reader gets ``large_string`` text as from
-    pyarrow's file; only the row groups' layout differs.  It sees the committed snapshot.
-    """
-    unknown = [field.name for field in schema if field.type not in _ENGINE_TYPES]
-    if unknown:
-        raise ValueError(f"no DuckDB type for the customers columns {unknown}")
-    # a column DuckDB knows holds no missing value would be written `required` (pyarrow's
-    # writer makes every column optional): the CASE hides that knowledge from the writer
-    columns = ", ".join(
-        f'CASE WHEN snapshot_id IS NULL THEN NULL ELSE CAST("{field.name}" AS '
-        f'{_ENGINE_TYPES[field.type]}) END AS "{field.name}"'
-        for field in schema
-    )
-    view = workspace.read_view()
-    try:
-        view.raw.execute(
-            f"COPY (SELECT {columns} FROM snapshot_customers WHERE snapshot_id = "
-            f"{int(snapshot_id)}) TO {_literal(str(path))} "
-            f"(FORMAT parquet, KV_METADATA {{'ARROW:schema': {_literal(_arrow_schema(schema))}}})"
-        ).fetchall()
-    finally:
-        view.raw.close()
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _arrow_schema(schema: pa.Schema) -> str:
-    """``schema`` as pyarrow's Parquet writer stores it in a file's ``ARROW:schema`` key."""
-    sink = io.BytesIO()
-    pq.write_table(schema.empty_table(), sink)
-    return pq.read_metadata(pa.BufferReader(sink.getvalue())).metadata[b"ARROW:schema"].decode()
 
 
 def load_customers(workspace, snapshot_id: int) -> pd.DataFrame:

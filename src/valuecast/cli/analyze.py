@@ -344,7 +344,10 @@ def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
         charts = analysis.frame(CUSTOMER_COLUMNS_READ)
         built = report_sections(analysis.summary, charts, tables, report)
         del charts
-        release_unused_memory()  # the chart columns' pages, before the segments' are read
+        # the chart columns' pages, before the segments' are read; the frames are freed as
+        # they go out of use: a garbage collection here found only a few small cycles (1M
+        # customers: 0.3 s of scanning for no memory back)
+        release_unused_memory(collect=False)
         parts = view_parts(
             json_ready(analysis.summary), segment_frame(analysis.arrow(SEGMENT_COLUMNS)), tables,
             json_ready(report) or None, built,

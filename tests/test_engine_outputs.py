@@ -153,3 +153,27 @@ def test_a_released_table_cannot_be_read_but_a_read_frame_stays(stored):
     unread.release()
     with pytest.raises(CustomersReleasedError, match="released"):
         unread.customers  # noqa: B018
+
+
+def test_labels_read_as_text_give_the_same_sort_orders(stored, monkeypatch):
+    # a column of more labels than LABELS_AS_ENUM is read as text, not as an ENUM
+    ws, *_ = stored
+    monkeypatch.setattr(snapshots, "LABELS_AS_ENUM", 1)
+    many = _in_engine(ws, "many_labels", {**SUMMARY, "as_of": "2026-07-02"})
+    info = snapshots.save_snapshot(ws, many, {}, {})
+    many.release()
+    pages = [snapshots.load_pages(ws, sid)[snapshots.SORT_ORDERS] for sid in (1, info.snapshot_id)]
+    orders = [pq.read_table(pa.BufferReader(page)) for page in pages]
+    assert orders[0].equals(orders[1])
+
+
+def test_a_parquet_write_that_fails_leaves_no_files(stored, tmp_path):
+    *_, frame, _ = stored
+    table = frame.arrow()
+    wrong = pa.schema([field.with_type(pa.int64()) for field in table.schema])
+    with pytest.raises(pa.ArrowInvalid):
+        write_arrow_batches(
+            table.to_batches(max_chunksize=2), table.schema, csv=tmp_path / "c.csv",
+            parquet=tmp_path / "c.parquet", parquet_schema=wrong,
+        )  # fmt: skip
+    assert list(tmp_path.iterdir()) == []

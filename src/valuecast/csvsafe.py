@@ -144,6 +144,12 @@ def _escape_arrow_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
         column = column.cast(pa.string())
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return column
+    # a cell the rule escapes starts with an apostrophe or a formula character: when none
+    # does (the usual case), the column is left as it is without running the pattern on
+    # every cell or copying its text
+    first = pc.utf8_slice_codeunits(column, 0, 1)
+    if not pc.any(pc.is_in(first, pa.array(["'", *FORMULA_STARTS], first.type))).as_py():
+        return column
     mask = pc.fill_null(pc.match_substring_regex(column, ESCAPED), False)
     quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
     prefixed = pc.binary_join_element_wise(quote, column, empty)

@@ -8,7 +8,9 @@ follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one round
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,14 +97,18 @@ def write_arrow_batches(
     *,
     csv: Path | None = None,
     parquet: Path | None = None,
+    parquet_schema: pa.Schema | None = None,
 ) -> None:
     """The table whose record batches ``batches`` yields (columns ``schema``) as a CSV file
     (:func:`write_arrow_csv`'s: the same bytes as the whole table's file) and/or a Parquet file
-    (full precision, a row group per batch), both from one pass, one batch in memory at a time,
-    each written atomically."""
+    (full precision, a row group per batch, columns ``parquet_schema``, by default ``schema``),
+    both from one pass, a few batches in memory at a time, each written atomically.
+
+    The Parquet file is written in a second thread (Arrow lets go of the GIL) while this one
+    writes the CSV text.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
     def safe(table: pa.Table) -> pa.Table:
         return escape_arrow(_rounded_arrow(table))
@@ -116,11 +122,11 @@ def write_arrow_batches(
                 )
             )  # fmt: skip
             table = None if parquet_target is None else stack.enter_context(
-                pq.ParquetWriter(parquet_target, schema)
+                _ParquetThread(parquet_target, parquet_schema or schema)
             )  # fmt: skip
             for batch in batches:
                 if table is not None:
-                    table.write_batch(batch)
+                    table.write(batch)
                 if text is not None:
                     text.write_table(safe(pa.Table.from_batches([batch], schema)))
 
@@ -131,6 +137,40 @@ def write_arrow_batches(
             write_atomically(path, then)
 
     atomically(csv, lambda c: atomically(parquet, lambda p: write(c, p)))
+
+
+class _ParquetThread:
+    """A Parquet file of ``schema`` written in a thread of its own, batch after batch in the
+    order given (each cast to ``schema``), at most :attr:`AHEAD` batches waiting."""
+
+    AHEAD = 2
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        import pyarrow.parquet as pq
+
+        self._schema = schema
+        self._writer = pq.ParquetWriter(path, schema)
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: deque[Future[None]] = deque()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        while len(self._pending) >= self.AHEAD:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._write, batch))
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        self._writer.write_batch(batch.cast(self._schema))
+
+    def __enter__(self) -> _ParquetThread:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown()
+            self._writer.close()
 
 
 def write_ibis_csv(con: Any, table: Any, path: Path) -> None:

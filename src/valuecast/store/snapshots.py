@@ -215,11 +215,11 @@ def _engine_relation(workspace, table) -> str:
     return f"(SELECT {', '.join(columns)} FROM ({workspace.con.compile(table)}))"
 
 
-def _page_columns(analysis) -> dict[str, pa.ChunkedArray]:
+def _page_columns(workspace, analysis) -> dict[str, pa.ChunkedArray]:
     """The customers page's columns of the analysis (all the sort orders read), by name, labels
     dictionary-encoded: the sort orders let go of each once its order is made."""
     if getattr(analysis, "in_engine", False):
-        shown = analysis.arrow(PAGE_COLUMNS)
+        shown = _engine_page_columns(workspace, analysis.table)
     else:
         present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
         shown = customers_arrow(analysis.customers[present])
@@ -230,6 +230,52 @@ def _page_columns(analysis) -> dict[str, pa.ChunkedArray]:
     del shown
     release_arrow_memory()  # the labels' text
     return columns
+
+
+LABELS_AS_ENUM = 1000
+"""A text column of at most this many distinct labels is read from the engine as an ENUM."""
+
+
+def _engine_page_columns(workspace, table) -> pa.Table:
+    """The customers page's columns of the engine's customers table (NaN as missing), its text
+    columns of a few labels (RFM groups, tiers, channels) dictionary-encoded by the engine: 10M
+    customers' labels would otherwise be read as text (~600 MB with their offsets) and then
+    hashed into codes by Arrow in this thread."""
+    names = [name for name in PAGE_COLUMNS if name in table.columns]
+    relation = _engine_relation(workspace, table.select(*names))
+    texts = [name for name in names if name != "customer_id" and table[name].type().is_string()]
+    labels = dict(zip(texts, _distinct_labels(workspace, relation, texts), strict=True))
+    columns = [
+        f'CAST("{name}" AS ENUM ({", ".join(_literal(v) for v in labels[name])})) AS "{name}"'
+        if labels.get(name) and len(labels[name]) <= LABELS_AS_ENUM
+        else f'"{name}"'
+        for name in names
+    ]
+    shown = _raw(workspace).sql(f"SELECT {', '.join(columns)} FROM {relation}").to_arrow_table()
+    for index, field in enumerate(shown.schema):
+        if pa.types.is_dictionary(field.type):  # the codes pyarrow's dictionary_encode gives
+            kind = pa.dictionary(pa.int32(), field.type.value_type)
+            shown = shown.set_column(index, field.name, shown.column(index).cast(kind))
+    return shown
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _distinct_labels(workspace, relation: str, names: list[str]) -> list[list[str]]:
+    """The distinct present values of each text column ``names`` of ``relation`` (one scan);
+    an empty list for a column of more than :data:`LABELS_AS_ENUM`."""
+    if not names:
+        return []
+    bound = LABELS_AS_ENUM + 1
+    lists = ", ".join(
+        f'(SELECT list(v) FROM (SELECT DISTINCT "{name}" AS v FROM {relation} '
+        f'WHERE "{name}" IS NOT NULL LIMIT {bound}))'
+        for name in names
+    )
+    found = _raw(workspace).execute(f"SELECT {lists}").fetchall()[0]
+    return [values if values and len(values) <= LABELS_AS_ENUM else [] for values in found]
 
 
 def save_snapshot(
@@ -257,7 +303,7 @@ def save_snapshot(
         workspace.transaction(),
         _customers_relation(workspace, analysis) as relation,
     ):
-        sort_orders = pool.submit(_sort_orders, _page_columns(analysis))
+        sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis))
         _ensure_tables(workspace, relation)
         replaced = [
             row[0]

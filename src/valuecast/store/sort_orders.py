@@ -181,9 +181,14 @@ def orders_table(
 
 
 def orders_bytes(orders: pa.Table) -> bytes:
-    """``orders`` as Parquet bytes (how the snapshot stores them)."""
+    """``orders`` as Parquet bytes (how the snapshot stores them).
+
+    No dictionary encoding: every column is a permutation, whose values never repeat, so the
+    writer's attempt at a dictionary took 60% of the time (0.2 s at 1M customers) and made the
+    file 18% larger.
+    """
     sink = io.BytesIO()
-    pq.write_table(orders, sink, compression="zstd")
+    pq.write_table(orders, sink, compression="zstd", use_dictionary=False)
     return sink.getvalue()
 
 

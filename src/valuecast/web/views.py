@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -253,14 +253,37 @@ def view_parts(
     )  # fmt: skip
     sections = {section.key: section for section in report}
     sections["products"] = _products_section(tables, summary)
-    stored = [asdict(section) for section in sections.values()]
-    template = None
-    for section in stored:
-        for chart in section["charts"]:
-            if chart["figure"] is not None:
-                template = chart["figure"].get("layout", {}).pop("template", template)
+    stored, template = _stored_sections(sections.values())
     segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"))
     return {"items": items, "sections": stored, "template": template, "segments": segments}
+
+
+def _stored_sections(sections: Iterable[Section]) -> tuple[list[dict[str, Any]], Any]:
+    """The sections as :func:`dataclasses.asdict` gives them, with the charts' Plotly template
+    taken out of every figure's layout (stored once), and that template.
+
+    Only the dicts that change are copied: the figures' data are shared with ``sections``,
+    which are never changed (a deep copy of every figure took 0.2 s at 1M customers).
+    """
+    template = None
+    stored = []
+    for section in sections:
+        charts = []
+        for chart in section.charts:
+            figure = chart.figure
+            if figure is not None and "layout" in figure:
+                layout = dict(figure["layout"])
+                template = layout.pop("template", template)
+                figure = {**figure, "layout": layout}
+            charts.append({**_fields(chart), "figure": figure})
+        tables = [asdict(table) for table in section.tables]
+        stored.append({**_fields(section), "charts": charts, "tables": tables})
+    return stored, template
+
+
+def _fields(item: Any) -> dict[str, Any]:
+    """A dataclass' fields by name, in order, the values themselves (not copies)."""
+    return {field.name: getattr(item, field.name) for field in fields(item)}
 
 
 def _sections(parts: dict[str, Any]) -> dict[str, Section]:

@@ -106,7 +106,8 @@ class SnapshotInfo:
 # storage
 # ------------------------------------------------------------------------------------------------
 def _raw(workspace) -> Any:
-    return workspace.con.con
+    # the connection itself: writing and reading stored rows needs no Ibis backend
+    return workspace.raw
 
 
 def _rows(workspace, query: str, params: list | None = None) -> list[tuple]:

@@ -19,7 +19,7 @@ SPEND_TABLE = "dashboard_spend"
 
 def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
     """Keep ``spend`` (as read by :func:`valuecast.io.spend.read_spend`) as the dashboard's."""
-    raw = workspace.con.con
+    raw = workspace.raw
     raw.execute(
         f"CREATE TABLE IF NOT EXISTS {SPEND_TABLE} (name VARCHAR, uploaded_at TIMESTAMP, data BLOB)"
     )
@@ -34,7 +34,7 @@ def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
     """The spend file the dashboard was last given, and its name; (None, None) without one."""
     if SPEND_TABLE not in table_names(workspace.con):
         return None, None
-    row = workspace.con.con.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
+    row = workspace.raw.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
     if row is None:
         return None, None
     return frame_from_parquet(row[1]), row[0]

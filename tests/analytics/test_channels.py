@@ -486,8 +486,8 @@ def test_channels_grouped_in_the_engine_equal_the_frame_grouping():
     new_customer = {"all": 1.4, "by_channel": {"meta": 1.1}}
     con = ibis.duckdb.connect()
     table = con.create_table("customers", ibis.memtable(frame))
-    groups, order_values = channel_groups(table)
-    got = new_customer_columns(groups, order_values, new_customer, margin=0.5)
+    groups, order_values, shop_order_value = channel_groups(table)
+    got = new_customer_columns(groups, order_values, shop_order_value, new_customer, margin=0.5)
     by_channel = frame.assign(acquisition_channel=canonical_channels(frame["acquisition_channel"]))
     want = with_new_customer_clv(
         clv_by_group(by_channel, "acquisition_channel"), frame, new_customer, margin=0.5

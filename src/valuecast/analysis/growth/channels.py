@@ -268,10 +268,12 @@ def _lower_quantile(arg: dt.float64, q: dt.float64) -> dt.float64:
     lower of the two middle ones at 0.5); NULL skipped."""
 
 
-def channel_groups(customers: ir.Table, *, level: float = 0.90) -> tuple[pd.DataFrame, pd.Series]:
+def channel_groups(
+    customers: ir.Table, *, level: float = 0.90
+) -> tuple[pd.DataFrame, pd.Series, float]:
     """:func:`clv_by_group` of the :func:`canonical_channels` of a customers table in the
-    engine (DuckDB), and the mean ``predicted_average_order_value`` per channel key (trimmed,
-    case-folded) with the shop's under the key None (what :func:`with_new_customer_clv` reads).
+    engine (DuckDB), the mean ``predicted_average_order_value`` per channel key (trimmed,
+    case-folded) and the shop's (what :func:`new_customer_columns` reads).
 
     A few GROUP BYs of the stored customers instead of a frame of every customer in Python
     (2.8 s of a loaded 2-core machine at 1M customers, 0.2 s here; 2.9 GB at 10M): the
@@ -339,8 +341,8 @@ def channel_groups(customers: ir.Table, *, level: float = 0.90) -> tuple[pd.Data
     order_value = pd.Series(cells[f"{_ORDER_VALUE}__mean"].astype(float).to_numpy(), index=keys)
     total = cells[f"{_ORDER_VALUE}__sum"].astype(float).sum()
     known = cells[f"{_ORDER_VALUE}__count"].astype(float).sum()
-    shop = pd.Series([total / known if known else np.nan], index=pd.Index([None], dtype=object))
-    return _ordered_groups(out, "acquisition_channel"), pd.concat([order_value, shop])
+    shop = total / known if known else np.nan
+    return _ordered_groups(out, "acquisition_channel"), order_value, shop
 
 
 _ORDER_VALUE = "predicted_average_order_value"
@@ -862,21 +864,24 @@ def with_new_customer_clv(
     )
     mean_value = values.groupby(key_codes[codes]).mean()
     mean_value.index = distinct_keys[mean_value.index]
-    shop = pd.Series([values.mean()], index=pd.Index([None], dtype=object))
-    return new_customer_columns(frame, pd.concat([mean_value, shop]), new_customer, margin=margin)
+    return new_customer_columns(frame, mean_value, values.mean(), new_customer, margin=margin)
 
 
 def new_customer_columns(
-    frame: pd.DataFrame, order_values: pd.Series, new_customer: dict | None, *, margin: float
+    frame: pd.DataFrame,
+    order_values: pd.Series,
+    shop_order_value: float,
+    new_customer: dict | None,
+    *,
+    margin: float,
 ) -> pd.DataFrame:
     """:func:`with_new_customer_clv` from the mean order value per channel key (trimmed,
-    case-folded) and the shop's (under the key None)."""
+    case-folded, ``order_values``) and the shop's (``shop_order_value``, for a channel
+    without one)."""
     out = frame.copy()
     label = out.columns[0]
     keys = out[label].astype(str).str.strip().str.casefold()
-    mean_value = order_values[order_values.index.notna()]
-    shop = order_values[order_values.index.isna()].iloc[0]
-    order_value = keys.map(mean_value).fillna(shop).astype(float)
+    order_value = keys.map(order_values).fillna(shop_order_value).astype(float)
     clv = pd.Series(np.nan, index=out.index)
     if new_customer:
         by_channel = {str(k).casefold(): v for k, v in new_customer.get("by_channel", {}).items()}

@@ -66,9 +66,11 @@ def growth_tables(
     reads ``acquisition_channel``, ``historic_clv``, ``predicted_clv``, ``total_clv`` and
     ``predicted_average_order_value``, and cac.csv (with ``spend``) ``customer_id`` and
     ``first_order_date`` too: a frame, or without ``spend`` a table of the workspace's engine,
-    which channels.csv then groups there (:func:`~valuecast.analysis.growth.channels.channel_groups`); the cohorts, the stage, the churn curve and the gaps read the
-    orders.  ``new_customer``: summary.json's ``model.new_customer`` (a new customer's
-    discounted orders), which channels.csv turns into ``new_customer_clv`` per channel.
+    which channels.csv then groups there
+    (:func:`~valuecast.analysis.growth.channels.channel_groups`); the cohorts, the stage, the
+    churn curve and the gaps read the orders.  ``new_customer``: summary.json's
+    ``model.new_customer`` (a new customer's discounted orders), which channels.csv turns into
+    ``new_customer_clv`` per channel.
     """
     from valuecast.analysis.growth.affinity import (
         AFFINITY_SCHEMA,
@@ -104,9 +106,9 @@ def growth_tables(
     if not isinstance(customers, pd.DataFrame):  # a table in the engine
         if spend is not None:
             raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
-        groups, order_values = channel_groups(customers)
+        groups, order_values, shop_order_value = channel_groups(customers)
         tables["channels.csv"] = new_customer_columns(
-            groups, order_values, new_customer, margin=margin
+            groups, order_values, shop_order_value, new_customer, margin=margin
         )
     else:
         # the columns the grouping reads, not a copy of the whole customers table

@@ -321,3 +321,28 @@ def test_a_failed_commit_is_reported_not_the_refused_rollback(tmp_path):
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 't'"
     ).fetchone()[0]
     ws.close()
+
+
+def test_release_cached_pages_drops_the_file_cache_and_keeps_the_limit(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.raw.execute(
+            "CREATE TABLE big AS SELECT hash(range) AS a, random() AS b FROM range(4000000)"
+        )
+    with Workspace(path) as ws:
+        raw = ws.raw
+
+        def cached() -> int:
+            query = "SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+            return raw.execute(query).fetchone()[0]
+
+        limit = raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        raw.execute("CREATE TEMP TABLE kept AS SELECT range AS c FROM range(1000)")
+        assert raw.execute("SELECT sum(a), sum(b) FROM big").fetchone()[0] > 0
+        assert cached() > 48 * 2**20  # the scan's pages stay cached
+        ws.release_cached_pages()
+        assert cached() <= 16 * 2**20
+        assert raw.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit
+        # what DuckDB holds besides the cache stays readable
+        assert raw.execute("SELECT count(*) FROM kept").fetchone()[0] == 1000
+        assert raw.execute("SELECT count(*) FROM big").fetchone()[0] == 4_000_000

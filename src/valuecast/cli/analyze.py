@@ -304,6 +304,8 @@ def run_analysis(
                     )
                     show("storing the snapshot")
                     snapshot = save_snapshot(ws, analysis, tables, report, options)
+                # the workspace pages the analysis read stay cached, unread by what follows
+                ws.release_cached_pages()
                 try:
                     customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
                     show("storing the dashboard's charts")

@@ -87,6 +87,18 @@ def open_duckdb(
     return raw
 
 
+def resolved_memory_limit(path: str | Path | None, memory_limit: str | None = None) -> str | None:
+    """The memory limit a connection to ``path`` is opened with: ``memory_limit`` when given,
+    else ``VALUECAST_MEMORY_LIMIT``, else 1 GB for a database file and None (DuckDB's default)
+    in memory."""
+    if memory_limit is not None:
+        return memory_limit
+    in_memory = path is None or str(path) == ":memory:"
+    return os.environ.get(MEMORY_LIMIT_VARIABLE) or (
+        None if in_memory else DEFAULT_WORKSPACE_MEMORY_LIMIT
+    )
+
+
 def _open_duckdb(
     path: str | Path | None,
     *,
@@ -95,10 +107,7 @@ def _open_duckdb(
     threads: int | None,
 ) -> duckdb.DuckDBPyConnection:
     in_memory = path is None or str(path) == ":memory:"
-    if memory_limit is None:
-        memory_limit = os.environ.get(MEMORY_LIMIT_VARIABLE) or (
-            None if in_memory else DEFAULT_WORKSPACE_MEMORY_LIMIT
-        )
+    memory_limit = resolved_memory_limit(path, memory_limit)
     config: dict[str, object] = {}
     if memory_limit is not None:
         config["memory_limit"] = memory_limit

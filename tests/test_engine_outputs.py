@@ -177,3 +177,19 @@ def test_a_parquet_write_that_fails_leaves_no_files(stored, tmp_path):
             parquet=tmp_path / "c.parquet", parquet_schema=wrong,
         )  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_keys_labels_and_counts_in_dictionaries_but_not_floats(stored, tmp_path):
+    # floats hardly repeat: a dictionary for them is built only to be dropped for plain values
+    *_, frame, _ = stored
+    table = frame.arrow()
+    write_arrow_batches(table.to_batches(), table.schema, parquet=tmp_path / "c.parquet")
+    group = pq.ParquetFile(tmp_path / "c.parquet").metadata.row_group(0)
+    encodings = {
+        group.column(i).path_in_schema: group.column(i).encodings
+        for i in range(group.num_columns)
+    }
+    for field in table.schema:
+        keyed = "RLE_DICTIONARY" in encodings[field.name]
+        assert keyed != pa.types.is_floating(field.type) or pa.types.is_boolean(field.type)
+    assert pq.read_table(tmp_path / "c.parquet").equals(table)

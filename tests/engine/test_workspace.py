@@ -65,6 +65,26 @@ def test_a_new_workspace_computes_the_order_id_from_source_and_number(tmp_path, 
     assert sorted(ids) == [(f"shopify:#100{i}", "shopify", f"#100{i}") for i in range(1, 5)]
 
 
+def test_a_new_workspace_stores_the_near_unique_order_texts_with_zstd(tmp_path, make_result):
+    """Order number, customer id and e-mail are written with ZSTD, the other texts as DuckDB
+    chooses; what readers see is the same text."""
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        ws.raw.execute("CHECKPOINT")
+        compression = dict(
+            ws.raw.execute(
+                "SELECT column_name, any_value(compression) FROM pragma_storage_info('orders') "
+                "WHERE segment_type = 'VARCHAR' GROUP BY column_name"
+            ).fetchall()
+        )
+        numbers = ws.raw.execute("SELECT order_number, email FROM orders").fetchall()
+    assert {name for name, method in compression.items() if method == "ZSTD"} == {
+        "order_number", "customer_id", "email",
+    }  # fmt: skip
+    assert compression["source"] != "ZSTD"
+    assert sorted(numbers)[0] == ("#1001", "ann@example.com")
+
+
 def test_a_workspace_storing_the_order_id_takes_new_and_changed_orders(tmp_path, make_result):
     """A workspace made when the id was stored keeps storing it, and ingests as a new one."""
     old_path = tmp_path / "old.duckdb"

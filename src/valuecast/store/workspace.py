@@ -91,8 +91,10 @@ def _duckdb_release(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-# DuckDB compresses text with ZSTD from release 1.2 on; an older one refuses the column definition
-_ZSTD_TEXT = _duckdb_release(duckdb.__version__) >= (1, 2)
+# DuckDB writes ZSTD only into files of a storage version it creates by default from release 2.0
+# on: an older release leaves such a column uncompressed (1.2 to 1.4) or refuses it (1.1), so
+# there the columns are defined as before
+_ZSTD_TEXT = _duckdb_release(duckdb.__version__) >= (2, 0)
 
 
 def _sql_type(column: str, dtype: str) -> str:

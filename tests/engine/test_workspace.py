@@ -65,6 +65,45 @@ def test_a_new_workspace_computes_the_order_id_from_source_and_number(tmp_path, 
     assert sorted(ids) == [(f"shopify:#100{i}", "shopify", f"#100{i}") for i in range(1, 5)]
 
 
+def _text_compression(ws: Workspace) -> dict[str, str]:
+    ws.raw.execute("CHECKPOINT")
+    return dict(
+        ws.raw.execute(
+            "SELECT column_name, any_value(compression) FROM pragma_storage_info('orders') "
+            "WHERE segment_type = 'VARCHAR' GROUP BY column_name"
+        ).fetchall()
+    )
+
+
+@pytest.mark.parametrize("zstd", [True, False], ids=["zstd", "older-duckdb"])
+def test_a_new_workspace_stores_the_near_unique_order_texts_with_zstd(
+    tmp_path, make_result, monkeypatch, zstd
+):
+    """Order number, customer id and e-mail are written with ZSTD (where DuckDB has it), the
+    other texts as DuckDB chooses; readers see the same rows either way."""
+    import valuecast.store.workspace as workspace_module
+
+    monkeypatch.setattr(workspace_module, "_ZSTD_TEXT", zstd)
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        compression = _text_compression(ws)
+        state = snapshot(ws)
+    with Workspace(tmp_path / "ws.duckdb") as ws:  # reopened: its tables keep their definitions
+        assert _text_compression(ws) == compression
+    zstd_columns = {name for name, method in compression.items() if method == "ZSTD"}
+    assert zstd_columns == ({"order_number", "customer_id", "email"} if zstd else set())
+    assert state["orders"]["order_number"].tolist() == ["#1001", "#1002", "#1003", "#1004"]
+    assert state["orders"]["email"].tolist()[:2] == ["ann@example.com", "bob@example.com"]
+
+
+def test_duckdb_release_reads_major_and_minor():
+    from valuecast.store.workspace import _duckdb_release
+
+    assert _duckdb_release("2.0.1") == (2, 0)
+    assert _duckdb_release("1.2.0.dev12") == (1, 2)
+    assert _duckdb_release("1.10.3") == (1, 10)
+
+
 def test_a_workspace_storing_the_order_id_takes_new_and_changed_orders(tmp_path, make_result):
     """A workspace made when the id was stored keeps storing it, and ingests as a new one."""
     old_path = tmp_path / "old.duckdb"

@@ -381,7 +381,10 @@ def _spend_values(summary: pd.DataFrame, frequency: np.ndarray) -> tuple[np.ndar
             reason = "no calibration customer has a repeat purchase with positive value"
         else:
             try:
-                model = GammaGamma().fit(frequency[usable], repeat_value[usable])
+                # its estimates and log-likelihood are reported, never its standard errors
+                model = GammaGamma(standard_errors=False).fit(
+                    frequency[usable], repeat_value[usable]
+                )
                 # customers without a usable repeat purchase get the population mean (x = 0)
                 values = model.expected_average_value(
                     np.where(usable, frequency, 0.0), np.where(usable, repeat_value, 0.0)
@@ -697,9 +700,11 @@ def backtest(
     )  # fmt: skip
     results: dict[str, CandidateResult] = {}
     for name in dict.fromkeys(candidates):
-        results[name] = _evaluate(
-            name, lambda name=name: candidate_model(name).fit(frequency, recency, T), holdout
+        # scored by their estimates alone: no information matrix (standard errors) is needed
+        fit = lambda name=name: candidate_model(name, standard_errors=False).fit(  # noqa: E731
+            frequency, recency, T
         )
+        results[name] = _evaluate(name, fit, holdout)
     if seasonal is not None:
         results.update(_seasonal_candidates(candidates, seasonal, calibration_summary, holdout,
                                             time_unit_days, notes))  # fmt: skip
@@ -796,7 +801,7 @@ def covariate_candidate(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            model = candidate_model(name).fit(
+            model = candidate_model(name, standard_errors=False).fit(
                 frequency, recency, T, purchase_covariates=X, dropout_covariates=X
             )
             kw = {"purchase_covariates": X, "dropout_covariates": X}

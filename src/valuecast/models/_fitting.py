@@ -222,9 +222,18 @@ class BaseModel:
     _label: str = ""  # how the model is named in notes ("Pareto/NBD")
     _limits: tuple[Limit, ...] = ()  # the limits of the parameter space that are models
 
-    def __init__(self, penalizer: float = 0.0, initial_params: dict[str, float] | None = None):
+    def __init__(
+        self,
+        penalizer: float = 0.0,
+        initial_params: dict[str, float] | None = None,
+        standard_errors: bool = True,
+    ):
+        """``standard_errors=False``: the fit skips the information matrix (one gradient per
+        parameter and one at the optimum) and reports NaN errors and covariance, for a caller that
+        reads only the estimates and the log-likelihood."""
         self.penalizer = penalizer
         self.initial_params = initial_params
+        self._with_errors = standard_errors
 
     # -- hooks -----------------------------------------------------------------------------------
     def _negative_log_likelihood(
@@ -478,8 +487,11 @@ class BaseModel:
         for its estimate only.  ``options`` go to ``fit`` (a model's covariates, say).
         """
         self._check_fitted()
-        fresh = type(self)(penalizer=self.penalizer, initial_params=dict(self.params_))
-        fresh._with_errors = standard_errors
+        fresh = type(self)(
+            penalizer=self.penalizer,
+            initial_params=dict(self.params_),
+            standard_errors=standard_errors,
+        )
         return fresh.fit(*columns, weights=weights, **options)
 
     def with_params(self, params: dict[str, float]):

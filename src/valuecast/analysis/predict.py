@@ -559,7 +559,7 @@ def predict(
             options, costly_refit=model_name in COSTLY_REFITS,
         )  # fmt: skip
     else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
-        intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)
+        intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate, discounted)
     variance = None if intervals is None else intervals.history_variance
     histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
     if design is not None:

@@ -601,9 +601,8 @@ class BetaGeoFamily(CovariateModel):
         a_full = np.full_like(n, a)
         out = np.empty((len(times), len(x)))
         for row, t in zip(out, times, strict=True):
-            np.multiply(
-                p_alive, np.take(beta_geo_kernel(n, a_full, beta, t / theta), inverse), out=row
-            )
+            np.take(beta_geo_kernel(n, a_full, beta, t / theta), inverse, out=row)
+            row *= p_alive
         return out
 
     @accepts_covariates(0, 1, 2)

@@ -108,9 +108,11 @@ def _relative_error(predicted: float, actual: float) -> float | None:
 def average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, ties sharing their average rank (:func:`scipy.stats.rankdata`'s default).
 
-    Written out so that the analysis does not import ``scipy.stats`` (0.9 s at start-up).
+    Written out so that the analysis does not import ``scipy.stats`` (0.9 s at start-up).  The
+    sort need not be stable: tied values share one average rank whatever their order among
+    themselves, and NumPy's default sort is several times faster (vectorised) than a merge sort.
     """
-    order = np.argsort(values, kind="mergesort")
+    order = np.argsort(values)
     ordered = values[order]
     starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
     dense = np.empty(len(values), dtype=np.intp)

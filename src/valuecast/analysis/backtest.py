@@ -53,6 +53,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "holdout_revenue",
 )
 
+READ_COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "avg_repeat_order_value")
+"""Every column of the calibration summary :func:`backtest` reads (the last one when present)."""
+
 # what may go wrong in a fit or a prediction on real data, recorded rather than raised
 _MODEL_ERRORS = (FitError, ValueError, ArithmeticError, np.linalg.LinAlgError)
 

@@ -23,6 +23,8 @@ from valuecast.analysis.backtest import (
 )
 from valuecast.datasets import load_cdnow_transactions
 from valuecast.models import BetaGeo, FitError, registry
+from valuecast.models import _fitting as fitting
+from valuecast.models.registry import CANDIDATES
 
 
 # -- a small order-log simulator and a pandas summary --------------------------------------------
@@ -314,7 +316,7 @@ def test_time_unit_does_not_change_the_predictions(simulated):
 
 # -- failures are reported, not raised ------------------------------------------------------------
 class Unfittable:
-    def __init__(self, penalizer: float = 0.0):
+    def __init__(self, penalizer: float = 0.0, standard_errors: bool = True):
         self.penalizer = penalizer
 
     def fit(self, *args, **kwargs):
@@ -509,6 +511,26 @@ def test_production_penalizers_are_tiny_and_only_where_needed():
         model = registry.candidate_model(name)
         assert isinstance(model, registry.SELECTABLE[name])
         assert model.penalizer == penalizer <= 1e-10
+
+
+def test_candidates_are_fitted_without_an_information_matrix(simulated, monkeypatch):
+    """The backtest reads the candidates' estimates and log-likelihoods, never their standard
+    errors: their fits skip the Hessian and still give the estimates a full fit gives."""
+    summary, _, holdout_days = simulated
+    frequency, recency, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    full = {name: registry.candidate_model(name).fit(frequency, recency, T) for name in CANDIDATES}
+
+    def no_hessian(*args, **kwargs):
+        raise AssertionError("the backtest computed an information matrix")
+
+    monkeypatch.setattr(fitting, "numerical_hessian", no_hessian)
+    result = backtest(summary, holdout_days)
+    for name, model in full.items():
+        assert result.candidates[name].params == model.params_
+        assert result.candidates[name].log_likelihood == model.log_likelihood_
+    quick = registry.candidate_model("bgnbd", standard_errors=False).fit(frequency, recency, T)
+    assert quick.params_ == full["bgnbd"].params_
+    assert all(math.isnan(error) for error in quick.standard_errors_.values())
 
 
 @settings(max_examples=60, deadline=None)

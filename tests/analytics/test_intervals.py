@@ -124,3 +124,32 @@ def test_shop_totals_from_the_compressed_histories_equal_the_customers_table_sum
         for key, value in want.items():
             assert got[key] == pytest.approx(value, rel=1e-12), (method, key)
         assert got["predicted_clv_p10"] < got["predicted_clv"] < got["predicted_clv_p90"]
+
+
+def test_the_delta_method_evaluates_the_point_only_when_not_given(monkeypatch):
+    """The caller's discounted orders at the estimates stand for the Jacobian's base: one
+    evaluation per parameter then, the same terms to the bit."""
+    from valuecast.analysis import uncertainty
+    from valuecast.models import BetaGeo
+    from valuecast.models.clv import DAYS_PER_MONTH, discounted_sum, period_ends
+
+    truth = BetaGeo().with_params({"r": 0.5, "alpha": 60.0, "a": 0.8, "b": 2.5})
+    histories = truth.simulate(np.linspace(30.0, 400.0, 3000), seed=3).round()
+    f, r, t = (histories[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    model = BetaGeo().fit(f, r, t)
+    ends, rate = period_ends(12, DAYS_PER_MONTH, 1.0), 0.008
+    point = discounted_sum(model, f, r, t, ends, rate)
+    evaluations = []
+
+    def counted(*args, **kwargs):
+        evaluations.append(args[0].params_)
+        return discounted_sum(*args, **kwargs)
+
+    monkeypatch.setattr(uncertainty, "discounted_sum", counted)
+    given = uncertainty.delta_intervals(model, None, f, r, t, None, ends, rate, point)
+    assert len(evaluations) == len(model.params_)
+    assert model.params_ not in evaluations
+    computed = uncertainty.delta_intervals(model, None, f, r, t, None, ends, rate)
+    assert len(evaluations) == 2 * len(model.params_) + 1
+    np.testing.assert_array_equal(given.g, computed.g)
+    np.testing.assert_array_equal(given.history_variance, computed.history_variance)

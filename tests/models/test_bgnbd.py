@@ -411,3 +411,69 @@ def test_dert_is_finite_and_positive(r, alpha, a, b, x, T, delta):
     d2 = model.discounted_expected_residual_transactions(2 * delta, x, t_x, T)
     assert np.all(np.isfinite(d1)) and np.all(d1 >= 0)
     assert np.all(d2 <= d1 * (1 + 1e-8))
+
+
+def _series_checking_every_term(n, a, beta, tau, max_terms=3000):
+    """The kernel's series as first written: every row's convergence checked after every term.
+
+    :func:`_kernel_series` checks one row between its harvests (every 8 terms); its values and
+    flags must be these, to the bit.
+    """
+    with np.errstate(all="ignore"):
+        L = np.log1p(tau)
+        z = tau / (1.0 + tau)
+        c = a + beta - 1.0
+        first = c * L * special.exprel((1.0 - a) * L)
+        ok = np.isfinite(first) & (np.abs((1.0 - a) * L) < 600.0) & (tau > 0)
+        active = np.flatnonzero(ok)
+        term = (c - n)[active] * z[active] * np.exp(((1.0 - a) * L)[active])
+        total, abs_total = term.copy(), np.abs(term)
+        pa, aa, cc, zz, ff = (c - n)[active], a[active], c[active], z[active], np.abs(first[active])
+        done_sum, done_abs = np.zeros_like(tau), np.zeros_like(tau)
+        converged = np.zeros(len(tau), dtype=bool)
+        k = 1
+        while active.size and k < max_terms:
+            ratio = (pa + k) * (aa + k - 1.0) / ((cc + k) * (k + 1.0)) * zz
+            term = term * ratio
+            total += term
+            abs_total += np.abs(term)
+            k += 1
+            absr = np.abs(ratio)
+            rho = np.maximum(absr, zz)
+            tail = np.where(rho < 1.0, np.abs(term) * rho / (1.0 - rho), np.inf)
+            finished = (tail <= 1e-17 * (ff + np.abs(total))) & (absr < 1.0) | (term == 0.0)
+            if k % 8 == 0 or finished.all():
+                finished |= ~np.isfinite(term)
+                if finished.any():
+                    idx = active[finished]
+                    done_sum[idx], done_abs[idx] = total[finished], abs_total[finished]
+                    converged[idx] = np.isfinite(total[finished])
+                    keep = ~finished
+                    active = active[keep]
+                    term, total, abs_total = term[keep], total[keep], abs_total[keep]
+                    pa, aa, cc, zz, ff = pa[keep], aa[keep], cc[keep], zz[keep], ff[keep]
+        ok &= converged
+        value = np.where(ok, first - done_sum, 0.0)
+        condition = (np.abs(first) + done_abs) / np.where(value > 0, value, np.inf)
+        ok &= (value > 0) & (condition < 1e3)
+        ok |= tau == 0
+        value[tau == 0] = 0.0
+    return value, ok
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_kernel_series_stops_where_checking_every_term_would(seed):
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 2000))
+    x = rng.integers(0, rng.choice([3, 30, 300, 3000]), m).astype(float)
+    r, a, b = np.exp(rng.uniform([-4, -5, -5], [4, 5, 8]))
+    if seed % 5 == 0:
+        a = 1.0 + rng.choice([0.0, 1e-12, -1e-9])
+    if seed % 7 == 0:  # whole parameters: some series terminate (a term of exactly 0)
+        r, a, b = (float(v) for v in rng.integers(1, 5, 3))
+    tau = np.exp(rng.uniform(-12, 8, m)) * (rng.random(m) > 0.02)
+    arrays = (r + x, np.full(m, a), b + x, tau)
+    value, ok = _kernel_series(*arrays)
+    expected, expected_ok = _series_checking_every_term(*arrays)
+    np.testing.assert_array_equal(value, expected)
+    np.testing.assert_array_equal(ok, expected_ok)

@@ -121,6 +121,40 @@ def test_standard_errors_and_parameter_draws_agree(model_name):
     assert np.all((alive >= 0) & (alive <= 1))
 
 
+@pytest.mark.parametrize("model_name", ["BetaGeo", "ParetoNBD", "GammaGamma"])
+def test_the_optimum_is_evaluated_twice_and_the_fit_keeps_no_data(model_name, monkeypatch):
+    """Once by the search, once fresh for the reported log-likelihood (its warnings unsilenced);
+    the finiteness check and the Hessian's base gradient reuse them, to the bit."""
+    import valuecast.models as models
+    from valuecast.datasets import load_cdnow_summary
+
+    cdnow = load_cdnow_summary()
+    model_class = getattr(models, model_name)
+    if model_name == "GammaGamma":
+        spend = load_cdnow_summary(with_spend=True)
+        repeat = spend[spend["frequency"] > 0]
+        columns = (repeat["frequency"], repeat["monetary_value"])
+    else:
+        columns = (cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    points = []
+    plain = model_class._total_nll
+
+    def counted(self, theta, data, weights):
+        points.append(np.asarray(theta, dtype=float).tobytes())
+        return plain(self, theta, data, weights)
+
+    monkeypatch.setattr(model_class, "_total_nll", counted)
+    model = model_class().fit(*columns)
+    # the optimum is the point asked for most (the search asks for no point twice)
+    assert max(points.count(point) for point in set(points)) == 2
+    assert not hasattr(model, "_last_nll")
+    monkeypatch.setattr(model_class, "_total_nll", plain)
+    again = model_class().fit(*columns)
+    assert again.params_ == model.params_
+    assert again.log_likelihood_ == model.log_likelihood_
+    np.testing.assert_array_equal(again.hessian_log_, model.hessian_log_)
+
+
 def test_bgnbd_standard_errors_match_the_published_ones():
     # FHL (2005) print no SEs; lifetimes 0.11.3's BetaGeoFitter on the same CDNOW summary gives
     # se(coef) r 0.012557, alpha 0.378221, a 0.185719, b 0.705345 (observed information)

@@ -43,3 +43,25 @@ def test_engine_sample_equals_backtest_sample(tmp_path, limit):
             assert info["models"][name][key] == value, (name, key, info["models"][name][key], value)
     assert info["naive"] == expected["naive"]
     assert chosen == expected["best"]
+
+
+def test_only_the_columns_the_backtest_reads_cross_to_python(tmp_path, monkeypatch):
+    from valuecast.analysis import predict
+    from valuecast.analysis.backtest import READ_COLUMNS
+
+    frames = []
+
+    def recording(frame, *args, **kwargs):
+        frames.append(frame)
+        return backtest(frame, *args, **kwargs)
+
+    monkeypatch.setattr(predict, "backtest", recording)
+    with data_file("CDNOW_sample.txt") as path, Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest(read_exports([str(path)], format="cdnow"))
+        orders = ws.orders()
+        facts = shop_facts(orders, date(1997, 9, 30))
+        options = AnalysisOptions(as_of="1997-09-30", backtest_max_customers=300)
+        choose_model(orders, ws.customers(), facts["last_order_date"], facts, options)
+    (frame,) = frames
+    assert list(frame.columns) == list(READ_COLUMNS)
+    assert len(frame) == 300

@@ -53,6 +53,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "holdout_revenue",
 )
 
+READ_COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "avg_repeat_order_value")
+"""Every column of the calibration summary :func:`backtest` reads (the last one when present)."""
+
 # what may go wrong in a fit or a prediction on real data, recorded rather than raised
 _MODEL_ERRORS = (FitError, ValueError, ArithmeticError, np.linalg.LinAlgError)
 
@@ -108,9 +111,11 @@ def _relative_error(predicted: float, actual: float) -> float | None:
 def average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, ties sharing their average rank (:func:`scipy.stats.rankdata`'s default).
 
-    Written out so that the analysis does not import ``scipy.stats`` (0.9 s at start-up).
+    Written out so that the analysis does not import ``scipy.stats`` (0.9 s at start-up).  The
+    sort need not be stable: tied values share one average rank whatever their order among
+    themselves, and NumPy's default sort is several times faster (vectorised) than a merge sort.
     """
-    order = np.argsort(values, kind="mergesort")
+    order = np.argsort(values)
     ordered = values[order]
     starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
     dense = np.empty(len(values), dtype=np.intp)
@@ -381,7 +386,10 @@ def _spend_values(summary: pd.DataFrame, frequency: np.ndarray) -> tuple[np.ndar
             reason = "no calibration customer has a repeat purchase with positive value"
         else:
             try:
-                model = GammaGamma().fit(frequency[usable], repeat_value[usable])
+                # its estimates and log-likelihood are reported, never its standard errors
+                model = GammaGamma(standard_errors=False).fit(
+                    frequency[usable], repeat_value[usable]
+                )
                 # customers without a usable repeat purchase get the population mean (x = 0)
                 values = model.expected_average_value(
                     np.where(usable, frequency, 0.0), np.where(usable, repeat_value, 0.0)
@@ -697,9 +705,11 @@ def backtest(
     )  # fmt: skip
     results: dict[str, CandidateResult] = {}
     for name in dict.fromkeys(candidates):
-        results[name] = _evaluate(
-            name, lambda name=name: candidate_model(name).fit(frequency, recency, T), holdout
+        # scored by their estimates alone: no information matrix (standard errors) is needed
+        fit = lambda name=name: candidate_model(name, standard_errors=False).fit(  # noqa: E731
+            frequency, recency, T
         )
+        results[name] = _evaluate(name, fit, holdout)
     if seasonal is not None:
         results.update(_seasonal_candidates(candidates, seasonal, calibration_summary, holdout,
                                             time_unit_days, notes))  # fmt: skip
@@ -796,7 +806,7 @@ def covariate_candidate(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            model = candidate_model(name).fit(
+            model = candidate_model(name, standard_errors=False).fit(
                 frequency, recency, T, purchase_covariates=X, dropout_covariates=X
             )
             kw = {"purchase_covariates": X, "dropout_covariates": X}

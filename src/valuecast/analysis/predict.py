@@ -22,7 +22,13 @@ import pyarrow as pa
 from scipy.special import ndtr, ndtri
 
 from valuecast.analysis.backend import exact_sum, materialize, upload
-from valuecast.analysis.backtest import WITH_COVARIATES, backtest, holdout_split, sample_rows
+from valuecast.analysis.backtest import (
+    READ_COLUMNS,
+    WITH_COVARIATES,
+    backtest,
+    holdout_split,
+    sample_rows,
+)
 from valuecast.analysis.covariates import (
     MIN_LEVEL_CUSTOMERS,
     PATTERN,
@@ -133,7 +139,10 @@ def choose_model(
     design = design_for(calibration, options.covariates) if options.covariates else None
     if design is not None and design.terms:
         calibration = with_patterns(calibration, design, [] if releases is None else releases)
-    frame = calibration.order_by("customer_id").to_pandas()
+    # only what the backtest reads crosses to Python: the summary's text columns (channel,
+    # discount code, ...) would be sorted, moved and converted for nothing
+    read = [c for c in (*READ_COLUMNS, PATTERN) if c in calibration.columns]
+    frame = calibration.order_by("customer_id").select(*read).to_pandas()
     seasonal = backtest_seasons(
         orders, calibration, first, to_date(calibration_end), holdout_days, options
     )
@@ -559,7 +568,7 @@ def predict(
             options, costly_refit=model_name in COSTLY_REFITS,
         )  # fmt: skip
     else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
-        intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)
+        intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate, discounted)
     variance = None if intervals is None else intervals.history_variance
     histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
     if design is not None:

@@ -151,11 +151,14 @@ def robust_variance(log_values: np.ndarray, z: float) -> np.ndarray:
     return ((high - low) / (2.0 * z)) ** 2
 
 
-def delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate) -> DeltaIntervals | None:
+def delta_intervals(
+    model, spend_model, f, r, t, spend_x, ends, rate, discounted: np.ndarray | None = None
+) -> DeltaIntervals | None:
     """The delta method's terms, or None when a covariance is unavailable (singular).
 
     A covariate model's coefficients are estimated with its base parameters: their joint
-    covariance (``covariance_full_``) and derivatives propagate both.
+    covariance (``covariance_full_``) and derivatives propagate both.  ``discounted``: the
+    histories' discounted orders at the estimates, when the caller has them (else computed).
     """
     estimated = _estimated_coefficients(model)
     cov = np.asarray(model.covariance_full_ if estimated else model.covariance_log_, dtype=float)
@@ -165,7 +168,7 @@ def delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate) -> DeltaIn
     def evaluate(fitted):
         return discounted_sum(fitted, f, r, t, ends, rate)
 
-    discounted, d_discounted = log_param_jacobian(model, evaluate, STEP)
+    discounted, d_discounted = log_param_jacobian(model, evaluate, STEP, base=discounted)
     if estimated:
         d_discounted = np.column_stack(
             [d_discounted, _coefficient_jacobian(model, evaluate, discounted, estimated)]
@@ -338,7 +341,7 @@ def choose_intervals(
     if method == "delta" or (
         method == "auto" and (costly_refit or len(f) > BOOTSTRAP_MAX_HISTORIES)
     ):
-        delta = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate)
+        delta = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate, discounted)
         if delta is not None or method == "delta":
             return delta
     z = float(ndtri(0.5 + options.interval_level / 2))

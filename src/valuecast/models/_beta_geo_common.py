@@ -108,16 +108,19 @@ def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
     done_abs = np.zeros_like(tau)
     converged = np.zeros(len(tau), dtype=bool)
     k = 1
+    probe = _slowest(zz)
     while active.size and k < max_terms:
         ratio = (pa + k) * (aa + k - 1.0) / ((cc + k) * (k + 1.0)) * zz
         term = term * ratio
         total += term
         abs_total += np.abs(term)
         k += 1
-        absr = np.abs(ratio)
-        rho = np.maximum(absr, zz)
-        tail = np.where(rho < 1.0, np.abs(term) * rho / (1.0 - rho), np.inf)
-        finished = (tail <= 1e-17 * (ff + np.abs(total))) & (absr < 1.0) | (term == 0.0)
+        # Between harvests the rows are checked only to stop once all have finished: the row
+        # slowest to converge (largest z), still running, says that not all have.
+        one = slice(probe, probe + 1)
+        if k % 8 and not _finished(ratio[one], term[one], total[one], zz[one], ff[one])[0]:
+            continue
+        finished = _finished(ratio, term, total, zz, ff)
         if k % 8 == 0 or finished.all():
             finished |= ~np.isfinite(term)
             if finished.any():
@@ -129,6 +132,7 @@ def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
                 active = active[keep]
                 term, total, abs_total = term[keep], total[keep], abs_total[keep]
                 pa, aa, cc, zz, ff = pa[keep], aa[keep], cc[keep], zz[keep], ff[keep]
+                probe = _slowest(zz)
     ok &= converged
     value = np.where(ok, first - done_sum, 0.0)
     condition = (np.abs(first) + done_abs) / np.where(value > 0, value, np.inf)
@@ -136,6 +140,21 @@ def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
     ok |= tau == 0
     value[tau == 0] = 0.0
     return value, ok
+
+
+def _finished(ratio, term, total, z, first):
+    """Which rows of :func:`_kernel_series` have converged: the geometric bound of the remainder,
+    ``|term| rho / (1 - rho)`` with ``rho = max(|ratio|, z)``, below 1e-17 of the running total
+    (with the term ratio below 1), or a term of exactly 0 (a terminating series)."""
+    absr = np.abs(ratio)
+    rho = np.maximum(absr, z)
+    tail = np.where(rho < 1.0, np.abs(term) * rho / (1.0 - rho), np.inf)
+    return (tail <= 1e-17 * (first + np.abs(total))) & (absr < 1.0) | (term == 0.0)
+
+
+def _slowest(z: np.ndarray) -> int:
+    """The row whose series converges slowest, as far as ``z`` tells (0 for no row)."""
+    return int(np.argmax(z)) if z.size else 0
 
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
@@ -601,9 +620,8 @@ class BetaGeoFamily(CovariateModel):
         a_full = np.full_like(n, a)
         out = np.empty((len(times), len(x)))
         for row, t in zip(out, times, strict=True):
-            np.multiply(
-                p_alive, np.take(beta_geo_kernel(n, a_full, beta, t / theta), inverse), out=row
-            )
+            np.take(beta_geo_kernel(n, a_full, beta, t / theta), inverse, out=row)
+            row *= p_alive
         return out
 
     @accepts_covariates(0, 1, 2)

@@ -222,9 +222,18 @@ class BaseModel:
     _label: str = ""  # how the model is named in notes ("Pareto/NBD")
     _limits: tuple[Limit, ...] = ()  # the limits of the parameter space that are models
 
-    def __init__(self, penalizer: float = 0.0, initial_params: dict[str, float] | None = None):
+    def __init__(
+        self,
+        penalizer: float = 0.0,
+        initial_params: dict[str, float] | None = None,
+        standard_errors: bool = True,
+    ):
+        """``standard_errors=False``: the fit skips the information matrix (one gradient per
+        parameter and one at the optimum) and reports NaN errors and covariance, for a caller that
+        reads only the estimates and the log-likelihood."""
         self.penalizer = penalizer
         self.initial_params = initial_params
+        self._with_errors = standard_errors
 
     # -- hooks -----------------------------------------------------------------------------------
     def _negative_log_likelihood(
@@ -246,6 +255,25 @@ class BaseModel:
         """
         return self._negative_log_likelihood(theta, data, weights)
 
+    def _remembered_nll(
+        self, theta: np.ndarray, data: tuple, weights: np.ndarray, fresh: bool = False
+    ) -> tuple[float, np.ndarray | None]:
+        """:meth:`_total_nll`, remembered for the last point asked.
+
+        The optimum is asked for again after the search (its finiteness check, the Hessian's base
+        gradient), and a likelihood pass over the distinct histories is the fit's unit of cost.
+        ``fresh``: evaluated even when remembered, so that the floating-point warnings of the
+        log-likelihood reported at the optimum are raised where no ``np.errstate`` silences them.
+        """
+        key = np.asarray(theta, dtype=float).tobytes()
+        last = self.__dict__.get("_last_nll")
+        if not fresh and last is not None and last[0] == key:
+            if last[1] is data and last[2] is weights:
+                return last[3]
+        value = self._total_nll(theta, data, weights)
+        self._last_nll = (key, data, weights, value)
+        return value
+
     def _penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Per-customer penalty and its gradient: ``penalizer`` times the squared parameters.
 
@@ -262,7 +290,7 @@ class BaseModel:
 
     def _objective(self, log_params, data, weights, n_total):
         """Penalised mean negative log-likelihood and its gradient (log scale)."""
-        value, gradient = self._total_nll(log_params, data, weights)
+        value, gradient = self._remembered_nll(log_params, data, weights)
         if gradient is None:
             gradient = numerical_gradient(
                 lambda p: self._total_nll(p, data, weights)[0], log_params
@@ -284,6 +312,13 @@ class BaseModel:
         return np.zeros(0)
 
     def _fit_compressed(self, data: tuple[np.ndarray, ...], weights: np.ndarray):
+        try:
+            return self._search(data, weights)
+        finally:
+            self.__dict__.pop("_last_nll", None)  # it holds the data: not fitted state
+
+    def _search(self, data: tuple[np.ndarray, ...], weights: np.ndarray):
+        """The maximum-likelihood fit on the distinct histories (:meth:`_fit_compressed`)."""
         n_total = float(weights.sum())
         if self.initial_params is not None:
             missing = set(self._param_names) - set(self.initial_params)
@@ -305,7 +340,7 @@ class BaseModel:
                 options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
             )
             log_params = result.x
-            total_nll, _ = self._total_nll(log_params, data, weights)
+            total_nll, _ = self._remembered_nll(log_params, data, weights)
         if not np.all(np.isfinite(log_params)) or not np.isfinite(total_nll) or result.fun >= 1e99:
             raise FitError(
                 f"{name} fit did not reach a finite likelihood ({result.message}). Try a small "
@@ -387,7 +422,7 @@ class BaseModel:
         n_base = len(self._param_names)
         params = np.exp(log_params[:n_base])
         self.params_ = {p: float(v) for p, v in zip(self._param_names, params, strict=True)}
-        total_nll, _ = self._total_nll(log_params, data, weights)
+        total_nll, _ = self._remembered_nll(log_params, data, weights, fresh=True)
         self.log_likelihood_ = float(-total_nll)
         self.n_customers_ = n_total
         self.n_distinct_histories_ = int(len(weights))
@@ -402,7 +437,7 @@ class BaseModel:
             return
 
         def total_gradient(p):
-            value, gradient = self._total_nll(p, data, weights)
+            value, gradient = self._remembered_nll(p, data, weights)
             if gradient is None:
                 gradient = numerical_gradient(lambda q: self._total_nll(q, data, weights)[0], p)
             return np.asarray(gradient) + n_total * self._penalty(p)[1]
@@ -478,8 +513,11 @@ class BaseModel:
         for its estimate only.  ``options`` go to ``fit`` (a model's covariates, say).
         """
         self._check_fitted()
-        fresh = type(self)(penalizer=self.penalizer, initial_params=dict(self.params_))
-        fresh._with_errors = standard_errors
+        fresh = type(self)(
+            penalizer=self.penalizer,
+            initial_params=dict(self.params_),
+            standard_errors=standard_errors,
+        )
         return fresh.fit(*columns, weights=weights, **options)
 
     def with_params(self, params: dict[str, float]):

@@ -108,16 +108,20 @@ def period_increments(cumulatives: Iterable[np.ndarray]) -> Iterator[np.ndarray]
     """Each period's expected transactions from the cumulative expectations at the period ends."""
     previous = 0.0
     for cumulative in cumulatives:
+        increment = np.subtract(cumulative, previous)
         # Cumulative expectations are non-decreasing; clip round-off so a period is never < 0.
-        yield np.maximum(cumulative - previous, 0.0)
+        np.maximum(increment, 0.0, out=increment)
+        yield increment
         previous = cumulative
 
 
 def discount_periods(periods: Iterable[np.ndarray], rate: float, start: np.ndarray) -> np.ndarray:
     """``start + sum_k periods[k] / (1 + rate) ** k`` (k from 1): each period discounted to today."""
     total = start.copy()
+    discounted = np.empty_like(total)  # one scratch array for every period's product
     for k, transactions in enumerate(periods, start=1):
-        total += transactions * (1.0 + rate) ** -k
+        np.multiply(transactions, (1.0 + rate) ** -k, out=discounted)
+        total += discounted
     return total
 
 
@@ -246,9 +250,13 @@ class CLVInterval:
     level: float
 
 
-def log_param_jacobian(model, evaluate, step: float = 1e-4) -> np.ndarray:
-    """Forward differences of ``evaluate(model)`` (an array) with respect to the log parameters."""
-    base = evaluate(model)
+def log_param_jacobian(model, evaluate, step: float = 1e-4, base: np.ndarray | None = None):
+    """Forward differences of ``evaluate(model)`` (an array) with respect to the log parameters.
+
+    Returns ``evaluate(model)`` and the derivatives; ``base``: ``evaluate(model)`` when the caller
+    has it already (it is then not evaluated again).
+    """
+    base = evaluate(model) if base is None else base
     names = list(model.params_)
     columns = []
     for name in names:

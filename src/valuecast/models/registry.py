@@ -86,10 +86,11 @@ def model_class(name: str) -> type:
     return getattr(import_module("valuecast.models"), MODELS[name].class_name)
 
 
-def candidate_model(name: str):
-    """An unfitted transaction model of :data:`SELECTABLE`, with its production penalizer."""
+def candidate_model(name: str, standard_errors: bool = True):
+    """An unfitted transaction model of :data:`SELECTABLE`, with its production penalizer
+    (``standard_errors=False``: fitted without the information matrix, :class:`~valuecast.models._fitting.BaseModel`)."""
     model = CANDIDATES[name] if name in CANDIDATES else OPT_IN[name]
-    return model(penalizer=PENALIZERS.get(name, 0.0))
+    return model(penalizer=PENALIZERS.get(name, 0.0), standard_errors=standard_errors)
 
 
 SEASONAL: dict[str, type] = {

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import ibis
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,6 +51,7 @@ from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
     "SnapshotError",
+    "SnapshotCustomers",
     "SnapshotInfo",
     "customer_history",
     "customers_arrow",
@@ -279,6 +282,103 @@ def _distinct_labels(workspace, relation: str, names: list[str]) -> list[list[st
     return [values if values and len(values) <= LABELS_AS_ENUM else [] for values in found]
 
 
+class SnapshotCustomers:
+    """The customers table of the snapshot being made, written into ``snapshot_customers`` by the
+    analysis itself (:meth:`store`), so that its rows are written once: the analysis reads them
+    there, and :func:`save_snapshot` completes the snapshot around them instead of copying them.
+
+    Only inside the workspace's open transaction (:meth:`Workspace.transaction`), which
+    :func:`save_snapshot` joins: rows stored without their snapshot's row are never committed.
+    """
+
+    def __init__(self, workspace) -> None:
+        self._workspace = workspace
+        self.snapshot_id: int | None = None
+
+    def store(self, table) -> Any:
+        """Write ``table`` (an Ibis table on the workspace, the customers table in the order its
+        readers scan it) as the new snapshot's customers; returns the stored rows as an Ibis
+        table of ``table``'s columns and types, read in the order they were written.
+
+        Float NaN is stored as it is until :func:`save_snapshot` stores it as missing: what
+        reads the rows before (the totals, the growth tables) sees the analysis' values.
+        """
+        workspace = self._workspace
+        if not workspace.in_transaction:
+            raise RuntimeError("the snapshot's customers are stored inside a transaction only")
+        if self.snapshot_id is not None:
+            raise RuntimeError(f"snapshot {self.snapshot_id}'s customers are stored already")
+        with _empty_like(workspace, table) as relation:
+            _ensure_tables(workspace, relation)
+        snapshot_id = _next_snapshot_id(workspace)
+        # by Ibis, which registers the in-memory tables the expression reads (compiled SQL text
+        # alone would miss them); its ORDER BY stays the outer query's, so the rows are written
+        # in that order
+        numbered = table.mutate(snapshot_id=ibis.literal(snapshot_id, type="int64"))
+        workspace.con.insert("snapshot_customers", numbered)
+        self.snapshot_id = snapshot_id
+        return _typed_as(customers_table(workspace, snapshot_id), table.schema())
+
+
+@contextmanager
+def _empty_like(workspace, table) -> Iterator[str]:
+    """A temporary table of ``table``'s columns and types and no rows, as a SQL relation."""
+    name = f"valuecast_columns_{uuid.uuid4().hex[:12]}"
+    workspace.con.create_table(name, table.limit(0), temp=True)
+    try:
+        yield f'"{name}"'
+    finally:
+        _raw(workspace).execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _typed_as(stored, schema) -> Any:
+    """``stored``'s columns of ``schema`` in its order and types: a workspace made by an older
+    version holds its columns in the order they were added."""
+    return stored.select(
+        *(
+            stored[name] if stored[name].type() == kind else stored[name].cast(kind).name(name)
+            for name, kind in schema.items()
+        )
+    )
+
+
+def _insert_customers(workspace, snapshot_id: int, relation: str) -> None:
+    """The rows of ``relation`` (the customers table) as snapshot ``snapshot_id``'s customers."""
+    _raw(workspace).execute(
+        "INSERT INTO snapshot_customers BY NAME "
+        f"SELECT CAST({int(snapshot_id)} AS BIGINT) AS snapshot_id, * FROM {relation}"
+    )
+
+
+def _next_snapshot_id(workspace) -> int:
+    # ids are never reused: a replaced snapshot's id names nothing afterwards
+    # fetched to the end: an unfinished result blocks the connection for Ibis
+    query = "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
+    return int(_rows(workspace, query)[0][0])
+
+
+def _stored_nan_as_missing(workspace, snapshot_id: int, schema) -> None:
+    """Store the float NaN of snapshot ``snapshot_id``'s customers as missing, as a frame's
+    Arrow table holds them (pandas holds both as NaN): one scan, and an update of the columns
+    that hold any."""
+    floats = [name for name, kind in schema.items() if kind.is_floating()]
+    if not floats:
+        return
+    raw = _raw(workspace)
+    counts_of_nan = ", ".join(f'count(*) FILTER (isnan("{name}"))' for name in floats)
+    counts = raw.execute(
+        f"SELECT {counts_of_nan} FROM snapshot_customers WHERE snapshot_id = ?",
+        [snapshot_id],
+    ).fetchall()[0]
+    for name, count in zip(floats, counts, strict=True):
+        if count:
+            raw.execute(
+                f'UPDATE snapshot_customers SET "{name}" = NULL '
+                f'WHERE snapshot_id = ? AND isnan("{name}")',
+                [snapshot_id],
+            )
+
+
 def save_snapshot(
     workspace,
     analysis,
@@ -291,56 +391,69 @@ def save_snapshot(
     One transaction (or part of the caller's, see :meth:`Workspace.transaction`); a snapshot of
     the same as-of date is replaced.  ``options`` (the ``AnalysisOptions`` it ran with) and the
     workspace's last ingest are recorded, so that commands needing the same analysis of the same
-    data can read it instead of running it again (:func:`reusable_snapshot`).
+    data can read it instead of running it again (:func:`reusable_snapshot`).  An analysis whose
+    customers the analysis stored as the snapshot's already (its ``snapshot_rows``, a
+    :class:`SnapshotCustomers` that stored them) keeps that snapshot id and those rows.
     """
     summary = analysis.summary
     as_of = date.fromisoformat(str(summary["as_of"])[:10])
     created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    raw = _raw(workspace)
+    written = getattr(analysis, "snapshot_rows", None)
+    stored_id = None if written is None else written.snapshot_id
     # the sort orders (NumPy and Arrow, which let go of the GIL) are computed in a second thread
-    # while DuckDB writes the customers table: 1.8 s and 1.5 s of CPU at 1M customers
-    with (
-        ThreadPoolExecutor(max_workers=1) as pool,
-        workspace.transaction(),
-        _customers_relation(workspace, analysis) as relation,
-    ):
+    # while DuckDB writes the snapshot: 1.8 s and 1.5 s of CPU at 1M customers
+    with ThreadPoolExecutor(max_workers=1) as pool, workspace.transaction():
         sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis))
-        _ensure_tables(workspace, relation)
-        replaced = [
-            row[0]
-            for row in raw.execute(
-                "SELECT snapshot_id FROM snapshots WHERE as_of = ?", [as_of]
-            ).fetchall()
-        ]
-        # ids are never reused: a replaced snapshot's id names nothing afterwards
-        snapshot_id = raw.execute(
-            "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
-        ).fetchone()[0]
-        for old in replaced:
-            for table in ("snapshots", "snapshot_customers", "snapshot_tables", "snapshot_pages"):
-                raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
-        raw.execute(
-            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, (SELECT max(ingest_id) FROM ingests))",
-            [
-                snapshot_id,
-                created_at,
-                as_of,
-                json.dumps(summary, default=str),
-                json.dumps(ingest_report or {}, default=str),
-                None if options is None else _options_key(options),
-            ],
-        )
-        raw.execute(
-            "INSERT INTO snapshot_customers BY NAME "
-            f"SELECT CAST({int(snapshot_id)} AS BIGINT) AS snapshot_id, * FROM {relation}"
-        )
+        if stored_id is None:
+            with _customers_relation(workspace, analysis) as relation:
+                _ensure_tables(workspace, relation)
+                snapshot_id = _next_snapshot_id(workspace)
+                _replace_as_of(workspace, as_of)
+                _insert_row(
+                    workspace, snapshot_id, created_at, as_of, summary, ingest_report, options
+                )
+                _insert_customers(workspace, snapshot_id, relation)
+        else:
+            snapshot_id = stored_id
+            _replace_as_of(workspace, as_of)
+            _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options)
+            _stored_nan_as_missing(workspace, snapshot_id, analysis.table.schema())
         for name, frame in (tables or {}).items():
-            raw.execute(
+            _raw(workspace).execute(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
                 [snapshot_id, name, parquet_bytes(frame)],
             )
         save_pages(workspace, snapshot_id, {SORT_ORDERS: sort_orders.result()})
     return _info(snapshot_id, created_at, as_of, summary)
+
+
+def _replace_as_of(workspace, as_of: date) -> None:
+    """Delete the snapshot of ``as_of``, if any (one snapshot per as-of date)."""
+    raw = _raw(workspace)
+    replaced = [
+        row[0]
+        for row in raw.execute(
+            "SELECT snapshot_id FROM snapshots WHERE as_of = ?", [as_of]
+        ).fetchall()
+    ]
+    for old in replaced:
+        for table in ("snapshots", "snapshot_customers", "snapshot_tables", "snapshot_pages"):
+            raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
+
+
+def _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options) -> None:
+    """The snapshot's row of ``snapshots``: its summary, ingest report, options and ingest."""
+    _raw(workspace).execute(
+        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, (SELECT max(ingest_id) FROM ingests))",
+        [
+            snapshot_id,
+            created_at,
+            as_of,
+            json.dumps(summary, default=str),
+            json.dumps(ingest_report or {}, default=str),
+            None if options is None else _options_key(options),
+        ],
+    )
 
 
 SORT_ORDERS = "sort_orders.parquet"

@@ -360,3 +360,21 @@ def test_outside_a_transaction_the_kept_table_is_the_analysis_own(tmp_path, expo
         assert analysis.arrow().equals(stored.cast(analysis.schema()))
         analysis.release()
         assert [s.snapshot_id for s in snapshots.list_snapshots(ws)] == [2]
+
+
+def test_an_older_workspace_missing_a_column_keeps_the_columns_order(tmp_path, exports):
+    early, full = exports
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        snapshot_jobs.refresh(ws, read_exports([early]))
+        # as a version before first_product stored it: the column is added at the end
+        ws.raw.execute("ALTER TABLE snapshot_customers DROP COLUMN first_product")
+        done = snapshot_jobs.refresh(ws, read_exports([full]), in_engine=True)
+        stored_order = [row[0] for row in ws.raw.execute("DESCRIBE snapshot_customers").fetchall()]
+        assert stored_order[-1] == "first_product"
+        # the analysis reads its rows in the customers table's own column order
+        assert done.analysis.schema().names == list(CUSTOMER_COLUMNS)
+        stored = snapshots.customers_arrow_table(ws, done.snapshot.snapshot_id)
+        assert done.analysis.arrow().equals(
+            stored.select(list(CUSTOMER_COLUMNS)).cast(done.analysis.schema())
+        )
+        done.analysis.release()

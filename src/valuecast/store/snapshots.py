@@ -192,10 +192,15 @@ def _ensure_tables(workspace, relation: str) -> None:
 
 
 @contextmanager
-def _customers_relation(workspace, analysis) -> Iterator[str]:
+def _customers_relation(workspace, analysis) -> Iterator[str | None]:
     """The analysis' customers table as a SQL relation of the workspace's connection: its
     engine table when it is kept there (copied by SQL, no round trip through Python), else its
-    frame as a registered Arrow table."""
+    frame as a registered Arrow table; None when the analysis wrote it as the snapshot's rows
+    already (:class:`SnapshotCustomers`)."""
+    written = getattr(analysis, "snapshot_rows", None)
+    if written is not None and written.snapshot_id is not None:
+        yield None
+        return
     if getattr(analysis, "in_engine", False):
         yield _engine_relation(workspace, analysis.table)
         return
@@ -351,8 +356,8 @@ def _insert_customers(workspace, snapshot_id: int, relation: str) -> None:
 
 
 def _next_snapshot_id(workspace) -> int:
-    # ids are never reused: a replaced snapshot's id names nothing afterwards
-    # fetched to the end: an unfinished result blocks the connection for Ibis
+    # ids are never reused: a replaced snapshot's id names nothing afterwards; the result is
+    # fetched to its end, as an unfinished one blocks the connection for Ibis
     query = "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
     return int(_rows(workspace, query)[0][0])
 
@@ -398,25 +403,24 @@ def save_snapshot(
     summary = analysis.summary
     as_of = date.fromisoformat(str(summary["as_of"])[:10])
     created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    written = getattr(analysis, "snapshot_rows", None)
-    stored_id = None if written is None else written.snapshot_id
     # the sort orders (NumPy and Arrow, which let go of the GIL) are computed in a second thread
     # while DuckDB writes the snapshot: 1.8 s and 1.5 s of CPU at 1M customers
-    with ThreadPoolExecutor(max_workers=1) as pool, workspace.transaction():
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        workspace.transaction(),
+        _customers_relation(workspace, analysis) as relation,
+    ):
         sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis))
-        if stored_id is None:
-            with _customers_relation(workspace, analysis) as relation:
-                _ensure_tables(workspace, relation)
-                snapshot_id = _next_snapshot_id(workspace)
-                _replace_as_of(workspace, as_of)
-                _insert_row(
-                    workspace, snapshot_id, created_at, as_of, summary, ingest_report, options
-                )
-                _insert_customers(workspace, snapshot_id, relation)
+        if relation is None:  # the analysis wrote its customers as this snapshot's rows
+            snapshot_id = analysis.snapshot_rows.snapshot_id
         else:
-            snapshot_id = stored_id
-            _replace_as_of(workspace, as_of)
-            _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options)
+            _ensure_tables(workspace, relation)
+            snapshot_id = _next_snapshot_id(workspace)
+        _replace_as_of(workspace, as_of)
+        _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options)
+        if relation is not None:
+            _insert_customers(workspace, snapshot_id, relation)
+        else:
             _stored_nan_as_missing(workspace, snapshot_id, analysis.table.schema())
         for name, frame in (tables or {}).items():
             _raw(workspace).execute(

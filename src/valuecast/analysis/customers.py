@@ -90,7 +90,8 @@ class TableAnalysis:
 
     def keep(self) -> tuple[ir.Table, Callable[[], None]]:
         """The customers table as stored in the engine in customer-id order (a plain scan reads
-        it in that order) and what drops it; every other intermediate table is dropped now."""
+        it in that order) and what drops it (nothing when the caller's ``store`` holds it);
+        every other intermediate table is dropped now."""
         if self.kept is None:
             raise ValueError("only analyze_tables(keep=True) keeps the customers table")
         table, drop = self.kept

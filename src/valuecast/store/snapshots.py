@@ -26,8 +26,8 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -228,10 +228,15 @@ def _page_columns(workspace, analysis) -> dict[str, pa.ChunkedArray]:
     """The customers page's columns of the analysis (all the sort orders read), by name, labels
     dictionary-encoded: the sort orders let go of each once its order is made."""
     if getattr(analysis, "in_engine", False):
-        shown = _engine_page_columns(workspace, analysis.table)
-    else:
-        present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
-        shown = customers_arrow(analysis.customers[present])
+        return _columns_by_name(lambda: _engine_page_columns(workspace, analysis.table))
+    present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
+    return _columns_by_name(lambda: customers_arrow(analysis.customers[present]))
+
+
+def _columns_by_name(read: Callable[[], pa.Table]) -> dict[str, pa.ChunkedArray]:
+    """The columns of the table ``read`` gives, by name, labels dictionary-encoded; the table
+    itself is let go of here (read here, so that no caller holds it)."""
+    shown = read()
     columns = {
         name: compact_labels(values)
         for name, values in zip(shown.column_names, shown.columns, strict=True)
@@ -299,6 +304,7 @@ class SnapshotCustomers:
     def __init__(self, workspace) -> None:
         self._workspace = workspace
         self.snapshot_id: int | None = None
+        self._sort_orders: Future[bytes] | None = None
 
     def store(self, table) -> Any:
         """Write ``table`` (an Ibis table on the workspace, the customers table in the order its
@@ -322,7 +328,20 @@ class SnapshotCustomers:
         numbered = table.mutate(snapshot_id=ibis.literal(snapshot_id, type="int64"))
         workspace.con.insert("snapshot_customers", numbered)
         self.snapshot_id = snapshot_id
-        return _typed_as(customers_table(workspace, snapshot_id), table.schema())
+        stored = _typed_as(customers_table(workspace, snapshot_id), table.schema())
+        # the dashboard's sort orders of the stored rows (NumPy and Arrow, which let go of the
+        # GIL) are made in a thread of their own while the analysis goes on in DuckDB
+        pool = ThreadPoolExecutor(max_workers=1)
+        shown = _columns_by_name(lambda: _engine_page_columns(workspace, stored))
+        self._sort_orders = pool.submit(_sort_orders, shown)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+        return stored
+
+    def sort_orders(self) -> bytes:
+        """The stored sort orders of the customers page's columns of the stored rows."""
+        if self._sort_orders is None:
+            raise RuntimeError("no customers stored yet")
+        return self._sort_orders.result()
 
 
 @contextmanager
@@ -408,7 +427,10 @@ def save_snapshot(
         workspace.transaction(),
         _customers_relation(workspace, analysis) as relation,
     ):
-        sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis))
+        if relation is None:  # made as the analysis stored the rows
+            sort_orders = analysis.snapshot_rows.sort_orders
+        else:
+            sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis)).result
         if relation is None:  # the analysis wrote its customers as this snapshot's rows
             snapshot_id = analysis.snapshot_rows.snapshot_id
         else:
@@ -425,7 +447,7 @@ def save_snapshot(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
                 [snapshot_id, name, parquet_bytes(frame)],
             )
-        save_pages(workspace, snapshot_id, {SORT_ORDERS: sort_orders.result()})
+        save_pages(workspace, snapshot_id, {SORT_ORDERS: sort_orders()})
     return _info(snapshot_id, created_at, as_of, summary)
 
 

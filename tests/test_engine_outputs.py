@@ -1,9 +1,9 @@
 """The customers table kept in the workspace's engine gives the same outputs as the frame.
 
 ``valuecast analyze`` keeps the analysed customers table in the workspace (``analyze(...,
-in_engine=True)``) and never builds the whole pandas frame: the snapshot copies it by SQL, the
-customers files are streamed from the snapshot in record batches, the charts read the columns
-they need.  Each must give what the frame gave: a hand-written table with cells that need
+in_engine=True)``) and never builds the whole pandas frame: the analysis writes it as the
+snapshot's rows (or, outside a transaction, the snapshot copies it by SQL), the customers files
+are streamed from the snapshot in record batches, the charts read the columns they need.  Each must give what the frame gave: a hand-written table with cells that need
 escaping, missing values, NaN, dates and numbers that need rounding, stored both ways.
 """
 
@@ -14,6 +14,7 @@ from datetime import date
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -186,10 +187,54 @@ def test_parquet_keys_labels_and_counts_in_dictionaries_but_not_floats(stored, t
     write_arrow_batches(table.to_batches(), table.schema, parquet=tmp_path / "c.parquet")
     group = pq.ParquetFile(tmp_path / "c.parquet").metadata.row_group(0)
     encodings = {
-        group.column(i).path_in_schema: group.column(i).encodings
-        for i in range(group.num_columns)
+        group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)
     }
     for field in table.schema:
         keyed = "RLE_DICTIONARY" in encodings[field.name]
         assert keyed != pa.types.is_floating(field.type) or pa.types.is_boolean(field.type)
     assert pq.read_table(tmp_path / "c.parquet").equals(table)
+
+
+def _stored_rows(ws) -> int:
+    return ws.raw.execute("SELECT count(*) FROM snapshot_customers").fetchall()[0][0]
+
+
+def test_rows_the_analysis_stores_read_nan_until_the_snapshot_stores_them_missing(stored):
+    from valuecast.analysis.customers import _group_totals
+
+    ws, *_ = stored
+    engine = ws.con.table("engine_customers")
+    rows = snapshots.SnapshotCustomers(ws)
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        rows.store(engine)
+    with ws.transaction():
+        kept = rows.store(engine.order_by("customer_id"))
+        # what the analysis reads before the snapshot is saved is its own values, NaN included:
+        # a total of a group with a NaN is NaN
+        assert kept.schema() == engine.schema()
+        historic = kept.historic_clv.to_pyarrow()
+        assert historic.null_count == 1 and pc.sum(pc.is_nan(historic)).as_py() == 1
+        totals = _group_totals(kept, ("rfm_group",))["rfm_group"]
+        assert [g for g, t in totals.items() if math.isnan(t["historic_clv"])]
+        analysis = Analysis(
+            summary={**SUMMARY, "as_of": "2026-07-03"}, table=kept, snapshot_rows=rows
+        )
+        info = snapshots.save_snapshot(ws, analysis, {}, {})
+    assert info.snapshot_id == rows.snapshot_id
+    # stored once, NaN as missing: the same rows and sort orders as the copy by SQL
+    assert snapshots.customers_arrow_table(ws, info.snapshot_id).equals(
+        snapshots.customers_arrow_table(ws, 1)
+    )
+    pages = [snapshots.load_pages(ws, sid)[snapshots.SORT_ORDERS] for sid in (1, info.snapshot_id)]
+    orders = [pq.read_table(pa.BufferReader(page)) for page in pages]
+    assert orders[0].equals(orders[1])
+
+
+def test_rows_stored_by_a_failed_analysis_are_rolled_back(stored):
+    ws, *_ = stored
+    before = _stored_rows(ws)
+    with pytest.raises(RuntimeError, match="broke"), ws.transaction():
+        snapshots.SnapshotCustomers(ws).store(ws.con.table("engine_customers"))
+        assert _stored_rows(ws) == before + len(IDS)
+        raise RuntimeError("the analysis broke after storing its rows")
+    assert _stored_rows(ws) == before

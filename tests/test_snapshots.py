@@ -10,6 +10,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from valuecast.io import read_exports
@@ -273,3 +274,107 @@ def test_reusable_analysis_only_for_the_same_options_and_data(tmp_path, exports,
 
 def _no_analysis(*args, **kwargs):
     raise AssertionError("the analysis ran again")
+
+
+# ------------------------------------------------------------------------------------------------
+# the customers table written once: by the analysis, as the snapshot's rows
+# ------------------------------------------------------------------------------------------------
+def _customers_tables_stored(monkeypatch) -> list[list[str]]:
+    """The columns of each table the analysis stores in its engine, recorded from now on."""
+    import valuecast.analysis.customers as customers_module
+
+    made: list[list[str]] = []
+    materialize = customers_module.materialize
+
+    def recorded(table, releases):
+        made.append(list(table.columns))
+        return materialize(table, releases)
+
+    monkeypatch.setattr(customers_module, "materialize", recorded)
+    return made
+
+
+def _assert_same_rows(stored, expected) -> None:
+    """The same customers in the same order; numbers to 1e-12 (each run sums a customer's
+    orders in the order DuckDB's threads read them: the last bits of historic CLV may move)."""
+    assert stored.schema == expected.schema
+    for name in expected.column_names:
+        got, want = stored[name], expected[name]
+        if pa.types.is_floating(want.type):
+            assert got.null_count == want.null_count, name
+            np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12, err_msg=name)
+        else:
+            assert got.equals(want), name
+
+
+def test_refresh_in_the_engine_writes_the_rows_once_as_the_frame_path_stores_them(
+    tmp_path, exports, monkeypatch
+):
+    early, full = exports
+    options = AnalysisOptions(backtest_max_customers=None)
+    with Workspace(tmp_path / "frame.duckdb") as ws:
+        for export in (early, full):
+            by_frame = snapshot_jobs.refresh(ws, read_exports([export]), options)
+        expected = snapshots.customers_arrow_table(ws, by_frame.snapshot.snapshot_id)
+        expected_summary = snapshots.load_summary(ws, by_frame.snapshot.snapshot_id)
+    stored_tables = _customers_tables_stored(monkeypatch)
+    with Workspace(tmp_path / "engine.duckdb") as ws:
+        snapshot_jobs.refresh(ws, read_exports([early]), options, in_engine=True).analysis.release()
+        # the same as-of date again: it replaces snapshot 2 by 3 (ids are never reused)
+        for _ in range(2):
+            done = snapshot_jobs.refresh(ws, read_exports([full]), options, in_engine=True)
+            assert done.analysis.snapshot_rows.snapshot_id == done.snapshot.snapshot_id
+            stored = snapshots.customers_arrow_table(ws, done.snapshot.snapshot_id)
+            # the analysis' table is the committed snapshot's rows
+            assert done.analysis.arrow().equals(stored.cast(done.analysis.schema()))
+            done.analysis.release()
+        assert [s.snapshot_id for s in snapshots.list_snapshots(ws)] == [1, 3]
+        counts = ws.raw.execute(
+            "SELECT snapshot_id, count(*) FROM snapshot_customers GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        assert [sid for sid, _ in counts] == [1, 3]
+        _assert_same_rows(stored, expected)
+        summary = snapshots.load_summary(ws, 3)
+    assert summary["n_customers"] == expected_summary["n_customers"]
+    assert summary["model"]["name"] == expected_summary["model"]["name"]
+    for key in ("rfm_groups", "spend_tiers"):
+        assert list(summary[key]) == list(expected_summary[key])
+        for group, totals in expected_summary[key].items():
+            assert summary[key][group] == pytest.approx(totals, rel=1e-9), (key, group)
+    assert summary["totals"] == pytest.approx(expected_summary["totals"], rel=1e-9)
+    # the analysis stored its summaries, never the customers table: the snapshot holds it
+    assert stored_tables and not [columns for columns in stored_tables if "rfm_group" in columns]
+
+
+def test_outside_a_transaction_the_kept_table_is_the_analysis_own(tmp_path, exports):
+    from valuecast.jobs.analyze import analyze
+
+    early, _ = exports
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        snapshot_jobs.refresh(ws, read_exports([early]))
+        analysis = analyze(ws, AnalysisOptions(), in_engine=True)
+        # no transaction to hold rows without their snapshot: the snapshot copies them
+        assert analysis.snapshot_rows is None
+        info = snapshots.save_snapshot(ws, analysis)
+        stored = snapshots.customers_arrow_table(ws, info.snapshot_id)
+        assert analysis.arrow().equals(stored.cast(analysis.schema()))
+        analysis.release()
+        assert [s.snapshot_id for s in snapshots.list_snapshots(ws)] == [2]
+
+
+def test_an_older_workspace_missing_a_column_keeps_the_columns_order(tmp_path, exports):
+    early, full = exports
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        snapshot_jobs.refresh(ws, read_exports([early]))
+        # as a version before first_product stored it: the column is added at the end
+        ws.raw.execute("ALTER TABLE snapshot_customers DROP COLUMN first_product")
+        done = snapshot_jobs.refresh(ws, read_exports([full]), in_engine=True)
+        stored_order = [row[0] for row in ws.raw.execute("DESCRIBE snapshot_customers").fetchall()]
+        assert stored_order[-1] == "first_product"
+        # the analysis reads its rows in the customers table's own column order
+        assert done.analysis.schema().names == list(CUSTOMER_COLUMNS)
+        stored = snapshots.customers_arrow_table(ws, done.snapshot.snapshot_id)
+        assert done.analysis.arrow().equals(
+            stored.select(list(CUSTOMER_COLUMNS)).cast(done.analysis.schema())
+        )
+        done.analysis.release()

@@ -58,6 +58,9 @@ from valuecast.models.registry import split_seasonal
 from valuecast.tables import CUSTOMER_COLUMNS
 
 Progress = Callable[[str], None]
+Store = Callable[[ir.Table], ir.Table]
+"""Where a caller keeps the customers table: stores an expression in its engine and returns the
+stored table, read in the order it was written (the caller owns it: the analysis drops nothing)."""
 
 # Klaviyo's published minimums for predictive analytics
 MIN_CUSTOMERS = 500
@@ -87,11 +90,13 @@ class TableAnalysis:
 
     def keep(self) -> tuple[ir.Table, Callable[[], None]]:
         """The customers table as stored in the engine in customer-id order (a plain scan reads
-        it in that order) and what drops it; every other intermediate table is dropped now."""
+        it in that order) and what drops it (nothing when the caller's ``store`` holds it);
+        every other intermediate table is dropped now."""
         if self.kept is None:
             raise ValueError("only analyze_tables(keep=True) keeps the customers table")
         table, drop = self.kept
-        self.releases.remove(drop)
+        if drop in self.releases:
+            self.releases.remove(drop)
         self.release()
         return table, drop
 
@@ -112,6 +117,7 @@ def analyze_tables(
     progress: Progress = _noop,
     *,
     keep: bool = False,
+    store: Store | None = None,
 ) -> TableAnalysis:
     """The whole analysis of ``orders`` (a canonical orders table on any Ibis engine).
 
@@ -121,6 +127,9 @@ def analyze_tables(
     intermediate tables kept in the engine: call :meth:`TableAnalysis.release` once it is
     written or collected.  ``keep``: the customers table is stored in customer-id order, for a
     caller that reads it from the engine after the analysis (:meth:`TableAnalysis.keep`).
+    ``store``: keeps it (implies ``keep``) where the caller wants its rows, so that they are
+    written once; the analysis' own temporary table keeps it instead (``store`` is not called)
+    when the totals read helper columns besides the customers table's.
     """
     options.validate()
     timings: dict[str, float] = {}
@@ -138,8 +147,9 @@ def analyze_tables(
     releases: list[Callable[[], None]] = []
     try:
         return _analyze(
-            orders, order_lines, customers, options, progress, releases, timings, lap, keep
-        )
+            orders, order_lines, customers, options, progress, releases, timings, lap,
+            keep or store is not None, store,
+        )  # fmt: skip
     except BaseException as error:
         _release_after_failure(releases)
         if isinstance(error, Exception) and not isinstance(error, SummaryError):
@@ -188,7 +198,8 @@ def _release_after_failure(releases: list[Callable[[], None]]) -> None:
             continue
 
 
-def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap, keep):
+def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap, keep,
+             store):  # fmt: skip
     result = summarize(orders, as_of=options.as_of, customers=customers)
     as_of = result.as_of
     facts = shop_facts(orders, as_of)
@@ -274,9 +285,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     if predicted.terms is not None and predicted.terms.groups is None:
         totals_terms = [c for c in (*TOTALS_COLUMNS, PATTERN) if c in segmented.columns]
     stored = segmented.select(*CUSTOMER_COLUMNS, *totals_terms)
-    # kept for the caller: stored once, in the order its readers scan it, not stored again
-    full = materialize(stored.order_by("customer_id") if keep else stored, releases)
-    kept = (full.select(*CUSTOMER_COLUMNS), releases[-1]) if keep else None
+    # the caller's store holds the customers table's columns only
+    full, kept = _stored(stored, releases, keep, None if totals_terms else store)
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     # from the stored rows as they lie: the sums are exact, and a sort by customer id first
     # (what ``out`` asks for) spilled to disk at 10M customers
@@ -313,6 +323,23 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     return TableAnalysis(
         customers=out, summary=summary, timings=timings, releases=releases, kept=kept
     )
+
+
+def _stored(stored: ir.Table, releases, keep: bool, store: Store | None):
+    """The customers table (and the totals' helper columns) computed once, and what the caller
+    keeps of it (its table and drop; None unless ``keep``): stored once, in the order its
+    readers scan it, in the caller's ``store`` when it has one."""
+    if store is not None:
+        full = store(stored.order_by("customer_id"))
+        return full, (full, _nothing)
+    if not keep:
+        return materialize(stored, releases), None
+    full = materialize(stored.order_by("customer_id"), releases)
+    return full, (full.select(*CUSTOMER_COLUMNS), releases[-1])
+
+
+def _nothing() -> None:
+    return None
 
 
 def _summaries(orders, customers, result, facts, options, releases):

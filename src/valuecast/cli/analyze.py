@@ -299,11 +299,13 @@ def run_analysis(
                     report = done.report.to_dict()
                 else:
                     report = ws.latest_ingest_report() or {}
-                    analysis, tables = analyze_with_growth(
-                        ws, options, show, spend=spend_frame, in_engine=True
-                    )
-                    show("storing the snapshot")
-                    snapshot = save_snapshot(ws, analysis, tables, report, options)
+                    # one transaction: the analysis writes the snapshot's customers as it goes
+                    with ws.transaction():
+                        analysis, tables = analyze_with_growth(
+                            ws, options, show, spend=spend_frame, in_engine=True
+                        )
+                        show("storing the snapshot")
+                        snapshot = save_snapshot(ws, analysis, tables, report, options)
                 # the workspace pages the analysis read stay cached, unread by what follows
                 ws.release_cached_pages()
                 try:

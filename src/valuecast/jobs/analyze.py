@@ -109,6 +109,7 @@ class Analysis:
         *,
         table: Any = None,
         release: Callable[[], None] | None = None,
+        snapshot_rows: Any = None,
     ) -> None:
         if customers is None and table is None:
             raise ValueError("an analysis needs its customers frame or its engine table")
@@ -117,6 +118,9 @@ class Analysis:
         self.timings: dict[str, float] = timings if timings is not None else {}
         self._table = table
         self._release = release
+        # the store's SnapshotCustomers when ``table`` is the rows of the snapshot being made,
+        # which save_snapshot completes instead of copying them
+        self.snapshot_rows = snapshot_rows
 
     @property
     def customers(self) -> pd.DataFrame:
@@ -191,17 +195,23 @@ def analyze(
     the same Ibis expressions ``--engine spark`` and SQL databases run); the customers table is
     then read into pandas, or with ``in_engine`` kept in the engine until the caller's
     :meth:`Analysis.release` (read there by column, never as a whole frame unless asked).
+    Inside the workspace's transaction, ``in_engine`` writes it as the customers of the snapshot
+    :func:`~valuecast.store.snapshots.save_snapshot` then stores in the same transaction
+    (:class:`~valuecast.store.snapshots.SnapshotCustomers`): its rows are written once.
     """
     from valuecast.analysis.customers import analyze_tables
     from valuecast.store.memory import release_unused_memory
+    from valuecast.store.snapshots import SnapshotCustomers
 
     options = options or AnalysisOptions()
+    rows = SnapshotCustomers(workspace) if in_engine and workspace.in_transaction else None
     result = analyze_tables(
         workspace.orders(), workspace.order_lines(), workspace.customers(), options, progress,
-        keep=in_engine,
+        keep=in_engine, store=None if rows is None else rows.store,
     )  # fmt: skip
     if in_engine:
-        return _kept_in_engine(result)
+        stored = rows if rows is not None and rows.snapshot_id is not None else None
+        return _kept_in_engine(result, stored)
     try:
         clock = time.perf_counter()
         customers = customers_frame(result.customers.to_pyarrow())
@@ -212,15 +222,19 @@ def analyze(
     return Analysis(customers=customers, summary=result.summary, timings=result.timings)
 
 
-def _kept_in_engine(result) -> Analysis:
+def _kept_in_engine(result, snapshot_rows) -> Analysis:
     """The analysis with its customers table left in the engine, as the analysis stored it in
     customer-id order: every reader scans the rows in order instead of sorting them again; the
-    intermediate tables it was computed from are dropped."""
+    intermediate tables it was computed from are dropped.  ``snapshot_rows``: the
+    ``SnapshotCustomers`` that stored it as the new snapshot's rows, if any."""
     from valuecast.store.memory import release_unused_memory
 
     table, release = result.keep()
     release_unused_memory()
-    return Analysis(summary=result.summary, timings=result.timings, table=table, release=release)
+    return Analysis(
+        summary=result.summary, timings=result.timings, table=table, release=release,
+        snapshot_rows=snapshot_rows,
+    )  # fmt: skip
 
 
 def analyze_with_growth(

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import ibis
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,6 +51,7 @@ from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
     "SnapshotError",
+    "SnapshotCustomers",
     "SnapshotInfo",
     "customer_history",
     "customers_arrow",
@@ -189,10 +192,15 @@ def _ensure_tables(workspace, relation: str) -> None:
 
 
 @contextmanager
-def _customers_relation(workspace, analysis) -> Iterator[str]:
+def _customers_relation(workspace, analysis) -> Iterator[str | None]:
     """The analysis' customers table as a SQL relation of the workspace's connection: its
     engine table when it is kept there (copied by SQL, no round trip through Python), else its
-    frame as a registered Arrow table."""
+    frame as a registered Arrow table; None when the analysis wrote it as the snapshot's rows
+    already (:class:`SnapshotCustomers`)."""
+    written = getattr(analysis, "snapshot_rows", None)
+    if written is not None and written.snapshot_id is not None:
+        yield None
+        return
     if getattr(analysis, "in_engine", False):
         yield _engine_relation(workspace, analysis.table)
         return
@@ -220,10 +228,15 @@ def _page_columns(workspace, analysis) -> dict[str, pa.ChunkedArray]:
     """The customers page's columns of the analysis (all the sort orders read), by name, labels
     dictionary-encoded: the sort orders let go of each once its order is made."""
     if getattr(analysis, "in_engine", False):
-        shown = _engine_page_columns(workspace, analysis.table)
-    else:
-        present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
-        shown = customers_arrow(analysis.customers[present])
+        return _columns_by_name(lambda: _engine_page_columns(workspace, analysis.table))
+    present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
+    return _columns_by_name(lambda: customers_arrow(analysis.customers[present]))
+
+
+def _columns_by_name(read: Callable[[], pa.Table]) -> dict[str, pa.ChunkedArray]:
+    """The columns of the table ``read`` gives, by name, labels dictionary-encoded; the table
+    itself is let go of here (read here, so that no caller holds it)."""
+    shown = read()
     columns = {
         name: compact_labels(values)
         for name, values in zip(shown.column_names, shown.columns, strict=True)
@@ -279,6 +292,115 @@ def _distinct_labels(workspace, relation: str, names: list[str]) -> list[list[st
     return [values if values and len(values) <= LABELS_AS_ENUM else [] for values in found]
 
 
+class SnapshotCustomers:
+    """The customers table of the snapshot being made, written into ``snapshot_customers`` by the
+    analysis itself (:meth:`store`), so that its rows are written once: the analysis reads them
+    there, and :func:`save_snapshot` completes the snapshot around them instead of copying them.
+
+    Only inside the workspace's open transaction (:meth:`Workspace.transaction`), which
+    :func:`save_snapshot` joins: rows stored without their snapshot's row are never committed.
+    """
+
+    def __init__(self, workspace) -> None:
+        self._workspace = workspace
+        self.snapshot_id: int | None = None
+        self._sort_orders: Future[bytes] | None = None
+
+    def store(self, table) -> Any:
+        """Write ``table`` (an Ibis table on the workspace, the customers table in the order its
+        readers scan it) as the new snapshot's customers; returns the stored rows as an Ibis
+        table of ``table``'s columns and types, read in the order they were written.
+
+        Float NaN is stored as it is until :func:`save_snapshot` stores it as missing: what
+        reads the rows before (the totals, the growth tables) sees the analysis' values.
+        """
+        workspace = self._workspace
+        if not workspace.in_transaction:
+            raise RuntimeError("the snapshot's customers are stored inside a transaction only")
+        if self.snapshot_id is not None:
+            raise RuntimeError(f"snapshot {self.snapshot_id}'s customers are stored already")
+        with _empty_like(workspace, table) as relation:
+            _ensure_tables(workspace, relation)
+        snapshot_id = _next_snapshot_id(workspace)
+        # by Ibis, which registers the in-memory tables the expression reads (compiled SQL text
+        # alone would miss them); its ORDER BY stays the outer query's, so the rows are written
+        # in that order
+        numbered = table.mutate(snapshot_id=ibis.literal(snapshot_id, type="int64"))
+        workspace.con.insert("snapshot_customers", numbered)
+        self.snapshot_id = snapshot_id
+        stored = _typed_as(customers_table(workspace, snapshot_id), table.schema())
+        # the dashboard's sort orders of the stored rows (NumPy and Arrow, which let go of the
+        # GIL) are made in a thread of their own while the analysis goes on in DuckDB
+        pool = ThreadPoolExecutor(max_workers=1)
+        shown = _columns_by_name(lambda: _engine_page_columns(workspace, stored))
+        self._sort_orders = pool.submit(_sort_orders, shown)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+        return stored
+
+    def sort_orders(self) -> bytes:
+        """The stored sort orders of the customers page's columns of the stored rows."""
+        if self._sort_orders is None:
+            raise RuntimeError("no customers stored yet")
+        return self._sort_orders.result()
+
+
+@contextmanager
+def _empty_like(workspace, table) -> Iterator[str]:
+    """A temporary table of ``table``'s columns and types and no rows, as a SQL relation."""
+    name = f"valuecast_columns_{uuid.uuid4().hex[:12]}"
+    workspace.con.create_table(name, table.limit(0), temp=True)
+    try:
+        yield f'"{name}"'
+    finally:
+        _raw(workspace).execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _typed_as(stored, schema) -> Any:
+    """``stored``'s columns of ``schema`` in its order and types: a workspace made by an older
+    version holds its columns in the order they were added."""
+    return stored.select(
+        *(
+            stored[name] if stored[name].type() == kind else stored[name].cast(kind).name(name)
+            for name, kind in schema.items()
+        )
+    )
+
+
+def _insert_customers(workspace, snapshot_id: int, relation: str) -> None:
+    """The rows of ``relation`` (the customers table) as snapshot ``snapshot_id``'s customers."""
+    _raw(workspace).execute(
+        "INSERT INTO snapshot_customers BY NAME "
+        f"SELECT CAST({int(snapshot_id)} AS BIGINT) AS snapshot_id, * FROM {relation}"
+    )
+
+
+def _next_snapshot_id(workspace) -> int:
+    # ids are never reused: a replaced snapshot's id names nothing afterwards; the result is
+    # fetched to its end, as an unfinished one blocks the connection for Ibis
+    query = "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
+    return int(_rows(workspace, query)[0][0])
+
+
+def _stored_nan_as_missing(workspace, snapshot_id: int, schema) -> None:
+    """Store the float NaN of snapshot ``snapshot_id``'s customers as missing, as a frame's
+    Arrow table holds them (pandas holds both as NaN): one filtered count of the rows holding
+    any (a count per column costs 20 times as much: 0.26 s of CPU for 5M rows), and only when
+    there are some, an update per column."""
+    floats = [name for name, kind in schema.items() if kind.is_floating()]
+    if not floats:
+        return
+    any_nan = " OR ".join(f'isnan("{name}")' for name in floats)
+    query = f"SELECT count(*) FROM snapshot_customers WHERE snapshot_id = ? AND ({any_nan})"
+    if not _rows(workspace, query, [snapshot_id])[0][0]:
+        return
+    for name in floats:
+        _raw(workspace).execute(
+            f'UPDATE snapshot_customers SET "{name}" = NULL '
+            f'WHERE snapshot_id = ? AND isnan("{name}")',
+            [snapshot_id],
+        )
+
+
 def save_snapshot(
     workspace,
     analysis,
@@ -291,56 +413,71 @@ def save_snapshot(
     One transaction (or part of the caller's, see :meth:`Workspace.transaction`); a snapshot of
     the same as-of date is replaced.  ``options`` (the ``AnalysisOptions`` it ran with) and the
     workspace's last ingest are recorded, so that commands needing the same analysis of the same
-    data can read it instead of running it again (:func:`reusable_snapshot`).
+    data can read it instead of running it again (:func:`reusable_snapshot`).  An analysis whose
+    customers the analysis stored as the snapshot's already (its ``snapshot_rows``, a
+    :class:`SnapshotCustomers` that stored them) keeps that snapshot id and those rows.
     """
     summary = analysis.summary
     as_of = date.fromisoformat(str(summary["as_of"])[:10])
     created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    raw = _raw(workspace)
     # the sort orders (NumPy and Arrow, which let go of the GIL) are computed in a second thread
-    # while DuckDB writes the customers table: 1.8 s and 1.5 s of CPU at 1M customers
+    # while DuckDB writes the snapshot: 1.8 s and 1.5 s of CPU at 1M customers
     with (
         ThreadPoolExecutor(max_workers=1) as pool,
         workspace.transaction(),
         _customers_relation(workspace, analysis) as relation,
     ):
-        sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis))
-        _ensure_tables(workspace, relation)
-        replaced = [
-            row[0]
-            for row in raw.execute(
-                "SELECT snapshot_id FROM snapshots WHERE as_of = ?", [as_of]
-            ).fetchall()
-        ]
-        # ids are never reused: a replaced snapshot's id names nothing afterwards
-        snapshot_id = raw.execute(
-            "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"
-        ).fetchone()[0]
-        for old in replaced:
-            for table in ("snapshots", "snapshot_customers", "snapshot_tables", "snapshot_pages"):
-                raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
-        raw.execute(
-            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, (SELECT max(ingest_id) FROM ingests))",
-            [
-                snapshot_id,
-                created_at,
-                as_of,
-                json.dumps(summary, default=str),
-                json.dumps(ingest_report or {}, default=str),
-                None if options is None else _options_key(options),
-            ],
-        )
-        raw.execute(
-            "INSERT INTO snapshot_customers BY NAME "
-            f"SELECT CAST({int(snapshot_id)} AS BIGINT) AS snapshot_id, * FROM {relation}"
-        )
+        if relation is None:  # made as the analysis stored the rows
+            sort_orders = analysis.snapshot_rows.sort_orders
+        else:
+            sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis)).result
+        if relation is None:  # the analysis wrote its customers as this snapshot's rows
+            snapshot_id = analysis.snapshot_rows.snapshot_id
+        else:
+            _ensure_tables(workspace, relation)
+            snapshot_id = _next_snapshot_id(workspace)
+        _replace_as_of(workspace, as_of)
+        _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options)
+        if relation is not None:
+            _insert_customers(workspace, snapshot_id, relation)
+        else:
+            _stored_nan_as_missing(workspace, snapshot_id, analysis.table.schema())
         for name, frame in (tables or {}).items():
-            raw.execute(
+            _raw(workspace).execute(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
                 [snapshot_id, name, parquet_bytes(frame)],
             )
-        save_pages(workspace, snapshot_id, {SORT_ORDERS: sort_orders.result()})
+        save_pages(workspace, snapshot_id, {SORT_ORDERS: sort_orders()})
     return _info(snapshot_id, created_at, as_of, summary)
+
+
+def _replace_as_of(workspace, as_of: date) -> None:
+    """Delete the snapshot of ``as_of``, if any (one snapshot per as-of date)."""
+    raw = _raw(workspace)
+    replaced = [
+        row[0]
+        for row in raw.execute(
+            "SELECT snapshot_id FROM snapshots WHERE as_of = ?", [as_of]
+        ).fetchall()
+    ]
+    for old in replaced:
+        for table in ("snapshots", "snapshot_customers", "snapshot_tables", "snapshot_pages"):
+            raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
+
+
+def _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options) -> None:
+    """The snapshot's row of ``snapshots``: its summary, ingest report, options and ingest."""
+    _raw(workspace).execute(
+        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, (SELECT max(ingest_id) FROM ingests))",
+        [
+            snapshot_id,
+            created_at,
+            as_of,
+            json.dumps(summary, default=str),
+            json.dumps(ingest_report or {}, default=str),
+            None if options is None else _options_key(options),
+        ],
+    )
 
 
 SORT_ORDERS = "sort_orders.parquet"

@@ -380,6 +380,11 @@ class Workspace:
         """A :class:`ReadView` on a new cursor of this workspace: it sees the last committed state."""
         return ReadView(self.path, self.raw.cursor())
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` is open: what is written now is committed with it."""
+        return self._in_transaction
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside is committed together, or rolled back on any error (or a kill).

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -172,10 +171,6 @@ print(json.dumps({"seconds": time.perf_counter() - start, "customers": rows}))
 )
 
 
-def child_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def run_same_job(csv: Path) -> dict:
     completed = subprocess.run(
         [sys.executable, "-c", VALUECAST_SAME_JOB, str(csv), COLUMN_MAP],
@@ -192,24 +187,24 @@ def run_valuecast(csv: Path, work: Path) -> dict:
         "--map", COLUMN_MAP,
         "--workspace", str(work / "w.duckdb"), "--out", str(work / "out"),
     ]  # fmt: skip
+    errors = work / "analyze.stderr"
     start = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+        # the process' own rusage: RUSAGE_CHILDREN's peak would include the DuckDB jobs before it
+        _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
-    if completed.returncode != 0:
-        raise RuntimeError(f"valuecast analyze failed:\n{completed.stderr}")
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"valuecast analyze failed:\n{errors.read_text()}")
     summary = json.loads((work / "out" / "summary.json").read_text())
     return {
         "seconds": seconds,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
         "customers": summary["n_customers"],
         "model": summary["model"]["name"],
         "clv_total": summary["totals"].get("predicted_clv"),
     }
-
-
-def measure(job, *args) -> tuple[dict, float]:
-    """Run ``job`` in a child process; return its result and the children's peak RSS so far."""
-    result = job(*args)
-    return result, child_peak_mb()
 
 
 def orders_file(n_customers: int, parquet: bool) -> tuple[Path, int]:
@@ -252,10 +247,10 @@ def main() -> None:
         work = Path(tmp)
         scan_seconds = min(run_duckdb(SCAN_JOB, orders)["seconds"] for _ in range(3))
         floor_seconds = min(run_duckdb(FLOOR_JOB, orders)["seconds"] for _ in range(3))
-        # each process measured alone: RUSAGE_CHILDREN is a running maximum, so valuecast runs
-        # first (after only the small DuckDB jobs) and lifetimes after it
+        # each process' peak is its own: valuecast's from its rusage (RUSAGE_CHILDREN would
+        # take the DuckDB jobs' peaks before it too), the other jobs report theirs
         ours = run_valuecast(orders, work)
-        ours_peak = child_peak_mb()
+        ours_peak = ours["peak_rss_mb"]
         load = os.getloadavg()[0]
         same = run_same_job(orders)
         theirs = None

@@ -427,13 +427,11 @@ def save_snapshot(
         workspace.transaction(),
         _customers_relation(workspace, analysis) as relation,
     ):
-        if relation is None:  # made as the analysis stored the rows
-            sort_orders = analysis.snapshot_rows.sort_orders
+        if relation is None:  # the analysis wrote its customers as this snapshot's rows
+            rows = analysis.snapshot_rows
+            snapshot_id, sort_orders = rows.snapshot_id, rows.sort_orders
         else:
             sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis)).result
-        if relation is None:  # the analysis wrote its customers as this snapshot's rows
-            snapshot_id = analysis.snapshot_rows.snapshot_id
-        else:
             _ensure_tables(workspace, relation)
             snapshot_id = _next_snapshot_id(workspace)
         _replace_as_of(workspace, as_of)

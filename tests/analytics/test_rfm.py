@@ -205,3 +205,18 @@ def test_rfm_group_validates_scores():
         rfm_group([0], [3], [3])
     groups = rfm_group(pd.Series([5, 1], dtype="int8"), np.array([5, 1]), [5, 1])
     assert groups.tolist() == ["Champions", "Dormant"]
+
+
+def test_engine_group_is_the_grid_cell_and_prospects_outside_it():
+    import ibis
+
+    from valuecast.analysis.segments import _rfm_group
+
+    pairs = [(r, fm) for r in range(-1, 8) for fm in range(-2, 11)] + [(None, 3), (3, None)]
+    frame = pd.DataFrame(pairs, columns=["r", "fm"]).astype("Int64")
+    table = ibis.memtable(frame)
+    got = table.select("r", "fm", group=_rfm_group(table.r, table.fm)).to_pyarrow().to_pylist()
+    for row in got:
+        cells = RFM_GRID.get(row["r"]) if row["r"] is not None else None
+        inside = cells is not None and row["fm"] is not None and 0 <= row["fm"] < len(cells)
+        assert row["group"] == (cells[row["fm"]] if inside else "Prospects"), row

@@ -130,12 +130,16 @@ def _money_key(value: ir.FloatingValue) -> ir.DecimalValue:
 
 
 def _rfm_group(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
-    """Shopify's group from R (1-5) and F + M - 2 (0-8) through :data:`RFM_GRID`."""
-    branches = []
-    for recency, names in RFM_GRID.items():
-        for column, name in enumerate(names):
-            branches.append(((r == recency) & (fm == column), name))
-    return ibis.cases(*branches, else_="Prospects")
+    """Shopify's group from R (1-5) and F + M - 2 (0-8) through :data:`RFM_GRID`.
+
+    One lookup in the grid's 45 names laid out row by row (a chain of 45 ``WHEN`` branches cost
+    0.4 s of CPU at 1M customers); a pair outside the grid is a Prospect.
+    """
+    width = len(RFM_GRID[1])
+    names = [name for recency in range(1, len(RFM_GRID) + 1) for name in RFM_GRID[recency]]
+    index = (r.cast("int32") - 1) * width + fm.cast("int32")  # Spark indexes by INT only
+    in_grid = r.between(1, len(RFM_GRID)) & fm.between(0, width - 1)
+    return ibis.ifelse(in_grid, ibis.literal(names, type="array<string>")[index], "Prospects")
 
 
 def _counts_below(keys: ir.Table, column: str, *, descending: bool = False) -> ir.Table:

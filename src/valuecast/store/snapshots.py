@@ -346,9 +346,12 @@ class SnapshotCustomers:
 
 @contextmanager
 def _empty_like(workspace, table) -> Iterator[str]:
-    """A temporary table of ``table``'s columns and types and no rows, as a SQL relation."""
+    """A temporary table of ``table``'s columns and types and no rows, as a SQL relation.
+
+    Made from the schema: a query of ``table`` with no rows still builds its joins' hash tables
+    (0.2 s for 1M customers)."""
     name = f"valuecast_columns_{uuid.uuid4().hex[:12]}"
-    workspace.con.create_table(name, table.limit(0), temp=True)
+    workspace.con.create_table(name, schema=table.schema(), temp=True)
     try:
         yield f'"{name}"'
     finally:

@@ -34,6 +34,12 @@ __all__ = [
 ]
 
 
+CSV_ROWS_AT_A_TIME = 8192
+"""Rows Arrow's CSV writer turns into text at a time (its default: 1024).  The same bytes; the
+numbers' formatting runs over longer columns (1M customers: 1.07 -> 0.98 s of CPU for
+customers.csv; 4096 and 16384 rows are about as fast, 32768 slower)."""
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder and rename it over ``path``."""
     temporary = path.with_name(f".{path.name}.tmp")
@@ -118,7 +124,9 @@ def write_arrow_batches(
             text = None if csv_target is None else stack.enter_context(
                 pacsv.CSVWriter(
                     csv_target, safe(schema.empty_table()).schema,
-                    write_options=pacsv.WriteOptions(quoting_style="needed"),
+                    write_options=pacsv.WriteOptions(
+                        quoting_style="needed", batch_size=CSV_ROWS_AT_A_TIME
+                    ),
                 )
             )  # fmt: skip
             table = None if parquet_target is None else stack.enter_context(

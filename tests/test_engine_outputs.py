@@ -180,8 +180,9 @@ def test_a_parquet_write_that_fails_leaves_no_files(stored, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_parquet_keys_labels_and_counts_in_dictionaries_but_not_floats(stored, tmp_path):
-    # floats hardly repeat: a dictionary for them is built only to be dropped for plain values
+def test_parquet_keys_labels_and_counts_in_dictionaries_but_not_floats_nor_ids(stored, tmp_path):
+    # floats hardly repeat and customer ids never: a dictionary for them is built only to be
+    # dropped for plain values
     *_, frame, _ = stored
     table = frame.arrow()
     write_arrow_batches(table.to_batches(), table.schema, parquet=tmp_path / "c.parquet")
@@ -191,7 +192,8 @@ def test_parquet_keys_labels_and_counts_in_dictionaries_but_not_floats(stored, t
     }
     for field in table.schema:
         keyed = "RLE_DICTIONARY" in encodings[field.name]
-        assert keyed != pa.types.is_floating(field.type) or pa.types.is_boolean(field.type)
+        plain = pa.types.is_floating(field.type) or field.name == "customer_id"
+        assert keyed != plain or pa.types.is_boolean(field.type), field.name
     assert pq.read_table(tmp_path / "c.parquet").equals(table)
 
 
@@ -238,3 +240,37 @@ def test_rows_stored_by_a_failed_analysis_are_rolled_back(stored):
         assert _stored_rows(ws) == before + len(IDS)
         raise RuntimeError("the analysis broke after storing its rows")
     assert _stored_rows(ws) == before
+
+
+def test_csv_written_many_rows_at_a_time_is_arrows_default_bytes(tmp_path):
+    """customers.csv turns CSV_ROWS_AT_A_TIME rows into text at a time, not Arrow's default
+    1024: the same bytes over several of its batches (numbers of every size, quoted and
+    escaped text, missing cells, dates)."""
+    import numpy as np
+    import pyarrow.csv as pacsv
+
+    from valuecast.csvsafe import escape_arrow
+    from valuecast.outputs.files import CSV_ROWS_AT_A_TIME, rounded_for_csv
+
+    n = 2 * CSV_ROWS_AT_A_TIME + 7
+    rng = np.random.default_rng(3)
+    clv = rng.lognormal(3.0, 3.0, n) * rng.choice([-1.0, 1.0], n)
+    clv[::97] = np.nan
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f'c{i},"x"' if i % 5 else f"=c{i}" for i in range(n)],
+            "historic_clv": clv,
+            "probability_alive": rng.random(n),
+            "frequency": rng.integers(0, 10**12, n),
+            "first_order_date": pd.Series(
+                [date(2020, 1, 1 + i % 28) if i % 11 else None for i in range(n)], dtype=object
+            ),
+        }
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    write_arrow_csv(table, tmp_path / "ours.csv")
+    safe = escape_arrow(pa.Table.from_pandas(rounded_for_csv(frame), preserve_index=False))
+    pacsv.write_csv(safe, tmp_path / "default.csv", pacsv.WriteOptions(quoting_style="needed"))
+    ours = (tmp_path / "ours.csv").read_bytes()
+    assert ours == (tmp_path / "default.csv").read_bytes()
+    assert ours.count(b"\n") == n + 1 and b"'=c5" in ours

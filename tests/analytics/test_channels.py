@@ -496,3 +496,32 @@ def test_channels_grouped_in_the_engine_equal_the_frame_grouping():
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
     medians = [c for c in want.columns if c.endswith("_median")]
     pd.testing.assert_frame_equal(got[medians], want[medians], check_exact=True)
+
+
+def test_channels_spelled_one_way_are_grouped_in_the_engine_as_the_frame():
+    """Channels each spelled one way (and missing ones) are grouped by their column itself, with
+    the frame's table: missing channels labelled "(none)", medians of even and odd groups."""
+    from valuecast.analysis.growth.channels import channel_groups
+
+    rng = np.random.default_rng(7)
+    n = 401
+    channels = np.array(["google", "Meta", None, "tiktok"], dtype=object)
+    frame = pd.DataFrame(
+        {
+            "acquisition_channel": rng.choice(channels, n, p=[0.4, 0.3, 0.2, 0.1]),
+            "historic_clv": np.round(rng.gamma(2.0, 40.0, n), 2),
+            "predicted_clv": rng.gamma(1.5, 30.0, n),
+            "predicted_average_order_value": rng.gamma(3.0, 20.0, n),
+        }
+    )
+    frame.loc[rng.choice(n, 30, replace=False), "predicted_clv"] = NAN
+    frame["total_clv"] = frame["historic_clv"] + frame["predicted_clv"].fillna(0.0)
+    table = ibis.duckdb.connect().create_table("customers", ibis.memtable(frame))
+    groups, order_values, _ = channel_groups(table)
+    by_channel = frame.assign(acquisition_channel=canonical_channels(frame["acquisition_channel"]))
+    want = clv_by_group(by_channel, "acquisition_channel")
+    assert sorted(groups["acquisition_channel"]) == ["(none)", "Meta", "google", "tiktok"]
+    pd.testing.assert_frame_equal(groups, want, check_exact=False, rtol=1e-12)
+    medians = [c for c in want.columns if c.endswith("_median")]
+    pd.testing.assert_frame_equal(groups[medians], want[medians], check_exact=True)
+    assert sorted(order_values.index) == sorted(groups["acquisition_channel"].str.casefold())

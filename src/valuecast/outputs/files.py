@@ -34,6 +34,12 @@ __all__ = [
 ]
 
 
+CSV_ROWS_AT_A_TIME = 8192
+"""Rows Arrow's CSV writer turns into text at a time (its default: 1024).  The same bytes; the
+numbers' formatting runs over longer columns (1M customers: 1.07 -> 0.98 s of CPU for
+customers.csv; 4096 and 16384 rows are about as fast, 32768 slower)."""
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder and rename it over ``path``."""
     temporary = path.with_name(f".{path.name}.tmp")
@@ -118,7 +124,9 @@ def write_arrow_batches(
             text = None if csv_target is None else stack.enter_context(
                 pacsv.CSVWriter(
                     csv_target, safe(schema.empty_table()).schema,
-                    write_options=pacsv.WriteOptions(quoting_style="needed"),
+                    write_options=pacsv.WriteOptions(
+                        quoting_style="needed", batch_size=CSV_ROWS_AT_A_TIME
+                    ),
                 )
             )  # fmt: skip
             table = None if parquet_target is None else stack.enter_context(
@@ -150,10 +158,15 @@ class _ParquetThread:
         import pyarrow.parquet as pq
 
         self._schema = schema
-        # no dictionary for the float columns: their values hardly repeat in a row group, so
-        # Parquet builds each dictionary only to fall back to plain values (1M customers:
-        # 0.82 s -> 0.46 s of CPU, 85 -> 82 MB)
-        keyed = [field.name for field in schema if not pa.types.is_floating(field.type)]
+        # no dictionary for the float columns, whose values hardly repeat in a row group, nor
+        # for the customer ids, one a row: Parquet would build each dictionary only to fall
+        # back to plain values (1M customers: 0.82 s -> 0.46 s of CPU, 85 -> 82 MB without
+        # the floats'; 0.45 -> 0.41 s, 84.8 -> 83.7 MB without the ids')
+        keyed = [
+            field.name
+            for field in schema
+            if not pa.types.is_floating(field.type) and field.name != "customer_id"
+        ]
         self._writer = pq.ParquetWriter(path, schema, use_dictionary=keyed)
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._pending: deque[Future[None]] = deque()

@@ -394,8 +394,11 @@ def churn_counts(
 ) -> dict[str, ir.Table]:
     """The two small queries behind :func:`churn_threshold` of the purchase days ``days`` up to
     ``as_of``: ``churn_cells`` (``largest, again_from, n``) and ``churn_tops`` (``top, n``)."""
-    gap = days.gap_days
-    observed = date_literal(as_of).delta(days.order_date, unit="day")
+    # as float64: against the decimal literals of the month's length (30.4375) whole days would
+    # be computed as DECIMAL, at twice the cost of a double (3M purchase days: 0.17 -> 0.09 s of
+    # CPU for each of the two queries); whole and quarter days are exact either way
+    gap = days.gap_days.cast("float64")
+    observed = date_literal(as_of).delta(days.order_date, unit="day").cast("float64")
     # A purchase day is a point at every month m up to its largest, ``reach / M`` rounded down
     # (reach: the gap, or the open time, shortened by the follow-up window), and repeats at the
     # points from ``again_from`` on (its gap ends inside the window m + follow-up).  So one

@@ -130,8 +130,9 @@ class InputError(ValuecastError, ValueError):
 class StagedRows:
     """Canonical orders an importer staged on the workspace's own DuckDB connection
     (:mod:`valuecast.io.orders_duckdb`) instead of frames: the names of the temporary views
-    holding them (with exactly the columns of ``ORDERS_SCHEMA`` and ``ORDER_LINES_SCHEMA``),
-    their row counts, and every temporary view and table to drop once they are stored."""
+    holding them (with exactly the columns of ``ORDERS_SCHEMA`` and ``ORDER_LINES_SCHEMA``;
+    every order has an ``order_id``), their row counts, and every temporary view and table to
+    drop once they are stored."""
 
     orders: str
     order_lines: str

@@ -572,6 +572,9 @@ def _inputs(raw: Any, results: Sequence[ImportResult]) -> dict[str, Any]:
             if staged is not None and count:
                 relations.append(raw.sql(f"SELECT *, {position}::BIGINT AS _file FROM {staged}"))
         inputs[name] = functools.reduce(lambda a, b: a.union(b), relations) if relations else None
+        # a staged view gives every order its id: only orders from frames may lack one
+        if name == "orders":
+            inputs["order_ids_set"] = not tables
     inputs["files"] = len(results)
     return inputs
 
@@ -642,7 +645,7 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
         if table is None:
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
             continue
-        select = _stage_select(name, schema, several)
+        select = _stage_select(name, schema, several, inputs["order_ids_set"])
         if direct[name]:
             stored = _column_list(_stored_schema(raw, name, schema))
             rows = table.query("_in", f"SELECT {stored}, {int(ingest_id)} FROM ({select})")
@@ -653,12 +656,20 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             table.query("_in", select).insert_into(stage)
 
 
-def _stage_select(name: str, schema: dict[str, str], several: bool) -> str:
-    """The staged rows of one input, as a query over the Arrow table ``_in`` (see :func:`_stage`)."""
+def _stage_select(
+    name: str, schema: dict[str, str], several: bool, order_ids_set: bool = False
+) -> str:
+    """The staged rows of one input, as a query over the Arrow table ``_in`` (see :func:`_stage`).
+
+    ``order_ids_set``: every order has an id (as every order staged by DuckDB has), so the test
+    for a missing one is left out: it would build each order's id only to test it, 0.1 s of CPU
+    per 3M orders, for a table that stores its ids computed from the order numbers.
+    """
     rows = "(SELECT *, row_number() OVER () AS _row FROM _in)"
     if name == "orders":
         if not several:  # an importer gives one row per order
-            return f"SELECT {_cast_list(schema)} FROM _in WHERE order_id IS NOT NULL"
+            having_id = "" if order_ids_set else " WHERE order_id IS NOT NULL"
+            return f"SELECT {_cast_list(schema)} FROM _in{having_id}"
         return (
             f"SELECT {_cast_list(schema)} FROM {rows} WHERE order_id IS NOT NULL "
             "QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _file DESC, _row DESC) = 1"

@@ -230,7 +230,7 @@ def test_a_failed_refresh_leaves_the_workspace_as_it_was(tmp_path, exports, monk
         def broken(*args, **kwargs):
             raise RuntimeError("the analysis broke half way")
 
-        monkeypatch.setattr("valuecast.jobs.snapshots.save_snapshot", broken)
+        monkeypatch.setattr("valuecast.store.snapshots.save_snapshot", broken)
         with pytest.raises(RuntimeError, match="half way"):
             snapshot_jobs.refresh(ws, read_exports([full]))
         assert _fingerprint(ws) == before  # the new orders were rolled back with it

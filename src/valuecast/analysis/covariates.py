@@ -41,7 +41,7 @@ import pyarrow as pa
 from scipy.special import ndtr
 
 from valuecast.analysis.backend import upload
-from valuecast.errors import ValuecastError
+from valuecast.analysis.covariate_names import COVARIATES, CovariateError, parse_covariates
 from valuecast.models.clv import discount_periods, period_increments
 
 __all__ = [
@@ -57,14 +57,6 @@ __all__ = [
     "with_patterns",
 ]
 
-COVARIATES: dict[str, str] = {
-    "acquisition_channel": "channel",
-    "first_discount_code": "first_discount_code",
-    "accepts_marketing": "accepts_marketing",
-    "first_product": "first_product",
-}
-"""The customers-table columns ``--covariates`` may name, and the summary column holding each."""
-
 MIN_LEVEL_CUSTOMERS = 30
 """A category level with fewer customers is pooled into ``"other"``."""
 
@@ -73,25 +65,6 @@ MAX_LEVELS = 12
 
 OTHER, NONE = "other", "(none)"
 PATTERN = "_pattern"
-
-
-class CovariateError(ValuecastError, ValueError):
-    """A covariate that cannot be used (an unknown column): one line."""
-
-
-def parse_covariates(text: str | None, available: Sequence[str] = tuple(COVARIATES)) -> list[str]:
-    """The column names of ``--covariates a,b,c`` (trimmed, duplicates dropped), checked.
-
-    An unknown name raises :class:`CovariateError` naming it and listing ``available``.
-    """
-    names = list(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
-    for name in names:
-        if name not in available:
-            raise CovariateError(
-                f"--covariates: no column {name!r} in the customers table "
-                f"(available: {', '.join(available)})"
-            )
-    return names
 
 
 @dataclass(frozen=True)

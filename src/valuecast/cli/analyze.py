@@ -251,10 +251,11 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from valuecast.analysis.covariates import CovariateError, parse_covariates
+    # nothing that imports Ibis or SciPy before the ingest: refresh imports the analysis while
+    # DuckDB ingests the files
+    from valuecast.analysis.covariate_names import CovariateError, parse_covariates
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
-    from valuecast.jobs.snapshots import refresh
-    from valuecast.store.snapshots import save_snapshot
+    from valuecast.jobs.refresh import refresh
 
     started = time.perf_counter()
     spend_frame = read_spend_or_fail(spend)
@@ -298,6 +299,8 @@ def run_analysis(
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
                 else:
+                    from valuecast.store.snapshots import save_snapshot
+
                     report = ws.latest_ingest_report() or {}
                     # one transaction: the analysis writes the snapshot's customers as it goes
                     with ws.transaction():

@@ -18,11 +18,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecast.analysis.covariates import parse_covariates
+from valuecast.analysis.covariate_names import parse_covariates
 from valuecast.dates import to_date
 from valuecast.errors import ValuecastError
 from valuecast.io.calendar import Calendar
-from valuecast.models.registry import SELECTABLE
 from valuecast.tables import CUSTOMER_COLUMNS
 
 Progress = Callable[[str], None]
@@ -59,8 +58,13 @@ class AnalysisOptions:
     covariates: tuple[str, ...] = ()
 
     def validate(self) -> None:
-        if self.model not in ("auto", *SELECTABLE):
-            raise ValueError(f"unknown model {self.model!r}: use auto, {', '.join(SELECTABLE)}")
+        if self.model != "auto":
+            # the models (SciPy) are imported once a model is named: options are checked before
+            # anything is read, and the default needs no list
+            from valuecast.models.registry import SELECTABLE
+
+            if self.model not in SELECTABLE:
+                raise ValueError(f"unknown model {self.model!r}: use auto, {', '.join(SELECTABLE)}")
         if self.interval_method not in ("auto", "bootstrap", "delta"):
             raise ValueError(
                 f"unknown interval method {self.interval_method!r}: use auto, bootstrap or delta"

@@ -4,24 +4,18 @@ current snapshot, and the history and comparison of the stored snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
-
 import pandas as pd
 
 from valuecast.analysis.compare import AT_RISK_GROUPS, NEW, Comparison, comparison, history_table
-from valuecast.store.memory import release_unused_memory
+from valuecast.jobs.refresh import RefreshResult, refresh
 from valuecast.store.snapshots import (
     SnapshotError,
-    SnapshotInfo,
     high_value_movers,
     label_moves,
     load_customers,
     load_summary,
     resolve_snapshot,
     reusable_snapshot,
-    save_snapshot,
     stored_summaries,
 )
 
@@ -67,56 +61,3 @@ def compare(
     }
     movers = high_value_movers(workspace, first.snapshot_id, second.snapshot_id, AT_RISK_GROUPS)
     return comparison(first, second, moves["rfm_group"], moves["predicted_spend_tier"], movers)
-
-
-# ------------------------------------------------------------------------------------------------
-# refresh: ingest + analysis + snapshot in one transaction
-# ------------------------------------------------------------------------------------------------
-@dataclass
-class RefreshResult:
-    report: Any  # store.workspace.IngestReport
-    analysis: Any  # pipeline.Analysis
-    tables: dict[str, pd.DataFrame]
-    snapshot: SnapshotInfo
-
-
-def _noop(_: str) -> None:
-    return None
-
-
-def refresh(
-    workspace,
-    results: Sequence[Any],
-    options=None,
-    *,
-    spend: pd.DataFrame | None = None,
-    progress: Callable[[str], None] = _noop,
-    in_engine: bool = False,
-) -> RefreshResult:
-    """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
-
-    All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
-    process is killed, the workspace keeps its orders and snapshots as they were.  ``results``
-    are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
-    the analysis has their memory.  ``in_engine``: the analysis' customers table stays in the
-    workspace until the caller's ``analysis.release()`` (:func:`valuecast.jobs.analyze.analyze`).
-    """
-    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
-
-    options = options or AnalysisOptions()
-    with workspace.transaction():
-        progress("writing the orders")
-        report = workspace.ingest(results)
-        for result in results:
-            result.release_rows()
-        release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
-        analysis, tables = analyze_with_growth(
-            workspace, options, progress, spend=spend, in_engine=in_engine
-        )
-        progress("storing the snapshot")
-        try:
-            snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)
-        except BaseException:
-            analysis.release()
-            raise
-    return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)

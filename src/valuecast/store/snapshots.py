@@ -15,7 +15,7 @@ tables of the workspace DuckDB file::
 
 A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
 snapshot (a corrected export, other options), a later as-of date adds one.  Saving is one
-transaction, and :func:`valuecast.jobs.snapshots.refresh` holds the ingest, the analysis that
+transaction, and :func:`valuecast.jobs.refresh.refresh` holds the ingest, the analysis that
 reads it and the snapshot in one transaction too, so a killed process leaves the workspace as it
 was before.  This module owns the snapshot tables and their SQL; comparing snapshots is
 :mod:`valuecast.analysis.compare`.

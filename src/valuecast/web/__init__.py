@@ -2,7 +2,7 @@
 
 :func:`create_app` builds the application; :mod:`valuecast.cli.web` runs it with uvicorn.  The
 dashboard reads the same workspace and runs the same pipeline as the command line: pages show the
-stored snapshots (:mod:`valuecast.store.snapshots`), an upload runs :func:`valuecast.jobs.snapshots.refresh`.
+stored snapshots (:mod:`valuecast.store.snapshots`), an upload runs :func:`valuecast.jobs.refresh.refresh`.
 
 ``create_app`` is imported on first use: ``analyze`` stores the dashboard's charts with its
 snapshot (:func:`valuecast.web.views.store_view`) and does not need FastAPI to start.

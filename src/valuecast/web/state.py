@@ -5,7 +5,7 @@ out, as it does for the CLI).  Two kinds of use share it:
 
 * **Writes** (an upload's ingest + analysis + snapshot, a spend file's re-analysis) run one at a
   time on the main connection in a worker thread (:class:`Jobs`), inside one transaction
-  (:func:`valuecast.jobs.snapshots.refresh`), holding :attr:`Dashboard.write_lock`.
+  (:func:`valuecast.jobs.refresh.refresh`), holding :attr:`Dashboard.write_lock`.
 * **Reads** run on a small pool of DuckDB cursors opened at start-up (a DuckDB connection is not
   thread-safe; a cursor is a connection of its own on the same database).  A cursor sees the last
   committed state, so pages stay fast and consistent while a refresh is running.

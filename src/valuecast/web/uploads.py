@@ -3,7 +3,7 @@
 The uploaded bytes are written to a temporary folder under names chosen here (``upload-1.csv``:
 only the extension is taken from the client's file name, and only from a fixed list), read by the
 same importers as ``valuecast ingest`` (:func:`valuecast.io.read_exports`, with its errors), and
-handed to :func:`valuecast.jobs.snapshots.refresh` in a worker thread: the ingest, the analysis and
+handed to :func:`valuecast.jobs.refresh.refresh` in a worker thread: the ingest, the analysis and
 the snapshot are one transaction, as for ``valuecast analyze FILE``.  The client's file name is
 shown in the report and in errors, never used as a path.
 
@@ -104,7 +104,7 @@ def _finish(dashboard: Dashboard, job: Job, snapshot) -> None:
 def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Path) -> Job:
     """Queue the ingest + analysis of the saved files; the job owns (and removes) ``folder``."""
     from valuecast.io import read_exports
-    from valuecast.jobs.snapshots import refresh
+    from valuecast.jobs.refresh import refresh
 
     def work(job: Job) -> None:
         try:

@@ -1,0 +1,38 @@
+"""The customers-table columns ``--covariates`` may name, checked without the covariate models.
+
+Option parsing reads these before any data is read, so this module imports neither Ibis nor
+SciPy (:mod:`valuecast.analysis.covariates` builds the design matrix from them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from valuecast.errors import ValuecastError
+
+COVARIATES: dict[str, str] = {
+    "acquisition_channel": "channel",
+    "first_discount_code": "first_discount_code",
+    "accepts_marketing": "accepts_marketing",
+    "first_product": "first_product",
+}
+"""The customers-table columns ``--covariates`` may name, and the summary column holding each."""
+
+
+class CovariateError(ValuecastError, ValueError):
+    """A covariate that cannot be used (an unknown column): one line."""
+
+
+def parse_covariates(text: str | None, available: Sequence[str] = tuple(COVARIATES)) -> list[str]:
+    """The column names of ``--covariates a,b,c`` (trimmed, duplicates dropped), checked.
+
+    An unknown name raises :class:`CovariateError` naming it and listing ``available``.
+    """
+    names = list(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
+    for name in names:
+        if name not in available:
+            raise CovariateError(
+                f"--covariates: no column {name!r} in the customers table "
+                f"(available: {', '.join(available)})"
+            )
+    return names

@@ -1,0 +1,98 @@
+"""Refresh: ingest + analysis + snapshot in one transaction.
+
+The analysis' modules (Ibis, SciPy and the steps built on them: ~0.75 s to import) are imported
+in a second thread while DuckDB ingests the files, most of which it does without holding
+Python's lock; nothing before the ingest needs them, so this module imports none of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from valuecast.store.memory import release_unused_memory
+
+__all__ = ["ANALYSIS_MODULES", "RefreshResult", "refresh"]
+
+ANALYSIS_MODULES: tuple[str, ...] = (
+    "pyarrow.pandas_compat",  # the ingest report's frame: loaded once, before either needs it
+    "ibis.backends.duckdb",
+    "valuecast.models.registry",
+    "valuecast.analysis.customers",
+    "valuecast.analysis.growth.tables",
+    "valuecast.store.snapshots",
+)
+"""What the analysis after an ingest imports first, in the order it needs them."""
+
+
+@dataclass
+class RefreshResult:
+    report: Any  # store.workspace.IngestReport
+    analysis: Any  # jobs.analyze.Analysis
+    tables: dict[str, Any]  # the growth tables' frames by file name
+    snapshot: Any  # store.snapshots.SnapshotInfo
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def refresh(
+    workspace,
+    results: Sequence[Any],
+    options=None,
+    *,
+    spend=None,
+    progress: Callable[[str], None] = _noop,
+    in_engine: bool = False,
+) -> RefreshResult:
+    """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
+
+    All in one transaction on ``workspace`` (opened for writing): if anything fails, or the
+    process is killed, the workspace keeps its orders and snapshots as they were.  ``results``
+    are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
+    the analysis has their memory.  ``spend``: the marketing spend frame of the CAC table.
+    ``in_engine``: the analysis' customers table stays in the workspace until the caller's
+    ``analysis.release()`` (:func:`valuecast.jobs.analyze.analyze`).
+    """
+    imports = _import_in_background(ANALYSIS_MODULES)
+    with workspace.transaction():
+        progress("writing the orders")
+        report = workspace.ingest(results)
+        for result in results:
+            result.release_rows()
+        release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
+        imports.join()  # this thread imports nothing the other is importing
+        from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
+        from valuecast.store.snapshots import save_snapshot
+
+        options = options or AnalysisOptions()
+        analysis, tables = analyze_with_growth(
+            workspace, options, progress, spend=spend, in_engine=in_engine
+        )
+        progress("storing the snapshot")
+        try:
+            snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)
+        except BaseException:
+            analysis.release()
+            raise
+    return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)
+
+
+def _import_in_background(names: Sequence[str]) -> threading.Thread:
+    """A started daemon thread importing ``names``; one that fails is left to the importer that
+    needs it, which then raises its error where it is used."""
+
+    def run() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001, S112 - raised again by the import that needs it
+                continue
+
+    thread = threading.Thread(target=run, name="valuecast-imports", daemon=True)
+    thread.start()
+    return thread

@@ -255,9 +255,11 @@ def run_analysis(
     # DuckDB ingests the files
     from valuecast.analysis.covariate_names import CovariateError, parse_covariates
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
-    from valuecast.jobs.refresh import refresh
+    from valuecast.jobs.refresh import import_analysis_modules, refresh
 
     started = time.perf_counter()
+    if files:
+        import_analysis_modules()  # beside reading and checking the files, then the ingest
     spend_frame = read_spend_or_fail(spend)
     options = AnalysisOptions(
         as_of=as_of,

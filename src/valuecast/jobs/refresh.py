@@ -15,7 +15,7 @@ from typing import Any
 
 from valuecast.store.memory import release_unused_memory
 
-__all__ = ["ANALYSIS_MODULES", "RefreshResult", "refresh"]
+__all__ = ["ANALYSIS_MODULES", "RefreshResult", "import_analysis_modules", "refresh"]
 
 ANALYSIS_MODULES: tuple[str, ...] = (
     "pyarrow.pandas_compat",  # the ingest report's frame: loaded once, before either needs it
@@ -58,7 +58,7 @@ def refresh(
     ``in_engine``: the analysis' customers table stays in the workspace until the caller's
     ``analysis.release()`` (:func:`valuecast.jobs.analyze.analyze`).
     """
-    imports = _import_in_background(ANALYSIS_MODULES)
+    imports = import_analysis_modules()
     with workspace.transaction():
         progress("writing the orders")
         report = workspace.ingest(results)
@@ -80,6 +80,23 @@ def refresh(
             analysis.release()
             raise
     return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)
+
+
+_started: threading.Thread | None = None
+_starting = threading.Lock()
+
+
+def import_analysis_modules() -> threading.Thread:
+    """The thread importing :data:`ANALYSIS_MODULES`, started on the first call of the process.
+
+    A command may start it before it reads the files (``analyze FILE`` does), so the imports
+    also overlap reading and checking them; :func:`refresh` joins it after the ingest.
+    """
+    global _started
+    with _starting:
+        if _started is None:
+            _started = _import_in_background(ANALYSIS_MODULES)
+        return _started
 
 
 def _import_in_background(names: Sequence[str]) -> threading.Thread:

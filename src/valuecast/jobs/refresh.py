@@ -11,9 +11,14 @@ import importlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valuecast.store.memory import release_unused_memory
+
+if TYPE_CHECKING:  # annotations only: store.snapshots imports Ibis, which the ingest does without
+    import pandas as pd
+
+    from valuecast.store.snapshots import SnapshotInfo
 
 __all__ = ["ANALYSIS_MODULES", "RefreshResult", "import_analysis_modules", "refresh"]
 
@@ -32,8 +37,8 @@ ANALYSIS_MODULES: tuple[str, ...] = (
 class RefreshResult:
     report: Any  # store.workspace.IngestReport
     analysis: Any  # jobs.analyze.Analysis
-    tables: dict[str, Any]  # the growth tables' frames by file name
-    snapshot: Any  # store.snapshots.SnapshotInfo
+    tables: dict[str, pd.DataFrame]  # the growth tables by file name
+    snapshot: SnapshotInfo
 
 
 def _noop(_: str) -> None:
@@ -45,7 +50,7 @@ def refresh(
     results: Sequence[Any],
     options=None,
     *,
-    spend=None,
+    spend: pd.DataFrame | None = None,
     progress: Callable[[str], None] = _noop,
     in_engine: bool = False,
 ) -> RefreshResult:
@@ -65,7 +70,7 @@ def refresh(
         for result in results:
             result.release_rows()
         release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
-        imports.join()  # this thread imports nothing the other is importing
+        imports.join()  # the analysis' imports are done: no two threads import at once
         from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
         from valuecast.store.snapshots import save_snapshot
 

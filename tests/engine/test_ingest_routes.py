@@ -220,3 +220,29 @@ def test_parquet_files_ingest_as_the_importer_ingests_them(tmp_path, monkeypatch
     reports, tables = _assert_same_ingests([path], MAP + ",tax=tax,currency=currency", monkeypatch)
     assert {"empty row", "negative amount"} <= set(reports[0]["excluded_rows"])
     assert tables["orders"]["order_number"].str.endswith(" 00:00:00|2").any()
+
+
+def test_the_staging_is_freed_inside_the_open_transaction(tmp_path):
+    """A refresh ingests and analyses in one transaction: the engine's parsed rows are freed
+    once the orders are stored, not held (as a table dropped inside a transaction is) until the
+    commit.  400,000 rows: the orders' full row groups are written out, so what stays in memory
+    is at most their last partial one, against ~25 MB of parsed rows."""
+    rng = np.random.default_rng(5)
+    n = 400_000
+    days = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 700, n), "D")
+    frame = pd.DataFrame(
+        {
+            "customer": pd.Series(rng.integers(0, n // 3, n)).map("c{}".format),
+            "date": days.strftime("%Y-%m-%d"),
+            "amount": np.round(rng.gamma(2.0, 30.0, n), 2),
+        }
+    )
+    path = _write(frame, tmp_path / "orders.csv")
+    with Workspace(tmp_path / "ws.duckdb") as ws, ws.transaction():
+        report = ws.ingest([defer_orders([path], column_map=MAP)])
+        held = ws.raw.execute(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
+            "WHERE tag = 'IN_MEMORY_TABLE'"
+        ).fetchall()[0][0]
+    assert report.new_orders == n
+    assert held < 1_000_000, f"{held:,} bytes of in-memory tables held after the ingest"

@@ -108,6 +108,17 @@ def default_as_of(orders: ir.Table) -> date | None:
     return as_date(value, "as-of", error=SummaryError)
 
 
+def resolve_as_of(orders: ir.Table, as_of: date | str | None = None) -> date:
+    """The as-of date :func:`summarize` summarises ``orders`` at: ``as_of``, or by default the
+    last order date; :class:`SummaryError` when ``as_of`` is no date or no order has one."""
+    as_of_date = as_date(as_of, "as-of", error=SummaryError)
+    if as_of_date is None:
+        as_of_date = default_as_of(orders)
+        if as_of_date is None:
+            raise SummaryError("no orders with an order date: nothing to summarise")
+    return as_of_date
+
+
 def customer_summary(
     orders: ir.Table,
     *,
@@ -423,12 +434,8 @@ def summarize(
     Runs two small aggregate queries (the default as-of date, the counts); the summary itself
     stays lazy in ``CustomerSummary.table``.
     """
-    as_of_date = as_date(as_of, "as-of", error=SummaryError)
+    as_of_date = resolve_as_of(orders, as_of)
     cal_date = as_date(calibration_end, "calibration end", error=SummaryError)
-    if as_of_date is None:
-        as_of_date = default_as_of(orders)
-        if as_of_date is None:
-            raise SummaryError("no orders with an order date: nothing to summarise")
     o = prepare_orders(orders)
     as_of_lit = ibis.literal(as_of_date, type="date")
     guest = o.customer_id.isnull()

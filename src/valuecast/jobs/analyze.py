@@ -256,10 +256,17 @@ def analyze_with_growth(
     ``in_engine``: as :func:`analyze`'s (the growth tables read only :data:`GROWTH_COLUMNS`,
     and :data:`SPEND_COLUMNS` with ``spend``).
     """
+    from valuecast.analysis.growth.cohorts import growth_counts
     from valuecast.analysis.growth.tables import growth_tables
+    from valuecast.analysis.summary import resolve_as_of
     from valuecast.store.memory import release_unused_memory
 
     options = options or AnalysisOptions()
+    # the cohorts' counts read the orders alone: collected before the analysis materialises
+    # its tables, their window over every order is not added to the analysis' memory
+    progress("counting cohorts and repeat orders")
+    orders = workspace.orders()
+    counts = growth_counts(orders, resolve_as_of(orders, options.as_of))
     analysis = analyze(workspace, options, progress, in_engine=in_engine)
     progress("cohorts, channels, products")
     # kept in the engine and no spend: channels.csv is grouped there, without a frame of them all
@@ -274,6 +281,7 @@ def analyze_with_growth(
         spend=spend,
         margin=options.margin,
         new_customer=analysis.summary["model"].get("new_customer"),
+        counts=counts,
     )
     analysis.summary["growth"] = growth.summary
     release_unused_memory()

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
-from valuecast.store.memory import release_arrow_memory
+from valuecast.store.memory import release_arrow_memory, release_unused_memory
 from valuecast.store.sort_orders import (
     compact_labels,
     non_decreasing,
@@ -319,6 +319,9 @@ class SnapshotCustomers:
             raise RuntimeError("the snapshot's customers are stored inside a transaction only")
         if self.snapshot_id is not None:
             raise RuntimeError(f"snapshot {self.snapshot_id}'s customers are stored already")
+        # the models' arrays, freed by now, are in the C heap's free lists until trimmed
+        # (~0.1 GB at 1M customers, in 6 ms): the rows' sort and write then reuse them
+        release_unused_memory(collect=False)
         with _empty_like(workspace, table) as relation:
             _ensure_tables(workspace, relation)
         snapshot_id = _next_snapshot_id(workspace)

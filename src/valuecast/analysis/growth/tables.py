@@ -59,6 +59,7 @@ def growth_tables(
     spend: pd.DataFrame | None = None,
     margin: float = 1.0,
     new_customer: dict | None = None,
+    counts: dict[str, pd.DataFrame] | None = None,
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage.
 
@@ -70,7 +71,9 @@ def growth_tables(
     (:func:`~valuecast.analysis.growth.channels.channel_groups`); the cohorts, the stage, the
     churn curve and the gaps read the orders.  ``new_customer``: summary.json's
     ``model.new_customer`` (a new customer's discounted orders), which channels.csv turns into
-    ``new_customer_clv`` per channel.
+    ``new_customer_clv`` per channel.  ``counts``: what
+    :func:`~valuecast.analysis.growth.cohorts.growth_counts` gives for ``as_of``, when the
+    caller collected them already.
     """
     from valuecast.analysis.growth.affinity import (
         AFFINITY_SCHEMA,
@@ -130,7 +133,8 @@ def growth_tables(
         )
 
     # every table of the orders from one query over the order history
-    counts = growth_counts(orders, as_of)
+    if counts is None:
+        counts = growth_counts(orders, as_of)
     # cohorts.notes (guests, orders after the as-of date left out) would repeat the summary's
     cohorts = cohorts_from_cells(counts["cells"], as_of)
     stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"])

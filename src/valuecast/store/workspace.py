@@ -587,7 +587,9 @@ def _inputs(raw: Any, results: Sequence[ImportResult], loading: Any = None) -> d
             count = result.line_count if name == "order_lines" else result.order_count
             if staged is not None and count:
                 query = f"SELECT *, {position}::BIGINT AS _file FROM {staged}"
-                relations.append(_streamed(raw, loading, query, len(results)))
+                derived = result.staged.derived if name == "orders" else {}
+                columns = ", ".join(f"{derived.get(c, c)} AS {c}" for c in schema) + ", _file"
+                relations.append(_streamed(raw, loading, query, columns, len(results)))
         inputs[name] = functools.reduce(lambda a, b: a.union(b), relations) if relations else None
         # a staged view gives every order its id: only orders from frames may lack one
         if name == "orders":
@@ -596,13 +598,14 @@ def _inputs(raw: Any, results: Sequence[ImportResult], loading: Any = None) -> d
     return inputs
 
 
-def _streamed(raw: Any, loading: Any, query: str, files: int) -> Any:
-    """The rows of ``query`` on the connection ``loading`` as a relation of ``raw``: when the
-    files of an ingest are compared (:func:`_conflicting_versions` reads them twice), an Arrow
-    table; else a :class:`_Stream` of Arrow batches, scanned once."""
+def _streamed(raw: Any, loading: Any, query: str, columns: str, files: int) -> Any:
+    """The rows of ``query`` on the connection ``loading`` as a relation of ``raw`` of the
+    ``columns`` (SQL over the rows' columns): when the files of an ingest are compared
+    (:func:`_conflicting_versions` reads them twice), from an Arrow table; else a
+    :class:`_Stream` of Arrow batches, scanned once."""
     if files > 1:
-        return raw.from_arrow(loading.sql(query).to_arrow_table(_BATCH_ROWS))
-    return _Stream(raw, loading, query)
+        return raw.from_arrow(loading.sql(query).to_arrow_table(_BATCH_ROWS)).project(columns)
+    return _Stream(raw, loading, query, columns)
 
 
 @dataclass(frozen=True)
@@ -615,9 +618,11 @@ class _Stream:
     raw: Any
     loading: Any
     query: str
+    columns: str
 
     def open(self) -> Any:
-        return self.raw.from_arrow(self.loading.sql(self.query).to_arrow_reader(_STREAMED_ROWS))
+        batches = self.loading.sql(self.query).to_arrow_reader(_STREAMED_ROWS)
+        return self.raw.from_arrow(batches).project(self.columns)
 
 
 def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tuple[int, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -385,3 +386,29 @@ def test_release_cached_pages_drops_the_file_cache_and_keeps_the_limit(tmp_path)
         # what DuckDB holds besides the cache stays readable
         assert raw.execute("SELECT count(*) FROM kept").fetchone()[0] == 1000
         assert raw.execute("SELECT count(*) FROM big").fetchone()[0] == 4_000_000
+
+
+def _anonymous_rss() -> int:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("RssAnon:"))
+    return int(line.split()[1]) * 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_release_freed_memory_gives_back_what_a_sort_freed_inside_a_transaction(tmp_path):
+    with Workspace(tmp_path / "w.duckdb") as ws, ws.transaction():
+        raw = ws.raw
+        limit = raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        raw.execute("CREATE TEMP TABLE kept AS SELECT range AS c FROM range(1000)")
+        # a sort of ~150 MB of rows, whose memory DuckDB's allocator keeps once it is done
+        sorted_rows = raw.execute(
+            "SELECT count(*) FROM (SELECT hash(range) AS a, range::VARCHAR || 'x' AS b, "
+            "random() AS c FROM range(3000000) ORDER BY a OFFSET 1)"
+        ).fetchone()[0]
+        assert sorted_rows == 2_999_999
+        before = _anonymous_rss()
+        ws.release_freed_memory()
+        assert before - _anonymous_rss() > 32 * 2**20
+        # the limit is as it was, and the transaction goes on
+        assert raw.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit
+        assert raw.execute("SELECT count(*) FROM kept").fetchone()[0] == 1000

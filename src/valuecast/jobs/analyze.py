@@ -267,6 +267,7 @@ def analyze_with_growth(
     progress("counting cohorts and repeat orders")
     orders = workspace.orders()
     counts = growth_counts(orders, resolve_as_of(orders, options.as_of))
+    workspace.release_freed_memory()  # the window's
     analysis = analyze(workspace, options, progress, in_engine=in_engine)
     progress("cohorts, channels, products")
     # kept in the engine and no spend: channels.csv is grouped there, without a frame of them all

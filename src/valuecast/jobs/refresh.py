@@ -70,6 +70,7 @@ def refresh(
         for result in results:
             result.release_rows()
         release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
+        workspace.release_freed_memory()
         imports.join()  # the analysis' imports are done: no two threads import at once
         from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
         from valuecast.store.snapshots import save_snapshot
@@ -84,6 +85,7 @@ def refresh(
         except BaseException:
             analysis.release()
             raise
+        workspace.release_freed_memory()  # before the commit writes the new rows out
     return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)
 
 

@@ -330,6 +330,7 @@ class SnapshotCustomers:
         # in that order
         numbered = table.mutate(snapshot_id=ibis.literal(snapshot_id, type="int64"))
         workspace.con.insert("snapshot_customers", numbered)
+        workspace.release_freed_memory()  # the rows' sort, for the Python steps that follow
         self.snapshot_id = snapshot_id
         stored = _typed_as(customers_table(workspace, snapshot_id), table.schema())
         # the dashboard's sort orders of the stored rows (NumPy and Arrow, which let go of the

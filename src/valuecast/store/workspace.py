@@ -447,7 +447,9 @@ class Workspace:
         # transaction of a refresh, would be held until it commits (~0.2 GB per 1M customers)
         loading = raw.cursor() if any(isinstance(r, PendingOrders) for r in results) else None
         try:
-            return self._ingest(raw, _loaded(loading or raw, results), loading)
+            loaded = _loaded(loading or raw, results)
+            self.release_freed_memory()  # the load's reads, rankings and checks
+            return self._ingest(raw, loaded, loading)
         finally:
             if loading is not None:
                 loading.close()

@@ -95,8 +95,9 @@ def stored(tmp_path_factory):
         frame = Analysis(
             customers=customers_frame(engine_arrow), summary={**SUMMARY, "as_of": "2026-07-01"}
         )
-        snapshots.save_snapshot(ws, in_engine, {}, {})
-        snapshots.save_snapshot(ws, frame, {}, {})
+        for analysis in (in_engine, frame):
+            info = snapshots.save_snapshot(ws, analysis, {}, {})
+            snapshots.store_sort_orders(ws, info.snapshot_id)
         yield ws, in_engine, frame, folder
 
 
@@ -162,6 +163,7 @@ def test_labels_read_as_text_give_the_same_sort_orders(stored, monkeypatch):
     monkeypatch.setattr(snapshots, "LABELS_AS_ENUM", 1)
     many = _in_engine(ws, "many_labels", {**SUMMARY, "as_of": "2026-07-02"})
     info = snapshots.save_snapshot(ws, many, {}, {})
+    snapshots.store_sort_orders(ws, info.snapshot_id)
     many.release()
     pages = [snapshots.load_pages(ws, sid)[snapshots.SORT_ORDERS] for sid in (1, info.snapshot_id)]
     orders = [pq.read_table(pa.BufferReader(page)) for page in pages]
@@ -223,6 +225,7 @@ def test_rows_the_analysis_stores_read_nan_until_the_snapshot_stores_them_missin
         )
         info = snapshots.save_snapshot(ws, analysis, {}, {})
     assert info.snapshot_id == rows.snapshot_id
+    snapshots.store_sort_orders(ws, info.snapshot_id)
     # stored once, NaN as missing: the same rows and sort orders as the copy by SQL
     assert snapshots.customers_arrow_table(ws, info.snapshot_id).equals(
         snapshots.customers_arrow_table(ws, 1)

@@ -1,11 +1,12 @@
-"""The sort orders of a snapshot's customers table: computed once, when the snapshot is stored.
+"""The sort orders of a snapshot's customers table: computed once, after the snapshot is stored.
 
 A sort order is a permutation of the table's rows, the rows being in customer-id order (as
 :func:`valuecast.store.snapshots.customers_arrow_table` reads them): by the column's value,
 missing values last in both directions, ties by the lower-cased customer id.  The dashboard pages
 the customers table by slicing one (:mod:`valuecast.web.customers`), so the orders of the columns
 its customers page shows (:data:`valuecast.tables.PAGE_COLUMNS`) are stored with the snapshot
-instead of being sorted when the server starts.
+(:func:`valuecast.store.snapshots.store_sort_orders`) instead of being sorted when the server
+starts.
 
 Only the ascending order is stored: the descending one is the same blocks of equal values in
 reverse order (each block keeps its id order, the missing values stay last), an O(n) step
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 
 import numpy as np
 import pyarrow as pa
@@ -160,17 +161,19 @@ def descending_order(ascending: np.ndarray, values: pa.ChunkedArray | pa.Array) 
 
 
 def orders_table(
-    customers: pa.Table | dict[str, pa.ChunkedArray], columns: Iterable[str]
+    customers: pa.Table | MutableMapping[str, pa.ChunkedArray], columns: Iterable[str]
 ) -> pa.Table:
     """The ascending orders of ``columns`` and :data:`ID_ORDER` of ``customers`` (rows in
     customer-id order), one int column each.
 
-    ``customers`` is a table or a dict of its columns by name; a dict is emptied as the orders
-    are made, each column let go once its order is made (the page's columns of 10M customers
-    hold ~1.2 GB, their orders ~0.5 GB).
+    ``customers`` is a table or a mapping of its columns by name (a dict, or columns read from
+    the workspace when looked up); a mapping is emptied as the orders are made, each column let
+    go of once its order is made (the page's columns of 10M customers hold ~1.2 GB, their
+    orders ~0.5 GB).
     """
-    column = customers.pop if isinstance(customers, dict) else customers.column
-    names = set(customers) if isinstance(customers, dict) else set(customers.column_names)
+    by_name = isinstance(customers, MutableMapping)
+    column = customers.pop if by_name else customers.column
+    names = set(customers) if by_name else set(customers.column_names)
     by_id = id_order(customers["customer_id"])
     orders = {ID_ORDER: by_id}
     for name in columns:

@@ -16,6 +16,7 @@ from valuecast.store.sort_orders import (
     orders_bytes,
     orders_from_bytes,
     orders_table,
+    stable_argsort,
 )
 
 N = 400
@@ -121,3 +122,24 @@ def test_stored_orders_read_back():
     stored = orders_from_bytes(orders_bytes(orders_table(table, ["text", "day", "absent"])))
     assert set(stored) == {ID_ORDER, "text", "day"}
     assert np.array_equal(stored["day"], _expected(table.to_pandas(), "day", False))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # many ties (a few amounts), missing values, signed zeros and infinities, in a column
+        # long enough that numpy's unstable sort does not keep equal keys in order by chance
+        np.random.default_rng(3).choice([0.0, -0.0, 1.5, 2.25, np.inf, -np.inf, np.nan], 20_000),
+        np.round(np.random.default_rng(4).random(20_000) * 50) / 2,
+        np.random.default_rng(5).random(20_000),  # no two equal
+        np.full(5_000, np.nan),
+        np.full(5_000, 7.0),
+        np.array([np.nan, 1.0]),
+        np.array([1.0]),
+        np.array([], dtype=float),
+        np.random.default_rng(6).integers(0, 70_000, 20_000),  # whole numbers: numpy's own
+    ],
+)
+def test_stable_argsort_is_numpys_stable_sort(values):
+    for keys in (values, values.astype(np.float32)):
+        assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))

@@ -138,7 +138,38 @@ def ascending_order(values: pa.ChunkedArray | pa.Array, by_id: np.ndarray) -> np
     :func:`id_order` of the same rows."""
     in_id_order = _key(values)[by_id]
     # a stable sort keeps the id order within equal values; NaN (missing) sorts last
-    return by_id[np.argsort(in_id_order, kind="stable")]
+    return by_id[stable_argsort(in_id_order)]
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``: positions by key, equal keys in position order, NaN
+    last (the missing values, equal to each other).
+
+    Float keys are sorted by numpy's vectorised sort, which is not stable, and then each run of
+    equal keys is put in position order by one sort of whole numbers (run, position): 0.05-0.08 s
+    a column of a million floats where the stable merge sort takes 0.09-0.12 s.
+    """
+    if keys.dtype.kind != "f" or len(keys) < 2:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort(keys)
+    values = keys[order]
+    missing = np.isnan(values)
+    starts_run = values[1:] != values[:-1]
+    starts_run &= ~(missing[1:] & missing[:-1])  # NaN is unequal to NaN, but one run here
+    del values, missing
+    if starts_run.all():  # no two keys equal: the order is the stable one
+        return order
+    # (run, position) as one number, run * len + position, sorted: positions within each run
+    # in ascending order; below 2**63 for up to three billion rows
+    ranked = np.zeros(len(keys), dtype=np.int64)
+    np.cumsum(starts_run, out=ranked[1:])
+    del starts_run
+    ranked *= len(keys)
+    ranked += order
+    del order
+    ranked.sort()
+    ranked %= len(keys)
+    return ranked
 
 
 def descending_order(ascending: np.ndarray, values: pa.ChunkedArray | pa.Array) -> np.ndarray:

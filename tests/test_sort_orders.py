@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from valuecast.store.sort_orders import (
@@ -72,6 +73,19 @@ def test_orders_are_the_definition(column):
     assert np.array_equal(ascending, _expected(frame, column, False))
     descending = descending_order(ascending, table[column])
     assert np.array_equal(descending, _expected(frame, column, True))
+
+
+@pytest.mark.parametrize("column", ["customer_id", "number", "count", "text", "flag", "day"])
+def test_orders_of_ids_in_lower_cased_order_are_the_definition(column):
+    # every id lower-case, the rows in id order: the lower-cased id order is the rows' own
+    table = _customers()
+    table = table.set_column(0, "customer_id", pc.utf8_lower(table["customer_id"]))
+    table = table.take(pc.sort_indices(table["customer_id"]))
+    by_id = id_order(table["customer_id"])
+    assert np.array_equal(by_id, np.arange(len(table)))
+    ascending = ascending_order(table[column], by_id)
+    assert ascending.dtype == by_id.dtype
+    assert np.array_equal(ascending, _expected(table.to_pandas(), column, False))
 
 
 def test_a_nan_that_is_not_null_is_missing_too():

@@ -136,9 +136,19 @@ def _label_ranks(encoded: pa.DictionaryArray) -> pa.Array:
 def ascending_order(values: pa.ChunkedArray | pa.Array, by_id: np.ndarray) -> np.ndarray:
     """Row positions sorted by ``values`` (missing last), ties by lower-cased id; ``by_id`` is
     :func:`id_order` of the same rows."""
-    in_id_order = _key(values)[by_id]
+    keys = _key(values)
     # a stable sort keeps the id order within equal values; NaN (missing) sorts last
-    return by_id[stable_argsort(in_id_order)]
+    if _each_in_place(by_id):  # ids of digits or lower-case text: no gathers of every row
+        return stable_argsort(keys).astype(by_id.dtype, copy=False)
+    return by_id[stable_argsort(keys[by_id])]
+
+
+def _each_in_place(positions: np.ndarray) -> bool:
+    """Whether ``positions`` is 0, 1, 2, ...: one pass, where a gather by it is a random read
+    of every row (1.5 s of the 10M customers' sort orders)."""
+    if len(positions) == 0:
+        return True
+    return bool(positions[0] == 0 and (np.diff(positions) == 1).all())
 
 
 def stable_argsort(keys: np.ndarray) -> np.ndarray:

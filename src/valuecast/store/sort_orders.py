@@ -145,7 +145,7 @@ def ascending_order(values: pa.ChunkedArray | pa.Array, by_id: np.ndarray) -> np
 
 def _each_in_place(positions: np.ndarray) -> bool:
     """Whether ``positions`` is 0, 1, 2, ...: one pass, where a gather by it is a random read
-    of every row (1.5 s of the 10M customers' sort orders)."""
+    of every row (~1.3 s of CPU of the 10M customers' sort orders)."""
     if len(positions) == 0:
         return True
     return bool(positions[0] == 0 and (np.diff(positions) == 1).all())

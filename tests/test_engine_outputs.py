@@ -95,8 +95,9 @@ def stored(tmp_path_factory):
         frame = Analysis(
             customers=customers_frame(engine_arrow), summary={**SUMMARY, "as_of": "2026-07-01"}
         )
-        snapshots.save_snapshot(ws, in_engine, {}, {})
-        snapshots.save_snapshot(ws, frame, {}, {})
+        for analysis in (in_engine, frame):
+            info = snapshots.save_snapshot(ws, analysis, {}, {})
+            snapshots.store_sort_orders(ws, info.snapshot_id)
         yield ws, in_engine, frame, folder
 
 
@@ -162,6 +163,7 @@ def test_labels_read_as_text_give_the_same_sort_orders(stored, monkeypatch):
     monkeypatch.setattr(snapshots, "LABELS_AS_ENUM", 1)
     many = _in_engine(ws, "many_labels", {**SUMMARY, "as_of": "2026-07-02"})
     info = snapshots.save_snapshot(ws, many, {}, {})
+    snapshots.store_sort_orders(ws, info.snapshot_id)
     many.release()
     pages = [snapshots.load_pages(ws, sid)[snapshots.SORT_ORDERS] for sid in (1, info.snapshot_id)]
     orders = [pq.read_table(pa.BufferReader(page)) for page in pages]
@@ -223,6 +225,7 @@ def test_rows_the_analysis_stores_read_nan_until_the_snapshot_stores_them_missin
         )
         info = snapshots.save_snapshot(ws, analysis, {}, {})
     assert info.snapshot_id == rows.snapshot_id
+    snapshots.store_sort_orders(ws, info.snapshot_id)
     # stored once, NaN as missing: the same rows and sort orders as the copy by SQL
     assert snapshots.customers_arrow_table(ws, info.snapshot_id).equals(
         snapshots.customers_arrow_table(ws, 1)
@@ -274,3 +277,54 @@ def test_csv_written_many_rows_at_a_time_is_arrows_default_bytes(tmp_path):
     ours = (tmp_path / "ours.csv").read_bytes()
     assert ours == (tmp_path / "default.csv").read_bytes()
     assert ours.count(b"\n") == n + 1 and b"'=c5" in ours
+
+
+def test_sort_orders_are_made_from_the_committed_snapshot_not_in_its_transaction(
+    stored, monkeypatch
+):
+    # made inside the transaction, the page's columns would be held while the analysis goes on
+    ws, *_ = stored
+    made = []
+    orders_table = snapshots.orders_table
+    monkeypatch.setattr(
+        snapshots,
+        "orders_table",
+        lambda *args: made.append(ws.in_transaction) or orders_table(*args),
+    )
+    rows = snapshots.SnapshotCustomers(ws)
+    with ws.transaction():
+        kept = rows.store(ws.con.table("engine_customers").order_by("customer_id"))
+        summary = {**SUMMARY, "as_of": "2026-07-04"}
+        analysis = Analysis(summary=summary, table=kept, snapshot_rows=rows)
+        info = snapshots.save_snapshot(ws, analysis, {}, {})
+    assert made == []
+    assert snapshots.SORT_ORDERS not in snapshots.load_pages(ws, info.snapshot_id)
+    snapshots.store_sort_orders(ws, info.snapshot_id)
+    assert made == [False]
+    pages = [snapshots.load_pages(ws, sid)[snapshots.SORT_ORDERS] for sid in (1, info.snapshot_id)]
+    assert pages[0] == pages[1]
+
+
+def test_sort_orders_of_rows_stored_out_of_id_order_and_read_in_parallel(tmp_path):
+    # rows in several row groups, stored in no id order: the workspace's connection reads them
+    # in any order, yet every column's query must give the same rows in the same order
+    from valuecast.store.sort_orders import orders_bytes, orders_table
+
+    rows = 400_000
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.raw.execute("SET threads = 4")
+        ws.raw.execute("SET preserve_insertion_order = false")
+        ws.raw.execute(
+            "CREATE TABLE snapshot_customers AS SELECT 7::BIGINT AS snapshot_id, "
+            "(CASE WHEN k % 3 = 0 THEN 'C' ELSE 'b' END) || lpad(k::VARCHAR, 7, '0') AS customer_id, "
+            "(k * 31 % 1000) / 10 AS historic_clv, "
+            "CASE WHEN k % 11 = 0 THEN NULL ELSE k % 13 END AS historic_number_of_orders, "
+            "DATE '2024-01-01' + (k * 17 % 400)::INT AS last_order_date, "
+            "['Champions', 'Loyal', 'At risk', NULL][k % 4 + 1] AS rfm_group "
+            f"FROM (SELECT range * 7919 % {rows} AS k FROM range({rows}))"
+        )
+        made = snapshots.snapshot_sort_orders(ws, 7)
+        in_id_order = ws.raw.sql(
+            "SELECT * EXCLUDE (snapshot_id) FROM snapshot_customers ORDER BY customer_id"
+        ).to_arrow_table()
+    assert made == orders_bytes(orders_table(in_id_order, PAGE_COLUMNS))

@@ -177,9 +177,16 @@ def test_too_little_data_is_low_confidence_but_still_historic(tmp_path):
     assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
 
 
-def test_customers_files_appear_only_when_the_whole_analysis_succeeded(tmp_path, monkeypatch):
-    """The customers files are written while the snapshot's pages are stored: a failure there
-    leaves none of them (nor their staging files) in the output folder."""
+@pytest.mark.parametrize(
+    "failing",
+    ["valuecast.web.views.store_view", "valuecast.store.snapshots.snapshot_sort_orders"],
+)
+def test_customers_files_appear_only_when_the_whole_analysis_succeeded(
+    tmp_path, monkeypatch, failing
+):
+    """The customers files are written while the snapshot's pages (charts, sort orders) are
+    made and stored: a failure there leaves none of them (nor their staging files) in the output
+    folder."""
     args = _tiny_shop_analysis(tmp_path)
     out = tmp_path / "out"
 
@@ -187,7 +194,7 @@ def test_customers_files_appear_only_when_the_whole_analysis_succeeded(tmp_path,
         raise ValueError("no space left on the device")
 
     with monkeypatch.context() as patch:
-        patch.setattr("valuecast.web.views.store_view", disk_full)
+        patch.setattr(failing, disk_full)
         failed = runner.invoke(app, args)
     assert failed.exit_code == 2 and "no space left" in failed.output, failed.output
     assert not out.exists() or not any(out.iterdir())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from valuecast.store.sort_orders import (
@@ -16,6 +17,7 @@ from valuecast.store.sort_orders import (
     orders_bytes,
     orders_from_bytes,
     orders_table,
+    stable_argsort,
 )
 
 N = 400
@@ -73,6 +75,19 @@ def test_orders_are_the_definition(column):
     assert np.array_equal(descending, _expected(frame, column, True))
 
 
+@pytest.mark.parametrize("column", ["customer_id", "number", "count", "text", "flag", "day"])
+def test_orders_of_ids_in_lower_cased_order_are_the_definition(column):
+    # every id lower-case, the rows in id order: the lower-cased id order is the rows' own
+    table = _customers()
+    table = table.set_column(0, "customer_id", pc.utf8_lower(table["customer_id"]))
+    table = table.take(pc.sort_indices(table["customer_id"]))
+    by_id = id_order(table["customer_id"])
+    assert np.array_equal(by_id, np.arange(len(table)))
+    ascending = ascending_order(table[column], by_id)
+    assert ascending.dtype == by_id.dtype
+    assert np.array_equal(ascending, _expected(table.to_pandas(), column, False))
+
+
 def test_a_nan_that_is_not_null_is_missing_too():
     table = _customers()
     numbers = pa.array(table["number"].to_numpy(zero_copy_only=False), from_pandas=False)
@@ -121,3 +136,24 @@ def test_stored_orders_read_back():
     stored = orders_from_bytes(orders_bytes(orders_table(table, ["text", "day", "absent"])))
     assert set(stored) == {ID_ORDER, "text", "day"}
     assert np.array_equal(stored["day"], _expected(table.to_pandas(), "day", False))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # many ties (a few amounts), missing values, signed zeros and infinities, in a column
+        # long enough that numpy's unstable sort does not keep equal keys in order by chance
+        np.random.default_rng(3).choice([0.0, -0.0, 1.5, 2.25, np.inf, -np.inf, np.nan], 20_000),
+        np.round(np.random.default_rng(4).random(20_000) * 50) / 2,
+        np.random.default_rng(5).random(20_000),  # no two equal
+        np.full(5_000, np.nan),
+        np.full(5_000, 7.0),
+        np.array([np.nan, 1.0]),
+        np.array([1.0]),
+        np.array([], dtype=float),
+        np.random.default_rng(6).integers(0, 70_000, 20_000),  # whole numbers: numpy's own
+    ],
+)
+def test_stable_argsort_is_numpys_stable_sort(values):
+    for keys in (values, values.astype(np.float32)):
+        assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))

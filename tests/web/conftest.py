@@ -17,7 +17,7 @@ from valuecast.datasets.demo_shop import generate_demo_shop
 from valuecast.io import read_exports
 from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 from valuecast.store import Workspace
-from valuecast.store.snapshots import save_snapshot
+from valuecast.store.snapshots import save_snapshot, store_sort_orders
 
 CHANNELS = {"google": 300.0, "instagram": 150.0, "facebook ads": 200.0}
 TOKEN = "a-long-test-token-0123456789"
@@ -33,7 +33,8 @@ def web_shop(tmp_path_factory):
         report = ws.ingest(read_exports([export])).to_dict()
         for as_of in ("2026-03-31", None):
             analysis, tables = analyze_with_growth(ws, AnalysisOptions(as_of=as_of))
-            save_snapshot(ws, analysis, tables, report)
+            info = save_snapshot(ws, analysis, tables, report)
+            store_sort_orders(ws, info.snapshot_id)
     second = folder / "second_export.csv"
     generate_demo_shop(second, customers=400, seed=9)
     spend = folder / "spend.csv"

@@ -381,6 +381,33 @@ def test_start_up_computes_the_sort_orders_of_every_shown_column(workspace_copy)
         dashboard.close()
 
 
+def test_a_snapshot_whose_sort_orders_were_not_stored_sorts_at_start_up(workspace_copy):
+    """The process ended between the snapshot's commit and storing its sort orders: the
+    dashboard computes them when it starts, the same orders as the stored ones."""
+    from valuecast.store.snapshots import SORT_ORDERS
+    from valuecast.web.queries import LIST_COLUMNS
+    from valuecast.web.state import Dashboard
+
+    def orders() -> tuple[dict, bool]:
+        dashboard = Dashboard(workspace_copy)
+        try:
+            dashboard.warm()
+            index = dashboard.view(dashboard.snapshot()).index
+            kept = {(c, d): index.order(c, d) for c in LIST_COLUMNS for d in (True, False)}
+            return kept, bool(index._stored)
+        finally:
+            dashboard.close()
+
+    stored, read_stored = orders()
+    with Workspace(workspace_copy) as ws:
+        ws.raw.execute("DELETE FROM snapshot_pages WHERE name = ?", [SORT_ORDERS])
+    computed, read_none = orders()
+    assert read_stored and not read_none
+    assert stored.keys() == computed.keys()
+    for key, order in stored.items():
+        assert np.array_equal(order, computed[key]), key
+
+
 def test_stored_pages_serve_what_the_server_would_compute(workspace_copy, monkeypatch):
     """Charts, segment counts and sort orders stored with a snapshot give the answers the server
     computes for a snapshot stored without them (an older workspace), and are not recomputed."""

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from valuecast.io import read_exports
 from valuecast.io.schema import InputError
 from valuecast.store import Workspace
-from valuecast.store.snapshots import list_snapshots, load_customers
+from valuecast.store.snapshots import SORT_ORDERS, list_snapshots, load_customers, load_pages
 from valuecast.web import create_app
+from valuecast.web.views import VIEW
 
 
 @pytest.fixture
@@ -56,7 +57,10 @@ def test_upload_ingests_analyses_and_stores_a_snapshot(upload_client, web_shop):
     with Workspace(path, read_only=True) as ws:
         snapshots = list_snapshots(ws)
         stored = load_customers(ws, job["snapshot"]["snapshot_id"])
+        pages = load_pages(ws, job["snapshot"]["snapshot_id"])
     assert snapshots[-1].snapshot_id == job["snapshot"]["snapshot_id"]
+    # the dashboard's pages of the new snapshot are stored with it: a restart reads them
+    assert {VIEW, SORT_ORDERS} <= set(pages)
     headline = {item["key"]: item["value"] for item in after["headline"]}
     assert headline["n_customers"] == len(stored) == job["snapshot"]["n_customers"]
     assert (

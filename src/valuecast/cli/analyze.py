@@ -337,6 +337,30 @@ def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
     ``files`` are written; returns the report's chart pass once the files are read from the
     workspace.
 
+    The customers page's sort orders are made from the committed snapshot, a column at a time,
+    in a thread of their own (NumPy and Arrow let go of the GIL) while this one draws the charts.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from valuecast.store.snapshots import SORT_ORDERS, save_pages, snapshot_sort_orders
+
+    snapshot_id = snapshot.snapshot_id
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # done before the workspace closes
+            sort_orders = pool.submit(snapshot_sort_orders, ws, snapshot_id)
+            built = _store_charts(ws, analysis, tables, report, snapshot_id)
+            save_pages(ws, snapshot_id, {SORT_ORDERS: sort_orders.result()})
+    except BaseException:
+        files.discard()  # the failure being reported is this one, not the files'
+        raise
+    files.wait()  # they read the workspace: done before it closes
+    return built
+
+
+def _store_charts(ws, analysis, tables, report, snapshot_id: int):
+    """Make the one chart pass of the report and the dashboard's pages, store the pages' charts
+    and segment counts; returns the report's chart pass.
+
     The charts and segment counts read only their columns of the customers table
     (:data:`~valuecast.outputs.report.render.CUSTOMER_COLUMNS_READ`,
     :data:`~valuecast.web.views.SEGMENT_COLUMNS`, the segments' compact frame), not the whole
@@ -347,27 +371,22 @@ def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
     from valuecast.store.memory import release_unused_memory
     from valuecast.web.views import SEGMENT_COLUMNS, segment_frame, store_view, view_parts
 
-    try:
-        # one chart pass for the report and the dashboard's pages, from the analysis in the
-        # workspace: what the snapshot stores gives the same pages without reading it back;
-        # each reads its own columns, one frame in memory at a time
-        charts = analysis.frame(CUSTOMER_COLUMNS_READ)
-        built = report_sections(analysis.summary, charts, tables, report)
-        del charts
-        # the chart columns' pages, before the segments' are read; the frames are freed as
-        # they go out of use: a garbage collection here found only a few small cycles (1M
-        # customers: 0.3 s of scanning for no memory back)
-        release_unused_memory(collect=False)
-        parts = view_parts(
-            json_ready(analysis.summary), segment_frame(analysis.arrow(SEGMENT_COLUMNS)), tables,
-            json_ready(report) or None, built,
-        )  # fmt: skip
-        release_unused_memory(collect=False)  # the segments' frame, freed on return
-        store_view(ws, snapshot.snapshot_id, parts)  # `valuecast serve` starts without them
-    except BaseException:
-        files.discard()  # the failure being reported is this one, not the files'
-        raise
-    files.wait()  # they read the workspace: done before it closes
+    # one chart pass for the report and the dashboard's pages, from the analysis in the
+    # workspace: what the snapshot stores gives the same pages without reading it back;
+    # each reads its own columns, one frame in memory at a time
+    charts = analysis.frame(CUSTOMER_COLUMNS_READ)
+    built = report_sections(analysis.summary, charts, tables, report)
+    del charts
+    # the chart columns' pages, before the segments' are read; the frames are freed as
+    # they go out of use: a garbage collection here found only a few small cycles (1M
+    # customers: 0.3 s of scanning for no memory back)
+    release_unused_memory(collect=False)
+    parts = view_parts(
+        json_ready(analysis.summary), segment_frame(analysis.arrow(SEGMENT_COLUMNS)), tables,
+        json_ready(report) or None, built,
+    )  # fmt: skip
+    release_unused_memory(collect=False)  # the segments' frame, freed on return
+    store_view(ws, snapshot_id, parts)  # `valuecast serve` starts without them
     return built
 
 

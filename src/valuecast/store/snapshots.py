@@ -8,10 +8,12 @@ tables of the workspace DuckDB file::
     snapshot_customers  snapshot_id + the customers table (valuecast.tables.CUSTOMER_COLUMNS)
     snapshot_tables     snapshot_id, name (e.g. "cohorts.csv"), data (the table as Parquet bytes)
     snapshot_pages      snapshot_id, name, data: what the dashboard shows of the snapshot,
-                        computed once: the sort orders of the customers page's columns
-                        (``sort_orders.parquet``, :mod:`valuecast.store.sort_orders`) and the
-                        pages' charts and segment counts (``view.json``, written by the
-                        dashboard's :func:`valuecast.web.views.store_view`)
+                        computed once, after the snapshot is committed, by what shows it
+                        (``analyze``, the dashboard's uploads): the sort orders of the customers
+                        page's columns (``sort_orders.parquet``, :func:`store_sort_orders`) and
+                        the pages' charts and segment counts (``view.json``, written by the
+                        dashboard's :func:`valuecast.web.views.store_view`); a snapshot without
+                        them has them computed when ``valuecast serve`` starts
 
 A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
 snapshot (a corrected export, other options), a later as-of date adds one.  Saving is one
@@ -26,8 +28,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -40,13 +41,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
-from valuecast.store.memory import release_arrow_memory, release_unused_memory
-from valuecast.store.sort_orders import (
-    compact_labels,
-    non_decreasing,
-    orders_bytes,
-    orders_table,
-)
+from valuecast.store.memory import release_unused_memory
+from valuecast.store.sort_orders import non_decreasing, orders_bytes, orders_table
 from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
@@ -73,6 +69,8 @@ __all__ = [
     "reusable_snapshot",
     "save_pages",
     "save_snapshot",
+    "snapshot_sort_orders",
+    "store_sort_orders",
     "stored_summaries",
 ]
 
@@ -224,60 +222,15 @@ def _engine_relation(workspace, table) -> str:
     return f"(SELECT {', '.join(columns)} FROM ({workspace.con.compile(table)}))"
 
 
-def _page_columns(workspace, analysis) -> dict[str, pa.ChunkedArray]:
-    """The customers page's columns of the analysis (all the sort orders read), by name, labels
-    dictionary-encoded: the sort orders let go of each once its order is made."""
-    if getattr(analysis, "in_engine", False):
-        return _columns_by_name(lambda: _engine_page_columns(workspace, analysis.table))
-    present = [column for column in PAGE_COLUMNS if column in analysis.customers.columns]
-    return _columns_by_name(lambda: customers_arrow(analysis.customers[present]))
-
-
-def _columns_by_name(read: Callable[[], pa.Table]) -> dict[str, pa.ChunkedArray]:
-    """The columns of the table ``read`` gives, by name, labels dictionary-encoded; the table
-    itself is let go of here (read here, so that no caller holds it)."""
-    shown = read()
-    columns = {
-        name: compact_labels(values)
-        for name, values in zip(shown.column_names, shown.columns, strict=True)
-    }
-    del shown
-    release_arrow_memory()  # the labels' text
-    return columns
-
-
 LABELS_AS_ENUM = 1000
 """A text column of at most this many distinct labels is read from the engine as an ENUM."""
-
-
-def _engine_page_columns(workspace, table) -> pa.Table:
-    """The customers page's columns of the engine's customers table (NaN as missing), its text
-    columns of a few labels (RFM groups, tiers, channels) dictionary-encoded by the engine: 10M
-    customers' labels would otherwise be read as text (~600 MB with their offsets) and then
-    hashed into codes by Arrow in this thread."""
-    names = [name for name in PAGE_COLUMNS if name in table.columns]
-    relation = _engine_relation(workspace, table.select(*names))
-    texts = [name for name in names if name != "customer_id" and table[name].type().is_string()]
-    labels = dict(zip(texts, _distinct_labels(workspace, relation, texts), strict=True))
-    columns = [
-        f'CAST("{name}" AS ENUM ({", ".join(_literal(v) for v in labels[name])})) AS "{name}"'
-        if labels.get(name) and len(labels[name]) <= LABELS_AS_ENUM
-        else f'"{name}"'
-        for name in names
-    ]
-    shown = _raw(workspace).sql(f"SELECT {', '.join(columns)} FROM {relation}").to_arrow_table()
-    for index, field in enumerate(shown.schema):
-        if pa.types.is_dictionary(field.type):  # the codes pyarrow's dictionary_encode gives
-            kind = pa.dictionary(pa.int32(), field.type.value_type)
-            shown = shown.set_column(index, field.name, shown.column(index).cast(kind))
-    return shown
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _distinct_labels(workspace, relation: str, names: list[str]) -> list[list[str]]:
+def _distinct_labels(cursor, relation: str, names: list[str]) -> list[list[str]]:
     """The distinct present values of each text column ``names`` of ``relation`` (one scan);
     an empty list for a column of more than :data:`LABELS_AS_ENUM`."""
     if not names:
@@ -288,7 +241,7 @@ def _distinct_labels(workspace, relation: str, names: list[str]) -> list[list[st
         f'WHERE "{name}" IS NOT NULL LIMIT {bound}))'
         for name in names
     )
-    found = _raw(workspace).execute(f"SELECT {lists}").fetchall()[0]
+    found = cursor.execute(f"SELECT {lists}").fetchall()[0]
     return [values if values and len(values) <= LABELS_AS_ENUM else [] for values in found]
 
 
@@ -304,7 +257,6 @@ class SnapshotCustomers:
     def __init__(self, workspace) -> None:
         self._workspace = workspace
         self.snapshot_id: int | None = None
-        self._sort_orders: Future[bytes] | None = None
 
     def store(self, table) -> Any:
         """Write ``table`` (an Ibis table on the workspace, the customers table in the order its
@@ -332,20 +284,7 @@ class SnapshotCustomers:
         workspace.con.insert("snapshot_customers", numbered)
         workspace.release_freed_memory()  # the rows' sort, for the Python steps that follow
         self.snapshot_id = snapshot_id
-        stored = _typed_as(customers_table(workspace, snapshot_id), table.schema())
-        # the dashboard's sort orders of the stored rows (NumPy and Arrow, which let go of the
-        # GIL) are made in a thread of their own while the analysis goes on in DuckDB
-        pool = ThreadPoolExecutor(max_workers=1)
-        shown = _columns_by_name(lambda: _engine_page_columns(workspace, stored))
-        self._sort_orders = pool.submit(_sort_orders, shown)
-        pool.shutdown(wait=False)  # the thread ends with its one task
-        return stored
-
-    def sort_orders(self) -> bytes:
-        """The stored sort orders of the customers page's columns of the stored rows."""
-        if self._sort_orders is None:
-            raise RuntimeError("no customers stored yet")
-        return self._sort_orders.result()
+        return _typed_as(customers_table(workspace, snapshot_id), table.schema())
 
 
 @contextmanager
@@ -423,22 +362,18 @@ def save_snapshot(
     data can read it instead of running it again (:func:`reusable_snapshot`).  An analysis whose
     customers the analysis stored as the snapshot's already (its ``snapshot_rows``, a
     :class:`SnapshotCustomers` that stored them) keeps that snapshot id and those rows.
+
+    The dashboard's pages of the snapshot (:func:`save_pages`: its sort orders, its charts) are
+    made from the committed snapshot by what shows them (:func:`store_sort_orders`), after the
+    commit: made inside it, they would hold the page's columns while the analysis runs.
     """
     summary = analysis.summary
     as_of = date.fromisoformat(str(summary["as_of"])[:10])
     created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    # the sort orders (NumPy and Arrow, which let go of the GIL) are computed in a second thread
-    # while DuckDB writes the snapshot: 1.8 s and 1.5 s of CPU at 1M customers
-    with (
-        ThreadPoolExecutor(max_workers=1) as pool,
-        workspace.transaction(),
-        _customers_relation(workspace, analysis) as relation,
-    ):
+    with workspace.transaction(), _customers_relation(workspace, analysis) as relation:
         if relation is None:  # the analysis wrote its customers as this snapshot's rows
-            rows = analysis.snapshot_rows
-            snapshot_id, sort_orders = rows.snapshot_id, rows.sort_orders
+            snapshot_id = analysis.snapshot_rows.snapshot_id
         else:
-            sort_orders = pool.submit(_sort_orders, _page_columns(workspace, analysis)).result
             _ensure_tables(workspace, relation)
             snapshot_id = _next_snapshot_id(workspace)
         _replace_as_of(workspace, as_of)
@@ -452,7 +387,6 @@ def save_snapshot(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
                 [snapshot_id, name, parquet_bytes(frame)],
             )
-        save_pages(workspace, snapshot_id, {SORT_ORDERS: sort_orders()})
     return _info(snapshot_id, created_at, as_of, summary)
 
 
@@ -488,16 +422,107 @@ def _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_repor
 SORT_ORDERS = "sort_orders.parquet"
 
 
-def _sort_orders(shown: dict[str, pa.ChunkedArray]) -> bytes:
-    """The stored sort orders of the customers page's columns (``shown``, emptied as each
-    column's order is made), rows in customer-id order."""
-    # the analysis hands its customers over in id order already: no sort of the ids and no copy
-    # of the columns then
-    if not non_decreasing(shown["customer_id"]):
-        order = pc.sort_indices(shown["customer_id"])
-        for name in shown:
-            shown[name] = shown[name].take(order)
-    return orders_bytes(orders_table(shown, PAGE_COLUMNS))
+def store_sort_orders(workspace, snapshot_id: int) -> None:
+    """Store the sort orders of committed snapshot ``snapshot_id`` (:func:`snapshot_sort_orders`)
+    with its pages, where ``valuecast serve`` reads them instead of sorting at start-up."""
+    save_pages(workspace, snapshot_id, {SORT_ORDERS: snapshot_sort_orders(workspace, snapshot_id)})
+
+
+def snapshot_sort_orders(workspace, snapshot_id: int) -> bytes:
+    """The sort orders of the customers page's columns of committed snapshot ``snapshot_id``
+    (:mod:`valuecast.store.sort_orders`), as :func:`store_sort_orders` stores them.
+
+    Read on a cursor of its own, so any thread can make them while the workspace's connection
+    goes on, and a column at a time: each is read when its order is made and let go of once it
+    is made, so the page's columns (~1.2 GB at 10M customers) are never in memory together.
+    """
+    with _stored_page_columns(workspace, snapshot_id) as columns:
+        return orders_bytes(orders_table(columns, PAGE_COLUMNS))
+
+
+@contextmanager
+def _stored_page_columns(workspace, snapshot_id: int) -> Iterator[_StoredPageColumns]:
+    """The customers page's columns of committed snapshot ``snapshot_id``, each read when used,
+    on a cursor of its own reading one committed state."""
+    cursor = _raw(workspace).cursor()
+    try:
+        # the rows in their stored order, the same for every column's query: the columns line up
+        # without a sort by id in each (the workspace's connection reads in any order)
+        cursor.execute("SET SESSION preserve_insertion_order = true")
+        cursor.begin()
+        yield _StoredPageColumns(cursor, int(snapshot_id))
+    finally:
+        cursor.close()
+
+
+class _StoredPageColumns(MutableMapping):
+    """The customers page's columns of a stored snapshot by name, each read from the workspace
+    when it is looked up (rows in customer-id order, text of a few labels as dictionaries);
+    deleting a name forgets it (what :func:`~valuecast.store.sort_orders.orders_table` does with
+    each column once its order is made).
+
+    ``cursor`` reads the rows in their stored order in one transaction (as
+    :func:`_stored_page_columns` opens it): each lookup's rows are the same rows in the same
+    order.
+    """
+
+    def __init__(self, cursor, snapshot_id: int) -> None:
+        self._cursor = cursor
+        self._relation = f"(SELECT * FROM snapshot_customers WHERE snapshot_id = {snapshot_id})"
+        kinds = dict(
+            cursor.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'main' AND table_name = 'snapshot_customers'"
+            ).fetchall()
+        )
+        self._names = [name for name in PAGE_COLUMNS if name in kinds]
+        texts = [name for name in self._names if name != "customer_id" and kinds[name] == "VARCHAR"]
+        self._labels = dict(
+            zip(texts, _distinct_labels(cursor, self._relation, texts), strict=True)
+        )
+        ids = self._read("customer_id")
+        # the analysis stores its customers in id order: no sort of the ids, no copy of a column
+        self._in_id_order: pa.Array | None = None
+        if not non_decreasing(ids):
+            self._in_id_order = pc.sort_indices(ids)
+            ids = ids.take(self._in_id_order)
+        self._ids: pa.ChunkedArray | None = ids
+
+    def _read(self, name: str) -> pa.ChunkedArray:
+        """Column ``name`` in the stored order, a text column of a few labels as an ENUM (the
+        engine's dictionary: no hashing of every row's text here)."""
+        labels = self._labels.get(name)
+        if labels and len(labels) <= LABELS_AS_ENUM:
+            shown = f'CAST("{name}" AS ENUM ({", ".join(_literal(v) for v in labels)}))'
+        else:
+            shown = f'"{name}"'
+        table = self._cursor.sql(f'SELECT {shown} AS "{name}" FROM {self._relation}')
+        values = table.to_arrow_table().column(0)
+        if pa.types.is_dictionary(values.type):  # the codes pyarrow's dictionary_encode gives
+            values = values.cast(pa.dictionary(pa.int32(), values.type.value_type))
+        return values
+
+    def __getitem__(self, name: str) -> pa.ChunkedArray:
+        if name not in self._names:
+            raise KeyError(name)
+        if name == "customer_id" and self._ids is not None:
+            return self._ids
+        values = self._read(name)
+        return values if self._in_id_order is None else values.take(self._in_id_order)
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        if name == "customer_id":
+            self._ids = None
+
+    def __setitem__(self, name: str, values: pa.ChunkedArray) -> None:
+        raise TypeError("the stored columns are read-only")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def save_pages(workspace, snapshot_id: int, pages: dict[str, bytes]) -> None:

@@ -91,11 +91,13 @@ def _options(dashboard: Dashboard):
 
 
 def _finish(dashboard: Dashboard, job: Job, snapshot) -> None:
+    from valuecast.store.snapshots import store_sort_orders
     from valuecast.web.views import store_view
 
     Jobs.advance(job, "drawing the charts")
     with dashboard.write_lock:  # stored with the snapshot: a restart reads them
         store_view(dashboard.workspace, snapshot.snapshot_id)
+        store_sort_orders(dashboard.workspace, snapshot.snapshot_id)
     dashboard.reload_snapshots()
     dashboard.warm()
     job.snapshot = snapshot.to_dict()

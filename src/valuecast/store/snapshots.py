@@ -272,8 +272,10 @@ class SnapshotCustomers:
         if self.snapshot_id is not None:
             raise RuntimeError(f"snapshot {self.snapshot_id}'s customers are stored already")
         # the models' arrays, freed by now, are in the C heap's free lists until trimmed
-        # (~0.1 GB at 1M customers, in 6 ms): the rows' sort and write then reuse them
+        # (~0.1 GB at 1M customers, in 6 ms), and DuckDB keeps the orders' pages cached, which
+        # the rows' query does not read (~0.08 GB, 18 ms): the rows' sort and write use both
         release_unused_memory(collect=False)
+        workspace.release_cached_pages()
         with _empty_like(workspace, table) as relation:
             _ensure_tables(workspace, relation)
         snapshot_id = _next_snapshot_id(workspace)

@@ -324,6 +324,11 @@ class Workspace:
         after a 1M-customer analysis that is ~0.6 GB the steps that follow (charts, files)
         never read again.  Lowering the limit to what DuckDB holds besides those pages makes it
         drop them (they are on disk: nothing is written), and the limit is then set back.
+
+        Also inside a transaction, whose uncommitted rows' full pages are on disk too: between
+        two statements no page is in use, and the lowered limit leaves room for all DuckDB
+        holds but the cached pages, so only they are evicted and the statement does not fail
+        (a failed one would abort the transaction).
         """
         raw = self.raw
         # the limit the workspace was opened with: DuckDB shows it rounded to 0.1 MiB

@@ -382,6 +382,13 @@ class CovariateBound:
     def median_time_to_next_purchase(self, f, r, t):
         return self.model.median_time_to_next_purchase(f, r, t, **self._kw(len(f)))
 
+    @property
+    def discounted_transactions(self):
+        """The model's own discounted sum with the covariates bound; an AttributeError (as
+        ``getattr`` expects) when the model has none."""
+        own = self.model.discounted_transactions
+        return lambda ends, rate, f, r, t: own(ends, rate, f, r, t, **self._kw(len(f)))
+
     def with_params(self, params, coefficients=None) -> CovariateBound:
         """The model with other parameters (and coefficients), bound to the same covariates."""
         return CovariateBound(self.model.with_params(params, coefficients), self.X)

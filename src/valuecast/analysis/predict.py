@@ -10,6 +10,7 @@ summary to customers table, for plain, covariate and seasonal models alike.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -147,19 +148,24 @@ def choose_model(
         orders, calibration, first, to_date(calibration_end), holdout_days, options
     )
     covariates = design.rows(frame.pop(PATTERN)) if PATTERN in frame.columns else None
-    result = backtest(
-        frame,
-        holdout_days,
-        candidates=candidates,
-        weekly=True,
-        actual_weekly_cumulative=actual_weekly_cumulative(
-            orders, to_date(calibration_end), as_of, calibration_customers=stored
-        ),
-        max_customers=limit,
-        sampled_from=sampled_from,
-        seasonal=None if isinstance(seasonal, str) else seasonal,
-        covariates=covariates,
-    )
+    # the engine counts the holdout's weekly purchases in a second thread while the candidates
+    # are fitted here: nothing else asks the engine anything until both are done
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="valuecast-holdout") as pool:
+        weekly_actuals = pool.submit(
+            actual_weekly_cumulative,
+            orders, to_date(calibration_end), as_of, calibration_customers=stored,
+        )  # fmt: skip
+        result = backtest(
+            frame,
+            holdout_days,
+            candidates=candidates,
+            weekly=True,
+            actual_weekly_cumulative=weekly_actuals.result,
+            max_customers=limit,
+            sampled_from=sampled_from,
+            seasonal=None if isinstance(seasonal, str) else seasonal,
+            covariates=covariates,
+        )
     info = result.to_dict()
     info["seasons"] = seasons_tried(seasonal)
     info["calibration_end"] = iso(calibration_end)

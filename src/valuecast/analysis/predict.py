@@ -10,6 +10,8 @@ summary to customers table, for plain, covariate and seasonal models alike.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -90,6 +92,7 @@ def backtest_calibration_end(facts, as_of: date, options) -> date | None:
 def choose_model(
     orders, customers_table, as_of: date, facts, options, releases=None, *, known_empty=(),
     attributes: ir.Table | None = None, calibration: ir.Table | None = None,
+    meanwhile: Sequence[Callable[[], object]] = (),
 ):  # fmt: skip
     """Backtest the candidates on a holdout split; return the JSON result and the chosen model.
 
@@ -103,6 +106,10 @@ def choose_model(
     orders); when it holds more than ``options.backtest_max_customers`` customers, the seeded
     sample of :func:`~valuecast.analysis.backtest.sample_rows` (positions in customer_id order)
     is picked there too, so at most that many rows cross to Python.
+
+    ``meanwhile``: engine reads for later steps (:meth:`EngineRead.frame`), run in the thread
+    that counts the holdout's weeks while the candidates are fitted; one that fails is left to
+    be read (and fail) where it is used.
     """
     candidates = tuple(CANDIDATES) if options.model == "auto" else (options.model,)
     first = to_date(facts["first_order_date"])
@@ -155,6 +162,8 @@ def choose_model(
             actual_weekly_cumulative,
             orders, to_date(calibration_end), as_of, calibration_customers=stored,
         )  # fmt: skip
+        for read in meanwhile:
+            pool.submit(read)
         result = backtest(
             frame,
             holdout_days,
@@ -469,6 +478,7 @@ class Predictions:
 def predict(
     table: ir.Table, model_name: str, as_of: date, options, *, has_repeat: bool, releases=None,
     withhold: str | None = None, design: Design | None = None, seasonal=None,
+    histories: EngineRead | None = None,
 ):  # fmt: skip
     """Fit the transaction and spend models on the engine's compressed tables; predict per customer.
 
@@ -481,6 +491,8 @@ def predict(
     (:func:`~valuecast.analysis.dropout.unidentified_dropout`); no model is fitted then.
     ``seasonal``: the whole history's time-varying covariates, for a ``<candidate>+season``
     model; its intervals use the delta method (a bootstrap would refit it a hundred times).
+    ``histories``: :func:`history_read` of ``table``, read ahead perhaps; a model with a
+    ``design`` reads its histories with the covariate pattern itself.
     """
     info: dict[str, Any] = {"name": model_name}
     note = None
@@ -491,7 +503,9 @@ def predict(
     keys = ["frequency", "recency", "T"] + ([PATTERN] if design is not None else [])
     spend_m = table.avg_repeat_order_value.cast("float64")
     positive = (table.frequency > 0) & (spend_m > 0)
-    compressed = _compressed(table, keys, ibis.ifelse(positive, spend_m, 0.0), positive)
+    if histories is None or design is not None:
+        histories = history_read(table, keys)
+    compressed = histories.frame()
     f = compressed["frequency"].to_numpy(dtype=float)
     r = compressed["recency"].to_numpy(dtype=float)
     t = compressed["T"].to_numpy(dtype=float)
@@ -634,16 +648,37 @@ def predict(
     return Predictions(out, info, note, terms)
 
 
-def _compressed(
-    table: ir.Table, keys: list[str], spend_m: ir.FloatingValue, positive: ir.BooleanValue
-) -> pd.DataFrame:
-    """The model input: one row per distinct ``keys`` with the ``count`` of customers, and of
-    those with a positive repeat spend (``positive``) their ``spend_count`` and the exact sum of
-    their ``spend_m`` (``spend_sum``): what the shop's predicted total needs per history."""
+class EngineRead:
+    """One read of an engine table into a DataFrame, done once: ahead of its use, in a thread
+    while Python works (:func:`choose_model`'s ``meanwhile``), or when first asked for."""
+
+    def __init__(self, expression: ir.Table) -> None:
+        self._expression = expression
+        self._frame: pd.DataFrame | None = None
+        self._lock = threading.Lock()
+
+    def frame(self) -> pd.DataFrame:
+        """The table's rows (read now, unless they were read already)."""
+        with self._lock:
+            if self._frame is None:
+                self._frame = self._expression.to_pandas()
+            return self._frame
+
+
+def history_read(table: ir.Table, keys: list[str] | None = None) -> EngineRead:
+    """The model input of :func:`predict`, to be read: one row per distinct ``keys`` (the
+    history by default) with the ``count`` of customers, and of those with a positive repeat
+    spend their ``spend_count`` and the exact sum of their mean repeat order value
+    (``spend_sum``): what the shop's predicted total needs per history."""
+    keys = ["frequency", "recency", "T"] if keys is None else keys
+    spend_m = table.avg_repeat_order_value.cast("float64")
+    positive = (table.frequency > 0) & (spend_m > 0)
     grouped = table.group_by(keys).aggregate(
-        count=table.count(), spend_count=table.count(where=positive), spend_sum=exact_sum(spend_m)
+        count=table.count(),
+        spend_count=table.count(where=positive),
+        spend_sum=exact_sum(ibis.ifelse(positive, spend_m, 0.0)),
     )
-    return grouped.order_by(keys).to_pandas()
+    return EngineRead(grouped.order_by(keys))
 
 
 def _history_groups(compressed, histories: pa.Table, spend_x, coefficients, margin: float):

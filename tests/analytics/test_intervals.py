@@ -143,7 +143,7 @@ def test_predictions_from_histories_read_ahead_are_those_read_in_predict():
     for ahead in (None, histories):
         releases: list = []
         predicted = predict(table, "bgnbd", study.AS_OF, options, has_repeat=True,
-                            releases=releases, histories=ahead)  # fmt: skip
+                            releases=releases, histories_read=ahead)  # fmt: skip
         customers = materialize(predicted.customers, releases).order_by("customer_id")
         results.append((predicted.model, customers.to_pandas()))
     assert calls == [True]  # predict took the histories given

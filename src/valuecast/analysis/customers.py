@@ -260,8 +260,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             releases=releases, withhold=withhold, design=design,
             seasonal=whole_history_seasons(orders, table, chosen, as_of, facts, options,
                                            backtest_result),
-            histories=histories,
+            histories_read=histories,
         )  # fmt: skip
+        histories = None  # its rows are not carried through the segments, the analysis' peak
         model_info, note = predicted.model, predicted.note
         lap("predict")
     model_notes = list(

@@ -55,7 +55,7 @@ from valuecast.analysis.uncertainty import (
     spend_coefficients,
 )
 from valuecast.dates import iso, to_date
-from valuecast.models import FitError, GammaGamma
+from valuecast.models import FitError, GammaGamma, remembering_histories
 from valuecast.models.clv import (
     DAYS_PER_MONTH,
     discounted_sum,
@@ -478,7 +478,7 @@ class Predictions:
 def predict(
     table: ir.Table, model_name: str, as_of: date, options, *, has_repeat: bool, releases=None,
     withhold: str | None = None, design: Design | None = None, seasonal=None,
-    histories: EngineRead | None = None,
+    histories_read: EngineRead | None = None,
 ):  # fmt: skip
     """Fit the transaction and spend models on the engine's compressed tables; predict per customer.
 
@@ -491,7 +491,7 @@ def predict(
     (:func:`~valuecast.analysis.dropout.unidentified_dropout`); no model is fitted then.
     ``seasonal``: the whole history's time-varying covariates, for a ``<candidate>+season``
     model; its intervals use the delta method (a bootstrap would refit it a hundred times).
-    ``histories``: :func:`history_read` of ``table``, read ahead perhaps; a model with a
+    ``histories_read``: :func:`history_read` of ``table``, read ahead perhaps; a model with a
     ``design`` reads its histories with the covariate pattern itself.
     """
     info: dict[str, Any] = {"name": model_name}
@@ -503,9 +503,9 @@ def predict(
     keys = ["frequency", "recency", "T"] + ([PATTERN] if design is not None else [])
     spend_m = table.avg_repeat_order_value.cast("float64")
     positive = (table.frequency > 0) & (spend_m > 0)
-    if histories is None or design is not None:
-        histories = history_read(table, keys)
-    compressed = histories.frame()
+    if histories_read is None or design is not None:
+        histories_read = history_read(table, keys)
+    compressed = histories_read.frame()
     f = compressed["frequency"].to_numpy(dtype=float)
     r = compressed["recency"].to_numpy(dtype=float)
     t = compressed["T"].to_numpy(dtype=float)
@@ -583,21 +583,25 @@ def predict(
         _spend_x=ibis.ifelse(positive, table.frequency, 0).cast("int64"),
         _spend_m=ibis.ifelse(positive, spend_m, 0.0),
     )
-    discounted = discounted_sum(model, f, r, t, ends, rate)
     spend_x = np.unique(np.concatenate([[0.0], f[f > 0]]))  # the spend grid: 0 = population
     spend_data = None
     if spend_model is not None:
         spend_data = (spend_rows["x"].to_numpy(dtype=float), spend_rows["m"].to_numpy(dtype=float))
-    if design is None and not is_seasonal:
-        intervals = choose_intervals(
-            model, spend_model, (f, r, t), spend_data, spend_x,
-            lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
-            options, costly_refit=model_name in COSTLY_REFITS,
-        )  # fmt: skip
-    else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
-        intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate, discounted)
-    variance = None if intervals is None else intervals.history_variance
-    histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
+    # the delta method and the per-history predictions ask about the same histories again
+    with remembering_histories():
+        discounted = discounted_sum(model, f, r, t, ends, rate)
+        if design is None and not is_seasonal:
+            intervals = choose_intervals(
+                model, spend_model, (f, r, t), spend_data, spend_x,
+                lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends,
+                rate, options, costly_refit=model_name in COSTLY_REFITS,
+            )  # fmt: skip
+        else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
+            intervals = delta_intervals(
+                model, spend_model, f, r, t, spend_x, ends, rate, discounted
+            )
+        variance = None if intervals is None else intervals.history_variance
+        histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
     if design is not None:
         histories = histories.append_column(PATTERN, pa.array(compressed[PATTERN], pa.int64()))
     uploaded = upload(table, histories, "histories", releases)

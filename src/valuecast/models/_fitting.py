@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +79,29 @@ def as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
+
+
+_REMEMBERED: ContextVar[list | None] = ContextVar("valuecast_remembered_histories", default=None)
+
+
+@contextmanager
+def remembering_histories() -> Iterator[None]:
+    """Within it, a model remembers the last histories it validated and grouped for a prediction.
+
+    The delta method predicts for the same histories at five parameter sets, and the
+    per-history predictions read them again: the BG/NBD family then validates and groups them
+    once.  Outside it nothing is remembered (nor kept alive).
+    """
+    token = _REMEMBERED.set([None])
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+def remembered_histories() -> list | None:
+    """The one-place memory :func:`remembering_histories` opened, or None outside it."""
+    return _REMEMBERED.get()
 
 
 def compress_histories(

@@ -1,12 +1,20 @@
 """CLV over a horizon: discounting, period lengths and time units."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from valuecast.analysis.predict import CovariateBound
+from valuecast.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
 from valuecast.models.clv import (
+    DAYS_PER_MONTH,
     customer_lifetime_value,
+    discount_periods,
+    discounted_sum,
     expected_transactions_by_period,
     period_discount_rate,
+    period_ends,
+    period_increments,
 )
 
 
@@ -122,3 +130,64 @@ def test_interval_agrees_with_simulating_parameter_draws():
     total_low, total_high = np.percentile(simulated.sum(axis=1), [10, 90])
     assert interval.total_low == pytest.approx(total_low, rel=0.03)
     assert interval.total_high == pytest.approx(total_high, rel=0.03)
+
+
+def _periods_summed(model, f, r, T, ends, rate, **covariates):
+    """The discounted sum period by period, from the model's cumulative expectations."""
+    cumulative = [model.expected_transactions(end, f, r, T, **covariates) for end in ends]
+    return discount_periods(period_increments(cumulative), rate, np.zeros(len(f)))
+
+
+@pytest.fixture
+def histories():
+    """Histories that share (frequency, T) with other recencies, no repeat purchase included."""
+    rng = np.random.default_rng(3)
+    f = rng.integers(0, 6, 300).astype(float)
+    T = rng.choice([30.0, 90.0, 400.0], 300)
+    r = np.where(f > 0, np.round(rng.uniform(0.0, 1.0, 300) * T), 0.0)
+    return f, r, T
+
+
+@pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo])
+def test_a_beta_geo_model_sums_its_periods_as_they_are_summed_one_by_one(model, histories):
+    fitted = model().with_params({"r": 0.8, "alpha": 70.0, "a": 0.9, "b": 2.9})
+    ends = period_ends(12, DAYS_PER_MONTH, 1.0)
+    rate = period_discount_rate(0.10, DAYS_PER_MONTH)
+    own = discounted_sum(fitted, *histories, ends, rate)
+    np.testing.assert_allclose(own, _periods_summed(fitted, *histories, ends, rate), rtol=1e-12)
+    assert np.all(own > 0)
+
+
+@pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo])
+def test_a_beta_geo_model_sums_its_periods_at_each_customers_covariates(model, histories):
+    fitted = model().with_params(
+        {"r": 0.8, "alpha": 70.0, "a": 0.9, "b": 2.9},
+        coefficients={"purchase": {"promo": 0.5}, "dropout": {"promo": -0.4}},
+    )
+    promo = pd.DataFrame({"promo": (np.arange(len(histories[0])) % 2).astype(float)})
+    keywords = {"purchase_covariates": promo, "dropout_covariates": promo}
+    ends = period_ends(6, DAYS_PER_MONTH, 1.0)
+    rate = period_discount_rate(0.10, DAYS_PER_MONTH)
+    own = fitted.discounted_transactions(ends, rate, *histories, **keywords)
+    expected = _periods_summed(fitted, *histories, ends, rate, **keywords)
+    np.testing.assert_allclose(own, expected, rtol=1e-12)
+    bound = CovariateBound(fitted, promo)
+    np.testing.assert_allclose(discounted_sum(bound, *histories, ends, rate), own, rtol=0)
+
+
+def test_a_model_bound_to_covariates_without_its_own_sum_is_summed_period_by_period(histories):
+    fitted = ParetoNBD().with_params(
+        {"r": 0.8, "alpha": 70.0, "s": 0.7, "beta": 50.0},
+        coefficients={"purchase": {"promo": 0.5}, "dropout": {"promo": -0.4}},
+    )
+    promo = pd.DataFrame({"promo": (np.arange(len(histories[0])) % 2).astype(float)})
+    keywords = {"purchase_covariates": promo, "dropout_covariates": promo}
+    ends = period_ends(3, DAYS_PER_MONTH, 1.0)
+    rate = period_discount_rate(0.10, DAYS_PER_MONTH)
+    bound = CovariateBound(fitted, promo)
+    assert getattr(bound, "discounted_transactions", None) is None
+    np.testing.assert_allclose(
+        discounted_sum(bound, *histories, ends, rate),
+        _periods_summed(fitted, *histories, ends, rate, **keywords),
+        rtol=1e-12,
+    )

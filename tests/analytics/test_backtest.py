@@ -391,6 +391,23 @@ def test_bad_arguments(simulated):
         backtest(summary, holdout_days, weekly=True, actual_weekly_cumulative=[1.0, 2.0])
 
 
+def test_the_actual_weeks_may_come_from_a_function_called_after_the_fits(
+    simulated, simulated_result
+):
+    summary, offsets, holdout_days = simulated
+    calls = []
+
+    def actual():
+        calls.append(True)
+        return cumulative_orders_by_week(offsets, holdout_days)
+
+    result = backtest(summary, holdout_days, weekly=True, actual_weekly_cumulative=actual)
+    assert calls == [True]
+    assert result.weekly == simulated_result.weekly
+    with pytest.raises(ValueError, match="one per week"):
+        backtest(summary, holdout_days, weekly=True, actual_weekly_cumulative=lambda: [1.0, 2.0])
+
+
 # -- CDNOW: calibration 1997-01-01..1997-09-30, holdout to 1998-06-30 ----------------------------
 @pytest.fixture(scope="module")
 def cdnow():

@@ -126,6 +126,32 @@ def test_shop_totals_from_the_compressed_histories_equal_the_customers_table_sum
         assert got["predicted_clv_p10"] < got["predicted_clv"] < got["predicted_clv_p90"]
 
 
+def test_predictions_from_histories_read_ahead_are_those_read_in_predict():
+    from valuecast.analysis.backend import materialize
+    from valuecast.analysis.predict import history_read, predict
+    from valuecast.jobs.analyze import AnalysisOptions
+
+    summary, _ = simulate_shop(400, 11)
+    table = ibis.duckdb.connect().create_table("shop", ibis.memtable(summary))
+    options = AnalysisOptions(interval_method="delta")
+    histories = history_read(table)
+    frame = histories.frame()
+    read = histories.frame
+    calls = []
+    histories.frame = lambda: calls.append(True) or read()
+    results = []
+    for ahead in (None, histories):
+        releases: list = []
+        predicted = predict(table, "bgnbd", study.AS_OF, options, has_repeat=True,
+                            releases=releases, histories_read=ahead)  # fmt: skip
+        customers = materialize(predicted.customers, releases).order_by("customer_id")
+        results.append((predicted.model, customers.to_pandas()))
+    assert calls == [True]  # predict took the histories given
+    assert read() is frame  # read once
+    assert results[0][0] == results[1][0]
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
+
+
 def test_the_delta_method_evaluates_the_point_only_when_not_given(monkeypatch):
     """The caller's discounted orders at the estimates stand for the Jacobian's base: one
     evaluation per parameter then, the same terms to the bit."""

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from scipy import integrate, special
 
 from valuecast.datasets import load_cdnow_summary
-from valuecast.models import BetaGeo
+from valuecast.models import BetaGeo, remembering_histories
 from valuecast.models._beta_geo_common import (
     _kernel_quadrature,
     _kernel_series,
     beta_geo_kernel,
 )
-from valuecast.models._fitting import compress_histories, numerical_gradient
+from valuecast.models._fitting import compress_histories, numerical_gradient, remembered_histories
 
 PAPER = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
@@ -477,3 +477,27 @@ def test_kernel_series_stops_where_checking_every_term_would(seed):
     expected, expected_ok = _series_checking_every_term(*arrays)
     np.testing.assert_array_equal(value, expected)
     np.testing.assert_array_equal(ok, expected_ok)
+
+
+def test_predictions_follow_histories_changed_in_place():
+    """The last histories' grouping is reused only while they hold the same values, and only
+    within remembering_histories."""
+    with remembering_histories():
+        _follow_histories_changed_in_place()
+    assert remembered_histories() is None
+
+
+def _follow_histories_changed_in_place():
+    model = BetaGeo().with_params({"r": 0.8, "alpha": 70.0, "a": 0.9, "b": 2.9})
+    f, r, T = np.array([0.0, 2.0, 5.0]), np.array([0.0, 10.0, 40.0]), np.array([50.0, 60.0, 90.0])
+    before = model.expected_transactions(30.0, f, r, T)
+    assert remembered_histories()[0] is not None
+    assert np.array_equal(model.expected_transactions(30.0, f, r, T), before)
+    f[0], r[0] = 3.0, 45.0
+    after = model.expected_transactions(30.0, f, r, T)
+    expected = model.expected_transactions(30.0, f.copy(), r.copy(), T.copy())
+    np.testing.assert_array_equal(after, expected)
+    assert after[0] != before[0]
+    alive = model.probability_alive(f, r, T)
+    T[2] = 200.0
+    assert model.probability_alive(f, r, T)[2] != alive[2]

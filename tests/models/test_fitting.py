@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from valuecast.models._fitting import (
@@ -57,6 +57,34 @@ def test_compression_round_trips_on_hashed_and_wide_columns(rows):
         == len(unique[0])
         == len(set(zip(*columns, strict=True)))
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(4, 6)), min_size=1, max_size=80
+    ),
+    st.sampled_from(["distinct", "sorted", "by the first column"]),
+)
+@example([(0, 2, 4), (0, 1, 5)], "by the first column")  # a later column rises, an earlier falls
+def test_compression_of_sorted_rows_keeps_their_order(rows, order):
+    # a grouped, sorted table (distinct rows in order) is numbered by position, unchecked;
+    # duplicates, or rows in order by their first column only, are grouped all the same
+    if order == "by the first column":
+        rows = sorted(rows, key=lambda row: row[0])
+    else:
+        rows = sorted(set(rows)) if order == "distinct" else sorted(rows)
+    weights = np.arange(1.0, len(rows) + 1.0)
+    columns = [np.array(column, dtype=float) for column in zip(*rows, strict=True)]
+    unique, counts, inverse = compress_histories(*columns, weights=weights)
+    expected = sorted(set(rows))
+    assert list(zip(*(column.tolist() for column in unique), strict=True)) == expected
+    totals = {row: 0.0 for row in expected}
+    for row, weight in zip(rows, weights, strict=True):
+        totals[row] += weight
+    np.testing.assert_array_equal(counts, [totals[row] for row in expected])
+    for original, column in zip(columns, unique, strict=True):
+        np.testing.assert_array_equal(column[inverse], original)
 
 
 def test_compression_sums_weights():

@@ -65,3 +65,29 @@ def test_only_the_columns_the_backtest_reads_cross_to_python(tmp_path, monkeypat
     (frame,) = frames
     assert list(frame.columns) == list(READ_COLUMNS)
     assert len(frame) == 300
+
+
+def test_reads_for_later_steps_run_in_another_thread_while_the_candidates_are_fitted(tmp_path):
+    import threading
+
+    from valuecast.analysis.predict import EngineRead
+
+    seen = []
+    with data_file("CDNOW_sample.txt") as path, Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest(read_exports([str(path)], format="cdnow"))
+        orders = ws.orders()
+        facts = shop_facts(orders, date(1997, 9, 30))
+        options = AnalysisOptions(as_of="1997-09-30", backtest_max_customers=300)
+        ahead = EngineRead(orders.group_by("customer_id").aggregate(n=orders.count()))
+
+        def read() -> None:
+            seen.append((threading.current_thread() is threading.main_thread(), ahead.frame()))
+
+        info, _ = choose_model(
+            orders, ws.customers(), facts["last_order_date"], facts, options, meanwhile=[read]
+        )
+        ((in_main, frame),) = seen  # read once, and done before choose_model returned
+        assert not in_main
+        assert ahead.frame() is frame  # not read again
+        assert len(frame) == 2357
+    assert "skipped" not in info

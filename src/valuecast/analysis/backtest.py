@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -490,6 +490,14 @@ def _expected_by_horizon(model, horizons: np.ndarray, frequency, recency, T):
     return (model.expected_transactions(h, frequency, recency, T) for h in horizons)
 
 
+def _weekly_actuals(given: ArrayLike | Callable[[], ArrayLike], weeks: int) -> np.ndarray:
+    """The actual cumulative holdout purchases, one per week (called first when a function)."""
+    actual = _finite_array(given() if callable(given) else given, "actual weekly cumulative")
+    if len(actual) != weeks:
+        raise ValueError(f"actual_weekly_cumulative needs {weeks} values, one per week")
+    return actual
+
+
 @dataclass
 class _Holdout:
     """What every candidate is scored on: the calibration histories (in the model's unit), the
@@ -584,7 +592,7 @@ def backtest(
     candidates: Sequence[str] = ("bgnbd", "pnbd", "mbgnbd"),
     time_unit_days: float = 1.0,
     weekly: bool = False,
-    actual_weekly_cumulative: ArrayLike | None = None,
+    actual_weekly_cumulative: ArrayLike | Callable[[], ArrayLike] | None = None,
     max_customers: int | None = None,
     seed: int = 0,
     sampled_from: int | None = None,
@@ -609,7 +617,9 @@ def backtest(
     weekly, actual_weekly_cumulative
         With ``weekly``, also the predicted cumulative holdout purchases of every model (and the
         naive baseline) at the end of each holdout week; ``actual_weekly_cumulative`` (from
-        :func:`cumulative_orders_by_week`) adds the actual ones for the chart.
+        :func:`cumulative_orders_by_week`) adds the actual ones for the chart; given as a
+        function, it is called once the candidates are scored (an engine can count them in
+        another thread meanwhile).
     max_customers, seed
         Backtest a seeded random sample of at most ``max_customers`` customers (``None``: all).
         Scores from a few hundred thousand customers are as informative as from millions and
@@ -687,14 +697,8 @@ def backtest(
             f"{sampled_from:,} customers (seed {seed})"
         )
     week_ends = _week_ends(holdout_days) if weekly else None
-    if actual_weekly_cumulative is not None:
-        if week_ends is None:
-            raise ValueError("actual_weekly_cumulative is only used with weekly=True")
-        actual_weekly = _finite_array(actual_weekly_cumulative, "actual weekly cumulative")
-        if len(actual_weekly) != len(week_ends):
-            raise ValueError(
-                f"actual_weekly_cumulative needs {len(week_ends)} values, one per week"
-            )
+    if actual_weekly_cumulative is not None and week_ends is None:
+        raise ValueError("actual_weekly_cumulative is only used with weekly=True")
     if weekly:
         (uf, ur, uT), counts, _ = compress_histories(frequency, recency, T)
 
@@ -740,6 +744,8 @@ def backtest(
         notes.append("no candidate model could be fitted")
 
     weekly_info = None
+    if actual_weekly_cumulative is not None:
+        actual_weekly = _weekly_actuals(actual_weekly_cumulative, len(week_ends))
     if week_ends is not None:
         naive_total = scale * float(naive["predicted_orders"].sum())
         weekly_info = {

@@ -40,6 +40,7 @@ from valuecast.analysis.predict import (
     TOTALS_COLUMNS,
     backtest_calibration_end,
     choose_model,
+    history_read,
     predict,
 )
 from valuecast.analysis.seasons import seasonal_inputs
@@ -238,9 +239,13 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         attributes = _covariate_attributes(orders, order_lines, as_of, options)
         if attributes is not None:
             table = with_attributes(table, attributes)
+        # the plain model input is read while the candidates are fitted (covariates, when asked
+        # for, may add a pattern to it: predict reads that one itself)
+        histories = None if options.covariates else history_read(table)
         backtest_result, chosen = choose_model(
             orders, customers, as_of, facts, options, releases,
             known_empty=result.empty_attributes, attributes=attributes, calibration=calibration,
+            meanwhile=[] if histories is None else [histories.frame],
         )  # fmt: skip
         lap("backtest")
 
@@ -255,7 +260,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             releases=releases, withhold=withhold, design=design,
             seasonal=whole_history_seasons(orders, table, chosen, as_of, facts, options,
                                            backtest_result),
+            histories_read=histories,
         )  # fmt: skip
+        histories = None  # its rows are not carried through the segments, the analysis' peak
         model_info, note = predicted.model, predicted.note
         lap("predict")
     model_notes = list(

@@ -10,6 +10,9 @@ summary to customers table, for plain, covariate and seasonal models alike.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -52,7 +55,7 @@ from valuecast.analysis.uncertainty import (
     spend_coefficients,
 )
 from valuecast.dates import iso, to_date
-from valuecast.models import FitError, GammaGamma
+from valuecast.models import FitError, GammaGamma, remembering_histories
 from valuecast.models.clv import (
     DAYS_PER_MONTH,
     discounted_sum,
@@ -89,6 +92,7 @@ def backtest_calibration_end(facts, as_of: date, options) -> date | None:
 def choose_model(
     orders, customers_table, as_of: date, facts, options, releases=None, *, known_empty=(),
     attributes: ir.Table | None = None, calibration: ir.Table | None = None,
+    meanwhile: Sequence[Callable[[], object]] = (),
 ):  # fmt: skip
     """Backtest the candidates on a holdout split; return the JSON result and the chosen model.
 
@@ -102,6 +106,10 @@ def choose_model(
     orders); when it holds more than ``options.backtest_max_customers`` customers, the seeded
     sample of :func:`~valuecast.analysis.backtest.sample_rows` (positions in customer_id order)
     is picked there too, so at most that many rows cross to Python.
+
+    ``meanwhile``: engine reads for later steps (:meth:`EngineRead.frame`), run in the thread
+    that counts the holdout's weeks while the candidates are fitted; one that fails is left to
+    be read (and fail) where it is used.
     """
     candidates = tuple(CANDIDATES) if options.model == "auto" else (options.model,)
     first = to_date(facts["first_order_date"])
@@ -147,19 +155,26 @@ def choose_model(
         orders, calibration, first, to_date(calibration_end), holdout_days, options
     )
     covariates = design.rows(frame.pop(PATTERN)) if PATTERN in frame.columns else None
-    result = backtest(
-        frame,
-        holdout_days,
-        candidates=candidates,
-        weekly=True,
-        actual_weekly_cumulative=actual_weekly_cumulative(
-            orders, to_date(calibration_end), as_of, calibration_customers=stored
-        ),
-        max_customers=limit,
-        sampled_from=sampled_from,
-        seasonal=None if isinstance(seasonal, str) else seasonal,
-        covariates=covariates,
-    )
+    # the engine counts the holdout's weekly purchases in a second thread while the candidates
+    # are fitted here: nothing else asks the engine anything until both are done
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="valuecast-holdout") as pool:
+        weekly_actuals = pool.submit(
+            actual_weekly_cumulative,
+            orders, to_date(calibration_end), as_of, calibration_customers=stored,
+        )  # fmt: skip
+        for read in meanwhile:
+            pool.submit(read)
+        result = backtest(
+            frame,
+            holdout_days,
+            candidates=candidates,
+            weekly=True,
+            actual_weekly_cumulative=weekly_actuals.result,
+            max_customers=limit,
+            sampled_from=sampled_from,
+            seasonal=None if isinstance(seasonal, str) else seasonal,
+            covariates=covariates,
+        )
     info = result.to_dict()
     info["seasons"] = seasons_tried(seasonal)
     info["calibration_end"] = iso(calibration_end)
@@ -382,6 +397,13 @@ class CovariateBound:
     def median_time_to_next_purchase(self, f, r, t):
         return self.model.median_time_to_next_purchase(f, r, t, **self._kw(len(f)))
 
+    @property
+    def discounted_transactions(self):
+        """The model's own discounted sum with the covariates bound; an AttributeError (as
+        ``getattr`` expects) when the model has none."""
+        own = self.model.discounted_transactions
+        return lambda ends, rate, f, r, t: own(ends, rate, f, r, t, **self._kw(len(f)))
+
     def with_params(self, params, coefficients=None) -> CovariateBound:
         """The model with other parameters (and coefficients), bound to the same covariates."""
         return CovariateBound(self.model.with_params(params, coefficients), self.X)
@@ -456,6 +478,7 @@ class Predictions:
 def predict(
     table: ir.Table, model_name: str, as_of: date, options, *, has_repeat: bool, releases=None,
     withhold: str | None = None, design: Design | None = None, seasonal=None,
+    histories_read: EngineRead | None = None,
 ):  # fmt: skip
     """Fit the transaction and spend models on the engine's compressed tables; predict per customer.
 
@@ -468,6 +491,8 @@ def predict(
     (:func:`~valuecast.analysis.dropout.unidentified_dropout`); no model is fitted then.
     ``seasonal``: the whole history's time-varying covariates, for a ``<candidate>+season``
     model; its intervals use the delta method (a bootstrap would refit it a hundred times).
+    ``histories_read``: :func:`history_read` of ``table``, read ahead perhaps; a model with a
+    ``design`` reads its histories with the covariate pattern itself.
     """
     info: dict[str, Any] = {"name": model_name}
     note = None
@@ -478,7 +503,9 @@ def predict(
     keys = ["frequency", "recency", "T"] + ([PATTERN] if design is not None else [])
     spend_m = table.avg_repeat_order_value.cast("float64")
     positive = (table.frequency > 0) & (spend_m > 0)
-    compressed = _compressed(table, keys, ibis.ifelse(positive, spend_m, 0.0), positive)
+    if histories_read is None or design is not None:
+        histories_read = history_read(table, keys)
+    compressed = histories_read.frame()
     f = compressed["frequency"].to_numpy(dtype=float)
     r = compressed["recency"].to_numpy(dtype=float)
     t = compressed["T"].to_numpy(dtype=float)
@@ -556,21 +583,25 @@ def predict(
         _spend_x=ibis.ifelse(positive, table.frequency, 0).cast("int64"),
         _spend_m=ibis.ifelse(positive, spend_m, 0.0),
     )
-    discounted = discounted_sum(model, f, r, t, ends, rate)
     spend_x = np.unique(np.concatenate([[0.0], f[f > 0]]))  # the spend grid: 0 = population
     spend_data = None
     if spend_model is not None:
         spend_data = (spend_rows["x"].to_numpy(dtype=float), spend_rows["m"].to_numpy(dtype=float))
-    if design is None and not is_seasonal:
-        intervals = choose_intervals(
-            model, spend_model, (f, r, t), spend_data, spend_x,
-            lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends, rate,
-            options, costly_refit=model_name in COSTLY_REFITS,
-        )  # fmt: skip
-    else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
-        intervals = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate, discounted)
-    variance = None if intervals is None else intervals.history_variance
-    histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
+    # the delta method and the per-history predictions ask about the same histories again
+    with remembering_histories():
+        discounted = discounted_sum(model, f, r, t, ends, rate)
+        if design is None and not is_seasonal:
+            intervals = choose_intervals(
+                model, spend_model, (f, r, t), spend_data, spend_x,
+                lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends,
+                rate, options, costly_refit=model_name in COSTLY_REFITS,
+            )  # fmt: skip
+        else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
+            intervals = delta_intervals(
+                model, spend_model, f, r, t, spend_x, ends, rate, discounted
+            )
+        variance = None if intervals is None else intervals.history_variance
+        histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
     if design is not None:
         histories = histories.append_column(PATTERN, pa.array(compressed[PATTERN], pa.int64()))
     uploaded = upload(table, histories, "histories", releases)
@@ -621,16 +652,37 @@ def predict(
     return Predictions(out, info, note, terms)
 
 
-def _compressed(
-    table: ir.Table, keys: list[str], spend_m: ir.FloatingValue, positive: ir.BooleanValue
-) -> pd.DataFrame:
-    """The model input: one row per distinct ``keys`` with the ``count`` of customers, and of
-    those with a positive repeat spend (``positive``) their ``spend_count`` and the exact sum of
-    their ``spend_m`` (``spend_sum``): what the shop's predicted total needs per history."""
+class EngineRead:
+    """One read of an engine table into a DataFrame, done once: ahead of its use, in a thread
+    while Python works (:func:`choose_model`'s ``meanwhile``), or when first asked for."""
+
+    def __init__(self, expression: ir.Table) -> None:
+        self._expression = expression
+        self._frame: pd.DataFrame | None = None
+        self._lock = threading.Lock()
+
+    def frame(self) -> pd.DataFrame:
+        """The table's rows (read now, unless they were read already)."""
+        with self._lock:
+            if self._frame is None:
+                self._frame = self._expression.to_pandas()
+            return self._frame
+
+
+def history_read(table: ir.Table, keys: list[str] | None = None) -> EngineRead:
+    """The model input of :func:`predict`, to be read: one row per distinct ``keys`` (the
+    history by default) with the ``count`` of customers, and of those with a positive repeat
+    spend their ``spend_count`` and the exact sum of their mean repeat order value
+    (``spend_sum``): what the shop's predicted total needs per history."""
+    keys = ["frequency", "recency", "T"] if keys is None else keys
+    spend_m = table.avg_repeat_order_value.cast("float64")
+    positive = (table.frequency > 0) & (spend_m > 0)
     grouped = table.group_by(keys).aggregate(
-        count=table.count(), spend_count=table.count(where=positive), spend_sum=exact_sum(spend_m)
+        count=table.count(),
+        spend_count=table.count(where=positive),
+        spend_sum=exact_sum(ibis.ifelse(positive, spend_m, 0.0)),
     )
-    return grouped.order_by(keys).to_pandas()
+    return EngineRead(grouped.order_by(keys))
 
 
 def _history_groups(compressed, histories: pa.Table, spend_x, coefficients, margin: float):

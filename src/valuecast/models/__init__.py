@@ -7,7 +7,12 @@ fast for commands that never fit a model.
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from valuecast.models._fitting import FitError, NotFittedError, compress_histories
+from valuecast.models._fitting import (
+    FitError,
+    NotFittedError,
+    compress_histories,
+    remembering_histories,
+)
 
 _MODELS = {
     "BetaGeo": "valuecast.models.bgnbd",
@@ -30,6 +35,7 @@ __all__ = [
     "ParetoNBD",
     "ShiftedBetaGeometric",
     "compress_histories",
+    "remembering_histories",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +81,29 @@ def as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     return array
 
 
+_REMEMBERED: ContextVar[list | None] = ContextVar("valuecast_remembered_histories", default=None)
+
+
+@contextmanager
+def remembering_histories() -> Iterator[None]:
+    """Within it, a model remembers the last histories it validated and grouped for a prediction.
+
+    The delta method predicts for the same histories at five parameter sets, and the
+    per-history predictions read them again: the BG/NBD family then validates and groups them
+    once.  Outside it nothing is remembered (nor kept alive).
+    """
+    token = _REMEMBERED.set([None])
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+def remembered_histories() -> list | None:
+    """The one-place memory :func:`remembering_histories` opened, or None outside it."""
+    return _REMEMBERED.get()
+
+
 def compress_histories(
     *columns: np.ndarray, weights: np.ndarray | None = None
 ) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
@@ -129,6 +154,29 @@ def _column_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.astype(np.intp), len(uniques)
 
 
+def _distinct_in_order(columns: tuple[np.ndarray, ...]) -> bool:
+    """Whether the rows are whole numbers in strictly increasing order (a grouped, sorted table).
+
+    Their codes are then their positions: the codes of :func:`_column_codes` rise with whole
+    numbers, so the mixed-radix keys rise with the rows and number them in order.  Checked in a
+    few vector passes, against a hash of every row (0.03 s at 475,000 distinct histories).
+    """
+    arrays = [np.asarray(column) for column in columns]
+    if len(arrays[0]) < 2 or any(a.ndim != 1 or a.dtype.kind not in "fiu" for a in arrays):
+        return False
+    if np.any(arrays[0][1:] < arrays[0][:-1]):  # the usual answer, from the first column alone
+        return False
+    later = np.zeros(len(arrays[0]) - 1, dtype=bool)
+    tied = np.ones(len(arrays[0]) - 1, dtype=bool)
+    for a in arrays:
+        later |= tied & (a[1:] > a[:-1])
+        tied &= a[1:] == a[:-1]
+    if not later.all():
+        return False
+    # the range and wholeness :func:`_column_codes` codes by offset, in value order
+    return all(a.max() - a.min() < 2_000_000 and np.array_equal(a, np.floor(a)) for a in arrays)
+
+
 def _row_codes(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int]:
     """Dense codes of the distinct rows of ``columns`` and their number.
 
@@ -136,6 +184,8 @@ def _row_codes(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int]:
     integer key, which is made dense with a presence table when the key space is small and by
     hashing otherwise.  Several times faster than a lexicographic sort of the rows.
     """
+    if _distinct_in_order(columns):
+        return np.arange(len(columns[0]), dtype=np.intp), len(columns[0])
     key = np.zeros(len(columns[0]), dtype=np.intp)
     radix = 1
     for column in columns:

@@ -166,7 +166,14 @@ def discounted_expected_transactions(
 
 
 def discounted_sum(transaction_model, f, r, t, ends, rate, covariates=None) -> np.ndarray:
-    """Per distinct history: each period's expected transactions discounted to today, summed."""
+    """Per distinct history: each period's expected transactions discounted to today, summed.
+
+    A model with ``discounted_transactions(ends, rate, f, r, t)`` (the BG/NBD family) sums the
+    periods itself, on what its periods share; any other is summed here period by period.
+    """
+    own = getattr(transaction_model, "discounted_transactions", None)
+    if own is not None:
+        return np.asarray(own(ends, rate, f, r, t, **(covariates or {})), dtype=float)
     periods = _per_period(transaction_model, f, r, t, ends, covariates)
     return discount_periods(periods, rate, np.zeros(len(f)))
 

@@ -210,9 +210,9 @@ def test_rows_the_analysis_stores_read_nan_until_the_snapshot_stores_them_missin
     engine = ws.con.table("engine_customers")
     rows = snapshots.SnapshotCustomers(ws)
     with pytest.raises(RuntimeError, match="inside a transaction"):
-        rows.store(engine)
+        rows.store([engine])
     with ws.transaction():
-        kept = rows.store(engine.order_by("customer_id"))
+        kept = rows.store([engine.order_by("customer_id")])
         # what the analysis reads before the snapshot is saved is its own values, NaN included:
         # a total of a group with a NaN is NaN
         assert kept.schema() == engine.schema()
@@ -235,11 +235,24 @@ def test_rows_the_analysis_stores_read_nan_until_the_snapshot_stores_them_missin
     assert orders[0].equals(orders[1])
 
 
+def test_rows_stored_in_parts_are_read_part_after_part(stored):
+    # the analysis stores its customers in two halves by id, each sorted on its own
+    ws, *_ = stored
+    engine = ws.con.table("engine_customers")
+    middle = sorted(IDS)[len(IDS) // 2]
+    below = engine.customer_id < middle
+    parts = [engine.filter(half).order_by("customer_id") for half in (below, ~below)]
+    with ws.transaction():
+        kept = snapshots.SnapshotCustomers(ws).store(parts)
+        ids = kept.customer_id.to_pyarrow().to_pylist()
+    assert ids == sorted(IDS) and kept.schema() == engine.schema()
+
+
 def test_rows_stored_by_a_failed_analysis_are_rolled_back(stored):
     ws, *_ = stored
     before = _stored_rows(ws)
     with pytest.raises(RuntimeError, match="broke"), ws.transaction():
-        snapshots.SnapshotCustomers(ws).store(ws.con.table("engine_customers"))
+        snapshots.SnapshotCustomers(ws).store([ws.con.table("engine_customers")])
         assert _stored_rows(ws) == before + len(IDS)
         raise RuntimeError("the analysis broke after storing its rows")
     assert _stored_rows(ws) == before
@@ -293,7 +306,7 @@ def test_sort_orders_are_made_from_the_committed_snapshot_not_in_its_transaction
     )
     rows = snapshots.SnapshotCustomers(ws)
     with ws.transaction():
-        kept = rows.store(ws.con.table("engine_customers").order_by("customer_id"))
+        kept = rows.store([ws.con.table("engine_customers").order_by("customer_id")])
         summary = {**SUMMARY, "as_of": "2026-07-04"}
         analysis = Analysis(summary=summary, table=kept, snapshot_rows=rows)
         info = snapshots.save_snapshot(ws, analysis, {}, {})

@@ -59,9 +59,10 @@ from valuecast.models.registry import split_seasonal
 from valuecast.tables import CUSTOMER_COLUMNS
 
 Progress = Callable[[str], None]
-Store = Callable[[ir.Table], ir.Table]
-"""Where a caller keeps the customers table: stores an expression in its engine and returns the
-stored table, read in the order it was written (the caller owns it: the analysis drops nothing)."""
+Store = Callable[[list[ir.Table]], ir.Table]
+"""Where a caller keeps the customers table: stores expressions in its engine, one after the
+other, and returns the stored table, read in the order it was written (the caller owns it: the
+analysis drops nothing)."""
 
 # Klaviyo's published minimums for predictive analytics
 MIN_CUSTOMERS = 500
@@ -293,7 +294,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         totals_terms = [c for c in (*TOTALS_COLUMNS, PATTERN) if c in segmented.columns]
     stored = segmented.select(*CUSTOMER_COLUMNS, *totals_terms)
     # the caller's store holds the customers table's columns only
-    full, kept = _stored(stored, releases, keep, None if totals_terms else store)
+    full, kept = _stored(stored, releases, keep, None if totals_terms else store, table)
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     # from the stored rows as they lie: the sums are exact, and a sort by customer id first
     # (what ``out`` asks for) spilled to disk at 10M customers
@@ -332,12 +333,21 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     )
 
 
-def _stored(stored: ir.Table, releases, keep: bool, store: Store | None):
+def _stored(stored: ir.Table, releases, keep: bool, store: Store | None, summary: ir.Table):
     """The customers table (and the totals' helper columns) computed once, and what the caller
     keeps of it (its table and drop; None unless ``keep``): stored once, in the order its
-    readers scan it, in the caller's ``store`` when it has one."""
+    readers scan it, in the caller's ``store`` when it has one.
+
+    The caller's store gets the customers below the ``summary``'s middle customer id, then the
+    others, each sorted by id: the same order, made by two sorts of half the rows, whose memory
+    is the peak of a 1M-customer analysis (~0.19 GB for one sort of all of them)."""
     if store is not None:
-        full = store(stored.order_by("customer_id"))
+        middle = summary.customer_id.quantile(0.5).execute()
+        if middle is None:  # no customers
+            return (full := store([stored.order_by("customer_id")])), (full, _nothing)
+        below = stored.customer_id < middle
+        parts = [stored.filter(half).order_by("customer_id") for half in (below, ~below)]
+        full = store(parts)
         return full, (full, _nothing)
     if not keep:
         return materialize(stored, releases), None

@@ -258,10 +258,11 @@ class SnapshotCustomers:
         self._workspace = workspace
         self.snapshot_id: int | None = None
 
-    def store(self, table) -> Any:
-        """Write ``table`` (an Ibis table on the workspace, the customers table in the order its
-        readers scan it) as the new snapshot's customers; returns the stored rows as an Ibis
-        table of ``table``'s columns and types, read in the order they were written.
+    def store(self, parts: Sequence[Any]) -> Any:
+        """Write ``parts`` (Ibis tables on the workspace of the same columns, the customers
+        table in the order its readers scan it, part after part) as the new snapshot's
+        customers; returns the stored rows as an Ibis table of their columns and types, read in
+        the order they were written.
 
         Float NaN is stored as it is until :func:`save_snapshot` stores it as missing: what
         reads the rows before (the totals, the growth tables) sees the analysis' values.
@@ -276,17 +277,19 @@ class SnapshotCustomers:
         # the rows' query does not read (~0.08 GB, 18 ms): the rows' sort and write use both
         release_unused_memory(collect=False)
         workspace.release_cached_pages()
-        with _empty_like(workspace, table) as relation:
+        schema = parts[0].schema()
+        with _empty_like(workspace, parts[0]) as relation:
             _ensure_tables(workspace, relation)
         snapshot_id = _next_snapshot_id(workspace)
         # by Ibis, which registers the in-memory tables the expression reads (compiled SQL text
         # alone would miss them); its ORDER BY stays the outer query's, so the rows are written
         # in that order
-        numbered = table.mutate(snapshot_id=ibis.literal(snapshot_id, type="int64"))
-        workspace.con.insert("snapshot_customers", numbered)
+        for part in parts:
+            numbered = part.mutate(snapshot_id=ibis.literal(snapshot_id, type="int64"))
+            workspace.con.insert("snapshot_customers", numbered)
         workspace.release_freed_memory()  # the rows' sort, for the Python steps that follow
         self.snapshot_id = snapshot_id
-        return _typed_as(customers_table(workspace, snapshot_id), table.schema())
+        return _typed_as(customers_table(workspace, snapshot_id), schema)
 
 
 @contextmanager

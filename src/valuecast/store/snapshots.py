@@ -287,7 +287,8 @@ class SnapshotCustomers:
         for part in parts:
             numbered = part.mutate(snapshot_id=ibis.literal(snapshot_id, type="int64"))
             workspace.con.insert("snapshot_customers", numbered)
-        workspace.release_freed_memory()  # the rows' sort, for the Python steps that follow
+            # the part's sort, for the next part and the Python steps that follow
+            workspace.release_freed_memory()
         self.snapshot_id = snapshot_id
         return _typed_as(customers_table(workspace, snapshot_id), schema)
 

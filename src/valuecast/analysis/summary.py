@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -108,14 +108,17 @@ def default_as_of(orders: ir.Table) -> date | None:
     return as_date(value, "as-of", error=SummaryError)
 
 
-def resolve_as_of(orders: ir.Table, as_of: date | str | None = None) -> date:
+def resolve_as_of(
+    orders: ir.Table, as_of: date | datetime | str | None = None, *, step: str = "summarise"
+) -> date:
     """The as-of date :func:`summarize` summarises ``orders`` at: ``as_of``, or by default the
-    last order date; :class:`SummaryError` when ``as_of`` is no date or no order has one."""
+    last order date (guests included); :class:`SummaryError` when ``as_of`` is no date or no
+    order has one (its message ends "nothing to {step}")."""
     as_of_date = as_date(as_of, "as-of", error=SummaryError)
     if as_of_date is None:
         as_of_date = default_as_of(orders)
         if as_of_date is None:
-            raise SummaryError("no orders with an order date: nothing to summarise")
+            raise SummaryError(f"no orders with an order date: nothing to {step}")
     return as_of_date
 
 

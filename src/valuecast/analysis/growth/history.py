@@ -14,8 +14,8 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow.compute as pc
 
-from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
-from valuecast.dates import as_date
+from valuecast.analysis.summary import prepare_orders
+from valuecast.analysis.summary import resolve_as_of as summary_as_of
 
 AVERAGE_MONTH_DAYS = 365.25 / 12
 """Days in an average month: the unit of "months since the last order" (gaps are in days)."""
@@ -26,12 +26,7 @@ the cohorts are not split)."""
 
 def resolve_as_of(orders: ir.Table, as_of: date | datetime | str | None) -> date:
     """``as_of`` as a date; None means the last order date in ``orders`` (guests included)."""
-    value = as_date(as_of, "as-of", error=SummaryError)
-    if value is None:
-        value = default_as_of(orders)
-        if value is None:
-            raise SummaryError("no orders with an order date: nothing to analyse")
-    return value
+    return summary_as_of(orders, as_of, step="analyse")
 
 
 def date_literal(value: date) -> ir.DateScalar:

@@ -502,7 +502,8 @@ class PendingOrders:
         """Stage the canonical orders (``STAGED_ORDERS``) and order lines (``STAGED_LINES``) as
         temporary views on ``con``, and return the result counting them and the exclusions;
         ``None`` (nothing left behind) when the importer must read the file.  The views read
-        temporary tables of parsed rows: drop ``staged.temporary`` once the rows are stored.
+        temporary tables of parsed rows: load on a connection of its own, closed once the rows
+        are stored, and they go with it.
 
         ``con`` must keep insertion order (DuckDB's default): the rows are numbered in it.
         """
@@ -579,7 +580,6 @@ class PendingOrders:
                 STAGED_LINES,
                 int(grouped) - len(detail),  # the orders counted: the others are excluded
                 int(lines),
-                temporary=(*_INGEST_VIEWS, *_INGEST_TABLES),
                 derived=derived,
             ),  # fmt: skip
         )

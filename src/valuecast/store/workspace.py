@@ -514,7 +514,7 @@ class Workspace:
                 )
         finally:
             _sql(raw, "RESET preserve_insertion_order")
-            _drop_staged(raw, results)
+            _drop_staged(raw)
         return report
 
 
@@ -552,12 +552,12 @@ _ORDER_FACTS = (
 )  # fmt: skip
 
 
-def _drop_staged(raw: Any, results: Sequence[ImportResult]) -> None:
-    """Drop the temporary tables and views an ingest made (they may be either)."""
+def _drop_staged(raw: Any) -> None:
+    """Drop the temporary tables and views an ingest made on ``raw`` (they may be either); what
+    a load staged goes with the connection that loaded it."""
     views = {row[0] for row in _sql(raw, "SELECT view_name FROM duckdb_views() WHERE temporary")}
     tables = {row[0] for row in _sql(raw, "SELECT table_name FROM duckdb_tables() WHERE temporary")}
-    loaded = [name for r in results if r.staged is not None for name in r.staged.temporary]
-    for name in (*_STAGED, *loaded):
+    for name in _STAGED:
         if name in views:
             _sql(raw, f"DROP VIEW {name}")
         elif name in tables:
@@ -583,7 +583,7 @@ def _loaded(raw: Any, results: Sequence[ImportResult | PendingOrders]) -> list[I
     ]
 
 
-def _inputs(raw: Any, results: Sequence[ImportResult], loading: Any = None) -> dict[str, Any]:
+def _inputs(raw: Any, results: Sequence[ImportResult], loading: Any) -> dict[str, Any]:
     """Every file's orders, lines and customers as one DuckDB relation each (``_file`` = the
     file's position): frames through Arrow, staged rows from their temporary views on
     ``loading`` (the connection that staged them), streamed to ``raw`` through Arrow."""

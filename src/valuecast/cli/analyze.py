@@ -311,7 +311,6 @@ def run_analysis(
                         )
                         show("storing the snapshot")
                         snapshot = save_snapshot(ws, analysis, tables, report, options)
-                        ws.release_freed_memory()  # before the commit writes the new rows out
                 # the workspace pages the analysis read stay cached, unread by what follows
                 ws.release_cached_pages()
                 try:

@@ -85,7 +85,6 @@ def refresh(
         except BaseException:
             analysis.release()
             raise
-        workspace.release_freed_memory()  # before the commit writes the new rows out
     return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)
 
 

@@ -393,6 +393,7 @@ def save_snapshot(
                 "INSERT INTO snapshot_tables VALUES (?, ?, ?)",
                 [snapshot_id, name, parquet_bytes(frame)],
             )
+        workspace.release_freed_memory()  # before the commit writes the new rows out
     return _info(snapshot_id, created_at, as_of, summary)
 
 

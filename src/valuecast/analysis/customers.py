@@ -344,10 +344,11 @@ def _stored(stored: ir.Table, releases, keep: bool, store: Store | None, summary
     if store is not None:
         middle = summary.customer_id.quantile(0.5).execute()
         if middle is None:  # no customers
-            return (full := store([stored.order_by("customer_id")])), (full, _nothing)
-        below = stored.customer_id < middle
-        parts = [stored.filter(half).order_by("customer_id") for half in (below, ~below)]
-        full = store(parts)
+            parts = [stored]
+        else:
+            below = stored.customer_id < middle
+            parts = [stored.filter(below), stored.filter(~below)]
+        full = store([part.order_by("customer_id") for part in parts])
         return full, (full, _nothing)
     if not keep:
         return materialize(stored, releases), None

@@ -680,12 +680,7 @@ class BetaGeoFamily(CovariateModel):
         P(alive) and the grouping of customers are computed once for all horizons, which is
         what a period-by-period CLV needs.
         """
-        h = _grouped(frequency, recency, T)
-        times = np.asarray(times, dtype=float).reshape(-1)
-        if np.any(~np.isfinite(times)) or np.any(times < 0):
-            raise ValueError("times must be finite and non-negative")
-        p_alive = self._p_alive(h.x, h.t_x, h.T)
-        kernels = self._kernel_grid(times, h.ux, h.uT)
+        times, h, p_alive, kernels = self._alive_and_kernels(times, "times", frequency, recency, T)
         out = np.empty((len(times), len(h.x)))
         for row, kernel in zip(out, kernels, strict=True):
             np.take(kernel, h.inverse, out=row)
@@ -704,12 +699,7 @@ class BetaGeoFamily(CovariateModel):
         and discounted on the distinct ``(x, T)`` (a few thousand where the histories number
         hundreds of thousands), and each customer takes one product with its P(alive).
         """
-        h = _grouped(frequency, recency, T)
-        ends = np.asarray(ends, dtype=float).reshape(-1)
-        if np.any(~np.isfinite(ends)) or np.any(ends < 0):
-            raise ValueError("ends must be finite and non-negative")
-        p_alive = self._p_alive(h.x, h.t_x, h.T)
-        kernels = self._kernel_grid(ends, h.ux, h.uT)
+        ends, h, p_alive, kernels = self._alive_and_kernels(ends, "ends", frequency, recency, T)
         increments = np.diff(kernels, axis=0, prepend=0.0)
         # kernels grow with the horizon; clipping round-off keeps every period >= 0
         np.maximum(increments, 0.0, out=increments)
@@ -717,6 +707,16 @@ class BetaGeoFamily(CovariateModel):
         per_history = factors @ increments
         p_alive *= np.take(per_history, h.inverse)
         return p_alive
+
+    def _alive_and_kernels(self, times: ArrayLike, name: str, frequency, recency, T):
+        """``times`` as a flat float array (``name`` in the error when one is negative or not
+        finite), the histories grouped, every customer's P(alive) and the kernel of each
+        distinct ``(x, T)`` at every horizon (:meth:`_kernel_grid`)."""
+        h = _grouped(frequency, recency, T)
+        times = np.asarray(times, dtype=float).reshape(-1)
+        if np.any(~np.isfinite(times)) or np.any(times < 0):
+            raise ValueError(f"{name} must be finite and non-negative")
+        return times, h, self._p_alive(h.x, h.t_x, h.T), self._kernel_grid(times, h.ux, h.uT)
 
     def _kernel_grid(self, times: np.ndarray, ux: np.ndarray, uT: np.ndarray) -> np.ndarray:
         """The kernel of each distinct ``(x, T)`` at every horizon: shape ``(len(times), m)``.

@@ -158,13 +158,20 @@ def test_a_beta_geo_model_sums_its_periods_as_they_are_summed_one_by_one(model, 
     assert np.all(own > 0)
 
 
+PROMO_COEFFICIENTS = {"purchase": {"promo": 0.5}, "dropout": {"promo": -0.4}}
+
+
+@pytest.fixture
+def promo(histories):
+    """A covariate of every other customer, for both processes."""
+    return pd.DataFrame({"promo": (np.arange(len(histories[0])) % 2).astype(float)})
+
+
 @pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo])
-def test_a_beta_geo_model_sums_its_periods_at_each_customers_covariates(model, histories):
+def test_a_beta_geo_model_sums_its_periods_at_each_customers_covariates(model, histories, promo):
     fitted = model().with_params(
-        {"r": 0.8, "alpha": 70.0, "a": 0.9, "b": 2.9},
-        coefficients={"purchase": {"promo": 0.5}, "dropout": {"promo": -0.4}},
+        {"r": 0.8, "alpha": 70.0, "a": 0.9, "b": 2.9}, coefficients=PROMO_COEFFICIENTS
     )
-    promo = pd.DataFrame({"promo": (np.arange(len(histories[0])) % 2).astype(float)})
     keywords = {"purchase_covariates": promo, "dropout_covariates": promo}
     ends = period_ends(6, DAYS_PER_MONTH, 1.0)
     rate = period_discount_rate(0.10, DAYS_PER_MONTH)
@@ -175,12 +182,12 @@ def test_a_beta_geo_model_sums_its_periods_at_each_customers_covariates(model, h
     np.testing.assert_allclose(discounted_sum(bound, *histories, ends, rate), own, rtol=0)
 
 
-def test_a_model_bound_to_covariates_without_its_own_sum_is_summed_period_by_period(histories):
+def test_a_model_bound_to_covariates_without_its_own_sum_is_summed_period_by_period(
+    histories, promo
+):
     fitted = ParetoNBD().with_params(
-        {"r": 0.8, "alpha": 70.0, "s": 0.7, "beta": 50.0},
-        coefficients={"purchase": {"promo": 0.5}, "dropout": {"promo": -0.4}},
+        {"r": 0.8, "alpha": 70.0, "s": 0.7, "beta": 50.0}, coefficients=PROMO_COEFFICIENTS
     )
-    promo = pd.DataFrame({"promo": (np.arange(len(histories[0])) % 2).astype(float)})
     keywords = {"purchase_covariates": promo, "dropout_covariates": promo}
     ends = period_ends(3, DAYS_PER_MONTH, 1.0)
     rate = period_discount_rate(0.10, DAYS_PER_MONTH)

@@ -363,25 +363,30 @@ def test_a_failed_commit_is_reported_not_the_refused_rollback(tmp_path):
     ws.close()
 
 
-def test_release_cached_pages_drops_the_file_cache_and_keeps_the_limit(tmp_path):
+def _with_a_big_table(tmp_path) -> Path:
+    """A workspace file holding ``big``: 4,000,000 rows of two numbers (~64 MB of pages)."""
     path = tmp_path / "w.duckdb"
     with Workspace(path) as ws:
         ws.raw.execute(
             "CREATE TABLE big AS SELECT hash(range) AS a, random() AS b FROM range(4000000)"
         )
-    with Workspace(path) as ws:
+    return path
+
+
+def _cached_pages(raw) -> int:
+    query = "SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+    return raw.execute(query).fetchone()[0]
+
+
+def test_release_cached_pages_drops_the_file_cache_and_keeps_the_limit(tmp_path):
+    with Workspace(_with_a_big_table(tmp_path)) as ws:
         raw = ws.raw
-
-        def cached() -> int:
-            query = "SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
-            return raw.execute(query).fetchone()[0]
-
         limit = raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         raw.execute("CREATE TEMP TABLE kept AS SELECT range AS c FROM range(1000)")
         assert raw.execute("SELECT sum(a), sum(b) FROM big").fetchone()[0] > 0
-        assert cached() > 48 * 2**20  # the scan's pages stay cached
+        assert _cached_pages(raw) > 48 * 2**20  # the scan's pages stay cached
         ws.release_cached_pages()
-        assert cached() <= 16 * 2**20
+        assert _cached_pages(raw) <= 16 * 2**20
         assert raw.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit
         # what DuckDB holds besides the cache stays readable
         assert raw.execute("SELECT count(*) FROM kept").fetchone()[0] == 1000
@@ -415,26 +420,16 @@ def test_release_freed_memory_gives_back_what_a_sort_freed_inside_a_transaction(
 
 
 def test_release_cached_pages_inside_a_transaction_keeps_its_rows(tmp_path):
-    path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.raw.execute(
-            "CREATE TABLE big AS SELECT hash(range) AS a, random() AS b FROM range(4000000)"
-        )
-    with Workspace(path) as ws:
+    with Workspace(_with_a_big_table(tmp_path)) as ws:
         raw = ws.raw
-
-        def cached() -> int:
-            query = "SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
-            return raw.execute(query).fetchone()[0]
-
         with ws.transaction():
             # uncommitted rows, full row groups of them written out, and a temporary table
             raw.execute("INSERT INTO big SELECT hash(range), -1.0 FROM range(1000000)")
             raw.execute("CREATE TEMP TABLE kept AS SELECT range AS c FROM range(1000)")
             assert raw.execute("SELECT sum(a), sum(b) FROM big").fetchone()[0] > 0
-            assert cached() > 48 * 2**20
+            assert _cached_pages(raw) > 48 * 2**20
             ws.release_cached_pages()
-            assert cached() <= 16 * 2**20
+            assert _cached_pages(raw) <= 16 * 2**20
             assert raw.execute("SELECT count(*) FROM big WHERE b = -1.0").fetchone()[0] == 1_000_000
             assert raw.execute("SELECT count(*) FROM kept").fetchone()[0] == 1000
         assert raw.execute("SELECT count(*) FROM big").fetchone()[0] == 5_000_000

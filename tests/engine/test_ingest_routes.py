@@ -164,13 +164,23 @@ def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(tmp_path):
     assert ingests[0][1]["order_number"].str.startswith("padded@example.com|").any()
 
 
-def test_a_stored_file_releases_the_bytes_read_to_check_it(tmp_path):
+def test_a_loaded_file_releases_the_bytes_read_to_check_it_before_duckdb_reads_it(
+    tmp_path, monkeypatch
+):
     path = _write(_orders(np.random.default_rng(17)), tmp_path / "o.csv")
     pending = defer_orders([path], column_map=MAP)
+    assert len(pending.source._data) > 0  # read to check it
+    held = []
+    load_rows = orders_duckdb.load_rows
+
+    def loading(con, csv, *args, **kwargs):
+        held.append(len(csv._data))
+        return load_rows(con, csv, *args, **kwargs)
+
+    monkeypatch.setattr(orders_duckdb, "load_rows", loading)
     with Workspace(":memory:") as ws:
-        ws.ingest([pending])
-    assert len(pending.source._data) > 0
-    pending.release_rows()  # the analysis then has the file's size of memory
+        report = ws.ingest([pending])
+    assert held == [0] and report.rows_read == 300  # DuckDB read the file from its path
     assert len(pending.source._data) == 0 and pending.file == str(path)
     assert pending.source.header == ["customer", "date", "amount", "tax", "mail", "currency"]
     assert pending.read().rows_read == 300  # a later read reads the file again

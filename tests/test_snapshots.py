@@ -286,9 +286,9 @@ def _customers_tables_stored(monkeypatch) -> list[list[str]]:
     made: list[list[str]] = []
     materialize = customers_module.materialize
 
-    def recorded(table, releases):
+    def recorded(table, releases, **options):
         made.append(list(table.columns))
-        return materialize(table, releases)
+        return materialize(table, releases, **options)
 
     monkeypatch.setattr(customers_module, "materialize", recorded)
     return made

@@ -9,7 +9,7 @@ intermediate table read several times is computed once here.  Each helper append
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -79,9 +79,15 @@ def exact_sum_terms(value: ir.FloatingValue) -> tuple[ir.DecimalValue, ir.Floati
     return decimals.sum(), ibis.ifelse(finite, ibis.null(), value).sum()
 
 
-def materialize(table: ir.Table, releases: list[Callable[[], None]]) -> ir.Table:
+def materialize(
+    table: ir.Table, releases: list[Callable[[], None]], *, narrow: Sequence[str] = ()
+) -> ir.Table:
     """``table`` computed once: a persisted DataFrame on Spark, a temporary table elsewhere.
 
+    ``narrow``: names of 64-bit integer columns whose values fit in 32 bits (days, a customer's
+    order count), stored as 32-bit integers and read back as 64-bit ones (names ``table`` lacks
+    are skipped).  A temporary table of DuckDB
+    is held in memory uncompressed: the 10 such columns of a 1M-customer summary take 40 MB less.
     Appends to ``releases`` what drops it again.
     """
     con = table._find_backend()
@@ -96,11 +102,15 @@ def materialize(table: ir.Table, releases: list[Callable[[], None]]) -> ir.Table
             con._session.catalog.dropTempView(name)
             frame.unpersist()
 
-    else:
-        con.create_table(name, table, temp=True)
-
-        def release() -> None:
-            drop_table(con, name)
-
-    releases.append(release)
-    return con.table(name)
+        releases.append(release)
+        return con.table(name)
+    schema = table.schema()
+    narrowed = [c for c in narrow if c in schema and schema[c] == ibis.dtype("int64")]
+    if narrowed:
+        table = table.mutate(**{c: table[c].cast("int32") for c in narrowed})
+    con.create_table(name, table, temp=True)
+    releases.append(lambda: drop_table(con, name))
+    stored = con.table(name)
+    if not narrowed:
+        return stored
+    return stored.mutate(**{c: stored[c].cast("int64") for c in narrowed})

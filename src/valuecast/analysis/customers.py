@@ -46,6 +46,7 @@ from valuecast.analysis.predict import (
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.segments import add_segments
 from valuecast.analysis.summary import (
+    WHOLE_NUMBER_COLUMNS,
     SummaryError,
     calibration_summary,
     customer_summary_with_calibration,
@@ -364,13 +365,14 @@ def _summaries(orders, customers, result, facts, options, releases):
     """The whole history's summary and the backtest's calibration summary (None when the history
     is too short for a backtest), stored in the engine from one pass over the orders."""
     calibration_end = backtest_calibration_end(facts, result.as_of, options)
+    narrow = WHOLE_NUMBER_COLUMNS if int(facts["n_orders"]) < 2**31 else ()
     if calibration_end is None:
-        return materialize(result.table, releases), None
+        return materialize(result.table, releases, narrow=narrow), None
     both = customer_summary_with_calibration(
         orders, as_of=result.as_of, calibration_end=calibration_end, customers=customers,
         known_empty=result.empty_attributes,
     )  # fmt: skip
-    stored = materialize(both, releases)
+    stored = materialize(both, releases, narrow=narrow)
     return whole_summary(stored), calibration_summary(stored)
 
 

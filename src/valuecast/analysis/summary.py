@@ -59,6 +59,13 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 HOLDOUT_COLUMNS: tuple[str, ...] = ("holdout_orders", "holdout_revenue")
 
+WHOLE_NUMBER_COLUMNS: tuple[str, ...] = (
+    "historic_number_of_orders", "frequency", "recency", "T", "cal_purchase_days",
+    "cal_historic_number_of_orders", "cal_frequency", "cal_recency", "cal_T", "holdout_orders",
+)  # fmt: skip
+"""The summaries' whole numbers: days, or one customer's orders or purchase days (at most the
+shop's orders), so each fits in 32 bits when the shop has fewer than 2**31 orders."""
+
 # optional order columns and the type they get when an orders table lacks them
 _OPTIONAL: dict[str, dt.DataType] = {
     "order_id": dt.string,

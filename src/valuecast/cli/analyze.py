@@ -256,6 +256,7 @@ def run_analysis(
     from valuecast.analysis.covariate_names import CovariateError, parse_covariates
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.refresh import import_analysis_modules, refresh
+    from valuecast.store.memory import frozen_objects
 
     started = time.perf_counter()
     if files:
@@ -286,7 +287,9 @@ def run_analysis(
     )  # fmt: skip
     customers_files: CustomersFiles | None = None
     try:
-        with progress:
+        # what the command has loaded is left out of its garbage collections (the analysis
+        # freezes its own modules as it starts)
+        with progress, frozen_objects():
             task = progress.add_task("reading exports", total=None)
             show = lambda text: progress.update(task, description=text)  # noqa: E731
             results = (

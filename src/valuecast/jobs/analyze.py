@@ -259,34 +259,39 @@ def analyze_with_growth(
     from valuecast.analysis.growth.cohorts import growth_counts
     from valuecast.analysis.growth.tables import growth_tables
     from valuecast.analysis.summary import resolve_as_of
-    from valuecast.store.memory import release_unused_memory
+    from valuecast.store.memory import frozen_objects, release_unused_memory
 
     options = options or AnalysisOptions()
-    # the cohorts' counts read the orders alone: collected before the analysis materialises
-    # its tables, their window over every order is not added to the analysis' memory
-    progress("counting cohorts and repeat orders")
-    orders = workspace.orders()
-    counts = growth_counts(orders, resolve_as_of(orders, options.as_of))
-    workspace.release_freed_memory()  # the window's
-    analysis = analyze(workspace, options, progress, in_engine=in_engine)
-    progress("cohorts, channels, products")
-    # kept in the engine and no spend: channels.csv is grouped there, without a frame of them all
-    if analysis.in_engine and spend is None:
-        customers = analysis.table.select(*GROWTH_COLUMNS)
-    else:
-        customers = analysis.frame(GROWTH_COLUMNS + (SPEND_COLUMNS if spend is not None else ()))
-    growth = growth_tables(
-        workspace,
-        customers,
-        to_date(analysis.summary["as_of"]),
-        spend=spend,
-        margin=options.margin,
-        new_customer=analysis.summary["model"].get("new_customer"),
-        counts=counts,
-    )
-    analysis.summary["growth"] = growth.summary
-    release_unused_memory()
-    return analysis, growth.tables
+    # the modules and the caller's objects are left out of the analysis' garbage collections
+    with frozen_objects():
+        # the cohorts' counts read the orders alone: collected before the analysis materialises
+        # its tables, their window over every order is not added to the analysis' memory
+        progress("counting cohorts and repeat orders")
+        orders = workspace.orders()
+        counts = growth_counts(orders, resolve_as_of(orders, options.as_of))
+        workspace.release_freed_memory()  # the window's
+        analysis = analyze(workspace, options, progress, in_engine=in_engine)
+        progress("cohorts, channels, products")
+        # kept in the engine and no spend: channels.csv is grouped there, without a frame of
+        # them all
+        if analysis.in_engine and spend is None:
+            customers = analysis.table.select(*GROWTH_COLUMNS)
+        else:
+            customers = analysis.frame(
+                GROWTH_COLUMNS + (SPEND_COLUMNS if spend is not None else ())
+            )
+        growth = growth_tables(
+            workspace,
+            customers,
+            to_date(analysis.summary["as_of"]),
+            spend=spend,
+            margin=options.margin,
+            new_customer=analysis.summary["model"].get("new_customer"),
+            counts=counts,
+        )
+        analysis.summary["growth"] = growth.summary
+        release_unused_memory()
+        return analysis, growth.tables
 
 
 # ------------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 @functools.cache
@@ -45,3 +48,32 @@ def release_unused_memory(*, collect: bool = True) -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+_frozen_depth = 0
+_freezing = threading.Lock()
+
+
+@contextmanager
+def frozen_objects() -> Iterator[None]:
+    """Leave the objects alive on entry out of the garbage collector's full scans until the
+    outermost such block ends.
+
+    A full collection walks every object the process tracks, and with the analysis' modules
+    loaded (pandas, Ibis, SciPy, Plotly) most of them are the modules' own: a 1M-customer
+    ``analyze`` spent 0.7 s in six full collections (explicit and automatic) to find a few small
+    cycles.  Frozen objects are still freed as soon as nothing refers to them; only a reference
+    cycle among them waits for the block's end (:func:`gc.unfreeze`), when they are scanned
+    again.  Blocks nest, in any thread: each entry also freezes what was made since the last.
+    """
+    global _frozen_depth
+    with _freezing:
+        _frozen_depth += 1
+        gc.freeze()
+    try:
+        yield
+    finally:
+        with _freezing:
+            _frozen_depth -= 1
+            if _frozen_depth == 0:
+                gc.unfreeze()

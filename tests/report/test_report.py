@@ -187,6 +187,18 @@ def test_concentration_reading_is_the_top_fifth_share(shop, page):
     assert figure["y"][-1] == pytest.approx(100) and len(figure["x"]) == 101
 
 
+def test_lorenz_points_and_top_share_read_one_descending_order_as_their_own():
+    from valuecast.outputs.report.concentration import descending, lorenz_points, top_share
+
+    values = pd.Series([3.0, np.nan, 0.5, 7.25, 0.0, 1.0, 7.25, 2.0, np.nan, 0.1])
+    ordered = descending(values)
+    assert ordered.tolist() == [7.25, 7.25, 3.0, 2.0, 1.0, 0.5, 0.1, 0.0, 0.0, 0.0]
+    assert values.isna().sum() == 2  # the caller's values are not changed
+    shared, own = lorenz_points(values, 11, ordered=ordered), lorenz_points(values, 11)
+    assert [part.tolist() for part in shared] == [part.tolist() for part in own]
+    assert top_share(values, 0.3, ordered=ordered) == top_share(values, 0.3) == 17.5 / 21.1
+
+
 def test_alive_heatmap_means_probability_alive_per_cell(shop, page):
     customers = shop.with_spend[1]
     trace = _figures(page)["figures"]["alive-heatmap"]["data"][0]

@@ -106,6 +106,18 @@ def test_plotly_js_is_inlined_exactly_once(html, page):
     assert len(big) == 1 and big[0].all_text() == plotly_js
 
 
+@pytest.mark.parametrize("end_tag", ["</script>", "</SCRIPT >", "</Script\n"])
+def test_a_plotly_js_that_would_end_its_script_element_is_not_inlined(shop, monkeypatch, end_tag):
+    import plotly.offline
+
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: f"var a = '{end_tag}';")
+    with pytest.raises(RuntimeError, match="cannot be inlined"):
+        render_report(*shop.without_spend)
+    # text that only looks like one, to HTML's parser (which ignores ASCII case alone), is kept
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: "var a = '</scr\u0130pt';")
+    assert "var a = '</scr\u0130pt';" in render_report(*shop.without_spend)
+
+
 def test_size_and_no_per_customer_data(shop, html):
     assert shop.report.stat().st_size < 10 * 1024 * 1024
     plotly_js = get_plotlyjs()

@@ -211,6 +211,39 @@ def test_lorenz_points_and_top_share_read_one_descending_order_as_their_own():
     assert top_share(values, 0.3, ordered=ordered) == top_share(values, 0.3) == 17.5 / 21.1
 
 
+def test_alive_grid_bins_days_on_the_edges_and_leaves_out_unknown_p_alive():
+    from valuecast.outputs.report.alive import RECENCY_EDGES, alive_grid
+
+    # days since the last order on, just past and far from every edge; a NaN T; unknown P(alive)
+    days = [0, *RECENCY_EDGES, *(e + 0.5 for e in RECENCY_EDGES), 5000, np.nan, 10, 20]
+    n = len(days)
+    alive = np.linspace(0.05, 0.95, n)
+    alive[-2:] = [np.nan, np.inf]
+    customers = pd.DataFrame(
+        {"probability_alive": alive, "frequency": np.arange(n) % 12, "recency": 1.0,
+         "T": np.asarray(days, dtype=float) + 1.0}
+    )  # fmt: skip
+    known = np.isfinite(alive)
+    bins = np.searchsorted(np.asarray(RECENCY_EDGES, float), np.asarray(days)[known], "left")
+    frequency = np.minimum(customers["frequency"].to_numpy()[known], 10)
+    frequency = np.where(frequency >= 10, 6, np.where(frequency >= 5, 5, frequency))
+    expected = (
+        pd.DataFrame({"frequency_bin": frequency, "recency_bin": bins, "p": alive[known]})
+        .groupby(["frequency_bin", "recency_bin"])["p"]
+        .agg(["size", "mean"])
+        .reset_index()
+    )
+    grid = alive_grid(customers)
+    assert grid["frequency_bin"].tolist() == expected["frequency_bin"].tolist()
+    assert grid["recency_bin"].tolist() == expected["recency_bin"].tolist()
+    assert grid["customers"].tolist() == expected["size"].tolist()
+    assert grid["probability_alive"].to_numpy() == pytest.approx(expected["mean"].to_numpy())
+    assert int(grid["customers"].sum()) == n - 2
+    # with every P(alive) known, the same bins
+    every = alive_grid(customers.iloc[:-2])
+    pd.testing.assert_frame_equal(every, grid)
+
+
 def test_alive_heatmap_means_probability_alive_per_cell(shop, page):
     customers = shop.with_spend[1]
     trace = _figures(page)["figures"]["alive-heatmap"]["data"][0]

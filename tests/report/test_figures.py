@@ -55,3 +55,45 @@ def test_each_figure_has_a_template_of_its_own():
     second = plotly_figure([go.Bar(x=[1], y=[1])])
     first["layout"]["template"]["layout"]["font"] = {"size": 99}
     assert second["layout"]["template"]["layout"].get("font") != {"size": 99}
+
+
+def _lists(value):
+    """Plotly's base64 typed arrays (``{"dtype", "bdata"[, "shape"]}``) read back as the plain
+    lists they hold, NaN and infinities as None."""
+    import base64
+    import math
+
+    import numpy as np
+
+    if isinstance(value, list):
+        return [_lists(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "bdata" in value and "dtype" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            array = array.reshape([int(n) for n in value["shape"].split(",")])
+        return json.loads(json.dumps(array.tolist(), cls=PlotlyJSONEncoder))
+    assert not any(isinstance(item, float) and not math.isfinite(item) for item in value.values())
+    return {key: _lists(item) for key, item in value.items()}
+
+
+def test_numpy_arrays_are_the_plain_lists_of_plotlys_own_typed_arrays(monkeypatch):
+    import numpy as np
+
+    monkeypatch.setattr("valuecast.outputs.report.charts.FONT", "Arial")
+    nan, inf = float("nan"), float("inf")
+    traces = [
+        go.Scatter(x=np.linspace(0, 100, 5), y=np.array([0.5, nan, 2.0, inf, -inf]),
+                   customdata=np.array([1, 2, 3, 2**40, -7], dtype=np.int64)),
+        go.Heatmap(z=np.array([[0.1, nan], [1.0, 0.25]]), customdata=np.array([[1, 2], [3, 4]]),
+                   x=np.array(["0-30", "31-60"]), y=np.array([0, 1], dtype=np.int64)),
+        go.Bar(x=np.array(["2024-01-01", "2024-02-01"], dtype="datetime64[ns]"),
+               y=np.array([1.5, 2.5], dtype=np.float32), text=np.array([True, False])),
+        go.Scatter(x=np.arange(3, dtype=np.uint64), y=np.array([300, -2, 70000], dtype=np.int64)),
+    ]  # fmt: skip
+    made = plotly_figure(traces, xaxis={"range": np.array([0.0, 100.0])})
+    own = _lists(_plotly_own(traces, xaxis={"range": np.array([0.0, 100.0])}))
+    assert json.dumps(made) == json.dumps(own)
+    assert made["data"][0]["y"] == [0.5, None, 2.0, None, None]
+    assert made["data"][1]["z"] == [[0.1, None], [1.0, 0.25]]

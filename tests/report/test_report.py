@@ -106,6 +106,18 @@ def test_plotly_js_is_inlined_exactly_once(html, page):
     assert len(big) == 1 and big[0].all_text() == plotly_js
 
 
+@pytest.mark.parametrize("end_tag", ["</script>", "</SCRIPT >", "</Script\n"])
+def test_a_plotly_js_that_would_end_its_script_element_is_not_inlined(shop, monkeypatch, end_tag):
+    import plotly.offline
+
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: f"var a = '{end_tag}';")
+    with pytest.raises(RuntimeError, match="cannot be inlined"):
+        render_report(*shop.without_spend)
+    # text that only looks like one, to HTML's parser (which ignores ASCII case alone), is kept
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: "var a = '</scr\u0130pt';")
+    assert "var a = '</scr\u0130pt';" in render_report(*shop.without_spend)
+
+
 def test_size_and_no_per_customer_data(shop, html):
     assert shop.report.stat().st_size < 10 * 1024 * 1024
     plotly_js = get_plotlyjs()
@@ -185,6 +197,51 @@ def test_concentration_reading_is_the_top_fifth_share(shop, page):
     figure = _figures(page)["figures"]["concentration-lorenz"]["data"][0]
     assert figure["x"][20] == pytest.approx(20) and figure["y"][20] == pytest.approx(top * 100)
     assert figure["y"][-1] == pytest.approx(100) and len(figure["x"]) == 101
+
+
+def test_lorenz_points_and_top_share_read_one_descending_order_as_their_own():
+    from valuecast.outputs.report.concentration import descending, lorenz_points, top_share
+
+    values = pd.Series([3.0, np.nan, 0.5, 7.25, 0.0, 1.0, 7.25, 2.0, np.nan, 0.1])
+    ordered = descending(values)
+    assert ordered.tolist() == [7.25, 7.25, 3.0, 2.0, 1.0, 0.5, 0.1, 0.0, 0.0, 0.0]
+    assert values.isna().sum() == 2  # the caller's values are not changed
+    shared, own = lorenz_points(values, 11, ordered=ordered), lorenz_points(values, 11)
+    assert [part.tolist() for part in shared] == [part.tolist() for part in own]
+    assert top_share(values, 0.3, ordered=ordered) == top_share(values, 0.3) == 17.5 / 21.1
+
+
+def test_alive_grid_bins_days_on_the_edges_and_leaves_out_unknown_p_alive():
+    from valuecast.outputs.report.alive import RECENCY_EDGES, alive_grid
+
+    # days since the last order on, just past and far from every edge; a NaN T; unknown P(alive)
+    days = [0, *RECENCY_EDGES, *(e + 0.5 for e in RECENCY_EDGES), 5000, np.nan, 10, 20]
+    n = len(days)
+    alive = np.linspace(0.05, 0.95, n)
+    alive[-2:] = [np.nan, np.inf]
+    customers = pd.DataFrame(
+        {"probability_alive": alive, "frequency": np.arange(n) % 12, "recency": 1.0,
+         "T": np.asarray(days, dtype=float) + 1.0}
+    )  # fmt: skip
+    known = np.isfinite(alive)
+    bins = np.searchsorted(np.asarray(RECENCY_EDGES, float), np.asarray(days)[known], "left")
+    frequency = np.minimum(customers["frequency"].to_numpy()[known], 10)
+    frequency = np.where(frequency >= 10, 6, np.where(frequency >= 5, 5, frequency))
+    expected = (
+        pd.DataFrame({"frequency_bin": frequency, "recency_bin": bins, "p": alive[known]})
+        .groupby(["frequency_bin", "recency_bin"])["p"]
+        .agg(["size", "mean"])
+        .reset_index()
+    )
+    grid = alive_grid(customers)
+    assert grid["frequency_bin"].tolist() == expected["frequency_bin"].tolist()
+    assert grid["recency_bin"].tolist() == expected["recency_bin"].tolist()
+    assert grid["customers"].tolist() == expected["size"].tolist()
+    assert grid["probability_alive"].to_numpy() == pytest.approx(expected["mean"].to_numpy())
+    assert int(grid["customers"].sum()) == n - 2
+    # with every P(alive) known, the same bins
+    every = alive_grid(customers.iloc[:-2])
+    pd.testing.assert_frame_equal(every, grid)
 
 
 def test_alive_heatmap_means_probability_alive_per_cell(shop, page):

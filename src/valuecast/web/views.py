@@ -450,6 +450,7 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     """Every named segment (:data:`valuecast.outputs.audiences.SEGMENTS`): customers, consenting,
     value."""
     from valuecast.outputs.audiences import SEGMENTS, high_historic_value, segment_mask
+    from valuecast.outputs.audiences.segments import label_segment
 
     # the labels as categoricals once (masked by their codes), not as text once per segment;
     # the top historic values once for the two segments that need them
@@ -463,17 +464,29 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     predicted = customers["predicted_clv"].to_numpy(dtype=float)
     total_historic = float(np.nansum(historic)) or None
     any_predicted = bool(np.isfinite(predicted).any())
+    groups = {
+        column: _LabelRows(customers[column], consent, historic, predicted)
+        for column in ("rfm_group", "predicted_spend_tier")
+    }
     out = []
     for name, rule in SEGMENTS.items():
-        mask = segment_mask(customers, name, as_of, high_value).to_numpy(dtype=bool)
-        value = float(np.nansum(predicted[mask])) if any_predicted else None
-        segment_historic = float(np.nansum(historic[mask]))
+        labelled = label_segment(name)
+        if labelled is not None:  # one label's rows: a slice of its column's grouped rows
+            consenting, segment_historic, segment_predicted = groups[labelled[0]].rows(labelled[1])
+            size = len(consenting)
+        else:
+            mask = segment_mask(customers, name, as_of, high_value).to_numpy(dtype=bool)
+            consenting, segment_historic = consent[mask], historic[mask]
+            segment_predicted = predicted[mask] if any_predicted else None
+            size = int(mask.sum())
+        value = float(np.nansum(segment_predicted)) if any_predicted else None
+        segment_historic = float(np.nansum(segment_historic))
         out.append(
             {
                 "segment": name,
                 "rule": rule,
-                "customers": int(mask.sum()),
-                "consenting": int((mask & consent).sum()),
+                "customers": size,
+                "consenting": int(consenting.sum()),
                 "historic_clv": round(segment_historic, 2),
                 "predicted_clv": None if value is None else round(value, 2),
                 "historic_share": (
@@ -484,8 +497,42 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     return out
 
 
+class _LabelRows:
+    """Consent, historic and predicted CLV of the rows of each label of ``labels`` (a
+    categorical of text), in row order.
+
+    The rows are sorted once by label code (a stable radix sort of small integers) and each
+    label's rows are a slice of them: the same values in the same order as a mask of the
+    label selects, so their sums are the same to the bit, where a mask, and a gather of each
+    column by it, per label segment took ~0.15 s at 1M customers.
+    """
+
+    def __init__(
+        self, labels: pd.Series, consent: np.ndarray, historic: np.ndarray, predicted: np.ndarray
+    ) -> None:
+        codes = labels.cat.codes.to_numpy()
+        order = np.argsort(codes, kind="stable")
+        self._consent, self._historic = consent[order], historic[order]
+        self._predicted = predicted[order]
+        categories = list(labels.cat.categories)
+        # the missing labels (code -1) first, then each category's rows
+        ends = np.cumsum(np.bincount(codes.astype(np.int64) + 1, minlength=len(categories) + 1))
+        self._slices = {
+            label: slice(int(ends[index]), int(ends[index + 1]))
+            for index, label in enumerate(categories)
+        }
+
+    def rows(self, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Consent, historic and predicted CLV of the rows labelled ``label`` (none when no row
+        is)."""
+        rows = self._slices.get(label, slice(0, 0))
+        return self._consent[rows], self._historic[rows], self._predicted[rows]
+
+
 def _categories(labels: pd.Series) -> pd.Series:
     """``labels`` as a categorical of text (as it is when it is one already)."""
-    if isinstance(labels.dtype, pd.CategoricalDtype):
+    if isinstance(labels.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+        labels.cat.categories
+    ):
         return labels
     return labels.astype("string").astype("category")

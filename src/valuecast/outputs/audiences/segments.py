@@ -115,6 +115,16 @@ def _dates(table: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_datetime(table[column], errors="coerce")
 
 
+def label_segment(name: str) -> tuple[str, str] | None:
+    """The column and label of a segment that is the customers of one label (an RFM group, a
+    spend tier), as :func:`segment_mask` selects them; None for the other segments."""
+    if name in _RFM_SLUGS:
+        return "rfm_group", _RFM_SLUGS[name]
+    if name.startswith("tier-") and name in SEGMENTS:
+        return "predicted_spend_tier", name.removeprefix("tier-")
+    return None
+
+
 def segment_mask(
     table: pd.DataFrame,
     name: str,

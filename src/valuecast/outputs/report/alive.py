@@ -28,18 +28,23 @@ def alive_grid(customers: pd.DataFrame) -> pd.DataFrame:
     """
     alive = customers["probability_alive"].to_numpy(dtype=float)
     known = np.isfinite(alive)
-    frequency = customers["frequency"].to_numpy(dtype=float)[known]
-    days = (customers["T"].to_numpy(dtype=float) - customers["recency"].to_numpy(dtype=float))[
-        known
-    ]
-    recency_bin = np.searchsorted(np.asarray(RECENCY_EDGES, dtype=float), days, side="left")
+    frequency = customers["frequency"].to_numpy(dtype=float)
+    days = customers["T"].to_numpy(dtype=float) - customers["recency"].to_numpy(dtype=float)
+    if not known.all():  # every P(alive) is known when the model was fitted: no copies then
+        alive, frequency, days = alive[known], frequency[known], days[known]
+    # the bin is the number of edges below the days (NaN above every edge), as
+    # np.searchsorted(edges, days) gives it: six comparisons take a third of its binary searches'
+    # time (1M customers: 0.006 s against 0.02 s)
+    recency_bin = np.zeros(len(days), dtype=np.int8)
+    for edge in RECENCY_EDGES:
+        recency_bin += ~(days <= edge)
     frequency_bin = np.where(frequency >= 10, 6, np.where(frequency >= 5, 5, frequency))
     # one code per cell, in (repeat purchases, recency) order: counted and summed by NumPy,
     # where a grouped frame of every customer took 0.2 s at 1M customers
     cells = frequency_bin.astype(np.int64) * len(RECENCY_LABELS) + recency_bin.astype(np.int64)
     low = cells.min(initial=0)
     customers_in = np.bincount(cells - low)
-    alive_sum = np.bincount(cells - low, weights=alive[known])
+    alive_sum = np.bincount(cells - low, weights=alive)
     codes = np.flatnonzero(customers_in)
     customers_in, alive_sum, codes = customers_in[codes], alive_sum[codes], codes + low
     return pd.DataFrame(

@@ -18,13 +18,24 @@ from valuecast.outputs.report.charts import (
 )
 
 
-def lorenz_points(values: Any, points: int = 101) -> tuple[np.ndarray, np.ndarray]:
+def descending(values: Any) -> np.ndarray:
+    """``values`` as floats (missing as 0) sorted from the largest: what :func:`lorenz_points`
+    and :func:`top_share` read, made once a column when the chart asks both."""
+    array = np.nan_to_num(np.asarray(values, dtype=float))  # a copy: sorted in place
+    array.sort()
+    return array[::-1]
+
+
+def lorenz_points(
+    values: Any, points: int = 101, *, ordered: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Share of customers (most valuable first) and the share of the total value they hold.
 
     At ``points`` evenly spaced shares 0..1 of the customers: the top ``round(share * n)``
     customers' value over the total.  Raises ``ValueError`` when the total is not positive.
+    ``ordered`` is :func:`descending` of ``values`` when the caller has it.
     """
-    array = np.sort(np.nan_to_num(np.asarray(values, dtype=float)))[::-1]
+    array = descending(values) if ordered is None else ordered
     total = float(array.sum())
     if len(array) == 0 or total <= 0:
         raise ValueError("no positive total to share")
@@ -34,9 +45,10 @@ def lorenz_points(values: Any, points: int = 101) -> tuple[np.ndarray, np.ndarra
     return shares, cumulative[top] / total
 
 
-def top_share(values: Any, share: float = 0.2) -> float:
-    """Share of the total value held by the top ``round(share * n)`` customers."""
-    array = np.sort(np.nan_to_num(np.asarray(values, dtype=float)))[::-1]
+def top_share(values: Any, share: float = 0.2, *, ordered: np.ndarray | None = None) -> float:
+    """Share of the total value held by the top ``round(share * n)`` customers; ``ordered`` is
+    :func:`descending` of ``values`` when the caller has it."""
+    array = descending(values) if ordered is None else ordered
     k = int(np.rint(share * len(array)))
     return float(array[:k].sum() / array.sum())
 
@@ -55,15 +67,20 @@ def concentration_chart(customers: pd.DataFrame) -> Chart:
     value, what = (predicted, "predicted CLV") if use_predicted else (historic, "historic CLV")
     if value is None or len(customers) == 0 or float(np.nansum(value.to_numpy(float))) <= 0:
         return Chart("concentration-lorenz", title, "No customer value to share out yet.")
-    x, y = lorenz_points(value)
+    # each column sorted once for its curve and its top 20% (a sort of every customer's value
+    # each: 1M customers, ~0.03 s a sort)
+    ordered = descending(value)
+    x, y = lorenz_points(value, ordered=ordered)
     traces = [
         go.Scatter(
             x=x * 100, y=y * 100, mode="lines", name=what, line={"color": BLUE, "width": 3},
             hovertemplate="top %{x:.0f}% of customers: %{y:.1f}% of " + what + "<extra></extra>",
         )
     ]  # fmt: skip
-    if use_predicted and historic is not None and float(np.nansum(historic)) > 0:
-        hx, hy = lorenz_points(historic)
+    with_historic = use_predicted and historic is not None and float(np.nansum(historic)) > 0
+    if with_historic:
+        historic_ordered = descending(historic)
+        hx, hy = lorenz_points(historic, ordered=historic_ordered)
         traces.append(
             go.Scatter(
                 x=hx * 100, y=hy * 100, mode="lines", name="historic CLV",
@@ -78,10 +95,11 @@ def concentration_chart(customers: pd.DataFrame) -> Chart:
             line={"color": MUTED, "dash": "dot", "width": 1}, hoverinfo="skip",
         )
     )  # fmt: skip
-    share = top_share(value, 0.2)
+    share = top_share(value, 0.2, ordered=ordered)
     reading = f"The top 20% of customers hold {pct_text(share)} of {what}"
-    if use_predicted and historic is not None and float(np.nansum(historic)) > 0:
-        reading += f" (and {pct_text(top_share(historic, 0.2))} of historic CLV)"
+    if with_historic:
+        historic_share = top_share(historic, 0.2, ordered=historic_ordered)
+        reading += f" (and {pct_text(historic_share)} of historic CLV)"
     reading += "."
     figure = plotly_figure(
         traces,

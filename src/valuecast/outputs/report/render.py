@@ -31,6 +31,7 @@ Sections (:data:`SECTIONS`), one module of :mod:`valuecast.outputs.report` each:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,9 @@ def render_report(
                 raise AssertionError(f"chart {chart.key} has no data")  # a bug, never shown
             figures[chart.key] = {**chart.figure, "layout": layout}
     plotly_js = get_plotlyjs()
-    if "</script" in plotly_js.lower():  # cannot happen with a released plotly.js
+    # cannot happen with a released plotly.js; searched as HTML matches an end tag (ASCII case
+    # ignored), where a lower-cased copy of the 4.8 MB script took 0.035 s a report
+    if re.search("</script", plotly_js, re.IGNORECASE | re.ASCII):
         raise RuntimeError("plotly.js contains '</script': it cannot be inlined")
     totals = summary.get("totals") or {}
     return (

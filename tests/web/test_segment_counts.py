@@ -1,0 +1,74 @@
+"""The dashboard's segment counts: every segment's customers, consent and value, as the
+segment's mask selects them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuecast.outputs.audiences import SEGMENTS, segment_mask
+from valuecast.tables import GROUPS, TIERS
+from valuecast.web.views import segment_counts
+
+AS_OF = "2026-06-30"
+
+
+def _customers(n: int = 2000, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    # every group but the last, missing labels among them; values with NaN and wide magnitudes
+    groups = rng.choice([*GROUPS[:-1], None], n).astype(object)
+    tiers = rng.choice([*TIERS, None], n).astype(object)
+    historic = rng.lognormal(3, 2, n)
+    historic[rng.random(n) < 0.05] = np.nan
+    predicted = rng.lognormal(2, 2.5, n)
+    predicted[rng.random(n) < 0.05] = np.nan
+    last = pd.Timestamp(AS_OF) - pd.to_timedelta(rng.integers(0, 400, n), unit="D")
+    return pd.DataFrame(
+        {
+            "rfm_group": groups,
+            "predicted_spend_tier": tiers,
+            "churn_probability": rng.random(n),
+            "probability_alive": rng.random(n),
+            "historic_clv": historic,
+            "predicted_clv": predicted,
+            "expected_date_of_next_order": last + pd.to_timedelta(rng.integers(1, 90, n), "D"),
+            "last_order_date": last,
+            "average_days_between_orders": rng.uniform(5, 120, n),
+            "accepts_marketing": rng.choice([True, False, None], n),
+        }
+    )
+
+
+def test_every_segment_counts_what_its_mask_selects():
+    customers = _customers()
+    counts = {row["segment"]: row for row in segment_counts(customers, AS_OF)}
+    assert list(counts) == list(SEGMENTS)
+    consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(bool)
+    historic = customers["historic_clv"].to_numpy(float)
+    predicted = customers["predicted_clv"].to_numpy(float)
+    total = float(np.nansum(historic))
+    for name, row in counts.items():
+        mask = segment_mask(customers, name, AS_OF).to_numpy(bool)
+        segment_historic = float(np.nansum(historic[mask]))
+        assert row == {
+            "segment": name,
+            "rule": SEGMENTS[name],
+            "customers": int(mask.sum()),
+            "consenting": int((mask & consent).sum()),
+            "historic_clv": round(segment_historic, 2),
+            "predicted_clv": round(float(np.nansum(predicted[mask])), 2),
+            "historic_share": round(segment_historic / total, 4),
+        }, name
+    # a group no customer is in, and labels given as text or as categoricals alike
+    assert counts[GROUPS[-1].lower().replace(" ", "-")]["customers"] == 0
+    as_categories = customers.astype({"rfm_group": "category", "predicted_spend_tier": "category"})
+    assert segment_counts(as_categories, AS_OF) == list(counts.values())
+
+
+def test_segment_counts_without_predictions_have_no_predicted_value():
+    customers = _customers(300).assign(predicted_clv=np.nan)
+    counts = segment_counts(customers, AS_OF)
+    assert all(row["predicted_clv"] is None for row in counts)
+    assert sum(row["customers"] for row in counts if row["segment"].startswith("tier-")) == int(
+        customers["predicted_spend_tier"].notna().sum()
+    )

@@ -86,9 +86,9 @@ def materialize(
 
     ``narrow``: names of 64-bit integer columns whose values fit in 32 bits (days, a customer's
     order count), stored as 32-bit integers and read back as 64-bit ones (names ``table`` lacks
-    are skipped).  A temporary table of DuckDB
-    is held in memory uncompressed: the 10 such columns of a 1M-customer summary take 40 MB less.
-    Appends to ``releases`` what drops it again.
+    are skipped).  A temporary table of DuckDB is held in memory uncompressed: the 10 such
+    columns of a 1M-customer summary take 40 MB less.  Appends to ``releases`` what drops it
+    again.
     """
     con = table._find_backend()
     name = f"valuecast_tmp_{uuid.uuid4().hex[:12]}"

@@ -531,8 +531,8 @@ class _LabelRows:
 
 def _categories(labels: pd.Series) -> pd.Series:
     """``labels`` as a categorical of text (as it is when it is one already)."""
-    if isinstance(labels.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
-        labels.cat.categories
-    ):
+    from valuecast.outputs.audiences.segments import is_text_categorical
+
+    if is_text_categorical(labels):
         return labels
     return labels.astype("string").astype("category")

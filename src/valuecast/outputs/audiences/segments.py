@@ -100,15 +100,18 @@ def high_historic_value(table: pd.DataFrame) -> pd.Series:
     return pd.Series(high, index=table.index)
 
 
+def is_text_categorical(values: pd.Series) -> bool:
+    """Whether ``values`` is a categorical of text labels (compared with a label by its codes)."""
+    return isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+        values.cat.categories
+    )
+
+
 def _labels(table: pd.DataFrame, column: str) -> pd.Series:
     """``table[column]`` as text to compare with a label: a categorical of text labels (a
     caller's compact copy of a large table) is compared as it is, by its codes."""
     values = table[column]
-    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
-        values.cat.categories
-    ):
-        return values
-    return values.astype("string")
+    return values if is_text_categorical(values) else values.astype("string")
 
 
 def _dates(table: pd.DataFrame, column: str) -> pd.Series:
@@ -138,14 +141,13 @@ def segment_mask(
     """
     if name not in SEGMENTS:
         raise ExportError(f"unknown segment {name!r}: known segments are {', '.join(SEGMENTS)}")
-    group = _labels(table, "rfm_group")
-    tier = _labels(table, "predicted_spend_tier")
-    if name in _RFM_SLUGS:
-        mask = group == _RFM_SLUGS[name]
-    elif name.startswith("tier-"):
-        mask = tier == name.removeprefix("tier-")
+    labelled = label_segment(name)
+    if labelled is not None:
+        column, label = labelled
+        mask = _labels(table, column) == label
     elif name == "new-high-potential":
-        mask = group.isin(["New", "Promising"]) & (tier == "high")
+        group = _labels(table, "rfm_group")
+        mask = group.isin(["New", "Promising"]) & (_labels(table, "predicted_spend_tier") == "high")
     elif name in ("at-risk-high-value", "win-back"):
         churn = number_column(table, "churn_probability")
         band = (

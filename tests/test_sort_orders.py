@@ -8,14 +8,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from valuecast.store import Workspace, snapshots
 from valuecast.store.sort_orders import (
     ID_ORDER,
+    StoredOrders,
     ascending_order,
     compact_labels,
     descending_order,
     id_order,
-    orders_bytes,
-    orders_from_bytes,
     orders_table,
     stable_argsort,
 )
@@ -131,11 +131,18 @@ def test_labels_dictionary_encoded_sort_as_their_text():
     assert orders_table(compact, columns).equals(orders_table(table, columns))
 
 
-def test_stored_orders_read_back():
-    table = _customers()
-    stored = orders_from_bytes(orders_bytes(orders_table(table, ["text", "day", "absent"])))
-    assert set(stored) == {ID_ORDER, "text", "day"}
-    assert np.array_equal(stored["day"], _expected(table.to_pandas(), "day", False))
+def test_stored_orders_read_each_column_once_when_first_used():
+    orders = orders_table(_customers(), ["text", "day", "absent"])
+    reads = []
+    stored = StoredOrders(
+        orders.column_names, orders.num_rows, lambda name: reads.append(name) or orders[name]
+    )
+    assert set(stored) == {ID_ORDER, "text", "day"} and stored.rows == orders.num_rows
+    assert reads == []
+    assert stored["day"] is stored["day"]
+    assert reads == ["day"]
+    with pytest.raises(KeyError):
+        stored["absent"]
 
 
 @pytest.mark.parametrize(
@@ -157,3 +164,54 @@ def test_stored_orders_read_back():
 def test_stable_argsort_is_numpys_stable_sort(values):
     for keys in (values, values.astype(np.float32)):
         assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def _permutations(rows: int, names: list[str], seed: int = 11) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table({name: rng.permutation(rows).astype(np.int32) for name in names})
+
+
+def _read_back(ws, snapshot_id: int) -> pa.Table:
+    stored = snapshots.stored_sort_orders(
+        snapshots.load_pages(ws, snapshot_id),
+        lambda name: snapshots.load_sort_order(ws, snapshot_id, name),
+    )
+    return pa.table({name: stored[name] for name in stored})
+
+
+def test_stored_sort_orders_are_read_back_in_their_order_and_replaced(tmp_path):
+    # several row groups, written and read with parallel threads
+    first = _permutations(300_000, [ID_ORDER, "historic_clv"])
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.raw.execute("SET threads = 4")
+        snapshots.save_sort_orders(ws, 1, first)
+        snapshots.save_sort_orders(ws, 2, _permutations(1_000, [ID_ORDER, "rfm_group"], seed=3))
+        assert _read_back(ws, 1).equals(first)
+        # stored again: replaced, not added to; a column the first did not have is added
+        again = _permutations(300_000, [ID_ORDER, "historic_clv"], seed=5)
+        snapshots.save_sort_orders(ws, 1, again)
+        assert _read_back(ws, 1).equals(again)
+        assert _read_back(ws, 2).equals(_permutations(1_000, [ID_ORDER, "rfm_group"], seed=3))
+        assert snapshots.stored_sort_orders(snapshots.load_pages(ws, 3), print) is None
+
+
+def test_sort_orders_larger_than_the_memory_limit_are_stored_and_read(tmp_path):
+    # the orders as one Parquet BLOB needed twice their size in DuckDB's memory at once: here
+    # that is more than the limit, as 10M customers' orders were beside the analysis' files
+    orders = _permutations(4_000_000, [ID_ORDER, "historic_clv", "predicted_clv"])
+    assert orders.nbytes > 40 * 2**20
+    with Workspace(tmp_path / "w.duckdb", memory_limit="40MB") as ws:
+        snapshots.save_sort_orders(ws, 1, orders)
+        assert _read_back(ws, 1).equals(orders)
+
+
+def test_the_earlier_parquet_sort_orders_are_not_read_and_are_replaced(tmp_path):
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        snapshots.save_pages(ws, 1, {"sort_orders.parquet": b"PAR1 ...", "view.json": b"{}"})
+        assert set(snapshots.load_pages(ws, 1)) == {"view.json"}
+        orders = _permutations(10, [ID_ORDER])
+        snapshots.save_sort_orders(ws, 1, orders)
+        assert set(snapshots.load_pages(ws, 1)) == {"view.json", snapshots.SORT_ORDERS}
+        stale = ws.raw.execute("SELECT count(*) FROM snapshot_pages WHERE name LIKE '%parquet'")
+        assert stale.fetchone() == (0,)
+        assert _read_back(ws, 1).equals(orders)

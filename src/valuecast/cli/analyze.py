@@ -344,14 +344,14 @@ def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from valuecast.store.snapshots import SORT_ORDERS, save_pages, snapshot_sort_orders
+    from valuecast.store.snapshots import save_sort_orders, snapshot_sort_orders
 
     snapshot_id = snapshot.snapshot_id
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:  # done before the workspace closes
             sort_orders = pool.submit(snapshot_sort_orders, ws, snapshot_id)
             built = _store_charts(ws, analysis, tables, report, snapshot_id)
-            save_pages(ws, snapshot_id, {SORT_ORDERS: sort_orders.result()})
+            save_sort_orders(ws, snapshot_id, sort_orders.result())
     except BaseException:
         files.discard()  # the failure being reported is this one, not the files'
         raise

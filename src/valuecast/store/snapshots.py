@@ -9,11 +9,13 @@ tables of the workspace DuckDB file::
     snapshot_tables     snapshot_id, name (e.g. "cohorts.csv"), data (the table as Parquet bytes)
     snapshot_pages      snapshot_id, name, data: what the dashboard shows of the snapshot,
                         computed once, after the snapshot is committed, by what shows it
-                        (``analyze``, the dashboard's uploads): the sort orders of the customers
-                        page's columns (``sort_orders.parquet``, :func:`store_sort_orders`) and
-                        the pages' charts and segment counts (``view.json``, written by the
-                        dashboard's :func:`valuecast.web.views.store_view`); a snapshot without
-                        them has them computed when ``valuecast serve`` starts
+                        (``analyze``, the dashboard's uploads): the pages' charts and segment
+                        counts (``view.json``, written by the dashboard's
+                        :func:`valuecast.web.views.store_view`) and which sort orders the
+                        snapshot stored (``sort_orders.json``); a snapshot without them has them
+                        computed when ``valuecast serve`` starts
+    snapshot_sort_orders  snapshot_id + an integer column per sort order of the customers page's
+                        columns (:func:`store_sort_orders`), a row per customer
 
 A snapshot is dated by its as-of date: analysing the same as-of date again replaces that date's
 snapshot (a corrected export, other options), a later as-of date adds one.  Saving is one
@@ -28,13 +30,14 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,7 +45,7 @@ import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
 from valuecast.store.memory import release_unused_memory
-from valuecast.store.sort_orders import non_decreasing, orders_bytes, orders_table
+from valuecast.store.sort_orders import StoredOrders, non_decreasing, orders_table
 from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "load_customers",
     "load_ingest_report",
     "load_pages",
+    "load_sort_order",
     "load_summary",
     "load_tables",
     "parquet_bytes",
@@ -69,8 +73,10 @@ __all__ = [
     "reusable_snapshot",
     "save_pages",
     "save_snapshot",
+    "save_sort_orders",
     "snapshot_sort_orders",
     "store_sort_orders",
+    "stored_sort_orders",
     "stored_summaries",
 ]
 
@@ -172,6 +178,8 @@ def _ensure_tables(workspace, relation: str) -> None:
         raw.execute(
             f"CREATE TABLE IF NOT EXISTS {table} (snapshot_id BIGINT, name VARCHAR, data BLOB)"
         )
+    # its order columns are added by the first snapshot that stores them
+    raw.execute(f"CREATE TABLE IF NOT EXISTS {SORT_ORDERS_TABLE} (snapshot_id BIGINT)")
     raw.execute(
         "CREATE TABLE IF NOT EXISTS snapshot_customers AS "
         f"SELECT CAST(0 AS BIGINT) AS snapshot_id, * FROM {relation} LIMIT 0"
@@ -407,7 +415,10 @@ def _replace_as_of(workspace, as_of: date) -> None:
         ).fetchall()
     ]
     for old in replaced:
-        for table in ("snapshots", "snapshot_customers", "snapshot_tables", "snapshot_pages"):
+        for table in (
+            "snapshots", "snapshot_customers", "snapshot_tables", "snapshot_pages",
+            SORT_ORDERS_TABLE,
+        ):  # fmt: skip
             raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
 
 
@@ -426,25 +437,113 @@ def _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_repor
     )
 
 
-SORT_ORDERS = "sort_orders.parquet"
+SORT_ORDERS = "sort_orders.json"
+"""The page naming the sort orders a snapshot stored and its number of rows."""
+
+SORT_ORDERS_TABLE = "snapshot_sort_orders"
+
+# the sort orders' earlier form, a Parquet file per snapshot; left unread (a snapshot stored
+# with it has its orders sorted when the dashboard starts) and replaced when they are stored
+_RETIRED_PAGES = ("sort_orders.parquet",)
 
 
 def store_sort_orders(workspace, snapshot_id: int) -> None:
     """Store the sort orders of committed snapshot ``snapshot_id`` (:func:`snapshot_sort_orders`)
     with its pages, where ``valuecast serve`` reads them instead of sorting at start-up."""
-    save_pages(workspace, snapshot_id, {SORT_ORDERS: snapshot_sort_orders(workspace, snapshot_id)})
+    save_sort_orders(workspace, snapshot_id, snapshot_sort_orders(workspace, snapshot_id))
 
 
-def snapshot_sort_orders(workspace, snapshot_id: int) -> bytes:
+def snapshot_sort_orders(workspace, snapshot_id: int) -> pa.Table:
     """The sort orders of the customers page's columns of committed snapshot ``snapshot_id``
-    (:mod:`valuecast.store.sort_orders`), as :func:`store_sort_orders` stores them.
+    (:func:`valuecast.store.sort_orders.orders_table`), as :func:`save_sort_orders` stores them.
 
     Read on a cursor of its own, so any thread can make them while the workspace's connection
     goes on, and a column at a time: each is read when its order is made and let go of once it
     is made, so the page's columns (~1.2 GB at 10M customers) are never in memory together.
     """
     with _stored_page_columns(workspace, snapshot_id) as columns:
-        return orders_bytes(orders_table(columns, PAGE_COLUMNS))
+        return orders_table(columns, PAGE_COLUMNS)
+
+
+def save_sort_orders(workspace, snapshot_id: int, orders: pa.Table) -> None:
+    """Store (or replace) ``orders``, the sort orders of snapshot ``snapshot_id``: a row per
+    customer of :data:`SORT_ORDERS_TABLE`, an integer column per order, and the page
+    :data:`SORT_ORDERS` naming them.
+
+    Rows of integers, not a file in a BLOB: DuckDB holds a BLOB whole in its memory while it
+    writes or reads it, and needs twice its size to insert it (the Parquet file of 10M
+    customers' orders, ~0.4 GB, failed at times beside the files being written under the
+    workspace's 1 GB limit); rows are written out a row group at a time.
+    """
+    raw = _raw(workspace)
+    names = list(orders.column_names)
+    with workspace.transaction():
+        raw.execute(f"CREATE TABLE IF NOT EXISTS {SORT_ORDERS_TABLE} (snapshot_id BIGINT)")
+        present = {
+            row[0]
+            for row in raw.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'main' AND table_name = ?",
+                [SORT_ORDERS_TABLE],
+            ).fetchall()
+        }
+        for name in names:
+            if name not in present:
+                raw.execute(f"ALTER TABLE {SORT_ORDERS_TABLE} ADD COLUMN {_quoted(name)} INTEGER")
+        raw.execute(f"DELETE FROM {SORT_ORDERS_TABLE} WHERE snapshot_id = ?", [snapshot_id])
+        raw.register("_sort_orders_new", orders)
+        try:
+            columns = ", ".join(_quoted(name) for name in names)
+            # the rows in the orders' row order: the insert keeps it (insertion order preserved)
+            raw.execute(
+                f"INSERT INTO {SORT_ORDERS_TABLE} (snapshot_id, {columns}) "
+                f"SELECT CAST(? AS BIGINT), {columns} FROM _sort_orders_new",
+                [snapshot_id],
+            )
+        finally:
+            raw.unregister("_sort_orders_new")
+        listed = json.dumps({"columns": names, "rows": orders.num_rows})
+        save_pages(workspace, snapshot_id, {SORT_ORDERS: listed.encode()})
+        for retired in _RETIRED_PAGES:
+            raw.execute(
+                "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND name = ?",
+                [snapshot_id, retired],
+            )
+
+
+def stored_sort_orders(
+    pages: dict[str, bytes], read: Callable[[str], np.ndarray]
+) -> StoredOrders | None:
+    """The sort orders a snapshot stored, as :func:`load_pages` gave its ``pages``, each read
+    by ``read(name)`` (:func:`load_sort_order`) when first used; None when it stored none."""
+    listed = pages.get(SORT_ORDERS)
+    if listed is None:
+        return None
+    parsed = json.loads(listed)
+    return StoredOrders(parsed["columns"], int(parsed["rows"]), read)
+
+
+def load_sort_order(workspace, snapshot_id: int, name: str) -> np.ndarray:
+    """Sort order ``name`` that snapshot ``snapshot_id`` stored, as row positions."""
+    cursor = _raw(workspace).cursor()
+    try:
+        # the rows in their stored order: the order's positions in sequence
+        cursor.execute("SET SESSION preserve_insertion_order = true")
+        column = (
+            cursor.sql(
+                f"SELECT {_quoted(name)} FROM {SORT_ORDERS_TABLE} "
+                f"WHERE snapshot_id = {int(snapshot_id)}"
+            )
+            .to_arrow_table()
+            .column(0)
+        )
+    finally:
+        cursor.close()
+    return column.to_numpy()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 @contextmanager
@@ -556,8 +655,11 @@ def load_pages(workspace, snapshot_id: int) -> dict[str, bytes]:
         "AND table_name = 'snapshot_pages'",
     ):
         return {}
+    retired = ", ".join(_literal(name) for name in _RETIRED_PAGES)
     rows = _rows(
-        workspace, "SELECT name, data FROM snapshot_pages WHERE snapshot_id = ?", [snapshot_id]
+        workspace,
+        f"SELECT name, data FROM snapshot_pages WHERE snapshot_id = ? AND name NOT IN ({retired})",
+        [snapshot_id],
     )
     return {name: bytes(data) for name, data in rows}
 

@@ -15,14 +15,12 @@ reverse order (each block keeps its id order, the missing values stay last), an 
 
 from __future__ import annotations
 
-import io
 import threading
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from valuecast.store.memory import release_arrow_memory
 
@@ -224,44 +222,27 @@ def orders_table(
     return pa.table(orders)
 
 
-def orders_bytes(orders: pa.Table) -> bytes:
-    """``orders`` as Parquet bytes (how the snapshot stores them).
-
-    No dictionary encoding: every column is a permutation, whose values never repeat, so the
-    writer's attempt at a dictionary took 60% of the time (0.2 s at 1M customers) and made the
-    file 18% larger.
-    """
-    sink = io.BytesIO()
-    pq.write_table(orders, sink, compression="zstd", use_dictionary=False)
-    return sink.getvalue()
-
-
 class StoredOrders(Mapping):
-    """The orders :func:`orders_bytes` stored, by column name, each decoded on first use (13
-    columns of a million rows take 0.2 s to decode, most of them are never clicked)."""
+    """The ascending orders a snapshot stored, by column name, each read when first used
+    (``read(name)``: most are never clicked) and kept."""
 
-    def __init__(self, data: bytes) -> None:
-        self._file = pq.ParquetFile(io.BytesIO(data))
-        self._names = tuple(self._file.schema_arrow.names)
-        self.rows = self._file.metadata.num_rows
-        self._decoded: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()  # one reader of the file at a time
+    def __init__(self, names: Iterable[str], rows: int, read: Callable[[str], np.ndarray]) -> None:
+        self._names = tuple(names)
+        self.rows = rows
+        self._read = read
+        self._read_orders: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # one read of a column, however many ask for it
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._names:
             raise KeyError(name)
         with self._lock:
-            if name not in self._decoded:
-                self._decoded[name] = self._file.read(columns=[name])[name].to_numpy()
-            return self._decoded[name]
+            if name not in self._read_orders:
+                self._read_orders[name] = self._read(name)
+            return self._read_orders[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
     def __len__(self) -> int:
         return len(self._names)
-
-
-def orders_from_bytes(data: bytes) -> StoredOrders:
-    """The orders :func:`orders_bytes` stored, by column name."""
-    return StoredOrders(data)

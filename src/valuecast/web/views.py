@@ -367,7 +367,6 @@ class SnapshotView:
         now.  ``reading()`` lends a reader (a context manager, as :meth:`Dashboard.reader`);
         the growth tables and the search's e-mails are read with one when first needed."""
         from valuecast.store import snapshots
-        from valuecast.store.sort_orders import orders_from_bytes
         from valuecast.web.customers import CustomerIndex, email_table
 
         sid = info.snapshot_id
@@ -381,12 +380,10 @@ class SnapshotView:
             parts = json.loads(pages[VIEW])
         else:
             parts = view_parts(summary, table.to_pandas(), tables, ingest_report)
-        stored_orders = pages.get(snapshots.SORT_ORDERS)
-        index = CustomerIndex(
-            table,
-            lambda: _read(reading, email_table),
-            orders_from_bytes(stored_orders) if stored_orders else None,
+        stored_orders = snapshots.stored_sort_orders(
+            pages, lambda name: _read(reading, snapshots.load_sort_order, sid, name)
         )
+        index = CustomerIndex(table, lambda: _read(reading, email_table), stored_orders)
         return cls(
             info=info,
             summary=summary,

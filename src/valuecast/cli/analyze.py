@@ -281,6 +281,9 @@ def run_analysis(
         fail(str(error))
     if not files and not workspace.exists():
         fail(f"{workspace}: no such workspace (give export files to analyse, or --workspace)")
+    problem = _out_folder_problem(out)
+    if problem:  # before the work whose results would have nowhere to go
+        fail(problem)
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=err_console, transient=True, disable=quiet,
@@ -316,15 +319,25 @@ def run_analysis(
                         snapshot = save_snapshot(ws, analysis, tables, report, options)
                 # the workspace pages the analysis read stay cached, unread by what follows
                 ws.release_cached_pages()
+                # from here on the snapshot is committed: a failure keeps it (and the workspace)
+                # and says so
                 try:
-                    customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
-                    show("storing the dashboard's charts")
-                    built = _store_pages(ws, analysis, tables, report, snapshot, customers_files)
-                finally:
-                    analysis.release()
+                    try:
+                        customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
+                        show("storing the dashboard's charts")
+                        built = _store_pages(
+                            ws, analysis, tables, report, snapshot, customers_files
+                        )
+                    finally:
+                        analysis.release()
+                except Exception as error:
+                    fail(_results_failed(out, error, workspace, snapshot))
             analysis.summary["snapshot_id"] = snapshot.snapshot_id
             show("writing results and the report")
-            paths = _write_results(analysis, tables, report, out, built, customers_files)
+            try:
+                paths = _write_results(analysis, tables, report, out, built, customers_files)
+            except Exception as error:
+                fail(_results_failed(out, error, workspace, snapshot))
     finally:
         if customers_files is not None:
             customers_files.discard()
@@ -332,6 +345,30 @@ def run_analysis(
     if not quiet:
         _print_analysis(analysis, paths, seconds)
     return analysis, paths
+
+
+def _out_folder_problem(out: Path) -> str | None:
+    """Why the results cannot be written into folder ``out`` (made when missing), or None."""
+    import os
+
+    target = out.absolute()
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        named = "" if existing == target else f" ({existing} is a file)"
+        return f"{out}: not a folder{named}; give --out a folder to write the results into"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{out}: cannot write into {existing} (permission denied)"
+    return None
+
+
+def _results_failed(out: Path, error: Exception, workspace: Path, snapshot) -> str:
+    """The one line of an output that failed once the snapshot was committed."""
+    return (
+        f"{out}: writing the results failed: {type(error).__name__}: {error}; the analysis is "
+        f"stored in {workspace} as snapshot {snapshot.snapshot_id} (as of {snapshot.as_of})"
+    )
 
 
 def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):

@@ -103,11 +103,7 @@ def stored(tmp_path_factory):
 
 def _stored_orders(ws, snapshot_id: int) -> pa.Table:
     """The sort orders snapshot ``snapshot_id`` stored, read back column by column."""
-    stored = snapshots.stored_sort_orders(
-        snapshots.load_pages(ws, snapshot_id),
-        lambda name: snapshots.load_sort_order(ws, snapshot_id, name),
-    )
-    return pa.table({name: stored[name] for name in stored})
+    return pa.table(dict(snapshots.load_sort_orders(ws, snapshot_id)))
 
 
 def test_snapshot_by_sql_equals_the_frame_snapshot(stored):

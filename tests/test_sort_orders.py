@@ -172,11 +172,7 @@ def _permutations(rows: int, names: list[str], seed: int = 11) -> pa.Table:
 
 
 def _read_back(ws, snapshot_id: int) -> pa.Table:
-    stored = snapshots.stored_sort_orders(
-        snapshots.load_pages(ws, snapshot_id),
-        lambda name: snapshots.load_sort_order(ws, snapshot_id, name),
-    )
-    return pa.table({name: stored[name] for name in stored})
+    return pa.table(dict(snapshots.load_sort_orders(ws, snapshot_id)))
 
 
 def test_stored_sort_orders_are_read_back_in_their_order_and_replaced(tmp_path):
@@ -192,7 +188,7 @@ def test_stored_sort_orders_are_read_back_in_their_order_and_replaced(tmp_path):
         snapshots.save_sort_orders(ws, 1, again)
         assert _read_back(ws, 1).equals(again)
         assert _read_back(ws, 2).equals(_permutations(1_000, [ID_ORDER, "rfm_group"], seed=3))
-        assert snapshots.stored_sort_orders(snapshots.load_pages(ws, 3), print) is None
+        assert snapshots.load_sort_orders(ws, 3) is None
 
 
 def test_sort_orders_larger_than_the_memory_limit_are_stored_and_read(tmp_path):

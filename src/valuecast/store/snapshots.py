@@ -66,6 +66,7 @@ __all__ = [
     "load_ingest_report",
     "load_pages",
     "load_sort_order",
+    "load_sort_orders",
     "load_summary",
     "load_tables",
     "parquet_bytes",
@@ -521,6 +522,15 @@ def stored_sort_orders(
         return None
     parsed = json.loads(listed)
     return StoredOrders(parsed["columns"], int(parsed["rows"]), read)
+
+
+def load_sort_orders(workspace, snapshot_id: int) -> StoredOrders | None:
+    """The sort orders snapshot ``snapshot_id`` stored, each read from ``workspace`` when first
+    used; None when it stored none."""
+    return stored_sort_orders(
+        load_pages(workspace, snapshot_id),
+        lambda name: load_sort_order(workspace, snapshot_id, name),
+    )
 
 
 def load_sort_order(workspace, snapshot_id: int, name: str) -> np.ndarray:

@@ -322,16 +322,13 @@ def run_analysis(
                 # from here on the snapshot is committed: a failure keeps it (and the workspace)
                 # and says so
                 try:
-                    try:
-                        customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
-                        show("storing the dashboard's charts")
-                        built = _store_pages(
-                            ws, analysis, tables, report, snapshot, customers_files
-                        )
-                    finally:
-                        analysis.release()
+                    customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
+                    show("storing the dashboard's charts")
+                    built = _store_pages(ws, analysis, tables, report, snapshot, customers_files)
                 except Exception as error:
                     fail(_results_failed(out, error, workspace, snapshot))
+                finally:
+                    analysis.release()
             analysis.summary["snapshot_id"] = snapshot.snapshot_id
             show("writing results and the report")
             try:

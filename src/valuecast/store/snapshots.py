@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from valuecast.errors import ValuecastError
 from valuecast.store.memory import release_unused_memory
 from valuecast.store.sort_orders import StoredOrders, non_decreasing, orders_table
+from valuecast.store.workspace import connection_table_names
 from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
 
 __all__ = [
@@ -129,13 +130,7 @@ def _frame(workspace, query: str, params: list) -> pd.DataFrame:
 
 
 def _has_snapshots(workspace) -> bool:
-    return bool(
-        _rows(
-            workspace,
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' "
-            "AND table_name = 'snapshots'",
-        )
-    )
+    return "snapshots" in connection_table_names(_raw(workspace))
 
 
 def customers_arrow(customers: pd.DataFrame) -> pa.Table:
@@ -185,17 +180,21 @@ def _ensure_tables(workspace, relation: str) -> None:
         "CREATE TABLE IF NOT EXISTS snapshot_customers AS "
         f"SELECT CAST(0 AS BIGINT) AS snapshot_id, * FROM {relation} LIMIT 0"
     )
-    present = {
-        row[0]
-        for row in raw.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'snapshot_customers'"
-        ).fetchall()
-    }
+    present = _column_names(raw, "snapshot_customers")
     types = raw.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall()
     for column, kind in types:
         if column not in present:
             raw.execute(f'ALTER TABLE snapshot_customers ADD COLUMN "{column}" {kind}')
+
+
+def _column_names(raw, table: str) -> set[str]:
+    """The column names of workspace table ``table``."""
+    rows = raw.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ?",
+        [table],
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 @contextmanager
@@ -480,14 +479,7 @@ def save_sort_orders(workspace, snapshot_id: int, orders: pa.Table) -> None:
     names = list(orders.column_names)
     with workspace.transaction():
         raw.execute(f"CREATE TABLE IF NOT EXISTS {SORT_ORDERS_TABLE} (snapshot_id BIGINT)")
-        present = {
-            row[0]
-            for row in raw.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = 'main' AND table_name = ?",
-                [SORT_ORDERS_TABLE],
-            ).fetchall()
-        }
+        present = _column_names(raw, SORT_ORDERS_TABLE)
         for name in names:
             if name not in present:
                 raw.execute(f"ALTER TABLE {SORT_ORDERS_TABLE} ADD COLUMN {_quoted(name)} INTEGER")
@@ -659,11 +651,7 @@ def save_pages(workspace, snapshot_id: int, pages: dict[str, bytes]) -> None:
 def load_pages(workspace, snapshot_id: int) -> dict[str, bytes]:
     """What :func:`save_pages` stored for the snapshot; empty for a snapshot (or a workspace)
     made before the dashboard's pages were stored."""
-    if not _rows(
-        workspace,
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_name = 'snapshot_pages'",
-    ):
+    if "snapshot_pages" not in connection_table_names(_raw(workspace)):
         return {}
     retired = ", ".join(_literal(name) for name in _RETIRED_PAGES)
     rows = _rows(

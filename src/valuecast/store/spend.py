@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from valuecast.store.snapshots import frame_from_parquet, parquet_bytes
+from valuecast.store.workspace import connection_table_names
 
 __all__ = ["SPEND_TABLE", "store_spend", "stored_spend"]
 
@@ -31,12 +32,8 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
 
 def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
     """The spend file the dashboard was last given, and its name; (None, None) without one."""
-    # the connection's own catalogue: the dashboard starts without loading Ibis' backend
-    listed = workspace.raw.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
-        [SPEND_TABLE],
-    ).fetchone()
-    if listed is None:
+    # on the connection: the dashboard starts without loading Ibis' backend
+    if SPEND_TABLE not in connection_table_names(workspace.raw):
         return None, None
     row = workspace.raw.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
     if row is None:

@@ -230,10 +230,11 @@ def _sql(raw: Any, query: str, params: list | None = None) -> list[tuple]:
 
 def table_names(con: Any) -> set[str]:
     """Names of the tables and views of a DuckDB backend (main schema and temp)."""
-    return _table_names(con.con)
+    return connection_table_names(con.con)
 
 
-def _table_names(raw: Any) -> set[str]:
+def connection_table_names(raw: Any) -> set[str]:
+    """Names of the tables and views of DuckDB connection ``raw`` (no Ibis backend needed)."""
     # information_schema directly: Ibis 12's list_tables calls a cursor method DuckDB 2 lacks
     rows = _sql(raw, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
     return {row[0] for row in rows}
@@ -306,7 +307,7 @@ class Workspace:
         if not read_only:
             self._create_tables()
         else:
-            present = _table_names(self.raw)
+            present = connection_table_names(self.raw)
             missing = [name for name in (*TABLES, "ingests") if name not in present]
             if missing:
                 self.close()

@@ -115,6 +115,13 @@ def _hyp_series(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
     return out[0], out[1], out[2], out[3], converged
 
 
+_CF_CHECK_EVERY = 8
+"""Terms of the continued fraction between convergence checks (every term past
+:data:`_CF_CHECKED_ALWAYS`)."""
+
+_CF_CHECKED_ALWAYS = 2000
+
+
 def _cf_coefficient(j: int, b: np.ndarray, c: np.ndarray):
     """k_j of Gauss's continued fraction 2F1(1,b;c;z) = 1/(1 - k_1 z/(1 - k_2 z/(1 - ...))).
 
@@ -122,18 +129,30 @@ def _cf_coefficient(j: int, b: np.ndarray, c: np.ndarray):
     k_{2m+1} = (b+m)(c-1+m)/((c-1+2m)(c+2m)), k_{2m+2} = (m+1)(c-b+m)/((c+2m)(c+2m+1)).
     Returns k and d log k / db, d log k / dc.
     """
-    if j == 1:
-        return b / c, 1.0 / b, -1.0 / c
-    if j % 2 == 1:
-        m = (j - 1) // 2
-        k = (b + m) * (c - 1 + m) / ((c - 1 + 2 * m) * (c + 2 * m))
-        dlb = 1.0 / (b + m)
-        dlc = 1.0 / (c - 1 + m) - 1.0 / (c - 1 + 2 * m) - 1.0 / (c + 2 * m)
-        return k, dlb, dlc
-    m = (j - 2) // 2
-    k = (m + 1) * (c - b + m) / ((c + 2 * m) * (c + 2 * m + 1))
-    dlb = -1.0 / (c - b + m)
-    dlc = 1.0 / (c - b + m) - 1.0 / (c + 2 * m) - 1.0 / (c + 2 * m + 1)
+    k, dlb, dlc = _cf_coefficients(j, 1, b, c)
+    return k[0], dlb[0], dlc[0]
+
+
+def _cf_coefficients(first: int, count: int, b: np.ndarray, c: np.ndarray):
+    """:func:`_cf_coefficient` of terms ``first .. first + count - 1``, one row a term, each
+    element computed by the same operations as one term at a time (the same bits)."""
+    shape = (count, len(b))
+    k, dlb, dlc = np.empty(shape), np.empty(shape), np.empty(shape)
+    terms = np.arange(first, first + count)
+    if first == 1:
+        k[0], dlb[0], dlc[0] = b / c, 1.0 / b, -1.0 / c
+    odd = (terms % 2 == 1) & (terms > 1)
+    if np.any(odd):
+        m = ((terms[odd] - 1) // 2).astype(float)[:, None]
+        k[odd] = (b + m) * (c - 1 + m) / ((c - 1 + 2 * m) * (c + 2 * m))
+        dlb[odd] = 1.0 / (b + m)
+        dlc[odd] = 1.0 / (c - 1 + m) - 1.0 / (c - 1 + 2 * m) - 1.0 / (c + 2 * m)
+    even = terms % 2 == 0
+    if np.any(even):
+        m = ((terms[even] - 2) // 2).astype(float)[:, None]
+        k[even] = (m + 1) * (c - b + m) / ((c + 2 * m) * (c + 2 * m + 1))
+        dlb[even] = -1.0 / (c - b + m)
+        dlc[even] = 1.0 / (c - b + m) - 1.0 / (c + 2 * m) - 1.0 / (c + 2 * m + 1)
     return k, dlb, dlc
 
 
@@ -143,64 +162,73 @@ def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
     The numerators A_n, denominators B_n and their derivatives with respect to (b, c, z) obey the
     same three-term recurrence; they are renormalised by B_n at every step.  Convergence is
     declared per element when the approximant and its derivatives stop changing.
+
+    The state is one array per step, ``(numerator, denominator) x (value, d/db, d/dc, d/dz) x
+    element``, and the coefficients of :data:`_CF_CHECK_EVERY` terms are made at once: the loop
+    runs a few NumPy operations a term, not one per quantity (a small shop's bootstrap spends
+    most of its time here).
     """
     n_el = len(z)
     value = np.ones(n_el)
     dvalue = np.zeros((3, n_el))
     active = np.arange(n_el)
     tb, tc, tz = b.copy(), c.copy(), z.copy()
+    rows = 4 if grad else 1
     # approximant after a_1 = 1: A_1 = 1, B_1 = 1; previous: A_0 = 0, B_0 = 1
-    a_prev, a_cur = np.zeros(n_el), np.ones(n_el)
-    b_prev, b_cur = np.ones(n_el), np.ones(n_el)
-    da_prev, da_cur = np.zeros((3, n_el)), np.zeros((3, n_el))
-    db_prev, db_cur = np.zeros((3, n_el)), np.zeros((3, n_el))
+    prev = np.zeros((2, rows, n_el))
+    prev[1, 0] = 1.0
+    cur = np.zeros((2, rows, n_el))
+    cur[:, 0] = 1.0
     old = np.ones(n_el)
     old_d = np.zeros((3, n_el))
-    for j in range(1, _MAX_CF_TERMS):
-        if len(active) == 0:
-            break
-        k, dlb, dlc = _cf_coefficient(j, tb, tc)
-        coef = -k * tz  # partial numerator a_{j+1}
-        a_new = a_cur + coef * a_prev
-        b_new = b_cur + coef * b_prev
-        if grad:
-            dcoef = np.stack([coef * dlb, coef * dlc, -k])
-            da_new = da_cur + dcoef * a_prev + coef * da_prev
-            db_new = db_cur + dcoef * b_prev + coef * db_prev
-        scale = 1.0 / b_new
-        a_prev, b_prev = a_cur * scale, b_cur * scale
-        a_cur, b_cur = a_new * scale, np.ones_like(b_new)
-        if grad:
-            da_prev, db_prev = da_cur * scale, db_cur * scale
-            da_cur, db_cur = da_new * scale, db_new * scale
-            # S = A/B with B = 1 after scaling: dS = dA - A dB
-            d_new = da_cur - a_cur * db_cur
-        new = a_cur
-        if j % 8 == 0 or j > 2000:
-            # stop when the approximant (and its derivatives) no longer move; near z = 1 the
-            # approximants creep (ratio 1 - O(sqrt(1-z))), leaving a relative error ~1e-11 at
-            # 1 - z = 1e-6, far below what any likelihood or prediction needs
-            change = np.abs(new - old) <= 4 * _TOL * np.abs(new)
+    new, d_new = old, old_d
+    first = 1
+    while first < _MAX_CF_TERMS and len(active):
+        count = min(_CF_CHECK_EVERY - (first - 1) % _CF_CHECK_EVERY, _MAX_CF_TERMS - first)
+        k, dlb, dlc = _cf_coefficients(first, count, tb, tc)
+        coefs = -k * tz  # partial numerators a_{j+1}
+        dcoefs = np.stack([coefs * dlb, coefs * dlc, -k]) if grad else None
+        for i, j in enumerate(range(first, first + count)):
+            coef = coefs[i]
+            following = np.empty_like(cur)
+            following[:, 0] = cur[:, 0] + coef * prev[:, 0]
             if grad:
-                change &= np.all(
-                    np.abs(d_new - old_d) <= 1e-13 * (np.abs(d_new) + np.abs(new)), axis=0
-                )
-            done = change
-            if np.any(done):
-                value[active[done]] = new[done]
+                following[:, 1:] = cur[:, 1:] + dcoefs[:, i] * prev[:, :1]
+                following[:, 1:] += coef * prev[:, 1:]
+            scale = 1.0 / following[1, 0]
+            prev = cur * scale
+            cur = following
+            cur *= scale
+            cur[1, 0] = 1.0
+            checked = j % _CF_CHECK_EVERY == 0 or j > _CF_CHECKED_ALWAYS
+            if not (checked or (j + 1) % _CF_CHECK_EVERY == 0 or j >= _CF_CHECKED_ALWAYS):
+                continue  # the approximant is read at a check and the term before it
+            new = cur[0, 0]
+            if grad:  # S = A/B with B = 1 after scaling: dS = dA - A dB
+                d_new = cur[0, 1:] - new * cur[1, 1:]
+            if checked:
+                # stop when the approximant (and its derivatives) no longer move; near z = 1
+                # the approximants creep (ratio 1 - O(sqrt(1-z))), leaving a relative error
+                # ~1e-11 at 1 - z = 1e-6, far below what any likelihood or prediction needs
+                done = np.abs(new - old) <= 4 * _TOL * np.abs(new)
                 if grad:
-                    dvalue[:, active[done]] = d_new[:, done]
-                keep = ~done
-                active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
-                a_prev, a_cur, b_prev, b_cur = a_prev[keep], a_cur[keep], b_prev[keep], b_cur[keep]
-                new = new[keep]
-                if grad:
-                    da_prev, da_cur = da_prev[:, keep], da_cur[:, keep]
-                    db_prev, db_cur = db_prev[:, keep], db_cur[:, keep]
-                    d_new = d_new[:, keep]
-        old = new
-        if grad:
-            old_d = d_new
+                    done &= np.all(
+                        np.abs(d_new - old_d) <= 1e-13 * (np.abs(d_new) + np.abs(new)), axis=0
+                    )
+                if np.any(done):
+                    value[active[done]] = new[done]
+                    if grad:
+                        dvalue[:, active[done]] = d_new[:, done]
+                    keep = ~done
+                    active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
+                    prev, cur = prev[..., keep], cur[..., keep]
+                    coefs, new = coefs[:, keep], new[keep]
+                    if grad:
+                        dcoefs, d_new = dcoefs[..., keep], d_new[:, keep]
+                    if len(active) == 0:
+                        break
+            old, old_d = new, d_new
+        first += count
     converged = len(active) == 0
     if not converged:  # keep the last approximant; flagged to the caller
         value[active] = old

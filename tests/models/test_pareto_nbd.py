@@ -13,7 +13,7 @@ from scipy.special import gammaln
 from gradient_check import assert_analytic_gradient
 from valuecast.datasets import load_cdnow_summary
 from valuecast.models import NotFittedError, ParetoNBD
-from valuecast.models.pareto_nbd import _log_h, _Pairs, _weighted_nll
+from valuecast.models.pareto_nbd import _hyp_cf, _log_h, _Pairs, _weighted_nll
 
 PAPER = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 HARDIE_SHEET = {"r": 0.5534, "alpha": 10.5802, "s": 0.6061, "beta": 11.6562}
@@ -169,6 +169,24 @@ def test_large_frequency_is_finite_and_consistent():
         # a later last purchase is more likely to be alive, and expects more
         assert pa[1] >= pa[0] and pa[3] >= pa[2]
         assert ex[1] >= ex[0] and ex[3] >= ex[2]
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_continued_fraction_gives_each_element_the_same_bits_alone_or_in_a_batch(grad):
+    # a batch runs as arrays until a few elements are left, which finish one at a time in
+    # Python floats; an element alone runs in Python floats from the first term: every element
+    # must come out the same either way (near z = 1 some run to thousands of terms)
+    rng = np.random.default_rng(11)
+    b = rng.uniform(0.05, 20.0, 40)
+    c = b + rng.uniform(0.05, 10.0, 40)
+    z = np.concatenate([rng.uniform(0.6, 0.99, 34), 1 - 10 ** rng.uniform(-7, -3, 6)])
+    batch = _hyp_cf(b, c, z, grad)
+    assert batch[4]
+    for i in range(len(z)):
+        alone = _hyp_cf(b[i : i + 1], c[i : i + 1], z[i : i + 1], grad)
+        assert alone[4]
+        for together, single in zip(batch[:4], alone[:4], strict=True):
+            assert together[i] == single[0], (i, z[i])
 
 
 # -- gradient, weights, recovery ---------------------------------------------------------------

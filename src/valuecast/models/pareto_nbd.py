@@ -1,6 +1,6 @@
 """Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
 
-One model per file: its length (about 700 lines) is the likelihood with its analytic gradient
+One model per file: its length (about 800 lines) is the likelihood with its analytic gradient
 and the stable hypergeometric terms, written out next to the formulas they implement.
 
 Customers buy at Poisson rate ``lambda`` while alive and die after an exponential lifetime
@@ -127,20 +127,15 @@ ones that creep near z = 1 run to thousands of terms, where NumPy's cost per ope
 overhead."""
 
 
-def _cf_coefficient(j: int, b: np.ndarray, c: np.ndarray):
-    """k_j of Gauss's continued fraction 2F1(1,b;c;z) = 1/(1 - k_1 z/(1 - k_2 z/(1 - ...))).
+def _cf_coefficients(first: int, count: int, b: np.ndarray, c: np.ndarray):
+    """k_j of Gauss's continued fraction 2F1(1,b;c;z) = 1/(1 - k_1 z/(1 - k_2 z/(1 - ...))) for
+    the terms ``j = first .. first + count - 1`` (one row a term), with d log k / db and
+    d log k / dc.
 
     With F(a, 1; c'+1; z) / F(a, 0; c'; z) in Gauss's form (a = b, c' = c - 1):
     k_{2m+1} = (b+m)(c-1+m)/((c-1+2m)(c+2m)), k_{2m+2} = (m+1)(c-b+m)/((c+2m)(c+2m+1)).
-    Returns k and d log k / db, d log k / dc.
+    :func:`_hyp_cf_scalar` computes them term by term by the same operations (the same bits).
     """
-    k, dlb, dlc = _cf_coefficients(j, 1, b, c)
-    return k[0], dlb[0], dlc[0]
-
-
-def _cf_coefficients(first: int, count: int, b: np.ndarray, c: np.ndarray):
-    """:func:`_cf_coefficient` of terms ``first .. first + count - 1``, one row a term, each
-    element computed by the same operations as one term at a time (the same bits)."""
     shape = (count, len(b))
     k, dlb, dlc = np.empty(shape), np.empty(shape), np.empty(shape)
     terms = np.arange(first, first + count)

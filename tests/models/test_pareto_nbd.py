@@ -189,6 +189,18 @@ def test_continued_fraction_gives_each_element_the_same_bits_alone_or_in_a_batch
             assert together[i] == single[0], (i, z[i])
 
 
+def test_continued_fraction_divides_by_zero_as_numpy_does_in_its_scalar_tail():
+    # Python floats raise on a division by zero where NumPy gives inf or NaN (a parameter
+    # underflowing to 0 in a fit's search): the element is then finished in arrays instead
+    b, c, z = np.array([0.0, 1.5]), np.array([2.0, 0.0]), np.array([0.9, 0.95])
+    with np.errstate(all="ignore"):
+        tail = _hyp_cf(b, c, z, True)
+        arrays = _hyp_cf(b, c, z, True, scalar_tail=False)
+    for ours, reference in zip(tail[:4], arrays[:4], strict=True):
+        np.testing.assert_array_equal(ours, reference)
+    assert tail[4] == arrays[4]
+
+
 # -- gradient, weights, recovery ---------------------------------------------------------------
 def test_analytic_gradient_matches_numerical(cdnow):
     data = tuple(cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))

@@ -156,7 +156,7 @@ def _cf_coefficients(first: int, count: int, b: np.ndarray, c: np.ndarray):
     return k, dlb, dlc
 
 
-def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
+def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool, scalar_tail: bool = True):
     """Gauss continued fraction for 2F1(1, b; c; z), forward (Wallis) recurrences.
 
     The numerators A_n, denominators B_n and their derivatives with respect to (b, c, z) obey the
@@ -166,7 +166,8 @@ def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
     The state is one array per step, ``(numerator, denominator) x (value, d/db, d/dc, d/dz) x
     element``, and the coefficients of :data:`_CF_CHECK_EVERY` terms are made at once: the loop
     runs a few NumPy operations a term, not one per quantity (a small shop's bootstrap spends
-    most of its time here).
+    most of its time here).  ``scalar_tail``: the last :data:`_CF_SCALAR_TAIL` elements finish
+    in :func:`_hyp_cf_scalar` (the same bits); without it, in arrays to the end.
     """
     n_el = len(z)
     value = np.ones(n_el)
@@ -185,10 +186,15 @@ def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
     done_elements: list[int] = []
     first = 1
     while first < _MAX_CF_TERMS and len(active):
-        if len(active) <= _CF_SCALAR_TAIL:
+        if scalar_tail and len(active) <= _CF_SCALAR_TAIL:
             for index, element in enumerate(active):
                 state = (prev[..., index], cur[..., index], old[index], old_d[:, index])
-                finished = _hyp_cf_scalar(first, tb[index], tc[index], tz[index], state, grad)
+                try:
+                    finished = _hyp_cf_scalar(first, tb[index], tc[index], tz[index], state, grad)
+                except ZeroDivisionError:  # NumPy divides by zero to inf or NaN, Python raises
+                    one = slice(element, element + 1)
+                    alone = _hyp_cf(b[one], c[one], z[one], grad, scalar_tail=False)
+                    finished = (alone[0][0], [d[0] for d in alone[1:4]], alone[4])
                 value[element], dvalue[:, element] = finished[0], finished[1]
                 if finished[2]:
                     done_elements.append(element)
@@ -256,6 +262,7 @@ def _hyp_cf_scalar(first: int, b: float, c: float, z: float, state, grad: bool):
     in (b, c, z) and whether it converged.
     """
     prev, cur, old, old_d = state
+    b, c, z = float(b), float(c), float(z)
     rows = 4 if grad else 1
     a_prev, b_prev = [float(v) for v in prev[0]], [float(v) for v in prev[1]]
     a_cur, b_cur = [float(v) for v in cur[0]], [float(v) for v in cur[1]]

@@ -183,10 +183,10 @@ def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool, scalar_tail
     old = np.ones(n_el)
     old_d = np.zeros((3, n_el))
     new, d_new = old, old_d
-    done_elements: list[int] = []
     first = 1
     while first < _MAX_CF_TERMS and len(active):
         if scalar_tail and len(active) <= _CF_SCALAR_TAIL:
+            converged = True
             for index, element in enumerate(active):
                 state = (prev[..., index], cur[..., index], old[index], old_d[:, index])
                 try:
@@ -196,9 +196,7 @@ def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool, scalar_tail
                     alone = _hyp_cf(b[one], c[one], z[one], grad, scalar_tail=False)
                     finished = (alone[0][0], [d[0] for d in alone[1:4]], alone[4])
                 value[element], dvalue[:, element] = finished[0], finished[1]
-                if finished[2]:
-                    done_elements.append(element)
-            converged = len(done_elements) == len(active)
+                converged = converged and finished[2]
             return value, dvalue[0], dvalue[1], dvalue[2], converged
         count = min(_CF_CHECK_EVERY - (first - 1) % _CF_CHECK_EVERY, _MAX_CF_TERMS - first)
         k, dlb, dlc = _cf_coefficients(first, count, tb, tc)

@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "end_to_end"
 sys.path.insert(0, str(HERE))
 
+from _cli import run_cli  # noqa: E402
 from _peers import LIFETIMES, run_peer  # noqa: E402
 from _report import publish  # noqa: E402
 
@@ -184,25 +185,14 @@ def run_same_job(csv: Path) -> dict:
 
 
 def run_valuecast(csv: Path, work: Path) -> dict:
-    command = [
-        str(Path(sys.executable).with_name("valuecast")), "analyze", str(csv),
-        "--map", COLUMN_MAP,
+    measured = run_cli([
+        "analyze", str(csv), "--map", COLUMN_MAP,
         "--workspace", str(work / "w.duckdb"), "--out", str(work / "out"),
-    ]  # fmt: skip
-    errors = work / "analyze.stderr"
-    start = time.perf_counter()
-    with errors.open("wb") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-        # the process' own rusage: RUSAGE_CHILDREN's peak would include the DuckDB jobs before it
-        _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"valuecast analyze failed:\n{errors.read_text()}")
+    ])  # fmt: skip
     summary = json.loads((work / "out" / "summary.json").read_text())
     return {
-        "seconds": seconds,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "seconds": measured["seconds"],
+        "peak_rss_mb": measured["peak_rss_mb"],
         "customers": summary["n_customers"],
         "model": summary["model"]["name"],
         "clv_total": summary["totals"].get("predicted_clv"),

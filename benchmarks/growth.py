@@ -13,9 +13,7 @@ runs the whole analysis first, like ``analyze``).  ``--write-md`` updates BENCHM
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _cli import run_cli  # noqa: E402
 from _report import publish  # noqa: E402
 
 CHANNELS = ("google", "meta", "email", "organic", "tiktok")
@@ -57,10 +56,10 @@ def build_workspace(path: Path, n_customers: int, seed: int = 11) -> dict:
             FROM (SELECT *, unnest(generate_series(1, n_orders)) AS k FROM sim_customers)"""
         )
         raw.execute(
-            """INSERT INTO orders (order_id, source, order_number, customer_id, email, is_guest,
+            """INSERT INTO orders (source, order_number, customer_id, email, is_guest,
                 ordered_at, order_date, gross_revenue, discount, tax, shipping, refunded,
                 net_revenue, currency, channel, discount_code, accepts_marketing, ingest_id)
-            SELECT order_id, 'orders', order_number, customer_id, customer_id, false,
+            SELECT 'orders', order_number, customer_id, customer_id, false,
                    DATE '2024-01-01' + day + INTERVAL 10 HOUR, DATE '2024-01-01' + day,
                    revenue, 0, 0, 0, 0, revenue, 'USD', channel,
                    CASE WHEN k = 1 AND random() < 0.3 THEN 'WELCOME10' END,
@@ -91,21 +90,6 @@ def write_spend(path: Path) -> None:
             for index, channel in enumerate(CHANNELS):
                 rows.append(f"{year}-{month:02d},{channel},{20000 + 5000 * index}")
     path.write_text("\n".join(rows) + "\n")
-
-
-def run(command: list[str]) -> dict:
-    """One CLI command in its own process: wall seconds and that process's peak RSS."""
-    executable = str(Path(sys.executable).with_name("valuecast"))
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"valuecast {' '.join(command)} failed: {stderr}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -147,7 +131,7 @@ def main() -> None:
         (work / "o2").mkdir()
         results = {}
         for name, command in jobs.items():
-            results[name] = run(command)
+            results[name] = run_cli(command)
             print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
     lines = [
         f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "

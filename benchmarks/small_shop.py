@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _cli import run_cli  # noqa: E402
 from _peers import LIFETIMES, run_peer  # noqa: E402
 from _report import publish  # noqa: E402
 from end_to_end import LIFETIMES_JOB  # noqa: E402
@@ -46,22 +45,18 @@ SMALL_LIFETIMES_JOB = LIFETIMES_JOB.replace(
 
 
 def run_valuecast(export: Path, work: Path) -> dict:
-    command = [
-        str(Path(sys.executable).with_name("valuecast")), "analyze", str(export),
-        "--workspace", str(work / "w.duckdb"), "--out", str(work / "out"),
-    ]  # fmt: skip
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    errors = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"valuecast analyze failed:\n{errors}")
+    args = [
+        "analyze",
+        str(export),
+        "--workspace",
+        str(work / "w.duckdb"),
+        "--out",
+        str(work / "out"),
+    ]
+    measured = run_cli(args)
     summary = json.loads((work / "out" / "summary.json").read_text())
     return {
-        "seconds": seconds,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        **measured,
         "customers": summary["n_customers"],
         "model": summary["model"]["name"],
         "intervals": (summary["model"].get("interval") or {}).get("method"),
@@ -74,13 +69,11 @@ def plain_orders(workspace: Path, target: Path) -> int:
 
     con = duckdb.connect(str(workspace), read_only=True)
     try:
-        con.execute(
+        written = con.execute(
             "COPY (SELECT customer_id, order_date, net_revenue AS revenue FROM orders "
             f"WHERE customer_id IS NOT NULL) TO '{target}' (HEADER)"
         ).fetchall()
-        return con.execute("SELECT count(*) FROM orders WHERE customer_id IS NOT NULL").fetchall()[
-            0
-        ][0]
+        return written[0][0]  # COPY gives the rows it wrote
     finally:
         con.close()
 

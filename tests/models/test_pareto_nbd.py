@@ -12,8 +12,8 @@ from scipy.special import gammaln
 
 from gradient_check import assert_analytic_gradient
 from valuecast.datasets import load_cdnow_summary
-from valuecast.models import NotFittedError, ParetoNBD
-from valuecast.models.pareto_nbd import _hyp_cf, _log_h, _Pairs, _weighted_nll
+from valuecast.models import NotFittedError, ParetoNBD, pareto_nbd
+from valuecast.models.pareto_nbd import _hyp_cf, _hyp_series, _log_h, _Pairs, _weighted_nll
 
 PAPER = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 HARDIE_SHEET = {"r": 0.5534, "alpha": 10.5802, "s": 0.6061, "beta": 11.6562}
@@ -189,9 +189,33 @@ def test_continued_fraction_gives_each_element_the_same_bits_alone_or_in_a_batch
             assert together[i] == single[0], (i, z[i])
 
 
-def test_continued_fraction_divides_by_zero_as_numpy_does_in_its_scalar_tail():
+def test_power_series_and_its_derivatives_agree_with_scipy_below_its_switch():
+    # scipy's hyp2f1 is checked against 40-digit references for z <= 0.6 (the module docstring);
+    # the series' derivatives are compared with central differences of it
+    from scipy.special import hyp2f1
+
+    rng = np.random.default_rng(5)
+    b = rng.uniform(0.05, 40.0, 300)
+    c = b + rng.uniform(0.05, 40.0, 300)
+    z = np.concatenate([rng.uniform(0.0, 0.6, 297), [0.0, 1e-12, 0.6]])
+    value, d_b, d_c, d_z, converged = _hyp_series(b, c, z, True)
+    assert converged
+    np.testing.assert_allclose(value, hyp2f1(1.0, b, c, z), rtol=1e-13)
+    np.testing.assert_array_equal(_hyp_series(b, c, z, False)[0], value)
+    step = 1e-6
+    for derivative, shift in ((d_b, (step, 0, 0)), (d_c, (0, step, 0)), (d_z, (0, 0, step))):
+        up = hyp2f1(1.0, b + shift[0], c + shift[1], z + shift[2])
+        down = hyp2f1(1.0, b - shift[0], c - shift[1], np.maximum(z - shift[2], 0.0))
+        width = np.where((shift[2] > 0) & (z < step), z + step, 2 * step)
+        np.testing.assert_allclose(derivative, (up - down) / width, rtol=1e-6, atol=1e-9)
+
+
+def test_continued_fraction_divides_by_zero_as_numpy_does_in_its_scalar_tail(monkeypatch):
     # Python floats raise on a division by zero where NumPy gives inf or NaN (a parameter
-    # underflowing to 0 in a fit's search): the element is then finished in arrays instead
+    # underflowing to 0 in a fit's search): the element is then finished in arrays instead.
+    # The NaN element never converges, so both paths run to the cap on terms: a lower cap (past
+    # the terms checked only every few) keeps the comparison and spares 100,000 terms twice
+    monkeypatch.setattr(pareto_nbd, "_MAX_CF_TERMS", pareto_nbd._CF_CHECKED_ALWAYS + 500)
     b, c, z = np.array([0.0, 1.5]), np.array([2.0, 0.0]), np.array([0.9, 0.95])
     with np.errstate(all="ignore"):
         tail = _hyp_cf(b, c, z, True)

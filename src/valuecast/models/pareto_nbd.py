@@ -65,6 +65,9 @@ __all__ = ["ParetoNBD"]
 _SERIES_MAX_Z = 0.6
 _TOL = 1e-15
 _MAX_SERIES_TERMS = 2000
+_SERIES_CHECK_EVERY = 4
+"""Terms of the power series between convergence checks (a divisor of
+:data:`_MAX_SERIES_TERMS`, so the last term is checked)."""
 _MAX_CF_TERMS = 100_000
 
 
@@ -78,6 +81,8 @@ def _hyp_series(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
     below t z/(1-z); iterations stop per element when that bound (inflated for the derivative
     series, whose terms carry extra factors n and harmonic sums) is under the tolerance.
     Accumulators are kept for the unfinished elements only and written out as they finish.
+    The parts of a term that do not depend on the previous one (``b+n``, ``c+n``, their ratio
+    and reciprocals) are made for :data:`_SERIES_CHECK_EVERY` terms at once, between checks.
     """
     n_el = len(z)
     out = np.ones((4, n_el))  # S, dS/db, dS/dc, dS/dz
@@ -88,27 +93,37 @@ def _hyp_series(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool):
     log_dc = np.zeros(n_el)
     active = np.arange(n_el)
     tb, tc, tz = b.copy(), c.copy(), z.copy()
-    for n in range(_MAX_SERIES_TERMS):
-        ratio = (tb + n) / (tc + n)
+    for first in range(0, _MAX_SERIES_TERMS, _SERIES_CHECK_EVERY):
+        steps = np.arange(first, first + _SERIES_CHECK_EVERY, dtype=float)[:, None]
+        b_n, c_n = tb + steps, tc + steps
+        ratios = b_n / c_n
         if grad:
-            acc[3] += (n + 1) * term * ratio  # d(term_{n+1})/dz
-            log_db += 1.0 / (tb + n)
-            log_dc -= 1.0 / (tc + n)
-        term *= ratio * tz
-        acc[0] += term
-        if grad:
-            acc[1] += term * log_db
-            acc[2] += term * log_dc
-        if n % 4 == 3 or n == _MAX_SERIES_TERMS - 1:
-            bound = term * tz / (1.0 - tz) * (n + 2 + np.abs(log_db) + np.abs(log_dc))
-            done = bound <= _TOL * acc[0]
-            if np.any(done):
-                out[:, active[done]] = acc[:, done]
-                keep = ~done
-                active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
-                term, log_db, log_dc, acc = term[keep], log_db[keep], log_dc[keep], acc[:, keep]
-                if len(active) == 0:
-                    break
+            inverse_b, inverse_c = 1.0 / b_n, 1.0 / c_n
+        value, d_b, d_c, d_z = acc  # views: the sums are accumulated in place
+        scratch = np.empty_like(term)
+        for i in range(_SERIES_CHECK_EVERY):
+            ratio = ratios[i]
+            if grad:  # d(term_{n+1})/dz = (n + 1) term_n ratio_n
+                d_z += np.multiply(
+                    np.multiply(term, first + i + 1, out=scratch), ratio, out=scratch
+                )
+                log_db += inverse_b[i]
+                log_dc -= inverse_c[i]
+            term *= np.multiply(ratio, tz, out=scratch)
+            value += term
+            if grad:
+                d_b += np.multiply(term, log_db, out=scratch)
+                d_c += np.multiply(term, log_dc, out=scratch)
+        n = first + _SERIES_CHECK_EVERY - 1
+        bound = term * tz / (1.0 - tz) * (n + 2 + np.abs(log_db) + np.abs(log_dc))
+        done = bound <= _TOL * acc[0]
+        if np.any(done):
+            out[:, active[done]] = acc[:, done]
+            keep = ~done
+            active, tb, tc, tz = active[keep], tb[keep], tc[keep], tz[keep]
+            term, log_db, log_dc, acc = term[keep], log_db[keep], log_dc[keep], acc[:, keep]
+            if len(active) == 0:
+                break
     converged = len(active) == 0
     if not converged:
         out[:, active] = acc

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_genlaguerre
 
+from valuecast.models import _lockstep
 from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     ArrayLike,
@@ -407,19 +408,44 @@ def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
 
 
 def _log_f_by_element(r, alpha, s, beta, x, t):
-    """:func:`_log_f` with its gradient for one ``(alpha, beta)`` per element.
+    """:func:`_log_f` with its gradient for one ``(alpha, beta)`` per element (and one ``r``
+    and ``s`` per element, or one for all).
 
     Each side of ``alpha >= beta`` is one call, so the hypergeometric iterations of many
-    covariate patterns run together instead of once per pattern.
+    covariate patterns, or of many fits, run together instead of once per pattern or fit.
     """
     value, gradient = np.empty(len(x)), np.empty((4, len(x)))
     upper = alpha >= beta
     for side in (upper, ~upper):
         if np.any(side):
             value[side], gradient[:, side] = _log_f(
-                r, alpha[side], s, beta[side], x[side], t[side], grad=True
-            )
+                r[side] if np.ndim(r) else r, alpha[side], s[side] if np.ndim(s) else s,
+                beta[side], x[side], t[side], grad=True,
+            )  # fmt: skip
     return value, gradient
+
+
+_SORTED_PAIRS_MAX = 20_000
+"""Rows up to which :func:`_first_seen_codes` sorts; above, pandas' hash grouping is faster (a
+bootstrap builds pairs for a few hundred rows a hundred times, a large shop's fit for ~1M once)."""
+
+
+def _first_seen_codes(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group of equal ``(x, t)``, groups numbered in the order first seen, and each
+    group's first row."""
+    if len(x) <= _SORTED_PAIRS_MAX:
+        keys = (x + 0.0) + 1j * (t + 0.0)  # + 0.0: -0.0 is 0.0, as in a hash grouping
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[inverse.ravel()], first[order]
+    frame = pd.DataFrame({"x": x, "t": t})
+    codes = frame.groupby(["x", "t"], sort=False).ngroup().to_numpy()
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    first = np.full(n_groups, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return codes, first
 
 
 class _Pairs:
@@ -432,15 +458,11 @@ class _Pairs:
     def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
         self.x, self.t_x, self.T = x, t_x, T
         n = len(x)
-        frame = pd.DataFrame({"x": np.concatenate([x, x]), "t": np.concatenate([t_x, T])})
-        codes = frame.groupby(["x", "t"], sort=False).ngroup().to_numpy()
-        n_pairs = int(codes.max()) + 1 if len(codes) else 0
-        first = np.full(n_pairs, len(codes), dtype=np.int64)
-        np.minimum.at(first, codes, np.arange(len(codes)))
-        self.pair_x = frame["x"].to_numpy()[first]
-        self.pair_t = frame["t"].to_numpy()[first]
+        both_x, both_t = np.concatenate([x, x]), np.concatenate([t_x, T])
+        codes, first = _first_seen_codes(both_x, both_t)
+        self.pair_x, self.pair_t = both_x[first], both_t[first]
         self.inv_tx, self.inv_T = codes[:n], codes[n:]
-        self.n_pairs = n_pairs
+        self.n_pairs = len(first)
         self.x_values, self.x_code = np.unique(x, return_inverse=True)
         self.T_values, self.T_code = np.unique(T, return_inverse=True)
 
@@ -620,10 +642,39 @@ class ParetoNBD(CovariateModel):
         return np.log([1.0, 1.0 / mean_rate, 1.0, max(mean_T, 1e-6)])
 
     def _negative_log_likelihood(self, log_params, data, weights):
+        together = _lockstep.current()
+        if together is not None:  # one of many fits run together (a bootstrap's refits)
+            return together.negative_log_likelihood(self, log_params, data, weights)
         params = np.exp(np.asarray(log_params, float))
         with np.errstate(all="ignore"):
             total, grad = _weighted_nll(params, self._pairs(data), np.asarray(weights, float))
         return _on_log_scale(total, grad, params)
+
+    @staticmethod
+    def _negative_log_likelihoods(requests: list[tuple]) -> list[tuple[float, np.ndarray]]:
+        """:meth:`_negative_log_likelihood` of several fits, ``(model, log_params, data,
+        weights)`` each, with ``F`` of all their pairs in one call (:func:`_log_f_by_element`):
+        each element by the same operations as alone, so each result has the same bits."""
+        params = [np.exp(np.asarray(log_params, float)) for _, log_params, _, _ in requests]
+        caches = [model._pairs(data) for model, _, data, _ in requests]
+        sizes = [cache.n_pairs for cache in caches]
+        with np.errstate(all="ignore"):
+            r, alpha, s, beta = (np.repeat([p[i] for p in params], sizes) for i in range(4))
+            lf, dlf = _log_f_by_element(
+                r, alpha, s, beta,
+                np.concatenate([cache.pair_x for cache in caches]),
+                np.concatenate([cache.pair_t for cache in caches]),
+            )  # fmt: skip
+            cuts = np.cumsum(sizes)[:-1]
+            out = []
+            for request, point, cache, piece, d_piece in zip(
+                requests, params, caches, np.split(lf, cuts), np.split(dlf, cuts, axis=1),
+                strict=True,
+            ):  # fmt: skip
+                weights = np.asarray(request[3], float)
+                total, grad = _weighted_nll(point, cache, weights, (piece, d_piece))
+                out.append(_on_log_scale(total, grad, point))
+        return out
 
     def _pairs(self, data) -> _Pairs:
         """The distinct (x, t) pairs of ``data``, found once per fit (cached on the model)."""

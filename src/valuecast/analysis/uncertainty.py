@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from valuecast.models import FitError
-from valuecast.models._lockstep import run_together
+from valuecast.models._lockstep import run_together, takes_part
 from valuecast.models.clv import discounted_sum, log_param_jacobian
 
 REPLICATES = 100
@@ -259,10 +259,11 @@ def bootstrap_intervals(
     has_spend = units.spend >= 0
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # a replicate's limit or singular-matrix note is noise
-        # the refits run side by side, their likelihoods evaluated together (the same results
-        # as one after the other, in a fraction of the time)
+        # a model whose likelihoods can be evaluated together runs its refits side by side
+        # (the same results as one after the other, in a fraction of the time)
         draws = [rng.multinomial(n, share).astype(float) for _ in range(replicates)]
-        refits = run_together([
+        run = run_together if takes_part(model) else _one_after_another
+        refits = run([
             functools.partial(
                 _quiet_replicate, model, spend_model, histories, spend_data, spend_x, units, weights,
                 has_spend, horizon,
@@ -297,6 +298,10 @@ def bootstrap_intervals(
         }
     info = {"replicates": replicates, "replicates_used": used, "seed": seed}
     return BootstrapIntervals(history_variance, spend_variance, np.asarray(totals), info=info)
+
+
+def _one_after_another(tasks: list[Callable[[], Any]]) -> list[Any]:
+    return [task() for task in tasks]
 
 
 def _quiet_replicate(*arguments):

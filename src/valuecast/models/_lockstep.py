@@ -124,6 +124,12 @@ def _answer(requests: list[_Request]) -> None:
             request.answered.set()
 
 
+def takes_part(model: Any) -> bool:
+    """Whether ``model``'s fits evaluate their likelihoods together when run together (for the
+    others, threads would only take turns)."""
+    return hasattr(type(model), "_negative_log_likelihoods")
+
+
 def run_together(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
     """Run ``tasks`` (each fits models and returns a result) side by side; their results in order.
 

@@ -10,6 +10,10 @@ hundred times longer. Each fit sees exactly the values it would have seen alone,
 order (the batch evaluates each element by the same operations), so its result is the same to
 the bit; only the overhead is shared.
 
+The fits take turns: one runs at a time, from the answer to its request to its next request,
+while the others wait on events. Run all at once they would contend for the GIL, and a hundred
+threads waiting for it force a switch every few microseconds.
+
 A model takes part by checking :func:`current` in its ``_negative_log_likelihood`` and, when a
 batch is running on the thread, asking it instead (see ``ParetoNBD``).
 """
@@ -29,80 +33,89 @@ def current() -> _Lockstep | None:
     return getattr(_local, "lockstep", None)
 
 
+def takes_part(model: Any) -> bool:
+    """Whether ``model``'s fits evaluate their likelihoods together when run together (for the
+    others, threads would only take turns)."""
+    return hasattr(type(model), "_negative_log_likelihoods")
+
+
 @dataclass
 class _Request:
     model: Any
     arguments: tuple
-    answered: threading.Event = field(default_factory=threading.Event)
+    # held until answered: a plain lock hands over between threads in about half the time of an
+    # Event (one futex, not a condition and its lock), and a round has a hundred handovers
+    answered: threading.Lock = field(default_factory=threading.Lock)
+    released: bool = False
     value: Any = None
     error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.answered.acquire()
+
+    def release(self) -> None:
+        self.released = True
+        self.answered.release()
 
 
 class _Lockstep:
     """The meeting point of the fits' threads and the thread that evaluates their batches."""
 
-    def __init__(self, running: int) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running = running  # fits neither waiting for an answer nor finished
-        self._requests: list[_Request] = []
-        self._all_waiting = threading.Event()
+        # released when the fit whose turn it is asks again or ends, held otherwise
+        self._arrived = threading.Lock()
+        self._arrived.acquire()
+        self._request: _Request | None = None  # what it asked (None: it ended)
         self._abandoned: BaseException | None = None
-        self._answering: list[_Request] = []  # the batch being evaluated
 
+    # -- a fit's thread ------------------------------------------------------------------------
     def negative_log_likelihood(self, model: Any, *arguments: Any) -> Any:
-        """Called by a fit's thread: wait for the batch that includes this evaluation."""
+        """Ask for an evaluation and wait for the batch that includes it."""
         request = _Request(model, arguments)
-        self._arrive(request)
-        request.answered.wait()
+        with self._lock:
+            if self._abandoned is not None:  # nobody answers any more
+                raise self._abandoned
+            self._arrive(request)
+        request.answered.acquire()
         if request.error is not None:
             raise request.error
         return request.value
 
-    def _arrive(self, request: _Request | None) -> None:
-        with self._lock:
-            if request is not None:
-                if self._abandoned is not None:  # nobody serves batches any more
-                    request.error = self._abandoned
-                    request.answered.set()
-                    return
-                self._requests.append(request)
-            self._running -= 1
-            if self._running == 0:
-                self._all_waiting.set()
-
     def finished(self) -> None:
-        """Called by a fit's thread as it ends (returned or raised)."""
-        self._arrive(None)
+        """The fit's thread ends (its task returned or raised)."""
+        with self._lock:
+            if self._abandoned is None:  # else nobody waits for it
+                self._arrive(None)
 
-    def serve(self) -> None:
-        """Answer batches until every fit has finished (in the thread that started them)."""
-        while True:
-            self._all_waiting.wait()
-            with self._lock:
-                self._all_waiting.clear()
-                requests, self._requests = self._requests, []
-                self._running += len(requests)
-                self._answering = requests
-            if not requests:
-                return
-            _answer(requests)
+    def _arrive(self, request: _Request | None) -> None:
+        self._request = request
+        self._arrived.release()
 
-    def abandon(self, error: BaseException) -> None:
-        """Stop serving (the serving thread failed): every waiting fit and every later request
-        gets ``error``, so that the fits' threads end."""
+    # -- the serving thread --------------------------------------------------------------------
+    def turn(self, release: Callable[[], None]) -> _Request | None:
+        """Let one fit run (``release`` starts or answers it) until it asks again or ends;
+        return what it asks (None once it has ended)."""
+        release()
+        self._arrived.acquire()
+        return self._request
+
+    def abandon(self, error: BaseException, waiting: Sequence[_Request]) -> None:
+        """Stop serving: the ``waiting`` requests, and any asked from now on, get ``error``, so
+        that the fits' threads end."""
         with self._lock:
             self._abandoned = error
-            requests = [*self._answering, *self._requests]
-            self._requests = []
+            requests = [*waiting, *([self._request] if self._request is not None else [])]
         for request in requests:
-            if not request.answered.is_set():
+            if not request.released:
                 request.error = error
-                request.answered.set()
+                request.release()
 
 
 def _answer(requests: list[_Request]) -> None:
-    """Evaluate the requests, a batch per model class; a batch that raises is evaluated one
-    request at a time, so that the error reaches only the fit that caused it."""
+    """Evaluate the requests (without releasing them), a batch per model class; a batch that
+    raises is evaluated one request at a time, so that the error reaches only the fit that
+    caused it."""
     by_class: dict[type, list[_Request]] = {}
     for request in requests:
         by_class.setdefault(type(request.model), []).append(request)
@@ -114,20 +127,13 @@ def _answer(requests: list[_Request]) -> None:
         for index, request in enumerate(batch):
             if values is not None:
                 request.value = values[index]
-            else:
-                try:
-                    request.value = kind._negative_log_likelihoods(
-                        [(request.model, *request.arguments)]
-                    )[0]
-                except Exception as error:
-                    request.error = error
-            request.answered.set()
-
-
-def takes_part(model: Any) -> bool:
-    """Whether ``model``'s fits evaluate their likelihoods together when run together (for the
-    others, threads would only take turns)."""
-    return hasattr(type(model), "_negative_log_likelihoods")
+                continue
+            try:
+                request.value = kind._negative_log_likelihoods(
+                    [(request.model, *request.arguments)]
+                )[0]
+            except Exception as error:
+                request.error = error
 
 
 def run_together(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
@@ -139,7 +145,7 @@ def run_together(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
     """
     if len(tasks) <= 1:
         return [task() for task in tasks]
-    lockstep = _Lockstep(len(tasks))
+    lockstep = _Lockstep()
     results: list[Any] = [None] * len(tasks)
     errors: list[BaseException | None] = [None] * len(tasks)
 
@@ -153,19 +159,30 @@ def run_together(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
             _local.lockstep = None
             lockstep.finished()
 
-    threads = [
-        threading.Thread(target=run, args=(index,), name=f"valuecast-fit_{index}", daemon=True)
-        for index in range(len(tasks))
-    ]
-    for thread in threads:
-        thread.start()
+    started: list[threading.Thread] = []
+    waiting: list[_Request] = []  # the requests of the next batch
+    answered: list[_Request] = []  # the last batch's, released one at a time
     try:
-        lockstep.serve()
+        for index in range(len(tasks)):
+            thread = threading.Thread(
+                target=run, args=(index,), name=f"valuecast-fit_{index}", daemon=True
+            )
+            started.append(thread)
+            request = lockstep.turn(thread.start)  # runs to its first request
+            if request is not None:
+                waiting.append(request)
+        while waiting:
+            _answer(waiting)
+            answered, waiting = waiting, []
+            for request in answered:
+                following = lockstep.turn(request.release)
+                if following is not None:
+                    waiting.append(following)
     except BaseException as error:
-        lockstep.abandon(error)
+        lockstep.abandon(error, [*answered, *waiting])
         raise
     finally:
-        for thread in threads:
+        for thread in started:
             thread.join()
     for error in errors:
         if error is not None:

@@ -11,7 +11,7 @@ order (the batch evaluates each element by the same operations), so its result i
 the bit; only the overhead is shared.
 
 The fits take turns: one runs at a time, from the answer to its request to its next request,
-while the others wait on events. Run all at once they would contend for the GIL, and a hundred
+while the others wait on locks. Run all at once they would contend for the GIL, and a hundred
 threads waiting for it force a switch every few microseconds.
 
 A model takes part by checking :func:`current` in its ``_negative_log_likelihood`` and, when a

@@ -408,8 +408,7 @@ def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
 
 
 def _log_f_by_element(r, alpha, s, beta, x, t):
-    """:func:`_log_f` with its gradient for one ``(alpha, beta)`` per element (and one ``r``
-    and ``s`` per element, or one for all).
+    """:func:`_log_f` with its gradient for one ``(r, alpha, s, beta)`` per element.
 
     Each side of ``alpha >= beta`` is one call, so the hypergeometric iterations of many
     covariate patterns, or of many fits, run together instead of once per pattern or fit.
@@ -419,10 +418,39 @@ def _log_f_by_element(r, alpha, s, beta, x, t):
     for side in (upper, ~upper):
         if np.any(side):
             value[side], gradient[:, side] = _log_f(
-                r[side] if np.ndim(r) else r, alpha[side], s[side] if np.ndim(s) else s,
-                beta[side], x[side], t[side], grad=True,
-            )  # fmt: skip
+                r[side], alpha[side], s[side], beta[side], x[side], t[side], grad=True
+            )
     return value, gradient
+
+
+def _group_likelihoods(params: np.ndarray, caches: list, weights: list) -> list:
+    """Negative log-likelihood and gradient (log scale) of several groups of distinct histories
+    (their :class:`_Pairs` ``caches`` and ``weights``), each at its own parameters (a row of
+    ``params``): covariate patterns, or the refits of a bootstrap.
+
+    ``F`` of every group's pairs in one call (:func:`_log_f_by_element`), each element by the
+    same operations as alone, so each group's result has the bits of its own evaluation; the
+    rest per group.
+    """
+    sizes = [cache.n_pairs for cache in caches]
+    with np.errstate(all="ignore"):
+        r, alpha, s, beta = (np.repeat(params[:, i], sizes) for i in range(4))
+        lf, dlf = _log_f_by_element(
+            r, alpha, s, beta,
+            np.concatenate([cache.pair_x for cache in caches]),
+            np.concatenate([cache.pair_t for cache in caches]),
+        )  # fmt: skip
+        cuts = np.cumsum(sizes)[:-1]
+        out = []
+        for point, cache, group_weights, piece, d_piece in zip(
+            params, caches, weights, np.split(lf, cuts), np.split(dlf, cuts, axis=1),
+            strict=True,
+        ):  # fmt: skip
+            total, grad = _weighted_nll(
+                point, cache, np.asarray(group_weights, float), (piece, d_piece)
+            )
+            out.append(_on_log_scale(total, grad, point))
+    return out
 
 
 _SORTED_PAIRS_MAX = 20_000
@@ -653,28 +681,10 @@ class ParetoNBD(CovariateModel):
     @staticmethod
     def _negative_log_likelihoods(requests: list[tuple]) -> list[tuple[float, np.ndarray]]:
         """:meth:`_negative_log_likelihood` of several fits, ``(model, log_params, data,
-        weights)`` each, with ``F`` of all their pairs in one call (:func:`_log_f_by_element`):
-        each element by the same operations as alone, so each result has the same bits."""
-        params = [np.exp(np.asarray(log_params, float)) for _, log_params, _, _ in requests]
+        weights)`` each, evaluated together (:func:`_group_likelihoods`)."""
+        params = np.exp(np.array([log_params for _, log_params, _, _ in requests], float))
         caches = [model._pairs(data) for model, _, data, _ in requests]
-        sizes = [cache.n_pairs for cache in caches]
-        with np.errstate(all="ignore"):
-            r, alpha, s, beta = (np.repeat([p[i] for p in params], sizes) for i in range(4))
-            lf, dlf = _log_f_by_element(
-                r, alpha, s, beta,
-                np.concatenate([cache.pair_x for cache in caches]),
-                np.concatenate([cache.pair_t for cache in caches]),
-            )  # fmt: skip
-            cuts = np.cumsum(sizes)[:-1]
-            out = []
-            for request, point, cache, piece, d_piece in zip(
-                requests, params, caches, np.split(lf, cuts), np.split(dlf, cuts, axis=1),
-                strict=True,
-            ):  # fmt: skip
-                weights = np.asarray(request[3], float)
-                total, grad = _weighted_nll(point, cache, weights, (piece, d_piece))
-                out.append(_on_log_scale(total, grad, point))
-        return out
+        return _group_likelihoods(params, caches, [weights for *_, weights in requests])
 
     def _pairs(self, data) -> _Pairs:
         """The distinct (x, t) pairs of ``data``, found once per fit (cached on the model)."""
@@ -686,32 +696,10 @@ class ParetoNBD(CovariateModel):
         return cache
 
     def _pattern_likelihoods(self, groups, log_params: np.ndarray):
-        """Each covariate pattern's negative log-likelihood and gradient (log scale).
-
-        ``F`` of every pattern's pairs, at the pattern's own ``alpha_i, beta_i``, in one call
-        (:func:`_log_f_by_element`); the rest per pattern.
-        """
-        params = np.exp(log_params)
+        """Each covariate pattern's negative log-likelihood and gradient (log scale), at the
+        pattern's own ``alpha_i, beta_i``, evaluated together (:func:`_group_likelihoods`)."""
         caches = [worker._pairs(data) for worker, data, _ in groups]
-        sizes = [cache.n_pairs for cache in caches]
-        with np.errstate(all="ignore"):
-            lf, dlf = _log_f_by_element(
-                params[0, 0],
-                np.repeat(params[:, 1], sizes),
-                params[0, 2],
-                np.repeat(params[:, 3], sizes),
-                np.concatenate([cache.pair_x for cache in caches]),
-                np.concatenate([cache.pair_t for cache in caches]),
-            )
-            cuts = np.cumsum(sizes)[:-1]
-            out = []
-            for g, (cache, piece, d_piece) in enumerate(
-                zip(caches, np.split(lf, cuts), np.split(dlf, cuts, axis=1), strict=True)
-            ):
-                weights = np.asarray(groups[g][2], float)
-                total, grad = _weighted_nll(params[g], cache, weights, (piece, d_piece))
-                out.append(_on_log_scale(total, grad, params[g]))
-        return out
+        return _group_likelihoods(np.exp(log_params), caches, [w for *_, w in groups])
 
     # -- per-customer quantities -----------------------------------------------------------------
     @accepts_covariates(0, 1, 2)

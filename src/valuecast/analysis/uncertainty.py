@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from valuecast.models import FitError
-from valuecast.models._lockstep import run_together, takes_part
+from valuecast.models import FitError, run_together, takes_part
 from valuecast.models.clv import discounted_sum, log_param_jacobian
 
 REPLICATES = 100

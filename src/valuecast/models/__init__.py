@@ -13,6 +13,7 @@ from valuecast.models._fitting import (
     compress_histories,
     remembering_histories,
 )
+from valuecast.models._lockstep import run_together, takes_part
 
 _MODELS = {
     "BetaGeo": "valuecast.models.bgnbd",
@@ -36,6 +37,8 @@ __all__ = [
     "ShiftedBetaGeometric",
     "compress_histories",
     "remembering_histories",
+    "run_together",
+    "takes_part",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -77,18 +77,40 @@ def seasonal(tmp_path_factory):
     return workspace, folder, truth
 
 
-def test_analyze_predicts_the_seasonal_quarter_within_ten_percent(seasonal):
+def test_analyze_predicts_the_seasonal_quarter_within_ten_percent(seasonal, monkeypatch):
     """The analysis ``analyze --horizon 3`` runs (its defaults: seasons tried), without the
-    report and files the CLI then writes."""
+    report and files the CLI then writes.  The backtest scores the seasonal candidates by their
+    estimates alone, as the plain ones: no information matrix is computed for them."""
+    from valuecast.analysis import predict
     from valuecast.jobs.analyze import AnalysisOptions, analyze
+    from valuecast.models import _fitting
     from valuecast.models.clv import DAYS_PER_MONTH
     from valuecast.models.registry import candidate_model, split_seasonal
     from valuecast.store import Workspace
 
+    backtesting, in_backtest = [], []
+    real_backtest, real_hessian = predict.backtest, _fitting.numerical_hessian
+
+    def watched_backtest(*args, **kwargs):
+        backtesting.append(True)
+        try:
+            return real_backtest(*args, **kwargs)
+        finally:
+            backtesting.pop()
+
+    def watched_hessian(*args, **kwargs):
+        in_backtest.append(bool(backtesting))  # a raise here would be a skipped candidate
+        return real_hessian(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "backtest", watched_backtest)
+    monkeypatch.setattr(_fitting, "numerical_hessian", watched_hessian)
     workspace, _, truth = seasonal
     with Workspace(workspace) as ws:
         analysis = analyze(ws, AnalysisOptions(horizon=3))
     summary = analysis.summary
+    tried = [name for name in summary["backtest"]["models"] if name.endswith("+season")]
+    assert len(tried) == 3 and not any(in_backtest)
+    assert in_backtest  # the chosen model's fit has its standard errors
     predicted = summary["totals"]["predicted_number_of_orders"]
     error = predicted / truth - 1
     # what the chosen model predicts without seasons: the plain model on the same histories

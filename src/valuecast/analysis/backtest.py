@@ -579,7 +579,8 @@ def _seasonal_candidates(
                 f"pieces (more than {SEASONAL_PNBD_MAX_PIECES:,})"
             )
             continue
-        fit = lambda name=name: seasonal_model(name).fit(  # noqa: E731
+        # scored by their estimates alone, as the plain candidates are
+        fit = lambda name=name: seasonal_model(name, standard_errors=False).fit(  # noqa: E731
             holdout.frequency, holdout.recency, holdout.T, periods=periods, purchase_sums=sums
         )
         out[name + SEASON_SUFFIX] = _evaluate(name + SEASON_SUFFIX, fit, holdout)

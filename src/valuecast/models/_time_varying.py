@@ -227,7 +227,7 @@ class TimeVaryingModel(HistoryModel):
     def _fit_as_plain(self, x, t_x, T, counts) -> None:
         """Covariates that are 0 in every period have no effect to estimate: the fit is the
         plain model's, the same computation, with each multiplier held at 1 (no error)."""
-        plain = self._plain_model().fit(x, t_x, T, weights=counts)
+        plain = self._plain_fit(x, t_x, T, counts, getattr(self, "_with_errors", True))
         fitted = {k: v for k, v in vars(plain).items() if k.endswith("_") and not k.startswith("_")}
         self.__dict__.update(fitted)
         names = self.periods_.names
@@ -313,12 +313,18 @@ class TimeVaryingModel(HistoryModel):
 
     def _initial_log_params(self, data, weights) -> np.ndarray:
         x, t_x, T, _ = data
-        plain = self._plain_model().fit(x, t_x, T, weights=weights)
+        plain = self._plain_fit(x, t_x, T, weights, standard_errors=False)  # its estimates only
         start = np.log([plain.params_[name] for name in self._base_names])
         return np.concatenate([start, np.zeros(len(self.periods_.names))])
 
     def _plain_model(self):
         raise NotImplementedError
+
+    def _plain_fit(self, x, t_x, T, weights, standard_errors: bool):
+        """The plain model fitted on the histories, with its information matrix or not."""
+        plain = self._plain_model()
+        plain._with_errors = standard_errors
+        return plain.fit(x, t_x, T, weights=weights)
 
     def log_likelihood_per_customer(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, purchase_sums: ArrayLike

@@ -111,7 +111,12 @@ def split_seasonal(name: str) -> tuple[str, bool]:
     return name, False
 
 
-def seasonal_model(name: str, start: dict[str, float] | None = None):
+def seasonal_model(
+    name: str, start: dict[str, float] | None = None, *, standard_errors: bool = True
+):
     """An unfitted time-varying variant of the candidate ``name``, with its production penalizer
-    (and ``start``, its fit's starting point, when given)."""
-    return SEASONAL[name](penalizer=PENALIZERS.get(name, 0.0), initial_params=start)
+    (and ``start``, its fit's starting point, when given); ``standard_errors=False`` as
+    :func:`candidate_model`'s."""
+    return SEASONAL[name](
+        penalizer=PENALIZERS.get(name, 0.0), initial_params=start, standard_errors=standard_errors
+    )

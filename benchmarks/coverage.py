@@ -38,21 +38,26 @@ sys.path.insert(0, str(HERE))
 from valuecast.analysis.backend import materialize  # noqa: E402
 from valuecast.analysis.predict import predict  # noqa: E402
 from valuecast.jobs.analyze import AnalysisOptions  # noqa: E402
-from valuecast.models import BetaGeo, GammaGamma  # noqa: E402
+from valuecast.models import BetaGeo, GammaGamma, ParetoNBD  # noqa: E402
 from valuecast.models.clv import customer_lifetime_value  # noqa: E402
 
 TRUE_TRANSACTIONS = {"r": 0.25, "alpha": 40.0, "a": 0.8, "b": 2.5}
+# Pareto/NBD shops (``--model pnbd``): CDNOW's published estimates (Fader, Hardie & Lee 2005,
+# r = 0.55, alpha = 10.58, s = 0.61, beta = 11.67 in weeks) with the scales in days
+TRUE_PARETO = {"r": 0.55, "alpha": 74.06, "s": 0.61, "beta": 81.69}
 TRUE_SPEND = {"p": 6.0, "q": 4.0, "v": 15.0}
 AS_OF = date(2025, 12, 31)
+TRUTHS = {"bgnbd": (BetaGeo, TRUE_TRANSACTIONS), "pnbd": (ParetoNBD, TRUE_PARETO)}
 
 
-def true_models() -> tuple[BetaGeo, GammaGamma]:
-    return BetaGeo().with_params(TRUE_TRANSACTIONS), GammaGamma().with_params(TRUE_SPEND)
+def true_models(model: str = "bgnbd") -> tuple[BetaGeo | ParetoNBD, GammaGamma]:
+    kind, params = TRUTHS[model]
+    return kind().with_params(params), GammaGamma().with_params(TRUE_SPEND)
 
 
-def simulate_shop(n_customers: int, seed: int) -> tuple[pd.DataFrame, float]:
+def simulate_shop(n_customers: int, seed: int, model: str = "bgnbd") -> tuple[pd.DataFrame, float]:
     """One shop's customer summary (the columns :func:`predict` reads) and its true 12-month CLV."""
-    transactions, spend = true_models()
+    transactions, spend = true_models(model)
     rng = np.random.default_rng(seed)
     T = rng.integers(1, 366, n_customers).astype(float)
     histories = transactions.simulate(T, seed=seed)
@@ -76,7 +81,9 @@ def simulate_shop(n_customers: int, seed: int) -> tuple[pd.DataFrame, float]:
     return summary, truth
 
 
-def shop_interval(summary: pd.DataFrame, method: str, con=None, replicates: int = 100) -> dict:
+def shop_interval(
+    summary: pd.DataFrame, method: str, con=None, replicates: int = 100, model: str = "bgnbd"
+) -> dict:
     """valuecast's point and 80% interval of the shop's predicted CLV (and per customer)."""
     con = con or ibis.duckdb.connect()
     name = f"shop_{time.time_ns()}"
@@ -87,7 +94,7 @@ def shop_interval(summary: pd.DataFrame, method: str, con=None, replicates: int 
     releases: list = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        predicted = predict(table, "bgnbd", AS_OF, options, has_repeat=True, releases=releases)
+        predicted = predict(table, model, AS_OF, options, has_repeat=True, releases=releases)
         full = materialize(predicted.customers, releases)
         if predicted.terms is None:  # predictions withheld (analysis.dropout): no interval
             totals = dict.fromkeys(("predicted_clv", "predicted_clv_p10", "predicted_clv_p90"))
@@ -110,6 +117,7 @@ def shop_interval(summary: pd.DataFrame, method: str, con=None, replicates: int 
             ).any()
         ),
         "withheld": predicted.note if predicted.terms is None else None,
+        "method": (predicted.model.get("interval") or {}).get("method"),
     }
     if intervals is not None and hasattr(intervals, "totals"):
         result["replicate_totals"] = intervals.totals
@@ -125,16 +133,19 @@ def covers(result: dict, truth: float) -> bool:
     return low is not None and low <= truth <= high
 
 
-def study(n_shops: int, n_customers: int, first_seed: int = 1) -> dict:
+def study(
+    n_shops: int, n_customers: int, first_seed: int = 1, model: str = "bgnbd",
+    methods: tuple[str, ...] = ("bootstrap", "delta"),
+) -> dict:  # fmt: skip
     """Coverage of the bootstrap's and the delta method's 80% intervals over ``n_shops`` shops."""
     con = ibis.duckdb.connect()
     rows = []
     for seed in range(first_seed, first_seed + n_shops):
-        summary, truth = simulate_shop(n_customers, seed)
+        summary, truth = simulate_shop(n_customers, seed, model)
         row = {"seed": seed, "truth": truth}
-        for method in ("bootstrap", "delta"):
+        for method in methods:
             started = time.perf_counter()
-            result = shop_interval(summary, method, con)
+            result = shop_interval(summary, method, con, model=model)
             row[method] = {
                 "seconds": time.perf_counter() - started,
                 "point": result["point"],
@@ -151,12 +162,15 @@ def study(n_shops: int, n_customers: int, first_seed: int = 1) -> dict:
                 row["sd_covers"] = bool(abs(np.log(result["point"] / truth)) <= spread)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-    return summarise(rows, n_customers)
+    return summarise(rows, n_customers, model)
 
 
-def summarise(rows: list[dict], n_customers: int) -> dict:
-    out = {"shops": len(rows), "customers": n_customers}
+def summarise(rows: list[dict], n_customers: int, model: str = "bgnbd") -> dict:
+    out = {"shops": len(rows), "customers": n_customers, "model": model}
     for method in ("bootstrap", "delta"):
+        if not all(method in row for row in rows):  # not run (--methods)
+            out[method] = None
+            continue
         results = [row[method] for row in rows]
         with_interval = [r for r in results if r["low"] is not None]
         out[method] = {
@@ -172,7 +186,8 @@ def summarise(rows: list[dict], n_customers: int) -> dict:
             else None,
             "mean_seconds": float(np.mean([r["seconds"] for r in results])),
         }
-    out["spend_singular_shops"] = int(sum(row["delta"]["spend_singular"] for row in rows))
+    ran = next(method for method in ("delta", "bootstrap") if out[method] is not None)
+    out["spend_singular_shops"] = int(sum(row[ran]["spend_singular"] for row in rows))
     out["percentile_coverage"] = float(
         np.mean([row.get("percentile_covers", False) for row in rows])
     )
@@ -183,30 +198,32 @@ def markdown(results: list[dict]) -> str:
     lines = [
         f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
         f"{platform.python_version()}, 2 cores; `python benchmarks/coverage.py`. Simulated shops "
-        "(BG/NBD r = 0.25, alpha = 40 days, a = 0.8, b = 2.5; Gamma-Gamma p = 6, q = 4, v = 15; "
-        "customers acquired over one year): how often the 80% interval of the shop's predicted "
-        "12-month CLV contains the true expected value (the sum of the customers' CLV under the "
-        "true parameters). Target 80%, acceptance 70-90%.",
+        "(BG/NBD r = 0.25, alpha = 40 days, a = 0.8, b = 2.5, or with `--model pnbd` Pareto/NBD "
+        "r = 0.55, alpha = 74.06 days, s = 0.61, beta = 81.69 days; Gamma-Gamma p = 6, q = 4, "
+        "v = 15; customers acquired over one year): how often the 80% interval of the shop's "
+        "predicted 12-month CLV contains the true expected value (the sum of the customers' CLV "
+        "under the true parameters). Target 80%, acceptance 70-90%.",
         "",
-        "| customers per shop | shops | bootstrap coverage | its median width | delta method "
-        "coverage (shops with an interval) | its median width | Gamma-Gamma singular | "
+        "| model | customers per shop | shops | bootstrap coverage | its median width | delta "
+        "method coverage (shops with an interval) | its median width | Gamma-Gamma singular | "
         "seconds per shop (bootstrap / delta) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         b, d = r["bootstrap"], r["delta"]
-        delta_coverage = (
-            "-"
-            if d["coverage_where_interval"] is None
-            else f"{d['coverage_where_interval']:.0%} ({d['with_interval']})"
-        )
-        delta_width = (
-            "-" if d["median_relative_width"] is None else (f"{d['median_relative_width']:.1%}")
-        )
+        if d is None or d["coverage_where_interval"] is None:
+            delta_coverage = "-"
+        else:
+            delta_coverage = f"{d['coverage_where_interval']:.0%} ({d['with_interval']})"
+        if d is None or d["median_relative_width"] is None:
+            delta_width = "-"
+        else:
+            delta_width = f"{d['median_relative_width']:.1%}"
+        boot = "- | -" if b is None else f"{b['coverage']:.0%} | {b['median_relative_width']:.1%}"
+        seconds = " / ".join("-" if m is None else f"{m['mean_seconds']:.2f}" for m in (b, d))
         lines.append(
-            f"| {r['customers']:,} | {r['shops']} | {b['coverage']:.0%} | "
-            f"{b['median_relative_width']:.1%} | {delta_coverage} | {delta_width} | "
-            f"{r['spend_singular_shops']} | {b['mean_seconds']:.2f} / {d['mean_seconds']:.2f} |"
+            f"| {r.get('model', 'bgnbd')} | {r['customers']:,} | {r['shops']} | {boot} | "
+            f"{delta_coverage} | {delta_width} | {r['spend_singular_shops']} | {seconds} |"
         )
     return "\n".join(lines)
 
@@ -235,6 +252,10 @@ def main() -> None:
         "--rows", nargs="+", help="summarise the per-shop JSON lines (stderr) of earlier runs"
     )
     parser.add_argument("--time-customers", type=int, help="only time one shop of this size")
+    parser.add_argument("--model", choices=sorted(TRUTHS), default="bgnbd")
+    parser.add_argument(
+        "--methods", nargs="+", choices=("bootstrap", "delta"), default=["bootstrap", "delta"]
+    )
     parser.add_argument("--write-md", action="store_true")
     args = parser.parse_args()
     if args.time_customers:
@@ -243,11 +264,16 @@ def main() -> None:
     shops = args.shops * len(args.customers) if len(args.shops) == 1 else args.shops
     if args.rows:  # one file per shop size, in --customers order (runs split over seeds: cat)
         results = [
-            summarise([json.loads(line) for line in open(path) if line.startswith("{")], n)
+            summarise(
+                [json.loads(line) for line in open(path) if line.startswith("{")], n, args.model
+            )
             for path, n in zip(args.rows, args.customers, strict=True)
         ]
     else:
-        results = [study(s, c, args.first_seed) for s, c in zip(shops, args.customers, strict=True)]
+        results = [
+            study(s, c, args.first_seed, args.model, tuple(args.methods))
+            for s, c in zip(shops, args.customers, strict=True)
+        ]
     for r in results:
         print(json.dumps(r))
     text = markdown(results)

@@ -179,3 +179,21 @@ def test_the_delta_method_evaluates_the_point_only_when_not_given(monkeypatch):
     assert len(evaluations) == 2 * len(model.params_) + 1
     np.testing.assert_array_equal(given.g, computed.g)
     np.testing.assert_array_equal(given.history_variance, computed.history_variance)
+
+
+def test_auto_resamples_pareto_nbd_only_in_shops_where_its_refits_are_cheap():
+    # Pareto/NBD's refits cost ~50x BG/NBD's per distinct history: above
+    # BOOTSTRAP_MAX_HISTORIES_BY_MODEL["pnbd"] histories its interval is the delta method's,
+    # where BG/NBD's is still resampled (up to 50,000)
+    from valuecast.analysis.uncertainty import bootstrap_max_histories
+
+    limit = bootstrap_max_histories("pnbd")
+    assert limit < bootstrap_max_histories("bgnbd")
+    large, _ = simulate_shop(6000, 1, "pnbd")
+    histories = len(large.groupby(["frequency", "recency", "T"]))
+    assert limit < histories < bootstrap_max_histories("bgnbd")
+    assert shop_interval(large, "auto", model="pnbd")["method"] == "delta method"
+    resampled = shop_interval(large, "auto", model="bgnbd", replicates=10)
+    assert resampled["method"] == "bootstrap"
+    small, _ = simulate_shop(300, 1, "pnbd")
+    assert shop_interval(small, "auto", model="pnbd", replicates=10)["method"] == "bootstrap"

@@ -50,6 +50,7 @@ from valuecast.analysis.uncertainty import (
     BootstrapIntervals,
     DeltaIntervals,
     Units,
+    bootstrap_max_histories,
     choose_intervals,
     delta_intervals,
     spend_coefficients,
@@ -595,6 +596,7 @@ def predict(
                 model, spend_model, (f, r, t), spend_data, spend_x,
                 lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends,
                 rate, options, costly_refit=model_name in COSTLY_REFITS,
+                max_histories=bootstrap_max_histories(model_name),
             )  # fmt: skip
         else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
             intervals = delta_intervals(

@@ -47,6 +47,21 @@ BOOTSTRAP_MAX_HISTORIES = 50_000
 """Above this many distinct histories a regular fit uses the delta method (the refits would cost
 tens of seconds, and the asymptotics the delta method rests on hold there)."""
 
+BOOTSTRAP_MAX_HISTORIES_BY_MODEL = {"pnbd": 2_000}
+"""Lower limits for the models whose refits cost more per distinct history.  A Pareto/NBD refit
+evaluates two hypergeometric terms per history and step, about 50 times a BG/NBD refit's work:
+its 100 refits take ~20 s at 2,000 histories, as BG/NBD's take at 50,000, and grow to a minute at
+8,500 (a 10,000-customer shop), where the delta method takes under a second.  The delta method's
+80% interval is calibrated below that limit already: it covered the true CLV in 82% of 100
+simulated Pareto/NBD shops of about 1,000 distinct histories (BENCHMARKS.md, *Coverage of the CLV
+interval*)."""
+
+
+def bootstrap_max_histories(model_name: str) -> int:
+    """The most distinct histories for which ``auto`` resamples a fit of ``model_name``."""
+    return BOOTSTRAP_MAX_HISTORIES_BY_MODEL.get(model_name, BOOTSTRAP_MAX_HISTORIES)
+
+
 STEP = 1e-4
 """Forward-difference step on the log parameters (the delta method)."""
 
@@ -344,20 +359,19 @@ def _replicate(
 def choose_intervals(
     model, spend_model, histories, spend_data, spend_x, units: Callable[[], Units],
     discounted: np.ndarray, ends: np.ndarray, rate: float, options, costly_refit: bool = False,
+    max_histories: int = BOOTSTRAP_MAX_HISTORIES,
 ):  # fmt: skip
     """The interval method for this fit: the bootstrap for small shops and irregular fits.
 
-    The delta method where the shop has more than :data:`BOOTSTRAP_MAX_HISTORIES` distinct
-    histories (or the model's refits are ``costly_refit``) and both information matrices are
-    regular; the bootstrap otherwise (or as ``options.interval_method`` says). ``units`` gives
-    the resampling units (an engine query, run only for the bootstrap). None when neither gives
-    an interval.
+    The delta method where the shop has more than ``max_histories`` distinct histories
+    (:func:`bootstrap_max_histories` of the model) or the model's refits are ``costly_refit``,
+    and both information matrices are regular; the bootstrap otherwise (or as
+    ``options.interval_method`` says). ``units`` gives the resampling units (an engine query,
+    run only for the bootstrap). None when neither gives an interval.
     """
     f, r, t = histories
     method = options.interval_method
-    if method == "delta" or (
-        method == "auto" and (costly_refit or len(f) > BOOTSTRAP_MAX_HISTORIES)
-    ):
+    if method == "delta" or (method == "auto" and (costly_refit or len(f) > max_histories)):
         delta = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate, discounted)
         if delta is not None or method == "delta":
             return delta

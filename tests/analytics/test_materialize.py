@@ -87,3 +87,26 @@ def test_the_summaries_whole_numbers_are_the_ones_narrowed():
     whole_numbers = [c for c, kind in schema.items() if kind.is_integer()]
     assert sorted(whole_numbers) == sorted(WHOLE_NUMBER_COLUMNS)
     assert {"frequency", "recency", "T"} <= set(SUMMARY_COLUMNS)
+
+
+def test_a_large_customers_table_is_stored_in_two_halves_by_id(monkeypatch):
+    """The caller's store gets the rows in customer-id order: in one sorted part for a shop
+    under ``_SORTED_IN_HALVES_FROM`` customers, else the ids below the middle one and then the
+    others, each sorted (two sorts of half the rows: the peak memory of a 1M-customer analysis)."""
+    from valuecast.analysis import customers as customers_module
+
+    ids = [f"c{i:03d}" for i in np.random.default_rng(3).permutation(101)]
+    con = ibis.duckdb.connect()
+    table = con.create_table("customers", ibis.memtable({"customer_id": ids, "n": range(101)}))
+    for halves_from, n_parts in ((len(ids) + 1, 1), (len(ids), 2)):
+        monkeypatch.setattr(customers_module, "_SORTED_IN_HALVES_FROM", halves_from)
+        parts: list[list[str]] = []
+
+        def store(tables, parts=parts):
+            parts.extend(t.customer_id.to_pyarrow().to_pylist() for t in tables)
+            return table
+
+        customers_module._stored(table, [], True, store, table, len(ids))
+        assert len(parts) == n_parts
+        assert [i for part in parts for i in part] == sorted(ids)
+        assert all(part == sorted(part) for part in parts)

@@ -461,3 +461,27 @@ def test_churn_curve_counts_follow_the_definition(gaps, as_of_days, follow_up):
     assert got == {m: expected[m] for m in range(1, 31)}
     points, repeats, _ = expected[0]
     assert result["initial_repeat_probability"] == (repeats / points if points else None)
+
+
+def test_cohort_revenue_has_the_same_bits_whatever_order_the_orders_are_read_in():
+    """A float sum's last bits follow the order of its terms: (0.1 + 0.2) + 0.3 is
+    0.6000000000000001 and (0.3 + 0.2) + 0.1 is 0.6.  The cohorts' revenues are exact sums, so the
+    order the engine reads the orders in (its threads, a table stored unsorted) changes nothing,
+    down to a lifetime value's rounding to the cent."""
+    from valuecast.analysis.growth.cohorts import growth_counts
+
+    first = [(f"{c}1", c, "2024-01-05 10:00", 1.0, None, None) for c in ("a", "b", "c")]
+    second = [
+        (f"{c}2", c, "2024-02-05 10:00", v, None, None)
+        for c, v in zip("abc", (0.1, 0.2, 0.3), strict=True)
+    ]
+    cells = []
+    for rows in (first + second, first + second[::-1]):
+        con = ibis.duckdb.connect(threads=1)  # one thread adds the rows in the order given
+        orders = con.create_table("orders", orders_table(rows))
+        found = growth_counts(orders, date(2024, 3, 31))["cells"]
+        cells.append(found.sort_values(["cohort", "age"]).reset_index(drop=True))
+    february = cells[0]["age"] == 1
+    assert cells[0].loc[february, "revenue"].tolist() == [0.6]
+    assert cells[0].loc[february, "returning_revenue"].tolist() == [0.6]
+    pd.testing.assert_frame_equal(cells[0], cells[1], check_exact=True)

@@ -56,7 +56,7 @@ SUM_DECIMALS = 12
 """Decimals of the exact sums (:func:`exact_sum`): each value is rounded to 1e-12 of the unit."""
 
 
-def exact_sum(value: ir.FloatingValue) -> ir.FloatingValue:
+def exact_sum(value: ir.FloatingValue, where: ir.BooleanValue | None = None) -> ir.FloatingValue:
     """The sum of ``value`` as a float64, the same whatever order the engine reads the rows in.
 
     A float sum's last bits depend on the order of its terms, and an engine reads a table in no
@@ -64,19 +64,22 @@ def exact_sum(value: ir.FloatingValue) -> ir.FloatingValue:
     from one run to the next.  Each finite value is rounded to :data:`SUM_DECIMALS` decimals and
     summed as a 38-digit decimal, exactly (room for totals up to 1e26); infinities and NaN, which
     a decimal cannot hold, are summed apart, where the result does not depend on the order
-    either, so the total is still infinite or NaN when a term is.
+    either, so the total is still infinite or NaN when a term is.  ``where``: of the rows where
+    it holds (0 when none does).
     """
-    decimals, special = exact_sum_terms(value)
+    decimals, special = exact_sum_terms(value, where)
     return decimals.cast("float64").fill_null(0.0) + special.fill_null(0.0)
 
 
-def exact_sum_terms(value: ir.FloatingValue) -> tuple[ir.DecimalValue, ir.FloatingValue]:
+def exact_sum_terms(
+    value: ir.FloatingValue, where: ir.BooleanValue | None = None
+) -> tuple[ir.DecimalValue, ir.FloatingValue]:
     """The two sums :func:`exact_sum` adds, for a caller that adds the sums of several groups
     itself: the finite values as a 38-digit decimal (exact) and the infinities and NaN as a
-    float, each NULL when the group has no such value."""
+    float, each NULL when the group has no such value (of the rows where ``where`` holds)."""
     finite = ~(value.isnan() | value.isinf())
     decimals = ibis.ifelse(finite, value, ibis.null()).cast(f"decimal(38, {SUM_DECIMALS})")
-    return decimals.sum(), ibis.ifelse(finite, ibis.null(), value).sum()
+    return decimals.sum(where=where), ibis.ifelse(finite, ibis.null(), value).sum(where=where)
 
 
 def materialize(

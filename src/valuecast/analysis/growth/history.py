@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow.compute as pc
 
+from valuecast.analysis.backend import exact_sum
 from valuecast.analysis.summary import prepare_orders
 from valuecast.analysis.summary import resolve_as_of as summary_as_of
 
@@ -107,20 +108,30 @@ def cohort_cells(history: ir.Table) -> ir.Table:
     count each customer once per month (active), once in all (at the first order, which is at
     age 0) and once as a repeat customer, so no distinct count and no join to the first
     purchases is needed.  The cohort tables and the growth stage (revenue per calendar month,
-    ``cohort + age``) read it.
+    ``cohort + age``) read it.  The new and returning revenues are exact sums (:func:`exact_sum`,
+    0 where a cell has none) and ``revenue`` their sum: a float sum's last bits follow the order
+    the engine's threads add the orders in, which moved a cohort's lifetime value across a
+    cent's rounding from one run to the next.
     """
     h = history
     cohort = month_index(h.first_date)
     new = h.order_date == h.first_date
     group = h.group if "group" in h.columns else ibis.literal(NONE_LABEL)
-    return h.group_by(cohort=cohort, group=group, age=month_index(h.order_date) - cohort).aggregate(
+    cells = h.group_by(
+        cohort=cohort, group=group, age=month_index(h.order_date) - cohort
+    ).aggregate(
         active_customers=h.count(where=h.month_head),
-        revenue=h.net_revenue.sum(),
-        new_revenue=h.net_revenue.sum(where=new),
-        returning_revenue=h.net_revenue.sum(where=~new),
+        new_revenue=exact_sum(h.net_revenue, where=new),
+        returning_revenue=exact_sum(h.net_revenue, where=~new),
         customers=h.count(where=h.first_order),
         repeat_customers=h.count(where=h.repeat),
     )
+    return cells.select(
+        "cohort", "group", "age", "active_customers",
+        revenue=cells.new_revenue + cells.returning_revenue,
+        new_revenue=cells.new_revenue, returning_revenue=cells.returning_revenue,
+        customers=cells.customers, repeat_customers=cells.repeat_customers,
+    )  # fmt: skip
 
 
 def collect_together(queries: dict[str, ir.Table]) -> dict[str, pd.DataFrame]:

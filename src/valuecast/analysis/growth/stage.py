@@ -136,8 +136,10 @@ def _monthly_revenue(cells: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
     columns = ["month", "new_revenue", "returning_revenue", "returning_share"]
     if as_of is None:
         return pd.DataFrame(columns=columns)
+    # added in one order whatever order the engine gave the cells in: the same last bits
+    ordered = cells.sort_values(["cohort", "group", "age"], kind="stable", na_position="last")
     monthly = (
-        cells.assign(month=cells["cohort"] + cells["age"])
+        ordered.assign(month=ordered["cohort"] + ordered["age"])
         .groupby("month", as_index=False)[["new_revenue", "returning_revenue"]]
         .sum(min_count=1)
     )

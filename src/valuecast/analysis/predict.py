@@ -65,7 +65,6 @@ from valuecast.models.clv import (
 )
 from valuecast.models.registry import (
     CANDIDATES,
-    COSTLY_REFITS,
     candidate_model,
     seasonal_model,
     split_seasonal,
@@ -595,8 +594,7 @@ def predict(
             intervals = choose_intervals(
                 model, spend_model, (f, r, t), spend_data, spend_x,
                 lambda: _resampling_units(base, f, r, t, spend_data, spend_x), discounted, ends,
-                rate, options, costly_refit=model_name in COSTLY_REFITS,
-                max_histories=bootstrap_max_histories(model_name),
+                rate, options, max_histories=bootstrap_max_histories(model_name),
             )  # fmt: skip
         else:  # a bootstrap would refit every covariate pattern or calendar period 100 times
             intervals = delta_intervals(

@@ -36,6 +36,7 @@ from scipy.special import ndtr, ndtri
 
 from valuecast.models import FitError, run_together, takes_part
 from valuecast.models.clv import discounted_sum, log_param_jacobian
+from valuecast.models.registry import COSTLY_REFITS
 
 REPLICATES = 100
 """Bootstrap replicates: the sd of log CLV is then known to about 7% (1 / sqrt(2 * 100))."""
@@ -59,7 +60,12 @@ histories) and CDNOW stay below it."""
 
 
 def bootstrap_max_histories(model_name: str) -> int:
-    """The most distinct histories for which ``auto`` resamples a fit of ``model_name``."""
+    """The most distinct histories for which ``auto`` resamples a fit of ``model_name``: none
+    for the models whose refits are costly at any size (:data:`~valuecast.models.registry.
+    COSTLY_REFITS`), else :data:`BOOTSTRAP_MAX_HISTORIES_BY_MODEL` or
+    :data:`BOOTSTRAP_MAX_HISTORIES`."""
+    if model_name in COSTLY_REFITS:
+        return 0
     return BOOTSTRAP_MAX_HISTORIES_BY_MODEL.get(model_name, BOOTSTRAP_MAX_HISTORIES)
 
 
@@ -359,20 +365,20 @@ def _replicate(
 
 def choose_intervals(
     model, spend_model, histories, spend_data, spend_x, units: Callable[[], Units],
-    discounted: np.ndarray, ends: np.ndarray, rate: float, options, costly_refit: bool = False,
+    discounted: np.ndarray, ends: np.ndarray, rate: float, options,
     max_histories: int = BOOTSTRAP_MAX_HISTORIES,
 ):  # fmt: skip
     """The interval method for this fit: the bootstrap for small shops and irregular fits.
 
     The delta method where the shop has more than ``max_histories`` distinct histories
-    (:func:`bootstrap_max_histories` of the model) or the model's refits are ``costly_refit``,
+    (:func:`bootstrap_max_histories` of the model: 0 where its refits are costly at any size)
     and both information matrices are regular; the bootstrap otherwise (or as
     ``options.interval_method`` says). ``units`` gives the resampling units (an engine query,
     run only for the bootstrap). None when neither gives an interval.
     """
     f, r, t = histories
     method = options.interval_method
-    if method == "delta" or (method == "auto" and (costly_refit or len(f) > max_histories)):
+    if method == "delta" or (method == "auto" and len(f) > max_histories):
         delta = delta_intervals(model, spend_model, f, r, t, spend_x, ends, rate, discounted)
         if delta is not None or method == "delta":
             return delta

@@ -272,9 +272,12 @@ def log_bracket(base: np.ndarray, clock: OperationalClock, x, t_x, T):
 
 
 def _row_log_sum_exp(row: np.ndarray, values: np.ndarray, n: int):
-    """Per row, log sum exp of its ``values`` (-inf for none) and each value's share of it."""
+    """Per row, log sum exp of its ``values`` (-inf for none) and each value's share of it;
+    ``row`` in order (as :func:`dropout_pieces` makes it)."""
     top = np.full(n, -np.inf)
-    np.maximum.at(top, row, values)
+    if len(row):
+        starts = np.flatnonzero(np.diff(row, prepend=-1))
+        top[row[starts]] = np.maximum.reduceat(values, starts)
     safe_top = np.where(np.isfinite(top), top, 0.0)
     scaled = np.exp(values - safe_top[row])
     sums = np.bincount(row, scaled, minlength=n)
@@ -322,8 +325,9 @@ def log_bracket_gradient(base: np.ndarray, clock: OperationalClock, x, t_x, T):
     d_piece[~real] = 0.0
     lse, weight = _row_log_sum_exp(row, piece, n)
     second = np.log(s) + lse
-    d_second = np.zeros((n, 4 + k))
-    np.add.at(d_second, row, weight[:, None] * d_piece)
+    weighted = weight[:, None] * d_piece
+    # bincount adds each row's pieces in order, as np.add.at would, without its per-item cost
+    d_second = np.column_stack([np.bincount(row, column, minlength=n) for column in weighted.T])
     d_second[:, 2] += 1.0 / s
     bracket = np.logaddexp(first, second)
     w_first = np.exp(first - bracket)

@@ -307,8 +307,6 @@ def log_bracket_gradient(base: np.ndarray, clock: OperationalClock, x, t_x, T):
     row, lo, hi, j, lam_lo = dropout_pieces(clock, t_x, T)
     rate, pr = clock.rates[j], p[row]
     a = (alpha + lam_lo) / rate - lo
-    d_a_gamma = ((clock.gradient_at(lo - T[row]) - d_start[row]) - (alpha + lam_lo)[:, None]
-                 * clock.values[j]) / rate[:, None]  # fmt: skip
     real = hi > lo
     piece = np.full(len(row), -np.inf)
     g = np.zeros((4, len(row)))  # d log(integral) / d(p, s, a, beta)
@@ -316,23 +314,46 @@ def log_bracket_gradient(base: np.ndarray, clock: OperationalClock, x, t_x, T):
         pr[real], s, a[real], beta, lo[real], hi[real], grad=True
     )
     piece[real] = -pr[real] * np.log(rate[real]) + log_integral
-    d_piece = np.empty((len(row), 4 + k))
-    d_piece[:, 0] = -np.log(rate) + g[0]
-    d_piece[:, 1] = g[2] / rate
-    d_piece[:, 2] = g[1]
-    d_piece[:, 3] = g[3]
-    d_piece[:, 4:] = -pr[:, None] * clock.values[j] + g[2][:, None] * d_a_gamma
-    d_piece[~real] = 0.0
-    lse, weight = _row_log_sum_exp(row, piece, n)
+    lse, weight = _row_log_sum_exp(row, piece, n)  # 0 for a piece of no length
     second = np.log(s) + lse
-    weighted = weight[:, None] * d_piece
-    # bincount adds each row's pieces in order, as np.add.at would, without its per-item cost
-    d_second = np.column_stack([np.bincount(row, column, minlength=n) for column in weighted.T])
+    d_second = np.empty((n, 4 + k))
+    for column, d_piece in enumerate((-np.log(rate) + g[0], g[2] / rate, g[1], g[3])):
+        d_second[:, column] = np.bincount(row, weight * np.where(real, d_piece, 0.0), minlength=n)
+    d_second[:, 4:] = _weighted_gamma_gradient(clock, row, j, lo - T[row], d_start, weight, (
+        -pr - g[2] * (alpha + lam_lo) / rate,  # times c_j
+        g[2] / rate,  # times d Lambda(lo) / d gamma
+    ))  # fmt: skip
     d_second[:, 2] += 1.0 / s
     bracket = np.logaddexp(first, second)
     w_first = np.exp(first - bracket)
     w_second = np.where(np.isfinite(second), np.exp(second - bracket), 0.0)
     return bracket, w_first[:, None] * d_first + w_second[:, None] * d_second
+
+
+def _weighted_gamma_gradient(clock, row, j, lo_position, d_start, weight, factors):
+    """Per history, sum over its pieces of ``weight * d piece / d gamma``.
+
+    A piece's derivative is ``f_c c_j + f_L (dPhi(lo) - dPhi(start))/d gamma``, with ``c_j`` the
+    covariates of its period and ``dPhi(u)/d gamma = G_m + e_m c_m (u - edge_m)`` in the period
+    ``m`` of ``u`` (:meth:`OperationalClock.gradient_at`).  Every term is a per-piece number times
+    a per-period vector, so the pieces are first summed into a (history x period) table of
+    coefficients and multiplied by the periods' vectors once, instead of carrying k columns
+    through every piece.
+    """
+    n, periods = len(d_start), len(clock.rates)
+    on_c, on_lambda = (weight * factor for factor in factors)
+    m = period_index(clock.edges, lo_position)
+    by_c = np.bincount(row * periods + j, on_c, minlength=n * periods)
+    by_c += np.bincount(
+        row * periods + m,
+        on_lambda * clock.rates[m] * (lo_position - clock.edges[m]),
+        minlength=n * periods,
+    )
+    by_g = np.bincount(row * periods + m, on_lambda, minlength=n * periods)
+    out = by_c.reshape(n, periods) @ clock.values
+    out += by_g.reshape(n, periods) @ clock.cumulative_gradient[:periods]
+    out -= np.bincount(row, on_lambda, minlength=n)[:, None] * d_start
+    return out
 
 
 def _future_integral(clock: OperationalClock, s: float, B: np.ndarray, t: float) -> np.ndarray:

@@ -159,26 +159,29 @@ def quadrature_applies(p, s: float, a, beta: float, lo, hi) -> np.ndarray:
 def _log_integral_by_quadrature(p, q: float, a, beta: float, lo, hi, grad: bool):
     """log int_lo^hi (a+u)^-p (beta+u)^-q du by Gauss-Legendre quadrature, and with ``grad`` its
     derivatives in (p, q, a, beta): each the integrand's own derivative over the integrand,
-    averaged with the nodes' shares of the integral."""
+    averaged with the nodes' shares of the integral.  Arrays are (node, piece)."""
     half = (hi - lo) / 2
-    u = ((lo + hi) / 2)[:, None] + half[:, None] * _NODES
-    log_a = np.log(a[:, None] + u)
-    log_b = np.log(beta + u)
-    terms = _LOG_WEIGHTS - p[:, None] * log_a
+    middle = (lo + hi) / 2
+    u = middle + half * _NODES[:, None]
+    a_u, b_u = a + u, beta + u
+    log_a, log_b = np.log(a_u), np.log(b_u)
+    # the log integrand at the middle: the nodes' lie within the piece's spread (at most
+    # QUADRATURE_MAX_SPREAD) of it, so their exponentials neither overflow nor vanish
+    reference = -p * np.log(a + middle) - q * np.log(beta + middle)
+    terms = -p * log_a
     terms -= q * log_b
-    top = terms.max(axis=1)
-    terms -= top[:, None]
+    terms += _LOG_WEIGHTS[:, None] - reference
     shares = np.exp(terms, out=terms)
-    total = shares.sum(axis=1)
-    value = np.log(half) + top + np.log(total)
+    total = shares.sum(axis=0)
+    value = np.log(half) + reference + np.log(total)
     if not grad:
         return value, None
-    shares /= total[:, None]
+    shares /= total
     gradient = np.empty((4, len(p)))
-    gradient[0] = -np.einsum("ij,ij->i", shares, log_a)
-    gradient[1] = -np.einsum("ij,ij->i", shares, log_b)
-    gradient[2] = -p * np.einsum("ij,ij->i", shares, np.exp(-log_a, out=log_a))
-    gradient[3] = -q * np.einsum("ij,ij->i", shares, np.exp(-log_b, out=log_b))
+    gradient[0] = -(shares * log_a).sum(axis=0)
+    gradient[1] = -(shares * log_b).sum(axis=0)
+    gradient[2] = -p * (shares / a_u).sum(axis=0)
+    gradient[3] = -q * (shares / b_u).sum(axis=0)
     return value, gradient
 
 

@@ -40,13 +40,14 @@ Most pieces are short against the scales of their integrand, and there the integ
 cheaper than the two hypergeometric terms: Gauss-Legendre quadrature with
 :data:`QUADRATURE_NODES` nodes (Davis & Rabinowitz 1984, "Methods of Numerical Integration";
 its error falls like ``rho^(-2n)`` for an integrand analytic inside the Bernstein ellipse
-``rho``: Trefethen 2008, "Is Gauss quadrature better than Clenshaw-Curtis?", SIAM Review 50).  The integrand's only singularities are the branch points
-``u = -a'`` and ``u = -beta``; a piece is integrated by quadrature when both lie at least
-:data:`QUADRATURE_MIN_DISTANCE` half-lengths from its middle and the log integrand changes by at
-most :data:`QUADRATURE_MAX_SPREAD` across it (:func:`quadrature_applies`).  There it equals adaptive
-quadrature to 1e-11 in the log (``tests/models/test_time_varying.py``), closer than the
-hypergeometric route, which subtracts two nearby ``F`` and loses digits on a piece that is short
-against its distance from the start; the other pieces keep that route.
+``rho``: Trefethen 2008, "Is Gauss quadrature better than Clenshaw-Curtis?", SIAM Review 50).
+The integrand's only singularities are the branch points ``u = -a'`` and ``u = -beta``; a piece
+is integrated by quadrature when both lie at least :data:`QUADRATURE_MIN_DISTANCE` half-lengths
+from its middle and the log integrand changes by at most :data:`QUADRATURE_MAX_SPREAD` across it
+(:func:`quadrature_applies`).  There it equals adaptive quadrature to 1e-11 in the log
+(``tests/models/test_time_varying.py``), closer than the hypergeometric route, which subtracts
+two nearby ``F`` and loses digits on a piece that is short against its distance from the start;
+the other pieces keep that route.
 
 Predictions: given alive at T, ``lambda ~ Gamma(r+x, alpha+Lambda(T))`` and
 ``mu ~ Gamma(s, beta+T)``, so ``E[X(T, T+t)] = P(alive) (r+x)/(alpha+Lambda(T))
@@ -133,6 +134,8 @@ def log_f_gradient(p, s: float, a, beta: float, t):
 
 
 QUADRATURE_NODES = 12
+"""Inside the bounds below, against 60 nodes on 400,000 pieces drawn over wide ranges of every
+input: 12 nodes are within 3e-12 of the log integral, 10 within 5e-11, 9 within 7e-10."""
 QUADRATURE_MAX_SPREAD = 2.0
 """Largest change of the log integrand across a piece that quadrature takes."""
 QUADRATURE_MIN_DISTANCE = 2.0

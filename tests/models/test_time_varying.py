@@ -144,7 +144,7 @@ def test_quadrature_pieces_equal_the_integral_and_the_other_pieces_stay_hypergeo
     a = length * np.exp(rng.uniform(np.log(1e-3), np.log(1e5), n)) - lo
     applies = quadrature_applies(p, s, a, beta, lo, hi)
     assert 0.3 < applies.mean() < 0.9
-    outside = np.flatnonzero(~applies)[:100]
+    outside = np.flatnonzero(~applies)[:20]  # the far ends of these ranges take thousands of terms
     value, gradient = log_piece_integral(
         p[outside], s, a[outside], beta, lo[outside], hi[outside], grad=True
     )
@@ -154,7 +154,8 @@ def test_quadrature_pieces_equal_the_integral_and_the_other_pieces_stay_hypergeo
     np.testing.assert_array_equal(value, plain)
     np.testing.assert_array_equal(gradient, plain_gradient)
 
-    p, a, lo, hi = p[applies], a[applies], lo[applies], hi[applies]
+    inside = np.flatnonzero(applies)[:4000]
+    p, a, lo, hi = p[inside], a[inside], lo[inside], hi[inside]
     value, gradient = log_piece_integral(p, s, a, beta, lo, hi, grad=True)
     conditioned = -np.expm1(pareto_tv.log_f(p, s, a, beta, hi) - pareto_tv.log_f(p, s, a, beta, lo))
     # adaptive quadrature of the integrand over its value at lo (no underflow at p = 300), on

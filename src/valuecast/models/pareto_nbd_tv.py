@@ -168,8 +168,9 @@ def _log_integral_by_quadrature(p, q: float, a, beta: float, lo, hi, grad: bool)
     u = middle + half * _NODES[:, None]
     a_u, b_u = a + u, beta + u
     log_a, log_b = np.log(a_u), np.log(b_u)
-    # the log integrand at the middle: the nodes' lie within the piece's spread (at most
-    # QUADRATURE_MAX_SPREAD) of it, so their exponentials neither overflow nor vanish
+    # the log integrand at the middle: it decreases along the piece, so its values at the nodes
+    # lie within the piece's spread (at most QUADRATURE_MAX_SPREAD) of this one, and their
+    # exponentials neither overflow nor vanish
     reference = -p * np.log(a + middle) - q * np.log(beta + middle)
     terms = -p * log_a
     terms -= q * log_b
@@ -252,8 +253,8 @@ def dropout_pieces(clock: OperationalClock, t_x: np.ndarray, T: np.ndarray):
 
 
 def dropout_piece_count(periods, recency: ArrayLike, T: ArrayLike) -> int:
-    """How many period pieces the likelihood of these histories evaluates (two hypergeometric
-    terms each): the cost of one likelihood evaluation."""
+    """How many period pieces the likelihood of these histories evaluates (an integral each, by
+    quadrature or two hypergeometric terms): the cost of one likelihood evaluation."""
     t_x, T = np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
     first = period_index(periods.edges, t_x - T)
     last = np.clip(np.searchsorted(periods.edges, 0.0, side="left") - 1, 0, len(periods.edges) - 2)

@@ -267,15 +267,27 @@ def log_bracket(base: np.ndarray, clock: OperationalClock, x, t_x, T):
     p = r + x
     _, op_T = clock.customer_times(t_x, T)
     first = -p * np.log(alpha + op_T) - s * np.log(beta + T)
+    row, piece, *_ = _log_pieces(p, alpha, s, beta, clock, t_x, T, grad=False)
+    lse, _ = _row_log_sum_exp(row, piece, len(x))
+    return np.logaddexp(first, np.log(s) + lse), first
+
+
+def _log_pieces(p, alpha: float, s: float, beta: float, clock: OperationalClock, t_x, T, grad):
+    """Each dropout piece's log term ``-p log e + log int (a'+u)^-p (beta+u)^-(s+1) du`` (-inf
+    for a piece of no length), with its history ``row``, period ``j``, ``Lambda(lo)``, ``lo``
+    and multiplier ``rate``; with ``grad`` also the integral's log derivatives in (p, s, a',
+    beta) (0 for a piece of no length), else None."""
     row, lo, hi, j, lam_lo = dropout_pieces(clock, t_x, T)
-    rate = clock.rates[j]
+    rate, pr = clock.rates[j], p[row]
     a = (alpha + lam_lo) / rate - lo
     real = hi > lo
     piece = np.full(len(row), -np.inf)
-    log_integral, _ = log_piece_integral(p[row][real], s, a[real], beta, lo[real], hi[real])
-    piece[real] = -p[row][real] * np.log(rate[real]) + log_integral
-    lse, _ = _row_log_sum_exp(row, piece, len(x))
-    return np.logaddexp(first, np.log(s) + lse), first
+    g = np.zeros((4, len(row))) if grad else None
+    log_integral, part = log_piece_integral(pr[real], s, a[real], beta, lo[real], hi[real], grad)
+    if grad:
+        g[:, real] = part
+    piece[real] = -pr[real] * np.log(rate[real]) + log_integral
+    return row, piece, g, j, lam_lo, lo, rate
 
 
 def _row_log_sum_exp(row: np.ndarray, values: np.ndarray, n: int):
@@ -311,23 +323,14 @@ def log_bracket_gradient(base: np.ndarray, clock: OperationalClock, x, t_x, T):
     d_first[:, 2] = -np.log(beta + T)
     d_first[:, 3] = -s / (beta + T)
     d_first[:, 4:] = d_first[:, 1:2] * d_op_T
-    row, lo, hi, j, lam_lo = dropout_pieces(clock, t_x, T)
-    rate, pr = clock.rates[j], p[row]
-    a = (alpha + lam_lo) / rate - lo
-    real = hi > lo
-    piece = np.full(len(row), -np.inf)
-    g = np.zeros((4, len(row)))  # d log(integral) / d(p, s, a, beta)
-    log_integral, g[:, real] = log_piece_integral(
-        pr[real], s, a[real], beta, lo[real], hi[real], grad=True
-    )
-    piece[real] = -pr[real] * np.log(rate[real]) + log_integral
+    row, piece, g, j, lam_lo, lo, rate = _log_pieces(p, alpha, s, beta, clock, t_x, T, grad=True)
     lse, weight = _row_log_sum_exp(row, piece, n)  # 0 for a piece of no length
     second = np.log(s) + lse
     d_second = np.empty((n, 4 + k))
     for column, d_piece in enumerate((-np.log(rate) + g[0], g[2] / rate, g[1], g[3])):
-        d_second[:, column] = np.bincount(row, weight * np.where(real, d_piece, 0.0), minlength=n)
+        d_second[:, column] = np.bincount(row, weight * d_piece, minlength=n)
     d_second[:, 4:] = _weighted_gamma_gradient(clock, row, j, lo - T[row], d_start, weight, (
-        -pr - g[2] * (alpha + lam_lo) / rate,  # times c_j
+        -p[row] - g[2] * (alpha + lam_lo) / rate,  # times c_j
         g[2] / rate,  # times d Lambda(lo) / d gamma
     ))  # fmt: skip
     d_second[:, 2] += 1.0 / s

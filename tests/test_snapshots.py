@@ -378,3 +378,28 @@ def test_an_older_workspace_missing_a_column_keeps_the_columns_order(tmp_path, e
             stored.select(list(CUSTOMER_COLUMNS)).cast(done.analysis.schema())
         )
         done.analysis.release()
+
+
+def test_the_snapshot_batches_open_their_cursor_on_the_calling_thread(workspace, monkeypatch):
+    """The customers files are streamed on another thread while this one goes on with the
+    workspace's connection, which refuses a second call instead of waiting: the cursor the
+    batches are read on is made when they are asked for, not when the other thread reads them."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    info = snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE), {}, {})
+    opened = []
+    real = workspace.read_view
+
+    def recorded():
+        opened.append(threading.current_thread())
+        return real()
+
+    monkeypatch.setattr(workspace, "read_view", recorded)
+    schema = pa.schema([("customer_id", pa.string())])
+    batches = snapshots.customers_batches(workspace, info.snapshot_id, schema)
+    assert opened == [threading.current_thread()]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        read = pool.submit(lambda: pa.Table.from_batches(list(batches), schema)).result()
+    assert read.column("customer_id").to_pylist() == ["a", "b", "c", "d", "e"]
+    assert len(opened) == 1

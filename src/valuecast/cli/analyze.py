@@ -73,7 +73,13 @@ class CustomersFiles:
         self._pool = ThreadPoolExecutor(max_workers=1)
         csv, parquet = self._staged("customers_csv"), self._staged("customers_parquet")
         if getattr(analysis, "in_engine", False) and stored is not None:
-            self._write = self._pool.submit(_stream_files, stored, analysis.schema(), csv, parquet)
+            # the snapshot's cursor is opened here, before this thread goes on with the
+            # workspace's connection; the pool's thread only reads it
+            batches, read = _stored_batches(stored, analysis.schema())
+            self._write = self._pool.submit(
+                write_arrow_batches, batches, read, csv=csv, parquet=parquet,
+                parquet_schema=analysis.schema(),
+            )  # fmt: skip
         else:
             table = customers_arrow(analysis.customers)
             # the Parquet file keeps full precision, the CSV rounds
@@ -104,9 +110,9 @@ class CustomersFiles:
             self._staged(name).unlink(missing_ok=True)
 
 
-def _stream_files(stored: tuple, schema, csv: Path, parquet: Path) -> None:
-    """customers.csv and customers.parquet (columns ``schema``) of the stored snapshot
-    (``stored``: workspace and snapshot id), streamed in record batches.
+def _stored_batches(stored: tuple, schema):
+    """The stored snapshot's customers (``stored``: workspace and snapshot id) as record
+    batches of columns ``schema``, and the schema they are read as.
 
     The batches' text columns are read as the engine gives them (``string``), the
     ``large_string`` of ``schema`` only in the Parquet file: the CSV's bytes are the same
@@ -114,7 +120,6 @@ def _stream_files(stored: tuple, schema, csv: Path, parquet: Path) -> None:
     """
     import pyarrow as pa
 
-    from valuecast.outputs.files import write_arrow_batches
     from valuecast.store.snapshots import customers_batches
 
     workspace, snapshot_id = stored
@@ -122,9 +127,7 @@ def _stream_files(stored: tuple, schema, csv: Path, parquet: Path) -> None:
         field.with_type(pa.string()) if pa.types.is_large_string(field.type) else field
         for field in schema
     )
-    batches = customers_batches(workspace, snapshot_id, read)
-    # the Parquet file keeps full precision, the CSV rounds
-    write_arrow_batches(batches, read, csv=csv, parquet=parquet, parquet_schema=schema)
+    return customers_batches(workspace, snapshot_id, read), read
 
 
 def write_analysis(

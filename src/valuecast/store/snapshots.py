@@ -770,9 +770,14 @@ def customers_batches(
     stored (customer-id order), as ``schema``'s columns and types.
 
     Read on a cursor of its own (:meth:`Workspace.read_view`), so any thread can stream it while
-    the workspace's connection goes on; it sees the committed snapshot.
+    the workspace's connection goes on; it sees the committed snapshot.  The cursor is made here,
+    on the calling thread: making one is a call on the workspace's connection, which refuses a
+    call while it is busy with another thread's instead of waiting.
     """
-    view = workspace.read_view()
+    return _read_batches(workspace.read_view(), snapshot_id, schema, rows)
+
+
+def _read_batches(view, snapshot_id: int, schema: pa.Schema, rows: int) -> Iterator[pa.RecordBatch]:
     try:
         columns = ", ".join(f'"{name}"' for name in schema.names)
         reader = view.raw.sql(

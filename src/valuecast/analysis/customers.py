@@ -53,6 +53,7 @@ from valuecast.analysis.summary import (
     summarize,
     whole_summary,
 )
+from valuecast.analysis.threads import one_blas_thread
 from valuecast.dates import iso, to_date
 from valuecast.io.schema import MAX_AMOUNT
 from valuecast.models.clv import DAYS_PER_MONTH
@@ -149,10 +150,11 @@ def analyze_tables(
     progress("summarising customers")
     releases: list[Callable[[], None]] = []
     try:
-        return _analyze(
-            orders, order_lines, customers, options, progress, releases, timings, lap,
-            keep or store is not None, store,
-        )  # fmt: skip
+        with one_blas_thread():
+            return _analyze(
+                orders, order_lines, customers, options, progress, releases, timings, lap,
+                keep or store is not None, store,
+            )  # fmt: skip
     except BaseException as error:
         _release_after_failure(releases)
         if isinstance(error, Exception) and not isinstance(error, SummaryError):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecast.analysis.threads import one_blas_thread
 from valuecast.csvsafe import unescape_frame
 
 # accepted column names -> canonical name
@@ -102,7 +103,8 @@ def fit_summary_file(
         if predict is not None:
             raise FitInputError(f"{path}: --predict is not available for sbg (use the Python API)")
         cohorts = _survivor_cohorts(frame, path, cohort_size)
-        estimator.fit(cohorts if len(cohorts) > 1 else cohorts[0])
+        with one_blas_thread():
+            estimator.fit(cohorts if len(cohorts) > 1 else cohorts[0])
         n = float(sum(cohort[0] for cohort in cohorts))
     else:
         inputs = MODELS[model].inputs
@@ -113,7 +115,8 @@ def fit_summary_file(
             )
         columns = {c: _numeric_column(frame, c, path) for c in inputs}
         weights = _numeric_column(frame, "weights", path) if "weights" in frame.columns else None
-        estimator.fit(*columns.values(), weights=weights)
+        with one_blas_thread():
+            estimator.fit(*columns.values(), weights=weights)
         n = float(weights.sum()) if weights is not None else float(len(frame))
     result: dict[str, Any] = {
         "model": type(estimator).__name__,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import typer
@@ -15,7 +17,7 @@ from valuecast.cli.exports import export
 from valuecast.io import read_exports
 from valuecast.jobs.analyze import AnalysisOptions, analyze
 from valuecast.outputs.audiences import HEADERS, SEGMENTS
-from valuecast.store import Workspace
+from valuecast.store import Workspace, snapshots
 
 runner = CliRunner()
 app = typer.Typer()
@@ -72,9 +74,19 @@ def shop(tmp_path_factory):
                 "province, country, zip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 list(row),
             )
-    with Workspace(path, read_only=True) as ws:
+    # as it was before any analysis: the command analyses it itself
+    shutil.copy(path, folder / "unanalysed.duckdb")
+    # as `valuecast analyze` leaves it: the command reads the stored snapshot
+    with Workspace(path) as ws:
         analysis = analyze(ws, AnalysisOptions())
+        snapshots.save_snapshot(ws, analysis, options=AnalysisOptions())
     return path, analysis.customers
+
+
+@pytest.fixture(scope="module")
+def unanalysed(shop) -> Path:
+    """The same shop's workspace holding no snapshot."""
+    return shop[0].with_name("unanalysed.duckdb")
 
 
 def read_csv(path) -> tuple[list[str], list[dict[str, str]]]:
@@ -107,8 +119,13 @@ def test_the_shop_has_champions_with_and_without_consent(shop):
     assert customers["churn_probability"].notna().all()  # the model was fitted
 
 
-def test_champions_for_klaviyo_default_file_name_and_consent(shop, tmp_path, monkeypatch):
-    path, customers = shop
+def test_champions_for_klaviyo_default_file_name_and_consent(
+    shop, unanalysed, tmp_path, monkeypatch
+):
+    # without a snapshot the command analyses the workspace, and gets the same customers
+    _, customers = shop
+    path = tmp_path / "w.duckdb"
+    shutil.copy(unanalysed, path)
     monkeypatch.chdir(tmp_path)
     result = invoke("--segment", "champions", "--to", "klaviyo", "--workspace", str(path))
     assert result.exit_code == 0, result.output

@@ -6,6 +6,7 @@ of the migration matrices is known in advance.
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import numpy as np
@@ -190,6 +191,36 @@ def exports(tmp_path_factory):
     return two_exports(tmp_path_factory.mktemp("shop"), customers=600, seed=3)
 
 
+@pytest.fixture(scope="module")
+def refreshed_early(exports, tmp_path_factory):
+    """A workspace after ``refresh`` of the early export (default options), and that refresh's
+    result: each test works on a copy (:func:`_copy`)."""
+    early, _ = exports
+    path = tmp_path_factory.mktemp("early") / "w.duckdb"
+    with Workspace(path) as ws:
+        done = snapshot_jobs.refresh(ws, read_exports([early]))
+    return path, done
+
+
+@pytest.fixture(scope="module")
+def refreshed_twice(exports, tmp_path_factory):
+    """A workspace after ``refresh`` of the early export, then of the full one, on the frame path
+    with every customer in the backtest; and the two refreshes' results."""
+    early, full = exports
+    options = AnalysisOptions(backtest_max_customers=None)
+    path = tmp_path_factory.mktemp("twice") / "w.duckdb"
+    with Workspace(path) as ws:
+        first = snapshot_jobs.refresh(ws, read_exports([early]), options)
+        second = snapshot_jobs.refresh(ws, read_exports([full]), options)
+    return path, first, second
+
+
+def _copy(path, tmp_path):
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(path, copy)
+    return copy
+
+
 def _fingerprint(ws) -> tuple:
     raw = ws.con.con
     return (
@@ -199,12 +230,10 @@ def _fingerprint(ws) -> tuple:
     )
 
 
-def test_refresh_stores_a_snapshot_of_the_new_orders(tmp_path, exports):
-    early, full = exports
+def test_refresh_stores_a_snapshot_of_the_new_orders(tmp_path, refreshed_twice):
+    path, first, second = refreshed_twice
     options = AnalysisOptions(backtest_max_customers=None)
-    with Workspace(tmp_path / "w.duckdb") as ws:
-        first = snapshot_jobs.refresh(ws, read_exports([early]), options)
-        second = snapshot_jobs.refresh(ws, read_exports([full]), options)
+    with Workspace(_copy(path, tmp_path)) as ws:
         assert first.snapshot.as_of < second.snapshot.as_of == date(2026, 6, 30)
         assert second.report.new_orders > 0 and second.report.unchanged_orders > 0
         # the stored snapshot is exactly the analysis refresh returned
@@ -221,10 +250,11 @@ def test_refresh_stores_a_snapshot_of_the_new_orders(tmp_path, exports):
         assert set(snapshots.load_tables(ws, 2)) == set(second.tables)
 
 
-def test_a_failed_refresh_leaves_the_workspace_as_it_was(tmp_path, exports, monkeypatch):
-    early, full = exports
-    with Workspace(tmp_path / "w.duckdb") as ws:
-        snapshot_jobs.refresh(ws, read_exports([early]))
+def test_a_failed_refresh_leaves_the_workspace_as_it_was(
+    tmp_path, exports, refreshed_early, monkeypatch
+):
+    _, full = exports
+    with Workspace(_copy(refreshed_early[0], tmp_path)) as ws:
         before = _fingerprint(ws)
 
         def broken(*args, **kwargs):
@@ -240,15 +270,17 @@ def test_a_failed_refresh_leaves_the_workspace_as_it_was(tmp_path, exports, monk
         assert after[0][0] > before[0][0] and len(after[2]) == 2
 
 
-def test_reusable_analysis_only_for_the_same_options_and_data(tmp_path, exports, monkeypatch):
+def test_reusable_analysis_only_for_the_same_options_and_data(
+    tmp_path, exports, refreshed_early, monkeypatch
+):
     from typer.testing import CliRunner
 
     from valuecast.cli import app
 
-    early, full = exports
-    path = tmp_path / "w.duckdb"
+    _, full = exports
+    path = _copy(refreshed_early[0], tmp_path)
+    stored = refreshed_early[1]  # the refresh ran with the default options
     with Workspace(path) as ws:
-        stored = snapshot_jobs.refresh(ws, read_exports([early]), AnalysisOptions())
         reused = snapshot_jobs.reusable_analysis(ws, AnalysisOptions())
         assert reused is not None
         assert reused.summary == snapshots.load_summary(ws, stored.snapshot.snapshot_id)
@@ -308,13 +340,12 @@ def _assert_same_rows(stored, expected) -> None:
 
 
 def test_refresh_in_the_engine_writes_the_rows_once_as_the_frame_path_stores_them(
-    tmp_path, exports, monkeypatch
+    tmp_path, exports, refreshed_twice, monkeypatch
 ):
     early, full = exports
     options = AnalysisOptions(backtest_max_customers=None)
-    with Workspace(tmp_path / "frame.duckdb") as ws:
-        for export in (early, full):
-            by_frame = snapshot_jobs.refresh(ws, read_exports([export]), options)
+    path, _, by_frame = refreshed_twice
+    with Workspace(path, read_only=True) as ws:
         expected = snapshots.customers_arrow_table(ws, by_frame.snapshot.snapshot_id)
         expected_summary = snapshots.load_summary(ws, by_frame.snapshot.snapshot_id)
     stored_tables = _customers_tables_stored(monkeypatch)
@@ -346,12 +377,10 @@ def test_refresh_in_the_engine_writes_the_rows_once_as_the_frame_path_stores_the
     assert stored_tables and not [columns for columns in stored_tables if "rfm_group" in columns]
 
 
-def test_outside_a_transaction_the_kept_table_is_the_analysis_own(tmp_path, exports):
+def test_outside_a_transaction_the_kept_table_is_the_analysis_own(tmp_path, refreshed_early):
     from valuecast.jobs.analyze import analyze
 
-    early, _ = exports
-    with Workspace(tmp_path / "w.duckdb") as ws:
-        snapshot_jobs.refresh(ws, read_exports([early]))
+    with Workspace(_copy(refreshed_early[0], tmp_path)) as ws:
         analysis = analyze(ws, AnalysisOptions(), in_engine=True)
         # no transaction to hold rows without their snapshot: the snapshot copies them
         assert analysis.snapshot_rows is None
@@ -362,10 +391,11 @@ def test_outside_a_transaction_the_kept_table_is_the_analysis_own(tmp_path, expo
         assert [s.snapshot_id for s in snapshots.list_snapshots(ws)] == [2]
 
 
-def test_an_older_workspace_missing_a_column_keeps_the_columns_order(tmp_path, exports):
-    early, full = exports
-    with Workspace(tmp_path / "w.duckdb") as ws:
-        snapshot_jobs.refresh(ws, read_exports([early]))
+def test_an_older_workspace_missing_a_column_keeps_the_columns_order(
+    tmp_path, exports, refreshed_early
+):
+    _, full = exports
+    with Workspace(_copy(refreshed_early[0], tmp_path)) as ws:
         # as a version before first_product stored it: the column is added at the end
         ws.raw.execute("ALTER TABLE snapshot_customers DROP COLUMN first_product")
         done = snapshot_jobs.refresh(ws, read_exports([full]), in_engine=True)

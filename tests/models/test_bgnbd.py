@@ -19,6 +19,7 @@ from valuecast.models import BetaGeo, remembering_histories
 from valuecast.models._beta_geo_common import (
     _kernel_quadrature,
     _kernel_series,
+    _series_too_long,
     beta_geo_kernel,
 )
 from valuecast.models._fitting import compress_histories, numerical_gradient, remembered_histories
@@ -501,3 +502,56 @@ def _follow_histories_changed_in_place():
     alive = model.probability_alive(f, r, T)
     T[2] = 200.0
     assert model.probability_alive(f, r, T)[2] != alive[2]
+
+
+def test_kernel_series_tail_in_python_gives_the_arrays_bits_on_edge_rows():
+    """The last rows in Python floats (_series_tail) against the arrays to the end, on rows that
+    overflow, terminate, run out of terms or meet a zero denominator."""
+    rng = np.random.default_rng(3)
+    cases = [
+        (np.array([2.0, 3.0, 1e300, 5.0]), np.array([1.5, 4.0, 2.0, 1.0]),
+         np.array([2.0, 1.0, 3.0, 1e-300]), np.array([50.0, 1e8, 3.0, 0.5])),
+        (np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0]),  # whole: terminating series
+         np.array([1.0, 2.0, 1.0]), np.array([0.3, 9.0, 400.0])),
+        (rng.uniform(0.1, 30, 6), np.full(6, 0.7), rng.uniform(0.1, 50, 6),
+         np.exp(rng.uniform(-3, 9, 6))),
+        (np.array([1.0, 2.0]), np.array([1e-18, 0.5]), np.array([1e-18, 0.5]),
+         np.array([2.0, 3.0])),
+    ]  # fmt: skip
+    # a row whose sum is taken at a multiple of 8 terms: its last bit depends on when
+    cases.append(
+        tuple(
+            np.array(row)
+            for row in (
+                [0.21215818845526252, 11.033230818538371, 23.983870677959295],
+                [0.6579137328623718, 1.4196157920675567, 23.470009958560485],
+                [0.13455809903259514, 42.45834939918991, 25.680115360901826],
+                [2.125978238707934, 32.009984528832966, 3.4063723765968965],
+            )
+        )
+    )
+    for n, a, beta, tau in cases:
+        for max_terms in (3000, 40):
+            value, ok = _kernel_series(n, a, beta, tau, max_terms)
+            arrays, arrays_ok = _kernel_series(n, a, beta, tau, max_terms, scalar_tail=False)
+            np.testing.assert_array_equal(value, arrays)
+            np.testing.assert_array_equal(ok, arrays_ok)
+
+
+def test_long_series_of_a_few_rows_go_to_the_quadrature_and_many_rows_keep_the_series():
+    rng = np.random.default_rng(5)
+
+    def rows(m, a):
+        tau = rng.uniform(0.01, 9.0, m)  # z up to 0.9
+        return rng.uniform(0.5, 10, m), np.full(m, a), rng.uniform(a / 2, 2 * a, m), tau
+
+    few_large_a = rows(200, 300.0)
+    assert _series_too_long(few_large_a[1], few_large_a[3]).all()
+    # the kernel is then the quadrature's, and that agrees with the series where it converged
+    kernel = beta_geo_kernel(*few_large_a)
+    series, ok = _kernel_series(*few_large_a)
+    assert ok.sum() > 100
+    np.testing.assert_allclose(kernel[ok], series[ok], rtol=1e-11)
+    assert not _series_too_long(*rows(200, 1.0)[1::2]).any()  # small a: the series
+    many = rows(50_000, 300.0)
+    assert not _series_too_long(many[1], many[3]).any()  # the terms' overhead is shared

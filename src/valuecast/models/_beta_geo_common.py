@@ -30,6 +30,7 @@ docstring for the method.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import NamedTuple
 
@@ -68,8 +69,14 @@ def _quiet(function):
     return wrapper
 
 
+_SERIES_SCALAR_TAIL = 8
+"""Rows of :func:`_kernel_series` at or below which the terms go on in Python floats: the rows
+with the largest ``z`` run hundreds of terms after the others have finished, and a term of a
+few rows costs less in Python than the dozen NumPy calls of a term of the arrays."""
+
+
 @_quiet
-def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
+def _kernel_series(n, a, beta, tau, max_terms: int = 3000, scalar_tail: bool = True):
     """Hypergeometric series for ``K``; returns ``(value, ok)``.
 
     With ``c = a + beta - 1``, FHL (2005) eq. 10 reads ``K = c/(a-1) [1 - (1-z)^n 2F1(n, beta; c;
@@ -86,7 +93,9 @@ def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
     geometric tail, is below 1e-17 of the running total. Rows are flagged not ``ok`` when the
     series does not converge within ``max_terms`` terms, when the prefactor under/overflows, or when
     the two parts cancel so badly (condition number > 1e6) that fewer than ~10 digits would be
-    left; those go to :func:`_kernel_quadrature`.
+    left; those go to :func:`_kernel_quadrature`.  ``scalar_tail``: the last
+    :data:`_SERIES_SCALAR_TAIL` rows finish in :func:`_series_tail` (the same bits); without it,
+    in arrays to the end.
     """
     L = np.log1p(tau)
     z = tau / (1.0 + tau)
@@ -112,6 +121,15 @@ def _kernel_series(n, a, beta, tau, max_terms: int = 3000):
     k = 1
     probe = _slowest(zz)
     while active.size and k < max_terms:
+        if scalar_tail and active.size <= _SERIES_SCALAR_TAIL:
+            state = (term, total, abs_total, pa, aa, cc, zz, ff)
+            for row, (row_sum, row_abs, finished_at) in enumerate(
+                _series_tail(k, max_terms, *(part.tolist() for part in state))
+            ):
+                if finished_at:
+                    done_sum[active[row]], done_abs[active[row]] = row_sum, row_abs
+                    converged[active[row]] = np.isfinite(row_sum)
+            break
         ratio = (pa + k) * (aa + k - 1.0) / ((cc + k) * (k + 1.0)) * zz
         term = term * ratio
         total += term
@@ -152,6 +170,53 @@ def _finished(ratio, term, total, z, first):
     rho = np.maximum(absr, z)
     tail = np.where(rho < 1.0, np.abs(term) * rho / (1.0 - rho), np.inf)
     return (tail <= 1e-17 * (first + np.abs(total))) & (absr < 1.0) | (term == 0.0)
+
+
+def _series_tail(k, max_terms, term, total, abs_total, pa, aa, cc, zz, ff):
+    """:func:`_kernel_series`'s loop for its last rows, from term ``k`` on, in Python floats: the
+    same IEEE operations in the same order, so the same bits, with a row's sum taken at the same
+    term (when every row has finished, or at a multiple of 8 terms for those that have).
+
+    The arguments are the rows' lists; returns each row's ``(sum, sum of |terms|, finished)``,
+    ``finished`` False for a row still running at ``max_terms``.
+    """
+    rows = list(range(len(term)))
+    ratio = [0.0] * len(term)
+    outcome = [(0.0, 0.0, False)] * len(term)
+    while rows and k < max_terms:
+        for i in rows:
+            ratio[i] = _divide((pa[i] + k) * (aa[i] + k - 1.0), (cc[i] + k) * (k + 1.0)) * zz[i]
+            term[i] = term[i] * ratio[i]
+            total[i] += term[i]
+            abs_total[i] += abs(term[i])
+        k += 1
+        finished = [_finished_scalar(ratio[i], term[i], total[i], zz[i], ff[i]) for i in rows]
+        if k % 8 == 0 or all(finished):
+            running = []
+            for i, done in zip(rows, finished, strict=True):
+                if done or not math.isfinite(term[i]):
+                    outcome[i] = (total[i], abs_total[i], True)
+                else:
+                    running.append(i)
+            rows = running
+    return outcome
+
+
+def _finished_scalar(ratio: float, term: float, total: float, z: float, first: float) -> bool:
+    """:func:`_finished` of one row, in Python floats (NaN handled as NumPy does)."""
+    absr = abs(ratio)
+    rho = math.nan if math.isnan(absr) or math.isnan(z) else max(absr, z)
+    tail = abs(term) * rho / (1.0 - rho) if rho < 1.0 else math.inf
+    return (tail <= 1e-17 * (first + abs(total))) and (absr < 1.0) or (term == 0.0)
+
+
+def _divide(numerator: float, denominator: float) -> float:
+    """``numerator / denominator`` as NumPy divides (a zero denominator gives inf or NaN)."""
+    if denominator != 0.0:
+        return numerator / denominator
+    if numerator == 0.0 or math.isnan(numerator):
+        return math.nan
+    return math.copysign(math.inf, numerator) * math.copysign(1.0, denominator)
 
 
 def _slowest(z: np.ndarray) -> int:
@@ -249,11 +314,70 @@ def beta_geo_kernel(n: ArrayLike, a: ArrayLike, beta: ArrayLike, tau: ArrayLike)
     shape = n.shape
     n, a, beta, tau = (np.ascontiguousarray(v).reshape(-1) for v in (n, a, beta, tau))
     with np.errstate(all="ignore"):
-        value, ok = _series_in_halves(n, a, beta, tau)
+        long = _series_too_long(a, tau)
+        if long.any():
+            value, ok = np.zeros_like(tau), np.zeros(len(tau), dtype=bool)
+            short = np.flatnonzero(~long)
+            value[short], ok[short] = _series_in_halves(n[short], a[short], beta[short], tau[short])
+        else:
+            value, ok = _series_in_halves(n, a, beta, tau)
     bad = np.flatnonzero(~ok)
     if bad.size:
         value[bad] = _kernel_quadrature(n[bad], a[bad], beta[bad], tau[bad])
     return value.reshape(shape)
+
+
+_QUADRATURE_MIN_A = 10.0
+"""Rows with ``a`` below this always take the series (most shops' fits)."""
+_TERM_SECONDS = 20e-6
+_ROW_TERM_SECONDS = 15e-9
+_QUADRATURE_ROW_SECONDS = 65e-6
+"""The costs :func:`_series_too_long` weighs, measured on 2 cores: a term of the series' loop
+costs about 20 microseconds of NumPy calls plus 15 ns per row still running; the quadrature,
+about 65 microseconds per row (some 600 evaluations of the integrand)."""
+
+
+def _series_too_long(a: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """The rows to integrate by :func:`_kernel_quadrature` instead of the series: those whose
+    long series would cost more than their quadrature.
+
+    With a large ``a`` the terms grow for about ``a z / (1 - z)`` terms before they fall (the
+    dropout probability is then well identified, as in a bootstrap replicate of a few hundred
+    customers); a row's terms are estimated as ``(a + 40) / (1 - z)`` (at most the series' 3000).
+    The series' loop runs as long as its longest row: sending the ``j`` longest rows to the
+    quadrature saves the terms by which they outlast the rest, and costs ``j`` quadratures.  The
+    best ``j`` is taken, none when nothing is saved.  Measured on 200 rows (``beta`` around ``a``,
+    ``z`` up to 0.5 / 0.9): the series took 6.8 / 42 ms at ``a = 50`` and 21 / 103 ms at
+    ``a = 300`` (where a third of the rows ran out of terms), the quadrature 13-14 ms; the two
+    agree to 2e-12.  Tens of thousands of rows share each term's overhead: they keep the series.
+    """
+    long = np.zeros(len(tau), dtype=bool)
+    candidates = np.flatnonzero(a >= _QUADRATURE_MIN_A)
+    if candidates.size == 0:
+        return long
+    z = tau / (1.0 + tau)
+    terms = np.minimum((a + 40.0) / np.maximum(1.0 - z, 1e-300), 3000.0)
+    ranked = candidates[np.argsort(-terms[candidates], kind="stable")]
+    longest = float(terms.max())
+    saved = (
+        (longest - _remaining_longest(terms, ranked)) * _TERM_SECONDS
+        + np.cumsum(terms[ranked]) * _ROW_TERM_SECONDS
+        - np.arange(1, len(ranked) + 1) * _QUADRATURE_ROW_SECONDS
+    )
+    best = int(np.argmax(saved))
+    if saved[best] > 0:
+        long[ranked[: best + 1]] = True
+    return long
+
+
+def _remaining_longest(terms: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """For ``j = 1..len(ranked)``: the most terms among the rows not in ``ranked[:j]``."""
+    outside = np.ones(len(terms), dtype=bool)
+    outside[ranked] = False
+    fixed = float(terms[outside].max()) if outside.any() else 0.0
+    # after removing the j longest candidates, the longest candidate left is ranked[j]
+    following = np.concatenate([terms[ranked][1:], [0.0]])
+    return np.maximum(following, fixed)
 
 
 def _series_in_halves(n, a, beta, tau):

@@ -39,8 +39,9 @@ lint: check-lock $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# worksteal: a worker that runs out of tests takes some of the other's, so the two end together
 test: lint
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q
 
 bench: | $(UV)
 	@$(MAKE) --no-print-directory check-lock

@@ -61,3 +61,40 @@ def test_a_write_failing_after_the_commit_keeps_the_snapshot_and_says_so(
         f"(as of {stored.as_of})"
     )
     assert not (out / "customers.csv").exists()
+
+
+def test_pages_failing_while_the_customers_files_are_written_is_the_one_line(
+    export, tmp_path, monkeypatch
+):
+    """The customers files stream the snapshot on a cursor in another thread, and a connection
+    refuses to close while a cursor of it reads: the workspace closes only once they are
+    written, even when the dashboard's pages fail first."""
+    import time
+
+    import valuecast.outputs.files as files
+
+    events = []
+    write, close = files.write_arrow_batches, Workspace.close
+
+    def slow(*args, **kwargs):
+        time.sleep(1.0)  # the pages fail meanwhile
+        written = write(*args, **kwargs)
+        events.append("customers files written")
+        return written
+
+    def closing(self):
+        events.append("workspace closed")
+        return close(self)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "write_arrow_batches", slow)
+    monkeypatch.setattr(Workspace, "close", closing)
+    monkeypatch.setattr(analyze_command, "_store_pages", full_disk)
+    workspace, out = tmp_path / "w.duckdb", tmp_path / "results"
+    result = runner.invoke(app, ["analyze", str(export), "-w", str(workspace), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "No space left on device" in _one_line(result.output)
+    assert events[-2:] == ["customers files written", "workspace closed"]
+    assert not (out / "customers.csv").exists()  # nothing published after the failure

@@ -95,6 +95,13 @@ class CustomersFiles:
         """Wait for both files (raising what the writing raised)."""
         self._write.result()
 
+    def settle(self) -> None:
+        """Wait for the writing to end, whatever it raised (:meth:`wait` and :meth:`publish`
+        raise it)."""
+        from concurrent.futures import wait
+
+        wait([self._write])
+
     def publish(self) -> dict[str, Path]:
         """Wait for both files and move them into place; their paths by name."""
         self.wait()
@@ -332,6 +339,10 @@ def run_analysis(
                     fail(_results_failed(out, error, workspace, snapshot))
                 finally:
                     analysis.release()
+                    if customers_files is not None:
+                        # its thread reads this workspace on a cursor, and a connection
+                        # refuses to close while a cursor of it is reading
+                        customers_files.settle()
             analysis.summary["snapshot_id"] = snapshot.snapshot_id
             show("writing results and the report")
             try:

@@ -123,10 +123,10 @@ def _kernel_series(n, a, beta, tau, max_terms: int = 3000, scalar_tail: bool = T
     while active.size and k < max_terms:
         if scalar_tail and active.size <= _SERIES_SCALAR_TAIL:
             state = (term, total, abs_total, pa, aa, cc, zz, ff)
-            for row, (row_sum, row_abs, finished_at) in enumerate(
+            for row, (row_sum, row_abs, finished) in enumerate(
                 _series_tail(k, max_terms, *(part.tolist() for part in state))
             ):
-                if finished_at:
+                if finished:
                     done_sum[active[row]], done_abs[active[row]] = row_sum, row_abs
                     converged[active[row]] = np.isfinite(row_sum)
             break

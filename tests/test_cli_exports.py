@@ -289,3 +289,34 @@ def test_bracketed_input_is_shown_as_written_in_the_error(tmp_path):
     assert result.exit_code == 2
     assert "unknown segment 'vip[/]x[bold]'" in result.output
     assert "\\[" not in result.output
+
+
+def test_a_shop_keyed_by_customer_number_exports_the_orders_emails(tmp_path):
+    # a generic orders table (a database's orders) names customers by number and gives the
+    # e-mail in a column of its own: the audience takes it from the orders
+    orders = tmp_path / "orders.csv"
+    rng = random.Random(3)
+    with orders.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer", "date", "amount", "email", "consent"])
+        for number in range(40):
+            for _ in range(rng.randint(1, 4)):
+                day = date(2024, 1, 1) + timedelta(days=rng.randint(0, 360))
+                writer.writerow([number, day.isoformat(), rng.randint(10, 90),
+                                 f"Buyer{number}@example.com", "yes"])  # fmt: skip
+    path = tmp_path / "w.duckdb"
+    mapping = (
+        "customer_id=customer,ordered_at=date,revenue=amount,email=email,accepts_marketing=consent"
+    )
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=mapping))
+    out = tmp_path / "all.csv"
+    result = invoke(
+        "--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert "exported 40 customers" in result.output
+    _, rows = read_csv(out)
+    assert sorted(row["Email"] for row in rows) == sorted(
+        f"buyer{n}@example.com" for n in range(40)
+    )

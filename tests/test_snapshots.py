@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from valuecast.io import read_exports
+from valuecast.io.calendar import Calendar
 from valuecast.jobs import snapshots as snapshot_jobs
 from valuecast.jobs.analyze import Analysis, AnalysisOptions, analyze_with_growth
 from valuecast.store import Workspace, snapshots
@@ -433,3 +434,81 @@ def test_the_snapshot_batches_open_their_cursor_on_the_calling_thread(workspace,
         read = pool.submit(lambda: pa.Table.from_batches(list(batches), schema)).result()
     assert read.column("customer_id").to_pylist() == ["a", "b", "c", "d", "e"]
     assert len(opened) == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# the commands that read an analysis take the last one's options
+# ------------------------------------------------------------------------------------------------
+def test_last_options_are_the_last_analysis_with_the_given_ones_over_them(workspace):
+    assert snapshot_jobs.last_options(workspace) == AnalysisOptions()  # no analysis yet
+    chosen = AnalysisOptions(horizon=24, margin=0.5, model="pnbd", covariates=("channel",))
+    snapshots.save_snapshot(workspace, _analysis("2025-01-01", BEFORE), options=chosen)
+    assert snapshot_jobs.last_options(workspace) == chosen
+    assert snapshot_jobs.last_options(workspace, margin=0.3, as_of=None) == AnalysisOptions(
+        horizon=24, margin=0.3, model="pnbd", covariates=("channel",)
+    )
+    # a calendar is kept as its text only: the rest of the options still carry over
+    calendar = Calendar("month", (date(2024, 1, 1),), pd.DataFrame({"promo": [1.0]}), "c.csv")
+    later = AnalysisOptions(horizon=6, calendar=calendar)
+    snapshots.save_snapshot(workspace, _analysis("2025-04-01", AFTER), options=later)
+    assert snapshot_jobs.last_options(workspace) == AnalysisOptions(horizon=6)
+
+
+class _Analysed(Exception):
+    """What a command would have analysed with, instead of the analysis."""
+
+
+def _record_options(options, *args, **kwargs):
+    raise _Analysed(options)
+
+
+def test_export_reads_the_last_analysis_whatever_its_options(
+    tmp_path, exports, refreshed_twice, monkeypatch
+):
+    # the last refresh ran with every customer in the backtest (not the default options): its
+    # snapshot is what `export` shows, and once new orders came in, an analysis with them
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+
+    early, _ = exports
+    path = _copy(refreshed_twice[0], tmp_path)
+    last = refreshed_twice[2].snapshot
+    monkeypatch.setattr("valuecast.jobs.analyze.analyze", _no_analysis)
+    out = tmp_path / "everyone.csv"
+    result = CliRunner().invoke(
+        app, ["export", "--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path),
+              "--out", str(out), "--include-non-consenting"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Workspace(path) as ws:
+        stored = snapshots.load_customers(ws, last.snapshot_id).set_index("customer_id")
+        exported = pd.read_csv(out).set_index("Email")
+        values = stored.loc[exported.index, "predicted_clv"].round(2)
+        np.testing.assert_allclose(exported["predicted_clv"], values, atol=0.005)
+        ws.ingest(read_exports([early]))  # the snapshot is no longer of the data held
+        monkeypatch.setattr(
+            "valuecast.jobs.analyze.analyze", lambda ws, options: _record_options(options)
+        )
+        with pytest.raises(_Analysed) as analysed:
+            snapshot_jobs.last_analysis(ws)
+        assert analysed.value.args[0] == AnalysisOptions(backtest_max_customers=None)
+
+
+def test_report_runs_the_last_analysis_options(tmp_path, refreshed_twice, monkeypatch):
+    from valuecast.jobs.report import analyse_for_report
+
+    path = _copy(refreshed_twice[0], tmp_path)
+    monkeypatch.setattr(
+        "valuecast.jobs.analyze.analyze_with_growth",
+        lambda ws, options, **kw: _record_options(options),
+    )
+    with Workspace(path, read_only=True) as ws:
+        with pytest.raises(_Analysed) as analysed:
+            analyse_for_report(ws)
+        assert analysed.value.args[0] == AnalysisOptions(backtest_max_customers=None)
+        with pytest.raises(_Analysed) as analysed:
+            analyse_for_report(ws, margin=0.4, horizon=3)
+        assert analysed.value.args[0] == AnalysisOptions(
+            backtest_max_customers=None, margin=0.4, horizon=3
+        )

@@ -48,6 +48,12 @@ DATE_COLUMNS: tuple[str, ...] = tuple(
     name for name, kind in CUSTOMER_COLUMN_KINDS.items() if kind == "date"
 )
 
+CONTACT_FIELDS: tuple[str, ...] = (
+    "email", "first_name", "last_name", "phone", "city", "province", "country", "zip",
+)  # fmt: skip
+"""The contact fields of a customers export that audience files use (the workspace's
+``customers`` table holds them)."""
+
 PAGE_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "historic_number_of_orders",

@@ -13,6 +13,7 @@ import pytest
 from valuecast.io.schema import ORDERS_SCHEMA, SQL_TYPES, InputError
 from valuecast.store import EngineError, Workspace, connect
 from valuecast.store.workspace import TABLES, table_names
+from valuecast.tables import CONTACT_FIELDS
 
 SHOP = [
     {"id": "#1001", "customer": "ann@example.com", "date": "2024-01-05", "net": 50.0},
@@ -433,3 +434,33 @@ def test_release_cached_pages_inside_a_transaction_keeps_its_rows(tmp_path):
             assert raw.execute("SELECT count(*) FROM big WHERE b = -1.0").fetchone()[0] == 1_000_000
             assert raw.execute("SELECT count(*) FROM kept").fetchone()[0] == 1000
         assert raw.execute("SELECT count(*) FROM big").fetchone()[0] == 5_000_000
+
+
+def test_contacts_take_the_customers_export_first_then_the_latest_order_email(tmp_path):
+    # a shop keyed by customer number stores its e-mails with the orders only
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.raw.execute(
+            "INSERT INTO orders (source, order_number, customer_id, email, ordered_at, order_date) "
+            "VALUES ('orders', '1', '17', 'old@example.com', '2024-01-01', '2024-01-01'), "
+            "('orders', '2', '17', ' New@Example.com ', '2024-03-01', '2024-03-01'), "
+            "('orders', '3', '17', NULL, '2024-04-01', '2024-04-01'), "
+            "('orders', '4', '18', 'kept@example.com', '2024-01-01', '2024-01-01'), "
+            "('orders', '5', 'ann@example.com', 'ANN@example.com', '2024-01-01', '2024-01-01'), "
+            "('orders', '6', '19', '', '2024-01-01', '2024-01-01'), "
+            "('orders', '7', NULL, 'guest@example.com', '2024-01-01', '2024-01-01')"
+        )
+        ws.raw.execute(
+            "INSERT INTO customers (customer_id, email, first_name, city) VALUES "
+            "('18', 'shop@example.com', 'Ed', 'Oslo'), ('20', NULL, 'Flo', NULL), "
+            "('21', 'only@example.com', NULL, NULL)"
+        )
+        contacts = ws.contacts().set_index("customer_id")
+    assert list(contacts.columns) == list(CONTACT_FIELDS)
+    # the latest order's e-mail, trimmed; the customers export's over the orders'; an e-mail
+    # that is the id itself, an empty one and a guest's add no row
+    assert sorted(contacts.index) == ["17", "18", "20", "21"]
+    assert contacts["email"].dropna().to_dict() == {
+        "17": "New@Example.com", "18": "shop@example.com", "21": "only@example.com"
+    }  # fmt: skip
+    assert contacts.loc["18", "first_name"] == "Ed" and contacts.loc["18", "city"] == "Oslo"
+    assert pd.isna(contacts.loc["17", "first_name"])

@@ -1,8 +1,9 @@
 """``valuecast channels``: CLV by acquisition source, and CAC / CLV:CAC / payback with a spend file.
 
-Registered in :mod:`valuecast.cli`.  The command takes the customers table of
-the last ``valuecast analyze`` snapshot when it ran with the same options on the data the
-workspace holds now, else analyses the workspace (opened read-only, the same analysis), groups the customers table by one
+Registered in :mod:`valuecast.cli`.  The command takes the customers table of the last
+``valuecast analyze`` snapshot when nothing was ingested after it and neither ``--as-of`` nor
+``--margin`` is given, else analyses the workspace (opened read-only) with that snapshot's options and
+those given (:func:`valuecast.jobs.snapshots.last_analysis`), groups the customers table by one
 attribute (:func:`valuecast.analysis.growth.channels.clv_by_group`) and, given ``--spend``, adds per
 channel the all-months CAC figures of :func:`valuecast.analysis.growth.channels.cac_table`.
 """
@@ -87,8 +88,10 @@ def channels(
     ),
     out: OutOption = Path("valuecast-out"),
     by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
-    margin: float = typer.Option(
-        1.0, "--margin", help="Share of net revenue kept as profit (as in analyze)."
+    margin: float | None = typer.Option(
+        None,
+        "--margin",
+        help="Share of net revenue kept as profit (default: the last analyze's, else 1.0).",
     ),
     as_of: AsOfOption = None,
     attributes: Path | None = typer.Option(
@@ -123,13 +126,12 @@ def channels(
     )
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.jobs.analyze import AnalysisOptions, analyze
-    from valuecast.jobs.snapshots import reusable_analysis
+    from valuecast.jobs.analyze import AnalysisOptions
+    from valuecast.jobs.snapshots import last_analysis
     from valuecast.store import EngineError
 
-    options = AnalysisOptions(as_of=as_of, margin=margin)
     try:
-        options.validate()
+        AnalysisOptions(as_of=as_of, margin=1.0 if margin is None else margin).validate()
     except ValueError as error:
         fail(str(error))
     if not workspace.exists():
@@ -156,8 +158,8 @@ def channels(
     cac = None
     with ws:
         try:
-            # the last `analyze` of this data with these options, else the analysis now
-            analysis = reusable_analysis(ws, options) or analyze(ws, options)
+            # the last `analyze` of this data (with --as-of or --margin changed, if given)
+            analysis = last_analysis(ws, as_of=as_of, margin=margin)
             customers = analysis.customers
             if by is GroupBy.channel:  # spellings made one, as the CAC table matches them
                 customers = customers.assign(
@@ -174,7 +176,10 @@ def channels(
             groups = clv_by_group(customers, column)
             if spend_frame is not None:
                 monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
-                cac = cac_table(analysis.customers, spend_frame, monthly, margin=margin)
+                # the analysis' own margin, as its predicted values have it
+                kept = analysis.summary.get("margin", margin)
+                kept = 1.0 if kept is None else float(kept)
+                cac = cac_table(analysis.customers, spend_frame, monthly, margin=kept)
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # whatever it is: one line, no traceback

@@ -1,8 +1,9 @@
 """``valuecast export``: a segment of the customers as a Klaviyo, Mailchimp, Meta or Google file.
 
 Registered in :mod:`valuecast.cli`.  The workspace is opened read-only; the
-customers table is the last ``valuecast analyze`` snapshot when it ran with the default options
-on the data the workspace holds now, else the workspace is analysed with them; the rules,
+customers table is the last ``valuecast analyze`` snapshot when nothing was ingested after it,
+else the workspace is analysed with that snapshot's options
+(:func:`valuecast.jobs.snapshots.last_analysis`); the rules,
 formats and hashing are in :mod:`valuecast.outputs.audiences`.  Every error is one line and
 exit code 2.
 """
@@ -67,10 +68,8 @@ def export(
     """
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.jobs.analyze import AnalysisOptions, analyze
-    from valuecast.jobs.snapshots import reusable_analysis
+    from valuecast.jobs.snapshots import last_analysis, reusable_analysis
     from valuecast.outputs.audiences import (
-        CONTACT_FIELDS,
         ExportError,
         build_audience,
         parse_where,
@@ -103,12 +102,13 @@ def export(
     ws = open_workspace(workspace)
     with ws:
         try:
-            # the last `analyze` of this data when there is one, else the same analysis now
-            analysis = reusable_analysis(ws, AnalysisOptions())
+            # the last `analyze` of this data when there is one, else its analysis (its
+            # horizon, model and margin) now
+            analysis = reusable_analysis(ws)
             if analysis is None:
                 with err_console.status("analysing the workspace"):
-                    analysis = analyze(ws, AnalysisOptions())
-            contacts = ws.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
+                    analysis = last_analysis(ws)
+            contacts = ws.contacts()
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
-from valuecast.cli.options import MarginOption, WorkspaceOption
+from valuecast.cli.options import WorkspaceOption
 
 if TYPE_CHECKING:  # pandas is imported by the commands that need it (start-up time)
     import pandas as pd
@@ -27,7 +27,16 @@ def report(
     spend: Path | None = typer.Option(
         None, "--spend", help="SPEND.csv (month, channel, spend): adds CLV:CAC and payback."
     ),
-    margin: MarginOption = 1.0,
+    margin: float | None = typer.Option(
+        None,
+        "--margin",
+        help="Share of net revenue kept as profit (default: the last analyze's, else 1.0).",
+    ),
+    horizon: int | None = typer.Option(
+        None,
+        "--horizon",
+        help="Prediction horizon in months (default: the last analyze's, else 12).",
+    ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="YYYY-MM-DD (default: the last order date in the workspace)."
     ),
@@ -37,7 +46,9 @@ def report(
     Headline figures, how value concentrates, P(alive), RFM groups and spend tiers, cohorts and
     retention, CLV (and CLV:CAC with --spend) by channel, the growth stage, the model backtest
     and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
-    it needs no network.
+    it needs no network.  The analysis runs with the options of the last `valuecast analyze`
+    (horizon, model, margin, discount rate), so the report is the one it wrote; --margin,
+    --horizon and --as-of change them.
     """
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
@@ -53,7 +64,9 @@ def report(
     spend_frame = read_spend_or_fail(spend)
     with open_workspace(workspace) as ws:
         try:
-            inputs = analyse_for_report(ws, spend=spend_frame, margin=margin, as_of=as_of)
+            inputs = analyse_for_report(
+                ws, spend=spend_frame, margin=margin, as_of=as_of, horizon=horizon
+            )
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
     try:
@@ -73,11 +86,12 @@ def report_from_workspace(
     out_path: str | Path,
     *,
     spend: pd.DataFrame | str | Path | None = None,
-    margin: float = 1.0,
+    margin: float | None = None,
     as_of: date | str | None = None,
-    horizon: int = 12,
+    horizon: int | None = None,
 ) -> Path:
-    """Analyse the workspace at ``workspace_path`` (opened read-only) and write the report.
+    """Analyse the workspace at ``workspace_path`` (opened read-only) and write the report; the
+    options not given are those of its last analysis (:func:`analyse_for_report`).
 
     Returns the path written.  Raises ``FileNotFoundError`` when there is no workspace there.
     """

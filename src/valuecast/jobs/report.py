@@ -19,22 +19,27 @@ def analyse_for_report(
     workspace,
     *,
     spend: pd.DataFrame | str | Path | None = None,
-    margin: float = 1.0,
+    margin: float | None = None,
     as_of: date | str | None = None,
-    horizon: int = 12,
+    horizon: int | None = None,
 ) -> tuple[dict, pd.DataFrame, dict[str, pd.DataFrame], dict | None]:
     """Run the analysis and the growth tables on an open workspace: the report's four inputs.
 
-    ``spend`` is a frame of :func:`valuecast.io.spend.read_spend` or the path of SPEND.csv.
-    Raises what the analysis raises (``SummaryError``, ``InputError``, ``ValueError``).
+    The analysis runs with the options of the workspace's last one (``valuecast analyze``'s
+    horizon, model, margin ...: :func:`valuecast.jobs.snapshots.last_options`), with
+    ``margin``, ``as_of`` and ``horizon`` over them where given, so that the report written
+    again shows what the analysis showed.  ``spend`` is a frame of
+    :func:`valuecast.io.spend.read_spend` or the path of SPEND.csv.  Raises what the analysis
+    raises (``SummaryError``, ``InputError``, ``ValueError``).
     """
-    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
+    from valuecast.jobs.analyze import analyze_with_growth
+    from valuecast.jobs.snapshots import last_options
 
     if spend is not None and not isinstance(spend, pd.DataFrame):
         from valuecast.io.spend import read_spend
 
         spend = read_spend(Path(spend))
-    options = AnalysisOptions(as_of=as_of, horizon=horizon, margin=margin)
+    options = last_options(workspace, as_of=as_of, horizon=horizon, margin=margin)
     options.validate()
     analysis, tables = analyze_with_growth(workspace, options, spend=spend)
     summary = analysis.summary

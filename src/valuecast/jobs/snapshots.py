@@ -4,6 +4,8 @@ current snapshot, and the history and comparison of the stored snapshots.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from valuecast.analysis.compare import AT_RISK_GROUPS, NEW, Comparison, comparison, history_table
@@ -12,6 +14,7 @@ from valuecast.store.snapshots import (
     SnapshotError,
     high_value_movers,
     label_moves,
+    latest_options,
     load_customers,
     load_summary,
     resolve_snapshot,
@@ -19,14 +22,18 @@ from valuecast.store.snapshots import (
     stored_summaries,
 )
 
-__all__ = ["RefreshResult", "compare", "history", "refresh", "reusable_analysis"]
+__all__ = [
+    "RefreshResult", "compare", "history", "last_analysis", "last_options", "refresh",
+    "reusable_analysis",
+]  # fmt: skip
 
 
-def reusable_analysis(workspace, options):
+def reusable_analysis(workspace, options=None):
     """The latest snapshot as an :class:`~valuecast.jobs.analyze.Analysis` when it is exactly what
     analysing the workspace with ``options`` would give now, else None.
 
-    That is: it ran with the same options, and nothing was ingested after it.
+    That is: it ran with the same options (any, when ``options`` is None), and nothing was
+    ingested after it.
     """
     from valuecast.jobs.analyze import Analysis
 
@@ -37,6 +44,44 @@ def reusable_analysis(workspace, options):
     for column in ("first_order_date", "last_order_date"):  # as the pipeline gives them
         customers[column] = pd.to_datetime(customers[column]).astype("datetime64[s]")
     return Analysis(customers=customers, summary=load_summary(workspace, snapshot_id))
+
+
+def last_options(workspace, **given):
+    """The :class:`~valuecast.jobs.analyze.AnalysisOptions` of the workspace's last analysis
+    (its latest snapshot), with the ``given`` ones that are not None over them; the defaults
+    where no snapshot recorded its options.
+
+    A command that reads an analysis without making one (``report``, ``export``, ``channels``)
+    shows the one ``analyze`` made: its horizon, model, margin and discount rate, not the
+    defaults.  A calendar is recorded as its text only, so an analysis that had one is run
+    again without it.
+    """
+    from valuecast.jobs.analyze import AnalysisOptions
+
+    stored = latest_options(workspace) or {}
+    known = {field.name for field in dataclasses.fields(AnalysisOptions)} - {"calendar"}
+    fields = {name: value for name, value in stored.items() if name in known}
+    if "covariates" in fields:
+        fields["covariates"] = tuple(fields["covariates"])
+    fields.update((name, value) for name, value in given.items() if value is not None)
+    return AnalysisOptions(**fields)
+
+
+def last_analysis(workspace, **given):
+    """The workspace's last analysis, with the ``given`` options that are not None changed
+    (see :func:`last_options`): its snapshot while nothing was ingested after it and nothing
+    is changed, else the analysis with those options run now (or read from a snapshot that
+    ran them on the same data)."""
+    from valuecast.jobs.analyze import analyze
+
+    options = last_options(workspace, **given)
+    options.validate()
+    unchanged = all(value is None for value in given.values())
+    return (
+        (reusable_analysis(workspace) if unchanged else None)
+        or reusable_analysis(workspace, options)
+        or analyze(workspace, options)
+    )
 
 
 # ------------------------------------------------------------------------------------------------

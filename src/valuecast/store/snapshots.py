@@ -61,6 +61,7 @@ __all__ = [
     "frame_from_parquet",
     "high_value_movers",
     "label_moves",
+    "latest_options",
     "latest_snapshot",
     "list_snapshots",
     "load_customers",
@@ -827,12 +828,33 @@ def _options_key(options) -> str:
     return json.dumps(fields, default=str, sort_keys=True)
 
 
-def reusable_snapshot(workspace, options) -> int | None:
+def reusable_snapshot(workspace, options=None) -> int | None:
     """The id of the latest snapshot when it is exactly what analysing the workspace with
     ``options`` would give now, else None.
 
-    That is: it ran with the same options, and nothing was ingested after it.
+    That is: it ran with the same options (any, when ``options`` is None), and nothing was
+    ingested after it.
     """
+    latest = _latest_snapshot(workspace)
+    if latest is None:
+        return None
+    snapshot_id, stored, current = latest
+    if not current or options is not None and (stored is None or stored != _options_key(options)):
+        return None
+    return snapshot_id
+
+
+def latest_options(workspace) -> dict[str, Any] | None:
+    """The options the latest snapshot ran with, as its options key records them (JSON: a
+    calendar as its text), or None without a snapshot or a record of them."""
+    latest = _latest_snapshot(workspace)
+    if latest is None or latest[1] is None:
+        return None
+    return json.loads(latest[1])
+
+
+def _latest_snapshot(workspace) -> tuple[int, str | None, bool] | None:
+    """The latest snapshot's id, options key, and whether nothing was ingested after it."""
     if not _has_snapshots(workspace):
         return None
     rows = _rows(
@@ -843,9 +865,7 @@ def reusable_snapshot(workspace, options) -> int | None:
     if not rows:
         return None
     snapshot_id, stored, ingest_id, latest_ingest = rows[0]
-    if stored is None or stored != _options_key(options) or ingest_id != latest_ingest:
-        return None
-    return snapshot_id
+    return snapshot_id, stored, ingest_id == latest_ingest
 
 
 # ------------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from valuecast.store.connection import (
     resolved_memory_limit,
 )
 from valuecast.store.memory import release_unused_memory
+from valuecast.tables import CONTACT_FIELDS
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -240,6 +241,33 @@ def connection_table_names(raw: Any) -> set[str]:
     return {row[0] for row in rows}
 
 
+def contacts_frame(raw: Any) -> pd.DataFrame:
+    """``customer_id`` and :data:`~valuecast.tables.CONTACT_FIELDS`: each customer's row of the
+    ``customers`` table (a customers export), and for a customer without an e-mail there the
+    e-mail of their latest order that gives one, where it is not the customer id itself.
+
+    An orders table keyed by a customer number with an e-mail column (a generic export, a
+    database's orders) stores its e-mails with the orders only; a customers export names the
+    contact the shop keeps, so it comes first.
+    """
+    fields = ", ".join(f"c.{name}" for name in CONTACT_FIELDS if name != "email")
+    return (
+        raw.sql(
+            f"""WITH ordered AS (
+            SELECT customer_id, arg_max(trim(email), ordered_at) AS email FROM orders
+            WHERE customer_id IS NOT NULL AND nullif(trim(email), '') IS NOT NULL
+                AND lower(trim(email)) <> lower(customer_id)
+            GROUP BY customer_id)
+        SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
+            coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields}
+        FROM (SELECT * FROM customers WHERE customer_id IS NOT NULL) c
+        FULL JOIN ordered o ON c.customer_id = o.customer_id"""
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
+
+
 class ReadView:
     """A read-only stand-in for a :class:`Workspace` on one cursor (:meth:`Workspace.read_view`).
 
@@ -271,6 +299,10 @@ class ReadView:
 
     def customers(self):
         return self.con.table("customers")
+
+    def contacts(self) -> pd.DataFrame:
+        """The customers' contact fields (:func:`contacts_frame`)."""
+        return contacts_frame(self.raw)
 
     def rows(self, query: str, params: list | None = None) -> list[tuple]:
         """``query`` (SQL text written by valuecast, never user input) with ``params`` bound."""
@@ -388,6 +420,10 @@ class Workspace:
 
     def customers(self) -> ir.Table:
         return self.con.table("customers")
+
+    def contacts(self) -> pd.DataFrame:
+        """The customers' contact fields (:func:`contacts_frame`)."""
+        return contacts_frame(self.raw)
 
     def ingests(self) -> pd.DataFrame:
         """The ingest log: one row per ingest with its files and JSON report."""

@@ -364,12 +364,12 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery):
 
 def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: bool) -> bytes:
     """The segment as an audience file: the rules and formats of ``valuecast export``."""
-    from valuecast.outputs.audiences import CONTACT_FIELDS, build_audience
+    from valuecast.outputs.audiences import build_audience
     from valuecast.outputs.files import csv_text
 
     customers = dashboard.view(info).customers  # the snapshot's table, as load_customers reads it
     with dashboard.reader() as reader:
-        contacts = reader.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
+        contacts = reader.contacts()
     audience = build_audience(
         customers, contacts, to, segment=segment, as_of=info.as_of,
         include_non_consenting=everyone,

@@ -1,8 +1,9 @@
 """The customers to export: the analysis customers table with their contact fields.
 
 :func:`audience_table` left-joins the analysis customers table (columns
-:data:`valuecast.tables.CUSTOMER_COLUMNS`) with the contact fields of the workspace ``customers``
-table (a Shopify customers export): ``email, first_name, last_name, phone, city, province,
+:data:`valuecast.tables.CUSTOMER_COLUMNS`) with the workspace's contact fields
+(:meth:`valuecast.store.Workspace.contacts`: a customers export's, and the e-mail of a customer's
+latest order where it has none there): ``email, first_name, last_name, phone, city, province,
 country, zip`` on ``customer_id``.  A customer without a contact row keeps empty contact fields;
 ``email`` falls back to ``customer_id`` when that looks like an e-mail address (orders tables keyed
 by e-mail), and ``phone`` to the number of a customer identified by phone (``phone:+8809356524432``,
@@ -22,7 +23,7 @@ import re
 import pandas as pd
 
 from valuecast.io.phones import phone_from_id
-from valuecast.tables import CUSTOMER_COLUMNS
+from valuecast.tables import CONTACT_FIELDS, CUSTOMER_COLUMNS
 
 
 class ExportError(ValueError):
@@ -31,17 +32,6 @@ class ExportError(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
 
-
-CONTACT_FIELDS: tuple[str, ...] = (
-    "email",
-    "first_name",
-    "last_name",
-    "phone",
-    "city",
-    "province",
-    "country",
-    "zip",
-)
 
 AUDIENCE_COLUMNS: tuple[str, ...] = (*CUSTOMER_COLUMNS, *CONTACT_FIELDS)
 """The columns of :func:`audience_table`: the ones ``--where`` may name."""

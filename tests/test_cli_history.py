@@ -18,15 +18,17 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
-    """A workspace analysed on an export to 2025-12-31, then refreshed with one to 2026-06-30."""
+    """A workspace analysed on an export to 2025-12-31 (6 months ahead, half the revenue kept),
+    then refreshed with one to 2026-06-30."""
     from shops import two_exports
 
     folder = tmp_path_factory.mktemp("history")
     early, full = two_exports(folder, customers=500, seed=11)
     workspace = folder / "w.duckdb"
     first = runner.invoke(
-        app, ["analyze", str(early), "-w", str(workspace), "-o", str(folder / "q4")]
-    )
+        app, ["analyze", str(early), "-w", str(workspace), "-o", str(folder / "q4"),
+              "--horizon", "6", "--margin", "0.5"],
+    )  # fmt: skip
     assert first.exit_code == 0, first.output
     second = runner.invoke(
         app, ["refresh", str(full), "-w", str(workspace), "-o", str(folder / "q2"), "--top", "3"]
@@ -39,6 +41,8 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     folder, workspace, output = refreshed
     summary = json.loads((folder / "q2" / "summary.json").read_text())
     assert summary["as_of"] == "2026-06-30"
+    # the quarter's analysis is the last one's, so the two snapshots compare like with like
+    assert (summary["horizon_months"], summary["margin"]) == (6, 0.5)
     with Workspace(workspace, read_only=True) as ws:
         snapshots = list_snapshots(ws)
         comparison = compare(ws)

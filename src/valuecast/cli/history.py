@@ -16,14 +16,10 @@ from valuecast.cli.analyze import run_analysis
 from valuecast.cli.common import console, fail, open_workspace
 from valuecast.cli.options import (
     AsOfOption,
-    DiscountRateOption,
     FormatOption,
     FxOption,
-    HorizonOption,
     MapOption,
-    MarginOption,
     ModelChoice,
-    ModelOption,
     OutOption,
     SpendOption,
     TopOption,
@@ -112,10 +108,24 @@ def refresh(
     column_map: MapOption = None,
     fx: FxOption = None,
     as_of: AsOfOption = None,
-    horizon: HorizonOption = 12,
-    annual_discount_rate: DiscountRateOption = 0.10,
-    margin: MarginOption = 1.0,
-    model: ModelOption = ModelChoice.auto,
+    horizon: int | None = typer.Option(
+        None,
+        "--horizon",
+        help="Prediction horizon in months (default: the last analysis', else 12).",
+    ),
+    annual_discount_rate: float | None = typer.Option(
+        None, "--annual-discount-rate", help="Default: the last analysis', else 0.10."
+    ),
+    margin: float | None = typer.Option(
+        None,
+        "--margin",
+        help="Share of net revenue kept as profit (default: the last analysis', else 1.0).",
+    ),
+    model: ModelChoice | None = typer.Option(
+        None,
+        "--model",
+        help="auto, bgnbd, pnbd, mbgnbd or ggnbd (default: the last analysis' choice, else auto).",
+    ),
     out: OutOption = Path("valuecast-out"),
     spend: SpendOption = None,
     top: TopOption = 10,
@@ -124,14 +134,21 @@ def refresh(
 
     The new orders, the analysis and its snapshot are written in one transaction: if
     anything fails the workspace is left as it was.  Writes the same files as analyze and
-    compares the new snapshot with the one before it.
+    compares the new snapshot with the one before it.  The analysis runs with the last one's
+    horizon, discount rate, margin and model unless given, so the two snapshots compare
+    like with like.
     """
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import list_snapshots
 
+    last = _last_options(workspace)
     run_analysis(
-        files, workspace, export_format, column_map, fx, as_of, horizon,
-        annual_discount_rate, margin, model.value, out, spend=spend,
+        files, workspace, export_format, column_map, fx, as_of,
+        last.horizon if horizon is None else horizon,
+        last.annual_discount_rate if annual_discount_rate is None else annual_discount_rate,
+        last.margin if margin is None else margin,
+        last.model if model is None else model.value,
+        out, spend=spend,
     )  # fmt: skip
     with open_workspace(workspace) as ws:
         snapshots = list_snapshots(ws)
@@ -139,6 +156,17 @@ def refresh(
             console.print("first snapshot: nothing to compare with yet")
             return
         _print_comparison(compare(ws, "previous", "latest"), top=top)
+
+
+def _last_options(workspace: Path):
+    """The options of the workspace's last analysis (the defaults for a new workspace)."""
+    from valuecast.jobs.analyze import AnalysisOptions
+    from valuecast.jobs.snapshots import last_options
+
+    if not workspace.exists():
+        return AnalysisOptions()
+    with open_workspace(workspace) as ws:
+        return last_options(ws)
 
 
 def history(

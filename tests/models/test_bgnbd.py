@@ -555,3 +555,17 @@ def test_long_series_of_a_few_rows_go_to_the_quadrature_and_many_rows_keep_the_s
     assert not _series_too_long(*rows(200, 1.0)[1::2]).any()  # small a: the series
     many = rows(50_000, 300.0)
     assert not _series_too_long(many[1], many[3]).any()  # the terms' overhead is shared
+
+
+def test_the_kernel_at_the_fixed_dropout_limit_is_the_limit_models():
+    # a fit on the edge b -> inf with a as large (a shop of one-order repeaters: a and b of
+    # 1e7-5e8, p = a / (a + b) held): the Beta lies between the quadrature's coarse grid points,
+    # which once gave 0.00065 expected orders where the limit model gives 2.64
+    rng = np.random.default_rng(4)
+    a = np.exp(rng.uniform(np.log(1e6), 20.0, 400))
+    beta = np.exp(rng.uniform(np.log(1e6), 20.0, 400))
+    n, tau = rng.uniform(0.1, 30.0, 400), np.exp(rng.uniform(-6.0, 4.0, 400))
+    p = a / (a + beta)
+    fixed = -np.expm1(-n * np.log1p(p * tau)) / p
+    np.testing.assert_allclose(beta_geo_kernel(n, a, beta, tau), fixed, rtol=1e-5)
+    assert beta_geo_kernel(2.707, 7.3e7, 4.85e8 + 2, 1.298) == pytest.approx(2.6444, rel=1e-4)

@@ -249,3 +249,24 @@ def test_admin_order_grid_bad_date_names_file_row_and_column(exports, write):
     # the header is row 1, and a multi-line cell is one row, as a spreadsheet shows it
     assert (info.value.row, info.value.column) == (5, "Purchase Date")
     assert "'2024-13-45'" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("marker", ["NULL", "\\N"], ids=["phpmyadmin", "mysqldump"])
+def test_a_dumps_null_markers_read_as_empty_cells(exports, write, marker):
+    # phpMyAdmin writes a NULL column as "NULL", mysqldump --tab as \N: the never-refunded
+    # order's refund, a guest's e-mail and a missing coupon are empty, not values
+    rows = [
+        order(1, "000000001", "pat@example.com", coupon_code="SPRING10"),
+        order(2, "000000002", "pat@example.com", base_subtotal_refunded="40.0000"),
+        order(3, "000000003", None),
+        order(4, "000000004", "kim@example.com"),
+    ]
+    header = [*exports.MAGENTO_ORDER_HEADER]
+    blank = magento.read_sales_order(write("blank.csv", header, rows))
+    marked = [{key: row.get(key, None) for key in header} for row in rows]
+    marked = [{key: marker if value is None else value for key, value in row.items()}
+              for row in marked]  # fmt: skip
+    dumped = magento.read_sales_order(write("dumped.csv", header, marked))
+    pd.testing.assert_frame_equal(dumped.orders, blank.orders)
+    assert dumped.orders["customer_id"].isna().sum() == 1  # the guest, not a customer "null"
+    assert dumped.orders["discount_code"].notna().sum() == 1

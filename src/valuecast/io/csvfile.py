@@ -64,7 +64,7 @@ import csv
 import io
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -736,6 +736,22 @@ class Table:
             self._decode(column)
             return None
         return np.asarray(parsed)[indices]
+
+    def empty_words(self, words: Collection[str]) -> None:
+        """Make every text cell that is one of ``words`` (surrounding whitespace aside) empty:
+        a database dump's NULL markers, which would otherwise read as values."""
+        markers = pa.array(sorted(words), pa.string())
+        for position, column in enumerate(self.arrow.column_names):
+            raw = self.arrow.column(column)
+            if pa.types.is_dictionary(raw.type):
+                raw = pc.cast(raw, raw.type.value_type)
+            if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+                continue
+            marked = pc.is_in(pc.utf8_trim_whitespace(raw), value_set=markers)
+            if pc.any(marked).as_py():
+                emptied = pc.if_else(marked, pa.scalar(None, raw.type), raw)
+                self.arrow = self.arrow.set_column(position, column, emptied)
+        self._text_cache = {}
 
     def text_series(self, column: str | None, strip_apostrophe: bool = True) -> pd.Series:
         return pd.Series(

@@ -23,6 +23,8 @@ Rules
   Magento stores discounts as negative numbers and ``base_subtotal`` before discounts; the refunded
   and cancelled subtotals are likewise before their share of the discount. Missing or empty
   refund/cancel columns count as 0.
+* A dump's NULL markers (``NULL``, ``\\N``) are empty cells: a ``customer_email`` of ``NULL`` is
+  a guest order, a ``base_subtotal_refunded`` of ``NULL`` is 0.
 * ``gross_revenue`` = ``base_grand_total``; ``discount`` = ``|base_discount_amount|``; ``tax`` =
   ``base_tax_amount``; ``shipping`` = ``base_shipping_amount``; ``refunded`` =
   ``base_total_refunded``; ``discount_code`` = ``coupon_code``; ``channel`` = ``store_name``
@@ -236,10 +238,17 @@ def read_sales_order_items(
     return _items(_table(source, ITEM_COLUMNS, ITEM_REQUIRED), entities)
 
 
+SQL_NULLS = frozenset({"NULL", "\\N"})
+"""How dumps write a NULL cell: phpMyAdmin and database clients ``NULL`` (quoted or not),
+``mysqldump --tab`` ``\\N``. No ``sales_order`` column holds these words as a value."""
+
+
 def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv, spec, required)
-    return csv.read([c for c in cols.values() if c is not None]), cols
+    table = csv.read([c for c in cols.values() if c is not None])
+    table.empty_words(SQL_NULLS)
+    return table, cols
 
 
 def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd.DataFrame]:

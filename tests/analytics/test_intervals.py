@@ -36,10 +36,12 @@ def test_a_50_customer_shop_with_a_singular_spend_fit_gets_intervals_in_every_ro
     # seed 6: Gamma-Gamma's p runs to ~1e8 (v to 0) and its information matrix is singular
     summary, truth = simulate_shop(50, 6)
     delta = shop_interval(summary, "delta")
-    # what the delta method cannot do: at the p -> inf limit it has no standard error for p, and
-    # the interval of the identified parameters alone runs from ~0 to many times the point
+    # at the p -> inf limit the delta method has no standard error for p: its interval is the
+    # identified parameters' alone.  The purchase fit lies near the fixed-dropout limit too (a,
+    # b of 1e6-1e7), where the BG/NBD kernel once lost the Beta between its quadrature's grid
+    # points: that interval then ran from 1e-10 to 2e16 (the point: 1,634)
     assert delta["spend_singular"]
-    assert delta["low"] is None or delta["low"] < 1e-3 * delta["point"]
+    assert 0.2 * delta["point"] < delta["low"] < delta["point"] < delta["high"] < 5 * delta["point"]
     result = shop_interval(summary, "auto", replicates=40)
     _assert_every_row_has_an_ordered_interval(result["customers"])
     assert 0.2 * result["point"] < result["low"] < result["point"] < result["high"]

@@ -25,6 +25,10 @@ __all__ = [
     "FxOption",
     "HorizonOption",
     "JsonOption",
+    "LastDiscountRateOption",
+    "LastHorizonOption",
+    "LastMarginOption",
+    "LastModelOption",
     "MapOption",
     "MarginOption",
     "ModelChoice",
@@ -108,6 +112,31 @@ ModelOption = Annotated[
         "--model",
         help="auto picks the best of bgnbd, pnbd and mbgnbd on a holdout backtest; ggnbd "
         "(GGompertz/NBD, slower to fit) runs only when named.",
+    ),
+]
+# `refresh`, `report` and `channels`: unless given, the last analysis' (jobs.snapshots.last_options)
+LastHorizonOption = Annotated[
+    int | None,
+    typer.Option(
+        "--horizon", help="Prediction horizon in months (default: the last analysis', else 12)."
+    ),
+]
+LastDiscountRateOption = Annotated[
+    float | None,
+    typer.Option("--annual-discount-rate", help="Default: the last analysis', else 0.10."),
+]
+LastMarginOption = Annotated[
+    float | None,
+    typer.Option(
+        "--margin",
+        help="Share of net revenue kept as profit (default: the last analysis', else 1.0).",
+    ),
+]
+LastModelOption = Annotated[
+    ModelChoice | None,
+    typer.Option(
+        "--model",
+        help="auto, bgnbd, pnbd, mbgnbd or ggnbd (default: the last analysis' choice, else auto).",
     ),
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
-from valuecast.cli.options import WorkspaceOption
+from valuecast.cli.options import LastHorizonOption, LastMarginOption, WorkspaceOption
 
 if TYPE_CHECKING:  # pandas is imported by the commands that need it (start-up time)
     import pandas as pd
@@ -27,16 +27,8 @@ def report(
     spend: Path | None = typer.Option(
         None, "--spend", help="SPEND.csv (month, channel, spend): adds CLV:CAC and payback."
     ),
-    margin: float | None = typer.Option(
-        None,
-        "--margin",
-        help="Share of net revenue kept as profit (default: the last analyze's, else 1.0).",
-    ),
-    horizon: int | None = typer.Option(
-        None,
-        "--horizon",
-        help="Prediction horizon in months (default: the last analyze's, else 12).",
-    ),
+    margin: LastMarginOption = None,
+    horizon: LastHorizonOption = None,
     as_of: str | None = typer.Option(
         None, "--as-of", help="YYYY-MM-DD (default: the last order date in the workspace)."
     ),

@@ -77,11 +77,8 @@ def last_analysis(workspace, **given):
     options = last_options(workspace, **given)
     options.validate()
     unchanged = all(value is None for value in given.values())
-    return (
-        (reusable_analysis(workspace) if unchanged else None)
-        or reusable_analysis(workspace, options)
-        or analyze(workspace, options)
-    )
+    reused = reusable_analysis(workspace, None if unchanged else options)
+    return reused if reused is not None else analyze(workspace, options)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -269,14 +269,17 @@ def _kernel_quadrature_chunk(n, a, beta, tau):
     # coarse grid plus the mode of p^a (1-p)^beta on the logit scale
     grid = y_lo + (y_hi - y_lo) * np.linspace(0.0, 1.0, 241)[None, :]
     mode = np.clip(np.log(a) - np.log(beta), y_lo, y_hi)
+    grid = np.concatenate([grid, mode], axis=1)
     # a Beta so concentrated that the logit's spread (about sqrt(1/a + 1/beta)) is below the
     # coarse grid's step (a fit at the limit of a fixed dropout probability: a and beta of
-    # 1e7 and more) lies between two grid points: points spanning it find its range; elsewhere
-    # they all sit on the mode and change nothing
+    # 1e6 and more) lies between two grid points: points spanning it find its range; in the
+    # other rows of the chunk they all sit on the mode and change nothing
     spread = np.sqrt(1.0 / a + 1.0 / beta)
     narrow = spread < (y_hi - y_lo) / 240.0
-    local = mode + np.where(narrow, spread, 0.0) * _NARROW_STEPS[None, :]
-    grid = np.sort(np.concatenate([grid, mode, np.clip(local, y_lo, y_hi)], axis=1), axis=1)
+    if narrow.any():
+        local = mode + np.where(narrow, spread, 0.0) * _NARROW_STEPS[None, :]
+        grid = np.concatenate([grid, np.clip(local, y_lo, y_hi)], axis=1)
+    grid = np.sort(grid, axis=1)
     with np.errstate(all="ignore"):
         ell = _log_integrand(grid, n, a, beta, tau, lnB)
     ell = np.where(np.isfinite(ell), ell, -np.inf)

@@ -210,6 +210,51 @@ def test_power_series_and_its_derivatives_agree_with_scipy_below_its_switch():
         np.testing.assert_allclose(derivative, (up - down) / width, rtol=1e-6, atol=1e-9)
 
 
+# (b, c, z, log S, d log S / db, / dc, / dz) for S = 2F1(1, b; c; z) within 1e-3 of z = 1, from
+# 40-digit mpmath (hyp2f1; mp.diff in b and c; d/dz = b/c 2F1(2, b+1; c+1; z)) at these floats.
+# s = c - b - 1 from 1.7e-8 (a fit whose s runs to 0) to 5.5, of either sign (down to -0.8, as
+# r + x - 1 is for a customer with no repeat order when alpha < beta), 1 - z from 1e-15.
+# fmt: off
+NEAR_ONE = [
+    (2.2, 3.2000000170000003, 0.999999999993, 3.9897231617316397, 12.303624120259729, -11.872403118791968, 5815839710.4204761),  # noqa: E501
+    (2.2, 3.2000000170000003, 0.999999997, 3.7063979038483775, 9.2805398033412949, -8.8569584196336793, 18014950.782319673),  # noqa: E501
+    (0.06, 1.060003, 0.999999999999999, 1.1205668845313664, 22.83918156431643, -11.637000881763823, 19579320645974.304),  # noqa: E501
+    (45.0, 45.999999998, 0.9999999999996, 6.9919630470114309, 12.120833633713923, -12.099540941213445, 103411079959.13374),  # noqa: E501
+    (1.7, 1.9, 0.9999999998, 18.075046017480964, 21.159147581253287, -21.011511310077127, 3999999731.7184278),  # noqa: E501
+    (0.4, 2.0, 0.9999995, 0.51066038733173274, 1.6642618541883697, -0.66458948039185309, 197.9002028258396),  # noqa: E501
+    (1800.0, 1801.02, 0.999999, 9.1860638829064004, 2.9454302804132464, -2.9449651033359249, 162625.45295000092),  # noqa: E501
+    (3.0, 9.5, 0.999999999, 0.43531807059117889, 0.18181818144781146, -0.064171122846504263, 0.66666666558730162),  # noqa: E501
+    (12.0, 14.5, 0.9992, 2.1809653972668384, 0.64263310931147937, -0.56981545084188697, 18.750149821915188),  # noqa: E501
+    (0.3, 1.3001, 0.99998, 1.4163092343317373, 6.4853641197862351, -4.043170608172182, 3635.1023659705947),  # noqa: E501
+    (250.0, 250.7, 0.99999999, 10.463104869026749, 9.7014768921032753, -9.6987038144564479, 30713177.633719789),  # noqa: E501
+    (1.0, 2.999, 0.9991, 0.68819297187630092, 0.97861561208042929, -0.48325233591276609, 5.0756990360713587),  # noqa: E501
+]
+# fmt: on
+
+
+def test_hypergeometric_term_near_one_agrees_with_40_digit_references():
+    # where the continued fraction creeps (and past 100,000 terms stops short) the term comes
+    # from Euler's integral by quadrature: value and gradient to the references' last digits
+    b, c, z, log_value, d_b, d_c, d_z = (np.array(column) for column in zip(*NEAR_ONE, strict=True))
+    assert np.all(1.0 - z <= pareto_nbd._NEAR_ONE_MAX_W)
+    got = pareto_nbd._log_hyp(b, c, z, grad=True)
+    np.testing.assert_allclose(got[0], log_value, rtol=0, atol=1e-13)
+    for ours, reference in zip(got[1:], (d_b, d_c, d_z), strict=True):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12)
+    np.testing.assert_array_equal(pareto_nbd._log_hyp(b, c, z), got[0])
+
+
+def test_log_likelihood_at_a_limit_fit_with_dropout_shape_near_zero():
+    # a 56-customer Magento shop's Pareto/NBD fit runs to beta -> 0 with s = 0.0165: 1 - z is
+    # ~1e-11 for a customer with one order; references: FH note eq. 22 with its integral by
+    # 40-digit mpmath quadrature
+    fitted = model(r=2.2, alpha=278.0, s=0.0165, beta=2e-9)
+    x, t_x, T = np.array([0, 1, 4]), np.array([0.0, 40.0, 500.0]), np.array([382.0, 300.0, 520.0])
+    expected = [-0.84651470314489264, -7.4878743786405355, -24.445939710707763]
+    got = fitted.log_likelihood_per_customer(x, t_x, T)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
 def test_continued_fraction_divides_by_zero_as_numpy_does_in_its_scalar_tail(monkeypatch):
     # Python floats raise on a division by zero where NumPy gives inf or NaN (a parameter
     # underflowing to 0 in a fit's search): the element is then finished in arrays instead.

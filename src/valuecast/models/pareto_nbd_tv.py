@@ -85,17 +85,19 @@ def log_f(p: np.ndarray, s: float, a: np.ndarray, beta: float, t: np.ndarray) ->
     above = a >= beta
     i = np.flatnonzero(above)
     if len(i):
-        z = (a[i] - beta) / (a[i] + t[i])
+        z, w = (a[i] - beta) / (a[i] + t[i]), (beta + t[i]) / (a[i] + t[i])
         out[i] = (
-            -p[i] * np.log(a[i] + t[i]) - s * np.log(beta + t[i]) + log_hyp2f1_unit(p[i], c[i], z)
+            -p[i] * np.log(a[i] + t[i])
+            - s * np.log(beta + t[i])
+            + log_hyp2f1_unit(p[i], c[i], z, w=w)
         )
     i = np.flatnonzero(~above)
     if len(i):
-        z = (beta - a[i]) / (beta + t[i])
+        z, w = (beta - a[i]) / (beta + t[i]), (a[i] + t[i]) / (beta + t[i])
         out[i] = (
             (1.0 - p[i]) * np.log(a[i] + t[i])
             - (s + 1.0) * np.log(beta + t[i])
-            + log_hyp2f1_unit(np.full(len(i), s + 1.0), c[i], z)
+            + log_hyp2f1_unit(np.full(len(i), s + 1.0), c[i], z, w=w)
         )
     return out
 
@@ -113,7 +115,7 @@ def log_f_gradient(p, s: float, a, beta: float, t):
     i = np.flatnonzero(above)
     if len(i):
         at, bt = a[i] + t[i], beta + t[i]
-        value, lb, lc, lz = log_hyp2f1_unit(p[i], c[i], (a[i] - beta) / at, grad=True)
+        value, lb, lc, lz = log_hyp2f1_unit(p[i], c[i], (a[i] - beta) / at, True, w=bt / at)
         out[0, i] = -p[i] * np.log(at) - s * np.log(bt) + value
         out[1, i] = -np.log(at) + lb + lc
         out[2, i] = -np.log(bt) + lc
@@ -123,7 +125,7 @@ def log_f_gradient(p, s: float, a, beta: float, t):
     if len(i):
         at, bt = a[i] + t[i], beta + t[i]
         value, lb, lc, lz = log_hyp2f1_unit(
-            np.full(len(i), s + 1.0), c[i], (beta - a[i]) / bt, True
+            np.full(len(i), s + 1.0), c[i], (beta - a[i]) / bt, True, w=at / bt
         )
         out[0, i] = (1.0 - p[i]) * np.log(at) - (s + 1.0) * np.log(bt) + value
         out[1, i] = -np.log(at) + lc

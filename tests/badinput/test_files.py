@@ -4,6 +4,7 @@ missing column.  Each is generated here and run through the real ``valuecast`` c
 from __future__ import annotations
 
 import codecs
+import csv
 import subprocess
 import sys
 from datetime import date
@@ -156,6 +157,103 @@ def test_quoted_newlines_stay_in_their_cell_and_rows_count_records(corpus, tmp_p
     result = corpus.ingest(bad, workspace)
     corpus.one_error(result, bad, 4, corpus.AMOUNT[fmt], "cannot read 'twelve' as an amount")
     assert corpus.state(workspace) == before
+
+
+def _open_quote(line: str) -> str:
+    """The line with its last cell opened by a quote that nothing closes."""
+    cut = line.rindex(",") + 1
+    return line[:cut] + '"' + line[cut:]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_unclosed_quote_is_one_error_not_lost_rows(corpus, tmp_path, fmt):
+    # both parsers read everything after an unclosed quote as that one cell: the orders on the
+    # lines after it would vanish from the count, the report and the analysis
+    lines = corpus.render(fmt, corpus.shop(4)).splitlines()
+    last_column = next(csv.reader([lines[0]]))[-1]
+    lines[3] = _open_quote(lines[3])
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n")
+    workspace = tmp_path / "ws.duckdb"
+    result = corpus.ingest(path, workspace, "--format", fmt)
+    corpus.one_error(result, path, 4, last_column, "is never closed, so the 5 lines after it")
+    assert not workspace.exists()
+    # on the last line: the file ends inside the cell (a download cut off mid-cell)
+    lines = corpus.render(fmt, corpus.shop(4)).splitlines()
+    lines[-1] = _open_quote(lines[-1])
+    path.write_text("\n".join(lines))
+    result = corpus.analyze(path, workspace, tmp_path / "out")
+    corpus.one_error(result, path, len(lines), last_column, "the file ends inside it")
+    assert not workspace.exists()
+
+
+def test_a_quote_inside_an_unquoted_cell_is_text(corpus, tmp_path):
+    # an odd number of quotes is not proof of an unclosed one: 12" is an inch mark here
+    orders = corpus.shop(2)
+    orders[1]["product"] = "Pizza stone 12 inch round"
+    path = tmp_path / "export.csv"
+    path.write_text(corpus.render("shopify", orders).replace("12 inch", '12"'))  # as written raw
+    assert path.read_text().count('"') % 2 == 1
+    workspace = tmp_path / "ws.duckdb"
+    corpus.report(corpus.ingest(path, workspace, "--json"))
+    assert corpus.stored_orders(workspace) == _expected(corpus, orders)
+    products = {row[3] for row in corpus.state(workspace)["order_lines"]}
+    assert 'Pizza stone 12" round' in products
+
+
+def test_an_unclosed_quote_in_a_large_file_is_the_same_error(corpus, tmp_path):
+    """Files over 1 MiB are parsed by DuckDB where they are clean: this one must not be."""
+    lines = corpus.render("orders", corpus.large_shop()).splitlines()
+    lines[20_001] = _open_quote(lines[20_001])
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 1 << 20
+    fragment = f"so the {len(lines) - 20_002} lines after it"
+    column = next(csv.reader([lines[0]]))[-1]
+    result = corpus.ingest(path, tmp_path / "ws.duckdb", "--format", "orders")
+    corpus.one_error(result, path, 20_002, column, fragment)
+    result = corpus.invoke("summary", path, "--format", "orders", "--out", tmp_path / "s.csv")
+    corpus.one_error(result, path, 20_002, column, fragment)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_file_cut_off_mid_row_is_read_with_a_note(corpus, tmp_path, fmt):
+    # the last row lacks its last cells and the file its last line break: an interrupted
+    # download; the row is read as it is (its cells may be whole) and the report says so
+    orders = corpus.shop(2)
+    text = corpus.render(fmt, orders).rstrip("\r\n")
+    path = tmp_path / "export.csv"
+    path.write_text(text[: text.rindex(",")])
+    workspace = tmp_path / "ws.duckdb"
+    report = corpus.report(corpus.ingest(path, workspace, "--format", fmt, "--json"))
+    header = text.splitlines()[0].count(",") + 1
+    note = f"the last row has {header - 1} of the header's {header} cells and no line break"
+    assert any(note in line for line in report["files"][0]["notes"]), report["files"][0]
+    assert corpus.stored_orders(workspace) == _expected(corpus, orders)
+    # a whole last row without the line break is only a file written without one
+    path.write_text(text)
+    report = corpus.report(corpus.ingest(path, tmp_path / "ws2.duckdb", "--format", fmt, "--json"))
+    assert not any("last row" in line for line in report["files"][0]["notes"])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_column_named_twice_is_one_error_when_it_is_read(corpus, tmp_path, fmt):
+    lines = corpus.render(fmt, corpus.shop(2)).splitlines()
+    # a second amount column (the platform's own name) holding other numbers
+    doubled = [lines[0] + "," + corpus.AMOUNT[fmt]] + [line + ",0" for line in lines[1:]]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(doubled) + "\n")
+    workspace = tmp_path / "ws.duckdb"
+    result = corpus.ingest(path, workspace, "--format", fmt)
+    header = next(csv.reader([lines[0]]))
+    where = f"columns {header.index(corpus.AMOUNT[fmt]) + 1} and {len(header) + 1} share this name"
+    corpus.one_error(result, path, 1, corpus.AMOUNT[fmt], where)
+    assert not workspace.exists()
+    # a name repeated on columns no importer reads is no one's concern
+    unread = [lines[0] + ",Internal memo,internal memo"] + [line + ",a,b" for line in lines[1:]]
+    path.write_text("\n".join(unread) + "\n")
+    corpus.report(corpus.ingest(path, workspace, "--format", fmt, "--json"))
+    assert corpus.stored_orders(workspace) == _expected(corpus, corpus.shop(2))
 
 
 MISSING = {

@@ -300,6 +300,7 @@ class CsvFile:
     _offset: int = field(repr=False)
     _text: str | None = field(default=None, repr=False)
     path: Path | None = field(default=None, repr=False)  # the file read, when it is one
+    _quotes_checked: bool = field(default=False, repr=False)
 
     @property
     def _body(self) -> memoryview:
@@ -307,7 +308,9 @@ class CsvFile:
 
     # -- lookups --------------------------------------------------------------------------------
     def find(self, *aliases: str) -> str | None:
-        return find_column(self.header, aliases)
+        found = find_column(self.header, aliases)
+        _check_unique(self.name, self.header, found, self.header_row)
+        return found
 
     def require(self, *aliases: str) -> str:
         found = self.find(*aliases)
@@ -325,6 +328,7 @@ class CsvFile:
         worth it for columns with few distinct values that are parsed (dates, amounts), which
         the parsers of :class:`Table` then parse once per distinct value.
         """
+        self.check_quotes_closed()
         wanted = list(dict.fromkeys(self.header if columns is None else columns))
         positions = {}
         for name in wanted:
@@ -425,8 +429,35 @@ class CsvFile:
         assert self._text is not None
         return self._text
 
+    def check_quotes_closed(self) -> None:
+        """Raise when a quoted cell is never closed: both parsers would read the rest of the file
+        into that one cell, and its rows would vanish without a trace.
+
+        Closed quotes come in pairs (a quote inside a quoted cell is doubled), so only a file with
+        an odd number of quote characters is parsed here, by Python's csv module: a stray quote
+        inside an unquoted cell (``12" pizza``) is literal and makes the count odd too.
+        """
+        if self._quotes_checked:
+            return
+        if self._data.count(b'"', self._offset) % 2 == 1:
+            found = _unclosed_quote(self.text(), self.delimiter)
+            if found is not None:
+                record, cell, lines = found
+                column = self.header[cell] if cell < len(self.header) else None
+                if lines > 1:
+                    problem = (
+                        f"a quoted cell opens here and is never closed, so the {lines - 1} lines "
+                        "after it would be read as its text: close it, or double a quote meant "
+                        'as text ("")'
+                    )
+                else:
+                    problem = "a quoted cell opens here and the file ends inside it: cut off?"
+                raise InputError(self.name, problem, row=self.header_row + record, column=column)
+        self._quotes_checked = True
+
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(spreadsheet row, cells) of every non-blank data record, parsed by Python's csv module."""
+        self.check_quotes_closed()
         _lift_field_limit()
         reader = csv.reader(io.StringIO(self.text(), newline=""), delimiter=self.delimiter)
         row = self.header_row
@@ -463,6 +494,71 @@ class CsvFile:
             }
         )
         return Table(self.name, list(self.header), table, self, row_map=np.asarray(rows, np.int64))
+
+
+def cut_off_note(source: CsvFile | Path) -> str | None:
+    """A note when the file ends inside its last row: no line break after it and fewer cells
+    than the header has, as a download cut off mid-row leaves it.  The row is read as it is (its
+    cells may be whole), so this is a note for the ingest report, not an error."""
+    if isinstance(source, Path):
+        with open(source, "rb") as handle:
+            if handle.seek(0, io.SEEK_END) == 0:
+                return None
+            handle.seek(-1, io.SEEK_END)
+            if handle.read(1) in (b"\n", b"\r"):
+                return None
+        source = open_csv(source)
+    data = source._data
+    start = data.rfind(b"\n") + 1
+    if start <= source._offset or data.endswith(b"\r"):
+        return None  # a header alone, or the last row ends with a line break
+    line = data[start:].decode("utf-8", errors="replace")
+    if '"' in line:
+        return None  # possibly the end of a multi-line cell: cells not countable from one line
+    cells = next(csv.reader([line], delimiter=source.delimiter), [])
+    if not cells or len(cells) >= len(source.header):
+        return None
+    return (
+        f"the last row has {len(cells)} of the header's {len(source.header)} "
+        "cells and no line break after it, as a file cut off mid-row has; it was read as it is "
+        "(if the download was interrupted, export the file again)"
+    )
+
+
+def _unclosed_quote(text: str, delimiter: str) -> tuple[int, int, int] | None:
+    """(record, cell, lines) of a quoted cell that ``text`` (a body after its header) never
+    closes: the record's number (1 for the first), the cell's position in it and the physical
+    lines from the record's start to the end of the text; ``None`` when every quote is closed."""
+    _lift_field_limit()
+    starts: list[int] = []
+
+    def lines() -> Iterator[str]:
+        offset = 0
+        for line in io.StringIO(text, newline=""):
+            starts.append(offset)
+            offset += len(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter)
+    record, first_line, lines_before = 0, 0, 0
+    try:
+        for _ in reader:
+            record += 1
+            first_line, lines_before = lines_before, reader.line_num
+    except csv.Error:
+        return None  # a malformed record: the parsers report it where they meet it
+    if record == 0:
+        return None
+    tail = text[starts[first_line] :]  # the last record's text, to the end
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        if "unexpected end of data" not in str(error):
+            return None
+        cells = next(csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter))
+        return record, len(cells) - 1, len(starts) - first_line
+    return None
 
 
 _LAZY = object()
@@ -575,6 +671,24 @@ def find_column(header: Sequence[str], aliases: Iterable[str]) -> str | None:
     return None
 
 
+def _check_unique(file: str, header: Sequence[str], found: str | None, header_row: int) -> None:
+    """Raise when the column ``found`` for a field shares its name with another: which one the
+    merchant meant is unknown, and reading the first would silently ignore the other."""
+    if found is None:
+        return
+    key = normalise_name(found)
+    positions = [i + 1 for i, name in enumerate(header) if normalise_name(name) == key]
+    if len(positions) > 1:
+        listed = ", ".join(map(str, positions[:-1])) + f" and {positions[-1]}"
+        raise InputError(
+            file,
+            f"columns {listed} share this name, so which one to read is unclear: "
+            "rename or remove all but one",
+            row=max(header_row, 1),
+            column=found,
+        )
+
+
 def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
     """Cells as text: whitespace trimmed, a leading apostrophe removed, empty -> null."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
@@ -671,6 +785,7 @@ class Table:
     # -- columns --------------------------------------------------------------------------------
     def find(self, *aliases: str) -> str | None:
         found = find_column(self.header, aliases)
+        _check_unique(self.name, self.header, found, self._first_row - 1)
         return found if found is not None and found in self.arrow.column_names else None
 
     def require(self, *aliases: str) -> str:

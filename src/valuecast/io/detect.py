@@ -37,7 +37,14 @@ import pandas as pd
 
 from valuecast.io import _build, generic, magento, orders_duckdb, shopify, woocommerce
 from valuecast.io import fx as fx_module
-from valuecast.io.csvfile import CsvFile, Table, file_problem, normalise_name, open_csv
+from valuecast.io.csvfile import (
+    CsvFile,
+    Table,
+    cut_off_note,
+    file_problem,
+    normalise_name,
+    open_csv,
+)
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = ["FORMATS", "detect_header", "detect_format", "read_export", "read_exports"]
@@ -291,6 +298,15 @@ def read_exports(
         results[index] = magento.read_sales_order_items(
             csv if csv is not None else path, pd.concat(entities, ignore_index=True)
         )
+    for index, (path, chosen, csv) in enumerate(planned):  # CSV files that end mid-row
+        result = results[index]
+        if result is None or chosen == "cdnow" or isinstance(paths[index], tuple):
+            continue
+        if csv is None and path.suffix.lower() in generic.PARQUET_SUFFIXES:
+            continue
+        note = cut_off_note(csv if isinstance(csv, CsvFile) else path)
+        if note is not None:
+            result.notes.append(note)
     done = fx_module.apply_fx([result for result in results if result is not None], rates)
     for result in done:
         _build.check_stored_amounts(result)

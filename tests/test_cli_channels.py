@@ -314,3 +314,26 @@ def test_by_tags_from_the_customers_table(tmp_path):
     assert groups.loc["VIP", "customers"] == 2 and groups.loc["VIP", "total_clv_mean"] == 75.0
     assert groups.loc["wholesale", "customers"] == 1
     assert groups.loc["(none)", "customers"] == 1
+
+
+@pytest.mark.parametrize("with_spend", [False, True])
+def test_channels_writes_the_channels_csv_analyze_wrote(tmp_path, with_spend):
+    # the same file by either command: the CLV columns, CAC with --spend, and what a customer
+    # acquired today through each channel is worth (new_customer_clv, and its ratio to CAC)
+    workspace = make_workspace(tmp_path, REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS, CONSENT_MAP)
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,Google,80\n2024-02,email,30\n")
+    from valuecast.cli import app as valuecast
+
+    given = ["--spend", spend] if with_spend else []
+    analysis = ["analyze", "-w", workspace, "-o", tmp_path / "analysis", "--margin", "0.5"]
+    result = runner.invoke(valuecast, [str(arg) for arg in [*analysis, *given]])
+    assert result.exit_code == 0, result.output
+    listed = ["channels", "-w", workspace, "-o", tmp_path / "channels", *given]
+    result = runner.invoke(valuecast, [str(arg) for arg in listed])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "channels" / "channels.csv").read_text()
+    assert written == (tmp_path / "analysis" / "channels.csv").read_text()
+    table = pd.read_csv(tmp_path / "channels" / "channels.csv")
+    assert table["new_customer_clv"].notna().all() and (table["new_customer_clv"] > 0).all()
+    assert ("new_customer_clv_to_cac" in table.columns) == with_spend

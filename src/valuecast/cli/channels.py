@@ -108,7 +108,8 @@ def channels(
     --attributes file (e.g. a support-ticket count per e-mail).
 
     Writes OUT/channels.csv: customers and historic / predicted / total CLV per group (mean,
-    median, 90% interval for the mean).  With --spend (and --by channel) it adds per channel
+    median, 90% interval for the mean); by channel also new_customer_clv, what a customer
+    acquired through it today is worth over the horizon (as analyze writes it).  With --spend (and --by channel) it adds per channel
     the spend, CAC = spend / customers acquired, CLV:CAC, return per customer and the payback
     month, and writes OUT/cac.csv with the same per channel and cohort month.  Channels that
     differ only in case or spaces ("Google", "google") are one channel.
@@ -119,6 +120,7 @@ def channels(
         channels_frame,
         clv_by_group,
         monthly_revenue,
+        with_new_customer_clv,
     )
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
@@ -151,7 +153,8 @@ def channels(
         by = None  # type: ignore[assignment]
 
     ws = open_workspace(workspace)
-    cac = None
+    cac = new_customer = None
+    kept = 1.0
     with ws:
         try:
             # the last `analyze` of this data (with --as-of or --margin changed, if given)
@@ -170,11 +173,12 @@ def channels(
                 known = ", ".join(map(str, customers.columns))
                 raise ValueError(f"--by-column {column}: no such column (there are: {known})")
             groups = clv_by_group(customers, column)
+            # the analysis' own margin, as its predicted values have it
+            kept = analysis.summary.get("margin", margin)
+            kept = 1.0 if kept is None else float(kept)
+            new_customer = (analysis.summary.get("model") or {}).get("new_customer")
             if spend_frame is not None:
                 monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
-                # the analysis' own margin, as its predicted values have it
-                kept = analysis.summary.get("margin", margin)
-                kept = 1.0 if kept is None else float(kept)
                 cac = cac_table(analysis.customers, spend_frame, monthly, margin=kept)
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
@@ -182,6 +186,10 @@ def channels(
             fail(f"{workspace}: channels failed: {type(error).__name__}: {error}")
     joined = by is GroupBy.channel and cac is not None
     frame = channels_frame(groups, column, cac if joined else None)
+    if by is GroupBy.channel:  # what a customer acquired today is worth, as analyze writes it
+        frame = with_new_customer_clv(
+            frame, customers, new_customer, margin=kept, channels=customers[column]
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "channels.csv"]

@@ -376,14 +376,13 @@ def _hyp_near_one(b: np.ndarray, c: np.ndarray, w: np.ndarray, grad: bool):
     out = np.empty((4, n_el))
     for start in range(0, n_el, _NEAR_ONE_CHUNK):
         part = slice(start, start + _NEAR_ONE_CHUNK)
-        out[:, part] = _near_one_chunk(b[part], c[part], w[part])
-    if not grad:
-        out[1:] = 0.0
+        out[:, part] = _near_one_chunk(b[part], c[part], w[part], grad)
     return out[0], out[1], out[2], out[3], True
 
 
-def _near_one_chunk(b: np.ndarray, c: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """:func:`_hyp_near_one`'s value and derivatives in (b, c, z) for a few elements."""
+def _near_one_chunk(b: np.ndarray, c: np.ndarray, w: np.ndarray, grad: bool) -> np.ndarray:
+    """:func:`_hyp_near_one`'s value and (with ``grad``, else zeros) derivatives in (b, c, z)
+    for a few elements."""
     s = c - b - 1.0
     log_w = np.log(w)
     theta_end = np.log1p(-w) - log_w + np.log(np.maximum(b, 1.0)) + _NEAR_ONE_TAIL
@@ -401,11 +400,14 @@ def _near_one_chunk(b: np.ndarray, c: np.ndarray, w: np.ndarray) -> np.ndarray:
     tail = np.exp(-s * theta_end - b * (log_w + theta_end) - top) / (b + s)
     mean_after = theta_end + 1.0 / (b + s)  # the tail's mean theta
     integral = shares.sum(axis=0) + tail
+    scale = np.exp(top)
+    value = (b + s) * integral * scale
+    if not grad:
+        zeros = np.zeros_like(value)
+        return np.stack([value, zeros, zeros, zeros])
     with_theta = (shares * theta).sum(axis=0) + tail * mean_after
     with_log_bracket = (shares * log_bracket).sum(axis=0) + tail * (log_w + mean_after)
     with_bracket_w = (shares * (grown / (1.0 + w * grown))).sum(axis=0) + tail / w
-    scale = np.exp(top)
-    value = (b + s) * integral * scale
     d_b = (integral - (b + s) * with_log_bracket) * scale  # at fixed s and w
     d_s = (integral - (b + s) * with_theta) * scale
     d_w = -(b + s) * b * with_bracket_w * scale

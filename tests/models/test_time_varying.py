@@ -316,3 +316,28 @@ def test_predictions_integrate_the_future_covariates():
     assert x.mean() == pytest.approx(expected, rel=0.02)
     plain = ParetoNBD().with_params(params).expected_transactions_new(horizon)[0]
     assert abs(plain - x.mean()) > 0.1 * x.mean()  # the covariates matter over this horizon
+
+
+@pytest.mark.parametrize(
+    "model, limit, unidentified",
+    [
+        (BetaGeoTimeVarying, {"a": "0"}, ("a", "b")),
+        (ModifiedBetaGeoTimeVarying, {"a": "0"}, ("a", "b")),
+        (ParetoNBDTimeVarying, {"s": "0"}, ("s", "beta")),
+    ],
+)
+def test_no_dropout_is_the_plain_models_limit_with_standard_errors(model, limit, unidentified):
+    # 300 customers who never leave (lifetimes of ~2e10 days): the fit is the limit model, the
+    # NBD on the calendar's clock, as for the plain model; the dropout parameter left on the
+    # edge and its partner (b, beta) have no say there, and everything else has a standard
+    # error, so the delta method's intervals exist (a daily-buyers shop had none)
+    T = np.random.default_rng(21).uniform(300, 1000, 300)
+    x, t_x, T, sums = simulate(QUARTERS, TRUE_GAMMA, (1.2, 3.0, 50.0, 1e12), T, seed=22)
+    with pytest.warns(RuntimeWarning, match="no dropout visible"):
+        fitted = model().fit(x, t_x, T, periods=QUARTERS, purchase_sums=sums)
+    assert fitted.limits_ == limit
+    errors = fitted.standard_errors_
+    assert all(np.isnan(errors[name]) for name in unidentified)
+    identified = [name for name in fitted.params_ if name not in unidentified]
+    assert all(np.isfinite(errors[name]) and errors[name] > 0 for name in identified)
+    assert np.all(np.isfinite(fitted.covariance_full_))

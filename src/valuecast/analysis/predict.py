@@ -635,8 +635,10 @@ def predict(
         low = high = ibis.null().cast("float64")
         note = (
             "no interval for predicted CLV: parameter covariance unavailable (singular "
-            "information matrix) and fewer than two resampled refits succeeded"
+            "information matrix)"
         )
+        if design is None and not is_seasonal:  # the bootstrap was tried too
+            note += " and fewer than two resampled refits succeeded"
     out = joined.mutate(
         predicted_average_order_value=value,
         predicted_clv=point,

@@ -40,6 +40,7 @@ class BetaGeoTimeVarying(TimeVaryingModel):
     _base_names = ("r", "alpha", "a", "b")
     _label = "BG/NBD (time-varying)"
     _plain_class: type = BetaGeo
+    _limits = BetaGeo._limits  # the plain model's: the calendar only rescales its clock
 
     def _plain_model(self):
         return self._plain_class(penalizer=self.penalizer)

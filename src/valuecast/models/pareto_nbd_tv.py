@@ -402,6 +402,7 @@ class ParetoNBDTimeVarying(TimeVaryingModel):
 
     _base_names = ("r", "alpha", "s", "beta")
     _label = "Pareto/NBD (time-varying)"
+    _limits = ParetoNBD._limits  # the plain model's: the calendar only rescales the purchase clock
 
     def _plain_model(self) -> ParetoNBD:
         return ParetoNBD(penalizer=self.penalizer)

@@ -236,6 +236,18 @@ def test_a_file_cut_off_mid_row_is_read_with_a_note(corpus, tmp_path, fmt):
     assert not any("last row" in line for line in report["files"][0]["notes"])
 
 
+def test_a_large_file_cut_off_mid_row_gets_the_same_note(corpus, tmp_path):
+    """Over 1 MiB an orders file is tried by DuckDB first: the note must not depend on it."""
+    orders = corpus.large_shop()
+    text = corpus.render("orders", orders).rstrip("\r\n")
+    path = tmp_path / "orders.csv"
+    path.write_text(text[: text.rindex(",")])
+    assert path.stat().st_size > 1 << 20
+    report = corpus.report(corpus.ingest(path, tmp_path / "ws.duckdb", "--json"))
+    assert report["orders"] == len(orders)
+    assert any("no line break after it" in note for note in report["files"][0]["notes"])
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_column_named_twice_is_one_error_when_it_is_read(corpus, tmp_path, fmt):
     lines = corpus.render(fmt, corpus.shop(2)).splitlines()

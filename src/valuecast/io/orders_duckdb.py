@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from valuecast.io import _build, fx, generic
-from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile
+from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile, cut_off_note
 from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
@@ -488,6 +488,7 @@ class PendingOrders:
         source = self.source.path if isinstance(self.source, ParquetRows) else self.source
         try:
             result = generic.read_orders(source, self.mapping)
+            result.notes.extend(self._cut_off_notes())
             fx.apply_fx([result], None)
             _build.check_stored_amounts(result)
         except InputError:
@@ -586,7 +587,15 @@ class PendingOrders:
                 int(lines),
                 derived=derived,
             ),  # fmt: skip
+            notes=self._cut_off_notes(),
         )
+
+    def _cut_off_notes(self) -> list[str]:
+        """:func:`~valuecast.io.csvfile.cut_off_note` of a CSV file, as a list of notes."""
+        if not isinstance(self.source, CsvFile):
+            return []
+        note = cut_off_note(self.source.path or self.source.with_body())
+        return [] if note is None else [note]
 
 
 def _written_date(source: CsvFile | ParquetRows, cols: dict[str, str | None]) -> str:

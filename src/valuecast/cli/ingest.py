@@ -46,7 +46,8 @@ def ingest(
 ) -> None:
     """Read exports into the workspace: all files in one transaction, or none of them.
 
-    Re-ingesting an export changes nothing; a newer export adds new orders and updates changed ones.
+    Re-ingesting an export changes nothing; a newer export adds new orders, updates changed
+    ones and removes the stored orders it now excludes (cancelled or refunded since).
     """
     if engine != "duckdb":  # the canonical tables go to Spark or a database (docs/scale.md)
         return scale.ingest_on_engine(files, engine, tables, export_format, column_map, fx, as_json)

@@ -295,6 +295,9 @@ def assemble(
             "order_number": picked["order_number"].astype("string").to_numpy()
             if len(orders)
             else pd.array([], dtype="string"),
+            "order_id": picked["order_id"].astype("string").to_numpy()
+            if len(orders)
+            else pd.array([], dtype="string"),
             "reason": reason[which].astype(str),
             "rows": np.asarray(rows_per_order, dtype=np.int64)[which],
             "gross_revenue": np.nan_to_num(

@@ -560,11 +560,14 @@ class PendingOrders:
         )
         _stage_lines(con, cols)
         detail = con.sql(
-            f"SELECT order_number, reason, rows, coalesce({columns['gross_revenue']}, 0) "
+            f"SELECT order_number, {columns['order_id']} AS order_id, reason, rows, "
+            f"coalesce({columns['gross_revenue']}, 0) "
             f"AS gross_revenue, {columns['currency']} AS currency FROM {_INGEST_GROUPED} "
             "WHERE reason IS NOT NULL ORDER BY first_row"
         ).df()
-        detail = detail.astype({"order_number": "string", "currency": "string"})
+        detail = detail.astype(
+            {"order_number": "string", "order_id": "string", "currency": "string"}
+        )
         excluded, excluded_orders, excluded_revenue = _build.count_exclusions(
             detail, n_rows - filled
         )

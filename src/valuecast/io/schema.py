@@ -161,7 +161,7 @@ class ImportResult:
     excluded_orders: Counter = field(default_factory=Counter)
     excluded_revenue: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
-    # one row per excluded order: order_number, reason, rows, gross_revenue, currency
+    # one row per excluded order: order_number, order_id, reason, rows, gross_revenue, currency
     # (``excluded_revenue`` sums gross_revenue by reason; kept so --fx can convert it)
     excluded_detail: pd.DataFrame | None = None
     # set when the orders and lines are in the workspace's connection (then the frames are empty)

@@ -173,7 +173,9 @@ class IngestReport:
     counts the customers among ``customers`` identified by phone (orders without e-mail, see
     :mod:`valuecast.io.phones`); only orders with neither e-mail nor phone are ``guest_orders``.
     ``excluded_orders`` maps each exclusion reason (cancelled, voided, test order, ...) to the
-    number of orders excluded for it, ``excluded_revenue`` to their revenue.  Money is in the orders' currency (after ``--fx``
+    number of orders excluded for it, ``excluded_revenue`` to their revenue; ``withdrawn_orders``
+    counts, per reason, the orders stored by an earlier ingest that these files exclude (an
+    order cancelled or refunded since), which were removed from the workspace.  Money is in the orders' currency (after ``--fx``
     conversion, the base currency); ``currencies`` counts the counted orders per currency.
     """
 
@@ -208,6 +210,7 @@ class IngestReport:
     workspace_customers: int
     conflicting_orders: int = 0
     phone_customers: int = 0
+    withdrawn_orders: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -522,6 +525,7 @@ class Workspace:
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
                 counts = _merge(raw, ingest_id, direct)
+                withdrawn = {} if direct["orders"] else _withdraw(raw, results)
                 currencies = _sql(
                     raw,
                     "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
@@ -547,6 +551,9 @@ class Workspace:
                 if conflicts:
                     report.conflicting_orders = conflicts
                     report.notes.append(conflict_note)
+                if withdrawn:
+                    report.withdrawn_orders = withdrawn
+                    report.notes.append(_withdrawn_note(withdrawn))
                 _sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
@@ -923,6 +930,49 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
             [ingest_id],
         )
     return int(updated)
+
+
+def _withdraw(raw: Any, results: Sequence[ImportResult]) -> dict[str, int]:
+    """Remove the stored orders this ingest's files exclude (cancelled, refunded, voided, ...)
+    and no file of it counts: the newer export's word on an order replaces the older one's, as
+    an update does.  Returns the orders removed per reason."""
+    details = [
+        result.excluded_detail[["order_id", "reason"]]
+        for result in results
+        if result.excluded_detail is not None
+        and len(result.excluded_detail)
+        and "order_id" in result.excluded_detail
+    ]
+    if not details:
+        return {}
+    excluded = pd.concat(details, ignore_index=True).dropna(subset=["order_id"])
+    excluded = excluded.astype({"order_id": "string", "reason": "string"})
+    raw.register("_excluded_in", excluded.drop_duplicates("order_id", keep="last"))
+    try:
+        _sql(
+            raw,
+            "CREATE OR REPLACE TEMP TABLE _withdrawn AS SELECT e.order_id, e.reason "
+            "FROM _excluded_in e SEMI JOIN orders o ON e.order_id = o.order_id "
+            "ANTI JOIN _stage_orders s ON e.order_id = s.order_id",
+        )
+    finally:
+        raw.unregister("_excluded_in")
+    counts = _sql(raw, "SELECT reason, count(*) FROM _withdrawn GROUP BY reason ORDER BY reason")
+    if counts:
+        _sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _withdrawn)")
+        _sql(raw, "DELETE FROM orders WHERE order_id IN (SELECT order_id FROM _withdrawn)")
+    _sql(raw, "DROP TABLE _withdrawn")
+    return {str(reason): int(count) for reason, count in counts}
+
+
+def _withdrawn_note(withdrawn: dict[str, int]) -> str:
+    total = sum(withdrawn.values())
+    listed = ", ".join(f"{reason} {count:,}" for reason, count in withdrawn.items())
+    orders, are, were = ("order", "is", "was") if total == 1 else ("orders", "are", "were")
+    return (
+        f"{total:,} stored {orders} from earlier ingests {are} now excluded by these files and "
+        f"{were} removed from the workspace ({listed})"
+    )
 
 
 def _customer_count(raw: Any, table: str, where: str = "true", params: list | None = None) -> int:

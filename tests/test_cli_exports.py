@@ -320,3 +320,25 @@ def test_a_shop_keyed_by_customer_number_exports_the_orders_emails(tmp_path):
     assert sorted(row["Email"] for row in rows) == sorted(
         f"buyer{n}@example.com" for n in range(40)
     )
+
+
+def test_margin_reruns_the_last_analysis_for_the_export(shop, tmp_path):
+    # --margin scales the predicted CLV exported (the stored analysis has margin 1.0)
+    path, customers = shop
+    out = tmp_path / "half.csv"
+    result = invoke(
+        "--segment", "champions", "--to", "klaviyo", "--workspace", str(path),
+        "--out", str(out), "--include-non-consenting", "--margin", "0.5",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    _, rows = read_csv(out)
+    full = dict(zip(customers["customer_id"], customers["predicted_clv"], strict=True))
+    contact_email = {row[1].lower(): row[0] for row in CONTACTS if row[1]}
+    for row in rows:
+        cid = contact_email.get(row["Email"], row["Email"])
+        assert float(row["predicted_clv"]) == pytest.approx(0.5 * full[cid], abs=0.006)
+    result = invoke(
+        "--segment", "champions", "--to", "klaviyo", "--workspace", str(path),
+        "--out", str(tmp_path / "bad.csv"), "--margin", "1.5",
+    )  # fmt: skip
+    assert "margin" in one_error_line(result)

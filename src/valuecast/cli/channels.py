@@ -17,7 +17,7 @@ import pandas as pd
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
-from valuecast.cli.options import AsOfOption, LastMarginOption, OutOption, WorkspaceOption
+from valuecast.cli.options import LastAsOfOption, LastMarginOption, OutOption, WorkspaceOption
 from valuecast.outputs.files import write_csv
 
 __all__ = ["GROUP_COLUMNS", "GroupBy", "channels"]
@@ -89,7 +89,7 @@ def channels(
     out: OutOption = Path("valuecast-out"),
     by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
     margin: LastMarginOption = None,
-    as_of: AsOfOption = None,
+    as_of: LastAsOfOption = None,
     attributes: Path | None = typer.Option(
         None,
         "--attributes",

@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from valuecast.cli.common import console, describe, err_console, fail, open_workspace
-from valuecast.cli.options import WorkspaceOption
+from valuecast.cli.options import LastAsOfOption, LastMarginOption, WorkspaceOption
 from valuecast.outputs.audiences import FORMATS, SEGMENTS
 
 # segments on churn probability or the expected next order: empty without a fitted model
@@ -58,6 +58,8 @@ def export(
         "--include-non-consenting",
         help="Also export customers who have not accepted marketing (left out by default).",
     ),
+    margin: LastMarginOption = None,
+    as_of: LastAsOfOption = None,
 ) -> None:
     """Write the customers of a segment (or --where filter) as an audience file for --to.
 
@@ -65,9 +67,12 @@ def export(
     and next order date; Meta and Google get SHA-256-hashed identifiers (Meta also the predicted
     CLV as the value of a value-based audience).  Only customers who accepted marketing are
     exported unless --include-non-consenting is given.
+
+    --margin and --as-of re-run the last analysis with them, as in channels and report.
     """
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
+    from valuecast.jobs.analyze import AnalysisOptions
     from valuecast.jobs.snapshots import last_analysis, reusable_analysis
     from valuecast.outputs.audiences import (
         ExportError,
@@ -83,6 +88,10 @@ def export(
         fail(f"give --segment NAME or --where EXPR; segments: {', '.join(SEGMENTS)}")
     if to is None:
         fail(f"give --to: {', '.join(FORMATS)}")
+    try:
+        AnalysisOptions(as_of=as_of, margin=1.0 if margin is None else margin).validate()
+    except ValueError as error:
+        fail(str(error))
     target = to.strip().lower()
     if target not in FORMATS:
         fail(f"unknown --to {to!r}: use {', '.join(FORMATS)}")
@@ -104,10 +113,11 @@ def export(
         try:
             # the last `analyze` of this data when there is one, else its analysis (its
             # horizon, model and margin) now
-            analysis = reusable_analysis(ws)
+            given = {"as_of": as_of, "margin": margin}
+            analysis = reusable_analysis(ws) if as_of is None and margin is None else None
             if analysis is None:
                 with err_console.status("analysing the workspace"):
-                    analysis = last_analysis(ws)
+                    analysis = last_analysis(ws, **given)
             contacts = ws.contacts()
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))

@@ -25,6 +25,7 @@ __all__ = [
     "FxOption",
     "HorizonOption",
     "JsonOption",
+    "LastAsOfOption",
     "LastDiscountRateOption",
     "LastHorizonOption",
     "LastMarginOption",
@@ -124,6 +125,14 @@ LastHorizonOption = Annotated[
 LastDiscountRateOption = Annotated[
     float | None,
     typer.Option("--annual-discount-rate", help="Default: the last analysis', else 0.10."),
+]
+LastAsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="YYYY-MM-DD (default: the last analysis' as-of date, if it gave one; else the last "
+        "order date).",
+    ),
 ]
 LastMarginOption = Annotated[
     float | None,

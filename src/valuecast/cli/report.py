@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
-from valuecast.cli.options import LastHorizonOption, LastMarginOption, WorkspaceOption
+from valuecast.cli.options import (
+    LastAsOfOption,
+    LastHorizonOption,
+    LastMarginOption,
+    WorkspaceOption,
+)
 
 if TYPE_CHECKING:  # pandas is imported by the commands that need it (start-up time)
     import pandas as pd
@@ -29,9 +34,7 @@ def report(
     ),
     margin: LastMarginOption = None,
     horizon: LastHorizonOption = None,
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="YYYY-MM-DD (default: the last order date in the workspace)."
-    ),
+    as_of: LastAsOfOption = None,
 ) -> None:
     """Write report.html: every chart of the analysis in one page that opens offline.
 

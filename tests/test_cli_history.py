@@ -128,3 +128,26 @@ def test_history_without_snapshots_is_one_line(tmp_path):
     result = runner.invoke(app, ["history", "-w", str(workspace)])
     assert result.exit_code == 2
     assert "no snapshots yet" in result.output
+
+
+def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_path):
+    # the refresh kept the first analysis' options: nothing to say; an analysis with another
+    # horizon and margin is compared with a note naming them, and history lists them
+    _, workspace, output = refreshed
+    assert "differ in" not in output
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(workspace.read_bytes())
+    other = runner.invoke(
+        app, ["analyze", "-w", str(copy), "-o", str(tmp_path / "out"), "--as-of", "2026-03-31",
+              "--horizon", "12", "--margin", "1.0"],
+    )  # fmt: skip
+    assert other.exit_code == 0, other.output
+    result = runner.invoke(app, ["compare", "1", "2026-03-31", "-w", str(copy)])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "note: the two analyses differ in horizon 6 -> 12 months, margin 0.5 -> 1.0:" in flat
+    with Workspace(copy, read_only=True) as ws:
+        assert compare(ws, "1", "2").differences == {}
+        listed = history(ws)
+    assert listed["horizon_months"].tolist() == [6, 12, 6]
+    assert listed["margin"].tolist() == [0.5, 1.0, 0.5]

@@ -7,14 +7,22 @@ counts of customers by (label before, label after) of two snapshots.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from valuecast.tables import GROUPS, TIERS
 
-__all__ = ["AT_RISK_GROUPS", "NEW", "Comparison", "comparison", "history_table"]
+__all__ = [
+    "AT_RISK_GROUPS",
+    "NEW",
+    "PREDICTION_OPTIONS",
+    "Comparison",
+    "comparison",
+    "history_table",
+    "option_differences",
+]
 
 AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost", "Dormant")
 """The RFM groups of customers whose last order is long past (recency score 1 or 2)."""
@@ -23,12 +31,28 @@ NEW = "(new)"
 """The label of customers first seen in the later snapshot."""
 
 
+PREDICTION_OPTIONS = ("horizon_months", "margin", "annual_discount_rate", "currency")
+"""summary.json's settings that scale every predicted CLV: two snapshots that differ in one
+compare unlike figures (:func:`option_differences`)."""
+
+
+def option_differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple]:
+    """The :data:`PREDICTION_OPTIONS` two snapshots' summaries differ in: name -> (before,
+    after)."""
+    return {
+        name: (before.get(name), after.get(name))
+        for name in PREDICTION_OPTIONS
+        if before.get(name) != after.get(name)
+    }
+
+
 def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:
     """One row per snapshot: totals, customer counts, and customers per RFM group and tier.
 
     ``stored``: (snapshot info, summary) pairs, oldest first.  Columns: snapshot_id, as_of,
-    created_at, model, customers, orders, historic_clv, predicted_clv (+ _p10/_p90), then
-    ``rfm: GROUP`` and ``tier: TIER`` counts.
+    created_at, model, customers, orders, historic_clv, predicted_clv (+ _p10/_p90), the
+    options the predictions depend on (:data:`PREDICTION_OPTIONS`), then ``rfm: GROUP`` and
+    ``tier: TIER`` counts.
     """
     rows = []
     for snapshot, summary in stored:
@@ -44,6 +68,7 @@ def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:
             "predicted_clv": snapshot.predicted_clv,
             "predicted_clv_p10": totals.get("predicted_clv_p10"),
             "predicted_clv_p90": totals.get("predicted_clv_p90"),
+            **{name: summary.get(name) for name in PREDICTION_OPTIONS},
         }
         groups = summary.get("rfm_groups", {})
         for group in GROUPS:
@@ -63,7 +88,8 @@ class Comparison:
     in ``after``); customers first seen in ``after`` are the row ``(new)``.
     ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
     whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
-    ``before`` predicted CLV first.
+    ``before`` predicted CLV first.  ``differences``: the settings the two predictions differ
+    in (:func:`option_differences`), which make their predicted CLV unlike.
     """
 
     before: Any  # store.snapshots.SnapshotInfo
@@ -72,6 +98,7 @@ class Comparison:
     tier_matrix: pd.DataFrame
     high_value_to_at_risk: pd.DataFrame
     totals: pd.DataFrame
+    differences: dict[str, tuple] = field(default_factory=dict)
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

@@ -68,6 +68,8 @@ def _print_comparison(comparison, *, top: int) -> None:
             _signed(row["change"]),
         )  # fmt: skip
     console.print(totals)
+    if comparison.differences:
+        console.print(_differences_note(comparison.differences), highlight=False, soft_wrap=True)
     console.print(_matrix_table(comparison.rfm_matrix, "customers between RFM groups"))
     console.print(_matrix_table(comparison.tier_matrix, "customers between spend tiers"))
     movers = comparison.high_value_to_at_risk
@@ -88,6 +90,26 @@ def _print_comparison(comparison, *, top: int) -> None:
                 f"{row.churn_probability_after:.0%}", str(row.last_order_date),
             )  # fmt: skip
         console.print(table)
+
+
+_OPTION_WORDS = {
+    "horizon_months": ("horizon", " months"),
+    "margin": ("margin", ""),
+    "annual_discount_rate": ("discount rate", ""),
+    "currency": ("currency", ""),
+}
+
+
+def _differences_note(differences: dict[str, tuple]) -> str:
+    """One line naming the settings two snapshots' predictions differ in."""
+    changed = ", ".join(
+        f"{_OPTION_WORDS[name][0]} {before} -> {after}{_OPTION_WORDS[name][1]}"
+        for name, (before, after) in differences.items()
+    )
+    return (
+        f"note: the two analyses differ in {changed}: the change in predicted CLV is partly "
+        "theirs, not the customers' (refresh with the same options to compare like with like)"
+    )
 
 
 def _write_comparison(comparison, out: Path) -> list[Path]:

@@ -8,7 +8,14 @@ import dataclasses
 
 import pandas as pd
 
-from valuecast.analysis.compare import AT_RISK_GROUPS, NEW, Comparison, comparison, history_table
+from valuecast.analysis.compare import (
+    AT_RISK_GROUPS,
+    NEW,
+    Comparison,
+    comparison,
+    history_table,
+    option_differences,
+)
 from valuecast.jobs.refresh import RefreshResult, refresh
 from valuecast.store.snapshots import (
     SnapshotError,
@@ -102,4 +109,8 @@ def compare(
         for column in ("rfm_group", "predicted_spend_tier")
     }
     movers = high_value_movers(workspace, first.snapshot_id, second.snapshot_id, AT_RISK_GROUPS)
-    return comparison(first, second, moves["rfm_group"], moves["predicted_spend_tier"], movers)
+    result = comparison(first, second, moves["rfm_group"], moves["predicted_spend_tier"], movers)
+    result.differences = option_differences(
+        load_summary(workspace, first.snapshot_id), load_summary(workspace, second.snapshot_id)
+    )
+    return result

@@ -53,6 +53,8 @@ class CompareOut(BaseModel):
     tier_matrix: MatrixOut
     high_value_to_at_risk: int
     high_value_to_at_risk_top: list[dict[str, Any]]
+    # the settings the two predictions differ in (horizon_months, margin, ...): [before, after]
+    differences: dict[str, list[Any]] = {}
 
 
 class HeadlineItem(BaseModel):
@@ -226,6 +228,7 @@ def comparison(request: Request, before: int | None, after: int | None) -> dict[
         "tier_matrix": matrix_out(result.tier_matrix),
         "high_value_to_at_risk": len(movers),
         "high_value_to_at_risk_top": records(movers.head(100)),
+        "differences": {name: list(pair) for name, pair in result.differences.items()},
     }
 
 

@@ -55,3 +55,59 @@ def test_an_order_excluded_by_a_newer_export_leaves_the_workspace(corpus, tmp_pa
     # the same export again: nothing left to remove, nothing changes
     again = corpus.report(corpus.ingest(path, workspace, "--json"))
     assert again["withdrawn_orders"] == {} and again["workspace_orders"] == 5 - len(changes)
+
+
+def test_an_older_export_ingested_again_says_it_replaced_newer_versions(corpus, tmp_path):
+    newer = corpus.shop(2)
+    older = [dict(order) for order in newer[:2]]
+    older[0]["amount"] = "99.00"  # as it stood before a correction
+    workspace = tmp_path / "ws.duckdb"
+    corpus.ingest(corpus.write(tmp_path / "new.csv", "orders", newer), workspace)
+    report = corpus.report(
+        corpus.ingest(corpus.write(tmp_path / "old.csv", "orders", older), workspace, "--json")
+    )
+    assert report["updated_orders"] == 1
+    last = max(order["date"][:10] for order in newer)
+    note = (
+        f"these files end on {older[1]['date'][:10]}, before the workspace's latest order ({last})"
+    )
+    assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+    # a newer export replacing stored versions is the ordinary case: no such note
+    again = corpus.report(
+        corpus.ingest(corpus.write(tmp_path / "new2.csv", "orders", newer), workspace, "--json")
+    )
+    assert again["updated_orders"] == 1
+    assert not any("before the workspace's latest order" in n for n in again["notes"])
+
+
+def test_a_currency_named_after_files_without_one_is_a_note(corpus, tmp_path):
+    workspace = tmp_path / "ws.duckdb"
+    first = tmp_path / "q1.csv"
+    first.write_text(
+        "order_id,customer_id,order_date,revenue\n1,a,2024-01-05,10\n2,b,2024-02-05,12\n"
+    )
+    later = tmp_path / "q2.csv"
+    later.write_text("order_id,customer_id,order_date,revenue,currency\n3,a,2024-03-05,11,EUR\n")
+    corpus.ingest(first, workspace)
+    report = corpus.report(corpus.ingest(later, workspace, "--json"))
+    note = "2 orders stored earlier name no currency and these files' are in EUR"
+    assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+
+
+def test_refresh_prints_what_its_ingest_noticed(corpus, tmp_path):
+    first = corpus.shop(4)
+    workspace = tmp_path / "ws.duckdb"
+    done = corpus.analyze(
+        corpus.write(tmp_path / "q1.csv", "shopify", first), workspace, tmp_path / "o1"
+    )
+    assert done.exit_code == 0, done.output
+    later = [dict(order) for order in first]
+    later[0]["extra"] = LATER["shopify"][0][1]  # cancelled since
+    path = corpus.write(tmp_path / "q2.csv", "shopify", later)
+    result = corpus.invoke("refresh", path, "-w", workspace, "-o", tmp_path / "o2")
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert (
+        "note: 1 stored order from earlier ingests is now excluded by these files and was "
+        "removed from the workspace (cancelled 1)" in flat
+    )

@@ -163,7 +163,9 @@ def write_analysis(
     return paths
 
 
-def _print_analysis(analysis, paths: dict[str, Path], seconds: float) -> None:
+def _print_analysis(
+    analysis, paths: dict[str, Path], seconds: float, ingest_notes: list[str] = ()
+) -> None:
     summary = analysis.summary
     currency = summary.get("currency") or ""
     totals = summary["totals"]
@@ -227,7 +229,7 @@ def _print_analysis(analysis, paths: dict[str, Path], seconds: float) -> None:
     console.print(groups)
     if summary["low_confidence"]:
         console.print("[yellow]low confidence:[/] " + "; ".join(summary["low_confidence_reasons"]))
-    for note in summary.get("notes", []):
+    for note in [*ingest_notes, *summary.get("notes", [])]:
         console.print(f"note: {note}", highlight=False)
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():
@@ -354,7 +356,9 @@ def run_analysis(
             customers_files.discard()
     seconds = time.perf_counter() - started
     if not quiet:
-        _print_analysis(analysis, paths, seconds)
+        # what the ingest noticed (a cancelled order removed, a file cut off, ...)
+        noticed = report.get("notes", []) if results is not None else []
+        _print_analysis(analysis, paths, seconds, noticed)
     return analysis, paths
 
 

@@ -102,8 +102,12 @@ _OPTION_WORDS = {
 
 def _differences_note(differences: dict[str, tuple]) -> str:
     """One line naming the settings two snapshots' predictions differ in."""
+
+    def shown(value) -> str:
+        return "(none)" if value is None else str(value)
+
     changed = ", ".join(
-        f"{_OPTION_WORDS[name][0]} {before} -> {after}{_OPTION_WORDS[name][1]}"
+        f"{_OPTION_WORDS[name][0]} {shown(before)} -> {shown(after)}{_OPTION_WORDS[name][1]}"
         for name, (before, after) in differences.items()
     )
     return (

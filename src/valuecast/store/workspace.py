@@ -522,6 +522,7 @@ class Workspace:
                     files = [str(result.file) for result in results]
                     conflicts, conflict_note = _conflicting_versions(raw, inputs["orders"], files)
                 direct = _direct(raw)
+                latest_before = None if direct["orders"] else _latest_order_date(raw)
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
                 counts = _merge(raw, ingest_id, direct)
@@ -554,6 +555,8 @@ class Workspace:
                 if withdrawn:
                     report.withdrawn_orders = withdrawn
                     report.notes.append(_withdrawn_note(withdrawn))
+                if not direct["orders"]:
+                    report.notes.extend(_older_export_notes(raw, report, latest_before, ingest_id))
                 _sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
@@ -963,6 +966,43 @@ def _withdraw(raw: Any, results: Sequence[ImportResult]) -> dict[str, int]:
         _sql(raw, "DELETE FROM orders WHERE order_id IN (SELECT order_id FROM _withdrawn)")
     _sql(raw, "DROP TABLE _withdrawn")
     return {str(reason): int(count) for reason, count in counts}
+
+
+def _latest_order_date(raw: Any) -> date | None:
+    return _sql(raw, "SELECT max(order_date) FROM orders")[0][0]
+
+
+def _older_export_notes(raw: Any, report: IngestReport, latest_before, ingest_id: int) -> list:
+    """Notes on what this ingest did to orders stored before it that a merchant may not mean:
+    an export ending before the stored history, whose versions replaced the stored ones (an
+    older export ingested again undoes the corrections of a newer one); and a currency named by
+    only one side (the amounts without one are then read in the other's)."""
+    notes = []
+    last = report.last_order_date
+    if report.updated_orders and latest_before is not None and last is not None:
+        ends = last if isinstance(last, date) else date.fromisoformat(str(last))
+        stored = latest_before if isinstance(latest_before, date) else latest_before.date()
+        if ends < stored:
+            notes.append(
+                f"these files end on {ends}, before the workspace's latest order ({stored}), "
+                f"and their versions replaced {report.updated_orders:,} stored "
+                f"{'order' if report.updated_orders == 1 else 'orders'}: if they are an older "
+                "export, ingest the newer one again to restore its corrections"
+            )
+    named, unnamed = _sql(
+        raw,
+        "SELECT count(*) FILTER (WHERE currency IS NOT NULL), count(*) FILTER (WHERE currency "
+        "IS NULL) FROM orders WHERE ingest_id <> ?",
+        [ingest_id],
+    )[0]
+    currency = next(iter(report.currencies), None)  # of this ingest's orders
+    if unnamed and currency and not named:
+        notes.append(
+            f"{unnamed:,} orders stored earlier name no currency and these files' are in "
+            f"{currency}: every amount is now read as {currency} (if the earlier ones were in "
+            "another currency, ingest them again with it or convert them with --fx)"
+        )
+    return notes
 
 
 def _withdrawn_note(withdrawn: dict[str, int]) -> str:

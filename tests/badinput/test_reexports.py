@@ -111,3 +111,23 @@ def test_refresh_prints_what_its_ingest_noticed(corpus, tmp_path):
         "note: 1 stored order from earlier ingests is now excluded by these files and was "
         "removed from the workspace (cancelled 1)" in flat
     )
+
+
+def test_a_log_without_order_ids_in_another_date_notation_is_a_note(corpus, tmp_path):
+    # its orders are numbered <customer>|<date as written>: the same orders written 25/01/2024
+    # instead of 2024-01-25 are new numbers, so they are stored again; the report says so
+    workspace = tmp_path / "ws.duckdb"
+    iso = tmp_path / "q1.csv"
+    iso.write_text("customer_id,order_date,revenue\na,2024-01-25,10\nb,2024-02-14,12\n")
+    dmy = tmp_path / "q2.csv"
+    dmy.write_text(
+        "customer_id,order_date,revenue\na,25/01/2024,10\nb,14/02/2024,12\na,20/03/2024,9\n"
+    )
+    corpus.ingest(iso, workspace)
+    report = corpus.report(corpus.ingest(dmy, workspace, "--json"))
+    assert report["workspace_orders"] == 5
+    note = "2 new orders have the customer and time of a stored order that these files do not hold"
+    assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+    # the same notation again: the stored orders are these files' own, nothing to say
+    again = corpus.report(corpus.ingest(dmy, workspace, "--json"))
+    assert not any("customer and time of a stored order" in n for n in again["notes"])

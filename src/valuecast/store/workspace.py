@@ -975,8 +975,9 @@ def _latest_order_date(raw: Any) -> date | None:
 def _older_export_notes(raw: Any, report: IngestReport, latest_before, ingest_id: int) -> list:
     """Notes on what this ingest did to orders stored before it that a merchant may not mean:
     an export ending before the stored history, whose versions replaced the stored ones (an
-    older export ingested again undoes the corrections of a newer one); and a currency named by
-    only one side (the amounts without one are then read in the other's)."""
+    older export ingested again undoes the corrections of a newer one); new orders that repeat
+    stored ones under other numbers; and a currency named by only one side (the amounts without
+    one are then read in the other's)."""
     notes = []
     last = report.last_order_date
     if report.updated_orders and latest_before is not None and last is not None:
@@ -989,6 +990,23 @@ def _older_export_notes(raw: Any, report: IngestReport, latest_before, ingest_id
                 f"{'order' if report.updated_orders == 1 else 'orders'}: if they are an older "
                 "export, ingest the newer one again to restore its corrections"
             )
+    twins = _sql(
+        raw,
+        "SELECT count(DISTINCT n.order_id) FROM orders n JOIN orders s "
+        "ON n.customer_id = s.customer_id AND n.ordered_at = s.ordered_at "
+        "AND n.order_id <> s.order_id "
+        "WHERE n.order_id IN (SELECT order_id FROM _new_orders) AND s.ingest_id <> ? "
+        "AND s.order_id NOT IN (SELECT order_id FROM _stage_orders WHERE order_id IS NOT NULL)",
+        [ingest_id],
+    )[0][0]
+    if twins:
+        notes.append(
+            f"{twins:,} new {'order has' if twins == 1 else 'orders have'} the customer and "
+            "time of a stored order that these files do not hold: if they are the same orders "
+            "written another way (another date notation in a log without order ids, another "
+            "export format), they are now counted twice; ingest the files as before, or start "
+            "a new workspace"
+        )
     named, unnamed = _sql(
         raw,
         "SELECT count(*) FILTER (WHERE currency IS NOT NULL), count(*) FILTER (WHERE currency "

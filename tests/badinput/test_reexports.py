@@ -131,3 +131,29 @@ def test_a_log_without_order_ids_in_another_date_notation_is_a_note(corpus, tmp_
     # the same notation again: the stored orders are these files' own, nothing to say
     again = corpus.report(corpus.ingest(dmy, workspace, "--json"))
     assert not any("customer and time of a stored order" in n for n in again["notes"])
+
+
+def test_compare_counts_the_customers_an_export_took_away(corpus, tmp_path):
+    # c0's two orders are cancelled since the first analysis: c0 leaves the workspace, and the
+    # comparison's rows still add up to the first snapshot's customers, c0 in "(gone)"
+    from valuecast.jobs.snapshots import compare
+    from valuecast.store import Workspace
+
+    first = corpus.shop(4)
+    workspace = tmp_path / "ws.duckdb"
+    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
+    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    later = [dict(order) for order in first]
+    for order in later[:2]:  # c0's orders
+        order["extra"] = LATER["shopify"][0][1]
+    later.append(
+        corpus.order("1100", "c1@example.com", "2024-04-20 10:00:00", "8.00")
+    )  # a later day
+    q2 = corpus.write(tmp_path / "q2.csv", "shopify", later)
+    done = corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2")
+    assert done.exit_code == 0, done.output
+    with Workspace(workspace, read_only=True) as ws:
+        result = compare(ws)
+    for matrix in (result.rfm_matrix, result.tier_matrix):
+        assert int(matrix["(gone)"].sum()) == 1
+        assert int(matrix.to_numpy().sum()) == 4  # the first snapshot's customers, all placed

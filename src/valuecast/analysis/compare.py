@@ -16,6 +16,7 @@ from valuecast.tables import GROUPS, TIERS
 
 __all__ = [
     "AT_RISK_GROUPS",
+    "GONE",
     "NEW",
     "PREDICTION_OPTIONS",
     "Comparison",
@@ -29,6 +30,9 @@ AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost",
 
 NEW = "(new)"
 """The label of customers first seen in the later snapshot."""
+GONE = "(gone)"
+"""The label, in the later snapshot, of customers it no longer has (their orders removed since,
+or a phone customer now known by e-mail)."""
 
 
 PREDICTION_OPTIONS = ("horizon_months", "margin", "annual_discount_rate", "currency")
@@ -85,7 +89,8 @@ class Comparison:
     """How customers moved between two snapshots ``before`` and ``after``.
 
     ``rfm_matrix`` and ``tier_matrix`` count customers by (row: group in ``before``, column: group
-    in ``after``); customers first seen in ``after`` are the row ``(new)``.
+    in ``after``); customers first seen in ``after`` are the row ``(new)``, customers ``after``
+    no longer has the column ``(gone)`` (only when there are some).
     ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
     whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
     ``before`` predicted CLV first.  ``differences``: the settings the two predictions differ
@@ -133,7 +138,8 @@ def comparison(
     tiers = tier_moves.copy()
     tiers["before"] = tiers["before"].fillna("no tier")
     tiers["after"] = tiers["after"].fillna("no tier")
-    tier_order = [*TIERS, *sorted(set(tiers["after"]) - set(TIERS) - {NEW})]
+    others = sorted(set(tiers["after"]) - set(TIERS) - {NEW, GONE})
+    tier_order = [*TIERS, *others, *([GONE] if (tiers["after"] == GONE).any() else [])]
     totals = pd.DataFrame(
         {
             "before": [first.n_customers, first.historic_clv, first.predicted_clv],

@@ -10,6 +10,7 @@ import pandas as pd
 
 from valuecast.analysis.compare import (
     AT_RISK_GROUPS,
+    GONE,
     NEW,
     Comparison,
     comparison,
@@ -105,7 +106,7 @@ def compare(
     if first.snapshot_id == second.snapshot_id:
         raise SnapshotError(f"both sides are snapshot {first.snapshot_id} ({first.as_of})")
     moves = {
-        column: label_moves(workspace, first.snapshot_id, second.snapshot_id, column, NEW)
+        column: label_moves(workspace, first.snapshot_id, second.snapshot_id, column, NEW, GONE)
         for column in ("rfm_group", "predicted_spend_tier")
     }
     movers = high_value_movers(workspace, first.snapshot_id, second.snapshot_id, AT_RISK_GROUPS)

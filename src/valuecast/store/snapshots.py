@@ -871,18 +871,23 @@ def _latest_snapshot(workspace) -> tuple[int, str | None, bool] | None:
 # ------------------------------------------------------------------------------------------------
 # the reads a comparison of two snapshots needs
 # ------------------------------------------------------------------------------------------------
-def label_moves(workspace, before_id: int, after_id: int, column: str, new: str) -> pd.DataFrame:
-    """Customers of snapshot ``after_id`` counted by (label in ``before_id``, label now).
+def label_moves(
+    workspace, before_id: int, after_id: int, column: str, new: str, gone: str
+) -> pd.DataFrame:
+    """Customers of snapshots ``before_id`` and ``after_id`` counted by (label then, label now).
 
     Columns ``before``, ``after``, ``n``; a customer absent from ``before_id`` has the label
-    ``new`` there.  ``column`` is a customers-table column name (never user input).
+    ``new`` there, one absent from ``after_id`` (whose orders were all removed since, or a
+    phone customer now known by e-mail) the label ``gone``.  ``column`` is a customers-table
+    column name (never user input).
     """
     return _frame(
         workspace,
-        f"SELECT CASE WHEN b.customer_id IS NULL THEN '{new}' ELSE b.{column} END "
-        f"AS before, a.{column} AS after, count(*) AS n "
+        f"SELECT CASE WHEN b.customer_id IS NULL THEN '{new}' ELSE b.{column} END AS before, "
+        f"CASE WHEN a.customer_id IS NULL THEN '{gone}' ELSE a.{column} END AS after, "
+        "count(*) AS n "
         "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) a "
-        "LEFT JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
+        "FULL JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
         "ON a.customer_id = b.customer_id GROUP BY ALL",
         [after_id, before_id],
     )

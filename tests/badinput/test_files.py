@@ -59,6 +59,7 @@ def test_a_header_only_file_ingests_zero_orders_and_analyze_says_why(corpus, tmp
     assert report["rows_read"] == 0 and report["orders"] == 0
     assert report["files"][0]["format"] == fmt
     assert report["excluded_rows"] == {}
+    assert "export.csv: no rows after its header: nothing read from it" in report["notes"]
     if fmt != "shopify":  # analyze sees the same empty workspace whatever the format was
         return
     # nothing to analyse: one line, and the failed analysis leaves the workspace as it was

@@ -1115,6 +1115,10 @@ def _build_report(
             )
         )
         notes.extend(f"{Path(result.file).name}: {note}" for note in result.notes)
+        if not result.rows_read:
+            notes.append(
+                f"{Path(result.file).name}: no rows after its header: nothing read from it"
+            )
     n_orders = int(staged["orders"])
     if n_orders and not staged["with_currency"]:
         notes.append("the files name no currency: amounts are in the shop's currency")

@@ -160,6 +160,15 @@ def test_quoted_newlines_stay_in_their_cell_and_rows_count_records(corpus, tmp_p
     assert corpus.state(workspace) == before
 
 
+def _ingest_lines(corpus, folder, lines: list[str], fmt: str):
+    """``lines`` written as folder/export.csv and ingested as ``fmt`` into folder/ws.duckdb:
+    (file, workspace, result)."""
+    path = folder / "export.csv"
+    path.write_text("\n".join(lines) + "\n")
+    workspace = folder / "ws.duckdb"
+    return path, workspace, corpus.ingest(path, workspace, "--format", fmt)
+
+
 def _open_quote(line: str) -> str:
     """The line with its last cell opened by a quote that nothing closes."""
     cut = line.rindex(",") + 1
@@ -173,10 +182,7 @@ def test_an_unclosed_quote_is_one_error_not_lost_rows(corpus, tmp_path, fmt):
     lines = corpus.render(fmt, corpus.shop(4)).splitlines()
     last_column = next(csv.reader([lines[0]]))[-1]
     lines[3] = _open_quote(lines[3])
-    path = tmp_path / "export.csv"
-    path.write_text("\n".join(lines) + "\n")
-    workspace = tmp_path / "ws.duckdb"
-    result = corpus.ingest(path, workspace, "--format", fmt)
+    path, workspace, result = _ingest_lines(corpus, tmp_path, lines, fmt)
     corpus.one_error(result, path, 4, last_column, "is never closed, so the 5 lines after it")
     assert not workspace.exists()
     # on the last line: the file ends inside the cell (a download cut off mid-cell)
@@ -286,10 +292,7 @@ def test_a_missing_required_column_names_it(corpus, tmp_path, fmt):
     header = lines[0].split(",")
     index = header.index(removed)
     kept = [",".join(c for i, c in enumerate(line.split(",")) if i != index) for line in lines]
-    path = tmp_path / "export.csv"
-    path.write_text("\n".join(kept) + "\n")
-    workspace = tmp_path / "ws.duckdb"
-    result = corpus.ingest(path, workspace, "--format", fmt)
+    path, workspace, result = _ingest_lines(corpus, tmp_path, kept, fmt)
     corpus.one_error(result, path, 1, named, "required column is missing")
     assert not workspace.exists()
     # detected instead of forced: either the format is still recognised (and the column named)

@@ -137,6 +137,13 @@ def test_mixed_currencies_across_ingests_exit_2(tmp_path, monkeypatch, make_resu
     assert result.exit_code == 2
     assert "more than one currency" in result.output and "--fx" in result.output
     assert not workspace.exists()
+    # one at a time: --fx converts only the files it comes with, so the advice names the
+    # stored orders' currency as the base to convert to
+    assert runner.invoke(app, ["ingest", str(us), "-w", str(workspace)]).exit_code == 0
+    result = runner.invoke(app, ["ingest", str(eu), "-w", str(workspace)])
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert "the stored orders are in USD: give --fx RATES.csv with USD as its base" in flat
 
 
 # ------------------------------------------------------------------------------------------------

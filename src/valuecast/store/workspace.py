@@ -534,10 +534,21 @@ class Workspace:
                 )
                 if len(currencies) > 1:
                     listed = ", ".join(f"{code} ({count:,} orders)" for code, count in currencies)
+                    stored = _sql(
+                        raw,
+                        "SELECT DISTINCT currency FROM orders WHERE ingest_id <> ? AND "
+                        "currency IS NOT NULL ORDER BY currency",
+                        [ingest_id],
+                    )
+                    advice = "give --fx RATES.csv to convert them to one base currency"
+                    if len(stored) == 1:  # --fx converts only the files it comes with
+                        advice = (
+                            f"the stored orders are in {stored[0][0]}: give --fx RATES.csv with "
+                            f"{stored[0][0]} as its base (rate 1) to convert these files to it"
+                        )
                     raise InputError(
                         str(self.path),
-                        f"orders in more than one currency after this ingest: {listed}; "
-                        "give --fx RATES.csv to convert them to one base currency",
+                        f"orders in more than one currency after this ingest: {listed}; {advice}",
                     )
                 workspace_orders = _sql(raw, "SELECT count(*) FROM orders")[0][0]
                 staged = _staged_totals(raw)

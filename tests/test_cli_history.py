@@ -151,3 +151,25 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
         listed = history(ws)
     assert listed["horizon_months"].tolist() == [6, 12, 6]
     assert listed["margin"].tolist() == [0.5, 1.0, 0.5]
+
+
+def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(refreshed, tmp_path):
+    # snapshots of 2025-12-31 and 2026-06-30; a refresh as of 2026-03-31 adds one between them,
+    # and its comparison is with 2025-12-31, not between the two others
+    folder, workspace, _ = refreshed
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(workspace.read_bytes())
+    result = runner.invoke(
+        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "out"),
+              "--as-of", "2026-03-31"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "snapshot 1 (2025-12-31) -> 3 (2026-03-31)" in result.output
+    early = runner.invoke(
+        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "o2"),
+              "--as-of", "2025-06-30"],
+    )  # fmt: skip
+    assert early.exit_code == 0, early.output
+    assert "the new snapshot is the earliest: nothing dated before it to compare with" in (
+        " ".join(early.output.split())
+    )

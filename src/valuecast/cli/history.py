@@ -157,7 +157,7 @@ def refresh(
     from valuecast.store.snapshots import list_snapshots
 
     last = _last_options(workspace)
-    run_analysis(
+    analysis, _ = run_analysis(
         files, workspace, export_format, column_map, fx, as_of,
         last.horizon if horizon is None else horizon,
         last.annual_discount_rate if annual_discount_rate is None else annual_discount_rate,
@@ -166,11 +166,18 @@ def refresh(
         out, spend=spend,
     )  # fmt: skip
     with open_workspace(workspace) as ws:
-        snapshots = list_snapshots(ws)
-        if len(snapshots) < 2:
+        # the snapshot dated before the new one (with --as-of in the past, not the latest)
+        ids = [snapshot.snapshot_id for snapshot in list_snapshots(ws)]
+        made = analysis.summary["snapshot_id"]
+        if len(ids) < 2:
             console.print("first snapshot: nothing to compare with yet")
             return
-        _print_comparison(compare(ws, "previous", "latest"), top=top)
+        if ids.index(made) == 0:
+            console.print(
+                "the new snapshot is the earliest: nothing dated before it to compare with"
+            )
+            return
+        _print_comparison(compare(ws, ids[ids.index(made) - 1], made), top=top)
 
 
 def _last_options(workspace: Path):

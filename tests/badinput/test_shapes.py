@@ -104,6 +104,9 @@ def test_no_repeat_customers_gives_historic_figures_with_the_reason(corpus, tmp_
     reason = "no repeat customers: predictions cannot be fitted, historic figures only"
     assert reason in summary["low_confidence_reasons"] and summary["low_confidence"] is True
     assert "predicted_clv" not in summary["totals"]
+    # the model named is the candidate, not a fit: said so beside its name
+    assert summary["model"]["fitted"] is False and summary["model"]["withheld"] == reason
+    assert "params" not in summary["model"]
     assert summary["totals"]["historic_clv"] == pytest.approx(sum(10 + i for i in range(40)))
     for scores in summary["backtest"].get("models", {}).values():
         assert "no customer has a repeat purchase" in scores["error"]

@@ -532,6 +532,8 @@ def predict(
             total_clv=table.historic_clv,
             expected_date_of_next_order=ibis.null().cast("date"),
         )
+        # the candidate the backtest named, not fitted: said so beside its name
+        info.update(fitted=False, withheld=note)
         return Predictions(out, info, note)
 
     info.update(

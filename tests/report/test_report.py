@@ -458,3 +458,31 @@ def test_render_accepts_an_in_memory_summary_with_numpy_numbers(shop, html_tools
     (node,) = list(root.find_all("div", cls="figure", data_key="n_customers"))
     assert json.loads(node.attrs["data-value"]) == shop.with_spend[0]["n_customers"]
     assert f"as of {shop.with_spend[0]['as_of']}" in next(root.find_all("p")).all_text()
+
+
+def _customers_in_cells(cells: list[tuple[int, int, float, int]]) -> pd.DataFrame:
+    """Customers (frequency, days since the last order, P(alive)), ``n`` of each."""
+    rows = [
+        {"frequency": f, "recency": 10.0, "T": 10.0 + days, "probability_alive": alive}
+        for f, days, alive, n in cells
+        for _ in range(n)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_the_alive_reading_names_cells_the_chart_shows_as_most_and_least_likely():
+    from valuecast.outputs.report.alive import alive_chart
+
+    # one cell of 10+ customers only: the reading takes every cell (it named the one solid cell
+    # as both the most and the least likely, under 1%, beside a cell at 93%)
+    one_solid = _customers_in_cells([(0, 200, 0.004, 30), (3, 10, 0.93, 4), (1, 100, 0.4, 3)])
+    reading = alive_chart(one_solid).reading
+    assert "most likely to still be buying (mean P(alive) 93%)" in reading
+    assert reading.startswith("Customers with 3 repeat purchases")
+    # two solid cells that differ: those two, and the reading says it kept to them
+    two = _customers_in_cells([(0, 200, 0.1, 30), (2, 10, 0.8, 20), (3, 10, 0.99, 2)])
+    reading = alive_chart(two).reading
+    assert reading.startswith("Of the groups of 10 or more customers, customers with 2 repeat")
+    # the same P(alive) everywhere: no most or least
+    flat = _customers_in_cells([(0, 200, 1.0, 30), (2, 10, 1.0, 20)])
+    assert alive_chart(flat).reading == "Mean P(alive) is 100% in every group of the chart."

@@ -57,6 +57,10 @@ def alive_grid(customers: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+MIN_CELL = 10
+"""Customers a chart cell needs before the reading names it as the most or least likely."""
+
+
 def alive_chart(customers: pd.DataFrame) -> Chart:
     import plotly.graph_objects as go
 
@@ -86,21 +90,30 @@ def alive_chart(customers: pd.DataFrame) -> Chart:
         hovertemplate="last order %{x} days ago, %{y} repeat purchases: mean P(alive) "
         "%{z:.0%} (%{customdata:,} customers)<extra></extra>",
     )  # fmt: skip
-    # the most and least likely cells among those with enough customers to mean something
-    solid = grid[grid["customers"] >= 10]
-    if solid.empty:
+    # the most and least likely cells among those with enough customers to mean something,
+    # when at least two such cells differ; else among all cells
+    solid = grid[grid["customers"] >= MIN_CELL]
+    spread = solid["probability_alive"].max() - solid["probability_alive"].min()
+    narrowed = len(solid) >= 2 and spread >= 0.005 and len(solid) < len(grid)
+    if not (len(solid) >= 2 and spread >= 0.005):
         solid = grid
     best = solid.loc[solid["probability_alive"].idxmax()]
     worst = solid.loc[solid["probability_alive"].idxmin()]
-    reading = (
-        f"Customers with {repeat_purchases_text(FREQUENCY_LABELS[int(best.frequency_bin)])} "
-        "and a last "
-        f"order {RECENCY_LABELS[int(best.recency_bin)]} days ago are the most likely to still be "
-        f"buying (mean P(alive) {pct_text(best.probability_alive)}); those with "
-        f"{repeat_purchases_text(FREQUENCY_LABELS[int(worst.frequency_bin)])} and no order for "
-        f"{RECENCY_LABELS[int(worst.recency_bin)]} days the least "
-        f"({pct_text(worst.probability_alive)})."
-    )
+    if best["probability_alive"] - worst["probability_alive"] < 0.005:
+        reading = (
+            f"Mean P(alive) is {pct_text(best.probability_alive)} in every group of the chart."
+        )
+    else:
+        among = f"Of the groups of {MIN_CELL} or more customers, c" if narrowed else "C"
+        reading = (
+            f"{among}ustomers with "
+            f"{repeat_purchases_text(FREQUENCY_LABELS[int(best.frequency_bin)])} and a last "
+            f"order {RECENCY_LABELS[int(best.recency_bin)]} days ago are the most likely to "
+            f"still be buying (mean P(alive) {pct_text(best.probability_alive)}); those with "
+            f"{repeat_purchases_text(FREQUENCY_LABELS[int(worst.frequency_bin)])} and no order "
+            f"for {RECENCY_LABELS[int(worst.recency_bin)]} days the least "
+            f"({pct_text(worst.probability_alive)})."
+        )
     figure = plotly_figure(
         [heat],
         xaxis=axis_layout("days since the last order", type="category"),

@@ -486,3 +486,29 @@ def test_the_alive_reading_names_cells_the_chart_shows_as_most_and_least_likely(
     # the same P(alive) everywhere: no most or least
     flat = _customers_in_cells([(0, 200, 1.0, 30), (2, 10, 1.0, 20)])
     assert alive_chart(flat).reading == "Mean P(alive) is 100% in every group of the chart."
+
+
+def test_readings_of_shops_without_value_or_fit_say_what_they_are():
+    from valuecast.outputs.report.charts import model_label
+    from valuecast.outputs.report.headline import headline
+    from valuecast.outputs.report.segments import segment_charts
+
+    # a candidate named but not fitted: the headline does not name it
+    summary = {"model": {"name": "bgnbd", "fitted": False, "withheld": "no repeat customers"},
+               "totals": {"historic_clv": 10.0}, "n_customers": 3}  # fmt: skip
+    items, _ = headline(summary)
+    model = next(item for item in items if item["key"] == "model")
+    assert model["value"] is None and model["text"] == "none fitted (historic figures only)"
+    assert model_label("pnbd+season") == "Pareto/NBD with seasons"
+    # 120 customers whose revenue is all 0: no chart, and not "no customers yet"
+    zero = {"count": 120, "historic_clv": 0.0, "predicted_clv": None}
+    charts = segment_charts({"rfm_groups": {"Dormant": zero}, "spend_tiers": {"low": zero}})
+    assert [c.reading for c in charts] == [
+        "No RFM groups chart: every customer's CLV is 0, so there is no value to share out.",
+        "No spend tiers chart: every customer's CLV is 0, so there is no value to share out.",
+    ]
+    # everyone in one tier; a prediction of ~1e-11 in all shares out historic CLV instead
+    one = {"count": 200, "historic_clv": 500.0, "predicted_clv": 1.3e-11}
+    tiers = segment_charts({"rfm_groups": {"Loyal": one}, "spend_tiers": {"medium": one}})
+    assert tiers[1].reading == "Every customer is in the medium tier."
+    assert "historic CLV" in tiers[0].reading

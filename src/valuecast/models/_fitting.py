@@ -500,9 +500,9 @@ class BaseModel:
         covariance = _covariance_of_identified(hessian, identified)
         if covariance is None:
             warnings.warn(
-                f"{type(self).__name__}: the information matrix is singular at the optimum; "
-                "standard errors and parameter draws are unavailable (NaN). A penalizer or more "
-                "data usually helps.",
+                f"{type(self).__name__}: the information matrix is singular at the optimum, so "
+                "there are no standard errors or parameter draws (a penalizer or more data "
+                "usually helps)",
                 RuntimeWarning,
                 stacklevel=3,
             )

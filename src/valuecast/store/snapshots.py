@@ -666,6 +666,7 @@ def load_pages(workspace, snapshot_id: int) -> dict[str, bytes]:
 def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) -> SnapshotInfo:
     totals = summary.get("totals", {})
     predicted = totals.get("predicted_clv")
+    model = summary.get("model") or {}
     return SnapshotInfo(
         snapshot_id=int(snapshot_id),
         as_of=as_of,
@@ -673,7 +674,8 @@ def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) ->
         n_customers=int(summary.get("n_customers", 0)),
         historic_clv=float(totals.get("historic_clv", 0.0)),
         predicted_clv=None if predicted is None else float(predicted),
-        model=(summary.get("model") or {}).get("name"),
+        # a candidate named but not fitted (historic figures only) is no snapshot's model
+        model=None if model.get("fitted") is False else model.get("name"),
     )
 
 

@@ -104,7 +104,10 @@ def repeat_purchases_text(label: str) -> str:
 
 
 def model_label(name: str | None) -> str:
-    return MODEL_LABELS.get(name or "", name or "the model")
+    """The model's name as a reader knows it: ``bgnbd+season`` is "BG/NBD with seasons"."""
+    base, seasonal, _ = (name or "").partition("+season")
+    label = MODEL_LABELS.get(base, name or "the model")
+    return f"{label} with seasons" if seasonal and base in MODEL_LABELS else label
 
 
 def capitalized(text: str) -> str:

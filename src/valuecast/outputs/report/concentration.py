@@ -62,7 +62,8 @@ def concentration_chart(customers: pd.DataFrame) -> Chart:
     use_predicted = (
         predicted is not None
         and np.isfinite(predicted.to_numpy(dtype=float)).any()
-        and float(np.nansum(predicted.to_numpy(dtype=float))) > 0
+        # a prediction that rounds to nothing (a fit predicting ~1e-11 in all) shares out none
+        and float(np.nansum(predicted.to_numpy(dtype=float))) >= 0.005
     )
     value, what = (predicted, "predicted CLV") if use_predicted else (historic, "historic CLV")
     if value is None or len(customers) == 0 or float(np.nansum(value.to_numpy(float))) <= 0:

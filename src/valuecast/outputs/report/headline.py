@@ -9,7 +9,6 @@ from valuecast.outputs.report.charts import (
     BLUE,
     GREY,
     INK,
-    MODEL_LABELS,
     Chart,
     axis_layout,
     count_text,
@@ -54,7 +53,12 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
              "value": totals.get("predicted_number_of_orders"),
              "text": count_text(totals.get("predicted_number_of_orders"))}
         )  # fmt: skip
-    model_text = f"{model_label(model)} ({model})" if model in MODEL_LABELS else (model or "none")
+    if (summary.get("model") or {}).get("fitted") is False:  # a candidate named, not fitted
+        model, model_text = None, "none fitted (historic figures only)"
+    elif model_label(model) != (model or "the model"):
+        model_text = f"{model_label(model)} ({model})"
+    else:
+        model_text = model or "none"
     items.append({"key": "model", "label": "model", "value": model, "text": model_text})
     for item in items:
         item["json"] = json.dumps(item["value"])

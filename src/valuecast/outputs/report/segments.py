@@ -30,7 +30,8 @@ def _group_shares(groups: dict[str, dict]) -> pd.DataFrame | None:
         return None
     predicted = frame.get("predicted_clv")
     value_column = "predicted_clv"
-    if predicted is None or not (pd.to_numeric(predicted, errors="coerce").fillna(0) > 0).any():
+    # a predicted CLV that rounds to nothing (a fit predicting ~1e-11) shares out no value
+    if predicted is None or pd.to_numeric(predicted, errors="coerce").fillna(0).sum() < 0.005:
         value_column = "historic_clv"
     value = pd.to_numeric(frame[value_column], errors="coerce").fillna(0.0)
     if value.sum() <= 0:
@@ -40,6 +41,14 @@ def _group_shares(groups: dict[str, dict]) -> pd.DataFrame | None:
     frame["value_share"] = value / value.sum()
     frame.attrs["value_label"] = value_column.replace("_clv", " CLV")
     return frame
+
+
+def _none_reason(groups: dict[str, dict], what: str) -> str:
+    """Why there is no chart of ``what`` (RFM groups, spend tiers)."""
+    counts = [row.get("count") or 0 for name, row in groups.items() if str(name) != "None"]
+    if sum(counts) > 0:
+        return f"No {what} chart: every customer's CLV is 0, so there is no value to share out."
+    return f"No {what}: no customers yet."
 
 
 def _share_bars(frame: pd.DataFrame, order: list[str], currency: str | None) -> list:
@@ -69,7 +78,8 @@ def segment_charts(summary: dict) -> list[Chart]:
     title = "RFM groups: share of customers and of value"
     groups = _group_shares(summary.get("rfm_groups") or {})
     if groups is None:
-        charts.append(Chart("segments-rfm", title, "No RFM groups: no customers yet."))
+        reason = _none_reason(summary.get("rfm_groups") or {}, "RFM groups")
+        charts.append(Chart("segments-rfm", title, reason))
     else:
         what = groups.attrs["value_label"]
         order = list(groups.sort_values("value_share").index)  # largest at the top
@@ -97,7 +107,8 @@ def segment_charts(summary: dict) -> list[Chart]:
     title = "Predicted spend tiers: share of customers and of value"
     tiers = _group_shares(summary.get("spend_tiers") or {})
     if tiers is None:
-        charts.append(Chart("segments-tiers", title, "No spend tiers: no customers yet."))
+        reason = _none_reason(summary.get("spend_tiers") or {}, "spend tiers")
+        charts.append(Chart("segments-tiers", title, reason))
     else:
         what = tiers.attrs["value_label"]
         order = [t for t in TIER_ORDER if t in tiers.index][::-1]
@@ -108,7 +119,14 @@ def segment_charts(summary: dict) -> list[Chart]:
             for name in ("high", "low")
             if name in tiers.index
         ]
-        reading = capitalized("; ".join(parts) or f"{len(tiers)} tiers") + "."
+        if not parts:  # no high or low tier (everyone predicted alike)
+            names = list(tiers.index)
+            parts = [
+                f"every customer is in the {names[0]} tier"
+                if len(names) == 1
+                else f"customers are in the {', '.join(names)} tiers"
+            ]
+        reading = capitalized("; ".join(parts)) + "."
         figure = plotly_figure(
             _share_bars(tiers, order, currency),
             barmode="group",

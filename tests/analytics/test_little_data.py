@@ -187,3 +187,8 @@ def test_a_shop_without_dropout_is_fitted_at_the_limit_and_says_so(tmp_path):
     assert_predictions_are_whole_or_withheld(summary, customers, output)
     assert customers["predicted_clv"].notna().all()
     assert_recent_buyers_are_not_called_gone(summary, customers)
+
+
+def test_a_one_day_history_is_one_day():
+    reason = unidentified_dropout(40, 40.0, 400.0, 1)
+    assert reason.startswith("the history (1 day) is shorter than half")

@@ -512,3 +512,11 @@ def test_readings_of_shops_without_value_or_fit_say_what_they_are():
     tiers = segment_charts({"rfm_groups": {"Loyal": one}, "spend_tiers": {"medium": one}})
     assert tiers[1].reading == "Every customer is in the medium tier."
     assert "historic CLV" in tiers[0].reading
+
+
+def test_a_change_that_rounds_to_nothing_has_no_sign():
+    from valuecast.outputs.report.charts import signed_pct_text
+
+    assert [signed_pct_text(v) for v in (-0.001, 0.004, 0.0, -0.12, 0.3)] == [
+        "0%", "0%", "0%", "-12%", "+30%",
+    ]  # fmt: skip

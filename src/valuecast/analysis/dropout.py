@@ -47,7 +47,8 @@ def unidentified_dropout(
     typical_gap = total_days_observed / max(total_repeat_orders, 1.0)
     if history_days < HISTORY_SHARE * typical_gap:
         return (
-            f"the history ({history_days} days) is shorter than half the typical time between "
+            f"the history ({history_days} day{'' if history_days == 1 else 's'}) is shorter "
+            "than half the typical time between "
             f"repeat orders ({typical_gap:.0f} days observed per repeat order): dropout cannot be "
             "seen yet, so predictions are withheld (historic figures only)"
         )

@@ -87,7 +87,10 @@ def pct_text(value: Any) -> str:
 
 def signed_pct_text(value: Any) -> str:
     number = finite(value)
-    return "-" if number is None else f"{number:+.0%}"
+    if number is None:
+        return "-"
+    text = f"{number:+.0%}"
+    return "0%" if text in ("+0%", "-0%") else text  # no sign on what rounds to nothing
 
 
 def count_text(value: Any) -> str:

@@ -520,3 +520,23 @@ def test_a_change_that_rounds_to_nothing_has_no_sign():
     assert [signed_pct_text(v) for v in (-0.001, 0.004, 0.0, -0.12, 0.3)] == [
         "0%", "0%", "0%", "-12%", "+30%",
     ]  # fmt: skip
+
+
+def test_the_stage_reading_gives_the_shops_own_rate_and_age():
+    from valuecast.outputs.report.stage import stage_charts
+
+    stage = {
+        "stage": "gaining traction", "retention_share": 0.15, "acquisition_share": 0.85,
+        "description": "first sales: about 1-5 orders a week, typically in the first ~2 months",
+        "orders_per_week": 3.25, "shop_age_days": 3634, "rate_window_days": 28,
+        "notes": ["a 3634-day-old shop at 0.46 orders a day: the stage follows the order rate, "
+                  "and more customers (acquisition) come first",
+                  "CLV:CAC unknown: valuecast has no marketing spend for this shop"],
+    }  # fmt: skip
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[0].reading
+    assert reading == (
+        "At the 'gaining traction' stage (3.2 orders a week over the last 28 days, a 3,634-day-old "
+        "shop), put about 15% of the effort into keeping customers and 85% into winning new "
+        "ones. A 3634-day-old shop at 0.46 orders a day: the stage follows the order rate, and "
+        "more customers (acquisition) come first."
+    )

@@ -9,6 +9,7 @@ from valuecast.outputs.report.charts import (
     ORANGE,
     Chart,
     axis_layout,
+    capitalized,
     finite,
     finite_values,
     pct_text,
@@ -32,13 +33,25 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
         marker={"colors": [BLUE, ORANGE]}, textinfo="label+percent",
         hovertemplate="%{label}: %{percent}<extra></extra>",
     )  # fmt: skip
-    description = stage.get("description")
+    # the shop's own measurements, not the stage's typical description (a ten-year-old shop
+    # selling three orders a week is no shop in its "first ~2 months")
+    week, age = finite(stage.get("orders_per_week")), finite(stage.get("shop_age_days"))
+    window = stage.get("rate_window_days") or 28
+    if week is not None and age is not None:
+        measured = (
+            f" ({week:,.1f} orders a week over the last {window} days, a {age:,.0f}-day-old shop)"
+        )
+    else:
+        measured = f" ({stage['description']})" if stage.get("description") else ""
     reading = (
-        f"At the '{stage.get('stage')}' stage"
-        + (f" ({description})" if description else "")
-        + f", put about {pct_text(retention)} of the effort into keeping customers and "
-        f"{pct_text(acquisition)} into winning new ones."
+        f"At the '{stage.get('stage')}' stage{measured}, put about {pct_text(retention)} of the "
+        f"effort into keeping customers and {pct_text(acquisition)} into winning new ones."
     )
+    # why the rate or the age holds the shop back, when one does (stage_for's notes)
+    held = [note for note in stage.get("notes") or [] if "the stage follows" in note
+            or "retention share follows" in note]  # fmt: skip
+    if held:
+        reading += f" {capitalized(held[0])}."
     charts = [
         Chart(
             "stage-effort", title, reading,

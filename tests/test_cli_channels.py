@@ -337,3 +337,22 @@ def test_channels_writes_the_channels_csv_analyze_wrote(tmp_path, with_spend):
     table = pd.read_csv(tmp_path / "channels" / "channels.csv")
     assert table["new_customer_clv"].notna().all() and (table["new_customer_clv"] > 0).all()
     assert ("new_customer_clv_to_cac" in table.columns) == with_spend
+
+
+def test_an_as_of_date_after_tomorrow_is_one_line(tmp_path):
+    from datetime import date, timedelta
+
+    from valuecast.cli import app as valuecast
+    from valuecast.jobs.analyze import AnalysisOptions
+
+    later = (date.today() + timedelta(days=2)).isoformat()
+    for command in ("channels", "report", "export"):
+        extra = ["--segment", "champions", "--to", "klaviyo"] if command == "export" else []
+        result = runner.invoke(
+            valuecast, [command, "-w", str(tmp_path / "none.duckdb"), "--as-of", later, *extra]
+        )
+        assert result.exit_code == 2, (command, result.output)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and f"as-of date {later} is after tomorrow" in lines[0], command
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    AnalysisOptions(as_of=tomorrow).validate()  # tomorrow is allowed, as for order dates

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.analysis.covariate_names import parse_covariates
-from valuecast.dates import to_date
+from valuecast.dates import as_date, to_date
 from valuecast.errors import ValuecastError
 from valuecast.io.calendar import Calendar
 from valuecast.tables import CUSTOMER_COLUMNS
@@ -75,6 +75,14 @@ class AnalysisOptions:
             raise ValueError("horizon must be at least 1 month")
         if not 0 <= self.margin <= 1:
             raise ValueError("margin must be between 0 and 1")
+        as_of = as_date(self.as_of, "as-of")
+        if as_of is not None and as_of > date.today() + timedelta(days=1):
+            # as orders dated after tomorrow are refused: every customer would look silent
+            # until then, and the predictions would start from a day that has not come
+            raise ValueError(
+                f"as-of date {as_of} is after tomorrow: give a date up to today (the default is "
+                "the last order date)"
+            )
         if self.annual_discount_rate <= -1:
             raise ValueError("annual discount rate must be greater than -1")
         parse_covariates(",".join(self.covariates))

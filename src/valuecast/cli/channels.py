@@ -16,7 +16,13 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
+from valuecast.cli.common import (
+    check_options_or_fail,
+    console,
+    fail,
+    open_workspace,
+    read_spend_or_fail,
+)
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, OutOption, WorkspaceOption
 from valuecast.outputs.files import write_csv
 
@@ -124,14 +130,10 @@ def channels(
     )
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.jobs.analyze import AnalysisOptions
     from valuecast.jobs.snapshots import last_analysis
     from valuecast.store import EngineError
 
-    try:
-        AnalysisOptions(as_of=as_of, margin=1.0 if margin is None else margin).validate()
-    except ValueError as error:
-        fail(str(error))
+    check_options_or_fail(as_of=as_of, margin=margin)
     if not workspace.exists():
         fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
     spend_frame = read_spend_or_fail(spend)

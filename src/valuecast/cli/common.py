@@ -57,6 +57,18 @@ def open_workspace(path: Path):
         fail(f"{path}: cannot open the workspace: {error}")
 
 
+def check_options_or_fail(**given) -> None:
+    """The analysis options a command was given (None: not given, the last analysis' then),
+    checked before anything is read: one line and exit 2 for a bad one."""
+    from valuecast.jobs.analyze import AnalysisOptions
+
+    options = AnalysisOptions(**{name: value for name, value in given.items() if value is not None})
+    try:
+        options.validate()
+    except ValueError as error:
+        fail(str(error))
+
+
 def read_spend_or_fail(spend: Path | None):
     """The ``--spend`` file as a frame (None without one), or one line and exit 2."""
     from valuecast.io.spend import read_spend

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import typer
 
-from valuecast.cli.common import console, describe, err_console, fail, open_workspace
+from valuecast.cli.common import (
+    check_options_or_fail,
+    console,
+    describe,
+    err_console,
+    fail,
+    open_workspace,
+)
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, WorkspaceOption
 from valuecast.outputs.audiences import FORMATS, SEGMENTS
 
@@ -72,7 +79,6 @@ def export(
     """
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.jobs.analyze import AnalysisOptions
     from valuecast.jobs.snapshots import last_analysis, reusable_analysis
     from valuecast.outputs.audiences import (
         ExportError,
@@ -88,10 +94,7 @@ def export(
         fail(f"give --segment NAME or --where EXPR; segments: {', '.join(SEGMENTS)}")
     if to is None:
         fail(f"give --to: {', '.join(FORMATS)}")
-    try:
-        AnalysisOptions(as_of=as_of, margin=1.0 if margin is None else margin).validate()
-    except ValueError as error:
-        fail(str(error))
+    check_options_or_fail(as_of=as_of, margin=margin)
     target = to.strip().lower()
     if target not in FORMATS:
         fail(f"unknown --to {to!r}: use {', '.join(FORMATS)}")
@@ -113,11 +116,10 @@ def export(
         try:
             # the last `analyze` of this data when there is one, else its analysis (its
             # horizon, model and margin) now
-            given = {"as_of": as_of, "margin": margin}
             analysis = reusable_analysis(ws) if as_of is None and margin is None else None
             if analysis is None:
                 with err_console.status("analysing the workspace"):
-                    analysis = last_analysis(ws, **given)
+                    analysis = last_analysis(ws, as_of=as_of, margin=margin)
             contacts = ws.contacts()
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))

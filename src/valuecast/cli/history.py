@@ -172,12 +172,13 @@ def refresh(
         if len(ids) < 2:
             console.print("first snapshot: nothing to compare with yet")
             return
-        if ids.index(made) == 0:
+        position = ids.index(made)
+        if position == 0:
             console.print(
                 "the new snapshot is the earliest: nothing dated before it to compare with"
             )
             return
-        _print_comparison(compare(ws, ids[ids.index(made) - 1], made), top=top)
+        _print_comparison(compare(ws, ids[position - 1], made), top=top)
 
 
 def _last_options(workspace: Path):

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from valuecast.cli.common import console, fail, open_workspace, read_spend_or_fail
+from valuecast.cli.common import (
+    check_options_or_fail,
+    console,
+    fail,
+    open_workspace,
+    read_spend_or_fail,
+)
 from valuecast.cli.options import (
     LastAsOfOption,
     LastHorizonOption,
@@ -47,20 +53,12 @@ def report(
     """
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
-    from valuecast.jobs.analyze import AnalysisOptions
     from valuecast.jobs.report import analyse_for_report
     from valuecast.outputs.report import write_report
     from valuecast.store import EngineError
 
     started = time.perf_counter()
-    try:  # the options given, checked before anything is read
-        AnalysisOptions(
-            as_of=as_of,
-            margin=1.0 if margin is None else margin,
-            horizon=12 if horizon is None else horizon,
-        ).validate()
-    except ValueError as error:
-        fail(str(error))
+    check_options_or_fail(as_of=as_of, margin=margin, horizon=horizon)
     if out.exists() and out.is_dir():
         fail(f"{out}: is a folder (--out names the HTML file to write)")
     if not out.parent.exists():

@@ -246,8 +246,8 @@ def _hyp_cf(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool, scalar_tail
                 d_new = cur[0, 1:] - new * cur[1, 1:]
             if checked:
                 # stop when the approximant (and its derivatives) no longer move; near z = 1
-                # the approximants creep (ratio 1 - O(sqrt(1-z))), leaving a relative error
-                # ~1e-11 at 1 - z = 1e-6, far below what any likelihood or prediction needs
+                # the approximants creep (ratio 1 - O(sqrt(1-z))), which is why _log_hyp sends
+                # the elements within _NEAR_ONE_MAX_W of 1 to _hyp_near_one instead
                 done = np.abs(new - old) <= 4 * _TOL * np.abs(new)
                 if grad:
                     done &= np.all(

@@ -44,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
+from valuecast.dates import to_date
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.io.schema import (
@@ -953,9 +954,7 @@ def _withdraw(raw: Any, results: Sequence[ImportResult]) -> dict[str, int]:
     details = [
         result.excluded_detail[["order_id", "reason"]]
         for result in results
-        if result.excluded_detail is not None
-        and len(result.excluded_detail)
-        and "order_id" in result.excluded_detail
+        if result.excluded_detail is not None and len(result.excluded_detail)
     ]
     if not details:
         return {}
@@ -992,8 +991,7 @@ def _older_export_notes(raw: Any, report: IngestReport, latest_before, ingest_id
     notes = []
     last = report.last_order_date
     if report.updated_orders and latest_before is not None and last is not None:
-        ends = last if isinstance(last, date) else date.fromisoformat(str(last))
-        stored = latest_before if isinstance(latest_before, date) else latest_before.date()
+        ends, stored = to_date(last), to_date(latest_before)
         if ends < stored:
             notes.append(
                 f"these files end on {ends}, before the workspace's latest order ({stored}), "

@@ -94,9 +94,9 @@ def alive_chart(customers: pd.DataFrame) -> Chart:
     # when at least two such cells differ; else among all cells
     solid = grid[grid["customers"] >= MIN_CELL]
     spread = solid["probability_alive"].max() - solid["probability_alive"].min()
-    narrowed = len(solid) >= 2 and spread >= 0.005 and len(solid) < len(grid)
-    if not (len(solid) >= 2 and spread >= 0.005):
+    if len(solid) < 2 or not spread >= 0.005:
         solid = grid
+    narrowed = len(solid) < len(grid)
     best = solid.loc[solid["probability_alive"].idxmax()]
     worst = solid.loc[solid["probability_alive"].idxmin()]
     if best["probability_alive"] - worst["probability_alive"] < 0.005:

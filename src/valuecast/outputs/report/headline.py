@@ -55,7 +55,7 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
         )  # fmt: skip
     if (summary.get("model") or {}).get("fitted") is False:  # a candidate named, not fitted
         model, model_text = None, "none fitted (historic figures only)"
-    elif model_label(model) != (model or "the model"):
+    elif model and model_label(model) != model:  # a name the reader knows
         model_text = f"{model_label(model)} ({model})"
     else:
         model_text = model or "none"

@@ -568,7 +568,9 @@ class Workspace:
                     report.withdrawn_orders = withdrawn
                     report.notes.append(_withdrawn_note(withdrawn))
                 if not direct["orders"]:
-                    report.notes.extend(_older_export_notes(raw, report, latest_before, ingest_id))
+                    report.notes.extend(
+                        _notes_on_stored_orders(raw, report, latest_before, ingest_id)
+                    )
                 _sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
@@ -982,7 +984,7 @@ def _latest_order_date(raw: Any) -> date | None:
     return _sql(raw, "SELECT max(order_date) FROM orders")[0][0]
 
 
-def _older_export_notes(raw: Any, report: IngestReport, latest_before, ingest_id: int) -> list:
+def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, ingest_id: int) -> list:
     """Notes on what this ingest did to orders stored before it that a merchant may not mean:
     an export ending before the stored history, whose versions replaced the stored ones (an
     older export ingested again undoes the corrections of a newer one); new orders that repeat

@@ -1001,22 +1001,28 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
                 f"{'order' if report.updated_orders == 1 else 'orders'}: if they are an older "
                 "export, ingest the newer one again to restore its corrections"
             )
+    # another export format keys the same order otherwise (shopify:#1001, orders:1001) and may
+    # date it otherwise (a time at the shop's offset, a date only), so a twin is the same
+    # customer with the same time, the same order number, or the same amount within a day
     twins = _sql(
         raw,
         "SELECT count(DISTINCT n.order_id) FROM orders n JOIN orders s "
-        "ON n.customer_id = s.customer_id AND n.ordered_at = s.ordered_at "
-        "AND n.order_id <> s.order_id "
+        "ON n.customer_id = s.customer_id AND n.order_id <> s.order_id "
+        "AND (n.ordered_at = s.ordered_at "
+        "OR ltrim(n.order_number, '# ') = ltrim(s.order_number, '# ') "
+        "OR (abs(epoch(n.ordered_at) - epoch(s.ordered_at)) < 86400 "
+        "AND round(n.net_revenue, 2) = round(s.net_revenue, 2))) "
         "WHERE n.order_id IN (SELECT order_id FROM _new_orders) AND s.ingest_id <> ? "
         "AND s.order_id NOT IN (SELECT order_id FROM _stage_orders WHERE order_id IS NOT NULL)",
         [ingest_id],
     )[0][0]
     if twins:
         notes.append(
-            f"{twins:,} new {'order has' if twins == 1 else 'orders have'} the customer and "
-            "time of a stored order that these files do not hold: if they are the same orders "
-            "written another way (another date notation in a log without order ids, another "
-            "export format), they are now counted twice; ingest the files as before, or start "
-            "a new workspace"
+            f"{twins:,} new {'order matches' if twins == 1 else 'orders match'} a stored order "
+            "that these files do not hold (the same customer with the same time, order number, "
+            "or amount within a day): if they are the same orders written another way (another "
+            "date notation in a log without order ids, another export format), they are now "
+            "counted twice; ingest the files as before, or start a new workspace"
         )
     named, unnamed = _sql(
         raw,

@@ -242,3 +242,37 @@ def test_a_negative_refund_is_an_error_naming_its_row(corpus, tmp_path, fmt, cel
         result, path, 4, REFUNDS[fmt], "negative amount -30.00: a refund is written as a"
     )
     assert not workspace.exists()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_point_that_may_separate_thousands_is_one_error(corpus, tmp_path, fmt):
+    # 1.500 and 2.300 with no other decimals in the column: 1,500 or 1.5? nothing is guessed
+    orders = [
+        corpus.order(1, "a@x.com", date(2024, 1, 2), "1.500"),
+        corpus.order(2, "b@x.com", date(2024, 1, 3), "49"),
+        corpus.order(3, "c@x.com", date(2024, 1, 4), "2.300"),
+    ]
+    bad = corpus.write(tmp_path / "bad.csv", fmt, orders, delimiter=";")
+    result = corpus.ingest(bad, tmp_path / "ws.duckdb")
+    corpus.one_error(result, bad, 2, corpus.AMOUNT[fmt], "ambiguous amount '1.500'")
+
+
+@pytest.mark.parametrize(
+    "amounts, read",
+    [
+        (["1.500", "12.5"], [1.5, 12.5]),  # another amount has a decimal point
+        (["1.500", "1250.750"], [1.5, 1250.75]),  # four digits before the point
+        (["0.125", "49"], [0.125, 49.0]),  # no thousands start with 0
+        (["1.500,00", "49"], [1500.0, 49.0]),  # a decimal comma tells
+    ],
+)
+def test_a_point_the_column_explains_is_read(corpus, tmp_path, amounts, read):
+    orders = [
+        corpus.order(k + 1, f"c{k}@x.com", date(2024, 1, 2 + k), amount)
+        for k, amount in enumerate(amounts)
+    ]
+    path = corpus.write(tmp_path / "ok.csv", "orders", orders, delimiter=";")
+    workspace = tmp_path / "ws.duckdb"
+    corpus.report(corpus.ingest(path, workspace, "--json"))
+    stored = corpus.stored_orders(workspace)
+    assert [stored[str(k + 1)][2] for k in range(len(amounts))] == read

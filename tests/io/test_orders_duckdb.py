@@ -181,6 +181,24 @@ def test_other_notations_and_errors_are_left_to_the_importer(tmp_path, column, v
         assert "row 13" in str(general)  # header is row 1, data row index 11 is row 13
 
 
+@pytest.mark.parametrize(
+    ("amounts", "refused"),
+    [(["1.500", "49", "2.300"], True), (["1.500", "49", "2.35"], False)],
+)
+def test_a_point_that_may_separate_thousands_is_left_to_the_importer(tmp_path, amounts, refused):
+    # 1.500 beside whole amounts only: 1,500 or 1.5? the importer says it cannot tell
+    path = tmp_path / "o.csv"
+    rows = [f"c{k}@example.com,2023-05-0{k + 1},{a}" for k, a in enumerate(amounts)]
+    path.write_text("customer,date,amount\n" + "\n".join(rows) + "\n")
+    loaded, general = _load(path, MAP)
+    assert (loaded is None) == refused
+    if refused:
+        assert isinstance(general, InputError)
+        assert "row 2" in str(general) and "ambiguous amount '1.500'" in str(general)
+    else:
+        assert loaded["revenue"].tolist() == [1.5, 49.0, 2.35]
+
+
 def test_malformed_rows_are_refused(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("customer,date,amount\na@x.com,2023-01-01,1\nb@x.com,2023-01-02,2,3\n")

@@ -42,6 +42,8 @@ decided per column: a column is read with a decimal comma when some value ends i
 two digits (``12,50``) and none ends in a point and one or two digits; then ``.`` separates
 thousands. A value that does not fit its column's convention (``12.50`` in a decimal-comma column,
 ``1,2345`` in a decimal-point one), ``nan``, ``inf`` or any other text is an error: nothing is guessed.
+So is ``1.500`` in a column where no amount has a point only a decimal point fits (``12.5``,
+``1500.25``): it is 1500 where a point separates thousands and 1.5 where it marks decimals.
 An amount beyond :data:`MAX_AMOUNT` (10^12 in the shop's currency, either sign) is an error too: no
 shop's order is that large, so it is a unit or a typo, and the engine keeps exact money sums only
 for amounts in a bounded range.
@@ -565,6 +567,10 @@ _LAZY = object()
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
+AMBIGUOUS_POINT = r"^[+-]?[1-9]\d{0,2}\.\d{3}$"
+"""An amount whose point may separate thousands or mark decimals (``1.500``, ``-12.250``)."""
+
+
 def _check_range(table: Table, amounts: np.ndarray, column: str) -> None:
     """Refuse the first amount beyond :data:`MAX_AMOUNT` in absolute value, naming its row."""
     beyond = np.abs(amounts) > MAX_AMOUNT  # NaN (an empty cell) compares False
@@ -917,6 +923,7 @@ class Table:
             out = pc.cast(values, pa.float64())
             plain = pc.match_substring_regex(values, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
             if pc.all(pc.or_kleene(plain, pc.invert(present))).as_py():
+                self._check_point_told(values, column)
                 return np.asarray(out.to_numpy(zero_copy_only=False), float)
         except pa.ArrowInvalid:
             pass
@@ -948,6 +955,8 @@ class Table:
             raise self.error(
                 f"ambiguous amount {value!r}: the column mixes decimal separators", position, column
             )
+        if decimal == ".":
+            self._check_point_told(text, column, values)
         text = pc.replace_substring_regex(text, thousands, "")
         if decimal == ",":
             text = pc.replace_substring(text, ",", ".")
@@ -958,6 +967,30 @@ class Table:
             1.0,
         )
         return amounts * sign
+
+    def _check_point_told(
+        self, text: pa.ChunkedArray, column: str, values: pa.ChunkedArray | None = None
+    ) -> None:
+        """Raise when a point in ``text`` (the amounts without symbols or sign; ``values``: as
+        written) could be a thousands separator as well as a decimal point: ``1.500`` in a
+        column where no amount has a point that only a decimal point can be (``12.5``,
+        ``1500.25``).  Read as 1.5 it would be a thousand times too low for a shop that writes
+        1,500 as ``1.500``."""
+        either = pc.fill_null(pc.match_substring_regex(text, AMBIGUOUS_POINT), False)
+        if not pc.any(either).as_py():
+            return
+        pointed = pc.fill_null(pc.match_substring(text, "."), False)
+        if pc.any(pc.and_(pointed, pc.invert(either))).as_py():
+            return
+        position = self._first_bad(either)
+        value = (values if values is not None else text)[position].as_py()
+        raise self.error(
+            f"ambiguous amount {value!r}: 1.500 is 1500 where a point separates thousands and "
+            "1.5 where it marks decimals, and no amount in the column tells which; write the "
+            "amounts with their decimals (1500.00 or 1.500,00)",
+            position,
+            column,
+        )
 
     def number(self, column: str | None) -> np.ndarray:
         """A plain quantity (no currency symbols needed, but the money rules apply)."""

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from valuecast.io import _build, fx, generic
-from valuecast.io.csvfile import FALSE_WORDS, TRUE_WORDS, CsvFile, cut_off_note
+from valuecast.io.csvfile import AMBIGUOUS_POINT, FALSE_WORDS, TRUE_WORDS, CsvFile, cut_off_note
 from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
@@ -174,8 +174,13 @@ def load_rows(
     mapped = sorted(set(column_of.values()))
     c, d = column_of["customer_id"], column_of["ordered_at"]
 
+    written_amounts: list[str] = []  # the amount cells read from text
+
     def number(cell: str) -> str:  # a typed number is taken as stored, as the importer does
-        return f"CAST({cell} AS DOUBLE)" if cell in typed else _number(cell)
+        if cell in typed:
+            return f"CAST({cell} AS DOUBLE)"
+        written_amounts.append(cell)
+        return _number(cell)
 
     if "unit_price" in column_of:  # a line's amount: quantity x unit price, as the importer
         revenue = f"{number(column_of['quantity'])} * {number(column_of['unit_price'])}"
@@ -215,6 +220,15 @@ def load_rows(
             f"CASE WHEN lower({x}) IN {_sql_set(TRUE_WORDS)} THEN true "
             f"WHEN lower({x}) IN {_sql_set(FALSE_WORDS - {''})} THEN false END"
         )
+    # per amount column: whether its points could separate thousands (1 where a point may do
+    # either, 2 where only a decimal point fits), which the importer refuses to guess
+    points = {f"_points{i}": cell for i, cell in enumerate(dict.fromkeys(written_amounts))}
+    ambiguous = AMBIGUOUS_POINT.strip("^$")
+    for name, cell in points.items():
+        parse[name] = (
+            f"CASE WHEN regexp_full_match({cell}, '{ambiguous}') THEN 1 "
+            f"WHEN contains({cell}, '.') THEN 2 ELSE 0 END::UTINYINT"
+        )
     outputs = list(parse)
     if any(key in column_of for key in LINE_KEYS):
         # a line that takes something back: a negative quantity or amount
@@ -237,7 +251,8 @@ def load_rows(
         if numbered:  # DuckDB's reader and the table keep the file's row order
             con.execute("SET preserve_insertion_order = true")
         con.execute(query)
-        refused = con.execute(f"SELECT bool_or(_bad) FROM {table}").fetchall()[0][0]
+        told = "".join(f" OR (bool_or({name} = 1) AND NOT bool_or({name} = 2))" for name in points)
+        refused = con.execute(f"SELECT bool_or(_bad){told} FROM {table}").fetchall()[0][0]
         if not isinstance(csv, ParquetRows):  # malformed rows, bad encoding ...
             refused = refused or con.execute(f"SELECT count(*) FROM {_REJECTS[0]}").fetchall()[0][0]
     except duckdb.Error:

@@ -322,6 +322,29 @@ def test_a_shop_keyed_by_customer_number_exports_the_orders_emails(tmp_path):
     )
 
 
+def test_customers_whose_consent_no_export_records_are_told_apart(tmp_path):
+    # a WooCommerce or Magento export, or an orders table without a consent column, records
+    # no consent: they are left out, and the output says why and what records it
+    orders = tmp_path / "orders.csv"
+    rows = [f"buyer{n}@example.com,2024-0{1 + n % 3}-1{n % 9},{20 + n}" for n in range(12)]
+    orders.write_text("customer,date,amount\n" + "\n".join(rows) + "\n")
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(
+            read_exports(
+                [str(orders)], column_map="customer_id=customer,ordered_at=date,revenue=amount"
+            )
+        )
+    out = tmp_path / "all.csv"
+    result = invoke(
+        "--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "12 left out for lack of marketing consent (all of them with no consent recorded" in flat
+    assert "--include-non-consenting" in flat
+
+
 def test_margin_reruns_the_last_analysis_for_the_export(shop, tmp_path):
     # --margin scales the predicted CLV exported (the stored analysis has margin 1.0)
     path, customers = shop

@@ -152,6 +152,15 @@ def export(
     )
     if include_non_consenting:
         say("customers who have not accepted marketing are included (--include-non-consenting)")
+    elif audience.consent_unknown:
+        unknown = audience.consent_unknown
+        whose = "all of them" if unknown == audience.left_out_consent else f"{unknown:,} of them"
+        say(
+            f"{audience.left_out_consent:,} left out for lack of marketing consent ({whose} "
+            "with no consent recorded: the exports ingested say nothing of it; a Shopify "
+            "customers export or a column mapped as accepts_marketing records it, and "
+            "--include-non-consenting exports them where you hold consent elsewhere)"
+        )
     else:
         say(f"{audience.left_out_consent:,} left out for lack of marketing consent")
     if audience.left_out_no_identifier:

@@ -48,6 +48,7 @@ class Audience:
     left_out_consent: int  # selected customers without marketing consent
     left_out_no_identifier: int  # without an e-mail (Klaviyo, Mailchimp) / e-mail or phone
     left_out_duplicates: int  # a second row with the same e-mail (Klaviyo, Mailchimp)
+    consent_unknown: int = 0  # of ``left_out_consent``, those whose consent no export recorded
 
 
 def build_audience(
@@ -70,11 +71,13 @@ def build_audience(
     selected = table[mask.to_numpy(dtype=bool)]
     allowed, left_out = consenting(selected, include_non_consenting)
     formatted = format_audience(allowed, to)
+    unknown = 0 if include_non_consenting else int(selected["accepts_marketing"].isna().sum())
     return Audience(
         frame=formatted.frame,
         selected=int(len(selected)),
         exported=int(len(formatted.frame)),
         left_out_consent=left_out,
+        consent_unknown=unknown,
         left_out_no_identifier=formatted.no_identifier,
         left_out_duplicates=formatted.duplicates,
     )

@@ -187,3 +187,34 @@ def test_purchase_sums_count_repeat_days_per_month_and_week_in_the_engine():
     assert b["season_nov"] == 1.0 and b["promo"] == 0.0 and b["season_dec"] == 0.0
     c = sums.loc[tuple(float(frame.loc["c", c]) for c in ("frequency", "recency", "T"))]
     assert c.sum() == 0.0
+
+
+def test_a_calendar_beside_seasons_the_backtest_could_not_see_still_predicts(tmp_path):
+    """Two years of history hold two copies of every month, the backtest's calibration fewer:
+    with a calendar the backtest chooses a seasonal model without month seasons, and the whole
+    history's fit adds them, starting at no effect (it failed for lack of their start values,
+    leaving historic figures only)."""
+    import json
+
+    from valuecast.cli import app
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    export = tmp_path / "orders_export.csv"
+    generate_demo_shop(export, customers=5000)
+    months = pd.period_range("2024-07", "2027-06", freq="M")
+    promo = [int(m.month in (11, 12)) for m in months]
+    calendar = tmp_path / "calendar.csv"
+    calendar.write_text(
+        "month,promo\n" + "".join(f"{m},{p}\n" for m, p in zip(months, promo, strict=True))
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["analyze", str(export), "-w", str(tmp_path / "w.duckdb"), "--calendar",
+              str(calendar), "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["name"].endswith("+season")
+    assert "season_nov" in summary["model"]["seasons"]["multipliers"]
+    assert not any("could not be fitted" in r for r in summary["low_confidence_reasons"])
+    assert summary["totals"]["predicted_clv"] > 0

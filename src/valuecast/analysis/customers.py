@@ -415,7 +415,12 @@ def whole_history_seasons(orders, table, chosen: str, as_of, facts, options, bac
     )  # fmt: skip
     if isinstance(made, str):
         return None
-    made.start = ((backtested.get("models") or {}).get(chosen) or {}).get("params")
+    start = ((backtested.get("models") or {}).get(chosen) or {}).get("params")
+    if start is not None:
+        # a covariate the calibration's shorter history left out (a month it saw only once,
+        # beside a --calendar) starts at no effect, a multiplier of 1
+        start = {**dict.fromkeys(made.periods.names, 1.0), **start}
+    made.start = start
     return made
 
 

@@ -122,3 +122,27 @@ def test_fit_ggompertz_nbd_reaches_the_pareto_limit_on_cdnow(cdnow_csv):
     assert result["params"]["r"] == pytest.approx(0.553, abs=5e-4)
     assert result["params"]["beta"] / result["params"]["b"] == pytest.approx(11.67, abs=0.01)
     assert set(result["params"]) == {"r", "alpha", "b", "s", "beta"}
+
+
+def test_summary_output_fits_gamma_gamma_and_a_limit_is_a_note(tmp_path):
+    # `valuecast summary --out` names the repeat orders' mean value avg_repeat_order_value;
+    # a shop whose buyers show no dropout sends BG/NBD to its limit: a note, not a warning
+    orders = tmp_path / "orders.csv"
+    rows = []
+    for k in range(30):
+        for n in range(1 + k % 4):
+            rows.append(f"c{k},2024-0{1 + n}-{10 + k % 15},{20 + 3 * n + k % 7}")
+    orders.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    summary = tmp_path / "summary.csv"
+    made = runner.invoke(
+        app, ["summary", str(orders), "--as-of", "2024-05-01", "--out", str(summary)]
+    )
+    assert made.exit_code == 0, made.output
+    assert "avg_repeat_order_value" in summary.read_text().splitlines()[0]
+    result = run_json("fit", str(summary), "--model", "gg")
+    assert result["n"] == 22 and result["params"]["p"] > 0  # the 22 repeat buyers
+    fitted = runner.invoke(app, ["fit", str(summary), "--model", "bgnbd"])
+    assert fitted.exit_code == 0, fitted.output
+    assert "RuntimeWarning" not in fitted.output and "_fitting.py" not in fitted.output
+    assert "note: " in fitted.output
+    assert run_json("fit", str(summary), "--model", "bgnbd")["notes"]

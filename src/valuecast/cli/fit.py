@@ -48,7 +48,7 @@ def fit(
     """Fit a model to a summary table and print its parameters.
 
     Columns are matched by name: frequency/recency/T/monetary_value/weights, or CDNOW-style
-    x/t_x/T/zbar; bgbb takes frequency/recency/periods; sbg takes one column of survivors per
+    x/t_x/T/zbar (and summary --out's avg_repeat_order_value); bgbb takes frequency/recency/periods; sbg takes one column of survivors per
     cohort (columns named *_pct are percentages of --cohort-size).
     """
     from valuecast.jobs.fit_file import FitInputError, fit_summary_file
@@ -85,6 +85,8 @@ def fit(
         f"log-likelihood {result['log_likelihood']:.2f}   n = {result['n']:,}   "
         f"distinct rows = {result['n_distinct']:,}   fit {result['fit_seconds']:.3f} s"
     )
+    for note in result["notes"]:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if predictions is not None and out is None:
         console.print(predictions.head(10).to_string(index=False))
     if "predictions_file" in result:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ _ALIASES = {
     "monetary_value": "monetary_value",
     "zbar": "monetary_value",
     "m_x": "monetary_value",
+    "avg_repeat_order_value": "monetary_value",  # `valuecast summary --out`
     "weights": "weights",
     "weight": "weights",
     "count": "weights",
@@ -91,14 +93,42 @@ def fit_summary_file(
 ) -> dict[str, Any]:
     """Fit ``model`` (a short name such as ``"bgnbd"``) to the summary CSV at ``path``.
 
-    Returns a JSON-ready dict (model, params, standard_errors, log_likelihood, n, n_distinct)
-    and, when ``predict`` is given, a ``predictions`` DataFrame (one row per input row).
+    Returns a JSON-ready dict (model, params, standard_errors, log_likelihood, n, n_distinct,
+    notes: what the fit says about the data, such as a limit reached) and, when ``predict`` is given, a ``predictions`` DataFrame (one row per input row).
     """
-    from valuecast.models.registry import MODELS, model_class
+    from valuecast.models.registry import model_class
 
     path = Path(path)
     frame = read_summary(path)
     estimator = model_class(model)(penalizer=penalizer)
+    # what the fit says about its data (a limit reached, no dropout visible) is a note of the
+    # result, as in `analyze`, not a Python warning printed with a source line
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        n, columns = _fit(estimator, model, frame, path, cohort_size, predict)
+    said = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    notes = list(dict.fromkeys(m for m in said if "encountered in" not in m))  # not NumPy's
+    result: dict[str, Any] = {
+        "model": type(estimator).__name__,
+        "file": str(path),
+        "params": estimator.params_,
+        "standard_errors": estimator.standard_errors_,
+        "log_likelihood": estimator.log_likelihood_,
+        "n": int(round(getattr(estimator, "n_customers_", n))),
+        "n_distinct": int(getattr(estimator, "n_distinct_histories_", 0)),
+        "notes": notes,
+    }
+    if predict is not None:
+        result["predictions"] = _predictions(estimator, model, frame, columns, predict, path)
+        result["predict_horizon"] = predict
+    return result
+
+
+def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: int, predict):
+    """Fit ``estimator`` on ``frame``'s columns; the customers fitted and the columns read."""
+    from valuecast.models.registry import MODELS
+
+    columns: dict[str, np.ndarray] = {}
     if model == "sbg":
         if predict is not None:
             raise FitInputError(f"{path}: --predict is not available for sbg (use the Python API)")
@@ -118,19 +148,7 @@ def fit_summary_file(
         with one_blas_thread():
             estimator.fit(*columns.values(), weights=weights)
         n = float(weights.sum()) if weights is not None else float(len(frame))
-    result: dict[str, Any] = {
-        "model": type(estimator).__name__,
-        "file": str(path),
-        "params": estimator.params_,
-        "standard_errors": estimator.standard_errors_,
-        "log_likelihood": estimator.log_likelihood_,
-        "n": int(round(getattr(estimator, "n_customers_", n))),
-        "n_distinct": int(getattr(estimator, "n_distinct_histories_", 0)),
-    }
-    if predict is not None:
-        result["predictions"] = _predictions(estimator, model, frame, columns, predict, path)
-        result["predict_horizon"] = predict
-    return result
+    return n, columns
 
 
 def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFrame:

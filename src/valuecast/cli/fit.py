@@ -48,8 +48,9 @@ def fit(
     """Fit a model to a summary table and print its parameters.
 
     Columns are matched by name: frequency/recency/T/monetary_value/weights, or CDNOW-style
-    x/t_x/T/zbar (and summary --out's avg_repeat_order_value); bgbb takes frequency/recency/periods; sbg takes one column of survivors per
-    cohort (columns named *_pct are percentages of --cohort-size).
+    x/t_x/T/zbar (and summary --out's avg_repeat_order_value); bgbb takes
+    frequency/recency/periods; sbg takes one column of survivors per cohort (columns named
+    *_pct are percentages of --cohort-size).
     """
     from valuecast.jobs.fit_file import FitInputError, fit_summary_file
 

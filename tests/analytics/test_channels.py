@@ -79,7 +79,7 @@ def test_clv_by_channel_means_medians_and_t_intervals(grouped_customers):
     assert google["predicted_clv_missing"] == 1
     assert google["predicted_clv_mean"] == pytest.approx(6.0)
     assert google["predicted_clv_median"] == pytest.approx(6.0)
-    assert google["predicted_clv_low"] == pytest.approx(6 - T95_1 * 1, abs=1e-4)
+    assert google["predicted_clv_low"] == 0.0  # 6 - 6.31 = -0.31, cut at 0
     assert google["predicted_clv_high"] == pytest.approx(6 + T95_1 * 1, abs=1e-4)
     # total 15, 20, 37: mean 24, median 20, deviations -9, -4, 13: s^2 = (81 + 16 + 169) / 2
     # = 133, standard error sqrt(133 / 3)
@@ -91,9 +91,10 @@ def test_clv_by_channel_means_medians_and_t_intervals(grouped_customers):
 
     none = table.iloc[1]
     # historic 100 and 50: mean 75, median 75, s = sqrt((625 + 625) / 1) = 35.355,
-    # standard error 35.355 / sqrt(2) = 25, interval 75 -/+ 6.313752 * 25
+    # standard error 35.355 / sqrt(2) = 25, interval 75 -/+ 6.313752 * 25, whose lower end
+    # (-82.8) is cut at 0: no mean of CLVs lies below it
     assert none["historic_clv_mean"] == pytest.approx(75.0)
-    assert none["historic_clv_low"] == pytest.approx(75 - T95_1 * 25, abs=1e-4)
+    assert none["historic_clv_low"] == 0.0
     assert none["historic_clv_high"] == pytest.approx(75 + T95_1 * 25, abs=1e-4)
     # no prediction at all: empty statistics, both customers counted as missing
     assert none["predicted_clv_missing"] == 2

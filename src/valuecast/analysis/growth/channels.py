@@ -195,7 +195,7 @@ def clv_by_group(customers: pd.DataFrame, column: str, *, level: float = 0.90) -
     (z = 1.645 against t = 2.92 for three customers); a percentile bootstrap is *narrower* than
     both for small groups (it under-covers), needs a seed to be reproducible and costs far more
     for thousands of groups.  CLV is right-skewed, so for small groups the interval is a guide,
-    not an exact 90%.
+    not an exact 90%; its lower end is cut at 0, below which no mean of CLVs lies.
     """
     if column not in customers.columns:
         raise ValueError(
@@ -243,7 +243,9 @@ def _metric_columns(out: pd.DataFrame, metric: str, level: float, *, count, mean
         half = quantile * std / np.sqrt(count)
     out[f"{metric}_mean"] = mean
     out[f"{metric}_median"] = median
-    out[f"{metric}_low"] = mean - half
+    # no CLV is negative, so neither is a group's mean: a small, skewed group's t interval
+    # (4 customers, one of them large) reached below 0, which only a negative value could
+    out[f"{metric}_low"] = np.maximum(mean - half, 0.0)
     out[f"{metric}_high"] = mean + half
     out[f"{metric}_missing"] = (out["customers"].to_numpy() - count).astype("int64")
 

@@ -65,6 +65,20 @@ def test_group_totals_add_the_cells_exactly_and_keep_a_nan_prediction():
     assert math.isnan(totals["rfm_group"]["Loyal"]["predicted_clv"])
 
 
+def test_a_group_without_any_prediction_has_none_not_zero():
+    # predictions withheld (a tiny shop) leave every predicted CLV NULL: the groups' predicted
+    # CLV is unknown, which 0 would misstate
+    columns = {
+        "rfm_group": pa.array(["New", "Loyal", "Loyal"]),
+        "predicted_spend_tier": pa.array(["medium", "medium", "medium"]),
+        "historic_clv": pa.array([10.0, 20.0, 30.0]),
+        "predicted_clv": pa.array([None, None, 5.0], type=pa.float64()),
+    }
+    totals = _group_totals(ibis.memtable(pa.table(columns)), ("rfm_group",))["rfm_group"]
+    assert totals["New"] == {"count": 1, "historic_clv": 10.0, "predicted_clv": None}
+    assert totals["Loyal"]["predicted_clv"] == 5.0
+
+
 def test_shop_totals_are_the_same_in_every_row_order():
     rng = np.random.default_rng(7)
     n = 3_000

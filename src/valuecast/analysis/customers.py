@@ -462,12 +462,15 @@ def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, di
     terms: dict[str, ir.Value] = {}
     for name in _GROUP_SUMS:
         terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
+        terms[f"{name}_known"] = customers[name].count()
     cells = _rows(customers.group_by(*columns).aggregate(count=customers.count(), **terms))
     return {column: _rolled_up(cells, column) for column in columns}
 
 
 _GROUP_SUMS = ("historic_clv", "predicted_clv")
-_ROLLED_UP = ("count", *_GROUP_SUMS, *(f"{name}_special" for name in _GROUP_SUMS))
+_ROLLED_UP = (
+    "count", *_GROUP_SUMS, *(f"{name}_{part}" for name in _GROUP_SUMS for part in ("special", "known"))
+)  # fmt: skip
 
 
 def _rolled_up(cells: list[dict[str, Any]], column: str) -> dict[str, dict[str, float]]:
@@ -480,8 +483,11 @@ def _rolled_up(cells: list[dict[str, Any]], column: str) -> dict[str, dict[str, 
     return {
         str(group): {
             "count": int(totals[group]["count"]),
+            # None where no customer of the group has the value (predictions withheld), not 0
             **{
                 name: round(float(totals[group][name]) + totals[group][f"{name}_special"], 2)
+                if totals[group][f"{name}_known"]
+                else None
                 for name in _GROUP_SUMS
             },
         }

@@ -225,7 +225,8 @@ def _print_analysis(
     groups.add_column("customers", justify="right")
     groups.add_column("predicted CLV", justify="right")
     for name, row in sorted(summary["rfm_groups"].items(), key=lambda item: -item[1]["count"]):
-        groups.add_row(name, f"{row['count']:,}", money(row["predicted_clv"]))
+        value = row["predicted_clv"]  # None where predictions are withheld
+        groups.add_row(name, f"{row['count']:,}", "-" if value is None else money(value))
     console.print(groups)
     if summary["low_confidence"]:
         console.print("[yellow]low confidence:[/] " + "; ".join(summary["low_confidence_reasons"]))

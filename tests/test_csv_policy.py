@@ -38,6 +38,9 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
         ("predicted_number_of_orders", 6),
         ("repeat_rate", 6),
         ("lift", 6),
+        ("predicted_clv_before", 2),  # compare's columns: money stays money
+        ("historic_clv_after", 2),
+        ("churn_probability_after", 6),
     ],
 )
 def test_each_column_kind_has_its_decimals(column, decimals):

@@ -109,6 +109,8 @@ def csv_decimals(column: str) -> int:
     the CLV:CAC ratio to 4 decimals, everything else (probabilities, rates, expected orders,
     days) to 6.  Parquet files and ``summary.json`` keep full precision.
     """
+    # a comparison's columns (compare's predicted_clv_before, ..._after) follow their own
+    column = column.removesuffix("_before").removesuffix("_after")
     if column in _RATIO_COLUMNS:
         return RATIO_DECIMALS
     money = column.endswith(_MONEY_SUFFIXES) or column.startswith("ltv_m")

@@ -199,3 +199,31 @@ def test_auto_resamples_pareto_nbd_only_in_shops_where_its_refits_are_cheap():
     assert resampled["method"] == "bootstrap"
     small, _ = simulate_shop(300, 1, "pnbd")
     assert shop_interval(small, "auto", model="pnbd", replicates=10)["method"] == "bootstrap"
+
+
+def test_the_next_order_date_is_shown_only_on_a_day_inside_the_horizon():
+    # 12 months are 365.25 days, whose last whole day is the 365th: a wait of 365.1 days falls
+    # on day 366, after the horizon (as-of 2026-06-30: 2027-07-01), and is not shown
+    from datetime import date
+    from types import SimpleNamespace
+
+    from valuecast.analysis.predict import _history_predictions
+
+    class Waits:
+        def probability_alive(self, f, r, t):
+            return np.full(len(f), 0.9)
+
+        def expected_transactions(self, horizon, f, r, t):
+            return np.ones(len(f))
+
+        def median_time_to_next_purchase(self, f, r, t):
+            return np.array([10.2, 365.0, 365.1, 365.25, np.nan])
+
+    ones = np.ones(5)
+    table = _history_predictions(
+        Waits(), ones, ones, ones * 30, np.zeros(5), None, date(2026, 6, 30),
+        SimpleNamespace(horizon=12),
+    )  # fmt: skip
+    assert table["expected_date_of_next_order"].to_pylist() == [
+        date(2026, 7, 11), date(2027, 6, 30), None, None, None,
+    ]  # fmt: skip

@@ -288,9 +288,12 @@ def _history_predictions(
     alive = np.asarray(model.probability_alive(f, r, t), dtype=float)
     orders = np.asarray(model.expected_transactions(horizon_days, f, r, t), dtype=float)
     # expected date of the next order: the median wait given the customer is alive, shown only
-    # when the customer is more likely alive than not and the date falls inside the horizon
+    # when the customer is more likely alive than not and the date falls inside the horizon:
+    # a wait is its day rounded up (0.3 days: tomorrow), and the horizon's 365.25 days end on
+    # its 365th day, so a wait of 365.1 days (day 366) is after it
     wait = np.asarray(model.median_time_to_next_purchase(f, r, t), dtype=float)
-    show = (alive >= 0.5) & (wait <= horizon_days)
+    with np.errstate(invalid="ignore"):
+        show = (alive >= 0.5) & (np.ceil(wait) <= np.floor(horizon_days))
     days = np.where(show, np.ceil(np.where(show, wait, 0.0)), 0).astype("int64")
     next_date = np.datetime64(as_of, "D") + days.astype("timedelta64[D]")
     return pa.table(

@@ -133,3 +133,15 @@ def test_tables_read_from_a_database_are_detected_like_files():
     assert "DataFrame" in str(info.value)
     with pytest.raises(InputError, match="format"):
         read_exports([("db://t", pd.DataFrame({"x": [1]}))])
+
+
+def test_the_formats_an_unknown_header_suggests_are_the_ones_format_accepts(tmp_path):
+    from valuecast.cli.options import ExportFormat
+    from valuecast.io.detect import GIVEN_FORMATS
+
+    assert set(GIVEN_FORMATS) == {choice.value for choice in ExportFormat}
+    path = tmp_path / "odd.csv"
+    path.write_text("alpha,beta\n1,2\n")
+    with pytest.raises(InputError) as caught:
+        read_exports([path])
+    assert f"give --format ({'|'.join(GIVEN_FORMATS)})" in str(caught.value)

@@ -33,7 +33,7 @@ def unidentified_dropout(
     ``frequency`` and ``T`` (days since each customer's first order): their ratio is the
     maximum-likelihood mean gap of a shop without dropout.  Where customers do leave, the days
     they are gone count too, so the ratio overstates the gap of the customers still buying: a
-    realistic shop with a year of orders (the demo shop cut at 12 months: 444 days observed per
+    realistic shop with a year of orders (the demo shop cut at 12 months: 447 days observed per
     repeat order, 54 days between a repeat buyer's orders) shows dropout well.  The history must
     therefore span :data:`HISTORY_SHARE` of the ratio, not all of it; a shorter one cannot show a
     customer silent for longer than their usual gap.

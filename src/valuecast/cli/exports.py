@@ -30,6 +30,16 @@ from valuecast.outputs.audiences import FORMATS, SEGMENTS
 _PREDICTION_SEGMENTS = {"at-risk-high-value", "win-back", "due-for-reorder"}
 
 
+_RULED = ("at-risk-high-value", "win-back", "due-for-reorder", "new-high-potential")
+_SEGMENT_HELP = (
+    "A named segment: "
+    + "; ".join(f"{name} ({SEGMENTS[name]})" for name in _RULED)
+    + "; or an RFM group or spend tier: "
+    + ", ".join(name for name in SEGMENTS if name not in _RULED)
+    + "."
+)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -39,14 +49,14 @@ def export(
         None,
         "--segment",
         "-s",
-        help=f"A named segment: {', '.join(SEGMENTS)}.",
+        help=_SEGMENT_HELP,
         show_default=False,
     ),
     where: str | None = typer.Option(
         None,
         "--where",
         help="A filter on the customers table instead of a segment, e.g. "
-        "\"predicted_clv > 100 and country in ('US', 'CA')\".",
+        "\"predicted_clv > 100 and rfm_group in ('Loyal', 'Champions')\".",
         show_default=False,
     ),
     to: str | None = typer.Option(

@@ -64,7 +64,10 @@ def cohorts(
     ),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     out: Path = typer.Option(
-        Path("."), "--out", "-o", help="Folder for cohorts.csv and retention.csv."
+        Path("."),
+        "--out",
+        "-o",
+        help="Folder for cohorts.csv, retention.csv and days_between_orders.csv.",
     ),
 ) -> None:
     """Write monthly acquisition cohorts (LTV by month) and retention; show the churn threshold.
@@ -114,7 +117,7 @@ def cohorts(
 
     table = Table(
         title=f"acquisition cohorts as of {tables.as_of}",
-        caption="m<k>: net revenue per customer through month k after acquisition (CSV: cents)",
+        caption="m<k>: net revenue per customer through month k after acquisition (the CSV keeps the cents)",
     )
     group = [tables.by] if tables.by else []
     shown = [m for m in SHOWN_MONTHS if f"ltv_m{m}" in tables.cohorts.columns]

@@ -173,3 +173,22 @@ def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(re
     assert "the new snapshot is the earliest: nothing dated before it to compare with" in (
         " ".join(early.output.split())
     )
+
+
+def test_history_of_a_one_customer_shop_reads_plainly(tmp_path):
+    # no model fitted is "none fitted", not None; one customer is "1 customer"; the as-of date
+    # is never cut short
+    orders = tmp_path / "one.csv"
+    orders.write_text(
+        "customer_id,order_date,revenue\na,2026-01-05,10\na,2026-02-05,12\na,2026-03-04,14\n"
+    )
+    workspace = tmp_path / "w.duckdb"
+    done = runner.invoke(
+        app, ["analyze", str(orders), "-w", str(workspace), "-o", str(tmp_path / "o")]
+    )
+    assert done.exit_code == 0, done.output
+    assert "only 1 customer with orders" in " ".join(done.output.split())
+    shown = runner.invoke(app, ["history", "-w", str(workspace)], terminal_width=80)
+    assert shown.exit_code == 0, shown.output
+    assert "2026-03-04" in shown.output and "None" not in shown.output
+    assert "none" in shown.output

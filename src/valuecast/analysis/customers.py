@@ -231,7 +231,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     history_days = (as_of - to_date(facts["first_order_date"])).days
     reasons = []
     if n_customers < MIN_CUSTOMERS:
-        reasons.append(f"only {n_customers:,} customers with orders (fewer than {MIN_CUSTOMERS})")
+        customers = "customer" if n_customers == 1 else "customers"
+        reasons.append(f"only {n_customers:,} {customers} with orders (fewer than {MIN_CUSTOMERS})")
     if history_days < MIN_HISTORY_DAYS:
         reasons.append(f"only {history_days} days of history (under {MIN_HISTORY_DAYS})")
     if not stats["loyal"]:

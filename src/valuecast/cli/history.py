@@ -207,7 +207,10 @@ def history(
     totals = Table(title="snapshots")
     for column in ("id", "as of", "customers", "orders", "historic CLV", "predicted CLV",
                    "80% interval", "model"):  # fmt: skip
-        totals.add_column(column, justify="left" if column in ("as of", "model") else "right")
+        totals.add_column(
+            column, justify="left" if column in ("as of", "model") else "right",
+            no_wrap=column == "as of",  # a date cut to "2026-03…" says nothing
+        )  # fmt: skip
     for row in table.itertuples():
         interval = (
             "-" if row.predicted_clv_p10 is None or row.predicted_clv_p10 != row.predicted_clv_p10
@@ -215,7 +218,8 @@ def history(
         )  # fmt: skip
         totals.add_row(
             str(row.snapshot_id), str(row.as_of), f"{row.customers:,}", f"{row.orders:,}",
-            _money(row.historic_clv), _money(row.predicted_clv), interval, str(row.model),
+            _money(row.historic_clv), _money(row.predicted_clv), interval,
+            "none fitted" if row.model is None else str(row.model),
         )  # fmt: skip
     console.print(totals)
     for prefix, title in (("rfm: ", "customers per RFM group"), ("tier: ", "per spend tier")):

@@ -55,7 +55,9 @@ def test_one_customer_gets_historic_figures_and_a_low_confidence_flag(corpus, tm
     assert summary["n_customers"] == 1 and summary["n_orders"] == 5
     assert summary["totals"]["historic_clv"] == pytest.approx(sum(amounts))
     assert summary["low_confidence"] is True
-    assert any("only 1 customers" in reason for reason in summary["low_confidence_reasons"])
+    assert any(
+        "only 1 customer with orders" in reason for reason in summary["low_confidence_reasons"]
+    )
     customer = _customers(out).loc["solo@example.com"]
     assert customer["historic_number_of_orders"] == 5
     assert customer["historic_clv"] == pytest.approx(sum(amounts))

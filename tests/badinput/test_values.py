@@ -276,3 +276,23 @@ def test_a_point_the_column_explains_is_read(corpus, tmp_path, amounts, read):
     corpus.report(corpus.ingest(path, workspace, "--json"))
     stored = corpus.stored_orders(workspace)
     assert [stored[str(k + 1)][2] for k in range(len(amounts))] == read
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_day_first_dates_no_day_tells_are_read_with_the_format_the_error_names(
+    corpus, tmp_path, fmt
+):
+    # 05.01.2024 and 06.02.2024: no day over 12 tells the order; the error names the option
+    # that says it, and that option reads any format's dates, not only an orders table's
+    orders = [
+        corpus.order(1, "a@x.com", "05.01.2024 10:00", "10.00"),
+        corpus.order(2, "b@x.com", "06.02.2024 10:00", "12.00"),
+    ]
+    path = corpus.write(tmp_path / "export.csv", fmt, orders)
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(result, path, 2, corpus.DATE[fmt], "--map date_format=%d.%m.%Y %H:%M")
+    workspace = tmp_path / "ws2.duckdb"
+    given = corpus.ingest(path, workspace, "--map", "date_format=%d.%m.%Y %H:%M", "--json")
+    assert corpus.report(given)["files"][0]["format"] == fmt
+    assert corpus.report(given)["first_order_date"] == "2024-01-05"
+    assert corpus.report(given)["last_order_date"] == "2024-02-06"

@@ -68,6 +68,7 @@ import re
 import stat
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -303,6 +304,9 @@ class CsvFile:
     _text: str | None = field(default=None, repr=False)
     path: Path | None = field(default=None, repr=False)  # the file read, when it is one
     _quotes_checked: bool = field(default=False, repr=False)
+    # a strptime format the merchant gave (--map date_format=...), which every table read from
+    # the file tries first for its dates (:meth:`Table.timestamps`)
+    date_format: str | None = field(default=None, repr=False)
 
     @property
     def _body(self) -> memoryview:
@@ -330,6 +334,11 @@ class CsvFile:
         worth it for columns with few distinct values that are parsed (dates, amounts), which
         the parsers of :class:`Table` then parse once per distinct value.
         """
+        table = self._read(columns, dictionary)
+        table.date_format = self.date_format
+        return table
+
+    def _read(self, columns: Iterable[str] | None, dictionary: Iterable[str]) -> Table:
         self.check_quotes_closed()
         wanted = list(dict.fromkeys(self.header if columns is None else columns))
         positions = {}
@@ -567,6 +576,31 @@ _LAZY = object()
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
+def _day_first(cell: str) -> str:
+    """The day-first ``strptime`` format of a :data:`_DMY_SHAPE` cell (``05.01.2026 10:30``)."""
+    separator = next(c for c in cell if not c.isdigit())
+    shape = re.match(_DMY_SHAPE, cell.strip())
+    clock = ""
+    if shape is not None and shape.group(4) is not None:
+        between = cell.strip()[shape.end(3)]  # a space or T
+        clock = f"{between}%H:%M" + (":%S" if shape.group(6) is not None else "")
+    return f"%d{separator}%m{separator}%Y{clock}"
+
+
+def _another_notation(cell: str) -> bool:
+    """Whether ``cell`` is a real date written day or month first (``05.01.2026 10:00``)."""
+    if not re.match(_DMY_SHAPE, cell.strip()):
+        return False
+    day_first = _day_first(cell)
+    for fmt in (day_first, day_first.replace("%d", "#").replace("%m", "%d").replace("#", "%m")):
+        try:
+            datetime.strptime(cell.strip(), fmt)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
 AMBIGUOUS_POINT = r"^[+-]?[1-9]\d{0,2}\.\d{3}$"
 """An amount whose point may separate thousands or mark decimals (``1.500``, ``-12.250``)."""
 
@@ -730,6 +764,9 @@ class Table:
     Built by :meth:`CsvFile.read` or :meth:`Table.from_frame` (a DataFrame read from a database
     or Parquet file; there row ``i`` is reported as ``i + 1``).
     """
+
+    date_format: str | None = None
+    """A ``strptime`` format :meth:`timestamps` tries first (its file's, see :class:`CsvFile`)."""
 
     def __init__(
         self,
@@ -1003,10 +1040,12 @@ class Table:
         """Wall-clock timestamps as written (``datetime64[us]``), NaT where the cell is empty.
 
         ``extra_formats`` also accepts ``YYYYMMDD`` and day/month/year orders (see the module
-        docstring); ``fmt`` is an explicit ``strptime`` format tried first.
+        docstring); ``fmt`` is an explicit ``strptime`` format tried first (by default the
+        table's :attr:`date_format`).
         """
         if column is None:
             return np.full(self.num_rows, np.datetime64("NaT"), "datetime64[us]")
+        fmt = fmt if fmt is not None else self.date_format
         spread = self._per_value(
             column, lambda distinct: distinct.timestamps(column, extra_formats, fmt)
         )
@@ -1066,8 +1105,11 @@ class Table:
         if todo.any():
             position = int(np.flatnonzero(todo)[0])
             value = values[position].as_py()
+            hint = ""
+            if _another_notation(str(value)):
+                hint = f", or give its format, e.g. --map date_format={_day_first(str(value))}"
             raise self.error(
-                f"cannot read {value!r} as a date (expected e.g. 2024-03-05 23:30:00 -0500)",
+                f"cannot read {value!r} as a date (expected e.g. 2024-03-05 23:30:00 -0500{hint})",
                 position,
                 column,
             )
@@ -1149,7 +1191,7 @@ class Table:
                 )
                 raise self.error(
                     f"ambiguous date {series[index]!r}: cannot tell day/month from month/day "
-                    "(give a date format)",
+                    f"(give its format, e.g. --map date_format={_day_first(series[index])})",
                     int(positions[index]),
                     column,
                 )

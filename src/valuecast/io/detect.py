@@ -185,10 +185,11 @@ def defer_orders(
     mapping = generic.parse_column_map(column_map)
     if path.suffix.lower() in generic.PARQUET_SUFFIXES:
         return orders_duckdb.pending_parquet(path, mapping)
-    if format is None and not mapping and _is_cdnow(path):
+    columns_mapped = generic.maps_columns(mapping)
+    if format is None and not columns_mapped and _is_cdnow(path):
         return None
     csv = open_csv(path)
-    if format is None and not mapping and _detect_csv(csv) != "orders":
+    if format is None and not columns_mapped and _detect_csv(csv) != "orders":
         return None
     return orders_duckdb.pending_orders(csv, mapping)
 
@@ -232,12 +233,15 @@ def read_exports(
     if format is not None and format not in FORMATS:
         raise InputError("--format", f"unknown format {format!r} (known: {', '.join(FORMATS)})")
     mapping = generic.parse_column_map(column_map)
-    if mapping and format not in (None, "orders"):
+    # date_format alone reads the dates of any format; columns make the file an orders table
+    columns_mapped = generic.maps_columns(mapping)
+    if columns_mapped and format not in (None, "orders"):
         raise InputError("--map", f"a column map applies to --format orders, not {format}")
+    date_format = mapping.get("date_format")
     rates = fx_module.load_rates(fx) if isinstance(fx, str | Path) else fx
     planned: list[tuple[Path, str, CsvFile | Table | None]] = []
     for raw in paths:
-        chosen = format or ("orders" if mapping else None)
+        chosen = format or ("orders" if columns_mapped else None)
         if isinstance(raw, tuple):  # (name, DataFrame) read from a database by the engine
             name, frame = raw
             path, source = Path(str(name)), Table.from_frame(frame, str(name))
@@ -249,6 +253,7 @@ def read_exports(
                 raise InputError(
                     str(name), f"cannot tell the table's format ({shown}); give --format"
                 )
+            source.date_format = date_format
             planned.append((path, chosen, source))
             continue
         if "://" in str(raw):
@@ -269,6 +274,9 @@ def read_exports(
             else:
                 csv = open_csv(path)
                 chosen = _detect_csv(csv)
+        if date_format is not None and chosen not in ("orders", "cdnow"):
+            csv = csv if csv is not None else open_csv(path)
+            csv.date_format = date_format  # the orders importer reads it from the map
         planned.append((path, chosen, csv))
 
     results: list[ImportResult | None] = [None] * len(planned)

@@ -153,6 +153,12 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
     return mapping
 
 
+def maps_columns(mapping: Mapping[str, str]) -> bool:
+    """Whether a parsed column map names columns (an orders table), not only ``date_format``
+    (which reads the dates of any format)."""
+    return any(key != "date_format" for key in mapping)
+
+
 def _check_line_keys(mapping: dict[str, str]) -> None:
     """A row's amount is either ``revenue`` or ``quantity x unit_price``: refuse a map naming
     both (which one the merchant meant cannot be told), and a unit price without a quantity."""

@@ -345,6 +345,35 @@ def test_customers_whose_consent_no_export_records_are_told_apart(tmp_path):
     assert "--include-non-consenting" in flat
 
 
+def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
+    # a Shopify customers export names subscribers who never bought: the prospects segment
+    # (Shopify's Prospects) exports those who accept marketing, and no other segment moves
+    path = tmp_path / "w.duckdb"
+    shutil.copy(shop[0], path)
+    customers = tmp_path / "customers_export.csv"
+    customers.write_text(
+        "First Name,Last Name,Email,Accepts Marketing,Total Spent,Total Orders\n"
+        "Pia,Neu,pia@example.com,yes,0.00,0\n"
+        "Otto,Nie,otto@example.com,no,0.00,0\n"
+        "Carl,Zero,c1@example.com,yes,120.00,3\n"  # a buyer: not a prospect
+    )
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(customers)]))
+    before = invoke("--segment", "champions", "--to", "klaviyo", "-w", str(path), "--out",
+                    str(tmp_path / "c.csv"))  # fmt: skip
+    out = tmp_path / "prospects.csv"
+    result = invoke("--segment", "prospects", "--to", "klaviyo", "-w", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "exported 1 customer (segment prospects, 2 selected)" in result.output
+    assert "1 left out for lack of marketing consent" in result.output
+    _, rows = read_csv(out)
+    assert [row["Email"] for row in rows] == ["pia@example.com"]
+    after = invoke("--segment", "champions", "--to", "klaviyo", "-w", str(path), "--out",
+                   str(tmp_path / "c2.csv"))  # fmt: skip
+    assert before.exit_code == after.exit_code == 0
+    assert (tmp_path / "c.csv").read_text() == (tmp_path / "c2.csv").read_text()
+
+
 def test_margin_reruns_the_last_analysis_for_the_export(shop, tmp_path):
     # --margin scales the predicted CLV exported (the stored analysis has margin 1.0)
     path, customers = shop

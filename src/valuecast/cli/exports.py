@@ -131,6 +131,7 @@ def export(
                 with err_console.status("analysing the workspace"):
                     analysis = last_analysis(ws, as_of=as_of, margin=margin)
             contacts = ws.contacts()
+            prospects = ws.prospects() if segment == "prospects" else None
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback
@@ -144,6 +145,7 @@ def export(
             where=where,
             as_of=analysis.summary["as_of"],
             include_non_consenting=include_non_consenting,
+            prospects=prospects,
         )
     except ExportError as error:
         fail(str(error))

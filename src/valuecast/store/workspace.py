@@ -272,6 +272,22 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
     )
 
 
+def prospects_frame(raw: Any) -> pd.DataFrame:
+    """``customer_id`` and ``accepts_marketing`` of the customers a customers export names who
+    have no order in the workspace (Shopify's Prospects: subscribers who never bought)."""
+    return (
+        raw.sql(
+            """SELECT c.customer_id, any_value(c.accepts_marketing) AS accepts_marketing
+            FROM customers c
+            WHERE c.customer_id IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id)
+            GROUP BY c.customer_id ORDER BY c.customer_id"""
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
+
+
 class ReadView:
     """A read-only stand-in for a :class:`Workspace` on one cursor (:meth:`Workspace.read_view`).
 
@@ -307,6 +323,10 @@ class ReadView:
     def contacts(self) -> pd.DataFrame:
         """The customers' contact fields (:func:`contacts_frame`)."""
         return contacts_frame(self.raw)
+
+    def prospects(self) -> pd.DataFrame:
+        """The customers without orders (:func:`prospects_frame`)."""
+        return prospects_frame(self.raw)
 
     def rows(self, query: str, params: list | None = None) -> list[tuple]:
         """``query`` (SQL text written by valuecast, never user input) with ``params`` bound."""
@@ -428,6 +448,10 @@ class Workspace:
     def contacts(self) -> pd.DataFrame:
         """The customers' contact fields (:func:`contacts_frame`)."""
         return contacts_frame(self.raw)
+
+    def prospects(self) -> pd.DataFrame:
+        """The customers without orders (:func:`prospects_frame`)."""
+        return prospects_frame(self.raw)
 
     def ingests(self) -> pd.DataFrame:
         """The ingest log: one row per ingest with its files and JSON report."""

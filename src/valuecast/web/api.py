@@ -373,9 +373,10 @@ def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: boo
     customers = dashboard.view(info).customers  # the snapshot's table, as load_customers reads it
     with dashboard.reader() as reader:
         contacts = reader.contacts()
+        prospects = reader.prospects() if segment == "prospects" else None
     audience = build_audience(
         customers, contacts, to, segment=segment, as_of=info.as_of,
-        include_non_consenting=everyone,
+        include_non_consenting=everyone, prospects=prospects,
     )  # fmt: skip
     return csv_text(audience.frame).encode("utf-8")
 

@@ -60,12 +60,22 @@ def build_audience(
     where: str | None = None,
     as_of: date | str | pd.Timestamp | None = None,
     include_non_consenting: bool = False,
+    prospects: pd.DataFrame | None = None,
 ) -> Audience:
-    """Select ``segment`` or ``where`` (exactly one), keep the consenting customers, format."""
+    """Select ``segment`` or ``where`` (exactly one), keep the consenting customers, format.
+
+    ``prospects`` (``customer_id``, ``accepts_marketing``: the customers a customers export
+    names who have no order, which the analysis' ``customers`` table does not hold) are the
+    ``prospects`` segment, in the RFM group Prospects with score ``000`` and no value.
+    """
     if (segment is None) == (where is None):
         raise ExportError("give exactly one of a segment or a --where expression")
     if to not in FORMATS:
         raise ExportError(f"unknown format {to!r}: use {', '.join(FORMATS)}")
+    if segment == "prospects" and prospects is not None and len(prospects):
+        # only this segment: added to every selection they would move the shop-level
+        # thresholds (the top 30% of historic value) the other segments use
+        customers = _with_prospects(customers, prospects)
     table = audience_table(customers, contacts)
     mask = segment_mask(table, segment, as_of) if segment is not None else where_mask(table, where)
     selected = table[mask.to_numpy(dtype=bool)]
@@ -81,3 +91,18 @@ def build_audience(
         left_out_no_identifier=formatted.no_identifier,
         left_out_duplicates=formatted.duplicates,
     )
+
+
+def _with_prospects(customers: pd.DataFrame, prospects: pd.DataFrame) -> pd.DataFrame:
+    """``customers`` with a row per prospect: group Prospects, score 000, no orders or value."""
+    known = set(customers["customer_id"].astype(str))
+    new = prospects[~prospects["customer_id"].astype(str).isin(known)].reset_index(drop=True)
+    rows = pd.DataFrame(index=range(len(new)), columns=customers.columns)
+    rows["customer_id"] = new["customer_id"].to_numpy()
+    rows["accepts_marketing"] = new["accepts_marketing"].to_numpy()
+    for column, value in (("rfm_group", "Prospects"), ("rfm_score", "000"),
+                          ("historic_number_of_orders", 0), ("historic_clv", 0.0)):  # fmt: skip
+        if column in rows.columns:
+            rows[column] = value
+    rows = rows.astype({c: customers[c].dtype for c in customers.columns}, errors="ignore")
+    return pd.concat([customers, rows], ignore_index=True)

@@ -149,6 +149,31 @@ def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_
         app.state.dashboard.close()
 
 
+def test_prospects_are_counted_and_downloaded_from_the_customers_export(workspace_copy):
+    """Customers a customers export names without an order: the segments page counts them and
+    its download exports them (the snapshot's customers all have orders)."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    with Workspace(workspace_copy) as ws:
+        ws.con.con.execute(
+            "INSERT INTO customers (customer_id, email, accepts_marketing) VALUES "
+            "('pia@shop.test', 'pia@shop.test', true), ('otto@shop.test', 'otto@shop.test', false)"
+        )
+    app = create_app(workspace_copy, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        body = {s["segment"]: s for s in client.get("/api/v1/segments").json()}
+        assert (body["prospects"]["customers"], body["prospects"]["consenting"]) == (2, 1)
+        page = client.get("/segments").text
+        assert "prospects" in page
+        download = client.get("/api/v1/segments/prospects/export?to=klaviyo").text
+        assert "pia@shop.test" in download and "otto@shop.test" not in download
+    finally:
+        app.state.dashboard.close()
+
+
 def test_customer_detail(client, stored):
     customers = stored["customers"]
     repeat = customers[customers["historic_number_of_orders"] >= 3].iloc[0]

@@ -362,7 +362,15 @@ def customer(request: Request, customer_id: str, snapshot: int | None = Snapshot
 def segments(request: Request, snapshot: int | None = SnapshotQuery):
     """Every named segment: customers, those who accept marketing, and their value."""
     dashboard = dashboard_of(request)
-    return reply(dashboard.view(snapshot_or_404(dashboard, snapshot)).segments)
+    return reply(live_segments(dashboard, dashboard.view(snapshot_or_404(dashboard, snapshot))))
+
+
+def live_segments(dashboard: Dashboard, view) -> list[dict[str, Any]]:
+    """The view's segment counts, the prospects counted in the workspace as they are exported."""
+    from valuecast.web.views import with_prospects
+
+    with dashboard.reader() as reader:
+        return with_prospects(view.segments, reader.prospects())
 
 
 def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: bool) -> bytes:

@@ -187,9 +187,15 @@ def model(request: Request, snapshot: int | None = SnapshotQuery):
 
 @router.get("/segments", response_class=HTMLResponse)
 def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: bool = Query(False)):
+    from valuecast.web.api import live_segments
+
+    dashboard = dashboard_of(request)
+    info = _info_or_empty(request, snapshot, "segments")
+    counted = live_segments(dashboard, dashboard.view(info)) if info is not None else []
     return _section_page(
-        request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone
-    )
+        request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone,
+        segments=counted,
+    )  # fmt: skip
 
 
 @router.get("/customers", response_class=HTMLResponse)

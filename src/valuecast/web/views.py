@@ -494,6 +494,18 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     return out
 
 
+def with_prospects(segments: list[dict[str, Any]], prospects: pd.DataFrame) -> list[dict[str, Any]]:
+    """``segments`` (:func:`segment_counts` of a snapshot, whose customers all have orders) with
+    the prospects' row counted from ``prospects`` (the workspace's customers without orders, as
+    :func:`valuecast.store.workspace.prospects_frame` gives them), as their download exports."""
+    consent = prospects["accepts_marketing"].astype("boolean").fillna(False)
+    counted = {"customers": len(prospects), "consenting": int(consent.sum()), "historic_clv": 0.0}
+    return [
+        {**segment, **counted} if segment["segment"] == "prospects" else segment
+        for segment in segments
+    ]
+
+
 class _LabelRows:
     """Consent, historic and predicted CLV of the rows of each label of ``labels`` (a
     categorical of text), in row order.

@@ -411,3 +411,19 @@ def test_customers_export_rows_without_email_are_keyed_by_phone(exports, write):
     assert result.customers["customer_id"].tolist() == ["phone:+8801712345678"]
     assert result.customers["first_name"].tolist() == ["Rahim"]
     assert result.excluded == {"duplicate phone": 1}
+
+
+@pytest.mark.parametrize("dtype", ["string", "object"])
+def test_per_distinct_is_the_transform_of_every_cell(dtype):
+    from valuecast.io import _build
+
+    values = pd.Series(
+        ["Paid", None, "paid", "Refunded", "Paid", None, "bogus + Paid"], dtype=dtype,
+        index=[10, 11, 12, 13, 14, 15, 16],
+    )  # fmt: skip
+    for transform in (
+        lambda text: text.str.lower(),
+        lambda text: text.str.contains("paid", case=False, regex=False).fillna(False),
+    ):
+        got = _build.per_distinct(values, transform)
+        pd.testing.assert_series_equal(got, transform(values))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -171,6 +171,18 @@ def group_first(table: Table, codes: np.ndarray, n_groups: int, column: str | No
     series = pd.Series(picked.to_pandas(), dtype="string").reset_index(drop=True)
     series[positions < 0] = pd.NA
     return series
+
+
+def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform(values)`` computed once per distinct value and spread back (missing values
+    too): an export repeats a few statuses, currencies and gateways over a million orders, and
+    pandas' text methods cost about 0.1-0.5 s per million cells."""
+    codes, uniques = pd.factorize(values)
+    missing = next(iter(values[values.isna()].head(1)), pd.NA)  # None, NaN or <NA> as given
+    distinct = pd.Series([*uniques, missing], dtype=values.dtype)
+    done = transform(distinct)
+    picked = np.where(codes < 0, len(uniques), codes)
+    return done.iloc[picked].set_axis(values.index)
 
 
 def group_first_values(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:

@@ -136,7 +136,10 @@ def _open(source: str | Path | CsvFile | Table) -> CsvFile | Table:
 def _test_gateway(method: pd.Series) -> np.ndarray:
     """``bogus`` alone or as one item of a ``+``/``,``-separated list of gateways."""
     pattern = r"(?:^|[+,])\s*bogus\s*(?:[+,]|$)"
-    return method.str.lower().str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
+    found = _build.per_distinct(
+        method, lambda text: text.str.lower().str.contains(pattern, regex=True).fillna(False)
+    )
+    return found.to_numpy(bool)
 
 
 def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
@@ -193,13 +196,15 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     refunded = _build.money_or_zero(money("refunded", non_negative=True))
     total = money("total")
     total = np.where(np.isnan(total), subtotal, total)
-    status = first("financial_status").str.lower()
+    status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
     who = _build.identities(
         first("email"),
         first("phone").fillna(first("billing_phone")).fillna(first("shipping_phone")),
         first("billing_country").fillna(first("shipping_country")),
     )
-    accepts_raw = _build.group_first(table, codes, n, cols["accepts_marketing"]).str.lower()
+    accepts_raw = _build.per_distinct(
+        _build.group_first(table, codes, n, cols["accepts_marketing"]), lambda t: t.str.lower()
+    )
     accepts = pd.Series(pd.NA, index=range(n), dtype="boolean")
     accepts[accepts_raw.isin(["yes", "true", "1", "subscribed"]).fillna(False).to_numpy(bool)] = (
         True
@@ -234,7 +239,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             "shipping": _build.money_or_zero(money("shipping")),
             "refunded": refunded,
             "net_revenue": np.maximum(subtotal - refunded, 0.0),
-            "currency": first("currency").str.upper(),
+            "currency": _build.per_distinct(first("currency"), lambda text: text.str.upper()),
             "channel": first("source"),
             "discount_code": first("discount_code"),
             "accepts_marketing": accepts,

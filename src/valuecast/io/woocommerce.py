@@ -214,7 +214,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
             "shipping": shipping,
             "refunded": refunds,
             "net_revenue": np.maximum(total - tax - shipping - refunds, 0.0),
-            "currency": first("currency").str.upper(),
+            "currency": _build.per_distinct(first("currency"), lambda text: text.str.upper()),
             "channel": first("created_via"),
             "discount_code": code,
         },

@@ -369,6 +369,37 @@ def test_zero_spend_gives_zero_cac_and_no_ratio(shop):
     assert "spend is 0" in feb.note
 
 
+def test_spend_after_the_as_of_date_is_left_out_and_noted(shop):
+    # an analysis as of 2024-02-20 has no customer acquired in March: March's google spend
+    # (25) and a tiktok row for April would raise CAC for customers who are not there
+    customers, spend, monthly = shop
+    spend = pd.concat(
+        [spend, pd.DataFrame([("2024-04", "tiktok", 40.0)], columns=spend.columns)],
+        ignore_index=True,
+    )
+    rows = rows_of(cac_table(customers, spend, monthly, as_of="2024-02-20"))
+    google = rows[("google", "all")]
+    assert google.spend == 130.0 and ("google", "2024-03") not in rows
+    assert google.cac == pytest.approx(130.0 / 3)
+    assert "spend after the as-of date left out (2024-03: 25.00)" in google.note
+    tiktok = rows[("tiktok", "all")]
+    assert tiktok.spend == 90.0
+    assert "spend after the as-of date left out (2024-04: 40.00)" in tiktok.note
+    # without an as-of date every row counts, as before
+    assert rows_of(cac_table(customers, spend, monthly))[("google", "all")].spend == 155.0
+
+
+def test_the_overall_ratio_counts_the_spend_of_channels_that_acquired_nobody(shop):
+    from valuecast.analysis.growth.tables import _overall_clv_to_cac
+
+    table = cac_table(*shop)
+    rows = rows_of(table)
+    paid = [rows[(c, "all")] for c in ("google", "Facebook", "tiktok")]
+    spend = sum(row.spend for row in paid)  # tiktok's 90 acquired nobody, but was spent
+    value = sum(row.clv_per_customer * row.customers for row in paid if row.customers)
+    assert _overall_clv_to_cac(table) == pytest.approx(value / spend)
+
+
 def test_missing_columns_are_named(shop):
     customers, spend, monthly = shop
     with pytest.raises(ValueError, match="acquisition_channel"):

@@ -181,7 +181,10 @@ def channels(
             new_customer = (analysis.summary.get("model") or {}).get("new_customer")
             if spend_frame is not None:
                 monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
-                cac = cac_table(analysis.customers, spend_frame, monthly, margin=kept)
+                cac = cac_table(
+                    analysis.customers, spend_frame, monthly, margin=kept,
+                    as_of=analysis.summary["as_of"],
+                )  # fmt: skip
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # whatever it is: one line, no traceback

@@ -562,6 +562,7 @@ def cac_table(
     orders_monthly: pd.DataFrame,
     *,
     margin: float = 1.0,
+    as_of: date | datetime | str | None = None,
 ) -> pd.DataFrame:
     """CAC, CLV:CAC and payback per acquisition channel and cohort month, and per channel.
 
@@ -604,6 +605,10 @@ def cac_table(
     have had fewer months to pay back, so the pooled payback is conservative (later, or empty).
     A channel without any spend row gets spend empty, all its customers and ``"no spend
     reported"``.  Rows are sorted by channel (case-insensitively), months ascending, ``all`` last.
+
+    Spend of months after ``as_of``'s month (the analysis' as-of date) is left out: the
+    customers it acquired are not in ``customers``.  The channel's ``all`` row notes the months
+    and the amount left out.
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be between 0 and 1 (got {margin})")
@@ -644,13 +649,22 @@ def cac_table(
             "spend": pd.to_numeric(spend["spend"]).astype(float).to_numpy(),
         }
     )
-    _month_number(costs["month"])  # checks the shape
+    cost_months = _month_number(costs["month"])  # checks the shape
     costs["key"] = costs["label"].map(_key)
+    later: dict[str, list[tuple[str, float]]] = {}
+    if as_of is not None:
+        stamp = pd.Timestamp(as_of)
+        after = (cost_months > stamp.year * 12 + stamp.month - 1).to_numpy()
+        for key, month, amount in costs.loc[after, ["key", "month", "spend"]].itertuples(
+            index=False
+        ):
+            later.setdefault(key, []).append((month, float(amount)))
+        costs = costs[~after]
     spent = costs.groupby(["key", "month"])["spend"].sum()
 
     # display label per channel: the customers' most common spelling, else the spend file's
     labels: dict[str, str] = {}
-    for frame in (people, costs):
+    for frame in (people, costs, pd.DataFrame({"label": spend["channel"].astype(str).str.strip()})):
         for key, label in _spellings(frame["label"]).items():
             labels.setdefault(key, label)
 
@@ -706,7 +720,7 @@ def cac_table(
     rows: list[dict[str, object]] = []
     for key in sorted(labels):
         label = labels[key]
-        months = sorted(months_of[key])
+        months = sorted(months_of.get(key, ()))
         spend_months = [month for month in months if (key, month) in spent.index]
         for month in months:
             acquired = cohorts.get((key, month), no_customers)
@@ -735,6 +749,11 @@ def cac_table(
         else:
             covered_months, amount = months, float("nan")
             notes.append(NO_SPEND)
+        if key in later:
+            left = sorted(later[key])
+            shown = ", ".join(dict.fromkeys(month for month, _ in left))
+            total = sum(amount for _, amount in left)
+            notes.append(f"spend after the as-of date left out ({shown}: {total:,.2f})")
         parts = [cohorts[(key, m)] for m in covered_months if (key, m) in cohorts]
         covered = pd.concat(parts) if parts else no_customers
         if spend_months and not len(covered):

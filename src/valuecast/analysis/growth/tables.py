@@ -35,12 +35,14 @@ def _finite(value) -> float | None:
 
 
 def _overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
-    """Spend-weighted CLV:CAC over every channel's months with spend: total CLV / total spend."""
-    totals = cac[(cac["cohort_month"] == "all") & cac["spend"].notna() & cac["cac"].notna()]
+    """Spend-weighted CLV:CAC over every channel's months with spend: total CLV / total spend,
+    the spend of a channel that acquired nobody included (it is spend all the same)."""
+    totals = cac[(cac["cohort_month"] == "all") & cac["spend"].notna()]
     spend = float(totals["spend"].sum())
     if spend <= 0:
         return None
-    value = float((totals["clv_per_customer"] * totals["customers"]).sum())
+    acquired = totals["customers"] > 0
+    value = float((totals["clv_per_customer"][acquired] * totals["customers"][acquired]).sum())
     return value / spend if math.isfinite(value) else None
 
 
@@ -121,7 +123,9 @@ def growth_tables(
         groups = clv_by_group(by_channel, "acquisition_channel")
         cac = None
         if spend is not None:
-            cac = cac_table(customers, spend, monthly_revenue(orders, as_of), margin=margin)
+            cac = cac_table(
+                customers, spend, monthly_revenue(orders, as_of), margin=margin, as_of=as_of
+            )
             tables["cac.csv"] = cac
             ratio = _overall_clv_to_cac(cac)
         tables["channels.csv"] = with_new_customer_clv(

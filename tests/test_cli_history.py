@@ -192,3 +192,11 @@ def test_history_of_a_one_customer_shop_reads_plainly(tmp_path):
     assert shown.exit_code == 0, shown.output
     assert "2026-03-04" in shown.output and "None" not in shown.output
     assert "none" in shown.output
+
+
+def test_a_withheld_prediction_reads_as_a_dash_not_nan():
+    # a snapshot whose predictions were withheld can store its predicted CLV as NaN
+    from valuecast.cli.history import _money, _signed
+
+    assert _money(float("nan")) == "-" and _signed(float("nan")) == "-"
+    assert _money(None) == "-" and _money(1234.4) == "1,234" and _signed(-5.0) == "-5"

@@ -32,12 +32,17 @@ from valuecast.cli.options import (
 SNAPSHOT_HELP = "A snapshot: its id, its as-of date (YYYY-MM-DD), 'latest' or 'previous'."
 
 
+def _missing(value: float | None) -> bool:
+    """None or NaN: a snapshot whose predictions were withheld stores its predicted CLV so."""
+    return value is None or value != value
+
+
 def _money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+    return "-" if _missing(value) else f"{value:,.0f}"
 
 
 def _signed(value: float | None) -> str:
-    return "-" if value is None else f"{value:+,.0f}"
+    return "-" if _missing(value) else f"{value:+,.0f}"
 
 
 def _matrix_table(matrix, title: str) -> Table:

@@ -135,6 +135,8 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
     # horizon and margin is compared with a note naming them, and history lists them
     _, workspace, output = refreshed
     assert "differ in" not in output
+    # the same options, but the backtest chose another model this quarter: that is said
+    assert "note: another model made the predictions (pnbd -> bgnbd)" in " ".join(output.split())
     copy = tmp_path / "w.duckdb"
     copy.write_bytes(workspace.read_bytes())
     other = runner.invoke(
@@ -147,7 +149,7 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
     flat = " ".join(result.output.split())
     assert "note: the two analyses differ in horizon 6 -> 12 months, margin 0.5 -> 1.0:" in flat
     with Workspace(copy, read_only=True) as ws:
-        assert compare(ws, "1", "2").differences == {}
+        assert compare(ws, "1", "2").differences == {"model": ("pnbd", "bgnbd")}
         listed = history(ws)
     assert listed["horizon_months"].tolist() == [6, 12, 6]
     assert listed["margin"].tolist() == [0.5, 1.0, 0.5]
@@ -200,3 +202,21 @@ def test_a_withheld_prediction_reads_as_a_dash_not_nan():
 
     assert _money(float("nan")) == "-" and _signed(float("nan")) == "-"
     assert _money(None) == "-" and _money(1234.4) == "1,234" and _signed(-5.0) == "-5"
+
+
+def test_another_model_is_a_difference_the_note_names():
+    from valuecast.analysis.compare import option_differences
+    from valuecast.cli.history import _differences_notes
+
+    same = {"horizon_months": 12, "margin": 1.0, "annual_discount_rate": 0.1, "currency": "USD"}
+    before = {**same, "model": {"name": "mbgnbd"}}
+    after = {**same, "model": {"name": "pnbd"}}
+    withheld = {**same, "model": {"name": "pnbd", "fitted": False}}
+    assert option_differences(before, after) == {"model": ("mbgnbd", "pnbd")}
+    assert option_differences(after, after) == {}
+    assert option_differences(withheld, before) == {"model": (None, "mbgnbd")}
+    notes = _differences_notes(option_differences(withheld, before))
+    assert notes == [
+        "note: another model made the predictions ((none) -> mbgnbd): part of the change in "
+        "predicted CLV is the model's (--model NAME keeps one model)"
+    ]

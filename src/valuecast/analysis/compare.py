@@ -41,13 +41,25 @@ compare unlike figures (:func:`option_differences`)."""
 
 
 def option_differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple]:
-    """The :data:`PREDICTION_OPTIONS` two snapshots' summaries differ in: name -> (before,
-    after)."""
-    return {
+    """The :data:`PREDICTION_OPTIONS` two snapshots' summaries differ in, and ``model`` when
+    another model made the predictions (``auto`` may choose another one each quarter; None:
+    none fitted): name -> (before, after)."""
+    differences = {
         name: (before.get(name), after.get(name))
         for name in PREDICTION_OPTIONS
         if before.get(name) != after.get(name)
     }
+    models = _model_name(before), _model_name(after)
+    if models[0] != models[1]:
+        differences["model"] = models
+    return differences
+
+
+def _model_name(summary: dict[str, Any]) -> str | None:
+    model = summary.get("model")
+    if isinstance(model, dict):
+        return model.get("name") if model.get("fitted", True) else None
+    return model
 
 
 def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:

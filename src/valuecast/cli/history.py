@@ -74,7 +74,8 @@ def _print_comparison(comparison, *, top: int) -> None:
         )  # fmt: skip
     console.print(totals)
     if comparison.differences:
-        console.print(_differences_note(comparison.differences), highlight=False, soft_wrap=True)
+        for note in _differences_notes(comparison.differences):
+            console.print(note, highlight=False, soft_wrap=True)
     console.print(_matrix_table(comparison.rfm_matrix, "customers between RFM groups"))
     console.print(_matrix_table(comparison.tier_matrix, "customers between spend tiers"))
     movers = comparison.high_value_to_at_risk
@@ -105,20 +106,31 @@ _OPTION_WORDS = {
 }
 
 
-def _differences_note(differences: dict[str, tuple]) -> str:
-    """One line naming the settings two snapshots' predictions differ in."""
+def _differences_notes(differences: dict[str, tuple]) -> list[str]:
+    """A line naming the settings two snapshots' predictions differ in, and one for another
+    model (which ``auto`` may choose with the same settings)."""
 
     def shown(value) -> str:
         return "(none)" if value is None else str(value)
 
+    notes = []
     changed = ", ".join(
         f"{_OPTION_WORDS[name][0]} {shown(before)} -> {shown(after)}{_OPTION_WORDS[name][1]}"
         for name, (before, after) in differences.items()
+        if name in _OPTION_WORDS
     )
-    return (
-        f"note: the two analyses differ in {changed}: the change in predicted CLV is partly "
-        "theirs, not the customers' (refresh with the same options to compare like with like)"
-    )
+    if changed:
+        notes.append(
+            f"note: the two analyses differ in {changed}: the change in predicted CLV is partly "
+            "theirs, not the customers' (refresh with the same options to compare like with like)"
+        )
+    if "model" in differences:
+        before, after = differences["model"]
+        notes.append(
+            f"note: another model made the predictions ({shown(before)} -> {shown(after)}): part "
+            "of the change in predicted CLV is the model's (--model NAME keeps one model)"
+        )
+    return notes
 
 
 def _write_comparison(comparison, out: Path) -> list[Path]:

@@ -53,7 +53,7 @@ class CompareOut(BaseModel):
     tier_matrix: MatrixOut
     high_value_to_at_risk: int
     high_value_to_at_risk_top: list[dict[str, Any]]
-    # the settings the two predictions differ in (horizon_months, margin, ...): [before, after]
+    # the settings the two predictions differ in (horizon_months, margin, ..., model): [before, after]
     differences: dict[str, list[Any]] = {}
 
 

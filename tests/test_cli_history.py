@@ -177,6 +177,25 @@ def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(re
     )
 
 
+def test_a_refresh_of_a_stored_as_of_date_says_which_snapshot_it_replaces(refreshed, tmp_path):
+    folder, workspace, _ = refreshed
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(workspace.read_bytes())
+    result = runner.invoke(
+        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "out"),
+              "--as-of", "2025-12-31"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "note: this snapshot replaces snapshot 1, of the same as-of date (2025-12-31)" in flat
+    later = runner.invoke(
+        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "o2"),
+              "--as-of", "2026-03-31"],
+    )  # fmt: skip
+    assert later.exit_code == 0, later.output
+    assert "replaces snapshot" not in later.output
+
+
 def test_history_of_a_one_customer_shop_reads_plainly(tmp_path):
     # no model fitted is "none fitted", not None; one customer is "1 customer"; the as-of date
     # is never cut short

@@ -174,6 +174,7 @@ def refresh(
     from valuecast.store.snapshots import list_snapshots
 
     last = _last_options(workspace)
+    dated = _snapshot_dates(workspace)
     analysis, _ = run_analysis(
         files, workspace, export_format, column_map, fx, as_of,
         last.horizon if horizon is None else horizon,
@@ -186,6 +187,13 @@ def refresh(
         # the snapshot dated before the new one (with --as-of in the past, not the latest)
         ids = [snapshot.snapshot_id for snapshot in list_snapshots(ws)]
         made = analysis.summary["snapshot_id"]
+        replaced = dated.get(str(analysis.summary["as_of"]))
+        if replaced is not None and replaced != made:
+            console.print(
+                f"note: this snapshot replaces snapshot {replaced}, of the same as-of date "
+                f"({analysis.summary['as_of']})",
+                highlight=False,
+            )
         if len(ids) < 2:
             console.print("first snapshot: nothing to compare with yet")
             return
@@ -196,6 +204,16 @@ def refresh(
             )
             return
         _print_comparison(compare(ws, ids[position - 1], made), top=top)
+
+
+def _snapshot_dates(workspace: Path) -> dict[str, int]:
+    """The workspace's snapshots by as-of date (ISO text -> id); none before the first."""
+    from valuecast.store.snapshots import list_snapshots
+
+    if not workspace.exists():
+        return {}
+    with open_workspace(workspace) as ws:
+        return {snapshot.as_of.isoformat(): snapshot.snapshot_id for snapshot in list_snapshots(ws)}
 
 
 def _last_options(workspace: Path):

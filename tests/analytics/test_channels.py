@@ -467,6 +467,25 @@ def test_monthly_revenue_feeds_the_cac_table():
     assert row.clv_to_cac == pytest.approx(1.75) and row.flag == "1-3"
 
 
+def test_channels_differing_in_inner_spaces_are_one_channel(shop):
+    # "facebook  ads" (two spaces) in a spend file is the customers' "Facebook Ads"
+    customers = customers_frame(
+        [
+            ("a", "Facebook Ads", "2024-01-02", 10.0, 5.0),
+            ("b", "Facebook Ads", "2024-01-09", 20.0, 5.0),
+        ]
+    )
+    spend = pd.DataFrame({"month": ["2024-01"], "channel": ["facebook  ads"], "spend": [30.0]})
+    monthly = pd.DataFrame({"customer_id": ["a"], "month": ["2024-01"], "net_revenue": [10.0]})
+    rows = rows_of(cac_table(customers, spend, monthly))
+    assert set(rows) == {("Facebook Ads", "2024-01"), ("Facebook Ads", "all")}
+    assert rows[("Facebook Ads", "all")].cac == pytest.approx(15.0)
+    assert (
+        canonical_channels(pd.Series(["Facebook  Ads", "facebook ads", "facebook ads"])).tolist()
+        == ["facebook ads"] * 3
+    )
+
+
 def test_canonical_channels_merge_spellings_like_the_cac_table():
     values = pd.Series(["Google", "google ", "google", None, "", "Meta", "META"])
     # google: "google" twice (after trimming) beats "Google" once; Meta/META tie -> sort order

@@ -454,8 +454,9 @@ def _month_categorical(numbers: np.ndarray) -> pd.Categorical:
 
 
 def _key(label: str) -> str:
-    """Channels are matched trimmed and case-insensitively ("Facebook" is "facebook ")."""
-    return label.strip().casefold()
+    """Channels are matched case-insensitively, their runs of spaces as one ("Facebook  Ads"
+    is "facebook ads ")."""
+    return " ".join(label.split()).casefold()
 
 
 def _spellings(labels: pd.Series) -> dict[str, str]:
@@ -473,10 +474,10 @@ def _spellings_of(tally: pd.Series) -> dict[str, str]:
 
 
 def canonical_channels(values: pd.Series) -> pd.Series:
-    """Channel labels with spellings that differ only in case or outer spaces made one.
+    """Channel labels with spellings that differ only in case or spaces made one.
 
     Missing channels become ``"(none)"`` (:func:`group_labels`); every other value becomes the
-    most common spelling of its trimmed, case-folded form ("Google", "google " and "google"
+    most common spelling of its space-normalised, case-folded form ("Google", "google " and "google"
     twice -> "google"), the spelling :func:`cac_table` shows.  Group a customers table by it to
     get CLV rows that line up one to one with the CAC rows.
     """

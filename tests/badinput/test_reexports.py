@@ -184,3 +184,18 @@ def test_the_same_orders_in_another_export_format_are_a_note(corpus, tmp_path, k
     assert report["workspace_orders"] == 12
     note = "6 new orders match a stored order that these files do not hold"
     assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+
+
+def test_the_same_export_again_says_it_adds_nothing(corpus, tmp_path):
+    orders = corpus.shop(2)
+    workspace = tmp_path / "ws.duckdb"
+    first = corpus.report(
+        corpus.ingest(corpus.write(tmp_path / "q1.csv", "orders", orders), workspace, "--json")
+    )
+    assert not any("add no new" in n for n in first["notes"])
+    again = corpus.report(
+        corpus.ingest(corpus.write(tmp_path / "q1b.csv", "orders", orders), workspace, "--json")
+    )
+    assert again["new_orders"] == 0 and again["unchanged_orders"] == 4
+    note = "these files add no new or changed orders: all 4 of theirs are stored already"
+    assert any(n.startswith(note) for n in again["notes"]), again["notes"]

@@ -153,6 +153,13 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
         listed = history(ws)
     assert listed["horizon_months"].tolist() == [6, 12, 6]
     assert listed["margin"].tolist() == [0.5, 1.0, 0.5]
+    # the console says so too, where the snapshots differ in them
+    shown = runner.invoke(app, ["history", "-w", str(copy)])
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "note: the snapshots' predictions ran with other settings (1: 6 months, margin 0.5; "
+        "3: 12 months, margin 1.0; 2: 6 months, margin 0.5)" in " ".join(shown.output.split())
+    )
 
 
 def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(refreshed, tmp_path):

@@ -206,6 +206,28 @@ def refresh(
         _print_comparison(compare(ws, ids[position - 1], made), top=top)
 
 
+_SETTINGS = (("horizon_months", "{} months"), ("margin", "margin {}"),
+             ("annual_discount_rate", "discount rate {}"))  # fmt: skip
+
+
+def _settings_note(table) -> str | None:
+    """A line giving each snapshot's settings that scale predicted CLV, where they differ."""
+    varying = [
+        (column, shown) for column, shown in _SETTINGS
+        if column in table.columns and table[column].astype(str).nunique() > 1
+    ]  # fmt: skip
+    if not varying:
+        return None
+    each = "; ".join(
+        f"{row.snapshot_id}: " + ", ".join(shown.format(getattr(row, c)) for c, shown in varying)
+        for row in table.itertuples()
+    )
+    return (
+        f"note: the snapshots' predictions ran with other settings ({each}): their predicted "
+        "CLVs do not compare like with like"
+    )
+
+
 def _snapshot_dates(workspace: Path) -> dict[str, int]:
     """The workspace's snapshots by as-of date (ISO text -> id); none before the first."""
     from valuecast.store.snapshots import list_snapshots
@@ -257,6 +279,9 @@ def history(
             "none fitted" if row.model is None else str(row.model),
         )  # fmt: skip
     console.print(totals)
+    settings = _settings_note(table)
+    if settings:
+        console.print(settings, highlight=False, soft_wrap=True)
     for prefix, title in (("rfm: ", "customers per RFM group"), ("tier: ", "per spend tier")):
         columns = [c for c in table.columns if c.startswith(prefix)]
         grid = Table(title=title)

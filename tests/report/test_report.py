@@ -435,6 +435,16 @@ def test_margin_and_horizon_reach_the_report(shop, tmp_path):
     html = path.read_text(encoding="utf-8")
     assert "predicted CLV at a 40% margin" in html
     assert "predicted CLV, next 6 months" in html
+    # the footer says the same: discounted net revenue times the margin
+    assert "Predicted CLV is discounted net revenue times the 40% margin over the next 6" in html
+
+
+def test_a_shop_without_guest_orders_reads_plainly(shop, html_tools):
+    summary, customers, tables, report = copy.deepcopy(shop.with_spend)
+    report["guest_orders"] = 0
+    page = html_tools.parse(render_report(summary, customers, tables, report))
+    reading = _reading(page, "data-quality-orders")
+    assert "guest" not in reading and reading.startswith(f"Of {report['rows_read']:,} rows read")
 
 
 def test_render_accepts_tables_read_back_from_csv(shop, tmp_path, html_tools):

@@ -44,10 +44,9 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         hovertemplate="%{y}: %{x:,} orders<extra></extra>", name="orders",
     )  # fmt: skip
     rows = int(report.get("rows_read") or 0)
-    reading = (
-        f"Of {plural_text(rows, 'row')} read, {plural_text(orders, 'order')} were used "
-        f"({guests:,} of them guest orders, left out of the customer figures)"
-    )
+    reading = f"Of {plural_text(rows, 'row')} read, {plural_text(orders, 'order')} were used"
+    if guests:
+        reading += f" ({_guest_words(guests)}, left out of the customer figures)"
     total_excluded = sum(excluded.values())
     if excluded:
         reading += f"; {plural_text(total_excluded, 'order')} were excluded: " + ", ".join(
@@ -63,3 +62,7 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         height=max(240, 40 * len(labels) + 100),
     )
     return Chart("data-quality-orders", title, reading + ".", figure), notes
+
+
+def _guest_words(guests: int) -> str:
+    return "1 of them a guest order" if guests == 1 else f"{guests:,} of them guest orders"

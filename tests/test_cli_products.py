@@ -240,3 +240,20 @@ def test_errors_are_one_line(baskets, tmp_path):
     not_a_workspace.write_bytes(b"not a database")
     line = one_error_line(runner.invoke(app, ["reminders", "-w", str(not_a_workspace)]))
     assert "plain.duckdb" in line
+
+
+def test_a_history_shorter_than_the_window_says_why_no_pair_follows(baskets, tmp_path):
+    # 2024-01-01 to 2024-01-06: six days, against a 90-day window
+    result = runner.invoke(
+        app, ["affinity", "-w", str(baskets), "--as-of", "2024-01-06", "-o", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "0 after within 90 days" in flat
+    assert "note: the history (5 days) is shorter than --within-days 90" in flat
+    enough = runner.invoke(
+        app, ["affinity", "-w", str(baskets), "--as-of", "2024-01-06", "--within-days", "3",
+              "-o", str(tmp_path / "q")],
+    )  # fmt: skip
+    assert enough.exit_code == 0, enough.output
+    assert "shorter than --within-days" not in enough.output

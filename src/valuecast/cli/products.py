@@ -40,6 +40,7 @@ def affinity(
     from valuecast.analysis.growth.affinity import next_products, product_affinity
     from valuecast.analysis.growth.history import resolve_as_of
     from valuecast.analysis.summary import SummaryError
+    from valuecast.dates import to_date
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder")
@@ -59,6 +60,7 @@ def affinity(
             suggestions = next_products(
                 ws.orders(), ws.order_lines(), as_of=as_of_date, k=top, affinity=pairs
             )
+            first = ws.orders().order_date.min().execute()
         except (SummaryError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback
@@ -75,6 +77,16 @@ def affinity(
         f"next products for {suggestions['customer_id'].nunique():,} customers",
         highlight=False,
     )
+    history_days = (as_of_date - to_date(first)).days if first is not None else 0
+    if not counts.get("after", 0) and history_days < within_days:
+        # a pair counts a customer watched for the whole window after their first A
+        console.print(
+            f"note: the history ({history_days} days) is shorter than --within-days "
+            f"{within_days}, so no purchase has been watched for a whole window; a shorter "
+            "--within-days finds pairs bought one after the other",
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(pairs):
         table = Table(title="strongest pairs (by lift)")
         for column in ("kind", "product A", "product B", "pairs", "confidence", "lift"):

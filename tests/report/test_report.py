@@ -550,3 +550,35 @@ def test_the_stage_reading_gives_the_shops_own_rate_and_age():
         "ones. A 3634-day-old shop at 0.46 orders a day: the stage follows the order rate, and "
         "more customers (acquisition) come first."
     )
+
+
+def test_backtest_rows_say_which_version_of_a_candidate_competed():
+    # with --covariates a candidate competes with its covariates where they lower the holdout
+    # RMSE, else without: plain MBG/NBD's lower MAE could not win, and the table says why
+    from valuecast.outputs.report.backtest import _backtest_tables
+
+    scores = {"mae_orders": 0.3, "aggregate_error_orders": 0.1, "spearman_orders": 0.3,
+              "top_decile_revenue_share": 0.4}  # fmt: skip
+    backtest = {
+        "models": {
+            name: dict(scores)
+            for name in ("pnbd", "mbgnbd", "pnbd+covariates", "mbgnbd+covariates")
+        },  # fmt: skip
+        "best": "pnbd",
+        "covariates": {"eligible": ["pnbd", "mbgnbd+covariates"]},
+        "calibration_end": "2025-12-28",
+        "holdout_days": 182,
+    }
+    (table, *_) = _backtest_tables({}, backtest)
+    labels = [row[0] for row in table.rows]
+    assert labels[0].endswith("(chosen)")
+    assert labels[1].endswith("(not eligible: its covariates lowered the RMSE)")
+    assert labels[2].endswith("(not eligible: covariates did not lower the RMSE)")
+    assert "not eligible" not in labels[3]
+    assert "the eligible model with the lowest mean absolute error" in table.reading
+    plain = {k: v for k, v in backtest.items() if k != "covariates"}
+    (table, *_) = _backtest_tables({}, plain)
+    assert not any("eligible" in row[0] for row in table.rows)
+    assert "the model with the lowest mean absolute error of orders per customer is chosen." in (
+        table.reading
+    )

@@ -169,8 +169,17 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
         return "-" if number is None else format(number, spec)
 
     rows = []
+    # with --covariates a candidate competes in one version: with covariates where they lower
+    # the holdout RMSE, else without; the other version's row says why it was not chosen
+    eligible = (backtest.get("covariates") or {}).get("eligible")
     for name, scores in backtest.get("models", {}).items():
         label = model_label(name) + (" (chosen)" if name == backtest.get("best") else "")
+        if eligible is not None and name not in eligible and "error" not in scores:
+            label += (
+                " (not eligible: covariates did not lower the RMSE)"
+                if name.endswith("+covariates")
+                else " (not eligible: its covariates lowered the RMSE)"
+            )
         if "error" in scores:
             rows.append([label, "failed", scores["error"], "", ""])
             continue
@@ -200,8 +209,15 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
             ["model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"],
             rows,
             f"Fitted on the history to {backtest.get('calibration_end')} and scored on the "
-            f"{finite(backtest.get('holdout_days')) or 0:.0f} days after{sample}; the model "
-            "with the lowest mean absolute error of orders per customer is chosen."
+            f"{finite(backtest.get('holdout_days')) or 0:.0f} days after{sample}; the "
+            + ("eligible " if eligible is not None else "")
+            + "model with the lowest mean absolute error of orders per customer is chosen"
+            + (
+                " (a candidate keeps its covariates where they lower the holdout root mean "
+                "squared error of orders)."
+                if eligible is not None
+                else "."
+            )
             + (f" {verdict}" if (verdict := naive_verdict(backtest)) else ""),
         )
     ]

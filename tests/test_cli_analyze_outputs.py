@@ -98,3 +98,30 @@ def test_pages_failing_while_the_customers_files_are_written_is_the_one_line(
     assert "No space left on device" in _one_line(result.output)
     assert events[-2:] == ["customers files written", "workspace closed"]
     assert not (out / "customers.csv").exists()  # nothing published after the failure
+
+
+def test_the_printed_backtest_gives_a_failure_whole_and_marks_versions_not_competing():
+    from types import SimpleNamespace
+
+    from valuecast.cli.analyze import _print_analysis
+    from valuecast.cli.common import console
+
+    reason = "FitError: BetaGeo cannot be fitted: no customer made a repeat purchase in the data"
+    scores = {"mae_orders": 0.3, "aggregate_error_orders": 0.1, "spearman_orders": 0.3,
+              "top_decile_revenue_share": 0.4}  # fmt: skip
+    summary = {
+        "as_of": "2026-06-30", "currency": "USD", "n_customers": 10, "n_orders": 20,
+        "n_guest_orders": 0, "totals": {"historic_clv": 100.0}, "model": {"name": "pnbd"},
+        "rfm_groups": {}, "low_confidence": False, "low_confidence_reasons": [],
+        "backtest": {
+            "calibration_end": "2025-12-31", "best": "pnbd",
+            "models": {"bgnbd": {"error": reason}, "pnbd": scores, "mbgnbd": scores,
+                       "mbgnbd+covariates": scores},
+            "covariates": {"eligible": ["bgnbd", "pnbd", "mbgnbd+covariates"]},
+        },
+    }  # fmt: skip
+    with console.capture() as captured:
+        _print_analysis(SimpleNamespace(summary=summary), {}, 1.0, [])
+    text = " ".join(captured.get().replace("│", " ").split())
+    assert "no customer made a repeat purchase in the data" in text
+    assert "mbgnbd (not eligible)" in text and "pnbd (not eligible)" not in text

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from valuecast.cli import scale
 from valuecast.cli.common import (
@@ -199,16 +200,25 @@ def _print_analysis(
     if backtest.get("models"):
         table = Table(title=f"backtest: holdout after {backtest.get('calibration_end')}")
         for column in ("model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"):
-            table.add_column(column, justify="right" if column != "model" else "left")
+            # a model's name is never cut ("mbgnbd+covaria…"); the numbers' columns give way
+            table.add_column(
+                column, justify="right" if column != "model" else "left", no_wrap=column == "model"
+            )
         rows = list(backtest["models"].items())
         if backtest.get("naive"):
             rows.append(("naive (own past rate)", backtest["naive"]))
+        # with --covariates, the version of a candidate that did not compete (see the report)
+        eligible = (backtest.get("covariates") or {}).get("eligible")
         for name, scores in rows:
             if "error" in scores:
-                table.add_row(name, "failed", scores["error"][:40], "", "")
+                # the whole reason, wrapped in its cell: a cut "FitError: ... no c…" says nothing
+                table.add_row(name, "failed", Text(str(scores["error"])), "", "")
                 continue
+            shown = name
+            if eligible is not None and name in backtest["models"] and name not in eligible:
+                shown = f"{name} (not eligible)"
             table.add_row(
-                name,
+                shown,
                 _fmt(scores.get("mae_orders")),
                 _fmt(scores.get("aggregate_error_orders"), percent=True),
                 _fmt(scores.get("spearman_orders")),

@@ -165,42 +165,38 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
 def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(refreshed, tmp_path):
     # snapshots of 2025-12-31 and 2026-06-30; a refresh as of 2026-03-31 adds one between them,
     # and its comparison is with 2025-12-31, not between the two others
-    folder, workspace, _ = refreshed
-    copy = tmp_path / "w.duckdb"
-    copy.write_bytes(workspace.read_bytes())
-    result = runner.invoke(
-        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "out"),
-              "--as-of", "2026-03-31"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    refresh = _refresh_a_copy(refreshed, tmp_path)
+    result = refresh("2026-03-31")
     assert "snapshot 1 (2025-12-31) -> 3 (2026-03-31)" in result.output
-    early = runner.invoke(
-        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "o2"),
-              "--as-of", "2025-06-30"],
-    )  # fmt: skip
-    assert early.exit_code == 0, early.output
+    early = refresh("2025-06-30")
     assert "the new snapshot is the earliest: nothing dated before it to compare with" in (
         " ".join(early.output.split())
     )
 
 
 def test_a_refresh_of_a_stored_as_of_date_says_which_snapshot_it_replaces(refreshed, tmp_path):
+    refresh = _refresh_a_copy(refreshed, tmp_path)
+    flat = " ".join(refresh("2025-12-31").output.split())
+    assert "note: this snapshot replaces snapshot 1, of the same as-of date (2025-12-31)" in flat
+    assert "replaces snapshot" not in refresh("2026-03-31").output
+
+
+def _refresh_a_copy(refreshed, tmp_path):
+    """``refresh(as_of)``: the full export refreshed, as of ``as_of``, into a copy of the
+    refreshed workspace (each call a new output folder); the result, checked to succeed."""
     folder, workspace, _ = refreshed
     copy = tmp_path / "w.duckdb"
     copy.write_bytes(workspace.read_bytes())
-    result = runner.invoke(
-        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "out"),
-              "--as-of", "2025-12-31"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    flat = " ".join(result.output.split())
-    assert "note: this snapshot replaces snapshot 1, of the same as-of date (2025-12-31)" in flat
-    later = runner.invoke(
-        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(tmp_path / "o2"),
-              "--as-of", "2026-03-31"],
-    )  # fmt: skip
-    assert later.exit_code == 0, later.output
-    assert "replaces snapshot" not in later.output
+
+    def refresh(as_of: str):
+        result = runner.invoke(
+            app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o",
+                  str(tmp_path / f"out-{as_of}"), "--as-of", as_of],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return result
+
+    return refresh
 
 
 def test_history_of_a_one_customer_shop_reads_plainly(tmp_path):

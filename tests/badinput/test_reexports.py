@@ -23,6 +23,11 @@ LATER = {
 }
 
 
+def assert_note(report: dict, start: str) -> None:
+    """The ingest ``report`` has a note starting with ``start``."""
+    assert any(note.startswith(start) for note in report["notes"]), report["notes"]
+
+
 @pytest.mark.parametrize("fmt", ["shopify", "magento", "woocommerce", "orders"])
 def test_an_order_excluded_by_a_newer_export_leaves_the_workspace(corpus, tmp_path, fmt):
     first = corpus.shop(2)  # #1001 .. #1004
@@ -71,7 +76,7 @@ def test_an_older_export_ingested_again_says_it_replaced_newer_versions(corpus, 
     note = (
         f"these files end on {older[1]['date'][:10]}, before the workspace's latest order ({last})"
     )
-    assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+    assert_note(report, note)
     # a newer export replacing stored versions is the ordinary case: no such note
     again = corpus.report(
         corpus.ingest(corpus.write(tmp_path / "new2.csv", "orders", newer), workspace, "--json")
@@ -91,7 +96,7 @@ def test_a_currency_named_after_files_without_one_is_a_note(corpus, tmp_path):
     corpus.ingest(first, workspace)
     report = corpus.report(corpus.ingest(later, workspace, "--json"))
     note = "2 orders stored earlier name no currency and these files' are in EUR"
-    assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+    assert_note(report, note)
 
 
 def test_refresh_prints_what_its_ingest_noticed(corpus, tmp_path):
@@ -127,7 +132,7 @@ def test_a_log_without_order_ids_in_another_date_notation_is_a_note(corpus, tmp_
     report = corpus.report(corpus.ingest(dmy, workspace, "--json"))
     assert report["workspace_orders"] == 5
     note = "2 new orders match a stored order that these files do not hold"
-    assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+    assert_note(report, note)
     # the same notation again: the stored orders are these files' own, nothing to say
     again = corpus.report(corpus.ingest(dmy, workspace, "--json"))
     assert not any("match a stored order" in n for n in again["notes"])
@@ -183,7 +188,7 @@ def test_the_same_orders_in_another_export_format_are_a_note(corpus, tmp_path, k
     report = corpus.report(corpus.ingest(table, workspace, "--json"))
     assert report["workspace_orders"] == 12
     note = "6 new orders match a stored order that these files do not hold"
-    assert any(n.startswith(note) for n in report["notes"]), report["notes"]
+    assert_note(report, note)
 
 
 def test_the_same_export_again_says_it_adds_nothing(corpus, tmp_path):
@@ -198,4 +203,4 @@ def test_the_same_export_again_says_it_adds_nothing(corpus, tmp_path):
     )
     assert again["new_orders"] == 0 and again["unchanged_orders"] == 4
     note = "these files add no new or changed orders: all 4 of theirs are stored already"
-    assert any(n.startswith(note) for n in again["notes"]), again["notes"]
+    assert_note(again, note)

@@ -582,3 +582,16 @@ def test_backtest_rows_say_which_version_of_a_candidate_competed():
     assert "the model with the lowest mean absolute error of orders per customer is chosen." in (
         table.reading
     )
+
+
+def test_tiers_without_predictions_are_titled_by_historic_clv(shop, html_tools):
+    # without predictions the tiers rank historic CLV: the chart does not call them predicted
+    summary, customers, tables, report = copy.deepcopy(shop.with_spend)
+    page = html_tools.parse(render_report(summary, customers, tables, report))
+    titles = " ".join(node.all_text() for node in page.find_all("h3"))
+    assert "Predicted spend tiers" in titles
+    for key in ("predicted_clv", "predicted_clv_p10", "predicted_clv_p90"):
+        summary["totals"].pop(key, None)
+    page = html_tools.parse(render_report(summary, customers, tables, report))
+    titles = " ".join(node.all_text() for node in page.find_all("h3"))
+    assert "Spend tiers (by historic CLV)" in titles and "Predicted spend tiers" not in titles

@@ -11,6 +11,7 @@ from valuecast.outputs.report.charts import (
     Chart,
     axis_layout,
     capitalized,
+    finite,
     finite_values,
     pct_text,
     plotly_figure,
@@ -104,7 +105,11 @@ def segment_charts(summary: dict) -> list[Chart]:
         )
         charts.append(Chart("segments-rfm", title, reading + ".", figure))
 
-    title = "Predicted spend tiers: share of customers and of value"
+    # without predictions the tiers rank historic CLV (analysis.segments)
+    predicted = finite((summary.get("totals") or {}).get("predicted_clv")) is not None
+    title = (
+        "Predicted spend tiers" if predicted else "Spend tiers (by historic CLV)"
+    ) + ": share of customers and of value"
     tiers = _group_shares(summary.get("spend_tiers") or {})
     if tiers is None:
         reason = _none_reason(summary.get("spend_tiers") or {}, "spend tiers")

@@ -242,3 +242,13 @@ def test_another_model_is_a_difference_the_note_names():
         "note: another model made the predictions ((none) -> mbgnbd): part of the change in "
         "predicted CLV is the model's (--model NAME keeps one model)"
     ]
+
+
+def test_compare_newer_first_says_the_moves_run_back_in_time(refreshed):
+    _, workspace, _ = refreshed
+    backwards = runner.invoke(app, ["compare", "2026-06-30", "2025-12-31", "-w", str(workspace)])
+    assert backwards.exit_code == 0, backwards.output
+    flat = " ".join(backwards.output.split())
+    assert "note: BEFORE (2026-06-30) is dated after AFTER (2025-12-31)" in flat
+    forwards = runner.invoke(app, ["compare", "2025-12-31", "2026-06-30", "-w", str(workspace)])
+    assert forwards.exit_code == 0 and "run back in time" not in forwards.output

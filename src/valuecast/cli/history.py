@@ -320,6 +320,14 @@ def compare(
         except SnapshotError as error:
             fail(str(error))
     _print_comparison(comparison, top=top)
+    first, second = comparison.before, comparison.after
+    if first.as_of > second.as_of:
+        console.print(
+            f"note: BEFORE ({first.as_of}) is dated after AFTER ({second.as_of}): the moves above "
+            "run back in time (give the earlier snapshot first)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if out is not None:
         for path in _write_comparison(comparison, out):
             console.print(f"written: {path}", highlight=False)

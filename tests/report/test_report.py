@@ -595,3 +595,13 @@ def test_tiers_without_predictions_are_titled_by_historic_clv(shop, html_tools):
     page = html_tools.parse(render_report(summary, customers, tables, report))
     titles = " ".join(node.all_text() for node in page.find_all("h3"))
     assert "Spend tiers (by historic CLV)" in titles and "Predicted spend tiers" not in titles
+
+
+def test_the_footer_says_when_no_backtest_chose_the_model(shop, html_tools):
+    summary, customers, tables, report = copy.deepcopy(shop.with_spend)
+    html = render_report(summary, customers, tables, report)
+    assert "from the buy-till-you-die model chosen on the backtest" in html
+    summary["backtest"] = {"skipped": "the history is too short to hold out a period"}
+    html = render_report(summary, customers, tables, report)
+    assert "chosen on the backtest" not in html
+    assert "used without a backtest (the history is too short to hold out a period)" in html

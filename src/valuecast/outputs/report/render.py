@@ -213,6 +213,7 @@ def render_report(
             horizon=summary.get("horizon_months"),
             margin=summary.get("margin"),
             has_predictions=finite(totals.get("predicted_clv")) is not None,
+            backtest_skipped=(summary.get("backtest") or {}).get("skipped"),
             figures_json=script_json({"template": template, "figures": figures}),
             plotly_js=plotly_js,
         )

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from plotly.utils import PlotlyJSONEncoder
@@ -97,3 +98,22 @@ def test_numpy_arrays_are_the_plain_lists_of_plotlys_own_typed_arrays(monkeypatc
     assert json.dumps(made) == json.dumps(own)
     assert made["data"][0]["y"] == [0.5, None, 2.0, None, None]
     assert made["data"][1]["z"] == [[0.1, None], [1.0, 0.25]]
+
+
+def test_the_ltv_reading_counts_only_cohorts_whose_month_is_complete():
+    # as of 2025-01-15: the 2024-01 cohort's month 12 is cut short, the 2023-12 cohort's is not
+    from valuecast.outputs.report.cohorts import ltv_chart
+
+    cohorts = pd.DataFrame(
+        {"cohort_month": ["2023-12", "2024-01"], "customers": [10, 30],
+         "ltv_m0": [50.0, 40.0], "ltv_m12": [90.0, 45.0]}
+    )  # fmt: skip
+    retention = pd.DataFrame(
+        {"cohort_month": ["2023-12", "2024-01"], "months_since_acquisition": [12, 12],
+         "partial_month": [False, True]}
+    )  # fmt: skip
+    reading = ltv_chart(cohorts, "USD", retention).reading
+    assert "50.00 USD in the month of their first order and 90.00 USD by month 12" in reading
+    assert "(1 cohort that got there)" in reading
+    counted = ltv_chart(cohorts, "USD").reading  # without the retention table: every cohort
+    assert "(2 cohorts that got there)" in counted

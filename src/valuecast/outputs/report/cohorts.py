@@ -88,7 +88,22 @@ def retention_chart(retention: pd.DataFrame | None) -> Chart:
     return Chart("cohorts-retention", title, reading, figure)
 
 
-def ltv_chart(cohorts: pd.DataFrame | None, currency: str | None) -> Chart:
+def _partial_months(retention: pd.DataFrame | None) -> set[tuple[str, int]]:
+    """(cohort, months since acquisition) of the cells whose month the as-of date cuts short."""
+    if retention is None or retention.empty or "partial_month" not in retention.columns:
+        return set()
+    partial = retention[retention["partial_month"].astype(str).str.lower().isin(("true", "1"))]
+    return {
+        (str(cohort), int(month))
+        for cohort, month in partial[["cohort_month", "months_since_acquisition"]].itertuples(
+            index=False
+        )
+    }
+
+
+def ltv_chart(
+    cohorts: pd.DataFrame | None, currency: str | None, retention: pd.DataFrame | None = None
+) -> Chart:
     import plotly.graph_objects as go
     from plotly.colors import sample_colorscale
 
@@ -117,14 +132,18 @@ def ltv_chart(cohorts: pd.DataFrame | None, currency: str | None) -> Chart:
     if not traces:
         return Chart("cohorts-ltv", title, "No cohort revenue yet.")
     # customer-weighted mean at month 0 and at the latest of months 12, 6, 3, 1 that a cohort
-    # has reached, over the same cohorts
+    # has reached, over the same cohorts; a month the as-of date cuts short is not reached yet
+    # (as the retention reading counts only complete months)
     weights = pd.to_numeric(cohorts["customers"], errors="coerce").fillna(0).to_numpy(float)
+    partial = _partial_months(retention)
+    names = [str(name) for name in label]
     reading = None
     for month in (12, 6, 3, 1):
         column = f"ltv_m{month}"
         if column not in values:
             continue
-        reached = np.isfinite(values[column].to_numpy()) & (weights > 0)
+        complete = np.array([(name, month) not in partial for name in names], dtype=bool)
+        reached = np.isfinite(values[column].to_numpy()) & (weights > 0) & complete
         if not reached.any():
             continue
         w = weights[reached]

@@ -102,9 +102,10 @@ def build_sections(
     )
     sections.append(Section("alive", SECTIONS["alive"], [alive_chart(customers)]))
     sections.append(Section("segments", SECTIONS["segments"], segment_charts(summary)))
+    retention = _table(tables, "retention.csv")
     cohort_charts = [
-        retention_chart(_table(tables, "retention.csv")),
-        ltv_chart(_table(tables, "cohorts.csv"), currency),
+        retention_chart(retention),
+        ltv_chart(_table(tables, "cohorts.csv"), currency, retention),
     ]
     churn = churn_chart((summary.get("growth") or {}).get("churn_threshold"))
     if churn is not None:

@@ -125,3 +125,12 @@ def is_date_column(column: str) -> bool:
     The customers table's date columns and every ``*_date`` column of the other tables.
     """
     return column.endswith("_date") or CUSTOMER_COLUMN_KINDS.get(column) == "date"
+
+
+def predicting_model(summary: dict) -> str | None:
+    """The name of the model whose predictions an analysis summary (summary.json) holds: None
+    without one, and for a candidate named but not fitted (historic figures only)."""
+    model = summary.get("model")
+    if not isinstance(model, dict):
+        return model
+    return None if model.get("fitted") is False else model.get("name")

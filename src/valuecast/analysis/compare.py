@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.tables import GROUPS, TIERS
+from valuecast.tables import GROUPS, TIERS, predicting_model
 
 __all__ = [
     "AT_RISK_GROUPS",
@@ -49,17 +49,10 @@ def option_differences(before: dict[str, Any], after: dict[str, Any]) -> dict[st
         for name in PREDICTION_OPTIONS
         if before.get(name) != after.get(name)
     }
-    models = _model_name(before), _model_name(after)
+    models = predicting_model(before), predicting_model(after)
     if models[0] != models[1]:
         differences["model"] = models
     return differences
-
-
-def _model_name(summary: dict[str, Any]) -> str | None:
-    model = summary.get("model")
-    if isinstance(model, dict):
-        return model.get("name") if model.get("fitted", True) else None
-    return model
 
 
 def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:

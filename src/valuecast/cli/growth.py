@@ -117,7 +117,10 @@ def cohorts(
 
     table = Table(
         title=f"acquisition cohorts as of {tables.as_of}",
-        caption="m<k>: net revenue per customer through month k after acquisition (the CSV keeps the cents)",
+        caption=(
+            "m<k>: net revenue per customer through month k after acquisition "
+            "(the CSV keeps the cents)"
+        ),
     )
     group = [tables.by] if tables.by else []
     shown = [m for m in SHOWN_MONTHS if f"ltv_m{m}" in tables.cohorts.columns]

@@ -173,8 +173,7 @@ def refresh(
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import list_snapshots
 
-    last = _last_options(workspace)
-    dated = _snapshot_dates(workspace)
+    last, dated = _stored_state(workspace)
     analysis, _ = run_analysis(
         files, workspace, export_format, column_map, fx, as_of,
         last.horizon if horizon is None else horizon,
@@ -228,25 +227,18 @@ def _settings_note(table) -> str | None:
     )
 
 
-def _snapshot_dates(workspace: Path) -> dict[str, int]:
-    """The workspace's snapshots by as-of date (ISO text -> id); none before the first."""
+def _stored_state(workspace: Path):
+    """The options of the workspace's last analysis (the defaults for a new workspace) and its
+    snapshots by as-of date (ISO text -> id), read in one opening of the workspace."""
+    from valuecast.jobs.analyze import AnalysisOptions
+    from valuecast.jobs.snapshots import last_options
     from valuecast.store.snapshots import list_snapshots
 
     if not workspace.exists():
-        return {}
+        return AnalysisOptions(), {}
     with open_workspace(workspace) as ws:
-        return {snapshot.as_of.isoformat(): snapshot.snapshot_id for snapshot in list_snapshots(ws)}
-
-
-def _last_options(workspace: Path):
-    """The options of the workspace's last analysis (the defaults for a new workspace)."""
-    from valuecast.jobs.analyze import AnalysisOptions
-    from valuecast.jobs.snapshots import last_options
-
-    if not workspace.exists():
-        return AnalysisOptions()
-    with open_workspace(workspace) as ws:
-        return last_options(ws)
+        dated = {info.as_of.isoformat(): info.snapshot_id for info in list_snapshots(ws)}
+        return last_options(ws), dated
 
 
 def history(

@@ -94,7 +94,8 @@ def fit_summary_file(
     """Fit ``model`` (a short name such as ``"bgnbd"``) to the summary CSV at ``path``.
 
     Returns a JSON-ready dict (model, params, standard_errors, log_likelihood, n, n_distinct,
-    notes: what the fit says about the data, such as a limit reached) and, when ``predict`` is given, a ``predictions`` DataFrame (one row per input row).
+    notes: what the fit says about the data, such as a limit reached) and, when ``predict`` is
+    given, a ``predictions`` DataFrame (one row per input row).
     """
     from valuecast.models.registry import model_class
 

@@ -47,7 +47,7 @@ from valuecast.errors import ValuecastError
 from valuecast.store.memory import release_unused_memory
 from valuecast.store.sort_orders import StoredOrders, non_decreasing, orders_table
 from valuecast.store.workspace import connection_table_names
-from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS
+from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS, predicting_model
 
 __all__ = [
     "SnapshotError",
@@ -666,7 +666,6 @@ def load_pages(workspace, snapshot_id: int) -> dict[str, bytes]:
 def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) -> SnapshotInfo:
     totals = summary.get("totals", {})
     predicted = totals.get("predicted_clv")
-    model = summary.get("model") or {}
     return SnapshotInfo(
         snapshot_id=int(snapshot_id),
         as_of=as_of,
@@ -674,8 +673,7 @@ def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) ->
         n_customers=int(summary.get("n_customers", 0)),
         historic_clv=float(totals.get("historic_clv", 0.0)),
         predicted_clv=None if predicted is None else float(predicted),
-        # a candidate named but not fitted (historic figures only) is no snapshot's model
-        model=None if model.get("fitted") is False else model.get("name"),
+        model=predicting_model(summary),
     )
 
 

@@ -652,6 +652,7 @@ def cac_table(
     )
     cost_months = _month_number(costs["month"])  # checks the shape
     costs["key"] = costs["label"].map(_key)
+    every_cost = costs  # a channel whose every spend row is after the as-of date keeps its label
     later: dict[str, list[tuple[str, float]]] = {}
     if as_of is not None:
         stamp = pd.Timestamp(as_of)
@@ -665,7 +666,7 @@ def cac_table(
 
     # display label per channel: the customers' most common spelling, else the spend file's
     labels: dict[str, str] = {}
-    for frame in (people, costs, pd.DataFrame({"label": spend["channel"].astype(str).str.strip()})):
+    for frame in (people, costs, every_cost):
         for key, label in _spellings(frame["label"]).items():
             labels.setdefault(key, label)
 

@@ -27,16 +27,21 @@ def _ltv_columns(cohorts: pd.DataFrame) -> list[tuple[int, str]]:
     return sorted(out)
 
 
+def _is_partial(retention: pd.DataFrame) -> pd.Series:
+    """Which rows of ``retention`` are of a month the as-of date cuts short (``partial_month``,
+    also as read back from CSV text)."""
+    if "partial_month" not in retention.columns:
+        return pd.Series(False, index=retention.index)
+    return retention["partial_month"].astype(str).str.lower().isin(("true", "1"))
+
+
 def retention_chart(retention: pd.DataFrame | None) -> Chart:
     import plotly.graph_objects as go
 
     title = "Retention: share of each cohort ordering in month k after acquisition"
     if retention is None or retention.empty:
         return Chart("cohorts-retention", title, "No cohorts yet.")
-    frame = retention.copy()
-    if "partial_month" in frame.columns:
-        partial = frame["partial_month"].astype(str).str.lower().isin(("true", "1"))
-        frame = frame[~partial]
+    frame = retention[~_is_partial(retention)].copy()
     frame = frame[pd.to_numeric(frame["months_since_acquisition"], errors="coerce") >= 1]
     if frame.empty:
         return Chart(
@@ -90,9 +95,9 @@ def retention_chart(retention: pd.DataFrame | None) -> Chart:
 
 def _partial_months(retention: pd.DataFrame | None) -> set[tuple[str, int]]:
     """(cohort, months since acquisition) of the cells whose month the as-of date cuts short."""
-    if retention is None or retention.empty or "partial_month" not in retention.columns:
+    if retention is None or retention.empty:
         return set()
-    partial = retention[retention["partial_month"].astype(str).str.lower().isin(("true", "1"))]
+    partial = retention[_is_partial(retention)]
     return {
         (str(cohort), int(month))
         for cohort, month in partial[["cohort_month", "months_since_acquisition"]].itertuples(

@@ -164,6 +164,25 @@ def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(tmp_path):
     assert ingests[0][1]["order_number"].str.startswith("padded@example.com|").any()
 
 
+def test_a_line_longer_than_duckdbs_limit_goes_to_the_importer(tmp_path, monkeypatch):
+    """DuckDB's reader drops a line longer than its 32 MiB buffer without a reject: the row is kept."""
+    frame = _orders(np.random.default_rng(18))
+    frame["channel"] = np.where(frame["date"] == "", "", "web")  # empty rows stay empty
+    frame.loc[4, ["customer", "date", "amount", "channel"]] = [
+        "ann",
+        "2023-01-02",
+        "5",
+        "x" * 34_000_000,
+    ]
+    path = _write(frame, tmp_path / "o.csv")
+    mapping = MAP + ",channel=channel"
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
+        stored = ws.orders().to_pandas()
+    assert report == _ingest([path], mapping, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert (stored["channel"].str.len() == 34_000_000).sum() == 1
+
+
 def test_a_loaded_file_releases_the_bytes_read_to_check_it_before_duckdb_reads_it(
     tmp_path, monkeypatch
 ):

@@ -425,6 +425,20 @@ class CsvFile:
             for start in range(0, len(body), _SCAN_BYTES)
         )
 
+    def has_line_longer_than(self, limit: int) -> bool:
+        """Whether a line of the body (between two line feeds) holds more than ``limit`` bytes."""
+        body = memoryview(self._data)[self._offset :]
+        previous = -1  # the position of the last line feed seen
+        for start in range(0, len(body), _SCAN_BYTES):
+            ends = np.flatnonzero(np.frombuffer(body[start : start + _SCAN_BYTES], np.uint8) == 10)
+            if len(ends) == 0:
+                continue
+            ends += start
+            if ends[0] - previous - 1 > limit or np.any(np.diff(ends) - 1 > limit):
+                return True
+            previous = int(ends[-1])
+        return len(body) - previous - 1 > limit
+
     def _reencode_cp1252(self) -> None:
         """Read the body, found not to be UTF-8 past the header, as Windows-1252 (or fail)."""
         self._text = _not_utf8(self.name, self._body, self.header_row + 1)

@@ -35,7 +35,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuecast.io import _build, generic, magento, orders_duckdb, shopify, woocommerce
+from valuecast.io import (
+    _build,
+    generic,
+    magento,
+    orders_duckdb,
+    shopify,
+    shopify_duckdb,
+    woocommerce,
+)
 from valuecast.io import fx as fx_module
 from valuecast.io.csvfile import (
     CsvFile,
@@ -168,13 +176,13 @@ def defer_orders(
 ) -> orders_duckdb.PendingOrders | None:
     """The files of one ingest left unread for ``Workspace.ingest`` to load with DuckDB, when
     they are one orders CSV or Parquet file DuckDB may read (see
-    :func:`valuecast.io.orders_duckdb.load_rows`); else ``None``: read them with
-    :func:`read_exports`.
+    :func:`valuecast.io.orders_duckdb.load_rows`) or one Shopify orders export
+    (:mod:`valuecast.io.shopify_duckdb`); else ``None``: read them with :func:`read_exports`.
 
     The workspace loads the file into its own connection without Pandas, or has the importer
     read it then, with the same result and the same errors.
     """
-    if len(paths) != 1 or fx is not None or format not in (None, "orders"):
+    if len(paths) != 1 or fx is not None or format not in (None, "orders", "shopify"):
         return None
     path = paths[0]
     if isinstance(path, tuple) or "://" in str(path) or file_problem(path) is not None:
@@ -183,13 +191,20 @@ def defer_orders(
     if os.path.getsize(path) < orders_duckdb.MIN_BYTES:
         return None
     mapping = generic.parse_column_map(column_map)
+    if format == "shopify":  # a map (a date format) is read by the importer
+        if mapping or path.suffix.lower() in generic.PARQUET_SUFFIXES:
+            return None
+        return shopify_duckdb.pending_shopify(open_csv(path))
     if path.suffix.lower() in generic.PARQUET_SUFFIXES:
         return orders_duckdb.pending_parquet(path, mapping)
     columns_mapped = generic.maps_columns(mapping)
     if format is None and not columns_mapped and _is_cdnow(path):
         return None
     csv = open_csv(path)
-    if format is None and not columns_mapped and _detect_csv(csv) != "orders":
+    detected = None if format is not None or columns_mapped else _detect_csv(csv)
+    if detected == "shopify" and not mapping:
+        return shopify_duckdb.pending_shopify(csv)
+    if detected not in (None, "orders"):
         return None
     return orders_duckdb.pending_orders(csv, mapping)
 

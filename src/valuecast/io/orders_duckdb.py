@@ -59,6 +59,11 @@ __all__ = [
 MIN_BYTES = 1 << 20
 """Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""
 
+LONGEST_LINE = 1 << 20
+"""Bytes of the longest line DuckDB is given.  Its reader rejects a line longer than its
+``max_line_size`` (2 MB), but drops one longer than its buffer (32 MiB) without a reject; a
+larger limit makes it read on one thread.  The importer reads such a file."""
+
 ROWS_TABLE = "_orders_rows"
 
 TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
@@ -96,7 +101,8 @@ def _unusual(cell: str) -> str:
 
 
 def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:
-    """Whether the file may be tried on this path at all (a UTF-8 file on disk, no date format)."""
+    """Whether the file may be tried on this path at all (a UTF-8 file on disk, no date format,
+    no line longer than :data:`LONGEST_LINE`)."""
     return (
         csv.path is not None
         and csv.encoding == "utf-8"
@@ -104,6 +110,7 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
         and csv.header_row == 1
         and "date_format" not in mapping
         and len(csv._data) >= (MIN_BYTES if min_bytes is None else min_bytes)
+        and not csv.has_line_longer_than(LONGEST_LINE)
     )
 
 

@@ -1,0 +1,377 @@
+"""Large Shopify orders exports parsed by DuckDB's parallel reader, for ingest.
+
+A Shopify export has one row per line item and per-order rules (:mod:`valuecast.io.shopify`):
+at a million orders the importer's pandas and Arrow steps take several seconds and gigabytes.
+Here DuckDB reads the file and applies the same rules in SQL, staging the canonical orders and
+order lines on the workspace's connection as :class:`~valuecast.io.orders_duckdb.PendingOrders`
+does for an orders table.  As there, DuckDB only takes the clean, common case, where the result is
+certain to equal the importer's, and any of these makes :meth:`PendingShopify.load` return
+``None`` so that the importer reads the file, with its rules, notes and one-line errors:
+
+* a text cell the importer would clean other than of surrounding spaces (a leading apostrophe,
+  other whitespace, characters outside printable ASCII; a product name may hold any letters but
+  must begin and end with a printable character or a letter);
+* a ``Created at`` not written ``YYYY-MM-DD``, optionally with `` HH:MM`` or `` HH:MM:SS`` and a
+  UTC offset (`` -0400``, ``Z``), or outside 1990 to tomorrow; an amount not written as a plain
+  number (``-12.5``, ``1e3``), beyond ``MAX_AMOUNT``, or whose points could separate thousands;
+* a row without ``Name`` that is not empty; an order whose rows give two values of one
+  order-level amount, or that has no ``Created at`` or ``Subtotal``; a negative refund;
+* an order without e-mail that carries a phone (its customer is its phone, or the e-mail
+  customer with that phone: :func:`valuecast.io._build.identities`);
+* counted orders in more than one currency, a malformed row, text that is not UTF-8.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from valuecast.io import _build, fx, orders_duckdb, shopify
+from valuecast.io.csvfile import AMBIGUOUS_POINT, CsvFile
+from valuecast.io.schema import (
+    CUSTOMERS_SCHEMA,
+    ORDER_LINES_SCHEMA,
+    ORDERS_SCHEMA,
+    SQL_TYPES,
+    ImportResult,
+    InputError,
+    StagedRows,
+    empty_frame,
+)
+
+__all__ = ["PendingShopify", "pending_shopify"]
+
+_ROWS = "_shopify_rows"
+_GROUPED = "_shopify_orders"
+_VIEWS = (orders_duckdb.STAGED_LINES, orders_duckdb.STAGED_ORDERS)
+_TABLES = (_GROUPED, _ROWS)
+
+_AMOUNTS = ("subtotal", "shipping", "taxes", "total", "discount_amount", "refunded")
+"""Order-level amounts: every row of an order that gives one gives the same."""
+_LINE_AMOUNTS = ("lineitem_quantity", "lineitem_price", "lineitem_discount")
+_TEXTS = (
+    "name", "email", "financial_status", "currency", "accepts_marketing", "cancelled_at",
+    "payment_method", "source", "discount_code", "lineitem_sku",
+)  # fmt: skip
+"""Texts the importer trims of whitespace and a leading apostrophe: taken only as written."""
+_FIRSTS = ("email", "financial_status", "currency", "accepts_marketing", "source",
+           "discount_code")  # fmt: skip
+"""Texts an order takes from the first of its rows that gives one."""
+_GROUP_CHECKED = ("name", *_FIRSTS)
+"""Texts checked on the value an order takes, once per order: the rows before it are empty, to
+the importer as here, so an order takes the same value wherever that value is usual."""
+_PHONES = ("phone", "billing_phone", "shipping_phone")
+
+_DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?)?"
+"""A ``Created at`` as Shopify writes it (``2024-03-05 23:30:00 -0500``), the offset ignored."""
+_WALL_CLOCK = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?"
+_NAMED_TEXT = r"[!-~\p{L}]([^\x00-\x1f\x7f]*[!-~\p{L}])?"
+"""A product name the importer keeps as written: no whitespace or control character at either
+end (a letter is never whitespace; other Unicode ends go to the importer)."""
+_TEST_GATEWAY = r"(^|[+,])\s*bogus\s*([+,]|$)"
+_TRUE = ("yes", "true", "1", "subscribed")
+_FALSE = ("no", "false", "0", "not_subscribed", "unsubscribed")
+
+
+def pending_shopify(csv: CsvFile) -> PendingShopify | None:
+    """The Shopify orders export as :class:`PendingShopify` when DuckDB may try it, else
+    ``None``.  A missing required column is the importer's error, raised here as there."""
+    if not orders_duckdb.usable(csv, {}) or csv.has_blank_lines():  # blank lines shift rows
+        return None
+    cols = shopify._resolve(csv, shopify.ORDER_COLUMNS, shopify.ORDER_REQUIRED)
+    return PendingShopify(csv, {}, cols)
+
+
+def _sql_words(words: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{word}'" for word in words) + ")"
+
+
+def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
+    """The temporary table ``_ROWS`` of parsed rows in file order (``rowid`` is the row's
+    position); ``False``, leaving nothing behind, when a row needs the importer."""
+    names = [f"c{i}" for i in range(len(csv.header))]
+    cell = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
+    read = sorted(set(cell.values()))
+    parse: dict[str, str] = {}
+    bad: list[str] = []
+    points: list[str] = []  # per amount column, two bits: see told below
+    for key in (*_AMOUNTS, *_LINE_AMOUNTS):
+        if key in cell:
+            x = cell[key]
+            parse[key] = orders_duckdb._number(x)
+            bad.append(f"({x} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
+            bad.append(f"abs({key}) > {orders_duckdb.MAX_AMOUNT!r}")
+            # the low bit where a point may separate thousands, the high bit where only a
+            # decimal point fits
+            # decimal point fits (the pattern needs three characters after the first point)
+            shift = 2 * len(points)
+            points.append(
+                f"(CASE WHEN coalesce(NOT contains({x}, '.'), true) THEN 0 "
+                f"WHEN strlen({x}) - instr({x}, '.') = 3 "
+                f"AND regexp_full_match({x}, '{AMBIGUOUS_POINT.strip('^$')}') THEN 1 "
+                f"ELSE 2 END::UBIGINT << {shift})"
+            )
+    d = cell["created_at"]
+    wall_clock = f"replace(regexp_extract({d}, '{_WALL_CLOCK}'), 'T', ' ')"
+    parse["created"] = (
+        f"CASE WHEN regexp_full_match({d}, '{_DATE}') THEN try_cast({wall_clock} AS TIMESTAMP) END"
+    )
+    earliest = str(_build.EARLIEST_ORDER_DATE.astype("datetime64[s]")).replace("T", " ")
+    latest = str(_build.latest_order_date().astype("datetime64[s]")).replace("T", " ")
+    bad.append(f"({d} IS NOT NULL AND created IS NULL)")
+    bad.append(f"(created < TIMESTAMP '{earliest}' OR created >= TIMESTAMP '{latest}')")
+    for key in _TEXTS:
+        if key in cell:
+            if key not in _GROUP_CHECKED:
+                bad.append(orders_duckdb._unusual(cell[key]))
+            if key not in ("payment_method", "cancelled_at"):  # kept as flags
+                parse[key] = cell[key]
+    if "payment_method" in cell:
+        x = cell["payment_method"]
+        parse["test_gateway"] = (
+            f"CASE WHEN {x} IS NOT NULL THEN regexp_matches(lower({x}), '{_TEST_GATEWAY}') END"
+        )
+    parse["cancelled"] = (
+        f"{cell['cancelled_at']} IS NOT NULL" if "cancelled_at" in cell else "false"
+    )
+    if "lineitem_name" in cell:
+        x = cell["lineitem_name"]
+        parse["lineitem_name"] = x
+        bad.append(f"coalesce(NOT regexp_full_match({x}, '{_NAMED_TEXT}'), false)")
+    phones = [cell[key] for key in _PHONES if key in cell]
+    parse["has_phone"] = f"({' OR '.join(f'{x} IS NOT NULL' for x in phones) or 'false'})"
+    # a row without a Name is empty or the importer's error (a cell of spaces is empty to it)
+    others = [x for x in read if x != cell["name"]]
+    bad.append(f"({cell['name']} IS NULL AND ({' OR '.join(f'{x} IS NOT NULL' for x in others)}))")
+    # DuckDB trims Unicode spaces (a no-break space too) but not tabs or line breaks, which the
+    # importer trims as well: a cell still ending in one fails the checks above, so that where
+    # the file is taken this is the importer's trim
+    cells = ", ".join(f"nullif(trim({x}), '') AS {x}" for x in read)
+    middle = ", ".join([*read, *(f"{sql} AS {key}" for key, sql in parse.items())])
+    source = orders_duckdb._read_sql(csv, names)
+    query = (
+        f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT {', '.join(parse)}, "
+        f"({' OR '.join(bad)}) AS _bad, ({' | '.join(points) or '0::UBIGINT'}) AS _points "
+        f"FROM (SELECT {middle} FROM (SELECT {cells} FROM {source}))"
+    )
+    # the importer refuses a column whose points could all separate thousands
+    told = "".join(f" OR ((bit_or(_points) >> {2 * i}) & 3) = 1" for i in range(len(points)))
+    try:
+        con.execute("SET preserve_insertion_order = true")  # rowid: the row's position
+        con.execute(query)
+        refused = con.sql(f"SELECT bool_or(_bad){told} FROM {_ROWS}").fetchall()[0][0]
+        rejects = orders_duckdb._REJECTS[0]
+        refused = refused or con.sql(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
+    except duckdb.Error:
+        refused = True  # the importer says exactly what
+    finally:
+        for rejects in orders_duckdb._REJECTS:
+            with suppress(duckdb.Error):  # none after a failed statement
+                con.execute(f"DROP TABLE IF EXISTS {rejects}")
+    return not refused
+
+
+def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
+    """The temporary table ``_GROUPED``: one row per order with the importer's values and
+    exclusion ``reason``; ``False`` when an order needs the importer."""
+    amounts = [key for key in _AMOUNTS if cols[key] is not None]
+    firsts = [key for key in _FIRSTS if cols[key] is not None]
+    if cols["payment_method"] is not None:
+        firsts.append("test_gateway")
+    fields = [
+        "name AS order_number", "min(rowid) AS first_row", "count(*) AS rows",
+        "arg_min(created, rowid) FILTER (WHERE created IS NOT NULL) AS created",
+        *(f"min({key}) AS {key}" for key in amounts),
+        *(f"arg_min({key}, rowid) FILTER (WHERE {key} IS NOT NULL) AS {key}" for key in firsts),
+        "bool_or(cancelled) AS cancelled",
+        "bool_or(has_phone) AS has_phone",
+        "(" + " AND ".join(["true", *(orders_duckdb._at_most_one(key) for key in amounts)])
+        + ") AS same",
+    ]  # fmt: skip
+
+    def text(key: str) -> str:
+        return key if key in firsts else "NULL"
+
+    status = f"lower({text('financial_status')})"
+    reason = (
+        f"CASE WHEN coalesce({text('test_gateway')}, false) THEN 'test order' "
+        "WHEN cancelled THEN 'cancelled' "
+        f"WHEN {status} = 'voided' THEN 'voided' WHEN {status} = 'refunded' THEN 'refunded' "
+        f"WHEN subtotal < 0 THEN '{_build.NEGATIVE_AMOUNT}' END"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_GROUPED} AS SELECT *, {reason} AS reason FROM "
+        f"(SELECT {', '.join(fields)} FROM {_ROWS} WHERE name IS NOT NULL GROUP BY name)"
+    )
+    refund = "refunded" if cols["refunded"] is not None else "0.0"
+    currency = f"upper({text('currency')})"
+    usual = "".join(
+        f" AND NOT {orders_duckdb._unusual(key)}"
+        for key in ("order_number", *firsts)
+        if key != "test_gateway"
+    )
+    usable = con.sql(
+        f"SELECT coalesce(bool_and(same{usual} AND created IS NOT NULL AND subtotal IS NOT NULL "
+        f"AND coalesce({refund}, 0) >= 0 AND (email IS NOT NULL OR NOT has_phone)), true) "
+        f"AND count(DISTINCT {currency}) FILTER (WHERE reason IS NULL) <= 1 FROM {_GROUPED}"
+    ).fetchall()[0][0]
+    return bool(usable)
+
+
+def _order_columns(cols: dict[str, str | None]) -> dict[str, str]:
+    """SQL of the staged ``ORDERS_SCHEMA`` columns over ``_GROUPED``, as the importer fills
+    them (see :mod:`valuecast.io.shopify`)."""
+
+    def first(key: str) -> str:
+        return key if cols[key] is not None else "NULL"
+
+    def zero(key: str) -> str:
+        return f"coalesce({key}, 0.0)" if cols[key] is not None else "0.0"
+
+    accepts = f"lower({first('accepts_marketing')})"
+    total = "coalesce(total, subtotal)" if cols["total"] is not None else "subtotal"
+    columns = {
+        "order_number": "order_number",
+        "customer_id": f"lower({first('email')})",
+        "email": first("email"),
+        "ordered_at": "created",
+        "gross_revenue": total,
+        "discount": zero("discount_amount"),
+        "tax": zero("taxes"),
+        "shipping": zero("shipping"),
+        "refunded": zero("refunded"),
+        "net_revenue": f"greatest(subtotal - {zero('refunded')}, 0.0)",
+        "currency": f"upper({first('currency')})",
+        "channel": first("source"),
+        "discount_code": first("discount_code"),
+        "accepts_marketing": f"CASE WHEN {accepts} IN {_sql_words(_TRUE)} THEN true "
+        f"WHEN {accepts} IN {_sql_words(_FALSE)} THEN false END",
+    }
+    return {
+        name: f"CAST({sql} AS {SQL_TYPES[ORDERS_SCHEMA[name]]})" for name, sql in columns.items()
+    }
+
+
+_DERIVED = {
+    "order_id": "CAST(concat('shopify:', order_number) AS VARCHAR)",
+    "source": "CAST('shopify' AS VARCHAR)",
+    "is_guest": "CAST(customer_id IS NULL AS BOOLEAN)",
+    "order_date": "CAST(date_trunc('day', ordered_at) AS TIMESTAMP)",
+}
+"""``ORDERS_SCHEMA`` columns computed where the staged orders are read (see ``StagedRows``)."""
+
+
+def _stage(con: Any, cols: dict[str, str | None]) -> None:
+    """The views ``STAGED_ORDERS`` (counted orders) and ``STAGED_LINES`` (their rows, numbered
+    from 1 in file order within the order, when the export has line-item columns)."""
+    columns = _order_columns(cols)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {orders_duckdb.STAGED_ORDERS} AS SELECT "
+        + ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+        + f" FROM {_GROUPED} WHERE reason IS NULL"
+    )
+    lines = cols["lineitem_name"] is not None or cols["lineitem_quantity"] is not None
+
+    def line(key: str) -> str:
+        return f"r.{key}" if cols[key] is not None else "NULL"
+
+    discount = "coalesce(r.lineitem_discount, 0.0)" if cols["lineitem_discount"] else "0.0"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {orders_duckdb.STAGED_LINES} AS SELECT "
+        "CAST('shopify:' || r.name AS VARCHAR) AS order_id, CAST(row_number() OVER "
+        "(PARTITION BY r.name ORDER BY r.rowid) AS BIGINT) AS line_number, "
+        f"CAST({line('lineitem_sku')} AS VARCHAR) AS sku, "
+        f"CAST({line('lineitem_name')} AS VARCHAR) AS product_name, "
+        f"CAST({line('lineitem_quantity')} AS DOUBLE) AS quantity, "
+        f"CAST({line('lineitem_price')} AS DOUBLE) AS unit_price, "
+        f"CAST({discount} AS DOUBLE) AS line_discount "
+        f"FROM {_ROWS} r JOIN {_GROUPED} g ON r.name = g.order_number "
+        f"WHERE g.reason IS NULL{'' if lines else ' AND false'}"
+    )
+
+
+@dataclass
+class PendingShopify(orders_duckdb.PendingOrders):
+    """A Shopify orders export read at ingest: DuckDB stages it on the workspace's connection
+    (:meth:`load`), or, where that is not certain to equal the importer, the importer reads it
+    (:meth:`read`)."""
+
+    def read(self) -> ImportResult:
+        """The importer's result, checked as :func:`valuecast.io.read_exports` checks it."""
+        if isinstance(self.source, CsvFile):
+            self.source = self.source.with_body()  # read again when released
+        try:
+            result = shopify.read_orders(self.source)
+            result.notes.extend(self._cut_off_notes())
+            fx.apply_fx([result], None)
+            _build.check_stored_amounts(result)
+        except InputError:
+            raise
+        except Exception as error:
+            raise InputError(
+                self.file, f"could not be read: {type(error).__name__}: {error}"
+            ) from None
+        return result
+
+    def load(self, con: Any) -> ImportResult | None:
+        """Stage the canonical orders and lines as temporary views on ``con`` (see
+        :meth:`PendingOrders.load`); ``None``, nothing left behind, when the importer must read
+        the file."""
+        self.release_rows()
+        staged = None
+        try:
+            if _load_rows(con, self.source, self.cols) and _group_orders(con, self.cols):
+                staged = self._staged(con)
+            return staged
+        except duckdb.Error:
+            return None  # e.g. out of memory: the importer reads the file (or says why not)
+        finally:
+            if staged is None:
+                for view in _VIEWS:
+                    con.execute(f"DROP VIEW IF EXISTS {view}")
+                for table in _TABLES:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _staged(self, con: Any) -> ImportResult:
+        cols = self.cols
+        _stage(con, cols)
+        n_rows, named = con.sql(
+            f"SELECT count(*), count(*) FILTER (WHERE name IS NOT NULL) FROM {_ROWS}"
+        ).fetchall()[0]
+        n_orders = con.sql(f"SELECT count(*) FROM {_GROUPED}").fetchall()[0][0]
+        columns = _order_columns(cols)
+        detail = con.sql(
+            f"SELECT order_number, concat('shopify:', order_number) AS order_id, reason, rows, "
+            f"{columns['gross_revenue']} AS gross_revenue, {columns['currency']} AS currency "
+            f"FROM {_GROUPED} WHERE reason IS NOT NULL ORDER BY first_row"
+        ).df()
+        detail = detail.astype(
+            {"order_number": "string", "order_id": "string", "currency": "string"}
+        )
+        excluded, excluded_orders, excluded_revenue = _build.count_exclusions(
+            detail, n_rows - named
+        )
+        lines = con.sql(f"SELECT count(*) FROM {orders_duckdb.STAGED_LINES}").fetchall()[0][0]
+        return ImportResult(
+            file=self.source.name,
+            format="shopify",
+            rows_read=int(n_rows),
+            orders=empty_frame(ORDERS_SCHEMA),
+            order_lines=empty_frame(ORDER_LINES_SCHEMA),
+            customers=empty_frame(CUSTOMERS_SCHEMA),
+            excluded=excluded,
+            excluded_orders=excluded_orders,
+            excluded_revenue=excluded_revenue,
+            excluded_detail=detail,
+            staged=StagedRows(
+                orders_duckdb.STAGED_ORDERS,
+                orders_duckdb.STAGED_LINES,
+                int(n_orders) - len(detail),
+                int(lines),
+                derived=_DERIVED,
+            ),
+            notes=self._cut_off_notes(),
+        )

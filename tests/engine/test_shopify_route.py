@@ -1,0 +1,182 @@
+"""A Shopify orders export loaded by DuckDB straight into the workspace gives exactly the
+importer's ingest (the same report, orders and lines), and what DuckDB cannot prove goes to the
+importer, with the importer's result or one-line error.
+
+Each file is ingested twice, into two workspaces: once on the engine's route (``defer_orders``)
+and once read by the importer; the route taken is recorded, so that a fallback cannot pass
+unnoticed where the engine should load the file, nor a load where it should fall back.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from valuecast.datasets.demo_shop import generate_demo_shop
+from valuecast.io import defer_orders, orders_duckdb, read_exports, shopify_duckdb
+from valuecast.io.schema import InputError
+from valuecast.store import Workspace
+
+
+@pytest.fixture(autouse=True)
+def _small_files_too(monkeypatch):
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+
+
+@pytest.fixture(scope="module")
+def export() -> pd.DataFrame:
+    """The demo shop's export: guests, test orders, cancellations, refunds, e-mails written with
+    capitals and spaces, orders of several line rows."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "orders.csv"
+        generate_demo_shop(path, customers=300, seed=3)
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _ingest(path, *, engine: bool, monkeypatch) -> tuple[dict, dict, list]:
+    """The ingest report, the workspace's orders and lines (sorted), and what each load of the
+    engine's route returned (``None``: the importer read the file)."""
+    loads = []
+    load = shopify_duckdb.PendingShopify.load
+
+    def recorded(self, con):
+        loads.append(load(self, con))
+        return loads[-1]
+
+    with Workspace(":memory:") as ws, monkeypatch.context() as patch:
+        patch.setattr(shopify_duckdb.PendingShopify, "load", recorded)
+        if engine:
+            results = [defer_orders([path])]
+            assert isinstance(results[0], shopify_duckdb.PendingShopify)
+        else:
+            results = read_exports([path])
+        report = ws.ingest(results).to_dict()
+        tables = {
+            "orders": ws.orders().to_pandas().sort_values("order_id", ignore_index=True),
+            "lines": ws.order_lines()
+            .to_pandas()
+            .sort_values(["order_id", "line_number"], ignore_index=True),
+        }
+    return report, tables, loads
+
+
+def _assert_same(path, monkeypatch, *, loaded: bool) -> tuple[dict, dict]:
+    engine_report, engine_tables, loads = _ingest(path, engine=True, monkeypatch=monkeypatch)
+    report, tables, _ = _ingest(path, engine=False, monkeypatch=monkeypatch)
+    assert len(loads) == 1 and (loads[0] is not None) == loaded
+    assert engine_report == report
+    for name in ("orders", "lines"):
+        pd.testing.assert_frame_equal(engine_tables[name], tables[name], check_exact=True)
+    return report, tables
+
+
+def _write(frame: pd.DataFrame, path):
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_shopify_export_loads_as_the_importer_reads_it(tmp_path, export, monkeypatch):
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    frame.loc[first_rows[1], "Lineitem name"] = "Café Crème ¾ lb"  # letters beyond ASCII
+    frame.loc[first_rows[2], "Email"] = "  Someone@Example.COM "
+    frame.loc[first_rows[3], "Created at"] = "2025-03-04 05:06:07Z"
+    frame.loc[first_rows[4], "Created at"] = "2025-03-04T05:06"
+    frame.loc[first_rows[5], "Payment Method"] = "manual + Bogus"  # a test gateway in a list
+    frame.loc[first_rows[6], "Financial Status"] = "Voided"
+    frame.loc[first_rows[7], "Subtotal"] = "-3.00"
+    frame.loc[first_rows[8], "Accepts Marketing"] = "unsubscribed"
+    frame.loc[first_rows[9], "Subtotal"] = "1.500"  # told apart by the column's other amounts
+    frame.loc[first_rows[9], "Total"] = ""  # gross revenue is then the subtotal
+    frame.loc[first_rows[10], "Lineitem name"] = "\u00a0Thé vert\u00a0"  # both trim it
+    frame.loc[len(frame)] = ""  # an empty row
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    excluded = report["excluded_rows"]
+    assert {"test order", "cancelled", "voided", "refunded", "negative amount", "empty row"} <= set(
+        excluded
+    )
+    orders = tables["orders"]
+    assert orders["is_guest"].any() and "someone@example.com" in set(orders["customer_id"])
+    assert {"Café Crème ¾ lb", "Thé vert"} <= set(tables["lines"]["product_name"])
+    assert (tables["lines"]["line_number"] > 1).any()
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [
+        ("Email", "'ann@example.com"),  # the importer drops the apostrophe
+        ("Email", "ann@example.com\t"),  # ... and other whitespace
+        ("Lineitem name", "Café\t"),  # a tab the importer trims
+        ("Subtotal", "$12.50"),  # a symbol the importer reads
+        ("Created at", "2026-01-05 10:00:00.5 -0500"),  # a fraction of a second
+        ("Financial Status", "PAID\u00e9"),  # beyond ASCII: the importer's lower-casing
+    ],
+)
+def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(
+    tmp_path, export, monkeypatch, column, cell
+):
+    frame = export.copy()
+    frame.loc[0, column] = cell
+    _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=False)
+
+
+def test_a_phone_only_order_goes_to_the_importer_and_joins_its_email_customer(
+    tmp_path, export, monkeypatch
+):
+    frame = export.copy()
+    first_rows = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    owner, phone_only = first_rows[0], first_rows[1]
+    frame.loc[[owner, phone_only], "Phone"] = "+1 415 555 0100"
+    frame.loc[phone_only, "Email"] = ""
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=False)
+    orders = tables["orders"].set_index("order_number")
+    email = frame.loc[owner, "Email"].strip().lower()
+    assert orders.loc[frame.loc[phone_only, "Name"], "customer_id"] == email
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "message"),
+    [
+        ("Subtotal", "1.500", "ambiguous amount '1.500'"),
+        ("Refunded Amount", "-2.00", "a refund is written as a positive amount"),
+        ("Created at", "1970-01-01 00:00:00 +0000", "before 1990"),
+        ("Name", "", "row has no order Name"),
+    ],
+)
+def test_a_bad_export_gets_the_importers_error(
+    tmp_path, export, monkeypatch, column, cell, message
+):
+    frame = export.copy()
+    if column == "Subtotal":  # every subtotal could then be written with a thousands point
+        frame["Subtotal"] = frame["Subtotal"].where(frame["Subtotal"] == "", "2.000")
+    frame.loc[0, column] = cell
+    path = _write(frame, tmp_path / "o.csv")
+    with pytest.raises(InputError) as importer:
+        read_exports([path])
+    assert message in str(importer.value)
+    with Workspace(":memory:") as ws, pytest.raises(InputError) as engine:
+        ws.ingest([defer_orders([path])])
+    assert str(engine.value) == str(importer.value)
+
+
+def test_two_versions_of_an_order_get_the_importers_error(tmp_path, export):
+    frame = export.copy()
+    repeated = frame.index[(frame["Name"] == frame["Name"].shift()) & (frame["Name"] != "")][0]
+    frame.loc[repeated, "Subtotal"] = "999.99"  # the second row of an order gives another total
+    path = _write(frame, tmp_path / "o.csv")
+    with pytest.raises(InputError) as importer:
+        read_exports([path])
+    assert "two versions of one order" in str(importer.value)
+    with Workspace(":memory:") as ws, pytest.raises(InputError) as engine:
+        ws.ingest([defer_orders([path])])
+    assert str(engine.value) == str(importer.value)
+
+
+def test_a_date_format_or_another_format_keeps_the_importer(tmp_path, export):
+    path = _write(export, tmp_path / "o.csv")
+    assert isinstance(defer_orders([path], format="shopify"), shopify_duckdb.PendingShopify)
+    assert defer_orders([path], column_map="date_format=%Y-%m-%d %H:%M:%S %z") is None
+    assert defer_orders([path], format="woocommerce") is None

@@ -124,10 +124,15 @@ def test_empty_and_header_only(tmp_path):
     ("cells", "expected"),
     [
         (["1234.5", "", "-3", "+2", ".5"], [1234.5, np.nan, -3.0, 2.0, 0.5]),
-        (
-            ["$1,234.50", "(12.00)", "USD 7", "3 EUR", "1'000.25"],
-            [1234.5, -12.0, 7.0, 3.0, 1000.25],
-        ),
+        (["$1,234.50", "(12.00)", "$7", "3 $", "1'000.25"], [1234.5, -12.0, 7.0, 3.0, 1000.25]),
+        (["USD 7", "3 usd", "-USD 2"], [7.0, 3.0, -2.0]),
+        (["$5", "USD 3"], [5.0, 3.0]),  # a bare dollar agrees with one dollar code
+        (["A$5", "$2", "AUD 1"], [5.0, 2.0, 1.0]),
+        (["A$10.00", "-A$3", "(A$4)"], [10.0, -3.0, -4.0]),  # the dollars of a country
+        (["CA$1,000.00", "CA$2"], [1000.0, 2.0]),  # ... as Magento writes them
+        (["kr 10.00", "12 kr"], [10.0, 12.0]),
+        (["10,00 zł", "5 zł"], [10.0, 5.0]),
+        (["₺5", "₺1.250,50"], [5.0, 1250.5]),
         (["1.234,50", "12,5", "€ 3", "1 000,00"], [1234.5, 12.5, 3.0, 1000.0]),
         (["'12.50", " 4 ", "5-", "1,234,567"], [12.5, 4.0, -5.0, 1234567.0]),
     ],
@@ -148,6 +153,27 @@ def test_money_is_never_guessed(tmp_path, cells):
     with pytest.raises(InputError) as info:
         open_csv(path).read().money("x")
     assert info.value.column == "x" and info.value.row >= 3
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["$110.00", "€1,100.00"],
+        ["USD 100", "EUR 100"],
+        ["A$10", "R$10"],
+        ["12 kr", "£3"],
+        ["$5", "¥3"],
+        ["CAD 3", "USD 1"],
+    ],
+)
+def test_amounts_in_two_currencies_are_an_error(tmp_path, cells):
+    """Added up as one, they would be a sum of different units."""
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"x": ["5", *cells]}).to_csv(path, index=False)
+    with pytest.raises(InputError) as info:
+        open_csv(path).read().money("x")
+    assert info.value.column == "x" and info.value.row == 4
+    assert f"{cells[1]!r} is in another currency than {cells[0]!r} on row 3" in str(info.value)
 
 
 def test_timestamps(tmp_path):

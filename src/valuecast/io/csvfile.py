@@ -36,8 +36,9 @@ Reading rules
 
 Money (:meth:`Table.money`)
 ---------------------------
-Accepted: ``1234.5``, ``1,234.50``, ``$1,234.50``, ``USD 12``, ``12 €``, ``1.234,50``,
-``1 234,50``, ``1'234.50``, ``-12``, ``12-``, ``(12.00)`` (negative). The decimal separator is
+Accepted: ``1234.5``, ``1,234.50``, ``$1,234.50``, ``USD 12``, ``12 €``, ``A$12``, ``kr 12``,
+``1.234,50``, ``1 234,50``, ``1'234.50``, ``-12``, ``12-``, ``(12.00)`` (negative). A column whose
+amounts name two currencies (``$12`` and ``€12``) is an error: they cannot be added. The decimal separator is
 decided per column: a column is read with a decimal comma when some value ends in a comma and one or
 two digits (``12,50``) and none ends in a point and one or two digits; then ``.`` separates
 thousands. A value that does not fit its column's convention (``12.50`` in a decimal-comma column,
@@ -762,6 +763,24 @@ def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
 # ------------------------------------------------------------------------------------------------
 # the table and its parsers
 # ------------------------------------------------------------------------------------------------
+_CURRENCY = r"[A-Za-z]{1,3}\$|[A-Za-z]{3}|kr\.?|zł|Kč|Ft|[$€£¥₹₺₩₽₪₫฿₱₴₦]"
+"""A currency written with an amount: a code (``USD``), a symbol, a dollar with its country
+(``A$``, ``CA$``, ``R$``) or a Nordic, Polish, Czech or Hungarian unit (``kr``, ``zł``)."""
+_CURRENCY_CODES = {
+    "€": "EUR", "£": "GBP", "₹": "INR", "₺": "TRY", "₩": "KRW", "₽": "RUB", "₪": "ILS",
+    "₫": "VND", "฿": "THB", "₱": "PHP", "₴": "UAH", "₦": "NGN", "ZŁ": "PLN", "KČ": "CZK",
+    "FT": "HUF", "A$": "AUD", "AU$": "AUD", "CA$": "CAD", "C$": "CAD", "US$": "USD",
+    "NZ$": "NZD", "HK$": "HKD", "S$": "SGD", "R$": "BRL", "MX$": "MXN", "NT$": "TWD",
+    "KR.": "KR",
+}  # fmt: skip
+"""The currency of a symbol or unit written with amounts (upper-cased), where it names one."""
+_ANY_OF = {
+    "$": {"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "BRL", "MXN", "TWD"},
+    "KR": {"SEK", "NOK", "DKK", "ISK"},
+    "¥": {"JPY", "CNY"},
+}
+"""Symbols several currencies write: a column may mix one with the code of any of these."""
+_CURRENCY_AT_ENDS = rf"^(?:{_CURRENCY})\s*|\s*(?:{_CURRENCY})$"
 _MONEY_SHAPE = r"^(?:\d{1,3}(?:[.,' ]\d{3})+|\d+)(?:[.,]\d+)?$|^[.,]\d+$"
 _ISO_SHAPE = (
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
@@ -978,17 +997,19 @@ class Table:
                 return np.asarray(out.to_numpy(zero_copy_only=False), float)
         except pa.ArrowInvalid:
             pass
-        text = pc.replace_substring_regex(values, r"^[A-Za-z]{3}\s*|\s*[A-Za-z]{3}$", "")
-        text = pc.replace_substring_regex(text, r"[$€£¥₹\s\x{00a0}\x{202f}]", "")
+        text = pc.replace_substring_regex(values, _CURRENCY_AT_ENDS, "")
+        text = pc.replace_substring_regex(text, r"[A-Za-z]{1,3}\$|[$€£¥₹\s\x{00a0}\x{202f}]", "")
         negative = pc.match_substring_regex(text, r"^\(.*\)$|^-|-$|^\(-")
         text = pc.replace_substring_regex(text, r"^\(|\)$", "")
         text = pc.replace_substring_regex(text, r"^[-+]|-$", "")
+        text = pc.replace_substring_regex(text, _CURRENCY_AT_ENDS, "")  # -A$12, (kr 5)
         shape_ok = pc.match_substring_regex(text, _MONEY_SHAPE)
         bad = pc.and_(present, pc.invert(pc.fill_null(shape_ok, False)))
         if pc.any(bad).as_py():
             position = self._first_bad(bad)
             value = values[position].as_py()
             raise self.error(f"cannot read {value!r} as an amount", position, column)
+        self._check_one_currency(values, column)
         comma_decimal = pc.any(pc.match_substring_regex(text, r",\d{1,2}$")).as_py()
         point_decimal = pc.any(pc.match_substring_regex(text, r"\.\d{1,2}$")).as_py()
         if comma_decimal and not point_decimal:
@@ -1018,6 +1039,42 @@ class Table:
             1.0,
         )
         return amounts * sign
+
+    def _check_one_currency(self, values: pa.ChunkedArray, column: str) -> None:
+        """Raise when the column's amounts name two currencies (``$110.00`` and ``€1,100.00``):
+        added up as one, they would be a sum of different units.  A bare ``$``, ``kr`` or ``¥``
+        agrees with any one currency written that way (``$12`` and ``USD 5``)."""
+        written = pc.replace_substring_regex(values, r"[\d.,'\s\x{00a0}\x{202f}()+-]", "")
+        marker = pc.utf8_upper(written)
+        named = pc.and_(pc.is_valid(marker), pc.not_equal(marker, ""))
+        if not pc.any(named).as_py():
+            return
+        codes = {m: _CURRENCY_CODES.get(m, m) for m in pc.unique(marker.filter(named)).to_pylist()}
+        explicit = [m for m, code in codes.items() if code not in _ANY_OF]
+        reference = explicit[0] if explicit else next(iter(codes))
+        wanted = codes[reference]
+
+        def agrees(code: str) -> bool:
+            if code == wanted:
+                return True
+            if wanted in _ANY_OF:  # two bare symbols agree only when they are the same
+                return code not in _ANY_OF and code in _ANY_OF[wanted]
+            return code in _ANY_OF and wanted in _ANY_OF[code]
+
+        clashing = [m for m, code in codes.items() if not agrees(code)]
+        if not clashing:
+            return
+        first = self._first_bad(pc.equal(marker, reference))
+        position = self._first_bad(pc.is_in(marker, value_set=pa.array(clashing, marker.type)))
+        first, position = min(first, position), max(first, position)  # name the later row
+        raise self.error(
+            f"{values[position].as_py()!r} is in another currency than "
+            f"{values[first].as_py()!r} on row {self.row(first)}: amounts in two currencies "
+            "cannot be added up; export each currency's orders to a file of its own, or give "
+            "a currency column and --fx RATES.csv",
+            position,
+            column,
+        )
 
     def _check_point_told(
         self, text: pa.ChunkedArray, column: str, values: pa.ChunkedArray | None = None

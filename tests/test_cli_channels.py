@@ -356,3 +356,29 @@ def test_an_as_of_date_after_tomorrow_is_one_line(tmp_path):
         assert len(lines) == 1 and f"as-of date {later} is after tomorrow" in lines[0], command
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     AnalysisOptions(as_of=tomorrow).validate()  # tomorrow is allowed, as for order dates
+
+
+def test_with_a_margin_total_clv_is_the_past_and_the_future_in_margin(tmp_path):
+    # predicted CLV is margin: the historic revenue it is added to is taken at the margin too
+    import json
+
+    workspace = make_workspace(tmp_path, REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS, CONSENT_MAP)
+    from valuecast.cli import app as valuecast
+
+    out = tmp_path / "analysis"
+    analysis = ["analyze", "-w", workspace, "-o", out, "--margin", "0.5"]
+    result = runner.invoke(valuecast, [str(arg) for arg in analysis])
+    assert result.exit_code == 0, result.output
+    customers = pd.read_csv(out / "customers.csv")
+    assert customers["predicted_clv"].notna().all()
+    expected = customers["historic_clv"] * 0.5 + customers["predicted_clv"]
+    assert (customers["total_clv"] - expected).abs().max() <= 0.011
+    totals = json.loads((out / "summary.json").read_text())["totals"]
+    half = totals["historic_clv"] * 0.5 + totals["predicted_clv"]
+    assert totals["total_clv"] == pytest.approx(half, abs=0.011)
+    channels = pd.read_csv(out / "channels.csv")
+    expected = channels["historic_clv_mean"] * 0.5 + channels["predicted_clv_mean"]
+    assert (channels["total_clv_mean"] - expected).abs().max() <= 0.011
+    report = (out / "report.html").read_text()
+    assert "at the 50% margin; the" in report and "more margin in the next" in report
+    assert "so far times the 50% margin plus" in report

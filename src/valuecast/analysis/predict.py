@@ -532,7 +532,7 @@ def predict(
             predicted_clv=nothing,
             predicted_clv_p10=nothing,
             predicted_clv_p90=nothing,
-            total_clv=table.historic_clv,
+            total_clv=table.historic_clv * options.margin,
             expected_date_of_next_order=ibis.null().cast("date"),
         )
         # the candidate the backtest named, not fitted: said so beside its name
@@ -649,7 +649,8 @@ def predict(
         predicted_clv=point,
         predicted_clv_p10=low,
         predicted_clv_p90=high,
-        total_clv=joined.historic_clv + point,
+        # the past in the unit of the prediction: revenue times the margin
+        total_clv=joined.historic_clv * options.margin + point,
     )
 
     pattern = compressed[PATTERN].to_numpy() if design is not None else None
@@ -820,5 +821,5 @@ def _group_sums(
     if intervals is not None:
         low, high = intervals.total_bounds(grouped, where, z, options.margin)
         totals["predicted_clv_p10"], totals["predicted_clv_p90"] = low, high
-    totals["total_clv"] = totals["historic_clv"] + totals["predicted_clv"]
+    totals["total_clv"] = totals["historic_clv"] * options.margin + totals["predicted_clv"]
     return totals

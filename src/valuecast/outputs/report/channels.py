@@ -41,17 +41,19 @@ def acquisition_channels(
     if with_customers.empty or not np.isfinite(with_customers["historic_clv_mean"]).any():
         charts.append(Chart("channels-clv", title, "No customers with a known channel yet."))
     else:
-        with_customers["total"] = with_customers["historic_clv_mean"].fillna(0) + with_customers[
-            "predicted_clv_mean"
-        ].fillna(0)
+        margin = summary.get("margin") or 1.0  # predictions are margin: the past is too
+        with_customers["total"] = with_customers["historic_clv_mean"].fillna(0) * margin + (
+            with_customers["predicted_clv_mean"].fillna(0)
+        )
         ordered = with_customers.sort_values("total", ascending=False)
         names = ordered[label].astype(str).tolist()
         custom = ordered["customers"].astype(int).tolist()
         unit = " " + currency if currency else ""
         traces = [
             go.Bar(
-                x=names, y=finite_values(ordered["historic_clv_mean"]),
-                name="historic CLV (so far)",
+                x=names, y=finite_values(ordered["historic_clv_mean"] * margin),
+                name="historic CLV (so far)" if margin == 1.0 else
+                f"historic CLV x {margin:.0%} margin (so far)",
                 marker={"color": GREY}, customdata=custom,
                 hovertemplate="%{x}: %{y:,.2f}" + unit + " so far per customer "
                 "(%{customdata:,} customers)<extra></extra>",
@@ -75,9 +77,13 @@ def acquisition_channels(
         def worth(row) -> str:
             text = money_text(row["total"], currency, 2)
             if has_predicted:
+                past = money_text(row["historic_clv_mean"], currency, 2)
+                if margin != 1.0:
+                    past += f" so far times the {margin:.0%} margin"
+                else:
+                    past += " so far"
                 text += (
-                    f" ({money_text(row['historic_clv_mean'], currency, 2)} so far plus "
-                    f"{money_text(row['predicted_clv_mean'], currency, 2)} predicted)"
+                    f" ({past} plus {money_text(row['predicted_clv_mean'], currency, 2)} predicted)"
                 )
             return text
 

@@ -71,12 +71,20 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
     if predicted is not None:
         labels.append(f"predicted CLV (next {horizon} months)")
         values.append(predicted)
-        reading = (
-            f"{customers} customers have spent {money_text(historic, currency)} so far; the "
-            f"{model_label(model)} model expects {money_text(predicted, currency)} more in the "
-            "next "
-            f"{horizon} months"
-        )
+        margin = summary.get("margin") or 1.0
+        if margin == 1.0:
+            reading = (
+                f"{customers} customers have spent {money_text(historic, currency)} so far; the "
+                f"{model_label(model)} model expects {money_text(predicted, currency)} more in "
+                f"the next {horizon} months"
+            )
+        else:  # the predictions are margin: say so, and give the past in the same unit
+            reading = (
+                f"{customers} customers have spent {money_text(historic, currency)} so far, "
+                f"{money_text(historic * margin, currency)} at the {margin:.0%} margin; the "
+                f"{model_label(model)} model expects {money_text(predicted, currency)} more "
+                f"margin in the next {horizon} months"
+            )
         if low is not None and high is not None:
             reading += (
                 f" ({level:.0%} interval {money_text(low, None)} to {money_text(high, currency)})"

@@ -95,7 +95,7 @@ def test_shop_totals_are_the_same_in_every_row_order():
         }
     )
     frame["predicted_clv"] = frame["_spend_m"] * 0.5
-    options = SimpleNamespace(interval_level=0.8)
+    options = SimpleNamespace(interval_level=0.8, margin=1.0)
     f = np.array([0.0, 1.0, 2.0])
     r, t = np.zeros(3), np.full(3, 30.0)
 

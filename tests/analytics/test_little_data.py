@@ -13,11 +13,16 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from valuecast.analysis.dropout import MIN_REPEAT_CUSTOMERS, unidentified_dropout
+from valuecast.analysis.dropout import (
+    MIN_REPEAT_CUSTOMERS,
+    endless_on_short_history,
+    unidentified_dropout,
+)
 from valuecast.cli import app
 from valuecast.models.registry import LABELS
 
@@ -192,3 +197,28 @@ def test_a_shop_without_dropout_is_fitted_at_the_limit_and_says_so(tmp_path):
 def test_a_one_day_history_is_one_day():
     reason = unidentified_dropout(40, 40.0, 400.0, 1)
     assert reason.startswith("the history (1 day) is shorter than half")
+
+
+def test_a_shop_of_days_whose_fit_finds_no_dropout_withholds_its_year(tmp_path):
+    # 300 customers in their first 5 days, most reordering daily, some stopping each day: the
+    # fit finds nobody leaving and would predict ~138 orders each over 12 months
+    rng = np.random.default_rng(9)
+    rows = []
+    for customer in range(300):
+        day = int(rng.integers(0, 3))
+        rows.append((customer, day, float(rng.gamma(3, 20))))
+        while rng.random() < 0.8 and day < 5:
+            day += 1
+            rows.append((customer, day, float(rng.gamma(3, 20))))
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, customers, output = analyze(log, tmp_path, as_of=START + timedelta(days=5))
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert customers["predicted_clv"].isna().all()
+    reason = summary["low_confidence_reasons"][-1]
+    assert reason.startswith("the fit finds no dropout in 5 days of history"), reason
+    assert endless_on_short_history(_AtLimit(), 200.0, 365.25) is None  # half a horizon will do
+    assert endless_on_short_history(_AtLimit(), 180.0, 365.25) is not None
+
+
+class _AtLimit:
+    limits_ = {"a": "0"}

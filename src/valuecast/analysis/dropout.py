@@ -55,6 +55,36 @@ def unidentified_dropout(
     return None
 
 
+NO_DROPOUT_LIMITS = {"a": "0", "s": "0"}
+"""The parameter at the limit of a fit that finds nobody leaving: BG/NBD-type models' ``a`` and
+Pareto/NBD's ``s`` (each then reduces to the NBD)."""
+
+HORIZON_SHARE = 0.5
+"""The history a fit that finds no dropout needs to predict, as a share of the horizon (see
+:func:`endless_on_short_history`)."""
+
+
+def endless_on_short_history(model, history_days: float, horizon_days: float) -> str | None:
+    """Why a fit that finds no dropout may not predict, or ``None`` when it may.
+
+    A fit at the no-dropout limit says every customer keeps buying at their pace for ever.  Over a
+    history shorter than :data:`HORIZON_SHARE` of the horizon that is an extrapolation the
+    orders cannot support: a 5-day-old shop whose customers reorder daily came out at 138 orders
+    each over 12 months, every customer alive.  Over a longer history the absence of dropout is
+    itself evidence, and the prediction stands.
+    """
+    limits = getattr(model, "limits_", None) or {}
+    if not any(limits.get(name) == edge for name, edge in NO_DROPOUT_LIMITS.items()):
+        return None
+    if history_days >= HORIZON_SHARE * horizon_days:
+        return None
+    return (
+        f"the fit finds no dropout in {history_days:.0f} days of history and would predict "
+        f"{horizon_days:.0f} days as if no customer ever left: dropout cannot be seen yet, so "
+        "predictions are withheld (historic figures only)"
+    )
+
+
 def contradiction(model, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> str | None:
     """Why ``model`` contradicts the recent orders, or ``None`` when it does not.
 

@@ -43,7 +43,7 @@ from valuecast.analysis.covariates import (
     with_attributes,
     with_patterns,
 )
-from valuecast.analysis.dropout import contradiction
+from valuecast.analysis.dropout import contradiction, endless_on_short_history
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.summary import customer_summary, prepare_orders
 from valuecast.analysis.uncertainty import (
@@ -520,6 +520,14 @@ def predict(
         note = withhold
     else:
         model, note = _fit_transaction_model(model_name, f, r, t, counts, X, seasonal)
+        # the oldest customer's T: the shop's history
+        endless = (
+            None
+            if model is None
+            else endless_on_short_history(model, float(t.max()), options.horizon * DAYS_PER_MONTH)
+        )
+        if endless is not None:
+            model, note = None, endless
     days_between = _days_between_orders(table)
     if model is None:
         nothing = ibis.null().cast("float64")

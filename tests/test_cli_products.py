@@ -224,8 +224,14 @@ def test_errors_are_one_line(baskets, tmp_path):
     line = one_error_line(
         runner.invoke(app, ["affinity", "-w", str(baskets), "--within-days", "0", "-o", str(out)])
     )
-    assert "within_days must be at least 1" in line
+    assert "--within-days must be at least 1 (got 0)" in line  # the option as typed
     assert not out.exists()
+    line = one_error_line(runner.invoke(app, ["affinity", "-w", str(baskets), "--top", "0"]))
+    assert "--top must be at least 1 (got 0)" in line
+    line = one_error_line(
+        runner.invoke(app, ["reminders", "-w", str(baskets), "--min-customers", "0"])
+    )
+    assert "--min-customers must be at least 1 (got 0)" in line
     line = one_error_line(
         runner.invoke(
             app, ["reminders", "-w", str(baskets), "--out", str(tmp_path / "a" / "b.csv")]
@@ -235,7 +241,7 @@ def test_errors_are_one_line(baskets, tmp_path):
     line = one_error_line(
         runner.invoke(app, ["reminders", "-w", str(baskets), "--due-within", "-1"])
     )
-    assert "due_within" in line
+    assert "--due-within must be at least 0 (got -1)" in line
     not_a_workspace = tmp_path / "plain.duckdb"
     not_a_workspace.write_bytes(b"not a database")
     line = one_error_line(runner.invoke(app, ["reminders", "-w", str(not_a_workspace)]))
@@ -257,3 +263,10 @@ def test_a_history_shorter_than_the_window_says_why_no_pair_follows(baskets, tmp
     )  # fmt: skip
     assert enough.exit_code == 0, enough.output
     assert "shorter than --within-days" not in enough.output
+    before = runner.invoke(
+        app, ["affinity", "-w", str(baskets), "--as-of", "2023-01-01", "-o", str(tmp_path / "r")]
+    )
+    assert before.exit_code == 0, before.output
+    flat = " ".join(before.output.split())
+    assert "note: the as-of date 2023-01-01 is before the first order (2024-01-01)" in flat
+    assert "days) is shorter than" not in flat  # no history of -365 days

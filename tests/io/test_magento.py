@@ -251,6 +251,17 @@ def test_admin_order_grid_bad_date_names_file_row_and_column(exports, write):
     assert "'2024-13-45'" in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("column", ["Customer Email", "Subtotal"])
+def test_a_grid_export_without_a_column_the_grid_hides_says_how_to_show_it(exports, write, column):
+    header = [name for name in exports.MAGENTO_GRID_HEADER if name != column]
+    rows = [{k: v for k, v in row.items() if k != column} for row in grid_rows()]
+    path = write("export.csv", header, rows)
+    with pytest.raises(InputError) as info:
+        read_exports([path], format="magento")
+    assert (info.value.row, info.value.column) == (1, column)
+    assert "turn it on under Columns in Sales > Orders" in str(info.value)
+
+
 @pytest.mark.parametrize("marker", ["NULL", "\\N"], ids=["phpmyadmin", "mysqldump"])
 def test_a_dumps_null_markers_read_as_empty_cells(exports, write, marker):
     # phpMyAdmin writes a NULL column as "NULL", mysqldump --tab as \N: the never-refunded

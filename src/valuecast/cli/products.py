@@ -17,6 +17,13 @@ from valuecast.outputs.files import rounded_for_csv, write_csv
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
 
+def _at_least(least: int, **given: int) -> None:
+    """Fail, naming the option as typed, on the first value below ``least``."""
+    for name, value in given.items():
+        if value < least:
+            fail(f"--{name.replace('_', '-')} must be at least {least} (got {value})")
+
+
 def affinity(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
@@ -42,6 +49,7 @@ def affinity(
     from valuecast.analysis.summary import SummaryError
     from valuecast.dates import to_date
 
+    _at_least(1, within_days=within_days, min_pairs=min_pairs, top=top)
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder")
     if not out.parent.exists():
@@ -78,7 +86,14 @@ def affinity(
         highlight=False,
     )
     history_days = (as_of_date - to_date(first)).days if first is not None else 0
-    if not counts.get("after", 0) and history_days < within_days:
+    if history_days < 0:  # the as-of date comes before every order
+        console.print(
+            f"note: the as-of date {as_of_date} is before the first order ({to_date(first)}): "
+            "no purchase is counted",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif not counts.get("after", 0) and history_days < within_days:
         # a pair counts a customer watched for the whole window after their first A
         console.print(
             f"note: the history ({history_days} days) is shorter than --within-days "
@@ -130,6 +145,8 @@ def reminders(
     from valuecast.analysis.growth.replenishment import replenishment_cycles
     from valuecast.analysis.summary import SummaryError
 
+    _at_least(0, due_within=due_within)
+    _at_least(1, min_customers=min_customers)
     if out is not None and out.is_dir():
         fail(f"{out}: is a folder (give a .csv file)")
     if out is not None and not out.parent.exists():

@@ -102,7 +102,7 @@ import pandas as pd
 
 from valuecast.io import _build
 from valuecast.io.csvfile import CsvFile, Table, open_csv
-from valuecast.io.schema import ImportResult
+from valuecast.io.schema import ImportResult, InputError
 
 __all__ = [
     "ORDER_COLUMNS",
@@ -418,7 +418,19 @@ def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) ->
 
 def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
     """Read the admin order grid's CSV export (see "Admin order-grid export" above)."""
-    table, cols = _table(source, GRID_COLUMNS, GRID_REQUIRED)
+    try:
+        table, cols = _table(source, GRID_COLUMNS, GRID_REQUIRED)
+    except InputError as error:
+        if error.column not in ("Customer Email", "Subtotal"):
+            raise
+        raise InputError(
+            error.file,
+            "required column is missing (the order grid leaves it out by default: turn it on "
+            "under Columns in Sales > Orders, then export again)",
+            error.row,
+            error.column,
+        ) from None
+
     n = table.num_rows
     filled = _filled(table, cols)
     keep = np.flatnonzero(filled)

@@ -106,8 +106,19 @@ def test_product_lines_name_then_sku_and_positive_quantity():
     _, lines = shop(BASKETS, BASKET_LINES)
     got = product_lines(lines).to_pandas()
     o7 = sorted(got.loc[got.order_id == "o7", "product"])
-    assert o7 == ["SKU-9", "Soap", "Soap"]  # Brush (quantity 0) and the blank line are gone
+    assert o7 == ["SKU-9", "Soap"]  # Brush (quantity 0) and the blank line are gone
     assert "Conditioner" in set(got.loc[got.order_id == "o3", "product"])
+
+
+def test_a_product_bought_and_returned_in_one_order_was_not_bought():
+    orders = [("o1", "ann", "2024-01-01"), ("o2", "ann", "2024-02-01")]
+    lines = [
+        ("o1", "Mug", None, 1.0), ("o1", "Mug", None, -1.0), ("o1", "Tea", None, 1.0),
+        ("o2", "Mug", None, 2.0), ("o2", "Mug", None, -1.0), ("o2", "Tea", None, None),
+    ]  # fmt: skip
+    got = product_lines(shop(orders, lines)[1]).to_pandas()
+    bought = sorted(zip(got["order_id"], got["product"], strict=True))
+    assert bought == [("o1", "Tea"), ("o2", "Mug"), ("o2", "Tea")]
 
 
 def test_same_order_pairs_by_hand():

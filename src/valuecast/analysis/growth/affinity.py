@@ -92,10 +92,12 @@ NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = tuple(NEXT_PRODUCTS_SCHEMA)
 
 
 def product_lines(order_lines: ir.Table) -> ir.Table:
-    """``order_id, product``: one row per order line that names a product.
+    """``order_id, product``: one row per product an order bought.
 
-    The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither and
-    lines whose quantity is zero or negative are left out.  Duplicates are not removed here.
+    The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither are
+    left out.  An order bought a product when its lines of it add up to more than zero items (a
+    line without a quantity counts one): a product bought and returned in the same order (``X, 1``
+    and ``X, -1``) was not bought, so it neither pairs with others nor asks to be bought again.
     """
     missing = [name for name in ("order_id", "product_name") if name not in order_lines.columns]
     if missing:
@@ -108,11 +110,14 @@ def product_lines(order_lines: ir.Table) -> ir.Table:
     if "sku" in order_lines.columns:
         product = ibis.coalesce(name, order_lines.sku.cast("string").strip().nullif(""))
     lines = order_lines.mutate(_product=product)
-    keep = lines._product.notnull()
-    if "quantity" in order_lines.columns:
-        quantity = lines.quantity.cast("float64")
-        keep &= quantity.isnull() | (quantity > 0)
-    return lines.filter(keep).select(order_id=lines.order_id.cast("string"), product=lines._product)
+    named = lines.filter(lines._product.notnull())
+    if "quantity" not in order_lines.columns:
+        return named.select(order_id=named.order_id.cast("string"), product=named._product)
+    items = named.quantity.cast("float64").fill_null(1.0)
+    netted = named.group_by(order_id=named.order_id.cast("string"), product=named._product).agg(
+        _items=items.sum()
+    )
+    return netted.filter(netted._items > 0).select("order_id", "product")
 
 
 def product_purchases(

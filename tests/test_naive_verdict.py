@@ -50,3 +50,38 @@ def test_no_sentence_when_a_model_wins_or_none_was_fitted():
     assert naive_verdict({"best": None, "best_beats_naive": None}) is None
     lost = naive_verdict({**backtest, "best_beats_naive": False})
     assert lost.startswith(SENTENCE) and "0.200" in lost and "0.300" in lost
+
+
+def test_withheld_predictions_are_not_called_rough_estimates(tmp_path):
+    # 150 customers over two years, about one in ten buying twice: the backtest names a model,
+    # but the history cannot show dropout and the predictions are withheld
+    rng = random.Random(3)
+    rows = ["customer,date,amount"]
+    for customer in range(150):
+        day = dt.date(2023, 1, 1) + dt.timedelta(days=rng.randint(0, 680))
+        rows.append(f"c{customer}@x.com,{day},{rng.randint(5, 90)}")
+        if rng.random() < 0.1 and day < dt.date(2024, 10, 1):
+            rows.append(f"c{customer}@x.com,{day + dt.timedelta(days=40)},{rng.randint(5, 90)}")
+    (tmp_path / "orders.csv").write_text("\n".join(rows) + "\n")
+    result = runner.invoke(
+        app,
+        ["analyze", str(tmp_path / "orders.csv"), "--map",
+         "customer_id=customer,ordered_at=date,revenue=amount",
+         "-o", str(tmp_path / "out"), "-w", str(tmp_path / "w.duckdb")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["model"]["fitted"] is False and summary["model"]["name"]
+    report = (tmp_path / "out" / "report.html").read_text()
+    output = " ".join(result.output.split())
+    for text in (output, report):
+        assert "read the predictions as rough estimates" not in text
+        assert "(the chosen model)" not in text
+    if summary["backtest"]["best_beats_naive"] is False:
+        assert "the predictions are withheld in any case" in output
+    assert "(the backtest&#39;s choice)" in report
+    lost = {"best": "bgnbd", "models": {"bgnbd": {"mae_orders": 0.2}},
+            "naive": {"mae_orders": 0.1}, "best_beats_naive": False}  # fmt: skip
+    assert naive_verdict(lost, predicted=False).endswith(
+        "the predictions are withheld in any case."
+    )

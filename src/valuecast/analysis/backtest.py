@@ -235,21 +235,26 @@ def score_predictions(
 
 # ------------------------------------------------------------------------------------------------
 # the naive baseline
-def naive_verdict(backtest: dict[str, Any]) -> str | None:
+def naive_verdict(backtest: dict[str, Any], predicted: bool = True) -> str | None:
     """One plain sentence when no model beat the naive guess on the holdout, else None.
 
     ``backtest`` is the ``backtest`` entry of summary.json; the printed summary and the report
-    show the sentence next to the backtest table.
+    show the sentence next to the backtest table.  ``predicted``: whether the analysis made
+    predictions (when they are withheld there are none to read as rough estimates).
     """
     if backtest.get("best_beats_naive") is not False:
         return None
     naive = backtest.get("naive") or {}
     best = (backtest.get("models") or {}).get(backtest.get("best")) or {}
+    advice = (
+        "so read the predictions as rough estimates."
+        if predicted
+        else "and the predictions are withheld in any case."
+    )
     return (
         "No model beat the naive guess (each customer's own past rate) on the holdout: "
         f"mean absolute error {best.get('mae_orders', float('nan')):.3f} orders per customer "
-        f"against {naive.get('mae_orders', float('nan')):.3f}, so read the predictions as "
-        "rough estimates."
+        f"against {naive.get('mae_orders', float('nan')):.3f}, {advice}"
     )
 
 

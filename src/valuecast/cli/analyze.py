@@ -227,7 +227,9 @@ def _print_analysis(
         console.print(table)
         from valuecast.analysis.backtest import naive_verdict  # scipy: not at start-up
 
-        verdict = naive_verdict(backtest)
+        verdict = naive_verdict(
+            backtest, predicted=(summary.get("model") or {}).get("fitted") is not False
+        )
         if verdict:
             console.print(f"[yellow]{verdict}[/]", highlight=False)
     groups = Table(title="RFM groups")

@@ -79,10 +79,12 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
             )  # fmt: skip
         chosen = _chosen_model(summary, list(predicted))
         total_actual, total_predicted = float(actual[-1]), float(predicted[chosen][-1])
+        role = ""
+        if chosen == (summary.get("model") or {}).get("name"):
+            role = " (the chosen model)" if _predicted(summary) else " (the backtest's choice)"
         reading = (
             f"In the {holdout_days:.0f} days after {calibration_end}, the customers made "
-            f"{total_actual:,.0f} repeat purchases; {model_label(chosen)}"
-            f"{' (the chosen model)' if chosen == (summary.get('model') or {}).get('name') else ''}"
+            f"{total_actual:,.0f} repeat purchases; {model_label(chosen)}{role}"
             f", fitted on the days before, predicted {total_predicted:,.0f}"
         )
         if total_actual > 0:
@@ -218,7 +220,7 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
                 if eligible is not None
                 else "."
             )
-            + (f" {verdict}" if (verdict := naive_verdict(backtest)) else ""),
+            + (f" {verdict}" if (verdict := naive_verdict(backtest, _predicted(summary))) else ""),
         )
     ]
     model = summary.get("model") or {}
@@ -245,3 +247,8 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
                       reading)
         )  # fmt: skip
     return tables
+
+
+def _predicted(summary: dict) -> bool:
+    """Whether the analysis made predictions (a model named but not fitted made none)."""
+    return (summary.get("model") or {}).get("fitted") is not False

@@ -92,6 +92,8 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(tmp_path, export, monke
     frame.loc[first_rows[9], "Subtotal"] = "1.500"  # told apart by the column's other amounts
     frame.loc[first_rows[9], "Total"] = ""  # gross revenue is then the subtotal
     frame.loc[first_rows[10], "Lineitem name"] = "\u00a0Thé vert\u00a0"  # both trim it
+    second = frame.index[(frame["Name"] == frame["Name"].shift()) & (frame["Name"] != "")][0]
+    frame.loc[second, ["Source", "Created at"]] = ["pos", "2025-01-01 00:00:00"]  # not the first
     frame.loc[len(frame)] = ""  # an empty row
     report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
     excluded = report["excluded_rows"]

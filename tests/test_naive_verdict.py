@@ -28,18 +28,23 @@ def _clockwork_shop(path):
     path.write_text("\n".join(rows) + "\n")
 
 
-def test_the_summary_and_the_report_say_when_the_naive_guess_wins(tmp_path):
-    _clockwork_shop(tmp_path / "orders.csv")
+def _analyze(folder) -> tuple[str, dict]:
+    """``valuecast analyze`` of ``folder/orders.csv``: its output and summary.json."""
     result = runner.invoke(
         app,
-        ["analyze", str(tmp_path / "orders.csv"), "--map",
+        ["analyze", str(folder / "orders.csv"), "--map",
          "customer_id=customer,ordered_at=date,revenue=amount",
-         "-o", str(tmp_path / "out"), "-w", str(tmp_path / "w.duckdb")],
+         "-o", str(folder / "out"), "-w", str(folder / "w.duckdb")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    return result.output, json.loads((folder / "out" / "summary.json").read_text())
+
+
+def test_the_summary_and_the_report_say_when_the_naive_guess_wins(tmp_path):
+    _clockwork_shop(tmp_path / "orders.csv")
+    output, summary = _analyze(tmp_path)
     assert summary["backtest"]["best_beats_naive"] is False
-    assert SENTENCE in " ".join(result.output.split())
+    assert SENTENCE in " ".join(output.split())
     assert SENTENCE in (tmp_path / "out" / "report.html").read_text()
 
 
@@ -63,17 +68,10 @@ def test_withheld_predictions_are_not_called_rough_estimates(tmp_path):
         if rng.random() < 0.1 and day < dt.date(2024, 10, 1):
             rows.append(f"c{customer}@x.com,{day + dt.timedelta(days=40)},{rng.randint(5, 90)}")
     (tmp_path / "orders.csv").write_text("\n".join(rows) + "\n")
-    result = runner.invoke(
-        app,
-        ["analyze", str(tmp_path / "orders.csv"), "--map",
-         "customer_id=customer,ordered_at=date,revenue=amount",
-         "-o", str(tmp_path / "out"), "-w", str(tmp_path / "w.duckdb")],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    output, summary = _analyze(tmp_path)
     assert summary["model"]["fitted"] is False and summary["model"]["name"]
     report = (tmp_path / "out" / "report.html").read_text()
-    output = " ".join(result.output.split())
+    output = " ".join(output.split())
     for text in (output, report):
         assert "read the predictions as rough estimates" not in text
         assert "(the chosen model)" not in text

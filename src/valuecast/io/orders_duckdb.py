@@ -507,9 +507,8 @@ class PendingOrders:
         importer bug is a one-line error naming the file, as when the importer reads first."""
         if isinstance(self.source, CsvFile):
             self.source = self.source.with_body()  # read again when released
-        source = self.source.path if isinstance(self.source, ParquetRows) else self.source
         try:
-            result = generic.read_orders(source, self.mapping)
+            result = self._import()
             result.notes.extend(self._cut_off_notes())
             fx.apply_fx([result], None)
             _build.check_stored_amounts(result)
@@ -520,6 +519,14 @@ class PendingOrders:
                 self.file, f"could not be read: {type(error).__name__}: {error}"
             ) from None
         return result
+
+    def _import(self) -> ImportResult:
+        """The importer's reading of the file."""
+        source = self.source.path if isinstance(self.source, ParquetRows) else self.source
+        return generic.read_orders(source, self.mapping)
+
+    _LEFT = (_INGEST_VIEWS, _INGEST_TABLES)
+    """The temporary views and tables a load leaves on its connection."""
 
     def load(self, con: Any) -> ImportResult | None:
         """Stage the canonical orders (``STAGED_ORDERS``) and order lines (``STAGED_LINES``) as
@@ -534,34 +541,33 @@ class PendingOrders:
         held through the load and the ingest's write).
         """
         self.release_rows()
-        cols = self.cols
-        keyed = cols["order_id"] is not None
         staged = None
         try:
-            if (
-                load_rows(
-                    con, self.source, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True
-                )
-                and _one_currency(con, cols)
-                and group_orders(
-                    con,
-                    cols,
-                    _INGEST_ROWS,
-                    _INGEST_GROUPED,
-                    canonical=True,
-                    written=_written_date(self.source, cols),
-                )  # fmt: skip
-            ):
+            if self._parse(con):
                 staged = self._staged(con)
             return staged
         except duckdb.Error:
             return None  # e.g. out of memory: the importer reads the file (or says why not)
         finally:
             if staged is None:
-                for view in _INGEST_VIEWS:
+                views, tables = self._LEFT
+                for view in views:
                     con.execute(f"DROP VIEW IF EXISTS {view}")
-                for table in _INGEST_TABLES:
+                for table in tables:
                     con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _parse(self, con: Any) -> bool:
+        """Parse and group the rows into temporary tables; ``False`` when the importer must."""
+        cols = self.cols
+        keyed = cols["order_id"] is not None
+        return (
+            load_rows(con, self.source, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True)
+            and _one_currency(con, cols)
+            and group_orders(
+                con, cols, _INGEST_ROWS, _INGEST_GROUPED, canonical=True,
+                written=_written_date(self.source, cols),
+            )
+        )  # fmt: skip
 
     def _staged(self, con: Any) -> ImportResult:
         cols = self.cols
@@ -581,34 +587,45 @@ class PendingOrders:
             + f" FROM {_INGEST_GROUPED} WHERE reason IS NULL"
         )
         _stage_lines(con, cols)
-        detail = con.sql(
+        return self._result(
+            con, "orders",
             f"SELECT order_number, {columns['order_id']} AS order_id, reason, rows, "
-            f"coalesce({columns['gross_revenue']}, 0) "
-            f"AS gross_revenue, {columns['currency']} AS currency FROM {_INGEST_GROUPED} "
-            "WHERE reason IS NOT NULL ORDER BY first_row"
-        ).df()
-        detail = detail.astype(
+            f"coalesce({columns['gross_revenue']}, 0) AS gross_revenue, "
+            f"{columns['currency']} AS currency, first_row FROM {_INGEST_GROUPED} "
+            "WHERE reason IS NOT NULL",
+            n_rows, n_rows - filled, grouped, derived,
+        )  # fmt: skip
+
+    def _result(
+        self, con: Any, fmt: str, excluded_orders: str, n_rows: int, empty_rows: int,
+        n_orders: int, derived: dict[str, str],
+    ) -> ImportResult:  # fmt: skip
+        """The result of the staged views: ``excluded_orders`` is the SQL of the excluded
+        orders (``order_number``, ``order_id``, ``reason``, ``rows``, ``gross_revenue``,
+        ``currency``, ``first_row``), ``n_orders`` counts them with the counted ones."""
+        detail = con.sql(
+            f"SELECT * EXCLUDE (first_row) FROM ({excluded_orders}) ORDER BY first_row"
+        )
+        detail = detail.df().astype(
             {"order_number": "string", "order_id": "string", "currency": "string"}
         )
-        excluded, excluded_orders, excluded_revenue = _build.count_exclusions(
-            detail, n_rows - filled
-        )
-        lines = con.execute(f"SELECT count(*) FROM {STAGED_LINES}").fetchall()[0][0]
+        excluded, excluded_count, excluded_revenue = _build.count_exclusions(detail, empty_rows)
+        lines = con.sql(f"SELECT count(*) FROM {STAGED_LINES}").fetchall()[0][0]
         return ImportResult(
             file=self.source.name,
-            format="orders",
+            format=fmt,
             rows_read=int(n_rows),
             orders=empty_frame(ORDERS_SCHEMA),
             order_lines=empty_frame(ORDER_LINES_SCHEMA),
             customers=empty_frame(CUSTOMERS_SCHEMA),
             excluded=excluded,
-            excluded_orders=excluded_orders,
+            excluded_orders=excluded_count,
             excluded_revenue=excluded_revenue,
             excluded_detail=detail,
             staged=StagedRows(
                 STAGED_ORDERS,
                 STAGED_LINES,
-                int(grouped) - len(detail),  # the orders counted: the others are excluded
+                int(n_orders) - len(detail),  # the orders counted: the others are excluded
                 int(lines),
                 derived=derived,
             ),  # fmt: skip

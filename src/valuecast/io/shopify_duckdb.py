@@ -29,17 +29,12 @@ from typing import Any
 
 import duckdb
 
-from valuecast.io import _build, fx, orders_duckdb, shopify
+from valuecast.io import _build, orders_duckdb, shopify
 from valuecast.io.csvfile import AMBIGUOUS_POINT, CsvFile
 from valuecast.io.schema import (
-    CUSTOMERS_SCHEMA,
-    ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
     SQL_TYPES,
     ImportResult,
-    InputError,
-    StagedRows,
-    empty_frame,
 )
 
 __all__ = ["PendingShopify", "pending_shopify"]
@@ -299,41 +294,13 @@ class PendingShopify(orders_duckdb.PendingOrders):
     (:meth:`load`), or, where that is not certain to equal the importer, the importer reads it
     (:meth:`read`)."""
 
-    def read(self) -> ImportResult:
-        """The importer's result, checked as :func:`valuecast.io.read_exports` checks it."""
-        if isinstance(self.source, CsvFile):
-            self.source = self.source.with_body()  # read again when released
-        try:
-            result = shopify.read_orders(self.source)
-            result.notes.extend(self._cut_off_notes())
-            fx.apply_fx([result], None)
-            _build.check_stored_amounts(result)
-        except InputError:
-            raise
-        except Exception as error:
-            raise InputError(
-                self.file, f"could not be read: {type(error).__name__}: {error}"
-            ) from None
-        return result
+    _LEFT = (_VIEWS, _TABLES)
 
-    def load(self, con: Any) -> ImportResult | None:
-        """Stage the canonical orders and lines as temporary views on ``con`` (see
-        :meth:`PendingOrders.load`); ``None``, nothing left behind, when the importer must read
-        the file."""
-        self.release_rows()
-        staged = None
-        try:
-            if _load_rows(con, self.source, self.cols) and _group_orders(con, self.cols):
-                staged = self._staged(con)
-            return staged
-        except duckdb.Error:
-            return None  # e.g. out of memory: the importer reads the file (or says why not)
-        finally:
-            if staged is None:
-                for view in _VIEWS:
-                    con.execute(f"DROP VIEW IF EXISTS {view}")
-                for table in _TABLES:
-                    con.execute(f"DROP TABLE IF EXISTS {table}")
+    def _import(self) -> ImportResult:
+        return shopify.read_orders(self.source)
+
+    def _parse(self, con: Any) -> bool:
+        return _load_rows(con, self.source, self.cols) and _group_orders(con, self.cols)
 
     def _staged(self, con: Any) -> ImportResult:
         cols = self.cols
@@ -343,35 +310,10 @@ class PendingShopify(orders_duckdb.PendingOrders):
         ).fetchall()[0]
         n_orders = con.sql(f"SELECT count(*) FROM {_GROUPED}").fetchall()[0][0]
         columns = _order_columns(cols)
-        detail = con.sql(
+        return self._result(
+            con, "shopify",
             f"SELECT order_number, concat('shopify:', order_number) AS order_id, reason, rows, "
-            f"{columns['gross_revenue']} AS gross_revenue, {columns['currency']} AS currency "
-            f"FROM {_GROUPED} WHERE reason IS NOT NULL ORDER BY first_row"
-        ).df()
-        detail = detail.astype(
-            {"order_number": "string", "order_id": "string", "currency": "string"}
-        )
-        excluded, excluded_orders, excluded_revenue = _build.count_exclusions(
-            detail, n_rows - named
-        )
-        lines = con.sql(f"SELECT count(*) FROM {orders_duckdb.STAGED_LINES}").fetchall()[0][0]
-        return ImportResult(
-            file=self.source.name,
-            format="shopify",
-            rows_read=int(n_rows),
-            orders=empty_frame(ORDERS_SCHEMA),
-            order_lines=empty_frame(ORDER_LINES_SCHEMA),
-            customers=empty_frame(CUSTOMERS_SCHEMA),
-            excluded=excluded,
-            excluded_orders=excluded_orders,
-            excluded_revenue=excluded_revenue,
-            excluded_detail=detail,
-            staged=StagedRows(
-                orders_duckdb.STAGED_ORDERS,
-                orders_duckdb.STAGED_LINES,
-                int(n_orders) - len(detail),
-                int(lines),
-                derived=_DERIVED,
-            ),
-            notes=self._cut_off_notes(),
-        )
+            f"{columns['gross_revenue']} AS gross_revenue, {columns['currency']} AS currency, "
+            f"first_row FROM {_GROUPED} WHERE reason IS NOT NULL",
+            n_rows, n_rows - named, n_orders, _DERIVED,
+        )  # fmt: skip

@@ -190,6 +190,15 @@ def test_top_decile_share_with_ties_at_the_edge():
     assert top_decile_share(np.zeros(5), np.arange(5.0)) is None
 
 
+def test_equal_predictions_rank_nobody_into_the_top_decile():
+    # a naive guess of 0 for everyone (nobody repeated before the holdout) picks its "top
+    # tenth" by tie-break alone: its 10% is chance, so there is no share, as no correlation
+    scores = score_predictions([0, 2, 1, 0], [0.0] * 4, [0, 50.0, 20.0, 0], [0.0] * 4)
+    assert scores["top_decile_revenue_share"] is None
+    assert scores["notes"]["top_decile_revenue_share"].startswith("every customer has the same")
+    assert scores["top_decile_revenue_share_best"] == pytest.approx(50 / 70)
+
+
 def test_undefined_scores_are_none_with_a_reason():
     scores = score_predictions([0, 0, 0], [0.1, 0.2, 0.3], [0, 0, 0], [1.0, 1.0, 1.0])
     assert scores["aggregate_error_orders"] is None

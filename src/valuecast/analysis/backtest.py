@@ -229,6 +229,9 @@ def score_predictions(
     out["top_decile_revenue_share_best"] = top_decile_share(a_r, a_r)
     if out["top_decile_revenue_share"] is None:
         notes["top_decile_revenue_share"] = "no positive holdout revenue to capture"
+    elif len(p_r) and np.ptp(p_r) == 0:  # a tenth picked by tie-break only: chance, not skill
+        out["top_decile_revenue_share"] = None
+        notes["top_decile_revenue_share"] = "every customer has the same prediction (no ranking)"
     out["notes"] = notes
     return out
 

@@ -83,3 +83,16 @@ def test_withheld_predictions_are_not_called_rough_estimates(tmp_path):
     assert naive_verdict(lost, predicted=False).endswith(
         "the predictions are withheld in any case."
     )
+
+
+def test_a_fit_of_the_backtest_is_the_backtests_note(tmp_path):
+    # the clockwork shop's calibration fits reach limits: those notes belong to the backtest,
+    # and the analysis' notes are the predicting model's own
+    _clockwork_shop(tmp_path / "orders.csv")
+    _, summary = _analyze(tmp_path)
+    backtest_notes = summary["backtest"]["notes"]
+    assert backtest_notes and all(n.startswith("in the backtest: ") for n in backtest_notes)
+    own = {summary["model"].get("limit"), (summary["model"].get("spend_model") or {}).get("limit")}
+    for note in backtest_notes:  # unless the predicting model says the same of itself
+        said = note.removeprefix("in the backtest: ")
+        assert said in own or said not in summary["notes"]

@@ -253,6 +253,13 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             meanwhile=[] if histories is None else [histories.frame],
         )  # fmt: skip
         lap("backtest")
+        # what the backtest's fits said (a limit of a model fitted on the calibration period)
+        # is the backtest's note: the analysis' notes are about the model that predicts
+        if backtest_result is not None:
+            backtest_result.setdefault("notes", []).extend(
+                f"in the backtest: {message}" for message in _runtime_messages(caught)
+            )
+            del caught[:]
 
         progress("fitting models and predicting")
         withhold = unidentified_dropout(
@@ -270,9 +277,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         histories = None  # its rows are not carried through the segments, the analysis' peak
         model_info, note = predicted.model, predicted.note
         lap("predict")
-    model_notes = list(
-        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
-    )
+    model_notes = _runtime_messages(caught)
 
     progress("segmenting customers")
     segmented = add_segments(
@@ -494,3 +499,10 @@ def _rolled_up(cells: list[dict[str, Any]], column: str) -> dict[str, dict[str, 
         }
         for group in ordered
     }
+
+
+def _runtime_messages(caught: list) -> list[str]:
+    """The distinct messages of the ``RuntimeWarning``s recorded, in order."""
+    return list(
+        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+    )

@@ -84,31 +84,37 @@ def _sql_words(words: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{word}'" for word in words) + ")"
 
 
+def _amounts(cell: dict[str, str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """SQL of the amount columns read (``cell``: key -> column): each parsed, the conditions
+    that make a row the importer's, and per column two bits of a mask, the low one where a point
+    may separate thousands, the high one where only a decimal point fits."""
+    parse: dict[str, str] = {}
+    bad: list[str] = []
+    points: list[str] = []
+    for key in (*_AMOUNTS, *_LINE_AMOUNTS):
+        if key not in cell:
+            continue
+        x = cell[key]
+        parse[key] = orders_duckdb._number(x)
+        bad.append(f"({x} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
+        bad.append(f"abs({key}) > {orders_duckdb.MAX_AMOUNT!r}")
+        # the pattern needs three characters after the first point: only those are matched
+        points.append(
+            f"(CASE WHEN coalesce(NOT contains({x}, '.'), true) THEN 0 "
+            f"WHEN strlen({x}) - instr({x}, '.') = 3 "
+            f"AND regexp_full_match({x}, '{AMBIGUOUS_POINT.strip('^$')}') THEN 1 "
+            f"ELSE 2 END::UBIGINT << {2 * len(points)})"
+        )
+    return parse, bad, points
+
+
 def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
     """The temporary table ``_ROWS`` of parsed rows in file order (``rowid`` is the row's
     position); ``False``, leaving nothing behind, when a row needs the importer."""
     names = [f"c{i}" for i in range(len(csv.header))]
     cell = {key: names[csv.header.index(col)] for key, col in cols.items() if col is not None}
     read = sorted(set(cell.values()))
-    parse: dict[str, str] = {}
-    bad: list[str] = []
-    points: list[str] = []  # per amount column, two bits: see told below
-    for key in (*_AMOUNTS, *_LINE_AMOUNTS):
-        if key in cell:
-            x = cell[key]
-            parse[key] = orders_duckdb._number(x)
-            bad.append(f"({x} IS NOT NULL AND ({key} IS NULL OR NOT isfinite({key})))")
-            bad.append(f"abs({key}) > {orders_duckdb.MAX_AMOUNT!r}")
-            # the low bit where a point may separate thousands, the high bit where only a
-            # decimal point fits
-            # decimal point fits (the pattern needs three characters after the first point)
-            shift = 2 * len(points)
-            points.append(
-                f"(CASE WHEN coalesce(NOT contains({x}, '.'), true) THEN 0 "
-                f"WHEN strlen({x}) - instr({x}, '.') = 3 "
-                f"AND regexp_full_match({x}, '{AMBIGUOUS_POINT.strip('^$')}') THEN 1 "
-                f"ELSE 2 END::UBIGINT << {shift})"
-            )
+    parse, bad, points = _amounts(cell)
     d = cell["created_at"]
     wall_clock = f"replace(regexp_extract({d}, '{_WALL_CLOCK}'), 'T', ' ')"
     parse["created"] = (

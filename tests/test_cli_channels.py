@@ -59,8 +59,9 @@ def repeat_shop(tmp_path_factory):
     return make_workspace(tmp_path_factory.mktemp("repeat"), REPEAT_ORDERS, CONSENT_MAP)
 
 
-# Three e-mail customers who buy about monthly: with a and b, five repeat buyers over a history
-# longer than the shop's typical gap between repeat orders, so the predictions are fitted
+# Four e-mail customers who buy about monthly: with a and b, six repeat buyers over a history
+# longer than the shop's typical gap between repeat orders and than half the 12-month horizon
+# (h buys into August), so the predictions are fitted and not withheld
 FREQUENT_EMAIL_BUYERS = (
     "d@x.com,2024-01-10,30,email,\n"
     "d@x.com,2024-02-10,30,email,\n"
@@ -70,6 +71,10 @@ FREQUENT_EMAIL_BUYERS = (
     "f@x.com,2024-04-01,25,email,\n"
     "g@x.com,2024-02-01,35,email,\n"
     "g@x.com,2024-03-01,35,email,\n"
+    "h@x.com,2024-05-05,20,email,\n"
+    "h@x.com,2024-06-10,20,email,\n"
+    "h@x.com,2024-07-12,20,email,\n"
+    "h@x.com,2024-08-15,20,email,\n"
 )
 
 

@@ -1094,14 +1094,17 @@ def _customer_count(raw: Any, table: str, where: str = "true", params: list | No
 
 
 def _staged_totals(raw: Any) -> dict[str, Any]:
-    """Counts and sums over the staged orders (what this ingest's files hold) for the report."""
+    """Counts and sums over the staged orders (what this ingest's files hold) for the report.
+
+    The sums are compensated (``fsum``): a plain sum of doubles depends on the order of the rows,
+    which differs between the routes that stage them, and a report would differ by a cent."""
     guest = "(coalesce(is_guest, false) OR customer_id IS NULL)"
     row = raw.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE {guest}),
-            sum(net_revenue) FILTER (WHERE {guest}),
+            fsum(net_revenue) FILTER (WHERE {guest}),
             count(*) FILTER (WHERE is_guest AND customer_id IS NOT NULL),
-            sum(gross_revenue), sum(discount), sum(refunded), sum(tax), sum(shipping),
-            sum(net_revenue), min(order_date), max(order_date),
+            fsum(gross_revenue), fsum(discount), fsum(refunded), fsum(tax), fsum(shipping),
+            fsum(net_revenue), min(order_date), max(order_date),
             count(currency)
         FROM _stage_orders"""
     ).fetchall()[0]

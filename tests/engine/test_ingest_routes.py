@@ -183,6 +183,37 @@ def test_a_line_longer_than_duckdbs_limit_goes_to_the_importer(tmp_path, monkeyp
     assert (stored["channel"].str.len() == 34_000_000).sum() == 1
 
 
+@pytest.mark.parametrize(
+    "rows",
+    [
+        'ann, "a@example.com",2023-01-02,5\n',  # a space before the opening quote
+        'ann,"a@example.com" ,2023-01-02,5\n',  # a space after the closing quote
+        ' "ann",a@example.com,2023-01-02,5\n',  # spaces at the line's start
+        'ann, "a@example.com\nbob",b@example.com,2023-01-03,6\n',  # ... and a line end inside
+    ],
+)
+def test_a_quote_set_apart_by_spaces_goes_to_the_importer(tmp_path, monkeypatch, rows):
+    """DuckDB's reader drops the spaces and the quotes (and reads two lines as one row where the
+    quotes hold a line end); the importer keeps them as text, and its reading is the one kept."""
+    path = tmp_path / "o.csv"
+    path.write_text("customer,mail,date,amount\nzed,z@example.com,2023-01-01,3\n" + rows)
+    mapping = MAP + ",email=mail"
+    assert defer_orders([path], column_map=mapping) is None
+    outcomes = []
+    for defer in (True, False):
+        try:
+            with Workspace(":memory:") as ws:
+                report = ws.ingest(read_exports([path], column_map=mapping, defer=defer))
+                outcomes.append((report.to_dict(), ws.orders().to_pandas()))
+        except InputError as error:
+            outcomes.append(str(error))
+    if isinstance(outcomes[1], str):
+        assert outcomes[0] == outcomes[1]
+    else:
+        assert outcomes[0][0] == outcomes[1][0]
+        pd.testing.assert_frame_equal(outcomes[0][1], outcomes[1][1], check_exact=True)
+
+
 def test_a_loaded_file_releases_the_bytes_read_to_check_it_before_duckdb_reads_it(
     tmp_path, monkeypatch
 ):

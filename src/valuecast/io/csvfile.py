@@ -426,19 +426,63 @@ class CsvFile:
             for start in range(0, len(body), _SCAN_BYTES)
         )
 
-    def has_line_longer_than(self, limit: int) -> bool:
-        """Whether a line of the body (between two line feeds) holds more than ``limit`` bytes."""
-        body = memoryview(self._data)[self._offset :]
-        previous = -1  # the position of the last line feed seen
+    def unusual_layout(self, longest: int) -> str | None:
+        """What sets the body apart from a plain layout, read alike by every CSV reader: a record
+        longer than ``longest`` bytes, or a quote apart from its cell's edge by spaces.
+
+        A record's line feeds are those after an even number of quotes (a stray quote in an
+        unquoted cell makes the rest of the file look like one record, which is then long).  On a
+        spaced quote (``a, "b"`` or ``"b" ,c``) readers disagree: the importer keeps the spaces
+        and the quotes as text, DuckDB's reader drops both and reads a line end between them as
+        part of the cell.
+        """
+        data, first = self._data, self._offset
+        body = np.frombuffer(memoryview(data)[first:], np.uint8)
+        previous = -1  # the position of the last record end seen
+        quoted = 0  # 1 when the quotes before the chunk leave a cell open
         for start in range(0, len(body), _SCAN_BYTES):
-            ends = np.flatnonzero(np.frombuffer(body[start : start + _SCAN_BYTES], np.uint8) == 10)
+            chunk = body[start : start + _SCAN_BYTES]
+            ends = np.flatnonzero(chunk == 10)
+            # with the byte before the chunk, to see a quote and a space on either side of its edge
+            behind = min(start, 1)
+            is_quote = body[start - behind : start + len(chunk)] == 34
+            quotes = np.flatnonzero(is_quote[behind:])
+            if len(quotes) and self._spaced_quote(body, start - behind, is_quote):
+                return "a quote apart from its cell's edge by spaces"
+            if quoted or len(quotes):
+                ends = ends[(np.searchsorted(quotes, ends) + quoted) % 2 == 0]
+                quoted = (quoted + len(quotes)) % 2
             if len(ends) == 0:
                 continue
             ends += start
-            if ends[0] - previous - 1 > limit or np.any(np.diff(ends) - 1 > limit):
-                return True
+            if ends[0] - previous - 1 > longest or np.any(np.diff(ends) - 1 > longest):
+                return f"a record longer than {longest:,} bytes"
             previous = int(ends[-1])
-        return len(body) - previous - 1 > limit
+        if len(body) - previous - 1 > longest:
+            return f"a record longer than {longest:,} bytes"
+        return None
+
+    def _spaced_quote(self, body: np.ndarray, start: int, is_quote: np.ndarray) -> bool:
+        """Whether a quote of the body from ``start`` on (``is_quote`` marks them) has only spaces
+        between it and its cell's start or end."""
+        is_space = body[start : start + len(is_quote)] == 32
+        if not is_space.any():
+            return False
+        space_quote, quote_space = is_space[:-1] & is_quote[1:], is_quote[:-1] & is_space[1:]
+        if not (space_quote.any() or quote_space.any()):
+            return False  # no quote beside a space: the usual file, told in a few passes
+        edges = (self.delimiter.encode()[0], 10, 13)
+        for at in np.flatnonzero(space_quote) + start:
+            while at > 0 and body[at - 1] == 32:
+                at -= 1
+            if at == 0 or body[at - 1] in edges:
+                return True
+        for at in np.flatnonzero(quote_space) + start + 1:
+            while at < len(body) and body[at] == 32:
+                at += 1
+            if at == len(body) or body[at] in edges:
+                return True
+        return False
 
     def _reencode_cp1252(self) -> None:
         """Read the body, found not to be UTF-8 past the header, as Windows-1252 (or fail)."""

@@ -59,10 +59,11 @@ __all__ = [
 MIN_BYTES = 1 << 20
 """Files smaller than this go to the general reader (DuckDB's start-up is not worth it)."""
 
-LONGEST_LINE = 1 << 20
-"""Bytes of the longest line DuckDB is given.  Its reader rejects a line longer than its
-``max_line_size`` (2 MB), but drops one longer than its buffer (32 MiB) without a reject; a
-larger limit makes it read on one thread.  The importer reads such a file."""
+LONGEST_RECORD = 1 << 20
+"""Bytes of the longest record DuckDB is given.  Its reader rejects a record longer than its
+``max_line_size`` (2 MB) after a slow search across its threads (a minute for a cell of millions
+of short lines) and drops one longer than its buffer (32 MiB) without a reject; a larger limit
+makes it read on one thread.  The importer reads such a file."""
 
 ROWS_TABLE = "_orders_rows"
 
@@ -102,7 +103,7 @@ def _unusual(cell: str) -> str:
 
 def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:
     """Whether the file may be tried on this path at all (a UTF-8 file on disk, no date format,
-    no line longer than :data:`LONGEST_LINE`)."""
+    no record longer than :data:`LONGEST_RECORD`, no quote set apart from its cell by spaces)."""
     return (
         csv.path is not None
         and csv.encoding == "utf-8"
@@ -110,7 +111,7 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
         and csv.header_row == 1
         and "date_format" not in mapping
         and len(csv._data) >= (MIN_BYTES if min_bytes is None else min_bytes)
-        and not csv.has_line_longer_than(LONGEST_LINE)
+        and csv.unusual_layout(LONGEST_RECORD) is None
     )
 
 
@@ -130,7 +131,8 @@ class ParquetRows:
 
 _REJECTS = ("_orders_rejects", "_orders_reject_scans")
 """Where DuckDB's CSV reader puts the rows it cannot parse, rather than failing the statement
-(which would end the workspace's open transaction)."""
+(which would end the workspace's open transaction).  One is kept: any sends the file to the
+importer, and storing each line of a broken cell's millions is most of the read."""
 
 
 def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
@@ -144,7 +146,7 @@ def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
     return (
         f"read_csv({_quote(str(source.path))}, delim = {_quote(source.delimiter)}, quote = '\"', "
         f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
-        "null_padding = false, strict_mode = true, store_rejects = true, "
+        "null_padding = false, strict_mode = true, store_rejects = true, rejects_limit = 1, "
         f"rejects_table = {_quote(_REJECTS[0])}, rejects_scan = {_quote(_REJECTS[1])})"
     )
 

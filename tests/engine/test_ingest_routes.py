@@ -183,6 +183,27 @@ def test_a_line_longer_than_duckdbs_limit_goes_to_the_importer(tmp_path, monkeyp
     assert (stored["channel"].str.len() == 34_000_000).sum() == 1
 
 
+def test_a_record_of_many_short_lines_longer_than_the_limit_goes_to_the_importer(
+    tmp_path, monkeypatch
+):
+    """A quoted cell of many short lines is one long record: DuckDB's reader searches for it a
+    minute when it holds millions of lines (each line is short, the record is not)."""
+    monkeypatch.setattr(orders_duckdb, "LONGEST_RECORD", 2_000)
+    frame = _orders(np.random.default_rng(19))
+    frame["channel"] = np.where(frame["date"] == "", "", "web")
+    frame.loc[4, ["customer", "date", "amount", "channel"]] = ["ann", "2023-01-02", "5",
+                                                               "\n".join(["y"] * 1_500)]  # fmt: skip
+    path = _write(frame, tmp_path / "o.csv")
+    assert max(len(line) for line in path.read_text().splitlines()) < 2_000
+    mapping = MAP + ",channel=channel"
+    assert defer_orders([path], column_map=mapping) is None
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
+        stored = ws.orders().to_pandas()
+    assert report == _ingest([path], mapping, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert (stored["channel"].str.len() == 2_999).sum() == 1
+
+
 @pytest.mark.parametrize(
     "rows",
     [

@@ -7,6 +7,8 @@ import codecs
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from valuecast.io import csvfile
 from valuecast.io.csvfile import open_csv
@@ -93,6 +95,49 @@ def test_blank_lines_are_found_across_the_chunks_of_the_scan(tmp_path, monkeypat
     for size in (1, 2, 3, 4, 5, 1 << 23):  # every split of a pattern between two chunks
         monkeypatch.setattr(csvfile, "_SCAN_BYTES", size)
         assert csv.has_blank_lines() is blank, size
+
+
+def _layouts_by_hand(body: str, longest: int) -> set[str]:
+    """What ``unusual_layout`` may answer, read one character at a time."""
+    found = set()
+    for at, char in enumerate(body):
+        if char != '"':
+            continue
+        left = at
+        while left > 0 and body[left - 1] == " ":
+            left -= 1
+        right = at + 1
+        while right < len(body) and body[right] == " ":
+            right += 1
+        if (left < at and (left == 0 or body[left - 1] in ",\n\r")) or (
+            right > at + 1 and (right == len(body) or body[right] in ",\n\r")
+        ):
+            found.add("a quote apart from its cell's edge by spaces")
+    record, quoted = 0, False
+    for char in body:
+        if char == "\n" and not quoted:
+            record = 0
+            continue
+        quoted ^= char == '"'
+        record += 1
+        if record > longest:
+            found.add(f"a record longer than {longest:,} bytes")
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet='ab, "\n', max_size=40), st.integers(1, 9))
+@example('1, "x"\n2,y\n', 20)
+@example('1,"x" \n2,y\n', 20)
+def test_an_unusual_layout_is_found_across_the_chunks_of_the_scan(body, longest):
+    expected = _layouts_by_hand(body, longest)
+    data = ("a,b\n" + body).encode()
+    csv = csvfile.CsvFile("t.csv", ["a", "b"], ",", "utf-8", 1, data, 4)
+    with pytest.MonkeyPatch.context() as patch:
+        for size in range(1, 12):  # every split of a pattern between two chunks
+            patch.setattr(csvfile, "_SCAN_BYTES", size)
+            found = csv.unusual_layout(longest)
+            assert found in expected if expected else found is None, size
 
 
 def test_ragged_rows(tmp_path):

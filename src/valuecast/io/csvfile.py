@@ -447,7 +447,7 @@ class CsvFile:
             behind = min(start, 1)
             is_quote = body[start - behind : start + len(chunk)] == 34
             quotes = np.flatnonzero(is_quote[behind:])
-            if len(quotes) and self._spaced_quote(body, start - behind, is_quote):
+            if is_quote.any() and self._spaced_quote(body, start - behind, is_quote):
                 return "a quote apart from its cell's edge by spaces"
             if quoted or len(quotes):
                 ends = ends[(np.searchsorted(quotes, ends) + quoted) % 2 == 0]

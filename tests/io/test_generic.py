@@ -19,6 +19,50 @@ from valuecast.io.schema import ORDERS_SCHEMA, InputError
 HEADER = ["Order No", "Client", "Placed", "Amount", "Cur", "Store"]
 
 
+@pytest.mark.parametrize(
+    ("amounts", "currency"),
+    [
+        (["€12,50", "1.200,00 €", "3"], "EUR"),  # a symbol of one currency, before or after
+        (["CA$12.50", "$8", "CA$ 1,200.00"], "CAD"),  # a bare $ agrees with CA$
+        (["12.50 GBP", "£3", "4"], "GBP"),
+        (["$12.50", "$8", "3"], None),  # a bare $ is many currencies' symbol
+        (["12.50", "8", "3"], None),
+    ],
+)
+def test_the_currency_written_with_the_amounts_is_the_orders(write, amounts, currency):
+    """Without a currency column, amounts written as €12,50 or CA$12.50 say the currency."""
+    rows = [{"Order No": f"A{n}", "Client": f"c{n}", "Placed": "2024-03-05", "Amount": amount}
+            for n, amount in enumerate(amounts)]  # fmt: skip
+    path = write("orders.csv", HEADER, rows)
+    result = generic.read_orders(path, "customer_id=Client,ordered_at=Placed,revenue=Amount")
+    assert (
+        result.orders["currency"].isna().all()
+        if currency is None
+        else (result.orders["currency"] == currency).all()
+    )
+    # a currency column says what it says (and a symbol agreeing with it is read as an amount)
+    if currency is not None:
+        for row in rows:
+            row["Cur"] = currency.lower()
+        path = write("orders.csv", HEADER, rows)
+        given = generic.read_orders(
+            path, "customer_id=Client,ordered_at=Placed,revenue=Amount,currency=Cur"
+        )
+        assert (given.orders["currency"] == currency).all()
+
+
+def test_amount_columns_in_two_currencies_are_an_error_naming_the_row(write):
+    rows = [{"Order No": "A1", "Client": "c", "Placed": "2024-03-05", "Amount": "€12,50",
+             "Store": "1"},
+            {"Order No": "A2", "Client": "d", "Placed": "2024-03-06", "Amount": "€3",
+             "Store": "£0,50"}]  # fmt: skip
+    path = write("orders.csv", HEADER, rows)
+    with pytest.raises(InputError) as error:
+        generic.read_orders(path, "customer_id=Client,ordered_at=Placed,revenue=Amount,tax=Store")
+    assert (error.value.row, error.value.column) == (3, "Store")
+    assert "GBP while those of column 'Amount' are in EUR" in str(error.value)
+
+
 def test_mapped_csv_table(write):
     rows = [
         {"Order No": "A1", "Client": " Pat@Example.com", "Placed": "2024-03-05T23:30:00-05:00",

@@ -240,6 +240,21 @@ def test_admin_order_grid_export(exports, write):
     pd.testing.assert_frame_equal(forced.orders, result.orders)
 
 
+def test_a_grid_in_euros_names_its_currency(exports, write):
+    """The grid names no currency code: amounts written in euros say it; in dollars they don't
+    (the first test's grid has currency empty)."""
+    rows = grid_rows()
+    for row in rows:  # the amounts after the symbol, as some locales write them
+        for key, value in row.items():
+            if isinstance(value, str) and value.startswith("$"):
+                row[key] = value[1:] + " €"
+    result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert (result.orders["currency"] == "EUR").all() and len(result.orders) == 3
+    assert result.orders["net_revenue"].sum() == pytest.approx(1000.0 + 80.0 + 15.0)
+    dollars = magento.read_order_grid(write("d.csv", exports.MAGENTO_GRID_HEADER, grid_rows()))
+    assert dollars.orders["currency"].isna().all()
+
+
 def test_admin_order_grid_bad_date_names_file_row_and_column(exports, write):
     rows = grid_rows()
     rows[3]["Purchase Date"] = "2024-13-45"

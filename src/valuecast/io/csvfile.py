@@ -862,6 +862,8 @@ class Table:
         self._first_row = first_row
         self._row_map = row_map
         self._text_cache: dict[tuple[str, bool], pa.ChunkedArray] = {}
+        # a money column's currency, where it names one, and the first row that names it
+        self._currencies: dict[str, tuple[str, int]] = {}
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, name: str) -> Table:
@@ -970,6 +972,8 @@ class Table:
         except InputError:
             self._decode(column)
             return None
+        for named, (currency, at) in distinct._currencies.items():
+            self._currencies[named] = (currency, int(np.flatnonzero(indices == at)[0]))
         return np.asarray(parsed)[indices]
 
     def empty_words(self, words: Collection[str]) -> None:
@@ -1031,6 +1035,26 @@ class Table:
         _check_range(self, out, column)
         return out
 
+    def written_currency(self, columns: Iterable[str | None]) -> str | None:
+        """The currency that the amounts read from ``columns`` (by :meth:`money`) name, None
+        where they name none that is certain.  Columns naming two different ones are an error:
+        their amounts are added to and taken from each other."""
+        named = {
+            column: self._currencies[column] for column in columns if column in self._currencies
+        }
+        codes = list(dict.fromkeys(currency for currency, _ in named.values()))
+        if len(codes) > 1:
+            first, second = (
+                next(c for c, (v, _) in named.items() if v == code) for code in codes[:2]
+            )
+            raise self.error(
+                f"amounts in {codes[1]} while those of column {first!r} are in {codes[0]}: "
+                "give every amount in the shop's one currency",
+                named[second][1],
+                second,
+            )
+        return codes[0] if codes else None
+
     def _parse_money_text(self, values: pa.ChunkedArray, column: str) -> np.ndarray:
         present = pc.is_valid(values)
         try:
@@ -1053,7 +1077,9 @@ class Table:
             position = self._first_bad(bad)
             value = values[position].as_py()
             raise self.error(f"cannot read {value!r} as an amount", position, column)
-        self._check_one_currency(values, column)
+        currency = self._one_currency(values, column)
+        if currency is not None:
+            self._currencies[column] = currency
         comma_decimal = pc.any(pc.match_substring_regex(text, r",\d{1,2}$")).as_py()
         point_decimal = pc.any(pc.match_substring_regex(text, r"\.\d{1,2}$")).as_py()
         if comma_decimal and not point_decimal:
@@ -1084,15 +1110,19 @@ class Table:
         )
         return amounts * sign
 
-    def _check_one_currency(self, values: pa.ChunkedArray, column: str) -> None:
-        """Raise when the column's amounts name two currencies (``$110.00`` and ``€1,100.00``):
-        added up as one, they would be a sum of different units.  A bare ``$``, ``kr`` or ``¥``
-        agrees with any one currency written that way (``$12`` and ``USD 5``)."""
+    def _one_currency(self, values: pa.ChunkedArray, column: str) -> tuple[str, int] | None:
+        """The currency the column's amounts name (``EUR`` for ``€12``, ``CAD`` for ``CA$5``) and
+        the first row naming it; None where they name none or only a symbol several currencies
+        write (``$``, ``kr``).
+
+        Raise when they name two (``$110.00`` and ``€1,100.00``): added up as one, they would be
+        a sum of different units.  A bare ``$``, ``kr`` or ``¥`` agrees with any one currency
+        written that way (``$12`` and ``USD 5``)."""
         written = pc.replace_substring_regex(values, r"[\d.,'\s\x{00a0}\x{202f}()+-]", "")
         marker = pc.utf8_upper(written)
         named = pc.and_(pc.is_valid(marker), pc.not_equal(marker, ""))
         if not pc.any(named).as_py():
-            return
+            return None
         codes = {m: _CURRENCY_CODES.get(m, m) for m in pc.unique(marker.filter(named)).to_pylist()}
         explicit = [m for m, code in codes.items() if code not in _ANY_OF]
         reference = explicit[0] if explicit else next(iter(codes))
@@ -1107,7 +1137,9 @@ class Table:
 
         clashing = [m for m, code in codes.items() if not agrees(code)]
         if not clashing:
-            return
+            if wanted in _ANY_OF:
+                return None
+            return wanted, self._first_bad(pc.equal(marker, reference))
         first = self._first_bad(pc.equal(marker, reference))
         position = self._first_bad(pc.is_in(marker, value_set=pa.array(clashing, marker.type)))
         first, position = min(first, position), max(first, position)  # name the later row

@@ -468,6 +468,15 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
             raise table.error(
                 "row has no order id", int(np.flatnonzero(missing)[0]), cols["order_id"]
             )
+    amounts = {
+        key: table.money(cols[key]) if cols[key] is not None else None for key in AMOUNT_KEYS
+    }
+    text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
+    if text["currency"] is None:  # the currency the amounts are written in (€12, CA$5), if any
+        money_columns = [cols[key] for key in ("revenue", "unit_price", *AMOUNT_KEYS)]
+        currency = table.written_currency(money_columns)
+        if currency is not None:
+            text["currency"] = pa.chunked_array([pa.repeat(pa.scalar(currency), n_rows)])
     return ParsedRows(
         name=table.name,
         n_rows=n_rows,
@@ -476,10 +485,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         ordered_at=ordered_at,
         revenue=revenue,
         written=table.text(cols["ordered_at"]),
-        text={key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS},
-        amounts={
-            key: table.money(cols[key]) if cols[key] is not None else None for key in AMOUNT_KEYS
-        },
+        text=text,
+        amounts=amounts,
         accepts_marketing=None
         if cols["accepts_marketing"] is None
         else table.flags(cols["accepts_marketing"])[0],

@@ -61,7 +61,9 @@ column set: turn them on under Columns before exporting).
   month names: ``Jan 5, 2024 10:15:03 AM`` (also with a comma after the year, as newer versions
   write, without seconds, or on a 24-hour clock); any other text is an error naming the row.
 * Money cells are formatted (``$1,050.00``) and read as in :mod:`valuecast.io.csvfile`. The grid
-  names no currency code, so ``currency`` is empty (amounts are in the shop's base currency).
+  names no currency code: ``currency`` is the one its amounts are written in where that is
+  certain (``€``, ``£``, ``CA$``, ``EUR``), and empty for a bare ``$`` (amounts are in the
+  shop's base currency).
 * ``Status`` is the status *label*. ``Canceled`` -> ``"cancelled"`` and ``Closed`` ->
   ``"refunded"`` (Magento closes an order refunded in full), as the ``sales_order`` states; every
   other label (Pending, Processing, Complete, On Hold, a shop's own) counts; a subtotal below zero
@@ -462,6 +464,10 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         "net_revenue": np.maximum(subtotal - refunded, 0.0),
         "channel": table.text_series(cols["purchase_point"], strip_apostrophe=False),
     }
+    money_columns = [cols[key] for key in ("subtotal", "total_refunded", "grand_total", "shipping")]
+    currency = table.written_currency(money_columns)
+    if currency is not None:  # written with the amounts (€1.050,00), where one is certain
+        columns["currency"] = pd.Series([currency] * n, dtype="string")
     picked = {
         key: value.iloc[keep].reset_index(drop=True)
         if isinstance(value, pd.Series)

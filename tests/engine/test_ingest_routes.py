@@ -235,6 +235,22 @@ def test_a_quote_set_apart_by_spaces_goes_to_the_importer(tmp_path, monkeypatch,
         pd.testing.assert_frame_equal(outcomes[0][1], outcomes[1][1], check_exact=True)
 
 
+def test_spaces_beside_doubled_quotes_inside_a_quoted_cell_stay_on_the_engines_route(
+    tmp_path, monkeypatch
+):
+    """``"Hi, ""Ann"" ,x"`` is one cell to both readers: a comma, spaces and quotes inside it
+    are its text, not a cell's edge."""
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "customer,mail,date,amount,channel\n"
+        'ann,a@example.com,2023-01-02,5,"Hi, ""Ann"" ,x"\n'
+        'bob,b@example.com,2023-01-03,6,"say "" , ""hi"\n'
+        "cy,c@example.com,2023-01-04,7,web\n"
+    )
+    _, tables = _assert_same_ingests([path], MAP + ",email=mail,channel=channel", monkeypatch)
+    assert sorted(tables["orders"]["channel"]) == ['Hi, "Ann" ,x', 'say " , "hi', "web"]
+
+
 def test_a_loaded_file_releases_the_bytes_read_to_check_it_before_duckdb_reads_it(
     tmp_path, monkeypatch
 ):

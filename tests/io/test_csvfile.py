@@ -103,14 +103,15 @@ def _layouts_by_hand(body: str, longest: int) -> set[str]:
     for at, char in enumerate(body):
         if char != '"':
             continue
+        opens = body[:at].count('"') % 2 == 0  # else it closes a cell (or is doubled in one)
         left = at
         while left > 0 and body[left - 1] == " ":
             left -= 1
         right = at + 1
         while right < len(body) and body[right] == " ":
             right += 1
-        if (left < at and (left == 0 or body[left - 1] in ",\n\r")) or (
-            right > at + 1 and (right == len(body) or body[right] in ",\n\r")
+        if (opens and left < at and (left == 0 or body[left - 1] in ",\n\r")) or (
+            not opens and right > at + 1 and (right == len(body) or body[right] in ",\n\r")
         ):
             found.add("a quote apart from its cell's edge by spaces")
     record, quoted = 0, False
@@ -129,6 +130,8 @@ def _layouts_by_hand(body: str, longest: int) -> set[str]:
 @given(st.text(alphabet='ab, "\n', max_size=40), st.integers(1, 9))
 @example('1, "x"\n2,y\n', 20)
 @example('1,"x" \n2,y\n', 20)
+@example('1,"Hi, ""Ann"" ,x"\n2,y\n', 30)  # inside a quoted cell: no spaced quote
+@example('1,"x" "\n2,y\n', 30)  # a quote closing a cell, with a space before the next
 def test_an_unusual_layout_is_found_across_the_chunks_of_the_scan(body, longest):
     expected = _layouts_by_hand(body, longest)
     data = ("a,b\n" + body).encode()

@@ -431,10 +431,12 @@ class CsvFile:
         longer than ``longest`` bytes, or a quote apart from its cell's edge by spaces.
 
         A record's line feeds are those after an even number of quotes (a stray quote in an
-        unquoted cell makes the rest of the file look like one record, which is then long).  On a
+        unquoted cell makes the rest of the file look like one record, which is then long), and
+        so are the quotes that open a cell; the others close one or are doubled inside one.  On a
         spaced quote (``a, "b"`` or ``"b" ,c``) readers disagree: the importer keeps the spaces
         and the quotes as text, DuckDB's reader drops both and reads a line end between them as
-        part of the cell.
+        part of the cell.  Inside a quoted cell (``"Hi, ""Ann"" x"``) the text is the same to
+        both.
         """
         data, first = self._data, self._offset
         body = np.frombuffer(memoryview(data)[first:], np.uint8)
@@ -447,7 +449,7 @@ class CsvFile:
             behind = min(start, 1)
             is_quote = body[start - behind : start + len(chunk)] == 34
             quotes = np.flatnonzero(is_quote[behind:])
-            if is_quote.any() and self._spaced_quote(body, start - behind, is_quote):
+            if is_quote.any() and self._spaced_quote(body, start, behind, is_quote, quotes, quoted):
                 return "a quote apart from its cell's edge by spaces"
             if quoted or len(quotes):
                 ends = ends[(np.searchsorted(quotes, ends) + quoted) % 2 == 0]
@@ -462,22 +464,39 @@ class CsvFile:
             return f"a record longer than {longest:,} bytes"
         return None
 
-    def _spaced_quote(self, body: np.ndarray, start: int, is_quote: np.ndarray) -> bool:
-        """Whether a quote of the body from ``start`` on (``is_quote`` marks them) has only spaces
-        between it and its cell's start or end."""
-        is_space = body[start : start + len(is_quote)] == 32
+    def _spaced_quote(
+        self, body: np.ndarray, start: int, behind: int, is_quote: np.ndarray,
+        quotes: np.ndarray, quoted: int,
+    ) -> bool:  # fmt: skip
+        """Whether a quote opening or closing a cell of the chunk from ``start`` on has only
+        spaces between it and the cell's edge (``is_quote``: the chunk's quotes and the
+        ``behind`` bytes before it; ``quotes``: their positions in the chunk; ``quoted``: 1 when
+        the quotes before the chunk leave a cell open)."""
+        window = start - behind
+        is_space = body[window : window + len(is_quote)] == 32
         if not is_space.any():
             return False
         space_quote, quote_space = is_space[:-1] & is_quote[1:], is_quote[:-1] & is_space[1:]
         if not (space_quote.any() or quote_space.any()):
             return False  # no quote beside a space: the usual file, told in a few passes
+
+        def quotes_before(at: int) -> int:  # modulo 2, counted from the file's start
+            if at < start:  # the byte before the chunk: the last quote counted before it
+                return quoted ^ 1
+            return (quoted + int(np.searchsorted(quotes, at - start))) % 2
+
         edges = (self.delimiter.encode()[0], 10, 13)
-        for at in np.flatnonzero(space_quote) + start:
+        for at in np.flatnonzero(space_quote) + window + 1:
+            if quotes_before(at) == 1:  # inside a cell: a doubled quote
+                continue
             while at > 0 and body[at - 1] == 32:
                 at -= 1
             if at == 0 or body[at - 1] in edges:
                 return True
-        for at in np.flatnonzero(quote_space) + start + 1:
+        for at in np.flatnonzero(quote_space) + window:
+            if quotes_before(at) == 0:  # it opens a cell (or reopens one: a doubled quote)
+                continue
+            at += 1
             while at < len(body) and body[at] == 32:
                 at += 1
             if at == len(body) or body[at] in edges:

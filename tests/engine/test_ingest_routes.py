@@ -235,6 +235,29 @@ def test_a_quote_set_apart_by_spaces_goes_to_the_importer(tmp_path, monkeypatch,
         pd.testing.assert_frame_equal(outcomes[0][1], outcomes[1][1], check_exact=True)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        'customer,date,amount,"note"x',  # text after a closing quote
+        'customer,date,amount,"note"\t',  # a tab after it
+        'customer,date,amount, "note',  # a spaced quote, closed by no other
+        'customer,date,amount, "note\nc9,2024-03-01,99,x"',  # ... or by one in a data row
+    ],
+)
+def test_a_header_readers_end_in_different_places_goes_to_the_importer(
+    tmp_path, monkeypatch, header
+):
+    """DuckDB's reader took the data rows for part of such a header, without a reject: the
+    orders were gone."""
+    path = tmp_path / "o.csv"
+    path.write_text(header + "\nc1,2024-01-05,12.5,z\nc2,2024-01-06,3,z\n")
+    assert defer_orders([path], column_map=MAP) is None
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=MAP, defer=True)).to_dict()
+    assert report == _ingest([path], MAP, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert report["orders"] >= 2
+
+
 def test_spaces_beside_doubled_quotes_inside_a_quoted_cell_stay_on_the_engines_route(
     tmp_path, monkeypatch
 ):

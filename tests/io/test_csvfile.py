@@ -143,6 +143,25 @@ def test_an_unusual_layout_is_found_across_the_chunks_of_the_scan(body, longest)
             assert found in expected if expected else found is None, size
 
 
+@pytest.mark.parametrize(
+    ("header", "plain"),
+    [
+        ("a,b\n", True),
+        ('"a","b ""x"" c"\r\n', True),
+        ('"a, b","multi\nline",c\n', True),
+        (",,\n", True),
+        ('a,"b"x\n', False),
+        ('a,"b" \n', False),
+        ('a, "b"\n', False),
+        ('a,b"c\n', False),
+    ],
+)
+def test_a_plain_header_is_quoted_whole_or_not_at_all(tmp_path, header, plain):
+    path = tmp_path / "f.csv"
+    path.write_bytes(header.encode() + b"1,2\n")
+    assert open_csv(path).plain_header() is plain
+
+
 def test_ragged_rows(tmp_path):
     path = tmp_path / "f.csv"
     path.write_text("a,b,c\n1,2\n3,4,5,,\n")

@@ -426,6 +426,17 @@ class CsvFile:
             for start in range(0, len(body), _SCAN_BYTES)
         )
 
+    def plain_header(self) -> bool:
+        """Whether the header record is cells, quoted whole (``"a ""b"" c"``) or holding no
+        quote, between delimiters and nothing else: where it is not (``"note"x`` or ``a, "b``),
+        readers disagree on where it ends, and DuckDB's reader takes data rows for it without a
+        word.
+        """
+        delimiter = re.escape(self.delimiter.encode())
+        cell = rb'"(?:[^"]|"")*"|[^"' + delimiter + rb"\r\n]*"
+        record = rb"(?:" + cell + rb")(?:" + delimiter + rb"(?:" + cell + rb"))*(?:\r?\n)?"
+        return re.fullmatch(record, self._data[: self._offset]) is not None
+
     def unusual_layout(self, longest: int) -> str | None:
         """What sets the body apart from a plain layout, read alike by every CSV reader: a record
         longer than ``longest`` bytes, or a quote apart from its cell's edge by spaces.

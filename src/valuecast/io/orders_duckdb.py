@@ -103,12 +103,14 @@ def _unusual(cell: str) -> str:
 
 def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:
     """Whether the file may be tried on this path at all (a UTF-8 file on disk, no date format,
-    no record longer than :data:`LONGEST_RECORD`, no quote set apart from its cell by spaces)."""
+    a plain header, no record longer than :data:`LONGEST_RECORD`, no quote set apart from its
+    cell by spaces)."""
     return (
         csv.path is not None
         and csv.encoding == "utf-8"
         and not csv._data.startswith(codecs.BOM_UTF8)
         and csv.header_row == 1
+        and csv.plain_header()
         and "date_format" not in mapping
         and len(csv._data) >= (MIN_BYTES if min_bytes is None else min_bytes)
         and csv.unusual_layout(LONGEST_RECORD) is None

@@ -124,6 +124,30 @@ def test_rows_without_order_id_get_stable_numbers(write):
     assert longer.orders["order_number"].tolist()[:3] == first.orders["order_number"].tolist()
 
 
+@pytest.mark.parametrize(
+    ("used", "unused", "expected"),
+    [
+        (["€12,50", "€3"], ["€1,00"], [12.5, 3.0]),  # crashed on the unused category's row
+        (["1.500", "2.250"], ["12.50"], "ambiguous amount '1.500'"),  # read as 1.5 ...
+        (["1.500", "2.250"], ["12,50"], "ambiguous amount '1.500'"),  # ... or as 1500
+    ],
+)
+def test_a_parquet_category_no_row_has_is_not_read(tmp_path, used, unused, expected):
+    """A categorical column written by pandas keeps categories its rows no longer use: they are
+    no amounts of the file, and tell nothing about its decimal separator."""
+    frame = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-01-05", "2024-01-06"]})
+    frame["amount"] = pd.Categorical(used, categories=sorted(unused + used))
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path)
+    mapping = "customer_id=customer,ordered_at=date,revenue=amount"
+    if isinstance(expected, str):
+        with pytest.raises(InputError, match=expected):
+            generic.read_orders(path, mapping)
+        return
+    orders = generic.read_orders(path, mapping).orders
+    assert list(orders["net_revenue"]) == expected and (orders["currency"] == "EUR").all()
+
+
 def test_parquet_and_frame_inputs(tmp_path):
     frame = pd.DataFrame(
         {

@@ -975,7 +975,13 @@ class Table:
         indices = np.concatenate(
             [np.asarray(chunk.indices.to_numpy(zero_copy_only=False)) for chunk in unified.chunks]
         )
-        return unified.chunk(0).dictionary, indices
+        values = unified.chunk(0).dictionary
+        used = np.bincount(indices, minlength=len(values)) > 0
+        if not used.all():  # a Parquet category no row has: no cell, nothing to read
+            kept = np.flatnonzero(used)
+            values = values.take(pa.array(kept))
+            indices = np.cumsum(used)[indices] - 1
+        return values, indices
 
     def _decode(self, column: str) -> None:
         """Replace a dictionary-encoded column by its plain values."""

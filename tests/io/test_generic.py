@@ -26,6 +26,8 @@ HEADER = ["Order No", "Client", "Placed", "Amount", "Cur", "Store"]
         (["CA$12.50", "$8", "CA$ 1,200.00"], "CAD"),  # a bare $ agrees with CA$
         (["12.50 GBP", "£3", "4"], "GBP"),
         (["$12.50", "$8", "3"], None),  # a bare $ is many currencies' symbol
+        (["$12.00 USD", "USD 5", "$1"], "USD"),  # a symbol and the code it writes
+        (["€12 EUR", "€€3", "4"], "EUR"),
         (["12.50", "8", "3"], None),
     ],
 )
@@ -49,6 +51,31 @@ def test_the_currency_written_with_the_amounts_is_the_orders(write, amounts, cur
             path, "customer_id=Client,ordered_at=Placed,revenue=Amount,currency=Cur"
         )
         assert (given.orders["currency"] == currency).all()
+
+
+@pytest.mark.parametrize(
+    ("amount", "tax", "currency", "column", "message"),
+    [
+        ("€12 USD", "1", None, "Amount", "'€12 USD' names two currencies"),
+        ("$12", "EUR 1", None, "Amount", "in $ while those of column 'Store' are in EUR"),
+        ("€12", "1", "usd", "Cur", "currency 'usd', but the amounts are written in EUR"),
+    ],
+)
+def test_amounts_naming_another_currency_are_an_error_naming_the_row(
+    write, amount, tax, currency, column, message
+):
+    rows = [{"Order No": "A1", "Client": "c", "Placed": "2024-03-05", "Amount": "3",
+             "Store": "0", "Cur": "eur"},
+            {"Order No": "A2", "Client": "d", "Placed": "2024-03-06", "Amount": amount,
+             "Store": tax, "Cur": currency}]  # fmt: skip
+    mapping = "customer_id=Client,ordered_at=Placed,revenue=Amount,tax=Store"
+    if currency is not None:
+        rows[0]["Amount"] = "€3"  # the rows before agree with their currency
+        mapping += ",currency=Cur"
+    with pytest.raises(InputError) as error:
+        generic.read_orders(write("orders.csv", HEADER, rows), mapping)
+    assert (error.value.row, error.value.column) == (3, column)
+    assert message in str(error.value)
 
 
 def test_amount_columns_in_two_currencies_are_an_error_naming_the_row(write):

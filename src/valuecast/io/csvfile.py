@@ -854,6 +854,27 @@ _ANY_OF = {
     "¥": {"JPY", "CNY"},
 }
 """Symbols several currencies write: a column may mix one with the code of any of these."""
+_MARKER_PART = re.compile(r"[A-Z]{1,3}\$|[A-Z]{3}|KR\.?|ZŁ|KČ|FT|[$€£¥₹₺₩₽₪₫฿₱₴₦]")
+
+
+def _marker_currency(marker: str) -> str | None:
+    """The currency an amount's upper-cased marker names: its code, or a symbol of several
+    currencies (``$``); a symbol and a code agreeing are the code (``$12.00 USD``, ``€12 EUR``).
+    None when its parts name two currencies (``€12 USD``).  A marker of unknown parts is itself.
+    """
+    parts = _MARKER_PART.findall(marker)
+    if "".join(parts) != marker:
+        return marker
+    codes = {_CURRENCY_CODES.get(part, part) for part in parts}
+    explicit = codes - _ANY_OF.keys()
+    if len(explicit) > 1:
+        return None
+    if not explicit:
+        return codes.pop() if len(codes) == 1 else None
+    (code,) = explicit
+    return code if all(code in _ANY_OF[symbol] for symbol in codes & _ANY_OF.keys()) else None
+
+
 _CURRENCY_AT_ENDS = rf"^(?:{_CURRENCY})\s*|\s*(?:{_CURRENCY})$"
 _MONEY_SHAPE = r"^(?:\d{1,3}(?:[.,' ]\d{3})+|\d+)(?:[.,]\d+)?$|^[.,]\d+$"
 _ISO_SHAPE = (
@@ -1073,18 +1094,25 @@ class Table:
 
     def written_currency(self, columns: Iterable[str | None]) -> str | None:
         """The currency that the amounts read from ``columns`` (by :meth:`money`) name, None
-        where they name none that is certain.  Columns naming two different ones are an error:
-        their amounts are added to and taken from each other."""
+        where they name none that is certain (only a bare ``$``).  Columns naming two different
+        ones are an error, as within a column: their amounts are added to and taken from each
+        other."""
         named = {
             column: self._currencies[column] for column in columns if column in self._currencies
         }
-        codes = list(dict.fromkeys(currency for currency, _ in named.values()))
+        written = list(dict.fromkeys(currency for currency, _ in named.values()))
+        codes = [currency for currency in written if currency not in _ANY_OF]
+        symbols = [currency for currency in written if currency in _ANY_OF]
         if len(codes) > 1:
-            first, second = (
-                next(c for c, (v, _) in named.items() if v == code) for code in codes[:2]
-            )
+            clash = codes[:2]
+        elif codes:
+            clash = next(([codes[0], s] for s in symbols if codes[0] not in _ANY_OF[s]), None)
+        else:
+            clash = symbols[:2] if len(symbols) > 1 else None
+        if clash is not None:
+            first, second = (next(c for c, (v, _) in named.items() if v == w) for w in clash)
             raise self.error(
-                f"amounts in {codes[1]} while those of column {first!r} are in {codes[0]}: "
+                f"amounts in {clash[1]} while those of column {first!r} are in {clash[0]}: "
                 "give every amount in the shop's one currency",
                 named[second][1],
                 second,
@@ -1147,19 +1175,27 @@ class Table:
         return amounts * sign
 
     def _one_currency(self, values: pa.ChunkedArray, column: str) -> tuple[str, int] | None:
-        """The currency the column's amounts name (``EUR`` for ``€12``, ``CAD`` for ``CA$5``) and
-        the first row naming it; None where they name none or only a symbol several currencies
-        write (``$``, ``kr``).
+        """The currency the column's amounts name (``EUR`` for ``€12``, ``CAD`` for ``CA$5``, or
+        ``$`` for a symbol several currencies write) and the first row naming it; None where
+        they name none.
 
-        Raise when they name two (``$110.00`` and ``€1,100.00``): added up as one, they would be
-        a sum of different units.  A bare ``$``, ``kr`` or ``¥`` agrees with any one currency
-        written that way (``$12`` and ``USD 5``)."""
+        Raise when they name two (``$110.00`` and ``€1,100.00``, or ``€12 USD`` in one cell):
+        added up as one, they would be a sum of different units.  A bare ``$``, ``kr`` or ``¥``
+        agrees with any one currency written that way (``$12`` and ``USD 5``)."""
         written = pc.replace_substring_regex(values, r"[\d.,'\s\x{00a0}\x{202f}()+-]", "")
         marker = pc.utf8_upper(written)
         named = pc.and_(pc.is_valid(marker), pc.not_equal(marker, ""))
         if not pc.any(named).as_py():
             return None
-        codes = {m: _CURRENCY_CODES.get(m, m) for m in pc.unique(marker.filter(named)).to_pylist()}
+        codes = {m: _marker_currency(m) for m in pc.unique(marker.filter(named)).to_pylist()}
+        two = [m for m, code in codes.items() if code is None]
+        if two:
+            position = self._first_bad(pc.is_in(marker, value_set=pa.array(two, marker.type)))
+            raise self.error(
+                f"{values[position].as_py()!r} names two currencies: write each amount in one",
+                position,
+                column,
+            )
         explicit = [m for m, code in codes.items() if code not in _ANY_OF]
         reference = explicit[0] if explicit else next(iter(codes))
         wanted = codes[reference]
@@ -1173,8 +1209,6 @@ class Table:
 
         clashing = [m for m, code in codes.items() if not agrees(code)]
         if not clashing:
-            if wanted in _ANY_OF:
-                return None
             return wanted, self._first_bad(pc.equal(marker, reference))
         first = self._first_bad(pc.equal(marker, reference))
         position = self._first_bad(pc.is_in(marker, value_set=pa.array(clashing, marker.type)))

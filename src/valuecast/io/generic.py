@@ -472,11 +472,22 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         key: table.money(cols[key]) if cols[key] is not None else None for key in AMOUNT_KEYS
     }
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
-    if text["currency"] is None:  # the currency the amounts are written in (€12, CA$5), if any
-        money_columns = [cols[key] for key in ("revenue", "unit_price", *AMOUNT_KEYS)]
-        currency = table.written_currency(money_columns)
-        if currency is not None:
-            text["currency"] = pa.chunked_array([pa.repeat(pa.scalar(currency), n_rows)])
+    # the currency the amounts are written in (€12, CA$5), if any: the orders' without a
+    # currency column, and the only one a currency column may give
+    money_columns = [cols[key] for key in ("revenue", "unit_price", *AMOUNT_KEYS)]
+    currency = table.written_currency(money_columns)
+    if currency is not None and text["currency"] is None:
+        text["currency"] = pa.chunked_array([pa.repeat(pa.scalar(currency), n_rows)])
+    elif currency is not None:
+        other = pc.not_equal(pc.utf8_upper(pc.utf8_trim_whitespace(text["currency"])), currency)
+        if pc.any(other).as_py():
+            row = int(np.flatnonzero(pc.fill_null(other, False).to_numpy(zero_copy_only=False))[0])
+            raise table.error(
+                f"currency {text['currency'][row].as_py()!r}, but the amounts are written in "
+                f"{currency}: correct the currency or the amounts",
+                row,
+                cols["currency"],
+            )
     return ParsedRows(
         name=table.name,
         n_rows=n_rows,

@@ -28,6 +28,8 @@ HEADER = ["Order No", "Client", "Placed", "Amount", "Cur", "Store"]
         (["$12.50", "$8", "3"], None),  # a bare $ is many currencies' symbol
         (["$12.00 USD", "USD 5", "$1"], "USD"),  # a symbol and the code it writes
         (["€12 EUR", "€€3", "4"], "EUR"),
+        (["12 pcs", "3 pcs", "4"], None),  # letters that are no ISO 4217 code
+        (["AR$12", "AR$3", "4"], None),
         (["12.50", "8", "3"], None),
     ],
 )

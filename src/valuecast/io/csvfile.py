@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 import stat
@@ -857,6 +858,14 @@ _ANY_OF = {
 _MARKER_PART = re.compile(r"[A-Z]{1,3}\$|[A-Z]{3}|KR\.?|ZŁ|KČ|FT|[$€£¥₹₺₩₽₪₫฿₱₴₦]")
 
 
+@functools.cache
+def _iso_currencies() -> frozenset[str]:
+    """The ISO 4217 codes (``pycountry``'s list)."""
+    import pycountry
+
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
 def _marker_currency(marker: str) -> str | None:
     """The currency an amount's upper-cased marker names: its code, or a symbol of several
     currencies (``$``); a symbol and a code agreeing are the code (``$12.00 USD``, ``€12 EUR``).
@@ -1209,6 +1218,8 @@ class Table:
 
         clashing = [m for m, code in codes.items() if not agrees(code)]
         if not clashing:
+            if wanted not in _ANY_OF and wanted not in _iso_currencies():
+                return None  # letters no currency has (12 pcs): the amount, but no currency
             return wanted, self._first_bad(pc.equal(marker, reference))
         first = self._first_bad(pc.equal(marker, reference))
         position = self._first_bad(pc.is_in(marker, value_set=pa.array(clashing, marker.type)))

@@ -838,7 +838,7 @@ def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
 # ------------------------------------------------------------------------------------------------
 # the table and its parsers
 # ------------------------------------------------------------------------------------------------
-_CURRENCY = r"[A-Za-z]{1,3}\$|[A-Za-z]{3}|kr\.?|zł|Kč|Ft|[$€£¥₹₺₩₽₪₫฿₱₴₦]"
+_CURRENCY = r"[A-Za-z]{1,3}\$|[A-Za-z]{3}|(?i:kr\.?|zł|kč|ft)|[$€£¥₹₺₩₽₪₫฿₱₴₦]"
 """A currency written with an amount: a code (``USD``), a symbol, a dollar with its country
 (``A$``, ``CA$``, ``R$``) or a Nordic, Polish, Czech or Hungarian unit (``kr``, ``zł``)."""
 _CURRENCY_CODES = {

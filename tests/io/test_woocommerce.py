@@ -116,6 +116,24 @@ def test_one_row_per_item_export_groups_rows_by_order(exports, write):
     assert result.excluded == {"refunded": 1}
 
 
+def test_an_export_without_a_currency_column_takes_the_one_its_amounts_are_written_in(
+    exports, write
+):
+    header = [name for name in exports.WOO_WEBTOFFEE_HEADER if name != "order_currency"]
+    money = ("order_total", "tax_total", "shipping_total", "discount_total")
+    rows = [webtoffee(101, "pat@example.com"), webtoffee(102, "sam@example.com")]
+    for row in rows:
+        del row["order_currency"]
+        row.update({key: row[key] + " €" for key in money})
+    result = woocommerce.read_orders(write("orders.csv", header, rows))
+    assert list(result.orders["currency"]) == ["EUR", "EUR"]
+    assert result.orders["gross_revenue"].tolist() == [59.5, 59.5]
+    dollars = [webtoffee(101, "pat@example.com")]
+    del dollars[0]["order_currency"]
+    result = woocommerce.read_orders(write("dollars.csv", header, dollars))
+    assert result.orders["currency"].isna().all()
+
+
 def test_day_first_dates_and_errors(exports, write):
     rows = [webtoffee(1, "a@x.com", order_date="13/03/2024 10:00"),
             webtoffee(2, "a@x.com", order_date="05/03/2024 09:00")]  # fmt: skip

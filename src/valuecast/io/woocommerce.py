@@ -200,6 +200,11 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         else pd.Series(uniques, dtype="string")
     )
     number = number.fillna(pd.Series(uniques, dtype="string"))
+    currency = _build.per_distinct(first("currency"), lambda text: text.str.upper())
+    money_keys = ("order_total", "tax_total", "shipping_total", "refunded_total", "discount_total")
+    written = table.written_currency(cols[key] for key in money_keys)
+    if written is not None and cols["currency"] is None:  # amounts written as €12,50
+        currency = pd.Series([written] * n, dtype="string")
     orders = _build.orders_frame(
         "woocommerce",
         {
@@ -214,7 +219,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
             "shipping": shipping,
             "refunded": refunds,
             "net_revenue": np.maximum(total - tax - shipping - refunds, 0.0),
-            "currency": _build.per_distinct(first("currency"), lambda text: text.str.upper()),
+            "currency": currency,
             "channel": first("created_via"),
             "discount_code": code,
         },

@@ -450,31 +450,53 @@ class CsvFile:
         part of the cell.  Inside a quoted cell (``"Hi, ""Ann"" x"``) the text is the same to
         both.
         """
-        data, first = self._data, self._offset
-        body = np.frombuffer(memoryview(data)[first:], np.uint8)
+        from concurrent.futures import ThreadPoolExecutor
+
+        body = np.frombuffer(memoryview(self._data)[self._offset :], np.uint8)
+        starts = range(0, len(body), _SCAN_BYTES)
+        # the quotes before each chunk, modulo 2, so that the chunks are read in two threads
+        # (NumPy lets go of the GIL): 1 where they leave a cell open
+        counts = [np.count_nonzero(body[start : start + _SCAN_BYTES] == 34) for start in starts]
+        carried = (np.cumsum([0, *counts]) % 2).tolist()[: len(counts)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            chunks = list(
+                pool.map(lambda at: self._layout_of_chunk(body, at[1], at[0], longest),
+                         zip(carried, starts, strict=True))
+            )  # fmt: skip
         previous = -1  # the position of the last record end seen
-        quoted = 0  # 1 when the quotes before the chunk leave a cell open
-        for start in range(0, len(body), _SCAN_BYTES):
-            chunk = body[start : start + _SCAN_BYTES]
-            ends = np.flatnonzero(chunk == 10)
-            # with the byte before the chunk, to see a quote and a space on either side of its edge
-            behind = min(start, 1)
-            is_quote = body[start - behind : start + len(chunk)] == 34
-            quotes = np.flatnonzero(is_quote[behind:])
-            if is_quote.any() and self._spaced_quote(body, start, behind, is_quote, quotes, quoted):
-                return "a quote apart from its cell's edge by spaces"
-            if quoted or len(quotes):
-                ends = ends[(np.searchsorted(quotes, ends) + quoted) % 2 == 0]
-                quoted = (quoted + len(quotes)) % 2
-            if len(ends) == 0:
+        for problem, ends in chunks:
+            if problem is not None:
+                return problem
+            if ends is None:
                 continue
-            ends += start
-            if ends[0] - previous - 1 > longest or np.any(np.diff(ends) - 1 > longest):
+            if ends[0] - previous - 1 > longest:
                 return f"a record longer than {longest:,} bytes"
-            previous = int(ends[-1])
+            previous = ends[1]
         if len(body) - previous - 1 > longest:
             return f"a record longer than {longest:,} bytes"
         return None
+
+    def _layout_of_chunk(
+        self, body: np.ndarray, start: int, quoted: int, longest: int
+    ) -> tuple[str | None, tuple[int, int] | None]:
+        """:meth:`unusual_layout` of the chunk of the body from ``start`` on (``quoted``: 1 when
+        the quotes before it leave a cell open): the problem found within it, and its first and
+        last record ends (None: none)."""
+        chunk = body[start : start + _SCAN_BYTES]
+        ends = np.flatnonzero(chunk == 10)
+        # with the byte before the chunk, to see a quote and a space on either side of its edge
+        behind = min(start, 1)
+        is_quote = body[start - behind : start + len(chunk)] == 34
+        quotes = np.flatnonzero(is_quote[behind:])
+        if is_quote.any() and self._spaced_quote(body, start, behind, is_quote, quotes, quoted):
+            return "a quote apart from its cell's edge by spaces", None
+        if quoted or len(quotes):
+            ends = ends[(np.searchsorted(quotes, ends) + quoted) % 2 == 0]
+        if len(ends) == 0:
+            return None, None
+        if np.any(np.diff(ends) - 1 > longest):
+            return f"a record longer than {longest:,} bytes", None
+        return None, (start + int(ends[0]), start + int(ends[-1]))
 
     def _spaced_quote(
         self, body: np.ndarray, start: int, behind: int, is_quote: np.ndarray,

@@ -488,6 +488,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
                 row,
                 cols["currency"],
             )
+        # an empty currency cell: the amounts say which
+        text["currency"] = pc.coalesce(text["currency"], pa.scalar(currency, pa.string()))
     return ParsedRows(
         name=table.name,
         n_rows=n_rows,

@@ -30,6 +30,7 @@ HEADER = ["Order No", "Client", "Placed", "Amount", "Cur", "Store"]
         (["€12 EUR", "€€3", "4"], "EUR"),
         (["12 pcs", "3 pcs", "4"], None),  # letters that are no ISO 4217 code
         (["AR$12", "AR$3", "4"], None),
+        (["12.50 XXX", "3", "4"], None),  # ISO 4217's "no currency"
         (["KR 12", "Kr. 3", "kr 4"], None),  # kr: Swedish, Norwegian, Danish, Icelandic
         (["3 ZŁ", "4 zł", "5"], "PLN"),
         (["12.50", "8", "3"], None),

@@ -134,6 +134,21 @@ def test_an_export_without_a_currency_column_takes_the_one_its_amounts_are_writt
     assert result.orders["currency"].isna().all()
 
 
+def test_a_currency_cell_agrees_with_the_amounts_or_takes_theirs_when_empty(exports, write):
+    money = ("order_total", "tax_total", "shipping_total", "discount_total")
+    rows = [webtoffee(101, "pat@example.com", order_currency=""),
+            webtoffee(102, "sam@example.com", order_currency="eur")]  # fmt: skip
+    for row in rows:
+        row.update({key: "€" + row[key] for key in money})
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert list(result.orders["currency"]) == ["EUR", "EUR"]
+    rows[1]["order_currency"] = "USD"
+    with pytest.raises(InputError) as error:
+        woocommerce.read_orders(write("usd.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert (error.value.row, error.value.column) == (3, "order_currency")
+    assert "currency 'USD', but the amounts are written in EUR" in str(error.value)
+
+
 def test_day_first_dates_and_errors(exports, write):
     rows = [webtoffee(1, "a@x.com", order_date="13/03/2024 10:00"),
             webtoffee(2, "a@x.com", order_date="05/03/2024 09:00")]  # fmt: skip

@@ -173,6 +173,26 @@ def group_first(table: Table, codes: np.ndarray, n_groups: int, column: str | No
     return series
 
 
+def currency_with_amounts(
+    table: Table, currency: pd.Series, written: str | None, rows: np.ndarray, column: str | None
+) -> pd.Series:
+    """Per order, its currency (``currency``: the currency column's, upper-cased) where the
+    amounts are written in ``written`` (:meth:`Table.written_currency`): an empty cell takes it,
+    and another currency is an error naming the order's row (``rows``: each order's first)."""
+    if written is None:
+        return currency
+    other = (currency.notna() & (currency != written)).to_numpy(bool)
+    if other.any():
+        order = int(np.flatnonzero(other)[0])
+        raise table.error(
+            f"currency {currency[order]!r}, but the amounts are written in {written}: correct "
+            "the currency or the amounts",
+            int(rows[order]),
+            column,
+        )
+    return currency.fillna(written)
+
+
 def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``transform(values)`` computed once per distinct value and spread back (missing values
     too): an export repeats a few statuses, currencies and gateways over a million orders, and

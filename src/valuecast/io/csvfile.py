@@ -882,10 +882,11 @@ _MARKER_PART = re.compile(r"[A-Z]{1,3}\$|[A-Z]{3}|KR\.?|ZŁ|KČ|FT|[$€£¥₹�
 
 @functools.cache
 def _iso_currencies() -> frozenset[str]:
-    """The ISO 4217 codes (``pycountry``'s list)."""
+    """The ISO 4217 codes (``pycountry``'s list) but those that name no money: ``XXX`` (no
+    currency) and ``XTS`` (kept for testing)."""
     import pycountry
 
-    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies) - {"XXX", "XTS"}
 
 
 def _marker_currency(marker: str) -> str | None:

@@ -202,9 +202,8 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     number = number.fillna(pd.Series(uniques, dtype="string"))
     currency = _build.per_distinct(first("currency"), lambda text: text.str.upper())
     money_keys = ("order_total", "tax_total", "shipping_total", "refunded_total", "discount_total")
-    written = table.written_currency(cols[key] for key in money_keys)
-    if written is not None and cols["currency"] is None:  # amounts written as €12,50
-        currency = pd.Series([written] * n, dtype="string")
+    written = table.written_currency(cols[key] for key in money_keys)  # 59,50 €
+    currency = _build.currency_with_amounts(table, currency, written, first_row, cols["currency"])
     orders = _build.orders_frame(
         "woocommerce",
         {

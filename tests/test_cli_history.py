@@ -252,3 +252,21 @@ def test_compare_newer_first_says_the_moves_run_back_in_time(refreshed):
     assert "note: BEFORE (2026-06-30) is dated after AFTER (2025-12-31)" in flat
     forwards = runner.invoke(app, ["compare", "2025-12-31", "2026-06-30", "-w", str(workspace)])
     assert forwards.exit_code == 0 and "run back in time" not in forwards.output
+
+
+@pytest.mark.parametrize(
+    ("currencies", "said"),
+    [
+        ((None, "EUR"), "note: the currency is (none) -> EUR: the amounts are the same"),
+        (("EUR", "GBP"), "different currencies (EUR -> GBP): their amounts compare only converted"),
+    ],
+)
+def test_a_currency_change_is_said_apart_from_the_settings(currencies, said):
+    """A currency named by one analysis's files only is no setting to refresh with; two
+    currencies are amounts to convert."""
+    from valuecast.cli.history import _differences_notes
+
+    notes = _differences_notes({"currency": currencies, "horizon_months": (6, 12)})
+    assert any(said in note for note in notes), notes
+    settings = next(note for note in notes if "differ in" in note)
+    assert "currency" not in settings and "horizon 6 -> 12 months" in settings

@@ -117,13 +117,25 @@ def _differences_notes(differences: dict[str, tuple]) -> list[str]:
     changed = ", ".join(
         f"{_OPTION_WORDS[name][0]} {shown(before)} -> {shown(after)}{_OPTION_WORDS[name][1]}"
         for name, (before, after) in differences.items()
-        if name in _OPTION_WORDS
+        if name in _OPTION_WORDS and name != "currency"
     )
     if changed:
         notes.append(
             f"note: the two analyses differ in {changed}: the change in predicted CLV is partly "
             "theirs, not the customers' (refresh with the same options to compare like with like)"
         )
+    if "currency" in differences:
+        before, after = differences["currency"]
+        if before is None or after is None:  # the same amounts, named in one of them only
+            notes.append(
+                f"note: the currency is {shown(before)} -> {shown(after)}: the amounts are "
+                "the same, one analysis's files named no currency"
+            )
+        else:
+            notes.append(
+                f"note: the two analyses are in different currencies ({before} -> {after}): "
+                "their amounts compare only converted (ingest with --fx RATES.csv)"
+            )
     if "model" in differences:
         before, after = differences["model"]
         notes.append(

@@ -186,6 +186,21 @@ def test_ingest_report_totals_do_not_depend_on_the_order_of_the_rows(tmp_path, m
     assert totals[0] == totals[1] == (2.0**53 + 4, 2.0**53 + 4)
 
 
+def test_stored_orders_named_in_another_currency_are_noted(tmp_path, make_result):
+    """The same orders exported again in pounds replace the euros without an error (the
+    workspace holds one currency after it), and the report says so."""
+    orders = [{"id": n, "customer": "ann", "date": f"2024-01-0{n}", "currency": "EUR"}
+              for n in (1, 2, 3)]  # fmt: skip
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        assert ws.ingest([make_result(orders)]).notes == []
+        again = [{**order, "currency": "GBP"} for order in orders]
+        report = ws.ingest([make_result(again)])
+    assert report.updated_orders == 3 and report.currencies == {"GBP": 3}
+    assert any(
+        note.startswith("3 stored orders in EUR are in GBP in these files") for note in report.notes
+    ), report.notes
+
+
 def test_stored_values_round_trip(tmp_path, make_result):
     path = tmp_path / "ws.duckdb"
     with Workspace(path) as ws:

@@ -550,6 +550,7 @@ class Workspace:
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
+                renamed = [] if direct["orders"] else _renamed_currencies(raw)
                 counts = _merge(raw, ingest_id, direct)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, results)
                 currencies = _sql(
@@ -595,6 +596,13 @@ class Workspace:
                     report.notes.extend(
                         _notes_on_stored_orders(raw, report, latest_before, ingest_id)
                     )
+                report.notes.extend(
+                    f"{count:,} stored {'order' if count == 1 else 'orders'} in {before} "
+                    f"{'is' if count == 1 else 'are'} in {after} in these files: their amounts are "
+                    f"now read as {after} (if the shop's currency did not change, these files may "
+                    "be another store's export)"
+                    for before, after, count in renamed
+                )
                 _sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
@@ -1068,6 +1076,19 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
             "another currency, ingest them again with it or convert them with --fx)"
         )
     return notes
+
+
+def _renamed_currencies(raw: Any) -> list[tuple[str, str, int]]:
+    """(stored currency, staged currency, orders) of the stored orders the staged ones name in
+    another currency, before the merge replaces them."""
+    named = "SELECT 1 FROM {} WHERE currency IS NOT NULL LIMIT 1"
+    if not (_sql(raw, named.format("orders")) and _sql(raw, named.format("_stage_orders"))):
+        return []  # no order is named on one side: nothing to join
+    return _sql(
+        raw,
+        "SELECT s.currency, n.currency, count(*) FROM orders s JOIN _stage_orders n "
+        "ON s.order_id = n.order_id WHERE s.currency <> n.currency GROUP BY ALL ORDER BY 3 DESC",
+    )
 
 
 def _withdrawn_note(withdrawn: dict[str, int]) -> str:

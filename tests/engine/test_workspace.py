@@ -317,6 +317,8 @@ def test_mixed_currencies_fail_and_write_nothing(tmp_path, make_result):
     # and the workspace stays usable
     with Workspace(path) as ws:
         assert ws.ingest([make_result(SHOP)]).unchanged_orders == 4
+        with pytest.raises(InputError, match=r"EUR \(1 order\);"):
+            ws.ingest([make_result(euro[:1], file="one.csv")])
 
 
 def test_failure_in_the_middle_rolls_everything_back(tmp_path, make_result, monkeypatch):

@@ -559,7 +559,10 @@ class Workspace:
                     "GROUP BY currency ORDER BY count(*) DESC, currency",
                 )
                 if len(currencies) > 1:
-                    listed = ", ".join(f"{code} ({count:,} orders)" for code, count in currencies)
+                    listed = ", ".join(
+                        f"{code} ({count:,} {'order' if count == 1 else 'orders'})"
+                        for code, count in currencies
+                    )
                     stored = _sql(
                         raw,
                         "SELECT DISTINCT currency FROM orders WHERE ingest_id <> ? AND "

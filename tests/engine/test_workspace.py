@@ -201,6 +201,21 @@ def test_stored_orders_named_in_another_currency_are_noted(tmp_path, make_result
     ), report.notes
 
 
+def test_orders_exported_again_without_a_currency_keep_the_stored_one(tmp_path, make_result):
+    """An older export of plain amounts, ingested over orders a later one named in euros, leaves
+    them in euros: unchanged, not updated to no currency."""
+    orders = [{"id": n, "customer": "ann", "date": f"2024-01-0{n}", "currency": "EUR"}
+              for n in (1, 2, 3)]  # fmt: skip
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(orders)])
+        plain = [{**order, "currency": None} for order in orders[:2]]
+        plain.append({"id": 4, "customer": "bob", "date": "2024-01-04", "currency": None})
+        report = ws.ingest([make_result(plain)])
+        stored = ws.orders().to_pandas().set_index("order_number")["currency"]
+    assert report.unchanged_orders == 2 and report.updated_orders == 0 and report.new_orders == 1
+    assert stored.loc[["1", "2", "3"]].tolist() == ["EUR"] * 3 and pd.isna(stored.loc["4"])
+
+
 def test_stored_values_round_trip(tmp_path, make_result):
     path = tmp_path / "ws.duckdb"
     with Workspace(path) as ws:

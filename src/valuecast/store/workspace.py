@@ -551,6 +551,8 @@ class Workspace:
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
                 renamed = [] if direct["orders"] else _renamed_currencies(raw)
+                if not direct["orders"]:
+                    _keep_stored_currencies(raw)
                 counts = _merge(raw, ingest_id, direct)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, results)
                 currencies = _sql(
@@ -1091,6 +1093,22 @@ def _renamed_currencies(raw: Any) -> list[tuple[str, str, int]]:
         raw,
         "SELECT s.currency, n.currency, count(*) FROM orders s JOIN _stage_orders n "
         "ON s.order_id = n.order_id WHERE s.currency <> n.currency GROUP BY ALL ORDER BY 3 DESC",
+    )
+
+
+def _keep_stored_currencies(raw: Any) -> None:
+    """Staged orders that name no currency take their stored one: an export that does not say
+    it (plain amounts) leaves the unit of the orders it repeats as an earlier one named it."""
+    if not (
+        _sql(raw, "SELECT 1 FROM _stage_orders WHERE currency IS NULL LIMIT 1")
+        and _sql(raw, "SELECT 1 FROM orders WHERE currency IS NOT NULL LIMIT 1")
+    ):
+        return
+    _sql(
+        raw,
+        "UPDATE _stage_orders SET currency = t.currency FROM orders t "
+        "WHERE _stage_orders.order_id = t.order_id AND _stage_orders.currency IS NULL "
+        "AND t.currency IS NOT NULL",
     )
 
 

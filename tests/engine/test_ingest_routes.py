@@ -274,6 +274,17 @@ def test_spaces_beside_doubled_quotes_inside_a_quoted_cell_stay_on_the_engines_r
     assert sorted(tables["orders"]["channel"]) == ['Hi, "Ann" ,x', 'say " , "hi', "web"]
 
 
+def test_a_currency_symbol_in_a_currency_column_goes_to_the_importer(tmp_path, monkeypatch):
+    """The importer reads CA$ in a currency column as CAD; DuckDB's route would keep CA$."""
+    path = tmp_path / "o.csv"
+    path.write_text("customer,date,amount,currency\na,2024-01-05,3,CA$\nb,2024-01-06,4,ca$\n")
+    mapping = MAP + ",currency=currency"
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
+    assert report == _ingest([path], mapping, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert report["currencies"] == {"CAD": 2}
+
+
 def test_a_loaded_file_releases_the_bytes_read_to_check_it_before_duckdb_reads_it(
     tmp_path, monkeypatch
 ):

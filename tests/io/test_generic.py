@@ -31,6 +31,7 @@ HEADER = ["Order No", "Client", "Placed", "Amount", "Cur", "Store"]
         (["12 pcs", "3 pcs", "4"], None),  # letters that are no ISO 4217 code
         (["AR$12", "AR$3", "4"], None),
         (["12.50 XXX", "3", "4"], None),  # ISO 4217's "no currency"
+        (["12", "3", "4"], None),  # plain amounts: a currency column's € is EUR
         (["KR 12", "Kr. 3", "kr 4"], None),  # kr: Swedish, Norwegian, Danish, Icelandic
         (["3 ZŁ", "4 zł", "5"], "PLN"),
         (["12.50", "8", "3"], None),
@@ -79,6 +80,16 @@ def test_amounts_naming_another_currency_are_an_error_naming_the_row(
         generic.read_orders(write("orders.csv", HEADER, rows), mapping)
     assert (error.value.row, error.value.column) == (3, column)
     assert message in str(error.value)
+
+
+def test_a_currency_column_giving_a_symbol_gives_its_code(write):
+    rows = [{"Order No": f"A{n}", "Client": f"c{n}", "Placed": "2024-03-05", "Amount": "3",
+             "Cur": cur} for n, cur in enumerate(["€", " eur", "CA$", "$"])]  # fmt: skip
+    path = write("orders.csv", HEADER, rows)
+    orders = generic.read_orders(
+        path, "customer_id=Client,ordered_at=Placed,revenue=Amount,currency=Cur"
+    ).orders
+    assert list(orders["currency"]) == ["EUR", "EUR", "CAD", "$"]
 
 
 def test_amount_columns_in_two_currencies_are_an_error_naming_the_row(write):

@@ -137,7 +137,7 @@ def test_an_export_without_a_currency_column_takes_the_one_its_amounts_are_writt
 def test_a_currency_cell_agrees_with_the_amounts_or_takes_theirs_when_empty(exports, write):
     money = ("order_total", "tax_total", "shipping_total", "discount_total")
     rows = [webtoffee(101, "pat@example.com", order_currency=""),
-            webtoffee(102, "sam@example.com", order_currency="eur")]  # fmt: skip
+            webtoffee(102, "sam@example.com", order_currency="€")]  # fmt: skip
     for row in rows:
         row.update({key: "€" + row[key] for key in money})
     result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))

@@ -83,7 +83,10 @@ from valuecast.io.schema import MAX_AMOUNT, InputError
 
 __all__ = [
     "CsvFile",
+    "NAMED_SYMBOLS",
     "Table",
+    "currency_code",
+    "currency_codes",
     "normalise_name",
     "open_csv",
 ]
@@ -905,6 +908,24 @@ def _marker_currency(marker: str) -> str | None:
         return codes.pop() if len(codes) == 1 else None
     (code,) = explicit
     return code if all(code in _ANY_OF[symbol] for symbol in codes & _ANY_OF.keys()) else None
+
+
+NAMED_SYMBOLS = frozenset(_CURRENCY_CODES)
+"""Upper-cased symbols that name one currency, which :func:`currency_code` reads as its code."""
+
+
+def currency_code(written: str) -> str:
+    """A currency column's cell as a code: upper-cased, a symbol of one currency as its code
+    (``€`` -> ``EUR``, ``CA$`` -> ``CAD``); a symbol of several (``$``) as written."""
+    upper = written.strip().upper()
+    return _CURRENCY_CODES.get(upper, upper)
+
+
+def currency_codes(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """:func:`currency_code` of every cell (once per distinct one; empty cells stay empty)."""
+    distinct = pc.unique(values)
+    codes = pa.array([None if v is None else currency_code(v) for v in distinct.to_pylist()])
+    return pc.take(codes.cast(pa.string()), pc.index_in(values, value_set=distinct))
 
 
 _CURRENCY_AT_ENDS = rf"^(?:{_CURRENCY})\s*|\s*(?:{_CURRENCY})$"

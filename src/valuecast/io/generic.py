@@ -86,7 +86,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.io import _build
-from valuecast.io.csvfile import CsvFile, Table, find_column, open_csv
+from valuecast.io.csvfile import (
+    CsvFile,
+    Table,
+    currency_code,
+    currency_codes,
+    find_column,
+    open_csv,
+)
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError
 
 __all__ = [
@@ -479,7 +486,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     if currency is not None and text["currency"] is None:
         text["currency"] = pa.chunked_array([pa.repeat(pa.scalar(currency), n_rows)])
     elif currency is not None:
-        other = pc.not_equal(pc.utf8_upper(pc.utf8_trim_whitespace(text["currency"])), currency)
+        other = pc.not_equal(currency_codes(text["currency"]), currency)  # € is EUR
         if pc.any(other).as_py():
             row = int(np.flatnonzero(pc.fill_null(other, False).to_numpy(zero_copy_only=False))[0])
             raise table.error(
@@ -602,7 +609,9 @@ def _assemble(
         "is_guest": customer_id.isna().astype("boolean"),
         "ordered_at": when if firsts is None else when[firsts],
         "net_revenue": net,
-        "currency": first("currency").str.upper(),
+        "currency": _build.per_distinct(  # eur, € -> EUR
+            first("currency"), lambda text: text.map(currency_code, na_action="ignore")
+        ).astype("string"),
         "channel": first("channel"),
         "discount_code": first("discount_code"),
     }

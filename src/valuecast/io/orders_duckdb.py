@@ -37,7 +37,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from valuecast.io import _build, fx, generic
-from valuecast.io.csvfile import AMBIGUOUS_POINT, FALSE_WORDS, TRUE_WORDS, CsvFile, cut_off_note
+from valuecast.io.csvfile import (
+    AMBIGUOUS_POINT,
+    FALSE_WORDS,
+    NAMED_SYMBOLS,
+    TRUE_WORDS,
+    CsvFile,
+    cut_off_note,
+)
 from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
@@ -252,6 +259,9 @@ def load_rows(
     text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, *LINE_TEXT, "accepts_marketing")
             if key in column_of]  # fmt: skip
     bad += [_unusual(name) for name in dict.fromkeys(text)]
+    if "currency" in column_of:  # a symbol the importer reads as its code (CA$ -> CAD)
+        symbols = {symbol for symbol in NAMED_SYMBOLS if symbol.isascii()}
+        bad.append(f"coalesce(upper({column_of['currency']}) IN {_sql_set(symbols)}, false)")
     cells = ", ".join(name if name in typed else f"nullif({name}, '') AS {name}" for name in mapped)
     middle = ", ".join([*mapped, *(f"{sql} AS {key}" for key, sql in parse.items())])
     query = (

@@ -1182,7 +1182,8 @@ class Table:
                 return np.asarray(out.to_numpy(zero_copy_only=False), float)
         except pa.ArrowInvalid:
             pass
-        text = pc.replace_substring_regex(values, _CURRENCY_AT_ENDS, "")
+        signed = pc.replace_substring(values, "\u2212", "-")  # a typeset minus sign: −12,50 €
+        text = pc.replace_substring_regex(signed, _CURRENCY_AT_ENDS, "")
         text = pc.replace_substring_regex(text, r"[A-Za-z]{1,3}\$|[$€£¥₹\s\x{00a0}\x{202f}]", "")
         negative = pc.match_substring_regex(text, r"^\(.*\)$|^-|-$|^\(-")
         text = pc.replace_substring_regex(text, r"^\(|\)$", "")
@@ -1194,7 +1195,7 @@ class Table:
             position = self._first_bad(bad)
             value = values[position].as_py()
             raise self.error(f"cannot read {value!r} as an amount", position, column)
-        currency = self._one_currency(values, column)
+        currency = self._one_currency(signed, column)
         if currency is not None:
             self._currencies[column] = currency
         comma_decimal = pc.any(pc.match_substring_regex(text, r",\d{1,2}$")).as_py()

@@ -173,24 +173,22 @@ def group_first(table: Table, codes: np.ndarray, n_groups: int, column: str | No
     return series
 
 
-def currency_with_amounts(
-    table: Table, currency: pd.Series, written: str | None, rows: np.ndarray, column: str | None
-) -> pd.Series:
-    """Per order, its currency (``currency``: the currency column's, upper-cased) where the
-    amounts are written in ``written`` (:meth:`Table.written_currency`): an empty cell takes it,
-    and another currency is an error naming the order's row (``rows``: each order's first)."""
+def currency_with_amounts(currency: pd.Series, written: str | None) -> tuple[pd.Series, list[str]]:
+    """Per order, its currency (``currency``: the currency column's code) where the amounts are
+    written in ``written`` (:meth:`Table.written_currency`): an empty cell takes it; and a note
+    when the column names another for some orders (their column's currency is kept)."""
     if written is None:
-        return currency
-    other = (currency.notna() & (currency != written)).to_numpy(bool)
-    if other.any():
-        order = int(np.flatnonzero(other)[0])
-        raise table.error(
-            f"currency {currency[order]!r}, but the amounts are written in {written}: correct "
-            "the currency or the amounts",
-            int(rows[order]),
-            column,
+        return currency, []
+    other = int((currency.notna() & (currency != written)).sum())
+    notes = []
+    if other:
+        named = ", ".join(sorted(set(currency[currency.notna() & (currency != written)])))
+        notes.append(
+            f"{other:,} {'order' if other == 1 else 'orders'} in {named} by the currency column "
+            f"{'has' if other == 1 else 'have'} amounts written in {written}: read as "
+            f"{named}; if that is wrong, correct the currency column"
         )
-    return currency.fillna(written)
+    return currency.fillna(written), notes
 
 
 def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:

@@ -205,7 +205,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     )
     money_keys = ("order_total", "tax_total", "shipping_total", "refunded_total", "discount_total")
     written = table.written_currency(cols[key] for key in money_keys)  # 59,50 €
-    currency = _build.currency_with_amounts(table, currency, written, first_row, cols["currency"])
+    currency, currency_notes = _build.currency_with_amounts(currency, written)
     orders = _build.orders_frame(
         "woocommerce",
         {
@@ -241,7 +241,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         np.bincount(codes[codes >= 0], minlength=n),
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.linked_note(who.linked_by_phone),
+        notes=_build.linked_note(who.linked_by_phone) + currency_notes,
     )
 
 

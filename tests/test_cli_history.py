@@ -77,6 +77,8 @@ def test_history_lists_each_snapshot(refreshed, tmp_path):
         expected = history(ws)
     assert written["customers"].tolist() == expected["customers"].tolist()
     assert written["rfm: Champions"].tolist() == expected["rfm: Champions"].tolist()
+    # the console names the snapshots' one currency in the title (several get a column)
+    assert set(expected["currency"]) == {"USD"} and "snapshots (amounts in USD)" in result.output
     # every customer is in exactly one RFM group and has at most one tier
     groups = written[[c for c in written.columns if c.startswith("rfm: ")]].sum(axis=1)
     assert groups.tolist() == written["customers"].tolist()
@@ -270,3 +272,24 @@ def test_a_currency_change_is_said_apart_from_the_settings(currencies, said):
     assert any(said in note for note in notes), notes
     settings = next(note for note in notes if "differ in" in note)
     assert "currency" not in settings and "horizon 6 -> 12 months" in settings
+
+
+def test_history_of_snapshots_in_several_currencies_has_a_currency_column(tmp_path):
+    plain = tmp_path / "plain.csv"
+    euros = tmp_path / "euros.csv"
+    for path, unit in ((plain, ""), (euros, "€")):
+        rows = [f"c{n}@x.com,2026-0{1 + n % 3}-0{1 + n % 7},{unit}{10 + n}" for n in range(12)]
+        if unit:  # a later export: a snapshot of its own, not the first one's replacement
+            rows.append(f"c1@x.com,2026-04-15,{unit}30")
+        path.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    workspace = tmp_path / "w.duckdb"
+    for source in (plain, euros):
+        done = runner.invoke(
+            app, ["analyze", str(source), "-w", str(workspace), "-o", str(tmp_path / "o")]
+        )
+        assert done.exit_code == 0, done.output
+    shown = runner.invoke(app, ["history", "-w", str(workspace)])
+    assert shown.exit_code == 0, shown.output
+    header = next(line for line in shown.output.splitlines() if "as of" in line)
+    assert "┃ cur" in header and "amounts in" not in shown.output  # cut to the console's width
+    assert "EUR" in shown.output

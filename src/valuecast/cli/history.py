@@ -265,14 +265,20 @@ def history(
         table = snapshot_history(ws)
     if table.empty:
         fail(f"{workspace}: no snapshots yet (run `valuecast analyze` or `valuecast refresh`)")
-    totals = Table(title="snapshots")
-    for column in ("id", "as of", "customers", "orders", "historic CLV", "predicted CLV",
-                   "80% interval", "model"):  # fmt: skip
+    # one currency is said in the title; several get a column
+    currencies = [c if isinstance(c, str) else "-" for c in table["currency"]]
+    named = sorted(set(currencies) - {"-"})
+    several = len(set(currencies)) > 1
+    title = f"snapshots (amounts in {named[0]})" if named and not several else "snapshots"
+    totals = Table(title=title)
+    columns = ["id", "as of", "customers", "orders", "historic CLV", "predicted CLV",
+               "80% interval", *(["currency"] if several else []), "model"]  # fmt: skip
+    for column in columns:
         totals.add_column(
-            column, justify="left" if column in ("as of", "model") else "right",
+            column, justify="left" if column in ("as of", "currency", "model") else "right",
             no_wrap=column == "as of",  # a date cut to "2026-03…" says nothing
         )  # fmt: skip
-    for row in table.itertuples():
+    for row, currency in zip(table.itertuples(), currencies, strict=True):
         interval = (
             "-" if row.predicted_clv_p10 is None or row.predicted_clv_p10 != row.predicted_clv_p10
             else f"{row.predicted_clv_p10:,.0f} to {row.predicted_clv_p90:,.0f}"
@@ -280,6 +286,7 @@ def history(
         totals.add_row(
             str(row.snapshot_id), str(row.as_of), f"{row.customers:,}", f"{row.orders:,}",
             _money(row.historic_clv), _money(row.predicted_clv), interval,
+            *([currency] if several else []),
             "none fitted" if row.model is None else str(row.model),
         )  # fmt: skip
     console.print(totals)

@@ -90,6 +90,7 @@ def test_compare_writes_the_migration_tables(refreshed, tmp_path):
         app, ["compare", "1", "2026-06-30", "-w", str(workspace), "-o", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
+    assert "amounts in USD" in " ".join(result.output.split())  # both snapshots' currency
     rfm = pd.read_csv(tmp_path / "rfm_migration.csv").set_index("before")
     with Workspace(workspace, read_only=True) as ws:
         snapshots = list_snapshots(ws)

@@ -99,7 +99,8 @@ class Comparison:
     ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
     whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
     ``before`` predicted CLV first.  ``differences``: the settings the two predictions differ
-    in (:func:`option_differences`), which make their predicted CLV unlike.
+    in (:func:`option_differences`), which make their predicted CLV unlike; ``currency``: the
+    later snapshot's.
     """
 
     before: Any  # store.snapshots.SnapshotInfo
@@ -109,6 +110,7 @@ class Comparison:
     high_value_to_at_risk: pd.DataFrame
     totals: pd.DataFrame
     differences: dict[str, tuple] = field(default_factory=dict)
+    currency: str | None = None
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

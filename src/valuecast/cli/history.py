@@ -104,8 +104,9 @@ _OPTION_WORDS = {
     "horizon_months": ("horizon", " months"),
     "margin": ("margin", ""),
     "annual_discount_rate": ("discount rate", ""),
-    "currency": ("currency", ""),
 }
+"""The settings that scale predicted CLV, as notes name them (a currency is no setting: its
+notes are its own)."""
 
 
 def _differences_notes(differences: dict[str, tuple]) -> list[str]:
@@ -119,7 +120,7 @@ def _differences_notes(differences: dict[str, tuple]) -> list[str]:
     changed = ", ".join(
         f"{_OPTION_WORDS[name][0]} {shown(before)} -> {shown(after)}{_OPTION_WORDS[name][1]}"
         for name, (before, after) in differences.items()
-        if name in _OPTION_WORDS and name != "currency"
+        if name in _OPTION_WORDS
     )
     if changed:
         notes.append(

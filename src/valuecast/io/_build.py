@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecast.io.csvfile import Table
+from valuecast.io.csvfile import Table, currency_code
 from valuecast.io.phones import phone_ids
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
@@ -171,6 +171,14 @@ def group_first(table: Table, codes: np.ndarray, n_groups: int, column: str | No
     series = pd.Series(picked.to_pandas(), dtype="string").reset_index(drop=True)
     series[positions < 0] = pd.NA
     return series
+
+
+def currency_column(cells: pd.Series) -> pd.Series:
+    """A currency column's cells as codes (``eur``, ``€`` -> ``EUR``; :func:`currency_code`),
+    once per distinct cell."""
+    return per_distinct(
+        cells, lambda text: text.map(currency_code, na_action="ignore").astype("string")
+    )
 
 
 def currency_with_amounts(currency: pd.Series, written: str | None) -> tuple[pd.Series, list[str]]:

@@ -89,7 +89,6 @@ from valuecast.io import _build
 from valuecast.io.csvfile import (
     CsvFile,
     Table,
-    currency_code,
     currency_codes,
     find_column,
     open_csv,
@@ -609,9 +608,7 @@ def _assemble(
         "is_guest": customer_id.isna().astype("boolean"),
         "ordered_at": when if firsts is None else when[firsts],
         "net_revenue": net,
-        "currency": _build.per_distinct(  # eur, € -> EUR
-            first("currency"), lambda text: text.map(currency_code, na_action="ignore")
-        ).astype("string"),
+        "currency": _build.currency_column(first("currency")),
         "channel": first("channel"),
         "discount_code": first("discount_code"),
     }

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from valuecast.io import _build
-from valuecast.io.csvfile import CsvFile, Table, currency_code, normalise_name, open_csv
+from valuecast.io.csvfile import CsvFile, Table, normalise_name, open_csv
 from valuecast.io.schema import ImportResult
 
 __all__ = ["ORDER_COLUMNS", "EXCLUDED_STATUSES", "read_orders", "read_orders_frame"]
@@ -200,9 +200,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         else pd.Series(uniques, dtype="string")
     )
     number = number.fillna(pd.Series(uniques, dtype="string"))
-    currency = _build.per_distinct(  # eur, € -> EUR
-        first("currency"), lambda text: text.map(currency_code, na_action="ignore").astype("string")
-    )
+    currency = _build.currency_column(first("currency"))
     money_keys = ("order_total", "tax_total", "shipping_total", "refunded_total", "discount_total")
     written = table.written_currency(cols[key] for key in money_keys)  # 59,50 €
     currency, currency_notes = _build.currency_with_amounts(currency, written)

@@ -550,8 +550,9 @@ class Workspace:
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
-                renamed = [] if direct["orders"] else _renamed_currencies(raw)
-                if not direct["orders"]:
+                renamed = []
+                if not direct["orders"]:  # stored orders the files name otherwise, or not at all
+                    renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
                 counts = _merge(raw, ingest_id, direct)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, results)
@@ -601,13 +602,7 @@ class Workspace:
                     report.notes.extend(
                         _notes_on_stored_orders(raw, report, latest_before, ingest_id)
                     )
-                report.notes.extend(
-                    f"{count:,} stored {'order' if count == 1 else 'orders'} in {before} "
-                    f"{'is' if count == 1 else 'are'} in {after} in these files: their amounts are "
-                    f"now read as {after} (if the shop's currency did not change, these files may "
-                    "be another store's export)"
-                    for before, after, count in renamed
-                )
+                report.notes.extend(_renamed_note(*renaming) for renaming in renamed)
                 _sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
@@ -1109,6 +1104,16 @@ def _keep_stored_currencies(raw: Any) -> None:
         "UPDATE _stage_orders SET currency = t.currency FROM orders t "
         "WHERE _stage_orders.order_id = t.order_id AND _stage_orders.currency IS NULL "
         "AND t.currency IS NOT NULL",
+    )
+
+
+def _renamed_note(before: str, after: str, count: int) -> str:
+    """The ingest note for ``count`` stored orders in ``before`` that the files name in ``after``."""
+    orders, are = ("order", "is") if count == 1 else ("orders", "are")
+    return (
+        f"{count:,} stored {orders} in {before} {are} in {after} in these files: their amounts "
+        f"are now read as {after} (if the shop's currency did not change, these files may be "
+        "another store's export)"
     )
 
 

@@ -550,6 +550,8 @@ class Workspace:
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
+                if loading is not None:  # and the load's temporary tables, copied now
+                    loading.close()
                 renamed = []
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
@@ -613,6 +615,7 @@ class Workspace:
                         report.to_json(indent=None),
                     ],
                 )
+                _drop_staged(raw)
         finally:
             _sql(raw, "RESET preserve_insertion_order")
             _drop_staged(raw)
@@ -636,9 +639,15 @@ def _roll_back(raw: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 _STAGED = (
     "_stage_orders", "_stage_order_lines", "_stage_customers", "_new_orders", "_changed_orders",
-    "_new_customers", "_changed_customers", "_line_orders", "_lines_changed",
+    "_new_customers", "_changed_customers", "_line_orders", "_lines_changed", "_compared_orders",
+    "_compared_customers",
 )  # fmt: skip
 
+
+# The columns a stored row is matched on when it is its key's (_upsert): an order's id is
+# computed from its source and number (_COMPUTED), so matching on them reads what is stored
+# instead of building every stored order's id
+_MATCHED_ON = {"orders": ("source", "order_number")}
 
 _BATCH_ROWS = 122_880  # DuckDB's row group size
 # rows per Arrow batch streamed between two connections: the batches in flight at once cost
@@ -654,10 +663,18 @@ _ORDER_FACTS = (
 
 
 def _drop_staged(raw: Any) -> None:
-    """Drop the temporary tables and views an ingest made on ``raw`` (they may be either); what
+    """Drop the tables and views an ingest made on ``raw`` (they may be either, and a stage
+    table is in the workspace file: dropped before the commit, it is never written to it); what
     a load staged goes with the connection that loaded it."""
     views = {row[0] for row in _sql(raw, "SELECT view_name FROM duckdb_views() WHERE temporary")}
-    tables = {row[0] for row in _sql(raw, "SELECT table_name FROM duckdb_tables() WHERE temporary")}
+    tables = {
+        row[0]
+        for row in _sql(
+            raw,
+            "SELECT table_name FROM duckdb_tables() WHERE temporary OR (database_name = "
+            "current_database() AND schema_name = 'main' AND starts_with(table_name, '_stage_'))",
+        )
+    }
     for name in _STAGED:
         if name in views:
             _sql(raw, f"DROP VIEW {name}")
@@ -802,7 +819,10 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
 
     A table in ``direct`` is empty, so nothing stored can match a staged row: its rows are written
     straight into it (tagged ``ingest_id``) and its stage is a view of it, which spares a copy.
-    Every other stage is a temporary table.  Either way the Arrow input is read once through a
+    Every other stage is a table of the workspace file, dropped before the ingest commits
+    (:func:`_drop_staged`): its rows go compressed to the file's free blocks instead of staying
+    in memory, where 3.1M staged orders took 0.9 GB of the 1 GB limit and the comparison with
+    the stored orders spilled to disk.  Either way the Arrow input is read once through a
     relation, never registered: a registered Arrow table stays referenced by DuckDB until the
     transaction commits, and ``refresh`` runs the whole analysis inside that transaction.
     """
@@ -822,8 +842,21 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             rows.insert_into(name)
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            _sql(raw, f"CREATE TEMP TABLE {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
+            _sql(raw, f"CREATE TABLE {stage} ({_stage_definitions(name, schema)})")
             table.query("_in", select).insert_into(stage)
+
+
+def _stage_definitions(name: str, schema: dict[str, str]) -> str:
+    """The columns of the stage of table ``name``: all of ``schema``, none computed, the texts
+    compressed as the table's are (and the order id with them)."""
+    definitions = []
+    for column, dtype in schema.items():
+        compressed = _ZSTD_TEXT and (
+            column in _COMPRESSION.get(name, {}) or column == "order_id" and name == "orders"
+        )
+        using = " USING COMPRESSION zstd" if compressed else ""
+        definitions.append(f"{column} {_sql_type(column, dtype)}{using}")
+    return ", ".join(definitions)
 
 
 def _stage_select(
@@ -880,19 +913,25 @@ def _upsert(
             f"CREATE OR REPLACE TEMP VIEW _changed_{table} AS SELECT {key} FROM {stage} LIMIT 0",
         )
         return {"new": _sql(raw, f"SELECT count(*) FROM {stage}")[0][0], "changed": 0}
-    compared = {name: dtype for name, dtype in schema.items() if name != key}
+    # one join finds both the staged rows no stored row matches (new) and those whose match
+    # differs in a column (changed); column by column, as a row() of every column built and
+    # compared per order took 8x the time (5.4 s against 0.7 s at 3.1M stored orders)
+    matched_on = _MATCHED_ON.get(table, (key,))
+    on = " AND ".join(f"s.{name} = t.{name}" for name in matched_on)
+    unmatched = f"t.{matched_on[0]} IS NULL"  # a match's key columns are not NULL
+    differs = " OR ".join(f"s.{name} IS DISTINCT FROM t.{name}" for name in schema if name != key)
     _sql(
         raw,
-        f"CREATE OR REPLACE TEMP TABLE _new_{table} AS SELECT s.{key} FROM {stage} s "
-        f"ANTI JOIN {table} t ON s.{key} = t.{key}",
+        f"CREATE OR REPLACE TEMP TABLE _compared_{table} AS SELECT s.{key}, {unmatched} AS new "
+        f"FROM {stage} s LEFT JOIN {table} t ON {on} WHERE {unmatched} OR {differs}",
     )
-    _sql(
-        raw,
-        f"CREATE OR REPLACE TEMP TABLE _changed_{table} AS SELECT s.{key} FROM {stage} s "
-        f"JOIN {table} t ON s.{key} = t.{key} "
-        f"WHERE row({_column_list(compared, 's.')}) IS DISTINCT FROM "
-        f"row({_column_list(compared, 't.')})",
-    )
+    for name, which in (("new", "new"), ("changed", "NOT new")):
+        _sql(
+            raw,
+            f"CREATE OR REPLACE TEMP TABLE _{name}_{table} AS "
+            f"SELECT {key} FROM _compared_{table} WHERE {which}",
+        )
+    _sql(raw, f"DROP TABLE _compared_{table}")
     _sql(raw, f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
     _sql(
         raw,

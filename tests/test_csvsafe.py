@@ -111,3 +111,20 @@ def test_the_escaped_cell_is_one_quoted_field(tmp_path):
     write_csv(pd.DataFrame({"a": [payload], "b": [1]}), tmp_path / "x.csv")
     text = (tmp_path / "x.csv").read_text(encoding="utf-8")
     assert list(csv.reader(io.StringIO(text))) == [["a", "b"], ["'" + payload, "1"]]
+
+
+def test_arrow_csv_rounds_each_chunk_and_keeps_missing_values_empty(tmp_path):
+    """Rounded as NumPy rounds (127.42999999999999 is 127.43), a missing value an empty cell
+    wherever it lies, in a column of several chunks or without any missing value."""
+    table = pa.table(
+        {
+            "predicted_clv": pa.chunked_array([[127.42999999999999, None], [None, 2.675, 1.0]]),
+            "probability_alive": [0.1234567, 0.5, 1.0, 0.25, 0.9999996],
+        }
+    )
+    write_arrow_csv(table, tmp_path / "customers.csv")
+    with (tmp_path / "customers.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1:] == [
+        ["127.43", "0.123457"], ["", "0.5"], ["", "1"], ["2.68", "0.25"], ["1", "1"],
+    ]  # fmt: skip

@@ -250,6 +250,50 @@ def test_an_order_differing_in_one_column_is_updated(tmp_path, make_result, colu
         assert stored.loc["#1001", column] == expected
 
 
+_LINE_CHANGES = {
+    "sku": "C", "product_name": "Mug", "quantity": 3.0, "unit_price": 31.0, "line_discount": 1.0,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change", [*(f"{column}-{to}" for column in _LINE_CHANGES for to in ("value", "missing")),
+               "added", "removed", "renumbered"],
+)  # fmt: skip
+def test_an_order_whose_lines_differ_is_updated(tmp_path, make_result, change):
+    """An order's lines are compared line by line: one line changed in any column (or
+    emptied), added, removed or numbered otherwise makes the order updated, its lines
+    replaced by the new export's."""
+    lines = [{**line, "product_name": "Beans", "line_discount": 0.0} for line in LINES]
+    changed = [dict(line) for line in lines]
+    if change == "added":
+        changed.append({**changed[0], "line_number": 3})
+    elif change == "removed":
+        changed.pop(1)
+    elif change == "renumbered":
+        changed[1]["line_number"] = 5
+    else:
+        column, to = change.rsplit("-", 1)
+        changed[1][column] = _LINE_CHANGES[column] if to == "value" else None
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, lines)])
+        report = ws.ingest([make_result(SHOP, changed)])
+        stored = ws.order_lines().to_pandas()
+    assert (report.updated_orders, report.unchanged_orders, report.new_orders) == (1, 3, 0)
+    mine = stored[stored["order_id"] == "shopify:#1001"].sort_values("line_number")
+    assert len(mine) == sum(line["order_id"] == "shopify:#1001" for line in changed)
+    if change.endswith("-missing"):
+        assert mine[change.rsplit("-", 1)[0]].isna().sum() == 1
+
+
+def test_orders_whose_lines_are_the_same_are_unchanged(tmp_path, make_result):
+    """The same lines, some fields empty, in another row order: nothing is updated."""
+    lines = [{**line, "product_name": None} for line in LINES]
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, lines)])
+        report = ws.ingest([make_result(SHOP, lines[::-1])])
+    assert (report.updated_orders, report.unchanged_orders, report.new_orders) == (0, 4, 0)
+
+
 def test_orders_with_empty_fields_exported_again_are_unchanged(tmp_path, make_result):
     """An empty field equals an empty field: the same export twice updates nothing."""
     orders = [{**row, "channel": None, "discount_code": None} for row in SHOP]

@@ -979,18 +979,24 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
         raw,
         "CREATE OR REPLACE TEMP TABLE _line_orders AS SELECT DISTINCT order_id FROM _stage_order_lines",
     )
+    # an order's line is one per line number on both sides (staging keeps the last of each),
+    # so its lines differ when a line is on one side only or differs in a column: one join,
+    # where two multiset differences of every column took 5x the time (0.54 s against 0.10 s
+    # for a 295,000-order Shopify export ingested again)
+    differs = " OR ".join(
+        f"s.{name} IS DISTINCT FROM t.{name}"
+        for name in ORDER_LINES_SCHEMA
+        if name not in ("order_id", "line_number")
+    )
     _sql(
         raw,
         f"""CREATE OR REPLACE TEMP TABLE _lines_changed AS
-        SELECT DISTINCT order_id FROM (
-            (SELECT {line_columns} FROM _stage_order_lines
-             EXCEPT ALL
-             SELECT {line_columns} FROM order_lines WHERE order_id IN (SELECT order_id FROM _line_orders))
-            UNION ALL
-            (SELECT {line_columns} FROM order_lines WHERE order_id IN (SELECT order_id FROM _line_orders)
-             EXCEPT ALL
-             SELECT {line_columns} FROM _stage_order_lines)
-        )""",
+        SELECT DISTINCT coalesce(s.order_id, t.order_id) AS order_id
+        FROM _stage_order_lines s FULL JOIN (
+            SELECT {line_columns} FROM order_lines
+            WHERE order_id IN (SELECT order_id FROM _line_orders)
+        ) t ON s.order_id = t.order_id AND s.line_number IS NOT DISTINCT FROM t.line_number
+        WHERE s.order_id IS NULL OR t.order_id IS NULL OR {differs}""",
     )
     _sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)")
     _sql(

@@ -387,3 +387,18 @@ def test_with_a_margin_total_clv_is_the_past_and_the_future_in_margin(tmp_path):
     report = (out / "report.html").read_text()
     assert "at the 50% margin; the" in report and "more margin in the next" in report
     assert "so far times the 50% margin plus" in report
+
+
+def test_the_table_says_the_currency_of_its_amounts(tmp_path):
+    """Amounts written in euros: the console's table says so, as `history` and `compare` do."""
+    rows = [line.split(",") for line in (REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS).splitlines()[1:]]
+    euros = "".join(f"{c},{d},{a} EUR,{ch}\n" for c, d, a, ch, _ in rows)
+    for name in ("euros", "plain"):
+        (tmp_path / name).mkdir()
+    shop = make_workspace(tmp_path / "euros", "customer,date,amount,channel\n" + euros)
+    result = run("--workspace", shop, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "CLV by channel (amounts in EUR)" in result.output
+    plain = make_workspace(tmp_path / "plain", REPEAT_ORDERS, CONSENT_MAP)
+    result = run("--workspace", plain, "--out", tmp_path / "out2")
+    assert "CLV by channel" in result.output and "amounts in" not in result.output

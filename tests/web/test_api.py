@@ -44,6 +44,8 @@ def test_snapshots_lists_both_analyses_oldest_first(client, stored):
     assert [s["as_of"] for s in body] == ["2026-03-31", "2026-06-30"]
     assert [s["n_customers"] for s in body] == [s.n_customers for s in stored["infos"]]
     assert body[0]["n_customers"] < body[1]["n_customers"]
+    # the currency the amounts are in, per snapshot
+    assert [s["currency"] for s in body] == ["USD", "USD"] == [s.currency for s in stored["infos"]]
 
 
 def test_overview_gives_the_summary_figures(client, stored):

@@ -51,10 +51,13 @@ def _money(value: object) -> str:
     return "" if value is None or pd.isna(value) else f"{float(value):,.2f}"
 
 
-def _print(frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path]) -> None:
+def _print(
+    frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path],
+    currency: str | None = None,
+) -> None:  # fmt: skip
     from rich.table import Table
 
-    table = Table(title=f"CLV by {by}")
+    table = Table(title=f"CLV by {by}" + (f" (amounts in {currency})" if currency else ""))
     table.add_column(by)
     table.add_column("customers", justify="right")
     table.add_column("mean total CLV", justify="right")
@@ -178,6 +181,7 @@ def channels(
             # the analysis' own margin, as its predicted values have it
             kept = analysis.summary.get("margin", margin)
             kept = 1.0 if kept is None else float(kept)
+            currency = analysis.summary.get("currency")
             new_customer = (analysis.summary.get("model") or {}).get("new_customer")
             if spend_frame is not None:
                 monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
@@ -204,7 +208,7 @@ def channels(
             write_csv(cac, paths[1])
     except OSError as error:
         fail(f"{out}: cannot write the results: {error.strerror or error}")
-    _print(frame, column, by.value if by is not None else column, joined, paths)
+    _print(frame, column, by.value if by is not None else column, joined, paths, currency)
     if cac is not None and not joined:
         console.print(
             f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {by.value})",

@@ -99,6 +99,8 @@ class SnapshotInfo:
     historic_clv: float
     predicted_clv: float | None
     model: str | None
+    currency: str | None = None
+    """The currency the amounts are in (None when the files named none)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +111,7 @@ class SnapshotInfo:
             "historic_clv": self.historic_clv,
             "predicted_clv": self.predicted_clv,
             "model": self.model,
+            "currency": self.currency,
         }
 
 
@@ -674,6 +677,7 @@ def _info(snapshot_id: int, created_at: datetime, as_of: date, summary: dict) ->
         historic_clv=float(totals.get("historic_clv", 0.0)),
         predicted_clv=None if predicted is None else float(predicted),
         model=predicting_model(summary),
+        currency=summary.get("currency"),
     )
 
 

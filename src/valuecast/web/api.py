@@ -37,6 +37,7 @@ class SnapshotOut(BaseModel):
     historic_clv: float
     predicted_clv: float | None
     model: str | None
+    currency: str | None = None
 
 
 class MatrixOut(BaseModel):

@@ -318,6 +318,22 @@ def test_an_ingest_leaves_no_stage_in_the_workspace(tmp_path, make_result):
         ).fetchall()
 
 
+def test_a_workspace_file_of_an_older_storage_version_is_used_as_it_is(tmp_path, make_result):
+    """A file of storage version 1.0 (what DuckDB 1.x releases made) has no ZSTD texts: its
+    tables and an ingest's stage are defined without them, and it takes new orders and the
+    same ones again (the definition with ZSTD was refused: "not available yet")."""
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{path}' AS old (STORAGE_VERSION 'v1.0.0')")
+        con.execute("CREATE TABLE old.made_before (x INTEGER)")
+    with Workspace(path) as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        report = ws.ingest([make_result(SHOP[:3] + [{**SHOP[3], "net": 31.0}], LINES)])
+        compression = _text_compression(ws)
+    assert (report.updated_orders, report.unchanged_orders) == (1, 3)
+    assert "ZSTD" not in compression.values()
+
+
 def test_stored_values_round_trip(tmp_path, make_result):
     path = tmp_path / "ws.duckdb"
     with Workspace(path) as ws:

@@ -102,18 +102,30 @@ def _duckdb_release(version: str) -> tuple[int, int]:
 # on: an older release leaves such a column uncompressed (1.2 to 1.4) or refuses it (1.1), so
 # there the columns are defined as before
 _ZSTD_TEXT = _duckdb_release(duckdb.__version__) >= (2, 0)
+# and only a file of storage version 1.2 or later takes them: a workspace an older release made
+# (version 1.0) refuses the definition ("not available yet") and keeps its texts as they are
+_ZSTD_STORAGE = (1, 2)
+
+
+def _zstd_text(raw: Any) -> bool:
+    """Whether text columns are defined with ZSTD in the workspace's file (see ``_ZSTD_TEXT``)."""
+    if not _ZSTD_TEXT:
+        return False
+    tags = _sql(raw, "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()")
+    version = (tags[0][0] or {}).get("storage_version") if tags else None
+    return version is None or _duckdb_release(version) >= _ZSTD_STORAGE
 
 
 def _sql_type(column: str, dtype: str) -> str:
     return "DATE" if column in _DATE_COLUMNS else SQL_TYPES[dtype]
 
 
-def _column_definitions(table: str, schema: dict[str, str]) -> str:
+def _column_definitions(table: str, schema: dict[str, str], zstd: bool) -> str:
     definitions = []
     for name, dtype in schema.items():
         computed = _COMPUTED.get(table, {}).get(name)
         generated = f" GENERATED ALWAYS AS ({computed}) VIRTUAL" if computed else ""
-        compression = _COMPRESSION.get(table, {}).get(name) if _ZSTD_TEXT else None
+        compression = _COMPRESSION.get(table, {}).get(name) if zstd else None
         compressed = f" USING COMPRESSION {compression}" if compression else ""
         definitions.append(f"{name} {_sql_type(name, dtype)}{generated}{compressed}")
     return ", ".join(definitions)
@@ -426,8 +438,9 @@ class Workspace:
     # -- tables ---------------------------------------------------------------------------------
     def _create_tables(self) -> None:
         raw = self.raw
+        zstd = _zstd_text(raw)
         for name, schema in TABLES.items():
-            columns = _column_definitions(name, schema)
+            columns = _column_definitions(name, schema, zstd)
             _sql(raw, f"CREATE TABLE IF NOT EXISTS {name} ({columns}, ingest_id BIGINT)")
         _sql(
             raw,
@@ -842,16 +855,17 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             rows.insert_into(name)
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            _sql(raw, f"CREATE TABLE {stage} ({_stage_definitions(name, schema)})")
+            definitions = _stage_definitions(name, schema, _zstd_text(raw))
+            _sql(raw, f"CREATE TABLE {stage} ({definitions})")
             table.query("_in", select).insert_into(stage)
 
 
-def _stage_definitions(name: str, schema: dict[str, str]) -> str:
+def _stage_definitions(name: str, schema: dict[str, str], zstd: bool) -> str:
     """The columns of the stage of table ``name``: all of ``schema``, none computed, the texts
-    compressed as the table's are (and the order id with them)."""
+    compressed as the table's are (and the order id with them) where ``zstd``."""
     definitions = []
     for column, dtype in schema.items():
-        compressed = _ZSTD_TEXT and (
+        compressed = zstd and (
             column in _COMPRESSION.get(name, {}) or column == "order_id" and name == "orders"
         )
         using = " USING COMPRESSION zstd" if compressed else ""

@@ -334,6 +334,22 @@ def test_a_workspace_file_of_an_older_storage_version_is_used_as_it_is(tmp_path,
     assert "ZSTD" not in compression.values()
 
 
+def test_new_orders_matching_stored_ones_the_files_do_not_hold_are_noted(tmp_path, make_result):
+    """A new order is a twin of a stored order these files do not hold (same customer and
+    time, or number, or amount within a day); a stored order they hold is no twin's."""
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP)])
+        again = [
+            SHOP[0], SHOP[1],  # held: #1001, #1002
+            {**SHOP[3], "id": "X-4", "source": "orders"},  # #1004 (not held), written otherwise
+            {**SHOP[0], "id": "X-1", "source": "orders"},  # #1001 again, but #1001 is held
+            {"id": "#2001", "customer": "bob@example.com", "date": "2024-03-01", "net": 7.0},
+        ]  # fmt: skip
+        report = ws.ingest([make_result(again)])
+    assert report.new_orders == 3
+    assert any(note.startswith("1 new order matches a stored order") for note in report.notes)
+
+
 def test_stored_values_round_trip(tmp_path, make_result):
     path = tmp_path / "ws.duckdb"
     with Workspace(path) as ws:

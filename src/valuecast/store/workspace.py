@@ -653,7 +653,7 @@ def _roll_back(raw: Any) -> None:
 _STAGED = (
     "_stage_orders", "_stage_order_lines", "_stage_customers", "_new_orders", "_changed_orders",
     "_new_customers", "_changed_customers", "_line_orders", "_lines_changed", "_compared_orders",
-    "_compared_customers",
+    "_compared_customers", "_unstaged",
 )  # fmt: skip
 
 
@@ -1101,18 +1101,30 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
     # another export format keys the same order otherwise (shopify:#1001, orders:1001) and may
     # date it otherwise (a time at the shop's offset, a date only), so a twin is the same
     # customer with the same time, the same order number, or the same amount within a day
-    twins = _sql(
+    # the stored orders these files do not hold, first: an export that holds them all (a
+    # quarter's export of the whole history) leaves none, and no join; joined as one query with
+    # the new orders, the 2.6M stored orders of such an export took 3.5 s
+    _sql(
         raw,
-        "SELECT count(DISTINCT n.order_id) FROM orders n JOIN orders s "
-        "ON n.customer_id = s.customer_id AND n.order_id <> s.order_id "
-        "AND (n.ordered_at = s.ordered_at "
-        "OR ltrim(n.order_number, '# ') = ltrim(s.order_number, '# ') "
-        "OR (abs(epoch(n.ordered_at) - epoch(s.ordered_at)) < 86400 "
-        "AND round(n.net_revenue, 2) = round(s.net_revenue, 2))) "
-        "WHERE n.order_id IN (SELECT order_id FROM _new_orders) AND s.ingest_id <> ? "
-        "AND s.order_id NOT IN (SELECT order_id FROM _stage_orders WHERE order_id IS NOT NULL)",
+        "CREATE OR REPLACE TEMP TABLE _unstaged AS SELECT o.order_id, o.customer_id, "
+        "o.ordered_at, o.order_number, o.net_revenue FROM orders o ANTI JOIN _stage_orders t "
+        "ON o.source = t.source AND o.order_number = t.order_number "
+        "WHERE o.ingest_id <> ? AND o.customer_id IS NOT NULL",
         [ingest_id],
-    )[0][0]
+    )
+    twins = 0
+    if _sql(raw, "SELECT 1 FROM _unstaged LIMIT 1"):
+        twins = _sql(
+            raw,
+            "SELECT count(DISTINCT n.order_id) FROM orders n JOIN _unstaged s "
+            "ON n.customer_id = s.customer_id AND n.order_id <> s.order_id "
+            "AND (n.ordered_at = s.ordered_at "
+            "OR ltrim(n.order_number, '# ') = ltrim(s.order_number, '# ') "
+            "OR (abs(epoch(n.ordered_at) - epoch(s.ordered_at)) < 86400 "
+            "AND round(n.net_revenue, 2) = round(s.net_revenue, 2))) "
+            "WHERE n.order_id IN (SELECT order_id FROM _new_orders)",
+        )[0][0]
+    _sql(raw, "DROP TABLE _unstaged")
     if twins:
         notes.append(
             f"{twins:,} new {'order matches' if twins == 1 else 'orders match'} a stored order "

@@ -295,6 +295,34 @@ def test_orders_whose_lines_are_the_same_are_unchanged(tmp_path, make_result):
     assert (report.updated_orders, report.unchanged_orders, report.new_orders) == (0, 4, 0)
 
 
+@pytest.mark.parametrize("parts", [1, 2, 4])
+def test_orders_and_customers_compared_in_parts_are_the_same(
+    tmp_path, make_result, monkeypatch, parts
+):
+    """A large table is compared with the staged rows in parts by its key's hash: every staged
+    row meets its stored one in the same part, so the new, changed and unchanged rows are the
+    same in any number of parts."""
+    import valuecast.store.workspace as workspace_module
+
+    monkeypatch.setattr(workspace_module, "_COMPARED_ROWS_PER_PART", 1)
+    monkeypatch.setattr(workspace_module, "_COMPARED_PARTS_MAX", parts)
+    people = [{"customer_id": f"{n}@x.com", "email": f"{n}@x.com", "first_name": f"P{n}"}
+              for n in range(6)]  # fmt: skip
+    orders = [{**SHOP[n % 4], "id": f"#{n}", "net": float(n)} for n in range(12)]
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(orders, customers=people)])
+        again = [dict(order) for order in orders] + [{**SHOP[0], "id": "#99"}]
+        again[3]["net"] = 30.0
+        again[7]["net"] = 70.0
+        renamed = [dict(person) for person in people] + [{"customer_id": "new@x.com"}]
+        renamed[2]["first_name"] = "Q2"
+        report = ws.ingest([make_result(again, customers=renamed)])
+        left = ws.raw.execute("SELECT count(*) FROM orders").fetchone()[0]
+    assert (report.new_orders, report.updated_orders, report.unchanged_orders) == (1, 2, 10)
+    assert (report.new_customer_records, report.updated_customer_records) == (1, 1)
+    assert left == 13
+
+
 def test_orders_with_empty_fields_exported_again_are_unchanged(tmp_path, make_result):
     """An empty field equals an empty field: the same export twice updates nothing."""
     orders = [{**row, "channel": None, "discount_code": None} for row in SHOP]

@@ -541,8 +541,8 @@ class Workspace:
             loaded = _loaded(loading or raw, results)
             self.release_freed_memory()  # the load's reads, rankings and checks
             report = self._ingest(raw, loaded, loading)
-            # what merging into stored orders read and built (their pages, the comparison's
-            # hash tables) is not what the analysis that follows reads
+            # what the ingest read and built (stored orders' pages, the comparison's hash
+            # tables) is not what the analysis that follows reads
             self.release_freed_memory()
             self.release_cached_pages()
             return report
@@ -662,9 +662,9 @@ _STAGED = (
 )  # fmt: skip
 
 
-# The columns a stored row is matched on when it is its key's (_upsert): an order's id is
-# computed from its source and number (_COMPUTED), so matching on them reads what is stored
-# instead of building every stored order's id
+# The columns a staged row meets its stored version on (_upsert) where they are not the key
+# itself: an order's id is computed from its source and number (_COMPUTED), so matching on them
+# reads what is stored instead of building every stored order's id
 _MATCHED_ON = {"orders": ("source", "order_number")}
 # The stored rows a part of that comparison holds (~0.35 GB of its join at ~240 bytes a row, a
 # third of the default 1 GB limit), and its most parts: each reads both tables again, and
@@ -686,9 +686,9 @@ _ORDER_FACTS = (
 
 
 def _drop_staged(raw: Any) -> None:
-    """Drop the tables and views an ingest made on ``raw`` (they may be either, and a stage
-    table is in the workspace file: dropped before the commit, it is never written to it); what
-    a load staged goes with the connection that loaded it."""
+    """Drop the tables and views an ingest made on ``raw`` (they may be either; a stage table
+    is in the workspace file, and dropped before the commit it leaves only free blocks the file
+    reuses); what a load staged goes with the connection that loaded it."""
     views = {row[0] for row in _sql(raw, "SELECT view_name FROM duckdb_views() WHERE temporary")}
     tables = {
         row[0]

@@ -379,6 +379,25 @@ def test_new_orders_matching_stored_ones_the_files_do_not_hold_are_noted(tmp_pat
     assert any(note.startswith("1 new order matches a stored order") for note in report.notes)
 
 
+@pytest.mark.parametrize("holds_1004", [True, False])
+def test_twins_are_looked_for_only_when_the_files_leave_a_stored_order_out(
+    tmp_path, make_result, holds_1004
+):
+    """Whether the files leave a stored order out is told by counting: the stored orders left
+    as they were are the ones held unchanged and the ones not held; orders updated in their
+    row or only in their lines are neither."""
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP, LINES)])
+        lines = [dict(line) for line in LINES]
+        lines[0]["quantity"] = 5  # #1001: its lines only
+        again = [SHOP[0], {**SHOP[1], "net": 21.0}, SHOP[2]] + ([SHOP[3]] if holds_1004 else [])
+        twin = {**SHOP[3], "id": "X-4", "source": "orders"}  # #1004 written otherwise
+        report = ws.ingest([make_result([*again, twin], lines)])
+    assert (report.new_orders, report.updated_orders) == (1, 2)
+    noted = any("new order matches a stored order" in note for note in report.notes)
+    assert noted is not holds_1004
+
+
 def test_stored_values_round_trip(tmp_path, make_result):
     path = tmp_path / "ws.duckdb"
     with Workspace(path) as ws:

@@ -99,8 +99,7 @@ class Comparison:
     ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
     whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
     ``before`` predicted CLV first.  ``differences``: the settings the two predictions differ
-    in (:func:`option_differences`), which make their predicted CLV unlike; ``currency``: the
-    later snapshot's.
+    in (:func:`option_differences`), which make their predicted CLV unlike.
     """
 
     before: Any  # store.snapshots.SnapshotInfo
@@ -110,7 +109,6 @@ class Comparison:
     high_value_to_at_risk: pd.DataFrame
     totals: pd.DataFrame
     differences: dict[str, tuple] = field(default_factory=dict)
-    currency: str | None = None
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

@@ -64,8 +64,8 @@ def _matrix_table(matrix, title: str) -> Table:
 def _print_comparison(comparison, *, top: int) -> None:
     before, after = comparison.before, comparison.after
     title = f"snapshot {before.snapshot_id} ({before.as_of}) -> {after.snapshot_id} ({after.as_of})"
-    if comparison.currency and "currency" not in comparison.differences:
-        title += f", amounts in {comparison.currency}"
+    if after.currency and "currency" not in comparison.differences:
+        title += f", amounts in {after.currency}"
     totals = Table(title=title)
     for column in ("", "before", "after", "change"):
         totals.add_column(column, justify="right" if column else "left")

@@ -187,10 +187,11 @@ def currency_with_amounts(currency: pd.Series, written: str | None) -> tuple[pd.
     when the column names another for some orders (their column's currency is kept)."""
     if written is None:
         return currency, []
-    other = int((currency.notna() & (currency != written)).sum())
+    differs = currency.notna() & (currency != written)
+    other = int(differs.sum())
     notes = []
     if other:
-        named = ", ".join(sorted(set(currency[currency.notna() & (currency != written)])))
+        named = ", ".join(sorted(set(currency[differs])))
         notes.append(
             f"{other:,} {'order' if other == 1 else 'orders'} in {named} by the currency column "
             f"{'has' if other == 1 else 'have'} amounts written in {written}: read as "

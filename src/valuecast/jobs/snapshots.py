@@ -111,10 +111,7 @@ def compare(
     }
     movers = high_value_movers(workspace, first.snapshot_id, second.snapshot_id, AT_RISK_GROUPS)
     result = comparison(first, second, moves["rfm_group"], moves["predicted_spend_tier"], movers)
-    summaries = (
-        load_summary(workspace, first.snapshot_id),
-        load_summary(workspace, second.snapshot_id),
+    result.differences = option_differences(
+        load_summary(workspace, first.snapshot_id), load_summary(workspace, second.snapshot_id)
     )
-    result.differences = option_differences(*summaries)
-    result.currency = summaries[1].get("currency")
     return result

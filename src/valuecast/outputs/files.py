@@ -75,9 +75,11 @@ def _rounded_arrow(table: pa.Table) -> pa.Table:
             # missing values as NaN, masked again below: Arrow's own conversion of a column
             # with missing values took 15x as long as filling them, and a mask where none is
             # missing as long as the rounding
-            mask = column.is_null().to_numpy(False) if column.null_count else None
-            filled = column.fill_null(np.nan) if column.null_count else column
-            values = np.round(filled.to_numpy(), csv_decimals(field.name))
+            mask = None
+            if column.null_count:
+                mask = column.is_null().to_numpy(False)
+                column = column.fill_null(np.nan)
+            values = np.round(column.to_numpy(), csv_decimals(field.name))
             rounded = pa.array(values, type=field.type, mask=mask)
             table = table.set_column(index, field.name, rounded)
     return table

@@ -120,13 +120,19 @@ def _sql_type(column: str, dtype: str) -> str:
     return "DATE" if column in _DATE_COLUMNS else SQL_TYPES[dtype]
 
 
-def _column_definitions(table: str, schema: dict[str, str], zstd: bool) -> str:
+def _column_definitions(
+    table: str, schema: dict[str, str], zstd: bool, *, computed: bool = True
+) -> str:
+    """The columns of ``table``, texts with ZSTD where ``zstd`` (see :func:`_zstd_text`).
+
+    ``computed=False`` (an ingest's stage): the columns the table computes are stored, with
+    ZSTD too (the order id is near-unique text like the order number)."""
     definitions = []
     for name, dtype in schema.items():
-        computed = _COMPUTED.get(table, {}).get(name)
-        generated = f" GENERATED ALWAYS AS ({computed}) VIRTUAL" if computed else ""
-        compression = _COMPRESSION.get(table, {}).get(name) if zstd else None
-        compressed = f" USING COMPRESSION {compression}" if compression else ""
+        formula = _COMPUTED.get(table, {}).get(name)
+        generated = f" GENERATED ALWAYS AS ({formula}) VIRTUAL" if formula and computed else ""
+        compression = "zstd" if formula and not computed else _COMPRESSION.get(table, {}).get(name)
+        compressed = f" USING COMPRESSION {compression}" if zstd and compression else ""
         definitions.append(f"{name} {_sql_type(name, dtype)}{generated}{compressed}")
     return ", ".join(definitions)
 
@@ -865,22 +871,9 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             rows.insert_into(name)
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            definitions = _stage_definitions(name, schema, _zstd_text(raw))
+            definitions = _column_definitions(name, schema, _zstd_text(raw), computed=False)
             _sql(raw, f"CREATE TABLE {stage} ({definitions})")
             table.query("_in", select).insert_into(stage)
-
-
-def _stage_definitions(name: str, schema: dict[str, str], zstd: bool) -> str:
-    """The columns of the stage of table ``name``: all of ``schema``, none computed, the texts
-    compressed as the table's are (and the order id with them) where ``zstd``."""
-    definitions = []
-    for column, dtype in schema.items():
-        compressed = zstd and (
-            column in _COMPRESSION.get(name, {}) or column == "order_id" and name == "orders"
-        )
-        using = " USING COMPRESSION zstd" if compressed else ""
-        definitions.append(f"{column} {_sql_type(column, dtype)}{using}")
-    return ", ".join(definitions)
 
 
 def _stage_select(

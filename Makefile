@@ -9,6 +9,10 @@ UV := .venv-uv/bin/uv
 # uv uses the machine's Python and never downloads one; .venv is always the project environment
 UV_ENV := UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV)
 SYNC := $(UV_ENV) $(UV) sync --locked --quiet --compile-bytecode
+# the project's own modules' bytecode, as uv compiles the installed packages' (only what changed
+# since the last run): where Python may not write it (PYTHONDONTWRITEBYTECODE), every command
+# compiled them again, ~0.15 s of CPU a command
+COMPILE_SOURCE := $(BIN)/python -m compileall -q src
 
 .PHONY: demo test lint bench lock check-lock clean
 
@@ -33,6 +37,7 @@ $(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
+	@$(COMPILE_SOURCE)
 	$(BIN)/valuecast demo
 
 lint: check-lock $(VENV)/.installed-dev
@@ -41,11 +46,13 @@ lint: check-lock $(VENV)/.installed-dev
 
 # worksteal: a worker that runs out of tests takes some of the other's, so the two end together
 test: lint
+	@$(COMPILE_SOURCE)
 	$(BIN)/python -m pytest -n 2 --dist worksteal -q
 
 bench: | $(UV)
 	@$(MAKE) --no-print-directory check-lock
 	$(SYNC) --extra dev --extra bench
+	@$(COMPILE_SOURCE)
 	$(BIN)/python benchmarks/models.py
 
 # Refreshes uv.lock to the newest versions pyproject.toml allows.

@@ -379,6 +379,62 @@ def test_new_orders_matching_stored_ones_the_files_do_not_hold_are_noted(tmp_pat
     assert any(note.startswith("1 new order matches a stored order") for note in report.notes)
 
 
+ANN = "ann@example.com"
+
+
+@pytest.mark.parametrize(
+    ("new", "twins"),
+    [
+        # #1001 (ann, 2024-01-05 12:00, 50.00) and #1004 (ann, 2024-02-01, 30.00) are not held
+        ([{"id": "T-1", "customer": ANN, "date": "2024-01-05", "net": 99.0}], 1),  # its time
+        ([{"id": "1001", "customer": ANN, "date": "2024-03-10", "net": 99.0}], 1),  # its number
+        ([{"id": "# 1001", "customer": ANN, "date": "2024-03-10", "net": 99.0}], 1),
+        ([{"id": "A-1", "customer": ANN, "date": "2024-01-05", "time": "20:00", "net": 50.0}], 1),
+        ([{"id": "A-2", "customer": ANN, "date": "2024-01-06", "time": "11:00", "net": 50.0}], 1),
+        ([{"id": "A-3", "customer": ANN, "date": "2024-01-06", "time": "12:00", "net": 50.0}], 0),
+        ([{"id": "N-1", "customer": ANN, "date": "2024-01-05", "time": "20:00", "net": 51.0}], 0),
+        # another customer's order at the same time, or a held order's twin: none
+        ([{"id": "B-1", "customer": "cy@example.com", "date": "2024-01-05", "net": 50.0}], 0),
+        ([{"id": "B-2", "customer": "bob@example.com", "date": "2024-01-06", "net": 20.0}], 0),
+        # the time of #1001 and the number of #1004: one new order, counted once
+        ([{"id": "1004", "customer": ANN, "date": "2024-01-05", "net": 99.0}], 1),
+        (
+            [
+                {"id": "T-1", "customer": ANN, "date": "2024-01-05", "net": 99.0},
+                {"id": "1004", "customer": ANN, "date": "2024-06-01", "net": 99.0},
+                {"id": "N-1", "customer": ANN, "date": "2024-06-02", "net": 99.0},
+            ],
+            2,
+        ),
+    ],
+)
+def test_each_way_of_being_a_twin_is_counted_once(tmp_path, make_result, new, twins):
+    """A new order is a twin of a stored order the files do not hold: the same customer with
+    the same time, the same number (without '#'), or the same amount less than a day apart;
+    a new order twin of several stored ones counts once."""
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP)])
+        report = ws.ingest([make_result([SHOP[1], *new])])
+    assert report.new_orders == len(new)
+    noted = [note for note in report.notes if "a stored order that these files" in note]
+    if twins:
+        verb = "order matches" if twins == 1 else "orders match"
+        assert noted and noted[0].startswith(f"{twins} new {verb} a stored order"), report.notes
+    else:
+        assert not noted, noted
+
+
+def test_an_updated_order_is_no_twin(tmp_path, make_result):
+    """An order the files update (#1004 moved to #1001's time) is not new: not counted as a
+    twin of the stored order it now repeats."""
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP)])
+        moved = {**SHOP[3], "date": "2024-01-05", "net": 50.0}
+        report = ws.ingest([make_result([SHOP[1], moved])])
+    assert (report.new_orders, report.updated_orders) == (0, 1)
+    assert not any("a stored order that these files" in note for note in report.notes)
+
+
 @pytest.mark.parametrize("holds_1004", [True, False])
 def test_twins_are_looked_for_only_when_the_files_leave_a_stored_order_out(
     tmp_path, make_result, holds_1004

@@ -789,6 +789,10 @@ class _Stream:
     columns: str
 
     def open(self) -> Any:
+        # the stage is stored in any order, and everything the load numbered in file order
+        # (lines, repeats) is numbered in its tables already: unordered, the batches are made
+        # on every thread instead of in turn (3.1M orders staged in 1.26-1.29 s, not 1.47)
+        self.loading.execute("SET preserve_insertion_order = false")
         batches = self.loading.sql(self.query).to_arrow_reader(_STREAMED_ROWS)
         return self.raw.from_arrow(batches).project(self.columns)
 

@@ -11,7 +11,7 @@ UV_ENV := UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$
 SYNC := $(UV_ENV) $(UV) sync --locked --quiet --compile-bytecode
 # the project's own modules' bytecode, as uv compiles the installed packages' (only what changed
 # since the last run): where Python may not write it (PYTHONDONTWRITEBYTECODE), every command
-# compiled them again, ~0.15 s of CPU a command
+# would compile them again, ~0.15 s of CPU a command
 COMPILE_SOURCE := $(BIN)/python -m compileall -q src
 
 .PHONY: demo test lint bench lock check-lock clean

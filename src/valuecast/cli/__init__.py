@@ -66,7 +66,7 @@ def main() -> None:
     """The console script: :data:`app`, then an exit that skips scanning the objects it made.
 
     The interpreter's exit runs several full garbage collections over every object left
-    (pandas', Ibis', SciPy's, Plotly's modules): after a 1M-customer ``analyze`` they took
+    (pandas', Ibis', SciPy's, Plotly's modules): after a 1M-customer ``analyze`` they take
     0.4-0.6 s.  One collection frees what cycles there are (a file in one is flushed and closed
     as at any exit), then what is left is frozen (:func:`gc.freeze`): the exit's collections
     skip it, and it is still freed as nothing refers to it.

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from valuecast.store.connection import EngineError, connect_duckdb
+from valuecast.store.connection import (
+    EngineError,
+    connect_duckdb,
+    uses_default_memory_limit,
+    workspace_memory_bytes,
+)
 
 
 def _limit(backend) -> str:
@@ -47,3 +52,27 @@ def test_the_cli_reports_a_bad_memory_limit_without_a_traceback(tmp_path, monkey
     assert result.exit_code != 0
     assert "not a memory size" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("orders", "machine_gb", "expected"),
+    [
+        (0, 24, 10**9),
+        (3_119_350, 24, 10**9),  # a million customers: 1 GB
+        (12_500_000, 24, 10**9),  # 80 bytes an order reach 1 GB here
+        (31_224_909, 24, 31_224_909 * 80),  # ten million customers: 2.5 GB
+        (31_224_909, 8, 2 * 10**9),  # at most a quarter of the machine
+        (31_224_909, 2, 10**9),  # never less than 1 GB
+    ],
+)
+def test_the_default_limit_grows_with_the_orders(orders, machine_gb, expected):
+    assert workspace_memory_bytes(orders, machine_gb * 10**9) == expected
+
+
+def test_the_default_limit_is_the_only_one_that_grows(tmp_path, monkeypatch):
+    monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
+    assert uses_default_memory_limit(tmp_path / "a.duckdb")
+    assert not uses_default_memory_limit(tmp_path / "a.duckdb", "3GB")
+    assert not uses_default_memory_limit(None)
+    monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "2GB")
+    assert not uses_default_memory_limit(tmp_path / "a.duckdb")

@@ -748,3 +748,46 @@ def test_contacts_take_the_customers_export_first_then_the_latest_order_email(tm
     }  # fmt: skip
     assert contacts.loc["18", "first_name"] == "Ed" and contacts.loc["18", "city"] == "Oslo"
     assert pd.isna(contacts.loc["17", "first_name"])
+
+
+def _limit_shown(ws: Workspace) -> str:
+    return ws.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_the_default_memory_limit_grows_with_the_orders(tmp_path, monkeypatch, make_result):
+    """An ingest raises the default limit to what its orders call for, a workspace holding them
+    opens with it, and the memory helpers keep it; a limit the user set is kept."""
+    import valuecast.store.workspace as workspace_module
+
+    monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
+    # 3 GiB from four orders on (80 bytes an order reach it from 40M orders)
+    monkeypatch.setattr(
+        workspace_module, "workspace_memory_bytes",
+        lambda orders: 3 * 2**30 if orders >= 4 else 10**9,
+    )  # fmt: skip
+    path = tmp_path / "ws.duckdb"
+    with Workspace(path) as ws:
+        assert _limit_shown(ws) == "953.6 MiB"
+        ws.ingest([make_result(SHOP[:3])])
+        assert _limit_shown(ws) == "953.6 MiB"
+        ws.ingest([make_result(SHOP)])
+        assert _limit_shown(ws) == "3.0 GiB"
+        ws.release_cached_pages()
+        ws.release_freed_memory()
+        assert _limit_shown(ws) == "3.0 GiB"
+        # fewer orders (some withdrawn) do not lower it
+        monkeypatch.setattr(workspace_module, "workspace_memory_bytes", lambda orders: 10**9)
+        ws.fit_memory_to_orders(0)
+        assert _limit_shown(ws) == "3.0 GiB"
+        monkeypatch.setattr(
+            workspace_module, "workspace_memory_bytes",
+            lambda orders: 3 * 2**30 if orders >= 4 else 10**9,
+        )  # fmt: skip
+    with Workspace(path, read_only=True) as ws:
+        assert _limit_shown(ws) == "3.0 GiB"
+    with Workspace(path, memory_limit="500MB") as ws:
+        ws.ingest([make_result(SHOP)])
+        assert _limit_shown(ws) == "476.8 MiB"
+    monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "2GB")
+    with Workspace(path) as ws:
+        assert _limit_shown(ws) == "1.8 GiB"

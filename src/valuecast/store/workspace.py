@@ -58,9 +58,12 @@ from valuecast.io.schema import (
 )
 from valuecast.store.connection import (
     DEFAULT_WORKSPACE,
+    DEFAULT_WORKSPACE_MEMORY_BYTES,
     duckdb_backend,
     open_duckdb,
     resolved_memory_limit,
+    uses_default_memory_limit,
+    workspace_memory_bytes,
 )
 from valuecast.store.memory import release_unused_memory
 from valuecast.tables import CONTACT_FIELDS
@@ -376,6 +379,12 @@ class Workspace:
         self.path = Path(path)
         self._connection = open_duckdb(self.path, read_only=read_only, memory_limit=memory_limit)
         self._memory_limit = resolved_memory_limit(self.path, memory_limit)
+        # the default limit's bytes, raised with the orders (None: a limit given is kept)
+        self._memory_limit_by_orders = (
+            DEFAULT_WORKSPACE_MEMORY_BYTES
+            if uses_default_memory_limit(self.path, memory_limit)
+            else None
+        )
         self.read_only = read_only
         self._in_transaction = False
         if not read_only:
@@ -388,6 +397,22 @@ class Workspace:
                 raise InputError(
                     str(self.path), f"not a valuecast workspace (no {missing[0]} table)"
                 )
+        self.fit_memory_to_orders(0)
+
+    def fit_memory_to_orders(self, orders: int) -> None:
+        """Raise DuckDB's default memory limit to what the stored orders, or ``orders`` about to
+        be stored when they are more, call for (:func:`~valuecast.store.connection.workspace_memory_bytes`).
+
+        A limit given, or set by ``VALUECAST_MEMORY_LIMIT``, is kept, and the limit never goes
+        down.  Between two statements, also inside a transaction."""
+        if self._memory_limit_by_orders is None:
+            return
+        stored = _sql(self.raw, "SELECT count(*) FROM orders")[0][0]
+        wanted = workspace_memory_bytes(max(int(stored), orders))
+        if wanted > self._memory_limit_by_orders:
+            self._memory_limit_by_orders = wanted
+            self._memory_limit = f"{wanted // 2**20}MiB"
+            self.raw.execute(f"SET memory_limit = '{self._memory_limit}'")
 
     @functools.cached_property
     def con(self) -> BaseBackend:
@@ -545,6 +570,7 @@ class Workspace:
         loading = raw.cursor() if any(isinstance(r, PendingOrders) for r in results) else None
         try:
             loaded = _loaded(loading or raw, results)
+            self.fit_memory_to_orders(sum(result.order_count for result in loaded))
             self.release_freed_memory()  # the load's reads, rankings and checks
             report = self._ingest(raw, loaded, loading)
             # what the ingest read and built (stored orders' pages, the comparison's hash

@@ -322,3 +322,14 @@ def test_error_messages_are_printed_as_written(tmp_path):
     result = runner.invoke(app, ["ingest", str(name), "-w", str(tmp_path / "w.duckdb")])
     assert result.exit_code == 2
     assert "[/]x[bold].csv: no such file" in result.output
+
+
+def test_the_report_names_the_currency_of_every_amount(tmp_path, fake_reader):
+    source = write(tmp_path / "good.csv")
+    result = runner.invoke(app, ["ingest", str(source), "--workspace", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for label in ("guest orders", "gross revenue", "discounts", "refunded", "net revenue",
+                  "tax / shipping"):  # fmt: skip
+        line = next(line for line in lines if line.strip().startswith(label))
+        assert line.rstrip().endswith("USD") or "USD revenue" in line, line

@@ -120,6 +120,13 @@ def print_ingest_report(report: object) -> None:
         )  # fmt: skip
     console.print(files)
     currency = " / ".join(data["currencies"]) or "no currency given"
+    # the counted orders' amounts in their currency (an ingest holds one), named after it; the
+    # excluded orders' revenue is left unnamed (an excluded order may name another)
+    unit = f" {currency}" if data["currencies"] else ""
+
+    def money(value: float) -> str:
+        return f"{value:,.2f}{unit}"
+
     totals = Table(show_header=False, box=None, padding=(0, 2))
     totals.add_column(justify="left")
     totals.add_column(justify="right")
@@ -135,12 +142,12 @@ def print_ingest_report(report: object) -> None:
                          if data["customer_records"] else "")
                       + (f"  ({data['phone_customers']:,} identified by phone)"
                          if data.get("phone_customers") else "")),
-        ("guest orders", f"{data['guest_orders']:,}  ({data['guest_revenue']:,.2f} revenue)"),
-        ("gross revenue", f"{data['gross_revenue']:,.2f}"),
-        ("discounts", f"{data['discount']:,.2f}"),
-        ("refunded", f"{data['refunded']:,.2f}"),
+        ("guest orders", f"{data['guest_orders']:,}  ({money(data['guest_revenue'])} revenue)"),
+        ("gross revenue", money(data["gross_revenue"])),
+        ("discounts", money(data["discount"])),
+        ("refunded", money(data["refunded"])),
         ("net revenue", f"{data['net_revenue']:,.2f} {currency}"),
-        ("tax / shipping", f"{data['tax']:,.2f} / {data['shipping']:,.2f}"),
+        ("tax / shipping", f"{data['tax']:,.2f} / {money(data['shipping'])}"),
         ("order dates", f"{data['first_order_date']} to {data['last_order_date']}"
                         if data["first_order_date"] else "none"),
         ("currencies", ", ".join(f"{code} ({n:,})" for code, n in data["currencies"].items())

@@ -106,8 +106,9 @@ def resolved_memory_limit(path: str | Path | None, memory_limit: str | None = No
 
 
 def uses_default_memory_limit(path: str | Path | None, memory_limit: str | None = None) -> bool:
-    """Whether a connection to ``path`` gets the workspace's default limit (:func:`resolved_memory_limit`:
-    a database file, no ``memory_limit`` given and no ``VALUECAST_MEMORY_LIMIT``)."""
+    """Whether a connection to ``path`` gets the workspace's default limit
+    (:func:`resolved_memory_limit`): a database file, no ``memory_limit`` given and no
+    ``VALUECAST_MEMORY_LIMIT``."""
     in_memory = path is None or str(path) == ":memory:"
     return memory_limit is None and not os.environ.get(MEMORY_LIMIT_VARIABLE) and not in_memory
 

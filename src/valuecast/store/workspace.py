@@ -401,7 +401,8 @@ class Workspace:
 
     def fit_memory_to_orders(self, orders: int) -> None:
         """Raise DuckDB's default memory limit to what the stored orders, or ``orders`` about to
-        be stored when they are more, call for (:func:`~valuecast.store.connection.workspace_memory_bytes`).
+        be stored when they are more, call for
+        (:func:`~valuecast.store.connection.workspace_memory_bytes`).
 
         A limit given, or set by ``VALUECAST_MEMORY_LIMIT``, is kept, and the limit never goes
         down.  Between two statements, also inside a transaction."""

@@ -99,10 +99,9 @@ def resolved_memory_limit(path: str | Path | None, memory_limit: str | None = No
     in memory."""
     if memory_limit is not None:
         return memory_limit
-    in_memory = path is None or str(path) == ":memory:"
-    return os.environ.get(MEMORY_LIMIT_VARIABLE) or (
-        None if in_memory else DEFAULT_WORKSPACE_MEMORY_LIMIT
-    )
+    if uses_default_memory_limit(path):
+        return DEFAULT_WORKSPACE_MEMORY_LIMIT
+    return os.environ.get(MEMORY_LIMIT_VARIABLE) or None
 
 
 def uses_default_memory_limit(path: str | Path | None, memory_limit: str | None = None) -> bool:

@@ -887,6 +887,7 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
     transaction commits, and ``refresh`` runs the whole analysis inside that transaction.
     """
     several = inputs["files"] > 1
+    zstd = _zstd_text(raw)  # the file's, for every stage table
     for name, schema in TABLES.items():
         table = inputs[name]
         if isinstance(table, _Stream):
@@ -902,7 +903,7 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             rows.insert_into(name)
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            definitions = _column_definitions(name, schema, _zstd_text(raw), computed=False)
+            definitions = _column_definitions(name, schema, zstd, computed=False)
             _sql(raw, f"CREATE TABLE {stage} ({definitions})")
             table.query("_in", select).insert_into(stage)
 

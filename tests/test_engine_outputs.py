@@ -297,6 +297,58 @@ def test_csv_written_many_rows_at_a_time_is_arrows_default_bytes(tmp_path):
     assert ours.count(b"\n") == n + 1 and b"'=c5" in ours
 
 
+def test_csv_made_in_pieces_by_several_threads_keeps_the_rows_order(tmp_path, monkeypatch):
+    """customers.csv's text is made in pieces by CSV_TEXT_THREADS threads: written in the
+    batches' order, a table given whole or in batches of any size gives the bytes of Arrow's
+    one writer over the whole table."""
+    import pyarrow.csv as pacsv
+
+    from valuecast.csvsafe import escape_arrow
+    from valuecast.outputs import files
+
+    monkeypatch.setattr(files, "CSV_ROWS_PER_PIECE", 7)
+    n = 1000
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"=c{i}" if i % 13 == 0 else f"c{i:04d}" for i in range(n)],
+            "historic_clv": [i * 1.005 for i in range(n)],
+            "frequency": list(range(n)),
+        }
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    files.write_arrow_csv(table, tmp_path / "whole.csv")
+    files.write_arrow_batches(
+        table.to_batches(max_chunksize=30), table.schema, csv=tmp_path / "batches.csv"
+    )
+    safe = escape_arrow(pa.Table.from_pandas(files.rounded_for_csv(frame), preserve_index=False))
+    pacsv.write_csv(safe, tmp_path / "one.csv", pacsv.WriteOptions(quoting_style="needed"))
+    one = (tmp_path / "one.csv").read_bytes()
+    assert (tmp_path / "whole.csv").read_bytes() == one
+    assert (tmp_path / "batches.csv").read_bytes() == one
+    rows = one.decode().splitlines()
+    assert len(rows) == n + 1 and rows[1].startswith('"\'=c0"') and rows[-1].startswith('"c0999"')
+
+
+def test_a_csv_piece_that_fails_leaves_no_file(tmp_path, monkeypatch):
+    from valuecast.outputs import files
+
+    monkeypatch.setattr(files, "CSV_ROWS_PER_PIECE", 2)
+    calls = []
+    text = files._CsvThreads._text
+
+    def failing(table, *, header=False):
+        calls.append(header)
+        if len(calls) == 4:
+            raise OSError("disk full")
+        return text(table, header=header)
+
+    monkeypatch.setattr(files._CsvThreads, "_text", staticmethod(failing))
+    table = pa.table({"customer_id": [f"c{i}" for i in range(20)]})
+    with pytest.raises(OSError, match="disk full"):
+        files.write_arrow_csv(table, tmp_path / "c.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_sort_orders_are_made_from_the_committed_snapshot_not_in_its_transaction(
     stored, monkeypatch
 ):

@@ -344,6 +344,26 @@ def test_duckdb_summary_equals_the_portable_one(make_orders):
         assert_matches_reference(calibration, want)
 
 
+def test_holdout_revenue_does_not_depend_on_the_order_rows_are_added_in(make_orders):
+    """The backtest ranks customers by their holdout revenue: a sum of doubles whose last bits
+    follow the engine's order of adding (0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1) would break its
+    ties differently from one run to the next."""
+    days = [("2024-01-20", 0.1), ("2024-01-21", 0.2), ("2024-01-22", 0.3)]
+    rows = [{"id": 1, "customer": "ann", "date": "2024-01-01", "net": 5.0}]
+    rows += [
+        {"id": 2 + i, "customer": "ann", "date": d, "net": net} for i, (d, net) in enumerate(days)
+    ]
+    revenues = set()
+    for ordered in (rows, rows[:1] + rows[:0:-1]):
+        orders = make_orders(ordered)
+        stored = ibis.duckdb.connect(threads=1).create_table("orders", ibis.memtable(orders))
+        both = customer_summary_with_calibration(
+            stored, as_of="2024-01-31", calibration_end="2024-01-10"
+        )
+        revenues.add(float(calibration_summary(both).to_pandas()["holdout_revenue"].iloc[0]))
+    assert revenues == {0.6}
+
+
 def test_one_pass_needs_a_calibration_end(make_orders):
     with pytest.raises(SummaryError, match="calibration end is required"):
         customer_summary_with_calibration(

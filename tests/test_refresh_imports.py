@@ -48,3 +48,46 @@ def test_a_named_model_is_still_checked():
     AnalysisOptions(model="pnbd").validate()
     with pytest.raises(ValueError, match="unknown model 'nbd': use auto, bgnbd"):
         AnalysisOptions(model="nbd").validate()
+
+
+def test_the_imports_start_beside_reading_small_files_and_beside_the_ingest_of_large_ones(
+    tmp_path, monkeypatch
+):
+    from valuecast.cli import analyze
+
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    small.write_bytes(b"x" * 10)
+    large.write_bytes(b"x" * 30)
+    monkeypatch.setattr(analyze, "IMPORTS_BESIDE_THE_INGEST_FROM", 25)
+    assert analyze.imports_beside_reading([str(small)])
+    assert not analyze.imports_beside_reading([str(large)])
+    assert not analyze.imports_beside_reading([str(small), str(small), str(small)])
+    # a table in a database is read by Ibis; a missing file is read_files' error to name
+    assert analyze.imports_beside_reading([str(large), "duckdb:///shop.duckdb#orders"])
+    assert analyze.imports_beside_reading([str(tmp_path / "missing.csv")])
+
+
+def test_analyze_starts_the_imports_before_reading_only_small_files(tmp_path, monkeypatch):
+    import pytest
+
+    from valuecast.cli import analyze
+    from valuecast.jobs import refresh
+
+    class Stop(Exception):
+        pass
+
+    started_when_read = []
+
+    def reading(*args, **kwargs):
+        started_when_read.append(refresh._started is not None)
+        raise Stop
+
+    monkeypatch.setattr(analyze, "read_files", reading)
+    monkeypatch.setattr(analyze, "IMPORTS_BESIDE_THE_INGEST_FROM", 25)
+    for size in (10, 30):
+        monkeypatch.setattr(refresh, "_started", None)
+        orders = tmp_path / f"orders{size}.csv"
+        orders.write_bytes(b"x" * size)
+        with pytest.raises(Stop):
+            analyze.run_analysis([str(orders)], tmp_path / "w.duckdb", out=tmp_path / "out")
+    assert started_when_read == [True, False]

@@ -38,7 +38,8 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _is_url(source: str) -> bool:
+def is_url(source: str) -> bool:
+    """Whether an export argument names a table in a database (``postgresql://...#orders``)."""
     return "://" in source
 
 
@@ -203,12 +204,12 @@ def read_files(
     from valuecast.io.schema import InputError
 
     for source in files:
-        if not _is_url(source):
+        if not is_url(source):
             require_file(source)
     if fx is not None and not fx.is_file():
         fail(f"{fx}: no such file (--fx)")
     # tables in a database (URL#table) are read through Ibis and imported like files
-    sources = [_read_table_url(source) if _is_url(source) else source for source in files]
+    sources = [_read_table_url(source) if is_url(source) else source for source in files]
     try:
         # all files in one call: currencies are checked across them, Magento items attached
         return read_exports(

@@ -52,9 +52,10 @@ class CustomersFiles:
     stored, under temporary names; :meth:`publish` renames them into place.
 
     An analysis kept in the engine is streamed from its stored snapshot (``stored``: the
-    workspace and snapshot id) in record batches on a cursor of its own, each batch written to
-    the CSV file by one thread and to the Parquet file by another, so they take a few batches
-    of memory at a time; a frame is converted to one Arrow table.  Arrow and DuckDB let go of
+    workspace and snapshot id) in record batches on a cursor of its own, each batch made CSV
+    text by two threads and written to the Parquet file by another
+    (:func:`~valuecast.outputs.files.write_arrow_batches`), so they take a few batches of memory
+    at a time; a frame is converted to one Arrow table.  Arrow and DuckDB let go of
     the GIL, so the files are written while this thread builds the charts and stores the
     dashboard's pages (Python: Plotly and pandas).  Until :meth:`publish` nothing is in place:
     a failed run leaves no customers files behind (:meth:`discard` removes them).

@@ -391,3 +391,22 @@ def test_growth_tables_without_product_lines_give_what_the_product_queries_give(
     for name, frame in expected.items():
         assert len(frame) == 0, name
         pd.testing.assert_frame_equal(tables[name], frame, check_index_type=False)
+
+
+def test_the_analysis_gives_back_memory_after_each_step(tmp_path, monkeypatch):
+    """The job gives the C heap's freed pages back to the system as each step of the analysis
+    ends (the analysis, below the store, tells it when)."""
+    from valuecast.analysis.customers import STEPS
+    from valuecast.jobs import analyze as job
+    from valuecast.store import Workspace
+
+    workspace = tmp_path / "w.duckdb"
+    with data_file("CDNOW_sample.txt") as path:
+        ingest = runner.invoke(app, ["ingest", str(path), "--workspace", str(workspace)])
+    assert ingest.exit_code == 0, ingest.output
+    ended = []
+    monkeypatch.setattr(job, "_give_back_memory", ended.append)
+    with Workspace(workspace) as ws:
+        analysis = job.analyze(ws, job.AnalysisOptions(model="bgnbd", as_of="1997-09-30"))
+    assert ended == list(STEPS) == ["summary", "backtest", "predict", "segments"]
+    assert len(analysis.customers) == analysis.summary["n_customers"]

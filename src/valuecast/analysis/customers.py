@@ -122,6 +122,7 @@ def analyze_tables(
     *,
     keep: bool = False,
     store: Store | None = None,
+    step_done: Callable[[str], None] = _noop,
 ) -> TableAnalysis:
     """The whole analysis of ``orders`` (a canonical orders table on any Ibis engine).
 
@@ -133,7 +134,9 @@ def analyze_tables(
     caller that reads it from the engine after the analysis (:meth:`TableAnalysis.keep`).
     ``store``: keeps it (implies ``keep``) where the caller wants its rows, so that they are
     written once; the analysis' own temporary table keeps it instead (``store`` is not called)
-    when the totals read helper columns besides the customers table's.
+    when the totals read helper columns besides the customers table's.  ``step_done`` is
+    called with each step's name (:data:`STEPS`) as it ends: where the caller gives back to the
+    system the memory a step freed (the analysis, below the store, does not).
     """
     options.validate()
     timings: dict[str, float] = {}
@@ -144,8 +147,9 @@ def analyze_tables(
         nonlocal clock, step
         now = time.perf_counter()
         timings[name] = round(now - clock, 4)
-        clock = now
         step = STEPS[min(STEPS.index(name) + 1, len(STEPS) - 1)]
+        step_done(name)
+        clock = time.perf_counter()
 
     progress("summarising customers")
     releases: list[Callable[[], None]] = []

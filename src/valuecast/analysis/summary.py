@@ -387,8 +387,8 @@ def _holdout_columns(per) -> dict[str, ir.Value]:
     return {
         "holdout_orders": per["holdout_days"].fill_null(0).cast("int64"),
         # rounded to 1e-9 as the order values are: a sum of doubles ends in bits that follow
-        # the order the engine's threads add them in, and the backtest ranks these revenues,
-        # so two runs broke ties differently (spearman_revenue differed by ~5e-9)
+        # the order the engine's threads add them in, and the backtest ranks these revenues
+        # (unrounded, spearman_revenue moves by ~5e-9 from one run to the next)
         "holdout_revenue": per["holdout_sum"].fill_null(0.0).round(9),
     }
 

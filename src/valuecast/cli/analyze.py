@@ -382,7 +382,7 @@ ingest instead of beside reading the files.  Reading and checking them is Python
 a thread importing modules slows down (1M customers' 123 MB CSV: 0.25 s alone, 0.57 s beside
 the imports), while DuckDB's ingest leaves Python's lock free and, from about this size, takes
 longer than the imports; a smaller file's ingest is over before the imports would be (a 2 MB
-CSV's analysis took 0.5 s longer with them started there)."""
+CSV's analysis takes 0.5 s longer with them started there)."""
 
 
 def imports_beside_reading(files: list[str]) -> bool:

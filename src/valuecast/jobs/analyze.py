@@ -235,11 +235,10 @@ def analyze(
 
 
 def _give_back_memory(step: str) -> None:
-    """After each step of the analysis, the C heap's freed pages go back to the system: the
-    backtest's frames and fits, freed by then, were still held while the final fit allocated
-    its own (1M customers, in process: held at the end of the fit 801-925 MiB in three runs,
-    630-799 MiB in four with them given back; the peak 888-946 against 863-931 MiB).  Each
-    call takes under 10 ms."""
+    """After each step of the analysis, the C heap's freed pages go back to the system, so
+    the backtest's freed frames and fits are not held while the final fit allocates its own
+    (1M customers, in process: 630-799 MiB held at the end of the fit, 801-925 MiB without;
+    the peak 863-931 against 888-946 MiB).  Each call takes under 10 ms."""
     from valuecast.store.memory import release_unused_memory
 
     release_unused_memory(collect=False)

@@ -152,7 +152,7 @@ part of writing the customers files (1M customers: ~1.0 s of CPU, 0.8 s of it th
 CSV_ROWS_PER_PIECE = 16_384
 """Rows a CSV thread turns into text at once: a piece's text (~4 MB of the customers table) is
 held until it is written, :attr:`_CsvThreads.AHEAD` at a time; a table given whole is cut into
-such pieces.  Pieces of 50,000 rows raised the peak of a 1M-customer `analyze` by ~50 MB."""
+such pieces (pieces of 50,000 rows add ~50 MB to a 1M-customer `analyze`'s peak)."""
 
 
 class _CsvThreads:

@@ -155,6 +155,33 @@ held until it is written, :attr:`_CsvThreads.AHEAD` at a time; a table given who
 such pieces (pieces of 50,000 rows add ~50 MB to a 1M-customer `analyze`'s peak)."""
 
 
+class _InOrder:
+    """Work done by ``workers`` threads, its results handed to ``take`` in the order it was
+    submitted, at most ``ahead`` submitted and not yet taken."""
+
+    def __init__(self, workers: int, ahead: int, take: Callable[[Any], None]) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers)
+        self._pending: deque[Future[Any]] = deque()
+        self._ahead = ahead
+        self._take = take
+
+    def submit(self, work: Callable[..., Any], *args: Any) -> None:
+        while len(self._pending) >= self._ahead:
+            self._take(self._pending.popleft().result())
+        self._pending.append(self._pool.submit(work, *args))
+
+    def drain(self) -> None:
+        """Take every result still waiting (raising what the work raised)."""
+        while self._pending:
+            self._take(self._pending.popleft().result())
+
+    def close(self) -> None:
+        """Cancel the work not started and wait for the rest."""
+        for waiting in self._pending:
+            waiting.cancel()
+        self._pool.shutdown()
+
+
 class _CsvThreads:
     """A formula-safe, rounded CSV file of ``schema`` (:func:`write_arrow_csv`'s bytes): each
     batch, in pieces of at most :data:`CSV_ROWS_PER_PIECE` rows, is rounded, escaped and made
@@ -167,8 +194,7 @@ class _CsvThreads:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self._schema = schema
         self._file = open(path, "wb")  # noqa: SIM115 - closed by __exit__
-        self._pool = ThreadPoolExecutor(max_workers=CSV_TEXT_THREADS)
-        self._pending: deque[Future[bytes]] = deque()
+        self._texts = _InOrder(CSV_TEXT_THREADS, self.AHEAD, self._file.write)
         try:
             self._file.write(self._text(schema.empty_table(), header=True))
         except BaseException:
@@ -193,24 +219,20 @@ class _CsvThreads:
 
         for start in range(0, batch.num_rows, CSV_ROWS_PER_PIECE):
             piece = pa.Table.from_batches([batch.slice(start, CSV_ROWS_PER_PIECE)], self._schema)
-            while len(self._pending) >= self.AHEAD:
-                self._file.write(self._pending.popleft().result())
-            self._pending.append(self._pool.submit(self._text, piece))
+            self._texts.submit(self._text, piece)
 
     def __enter__(self) -> _CsvThreads:
         return self
 
     def __exit__(self, exc_type: object, *exc_info: object) -> None:
         try:
-            while exc_type is None and self._pending:
-                self._file.write(self._pending.popleft().result())
+            if exc_type is None:  # a failed file is removed: its text is not waited for
+                self._texts.drain()
         finally:
             self._close()
 
     def _close(self) -> None:
-        for waiting in self._pending:
-            waiting.cancel()
-        self._pool.shutdown()
+        self._texts.close()
         self._file.close()
 
 
@@ -235,13 +257,10 @@ class _ParquetThread:
             if not pa.types.is_floating(field.type) and field.name != "customer_id"
         ]
         self._writer = pq.ParquetWriter(path, schema, use_dictionary=keyed)
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._pending: deque[Future[None]] = deque()
+        self._writes = _InOrder(1, self.AHEAD, lambda _: None)
 
     def write(self, batch: pa.RecordBatch) -> None:
-        while len(self._pending) >= self.AHEAD:
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(self._write, batch))
+        self._writes.submit(self._write, batch)
 
     def _write(self, batch: pa.RecordBatch) -> None:
         self._writer.write_batch(batch.cast(self._schema))
@@ -251,10 +270,9 @@ class _ParquetThread:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            while self._pending:
-                self._pending.popleft().result()
+            self._writes.drain()
         finally:
-            self._pool.shutdown()
+            self._writes.close()
             self._writer.close()
 
 

@@ -20,6 +20,7 @@ from valuecast.cli.common import (
     console,
     err_console,
     fail,
+    is_url,
     read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
@@ -390,8 +391,6 @@ def imports_beside_reading(files: list[str]) -> bool:
     files smaller in all than :data:`IMPORTS_BESIDE_THE_INGEST_FROM` bytes and for tables in a
     database (URL#table), which are read by Ibis and imported like files."""
     import os
-
-    from valuecast.cli.common import is_url
 
     total = 0
     for source in files:

@@ -172,6 +172,32 @@ def test_ingest_report_counts_everything(tmp_path, make_result):
     assert json.loads(report.to_json())["orders"] == 4
 
 
+def test_ingest_report_counts_customers_phone_customers_and_guests_with_an_id(
+    tmp_path, make_result
+):
+    """A customer is an id with an order that is not a guest's; phone customers are such ids
+    made from a phone number; the workspace's count takes every id."""
+    day = {"date": "2024-03-01"}
+    orders = [
+        {"id": 1, "customer": "ann@example.com", **day},
+        {"id": 2, "customer": "ann@example.com", **day},
+        {"id": 3, "customer": "bob@example.com", **day},
+        {"id": 4, "customer": "bob@example.com", "is_guest": True, **day},
+        {"id": 5, "customer": "phone:+15551230000", "email": None, **day},
+        {"id": 6, "customer": None, **day},
+    ]
+    guests_with_id = [
+        {"id": 7, "customer": "carl@example.com", "is_guest": True, **day},
+        {"id": 8, "customer": "phone:+15559990000", "email": None, "is_guest": True, **day},
+    ]
+    counts = []
+    for rows in (orders, orders + guests_with_id):
+        with Workspace(tmp_path / f"{len(counts)}.duckdb") as ws:
+            report = ws.ingest([make_result(rows)])
+        counts.append((report.customers, report.phone_customers, report.workspace_customers))
+    assert counts == [(3, 1, 3), (3, 1, 5)]
+
+
 def test_ingest_report_totals_do_not_depend_on_the_order_of_the_rows(tmp_path, make_result):
     """The two routes stage the same orders in different orders: their report's sums agree."""
     orders = [{"id": 1, "customer": "ann", "date": "2024-01-05", "net": 2.0**53}] + [

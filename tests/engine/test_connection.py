@@ -59,8 +59,9 @@ def test_the_cli_reports_a_bad_memory_limit_without_a_traceback(tmp_path, monkey
     [
         (0, 24, 10**9),
         (3_119_350, 24, 10**9),  # a million customers: 1 GB
-        (12_500_000, 24, 10**9),  # 80 bytes an order reach 1 GB here
-        (31_224_909, 24, 31_224_909 * 80),  # ten million customers: 2.5 GB
+        (10_416_666, 24, 10**9),  # 96 bytes an order reach 1 GB here
+        (10_416_667, 24, 10_416_667 * 96),
+        (31_224_909, 24, 31_224_909 * 96),  # ten million customers: 3.0 GB
         (31_224_909, 8, 2 * 10**9),  # at most a quarter of the machine
         (31_224_909, 2, 10**9),  # never less than 1 GB
     ],

@@ -33,10 +33,11 @@ _DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 MEMORY_LIMIT_VARIABLE = "VALUECAST_MEMORY_LIMIT"
 DEFAULT_WORKSPACE_MEMORY_LIMIT = "1GB"
 DEFAULT_WORKSPACE_MEMORY_BYTES = 10**9
-# DuckDB's largest hash tables and sorts (the summary's purchase days, the cohorts' window) grow
-# with the orders: at 31M orders under 1 GB they spill, and a 10M-customer analysis takes 128 s
-# against 100 s under 2.5 GB, the process' peak 3.3 against 3.4 GB (the output stage's, Python's)
-WORKSPACE_BYTES_PER_ORDER = 80
+# DuckDB's largest hash tables and sorts (the summary's purchase days, the cohorts' window, the
+# orders' write) grow with the orders: at 31M orders under 1 GB they spill, and a 10M-customer
+# analysis takes 128 s against 94-96 s under 2.5 GB and 89-90 s under 3 GB, while the process'
+# peak, the output stage's (Python's), moves from 3,519-3,530 to 3,566-3,569 MiB
+WORKSPACE_BYTES_PER_ORDER = 96
 
 
 class EngineError(ValuecastError, ValueError):
@@ -114,7 +115,7 @@ def uses_default_memory_limit(path: str | Path | None, memory_limit: str | None 
 
 def workspace_memory_bytes(orders: int, machine_bytes: int | None = None) -> int:
     """The default memory limit of a workspace of ``orders`` orders, in bytes: 1 GB, or
-    :data:`WORKSPACE_BYTES_PER_ORDER` an order where that is more (from 12.5M orders), at most a
+    :data:`WORKSPACE_BYTES_PER_ORDER` an order where that is more (from 10.4M orders), at most a
     quarter of the machine's memory (``machine_bytes``, by default the machine's), never less
     than 1 GB."""
     if machine_bytes is None:

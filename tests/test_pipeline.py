@@ -410,3 +410,43 @@ def test_the_analysis_gives_back_memory_after_each_step(tmp_path, monkeypatch):
         analysis = job.analyze(ws, job.AnalysisOptions(model="bgnbd", as_of="1997-09-30"))
     assert ended == list(STEPS) == ["summary", "backtest", "predict", "segments"]
     assert len(analysis.customers) == analysis.summary["n_customers"]
+
+
+def test_analyze_reads_its_stored_results_under_the_default_memory_limit(tmp_path, monkeypatch):
+    """A limit the orders raised serves the analysis; the files and pages that follow read the
+    committed snapshot a batch at a time, under the default 1 GB."""
+    import valuecast.store.snapshots as snapshots
+    import valuecast.store.workspace as workspace_module
+    from valuecast.cli import analyze
+
+    monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(
+        workspace_module, "workspace_memory_bytes",
+        lambda orders: 3 * 2**30 if orders >= 4 else 10**9,
+    )  # fmt: skip
+    shown = []
+
+    def limit(ws) -> str:
+        return ws.raw.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    save_snapshot, files = snapshots.save_snapshot, analyze.CustomersFiles
+
+    def saving(ws, *args, **kwargs):
+        shown.append(("snapshot", limit(ws)))
+        return save_snapshot(ws, *args, **kwargs)
+
+    class Files(files):
+        def __init__(self, analysis, out, stored=None):
+            shown.append(("files", limit(stored[0])))
+            super().__init__(analysis, out, stored)
+
+    monkeypatch.setattr(snapshots, "save_snapshot", saving)
+    monkeypatch.setattr(analyze, "CustomersFiles", Files)
+    with data_file("CDNOW_sample.txt") as path:
+        result = runner.invoke(
+            app,
+            ["analyze", str(path), "--format", "cdnow", "--workspace", str(tmp_path / "w.duckdb"),
+             "--out", str(tmp_path / "out"), "--model", "bgnbd"],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert shown == [("snapshot", "3.0 GiB"), ("files", "953.6 MiB")]

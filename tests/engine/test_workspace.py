@@ -786,7 +786,7 @@ def test_the_default_memory_limit_grows_with_the_orders(tmp_path, monkeypatch, m
     import valuecast.store.workspace as workspace_module
 
     monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
-    # 3 GiB from four orders on (80 bytes an order reach it from 40M orders)
+    # 3 GiB from four orders on (96 bytes an order reach it from 33.6M orders)
     monkeypatch.setattr(
         workspace_module, "workspace_memory_bytes",
         lambda orders: 3 * 2**30 if orders >= 4 else 10**9,
@@ -809,10 +809,19 @@ def test_the_default_memory_limit_grows_with_the_orders(tmp_path, monkeypatch, m
             workspace_module, "workspace_memory_bytes",
             lambda orders: 3 * 2**30 if orders >= 4 else 10**9,
         )  # fmt: skip
+        # after the analysis, what reads its results gets the default back
+        ws.lower_memory_to_default()
+        assert _limit_shown(ws) == "953.6 MiB"
+        ws.release_freed_memory()
+        assert _limit_shown(ws) == "953.6 MiB"
+        ws.fit_memory_to_orders(0)  # and the orders can raise it again
+        assert _limit_shown(ws) == "3.0 GiB"
     with Workspace(path, read_only=True) as ws:
         assert _limit_shown(ws) == "3.0 GiB"
     with Workspace(path, memory_limit="500MB") as ws:
         ws.ingest([make_result(SHOP)])
+        assert _limit_shown(ws) == "476.8 MiB"
+        ws.lower_memory_to_default()
         assert _limit_shown(ws) == "476.8 MiB"
     monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "2GB")
     with Workspace(path) as ws:

@@ -344,8 +344,10 @@ def run_analysis(
                         )
                         show("storing the snapshot")
                         snapshot = save_snapshot(ws, analysis, tables, report, options)
-                # the workspace pages the analysis read stay cached, unread by what follows
+                # the workspace pages the analysis read stay cached, unread by what follows,
+                # which reads the snapshot a batch at a time
                 ws.release_cached_pages()
+                ws.lower_memory_to_default()
                 # from here on the snapshot is committed: a failure keeps it (and the workspace)
                 # and says so
                 try:

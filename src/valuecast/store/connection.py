@@ -35,8 +35,9 @@ DEFAULT_WORKSPACE_MEMORY_LIMIT = "1GB"
 DEFAULT_WORKSPACE_MEMORY_BYTES = 10**9
 # DuckDB's largest hash tables and sorts (the summary's purchase days, the cohorts' window, the
 # orders' write) grow with the orders: at 31M orders under 1 GB they spill, and a 10M-customer
-# analysis takes 128 s against 94-96 s under 2.5 GB and 89-90 s under 3 GB, while the process'
-# peak, the output stage's (Python's), moves from 3,519-3,530 to 3,566-3,569 MiB
+# analysis takes 128 s against 94-96 s under 2.5 GB and 89-92 s under 3 GB, while the process'
+# peak moves from 3,519-3,530 to 3,553-3,581 MiB (what reads the stored analysis afterwards
+# does so under 1 GB again: Workspace.lower_memory_to_default)
 WORKSPACE_BYTES_PER_ORDER = 96
 
 

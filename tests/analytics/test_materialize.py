@@ -11,10 +11,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from valuecast.analysis.backend import materialize
+from valuecast.analysis.backend import (
+    customer_parts,
+    materialize,
+    materialize_parts,
+    memory_limit_bytes,
+    parts_within,
+)
 from valuecast.analysis.summary import (
     SUMMARY_COLUMNS,
     WHOLE_NUMBER_COLUMNS,
+    customer_summary,
     customer_summary_with_calibration,
 )
 
@@ -110,3 +117,74 @@ def test_a_large_customers_table_is_stored_in_two_halves_by_id(monkeypatch):
         assert len(parts) == n_parts
         assert [i for part in parts for i in part] == sorted(ids)
         assert all(part == sorted(part) for part in parts)
+
+
+def _orders(customers: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = customers * 3
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(
+                [None if i % 17 == 0 else f"c{i % customers}" for i in rng.permutation(n)],
+                dtype=object,
+            ),
+            "order_date": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+            "net_revenue": rng.gamma(2.0, 30.0, n).round(2),
+        }
+    )
+
+
+def test_a_summary_in_parts_of_customers_is_the_summary_in_one_pass():
+    """Every order is in one part and each customer's orders in the same one (guests' in one
+    the summaries leave them out of), so the parts' summaries hold every customer once, value
+    for value the one-pass summary's."""
+    con = ibis.duckdb.connect()
+    orders = con.create_table("orders", ibis.memtable(_orders(500, seed=5)))
+    dates = {"as_of": "2024-12-31", "calibration_end": "2024-07-31"}
+    for summary in (customer_summary, customer_summary_with_calibration):
+        kwargs = dates if summary is customer_summary_with_calibration else {"as_of": "2024-12-31"}
+        whole = materialize(summary(orders, **kwargs), [], narrow=WHOLE_NUMBER_COLUMNS)
+        parts = customer_parts(orders, 3)
+        sizes = [int(part.count().execute()) for part in parts]
+        assert len(sizes) == 3 and min(sizes) > 0
+        assert sum(sizes) == int(orders.count().execute())
+        releases: list = []
+        stored = materialize_parts(
+            [summary(part, **kwargs) for part in parts], releases, narrow=WHOLE_NUMBER_COLUMNS
+        )
+        assert len(_temporary_tables(con)) == 2  # the parts' one table beside the whole's
+        assert stored.schema() == whole.schema()
+        pd.testing.assert_frame_equal(
+            stored.order_by("customer_id").to_pandas(), whole.order_by("customer_id").to_pandas()
+        )
+        releases.pop()()
+        assert len(_temporary_tables(con)) == 1
+        con.con.execute(f'DROP TABLE "{_temporary_tables(con)[0]}"')
+
+
+def test_one_part_is_the_table_itself():
+    orders = ibis.memtable(_orders(10, seed=1))
+    assert customer_parts(orders, 1) == [orders]
+
+
+def test_the_memory_limit_is_read_as_duckdb_shows_it():
+    con = ibis.duckdb.connect()
+    table = con.create_table("t", ibis.memtable({"a": [1]}))
+    for setting, shown_bytes in (
+        ("3GB", 2.7 * 2**30),
+        ("1GB", 953.6 * 2**20),
+        ("500KB", 488.2 * 2**10),
+    ):
+        con.raw_sql(f"SET memory_limit = '{setting}'")
+        assert memory_limit_bytes(table) == int(shown_bytes)
+
+
+def test_parts_keep_each_part_within_the_memory():
+    assert parts_within(None, 10**9, 256, 8) == 1  # no limit known
+    assert parts_within(10**9, 0, 256, 8) == 1
+    assert parts_within(10**9, 3_906_250, 256, 8) == 1  # exactly the limit
+    assert parts_within(10**9, 3_906_251, 256, 8) == 2
+    # 10M customers' 31.2M orders under the 3.0 GB DuckDB shows as 2.7 GiB: three parts
+    assert parts_within(int(2.7 * 2**30), 31_224_909, 256, 8) == 3
+    assert parts_within(10**9, 10**10, 256, 8) == 8  # at most ``most``

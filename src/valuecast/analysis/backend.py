@@ -8,10 +8,13 @@ intermediate table read several times is computed once here.  Each helper append
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from collections.abc import Callable, Sequence
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -107,13 +110,71 @@ def materialize(
 
         releases.append(release)
         return con.table(name)
-    schema = table.schema()
+    return _stored_parts(con, name, [table], releases, narrow)
+
+
+def materialize_parts(
+    parts: Sequence[ir.Table], releases: list[Callable[[], None]], *, narrow: Sequence[str] = ()
+) -> ir.Table:
+    """The rows of ``parts`` (tables of the same columns) computed once, part after part, as
+    one table: :func:`materialize` of their union, each part's query run alone, so that its
+    memory is a part's.  On Spark, where a query is not bound by one machine's memory, the
+    union is materialised."""
+    if len(parts) == 1 or backend_name(parts[0]) != "duckdb":
+        return materialize(ibis.union(*parts) if len(parts) > 1 else parts[0], releases,
+                           narrow=narrow)  # fmt: skip
+    con = parts[0]._find_backend()
+    return _stored_parts(con, f"valuecast_tmp_{uuid.uuid4().hex[:12]}", parts, releases, narrow)
+
+
+def _stored_parts(con, name: str, parts: Sequence[ir.Table], releases, narrow) -> ir.Table:
+    schema = parts[0].schema()
     narrowed = [c for c in narrow if c in schema and schema[c] == ibis.dtype("int64")]
     if narrowed:
-        table = table.mutate(**{c: table[c].cast("int32") for c in narrowed})
-    con.create_table(name, table, temp=True)
+        parts = [part.mutate(**{c: part[c].cast("int32") for c in narrowed}) for part in parts]
+    con.create_table(name, parts[0], temp=True)
     releases.append(lambda: drop_table(con, name))
+    for part in parts[1:]:
+        con.insert(name, part)
     stored = con.table(name)
     if not narrowed:
         return stored
     return stored.mutate(**{c: stored[c].cast("int64") for c in narrowed})
+
+
+@ibis.udf.scalar.builtin(name="hash", signature=((dt.string,), dt.uint64))
+def _duckdb_hash(value):
+    """DuckDB's own 64-bit hash of a text (Ibis' ``hash()`` goes through a signed cast)."""
+
+
+def customer_parts(table: ir.Table, parts: int) -> list[ir.Table]:
+    """``table``'s rows in ``parts`` parts by a hash of ``customer_id`` (on DuckDB): every
+    customer's rows are in one part.  ``[table]`` for one part."""
+    if parts <= 1:
+        return [table]
+    bucket = _duckdb_hash(table.customer_id) % parts
+    return [table.filter(bucket == index) for index in range(parts)]
+
+
+_SHOWN_SIZE = re.compile(r"([0-9.]+) (bytes|KiB|MiB|GiB|TiB|PiB)")
+_BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def memory_limit_bytes(table: ir.Table) -> int | None:
+    """The memory limit of the DuckDB connection ``table`` is on, in bytes, as DuckDB shows it
+    (``'2.7 GiB'``: to a tenth of its unit); None on another engine."""
+    if backend_name(table) != "duckdb":
+        return None
+    shown = table._find_backend().raw_sql("SELECT current_setting('memory_limit')").fetchall()
+    match = _SHOWN_SIZE.fullmatch(str(shown[0][0]))
+    if match is None:
+        return None
+    return int(float(match.group(1)) * 1024 ** _BINARY_UNITS.index(match.group(2)))
+
+
+def parts_within(memory: int | None, rows: int, bytes_per_row: int, most: int) -> int:
+    """How many parts of ``rows`` rows keep a query needing ``bytes_per_row`` a row within
+    ``memory`` bytes: one without a limit, at most ``most``."""
+    if not memory or rows <= 0:
+        return 1
+    return max(1, min(most, math.ceil(rows * bytes_per_row / memory)))

@@ -230,3 +230,28 @@ def test_generated_files_agree(tmp_path, rows):
     loaded, general = _load(path, MAP)
     assert loaded is not None
     _assert_same_rows(loaded, general)
+
+
+@given(st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 7, 2**64 - 1]), max_size=60))
+def test_repeated_values_are_those_given_more_than_once(values):
+    """The repeated (customer, time) hashes: what a GROUP BY ... HAVING count(*) > 1 gives."""
+    array = np.array(values, dtype=np.uint64)
+    counts = pd.Series(values, dtype="uint64").value_counts()
+    expected = sorted(int(value) for value, count in counts.items() if count > 1)
+    assert orders_duckdb.repeated_values(array).tolist() == expected
+
+
+def test_rows_sharing_a_customer_and_time_are_ranked_in_file_order():
+    """Only the rows whose pair repeats get a rank; rows whose hashes collide (here every
+    hash is the same) are ranked within their own customer and time."""
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    con.execute(
+        "CREATE TEMP TABLE r AS SELECT pair_hash::UBIGINT AS pair_hash, customer, ordered_at, "
+        "filled FROM (VALUES (1, 'a', 1, true), (1, 'b', 1, true), (1, 'a', 1, true), "
+        "(1, 'a', 2, false), (1, 'a', 1, true), (9, 'c', 3, true), (1, 'b', 1, true)) "
+        "t(pair_hash, customer, ordered_at, filled)"
+    )
+    orders_duckdb._rank_repeats(con, "r", "ranks")
+    ranks = con.execute("SELECT _row, rank FROM ranks ORDER BY _row").fetchall()
+    assert ranks == [(0, 1), (1, 1), (2, 2), (4, 3), (6, 2)]

@@ -452,9 +452,11 @@ def test_analyze_reads_its_stored_results_under_the_default_memory_limit(tmp_pat
     assert shown == [("snapshot", "3.0 GiB"), ("files", "953.6 MiB")]
 
 
-def test_the_analysis_is_the_same_with_its_summary_made_in_parts(tmp_path, monkeypatch):
+@pytest.mark.parametrize("as_of", ["1997-09-30", "1997-02-10"])
+def test_the_analysis_is_the_same_with_its_summary_made_in_parts(tmp_path, monkeypatch, as_of):
     """Orders past DuckDB's memory are summarised in parts of customers; the analysis of CDNOW
-    with its summary made in the most parts is the one-pass analysis, customer for customer."""
+    with its summary made in the most parts is the one-pass analysis, customer for customer,
+    with a backtest (as of 1997-09-30) and without (six weeks of history)."""
     from valuecast.analysis import backend
     from valuecast.analysis import customers as analysis_customers
     from valuecast.jobs import analyze as job
@@ -464,14 +466,20 @@ def test_the_analysis_is_the_same_with_its_summary_made_in_parts(tmp_path, monke
     with data_file("CDNOW_sample.txt") as path:
         ingest = runner.invoke(app, ["ingest", str(path), "--workspace", str(workspace)])
     assert ingest.exit_code == 0, ingest.output
-    options = job.AnalysisOptions(model="bgnbd", as_of="1997-09-30")
+    options = job.AnalysisOptions(model="bgnbd", as_of=as_of)
     stored_parts = []
 
     def materialize_parts(parts, releases, **kwargs):
         stored_parts.append(len(parts))
         return backend.materialize_parts(parts, releases, **kwargs)
 
+    def materialize(table, releases, **kwargs):  # the summary in one part, without a backtest
+        if "historic_clv" in table.columns and "predicted_clv" not in table.columns:
+            stored_parts.append(1)
+        return backend.materialize(table, releases, **kwargs)
+
     monkeypatch.setattr(analysis_customers, "materialize_parts", materialize_parts)
+    monkeypatch.setattr(analysis_customers, "materialize", materialize)
     runs = []
     for bytes_per_order in (analysis_customers.SUMMARY_BYTES_PER_ORDER, 10**9):
         monkeypatch.setattr(analysis_customers, "SUMMARY_BYTES_PER_ORDER", bytes_per_order)
@@ -479,9 +487,10 @@ def test_the_analysis_is_the_same_with_its_summary_made_in_parts(tmp_path, monke
             runs.append(job.analyze(ws, options))
     assert stored_parts == [1, analysis_customers._MOST_SUMMARY_PARTS]
     one_pass, in_parts = runs
-    assert in_parts.summary["model"]["params"] == one_pass.summary["model"]["params"]
+    assert in_parts.summary["model"] == one_pass.summary["model"]
     assert in_parts.summary["totals"] == one_pass.summary["totals"]
     assert in_parts.summary["backtest"] == one_pass.summary["backtest"]
+    assert ("skipped" in in_parts.summary["backtest"]) == (as_of == "1997-02-10")
     pd.testing.assert_frame_equal(
         in_parts.customers.sort_values("customer_id", ignore_index=True),
         one_pass.customers.sort_values("customer_id", ignore_index=True),

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 from valuecast.cli.common import (
@@ -24,7 +24,9 @@ from valuecast.cli.common import (
     read_spend_or_fail,
 )
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, OutOption, WorkspaceOption
-from valuecast.outputs.files import write_csv
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GROUP_COLUMNS", "GroupBy", "channels"]
 
@@ -48,6 +50,8 @@ GROUP_COLUMNS: dict[str, str] = {
 
 
 def _money(value: object) -> str:
+    import pandas as pd
+
     return "" if value is None or pd.isna(value) else f"{float(value):,.2f}"
 
 
@@ -55,6 +59,7 @@ def _print(
     frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path],
     currency: str | None = None,
 ) -> None:  # fmt: skip
+    import pandas as pd
     from rich.table import Table
 
     table = Table(title=f"CLV by {by}" + (f" (amounts in {currency})" if currency else ""))
@@ -134,6 +139,7 @@ def channels(
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.jobs.snapshots import last_analysis
+    from valuecast.outputs.files import write_csv
     from valuecast.store import EngineError
 
     check_options_or_fail(as_of=as_of, margin=margin)

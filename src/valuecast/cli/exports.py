@@ -23,7 +23,7 @@ from valuecast.cli.common import (
     open_workspace,
 )
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, WorkspaceOption
-from valuecast.outputs.audiences import FORMATS, SEGMENTS
+from valuecast.outputs.audiences.names import FORMATS, SEGMENTS
 
 # segments on churn probability or the expected next order: empty without a fitted model
 # (spend tiers then fall back to historic CLV, so the tier segments still select customers)

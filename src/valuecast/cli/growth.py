@@ -17,7 +17,6 @@ import typer
 
 from valuecast.cli.common import console, fail, open_workspace
 from valuecast.cli.options import JsonOption, WorkspaceOption
-from valuecast.outputs.files import write_csv
 
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
 SHOWN_MONTHS = (0, 1, 3, 6, 12)  # months since acquisition shown on screen (the CSV has all)
@@ -84,6 +83,7 @@ def cohorts(
         cohort_tables,
         days_between_orders,
     )
+    from valuecast.outputs.files import write_csv
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: not a folder (--out)")

@@ -12,7 +12,6 @@ import typer
 
 from valuecast.cli.common import console, describe, fail, open_workspace
 from valuecast.cli.options import OutOption, WorkspaceOption
-from valuecast.outputs.files import rounded_for_csv, write_csv
 
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
@@ -48,6 +47,7 @@ def affinity(
     from valuecast.analysis.growth.history import resolve_as_of
     from valuecast.analysis.summary import SummaryError
     from valuecast.dates import to_date
+    from valuecast.outputs.files import write_csv
 
     _at_least(1, within_days=within_days, min_pairs=min_pairs, top=top)
     if out.exists() and not out.is_dir():
@@ -144,6 +144,7 @@ def reminders(
     from valuecast.analysis.growth.replenishment import reminders as due_reminders
     from valuecast.analysis.growth.replenishment import replenishment_cycles
     from valuecast.analysis.summary import SummaryError
+    from valuecast.outputs.files import rounded_for_csv, write_csv
 
     _at_least(0, due_within=due_within)
     _at_least(1, min_customers=min_customers)

@@ -19,52 +19,44 @@ consent), :mod:`~valuecast.outputs.audiences.segments` (named segments),
 :mod:`~valuecast.outputs.audiences.build` (everything in one call, and the file).
 """
 
-from valuecast.outputs.audiences.build import (
-    Audience,
-    build_audience,
-    neutralize_formulas,
-    write_audience,
-)
-from valuecast.outputs.audiences.contacts import (
-    CALLING_CODES,
-    country_code,
-    e164_phone,
-    normalize_phone,
-    sha256_hex,
-)
-from valuecast.outputs.audiences.platforms import FORMATS, HEADERS, Formatted, format_audience
-from valuecast.outputs.audiences.segments import SEGMENTS, high_historic_value, segment_mask
-from valuecast.outputs.audiences.table import (
-    AUDIENCE_COLUMNS,
-    CONTACT_FIELDS,
-    ExportError,
-    audience_table,
-    consenting,
-)
-from valuecast.outputs.audiences.where import parse_where, where_mask
+from __future__ import annotations
 
-__all__ = [
-    "AUDIENCE_COLUMNS",
-    "CALLING_CODES",
-    "CONTACT_FIELDS",
-    "FORMATS",
-    "HEADERS",
-    "SEGMENTS",
-    "Audience",
-    "ExportError",
-    "Formatted",
-    "audience_table",
-    "build_audience",
-    "consenting",
-    "country_code",
-    "e164_phone",
-    "format_audience",
-    "high_historic_value",
-    "neutralize_formulas",
-    "normalize_phone",
-    "parse_where",
-    "segment_mask",
-    "sha256_hex",
-    "where_mask",
-    "write_audience",
-]
+import importlib
+from typing import Any
+
+# each public name and the module that defines it: imported when first asked for, so that
+# ``valuecast export --help`` reads the names module without the others' pandas
+_HOMES = {
+    "Audience": "build",
+    "build_audience": "build",
+    "neutralize_formulas": "build",
+    "write_audience": "build",
+    "CALLING_CODES": "contacts",
+    "country_code": "contacts",
+    "e164_phone": "contacts",
+    "normalize_phone": "contacts",
+    "sha256_hex": "contacts",
+    "FORMATS": "names",
+    "SEGMENTS": "names",
+    "HEADERS": "platforms",
+    "Formatted": "platforms",
+    "format_audience": "platforms",
+    "high_historic_value": "segments",
+    "segment_mask": "segments",
+    "AUDIENCE_COLUMNS": "table",
+    "CONTACT_FIELDS": "table",
+    "ExportError": "table",
+    "audience_table": "table",
+    "consenting": "table",
+    "parse_where": "where",
+    "where_mask": "where",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
+
+__all__ = sorted(_HOMES)

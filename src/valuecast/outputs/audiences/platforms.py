@@ -60,9 +60,8 @@ from valuecast.outputs.audiences.contacts import (
     plain_zip,
     sha256_hex,
 )
+from valuecast.outputs.audiences.names import FORMATS
 from valuecast.outputs.audiences.table import ExportError, number_column
-
-FORMATS: tuple[str, ...] = ("klaviyo", "mailchimp", "meta", "google")
 
 PROPERTIES: tuple[str, ...] = (
     "predicted_clv",

@@ -41,48 +41,16 @@ import numpy as np
 import pandas as pd
 
 from valuecast.analysis.tiers import beats_share
+from valuecast.outputs.audiences.names import (
+    ALIVE,
+    AT_RISK_CHURN,
+    HIGH_VALUE_SHARE,
+    LAPSED_CHURN,
+    REORDER_WINDOW_DAYS,
+    RFM_SLUGS,
+    SEGMENTS,
+)
 from valuecast.outputs.audiences.table import ExportError, number_column
-from valuecast.tables import GROUPS, TIERS
-
-HIGH_VALUE_SHARE = 0.30
-"""High historic value: ``historic_clv`` higher than that of at least 70% of the customers."""
-AT_RISK_CHURN = 0.3
-"""``at-risk-high-value``: churn probability from this ..."""
-LAPSED_CHURN = 0.6
-"""... up to (not including) this; ``win-back`` from this up."""
-ALIVE = 0.5
-"""``due-for-reorder``: probability alive at least this."""
-REORDER_WINDOW_DAYS = 14
-"""``due-for-reorder``: due on or before the as-of date plus this many days."""
-
-
-def _slug(name: str) -> str:
-    return "-".join(name.lower().split())
-
-
-_RFM_SLUGS: dict[str, str] = {_slug(group): group for group in GROUPS}
-
-SEGMENTS: dict[str, str] = {
-    "champions": "rfm_group is Champions",
-    "at-risk-high-value": (
-        f"historic CLV in the top {HIGH_VALUE_SHARE:.0%} of the shop and "
-        f"{AT_RISK_CHURN} <= churn_probability < {LAPSED_CHURN}"
-    ),
-    "win-back": (
-        f"historic CLV in the top {HIGH_VALUE_SHARE:.0%} of the shop and "
-        f"churn_probability >= {LAPSED_CHURN}"
-    ),
-    "due-for-reorder": (
-        f"probability_alive >= {ALIVE} and the next order expected within "
-        f"{REORDER_WINDOW_DAYS} days of the as-of date, or the usual gap between purchases "
-        f"(last_order_date + average_days_between_orders) ending within {REORDER_WINDOW_DAYS} "
-        "days or already passed"
-    ),
-    "new-high-potential": "rfm_group is New or Promising and predicted_spend_tier is high",
-    **{slug: f"rfm_group is {group}" for slug, group in _RFM_SLUGS.items() if slug != "champions"},
-    **{f"tier-{tier}": f"predicted_spend_tier is {tier}" for tier in TIERS},
-}
-"""Every named segment and its rule, in the order ``valuecast export --help`` lists them."""
 
 
 def _as_timestamp(value: date | str | pd.Timestamp | None) -> pd.Timestamp:
@@ -121,8 +89,8 @@ def _dates(table: pd.DataFrame, column: str) -> pd.Series:
 def label_segment(name: str) -> tuple[str, str] | None:
     """The column and label of a segment that is the customers of one label (an RFM group, a
     spend tier), as :func:`segment_mask` selects them; None for the other segments."""
-    if name in _RFM_SLUGS:
-        return "rfm_group", _RFM_SLUGS[name]
+    if name in RFM_SLUGS:
+        return "rfm_group", RFM_SLUGS[name]
     if name.startswith("tier-") and name in SEGMENTS:
         return "predicted_spend_tier", name.removeprefix("tier-")
     return None

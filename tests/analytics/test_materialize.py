@@ -188,3 +188,20 @@ def test_parts_keep_each_part_within_the_memory():
     # 10M customers' 31.2M orders under the 3.0 GB DuckDB shows as 2.7 GiB: three parts
     assert parts_within(int(2.7 * 2**30), 31_224_909, 256, 8) == 3
     assert parts_within(10**9, 10**10, 256, 8) == 8  # at most ``most``
+
+
+def test_parts_on_another_engine_are_stored_as_their_union():
+    """Another engine is not bound by DuckDB's memory limit: the parts are one query there."""
+    con = ibis.sqlite.connect()
+    source = con.create_table(
+        "source", ibis.memtable({"customer_id": ["a", "b", "c"], "n": [1, 2, 3]})
+    )
+    releases: list = []
+    stored = materialize_parts(
+        [source.filter(source.n < 2), source.filter(source.n >= 2)], releases
+    )
+    assert sorted(stored.to_pyarrow().to_pylist(), key=lambda row: row["n"]) == [
+        {"customer_id": "a", "n": 1}, {"customer_id": "b", "n": 2}, {"customer_id": "c", "n": 3},
+    ]  # fmt: skip
+    assert memory_limit_bytes(source) is None
+    releases.pop()()

@@ -2,8 +2,9 @@
 
 The analysis runs where the orders live (DuckDB, Spark, a SQL database); what it computes in
 Python (per-history predictions, a sample's row numbers) goes back to that engine here, and an
-intermediate table read several times is computed once here.  Each helper appends to
-``releases`` what drops its table again.
+intermediate table read several times is computed once here (on DuckDB, in parts of customers
+when one query would need more than its memory limit).  Each helper appends to ``releases`` what
+drops its table again.
 """
 
 from __future__ import annotations
@@ -120,9 +121,10 @@ def materialize_parts(
     one table: :func:`materialize` of their union, each part's query run alone, so that its
     memory is a part's.  On Spark, where a query is not bound by one machine's memory, the
     union is materialised."""
-    if len(parts) == 1 or backend_name(parts[0]) != "duckdb":
-        return materialize(ibis.union(*parts) if len(parts) > 1 else parts[0], releases,
-                           narrow=narrow)  # fmt: skip
+    if len(parts) == 1:
+        return materialize(parts[0], releases, narrow=narrow)
+    if backend_name(parts[0]) != "duckdb":
+        return materialize(ibis.union(*parts, distinct=False), releases, narrow=narrow)
     con = parts[0]._find_backend()
     return _stored_parts(con, f"valuecast_tmp_{uuid.uuid4().hex[:12]}", parts, releases, narrow)
 

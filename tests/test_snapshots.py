@@ -318,12 +318,18 @@ def _customers_tables_stored(monkeypatch) -> list[list[str]]:
 
     made: list[list[str]] = []
     materialize = customers_module.materialize
+    materialize_parts = customers_module.materialize_parts
 
     def recorded(table, releases, **options):
         made.append(list(table.columns))
         return materialize(table, releases, **options)
 
+    def recorded_parts(parts, releases, **options):
+        made.append(list(parts[0].columns))
+        return materialize_parts(parts, releases, **options)
+
     monkeypatch.setattr(customers_module, "materialize", recorded)
+    monkeypatch.setattr(customers_module, "materialize_parts", recorded_parts)
     return made
 
 

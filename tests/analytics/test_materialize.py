@@ -178,6 +178,7 @@ def test_the_memory_limit_is_read_as_duckdb_shows_it():
     ):
         con.raw_sql(f"SET memory_limit = '{setting}'")
         assert memory_limit_bytes(table) == int(shown_bytes)
+    assert memory_limit_bytes(ibis.memtable({"a": [1]})) is None  # on no engine yet
 
 
 def test_parts_keep_each_part_within_the_memory():

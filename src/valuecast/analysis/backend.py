@@ -164,10 +164,14 @@ _BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 def memory_limit_bytes(table: ir.Table) -> int | None:
     """The memory limit of the DuckDB connection ``table`` is on, in bytes, as DuckDB shows it
-    (``'2.7 GiB'``: to a tenth of its unit); None on another engine."""
-    if backend_name(table) != "duckdb":
+    (``'2.7 GiB'``: to a tenth of its unit); None on another engine, or for memtables alone."""
+    try:
+        con = table._find_backend()
+    except Exception:  # an unbound expression: Ibis' default backend runs it, unlimited
         return None
-    shown = table._find_backend().raw_sql("SELECT current_setting('memory_limit')").fetchall()
+    if con.name != "duckdb":
+        return None
+    shown = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()
     match = _SHOWN_SIZE.fullmatch(str(shown[0][0]))
     if match is None:
         return None

@@ -10,7 +10,6 @@ drops its table again.
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -18,6 +17,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
+
+from valuecast.io.generic import memory_size_bytes
 
 
 def backend_name(table: ir.Table) -> str:
@@ -158,10 +159,6 @@ def customer_parts(table: ir.Table, parts: int) -> list[ir.Table]:
     return [table.filter(bucket == index) for index in range(parts)]
 
 
-_SHOWN_SIZE = re.compile(r"([0-9.]+) (bytes|KiB|MiB|GiB|TiB|PiB)")
-_BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
 def memory_limit_bytes(table: ir.Table) -> int | None:
     """The memory limit of the DuckDB connection ``table`` is on, in bytes, as DuckDB shows it
     (``'2.7 GiB'``: to a tenth of its unit); None on another engine, or for memtables alone."""
@@ -172,10 +169,7 @@ def memory_limit_bytes(table: ir.Table) -> int | None:
     if con.name != "duckdb":
         return None
     shown = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()
-    match = _SHOWN_SIZE.fullmatch(str(shown[0][0]))
-    if match is None:
-        return None
-    return int(float(match.group(1)) * 1024 ** _BINARY_UNITS.index(match.group(2)))
+    return memory_size_bytes(str(shown[0][0]))
 
 
 def parts_within(memory: int | None, rows: int, bytes_per_row: int, most: int) -> int:

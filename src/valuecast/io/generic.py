@@ -268,12 +268,14 @@ def memory_budget() -> int:
     """Bytes a Parquet file's rows may take in memory: ``VALUECAST_MEMORY_LIMIT`` (DuckDB's
     notation, e.g. ``4GB`` or ``512MiB``), else 1 GB. A value this cannot read gives the default
     here; opening the workspace reports one DuckDB cannot read either."""
-    given = _size_bytes(os.environ.get(MEMORY_LIMIT_VARIABLE) or "")
-    return given or _size_bytes(DEFAULT_MEMORY_LIMIT) or 10**9
+    given = memory_size_bytes(os.environ.get(MEMORY_LIMIT_VARIABLE) or "")
+    return given or memory_size_bytes(DEFAULT_MEMORY_LIMIT) or 10**9
 
 
-def _size_bytes(text: str) -> int | None:
-    """``"4GB"`` -> 4e9 bytes (KB, MB ... are powers of 1000, KiB, MiB ... of 1024, as in DuckDB)."""
+def memory_size_bytes(text: str) -> int | None:
+    """A memory size in DuckDB's notation in bytes: ``"4GB"`` -> 4e9, ``"2.7 GiB"`` (as DuckDB
+    shows a limit) -> 2.7 * 2**30 (KB, MB ... are powers of 1000, KiB, MiB ... of 1024, as in
+    DuckDB); None for text that is not one."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip().lower())
     if match is None or match[2] not in _UNITS:
         return None

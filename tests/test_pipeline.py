@@ -473,13 +473,7 @@ def test_the_analysis_is_the_same_with_its_summary_made_in_parts(tmp_path, monke
         stored_parts.append(len(parts))
         return backend.materialize_parts(parts, releases, **kwargs)
 
-    def materialize(table, releases, **kwargs):  # the summary in one part, without a backtest
-        if "historic_clv" in table.columns and "predicted_clv" not in table.columns:
-            stored_parts.append(1)
-        return backend.materialize(table, releases, **kwargs)
-
     monkeypatch.setattr(analysis_customers, "materialize_parts", materialize_parts)
-    monkeypatch.setattr(analysis_customers, "materialize", materialize)
     runs = []
     for bytes_per_order in (analysis_customers.SUMMARY_BYTES_PER_ORDER, 10**9):
         monkeypatch.setattr(analysis_customers, "SUMMARY_BYTES_PER_ORDER", bytes_per_order)

@@ -420,19 +420,16 @@ def _summaries(orders, customers, result, facts, options, releases):
     parts = parts_within(
         memory_limit_bytes(orders), n_orders, SUMMARY_BYTES_PER_ORDER, _MOST_SUMMARY_PARTS
     )
-    known_empty = result.empty_attributes
-    if calibration_end is None:
-        if parts == 1:
-            return materialize(result.table, releases, narrow=narrow), None
+    known = {"customers": customers, "known_empty": result.empty_attributes}
+    if calibration_end is None:  # result.table's expression, of each part's orders
         tables = [
-            customer_summary(part, as_of=result.as_of, customers=customers, known_empty=known_empty)
+            customer_summary(part, as_of=result.as_of, **known)
             for part in customer_parts(orders, parts)
         ]
         return materialize_parts(tables, releases, narrow=narrow), None
-    dates = {"as_of": result.as_of, "calibration_end": calibration_end}
     tables = [
         customer_summary_with_calibration(
-            part, **dates, customers=customers, known_empty=known_empty
+            part, as_of=result.as_of, calibration_end=calibration_end, **known
         )
         for part in customer_parts(orders, parts)
     ]

@@ -412,9 +412,7 @@ class Workspace:
         stored = _sql(self.raw, "SELECT count(*) FROM orders")[0][0]
         wanted = workspace_memory_bytes(max(int(stored), orders))
         if wanted > self._memory_limit_by_orders:
-            self._memory_limit_by_orders = wanted
-            self._memory_limit = f"{wanted // 2**20}MiB"
-            self.raw.execute(f"SET memory_limit = '{self._memory_limit}'")
+            self._set_limit_by_orders(wanted, f"{wanted // 2**20}MiB")
 
     def lower_memory_to_default(self) -> None:
         """Set a default limit the orders raised (:meth:`fit_memory_to_orders`) back to the
@@ -425,9 +423,13 @@ class Workspace:
         default limit, the analysis' own peak).  A limit given, or never raised, is kept."""
         if self._memory_limit_by_orders in (None, DEFAULT_WORKSPACE_MEMORY_BYTES):
             return
-        self._memory_limit_by_orders = DEFAULT_WORKSPACE_MEMORY_BYTES
-        self._memory_limit = DEFAULT_WORKSPACE_MEMORY_LIMIT
-        self.raw.execute(f"SET memory_limit = '{self._memory_limit}'")
+        self._set_limit_by_orders(DEFAULT_WORKSPACE_MEMORY_BYTES, DEFAULT_WORKSPACE_MEMORY_LIMIT)
+
+    def _set_limit_by_orders(self, limit: int, setting: str) -> None:
+        """The default limit set to ``limit`` bytes, given to DuckDB as ``setting``."""
+        self._memory_limit_by_orders = limit
+        self._memory_limit = setting
+        self.raw.execute(f"SET memory_limit = '{setting}'")
 
     @functools.cached_property
     def con(self) -> BaseBackend:

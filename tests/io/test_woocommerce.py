@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from valuecast.io import woocommerce
 from valuecast.io.schema import ORDERS_SCHEMA, InputError
@@ -210,3 +213,37 @@ def test_orders_without_email_are_customers_of_their_billing_phone(exports, writ
     phone_only = [webtoffee(301, None, billing_phone="+20 100 123 4567")]
     path = write("phone.csv", exports.WOO_WEBTOFFEE_HEADER, phone_only)
     assert woocommerce.read_orders(path).orders["customer_id"].tolist() == ["phone:+201001234567"]
+
+
+# the pandas reading of a packed field that packed_field replaces, as the importer had it
+def _pandas_field(cells: list[str | None], name: str) -> pd.Series:
+    series = pd.Series(cells, dtype="string")
+    return series.str.extract(rf"(?:^|\|)\s*{name}:([^|]*)", expand=False).str.strip()
+
+
+_FIELD_TEXT = st.lists(
+    st.sampled_from(
+        list("ab1.-|:=_ ")
+        + ["name:", "sku:", "total:", "sub_total:", "quantity:", "\n", "\t", "\x1c", "\x85",
+           "\xa0", "\u2003", "\u3000", "\u200b", "é", "🙂"]
+    ),  # fmt: skip
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(st.one_of(st.none(), _FIELD_TEXT), max_size=12))
+def test_packed_fields_are_read_as_pythons_regular_expression_reads_them(cells):
+    # Arrow's RE2 and trims know ASCII whitespace alone, Python all of Unicode's: the
+    # field, its stripping and the missing cells must come out as pandas' str.extract gives them
+    arrow = pa.array(cells, pa.string())
+    for name in ("name", "sku", "quantity", "total", "sub_total"):
+        pd.testing.assert_series_equal(
+            woocommerce.packed_field(arrow, name), _pandas_field(cells, name), check_names=False
+        )
+
+
+def test_packed_fields_whitespace_is_pythons():
+    assert woocommerce._WHITESPACE == "".join(
+        chr(code) for code in range(0x110000) if chr(code).isspace()
+    )

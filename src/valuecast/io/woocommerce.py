@@ -283,12 +283,19 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
         fields = cells if use.all() else cells.take(pa.array(positions))
 
         def field(name: str, fields: pa.ChunkedArray = fields) -> pd.Series:
-            return packed_field(fields, name)
+            return pd.Series(packed_field(fields, name).to_pandas(), dtype="string")
 
         def amount(
-            name: str, position_list: np.ndarray = positions, column: str = column
-        ) -> np.ndarray:
-            values = field(name)
+            name: str, position_list: np.ndarray = positions, column: str = column,
+            fields: pa.ChunkedArray = fields,
+        ) -> np.ndarray:  # fmt: skip
+            written = packed_field(fields, name)
+            if pc.all(pc.match_substring_regex(written, _PLAIN_NUMBER)).as_py() is not False:
+                # plain decimals, read alike by both (correctly rounded): no Python text
+                return np.asarray(
+                    pc.cast(written, pa.float64()).to_numpy(zero_copy_only=False), float
+                )
+            values = pd.Series(written.to_pandas(), dtype="string")
             parsed = pd.to_numeric(values, errors="coerce").to_numpy(float)
             bad = values.notna().to_numpy(bool) & np.isnan(parsed)
             if bad.any():
@@ -336,7 +343,12 @@ regular expressions (RE2: ASCII ``\\s``) do not share; Arrow's trims do."""
 _SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "]"
 
 
-def packed_field(cells: pa.ChunkedArray | pa.Array, name: str) -> pd.Series:
+_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+"""An amount written as digits with an optional fraction, which Arrow's cast to a double and
+pandas' ``to_numeric`` read alike."""
+
+
+def packed_field(cells: pa.ChunkedArray | pa.Array, name: str) -> pa.ChunkedArray | pa.Array:
     """Field ``name`` of packed line-item cells (``name:Hoodie|sku:HD-1|quantity:2``): the
     text after the first ``name:`` that starts the cell or follows a ``|`` (whitespace before
     it allowed), up to the next ``|``, stripped; missing where no such field is written.
@@ -347,5 +359,4 @@ def packed_field(cells: pa.ChunkedArray | pa.Array, name: str) -> pd.Series:
     """
     pattern = f"(?:^|\\|){_SPACE_CLASS}*{re.escape(name)}:(?P<value>[^|]*)"
     found = pc.struct_field(pc.extract_regex(cells, pattern), "value")
-    stripped = pc.utf8_trim_whitespace(found)
-    return pd.Series(stripped.to_pandas(), dtype="string")
+    return pc.utf8_trim_whitespace(found)

@@ -288,3 +288,70 @@ def test_flags(tmp_path):
     flags, unknown = open_csv(path).read().flags("f")
     assert flags.tolist()[:3] == [True, False, True]
     assert flags.isna().tolist()[3:] == [True, True] and unknown == 1
+
+
+_MONEY_PIECES = ["1", "2", "5", "0", ",", ".", "'", " ", "$", "€", "(", ")", "-", "+", "USD",
+                 "EUR", "kr", "zł", "A$", "1,234", "12.50", "1.500", "\u2212", "\xa0", "e3"]  # fmt: skip
+
+
+def _money_or_error(path, monkeypatch, per_distinct_from: int):
+    monkeypatch.setattr(csvfile, "_MONEY_PER_DISTINCT_FROM", per_distinct_from)
+    table = open_csv(path).read()
+    try:
+        return table.money("x"), table.written_currency(["x"])
+    except InputError as error:
+        return str(error), error.row, error.column
+
+
+_WRITTEN_AMOUNT = st.builds(
+    "{}{}{}{}".format,
+    st.sampled_from(["", "-", "(", "\u2212"]),
+    st.sampled_from(["", "$", "€", "USD ", "A$", "kr "]),
+    st.sampled_from(["1,234.50", "12.5", "7", "1.500", "1.234,50", "0.99", "1'000.25", ""]),
+    st.sampled_from(["", ")", " zł", " EUR"]),
+)
+"""Amounts as shops write them, most of them readable."""
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pool=st.lists(
+        st.one_of(
+            _WRITTEN_AMOUNT, st.lists(st.sampled_from(_MONEY_PIECES), max_size=4).map("".join)
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    picks=st.lists(st.integers(0, 3), min_size=1, max_size=40),
+)
+def test_amounts_read_per_distinct_cell_are_read_as_row_by_row(tmp_path_factory, pool, picks):
+    # the same amounts, currency and first error (its row and message) either way
+    cells = [pool[pick % len(pool)] for pick in picks]
+    path = tmp_path_factory.mktemp("money") / "f.csv"
+    pd.DataFrame({"x": cells, "y": 1}).to_csv(path, index=False)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        by_row = _money_or_error(path, monkeypatch, 10**9)
+        per_distinct = _money_or_error(path, monkeypatch, 1)
+    if isinstance(by_row[0], str):
+        assert per_distinct == by_row
+    else:
+        np.testing.assert_array_equal(per_distinct[0], by_row[0])
+        assert per_distinct[1] == by_row[1]
+
+
+def test_a_repeated_amounts_currency_is_named_at_its_first_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvfile, "_MONEY_PER_DISTINCT_FROM", 1)
+    path = tmp_path / "f.csv"
+    cells = ["5", "7", "5", "7", "$1.00", "5", "5", "$1.00", "€2.00", "5"]
+    pd.DataFrame({"x": cells}).to_csv(path, index=False)
+    table = open_csv(path).read()
+    with pytest.raises(InputError) as info:
+        table.money("x")
+    assert (info.value.row, info.value.column) == (10, "x")
+    assert "'€2.00' is in another currency than '$1.00' on row 6" in str(info.value)
+    # two distinct cells in ten rows: read per distinct cell
+    cells = ["5", "5", "€1", "€1"] + ["5"] * 6
+    path.write_text("x,y\n" + "".join(f"{c},1\n" for c in cells))
+    table = open_csv(path).read()
+    table.money("x")
+    assert table._currencies["x"] == ("EUR", 2)

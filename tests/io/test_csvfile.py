@@ -355,3 +355,10 @@ def test_a_repeated_amounts_currency_is_named_at_its_first_row(tmp_path, monkeyp
     table = open_csv(path).read()
     table.money("x")
     assert table._currencies["x"] == ("EUR", 2)
+
+
+def test_whitespace_is_pythons():
+    # what the Arrow routes match and trim as whitespace is what Python's \\s and strip() take
+    assert csvfile.WHITESPACE == "".join(
+        chr(code) for code in range(0x110000) if chr(code).isspace()
+    )

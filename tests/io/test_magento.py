@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import decimal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from valuecast.io import detect_format, magento, read_exports
+from valuecast.io.csvfile import Table
 from valuecast.io.schema import ORDER_LINES_SCHEMA, ORDERS_SCHEMA, InputError
 
 
@@ -296,3 +302,60 @@ def test_a_dumps_null_markers_read_as_empty_cells(exports, write, marker):
     pd.testing.assert_frame_equal(dumped.orders, blank.orders)
     assert dumped.orders["customer_id"].isna().sum() == 1  # the guest, not a customer "null"
     assert dumped.orders["discount_code"].notna().sum() == 1
+
+
+_GRID_DATE_PIECES = ["Jan", "dec", "SEP", "ſep", "5", "05", "2024", "10:15:03", "9:01", "AM", "pm",
+                     "ﬁ", "ß", ",", " ", "\u202f", "\xa0", "\t", "\x1c", "\u3000", "x"]  # fmt: skip
+
+
+def _grid_dates_or_error(cells: list[str | None], monkeypatch, upper_to_letters: str):
+    monkeypatch.setattr(magento, "_UPPER_TO_LETTERS", upper_to_letters)
+    table = Table("grid.csv", ["d"], pa.table({"d": pa.array(cells, pa.string())}))
+    try:
+        return magento._grid_dates(table, "d")
+    except InputError as error:
+        return str(error)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(
+                [
+                    "Jan 5, 2024 10:15:03 AM",
+                    "Dec 31, 2023, 11:59:59\u202fPM",
+                    "Sep 1 2024 9:01 pm",
+                    "Mar 3, 2024",
+                ]
+            ),  # fmt: skip
+            st.lists(st.sampled_from(_GRID_DATE_PIECES), max_size=8).map("".join),
+        ),
+        max_size=6,
+    )
+)
+def test_grid_dates_cleaned_by_arrow_read_as_by_python(cells):
+    # the Arrow cleaning (whitespace, commas, upper case) gives Python's dates and errors;
+    # a pattern no cell matches takes the Arrow route, one every cell matches Python's
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        by_arrow = _grid_dates_or_error(cells, monkeypatch, r"[^\s\S]")
+        by_python = _grid_dates_or_error(cells, monkeypatch, r"^")
+        kept = _grid_dates_or_error(cells, monkeypatch, magento._UPPER_TO_LETTERS)
+    if isinstance(by_python, str):
+        assert by_arrow == by_python == kept
+    else:
+        np.testing.assert_array_equal(by_arrow, by_python)
+        np.testing.assert_array_equal(kept, by_python)
+
+
+def test_letters_python_upper_cases_to_ascii_unlike_arrow_take_pythons_route():
+    letters = [chr(c) for c in range(128, 0x110000) if not 0xD800 <= c < 0xE000]
+    arrow_upper = pc.utf8_upper(pa.array(letters)).to_pylist()
+    differing = {
+        letter
+        for letter, upper in zip(letters, arrow_upper, strict=True)
+        if letter.upper() != upper and any(c.isascii() for c in letter.upper())
+    }
+    matched = pc.match_substring_regex(pa.array(sorted(differing)), magento._UPPER_TO_LETTERS)
+    assert differing and pc.all(matched).as_py()

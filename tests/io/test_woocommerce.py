@@ -242,12 +242,6 @@ def test_packed_fields_are_read_as_pythons_regular_expression_reads_them(cells):
         )
 
 
-def test_packed_fields_whitespace_is_pythons():
-    assert woocommerce._WHITESPACE == "".join(
-        chr(code) for code in range(0x110000) if chr(code).isspace()
-    )
-
-
 def test_line_item_amounts_not_written_as_plain_decimals_are_read_as_numbers(exports, write):
     # a plain decimal is cast by Arrow; any other number is read by pandas, as before
     rows = [webtoffee(1, "a@x.com", line_item_1="name:X|quantity:+2|total:1e1|sub_total: 12 ",

@@ -860,6 +860,16 @@ def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
 
 
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""Python's whitespace (``str.isspace``: what a text pattern's ``\\s`` matches), which Arrow's
+regular expressions (RE2: ASCII ``\\s``) do not share; Arrow's trims do."""
+WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+""":data:`WHITESPACE` as a character class of Arrow's regular expressions, so that they match
+what Python's ``\\s`` does."""
+
 _MONEY_PER_DISTINCT_FROM = 10_000
 """Rows from which a text column of amounts is parsed per distinct cell (below, one pass over
 the rows costs less than finding the distinct cells)."""

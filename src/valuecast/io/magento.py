@@ -101,9 +101,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from valuecast.io import _build
-from valuecast.io.csvfile import CsvFile, Table, open_csv
+from valuecast.io.csvfile import WHITESPACE_CLASS, CsvFile, Table, open_csv
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = [
@@ -495,16 +496,28 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
     )
 
 
+_UPPER_TO_LETTERS = r"[\x{df}\x{149}\x{1f0}\x{1e96}-\x{1e9a}\x{fb00}-\x{fb06}]"
+"""Letters that Python upper-cases to ASCII letters (ß -> SS, the ligature ﬁ -> FI) and Arrow's
+upper-casing leaves as they are: with them, a grid date is cleaned by Python's text methods."""
+
+
 def _grid_dates(table: Table, column: str) -> np.ndarray:
     """``Jan 5, 2024 10:15:03 AM`` and its variants (``_GRID_DATE_FORMATS``) as timestamps."""
-    text = table.text_series(column)
+    raw = table.text(column)
     # newer ICU data writes a narrow no-break space before AM/PM, and a comma after the year
-    cleaned = text.str.replace(",", " ", regex=False).str.replace(
-        r"[\s\u202f\u00a0]+", " ", regex=True
-    )
-    cleaned = cleaned.str.strip().str.upper()
-    out = np.full(len(text), np.datetime64("NaT"), "datetime64[us]")
-    todo = text.notna().to_numpy(bool).copy()
+    if not pc.any(pc.match_substring_regex(raw, _UPPER_TO_LETTERS)).as_py():
+        # Arrow's text functions: the same text as Python's but for the letters above
+        spaced = pc.replace_substring_regex(
+            pc.replace_substring(raw, ",", " "), f"{WHITESPACE_CLASS}+", " "
+        )
+        cleaned = pd.Series(pc.utf8_upper(pc.utf8_trim_whitespace(spaced)).to_pandas())
+        cleaned = cleaned.astype("string")
+    else:
+        cleaned = table.text_series(column).str.replace(",", " ", regex=False)
+        cleaned = cleaned.str.replace(r"[\s\u202f\u00a0]+", " ", regex=True)
+        cleaned = cleaned.str.strip().str.upper()
+    out = np.full(len(raw), np.datetime64("NaT"), "datetime64[us]")
+    todo = np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False), bool).copy()
     for fmt in _GRID_DATE_FORMATS:
         if not todo.any():
             break
@@ -517,7 +530,7 @@ def _grid_dates(table: Table, column: str) -> np.ndarray:
     if todo.any():
         position = int(np.flatnonzero(todo)[0])
         raise table.error(
-            f"cannot read {text[position]!r} as a date (the order grid writes e.g. "
+            f"cannot read {raw[position].as_py()!r} as a date (the order grid writes e.g. "
             "Jan 5, 2024 10:15:03 AM)",
             position,
             column,

@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.io import _build
-from valuecast.io.csvfile import CsvFile, Table, normalise_name, open_csv
+from valuecast.io.csvfile import WHITESPACE_CLASS, CsvFile, Table, normalise_name, open_csv
 from valuecast.io.schema import ImportResult
 
 __all__ = ["ORDER_COLUMNS", "EXCLUDED_STATUSES", "read_orders", "read_orders_frame"]
@@ -336,15 +336,6 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
     return lines.drop(columns=["position", "slot"]).replace({"sku": {"": None}})
 
 
-_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-"""Python's whitespace (``str.isspace``: what a text pattern's ``\\s`` matches), which Arrow's
-regular expressions (RE2: ASCII ``\\s``) do not share; Arrow's trims do."""
-_SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "]"
-
-
 _PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 """An amount written as digits with an optional fraction, which Arrow's cast to a double and
 pandas' ``to_numeric`` read alike."""
@@ -359,6 +350,6 @@ def packed_field(cells: pa.ChunkedArray | pa.Array, name: str) -> pa.ChunkedArra
     cells: ~0.1 s a field, against ~0.9 s for pandas' ``str.extract``), with Python's
     whitespace spelled out so that both read the same fields.
     """
-    pattern = f"(?:^|\\|){_SPACE_CLASS}*{re.escape(name)}:(?P<value>[^|]*)"
+    pattern = f"(?:^|\\|){WHITESPACE_CLASS}*{re.escape(name)}:(?P<value>[^|]*)"
     found = pc.struct_field(pc.extract_regex(cells, pattern), "value")
     return pc.utf8_trim_whitespace(found)

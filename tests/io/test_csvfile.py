@@ -362,3 +362,17 @@ def test_whitespace_is_pythons():
     assert csvfile.WHITESPACE == "".join(
         chr(code) for code in range(0x110000) if chr(code).isspace()
     )
+
+
+def test_released_columns_are_gone_and_kept_ones_read_as_before(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("a,b,c\n x ,1,'y\n,2,z\n")
+    table = open_csv(path).read()
+    before = table.text("c").to_pylist(), table.nonempty("a").tolist()
+    table.release_columns(["c", "a", None])
+    assert table.arrow.column_names == ["a", "c"]
+    assert (table.text("c").to_pylist(), table.nonempty("a").tolist()) == before
+    assert all(name in ("a", "c") for name, _ in table._text_cache)
+    with pytest.raises(InputError) as info:
+        raise table.error("bad", 1, "c")
+    assert info.value.row == 3

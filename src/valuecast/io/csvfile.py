@@ -1117,6 +1117,14 @@ class Table:
                 self.arrow = self.arrow.set_column(position, column, emptied)
         self._text_cache = {}
 
+    def release_columns(self, keep: Iterable[str | None]) -> None:
+        """Let go of every column but ``keep`` (their cells and cleaned text): for an importer
+        done with the order-level columns before it reads the line items."""
+        kept = {name for name in keep if name is not None}
+        dropped = [name for name in self.arrow.column_names if name not in kept]
+        self.arrow = self.arrow.drop_columns(dropped)
+        self._text_cache = {k: v for k, v in self._text_cache.items() if k[0] in kept}
+
     def text_series(self, column: str | None, strip_apostrophe: bool = True) -> pd.Series:
         return pd.Series(
             self.text(column, strip_apostrophe).to_pandas(), dtype="string"

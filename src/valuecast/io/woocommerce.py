@@ -231,6 +231,10 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
              for name in dict.fromkeys(EXCLUDED_STATUSES.values())]  # fmt: skip
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
+    # the lines read their own columns: the order-level cells and texts (~0.3 GB at a
+    # million orders) are let go of before the lines are built beside the orders
+    item_columns = ("item_name", "item_sku", "item_quantity", "item_subtotal", "item_total")
+    table.release_columns([*packed, *(cols[key] for key in item_columns)])
     lines = _lines(table, cols, packed, codes, orders["order_id"].array, reason)
     return _build.assemble(
         table.name,

@@ -519,6 +519,8 @@ def _orders(
     table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
 ) -> ImportResult:
     rows = _parse_rows(table, cols, mapping)
+    # the parsed rows hold what the orders are made of: the file's cells are let go of
+    table.release_columns([])
     revenue = cols["revenue"] or cols["unit_price"]
 
     def check_totals(net: np.ndarray, first_rows: np.ndarray) -> None:

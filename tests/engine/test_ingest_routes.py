@@ -377,3 +377,27 @@ def test_the_staging_is_freed_inside_the_open_transaction(tmp_path):
         ).fetchall()[0][0]
     assert report.new_orders == n
     assert held < 1_000_000, f"{held:,} bytes of in-memory tables held after the ingest"
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_amounts_and_dates_written_otherwise_ingest_as_the_importer_ingests_them(
+    tmp_path, monkeypatch, keyed
+):
+    # $1,234.50, (12.00) and day-first dates: their distinct cells read by the importer's
+    # parser on the engine's route; the keyless orders' numbers keep the dates as written
+    rng = np.random.default_rng(17)
+    frame = _orders(rng, keyed=keyed)
+    filled = frame["date"] != ""
+    stamps = pd.to_datetime(frame.loc[filled, "date"], format="ISO8601")
+    frame.loc[filled, "date"] = np.where(
+        stamps.dt.hour > 0, stamps.dt.strftime("%d/%m/%Y %H:%M"), stamps.dt.strftime("%d/%m/%Y")
+    )
+    amounts = frame.loc[filled, "amount"].astype(float)
+    frame.loc[filled, "amount"] = [f"({-v:,.2f})" if v < 0 else f"${v * 40:,.2f}" for v in amounts]
+    mapping = MAP + ",email=mail,currency=currency,tax=tax"
+    if keyed:
+        mapping += ",order_id=order_id"
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], mapping,
+                                           monkeypatch)  # fmt: skip
+    assert (tables["orders"]["net_revenue"] > 1000).any()
+    assert reports[0]["excluded_rows"]["negative amount"] > 0

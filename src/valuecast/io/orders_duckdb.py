@@ -17,11 +17,14 @@ that is not that clean, common case:
 * orders of several rows (a line-level log's invoices) whose rows name one customer and one time,
   grouped by :func:`group_orders` with the importer's exclusion reasons, order numbers and sums.
 
-Anything else — other date or amount notations, an invalid date, a missing value, a row with too
-many or too few cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the
-caller reads the file with the importer, which accepts every documented notation and reports the
-first bad cell by file, row and column.  So this path never changes a result or an error
-message: it only makes clean files fast.
+Amounts and dates of a CSV file written otherwise (``$1,234.50``, ``(12.00)``, ``05/03/2024``)
+are read by the importer's own parser, once per distinct cell of the column, and set on the rows
+(:func:`load_rows`); the file stays here unless that parser refuses a value or the amounts name
+a currency.  Anything else — an invalid date, a missing value, a row with too many or too few
+cells, text that is not UTF-8 — makes :func:`load_rows` return ``False``, and the caller reads
+the file with the importer, which accepts every documented notation and reports the first bad
+cell by file, row and column.  So this path never changes a result or an error message: it
+only makes files fast and small in memory.
 """
 
 from __future__ import annotations

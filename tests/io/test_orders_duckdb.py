@@ -335,3 +335,31 @@ def test_written_cells_keep_their_rows_on_a_connection_that_does_not_keep_order(
     pd.testing.assert_frame_equal(
         got, expected.sort_values(key, ignore_index=True), check_dtype=False
     )
+
+
+@pytest.mark.parametrize(
+    ("amount", "date", "loads"),
+    [
+        ("12.50", "2023-05-01", [False]),  # read by SQL
+        ("$12.50", "2023-05-01", [True]),  # the first rows tell: the written cells' load only
+        ("12.50", "13/05/2023", [True]),
+    ],
+)
+def test_a_file_whose_first_rows_are_written_otherwise_is_loaded_once(
+    tmp_path, monkeypatch, amount, date, loads
+):
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "customer,date,amount\n" + "".join(f"c{k}@x.com,{date},{amount}\n" for k in range(50))
+    )
+    made = []
+    load = orders_duckdb._load_rows
+
+    def spy(*args, written):
+        made.append(written)
+        return load(*args, written=written)
+
+    monkeypatch.setattr(orders_duckdb, "_load_rows", spy)
+    rows, general = _load(path, MAP)
+    assert made == loads
+    _assert_same_rows(rows, general)

@@ -386,14 +386,12 @@ def _load_rows(
         if later and not refused:
             by_cell = {cell: [k for k in money_keys if column_of[k] == cell] for cell in later}
             by_cell[d] = ["ordered_at"]
-            refused = not _set_written_values(con, csv, table, by_cell, d, derived)
+            written_cells = {*later, *(column_of[k] for k in (*amounts, *LINE_AMOUNTS)
+                                       if k in column_of)}  # fmt: skip
+            finish = _Finish(derived, " OR ".join(values_bad), [raw(c) for c in written_cells])
+            refused = not _set_written_values(con, csv, table, by_cell, d, finish)
             if not refused:
-                refused = con.execute(
-                    f"SELECT bool_or({' OR '.join(values_bad)}) FROM {table}"
-                ).fetchall()[0][0]
-                for cell in sorted({*later, *(column_of[k] for k in (*amounts, *LINE_AMOUNTS)
-                                               if k in column_of)}):  # fmt: skip
-                    con.execute(f"ALTER TABLE {table} DROP COLUMN {raw(cell)}")
+                refused = con.execute(f"SELECT bool_or(_bad) FROM {table}").fetchall()[0][0]
         elif refused and not rejected and not written and not typed:
             # amounts or dates SQL did not read (or could not tell): the importer's parser may
             unread = "filled AND (ordered_at IS NULL OR revenue IS NULL)"
@@ -412,9 +410,20 @@ def _load_rows(
     return True, False
 
 
+@dataclass(frozen=True)
+class _Finish:
+    """What the rows' table gets once the written cells' values are set: ``derived`` columns
+    computed again (column -> SQL), the ``checks`` of the values added to ``_bad``, and the
+    ``written`` cells' columns dropped."""
+
+    derived: dict[str, str]
+    checks: str
+    written: list[str]
+
+
 def _set_written_values(
     con: Any, csv: CsvFile, table: str, keys_of: dict[str, list[str]], date_cell: str,
-    derived: dict[str, str],
+    finish: _Finish,
 ) -> bool:  # fmt: skip
     """Parse each cell of ``keys_of`` (the ``_raw_`` columns of ``table``) by the importer's
     parser, once per distinct cell, and give the rows' ``keys_of[cell]`` columns their values
@@ -429,14 +438,14 @@ def _set_written_values(
     ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")
     try:
-        return _set_in_order(con, csv, table, keys_of, date_cell, derived)
+        return _set_in_order(con, csv, table, keys_of, date_cell, finish)
     finally:
         con.execute(f"SET preserve_insertion_order = {str(bool(ordered)).lower()}")
 
 
 def _set_in_order(
     con: Any, csv: CsvFile, table: str, keys_of: dict[str, list[str]], date_cell: str,
-    derived: dict[str, str],
+    finish: _Finish,
 ) -> bool:  # fmt: skip
     header = {f"c{i}": name for i, name in enumerate(csv.header)}
     currencies: dict[str, tuple[str, int]] = {}
@@ -468,14 +477,18 @@ def _set_in_order(
     # the rows again with their values, row by row in their order (a positional join; updating
     # the rows in place, or a join and a sort, took 0.6-0.9 s at 3M rows)
     con.register("_written_values", pa.table(per_row))
+    del per_row
     try:
-        given = ", ".join(f"_written_values.{key} AS {key}" for key in per_row)
-        recomputed = ", ".join(f"{sql} AS {column}" for column, sql in derived.items())
+        keys = [key for named in keys_of.values() for key in named]
+        given = ", ".join(f"_written_values.{key} AS {key}" for key in keys)
+        recomputed = ", ".join(f"{sql} AS {column}" for column, sql in finish.derived.items())
         con.execute(
-            f"CREATE TEMP TABLE {table}_written AS SELECT *"
-            f"{f' REPLACE ({recomputed})' if recomputed else ''} FROM ("
+            f"CREATE TEMP TABLE {table}_written AS "
+            f"SELECT * EXCLUDE ({', '.join(finish.written)}) "
+            f"REPLACE ((_bad OR {finish.checks}) AS _bad) FROM ("
+            f"SELECT *{f' REPLACE ({recomputed})' if recomputed else ''} FROM ("
             f"SELECT rows.* REPLACE ({given}) FROM {table} rows "
-            "POSITIONAL JOIN _written_values)"
+            "POSITIONAL JOIN _written_values))"
         )
     finally:
         con.unregister("_written_values")

@@ -401,3 +401,22 @@ def test_amounts_and_dates_written_otherwise_ingest_as_the_importer_ingests_them
                                            monkeypatch)  # fmt: skip
     assert (tables["orders"]["net_revenue"] > 1000).any()
     assert reports[0]["excluded_rows"]["negative amount"] > 0
+
+
+def test_a_parquet_file_of_written_amounts_and_dates_ingests_as_the_importer_ingests_it(
+    tmp_path, monkeypatch
+):
+    # text columns in Parquet are read as a CSV file's cells are
+    rng = np.random.default_rng(3)
+    days = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 300, 400), "D")
+    frame = pd.DataFrame(
+        {
+            "customer": [f"c{k}@x.com" for k in rng.integers(0, 50, 400)],
+            "date": days.strftime("%d/%m/%Y"),
+            "amount": [f"${v:,.2f}" for v in rng.gamma(2.0, 400.0, 400)],
+        }
+    )
+    path = tmp_path / "written.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    reports, tables = _assert_same_ingests([path], MAP, monkeypatch)
+    assert reports[0]["orders"] == 400 and (tables["orders"]["net_revenue"] > 1000).any()

@@ -1090,12 +1090,21 @@ class Table:
         encoded = self._dictionary(column)
         if encoded is None:
             return None
-        values, indices = encoded
+        spread = self._spread(column, *encoded, parse)
+        if spread is None:
+            self._decode(column)
+        return spread
+
+    def _spread(
+        self, column: str, values: pa.Array, indices: np.ndarray, parse
+    ) -> np.ndarray | None:
+        """``parse`` of a table of ``column``'s distinct ``values``, given to the rows by their
+        ``indices`` (and the currency it names, at its first row here); None when ``parse``
+        rejects a value."""
         distinct = Table(self.name, [column], pa.table({column: values}), None, self._first_row)
         try:
             parsed = parse(distinct)
         except InputError:
-            self._decode(column)
             return None
         for named, (currency, at) in distinct._currencies.items():
             self._currencies[named] = (currency, int(np.flatnonzero(indices == at)[0]))
@@ -1186,15 +1195,12 @@ class Table:
         values = encoded.dictionary
         if len(values) * 4 > len(text):
             return None
-        distinct = Table(self.name, [column], pa.table({column: values}), None, self._first_row)
-        try:
-            parsed = distinct._parse_money_text(pa.chunked_array([values]), column)
-        except InputError:
-            return None
         indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
-        for named, (currency, at) in distinct._currencies.items():
-            self._currencies[named] = (currency, int(np.flatnonzero(indices == at)[0]))
-        return np.asarray(parsed)[indices]
+
+        def parse(distinct: Table) -> np.ndarray:  # the cells are cleaned already
+            return distinct._parse_money_text(pa.chunked_array([values]), column)
+
+        return self._spread(column, values, indices, parse)
 
     def written_currency(self, columns: Iterable[str | None]) -> str | None:
         """The currency that the amounts read from ``columns`` (by :meth:`money`) name, None

@@ -23,7 +23,6 @@ certain to equal the importer's, and any of these makes :meth:`PendingShopify.lo
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,14 +163,11 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         con.execute("SET preserve_insertion_order = true")  # rowid: the row's position
         con.execute(query)
         refused = con.sql(f"SELECT bool_or(_bad){told} FROM {_ROWS}").fetchall()[0][0]
-        rejects = orders_duckdb._REJECTS[0]
-        refused = refused or con.sql(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
+        refused = refused or orders_duckdb.rejected_rows(con) > 0
     except duckdb.Error:
         refused = True  # the importer says exactly what
     finally:
-        for rejects in orders_duckdb._REJECTS:
-            with suppress(duckdb.Error):  # none after a failed statement
-                con.execute(f"DROP TABLE IF EXISTS {rejects}")
+        orders_duckdb.drop_rejects(con)
     return not refused
 
 

@@ -294,7 +294,7 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
             fields: pa.ChunkedArray = fields,
         ) -> np.ndarray:  # fmt: skip
             written = packed_field(fields, name)
-            if pc.all(pc.match_substring_regex(written, _PLAIN_NUMBER)).as_py() is not False:
+            if pc.all(pc.match_substring_regex(written, _PLAIN_DECIMAL)).as_py() is not False:
                 # plain decimals, read alike by both (correctly rounded): no Python text
                 return np.asarray(
                     pc.cast(written, pa.float64()).to_numpy(zero_copy_only=False), float
@@ -340,7 +340,7 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
     return lines.drop(columns=["position", "slot"]).replace({"sku": {"": None}})
 
 
-_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 """An amount written as digits with an optional fraction, which Arrow's cast to a double and
 pandas' ``to_numeric`` read alike."""
 

@@ -210,6 +210,23 @@ def test_bad_options_and_missing_workspace_fail_in_one_line(tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", ["ingest", "analyze"])
+def test_a_workspace_in_a_missing_folder_fails_before_the_exports_are_read(
+    tmp_path, monkeypatch, command
+):
+    import valuecast.io
+
+    read = []
+    monkeypatch.setattr(valuecast.io, "read_exports", lambda *a, **k: read.append(a))
+    export = tmp_path / "orders.csv"
+    export.write_text("customer_id,date,amount\nc1,2024-01-05,10\n")
+    workspace = tmp_path / "missing" / "w.duckdb"
+    result = runner.invoke(app, [command, str(export), "--workspace", str(workspace)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().endswith(f"folder {workspace.parent} does not exist")
+    assert read == [] and not workspace.parent.exists()
+
+
 def test_demo_shop_is_stable_and_the_backtest_beats_the_naive_baseline(tmp_path):
     summaries = []
     for run in ("first", "second"):

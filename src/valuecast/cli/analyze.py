@@ -24,6 +24,7 @@ from valuecast.cli.common import (
     read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
+    require_workspace_folder,
     writing_workspace,
 )
 from valuecast.cli.options import (
@@ -308,6 +309,7 @@ def run_analysis(
         fail(str(error))
     if not files and not workspace.exists():
         fail(f"{workspace}: no such workspace (give export files to analyse, or --workspace)")
+    require_workspace_folder(workspace)
     problem = _out_folder_problem(out)
     if problem:  # before the work whose results would have nowhere to go
         fail(problem)

@@ -7,7 +7,12 @@ from pathlib import Path
 import typer
 
 from valuecast.cli import scale
-from valuecast.cli.common import print_ingest_report, read_files, writing_workspace
+from valuecast.cli.common import (
+    print_ingest_report,
+    read_files,
+    require_workspace_folder,
+    writing_workspace,
+)
 from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
 
 
@@ -19,6 +24,7 @@ def _ingest_files(
     fx: Path | None,
 ):
     """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line."""
+    require_workspace_folder(workspace)
     results = read_files(files, export_format, column_map, fx, defer=True)
     with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
         return ws.ingest(results)

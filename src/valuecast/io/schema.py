@@ -131,7 +131,8 @@ class StagedRows:
     """Canonical orders an importer staged on a DuckDB connection to the workspace's database
     (:mod:`valuecast.io.orders_duckdb`) instead of frames: the names of the temporary views
     holding them (with exactly the columns of ``ORDER_LINES_SCHEMA``, and of ``ORDERS_SCHEMA``
-    but those in ``derived``; every order has an ``order_id``), their row counts, and
+    but those in ``derived``; every order has an ``order_id``, every line is of one of the
+    orders, and an order's lines are numbered once each), their row counts, and
     ``derived``: SQL over the orders view's columns of the other ``ORDERS_SCHEMA`` columns,
     computed where it is read.  The views and the tables they read go with the connection."""
 

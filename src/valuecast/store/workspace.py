@@ -804,7 +804,7 @@ def _inputs(raw: Any, results: Sequence[ImportResult], loading: Any) -> dict[str
         inputs[name] = functools.reduce(lambda a, b: a.union(b), relations) if relations else None
         # a staged view gives every order its id: only orders from frames may lack one
         if name == "orders":
-            inputs["order_ids_set"] = not tables
+            inputs["staged"] = not tables
     inputs["files"] = len(results)
     return inputs
 
@@ -912,7 +912,7 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
         if table is None:
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
             continue
-        select = _stage_select(name, schema, several, inputs["order_ids_set"])
+        select = _stage_select(name, schema, several, inputs["staged"])
         if direct[name]:
             stored = _column_list(_stored_schema(raw, name, schema))
             rows = table.query("_in", f"SELECT {stored}, {int(ingest_id)} FROM ({select})")
@@ -925,24 +925,29 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
 
 
 def _stage_select(
-    name: str, schema: dict[str, str], several: bool, order_ids_set: bool = False
+    name: str, schema: dict[str, str], several: bool, staged: bool = False
 ) -> str:
     """The staged rows of one input, as a query over the Arrow table ``_in`` (see :func:`_stage`).
 
-    ``order_ids_set``: every order has an id (as every order staged by DuckDB has), so the test
-    for a missing one is left out: it would build each order's id only to test it, 0.1 s of CPU
-    per 3M orders, for a table that stores its ids computed from the order numbers.
+    ``staged``: every input was staged by DuckDB (:class:`~valuecast.io.schema.StagedRows`), so
+    every order has an id and the test for a missing one is left out (it would build each
+    order's id only to test it, 0.1 s of CPU per 3M orders, for a table that stores its ids
+    computed from the order numbers); and, from one file, its lines are those of its orders,
+    numbered once within each, so they are taken as they are (the windows that pick an order's
+    lines from the last file listing it took 0.65 s of a 1M-order Shopify export's 1.8 s stage).
     """
     rows = "(SELECT *, row_number() OVER () AS _row FROM _in)"
     if name == "orders":
         if not several:  # an importer gives one row per order
-            having_id = "" if order_ids_set else " WHERE order_id IS NOT NULL"
+            having_id = "" if staged else " WHERE order_id IS NOT NULL"
             return f"SELECT {_cast_list(schema)} FROM _in{having_id}"
         return (
             f"SELECT {_cast_list(schema)} FROM {rows} WHERE order_id IS NOT NULL "
             "QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _file DESC, _row DESC) = 1"
         )
     if name == "order_lines":
+        if staged and not several:
+            return f"SELECT {_cast_list(schema)} FROM _in"
         return (
             f"SELECT {_cast_list(schema)} FROM {rows} WHERE order_id IS NOT NULL "
             "AND order_id IN (SELECT order_id FROM _stage_orders) "

@@ -924,9 +924,7 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             table.query("_in", select).insert_into(stage)
 
 
-def _stage_select(
-    name: str, schema: dict[str, str], several: bool, staged: bool = False
-) -> str:
+def _stage_select(name: str, schema: dict[str, str], several: bool, staged: bool = False) -> str:
     """The staged rows of one input, as a query over the Arrow table ``_in`` (see :func:`_stage`).
 
     ``staged``: every input was staged by DuckDB (:class:`~valuecast.io.schema.StagedRows`), so

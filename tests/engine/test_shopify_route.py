@@ -78,7 +78,11 @@ def _write(frame: pd.DataFrame, path):
     return path
 
 
-def test_a_shopify_export_loads_as_the_importer_reads_it(tmp_path, export, monkeypatch):
+@pytest.mark.parametrize("rows_per_part", [500_000, 97])  # its ~700 rows in one part, or 8
+def test_a_shopify_export_loads_as_the_importer_reads_it(
+    tmp_path, export, monkeypatch, rows_per_part
+):
+    monkeypatch.setattr(shopify_duckdb, "_ROWS_PER_PART", rows_per_part)
     frame = export.copy()
     first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
     frame.loc[first_rows[1], "Lineitem name"] = "Café Crème ¾ lb"  # letters beyond ASCII
@@ -164,7 +168,11 @@ def test_a_bad_export_gets_the_importers_error(
     assert str(engine.value) == str(importer.value)
 
 
-def test_two_versions_of_an_order_get_the_importers_error(tmp_path, export):
+@pytest.mark.parametrize("rows_per_part", [500_000, 97])
+def test_two_versions_of_an_order_get_the_importers_error(
+    tmp_path, export, monkeypatch, rows_per_part
+):
+    monkeypatch.setattr(shopify_duckdb, "_ROWS_PER_PART", rows_per_part)
     frame = export.copy()
     repeated = frame.index[(frame["Name"] == frame["Name"].shift()) & (frame["Name"] != "")][0]
     frame.loc[repeated, "Subtotal"] = "999.99"  # the second row of an order gives another total

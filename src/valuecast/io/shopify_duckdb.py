@@ -23,6 +23,7 @@ certain to equal the importer's, and any of these makes :meth:`PendingShopify.lo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,12 @@ _WALL_CLOCK = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?"
 _NAMED_TEXT = r"[!-~\p{L}]([^\x00-\x1f\x7f]*[!-~\p{L}])?"
 """A product name the importer keeps as written: no whitespace or control character at either
 end (a letter is never whitespace; other Unicode ends go to the importer)."""
+_ROWS_PER_PART = 500_000
+_PARTS_MAX = 8
+"""Rows are grouped into orders in parts by the name's hash, each part's orders at once: in one
+part the hash table of a 1M-order export's 1.4M rows held ~580 MB beside the rows (the ingest
+peaked at 1.12-1.14 GB); in three, 0.9 s against 1.1-1.2 s and a peak of 0.90-0.96 GB (each
+part reads the rows again, cheap in memory)."""
 _TEST_GATEWAY = r"(^|[+,])\s*bogus\s*([+,]|$)"
 _TRUE = ("yes", "true", "1", "subscribed")
 _FALSE = ("no", "false", "0", "not_subscribed", "unsubscribed")
@@ -199,10 +206,18 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         f"WHEN {status} = 'voided' THEN 'voided' WHEN {status} = 'refunded' THEN 'refunded' "
         f"WHEN subtotal < 0 THEN '{_build.NEGATIVE_AMOUNT}' END"
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_GROUPED} AS SELECT *, {reason} AS reason FROM "
-        f"(SELECT {', '.join(fields)} FROM {_ROWS} WHERE name IS NOT NULL GROUP BY name)"
-    )
+    n_rows = con.sql(f"SELECT count(*) FROM {_ROWS}").fetchall()[0][0]
+    parts = min(_PARTS_MAX, max(1, math.ceil(n_rows / _ROWS_PER_PART)))
+    for part in range(parts):
+        inside = "" if parts == 1 else f" AND hash(name) % {parts} = {part}"
+        grouped = (
+            f"SELECT *, {reason} AS reason FROM (SELECT {', '.join(fields)} FROM {_ROWS} "
+            f"WHERE name IS NOT NULL{inside} GROUP BY name)"
+        )
+        if part == 0:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_GROUPED} AS {grouped}")
+        else:
+            con.execute(f"INSERT INTO {_GROUPED} {grouped}")
     refund = "refunded" if cols["refunded"] is not None else "0.0"
     currency = f"upper({text('currency')})"
     usual = "".join(

@@ -110,6 +110,24 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(
     assert (tables["lines"]["line_number"] > 1).any()
 
 
+@pytest.mark.parametrize("apart", ["moved to the end", "an empty row between"])
+def test_an_orders_rows_apart_are_numbered_in_file_order(tmp_path, export, monkeypatch, apart):
+    frame = export.copy()
+    second = frame.index[(frame["Name"] == frame["Name"].shift()) & (frame["Name"] != "")]
+    if apart == "moved to the end":  # its later lines come after the other orders' rows
+        order = frame.loc[second[0], "Name"]
+        rows = frame.index[frame["Name"] == order]
+        frame = pd.concat([frame.drop(rows[1:]), frame.loc[rows[1:]]], ignore_index=True)
+    else:
+        frame = pd.concat(
+            [frame.loc[: second[0] - 1], pd.DataFrame([[""] * frame.shape[1]], columns=frame.columns),
+             frame.loc[second[0] :]],
+            ignore_index=True,
+        )  # fmt: skip
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    assert (tables["lines"]["line_number"] > 1).any()
+
+
 @pytest.mark.parametrize(
     ("column", "cell"),
     [

@@ -9,6 +9,8 @@ items, written amounts) ingest in seconds at the size of an orders table.  Simul
 * **WooCommerce, one row per item** (the WooCommerce.com Customer/Order CSV Export layout);
 * **Magento sales_order** (a database dump: ``base_*`` amounts, ``NULL`` markers, states);
 * **Magento admin order grid** (``$1,234.56`` amounts, ``Jan 5, 2024 10:15:03 AM`` dates).
+* **Shopify orders export** (the demo shop's generator: one row per line item, ~1.5 rows an
+  order, 80 columns; the order count is approximate).
 
 Each file is ingested into a new workspace by ``valuecast ingest`` in a fresh process (wall
 seconds and peak RSS); in the same run DuckDB reads the same file (every column, as text, all
@@ -132,6 +134,15 @@ def magento_grid(n: int) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def shopify_export(path: Path, n: int) -> None:
+    """The demo shop's Shopify orders export for ``0.62 * n`` customers: about ``n`` orders
+    (620,000 customers give 965,006 orders on 1,417,283 rows: one row per line item, guests,
+    test orders, cancellations, refunds)."""
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    generate_demo_shop(path, customers=max(1, round(0.62 * n)))
+
+
 EXPORTS: dict[str, tuple[str, str, Callable[[int], pd.DataFrame]]] = {
     "woocommerce": (
         "WooCommerce, WebToffee (line items packed)",
@@ -150,7 +161,10 @@ def export_file(kind: str, n: int) -> Path:
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
-        EXPORTS[kind][2](n).to_csv(partial, index=False)
+        if kind == "shopify":
+            shopify_export(partial, n)
+        else:
+            EXPORTS[kind][2](n).to_csv(partial, index=False)
         partial.rename(path)
     return path
 
@@ -175,7 +189,9 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = []
-    for kind, (label, export_format, _) in EXPORTS.items():
+    kinds = [("shopify", "Shopify orders export (the demo shop's generator)", "shopify")]
+    kinds += [(kind, label, export_format) for kind, (label, export_format, _) in EXPORTS.items()]
+    for kind, label, export_format in kinds:
         path = export_file(kind, args.orders)
         with tempfile.TemporaryDirectory() as work:
             measured = run_cli(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 import numpy as np
 import pandas as pd
@@ -95,6 +96,13 @@ def test_blank_lines_are_found_across_the_chunks_of_the_scan(tmp_path, monkeypat
     for size in (1, 2, 3, 4, 5, 1 << 23):  # every split of a pattern between two chunks
         monkeypatch.setattr(csvfile, "_SCAN_BYTES", size)
         assert csv.has_blank_lines() is blank, size
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40).map(lambda raw: bytes(b"\n\ra"[x % 3] for x in raw)))
+def test_a_blank_line_is_what_a_regular_expression_finds(chunk):
+    found = re.search(rb"\n\r?\n|\r\r", chunk) is not None
+    assert csvfile._blank_line_in(np.frombuffer(chunk, np.uint8)) is found
 
 
 def _layouts_by_hand(body: str, longest: int) -> set[str]:

@@ -274,21 +274,24 @@ _SCAN_BYTES = 1 << 23
 """Bytes of a file scanned at once for blank lines (the scan's arrays stay this small)."""
 
 
-def _blank_line_in(chunk: np.ndarray) -> bool:
-    """Whether the bytes hold ``\\n\\n``, ``\\n\\r\\n`` or ``\\r\\r``.
+def _blank_line_in(chunk: np.ndarray, returns: bool = True) -> bool:
+    """Whether the bytes hold ``\\n\\n``, ``\\n\\r\\n`` or ``\\r\\r`` (``returns``: whether
+    they may hold a carriage return at all).
 
-    Compared as shifted arrays: ``bytes.find`` of such a pattern stops at every line end of a
-    file, which makes it six times slower.
+    Told from the positions of the line feeds and carriage returns: ``bytes.find`` of such a
+    pattern stops at every line end of a file, which makes it six times slower, and comparing
+    shifted copies of the chunk reads it more often (a 631 MB export: 0.26-0.33 s, 0.12 s so).
     """
-    first, second = chunk[:-1], chunk[1:]
-    if np.any((first == 10) & (second == 10)):
+    feeds = np.flatnonzero(chunk == 10)
+    gaps = np.diff(feeds)
+    if np.any(gaps == 1):
         return True
-    if not np.any(first == 13):  # a last byte \\r has nothing after it within the chunk
+    if not returns:
         return False
-    pair = (first == 13) & (second == 13)
-    return bool(
-        np.any(pair) or np.any((chunk[:-2] == 10) & (chunk[1:-1] == 13) & (chunk[2:] == 10))
-    )
+    if np.any(np.diff(np.flatnonzero(chunk == 13)) == 1):
+        return True
+    apart = feeds[:-1][gaps == 2]  # a feed two bytes after another: is a return between them?
+    return bool(np.any(chunk[apart + 1] == 13))
 
 
 @dataclass
@@ -424,9 +427,10 @@ class CsvFile:
         while end > self._offset and self._data[end - 1 : end] in (b"\n", b"\r"):
             end -= 1
         body = memoryview(self._data)[self._offset : end]
+        returns = self._data.find(b"\r", self._offset, end) >= 0  # one memchr: most files hold none
         # chunks overlapping by the longest pattern's length less one: every match lies whole in one
         return any(
-            _blank_line_in(np.frombuffer(body[start : start + _SCAN_BYTES + 2], np.uint8))
+            _blank_line_in(np.frombuffer(body[start : start + _SCAN_BYTES + 2], np.uint8), returns)
             for start in range(0, len(body), _SCAN_BYTES)
         )
 

@@ -91,9 +91,22 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """``frame`` as a formula-safe, rounded UTF-8 CSV file without its index, atomically."""
+    """``frame`` as a formula-safe, rounded UTF-8 CSV file without its index, atomically: pandas'
+    text, made by Arrow where its columns allow (:mod:`valuecast.outputs.csvtext`)."""
+    from valuecast.outputs.csvtext import csv_chunks
+
     safe = escape_frame(rounded_for_csv(frame))
-    write_atomically(path, lambda target: safe.to_csv(target, index=False, encoding="utf-8"))
+    chunks = csv_chunks(safe)
+    if chunks is None:
+        write_atomically(path, lambda target: safe.to_csv(target, index=False, encoding="utf-8"))
+        return
+
+    def write(target: Path) -> None:
+        with open(target, "wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+
+    write_atomically(path, write)
 
 
 def write_arrow_csv(table: pa.Table, path: Path) -> None:

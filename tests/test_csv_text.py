@@ -1,0 +1,110 @@
+"""The CSV text made by Arrow is pandas' ``to_csv`` text, byte for byte."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from valuecast.outputs import csvtext
+from valuecast.outputs.files import write_csv
+
+TEXT = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.sampled_from(["a,b", 'say "hi"', "two\nlines", "cr\rcell", "", " pad ", "=1+2", "é"]),
+)
+FLOATS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1.0, -0.0, 1e-5, 1.5e-6, 1e13, 123456789012345.0, 9999999999999998.0,
+                     1e16, 3.5e-7, 0.0001, 0.076748, 2.5]),
+)  # fmt: skip
+
+COLUMNS = st.sampled_from(["float", "int", "bool", "text", "Int64", "boolean", "string"])
+
+
+@st.composite
+def frames(draw) -> pd.DataFrame:
+    rows = draw(st.integers(0, 12))
+    kinds = draw(st.lists(COLUMNS, min_size=2, max_size=4))
+    names = draw(st.lists(st.text(max_size=5), min_size=len(kinds), max_size=len(kinds)))
+    data = {}
+    for index, kind in enumerate(kinds):
+        name = f"{names[index]}{index}"
+        if kind == "float":
+            data[name] = pd.Series(
+                draw(st.lists(FLOATS, min_size=rows, max_size=rows)), dtype="float64"
+            )
+        elif kind == "int":
+            values = draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=rows, max_size=rows))
+            data[name] = pd.Series(values, dtype="int64")
+        elif kind == "bool":
+            data[name] = pd.Series(
+                draw(st.lists(st.booleans(), min_size=rows, max_size=rows)), dtype=bool
+            )
+        elif kind == "text":
+            data[name] = pd.Series(draw(st.lists(TEXT, min_size=rows, max_size=rows)), dtype=object)
+        elif kind == "Int64":
+            values = draw(
+                st.lists(
+                    st.one_of(st.none(), st.integers(-(10**12), 10**12)),
+                    min_size=rows,
+                    max_size=rows,
+                )
+            )
+            data[name] = pd.Series(values, dtype="Int64")
+        elif kind == "boolean":
+            values = draw(
+                st.lists(st.one_of(st.none(), st.booleans()), min_size=rows, max_size=rows)
+            )
+            data[name] = pd.Series(values, dtype="boolean")
+        else:
+            values = draw(
+                st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=rows, max_size=rows)
+            )
+            data[name] = pd.Series(values, dtype="string")
+    return pd.DataFrame(data)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(frames(), st.sampled_from([1, 3, 65_536]))
+def test_the_text_is_pandas_to_csv(frame, rows_at_a_time):
+    original = csvtext.ROWS_AT_A_TIME
+    csvtext.ROWS_AT_A_TIME = rows_at_a_time  # chunks of every size join into the same text
+    try:
+        chunks = csvtext.csv_chunks(frame)
+        assert chunks is not None
+        text = b"".join(chunks)
+    finally:
+        csvtext.ROWS_AT_A_TIME = original
+    assert text == frame.to_csv(index=False).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"only": ["a", "", None]}),  # pandas quotes an empty cell alone on its line
+        pd.DataFrame({"when": pd.to_datetime(["2024-01-01"]), "n": [1]}),
+        pd.DataFrame({"mixed": ["a", 1], "n": [1, 2]}),
+        pd.DataFrame({"small": np.array([1.5], np.float32), "n": [1]}),
+        pd.DataFrame({1: ["a"], "n": [1]}),
+    ],
+)
+def test_other_columns_are_left_to_pandas(frame, tmp_path):
+    assert csvtext.csv_chunks(frame) is None
+    write_csv(frame, tmp_path / "f.csv")
+    assert (tmp_path / "f.csv").read_text() == frame.to_csv(index=False)
+
+
+def test_write_csv_keeps_the_rounding_and_the_formula_rule(tmp_path):
+    frame = pd.DataFrame(
+        {"customer_id": ["=cmd", "a,b", None], "score": [0.12345678, np.nan, 2.0],
+         "predicted_clv": [10.005, 3.333333, -0.0], "rank": [1, 2, 3]}
+    )  # fmt: skip
+    write_csv(frame, tmp_path / "f.csv")
+    assert (tmp_path / "f.csv").read_text() == (
+        "customer_id,score,predicted_clv,rank\n'=cmd,0.123457,10.01,1\n"
+        '"a,b",,3.33,2\n,2.0,-0.0,3\n'
+    )

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from valuecast.outputs import csvtext
 from valuecast.outputs.audiences import (
     AUDIENCE_COLUMNS,
     SEGMENTS,
@@ -752,7 +753,11 @@ def test_write_audience_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeyp
         Path(target).write_text("half a fi")
         raise OSError("disk full")
 
+    def full_disk(lines):  # the text Arrow makes: the header is written, then the disk is full
+        raise OSError("disk full")
+
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    monkeypatch.setattr(csvtext, "_joined_bytes", full_disk)
     with pytest.raises(OSError, match="disk full"):
         write_audience(frame, path)
     assert path.read_text(encoding="utf-8").startswith("Email,")  # the old file is intact

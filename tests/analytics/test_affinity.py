@@ -466,3 +466,16 @@ def test_lines_name_products_only_with_a_name_or_sku_and_a_positive_quantity():
     assert not _names_products(shop(orders, [("o1", None, None, 1.0), ("o1", " ", "", 2.0)])[1])
     assert not _names_products(shop(orders, [("o1", "Mug", None, 0.0)])[1])
     assert _names_products(shop(orders, [("o1", None, None, 1.0), ("o1", None, "SKU-1", 1.0)])[1])
+
+
+@pytest.mark.parametrize("scale", [1, 2**40])  # a combined key, or one too large for 63 bits
+def test_sorting_by_two_keys_is_lexsort(scale):
+    from valuecast.analysis.growth.affinity import _sorted_by
+
+    rng = np.random.default_rng(3)
+    major = rng.integers(0, 50, 500) * scale
+    minor = rng.integers(0, 40, 500) * scale
+    unique = np.unique(np.stack([major, minor]), axis=1)  # the ranking's keys never repeat
+    major, minor = rng.permutation(unique.T).T
+    order = _sorted_by(major, minor)
+    assert np.array_equal(order, np.lexsort((minor, major)))

@@ -49,6 +49,7 @@ on line items, so its size is the sum over customers of (distinct products bough
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -59,6 +60,9 @@ from valuecast.analysis.growth.history import resolve_as_of
 from valuecast.analysis.summary import SummaryError, prepare_orders
 from valuecast.dates import as_date
 from valuecast.io.schema import empty_frame
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SAME_ORDER = "same order"
 AFTER = "after"
@@ -325,48 +329,101 @@ def next_products(
         )
     if not len(affinity):
         return empty_frame(NEXT_PRODUCTS_SCHEMA)
-    rules = ibis.memtable(suggestion_rules(affinity))
     bought = product_purchases(orders, order_lines, as_of_date, customers_only=True)
-    owned = bought.select("customer_id", "product").distinct()
-    sizes = owned.group_by("customer_id").aggregate(n_owned=ibis._.count())
-    owners = owned.inner_join(sizes, "customer_id")
-    candidates = owners.inner_join(
-        rules,
-        [
-            owners.product == rules.rule_a,
-            rules.rule_rank <= owners.n_owned + (int(k) - 1),
-        ],
-    ).select(
-        customer_id=owners.customer_id,
-        product=rules.rule_b,
-        because_of=rules.rule_a,
-        kind=rules.rule_kind,
-        priority=rules.priority,
-        score=rules.score,
-        pairs=rules.rule_pairs,
-    )
-    have = owned.view()
-    candidates = candidates.anti_join(
-        have, [candidates.customer_id == have.customer_id, candidates.product == have.product]
-    )
-    per_product = ibis.window(
-        group_by=["customer_id", "product"],
-        order_by=[ibis.desc("score"), "priority", ibis.desc("pairs"), "because_of"],
-    )
-    best = candidates.mutate(pick=ibis.row_number().over(per_product))
-    best = best.filter(best.pick == 0)
-    per_customer = ibis.window(
-        group_by="customer_id",
-        order_by=[ibis.desc("score"), "priority", ibis.desc("pairs"), "product"],
-    )
-    ranked = best.mutate(rank=ibis.row_number().over(per_customer) + 1)
-    ranked = ranked.filter(ranked["rank"] <= int(k))
-    frame = (
-        ranked.select(*NEXT_PRODUCTS_COLUMNS)
-        .order_by(["customer_id", "rank"])
-        .to_pandas()
-        .reset_index(drop=True)
-    )
-    if not len(frame):
+    owned = bought.select("customer_id", "product").distinct().to_pyarrow()
+    return _ranked_suggestions(owned, suggestion_rules(affinity), int(k))
+
+
+def _sorted_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """The order sorting by ``major``, then ``minor`` (both non-negative integers): one sort of
+    a combined key where it fits in 63 bits, else NumPy's two-key ``lexsort``."""
+    if len(major) and (int(major.max()) + 1) * (int(minor.max()) + 1) < 2**63:
+        return np.argsort(major * (int(minor.max()) + 1) + minor, kind="stable")
+    return np.lexsort((minor, major))
+
+
+def _ranked_suggestions(owned: pa.Table, rules: pd.DataFrame, k: int) -> pd.DataFrame:
+    """:func:`next_products` of the distinct ``owned`` (customer_id, product) pairs and the
+    :func:`suggestion_rules`, ranked on integer codes (customers and products numbered in
+    name order): the engine's join, anti-join and two windows over text keys take several
+    times as long (a 1M-order shop's 1.1M pairs and 5.9M candidates: 6.9 s against 2.6 s for
+    the whole of :func:`next_products`, and 0.5 GB more memory).
+
+    Each pair (C, A) reaches A's first ``k + n - 1`` rules (``n``: C's products); a candidate
+    B that C owns is dropped; of C's candidates for one B the best rule is kept, by score
+    (descending), after before same order, more pairs, then A's name; C's best ``k`` of them
+    are ranked by score, after before same order, more pairs, then B's name.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if owned.num_rows == 0:
         return empty_frame(NEXT_PRODUCTS_SCHEMA)
+    names = np.unique(np.concatenate([rules["rule_a"].to_numpy(), rules["rule_b"].to_numpy()]))
+    rule_a = np.searchsorted(names, rules["rule_a"].to_numpy())
+    rule_b = np.searchsorted(names, rules["rule_b"].to_numpy())
+    score = rules["score"].to_numpy()
+    priority = rules["priority"].to_numpy()
+    pairs = rules["rule_pairs"].to_numpy()
+    # a candidate's best rule, and the order of a customer's candidates: ranks of every rule
+    best_first = np.empty(len(rules), np.int64)
+    best_first[np.lexsort((rule_a, -pairs, priority, -score))] = np.arange(len(rules))
+    shown_first = np.empty(len(rules), np.int64)
+    shown_first[np.lexsort((rule_b, -pairs, priority, -score))] = np.arange(len(rules))
+    # suggestion_rules lists each A's rules together, best first
+    start = np.searchsorted(rule_a, np.arange(len(names)))
+    count = np.searchsorted(rule_a, np.arange(len(names)), side="right") - start
+
+    customers = pc.unique(owned["customer_id"])
+    customers = customers.take(pc.sort_indices(customers))
+    customer = pc.index_in(owned["customer_id"], value_set=customers).to_numpy()
+    product = pc.index_in(owned["product"], value_set=pa.array(names, pa.string()))
+    n_owned = np.bincount(customer, minlength=len(customers))
+    with_rules = product.is_valid().to_numpy(zero_copy_only=False)
+    customer = customer[with_rules].astype(np.int64)
+    product = product.filter(product.is_valid()).to_numpy().astype(np.int64)
+
+    # every (pair, rule) the pruning keeps, expanded without a loop
+    take = np.minimum(count[product], n_owned[customer] + (k - 1))
+    ends = np.cumsum(take)
+    rule = np.repeat(start[product] - (ends - take), take)
+    rule += np.arange(len(rule))
+    candidate_customer = np.repeat(customer, take)
+    del take, ends
+    key = candidate_customer * len(names) + rule_b[rule]
+    owned_keys = np.sort(customer * len(names) + product)  # the pairs are distinct
+    at = np.minimum(np.searchsorted(owned_keys, key), len(owned_keys) - 1)
+    new = owned_keys[at] != key
+    del at, owned_keys
+    key, rule, candidate_customer = key[new], rule[new], candidate_customer[new]
+
+    order = _sorted_by(key, best_first[rule])
+    first = np.ones(len(order), bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    rule, candidate_customer = rule[order][first], candidate_customer[order][first]
+    del key, order, first
+    order = _sorted_by(candidate_customer, shown_first[rule])
+    rule, candidate_customer = rule[order], candidate_customer[order]
+    starts = np.ones(len(rule), bool)
+    starts[1:] = candidate_customer[1:] != candidate_customer[:-1]
+    position = np.arange(len(rule))
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    kept = rank <= k
+    rule, candidate_customer, rank = rule[kept], candidate_customer[kept], rank[kept]
+    if not len(rule):
+        return empty_frame(NEXT_PRODUCTS_SCHEMA)
+    text = pa.array(names, pa.string())
+    table = pa.table(
+        {
+            "customer_id": customers.take(pa.array(candidate_customer)),
+            "rank": pa.array(rank, pa.int64()),
+            "product": text.take(pa.array(rule_b[rule])),
+            "score": pa.array(score[rule], pa.float64()),
+            "because_of": text.take(pa.array(rule_a[rule])),
+            "kind": pa.array(rules["rule_kind"].to_numpy(dtype=object), pa.string()).take(
+                pa.array(rule)
+            ),
+        }
+    )
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     return frame.astype(NEXT_PRODUCTS_SCHEMA)

@@ -479,3 +479,37 @@ def test_sorting_by_two_keys_is_lexsort(scale):
     major, minor = rng.permutation(unique.T).T
     order = _sorted_by(major, minor)
     assert np.array_equal(order, np.lexsort((minor, major)))
+
+
+def test_the_products_tables_read_purchases_computed_once_alike():
+    from valuecast.analysis.growth.affinity import product_purchases
+    from valuecast.analysis.growth.replenishment import reminders, replenishment_cycles
+
+    rng = np.random.default_rng(11)
+    orders = [
+        (str(i), f"c{rng.integers(0, 40)}" if rng.random() > 0.2 else None,  # guests too
+         str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 330))))[:10])
+        for i in range(300)
+    ]  # fmt: skip
+    lines = [(str(i), f"p{int(rng.integers(0, 6))}") for i in range(300) for _ in range(2)]
+    o, li = shop(orders, lines)
+    as_of = "2024-10-01"  # later orders are left out of both
+    purchases = product_purchases(o, li, as_of)
+    pairs = product_affinity(o, li, as_of=as_of, within_days=60, min_pairs=1)
+    pd.testing.assert_frame_equal(
+        product_affinity(o, li, as_of=as_of, within_days=60, min_pairs=1, purchases=purchases),
+        pairs,
+    )
+    pd.testing.assert_frame_equal(
+        next_products(o, li, as_of=as_of, affinity=pairs, purchases=purchases),
+        next_products(o, li, as_of=as_of, affinity=pairs),
+    )
+    cycles = replenishment_cycles(o, li, as_of=as_of, min_customers=1)
+    assert len(cycles)
+    pd.testing.assert_frame_equal(
+        replenishment_cycles(o, li, as_of=as_of, min_customers=1, purchases=purchases), cycles
+    )
+    pd.testing.assert_frame_equal(
+        reminders(o, li, as_of=as_of, min_customers=1, purchases=purchases),
+        reminders(o, li, as_of=as_of, min_customers=1),
+    )

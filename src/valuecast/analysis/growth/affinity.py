@@ -142,6 +142,22 @@ def product_purchases(
     return joined.select("order_id", "customer_id", "order_date", "product").distinct()
 
 
+def purchases_of(
+    orders: ir.Table,
+    order_lines: ir.Table,
+    as_of: date | str,
+    purchases: ir.Table | None,
+    *,
+    customers_only: bool = False,
+) -> ir.Table:
+    """:func:`product_purchases` to ``as_of``, or ``purchases`` when the caller computed them
+    already (for the same as-of date, guests' orders included): the products' tables read them
+    several times each, and computed once they are read from one table."""
+    if purchases is None:
+        return product_purchases(orders, order_lines, as_of, customers_only=customers_only)
+    return purchases.filter(purchases.customer_id.notnull()) if customers_only else purchases
+
+
 def _check(within_days: int, min_pairs: int) -> None:
     if int(within_days) < 1:
         raise ValueError(f"within_days must be at least 1 (got {within_days})")
@@ -236,16 +252,17 @@ def product_affinity(
     as_of: date | str | None = None,
     within_days: int = WITHIN_DAYS,
     min_pairs: int = MIN_PAIRS,
+    purchases: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Product pairs of both kinds with :data:`AFFINITY_COLUMNS` (the module docstring defines them).
 
     One row per ordered pair (A, B) and kind with at least ``min_pairs`` orders (same order) or
     customers (after); sorted by lift, then pairs, descending.  ``as_of`` None means the last
-    order date.
+    order date.  ``purchases``: :func:`product_purchases` to that date, if computed already.
     """
     _check(within_days, min_pairs)
     as_of_date = resolve_as_of(orders, as_of)
-    purchases = product_purchases(orders, order_lines, as_of_date)
+    purchases = purchases_of(orders, order_lines, as_of_date, purchases)
     parts = [
         _same_order_pairs(purchases, int(min_pairs)),
         _after_pairs(purchases, as_of_date, int(within_days), int(min_pairs)),
@@ -302,6 +319,7 @@ def next_products(
     affinity: pd.DataFrame | None = None,
     within_days: int = WITHIN_DAYS,
     min_pairs: int = MIN_PAIRS,
+    purchases: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Per customer the top ``k`` products they have not bought yet (:data:`NEXT_PRODUCTS_COLUMNS`).
 
@@ -325,11 +343,12 @@ def next_products(
     as_of_date = resolve_as_of(orders, as_of)
     if affinity is None:
         affinity = product_affinity(
-            orders, order_lines, as_of=as_of_date, within_days=within_days, min_pairs=min_pairs
-        )
+            orders, order_lines, as_of=as_of_date, within_days=within_days, min_pairs=min_pairs,
+            purchases=purchases,
+        )  # fmt: skip
     if not len(affinity):
         return empty_frame(NEXT_PRODUCTS_SCHEMA)
-    bought = product_purchases(orders, order_lines, as_of_date, customers_only=True)
+    bought = purchases_of(orders, order_lines, as_of_date, purchases, customers_only=True)
     owned = bought.select("customer_id", "product").distinct().to_pyarrow()
     return _ranked_suggestions(owned, suggestion_rules(affinity), int(k))
 

@@ -29,7 +29,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.growth.affinity import product_purchases
+from valuecast.analysis.growth.affinity import purchases_of
 from valuecast.analysis.growth.history import resolve_as_of
 from valuecast.io.schema import empty_frame
 
@@ -57,9 +57,13 @@ CYCLE_COLUMNS: tuple[str, ...] = tuple(CYCLE_SCHEMA)
 REMINDER_COLUMNS: tuple[str, ...] = tuple(REMINDER_SCHEMA)
 
 
-def purchase_days(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.Table:
-    """``customer_id, product, order_date``: each customer's distinct purchase days of a product."""
-    bought = product_purchases(orders, order_lines, as_of, customers_only=True)
+def purchase_days(
+    orders: ir.Table, order_lines: ir.Table, as_of: date, purchases: ir.Table | None = None
+) -> ir.Table:
+    """``customer_id, product, order_date``: each customer's distinct purchase days of a product
+    (``purchases``: :func:`~valuecast.analysis.growth.affinity.product_purchases` to ``as_of``,
+    if computed already)."""
+    bought = purchases_of(orders, order_lines, as_of, purchases, customers_only=True)
     return bought.select("customer_id", "product", "order_date").distinct()
 
 
@@ -69,18 +73,20 @@ def replenishment_cycles(
     *,
     as_of: date | str | None = None,
     min_customers: int = MIN_CUSTOMERS,
+    purchases: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Per product the days between a customer's consecutive purchase days of it (:data:`CYCLE_COLUMNS`).
 
     ``median_days`` and ``mean_days`` over every repeat's gap, ``repeats`` = gaps,
     ``customers_repeating`` = customers with at least one repeat (at least ``min_customers``),
     ``cycle_days`` = the median rounded to whole days.  Sorted by customers repeating
-    (descending), then product.  ``as_of`` None means the last order date.
+    (descending), then product.  ``as_of`` None means the last order date; ``purchases`` as
+    :func:`purchase_days` takes them.
     """
     if int(min_customers) < 1:
         raise ValueError(f"min_customers must be at least 1 (got {min_customers})")
     as_of_date = resolve_as_of(orders, as_of)
-    days = purchase_days(orders, order_lines, as_of_date)
+    days = purchase_days(orders, order_lines, as_of_date, purchases)
     per_product = ibis.window(group_by=["customer_id", "product"], order_by="order_date")
     lagged = days.mutate(previous=days.order_date.lag().over(per_product))
     gaps = lagged.filter(lagged.previous.notnull())
@@ -113,6 +119,7 @@ def reminders(
     cycles: pd.DataFrame | None = None,
     due_within: int | None = None,
     min_customers: int = MIN_CUSTOMERS,
+    purchases: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Per customer and cycled product they bought, when it is due again (:data:`REMINDER_COLUMNS`).
 
@@ -121,14 +128,16 @@ def reminders(
     product + ``cycle_days``; ``days_until_due`` = due date - as-of date.  With ``due_within`` only
     rows with ``-cycle_days <= days_until_due <= due_within`` are kept.  Dates are
     ``datetime64`` at midnight; rows are sorted by days until due, customer and product.
+    ``purchases`` as :func:`purchase_days` takes them.
     """
     if due_within is not None and int(due_within) < 0:
         raise ValueError(f"due_within must be 0 or more days (got {due_within})")
     as_of_date = resolve_as_of(orders, as_of)
     if cycles is None:
         cycles = replenishment_cycles(
-            orders, order_lines, as_of=as_of_date, min_customers=min_customers
-        )
+            orders, order_lines, as_of=as_of_date, min_customers=min_customers,
+            purchases=purchases,
+        )  # fmt: skip
     if not len(cycles):
         return empty_frame(REMINDER_SCHEMA)
     rules = ibis.memtable(
@@ -139,7 +148,7 @@ def reminders(
             }
         )
     )
-    days = purchase_days(orders, order_lines, as_of_date)
+    days = purchase_days(orders, order_lines, as_of_date, purchases)
     last = days.group_by(["customer_id", "product"]).aggregate(
         last_purchase_date=days.order_date.max()
     )

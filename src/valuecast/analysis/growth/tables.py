@@ -77,11 +77,13 @@ def growth_tables(
     :func:`~valuecast.analysis.growth.cohorts.growth_counts` gives for ``as_of``, when the
     caller collected them already.
     """
+    from valuecast.analysis.backend import materialize
     from valuecast.analysis.growth.affinity import (
         AFFINITY_SCHEMA,
         NEXT_PRODUCTS_SCHEMA,
         next_products,
         product_affinity,
+        product_purchases,
     )
     from valuecast.analysis.growth.channels import (
         CLV_METRICS,
@@ -148,10 +150,20 @@ def growth_tables(
     tables["days_between_orders.csv"] = gaps
 
     if _names_products(lines):
-        pairs = product_affinity(orders, lines, as_of=as_of)
-        tables["affinity.csv"] = pairs
-        tables["next_products.csv"] = next_products(orders, lines, as_of=as_of, affinity=pairs)
-        tables["reminders.csv"] = reminders(orders, lines, as_of=as_of)
+        # the three tables read each order's products several times: computed once (a 1M-order
+        # shop's 1.3M order products, ~0.4 s a reading)
+        releases: list = []
+        try:
+            purchases = materialize(product_purchases(orders, lines, as_of), releases)
+            pairs = product_affinity(orders, lines, as_of=as_of, purchases=purchases)
+            tables["affinity.csv"] = pairs
+            tables["next_products.csv"] = next_products(
+                orders, lines, as_of=as_of, affinity=pairs, purchases=purchases
+            )
+            tables["reminders.csv"] = reminders(orders, lines, as_of=as_of, purchases=purchases)
+        finally:
+            for release in releases:
+                release()
     else:  # an orders table without line items: no product to pair or remind of (1.1 s at 1M)
         pairs = tables["affinity.csv"] = empty_frame(AFFINITY_SCHEMA)
         tables["next_products.csv"] = empty_frame(NEXT_PRODUCTS_SCHEMA)

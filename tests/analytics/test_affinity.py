@@ -412,8 +412,13 @@ def reference_next(orders: pd.DataFrame, lines: pd.DataFrame, rules: pd.DataFram
     return rows
 
 
-@pytest.mark.parametrize("k", [1, 2, 5])
-def test_next_products_pruning_matches_every_candidate(k):
+@pytest.mark.parametrize(
+    ("k", "pairs_at_a_time"), [(1, 250_000), (2, 250_000), (5, 250_000), (2, 7)]
+)
+def test_next_products_pruning_matches_every_candidate(k, pairs_at_a_time, monkeypatch):
+    from valuecast.analysis.growth import affinity
+
+    monkeypatch.setattr(affinity, "_PAIRS_AT_A_TIME", pairs_at_a_time)  # customers in blocks
     # a random shop with a few bestsellers, every pair kept (min_pairs 1): many rules per product
     rng = np.random.default_rng(7 + k)
     n = 400

@@ -361,6 +361,43 @@ def _sorted_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     return np.lexsort((minor, major))
 
 
+_PAIRS_AT_A_TIME = 250_000
+"""Owned (customer, product) pairs ranked at once: a block's candidates (about five a pair) and
+their sort orders are held, not the whole shop's (a 1M-order shop: 1.1M pairs, 5.9M
+candidates)."""
+
+
+def _block_suggestions(
+    customer: np.ndarray, product: np.ndarray, take: np.ndarray, start: np.ndarray,
+    rule_b: np.ndarray, n_names: int, best_first: np.ndarray, shown_first: np.ndarray, k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """(rule, customer, rank) of the suggestions of one block of customers' pairs (sorted by
+    customer, every pair of a customer in the block): each pair takes the first ``take`` rules
+    of its product, from ``start``."""
+    ends = np.cumsum(take)
+    rule = np.repeat(start[product] - (ends - take), take)
+    rule += np.arange(len(rule))
+    candidate_customer = np.repeat(customer, take)
+    key = candidate_customer * n_names + rule_b[rule]
+    owned_keys = np.sort(customer * n_names + product)  # the pairs are distinct
+    at = np.minimum(np.searchsorted(owned_keys, key), len(owned_keys) - 1)
+    new = owned_keys[at] != key
+    key, rule, candidate_customer = key[new], rule[new], candidate_customer[new]
+
+    order = _sorted_by(key, best_first[rule])
+    first = np.ones(len(order), bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    rule, candidate_customer = rule[order][first], candidate_customer[order][first]
+    order = _sorted_by(candidate_customer, shown_first[rule])
+    rule, candidate_customer = rule[order], candidate_customer[order]
+    starts = np.ones(len(rule), bool)
+    starts[1:] = candidate_customer[1:] != candidate_customer[:-1]
+    position = np.arange(len(rule))
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    kept = rank <= k
+    return rule[kept], candidate_customer[kept], rank[kept]
+
+
 def _ranked_suggestions(owned: pa.Table, rules: pd.DataFrame, k: int) -> pd.DataFrame:
     """:func:`next_products` of the distinct ``owned`` (customer_id, product) pairs and the
     :func:`suggestion_rules`, ranked on integer codes (customers and products numbered in
@@ -401,34 +438,35 @@ def _ranked_suggestions(owned: pa.Table, rules: pd.DataFrame, k: int) -> pd.Data
     with_rules = product.is_valid().to_numpy(zero_copy_only=False)
     customer = customer[with_rules].astype(np.int64)
     product = product.filter(product.is_valid()).to_numpy().astype(np.int64)
+    if not len(customer):
+        return empty_frame(NEXT_PRODUCTS_SCHEMA)
+    by_customer = np.argsort(customer, kind="stable")
+    customer, product = customer[by_customer], product[by_customer]
+    del by_customer
 
-    # every (pair, rule) the pruning keeps, expanded without a loop
-    take = np.minimum(count[product], n_owned[customer] + (k - 1))
-    ends = np.cumsum(take)
-    rule = np.repeat(start[product] - (ends - take), take)
-    rule += np.arange(len(rule))
-    candidate_customer = np.repeat(customer, take)
-    del take, ends
-    key = candidate_customer * len(names) + rule_b[rule]
-    owned_keys = np.sort(customer * len(names) + product)  # the pairs are distinct
-    at = np.minimum(np.searchsorted(owned_keys, key), len(owned_keys) - 1)
-    new = owned_keys[at] != key
-    del at, owned_keys
-    key, rule, candidate_customer = key[new], rule[new], candidate_customer[new]
-
-    order = _sorted_by(key, best_first[rule])
-    first = np.ones(len(order), bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    rule, candidate_customer = rule[order][first], candidate_customer[order][first]
-    del key, order, first
-    order = _sorted_by(candidate_customer, shown_first[rule])
-    rule, candidate_customer = rule[order], candidate_customer[order]
-    starts = np.ones(len(rule), bool)
-    starts[1:] = candidate_customer[1:] != candidate_customer[:-1]
-    position = np.arange(len(rule))
-    rank = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
-    kept = rank <= k
-    rule, candidate_customer, rank = rule[kept], candidate_customer[kept], rank[kept]
+    # customers a block at a time (their pairs and candidates in memory, not the shop's)
+    ranked = []
+    bounds = np.searchsorted(customer, customer[::_PAIRS_AT_A_TIME])
+    for low, high in zip(bounds, [*bounds[1:], len(customer)], strict=True):
+        if low == high:
+            continue
+        take = np.minimum(count[product[low:high]], n_owned[customer[low:high]] + (k - 1))
+        ranked.append(
+            _block_suggestions(
+                customer[low:high],
+                product[low:high],
+                take,
+                start,
+                rule_b,
+                len(names),
+                best_first,
+                shown_first,
+                k,
+            )  # fmt: skip
+        )
+    rule = np.concatenate([block[0] for block in ranked])
+    candidate_customer = np.concatenate([block[1] for block in ranked])
+    rank = np.concatenate([block[2] for block in ranked])
     if not len(rule):
         return empty_frame(NEXT_PRODUCTS_SCHEMA)
     text = pa.array(names, pa.string())

@@ -82,7 +82,7 @@ def _joined_bytes(lines: pa.Array) -> bytes:
     offsets = np.frombuffer(lines.buffers()[1], np.int32)[
         lines.offset : lines.offset + len(lines) + 1
     ]
-    return lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+    return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()
 
 
 def _column_text(column: pd.Series) -> Callable[[pa.Array], pa.Array] | None:
@@ -114,8 +114,8 @@ def _all_text(column: pd.Series) -> bool:
 
 def _may_need_quotes(values: pa.Array | pa.ChunkedArray) -> bool:
     """Whether a text column's bytes hold a comma, a quote or a line feed anywhere (three
-    ``memchr`` over its data: most columns hold none, and their cells are then written as
-    they are)."""
+    ``bytes.find`` over its data, ~1 ms per 10 MB: most columns hold none, and their cells are
+    then written as they are, without a pattern matched per cell)."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return True
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]

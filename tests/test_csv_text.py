@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,3 +110,24 @@ def test_write_csv_keeps_the_rounding_and_the_formula_rule(tmp_path):
         "customer_id,score,predicted_clv,rank\n'=cmd,0.123457,10.01,1\n"
         '"a,b",,3.33,2\n,2.0,-0.0,3\n'
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(), st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31))
+        ),
+        max_size=12,
+    ),
+    unit=st.sampled_from(["s", "us", "ns"]),
+)
+def test_date_columns_are_written_as_strftime_writes_them(values, unit, tmp_path_factory):
+    if unit == "ns":  # nanoseconds reach 1677-2262 only
+        values = [v if v is None or 1678 <= v.year <= 2261 else None for v in values]
+    dates = pd.Series(pd.array(values, dtype=f"datetime64[{unit}]"))
+    frame = pd.DataFrame({"due_date": dates, "n": range(len(dates))})
+    path = tmp_path_factory.mktemp("dates") / "f.csv"
+    write_csv(frame, path)
+    by_strftime = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), None)
+    assert path.read_text() == frame.assign(due_date=by_strftime).to_csv(index=False)

@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -384,3 +386,33 @@ def test_released_columns_are_gone_and_kept_ones_read_as_before(tmp_path):
     with pytest.raises(InputError) as info:
         raise table.error("bad", 1, "c")
     assert info.value.row == 3
+
+
+def _clean_by_copies(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
+    """The cleaning rule written plainly: every cell trimmed, then empty cells null."""
+    values = pc.utf8_trim_whitespace(values)
+    if strip_apostrophe and pc.any(pc.starts_with(values, "'")).as_py():
+        values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, r"^'", ""))
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+
+CELL = st.one_of(st.none(), st.text(alphabet=" \t\n\r\xa0\u3000\u2028'ab\u00e9", max_size=5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    chunks=st.lists(st.lists(CELL, max_size=6), min_size=1, max_size=3),
+    start=st.integers(0, 2),
+    large=st.booleans(),
+    strip=st.booleans(),
+)
+def test_cleaning_without_copies_is_the_plain_rule(chunks, start, large, strip):
+    kind = pa.large_string() if large else pa.string()
+    arrays = [pa.array(cells, kind) for cells in chunks]
+    arrays[0] = arrays[0].slice(
+        min(start, len(arrays[0]))
+    )  # a chunk that starts inside its buffers
+    values = pa.chunked_array(arrays, kind)
+    cleaned = csvfile._clean(values, strip)
+    assert cleaned.type == kind
+    assert cleaned.to_pylist() == _clean_by_copies(values, strip).to_pylist()

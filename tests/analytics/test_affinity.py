@@ -518,3 +518,24 @@ def test_the_products_tables_read_purchases_computed_once_alike():
         reminders(o, li, as_of=as_of, min_customers=1, purchases=purchases),
         reminders(o, li, as_of=as_of, min_customers=1),
     )
+
+
+@pytest.mark.parametrize("text", ["string", "large_string", "string_view"])
+def test_suggestions_read_any_text_type_an_engine_gives(text):
+    import pyarrow as pa
+
+    from valuecast.analysis.growth.affinity import _ranked_suggestions
+
+    kind = getattr(pa, text)()
+    owned = pa.table(
+        {"customer_id": pa.array(["b", "a", "a"], kind), "product": pa.array(["Y", "X", "Q"], kind)}
+    )
+    got = _ranked_suggestions(owned, suggestion_rules(RULES), 2)
+    assert got.equals(
+        _ranked_suggestions(
+            owned.cast(pa.schema([("customer_id", pa.string()), ("product", pa.string())])),
+            suggestion_rules(RULES),
+            2,
+        )
+    )
+    assert list(got.customer_id) == ["a", "a", "b", "b"]

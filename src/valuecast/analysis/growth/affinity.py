@@ -430,6 +430,10 @@ def _ranked_suggestions(owned: pa.Table, rules: pd.DataFrame, k: int) -> pd.Data
     start = np.searchsorted(rule_a, np.arange(len(names)))
     count = np.searchsorted(rule_a, np.arange(len(names)), side="right") - start
 
+    # text as one type, whichever the engine gives (string, large or view)
+    owned = owned.select(["customer_id", "product"]).cast(
+        pa.schema([("customer_id", pa.string()), ("product", pa.string())])
+    )
     customers = pc.unique(owned["customer_id"])
     customers = customers.take(pc.sort_indices(customers))
     customer = pc.index_in(owned["customer_id"], value_set=customers).to_numpy()

@@ -131,3 +131,15 @@ def test_date_columns_are_written_as_strftime_writes_them(values, unit, tmp_path
     write_csv(frame, path)
     by_strftime = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), None)
     assert path.read_text() == frame.assign(due_date=by_strftime).to_csv(index=False)
+
+
+def test_downloads_are_the_files_text(tmp_path):
+    from valuecast.outputs.files import csv_text
+
+    frame = pd.DataFrame(
+        {"Email": ["=a@x.com", "b@x.com", None], "predicted_clv": [1.005, 2.0, np.nan],
+         "due_date": pd.to_datetime(["2024-01-05", None, "2024-02-01"]), "n": [1, 2, 3]}
+    )  # fmt: skip
+    write_csv(frame, tmp_path / "f.csv")
+    assert csv_text(frame) == (tmp_path / "f.csv").read_text(encoding="utf-8")
+    assert csvtext.csv_chunks(frame.assign(due_date=frame["due_date"].astype(str))) is not None

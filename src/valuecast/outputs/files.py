@@ -104,8 +104,13 @@ def _rounded_arrow(table: pa.Table) -> pa.Table:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """``frame`` as formula-safe, rounded CSV text without its index (for downloads)."""
-    return escape_frame(rounded_for_csv(frame)).to_csv(index=False)
+    """``frame`` as formula-safe, rounded CSV text without its index (for downloads): pandas'
+    text, made by Arrow where its columns allow (:mod:`valuecast.outputs.csvtext`)."""
+    from valuecast.outputs.csvtext import csv_chunks
+
+    safe = escape_frame(rounded_for_csv(frame))
+    chunks = csv_chunks(safe)
+    return safe.to_csv(index=False) if chunks is None else b"".join(chunks).decode("utf-8")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

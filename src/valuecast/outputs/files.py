@@ -9,7 +9,7 @@ follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one round
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -103,23 +103,24 @@ def _rounded_arrow(table: pa.Table) -> pa.Table:
     return table
 
 
-def csv_text(frame: pd.DataFrame) -> str:
-    """``frame`` as formula-safe, rounded CSV text without its index (for downloads): pandas'
-    text, made by Arrow where its columns allow (:mod:`valuecast.outputs.csvtext`)."""
+def _safe_csv(frame: pd.DataFrame) -> tuple[pd.DataFrame, Iterator[bytes] | None]:
+    """``frame`` formula-safe and rounded as its CSV shows it, and pandas' text of it made by
+    Arrow in pieces where its columns allow (:mod:`valuecast.outputs.csvtext`), else None."""
     from valuecast.outputs.csvtext import csv_chunks
 
     safe = escape_frame(rounded_for_csv(frame))
-    chunks = csv_chunks(safe)
+    return safe, csv_chunks(safe)
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as formula-safe, rounded CSV text without its index (for downloads)."""
+    safe, chunks = _safe_csv(frame)
     return safe.to_csv(index=False) if chunks is None else b"".join(chunks).decode("utf-8")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """``frame`` as a formula-safe, rounded UTF-8 CSV file without its index, atomically: pandas'
-    text, made by Arrow where its columns allow (:mod:`valuecast.outputs.csvtext`)."""
-    from valuecast.outputs.csvtext import csv_chunks
-
-    safe = escape_frame(rounded_for_csv(frame))
-    chunks = csv_chunks(safe)
+    """``frame`` as a formula-safe, rounded UTF-8 CSV file without its index, atomically."""
+    safe, chunks = _safe_csv(frame)
     if chunks is None:
         write_atomically(path, lambda target: safe.to_csv(target, index=False, encoding="utf-8"))
         return

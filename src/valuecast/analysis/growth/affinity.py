@@ -466,7 +466,7 @@ def _ranked_suggestions(owned: pa.Table, rules: pd.DataFrame, k: int) -> pd.Data
                 best_first,
                 shown_first,
                 k,
-            )  # fmt: skip
+            )
         )
     rule = np.concatenate([block[0] for block in ranked])
     candidate_customer = np.concatenate([block[1] for block in ranked])

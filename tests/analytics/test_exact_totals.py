@@ -139,3 +139,40 @@ def test_segments_from_thresholds_computed_first_equal_the_lazy_ones(has_predict
     assert releases == []
     names = con.raw_sql("SELECT table_name FROM duckdb_tables()").fetchall()
     assert names == [("customers",)]
+
+
+@pytest.mark.parametrize(("largest", "in_memory"), [(30.0, True), (3e13, False)])
+def test_tiers_read_into_memory_equal_the_engine_ones(monkeypatch, largest, in_memory):
+    """The analysis (``releases``, DuckDB) reads the predicted money keys and splits them in
+    NumPy; keys past 64 bits (predicted CLV beyond ~9.2e12) are ranked by the engine as the
+    lazy expression ranks them.  Either way the tiers equal the lazy expression's."""
+    import valuecast.analysis.segments as segments
+
+    calls = []
+    real = segments.tier_thresholds
+    monkeypatch.setattr(
+        segments, "tier_thresholds", lambda keys: calls.append(len(keys)) or real(keys)
+    )
+    rng = np.random.default_rng(5)
+    n = 600
+    predicted = rng.choice([0.0, 1.5, 2.25, 7.0, largest], n, p=[0.05, 0.3, 0.3, 0.15, 0.2])
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(n)],
+            "last_order_date": date(2024, 6, 1),
+            "historic_number_of_orders": rng.integers(1, 6, n),
+            "historic_clv": rng.choice([5.0, 10.0], n),
+            "predicted_clv": [None if i % 9 == 0 else float(v) for i, v in enumerate(predicted)],
+            "channel": "web",
+        }
+    )
+    table = ibis.duckdb.connect().create_table(
+        "customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA)
+    )
+    as_of = date(2024, 12, 31)
+    stored = add_segments(table, as_of, n, True, [])
+    assert calls == ([n - len(range(0, n, 9))] if in_memory else [])
+    lazy = add_segments(table, as_of, n, True)
+    got = stored.order_by("customer_id").to_pandas()
+    pd.testing.assert_frame_equal(got, lazy.order_by("customer_id").to_pandas())
+    assert set(got["predicted_spend_tier"].dropna()) == {"low", "medium", "high"}

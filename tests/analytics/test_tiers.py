@@ -7,7 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segments_oracle import SEGMENTED_SCHEMA
-from valuecast.analysis.tiers import beaten_by_share, beats_share, predicted_spend_tier
+from valuecast.analysis.tiers import (
+    beaten_by_share,
+    beats_share,
+    predicted_spend_tier,
+    tier_thresholds,
+)
 
 RANK = {"low": 0, "medium": 1, "high": 2}
 
@@ -149,3 +154,33 @@ def test_engine_tiers_follow_the_rule_with_ties_and_missing_predictions(seed):
     expected = predicted_spend_tier(np.where(missing, np.nan, predicted))
     assert [None if pd.isna(t) else t for t in got["predicted_spend_tier"]] == list(expected)
     assert got["predicted_spend_tier"].isna().sum() == missing.sum() > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-50, 50), max_size=60),
+    st.sampled_from([(0.3, 0.1), (0.2, 0.25), (0.5, 0.5), (0.05, 0.9)]),
+)
+def test_thresholds_split_keys_as_the_tiers_do(keys, shares):
+    high_share, low_share = shares
+    low, high = tier_thresholds(np.asarray(keys, dtype=np.int64), high_share, low_share)
+    expected = predicted_spend_tier(np.asarray(keys, dtype=float), high_share, low_share)
+    got = [
+        "low" if low is not None and key <= low else
+        "high" if high is not None and key >= high else "medium"
+        for key in keys
+    ]  # fmt: skip
+    assert got == list(expected)
+    # the thresholds are keys themselves: the greatest low one and the least high one
+    assert low is None or (low in keys and "low" == expected[keys.index(low)])
+    assert high is None or (high in keys and "high" == expected[keys.index(high)])
+
+
+def test_thresholds_of_keys_past_the_float_range():
+    # money keys are whole millionths: beyond 2**53 floats cannot tell neighbours apart
+    base = 2**62
+    keys = np.array([base + i for i in range(10)], dtype=np.int64)
+    assert tier_thresholds(keys) == (base, base + 7)
+    assert tier_thresholds(keys[::-1].copy()) == (base, base + 7)
+    assert tier_thresholds(np.array([], dtype=np.int64)) == (None, None)
+    assert tier_thresholds(np.full(5, 3, dtype=np.int64)) == (None, None)

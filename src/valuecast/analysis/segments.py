@@ -1,6 +1,8 @@
 """RFM scores and groups and predicted spend tiers of the customers table: the one rule, in Ibis.
 
-:func:`add_segments` computes both where the customers table lives (DuckDB, Spark, SQL).
+:func:`add_segments` computes both where the customers table lives (DuckDB, Spark, SQL); an
+analysis on DuckDB reads the predicted values' keys to find the tiers' two thresholds
+(:func:`valuecast.analysis.tiers.tier_thresholds`).
 :func:`valuecast.analysis.tiers.predicted_spend_tier` applies the same tier rule to values already in pandas (the
 audience exports' tiers of historic CLV).
 
@@ -79,8 +81,11 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from valuecast.analysis.tiers import HIGH_SHARE, LOW_SHARE
+from valuecast.analysis.backend import backend_name
+from valuecast.analysis.tiers import HIGH_SHARE, LOW_SHARE, tier_thresholds
 
 ArrayLike = Any
 
@@ -204,6 +209,31 @@ def _thresholds(
     return {name: ibis.literal(values[name], type=row[name].type()) for name in aggregates}
 
 
+def _tier_thresholds_in_memory(
+    keys: ir.Table, releases: list[Callable[[], None]] | None
+) -> dict[str, ir.Value] | None:
+    """:func:`_tier_thresholds` of the predicted money ``keys`` (column ``money``) by
+    :func:`~valuecast.analysis.tiers.tier_thresholds` on the keys read from DuckDB, for the
+    analysis (``releases``); ``None`` for lazy expressions, other engines and keys beyond 64
+    bits.
+
+    The predicted values exist only once the customers are joined to their histories'
+    predictions: ranking their distinct keys in the engine sorts them on one thread (1M
+    customers: 0.25 s), reading the keys and partitioning them takes 0.08 s.
+    """
+    if releases is None or backend_name(keys) != "duckdb":
+        return None
+    money = keys.filter(keys.money.notnull()).to_pyarrow().column("money")
+    try:
+        whole = pc.cast(money, pa.int64())  # exact, or refused past 64 bits
+    except pa.ArrowInvalid:
+        return None
+    del money
+    low, high = tier_thresholds(whole.to_numpy())
+    kind = keys.money.type()
+    return {"low": ibis.literal(low, type=kind), "high": ibis.literal(high, type=kind)}
+
+
 def add_segments(
     table: ir.Table,
     as_of: date,
@@ -250,8 +280,11 @@ def add_segments(
         scores[column] = _thresholds(counts, aggregates, releases)
     tiers = scores["money"]
     if has_predictions:
-        value = _counts_below(table.select(money=value_of(table)), "money")
-        tiers = _thresholds(value, _tier_thresholds(value, "money"), releases)
+        keys = table.select(money=value_of(table))
+        tiers = _tier_thresholds_in_memory(keys, releases)
+        if tiers is None:
+            value = _counts_below(keys, "money")
+            tiers = _thresholds(value, _tier_thresholds(value, "money"), releases)
     key = value_of(table)
     tier = ibis.cases(
         (key.isnull(), ibis.null().cast("string")),

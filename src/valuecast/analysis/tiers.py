@@ -73,3 +73,42 @@ def beaten_by_share(values: ArrayLike, share: float = LOW_SHARE) -> np.ndarray:
     higher than the value (the low tier of :func:`predicted_spend_tier`); NaN gives False."""
     values = np.asarray(values, dtype=float).reshape(-1)
     return beats_share(-values, share)
+
+
+def tier_thresholds(
+    keys: ArrayLike, high_share: float = HIGH_SHARE, low_share: float = LOW_SHARE
+) -> tuple[int | None, int | None]:
+    """``(low, high)``: the greatest of ``keys`` in the low tier and the least in the high tier
+    of :func:`predicted_spend_tier` (``None`` where that tier is empty), for keys that are
+    whole numbers with none missing (the engine's money keys): a key is low when at most
+    ``low``, high when at least ``high``.
+
+    High keys are those above the ``c``-th smallest key (:func:`beats_share`), low keys those
+    below the ``c``-th largest: two partitions of one copy of the keys and a pass each, where
+    ranking the distinct keys sorts them all.
+    """
+    keys = np.array(keys).reshape(-1)  # a copy: partitioned in place
+    n = len(keys)
+    if n == 0:
+        return None, None
+    high_at = _needed(n, high_share) - 1  # high: above the key at this place in key order
+    low_at = n - _needed(n, low_share)  # low: below the key at this place
+    high = keys.min() if high_at < 0 else _least_above(keys, high_at)
+    low = keys.max() if low_at >= n else _greatest_below(keys, low_at)
+    return (None if low is None else int(low)), (None if high is None else int(high))
+
+
+def _least_above(keys: np.ndarray, place: int) -> Any:
+    """The least key greater than the one at ``place`` in key order (None: no such key);
+    ``keys`` is reordered."""
+    keys.partition(place)
+    above = keys[place + 1 :][keys[place + 1 :] > keys[place]]
+    return above.min() if len(above) else None
+
+
+def _greatest_below(keys: np.ndarray, place: int) -> Any:
+    """The greatest key less than the one at ``place`` in key order (None: no such key);
+    ``keys`` is reordered."""
+    keys.partition(place)
+    below = keys[:place][keys[:place] < keys[place]]
+    return below.max() if len(below) else None

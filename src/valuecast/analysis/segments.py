@@ -229,7 +229,9 @@ def _tier_thresholds_in_memory(
     except pa.ArrowInvalid:
         return None
     del money
-    low, high = tier_thresholds(whole.to_numpy())
+    keys_read = whole.to_numpy()
+    del whole  # one copy of the keys at a time besides the one partitioned
+    low, high = tier_thresholds(keys_read)
     kind = keys.money.type()
     return {"low": ibis.literal(low, type=kind), "high": ibis.literal(high, type=kind)}
 

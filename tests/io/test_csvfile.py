@@ -396,7 +396,15 @@ def _clean_by_copies(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.Chun
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
 
 
-CELL = st.one_of(st.none(), st.text(alphabet=" \t\n\r\xa0\u3000\u2028'ab\u00e9", max_size=5))
+# whitespace of one, two and three bytes, and characters that share a first or last byte with
+# wide whitespace without being whitespace (the euro sign, a zero-width space, U+3001, U+0100)
+CELL = st.one_of(
+    st.none(),
+    st.text(
+        alphabet=" \t\n\r\x1c\x85\xa0\u1680\u3000\u2028'ab\u00e9\u20ac\u200b\u3001\u0100\xa2",
+        max_size=5,
+    ),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -416,3 +424,28 @@ def test_cleaning_without_copies_is_the_plain_rule(chunks, start, large, strip):
     cleaned = csvfile._clean(values, strip)
     assert cleaned.type == kind
     assert cleaned.to_pylist() == _clean_by_copies(values, strip).to_pylist()
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_padding_is_told_from_the_edges_as_arrows_trim_tells_it(large):
+    kind = pa.large_string() if large else pa.string()
+    lookalikes = "\u20ac\u200b\u3001\u0100\xa2\u2010\u00e9x"
+    for character in csvfile.WHITESPACE + lookalikes:
+        for cells in ([f"{character}ab", "cd"], ["ab", f"cd{character}"], [None, character]):
+            values = pa.chunked_array([pa.array(["x", *cells], kind).slice(1)], kind)
+            trimmed = pc.utf8_trim_whitespace(values)
+            expected = not pc.all(pc.fill_null(pc.equal(trimmed, values), True)).as_py()
+            assert csvfile._padded(values) is expected, (repr(character), cells)
+    assert not csvfile._padded(pa.chunked_array([pa.array(["a", None, ""], kind)], kind))
+    assert not csvfile._padded(pa.chunked_array([], kind))
+
+
+def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
+    # a missing cell may keep its bytes under the validity bitmap (as _empty_as_null makes them)
+    text = pa.array([" a", "b"])
+    hidden = pa.Array.from_buffers(
+        pa.string(), 2, [pa.array([False, True]).buffers()[1], *text.buffers()[1:]]
+    )
+    assert hidden.to_pylist() == [None, "b"]
+    assert not csvfile._padded(pa.chunked_array([hidden]))
+    assert csvfile._padded(pa.chunked_array([text]))

@@ -866,13 +866,53 @@ def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
 
 
 def _padded(values: pa.ChunkedArray) -> bool:
-    """Whether a cell begins or ends with whitespace (as Arrow's trim reads it): told from the
-    first and last characters, so that a column without any is not copied trimmed (most are:
-    a million orders' columns were held twice, raw and trimmed, ~0.5 GB)."""
+    """Whether a cell begins or ends with whitespace (as Arrow's trim reads it), so that a
+    column without any is not copied trimmed (most are: a million orders' columns were held
+    twice, raw and trimmed, ~0.5 GB).
+
+    Told from each cell's first and last bytes (:func:`_edge_bytes`): an ASCII space is one;
+    a byte that may begin or end a wider space (``\\xa0`` is two bytes, ``\\u3000`` three)
+    sends the chunk to :func:`_padded_by_characters`.  ``values``: text (``string`` or
+    ``large_string``, as :func:`_clean` casts any other column)."""
+    for chunk in values.chunks:
+        first, last = _edge_bytes(chunk)
+        if _ASCII_SPACE[first].any() or _ASCII_SPACE[last].any():
+            return True
+        wide = _BEGINS_WIDE_SPACE[first].any() or _ENDS_WIDE_SPACE[last].any()
+        if wide and _padded_by_characters(chunk):
+            return True
+    return False
+
+
+def _padded_by_characters(values: pa.Array | pa.ChunkedArray) -> bool:
+    """:func:`_padded` told from each cell's first and last characters, trimmed by Arrow."""
     for edge in (pc.utf8_slice_codeunits(values, 0, 1), pc.utf8_slice_codeunits(values, -1)):
         if pc.any(pc.not_equal(pc.utf8_trim_whitespace(edge), edge)).as_py():
             return True
     return False
+
+
+def _edge_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the last byte of each non-empty cell of a ``string`` or ``large_string``
+    ``chunk``, read from its buffers: two gathers, where slicing each cell's first and last
+    character makes two arrays of text (~50 ms a column of 1.4M cells, against ~5 ms)."""
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    _, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:  # no text at all
+        return np.empty(0, np.uint8), np.empty(0, np.uint8)
+    bounds = np.frombuffer(offsets, offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+    starts, ends = bounds[:-1], bounds[1:]
+    cells = ends > starts
+    if chunk.null_count:
+        cells &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), bool)
+    text = np.frombuffer(data, np.uint8)
+    return text[starts[cells]], text[ends[cells] - 1]
+
+
+def _byte_set(values: Iterable[int]) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[list(values)] = True
+    return table
 
 
 def _empty_as_null(chunk: pa.Array) -> pa.Array:
@@ -896,6 +936,13 @@ regular expressions (RE2: ASCII ``\\s``) do not share; Arrow's trims do."""
 WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 """:data:`WHITESPACE` as a character class of Arrow's regular expressions, so that they match
 what Python's ``\\s`` does."""
+
+_ASCII_SPACE = _byte_set(ord(c) for c in WHITESPACE if ord(c) < 0x80)
+"""The bytes that are whitespace by themselves."""
+_BEGINS_WIDE_SPACE = _byte_set(c.encode()[0] for c in WHITESPACE if ord(c) >= 0x80)
+_ENDS_WIDE_SPACE = _byte_set(c.encode()[-1] for c in WHITESPACE if ord(c) >= 0x80)
+"""The first and last bytes of whitespace written in two or three bytes (other characters
+share them: the euro sign begins as U+2000, the en quad, does)."""
 
 _MONEY_PER_DISTINCT_FROM = 10_000
 """Rows from which a text column of amounts is parsed per distinct cell (below, one pass over

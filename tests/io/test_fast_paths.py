@@ -147,3 +147,23 @@ def test_conform_fills_missing_columns_of_every_type(schema):
 def test_conform_cannot_invent_an_integer_column():
     with pytest.raises(ValueError, match="line_number"):
         conform(pd.DataFrame({"order_id": ["a"]}), ORDER_LINES_SCHEMA)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    codes=st.lists(st.integers(-1, 6), max_size=40),
+    valid=st.one_of(st.none(), st.lists(st.booleans(), min_size=40, max_size=40)),
+    all_valid=st.booleans(),
+)
+def test_first_positions_are_each_groups_first_row(codes, valid, all_valid):
+    from valuecast.io._build import first_positions
+
+    codes = np.asarray(codes, dtype=np.int64)
+    mask = None if valid is None else np.asarray(valid[: len(codes)], dtype=bool)
+    if mask is not None and all_valid:
+        mask[:] = True
+    expected = np.full(8, -1, dtype=np.int64)
+    for position in reversed(range(len(codes))):
+        if codes[position] >= 0 and (mask is None or mask[position]):
+            expected[codes[position]] = position
+    np.testing.assert_array_equal(first_positions(codes, 8, mask), expected)

@@ -136,11 +136,14 @@ def first_positions(
 ) -> np.ndarray:
     """Per group, the position of its first row (first row where ``valid``), -1 when none."""
     out = np.full(n_groups, -1, dtype=np.int64)
+    if valid is not None and valid.all():  # most columns: every row counts
+        valid = None
     rows = np.arange(len(codes)) if valid is None else np.flatnonzero(valid)
     if len(rows):
-        group = codes[rows]
-        keep = group >= 0
-        rows, group = rows[keep], group[keep]
+        group = codes if valid is None else codes[rows]
+        if group.min() < 0:  # rows of no group (the filter copies both: ~10 ms a 1.5M rows)
+            keep = group >= 0
+            rows, group = rows[keep], group[keep]
         # assigning in reverse row order leaves each group's first row (last write wins)
         out[group[::-1]] = rows[::-1]
     return out

@@ -119,6 +119,30 @@ def test_one_row_per_item_export_groups_rows_by_order(exports, write):
     assert result.excluded == {"refunded": 1}
 
 
+def test_item_names_keep_a_leading_apostrophe_and_skus_lose_the_spreadsheets_one(exports, write):
+    # a spreadsheet writes '00123 to keep a SKU's zeros; a product may be named 'Pure' Soap
+    base = {
+        "order_number": "3001", "order_date": "2024-01-10 08:00:00", "status": "completed",
+        "order_total": "30.00", "billing_email": "ana@example.es",
+    }  # fmt: skip
+    rows = [
+        dict(base, order_id=3001, item_name="'Pure' Soap", item_sku="'00123", item_quantity=1,
+             item_total="10.00"),
+        {"order_id": 3001, "item_name": " Towel ", "item_sku": "", "item_quantity": 2,
+         "item_total": "20.00"},
+        dict(base, order_id=3002, order_number="3002", status="cancelled", item_name="Mug",
+             item_sku="MUG", item_quantity=1, item_total="30.00"),
+        dict(base, order_id=3003, order_number="3003", item_name="Mug", item_sku="MUG",
+             item_quantity=1, item_total="30.00"),
+    ]  # fmt: skip
+    result = woocommerce.read_orders(write("export.csv", exports.WOO_CSV_EXPORT_HEADER, rows))
+    lines = result.order_lines
+    assert lines["product_name"].tolist() == ["'Pure' Soap", "Towel", "Mug"]
+    assert lines["sku"].fillna("-").tolist() == ["00123", "-", "MUG"]
+    assert lines["order_id"].tolist() == ["woocommerce:3001"] * 2 + ["woocommerce:3003"]
+    assert lines["sku"].dtype == "string" and lines["product_name"].dtype == "string"
+
+
 def test_an_export_without_a_currency_column_takes_the_one_its_amounts_are_written_in(
     exports, write
 ):

@@ -125,6 +125,23 @@ def test_items_become_lines_of_counted_orders(exports, write):
     assert order_result.order_lines.empty
 
 
+def test_item_names_keep_a_leading_apostrophe_and_skus_lose_the_spreadsheets_one(exports, write):
+    orders_path = write(
+        "sales_order.csv", exports.MAGENTO_ORDER_HEADER, [order(10, "100", "a@x.com")]
+    )
+    items = [
+        {"item_id": 1, "order_id": 10, "sku": "'00123", "name": "'Pure' Soap",
+         "qty_ordered": "1.0000", "base_price": "10.0000"},
+        {"item_id": 2, "order_id": 10, "sku": "", "name": "Mug", "qty_ordered": "1.0000",
+         "base_price": "5.0000"},
+    ]  # fmt: skip
+    items_path = write("sales_order_item.csv", exports.MAGENTO_ITEM_HEADER, items)
+    _, item_result = magento.read_magento(orders_path, items_path)
+    lines = item_result.order_lines
+    assert lines["product_name"].tolist() == ["'Pure' Soap", "Mug"]
+    assert lines["sku"].fillna("-").tolist() == ["00123", "-"]
+
+
 def test_frame_from_database_with_typed_columns():
     frame = pd.DataFrame(
         {

@@ -286,6 +286,23 @@ def test_header_only_is_zero_orders_and_empty_file_is_an_error(exports, write, t
         shopify.read_orders(empty)
 
 
+def test_line_names_keep_a_leading_apostrophe_and_skus_lose_the_spreadsheets_one(exports, write):
+    rows = exports.shopify_order(
+        "#1001", "pat@example.com", "2024-03-05 10:00:00 -0500",
+        lines=[("'Pure' Soap", 1, 10.0), ("Mug", 2, 5.0)],
+    )  # fmt: skip
+    rows[0]["Lineitem sku"] = "'00123"
+    rows[1]["Lineitem sku"] = ""
+    rows += exports.shopify_order("#1002", "sam@example.com", "2024-03-06 10:00:00 -0500",
+                                  Cancelled_at="2024-03-06 11:00:00 -0500")  # fmt: skip
+    rows += exports.shopify_order("#1003", "sam@example.com", "2024-03-07 10:00:00 -0500")
+    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    lines = result.order_lines
+    assert lines["product_name"].tolist() == ["'Pure' Soap", "Mug", "Widget"]
+    assert lines["sku"].fillna("-").tolist() == ["00123", "-", "SKU-WIDGET"]
+    assert lines["order_id"].tolist() == ["shopify:#1001"] * 2 + ["shopify:#1003"]
+
+
 def test_quoted_newlines_in_notes_keep_row_numbers(exports, write):
     rows = _orders(
         exports,

@@ -390,10 +390,10 @@ def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) ->
         {
             "order_id": matched.iloc[positions].to_numpy(),
             "line_number": _build.line_numbers(np.asarray(codes, np.int64)),
-            "sku": table.text_series(cols["sku"]).iloc[positions].to_numpy(),
-            "product_name": table.text_series(cols["name"], strip_apostrophe=False)
-            .iloc[positions]
-            .to_numpy(),
+            "sku": _build.text_at(table.text(cols["sku"]), positions),
+            "product_name": _build.text_at(
+                table.text(cols["name"], strip_apostrophe=False), positions
+            ),
             "quantity": quantity[positions],
             "unit_price": price[positions],
             "line_discount": discount[positions],

@@ -253,15 +253,14 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         counted_rows[counted_rows] = reason[codes[counted_rows]] == None  # noqa: E711
         positions = np.flatnonzero(counted_rows)
         row_codes = codes[positions]
-        order_ids = orders["order_id"].to_numpy(object)
         lines = pd.DataFrame(
             {
-                "order_id": order_ids[row_codes],
+                "order_id": orders["order_id"].array.take(row_codes),
                 "line_number": _build.line_numbers(row_codes),
-                "sku": table.text_series(cols["lineitem_sku"]).iloc[positions].to_numpy(),
-                "product_name": table.text_series(cols["lineitem_name"], strip_apostrophe=False)
-                .iloc[positions]
-                .to_numpy(),
+                "sku": _build.text_at(table.text(cols["lineitem_sku"]), positions),
+                "product_name": _build.text_at(
+                    table.text(cols["lineitem_name"], strip_apostrophe=False), positions
+                ),
                 "quantity": table.number(cols["lineitem_quantity"])[positions],
                 "unit_price": table.money(cols["lineitem_price"])[positions],
                 "line_discount": _build.money_or_zero(table.money(cols["lineitem_discount"]))[

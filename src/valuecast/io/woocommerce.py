@@ -266,10 +266,8 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
             {
                 "order_id": order_ids.take(row_codes),
                 "line_number": _build.line_numbers(row_codes),
-                # taken as Arrow text: a Python string a line and column held ~0.2 GB at a
-                # million lines, made only to be turned back into Arrow text
-                "sku": _taken(table.text(cols["item_sku"]), positions),
-                "product_name": _taken(
+                "sku": _build.text_at(table.text(cols["item_sku"]), positions),
+                "product_name": _build.text_at(
                     table.text(cols["item_name"], strip_apostrophe=False), positions
                 ),
                 "quantity": quantity,
@@ -340,11 +338,6 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
     order_codes, _ = pd.factorize(lines["order_id"])
     lines["line_number"] = _build.line_numbers(np.asarray(order_codes, np.int64))
     return lines.drop(columns=["position", "slot"]).replace({"sku": {"": None}})
-
-
-def _taken(text: pa.ChunkedArray, positions: np.ndarray) -> pd.arrays.ArrowStringArray:
-    """The cells of ``text`` at ``positions`` as pandas' Arrow-backed text."""
-    return pd.array(text.take(pa.array(positions)), dtype=pd.StringDtype("pyarrow"))
 
 
 _PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"

@@ -141,7 +141,7 @@ def first_positions(
     rows = np.arange(len(codes)) if valid is None else np.flatnonzero(valid)
     if len(rows):
         group = codes if valid is None else codes[rows]
-        if group.min() < 0:  # rows of no group (the filter copies both: ~10 ms a 1.5M rows)
+        if group.min() < 0:  # rows of no group: the filter copies both (~10 ms for 1.5M rows)
             keep = group >= 0
             rows, group = rows[keep], group[keep]
         # assigning in reverse row order leaves each group's first row (last write wins)
@@ -179,9 +179,9 @@ def group_first(table: Table, codes: np.ndarray, n_groups: int, column: str | No
 def text_at(
     text: pa.ChunkedArray | pa.Array, positions: np.ndarray
 ) -> pd.api.extensions.ExtensionArray:
-    """The cells of ``text`` at ``positions`` as pandas' Arrow-backed text: lines' SKUs and
-    names taken as Arrow text (a Python string a line and column held ~0.2 GB at a million
-    lines, made only to be turned back into Arrow text by ``conform``)."""
+    """The cells of ``text`` at ``positions`` as pandas' Arrow-backed text, which ``conform``
+    keeps: Python strings, one a line and column, would hold ~0.2 GB at a million lines only to
+    be made Arrow text again."""
     return pd.array(text.take(pa.array(positions)), dtype=_STRING)
 
 

@@ -176,3 +176,27 @@ def test_tiers_read_into_memory_equal_the_engine_ones(monkeypatch, largest, in_m
     got = stored.order_by("customer_id").to_pandas()
     pd.testing.assert_frame_equal(got, lazy.order_by("customer_id").to_pandas())
     assert set(got["predicted_spend_tier"].dropna()) == {"low", "medium", "high"}
+
+
+def test_tiers_read_into_memory_without_any_prediction_are_missing():
+    """No predicted value at all (every customer's prediction missing): no thresholds, no tier,
+    as the engine's ranking of no keys gives."""
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in range(n)],
+            "last_order_date": date(2024, 6, 1),
+            "historic_number_of_orders": np.arange(n) % 4 + 1,
+            "historic_clv": np.arange(n) * 2.5,
+            "predicted_clv": [None] * n,
+            "channel": "web",
+        }
+    )
+    table = ibis.duckdb.connect().create_table(
+        "customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA)
+    )
+    as_of = date(2024, 12, 31)
+    stored = add_segments(table, as_of, n, True, []).order_by("customer_id").to_pandas()
+    lazy = add_segments(table, as_of, n, True).order_by("customer_id").to_pandas()
+    pd.testing.assert_frame_equal(stored, lazy)
+    assert stored["predicted_spend_tier"].isna().all()

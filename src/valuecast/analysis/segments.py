@@ -81,6 +81,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -223,14 +224,18 @@ def _tier_thresholds_in_memory(
     """
     if releases is None or backend_name(keys) != "duckdb":
         return None
-    money = keys.filter(keys.money.notnull()).to_pyarrow().column("money")
-    try:
-        whole = pc.cast(money, pa.int64())  # exact, or refused past 64 bits
-    except pa.ArrowInvalid:
-        return None
-    del money
-    keys_read = whole.to_numpy()
-    del whole  # one copy of the keys at a time besides the one partitioned
+    # the engine's 128-bit decimals are let go of a chunk at a time as they become 64-bit keys
+    # (32M customers: 0.51 GB of decimals, 0.26 GB of keys)
+    chunks = keys.filter(keys.money.notnull()).to_pyarrow().column("money").chunks
+    parts = []
+    while chunks:
+        try:
+            whole = pc.cast(chunks.pop(0), pa.int64())  # exact, or refused past 64 bits
+        except pa.ArrowInvalid:
+            return None
+        parts.append(whole.to_numpy())
+    keys_read = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    del parts
     low, high = tier_thresholds(keys_read)
     kind = keys.money.type()
     return {"low": ibis.literal(low, type=kind), "high": ibis.literal(high, type=kind)}

@@ -200,3 +200,50 @@ def test_tiers_read_into_memory_without_any_prediction_are_missing():
     lazy = add_segments(table, as_of, n, True).order_by("customer_id").to_pandas()
     pd.testing.assert_frame_equal(stored, lazy)
     assert stored["predicted_spend_tier"].isna().all()
+
+
+@pytest.mark.parametrize("has_predictions", [True, False])
+@pytest.mark.parametrize(("largest", "in_memory"), [(80.25, True), (3e13, False)])
+def test_monetary_scores_read_into_memory_equal_the_engine_ones(
+    monkeypatch, has_predictions, largest, in_memory
+):
+    """The monetary score's thresholds (and, without predictions, the tiers of historic value)
+    found in NumPy from the historic money keys read from DuckDB give the lazy expression's
+    segments; keys past 64 bits are ranked by the engine."""
+    import valuecast.analysis.segments as segments
+
+    calls = []
+    real = segments.score_thresholds
+    monkeypatch.setattr(
+        segments, "score_thresholds", lambda keys, n: calls.append((len(keys), n)) or real(keys, n)
+    )
+    rng = np.random.default_rng(7)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(n)],
+            "last_order_date": [date.fromordinal(738886 + int(d)) for d in rng.integers(0, 300, n)],
+            "historic_number_of_orders": rng.integers(1, 6, n),
+            # a few customers without a value: the shop's n still counts them
+            "historic_clv": [
+                None if i % 50 == 0 else float(v)
+                for i, v in enumerate(
+                    rng.choice([5.0, 10.0, 25.5, largest], n, p=[0.05, 0.45, 0.3, 0.2])
+                )
+            ],
+            "predicted_clv": rng.choice([0.0, 1.5, 7.0, 30.0], n),
+            "channel": "web",
+        }
+    )
+    table = ibis.duckdb.connect().create_table(
+        "customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA)
+    )
+    as_of = date(2024, 12, 31)
+    stored = add_segments(table, as_of, n, has_predictions, []).order_by("customer_id")
+    lazy = add_segments(table, as_of, n, has_predictions).order_by("customer_id")
+    got = stored.to_pandas()
+    assert calls == ([(n - 10, n)] if in_memory else [])
+    pd.testing.assert_frame_equal(got, lazy.to_pandas())
+    assert got["rfm_monetary"].nunique() > 2
+    if not has_predictions:
+        assert set(got["predicted_spend_tier"].dropna()) == {"low", "medium", "high"}

@@ -11,6 +11,7 @@ from valuecast.analysis.tiers import (
     beaten_by_share,
     beats_share,
     predicted_spend_tier,
+    score_thresholds,
     tier_thresholds,
 )
 
@@ -184,3 +185,28 @@ def test_thresholds_of_keys_past_the_float_range():
     assert tier_thresholds(keys[::-1].copy()) == (base, base + 7)
     assert tier_thresholds(np.array([], dtype=np.int64)) == (None, None)
     assert tier_thresholds(np.full(5, 3, dtype=np.int64)) == (None, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-20, 20), max_size=50), st.integers(0, 30))
+def test_score_thresholds_give_each_key_its_score(keys, extra):
+    # a shop of n customers, some of them without a key (n counts them all)
+    n = len(keys) + extra
+    found = score_thresholds(np.asarray(keys, dtype=np.int64), n)
+    assert list(found) == ["s1", "s2", "s3", "s4"]
+    for key in keys:
+        worse = sum(other < key for other in keys)
+        reached = sum(t is not None and key >= t for t in found.values())
+        assert 1 + reached == 1 + (5 * worse) // n
+    # each threshold is a key that reaches it, and no smaller key does
+    for k, threshold in enumerate(found.values(), start=1):
+        reaching = [key for key in keys if 5 * sum(o < key for o in keys) >= k * n]
+        assert threshold == (min(reaching) if reaching else None)
+
+
+def test_score_thresholds_of_no_customers_and_no_keys():
+    # n = 0: every key reaches every score, as the engine's rule (5 worse >= k n) has it
+    assert score_thresholds(np.array([3, 1, 2]), 0) == dict.fromkeys(("s1", "s2", "s3", "s4"), 1)
+    assert score_thresholds(np.array([], dtype=np.int64), 7) == dict.fromkeys(
+        ("s1", "s2", "s3", "s4")
+    )

@@ -1,8 +1,9 @@
 """RFM scores and groups and predicted spend tiers of the customers table: the one rule, in Ibis.
 
 :func:`add_segments` computes both where the customers table lives (DuckDB, Spark, SQL); an
-analysis on DuckDB reads the predicted values' keys to find the tiers' two thresholds
-(:func:`valuecast.analysis.tiers.tier_thresholds`).
+analysis on DuckDB reads the money keys to find the monetary score's and the tiers' thresholds
+(:func:`valuecast.analysis.tiers.score_thresholds`,
+:func:`~valuecast.analysis.tiers.tier_thresholds`).
 :func:`valuecast.analysis.tiers.predicted_spend_tier` applies the same tier rule to values already in pandas (the
 audience exports' tiers of historic CLV).
 
@@ -86,7 +87,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.analysis.backend import backend_name
-from valuecast.analysis.tiers import HIGH_SHARE, LOW_SHARE, tier_thresholds
+from valuecast.analysis.tiers import HIGH_SHARE, LOW_SHARE, score_thresholds, tier_thresholds
 
 ArrayLike = Any
 
@@ -210,17 +211,18 @@ def _thresholds(
     return {name: ibis.literal(values[name], type=row[name].type()) for name in aggregates}
 
 
-def _tier_thresholds_in_memory(
+def _money_keys_in_memory(
     keys: ir.Table, releases: list[Callable[[], None]] | None
-) -> dict[str, ir.Value] | None:
-    """:func:`_tier_thresholds` of the predicted money ``keys`` (column ``money``) by
-    :func:`~valuecast.analysis.tiers.tier_thresholds` on the keys read from DuckDB, for the
-    analysis (``releases``); ``None`` for lazy expressions, other engines and keys beyond 64
-    bits.
+) -> np.ndarray | None:
+    """The money keys of ``keys`` (column ``money``, whole millionths) that are not missing, read
+    from DuckDB as 64-bit integers for the analysis (``releases``) to split in NumPy
+    (:func:`~valuecast.analysis.tiers.score_thresholds`,
+    :func:`~valuecast.analysis.tiers.tier_thresholds`); ``None`` for lazy expressions, other
+    engines and keys beyond 64 bits.
 
-    The predicted values exist only once the customers are joined to their histories'
-    predictions: ranking their distinct keys in the engine sorts them on one thread (1M
-    customers: 0.25 s), reading the keys and partitioning them takes 0.08 s.
+    Money has nearly as many distinct keys as customers: ranking them in the engine sorts them on
+    one thread (the predicted values of 1M customers: 0.25 s), reading the keys and partitioning
+    them takes 0.08 s.
     """
     if releases is None or backend_name(keys) != "duckdb":
         return None
@@ -234,11 +236,11 @@ def _tier_thresholds_in_memory(
         except pa.ArrowInvalid:
             return None
         parts.append(whole.to_numpy())
-    keys_read = np.concatenate(parts) if parts else np.empty(0, np.int64)
-    del parts
-    low, high = tier_thresholds(keys_read)
-    kind = keys.money.type()
-    return {"low": ibis.literal(low, type=kind), "high": ibis.literal(high, type=kind)}
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+
+def _literals(values: dict[str, int | None], kind: Any) -> dict[str, ir.Value]:
+    return {name: ibis.literal(value, type=kind) for name, value in values.items()}
 
 
 def add_segments(
@@ -280,6 +282,13 @@ def add_segments(
     )
     scores = {}
     for column, descending in (("days_since", True), ("orders", False), ("money", False)):
+        read = _money_keys_in_memory(past.select("money"), releases) if column == "money" else None
+        if read is not None:
+            found = score_thresholds(read, n)
+            if not has_predictions:  # the tiers rank the money too
+                found["low"], found["high"] = tier_thresholds(read)
+            scores[column] = _literals(found, past.money.type())
+            continue
         counts = _counts_below(past, column, descending=descending)
         aggregates = _score_thresholds(counts, column, n, descending=descending)
         if column == "money" and not has_predictions:  # the tiers rank the money too
@@ -288,8 +297,11 @@ def add_segments(
     tiers = scores["money"]
     if has_predictions:
         keys = table.select(money=value_of(table))
-        tiers = _tier_thresholds_in_memory(keys, releases)
-        if tiers is None:
+        read = _money_keys_in_memory(keys, releases)
+        if read is not None:
+            low, high = tier_thresholds(read)
+            tiers = _literals({"low": low, "high": high}, keys.money.type())
+        else:
             value = _counts_below(keys, "money")
             tiers = _thresholds(value, _tier_thresholds(value, "money"), releases)
     key = value_of(table)

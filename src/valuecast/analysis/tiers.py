@@ -1,6 +1,8 @@
 """The spend-tier rule on NumPy arrays (no Ibis, so the audience exports and the CLI's start-up
 stay light): :func:`predicted_spend_tier` applies to values already in pandas the rule that
-:func:`valuecast.analysis.segments.add_segments` applies in the engine, with the same shares.
+:func:`valuecast.analysis.segments.add_segments` applies in the engine, with the same shares;
+:func:`tier_thresholds` and :func:`score_thresholds` find the keys from which a tier or an RFM
+score is reached, for the analysis to compare its customers with.
 """
 
 from __future__ import annotations
@@ -96,6 +98,28 @@ def tier_thresholds(
     high = keys.min() if high_at < 0 else _least_above(keys, high_at)
     low = keys.max() if low_at >= n else _greatest_below(keys, low_at)
     return (None if low is None else int(low)), (None if high is None else int(high))
+
+
+def score_thresholds(keys: ArrayLike, n: int, scores: int = 5) -> dict[str, int | None]:
+    """``{"s1": ..., "s4": ...}``: ``s<k>`` is the least of ``keys`` from which an RFM score of
+    ``k + 1`` or more is reached (``None``: no key reaches it), for whole-number keys with none
+    missing, higher better, of a shop of ``n`` customers.  A customer scores
+    ``1 + floor(scores * worse / n)``, ``worse`` the keys strictly below theirs, so ``k + 1`` is
+    reached from the least key above the ``ceil(k n / scores)``-th smallest
+    (:mod:`valuecast.analysis.segments`).
+    """
+    keys = np.array(keys).reshape(-1)  # a copy: partitioned in place
+    found: dict[str, int | None] = {}
+    for k in range(1, scores):
+        place = -(-k * n // scores) - 1  # the ceil(k n / scores)-th smallest key
+        if place < 0:
+            value = keys.min() if len(keys) else None
+        elif place >= len(keys):
+            value = None
+        else:
+            value = _least_above(keys, place)
+        found[f"s{k}"] = None if value is None else int(value)
+    return found
 
 
 def _least_above(keys: np.ndarray, place: int) -> Any:

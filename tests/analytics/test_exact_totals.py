@@ -110,6 +110,24 @@ def test_shop_totals_are_the_same_in_every_row_order():
     assert forward["predicted_number_of_orders"] == pytest.approx(0.7 * n, rel=1e-12)
 
 
+def _segmented_both_ways(
+    n: int, columns: dict, has_predictions: bool, con=None, releases: list | None = None
+) -> pd.DataFrame:
+    """:func:`add_segments` of ``n`` customers (ids ``c0000``..., channel ``web``, the other
+    ``columns`` given) on DuckDB, with its thresholds computed first (``releases``) and left lazy
+    (subqueries): asserts that both give the same segments and returns them by customer id."""
+    frame = pd.DataFrame({"customer_id": [f"c{i:04d}" for i in range(n)], **columns})
+    frame["channel"] = "web"
+    con = con or ibis.duckdb.connect()
+    table = con.create_table("customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA))
+    as_of = date(2024, 12, 31)
+    stored = add_segments(table, as_of, n, has_predictions, [] if releases is None else releases)
+    lazy = add_segments(table, as_of, n, has_predictions)
+    got = stored.order_by("customer_id").to_pandas()
+    pd.testing.assert_frame_equal(got, lazy.order_by("customer_id").to_pandas())
+    return got
+
+
 @pytest.mark.parametrize("has_predictions", [True, False])
 def test_segments_from_thresholds_computed_first_equal_the_lazy_ones(has_predictions):
     """The score and tier thresholds computed first (with ``releases``) give the same segments
@@ -117,25 +135,15 @@ def test_segments_from_thresholds_computed_first_equal_the_lazy_ones(has_predict
     predictions the tiers rank the money, whose counts serve both)."""
     rng = np.random.default_rng(3)
     n = 500
-    frame = pd.DataFrame(
-        {
-            "customer_id": [f"c{i:04d}" for i in range(n)],
-            "last_order_date": [date.fromordinal(738886 + int(d)) for d in rng.integers(0, 300, n)],
-            "historic_number_of_orders": rng.integers(1, 6, n),
-            "historic_clv": rng.choice([5.0, 10.0, 25.5, 80.25], n),
-            "predicted_clv": rng.choice([0.0, 1.5, 2.25, 7.0, 30.0], n),
-            "channel": "web",
-        }
-    )
+    columns = {
+        "last_order_date": [date.fromordinal(738886 + int(d)) for d in rng.integers(0, 300, n)],
+        "historic_number_of_orders": rng.integers(1, 6, n),
+        "historic_clv": rng.choice([5.0, 10.0, 25.5, 80.25], n),
+        "predicted_clv": rng.choice([0.0, 1.5, 2.25, 7.0, 30.0], n),
+    }
     con = ibis.duckdb.connect()
-    table = con.create_table("customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA))
     releases: list = []
-    as_of = date(2024, 12, 31)
-    stored = add_segments(table, as_of, n, has_predictions, releases)
-    lazy = add_segments(table, as_of, n, has_predictions)
-    pd.testing.assert_frame_equal(
-        stored.order_by("customer_id").to_pandas(), lazy.order_by("customer_id").to_pandas()
-    )
+    _segmented_both_ways(n, columns, has_predictions, con, releases)
     assert releases == []
     names = con.raw_sql("SELECT table_name FROM duckdb_tables()").fetchall()
     assert names == [("customers",)]
@@ -156,25 +164,14 @@ def test_tiers_read_into_memory_equal_the_engine_ones(monkeypatch, largest, in_m
     rng = np.random.default_rng(5)
     n = 600
     predicted = rng.choice([0.0, 1.5, 2.25, 7.0, largest], n, p=[0.05, 0.3, 0.3, 0.15, 0.2])
-    frame = pd.DataFrame(
-        {
-            "customer_id": [f"c{i:04d}" for i in range(n)],
-            "last_order_date": date(2024, 6, 1),
-            "historic_number_of_orders": rng.integers(1, 6, n),
-            "historic_clv": rng.choice([5.0, 10.0], n),
-            "predicted_clv": [None if i % 9 == 0 else float(v) for i, v in enumerate(predicted)],
-            "channel": "web",
-        }
-    )
-    table = ibis.duckdb.connect().create_table(
-        "customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA)
-    )
-    as_of = date(2024, 12, 31)
-    stored = add_segments(table, as_of, n, True, [])
+    columns = {
+        "last_order_date": date(2024, 6, 1),
+        "historic_number_of_orders": rng.integers(1, 6, n),
+        "historic_clv": rng.choice([5.0, 10.0], n),
+        "predicted_clv": [None if i % 9 == 0 else float(v) for i, v in enumerate(predicted)],
+    }
+    got = _segmented_both_ways(n, columns, True)
     assert calls == ([n - len(range(0, n, 9))] if in_memory else [])
-    lazy = add_segments(table, as_of, n, True)
-    got = stored.order_by("customer_id").to_pandas()
-    pd.testing.assert_frame_equal(got, lazy.order_by("customer_id").to_pandas())
     assert set(got["predicted_spend_tier"].dropna()) == {"low", "medium", "high"}
 
 
@@ -182,24 +179,14 @@ def test_tiers_read_into_memory_without_any_prediction_are_missing():
     """No predicted value at all (every customer's prediction missing): no thresholds, no tier,
     as the engine's ranking of no keys gives."""
     n = 40
-    frame = pd.DataFrame(
-        {
-            "customer_id": [f"c{i:03d}" for i in range(n)],
-            "last_order_date": date(2024, 6, 1),
-            "historic_number_of_orders": np.arange(n) % 4 + 1,
-            "historic_clv": np.arange(n) * 2.5,
-            "predicted_clv": [None] * n,
-            "channel": "web",
-        }
-    )
-    table = ibis.duckdb.connect().create_table(
-        "customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA)
-    )
-    as_of = date(2024, 12, 31)
-    stored = add_segments(table, as_of, n, True, []).order_by("customer_id").to_pandas()
-    lazy = add_segments(table, as_of, n, True).order_by("customer_id").to_pandas()
-    pd.testing.assert_frame_equal(stored, lazy)
-    assert stored["predicted_spend_tier"].isna().all()
+    columns = {
+        "last_order_date": date(2024, 6, 1),
+        "historic_number_of_orders": np.arange(n) % 4 + 1,
+        "historic_clv": np.arange(n) * 2.5,
+        "predicted_clv": [None] * n,
+    }
+    got = _segmented_both_ways(n, columns, True)
+    assert got["predicted_spend_tier"].isna().all()
 
 
 @pytest.mark.parametrize("has_predictions", [True, False])
@@ -219,31 +206,16 @@ def test_monetary_scores_read_into_memory_equal_the_engine_ones(
     )
     rng = np.random.default_rng(7)
     n = 500
-    frame = pd.DataFrame(
-        {
-            "customer_id": [f"c{i:04d}" for i in range(n)],
-            "last_order_date": [date.fromordinal(738886 + int(d)) for d in rng.integers(0, 300, n)],
-            "historic_number_of_orders": rng.integers(1, 6, n),
-            # a few customers without a value: the shop's n still counts them
-            "historic_clv": [
-                None if i % 50 == 0 else float(v)
-                for i, v in enumerate(
-                    rng.choice([5.0, 10.0, 25.5, largest], n, p=[0.05, 0.45, 0.3, 0.2])
-                )
-            ],
-            "predicted_clv": rng.choice([0.0, 1.5, 7.0, 30.0], n),
-            "channel": "web",
-        }
-    )
-    table = ibis.duckdb.connect().create_table(
-        "customers", ibis.memtable(frame, schema=SEGMENTED_SCHEMA)
-    )
-    as_of = date(2024, 12, 31)
-    stored = add_segments(table, as_of, n, has_predictions, []).order_by("customer_id")
-    lazy = add_segments(table, as_of, n, has_predictions).order_by("customer_id")
-    got = stored.to_pandas()
+    historic = rng.choice([5.0, 10.0, 25.5, largest], n, p=[0.05, 0.45, 0.3, 0.2])
+    columns = {
+        "last_order_date": [date.fromordinal(738886 + int(d)) for d in rng.integers(0, 300, n)],
+        "historic_number_of_orders": rng.integers(1, 6, n),
+        # a few customers without a value: the shop's n still counts them
+        "historic_clv": [None if i % 50 == 0 else float(v) for i, v in enumerate(historic)],
+        "predicted_clv": rng.choice([0.0, 1.5, 7.0, 30.0], n),
+    }
+    got = _segmented_both_ways(n, columns, has_predictions)
     assert calls == ([(n - 10, n)] if in_memory else [])
-    pd.testing.assert_frame_equal(got, lazy.to_pandas())
     assert got["rfm_monetary"].nunique() > 2
     if not has_predictions:
         assert set(got["predicted_spend_tier"].dropna()) == {"low", "medium", "high"}

@@ -91,13 +91,10 @@ def tier_thresholds(
     """
     keys = np.array(keys).reshape(-1)  # a copy: partitioned in place
     n = len(keys)
-    if n == 0:
-        return None, None
-    high_at = _needed(n, high_share) - 1  # high: above the key at this place in key order
-    low_at = n - _needed(n, low_share)  # low: below the key at this place
-    high = keys.min() if high_at < 0 else _least_above(keys, high_at)
-    low = keys.max() if low_at >= n else _greatest_below(keys, low_at)
-    return (None if low is None else int(low)), (None if high is None else int(high))
+    high = _least_beating(keys, _needed(n, high_share))
+    low_at = n - _needed(n, low_share)  # low: below the key at this place in key order
+    low = None if n == 0 else keys.max() if low_at >= n else _greatest_below(keys, low_at)
+    return (None if low is None else int(low)), high
 
 
 def score_thresholds(keys: ArrayLike, n: int, scores: int = 5) -> dict[str, int | None]:
@@ -109,17 +106,18 @@ def score_thresholds(keys: ArrayLike, n: int, scores: int = 5) -> dict[str, int 
     (:mod:`valuecast.analysis.segments`).
     """
     keys = np.array(keys).reshape(-1)  # a copy: partitioned in place
-    found: dict[str, int | None] = {}
-    for k in range(1, scores):
-        place = -(-k * n // scores) - 1  # the ceil(k n / scores)-th smallest key
-        if place < 0:
-            value = keys.min() if len(keys) else None
-        elif place >= len(keys):
-            value = None
-        else:
-            value = _least_above(keys, place)
-        found[f"s{k}"] = None if value is None else int(value)
-    return found
+    return {f"s{k}": _least_beating(keys, -(-k * n // scores)) for k in range(1, scores)}
+
+
+def _least_beating(keys: np.ndarray, count: int) -> int | None:
+    """The least key greater than at least ``count`` of ``keys`` (None: no key is); ``keys``
+    is reordered."""
+    if count <= 0:  # every key
+        return int(keys.min()) if len(keys) else None
+    if count > len(keys):
+        return None
+    value = _least_above(keys, count - 1)
+    return None if value is None else int(value)
 
 
 def _least_above(keys: np.ndarray, place: int) -> Any:

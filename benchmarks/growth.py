@@ -56,10 +56,11 @@ def build_workspace(path: Path, n_customers: int, seed: int = 11) -> dict:
             FROM (SELECT *, unnest(generate_series(1, n_orders)) AS k FROM sim_customers)"""
         )
         raw.execute(
-            """INSERT INTO orders (source, order_number, customer_id, email, is_guest,
-                ordered_at, order_date, gross_revenue, discount, tax, shipping, refunded,
-                net_revenue, currency, channel, discount_code, accepts_marketing, ingest_id)
-            SELECT 'orders', order_number, customer_id, customer_id, false,
+            """INSERT INTO orders (source, order_number, customer_id, email_is_customer_id,
+                is_guest, ordered_at, order_date, gross_revenue, discount, tax, shipping,
+                refunded, net_revenue, currency, channel, discount_code, accepts_marketing,
+                ingest_id)
+            SELECT 'orders', order_number, customer_id, true, false,
                    DATE '2024-01-01' + day + INTERVAL 10 HOUR, DATE '2024-01-01' + day,
                    revenue, 0, 0, 0, 0, revenue, 'USD', channel,
                    CASE WHEN k = 1 AND random() < 0.3 THEN 'WELCOME10' END,

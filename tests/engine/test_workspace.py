@@ -32,7 +32,8 @@ def snapshot(ws: Workspace) -> dict[str, pd.DataFrame]:
     """Every canonical table, sorted, to compare workspace states."""
     out = {}
     for name in TABLES:
-        frame = ws.con.table(name).to_pandas()
+        table = ws.orders() if name == "orders" else ws.con.table(name)
+        frame = table.to_pandas()
         out[name] = frame.sort_values(list(frame.columns)[:2]).reset_index(drop=True)
     return out
 
@@ -62,9 +63,53 @@ def test_a_new_workspace_computes_the_order_id_from_source_and_number(tmp_path, 
     """The id is ``source:number`` (the importers make it so): computed on read, not stored."""
     with Workspace(tmp_path / "ws.duckdb") as ws:
         ws.ingest([make_result(SHOP, LINES)])
-        assert _computed_columns(ws) == [("order_id",)]
+        assert _computed_columns(ws) == [("order_id",), ("email",)]
         ids = ws.raw.execute("SELECT order_id, source, order_number FROM orders").fetchall()
     assert sorted(ids) == [(f"shopify:#100{i}", "shopify", f"#100{i}") for i in range(1, 5)]
+
+
+def test_the_orders_store_an_email_only_where_it_is_not_the_customer_id(tmp_path, make_result):
+    """Each order reads back the e-mail it was given, through the first ingest (written into
+    the empty table) and a second (merged), while only the e-mails unlike the customer id are
+    stored: the same one in another case, another address, a guest's."""
+    given = [
+        {"id": "1", "customer": "ann@example.com", "date": "2024-01-05"},
+        {
+            "id": "2",
+            "customer": "ann@example.com",
+            "date": "2024-01-06",
+            "email": "ANN@example.com",
+        },
+        {"id": "3", "customer": "17", "date": "2024-01-07", "email": "ed@example.com"},
+        {"id": "4", "customer": "18", "date": "2024-01-07", "email": None},
+        {"id": "5", "customer": None, "date": "2024-01-08", "email": "guest@example.com"},
+        {"id": "6", "customer": "bob@example.com", "date": "2024-01-08", "email": None},
+    ]
+    # the second export: the same e-mails shifted by one order, and a new order
+    emails = [row.get("email", row["customer"]) for row in given]
+    later = [
+        dict(row, email=email) for row, email in zip(given, emails[1:] + emails[:1], strict=True)
+    ]
+    later.append({"id": "7", "customer": "ann@example.com", "date": "2024-02-01"})
+
+    def read(ws: Workspace) -> tuple[dict, dict]:
+        rows = ws.raw.execute(
+            "SELECT order_number, email, email_is_customer_id, other_email FROM orders"
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}, {r[0]: (r[2], r[3]) for r in rows}
+
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(given, fmt="generic")])
+        first, stored = read(ws)
+        ws.ingest([make_result(later, fmt="generic")])
+        second, _ = read(ws)
+        assert list(ws.orders().columns) == [*ORDERS_SCHEMA, "ingest_id"]
+    assert first == {row["id"]: email for row, email in zip(given, emails, strict=True)}
+    assert second == {row["id"]: row.get("email", row["customer"]) for row in later}
+    assert stored == {
+        "1": (True, None), "2": (False, "ANN@example.com"), "3": (False, "ed@example.com"),
+        "4": (False, None), "5": (False, "guest@example.com"), "6": (False, None),
+    }  # fmt: skip
 
 
 def _text_compression(ws: Workspace) -> dict[str, str]:
@@ -81,8 +126,9 @@ def _text_compression(ws: Workspace) -> dict[str, str]:
 def test_a_new_workspace_stores_the_near_unique_order_texts_with_zstd(
     tmp_path, make_result, monkeypatch, zstd
 ):
-    """Order number, customer id and e-mail are written with ZSTD (where DuckDB has it), the
-    other texts as DuckDB chooses; readers see the same rows either way."""
+    """Order number, customer id and the e-mails that are not the customer id are written with
+    ZSTD (where DuckDB has it), the other texts as DuckDB chooses; readers see the same rows
+    either way."""
     import valuecast.store.workspace as workspace_module
 
     monkeypatch.setattr(workspace_module, "_ZSTD_TEXT", zstd)
@@ -93,7 +139,7 @@ def test_a_new_workspace_stores_the_near_unique_order_texts_with_zstd(
     with Workspace(tmp_path / "ws.duckdb") as ws:  # reopened: its tables keep their definitions
         assert _text_compression(ws) == compression
     zstd_columns = {name for name, method in compression.items() if method == "ZSTD"}
-    assert zstd_columns == ({"order_number", "customer_id", "email"} if zstd else set())
+    assert zstd_columns == ({"order_number", "customer_id", "other_email"} if zstd else set())
     assert state["orders"]["order_number"].tolist() == ["#1001", "#1002", "#1003", "#1004"]
     assert state["orders"]["email"].tolist()[:2] == ["ann@example.com", "bob@example.com"]
 
@@ -107,7 +153,8 @@ def test_duckdb_release_reads_major_and_minor():
 
 
 def test_a_workspace_storing_the_order_id_takes_new_and_changed_orders(tmp_path, make_result):
-    """A workspace made when the id was stored keeps storing it, and ingests as a new one."""
+    """A workspace made when the id and the e-mail were stored keeps storing them, and ingests
+    as a new one (an e-mail changed too)."""
     old_path = tmp_path / "old.duckdb"
     with duckdb.connect(str(old_path)) as old:  # its tables as they were created then
         for name, schema in TABLES.items():
@@ -120,7 +167,10 @@ def test_a_workspace_storing_the_order_id_takes_new_and_changed_orders(tmp_path,
             "CREATE TABLE ingests (ingest_id BIGINT, ingested_at TIMESTAMP, files VARCHAR, "
             "report VARCHAR)"
         )
-    newer = [dict(SHOP[0], net=45.0), *SHOP[1:], dict(SHOP[1], id="#1005")]
+    newer = [
+        dict(SHOP[0], net=45.0), dict(SHOP[1], email="b@example.com"), *SHOP[2:],
+        dict(SHOP[1], id="#1005"),
+    ]  # fmt: skip
     states, reports = [], []
     for path in (old_path, tmp_path / "new.duckdb"):
         with Workspace(path) as ws:
@@ -129,11 +179,13 @@ def test_a_workspace_storing_the_order_id_takes_new_and_changed_orders(tmp_path,
             states.append(snapshot(ws))
             reports.append({key: value for key, value in report.items() if key != "workspace"})
             computed = _computed_columns(ws)
-        assert computed == ([] if path == old_path else [("order_id",)])
+        assert computed == ([] if path == old_path else [("order_id",), ("email",)])
     assert_same(*states)
     assert reports[0] == reports[1]
-    assert (reports[0]["new_orders"], reports[0]["updated_orders"]) == (1, 1)
+    assert (reports[0]["new_orders"], reports[0]["updated_orders"]) == (1, 2)
     assert "shopify:#1005" in states[0]["orders"]["order_id"].tolist()
+    emails = dict(zip(states[1]["orders"]["order_id"], states[1]["orders"]["email"], strict=True))
+    assert emails["shopify:#1002"] == "b@example.com"
 
 
 def test_ingest_report_counts_everything(tmp_path, make_result):
@@ -746,18 +798,32 @@ def test_release_cached_pages_inside_a_transaction_keeps_its_rows(tmp_path):
         assert raw.execute("SELECT count(*) FROM big").fetchone()[0] == 5_000_000
 
 
+def _insert_orders(ws: Workspace, columns_and_values: str) -> None:
+    """``INSERT INTO orders {columns_and_values}`` of the orders' columns as an ingest stages
+    them, written as the table stores them."""
+    from valuecast.store.workspace import _stored_columns, _stored_select
+
+    ws.raw.execute("CREATE TEMP TABLE _given AS SELECT * FROM orders LIMIT 0")
+    ws.raw.execute(f"INSERT INTO _given {columns_and_values}")
+    stored = _stored_columns(ws.raw, "orders")
+    ws.raw.execute(
+        f"INSERT INTO orders ({', '.join(stored)}) SELECT {_stored_select(stored)} FROM _given"
+    )
+
+
 def test_contacts_take_the_customers_export_first_then_the_latest_order_email(tmp_path):
     # a shop keyed by customer number stores its e-mails with the orders only
     with Workspace(tmp_path / "w.duckdb") as ws:
-        ws.raw.execute(
-            "INSERT INTO orders (source, order_number, customer_id, email, ordered_at, order_date) "
+        _insert_orders(
+            ws,
+            "(source, order_number, customer_id, email, ordered_at, order_date) "
             "VALUES ('orders', '1', '17', 'old@example.com', '2024-01-01', '2024-01-01'), "
             "('orders', '2', '17', ' New@Example.com ', '2024-03-01', '2024-03-01'), "
             "('orders', '3', '17', NULL, '2024-04-01', '2024-04-01'), "
             "('orders', '4', '18', 'kept@example.com', '2024-01-01', '2024-01-01'), "
             "('orders', '5', 'ann@example.com', 'ANN@example.com', '2024-01-01', '2024-01-01'), "
             "('orders', '6', '19', '', '2024-01-01', '2024-01-01'), "
-            "('orders', '7', NULL, 'guest@example.com', '2024-01-01', '2024-01-01')"
+            "('orders', '7', NULL, 'guest@example.com', '2024-01-01', '2024-01-01')",
         )
         ws.raw.execute(
             "INSERT INTO customers (customer_id, email, first_name, city) VALUES "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import ibis
@@ -362,6 +363,41 @@ def test_holdout_revenue_does_not_depend_on_the_order_rows_are_added_in(make_ord
         )
         revenues.add(float(calibration_summary(both).to_pandas()["holdout_revenue"].iloc[0]))
     assert revenues == {0.6}
+
+
+def test_historic_revenue_on_duckdb_is_the_same_whatever_order_the_rows_are_in():
+    """A customer's historic CLV and holdout revenue on DuckDB are the correctly rounded sums of
+    their purchase days' correctly rounded sums, however the rows are stored and the engine's
+    threads add them: a plain sum moved in its last bits from one run of the same shop to the
+    next."""
+    rng = np.random.default_rng(7)
+    customers = 4000
+    start = date(2024, 1, 1)
+    # each customer: three orders on the first day, then one every 20 days
+    offsets = [0, 0, 0] + [20 * k for k in range(1, 8)]
+    frame = pd.DataFrame({
+        "customer_id": np.repeat([f"c{i}" for i in range(customers)], len(offsets)),
+        "order_date": [start + timedelta(days=offset) for offset in offsets] * customers,
+        "net_revenue": np.round(rng.gamma(2.0, 40.0, customers * len(offsets)), 2),
+    })  # fmt: skip
+    calibration_end = start + timedelta(days=20 * 4)  # five purchase days in, three after
+    results = []
+    for seed in range(3):
+        shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        stored = ibis.duckdb.connect(threads=2).create_table("orders", ibis.memtable(shuffled))
+        both = customer_summary_with_calibration(
+            stored, as_of=start + timedelta(days=200), calibration_end=calibration_end
+        )
+        whole = whole_summary(both).to_pandas().set_index("customer_id").sort_index()
+        calibration = calibration_summary(both).to_pandas().set_index("customer_id").sort_index()
+        results.append((whole["historic_clv"], calibration["holdout_revenue"]))
+    for whole_clv, holdout in results[1:]:
+        pd.testing.assert_series_equal(whole_clv, results[0][0], check_exact=True)
+        pd.testing.assert_series_equal(holdout, results[0][1], check_exact=True)
+    # (the holdout revenue is rounded to 1e-9 besides, for the engines summing plainly)
+    days = frame.groupby(["customer_id", "order_date"])["net_revenue"].agg(math.fsum)
+    want = days.groupby(level="customer_id").agg(math.fsum).sort_index()
+    assert (results[0][0].to_numpy() == want.to_numpy()).all()
 
 
 def test_one_pass_needs_a_calibration_end(make_orders):

@@ -1,7 +1,7 @@
 """The per-customer purchase-history summary, as portable Ibis expressions.
 
 Everything here builds Ibis expressions (no backend-specific SQL, except DuckDB's own ``arg_min``
-for tables in DuckDB), so the same summary runs on the DuckDB workspace, on Parquet files read
+and ``fsum`` for tables in DuckDB), so the same summary runs on the DuckDB workspace, on Parquet files read
 through DuckDB, or on the SQL backends Ibis compiles arg-min aggregates and structs for
 (PostgreSQL, Snowflake, BigQuery, Trino, Spark SQL / Databricks, ClickHouse; not MySQL, which
 has neither: read MySQL tables into the workspace).
@@ -287,7 +287,7 @@ def _purchase_days(orders: ir.Table, as_of: date, known_empty: Collection[str]):
     stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     order_key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
     day_aggs: dict[str, ir.Value] = {
-        "day_revenue": known.net_revenue.sum(),
+        "day_revenue": _revenue_sum(known, known.net_revenue),
         "day_orders": known.count(),
     }
     if flags.attrs:  # a struct is never NULL, so a first order without a channel gives NULL
@@ -307,14 +307,42 @@ def _period_aggregates(days: ir.Table, end: date, *, holdout: bool) -> dict[str,
         "last_order_date": days.order_date.max(where=in_period),
         "purchase_days": days.count(where=in_period),
         "historic_number_of_orders": days.day_orders.sum(where=in_period),
-        "historic_clv": days.day_revenue.sum(where=in_period),
+        "historic_clv": _revenue_sum(days, days.day_revenue, where=in_period),
         # a customer's first purchase day overall is the first one of the period
         "first_day_revenue": _first_day_revenue(days),
     }
     if holdout:
         aggs["holdout_days"] = days.count(where=~in_period)
-        aggs["holdout_sum"] = days.day_revenue.sum(where=~in_period)
+        aggs["holdout_sum"] = _revenue_sum(days, days.day_revenue, where=~in_period)
     return aggs
+
+
+@ibis.udf.agg.builtin(name="fsum")
+def _duckdb_fsum(arg: dt.float64) -> dt.float64:
+    """DuckDB's compensated sum (Kahan-Babuska-Neumaier): the correctly rounded sum of a few
+    terms, whatever order they are added in."""
+
+
+def _revenue_sum(
+    table: ir.Table, value: ir.FloatingValue, where: ir.BooleanValue | None = None
+) -> ir.FloatingValue:
+    """The sum of ``value`` over each group (of the rows ``where`` holds).
+
+    On DuckDB a compensated sum (``fsum``), at the cost of a plain one: DuckDB adds a group's
+    rows in the order its threads reach them, so a plain sum of a customer's orders moved in its
+    last bits from one run to the next (the demo shop: 7 customers' historic CLV in the Parquet
+    file), and a compensated sum of a few terms is the correctly rounded one in any order.
+    """
+    if _on_duckdb(table):
+        return _duckdb_fsum(value, where=where)
+    return value.sum(where=where)
+
+
+def _on_duckdb(table: ir.Table) -> bool:
+    try:
+        return table._find_backend().name == "duckdb"
+    except Exception:  # no backend: memtables only
+        return False
 
 
 @ibis.udf.agg.builtin(name="arg_min")
@@ -331,11 +359,7 @@ def _first_day_revenue(days: ir.Table) -> ir.FloatingValue:
     dates and a revenue that is never NULL (``arg_min`` skips NULL arguments, ``first`` keeps them).
     An expression of in-memory tables alone stays portable: any engine may run it.
     """
-    try:
-        on_duckdb = days._find_backend().name == "duckdb"
-    except Exception:  # no backend: memtables only
-        on_duckdb = False
-    if on_duckdb:
+    if _on_duckdb(days):
         return _duckdb_arg_min(days.day_revenue, days.order_date)
     return days.day_revenue.argmin(days.order_date)
 

@@ -549,6 +549,39 @@ def test_channels_grouped_in_the_engine_equal_the_frame_grouping():
     pd.testing.assert_frame_equal(got[medians], want[medians], check_exact=True)
 
 
+def test_channel_means_in_the_engine_are_the_same_whatever_order_the_rows_are_in():
+    """The channels' mean CLVs come from exact sums: a float mean's last bits followed the order
+    the engine's threads added the customers in, and the report's chart of them changed from
+    one run of the same shop to the next."""
+    from valuecast.analysis.growth.channels import channel_groups
+
+    rng = np.random.default_rng(11)
+    n = 200_000
+    frame = pd.DataFrame(
+        {
+            "acquisition_channel": rng.choice(np.array(["google", "meta"], dtype=object), n),
+            "historic_clv": np.round(rng.gamma(2.0, 40.0, n), 2),
+            "predicted_clv": rng.gamma(1.5, 30.0, n),
+            "predicted_average_order_value": rng.gamma(3.0, 20.0, n),
+        }
+    )
+    frame["total_clv"] = frame["historic_clv"] + frame["predicted_clv"]
+    means = []
+    for seed in range(3):
+        shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        con = ibis.duckdb.connect(threads=2)
+        groups, order_values, _ = channel_groups(
+            con.create_table("customers", ibis.memtable(shuffled))
+        )
+        columns = [c for c in groups.columns if c.endswith("_mean")]
+        means.append((groups.set_index("acquisition_channel")[columns], order_values.sort_index()))
+    for got, order_values in means[1:]:
+        pd.testing.assert_frame_equal(got, means[0][0], check_exact=True)
+        pd.testing.assert_series_equal(order_values, means[0][1], check_exact=True)
+    want = frame.groupby("acquisition_channel")["predicted_clv"].mean()
+    assert means[0][0]["predicted_clv_mean"].to_dict() == pytest.approx(want.to_dict(), rel=1e-12)
+
+
 def test_channels_spelled_one_way_are_grouped_in_the_engine_as_the_frame():
     """Channels each spelled one way (and missing ones) are grouped by their column itself, with
     the frame's table: missing channels labelled "(none)", medians of even and odd groups."""

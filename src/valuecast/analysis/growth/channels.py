@@ -51,7 +51,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy.special import stdtrit
 
-from valuecast.analysis.backend import upload
+from valuecast.analysis.backend import exact_sum, upload
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
 
@@ -298,11 +298,15 @@ def channel_groups(
     values = {name: _missing_if_nan(customers[name]) for name in (*CLV_METRICS, _ORDER_VALUE)}
     aggregates: dict[str, ir.Value] = {"customers": customers.count()}
     for name, value in values.items():
+        # the mean from an exact sum: a float mean's last bits follow the order the engine's
+        # threads add the customers in, and the report's chart of the means changed with them
+        # from one run to the next
+        count, total = value.count(), exact_sum(value)
         aggregates.update(
             {
-                f"{name}__count": value.count(),
-                f"{name}__sum": value.sum(),
-                f"{name}__mean": value.mean(),
+                f"{name}__count": count,
+                f"{name}__sum": total,
+                f"{name}__mean": ibis.ifelse(count > 0, total / count, ibis.null("float64")),
                 f"{name}__std": value.std(how="sample"),
             }
         )

@@ -1,8 +1,8 @@
 """The per-customer purchase-history summary, as portable Ibis expressions.
 
 Everything here builds Ibis expressions (no backend-specific SQL, except DuckDB's own ``arg_min``
-and ``fsum`` for tables in DuckDB), so the same summary runs on the DuckDB workspace, on Parquet files read
-through DuckDB, or on the SQL backends Ibis compiles arg-min aggregates and structs for
+and ``fsum`` for tables in DuckDB), so the same summary runs on the DuckDB workspace, on Parquet
+files read through DuckDB, or on the SQL backends Ibis compiles arg-min aggregates and structs for
 (PostgreSQL, Snowflake, BigQuery, Trino, Spark SQL / Databricks, ClickHouse; not MySQL, which
 has neither: read MySQL tables into the workspace).
 
@@ -329,9 +329,9 @@ def _revenue_sum(
     """The sum of ``value`` over each group (of the rows ``where`` holds).
 
     On DuckDB a compensated sum (``fsum``), at the cost of a plain one: DuckDB adds a group's
-    rows in the order its threads reach them, so a plain sum of a customer's orders moved in its
-    last bits from one run to the next (the demo shop: 7 customers' historic CLV in the Parquet
-    file), and a compensated sum of a few terms is the correctly rounded one in any order.
+    rows in the order its threads reach them, so a plain sum of a customer's orders ends in bits
+    that change from one run to the next (the Parquet file's historic CLV), where a compensated
+    sum of a few terms is the correctly rounded one in any order.
     """
     if _on_duckdb(table):
         return _duckdb_fsum(value, where=where)

@@ -299,8 +299,7 @@ def channel_groups(
     aggregates: dict[str, ir.Value] = {"customers": customers.count()}
     for name, value in values.items():
         # the mean from an exact sum: a float mean's last bits follow the order the engine's
-        # threads add the customers in, and the report's chart of the means changed with them
-        # from one run to the next
+        # threads add the customers in, and the report's chart shows the means in full
         count, total = value.count(), exact_sum(value)
         aggregates.update(
             {

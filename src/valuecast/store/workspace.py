@@ -142,36 +142,34 @@ def _sql_type(column: str, dtype: str) -> str:
     return "DATE" if column in _DATE_COLUMNS else SQL_TYPES[dtype]
 
 
-def _column_definitions(
-    table: str, schema: dict[str, str], zstd: bool, *, computed: bool = True
-) -> str:
-    """The columns of ``table``, texts with ZSTD where ``zstd`` (see :func:`_zstd_text`).
-
-    ``computed=False`` (an ingest's stage): the columns the table computes are stored, with
-    ZSTD too (the order id is near-unique text like the order number), and the columns stored
-    in their place are left out."""
+def _column_definitions(table: str, schema: dict[str, str], zstd: bool) -> str:
+    """The columns of ``table`` (or of an ingest's stage of it, laid out the same), texts with
+    ZSTD where ``zstd`` (see :func:`_zstd_text`): the columns it computes, then those it stores
+    in their place."""
     definitions = []
     for name, dtype in schema.items():
         formula = _COMPUTED.get(table, {}).get(name)
-        generated = f" GENERATED ALWAYS AS ({formula}) VIRTUAL" if formula and computed else ""
-        compression = _COMPRESSION.get(table, {}).get(name)
-        if formula:  # computed where read, or stored near-unique text in a stage
-            compression = None if computed else "zstd"
-        compressed = f" USING COMPRESSION {compression}" if zstd and compression else ""
-        definitions.append(f"{name} {_sql_type(name, dtype)}{generated}{compressed}")
-    if computed:
-        for name, (sql_type, _) in _STORED_IN_PLACE.get(table, {}).items():
-            compression = _COMPRESSION.get(table, {}).get(name)
-            compressed = f" USING COMPRESSION {compression}" if zstd and compression else ""
-            definitions.append(f"{name} {sql_type}{compressed}")
+        if formula:
+            generated = f"GENERATED ALWAYS AS ({formula}) VIRTUAL"
+            definitions.append(f"{name} {_sql_type(name, dtype)} {generated}")
+            continue
+        definitions.append(f"{name} {_sql_type(name, dtype)}{_compressed(table, name, zstd)}")
+    for name, (sql_type, _) in _STORED_IN_PLACE.get(table, {}).items():
+        definitions.append(f"{name} {sql_type}{_compressed(table, name, zstd)}")
     return ", ".join(definitions)
 
 
-def _stored_columns(raw: Any, table: str) -> dict[str, str]:
+def _compressed(table: str, column: str, zstd: bool) -> str:
+    compression = _COMPRESSION.get(table, {}).get(column)
+    return f" USING COMPRESSION {compression}" if zstd and compression else ""
+
+
+def _stored_columns(raw: Any, table: str, layout: str | None = None) -> dict[str, str]:
     """The columns the workspace's ``table`` stores (``ingest_id`` aside), in its order, each
     with its SQL over the columns of ``table`` as an ingest stages them: the column itself, or
-    for a column stored in place of a computed one its formula (:data:`_STORED_IN_PLACE`).
-    Read from the table: a workspace made before a column was computed stores it."""
+    for a column stored in place of a computed one its formula (:data:`_STORED_IN_PLACE` of
+    ``layout``, by default ``table``: a stage is laid out as its table).  Read from the table:
+    a workspace made before a column was computed stores it."""
     columns = _sql(
         raw,
         "SELECT column_name FROM information_schema.columns WHERE table_catalog = "
@@ -179,7 +177,7 @@ def _stored_columns(raw: Any, table: str) -> dict[str, str]:
         "AND is_generated <> 'ALWAYS' AND column_name <> 'ingest_id' ORDER BY ordinal_position",
         [table],
     )
-    in_place = _STORED_IN_PLACE.get(table, {})
+    in_place = _STORED_IN_PLACE.get(layout or table, {})
     return {name: in_place[name][1] if name in in_place else name for (name,) in columns}
 
 
@@ -942,7 +940,9 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
     Every other stage is a table of the workspace file, dropped before the ingest commits
     (:func:`_drop_staged`): its rows go compressed to the file's free blocks instead of staying
     in memory, where 3.1M staged orders took 0.9 GB of the 1 GB limit and the comparison with
-    the stored orders spilled to disk.  Either way the Arrow input is read once through a
+    the stored orders spilled to disk.  It is laid out as a new table is, computing what the
+    table computes (an order's id, its e-mail where it is the customer id), which spares
+    compressing that text (0.2 s of 3.1M orders' stage).  Either way the Arrow input is read once through a
     relation, never registered: a registered Arrow table stays referenced by DuckDB until the
     transaction commits, and ``refresh`` runs the whole analysis inside that transaction.
     """
@@ -963,9 +963,9 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             rows.insert_into(name)
             _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            definitions = _column_definitions(name, schema, zstd, computed=False)
-            _sql(raw, f"CREATE TABLE {stage} ({definitions})")
-            table.query("_in", select).insert_into(stage)
+            _sql(raw, f"CREATE TABLE {stage} ({_column_definitions(name, schema, zstd)})")
+            stored = _stored_select(_stored_columns(raw, stage, layout=name))
+            table.query("_in", f"SELECT {stored} FROM ({select})").insert_into(stage)
 
 
 def _stage_select(name: str, schema: dict[str, str], several: bool, staged: bool = False) -> str:

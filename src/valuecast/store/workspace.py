@@ -942,9 +942,10 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
     in memory, where 3.1M staged orders took 0.9 GB of the 1 GB limit and the comparison with
     the stored orders spilled to disk.  It is laid out as a new table is, computing what the
     table computes (an order's id, its e-mail where it is the customer id), which spares
-    compressing that text (0.2 s of 3.1M orders' stage).  Either way the Arrow input is read once through a
-    relation, never registered: a registered Arrow table stays referenced by DuckDB until the
-    transaction commits, and ``refresh`` runs the whole analysis inside that transaction.
+    compressing that text (0.2 s of 3.1M orders' stage).  Either way the Arrow input is read
+    once through a relation, never registered: a registered Arrow table stays referenced by
+    DuckDB until the transaction commits, and ``refresh`` runs the whole analysis inside that
+    transaction.
     """
     several = inputs["files"] > 1
     zstd = _zstd_text(raw)  # the file's, for every stage table

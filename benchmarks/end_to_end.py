@@ -15,6 +15,9 @@ revenue).  In the same run:
   floor is measured again right after ``analyze``: when the two differ, the machine's speed
   changed during the run and so does the ratio.
 
+Then ``analyze`` runs once more in a process of its own, timed step by step (the steps its
+progress line names), and the steps are set against the issue's budget for each.
+
 ``--parquet`` writes the orders as Parquet instead (the 10M-customer row).  The generated file is
 kept under ``benchmarks/.cache/end_to_end/`` and reused by the next run of the same size.  Peak
 RSS of each process is its own high-water mark.  ``--write-md`` updates BENCHMARKS.md.
@@ -174,6 +177,79 @@ print(json.dumps({"seconds": time.perf_counter() - start, "customers": rows}))
 )
 
 
+# `analyze` once more in a process of its own, each step timed as it starts (the names its
+# progress line shows): wall and CPU seconds (every thread's) from the job's start, its imports
+# included
+STEPS_JOB = r"""
+import json, os, sys, time
+from pathlib import Path
+started, cpu = time.perf_counter(), sum(os.times()[:2])
+from valuecast.cli.analyze import run_analysis
+marks = [("start-up", 0.0, 0.0)]
+def mark(step):
+    marks.append((step, time.perf_counter() - started, sum(os.times()[:2]) - cpu))
+work = Path(sys.argv[3])
+run_analysis([sys.argv[1]], work / "w.duckdb", column_map=sys.argv[2], out=work / "out",
+             quiet=True, on_step=mark)
+mark("end")
+print(json.dumps(marks))
+"""
+
+# the issue's budget at 1M customers (issue 22), by the steps `analyze` shows
+BUDGET = (
+    ("start-up and imports", 0.7, ("start-up",)),
+    ("ingest: read, check and write the orders", 1.2, ("reading exports", "writing the orders")),
+    ("summary and calibration summary", 0.5, ("summarising customers",)),
+    ("backtest, final fit, predictions and intervals", 1.8,
+     ("backtesting models", "fitting models and predicting")),
+    ("cohorts, RFM, tiers, growth tables", 1.0,
+     ("counting cohorts and repeat orders", "segmenting customers",
+      "cohorts, channels, products")),
+    ("snapshot, charts, sort orders, files, report", 0.8,
+     ("storing the snapshot", "storing the dashboard's charts",
+      "writing results and the report")),
+)  # fmt: skip
+
+
+def run_steps(path: Path, work: Path) -> list[tuple[str, float, float]]:
+    """Each step of one `analyze` of ``path``: (name, wall seconds, CPU seconds)."""
+    out = subprocess.run([sys.executable, "-c", STEPS_JOB, str(path), COLUMN_MAP, str(work)],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"the timed analyze failed:\n{out.stderr}")
+    marks = json.loads(out.stdout.strip().splitlines()[-1])
+    return [
+        (name, end - start, cpu_end - cpu)
+        for (name, start, cpu), (_, end, cpu_end) in zip(marks, marks[1:], strict=False)
+    ]
+
+
+def steps_table(steps: list[tuple[str, float, float]], n_customers: int) -> list[str]:
+    """The steps grouped as the issue's budget rows, with the budget (at 1M customers) scaled to
+    ``n_customers``; a step the budget does not name fails the benchmark."""
+    named = {step for *_, group in BUDGET for step in group}
+    unknown = [name for name, *_ in steps if name not in named]
+    if unknown:
+        raise RuntimeError(f"steps the budget does not name: {unknown}")
+    scale = n_customers / 1_000_000
+    lines = [
+        "| step (the issue's budget rows) | seconds | CPU seconds | budget |",
+        "|---|---:|---:|---:|",
+    ]
+    for title, budget, group in BUDGET:
+        own = [(name, wall, cpu) for name, wall, cpu in steps if name in group]
+        wall, cpu = sum(w for _, w, _ in own), sum(c for *_, c in own)
+        parts = "; ".join(f"{name} {w:.2f}" for name, w, _ in own) if len(own) > 1 else ""
+        lines.append(
+            f"| {title}{f' ({parts})' if parts else ''} | {wall:.2f} | {cpu:.2f} | "
+            f"{budget * scale:.1f} |"
+        )
+    total_wall, total_cpu = sum(w for _, w, _ in steps), sum(c for *_, c in steps)
+    total_budget = sum(budget for _, budget, _ in BUDGET) * scale
+    lines.append(f"| all | {total_wall:.2f} | {total_cpu:.2f} | {total_budget:.1f} |")
+    return lines
+
+
 def run_same_job(csv: Path) -> dict:
     completed = subprocess.run(
         [sys.executable, "-c", VALUECAST_SAME_JOB, str(csv), COLUMN_MAP],
@@ -251,6 +327,9 @@ def main() -> None:
         # takes CPU), and a ratio to a floor taken at another speed says little
         floor_after = min(run_duckdb(FLOOR_JOB, orders)["seconds"] for _ in range(3))
         same = run_same_job(orders)
+        steps_work = work / "steps"
+        steps_work.mkdir()
+        steps = run_steps(orders, steps_work)
         theirs = None
         if not args.no_lifetimes and not args.parquet:
             completed = run_peer(LIFETIMES, LIFETIMES_JOB, [str(orders)], timeout=7200)
@@ -298,6 +377,16 @@ def main() -> None:
         )
     )
     lines += ["", f"valuecast chose `{ours['model']}`; {ours['customers']:,} customers."]
+    lines += [
+        "",
+        "Where `analyze`'s time goes: one more run in a process of its own, each step timed "
+        "from its start to the next one's (CPU seconds are every thread's). The budget is the "
+        "issue's at 1M customers"
+        + (f", scaled to {args.customers:,}" if args.customers != 1_000_000 else "")
+        + ".",
+        "",
+        *steps_table(steps, args.customers),
+    ]
     title = "End to end" + (f", {args.customers:,} customers in Parquet" if args.parquet else "")
     publish(lines, title, args.write_md)
 

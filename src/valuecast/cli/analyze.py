@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -275,8 +276,13 @@ def run_analysis(
     calendar: Path | None = None,
     seasons: bool = True,
     covariates: str | None = None,
+    on_step: Callable[[str], None] | None = None,
 ):
-    """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``."""
+    """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``.
+
+    ``on_step`` is called with each step's name as it starts (what the progress line shows):
+    ``benchmarks/end_to_end.py`` times the steps by it.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     # nothing that imports Ibis or SciPy before the ingest: refresh imports the analysis while
@@ -323,7 +329,14 @@ def run_analysis(
         # freezes its own modules as it starts)
         with progress, frozen_objects():
             task = progress.add_task("reading exports", total=None)
-            show = lambda text: progress.update(task, description=text)  # noqa: E731
+
+            def show(text: str) -> None:
+                progress.update(task, description=text)
+                if on_step is not None:
+                    on_step(text)
+
+            if on_step is not None:
+                on_step("reading exports")
             results = (
                 read_files(files, export_format, column_map, fx, defer=True) if files else None
             )

@@ -125,3 +125,26 @@ def test_the_printed_backtest_gives_a_failure_whole_and_marks_versions_not_compe
     text = " ".join(captured.get().replace("│", " ").split())
     assert "no customer made a repeat purchase in the data" in text
     assert "mbgnbd (not eligible)" in text and "pnbd (not eligible)" not in text
+
+
+def test_each_step_is_named_to_the_caller_as_it_starts(export, tmp_path):
+    """``on_step`` (what benchmarks/end_to_end.py times) hears every step the progress line
+    shows, in order, the ingest's first and the files' last."""
+    steps = []
+    analyze_command.run_analysis(
+        [str(export)], tmp_path / "w.duckdb", out=tmp_path / "results", quiet=True,
+        on_step=steps.append,
+    )  # fmt: skip
+    assert steps == [
+        "reading exports",
+        "writing the orders",
+        "counting cohorts and repeat orders",
+        "summarising customers",
+        "backtesting models",
+        "fitting models and predicting",
+        "segmenting customers",
+        "cohorts, channels, products",
+        "storing the snapshot",
+        "storing the dashboard's charts",
+        "writing results and the report",
+    ]

@@ -320,8 +320,12 @@ def main() -> None:
         ours = run_valuecast(orders, work)
         ours_peak = ours["peak_rss_mb"]
         load = os.getloadavg()[0]
-        # a merchant's next run: the same export (or next quarter's, holding these orders)
-        # into the workspace of the first, where every order is compared with the stored one
+        # a merchant's next run with other options: the same export, unchanged, which the
+        # workspace's last ingest read (not read again)
+        held = run_valuecast(orders, work)
+        # the same export saved again (or next quarter's, holding these orders): read and
+        # every order compared with the stored one
+        os.utime(orders)
         again = run_valuecast(orders, work)
         # again right after: a shared machine's speed drifts within minutes (the hypervisor
         # takes CPU), and a ratio to a floor taken at another speed says little
@@ -357,9 +361,14 @@ def main() -> None:
         f"cohorts/channels/products tables, snapshot, report.html, files) | {ours['seconds']:.2f} "
         f"| {ours_peak:.0f} MB | {ours['seconds'] / floor_seconds:.1f}x the floor "
         f"({ours['seconds'] / floor_after:.1f}x the floor after) |",
-        f"| &nbsp;&nbsp;`valuecast analyze` again: the same {kind} into the first run's workspace "
-        f"(every order compared with the stored one, none new) | {again['seconds']:.2f} | "
-        f"{again['peak_rss_mb']:.0f} MB | {again['seconds'] / floor_seconds:.1f}x the floor |",
+        f"| &nbsp;&nbsp;`valuecast analyze` again: the same {kind}, unchanged, into the first "
+        f"run's workspace (its last ingest read it: analysed as stored, not read again) | "
+        f"{held['seconds']:.2f} | {held['peak_rss_mb']:.0f} MB | "
+        f"{held['seconds'] / floor_seconds:.1f}x the floor |",
+        f"| &nbsp;&nbsp;`valuecast analyze` again: the same {kind} saved again (a new time), into "
+        f"that workspace (read, every order compared with the stored one, none new) | "
+        f"{again['seconds']:.2f} | {again['peak_rss_mb']:.0f} MB | "
+        f"{again['seconds'] / floor_seconds:.1f}x the floor |",
     ]
     if theirs:
         lines.append(

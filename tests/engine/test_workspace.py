@@ -418,7 +418,9 @@ def test_an_ingest_leaves_no_stage_in_the_workspace(tmp_path, make_result):
         ws.ingest([make_result(SHOP, LINES)])
         ws.ingest([make_result(SHOP[:2] + [{**SHOP[3], "net": 31.0}], LINES)])
         left = ws.raw.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-    assert sorted(name for (name,) in left) == ["customers", "ingests", "order_lines", "orders"]
+    assert sorted(name for (name,) in left) == [
+        "customers", "ingest_inputs", "ingests", "order_lines", "orders"
+    ]  # fmt: skip
     with duckdb.connect(str(path)) as con:
         assert not con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '_')"

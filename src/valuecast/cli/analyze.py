@@ -293,6 +293,9 @@ def run_analysis(
     from valuecast.store.memory import frozen_objects
 
     started = time.perf_counter()
+    inputs, held = _inputs_held(files, workspace, export_format, column_map, fx)
+    if held is not None:  # the workspace holds these files as they are: analysed as stored
+        given, files = files, []
     if files and imports_beside_reading(files):
         import_analysis_modules()  # else refresh starts them beside the ingest
     spend_frame = read_spend_or_fail(spend)
@@ -344,13 +347,16 @@ def run_analysis(
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
                     done = refresh(
-                        ws, results, options, spend=spend_frame, progress=show, in_engine=True
-                    )
+                        ws, results, options, spend=spend_frame, progress=show, in_engine=True,
+                        inputs=inputs,
+                    )  # fmt: skip
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
                 else:
                     from valuecast.store.snapshots import save_snapshot
 
+                    if held is not None and ws.latest_ingest_inputs() != (held, inputs):
+                        fail(f"{workspace}: another command ingested into it meanwhile: run again")
                     report = ws.latest_ingest_report() or {}
                     # one transaction: the analysis writes the snapshot's customers as it goes
                     with ws.transaction():
@@ -390,8 +396,36 @@ def run_analysis(
     if not quiet:
         # what the ingest noticed (a cancelled order removed, a file cut off, ...)
         noticed = report.get("notes", []) if results is not None else []
+        if held is not None:
+            noticed = [_held_note(given, held)]
         _print_analysis(analysis, paths, seconds, noticed)
     return analysis, paths
+
+
+def _inputs_held(files, workspace: Path, export_format, column_map, fx):
+    """The identity of the inputs ``files`` (with the options they are read with; None where
+    they have none, :func:`valuecast.io.inputs.inputs_fingerprint`), and the id of the
+    workspace's last ingest when it was of these very inputs (None if not): its orders are then
+    the files' as they stand, and reading them again would change nothing."""
+    if not files:
+        return None, None
+    from valuecast.io.inputs import inputs_fingerprint
+
+    kind = export_format.value if export_format else None
+    inputs = inputs_fingerprint(files, kind, column_map, fx)
+    if inputs is None or not workspace.exists():
+        return inputs, None
+    from valuecast.store.workspace import ingest_holding
+
+    return inputs, ingest_holding(workspace, inputs)
+
+
+def _held_note(files: list[str], ingest_id: int) -> str:
+    named = files[0] if len(files) == 1 else f"these {len(files)} files"
+    return (
+        f"{named}: unchanged since ingest {ingest_id} read it, the last one into this "
+        "workspace: analysed as stored, not read again"
+    )
 
 
 IMPORTS_BESIDE_THE_INGEST_FROM = 32 * 2**20
@@ -528,7 +562,9 @@ def analyze(
     Writes customers.csv, customers.parquet, summary.json, ingest_report.json and report.html
     (one offline HTML file with the charts) to --out, and next to them cohorts.csv,
     retention.csv, channels.csv (cac.csv with --spend), affinity.csv, next_products.csv and
-    reminders.csv.  Without FILE it analyses what the workspace holds.
+    reminders.csv.  Without FILE it analyses what the workspace holds; so it does given the
+    files its last ingest read, unchanged since (another --horizon or --margin on the same
+    export), without reading them again.
     """
     if engine != "duckdb":  # the analysis runs on Spark or the database (docs/scale.md)
         from valuecast.jobs.analyze import AnalysisOptions

@@ -23,11 +23,18 @@ def _ingest_files(
     column_map: str | None,
     fx: Path | None,
 ):
-    """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line."""
+    """Read ``files`` and write them into ``workspace`` in one transaction, or fail with one line.
+
+    The ingest records what identifies its inputs: ``analyze`` given the same files next finds
+    them held and does not read them again."""
+    from valuecast.io.inputs import inputs_fingerprint
+
     require_workspace_folder(workspace)
+    kind = export_format.value if export_format else None
+    inputs = inputs_fingerprint(files, kind, column_map, fx)
     results = read_files(files, export_format, column_map, fx, defer=True)
     with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
-        return ws.ingest(results)
+        return ws.ingest(results, inputs)
 
 
 def ingest(

@@ -53,6 +53,7 @@ def refresh(
     spend: pd.DataFrame | None = None,
     progress: Callable[[str], None] = _noop,
     in_engine: bool = False,
+    inputs: str | None = None,
 ) -> RefreshResult:
     """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
 
@@ -61,12 +62,14 @@ def refresh(
     are consumed: once stored, their rows are released (:meth:`ImportResult.release_rows`) so
     the analysis has their memory.  ``spend``: the marketing spend frame of the CAC table.
     ``in_engine``: the analysis' customers table stays in the workspace until the caller's
-    ``analysis.release()`` (:func:`valuecast.jobs.analyze.analyze`).
+    ``analysis.release()`` (:func:`valuecast.jobs.analyze.analyze`).  ``inputs``: the identity
+    of the files and options ``results`` were read from, stored with the ingest
+    (:meth:`Workspace.ingest <valuecast.store.workspace.Workspace.ingest>`).
     """
     imports = import_analysis_modules()
     with workspace.transaction():
         progress("writing the orders")
-        report = workspace.ingest(results)
+        report = workspace.ingest(results, inputs)
         for result in results:
             result.release_rows()
         release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates

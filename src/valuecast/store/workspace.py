@@ -60,6 +60,7 @@ from valuecast.store.connection import (
     DEFAULT_WORKSPACE,
     DEFAULT_WORKSPACE_MEMORY_BYTES,
     DEFAULT_WORKSPACE_MEMORY_LIMIT,
+    EngineError,
     duckdb_backend,
     open_duckdb,
     resolved_memory_limit,
@@ -537,6 +538,8 @@ class Workspace:
             "CREATE TABLE IF NOT EXISTS ingests (ingest_id BIGINT, ingested_at TIMESTAMP, "
             "files VARCHAR, report VARCHAR)",
         )
+        # what identified each ingest's inputs (valuecast.io.inputs), where they had an identity
+        _sql(raw, "CREATE TABLE IF NOT EXISTS ingest_inputs (ingest_id BIGINT, inputs VARCHAR)")
 
     def orders(self) -> ir.Table:
         """The canonical orders table as an Ibis expression."""
@@ -559,6 +562,19 @@ class Workspace:
     def ingests(self) -> pd.DataFrame:
         """The ingest log: one row per ingest with its files and JSON report."""
         return self.con.table("ingests").order_by("ingest_id").to_pandas()
+
+    def latest_ingest_inputs(self) -> tuple[int, str | None] | None:
+        """The last ingest's id and the identity of its inputs
+        (:func:`valuecast.io.inputs.inputs_fingerprint`; None where they had none, or were
+        ingested by a version that did not record it); None before any ingest."""
+        raw = self.raw
+        (latest,) = _sql(raw, "SELECT max(ingest_id) FROM ingests")[0]
+        if latest is None:
+            return None
+        if "ingest_inputs" not in connection_table_names(raw):  # a read-only older workspace
+            return int(latest), None
+        found = _sql(raw, "SELECT inputs FROM ingest_inputs WHERE ingest_id = ?", [latest])
+        return int(latest), (found[0][0] if found else None)
 
     def latest_ingest_report(self) -> dict[str, Any] | None:
         """The report of the last ingest (as :meth:`IngestReport.to_dict`), None before any."""
@@ -609,8 +625,14 @@ class Workspace:
         self.close()
 
     # -- ingest ---------------------------------------------------------------------------------
-    def ingest(self, results: Sequence[ImportResult | PendingOrders]) -> IngestReport:
+    def ingest(
+        self, results: Sequence[ImportResult | PendingOrders], inputs: str | None = None
+    ) -> IngestReport:
         """Write the imported files into the workspace in one transaction and report on them.
+
+        ``inputs``: the identity of the files and options the results were read from
+        (:func:`valuecast.io.inputs.inputs_fingerprint`), stored with the ingest: a later command
+        given the same inputs finds them held (:meth:`latest_ingest_inputs`).
 
         A file still pending (:class:`~valuecast.io.orders_duckdb.PendingOrders`) is loaded by
         DuckDB (on a second connection to the workspace's database), or read by its importer first.
@@ -631,7 +653,7 @@ class Workspace:
             loaded = _loaded(loading or raw, results)
             self.fit_memory_to_orders(sum(result.order_count for result in loaded))
             self.release_freed_memory()  # the load's reads, rankings and checks
-            report = self._ingest(raw, loaded, loading)
+            report = self._ingest(raw, loaded, loading, identity=inputs)
             # what the ingest read and built (stored orders' pages, the comparison's hash
             # tables) is not what the analysis that follows reads
             self.release_freed_memory()
@@ -641,9 +663,11 @@ class Workspace:
             if loading is not None:
                 loading.close()
 
-    def _ingest(self, raw: Any, results: list[ImportResult], loading: Any) -> IngestReport:
+    def _ingest(
+        self, raw: Any, results: list[ImportResult], loading: Any, *, identity: str | None
+    ) -> IngestReport:
         """:meth:`ingest` of the read (or loaded) ``results``; ``loading``: the connection that
-        staged the loaded ones, if any."""
+        staged the loaded ones, if any; ``identity``: :meth:`ingest`'s ``inputs``."""
         inputs = _inputs(raw, results, loading)
         # rows are stored in any order (readers sort what they show): this lets DuckDB write
         # and compress row groups in parallel, once, instead of re-writing them at the checkpoint
@@ -714,6 +738,8 @@ class Workspace:
                         _notes_on_stored_orders(raw, report, latest_before, ingest_id)
                     )
                 report.notes.extend(_renamed_note(*renaming) for renaming in renamed)
+                if identity is not None:
+                    _sql(raw, "INSERT INTO ingest_inputs VALUES (?, ?)", [ingest_id, identity])
                 _sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
@@ -729,6 +755,18 @@ class Workspace:
             _sql(raw, "RESET preserve_insertion_order")
             _drop_staged(raw)
         return report
+
+
+def ingest_holding(path: Path, inputs: str) -> int | None:
+    """The id of the last ingest of the workspace at ``path`` when it was of ``inputs``
+    (:meth:`Workspace.latest_ingest_inputs`), else None: also when ``path`` cannot be opened to
+    read (no workspace, or one another process is writing)."""
+    try:
+        with Workspace(path, read_only=True) as workspace:
+            latest = workspace.latest_ingest_inputs()
+    except (InputError, EngineError, duckdb.Error, OSError):
+        return None
+    return latest[0] if latest is not None and latest[1] == inputs else None
 
 
 def _roll_back(raw: Any) -> None:

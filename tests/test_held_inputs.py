@@ -1,0 +1,168 @@
+"""`analyze FILE` again: files the workspace's last ingest read, unchanged since, are not read
+again (valuecast.io.inputs); anything else that could change the stored orders is read."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import date
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.datasets.demo_shop import generate_demo_shop
+from valuecast.io import inputs as inputs_module
+from valuecast.io.inputs import inputs_fingerprint
+from valuecast.store import Workspace
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def settled(monkeypatch):
+    """Files count as settled as soon as they are written (their times still tell any change)."""
+    monkeypatch.setattr(inputs_module, "RECENT_SECONDS", 0.0)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    path = tmp_path_factory.mktemp("held") / "orders_export.csv"
+    generate_demo_shop(path, customers=150, seed=11)
+    return path
+
+
+def _analyze(*args: str) -> str:
+    result = runner.invoke(app, ["analyze", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _ingest_ids(workspace) -> list[int]:
+    with Workspace(workspace, read_only=True) as ws:
+        return ws.ingests()["ingest_id"].tolist()
+
+
+def test_a_fingerprint_tells_a_rewritten_file_from_the_same_one(tmp_path, settled):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,date,revenue\na,2024-01-01,10\n")
+    first = inputs_fingerprint([str(path)], None, None, None)
+    assert first is not None
+    assert inputs_fingerprint([str(path)], None, None, None) == first
+    # the same size and modification time, other bytes: the change time moved
+    before = path.stat()
+    time.sleep(0.05)  # past the file system clock's tick
+    path.write_text("customer_id,date,revenue\nb,2024-01-01,10\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert inputs_fingerprint([str(path)], None, None, None) != first
+
+
+def test_a_fingerprint_follows_the_options_and_the_day(tmp_path, settled):
+    path, rates = tmp_path / "orders.csv", tmp_path / "rates.csv"
+    path.write_text("customer_id,date,revenue\na,2024-01-01,10\n")
+    rates.write_text("currency,rate\nEUR,1.1\n")
+    day = date(2026, 12, 5)
+    plain = inputs_fingerprint([str(path)], None, None, None, today=day)
+    assert plain == inputs_fingerprint([str(path)], None, None, None, today=day)
+    others = [
+        inputs_fingerprint([str(path)], "shopify", None, None, today=day),
+        inputs_fingerprint([str(path)], None, "customer_id=customer_id", None, today=day),
+        inputs_fingerprint([str(path)], None, None, rates, today=day),
+        inputs_fingerprint([str(path)], None, None, None, today=date(2026, 12, 6)),
+        inputs_fingerprint([str(path), str(path)], None, None, None, today=day),
+    ]
+    assert len({plain, *others}) == 1 + len(others)
+
+
+def test_no_fingerprint_for_a_table_a_missing_or_a_just_written_file(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,date,revenue\n")
+    # written just now: a change within the clock's tick could keep its times
+    assert inputs_fingerprint([str(path)], None, None, None) is None
+    assert inputs_fingerprint([str(tmp_path / "missing.csv")], None, None, None) is None
+    assert inputs_fingerprint(["duckdb:///shop.duckdb#orders"], None, None, None) is None
+    assert inputs_fingerprint([str(tmp_path)], None, None, None) is None  # a folder
+
+
+def test_the_same_export_again_is_analysed_as_stored_without_reading_it(shop, tmp_path, settled):
+    workspace = tmp_path / "w.duckdb"
+    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "first"))
+    assert _ingest_ids(workspace) == [1]
+    again = _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "again"))
+    assert f"note: {shop}: unchanged since ingest 1 read it" in " ".join(again.split())
+    assert _ingest_ids(workspace) == [1]  # nothing read, nothing ingested
+    _analyze("-w", str(workspace), "-o", str(tmp_path / "stored"))
+    # the same results as the analysis of the stored orders, and as the first run's
+    for name in ("customers.csv", "channels.csv", "cohorts.csv", "ingest_report.json"):
+        text = (tmp_path / "again" / name).read_bytes()
+        assert text == (tmp_path / "stored" / name).read_bytes(), name
+        assert text == (tmp_path / "first" / name).read_bytes(), name
+
+
+def test_a_changed_export_or_another_ingest_between_is_read_again(shop, tmp_path, settled):
+    workspace = tmp_path / "w.duckdb"
+    export = tmp_path / "orders_export.csv"
+    export.write_bytes(shop.read_bytes())
+    _analyze(str(export), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    # another export ingested after it: this one's orders may have been changed since
+    other = tmp_path / "other.csv"
+    generate_demo_shop(other, customers=60, seed=12)
+    result = runner.invoke(app, ["ingest", str(other), "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    _analyze(str(export), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    assert _ingest_ids(workspace) == [1, 2, 3]
+    # touched: the same bytes, but nothing says so without reading them
+    time.sleep(0.05)
+    os.utime(export)
+    _analyze(str(export), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    assert _ingest_ids(workspace) == [1, 2, 3, 4]
+    # other options read it again too
+    _analyze(str(export), "-w", str(workspace), "-o", str(tmp_path / "out"), "--format", "shopify")
+    assert _ingest_ids(workspace) == [1, 2, 3, 4, 5]
+
+
+def test_an_ingest_records_its_inputs_for_the_next_analyze(shop, tmp_path, settled):
+    workspace = tmp_path / "w.duckdb"
+    result = runner.invoke(app, ["ingest", str(shop), "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    again = _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    assert "unchanged since ingest 1 read it" in " ".join(again.split())
+    assert _ingest_ids(workspace) == [1]
+    report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert report["ingest_id"] == 1
+
+
+def test_an_ingest_between_the_check_and_the_analysis_fails_it(
+    shop, tmp_path, settled, monkeypatch
+):
+    from valuecast.store import workspace as workspace_module
+
+    workspace = tmp_path / "w.duckdb"
+    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    # as if the check had seen an ingest that another process has since followed with its own
+    monkeypatch.setattr(workspace_module, "ingest_holding", lambda path, inputs: 7)
+    result = runner.invoke(
+        app, ["analyze", str(shop), "-w", str(workspace), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert "another command ingested into it meanwhile: run again" in " ".join(
+        result.output.split()
+    )
+
+
+def test_a_workspace_without_recorded_inputs_reads_the_files(shop, tmp_path, settled):
+    workspace = tmp_path / "w.duckdb"
+    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    # as an older version left it: no table of inputs
+    con = duckdb.connect(str(workspace))
+    con.execute("DROP TABLE ingest_inputs")
+    con.close()
+    with Workspace(workspace, read_only=True) as ws:
+        assert ws.latest_ingest_inputs() == (1, None)
+    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    assert _ingest_ids(workspace) == [1, 2]
+    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    assert _ingest_ids(workspace) == [1, 2]  # the second run recorded them

@@ -421,9 +421,9 @@ def _inputs_held(files, workspace: Path, export_format, column_map, fx):
 
 
 def _held_note(files: list[str], ingest_id: int) -> str:
-    named = files[0] if len(files) == 1 else f"these {len(files)} files"
+    named, it = (files[0], "it") if len(files) == 1 else (f"these {len(files)} files", "them")
     return (
-        f"{named}: unchanged since ingest {ingest_id} read it, the last one into this "
+        f"{named}: unchanged since ingest {ingest_id} read {it}, the last one into this "
         "workspace: analysed as stored, not read again"
     )
 

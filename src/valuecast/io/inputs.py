@@ -6,8 +6,9 @@ The files are identified as the file system describes them (path, device, inode,
 modification and change times), as git's index and rsync's quick check identify unchanged
 files, with what they are read with (format, column map, the --fx rates' file, valuecast's
 version) and the day: an order dated the day after tomorrow is refused today and read in two
-days.  A file's change time moves with every write to it and cannot be set back by its owner,
-so a rewritten file is told apart whatever its size and modification time.
+days.  A file's change time moves with every write to it and cannot be set back by its owner
+(POSIX; Windows reports the creation time there), so a rewritten file is told apart whatever
+its size and modification time.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from valuecast.cli.common import (
     console,
     err_console,
     fail,
+    inputs_identity,
     is_url,
     read_calendar_or_fail,
     read_files,
@@ -294,8 +295,9 @@ def run_analysis(
 
     started = time.perf_counter()
     inputs, held = _inputs_held(files, workspace, export_format, column_map, fx)
+    held_note = None
     if held is not None:  # the workspace holds these files as they are: analysed as stored
-        given, files = files, []
+        held_note, files = _held_note(files, held), []
     if files and imports_beside_reading(files):
         import_analysis_modules()  # else refresh starts them beside the ingest
     spend_frame = read_spend_or_fail(spend)
@@ -396,8 +398,8 @@ def run_analysis(
     if not quiet:
         # what the ingest noticed (a cancelled order removed, a file cut off, ...)
         noticed = report.get("notes", []) if results is not None else []
-        if held is not None:
-            noticed = [_held_note(given, held)]
+        if held_note is not None:
+            noticed = [held_note]
         _print_analysis(analysis, paths, seconds, noticed)
     return analysis, paths
 
@@ -409,10 +411,7 @@ def _inputs_held(files, workspace: Path, export_format, column_map, fx):
     the files' as they stand, and reading them again would change nothing."""
     if not files:
         return None, None
-    from valuecast.io.inputs import inputs_fingerprint
-
-    kind = export_format.value if export_format else None
-    inputs = inputs_fingerprint(files, kind, column_map, fx)
+    inputs = inputs_identity(files, export_format, column_map, fx)
     if inputs is None or not workspace.exists():
         return inputs, None
     from valuecast.store.workspace import ingest_holding

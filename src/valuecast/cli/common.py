@@ -225,6 +225,17 @@ def read_files(
         fail(f"{', '.join(files)}: could not be read: {type(error).__name__}: {error}")
 
 
+def inputs_identity(
+    files: list[str], export_format: ExportFormat | None, column_map: str | None, fx: Path | None
+) -> str | None:
+    """What identifies ``files`` read with these options
+    (:func:`valuecast.io.inputs.inputs_fingerprint`), recorded with their ingest."""
+    from valuecast.io.inputs import inputs_fingerprint
+
+    kind = export_format.value if export_format else None
+    return inputs_fingerprint(files, kind, column_map, fx)
+
+
 def require_workspace_folder(workspace: Path) -> None:
     """Fail in one line when ``workspace`` cannot be created for want of its folder: checked
     before the exports are read, which at a million orders takes seconds and a gigabyte."""

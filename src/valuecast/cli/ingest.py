@@ -8,6 +8,7 @@ import typer
 
 from valuecast.cli import scale
 from valuecast.cli.common import (
+    inputs_identity,
     print_ingest_report,
     read_files,
     require_workspace_folder,
@@ -27,11 +28,8 @@ def _ingest_files(
 
     The ingest records what identifies its inputs: ``analyze`` given the same files next finds
     them held and does not read them again."""
-    from valuecast.io.inputs import inputs_fingerprint
-
     require_workspace_folder(workspace)
-    kind = export_format.value if export_format else None
-    inputs = inputs_fingerprint(files, kind, column_map, fx)
+    inputs = inputs_identity(files, export_format, column_map, fx)
     results = read_files(files, export_format, column_map, fx, defer=True)
     with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
         return ws.ingest(results, inputs)

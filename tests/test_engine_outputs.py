@@ -126,6 +126,21 @@ def test_engine_columns_read_as_the_frame_has_them(stored):
     assert in_engine.schema() == frame.schema()
 
 
+def test_segment_columns_read_as_the_engine_gives_them_make_the_same_frame(stored):
+    """``analyze`` makes the segment counts' frame from the engine's own types (text as
+    ``string``, NaN as stored), freeing each column as it is converted: the frame is the one
+    of the columns read as the frame's Arrow table has them."""
+    from valuecast.web.views import SEGMENT_COLUMNS, segment_frame
+
+    _, in_engine, frame, _ = stored
+    as_read = in_engine.arrow(SEGMENT_COLUMNS, as_read=True)
+    assert pa.types.is_string(as_read.schema.field("rfm_group").type)
+    assert pc.any(pc.is_nan(as_read["historic_clv"])).as_py()
+    expected = segment_frame(frame.arrow(SEGMENT_COLUMNS))
+    pd.testing.assert_frame_equal(segment_frame(as_read, self_destruct=True), expected)
+    assert frame.arrow(SEGMENT_COLUMNS, as_read=True).equals(frame.arrow(SEGMENT_COLUMNS))
+
+
 def test_streamed_csv_is_the_whole_tables_bytes(stored, tmp_path):
     *_, frame, _ = stored
     table = frame.arrow()

@@ -233,6 +233,9 @@ def test_segment_counts_of_the_compact_frame_are_the_pipeline_frames(stored):
     table = customers_arrow(stored["customers"][list(SEGMENT_COLUMNS)])
     compact = segment_frame(table)
     assert isinstance(compact["rfm_group"].dtype, pd.CategoricalDtype)
+    # the frame `analyze` makes, freeing the Arrow table's columns as it goes, is the same
+    consumed = customers_arrow(stored["customers"][list(SEGMENT_COLUMNS)])
+    pd.testing.assert_frame_equal(segment_frame(consumed, self_destruct=True), compact)
     assert compact["expected_date_of_next_order"].dtype.kind == "M"
     as_of = stored["summary"]["as_of"]
     counts = segment_counts(compact, as_of)

@@ -526,10 +526,12 @@ def _store_charts(ws, analysis, tables, report, snapshot_id: int):
     # they go out of use: a garbage collection here found only a few small cycles (1M
     # customers: 0.3 s of scanning for no memory back)
     release_unused_memory(collect=False)
+    segments = segment_frame(analysis.arrow(SEGMENT_COLUMNS, as_read=True), self_destruct=True)
+    release_unused_memory(collect=False)  # the columns' Arrow pages, freed as they were converted
     parts = view_parts(
-        json_ready(analysis.summary), segment_frame(analysis.arrow(SEGMENT_COLUMNS)), tables,
-        json_ready(report) or None, built,
-    )  # fmt: skip
+        json_ready(analysis.summary), segments, tables, json_ready(report) or None, built
+    )
+    del segments
     release_unused_memory(collect=False)  # the segments' frame, freed on return
     store_view(ws, snapshot_id, parts)  # `valuecast serve` starts without them
     return built

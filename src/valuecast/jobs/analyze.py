@@ -166,15 +166,21 @@ class Analysis:
             return self._customers[list(columns)]
         return customers_frame(self.arrow(columns), self_destruct=True)
 
-    def arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
+    def arrow(self, columns: Sequence[str] | None = None, *, as_read: bool = False) -> pa.Table:
         """``columns`` (all when None) as Arrow, the types and missing values of the frame's
-        Arrow table (:func:`valuecast.store.snapshots.customers_arrow`), in customer-id order."""
+        Arrow table (:func:`valuecast.store.snapshots.customers_arrow`), in customer-id order.
+
+        ``as_read``: from the engine, as it gives them (text as ``string``, a float NaN as
+        stored), for a caller making a pandas frame of them, where both end as the frame has
+        them: the frame's types cost a copy of each text and float column (~0.9 GB of the
+        segment counts' columns at 10M customers)."""
         from valuecast.store.snapshots import customers_arrow
 
         names = list(CUSTOMER_COLUMNS if columns is None else columns)
         if self._customers is not None:
             return customers_arrow(self._customers[names])
-        return as_frame_arrow(self.table.select(*names).to_pyarrow())
+        table = self.table.select(*names).to_pyarrow()
+        return table if as_read else as_frame_arrow(table)
 
     def schema(self) -> pa.Schema:
         """The Arrow schema of :meth:`arrow`'s table of every column."""

@@ -59,15 +59,25 @@ SEGMENT_COLUMNS = (
 caller holding the table elsewhere passes (:func:`segment_frame`)."""
 
 
-def segment_frame(table: pa.Table) -> pd.DataFrame:
+def segment_frame(table: pa.Table, *, self_destruct: bool = False) -> pd.DataFrame:
     """The columns :func:`segment_counts` reads (``table``, an Arrow table of
     :data:`SEGMENT_COLUMNS`) as a compact frame: text labels as categoricals and dates as
     ``datetime64``, where the pipeline's frame holds every customer's label and next order date
-    as a Python object (10M customers: ~1 GB against ~0.5 GB)."""
-    for index, column in enumerate(table.schema):
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            table = table.set_column(index, column.name, table.column(index).dictionary_encode())
-    return table.to_pandas(date_as_object=False, split_blocks=True)
+    as a Python object (10M customers: ~1 GB against ~0.5 GB).
+
+    ``self_destruct``: the caller drops ``table``, so each column is freed once converted. The
+    labels are made categorical by the conversion itself, not by a new table of encoded
+    columns, which would leave the caller's table holding every other column until the frame
+    is whole (10M customers: ~0.7 GB more).
+    """
+    text = [
+        column.name
+        for column in table.schema
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    ]
+    return table.to_pandas(
+        categories=text, date_as_object=False, split_blocks=True, self_destruct=self_destruct
+    )
 
 
 def plain(value: Any) -> Any:

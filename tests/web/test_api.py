@@ -233,10 +233,10 @@ def test_segment_counts_of_the_compact_frame_are_the_pipeline_frames(stored):
     table = customers_arrow(stored["customers"][list(SEGMENT_COLUMNS)])
     compact = segment_frame(table)
     assert isinstance(compact["rfm_group"].dtype, pd.CategoricalDtype)
+    assert compact["expected_date_of_next_order"].dtype.kind == "M"
     # the frame `analyze` makes, freeing the Arrow table's columns as it goes, is the same
     consumed = customers_arrow(stored["customers"][list(SEGMENT_COLUMNS)])
     pd.testing.assert_frame_equal(segment_frame(consumed, self_destruct=True), compact)
-    assert compact["expected_date_of_next_order"].dtype.kind == "M"
     as_of = stored["summary"]["as_of"]
     counts = segment_counts(compact, as_of)
     assert counts == segment_counts(customers_frame(table), as_of)

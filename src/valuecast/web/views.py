@@ -68,7 +68,7 @@ def segment_frame(table: pa.Table, *, self_destruct: bool = False) -> pd.DataFra
     ``self_destruct``: the caller drops ``table``, so each column is freed once converted. The
     labels are made categorical by the conversion itself, not by a new table of encoded
     columns, which would leave the caller's table holding every other column until the frame
-    is whole (10M customers: ~0.7 GB more).
+    is whole.
     """
     text = [
         column.name

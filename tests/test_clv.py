@@ -40,6 +40,12 @@ def test_period_rate_compounds_to_the_annual_rate():
     assert (1 + weekly) ** (365.25 / 7) == pytest.approx(1.10, rel=1e-12)
 
 
+@pytest.mark.parametrize("rate", [-1.0, -2.0, float("nan"), float("inf")])
+def test_period_rate_of_no_annual_rate_above_minus_one_is_refused(rate):
+    with pytest.raises(ValueError, match="a number greater than -1"):
+        period_discount_rate(rate, 30)
+
+
 def test_clv_is_the_discounted_sum_of_per_period_value():
     model = ConstantRate([0.1, 0.2])  # purchases per day
     clv = customer_lifetime_value(

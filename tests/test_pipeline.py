@@ -210,6 +210,23 @@ def test_bad_options_and_missing_workspace_fail_in_one_line(tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("rate", ["nan", "inf", "-1"])
+def test_a_discount_rate_that_is_no_number_above_minus_one_fails_before_any_step(tmp_path, rate):
+    export = tmp_path / "orders.csv"
+    export.write_text("customer_id,date,amount\nc1,2024-01-05,10\n")
+    workspace = tmp_path / "w.duckdb"
+    result = runner.invoke(
+        app,
+        ["analyze", str(export), "-w", str(workspace), "--out", str(tmp_path / "out"),
+         "--annual-discount-rate", rate],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        "error: annual discount rate must be a number greater than -1"
+    ]
+    assert not workspace.exists() and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("command", ["ingest", "analyze"])
 def test_a_workspace_in_a_missing_folder_fails_before_the_exports_are_read(
     tmp_path, monkeypatch, command

@@ -8,6 +8,7 @@ spend tiers, and whether the predictions are trustworthy).  Nothing here reads r
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -83,8 +84,9 @@ class AnalysisOptions:
                 f"as-of date {as_of} is after tomorrow: give a date up to today (the default is "
                 "the last order date)"
             )
-        if self.annual_discount_rate <= -1:
-            raise ValueError("annual discount rate must be greater than -1")
+        # NaN compares false with every bound: refused here, not at the first step using it
+        if not math.isfinite(self.annual_discount_rate) or self.annual_discount_rate <= -1:
+            raise ValueError("annual discount rate must be a number greater than -1")
         parse_covariates(",".join(self.covariates))
 
 

@@ -14,6 +14,7 @@ periods are weeks, 30-day blocks or calendar-average months.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +31,8 @@ DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 def period_discount_rate(annual_discount_rate: float, period_days: float) -> float:
     """Per-period discount rate equivalent to ``annual_discount_rate`` compounded annually."""
-    if annual_discount_rate <= -1:
-        raise ValueError("annual_discount_rate must be greater than -1")
+    if not math.isfinite(annual_discount_rate) or annual_discount_rate <= -1:
+        raise ValueError("annual_discount_rate must be a number greater than -1")
     if period_days <= 0:
         raise ValueError("period_days must be positive")
     return float((1.0 + annual_discount_rate) ** (period_days / DAYS_PER_YEAR) - 1.0)

@@ -285,6 +285,35 @@ def test_a_currency_symbol_in_a_currency_column_goes_to_the_importer(tmp_path, m
     assert report["currencies"] == {"CAD": 2}
 
 
+def test_a_placeholder_customer_is_a_guest_order_the_importer_reads_and_notes(
+    tmp_path, monkeypatch
+):
+    """A till's ``Guest`` (or ``NULL``, ``N/A``, ``-``) names no customer: taken as an id it made
+    one customer of every guest. The engine's route leaves such a file to the importer."""
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "customer,date,amount\nGuest,2024-01-05,3\nNULL,2024-01-06,4\na@x.com,2024-01-07,5\n"
+        "guest,2024-01-08,6\nN/A,2024-01-09,7\n-,2024-01-10,8\nGuestbook Ltd,2024-01-11,9\n"
+    )
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=MAP, defer=True)).to_dict()
+        orders = ws.orders().to_pandas().sort_values("order_number", ignore_index=True)
+    assert report == _ingest([path], MAP, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert report["guest_orders"] == 5 and report["guest_revenue"] == 28.0
+    assert report["customers"] == 2  # a@x.com and Guestbook Ltd
+    assert report["files"][0]["notes"] == [
+        "5 rows name no customer ('-' (1), 'Guest' (1), 'N/A' (1), 'NULL' (1), 'guest' (1)): "
+        "read as guest orders"
+    ]
+    # numbered by the cells as written: the numbers the file's orders had when it was read
+    # before this rule, so a workspace holding them finds them again
+    assert sorted(orders["order_number"]) == sorted([
+        "-|2024-01-10", "Guest|2024-01-05", "Guestbook Ltd|2024-01-11", "N/A|2024-01-09",
+        "NULL|2024-01-06", "a@x.com|2024-01-07", "guest|2024-01-08",
+    ])  # fmt: skip
+    assert orders["customer_id"].isna().sum() == 5
+
+
 def test_a_loaded_file_releases_the_bytes_read_to_check_it_before_duckdb_reads_it(
     tmp_path, monkeypatch
 ):

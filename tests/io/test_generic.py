@@ -169,6 +169,28 @@ def test_rows_without_order_id_get_stable_numbers(write):
     assert longer.orders["order_number"].tolist()[:3] == first.orders["order_number"].tolist()
 
 
+def test_a_customer_cell_naming_no_customer_is_a_guest_order_of_the_same_number(write):
+    header = ["customer", "date", "amount"]
+    cells = [" GUEST ", "'Guest", "none", "#N/A", "guests", "0", "anonymous@shop.com"]
+    rows = [
+        {"customer": cell, "date": f"2024-01-0{day}", "amount": "5"}
+        for day, cell in enumerate(cells, start=1)
+    ]
+    result = generic.read_orders(write("t.csv", header, rows))
+    orders = result.orders
+    assert orders["customer_id"].tolist()[4:] == ["guests", "0", "anonymous@shop.com"]
+    assert orders["customer_id"].isna().tolist() == [True] * 4 + [False] * 3
+    assert orders["is_guest"].tolist() == [True] * 4 + [False] * 3
+    # the orders' numbers are the cells as cleaned, as before they were read as guests
+    assert orders["order_number"].tolist()[:4] == [
+        "GUEST|2024-01-01", "Guest|2024-01-02", "none|2024-01-03", "#N/A|2024-01-04",
+    ]  # fmt: skip
+    assert result.notes == [
+        "4 rows name no customer ('#N/A' (1), 'GUEST' (1), 'Guest' (1), 'none' (1)): "
+        "read as guest orders"
+    ]
+
+
 @pytest.mark.parametrize(
     ("used", "unused", "expected"),
     [

@@ -25,7 +25,9 @@ Rules:
 * ``revenue`` is the order's net revenue as the merchant defines it, taken as is.
   ``gross_revenue`` defaults to it; the other amounts default to 0.
 * ``customer_id`` is the cell trimmed; values containing ``@`` (emails) are also lower-cased and
-  copied to ``email``. An empty customer cell makes a guest order.
+  copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
+  written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
+  ``-`` ..., in any case): a note counts those rows.
 * ``ordered_at`` accepts ISO timestamps, ``YYYYMMDD`` and unambiguous day/month orders (see
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo).
@@ -75,7 +77,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -401,6 +403,10 @@ class ParsedRows:
     amounts: dict[str, np.ndarray | None]  # gross_revenue, discount, tax, shipping, refunded
     accepts_marketing: pd.Series | None  # nullable booleans, one per row
     lines: LineRows | None = None  # when a line key is mapped: every row is an order line
+    # the customer cells the orders without an id are numbered by, where placeholders made
+    # guests of some (None: ``customer``): the numbers do not change with that reading
+    numbered_by: pa.ChunkedArray | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -470,6 +476,12 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
+    numbered_by, customer = customer, guests_for_placeholders(customer)
+    notes = []
+    if customer.null_count > numbered_by.null_count:
+        notes.append(placeholder_note(numbered_by, customer, filled))
+    else:
+        numbered_by = None
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])
         if missing.any():
@@ -512,6 +524,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         if cols["accepts_marketing"] is None
         else table.flags(cols["accepts_marketing"])[0],
         lines=lines,
+        numbered_by=numbered_by,
+        notes=notes,
     )
 
 
@@ -573,7 +587,8 @@ def _assemble(
         # every row is its own order, numbered <customer>|<date as written>[|k]
         n = len(keep)
         codes = np.arange(n, dtype=np.int64)
-        numbers = _row_numbers(customer, kept(rows.written), kept(rows.ordered_at))
+        numbered_by = customer if rows.numbered_by is None else kept(rows.numbered_by)
+        numbers = _row_numbers(numbered_by, kept(rows.written), kept(rows.ordered_at))
         uniques = _build.string_series(numbers)
     rows_per_order = np.bincount(codes, minlength=n) if n != len(keep) else np.ones(n, np.int64)
 
@@ -645,6 +660,7 @@ def _assemble(
         rows_per_order,
         lines=lines,
         empty_rows=int((~filled).sum()),
+        notes=rows.notes,
     )
 
 
@@ -716,6 +732,49 @@ def _pair_hashes(customer: pa.ChunkedArray, when: np.ndarray) -> np.ndarray:
     finally:
         con.close()
     return np.asarray(hashes.to_numpy(), np.uint64)
+
+
+GUEST_PLACEHOLDERS = frozenset(
+    {"guest", "null", "none", "nan", "n/a", "#n/a", "-", "--", "unknown", "anonymous"}
+)
+"""Customer cells (compared in lower case) that name no customer: what shop systems and
+spreadsheets write where a guest checkout has none. Read as an empty cell: a guest order, where
+taken as an id they made one "customer" of every guest (``Guest`` with the most orders of all)."""
+
+
+_PLACEHOLDER_VALUES = pa.array(sorted(GUEST_PLACEHOLDERS))
+_LONGEST_PLACEHOLDER = max(len(word) for word in GUEST_PLACEHOLDERS)
+
+
+def guests_for_placeholders(customer: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``customer`` (cleaned cells) with each :data:`GUEST_PLACEHOLDERS` cell missing.
+
+    Only cells as short as a placeholder are lower-cased and looked up: a file's e-mails are
+    longer, and their lengths are read from the offsets alone."""
+    short = pc.fill_null(pc.less_equal(pc.binary_length(customer), _LONGEST_PLACEHOLDER), False)
+    if not pc.any(short).as_py():
+        return customer
+    placeholder = pc.and_(short, pc.is_in(pc.utf8_lower(customer), value_set=_PLACEHOLDER_VALUES))
+    if not pc.any(placeholder).as_py():
+        return customer
+    return pc.if_else(placeholder, pa.scalar(None, customer.type), customer)
+
+
+def placeholder_note(written: pa.ChunkedArray, read: pa.ChunkedArray, filled: np.ndarray) -> str:
+    """The note counting the rows whose customer cell (``written``) was a placeholder that
+    :func:`guests_for_placeholders` read as no customer (``read``), by the words written."""
+    made_guests = pc.and_(pc.is_valid(written), pc.is_null(read))
+    words = pc.value_counts(pc.filter(written, pc.and_(made_guests, pa.array(filled))))
+    counted = sorted(
+        ((item["counts"].as_py(), item["values"].as_py()) for item in words),
+        key=lambda pair: (-pair[0], pair[1]),
+    )
+    rows = sum(count for count, _ in counted)
+    listed = ", ".join(f"{word!r} ({count:,})" for count, word in counted)
+    return (
+        f"{rows:,} {'row names' if rows == 1 else 'rows name'} no customer ({listed}): "
+        "read as guest orders"
+    )
 
 
 def _row_numbers(

@@ -115,6 +115,19 @@ def _unusual(cell: str) -> str:
     return f"coalesce(NOT regexp_full_match({cell}, '{_USUAL_TEXT}'), false)"
 
 
+def _placeholder(cell: str) -> str:
+    """SQL: the customer cell is a placeholder naming no customer (``Guest``, ``NULL`` ...), which
+    the importer reads as a guest's and notes (:data:`~valuecast.io.generic.GUEST_PLACEHOLDERS`).
+
+    The lower-casing only for cells as short as a placeholder: a CASE evaluates it on those rows
+    alone, where the e-mails and ids of a large file are longer."""
+    words = generic.GUEST_PLACEHOLDERS
+    return (
+        f"coalesce(CASE WHEN length({cell}) <= {max(len(word) for word in words)} "
+        f"THEN lower({cell}) IN {_sql_set(set(words))} END, false)"
+    )
+
+
 def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:
     """Whether the file may be tried on this path at all (a UTF-8 file on disk, no date format,
     a plain header, no record longer than :data:`LONGEST_RECORD`, no quote set apart from its
@@ -378,6 +391,7 @@ def _load_rows(
     text = [column_of[key] for key in ("customer_id", *TEXT_KEYS, *LINE_TEXT, "accepts_marketing")
             if key in column_of]  # fmt: skip
     bad += [_unusual(name) for name in dict.fromkeys(text)]
+    bad.append(_placeholder(c))  # the importer reads such a file, and notes those rows
     if "currency" in column_of:  # a symbol the importer reads as its code (CA$ -> CAD)
         symbols = {symbol for symbol in NAMED_SYMBOLS if symbol.isascii()}
         bad.append(f"coalesce(upper({column_of['currency']}) IN {_sql_set(symbols)}, false)")

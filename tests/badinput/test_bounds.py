@@ -35,6 +35,16 @@ def test_an_amount_beyond_1e12_is_one_error_and_changes_nothing(corpus, tmp_path
     assert corpus.state(workspace) == before
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_amount_of_hundreds_of_digits_is_shown_in_six(corpus, tmp_path, fmt):
+    bad = corpus.write(tmp_path / "bad.csv", fmt, _two(corpus, "1e308"))
+    result = corpus.ingest(bad, tmp_path / "ws.duckdb")
+    corpus.one_error(
+        result, bad, 2, corpus.AMOUNT[fmt],
+        "amount 1e+308 is out of range (more than 1,000,000,000,000 either way)",
+    )  # fmt: skip
+
+
 def test_an_order_whose_rows_add_up_beyond_1e12_is_one_error(corpus, tmp_path):
     """Rows sharing an order id are the order's lines: their sum is the stored amount."""
     orders = [

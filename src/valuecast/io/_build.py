@@ -20,6 +20,7 @@ from valuecast.io.schema import (
     ORDERS_SCHEMA,
     ImportResult,
     InputError,
+    amount_text,
     conform,
     empty_frame,
 )
@@ -72,7 +73,7 @@ def check_stored_amounts(result: ImportResult) -> None:
         number = result.orders["order_number"].iloc[int(beyond[0])]
         raise InputError(
             result.file,
-            f"order {number}: net revenue {net[beyond[0]]:,.2f} is out of range (more than "
+            f"order {number}: net revenue {amount_text(net[beyond[0]])} is out of range (more than "
             f"{MAX_AMOUNT:,.0f} either way): not a plausible amount",
         )
 

@@ -79,7 +79,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from valuecast.io.schema import MAX_AMOUNT, InputError
+from valuecast.io.schema import MAX_AMOUNT, InputError, amount_text
 
 __all__ = [
     "CsvFile",
@@ -730,7 +730,7 @@ def _check_range(table: Table, amounts: np.ndarray, column: str) -> None:
     if beyond.any():
         position = int(np.flatnonzero(beyond)[0])
         raise table.error(
-            f"amount {amounts[position]:,.2f} is out of range (more than {MAX_AMOUNT:,.0f} either"
+            f"amount {amount_text(amounts[position])} is out of range (more than {MAX_AMOUNT:,.0f} either"
             " way): not a plausible amount",
             position,
             column,

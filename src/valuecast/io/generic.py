@@ -95,7 +95,7 @@ from valuecast.io.csvfile import (
     find_column,
     open_csv,
 )
-from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError
+from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError, amount_text
 
 __all__ = [
     "MAP_KEYS",
@@ -552,7 +552,7 @@ def _check_order_totals(
     if beyond.any():
         order = int(np.flatnonzero(beyond)[0])
         raise table.error(
-            f"order total {net[order]:,.2f} (its rows added up) is out of range (more than "
+            f"order total {amount_text(net[order])} (its rows added up) is out of range (more than "
             f"{MAX_AMOUNT:,.0f} either way): not a plausible amount",
             int(first_rows[order]),
             column,

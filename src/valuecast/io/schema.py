@@ -20,6 +20,14 @@ MAX_AMOUNT = 1e12
 """The largest amount an order or a cell may hold, either sign, inclusive (in its currency):
 importers refuse larger ones, and the engine's exact money keys rely on the bound."""
 
+
+def amount_text(value: float) -> str:
+    """An amount as an error message shows it: with thousands separators and cents, or, far
+    beyond :data:`MAX_AMOUNT` (a cell of ``1e308``), in six significant digits rather than a line
+    of hundreds of digits."""
+    return f"{value:,.2f}" if abs(value) < 1e18 else f"{value:.6g}"
+
+
 # column -> pandas dtype.  Strings are pandas' nullable "string"; money is float64 in the
 # order's currency (after --fx conversion: the base currency).
 ORDERS_SCHEMA: dict[str, str] = {

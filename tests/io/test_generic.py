@@ -255,6 +255,23 @@ def test_date_orders(write):
     assert result.orders["order_date"].tolist() == [pd.Timestamp("2024-03-05")]
 
 
+def test_a_column_named_with_a_comma_is_mapped_in_double_quotes(write):
+    header = ["Client", "When", "Total (USD, incl tax)", 'Note "a, b"']
+    rows = [{"Client": "a@x.com", "When": "2024-01-02", "Total (USD, incl tax)": "12.5",
+             'Note "a, b"': "web"}]  # fmt: skip
+    spec = 'customer_id=Client,revenue="Total (USD, incl tax)",ordered_at=When,'
+    spec += 'channel="Note ""a, b"""'
+    assert generic.parse_column_map(spec) == {
+        "customer_id": "Client", "revenue": "Total (USD, incl tax)", "ordered_at": "When",
+        "channel": 'Note "a, b"',
+    }  # fmt: skip
+    result = generic.read_orders(write("t.csv", header, rows), spec)
+    assert result.orders["net_revenue"].tolist() == [12.5]
+    assert result.orders["channel"].tolist() == ["web"]
+    with pytest.raises(InputError, match="a double quote is never closed"):
+        generic.parse_column_map('customer_id=Client,revenue="Total (USD')
+
+
 def test_map_errors(write):
     path = write("t.csv", HEADER, [{"Client": "a", "Placed": "2024-01-01", "Amount": "1"}])
     with pytest.raises(InputError) as info:

@@ -95,7 +95,8 @@ MapOption = Annotated[
     typer.Option(
         "--map",
         help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL,... "
-        "(a line-level log: quantity=COL,unit_price=COL[,product=COL,sku=COL] instead of revenue)",
+        "(a line-level log: quantity=COL,unit_price=COL[,product=COL,sku=COL] instead of revenue); "
+        'a name with a comma in double quotes: revenue="Total (USD, incl tax)"',
     ),
 ]
 FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv converting currencies.")]

@@ -136,17 +136,21 @@ LINE_KEYS = ("quantity", "unit_price", "product", "sku")
 
 
 def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
-    """``"customer_id=Customer,ordered_at=Date,revenue=Amount"`` -> dict (validated keys)."""
+    """``"customer_id=Customer,ordered_at=Date,revenue=Amount"`` -> dict (validated keys).
+
+    A column whose name holds a comma is written in double quotes, as a CSV cell is:
+    ``revenue="Total (USD, incl tax)"`` (a quote inside it doubled)."""
     if spec is None:
         return {}
     if isinstance(spec, Mapping):
         items = list(spec.items())
     else:
         items = []
-        for part in str(spec).split(","):
+        for part in _map_parts(str(spec)):
             if not part.strip():
                 continue
             key, sep, value = part.partition("=")
+            value = _unquoted(value.strip())
             if not sep or not value.strip():
                 raise InputError("--map", f"expected KEY=COLUMN, got {part.strip()!r}")
             items.append((key, value))
@@ -159,6 +163,31 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
         mapping[key] = str(value).strip()
     _check_line_keys(mapping)
     return mapping
+
+
+def _map_parts(spec: str) -> list[str]:
+    """``spec`` split at its commas outside double quotes."""
+    parts, current, quoted = [], [], False
+    for char in spec:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if quoted:
+        raise InputError("--map", f"a double quote is never closed: {spec.strip()!r}")
+    parts.append("".join(current))
+    return parts
+
+
+def _unquoted(value: str) -> str:
+    """A column name as written in the map: a quoted one without its quotes, doubled quotes
+    inside it single."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('""', '"')
+    return value
 
 
 def maps_columns(mapping: Mapping[str, str]) -> bool:

@@ -314,6 +314,32 @@ def test_a_placeholder_customer_is_a_guest_order_the_importer_reads_and_notes(
     assert orders["customer_id"].isna().sum() == 5
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_order_status_column_left_unread_is_noted_on_both_routes(tmp_path, monkeypatch, suffix):
+    frame = pd.DataFrame({
+        "customer": ["a@x.com", "a@x.com", "b@x.com"],
+        "date": ["2024-01-05", "2024-02-05", "2024-01-07"],
+        "amount": ["10", "20", "30"],
+        "Order Status": ["completed", "cancelled", "failed"],
+    })  # fmt: skip
+    path = tmp_path / f"o{suffix}"
+    if suffix == ".csv":
+        _write(frame, path)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    reports, _ = _assert_same_ingests([path], MAP, monkeypatch)
+    assert reports[0]["orders"] == 3  # counted: the rules read no status
+    assert reports[0]["files"][0]["notes"] == [
+        "column 'Order Status' is not read: every order counts whatever its status (cancelled, "
+        "failed and refunded ones too); leave those out of the file, or give the shop's own "
+        "export (--format shopify, woocommerce or magento), whose statuses are read"
+    ]
+    without = _write(frame.drop(columns="Order Status"), tmp_path / "plain.csv")
+    assert _ingest([without], MAP, engine=False, monkeypatch=monkeypatch)[0][0]["notes"] == [
+        "the files name no currency: amounts are in the shop's currency"
+    ]
+
+
 def test_a_loaded_file_releases_the_bytes_read_to_check_it_before_duckdb_reads_it(
     tmp_path, monkeypatch
 ):

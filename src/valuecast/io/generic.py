@@ -248,13 +248,14 @@ def read_orders(
     mapping = parse_column_map(column_map)
     if not isinstance(source, CsvFile | Table) and Path(source).suffix.lower() in PARQUET_SUFFIXES:
         table = _parquet_table(Path(source), mapping)
-        return _orders(table, resolve_columns(table, mapping), mapping, "orders")
+        header = pq.read_schema(Path(source)).names  # the table holds the mapped columns only
+        return _orders(table, resolve_columns(table, mapping), mapping, "orders", header)
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = resolve_columns(csv, mapping)
     table = csv.read(
         [c for c in dict.fromkeys(cols.values()) if c is not None], dictionary=_parsed(cols)
     )
-    return _orders(table, cols, mapping, "orders")
+    return _orders(table, cols, mapping, "orders", list(csv.header))
 
 
 def _parsed(cols: dict[str, str | None]) -> list[str]:
@@ -558,10 +559,35 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     )
 
 
+STATUS_COLUMNS = ("status", "order_status", "financial_status", "payment_status")
+"""Names of an order-status column, which an orders table's rules do not read."""
+
+
+def unread_status_note(header: list[str], cols: dict[str, str | None]) -> list[str]:
+    """A note when the table has an order-status column (:data:`STATUS_COLUMNS`) the rules
+    leave unread: its cancelled, failed or refunded orders count as any other, where the shops'
+    own exports are read with their statuses."""
+    found = find_column(header, STATUS_COLUMNS)
+    if found is None or found in cols.values():
+        return []
+    return [
+        f"column {found!r} is not read: every order counts whatever its status (cancelled, "
+        "failed and refunded ones too); leave those out of the file, or give the shop's own "
+        "export (--format shopify, woocommerce or magento), whose statuses are read"
+    ]
+
+
 def _orders(
-    table: Table, cols: dict[str, str | None], mapping: dict[str, str], source: str
+    table: Table,
+    cols: dict[str, str | None],
+    mapping: dict[str, str],
+    source: str,
+    header: list[str] | None = None,
 ) -> ImportResult:
+    """The orders of ``table``; ``header``: the file's columns, when the table holds some."""
+    status_note = unread_status_note(list(table.header if header is None else header), cols)
     rows = _parse_rows(table, cols, mapping)
+    rows.notes.extend(status_note)
     # the parsed rows hold what the orders are made of: the file's cells are let go of
     table.release_columns([])
     revenue = cols["revenue"] or cols["unit_price"]

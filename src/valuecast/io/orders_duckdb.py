@@ -895,7 +895,10 @@ class PendingOrders:
                 int(lines),
                 derived=derived,
             ),  # fmt: skip
-            notes=self._cut_off_notes(),
+            notes=[
+                *generic.unread_status_note(self.source.header, self.cols),
+                *self._cut_off_notes(),
+            ],
         )
 
     def _cut_off_notes(self) -> list[str]:

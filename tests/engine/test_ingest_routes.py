@@ -314,6 +314,32 @@ def test_a_placeholder_customer_is_a_guest_order_the_importer_reads_and_notes(
     assert orders["customer_id"].isna().sum() == 5
 
 
+def test_rows_repeating_another_row_of_their_order_are_noted_by_the_importer(tmp_path, monkeypatch):
+    """Two exports pasted into one file repeat their orders' rows: an order's rows are added
+    up, so the note says which orders hold a row twice. The engine's route leaves such a file
+    to the importer, and keeps one whose orders' rows differ."""
+    path = tmp_path / "o.csv"
+    rows = [
+        "1001,a@x.com,2024-01-01,50.00", "1002,b@x.com,2024-01-02,20.00",
+        "1001,a@x.com,2024-01-01,50.00", "1003,a@x.com,2024-02-01,30.00",
+        "1003,a@x.com,2024-02-01,5.00",  # another row of the order: its amounts differ
+    ]  # fmt: skip
+    path.write_text("order,customer,date,amount\n" + "\n".join(rows) + "\n")
+    mapping = MAP + ",order_id=order"
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
+    assert report == _ingest([path], mapping, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert report["net_revenue"] == 155.0  # as before: the rows are added up, and noted
+    assert report["files"][0]["notes"] == [
+        "1 row repeats another row of its order exactly (order 1001): an order's rows are "
+        "added up, so if the file holds copies (two exports pasted together), remove it"
+    ]
+    differing = tmp_path / "d.csv"
+    differing.write_text("order,customer,date,amount\n" + "\n".join(rows[3:]) + "\n")
+    reports, _ = _assert_same_ingests([differing], mapping, monkeypatch)
+    assert reports[0]["files"][0]["notes"] == []
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_an_order_status_column_left_unread_is_noted_on_both_routes(tmp_path, monkeypatch, suffix):
     frame = pd.DataFrame({

@@ -255,6 +255,28 @@ def test_date_orders(write):
     assert result.orders["order_date"].tolist() == [pd.Timestamp("2024-03-05")]
 
 
+def test_rows_repeating_their_order_are_summed_and_noted_by_order(write):
+    header = ["order_id", "customer_id", "order_date", "revenue", "channel"]
+    row = {"customer_id": "a@x.com", "order_date": "2024-01-01", "revenue": "5", "channel": "web"}
+    rows = [{**row, "order_id": str(order)} for order in (1, 2, 3, 4, 5, 1, 2, 3, 4, 4)]
+    rows.append({**row, "order_id": "5", "channel": "shop"})  # differs: an order's second row
+    result = generic.read_orders(write("t.csv", header, rows))
+    assert result.orders["net_revenue"].tolist() == [10.0, 10.0, 10.0, 15.0, 10.0]
+    assert result.notes == [
+        "5 rows repeat another row of their order exactly (orders 1, 2, 3 and 1 more): an "
+        "order's rows are added up, so if the file holds copies (two exports pasted together), "
+        "remove them"
+    ]
+    line_level = generic.read_orders(
+        write("l.csv", ["order_id", "customer_id", "order_date", "qty", "price"],
+              [{"order_id": "1", "customer_id": "a", "order_date": "2024-01-01", "qty": "1",
+                "price": "2"}] * 2),
+        "order_id=order_id,customer_id=customer_id,ordered_at=order_date,quantity=qty,"
+        "unit_price=price",
+    )  # fmt: skip
+    assert line_level.notes == []  # two equal lines of an order: bought twice
+
+
 def test_a_column_named_with_a_comma_is_mapped_in_double_quotes(write):
     header = ["Client", "When", "Total (USD, incl tax)", 'Note "a, b"']
     rows = [{"Client": "a@x.com", "When": "2024-01-02", "Total (USD, incl tax)": "12.5",

@@ -32,7 +32,8 @@ Rules:
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo).
 * With an ``order_id`` column, rows sharing an id are one order: amounts are summed, other fields
-  taken from the first row. Without one, every row is an order and its number is
+  taken from the first row. A row that repeats another of its order in every value read (two
+  exports pasted into one file) is summed too, and noted. Without one, every row is an order and its number is
   ``<customer>|<date as written>`` (with ``|2``, ``|3`` ... for further rows of the same customer
   and time), so re-reading the same or a longer log gives the same numbers.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
@@ -706,6 +707,9 @@ def _assemble(
     reason = _build.reasons(n, rules)
     if rows.lines is not None:
         lines = _order_lines(rows.lines, kept, codes, orders["order_id"], reason)
+    notes = list(rows.notes)
+    if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
+        notes.extend(_repeated_rows_note(rows, kept, codes, uniques))
     return _build.assemble(
         rows.name,
         source,
@@ -715,8 +719,52 @@ def _assemble(
         rows_per_order,
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=rows.notes,
+        notes=notes,
     )
+
+
+REPEATED_ROWS_COMPARED = (
+    "order_id", "customer", "ordered_at", "revenue", *AMOUNT_KEYS, "email", "currency", "channel",
+    "discount_code", "accepts_marketing",
+)  # fmt: skip
+"""What two rows of an order must both hold to repeat each other (their values as read)."""
+
+
+def _repeated_rows_note(
+    rows: ParsedRows, kept: Callable, codes: np.ndarray, order_ids: pd.Series
+) -> list[str]:
+    """A note when rows of an order (an order-level table, no line keys) repeat another of its
+    rows in every value read: their amounts are added up as an order's rows are, which two
+    exports pasted together into one file would double."""
+    values: dict[str, object] = {
+        "order_id": codes,
+        "customer": _build.string_series(kept(rows.customer)),
+        "ordered_at": kept(rows.ordered_at),
+        "revenue": kept(rows.revenue),
+    }
+    for key in (*AMOUNT_KEYS, "email", "currency", "channel", "discount_code"):
+        column = rows.amounts.get(key) if key in AMOUNT_KEYS else rows.text.get(key)
+        if column is not None:
+            values[key] = kept(column) if key in AMOUNT_KEYS else _build.string_series(kept(column))
+    if rows.accepts_marketing is not None:
+        values["accepts_marketing"] = rows.accepts_marketing.to_numpy(object)[
+            np.flatnonzero(rows.filled)
+        ]
+    repeated = pd.DataFrame(values).duplicated().to_numpy()
+    count = int(repeated.sum())
+    if not count:
+        return []
+    orders = pd.unique(np.asarray(codes)[repeated])
+    examples = ", ".join(str(order_ids.iloc[int(code)]) for code in orders[:3])
+    more = "" if len(orders) <= 3 else f" and {len(orders) - 3:,} more"
+    which = f"order {examples}" if len(orders) == 1 else f"orders {examples}{more}"
+    rows_repeat, its, them = (
+        ("row repeats", "its", "it") if count == 1 else ("rows repeat", "their", "them")
+    )
+    return [
+        f"{count:,} {rows_repeat} another row of {its} order exactly ({which}): an order's rows "
+        f"are added up, so if the file holds copies (two exports pasted together), remove {them}"
+    ]
 
 
 def _order_lines(

@@ -833,7 +833,27 @@ class PendingOrders:
                 con, cols, _INGEST_ROWS, _INGEST_GROUPED, canonical=True,
                 written=_written_date(self.source, cols),
             )
+            and not self._repeats_rows(con)
         )  # fmt: skip
+
+    def _repeats_rows(self, con: Any) -> bool:
+        """Whether a row of an order repeats another of its rows in every value read, in an
+        order-level table (no line keys): the importer reads such a file, and notes them
+        (:data:`~valuecast.io.generic.REPEATED_ROWS_COMPARED`).  Looked for only where some
+        order has several rows."""
+        cols = self.cols
+        if cols["order_id"] is None or any(cols.get(key) for key in LINE_KEYS):
+            return False
+        query = f"SELECT coalesce(max(rows), 1) > 1 FROM {_INGEST_GROUPED}"
+        if not con.execute(query).fetchall()[0][0]:
+            return False
+        present = {row[0] for row in con.execute(f"DESCRIBE {_INGEST_ROWS}").fetchall()}
+        compared = ", ".join(c for c in generic.REPEATED_ROWS_COMPARED if c in present)
+        distinct = (
+            f"SELECT count(*) FROM (SELECT DISTINCT {compared} FROM {_INGEST_ROWS} WHERE filled)"
+        )
+        query = f"SELECT count(*) > ({distinct}) FROM {_INGEST_ROWS} WHERE filled"
+        return bool(con.execute(query).fetchall()[0][0])
 
     def _staged(self, con: Any) -> ImportResult:
         cols = self.cols
@@ -853,7 +873,7 @@ class PendingOrders:
             + f" FROM {_INGEST_GROUPED} WHERE reason IS NULL"
         )
         _stage_lines(con, cols)
-        return self._result(
+        result = self._result(
             con, "orders",
             f"SELECT order_number, {columns['order_id']} AS order_id, reason, rows, "
             f"coalesce({columns['gross_revenue']}, 0) AS gross_revenue, "
@@ -861,6 +881,9 @@ class PendingOrders:
             "WHERE reason IS NOT NULL",
             n_rows, n_rows - filled, grouped, derived,
         )  # fmt: skip
+        # the importer's notes come before the file's own (a cut-off end), as there
+        result.notes[:0] = generic.unread_status_note(self.source.header, cols)
+        return result
 
     def _result(
         self, con: Any, fmt: str, excluded_orders: str, n_rows: int, empty_rows: int,
@@ -895,10 +918,7 @@ class PendingOrders:
                 int(lines),
                 derived=derived,
             ),  # fmt: skip
-            notes=[
-                *generic.unread_status_note(self.source.header, self.cols),
-                *self._cut_off_notes(),
-            ],
+            notes=self._cut_off_notes(),
         )
 
     def _cut_off_notes(self) -> list[str]:

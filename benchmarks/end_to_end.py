@@ -369,26 +369,26 @@ def main() -> None:
         f"- | {floor_after / floor_seconds:.2f}x the floor |",
         f"| `valuecast analyze` (ingest, summary, 3-model backtest, fit, CLV + intervals, RFM, "
         f"cohorts/channels/products tables, snapshot, report.html, files) | {ours['seconds']:.2f} "
-        f"| {ours_peak:.0f} MB | {ours['seconds'] / floor_seconds:.1f}x the floor "
+        f"| {ours_peak:.0f} MiB | {ours['seconds'] / floor_seconds:.1f}x the floor "
         f"({ours['seconds'] / floor_after:.1f}x the floor after) |",
         f"| &nbsp;&nbsp;`valuecast analyze` again: the same {kind}, unchanged, into the first "
         f"run's workspace (its last ingest read it: analysed as stored, not read again) | "
-        f"{held['seconds']:.2f} | {held['peak_rss_mb']:.0f} MB | "
+        f"{held['seconds']:.2f} | {held['peak_rss_mb']:.0f} MiB | "
         f"{held['seconds'] / floor_seconds:.1f}x the floor |",
         f"| &nbsp;&nbsp;`valuecast analyze` again: the same {kind} saved again (a new time), into "
         f"that workspace (read, every order compared with the stored one, none new) | "
-        f"{again['seconds']:.2f} | {again['peak_rss_mb']:.0f} MB | "
+        f"{again['seconds']:.2f} | {again['peak_rss_mb']:.0f} MiB | "
         f"{again['seconds'] / floor_seconds:.1f}x the floor |",
     ]
     if theirs:
         lines.append(
             f"| lifetimes (summary, BG/NBD, Gamma-Gamma, CLV; timed after its imports) | "
-            f"{theirs['seconds']:.2f} | {theirs['peak_rss_mb']:.0f} MB | valuecast analyze is "
+            f"{theirs['seconds']:.2f} | {theirs['peak_rss_mb']:.0f} MiB | valuecast analyze is "
             f"{theirs['seconds'] / ours['seconds']:.1f}x faster |"
         )
     lines.append(
         f"| valuecast's API, lifetimes' job only (`summarize_files`, BG/NBD, Gamma-Gamma, CLV; "
-        f"timed after its imports) | {same['seconds']:.2f} | {same['peak_rss_mb']:.0f} MB | "
+        f"timed after its imports) | {same['seconds']:.2f} | {same['peak_rss_mb']:.0f} MiB | "
         + (
             f"{theirs['seconds'] / same['seconds']:.1f}x faster than lifetimes |"
             if theirs

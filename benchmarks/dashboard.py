@@ -292,7 +292,7 @@ def main() -> None:
         f"**{result['requests']:,} requests, {result['errors']} errors** ({kinds}), "
         f"{result['per_second']:.0f} requests/s, latency p50 {result['p50']:.0f} ms, p95 "
         f"{result['p95']:.0f} ms, max {result['max']:.0f} ms. Server peak RSS "
-        + (f"{rss:,.0f} MB." if rss else "not measured."),
+        + (f"{rss:,.0f} MiB." if rss else "not measured."),
     ]
     publish(lines, "Dashboard", args.write_md)
 

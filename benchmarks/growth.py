@@ -146,7 +146,7 @@ def main() -> None:
     ]
     for name, result in results.items():
         lines.append(
-            f"| `valuecast {name}` | {result['seconds']:.1f} | {result['peak_rss_mb']:.0f} MB |"
+            f"| `valuecast {name}` | {result['seconds']:.1f} | {result['peak_rss_mb']:.0f} MiB |"
         )
     publish(lines, "Growth analytics", args.write_md)
 

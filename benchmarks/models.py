@@ -320,11 +320,11 @@ def main() -> None:
         ours, peer = row["valuecast"], row["lifetimes"]
         t = ours["timings"]
         peer_total = f"{peer['timings']['total']:.2f}" if peer else "not run"
-        peer_rss = f"{peer['peak_rss_mb']:.0f} MB" if peer else "-"
+        peer_rss = f"{peer['peak_rss_mb']:.0f} MiB" if peer else "-"
         ratio = f"{peer['timings']['total'] / t['total']:.0f}x" if peer else "-"
         lines.append(
             f"| {row['n']:,} | {ours['distinct']:,} | {t['bgnbd_fit']:.3f} | {t['gg_fit']:.3f} | "
-            f"{t['predict']:.3f} | **{t['total']:.3f}** | {ours['peak_rss_mb']:.0f} MB | "
+            f"{t['predict']:.3f} | **{t['total']:.3f}** | {ours['peak_rss_mb']:.0f} MiB | "
             f"{peer_total} | {peer_rss} | {ratio} |"
         )
     pymc_rows = [row for row in rows if row["pymc"]]

@@ -201,7 +201,7 @@ def main() -> None:
         size = path.stat().st_size / 1e6
         rows.append(
             f"| {label} | {size:,.0f} MB | {measured['seconds']:.2f} | "
-            f"{measured['peak_rss_mb']:,.0f} MB | {floor:.2f} | {measured['seconds'] / floor:.1f}x |"
+            f"{measured['peak_rss_mb']:,.0f} MiB | {floor:.2f} | {measured['seconds'] / floor:.1f}x |"
         )
         print(rows[-1], flush=True)
     lines = [

@@ -127,10 +127,10 @@ def main() -> None:
         f"| `valuecast analyze export.csv` (new workspace; ingest, backtest, fit, CLV with "
         f"{ours['intervals'] or 'no'} intervals, RFM, growth tables, snapshot, report, files; "
         f"best of {args.runs}) | {ours['seconds']:.2f} | {ours['cpu_seconds']:.2f} | "
-        f"{ours['peak_rss_mb']:.0f} MB | |",
+        f"{ours['peak_rss_mb']:.0f} MiB | |",
         f"| lifetimes (summary, BG/NBD, Gamma-Gamma, CLV, no intervals; penalizer "
         f"{theirs['penalizer']}; timed after its imports) | {theirs['seconds']:.2f} | - | "
-        f"{theirs['peak_rss_mb']:.0f} MB | valuecast analyze takes "
+        f"{theirs['peak_rss_mb']:.0f} MiB | valuecast analyze takes "
         f"{ours['seconds'] / theirs['seconds']:.0f}x its time |",
         "",
         f"valuecast chose `{ours['model']}`."

@@ -367,7 +367,7 @@ def markdown(results: dict) -> str:
 
         def rss(times: dict) -> str:
             value = times.get("peak_rss_mb")
-            return "n/a" if value is None else f"{value / 1024:.2f} GB"
+            return "n/a" if value is None else f"{value / 1024:.2f} GiB"
 
         files = csv["valuecast_files"]
         lines.append(
@@ -421,7 +421,7 @@ def markdown(results: dict) -> str:
             "| orders | customers | seconds | peak RSS |",
             "| ---: | ---: | ---: | ---: |",
             f"| {big['orders']:,} | {big['customers']:,} | {big['seconds']:.0f} | "
-            f"{big['peak_rss_mb'] / 1024:.2f} GB |",
+            f"{big['peak_rss_mb'] / 1024:.2f} GiB |",
             "",
         ]
     lines.append(

@@ -32,10 +32,11 @@ Rules:
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo).
 * With an ``order_id`` column, rows sharing an id are one order: amounts are summed, other fields
-  taken from the first row. A row that repeats another of its order in every value read (two
-  exports pasted into one file) is summed too, and noted. Without one, every row is an order and its number is
-  ``<customer>|<date as written>`` (with ``|2``, ``|3`` ... for further rows of the same customer
-  and time), so re-reading the same or a longer log gives the same numbers.
+  taken from the first row (a row that repeats another of its order in every value read, as two
+  exports pasted into one file do, is summed too, and noted). Without an ``order_id`` column,
+  every row is an order and its number is ``<customer>|<date as written>`` (with ``|2``, ``|3``
+  ... for further rows of the same customer and time), so re-reading the same or a longer log
+  gives the same numbers.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``.
 * A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
@@ -736,20 +737,18 @@ def _repeated_rows_note(
     """A note when rows of an order (an order-level table, no line keys) repeat another of its
     rows in every value read: their amounts are added up as an order's rows are, which two
     exports pasted together into one file would double."""
-    values: dict[str, object] = {
-        "order_id": codes,
-        "customer": _build.string_series(kept(rows.customer)),
-        "ordered_at": kept(rows.ordered_at),
-        "revenue": kept(rows.revenue),
-    }
-    for key in (*AMOUNT_KEYS, "email", "currency", "channel", "discount_code"):
-        column = rows.amounts.get(key) if key in AMOUNT_KEYS else rows.text.get(key)
-        if column is not None:
-            values[key] = kept(column) if key in AMOUNT_KEYS else _build.string_series(kept(column))
-    if rows.accepts_marketing is not None:
-        values["accepts_marketing"] = rows.accepts_marketing.to_numpy(object)[
-            np.flatnonzero(rows.filled)
-        ]
+    marketing = rows.accepts_marketing
+    read = {
+        **rows.text, **rows.amounts, "customer": rows.customer, "ordered_at": rows.ordered_at,
+        "revenue": rows.revenue,
+        "accepts_marketing": None if marketing is None else marketing.to_numpy(object),
+    }  # fmt: skip
+    values = {}
+    for key in REPEATED_ROWS_COMPARED:
+        if (column := read[key]) is not None:
+            column = kept(column)
+            text = isinstance(column, pa.ChunkedArray)
+            values[key] = _build.string_series(column) if text else column
     repeated = pd.DataFrame(values).duplicated().to_numpy()
     count = int(repeated.sum())
     if not count:
@@ -846,7 +845,9 @@ taken as an id they made one "customer" of every guest (``Guest`` with the most 
 
 
 _PLACEHOLDER_VALUES = pa.array(sorted(GUEST_PLACEHOLDERS))
-_LONGEST_PLACEHOLDER = max(len(word) for word in GUEST_PLACEHOLDERS)
+LONGEST_PLACEHOLDER = max(len(word) for word in GUEST_PLACEHOLDERS)
+"""Characters (and bytes: the words are ASCII) of the longest placeholder: a longer cell is
+none, whichever route reads it."""
 
 
 def guests_for_placeholders(customer: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -854,7 +855,7 @@ def guests_for_placeholders(customer: pa.ChunkedArray) -> pa.ChunkedArray:
 
     Only cells as short as a placeholder are lower-cased and looked up: a file's e-mails are
     longer, and their lengths are read from the offsets alone."""
-    short = pc.fill_null(pc.less_equal(pc.binary_length(customer), _LONGEST_PLACEHOLDER), False)
+    short = pc.fill_null(pc.less_equal(pc.binary_length(customer), LONGEST_PLACEHOLDER), False)
     if not pc.any(short).as_py():
         return customer
     placeholder = pc.and_(short, pc.is_in(pc.utf8_lower(customer), value_set=_PLACEHOLDER_VALUES))

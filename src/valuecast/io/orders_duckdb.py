@@ -121,10 +121,9 @@ def _placeholder(cell: str) -> str:
 
     The lower-casing only for cells as short as a placeholder: a CASE evaluates it on those rows
     alone, where the e-mails and ids of a large file are longer."""
-    words = generic.GUEST_PLACEHOLDERS
     return (
-        f"coalesce(CASE WHEN length({cell}) <= {max(len(word) for word in words)} "
-        f"THEN lower({cell}) IN {_sql_set(set(words))} END, false)"
+        f"coalesce(CASE WHEN length({cell}) <= {generic.LONGEST_PLACEHOLDER} "
+        f"THEN lower({cell}) IN {_sql_set(set(generic.GUEST_PLACEHOLDERS))} END, false)"
     )
 
 

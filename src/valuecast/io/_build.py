@@ -73,8 +73,8 @@ def check_stored_amounts(result: ImportResult) -> None:
         number = result.orders["order_number"].iloc[int(beyond[0])]
         raise InputError(
             result.file,
-            f"order {number}: net revenue {amount_text(net[beyond[0]])} is out of range (more than "
-            f"{MAX_AMOUNT:,.0f} either way): not a plausible amount",
+            f"order {number}: net revenue {amount_text(net[beyond[0]])} is out of range "
+            f"(more than {MAX_AMOUNT:,.0f} either way): not a plausible amount",
         )
 
 

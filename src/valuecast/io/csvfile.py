@@ -730,8 +730,8 @@ def _check_range(table: Table, amounts: np.ndarray, column: str) -> None:
     if beyond.any():
         position = int(np.flatnonzero(beyond)[0])
         raise table.error(
-            f"amount {amount_text(amounts[position])} is out of range (more than {MAX_AMOUNT:,.0f} either"
-            " way): not a plausible amount",
+            f"amount {amount_text(amounts[position])} is out of range "
+            f"(more than {MAX_AMOUNT:,.0f} either way): not a plausible amount",
             position,
             column,
         )

@@ -609,8 +609,8 @@ def _check_order_totals(
     if beyond.any():
         order = int(np.flatnonzero(beyond)[0])
         raise table.error(
-            f"order total {amount_text(net[order])} (its rows added up) is out of range (more than "
-            f"{MAX_AMOUNT:,.0f} either way): not a plausible amount",
+            f"order total {amount_text(net[order])} (its rows added up) is out of range "
+            f"(more than {MAX_AMOUNT:,.0f} either way): not a plausible amount",
             int(first_rows[order]),
             column,
         )

@@ -12,6 +12,7 @@ from valuecast.io.schema import InputError
 from valuecast.store import Workspace
 from valuecast.store.snapshots import SORT_ORDERS, list_snapshots, load_customers, load_pages
 from valuecast.web import create_app
+from valuecast.web.state import STEPS
 from valuecast.web.views import VIEW
 
 
@@ -46,6 +47,9 @@ def test_upload_ingests_analyses_and_stores_a_snapshot(upload_client, web_shop):
     steps = [s["step"] for s in job["steps"]]
     assert steps[:3] == ["receiving the file", "reading the export", "writing the orders"]
     assert "backtesting models" in steps and "storing the snapshot" in steps
+    # every step is one the progress bar knows, in its order: the bar moves by steps, never
+    # by the small nudge an unknown step gets
+    assert steps == [step for step in STEPS if step in steps]
     report = job["ingest_report"]
     assert report["files"][0]["file"] == "more orders.csv"
     assert report["new_orders"] + report["updated_orders"] > 0

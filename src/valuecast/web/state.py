@@ -78,6 +78,7 @@ STEPS = (
     "receiving the file",
     "reading the export",
     "writing the orders",
+    "counting cohorts and repeat orders",
     "summarising customers",
     "backtesting models",
     "fitting models and predicting",

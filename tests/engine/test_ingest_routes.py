@@ -285,6 +285,30 @@ def test_a_currency_symbol_in_a_currency_column_goes_to_the_importer(tmp_path, m
     assert report["currencies"] == {"CAD": 2}
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_orders_naming_no_currency_beside_named_ones_are_noted_on_both_routes(
+    tmp_path, monkeypatch, suffix
+):
+    """The currencies' counts leave out orders with an empty currency cell; the report says
+    which currency the analysis takes them to be in, so its counts add up to the orders."""
+    frame = pd.DataFrame({
+        "customer": ["a@x.com", "a@x.com", "b@x.com", "c@x.com"],
+        "date": ["2024-01-05", "2024-02-05", "2024-01-07", "2024-01-09"],
+        "amount": ["10", "20", "30", "40"],
+        "currency": ["usd", "", "USD", ""],
+    })  # fmt: skip
+    path = tmp_path / f"o{suffix}"
+    if suffix == ".csv":
+        _write(frame, path)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    reports, _ = _assert_same_ingests([path], MAP + ",currency=currency", monkeypatch)
+    assert reports[0]["orders"] == 4 and reports[0]["currencies"] == {"USD": 2}
+    assert reports[0]["notes"] == [
+        "2 orders name no currency: taken to be in USD, as the others are"
+    ]
+
+
 def test_a_placeholder_customer_is_a_guest_order_the_importer_reads_and_notes(
     tmp_path, monkeypatch
 ):

@@ -1443,6 +1443,14 @@ def _build_report(
     n_orders = int(staged["orders"])
     if n_orders and not staged["with_currency"]:
         notes.append("the files name no currency: amounts are in the shop's currency")
+    elif staged["with_currency"] < n_orders:  # the currencies' counts leave these out
+        named = [code for code, _ in staged["currencies"]]
+        taken = f"{named[0]}, as the others are" if len(named) == 1 else "the shop's currency"
+        blank = n_orders - int(staged["with_currency"])
+        notes.append(
+            f"{blank:,} {'order names' if blank == 1 else 'orders name'} no currency: "
+            f"taken to be in {taken}"
+        )
     new, updated = counts["new_orders"], counts["updated_orders"]
     first, last = staged["first_order_date"], staged["last_order_date"]
     return IngestReport(

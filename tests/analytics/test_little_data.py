@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from valuecast.analysis.dropout import (
     MIN_REPEAT_CUSTOMERS,
+    NO_REPEAT_CUSTOMERS,
     endless_on_short_history,
     unidentified_dropout,
 )
@@ -99,8 +100,8 @@ def test_the_four_day_shop_withholds_predictions_and_keeps_its_repeat_buyer_whol
     assert_predictions_are_whole_or_withheld(summary, customers, output)
     assert customers["predicted_clv"].isna().all()  # no 0 for him and ~450 for the others
     reason = summary["low_confidence_reasons"][-1]
-    assert reason.startswith("only 1 customer(s) ordered more than once")
-    assert reason in output.replace("\n", " ") or "ordered more than once" in output
+    assert reason.startswith("only 1 customer(s) ordered again on a later day (fewer than 5)")
+    assert reason in " ".join(output.split())
     buyer = customers.set_index("customer_id").loc["c99@example.com"]
     assert buyer["historic_number_of_orders"] == 2 and buyer["historic_clv"] == 110.0
 
@@ -145,9 +146,26 @@ def test_the_demo_shop_and_a_year_of_simulated_orders_keep_recent_buyers_alive(t
     assert_recent_buyers_are_not_called_gone(summary, customers)
 
 
+def test_the_rule_names_customers_whose_orders_fall_on_one_day():
+    """The models count purchase days, the growth stage orders: a reason that says "no repeat
+    customers" beside a stage of 100% repeat customers would contradict it."""
+    assert unidentified_dropout(0, 0, 100, 365) == NO_REPEAT_CUSTOMERS
+    none = unidentified_dropout(0, 0, 100, 365, same_day_customers=150)
+    assert none == (
+        "no customer ordered again on a later day (150 customers placed two or more orders, all "
+        "on one day: one purchase to the models): predictions cannot be fitted, historic figures "
+        "only"
+    )
+    few = unidentified_dropout(2, 3, 100, 365, same_day_customers=1)
+    assert few is not None and few.startswith(
+        "only 2 customer(s) ordered again on a later day (fewer than 5; 1 customer placed two or "
+        "more orders, all on one day: one purchase to the models): dropout cannot be told"
+    )
+
+
 def test_the_rule_names_too_few_repeat_buyers_and_a_history_shorter_than_the_gap():
     few = unidentified_dropout(MIN_REPEAT_CUSTOMERS - 1, 10, 1000, 365)
-    assert few is not None and "ordered more than once" in few
+    assert few is not None and "ordered again on a later day" in few
     short = unidentified_dropout(50, 50, 10_000, 99)  # a repeat order per 200 days observed
     assert short is not None and "shorter than half the typical time between repeat" in short
     assert unidentified_dropout(50, 50, 10_000, 100) is None

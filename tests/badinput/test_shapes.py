@@ -78,8 +78,12 @@ def test_one_day_of_data_gives_historic_figures_only_with_the_reasons(corpus, tm
     assert summary["history_days"] == 0 and summary["as_of"] == "2024-03-05"
     reasons = summary["low_confidence_reasons"]
     assert "only 0 days of history (under 180)" in reasons
-    # two orders on one day are one purchase day: nobody has a repeat purchase
-    assert "no repeat customers: predictions cannot be fitted, historic figures only" in reasons
+    # two orders on one day are one purchase day: nobody has a repeat purchase, and the reason
+    # says why c1's two orders are not one
+    assert (
+        "no customer ordered again on a later day (1 customer placed two or more orders, all on "
+        "one day: one purchase to the models): predictions cannot be fitted, historic figures only"
+    ) in reasons
     assert "predicted_clv" not in summary["totals"]
     assert summary["totals"]["historic_clv"] == pytest.approx(sum(range(11, 18)) + 5.0)
     customers = _customers(out)

@@ -230,6 +230,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
                 where=table.historic_number_of_orders >= MIN_ORDERS_FOR_A_LOYAL_CUSTOMER
             ),
             repeat=table.count(where=table.frequency > 0),
+            several=table.count(where=table.historic_number_of_orders >= 2),
             repeat_orders=table.frequency.sum(),
             days_observed=table["T"].sum(),
             # the customers table's historic total, from the summary it copies them from
@@ -277,7 +278,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         progress("fitting models and predicting")
         withhold = unidentified_dropout(
             int(stats["repeat"]), float(stats["repeat_orders"] or 0), float(stats["days_observed"] or 0),
-            history_days,
+            history_days, same_day_customers=int(stats["several"]) - int(stats["repeat"]),
         )  # fmt: skip
         model_name, design = _covariate_choice(table, chosen, options)
         predicted = predict(

@@ -23,9 +23,12 @@ RECENT_DAYS = 7
 """A customer who ordered within this many days of the as-of date is not more likely gone than not."""
 
 
+NO_REPEAT_CUSTOMERS = "no repeat customers: predictions cannot be fitted, historic figures only"
+
+
 def unidentified_dropout(
     n_repeat_customers: int, total_repeat_orders: float, total_days_observed: float,
-    history_days: int,
+    history_days: int, *, same_day_customers: int = 0,
 ) -> str | None:  # fmt: skip
     """Why the predictions are withheld, or ``None`` when the data can identify dropout.
 
@@ -37,12 +40,28 @@ def unidentified_dropout(
     repeat order, 54 days between a repeat buyer's orders) shows dropout well.  The history must
     therefore span :data:`HISTORY_SHARE` of the ratio, not all of it; a shorter one cannot show a
     customer silent for longer than their usual gap.
+
+    ``same_day_customers`` counts the customers whose two or more orders all fall on one day.
+    The models count purchase days, so each of them bought once; the growth stage and the cohorts
+    count orders and call them repeat customers, and the reason says which count it is.
     """
+    same_day = (
+        f"{same_day_customers:,} customer{'' if same_day_customers == 1 else 's'} placed two or "
+        "more orders, all on one day: one purchase to the models"
+    )
+    if n_repeat_customers == 0:
+        if not same_day_customers:
+            return NO_REPEAT_CUSTOMERS
+        return (
+            f"no customer ordered again on a later day ({same_day}): predictions cannot be "
+            "fitted, historic figures only"
+        )
     if n_repeat_customers < MIN_REPEAT_CUSTOMERS:
         return (
-            f"only {n_repeat_customers} customer(s) ordered more than once (fewer than "
-            f"{MIN_REPEAT_CUSTOMERS}): dropout cannot be told from a slow purchase rate, so "
-            "predictions are withheld (historic figures only)"
+            f"only {n_repeat_customers} customer(s) ordered again on a later day (fewer than "
+            f"{MIN_REPEAT_CUSTOMERS}{'; ' + same_day if same_day_customers else ''}): dropout "
+            "cannot be told from a slow purchase rate, so predictions are withheld (historic "
+            "figures only)"
         )
     typical_gap = total_days_observed / max(total_repeat_orders, 1.0)
     if history_days < HISTORY_SHARE * typical_gap:

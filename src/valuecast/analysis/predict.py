@@ -43,7 +43,11 @@ from valuecast.analysis.covariates import (
     with_attributes,
     with_patterns,
 )
-from valuecast.analysis.dropout import contradiction, endless_on_short_history
+from valuecast.analysis.dropout import (
+    NO_REPEAT_CUSTOMERS,
+    contradiction,
+    endless_on_short_history,
+)
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.summary import customer_summary, prepare_orders
 from valuecast.analysis.uncertainty import (
@@ -515,7 +519,7 @@ def predict(
     counts = compressed["count"].to_numpy(dtype=float)
     X = design.rows(compressed[PATTERN]) if design is not None else None
     if not has_repeat:
-        note = "no repeat customers: predictions cannot be fitted, historic figures only"
+        note = withhold or NO_REPEAT_CUSTOMERS
     elif withhold is not None:
         note = withhold
     else:

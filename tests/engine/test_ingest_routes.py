@@ -286,6 +286,29 @@ def test_a_currency_symbol_in_a_currency_column_goes_to_the_importer(tmp_path, m
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_whose_customers_are_named_by_phone_goes_to_the_importer(tmp_path, suffix):
+    """Phone numbers are normalised by the importer's rules (valuecast.io.phones) alone."""
+    frame = pd.DataFrame({
+        "customer": ["", "a@x.com", ""],
+        "phone": ["+1 (616) 954-7888", "", "+1 616-954-7888"],
+        "date": ["2024-01-05", "2024-02-05", "2024-01-07"],
+        "amount": ["10", "20", "30"],
+    })  # fmt: skip
+    path = tmp_path / f"o{suffix}"
+    if suffix == ".csv":
+        _write(frame, path)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    mapping = MAP + ",phone=phone"
+    assert defer_orders([path], column_map=mapping) is None
+    assert defer_orders([path], column_map=MAP) is not None
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
+    assert report["customers"] == 2 and report["phone_customers"] == 1
+    assert report["guest_orders"] == 0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_orders_naming_no_currency_beside_named_ones_are_noted_on_both_routes(
     tmp_path, monkeypatch, suffix
 ):

@@ -191,6 +191,80 @@ def test_a_customer_cell_naming_no_customer_is_a_guest_order_of_the_same_number(
     ]
 
 
+PHONE_HEADER = ["customer", "phone", "country", "date", "amount"]
+PHONE_MAP = "customer_id=customer,phone=phone,country=country,ordered_at=date,revenue=amount"
+
+
+def _phone_rows(*rows: tuple[str, str, str, str]) -> list[dict]:
+    return [
+        {"customer": customer, "phone": phone, "country": country, "date": day, "amount": "5"}
+        for customer, phone, country, day in rows
+    ]
+
+
+def test_a_mapped_phone_names_the_customer_of_a_row_without_one(write):
+    """A till export: the number as dialled or with its country code is one customer, as the
+    Shopify and WooCommerce readers make it; a placeholder or empty cell with no number stays a
+    guest's, and a customer cell wins over the phone."""
+    rows = _phone_rows(
+        ("", "+1 (616) 954-7888", "", "2024-01-01"),
+        ("", "616-954-7888", "US", "2024-01-02"),
+        ("Guest", "00 44 7700 900123", "", "2024-01-03"),
+        ("", "07700 900123", "United Kingdom", "2024-01-04"),
+        ("", "01712-345678", "", "2024-01-05"),  # no country: its digits as written
+        ("C-7", "+1 616 000 0001", "", "2024-01-06"),  # the customer's own id wins
+        ("Guest", "n/a", "", "2024-01-07"),
+        ("", "", "", "2024-01-08"),
+    )
+    result = generic.read_orders(write("t.csv", PHONE_HEADER, rows), PHONE_MAP)
+    orders = result.orders
+    assert orders["customer_id"].tolist()[:6] == [
+        "phone:+16169547888", "phone:+16169547888", "phone:+447700900123",
+        "phone:+447700900123", "phone:01712345678", "C-7",
+    ]  # fmt: skip
+    assert orders["customer_id"].isna().tolist() == [False] * 6 + [True] * 2
+    assert orders["is_guest"].tolist() == [False] * 6 + [True] * 2
+    # numbered by the phone's customer, or the placeholder as written, so a re-read finds them
+    assert orders["order_number"].tolist()[:3] == [
+        "phone:+16169547888|2024-01-01", "phone:+16169547888|2024-01-02", "Guest|2024-01-03",
+    ]  # fmt: skip
+    assert result.notes == ["1 row names no customer ('Guest' (1)): read as guest orders"]
+    # without the map's phone the rows without a customer are guests' orders, as before
+    plain = generic.read_orders(
+        write("t.csv", PHONE_HEADER, rows), "customer_id=customer,ordered_at=date,revenue=amount"
+    )
+    assert plain.orders["customer_id"].notna().sum() == 1
+
+
+def test_a_phone_rows_of_one_customer_carry_joins_them_and_a_shared_one_does_not(write):
+    rows = _phone_rows(
+        ("ann@x.com", "+1 616 111 2222", "", "2024-01-01"),
+        ("", "+1 (616) 111-2222", "", "2024-01-02"),  # Ann at the till
+        ("bob@x.com", "+44 20 7946 0000", "", "2024-01-03"),
+        ("cat@x.com", "+44 20 7946 0000", "", "2024-01-04"),  # a shared office line
+        ("", "+44 20 7946 0000", "", "2024-01-05"),
+    )
+    result = generic.read_orders(write("t.csv", PHONE_HEADER, rows), PHONE_MAP)
+    assert result.orders["customer_id"].tolist() == [
+        "ann@x.com", "ann@x.com", "bob@x.com", "cat@x.com", "phone:+442079460000",
+    ]  # fmt: skip
+    assert result.orders["email"].tolist()[:2] == ["ann@x.com", "ann@x.com"]
+    assert result.notes == ["1 row without a customer belongs to the customer whose rows carry "
+                            "the same phone"]  # fmt: skip
+
+
+def test_a_table_of_phone_numbers_needs_no_customer_column(write):
+    rows = [{"Mobile": "+880 1712-345678", "When": "2024-01-01", "Total": "5"},
+            {"Mobile": "+8801712345678", "When": "2024-01-09", "Total": "7"}]  # fmt: skip
+    path = write("t.csv", ["Mobile", "When", "Total"], rows)
+    result = generic.read_orders(path, "phone=Mobile,ordered_at=When,revenue=Total")
+    assert result.orders["customer_id"].tolist() == ["phone:+8801712345678"] * 2
+    with pytest.raises(InputError, match="required column is missing"):
+        generic.read_orders(path, "ordered_at=When,revenue=Total")
+    with pytest.raises(InputError, match="country needs phone"):
+        generic.parse_column_map("customer_id=a,country=b")
+
+
 @pytest.mark.parametrize(
     ("used", "unused", "expected"),
     [

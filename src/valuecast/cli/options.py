@@ -96,6 +96,7 @@ MapOption = Annotated[
         "--map",
         help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL,... "
         "(a line-level log: quantity=COL,unit_price=COL[,product=COL,sku=COL] instead of revenue); "
+        "phone=COL[,country=COL] names customers without an id by their phone number; "
         'a name with a comma in double quotes: revenue="Total (USD, incl tax)"',
     ),
 ]

@@ -266,16 +266,25 @@ def identities(
     email, customer_id, _ = emails(email_cells)
     linked = 0
     if phone_cells is not None:
-        phone = phone_ids(phone_cells, countries)
-        both = (customer_id.notna() & phone.notna()).to_numpy(bool)
-        pairs = pd.DataFrame({"phone": phone[both], "email": customer_id[both]}).drop_duplicates()
-        owner = pairs.drop_duplicates("phone", keep=False).set_index("phone")["email"]
-        phone_only = (customer_id.isna() & phone.notna()).to_numpy(bool)
-        owned = phone[phone_only].map(owner).astype("string")
-        linked = int(owned.notna().sum())
-        customer_id = customer_id.copy()
-        customer_id[phone_only] = owned.fillna(phone[phone_only]).to_numpy()
+        customer_id, linked = with_phones(customer_id, phone_ids(phone_cells, countries))
     return Identities(email, customer_id, customer_id.isna().astype("boolean"), linked)
+
+
+def with_phones(customer_id: pd.Series, phone: pd.Series) -> tuple[pd.Series, int]:
+    """``customer_id`` (<NA> for none) filled from ``phone`` (phone ids, <NA> for none), and the
+    number of rows given to an identified customer rather than their phone's id.
+
+    A phone that rows with a customer carry belongs to that customer when they all carry the same
+    one, so the same phone's rows without a customer join them; a phone seen with two customers
+    (a household, a shared office line) links nothing and stays its own customer."""
+    both = (customer_id.notna() & phone.notna()).to_numpy(bool)
+    pairs = pd.DataFrame({"phone": phone[both], "customer": customer_id[both]}).drop_duplicates()
+    owner = pairs.drop_duplicates("phone", keep=False).set_index("phone")["customer"]
+    phone_only = (customer_id.isna() & phone.notna()).to_numpy(bool)
+    owned = phone[phone_only].map(owner).astype("string")
+    customer_id = customer_id.copy()
+    customer_id[phone_only] = owned.fillna(phone[phone_only]).to_numpy()
+    return customer_id, int(owned.notna().sum())
 
 
 def linked_note(linked: int) -> list[str]:

@@ -1,8 +1,8 @@
 """Any orders table (CSV, Parquet or a DataFrame read from a database), and CDNOW-style logs.
 
-Its length (about 750 lines) is the orders-table rules: column aliases, the per-row checks with their
-one-line errors, the line-level logs' quantity x unit price and the Parquet reader's memory budget
-belong together.
+Its length (about 1,000 lines) is the orders-table rules: column aliases, the per-row checks with
+their one-line errors, the line-level logs' quantity x unit price, the phone-named customers and
+the Parquet reader's memory budget belong together.
 
 Orders tables
 -------------
@@ -12,12 +12,12 @@ whose keys are:
 
 ``customer_id``, ``ordered_at``, ``revenue`` (required), and optionally ``order_id``, ``email``,
 ``currency``, ``channel``, ``discount_code``, ``gross_revenue``, ``discount``, ``tax``,
-``shipping``, ``refunded``, ``accepts_marketing``, the line keys ``quantity``, ``unit_price``,
-``product`` and ``sku`` (below), plus ``date_format`` (a ``strptime`` format such as
-``%d/%m/%Y``, not a column). Keys the map leaves out are looked up among usual names
-(``customer_id``/``customer``/``email``..., ``ordered_at``/``order_date``/``date``...,
-``revenue``/``net_revenue``/``amount``/``total``...), so a table already in canonical form needs
-no map; the line keys are read only when mapped. A mapped column missing from the table is an
+``shipping``, ``refunded``, ``accepts_marketing``, ``phone``, ``country``, the line keys
+``quantity``, ``unit_price``, ``product`` and ``sku`` (below), plus ``date_format`` (a
+``strptime`` format such as ``%d/%m/%Y``, not a column). Keys the map leaves out are looked up
+among usual names (``customer_id``/``customer``/``email``..., ``ordered_at``/``order_date``/
+``date``..., ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in
+canonical form needs no map; the line keys and the phone keys are read only when mapped. A mapped column missing from the table is an
 error naming it.
 
 Rules:
@@ -28,6 +28,16 @@ Rules:
   copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
   written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
   ``-`` ..., in any case): a note counts those rows.
+* ``phone`` (read only when mapped) names the customer of a row without a customer cell, or
+  with a placeholder in it: ``phone:+`` and the number's digits with its country code, as the
+  Shopify and WooCommerce readers identify phone-only customers (:mod:`valuecast.io.phones`), so
+  ``+1 (616) 954-7888`` and ``+1 616-954-7888`` are one customer. ``country`` (an ISO code or a
+  country's name, per row) gives a national number such as ``(616) 954-7888`` its calling code;
+  without it such a number is kept as written. A phone that rows with a customer carry belongs
+  to that customer (when they all name the same one), so its rows without one join them, as
+  the platform readers do (:func:`valuecast.io._build.with_phones`); a note counts them. With
+  ``phone`` mapped, ``customer_id`` may be left out: every customer is then named by a phone
+  number. A cell with fewer than 6 digits is no number, and its row a guest's.
 * ``ordered_at`` accepts ISO timestamps, ``YYYYMMDD`` and unambiguous day/month orders (see
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo).
@@ -97,6 +107,7 @@ from valuecast.io.csvfile import (
     find_column,
     open_csv,
 )
+from valuecast.io.phones import phone_ids
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError, amount_text
 
 __all__ = [
@@ -130,11 +141,16 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
     "unit_price": (),
     "product": (),
     "sku": (),
+    "phone": (),
+    "country": (),
 }  # fmt: skip
 REQUIRED = ("customer_id", "ordered_at", "revenue")
 AMOUNT_KEYS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
 LINE_KEYS = ("quantity", "unit_price", "product", "sku")
 """Keys that make every row an order line; they are read only when mapped (no usual names)."""
+PHONE_KEYS = ("phone", "country")
+"""Keys that identify the customers of rows without a customer cell by their phone number; read
+only when mapped (a table's phone column may be the shop's, not the buyer's)."""
 
 
 def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -164,6 +180,10 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
             raise InputError("--map", f"unknown key {key!r} (known: {known})")
         mapping[key] = str(value).strip()
     _check_line_keys(mapping)
+    if "country" in mapping and "phone" not in mapping:
+        raise InputError(
+            "--map", "country needs phone (it gives national phone numbers their calling code)"
+        )
     return mapping
 
 
@@ -230,6 +250,9 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
             cols[key] = None  # each line's amount is quantity x unit_price
         elif key in REQUIRED:
             found = source.find(*aliases)
+            if found is None and key == "customer_id" and "phone" in mapping:
+                cols[key] = None  # every customer is named by a phone number
+                continue
             if found is None:
                 raise InputError(
                     source.name,
@@ -508,12 +531,27 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
-    numbered_by, customer = customer, guests_for_placeholders(customer)
+    written, customer = customer, guests_for_placeholders(customer)
+    placeholders = customer.null_count > written.null_count
     notes = []
-    if customer.null_count > numbered_by.null_count:
-        notes.append(placeholder_note(numbered_by, customer, filled))
-    else:
-        numbered_by = None
+    if cols["phone"] is not None:
+        ids, linked = _build.with_phones(
+            _build.string_series(customer), _phone_customers(table, cols)
+        )
+        customer = pa.chunked_array([pa.array(ids, type=customer.type)])
+        if linked:
+            notes.append(
+                f"{linked:,} {'row' if linked == 1 else 'rows'} without a customer "
+                f"{'belongs' if linked == 1 else 'belong'} to the customer whose rows carry the "
+                "same phone"
+            )
+    numbered_by = None
+    if placeholders:
+        # a row without a customer cell is numbered by the phone's customer, as without
+        # placeholders; a placeholder's by the word written
+        numbered_by = written if cols["phone"] is None else pc.coalesce(written, customer)
+        if pc.any(pc.and_(pc.is_valid(written), pc.is_null(customer))).as_py():
+            notes.append(placeholder_note(written, customer, filled))
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])
         if missing.any():
@@ -559,6 +597,16 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         numbered_by=numbered_by,
         notes=notes,
     )
+
+
+def _phone_customers(table: Table, cols: dict[str, str | None]) -> pd.Series:
+    """The customer id of each row's phone number (``phone:+16169547888``), <NA> for a cell
+    with too few digits to be one (:func:`valuecast.io.phones.phone_ids`); the ``country``
+    column gives a national number its calling code."""
+    countries = None
+    if cols["country"] is not None:
+        countries = _build.string_series(table.text(cols["country"]))
+    return phone_ids(_build.string_series(table.text(cols["phone"])), countries)
 
 
 STATUS_COLUMNS = ("status", "order_status", "financial_status", "payment_status")

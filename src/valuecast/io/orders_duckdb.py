@@ -127,17 +127,22 @@ def _placeholder(cell: str) -> str:
     )
 
 
+IMPORTER_KEYS = ("date_format", *generic.PHONE_KEYS)
+"""Map keys whose rules only the importer applies: a date format, and the phone numbers'
+normalisation (:mod:`valuecast.io.phones`)."""
+
+
 def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:
-    """Whether the file may be tried on this path at all (a UTF-8 file on disk, no date format,
-    a plain header, no record longer than :data:`LONGEST_RECORD`, no quote set apart from its
-    cell by spaces)."""
+    """Whether the file may be tried on this path at all (a UTF-8 file on disk, none of the
+    :data:`IMPORTER_KEYS` mapped, a plain header, no record longer than
+    :data:`LONGEST_RECORD`, no quote set apart from its cell by spaces)."""
     return (
         csv.path is not None
         and csv.encoding == "utf-8"
         and not csv._data.startswith(codecs.BOM_UTF8)
         and csv.header_row == 1
         and csv.plain_header()
-        and "date_format" not in mapping
+        and not any(key in mapping for key in IMPORTER_KEYS)
         and len(csv._data) >= (MIN_BYTES if min_bytes is None else min_bytes)
         and csv.unusual_layout(LONGEST_RECORD) is None
     )
@@ -721,7 +726,7 @@ def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None
     except (OSError, pa.ArrowException):
         return None  # the importer names the problem
     header = list(schema.names)
-    if "date_format" in mapping or len(set(header)) != len(header):
+    if any(key in mapping for key in IMPORTER_KEYS) or len(set(header)) != len(header):
         return None
     source = ParquetRows(path, header, {})
     cols = generic.resolve_columns(generic.HeaderOnly(str(path), header), mapping)

@@ -132,6 +132,19 @@ def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypat
                                       monkeypatch)  # fmt: skip
     assert set(reports[0]["excluded_rows"]) == {"cancellation", "empty row"}
     assert reports[0]["line_items"] > reports[0]["orders"] > 100
+    assert reports[0]["files"][0]["notes"] == []  # its lines have order ids
+
+
+def test_line_level_logs_without_order_ids_are_noted_on_both_routes(tmp_path, monkeypatch):
+    """Without an order id each line is an order: an order of three lines counts three, so the
+    note says how to add them up."""
+    frame = retail_log(n_invoices=60, seed=6).drop(columns="InvoiceNo")
+    mapping = ",".join(part for part in RETAIL_MAP.split(",") if not part.startswith("order_id"))
+    reports, _ = _assert_same_ingests([_write(frame, tmp_path / "r.csv")], mapping, monkeypatch)
+    assert reports[0]["files"][0]["notes"] == [
+        "no order id column: each line is counted as an order of its own; if an order's lines "
+        "are on several rows, map order_id=COL to add them up into one order"
+    ]
 
 
 def test_repeat_ingests_of_overlapping_files_report_the_same_updates(tmp_path, monkeypatch):

@@ -64,7 +64,8 @@ order line:
   must be numbers (else an error naming the row and column), and ``revenue`` may not be mapped as
   well: which of the two the merchant meant cannot be told, so the map is refused. Without
   ``unit_price``, ``revenue`` is the row's (the line's) amount and ``quantity`` only describes it.
-* Lines sharing an ``order_id`` are one order, their amounts summed (netted).
+* Lines sharing an ``order_id`` are one order, their amounts summed (netted). Without an
+  ``order_id`` column each line is an order of its own, and a note says so.
 * A return line has a negative quantity or amount. An order whose lines are all returns (a
   cancellation invoice such as ``C536379``) is excluded as ``"cancellation"``: it takes back an
   earlier order the log does not link it to, so nothing is subtracted from any other order (the
@@ -613,6 +614,23 @@ STATUS_COLUMNS = ("status", "order_status", "financial_status", "payment_status"
 """Names of an order-status column, which an orders table's rules do not read."""
 
 
+def table_notes(header: list[str], cols: dict[str, str | None]) -> list[str]:
+    """The notes the table's columns call for, whatever its rows: an order-status column left
+    unread, and order lines without an order id."""
+    return unread_status_note(header, cols) + unkeyed_lines_note(cols)
+
+
+def unkeyed_lines_note(cols: dict[str, str | None]) -> list[str]:
+    """A note when the rows are order lines (a line key is mapped) but no column gives their
+    order: each line is then an order of its own, which an order of several lines is not."""
+    if cols["order_id"] is not None or not any(cols[key] for key in LINE_KEYS):
+        return []
+    return [
+        "no order id column: each line is counted as an order of its own; if an order's lines "
+        "are on several rows, map order_id=COL to add them up into one order"
+    ]
+
+
 def unread_status_note(header: list[str], cols: dict[str, str | None]) -> list[str]:
     """A note when the table has an order-status column (:data:`STATUS_COLUMNS`) the rules
     leave unread: its cancelled, failed or refunded orders count as any other, where the shops'
@@ -635,7 +653,7 @@ def _orders(
     header: list[str] | None = None,
 ) -> ImportResult:
     """The orders of ``table``; ``header``: the file's columns, when the table holds some."""
-    status_note = unread_status_note(list(table.header if header is None else header), cols)
+    status_note = table_notes(list(table.header if header is None else header), cols)
     rows = _parse_rows(table, cols, mapping)
     rows.notes.extend(status_note)
     # the parsed rows hold what the orders are made of: the file's cells are let go of

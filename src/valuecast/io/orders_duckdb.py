@@ -886,7 +886,7 @@ class PendingOrders:
             n_rows, n_rows - filled, grouped, derived,
         )  # fmt: skip
         # the importer's notes come before the file's own (a cut-off end), as there
-        result.notes[:0] = generic.unread_status_note(self.source.header, cols)
+        result.notes[:0] = generic.table_notes(self.source.header, cols)
         return result
 
     def _result(

@@ -322,6 +322,29 @@ def test_a_file_whose_customers_are_named_by_phone_goes_to_the_importer(tmp_path
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_refunds_column_beside_the_revenue_is_noted_on_both_routes(tmp_path, monkeypatch, suffix):
+    """The revenue is the merchant's net revenue as given: the refunds are reported beside it,
+    and the note says why the report's net revenue is not the revenue less the refunds."""
+    frame = pd.DataFrame({
+        "customer": ["a@x.com", "a@x.com", "b@x.com"],
+        "date": ["2024-01-05", "2024-02-05", "2024-01-07"],
+        "amount": ["100", "20", "30"],
+        "refunds": ["20", "0", ""],
+    })  # fmt: skip
+    path = tmp_path / f"o{suffix}"
+    if suffix == ".csv":
+        _write(frame, path)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    reports, _ = _assert_same_ingests([path], MAP + ",refunded=refunds", monkeypatch)
+    assert reports[0]["refunded"] == 20.0 and reports[0]["net_revenue"] == 150.0
+    assert reports[0]["files"][0]["notes"] == [
+        "column 'refunds' (refunded) is reported, not subtracted: each order's net revenue is "
+        "'amount' as given; map revenue to a column net of refunds if it is not"
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_orders_naming_no_currency_beside_named_ones_are_noted_on_both_routes(
     tmp_path, monkeypatch, suffix
 ):

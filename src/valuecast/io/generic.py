@@ -23,7 +23,8 @@ error naming it.
 Rules:
 
 * ``revenue`` is the order's net revenue as the merchant defines it, taken as is.
-  ``gross_revenue`` defaults to it; the other amounts default to 0.
+  ``gross_revenue`` defaults to it; the other amounts default to 0. ``refunded`` is reported,
+  not subtracted from it, and a note says so.
 * ``customer_id`` is the cell trimmed; values containing ``@`` (emails) are also lower-cased and
   copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
   written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
@@ -616,8 +617,21 @@ STATUS_COLUMNS = ("status", "order_status", "financial_status", "payment_status"
 
 def table_notes(header: list[str], cols: dict[str, str | None]) -> list[str]:
     """The notes the table's columns call for, whatever its rows: an order-status column left
-    unread, and order lines without an order id."""
-    return unread_status_note(header, cols) + unkeyed_lines_note(cols)
+    unread, order lines without an order id, and refunds reported beside the revenue."""
+    return unread_status_note(header, cols) + unkeyed_lines_note(cols) + refunds_note(cols)
+
+
+def refunds_note(cols: dict[str, str | None]) -> list[str]:
+    """A note when a refunds column is read: ``revenue`` is each order's net revenue as the
+    merchant gives it, so the refunds are reported and not subtracted, and a report showing
+    them beside an equal gross and net revenue says why."""
+    if cols["refunded"] is None:
+        return []
+    revenue = repr(cols["revenue"]) if cols["revenue"] else "quantity x unit_price"
+    return [
+        f"column {cols['refunded']!r} (refunded) is reported, not subtracted: each order's net "
+        f"revenue is {revenue} as given; map revenue to a column net of refunds if it is not"
+    ]
 
 
 def unkeyed_lines_note(cols: dict[str, str | None]) -> list[str]:

@@ -430,6 +430,26 @@ def test_customers_export_rows_without_email_are_keyed_by_phone(exports, write):
     assert result.excluded == {"duplicate phone": 1}
 
 
+def test_the_newest_customers_export_reads_the_address_phone_where_phone_is_empty(exports, write):
+    """Its header has both Phone and Default Address Phone, and Phone is often empty: the
+    address's number is each such row's phone (the audiences hash it) and names a customer
+    without e-mail."""
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[2]
+    rows = [
+        {"Email": "ann@x.com", "Default Address Phone": "+1 415 555 0101",
+         "Default Address Country Code": "US"},
+        {"Email": "bob@x.com", "Phone": "+1 415 555 0202", "Default Address Phone": "+1 415 555 0909"},
+        {"Email": "", "Default Address Phone": "01712-345678", "Default Address Country Code": "BD"},
+        {"Email": "cat@x.com"},
+    ]  # fmt: skip
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    customers = result.customers.set_index("customer_id")
+    assert customers["phone"].fillna("-").tolist() == [
+        "+1 415 555 0101", "+1 415 555 0202", "01712-345678", "-",
+    ]  # fmt: skip
+    assert list(customers.index)[2] == "phone:+8801712345678"
+
+
 @pytest.mark.parametrize("dtype", ["string", "object"])
 def test_per_distinct_is_the_transform_of_every_cell(dtype):
     from valuecast.io import _build

@@ -56,8 +56,9 @@ Customers export
 The three header generations (``First Name, Last Name, Email, Company, Address1, ...``; the one
 with ``Accepts Email Marketing`` and ``Accepts SMS Marketing``; and the one with ``Customer ID`` and
 ``Default Address ...`` columns) are all read by name. ``customer_id`` is the email trimmed and
-lower-cased, so it joins the orders; a row without email is the customer of its ``Phone``
-(``Default Address Phone``), keyed as the orders key it (national numbers get the calling code
+lower-cased, so it joins the orders; a row without email is the customer of its ``Phone``,
+else its ``Default Address Phone`` (row by row: the newest export has both, and its ``Phone`` is
+often empty where the address has one), keyed as the orders key it (national numbers get the calling code
 of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``; a second row for
 the same customer as ``"duplicate email"`` / ``"duplicate phone"`` (the first one is kept).
 """
@@ -111,7 +112,8 @@ CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("Email",),
     "first_name": ("First Name",),
     "last_name": ("Last Name",),
-    "phone": ("Phone", "Default Address Phone"),
+    "phone": ("Phone",),
+    "address_phone": ("Default Address Phone",),
     "city": ("City", "Default Address City"),
     "province": ("Province Code", "Province", "Default Address Province Code"),
     "country": ("Country Code", "Country", "Default Address Country Code"),
@@ -291,10 +293,12 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     for column in cols.values():
         if column is not None:
             filled |= table.nonempty(column)
+    # the newest export has both columns, and its Phone is often empty where the address has one
+    phone = table.text_series(cols["phone"], strip_apostrophe=True).fillna(
+        table.text_series(cols["address_phone"], strip_apostrophe=True)
+    )
     email, customer_id, _, _ = _build.identities(
-        table.text_series(cols["email"]),
-        table.text_series(cols["phone"]),
-        table.text_series(cols["country"]),
+        table.text_series(cols["email"]), phone, table.text_series(cols["country"])
     )
     accepts, unknown = table.flags(cols["accepts_marketing"])
     frame = pd.DataFrame(
@@ -305,8 +309,9 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
             "created_at": table.timestamps(cols["created_at"]),
         }
     )
-    for key in ("first_name", "last_name", "phone", "city", "province", "country", "zip"):
+    for key in ("first_name", "last_name", "city", "province", "country", "zip"):
         frame[key] = table.text_series(cols[key], strip_apostrophe=True)
+    frame["phone"] = phone
     frame["tags"] = table.text_series(cols["tags"], strip_apostrophe=False)
     no_email = filled & customer_id.isna().to_numpy(bool)
     duplicate = filled & ~no_email & customer_id.duplicated().to_numpy(bool)

@@ -13,6 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from valuecast.cli import app as valuecast
 from valuecast.cli.exports import export
 from valuecast.io import read_exports
 from valuecast.jobs.analyze import AnalysisOptions, analyze
@@ -364,7 +365,7 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
     out = tmp_path / "prospects.csv"
     result = invoke("--segment", "prospects", "--to", "klaviyo", "-w", str(path), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "exported 1 customer (segment prospects, 2 selected)" in result.output
+    assert "exported 1 customer (segment prospects, 2 selected, as of" in result.output
     assert "1 left out for lack of marketing consent" in result.output
     _, rows = read_csv(out)
     assert [row["Email"] for row in rows] == ["pia@example.com"]
@@ -372,6 +373,35 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
                    str(tmp_path / "c2.csv"))  # fmt: skip
     assert before.exit_code == after.exit_code == 0
     assert (tmp_path / "c.csv").read_text() == (tmp_path / "c2.csv").read_text()
+
+
+def test_an_export_after_a_back_dated_analysis_names_its_date(shop, tmp_path):
+    """A quarter's snapshot analysed afterwards (``analyze --as-of``) is what export and
+    channels read next: they say which day their customers are of, and how to get today's."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(shop[0], path)
+    with Workspace(path, read_only=True) as ws:
+        latest = ws.orders().order_date.max().execute().date()
+    earlier = (latest - timedelta(days=90)).isoformat()
+    analysed = runner.invoke(
+        valuecast, ["analyze", "-w", str(path), "--as-of", earlier, "-o", str(tmp_path / "q")]
+    )
+    assert analysed.exit_code == 0, analysed.output
+    note = (
+        f"note: as of {earlier}, the date of the last analysis; the orders run to {latest}: "
+        f"give --as-of {latest} for the customers as they are now"
+    )
+    args = ("--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path))
+    result = invoke(*args, "--out", str(tmp_path / "a.csv"))
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert f"selected, as of {earlier}) for klaviyo" in flat and note in flat
+    channels = runner.invoke(valuecast, ["channels", "-w", str(path), "-o", str(tmp_path / "c")])
+    assert channels.exit_code == 0, channels.output
+    assert note in " ".join(channels.output.split())
+    now = invoke(*args, "--out", str(tmp_path / "b.csv"), "--as-of", latest.isoformat())
+    assert now.exit_code == 0, now.output
+    assert f"as of {latest})" in " ".join(now.output.split()) and "note: as of" not in now.output
 
 
 def test_margin_reruns_the_last_analysis_for_the_export(shop, tmp_path):

@@ -19,6 +19,7 @@ import typer
 from valuecast.cli.common import (
     check_options_or_fail,
     console,
+    earlier_as_of_note,
     fail,
     open_workspace,
     read_spend_or_fail,
@@ -170,6 +171,7 @@ def channels(
         try:
             # the last `analyze` of this data (with --as-of or --margin changed, if given)
             analysis = last_analysis(ws, as_of=as_of, margin=margin)
+            dated = earlier_as_of_note(ws, analysis.summary["as_of"], as_of)
             customers = analysis.customers
             if by is GroupBy.channel:  # spellings made one, as the CAC table matches them
                 customers = customers.assign(
@@ -215,6 +217,8 @@ def channels(
     except OSError as error:
         fail(f"{out}: cannot write the results: {error.strerror or error}")
     _print(frame, column, by.value if by is not None else column, joined, paths, currency)
+    if dated is not None:
+        console.print(dated, highlight=False, soft_wrap=True)
     if cac is not None and not joined:
         console.print(
             f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {by.value})",

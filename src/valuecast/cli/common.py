@@ -70,6 +70,23 @@ def check_options_or_fail(**given) -> None:
         fail(str(error))
 
 
+def earlier_as_of_note(workspace, as_of: str, given: str | None) -> str | None:
+    """A note when the analysis a command read is dated before the workspace's last order and
+    the command was not asked for that date: the last ``analyze`` ran with an earlier
+    ``--as-of``, and its customers are those of that day, not today's."""
+    from valuecast.analysis.summary import default_as_of
+
+    if given is not None:
+        return None
+    latest = default_as_of(workspace.orders())
+    if latest is None or latest.isoformat() <= as_of:
+        return None
+    return (
+        f"note: as of {as_of}, the date of the last analysis; the orders run to {latest}: give "
+        f"--as-of {latest} for the customers as they are now"
+    )
+
+
 def read_spend_or_fail(spend: Path | None):
     """The ``--spend`` file as a frame (None without one), or one line and exit 2."""
     from valuecast.io.spend import read_spend

@@ -18,6 +18,7 @@ from valuecast.cli.common import (
     check_options_or_fail,
     console,
     describe,
+    earlier_as_of_note,
     err_console,
     fail,
     open_workspace,
@@ -132,6 +133,7 @@ def export(
                     analysis = last_analysis(ws, as_of=as_of, margin=margin)
             contacts = ws.contacts()
             prospects = ws.prospects() if segment == "prospects" else None
+            dated = earlier_as_of_note(ws, analysis.summary["as_of"], as_of)
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback
@@ -160,8 +162,11 @@ def export(
     chosen = f"segment {segment}" if segment is not None else f"--where {where}"
     say(
         f"exported {_plural(audience.exported, 'customer')} ({chosen}, "
-        f"{audience.selected:,} selected) for {target} to {path}"
+        f"{audience.selected:,} selected, as of {analysis.summary['as_of']}) for {target} to "
+        f"{path}"
     )
+    if dated is not None:
+        say(dated)
     if include_non_consenting:
         say("customers who have not accepted marketing are included (--include-non-consenting)")
     elif audience.consent_unknown:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -101,6 +102,30 @@ def test_bad_date_exits_2(app, workspace, tmp_path, command):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "is not a date" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["cohorts", "stage", "affinity", "reminders", "summary"])
+def test_an_as_of_after_tomorrow_is_refused_as_analyze_refuses_it(workspace, tmp_path, command):
+    """Every customer would look silent until that day: T, recency and the cohorts' months
+    would be measured to a day that has not come."""
+    from valuecast.cli import app as valuecast
+
+    later = (date.today() + timedelta(days=2)).isoformat()
+    out = tmp_path / ("s.csv" if command in ("summary", "reminders") else "out")
+    args = [command, "-w", str(workspace), "--as-of", later]
+    if command != "stage":
+        args += ["-o", str(out)]
+    result = runner.invoke(valuecast, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error: as-of date {later} is after tomorrow: give a date up to today (the default is "
+        "the last order date)"
+    ]
+    assert not out.exists()
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    args[args.index(later)] = tomorrow
+    assert runner.invoke(valuecast, args).exit_code == 0
 
 
 def test_stage_prints_and_json(app, workspace):

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from valuecast.cli.common import console, fail, open_workspace
+from valuecast.cli.common import check_options_or_fail, console, fail, open_workspace
 from valuecast.cli.options import JsonOption, WorkspaceOption
 
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
@@ -38,6 +38,7 @@ def _as_of(orders: Any, as_of: str | None, *, required: bool = True):
     from valuecast.analysis.summary import SummaryError
     from valuecast.dates import as_date
 
+    check_options_or_fail(as_of=as_of)  # a day after tomorrow: refused as analyze refuses it
     try:
         return (
             resolve_as_of(orders, as_of)

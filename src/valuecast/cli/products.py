@@ -10,7 +10,13 @@ from pathlib import Path
 
 import typer
 
-from valuecast.cli.common import console, describe, fail, open_workspace
+from valuecast.cli.common import (
+    check_options_or_fail,
+    console,
+    describe,
+    fail,
+    open_workspace,
+)
 from valuecast.cli.options import OutOption, WorkspaceOption
 
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
@@ -50,6 +56,7 @@ def affinity(
     from valuecast.outputs.files import write_csv
 
     _at_least(1, within_days=within_days, min_pairs=min_pairs, top=top)
+    check_options_or_fail(as_of=as_of)
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder")
     if not out.parent.exists():
@@ -147,6 +154,7 @@ def reminders(
     from valuecast.outputs.files import rounded_for_csv, write_csv
 
     _at_least(0, due_within=due_within)
+    check_options_or_fail(as_of=as_of)
     _at_least(1, min_customers=min_customers)
     if out is not None and out.is_dir():
         fail(f"{out}: is a folder (give a .csv file)")

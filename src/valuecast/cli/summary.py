@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from valuecast.cli import scale
-from valuecast.cli.common import console, fail, require_file
+from valuecast.cli.common import check_options_or_fail, console, fail, require_file
 from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
 
 
@@ -51,6 +51,7 @@ def summary(
     With FILE the exports are read and summarised in memory (the same rules and results as
     `ingest` then `summary`, nothing stored); without FILE the workspace is summarised.
     """
+    check_options_or_fail(as_of=as_of)  # a day after tomorrow: refused as analyze refuses it
     if engine != "duckdb":  # computed and written by Spark or the database (docs/scale.md)
         return scale.summary_on_engine(
             engine, tables, out, as_of, calibration_end, compressed, as_json, files

@@ -665,6 +665,10 @@ def test_repeated_emails_are_left_out_as_duplicates():
         ("12345678", "ZZ", "12345678"),  # unknown country: digits as written
         ("555 0100", None, "5550100"),
         ("'+1 616 954 7888", "US", "16169547888"),  # spreadsheet apostrophe
+        ("+1-415-555-0102 ext 5", None, "14155550102"),  # an extension is no part of it
+        ("(415) 555-0102 x12", "US", "14155550102"),
+        ("+44 20 7946 0000 Ext. 204", None, "442079460000"),
+        ("415-555-0102 #3", "US", "14155550102"),
         ("", "US", ""),
         (None, "US", ""),
         ("n/a", "US", ""),

@@ -6,7 +6,8 @@ customer's country is in :data:`CALLING_CODES`, the number is national: it keeps
 already start with the calling code and are longer than the country's longest national number,
 else the national trunk ``0`` is dropped (except in Italy, where it belongs to the number) and the
 calling code prefixed (US ``(616) 954-7888`` -> ``16169547888``, UK ``07700 900123`` ->
-``447700900123``, Bangladesh ``01712-345678`` -> ``8801712345678``). For other countries, and
+``447700900123``, Bangladesh ``01712-345678`` -> ``8801712345678``). An extension written after
+the number (``ext 5``, ``x12``, ``#3``) is left out. For other countries, and
 when no country is given, the digits are kept as written: the country code cannot be told.
 
 Customers identified by phone
@@ -97,10 +98,15 @@ def country_code(value: Any) -> str:
     return ""
 
 
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d+\s*$", re.IGNORECASE)
+"""An extension after the number (``ext 5``, ``x12``, ``#3``): not part of the number."""
+
+
 def _international(phone: Any, country: Any) -> tuple[str, bool]:
     """(digits, whether they start with the country code); see the module docstring."""
     # "+44 (0)20 ...": the bracketed trunk 0 is not dialled after the country code
     text = cell_text(phone).lstrip("'").strip().replace("(0)", "")
+    text = _EXTENSION.sub("", text)  # an extension is dialled after the call connects
     digits = re.sub(r"\D", "", text)
     if not digits:
         return "", False

@@ -541,7 +541,7 @@ def test_the_stage_reading_gives_the_shops_own_rate_and_age():
         "orders_per_week": 3.25, "shop_age_days": 3634, "rate_window_days": 28,
         "notes": ["a 3634-day-old shop at 0.46 orders a day: the stage follows the order rate, "
                   "and more customers (acquisition) come first",
-                  "CLV:CAC unknown: valuecast has no marketing spend for this shop"],
+                  "CLV:CAC unknown: no marketing spend was given (analyze --spend SPEND.csv)"],
     }  # fmt: skip
     reading = stage_charts({"growth": {"growth_stage": stage}}, None)[0].reading
     assert reading == (
@@ -550,6 +550,30 @@ def test_the_stage_reading_gives_the_shops_own_rate_and_age():
         "ones. A 3634-day-old shop at 0.46 orders a day: the stage follows the order rate, and "
         "more customers (acquisition) come first."
     )
+
+
+@pytest.mark.parametrize(
+    ("ratio", "said"),
+    [
+        (0.69, "But CLV:CAC is 0.69: a new customer costs more to win than they bring, so more "
+               "acquisition spend at today's cost loses money; lower that cost, or raise what "
+               "customers bring, before spending more on it."),
+        (2.5, "CLV:CAC is 2.50, below the usual target of 3 for a healthy acquisition spend."),
+        (3.4, None),
+        (None, None),
+    ],
+)  # fmt: skip
+def test_the_stage_reading_weighs_clv_to_cac(ratio, said):
+    """The split follows the order rate; a CLV:CAC below 1 says more acquisition at today's
+    cost loses money, which the reading must not leave out beside "win new customers"."""
+    from valuecast.outputs.report.stage import stage_charts
+
+    stage = {"stage": "growing", "retention_share": 0.3, "acquisition_share": 0.7,
+             "clv_cac_ratio": ratio, "notes": []}  # fmt: skip
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[0].reading
+    base = "At the 'growing' stage, put about 30% of the effort into keeping customers and 70% "
+    assert reading.startswith(base)
+    assert reading.endswith(said) if said else reading.endswith("into winning new ones.")
 
 
 def test_backtest_rows_say_which_version_of_a_candidate_competed():

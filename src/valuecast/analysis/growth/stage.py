@@ -191,7 +191,7 @@ def growth_stage(
     if age is not None and facts["recent"] == 0:
         notes.append(f"no orders in the last {window} days")
     if cac_ratio is None:
-        notes.append("CLV:CAC unknown: valuecast has no marketing spend for this shop")
+        notes.append("CLV:CAC unknown: no marketing spend was given (analyze --spend SPEND.csv)")
     elif cac_ratio < 1:
         notes.append("CLV:CAC below 1: a customer costs more to acquire than they bring")
     elif cac_ratio < 3:

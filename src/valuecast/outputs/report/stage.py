@@ -17,6 +17,20 @@ from valuecast.outputs.report.charts import (
 )
 
 
+def _cac_reading(ratio: float | None) -> str:
+    """What the shop's CLV:CAC says of the split: the stage weighs the order rate alone, and a
+    customer who costs more to win than they bring makes more acquisition spend lose money."""
+    if ratio is None or ratio >= 3:
+        return ""
+    if ratio < 1:
+        return (
+            f" But CLV:CAC is {ratio:.2f}: a new customer costs more to win than they bring, so "
+            "more acquisition spend at today's cost loses money; lower that cost, or raise what "
+            "customers bring, before spending more on it."
+        )
+    return f" CLV:CAC is {ratio:.2f}, below the usual target of 3 for a healthy acquisition spend."
+
+
 def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
     import plotly.graph_objects as go
 
@@ -52,6 +66,7 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
             or "retention share follows" in note]  # fmt: skip
     if held:
         reading += f" {capitalized(held[0])}."
+    reading += _cac_reading(finite(stage.get("clv_cac_ratio")))
     charts = [
         Chart(
             "stage-effort", title, reading,

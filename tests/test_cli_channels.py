@@ -321,6 +321,23 @@ def test_by_tags_from_the_customers_table(tmp_path):
     assert groups.loc["(none)", "customers"] == 1
 
 
+def test_discount_codes_that_differ_in_case_or_spaces_are_one_code(tmp_path):
+    """Shopify's discount codes are case-insensitive: SAVE10 and "save10 " are one code, as
+    channels that differ so are one channel."""
+    shop = make_workspace(
+        tmp_path,
+        "customer,date,amount,code\n"
+        "a@x.com,2024-01-05,100,SAVE10\nb@x.com,2024-01-20,50,save10 \nc@x.com,2024-02-03,30,"
+        "Save10\nd@x.com,2024-02-09,20,WELCOME\n",
+        "customer_id=customer,ordered_at=date,revenue=amount,discount_code=code",
+    )
+    result = run("-w", shop, "--by", "discount_code", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    groups = pd.read_csv(tmp_path / "out" / "channels.csv").set_index("first_discount_code")
+    assert groups["customers"].to_dict() == {"SAVE10": 3, "WELCOME": 1}
+    assert groups.loc["SAVE10", "total_clv_mean"] == 60.0
+
+
 @pytest.mark.parametrize("with_spend", [False, True])
 def test_channels_writes_the_channels_csv_analyze_wrote(tmp_path, with_spend):
     # the same file by either command: the CLV columns, CAC with --spend, and what a customer

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from valuecast.analysis.growth.cohorts import (
     GAP_BUCKETS,
     NONE_LABEL,
+    ONE_SPELLING,
     churn_threshold,
     cohort_tables,
     days_between_orders,
@@ -157,6 +158,34 @@ def test_cohorts_by_discount_code_and_first_product(shop):
         cohort_tables(shop, as_of=AS_OF, by="first_product")
     with pytest.raises(ValueError, match="by must be one of"):
         cohort_tables(shop, as_of=AS_OF, by="country")
+
+
+def test_spellings_of_a_channel_or_code_that_differ_in_case_or_spaces_are_one_group():
+    """As the channels' table groups them: "Google", "GOOGLE " and "google" are one channel,
+    spelled as most of its customers' first orders spell it; "save10" and "SAVE10" one code."""
+    rows = [
+        ("1", "a", "2024-01-05", 50.0, "Google", "SAVE10"),
+        ("2", "b", "2024-01-06", 20.0, "google", "save10 "),
+        ("3", "b", "2024-02-07", 10.0, "Meta", None),
+        ("4", "c", "2024-01-08", 30.0, "google", "Launch"),
+        ("5", "d", "2024-01-09", 40.0, "GOOGLE ", "LAUNCH"),
+        ("6", "e", "2024-01-10", 60.0, "Meta", "launch"),
+    ]
+    orders = orders_table(rows)
+    channels = cohort_tables(orders, as_of=date(2024, 2, 29), by="channel")
+    table = channels.cohorts.set_index(["cohort_month", "channel"])
+    assert list(table.index) == [("2024-01", "Meta"), ("2024-01", "google")]
+    assert table["customers"].tolist() == [1, 4]
+    assert table.loc[("2024-01", "google"), "repeat_customers"] == 1  # b ordered again
+    # (50 + 20 + 30 + 40) / 4 in month 0, b's 10 in month 1
+    assert table.loc[("2024-01", "google"), ["ltv_m0", "ltv_m1"]].tolist() == [35.0, 37.5]
+    retention = channels.retention.set_index(["channel", "months_since_acquisition"])
+    assert retention.loc[("google", 1), "active_customers"] == 1
+    codes = cohort_tables(orders, as_of=date(2024, 2, 29), by="discount_code").cohorts
+    sizes = codes.set_index("discount_code")["customers"].to_dict()
+    assert sizes == {"LAUNCH": 3, "SAVE10": 2}  # a tie: the first spelling in sort order
+    # products are not made one: "Mug" and "mug" may be two products
+    assert "first_product" not in ONE_SPELLING
 
 
 def test_guests_only_or_nothing_before_as_of_gives_empty_tables():

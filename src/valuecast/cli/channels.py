@@ -173,10 +173,10 @@ def channels(
             analysis = last_analysis(ws, as_of=as_of, margin=margin)
             dated = earlier_as_of_note(ws, analysis.summary["as_of"], as_of)
             customers = analysis.customers
-            if by is GroupBy.channel:  # spellings made one, as the CAC table matches them
-                customers = customers.assign(
-                    acquisition_channel=canonical_channels(customers["acquisition_channel"])
-                )
+            # spellings made one, as the CAC table matches channels (and as Shopify's discount
+            # codes are case-insensitive)
+            if by in (GroupBy.channel, GroupBy.discount_code):
+                customers = customers.assign(**{column: canonical_channels(customers[column])})
             if by is GroupBy.tags:
                 tags = ws.customers().select("customer_id", "tags").to_pandas()
                 customers = explode_tags(customers, tags)

@@ -64,6 +64,7 @@ __all__ = [
     "cac_by_channel",
     "cac_table",
     "canonical_channels",
+    "spellings_made_one",
     "channel_groups",
     "channels_frame",
     "clv_by_group",
@@ -474,6 +475,17 @@ def _spellings_of(tally: pd.Series) -> dict[str, str]:
     counts["key"] = counts["label"].map(_key)
     counts = counts.sort_values(["n", "label"], ascending=[False, True], kind="stable")
     return dict(counts.drop_duplicates("key")[["key", "label"]].itertuples(index=False))
+
+
+def spellings_made_one(tally: pd.Series) -> dict[str, str]:
+    """Each label of ``tally`` (label -> customers) -> the most common spelling of its
+    case-folded, space-normalised form, as :func:`canonical_channels` spells it; the missing
+    values' label stays itself."""
+    spelling = _spellings_of(tally)
+    return {
+        str(label): str(label) if label == NONE_LABEL else spelling.get(_key(str(label)), label)
+        for label in tally.index
+    }
 
 
 def canonical_channels(values: pd.Series) -> pd.Series:

@@ -28,7 +28,9 @@ report):
   ``channel`` or ``discount_code`` (first order = earliest ``ordered_at``, ties broken by
   ``order_id``, as in the summary), or the ``first_product``
   (:func:`valuecast.analysis.attributes.first_products`); a missing or empty value is
-  :data:`NONE_LABEL`.
+  :data:`NONE_LABEL`. Channels and discount codes that differ only in case or spaces are one
+  group, spelled as most of its customers' first orders spell it (:data:`ONE_SPELLING`), as the
+  channels' table groups them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from valuecast.analysis.attributes import first_products
+from valuecast.analysis.growth.channels import spellings_made_one
 from valuecast.analysis.growth.history import (
     AVERAGE_MONTH_DAYS,
     NONE_LABEL,
@@ -179,6 +182,8 @@ def cohorts_from_cells(
     orders up to ``as_of`` (collected), split by ``by``; ``notes`` as in :class:`Cohorts`."""
     notes = list(notes or [])
     group = [by] if by else []
+    if by in ONE_SPELLING:
+        cells = _one_spelling(cells)
     sizes = cells.loc[cells["age"] == 0, ["cohort", "group", "customers", "repeat_customers"]]
     cells = cells[["cohort", "group", "age", "active_customers", "revenue"]]
     if sizes.empty:
@@ -232,6 +237,24 @@ def cohorts_from_cells(
         repeat_customers=int(sizes["repeat_customers"].sum()),
         notes=notes,
     )
+
+
+ONE_SPELLING = ("channel", "discount_code")
+"""Groupings whose spellings that differ only in case or spaces are one group ("Google" and
+"google ", "SAVE10" and "save10": Shopify's discount codes are case-insensitive), as the channels'
+table groups them."""
+
+
+def _one_spelling(cells: pd.DataFrame) -> pd.DataFrame:
+    """``cells`` with each group spelled as the most common spelling of its case- and
+    space-folded form, and the cells of spellings made one added up (every column but the keys
+    is a count or a sum)."""
+    tally = cells.groupby("group", sort=False)["customers"].sum()
+    spelling = spellings_made_one(tally)
+    if all(label == spelled for label, spelled in spelling.items()):
+        return cells
+    cells = cells.assign(group=cells["group"].map(spelling))
+    return cells.groupby(["cohort", "group", "age"], as_index=False, sort=False).sum()
 
 
 def _left_out(orders: ir.Table, as_of: date) -> list[str]:

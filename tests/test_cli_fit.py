@@ -91,8 +91,10 @@ def test_human_output_shows_parameters(cdnow_csv):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("frequency,recency\n1,2\n", "column 'T' is missing"),
-        ("frequency,recency,T\n1,2,5\n1,abc,5\n", "row 3, column 'recency': not a number"),
+        ("frequency,recency\n1,2\n", "column 'T' is missing (name it T or t; found: frequency"),
+        ("frequency,recency,T\n1,2,5\n1,abc,5\n", "row 3, column 'recency': not a number ('abc')"),
+        ("frequency,recency,T\n1,,5\n", "row 2, column 'recency': not a number (an empty cell)"),
+        ("frequency,recency,T\n", "no rows after the header: nothing to fit"),
         ("", "not a readable CSV"),
     ],
 )
@@ -104,6 +106,25 @@ def test_bad_summary_is_one_line_exit_2(tmp_path, content, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_predictions_of_a_compressed_table_keep_the_rows_histories(tmp_path):
+    """Without an id column the rows are told apart by what was fitted: the predictions name
+    each row's history (and its weight), so they join back to the table."""
+    path = tmp_path / "compressed.csv"
+    path.write_text("frequency,recency,T,count\n0,0,30,50\n1,10,30,20\n3,25,30,5\n")
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(app, ["fit", str(path), "--predict", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predictions = pd.read_csv(out)
+    assert list(predictions.columns) == [
+        "frequency", "recency", "T", "weights", "probability_alive", "expected_transactions",
+    ]  # fmt: skip
+    assert predictions["frequency"].tolist() == [0, 1, 3]
+    assert predictions["weights"].tolist() == [50, 20, 5]
+    bgbb = runner.invoke(app, ["fit", str(path), "--model", "bgbb"])
+    assert bgbb.exit_code == 2
+    assert "column 'n_periods' is missing (name it periods, n_periods or n;" in bgbb.output
 
 
 def test_missing_file_and_out_without_predict(tmp_path):

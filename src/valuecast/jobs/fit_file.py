@@ -60,9 +60,9 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is row 1
-        raise FitInputError(
-            f"{path}: row {row}, column {column!r}: not a number ({frame[column].iloc[row - 2]!r})"
-        )
+        cell = frame[column].iloc[row - 2]
+        written = "an empty cell" if pd.isna(cell) else repr(str(cell))
+        raise FitInputError(f"{path}: row {row}, column {column!r}: not a number ({written})")
     return values.to_numpy(dtype=float)
 
 
@@ -141,9 +141,14 @@ def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: in
         inputs = MODELS[model].inputs
         missing = [c for c in inputs if c not in frame.columns]
         if missing:
+            *others, last = [alias for alias, name in _ALIASES.items() if name == missing[0]]
+            names = f"{', '.join(others)} or {last}" if others else last
             raise FitInputError(
-                f"{path}: column {missing[0]!r} is missing (found: {', '.join(map(str, frame.columns))})"
+                f"{path}: column {missing[0]!r} is missing (name it {names}; found: "
+                f"{', '.join(map(str, frame.columns))})"
             )
+        if frame.empty:
+            raise FitInputError(f"{path}: no rows after the header: nothing to fit")
         columns = {c: _numeric_column(frame, c, path) for c in inputs}
         weights = _numeric_column(frame, "weights", path) if "weights" in frame.columns else None
         with one_blas_thread():
@@ -160,6 +165,11 @@ def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFram
         if key in frame.columns:
             out[key] = frame[key]
             break
+    else:  # rows without an id (a compressed table) are told apart by what was fitted
+        for name, values in columns.items():
+            out[name] = values
+        if "weights" in frame.columns:
+            out["weights"] = frame["weights"]
     if model in SELECTABLE:
         f, r, t = columns["frequency"], columns["recency"], columns["T"]
         out["probability_alive"] = estimator.probability_alive(f, r, t)

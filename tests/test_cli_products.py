@@ -212,6 +212,22 @@ def test_reminders_default_as_of_and_no_out(refills, tmp_path):
     assert "0 reminders" in result.output and "products with a cycle: 0" in result.output
 
 
+def test_a_product_name_with_a_line_break_is_printed_on_one_line(tmp_path):
+    """A spreadsheet's Alt+Enter in a product name would break the printed table's rows; the
+    file keeps the name as written."""
+    lines = [(number, "Coffee\nBeans") for number, *_ in REFILLS]
+    path = make_workspace(tmp_path / "w.duckdb", REFILLS, lines)
+    out = tmp_path / "due.csv"
+    result = runner.invoke(
+        app, ["reminders", "-w", str(path), "--min-customers", "2", "--due-within", "14",
+              "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Coffee Beans") == 4  # per product, then bob's, ann's and cat's
+    assert "Beans" not in result.output.replace("Coffee Beans", "")
+    assert set(pd.read_csv(out)["product"]) == {"Coffee\nBeans"}
+
+
 def test_errors_are_one_line(baskets, tmp_path):
     missing = tmp_path / "nope.duckdb"
     line = one_error_line(runner.invoke(app, ["affinity", "-w", str(missing)]))

@@ -22,6 +22,12 @@ from valuecast.cli.options import OutOption, WorkspaceOption
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
 
+def _one_line(value: object) -> str:
+    """A cell of the printed tables on one line: a product name holding a line break (a
+    spreadsheet's Alt+Enter) would break the table's rows."""
+    return " ".join(str(value).split())
+
+
 def _at_least(least: int, **given: int) -> None:
     """Fail, naming the option as typed, on the first value below ``least``."""
     for name, value in given.items():
@@ -116,8 +122,8 @@ def affinity(
         for row in pairs.head(10).itertuples(index=False):
             table.add_row(
                 row.kind,
-                Text(str(row.product_a)),
-                Text(str(row.product_b)),
+                Text(_one_line(row.product_a)),
+                Text(_one_line(row.product_b)),
                 f"{row.pairs:,}",
                 f"{row.confidence:.1%}",
                 f"{row.lift:.2f}",
@@ -198,7 +204,7 @@ def reminders(
         )
         for row in grouped.itertuples(index=False):
             per_product.add_row(
-                Text(str(row.product)), str(row.cycle), f"{row.n:,}", f"{int(row.late):,}"
+                Text(_one_line(row.product)), str(row.cycle), f"{row.n:,}", f"{int(row.late):,}"
             )
         console.print(per_product)
         first = Table(title="first reminders")
@@ -207,8 +213,8 @@ def reminders(
         shown = rounded_for_csv(due.head(10))
         for row in shown.itertuples(index=False):
             first.add_row(
-                Text(str(row.customer_id)),
-                Text(str(row.product)),
+                Text(_one_line(row.customer_id)),
+                Text(_one_line(row.product)),
                 row.last_purchase_date,
                 row.due_date,
                 str(row.days_until_due),

@@ -375,6 +375,28 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
     assert (tmp_path / "c.csv").read_text() == (tmp_path / "c2.csv").read_text()
 
 
+def test_a_shop_before_its_first_sale_exports_its_subscribers_as_prospects(tmp_path):
+    """A customers export alone (a pre-launch shop's subscriber list): the prospects segment
+    needs no analysis; any other segment has nothing to select from, and says so."""
+    customers = tmp_path / "customers_export.csv"
+    customers.write_text(
+        "First Name,Last Name,Email,Accepts Marketing,Total Spent,Total Orders\n"
+        "Pia,Neu,pia@example.com,yes,0.00,0\nOtto,Nie,otto@example.com,no,0.00,0\n"
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(customers)]))
+    out = tmp_path / "prospects.csv"
+    result = invoke("--segment", "prospects", "--to", "klaviyo", "-w", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"(segment prospects, 2 selected, as of {date.today()})" in result.output
+    _, rows = read_csv(out)
+    assert [row["Email"] for row in rows] == ["pia@example.com"]
+    other = invoke("--segment", "champions", "--to", "klaviyo", "-w", str(path),
+                   "--out", str(tmp_path / "c.csv"))  # fmt: skip
+    assert "no orders with an order date" in one_error_line(other)
+
+
 def test_an_export_after_a_back_dated_analysis_names_its_date(shop, tmp_path):
     """A quarter's snapshot analysed afterwards (``analyze --as-of``) is what export and
     channels read next: they say which day their customers are of, and how to get today's."""

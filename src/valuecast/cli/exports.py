@@ -10,6 +10,7 @@ exit code 2.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -39,6 +40,17 @@ _SEGMENT_HELP = (
     + ", ".join(name for name in SEGMENTS if name not in _RULED)
     + "."
 )
+
+
+def _no_orders(as_of: str | None):
+    """The analysis of a workspace without orders: no customer, dated ``as_of`` or today."""
+    import pandas as pd
+
+    from valuecast.jobs.analyze import Analysis
+    from valuecast.tables import CUSTOMER_COLUMNS
+
+    day = as_of or date.today().isoformat()
+    return Analysis(customers=pd.DataFrame(columns=list(CUSTOMER_COLUMNS)), summary={"as_of": day})
 
 
 def _plural(count: int, word: str) -> str:
@@ -88,7 +100,7 @@ def export(
 
     --margin and --as-of re-run the last analysis with them, as in channels and report.
     """
-    from valuecast.analysis.summary import SummaryError
+    from valuecast.analysis.summary import SummaryError, default_as_of
     from valuecast.io.schema import InputError
     from valuecast.jobs.snapshots import last_analysis, reusable_analysis
     from valuecast.outputs.audiences import (
@@ -128,7 +140,10 @@ def export(
             # the last `analyze` of this data when there is one, else its analysis (its
             # horizon, model and margin) now
             analysis = reusable_analysis(ws) if as_of is None and margin is None else None
-            if analysis is None:
+            if analysis is None and segment == "prospects" and default_as_of(ws.orders()) is None:
+                # a shop before its first sale: its subscribers are all prospects
+                analysis = _no_orders(as_of)
+            elif analysis is None:
                 with err_console.status("analysing the workspace"):
                     analysis = last_analysis(ws, as_of=as_of, margin=margin)
             contacts = ws.contacts()

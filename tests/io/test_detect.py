@@ -105,6 +105,29 @@ def test_forced_format_and_column_map(exports, write):
     assert cdnow.format == "cdnow"
 
 
+def test_a_customers_export_beside_a_mapped_orders_table_is_read_as_itself(exports, write):
+    """The map names the orders table's columns; a Shopify customers export given in the same
+    ingest lacks them and is read by its own format. A file of no known format missing a
+    mapped column is still the importer's error naming it."""
+    mapping = "customer_id=Who,ordered_at=When,revenue=Paid"
+    orders = write(
+        "t.csv", ["Who", "When", "Paid"], [{"Who": "a@x.com", "When": "2024-01-01", "Paid": "3"}]
+    )
+    customers = write(
+        "customers_export.csv", exports.SHOPIFY_CUSTOMERS_HEADERS[1],
+        [{"First Name": "Ann", "Email": "a@x.com", "Accepts Email Marketing": "yes"}],
+    )  # fmt: skip
+    read = read_exports([orders, customers], column_map=mapping)
+    assert [result.format for result in read] == ["orders", "shopify-customers"]
+    assert read[1].customers["first_name"].tolist() == ["Ann"]
+    other = write("other.csv", ["Who", "Day", "Paid"], [{"Who": "b", "Day": "x", "Paid": "1"}])
+    with pytest.raises(InputError) as info:
+        read_exports([orders, other], column_map=mapping)
+    assert "column given for ordered_at in --map is not in the file" in str(info.value)
+    with pytest.raises(InputError):  # one file: the map is the file's, whatever its header
+        read_export(customers, column_map=mapping)
+
+
 def test_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         read_export(tmp_path / "nope.csv")

@@ -50,6 +50,7 @@ from valuecast.io.csvfile import (
     Table,
     cut_off_note,
     file_problem,
+    find_column,
     normalise_name,
     open_csv,
 )
@@ -162,6 +163,22 @@ def _detect_csv(csv: CsvFile) -> str:
     return found
 
 
+def _mapped_or_detected(path: Path, mapping: dict[str, str]) -> tuple[CsvFile | None, str]:
+    """The format of one of several files read with a column map: an orders table, unless the
+    file lacks a column the map names and its header is a platform export's (a Shopify
+    customers export ingested beside the shop's own orders table): that export is read as such.
+    A file of no known format is the orders table it was mapped for, and a missing column is
+    the importer's error."""
+    if path.suffix.lower() in generic.PARQUET_SUFFIXES or _is_cdnow(path):
+        return None, "orders"
+    csv = open_csv(path)
+    mapped = [column for key, column in mapping.items() if key != "date_format"]
+    if all(find_column(csv.header, (column,)) is not None for column in mapped):
+        return csv, "orders"
+    detected = detect_header(csv.header)
+    return csv, "orders" if detected is None else detected
+
+
 def _is_grid(source: CsvFile | Table | Path) -> bool:
     """Whether a file given as ``--format magento`` is the admin order grid's export."""
     header = (source if isinstance(source, CsvFile | Table) else open_csv(source)).header
@@ -235,7 +252,8 @@ def read_exports(
 
     ``format`` forces the format of every file (default: detected per file). A ``column_map``
     (``"customer_id=COL,ordered_at=COL,revenue=COL"`` or a dict) implies ``format="orders"``
-    unless a format is forced. A ``sales_order_item`` file is attached to the ``sales_order``
+    unless a format is forced; of several files, one that lacks a mapped column and is a
+    platform export (a Shopify customers export) is read as that export. A ``sales_order_item`` file is attached to the ``sales_order``
     file(s) of the same call. Currencies are checked over all files together and converted with
     ``fx`` (a rates CSV path or loaded :class:`~valuecast.io.fx.Rates`), see :mod:`valuecast.io.fx`.
 
@@ -281,6 +299,8 @@ def read_exports(
         if problem is not None:
             raise InputError(str(raw), problem)
         csv = None
+        if chosen == "orders" and format is None and len(paths) > 1:
+            csv, chosen = _mapped_or_detected(path, mapping)
         if chosen is None:
             if path.suffix.lower() in generic.PARQUET_SUFFIXES:
                 chosen = "orders"

@@ -17,8 +17,8 @@ whose keys are:
 ``strptime`` format such as ``%d/%m/%Y``, not a column). Keys the map leaves out are looked up
 among usual names (``customer_id``/``customer``/``email``..., ``ordered_at``/``order_date``/
 ``date``..., ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in
-canonical form needs no map; the line keys and the phone keys are read only when mapped. A mapped column missing from the table is an
-error naming it.
+canonical form needs no map; the line keys and the phone keys are read only when mapped. A
+mapped column missing from the table is an error naming it.
 
 Rules:
 

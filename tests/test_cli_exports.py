@@ -375,6 +375,31 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
     assert (tmp_path / "c.csv").read_text() == (tmp_path / "c2.csv").read_text()
 
 
+def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop, tmp_path):
+    """Meta and Google match on names and places too: an orders table gives neither, and the
+    merchant is told where they come from; the shop holding contact rows gets no such note."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    orders = folder / "orders.csv"
+    write_orders(orders)
+    path = folder / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=COLUMN_MAP))
+    args = ("--where", "historic_clv > 0", "--include-non-consenting")
+    meta = invoke(*args, "--to", "meta", "-w", str(path), "--out", str(tmp_path / "m.csv"))
+    assert meta.exit_code == 0, meta.output
+    assert (
+        "note: no customer exported has a name or a place (city, zip or country): meta matches "
+        "them on the e-mail and phone alone; ingest a Shopify customers export to add them"
+    ) in " ".join(meta.output.split())
+    google = invoke(*args, "--to", "google", "-w", str(path), "--out", str(tmp_path / "g.csv"))
+    assert "has a name or a place (zip or country): google" in " ".join(google.output.split())
+    klaviyo = invoke(*args, "--to", "klaviyo", "-w", str(path), "--out", str(tmp_path / "k.csv"))
+    assert "note: no customer exported" not in klaviyo.output
+    contacts = invoke(*args, "--to", "meta", "-w", str(shop[0]), "--out", str(tmp_path / "s.csv"))
+    assert contacts.exit_code == 0 and "note: no customer exported" not in contacts.output
+
+
 def test_a_shop_before_its_first_sale_exports_its_subscribers_as_prospects(tmp_path):
     """A customers export alone (a pre-launch shop's subscriber list): the prospects segment
     needs no analysis; any other segment has nothing to select from, and says so."""

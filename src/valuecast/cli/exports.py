@@ -53,6 +53,28 @@ def _no_orders(as_of: str | None):
     return Analysis(customers=pd.DataFrame(columns=list(CUSTOMER_COLUMNS)), summary={"as_of": day})
 
 
+_CONTACT_COLUMNS = {
+    "meta": {"a name": ("fn", "ln"), "a place (city, zip or country)": ("ct", "zip", "country")},
+    "google": {
+        "a name": ("First Name", "Last Name"),
+        "a place (zip or country)": ("Country", "Zip"),
+    },
+}
+"""The columns of the hashed formats that raise the match rate beside the e-mail and phone."""
+
+
+def _without_contact_fields(frame, target: str) -> str | None:
+    """Which of the names and places the exported rows of ``target`` all lack, or None."""
+    if target not in _CONTACT_COLUMNS or not len(frame):
+        return None
+    empty = [
+        kind
+        for kind, columns in _CONTACT_COLUMNS[target].items()
+        if all(frame[column].fillna("").astype(str).str.strip().eq("").all() for column in columns)
+    ]
+    return " or ".join(empty) or None
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -200,6 +222,12 @@ def export(
         say(f"{audience.left_out_no_identifier:,} left out without {missing}")
     if audience.left_out_duplicates:
         say(f"{audience.left_out_duplicates:,} left out as repeated e-mail addresses")
+    unmatched = _without_contact_fields(audience.frame, target)
+    if unmatched:
+        say(
+            f"note: no customer exported has {unmatched}: {target} matches them on the e-mail "
+            "and phone alone; ingest a Shopify customers export to add them and match more"
+        )
     if (
         segment in _PREDICTION_SEGMENTS
         and not analysis.customers["churn_probability"].notna().any()

@@ -227,6 +227,23 @@ def test_kernel_against_high_precision_reference(case):
         assert series[0] == pytest.approx(reference, rel=1e-11)
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        (2.168, 1e7, 1e7, 2.5),
+        (0.168, 1e12, 3e12, 0.5),
+        (5.0, 4.85e8, 4.85e8, 0.01),  # a plain fit's a, b at the edge of the search space
+        (2.168, 9.3e18, 9.3e18, 0.9),  # the same shifted by dropout covariates at their edge
+        (0.5, 2e6, 1.0, 3.0),
+    ],
+)
+def test_kernel_of_a_nearly_point_beta_against_high_precision_reference(case):
+    """Where a + beta is huge the series and the quadrature lost precision (a result 230 times
+    too large at a = beta = 1e15, zero at 1e19): the delta method holds to the reference."""
+    reference = _decimal_kernel(*case, digits=60)
+    assert float(beta_geo_kernel(*case)) == pytest.approx(reference, rel=1e-11)
+
+
 def test_kernel_is_continuous_through_a_equal_1():
     values = beta_geo_kernel(3.0, [1 - 1e-9, 1.0, 1 + 1e-9], 4.0, 2.5)
     assert np.ptp(values) < 1e-7 * values[1]

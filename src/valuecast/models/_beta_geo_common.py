@@ -322,12 +322,54 @@ def beta_geo_kernel(n: ArrayLike, a: ArrayLike, beta: ArrayLike, tau: ArrayLike)
     singularity-free hypergeometric series (:func:`_kernel_series`) where that is fast and well
     conditioned, and by logit-scale quadrature (:func:`_kernel_quadrature`) elsewhere (a near 1 with
     tiny tau, huge ``a``, ``tau`` so large that ``z = tau/(1+tau)`` is within ~1e-3 of 1 for small
-    ``n``, ...). The result is finite, non-negative and increasing in ``tau``.
+    ``n``, ...); where ``a + beta`` reaches :data:`CONCENTRATED_BETA` the Beta is nearly a point,
+    and the delta method (:func:`_concentrated_kernel`) is exact to 1e-12 where both lose
+    precision. The result is finite, non-negative and increasing in ``tau``.
     """
     n, a, beta, tau = (np.asarray(v, dtype=float) for v in (n, a, beta, tau))
     n, a, beta, tau = np.broadcast_arrays(n, a, beta, tau)
     shape = n.shape
     n, a, beta, tau = (np.ascontiguousarray(v).reshape(-1) for v in (n, a, beta, tau))
+    concentrated = a + beta >= CONCENTRATED_BETA
+    if not concentrated.any():
+        return _kernel_values(n, a, beta, tau).reshape(shape)
+    value = np.empty_like(tau)
+    rows, rest = np.flatnonzero(concentrated), np.flatnonzero(~concentrated)
+    value[rows] = _concentrated_kernel(n[rows], a[rows], beta[rows], tau[rows])
+    if rest.size:
+        value[rest] = _kernel_values(n[rest], a[rest], beta[rest], tau[rest])
+    return value.reshape(shape)
+
+
+CONCENTRATED_BETA = 1e6
+"""``a + beta`` from which :func:`beta_geo_kernel` takes the delta method: the Beta's variance is
+then below ``1 / (4 * 10**6)`` and the method's error, of order ``(a + beta)**-2``, below 1e-12,
+while the series and the quadrature lose precision as the distribution narrows (1e-9 at a
+``a + beta`` of 2e6, 3e-5 at 2e10, and a result 230 times too large at 2e15, which a fit with
+dropout covariates at the edge of their search space reaches)."""
+
+
+def _concentrated_kernel(
+    n: np.ndarray, a: np.ndarray, beta: np.ndarray, tau: np.ndarray
+) -> np.ndarray:
+    """``K`` for a Beta so narrow that it is almost its mean ``p0 = a / (a + beta)``: the delta
+    method to second order, ``k(p0) + k''(p0) Var(p) / 2`` with ``k(p) = (1 - (1 + p tau)^-n) / p``
+    and ``Var(p) = p0 (1 - p0) / (a + beta + 1)``; ``k''`` by a central difference."""
+    size = a + beta
+    p0 = a / size
+    variance = p0 * (1.0 - p0) / (size + 1.0)
+    step = 1e-3 * np.minimum(p0, 1.0 - p0)
+
+    def k(p: np.ndarray) -> np.ndarray:
+        return -np.expm1(-n * np.log1p(p * tau)) / p
+
+    with np.errstate(all="ignore"):
+        curvature = (k(p0 + step) - 2.0 * k(p0) + k(p0 - step)) / step**2
+    return k(p0) + 0.5 * np.where(step > 0, curvature, 0.0) * variance
+
+
+def _kernel_values(n: np.ndarray, a: np.ndarray, beta: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """``K`` by the series, or the quadrature where the series is slow or ill-conditioned."""
     with np.errstate(all="ignore"):
         long = _series_too_long(a, tau)
         if long.any():
@@ -339,7 +381,7 @@ def beta_geo_kernel(n: ArrayLike, a: ArrayLike, beta: ArrayLike, tau: ArrayLike)
     bad = np.flatnonzero(~ok)
     if bad.size:
         value[bad] = _kernel_quadrature(n[bad], a[bad], beta[bad], tau[bad])
-    return value.reshape(shape)
+    return value
 
 
 _QUADRATURE_MIN_A = 10.0

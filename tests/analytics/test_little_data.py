@@ -69,7 +69,8 @@ def assert_recent_buyers_are_not_called_gone(summary: dict, customers: pd.DataFr
     as_of = pd.Timestamp(summary["as_of"])
     recent = customers[customers["last_order_date"] >= as_of - pd.Timedelta(days=7)]
     params = summary["model"].get("params") or {}
-    if "a" in params and params["a"] / (params["a"] + params["b"]) > 0.5:
+    last = "a" in params and params["a"] / (params["a"] + params["b"]) > 0.5
+    if last and (customers["frequency"] >= 2).any():  # the orders show buying on after a repeat
         return
     alive = recent["probability_alive"].dropna()
     assert (alive >= 0.5).all(), alive.min()
@@ -104,6 +105,27 @@ def test_the_four_day_shop_withholds_predictions_and_keeps_its_repeat_buyer_whol
     assert reason in " ".join(output.split())
     buyer = customers.set_index("customer_id").loc["c99@example.com"]
     assert buyer["historic_number_of_orders"] == 2 and buyer["historic_clv"] == 110.0
+
+
+def test_a_young_shop_whose_repeat_buyers_all_bought_once_more_withholds_a_fit_calling_them_gone(
+    tmp_path,
+):
+    """18 days of orders; a third of the 90 customers bought again 3-6 days after their first
+    order, nobody a third time.  BG/NBD runs to every purchase being the last (a / (a + b) -> 1):
+    every repeat buyer gone with a CLV of 0, every one-time buyer alive.  Nobody has bought after
+    a repeat purchase yet, so the orders cannot tell that from not having had the time."""
+    rows = []
+    for i in range(90):
+        first = 20 - (i % 15)
+        rows.append((i, 20 - first, 40 + i % 7))
+        if i % 3 == 0:
+            rows.append((i, 20 - first + 3 + i % 4, 45))
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, customers, output = analyze(log, tmp_path)
+    assert_predictions_are_whole_or_withheld(summary, customers, output)
+    assert_recent_buyers_are_not_called_gone(summary, customers)
+    assert customers["predicted_clv"].isna().all()
+    assert any("more likely gone than alive" in r for r in summary["low_confidence_reasons"])
 
 
 @pytest.mark.parametrize("n_customers", [50, 300])

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from valuecast.io import read_exports
+from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 from valuecast.outputs.audiences import (
     CONTACT_FIELDS,
     FORMATS,
@@ -17,7 +19,13 @@ from valuecast.outputs.audiences import (
 )
 from valuecast.outputs.report.render import build_sections
 from valuecast.store import Workspace
-from valuecast.store.snapshots import list_snapshots, load_customers, load_summary, load_tables
+from valuecast.store.snapshots import (
+    list_snapshots,
+    load_customers,
+    load_summary,
+    load_tables,
+    save_snapshot,
+)
 
 
 @pytest.fixture(scope="module")
@@ -283,6 +291,34 @@ def test_growth_tables(client, stored):
     assert model["ingest_report"]["orders"] > 0
     ingests = client.get("/api/v1/ingests").json()
     assert ingests[0]["report"]["orders"] == model["ingest_report"]["orders"]
+
+
+def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
+    """Withheld predictions (no repeat customer) are "-" on the page, not a forecast that the
+    customer will not order in the horizon."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount\n"
+        + "".join(f"c{i}@x.com,2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(40))
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
+                                                  "revenue=amount"))  # fmt: skip
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+    application = create_app(path, warm=False)
+    try:
+        client = TestClient(application, base_url="http://127.0.0.1")
+        page = client.get("/customers/c0@x.com").text
+    finally:
+        application.state.dashboard.close()
+    assert "none expected in the horizon" not in page
+    assert "<dt>expected next order</dt><dd>-</dd>" in page
 
 
 def test_every_page_renders(client, stored):

@@ -109,14 +109,18 @@ def contradiction(model, frequency: np.ndarray, recency: np.ndarray, T: np.ndarr
 
     A customer who ordered within :data:`RECENT_DAYS` of the as-of date (``T - recency`` in days)
     may be called more likely gone than alive only by a BG/NBD-type model whose chance that a
-    purchase is the customer's last, ``a / (a + b)``, itself exceeds 0.5; otherwise such a fit
-    has run off on data that cannot identify dropout.
+    purchase is the customer's last, ``a / (a + b)``, itself exceeds 0.5, and only where some
+    customer bought again after a repeat purchase (a frequency of 2 or more): where nobody has
+    yet, the orders cannot tell "gone after a repeat purchase" from "not had the time for the
+    next one" (a young shop's repeat buyers all came out gone, with a predicted CLV of 0).
+    Otherwise such a fit has run off on data that cannot identify dropout.
     """
     recent = (T - recency) <= RECENT_DAYS
     if not np.any(recent):
         return None
     params = model.params_
-    if "a" in params and params["a"] / (params["a"] + params["b"]) > 0.5:
+    last = "a" in params and params["a"] / (params["a"] + params["b"]) > 0.5
+    if last and np.any(np.asarray(frequency) >= 2):
         return None
     # a model with covariates bound to the histories binds those of the recent ones
     picked = model.rows(recent) if hasattr(type(model), "rows") else model

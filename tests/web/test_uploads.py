@@ -88,6 +88,22 @@ def test_a_bad_export_fails_with_the_importers_error(upload_client, tmp_path):
     assert "Upload failed" in page.text and "orders.csv" in page.text
 
 
+def test_an_upload_in_another_currency_says_where_rates_are_given(upload_client):
+    """The importer's advice names --fx, which the upload has no field for: the message says to
+    ingest the export on the command line, and the workspace is left as it was."""
+    client, app, path = upload_client
+    euros = b"customer_id,order_date,revenue,currency\nnew@x.com,2026-06-01,10.00,EUR\n"
+    response = client.post("/api/v1/uploads", files={"files": ("euros.csv", euros)})
+    job = wait(client, response.json())
+    assert job["state"] == "failed"
+    assert "the stored orders are in USD: give --fx RATES.csv" in job["error"]
+    assert job["error"].endswith(
+        "(the dashboard's upload takes no rates file: ingest the export with `valuecast ingest "
+        "FILE --fx RATES.csv` on the command line, then reload the dashboard)"
+    )
+    assert len(client.get("/api/v1/snapshots").json()) == 2
+
+
 def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     client, app, path = upload_client
     assert client.get("/api/v1/channels").json()["tables"]["cac"] == []

@@ -75,6 +75,17 @@ def _shown(text: str, saved: list[tuple[Path, str]]) -> str:
     return text
 
 
+def _for_the_dashboard(text: str) -> str:
+    """An importer's message as the dashboard's upload can follow it: the upload takes no
+    rates file, so the advice to give ``--fx`` says where to give it."""
+    if "--fx" not in text:
+        return text
+    return (
+        f"{text} (the dashboard's upload takes no rates file: ingest the export with "
+        "`valuecast ingest FILE --fx RATES.csv` on the command line, then reload the dashboard)"
+    )
+
+
 def _options(dashboard: Dashboard):
     """The analysis options: those of the latest snapshot (horizon, margin, discount rate)."""
     from valuecast.jobs.analyze import AnalysisOptions
@@ -106,6 +117,7 @@ def _finish(dashboard: Dashboard, job: Job, snapshot) -> None:
 def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Path) -> Job:
     """Queue the ingest + analysis of the saved files; the job owns (and removes) ``folder``."""
     from valuecast.io import read_exports
+    from valuecast.io.schema import InputError
     from valuecast.jobs.refresh import refresh
 
     def work(job: Job) -> None:
@@ -114,18 +126,21 @@ def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Pa
             try:
                 results = read_exports([path for path, _ in saved])
             except Exception as error:
-                raise ValueError(_shown(str(error), saved)) from None
+                raise ValueError(_for_the_dashboard(_shown(str(error), saved))) from None
             for result, (_, name) in zip(results, saved, strict=True):
                 result.file = name  # the report names the file as the user knows it
             options = _options(dashboard)
             with dashboard.write_lock:
-                done = refresh(
-                    dashboard.workspace,
-                    results,
-                    options,
-                    spend=dashboard.spend,
-                    progress=lambda text: Jobs.advance(job, text),
-                )
+                try:
+                    done = refresh(
+                        dashboard.workspace,
+                        results,
+                        options,
+                        spend=dashboard.spend,
+                        progress=lambda text: Jobs.advance(job, text),
+                    )
+                except InputError as error:
+                    raise ValueError(_for_the_dashboard(str(error))) from None
             job.ingest_report = done.report.to_dict()
             _finish(dashboard, job, done.snapshot)
         finally:

@@ -159,6 +159,38 @@ def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_
         app.state.dashboard.close()
 
 
+def test_search_finds_a_phone_customer_by_the_number_as_dialled(tmp_path):
+    """A customer identified by phone (``phone:+14155550102``) is found by the number as a
+    merchant types it; a short run of digits is no phone number."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "orders.csv"
+    rows = [f"c{i}@x.com,,2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(30)]
+    rows += [",+1 (415) 555-0102,2025-02-03,30\n", ",+1 415 555 0102,2025-04-03,35\n"]
+    orders.write_text("customer,phone,date,amount\n" + "".join(rows))
+    path = tmp_path / "w.duckdb"
+    mapping = "customer_id=customer,phone=phone,ordered_at=date,revenue=amount"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map=mapping))
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+    app = create_app(path, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+
+        def found(query: str) -> list[str]:
+            body = client.get("/api/v1/customers", params={"q": query}).json()
+            return [row["customer_id"] for row in body["rows"]]
+
+        for query in ("(415) 555-0102", "555 0102", "+14155550102", "phone:+1415", "0102"):
+            assert found(query) == ["phone:+14155550102"], query
+        assert found("555") == []  # three digits: no phone number
+    finally:
+        app.state.dashboard.close()
+
+
 def test_prospects_are_counted_and_downloaded_from_the_customers_export(workspace_copy):
     """Customers a customers export names without an order: the segments page counts them and
     its download exports them (the snapshot's customers all have orders)."""

@@ -292,7 +292,11 @@ def charts(request: Request, page: Page, snapshot: int | None = SnapshotQuery):
 def customers(
     request: Request,
     snapshot: int | None = SnapshotQuery,
-    q: str = Query("", max_length=200, description="Customer id or e-mail prefix (any case)."),
+    q: str = Query(
+        "",
+        max_length=200,
+        description="Customer id or e-mail prefix (any case), or a phone number as dialled.",
+    ),
     sort: SortColumn = Query(SortColumn.predicted_clv),
     order: Literal["asc", "desc"] = "desc",
     page: int = Query(1, ge=1, le=1_000_000),

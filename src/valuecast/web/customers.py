@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.store.sort_orders import (
     ID_ORDER,
     StoredOrders,
@@ -40,6 +41,9 @@ from valuecast.store.sort_orders import (
 )
 
 MAX_SEARCH = 200
+MIN_PHONE_QUERY = 4
+"""Digits a query of only phone characters needs to be looked up in phone ids too."""
+PHONE_CHARACTERS = "0123456789+-(). "
 # permutations kept beyond the stored ones: the shown columns descending and a few more
 KEEP_ORDERS = 32
 
@@ -170,7 +174,19 @@ class CustomerIndex:
         by_id = self._id_order[low:high]
         keys, rows = self.emails()
         low, high = _prefix_range(keys, text)
-        return np.union1d(by_id, rows[low:high])
+        found = np.union1d(by_id, rows[low:high])
+        digits = "".join(char for char in text if char.isdigit())
+        if len(digits) >= MIN_PHONE_QUERY and not text.strip(PHONE_CHARACTERS):
+            found = np.union1d(found, self._by_phone(digits))
+        return found
+
+    def _by_phone(self, digits: str) -> np.ndarray:
+        """Rows of the customers identified by a phone number holding ``digits``: a merchant
+        types the number as dialled (``555 0102``, ``(415) 555-0102``), the id holds it with its
+        country code (``phone:+14155550102``)."""
+        ids = self.table["customer_id"]
+        hits = pc.and_(pc.starts_with(ids, PHONE_ID_PREFIX), pc.match_substring(ids, digits))
+        return np.flatnonzero(pc.fill_null(hits, False).to_numpy(zero_copy_only=False))
 
     def page(
         self, columns: tuple[str, ...], *, query: str, sort: str, descending: bool,

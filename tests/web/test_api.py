@@ -159,6 +159,22 @@ def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_
         app.state.dashboard.close()
 
 
+def test_a_customer_pages_history_shows_p_alive_as_its_headline_does(client, stored):
+    """One customer page, one way of writing a probability: the headline's "84%" is not "0.84"
+    in the table across snapshots."""
+    import re
+
+    cid = stored["customers"]["customer_id"].iloc[0]
+    page = client.get(f"/customers/{cid}").text
+    headline = re.search(r"<dt>P\(alive\)</dt><dd>([^<]*)</dd>", page).group(1)
+    table = page.split('id="customer-history"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], flags=re.S)
+    cells = [re.findall(r"<td>([^<]*)</td>", row) for row in rows]
+    assert len(cells) == 2  # the shop's two snapshots
+    assert all(re.fullmatch(r"\d+%|-", row[-1]) for row in cells), cells
+    assert headline in [row[-1] for row in cells]
+
+
 def test_search_finds_a_phone_customer_by_the_number_as_dialled(tmp_path):
     """A customer identified by phone (``phone:+14155550102``) is found by the number as a
     merchant types it; a short run of digits is no phone number."""

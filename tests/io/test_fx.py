@@ -51,6 +51,8 @@ def test_rates_convert_every_amount_to_the_base(exports, write, tmp_path):
     assert result.excluded_revenue["voided"] == pytest.approx(15 * 1.10)
     plain = shopify.read_orders(path)
     assert plain.excluded_revenue["voided"] == pytest.approx(15.0)
+    # the report's currencies are the base's now: a note keeps what the file held
+    assert result.notes == ["converted to USD with rates.csv: CAD (1 order)"]
 
 
 def test_missing_rate_and_bad_rate_files(exports, write, tmp_path):

@@ -10,9 +10,9 @@ columns are ignored. (One rate per currency: the conversion is at a fixed rate, 
 are in more than one currency and no rates are given, it raises an :class:`InputError` listing
 the currencies with their order counts; with rates, it converts every amount of the orders
 (gross, discount, tax, shipping, refunded, net), of their lines (unit price, line discount) and
-the excluded revenue, and sets ``currency`` to the base. An order without currency is taken to
-be in the base currency (there is nothing to convert it from). A currency without a rate is an
-error naming it.
+the excluded revenue, and sets ``currency`` to the base (a note per file counts the orders it
+converted, by currency). An order without currency is taken to be in the base currency (there
+is nothing to convert it from). A currency without a rate is an error naming it.
 """
 
 from __future__ import annotations
@@ -111,6 +111,11 @@ def apply_fx(results: Sequence[ImportResult], rates: Rates | None) -> list[Impor
     converted = []
     for result in results:
         orders = result.orders.copy()
+        named = Counter(orders["currency"].dropna().astype(str).tolist())
+        others = Counter({code: n for code, n in named.items() if code != rates.base})
+        if others:  # the report's currencies are the base's after this: what the file held
+            source = Path(rates.file).name
+            result.notes.append(f"converted to {rates.base} with {source}: {_listing(others)}")
         factor = _factors(orders["currency"], rates)
         for column in ORDER_AMOUNTS:
             orders[column] = orders[column].to_numpy(float) * factor

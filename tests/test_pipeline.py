@@ -244,6 +244,32 @@ def test_a_workspace_in_a_missing_folder_fails_before_the_exports_are_read(
     assert read == [] and not workspace.parent.exists()
 
 
+def test_the_demo_never_replaces_a_shops_own_workspace_or_export(tmp_path):
+    """``--out .`` in a merchant's folder would delete their workspace and write over their
+    Shopify export (both have the demo's file names): refused, the files untouched; bad options
+    are one line, and a folder the demo wrote is its own to write again."""
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "orders_export.csv").write_text("the merchant's export\n")
+    (shop / "valuecast.duckdb").write_bytes(b"the merchant's workspace")
+    result = runner.invoke(app, ["demo", "--customers", "20", "--out", str(shop)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {shop}: holds orders_export.csv and valuecast.duckdb")
+    assert (shop / "orders_export.csv").read_text() == "the merchant's export\n"
+    assert (shop / "valuecast.duckdb").read_bytes() == b"the merchant's workspace"
+    for args, message in (
+        (["--seed", "-1"], "error: --seed must be 0 or more (got -1)"),
+        (["--out", str(shop / "orders_export.csv")], "is a file (give --out a folder)"),
+    ):
+        bad = runner.invoke(app, ["demo", "--customers", "20", *args])
+        assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output
+        assert len(bad.output.strip().splitlines()) == 1
+    again = tmp_path / "demo"
+    for _ in range(2):
+        made = runner.invoke(app, ["demo", "--customers", "20", "--out", str(again)])
+        assert made.exit_code == 0, made.output
+
+
 def test_demo_shop_is_stable_and_the_backtest_beats_the_naive_baseline(tmp_path):
     summaries = []
     for run in ("first", "second"):

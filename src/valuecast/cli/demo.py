@@ -10,11 +10,16 @@ from valuecast.cli.analyze import run_analysis
 from valuecast.cli.common import console, fail
 from valuecast.cli.options import OutOption
 
+DEMO_MARKER = ".valuecast-demo"
+"""The file the demo leaves in its folder: a folder holding it is the demo's to overwrite."""
+
+DEFAULT_OUT = Path("valuecast-demo")
+
 
 def demo(
     customers: int = typer.Option(5000, "--customers", help="Customers in the simulated shop."),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulation (same seed, same shop)."),
-    out: OutOption = Path("valuecast-demo"),
+    out: OutOption = DEFAULT_OUT,
 ) -> None:
     """Simulate a two-year Shopify shop, analyse it, and show where everything is.
 
@@ -25,9 +30,15 @@ def demo(
 
     if customers < 1:
         fail("--customers must be at least 1")
-    out.mkdir(parents=True, exist_ok=True)
+    if seed < 0:
+        fail(f"--seed must be 0 or more (got {seed})")
+    if out.exists() and not out.is_dir():
+        fail(f"{out}: is a file (give --out a folder)")
     export = out / "orders_export.csv"
     workspace = out / "valuecast.duckdb"
+    _refuse_a_folder_of_the_shops(out, [export, workspace])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARKER).write_text("written by `valuecast demo`: it replaces its files here\n")
     _remove_workspace(workspace)  # a fresh workspace: the same seed gives the same figures
     info = generate_demo_shop(export, customers=customers, seed=seed)
     console.print(
@@ -44,6 +55,20 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _refuse_a_folder_of_the_shops(out: Path, written: list[Path]) -> None:
+    """Fail when ``out`` holds a workspace or an export the demo would replace and did not write
+    (a merchant's ``orders_export.csv`` and ``valuecast.duckdb``, say in ``--out .``). The default
+    folder, named for the demo, and one the demo marked are its own."""
+    if out == DEFAULT_OUT or (out / DEMO_MARKER).exists():
+        return
+    found = [path.name for path in written if path.exists()]
+    if found:
+        fail(
+            f"{out}: holds {' and '.join(found)}, which the demo did not write and would "
+            "replace; give --out a new folder"
+        )
 
 
 def _remove_workspace(path: Path) -> None:

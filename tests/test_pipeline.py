@@ -258,7 +258,7 @@ def test_the_demo_never_replaces_a_shops_own_workspace_or_export(tmp_path):
     assert (shop / "orders_export.csv").read_text() == "the merchant's export\n"
     assert (shop / "valuecast.duckdb").read_bytes() == b"the merchant's workspace"
     for args, message in (
-        (["--seed", "-1"], "error: --seed must be 0 or more (got -1)"),
+        (["--seed", "-1", "--out", str(tmp_path / "seed")], "error: --seed must be 0 or more"),
         (["--out", str(shop / "orders_export.csv")], "is a file (give --out a folder)"),
     ):
         bad = runner.invoke(app, ["demo", "--customers", "20", *args])

@@ -148,3 +148,30 @@ def test_each_step_is_named_to_the_caller_as_it_starts(export, tmp_path):
         "storing the dashboard's charts",
         "writing results and the report",
     ]
+
+
+def test_summary_json_is_strict_json_where_a_figure_is_no_number(export, tmp_path, monkeypatch):
+    """A standard error the fit cannot give (NaN) is null in summary.json: a bare NaN is not
+    JSON, and a browser's or a spreadsheet's parser refuses the whole file."""
+    import json
+
+    write = analyze_command.write_analysis
+
+    def with_nan(analysis, *args, **kwargs):
+        analysis.summary["model"]["seasons"] = {"standard_errors": {"season_feb": float("nan")}}
+        analysis.summary["totals"]["unbounded"] = float("inf")
+        return write(analysis, *args, **kwargs)
+
+    monkeypatch.setattr(analyze_command, "write_analysis", with_nan)
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["analyze", str(export), "-w", str(tmp_path / "w.duckdb"),
+                                 "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant: str):
+        raise ValueError(f"{constant} in summary.json")
+
+    summary = json.loads((out / "summary.json").read_text(), parse_constant=refuse)
+    assert summary["model"]["seasons"]["standard_errors"]["season_feb"] is None
+    assert summary["totals"]["unbounded"] is None
+    json.loads((out / "ingest_report.json").read_text(), parse_constant=refuse)

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -150,6 +149,7 @@ def write_analysis(
 
     ``customers_files``: the customers files when their writing started already.
     """
+    from valuecast.analysis.payload import json_text
     from valuecast.outputs.files import write_atomically
 
     out.mkdir(parents=True, exist_ok=True)
@@ -158,14 +158,8 @@ def write_analysis(
     paths = customers_files.publish()
     paths["summary"] = out / "summary.json"
     paths["ingest_report"] = out / "ingest_report.json"
-    write_atomically(
-        paths["summary"],
-        lambda p: p.write_text(json.dumps(analysis.summary, indent=2, default=str)),
-    )
-    write_atomically(
-        paths["ingest_report"],
-        lambda p: p.write_text(json.dumps(ingest_report or {}, indent=2, default=str)),
-    )
+    write_atomically(paths["summary"], lambda p: p.write_text(json_text(analysis.summary)))
+    write_atomically(paths["ingest_report"], lambda p: p.write_text(json_text(ingest_report or {})))
     return paths
 
 

@@ -44,6 +44,8 @@ def test_months(tmp_path):
         ("month,promo\n2024-01,1\n2024-01,0\n", "row 3, column 'month'"),
         ("month,promo\n2024-01,\n", "row 2, column 'promo'"),
         ("month,promo\n2024-01,lots\n", "row 2, column 'promo'"),
+        # one name twice: one covariate read twice broke the fit's design far downstream
+        ("month,promo,Promo\n2024-01,1,0\n", "row 1, column 'promo': columns 2 and 3 share"),
     ],
 )
 def test_errors_name_file_row_and_column(tmp_path, text, where):

@@ -93,6 +93,8 @@ def read_calendar(path: str | Path) -> Calendar:
         raise InputError(
             csv.name, "no covariate column after the period column", row=csv.header_row
         )
+    for name in csv.header:  # two columns of one name would be one covariate read twice
+        csv.find(name)
     table = csv.read(csv.header)
     periods = table.text_series(csv.header[0])
     numbers = {name: table.number(name) for name in covariates}

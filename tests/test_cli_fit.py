@@ -117,14 +117,17 @@ def test_predictions_of_a_compressed_table_keep_the_rows_histories(tmp_path):
     result = runner.invoke(app, ["fit", str(path), "--predict", "30", "--out", str(out)])
     assert result.exit_code == 0, result.output
     predictions = pd.read_csv(out)
-    assert list(predictions.columns) == [
-        "frequency", "recency", "T", "weights", "probability_alive", "expected_transactions",
+    assert list(predictions.columns) == [  # as the file names them
+        "frequency", "recency", "T", "count", "probability_alive", "expected_transactions",
     ]  # fmt: skip
     assert predictions["frequency"].tolist() == [0, 1, 3]
-    assert predictions["weights"].tolist() == [50, 20, 5]
+    assert predictions["count"].tolist() == [50, 20, 5]
     bgbb = runner.invoke(app, ["fit", str(path), "--model", "bgbb"])
     assert bgbb.exit_code == 2
-    assert "column 'n_periods' is missing (name it periods, n_periods or n;" in bgbb.output
+    assert (
+        "column 'n_periods' is missing (name it periods, n_periods or n; found: frequency, "
+        "recency, T, count)"
+    ) in " ".join(bgbb.output.split())
 
 
 def test_missing_file_and_out_without_predict(tmp_path):

@@ -42,7 +42,7 @@ def test_period_rate_compounds_to_the_annual_rate():
 
 @pytest.mark.parametrize("rate", [-1.0, -2.0, float("nan"), float("inf")])
 def test_period_rate_of_no_annual_rate_above_minus_one_is_refused(rate):
-    with pytest.raises(ValueError, match="a number greater than -1"):
+    with pytest.raises(ValueError, match="a finite number greater than -1"):
         period_discount_rate(rate, 30)
 
 

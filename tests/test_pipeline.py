@@ -222,7 +222,7 @@ def test_a_discount_rate_that_is_no_number_above_minus_one_fails_before_any_step
     )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
-        "error: annual discount rate must be a number greater than -1"
+        "error: annual discount rate must be a finite number greater than -1"
     ]
     assert not workspace.exists() and not (tmp_path / "out").exists()
 

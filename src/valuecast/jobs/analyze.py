@@ -86,7 +86,7 @@ class AnalysisOptions:
             )
         # NaN compares false with every bound: refused here, not at the first step using it
         if not math.isfinite(self.annual_discount_rate) or self.annual_discount_rate <= -1:
-            raise ValueError("annual discount rate must be a number greater than -1")
+            raise ValueError("annual discount rate must be a finite number greater than -1")
         parse_covariates(",".join(self.covariates))
 
 

@@ -52,7 +52,12 @@ def read_summary(path: Path) -> pd.DataFrame:
         canonical = _ALIASES.get(key) or _ALIASES.get(key.lower())
         if canonical and canonical not in renamed.values():
             renamed[column] = canonical
-    return frame.rename(columns=renamed)
+    written = [str(column) for column in frame.columns]
+    frame = frame.rename(columns=renamed)
+    # the file's own names, for messages and the predictions file
+    frame.attrs["header"] = written
+    frame.attrs["written_as"] = {canonical: str(column) for column, canonical in renamed.items()}
+    return frame
 
 
 def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -143,9 +148,10 @@ def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: in
         if missing:
             *others, last = [alias for alias, name in _ALIASES.items() if name == missing[0]]
             names = f"{', '.join(others)} or {last}" if others else last
+            found = frame.attrs.get("header", list(map(str, frame.columns)))
             raise FitInputError(
                 f"{path}: column {missing[0]!r} is missing (name it {names}; found: "
-                f"{', '.join(map(str, frame.columns))})"
+                f"{', '.join(found)})"
             )
         if frame.empty:
             raise FitInputError(f"{path}: no rows after the header: nothing to fit")
@@ -166,10 +172,10 @@ def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFram
             out[key] = frame[key]
             break
     else:  # rows without an id (a compressed table) are told apart by what was fitted
-        for name, values in columns.items():
-            out[name] = values
-        if "weights" in frame.columns:
-            out["weights"] = frame["weights"]
+        written_as = frame.attrs.get("written_as", {})
+        for name in (*columns, "weights"):
+            if name in frame.columns:
+                out[written_as.get(name, name)] = frame[name]
     if model in SELECTABLE:
         f, r, t = columns["frequency"], columns["recency"], columns["T"]
         out["probability_alive"] = estimator.probability_alive(f, r, t)

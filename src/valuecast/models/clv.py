@@ -32,7 +32,7 @@ DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 def period_discount_rate(annual_discount_rate: float, period_days: float) -> float:
     """Per-period discount rate equivalent to ``annual_discount_rate`` compounded annually."""
     if not math.isfinite(annual_discount_rate) or annual_discount_rate <= -1:
-        raise ValueError("annual_discount_rate must be a number greater than -1")
+        raise ValueError("annual_discount_rate must be a finite number greater than -1")
     if period_days <= 0:
         raise ValueError("period_days must be positive")
     return float((1.0 + annual_discount_rate) ** (period_days / DAYS_PER_YEAR) - 1.0)

@@ -229,3 +229,14 @@ def test_covariates_are_kept_only_where_they_lower_the_holdout_rmse():
     choice = covariate_choice(results)
     assert choice["kept"] == {"bgnbd": False, "pnbd": True, "mbgnbd": True}
     assert choice["eligible"] == ["bgnbd", "pnbd+covariates", "mbgnbd+covariates"]
+
+
+def test_the_printed_model_names_the_covariates_it_was_fitted_with(channel_analysis):
+    """summary.json's name is the candidate's (``pnbd``); the printed line says the customers'
+    acquisition channel shifts its predictions."""
+    from valuecast.cli.analyze import _model_line
+
+    _, summary, _ = channel_analysis
+    assert summary["model"]["name"] == "pnbd"
+    assert _model_line(summary["model"]) == "pnbd with covariates (acquisition_channel)"
+    assert _model_line({"name": "bgnbd"}) == "bgnbd"

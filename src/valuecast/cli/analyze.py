@@ -142,6 +142,16 @@ def _stored_batches(stored: tuple, schema):
     return customers_batches(workspace, snapshot_id, read), read
 
 
+def _model_line(model: dict) -> str:
+    """The model's name, and the covariates it was fitted with (a name alone, ``pnbd``, would
+    hide that the customers' attributes shift its predictions)."""
+    columns = (model.get("covariates") or {}).get("columns") or []
+    if not columns:
+        return str(model["name"])
+    asked = dict.fromkeys(str(column).partition("=")[0] for column in columns)
+    return f"{model['name']} with covariates ({', '.join(asked)})"
+
+
 def write_analysis(
     analysis, ingest_report: dict | None, out: Path, customers_files: CustomersFiles | None = None
 ) -> dict[str, Path]:
@@ -190,7 +200,7 @@ def _print_analysis(
         rows += [
             (f"predicted CLV, next {summary['horizon_months']} months", predicted),
             ("predicted orders", f"{totals['predicted_number_of_orders']:,.0f}"),
-            ("model", summary["model"]["name"]),
+            ("model", _model_line(summary["model"])),
         ]
     for name, value in rows:
         headline.add_row(name, value)

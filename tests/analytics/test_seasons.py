@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from valuecast.analysis.seasons import (
     SEASON_NAMES,
+    UNTOLD,
     build_periods,
     complete_months,
     why_no_seasons,
@@ -64,6 +65,31 @@ def test_a_calendar_that_ends_early_repeats_its_last_year():
     assert len(inside) == 17
     for week in inside:  # each week of the horizon holds the value of the same week a year ago
         assert periods.values_at([future[week]])[0, 0] == promo[week]
+
+
+def test_calendar_columns_the_history_cannot_tell_apart_are_noted():
+    """A column of one value throughout is the base rate again, and one repeating by calendar
+    month is the month effects again: their coefficients are free, their standard errors
+    enormous. A column that varies within the months is no such column."""
+    firsts = pd.date_range("2022-01-01", "2024-12-01", freq="MS").date
+    month = np.array([day.month for day in firsts])
+    columns = {
+        "always": np.ones(len(firsts)),
+        "holidays": np.isin(month, (11, 12)).astype(float),
+        "promo": (np.arange(len(firsts)) % 5 == 0).astype(float),
+    }
+    calendar = Calendar("month", tuple(firsts), pd.DataFrame(columns), "cal.csv")
+    _, notes = build_periods(
+        date(2022, 1, 1), date(2024, 12, 31), 365.0, seasons=True, calendar=calendar
+    )
+    untold = [note for note in notes if UNTOLD in note]
+    assert [note.split("'")[1] for note in untold] == ["always", "holidays"]
+    assert untold[0].startswith("calendar cal.csv: column 'always' over the history is the base")
+    # without the month effects only the constant one is the base rate again
+    _, notes = build_periods(
+        date(2022, 1, 1), date(2024, 12, 31), 365.0, seasons=False, calendar=calendar
+    )
+    assert [note.split("'")[1] for note in notes if UNTOLD in note] == ["always"]
 
 
 # ------------------------------------------------------------------------------------------------

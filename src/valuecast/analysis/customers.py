@@ -281,11 +281,11 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             history_days, same_day_customers=int(stats["several"]) - int(stats["repeat"]),
         )  # fmt: skip
         model_name, design = _covariate_choice(table, chosen, options)
+        seasonal = whole_history_seasons(orders, table, chosen, as_of, facts, options,
+                                         backtest_result)  # fmt: skip
         predicted = predict(
             table, model_name, as_of, options, has_repeat=bool(stats["repeat"]),
-            releases=releases, withhold=withhold, design=design,
-            seasonal=whole_history_seasons(orders, table, chosen, as_of, facts, options,
-                                           backtest_result),
+            releases=releases, withhold=withhold, design=design, seasonal=seasonal,
             histories_read=histories,
         )  # fmt: skip
         histories = None  # its rows are not carried through the segments, the analysis' peak
@@ -351,7 +351,10 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "spend_tiers": group_totals["predicted_spend_tier"],
         "low_confidence": bool(reasons) or note is not None,
         "low_confidence_reasons": reasons + ([note] if note else []),
-        "notes": list(result.notes) + model_notes + (design.notes if design else []),
+        "notes": list(result.notes)
+        + model_notes
+        + (design.notes if design else [])
+        + ([] if seasonal is None else seasonal.unidentified),
     }
     return TableAnalysis(
         customers=out, summary=summary, timings=timings, releases=releases, kept=kept

@@ -83,6 +83,9 @@ class SeasonalInputs:
     end: date
     sums: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    # the notes on calendar columns the history cannot tell apart (also in ``notes``): the
+    # analysis' own notes repeat them, where a reader sees them
+    unidentified: list[str] = field(default_factory=list)
     # where a fit on these inputs starts (the backtest's estimates on the calibration): the
     # whole history's optimum lies near them, and the fit then takes a few steps, not dozens
     start: dict[str, float] | None = None
@@ -173,7 +176,33 @@ def build_periods(
                 f"({first}): its covariates are 0 before"
             )
     edges = np.array([(c - end).days for c in cuts], dtype=float)
-    return CovariatePeriods(edges, np.hstack(columns), tuple(names)), notes
+    values = np.hstack(columns)
+    if calendar is not None:
+        notes.extend(unidentified_columns(values[edges[:-1] < 0], names, calendar))
+    return CovariatePeriods(edges, values, tuple(names)), notes
+
+
+UNTOLD = "its effect cannot be told apart"
+"""The words of :func:`unidentified_columns`' notes, by which the analysis repeats them."""
+
+
+def unidentified_columns(history: np.ndarray, names: list[str], calendar: Calendar) -> list[str]:
+    """Notes on the calendar's columns whose effect the history cannot tell apart: a column the
+    other covariates and the base rate already span over the observed periods (one value in
+    every period, or one per calendar month beside the month effects) leaves its coefficient
+    free, with an enormous standard error, and its multiplier means nothing."""
+    design = np.hstack([np.ones((len(history), 1)), history])
+    full = np.linalg.matrix_rank(design)
+    notes = []
+    for name in calendar.values.columns:
+        index = 1 + names.index(name)
+        if np.linalg.matrix_rank(np.delete(design, index, axis=1)) == full:
+            notes.append(
+                f"calendar {calendar.source}: column {name!r} over the history is the base rate "
+                "or the other covariates again (one value throughout, or one per calendar month "
+                f"beside the month effects): {UNTOLD}; remove it"
+            )
+    return notes
 
 
 def purchase_sums(
@@ -240,4 +269,6 @@ def seasonal_inputs(
         notes.append(reason)
     weekly = calendar is not None and calendar.unit == "week"
     sums = purchase_sums(orders, table, end, periods, weekly)
-    return SeasonalInputs(periods, end, sums, notes)
+    return SeasonalInputs(
+        periods, end, sums, notes, unidentified=[note for note in notes if UNTOLD in note]
+    )

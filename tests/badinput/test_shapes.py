@@ -121,3 +121,8 @@ def test_no_repeat_customers_gives_historic_figures_with_the_reason(corpus, tmp_
     assert (customers["total_clv"] == customers["historic_clv"]).all()
     screen = " ".join(result.output.split())
     assert "low confidence:" in screen and "no repeat customers" in screen
+    # every candidate failed: a line each, not a table of reasons wrapped word by word
+    assert summary["backtest"]["models"]
+    assert "every model failed" in screen and "MAE orders" not in screen
+    for name in summary["backtest"]["models"]:
+        assert f"{name}: FitError:" in screen

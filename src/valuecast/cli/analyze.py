@@ -206,7 +206,17 @@ def _print_analysis(
         headline.add_row(name, value)
     console.print(headline)
     backtest = summary.get("backtest") or {}
-    if backtest.get("models"):
+    models = backtest.get("models") or {}
+    if models and all("error" in scores for scores in models.values()):
+        # every candidate failed (a shop without repeat purchases): a line each, not a table of
+        # reasons wrapped word by word beside empty columns
+        console.print(
+            f"backtest (holdout after {backtest.get('calibration_end')}): every model failed",
+            highlight=False,
+        )
+        for name, scores in models.items():
+            console.print(f"  {name}: {scores['error']}", highlight=False, soft_wrap=True)
+    elif models:
         table = Table(title=f"backtest: holdout after {backtest.get('calibration_end')}")
         for column in ("model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"):
             # a model's name is never cut ("mbgnbd+covaria…"); the numbers' columns give way

@@ -2,8 +2,10 @@
 
 Every CSV valuecast writes goes through :func:`write_csv` (pandas frames),
 :func:`write_arrow_csv` (Arrow tables) or :func:`write_ibis_csv` (database tables), so every one
-follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one rounding rule of
-:func:`valuecast.tables.csv_decimals` (dates of ``*_date`` columns as YYYY-MM-DD).
+follows the formula-safe cell rule of :mod:`valuecast.csvsafe`; the first two also follow the one
+rounding rule of :func:`valuecast.tables.csv_decimals` (dates of ``*_date`` columns as
+YYYY-MM-DD). :func:`write_ibis_csv` writes ``valuecast summary``'s table, the input of
+``valuecast fit``, at full precision, as the engine computed it.
 """
 
 from __future__ import annotations

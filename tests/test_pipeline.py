@@ -550,3 +550,17 @@ def test_the_analysis_is_the_same_with_its_summary_made_in_parts(tmp_path, monke
         one_pass.customers.sort_values("customer_id", ignore_index=True),
         check_exact=False, rtol=1e-9,
     )  # fmt: skip
+
+
+def test_a_negative_discount_rate_is_noted(demo_workspace):
+    """Allowed (above -1), and it makes a later order worth more than one today: the analysis
+    says so beside the CLV it raises."""
+    from valuecast.analysis.customers import NEGATIVE_RATE_NOTE
+    from valuecast.jobs.analyze import AnalysisOptions, analyze
+    from valuecast.store import Workspace
+
+    with Workspace(demo_workspace / "valuecast.duckdb", read_only=True) as ws:
+        negative = analyze(ws, AnalysisOptions(annual_discount_rate=-0.5)).summary
+        usual = analyze(ws, AnalysisOptions()).summary
+    assert NEGATIVE_RATE_NOTE in negative["notes"] and NEGATIVE_RATE_NOTE not in usual["notes"]
+    assert negative["totals"]["predicted_clv"] > usual["totals"]["predicted_clv"]

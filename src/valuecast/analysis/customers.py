@@ -80,6 +80,11 @@ MIN_CUSTOMERS = 500
 MIN_HISTORY_DAYS = 180
 MIN_ORDERS_FOR_A_LOYAL_CUSTOMER = 3
 
+NEGATIVE_RATE_NOTE = (
+    "the annual discount rate is negative: an order a year from now counts for more than one "
+    "today, which raises the predicted CLV above the value of the orders predicted"
+)
+
 
 def _noop(_: str) -> None:
     return None
@@ -354,7 +359,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "notes": list(result.notes)
         + model_notes
         + (design.notes if design else [])
-        + ([] if seasonal is None else seasonal.unidentified),
+        + ([] if seasonal is None else seasonal.unidentified)
+        + ([NEGATIVE_RATE_NOTE] if options.annual_discount_rate < 0 else []),
     }
     return TableAnalysis(
         customers=out, summary=summary, timings=timings, releases=releases, kept=kept

@@ -504,6 +504,23 @@ def test_each_way_of_being_a_twin_is_counted_once(tmp_path, make_result, new, tw
         assert not noted, noted
 
 
+@pytest.mark.parametrize(("net", "twins"), [(25.0, 0), (10.0, 1)])
+def test_two_orders_of_one_day_in_a_table_of_dates_are_twins_only_by_their_amount(
+    tmp_path, make_result, net, twins
+):
+    """A table of dates gives every order of a day the same midnight: a customer's second order
+    that day, ingested with the file's other half, is no twin of the first by its "time"; the
+    same amount within a day still makes one (the same order written another way)."""
+    first = {"id": "D-1", "customer": ANN, "date": "2024-03-01", "time": "00:00", "net": 10.0}
+    second = {"id": "D-2", "customer": ANN, "date": "2024-03-01", "time": "00:00", "net": net}
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result([first], fmt="orders")])
+        report = ws.ingest([make_result([second], fmt="orders")])
+    assert report.new_orders == 1
+    noted = [note for note in report.notes if "a stored order that these files" in note]
+    assert len(noted) == twins, report.notes
+
+
 def test_an_updated_order_is_no_twin(tmp_path, make_result):
     """An order the files update (#1004 moved to #1001's time) is not new: not counted as a
     twin of the stored order it now repeats."""

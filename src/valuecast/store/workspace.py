@@ -1252,7 +1252,9 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
             )
     # another export format keys the same order otherwise (shopify:#1001, orders:1001) and may
     # date it otherwise (a time at the shop's offset, a date only), so a twin is the same
-    # customer with the same time, the same order number, or the same amount within a day.
+    # customer with the same time, the same order number, or the same amount within a day.  A
+    # time is the same order's only where it has one: two orders of a customer on one day of a
+    # table of dates (a file ingested in two halves) share a midnight and are no twins.
     # Only a stored order these files do not hold can be one.  The stored orders this ingest
     # left as they were are those the files hold unchanged and those they do not hold, so an
     # export holding them all (a quarter's export of the whole history) leaves no more than its
@@ -1279,7 +1281,8 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
             "round(net_revenue, 2) AS amount FROM orders WHERE ingest_id <> ? AND order_id "
             "NOT IN (SELECT order_id FROM _stage_orders WHERE order_id IS NOT NULL)) "
             "SELECT count(DISTINCT n.new_row) FROM n JOIN s ON n.customer_id = s.customer_id "
-            "AND (n.ordered_at = s.ordered_at OR n.number = s.number "
+            "AND ((n.ordered_at = s.ordered_at AND n.ordered_at <> date_trunc('day', "
+            "n.ordered_at)) OR n.number = s.number "
             "OR (abs(epoch(n.ordered_at) - epoch(s.ordered_at)) < 86400 "
             "AND n.amount = s.amount))",
             [ingest_id, ingest_id],

@@ -451,6 +451,22 @@ def test_an_export_after_a_back_dated_analysis_names_its_date(shop, tmp_path):
     assert f"as of {latest})" in " ".join(now.output.split()) and "note: as of" not in now.output
 
 
+def test_an_export_of_nobody_says_its_file_holds_the_header_only(shop, tmp_path):
+    out = tmp_path / "none.csv"
+    result = invoke("--where", "historic_clv < 0", "--to", "klaviyo", "-w", str(shop[0]),
+                    "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "exported 0 customers" in flat
+    assert (
+        f"note: {out} holds the header only: no customer of the selection could be exported" in flat
+    )
+    assert out.read_text().count("\n") == 1
+    some = invoke("--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(shop[0]),
+                  "--out", str(tmp_path / "some.csv"))  # fmt: skip
+    assert "holds the header only" not in some.output
+
+
 def test_margin_reruns_the_last_analysis_for_the_export(shop, tmp_path):
     # --margin scales the predicted CLV exported (the stored analysis has margin 1.0)
     path, customers = shop

@@ -222,6 +222,8 @@ def export(
         say(f"{audience.left_out_no_identifier:,} left out without {missing}")
     if audience.left_out_duplicates:
         say(f"{audience.left_out_duplicates:,} left out as repeated e-mail addresses")
+    if not audience.exported:
+        say(f"note: {path} holds the header only: no customer of the selection could be exported")
     unmatched = _without_contact_fields(audience.frame, target)
     if unmatched:
         say(

@@ -133,7 +133,8 @@ def test_customers_search_by_email_or_id_prefix(client, stored):
 
 
 def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_copy):
-    """An id whose contact e-mail differs is found by that e-mail (customers export)."""
+    """An id whose contact e-mail differs is found by that e-mail (customers export), and by
+    the contact's name."""
     from fastapi.testclient import TestClient
 
     from valuecast.web import create_app
@@ -144,8 +145,8 @@ def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_
             "(SELECT max(snapshot_id) FROM snapshots)"
         ).fetchone()[0]
         ws.con.con.execute(
-            "INSERT INTO customers (customer_id, email) VALUES (?, ?)",
-            [some, "zz.unique.contact@shop.test"],
+            "INSERT INTO customers (customer_id, email, first_name, last_name) VALUES (?, ?, ?, ?)",
+            [some, "zz.unique.contact@shop.test", "José", "Zúñiga-Ørsted"],
         )
     app = create_app(workspace_copy, warm=False)
     try:
@@ -155,6 +156,10 @@ def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_
         assert body["rows"][0]["email"] == "zz.unique.contact@shop.test"
         by_id = client.get("/api/v1/customers", params={"q": some}).json()
         assert some in [row["customer_id"] for row in by_id["rows"]]
+        # by the contact's name, as a merchant types it: first and last, or the last alone
+        for name in ("josé zúñ", "JOSÉ ZÚÑIGA-ØRSTED", "zúñiga"):
+            found = client.get("/api/v1/customers", params={"q": name}).json()
+            assert [row["customer_id"] for row in found["rows"]] == [some], name
     finally:
         app.state.dashboard.close()
 

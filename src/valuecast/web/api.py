@@ -295,7 +295,7 @@ def customers(
     q: str = Query(
         "",
         max_length=200,
-        description="Customer id or e-mail prefix (any case), or a phone number as dialled.",
+        description="Customer id, e-mail or name prefix (any case), or a phone number.",
     ),
     sort: SortColumn = Query(SortColumn.predicted_clv),
     order: Literal["asc", "desc"] = "desc",

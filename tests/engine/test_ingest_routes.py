@@ -60,7 +60,11 @@ def _orders(rng: np.random.Generator, n: int = 300, *, keyed: bool = False) -> p
 
 
 def _write(frame: pd.DataFrame, path):
-    frame.to_csv(path, index=False)
+    """``frame`` as a CSV file, or as Parquet where ``path`` ends in ``.parquet``."""
+    if path.suffix == ".parquet":
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    else:
+        frame.to_csv(path, index=False)
     return path
 
 
@@ -307,11 +311,7 @@ def test_a_file_whose_customers_are_named_by_phone_goes_to_the_importer(tmp_path
         "date": ["2024-01-05", "2024-02-05", "2024-01-07"],
         "amount": ["10", "20", "30"],
     })  # fmt: skip
-    path = tmp_path / f"o{suffix}"
-    if suffix == ".csv":
-        _write(frame, path)
-    else:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    path = _write(frame, tmp_path / f"o{suffix}")
     mapping = MAP + ",phone=phone"
     assert defer_orders([path], column_map=mapping) is None
     assert defer_orders([path], column_map=MAP) is not None
@@ -331,11 +331,7 @@ def test_a_refunds_column_beside_the_revenue_is_noted_on_both_routes(tmp_path, m
         "amount": ["100", "20", "30"],
         "refunds": ["20", "0", ""],
     })  # fmt: skip
-    path = tmp_path / f"o{suffix}"
-    if suffix == ".csv":
-        _write(frame, path)
-    else:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    path = _write(frame, tmp_path / f"o{suffix}")
     reports, _ = _assert_same_ingests([path], MAP + ",refunded=refunds", monkeypatch)
     assert reports[0]["refunded"] == 20.0 and reports[0]["net_revenue"] == 150.0
     assert reports[0]["files"][0]["notes"] == [
@@ -356,11 +352,7 @@ def test_orders_naming_no_currency_beside_named_ones_are_noted_on_both_routes(
         "amount": ["10", "20", "30", "40"],
         "currency": ["usd", "", "USD", ""],
     })  # fmt: skip
-    path = tmp_path / f"o{suffix}"
-    if suffix == ".csv":
-        _write(frame, path)
-    else:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    path = _write(frame, tmp_path / f"o{suffix}")
     reports, _ = _assert_same_ingests([path], MAP + ",currency=currency", monkeypatch)
     assert reports[0]["orders"] == 4 and reports[0]["currencies"] == {"USD": 2}
     assert reports[0]["notes"] == [
@@ -431,11 +423,7 @@ def test_an_order_status_column_left_unread_is_noted_on_both_routes(tmp_path, mo
         "amount": ["10", "20", "30"],
         "Order Status": ["completed", "cancelled", "failed"],
     })  # fmt: skip
-    path = tmp_path / f"o{suffix}"
-    if suffix == ".csv":
-        _write(frame, path)
-    else:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    path = _write(frame, tmp_path / f"o{suffix}")
     reports, _ = _assert_same_ingests([path], MAP, monkeypatch)
     assert reports[0]["orders"] == 3  # counted: the rules read no status
     assert reports[0]["files"][0]["notes"] == [

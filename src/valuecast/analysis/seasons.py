@@ -83,12 +83,15 @@ class SeasonalInputs:
     end: date
     sums: pd.DataFrame
     notes: list[str] = field(default_factory=list)
-    # the notes on calendar columns the history cannot tell apart (also in ``notes``): the
-    # analysis' own notes repeat them, where a reader sees them
-    unidentified: list[str] = field(default_factory=list)
     # where a fit on these inputs starts (the backtest's estimates on the calibration): the
     # whole history's optimum lies near them, and the fit then takes a few steps, not dozens
     start: dict[str, float] | None = None
+
+    @property
+    def unidentified(self) -> list[str]:
+        """The notes on calendar columns the history cannot tell apart: the analysis' own notes
+        repeat them, where a reader sees them."""
+        return [note for note in self.notes if UNTOLD in note]
 
     def row_sums(self, frequency, recency, T) -> np.ndarray:
         """The per-customer sums for rows of histories (0 for a history without repeat days)."""
@@ -269,6 +272,4 @@ def seasonal_inputs(
         notes.append(reason)
     weekly = calendar is not None and calendar.unit == "week"
     sums = purchase_sums(orders, table, end, periods, weekly)
-    return SeasonalInputs(
-        periods, end, sums, notes, unidentified=[note for note in notes if UNTOLD in note]
-    )
+    return SeasonalInputs(periods, end, sums, notes)

@@ -111,7 +111,7 @@ def apply_fx(results: Sequence[ImportResult], rates: Rates | None) -> list[Impor
     converted = []
     for result in results:
         orders = result.orders.copy()
-        named = Counter(orders["currency"].dropna().astype(str).tolist())
+        named = currency_counts([result])
         others = Counter({code: n for code, n in named.items() if code != rates.base})
         if others:  # the report's currencies are the base's after this: what the file held
             source = Path(rates.file).name

@@ -552,8 +552,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         # a row without a customer cell is numbered by the phone's customer, as without
         # placeholders; a placeholder's by the word written
         numbered_by = written if cols["phone"] is None else pc.coalesce(written, customer)
-        if pc.any(pc.and_(pc.is_valid(written), pc.is_null(customer))).as_py():
-            notes.append(placeholder_note(written, customer, filled))
+        notes.extend(placeholder_note(written, customer, filled))
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])
         if missing.any():
@@ -667,9 +666,9 @@ def _orders(
     header: list[str] | None = None,
 ) -> ImportResult:
     """The orders of ``table``; ``header``: the file's columns, when the table holds some."""
-    status_note = table_notes(list(table.header if header is None else header), cols)
+    column_notes = table_notes(list(table.header if header is None else header), cols)
     rows = _parse_rows(table, cols, mapping)
-    rows.notes.extend(status_note)
+    rows.notes.extend(column_notes)
     # the parsed rows hold what the orders are made of: the file's cells are let go of
     table.release_columns([])
     revenue = cols["revenue"] or cols["unit_price"]
@@ -944,9 +943,12 @@ def guests_for_placeholders(customer: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(placeholder, pa.scalar(None, customer.type), customer)
 
 
-def placeholder_note(written: pa.ChunkedArray, read: pa.ChunkedArray, filled: np.ndarray) -> str:
+def placeholder_note(
+    written: pa.ChunkedArray, read: pa.ChunkedArray, filled: np.ndarray
+) -> list[str]:
     """The note counting the rows whose customer cell (``written``) was a placeholder that
-    :func:`guests_for_placeholders` read as no customer (``read``), by the words written."""
+    :func:`guests_for_placeholders` read as no customer (``read``), by the words written; none
+    where every such row has a customer after all (its phone's)."""
     made_guests = pc.and_(pc.is_valid(written), pc.is_null(read))
     words = pc.value_counts(pc.filter(written, pc.and_(made_guests, pa.array(filled))))
     counted = sorted(
@@ -954,11 +956,13 @@ def placeholder_note(written: pa.ChunkedArray, read: pa.ChunkedArray, filled: np
         key=lambda pair: (-pair[0], pair[1]),
     )
     rows = sum(count for count, _ in counted)
+    if not rows:
+        return []
     listed = ", ".join(f"{word!r} ({count:,})" for count, word in counted)
-    return (
+    return [
         f"{rows:,} {'row names' if rows == 1 else 'rows name'} no customer ({listed}): "
         "read as guest orders"
-    )
+    ]
 
 
 def _row_numbers(

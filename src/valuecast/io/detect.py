@@ -253,9 +253,10 @@ def read_exports(
     ``format`` forces the format of every file (default: detected per file). A ``column_map``
     (``"customer_id=COL,ordered_at=COL,revenue=COL"`` or a dict) implies ``format="orders"``
     unless a format is forced; of several files, one that lacks a mapped column and is a
-    platform export (a Shopify customers export) is read as that export. A ``sales_order_item`` file is attached to the ``sales_order``
-    file(s) of the same call. Currencies are checked over all files together and converted with
-    ``fx`` (a rates CSV path or loaded :class:`~valuecast.io.fx.Rates`), see :mod:`valuecast.io.fx`.
+    platform export (a Shopify customers export) is read as that export. A
+    ``sales_order_item`` file is attached to the ``sales_order`` file(s) of the same call.
+    Currencies are checked over all files together and converted with ``fx`` (a rates CSV path
+    or loaded :class:`~valuecast.io.fx.Rates`), see :mod:`valuecast.io.fx`.
 
     ``defer``: a lone orders file DuckDB may load (:func:`defer_orders`) is returned unread, as
     its :class:`~valuecast.io.orders_duckdb.PendingOrders`, for ``Workspace.ingest`` to load.

@@ -7,8 +7,8 @@ already start with the calling code and are longer than the country's longest na
 else the national trunk ``0`` is dropped (except in Italy, where it belongs to the number) and the
 calling code prefixed (US ``(616) 954-7888`` -> ``16169547888``, UK ``07700 900123`` ->
 ``447700900123``, Bangladesh ``01712-345678`` -> ``8801712345678``). An extension written after
-the number (``ext 5``, ``x12``, ``#3``) is left out. For other countries, and
-when no country is given, the digits are kept as written: the country code cannot be told.
+the number (``ext 5``, ``x12``, ``#3``) is left out. For other countries, and when no country is
+given, the digits are kept as written: the country code cannot be told.
 
 Customers identified by phone
 -----------------------------

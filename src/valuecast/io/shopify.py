@@ -58,9 +58,10 @@ with ``Accepts Email Marketing`` and ``Accepts SMS Marketing``; and the one with
 ``Default Address ...`` columns) are all read by name. ``customer_id`` is the email trimmed and
 lower-cased, so it joins the orders; a row without email is the customer of its ``Phone``,
 else its ``Default Address Phone`` (row by row: the newest export has both, and its ``Phone`` is
-often empty where the address has one), keyed as the orders key it (national numbers get the calling code
-of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``; a second row for
-the same customer as ``"duplicate email"`` / ``"duplicate phone"`` (the first one is kept).
+often empty where the address has one), keyed as the orders key it (national numbers get the
+calling code of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``; a
+second row for the same customer as ``"duplicate email"`` / ``"duplicate phone"`` (the first one
+is kept).
 """
 
 from __future__ import annotations

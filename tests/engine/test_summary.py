@@ -190,6 +190,16 @@ def test_bad_dates_are_summary_errors(make_orders):
         summarize(orders, as_of="2024-01-01", calibration_end="2024-02-01")
     with pytest.raises(SummaryError, match="not a date"):
         summarize(orders, as_of="31/01/2024")
+    # nobody had ordered by the calibration end: an empty table would look like a result
+    with pytest.raises(SummaryError, match=r"2023-12-31 is before the first order \(2024-01-01\)"):
+        summarize(orders, as_of="2024-02-01", calibration_end="2023-12-31")
+    # ann's first day is the calibration end: she is summarised (bob is left out)
+    assert (
+        summarize(orders, as_of="2024-02-01", calibration_end="2024-01-01").counts[
+            "first_order_after_calibration"
+        ]
+        == 1
+    )
     with pytest.raises(SummaryError, match="no net_revenue column"):
         summarize(table(pd.DataFrame({"customer_id": ["a"], "order_date": [date(2024, 1, 1)]})))
 

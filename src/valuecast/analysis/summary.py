@@ -504,9 +504,21 @@ def summarize(
             .group_by("customer_id")
             .aggregate(first=ibis._.order_date.min())
         )
-        n_late = int(
-            late.filter(late.first > ibis.literal(cal_date, type="date")).count().execute()
+        row = (
+            late.aggregate(
+                customers=late.count(),
+                after=late.count(where=late.first > ibis.literal(cal_date, type="date")),
+                first=late.first.min(),
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
         )
+        n_late = int(row["after"])
+        if row["customers"] and n_late == row["customers"]:
+            raise SummaryError(
+                f"calibration end {cal_date} is before the first order ({row['first']}): no "
+                "customer has a history to calibrate on; choose a later --calibration-end"
+            )
         counts["first_order_after_calibration"] = n_late
         if n_late:
             notes.append(

@@ -117,6 +117,14 @@ def test_implausible_or_unreadable_dates_are_one_error(corpus, tmp_path, fmt, ca
         assert not workspace.exists() and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("fmt", ["orders", "magento"])
+def test_an_implausible_day_is_quoted_as_a_day(corpus, tmp_path, fmt):
+    """A date without a time of day is quoted as written, not with a midnight it never had."""
+    path = corpus.write(tmp_path / "export.csv", fmt, _two(corpus, first_date="1985-06-01"))
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(result, path, 2, corpus.DATE[fmt], "order date 1985-06-01 is before 1990:")
+
+
 def test_summary_of_a_large_file_refuses_an_implausible_date_too(corpus, tmp_path):
     """``summary FILE`` parses large clean files with DuckDB: it must refuse what ingest does."""
     orders = corpus.large_shop()

@@ -55,6 +55,8 @@ def check_order_dates(table: Table, stamps: np.ndarray, column: str | None) -> N
         return
     position = int(np.flatnonzero(early | late)[0])
     written = str(stamps[position].astype("datetime64[s]")).replace("T", " ")
+    if written.endswith(" 00:00:00"):  # a date without a time of day, or midnight: the day
+        written = written[: -len(" 00:00:00")]
     if early[position]:
         message = f"order date {written} is before 1990: not a plausible order date"
     else:

@@ -62,6 +62,38 @@ def test_an_order_excluded_by_a_newer_export_leaves_the_workspace(corpus, tmp_pa
     assert again["withdrawn_orders"] == {} and again["workspace_orders"] == 5 - len(changes)
 
 
+@pytest.mark.parametrize("fmt", ["shopify", "magento", "woocommerce", "orders"])
+def test_an_order_excluded_by_a_later_file_of_one_ingest_is_not_counted(corpus, tmp_path, fmt):
+    """Files of one ingest read in their order: a later file's exclusion of an order is its last
+    word, as it is when the files are ingested one after the other."""
+    first = corpus.shop(2)  # #1001 .. #1004
+    later = [dict(order) for order in first]
+    changes = LATER.get(fmt, [("negative amount", {})])
+    for order, (reason, fields) in zip(later, changes, strict=False):
+        order["extra"] = fields
+        if reason == "negative amount":
+            order["amount"] = "-" + order["amount"]
+    q1 = corpus.write(tmp_path / "q1.csv", fmt, first)
+    q2 = corpus.write(tmp_path / "q2.csv", fmt, later)
+    gone = {order["number"] for order in later[: len(changes)]}
+
+    report = corpus.report(corpus.ingest([q1, q2], tmp_path / "ws.duckdb", "--json"))
+    stored = corpus.stored_orders(tmp_path / "ws.duckdb")
+    assert set(stored) == {o["number"] for o in first} - gone
+    assert report["orders"] == report["workspace_orders"] == 4 - len(changes)
+    assert report["excluded_rows"] == {reason: 1 for reason, _ in changes}
+    one = len(changes) == 1
+    assert_note(
+        report,
+        f"{len(changes)} {'order' if one else 'orders'} of an earlier file of this ingest "
+        f"{'is' if one else 'are'} excluded by a later one",
+    )
+    # the same files the other way round: the counting file is the later one
+    report = corpus.report(corpus.ingest([q2, q1], tmp_path / "ws2.duckdb", "--json"))
+    assert set(corpus.stored_orders(tmp_path / "ws2.duckdb")) == {o["number"] for o in first}
+    assert not any("excluded by a later one" in note for note in report["notes"])
+
+
 def test_an_older_export_ingested_again_says_it_replaced_newer_versions(corpus, tmp_path):
     newer = corpus.shop(2)
     older = [dict(order) for order in newer[:2]]

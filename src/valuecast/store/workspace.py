@@ -676,9 +676,11 @@ class Workspace:
             with self.transaction():
                 ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
                 conflicts, conflict_note = 0, ""
+                excluded_later: dict[str, int] = {}
                 if inputs["files"] > 1 and inputs["orders"] is not None:
                     files = [str(result.file) for result in results]
                     conflicts, conflict_note = _conflicting_versions(raw, inputs["orders"], files)
+                    excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], results)
                 direct = _direct(raw)
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 _stage(raw, inputs, ingest_id, direct)
@@ -730,6 +732,8 @@ class Workspace:
                 if conflicts:
                     report.conflicting_orders = conflicts
                     report.notes.append(conflict_note)
+                if excluded_later:
+                    report.notes.append(_excluded_later_note(excluded_later))
                 if withdrawn:
                     report.withdrawn_orders = withdrawn
                     report.notes.append(_withdrawn_note(withdrawn))
@@ -787,7 +791,7 @@ def _roll_back(raw: Any) -> None:
 _STAGED = (
     "_stage_orders", "_stage_order_lines", "_stage_customers", "_new_orders", "_changed_orders",
     "_new_customers", "_changed_customers", "_line_orders", "_lines_changed", "_compared_orders",
-    "_compared_customers",
+    "_compared_customers", "_excluded_later",
 )  # fmt: skip
 
 
@@ -951,6 +955,52 @@ def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tupl
     return int(count), note
 
 
+def _excluded_by_a_later_file(
+    raw: Any, relation: Any, results: Sequence[ImportResult]
+) -> dict[str, int]:
+    """Make ``_excluded_later``: the orders a file of this ingest counts and a later file of it
+    excludes (cancelled, refunded in full since), which the stage leaves out, as a later ingest
+    of that file would withdraw them.  Returns their number per reason of the later file."""
+    details = [
+        result.excluded_detail[["order_id", "reason"]].assign(_file=position)
+        for position, result in enumerate(results)
+        if result.excluded_detail is not None and len(result.excluded_detail)
+    ]
+    if not details:
+        _sql(raw, "CREATE OR REPLACE TEMP TABLE _excluded_later (order_id VARCHAR, reason VARCHAR)")
+        return {}
+    excluded = pd.concat(details, ignore_index=True).dropna(subset=["order_id"])
+    excluded = excluded.astype({"order_id": "string", "reason": "string", "_file": "int64"})
+    counted = relation.query(
+        "_in", "SELECT order_id, max(_file) AS _file FROM _in WHERE order_id IS NOT NULL GROUP BY 1"
+    ).to_arrow_table()
+    raw.register("_excluded_in", excluded)
+    raw.register("_counted_in", counted)
+    try:
+        _sql(
+            raw,
+            "CREATE OR REPLACE TEMP TABLE _excluded_later AS SELECT e.order_id, "
+            "arg_max(e.reason, e._file) AS reason FROM _excluded_in e "
+            "JOIN _counted_in c ON e.order_id = c.order_id AND e._file > c._file "
+            "GROUP BY e.order_id",
+        )
+    finally:
+        raw.unregister("_excluded_in")
+        raw.unregister("_counted_in")
+    counts = _sql(raw, "SELECT reason, count(*) FROM _excluded_later GROUP BY 1 ORDER BY 1")
+    return {str(reason): int(count) for reason, count in counts}
+
+
+def _excluded_later_note(excluded: dict[str, int]) -> str:
+    total = sum(excluded.values())
+    listed = ", ".join(f"{reason} {count:,}" for reason, count in excluded.items())
+    return (
+        f"{total:,} {'order' if total == 1 else 'orders'} of an earlier file of this ingest "
+        f"{'is' if total == 1 else 'are'} excluded by a later one ({listed}): the last file's "
+        f"word is kept, so {'it is' if total == 1 else 'they are'} not counted"
+    )
+
+
 def _shown(value: Any) -> str:
     """A fact as the error shows it: money with two decimals, dates as ISO, text quoted."""
     if isinstance(value, float):
@@ -1024,6 +1074,7 @@ def _stage_select(name: str, schema: dict[str, str], several: bool, staged: bool
             return f"SELECT {_cast_list(schema)} FROM _in{having_id}"
         return (
             f"SELECT {_cast_list(schema)} FROM {rows} WHERE order_id IS NOT NULL "
+            "AND order_id NOT IN (SELECT order_id FROM _excluded_later) "
             "QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _file DESC, _row DESC) = 1"
         )
     if name == "order_lines":

@@ -346,6 +346,36 @@ def test_customers_whose_consent_no_export_records_are_told_apart(tmp_path):
     assert "--include-non-consenting" in flat
 
 
+def test_a_back_dated_export_uses_the_consent_known_today(tmp_path):
+    # ann said yes in January and no in November; bob no, then yes: an analysis as of June
+    # knows only their first answers, but an upload goes out today
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount,consent\n"
+        "ann@x.com,2024-01-16,71,yes\nann@x.com,2024-11-24,83,no\n"
+        "bob@x.com,2024-02-10,40,no\nbob@x.com,2024-12-01,50,yes\n"
+        "cy@x.com,2024-03-01,30,yes\n"
+    )
+    path = tmp_path / "w.duckdb"
+    mapping = "customer_id=customer,ordered_at=date,revenue=amount,accepts_marketing=consent"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=mapping))
+    analysed = runner.invoke(
+        valuecast, ["analyze", "-w", str(path), "--as-of", "2024-06-01", "-o", str(tmp_path / "q")]
+    )
+    assert analysed.exit_code == 0, analysed.output
+    with Workspace(path, read_only=True) as ws:
+        latest = snapshots.latest_snapshot(ws).snapshot_id
+        then = snapshots.load_customers(ws, latest).set_index("customer_id")["accepts_marketing"]
+    assert bool(then["ann@x.com"]) and not bool(then["bob@x.com"])  # as of June
+    out = tmp_path / "k.csv"
+    result = invoke("--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "-o", out)
+    assert result.exit_code == 0, result.output
+    _, rows = read_csv(out)
+    assert sorted(row["Email"] for row in rows) == ["bob@x.com", "cy@x.com"]
+    assert "1 left out for lack of marketing consent" in result.output
+
+
 def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
     # a Shopify customers export names subscribers who never bought: the prospects segment
     # (Shopify's Prospects) exports those who accept marketing, and no other segment moves

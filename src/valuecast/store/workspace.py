@@ -318,17 +318,29 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
     An orders table keyed by a customer number with an e-mail column (a generic export, a
     database's orders) stores its e-mails with the orders only; a customers export names the
     contact the shop keeps, so it comes first.
+
+    ``accepts_marketing`` is the consent known today, whatever date an analysis is as of: the
+    customers export's where it says, else that of the latest order stating it (the summary's
+    rule, over every stored order), so an audience file never uploads a customer who has
+    opted out since.
     """
     fields = ", ".join(f"c.{name}" for name in CONTACT_FIELDS if name != "email")
     return (
         raw.sql(
             f"""WITH ordered AS (
-            SELECT customer_id, arg_max(trim(email), ordered_at) AS email FROM orders
-            WHERE customer_id IS NOT NULL AND nullif(trim(email), '') IS NOT NULL
-                AND lower(trim(email)) <> lower(customer_id)
+            SELECT customer_id, arg_max(trim(email), ordered_at) FILTER (
+                WHERE nullif(trim(email), '') IS NOT NULL
+                AND lower(trim(email)) <> lower(customer_id)) AS email,
+            arg_max(accepts_marketing, {{'at': coalesce(ordered_at, order_date), 'id': order_id}}) FILTER (
+                WHERE accepts_marketing IS NOT NULL) AS accepts_marketing
+            FROM orders
+            WHERE customer_id IS NOT NULL AND (
+                (nullif(trim(email), '') IS NOT NULL AND lower(trim(email)) <> lower(customer_id))
+                OR accepts_marketing IS NOT NULL)
             GROUP BY customer_id)
         SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
-            coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields}
+            coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields},
+            coalesce(c.accepts_marketing, o.accepts_marketing) AS accepts_marketing
         FROM (SELECT * FROM customers WHERE customer_id IS NOT NULL) c
         FULL JOIN ordered o ON c.customer_id = o.customer_id"""
         )

@@ -13,7 +13,9 @@ match phones (Meta, Google).  Every column can be used in ``--where``.
 Consent
 -------
 Only customers whose ``accepts_marketing`` is true are exported (missing counts as no), unless
-``include_non_consenting=True``; the number left out is reported.
+``include_non_consenting=True``; the number left out is reported.  Where ``contacts`` holds an
+``accepts_marketing`` column (the workspace's: the consent known today), it replaces the
+analysis' own, which is as of the analysis' date.
 """
 
 from __future__ import annotations
@@ -59,13 +61,22 @@ def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None
     out = customers.drop(columns=[c for c in CONTACT_FIELDS if c in customers.columns])
     if contacts is not None and len(contacts) and "customer_id" in contacts.columns:
         fields = [column for column in CONTACT_FIELDS if column in contacts.columns]
+        if "accepts_marketing" in contacts.columns:
+            fields.append("accepts_marketing")
         extra = contacts[["customer_id", *fields]].copy()
+        extra = extra.rename(columns={"accepts_marketing": "accepts_marketing_today"})
         extra["customer_id"] = extra["customer_id"].astype("string")
         extra = extra.dropna(subset=["customer_id"]).drop_duplicates("customer_id", keep="last")
         keys = out["customer_id"].astype("string")
         out = out.assign(_key=keys).merge(
             extra.rename(columns={"customer_id": "_key"}), on="_key", how="left"
         )
+        if "accepts_marketing_today" in out.columns:
+            # the consent known today replaces an earlier analysis' (an opt-out since counts)
+            today = out.pop("accepts_marketing_today").astype("boolean")
+            if "accepts_marketing" in out.columns:
+                today = today.fillna(out["accepts_marketing"].astype("boolean"))
+            out["accepts_marketing"] = today
         out = out.drop(columns="_key")
     for column in CONTACT_FIELDS:
         if column not in out.columns:

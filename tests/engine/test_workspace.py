@@ -835,27 +835,35 @@ def test_contacts_take_the_customers_export_first_then_the_latest_order_email(tm
     with Workspace(tmp_path / "w.duckdb") as ws:
         _insert_orders(
             ws,
-            "(source, order_number, customer_id, email, ordered_at, order_date) "
-            "VALUES ('orders', '1', '17', 'old@example.com', '2024-01-01', '2024-01-01'), "
-            "('orders', '2', '17', ' New@Example.com ', '2024-03-01', '2024-03-01'), "
-            "('orders', '3', '17', NULL, '2024-04-01', '2024-04-01'), "
-            "('orders', '4', '18', 'kept@example.com', '2024-01-01', '2024-01-01'), "
-            "('orders', '5', 'ann@example.com', 'ANN@example.com', '2024-01-01', '2024-01-01'), "
-            "('orders', '6', '19', '', '2024-01-01', '2024-01-01'), "
-            "('orders', '7', NULL, 'guest@example.com', '2024-01-01', '2024-01-01')",
+            "(source, order_number, customer_id, email, ordered_at, order_date, "
+            "accepts_marketing) "
+            "VALUES ('orders', '1', '17', 'old@example.com', '2024-01-01', '2024-01-01', true), "
+            "('orders', '2', '17', ' New@Example.com ', '2024-03-01', '2024-03-01', false), "
+            "('orders', '3', '17', NULL, '2024-04-01', '2024-04-01', NULL), "
+            "('orders', '4', '18', 'kept@example.com', '2024-01-01', '2024-01-01', false), "
+            "('orders', '5', 'ann@example.com', 'ANN@example.com', '2024-01-01', '2024-01-01', "
+            "NULL), "
+            "('orders', '6', '19', '', '2024-01-01', '2024-01-01', NULL), "
+            "('orders', '7', NULL, 'guest@example.com', '2024-01-01', '2024-01-01', true), "
+            "('orders', '8', '22', '22@example.com', '2024-01-01', '2024-01-01', true)",
         )
         ws.raw.execute(
-            "INSERT INTO customers (customer_id, email, first_name, city) VALUES "
-            "('18', 'shop@example.com', 'Ed', 'Oslo'), ('20', NULL, 'Flo', NULL), "
-            "('21', 'only@example.com', NULL, NULL)"
+            "INSERT INTO customers (customer_id, email, first_name, city, accepts_marketing) "
+            "VALUES ('18', 'shop@example.com', 'Ed', 'Oslo', true), ('20', NULL, 'Flo', NULL, "
+            "NULL), ('21', 'only@example.com', NULL, NULL, false)"
         )
         contacts = ws.contacts().set_index("customer_id")
-    assert list(contacts.columns) == list(CONTACT_FIELDS)
+    assert list(contacts.columns) == [*CONTACT_FIELDS, "accepts_marketing"]
     # the latest order's e-mail, trimmed; the customers export's over the orders'; an e-mail
-    # that is the id itself, an empty one and a guest's add no row
-    assert sorted(contacts.index) == ["17", "18", "20", "21"]
+    # that is the id itself, an empty one and a guest's add no row (a stated consent does)
+    assert sorted(contacts.index) == ["17", "18", "20", "21", "22"]
+    # consent: the customers export's, else the latest order's that states one
+    assert contacts["accepts_marketing"].dropna().to_dict() == {
+        "17": False, "18": True, "21": False, "22": True
+    }  # fmt: skip
     assert contacts["email"].dropna().to_dict() == {
-        "17": "New@Example.com", "18": "shop@example.com", "21": "only@example.com"
+        "17": "New@Example.com", "18": "shop@example.com", "21": "only@example.com",
+        "22": "22@example.com",
     }  # fmt: skip
     assert contacts.loc["18", "first_name"] == "Ed" and contacts.loc["18", "city"] == "Oslo"
     assert pd.isna(contacts.loc["17", "first_name"])

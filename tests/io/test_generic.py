@@ -154,6 +154,34 @@ def test_canonical_names_need_no_map_and_repeated_order_ids_are_summed(write):
     assert result.excluded == {"empty row": 1}
 
 
+def test_one_order_number_naming_two_customers_is_an_error_naming_the_row(write):
+    # two tills' files pasted together, each numbering its orders from 1001
+    header = ["order_id", "customer_id", "order_date", "revenue"]
+    rows = [
+        {"order_id": 1001, "customer_id": "Anna@a.com", "order_date": "2024-01-05", "revenue": 50},
+        {"order_id": 1002, "customer_id": "anna@a.com", "order_date": "2024-02-05", "revenue": 20},
+        {"order_id": 1001, "customer_id": "", "order_date": "2024-01-05", "revenue": 5},
+        {"order_id": 1001, "customer_id": "bert@b.com", "order_date": "2024-06-20", "revenue": 70},
+    ]
+    with pytest.raises(InputError, match="order 1001 appears again with another customer") as info:
+        generic.read_orders(write("t.csv", header, rows))
+    assert (info.value.row, info.value.column) == (5, "customer_id")
+    assert "(bert@b.com; anna@a.com on row 2)" in str(info.value)
+
+
+def test_an_order_takes_the_customer_of_its_first_row_naming_one(write):
+    # a line of an invoice without the customer (written on the other lines) is no guest order
+    header = ["order_id", "customer_id", "order_date", "revenue"]
+    rows = [
+        {"order_id": 7, "customer_id": "", "order_date": "2024-01-05", "revenue": 5},
+        {"order_id": 7, "customer_id": "cy", "order_date": "2024-01-05", "revenue": 6},
+        {"order_id": 8, "customer_id": "", "order_date": "2024-01-06", "revenue": 4},
+    ]
+    result = generic.read_orders(write("t.csv", header, rows))
+    assert result.orders["customer_id"].tolist() == ["cy", pd.NA]
+    assert result.orders["net_revenue"].tolist() == [11.0, 4.0]
+
+
 def test_rows_without_order_id_get_stable_numbers(write):
     header = ["customer", "date", "amount"]
     rows = [

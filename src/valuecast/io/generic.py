@@ -42,9 +42,11 @@ Rules:
 * ``ordered_at`` accepts ISO timestamps, ``YYYYMMDD`` and unambiguous day/month orders (see
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo).
-* With an ``order_id`` column, rows sharing an id are one order: amounts are summed, other fields
-  taken from the first row (a row that repeats another of its order in every value read, as two
-  exports pasted into one file do, is summed too, and noted). Without an ``order_id`` column,
+* With an ``order_id`` column, rows sharing an id are one order: amounts are summed, the
+  customer taken from its first row naming one, other fields from the first row (a row that
+  repeats another of its order in every value read, as two exports pasted into one file do, is
+  summed too, and noted). Rows of one id naming two customers are an error naming the second's
+  row: one number given to two orders. Without an ``order_id`` column,
   every row is an order and its number is ``<customer>|<date as written>`` (with ``|2``, ``|3``
   ... for further rows of the same customer and time), so re-reading the same or a longer log
   gives the same numbers.
@@ -676,7 +678,42 @@ def _orders(
     def check_totals(net: np.ndarray, first_rows: np.ndarray) -> None:
         _check_order_totals(table, revenue, net, first_rows)
 
-    return _assemble(rows, source, check_totals)
+    def check_customers(customers: pd.Series, codes: np.ndarray, keep: np.ndarray, names) -> None:
+        _check_one_customer(
+            table, cols["customer_id"] or cols["phone"], customers, codes, keep, names
+        )
+
+    return _assemble(rows, source, check_totals, check_customers)
+
+
+def _check_one_customer(
+    table: Table,
+    column: str | None,
+    customers: pd.Series,
+    codes: np.ndarray,
+    keep: np.ndarray,
+    names,
+) -> None:
+    """Refuse an order whose rows name two customers (at the first row naming another): its
+    number was given again to another order (numbering restarted, two tills or shops in one
+    file), and adding the rows up would give one customer another's order."""
+    named = customers.notna().to_numpy(bool)
+    n = int(codes.max()) + 1 if len(codes) else 0
+    firsts = _build.first_positions(codes, n, named)
+    values = customers.to_numpy(object)
+    rows = np.flatnonzero(named)
+    differs = values[rows] != values[firsts[codes[rows]]]
+    if not differs.any():
+        return
+    position = int(rows[np.flatnonzero(differs)[0]])
+    first = int(firsts[codes[position]])
+    raise table.error(
+        f"order {np.asarray(names, dtype=object)[codes[position]]!s} appears again with another "
+        f"customer ({values[position]!s}; {values[first]!s} on row {table.row(int(keep[first]))}):"
+        " one number for two orders (give each shop or till its own file, or map no order_id)",
+        int(keep[position]),
+        column,
+    )
 
 
 def _check_order_totals(
@@ -699,11 +736,14 @@ def _assemble(
     rows: ParsedRows,
     source: str,
     check_totals: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    check_customers: Callable[..., None] | None = None,
 ) -> ImportResult:
     """Group parsed rows into orders (by order id, or one order per row) and count exclusions.
 
     ``check_totals(net, first_rows)`` is given the orders' summed net revenue and each order's
-    first row position when an order has several rows."""
+    first row position when an order has several rows; ``check_customers(customers, codes,
+    keep, names)`` each kept row's customer, its order and its row position, and the orders'
+    numbers."""
     n_rows = rows.n_rows
     filled = rows.filled
     everything = bool(filled.all())  # no empty rows: row positions are order positions
@@ -744,8 +784,13 @@ def _assemble(
         return _build.take(values, _build.first_positions(codes, n, values.notna().to_numpy(bool)))
 
     customer_id = _build.string_series(customer)
+    if n != len(keep) and check_customers is not None:
+        check_customers(customer_id, codes, keep, uniques)
     if n != len(keep):
-        customer_id = customer_id.iloc[_build.first_positions(codes, n)].reset_index(drop=True)
+        # the first row naming a customer: a line without one is no guest's within a customer's order
+        named = _build.first_positions(codes, n, customer_id.notna().to_numpy(bool))
+        named = np.where(named >= 0, named, _build.first_positions(codes, n))
+        customer_id = customer_id.iloc[named].reset_index(drop=True)
     firsts = None if n == len(keep) else _build.first_positions(codes, n)
     looks_email = customer_id.str.contains("@", regex=False).fillna(False)
     email = customer_id.where(looks_email)

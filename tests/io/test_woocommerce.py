@@ -119,6 +119,72 @@ def test_one_row_per_item_export_groups_rows_by_order(exports, write):
     assert result.excluded == {"refunded": 1}
 
 
+ALGOLPLUS_HEADER = [
+    "Order Number", "Order Status", "Order Date", "Customer Note", "First Name (Billing)",
+    "Last Name (Billing)", "Email (Billing)", "Phone (Billing)", "Country Code (Billing)",
+    "Payment Method Title", "Cart Discount Amount", "Order Subtotal Amount",
+    "Shipping Method Title", "Order Shipping Amount", "Order Refund Amount",
+    "Order Total Amount", "Order Total Tax Amount", "SKU", "Item #", "Item Name",
+    "Quantity (- Refund)", "Item Cost", "Coupon Code", "Discount Amount", "Discount Amount Tax",
+]  # fmt: skip
+"""The default columns of "Advanced Order Export For WooCommerce" (AlgolPlus): labels."""
+
+
+def test_an_export_with_labels_is_detected_and_takes_off_tax_shipping_and_refunds(write):
+    from valuecast.io import detect
+
+    def row(number, status, total, tax, shipping, refund, sku, **more):
+        return {"Order Number": number, "Order Status": status, "Order Date": "2024-01-05 10:00",
+                "Email (Billing)": "Ann@Example.com", "Country Code (Billing)": "GB",
+                "Order Total Amount": total, "Order Total Tax Amount": tax,
+                "Order Shipping Amount": shipping, "Order Refund Amount": refund,
+                "Cart Discount Amount": "0", "SKU": sku, "Item Name": sku,
+                "Quantity (- Refund)": "1", **more}  # fmt: skip
+
+    path = write("orders.csv", ALGOLPLUS_HEADER, [
+        row("1001", "Completed", "123.00", "18.00", "15.00", "0", "MUG"),
+        row("1001", "Completed", "123.00", "18.00", "15.00", "0", "TEE"),
+        row("1002", "Refunded", "65.00", "10.00", "5.00", "65", "MUG"),
+        row("1003", "Processing", "65.00", "10.00", "5.00", "30", "MUG", **{"Coupon Code": "X5"}),
+    ])  # fmt: skip
+    assert detect.detect_format(path) == "woocommerce"
+    result = detect.read_exports([path])[0]
+    assert result.orders["net_revenue"].tolist() == [90.0, 20.0]  # 123-18-15, 65-10-5-30
+    assert result.excluded == {"refunded": 1}
+    assert result.orders["discount_code"].tolist() == [pd.NA, "X5"]
+    assert result.order_lines["sku"].tolist() == ["MUG", "TEE", "MUG"]
+    assert not any("no tax or shipping column" in note for note in result.notes)
+
+
+def test_an_export_without_tax_or_shipping_columns_says_its_totals_hold_them(exports, write):
+    rows = [{"order_id": 1, "order_date": "2024-01-05", "status": "completed",
+             "order_total": "50.00", "billing_email": "a@x.com"}]  # fmt: skip
+    header = ["order_id", "order_date", "status", "order_total", "billing_email"]
+    result = woocommerce.read_orders(write("export.csv", header, rows))
+    assert result.orders["net_revenue"].tolist() == [50.0]
+    assert any(note.startswith("no tax or shipping column") for note in result.notes)
+
+
+def test_one_order_with_two_statuses_in_one_file_is_an_error_naming_the_row(exports, write):
+    # an older and a newer export pasted into one file: which status holds cannot be told
+    header = ["order_id", "order_date", "status", "order_total", "billing_email", "item_name"]
+    rows = [
+        {"order_id": 21, "order_date": "2024-03-01", "status": "processing",
+         "order_total": "80.00", "billing_email": "ann@x.com", "item_name": "Mug"},
+        {"order_id": 21, "item_name": "Tee"},  # a further item: no status written
+        {"order_id": 22, "order_date": "2024-03-02", "status": "completed",
+         "order_total": "30.00", "billing_email": "bob@x.com", "item_name": "Mug"},
+        {"order_id": 21, "order_date": "2024-03-01", "status": "Processing",
+         "order_total": "80.00", "billing_email": "ann@x.com", "item_name": "Mug"},
+        {"order_id": 21, "order_date": "2024-03-01", "status": "wc-cancelled",
+         "order_total": "80.00", "billing_email": "ann@x.com", "item_name": "Mug"},
+    ]  # fmt: skip
+    with pytest.raises(InputError, match="order 21 appears again with another status") as info:
+        woocommerce.read_orders(write("export.csv", header, rows))
+    assert (info.value.row, info.value.column) == (6, "status")
+    assert "(cancelled; processing on row 2)" in str(info.value)
+
+
 def test_item_names_keep_a_leading_apostrophe_and_skus_lose_the_spreadsheets_one(exports, write):
     # a spreadsheet writes '00123 to keep a SKU's zeros; a product may be named 'Pure' Soap
     base = {

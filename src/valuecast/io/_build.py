@@ -115,6 +115,40 @@ def check_order_level(
     )
 
 
+def check_order_level_text(
+    table: Table,
+    column: str | None,
+    codes: np.ndarray,
+    n_groups: int,
+    names: pd.Series | np.ndarray,
+    what: str,
+    clean: Callable[[pd.Series], pd.Series] = lambda values: values,
+) -> None:
+    """Raise when an order's rows give different texts (``clean``-ed) for an order-level field
+    such as its status: as :func:`check_order_level` for amounts, empty cells aside."""
+    if column is None or len(codes) == 0:
+        return
+    values = table.text(column)
+    valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), bool) & (codes >= 0)
+    if np.bincount(codes[valid], minlength=n_groups).max(initial=0) < 2:
+        return  # no order has two rows stating it
+    text = per_distinct(pd.Series(values.to_pandas(), dtype="string"), clean).to_numpy(object)
+    firsts = first_positions(codes, n_groups, valid)
+    rows = np.flatnonzero(valid)
+    differs = text[rows] != text[firsts[codes[rows]]]
+    if not differs.any():
+        return
+    position = int(rows[np.flatnonzero(differs)[0]])
+    first = int(firsts[codes[position]])
+    name = np.asarray(names, dtype=object)[codes[position]]
+    raise table.error(
+        f"order {name!s} appears again with another {what} ({text[position]}; {text[first]} on "
+        f"row {table.row(first)}): two versions of one order in one file",
+        position,
+        column,
+    )
+
+
 def check_not_negative(table: Table, values: np.ndarray, column: str | None) -> None:
     """Raise on the first negative value of a column of amounts taken off an order (refunds).
 

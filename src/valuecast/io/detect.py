@@ -17,7 +17,9 @@ magento              ``increment_id``, ``state``, ``customer_email`` and ``base_
 magento-grid         ``ID``, ``Purchase Date``, ``Status`` and ``Grand Total (Base)`` or
                      ``Grand Total (Purchased)`` (the admin order grid's labels)
 magento-items        ``item_id``, ``order_id``, ``qty_ordered`` (and no ``increment_id``)
-woocommerce          ``order_id`` or ``order_number``, ``order_date``, ``status``, ``order_total``
+woocommerce          ``order_id`` or ``order_number``, ``order_date``, ``status`` (or
+                     ``order_status``), ``order_total``; or the labels ``Order Number``, ``Order
+                     Date``, ``Order Status``, ``Order Total`` (or ``Order Total Amount``)
 cdnow                no delimiter in the first line, lines of ``id [id] YYYYMMDD qty amount``
 orders               a customer, a date and an amount column under usual names (or a ``.parquet``
                      file, or any file when a column map is given)
@@ -110,10 +112,10 @@ def detect_header(header: Sequence[str]) -> str | None:
     if has("item_id") and has("order_id") and has("qty_ordered") and not has("increment_id"):
         return "magento-items"
     if (
-        has("order_id", "order_number")
-        and has("order_date")
-        and has("status")
-        and has("order_total")
+        has("order_id", "order_number", "Order Number")
+        and has("order_date", "Order Date")
+        and has("status", "order_status", "Order Status")
+        and has("order_total", "Order Total", "Order Total Amount")
     ):
         return "woocommerce"
     if all(

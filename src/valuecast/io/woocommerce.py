@@ -1,6 +1,6 @@
 """WooCommerce order exports.
 
-Two column sets are read, by name:
+Three column sets are read, by name:
 
 * the WebToffee "Order Export & Import" set — one row per order, ``order_id, order_number,
   order_date, status, shipping_total, shipping_tax_total, fee_total, tax_total, discount_total,
@@ -10,7 +10,12 @@ Two column sets are read, by name:
 * the WooCommerce.com "Customer/Order CSV Export" set — ``order_id, order_number, order_date,
   status, ..., order_total, refunded_total, ..., billing_email, ...`` with, in its one-row-per-item
   layout, ``item_name, item_sku, item_quantity, item_subtotal, item_total`` columns. Rows sharing
-  an ``order_id`` are one order; order-level fields are the first non-empty value among its rows.
+  an ``order_id`` are one order; order-level fields are the first non-empty value among its rows;
+* the labels of "Advanced Order Export For WooCommerce" (AlgolPlus) and similar exporters —
+  ``Order Number, Order Status, Order Date, Email (Billing), Phone (Billing), Country Code
+  (Billing), Cart Discount Amount, Order Shipping Amount, Order Refund Amount, Order Total
+  Amount, Order Total Tax Amount, SKU, Item Name, Quantity (- Refund), Coupon Code``, one row
+  per item, read as the set above (the order total is the amount paid, tax and shipping in).
 
 Rules
 -----
@@ -61,13 +66,24 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_number": ("order_number_formatted", "order_number", "Order Number"),
     "order_date": ("order_date", "Order Date", "date_created"),
     "status": ("status", "order_status", "Order Status"),
-    "order_total": ("order_total", "Order Total", "total"),
-    "tax_total": ("tax_total", "cart_tax", "Order Tax", "Tax Total"),
+    "order_total": ("order_total", "Order Total", "Order Total Amount", "total"),
+    "tax_total": ("tax_total", "cart_tax", "Order Tax", "Tax Total", "Order Total Tax Amount"),
     "shipping_tax_total": ("shipping_tax_total", "shipping_tax"),
     "fee_tax_total": ("fee_tax_total",),
-    "shipping_total": ("shipping_total", "order_shipping", "Shipping Total"),
-    "discount_total": ("discount_total", "cart_discount", "Discount Total"),
-    "refunded_total": ("refunded_total", "order_refund", "refund_total", "Refunded Total"),
+    "shipping_total": (
+        "shipping_total",
+        "order_shipping",
+        "Shipping Total",
+        "Order Shipping Amount",
+    ),
+    "discount_total": ("discount_total", "cart_discount", "Discount Total", "Cart Discount Amount"),
+    "refunded_total": (
+        "refunded_total",
+        "order_refund",
+        "refund_total",
+        "Refunded Total",
+        "Order Refund Amount",
+    ),  # fmt: skip
     "refund_items": ("refund_items",),
     "currency": ("order_currency", "currency", "Currency"),
     "customer_email": ("customer_email", "Customer Email"),
@@ -78,8 +94,8 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "coupons": ("coupons", "coupon_code", "Coupon Code"),
     "created_via": ("created_via",),
     "item_name": ("item_name", "line_item_name", "Item Name"),
-    "item_sku": ("item_sku", "Item SKU"),
-    "item_quantity": ("item_quantity", "Item Quantity"),
+    "item_sku": ("item_sku", "Item SKU", "SKU"),
+    "item_quantity": ("item_quantity", "Item Quantity", "Quantity", "Quantity (- Refund)"),
     "item_subtotal": ("item_subtotal",),
     "item_total": ("item_total", "Item Total"),
 }
@@ -177,6 +193,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     _build.check_order_dates(table, stamps, cols["order_date"])
     ordered_at = required(_build.group_first_values(stamps, codes, n), "order_date", "date")
     total = required(money("order_total"), "order_total", "total")
+    _build.check_order_level_text(table, cols["status"], codes, n, uniques, "status", _status)
     status = first("status")
     required(status.to_numpy(object, na_value=np.nan), "status", "status")
     status = _build.per_distinct(status, _status)
@@ -245,8 +262,20 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         np.bincount(codes[codes >= 0], minlength=n),
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.linked_note(who.linked_by_phone) + currency_notes,
+        notes=_build.linked_note(who.linked_by_phone) + currency_notes + _untaxed_note(cols),
     )
+
+
+def _untaxed_note(cols: dict[str, str | None]) -> list[str]:
+    """A note when the export has no tax and no shipping column: its order totals are then
+    revenue as paid, which may hold both."""
+    keys = ("tax_total", "shipping_tax_total", "fee_tax_total", "shipping_total")
+    if any(cols[key] is not None for key in keys):
+        return []
+    return [
+        "no tax or shipping column: net revenue is each order's total as paid, tax and shipping "
+        "included where charged (export the tax and shipping totals to leave them out)"
+    ]
 
 
 def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None:

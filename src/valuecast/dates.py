@@ -41,3 +41,8 @@ def to_date(value) -> date:
 def iso(value) -> str | None:
     """``value``'s date as ``YYYY-MM-DD``; None stays None."""
     return None if value is None else to_date(value).isoformat()
+
+
+def months_text(months) -> str:
+    """A horizon as words: ``1 month``, ``12 months``."""
+    return f"{months} month" if months == 1 else f"{months} months"

@@ -439,6 +439,13 @@ def test_margin_and_horizon_reach_the_report(shop, tmp_path):
     assert "Predicted CLV is discounted net revenue times the 40% margin over the next 6" in html
 
 
+def test_a_horizon_of_one_month_is_one_month(shop, tmp_path):
+    path = report_from_workspace(shop.workspace, tmp_path / "r.html", horizon=1)
+    html = path.read_text(encoding="utf-8")
+    assert "predicted CLV, next 1 month<" in html and "next 1 month " in html
+    assert "1 months" not in html
+
+
 def test_a_shop_without_guest_orders_reads_plainly(shop, html_tools):
     summary, customers, tables, report = copy.deepcopy(shop.with_spend)
     report["guest_orders"] = 0

@@ -48,6 +48,7 @@ from valuecast.cli.options import (
     TablesOption,
     WorkspaceOption,
 )
+from valuecast.dates import months_text
 
 
 class CustomersFiles:
@@ -198,7 +199,7 @@ def _print_analysis(
                 f" to {totals['predicted_clv_p90']:,.0f})"
             )
         rows += [
-            (f"predicted CLV, next {summary['horizon_months']} months", predicted),
+            (f"predicted CLV, next {months_text(summary['horizon_months'])}", predicted),
             ("predicted orders", f"{totals['predicted_number_of_orders']:,.0f}"),
             ("model", _model_line(summary["model"])),
         ]

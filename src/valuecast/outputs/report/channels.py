@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecast.dates import months_text
 from valuecast.outputs.report.charts import (
     BLUE,
     GREEN,
@@ -201,7 +202,7 @@ def _new_customer_trace(ordered: pd.DataFrame, names: list[str], unit: str, summ
         x=names, y=finite_values(values), mode="markers", name="a customer acquired today",
         marker={"color": ORANGE, "symbol": "diamond", "size": 12},
         hovertemplate="%{x}: %{y:,.2f}" + unit + f" expected from a customer acquired today "
-        f"over {months} months<extra></extra>",
+        f"over {months_text(months)}<extra></extra>",
     )  # fmt: skip
 
 
@@ -215,8 +216,9 @@ def _new_customer_reading(
     top = values.idxmax()
     text = (
         f" A customer acquired today is worth most from {ordered.loc[top, label]}: "
-        f"{money_text(values[top], currency, 2)} over the next {summary.get('horizon_months')} "
-        "months (first order included, discounted): the number to hold against CAC."
+        f"{money_text(values[top], currency, 2)} over the next "
+        f"{months_text(summary.get('horizon_months'))} (first order included, discounted): the "
+        "number to hold against CAC."
     )
     by_channel = ((summary.get("model") or {}).get("new_customer") or {}).get("by_channel")
     if not by_channel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from valuecast.dates import months_text
 from valuecast.outputs.report.charts import (
     BLUE,
     GREY,
@@ -39,7 +40,7 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
     level = finite(totals.get("interval_level")) or 0.8
     if predicted is not None:
         items.append(
-            {"key": "predicted_clv", "label": f"predicted CLV, next {horizon} months",
+            {"key": "predicted_clv", "label": f"predicted CLV, next {months_text(horizon)}",
              "value": totals.get("predicted_clv"), "text": money_text(predicted, currency)}
         )  # fmt: skip
         if low is not None and high is not None:
@@ -69,21 +70,21 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
         return items, Chart("headline-clv", "Historic and predicted CLV", "No revenue yet.")
     labels, values = ["historic CLV (so far)"], [historic]
     if predicted is not None:
-        labels.append(f"predicted CLV (next {horizon} months)")
+        labels.append(f"predicted CLV (next {months_text(horizon)})")
         values.append(predicted)
         margin = summary.get("margin") or 1.0
         if margin == 1.0:
             reading = (
                 f"{customers} customers have spent {money_text(historic, currency)} so far; the "
                 f"{model_label(model)} model expects {money_text(predicted, currency)} more in "
-                f"the next {horizon} months"
+                f"the next {months_text(horizon)}"
             )
         else:  # the predictions are margin: say so, and give the past in the same unit
             reading = (
                 f"{customers} customers have spent {money_text(historic, currency)} so far, "
                 f"{money_text(historic * margin, currency)} at the {margin:.0%} margin; the "
                 f"{model_label(model)} model expects {money_text(predicted, currency)} more "
-                f"margin in the next {horizon} months"
+                f"margin in the next {months_text(horizon)}"
             )
         if low is not None and high is not None:
             reading += (

@@ -374,6 +374,27 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
     assert "<dt>expected next order</dt><dd>-</dd>" in page
 
 
+def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored):
+    """The date is shown only for a customer more likely active than not: a lapsed customer
+    with predicted orders is not told "none expected"."""
+    from urllib.parse import quote
+
+    customers = stored["customers"]
+    lapsed = customers[
+        (customers["probability_alive"] < 0.5) & customers["expected_date_of_next_order"].isna()
+    ]
+    active = customers[
+        (customers["probability_alive"] >= 0.5) & customers["expected_date_of_next_order"].isna()
+    ]
+    assert len(lapsed)
+    page = client.get(f"/customers/{quote(str(lapsed['customer_id'].iloc[0]), safe='')}").text
+    assert "not shown: more likely lapsed than active (P(alive) under 50%)" in page
+    assert "none expected in the horizon" not in page
+    if len(active):
+        page = client.get(f"/customers/{quote(str(active['customer_id'].iloc[0]), safe='')}").text
+        assert "none expected in the horizon" in page
+
+
 def test_every_page_renders(client, stored):
     for path in ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model",
                  "/data", "/segments?everyone=true", "/customers?q=a&sort=T&order=asc&page=2"):  # fmt: skip

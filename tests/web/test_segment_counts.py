@@ -72,3 +72,20 @@ def test_segment_counts_without_predictions_have_no_predicted_value():
     assert sum(row["customers"] for row in counts if row["segment"].startswith("tier-")) == int(
         customers["predicted_spend_tier"].notna().sum()
     )
+
+
+def test_the_replenishment_reading_counts_each_customer_due_once():
+    """A customer due for two products is one customer to remind (with two reminders)."""
+    import pandas as pd
+
+    from valuecast.web.views import _products_section
+
+    reminders = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "c", "d"],
+        "product": ["Tea", "Mug", "Tea", "Tea", "Mug"],
+        "cycle_days": [30, 90, 30, 30, 90],
+        "days_until_due": [3, 10, 14, -2, 40],
+    })  # fmt: skip
+    section = _products_section({"reminders.csv": reminders}, {})
+    reading = next(chart.reading for chart in section.charts if chart.key == "products-reminders")
+    assert reading.startswith("2 customers are due to reorder within 14 days (3 reminders); Tea")

@@ -214,11 +214,14 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
             )
         ]  # fmt: skip
         lead = by_product.iloc[0]
+        # a customer due for two products is one customer to remind, with two reminders
+        soon = frame[(frame["days"] >= 0) & (frame["days"] <= 14)]
+        customers = int(soon["customer_id"].nunique())
         reading = (
-            f"{plural_text(int(by_product['due_in_14_days'].sum()), 'customer')} are due to "
-            "reorder "
-            f"within 14 days; {lead['product']} has the most reminders "
-            f"({count_text(lead['reminders'])}, every {int(lead['cycle_days'])} days)."
+            f"{plural_text(customers, 'customer')} {'is' if customers == 1 else 'are'} due to "
+            f"reorder within 14 days ({plural_text(len(soon), 'reminder')}); {lead['product']} "
+            f"has the most reminders ({count_text(lead['reminders'])}, every "
+            f"{int(lead['cycle_days'])} days)."
         )
         figure = plotly_figure(
             traces, barmode="stack", xaxis=axis_layout("customers"), yaxis=axis_layout(""),

@@ -117,3 +117,23 @@ def test_the_ltv_reading_counts_only_cohorts_whose_month_is_complete():
     assert "(1 cohort that got there)" in reading
     counted = ltv_chart(cohorts, "USD").reading  # without the retention table: every cohort
     assert "(2 cohorts that got there)" in counted
+
+
+def test_a_new_customers_worth_ranks_channels_only_where_they_differ():
+    from valuecast.outputs.report.channels import _new_customer_reading
+
+    ordered = pd.DataFrame(
+        {"acquisition_channel": ["email", "meta", "tiktok"],
+         "new_customer_clv": [178.02, 178.05, 178.07]}
+    )  # fmt: skip
+    plain = {"horizon_months": 12, "model": {"new_customer": {}}}
+    text = _new_customer_reading(ordered, "acquisition_channel", "EUR", plain)
+    assert "worth about 178.05 EUR from any channel" in text and "worth most" not in text
+    assert text.endswith("(run with --covariates acquisition_channel).")
+    # covariates given, and dropped by the backtest: the advice is not to give them again
+    tried = {**plain, "backtest": {"covariates": {"kept": {"bgnbd": False}}}}
+    text = _new_customer_reading(ordered, "acquisition_channel", "EUR", tried)
+    assert "--covariates" not in text and "better without the covariates given" in text
+    ordered["new_customer_clv"] = [120.0, 178.0, 150.0]
+    text = _new_customer_reading(ordered, "acquisition_channel", "EUR", plain)
+    assert "worth most from meta: 178.00 EUR over the next 12 months" in text

@@ -214,16 +214,30 @@ def _new_customer_reading(
     if values is None:
         return ""
     top = values.idxmax()
-    text = (
-        f" A customer acquired today is worth most from {ordered.loc[top, label]}: "
-        f"{money_text(values[top], currency, 2)} over the next "
-        f"{months_text(summary.get('horizon_months'))} (first order included, discounted): the "
-        "number to hold against CAC."
-    )
     by_channel = ((summary.get("model") or {}).get("new_customer") or {}).get("by_channel")
+    horizon = months_text(summary.get("horizon_months"))
+    present = values[np.isfinite(values)]
+    if not by_channel and present.max() - present.min() < 0.01 * abs(present.max()):
+        # without a channel covariate the values differ by the first order's value alone: a
+        # ranking of differences under 1% would be noise read as a finding
+        text = (
+            f" A customer acquired today is worth about {money_text(present.mean(), currency, 2)}"
+            f" from any channel over the next {horizon} (first order included, discounted): the "
+            "number to hold against CAC."
+        )
+    else:
+        text = (
+            f" A customer acquired today is worth most from {ordered.loc[top, label]}: "
+            f"{money_text(values[top], currency, 2)} over the next {horizon} (first order "
+            "included, discounted): the number to hold against CAC."
+        )
     if not by_channel:
+        tried = ((summary.get("backtest") or {}).get("covariates") or {}).get("kept")
         text += (
-            " The model has no channel covariate, so channels differ only by order value "
+            " The model has no channel covariate (the backtest predicted better without the "
+            "covariates given), so channels differ only by order value."
+            if tried
+            else " The model has no channel covariate, so channels differ only by order value "
             "(run with --covariates acquisition_channel)."
         )
     return text

@@ -137,3 +137,29 @@ def test_a_new_customers_worth_ranks_channels_only_where_they_differ():
     ordered["new_customer_clv"] = [120.0, 178.0, 150.0]
     text = _new_customer_reading(ordered, "acquisition_channel", "EUR", plain)
     assert "worth most from meta: 178.00 EUR over the next 12 months" in text
+
+
+@pytest.mark.parametrize(
+    ("actual", "said"),
+    [
+        ([0.0, 0.0], "for every number of repeat purchases in calibration: no customer of these "
+         "groups ordered in the holdout period."),
+        ([0.001, 0.002], "for every number of repeat purchases in calibration."),
+    ],
+)  # fmt: skip
+def test_a_backtest_whose_gaps_round_to_nothing_names_no_closest_or_furthest(actual, said):
+    from valuecast.outputs.report.backtest import model_backtest
+
+    summary = {
+        "model": {"name": "mbgnbd"},
+        "backtest": {
+            "models": {"mbgnbd": {}},
+            "by_frequency": {
+                "frequency": [0, 1], "customers": [60, 2], "actual": actual,
+                "predicted": {"mbgnbd": [0.001, 0.003]},
+            },
+        },
+    }  # fmt: skip
+    charts, _ = model_backtest(summary)
+    reading = next(chart.reading for chart in charts if chart.key == "backtest-frequency")
+    assert reading == "MBG/NBD is within 0.01 holdout orders per customer of the actual " + said

@@ -142,13 +142,25 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         gaps = np.abs(mine - truth)
         worst = int(np.argmax(gaps))
         best = int(np.argmin(gaps))
-        reading = (
-            f"{model_label(chosen)} is closest for customers with "
-            f"{repeat_purchases_text(labels[best])} in calibration "
-            f"({mine[best]:.2f} holdout orders "
-            f"predicted per customer, {truth[best]:.2f} actual) and furthest for "
-            f"{repeat_purchases_text(labels[worst])} ({mine[worst]:.2f} vs {truth[worst]:.2f})."
-        )
+        if gaps[worst] < 0.005:  # closest and furthest would both read 0.00 vs 0.00
+            reading = (
+                f"{model_label(chosen)} is within 0.01 holdout orders per customer of the actual "
+                f"for every number of repeat purchases in calibration"
+                + (
+                    ": no customer of these groups ordered in the holdout period."
+                    if not np.nansum(truth)
+                    else "."
+                )
+            )
+        else:
+            reading = (
+                f"{model_label(chosen)} is closest for customers with "
+                f"{repeat_purchases_text(labels[best])} in calibration "
+                f"({mine[best]:.2f} holdout orders "
+                f"predicted per customer, {truth[best]:.2f} actual) and furthest for "
+                f"{repeat_purchases_text(labels[worst])} ({mine[worst]:.2f} vs "
+                f"{truth[worst]:.2f})."
+            )
         figure = plotly_figure(
             traces,
             xaxis=axis_layout("repeat purchases in the calibration period", type="category"),

@@ -163,3 +163,27 @@ def test_a_backtest_whose_gaps_round_to_nothing_names_no_closest_or_furthest(act
     charts, _ = model_backtest(summary)
     reading = next(chart.reading for chart in charts if chart.key == "backtest-frequency")
     assert reading == "MBG/NBD is within 0.01 holdout orders per customer of the actual " + said
+
+
+def test_data_quality_tells_the_ingest_from_a_back_dated_analysis_and_keeps_its_notes():
+    from valuecast.outputs.report.data_quality import data_quality
+
+    report = {
+        "rows_read": 900, "orders": 800, "guest_orders": 40, "workspace_orders": 800,
+        "excluded_orders": {"cancelled": 5},
+        "notes": ["multi.csv: converted to EUR with rates.csv: USD (10 orders)",
+                  "12 guest orders (30.00 revenue) left out"],
+    }  # fmt: skip
+    summary = {"n_orders": 500, "n_guest_orders": 25, "as_of": "2025-12-31",
+               "notes": ["12 guest orders (30.00 revenue) left out"]}  # fmt: skip
+    chart, notes = data_quality(summary, report)
+    assert chart.reading.startswith("Of 900 rows read, 800 orders were stored (40 of them")
+    assert chart.reading.endswith(
+        "The analysis as of 2025-12-31 uses the 500 orders of the workspace's 800 placed by then "
+        "(25 of them guest orders)."
+    )
+    assert "multi.csv: converted to EUR with rates.csv: USD (10 orders)." in notes
+    assert sum("guest orders (30.00 revenue)" in note for note in notes) == 1  # said once
+    # an analysis of every stored order reads as before
+    chart, _ = data_quality({**summary, "n_orders": 800}, report)
+    assert "800 orders were used" in chart.reading and "The analysis as of" not in chart.reading

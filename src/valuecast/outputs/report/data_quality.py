@@ -21,6 +21,14 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
     notes = [f"Low confidence: {reason}." for reason in summary.get("low_confidence_reasons") or []]
     notes += [f"{capitalized(str(note))}." for note in summary.get("notes") or []]
     report = ingest_report or {}
+    # what the ingest noticed (a currency converted, pasted rows, ...), where the analysis did
+    # not say the same; as written, as a note may start with a file's name
+    said = {note.lower() for note in notes}
+    notes += [
+        text
+        for text in (f"{str(note).rstrip('.')}." for note in report.get("notes") or [])
+        if text.lower() not in said
+    ]
     if "orders" not in report:
         return Chart(
             "data-quality-orders", title,
@@ -31,7 +39,12 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
     excluded = {
         str(k): int(v) for k, v in (report.get("excluded_orders") or {}).items() if int(v) > 0
     }
-    labels = ["used: customers' orders", "used: guest orders"]
+    # an analysis as of an earlier day uses only the orders placed by then
+    analysed = summary.get("n_orders")
+    stored = report.get("workspace_orders")
+    earlier = analysed is not None and stored is not None and int(analysed) < int(stored)
+    used = "stored" if earlier else "used"
+    labels = [f"{used}: customers' orders", f"{used}: guest orders"]
     values = [orders - guests, guests]
     colors = [GREEN, ORANGE]
     for reason, count in sorted(excluded.items(), key=lambda item: -item[1]):
@@ -44,7 +57,7 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         hovertemplate="%{y}: %{x:,} orders<extra></extra>", name="orders",
     )  # fmt: skip
     rows = int(report.get("rows_read") or 0)
-    reading = f"Of {plural_text(rows, 'row')} read, {plural_text(orders, 'order')} were used"
+    reading = f"Of {plural_text(rows, 'row')} read, {plural_text(orders, 'order')} were {used}"
     if guests:
         reading += f" ({_guest_words(guests)}, left out of the customer figures)"
     total_excluded = sum(excluded.values())
@@ -54,6 +67,13 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         )
     else:
         reading += "; none was excluded"
+    if earlier:
+        analysed_guests = int(summary.get("n_guest_orders") or 0)
+        reading += (
+            f". The analysis as of {summary.get('as_of')} uses the "
+            f"{plural_text(int(analysed), 'order')} of the workspace's {int(stored):,} placed by "
+            f"then" + (f" ({_guest_words(analysed_guests)})" if analysed_guests else "")
+        )
     figure = plotly_figure(
         [bar],
         xaxis=axis_layout("orders"),

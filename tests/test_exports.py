@@ -14,6 +14,7 @@ import pytest
 from valuecast.outputs import csvtext
 from valuecast.outputs.audiences import (
     AUDIENCE_COLUMNS,
+    HEADERS,
     SEGMENTS,
     ExportError,
     audience_table,
@@ -643,6 +644,33 @@ def test_repeated_emails_are_left_out_as_duplicates():
     )
     result = format_audience(audience_table(rows, contacts), "mailchimp")
     assert list(result.frame["Email Address"]) == ["a@x.com"] and result.duplicates == 1
+
+
+@pytest.mark.parametrize("to", ["klaviyo", "mailchimp"])
+def test_of_customers_sharing_an_email_the_most_valuable_keeps_the_profile(to):
+    # a shop keyed by customer number: two records for one person; the id order says nothing
+    rows = customers(
+        {"historic_clv": 20.0, "predicted_clv": 1.0},
+        {"historic_clv": 1200.0, "predicted_clv": 210.0},
+        {
+            "historic_clv": 1200.0,
+            "predicted_clv": 99.0,
+            "last_order_date": pd.Timestamp("2025-06-01"),
+        },
+        {"historic_clv": 5.0},
+    )
+    rows["customer_id"] = ["100", "200", "300", "400"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["100", "200", "300", "400"],
+         "email": ["same@shop.com", "Same@Shop.com ", "same@shop.com", "other@shop.com"]}
+    )  # fmt: skip
+    result = format_audience(audience_table(rows, contacts), to)
+    assert result.duplicates == 2
+    email = HEADERS[to][0]
+    kept = result.frame.set_index(email)
+    assert list(kept.index) == ["same@shop.com", "other@shop.com"]
+    if to == "klaviyo":  # 200: as much historic CLV as 300, and the later order
+        assert float(kept.loc["same@shop.com", "predicted_clv"]) == 210.0
 
 
 @pytest.mark.parametrize(

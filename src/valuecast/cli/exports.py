@@ -221,7 +221,10 @@ def export(
         missing = "an e-mail" if target in ("klaviyo", "mailchimp") else "an e-mail or phone"
         say(f"{audience.left_out_no_identifier:,} left out without {missing}")
     if audience.left_out_duplicates:
-        say(f"{audience.left_out_duplicates:,} left out as repeated e-mail addresses")
+        say(
+            f"{audience.left_out_duplicates:,} left out as repeated e-mail addresses (of the "
+            "customers sharing one, the one with the most historic CLV is kept)"
+        )
     if not audience.exported:
         say(f"note: {path} holds the header only: no customer of the selection could be exported")
     unmatched = _without_contact_fields(audience.frame, target)

@@ -34,7 +34,8 @@ are empty cells.
 
 Rows that cannot be matched are left out and counted: without an e-mail for Klaviyo and
 Mailchimp, without both e-mail and phone for Meta and Google; a second row with the same e-mail
-(Klaviyo, Mailchimp) is left out as a duplicate.  A customer identified by phone (no e-mail) is
+(Klaviyo, Mailchimp) is left out as a duplicate: the record with the most historic CLV (then
+the latest order) is the one kept.  A customer identified by phone (no e-mail) is
 matched by Meta and Google on the hashed phone; Klaviyo's and Mailchimp's files are keyed by
 e-mail, so they leave such a customer out (counted as without an identifier).
 """
@@ -207,7 +208,18 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
     if to in ("klaviyo", "mailchimp"):
         key = frame[HEADERS[to][0]].astype(str)
         identified = key != ""
-        duplicate = identified & key.duplicated()
+        # one profile per e-mail: the customer record with the most historic CLV (then the
+        # latest order) keeps it, not whichever id sorts first
+        rank = pd.DataFrame(index=frame.index)
+        for column in ("historic_clv", "last_order_date"):
+            rank[column] = table[column].to_numpy() if column in table.columns else None
+        rank["historic_clv"] = pd.to_numeric(rank["historic_clv"], errors="coerce")
+        rank["last_order_date"] = pd.to_datetime(rank["last_order_date"], errors="coerce")
+        order = rank.sort_values(
+            ["historic_clv", "last_order_date"], ascending=False, na_position="last",
+            kind="stable",
+        ).index  # fmt: skip
+        duplicate = identified & key.loc[order].duplicated().reindex(frame.index)
     else:
         first, second = HEADERS[to][:2]
         identified = (frame[first].astype(str) != "") | (frame[second].astype(str) != "")

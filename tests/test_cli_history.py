@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -182,6 +183,21 @@ def test_a_refresh_of_a_stored_as_of_date_says_which_snapshot_it_replaces(refres
     flat = " ".join(refresh("2025-12-31").output.split())
     assert "note: this snapshot replaces snapshot 1, of the same as-of date (2025-12-31)" in flat
     assert "replaces snapshot" not in refresh("2026-03-31").output
+    assert flat.count("replaces snapshot") == 1
+
+
+def test_an_analysis_of_a_stored_as_of_date_says_which_snapshot_it_replaces(refreshed, tmp_path):
+    # trying another margin on the quarter replaces its snapshot: analyze says so, as refresh
+    folder, workspace, _ = refreshed
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(workspace, copy)
+    args = ["analyze", "-w", str(copy), "--as-of", "2025-12-31", "-o", str(tmp_path / "o")]
+    result = runner.invoke(app, [*args, "--margin", "0.5"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "note: this snapshot replaces snapshot 1, of the same as-of date (2025-12-31)" in flat
+    fresh = runner.invoke(app, [*args[:4], "2025-09-30", "-o", str(tmp_path / "p")])
+    assert fresh.exit_code == 0 and "replaces snapshot" not in fresh.output
 
 
 def _refresh_a_copy(refreshed, tmp_path):

@@ -415,6 +415,13 @@ def run_analysis(
         noticed = report.get("notes", []) if results is not None else []
         if held_note is not None:
             noticed = [held_note]
+        if snapshot.replaced:  # one snapshot per as-of date
+            listed = ", ".join(str(old) for old in snapshot.replaced)
+            noticed = [
+                *noticed,
+                f"this snapshot replaces snapshot {listed}, of the same as-of date "
+                f"({snapshot.as_of}); `valuecast history` lists the others",
+            ]
         _print_analysis(analysis, paths, seconds, noticed)
     return analysis, paths
 

@@ -188,7 +188,7 @@ def refresh(
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import list_snapshots
 
-    last, dated = _stored_state(workspace)
+    last = _last_options(workspace)
     analysis, _ = run_analysis(
         files, workspace, export_format, column_map, fx, as_of,
         last.horizon if horizon is None else horizon,
@@ -201,13 +201,6 @@ def refresh(
         # the snapshot dated before the new one (with --as-of in the past, not the latest)
         ids = [snapshot.snapshot_id for snapshot in list_snapshots(ws)]
         made = analysis.summary["snapshot_id"]
-        replaced = dated.get(str(analysis.summary["as_of"]))
-        if replaced is not None and replaced != made:
-            console.print(
-                f"note: this snapshot replaces snapshot {replaced}, of the same as-of date "
-                f"({analysis.summary['as_of']})",
-                highlight=False,
-            )
         if len(ids) < 2:
             console.print("first snapshot: nothing to compare with yet")
             return
@@ -242,18 +235,15 @@ def _settings_note(table) -> str | None:
     )
 
 
-def _stored_state(workspace: Path):
-    """The options of the workspace's last analysis (the defaults for a new workspace) and its
-    snapshots by as-of date (ISO text -> id), read in one opening of the workspace."""
+def _last_options(workspace: Path):
+    """The options of the workspace's last analysis (the defaults for a new workspace)."""
     from valuecast.jobs.analyze import AnalysisOptions
     from valuecast.jobs.snapshots import last_options
-    from valuecast.store.snapshots import list_snapshots
 
     if not workspace.exists():
-        return AnalysisOptions(), {}
+        return AnalysisOptions()
     with open_workspace(workspace) as ws:
-        dated = {info.as_of.isoformat(): info.snapshot_id for info in list_snapshots(ws)}
-        return last_options(ws), dated
+        return last_options(ws)
 
 
 def history(

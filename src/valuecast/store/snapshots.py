@@ -32,7 +32,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -101,6 +101,8 @@ class SnapshotInfo:
     model: str | None
     currency: str | None = None
     """The currency the amounts are in (None when the files named none)."""
+    replaced: tuple[int, ...] = ()
+    """The snapshots of the same as-of date this one replaced as it was saved."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -394,7 +396,7 @@ def save_snapshot(
         else:
             _ensure_tables(workspace, relation)
             snapshot_id = _next_snapshot_id(workspace)
-        _replace_as_of(workspace, as_of)
+        replaced = _replace_as_of(workspace, as_of)
         _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options)
         if relation is not None:
             _insert_customers(workspace, snapshot_id, relation)
@@ -406,11 +408,12 @@ def save_snapshot(
                 [snapshot_id, name, parquet_bytes(frame)],
             )
         workspace.release_freed_memory()  # before the commit writes the new rows out
-    return _info(snapshot_id, created_at, as_of, summary)
+    info = _info(snapshot_id, created_at, as_of, summary)
+    return replace(info, replaced=tuple(old for old in replaced if old != snapshot_id))
 
 
-def _replace_as_of(workspace, as_of: date) -> None:
-    """Delete the snapshot of ``as_of``, if any (one snapshot per as-of date)."""
+def _replace_as_of(workspace, as_of: date) -> list[int]:
+    """Delete the snapshot of ``as_of``, if any (one snapshot per as-of date); return its id."""
     raw = _raw(workspace)
     replaced = [
         row[0]
@@ -424,6 +427,7 @@ def _replace_as_of(workspace, as_of: date) -> None:
             SORT_ORDERS_TABLE,
         ):  # fmt: skip
             raw.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [old])
+    return replaced
 
 
 def _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_report, options) -> None:

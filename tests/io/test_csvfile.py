@@ -449,3 +449,25 @@ def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
     assert hidden.to_pylist() == [None, "b"]
     assert not csvfile._padded(pa.chunked_array([hidden]))
     assert csvfile._padded(pa.chunked_array([text]))
+
+
+@pytest.mark.parametrize(
+    ("cell", "hint"),
+    [
+        ("Dec 5, 2024", ", or give the column's format in Python's strptime codes, e.g. "
+         "--map date_format=%m/%d/%Y %I:%M %p)"),
+        ("45296", "; it looks like a spreadsheet's day number: format the column as dates in the "
+         "spreadsheet and save the file again)"),
+    ],
+)  # fmt: skip
+def test_an_unread_date_says_what_would_read_it(tmp_path, cell, hint):
+    from valuecast.io import generic
+    from valuecast.io.schema import InputError
+
+    path = tmp_path / "orders.csv"
+    path.write_text(f'customer_id,order_date,revenue\na,"{cell}",1\nb,2024-01-01,2\n')
+    with pytest.raises(InputError) as info:
+        generic.read_orders(path)
+    assert str(info.value).endswith(
+        f"cannot read {cell!r} as a date (expected e.g. 2024-03-05{hint}"
+    )

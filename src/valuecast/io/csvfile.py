@@ -706,6 +706,20 @@ def _day_first(cell: str) -> str:
     return f"%d{separator}%m{separator}%Y{clock}"
 
 
+def _unread_date_hint(cell: str) -> str:
+    """What to do about a date cell no rule reads, as the end of the error's parenthesis."""
+    text = cell.strip()
+    if re.fullmatch(r"\d{5}(\.\d+)?", text) and 20_000 <= float(text) < 80_000:
+        return (
+            "; it looks like a spreadsheet's day number: format the column as dates in the "
+            "spreadsheet and save the file again"
+        )
+    return (
+        ", or give the column's format in Python's strptime codes, e.g. "
+        "--map date_format=%m/%d/%Y %I:%M %p"
+    )
+
+
 def _another_notation(cell: str) -> bool:
     """Whether ``cell`` is a real date written day or month first (``05.01.2026 10:00``)."""
     if not re.match(_DMY_SHAPE, cell.strip()):
@@ -1509,7 +1523,9 @@ class Table:
         if todo.any():
             position = int(np.flatnonzero(todo)[0])
             value = values[position].as_py()
-            hint = ""
+            # a day/month-shaped cell no order reads is no format's: only an impossible date
+            shaped = re.match(_DMY_SHAPE, str(value).strip()) is not None
+            hint = "" if shaped else _unread_date_hint(str(value))
             if _another_notation(str(value)):
                 hint = f", or give its format, e.g. --map date_format={_day_first(str(value))}"
             raise self.error(
@@ -1577,7 +1593,8 @@ class Table:
             if unmatched.any():
                 index = int(np.flatnonzero(rest)[np.flatnonzero(unmatched)[0]])
                 raise self.error(
-                    f"cannot read {series[index]!r} as a date (expected e.g. 2024-03-05)",
+                    f"cannot read {series[index]!r} as a date (expected e.g. 2024-03-05"
+                    f"{_unread_date_hint(str(series[index]))})",
                     int(positions[index]),
                     column,
                 )

@@ -688,6 +688,12 @@ def test_of_customers_sharing_an_email_the_most_valuable_keeps_the_profile(to):
         ("06 12 34 56 78", "FR", "33612345678"),
         ("33 6 12 34 56 78", "FR", "33612345678"),  # starts with 33 and longer than 9 digits
         ("06 1234 5678", "IT", "390612345678"),  # Italy keeps the 0
+        ("+44 07290 183543", "GB", "447290183543"),  # a trunk 0 written after the code
+        ("+49 0151 4545166", None, "491514545166"),
+        ("0044 07700 900123", "DE", "447700900123"),
+        ("+61 0412 345 678", None, "61412345678"),
+        ("+39 06 1234 5678", None, "390612345678"),  # Italy's 0 is the number's
+        ("+1 616 954 7888", None, "16169547888"),
         ("9112345678", "IN", "919112345678"),  # starts with 91 but has the national length
         ("0412 345 678", "AU", "61412345678"),
         ("12345678", "ZZ", "12345678"),  # unknown country: digits as written
@@ -704,7 +710,9 @@ def test_of_customers_sharing_an_email_the_most_valuable_keeps_the_profile(to):
 )
 def test_phone_normalisation(phone, country, digits):
     assert normalize_phone(phone, country) == digits
-    assert e164_phone(phone, country) == (f"+{digits}" if digits else "")
+    # E.164 needs the country code: a national number of no known country has none
+    unknown = (phone, country) in {("12345678", "ZZ"), ("555 0100", None)}
+    assert e164_phone(phone, country) == (f"+{digits}" if digits and not unknown else "")
 
 
 @pytest.mark.parametrize(

@@ -293,6 +293,16 @@ def test_a_table_of_phone_numbers_needs_no_customer_column(write):
         generic.parse_column_map("customer_id=a,country=b")
 
 
+def test_one_phone_written_with_and_without_its_trunk_zero_is_one_customer(write):
+    # a till export: the same buyer as +44 07..., 07... (with the country) and +44 7...
+    rows = [{"Mobile": "+44 07700 900123", "Country": "", "When": "2024-01-01", "Total": "5"},
+            {"Mobile": "07700 900123", "Country": "GB", "When": "2024-01-09", "Total": "7"},
+            {"Mobile": "+44 7700 900123", "Country": "", "When": "2024-02-09", "Total": "9"}]  # fmt: skip
+    path = write("t.csv", ["Mobile", "Country", "When", "Total"], rows)
+    result = generic.read_orders(path, "phone=Mobile,country=Country,ordered_at=When,revenue=Total")
+    assert result.orders["customer_id"].tolist() == ["phone:+447700900123"] * 3
+
+
 @pytest.mark.parametrize(
     ("used", "unused", "expected"),
     [

@@ -5,7 +5,8 @@ already has its country code (a bracketed trunk ``(0)`` after it is dropped). Ot
 customer's country is in :data:`CALLING_CODES`, the number is national: it keeps its digits if they
 already start with the calling code and are longer than the country's longest national number,
 else the national trunk ``0`` is dropped (except in Italy, where it belongs to the number) and the
-calling code prefixed (US ``(616) 954-7888`` -> ``16169547888``, UK ``07700 900123`` ->
+calling code prefixed (a trunk ``0`` written after a calling code, ``+44 07700 900123``, is dropped
+too) (US ``(616) 954-7888`` -> ``16169547888``, UK ``07700 900123`` ->
 ``447700900123``, Bangladesh ``01712-345678`` -> ``8801712345678``). An extension written after
 the number (``ext 5``, ``x12``, ``#3``) is left out. For other countries, and when no country is
 given, the digits are kept as written: the country code cannot be told.
@@ -62,6 +63,13 @@ CALLING_CODES: dict[str, tuple[str, int]] = {
 """Calling code and longest national number of the countries whose phone numbers get one."""
 _KEEPS_TRUNK_ZERO = {"IT"}  # Italian numbers keep their leading 0 after the country code
 _NANP = {"US", "CA"}
+_TRUNK_ZERO_CODES = frozenset(
+    calling
+    for country, (calling, _) in CALLING_CODES.items()
+    if country not in _KEEPS_TRUNK_ZERO and country not in _NANP
+)
+"""Calling codes after which a national number never starts with 0: a 0 written there is the
+trunk prefix dialled at home (``+44 07700 900123``), not part of the number."""
 
 _COUNTRY_NAMES: dict[str, str] = {
     "united states": "US", "united states of america": "US", "usa": "US", "us": "US",
@@ -111,20 +119,30 @@ def _international(phone: Any, country: Any) -> tuple[str, bool]:
     if not digits:
         return "", False
     if text.startswith("+"):
-        return digits, True
+        return _without_trunk_zero(digits), True
     code = country_code(country)
     if digits.startswith("00"):
-        return digits[2:], True
+        return _without_trunk_zero(digits[2:]), True
     if code in _NANP and digits.startswith("011"):
-        return digits[3:], True
+        return _without_trunk_zero(digits[3:]), True
     if code not in CALLING_CODES:
         return digits, False
     calling, longest = CALLING_CODES[code]
     if digits.startswith(calling) and len(digits) > longest:
-        return digits, True
+        return _without_trunk_zero(digits), True
     if code not in _KEEPS_TRUNK_ZERO and digits.startswith("0"):
         digits = digits[1:]
     return (calling + digits, True) if digits else ("", False)
+
+
+def _without_trunk_zero(digits: str) -> str:
+    """International ``digits`` without a trunk 0 written after a calling code that never has
+    one (``4407700900123`` -> ``447700900123``); calling codes are prefix-free, so at most one
+    of 1 to 3 digits matches."""
+    for length in (1, 2, 3):
+        if digits[:length] in _TRUNK_ZERO_CODES and digits[length : length + 1] == "0":
+            return digits[:length] + digits[length + 1 :]
+    return digits
 
 
 def normalize_phone(phone: Any, country: Any = None) -> str:
@@ -133,9 +151,11 @@ def normalize_phone(phone: Any, country: Any = None) -> str:
 
 
 def e164_phone(phone: Any, country: Any = None) -> str:
-    """``+`` and the digits of :func:`normalize_phone` ('' without digits)."""
-    digits = normalize_phone(phone, country)
-    return f"+{digits}" if digits else ""
+    """``+`` and the digits of :func:`normalize_phone`; '' without digits, and '' when the
+    country code cannot be told (a national number without a country): E.164 needs it, and a
+    number hashed without it matches nobody, or someone else."""
+    digits, international = _international(phone, country)
+    return f"+{digits}" if digits and international else ""
 
 
 def _phone_id(phone: Any, country: Any) -> str | None:

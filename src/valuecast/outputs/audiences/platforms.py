@@ -143,11 +143,16 @@ def _hashed(table: pd.DataFrame, function: Callable[..., str], *columns: str) ->
     return [sha256_hex(value) for value in _cells(table, function, *columns)]
 
 
+def _meta_phone(phone, country) -> str:
+    return e164_phone(phone, country).removeprefix("+")
+
+
 def _meta(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "email": _hashed(table, normalize_email, "email"),
-            "phone": _hashed(table, normalize_phone, "phone", "country"),
+            # digits with the country code, as Meta asks; none where it cannot be told
+            "phone": _hashed(table, _meta_phone, "phone", "country"),
             "fn": _hashed(table, normalize_name, "first_name"),
             "ln": _hashed(table, normalize_name, "last_name"),
             "ct": _hashed(table, normalize_city, "city"),

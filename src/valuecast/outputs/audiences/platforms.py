@@ -55,7 +55,6 @@ from valuecast.outputs.audiences.contacts import (
     normalize_city,
     normalize_email,
     normalize_name,
-    normalize_phone,
     normalize_state,
     normalize_zip,
     plain_zip,

@@ -420,7 +420,7 @@ def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop
     assert meta.exit_code == 0, meta.output
     assert (
         "note: no customer exported has a name or a place (city, zip or country): meta matches "
-        "them on the e-mail and phone alone; ingest a Shopify customers export to add them"
+        "them on the e-mail alone; ingest a Shopify customers export to add them"
     ) in " ".join(meta.output.split())
     google = invoke(*args, "--to", "google", "-w", str(path), "--out", str(tmp_path / "g.csv"))
     assert "has a name or a place (zip or country): google" in " ".join(google.output.split())

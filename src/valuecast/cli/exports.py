@@ -229,9 +229,12 @@ def export(
         say(f"note: {path} holds the header only: no customer of the selection could be exported")
     unmatched = _without_contact_fields(audience.frame, target)
     if unmatched:
+        phone = {"meta": "phone", "google": "Phone"}[target]
+        with_phone = audience.frame[phone].fillna("").astype(str).str.strip().ne("").any()
+        keys = "the e-mail and phone" if with_phone else "the e-mail"
         say(
-            f"note: no customer exported has {unmatched}: {target} matches them on the e-mail "
-            "and phone alone; ingest a Shopify customers export to add them and match more"
+            f"note: no customer exported has {unmatched}: {target} matches them on {keys} "
+            "alone; ingest a Shopify customers export to add them and match more"
         )
     if (
         segment in _PREDICTION_SEGMENTS

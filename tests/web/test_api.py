@@ -368,9 +368,14 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
     try:
         client = TestClient(application, base_url="http://127.0.0.1")
         page = client.get("/customers/c0@x.com").text
+        listed = client.get("/api/v1/customers").json()
     finally:
         application.state.dashboard.close()
     assert "none expected in the horizon" not in page
+    # nothing predicted: the list is by historic CLV, not by a column of blanks
+    assert listed["sort"] == "historic_clv"
+    values = [row["historic_clv"] for row in listed["rows"]]
+    assert values == sorted(values, reverse=True)
     assert "<dt>expected next order</dt><dd>-</dd>" in page
 
 
@@ -393,6 +398,13 @@ def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored)
     if len(active):
         page = client.get(f"/customers/{quote(str(active['customer_id'].iloc[0]), safe='')}").text
         assert "none expected in the horizon" in page
+
+
+def test_the_customers_page_past_the_last_shows_the_last(client, stored):
+    pages = -(-len(stored["customers"]) // 500)
+    html = client.get("/customers?per_page=500&page=999999").text
+    assert f"page {pages} of {pages}" in html and "page 999999" not in html
+    assert client.get("/api/v1/customers").json()["sort"] == "predicted_clv"
 
 
 def test_every_page_renders(client, stored):

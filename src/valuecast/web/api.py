@@ -297,7 +297,9 @@ def customers(
         max_length=200,
         description="Customer id, e-mail or name prefix (any case), or a phone number.",
     ),
-    sort: SortColumn = Query(SortColumn.predicted_clv),
+    sort: SortColumn | None = Query(
+        None, description="Default: predicted CLV, or historic CLV where nothing is predicted."
+    ),
     order: Literal["asc", "desc"] = "desc",
     page: int = Query(1, ge=1, le=1_000_000),
     per_page: int = Query(50, ge=1, le=500),
@@ -307,18 +309,23 @@ def customers(
 
     dashboard = dashboard_of(request)
     info = snapshot_or_404(dashboard, snapshot)
-    index = dashboard.view(info).index
+    view = dashboard.view(info)
+    if sort is None:  # withheld predictions would leave the list in id order
+        predicted = (view.summary.get("totals") or {}).get("predicted_clv")
+        sort = SortColumn.historic_clv if predicted is None else SortColumn.predicted_clv
+
     result = customer_page(
-        dashboard.reader, index, query=q, sort=sort.value, descending=order == "desc",
+        dashboard.reader, view.index, query=q, sort=sort.value, descending=order == "desc",
         page=page, per_page=per_page,
     )  # fmt: skip
+    pages = max(1, -(-result.total // per_page))
     return reply(
         {
             "snapshot_id": info.snapshot_id,
             "total": result.total,
             "page": page,
             "per_page": per_page,
-            "pages": max(1, -(-result.total // per_page)),
+            "pages": pages,
             "sort": sort.value,
             "order": order,
             "q": q,

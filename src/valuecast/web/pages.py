@@ -203,7 +203,7 @@ def customers(
     request: Request,
     snapshot: int | None = SnapshotQuery,
     q: str = Query("", max_length=200),
-    sort: SortColumn = Query(SortColumn.predicted_clv),
+    sort: SortColumn | None = Query(None),
     order: str = Query("desc", pattern="^(asc|desc)$"),
     page: int = Query(1, ge=1, le=1_000_000),
     per_page: int = Query(50, ge=1, le=500),
@@ -219,6 +219,12 @@ def customers(
         per_page=per_page,
     )  # fmt: skip
     result = json.loads(response.body)
+    if page > result["pages"]:  # past the last page (a bookmark, a smaller snapshot): the last
+        response = api_customers(
+            request, snapshot=info.snapshot_id, q=q, sort=sort, order=order,
+            page=result["pages"], per_page=per_page,
+        )  # fmt: skip
+        result = json.loads(response.body)
     view = dashboard_of(request).view(info)
     return render(
         request, "customers.html.j2", page="customers", info=info, result=result,

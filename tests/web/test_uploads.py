@@ -81,8 +81,15 @@ def test_a_bad_export_fails_with_the_importers_error(upload_client, tmp_path):
     response = client.post("/api/v1/uploads", files={"files": ("orders.csv", bad)})
     job = wait(client, response.json())
     assert job["state"] == "failed"
-    # the same message as `valuecast ingest`, naming the file as uploaded
-    assert job["error"] == str(expected.value).replace(str(tmp_path / "orders.csv"), "orders.csv")
+    # the same message as `valuecast ingest`, naming the file as uploaded, and where the
+    # --format or --map it advises is given (the upload form has neither)
+    said = str(expected.value).replace(str(tmp_path / "orders.csv"), "orders.csv")
+    assert "give --format" in said
+    assert job["error"] == (
+        f"{said} (the dashboard's upload takes no format or column map: ingest the file with "
+        "`valuecast ingest FILE --format ...` or `--map ...` on the command line, then reload the "
+        "dashboard)"
+    )
     assert len(client.get("/api/v1/snapshots").json()) == 2  # nothing changed
     page = client.get(f"/data?job={job['job_id']}")
     assert "Upload failed" in page.text and "orders.csv" in page.text

@@ -77,13 +77,20 @@ def _shown(text: str, saved: list[tuple[Path, str]]) -> str:
 
 def _for_the_dashboard(text: str) -> str:
     """An importer's message as the dashboard's upload can follow it: the upload takes no
-    rates file, so the advice to give ``--fx`` says where to give it."""
-    if "--fx" not in text:
-        return text
-    return (
-        f"{text} (the dashboard's upload takes no rates file: ingest the export with "
-        "`valuecast ingest FILE --fx RATES.csv` on the command line, then reload the dashboard)"
-    )
+    rates file, format or column map, so advice to give one says where to give it."""
+    if "--fx" in text:
+        return (
+            f"{text} (the dashboard's upload takes no rates file: ingest the export with "
+            "`valuecast ingest FILE --fx RATES.csv` on the command line, then reload the "
+            "dashboard)"
+        )
+    if "--format" in text or "--map" in text:
+        return (
+            f"{text} (the dashboard's upload takes no format or column map: ingest the file "
+            "with `valuecast ingest FILE --format ...` or `--map ...` on the command line, then "
+            "reload the dashboard)"
+        )
+    return text
 
 
 def _options(dashboard: Dashboard):

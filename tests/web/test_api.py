@@ -369,9 +369,14 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
         client = TestClient(application, base_url="http://127.0.0.1")
         page = client.get("/customers/c0@x.com").text
         listed = client.get("/api/v1/customers").json()
+        segments = client.get("/segments").text
+        everyone = client.get("/segments?everyone=true").text
     finally:
         application.state.dashboard.close()
     assert "none expected in the horizon" not in page
+    # no consent recorded: the segments say "unknown", not 0, and why the downloads are empty
+    assert segments.count("<td>unknown</td>") >= 1 and 'id="consent-unknown"' in segments
+    assert 'id="consent-unknown"' not in everyone
     # nothing predicted: the list is by historic CLV, not by a column of blanks
     assert listed["sort"] == "historic_clv"
     values = [row["historic_clv"] for row in listed["rows"]]

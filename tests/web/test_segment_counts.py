@@ -44,6 +44,7 @@ def test_every_segment_counts_what_its_mask_selects():
     counts = {row["segment"]: row for row in segment_counts(customers, AS_OF)}
     assert list(counts) == list(SEGMENTS)
     consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(bool)
+    unknown = customers["accepts_marketing"].isna().to_numpy(bool)
     historic = customers["historic_clv"].to_numpy(float)
     predicted = customers["predicted_clv"].to_numpy(float)
     total = float(np.nansum(historic))
@@ -55,6 +56,7 @@ def test_every_segment_counts_what_its_mask_selects():
             "rule": SEGMENTS[name],
             "customers": int(mask.sum()),
             "consenting": int((mask & consent).sum()),
+            "consent_unknown": int((mask & unknown).sum()),
             "historic_clv": round(segment_historic, 2),
             "predicted_clv": round(float(np.nansum(predicted[mask])), 2),
             "historic_share": round(segment_historic / total, 4),

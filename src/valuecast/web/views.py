@@ -469,24 +469,28 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
         predicted_spend_tier=_categories(customers["predicted_spend_tier"]),
     )
     high_value = high_historic_value(customers)
-    consent = customers["accepts_marketing"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    stated_consent = customers["accepts_marketing"].astype("boolean")
+    consent = stated_consent.fillna(False).to_numpy(dtype=bool)
+    stated = stated_consent.notna().to_numpy(dtype=bool)
     historic = customers["historic_clv"].to_numpy(dtype=float)
     predicted = customers["predicted_clv"].to_numpy(dtype=float)
     total_historic = float(np.nansum(historic)) or None
     any_predicted = bool(np.isfinite(predicted).any())
     groups = {
-        column: _LabelRows(customers[column], consent, historic, predicted)
+        column: _LabelRows(customers[column], consent, historic, predicted, stated)
         for column in ("rfm_group", "predicted_spend_tier")
     }
     out = []
     for name, rule in SEGMENTS.items():
         labelled = label_segment(name)
         if labelled is not None:  # one label's rows: a slice of its column's grouped rows
-            consenting, segment_historic, segment_predicted = groups[labelled[0]].rows(labelled[1])
+            rows = groups[labelled[0]].rows(labelled[1])
+            consenting, segment_historic, segment_predicted, segment_stated = rows
             size = len(consenting)
         else:
             mask = segment_mask(customers, name, as_of, high_value).to_numpy(dtype=bool)
             consenting, segment_historic = consent[mask], historic[mask]
+            segment_stated = stated[mask]
             segment_predicted = predicted[mask] if any_predicted else None
             size = int(mask.sum())
         value = float(np.nansum(segment_predicted)) if any_predicted else None
@@ -497,6 +501,8 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
                 "rule": rule,
                 "customers": size,
                 "consenting": int(consenting.sum()),
+                # no export recorded their consent: left out of downloads as not consenting
+                "consent_unknown": int(size - segment_stated.sum()),
                 "historic_clv": round(segment_historic, 2),
                 "predicted_clv": None if value is None else round(value, 2),
                 "historic_share": (
@@ -511,8 +517,12 @@ def with_prospects(segments: list[dict[str, Any]], prospects: pd.DataFrame) -> l
     """``segments`` (:func:`segment_counts` of a snapshot, whose customers all have orders) with
     the prospects' row counted from ``prospects`` (the workspace's customers without orders, as
     :func:`valuecast.store.workspace.prospects_frame` gives them), as their download exports."""
-    consent = prospects["accepts_marketing"].astype("boolean").fillna(False)
-    counted = {"customers": len(prospects), "consenting": int(consent.sum()), "historic_clv": 0.0}
+    stated = prospects["accepts_marketing"].astype("boolean")
+    consent = stated.fillna(False)
+    counted = {
+        "customers": len(prospects), "consenting": int(consent.sum()),
+        "consent_unknown": int(stated.isna().sum()), "historic_clv": 0.0,
+    }  # fmt: skip
     return [
         {**segment, **counted} if segment["segment"] == "prospects" else segment
         for segment in segments
@@ -530,12 +540,17 @@ class _LabelRows:
     """
 
     def __init__(
-        self, labels: pd.Series, consent: np.ndarray, historic: np.ndarray, predicted: np.ndarray
+        self,
+        labels: pd.Series,
+        consent: np.ndarray,
+        historic: np.ndarray,
+        predicted: np.ndarray,
+        stated: np.ndarray,
     ) -> None:
         codes = labels.cat.codes.to_numpy()
         order = np.argsort(codes, kind="stable")
         self._consent, self._historic = consent[order], historic[order]
-        self._predicted = predicted[order]
+        self._predicted, self._stated = predicted[order], stated[order]
         categories = list(labels.cat.categories)
         # the missing labels (code -1) first, then each category's rows
         ends = np.cumsum(np.bincount(codes.astype(np.int64) + 1, minlength=len(categories) + 1))
@@ -544,11 +559,11 @@ class _LabelRows:
             for index, label in enumerate(categories)
         }
 
-    def rows(self, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Consent, historic and predicted CLV of the rows labelled ``label`` (none when no row
-        is)."""
+    def rows(self, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Consent, historic and predicted CLV, and whether consent is recorded, of the rows
+        labelled ``label`` (none when no row is)."""
         rows = self._slices.get(label, slice(0, 0))
-        return self._consent[rows], self._historic[rows], self._predicted[rows]
+        return self._consent[rows], self._historic[rows], self._predicted[rows], self._stated[rows]
 
 
 def _categories(labels: pd.Series) -> pd.Series:

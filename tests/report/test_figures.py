@@ -187,3 +187,21 @@ def test_data_quality_tells_the_ingest_from_a_back_dated_analysis_and_keeps_its_
     # an analysis of every stored order reads as before
     chart, _ = data_quality({**summary, "n_orders": 800}, report)
     assert "800 orders were used" in chart.reading and "The analysis as of" not in chart.reading
+
+
+def test_spend_on_a_channel_that_acquired_nobody_is_named_in_the_cac_reading():
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["Google", "email", "affiliates"], "customers": [544, 220, 0],
+         "historic_clv_mean": [168.91, 195.68, None], "predicted_clv_mean": [75.9, 71.7, None],
+         "total_clv_mean": [244.8, 267.4, None], "spend": [71141.3, 3593.93, 13495.27],
+         "cac": [130.77, 16.34, None], "clv_to_cac": [1.87, 16.37, None],
+         "payback_month": [6, 0, None]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 1.8}}, "USD")
+    reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
+    assert reading.endswith(
+        "Over all channels with spend: 1.8. Spend that acquired no customers: 13,495 USD on "
+        "affiliates."
+    )

@@ -168,6 +168,7 @@ def acquisition_channels(
     if overall is not None:
         reading += f". Over all channels with spend: {overall:.1f}"
     reading += "."
+    reading += _spend_without_customers(frame, label, currency)
     figure = plotly_figure(
         [bar],
         xaxis=axis_layout("acquisition channel"),
@@ -181,6 +182,26 @@ def acquisition_channels(
     )  # fmt: skip
     charts.append(Chart("channels-cac", title, reading, figure))
     return charts, notes
+
+
+def _spend_without_customers(frame: pd.DataFrame, label: str, currency: str | None) -> str:
+    """A sentence on the channels that spent and acquired nobody (no bar of the chart shows
+    them, but the overall CLV:CAC counts their spend)."""
+    if "spend" not in frame.columns or "customers" not in frame.columns:
+        return ""
+    spend = pd.to_numeric(frame["spend"], errors="coerce")
+    customers = pd.to_numeric(frame["customers"], errors="coerce").fillna(0)
+    idle = (
+        frame[(spend > 0) & (customers == 0)]
+        .assign(_spend=spend)
+        .sort_values("_spend", ascending=False)
+    )
+    if idle.empty:
+        return ""
+    listed = ", ".join(
+        f"{money_text(row['_spend'], currency)} on {row[label]}" for _, row in idle.iterrows()
+    )
+    return f" Spend that acquired no customers: {listed}."
 
 
 def _new_customer_values(frame: pd.DataFrame) -> pd.Series | None:

@@ -430,13 +430,17 @@ def test_report_from_workspace(shop, tmp_path):
     assert not (tmp_path / "x.html").exists()
 
 
-def test_margin_and_horizon_reach_the_report(shop, tmp_path):
+def test_margin_and_horizon_reach_the_report(shop, tmp_path, html_tools):
     path = report_from_workspace(shop.workspace, tmp_path / "r.html", margin=0.4, horizon=6)
     html = path.read_text(encoding="utf-8")
     assert "predicted CLV at a 40% margin" in html
     assert "predicted CLV, next 6 months" in html
     # the footer says the same: discounted net revenue times the margin
     assert "Predicted CLV is discounted net revenue times the 40% margin over the next 6" in html
+    # the headline chart's bars are both margin: revenue beside margin would look like a fall
+    bars = _figures(html_tools.parse(html))["figures"]["headline-clv"]["data"][0]
+    assert bars["x"] == ["historic CLV at the 40% margin (so far)",
+                         "predicted CLV at the 40% margin (next 6 months)"]  # fmt: skip
 
 
 def test_a_horizon_of_one_month_is_one_month(shop, tmp_path):

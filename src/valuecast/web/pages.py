@@ -245,6 +245,7 @@ def customer(request: Request, customer_id: str, snapshot: int | None = Snapshot
         request, "customer.html.j2", page="customers", info=info, detail=detail,
         c=detail["customer"], currency=detail["currency"],
         horizon=dashboard.view(info).summary.get("horizon_months"),
+        margin=dashboard.view(info).summary.get("margin"),
         history_figure=_history_figure(detail["history"], detail["currency"]),
     )  # fmt: skip
 

@@ -73,6 +73,10 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
         labels.append(f"predicted CLV (next {months_text(horizon)})")
         values.append(predicted)
         margin = summary.get("margin") or 1.0
+        if margin != 1.0:  # the predictions are margin: the bars compare like with like
+            labels = [f"historic CLV at the {margin:.0%} margin (so far)",
+                      f"predicted CLV at the {margin:.0%} margin (next {months_text(horizon)})"]  # fmt: skip
+            values[0] = historic * margin
         if margin == 1.0:
             reading = (
                 f"{customers} customers have spent {money_text(historic, currency)} so far; the "

@@ -205,3 +205,21 @@ def test_spend_on_a_channel_that_acquired_nobody_is_named_in_the_cac_reading():
         "Over all channels with spend: 1.8. Spend that acquired no customers: 13,495 USD on "
         "affiliates."
     )
+
+
+def test_the_churn_chart_sets_months_of_few_cases_apart_as_its_reading_does():
+    from valuecast.outputs.report.cohorts import churn_chart
+
+    curve = [
+        {"months": 1, "probability": 0.8, "points": 400},
+        {"months": 2, "probability": 0.7, "points": 200},
+        {"months": 3, "probability": 0.6, "points": 31},
+        {"months": 4, "probability": 0.0, "points": 1},  # one customer: not a finding
+    ]
+    churn = {"curve": curve, "initial_repeat_probability": 0.83, "threshold_months": None,
+             "min_points": 30, "follow_up_months": 12}  # fmt: skip
+    chart = churn_chart(churn)
+    line, thin, half = chart.figure["data"]
+    assert line["x"] == [1, 2, 3] and thin["x"] == [4]
+    assert half["x"] == [1, 3]
+    assert "never halves within the months with at least 30 cases (grey: fewer" in chart.reading

@@ -7,6 +7,7 @@ import pandas as pd
 
 from valuecast.outputs.report.charts import (
     BLUE,
+    GREY,
     RED,
     Chart,
     axis_layout,
@@ -183,10 +184,15 @@ def churn_chart(churn: dict | None) -> Chart | None:
 
     if not churn:
         return None
-    points = [p for p in churn.get("curve") or [] if finite(p.get("probability")) is not None]
+    every = [p for p in churn.get("curve") or [] if finite(p.get("probability")) is not None]
     initial = finite(churn.get("initial_repeat_probability"))
-    if not points or initial is None:
+    if not every or initial is None:
         return None
+    # the threshold reads only months with enough cases: the line shows those, and the thinner
+    # months (a handful of customers, often 0% or 100%) apart, so that chart and text agree
+    least = max(int(churn.get("min_points") or 1), 1)
+    points = [p for p in every if int(p.get("points") or 0) >= least]
+    thin = [p for p in every if int(p.get("points") or 0) < least]
     title = "Chance of another order after m months without one"
     follow = churn.get("follow_up_months")
     traces = [
@@ -197,12 +203,26 @@ def churn_chart(churn: dict | None) -> Chart | None:
             hovertemplate="%{x} months without an order: %{y:.0%} order again "
             "(%{customdata:,} cases)<extra></extra>",
         ),
+    ]  # fmt: skip
+    if thin:
+        traces.append(
+            go.Scatter(
+                x=[p["months"] for p in thin], y=[p["probability"] for p in thin],
+                mode="markers", name=f"fewer than {least} cases (too few to read)",
+                marker={"color": GREY, "symbol": "circle-open"},
+                customdata=[p.get("points") for p in thin],
+                hovertemplate="%{x} months without an order: %{y:.0%} order again "
+                "(only %{customdata:,} cases)<extra></extra>",
+            )
+        )  # fmt: skip
+    span = points or every
+    traces.append(
         go.Scatter(
-            x=[points[0]["months"], points[-1]["months"]], y=[initial / 2, initial / 2],
+            x=[span[0]["months"], span[-1]["months"]], y=[initial / 2, initial / 2],
             mode="lines", name="half the chance right after an order",
             line={"color": RED, "dash": "dash"}, hoverinfo="skip",
-        ),
-    ]  # fmt: skip
+        )
+    )  # fmt: skip
     threshold = churn.get("threshold_months")
     window = f"within {follow} months" if follow else "again"
     if threshold is not None:
@@ -213,10 +233,14 @@ def churn_chart(churn: dict | None) -> Chart | None:
             f"{pct_text(initial)} right after an order: customers quiet that long are churning."
         )
     else:
+        covered = (
+            "the months the history covers"
+            if not thin
+            else f"the months with at least {least} cases (grey: fewer, too few to read)"
+        )
         reading = (
             f"The chance of ordering {window} starts at {pct_text(initial)} after an order "
-            "and never "
-            "halves within the months the history covers: no churn threshold yet."
+            f"and never halves within {covered}: no churn threshold yet."
         )
     figure = plotly_figure(
         traces,

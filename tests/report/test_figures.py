@@ -222,4 +222,5 @@ def test_the_churn_chart_sets_months_of_few_cases_apart_as_its_reading_does():
     line, thin, half = chart.figure["data"]
     assert line["x"] == [1, 2, 3] and thin["x"] == [4]
     assert half["x"] == [1, 3]
+    assert chart.figure["layout"]["xaxis"]["dtick"] == 1  # whole months on a short axis
     assert "never halves within the months with at least 30 cases (grey: fewer" in chart.reading

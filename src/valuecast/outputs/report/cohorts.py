@@ -171,7 +171,8 @@ def ltv_chart(
         )
     figure = plotly_figure(
         traces,
-        xaxis=axis_layout("months since acquisition"),
+        # whole months: a short history's axis would otherwise tick at half months
+        xaxis=axis_layout("months since acquisition", dtick=1 if max(months) <= 12 else None),
         yaxis=axis_layout(f"cumulative net revenue per customer ({currency or 'amount'})"),
         legend={"title": {"text": "cohort"}},
         height=420,
@@ -244,7 +245,9 @@ def churn_chart(churn: dict | None) -> Chart | None:
         )
     figure = plotly_figure(
         traces,
-        xaxis=axis_layout("months without an order"),
+        xaxis=axis_layout(
+            "months without an order", dtick=1 if max(p["months"] for p in every) <= 12 else None
+        ),
         yaxis=axis_layout("chance of another order", tickformat=".0%", rangemode="tozero"),
         height=340,
     )

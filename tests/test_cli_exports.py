@@ -344,6 +344,22 @@ def test_customers_whose_consent_no_export_records_are_told_apart(tmp_path):
     flat = " ".join(result.output.split())
     assert "12 left out for lack of marketing consent (all of them with no consent recorded" in flat
     assert "--include-non-consenting" in flat
+    # nobody ordered twice: nothing is predicted, and a value-based audience would get no value
+    meta = invoke("--where", "historic_clv > 0", "--to", "meta", "--include-non-consenting",
+                  "-w", str(path), "--out", str(tmp_path / "m.csv"))  # fmt: skip
+    assert meta.exit_code == 0, meta.output
+    assert "note: the value column is empty: no predicted CLV" in " ".join(meta.output.split())
+
+
+def test_a_filter_naming_a_group_in_other_letters_says_how_it_is_written(shop, tmp_path):
+    out = tmp_path / "c.csv"
+    result = invoke("--where", "rfm_group == 'champions' or predicted_spend_tier == 'HIGH'",
+                    "--to", "klaviyo", "-w", str(shop[0]), "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "0 selected" in flat
+    assert "note: 'champions' is written 'Champions' in the customers table" in flat
+    assert "note: 'HIGH' is written 'high' in the customers table" in flat
 
 
 def test_a_back_dated_export_uses_the_consent_known_today(tmp_path):

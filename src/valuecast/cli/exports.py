@@ -75,6 +75,25 @@ def _without_contact_fields(frame, target: str) -> str | None:
     return " or ".join(empty) or None
 
 
+def _label_case_hints(where: str) -> list[str]:
+    """For a filter that selected nobody: each quoted text that names an RFM group or a spend
+    tier in other letters ('champions'), which ``==`` compares as written."""
+    import re
+
+    from valuecast.tables import GROUPS, TIERS
+
+    labels = {label.lower(): label for label in (*GROUPS, *TIERS)}
+    hints = []
+    for text in dict.fromkeys(re.findall(r"'([^']*)'|\"([^\"]*)\"", where)):
+        written = text[0] or text[1]
+        label = labels.get(written.strip().lower())
+        if label is not None and label != written:
+            hints.append(
+                f"{written!r} is written {label!r} in the customers table (texts compare as written)"
+            )
+    return hints
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -236,6 +255,14 @@ def export(
             f"note: no customer exported has {unmatched}: {target} matches them on {keys} "
             "alone; ingest a Shopify customers export to add them and match more"
         )
+    if target == "meta" and audience.exported and audience.frame["value"].isna().all():
+        say(
+            "note: the value column is empty: no predicted CLV in this analysis (see "
+            "`valuecast analyze`); upload it as a plain custom audience, not a value-based one"
+        )
+    if where is not None and not audience.selected:
+        for hint in _label_case_hints(where):
+            say(f"note: {hint}")
     if (
         segment in _PREDICTION_SEGMENTS
         and not analysis.customers["churn_probability"].notna().any()

@@ -94,6 +94,27 @@ def test_an_order_excluded_by_a_later_file_of_one_ingest_is_not_counted(corpus, 
     assert not any("excluded by a later one" in note for note in report["notes"])
 
 
+def test_an_older_export_counting_withdrawn_orders_again_says_so(corpus, tmp_path):
+    first = corpus.shop(2)  # #1001 .. #1004
+    later = [dict(order) for order in first]
+    later[0]["extra"] = LATER["shopify"][1][1]  # refunded in full since
+    workspace = tmp_path / "ws.duckdb"
+    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
+    corpus.ingest(q1, workspace)
+    corpus.ingest(corpus.write(tmp_path / "q2.csv", "shopify", later), workspace)
+    assert len(corpus.stored_orders(workspace)) == 3
+    report = corpus.report(corpus.ingest(q1, workspace, "--json"))  # the older export again
+    assert report["new_orders"] == 1 and len(corpus.stored_orders(workspace)) == 4
+    assert_note(
+        report,
+        "1 order that a newer export had excluded (refunded 1; removed by ingest 2) is counted "
+        "again, as these files count them",
+    )
+    # said once: the record of it goes with the order counted again
+    again = corpus.report(corpus.ingest(q1, workspace, "--json"))
+    assert not any("counted again" in note for note in again["notes"])
+
+
 def test_an_older_export_ingested_again_says_it_replaced_newer_versions(corpus, tmp_path):
     newer = corpus.shop(2)
     older = [dict(order) for order in newer[:2]]

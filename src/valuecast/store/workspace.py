@@ -552,6 +552,13 @@ class Workspace:
         )
         # what identified each ingest's inputs (valuecast.io.inputs), where they had an identity
         _sql(raw, "CREATE TABLE IF NOT EXISTS ingest_inputs (ingest_id BIGINT, inputs VARCHAR)")
+        # the orders an ingest removed as a newer export excluded them (_withdraw), so that an
+        # export counting them again says so
+        _sql(
+            raw,
+            "CREATE TABLE IF NOT EXISTS withdrawn_orders (order_id VARCHAR, reason VARCHAR, "
+            "ingest_id BIGINT)",
+        )
 
     def orders(self) -> ir.Table:
         """The canonical orders table as an Ibis expression."""
@@ -704,7 +711,8 @@ class Workspace:
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
                 counts = _merge(raw, ingest_id, direct)
-                withdrawn = {} if direct["orders"] else _withdraw(raw, results)
+                counted_again = _counted_again(raw)
+                withdrawn = {} if direct["orders"] else _withdraw(raw, results, ingest_id)
                 currencies = _sql(
                     raw,
                     "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
@@ -749,6 +757,8 @@ class Workspace:
                 if withdrawn:
                     report.withdrawn_orders = withdrawn
                     report.notes.append(_withdrawn_note(withdrawn))
+                if counted_again:
+                    report.notes.append(_counted_again_note(counted_again))
                 if not direct["orders"]:
                     report.notes.extend(
                         _notes_on_stored_orders(raw, report, latest_before, ingest_id)
@@ -1255,10 +1265,41 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
     return int(updated)
 
 
-def _withdraw(raw: Any, results: Sequence[ImportResult]) -> dict[str, int]:
+def _counted_again(raw: Any) -> dict[tuple[str, int], int]:
+    """The new orders of this ingest that an earlier one withdrew (a newer export excluded
+    them), per (reason, that ingest); they leave the record of withdrawn orders."""
+    if not _sql(raw, "SELECT 1 FROM withdrawn_orders LIMIT 1"):
+        return {}
+    rows = _sql(
+        raw,
+        "SELECT reason, max(ingest_id), count(*) FROM withdrawn_orders "
+        "WHERE order_id IN (SELECT order_id FROM _new_orders) GROUP BY reason ORDER BY reason",
+    )
+    if rows:
+        _sql(
+            raw,
+            "DELETE FROM withdrawn_orders WHERE order_id IN (SELECT order_id FROM _new_orders)",
+        )
+    return {(str(reason), int(ingest)): int(count) for reason, ingest, count in rows}
+
+
+def _counted_again_note(again: dict[tuple[str, int], int]) -> str:
+    total = sum(again.values())
+    listed = ", ".join(f"{reason} {count:,}" for (reason, _), count in again.items())
+    ingests = sorted({ingest for _, ingest in again})
+    named = ", ".join(str(ingest) for ingest in ingests)
+    return (
+        f"{total:,} {'order' if total == 1 else 'orders'} that a newer export had excluded "
+        f"({listed}; removed by ingest {named}) {'is' if total == 1 else 'are'} counted again, "
+        "as these files count them: if they are an older export, ingest the newer one again"
+    )
+
+
+def _withdraw(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> dict[str, int]:
     """Remove the stored orders this ingest's files exclude (cancelled, refunded, voided, ...)
     and no file of it counts: the newer export's word on an order replaces the older one's, as
-    an update does.  Returns the orders removed per reason."""
+    an update does; they are recorded in ``withdrawn_orders``.  Returns the orders removed per
+    reason."""
     details = [
         result.excluded_detail[["order_id", "reason"]]
         for result in results
@@ -1282,6 +1323,11 @@ def _withdraw(raw: Any, results: Sequence[ImportResult]) -> dict[str, int]:
     if counts:
         _sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _withdrawn)")
         _sql(raw, "DELETE FROM orders WHERE order_id IN (SELECT order_id FROM _withdrawn)")
+        _sql(
+            raw,
+            "INSERT INTO withdrawn_orders SELECT order_id, reason, ? FROM _withdrawn",
+            [ingest_id],
+        )
     _sql(raw, "DROP TABLE _withdrawn")
     return {str(reason): int(count) for reason, count in counts}
 

@@ -126,12 +126,13 @@ def test_direct_route_of_a_line_level_log_equals_ingest_then_summary(
 
 
 def test_line_level_orders_whose_rows_disagree_take_the_general_route(tmp_path, monkeypatch):
-    """The importer takes an order's customer from its first row: only row order can tell."""
+    """The importer takes an order's customer from its first row naming one: only row order
+    can tell (a line without the invoice's customer)."""
     monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
     path = tmp_path / "retail.csv"
     frame = retail_log(n_invoices=100, seed=2)
-    second = frame.index[frame["InvoiceNo"].duplicated()][0]
-    frame.loc[second, "CustomerID"] = "99999"
+    first = frame.index[frame["InvoiceNo"].duplicated(keep=False)][0]
+    frame.loc[first, "CustomerID"] = ""
     frame.to_csv(path, index=False)
     _assert_general_route(path, RETAIL_MAP)
 
@@ -150,8 +151,14 @@ def test_line_level_orders_whose_rows_disagree_take_the_general_route(tmp_path, 
             ),
         ),
         (
-            "multi-line orders",
-            lambda f: f.assign(order_id=np.where(f["date"] == "", "", (f.index // 2).astype(str))),
+            "multi-line orders",  # a customer's two orders under one number: two days
+            lambda f: f.assign(
+                order_id=np.where(
+                    f["date"] == "",
+                    "",
+                    f["customer"] + "#" + (f.groupby("customer").cumcount() // 2).astype(str),
+                )
+            ),
         ),
     ],
 )

@@ -305,6 +305,17 @@ def examples(n: int):
 def test_summary_matches_pandas_reference(make_orders, case):
     rows, as_of, calibration_end = case
     orders = make_orders(rows)
+    known = orders[orders["customer_id"].notna() & (orders["order_date"] <= pd.Timestamp(as_of))]
+    firsts = known.groupby("customer_id")["order_date"].min()
+    if (
+        calibration_end is not None
+        and len(firsts)
+        and (firsts > pd.Timestamp(calibration_end)).all()
+    ):
+        # no customer had ordered by the calibration end: refused, not an empty table
+        with pytest.raises(SummaryError, match="is before the first order"):
+            run(orders, as_of=as_of, calibration_end=calibration_end)
+        return
     got = run(orders, as_of=as_of, calibration_end=calibration_end)
     want = reference_summary(orders, as_of, calibration_end)
     assert_matches_reference(got, want)

@@ -54,3 +54,30 @@ def test_products_reach_affinity_next_products_and_reminders(analysed):
     assert len(affinity) and affinity["product_a"].isin(PRODUCTS).all()
     assert len(next_products) and next_products["product"].isin(PRODUCTS).all()
     assert len(reminders) and reminders["product"].isin(PRODUCTS).all()
+
+
+@pytest.mark.parametrize("product_key", ["product", "sku"])
+def test_the_first_product_is_the_first_one_bought_named_or_by_sku(tmp_path, product_key):
+    """A log mapping products by sku alone names them by sku, as affinity does; a product
+    returned within the first order was not its first product."""
+    from valuecast.analysis.attributes import first_products
+    from valuecast.store import Workspace
+
+    rows = [("A0", "K0", "2025-01-01", "Mug", -1), ("A0", "K0", "2025-01-01", "Coffee", 2),
+            ("A0", "K0", "2025-01-01", "Mug", 1), ("A1", "K0", "2025-02-01", "Tea", 1),
+            ("B0", "K1", "2025-01-05", "Tea", 1), ("B0", "K1", "2025-01-05", "Mug", 1)]  # fmt: skip
+    path = tmp_path / "lines.csv"
+    pd.DataFrame(rows, columns=["invoice", "cust", "when", "item", "qty"]).assign(
+        price=10.0
+    ).to_csv(path, index=False)
+    mapping = (
+        f"customer_id=cust,ordered_at=when,order_id=invoice,{product_key}=item,quantity=qty,"
+        "unit_price=price"
+    )
+    result = CliRunner().invoke(app, ["ingest", str(path), "--map", mapping,
+                                      "-w", str(tmp_path / "w.duckdb")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as ws:
+        got = first_products(ws.orders(), ws.order_lines(), pd.Timestamp("2025-12-31").date())
+        firsts = got.to_pandas().set_index("customer_id")["first_product"].to_dict()
+    assert firsts == {"K0": "Coffee", "K1": "Tea"}

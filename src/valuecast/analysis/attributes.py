@@ -12,22 +12,29 @@ from valuecast.analysis.summary import prepare_orders
 
 
 def first_products(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.Table:
-    """``customer_id, first_product``: the first line item of each customer's first order.
+    """``customer_id, first_product``: the first product of each customer's first order.
 
-    The first order is the earliest by order time (ties broken by order id); its first line is
-    the lowest line number.  Customers whose first order has no line items get no row.
+    The first order is the earliest by order time (ties broken by order id); its first product
+    the one of its lowest line number, among the products it bought as
+    :func:`~valuecast.analysis.growth.affinity.product_lines` names and nets them (the name, else
+    the sku; a product returned within the order was not bought).  Customers whose first order
+    has no such line get no row.
     """
+    from valuecast.analysis.growth.affinity import product_lines
+
     o = prepare_orders(orders)
     known = o.filter(o.customer_id.notnull(), o.order_date <= ibis.literal(as_of, type="date"))
     stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     first_orders = known.group_by("customer_id").aggregate(
         order_id=known.order_id.argmin(ibis.struct({"at": stamp, "id": known.order_id}))
     )
-    lines = order_lines.filter(order_lines.product_name.notnull())
-    first_lines = lines.group_by("order_id").aggregate(
-        first_product=lines.product_name.argmin(lines.line_number)
+    bought = product_lines(order_lines, first_line=True)
+    first_lines = bought.group_by("order_id").aggregate(
+        first_product=bought.product.argmin(bought.first_line)
     )
-    joined = first_orders.inner_join(first_lines, "order_id")
+    joined = first_orders.inner_join(
+        first_lines, first_orders.order_id.cast("string") == first_lines.order_id
+    )
     return joined.select("customer_id", "first_product")
 
 

@@ -95,8 +95,9 @@ AFFINITY_COLUMNS: tuple[str, ...] = tuple(AFFINITY_SCHEMA)
 NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = tuple(NEXT_PRODUCTS_SCHEMA)
 
 
-def product_lines(order_lines: ir.Table) -> ir.Table:
-    """``order_id, product``: one row per product an order bought.
+def product_lines(order_lines: ir.Table, *, first_line: bool = False) -> ir.Table:
+    """``order_id, product``: one row per product an order bought (with ``first_line``, also
+    the lowest line number of its lines).
 
     The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither are
     left out.  An order bought a product when its lines of it add up to more than zero items (a
@@ -115,13 +116,18 @@ def product_lines(order_lines: ir.Table) -> ir.Table:
         product = ibis.coalesce(name, order_lines.sku.cast("string").strip().nullif(""))
     lines = order_lines.mutate(_product=product)
     named = lines.filter(lines._product.notnull())
-    if "quantity" not in order_lines.columns:
-        return named.select(order_id=named.order_id.cast("string"), product=named._product)
-    items = named.quantity.cast("float64").fill_null(1.0)
-    netted = named.group_by(order_id=named.order_id.cast("string"), product=named._product).agg(
-        _items=items.sum()
+    first = {"first_line": named.line_number.min()} if first_line else {}
+    items = (
+        named.quantity.cast("float64").fill_null(1.0)
+        if "quantity" in order_lines.columns
+        else ibis.literal(1.0)
     )
-    return netted.filter(netted._items > 0).select("order_id", "product")
+    if "quantity" not in order_lines.columns and not first_line:
+        return named.select(order_id=named.order_id.cast("string"), product=named._product)
+    netted = named.group_by(order_id=named.order_id.cast("string"), product=named._product).agg(
+        _items=items.sum(), **first
+    )
+    return netted.filter(netted._items > 0).select("order_id", "product", *first)
 
 
 def product_purchases(

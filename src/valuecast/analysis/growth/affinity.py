@@ -117,15 +117,15 @@ def product_lines(order_lines: ir.Table, *, first_line: bool = False) -> ir.Tabl
     lines = order_lines.mutate(_product=product)
     named = lines.filter(lines._product.notnull())
     first = {"first_line": named.line_number.min()} if first_line else {}
-    items = (
-        named.quantity.cast("float64").fill_null(1.0)
-        if "quantity" in order_lines.columns
-        else ibis.literal(1.0)
-    )
     if "quantity" not in order_lines.columns and not first_line:
         return named.select(order_id=named.order_id.cast("string"), product=named._product)
+    items = (
+        named.quantity.cast("float64").fill_null(1.0).sum()
+        if "quantity" in order_lines.columns
+        else named.count()  # a line without a quantity counts one
+    )
     netted = named.group_by(order_id=named.order_id.cast("string"), product=named._product).agg(
-        _items=items.sum(), **first
+        _items=items, **first
     )
     return netted.filter(netted._items > 0).select("order_id", "product", *first)
 

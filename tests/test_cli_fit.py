@@ -96,6 +96,7 @@ def test_human_output_shows_parameters(cdnow_csv):
         ("frequency,recency,T\n1,,5\n", "row 2, column 'recency': not a number (an empty cell)"),
         ("frequency,recency,T\n", "no rows after the header: nothing to fit"),
         ("", "not a readable CSV"),
+        ("frequency,recency,T\n2,0,30\n1,8,20\n", "recency must be above 0 for customers with"),
     ],
 )
 def test_bad_summary_is_one_line_exit_2(tmp_path, content, message):
@@ -128,6 +129,20 @@ def test_predictions_of_a_compressed_table_keep_the_rows_histories(tmp_path):
         "column 'n_periods' is missing (name it periods, n_periods or n; found: frequency, "
         "recency, T, count)"
     ) in " ".join(bgbb.output.split())
+
+
+def test_a_negative_penalizer_is_refused_and_json_has_no_bare_nan(tmp_path, cdnow_csv):
+    result = runner.invoke(app, ["fit", str(cdnow_csv), "--penalizer", "-1"])
+    assert result.exit_code == 2 and "--penalizer must be 0 or more" in result.output
+    # a shop without visible dropout: Pareto/NBD's limit, whose dropout has no standard error
+    path = tmp_path / "nodrop.csv"
+    path.write_text("frequency,recency,T\n" + "".join(
+        f"{k % 5},{(k % 5) * 30},{150 + k}\n" for k in range(60)
+    ))  # fmt: skip
+    result = runner.invoke(app, ["fit", str(path), "--model", "pnbd", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "NaN" not in result.output
+    json.loads(result.output, parse_constant=lambda name: pytest.fail(f"bare {name}"))
 
 
 def test_missing_file_and_out_without_predict(tmp_path):

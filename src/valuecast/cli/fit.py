@@ -6,7 +6,6 @@ every command imports its heavy modules); this module checks the options and pri
 
 from __future__ import annotations
 
-import json
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -56,6 +55,8 @@ def fit(
 
     if out is not None and predict is None:
         fail("--out writes predictions: give --predict T too")
+    if not penalizer >= 0:  # a negative penalty rewards extreme parameters (NaN: no penalty)
+        fail(f"--penalizer must be 0 or more (got {penalizer})")
     try:
         started = time.perf_counter()
         result = fit_summary_file(summary, model.value, penalizer, predict, cohort_size)
@@ -72,7 +73,9 @@ def fit(
         write_csv(predictions, out)
         result["predictions_file"] = str(out)
     if as_json:
-        print(json.dumps(result, indent=2))
+        from valuecast.analysis.payload import json_text
+
+        print(json_text(result))  # a standard error that is none is null, not a bare NaN
         return
     console.print(f"[bold]{result['model']}[/] fitted on {summary.name}", highlight=False)
     table = Table()

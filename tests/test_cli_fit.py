@@ -96,7 +96,7 @@ def test_human_output_shows_parameters(cdnow_csv):
         ("frequency,recency,T\n1,,5\n", "row 2, column 'recency': not a number (an empty cell)"),
         ("frequency,recency,T\n", "no rows after the header: nothing to fit"),
         ("", "not a readable CSV"),
-        ("frequency,recency,T\n2,0,30\n1,8,20\n", "recency must be above 0 for customers with"),
+        ("frequency,t_x,T\n1,8,20\n2,0,30\n", "row 3, column 't_x': 0 with frequency 2: repeat"),
     ],
 )
 def test_bad_summary_is_one_line_exit_2(tmp_path, content, message):

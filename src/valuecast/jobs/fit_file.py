@@ -157,6 +157,18 @@ def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: in
             raise FitInputError(f"{path}: no rows after the header: nothing to fit")
         columns = {c: _numeric_column(frame, c, path) for c in inputs}
         weights = _numeric_column(frame, "weights", path) if "weights" in frame.columns else None
+        if "frequency" in columns and "recency" in columns:
+            # repeat purchases at the moment of the first: the likelihood grows without bound
+            instant = np.flatnonzero((columns["frequency"] > 0) & (columns["recency"] <= 0))
+            if len(instant):
+                row = int(instant[0]) + 2
+                recency = frame.attrs.get("written_as", {}).get("recency", "recency")
+                raise FitInputError(
+                    f"{path}: row {row}, column {recency!r}: 0 with frequency "
+                    f"{columns['frequency'][instant[0]]:g}: repeat purchases come after the "
+                    "first, so their recency is above 0 (count repeat purchase days, as "
+                    "`valuecast summary` does)"
+                )
         with one_blas_thread():
             estimator.fit(*columns.values(), weights=weights)
         n = float(weights.sum()) if weights is not None else float(len(frame))

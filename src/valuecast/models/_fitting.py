@@ -678,11 +678,6 @@ def validate_rfm(
         raise ValueError("recency must not exceed T (time from first purchase to the end)")
     if np.any((frequency == 0) & (recency != 0)):
         raise ValueError("recency must be 0 for customers with no repeat purchase (frequency 0)")
-    if np.any((frequency > 0) & (recency <= 0)):
-        raise ValueError(
-            "recency must be above 0 for customers with repeat purchases (frequency above 0): "
-            "a repeat purchase comes after the first"
-        )
     return frequency, recency, T
 
 

@@ -471,3 +471,16 @@ def test_an_unread_date_says_what_would_read_it(tmp_path, cell, hint):
     assert str(info.value).endswith(
         f"cannot read {cell!r} as a date (expected e.g. 2024-03-05{hint}"
     )
+
+
+def test_an_attributes_file_repeating_customers_names_the_first_repeated_ones_rows(tmp_path):
+    from valuecast.io.attributes import read_attributes
+    from valuecast.io.schema import InputError
+
+    path = tmp_path / "attributes.csv"
+    rows = [f"u{i}@x.com,{i}" for i in range(10)] + ["u1@x.com,5", "u0@x.com,7"]
+    path.write_text("email,tickets\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as info:
+        read_attributes(path)
+    assert "u1@x.com is on rows 3 and 12" in str(info.value)
+    assert (info.value.row, info.value.column) == (12, "email")

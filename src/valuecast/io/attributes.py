@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
@@ -34,13 +35,16 @@ def read_attributes(path: str | Path) -> pd.DataFrame:
     if missing.any():
         raise table.error("no e-mail / customer id on this row", int(missing.argmax()), key)
     frame = pd.DataFrame({"customer_id": pd.Series(keys.to_pandas(), dtype="string")})
-    repeated = frame["customer_id"].duplicated(keep=False)
-    if repeated.any():
-        rows = repeated[repeated].index[:2]
-        first, second = (table.row(int(i)) for i in rows)
+    again = frame["customer_id"].duplicated()
+    if again.any():
+        # the first row repeating an id, and that id's first row
+        later = int(np.flatnonzero(again.to_numpy(bool))[0])
+        customer = frame["customer_id"].iloc[later]
+        earlier = int(np.flatnonzero((frame["customer_id"] == customer).to_numpy(bool))[0])
+        first, second = table.row(earlier), table.row(later)
         raise InputError(
             csv.name,
-            f"{frame['customer_id'].iloc[rows[0]]} is on rows {first} and {second}: give one row "
+            f"{customer} is on rows {first} and {second}: give one row "
             "per customer (e.g. a count of tickets)",
             row=second,
             column=key,

@@ -110,6 +110,33 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(
     assert (tables["lines"]["line_number"] > 1).any()
 
 
+def test_prices_with_tax_included_lose_the_items_tax_on_both_routes(tmp_path, export, monkeypatch):
+    """A shop showing prices with VAT writes it inside Subtotal (Total = Subtotal + Shipping):
+    the items' share of Taxes, and the same share of a refund, is not revenue."""
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    if "Duties" not in frame.columns:
+        frame["Duties"] = ""
+    cases = [  # Subtotal, Shipping, Taxes, Total, Refunded Amount, Duties
+        ("120.00", "6.00", "21.00", "126.00", "0.00", ""),  # VAT included: 100 of items
+        ("120.00", "0.00", "20.00", "120.00", "60.00", ""),  # half refunded: 50 left
+        ("100.00", "10.00", "8.00", "118.00", "0.00", ""),  # tax added at checkout: 100
+        ("100.00", "20.00", "0.00", "135.00", "0.00", "15.00"),  # no tax: duties apart
+        ("100.00", "10.00", "22.00", "125.00", "0.00", "15.00"),  # VAT in (20 of it the items)
+    ]
+    columns = ["Subtotal", "Shipping", "Taxes", "Total", "Refunded Amount", "Duties"]
+    rows = first_rows[11 : 11 + len(cases)]
+    for row, values in zip(rows, cases, strict=True):
+        frame.loc[row, columns] = values
+        frame.loc[row, ["Financial Status", "Cancelled at", "Payment Method"]] = [
+            "paid", "", "manual"
+        ]  # fmt: skip
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    names = frame.loc[rows, "Name"].tolist()
+    orders = tables["orders"].set_index("order_number").loc[names]
+    assert orders["net_revenue"].round(9).tolist() == [100.0, 50.0, 100.0, 100.0, 80.0]
+
+
 @pytest.mark.parametrize("apart", ["moved to the end", "an empty row between"])
 def test_an_orders_rows_apart_are_numbered_in_file_order(tmp_path, export, monkeypatch, apart):
     frame = export.copy()

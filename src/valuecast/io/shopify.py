@@ -28,6 +28,9 @@ unpaid, ...). For counted orders:
 
 * ``net_revenue = max(Subtotal - Refunded Amount, 0)``. Shopify's Subtotal is the line items after
   discounts, before shipping and tax; the refunded amount is the order's refunds as exported.
+  Where the prices include the tax (``Total = Subtotal + Shipping + Duties`` with ``Taxes``
+  above 0, a shop showing prices with VAT), the items' share of the tax is taken off both
+  (:func:`items_net`).
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
 * ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
@@ -88,6 +91,7 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "shipping": ("Shipping",),
     "taxes": ("Taxes",),
     "total": ("Total",),
+    "duties": ("Duties",),
     "discount_code": ("Discount Code",),
     "discount_amount": ("Discount Amount",),
     "currency": ("Currency",),
@@ -145,6 +149,40 @@ def _test_gateway(method: pd.Series) -> np.ndarray:
     return found.to_numpy(bool)
 
 
+TAX_INCLUDED_TOLERANCE = 0.005
+"""Half a cent: how close ``Total`` is to ``Subtotal + Shipping + Duties`` in an order whose
+prices include their tax."""
+
+
+def items_net(
+    subtotal: np.ndarray,
+    shipping: np.ndarray,
+    taxes: np.ndarray,
+    duties: np.ndarray,
+    total: np.ndarray,
+    refunded: np.ndarray,
+) -> np.ndarray:
+    """Net revenue of the line items: ``Subtotal - Refunded Amount``, without the tax where
+    the prices include it.
+
+    A shop that shows prices with tax (VAT in the UK, the EU, Australia) writes the tax inside
+    ``Subtotal``: its ``Total`` is ``Subtotal + Shipping + Duties`` with ``Taxes`` above 0,
+    where a shop adding tax at checkout has ``Total = Subtotal + Shipping + Taxes + Duties``.
+    In such an order the items' share of ``Taxes`` (their share of ``Subtotal + Shipping``,
+    which may carry tax too) is taken off, and so is the same share of its refunds, which
+    include their tax as the prices did.  ``total`` is NaN where not written (no inference).
+    ``shopify_duckdb`` computes the same in SQL.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        without_tax = np.abs(total - (subtotal + shipping + duties)) < TAX_INCLUDED_TOLERANCE
+        with_tax = np.abs(total - (subtotal + shipping + taxes + duties)) < TAX_INCLUDED_TOLERANCE
+        included = (taxes > 0) & without_tax & ~with_tax & (subtotal > 0)
+        base = subtotal + shipping
+        item_tax = np.where(included & (base > 0), taxes * subtotal / base, 0.0)
+        share = np.where(included, (subtotal - item_tax) / subtotal, 1.0)
+    return np.maximum(subtotal - item_tax - refunded * share, 0.0)
+
+
 def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
     """Read a Shopify orders export (see the module docstring for every rule)."""
     csv = _open(source)
@@ -198,6 +236,11 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         )
     refunded = _build.money_or_zero(money("refunded", non_negative=True))
     total = money("total")
+    taxes = _build.money_or_zero(money("taxes"))
+    shipping = _build.money_or_zero(money("shipping"))
+    net = items_net(
+        subtotal, shipping, taxes, _build.money_or_zero(money("duties")), total, refunded
+    )
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
     who = _build.identities(
@@ -238,10 +281,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             "ordered_at": created,
             "gross_revenue": total,
             "discount": _build.money_or_zero(money("discount_amount")),
-            "tax": _build.money_or_zero(money("taxes")),
-            "shipping": _build.money_or_zero(money("shipping")),
+            "tax": taxes,
+            "shipping": shipping,
             "refunded": refunded,
-            "net_revenue": np.maximum(subtotal - refunded, 0.0),
+            "net_revenue": net,
             "currency": _build.per_distinct(first("currency"), lambda text: text.str.upper()),
             "channel": first("source"),
             "discount_code": first("discount_code"),

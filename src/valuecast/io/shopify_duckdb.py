@@ -44,7 +44,7 @@ _GROUPED = "_shopify_orders"
 _VIEWS = (orders_duckdb.STAGED_LINES, orders_duckdb.STAGED_ORDERS)
 _TABLES = (_GROUPED, _ROWS)
 
-_AMOUNTS = ("subtotal", "shipping", "taxes", "total", "discount_amount", "refunded")
+_AMOUNTS = ("subtotal", "shipping", "taxes", "total", "duties", "discount_amount", "refunded")
 """Order-level amounts: every row of an order that gives one gives the same."""
 _LINE_AMOUNTS = ("lineitem_quantity", "lineitem_price", "lineitem_discount")
 _TEXTS = (
@@ -234,6 +234,27 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
     return bool(usable)
 
 
+def _items_net(cols: dict[str, str | None], zero) -> str:
+    """SQL of :func:`valuecast.io.shopify.items_net` over ``_GROUPED``, operation for
+    operation (the same doubles in the same order give the same bits)."""
+    tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
+    refunded = zero("refunded")
+    if cols["total"] is None or cols["taxes"] is None:  # no tax included can be told
+        return f"greatest(subtotal - 0.0 - {refunded} * 1.0, 0.0)"
+    shipping, taxes, duties = zero("shipping"), zero("taxes"), zero("duties")
+    included = (
+        f"({taxes} > 0 AND abs(total - (subtotal + {shipping} + {duties})) < {tolerance} "
+        f"AND NOT abs(total - (subtotal + {shipping} + {taxes} + {duties})) < {tolerance} "
+        "AND subtotal > 0)"
+    )
+    base = f"(subtotal + {shipping})"
+    item_tax = (
+        f"(CASE WHEN {included} AND {base} > 0 THEN {taxes} * subtotal / {base} ELSE 0.0 END)"
+    )
+    share = f"(CASE WHEN {included} THEN (subtotal - {item_tax}) / subtotal ELSE 1.0 END)"
+    return f"greatest(subtotal - {item_tax} - {refunded} * {share}, 0.0)"
+
+
 def _order_columns(cols: dict[str, str | None]) -> dict[str, str]:
     """SQL of the staged ``ORDERS_SCHEMA`` columns over ``_GROUPED``, as the importer fills
     them (see :mod:`valuecast.io.shopify`)."""
@@ -256,7 +277,7 @@ def _order_columns(cols: dict[str, str | None]) -> dict[str, str]:
         "tax": zero("taxes"),
         "shipping": zero("shipping"),
         "refunded": zero("refunded"),
-        "net_revenue": f"greatest(subtotal - {zero('refunded')}, 0.0)",
+        "net_revenue": _items_net(cols, zero),
         "currency": f"upper({first('currency')})",
         "channel": first("source"),
         "discount_code": first("discount_code"),

@@ -91,6 +91,7 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(
     frame.loc[first_rows[4], "Created at"] = "2025-03-04T05:06"
     frame.loc[first_rows[5], "Payment Method"] = "manual + Bogus"  # a test gateway in a list
     frame.loc[first_rows[6], "Financial Status"] = "Voided"
+    frame.loc[first_rows[12], "Financial Status"] = "expired"
     frame.loc[first_rows[7], "Subtotal"] = "-3.00"
     frame.loc[first_rows[8], "Accepts Marketing"] = "unsubscribed"
     frame.loc[first_rows[9], "Subtotal"] = "1.500"  # told apart by the column's other amounts

@@ -107,6 +107,18 @@ def test_exclusions_are_counted_by_reason_and_partial_refunds_net(exports, write
     assert set(result.order_lines["order_id"]) == {f"shopify:#{n}" for n in (1, 6, 7, 8)}
 
 
+def test_an_expired_authorisation_is_no_revenue(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000"),
+        dict(name="#2", email="b@x.com", created="2024-01-02 09:00:00 +0000",
+             Financial_Status="Expired"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert list(_by_number(result).index) == ["#1"]
+    assert result.excluded_orders == {"expired": 1}
+
+
 def test_test_gateway_inside_a_payment_list_is_a_test_order(exports, write):
     rows = _orders(
         exports,

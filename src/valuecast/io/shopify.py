@@ -18,7 +18,8 @@ Exclusions (an order gets the first that applies; all its rows are counted under
 * ``"test order"``: ``Payment Method`` is ``bogus`` (Shopify's test gateway), alone or in a
   ``+``/``,``-separated list;
 * ``"cancelled"``: ``Cancelled at`` is set;
-* ``"voided"`` / ``"refunded"``: ``Financial Status`` is ``voided`` / ``refunded``;
+* ``"voided"`` / ``"refunded"`` / ``"expired"``: ``Financial Status`` is ``voided`` /
+  ``refunded`` / ``expired`` (a payment authorised and never captured: nothing was paid);
 * ``"negative amount"``: ``Subtotal`` is below zero (Shopify never writes one; refunds are in
   ``Refunded Amount``), so the order is not counted at 0 silently;
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
@@ -268,6 +269,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             ("cancelled", first("cancelled_at").notna().to_numpy(bool)),
             ("voided", (status == "voided").fillna(False).to_numpy(bool)),
             ("refunded", (status == "refunded").fillna(False).to_numpy(bool)),
+            ("expired", (status == "expired").fillna(False).to_numpy(bool)),
             (_build.NEGATIVE_AMOUNT, subtotal < 0),
         ],
     )

@@ -205,6 +205,7 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         f"CASE WHEN coalesce({text('test_gateway')}, false) THEN 'test order' "
         "WHEN cancelled THEN 'cancelled' "
         f"WHEN {status} = 'voided' THEN 'voided' WHEN {status} = 'refunded' THEN 'refunded' "
+        f"WHEN {status} = 'expired' THEN 'expired' "
         f"WHEN subtotal < 0 THEN '{_build.NEGATIVE_AMOUNT}' END"
     )
     n_rows = con.sql(f"SELECT count(*) FROM {_ROWS}").fetchall()[0][0]

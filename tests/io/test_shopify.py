@@ -107,6 +107,18 @@ def test_exclusions_are_counted_by_reason_and_partial_refunds_net(exports, write
     assert set(result.order_lines["order_id"]) == {f"shopify:#{n}" for n in (1, 6, 7, 8)}
 
 
+def test_an_export_saved_by_a_spreadsheet_reads_its_month_first_dates(exports, write):
+    # Excel rewrites "2024-06-30 21:01:00 +0000" as "6/30/2024 21:01": 30 is no month
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="6/30/2024 21:01"),
+        dict(name="#2", email="b@x.com", created="7/1/2024 9:05"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    stamps = _by_number(result)["ordered_at"].astype(str).tolist()
+    assert stamps == ["2024-06-30 21:01:00", "2024-07-01 09:05:00"]
+
+
 def test_an_expired_authorisation_is_no_revenue(exports, write):
     rows = _orders(
         exports,

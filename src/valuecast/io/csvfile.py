@@ -722,16 +722,22 @@ def _unread_date_hint(cell: str) -> str:
 
 def _another_notation(cell: str) -> bool:
     """Whether ``cell`` is a real date written day or month first (``05.01.2026 10:00``)."""
+    return _reading_format(cell) is not None
+
+
+def _reading_format(cell: str) -> str | None:
+    """The ``strptime`` format, day first or else month first, that reads a
+    :data:`_DMY_SHAPE` cell as a real date; None when neither does."""
     if not re.match(_DMY_SHAPE, cell.strip()):
-        return False
+        return None
     day_first = _day_first(cell)
     for fmt in (day_first, day_first.replace("%d", "#").replace("%m", "%d").replace("#", "%m")):
         try:
             datetime.strptime(cell.strip(), fmt)
         except ValueError:
             continue
-        return True
-    return False
+        return fmt
+    return None
 
 
 AMBIGUOUS_POINT = r"^[+-]?[1-9]\d{0,2}\.\d{3}$"
@@ -1527,7 +1533,7 @@ class Table:
             shaped = re.match(_DMY_SHAPE, str(value).strip()) is not None
             hint = "" if shaped else _unread_date_hint(str(value))
             if _another_notation(str(value)):
-                hint = f", or give its format, e.g. --map date_format={_day_first(str(value))}"
+                hint = f", or give its format, e.g. --map date_format={_reading_format(str(value))}"
             raise self.error(
                 f"cannot read {value!r} as a date (expected e.g. 2024-03-05 23:30:00 -0500{hint})",
                 position,
@@ -1599,6 +1605,15 @@ class Table:
                     column,
                 )
             first, second = parts[0].astype(int), parts[1].astype(int)
+            neither = ((first > 12) & (second > 12)).to_numpy()
+            if neither.any():  # no month either way round (31/31/2024): no date at all
+                index = int(np.flatnonzero(rest)[int(np.flatnonzero(neither)[0])])
+                raise self.error(
+                    f"cannot read {series[index]!r} as a date (expected e.g. 2024-03-05 "
+                    "23:30:00 -0500)",
+                    int(positions[index]),
+                    column,
+                )
             day_first = bool((first > 12).any())
             month_first = bool((second > 12).any())
             if day_first and month_first:

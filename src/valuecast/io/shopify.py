@@ -218,7 +218,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         _build.check_order_level(table, values, codes, n, cols[key], uniques)
         return _build.group_first_values(values, codes, n)
 
-    stamps = table.timestamps(cols["created_at"])
+    stamps = table.timestamps(cols["created_at"], extra_formats=True)  # an export Excel saved
     _build.check_order_dates(table, stamps, cols["created_at"])
     created = _build.group_first_values(stamps, codes, n)
     missing = np.isnat(created)
@@ -352,7 +352,7 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
             "customer_id": customer_id,
             "email": email,
             "accepts_marketing": accepts,
-            "created_at": table.timestamps(cols["created_at"]),
+            "created_at": table.timestamps(cols["created_at"], extra_formats=True),
         }
     )
     for key in ("first_name", "last_name", "city", "province", "country", "zip"):

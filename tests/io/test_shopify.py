@@ -420,6 +420,22 @@ def test_orders_without_email_are_customers_of_their_phone(exports, write):
     assert orders["email"].isna().all()
 
 
+def test_a_phone_a_spreadsheet_wrote_in_scientific_notation_names_no_customer(exports, write):
+    rows = _orders(
+        exports,
+        dict(name="#1", email=None, created="2024-03-01 10:00", Phone="1.56E+10"),
+        dict(name="#2", email=None, created="2024-03-02 10:00", Phone="1,56E+10"),
+        dict(name="#3", email="a@x.com", created="2024-03-03 10:00", Phone="1.56E+10"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("cod.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert orders["customer_id"].tolist() == [pd.NA, pd.NA, "a@x.com"]
+    assert (
+        "2 orders without e-mail have a phone a spreadsheet wrote in scientific notation "
+        "(1.56E+10), its digits lost: counted as guest orders"
+    ) in " ".join(result.notes)
+
+
 def test_email_wins_and_gathers_the_orders_of_its_phone(exports, write):
     rows = _orders(
         exports,

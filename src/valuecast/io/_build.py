@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.io.csvfile import Table, currency_code
-from valuecast.io.phones import phone_ids
+from valuecast.io.phones import phone_ids, spoiled_phone
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     MAX_AMOUNT,
@@ -285,6 +285,8 @@ class Identities(NamedTuple):
     customer_id: pd.Series
     is_guest: pd.Series
     linked_by_phone: int
+    spoiled_phones: int = 0
+    """Orders without e-mail whose phone a spreadsheet wrote as ``1.56E+10`` (guest orders)."""
 
 
 def identities(
@@ -300,10 +302,13 @@ def identities(
     two e-mails (a household, a shared office line) links nothing and stays its own customer.
     """
     email, customer_id, _ = emails(email_cells)
-    linked = 0
+    linked = spoiled = 0
     if phone_cells is not None:
+        without_email = customer_id.isna().to_numpy(bool)
+        written = phone_cells.reset_index(drop=True)[without_email].dropna()
+        spoiled = int(per_distinct(written, lambda cells: cells.map(spoiled_phone)).sum())
         customer_id, linked = with_phones(customer_id, phone_ids(phone_cells, countries))
-    return Identities(email, customer_id, customer_id.isna().astype("boolean"), linked)
+    return Identities(email, customer_id, customer_id.isna().astype("boolean"), linked, spoiled)
 
 
 def with_phones(customer_id: pd.Series, phone: pd.Series) -> tuple[pd.Series, int]:
@@ -330,6 +335,26 @@ def linked_note(linked: int) -> list[str]:
     return [
         f"{linked:,} orders without e-mail belong to the e-mail customer whose orders carry "
         "the same phone"
+    ]
+
+
+def identity_notes(who: Identities) -> list[str]:
+    """The ingest notes on who placed the orders: phone-only orders given to an e-mail
+    customer, and phones a spreadsheet spoiled."""
+    return linked_note(who.linked_by_phone) + spoiled_note(who.spoiled_phones)
+
+
+def spoiled_note(count: int) -> list[str]:
+    """The ingest note for orders without e-mail whose phone a spreadsheet spoiled (none
+    when 0)."""
+    if not count:
+        return []
+    one = count == 1
+    return [
+        f"{count:,} {'order' if one else 'orders'} without e-mail {'has' if one else 'have'} a "
+        "phone a spreadsheet wrote in scientific notation (1.56E+10), its digits lost: counted "
+        f"as guest {'order' if one else 'orders'} (export again without opening the file in a "
+        "spreadsheet)"
     ]
 
 

@@ -111,7 +111,7 @@ from valuecast.io.csvfile import (
     find_column,
     open_csv,
 )
-from valuecast.io.phones import phone_ids
+from valuecast.io.phones import phone_ids, spoiled_phone
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError, amount_text
 
 __all__ = [
@@ -539,10 +539,12 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     placeholders = customer.null_count > written.null_count
     notes = []
     if cols["phone"] is not None:
-        ids, linked = _build.with_phones(
-            _build.string_series(customer), _phone_customers(table, cols)
-        )
+        named = _build.string_series(customer)
+        ids, linked = _build.with_phones(named, _phone_customers(table, cols))
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
+        cells = _build.string_series(table.text(cols["phone"]))[named.isna().to_numpy(bool)]
+        spoiled = _build.per_distinct(cells.dropna(), lambda c: c.map(spoiled_phone)).sum()
+        notes.extend(_build.spoiled_note(int(spoiled)))
         if linked:
             notes.append(
                 f"{linked:,} {'row' if linked == 1 else 'rows'} without a customer "

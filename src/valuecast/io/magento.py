@@ -328,7 +328,7 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
-        notes=_build.linked_note(who.linked_by_phone),
+        notes=_build.identity_notes(who),
     )
     entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
     entities = pd.DataFrame(
@@ -492,7 +492,7 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
-        notes=_build.linked_note(who.linked_by_phone),
+        notes=_build.identity_notes(who),
     )
 
 

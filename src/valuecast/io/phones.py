@@ -41,6 +41,7 @@ __all__ = [
     "normalize_phone",
     "phone_from_id",
     "phone_ids",
+    "spoiled_phone",
 ]
 
 PHONE_ID_PREFIX = "phone:"
@@ -158,7 +159,19 @@ def e164_phone(phone: Any, country: Any = None) -> str:
     return f"+{digits}" if digits and international else ""
 
 
+_SPREADSHEET_NUMBER = re.compile(r"^'?[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+"""A number a spreadsheet wrote in scientific notation (``1.56E+10``): its digits are lost."""
+
+
+def spoiled_phone(phone: Any) -> bool:
+    """Whether ``phone`` is a number a spreadsheet rewrote as ``1.56E+10``: no phone number, as
+    its last digits are gone (taken as one, every such cell would be one made-up customer)."""
+    return _SPREADSHEET_NUMBER.match(cell_text(phone)) is not None
+
+
 def _phone_id(phone: Any, country: Any) -> str | None:
+    if spoiled_phone(phone):
+        return None
     digits, international = _international(phone, country)
     if len(digits) < MIN_PHONE_DIGITS:
         return None

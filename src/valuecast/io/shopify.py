@@ -325,7 +325,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         rows_per_order,
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.linked_note(who.linked_by_phone),
+        notes=_build.identity_notes(who),
     )
 
 

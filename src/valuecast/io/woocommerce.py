@@ -262,7 +262,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         np.bincount(codes[codes >= 0], minlength=n),
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.linked_note(who.linked_by_phone) + currency_notes + _untaxed_note(cols),
+        notes=_build.identity_notes(who) + currency_notes + _untaxed_note(cols),
     )
 
 

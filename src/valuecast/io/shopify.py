@@ -343,7 +343,7 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     phone = table.text_series(cols["phone"], strip_apostrophe=True).fillna(
         table.text_series(cols["address_phone"], strip_apostrophe=True)
     )
-    email, customer_id, _, _ = _build.identities(
+    email, customer_id, *_ = _build.identities(
         table.text_series(cols["email"]), phone, table.text_series(cols["country"])
     )
     accepts, unknown = table.flags(cols["accepts_marketing"])

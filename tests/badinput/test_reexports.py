@@ -94,6 +94,19 @@ def test_an_order_excluded_by_a_later_file_of_one_ingest_is_not_counted(corpus, 
     assert not any("excluded by a later one" in note for note in report["notes"])
 
 
+def test_overlapping_files_of_one_ingest_count_each_excluded_order_once(corpus, tmp_path):
+    orders = corpus.shop(3)  # #1001 .. #1006
+    for order in orders[:2]:
+        order["extra"] = LATER["shopify"][0][1]  # cancelled
+    orders[5]["extra"] = LATER["shopify"][1][1]  # refunded
+    a = corpus.write(tmp_path / "a.csv", "shopify", orders[:4])  # #1001-#1004
+    b = corpus.write(tmp_path / "b.csv", "shopify", orders[1:])  # #1002-#1006
+    report = corpus.report(corpus.ingest([a, b], tmp_path / "ws.duckdb", "--json"))
+    assert report["excluded_orders"] == {"cancelled": 2, "refunded": 1}
+    assert report["excluded_rows"] == {"cancelled": 3, "refunded": 1}  # rows read: per file
+    assert report["orders"] == 3
+
+
 def test_an_older_export_counting_withdrawn_orders_again_says_so(corpus, tmp_path):
     first = corpus.shop(2)  # #1001 .. #1004
     later = [dict(order) for order in first]

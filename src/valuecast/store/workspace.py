@@ -749,6 +749,10 @@ class Workspace:
                     self.path, ingest_id, results, staged, counts, workspace_orders,
                     workspace_customers,
                 )  # fmt: skip
+                if len(results) > 1:  # an order two files exclude is one excluded order
+                    distinct = _distinct_exclusions(raw, results)
+                    if distinct is not None:
+                        report.excluded_orders, report.excluded_revenue = distinct
                 if conflicts:
                     report.conflicting_orders = conflicts
                     report.notes.append(conflict_note)
@@ -1011,6 +1015,46 @@ def _excluded_by_a_later_file(
         raw.unregister("_counted_in")
     counts = _sql(raw, "SELECT reason, count(*) FROM _excluded_later GROUP BY 1 ORDER BY 1")
     return {str(reason): int(count) for reason, count in counts}
+
+
+def _distinct_exclusions(
+    raw: Any, results: Sequence[ImportResult]
+) -> tuple[dict[str, int], dict[str, float]] | None:
+    """The orders the files of one ingest exclude, by reason, and their revenue, each order
+    once: by the last file excluding it, and not at all where the ingest counts it (a later
+    file's, :func:`_excluded_by_a_later_file`).  Rows are rows: their counts stay per file.
+    None when the files give no excluded order's id (the per-file sums stand)."""
+    details = [
+        result.excluded_detail[["order_id", "reason", "gross_revenue"]].assign(_file=position)
+        for position, result in enumerate(results)
+        if result.excluded_detail is not None and len(result.excluded_detail)
+    ]
+    if not details:
+        return None
+    every = pd.concat(details, ignore_index=True)
+    keyed = every[every["order_id"].notna()].drop_duplicates("order_id", keep="last")
+    keyed = keyed.astype({"order_id": "string", "reason": "string", "gross_revenue": "float64"})
+    raw.register("_excluded_in", keyed[["order_id", "reason", "gross_revenue"]])
+    try:  # in the engine: the stage may hold millions of counted orders
+        excluded = _sql(
+            raw,
+            "SELECT reason, gross_revenue FROM _excluded_in WHERE order_id NOT IN "
+            "(SELECT order_id FROM _stage_orders WHERE order_id IS NOT NULL)",
+        )
+    finally:
+        raw.unregister("_excluded_in")
+    kept = pd.concat(
+        [
+            every.loc[every["order_id"].isna(), ["reason", "gross_revenue"]],
+            pd.DataFrame(excluded, columns=["reason", "gross_revenue"]),
+        ]
+    )
+    orders: dict[str, int] = {}
+    revenue: dict[str, float] = {}
+    for reason, group in kept.groupby("reason", sort=True):
+        orders[str(reason)] = len(group)
+        revenue[str(reason)] = round(float(group["gross_revenue"].sum()), 2)
+    return orders, revenue
 
 
 def _excluded_later_note(excluded: dict[str, int]) -> str:

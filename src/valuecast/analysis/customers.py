@@ -22,6 +22,7 @@ everything else): :mod:`valuecast.analysis.segments` ranks by value alone.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -328,7 +329,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     # from the stored rows as they lie: the sums are exact, and a sort by customer id first
     # (what ``out`` asks for) spilled to disk at 10M customers
-    group_totals = _group_totals(full, ("rfm_group", "predicted_spend_tier"))
+    group_totals, largest = _group_totals(full, ("rfm_group", "predicted_spend_tier"))
     if predicted.terms is not None:
         totals = predicted.totals(full, historic=float(stats["historic"]))
     else:
@@ -360,11 +361,27 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         + model_notes
         + (design.notes if design else [])
         + ([] if seasonal is None else seasonal.unidentified)
-        + ([NEGATIVE_RATE_NOTE] if options.annual_discount_rate < 0 else []),
+        + ([NEGATIVE_RATE_NOTE] if options.annual_discount_rate < 0 else [])
+        + one_customer_note(largest, totals.get("predicted_clv"), n_customers)
+        + _one_time_buyers_alive_note(model_info, n_customers - int(stats["repeat"])),
     }
     return TableAnalysis(
         customers=out, summary=summary, timings=timings, releases=releases, kept=kept
     )
+
+
+def _one_time_buyers_alive_note(model_info: dict, one_time_buyers: int) -> list[str]:
+    """BG/NBD's customers can leave only right after a repeat purchase, so it holds every
+    customer who has not bought again alive (P(alive) 1) however long ago they bought: a note
+    says so where the chosen model is one and such customers exist."""
+    name = str(model_info.get("name") or "")
+    if not name.startswith("bgnbd") or "params" not in model_info or not one_time_buyers:
+        return []
+    return [
+        f"BG/NBD holds the {one_time_buyers:,} customers who have not ordered again alive "
+        "(P(alive) 100%, churn 0%) however long ago they bought: read P(alive) and churn for "
+        "repeat customers only (MBG/NBD and Pareto/NBD let such customers leave)"
+    ]
 
 
 _SORTED_IN_HALVES_FROM = 200_000
@@ -508,8 +525,11 @@ def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
     )
 
 
-def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, dict]:
-    """Per column, the customers and their historic and predicted CLV per group of its values.
+def _group_totals(
+    customers: ir.Table, columns: tuple[str, ...]
+) -> tuple[dict[str, dict], tuple[str, float] | None]:
+    """Per column, the customers and their historic and predicted CLV per group of its values;
+    and the customer with the most predicted CLV, with it (None without predictions).
 
     One grouped query by all the columns at once, whose exact sums (:func:`exact_sum_terms`) add
     up exactly here, so each total is what :func:`exact_sum` in one query per column gave.
@@ -518,8 +538,41 @@ def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, di
     for name in _GROUP_SUMS:
         terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
         terms[f"{name}_known"] = customers[name].count()
-    cells = _rows(customers.group_by(*columns).aggregate(count=customers.count(), **terms))
-    return {column: _rolled_up(cells, column) for column in columns}
+    top = customers.predicted_clv
+    cells = _rows(
+        customers.group_by(*columns).aggregate(
+            count=customers.count(),
+            _top=top.max(),
+            _top_id=customers.customer_id.argmax(top),
+            **terms,
+        )  # fmt: skip
+    )
+    valued = [cell for cell in cells if cell["_top"] is not None and math.isfinite(cell["_top"])]
+    best = max(valued, key=lambda cell: cell["_top"], default=None)
+    largest = None if best is None else (str(best["_top_id"]), float(best["_top"]))
+    return {column: _rolled_up(cells, column) for column in columns}, largest
+
+
+ONE_CUSTOMER_SHARE = 0.25
+"""The share of the shop's predicted CLV one customer may hold before a note says the total
+rests on them."""
+
+
+def one_customer_note(largest: tuple[str, float] | None, total: float | None, n: int) -> list[str]:
+    """A note when one customer holds :data:`ONE_CUSTOMER_SHARE` or more of the predicted CLV
+    (a wholesale buyer, a few huge orders): the interval of the total comes from the models'
+    parameters and does not include whether that one customer orders again."""
+    if largest is None or not total or total <= 0 or n < 2:
+        return []
+    customer, value = largest
+    share = value / total
+    if share < ONE_CUSTOMER_SHARE:
+        return []
+    return [
+        f"one customer ({customer}) holds {share:.0%} of the predicted CLV: the shop's total "
+        "rests on whether they order again, which its interval (from the models' parameters) "
+        "does not include"
+    ]
 
 
 _GROUP_SUMS = ("historic_clv", "predicted_clv")

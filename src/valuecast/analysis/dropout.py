@@ -68,8 +68,10 @@ def unidentified_dropout(
         return (
             f"the history ({history_days} day{'' if history_days == 1 else 's'}) is shorter "
             "than half the typical time between "
-            f"repeat orders ({typical_gap:.0f} days observed per repeat order): dropout cannot be "
-            "seen yet, so predictions are withheld (historic figures only)"
+            f"repeat orders ({typical_gap:.0f} days observed per repeat order): with so few "
+            "repeat orders for the time observed, dropout cannot be told from a slow purchase "
+            "rate, so predictions are withheld (historic figures only; a longer history helps "
+            "only if more customers order again)"
         )
     return None
 

@@ -118,3 +118,33 @@ def test_result_is_a_plain_frame_sorted_by_month_then_channel(tmp_path):
         }
     )
     pd.testing.assert_frame_equal(read_spend(path), expected, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("month,channel,spend\n2025-01,google,€500\n2025-02,meta,€300\n", "EUR"),
+        ("month,channel,spend,currency\n2025-01,google,500,eur\n", "EUR"),
+        ("month,channel,spend\n2025-01,google,$500\n", None),  # a bare $ names none
+        ("month,channel,spend\n2025-01,google,500\n", None),
+    ],
+)
+def test_spend_in_another_currency_than_the_orders_is_refused(tmp_path, text, named):
+    from valuecast.io.spend import check_spend_currency
+
+    path = tmp_path / "spend.csv"
+    path.write_text(text)
+    spend = read_spend(path)
+    assert spend.attrs["currency"] == named
+    check_spend_currency(spend, named or "USD")  # its own currency, or none named: fine
+    check_spend_currency(spend, None)  # orders naming no currency: nothing to compare
+    if named:
+        with pytest.raises(InputError, match="the spend is in EUR, the orders in USD: give"):
+            check_spend_currency(spend, "USD")
+
+
+def test_spend_in_two_currencies_is_an_error(tmp_path):
+    path = tmp_path / "spend.csv"
+    path.write_text("month,channel,spend,currency\n2025-01,google,5,EUR\n2025-01,meta,5,USD\n")
+    with pytest.raises(InputError, match=r"spend in more than one currency \(EUR, USD\)"):
+        read_spend(path)

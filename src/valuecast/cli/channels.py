@@ -192,6 +192,9 @@ def channels(
             currency = analysis.summary.get("currency")
             new_customer = (analysis.summary.get("model") or {}).get("new_customer")
             if spend_frame is not None:
+                from valuecast.io.spend import check_spend_currency
+
+                check_spend_currency(spend_frame, currency)
                 monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
                 cac = cac_table(
                     analysis.customers, spend_frame, monthly, margin=kept,

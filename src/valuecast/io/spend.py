@@ -31,7 +31,7 @@ import pandas as pd
 from valuecast.io.csvfile import open_csv
 from valuecast.io.schema import InputError
 
-__all__ = ["SPEND_COLUMNS", "read_spend"]
+__all__ = ["SPEND_COLUMNS", "check_spend_currency", "read_spend"]
 
 SPEND_COLUMNS: tuple[str, ...] = ("month", "channel", "spend")
 
@@ -117,4 +117,38 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
-    return summed.reset_index(drop=True)
+    summed = summed.reset_index(drop=True)
+    summed.attrs["currency"] = _spend_currency(csv, table, columns["spend"])
+    summed.attrs["file"] = csv.name
+    return summed
+
+
+def _spend_currency(csv, table, spend_column: str) -> str | None:
+    """The currency the spend names: a ``currency`` column's one code, else the one the amounts
+    are written in (``€500``); None where it names none."""
+    written = table.written_currency([spend_column])
+    column = csv.find("currency")
+    if column is None:
+        return written
+    codes = {
+        str(code).strip().upper()
+        for code in csv.read([column]).text_series(column).dropna()
+        if str(code).strip()
+    }
+    if len(codes) > 1:
+        raise InputError(
+            csv.name, f"spend in more than one currency ({', '.join(sorted(codes))}): give it "
+            "in the orders' currency", column=column,
+        )  # fmt: skip
+    return next(iter(codes), written)
+
+
+def check_spend_currency(spend: pd.DataFrame, currency: str | None) -> None:
+    """Refuse spend in another currency than the orders' ``currency`` (CAC would divide one
+    currency by customers valued in another); spend or orders naming none pass."""
+    named = spend.attrs.get("currency")
+    if named and currency and named.upper() != currency.upper():
+        raise InputError(
+            str(spend.attrs.get("file", "spend")),
+            f"the spend is in {named}, the orders in {currency}: give the spend in {currency}",
+        )

@@ -298,6 +298,10 @@ def analyze_with_growth(
         counts = growth_counts(orders, resolve_as_of(orders, options.as_of))
         workspace.release_freed_memory()  # the window's
         analysis = analyze(workspace, options, progress, in_engine=in_engine)
+        if spend is not None:
+            from valuecast.io.spend import check_spend_currency
+
+            check_spend_currency(spend, analysis.summary.get("currency"))
         progress("cohorts, channels, products")
         # kept in the engine and no spend: channels.csv is grouped there, without a frame of
         # them all

@@ -270,3 +270,14 @@ def test_the_same_export_again_says_it_adds_nothing(corpus, tmp_path):
     assert again["new_orders"] == 0 and again["unchanged_orders"] == 4
     note = "these files add no new or changed orders: all 4 of theirs are stored already"
     assert_note(again, note)
+    assert not any("an older export?" in n for n in again["notes"])  # the same export
+    # an older export holding only stored orders, unchanged: said to be older
+    older = corpus.report(
+        corpus.ingest(corpus.write(tmp_path / "q0.csv", "orders", orders[:2]), workspace, "--json")
+    )
+    last = max(order["date"][:10] for order in orders)
+    assert_note(
+        older,
+        "these files add no new or changed orders: all 2 of theirs are stored already as they "
+        f"are (they end on {orders[1]['date'][:10]}, before the workspace's latest order, {last}",
+    )

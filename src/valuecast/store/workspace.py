@@ -1387,13 +1387,23 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
     stored ones under other numbers; and a currency named by only one side (the amounts without
     one are then read in the other's)."""
     notes = []
+    last = report.last_order_date
     if report.orders and not report.new_orders and not report.updated_orders:
         # a refresh of the same export, or an older one: the analysis sees what it saw before
+        older = ""
+        if (
+            latest_before is not None
+            and last is not None
+            and to_date(last) < to_date(latest_before)
+        ):
+            older = (
+                f" (they end on {to_date(last)}, before the workspace's latest order, "
+                f"{to_date(latest_before)}: an older export?)"
+            )
         notes.append(
             f"these files add no new or changed orders: all {report.unchanged_orders:,} of "
-            "theirs are stored already as they are"
+            f"theirs are stored already as they are{older}"
         )
-    last = report.last_order_date
     if report.updated_orders and latest_before is not None and last is not None:
         ends, stored = to_date(last), to_date(latest_before)
         if ends < stored:

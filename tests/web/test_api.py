@@ -412,6 +412,15 @@ def test_the_customers_page_past_the_last_shows_the_last(client, stored):
     assert client.get("/api/v1/customers").json()["sort"] == "predicted_clv"
 
 
+def test_the_data_page_of_a_back_dated_snapshot_says_how_many_orders_it_analysed(client):
+    snapshots = client.get("/api/v1/snapshots").json()
+    early = next(s for s in snapshots if s["as_of"] == "2026-03-31")
+    page = client.get(f"/data?snapshot={early['snapshot_id']}").text
+    assert 'id="analysed-orders"' in page and "the analysis as of 2026-03-31 uses the" in page
+    latest = client.get("/data").text
+    assert 'id="analysed-orders"' not in latest
+
+
 def test_every_page_renders(client, stored):
     for path in ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model",
                  "/data", "/segments?everyone=true", "/customers?q=a&sort=T&order=asc&page=2"):  # fmt: skip

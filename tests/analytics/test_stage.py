@@ -196,3 +196,15 @@ def test_format_and_json():
     assert "repeat rate: 100.0% (1 of 1 customers with 2+ orders)" in format_stage(named)
     started = format_stage(growth_stage(shop(date(2025, 1, 1), []), as_of=AS_OF))
     assert started[0] == "stage: just started (no sales yet)"
+
+
+def test_the_stage_as_json_writes_money_to_the_cent():
+    monthly = pd.DataFrame(
+        {"month": ["2024-01"], "new_revenue": [0.1 + 0.2], "returning_revenue": [3185.2799999999997],
+         "returning_share": [float("nan")]}
+    )  # fmt: skip
+    out = stage_to_dict({"stage": "x", "monthly_revenue": monthly})
+    assert out["monthly_revenue"] == [
+        {"month": "2024-01", "new_revenue": 0.3, "returning_revenue": 3185.28,
+         "returning_share": None}
+    ]  # fmt: skip

@@ -265,11 +265,20 @@ def stage_to_dict(result: dict[str, Any]) -> dict[str, Any]:
     out = dict(result)
     monthly = result["monthly_revenue"]
     out["monthly_revenue"] = [
-        {key: (None if isinstance(value, float) and math.isnan(value) else value)
-         for key, value in record.items()}
+        {key: _plain(key, value) for key, value in record.items()}
         for record in monthly.to_dict(orient="records")
     ]  # fmt: skip
     return out
+
+
+def _plain(key: str, value: Any) -> Any:
+    """A monthly figure for JSON: NaN as None, money to the cent (a sum of cents written as
+    ``3185.2799999999997`` is the float's noise, not a figure)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if key.endswith("_revenue") and isinstance(value, float):
+        return round(value, 2)
+    return value
 
 
 def format_stage(result: dict[str, Any]) -> list[str]:

@@ -129,6 +129,14 @@ def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     assert "CLV:CAC" in page.text and "spend.csv" in page.text
 
 
+def test_spend_in_another_currency_is_refused_at_upload(upload_client):
+    client, app, path = upload_client
+    euros = b"month,channel,spend\n2026-01,google,\xe2\x82\xac500\n"
+    response = client.post("/api/v1/spend", files={"file": ("euros.csv", euros)})
+    assert response.status_code in (400, 422), response.text
+    assert "euros.csv: the spend is in EUR, the orders in USD" in response.text
+
+
 def test_the_spend_file_outlives_a_restart(workspace_copy, web_shop):
     """A new export uploaded after the server restarts is analysed with the spend given before."""
 

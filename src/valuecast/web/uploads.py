@@ -169,6 +169,13 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
         shutil.rmtree(folder, ignore_errors=True)
     if dashboard.snapshot() is None:
         raise ValueError("upload an export first: there is no analysis to add spend to")
+    from valuecast.io.spend import check_spend_currency
+
+    try:  # now, not in the queued analysis: the same check, with the name the user knows
+        check_spend_currency(spend, dashboard.view(dashboard.snapshot()).summary.get("currency"))
+    except Exception as error:
+        raise ValueError(_shown(str(error), [(path, name)])) from None
+    spend.attrs["file"] = name
 
     def work(job: Job) -> None:
         from valuecast.jobs.analyze import analyze_with_growth

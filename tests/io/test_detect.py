@@ -22,6 +22,11 @@ def test_headers_of_every_platform(exports):
     assert detect_header(exports.WOO_CSV_EXPORT_HEADER) == "woocommerce"
     assert detect_header(["Customer ID", "Order Date", "Amount"]) == "orders"
     assert detect_header(["sku", "price"]) is None
+    # common labels: WooCommerce's only with one of its customer columns
+    labels = ["Order Number", "Order Date", "Order Status", "Order Total"]
+    assert detect_header([*labels, "Email"]) == "orders"
+    assert detect_header([*labels, "Billing Email"]) == "woocommerce"
+    assert detect_header([*labels[:3], "Order Total Amount", "Email (Billing)"]) == "woocommerce"
 
 
 def test_detect_files(exports, write, tmp_path):

@@ -19,7 +19,8 @@ magento-grid         ``ID``, ``Purchase Date``, ``Status`` and ``Grand Total (Ba
 magento-items        ``item_id``, ``order_id``, ``qty_ordered`` (and no ``increment_id``)
 woocommerce          ``order_id`` or ``order_number``, ``order_date``, ``status`` (or
                      ``order_status``), ``order_total``; or the labels ``Order Number``, ``Order
-                     Date``, ``Order Status``, ``Order Total`` (or ``Order Total Amount``)
+                     Date``, ``Order Status``, ``Order Total`` (or ``Order Total Amount``); and
+                     a customer column (``billing_email``, ``Email (Billing)``, ...)
 cdnow                no delimiter in the first line, lines of ``id [id] YYYYMMDD qty amount``
 orders               a customer, a date and an amount column under usual names (or a ``.parquet``
                      file, or any file when a column map is given)
@@ -75,6 +76,14 @@ GIVEN_FORMATS = tuple(name for name in FORMATS if name != "magento-items")
 sales_order file in the same ingest."""
 
 
+_WOO_CUSTOMERS = tuple(
+    name
+    for key in ("customer_email", "billing_email", "billing_phone")
+    for name in woocommerce.ORDER_COLUMNS[key]
+)
+"""The columns a WooCommerce export names its customer by (one is required to read it)."""
+
+
 def detect_header(header: Sequence[str]) -> str | None:
     """The format a CSV header belongs to, or ``None``."""
     names = {normalise_name(name) for name in header}
@@ -116,6 +125,9 @@ def detect_header(header: Sequence[str]) -> str | None:
         and has("order_date", "Order Date")
         and has("status", "order_status", "Order Status")
         and has("order_total", "Order Total", "Order Total Amount")
+        # the reader's customer columns: an orders table of these common labels with a plain
+        # "Email" is an orders table
+        and has(*_WOO_CUSTOMERS)
     ):
         return "woocommerce"
     if all(

@@ -169,6 +169,27 @@ def test_one_order_number_naming_two_customers_is_an_error_naming_the_row(write)
     assert "(bert@b.com; anna@a.com on row 2)" in str(info.value)
 
 
+def test_an_orders_row_known_by_its_phone_alone_is_the_orders_named_customers(write):
+    # a household's phone carried by two e-mails links nothing: the row without an e-mail is
+    # still order 1's, whose other row names a@x.com
+    header = ["order_id", "email", "phone", "country", "date", "amount"]
+    rows = [
+        {"order_id": 1, "email": "", "phone": "07700 900123", "country": "GB",
+         "date": "2024-03-01", "amount": 5},
+        {"order_id": 1, "email": "a@x.com", "phone": "07700 900123", "country": "GB",
+         "date": "2024-03-01", "amount": 10},
+        {"order_id": 2, "email": "b@x.com", "phone": "07700 900123", "country": "GB",
+         "date": "2024-03-05", "amount": 20},
+    ]  # fmt: skip
+    result = generic.read_orders(
+        write("t.csv", header, rows),
+        "order_id=order_id,customer_id=email,phone=phone,country=country,ordered_at=date,"
+        "revenue=amount",
+    )
+    assert result.orders["customer_id"].tolist() == ["a@x.com", "b@x.com"]
+    assert result.orders["net_revenue"].tolist() == [15.0, 20.0]
+
+
 def test_an_order_takes_the_customer_of_its_first_row_naming_one(write):
     # a line of an invoice without the customer (written on the other lines) is no guest order
     header = ["order_id", "customer_id", "order_date", "revenue"]

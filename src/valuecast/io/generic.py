@@ -111,7 +111,7 @@ from valuecast.io.csvfile import (
     find_column,
     open_csv,
 )
-from valuecast.io.phones import phone_ids, spoiled_phone
+from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids, spoiled_phone
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError, amount_text
 
 __all__ = [
@@ -698,8 +698,11 @@ def _check_one_customer(
 ) -> None:
     """Refuse an order whose rows name two customers (at the first row naming another): its
     number was given again to another order (numbering restarted, two tills or shops in one
-    file), and adding the rows up would give one customer another's order."""
-    named = customers.notna().to_numpy(bool)
+    file), and adding the rows up would give one customer another's order.  A row known by its
+    phone alone names no one here: the order's named customer takes it."""
+    named = (customers.notna() & ~customers.str.startswith(PHONE_ID_PREFIX).fillna(False)).to_numpy(
+        bool
+    )
     n = int(codes.max()) + 1 if len(codes) else 0
     firsts = _build.first_positions(codes, n, named)
     values = customers.to_numpy(object)
@@ -789,8 +792,12 @@ def _assemble(
     if n != len(keep) and check_customers is not None:
         check_customers(customer_id, codes, keep, uniques)
     if n != len(keep):
-        # the first row naming a customer: a line without one is no guest's within a customer's order
-        named = _build.first_positions(codes, n, customer_id.notna().to_numpy(bool))
+        # the first row naming a customer (by more than a phone, else by one): a line without
+        # one is no guest's within a customer's order
+        phone_only = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False)
+        named = _build.first_positions(codes, n, (customer_id.notna() & ~phone_only).to_numpy(bool))
+        by_phone = _build.first_positions(codes, n, customer_id.notna().to_numpy(bool))
+        named = np.where(named >= 0, named, by_phone)
         named = np.where(named >= 0, named, _build.first_positions(codes, n))
         customer_id = customer_id.iloc[named].reset_index(drop=True)
     firsts = None if n == len(keep) else _build.first_positions(codes, n)

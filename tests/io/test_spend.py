@@ -148,3 +148,10 @@ def test_spend_in_two_currencies_is_an_error(tmp_path):
     path.write_text("month,channel,spend,currency\n2025-01,google,5,EUR\n2025-01,meta,5,USD\n")
     with pytest.raises(InputError, match=r"spend in more than one currency \(EUR, USD\)"):
         read_spend(path)
+
+
+@pytest.mark.parametrize(("cell", "named"), [("€", "EUR"), ("eur", "EUR"), ("$", None)])
+def test_a_spend_currency_column_is_read_as_the_orders_is(tmp_path, cell, named):
+    path = tmp_path / "spend.csv"
+    path.write_text(f"month,channel,spend,currency\n2025-01,web,500,{cell}\n")
+    assert read_spend(path).attrs["currency"] == named

@@ -1019,6 +1019,9 @@ def _marker_currency(marker: str) -> str | None:
     return code if all(code in _ANY_OF[symbol] for symbol in codes & _ANY_OF.keys()) else None
 
 
+ANY_OF_SYMBOLS = frozenset(_ANY_OF)
+"""Symbols of several currencies (``$``, ``kr``), which name none."""
+
 NAMED_SYMBOLS = frozenset(_CURRENCY_CODES)
 """Upper-cased symbols that name one currency, which :func:`currency_code` reads as its code."""
 

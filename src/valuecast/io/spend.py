@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valuecast.io.csvfile import open_csv
+from valuecast.io.csvfile import ANY_OF_SYMBOLS, currency_code, open_csv
 from valuecast.io.schema import InputError
 
 __all__ = ["SPEND_COLUMNS", "check_spend_currency", "read_spend"]
@@ -130,11 +130,13 @@ def _spend_currency(csv, table, spend_column: str) -> str | None:
     column = csv.find("currency")
     if column is None:
         return written
+    # codes as the orders' currency column reads them (EUR, € -> EUR); a symbol of several
+    # currencies ($) names none
     codes = {
-        str(code).strip().upper()
+        currency_code(str(code))
         for code in csv.read([column]).text_series(column).dropna()
         if str(code).strip()
-    }
+    } - set(ANY_OF_SYMBOLS)
     if len(codes) > 1:
         raise InputError(
             csv.name, f"spend in more than one currency ({', '.join(sorted(codes))}): give it "

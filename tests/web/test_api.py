@@ -421,6 +421,14 @@ def test_the_data_page_of_a_back_dated_snapshot_says_how_many_orders_it_analysed
     assert 'id="analysed-orders"' not in latest
 
 
+def test_an_older_snapshots_segments_say_their_consent_is_of_its_day(client):
+    snapshots = client.get("/api/v1/snapshots").json()
+    early = next(s for s in snapshots if s["as_of"] == "2026-03-31")
+    page = client.get(f"/segments?snapshot={early['snapshot_id']}").text
+    assert 'id="consent-as-of"' in page and "as of 2026-03-31" in page
+    assert 'id="consent-as-of"' not in client.get("/segments").text
+
+
 def test_every_page_renders(client, stored):
     for path in ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model",
                  "/data", "/segments?everyone=true", "/customers?q=a&sort=T&order=asc&page=2"):  # fmt: skip

@@ -192,9 +192,12 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: b
     dashboard = dashboard_of(request)
     info = _info_or_empty(request, snapshot, "segments")
     counted = live_segments(dashboard, dashboard.view(info)) if info is not None else []
+    latest = dashboard.snapshot()
+    # an older snapshot counts consent as of its day; its downloads use the consent known today
+    older = info is not None and latest is not None and info.snapshot_id != latest.snapshot_id
     return _section_page(
         request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone,
-        segments=counted,
+        segments=counted, older=older,
     )  # fmt: skip
 
 

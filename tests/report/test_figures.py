@@ -131,9 +131,14 @@ def test_a_new_customers_worth_ranks_channels_only_where_they_differ():
     assert "worth about 178.05 EUR from any channel" in text and "worth most" not in text
     assert text.endswith("(run with --covariates acquisition_channel).")
     # covariates given, and dropped by the backtest: the advice is not to give them again
-    tried = {**plain, "backtest": {"covariates": {"kept": {"bgnbd": False}}}}
+    tried = {**plain, "model": {"name": "bgnbd", "new_customer": {}},
+             "backtest": {"covariates": {"kept": {"bgnbd": False, "pnbd": True}}}}  # fmt: skip
     text = _new_customer_reading(ordered, "acquisition_channel", "EUR", tried)
     assert "--covariates" not in text and "better without the covariates given" in text
+    # kept (another covariate than the channel): the channel may still be given
+    kept = {**tried, "model": {"name": "pnbd", "new_customer": {}}}
+    text = _new_customer_reading(ordered, "acquisition_channel", "EUR", kept)
+    assert text.endswith("(run with --covariates acquisition_channel).")
     ordered["new_customer_clv"] = [120.0, 178.0, 150.0]
     text = _new_customer_reading(ordered, "acquisition_channel", "EUR", plain)
     assert "worth most from meta: 178.00 EUR over the next 12 months" in text

@@ -253,11 +253,14 @@ def _new_customer_reading(
             "included, discounted): the number to hold against CAC."
         )
     if not by_channel:
-        tried = ((summary.get("backtest") or {}).get("covariates") or {}).get("kept")
+        # covariates given and dropped by the backtest for the chosen model: giving them again
+        # is no advice (kept ones without the channel still leave it to be added)
+        kept = ((summary.get("backtest") or {}).get("covariates") or {}).get("kept") or {}
+        chosen = str((summary.get("model") or {}).get("name") or "").split("+")[0]
         text += (
             " The model has no channel covariate (the backtest predicted better without the "
             "covariates given), so channels differ only by order value."
-            if tried
+            if kept.get(chosen) is False
             else " The model has no channel covariate, so channels differ only by order value "
             "(run with --covariates acquisition_channel)."
         )

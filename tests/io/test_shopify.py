@@ -432,7 +432,7 @@ def test_a_phone_a_spreadsheet_wrote_in_scientific_notation_names_no_customer(ex
     assert orders["customer_id"].tolist() == [pd.NA, pd.NA, "a@x.com"]
     assert (
         "2 orders without e-mail have a phone a spreadsheet wrote in scientific notation "
-        "(1.56E+10), its digits lost: counted as guest orders"
+        "(1.56E+10), its digits lost: no customer is told from it"
     ) in " ".join(result.notes)
 
 

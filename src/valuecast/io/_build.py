@@ -344,17 +344,16 @@ def identity_notes(who: Identities) -> list[str]:
     return linked_note(who.linked_by_phone) + spoiled_note(who.spoiled_phones)
 
 
-def spoiled_note(count: int) -> list[str]:
-    """The ingest note for orders without e-mail whose phone a spreadsheet spoiled (none
-    when 0)."""
+def spoiled_note(count: int, unit: str = "order") -> list[str]:
+    """The ingest note for orders (or rows) without e-mail whose phone a spreadsheet spoiled
+    (none when 0)."""
     if not count:
         return []
     one = count == 1
     return [
-        f"{count:,} {'order' if one else 'orders'} without e-mail {'has' if one else 'have'} a "
-        "phone a spreadsheet wrote in scientific notation (1.56E+10), its digits lost: counted "
-        f"as guest {'order' if one else 'orders'} (export again without opening the file in a "
-        "spreadsheet)"
+        f"{count:,} {unit if one else unit + 's'} without e-mail {'has' if one else 'have'} a "
+        "phone a spreadsheet wrote in scientific notation (1.56E+10), its digits lost: no "
+        "customer is told from it (export again without opening the file in a spreadsheet)"
     ]
 
 

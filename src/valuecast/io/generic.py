@@ -544,7 +544,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
         cells = _build.string_series(table.text(cols["phone"]))[named.isna().to_numpy(bool)]
         spoiled = _build.per_distinct(cells.dropna(), lambda c: c.map(spoiled_phone)).sum()
-        notes.extend(_build.spoiled_note(int(spoiled)))
+        notes.extend(_build.spoiled_note(int(spoiled), "row"))
         if linked:
             notes.append(
                 f"{linked:,} {'row' if linked == 1 else 'rows'} without a customer "

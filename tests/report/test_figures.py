@@ -229,3 +229,14 @@ def test_the_churn_chart_sets_months_of_few_cases_apart_as_its_reading_does():
     assert half["x"] == [1, 3]
     assert chart.figure["layout"]["xaxis"]["dtick"] == 1  # whole months on a short axis
     assert "never halves within the months with at least 30 cases (grey: fewer" in chart.reading
+
+
+def test_a_churn_chart_without_a_month_of_enough_cases_says_none_can_be_read():
+    from valuecast.outputs.report.cohorts import churn_chart
+
+    churn = {"curve": [{"months": 1, "probability": 0.5, "points": 3}],
+             "initial_repeat_probability": 0.6, "threshold_months": None, "min_points": 30,
+             "follow_up_months": 12}  # fmt: skip
+    reading = churn_chart(churn).reading
+    assert "no month without an order has 30 cases yet" in reading
+    assert "never halves" not in reading

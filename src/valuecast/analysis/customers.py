@@ -539,13 +539,14 @@ def _group_totals(
         terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
         terms[f"{name}_known"] = customers[name].count()
     top = customers.predicted_clv
+    valued = top.notnull() & ~top.isnan()  # DuckDB ranks NaN above every number
     cells = _rows(
         customers.group_by(*columns).aggregate(
             count=customers.count(),
-            _top=top.max(),
-            _top_id=customers.customer_id.argmax(top),
+            _top=top.max(where=valued),
+            _top_id=customers.customer_id.argmax(top, where=valued),
             **terms,
-        )  # fmt: skip
+        )
     )
     valued = [cell for cell in cells if cell["_top"] is not None and math.isfinite(cell["_top"])]
     best = max(valued, key=lambda cell: cell["_top"], default=None)

@@ -237,7 +237,11 @@ def export(
     else:
         say(f"{audience.left_out_consent:,} left out for lack of marketing consent")
     if audience.left_out_no_identifier:
-        missing = "an e-mail" if target in ("klaviyo", "mailchimp") else "an e-mail or phone"
+        missing = (
+            "an e-mail"
+            if target in ("klaviyo", "mailchimp")
+            else "an e-mail or a phone whose country code is known"
+        )
         say(f"{audience.left_out_no_identifier:,} left out without {missing}")
     if audience.left_out_duplicates:
         say(

@@ -243,6 +243,12 @@ def churn_chart(churn: dict | None) -> Chart | None:
             f"The chance of ordering {window} starts at {pct_text(initial)} after an order "
             f"and never halves within {covered}: no churn threshold yet."
         )
+        if not points:
+            reading = (
+                f"The chance of ordering {window} starts at {pct_text(initial)} after an order; "
+                f"no month without an order has {least} cases yet (grey: too few to read), so "
+                "no churn threshold can be read."
+            )
     figure = plotly_figure(
         traces,
         xaxis=axis_layout(

@@ -329,7 +329,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     out = full.select(*CUSTOMER_COLUMNS).order_by("customer_id")
     # from the stored rows as they lie: the sums are exact, and a sort by customer id first
     # (what ``out`` asks for) spilled to disk at 10M customers
-    group_totals, largest = _group_totals(full, ("rfm_group", "predicted_spend_tier"))
+    group_totals = _group_totals(full, ("rfm_group", "predicted_spend_tier"))
+    largest = _largest_prediction(full) if predicted.terms is not None else None
     if predicted.terms is not None:
         totals = predicted.totals(full, historic=float(stats["historic"]))
     else:
@@ -525,11 +526,8 @@ def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
     )
 
 
-def _group_totals(
-    customers: ir.Table, columns: tuple[str, ...]
-) -> tuple[dict[str, dict], tuple[str, float] | None]:
-    """Per column, the customers and their historic and predicted CLV per group of its values;
-    and the customer with the most predicted CLV, with it (None without predictions).
+def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, dict]:
+    """Per column, the customers and their historic and predicted CLV per group of its values.
 
     One grouped query by all the columns at once, whose exact sums (:func:`exact_sum_terms`) add
     up exactly here, so each total is what :func:`exact_sum` in one query per column gave.
@@ -538,20 +536,22 @@ def _group_totals(
     for name in _GROUP_SUMS:
         terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
         terms[f"{name}_known"] = customers[name].count()
+    cells = _rows(customers.group_by(*columns).aggregate(count=customers.count(), **terms))
+    return {column: _rolled_up(cells, column) for column in columns}
+
+
+def _largest_prediction(customers: ir.Table) -> tuple[str, float] | None:
+    """The customer with the most predicted CLV, and it (None without predictions)."""
     top = customers.predicted_clv
     valued = top.notnull() & ~top.isnan()  # DuckDB ranks NaN above every number
-    cells = _rows(
-        customers.group_by(*columns).aggregate(
-            count=customers.count(),
-            _top=top.max(where=valued),
-            _top_id=customers.customer_id.argmax(top, where=valued),
-            **terms,
+    (row,) = _rows(
+        customers.aggregate(
+            value=top.max(where=valued), customer=customers.customer_id.argmax(top, where=valued)
         )
     )
-    valued = [cell for cell in cells if cell["_top"] is not None and math.isfinite(cell["_top"])]
-    best = max(valued, key=lambda cell: cell["_top"], default=None)
-    largest = None if best is None else (str(best["_top_id"]), float(best["_top"]))
-    return {column: _rolled_up(cells, column) for column in columns}, largest
+    if row["value"] is None or not math.isfinite(row["value"]):
+        return None
+    return str(row["customer"]), float(row["value"])
 
 
 ONE_CUSTOMER_SHARE = 0.25

@@ -48,3 +48,22 @@ def test_main_freezes_after_an_error(monkeypatch):
     finally:
         gc.unfreeze()
     assert frozen > 0
+
+
+def test_engine_options_it_cannot_honour_are_refused_before_it_starts(tmp_path):
+    """Spark's analysis writes no CAC, and its summary a folder of Parquet parts: --spend and a
+    .csv --out are refused, in one line, before any Spark session starts."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2025-01,web,5\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["analyze", "--engine", "spark", "--tables", str(tmp_path),
+                                 "--spend", str(spend), "-o", str(tmp_path / "o")])  # fmt: skip
+    assert result.exit_code == 2 and "--spend runs on the workspace" in result.output
+    result = runner.invoke(app, ["summary", "--engine", "spark", "--tables", str(tmp_path),
+                                 "--out", str(tmp_path / "s.csv")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "--engine spark writes Parquet: give a .parquet path" in result.output

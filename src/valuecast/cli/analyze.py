@@ -594,6 +594,11 @@ def analyze(
 
         if covariates:
             fail("--covariates runs on the workspace (--engine duckdb) only, not yet with --engine")
+        if spend is not None:  # the engine's analysis writes no growth tables, CAC among them
+            fail(
+                "--spend runs on the workspace (--engine duckdb) only: the engine's analysis "
+                "writes no CAC (run `valuecast channels --spend` on a workspace for it)"
+            )
 
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,

@@ -66,6 +66,10 @@ def summary_on_engine(
 
     if files:
         fail("with --engine, ingest the exports first (valuecast ingest --engine ...)")
+    for target in (out, compressed):
+        if engine == "spark" and target is not None and str(target).lower().endswith(".csv"):
+            # Spark writes a folder of Parquet parts: a folder named .csv would mislead
+            fail(f"{target}: --engine spark writes Parquet: give a .parquet path")
     started = time.perf_counter()
     info = _run(
         "summary",

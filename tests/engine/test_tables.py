@@ -53,6 +53,20 @@ def test_ingest_a_magento_table_by_url(tmp_path, shop_db):
     assert report["customers"] == 1
 
 
+def test_summary_of_a_table_url_is_the_workspaces_summary(tmp_path, shop_db):
+    runner = CliRunner()
+    url = f"duckdb://{shop_db}#sales_order"
+    direct = runner.invoke(app, ["summary", url, "--out", str(tmp_path / "direct.csv")])
+    assert direct.exit_code == 0, direct.output
+    ingested = runner.invoke(app, ["ingest", url, "-w", str(tmp_path / "w.duckdb")])
+    assert ingested.exit_code == 0, ingested.output
+    stored = runner.invoke(
+        app, ["summary", "-w", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "ws.csv")]
+    )
+    assert stored.exit_code == 0, stored.output
+    assert (tmp_path / "direct.csv").read_text() == (tmp_path / "ws.csv").read_text()
+
+
 def test_a_table_url_reads_like_its_csv_dump(tmp_path, shop_db):
     from valuecast.io import read_exports
 

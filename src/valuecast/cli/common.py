@@ -115,7 +115,7 @@ def _read_or_fail(path: Path | None, option: str, reader):
         fail(str(error))
 
 
-def _read_table_url(source: str):
+def read_table_url(source: str):
     from valuecast.store.connection import EngineError
     from valuecast.store.tables import read_table
 
@@ -226,7 +226,7 @@ def read_files(
     if fx is not None and not fx.is_file():
         fail(f"{fx}: no such file (--fx)")
     # tables in a database (URL#table) are read through Ibis and imported like files
-    sources = [_read_table_url(source) if is_url(source) else source for source in files]
+    sources = [read_table_url(source) if is_url(source) else source for source in files]
     try:
         # all files in one call: currencies are checked across them, Magento items attached
         return read_exports(

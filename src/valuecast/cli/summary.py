@@ -12,7 +12,14 @@ from pathlib import Path
 import typer
 
 from valuecast.cli import scale
-from valuecast.cli.common import check_options_or_fail, console, fail, require_file
+from valuecast.cli.common import (
+    check_options_or_fail,
+    console,
+    fail,
+    is_url,
+    read_table_url,
+    require_file,
+)
 from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
 
 
@@ -72,12 +79,15 @@ def summary(
         from valuecast.jobs.files import summarize_files
 
         for name in files:
-            require_file(name)
+            if not is_url(name):
+                require_file(name)
         if fx is not None and not fx.is_file():
             fail(f"{fx}: no such file (--fx)")
+        # tables in a database (URL#table) are read as ingest reads them
+        sources = [read_table_url(name) if is_url(name) else name for name in files]
         try:
             summarized = summarize_files(
-                files,
+                sources,
                 format=export_format.value if export_format else None,
                 column_map=column_map,
                 fx=fx,

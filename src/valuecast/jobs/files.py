@@ -139,7 +139,7 @@ def summarize_files(
     from valuecast.store.workspace import Workspace
 
     orders_format = format == "orders" or (format is None and column_map)
-    if len(files) == 1 and orders_format and fx is None:
+    if len(files) == 1 and orders_format and fx is None and not isinstance(files[0], tuple):
         direct = _direct(Path(files[0]), column_map, as_of, calibration_end)
         if direct is not None:
             return direct

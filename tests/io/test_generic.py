@@ -642,3 +642,17 @@ def test_repeat_numbers_are_exact_when_every_hash_collides():
     assert real.tolist() == [0, 0, 2, 0, 2, 0, 2]
     colliding = np.zeros(len(when), dtype=np.uint64)
     assert generic._repeat_numbers(customers, when, colliding).tolist() == real.tolist()
+
+
+def test_a_parquet_file_naming_two_columns_alike_is_one_error(tmp_path):
+    path = tmp_path / "dup.parquet"
+    table = pa.table(
+        [pa.array(["a"]), pa.array(["2024-01-01"]), pa.array([1.0]), pa.array([2.0])],
+        names=["customer", "ordered_at", "total", "total"],
+    )
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path)
+    with pytest.raises(InputError, match="columns 3 and 4 share this name") as info:
+        generic.read_orders(path, "customer_id=customer,ordered_at=ordered_at,revenue=total")
+    assert info.value.column == "total"

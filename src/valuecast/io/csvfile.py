@@ -323,7 +323,7 @@ class CsvFile:
     # -- lookups --------------------------------------------------------------------------------
     def find(self, *aliases: str) -> str | None:
         found = find_column(self.header, aliases)
-        _check_unique(self.name, self.header, found, self.header_row)
+        check_unique(self.name, self.header, found, self.header_row)
         return found
 
     def require(self, *aliases: str) -> str:
@@ -850,7 +850,7 @@ def find_column(header: Sequence[str], aliases: Iterable[str]) -> str | None:
     return None
 
 
-def _check_unique(file: str, header: Sequence[str], found: str | None, header_row: int) -> None:
+def check_unique(file: str, header: Sequence[str], found: str | None, header_row: int) -> None:
     """Raise when the column ``found`` for a field shares its name with another: which one the
     merchant meant is unknown, and reading the first would silently ignore the other."""
     if found is None:
@@ -1123,7 +1123,7 @@ class Table:
     # -- columns --------------------------------------------------------------------------------
     def find(self, *aliases: str) -> str | None:
         found = find_column(self.header, aliases)
-        _check_unique(self.name, self.header, found, self._first_row - 1)
+        check_unique(self.name, self.header, found, self._first_row - 1)
         return found if found is not None and found in self.arrow.column_names else None
 
     def require(self, *aliases: str) -> str:

@@ -107,6 +107,7 @@ from valuecast.io import _build
 from valuecast.io.csvfile import (
     CsvFile,
     Table,
+    check_unique,
     currency_codes,
     find_column,
     open_csv,
@@ -440,7 +441,9 @@ class HeaderOnly:
         self.name, self.header = name, header
 
     def find(self, *aliases: str) -> str | None:
-        return find_column(self.header, aliases)
+        found = find_column(self.header, aliases)
+        check_unique(self.name, self.header, found, 1)  # a Parquet file may name two alike
+        return found
 
 
 @dataclass

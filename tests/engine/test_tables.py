@@ -97,6 +97,7 @@ def test_missing_table_or_database_is_one_line(tmp_path, shop_db):
         result = runner.invoke(app, ["ingest", source, "-w", str(tmp_path / "w.duckdb")])
         assert result.exit_code == 2, result.output
         assert len(result.output.strip().splitlines()) == 1
+    assert "none.duckdb: no such database file" in result.output  # a source, no workspace
     assert not (tmp_path / "none.duckdb").exists()
 
 

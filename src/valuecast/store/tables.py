@@ -9,6 +9,7 @@ The password never appears in messages.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
@@ -54,7 +55,10 @@ def read_table(source: str) -> tuple[str, pd.DataFrame]:
     scheme = urlsplit(url).scheme.lower()
     try:
         if scheme == "duckdb":  # a database file to read, never to create
-            con = connect_duckdb(url.removeprefix("duckdb://"), read_only=True)
+            file = Path(url.removeprefix("duckdb://"))
+            if not file.exists():
+                raise EngineError(f"{file}: no such database file")
+            con = connect_duckdb(str(file), read_only=True)
         else:
             con = connect(url)
     except EngineError as error:

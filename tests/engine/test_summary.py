@@ -184,6 +184,17 @@ def test_calibration_and_holdout(make_orders):
     assert got.loc["bob", "T"] == 0
 
 
+def test_an_engines_table_without_an_amount_is_noted_and_true_false_is_no_amount(make_orders):
+    orders = make_orders(ORDERS)
+    orders.loc[orders["order_id"] == "shopify:3", "net_revenue"] = None
+    result = summarize(table(orders), as_of="2024-02-01")
+    assert "1 orders without a net revenue counted at 0" in result.notes
+    assert result.table.to_pandas().set_index("customer_id").loc["ann", "historic_clv"] == 19.0
+    flags = orders.assign(net_revenue=orders["net_revenue"].fillna(0) > 5)
+    with pytest.raises(SummaryError, match="net_revenue column holds boolean, not amounts"):
+        summarize(table(flags))
+
+
 def test_bad_dates_are_summary_errors(make_orders):
     orders = table(make_orders(ORDERS))
     with pytest.raises(SummaryError, match="is after the as-of date"):

@@ -83,7 +83,7 @@ class SummaryError(ValuecastError, ValueError):
     """A summary that cannot be computed as asked (bad dates, missing columns): one line."""
 
 
-def prepare_orders(orders: ir.Table) -> ir.Table:
+def prepare_orders(orders: ir.Table, *, fill_revenue: bool = True) -> ir.Table:
     """The orders columns the summary reads, typed: ``order_date`` as a date, money as float64.
 
     Needs ``customer_id``, ``order_date`` (date or timestamp) and ``net_revenue``; the optional
@@ -95,11 +95,16 @@ def prepare_orders(orders: ir.Table) -> ir.Table:
         raise SummaryError(
             f"orders table has no {', '.join(missing)} column (it has {', '.join(orders.columns)})"
         )
+    kind = orders.net_revenue.type()
+    if not (kind.is_numeric() and not kind.is_boolean()):  # true/false read as 1/0 is no amount
+        raise SummaryError(f"orders table's net_revenue column holds {kind}, not amounts")
     columns = {
         "customer_id": orders.customer_id.cast("string"),
         "order_date": orders.order_date.cast("date"),
-        "net_revenue": orders.net_revenue.cast("float64").fill_null(0.0),
+        "net_revenue": orders.net_revenue.cast("float64"),
     }
+    if fill_revenue:
+        columns["net_revenue"] = columns["net_revenue"].fill_null(0.0)
     for name, dtype in _OPTIONAL.items():
         columns[name] = (
             orders[name].cast(dtype) if name in orders.columns else ibis.null().cast(dtype)
@@ -473,7 +478,11 @@ def summarize(
     """
     as_of_date = resolve_as_of(orders, as_of)
     cal_date = as_date(calibration_end, "calibration end", error=SummaryError)
-    o = prepare_orders(orders)
+    unfilled = prepare_orders(orders, fill_revenue=False)
+    # an engine's own table may leave an amount empty (an ingest never does): counted as 0
+    o = unfilled.mutate(
+        _no_revenue=unfilled.net_revenue.isnull(), net_revenue=unfilled.net_revenue.fill_null(0.0)
+    )
     as_of_lit = ibis.literal(as_of_date, type="date")
     guest = o.customer_id.isnull()
     counts_expr = o.aggregate(
@@ -481,6 +490,7 @@ def summarize(
         after_as_of=o.count(where=o.order_date > as_of_lit),
         no_date=o.count(where=o.order_date.isnull()),
         guest=o.count(where=guest & (o.order_date <= as_of_lit)),
+        no_revenue=o.count(where=o._no_revenue),
         guest_revenue=o.net_revenue.sum(where=guest & (o.order_date <= as_of_lit)),
         **{f"_filled_{name}": o[name].count() for name in _ATTRIBUTES},
     )
@@ -498,6 +508,9 @@ def summarize(
         notes.append(f"{counts['guest']:,} guest orders ({revenue:,.2f} revenue) left out")
     if counts["no_date"]:
         notes.append(f"{counts['no_date']:,} orders without an order date ignored")
+    if counts["no_revenue"]:
+        notes.append(f"{counts['no_revenue']:,} orders without a net revenue counted at 0")
+
     if cal_date is not None:
         late = (
             o.filter(o.customer_id.notnull(), o.order_date <= as_of_lit)

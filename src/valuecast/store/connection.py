@@ -10,6 +10,7 @@ its tables on DuckDB's own connection (:func:`open_duckdb`), so ``ingest`` runs 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -241,7 +242,10 @@ def spark_session(master: str | None = None):
             .config("spark.driver.memory", os.environ.get("VALUECAST_SPARK_DRIVER_MEMORY", "4g"))
         )
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    # the command reports a failed query in one line: Spark's own error log and the query
+    # context PySpark logs beside it would print Java's trace and the SQL before it
+    session.sparkContext.setLogLevel("OFF")
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     return session
 
 

@@ -22,3 +22,28 @@ def test_bgnbd_says_it_holds_one_time_buyers_alive():
     assert _one_time_buyers_alive_note({**fitted, "name": "mbgnbd"}, 57) == []
     assert _one_time_buyers_alive_note({"name": "bgnbd"}, 57) == []  # not fitted
     assert _one_time_buyers_alive_note(fitted, 0) == []
+
+
+def _summary(returning: list[float], model: str = "bgnbd") -> dict:
+    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    return {
+        "model": {"name": model, "params": {"r": 1.0}},
+        "growth": {"growth_stage": {"monthly_revenue": [
+            {"month": month, "new_revenue": 10.0, "returning_revenue": value}
+            for month, value in zip(months, returning, strict=True)
+        ]}},
+    }  # fmt: skip
+
+
+def test_repeat_revenue_crowding_into_two_months_without_seasons_is_noted():
+    from valuecast.jobs.analyze import seasonal_repeat_note
+
+    gifts = [5.0] * 10 + [120.0, 150.0]  # November and December
+    (note,) = seasonal_repeat_note(_summary(gifts))
+    assert note.startswith("84% of the last 12 months' repeat revenue fell in November and")
+    assert seasonal_repeat_note(_summary(gifts, "bgnbd+season")) == []  # seasons fitted
+    assert seasonal_repeat_note(_summary([10.0] * 12)) == []  # an even year
+    assert seasonal_repeat_note(_summary(gifts[:11] + [None])) == []  # fewer than 12 months
+    # December and January are neighbours too
+    (note,) = seasonal_repeat_note(_summary([150.0] + [5.0] * 10 + [120.0]))
+    assert "fell in December and January" in note

@@ -321,8 +321,45 @@ def analyze_with_growth(
             counts=counts,
         )
         analysis.summary["growth"] = growth.summary
+        analysis.summary["notes"].extend(seasonal_repeat_note(analysis.summary))
         release_unused_memory()
         return analysis, growth.tables
+
+
+SEASONAL_SHARE = 0.4
+"""The share of a year's repeat revenue two neighbouring calendar months may hold before a
+model without seasons is said to spread it wrongly (an even year puts a sixth there)."""
+
+
+def seasonal_repeat_note(summary: dict) -> list[str]:
+    """A note when the last 12 months' repeat revenue crowds into two neighbouring calendar
+    months (a gift shop's November and December) and the chosen model has no seasons: its
+    predictions spread the year evenly, so the months ahead come out too high or too low."""
+    model = str((summary.get("model") or {}).get("name") or "")
+    if not model or "+season" in model or "params" not in (summary.get("model") or {}):
+        return []
+    stage = (summary.get("growth") or {}).get("growth_stage") or {}
+    monthly = stage.get("monthly_revenue") or []
+    last = [row for row in monthly if row.get("returning_revenue") is not None][-12:]
+    if len(last) < 12:
+        return []
+    revenue = [max(float(row["returning_revenue"]), 0.0) for row in last]
+    total = sum(revenue)
+    if total <= 0:
+        return []
+    pairs = [(revenue[i] + revenue[(i + 1) % 12], i) for i in range(12)]
+    held, start = max(pairs)
+    share = held / total
+    if share < SEASONAL_SHARE:
+        return []
+    months = [last[start]["month"], last[(start + 1) % 12]["month"]]
+    names = " and ".join(date.fromisoformat(f"{m}-01").strftime("%B") for m in months)
+    return [
+        f"{share:.0%} of the last 12 months' repeat revenue fell in {names}, and the model has "
+        "no seasons: its predictions spread the year evenly, so the months ahead come out too "
+        "high or too low (seasons are fitted where the history before the backtest's holdout "
+        "holds two complete copies of every month)"
+    ]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -97,15 +97,15 @@ def check_order_level(
     """
     if column is None or len(values) == 0:
         return
-    valid = ~np.isnan(values) & (codes >= 0)
-    firsts = first_positions(codes, n_groups, valid)
-    rows = np.flatnonzero(valid)
-    reference = values[firsts[codes[rows]]]
-    differs = np.abs(values[rows] - reference) > 1e-9 * np.maximum(1.0, np.abs(reference))
-    if not differs.any():
+
+    def differ(rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+        reference = values[firsts]
+        return np.abs(values[rows] - reference) > 1e-9 * np.maximum(1.0, np.abs(reference))
+
+    found = first_disagreement(codes, n_groups, ~np.isnan(values) & (codes >= 0), differ)
+    if found is None:
         return
-    position = int(rows[np.flatnonzero(differs)[0]])
-    first = int(firsts[codes[position]])
+    position, first = found
     name = np.asarray(names, dtype=object)[codes[position]]
     raise table.error(
         f"order {name!s} appears again with a different amount ({values[position]:.2f}; "
@@ -113,6 +113,24 @@ def check_order_level(
         position,
         column,
     )
+
+
+def first_disagreement(
+    codes: np.ndarray,
+    n_groups: int,
+    valid: np.ndarray,
+    differ: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[int, int] | None:
+    """The first ``valid`` row whose value disagrees with its group's first ``valid`` row, and
+    that first row (positions), or None when every group agrees.  ``differ(rows, firsts)``
+    compares the rows' values with those at their groups' first rows."""
+    firsts = first_positions(codes, n_groups, valid)
+    rows = np.flatnonzero(valid)
+    differs = differ(rows, firsts[codes[rows]])
+    if not differs.any():
+        return None
+    position = int(rows[np.flatnonzero(differs)[0]])
+    return position, int(firsts[codes[position]])
 
 
 def check_order_level_text(
@@ -133,13 +151,12 @@ def check_order_level_text(
     if np.bincount(codes[valid], minlength=n_groups).max(initial=0) < 2:
         return  # no order has two rows stating it
     text = per_distinct(pd.Series(values.to_pandas(), dtype="string"), clean).to_numpy(object)
-    firsts = first_positions(codes, n_groups, valid)
-    rows = np.flatnonzero(valid)
-    differs = text[rows] != text[firsts[codes[rows]]]
-    if not differs.any():
+    found = first_disagreement(
+        codes, n_groups, valid, lambda rows, firsts: text[rows] != text[firsts]
+    )
+    if found is None:
         return
-    position = int(rows[np.flatnonzero(differs)[0]])
-    first = int(firsts[codes[position]])
+    position, first = found
     name = np.asarray(names, dtype=object)[codes[position]]
     raise table.error(
         f"order {name!s} appears again with another {what} ({text[position]}; {text[first]} on "

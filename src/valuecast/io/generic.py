@@ -707,14 +707,13 @@ def _check_one_customer(
         bool
     )
     n = int(codes.max()) + 1 if len(codes) else 0
-    firsts = _build.first_positions(codes, n, named)
     values = customers.to_numpy(object)
-    rows = np.flatnonzero(named)
-    differs = values[rows] != values[firsts[codes[rows]]]
-    if not differs.any():
+    found = _build.first_disagreement(
+        codes, n, named, lambda rows, firsts: values[rows] != values[firsts]
+    )
+    if found is None:
         return
-    position = int(rows[np.flatnonzero(differs)[0]])
-    first = int(firsts[codes[position]])
+    position, first = found
     raise table.error(
         f"order {np.asarray(names, dtype=object)[codes[position]]!s} appears again with another "
         f"customer ({values[position]!s}; {values[first]!s} on row {table.row(int(keep[first]))}):"

@@ -696,10 +696,11 @@ class Workspace:
                 ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
                 conflicts, conflict_note = 0, ""
                 excluded_later: dict[str, int] = {}
+                excluded = _excluded_details(results)
                 if inputs["files"] > 1 and inputs["orders"] is not None:
                     files = [str(result.file) for result in results]
                     conflicts, conflict_note = _conflicting_versions(raw, inputs["orders"], files)
-                    excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], results)
+                    excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], excluded)
                 direct = _direct(raw)
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 _stage(raw, inputs, ingest_id, direct)
@@ -712,7 +713,7 @@ class Workspace:
                     _keep_stored_currencies(raw)
                 counts = _merge(raw, ingest_id, direct)
                 counted_again = _counted_again(raw)
-                withdrawn = {} if direct["orders"] else _withdraw(raw, results, ingest_id)
+                withdrawn = {} if direct["orders"] else _withdraw(raw, excluded, ingest_id)
                 currencies = _sql(
                     raw,
                     "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
@@ -750,7 +751,7 @@ class Workspace:
                     workspace_customers,
                 )  # fmt: skip
                 if len(results) > 1:  # an order two files exclude is one excluded order
-                    distinct = _distinct_exclusions(raw, results)
+                    distinct = _distinct_exclusions(raw, excluded)
                     if distinct is not None:
                         report.excluded_orders, report.excluded_revenue = distinct
                 if conflicts:
@@ -981,21 +982,28 @@ def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tupl
     return int(count), note
 
 
-def _excluded_by_a_later_file(
-    raw: Any, relation: Any, results: Sequence[ImportResult]
-) -> dict[str, int]:
-    """Make ``_excluded_later``: the orders a file of this ingest counts and a later file of it
-    excludes (cancelled, refunded in full since), which the stage leaves out, as a later ingest
-    of that file would withdraw them.  Returns their number per reason of the later file."""
+def _excluded_details(results: Sequence[ImportResult]) -> pd.DataFrame | None:
+    """Every file's excluded orders (``order_id``, ``reason``, ``gross_revenue``) in file order,
+    ``_file`` the file's position; None when no file excludes any."""
     details = [
-        result.excluded_detail[["order_id", "reason"]].assign(_file=position)
+        result.excluded_detail[["order_id", "reason", "gross_revenue"]].assign(_file=position)
         for position, result in enumerate(results)
         if result.excluded_detail is not None and len(result.excluded_detail)
     ]
-    if not details:
+    return pd.concat(details, ignore_index=True) if details else None
+
+
+def _excluded_by_a_later_file(
+    raw: Any, relation: Any, every: pd.DataFrame | None
+) -> dict[str, int]:
+    """Make ``_excluded_later``: the orders a file of this ingest counts and a later file of it
+    excludes (cancelled, refunded in full since), which the stage leaves out, as a later ingest
+    of that file would withdraw them; ``every``: :func:`_excluded_details`.  Returns their
+    number per reason of the later file."""
+    if every is None:
         _sql(raw, "CREATE OR REPLACE TEMP TABLE _excluded_later (order_id VARCHAR, reason VARCHAR)")
         return {}
-    excluded = pd.concat(details, ignore_index=True).dropna(subset=["order_id"])
+    excluded = every[["order_id", "reason", "_file"]].dropna(subset=["order_id"])
     excluded = excluded.astype({"order_id": "string", "reason": "string", "_file": "int64"})
     counted = relation.query(
         "_in", "SELECT order_id, max(_file) AS _file FROM _in WHERE order_id IS NOT NULL GROUP BY 1"
@@ -1018,20 +1026,15 @@ def _excluded_by_a_later_file(
 
 
 def _distinct_exclusions(
-    raw: Any, results: Sequence[ImportResult]
+    raw: Any, every: pd.DataFrame | None
 ) -> tuple[dict[str, int], dict[str, float]] | None:
-    """The orders the files of one ingest exclude, by reason, and their revenue, each order
-    once: by the last file excluding it, and not at all where the ingest counts it (a later
-    file's, :func:`_excluded_by_a_later_file`).  Rows are rows: their counts stay per file.
-    None when the files give no excluded order's id (the per-file sums stand)."""
-    details = [
-        result.excluded_detail[["order_id", "reason", "gross_revenue"]].assign(_file=position)
-        for position, result in enumerate(results)
-        if result.excluded_detail is not None and len(result.excluded_detail)
-    ]
-    if not details:
+    """The orders the files of one ingest exclude (``every``: :func:`_excluded_details`), by
+    reason, and their revenue, each order once: by the last file excluding it, and not at all
+    where the ingest counts it (a later file's, :func:`_excluded_by_a_later_file`).  Rows are
+    rows: their counts stay per file.  None when no file excludes an order (the per-file sums
+    stand)."""
+    if every is None:
         return None
-    every = pd.concat(details, ignore_index=True)
     keyed = every[every["order_id"].notna()].drop_duplicates("order_id", keep="last")
     keyed = keyed.astype({"order_id": "string", "reason": "string", "gross_revenue": "float64"})
     raw.register("_excluded_in", keyed[["order_id", "reason", "gross_revenue"]])
@@ -1339,19 +1342,14 @@ def _counted_again_note(again: dict[tuple[str, int], int]) -> str:
     )
 
 
-def _withdraw(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> dict[str, int]:
-    """Remove the stored orders this ingest's files exclude (cancelled, refunded, voided, ...)
-    and no file of it counts: the newer export's word on an order replaces the older one's, as
-    an update does; they are recorded in ``withdrawn_orders``.  Returns the orders removed per
-    reason."""
-    details = [
-        result.excluded_detail[["order_id", "reason"]]
-        for result in results
-        if result.excluded_detail is not None and len(result.excluded_detail)
-    ]
-    if not details:
+def _withdraw(raw: Any, every: pd.DataFrame | None, ingest_id: int) -> dict[str, int]:
+    """Remove the stored orders this ingest's files exclude (``every``:
+    :func:`_excluded_details`; cancelled, refunded, voided, ...) and no file of it counts: the
+    newer export's word on an order replaces the older one's, as an update does; they are
+    recorded in ``withdrawn_orders``.  Returns the orders removed per reason."""
+    if every is None:
         return {}
-    excluded = pd.concat(details, ignore_index=True).dropna(subset=["order_id"])
+    excluded = every[["order_id", "reason"]].dropna(subset=["order_id"])
     excluded = excluded.astype({"order_id": "string", "reason": "string"})
     raw.register("_excluded_in", excluded.drop_duplicates("order_id", keep="last"))
     try:

@@ -720,14 +720,9 @@ def _unread_date_hint(cell: str) -> str:
     )
 
 
-def _another_notation(cell: str) -> bool:
-    """Whether ``cell`` is a real date written day or month first (``05.01.2026 10:00``)."""
-    return _reading_format(cell) is not None
-
-
 def _reading_format(cell: str) -> str | None:
     """The ``strptime`` format, day first or else month first, that reads a
-    :data:`_DMY_SHAPE` cell as a real date; None when neither does."""
+    :data:`_DMY_SHAPE` cell as a real date (``05.01.2026 10:00``); None when neither does."""
     if not re.match(_DMY_SHAPE, cell.strip()):
         return None
     day_first = _day_first(cell)
@@ -1535,8 +1530,9 @@ class Table:
             # a day/month-shaped cell no order reads is no format's: only an impossible date
             shaped = re.match(_DMY_SHAPE, str(value).strip()) is not None
             hint = "" if shaped else _unread_date_hint(str(value))
-            if _another_notation(str(value)):
-                hint = f", or give its format, e.g. --map date_format={_reading_format(str(value))}"
+            reading = _reading_format(str(value))
+            if reading is not None:
+                hint = f", or give its format, e.g. --map date_format={reading}"
             raise self.error(
                 f"cannot read {value!r} as a date (expected e.g. 2024-03-05 23:30:00 -0500{hint})",
                 position,

@@ -77,7 +77,8 @@ def read_spend(path: str | Path) -> pd.DataFrame:
                 column=name,
             )
         columns[name] = found
-    table = csv.read(list(columns.values()))
+    currency = csv.find("currency")
+    table = csv.read([*columns.values(), *([currency] if currency else [])])
     months = table.text_series(columns["month"])
     channels = table.text_series(columns["channel"])
     present = table.nonempty(columns["spend"])
@@ -118,28 +119,25 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
     summed = summed.reset_index(drop=True)
-    summed.attrs["currency"] = _spend_currency(csv, table, columns["spend"])
+    summed.attrs["currency"] = _spend_currency(csv.name, table, columns["spend"], currency)
     summed.attrs["file"] = csv.name
     return summed
 
 
-def _spend_currency(csv, table, spend_column: str) -> str | None:
-    """The currency the spend names: a ``currency`` column's one code, else the one the amounts
-    are written in (``€500``); None where it names none."""
+def _spend_currency(file: str, table, spend_column: str, column: str | None) -> str | None:
+    """The currency the spend names: the ``currency`` column's one code, else the one the
+    amounts are written in (``€500``); None where it names none."""
     written = table.written_currency([spend_column])
-    column = csv.find("currency")
     if column is None:
         return written
     # codes as the orders' currency column reads them (EUR, € -> EUR); a symbol of several
     # currencies ($) names none
     codes = {
-        currency_code(str(code))
-        for code in csv.read([column]).text_series(column).dropna()
-        if str(code).strip()
+        currency_code(str(code)) for code in table.text_series(column).dropna() if str(code).strip()
     } - set(ANY_OF_SYMBOLS)
     if len(codes) > 1:
         raise InputError(
-            csv.name, f"spend in more than one currency ({', '.join(sorted(codes))}): give it "
+            file, f"spend in more than one currency ({', '.join(sorted(codes))}): give it "
             "in the orders' currency", column=column,
         )  # fmt: skip
     return next(iter(codes), written)

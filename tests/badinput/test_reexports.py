@@ -28,6 +28,18 @@ def assert_note(report: dict, start: str) -> None:
     assert any(note.startswith(start) for note in report["notes"]), report["notes"]
 
 
+def _excluded_since(first: list[dict], fmt: str) -> tuple[list[dict], list[tuple[str, dict]]]:
+    """``first``'s orders as a newer export of ``fmt`` writes them, its first ones excluded
+    since (:data:`LATER`; an orders table's by a negative amount), and those changes."""
+    later = [dict(order) for order in first]
+    changes = LATER.get(fmt, [("negative amount", {})])
+    for order, (reason, fields) in zip(later, changes, strict=False):
+        order["extra"] = fields
+        if reason == "negative amount":
+            order["amount"] = "-" + order["amount"]
+    return later, changes
+
+
 @pytest.mark.parametrize("fmt", ["shopify", "magento", "woocommerce", "orders"])
 def test_an_order_excluded_by_a_newer_export_leaves_the_workspace(corpus, tmp_path, fmt):
     first = corpus.shop(2)  # #1001 .. #1004
@@ -35,12 +47,7 @@ def test_an_order_excluded_by_a_newer_export_leaves_the_workspace(corpus, tmp_pa
     corpus.report(corpus.ingest(corpus.write(tmp_path / "q1.csv", fmt, first), workspace, "--json"))
     assert len(corpus.stored_orders(workspace)) == 4
 
-    later = [dict(order) for order in first]
-    changes = LATER.get(fmt, [("negative amount", {})])
-    for order, (reason, fields) in zip(later, changes, strict=False):
-        order["extra"] = fields
-        if reason == "negative amount":
-            order["amount"] = "-" + order["amount"]
+    later, changes = _excluded_since(first, fmt)
     later.append(corpus.order("1005", "c1@example.com", "2024-03-05 10:00:00", "7.00"))
     path = corpus.write(tmp_path / "q2.csv", fmt, later)
     report = corpus.report(corpus.ingest(path, workspace, "--json"))
@@ -67,12 +74,7 @@ def test_an_order_excluded_by_a_later_file_of_one_ingest_is_not_counted(corpus, 
     """Files of one ingest read in their order: a later file's exclusion of an order is its last
     word, as it is when the files are ingested one after the other."""
     first = corpus.shop(2)  # #1001 .. #1004
-    later = [dict(order) for order in first]
-    changes = LATER.get(fmt, [("negative amount", {})])
-    for order, (reason, fields) in zip(later, changes, strict=False):
-        order["extra"] = fields
-        if reason == "negative amount":
-            order["amount"] = "-" + order["amount"]
+    later, changes = _excluded_since(first, fmt)
     q1 = corpus.write(tmp_path / "q1.csv", fmt, first)
     q2 = corpus.write(tmp_path / "q2.csv", fmt, later)
     gone = {order["number"] for order in later[: len(changes)]}

@@ -304,6 +304,8 @@ class Identities(NamedTuple):
     linked_by_phone: int
     spoiled_phones: int = 0
     """Orders without e-mail whose phone a spreadsheet wrote as ``1.56E+10`` (guest orders)."""
+    phone_links: pd.DataFrame | None = None
+    """The file's distinct (``phone_id``, ``customer_id``) pairs (:func:`phone_links`)."""
 
 
 def identities(
@@ -320,29 +322,83 @@ def identities(
     """
     email, customer_id, _ = emails(email_cells)
     linked = spoiled = 0
+    links = None
     if phone_cells is not None:
         without_email = customer_id.isna().to_numpy(bool)
         written = phone_cells.reset_index(drop=True)[without_email].dropna()
         spoiled = int(per_distinct(written, lambda cells: cells.map(spoiled_phone)).sum())
-        customer_id, linked = with_phones(customer_id, phone_ids(phone_cells, countries))
-    return Identities(email, customer_id, customer_id.isna().astype("boolean"), linked, spoiled)
+        customer_id, linked, links = with_phones(customer_id, phone_ids(phone_cells, countries))
+    return Identities(
+        email, customer_id, customer_id.isna().astype("boolean"), linked, spoiled, links
+    )
 
 
-def with_phones(customer_id: pd.Series, phone: pd.Series) -> tuple[pd.Series, int]:
-    """``customer_id`` (<NA> for none) filled from ``phone`` (phone ids, <NA> for none), and the
-    number of rows given to an identified customer rather than their phone's id.
+class PhoneLinking(NamedTuple):
+    """:func:`with_phones`' result."""
+
+    customer_id: pd.Series
+    linked: int
+    """Rows given to an identified customer rather than their phone's id."""
+    links: pd.DataFrame
+    """:func:`phone_links` of the rows."""
+
+
+def phone_links(customer_id: pd.Series, phone: pd.Series) -> pd.DataFrame:
+    """The distinct (``phone_id``, ``customer_id``) pairs of the rows that name a customer and
+    carry a phone (phone ids, <NA> for none): the workspace keeps them, so a phone-only order of
+    a later file finds the customer its phone belongs to, and a later file's e-mail order claims
+    a stored customer known by its phone alone."""
+    both = (customer_id.notna() & phone.notna()).to_numpy(bool)
+    return (
+        pd.DataFrame(
+            {
+                "phone_id": phone[both].astype("string").to_numpy(),
+                "customer_id": customer_id[both].astype("string").to_numpy(),
+            }
+        )
+        .drop_duplicates()
+        .reset_index(drop=True)
+    )
+
+
+def with_phones(customer_id: pd.Series, phone: pd.Series) -> PhoneLinking:
+    """``customer_id`` (<NA> for none) filled from ``phone`` (phone ids, <NA> for none), the
+    number of rows given to an identified customer rather than their phone's id, and the rows'
+    :func:`phone_links`.
 
     A phone that rows with a customer carry belongs to that customer when they all carry the same
     one, so the same phone's rows without a customer join them; a phone seen with two customers
     (a household, a shared office line) links nothing and stays its own customer."""
-    both = (customer_id.notna() & phone.notna()).to_numpy(bool)
-    pairs = pd.DataFrame({"phone": phone[both], "customer": customer_id[both]}).drop_duplicates()
-    owner = pairs.drop_duplicates("phone", keep=False).set_index("phone")["customer"]
+    links = phone_links(customer_id, phone)
+    owner = links.drop_duplicates("phone_id", keep=False).set_index("phone_id")["customer_id"]
     phone_only = (customer_id.isna() & phone.notna()).to_numpy(bool)
     owned = phone[phone_only].map(owner).astype("string")
     customer_id = customer_id.copy()
     customer_id[phone_only] = owned.fillna(phone[phone_only]).to_numpy()
-    return customer_id, int(owned.notna().sum())
+    return PhoneLinking(customer_id, int(owned.notna().sum()), links)
+
+
+def unknown_statuses_note(
+    written: pd.Series, unknown: np.ndarray, known: str, left_out: str
+) -> list[str]:
+    """A note naming the statuses (``written``, one per order) that are none of the platform's
+    own (where ``unknown``): a shop's own status or a translated label (``Storniert``) counts as
+    a sale, so a merchant whose label means cancelled or refunded learns it before the numbers
+    mislead.  ``known`` names the statuses known (``"Magento's own"``), ``left_out`` those
+    whose orders are left out."""
+    counts = written[unknown].value_counts()
+    if counts.empty:
+        return []
+    listed = ", ".join(f"{label!r} ({count:,})" for label, count in counts.head(5).items())
+    more = f" and {len(counts) - 5:,} more" if len(counts) > 5 else ""
+    total = int(counts.sum())
+    one = total == 1
+    return [
+        f"{total:,} {'order has a status' if one else 'orders have statuses'} that "
+        f"{'is' if one else 'are'} not {known} ({listed}{more}): counted as sales; only "
+        f"{left_out} orders are left out (rename the statuses to the platform's own, or "
+        "export with the admin in English)"
+    ]
 
 
 def linked_note(linked: int) -> list[str]:
@@ -422,8 +478,12 @@ def assemble(
     customers: pd.DataFrame | None = None,
     empty_rows: int = 0,
     notes: list[str] | None = None,
+    phone_links: pd.DataFrame | None = None,
 ) -> ImportResult:
-    """Split counted from excluded orders and count the exclusions by reason."""
+    """Split counted from excluded orders and count the exclusions by reason.
+
+    ``phone_links``: the file's (phone id, customer id) pairs (:func:`phone_links`), of every
+    order read: an excluded order's phone is the customer's all the same."""
     reason = np.asarray(reason, dtype=object)
     dropped = reason != None  # noqa: E711
     which = np.flatnonzero(dropped)  # only these rows are converted (there may be millions)
@@ -465,6 +525,7 @@ def assemble(
         excluded_revenue=excluded_revenue,
         notes=list(notes or []),
         excluded_detail=detail.reset_index(drop=True),
+        phone_links=phone_links,
     )
 
 

@@ -468,6 +468,8 @@ class ParsedRows:
     # the customer cells the orders without an id are numbered by, where placeholders made
     # guests of some (None: ``customer``): the numbers do not change with that reading
     numbered_by: pa.ChunkedArray | None = None
+    # the rows' (phone id, customer id) pairs, when a phone column is mapped
+    phone_links: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -541,9 +543,10 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     written, customer = customer, guests_for_placeholders(customer)
     placeholders = customer.null_count > written.null_count
     notes = []
+    links = None
     if cols["phone"] is not None:
         named = _build.string_series(customer)
-        ids, linked = _build.with_phones(named, _phone_customers(table, cols))
+        ids, linked, links = _build.with_phones(named, _phone_customers(table, cols))
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
         cells = _build.string_series(table.text(cols["phone"]))[named.isna().to_numpy(bool)]
         spoiled = _build.per_distinct(cells.dropna(), lambda c: c.map(spoiled_phone)).sum()
@@ -604,6 +607,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         lines=lines,
         numbered_by=numbered_by,
         notes=notes,
+        phone_links=links,
     )
 
 
@@ -856,6 +860,7 @@ def _assemble(
         lines=lines,
         empty_rows=int((~filled).sum()),
         notes=notes,
+        phone_links=rows.phone_links,
     )
 
 

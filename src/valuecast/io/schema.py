@@ -175,6 +175,9 @@ class ImportResult:
     excluded_detail: pd.DataFrame | None = None
     # set when the orders and lines are in the workspace's connection (then the frames are empty)
     staged: StagedRows | None = None
+    # the phones rows carried beside their customer: distinct (phone_id, customer_id) pairs
+    # (:func:`valuecast.io._build.phone_links`); None when the file has no phones
+    phone_links: pd.DataFrame | None = None
 
     @property
     def order_count(self) -> int:

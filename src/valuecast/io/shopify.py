@@ -326,6 +326,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         lines=lines,
         empty_rows=int((~filled).sum()),
         notes=_build.identity_notes(who),
+        phone_links=who.phone_links,
     )
 
 
@@ -343,9 +344,10 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     phone = table.text_series(cols["phone"], strip_apostrophe=True).fillna(
         table.text_series(cols["address_phone"], strip_apostrophe=True)
     )
-    email, customer_id, *_ = _build.identities(
+    who = _build.identities(
         table.text_series(cols["email"]), phone, table.text_series(cols["country"])
     )
+    email, customer_id = who.email, who.customer_id
     accepts, unknown = table.flags(cols["accepts_marketing"])
     frame = pd.DataFrame(
         {
@@ -380,6 +382,7 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
         np.array([], dtype=np.int64),
         customers=frame.loc[keep],
         empty_rows=int((~filled).sum()),
+        phone_links=who.phone_links,
     )
     if no_email.any():
         result.excluded["no email or phone"] += int(no_email.sum())

@@ -559,6 +559,13 @@ class Workspace:
             "CREATE TABLE IF NOT EXISTS withdrawn_orders (order_id VARCHAR, reason VARCHAR, "
             "ingest_id BIGINT)",
         )
+        # the phones orders carried beside their customer (valuecast.io._build.phone_links), so
+        # that a customer known by a phone alone in one ingest is the same customer in another
+        _sql(
+            raw,
+            "CREATE TABLE IF NOT EXISTS phone_links (phone_id VARCHAR, customer_id VARCHAR, "
+            "ingest_id BIGINT)",
+        )
 
     def orders(self) -> ir.Table:
         """The canonical orders table as an Ibis expression."""
@@ -711,6 +718,7 @@ class Workspace:
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
+                linked_by_phone = _link_phones(raw, results, ingest_id, direct)
                 counts = _merge(raw, ingest_id, direct)
                 counted_again = _counted_again(raw)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, excluded, ingest_id)
@@ -764,6 +772,8 @@ class Workspace:
                     report.notes.append(_withdrawn_note(withdrawn))
                 if counted_again:
                     report.notes.append(_counted_again_note(counted_again))
+                if any(linked_by_phone):
+                    report.notes.append(_linked_by_phone_note(*linked_by_phone))
                 if not direct["orders"]:
                     report.notes.extend(
                         _notes_on_stored_orders(raw, report, latest_before, ingest_id)
@@ -1310,6 +1320,86 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
             [ingest_id],
         )
     return int(updated)
+
+
+def _link_phones(
+    raw: Any, results: Sequence[ImportResult], ingest_id: int, direct: dict[str, bool]
+) -> tuple[int, int]:
+    """Store the files' phone links (:attr:`~valuecast.io.schema.ImportResult.phone_links`) and
+    give the orders of a customer known by a phone alone, stored or staged, to the customer
+    that phone belongs to in every ingest so far; returns how many (stored, staged) orders moved.
+
+    The files' importers link a phone to its customer within a file
+    (:func:`valuecast.io._build.with_phones`); this does it across files and ingests, by the same
+    rule: a phone seen with one customer only belongs to it, one seen with two (a household, an
+    office line) links nothing.  Orders it gave away before a second customer showed up stay
+    where they went.  Runs before the merge, so a staged order compares with its stored self
+    under the same customer.
+    """
+    frames = [r.phone_links for r in results if r.phone_links is not None and len(r.phone_links)]
+    if frames:
+        links = pd.concat(frames, ignore_index=True).astype("string").drop_duplicates()
+        raw.register("_phone_links_in", links)
+        try:
+            _sql(
+                raw,
+                "INSERT INTO phone_links SELECT n.phone_id, n.customer_id, ? "
+                "FROM _phone_links_in n ANTI JOIN phone_links p "
+                "ON n.phone_id = p.phone_id AND n.customer_id = p.customer_id",
+                [ingest_id],
+            )
+        finally:
+            raw.unregister("_phone_links_in")
+    if not _sql(raw, "SELECT 1 FROM phone_links LIMIT 1"):
+        return 0, 0
+    _sql(
+        raw,
+        "CREATE OR REPLACE TEMP TABLE _phone_owners AS SELECT phone_id, min(customer_id) AS "
+        "owner FROM phone_links GROUP BY phone_id HAVING count(DISTINCT customer_id) = 1",
+    )
+
+    def move(table: str) -> int:
+        return int(
+            _sql(
+                raw,
+                f"UPDATE {table} SET customer_id = o.owner FROM _phone_owners o "
+                f"WHERE {table}.customer_id = o.phone_id",
+            )[0][0]
+        )
+
+    try:
+        if direct["orders"]:  # staged straight into the empty orders table
+            return 0, move("orders")
+        stored = move("orders")
+        if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+            return stored, 0  # no orders staged (a customers export): the stage is a view
+        # a staged order stored under its owner already (an export read again) is no news
+        staged = _sql(
+            raw,
+            "SELECT count(*) FROM _stage_orders s JOIN _phone_owners o "
+            "ON s.customer_id = o.phone_id ANTI JOIN orders t ON t.source = s.source "
+            "AND t.order_number = s.order_number AND t.customer_id = o.owner",
+        )[0][0]
+        move("_stage_orders")
+        return stored, int(staged)
+    finally:
+        _sql(raw, "DROP TABLE _phone_owners")
+
+
+def _linked_by_phone_note(stored: int, staged: int) -> str:
+    """The ingest note for orders of customers known by a phone alone that went to the customer
+    the phone belongs to (:func:`_link_phones`)."""
+    parts = []
+    if stored:
+        parts.append(f"{stored:,} stored")
+    if staged:
+        parts.append(f"{staged:,} in these files")
+    total = stored + staged
+    return (
+        f"{total:,} {'order' if total == 1 else 'orders'} without e-mail ({', '.join(parts)}) "
+        f"{'belongs' if total == 1 else 'belong'} to the customer whose orders in other files "
+        "carry the same phone"
+    )
 
 
 def _counted_again(raw: Any) -> dict[tuple[str, int], int]:

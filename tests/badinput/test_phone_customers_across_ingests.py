@@ -1,0 +1,130 @@
+"""A customer known by a phone alone in one export is the e-mail customer whose orders in another
+export (a later quarter, another file of the same ingest) carry that phone, as within one file.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from valuecast.io.phones import PHONE_ID_PREFIX
+
+# format -> the order fields that carry a phone and its country
+PHONE = {
+    "shopify": lambda phone: {"Phone": phone, "Billing Country": "GB"},
+    "woocommerce": lambda phone: {"billing_phone": phone, "billing_country": "GB"},
+    "orders": lambda phone: {"phone": phone, "country": "GB"},
+}
+ORDERS_MAP = (
+    "customer_id=customer_id,order_id=order_id,ordered_at=order_date,revenue=revenue,"
+    "phone=phone,country=country"
+)
+ANN_PHONE = "phone:+447700900123"
+
+
+def _export(corpus, path, fmt, orders):
+    """``orders`` (number, e-mail or '', day, amount, phone as written) as an export of ``fmt``."""
+    written = []
+    for number, email, day, amount, phone in orders:
+        written.append(
+            corpus.order(number, email, f"{day} 10:00:00", amount, extra=PHONE[fmt](phone))
+        )
+    if fmt == "orders":  # the generic table's header is fixed: the phone goes in its own columns
+        header = ["order_id", "customer_id", "order_date", "revenue", "channel", "phone", "country"]
+        rows = [
+            {"order_id": o["number"], "customer_id": o["email"], "order_date": o["date"],
+             "revenue": o["amount"], "channel": "web", **o["extra"]}
+            for o in written
+        ]  # fmt: skip
+        path.write_text(corpus.io.render_csv(header, rows))
+        return path
+    return corpus.write(path, fmt, written)
+
+
+def _ingest(corpus, path, workspace, fmt):
+    options = ("--map", ORDERS_MAP) if fmt == "orders" else ()
+    return corpus.report(corpus.ingest(path, workspace, "--json", *options))
+
+
+@pytest.mark.parametrize("fmt", sorted(PHONE))
+def test_a_later_export_gives_a_stored_phone_customer_to_its_email_customer(corpus, tmp_path, fmt):
+    workspace = tmp_path / "ws.duckdb"
+    q1 = [("1001", "", "2024-01-05", "10.00", "+44 7700 900123"),  # Ann at the till
+          ("1002", "bob@example.com", "2024-01-06", "20.00", "")]  # fmt: skip
+    report = _ingest(corpus, _export(corpus, tmp_path / "q1.csv", fmt, q1), workspace, fmt)
+    stored = corpus.stored_orders(workspace)
+    assert stored["1001"][0] == ANN_PHONE
+    assert report["workspace_customers"] == 2
+
+    # the next quarter: Ann orders online with her e-mail and the same phone, written nationally
+    q2 = [("1003", "ann@example.com", "2024-04-05", "30.00", "07700 900123")]
+    report = _ingest(corpus, _export(corpus, tmp_path / "q2.csv", fmt, q2), workspace, fmt)
+    stored = corpus.stored_orders(workspace)
+    assert {number: row[0] for number, row in stored.items()} == {
+        "1001": "ann@example.com", "1002": "bob@example.com", "1003": "ann@example.com",
+    }  # fmt: skip
+    assert report["workspace_customers"] == 2
+    assert any(
+        note.startswith("1 order without e-mail (1 stored) belongs to the customer")
+        for note in report["notes"]
+    ), report["notes"]
+
+    # and a later phone-only order finds her too, while Q1's export read again changes nothing
+    q3 = [("1004", "", "2024-07-05", "40.00", "+447700900123"), *q1]
+    report = _ingest(corpus, _export(corpus, tmp_path / "q3.csv", fmt, q3), workspace, fmt)
+    stored = corpus.stored_orders(workspace)
+    assert stored["1004"][0] == "ann@example.com"
+    assert stored["1001"][0] == "ann@example.com"
+    assert report["updated_orders"] == 0
+    assert any(
+        note.startswith("1 order without e-mail (1 in these files) belongs")
+        for note in report["notes"]
+    ), report["notes"]
+
+
+def test_files_of_one_ingest_link_a_phone_as_one_file_does(corpus, tmp_path):
+    till = [("1001", "", "2024-01-05", "10.00", "+44 7700 900123")]
+    online = [("1002", "ann@example.com", "2024-02-05", "30.00", "07700 900123")]
+    files = [
+        _export(corpus, tmp_path / "till.csv", "orders", till),
+        _export(corpus, tmp_path / "online.csv", "orders", online),
+    ]
+    workspace = tmp_path / "ws.duckdb"
+    report = corpus.report(corpus.ingest(files, workspace, "--json", "--map", ORDERS_MAP))
+    assert {row[0] for row in corpus.stored_orders(workspace).values()} == {"ann@example.com"}
+    assert report["workspace_customers"] == 1
+
+
+def test_a_phone_two_customers_carry_links_nothing_across_ingests(corpus, tmp_path):
+    workspace = tmp_path / "ws.duckdb"
+    office = "+44 20 7946 0000"
+    q1 = [("1001", "", "2024-01-05", "10.00", office),
+          ("1002", "bob@example.com", "2024-01-06", "20.00", office)]  # fmt: skip
+    _ingest(corpus, _export(corpus, tmp_path / "q1.csv", "orders", q1), workspace, "orders")
+    assert corpus.stored_orders(workspace)["1001"][0] == "bob@example.com"  # one file's rule
+    q2 = [("1003", "cat@example.com", "2024-04-05", "30.00", office)]  # a shared office line
+    _ingest(corpus, _export(corpus, tmp_path / "q2.csv", "orders", q2), workspace, "orders")
+    q3 = [("1004", "", "2024-07-06", "40.00", office)]
+    report = _ingest(
+        corpus, _export(corpus, tmp_path / "q3.csv", "orders", q3), workspace, "orders"
+    )
+    stored = corpus.stored_orders(workspace)
+    # what was given before the line proved shared stays; the new phone-only order is the phone's
+    assert stored["1001"][0] == "bob@example.com"
+    assert stored["1004"][0] == PHONE_ID_PREFIX + "+442079460000"
+    assert not any("belong" in note and "phone" in note for note in report["notes"])
+
+
+def test_a_customers_export_gives_stored_phone_orders_to_the_customer_with_that_phone(
+    corpus, tmp_path
+):
+    workspace = tmp_path / "ws.duckdb"
+    till = [("1001", "", "2024-01-05", "10.00", "+44 7700 900123")]
+    _ingest(corpus, _export(corpus, tmp_path / "q1.csv", "shopify", till), workspace, "shopify")
+    header = corpus.io.SHOPIFY_CUSTOMERS_HEADERS[1]
+    ann = {"First Name": "Ann", "Email": "ann@example.com", "Country Code": "GB",
+           "Phone": "07700 900123", "Accepts Email Marketing": "yes"}  # fmt: skip
+    path = tmp_path / "customers_export.csv"
+    path.write_text(corpus.io.render_csv(header, [ann]))
+    report = corpus.report(corpus.ingest(path, workspace, "--json"))
+    assert corpus.stored_orders(workspace)["1001"][0] == "ann@example.com"
+    assert any(note.startswith("1 order without e-mail (1 stored)") for note in report["notes"])

@@ -263,6 +263,26 @@ def test_admin_order_grid_export(exports, write):
     pd.testing.assert_frame_equal(forced.orders, result.orders)
 
 
+def test_a_grid_cancelled_in_british_spelling_is_left_out_and_unknown_labels_are_named(
+    exports, write
+):
+    rows = grid_rows()
+    rows[2]["Status"] = "Cancelled"  # a language pack's (or the shop's own) spelling
+    rows[1]["Status"] = "Storniert"  # a German admin's label: not Magento's own
+    result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert result.excluded_orders == {"cancelled": 1, "refunded": 1}
+    assert list(result.orders["order_number"]) == ["000000101", "000000102", "000000105"]
+    (note,) = [note for note in result.notes if "status" in note]
+    assert note.startswith("1 order has a status that is not Magento's own ('Storniert' (1))")
+    assert "counted as sales" in note
+    # Magento's own labels and codes, in any case, name nothing
+    for row, status in zip(rows, ["complete", "Pending Payment", "canceled", "On Hold",
+                                  "pending_payment"], strict=True):  # fmt: skip
+        row["Status"] = status
+    plain = magento.read_order_grid(write("plain.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert not [note for note in plain.notes if "status" in note]
+
+
 def test_a_grid_in_euros_names_its_currency(exports, write):
     """The grid names no currency code: amounts written in euros say it; in dollars they don't
     (the first test's grid has currency empty)."""

@@ -340,3 +340,22 @@ def test_line_item_amounts_not_written_as_plain_decimals_are_read_as_numbers(exp
     assert lines["quantity"].tolist() == [2.0, 1.0]
     assert lines["unit_price"].tolist() == [6.0, 4.0]
     assert lines["line_discount"].tolist() == [2.0, 0.5]
+
+
+def test_a_status_woocommerce_does_not_know_is_named_and_canceled_is_left_out(write):
+    header = ["order_id", "order_date", "status", "order_total", "billing_email"]
+    rows = [
+        {"order_id": 1, "order_date": "2024-01-05", "status": "wc-completed",
+         "order_total": "50.00", "billing_email": "a@x.com"},
+        {"order_id": 2, "order_date": "2024-01-06", "status": "canceled",  # American spelling
+         "order_total": "20.00", "billing_email": "a@x.com"},
+        {"order_id": 3, "order_date": "2024-01-07", "status": "wc-shipped",  # a plugin's own
+         "order_total": "30.00", "billing_email": "b@x.com"},
+        {"order_id": 4, "order_date": "2024-01-08", "status": "On hold",
+         "order_total": "10.00", "billing_email": "b@x.com"},
+    ]  # fmt: skip
+    result = woocommerce.read_orders(write("export.csv", header, rows))
+    assert result.excluded_orders == {"cancelled": 1}
+    assert result.orders["net_revenue"].sum() == 90.0
+    (note,) = [note for note in result.notes if "status" in note]
+    assert note.startswith("1 order has a status that is not WooCommerce's own ('wc-shipped' (1))")

@@ -64,10 +64,11 @@ column set: turn them on under Columns before exporting).
   names no currency code: ``currency`` is the one its amounts are written in where that is
   certain (``€``, ``£``, ``CA$``, ``EUR``), and empty for a bare ``$`` (amounts are in the
   shop's base currency).
-* ``Status`` is the status *label*. ``Canceled`` -> ``"cancelled"`` and ``Closed`` ->
-  ``"refunded"`` (Magento closes an order refunded in full), as the ``sales_order`` states; every
-  other label (Pending, Processing, Complete, On Hold, a shop's own) counts; a subtotal below zero
-  -> ``"negative amount"``.
+* ``Status`` is the status *label*. ``Canceled`` (or ``Cancelled``) -> ``"cancelled"`` and
+  ``Closed`` -> ``"refunded"`` (Magento closes an order refunded in full), as the ``sales_order``
+  states; every other label (Pending, Processing, Complete, On Hold, a shop's own) counts, and a
+  label that is none of Magento's own (a shop's, a translated one) is named in a note; a
+  subtotal below zero -> ``"negative amount"``.
 * ``net_revenue = max(Subtotal - Total Refunded, 0)``. The grid has no discount, tax or per-part
   refund columns, so this differs from the ``sales_order`` rule: ``Subtotal`` is before
   discounts (a discounted order's net revenue is too high by its discount), and ``Total
@@ -329,6 +330,7 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
         notes=_build.identity_notes(who),
+        phone_links=who.phone_links,
     )
     entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
     entities = pd.DataFrame(
@@ -475,15 +477,21 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         else value[keep]
         for key, value in columns.items()
     }
-    status = table.text_series(cols["status"]).str.strip().str.lower().iloc[keep]
+    written_status = table.text_series(cols["status"]).str.strip().iloc[keep]
+    status = written_status.str.lower().str.replace("_", " ")
     reason = _build.reasons(
         len(keep),
         [
-            ("cancelled", (status == "canceled").fillna(False).to_numpy(bool)),
+            ("cancelled", status.isin(GRID_CANCELLED).fillna(False).to_numpy(bool)),
             ("refunded", (status == "closed").fillna(False).to_numpy(bool)),
             (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )
+    unknown = _build.unknown_statuses_note(
+        written_status, ~status.isin(GRID_KNOWN_STATUSES).fillna(True).to_numpy(bool),
+        "Magento's own", "Canceled/Cancelled and Closed",
+    )  # fmt: skip
+    notes = _build.identity_notes(who) + unknown
     return _build.assemble(
         table.name,
         "magento-grid",
@@ -492,8 +500,21 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who),
+        notes=notes,
+        phone_links=who.phone_links,
     )
+
+
+GRID_CANCELLED = frozenset({"canceled", "cancelled"})
+"""The grid's cancelled labels: Magento's own spelling, and the British one language packs and
+shops that rename the label write."""
+
+GRID_KNOWN_STATUSES = GRID_CANCELLED | {
+    "closed", "complete", "pending", "pending payment", "processing", "on hold", "holded",
+    "suspected fraud", "fraud", "payment review", "paypal canceled reversal",
+    "paypal reversed", "pending paypal", "new",
+}  # fmt: skip
+"""Magento's own order statuses, as labels or codes (lower-cased, ``_`` read as a space)."""
 
 
 _UPPER_TO_LETTERS = r"[\x{df}\x{149}\x{1f0}\x{1e96}-\x{1e9a}\x{fb00}-\x{fb06}]"

@@ -102,6 +102,7 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("order_date", "status", "order_total")
 EXCLUDED_STATUSES: dict[str, str] = {
     "cancelled": "cancelled",
+    "canceled": "cancelled",
     "failed": "failed",
     "refunded": "refunded",
     "trash": "trash",
@@ -109,6 +110,10 @@ EXCLUDED_STATUSES: dict[str, str] = {
     "checkout-draft": "draft",
     "auto-draft": "draft",
 }
+KNOWN_STATUSES = frozenset(
+    {*EXCLUDED_STATUSES, "pending", "processing", "on-hold", "completed", "pending-payment"}
+)
+"""WooCommerce's own order statuses (after :func:`_status`); any other is named in a note."""
 _PACKED = re.compile(r"^line[ _]?item[ _]?\d+$")
 
 
@@ -243,6 +248,10 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         },
         n,
     )
+    unknown = _build.unknown_statuses_note(
+        first("status").str.strip(), ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
+        "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
+    )  # fmt: skip
     reason_of = status.map(EXCLUDED_STATUSES)
     rules = [(name, (reason_of == name).fillna(False).to_numpy(bool))
              for name in dict.fromkeys(EXCLUDED_STATUSES.values())]  # fmt: skip
@@ -262,7 +271,8 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         np.bincount(codes[codes >= 0], minlength=n),
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who) + currency_notes + _untaxed_note(cols),
+        notes=_build.identity_notes(who) + unknown + currency_notes + _untaxed_note(cols),
+        phone_links=who.phone_links,
     )
 
 

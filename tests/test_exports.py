@@ -802,3 +802,28 @@ def test_write_audience_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeyp
         write_audience(frame, path)
     assert path.read_text(encoding="utf-8").startswith("Email,")  # the old file is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audience.csv"]
+
+
+@pytest.mark.parametrize("to", ["klaviyo", "mailchimp", "meta", "google"])
+def test_an_address_one_record_declines_for_is_not_exported_from_another(to):
+    # a shop keyed by customer number: the address opted out on one record, in on the other
+    rows = customers(
+        {"accepts_marketing": True, "historic_clv": 5.0},
+        {"accepts_marketing": False, "historic_clv": 900.0, "rfm_group": "Dormant"},
+        {"accepts_marketing": True},
+    )
+    rows["customer_id"] = ["100", "200", "300"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["100", "200", "300"],
+         "email": ["mixed@shop.com", " Mixed@Shop.com", "yes@shop.com"]}
+    )  # fmt: skip
+    audience = build_audience(rows, contacts, to, where="historic_number_of_orders >= 0")
+    assert audience.exported == 1 and audience.left_out_consent == 2
+    # whichever record a segment selects
+    champions = rows.assign(rfm_group=["Champions", "Dormant", "Loyal"])
+    audience = build_audience(champions, contacts, to, segment="champions")
+    assert (audience.selected, audience.exported, audience.left_out_consent) == (1, 0, 1)
+    everyone = build_audience(
+        rows, contacts, to, where="historic_number_of_orders >= 0", include_non_consenting=True
+    )
+    assert everyone.left_out_consent == 0

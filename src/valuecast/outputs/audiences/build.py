@@ -20,7 +20,12 @@ import pandas as pd
 from valuecast.csvsafe import escape_frame
 from valuecast.outputs.audiences.platforms import FORMATS, format_audience
 from valuecast.outputs.audiences.segments import segment_mask
-from valuecast.outputs.audiences.table import ExportError, audience_table, consenting
+from valuecast.outputs.audiences.table import (
+    ExportError,
+    audience_table,
+    consenting,
+    declined_addresses,
+)
 from valuecast.outputs.audiences.where import where_mask
 from valuecast.outputs.files import write_csv
 
@@ -79,7 +84,8 @@ def build_audience(
     table = audience_table(customers, contacts)
     mask = segment_mask(table, segment, as_of) if segment is not None else where_mask(table, where)
     selected = table[mask.to_numpy(dtype=bool)]
-    allowed, left_out = consenting(selected, include_non_consenting)
+    # an address one record declines for is declined, whichever record is selected
+    allowed, left_out = consenting(selected, include_non_consenting, declined_addresses(table))
     formatted = format_audience(allowed, to)
     unknown = 0 if include_non_consenting else int(selected["accepts_marketing"].isna().sum())
     return Audience(

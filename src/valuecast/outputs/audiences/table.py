@@ -15,7 +15,9 @@ Consent
 Only customers whose ``accepts_marketing`` is true are exported (missing counts as no), unless
 ``include_non_consenting=True``; the number left out is reported.  Where ``contacts`` holds an
 ``accepts_marketing`` column (the workspace's: the consent known today), it replaces the
-analysis' own, which is as of the analysis' date.
+analysis' own, which is as of the analysis' date.  Consent belongs to the address: an e-mail
+address that any customer record declines marketing for is left out whichever record is
+selected (:func:`declined_addresses`).
 """
 
 from __future__ import annotations
@@ -92,14 +94,32 @@ def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None
     return out[[*others, *CONTACT_FIELDS]].reset_index(drop=True)
 
 
+def declined_addresses(table: pd.DataFrame) -> set[str]:
+    """The e-mail addresses (trimmed, lower-cased) that some customer of ``table`` (an
+    :func:`audience_table`) holding them declines marketing for.
+
+    Consent belongs to the address: two customer records sharing one (a shop keyed by customer
+    number, a customer who registered twice) reach one inbox, and one record's opt-out is not
+    undone by the other's opt-in."""
+    if "email" not in table.columns or "accepts_marketing" not in table.columns:
+        return set()
+    declined = table["accepts_marketing"].astype("boolean").eq(False).fillna(False)
+    addresses = table.loc[declined.to_numpy(bool), "email"].astype("string").str.strip()
+    return set(addresses.str.lower().dropna())
+
+
 def consenting(
-    table: pd.DataFrame, include_non_consenting: bool = False
+    table: pd.DataFrame, include_non_consenting: bool = False, declined: set[str] | None = None
 ) -> tuple[pd.DataFrame, int]:
-    """The rows whose ``accepts_marketing`` is true, and how many were left out.
+    """The rows whose ``accepts_marketing`` is true and whose e-mail address is not in
+    ``declined`` (:func:`declined_addresses`), and how many were left out.
 
     Missing consent counts as no.  With ``include_non_consenting`` every row is kept (0 left out).
     """
     if include_non_consenting:
         return table, 0
     consent = table["accepts_marketing"].astype("boolean").fillna(False).astype(bool)
+    if declined and "email" in table.columns:
+        address = table["email"].astype("string").str.strip().str.lower()
+        consent &= ~address.isin(declined).fillna(False).astype(bool)
     return table[consent.to_numpy()], int((~consent).sum())

@@ -419,3 +419,22 @@ def test_the_table_says_the_currency_of_its_amounts(tmp_path):
     plain = make_workspace(tmp_path / "plain", REPEAT_ORDERS, CONSENT_MAP)
     result = run("--workspace", plain, "--out", tmp_path / "out2")
     assert "CLV by channel" in result.output and "amounts in" not in result.output
+
+
+def test_spend_on_channels_no_customer_came_through_is_a_note_naming_both_sides(
+    one_time_shop, tmp_path
+):
+    spend = tmp_path / "spend.csv"
+    spend.write_text("Month,Channel,Spend\n2024-01,Facebook Ads,500\n2024-02,Google Ads,250\n")
+    result = run("--workspace", one_time_shop, "--spend", spend, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (
+        "note: no customer came through any of the spend's channels: Facebook Ads (500.00), "
+        "Google Ads (250.00); their CAC is empty. The customers' channels are google (3), "
+    ) in text
+    # one matched channel among them: the note counts the others
+    spend.write_text("Month,Channel,Spend\n2024-01,google,50\n2024-01,tiktok,40\n")
+    result = run("--workspace", one_time_shop, "--spend", spend, "--out", tmp_path / "out2")
+    text = " ".join(result.output.split())
+    assert "no customer came through 1 of the spend's channels: tiktok (40.00)" in text

@@ -135,6 +135,7 @@ def channels(
         channels_frame,
         clv_by_group,
         monthly_revenue,
+        unmatched_spend_note,
         with_new_customer_clv,
     )
     from valuecast.analysis.summary import SummaryError
@@ -222,6 +223,13 @@ def channels(
     _print(frame, column, by.value if by is not None else column, joined, paths, currency)
     if dated is not None:
         console.print(dated, highlight=False, soft_wrap=True)
+    unmatched = (
+        None
+        if cac is None
+        else unmatched_spend_note(cac, analysis.customers[GROUP_COLUMNS["channel"]])
+    )
+    if unmatched is not None:
+        console.print(f"note: {unmatched}", highlight=False, soft_wrap=True)
     if cac is not None and not joined:
         console.print(
             f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {by.value})",

@@ -789,6 +789,33 @@ def cac_table(
     return out
 
 
+def unmatched_spend_note(cac: pd.DataFrame, channels: pd.Series) -> str | None:
+    """The note for spend on channels that no customer came through (:func:`cac_table`'s
+    ``cac``; ``channels``: every customer's ``acquisition_channel``), None when there is none.
+
+    A spend file keyed by ad platform (``Facebook Ads``) beside orders keyed by sales channel
+    (``web``, ``pos``) matches nothing: every CAC is empty, which looks like missing data rather
+    than a naming mismatch, so the note names both sides."""
+    rows = cac[(cac["cohort_month"] == ALL_MONTHS) & (cac["spend"].fillna(0) > 0)]
+    tally = group_labels(channels, "acquisition_channel").value_counts()
+    known = {_key(str(label)) for label in tally.index}
+    unmatched = rows[[_key(str(label)) not in known for label in rows["channel"]]]
+    if unmatched.empty:
+        return None
+    spent = ", ".join(
+        f"{label} ({amount:,.2f})"
+        for label, amount in zip(unmatched["channel"], unmatched["spend"], strict=True)
+    )
+    listed = ", ".join(f"{label} ({count:,})" for label, count in tally.head(6).items())
+    more = f" and {len(tally) - 6:,} more" if len(tally) > 6 else ""
+    which = "any of" if len(unmatched) == len(rows) else f"{len(unmatched):,} of"
+    return (
+        f"no customer came through {which} the spend's channels: {spent}; their CAC is empty. "
+        f"The customers' channels are {listed}{more}: name the spend's channels as the orders "
+        "do (case and spaces aside)"
+    )
+
+
 def cac_by_channel(
     customers: pd.DataFrame,
     spend: pd.DataFrame,

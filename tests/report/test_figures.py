@@ -240,3 +240,17 @@ def test_a_churn_chart_without_a_month_of_enough_cases_says_none_can_be_read():
     reading = churn_chart(churn).reading
     assert "no month without an order has 30 cases yet" in reading
     assert "never halves" not in reading
+
+
+@pytest.mark.parametrize(("rates", "top"), [([0.0, 0.0], 0.05), ([0.25, 0.1], 0.25)])
+def test_the_retention_scale_starts_at_zero_and_never_centres_on_it(rates, top):
+    # a shop of one-time buyers: every cell 0%, which Plotly drew mid-scale between -40% and 40%
+    from valuecast.outputs.report.cohorts import retention_chart
+
+    retention = pd.DataFrame(
+        {"cohort_month": ["2024-01", "2024-02"], "months_since_acquisition": [1, 1],
+         "retention": rates, "active_customers": [0, 0], "customers": [10, 12],
+         "partial_month": [False, False]}
+    )  # fmt: skip
+    (heat,) = retention_chart(retention).figure["data"]
+    assert (heat["zmin"], heat["zmax"]) == (0, top)

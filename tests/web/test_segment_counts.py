@@ -83,11 +83,16 @@ def test_the_replenishment_reading_counts_each_customer_due_once():
     from valuecast.web.views import _products_section
 
     reminders = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "c", "d"],
-        "product": ["Tea", "Mug", "Tea", "Tea", "Mug"],
-        "cycle_days": [30, 90, 30, 30, 90],
-        "days_until_due": [3, 10, 14, -2, 40],
+        "customer_id": ["a", "a", "b", "c", "d", "e"],
+        "product": ["Tea", "Mug", "Tea", "Tea", "Mug", "Tea"],
+        "cycle_days": [30, 90, 30, 30, 90, 30],
+        "days_until_due": [3, 10, 14, -2, 40, -31],  # e: a whole cycle overdue, likely lapsed
     })  # fmt: skip
     section = _products_section({"reminders.csv": reminders}, {})
     reading = next(chart.reading for chart in section.charts if chart.key == "products-reminders")
     assert reading.startswith("2 customers are due to reorder within 14 days (3 reminders); Tea")
+    assert "has the most reminders (3, every 30 days)" in reading
+    assert reading.endswith(
+        "1 reminder overdue by more than a cycle is left out, as `valuecast reminders` leaves "
+        "them: those customers have likely lapsed or buy elsewhere."
+    )

@@ -479,6 +479,7 @@ def assemble(
     empty_rows: int = 0,
     notes: list[str] | None = None,
     phone_links: pd.DataFrame | None = None,
+    written_symbol: str | None = None,
 ) -> ImportResult:
     """Split counted from excluded orders and count the exclusions by reason.
 
@@ -526,6 +527,7 @@ def assemble(
         notes=list(notes or []),
         excluded_detail=detail.reset_index(drop=True),
         phone_links=phone_links,
+        written_symbol=written_symbol,
     )
 
 

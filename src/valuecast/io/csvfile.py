@@ -979,9 +979,9 @@ _CURRENCY_CODES = {
 }  # fmt: skip
 """The currency of a symbol or unit written with amounts (upper-cased), where it names one."""
 _ANY_OF = {
-    "$": {"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "BRL", "MXN", "TWD"},
-    "KR": {"SEK", "NOK", "DKK", "ISK"},
-    "¥": {"JPY", "CNY"},
+    "$": ("USD", "CAD", "AUD", "NZD", "HKD", "SGD", "BRL", "MXN", "TWD"),
+    "KR": ("SEK", "NOK", "DKK", "ISK"),
+    "¥": ("JPY", "CNY"),
 }
 """Symbols several currencies write: a column may mix one with the code of any of these."""
 _MARKER_PART = re.compile(r"[A-Z]{1,3}\$|[A-Z]{3}|KR\.?|ZŁ|KČ|FT|[$€£¥₹₺₩₽₪₫฿₱₴₦]")
@@ -1016,6 +1016,13 @@ def _marker_currency(marker: str) -> str | None:
 
 ANY_OF_SYMBOLS = frozenset(_ANY_OF)
 """Symbols of several currencies (``$``, ``kr``), which name none."""
+
+
+def symbol_currencies(symbol: str) -> tuple[str, ...]:
+    """The currencies a symbol of several (:data:`ANY_OF_SYMBOLS`) may be written for, the
+    most used first."""
+    return _ANY_OF[symbol]
+
 
 NAMED_SYMBOLS = frozenset(_CURRENCY_CODES)
 """Upper-cased symbols that name one currency, which :func:`currency_code` reads as its code."""
@@ -1320,6 +1327,15 @@ class Table:
                 second,
             )
         return codes[0] if codes else None
+
+    def written_symbol(self, columns: Iterable[str | None]) -> str | None:
+        """The symbol of several currencies (``$``, ``kr``, ``¥``) the amounts read from
+        ``columns`` are written with, where they name no certain currency (:meth:`written_currency`
+        is None); None otherwise.  Such amounts are in *some* dollar: never in euros."""
+        named = [self._currencies[column][0] for column in columns if column in self._currencies]
+        if not named or any(currency not in _ANY_OF for currency in named):
+            return None
+        return named[0]
 
     def _parse_money_text(self, values: pa.ChunkedArray, column: str) -> np.ndarray:
         present = pc.is_valid(values)

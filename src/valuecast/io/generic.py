@@ -470,6 +470,8 @@ class ParsedRows:
     numbered_by: pa.ChunkedArray | None = None
     # the rows' (phone id, customer id) pairs, when a phone column is mapped
     phone_links: pd.DataFrame | None = None
+    # the symbol of several currencies the amounts are written with (``$``), none named
+    written_symbol: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -577,6 +579,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     # currency column, and the only one a currency column may give
     money_columns = [cols[key] for key in ("revenue", "unit_price", *AMOUNT_KEYS)]
     currency = table.written_currency(money_columns)
+    symbol = table.written_symbol(money_columns) if text["currency"] is None else None
     if currency is not None and text["currency"] is None:
         text["currency"] = pa.chunked_array([pa.repeat(pa.scalar(currency), n_rows)])
     elif currency is not None:
@@ -608,6 +611,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         numbered_by=numbered_by,
         notes=notes,
         phone_links=links,
+        written_symbol=symbol,
     )
 
 
@@ -861,6 +865,7 @@ def _assemble(
         empty_rows=int((~filled).sum()),
         notes=notes,
         phone_links=rows.phone_links,
+        written_symbol=rows.written_symbol,
     )
 
 

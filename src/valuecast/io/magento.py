@@ -469,6 +469,7 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
     }
     money_columns = [cols[key] for key in ("subtotal", "total_refunded", "grand_total", "shipping")]
     currency = table.written_currency(money_columns)
+    symbol = table.written_symbol(money_columns)
     if currency is not None:  # written with the amounts (€1.050,00), where one is certain
         columns["currency"] = pd.Series([currency] * n, dtype="string")
     picked = {
@@ -502,6 +503,7 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         empty_rows=int((~filled).sum()),
         notes=notes,
         phone_links=who.phone_links,
+        written_symbol=symbol,
     )
 
 

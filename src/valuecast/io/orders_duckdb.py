@@ -32,7 +32,7 @@ from __future__ import annotations
 import codecs
 import re
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -214,8 +214,12 @@ def load_rows(
     table: str = ROWS_TABLE,
     pair_hash: bool = False,
     numbered: bool = False,
+    found: dict[str, Any] | None = None,
 ) -> bool:
     """Create the temporary ``table`` of parsed rows on the DuckDB connection ``con``.
+
+    ``found``, where given, gets ``written_symbol``: the symbol of several currencies (``$``)
+    the amounts are written with (:meth:`~valuecast.io.csvfile.Table.written_symbol`).
 
     Amounts and dates are parsed in SQL where written plainly (``12.50``, ``2024-03-05``).  A
     CSV file whose amounts or dates are written otherwise (``$1,234.50``, ``05/03/2024``) is
@@ -225,9 +229,9 @@ def load_rows(
     """
     args = (con, csv, cols, amounts, table, pair_hash, numbered)
     if _written_at_the_start(con, csv, cols, amounts):  # SQL's reading would be refused
-        return _load_rows(*args, written=True)[0]
+        return _load_rows(*args, written=True, found=found)[0]
     loaded, written_may_help = _load_rows(*args, written=False)
-    return loaded or (written_may_help and _load_rows(*args, written=True)[0])
+    return loaded or (written_may_help and _load_rows(*args, written=True, found=found)[0])
 
 
 _FIRST_ROWS = 1000
@@ -270,6 +274,7 @@ def _load_rows(
     numbered: bool,
     *,
     written: bool,
+    found: dict[str, Any] | None = None,
 ) -> tuple[bool, bool]:
     """:func:`load_rows` once: ``(loaded, written_may_help)``, the second whether a load with
     ``written`` cells could take the file (a CSV file some of whose amount or date cells SQL
@@ -419,7 +424,7 @@ def _load_rows(
             by_cell = {cell: [k for k in money_keys if column_of[k] == cell] for cell in later}
             by_cell[d] = ["ordered_at"]
             finish = _Finish(derived, " OR ".join(values_bad), [raw(c) for c in sorted(kept)])
-            refused = not _set_written_values(con, csv, table, by_cell, d, finish)
+            refused = not _set_written_values(con, csv, table, by_cell, d, finish, found)
             if not refused:
                 refused = con.execute(f"SELECT bool_or(_bad) FROM {table}").fetchall()[0][0]
         elif refused and not rejected and not written and not typed:
@@ -451,7 +456,7 @@ class _Finish:
 
 def _set_written_values(
     con: Any, csv: CsvFile, table: str, keys_of: dict[str, list[str]], date_cell: str,
-    finish: _Finish,
+    finish: _Finish, found: dict[str, Any] | None = None,
 ) -> bool:  # fmt: skip
     """Parse each cell of ``keys_of`` (the ``_raw_`` columns of ``table``) by the importer's
     parser, once per distinct cell, and give the rows' ``keys_of[cell]`` columns their values
@@ -466,14 +471,14 @@ def _set_written_values(
     ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")
     try:
-        return _set_in_order(con, csv, table, keys_of, date_cell, finish)
+        return _set_in_order(con, csv, table, keys_of, date_cell, finish, found)
     finally:
         con.execute(f"SET preserve_insertion_order = {str(bool(ordered)).lower()}")
 
 
 def _set_in_order(
     con: Any, csv: CsvFile, table: str, keys_of: dict[str, list[str]], date_cell: str,
-    finish: _Finish,
+    finish: _Finish, found: dict[str, Any] | None,
 ) -> bool:  # fmt: skip
     header = {f"c{i}": name for i, name in enumerate(csv.header)}
     distinct: dict[str, pa.Array] = {}
@@ -499,6 +504,8 @@ def _set_in_order(
         }
         if cells.written_currency(money) is not None:  # the importer's, given to the orders
             return False
+        if found is not None:
+            found["written_symbol"] = cells.written_symbol(money)
     except InputError:
         return False
     per_row = {
@@ -761,6 +768,8 @@ class PendingOrders:
     source: CsvFile | ParquetRows
     mapping: dict[str, str]
     cols: dict[str, str | None]
+    # what loading the rows found out (``written_symbol``: :func:`load_rows`' ``found``)
+    _found: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -830,8 +839,12 @@ class PendingOrders:
         """Parse and group the rows into temporary tables; ``False`` when the importer must."""
         cols = self.cols
         keyed = cols["order_id"] is not None
+        self._found.clear()
         return (
-            load_rows(con, self.source, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True)
+            load_rows(
+                con, self.source, cols, AMOUNT_KEYS, _INGEST_ROWS, not keyed, numbered=True,
+                found=self._found,
+            )
             and _one_currency(con, cols)
             and group_orders(
                 con, cols, _INGEST_ROWS, _INGEST_GROUPED, canonical=True,
@@ -923,6 +936,10 @@ class PendingOrders:
                 derived=derived,
             ),  # fmt: skip
             notes=self._cut_off_notes(),
+            # amounts in some dollar, where no currency column names which
+            written_symbol=None
+            if self.cols.get("currency") is not None
+            else self._found.get("written_symbol"),
         )
 
     def _cut_off_notes(self) -> list[str]:

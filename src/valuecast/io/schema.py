@@ -178,6 +178,9 @@ class ImportResult:
     # the phones rows carried beside their customer: distinct (phone_id, customer_id) pairs
     # (:func:`valuecast.io._build.phone_links`); None when the file has no phones
     phone_links: pd.DataFrame | None = None
+    # the symbol of several currencies (``$``) the file's amounts are written with, where
+    # nothing names their currency (:meth:`valuecast.io.csvfile.Table.written_symbol`)
+    written_symbol: str | None = None
 
     @property
     def order_count(self) -> int:

@@ -226,7 +226,8 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     number = number.fillna(pd.Series(uniques, dtype="string"))
     currency = _build.currency_column(first("currency"))
     money_keys = ("order_total", "tax_total", "shipping_total", "refunded_total", "discount_total")
-    written = table.written_currency(cols[key] for key in money_keys)  # 59,50 €
+    written = table.written_currency([cols[key] for key in money_keys])  # 59,50 €
+    symbol = table.written_symbol([cols[key] for key in money_keys])
     currency, currency_notes = _build.currency_with_amounts(currency, written)
     orders = _build.orders_frame(
         "woocommerce",
@@ -273,6 +274,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         empty_rows=int((~filled).sum()),
         notes=_build.identity_notes(who) + unknown + currency_notes + _untaxed_note(cols),
         phone_links=who.phone_links,
+        written_symbol=symbol if currency.isna().all() else None,
     )
 
 

@@ -45,6 +45,7 @@ import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
+from valuecast.io.csvfile import symbol_currencies
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.io.schema import (
@@ -217,6 +218,9 @@ class FileReport:
     customer_records: int
     excluded_rows: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # the symbol of several currencies (``$``) its amounts are written with, where nothing
+    # names their currency: a later file in euros is then refused as this one's are
+    amounts_written_in: str | None = None
 
 
 @dataclass
@@ -727,6 +731,7 @@ class Workspace:
                     "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
                     "GROUP BY currency ORDER BY count(*) DESC, currency",
                 )
+                _check_written_symbols(raw, results, [code for code, _ in currencies])
                 if len(currencies) > 1:
                     listed = ", ".join(
                         f"{code} ({count:,} {'order' if count == 1 else 'orders'})"
@@ -1322,6 +1327,35 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
     return int(updated)
 
 
+def _check_written_symbols(
+    raw: Any, results: Sequence[ImportResult], currencies: list[str]
+) -> None:
+    """Refuse orders whose amounts a symbol of several currencies (``$``) wrote, beside orders
+    in a currency it cannot be (euros): with no currency named, they would be taken to be in
+    the others' currency, dollars added to euros.  The files of this ingest and those of
+    earlier ingests whose orders still name no currency are checked."""
+    if not currencies:
+        return
+    symbols = {str(r.file): (r.written_symbol, "") for r in results if r.written_symbol}
+    if _sql(raw, "SELECT 1 FROM orders WHERE currency IS NULL LIMIT 1"):
+        ingests = _sql(raw, "SELECT ingest_id, report FROM ingests ORDER BY ingest_id")
+        for ingest_id, report in ingests:
+            for file in json.loads(report).get("files", []):
+                if file.get("amounts_written_in"):
+                    stored = (file["amounts_written_in"], f" (stored by ingest {ingest_id})")
+                    symbols.setdefault(str(file["file"]), stored)
+    for file, (symbol, stored) in symbols.items():
+        other = [code for code in currencies if code not in symbol_currencies(symbol)]
+        if other:
+            raise InputError(
+                file,
+                f"amounts written in {symbol}{stored} name no currency, while other orders are in "
+                f"{', '.join(other)}: add a currency column to this file ("
+                f"{', '.join(symbol_currencies(symbol)[:3])}, ...) and give --fx "
+                "RATES.csv to convert them to one currency",
+            )
+
+
 def _link_phones(
     raw: Any, results: Sequence[ImportResult], ingest_id: int, direct: dict[str, bool]
 ) -> tuple[int, int]:
@@ -1687,6 +1721,7 @@ def _build_report(
                 customer_records=len(result.customers),
                 excluded_rows={str(k): int(v) for k, v in result.excluded.items()},
                 notes=list(result.notes),
+                amounts_written_in=result.written_symbol,
             )
         )
         notes.extend(f"{Path(result.file).name}: {note}" for note in result.notes)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from valuecast.outputs.audiences import FORMATS, SEGMENTS
 from valuecast.tables import CUSTOMER_COLUMNS
 from valuecast.web.state import Busy, Dashboard
-from valuecast.web.views import PAGES, records
+from valuecast.web.views import PAGES, records, still_due
 
 router = APIRouter(prefix="/api/v1", tags=["valuecast"])
 
@@ -355,7 +355,7 @@ def customer_detail(dashboard: Dashboard, info, customer_id: str) -> dict[str, A
         "orders_total": total,
         "history": history,
         "next_products": records(view.for_customer("next_products.csv", customer_id)),
-        "reminders": records(view.for_customer("reminders.csv", customer_id)),
+        "reminders": records(still_due(view.for_customer("reminders.csv", customer_id))),
     }
 
 
@@ -466,7 +466,7 @@ def products(request: Request, snapshot: int | None = SnapshotQuery):
                 "reminders_due": records(
                     None
                     if reminders is None
-                    else reminders.sort_values(["days_until_due", "customer_id"]),
+                    else still_due(reminders).sort_values(["days_until_due", "customer_id"]),
                     limit=500,
                 ),
             },

@@ -188,7 +188,8 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         )
 
     title = "Replenishment: customers due to reorder, by product"
-    due = tables.get("reminders.csv")
+    every = tables.get("reminders.csv")
+    due = None if every is None else still_due(every)
     if due is not None and len(due):
         frame = due.assign(days=pd.to_numeric(due["days_until_due"], errors="coerce"))
         by_product = (
@@ -217,12 +218,19 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         # a customer due for two products is one customer to remind, with two reminders
         soon = frame[(frame["days"] >= 0) & (frame["days"] <= 14)]
         customers = int(soon["customer_id"].nunique())
+        lapsed = len(every) - len(due)
         reading = (
             f"{plural_text(customers, 'customer')} {'is' if customers == 1 else 'are'} due to "
             f"reorder within 14 days ({plural_text(len(soon), 'reminder')}); {lead['product']} "
             f"has the most reminders ({count_text(lead['reminders'])}, every "
             f"{int(lead['cycle_days'])} days)."
         )
+        if lapsed:
+            reading += (
+                f" {plural_text(lapsed, 'reminder')} overdue by more than a cycle "
+                f"{'is' if lapsed == 1 else 'are'} left out, as `valuecast reminders` leaves "
+                "them: those customers have likely lapsed or buy elsewhere."
+            )
         figure = plotly_figure(
             traces, barmode="stack", xaxis=axis_layout("customers"), yaxis=axis_layout(""),
             height=max(300, 30 * len(top) + 120),
@@ -454,6 +462,18 @@ class SnapshotView:
         if frame is None or customer_id not in frame.index:
             return pd.DataFrame()
         return frame.loc[[customer_id]].reset_index()
+
+
+def still_due(reminders: pd.DataFrame) -> pd.DataFrame:
+    """The replenishment reminders (``reminders.csv``) overdue by at most one cycle, as
+    ``valuecast reminders`` keeps them
+    (:func:`valuecast.analysis.growth.replenishment.reminders`): a customer a whole cycle past
+    a reorder has likely lapsed or buys elsewhere, and reminding them is a win-back."""
+    if not len(reminders):
+        return reminders
+    days = pd.to_numeric(reminders["days_until_due"], errors="coerce")
+    cycle = pd.to_numeric(reminders["cycle_days"], errors="coerce")
+    return reminders[(days >= -cycle).to_numpy(bool)]
 
 
 def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:

@@ -59,12 +59,15 @@ def retention_chart(retention: pd.DataFrame | None) -> Chart:
         index="cohort_month", columns="months_since_acquisition", values="active_customers",
         aggfunc="sum",
     ).reindex_like(pivot)  # fmt: skip
+    # a scale from 0 to the largest retention, at least 5%: Plotly centres an all-zero scale on
+    # zero, which drew no retention at all as a mid-blue between -40% and 40%
+    largest = float(np.nanmax(pivot.to_numpy(float), initial=0.0))
     heat = go.Heatmap(
         z=[finite_values(row) for row in pivot.to_numpy()],
         x=[str(m) for m in pivot.columns],
         y=list(pivot.index),
         customdata=np.nan_to_num(active.to_numpy()).astype(int).tolist(),
-        colorscale="Blues", zmin=0,
+        colorscale="Blues", zmin=0, zmax=max(largest, 0.05),
         colorbar={"title": {"text": "retention"}, "tickformat": ".0%"},
         hoverongaps=False,
         hovertemplate="cohort %{y}, month %{x}: %{z:.1%} ordered "

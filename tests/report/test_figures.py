@@ -254,3 +254,17 @@ def test_the_retention_scale_starts_at_zero_and_never_centres_on_it(rates, top):
     )  # fmt: skip
     (heat,) = retention_chart(retention).figure["data"]
     assert (heat["zmin"], heat["zmax"]) == (0, top)
+
+
+def test_a_shops_own_text_in_chart_labels_is_shown_as_written_not_as_html():
+    from valuecast.outputs.report.charts import chart_labels
+    from valuecast.web.views import _products_section
+
+    assert chart_labels(["<b>Tea</b> & Co", 12]) == ["&lt;b>Tea&lt;/b> &amp; Co", "12"]
+    reminders = pd.DataFrame(
+        {"customer_id": ["a"], "product": ["<a href='https://x.test'>Mug</a>"],
+         "cycle_days": [30], "days_until_due": [3]}
+    )  # fmt: skip
+    section = _products_section({"reminders.csv": reminders}, {})
+    chart = next(chart for chart in section.charts if chart.key == "products-reminders")
+    assert chart.figure["data"][0]["y"] == ["&lt;a href='https://x.test'>Mug&lt;/a>"]

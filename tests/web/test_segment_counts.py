@@ -96,3 +96,19 @@ def test_the_replenishment_reading_counts_each_customer_due_once():
         "1 reminder overdue by more than a cycle is left out, as `valuecast reminders` leaves "
         "them: those customers have likely lapsed or buy elsewhere."
     )
+
+
+def test_the_pair_most_often_bought_together_less_often_than_chance_says_so():
+    import pandas as pd
+
+    from valuecast.web.views import _products_section
+
+    pairs = pd.DataFrame({
+        "kind": ["same order", "same order"], "product_a": ["Tea", "Mug"],
+        "product_b": ["Mug", "Tea"], "pairs": [163, 163], "support": [0.1, 0.1],
+        "confidence": [0.2, 0.3], "lift": [0.8, 0.8],
+    })  # fmt: skip
+    section = _products_section({"affinity.csv": pairs}, {})
+    reading = next(chart.reading for chart in section.charts if chart.key == "products-pairs")
+    assert "(163 orders, 0.8 times as often as chance would have it)" in reading
+    assert "less often than chance" in reading

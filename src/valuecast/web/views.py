@@ -29,6 +29,7 @@ from valuecast.outputs.report.charts import (
     HtmlTable,
     Section,
     axis_layout,
+    chart_labels,
     count_text,
     finite,
     plotly_figure,
@@ -146,7 +147,9 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         # each unordered pair appears twice (A->B and B->A): show it once
         key = same.apply(lambda r: tuple(sorted((str(r.product_a), str(r.product_b)))), axis=1)
         top = same[~key.duplicated()].head(12).iloc[::-1]
-        labels = [f"{a} + {b}" for a, b in zip(top["product_a"], top["product_b"], strict=True)]
+        labels = chart_labels(
+            f"{a} + {b}" for a, b in zip(top["product_a"], top["product_b"], strict=True)
+        )
         bar = go.Bar(
             y=labels, x=top["pairs"].astype(int).tolist(), orientation="h",
             marker={"color": BLUE}, customdata=[finite(v) for v in top["lift"]],
@@ -154,11 +157,17 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
             name="orders",
         )  # fmt: skip
         best = top.iloc[-1]
+        lift = finite(best.lift) or 0.0
         reading = (
             f"{best.product_a} and {best.product_b} are the pair most often bought together "
-            f"({count_text(best.pairs)} orders, {finite(best.lift) or 0:.1f} times as often as "
-            "chance would have it)."
+            f"({count_text(best.pairs)} orders, {lift:.1f} times as often as chance would have "
+            "it)."
         )
+        if lift < 1:  # two best-sellers meet often by their popularity alone
+            reading += (
+                " That is less often than chance: they are bought together because both sell "
+                "well, not because one leads to the other; the table below ranks pairs by lift."
+            )
         figure = plotly_figure(
             [bar], xaxis=axis_layout("orders with both"), yaxis=axis_layout(""), showlegend=False,
             height=max(300, 30 * len(top) + 120),
@@ -206,7 +215,7 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         top = by_product.head(12).iloc[::-1]
         traces = [
             go.Bar(
-                y=top["product"].astype(str).tolist(), x=top[column].astype(int).tolist(),
+                y=chart_labels(top["product"]), x=top[column].astype(int).tolist(),
                 orientation="h", name=name, marker={"color": color},
                 hovertemplate="%{y}: %{x:,} customers " + name + "<extra></extra>",
             )

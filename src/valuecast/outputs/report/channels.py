@@ -14,6 +14,7 @@ from valuecast.outputs.report.charts import (
     RED,
     Chart,
     axis_layout,
+    chart_labels,
     finite,
     finite_values,
     money_text,
@@ -47,7 +48,7 @@ def acquisition_channels(
             with_customers["predicted_clv_mean"].fillna(0)
         )
         ordered = with_customers.sort_values("total", ascending=False)
-        names = ordered[label].astype(str).tolist()
+        names = chart_labels(ordered[label])
         custom = ordered["customers"].astype(int).tolist()
         unit = " " + currency if currency else ""
         traces = [
@@ -145,7 +146,7 @@ def acquisition_channels(
         [money_text(c, currency, 2), payback_words(p)] for c, p in zip(cac, payback, strict=True)
     ]
     bar = go.Bar(
-        x=paid[label].astype(str).tolist(), y=finite_values(paid["clv_to_cac"]),
+        x=chart_labels(paid[label]), y=finite_values(paid["clv_to_cac"]),
         marker={"color": colors}, customdata=custom, name="CLV:CAC",
         text=[
             f"{r:.1f}, "

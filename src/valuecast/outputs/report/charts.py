@@ -119,6 +119,13 @@ def capitalized(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------------
 # figures
+def chart_labels(values: Any) -> list[str]:
+    """A shop's own text (products, channels, codes) as chart labels: Plotly draws a subset of
+    HTML in labels (``<b>``, ``<br>``, links), so ``&`` and ``<`` are given as entities and a
+    product named ``<b>Tea</b>`` shows as written, not bold, nor as a link it could carry."""
+    return [str(value).replace("&", "&amp;").replace("<", "&lt;") for value in values]
+
+
 def plotly_figure(traces: list, **layout: Any) -> dict[str, Any]:
     """A Plotly figure (validated by plotly.graph_objects) as plain JSON-ready data."""
     import plotly.graph_objects as go

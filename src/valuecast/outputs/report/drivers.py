@@ -19,6 +19,7 @@ from valuecast.outputs.report.charts import (
     Chart,
     HtmlTable,
     axis_layout,
+    chart_labels,
     finite,
     plotly_figure,
 )
@@ -61,9 +62,10 @@ def driver_effects(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
     rows = covariates["coefficients"]
     purchase = [r for r in rows if r["process"] == "purchase"]
     dropout = {_label(r): r for r in rows if r["process"] == "dropout"}
-    labels = [_label(r) for r in purchase]
+    names = [_label(r) for r in purchase]
     rate = [_multiplier(r) for r in purchase]
-    life = [_multiplier(dropout[label]) if label in dropout else None for label in labels]
+    life = [_multiplier(dropout[name]) if name in dropout else None for name in names]
+    labels = chart_labels(names)
     high = [_bound(r, Z95) for r in purchase]
     low = [_bound(r, -Z95) for r in purchase]
     traces = [

@@ -476,6 +476,8 @@ def test_an_empty_workspace_shows_how_to_start(tmp_path):
         client = TestClient(app, base_url="http://127.0.0.1")
         page = client.get("/")
         assert page.status_code == 200 and "No analysis in this workspace yet" in page.text
+        # the command to run names this very workspace
+        assert f"valuecast analyze FILE --workspace {tmp_path / 'new.duckdb'}" in page.text
         assert client.get("/data").status_code == 200
         assert client.get("/api/v1/overview").status_code == 404
         assert client.get("/api/v1/snapshots").json() == []

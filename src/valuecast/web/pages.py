@@ -109,6 +109,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             selected=info.snapshot_id if info is not None else None,
             latest=dashboard.snapshot() if context["page"] != "login" else None,
             query=lambda **kw: _query(info, **kw),
+            workspace_path=str(dashboard.path),
             **context,
         )
     )

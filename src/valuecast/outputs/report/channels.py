@@ -111,8 +111,8 @@ def acquisition_channels(
     title = "CLV:CAC by channel, with the payback month"
     if "clv_to_cac" not in frame.columns:
         notes.append(
-            "CLV:CAC and payback need marketing spend: run `valuecast report --spend SPEND.csv` "
-            "(month, channel, spend)."
+            "CLV:CAC and payback need marketing spend (a CSV of month, channel, spend): give it "
+            "with `--spend SPEND.csv`, or upload it on the dashboard's Channels page."
         )
         return charts, notes
     frame["clv_to_cac"] = pd.to_numeric(frame["clv_to_cac"], errors="coerce")

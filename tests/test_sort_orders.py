@@ -17,6 +17,7 @@ from valuecast.store.sort_orders import (
     descending_order,
     id_order,
     orders_table,
+    sort_values,
     stable_argsort,
 )
 
@@ -211,3 +212,34 @@ def test_the_earlier_parquet_sort_orders_are_not_read_and_are_replaced(tmp_path)
         stale = ws.raw.execute("SELECT count(*) FROM snapshot_pages WHERE name LIKE '%parquet'")
         assert stale.fetchone() == (0,)
         assert _read_back(ws, 1).equals(orders)
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_rfm_groups_and_tiers_sort_by_rank_not_alphabetically(compact):
+    ids = [f"c{i}" for i in range(7)]
+    groups = ["Promising", "Champions", None, "Dormant", "Loyal", "Champions", "At risk"]
+    tiers = ["medium", "low", "high", None, "high", "medium", "low"]
+    table = pa.table({"customer_id": ids, "rfm_group": groups, "predicted_spend_tier": tiers})
+    columns = {name: table[name] for name in table.column_names}
+    if compact:
+        columns = {name: compact_labels(column) for name, column in columns.items()}
+    orders = orders_table(dict(columns), ["rfm_group", "predicted_spend_tier"])
+    by_id = orders[ID_ORDER].to_numpy()
+
+    def shown(name: str, descending: bool) -> list:
+        ascending = orders[name].to_numpy()
+        values = sort_values(name, table[name])
+        order = descending_order(ascending, values) if descending else ascending
+        assert np.array_equal(order, ascending_order(values, by_id)) or descending
+        return [table[name][int(i)].as_py() for i in order]
+
+    # best first when descending (what the dashboard's "▼" shows), missing last either way
+    assert shown("rfm_group", True) == [
+        "Champions", "Champions", "Loyal", "Promising", "At risk", "Dormant", None
+    ]  # fmt: skip
+    assert shown("rfm_group", False) == [
+        "Dormant", "At risk", "Promising", "Loyal", "Champions", "Champions", None
+    ]  # fmt: skip
+    assert shown("predicted_spend_tier", True) == [
+        "high", "high", "medium", "medium", "low", "low", None
+    ]  # fmt: skip

@@ -23,6 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.store.memory import release_arrow_memory
+from valuecast.tables import GROUPS, TIERS
+
+RANKED_LABELS: dict[str, tuple[str, ...]] = {
+    "rfm_group": GROUPS,
+    "predicted_spend_tier": TIERS,
+    "historic_spend_tier": TIERS,
+}
+"""Columns of labels that sort by rank, not alphabetically (best first: descending)."""
 
 ID_ORDER = "__lower_case_id__"
 """The stored order of the rows by lower-cased customer id (the tie-break and the id search)."""
@@ -77,6 +85,21 @@ def _key(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     whole = whole.combine_chunks() if isinstance(whole, pa.ChunkedArray) else whole
     key = whole.to_numpy() - low
     return key.astype(np.uint16) if high + 1 - low < 2**16 else key
+
+
+def sort_values(column: str, values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """What ``column`` sorts by: its values, or for labels of a rank (:data:`RANKED_LABELS`:
+    RFM groups, spend tiers) the rank, worst 0 to best highest, so that a descending sort puts
+    Champions and the high tier first (a label of no rank counts as missing)."""
+    best_first = RANKED_LABELS.get(column)
+    if best_first is None:
+        return values
+    worst_first = pa.array(list(reversed(best_first)), pa.string())
+    if pa.types.is_dictionary(values.type):
+        encoded = _one_dictionary(values)
+        ranks = pc.index_in(encoded.dictionary.cast(pa.string()), value_set=worst_first)
+        return pc.take(ranks, encoded.indices)
+    return pc.index_in(values.cast(pa.string()), value_set=worst_first)
 
 
 def _dense_ranks(values: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -217,7 +240,7 @@ def orders_table(
     orders = {ID_ORDER: by_id}
     for name in columns:
         if name in names:
-            orders[name] = ascending_order(column(name), by_id)
+            orders[name] = ascending_order(sort_values(name, column(name)), by_id)
             release_arrow_memory()  # the column's text and keys, let go of just now
     return pa.table(orders)
 

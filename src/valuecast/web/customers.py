@@ -38,6 +38,7 @@ from valuecast.store.sort_orders import (
     ascending_order,
     descending_order,
     id_order,
+    sort_values,
 )
 
 MAX_SEARCH = 200
@@ -128,7 +129,7 @@ class CustomerIndex:
             if found is not None:
                 self._orders.move_to_end((column, descending))
                 return found
-        values = self.table[column]
+        values = sort_values(column, self.table[column])
         if descending:
             permutation = descending_order(self.order(column, False), values)
         else:

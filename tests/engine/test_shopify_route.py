@@ -236,3 +236,22 @@ def test_a_date_format_or_another_format_keeps_the_importer(tmp_path, export):
     assert isinstance(defer_orders([path], format="shopify"), shopify_duckdb.PendingShopify)
     assert defer_orders([path], column_map="date_format=%Y-%m-%d %H:%M:%S %z") is None
     assert defer_orders([path], format="woocommerce") is None
+
+
+def test_an_order_whose_refund_covers_every_item_is_refunded_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    # partially_refunded to Shopify (the shipping kept), but no item was kept: no purchase
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    row = first_rows[14]
+    frame.loc[row, ["Financial Status", "Cancelled at", "Payment Method"]] = [
+        "partially_refunded", "", "manual"
+    ]  # fmt: skip
+    frame.loc[row, "Refunded Amount"] = frame.loc[row, "Subtotal"]
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    assert frame.loc[row, "Name"] not in set(tables["orders"]["order_number"])
+    base, _, _ = _ingest(
+        _write(export, tmp_path / "base.csv"), engine=False, monkeypatch=monkeypatch
+    )
+    assert report["excluded_orders"]["refunded"] == base["excluded_orders"].get("refunded", 0) + 1

@@ -95,16 +95,17 @@ def test_exclusions_are_counted_by_reason_and_partial_refunds_net(exports, write
     result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
     assert result.rows_read == 9
     orders = _by_number(result)
-    assert sorted(orders.index) == ["#1", "#6", "#7", "#8"]
+    # #7: partially refunded, but its refund covers every item (the shipping kept): refunded
+    assert sorted(orders.index) == ["#1", "#6", "#8"]
     assert orders.loc["#6", "net_revenue"] == pytest.approx(30.0)  # 50 - 20
     assert orders.loc["#6", "refunded"] == pytest.approx(20.0)
-    assert orders.loc["#7", "net_revenue"] == 0.0  # refund beyond the subtotal floors at 0
-    assert result.excluded == {"cancelled": 2, "voided": 1, "refunded": 1, "test order": 1}
-    assert result.excluded_orders == {"cancelled": 1, "voided": 1, "refunded": 1, "test order": 1}
+    assert result.excluded == {"cancelled": 2, "voided": 1, "refunded": 2, "test order": 1}
+    assert result.excluded_orders == {"cancelled": 1, "voided": 1, "refunded": 2, "test order": 1}
     assert result.excluded_revenue["cancelled"] == pytest.approx(45.0)
     assert result.excluded_revenue["voided"] == pytest.approx(15.0)
+    assert result.excluded_revenue["refunded"] == pytest.approx(15.0 + 15.0)
     assert sum(result.excluded.values()) + result.order_lines.shape[0] == result.rows_read
-    assert set(result.order_lines["order_id"]) == {f"shopify:#{n}" for n in (1, 6, 7, 8)}
+    assert set(result.order_lines["order_id"]) == {f"shopify:#{n}" for n in (1, 6, 8)}
 
 
 def test_an_export_saved_by_a_spreadsheet_reads_its_month_first_dates(exports, write):

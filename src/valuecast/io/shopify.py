@@ -20,6 +20,9 @@ Exclusions (an order gets the first that applies; all its rows are counted under
 * ``"cancelled"``: ``Cancelled at`` is set;
 * ``"voided"`` / ``"refunded"`` / ``"expired"``: ``Financial Status`` is ``voided`` /
   ``refunded`` / ``expired`` (a payment authorised and never captured: nothing was paid);
+* ``"refunded"`` also where ``Refunded Amount`` covers the whole ``Subtotal`` (above 0): every
+  item was refunded and only the shipping kept, which Shopify calls ``partially_refunded``;
+  counted, it would be a repeat purchase worth nothing;
 * ``"negative amount"``: ``Subtotal`` is below zero (Shopify never writes one; refunds are in
   ``Refunded Amount``), so the order is not counted at 0 silently;
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
@@ -270,6 +273,9 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             ("voided", (status == "voided").fillna(False).to_numpy(bool)),
             ("refunded", (status == "refunded").fillna(False).to_numpy(bool)),
             ("expired", (status == "expired").fillna(False).to_numpy(bool)),
+            # every item refunded, the shipping kept: Shopify says partially_refunded, and
+            # the order would count as a repeat purchase worth nothing
+            ("refunded", (subtotal > 0) & (refunded >= subtotal)),
             (_build.NEGATIVE_AMOUNT, subtotal < 0),
         ],
     )

@@ -206,7 +206,12 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         "WHEN cancelled THEN 'cancelled' "
         f"WHEN {status} = 'voided' THEN 'voided' WHEN {status} = 'refunded' THEN 'refunded' "
         f"WHEN {status} = 'expired' THEN 'expired' "
-        f"WHEN subtotal < 0 THEN '{_build.NEGATIVE_AMOUNT}' END"
+        + (
+            "WHEN subtotal > 0 AND coalesce(refunded, 0.0) >= subtotal THEN 'refunded' "
+            if cols["refunded"] is not None
+            else ""
+        )
+        + f"WHEN subtotal < 0 THEN '{_build.NEGATIVE_AMOUNT}' END"
     )
     n_rows = con.sql(f"SELECT count(*) FROM {_ROWS}").fetchall()[0][0]
     parts = min(_PARTS_MAX, max(1, math.ceil(n_rows / _ROWS_PER_PART)))

@@ -370,14 +370,14 @@ def test_zero_spend_gives_zero_cac_and_no_ratio(shop):
 
 
 def test_spend_after_the_as_of_date_is_left_out_and_noted(shop):
-    # an analysis as of 2024-02-20 has no customer acquired in March: March's google spend
+    # an analysis as of 2024-02-29 has no customer acquired in March: March's google spend
     # (25) and a tiktok row for April would raise CAC for customers who are not there
     customers, spend, monthly = shop
     spend = pd.concat(
         [spend, pd.DataFrame([("2024-04", "tiktok", 40.0)], columns=spend.columns)],
         ignore_index=True,
     )
-    rows = rows_of(cac_table(customers, spend, monthly, as_of="2024-02-20"))
+    rows = rows_of(cac_table(customers, spend, monthly, as_of="2024-02-29"))
     google = rows[("google", "all")]
     assert google.spend == 130.0 and ("google", "2024-03") not in rows
     assert google.cac == pytest.approx(130.0 / 3)
@@ -387,6 +387,26 @@ def test_spend_after_the_as_of_date_is_left_out_and_noted(shop):
     assert "spend after the as-of date left out (2024-04: 40.00)" in tiktok.note
     # without an as-of date every row counts, as before
     assert rows_of(cac_table(customers, spend, monthly))[("google", "all")].spend == 155.0
+
+
+def test_a_partial_as_of_month_is_noted_and_left_out_of_the_channels_whole(shop):
+    # as of 2024-02-20: February's google spend (60) bought the customers of 20 of its 29 days
+    customers, spend, monthly = shop
+    rows = rows_of(cac_table(customers, spend, monthly, as_of="2024-02-20"))
+    february = rows[("google", "2024-02")]
+    assert february.spend == 60.0 and february.cac == pytest.approx(60.0)  # g3 alone
+    assert (
+        february.note
+        == "a partial month: its spend against the customers of its first 20 of 29 days"
+    )
+    google = rows[("google", "all")]
+    assert (google.spend, google.customers) == (70.0, 2)  # January alone
+    assert google.cac == pytest.approx(35.0)
+    assert "2024-02 left out: a partial month (20 of 29 days to the as-of date)" in google.note
+    # a channel whose only spend is in the partial month keeps it (with its row's note)
+    only = spend[spend["channel"] == "google"].assign(month="2024-02")
+    alone = rows_of(cac_table(customers, only, monthly, as_of="2024-02-20"))[("google", "all")]
+    assert alone.spend == 155.0 and "partial month" not in (alone.note or "")
 
 
 def test_the_overall_ratio_counts_the_spend_of_channels_that_acquired_nobody(shop):

@@ -355,9 +355,9 @@ def test_a_file_whose_first_rows_are_written_otherwise_is_loaded_once(
     made = []
     load = orders_duckdb._load_rows
 
-    def spy(*args, written):
+    def spy(*args, written, **options):
         made.append(written)
-        return load(*args, written=written)
+        return load(*args, written=written, **options)
 
     monkeypatch.setattr(orders_duckdb, "_load_rows", spy)
     rows, general = _load(path, MAP)

@@ -536,6 +536,17 @@ def _payback(revenue: pd.Series, customers: int, cac: float, margin: float) -> f
     return float("nan")
 
 
+def _partial_month(as_of: date | datetime | str | None) -> tuple[str, int, int] | None:
+    """The as-of date's month when the date is not its last day: (``YYYY-MM``, days to the
+    as-of date, days in the month); None for a whole month or no as-of date."""
+    if as_of is None:
+        return None
+    stamp = pd.Timestamp(as_of)
+    if stamp.day == stamp.days_in_month:
+        return None
+    return f"{stamp.year:04d}-{stamp.month:02d}", int(stamp.day), int(stamp.days_in_month)
+
+
 def _row(
     label: str,
     month: str,
@@ -624,7 +635,9 @@ def cac_table(
 
     Spend of months after ``as_of``'s month (the analysis' as-of date) is left out: the
     customers it acquired are not in ``customers``.  The channel's ``all`` row notes the months
-    and the amount left out.
+    and the amount left out.  The as-of date's own month, when the date is not its last day, is
+    partial: its row says so, and the ``all`` row leaves it out where other months have spend
+    (a month's spend against the customers of its first days would inflate the CAC).
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be between 0 and 1 (got {margin})")
@@ -678,6 +691,7 @@ def cac_table(
             later.setdefault(key, []).append((month, float(amount)))
         costs = costs[~after]
     spent = costs.groupby(["key", "month"])["spend"].sum()
+    partial = _partial_month(as_of)
 
     # display label per channel: the customers' most common spelling, else the spend file's
     labels: dict[str, str] = {}
@@ -748,10 +762,22 @@ def cac_table(
                 notes.append(NO_SPEND)
             if not len(acquired):
                 notes.append(NO_CUSTOMERS)
+            if has_spend and partial is not None and month == partial[0]:
+                notes.append(
+                    f"a partial month: its spend against the customers of its first "
+                    f"{partial[1]} of {partial[2]} days"
+                )
             by_offset = revenue_of.get((key, month), empty_revenue)
             rows.append(_row(label, month, acquired, amount, by_offset, margin, notes))
         # the channel over all months: the months with reported spend
         notes = []
+        if partial is not None and partial[0] in spend_months and len(spend_months) > 1:
+            # its whole month's spend (if the file gives that) against part of its customers
+            spend_months = [month for month in spend_months if month != partial[0]]
+            notes.append(
+                f"{partial[0]} left out: a partial month ({partial[1]} of {partial[2]} days to "
+                "the as-of date)"
+            )
         if spend_months:
             covered_months = spend_months
             amount = float(sum(spent.loc[(key, month)] for month in spend_months))

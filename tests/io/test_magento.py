@@ -396,3 +396,36 @@ def test_letters_python_upper_cases_to_ascii_unlike_arrow_take_pythons_route():
     }
     matched = pc.match_substring_regex(pa.array(sorted(differing)), magento._UPPER_TO_LETTERS)
     assert differing and pc.all(matched).as_py()
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        # Magento's export code: a 24-hour clock with AM/PM
+        (["Jun 1, 2024 23:23:47 PM", "Jun 2, 2024 11:05:00 AM"],
+         ["2024-06-01 23:23:47", "2024-06-02 11:05:00"]),
+        (["1 Jun 2024, 23:23:47", "12 Jul 2024, 08:00:00"],  # British English
+         ["2024-06-01 23:23:47", "2024-07-12 08:00:00"]),
+        (["01.06.2024, 23:23:47", "13.07.2024, 08:00:00"],  # dotted: day first
+         ["2024-06-01 23:23:47", "2024-07-13 08:00:00"]),
+        (["01/06/2024 23:23", "13/07/2024 08:00"],  # numeric: the column tells the order
+         ["2024-06-01 23:23:00", "2024-07-13 08:00:00"]),
+    ],
+)  # fmt: skip
+def test_grid_dates_of_other_admin_locales_are_read(exports, write, cells, expected):
+    rows = grid_rows()[:2]
+    for row, cell in zip(rows, cells, strict=True):
+        row["Purchase Date"] = cell
+    result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert result.orders["ordered_at"].tolist() == [pd.Timestamp(t) for t in expected]
+
+
+def test_a_grid_reads_its_dates_with_the_maps_date_format(exports, write):
+    rows = grid_rows()[:2]
+    rows[0]["Purchase Date"], rows[1]["Purchase Date"] = "2024|06|01 23h23", "2024|07|13 08h00"
+    path = write("export.csv", exports.MAGENTO_GRID_HEADER, rows)
+    (result,) = read_exports([path], column_map="date_format=%Y|%m|%d %Hh%M")
+    assert result.format == "magento-grid"
+    assert result.orders["ordered_at"].tolist() == [
+        pd.Timestamp("2024-06-01 23:23"), pd.Timestamp("2024-07-13 08:00")
+    ]  # fmt: skip

@@ -59,7 +59,10 @@ column set: turn them on under Columns before exporting).
 * ``order_number`` = ``ID`` (the increment id); written twice is an error.
 * ``ordered_at`` = ``Purchase Date`` as the grid shows it, in the admin's time zone and English
   month names: ``Jan 5, 2024 10:15:03 AM`` (also with a comma after the year, as newer versions
-  write, without seconds, or on a 24-hour clock); any other text is an error naming the row.
+  write, without seconds, or on a 24-hour clock, with or without AM/PM), ``1 Jun 2024,
+  23:23:47`` (British English) or ``01.06.2024, 23:23:47`` (dotted, day first); a column of
+  other numeric dates (``06/01/2024 23:23``) is read as an orders table's, and ``--map
+  date_format=...`` reads any; other text is an error naming the row.
 * Money cells are formatted (``$1,050.00``) and read as in :mod:`valuecast.io.csvfile`. The grid
   names no currency code: ``currency`` is the one its amounts are written in where that is
   certain (``€``, ``£``, ``CA$``, ``EUR``), and empty for a bare ``$`` (amounts are in the
@@ -165,7 +168,20 @@ _GRID_DATE_FORMATS = (
     "%b %d %Y %H:%M:%S",
     "%b %d %Y %H:%M",
     "%b %d %Y",
+    # Magento's own export code writes a 24-hour clock with AM/PM ('M j, Y H:i:s A': "Jun 1,
+    # 2024 23:23:47 PM"); the hour is the 24-hour one, which AM/PM agrees with
+    "%b %d %Y %H:%M:%S %p",
+    "%b %d %Y %H:%M %p",
+    # an admin in British English: "1 Jun 2024, 23:23:47"
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    # German and most of Europe: "01.06.2024, 23:23:47" (a dotted date is always day first)
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
 )
+"""The grid's ``Purchase Date`` as admins' locales write it (commas read as spaces)."""
 
 ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_id": ("order_id",),
@@ -525,7 +541,14 @@ upper-casing leaves as they are: with them, a grid date is cleaned by Python's t
 
 
 def _grid_dates(table: Table, column: str) -> np.ndarray:
-    """``Jan 5, 2024 10:15:03 AM`` and its variants (``_GRID_DATE_FORMATS``) as timestamps."""
+    """``Jan 5, 2024 10:15:03 AM`` and its variants (``_GRID_DATE_FORMATS``) as timestamps.
+
+    ``--map date_format`` (the table's :attr:`~valuecast.io.csvfile.Table.date_format`) reads
+    the column instead; a column none of whose dates the grid's forms read (``06/01/2024
+    23:23``, a locale's numeric dates) is read as an orders table's dates are, with its day
+    and month order told from the column."""
+    if table.date_format is not None:
+        return table.timestamps(column, fmt=table.date_format)
     raw = table.text(column)
     # newer ICU data writes a narrow no-break space before AM/PM, and a comma after the year
     if not pc.any(pc.match_substring_regex(raw, _UPPER_TO_LETTERS)).as_py():
@@ -551,10 +574,12 @@ def _grid_dates(table: Table, column: str) -> np.ndarray:
         out[positions] = parsed[done]
         todo[positions] = False
     if todo.any():
+        if np.array_equal(todo, np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False))):
+            return table.timestamps(column, extra_formats=True)  # no date of the grid's forms
         position = int(np.flatnonzero(todo)[0])
         raise table.error(
             f"cannot read {raw[position].as_py()!r} as a date (the order grid writes e.g. "
-            "Jan 5, 2024 10:15:03 AM)",
+            "Jan 5, 2024 10:15:03 AM; give another form with --map date_format=...)",
             position,
             column,
         )

@@ -194,6 +194,24 @@ def test_data_quality_tells_the_ingest_from_a_back_dated_analysis_and_keeps_its_
     assert "800 orders were used" in chart.reading and "The analysis as of" not in chart.reading
 
 
+def test_data_quality_says_its_counts_are_the_last_ingests_of_several():
+    from valuecast.outputs.report.data_quality import data_quality
+
+    report = {
+        "rows_read": 362, "orders": 202, "guest_orders": 8, "workspace_orders": 421,
+        "excluded_orders": {"cancelled": 13}, "files": [{"file": "/shop/q2_orders.csv"}],
+    }  # fmt: skip
+    chart, _ = data_quality({"n_orders": 421, "as_of": "2026-06-29"}, report)
+    assert chart.reading.startswith(
+        "The last ingest (q2_orders.csv): of 362 rows read, 202 orders were used"
+    )
+    assert "The workspace holds 421 orders from this and earlier ingests" in chart.reading
+    # one ingest of everything: as before
+    whole = {**report, "workspace_orders": 202}
+    chart, _ = data_quality({"n_orders": 202, "as_of": "2026-06-29"}, whole)
+    assert chart.reading.startswith("Of 362 rows read") and "earlier ingests" not in chart.reading
+
+
 def test_spend_on_a_channel_that_acquired_nobody_is_named_in_the_cac_reading():
     from valuecast.outputs.report.channels import acquisition_channels
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from valuecast.outputs.report.charts import (
     GREEN,
     ORANGE,
@@ -57,7 +59,16 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         hovertemplate="%{y}: %{x:,} orders<extra></extra>", name="orders",
     )  # fmt: skip
     rows = int(report.get("rows_read") or 0)
+    # a workspace filled by several ingests (a quarter's export each): the report is the last
+    # one's, and says so, where it would otherwise read as the whole shop's
+    before = stored is not None and int(stored) > orders
     reading = f"Of {plural_text(rows, 'row')} read, {plural_text(orders, 'order')} were {used}"
+    if before:
+        files = [Path(str(f.get("file", ""))).name for f in report.get("files") or []]
+        named = f" ({', '.join(files)})" if 0 < len(files) <= 3 else ""
+        reading = f"The last ingest{named}: of {plural_text(rows, 'row')} read, " + (
+            f"{plural_text(orders, 'order')} were {used}"
+        )
     if guests:
         reading += f" ({_guest_words(guests)}, left out of the customer figures)"
     total_excluded = sum(excluded.values())
@@ -67,6 +78,12 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         )
     else:
         reading += "; none was excluded"
+    if before and not earlier:
+        reading += (
+            f". The workspace holds {int(stored):,} orders from this and earlier ingests, "
+            "each with its own report (`valuecast ingest --json` prints one), and the "
+            "analysis reads them all"
+        )
     if earlier:
         analysed_guests = int(summary.get("n_guest_orders") or 0)
         reading += (

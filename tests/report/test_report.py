@@ -409,7 +409,8 @@ def test_text_from_the_data_is_escaped(shop, html_tools):
     assert html_tools.loading_references(html) == []
     root = html_tools.parse(html)
     bars = _figures(root)["figures"]["channels-clv"]["data"][0]
-    assert "<script>alert(1)</script>" in bars["x"]  # the JSON keeps the text, \\u-escaped
+    # the JSON keeps the text (\\u-escaped), with < as the entity Plotly shows as <
+    assert "&lt;script>alert(1)&lt;/script>" in bars["x"]
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -494,9 +494,13 @@ def test_an_empty_workspace_shows_how_to_start(tmp_path):
 def test_every_kind_of_column_sorts_with_missing_values_last(client, stored, column, order):
     customers = stored["customers"]
     body = client.get(f"/api/v1/customers?sort={column}&order={order}&per_page=500").json()
-    frame = customers.assign(_missing=customers[column].isna())
+    frame = customers.assign(_missing=customers[column].isna(), _key=customers[column])
+    if column == "rfm_group":  # by rank, best last when ascending
+        from valuecast.tables import GROUPS
+
+        frame["_key"] = frame[column].map({g: -i for i, g in enumerate(GROUPS)})
     expected = frame.sort_values(
-        ["_missing", column, "customer_id"],
+        ["_missing", "_key", "customer_id"],
         ascending=[True, order == "asc", True],
         kind="stable",
     )

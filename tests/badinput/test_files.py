@@ -324,3 +324,28 @@ def test_a_bad_file_through_the_installed_command(corpus, tmp_path):
         "(expected e.g. 2024-03-05 23:30:00 -0500)"
     ]
     assert not workspace.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"PK\x03\x04" + bytes(64), "a zip archive (an .xlsx workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "an Excel 97-2003 workbook (.xls)"),
+        (b"\x1f\x8b\x08" + bytes(64), "gzip-compressed"),
+        (b"PAR1" + bytes(64), "a Parquet file: give it a .parquet name"),
+        (b'\xef\xbb\xbf <?xml version="1.0"?>\n<Workbook>', "an XML document"),
+        (b"<!DOCTYPE html><html><body>Log in</body></html>", "a web page (HTML)"),
+    ],
+)
+@pytest.mark.parametrize("large", [False, True])  # over 1 MiB: the route DuckDB loads
+def test_a_workbook_archive_or_document_given_as_an_export_says_what_it_is(
+    corpus, tmp_path, content, fragment, large
+):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(content + (b"x" * (2 << 20) if large else b""))
+    workspace = tmp_path / "ws.duckdb"
+    corpus.one_error(corpus.ingest(path, workspace), path, None, None, fragment)
+    mapped = corpus.analyze(path, workspace, tmp_path / "out", "--map",
+                            "customer_id=a,ordered_at=b,revenue=c")  # fmt: skip
+    corpus.one_error(mapped, path, None, None, "this is ")
+    assert not workspace.exists()

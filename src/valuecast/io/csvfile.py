@@ -765,6 +765,9 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
         data = Path(path).read_bytes()
     except OSError as error:
         raise InputError(display, f"cannot read the file: {error.strerror or error}") from None
+    other = other_kind_of_file(data)
+    if other is not None:
+        raise InputError(display, other)
     body, encoding, start = _marked_encoding(display, data)
     try:
         header_row, header, delimiter, consumed = _parse_header(display, body, start)
@@ -784,6 +787,35 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
         display, header, delimiter, encoding, header_row, body, start + consumed,
         path=Path(path) if body is data else None,
     )  # fmt: skip
+
+
+_OTHER_KINDS = (
+    (b"PK\x03\x04", "a zip archive (an .xlsx workbook, or a zipped export): save the sheet as "
+     "CSV in the spreadsheet, or unzip the export, and give that file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls): save the sheet "
+     "as CSV in the spreadsheet and give that file"),
+    (b"\x1f\x8b", "gzip-compressed: decompress it (gunzip) and give the CSV file"),
+    (b"PAR1", "a Parquet file: give it a .parquet name to read it as one"),
+    (b"%PDF", "a PDF document, not an export: export the orders as CSV"),
+)  # fmt: skip
+"""The first bytes of files merchants give in place of a CSV export, and what to do instead."""
+
+
+def other_kind_of_file(data: bytes) -> str | None:
+    """What ``data`` is when it is plainly no CSV text (a workbook, an archive, an XML or HTML
+    document), with what to give instead; None for anything else."""
+    for magic, what in _OTHER_KINDS:
+        if data.startswith(magic):
+            return f"this is {what}"
+    start = data[:256].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith((b"<?xml", b"<workbook", b"<ss:workbook")):
+        return (
+            "this is an XML document (a spreadsheet's XML, or Magento's Excel XML export), not "
+            "CSV: export the orders as CSV instead"
+        )
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "this is a web page (HTML), not an export: download the CSV file itself"
+    return None
 
 
 def _marked_encoding(name: str, data: bytes) -> tuple[bytes, str, int]:

@@ -429,3 +429,16 @@ def test_a_grid_reads_its_dates_with_the_maps_date_format(exports, write):
     assert result.orders["ordered_at"].tolist() == [
         pd.Timestamp("2024-06-01 23:23"), pd.Timestamp("2024-07-13 08:00")
     ]  # fmt: skip
+
+
+def test_items_beside_a_grid_export_say_the_grid_has_nothing_to_join_them_to(exports, write):
+    grid = write("export.csv", exports.MAGENTO_GRID_HEADER, grid_rows())
+    items = write(
+        "sales_order_item.csv", exports.MAGENTO_ITEM_HEADER,
+        [{"item_id": 1, "order_id": 10, "sku": "MUG", "name": "Mug", "qty_ordered": "1.0000",
+          "base_price": "20.0000"}],
+    )  # fmt: skip
+    with pytest.raises(InputError, match="the admin's order grid export has no entity_id"):
+        read_exports([grid, items])
+    with pytest.raises(InputError, match="needs its sales_order file in the same ingest"):
+        read_exports([items])

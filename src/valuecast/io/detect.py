@@ -353,8 +353,13 @@ def read_exports(
         if chosen != "magento-items":
             continue
         if not entities:
+            grid = any(result is not None and result.format == "magento-grid" for result in results)
             raise InputError(
-                str(path), "a sales_order_item file needs its sales_order file in the same ingest"
+                str(path),
+                "the admin's order grid export has no entity_id to join items to: export the "
+                "sales_order table (with its items) instead of the grid"
+                if grid
+                else "a sales_order_item file needs its sales_order file in the same ingest",
             )
         results[index] = magento.read_sales_order_items(
             csv if csv is not None else path, pd.concat(entities, ignore_index=True)

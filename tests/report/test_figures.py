@@ -286,3 +286,18 @@ def test_a_shops_own_text_in_chart_labels_is_shown_as_written_not_as_html():
     section = _products_section({"reminders.csv": reminders}, {})
     chart = next(chart for chart in section.charts if chart.key == "products-reminders")
     assert chart.figure["data"][0]["y"] == ["&lt;a href='https://x.test'>Mug&lt;/a>"]
+
+
+def test_a_backtest_where_every_model_failed_says_none_is_chosen_and_why():
+    from valuecast.outputs.report.backtest import _backtest_tables
+
+    backtest = {
+        "calibration_end": "2026-03-31", "holdout_days": 91,
+        "models": {"bgnbd": {"error": "FitError: BetaGeo cannot be fitted: nobody ordered twice"},
+                   "pareto": {"error": "FitError: Pareto/NBD cannot be fitted: nobody ordered twice"}},
+        "naive": {"mae_orders": 0.0},
+    }  # fmt: skip
+    (table,) = _backtest_tables({}, backtest)
+    assert table.reading.startswith("No model could be fitted on the history to 2026-03-31")
+    assert "lowest mean absolute error" not in table.reading
+    assert table.rows[0][2] == "BetaGeo cannot be fitted: nobody ordered twice"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import numpy as np
@@ -195,7 +196,9 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
                 else " (not eligible: its covariates lowered the RMSE)"
             )
         if "error" in scores:
-            rows.append([label, "failed", scores["error"], "", ""])
+            # the reason in words: the error's class name says nothing to a merchant
+            reason = re.sub(r"^[A-Za-z]+Error: ", "", str(scores["error"]))
+            rows.append([label, "failed", reason, "", ""])
             continue
         rows.append(
             [label, fmt(scores.get("mae_orders"), ".3f"),
@@ -217,6 +220,18 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
             f", on a random sample of {backtest['n_customers']:,} of "
             f"{backtest['sampled_from']:,} customers"
         )
+    models = backtest.get("models", {}).values()
+    if models and all("error" in scores for scores in models):
+        return [
+            HtmlTable(
+                "Backtest scores",
+                ["model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"],
+                rows,
+                f"No model could be fitted on the history to {backtest.get('calibration_end')} "
+                "(the rows say why), so none is chosen: predictions are withheld and CLV is "
+                "the historic one.",
+            )
+        ]
     tables = [
         HtmlTable(
             "Backtest scores",

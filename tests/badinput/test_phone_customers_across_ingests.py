@@ -128,3 +128,36 @@ def test_a_customers_export_gives_stored_phone_orders_to_the_customer_with_that_
     report = corpus.report(corpus.ingest(path, workspace, "--json"))
     assert corpus.stored_orders(workspace)["1001"][0] == "ann@example.com"
     assert any(note.startswith("1 order without e-mail (1 stored)") for note in report["notes"])
+
+
+def test_a_large_export_loaded_by_duckdb_gives_a_stored_phone_customer_away_too(
+    corpus, tmp_path, monkeypatch
+):
+    from valuecast.io import shopify_duckdb
+
+    def no_importer(self):
+        raise AssertionError("the export went to the importer")
+
+    workspace = tmp_path / "ws.duckdb"
+    till = [("1", "", "2024-01-05", "10.00", "+44 7700 900123")]
+    _ingest(corpus, _export(corpus, tmp_path / "q1.csv", "shopify", till), workspace, "shopify")
+    # over 1 MiB of e-mail orders with phones: DuckDB's route, which writes its phones as
+    # written and leaves their normalising to the store
+    online = [
+        (str(1000 + k), f"c{k}@example.com", f"2024-04-{1 + k % 28:02d}", "30.00",
+         f"+44 7700 8{k:05d}")
+        for k in range(1, 6000)
+    ]  # fmt: skip
+    online.append(("999999", "ann@example.com", "2024-04-05", "30.00", "07700 900123"))
+    path = _export(corpus, tmp_path / "q2.csv", "shopify", online)
+    assert path.stat().st_size > 1 << 20
+    monkeypatch.setattr(shopify_duckdb.PendingShopify, "read", no_importer)
+    report = _ingest(corpus, path, workspace, "shopify")
+    stored = corpus.stored_orders(workspace)
+    assert stored["1"][0] == "ann@example.com"
+    assert any(note.startswith("1 order without e-mail (1 stored)") for note in report["notes"])
+    assert report["workspace_customers"] == 6000
+    # and a later phone-only order finds the customer whose phone DuckDB's route kept as written
+    later = [("2", "", "2024-07-05", "10.00", "+447700800007")]
+    _ingest(corpus, _export(corpus, tmp_path / "q3.csv", "shopify", later), workspace, "shopify")
+    assert corpus.stored_orders(workspace)["2"][0] == "c7@example.com"

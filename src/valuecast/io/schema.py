@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from valuecast.errors import ValuecastError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MAX_AMOUNT = 1e12
 """The largest amount an order or a cell may hold, either sign, inclusive (in its currency):
@@ -181,6 +184,10 @@ class ImportResult:
     # the symbol of several currencies (``$``) the file's amounts are written with, where
     # nothing names their currency (:meth:`valuecast.io.csvfile.Table.written_symbol`)
     written_symbol: str | None = None
+    # phones written beside their customer, not yet normalised (``customer_id``, ``phone``,
+    # ``country``, an Arrow table): DuckDB's route leaves them to the store, which normalises
+    # only those a customer known by a phone alone may share
+    phone_cells: pa.Table | None = None
 
     @property
     def order_count(self) -> int:

@@ -59,6 +59,7 @@ _GROUP_CHECKED = ("name", *_FIRSTS)
 """Texts checked on the value an order takes, once per order: the rows before it are empty, to
 the importer as here, so an order takes the same value wherever that value is usual."""
 _PHONES = ("phone", "billing_phone", "shipping_phone")
+_COUNTRIES = ("billing_country", "shipping_country")
 
 _DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?)?"
 """A ``Created at`` as Shopify writes it (``2024-03-05 23:30:00 -0500``), the offset ignored."""
@@ -150,6 +151,10 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         bad.append(f"coalesce(NOT regexp_full_match({x}, '{_NAMED_TEXT}'), false)")
     phones = [cell[key] for key in _PHONES if key in cell]
     parse["has_phone"] = f"({' OR '.join(f'{x} IS NOT NULL' for x in phones) or 'false'})"
+    if phones:  # as written (less a spreadsheet's apostrophe): the store normalises what it needs
+        parse["phone_text"] = f"coalesce({', '.join(f'ltrim({x}, chr(39))' for x in phones)})"
+        countries = [cell[key] for key in _COUNTRIES if key in cell]
+        parse["country_text"] = f"coalesce({', '.join(countries)})" if countries else "NULL"
     # a row without a Name is empty or the importer's error (a cell of spaces is empty to it)
     others = [x for x in read if x != cell["name"]]
     bad.append(f"({cell['name']} IS NULL AND ({' OR '.join(f'{x} IS NOT NULL' for x in others)}))")
@@ -367,10 +372,21 @@ class PendingShopify(orders_duckdb.PendingOrders):
         ).fetchall()[0]
         n_orders = con.sql(f"SELECT count(*) FROM {_GROUPED}").fetchall()[0][0]
         columns = _order_columns(cols)
-        return self._result(
+        result = self._result(
             con, "shopify",
             f"SELECT order_number, concat('shopify:', order_number) AS order_id, reason, rows, "
             f"{columns['gross_revenue']} AS gross_revenue, {columns['currency']} AS currency, "
             f"first_row FROM {_GROUPED} WHERE reason IS NOT NULL",
             n_rows, n_rows - named, n_orders, _DERIVED,
         )  # fmt: skip
+        if any(cols[key] is not None for key in _PHONES):
+            # the phones e-mail orders carry, as written: normalising every one would cost
+            # seconds at a million orders, and only those a customer known by phone alone
+            # may share are ever needed (valuecast.store.workspace normalises those)
+            cells = con.sql(
+                f"SELECT DISTINCT lower(email) AS customer_id, phone_text AS phone, "
+                f"CAST(country_text AS VARCHAR) AS country FROM {_ROWS} "
+                "WHERE email IS NOT NULL AND phone_text IS NOT NULL"
+            ).to_arrow_table()
+            result.phone_cells = cells if cells.num_rows else None
+        return result

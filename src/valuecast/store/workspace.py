@@ -47,7 +47,7 @@ from duckdb import ColumnExpression, ConstantExpression
 from valuecast.dates import to_date
 from valuecast.io.csvfile import symbol_currencies
 from valuecast.io.orders_duckdb import PendingOrders
-from valuecast.io.phones import PHONE_ID_PREFIX
+from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     ORDER_LINES_SCHEMA,
@@ -569,6 +569,13 @@ class Workspace:
             raw,
             "CREATE TABLE IF NOT EXISTS phone_links (phone_id VARCHAR, customer_id VARCHAR, "
             "ingest_id BIGINT)",
+        )
+        # phones orders carried beside their customer as written, which DuckDB's route leaves
+        # unnormalised: normalised (into phone_links) when a customer known by phone may share one
+        _sql(
+            raw,
+            "CREATE TABLE IF NOT EXISTS phone_cells (customer_id VARCHAR, phone VARCHAR, "
+            "country VARCHAR, ingest_id BIGINT)",
         )
 
     def orders(self) -> ir.Table:
@@ -1370,7 +1377,10 @@ def _link_phones(
     where they went.  Runs before the merge, so a staged order compares with its stored self
     under the same customer.
     """
+    _store_phone_cells(raw, results, ingest_id)
     frames = [r.phone_links for r in results if r.phone_links is not None and len(r.phone_links)]
+    frames.append(_normalised_phone_cells(raw))
+    frames = [frame for frame in frames if len(frame)]
     if frames:
         links = pd.concat(frames, ignore_index=True).astype("string").drop_duplicates()
         raw.register("_phone_links_in", links)
@@ -1418,6 +1428,70 @@ def _link_phones(
         return stored, int(staged)
     finally:
         _sql(raw, "DROP TABLE _phone_owners")
+
+
+def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
+    """Keep the files' phones as written (:attr:`~valuecast.io.schema.ImportResult.phone_cells`)
+    that the workspace does not hold yet."""
+    for result in results:
+        cells = result.phone_cells
+        if cells is None or not cells.num_rows:
+            continue
+        raw.register("_phone_cells_in", cells)
+        try:
+            _sql(
+                raw,
+                "INSERT INTO phone_cells SELECT DISTINCT n.customer_id, n.phone, n.country, ? "
+                "FROM _phone_cells_in n WHERE NOT EXISTS (SELECT 1 FROM phone_cells p "
+                "WHERE p.customer_id = n.customer_id AND p.phone = n.phone "
+                "AND p.country IS NOT DISTINCT FROM n.country)",
+                [ingest_id],
+            )
+        finally:
+            raw.unregister("_phone_cells_in")
+
+
+_PHONE_TAIL = 7
+"""Digits at the end of a phone number that find the written phones that may be it: a national
+number and its international form (``07700 900123``, ``+44 7700 900123``) end alike."""
+
+
+def _normalised_phone_cells(raw: Any) -> pd.DataFrame:
+    """The (``phone_id``, ``customer_id``) pairs of the stored phones as written
+    (``phone_cells``) that may be the phone of a customer known by a phone alone, stored or
+    staged: the written phones ending in the same digits, normalised
+    (:func:`valuecast.io.phones.phone_ids`) and let go of from ``phone_cells``."""
+    none = pd.DataFrame({"phone_id": pd.Series(dtype="string"),
+                         "customer_id": pd.Series(dtype="string")})  # fmt: skip
+    if not _sql(raw, "SELECT 1 FROM phone_cells LIMIT 1"):
+        return none
+    tail = f"right(regexp_replace(phone, '[^0-9]', '', 'g'), {_PHONE_TAIL})"
+    candidates = raw.execute(
+        f"SELECT DISTINCT phone, country FROM phone_cells WHERE {tail} IN ("
+        f"SELECT right(customer_id, {_PHONE_TAIL}) FROM orders "
+        f"WHERE starts_with(customer_id, '{PHONE_ID_PREFIX}') "
+        f"UNION SELECT right(customer_id, {_PHONE_TAIL}) FROM _stage_orders "
+        f"WHERE starts_with(customer_id, '{PHONE_ID_PREFIX}'))"
+    ).df()
+    if candidates.empty:
+        return none
+    candidates = candidates.astype({"phone": "string", "country": "string"})
+    candidates["phone_id"] = phone_ids(candidates["phone"], candidates["country"]).to_numpy()
+    raw.register("_phone_candidates", candidates)
+    try:
+        pairs = raw.execute(
+            "SELECT DISTINCT c.phone_id, p.customer_id FROM phone_cells p "
+            "JOIN _phone_candidates c ON p.phone = c.phone "
+            "AND p.country IS NOT DISTINCT FROM c.country WHERE c.phone_id IS NOT NULL"
+        ).df()
+        _sql(
+            raw,
+            "DELETE FROM phone_cells p WHERE EXISTS (SELECT 1 FROM _phone_candidates c "
+            "WHERE p.phone = c.phone AND p.country IS NOT DISTINCT FROM c.country)",
+        )
+    finally:
+        raw.unregister("_phone_candidates")
+    return pairs.astype("string")
 
 
 def _linked_by_phone_note(stored: int, staged: int) -> str:

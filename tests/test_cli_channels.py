@@ -119,6 +119,15 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
     # CAC over the month with spend (January): 50 / 2 customers = 25; CLV (100 + 50) / 2 = 75;
     # ratio 75 / 25 = 3 exactly -> "3 or more"; ROI 50; month 0 margin 75 >= 25 -> payback 0
     assert google["spend"] == 50.0 and google["cac_customers"] == 2
+    # no spend for the customers without a channel: no customers a CAC divides by
+    assert pd.isna(rows.loc["(none)", "spend"]) and pd.isna(rows.loc["(none)", "cac_customers"])
+    # the table shows what CAC divides: the spend and the customers of its months
+    wide = runner.invoke(
+        app, [str(a) for a in ("--workspace", one_time_shop, "--spend", spend, "--out", out)],
+        env={"COLUMNS": "240"},
+    )  # fmt: skip
+    header = next(line for line in wide.output.splitlines() if "with spend" in line)
+    assert header.index("spend") < header.index("with spend") < header.index("CAC")
     assert google["cac"] == pytest.approx(25.0)
     assert google["clv_per_customer"] == pytest.approx(75.0)
     assert google["clv_to_cac"] == pytest.approx(3.0) and google["flag"] == "3 or more"

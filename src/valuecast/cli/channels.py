@@ -69,7 +69,8 @@ def _print(
     table.add_column("mean total CLV", justify="right")
     table.add_column("90% interval", justify="right")
     if with_cac:
-        for name in ("CAC", "CLV:CAC", "payback month", "flag"):
+        # CAC divides the spend by the customers of the months with spend, not by all of them
+        for name in ("spend", "with spend", "CAC", "CLV:CAC", "payback month", "flag"):
             table.add_column(name, justify="right" if name != "flag" else "left")
     for _, row in frame.iterrows():
         low, high = row["total_clv_low"], row["total_clv_high"]
@@ -82,7 +83,10 @@ def _print(
         ]
         if with_cac:
             ratio, payback = row["clv_to_cac"], row["payback_month"]
+            paid = row.get("cac_customers")
             cells += [
+                _money(row.get("spend")),
+                "" if paid is None or pd.isna(paid) else f"{int(paid):,}",
                 _money(row["cac"]),
                 "" if pd.isna(ratio) else f"{ratio:.2f}",
                 "" if pd.isna(payback) else str(int(payback)),

@@ -875,7 +875,7 @@ def channels_frame(groups: pd.DataFrame, column: str, cac: pd.DataFrame | None) 
     Joined on the channel, trimmed and case-insensitively, as :func:`cac_table` matches spend;
     a channel with spend but no customers gets a row with 0 customers and empty CLV.  The CAC
     table's ``customers`` (the customers acquired in months with reported spend) becomes
-    ``cac_customers``.
+    ``cac_customers``, empty for a channel without spend.
     """
     if cac is None:
         return groups
@@ -887,6 +887,9 @@ def channels_frame(groups: pd.DataFrame, column: str, cac: pd.DataFrame | None) 
     only_spend = merged[column].isna()
     merged.loc[only_spend, column] = merged.loc[only_spend, "_label"]
     merged["customers"] = merged["customers"].fillna(0).astype("int64")
+    # a channel without spend has no month with spend: no customers a CAC divides by
+    paid = merged["cac_customers"].astype("Int64")
+    merged["cac_customers"] = paid.mask(merged["spend"].isna())
     for name in merged.columns:
         if name.endswith("_missing"):
             merged[name] = merged[name].fillna(0).astype("int64")

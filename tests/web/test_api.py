@@ -633,3 +633,28 @@ def test_stored_pages_serve_what_the_server_would_compute(workspace_copy, monkey
 
     monkeypatch.setattr(views, "view_parts", not_again)
     assert answers() == computed
+
+
+def test_with_a_margin_the_customers_and_segments_pages_say_which_figures_are_margin(
+    workspace_copy,
+):
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
+    from valuecast.store.snapshots import save_snapshot, store_sort_orders
+    from valuecast.web import create_app
+
+    with Workspace(workspace_copy) as ws:
+        report = ws.latest_ingest_report()
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions(margin=0.4))
+        info = save_snapshot(ws, analysis, tables, report, AnalysisOptions(margin=0.4))
+        store_sort_orders(ws, info.snapshot_id)
+    from fastapi.testclient import TestClient
+
+    app = create_app(workspace_copy, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        said = "Historic CLV is revenue; predicted CLV"
+        assert said in client.get("/customers").text
+        assert said in client.get("/segments").text
+        assert said not in client.get("/customers?snapshot=1").text  # no margin as of March
+    finally:
+        app.state.dashboard.close()

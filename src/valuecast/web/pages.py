@@ -232,7 +232,7 @@ def customers(
     view = dashboard_of(request).view(info)
     return render(
         request, "customers.html.j2", page="customers", info=info, result=result,
-        columns=LIST_COLUMNS, currency=view.currency,
+        columns=LIST_COLUMNS, currency=view.currency, margin=view.summary.get("margin"),
     )  # fmt: skip
 
 

@@ -530,6 +530,15 @@ def test_compare_is_the_cli_comparison(client, web_shop):
     page = client.get("/data")
     assert page.status_code == 200
     assert 'id="rfm_matrix"' in page.text and "moved from the high spend tier" in page.text
+    # the change of the figures as shown, signed: 48,864 -> 54,362 is +5,498, not 5,499
+    from valuecast.web.pages import _change_from
+
+    assert _change_from(54362.4, 48863.6) == "+5,498" and _change_from(10, 12.2) == "-2"
+    assert _change_from(None, 3) == "-" and _change_from(3.2, 2.9) == "0"
+    row = page.text.split("<td>historic CLV")[1].split("</tr>")[0]
+    before, after, change = (cell.split("<")[0] for cell in row.split("<td>")[1:4])
+    shown = int(after.replace(",", "")) - int(before.replace(",", ""))
+    assert change == (f"{shown:+,}" if shown else "0")
     # and `valuecast history`'s groups per snapshot
     from valuecast.jobs.snapshots import history
 

@@ -56,6 +56,7 @@ def environment():
     )
     env.filters["pct"] = pct_text
     env.filters["count"] = count_text
+    env.filters["change_from"] = _change_from
     env.filters["number"] = _number
     env.filters["cell"] = _cell
     env.filters["script_json"] = _script_json
@@ -114,6 +115,16 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         )
     )
     return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+
+def _change_from(after: Any, before: Any) -> str:
+    """The change from ``before`` to ``after`` as they are shown (whole numbers), with its sign
+    (``+5,498``, ``-12``, ``0``): the columns add up; ``-`` where either is missing."""
+    first, last = finite(before), finite(after)
+    if first is None or last is None:
+        return "-"
+    change = round(last) - round(first)
+    return f"{change:+,}" if change else "0"
 
 
 def _query(info, **params: Any) -> str:

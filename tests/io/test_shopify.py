@@ -471,6 +471,23 @@ def test_customers_export_rows_without_email_are_keyed_by_phone(exports, write):
     assert result.excluded == {"duplicate phone": 1}
 
 
+def test_a_phone_only_customer_consents_by_sms_and_an_email_customer_by_email(exports, write):
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[1]  # Accepts Email / SMS Marketing
+    rows = [
+        {"Email": "", "Phone": "01712-345678", "Country Code": "BD",
+         "Accepts Email Marketing": "no", "Accepts SMS Marketing": "yes"},  # cash on delivery
+        {"Email": "a@x.com", "Phone": "+44 7700 900123", "Accepts Email Marketing": "no",
+         "Accepts SMS Marketing": "yes"},
+        {"Email": "", "Phone": "+44 7700 900999", "Accepts Email Marketing": "yes",
+         "Accepts SMS Marketing": "no"},
+    ]  # fmt: skip
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    consent = result.customers.set_index("customer_id")["accepts_marketing"]
+    assert consent.to_dict() == {
+        "phone:+8801712345678": True, "a@x.com": False, "phone:+447700900999": False
+    }  # fmt: skip
+
+
 def test_the_newest_customers_export_reads_the_address_phone_where_phone_is_empty(exports, write):
     """Its header has both Phone and Default Address Phone, and Phone is often empty: the
     address's number is each such row's phone (the audiences hash it) and names a customer

@@ -68,7 +68,8 @@ else its ``Default Address Phone`` (row by row: the newest export has both, and 
 often empty where the address has one), keyed as the orders key it (national numbers get the
 calling code of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``; a
 second row for the same customer as ``"duplicate email"`` / ``"duplicate phone"`` (the first one
-is kept).
+is kept). ``accepts_marketing`` is the e-mail consent; for a customer known by a phone alone it
+is ``Accepts SMS Marketing`` where the export has it (consent on the one contact they gave).
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
     "country": ("Country Code", "Country", "Default Address Country Code"),
     "zip": ("Zip", "Default Address Zip"),
     "accepts_marketing": ("Accepts Email Marketing", "Accepts Marketing"),
+    "accepts_sms": ("Accepts SMS Marketing",),
     "tags": ("Tags",),
     "created_at": ("Created At", "Customer Since", "Created"),
 }
@@ -355,6 +357,13 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     )
     email, customer_id = who.email, who.customer_id
     accepts, unknown = table.flags(cols["accepts_marketing"])
+    if cols["accepts_sms"] is not None:
+        # a customer known by a phone alone consents (or not) to marketing on that phone: its
+        # e-mail consent is about an address it never gave
+        sms, unknown_sms = table.flags(cols["accepts_sms"])
+        by_phone_only = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False).to_numpy(bool)
+        accepts = accepts.mask(by_phone_only, sms)
+        unknown += int(unknown_sms)
     frame = pd.DataFrame(
         {
             "customer_id": customer_id,

@@ -301,3 +301,20 @@ def test_a_backtest_where_every_model_failed_says_none_is_chosen_and_why():
     assert table.reading.startswith("No model could be fitted on the history to 2026-03-31")
     assert "lowest mean absolute error" not in table.reading
     assert table.rows[0][2] == "BetaGeo cannot be fitted: nobody ordered twice"
+
+
+def test_a_young_shops_rfm_reading_says_the_groups_are_relative():
+    from valuecast.outputs.report.segments import segment_charts
+
+    groups = {
+        "Champions": {"count": 10, "historic_clv": 900.0, "predicted_clv": 300.0},
+        "Almost lost": {"count": 30, "historic_clv": 600.0, "predicted_clv": 100.0},
+    }
+    young = {"rfm_groups": groups, "first_order_date": "2026-04-01", "as_of": "2026-06-30"}
+    reading = segment_charts(young)[0].reading
+    assert (
+        "The shop's history is 90 days long: the groups rank customers against one another"
+        in reading
+    )
+    old = {**young, "first_order_date": "2024-06-30"}
+    assert "history is" not in segment_charts(old)[0].reading

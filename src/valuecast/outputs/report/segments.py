@@ -73,6 +73,26 @@ def _share_bars(frame: pd.DataFrame, order: list[str], currency: str | None) -> 
     ]  # fmt: skip
 
 
+YOUNG_SHOP_DAYS = 365
+"""A history shorter than a year reads its RFM groups with a caveat (docs/segments.md)."""
+
+
+def _young_shop_words(summary: dict) -> str:
+    """The caveat for a young shop's RFM groups: they rank customers against one another, so in
+    months of history a buyer of a few weeks ago can be 'Almost lost'; '' for an older shop."""
+    first, as_of = summary.get("first_order_date"), summary.get("as_of")
+    if not first or not as_of:
+        return ""
+    days = (pd.Timestamp(as_of) - pd.Timestamp(first)).days
+    if days >= YOUNG_SHOP_DAYS:
+        return ""
+    return (
+        f" The shop's history is {days:,} days long: the groups rank customers against one "
+        "another, so a customer who bought weeks ago can read as Almost lost or Previously "
+        "loyal; read P(alive) and the next order beside them."
+    )
+
+
 def segment_charts(summary: dict) -> list[Chart]:
     currency = summary.get("currency")
     charts = []
@@ -103,7 +123,9 @@ def segment_charts(summary: dict) -> list[Chart]:
             yaxis=axis_layout(""),
             height=max(360, 44 * len(order) + 120),
         )
-        charts.append(Chart("segments-rfm", title, reading + ".", figure))
+        charts.append(
+            Chart("segments-rfm", title, reading + "." + _young_shop_words(summary), figure)
+        )
 
     # without predictions the tiers rank historic CLV (analysis.segments)
     predicted = finite((summary.get("totals") or {}).get("predicted_clv")) is not None

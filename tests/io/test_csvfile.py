@@ -212,6 +212,8 @@ def test_empty_and_header_only(tmp_path):
         (["₺5", "₺1.250,50"], [5.0, 1250.5]),
         (["1.234,50", "12,5", "€ 3", "1 000,00"], [1234.5, 12.5, 3.0, 1000.0]),
         (["'12.50", " 4 ", "5-", "1,234,567"], [12.5, 4.0, -5.0, 1234567.0]),
+        # Magento's four decimals as a German spreadsheet saves them: every amount alike
+        (["38,0000", "0,0000", "-12,5000", ""], [38.0, 0.0, -12.5, np.nan]),
     ],
 )
 def test_money(tmp_path, cells, expected):

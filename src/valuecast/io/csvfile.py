@@ -1397,6 +1397,13 @@ class Table:
             self._currencies[column] = currency
         comma_decimal = pc.any(pc.match_substring_regex(text, r",\d{1,2}$")).as_py()
         point_decimal = pc.any(pc.match_substring_regex(text, r"\.\d{1,2}$")).as_py()
+        if not comma_decimal and not point_decimal:
+            # a column every amount of which has four decimals after a comma is a database's
+            # fixed-scale decimal (Magento's 38.0000) a German spreadsheet saved: no thousands
+            four = pc.match_substring_regex(text, r"^\d+,\d{4}$")
+            comma_decimal = pc.all(pc.or_kleene(four, pc.invert(present))).as_py() and bool(
+                pc.any(present).as_py()
+            )
         if comma_decimal and not point_decimal:
             fits = r"^(?:\d{1,3}(?:[.' ]\d{3})+|\d+)(?:,\d+)?$|^,\d+$"
             thousands, decimal = r"[.' ]", ","

@@ -349,3 +349,19 @@ def test_a_workbook_archive_or_document_given_as_an_export_says_what_it_is(
                             "customer_id=a,ordered_at=b,revenue=c")  # fmt: skip
     corpus.one_error(mapped, path, None, None, "this is ")
     assert not workspace.exists()
+
+
+@pytest.mark.parametrize("label", ["Total", "TOTALS:", ""])
+def test_a_totals_row_at_the_end_is_named_as_one_in_the_error(corpus, tmp_path, label):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,order_date,revenue\na@x.com,2024-01-01,10\nb@x.com,2024-01-02,\"$1,020.50\"\n"
+        f"{label},,\"$1,030.50\"\n"
+    )  # fmt: skip
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(result, path, 4, "order_date", "it looks like a totals row")
+    # a last order missing its date is not one: it names a customer
+    path.write_text("customer_id,order_date,revenue\na@x.com,2024-01-01,10\nb@x.com,,20\n")
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(result, path, 3, "order_date", "value is missing")
+    assert "totals row" not in result.output

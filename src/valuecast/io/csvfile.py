@@ -1046,6 +1046,9 @@ def _marker_currency(marker: str) -> str | None:
     return code if all(code in _ANY_OF[symbol] for symbol in codes & _ANY_OF.keys()) else None
 
 
+_AMOUNT_LIKE = re.compile(r"^[-+(]?\s*[^\d\s]{0,3}\s*[\d.,' ]*\d\s*[^\d\s]{0,3}\)?$")
+"""A cell that reads as an amount, whatever its currency sign or grouping (a totals row's)."""
+
 ANY_OF_SYMBOLS = frozenset(_ANY_OF)
 """Symbols of several currencies (``$``, ``kr``), which name none."""
 
@@ -1150,9 +1153,24 @@ class Table:
     def error(
         self, message: str, position: int | None = None, column: str | None = None
     ) -> InputError:
+        if position is not None and self._totals_row(position):
+            message += ": it looks like a totals row a spreadsheet added; delete it and try again"
         return InputError(
             self.name, message, row=None if position is None else self.row(position), column=column
         )
+
+    _TOTAL_WORDS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "totaal"})
+
+    def _totals_row(self, position: int) -> bool:
+        """Whether row ``position`` is the file's last and holds nothing but amounts and at most
+        a word such as ``Total``: a spreadsheet's totals row, not an order."""
+        if position != self.num_rows - 1 or self.num_rows < 2:
+            return False
+        cells = [self.arrow.column(name)[position].as_py() for name in self.arrow.column_names]
+        texts = [str(cell).strip() for cell in cells if cell is not None and str(cell).strip()]
+        words = [text for text in texts if not _AMOUNT_LIKE.match(text)]
+        amounts = len(texts) - len(words)
+        return amounts > 0 and all(word.lower().rstrip(":") in self._TOTAL_WORDS for word in words)
 
     # -- columns --------------------------------------------------------------------------------
     def find(self, *aliases: str) -> str | None:

@@ -156,8 +156,8 @@ def print_ingest_report(report: object) -> None:
                       if data.get("conflicting_orders") else ")")),
         ("line items", f"{data['line_items']:,}"),
         ("customers", f"{data['customers']:,}"
-                      + (f"  ({data['customer_records']:,} customer records)"
-                         if data["customer_records"] else "")
+                      + (f" with orders  ({data['customer_records']:,} records of a customers "
+                         "export)" if data["customer_records"] else "")
                       + (f"  ({data['phone_customers']:,} identified by phone)"
                          if data.get("phone_customers") else "")),
         ("guest orders", f"{data['guest_orders']:,}  ({money(data['guest_revenue'])} revenue)"),

@@ -304,3 +304,16 @@ def test_day_first_dates_no_day_tells_are_read_with_the_format_the_error_names(
     assert corpus.report(given)["files"][0]["format"] == fmt
     assert corpus.report(given)["first_order_date"] == "2024-01-05"
     assert corpus.report(given)["last_order_date"] == "2024-02-06"
+
+
+def test_a_mapped_status_leaves_orders_out_of_a_large_file_too(corpus, tmp_path):
+    # over 1 MiB: DuckDB's route leaves a mapped status to the importer's rules
+    lines = ["id,email,created,amount,Status"]
+    lines += [f"{k},c{k % 3000}@x.com,2024-0{1 + k % 9}-{1 + k % 28:02d},12.50,"
+              f"{'Refunded' if k % 10 == 0 else 'Paid'}" for k in range(40_000)]  # fmt: skip
+    path = tmp_path / "payments.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 1 << 20
+    mapping = "customer_id=email,ordered_at=created,revenue=amount,order_id=id,status=Status"
+    report = corpus.report(corpus.ingest(path, tmp_path / "ws.duckdb", "--json", "--map", mapping))
+    assert report["orders"] == 36_000 and report["excluded_orders"] == {"refunded": 4_000}

@@ -428,8 +428,8 @@ def test_an_order_status_column_left_unread_is_noted_on_both_routes(tmp_path, mo
     assert reports[0]["orders"] == 3  # counted: the rules read no status
     assert reports[0]["files"][0]["notes"] == [
         "column 'Order Status' is not read: every order counts whatever its status (cancelled, "
-        "failed and refunded ones too); leave those out of the file, or give the shop's own "
-        "export (--format shopify, woocommerce or magento), whose statuses are read"
+        "failed and refunded ones too); map status=Order Status to leave those out, or give the "
+        "shop's own export (--format shopify, woocommerce or magento), whose statuses are read"
     ]
     without = _write(frame.drop(columns="Order Status"), tmp_path / "plain.csv")
     assert _ingest([without], MAP, engine=False, monkeypatch=monkeypatch)[0][0]["notes"] == [

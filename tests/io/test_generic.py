@@ -656,3 +656,32 @@ def test_a_parquet_file_naming_two_columns_alike_is_one_error(tmp_path):
     with pytest.raises(InputError, match="columns 3 and 4 share this name") as info:
         generic.read_orders(path, "customer_id=customer,ordered_at=ordered_at,revenue=total")
     assert info.value.column == "total"
+
+
+def test_a_mapped_status_leaves_out_cancelled_failed_and_refunded_orders(write):
+    header = ["id", "email", "created", "amount", "Status"]
+    rows = [
+        ("1", "a@x.com", "2024-01-05", "10.00", "Paid"),
+        ("2", "b@x.com", "2024-01-06", "20.00", "Failed"),  # Stripe
+        ("3", "a@x.com", "2024-02-05", "30.00", "refunded"),
+        ("4", "c@x.com", "2024-02-06", "40.00", "wc-completed"),
+        ("5", "c@x.com", "2024-03-06", "50.00", "Storniert"),  # none valuecast reads: named
+        ("6", "d@x.com", "2024-03-07", "60.00", "VOIDED"),  # Xero
+        ("7", "d@x.com", "2024-03-08", "70.00", ""),
+        ("8", "e@x.com", "2024-03-09", "80.00", "Canceled"),  # Etsy
+        ("9", "e@x.com", "2024-03-10", "-5.00", "Paid"),
+    ]
+    path = write("t.csv", header, [dict(zip(header, row, strict=True)) for row in rows])
+    mapping = "customer_id=email,ordered_at=created,revenue=amount,order_id=id,status=Status"
+    result = generic.read_orders(path, mapping)
+    assert sorted(result.orders["order_number"]) == ["1", "4", "5", "7"]
+    assert result.excluded_orders == {
+        "failed": 1, "refunded": 1, "voided": 1, "cancelled": 1, "negative amount": 1
+    }  # fmt: skip
+    (note,) = [note for note in result.notes if "status" in note]
+    assert note.startswith("1 order has a status that is not among the statuses valuecast reads")
+    assert "('Storniert' (1))" in note
+    # unmapped, the column is named as unread and every order counts
+    unmapped = generic.read_orders(path, mapping.replace(",status=Status", ""))
+    assert len(unmapped.orders) == 8
+    assert any("map status=Status to leave those out" in n for n in unmapped.notes)

@@ -379,13 +379,17 @@ def with_phones(customer_id: pd.Series, phone: pd.Series) -> PhoneLinking:
 
 
 def unknown_statuses_note(
-    written: pd.Series, unknown: np.ndarray, known: str, left_out: str
+    written: pd.Series,
+    unknown: np.ndarray,
+    known: str,
+    left_out: str,
+    advice: str = "rename the statuses to the platform's own, or export with the admin in English",
 ) -> list[str]:
     """A note naming the statuses (``written``, one per order) that are none of the platform's
     own (where ``unknown``): a shop's own status or a translated label (``Storniert``) counts as
     a sale, so a merchant whose label means cancelled or refunded learns it before the numbers
     mislead.  ``known`` names the statuses known (``"Magento's own"``), ``left_out`` those
-    whose orders are left out."""
+    whose orders are left out, ``advice`` what to do about the others."""
     counts = written[unknown].value_counts()
     if counts.empty:
         return []
@@ -396,8 +400,7 @@ def unknown_statuses_note(
     return [
         f"{total:,} {'order has a status' if one else 'orders have statuses'} that "
         f"{'is' if one else 'are'} not {known} ({listed}{more}): counted as sales; only "
-        f"{left_out} orders are left out (rename the statuses to the platform's own, or "
-        "export with the admin in English)"
+        f"{left_out} orders are left out ({advice})"
     ]
 
 

@@ -142,6 +142,7 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
     "shipping": ("shipping",),
     "refunded": ("refunded",),
     "accepts_marketing": ("accepts_marketing",),
+    "status": (),
     "quantity": (),
     "unit_price": (),
     "product": (),
@@ -489,7 +490,29 @@ class LineRows:
         return (np.nan_to_num(self.quantity) < 0) | (np.nan_to_num(amount) < 0)
 
 
-_TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code")
+_TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code", "status")
+
+EXCLUDED_STATUSES: dict[str, str] = {
+    "cancelled": "cancelled", "canceled": "cancelled", "cancel": "cancelled",
+    "voided": "voided", "void": "voided",
+    "failed": "failed", "declined": "failed", "denied": "failed", "payment failed": "failed",
+    "refunded": "refunded", "fully refunded": "refunded", "reversed": "refunded",
+    "chargeback": "refunded", "charged back": "refunded",
+    "draft": "draft", "checkout draft": "draft", "deleted": "draft", "trash": "draft",
+    "expired": "expired",
+}  # fmt: skip
+"""A mapped ``status`` (lower-cased, ``_`` and ``-`` read as spaces, a ``wc-`` prefix dropped)
+that leaves its order out, and under which reason (the platforms' own words and Stripe's,
+PayPal's, Etsy's and accounting tools')."""
+
+COUNTED_STATUSES = frozenset({
+    "paid", "completed", "complete", "processing", "shipped", "delivered", "fulfilled",
+    "partially fulfilled", "unfulfilled", "authorised", "authorized", "succeeded", "success",
+    "captured", "settled", "pending", "on hold", "partially refunded", "partially paid", "open",
+    "sent", "submitted", "approved", "confirmed", "awaiting shipment", "ready for pickup",
+    "picked up", "sold", "invoiced", "active", "new",
+})  # fmt: skip
+"""Statuses known to be sales; any other a mapped ``status`` holds is named in a note."""
 
 
 def _row_amounts(
@@ -659,6 +682,12 @@ def unkeyed_lines_note(cols: dict[str, str | None]) -> list[str]:
     ]
 
 
+def _status_words(written: pd.Series) -> pd.Series:
+    """A status as :data:`EXCLUDED_STATUSES` reads it: lower-cased, ``_``/``-`` as spaces."""
+    words = written.str.lower().str.replace(r"[_\-\s]+", " ", regex=True).str.strip()
+    return words.str.replace(r"^wc ", "", regex=True)
+
+
 def unread_status_note(header: list[str], cols: dict[str, str | None]) -> list[str]:
     """A note when the table has an order-status column (:data:`STATUS_COLUMNS`) the rules
     leave unread: its cancelled, failed or refunded orders count as any other, where the shops'
@@ -668,8 +697,8 @@ def unread_status_note(header: list[str], cols: dict[str, str | None]) -> list[s
         return []
     return [
         f"column {found!r} is not read: every order counts whatever its status (cancelled, "
-        "failed and refunded ones too); leave those out of the file, or give the shop's own "
-        "export (--format shopify, woocommerce or magento), whose statuses are read"
+        f"failed and refunded ones too); map status={found} to leave those out, or give the "
+        "shop's own export (--format shopify, woocommerce or magento), whose statuses are read"
     ]
 
 
@@ -844,6 +873,20 @@ def _assemble(
         )
     orders = _build.orders_frame(source, columns, n)
     rules = [(_build.NEGATIVE_AMOUNT, net < 0)]
+    status_notes: list[str] = []
+    if rows.text["status"] is not None:
+        written = first("status").str.strip()
+        status = _build.per_distinct(written, _status_words)
+        reason_of = status.map(EXCLUDED_STATUSES)
+        for name in dict.fromkeys(EXCLUDED_STATUSES.values()):
+            rules.insert(-1, (name, (reason_of == name).fillna(False).to_numpy(bool)))
+        known = status.isin(EXCLUDED_STATUSES.keys() | COUNTED_STATUSES).to_numpy(bool)
+        status_notes = _build.unknown_statuses_note(
+            written, ~known & written.notna().to_numpy(bool),
+            "among the statuses valuecast reads",
+            "cancelled, voided, failed, refunded, draft and expired",
+            "write one of those words where a status means one of them",
+        )  # fmt: skip
     lines = None
     if rows.lines is not None:
         returns = summed(rows.lines.returns(rows.revenue).astype(float))
@@ -851,7 +894,7 @@ def _assemble(
     reason = _build.reasons(n, rules)
     if rows.lines is not None:
         lines = _order_lines(rows.lines, kept, codes, orders["order_id"], reason)
-    notes = list(rows.notes)
+    notes = list(rows.notes) + status_notes
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
         notes.extend(_repeated_rows_note(rows, kept, codes, uniques))
     return _build.assemble(

@@ -127,9 +127,10 @@ def _placeholder(cell: str) -> str:
     )
 
 
-IMPORTER_KEYS = ("date_format", *generic.PHONE_KEYS)
-"""Map keys whose rules only the importer applies: a date format, and the phone numbers'
-normalisation (:mod:`valuecast.io.phones`)."""
+IMPORTER_KEYS = ("date_format", "status", *generic.PHONE_KEYS)
+"""Map keys whose rules only the importer applies: a date format, the statuses that leave orders
+out (:data:`valuecast.io.generic.EXCLUDED_STATUSES`), and the phone numbers' normalisation
+(:mod:`valuecast.io.phones`)."""
 
 
 def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:

@@ -685,3 +685,28 @@ def test_a_mapped_status_leaves_out_cancelled_failed_and_refunded_orders(write):
     unmapped = generic.read_orders(path, mapping.replace(",status=Status", ""))
     assert len(unmapped.orders) == 8
     assert any("map status=Status to leave those out" in n for n in unmapped.notes)
+
+
+def test_an_invoice_total_written_on_every_line_is_named(write):
+    header = ["invoice", "email", "date", "total", "code"]
+    rows = []
+    for k in range(4):  # four invoices of two or three lines, each line carrying the total
+        for line in range(2 + k % 2):
+            rows.append({"invoice": f"INV-{k}", "email": f"c{k}@x.com", "date": "2024-01-05",
+                         "total": "119.00", "code": f"L{line}"})  # fmt: skip
+    rows.append({"invoice": "INV-9", "email": "z@x.com", "date": "2024-01-06", "total": "5.00"})
+    mapping = "customer_id=email,ordered_at=date,revenue=total,order_id=invoice"
+    path = write("t.csv", header, rows)
+    # the lines differ in a column read (the code): only the total's note
+    notes = generic.read_orders(path, mapping + ",discount_code=code").notes
+    (note,) = [n for n in notes if "every row" in n]
+    assert note.startswith("each of the 4 orders of several rows (10 rows) gives the same amount")
+    assert "map revenue to a line amount column" in note
+    # without the code the lines are copies in every column read: one note says both
+    notes = generic.read_orders(path, mapping).notes
+    (note,) = [n for n in notes if "repeat another row" in n]
+    assert "pasted together" in note and "the order's total written on each line" in note
+    # a line log whose amounts differ within an order says neither
+    rows[0]["total"] = "19.00"
+    notes = generic.read_orders(write("u.csv", header, rows), mapping + ",discount_code=code").notes
+    assert not [n for n in notes if "every row" in n or "repeat another row" in n]

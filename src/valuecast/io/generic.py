@@ -896,7 +896,9 @@ def _assemble(
         lines = _order_lines(rows.lines, kept, codes, orders["order_id"], reason)
     notes = list(rows.notes) + status_notes
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
-        notes.extend(_repeated_rows_note(rows, kept, codes, uniques))
+        totals = _order_total_on_each_row_note(rows, kept(rows.revenue), codes)
+        repeated = _repeated_rows_note(rows, kept, codes, uniques, order_totals=bool(totals))
+        notes.extend(repeated or totals)
     return _build.assemble(
         rows.name,
         source,
@@ -920,11 +922,18 @@ REPEATED_ROWS_COMPARED = (
 
 
 def _repeated_rows_note(
-    rows: ParsedRows, kept: Callable, codes: np.ndarray, order_ids: pd.Series
+    rows: ParsedRows,
+    kept: Callable,
+    codes: np.ndarray,
+    order_ids: pd.Series,
+    *,
+    order_totals: bool = False,
 ) -> list[str]:
     """A note when rows of an order (an order-level table, no line keys) repeat another of its
     rows in every value read: their amounts are added up as an order's rows are, which two
-    exports pasted together into one file would double."""
+    exports pasted together into one file would double.  ``order_totals``: every order of
+    several rows gives one amount on each row (:func:`_order_total_on_each_row_note`), so the
+    rows may also be an invoice's lines each carrying its total, which the note says too."""
     marketing = rows.accepts_marketing
     read = {
         **rows.text, **rows.amounts, "customer": rows.customer, "ordered_at": rows.ordered_at,
@@ -948,9 +957,41 @@ def _repeated_rows_note(
     rows_repeat, its, them = (
         ("row repeats", "its", "it") if count == 1 else ("rows repeat", "their", "them")
     )
+    also = (
+        "; if the amount column is the order's total written on each line (an invoice "
+        "export), map revenue to a line amount column, or quantity and unit_price"
+        if order_totals
+        else ""
+    )
     return [
         f"{count:,} {rows_repeat} another row of {its} order exactly ({which}): an order's rows "
         f"are added up, so if the file holds copies (two exports pasted together), remove {them}"
+        + also
+    ]
+
+
+ORDER_TOTAL_ROWS = 3
+"""Orders of several rows, each giving its order one amount on every row, before an orders table
+is said to write its order's total on each line (a single-price shop's lines may agree too)."""
+
+
+def _order_total_on_each_row_note(
+    rows: ParsedRows, revenue: np.ndarray, codes: np.ndarray
+) -> list[str]:
+    """A note when every order of several rows gives the same amount on each of its rows: an
+    invoice export (Xero, a point of sale) writes the order's total on every line, and the
+    rows' amounts, added up, count it once per line."""
+    frame = pd.DataFrame({"code": codes, "revenue": np.nan_to_num(revenue)})
+    per_order = frame.groupby("code")["revenue"].agg(["size", "min", "max"])
+    several = per_order[per_order["size"] > 1]
+    if len(several) < ORDER_TOTAL_ROWS or not (several["min"] == several["max"]).all():
+        return []
+    rows_count = int(several["size"].sum())
+    return [
+        f"each of the {len(several):,} orders of several rows ({rows_count:,} rows) gives the "
+        "same amount on every row, and an order's rows are added up: if the amount column is "
+        "the order's total written on each line, revenue is counted once per line; map "
+        "revenue to a line amount column, or quantity and unit_price"
     ]
 
 

@@ -398,8 +398,9 @@ def test_rows_repeating_their_order_are_summed_and_noted_by_order(write):
     assert result.notes == [
         "5 rows repeat another row of their order exactly (orders 1, 2, 3 and 1 more): an "
         "order's rows are added up, so if the file holds copies (two exports pasted together), "
-        "remove them"
-    ]
+        "remove them; if the amount column is the order's total written on each line (an "
+        "invoice export), map revenue to a line amount column, or quantity and unit_price"
+    ]  # every order of several rows gives one amount on each row: it may be either
     line_level = generic.read_orders(
         write("l.csv", ["order_id", "customer_id", "order_date", "qty", "price"],
               [{"order_id": "1", "customer_id": "a", "order_date": "2024-01-01", "qty": "1",

@@ -122,10 +122,13 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
     # no spend for the customers without a channel: no customers a CAC divides by
     assert pd.isna(rows.loc["(none)", "spend"]) and pd.isna(rows.loc["(none)", "cac_customers"])
     # the table shows what CAC divides: the spend and the customers of its months
-    wide = runner.invoke(
-        app, [str(a) for a in ("--workspace", one_time_shop, "--spend", spend, "--out", out)],
-        env={"COLUMNS": "240"},
-    )  # fmt: skip
+    from valuecast.cli import common
+
+    with pytest.MonkeyPatch.context() as patch:  # a table wide enough for its headers
+        patch.setattr(common.console, "_width", 240)
+        wide = runner.invoke(
+            app, [str(a) for a in ("--workspace", one_time_shop, "--spend", spend, "--out", out)]
+        )
     header = next(line for line in wide.output.splitlines() if "with spend" in line)
     assert header.index("spend") < header.index("with spend") < header.index("CAC")
     assert google["cac"] == pytest.approx(25.0)

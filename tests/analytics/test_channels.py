@@ -403,6 +403,7 @@ def test_a_partial_as_of_month_is_noted_and_left_out_of_the_channels_whole(shop)
     assert (google.spend, google.customers) == (70.0, 2)  # January alone
     assert google.cac == pytest.approx(35.0)
     assert "2024-02 left out: a partial month (20 of 29 days to the as-of date)" in google.note
+    assert "months without spend" not in google.note  # February has spend: said once
     # a channel whose only spend is in the partial month keeps it (with its row's note)
     only = spend[spend["channel"] == "google"].assign(month="2024-02")
     alone = rows_of(cac_table(customers, only, monthly, as_of="2024-02-20"))[("google", "all")]

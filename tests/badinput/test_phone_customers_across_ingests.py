@@ -161,3 +161,41 @@ def test_a_large_export_loaded_by_duckdb_gives_a_stored_phone_customer_away_too(
     later = [("2", "", "2024-07-05", "10.00", "+447700800007")]
     _ingest(corpus, _export(corpus, tmp_path / "q3.csv", "shopify", later), workspace, "shopify")
     assert corpus.stored_orders(workspace)["2"][0] == "c7@example.com"
+
+
+def test_an_older_export_read_again_leaves_a_linked_order_with_its_customer(corpus, tmp_path):
+    # the phone went to Ann, then showed up with Cat (a shared line): reading Q1 again must not
+    # give Ann's order back to the phone
+    workspace = tmp_path / "ws.duckdb"
+    q1 = [("1001", "", "2024-01-05", "10.00", "+44 7700 900123")]
+    q1_path = _export(corpus, tmp_path / "q1.csv", "orders", q1)
+    _ingest(corpus, q1_path, workspace, "orders")
+    q2 = [("1002", "ann@example.com", "2024-04-05", "30.00", "07700 900123")]
+    _ingest(corpus, _export(corpus, tmp_path / "q2.csv", "orders", q2), workspace, "orders")
+    q3 = [("1003", "cat@example.com", "2024-07-05", "40.00", "07700 900123")]
+    _ingest(corpus, _export(corpus, tmp_path / "q3.csv", "orders", q3), workspace, "orders")
+    assert corpus.stored_orders(workspace)["1001"][0] == "ann@example.com"
+    again = tmp_path / "q1_again.csv"
+    again.write_bytes(q1_path.read_bytes())
+    report = _ingest(corpus, again, workspace, "orders")
+    assert corpus.stored_orders(workspace)["1001"][0] == "ann@example.com"
+    assert report["updated_orders"] == 0 and report["unchanged_orders"] == 1
+
+
+def test_a_phone_customer_whose_orders_went_to_an_email_customer_is_no_prospect(corpus, tmp_path):
+    from valuecast.store import Workspace
+
+    workspace = tmp_path / "ws.duckdb"
+    till = [("1001", "", "2024-01-05", "10.00", "+44 7700 900123")]
+    _ingest(corpus, _export(corpus, tmp_path / "q1.csv", "shopify", till), workspace, "shopify")
+    header = corpus.io.SHOPIFY_CUSTOMERS_HEADERS[1]
+    rahim = {"Email": "", "Phone": "+44 7700 900123", "Country Code": "GB",
+             "Accepts SMS Marketing": "yes"}  # fmt: skip
+    path = tmp_path / "customers_export.csv"
+    path.write_text(corpus.io.render_csv(header, [rahim]))
+    corpus.report(corpus.ingest(path, workspace, "--json"))
+    online = [("1002", "ann@example.com", "2024-04-05", "30.00", "07700 900123")]
+    _ingest(corpus, _export(corpus, tmp_path / "q2.csv", "shopify", online), workspace, "shopify")
+    assert corpus.stored_orders(workspace)["1001"][0] == "ann@example.com"
+    with Workspace(workspace, read_only=True) as ws:
+        assert ws.prospects().empty  # she bought, under her e-mail

@@ -248,9 +248,15 @@ def test_an_order_whose_refund_covers_every_item_is_refunded_on_both_routes(
     frame.loc[row, ["Financial Status", "Cancelled at", "Payment Method"]] = [
         "partially_refunded", "", "manual"
     ]  # fmt: skip
-    frame.loc[row, "Refunded Amount"] = frame.loc[row, "Subtotal"]
+    # the items with their tax: all but the shipping
+    items = float(frame.loc[row, "Total"]) - float(frame.loc[row, "Shipping"] or 0)
+    frame.loc[row, "Refunded Amount"] = f"{items:.2f}"
     report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
     assert frame.loc[row, "Name"] not in set(tables["orders"]["order_number"])
+    # most of the items refunded with their tax, some kept: still a purchase, on both routes
+    frame.loc[row, "Refunded Amount"] = f"{items - 1.0:.2f}"
+    _, kept = _assert_same(_write(frame, tmp_path / "p.csv"), monkeypatch, loaded=True)
+    assert frame.loc[row, "Name"] in set(kept["orders"]["order_number"])
     base, _, _ = _ingest(
         _write(export, tmp_path / "base.csv"), engine=False, monkeypatch=monkeypatch
     )

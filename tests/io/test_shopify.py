@@ -486,6 +486,15 @@ def test_a_phone_only_customer_consents_by_sms_and_an_email_customer_by_email(ex
     assert consent.to_dict() == {
         "phone:+8801712345678": True, "a@x.com": False, "phone:+447700900999": False
     }  # fmt: skip
+    assert not [note for note in result.notes if "neither yes nor no" in note]
+    # a cell neither yes nor no counts only in the column a row's consent is read from
+    rows[0]["Accepts Email Marketing"] = "maybe"  # a phone-only row: its e-mail cell is unused
+    rows[1]["Accepts SMS Marketing"] = "perhaps"  # an e-mail row: its SMS cell is unused
+    rows[2]["Accepts SMS Marketing"] = "later"  # used: unknown
+    result = shopify.read_customers(write("customers_export2.csv", header, rows))
+    assert [note for note in result.notes if "neither yes nor no" in note] == [
+        "1 accepts-marketing values were neither yes nor no (left empty)"
+    ]
 
 
 def test_the_newest_customers_export_reads_the_address_phone_where_phone_is_empty(exports, write):

@@ -20,9 +20,10 @@ Exclusions (an order gets the first that applies; all its rows are counted under
 * ``"cancelled"``: ``Cancelled at`` is set;
 * ``"voided"`` / ``"refunded"`` / ``"expired"``: ``Financial Status`` is ``voided`` /
   ``refunded`` / ``expired`` (a payment authorised and never captured: nothing was paid);
-* ``"refunded"`` also where ``Refunded Amount`` covers the whole ``Subtotal`` (above 0): every
-  item was refunded and only the shipping kept, which Shopify calls ``partially_refunded``;
-  counted, it would be a repeat purchase worth nothing;
+* ``"refunded"`` also where ``Refunded Amount`` covers all but the shipping and duties
+  (``Total - Shipping - Duties``, or ``Subtotal`` without a ``Total``; a ``Subtotal`` above 0):
+  every item was refunded with its tax and only the shipping kept, which Shopify calls
+  ``partially_refunded``; counted, it would be a repeat purchase worth nothing;
 * ``"negative amount"``: ``Subtotal`` is below zero (Shopify never writes one; refunds are in
   ``Refunded Amount``), so the order is not counted at 0 silently;
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
@@ -189,6 +190,22 @@ def items_net(
     return np.maximum(subtotal - item_tax - refunded * share, 0.0)
 
 
+def every_item_refunded(
+    subtotal: np.ndarray,
+    shipping: np.ndarray,
+    duties: np.ndarray,
+    total: np.ndarray,
+    refunded: np.ndarray,
+) -> np.ndarray:
+    """Whether an order's refunds cover all but its shipping and duties: ``Refunded Amount`` at
+    least ``Total - Shipping - Duties`` (the items with their tax, whether the prices include it
+    or it was added), or ``Subtotal`` where ``Total`` is not written; a ``Subtotal`` above 0.
+    ``shopify_duckdb`` computes the same in SQL."""
+    with np.errstate(invalid="ignore"):
+        items = np.where(np.isnan(total), subtotal, total - shipping - duties)
+        return (subtotal > 0) & (refunded >= items - TAX_INCLUDED_TOLERANCE)
+
+
 def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
     """Read a Shopify orders export (see the module docstring for every rule)."""
     csv = _open(source)
@@ -244,9 +261,9 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     total = money("total")
     taxes = _build.money_or_zero(money("taxes"))
     shipping = _build.money_or_zero(money("shipping"))
-    net = items_net(
-        subtotal, shipping, taxes, _build.money_or_zero(money("duties")), total, refunded
-    )
+    duties = _build.money_or_zero(money("duties"))
+    net = items_net(subtotal, shipping, taxes, duties, total, refunded)
+    items_refunded = every_item_refunded(subtotal, shipping, duties, total, refunded)
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
     who = _build.identities(
@@ -277,7 +294,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             ("expired", (status == "expired").fillna(False).to_numpy(bool)),
             # every item refunded, the shipping kept: Shopify says partially_refunded, and
             # the order would count as a repeat purchase worth nothing
-            ("refunded", (subtotal > 0) & (refunded >= subtotal)),
+            ("refunded", items_refunded),
             (_build.NEGATIVE_AMOUNT, subtotal < 0),
         ],
     )
@@ -360,10 +377,17 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     if cols["accepts_sms"] is not None:
         # a customer known by a phone alone consents (or not) to marketing on that phone: its
         # e-mail consent is about an address it never gave
-        sms, unknown_sms = table.flags(cols["accepts_sms"])
+        sms, _ = table.flags(cols["accepts_sms"])
         by_phone_only = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False).to_numpy(bool)
         accepts = accepts.mask(by_phone_only, sms)
-        unknown += int(unknown_sms)
+        # the cells neither yes nor no of the column each row's consent is read from
+        unread = accepts.isna().to_numpy(bool)
+        used = np.where(
+            by_phone_only,
+            table.nonempty(cols["accepts_sms"]),
+            table.nonempty(cols["accepts_marketing"]),
+        )
+        unknown = int((unread & used).sum())
     frame = pd.DataFrame(
         {
             "customer_id": customer_id,

@@ -212,7 +212,8 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         f"WHEN {status} = 'voided' THEN 'voided' WHEN {status} = 'refunded' THEN 'refunded' "
         f"WHEN {status} = 'expired' THEN 'expired' "
         + (
-            "WHEN subtotal > 0 AND coalesce(refunded, 0.0) >= subtotal THEN 'refunded' "
+            f"WHEN subtotal > 0 AND coalesce(refunded, 0.0) >= {_items_due(cols)} "
+            f"- {shopify.TAX_INCLUDED_TOLERANCE!r} THEN 'refunded' "
             if cols["refunded"] is not None
             else ""
         )
@@ -243,6 +244,16 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         f"AND count(DISTINCT {currency}) FILTER (WHERE reason IS NULL) <= 1 FROM {_GROUPED}"
     ).fetchall()[0][0]
     return bool(usable)
+
+
+def _items_due(cols: dict[str, str | None]) -> str:
+    """SQL of what :func:`valuecast.io.shopify.every_item_refunded` holds the refunds against,
+    over ``_GROUPED``, operation for operation."""
+    shipping = "coalesce(shipping, 0.0)" if cols["shipping"] is not None else "0.0"
+    duties = "coalesce(duties, 0.0)" if cols["duties"] is not None else "0.0"
+    if cols["total"] is None:
+        return "subtotal"
+    return f"coalesce(total - {shipping} - {duties}, subtotal)"
 
 
 def _items_net(cols: dict[str, str | None], zero) -> str:

@@ -355,13 +355,23 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
 
 def prospects_frame(raw: Any) -> pd.DataFrame:
     """``customer_id`` and ``accepts_marketing`` of the customers a customers export names who
-    have no order in the workspace (Shopify's Prospects: subscribers who never bought)."""
+    have no order in the workspace (Shopify's Prospects: subscribers who never bought).
+
+    A customer known by a phone alone whose phone an ordering customer's orders carry
+    (``phone_links``) has bought, under that customer: no prospect."""
+    linked = ""
+    if "phone_links" in connection_table_names(raw):  # a workspace made before it, read-only
+        linked = (
+            " AND NOT EXISTS (SELECT 1 FROM phone_links l JOIN orders o "
+            "ON o.customer_id = l.customer_id WHERE l.phone_id = c.customer_id)"
+        )
     return (
         raw.sql(
-            """SELECT c.customer_id, any_value(c.accepts_marketing) AS accepts_marketing
+            f"""SELECT c.customer_id, any_value(c.accepts_marketing) AS accepts_marketing
             FROM customers c
             WHERE c.customer_id IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id)
+                {linked}
             GROUP BY c.customer_id ORDER BY c.customer_id"""
         )
         .to_arrow_table()
@@ -575,7 +585,7 @@ class Workspace:
         _sql(
             raw,
             "CREATE TABLE IF NOT EXISTS phone_cells (customer_id VARCHAR, phone VARCHAR, "
-            "country VARCHAR, ingest_id BIGINT)",
+            "country VARCHAR, tail VARCHAR, ingest_id BIGINT)",
         )
 
     def orders(self) -> ir.Table:
@@ -1425,6 +1435,16 @@ def _link_phones(
             "AND t.order_number = s.order_number AND t.customer_id = o.owner",
         )[0][0]
         move("_stage_orders")
+        # an older export read again gives an order its phone's id where the phone has been seen
+        # with a second customer since: the order keeps the customer it was given
+        _sql(
+            raw,
+            "UPDATE _stage_orders s SET customer_id = t.customer_id FROM orders t, phone_links l "
+            "WHERE starts_with(s.customer_id, ?) AND t.source = s.source "
+            "AND t.order_number = s.order_number AND l.phone_id = s.customer_id "
+            "AND l.customer_id = t.customer_id",
+            [PHONE_ID_PREFIX],
+        )
         return stored, int(staged)
     finally:
         _sql(raw, "DROP TABLE _phone_owners")
@@ -1439,12 +1459,15 @@ def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int
             continue
         raw.register("_phone_cells_in", cells)
         try:
+            # each phone's last digits kept beside it: the lookup of a phone-only customer's
+            # candidates reads them instead of taking every phone's digits again
             _sql(
                 raw,
-                "INSERT INTO phone_cells SELECT DISTINCT n.customer_id, n.phone, n.country, ? "
-                "FROM _phone_cells_in n WHERE NOT EXISTS (SELECT 1 FROM phone_cells p "
-                "WHERE p.customer_id = n.customer_id AND p.phone = n.phone "
-                "AND p.country IS NOT DISTINCT FROM n.country)",
+                f"INSERT INTO phone_cells SELECT n.customer_id, n.phone, n.country, "
+                f"right(regexp_replace(n.phone, '[^0-9]', '', 'g'), {_PHONE_TAIL}), ? "
+                "FROM (SELECT DISTINCT customer_id, phone, country FROM _phone_cells_in) n "
+                "ANTI JOIN phone_cells p ON p.customer_id = n.customer_id AND p.phone = n.phone "
+                "AND p.country IS NOT DISTINCT FROM n.country",
                 [ingest_id],
             )
         finally:
@@ -1465,9 +1488,8 @@ def _normalised_phone_cells(raw: Any) -> pd.DataFrame:
                          "customer_id": pd.Series(dtype="string")})  # fmt: skip
     if not _sql(raw, "SELECT 1 FROM phone_cells LIMIT 1"):
         return none
-    tail = f"right(regexp_replace(phone, '[^0-9]', '', 'g'), {_PHONE_TAIL})"
     candidates = raw.execute(
-        f"SELECT DISTINCT phone, country FROM phone_cells WHERE {tail} IN ("
+        "SELECT DISTINCT phone, country FROM phone_cells WHERE tail IN ("
         f"SELECT right(customer_id, {_PHONE_TAIL}) FROM orders "
         f"WHERE starts_with(customer_id, '{PHONE_ID_PREFIX}') "
         f"UNION SELECT right(customer_id, {_PHONE_TAIL}) FROM _stage_orders "

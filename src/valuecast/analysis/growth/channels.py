@@ -771,6 +771,7 @@ def cac_table(
             rows.append(_row(label, month, acquired, amount, by_offset, margin, notes))
         # the channel over all months: the months with reported spend
         notes = []
+        paid_months = spend_months  # the months with spend, the partial one among them
         if partial is not None and partial[0] in spend_months and len(spend_months) > 1:
             # its whole month's spend (if the file gives that) against part of its customers
             spend_months = [month for month in spend_months if month != partial[0]]
@@ -781,7 +782,7 @@ def cac_table(
         if spend_months:
             covered_months = spend_months
             amount = float(sum(spent.loc[(key, month)] for month in spend_months))
-            unpaid = [m for m in months if m not in spend_months and (key, m) in cohorts]
+            unpaid = [m for m in months if m not in paid_months and (key, m) in cohorts]
             left_out = sum(len(cohorts[(key, m)]) for m in unpaid)
             if left_out:
                 plural = "s" if left_out != 1 else ""

@@ -1393,17 +1393,12 @@ def _link_phones(
     frames = [frame for frame in frames if len(frame)]
     if frames:
         links = pd.concat(frames, ignore_index=True).astype("string").drop_duplicates()
-        raw.register("_phone_links_in", links)
-        try:
-            _sql(
-                raw,
-                "INSERT INTO phone_links SELECT n.phone_id, n.customer_id, ? "
-                "FROM _phone_links_in n ANTI JOIN phone_links p "
-                "ON n.phone_id = p.phone_id AND n.customer_id = p.customer_id",
-                [ingest_id],
-            )
-        finally:
-            raw.unregister("_phone_links_in")
+        raw.from_df(links).query(  # a relation, not registered: see _store_phone_cells
+            "_phone_links_in",
+            f"SELECT n.phone_id, n.customer_id, CAST({int(ingest_id)} AS BIGINT) "
+            "FROM _phone_links_in n ANTI JOIN phone_links p "
+            "ON n.phone_id = p.phone_id AND n.customer_id = p.customer_id",
+        ).insert_into("phone_links")
     if not _sql(raw, "SELECT 1 FROM phone_links LIMIT 1"):
         return 0, 0
     _sql(
@@ -1457,21 +1452,19 @@ def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int
         cells = result.phone_cells
         if cells is None or not cells.num_rows:
             continue
-        raw.register("_phone_cells_in", cells)
-        try:
-            # each phone's last digits kept beside it: the lookup of a phone-only customer's
-            # candidates reads them instead of taking every phone's digits again
-            _sql(
-                raw,
-                f"INSERT INTO phone_cells SELECT n.customer_id, n.phone, n.country, "
-                f"right(regexp_replace(n.phone, '[^0-9]', '', 'g'), {_PHONE_TAIL}), ? "
-                "FROM (SELECT DISTINCT customer_id, phone, country FROM _phone_cells_in) n "
-                "ANTI JOIN phone_cells p ON p.customer_id = n.customer_id AND p.phone = n.phone "
-                "AND p.country IS NOT DISTINCT FROM n.country",
-                [ingest_id],
-            )
-        finally:
-            raw.unregister("_phone_cells_in")
+        # read through a relation, not registered: a registered Arrow table stays referenced
+        # until the transaction commits, and `refresh` analyses inside it (see _stage);
+        # each phone's last digits are kept beside it, for the lookup of a phone-only
+        # customer's candidates
+        raw.from_arrow(cells).query(
+            "_phone_cells_in",
+            f"SELECT n.customer_id, n.phone, n.country, "
+            f"right(regexp_replace(n.phone, '[^0-9]', '', 'g'), {_PHONE_TAIL}), "
+            f"CAST({int(ingest_id)} AS BIGINT) "
+            "FROM (SELECT DISTINCT customer_id, phone, country FROM _phone_cells_in) n "
+            "ANTI JOIN phone_cells p ON p.customer_id = n.customer_id AND p.phone = n.phone "
+            "AND p.country IS NOT DISTINCT FROM n.country",
+        ).insert_into("phone_cells")
 
 
 _PHONE_TAIL = 7

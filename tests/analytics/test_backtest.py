@@ -576,3 +576,22 @@ def test_spearman_equals_scipys_on_ties(small_counts, values):
     expected = spearmanr(a, b).statistic
     got = spearman_correlation(a, b)
     assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
+def test_a_chosen_model_that_missed_its_backtest_or_a_horizon_past_the_history_is_doubted():
+    from types import SimpleNamespace
+
+    from valuecast.analysis.customers import _prediction_doubts
+
+    backtest = {"models": {"bgnbd": {"aggregate_error_orders": 1.74},
+                           "pareto": {"aggregate_error_orders": 0.02}}}  # fmt: skip
+    twelve = SimpleNamespace(horizon=12)
+    (doubt,) = _prediction_doubts(backtest, "bgnbd", 1000, twelve)
+    assert doubt.startswith("the chosen model missed the backtest's holdout orders by +174%")
+    assert _prediction_doubts(backtest, "pareto", 1000, twelve) == []
+    assert _prediction_doubts(None, "bgnbd", 1000, twelve) == []  # no backtest: nothing said
+    (doubt,) = _prediction_doubts(backtest, "pareto", 181, SimpleNamespace(horizon=24))
+    assert doubt == (
+        "the horizon (24 months) is longer than the history (181 days): the predictions "
+        "extrapolate beyond what was observed"
+    )

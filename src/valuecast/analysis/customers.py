@@ -81,6 +81,34 @@ MIN_CUSTOMERS = 500
 MIN_HISTORY_DAYS = 180
 MIN_ORDERS_FOR_A_LOYAL_CUSTOMER = 3
 
+BACKTEST_MISS = 0.5
+"""How far (a share) the chosen model's holdout orders may miss the actual ones in the backtest
+before the predictions are read with low confidence."""
+
+
+def _prediction_doubts(
+    backtest: dict | None, model_name: str | None, history_days: int, options
+) -> list[str]:
+    """Low-confidence reasons about the predictions themselves: a backtest the chosen model
+    missed by half or more (a shop closed for months, a change of trade), and a horizon longer
+    than the history it extrapolates."""
+    doubts = []
+    scores = ((backtest or {}).get("models") or {}).get(str(model_name)) or {}
+    miss = scores.get("aggregate_error_orders")
+    if miss is not None and math.isfinite(miss) and abs(miss) >= BACKTEST_MISS:
+        doubts.append(
+            f"the chosen model missed the backtest's holdout orders by {miss:+.0%}: the history "
+            "before it may not be like the months ahead (a closure, a change of trade)"
+        )
+    horizon_days = options.horizon * 365.25 / 12
+    if history_days > 0 and horizon_days > history_days:
+        doubts.append(
+            f"the horizon ({options.horizon} months) is longer than the history "
+            f"({history_days:,} days): the predictions extrapolate beyond what was observed"
+        )
+    return doubts
+
+
 NEGATIVE_RATE_NOTE = (
     "the annual discount rate is negative: an order a year from now counts for more than one "
     "today, which raises the predicted CLV above the value of the orders predicted"
@@ -296,6 +324,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         )  # fmt: skip
         histories = None  # its rows are not carried through the segments, the analysis' peak
         model_info, note = predicted.model, predicted.note
+        if predicted.terms is not None:
+            reasons.extend(_prediction_doubts(backtest_result, chosen, history_days, options))
         lap("predict")
     model_notes = _runtime_messages(caught)
 

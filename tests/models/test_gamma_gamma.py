@@ -174,3 +174,19 @@ def test_simulation_finite(p, q, v, seed):
     data = GammaGamma().with_params({"p": p, "q": q, "v": v}).simulate([1, 10, 1000], seed=seed)
     values = data["monetary_value"].to_numpy()
     assert np.all(np.isfinite(values)) and np.all(values > 0)
+
+
+def test_a_fit_ending_at_one_limit_tries_the_other_side_and_keeps_the_better():
+    # wholesale and penny customers: from the usual start the fit runs to q, v -> inf (one
+    # spending rate for all, ln L -779); the likelihood is far higher towards p -> inf, v -> 0
+    rng = np.random.default_rng(8)
+    frequency = rng.integers(1, 15, 140).astype(float)
+    big = np.arange(140) % 2 == 0
+    spend = np.where(big, rng.gamma(20.0, 150.0, 140), rng.gamma(5.0, 0.012, 140))
+    fitted = GammaGamma().fit(frequency, spend)
+    one_side = GammaGamma(initial_params={"p": 1.0, "q": 3.0, "v": 2 * spend.mean()})
+    one_side.fit(frequency, spend)
+    assert one_side.limits_  # the usual start ends at a limit ...
+    assert fitted.log_likelihood_ > one_side.log_likelihood_ + 5  # ... far below the other side
+    assert fitted.params_["q"] < 1  # a heavy tail across customers: no finite pooled mean
+    assert fitted.initial_params is None

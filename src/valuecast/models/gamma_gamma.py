@@ -34,6 +34,7 @@ from scipy.special import betaln, digamma, gammaln
 from valuecast.models._fitting import (
     ArrayLike,
     BaseModel,
+    FitError,
     Limit,
     as_float_array,
     compress_histories,
@@ -222,9 +223,36 @@ class GammaGamma(BaseModel):
         data = (x[keep], m[keep])
         self._stats = None
         try:
-            return self._fit_compressed(data, counts[keep])
+            self._fit_compressed(data, counts[keep])
+            if self.limits_ and self.initial_params is None:
+                self._try_the_other_side(data, counts[keep])
+            return self
         finally:
             self._stats = None  # release the per-history arrays kept for the optimisation
+
+    def _try_the_other_side(self, data: tuple[np.ndarray, ...], weights: np.ndarray) -> None:
+        """Fit again from the other side of the likelihood's landscape, keeping the better.
+
+        The Gamma-Gamma likelihood can rise towards two limits: ``q, v -> inf`` (no
+        heterogeneity) and ``p -> inf, v -> 0`` (no spread within a customer, a heavy-tailed
+        spread across them).  A start on one side ends at its limit however much higher the
+        other is (a shop of wholesale and penny customers: -779.5 against -753.0), so a fit
+        that ended at a limit is tried once more from a start with ``p`` large and ``v``
+        small (``p v`` the mean spend), and the higher likelihood is kept.
+        """
+        mean = float(_dot(weights / weights.sum(), data[1]))
+        start = {"p": 100.0, "q": 1.0, "v": mean / 100.0}
+        other = type(self)(
+            penalizer=self.penalizer, initial_params=start, standard_errors=self._with_errors
+        )
+        try:
+            other._fit_compressed(data, weights)
+        except (FitError, ValueError, FloatingPointError):
+            return
+        if other.log_likelihood_ > self.log_likelihood_ + 1e-6:
+            initial = self.initial_params
+            self.__dict__.update(other.__dict__)
+            self.initial_params = initial
 
     def _statistics(self, data: tuple[np.ndarray, ...], weights: np.ndarray) -> _SpendStatistics:
         """Sufficient statistics of ``(data, weights)``, cached for the arrays of the last fit."""

@@ -24,9 +24,10 @@ def test_bgnbd_says_it_holds_one_time_buyers_alive():
     assert _one_time_buyers_alive_note(fitted, 0) == []
 
 
-def _summary(returning: list[float], model: str = "bgnbd") -> dict:
+def _summary(returning: list[float], model: str = "bgnbd", customers: int = 300) -> dict:
     months = [f"2024-{m:02d}" for m in range(1, 13)]
     return {
+        "n_customers": customers,
         "model": {"name": model, "params": {"r": 1.0}},
         "growth": {"growth_stage": {"monthly_revenue": [
             {"month": month, "new_revenue": 10.0, "returning_revenue": value}
@@ -47,3 +48,5 @@ def test_repeat_revenue_crowding_into_two_months_without_seasons_is_noted():
     # December and January are neighbours too
     (note,) = seasonal_repeat_note(_summary([150.0] + [5.0] * 10 + [120.0]))
     assert "fell in December and January" in note
+    # five customers' orders crowd into any two months by chance
+    assert seasonal_repeat_note(_summary(gifts, customers=5)) == []

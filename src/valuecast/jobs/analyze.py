@@ -339,6 +339,10 @@ SEASONAL_SHARE = 0.4
 model without seasons is said to spread it wrongly (an even year puts a sixth there)."""
 
 
+SEASONAL_MIN_CUSTOMERS = 50
+"""Customers a shop needs before its repeat revenue's months are read as a season."""
+
+
 def seasonal_repeat_note(summary: dict) -> list[str]:
     """A note when the last 12 months' repeat revenue crowds into two neighbouring calendar
     months (a gift shop's November and December) and the chosen model has no seasons: its
@@ -346,6 +350,8 @@ def seasonal_repeat_note(summary: dict) -> list[str]:
     model = str((summary.get("model") or {}).get("name") or "")
     if not model or "+season" in model or "params" not in (summary.get("model") or {}):
         return []
+    if int(summary.get("n_customers") or 0) < SEASONAL_MIN_CUSTOMERS:
+        return []  # a handful of customers' orders crowd into any months by chance
     stage = (summary.get("growth") or {}).get("growth_stage") or {}
     monthly = stage.get("monthly_revenue") or []
     last = [row for row in monthly if row.get("returning_revenue") is not None][-12:]

@@ -7,6 +7,7 @@ the functions, so ``valuecast --help`` starts without them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,6 +32,19 @@ def fail(message: str) -> None:
     text = escape(" ".join(str(message).split()))
     err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+@contextmanager
+def writing_to(path: Path, what: str = "the results") -> Iterator[None]:
+    """Fail in one line (exit 2) where writing ``what`` to ``path`` fails: a folder that does
+    not exist or may not be written, a file that is a folder, a full disk."""
+    import duckdb
+
+    try:
+        yield
+    except (OSError, duckdb.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        fail(f"{path}: cannot write {what}: {reason}")
 
 
 def describe(error: Exception) -> str:

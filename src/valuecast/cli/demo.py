@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 
 from valuecast.cli.analyze import run_analysis
-from valuecast.cli.common import console, fail
+from valuecast.cli.common import console, fail, writing_to
 from valuecast.cli.options import OutOption
 
 DEMO_MARKER = ".valuecast-demo"
+MAX_DEMO_CUSTOMERS = 2_000_000
+"""The largest demo shop: simulated in memory, a few GB at this size."""
 """The file the demo leaves in its folder: a folder holding it is the demo's to overwrite."""
 
 DEFAULT_OUT = Path("valuecast-demo")
@@ -30,6 +32,11 @@ def demo(
 
     if customers < 1:
         fail("--customers must be at least 1")
+    if customers > MAX_DEMO_CUSTOMERS:
+        fail(
+            f"--customers {customers:,} is more than the demo simulates "
+            f"({MAX_DEMO_CUSTOMERS:,}): benchmarks/ simulates larger shops"
+        )
     if seed < 0:
         fail(f"--seed must be 0 or more (got {seed})")
     if out.exists() and not out.is_dir():
@@ -37,8 +44,9 @@ def demo(
     export = out / "orders_export.csv"
     workspace = out / "valuecast.duckdb"
     _refuse_a_folder_of_the_shops(out, [export, workspace])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / DEMO_MARKER).write_text("written by `valuecast demo`: it replaces its files here\n")
+    with writing_to(out, "the demo shop"):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / DEMO_MARKER).write_text("written by `valuecast demo`: it replaces its files here\n")
     _remove_workspace(workspace)  # a fresh workspace: the same seed gives the same figures
     info = generate_demo_shop(export, customers=customers, seed=seed)
     console.print(

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from valuecast.cli.common import console, fail
+from valuecast.cli.common import console, fail, writing_to
 from valuecast.cli.options import JsonOption
 
 
@@ -70,8 +70,11 @@ def fit(
     if out is not None and predictions is not None:
         from valuecast.outputs.files import write_csv
 
-        write_csv(predictions, out)
+        with writing_to(out, "the predictions"):
+            write_csv(predictions, out)
         result["predictions_file"] = str(out)
+    elif as_json and predictions is not None:  # no file for them: the JSON holds them
+        result["predictions"] = predictions.to_dict(orient="records")
     if as_json:
         from valuecast.analysis.payload import json_text
 

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from valuecast.cli.analyze import run_analysis
-from valuecast.cli.common import console, fail, open_workspace
+from valuecast.cli.common import console, fail, open_workspace, writing_to
 from valuecast.cli.options import (
     AsOfOption,
     FormatOption,
@@ -151,12 +151,13 @@ def _differences_notes(differences: dict[str, tuple]) -> list[str]:
 def _write_comparison(comparison, out: Path) -> list[Path]:
     from valuecast.outputs.files import write_csv
 
-    out.mkdir(parents=True, exist_ok=True)
     paths = [out / "rfm_migration.csv", out / "tier_migration.csv",
              out / "high_value_to_at_risk.csv"]  # fmt: skip
-    write_csv(comparison.rfm_matrix.reset_index(), paths[0])
-    write_csv(comparison.tier_matrix.reset_index(), paths[1])
-    write_csv(comparison.high_value_to_at_risk, paths[2])
+    with writing_to(out, "the comparison"):
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(comparison.rfm_matrix.reset_index(), paths[0])
+        write_csv(comparison.tier_matrix.reset_index(), paths[1])
+        write_csv(comparison.high_value_to_at_risk, paths[2])
     return paths
 
 
@@ -298,7 +299,8 @@ def history(
             grid.add_row(column.removeprefix(prefix), *(f"{n:,}" for n in table[column]))
         console.print(grid)
     if out is not None:
-        write_csv(table, out)
+        with writing_to(out, "the history"):
+            write_csv(table, out)
         console.print(f"written: {out}", highlight=False)
 
 

@@ -16,6 +16,7 @@ from valuecast.cli.common import (
     describe,
     fail,
     open_workspace,
+    writing_to,
 )
 from valuecast.cli.options import OutOption, WorkspaceOption
 
@@ -86,10 +87,11 @@ def affinity(
             fail(str(error))
         except Exception as error:  # a backend error must still not print a traceback
             fail(f"{workspace}: could not compute the affinities: {describe(error)}")
-    out.mkdir(exist_ok=True)
     affinity_path, next_path = out / "affinity.csv", out / "next_products.csv"
-    write_csv(pairs, affinity_path)
-    write_csv(suggestions, next_path)
+    with writing_to(out, "the affinities"):
+        out.mkdir(exist_ok=True)
+        write_csv(pairs, affinity_path)
+        write_csv(suggestions, next_path)
 
     counts = pairs["kind"].value_counts()
     console.print(
@@ -185,7 +187,8 @@ def reminders(
         except Exception as error:  # a backend error must still not print a traceback
             fail(f"{workspace}: could not compute the reminders: {describe(error)}")
     if out is not None:
-        write_csv(due, out)
+        with writing_to(out, "the reminders"):
+            write_csv(due, out)
     console.print(
         f"{len(due):,} reminders due within {due_within} days of {as_of_date} "
         f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",

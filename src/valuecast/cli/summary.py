@@ -19,6 +19,7 @@ from valuecast.cli.common import (
     is_url,
     read_table_url,
     require_file,
+    writing_to,
 )
 from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
 
@@ -130,10 +131,11 @@ def summary(
             if target is None:
                 continue
             # through a temporary name: a reader never sees half a file
-            if target.suffix.lower() == ".csv":
-                write_ibis_csv(con, expr, target)
-            else:
-                write_atomically(target, lambda path, expr=expr: con.to_parquet(expr, path))
+            with writing_to(target, "the summary"):
+                if target.suffix.lower() == ".csv":
+                    write_ibis_csv(con, expr, target)
+                else:
+                    write_atomically(target, lambda path, expr=expr: con.to_parquet(expr, path))
             written[str(target)] = _count_rows(con, target)
     finally:
         closer()

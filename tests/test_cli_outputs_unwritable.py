@@ -1,0 +1,85 @@
+"""An output path that cannot be written (a folder where a file goes, a file where a folder goes,
+a missing folder) is one line naming it and exit 2, never a traceback, for every command."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("unwritable")
+    orders = folder / "orders.csv"
+    rows = ["customer_id,order_date,revenue,product"]
+    for k in range(40):
+        for month in range(1, 2 + k % 4):
+            rows.append(f"c{k}@x.com,2024-{month:02d}-{1 + k % 27:02d},{10 + k},Tea")
+    orders.write_text("\n".join(rows) + "\n")
+    path = folder / "ws.duckdb"
+    result = runner.invoke(app, [
+        "analyze", str(orders), "-w", str(path), "-o", str(folder / "out"),
+        "--map", "customer_id=customer_id,ordered_at=order_date,revenue=revenue,product=product",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def _one_line(result, target) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {target}: cannot write"), lines
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [
+        (["summary"], "the summary"),
+        (["history"], "the history"),
+    ],
+)
+def test_a_folder_where_a_file_goes_is_one_line(workspace, tmp_path, command, what):
+    target = tmp_path / "taken.csv"
+    target.mkdir()
+    result = runner.invoke(app, [*command, "-w", str(workspace), "--out", str(target)])
+    _one_line(result, target)
+    assert what in result.output
+
+
+def test_a_file_where_a_folder_goes_is_one_line(workspace, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    target = blocker / "inside"
+    result = runner.invoke(app, ["affinity", "-w", str(workspace), "--out", str(target)])
+    _one_line(result, target)
+    result = runner.invoke(app, ["demo", "--customers", "20", "--out", str(target)])
+    _one_line(result, target)
+
+
+def test_fit_predictions_to_a_folder_and_in_its_json(tmp_path):
+    summary = tmp_path / "summary.csv"
+    summary.write_text(
+        "customer_id,frequency,recency,T\n"
+        + "".join(f"c{k},{k % 4},{(k % 4) * 7},{30 + k}\n" for k in range(60))
+    )
+    taken = tmp_path / "p.csv"
+    taken.mkdir()
+    result = runner.invoke(app, ["fit", str(summary), "--predict", "10", "--out", str(taken)])
+    _one_line(result, taken)
+    # without --out the JSON holds the predictions it was asked for
+    import json
+
+    result = runner.invoke(app, ["fit", str(summary), "--predict", "10", "--json"])
+    assert result.exit_code == 0, result.output
+    predictions = json.loads(result.output)["predictions"]
+    assert len(predictions) == 60 and {"customer_id", "probability_alive"} <= set(predictions[0])
+
+
+def test_a_demo_larger_than_it_simulates_is_refused(tmp_path):
+    result = runner.invoke(app, ["demo", "--customers", "99999999999", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "is more than the demo simulates" in result.output

@@ -83,3 +83,19 @@ def test_fit_predictions_to_a_folder_and_in_its_json(tmp_path):
 def test_a_demo_larger_than_it_simulates_is_refused(tmp_path):
     result = runner.invoke(app, ["demo", "--customers", "99999999999", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "is more than the demo simulates" in result.output
+
+
+def test_a_workspace_named_as_an_export_is_refused_and_the_export_kept(workspace, tmp_path):
+    # DuckDB opens a CSV file as an in-memory database over it: the ingest vanished silently
+    export = tmp_path / "orders.csv"
+    text = "customer_id,order_date,revenue\na@x.com,2024-01-05,10\n"
+    export.write_text(text)
+    for command in (["ingest", str(export)], ["analyze", str(export)], ["history"]):
+        result = runner.invoke(app, [*command, "-w", str(export)])
+        assert result.exit_code == 2, result.output
+        assert "not a valuecast workspace (a DuckDB file)" in result.output
+    assert export.read_text() == text
+    fresh = tmp_path / "new.csv"
+    result = runner.invoke(app, ["ingest", str(export), "-w", str(fresh)])
+    assert result.exit_code == 2 and "give --workspace a name ending in .duckdb" in result.output
+    assert not fresh.exists()

@@ -285,8 +285,12 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
     """
     from valuecast.io.schema import InputError
     from valuecast.store import EngineError, Workspace
+    from valuecast.store.connection import not_a_database
     from valuecast.store.workspace import create_workspace_file, remove_if_created
 
+    problem = not_a_database(Path(workspace))
+    if problem is not None:  # before a new file of that name is made
+        fail(f"{workspace}: {problem}")
     created = create_workspace_file(workspace)
     try:
         ws = Workspace(workspace)

@@ -129,6 +129,28 @@ def workspace_memory_bytes(orders: int, machine_bytes: int | None = None) -> int
     return max(DEFAULT_WORKSPACE_MEMORY_BYTES, wanted)
 
 
+_DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls", ".json", ".zip", ".gz")
+"""Names of the files merchants export: a workspace given one of them is a mix-up."""
+
+
+def not_a_database(path: Path) -> str | None:
+    """Why ``path`` cannot be a workspace, or None: a file that is not DuckDB's (DuckDB opens a
+    CSV or Parquet file as an in-memory database over it, where an ingest vanished without a
+    word), or a new one named as an export."""
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+        if head[8:12] != b"DUCK":
+            return "not a valuecast workspace (a DuckDB file): give --workspace a .duckdb file"
+        return None
+    if not path.exists() and path.suffix.lower() in _DATA_SUFFIXES:
+        return (
+            f"a workspace is a DuckDB file, not a {path.suffix} file: give --workspace a name "
+            "ending in .duckdb"
+        )
+    return None
+
+
 def _open_duckdb(
     path: str | Path | None,
     *,
@@ -150,6 +172,9 @@ def _open_duckdb(
         raise EngineError(f"{path}: folder {path.parent} does not exist")
     if read_only and not path.exists():
         raise EngineError(f"{path}: no such workspace (run `valuecast ingest` first)")
+    problem = not_a_database(path)
+    if problem is not None:
+        raise EngineError(f"{path}: {problem}")
     try:
         return _checked(
             lambda: duckdb.connect(str(path.absolute()), read_only=read_only, config=config),

@@ -99,3 +99,13 @@ def test_a_workspace_named_as_an_export_is_refused_and_the_export_kept(workspace
     result = runner.invoke(app, ["ingest", str(export), "-w", str(fresh)])
     assert result.exit_code == 2 and "give --workspace a name ending in .duckdb" in result.output
     assert not fresh.exists()
+
+
+def test_summary_refuses_to_write_over_the_export_it_reads(tmp_path):
+    export = tmp_path / "orders.csv"
+    text = "customer_id,order_date,revenue\na@x.com,2024-01-05,10\n"
+    export.write_text(text)
+    mapping = "customer_id=customer_id,ordered_at=order_date,revenue=revenue"
+    result = runner.invoke(app, ["summary", str(export), "--map", mapping, "--out", str(export)])
+    assert result.exit_code == 2 and "is the export being summarised" in result.output
+    assert export.read_text() == text

@@ -82,6 +82,9 @@ def summary(
         for name in files:
             if not is_url(name):
                 require_file(name)
+                for target in (out, compressed):
+                    if target is not None and target.resolve() == Path(name).resolve():
+                        fail(f"{target}: is the export being summarised: give --out another file")
         if fx is not None and not fx.is_file():
             fail(f"{fx}: no such file (--fx)")
         # tables in a database (URL#table) are read as ingest reads them

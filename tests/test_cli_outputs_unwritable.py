@@ -109,3 +109,22 @@ def test_summary_refuses_to_write_over_the_export_it_reads(tmp_path):
     result = runner.invoke(app, ["summary", str(export), "--map", mapping, "--out", str(export)])
     assert result.exit_code == 2 and "is the export being summarised" in result.output
     assert export.read_text() == text
+
+
+def test_brackets_in_paths_are_shown_as_written_not_read_as_markup(tmp_path):
+    export = tmp_path / "i[b].csv"
+    export.write_text(
+        "customer_id,order_date,revenue\n"
+        + "".join(f"c{k % 7}@x.com,2024-0{1 + k % 6}-1{k % 9},{10 + k}\n" for k in range(40))
+    )
+    out = tmp_path / "o[/b]"
+    mapping = "customer_id=customer_id,ordered_at=order_date,revenue=revenue"
+    result = runner.invoke(app, [
+        "analyze", str(export), "-w", str(tmp_path / "w[x].duckdb"), "--out", str(out),
+        "--map", mapping,
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"{out / 'customers.csv'}" in " ".join(result.output.split())
+    result = runner.invoke(app, ["ingest", str(export), "-w", str(tmp_path / "v.duckdb"),
+                                 "--map", mapping])  # fmt: skip
+    assert result.exit_code == 0 and "i[b].csv" in result.output

@@ -266,7 +266,7 @@ def _print_analysis(
         console.print(f"note: {note}", highlight=False)
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():
-        console.print(f"  {path}", highlight=False, soft_wrap=True)
+        console.print(f"  {path}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _fmt(value, percent: bool = False) -> str:

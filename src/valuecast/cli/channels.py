@@ -95,7 +95,7 @@ def _print(
         table.add_row(*cells)
     console.print(table)
     for path in paths:
-        console.print(f"written: {path}", highlight=False, soft_wrap=True)
+        console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
 
 
 def channels(

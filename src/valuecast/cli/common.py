@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from valuecast.cli.options import ExportFormat
@@ -27,8 +28,6 @@ def fail(message: str) -> None:
     The message is shown as written (file names and user input are not Rich markup) and its
     line breaks become spaces, so every error is exactly one line.
     """
-    from rich.markup import escape
-
     text = escape(" ".join(str(message).split()))
     err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -141,13 +140,15 @@ def read_table_url(source: str):
 
 def print_ingest_report(report: object) -> None:
     data = report.to_dict()  # type: ignore[attr-defined]
-    files = Table(title=f"ingested into {data['workspace']} (ingest #{data['ingest_id']})")
+    files = Table(
+        title=f"ingested into {escape(str(data['workspace']))} (ingest #{data['ingest_id']})"
+    )
     for column, justify in (("file", "left"), ("format", "left"), ("rows", "right"),
                             ("orders", "right"), ("lines", "right"), ("customers", "right")):  # fmt: skip
         files.add_column(column, justify=justify)  # type: ignore[arg-type]
     for item in data["files"]:
         files.add_row(
-            Path(item["file"]).name, item["format"], f"{item['rows_read']:,}",
+            escape(Path(item["file"]).name), item["format"], f"{item['rows_read']:,}",
             f"{item['orders']:,}", f"{item['line_items']:,}", f"{item['customer_records']:,}",
         )  # fmt: skip
     console.print(files)

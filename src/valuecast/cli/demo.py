@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from valuecast.cli.analyze import run_analysis
 from valuecast.cli.common import console, fail, writing_to
@@ -52,7 +53,7 @@ def demo(
     console.print(
         f"[bold]demo shop[/]: {info.n_customers:,} customers, {info.n_orders:,} orders "
         f"({info.first_order_date} to {info.last_order_date}) written as a Shopify export to "
-        f"{export}",
+        f"{escape(str(export))}",
         highlight=False,
         soft_wrap=True,
     )
@@ -61,6 +62,7 @@ def demo(
         f"\nnext: open {out / 'results' / 'customers.csv'} (one row per customer), or run "
         f"`valuecast analyze --workspace {workspace}` with other options (see --help).",
         highlight=False,
+        markup=False,
         soft_wrap=True,
     )
 

@@ -141,7 +141,9 @@ def cohorts(
     console.print(table)
     if len(tables.cohorts) > SHOWN_ROWS:
         more = len(tables.cohorts) - SHOWN_ROWS
-        console.print(f"... {more:,} more rows in {paths['cohorts']}", highlight=False)
+        console.print(
+            f"... {more:,} more rows in {paths['cohorts']}", highlight=False, markup=False
+        )
     console.print(
         f"repeat rate: {_fmt(tables.repeat_rate, '.1%')} ({tables.repeat_customers:,} of "
         f"{tables.customers:,} customers with 2+ orders)",
@@ -152,7 +154,7 @@ def cohorts(
     for note in tables.notes:
         console.print(f"note: {note}", highlight=False)
     for path in paths.values():
-        console.print(f"written: {path}", highlight=False, soft_wrap=True)
+        console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _gaps_line(gaps) -> str:

@@ -301,7 +301,7 @@ def history(
     if out is not None:
         with writing_to(out, "the history"):
             write_csv(table, out)
-        console.print(f"written: {out}", highlight=False)
+        console.print(f"written: {out}", highlight=False, markup=False)
 
 
 def compare(
@@ -336,4 +336,4 @@ def compare(
         )
     if out is not None:
         for path in _write_comparison(comparison, out):
-            console.print(f"written: {path}", highlight=False)
+            console.print(f"written: {path}", highlight=False, markup=False)

@@ -131,7 +131,7 @@ def affinity(
                 f"{row.lift:.2f}",
             )
         console.print(table)
-    console.print(f"written: {affinity_path}, {next_path}", highlight=False)
+    console.print(f"written: {affinity_path}, {next_path}", highlight=False, markup=False)
 
 
 def reminders(
@@ -224,4 +224,4 @@ def reminders(
             )
         console.print(first)
     if out is not None:
-        console.print(f"written: {out}", highlight=False)
+        console.print(f"written: {out}", highlight=False, markup=False)

@@ -79,6 +79,7 @@ def report(
     console.print(
         f"report written to {path} ({size:.1f} MB) in {time.perf_counter() - started:.1f} s",
         highlight=False,
+        markup=False,
         soft_wrap=True,
     )
 

@@ -161,6 +161,7 @@ def summary(
     console.print(
         f"{info['customers']:,} customers ({period}) written to {out} in {elapsed:.2f} s",
         highlight=False,
+        markup=False,
     )
     if files:
         excluded = ", ".join(
@@ -172,9 +173,12 @@ def summary(
             highlight=False,
         )
     if compressed is not None:
-        console.print(f"{written[str(compressed)]:,} distinct histories written to {compressed}")
+        console.print(
+            f"{written[str(compressed)]:,} distinct histories written to {compressed}",
+            markup=False,
+        )
     for note in result.notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _count_rows(con, path: Path) -> int:

@@ -128,3 +128,18 @@ def test_brackets_in_paths_are_shown_as_written_not_read_as_markup(tmp_path):
     result = runner.invoke(app, ["ingest", str(export), "-w", str(tmp_path / "v.duckdb"),
                                  "--map", mapping])  # fmt: skip
     assert result.exit_code == 0 and "i[b].csv" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["analyze", "--horizon", "365"], "the horizon is in months, not days"),
+        (["analyze", "--annual-discount-rate", "10"], "give it as a fraction (0.10 for 10%)"),
+        (["affinity", "--within-days", "99999999999"], "must be at most 3,650 days"),
+        (["reminders", "--due-within", "99999"], "must be at most 3,650 days"),
+    ],
+)
+def test_values_typed_in_the_wrong_unit_are_refused_in_one_line(workspace, command, said):
+    result = runner.invoke(app, [*command, "-w", str(workspace)])
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())

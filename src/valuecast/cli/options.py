@@ -104,8 +104,16 @@ FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv convertin
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")
 ]
-HorizonOption = Annotated[int, typer.Option("--horizon", help="Prediction horizon in months.")]
-DiscountRateOption = Annotated[float, typer.Option("--annual-discount-rate")]
+HorizonOption = Annotated[
+    int, typer.Option("--horizon", help="Prediction horizon in months (1 to 120).")
+]
+DiscountRateOption = Annotated[
+    float,
+    typer.Option(
+        "--annual-discount-rate",
+        help="Yearly rate future orders are discounted at, as a fraction (0.10 for 10%).",
+    ),
+]
 MarginOption = Annotated[
     float, typer.Option("--margin", help="Share of net revenue kept as profit.")
 ]
@@ -126,7 +134,11 @@ LastHorizonOption = Annotated[
 ]
 LastDiscountRateOption = Annotated[
     float | None,
-    typer.Option("--annual-discount-rate", help="Default: the last analysis', else 0.10."),
+    typer.Option(
+        "--annual-discount-rate",
+        help="Yearly rate future orders are discounted at, as a fraction (0.10 for 10%); "
+        "default: the last analysis', else 0.10.",
+    ),
 ]
 LastAsOfOption = Annotated[
     str | None,

@@ -29,11 +29,18 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
+MAX_DAYS = 3650
+"""The longest window in days an option takes: ten years."""
+
+
 def _at_least(least: int, **given: int) -> None:
-    """Fail, naming the option as typed, on the first value below ``least``."""
+    """Fail, naming the option as typed, on the first value below ``least`` (or a number of
+    days above :data:`MAX_DAYS`)."""
     for name, value in given.items():
         if value < least:
             fail(f"--{name.replace('_', '-')} must be at least {least} (got {value})")
+        if name in ("within_days", "due_within") and value > MAX_DAYS:
+            fail(f"--{name.replace('_', '-')} must be at most {MAX_DAYS:,} days (got {value:,})")
 
 
 def affinity(

@@ -74,6 +74,11 @@ class AnalysisOptions:
             raise ValueError("interval_replicates must be at least 2")
         if self.horizon < 1:
             raise ValueError("horizon must be at least 1 month")
+        if self.horizon > MAX_HORIZON_MONTHS:
+            raise ValueError(
+                f"horizon of {self.horizon:,} months is more than {MAX_HORIZON_MONTHS} (ten "
+                "years): the horizon is in months, not days"
+            )
         if not 0 <= self.margin <= 1:
             raise ValueError("margin must be between 0 and 1")
         as_of = as_date(self.as_of, "as-of")
@@ -87,8 +92,16 @@ class AnalysisOptions:
         # NaN compares false with every bound: refused here, not at the first step using it
         if not math.isfinite(self.annual_discount_rate) or self.annual_discount_rate <= -1:
             raise ValueError("annual discount rate must be a finite number greater than -1")
+        if self.annual_discount_rate > 1:
+            raise ValueError(
+                f"annual discount rate {self.annual_discount_rate:g} is over 100% a year: give it "
+                f"as a fraction (0.10 for 10%)"
+            )
         parse_covariates(",".join(self.covariates))
 
+
+MAX_HORIZON_MONTHS = 120
+"""The longest horizon: ten years ahead of a shop's history is beyond what the models say."""
 
 GROWTH_COLUMNS: tuple[str, ...] = (
     "acquisition_channel", "historic_clv", "predicted_clv", "total_clv",

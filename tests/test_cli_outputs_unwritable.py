@@ -143,3 +143,13 @@ def test_values_typed_in_the_wrong_unit_are_refused_in_one_line(workspace, comma
     result = runner.invoke(app, [*command, "-w", str(workspace)])
     assert result.exit_code == 2, result.output
     assert said in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("typed", ["Champions", "CHAMPIONS", "At risk", "at-risk", "Almost Lost"])
+def test_a_segment_is_named_as_the_analysis_prints_its_group(workspace, tmp_path, typed):
+    out = tmp_path / "audience.csv"
+    result = runner.invoke(app, [
+        "export", "--segment", typed, "--to", "klaviyo", "-w", str(workspace), "--out", str(out),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert out.exists()

@@ -162,6 +162,10 @@ def export(
     target = to.strip().lower()
     if target not in FORMATS:
         fail(f"unknown --to {to!r}: use {', '.join(FORMATS)}")
+    if segment is not None:
+        # as the analysis prints the groups (Champions, At risk): case and spaces aside
+        spelled = {name.replace("-", " "): name for name in SEGMENTS}
+        segment = spelled.get(" ".join(segment.lower().replace("-", " ").split()), segment)
     if segment is not None and segment not in SEGMENTS:
         fail(f"unknown segment {segment!r}: known segments are {', '.join(SEGMENTS)}")
     if where is not None:

@@ -341,7 +341,8 @@ def run_analysis(
         fail(problem)
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=quiet,
+        # not on a terminal (a log, a pipe) it would only leave a blank line on stderr
+        console=err_console, transient=True, disable=quiet or not err_console.is_terminal,
     )  # fmt: skip
     customers_files: CustomersFiles | None = None
     try:

@@ -53,8 +53,10 @@ def _matrix_table(matrix, title: str) -> Table:
     matrix = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]
     table = Table(title=title)
     table.add_column("before \\ after")
-    for column in matrix.columns:
-        table.add_column(str(column), justify="right")
+    for column in matrix.columns:  # counts are never cut to "6,0…"
+        table.add_column(
+            str(column), justify="right", min_width=len(f"{int(matrix[column].max()):,}")
+        )
     for label, row in matrix.iterrows():
         cells = [f"{n:,}" if n else "[dim]0[/]" for n in row]
         table.add_row(str(label), *cells)
@@ -67,8 +69,15 @@ def _print_comparison(comparison, *, top: int) -> None:
     if after.currency and "currency" not in comparison.differences:
         title += f", amounts in {after.currency}"
     totals = Table(title=title)
+    widths = {
+        "before": max(len(_money(v)) for v in comparison.totals["before"]),
+        "after": max(len(_money(v)) for v in comparison.totals["after"]),
+        "change": max(len(_signed(v)) for v in comparison.totals["change"]),
+    }
     for column in ("", "before", "after", "change"):
-        totals.add_column(column, justify="right" if column else "left")
+        totals.add_column(
+            column, justify="right" if column else "left", min_width=widths.get(column)
+        )
     for figure, row in comparison.totals.iterrows():
         totals.add_row(
             figure.replace("_", " "), _money(row["before"]), _money(row["after"]),
@@ -267,22 +276,27 @@ def history(
     totals = Table(title=title)
     columns = ["id", "as of", "customers", "orders", "historic CLV", "predicted CLV",
                "80% interval", *(["currency"] if several else []), "model"]  # fmt: skip
-    for column in columns:
-        totals.add_column(
-            column, justify="left" if column in ("as of", "currency", "model") else "right",
-            no_wrap=column == "as of",  # a date cut to "2026-03…" says nothing
-        )  # fmt: skip
+    rows = []
     for row, currency in zip(table.itertuples(), currencies, strict=True):
         interval = (
             "-" if row.predicted_clv_p10 is None or row.predicted_clv_p10 != row.predicted_clv_p10
             else f"{row.predicted_clv_p10:,.0f} to {row.predicted_clv_p90:,.0f}"
         )  # fmt: skip
-        totals.add_row(
+        rows.append([
             str(row.snapshot_id), str(row.as_of), f"{row.customers:,}", f"{row.orders:,}",
             _money(row.historic_clv), _money(row.predicted_clv), interval,
             *([currency] if several else []),
             "none fitted" if row.model is None else str(row.model),
+        ])  # fmt: skip
+    for index, column in enumerate(columns):
+        whole = column not in ("80% interval", "model")  # a number or a date cut says nothing
+        totals.add_column(
+            column, justify="left" if column in ("as of", "currency", "model") else "right",
+            min_width=max((len(cells[index]) for cells in rows), default=0) if whole else None,
+            overflow="ellipsis" if whole else "fold",
         )  # fmt: skip
+    for cells in rows:
+        totals.add_row(*cells)
     console.print(totals)
     settings = _settings_note(table)
     if settings:
@@ -292,7 +306,7 @@ def history(
         grid = Table(title=title)
         grid.add_column("group")
         for as_of in table["as_of"]:
-            grid.add_column(str(as_of), justify="right")
+            grid.add_column(str(as_of), justify="right", min_width=10)  # a whole date
         for column in columns:
             if table[column].sum() == 0:
                 continue

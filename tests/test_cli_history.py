@@ -83,6 +83,14 @@ def test_history_lists_each_snapshot(refreshed, tmp_path):
     # every customer is in exactly one RFM group and has at most one tier
     groups = written[[c for c in written.columns if c.startswith("rfm: ")]].sum(axis=1)
     assert groups.tolist() == written["customers"].tolist()
+    # a narrow terminal cuts no figure: each historic CLV is shown whole
+    from valuecast.cli import common
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common.console, "_width", 72)
+        narrow = runner.invoke(app, ["history", "-w", str(workspace)])
+    for value in expected["historic_clv"]:
+        assert f"{value:,.0f}" in narrow.output
 
 
 def test_compare_writes_the_migration_tables(refreshed, tmp_path):

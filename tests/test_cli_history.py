@@ -87,7 +87,7 @@ def test_history_lists_each_snapshot(refreshed, tmp_path):
     from valuecast.cli import common
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(common.console, "_width", 72)
+        patch.setattr(common.console, "_width", 48)
         narrow = runner.invoke(app, ["history", "-w", str(workspace)])
     for value in expected["historic_clv"]:
         assert f"{value:,.0f}" in narrow.output

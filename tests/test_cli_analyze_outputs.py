@@ -175,3 +175,18 @@ def test_summary_json_is_strict_json_where_a_figure_is_no_number(export, tmp_pat
     assert summary["model"]["seasons"]["standard_errors"]["season_feb"] is None
     assert summary["totals"]["unbounded"] is None
     json.loads((out / "ingest_report.json").read_text(), parse_constant=refuse)
+
+
+def test_ctrl_c_while_writing_the_files_says_the_snapshot_is_stored(export, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(analyze_command, "_write_results", interrupted)
+    workspace = tmp_path / "w.duckdb"
+    result = runner.invoke(app, [str(a) for a in
+                                 ("analyze", export, "-w", workspace, "-o", tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 130
+    text = " ".join(result.output.split())
+    assert f"interrupted: the analysis is stored in {workspace} as snapshot 1" in text
+    with Workspace(workspace, read_only=True) as ws:
+        assert len(list_snapshots(ws)) == 1

@@ -393,6 +393,8 @@ def run_analysis(
                     customers_files = CustomersFiles(analysis, out, (ws, snapshot.snapshot_id))
                     show("storing the dashboard's charts")
                     built = _store_pages(ws, analysis, tables, report, snapshot, customers_files)
+                except KeyboardInterrupt:
+                    _interrupted(out, workspace, snapshot)
                 except Exception as error:
                     fail(_results_failed(out, error, workspace, snapshot))
                 finally:
@@ -405,6 +407,8 @@ def run_analysis(
             show("writing results and the report")
             try:
                 paths = _write_results(analysis, tables, report, out, built, customers_files)
+            except KeyboardInterrupt:
+                _interrupted(out, workspace, snapshot)
             except Exception as error:
                 fail(_results_failed(out, error, workspace, snapshot))
     finally:
@@ -490,6 +494,23 @@ def _out_folder_problem(out: Path) -> str | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{out}: cannot write into {existing} (permission denied)"
     return None
+
+
+def _interrupted(out: Path, workspace: Path, snapshot) -> None:
+    """Say, on Ctrl-C after the snapshot was committed, that it is stored and its files are
+    not: the snapshot replaced any other of its as-of date (exit 130, as for an interrupt)."""
+    from rich.markup import escape
+
+    err_console.print(
+        escape(
+            f"interrupted: the analysis is stored in {workspace} as snapshot "
+            f"{snapshot.snapshot_id} (as of {snapshot.as_of}); the files in {out} were not all "
+            "written (run `valuecast analyze` again to write them)"
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(code=130)
 
 
 def _results_failed(out: Path, error: Exception, workspace: Path, snapshot) -> str:

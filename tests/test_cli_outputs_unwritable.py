@@ -153,3 +153,18 @@ def test_a_segment_is_named_as_the_analysis_prints_its_group(workspace, tmp_path
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert out.exists()
+
+
+def test_a_duckdb_database_of_something_else_is_not_made_a_workspace(tmp_path):
+    import duckdb
+
+    foreign = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE sales (x INTEGER)")
+    export = tmp_path / "orders.csv"
+    export.write_text("customer_id,order_date,revenue\na@x.com,2024-01-05,10\n")
+    result = runner.invoke(app, ["ingest", str(export), "-w", str(foreign)])
+    assert result.exit_code == 2, result.output
+    assert "a DuckDB database of something else (tables sales)" in result.output
+    with duckdb.connect(str(foreign), read_only=True) as con:
+        assert [name for (name,) in con.execute("SHOW TABLES").fetchall()] == ["sales"]

@@ -435,7 +435,11 @@ def test_a_workspace_file_of_an_older_storage_version_is_used_as_it_is(tmp_path,
     path = tmp_path / "old.duckdb"
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{path}' AS old (STORAGE_VERSION 'v1.0.0')")
-        con.execute("CREATE TABLE old.made_before (x INTEGER)")
+        # a workspace an older release began: its log of ingests, as valuecast defines it
+        con.execute(
+            "CREATE TABLE old.ingests (ingest_id BIGINT, ingested_at TIMESTAMP, files VARCHAR, "
+            "report VARCHAR)"
+        )
     with Workspace(path) as ws:
         ws.ingest([make_result(SHOP, LINES)])
         report = ws.ingest([make_result(SHOP[:3] + [{**SHOP[3], "net": 31.0}], LINES)])

@@ -458,6 +458,16 @@ class Workspace:
         self.read_only = read_only
         self._in_transaction = False
         if not read_only:
+            # a DuckDB database of something else is not made into a workspace
+            present = connection_table_names(self.raw)
+            if present and "ingests" not in present:
+                self.close()
+                listed = ", ".join(sorted(present)[:4]) + (", ..." if len(present) > 4 else "")
+                raise InputError(
+                    str(self.path),
+                    f"a DuckDB database of something else (tables {listed}), not a valuecast "
+                    "workspace: give --workspace a new file",
+                )
             self._create_tables()
         else:
             present = connection_table_names(self.raw)

@@ -365,3 +365,23 @@ def test_a_totals_row_at_the_end_is_named_as_one_in_the_error(corpus, tmp_path, 
     result = corpus.ingest(path, tmp_path / "ws.duckdb")
     corpus.one_error(result, path, 3, "order_date", "value is missing")
     assert "totals row" not in result.output
+
+
+def test_a_header_row_pasted_again_is_named_in_the_error(corpus, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,order_date,revenue\na@x.com,2024-01-01,10\n"
+        "customer_id,order_date,revenue\nb@x.com,2024-01-02,20\n"
+    )  # fmt: skip
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(result, path, 3, "order_date", "the row repeats the header")
+
+
+def test_a_tills_walk_in_customer_is_a_guest_not_the_best_customer(corpus, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text(
+        "customer_id,order_date,revenue\nWALKIN,2024-01-01,10\nWALKIN,2024-01-02,20\n"
+        "Walk-in,2024-01-03,5\na@x.com,2024-01-04,30\n"
+    )  # fmt: skip
+    report = corpus.report(corpus.ingest(path, tmp_path / "ws.duckdb", "--json"))
+    assert report["guest_orders"] == 3 and report["customers"] == 1

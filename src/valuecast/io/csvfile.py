@@ -1187,11 +1187,28 @@ class Table:
     ) -> InputError:
         if position is not None and self._totals_row(position):
             message += ": it looks like a totals row a spreadsheet added; delete it and try again"
+        elif position is not None and self._header_again(position):
+            message += ": the row repeats the header (files pasted together); delete it"
         return InputError(
             self.name, message, row=None if position is None else self.row(position), column=column
         )
 
     _TOTAL_WORDS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "totaal"})
+
+    def _header_again(self, position: int) -> bool:
+        """Whether row ``position`` writes the column names again (two exports pasted into one
+        file): every read column's cell is its own name."""
+        names = self.arrow.column_names
+        cells = [self.arrow.column(name)[position].as_py() for name in names]
+        return (
+            bool(names)
+            and all(
+                str(cell).strip().lower() == name.strip().lower()
+                for cell, name in zip(cells, names, strict=True)
+                if cell is not None
+            )
+            and any(cell is not None for cell in cells)
+        )
 
     def _totals_row(self, position: int) -> bool:
         """Whether row ``position`` is the file's last and holds nothing but amounts and at most

@@ -1066,8 +1066,10 @@ def _pair_hashes(customer: pa.ChunkedArray, when: np.ndarray) -> np.ndarray:
 
 
 GUEST_PLACEHOLDERS = frozenset(
-    {"guest", "null", "none", "nan", "n/a", "#n/a", "-", "--", "unknown", "anonymous"}
-)
+    {"guest", "null", "none", "nan", "n/a", "#n/a", "-", "--", "unknown", "anonymous",
+     # a till's sale to nobody in particular (Lightspeed/Vend's WALKIN)
+     "walkin", "walk-in", "walk in", "cash sale"}
+)  # fmt: skip
 """Customer cells (compared in lower case) that name no customer: what shop systems and
 spreadsheets write where a guest checkout has none. Read as an empty cell: a guest order, where
 taken as an id they made one "customer" of every guest (``Guest`` with the most orders of all)."""

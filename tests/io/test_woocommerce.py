@@ -69,7 +69,9 @@ def test_webtoffee_orders_statuses_and_net_revenue(exports, write):
     assert orders.loc["101", "order_id"] == "woocommerce:101"
     assert orders.loc["101", "net_revenue"] == pytest.approx(59.5 - 4.5 - 5.0)
     assert orders.loc["101", "tax"] == pytest.approx(4.5)
-    assert orders.loc["102", "net_revenue"] == pytest.approx(54.5 - 4.5 - 5.0 - 10.0)
+    # the refund of 10 gave back its tax too: of the items' 49.00 paid (4.00 of it tax), 45.00
+    # is revenue, so 10 x 45 / 49 comes off
+    assert orders.loc["102", "net_revenue"] == pytest.approx(54.5 - 4.5 - 5.0 - 10.0 * 45 / 49)
     assert orders.loc["102", "refunded"] == pytest.approx(10.0)
     assert orders.loc["102", "discount"] == pytest.approx(5.0)
     assert orders.loc["102", "discount_code"] == "spring10"
@@ -149,7 +151,8 @@ def test_an_export_with_labels_is_detected_and_takes_off_tax_shipping_and_refund
     ])  # fmt: skip
     assert detect.detect_format(path) == "woocommerce"
     result = detect.read_exports([path])[0]
-    assert result.orders["net_revenue"].tolist() == [90.0, 20.0]  # 123-18-15, 65-10-5-30
+    # 123-18-15; 65-10-5 less the refund of 30 without its tax (50 of the items' 60 paid)
+    assert result.orders["net_revenue"].tolist() == pytest.approx([90.0, 50.0 - 30.0 * 50 / 60])
     assert result.excluded == {"refunded": 1}
     assert result.orders["discount_code"].tolist() == [pd.NA, "X5"]
     assert result.order_lines["sku"].tolist() == ["MUG", "TEE", "MUG"]

@@ -24,7 +24,10 @@ Rules
   reason) and ``draft`` / ``checkout-draft`` / ``auto-draft`` as ``"draft"`` (a block checkout
   still in progress is not an order). Every other status counts, including ``pending`` and
   ``on-hold`` (awaiting payment: WooCommerce cancels them itself when payment never comes).
-* ``net_revenue = max(order_total - tax - shipping - refunds, 0)`` where tax = ``tax_total`` +
+* ``net_revenue = max(order_total - tax - shipping - refunds x share, 0)``, the refunds taken off
+  without their tax (``share``: the items' price without tax over their price with it,
+  ``(order_total - tax - shipping) / (order_total - shipping - shipping_tax_total)``), where
+  tax = ``tax_total`` +
   ``shipping_tax_total`` + ``fee_tax_total`` (both exporters write ``tax_total`` as the items'
   tax and the shipping and fee taxes separately), shipping = ``shipping_total``, and refunds =
   ``refunded_total`` when present, otherwise the sum of the ``amount:`` entries of
@@ -205,6 +208,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     tax = sum(
         _build.money_or_zero(money(k)) for k in ("tax_total", "shipping_tax_total", "fee_tax_total")
     )
+    shipping_tax = _build.money_or_zero(money("shipping_tax_total"))
     shipping = _build.money_or_zero(money("shipping_total"))
     if cols["refunded_total"] is not None:
         refunds = np.abs(_build.money_or_zero(money("refunded_total")))
@@ -242,7 +246,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
             "tax": tax,
             "shipping": shipping,
             "refunded": refunds,
-            "net_revenue": np.maximum(total - tax - shipping - refunds, 0.0),
+            "net_revenue": _net_of_refunds(total, tax, shipping, shipping_tax, refunds),
             "currency": currency,
             "channel": first("created_via"),
             "discount_code": code,
@@ -276,6 +280,24 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         phone_links=who.phone_links,
         written_symbol=symbol if currency.isna().all() else None,
     )
+
+
+def _net_of_refunds(
+    total: np.ndarray,
+    tax: np.ndarray,
+    shipping: np.ndarray,
+    shipping_tax: np.ndarray,
+    refunds: np.ndarray,
+) -> np.ndarray:
+    """Net revenue: the items without their tax (``total - tax - shipping``) less the refunds
+    without theirs.  A refund gives back what was paid, tax included: its items' share of the
+    tax (the items' tax over their price with it, ``total - shipping - shipping tax``) is
+    not revenue given back (19% VAT: a refund of 119 takes 100 off, not 119)."""
+    items = total - tax - shipping
+    with np.errstate(invalid="ignore", divide="ignore"):
+        paid = total - shipping - shipping_tax
+        share = np.where((paid > 0) & (items >= 0), items / paid, 1.0)
+    return np.maximum(items - refunds * np.minimum(share, 1.0), 0.0)
 
 
 def _untaxed_note(cols: dict[str, str | None]) -> list[str]:

@@ -456,8 +456,15 @@ def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
 @pytest.mark.parametrize(
     ("cell", "hint"),
     [
-        ("Dec 5, 2024", ", or give the column's format in Python's strptime codes, e.g. "
-         "--map date_format=%m/%d/%Y %I:%M %p)"),
+        # the hint names a format that reads the cell (quoted where it holds a comma)
+        ("Dec 5, 2024", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=\"%b %d, %Y\"')"),
+        ("12/30/24", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=%m/%d/%y')"),
+        ("01/01/2024 10:44 CET", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=%m/%d/%Y %H:%M CET')"),
+        ("yesterday", ", or give the column's format in Python's strptime codes, e.g. "
+         "--map 'date_format=%m/%d/%Y %I:%M %p')"),
         ("45296", "; it looks like a spreadsheet's day number: format the column as dates in the "
          "spreadsheet and save the file again)"),
     ],

@@ -714,10 +714,40 @@ def _unread_date_hint(cell: str) -> str:
             "; it looks like a spreadsheet's day number: format the column as dates in the "
             "spreadsheet and save the file again"
         )
+    guessed = _guessed_format(text)
+    if guessed is not None:
+        # a format holding a comma goes in double quotes, the whole option in single ones
+        given = f"'date_format=\"{guessed}\"'" if "," in guessed else f"'date_format={guessed}'"
+        return f", or give the column's format in Python's strptime codes: --map {given}"
     return (
         ", or give the column's format in Python's strptime codes, e.g. "
-        "--map date_format=%m/%d/%Y %I:%M %p"
+        "--map 'date_format=%m/%d/%Y %I:%M %p'"
     )
+
+
+_GUESSED_FORMATS = (
+    "%m/%d/%y", "%d/%m/%y", "%m/%d/%y %H:%M", "%d/%m/%y %H:%M",
+    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
+    "%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y %I:%M %p", "%b %d, %Y",
+    "%d %B %Y %H:%M", "%d %B %Y", "%d %b %Y %H:%M", "%d %b %Y", "%d.%m.%y", "%d.%m.%y %H:%M",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%m-%d-%Y", "%d-%m-%Y", "%d-%b-%Y", "%d-%b-%y",
+)  # fmt: skip
+"""Date forms exports write that the readers leave to ``--map date_format``, tried in turn
+for the hint of an unread cell (Etsy's 12/30/24, WordPress's January 1, 2023 9:28 pm)."""
+
+
+def _guessed_format(cell: str) -> str | None:
+    """A ``strptime`` format that reads ``cell``, a time-zone word at its end kept as written
+    (``01/01/2024 10:44 CET``); None when no usual form does."""
+    zone = re.search(r"\s([A-Z]{3,4})$", cell)
+    body, suffix = (cell[: zone.start()], f" {zone.group(1)}") if zone else (cell, "")
+    for fmt in _GUESSED_FORMATS:
+        try:
+            datetime.strptime(body, fmt)
+        except ValueError:
+            continue
+        return fmt + suffix
+    return None
 
 
 def _reading_format(cell: str) -> str | None:

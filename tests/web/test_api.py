@@ -384,6 +384,8 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
     values = [row["historic_clv"] for row in listed["rows"]]
     assert values == sorted(values, reverse=True)
     assert "<dt>expected next order</dt><dd>-</dd>" in page
+    # and says why every prediction is "-"
+    assert '<p class="reading" id="withheld">No predictions: ' in page
 
 
 def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored):

@@ -261,6 +261,8 @@ def customer(request: Request, customer_id: str, snapshot: int | None = Snapshot
         c=detail["customer"], currency=detail["currency"],
         horizon=dashboard.view(info).summary.get("horizon_months"),
         margin=dashboard.view(info).summary.get("margin"),
+        # why every prediction reads "-" where the analysis withheld them
+        withheld=(dashboard.view(info).summary.get("model") or {}).get("withheld"),
         history_figure=_history_figure(detail["history"], detail["currency"]),
     )  # fmt: skip
 

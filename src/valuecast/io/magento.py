@@ -1,8 +1,10 @@
 """Magento 2 / Adobe Commerce: the ``sales_order`` table (and optionally ``sales_order_item``).
 
-The table arrives either as a CSV dump (phpMyAdmin, ``mysqldump --tab``, a database client's
-export: one row per order, the table's column names as header) or as a DataFrame the engine read
-from MySQL/PostgreSQL; both go through :func:`read_sales_order_frame`'s rules.
+The table arrives either as a CSV dump (phpMyAdmin or a database client's export with the
+table's column names as its header row: one row per order) or as a DataFrame the engine read
+from MySQL/PostgreSQL (``valuecast ingest "mysql://...#sales_order"``); both go through
+:func:`read_sales_order_frame`'s rules.  ``mysqldump --tab`` writes no header row (and a
+backslash before each line break inside a cell): read the table from the database instead.
 
 Columns used (by name): ``increment_id`` (the order number customers see), ``state``,
 ``customer_email``, ``created_at``, ``base_subtotal`` (all required), and when present

@@ -67,3 +67,24 @@ def test_engine_options_it_cannot_honour_are_refused_before_it_starts(tmp_path):
                                  "--out", str(tmp_path / "s.csv")])  # fmt: skip
     assert result.exit_code == 2
     assert "--engine spark writes Parquet: give a .parquet path" in result.output
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["analyze", "--model", "BGNBD"], "error: Invalid value for '--model'"),
+        (["analyze", "--nope"], "error: No such option: --nope"),
+    ],
+)
+def test_a_usage_error_is_one_line_not_a_box(monkeypatch, capsys, argv, said):
+    monkeypatch.setattr("sys.argv", ["valuecast", *argv])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    finally:
+        gc.unfreeze()
+    assert exited.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(said), lines
+    assert lines[0].endswith(" analyze --help`)")  # the program as it was called

@@ -71,8 +71,34 @@ def main() -> None:
     as at any exit), then what is left is frozen (:func:`gc.freeze`): the exit's collections
     skip it, and it is still freed as nothing refers to it.
     """
+    _one_line_usage_errors()
     try:
         app()
     finally:
         gc.collect()
         gc.freeze()
+
+
+def _one_line_usage_errors() -> None:
+    """Print a usage error (a value an option does not take, an unknown option) on one line,
+    as every other error is, instead of Typer's boxed usage panel; exit code 2 is Typer's."""
+    from rich.markup import escape
+    from typer import rich_utils
+
+    from valuecast.cli.common import err_console
+
+    boxed = rich_utils.rich_format_error
+
+    def one_line(error) -> None:
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `valuecast`: the help, as before
+            return boxed(error)
+        context = getattr(error, "ctx", None)
+        where = context.command_path if context is not None else "valuecast"
+        message = " ".join(error.format_message().split())
+        err_console.print(
+            f"[bold red]error:[/] {escape(message)} (see `{escape(where)} --help`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    rich_utils.rich_format_error = one_line

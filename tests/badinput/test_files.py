@@ -385,3 +385,23 @@ def test_a_tills_walk_in_customer_is_a_guest_not_the_best_customer(corpus, tmp_p
     )  # fmt: skip
     report = corpus.report(corpus.ingest(path, tmp_path / "ws.duckdb", "--json"))
     assert report["guest_orders"] == 3 and report["customers"] == 1
+
+
+def test_an_export_split_inside_an_order_names_the_file_the_order_begins_in(corpus, tmp_path):
+    orders = [corpus.order("1001", "a@x.com", date(2024, 1, 5), product="Mug"),
+              corpus.order("1002", "b@x.com", date(2024, 1, 6))]  # fmt: skip
+    text = corpus.render("shopify", orders)
+    lines = text.splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    first = tmp_path / "part1.csv"
+    second = tmp_path / "part2.csv"
+    # Shopify writes one row per line item: order 1002's second line, cut off into part 2
+    first.write_text(header + "".join(rows))
+    continued = rows[-1].rstrip("\n").split(",")
+    continued[1:] = [""] * (len(continued) - 1)  # a later line: no order-level fields
+    second.write_text(header + ",".join(continued) + "\n")
+    result = corpus.ingest([first, second], tmp_path / "ws.duckdb")
+    corpus.one_error(result, second, 2, "Created at", "order 1002 begins in part1.csv")
+    assert "order 1002 begins in part1.csv: the export was split inside an order" in " ".join(
+        result.output.split()
+    )

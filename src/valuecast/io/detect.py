@@ -147,6 +147,42 @@ def _first_lines(path: Path, count: int = 5) -> list[str]:
     return head.decode("utf-8", errors="replace").splitlines()[:count]
 
 
+def _split_order(error: InputError, earlier: list, source) -> InputError:
+    """``error`` of a Shopify export whose row lacks its order's first-row fields, told as the
+    order's continuation of an earlier file of the ingest where it is one (an export split
+    inside an order); else ``error`` itself."""
+    if not error.message.startswith("order has no") or error.row is None or not earlier:
+        return error
+
+    def names(csv: CsvFile) -> pd.Series:
+        column = find_column(csv.header, ("Name",))
+        if column is None:
+            raise KeyError("Name")
+        return csv.read([column]).text_series(column)
+
+    try:
+        csv = source if isinstance(source, CsvFile) else open_csv(source)
+        name = names(csv).iloc[error.row - csv.header_row - 1]
+    except (InputError, IndexError, KeyError, OSError):
+        return error
+    for path, fmt, _ in earlier:
+        if fmt != "shopify" or pd.isna(name):
+            continue
+        try:
+            found = names(open_csv(path))  # read again: its rows may be let go of
+        except (InputError, KeyError, OSError):
+            continue
+        if (found == name).any():
+            return InputError(
+                error.file,
+                f"order {name} begins in {Path(path).name}: the export was split inside an "
+                "order; join the files into one (or export again in one file)",
+                row=error.row,
+                column=error.column,
+            )
+    return error
+
+
 def _is_cdnow(path: Path) -> bool:
     lines = _first_lines(path)
     first = next((line for line in lines if line.strip()), "")
@@ -334,7 +370,10 @@ def read_exports(
     for index, (path, chosen, csv) in enumerate(planned):
         source = csv if csv is not None else path
         if chosen == "shopify":
-            results[index] = shopify.read_orders(source)
+            try:
+                results[index] = shopify.read_orders(source)
+            except InputError as error:
+                raise _split_order(error, planned[:index], source) from None
         elif chosen == "shopify-customers":
             results[index] = shopify.read_customers(source)
         elif chosen == "magento-grid" or (chosen == "magento" and _is_grid(source)):

@@ -88,3 +88,15 @@ def test_a_usage_error_is_one_line_not_a_box(monkeypatch, capsys, argv, said):
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(said), lines
     assert lines[0].endswith(" analyze --help`)")  # the program as it was called
+
+
+def test_version_is_printed_and_a_negative_top_refused():
+    from typer.testing import CliRunner
+
+    from valuecast import __version__
+
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"valuecast {__version__}"
+    result = runner.invoke(cli.app, ["compare", "--top", "-1"])
+    assert result.exit_code == 2 and "--top" in result.output

@@ -43,6 +43,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _version(shown: bool) -> None:
+    if shown:
+        from valuecast import __version__
+
+        typer.echo(f"valuecast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """valuecast: customer lifetime value for e-commerce merchants."""
+
+
 # in the order `valuecast --help` lists them
 app.command("fit")(fit.fit)
 app.command("demo")(demo.demo)

@@ -198,7 +198,9 @@ CovariatesOption = Annotated[
 ]
 
 # `refresh` and `compare`
-TopOption = Annotated[int, typer.Option("--top", help="High-value customers at risk to list.")]
+TopOption = Annotated[
+    int, typer.Option("--top", min=0, help="High-value customers at risk to list (0: none).")
+]
 
 # `fit` and `stage` (the other --json flags say what they print)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]

@@ -510,7 +510,7 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         written_status, ~status.isin(GRID_KNOWN_STATUSES).fillna(True).to_numpy(bool),
         "Magento's own", "Canceled/Cancelled and Closed",
     )  # fmt: skip
-    notes = _build.identity_notes(who) + unknown
+    notes = _build.identity_notes(who) + unknown + [GRID_NOTE]
     return _build.assemble(
         table.name,
         "magento-grid",
@@ -524,6 +524,13 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         written_symbol=symbol,
     )
 
+
+GRID_NOTE = (
+    "the order grid has no discount or tax columns: net revenue is Subtotal less Total "
+    "Refunded, before discounts, and the report's discounts and tax read 0 (export sales_order "
+    "for both)"
+)
+"""Said of every grid export: its summary's zero discounts and tax are the grid's silence."""
 
 GRID_CANCELLED = frozenset({"canceled", "cancelled"})
 """The grid's cancelled labels: Magento's own spelling, and the British one language packs and

@@ -105,6 +105,8 @@ FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv convertin
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")
 ]
+_DISCOUNT_RATE_HELP = "Yearly rate future orders are discounted at, as a fraction (0.10 for 10%)"
+
 HorizonOption = Annotated[
     int, typer.Option("--horizon", help="Prediction horizon in months (1 to 120).")
 ]
@@ -112,7 +114,7 @@ DiscountRateOption = Annotated[
     float,
     typer.Option(
         "--annual-discount-rate",
-        help="Yearly rate future orders are discounted at, as a fraction (0.10 for 10%).",
+        help=f"{_DISCOUNT_RATE_HELP}.",
     ),
 ]
 MarginOption = Annotated[
@@ -137,8 +139,7 @@ LastDiscountRateOption = Annotated[
     float | None,
     typer.Option(
         "--annual-discount-rate",
-        help="Yearly rate future orders are discounted at, as a fraction (0.10 for 10%); "
-        "default: the last analysis', else 0.10.",
+        help=f"{_DISCOUNT_RATE_HELP}; default: the last analysis', else 0.10.",
     ),
 ]
 LastAsOfOption = Annotated[

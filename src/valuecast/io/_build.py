@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -376,6 +376,17 @@ def with_phones(customer_id: pd.Series, phone: pd.Series) -> PhoneLinking:
     customer_id = customer_id.copy()
     customer_id[phone_only] = owned.fillna(phone[phone_only]).to_numpy()
     return PhoneLinking(customer_id, int(owned.notna().sum()), links)
+
+
+def status_rules(status: pd.Series, excluded: Mapping[str, str]) -> list[tuple[str, np.ndarray]]:
+    """The exclusion rules (:func:`reasons`) of the orders' statuses (``status``, as
+    ``excluded`` spells them): per reason, in the order ``excluded`` first names it, the orders
+    whose status ``excluded`` maps to it."""
+    reason_of = status.map(excluded)
+    return [
+        (name, (reason_of == name).fillna(False).to_numpy(bool))
+        for name in dict.fromkeys(excluded.values())
+    ]
 
 
 def unknown_statuses_note(

@@ -1041,42 +1041,13 @@ _CURRENCY_CODES = {
 }  # fmt: skip
 """The currency of a symbol or unit written with amounts (upper-cased), where it names one."""
 _ANY_OF = {
-    "$": (
-        "USD",
-        "CAD",
-        "AUD",
-        "NZD",
-        "HKD",
-        "SGD",
-        "BRL",
-        "MXN",
-        "TWD",
-        # the pesos written with $, and the other dollars
-        "ARS",
-        "CLP",
-        "COP",
-        "UYU",
-        "DOP",
-        "CUP",
-        "BSD",
-        "BBD",
-        "BZD",
-        "BMD",
-        "BND",
-        "FJD",
-        "GYD",
-        "JMD",
-        "KYD",
-        "LRD",
-        "NAD",
-        "SBD",
-        "SRD",
-        "TTD",
-        "XCD",
-    ),
+    "$": ("USD", "CAD", "AUD", "NZD", "HKD", "SGD", "BRL", "MXN", "TWD",
+          # the pesos written with $, and the other dollars
+          "ARS", "CLP", "COP", "UYU", "DOP", "CUP", "BSD", "BBD", "BZD", "BMD", "BND", "FJD",
+          "GYD", "JMD", "KYD", "LRD", "NAD", "SBD", "SRD", "TTD", "XCD"),
     "KR": ("SEK", "NOK", "DKK", "ISK"),
     "¥": ("JPY", "CNY"),
-}
+}  # fmt: skip
 """Symbols several currencies write: a column may mix one with the code of any of these."""
 _MARKER_PART = re.compile(r"[A-Z]{1,3}\$|[A-Z]{3}|KR\.?|ZŁ|KČ|FT|[$€£¥₹₺₩₽₪₫฿₱₴₦]")
 
@@ -1225,11 +1196,15 @@ class Table:
 
     _TOTAL_WORDS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "totaal"})
 
+    def _cells(self, position: int) -> list:
+        """Row ``position``'s cells of the columns read, as Python values (None: empty)."""
+        return [self.arrow.column(name)[position].as_py() for name in self.arrow.column_names]
+
     def _header_again(self, position: int) -> bool:
         """Whether row ``position`` writes the column names again (two exports pasted into one
         file): every read column's cell is its own name."""
         names = self.arrow.column_names
-        cells = [self.arrow.column(name)[position].as_py() for name in names]
+        cells = self._cells(position)
         return (
             bool(names)
             and all(
@@ -1245,8 +1220,7 @@ class Table:
         a word such as ``Total``: a spreadsheet's totals row, not an order."""
         if position != self.num_rows - 1 or self.num_rows < 2:
             return False
-        cells = [self.arrow.column(name)[position].as_py() for name in self.arrow.column_names]
-        texts = [str(cell).strip() for cell in cells if cell is not None and str(cell).strip()]
+        texts = [str(c).strip() for c in self._cells(position) if c is not None and str(c).strip()]
         words = [text for text in texts if not _AMOUNT_LIKE.match(text)]
         amounts = len(texts) - len(words)
         return amounts > 0 and all(word.lower().rstrip(":") in self._TOTAL_WORDS for word in words)

@@ -877,9 +877,7 @@ def _assemble(
     if rows.text["status"] is not None:
         written = first("status").str.strip()
         status = _build.per_distinct(written, _status_words)
-        reason_of = status.map(EXCLUDED_STATUSES)
-        for name in dict.fromkeys(EXCLUDED_STATUSES.values()):
-            rules.insert(-1, (name, (reason_of == name).fillna(False).to_numpy(bool)))
+        rules[-1:-1] = _build.status_rules(status, EXCLUDED_STATUSES)  # before a negative amount
         known = status.isin(EXCLUDED_STATUSES.keys() | COUNTED_STATUSES).to_numpy(bool)
         status_notes = _build.unknown_statuses_note(
             written, ~known & written.notna().to_numpy(bool),
@@ -896,7 +894,7 @@ def _assemble(
         lines = _order_lines(rows.lines, kept, codes, orders["order_id"], reason)
     notes = list(rows.notes) + status_notes
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
-        totals = _order_total_on_each_row_note(rows, kept(rows.revenue), codes)
+        totals = _order_total_on_each_row_note(kept(rows.revenue), codes)
         repeated = _repeated_rows_note(rows, kept, codes, uniques, order_totals=bool(totals))
         notes.extend(repeated or totals)
     return _build.assemble(
@@ -959,7 +957,7 @@ def _repeated_rows_note(
     )
     also = (
         "; if the amount column is the order's total written on each line (an invoice "
-        "export), map revenue to a line amount column, or quantity and unit_price"
+        f"export), {_LINE_AMOUNTS_ADVICE}"
         if order_totals
         else ""
     )
@@ -975,9 +973,10 @@ ORDER_TOTAL_ROWS = 3
 is said to write its order's total on each line (a single-price shop's lines may agree too)."""
 
 
-def _order_total_on_each_row_note(
-    rows: ParsedRows, revenue: np.ndarray, codes: np.ndarray
-) -> list[str]:
+_LINE_AMOUNTS_ADVICE = "map revenue to a line amount column, or quantity and unit_price"
+
+
+def _order_total_on_each_row_note(revenue: np.ndarray, codes: np.ndarray) -> list[str]:
     """A note when every order of several rows gives the same amount on each of its rows: an
     invoice export (Xero, a point of sale) writes the order's total on every line, and the
     rows' amounts, added up, count it once per line."""
@@ -990,8 +989,8 @@ def _order_total_on_each_row_note(
     return [
         f"each of the {len(several):,} orders of several rows ({rows_count:,} rows) gives the "
         "same amount on every row, and an order's rows are added up: if the amount column is "
-        "the order's total written on each line, revenue is counted once per line; map "
-        "revenue to a line amount column, or quantity and unit_price"
+        f"the order's total written on each line, revenue is counted once per line; "
+        f"{_LINE_AMOUNTS_ADVICE}"
     ]
 
 

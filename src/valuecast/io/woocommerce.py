@@ -257,9 +257,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         first("status").str.strip(), ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
         "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
     )  # fmt: skip
-    reason_of = status.map(EXCLUDED_STATUSES)
-    rules = [(name, (reason_of == name).fillna(False).to_numpy(bool))
-             for name in dict.fromkeys(EXCLUDED_STATUSES.values())]  # fmt: skip
+    rules = _build.status_rules(status, EXCLUDED_STATUSES)
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
     # the lines read their own columns: the order-level cells and texts (~0.3 GB at a

@@ -1092,6 +1092,17 @@ def symbol_currencies(symbol: str) -> tuple[str, ...]:
     return _ANY_OF[symbol]
 
 
+def refused_symbol(symbol: str, clash: str, fix: str, stored: str = "") -> str:
+    """The message refusing amounts written in ``symbol`` (one of several currencies) that
+    would be taken to be in a currency it cannot be (``clash`` says which), advising a currency
+    column and then ``fix``; ``stored`` says where stored orders came from."""
+    examples = ", ".join(symbol_currencies(symbol)[:3])
+    return (
+        f"amounts written in {symbol}{stored} name no currency, {clash}: add a currency column "
+        f"to this file ({examples}, ...) {fix}"
+    )
+
+
 NAMED_SYMBOLS = frozenset(_CURRENCY_CODES)
 """Upper-cased symbols that name one currency, which :func:`currency_code` reads as its code."""
 

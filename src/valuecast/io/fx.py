@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valuecast.io.csvfile import open_csv, symbol_currencies
+from valuecast.io.csvfile import open_csv, refused_symbol, symbol_currencies
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = ["Rates", "load_rates", "apply_fx", "currency_counts"]
@@ -109,10 +109,11 @@ def apply_fx(results: Sequence[ImportResult], rates: Rates | None) -> list[Impor
         if symbol and rates.base not in symbol_currencies(symbol):
             raise InputError(
                 result.file,
-                f"amounts written in {symbol} name no currency, and --fx would take them to be "
-                f"in {rates.base}, its base: add a currency column to this file ("
-                f"{', '.join(symbol_currencies(symbol)[:3])}, ...) for --fx to convert",
-            )
+                refused_symbol(
+                    symbol, f"and --fx would take them to be in {rates.base}, its base",
+                    "for --fx to convert",
+                ),
+            )  # fmt: skip
     missing = Counter({code: n for code, n in counts.items() if code not in rates.rates})
     if missing:
         raise InputError(rates.file, f"no rate for {_listing(missing)}")

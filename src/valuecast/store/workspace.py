@@ -45,7 +45,7 @@ import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
-from valuecast.io.csvfile import symbol_currencies
+from valuecast.io.csvfile import refused_symbol, symbol_currencies
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids
 from valuecast.io.schema import (
@@ -1376,11 +1376,11 @@ def _check_written_symbols(
         if other:
             raise InputError(
                 file,
-                f"amounts written in {symbol}{stored} name no currency, while other orders are in "
-                f"{', '.join(other)}: add a currency column to this file ("
-                f"{', '.join(symbol_currencies(symbol)[:3])}, ...) and give --fx "
-                "RATES.csv to convert them to one currency",
-            )
+                refused_symbol(
+                    symbol, f"while other orders are in {', '.join(other)}",
+                    "and give --fx RATES.csv to convert them to one currency", stored,
+                ),
+            )  # fmt: skip
 
 
 def _link_phones(

@@ -23,6 +23,7 @@ from valuecast.cli.common import (
     fail,
     open_workspace,
     read_spend_or_fail,
+    writing_to,
 )
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, OutOption, WorkspaceOption
 
@@ -215,15 +216,12 @@ def channels(
         frame = with_new_customer_clv(
             frame, customers, new_customer, margin=kept, channels=customers[column]
         )
-    try:
+    paths = [out / "channels.csv"] + ([out / "cac.csv"] if cac is not None else [])
+    with writing_to(out, "the results"):
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "channels.csv"]
         write_csv(frame, paths[0])
         if cac is not None:
-            paths.append(out / "cac.csv")
             write_csv(cac, paths[1])
-    except OSError as error:
-        fail(f"{out}: cannot write the results: {error.strerror or error}")
     _print(frame, column, by.value if by is not None else column, joined, paths, currency)
     if dated is not None:
         console.print(dated, highlight=False, soft_wrap=True)

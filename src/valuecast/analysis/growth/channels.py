@@ -52,6 +52,7 @@ import pyarrow as pa
 from scipy.special import stdtrit
 
 from valuecast.analysis.backend import exact_sum, upload
+from valuecast.analysis.growth.history import is_month_end
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
 
@@ -537,12 +538,13 @@ def _payback(revenue: pd.Series, customers: int, cac: float, margin: float) -> f
 
 
 def _partial_month(as_of: date | datetime | str | None) -> tuple[str, int, int] | None:
-    """The as-of date's month when the date is not its last day: (``YYYY-MM``, days to the
-    as-of date, days in the month); None for a whole month or no as-of date."""
+    """The as-of date's month when the date is not its last day (the cohorts' partial month,
+    :func:`~valuecast.analysis.growth.history.is_month_end`): (``YYYY-MM``, days to the as-of
+    date, days in the month); None for a whole month or no as-of date."""
     if as_of is None:
         return None
     stamp = pd.Timestamp(as_of)
-    if stamp.day == stamp.days_in_month:
+    if is_month_end(stamp.date()):
         return None
     return f"{stamp.year:04d}-{stamp.month:02d}", int(stamp.day), int(stamp.days_in_month)
 

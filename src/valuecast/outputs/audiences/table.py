@@ -27,6 +27,7 @@ import re
 import pandas as pd
 
 from valuecast.io.phones import phone_from_id
+from valuecast.outputs.audiences.contacts import normalize_email
 from valuecast.tables import CONTACT_FIELDS, CUSTOMER_COLUMNS
 
 
@@ -104,8 +105,8 @@ def declined_addresses(table: pd.DataFrame) -> set[str]:
     if "email" not in table.columns or "accepts_marketing" not in table.columns:
         return set()
     declined = table["accepts_marketing"].astype("boolean").eq(False).fillna(False)
-    addresses = table.loc[declined.to_numpy(bool), "email"].astype("string").str.strip()
-    return set(addresses.str.lower().dropna())
+    addresses = table.loc[declined.to_numpy(bool), "email"].map(normalize_email)
+    return set(addresses) - {""}
 
 
 def consenting(
@@ -119,7 +120,6 @@ def consenting(
     if include_non_consenting:
         return table, 0
     consent = table["accepts_marketing"].astype("boolean").fillna(False).astype(bool)
-    if declined and "email" in table.columns:
-        address = table["email"].astype("string").str.strip().str.lower()
-        consent &= ~address.isin(declined).fillna(False).astype(bool)
+    if declined and "email" in table.columns:  # the address as the e-mail tools key it
+        consent &= ~table["email"].map(normalize_email).isin(declined).to_numpy(bool)
     return table[consent.to_numpy()], int((~consent).sum())

@@ -256,13 +256,13 @@ def customer(request: Request, customer_id: str, snapshot: int | None = Snapshot
     detail = customer_detail(dashboard, info, customer_id)
     if detail is None:
         raise HTTPException(404, f"no customer {customer_id!r} in snapshot {info.snapshot_id}")
+    summary = dashboard.view(info).summary
     return render(
         request, "customer.html.j2", page="customers", info=info, detail=detail,
         c=detail["customer"], currency=detail["currency"],
-        horizon=dashboard.view(info).summary.get("horizon_months"),
-        margin=dashboard.view(info).summary.get("margin"),
+        horizon=summary.get("horizon_months"), margin=summary.get("margin"),
         # why every prediction reads "-" where the analysis withheld them
-        withheld=(dashboard.view(info).summary.get("model") or {}).get("withheld"),
+        withheld=(summary.get("model") or {}).get("withheld"),
         history_figure=_history_figure(detail["history"], detail["currency"]),
     )  # fmt: skip
 

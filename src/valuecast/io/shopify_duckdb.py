@@ -246,14 +246,17 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
     return bool(usable)
 
 
+def _zero(cols: dict[str, str | None], key: str) -> str:
+    """SQL of an order-level amount over ``_GROUPED``, 0 where not written (or not read)."""
+    return f"coalesce({key}, 0.0)" if cols[key] is not None else "0.0"
+
+
 def _items_due(cols: dict[str, str | None]) -> str:
     """SQL of what :func:`valuecast.io.shopify.every_item_refunded` holds the refunds against,
     over ``_GROUPED``, operation for operation."""
-    shipping = "coalesce(shipping, 0.0)" if cols["shipping"] is not None else "0.0"
-    duties = "coalesce(duties, 0.0)" if cols["duties"] is not None else "0.0"
     if cols["total"] is None:
         return "subtotal"
-    return f"coalesce(total - {shipping} - {duties}, subtotal)"
+    return f"coalesce(total - {_zero(cols, 'shipping')} - {_zero(cols, 'duties')}, subtotal)"
 
 
 def _items_net(cols: dict[str, str | None], zero) -> str:
@@ -285,7 +288,7 @@ def _order_columns(cols: dict[str, str | None]) -> dict[str, str]:
         return key if cols[key] is not None else "NULL"
 
     def zero(key: str) -> str:
-        return f"coalesce({key}, 0.0)" if cols[key] is not None else "0.0"
+        return _zero(cols, key)
 
     accepts = f"lower({first('accepts_marketing')})"
     total = "coalesce(total, subtotal)" if cols["total"] is not None else "subtotal"

@@ -1067,6 +1067,14 @@ def _excluded_by_a_later_file(
     return {str(reason): int(count) for reason, count in counts}
 
 
+def _last_exclusions(every: pd.DataFrame) -> pd.DataFrame:
+    """Each excluded order with an id once, as the last file excluding it says
+    (``order_id``, ``reason``, ``gross_revenue``; ``every``: :func:`_excluded_details`)."""
+    keyed = every[every["order_id"].notna()].drop_duplicates("order_id", keep="last")
+    keyed = keyed.astype({"order_id": "string", "reason": "string", "gross_revenue": "float64"})
+    return keyed[["order_id", "reason", "gross_revenue"]]
+
+
 def _distinct_exclusions(
     raw: Any, every: pd.DataFrame | None
 ) -> tuple[dict[str, int], dict[str, float]] | None:
@@ -1077,9 +1085,7 @@ def _distinct_exclusions(
     stand)."""
     if every is None:
         return None
-    keyed = every[every["order_id"].notna()].drop_duplicates("order_id", keep="last")
-    keyed = keyed.astype({"order_id": "string", "reason": "string", "gross_revenue": "float64"})
-    raw.register("_excluded_in", keyed[["order_id", "reason", "gross_revenue"]])
+    raw.register("_excluded_in", _last_exclusions(every))
     try:  # in the engine: the stage may hold millions of counted orders
         excluded = _sql(
             raw,
@@ -1572,9 +1578,7 @@ def _withdraw(raw: Any, every: pd.DataFrame | None, ingest_id: int) -> dict[str,
     recorded in ``withdrawn_orders``.  Returns the orders removed per reason."""
     if every is None:
         return {}
-    excluded = every[["order_id", "reason"]].dropna(subset=["order_id"])
-    excluded = excluded.astype({"order_id": "string", "reason": "string"})
-    raw.register("_excluded_in", excluded.drop_duplicates("order_id", keep="last"))
+    raw.register("_excluded_in", _last_exclusions(every)[["order_id", "reason"]])
     try:
         _sql(
             raw,

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from valuecast.models import BetaGeo
 from valuecast.models._fitting import (
     compress_histories,
     numerical_gradient,
@@ -282,6 +283,36 @@ def test_a_maximum_at_the_limit_of_the_space_is_the_limit_model(model_name, star
             assert model.limits_["alpha"] == "inf"
             messages = [str(w.message) for w in caught]
             assert any("the likelihood is highest at the limit" in m for m in messages)
+
+
+def _fixed_dropout_shop(n: int, seed: int, p: float = 0.15, horizon: float = 300.0):
+    """BG/NBD purchasing where every customer drops out after a purchase with the same p."""
+    rng = np.random.default_rng(seed)
+    rates = rng.gamma(0.5, 1 / 20.0, n)
+    frequency, recency = np.zeros(n), np.zeros(n)
+    for i, rate in enumerate(rates):
+        t = rng.exponential(1 / rate)
+        while t <= horizon:
+            frequency[i], recency[i] = frequency[i] + 1, t
+            if rng.random() < p:
+                break
+            t += rng.exponential(1 / rate)
+    return frequency, recency, np.full(n, horizon)
+
+
+def test_a_fit_creeping_towards_one_dropout_probability_is_that_limit_with_errors():
+    # the interior optimum runs off with a and b (a/b ~ 0.15/0.85): where it stops on the way
+    # depended on rounding, and there the information matrix was singular (no interval)
+    frequency, recency, T = _fixed_dropout_shop(400, 7)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = BetaGeo().fit(frequency, recency, T)
+    assert model.limits_ == {"b": "inf"}
+    assert any("one dropout probability for everyone" in str(w.message) for w in caught)
+    p = model.params_["a"] / (model.params_["a"] + model.params_["b"])
+    assert 0.05 < p < 0.3
+    assert np.isfinite(model.covariance_log_[:3, :3]).all()
+    assert all(np.isfinite(model.standard_errors_[name]) for name in ("r", "alpha", "a"))
 
 
 def test_refit_reweights_the_same_histories_from_the_fitted_parameters():

@@ -622,7 +622,9 @@ class BetaGeoFamily(CovariateModel):
         # Beta(a, b) with a -> 0 puts every dropout probability at 0: the NBD (methodology.md)
         Limit({"a": "0"}, ("a", "b"), "no dropout visible; it reduces to the NBD", ("a", "0")),
         Limit({"alpha": "inf"}, ("alpha",), "one purchase rate for everyone (r/alpha)"),
-        Limit({"b": "inf"}, ("b",), "one dropout probability for everyone (a/b)"),
+        # tried when a runs off too: a and b large at a fixed a/b, where the optimiser stops on
+        # the way (b of 1e8, say) depends on rounding and the information there is singular
+        Limit({"b": "inf"}, ("b",), "one dropout probability for everyone (a/b)", ("a", "inf")),
     )
 
     # -- fitting ---------------------------------------------------------------------------------

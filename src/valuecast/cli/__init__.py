@@ -9,6 +9,7 @@ them.  The console script is ``valuecast = "valuecast.cli:main"``.
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 
 # The models' matrices are a few parameters wide, so OpenBLAS' worker threads only wait on one
@@ -36,11 +37,55 @@ from valuecast.cli import (
 
 __all__ = ["app", "main"]
 
+
+class _Command(typer.core.TyperCommand):
+    """A command whose ``--help`` reads as prose at any terminal width: its paragraphs are
+    wrapped by the terminal, not at the docstring's line ends, and a flag shows no value type
+    (Typer would show ``<bool>`` beside ``--json``, which takes no value)."""
+
+    def __init__(self, *args, help: str | None = None, **kwargs) -> None:
+        super().__init__(*args, help=reflowed(help), **kwargs)
+        for param in self.params:
+            _no_type_on_a_flag(param)
+
+    def get_help_option(self, ctx):
+        return _no_type_on_a_flag(super().get_help_option(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    """``valuecast --help``: its flags show no value type either."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _no_type_on_a_flag(param)
+
+    def get_help_option(self, ctx):
+        return _no_type_on_a_flag(super().get_help_option(ctx))
+
+
+def _no_type_on_a_flag(param):
+    if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+        param.metavar = ""
+    return param
+
+
+def reflowed(text: str | None) -> str | None:
+    """``text`` (a docstring) with each paragraph on one line: Typer keeps a paragraph's line
+    breaks, and a docstring wrapped at the source's width breaks mid-sentence on a narrower
+    terminal."""
+    if text is None:
+        return None
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 app = typer.Typer(
     help="valuecast: customer lifetime value for e-commerce merchants.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 
@@ -62,22 +107,22 @@ def _options(
 
 
 # in the order `valuecast --help` lists them
-app.command("fit")(fit.fit)
-app.command("demo")(demo.demo)
-app.command("ingest")(ingest.ingest)
-app.command("summary")(summary.summary)
-app.command("analyze")(analyze.analyze)
-app.command("cohorts")(growth.cohorts)
-app.command("stage")(growth.stage)
-app.command("channels")(channels.channels)
-app.command("affinity")(products.affinity)
-app.command("reminders")(products.reminders)
-app.command("report")(report.report)
-app.command("export")(exports.export)
-app.command("refresh")(history.refresh)
-app.command("history")(history.history)
-app.command("compare")(history.compare)
-app.command("serve")(web.serve)
+app.command("fit", cls=_Command)(fit.fit)
+app.command("demo", cls=_Command)(demo.demo)
+app.command("ingest", cls=_Command)(ingest.ingest)
+app.command("summary", cls=_Command)(summary.summary)
+app.command("analyze", cls=_Command)(analyze.analyze)
+app.command("cohorts", cls=_Command)(growth.cohorts)
+app.command("stage", cls=_Command)(growth.stage)
+app.command("channels", cls=_Command)(channels.channels)
+app.command("affinity", cls=_Command)(products.affinity)
+app.command("reminders", cls=_Command)(products.reminders)
+app.command("report", cls=_Command)(report.report)
+app.command("export", cls=_Command)(exports.export)
+app.command("refresh", cls=_Command)(history.refresh)
+app.command("history", cls=_Command)(history.history)
+app.command("compare", cls=_Command)(history.compare)
+app.command("serve", cls=_Command)(web.serve)
 
 
 def main() -> None:

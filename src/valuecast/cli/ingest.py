@@ -14,7 +14,13 @@ from valuecast.cli.common import (
     require_workspace_folder,
     writing_workspace,
 )
-from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
+from valuecast.cli.options import (
+    FORMAT_NAMES,
+    EngineOption,
+    ExportFormat,
+    TablesOption,
+    WorkspaceOption,
+)
 
 
 def _ingest_files(
@@ -41,12 +47,15 @@ def ingest(
     ),
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     export_format: ExportFormat | None = typer.Option(
-        None, "--format", help="Force the export format instead of detecting it from the header."
+        None,
+        "--format",
+        metavar="<format>",
+        help=f"Force the export format instead of detecting it from the header: {FORMAT_NAMES}.",
     ),
     column_map: str | None = typer.Option(
         None,
         "--map",
-        help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL[,...]",
+        help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL[, ...]",
     ),
     fx: Path | None = typer.Option(
         None, "--fx", help="RATES.csv converting every currency to one base currency."

@@ -14,6 +14,7 @@ import typer
 
 __all__ = [
     "ENGINE_HELP",
+    "FORMAT_NAMES",
     "TABLES_HELP",
     "AsOfOption",
     "CalendarOption",
@@ -63,8 +64,8 @@ class ModelChoice(StrEnum):
 
 ENGINE_HELP = (
     "Where the work runs: duckdb (the workspace, default), spark (the active SparkSession or a "
-    "local one; spark://HOST:PORT for a standalone master) or a database URL "
-    "(postgres://user@host/db). See docs/scale.md."
+    "local one; spark://HOST:PORT for a standalone master) or a database URL such as "
+    "postgres://host/db. See docs/scale.md."
 )
 TABLES_HELP = (
     "With --engine: where the canonical tables are. Spark: a folder of Parquet tables "
@@ -84,19 +85,24 @@ WorkspaceOption = Annotated[
 
 # `analyze` and `refresh` (some also in `channels`, `report`, `demo` and `affinity`); `ingest`
 # and `summary` word --format, --map and --fx for their own use
+FORMAT_NAMES = ", ".join(f.value for f in ExportFormat)
+"""The --format choices, named in its help: Typer's own list of them folds into a narrow column."""
 FormatOption = Annotated[
     ExportFormat | None,
     typer.Option(
-        "--format", help="Force the export format instead of detecting it from the header."
+        "--format",
+        metavar="<format>",
+        help=f"Force the export format instead of detecting it from the header: {FORMAT_NAMES}.",
     ),
 ]
 MapOption = Annotated[
     str | None,
     typer.Option(
         "--map",
-        help="Columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL,... "
-        "(a line-level log: quantity=COL,unit_price=COL[,product=COL,sku=COL] instead of revenue); "
-        "phone=COL[,country=COL] names customers without an id by their phone number; "
+        # spaced after its commas (which the map allows): the help's column wraps only at spaces
+        help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL, "
+        "... (a line-level log: quantity=COL, unit_price=COL[, product=COL, sku=COL] instead of "
+        "revenue); phone=COL[, country=COL] names customers without an id by their phone number; "
         "status=COL leaves out cancelled, failed and refunded orders; "
         'a name with a comma in double quotes: revenue="Total (USD, incl tax)"',
     ),
@@ -124,6 +130,7 @@ ModelOption = Annotated[
     ModelChoice,
     typer.Option(
         "--model",
+        metavar="<model>",
         help="auto picks the best of bgnbd, pnbd and mbgnbd on a holdout backtest; ggnbd "
         "(GGompertz/NBD, slower to fit) runs only when named.",
     ),
@@ -161,6 +168,7 @@ LastModelOption = Annotated[
     ModelChoice | None,
     typer.Option(
         "--model",
+        metavar="<model>",
         help="auto, bgnbd, pnbd, mbgnbd or ggnbd (default: the last analysis' choice, else auto).",
     ),
 ]
@@ -192,7 +200,7 @@ CovariatesOption = Annotated[
     str | None,
     typer.Option(
         "--covariates",
-        help="Customer columns the models may use: acquisition_channel,first_discount_code,"
+        help="Customer columns the models may use: acquisition_channel, first_discount_code, "
         "accepts_marketing. The backtest keeps them where they predict the holdout better; "
         "their effects go to summary.json and the report's What drives value.",
     ),

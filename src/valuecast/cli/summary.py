@@ -21,7 +21,13 @@ from valuecast.cli.common import (
     require_file,
     writing_to,
 )
-from valuecast.cli.options import EngineOption, ExportFormat, TablesOption, WorkspaceOption
+from valuecast.cli.options import (
+    FORMAT_NAMES,
+    EngineOption,
+    ExportFormat,
+    TablesOption,
+    WorkspaceOption,
+)
 
 
 def summary(
@@ -31,12 +37,16 @@ def summary(
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv or .parquet."),
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     export_format: ExportFormat | None = typer.Option(
-        None, "--format", help="With FILE: force the export format instead of detecting it."
+        None,
+        "--format",
+        metavar="<format>",
+        help=f"With FILE: force the export format instead of detecting it: {FORMAT_NAMES}.",
     ),
     column_map: str | None = typer.Option(
         None,
         "--map",
-        help="With FILE: columns of a generic orders table: customer_id=COL,ordered_at=COL,revenue=COL",
+        help="With FILE: columns of a generic orders table: customer_id=COL, ordered_at=COL, "
+        "revenue=COL",
     ),
     fx: Path | None = typer.Option(
         None, "--fx", help="With FILE: RATES.csv converting every currency to one base currency."

@@ -1,0 +1,42 @@
+"""Every command's ``--help`` on an 80-column terminal: prose filled to the width, no word cut."""
+
+import pytest
+from typer.testing import CliRunner
+
+from valuecast import cli
+
+COMMANDS = [command.name for command in cli.app.registered_commands]
+
+
+def _help(*arguments: str) -> list[str]:
+    result = CliRunner().invoke(cli.app, [*arguments, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    return result.output.splitlines()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_fits_an_80_column_terminal(command):
+    lines = _help(command)
+    assert all(len(line) <= 80 for line in lines)
+    # Rich cuts a word longer than its column with an ellipsis: a flag or an example lost
+    assert not [line for line in lines if "…" in line]
+    # a flag takes no value: no value type beside it
+    assert not [line for line in lines if "<bool>" in line]
+    # the description (above the panels) wraps at the terminal's width, not the docstring's:
+    # inside a paragraph a line ends only where the next word would not fit on it
+    description = lines[: next(i for i, line in enumerate(lines) if line.startswith("╭"))]
+    paragraph: list[str] = []
+    for line in [*description, ""]:
+        if line.strip():
+            paragraph.append(line.rstrip())
+            continue
+        for filled, following in zip(paragraph, paragraph[1:], strict=False):
+            next_word = following.split()[0]
+            assert len(filled) + 1 + len(next_word) > 79, (command, filled, next_word)
+        paragraph = []
+
+
+def test_the_program_help_shows_no_type_for_its_flags():
+    lines = _help()
+    assert [line for line in lines if "--version" in line]
+    assert not [line for line in lines if "<bool>" in line]

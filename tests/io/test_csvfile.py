@@ -467,6 +467,11 @@ def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
          "--map 'date_format=%m/%d/%Y %I:%M %p')"),
         ("45296", "; it looks like a spreadsheet's day number: format the column as dates in the "
          "spreadsheet and save the file again)"),
+        # month names of other languages: the format that reads them, not an unrelated example
+        ("31 mars 2024", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=%d %b %Y')"),
+        ("31. März 2024, 23:30", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=\"%d. %b %Y, %H:%M\"')"),
     ],
 )  # fmt: skip
 def test_an_unread_date_says_what_would_read_it(tmp_path, cell, hint):
@@ -493,3 +498,38 @@ def test_an_attributes_file_repeating_customers_names_the_first_repeated_ones_ro
         read_attributes(path)
     assert "u1@x.com is on rows 3 and 12" in str(info.value)
     assert (info.value.row, info.value.column) == (12, "email")
+
+
+@pytest.mark.parametrize(
+    ("cells", "fmt"),
+    [
+        (["31 mars 2024", "1 févr. 2025", "15 août 2024", "2 déc. 2024"], "%d %b %Y"),
+        (["31 mars 2024", "1 février 2025", "15 août 2024", "2 décembre 2024"], "%d %B %Y"),
+        (["31. März 2024", "1. Februar 2025", "15. Aug. 2024", "2. Dez. 2024"], "%d. %b %Y"),
+        (["31 marzo 2024", "1 feb 2025", "15 ago 2024", "2 dic 2024"], "%d %b %Y"),
+        (["31 de março de 2024", "1 de fev. de 2025", "15 de ago. de 2024", "2 de dez. de 2024"],
+         "%d de %b de %Y"),
+        (["31 maart 2024", "1 feb 2025", "15 aug 2024", "2 dec 2024"], "%d %b %Y"),
+        (["March 31, 2024", "Feb 1, 2025", "August 15, 2024", "Dec 2, 2024"], "%B %d, %Y"),
+    ],
+)  # fmt: skip
+def test_a_date_format_reads_the_month_names_of_other_languages(tmp_path, cells, fmt):
+    from valuecast.io import generic
+
+    path = tmp_path / "orders.csv"
+    rows = "".join(f'c{i},"{cell}",1\n' for i, cell in enumerate(cells))
+    path.write_text("customer_id,order_date,revenue\n" + rows, encoding="utf-8")
+    result = generic.read_orders(path, {"date_format": fmt})
+    assert result.orders["order_date"].tolist() == [
+        pd.Timestamp(day) for day in ("2024-03-31", "2025-02-01", "2024-08-15", "2024-12-02")
+    ]
+
+
+def test_a_month_word_of_no_language_is_still_an_error(tmp_path):
+    from valuecast.io import generic
+    from valuecast.io.schema import InputError
+
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_date,revenue\na,31 mars 2024,1\nb,1 brumaire 2024,1\n")
+    with pytest.raises(InputError, match="cannot read '1 brumaire 2024' as a date in format"):
+        generic.read_orders(path, {"date_format": "%d %b %Y"})

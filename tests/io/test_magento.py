@@ -413,6 +413,16 @@ def test_letters_python_upper_cases_to_ascii_unlike_arrow_take_pythons_route():
          ["2024-06-01 23:23:47", "2024-07-13 08:00:00"]),
         (["01/06/2024 23:23", "13/07/2024 08:00"],  # numeric: the column tells the order
          ["2024-06-01 23:23:00", "2024-07-13 08:00:00"]),
+        (["31 mars 2024, 23:30:00", "1 févr. 2024, 08:00:00"],  # French
+         ["2024-03-31 23:30:00", "2024-02-01 08:00:00"]),
+        (["31 mar 2024, 23:30:00", "1 dic 2024, 08:00:00"],  # Spanish, Italian
+         ["2024-03-31 23:30:00", "2024-12-01 08:00:00"]),
+        (["31 mrt 2024 23:30:00", "1 okt 2024 08:00:00"],  # Dutch
+         ["2024-03-31 23:30:00", "2024-10-01 08:00:00"]),
+        (["31 de mar. de 2024 23:30:00", "1 de out. de 2024 08:00:00"],  # Brazilian Portuguese
+         ["2024-03-31 23:30:00", "2024-10-01 08:00:00"]),
+        (["Mar 31, 2024 11:30:00 PM", "1 août 2024, 08:00:00"],  # an English and a French admin
+         ["2024-03-31 23:30:00", "2024-08-01 08:00:00"]),
     ],
 )  # fmt: skip
 def test_grid_dates_of_other_admin_locales_are_read(exports, write, cells, expected):

@@ -57,7 +57,9 @@ ISO-like dates are always accepted: ``2024-03-05``, ``2024-03-05 23:30``, ``2024
 so an order placed at 23:30 New York time stays on its local calendar day. Importers of generic
 tables also accept ``YYYYMMDD`` and ``D/M/YYYY`` or ``M/D/YYYY`` (``/`` ``.`` or ``-``, optional
 ``H:MM[:SS]``): the day/month order is taken from a value whose first or second field exceeds 12;
-when no value decides it, it is an error unless an explicit format is given.
+when no value decides it, it is an error unless an explicit format is given. An explicit format's
+``%b`` and ``%B`` read month names in English, French, German, Spanish, Italian, Dutch and
+Portuguese, full or abbreviated (``31 mars 2024``, ``1. Dez. 2024``; :func:`english_month_names`).
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ __all__ = [
     "Table",
     "currency_code",
     "currency_codes",
+    "english_month_format",
+    "english_month_names",
     "normalise_name",
     "open_csv",
 ]
@@ -725,15 +729,61 @@ def _unread_date_hint(cell: str) -> str:
     )
 
 
+_MONTH_WORDS: dict[str, tuple[str, ...]] = {
+    "Jan": ("jan", "january", "janvier", "janv", "januar", "jänner", "enero", "ene", "gennaio",
+            "gen", "januari", "janeiro"),
+    "Feb": ("feb", "february", "février", "fevrier", "févr", "fevr", "fév", "fev", "februar",
+            "febrero", "febbraio", "februari", "fevereiro"),
+    "Mar": ("mar", "march", "mars", "märz", "maerz", "mär", "marzo", "maart", "mrt", "março",
+            "marco"),
+    "Apr": ("apr", "april", "avril", "avr", "abril", "abr", "aprile"),
+    "May": ("may", "mayo", "maggio", "mag", "mai", "mei", "maio"),
+    "Jun": ("jun", "june", "juin", "juni", "junio", "giugno", "giu", "junho"),
+    "Jul": ("jul", "july", "juillet", "juil", "juli", "julio", "luglio", "lug", "julho"),
+    "Aug": ("aug", "august", "augustus", "août", "aout", "agosto", "ago"),
+    "Sep": ("sep", "september", "septembre", "septiembre", "settembre", "setembro", "sept",
+            "set"),
+    "Oct": ("oct", "october", "octobre", "oktober", "octubre", "ottobre", "outubro", "okt", "ott",
+            "out"),
+    "Nov": ("nov", "november", "novembre", "noviembre", "novembro"),
+    "Dec": ("dec", "december", "décembre", "decembre", "dezember", "diciembre", "dicembre",
+            "dezembro", "déc", "dez", "dic"),
+}  # fmt: skip
+"""Month names and abbreviations (with or without their dot) that exports written in English,
+French, German, Spanish, Italian, Dutch and Portuguese hold, by the English abbreviation that
+``strptime``'s ``%b`` reads: its month names are English whatever the machine's language."""
+
+_MONTH_PATTERNS = tuple(
+    (r"(?i)\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b\.?", english)
+    for english, words in _MONTH_WORDS.items()
+)
+
+
+def english_month_names(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``values`` with every month name of :data:`_MONTH_WORDS` written as its English
+    abbreviation (``31 mars 2024`` -> ``31 Mar 2024``, ``1. März 2024`` -> ``1. Mar 2024``),
+    so that a ``%b`` format reads the dates of an export written in another language."""
+    for pattern, english in _MONTH_PATTERNS:
+        values = pc.replace_substring_regex(values, pattern=pattern, replacement=english)
+    return values
+
+
+def english_month_format(fmt: str) -> str:
+    """``fmt`` reading month names as :func:`english_month_names` writes them (``%B`` -> ``%b``)."""
+    return fmt.replace("%B", "%b")
+
+
 _GUESSED_FORMATS = (
     "%m/%d/%y", "%d/%m/%y", "%m/%d/%y %H:%M", "%d/%m/%y %H:%M",
     "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
     "%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y %I:%M %p", "%b %d, %Y",
-    "%d %B %Y %H:%M", "%d %B %Y", "%d %b %Y %H:%M", "%d %b %Y", "%d.%m.%y", "%d.%m.%y %H:%M",
+    "%d %B %Y %H:%M", "%d %B %Y", "%d %b %Y %H:%M", "%d %b %Y", "%d. %b %Y, %H:%M",
+    "%d. %b %Y %H:%M", "%d. %b %Y", "%d de %b de %Y", "%d.%m.%y", "%d.%m.%y %H:%M",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%m-%d-%Y", "%d-%m-%Y", "%d-%b-%Y", "%d-%b-%y",
 )  # fmt: skip
 """Date forms exports write that the readers leave to ``--map date_format``, tried in turn
-for the hint of an unread cell (Etsy's 12/30/24, WordPress's January 1, 2023 9:28 pm)."""
+for the hint of an unread cell (Etsy's 12/30/24, WordPress's January 1, 2023 9:28 pm, a German
+shop's 31. März 2024) once its month names are English (:func:`english_month_names`)."""
 
 
 def _guessed_format(cell: str) -> str | None:
@@ -741,6 +791,7 @@ def _guessed_format(cell: str) -> str | None:
     (``01/01/2024 10:44 CET``); None when no usual form does."""
     zone = re.search(r"\s([A-Z]{3,4})$", cell)
     body, suffix = (cell[: zone.start()], f" {zone.group(1)}") if zone else (cell, "")
+    body = english_month_names(pa.array([body]))[0].as_py()  # what the format will read
     for fmt in _GUESSED_FORMATS:
         try:
             datetime.strptime(body, fmt)
@@ -1638,6 +1689,9 @@ class Table:
             done = ~np.isnat(parsed)
             out[done] = parsed[done]
             todo &= ~done
+            if todo.any() and ("%b" in fmt or "%B" in fmt):
+                out[todo] = self._month_names_in_format(values, todo, fmt)
+                todo &= np.isnat(out)
             if todo.any():
                 position = int(np.flatnonzero(todo)[0])
                 value = values[position].as_py()
@@ -1676,6 +1730,16 @@ class Table:
                 column,
             )
         return out
+
+    @staticmethod
+    def _month_names_in_format(values: pa.ChunkedArray, todo: np.ndarray, fmt: str) -> np.ndarray:
+        """The cells ``todo`` marks read by ``fmt`` with their month names in English (NaT
+        where that does not read them either): a format's ``%b`` and ``%B`` read English names
+        only, and a French or German export writes its own."""
+        english = english_month_names(values.filter(pa.array(todo)))
+        return pd.to_datetime(
+            pd.Series(english.to_pandas()), format=english_month_format(fmt), errors="coerce"
+        ).to_numpy("datetime64[us]")
 
     def _parse_iso(self, values: pa.ChunkedArray, positions: np.ndarray, column: str) -> np.ndarray:
         # the shape check made these ASCII, so byte slices are character slices (and much faster)

@@ -59,10 +59,12 @@ Date``, ``Status``, ``Customer Email`` and ``Subtotal`` (the last two are off in
 column set: turn them on under Columns before exporting).
 
 * ``order_number`` = ``ID`` (the increment id); written twice is an error.
-* ``ordered_at`` = ``Purchase Date`` as the grid shows it, in the admin's time zone and English
-  month names: ``Jan 5, 2024 10:15:03 AM`` (also with a comma after the year, as newer versions
+* ``ordered_at`` = ``Purchase Date`` as the grid shows it, in the admin's time zone:
+  ``Jan 5, 2024 10:15:03 AM`` (also with a comma after the year, as newer versions
   write, without seconds, or on a 24-hour clock, with or without AM/PM), ``1 Jun 2024,
-  23:23:47`` (British English) or ``01.06.2024, 23:23:47`` (dotted, day first); a column of
+  23:23:47`` (British English; an admin in French, Spanish, Italian, Dutch or Portuguese writes
+  the month in their language, ``31 mars 2024, 23:30:00``, ``31 de mar. de 2024 23:30:00``) or
+  ``01.06.2024, 23:23:47`` (dotted, day first, as in German); a column of
   other numeric dates (``06/01/2024 23:23``) is read as an orders table's, and ``--map
   date_format=...`` reads any; other text is an error naming the row.
 * Money cells are formatted (``$1,050.00``) and read as in :mod:`valuecast.io.csvfile`. The grid
@@ -107,10 +109,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.io import _build
-from valuecast.io.csvfile import WHITESPACE_CLASS, CsvFile, Table, open_csv
+from valuecast.io.csvfile import (
+    WHITESPACE_CLASS,
+    CsvFile,
+    Table,
+    english_month_names,
+    open_csv,
+)
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = [
@@ -549,6 +558,28 @@ _UPPER_TO_LETTERS = r"[\x{df}\x{149}\x{1f0}\x{1e96}-\x{1e9a}\x{fb00}-\x{fb06}]"
 upper-casing leaves as they are: with them, a grid date is cleaned by Python's text methods."""
 
 
+def _read_grid_forms(cleaned: pd.Series, out: np.ndarray, todo: np.ndarray) -> None:
+    """Set ``out`` where ``todo`` is set to the dates the grid's forms read in ``cleaned``, and
+    clear ``todo`` there."""
+    for fmt in _GRID_DATE_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(cleaned[todo], format=fmt, errors="coerce")
+        parsed = parsed.to_numpy("datetime64[us]")
+        done = ~np.isnat(parsed)
+        positions = np.flatnonzero(todo)[done]
+        out[positions] = parsed[done]
+        todo[positions] = False
+
+
+def _in_english(cleaned: pd.Series) -> pd.Series:
+    """Grid dates of an admin in another language as the English forms write them: month names
+    in English and Portuguese's ``de`` (``31 DE MAR. DE 2024``) left out."""
+    english = english_month_names(pa.array(cleaned, pa.string()))
+    english = pc.replace_substring_regex(english, pattern=r"(?i)\bde\s+", replacement="")
+    return pd.Series(english.to_pandas(), index=cleaned.index, dtype="string")
+
+
 def _grid_dates(table: Table, column: str) -> np.ndarray:
     """``Jan 5, 2024 10:15:03 AM`` and its variants (``_GRID_DATE_FORMATS``) as timestamps.
 
@@ -573,15 +604,9 @@ def _grid_dates(table: Table, column: str) -> np.ndarray:
         cleaned = cleaned.str.strip().str.upper()
     out = np.full(len(raw), np.datetime64("NaT"), "datetime64[us]")
     todo = np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False), bool).copy()
-    for fmt in _GRID_DATE_FORMATS:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(cleaned[todo], format=fmt, errors="coerce")
-        parsed = parsed.to_numpy("datetime64[us]")
-        done = ~np.isnat(parsed)
-        positions = np.flatnonzero(todo)[done]
-        out[positions] = parsed[done]
-        todo[positions] = False
+    _read_grid_forms(cleaned, out, todo)
+    if todo.any():  # an admin in French, Spanish, ...: "31 mars 2024, 23:30:00"
+        _read_grid_forms(_in_english(cleaned), out, todo)
     if todo.any():
         if np.array_equal(todo, np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False))):
             return table.timestamps(column, extra_formats=True)  # no date of the grid's forms

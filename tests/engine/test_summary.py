@@ -155,6 +155,22 @@ def test_default_as_of_is_the_last_order_date_guests_included(make_orders):
     assert got.loc["ann", "T"] == 24 and got.loc["bob", "T"] == 4
 
 
+def test_an_as_of_date_weeks_after_the_last_order_says_those_days_count_as_quiet(make_orders):
+    orders = make_orders(ORDERS)  # up to the as-of date the last order is the guest's, 01-25
+    quiet = summarize(table(orders), as_of="2024-02-20")
+    assert quiet.notes[0] == (
+        "the last order is on 2024-01-25, 26 days before the as-of date 2024-02-20: those days "
+        "count as days without a purchase by any customer (if the export ends on 2024-01-25, "
+        "analyse as of that day)"
+    )
+    assert quiet.table.to_pandas().set_index("customer_id").loc["bob", "T"] == 30
+    # a week without orders is a quiet week, not the end of an export
+    assert not any(
+        "the last order" in n for n in summarize(table(orders), as_of="2024-02-01").notes
+    )
+    assert not any("the last order" in n for n in summarize(table(orders)).notes)
+
+
 def test_calibration_and_holdout(make_orders):
     orders = make_orders(
         ORDERS

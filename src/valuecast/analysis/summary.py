@@ -464,6 +464,27 @@ class CustomerSummary:
         return compressed_summary(self.table)
 
 
+QUIET_DAYS_NOTED = 7
+"""Days from the last order to the as-of date from which the summary says how many there are."""
+
+
+def quiet_days_note(last_order: date | datetime | None, as_of: date) -> list[str]:
+    """A note when the as-of date is more than :data:`QUIET_DAYS_NOTED` days after the last
+    order: every customer's T runs to the as-of date, so those days count as days in which no
+    customer bought, which makes customers look lapsed where the export merely ends."""
+    last_order = as_date(last_order, "last order", error=SummaryError)
+    if last_order is None:
+        return []
+    quiet = (as_of - last_order).days
+    if quiet <= QUIET_DAYS_NOTED:
+        return []
+    return [
+        f"the last order is on {last_order}, {quiet:,} days before the as-of date {as_of}: "
+        "those days count as days without a purchase by any customer (if the export ends on "
+        f"{last_order}, analyse as of that day)"
+    ]
+
+
 def summarize(
     orders: ir.Table,
     *,
@@ -492,15 +513,17 @@ def summarize(
         guest=o.count(where=guest & (o.order_date <= as_of_lit)),
         no_revenue=o.count(where=o._no_revenue),
         guest_revenue=o.net_revenue.sum(where=guest & (o.order_date <= as_of_lit)),
+        _last=o.order_date.max(where=o.order_date <= as_of_lit),
         **{f"_filled_{name}": o[name].count() for name in _ATTRIBUTES},
     )
     row = counts_expr.to_pyarrow().to_pylist()[0]
+    last = row.pop("_last")
     empty = [name for name in _ATTRIBUTES if not row.pop(f"_filled_{name}")]
     counts = {key: (int(value) if key != "guest_revenue" else value) for key, value in row.items()}
     table = customer_summary(
         orders, as_of=as_of_date, calibration_end=cal_date, customers=customers, known_empty=empty
     )
-    notes = []
+    notes = quiet_days_note(last, as_of_date)
     if counts["after_as_of"]:
         notes.append(f"{counts['after_as_of']:,} orders after the as-of date {as_of_date} ignored")
     if counts["guest"]:

@@ -253,7 +253,7 @@ def test_missing_inputs_and_bad_options(one_time_shop, tmp_path):
     line = one_line_error(run("-w", one_time_shop, "--margin", "1.5"))
     assert "margin must be between 0 and 1" in line
     line = one_line_error(run("-w", one_time_shop, "--as-of", "2023-01-01"))
-    assert "no customer orders up to the as-of date" in line
+    assert "the as-of date 2023-01-01 is before the first order (2024-" in line
 
 
 def test_by_column_with_an_attributes_file(one_time_shop, tmp_path):

@@ -92,6 +92,10 @@ def test_just_started_when_nothing_was_sold_by_as_of():
     assert result["stage"] == "just started" and result["retention_share"] == 0.0
     assert result["shop_age_days"] is None and result["orders"] == 0
     assert result["orders_per_day"] == 0.0 and result["monthly_revenue"].empty
+    # the orders are there, after the as-of date: "no sales yet" says why
+    assert result["notes"][0] == (
+        "the as-of date 2024-03-31 is before the first order (2024-05-01): no sale is counted"
+    )
 
 
 def test_young_shop_rate_uses_the_days_open():

@@ -34,9 +34,24 @@ def test_only_guest_orders_ingest_but_cannot_be_analysed(corpus, tmp_path, fmt):
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [
-        f"error: {workspace}: no customer orders up to the as-of date: nothing to analyse"
+        f"error: {workspace}: only guest orders up to the as-of date 2024-02-14 (6, with no "
+        "e-mail, phone or customer id): nothing to analyse"
     ]
     assert corpus.state(workspace) == before and not out.exists()
+
+
+def test_an_as_of_date_before_the_first_order_is_named_with_the_first_order(corpus, tmp_path):
+    path = corpus.write(tmp_path / "export.csv", "shopify", corpus.shop(3))
+    workspace, out = tmp_path / "ws.duckdb", tmp_path / "out"
+    corpus.report(corpus.ingest(path, workspace, "--json"))
+    result = corpus.analyze(None, workspace, out, "--as-of", "2023-12-31")
+    corpus.no_traceback(result)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error: {workspace}: the as-of date 2023-12-31 is before the first order (2024-01-01): "
+        "nothing to analyse"
+    ]
 
 
 def test_one_customer_gets_historic_figures_and_a_low_confidence_flag(corpus, tmp_path):

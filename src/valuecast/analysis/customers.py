@@ -27,6 +27,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import ibis
@@ -57,6 +58,7 @@ from valuecast.analysis.segments import add_segments
 from valuecast.analysis.summary import (
     WHOLE_NUMBER_COLUMNS,
     SummaryError,
+    before_first_order,
     calibration_summary,
     customer_summary,
     customer_summary_with_calibration,
@@ -250,6 +252,21 @@ def _release_after_failure(releases: list[Callable[[], None]]) -> None:
             continue
 
 
+def nothing_to_analyse(orders: ir.Table, as_of: date, facts: dict[str, Any]) -> str:
+    """Why no customer has an order up to ``as_of`` (``facts``: :func:`shop_facts` to it): the
+    as-of date before the first order (named), or only guest orders up to it."""
+    guests = int(facts["n_guest_orders"] or 0)
+    if guests:
+        return (
+            f"only guest orders up to the as-of date {as_of} ({guests:,}, with no e-mail, phone "
+            "or customer id): nothing to analyse"
+        )
+    early = before_first_order(orders, as_of)
+    if early is not None:
+        return f"{early}: nothing to analyse"
+    return "no customer orders up to the as-of date: nothing to analyse"
+
+
 def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap, keep,
              store):  # fmt: skip
     result = summarize(orders, as_of=options.as_of, customers=customers)
@@ -274,7 +291,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     lap("summary")
     n_customers = int(stats["n"])
     if n_customers == 0:
-        raise SummaryError("no customer orders up to the as-of date: nothing to analyse")
+        raise SummaryError(nothing_to_analyse(orders, as_of, facts))
 
     history_days = (as_of - to_date(facts["first_order_date"])).days
     reasons = []

@@ -120,6 +120,23 @@ def default_as_of(orders: ir.Table) -> date | None:
     return as_date(value, "as-of", error=SummaryError)
 
 
+def first_order_date(orders: ir.Table) -> date | None:
+    """The first order date in ``orders`` (guests included); None when no order has one."""
+    value = orders.order_date.cast("date").min().execute()
+    if value is None or value != value:  # None or NaT
+        return None
+    return as_date(value, "first order", error=SummaryError)
+
+
+def before_first_order(orders: ir.Table, as_of: date) -> str | None:
+    """``"the as-of date D is before the first order (F)"`` when it is; else None.  For steps
+    that find no order up to ``as_of``: an empty result then says why."""
+    first = first_order_date(orders)
+    if first is None or first <= as_of:
+        return None
+    return f"the as-of date {as_of} is before the first order ({first})"
+
+
 def resolve_as_of(
     orders: ir.Table, as_of: date | datetime | str | None = None, *, step: str = "summarise"
 ) -> date:

@@ -64,7 +64,7 @@ from valuecast.analysis.growth.history import (
     month_label,
     order_history,
 )
-from valuecast.analysis.summary import SummaryError, default_as_of
+from valuecast.analysis.summary import SummaryError, before_first_order, default_as_of
 from valuecast.dates import as_date
 
 RATE_WINDOW_DAYS = 28
@@ -190,6 +190,9 @@ def growth_stage(
     stage, notes = stage_for(age, rate)
     if age is not None and facts["recent"] == 0:
         notes.append(f"no orders in the last {window} days")
+    early = before_first_order(orders, as_of_date) if as_of_date and age is None else None
+    if early is not None:
+        notes.append(f"{early}: no sale is counted")
     if cac_ratio is None:
         notes.append("CLV:CAC unknown: no marketing spend was given (analyze --spend SPEND.csv)")
     elif cac_ratio < 1:

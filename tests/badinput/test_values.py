@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import date, timedelta
 
 import pytest
@@ -298,9 +299,12 @@ def test_day_first_dates_no_day_tells_are_read_with_the_format_the_error_names(
     ]
     path = corpus.write(tmp_path / "export.csv", fmt, orders)
     result = corpus.ingest(path, tmp_path / "ws.duckdb")
-    corpus.one_error(result, path, 2, corpus.DATE[fmt], "--map date_format=%d.%m.%Y %H:%M")
+    line = corpus.one_error(result, path, 2, corpus.DATE[fmt], "--map 'date_format=%d.%m.%Y %H:%M'")
+    # the option as a shell passes it: quoted, its space stays inside the one argument
+    option = shlex.split(line[line.index("--map") :].rstrip(")"))
+    assert option == ["--map", "date_format=%d.%m.%Y %H:%M"]
     workspace = tmp_path / "ws2.duckdb"
-    given = corpus.ingest(path, workspace, "--map", "date_format=%d.%m.%Y %H:%M", "--json")
+    given = corpus.ingest(path, workspace, *option, "--json")
     assert corpus.report(given)["files"][0]["format"] == fmt
     assert corpus.report(given)["first_order_date"] == "2024-01-05"
     assert corpus.report(given)["last_order_date"] == "2024-02-06"

@@ -710,6 +710,15 @@ def _day_first(cell: str) -> str:
     return f"%d{separator}%m{separator}%Y{clock}"
 
 
+def _date_format_option(fmt: str) -> str:
+    """The ``--map`` option giving ``fmt``, quoted for the shell where it holds a space or
+    another character a shell reads (``%d/%m/%Y %H:%M`` unquoted is two arguments, the second
+    taken for a file), and a comma in double quotes inside (the map's own separator)."""
+    if re.fullmatch(r"[\w%/.:-]+", fmt):
+        return f"--map date_format={fmt}"
+    return f"--map 'date_format=\"{fmt}\"'" if "," in fmt else f"--map 'date_format={fmt}'"
+
+
 def _unread_date_hint(cell: str) -> str:
     """What to do about a date cell no rule reads, as the end of the error's parenthesis."""
     text = cell.strip()
@@ -1723,7 +1732,7 @@ class Table:
             hint = "" if shaped else _unread_date_hint(str(value))
             reading = _reading_format(str(value))
             if reading is not None:
-                hint = f", or give its format, e.g. --map date_format={reading}"
+                hint = f", or give its format, e.g. {_date_format_option(reading)}"
             raise self.error(
                 f"cannot read {value!r} as a date (expected e.g. 2024-03-05 23:30:00 -0500{hint})",
                 position,
@@ -1827,7 +1836,7 @@ class Table:
                 )
                 raise self.error(
                     f"ambiguous date {series[index]!r}: cannot tell day/month from month/day "
-                    f"(give its format, e.g. --map date_format={_day_first(series[index])})",
+                    f"(give its format, e.g. {_date_format_option(_day_first(series[index]))})",
                     int(positions[index]),
                     column,
                 )

@@ -711,3 +711,27 @@ def test_an_invoice_total_written_on_every_line_is_named(write):
     rows[0]["total"] = "19.00"
     notes = generic.read_orders(write("u.csv", header, rows), mapping + ",discount_code=code").notes
     assert not [n for n in notes if "every row" in n or "repeat another row" in n]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["Order", "Customer", "Email", "Date", "Total"],
+        ["Order", "Email", "Customer", "Date", "Total"],
+        ["Order", "Customer", "Customer E-mail", "Date", "Total"],
+        ["Order", "Customer", "Customer Number", "Date", "Total"],
+    ],
+)
+def test_two_customers_of_one_name_are_two_customers(write, header):
+    """A file with a customer column and an e-mail (or a customer number) column identifies
+    its customers by the e-mail or number: ``Customer`` is as often a name, which two people
+    share."""
+    identity = header[2] if header[1] == "Customer" else header[1]
+    rows = [
+        {"Order": "1", "Customer": "Jane Smith", identity: "jane@a.com", "Date": "2024-01-05",
+         "Total": "10"},
+        {"Order": "2", "Customer": "Jane Smith", identity: "jane@b.com", "Date": "2024-01-06",
+         "Total": "20"},
+    ]  # fmt: skip
+    result = generic.read_orders(write("orders.csv", header, rows))
+    assert result.orders["customer_id"].tolist() == ["jane@a.com", "jane@b.com"]

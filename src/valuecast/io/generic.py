@@ -15,10 +15,11 @@ whose keys are:
 ``shipping``, ``refunded``, ``accepts_marketing``, ``phone``, ``country``, the line keys
 ``quantity``, ``unit_price``, ``product`` and ``sku`` (below), plus ``date_format`` (a
 ``strptime`` format such as ``%d/%m/%Y``, not a column). Keys the map leaves out are looked up
-among usual names (``customer_id``/``customer``/``email``..., ``ordered_at``/``order_date``/
+among usual names (``customer_id``/``email``.../``customer``, ``ordered_at``/``order_date``/
 ``date``..., ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in
 canonical form needs no map; the line keys and the phone keys are read only when mapped. A
-mapped column missing from the table is an error naming it.
+customer id or e-mail column is the customer's before a ``customer`` column, which is as often
+a name that two people share. A mapped column missing from the table is an error naming it.
 
 Rules:
 
@@ -125,8 +126,10 @@ __all__ = [
 ]
 
 MAP_KEYS: dict[str, tuple[str, ...]] = {
-    "customer_id": ("customer_id", "customer", "customer id", "client_id", "user_id",
-                    "customer_email", "email"),
+    # an id or an e-mail address before ``customer``, which is as often a name two people share
+    "customer_id": ("customer_id", "client_id", "user_id", "customer_number", "customer_no",
+                    "customer_code", "customer_email", "customer_e-mail", "email", "e-mail",
+                    "email_address", "customer"),
     "ordered_at": ("ordered_at", "order_date", "date", "created_at", "order_datetime",
                    "transaction_date", "timestamp", "datetime"),
     "revenue": ("revenue", "net_revenue", "amount", "total", "value", "sales", "order_total",

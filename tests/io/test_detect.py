@@ -173,3 +173,32 @@ def test_the_formats_an_unknown_header_suggests_are_the_ones_format_accepts(tmp_
     with pytest.raises(InputError) as caught:
         read_exports([path])
     assert f"give --format ({'|'.join(GIVEN_FORMATS)})" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "revenue"),
+    [
+        # an admin export's labels, punctuation and all
+        (["order-id", "Customer E-mail", "Date Created", "Total (incl. VAT)"], 12.0),
+        (["Order #", "E-mail", "Sale Date", "Grand Total"], 12.0),
+        # the amount without tax is the order's net revenue, wherever it stands
+        (["Receipt No.", "Email Address", "Created", "Total (incl. VAT)", "Total (excl. VAT)"],
+         10.0),
+    ],
+)  # fmt: skip
+def test_an_orders_table_under_an_admin_exports_labels_is_read_without_a_map(
+    write, header, revenue
+):
+    """The labels shop admins and tills write for the order, customer, date and total columns
+    are the orders table's own: the file is detected and read, each column the one meant."""
+    rows = [
+        dict(zip(header, [str(n), email, f"2024-01-0{n}", "12.00", "10.00"], strict=False))
+        for n, email in ((1, "a@x.com"), (2, "b@x.com"))
+    ]
+    path = write("orders.csv", header, rows)
+    assert detect_header(header) == "orders"
+    (result,) = read_export(path)
+    assert result.orders["order_number"].tolist() == ["1", "2"]
+    assert result.orders["customer_id"].tolist() == ["a@x.com", "b@x.com"]
+    assert result.orders["ordered_at"].dt.day.tolist() == [1, 2]
+    assert result.orders["net_revenue"].tolist() == [revenue, revenue]

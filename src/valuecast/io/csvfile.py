@@ -956,14 +956,26 @@ def _parse_header(name: str, body: bytes, start: int) -> tuple[int, list[str], s
     return header_row, header, delimiter, consumed
 
 
+def bare_name(name: str) -> str:
+    """A header name without its punctuation: :func:`normalise_name` with every run of
+    characters other than letters and digits one space (``Order #`` -> ``order``, ``order-id``
+    -> ``order id``, ``Total (incl. VAT)`` -> ``total incl vat``)."""
+    return re.sub(r"[\W_]+", " ", normalise_name(name)).strip()
+
+
 def find_column(header: Sequence[str], aliases: Iterable[str]) -> str | None:
-    lookup: dict[str, str] = {}
-    for name in header:
-        lookup.setdefault(normalise_name(name), name)
-    for alias in aliases:
-        found = lookup.get(normalise_name(alias))
-        if found is not None:
-            return found
+    """The first column of ``header`` named as one of ``aliases`` (in the aliases' order) by
+    :func:`normalise_name`, else as one of them without punctuation (:func:`bare_name`): an
+    admin export's ``Order #`` or ``order-id`` is the ``order`` or ``order_id`` it means."""
+    aliases = list(aliases)
+    for normalise in (normalise_name, bare_name):
+        lookup: dict[str, str] = {}
+        for name in header:
+            lookup.setdefault(normalise(name), name)
+        for alias in aliases:
+            found = lookup.get(normalise(alias))
+            if found is not None:
+                return found
     return None
 
 

@@ -130,10 +130,7 @@ def detect_header(header: Sequence[str]) -> str | None:
         and has(*_WOO_CUSTOMERS)
     ):
         return "woocommerce"
-    if all(
-        any(normalise_name(alias) in names for alias in generic.MAP_KEYS[key])
-        for key in generic.REQUIRED
-    ):
+    if all(find_column(header, generic.MAP_KEYS[key]) is not None for key in generic.REQUIRED):
         return "orders"
     return None
 

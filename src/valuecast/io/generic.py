@@ -19,7 +19,9 @@ among usual names (``customer_id``/``email``.../``customer``, ``ordered_at``/``o
 ``date``..., ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in
 canonical form needs no map; the line keys and the phone keys are read only when mapped. A
 customer id or e-mail column is the customer's before a ``customer`` column, which is as often
-a name that two people share. A mapped column missing from the table is an error naming it.
+a name that two people share. Names are compared without case, and without punctuation where
+none matches as written (``Order #`` is ``order``, ``Customer E-mail`` is ``customer_e-mail``).
+A mapped column missing from the table is an error naming it.
 
 Rules:
 
@@ -131,10 +133,15 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
                     "customer_code", "customer_email", "customer_e-mail", "email", "e-mail",
                     "email_address", "customer"),
     "ordered_at": ("ordered_at", "order_date", "date", "created_at", "order_datetime",
-                   "transaction_date", "timestamp", "datetime"),
+                   "transaction_date", "timestamp", "datetime", "date_created", "created",
+                   "created_date", "order_created", "sale_date", "purchase_date"),
+    # an amount without tax before one with it
     "revenue": ("revenue", "net_revenue", "amount", "total", "value", "sales", "order_total",
-                "dollar_value"),
-    "order_id": ("order_id", "order_number", "order", "transaction_id", "invoice", "invoice_no"),
+                "dollar_value", "total_excl_vat", "total_excl_tax", "total_ex_vat",
+                "total_incl_vat", "total_incl_tax", "grand_total"),
+    "order_id": ("order_id", "order_number", "order", "order_no", "transaction_id", "invoice",
+                 "invoice_no", "invoice_number", "receipt", "receipt_number", "receipt_no",
+                 "sale_id"),
     "email": (),
     "currency": ("currency", "currency_code"),
     "channel": ("channel", "source"),

@@ -256,6 +256,35 @@ def test_a_large_file_cut_off_mid_row_gets_the_same_note(corpus, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("given", [(), ("--format",)])
+def test_a_reports_title_above_the_header_is_skipped_with_a_note(corpus, tmp_path, fmt, given):
+    """An export saved as a report, with a title and its date above the header and a blank line,
+    is read from the header on (detected, or as the format given), the title rows counted."""
+    orders = corpus.shop(2)
+    path = tmp_path / "export.csv"
+    path.write_text("Sales report\nExported 2024-05-01\n\n" + corpus.render(fmt, orders))
+    options = (*given, fmt) if given else ()
+    report = corpus.report(corpus.ingest(path, tmp_path / "ws.duckdb", *options, "--json"))
+    note = "2 rows above the header (row 4) read as a report's title, not data: skipped"
+    assert note in report["files"][0]["notes"], report["files"][0]
+    assert corpus.stored_orders(tmp_path / "ws.duckdb") == _expected(corpus, orders)
+
+
+def test_a_large_report_with_a_title_gets_the_same_note(corpus, tmp_path):
+    """Over 1 MiB an orders file is tried by DuckDB first: the title must not reach it."""
+    orders = corpus.large_shop()
+    path = tmp_path / "orders.csv"
+    path.write_text("Sales report\n\n" + corpus.render("orders", orders))
+    assert path.stat().st_size > 1 << 20
+    report = corpus.report(corpus.ingest(path, tmp_path / "ws.duckdb", "--json"))
+    assert report["orders"] == len(orders)
+    assert (
+        "row above the header (row 3) read as a report's title, not data: skipped"
+        in (report["files"][0]["notes"])
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_a_column_named_twice_is_one_error_when_it_is_read(corpus, tmp_path, fmt):
     lines = corpus.render(fmt, corpus.shop(2)).splitlines()
     # a second amount column (the platform's own name) holding other numbers

@@ -81,6 +81,57 @@ def test_row_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("title", "encoding", "delimiter"),
+    [
+        ("Sales report\nExported 2024-05-01\n\n", "utf-8", ","),
+        # a spreadsheet writes a title's row with the header's empty cells
+        ("Sales report,,,\r\nExported 2024-05-01,,,\r\n,,,\r\n", "utf-8-sig", ";"),
+        ('"Umsätze, Mai 2024"\r\n\r\n', "cp1252", ";"),
+    ],
+)
+def test_a_reports_title_above_the_header_is_skipped_and_counted(
+    tmp_path, title, encoding, delimiter
+):
+    """A report saved with its title, date and a blank line above the header is read from the
+    header on, the rows keeping the numbers a spreadsheet shows, and the title rows counted."""
+    path = tmp_path / "report.csv"
+    body = f"order{delimiter}email{delimiter}total\n1{delimiter}a@x.com{delimiter}5\n"
+    body += f"2{delimiter}b@x.com{delimiter}oops\n"
+    path.write_bytes((title + body).encode(encoding))
+    csv = open_csv(path)
+    lines = title.replace("\r\n", "\n").count("\n")
+    assert csv.header == ["order", "email", "total"]
+    assert csv.header_row == lines + 1
+    assert csv.title_rows == sum(1 for line in title.splitlines() if line.strip(",\r"))
+    table = csv.read()
+    assert table.text_series("email").tolist() == ["a@x.com", "b@x.com"]
+    with pytest.raises(InputError) as info:
+        table.money("total")
+    assert info.value.row == lines + 3
+    rows = "row" if csv.title_rows == 1 else f"{csv.title_rows} rows"
+    expected = f"{rows} above the header (row {lines + 1}) read as a report's title"
+    assert csvfile.title_note(path).startswith(expected)
+    assert csvfile.title_note(csv).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "email\na@x.com\nb@x.com\n",  # one column throughout: no title
+        "a,b\n1,2\n",
+        "\n\na,b\n1,2\n",  # blank lines alone are no title
+    ],
+)
+def test_a_file_without_a_title_starts_at_its_first_line(tmp_path, text):
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    csv = open_csv(path)
+    assert csv.title_rows == 0
+    assert csv.header == text.strip().splitlines()[0].split(",")
+    assert csvfile.title_note(path) is None
+
+
+@pytest.mark.parametrize(
     ("body", "blank"),
     [
         ("1,2\n3,4\n\n\n", False),  # trailing line ends are no blank line

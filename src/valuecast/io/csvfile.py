@@ -25,6 +25,9 @@ Reading rules
 * Delimiter: the one of ``,`` ``;`` and tab that occurs most often (outside quotes) in the header
   line; a header without any of them is a one-column file read with ``,``.
 * Quoted values may contain delimiters, doubled quotes and newlines.
+* A report's title above the header (lines of one cell at most, such as ``Sales report``,
+  ``Exported 2024-05-01`` and a blank line, within the first 20 lines) is skipped, and its rows
+  counted in a note (:func:`title_note`): the header is the first line of two or more cells.
 * Blank lines are skipped (but still count for the row numbers). A row with fewer cells than the
   header is padded with empty cells; a row with more cells is an error unless the extra cells
   are empty (spreadsheets leave trailing delimiters).
@@ -319,6 +322,8 @@ class CsvFile:
     # a strptime format the merchant gave (--map date_format=...), which every table read from
     # the file tries first for its dates (:meth:`Table.timestamps`)
     date_format: str | None = field(default=None, repr=False)
+    # the non-blank rows of a report's title above the header, skipped (:func:`title_note`)
+    title_rows: int = field(default=0, repr=False)
 
     @property
     def _body(self) -> memoryview:
@@ -630,6 +635,26 @@ class CsvFile:
         return Table(self.name, list(self.header), table, self, row_map=np.asarray(rows, np.int64))
 
 
+def title_note(source: CsvFile | Path) -> str | None:
+    """A note when rows of a report's title above the header were skipped (a CSV file's
+    ``title_rows``), naming them and the header's row."""
+    if isinstance(source, Path):
+        with open(source, "rb") as handle:
+            head = handle.read(_TITLE_BYTES)
+        utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        text = head.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
+        if not utf16 and _title_lines(text) is None:
+            return None  # the usual file is not read whole for this
+        source = open_csv(source)
+    if not source.title_rows:
+        return None
+    rows = "row" if source.title_rows == 1 else f"{source.title_rows} rows"
+    return (
+        f"{rows} above the header (row {source.header_row}) read as a report's title, not "
+        "data: skipped"
+    )
+
+
 def cut_off_note(source: CsvFile | Path) -> str | None:
     """A note when the file ends inside its last row: no line break after it and fewer cells
     than the header has, as a download cut off mid-row leaves it.  The row is read as it is (its
@@ -860,11 +885,11 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
         raise InputError(display, other)
     body, encoding, start = _marked_encoding(display, data)
     try:
-        header_row, header, delimiter, consumed = _parse_header(display, body, start)
+        header_row, header, delimiter, consumed, titles = _parse_header(display, body, start)
     except UnicodeDecodeError:
         body = _not_utf8(display, memoryview(body)[start:], 1).encode("utf-8")
         encoding, start = "cp1252", 0
-        header_row, header, delimiter, consumed = _parse_header(display, body, start)
+        header_row, header, delimiter, consumed, titles = _parse_header(display, body, start)
     if len(header) > _MAX_COLUMNS:
         raise InputError(
             display,
@@ -875,7 +900,7 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
     _check_no_nul(display, body, start, delimiter, header, header_row)
     return CsvFile(
         display, header, delimiter, encoding, header_row, body, start + consumed,
-        path=Path(path) if body is data else None,
+        path=Path(path) if body is data else None, title_rows=titles,
     )  # fmt: skip
 
 
@@ -920,7 +945,66 @@ def _marked_encoding(name: str, data: bytes) -> tuple[bytes, str, int]:
     return data, "utf-8", 0
 
 
-def _parse_header(name: str, body: bytes, start: int) -> tuple[int, list[str], str, int]:
+TITLE_ROWS = 20
+"""Lines of a report's title (:func:`_title_lines`) looked through for the header below them."""
+
+
+def _parse_header(name: str, body: bytes, start: int) -> tuple[int, list[str], str, int, int]:
+    """(row, names, delimiter, bytes up to the end of the header, title rows) of
+    ``body[start:]``: the header is the first record, or the first of two or more cells below a
+    report's title (:func:`_title_lines`), whose lines with a cell are the title rows."""
+    header_row, header, delimiter, consumed = _first_record(name, body, start)
+    if sum(1 for cell in header if cell) > 1:
+        return header_row, header, delimiter, consumed, 0
+    head = codecs.getincrementaldecoder("utf-8")().decode(
+        bytes(memoryview(body)[start : start + _TITLE_BYTES]), final=False
+    )
+    title = _title_lines(head)
+    if title is None:
+        return header_row, header, delimiter, consumed, 0
+    skipped = len("".join(title).encode("utf-8"))
+    header_row, header, delimiter, consumed = _first_record(name, body, start + skipped)
+    titles = sum(1 for line in title if _filled_cells(line))
+    return len(title) + header_row, header, delimiter, skipped + consumed, titles
+
+
+_TITLE_BYTES = 1 << 16
+
+
+def _title_lines(head: str) -> list[str] | None:
+    """The lines of a report's title above the header at the start of ``head``, or None.
+
+    Reports saved from a shop's admin or a till often start with a title, a date range or the
+    shop's name, each on a line of one cell, then a blank line: the header is the first line of
+    two or more cells within :data:`TITLE_ROWS` lines, when every line above it holds one cell
+    at most (each line's cells counted with its own delimiter: a title saved by a spreadsheet
+    ends in empty cells). A file of one column throughout has no title, nor one whose lines
+    above the header are empty.
+    """
+    lines: list[str] = []
+    for line in io.StringIO(head, newline=""):
+        if len(lines) > TITLE_ROWS or not line.endswith(("\n", "\r")):
+            return None
+        cells = _filled_cells(line)
+        if cells is None:
+            return None
+        if cells > 1:
+            return lines if any(map(_filled_cells, lines)) else None
+        lines.append(line)
+    return None
+
+
+def _filled_cells(line: str) -> int | None:
+    """The non-empty cells of one line, split at its own delimiter; None where it is no
+    record (a quote left open)."""
+    try:
+        cells = next(csv.reader([line], delimiter=_sniff_delimiter(line)), [])
+    except csv.Error:
+        return None
+    return sum(1 for cell in cells if cell.strip())
+
+
+def _first_record(name: str, body: bytes, start: int) -> tuple[int, list[str], str, int]:
     """(row, names, delimiter, bytes up to the end of the header) of ``body[start:]``.
 
     The header is read whole however long it is: the head read grows until the header row ends

@@ -56,6 +56,7 @@ from valuecast.io.csvfile import (
     find_column,
     normalise_name,
     open_csv,
+    title_note,
 )
 from valuecast.io.schema import ImportResult, InputError
 
@@ -406,9 +407,8 @@ def read_exports(
             continue
         if csv is None and path.suffix.lower() in generic.PARQUET_SUFFIXES:
             continue
-        note = cut_off_note(csv if isinstance(csv, CsvFile) else path)
-        if note is not None:
-            result.notes.append(note)
+        read = csv if isinstance(csv, CsvFile) else path
+        result.notes.extend(note for note in (title_note(read), cut_off_note(read)) if note)
     done = fx_module.apply_fx([result for result in results if result is not None], rates)
     for result in done:
         _build.check_stored_amounts(result)

@@ -51,6 +51,7 @@ from valuecast.io.csvfile import (
     CsvFile,
     Table,
     cut_off_note,
+    title_note,
 )
 from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
 from valuecast.io.schema import (
@@ -944,11 +945,12 @@ class PendingOrders:
         )
 
     def _cut_off_notes(self) -> list[str]:
-        """:func:`~valuecast.io.csvfile.cut_off_note` of a CSV file, as a list of notes."""
+        """:func:`~valuecast.io.csvfile.title_note` and
+        :func:`~valuecast.io.csvfile.cut_off_note` of a CSV file, as a list of notes."""
         if not isinstance(self.source, CsvFile):
             return []
-        note = cut_off_note(self.source.path or self.source.with_body())
-        return [] if note is None else [note]
+        notes = (title_note(self.source), cut_off_note(self.source.path or self.source.with_body()))
+        return [note for note in notes if note is not None]
 
 
 def _written_date(source: CsvFile | ParquetRows, cols: dict[str, str | None]) -> str:

@@ -735,3 +735,21 @@ def test_two_customers_of_one_name_are_two_customers(write, header):
     ]  # fmt: skip
     result = generic.read_orders(write("orders.csv", header, rows))
     assert result.orders["customer_id"].tolist() == ["jane@a.com", "jane@b.com"]
+
+
+def test_a_refund_row_dated_after_the_sale_does_not_move_the_order(write):
+    """An export sorted newest first gives an order's refund row before its sale: the order is
+    dated at its sale (its earliest row), its amount the sale net of the refund."""
+    header = ["order_id", "email", "date", "total"]
+    rows = [
+        {"order_id": "1003", "email": "a@x.com", "date": "2024-03-01", "total": "20"},
+        {"order_id": "1001", "email": "a@x.com", "date": "2024-02-20 09:30", "total": "-30"},
+        {"order_id": "1002", "email": "b@x.com", "date": "2024-01-06", "total": "50"},
+        {"order_id": "1001", "email": "a@x.com", "date": "2024-01-05 14:00", "total": "100"},
+    ]
+    orders = generic.read_orders(write("orders.csv", header, rows)).orders.set_index("order_number")
+    assert orders.loc["1001", "ordered_at"] == pd.Timestamp("2024-01-05 14:00")
+    assert orders.loc["1001", "net_revenue"] == 70.0
+    assert orders["ordered_at"].tolist() == [
+        pd.Timestamp("2024-03-01"), pd.Timestamp("2024-01-05 14:00"), pd.Timestamp("2024-01-06")
+    ]  # fmt: skip

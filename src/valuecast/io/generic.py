@@ -46,7 +46,8 @@ Rules:
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo).
 * With an ``order_id`` column, rows sharing an id are one order: amounts are summed, the
-  customer taken from its first row naming one, other fields from the first row (a row that
+  customer taken from its first row naming one, its time the earliest of its rows' (a refund
+  row dated after the sale does not move it), other fields from the first row (a row that
   repeats another of its order in every value read, as two exports pasted into one file do, is
   summed too, and noted). Rows of one id naming two customers are an error naming the second's
   row: one number given to two orders. Without an ``order_id`` column,
@@ -864,7 +865,7 @@ def _assemble(
         "customer_id": customer_id,
         "email": email,
         "is_guest": customer_id.isna().astype("boolean"),
-        "ordered_at": when if firsts is None else when[firsts],
+        "ordered_at": when if firsts is None else _earliest(when, codes),
         "net_revenue": net,
         "currency": _build.currency_column(first("currency")),
         "channel": first("channel"),
@@ -920,6 +921,13 @@ def _assemble(
         phone_links=rows.phone_links,
         written_symbol=rows.written_symbol,
     )
+
+
+def _earliest(when: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each order's earliest row time (``codes`` numbers the orders 0..n-1, each with a row):
+    an order is placed when its sale is, and a refund or return row dated later (first in an
+    export sorted newest first) does not move it."""
+    return pd.Series(when).groupby(codes, sort=True).min().to_numpy()
 
 
 REPEATED_ROWS_COMPARED = (

@@ -75,6 +75,33 @@ def test_unreadable_amounts_are_one_error_and_change_nothing(corpus, tmp_path, f
     assert corpus.state(workspace) == before
 
 
+@pytest.mark.parametrize("large", [False, True])
+def test_a_refund_on_a_number_of_its_own_is_left_out_with_a_note(corpus, tmp_path, large):
+    """An orders table's refund written as an order of its own (R1001, -30.00) takes back a
+    sale the file does not link it to: it is left out, and the report says it is subtracted
+    from no one's spend and how to net it; a refund row under its sale's id is netted with it.
+    Over 1 MiB the file is loaded by DuckDB: the note must not depend on the route."""
+    orders = corpus.large_shop() if large else corpus.shop(2)
+    sale = orders[0]
+    orders.append(corpus.order("R1001", sale["email"], sale["date"], "-30.00"))
+    if not large:  # an order of several rows sends a large file to the importer
+        orders.append(corpus.order(sale["number"], sale["email"], sale["date"], "-1.00"))
+    path = tmp_path / "orders.csv"
+    path.write_text(corpus.render("orders", orders))
+    workspace = tmp_path / "ws.duckdb"
+    report = corpus.report(corpus.ingest(path, workspace, "--json"))
+    assert report["excluded_orders"] == {"negative amount": 1}
+    note = (
+        "1 order with a negative amount (R1001) is left out as a refund or return and not "
+        "subtracted from any customer's spend: the file does not link it to the sale it takes "
+        "back; to net a refund with its sale, give its rows the order id of the sale they take "
+        "back"
+    )
+    assert note in report["files"][0]["notes"], report["files"][0]["notes"]
+    stored = corpus.stored_orders(workspace)
+    assert stored[sale["number"]][2] == float(sale["amount"]) - (0.0 if large else 1.0)
+
+
 @pytest.mark.parametrize("fmt, cell", rotate(["-5.00", "(5.00)", "5.00-"]))
 def test_a_negative_amount_excludes_the_order_and_counts_it(corpus, tmp_path, fmt, cell):
     path = corpus.write(tmp_path / "export.csv", fmt, _two(corpus, cell))

@@ -55,7 +55,10 @@ Rules:
   ... for further rows of the same customer and time), so re-reading the same or a longer log
   gives the same numbers.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
-  ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``.
+  ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``. Such an order
+  takes back a sale the file does not link it to, so it is subtracted from no customer's spend,
+  and a note names it and says to give a refund's rows its sale's order id, with which they are
+  netted. Written under its sale's id, a refund row is netted with the sale.
 * A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
   1 GB; see :func:`_parquet_table`): a file whose rows need more is an error naming it.
 
@@ -736,7 +739,39 @@ def _orders(
             table, cols["customer_id"] or cols["phone"], customers, codes, keep, names
         )
 
-    return _assemble(rows, source, check_totals, check_customers)
+    result = _assemble(rows, source, check_totals, check_customers)
+    result.notes.extend(negative_orders_note(cols, result.excluded_detail))
+    return result
+
+
+def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) -> list[str]:
+    """A note when orders are left out for a negative amount: a refund or return written as an
+    order of its own (``R1002``, or a till's return receipt) takes back a sale the file does not
+    link it to, so it is subtracted from no customer's spend; rows under the sale's own order id
+    are netted with it. ``excluded``: the excluded orders (``order_number``, ``reason``)."""
+    numbers = excluded.loc[excluded["reason"] == _build.NEGATIVE_AMOUNT, "order_number"]
+    if not len(numbers):
+        return []
+    count = len(numbers)
+    listed = ""
+    if cols["order_id"] is not None:
+        more = f" and {count - 3:,} more" if count > 3 else ""
+        listed = f" ({', '.join(map(str, numbers.iloc[:3]))}{more})"
+    fix = (
+        "give its rows the order id of the sale they take back"
+        if cols["order_id"] is not None
+        else "add an order id column, a refund's rows under the id of the sale they take back"
+    )
+    if count == 1:
+        what = "order with a negative amount{} is left out as a refund or return"
+        link = "it to the sale it takes back"
+    else:
+        what = "orders with a negative amount{} are left out as refunds or returns"
+        link = "them to the sales they take back"
+    return [
+        f"{count:,} {what.format(listed)} and not subtracted from any customer's spend: the "
+        f"file does not link {link}; to net a refund with its sale, {fix}"
+    ]
 
 
 def _check_one_customer(

@@ -901,7 +901,9 @@ class PendingOrders:
             n_rows, n_rows - filled, grouped, derived,
         )  # fmt: skip
         # the importer's notes come before the file's own (a cut-off end), as there
-        result.notes[:0] = generic.table_notes(self.source.header, cols)
+        result.notes[:0] = generic.table_notes(
+            self.source.header, cols
+        ) + generic.negative_orders_note(cols, result.excluded_detail)
         return result
 
     def _result(

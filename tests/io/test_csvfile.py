@@ -87,6 +87,8 @@ def test_row_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
         # a spreadsheet writes a title's row with the header's empty cells
         ("Sales report,,,\r\nExported 2024-05-01,,,\r\n,,,\r\n", "utf-8-sig", ";"),
         ('"Umsätze, Mai 2024"\r\n\r\n', "cp1252", ";"),
+        # a till's report: the shop, the report, its dates as label and value, a blank line
+        ('"My Shop"\n"Sales report"\n"From:","2024-01-01"\nTo:,2024-05-31,,\n\n', "utf-8", ","),
     ],
 )
 def test_a_reports_title_above_the_header_is_skipped_and_counted(
@@ -120,6 +122,7 @@ def test_a_reports_title_above_the_header_is_skipped_and_counted(
         "email\na@x.com\nb@x.com\n",  # one column throughout: no title
         "a,b\n1,2\n",
         "\n\na,b\n1,2\n",  # blank lines alone are no title
+        "From:,2024-01-01\na,b,c\n1,2,3\n",  # a first line of two cells is the header
     ],
 )
 def test_a_file_without_a_title_starts_at_its_first_line(tmp_path, text):

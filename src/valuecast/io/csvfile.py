@@ -26,8 +26,10 @@ Reading rules
   line; a header without any of them is a one-column file read with ``,``.
 * Quoted values may contain delimiters, doubled quotes and newlines.
 * A report's title above the header (lines of one cell at most, such as ``Sales report``,
-  ``Exported 2024-05-01`` and a blank line, within the first 20 lines) is skipped, and its rows
-  counted in a note (:func:`title_note`): the header is the first line of two or more cells.
+  ``Exported 2024-05-01`` and a blank line, then possibly lines of two such as ``From:,
+  2024-01-01``, within the first 20 lines) is skipped, and its rows counted in a note
+  (:func:`title_note`): the header is the first line of two or more cells (three, below lines
+  of two).
 * Blank lines are skipped (but still count for the row numbers). A row with fewer cells than the
   header is padded with empty cells; a row with more cells is an error unless the extra cells
   are empty (spreadsheets leave trailing delimiters).
@@ -974,24 +976,32 @@ _TITLE_BYTES = 1 << 16
 def _title_lines(head: str) -> list[str] | None:
     """The lines of a report's title above the header at the start of ``head``, or None.
 
-    Reports saved from a shop's admin or a till often start with a title, a date range or the
-    shop's name, each on a line of one cell, then a blank line: the header is the first line of
-    two or more cells within :data:`TITLE_ROWS` lines, when every line above it holds one cell
-    at most (each line's cells counted with its own delimiter: a title saved by a spreadsheet
-    ends in empty cells). A file of one column throughout has no title, nor one whose lines
-    above the header are empty.
+    Reports saved from a shop's admin or a till often start with a title or the shop's name on a
+    line of one cell, then lines such as ``From:,2024-01-01`` and a blank line: the header is
+    the first line of two or more cells within :data:`TITLE_ROWS` lines when every line above
+    it holds one cell at most, or, where that line holds two, the first line of three or more
+    below it when none between holds more than two (an orders table has three columns at least).
+    Each line's cells are counted with its own delimiter (a title saved by a spreadsheet ends in
+    empty cells). A file whose first line holds two cells or more has no title, nor one of one
+    column throughout, nor one whose lines above the header are empty.
     """
     lines: list[str] = []
+    counts: list[int] = []
     for line in io.StringIO(head, newline=""):
-        if len(lines) > TITLE_ROWS or not line.endswith(("\n", "\r")):
-            return None
         cells = _filled_cells(line)
-        if cells is None:
-            return None
-        if cells > 1:
-            return lines if any(map(_filled_cells, lines)) else None
+        if len(lines) > TITLE_ROWS or not line.endswith(("\n", "\r")) or cells is None:
+            break
         lines.append(line)
-    return None
+        counts.append(cells)
+    start = next((at for at, cells in enumerate(counts) if cells > 1), None)
+    if not start:  # no line of two cells, or the first line is the header
+        return None
+    header = start
+    if counts[start] == 2:
+        wider = next((at for at in range(start, len(counts)) if counts[at] > 2), None)
+        if wider is not None and max(counts[start:wider]) <= 2:
+            header = wider
+    return lines[:header] if any(counts[:header]) else None
 
 
 def _filled_cells(line: str) -> int | None:

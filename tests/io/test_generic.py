@@ -753,3 +753,35 @@ def test_a_refund_row_dated_after_the_sale_does_not_move_the_order(write):
     assert orders["ordered_at"].tolist() == [
         pd.Timestamp("2024-03-01"), pd.Timestamp("2024-01-05 14:00"), pd.Timestamp("2024-01-06")
     ]  # fmt: skip
+
+
+VEND_HEADER = ["Date", "Receipt Number", "Line Type", "Customer Code", "Total", "Status"]
+
+
+def _till_rows(types: list[str]) -> list[dict]:
+    return [
+        {"Date": "2024-01-05 10:00:00", "Receipt Number": "1001", "Line Type": kind,
+         "Customer Code": "C1", "Total": "100.00", "Status": "CLOSED"}
+        for kind in types
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("detail", ["Sale Line", "PAYMENT", "line_item"])
+def test_a_tills_export_with_its_sales_lines_and_payments_is_refused(write, detail):
+    """A till's sales export gives each sale's row, then rows of its lines and its payments,
+    each with an amount: adding up the receipt's rows would count the sale two or three times,
+    so the first such row is an error naming its row and the line-type column."""
+    path = write("sales.csv", VEND_HEADER, _till_rows(["Sale", detail, "Sale"]))
+    with pytest.raises(InputError) as caught:
+        generic.read_orders(path)
+    assert caught.value.row == 3 and caught.value.column == "Line Type"
+    assert f"a {detail!r} row" in caught.value.message
+    assert "count the sale again" in caught.value.message
+
+
+def test_a_tills_export_of_sales_and_returns_alone_is_read(write):
+    rows = _till_rows(["Sale", "Return"])
+    rows[1].update({"Receipt Number": "1002", "Total": "-40.00"})
+    result = generic.read_orders(write("sales.csv", VEND_HEADER, rows))
+    assert result.orders["net_revenue"].tolist() == [100.0]
+    assert result.excluded_orders == {"negative amount": 1}

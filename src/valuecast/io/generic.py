@@ -59,6 +59,11 @@ Rules:
   takes back a sale the file does not link it to, so it is subtracted from no customer's spend,
   and a note names it and says to give a refund's rows its sale's order id, with which they are
   netted. Written under its sale's id, a refund row is netted with the sale.
+* A till's sales export (Vend, Lightspeed) may give each sale's row, then rows of its lines and
+  payments with amounts of their own, told apart by a ``Line Type`` column
+  (:data:`LINE_TYPE_COLUMNS`): a row of a line or payment type (:data:`DETAIL_LINE_TYPES`) is
+  an error naming it, since adding a receipt's rows up would count the sale again. Sale and
+  return rows alone are read as any orders table.
 * A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
   1 GB; see :func:`_parquet_table`): a file whose rows need more is an error naming it.
 
@@ -297,10 +302,43 @@ def read_orders(
         return _orders(table, resolve_columns(table, mapping), mapping, "orders", header)
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = resolve_columns(csv, mapping)
-    table = csv.read(
-        [c for c in dict.fromkeys(cols.values()) if c is not None], dictionary=_parsed(cols)
-    )
+    line_type = csv.find(*LINE_TYPE_COLUMNS)
+    wanted = [c for c in dict.fromkeys([*cols.values(), line_type]) if c is not None]
+    table = csv.read(wanted, dictionary=_parsed(cols))
+    if line_type is not None:
+        check_line_types(table, line_type)
     return _orders(table, cols, mapping, "orders", list(csv.header))
+
+
+LINE_TYPE_COLUMNS = ("line_type", "row_type", "record_type")
+"""Names of the column a till's sales export (Vend, Lightspeed) tells a sale's own row from the
+rows of its lines and payments with."""
+
+DETAIL_LINE_TYPES = frozenset(
+    {"sale line", "line", "line item", "item", "product", "payment", "tender"}
+)
+"""Line types (lower-cased, ``_``/``-`` as spaces) of a row that details a sale given on a row of
+its own: its amount is part of the sale's, not another."""
+
+
+def check_line_types(table: Table, column: str) -> None:
+    """Refuse a table whose line-type column marks rows of a sale's lines or payments beside
+    the sale's own row (:data:`DETAIL_LINE_TYPES`): an order's rows are added up, which would
+    count each sale again with its lines and its payments."""
+    written = table.text_series(column)
+    types = _build.per_distinct(written, _status_words)
+    detail = types.isin(DETAIL_LINE_TYPES).to_numpy(bool)
+    if not detail.any():
+        return
+    row = int(np.flatnonzero(detail)[0])
+    raise table.error(
+        f"a {written.iloc[row]!r} row: the file gives each sale's lines or payments on rows of "
+        "their own beside the sale's row, and adding them up would count the sale again; keep "
+        f"only the sales' own rows (filter column {column!r} in the spreadsheet) and give the "
+        "file again",
+        row,
+        column,
+    )
 
 
 def _parsed(cols: dict[str, str | None]) -> list[str]:

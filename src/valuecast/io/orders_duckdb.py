@@ -144,6 +144,8 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
         and not csv._data.startswith(codecs.BOM_UTF8)
         and csv.header_row == 1
         and csv.plain_header()
+        # a till's line types are checked by the importer
+        and csv.find(*generic.LINE_TYPE_COLUMNS) is None
         and not any(key in mapping for key in IMPORTER_KEYS)
         and len(csv._data) >= (MIN_BYTES if min_bytes is None else min_bytes)
         and csv.unusual_layout(LONGEST_RECORD) is None

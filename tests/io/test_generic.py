@@ -785,3 +785,17 @@ def test_a_tills_export_of_sales_and_returns_alone_is_read(write):
     result = generic.read_orders(write("sales.csv", VEND_HEADER, rows))
     assert result.orders["net_revenue"].tolist() == [100.0]
     assert result.excluded_orders == {"negative amount": 1}
+
+
+def test_a_tills_sale_statuses_are_read(write):
+    """A till's statuses: closed, on-account and layby sales count (without a note naming them
+    as unknown); a sale parked before payment (SAVED) is left out as a draft."""
+    statuses = ["CLOSED", "ONACCOUNT", "ONACCOUNT_CLOSED", "LAYBY", "LAYBY_CLOSED", "SAVED"]
+    rows = _till_rows(statuses)
+    for number, row in enumerate(rows):
+        row.update({"Receipt Number": str(number), "Line Type": "Sale"})
+        row["Status"] = statuses[number]
+    result = generic.read_orders(write("sales.csv", VEND_HEADER, rows), {"status": "Status"})
+    assert result.orders["order_number"].tolist() == ["0", "1", "2", "3", "4"]
+    assert result.excluded_orders == {"draft": 1}
+    assert not [note for note in result.notes if "status" in note]

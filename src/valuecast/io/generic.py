@@ -551,6 +551,8 @@ EXCLUDED_STATUSES: dict[str, str] = {
     "refunded": "refunded", "fully refunded": "refunded", "reversed": "refunded",
     "chargeback": "refunded", "charged back": "refunded",
     "draft": "draft", "checkout draft": "draft", "deleted": "draft", "trash": "draft",
+    # a till's sale parked before it is paid (Vend, Lightspeed)
+    "saved": "draft", "parked": "draft",
     "expired": "expired",
 }  # fmt: skip
 """A mapped ``status`` (lower-cased, ``_`` and ``-`` read as spaces, a ``wc-`` prefix dropped)
@@ -563,6 +565,10 @@ COUNTED_STATUSES = frozenset({
     "captured", "settled", "pending", "on hold", "partially refunded", "partially paid", "open",
     "sent", "submitted", "approved", "confirmed", "awaiting shipment", "ready for pickup",
     "picked up", "sold", "invoiced", "active", "new",
+    # a till's sales (Vend, Lightspeed): paid, on the customer's account, or a layby being paid
+    "closed", "on account", "onaccount", "on account closed", "onaccount closed", "layby",
+    "layby closed", "awaiting dispatch", "awaiting pickup", "dispatched closed",
+    "picked up closed",
 })  # fmt: skip
 """Statuses known to be sales; any other a mapped ``status`` holds is named in a note."""
 

@@ -572,3 +572,31 @@ def test_a_parquet_file_of_written_amounts_and_dates_ingests_as_the_importer_ing
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
     reports, tables = _assert_same_ingests([path], MAP, monkeypatch)
     assert reports[0]["orders"] == 400 and (tables["orders"]["net_revenue"] > 1000).any()
+
+
+@pytest.mark.parametrize("line_level", [False, True])
+def test_a_sale_refunded_in_full_under_its_id_is_refunded_on_both_routes(
+    tmp_path, monkeypatch, line_level
+):
+    """A refund row under its sale's order id takes the sale back: rows adding up to nothing
+    (19.99 + 5.01 - 25.00, which binary sums miss by ~1e-15) are a sale refunded in full, left
+    out as refunded on either route; a partial refund is netted, and a one-row order of 0.00
+    (a free order) counts."""
+    if line_level:
+        header = "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        rows = ("1,a,2024-01-05,1,19.99\n1,a,2024-01-05,1,5.01\n1,a,2024-01-05,-1,25.00\n"
+                "2,b,2024-01-06,2,10.00\n2,b,2024-01-06,-1,10.00\n3,c,2024-01-07,1,0\n")  # fmt: skip
+        mapping = ("order_id=InvoiceNo,customer_id=CustomerID,ordered_at=InvoiceDate,"
+                   "quantity=Quantity,unit_price=UnitPrice")  # fmt: skip
+    else:
+        header = "order_id,customer,date,amount\n"
+        rows = ("1,a,2024-01-05,19.99\n1,a,2024-01-05,5.01\n1,a,2024-01-05,-25.00\n"
+                "2,b,2024-01-06,20.00\n2,b,2024-01-06,-10.00\n3,c,2024-01-07,0\n")  # fmt: skip
+        mapping = MAP + ",order_id=order_id"
+    path = tmp_path / "o.csv"
+    path.write_text(header + rows)
+    reports, tables = _assert_same_ingests([path], mapping, monkeypatch)
+    assert reports[0]["excluded_orders"] == {"refunded": 1}
+    assert reports[0]["excluded_rows"] == {"refunded": 3}
+    orders = tables["orders"].set_index("order_number")["net_revenue"]
+    assert orders.to_dict() == {"2": 10.0, "3": 0.0}

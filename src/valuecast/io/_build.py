@@ -28,6 +28,10 @@ from valuecast.io.schema import (
 EMPTY_ROW = "empty row"
 NEGATIVE_AMOUNT = "negative amount"
 CANCELLATION = "cancellation"  # an order of returned lines only (a cancellation invoice)
+REFUNDED = "refunded"
+ZERO_AMOUNT = 0.005
+"""Half a cent: an order whose rows, a refund among them, add up to less than this either way
+is refunded in full (sums of decimal amounts in binary floating point miss zero by ~1e-15)."""
 
 # Order dates outside [EARLIEST_ORDER_DATE, today + FUTURE_TOLERANCE_DAYS] are errors: before 1990
 # is a placeholder (1970-01-01, 1900-01-01) or a typo, not an online order, and a date in the

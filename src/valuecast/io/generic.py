@@ -58,7 +58,9 @@ Rules:
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``. Such an order
   takes back a sale the file does not link it to, so it is subtracted from no customer's spend,
   and a note names it and says to give a refund's rows its sale's order id, with which they are
-  netted. Written under its sale's id, a refund row is netted with the sale.
+  netted. Written under its sale's id, a refund row is netted with the sale, and a sale so
+  refunded in full (its rows adding up to zero) is excluded as ``"refunded"``: counted, it
+  would be a purchase worth nothing.
 * A till's sales export (Vend, Lightspeed) may give each sale's row, then rows of its lines and
   payments with amounts of their own, told apart by a ``Line Type`` column
   (:data:`LINE_TYPE_COLUMNS`): a row of a line or payment type (:data:`DETAIL_LINE_TYPES`) is
@@ -975,6 +977,8 @@ def _assemble(
             "cancelled, voided, failed, refunded, draft and expired",
             "write one of those words where a status means one of them",
         )  # fmt: skip
+    if n != len(keep):
+        rules.append((_build.REFUNDED, _refunded_in_full(summed, rows.revenue, net)))
     lines = None
     if rows.lines is not None:
         returns = summed(rows.lines.returns(rows.revenue).astype(float))
@@ -1000,6 +1004,16 @@ def _assemble(
         phone_links=rows.phone_links,
         written_symbol=rows.written_symbol,
     )
+
+
+def _refunded_in_full(
+    summed: Callable[[np.ndarray], np.ndarray], amounts: np.ndarray, net: np.ndarray
+) -> np.ndarray:
+    """Per order, whether a row of it takes back (a negative amount) and its rows add up to
+    nothing: a sale refunded in full under its own order id, which counted would be a purchase
+    worth nothing (``summed`` adds a per-row column up per order)."""
+    took_back = summed((np.nan_to_num(amounts) < 0).astype(float)) > 0
+    return took_back & (np.abs(net) < _build.ZERO_AMOUNT)
 
 
 def _earliest(when: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -574,6 +574,7 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
         "order_id", "any_value(customer) AS customer", "any_value(ordered_at) AS ordered_at",
         f"sum(revenue{order}) AS revenue", "count(*) AS rows",
         f"{'bool_and(returns)' if lines else 'false'} AS cancelled", f"{same} AS same",
+        "coalesce(min(revenue) < 0, false) AS took_back",
         *(f"any_value({key}) AS {key}" for key in (*attributes, *firsts)),
     ]  # fmt: skip
     if canonical:
@@ -596,7 +597,8 @@ def _row_select(
     kept = [key for key in (*_ATTRIBUTES, *_FIRSTS, *AMOUNT_KEYS) if cols.get(key)]
     fields = [
         "NULL AS order_id", "customer", "ordered_at", "revenue", "1 AS rows",
-        f"{'returns' if lines else 'false'} AS cancelled", "true AS same", *kept,
+        f"{'returns' if lines else 'false'} AS cancelled", "true AS same", "false AS took_back",
+        *kept,
     ]  # fmt: skip
     if ranks is None:
         return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled"
@@ -654,7 +656,8 @@ def group_orders(
 ) -> bool:
     """Create the temporary ``table`` of orders from the parsed ``rows`` as the importer groups
     them: by order id (or one order per row), amounts summed, and the exclusion ``reason``
-    (``cancellation``: every line a return, in a line-level log; ``negative amount``).
+    (``cancellation``: every line a return, in a line-level log; ``negative amount``;
+    ``refunded``: a row takes back and the rows add up to zero).
 
     Columns: ``order_id``, ``customer``, ``ordered_at``, ``revenue``, ``rows``, ``reason`` and
     the attributes.  The importer takes an order's customer, time and attributes from its first
@@ -695,9 +698,10 @@ def group_orders(
 
 def _create_grouped(con: Any, grouped: str, table: str, kind: str) -> None:
     con.execute(
-        f"CREATE OR REPLACE TEMP {kind} {table} AS SELECT * EXCLUDE (cancelled, same), "
+        f"CREATE OR REPLACE TEMP {kind} {table} AS SELECT * EXCLUDE (cancelled, same, took_back), "
         f"CASE WHEN cancelled THEN '{_build.CANCELLATION}' "
         f"WHEN revenue < 0 THEN '{_build.NEGATIVE_AMOUNT}' "
+        f"WHEN took_back AND abs(revenue) < {_build.ZERO_AMOUNT!r} THEN '{_build.REFUNDED}' "
         f"END AS reason, same FROM ({grouped})"
     )
 

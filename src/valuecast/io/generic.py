@@ -147,7 +147,8 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
                    "transaction_date", "timestamp", "datetime", "date_created", "created",
                    "created_date", "order_created", "sale_date", "purchase_date"),
     # an amount without tax before one with it
-    "revenue": ("revenue", "net_revenue", "amount", "total", "value", "sales", "order_total",
+    "revenue": ("revenue", "net_revenue", "net_sales", "amount", "total", "value", "sales",
+                "order_total",
                 "dollar_value", "total_excl_vat", "total_excl_tax", "total_ex_vat",
                 "total_incl_vat", "total_incl_tax", "grand_total"),
     "order_id": ("order_id", "order_number", "order", "order_no", "transaction_id", "invoice",

@@ -348,6 +348,24 @@ def test_extra_formats(tmp_path):
         open_csv(path).read().timestamps("t", extra_formats=True)
 
 
+def test_a_given_date_and_time_format_reads_a_midnight_written_as_its_date(tmp_path):
+    """A spreadsheet writes a date-time at midnight as the date alone (``06/01/2024`` beside
+    ``05/01/2024 10:00``): the format the merchant gives reads both; other text is an error."""
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"t": ["05/01/2024 10:00", "06/01/2024", "07/01/2024 00:30"]}).to_csv(
+        path, index=False
+    )
+    stamps = open_csv(path).read().timestamps("t", fmt="%d/%m/%Y %H:%M")
+    assert [pd.Timestamp(s) for s in stamps] == [
+        pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-06"),
+        pd.Timestamp("2024-01-07 00:30"),
+    ]  # fmt: skip
+    pd.DataFrame({"t": ["05/01/2024 10:00", "06/01/24"]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="cannot read '06/01/24' as a date in format") as info:
+        open_csv(path).read().timestamps("t", fmt="%d/%m/%Y %H:%M")
+    assert info.value.row == 3
+
+
 def test_flags(tmp_path):
     path = tmp_path / "f.csv"
     pd.DataFrame({"f": ["yes", "No", "TRUE", "", "maybe"]}).to_csv(path, index=False)

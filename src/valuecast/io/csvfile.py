@@ -62,9 +62,11 @@ ISO-like dates are always accepted: ``2024-03-05``, ``2024-03-05 23:30``, ``2024
 so an order placed at 23:30 New York time stays on its local calendar day. Importers of generic
 tables also accept ``YYYYMMDD`` and ``D/M/YYYY`` or ``M/D/YYYY`` (``/`` ``.`` or ``-``, optional
 ``H:MM[:SS]``): the day/month order is taken from a value whose first or second field exceeds 12;
-when no value decides it, it is an error unless an explicit format is given. An explicit format's
-``%b`` and ``%B`` read month names in English, French, German, Spanish, Italian, Dutch and
-Portuguese, full or abbreviated (``31 mars 2024``, ``1. Dez. 2024``; :func:`english_month_names`).
+when no value decides it, it is an error unless an explicit format is given. An explicit format
+with a time (``%d/%m/%Y %H:%M``) also reads a cell of its date alone, which is how a spreadsheet
+writes a date-time at midnight. An explicit format's ``%b`` and ``%B`` read month names in
+English, French, German, Spanish, Italian, Dutch and Portuguese, full or abbreviated
+(``31 mars 2024``, ``1. Dez. 2024``; :func:`english_month_names`).
 """
 
 from __future__ import annotations
@@ -724,6 +726,13 @@ def _unclosed_quote(text: str, delimiter: str) -> tuple[int, int, int] | None:
 
 _LAZY = object()
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
+def _date_part(fmt: str) -> str | None:
+    """The date of a format whose time follows it (``%d/%m/%Y %H:%M`` -> ``%d/%m/%Y``), else
+    None: a spreadsheet writes a date-time at midnight as its date alone."""
+    match = re.search(r"[ T]%[HI]", fmt)
+    return fmt[: match.start()] if match and match.start() else None
 
 
 def _day_first(cell: str) -> str:
@@ -1798,12 +1807,16 @@ class Table:
         out = np.full(self.num_rows, np.datetime64("NaT"), "datetime64[us]")
         todo = present.copy()
         if fmt is not None:
-            parsed = pd.to_datetime(
-                pd.Series(values.to_pandas()), format=fmt, errors="coerce"
-            ).to_numpy("datetime64[us]")
-            done = ~np.isnat(parsed)
-            out[done] = parsed[done]
-            todo &= ~done
+            cells = pd.Series(values.to_pandas())
+            for written in (fmt, _date_part(fmt)):
+                if written is None or not todo.any():
+                    continue
+                parsed = pd.to_datetime(
+                    cells.where(todo), format=written, errors="coerce"
+                ).to_numpy("datetime64[us]")
+                done = ~np.isnat(parsed)
+                out[done] = parsed[done]
+                todo &= ~done
             if todo.any() and ("%b" in fmt or "%B" in fmt):
                 out[todo] = self._month_names_in_format(values, todo, fmt)
                 todo &= np.isnat(out)

@@ -600,3 +600,9 @@ def test_a_sale_refunded_in_full_under_its_id_is_refunded_on_both_routes(
     assert reports[0]["excluded_rows"] == {"refunded": 3}
     orders = tables["orders"].set_index("order_number")["net_revenue"]
     assert orders.to_dict() == {"2": 10.0, "3": 0.0}
+
+
+def test_an_email_column_beside_a_customer_id_is_read_on_both_routes(tmp_path, monkeypatch):
+    frame = _orders(np.random.default_rng(12)).rename(columns={"mail": "email"})
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], MAP, monkeypatch)
+    assert (tables["orders"]["email"] == "Given@Example.com").any()

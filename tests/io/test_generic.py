@@ -799,3 +799,24 @@ def test_a_tills_sale_statuses_are_read(write):
     assert result.orders["order_number"].tolist() == ["0", "1", "2", "3", "4"]
     assert result.excluded_orders == {"draft": 1}
     assert not [note for note in result.notes if "status" in note]
+
+
+@pytest.mark.parametrize(
+    ("header", "emails"),
+    [
+        (["Customer ID", "Email", "Date", "Total"], ["a@x.com", "b@x.com"]),
+        (["Customer Number", "Customer E-mail", "Date", "Total"], ["a@x.com", "b@x.com"]),
+        # the e-mail is the customer's id: the id's lower-cased e-mail
+        (["Email", "Date", "Total"], ["a@x.com", "b@x.com"]),
+    ],
+)
+def test_an_email_column_beside_a_customer_id_is_the_customers_email(write, header, emails):
+    """A file naming its customers by id or number and giving their e-mail in a column of its
+    own keeps the e-mails, which the audience files send to Klaviyo, Mailchimp, Meta and
+    Google."""
+    cells = [["C1", "a@x.com", "2024-01-05", "10"], ["C2", "b@x.com", "2024-01-06", "20"]]
+    rows = [dict(zip(header, row[-len(header) :], strict=True)) for row in cells]
+    result = generic.read_orders(write("orders.csv", header, rows))
+    assert result.orders["email"].tolist() == emails
+    expected = ["C1", "C2"] if len(header) == 4 else emails
+    assert result.orders["customer_id"].tolist() == expected

@@ -19,7 +19,8 @@ among usual names (``customer_id``/``email``.../``customer``, ``ordered_at``/``o
 ``date``..., ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in
 canonical form needs no map; the line keys and the phone keys are read only when mapped. A
 customer id or e-mail column is the customer's before a ``customer`` column, which is as often
-a name that two people share. Names are compared without case, and without punctuation where
+a name that two people share; an e-mail column beside another customer column is read as the
+customers' e-mail (which the audience files need). Names are compared without case, and without punctuation where
 none matches as written (``Order #`` is ``order``, ``Customer E-mail`` is ``customer_e-mail``).
 A mapped column missing from the table is an error naming it.
 
@@ -154,7 +155,8 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
     "order_id": ("order_id", "order_number", "order", "order_no", "transaction_id", "invoice",
                  "invoice_no", "invoice_number", "receipt", "receipt_number", "receipt_no",
                  "sale_id"),
-    "email": (),
+    # read beside a customer id or number (as the customer's e-mail, for the audience files)
+    "email": ("email", "customer_email", "customer_e-mail", "e-mail", "email_address"),
     "currency": ("currency", "currency_code"),
     "channel": ("channel", "source"),
     "discount_code": ("discount_code", "coupon_code", "coupon"),
@@ -291,6 +293,8 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
             cols[key] = found
         else:
             cols[key] = source.find(*aliases) if aliases else None
+    if "email" not in mapping and cols["email"] == cols["customer_id"]:
+        cols["email"] = None  # the customer's cell is its e-mail, lower-cased as the id is
     return cols
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -367,6 +368,36 @@ def test_parquet_and_frame_inputs(tmp_path):
     again = generic.read_orders_frame(frame, mapping, name="duckdb:orders")
     assert again.file == "duckdb:orders"
     pd.testing.assert_frame_equal(again.orders, result.orders)
+
+
+def test_uuid_ids_read_as_the_text_a_csv_dump_writes(tmp_path):
+    # a DuckDB or PostgreSQL UUID column reaches the importer as Arrow's UUID type (through a
+    # Parquet file or a table read by Ibis): its ids are the text of the table's CSV dump
+    import uuid
+
+    ids = [uuid.UUID(int=i * 0x1234567890ABCDEF0123456789ABCDEF % 2**128) for i in (1, 2, 3)]
+    text = pd.DataFrame(
+        {
+            "order_id": [str(ids[0]), str(ids[1]), str(ids[2])],
+            "customer_id": [str(ids[2]), None, str(ids[2])],
+            "ordered_at": ["2024-01-01 10:00:00", "2024-01-02 11:00:00", "2024-01-05 09:00:00"],
+            "revenue": [12.5, 3.0, 7.25],
+        }
+    )
+    csv = tmp_path / "orders.csv"
+    text.to_csv(csv, index=False)
+    as_uuids = text.assign(
+        order_id=ids,
+        customer_id=[ids[2], None, ids[2]],
+        ordered_at=pd.to_datetime(text["ordered_at"]),
+    )
+    parquet = tmp_path / "orders.parquet"
+    as_uuids.to_parquet(parquet)
+    assert pq.read_schema(parquet).field("order_id").type.extension_name == "arrow.uuid"
+    expected = generic.read_orders(csv).orders
+    assert expected["customer_id"].fillna("guest").tolist() == [str(ids[2]), "guest", str(ids[2])]
+    for result in (generic.read_orders(parquet), generic.read_orders_frame(as_uuids)):
+        pd.testing.assert_frame_equal(result.orders, expected)
 
 
 def test_date_orders(write):

@@ -37,6 +37,29 @@ def test_a_directory_or_a_device_given_as_file_says_what_it_is(corpus, tmp_path,
     assert not workspace.exists()
 
 
+def test_a_folder_of_parquet_parts_is_ingested_as_one_table(corpus, tmp_path):
+    import pandas as pd
+
+    folder = tmp_path / "orders"
+    for year, amounts in (("2024", [10.0, 5.0]), ("2025", [7.0])):
+        (folder / f"year={year}").mkdir(parents=True)
+        pd.DataFrame(
+            {
+                "order_id": [1, 1, 2][: len(amounts)] if year == "2024" else [2],
+                "customer_id": ["a"] * len(amounts),
+                "ordered_at": [f"{year}-03-01 10:00"] * len(amounts),
+                "revenue": amounts,
+            }
+        ).to_parquet(folder / f"year={year}" / "part-0.parquet")
+    found = corpus.report(corpus.ingest(folder, tmp_path / "ws.duckdb", "--json"))
+    assert (found["rows_read"], found["orders"], found["net_revenue"]) == (3, 2, 22.0)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    corpus.one_error(
+        corpus.ingest(empty, tmp_path / "ws2.duckdb"), empty, None, None, "holds Parquet files"
+    )
+
+
 # -- encodings -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["shopify", "orders"])
 @pytest.mark.parametrize("where", ["early", "past the first MiB"])

@@ -400,6 +400,60 @@ def test_uuid_ids_read_as_the_text_a_csv_dump_writes(tmp_path):
         pd.testing.assert_frame_equal(result.orders, expected)
 
 
+def _line_table() -> pd.DataFrame:
+    """Order lines of two shops' currencies; order 1's lines fall in two parts below."""
+    return pd.DataFrame(
+        {
+            "order_id": [1, 2, 1, 3, 4],
+            "customer_id": ["a", "b", "a", None, "b"],
+            "ordered_at": pd.to_datetime(
+                ["2025-01-01 10:00", "2025-01-02 11:00", "2025-01-01 10:00", "2025-02-03 12:00",
+                 "2025-03-04 09:30"]
+            ),
+            "revenue": [10.0, 7.0, 5.0, 4.0, -2.0],
+            "currency": ["EUR", "EUR", "EUR", "EUR", "EUR"],
+        }
+    )  # fmt: skip
+
+
+def test_a_folder_of_parquet_parts_reads_as_one_table(tmp_path):
+    # a table written in parts (Spark's part files, Hive partition folders) is one table: an
+    # order whose lines fall in two parts keeps both, a partition folder is a column
+    frame = _line_table()
+    whole = tmp_path / "whole.parquet"
+    frame.to_parquet(whole)
+    folder = tmp_path / "orders.parquet"  # Spark names its folder like a file
+    for part, rows in (("currency=EUR/part-0.parquet", [0, 1]), ("currency=EUR/part-1.parquet",
+                                                                  [2, 3, 4])):  # fmt: skip
+        (folder / part).parent.mkdir(parents=True, exist_ok=True)
+        frame.iloc[rows].drop(columns="currency").to_parquet(folder / part)
+    (folder / "_SUCCESS").write_text("")
+    (folder / "currency=EUR" / ".part-0.parquet.crc").write_text("")
+    expected = generic.read_orders(whole)
+    result = generic.read_orders(folder)
+    pd.testing.assert_frame_equal(result.orders, expected.orders)
+    assert result.orders.set_index("order_number")["net_revenue"].to_dict() == {
+        "1": 15.0, "2": 7.0, "3": 4.0
+    }  # fmt: skip
+    assert result.orders["currency"].tolist() == ["EUR"] * 3
+    assert result.excluded == expected.excluded == {"negative amount": 1}
+    assert result.rows_read == 5
+
+
+def test_a_bad_cell_in_a_parquet_part_names_the_part_and_its_row(tmp_path):
+    frame = _line_table()
+    frame.loc[3, "revenue"] = np.nan
+    for name, rows in (("part-0.parquet", [0, 1]), ("part-1.parquet", [2, 3, 4])):
+        frame.iloc[rows].to_parquet(tmp_path / name)
+    with pytest.raises(InputError) as caught:
+        generic.read_orders(tmp_path)
+    part = tmp_path / "part-1.parquet"
+    assert str(caught.value) == f"{part}, row 2, column 'revenue': value is missing"
+    frame.iloc[[2]].astype({"revenue": str}).to_parquet(part)
+    with pytest.raises(InputError, match="column holds text where .*part-0.parquet holds double"):
+        generic.read_orders(tmp_path)
+
+
 def test_date_orders(write):
     header = ["customer_id", "date", "revenue"]
     rows = [{"customer_id": 1, "date": "05/03/2024", "revenue": 1},

@@ -43,7 +43,9 @@ def _ingest_files(
 
 def ingest(
     files: list[str] = typer.Argument(
-        ..., help="Order / customer exports (CSV, Parquet), or database tables as URL#TABLE."
+        ...,
+        help="Order / customer exports (CSV, Parquet: a file or a folder of parts), or database "
+        "tables as URL#TABLE.",
     ),
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     export_format: ExportFormat | None = typer.Option(

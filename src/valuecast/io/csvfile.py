@@ -71,6 +71,7 @@ English, French, German, Spanish, Italian, Dutch and Portuguese, full or abbrevi
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import functools
@@ -150,18 +151,50 @@ def _lift_field_limit() -> None:
         csv.field_size_limit(_FIELD_LIMIT)
 
 
-def file_problem(path: str | Path) -> str | None:
-    """Why ``path`` cannot be read as an export, or ``None`` when it is a regular file.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+"""A file with one of these suffixes is read as Parquet, anything else as CSV."""
 
-    A directory, a device such as ``/dev/zero`` or a pipe is named for what it is rather than
-    read (a device may never end).
+
+def parquet_parts(path: str | Path) -> list[Path]:
+    """The Parquet files of a folder, in path order; ``[]`` for a file or a folder without any.
+
+    A table written in parts (Spark's and DuckDB's ``part-*.parquet``, Arrow's and Hive's
+    partition folders ``year=2025/``) is one table: an order whose lines fall in two parts is
+    one order. Names starting with ``.`` or ``_`` (``_SUCCESS``, ``.part-0.crc``) are the
+    writers' bookkeeping, skipped as Spark and Arrow skip them.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        part
+        for part in folder.rglob("*")
+        if part.suffix.lower() in PARQUET_SUFFIXES
+        and not any(name.startswith((".", "_")) for name in part.relative_to(folder).parts)
+        and part.is_file()
+    )
+
+
+def is_parquet(path: str | Path) -> bool:
+    """Whether ``path`` is read as Parquet: a ``.parquet`` file or a folder of Parquet parts."""
+    return Path(path).suffix.lower() in PARQUET_SUFFIXES or bool(parquet_parts(path))
+
+
+def file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as an export, or ``None`` when it is a regular file or a
+    folder of Parquet files (:func:`parquet_parts`).
+
+    Any other directory, a device such as ``/dev/zero`` or a pipe is named for what it is rather
+    than read (a device may never end).
     """
     try:
         mode = Path(path).stat().st_mode
     except OSError as error:
         return f"cannot read the file: {error.strerror or error}"
     if stat.S_ISDIR(mode):
-        return "is a directory, not a file"
+        if parquet_parts(path):
+            return None
+        return "is a directory, not a file (a folder is read when it holds Parquet files)"
     if not stat.S_ISREG(mode):
         return "not a regular file (a device, pipe or socket): give the export file itself"
     return None
@@ -885,6 +918,8 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
     """
     display = str(path) if name is None else name
     problem = file_problem(path)
+    if problem is None and Path(path).is_dir():
+        problem = "is a folder of Parquet files, read as an orders table (--format orders)"
     if problem is not None:
         raise InputError(display, problem)
     try:
@@ -1360,6 +1395,9 @@ class Table:
         self._source = source
         self._first_row = first_row
         self._row_map = row_map
+        self.parts: list[tuple[str, int]] = []
+        """Of a table read from several files (a folder of Parquet parts): each file's name and
+        its first row's position, so that a row is named by its file and its row there."""
         self._text_cache: dict[tuple[str, bool], pa.ChunkedArray] = {}
         # a money column's currency, where it names one, and the first row that names it
         self._currencies: dict[str, tuple[str, int]] = {}
@@ -1383,8 +1421,19 @@ class Table:
         return cls(name, list(table.column_names), table, None, first_row=1)
 
     # -- rows -----------------------------------------------------------------------------------
+    def _part(self, position: int) -> tuple[str, int]:
+        """(file name, position in that file) of the data row at ``position``."""
+        if not self.parts:
+            return self.name, position
+        index = bisect.bisect_right([start for _, start in self.parts], position) - 1
+        name, start = self.parts[max(index, 0)]
+        return name, position - start
+
     def row(self, position: int) -> int:
-        """Spreadsheet row number of the data row at ``position`` (0-based)."""
+        """Spreadsheet row number of the data row at ``position`` (0-based); of a table read
+        from several files, its row number in its file (:attr:`parts`)."""
+        if self.parts:
+            return self._first_row + self._part(position)[1]
         if self._row_map is _LAZY:
             # only on the error path: blank lines shift rows, so count records exactly if any
             assert self._source is not None
@@ -1403,8 +1452,9 @@ class Table:
             message += ": it looks like a totals row a spreadsheet added; delete it and try again"
         elif position is not None and self._header_again(position):
             message += ": the row repeats the header (files pasted together); delete it"
+        name = self.name if position is None else self._part(position)[0]
         return InputError(
-            self.name, message, row=None if position is None else self.row(position), column=column
+            name, message, row=None if position is None else self.row(position), column=column
         )
 
     _TOTAL_WORDS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "totaal"})

@@ -54,6 +54,7 @@ from valuecast.io.csvfile import (
     cut_off_note,
     file_problem,
     find_column,
+    is_parquet,
     normalise_name,
     open_csv,
     title_note,
@@ -190,7 +191,7 @@ def _is_cdnow(path: Path) -> bool:
 def detect_format(path: str | Path) -> str:
     """The format of the file at ``path`` (see the module docstring); InputError if unknown."""
     path = Path(path)
-    if path.suffix.lower() in generic.PARQUET_SUFFIXES:
+    if is_parquet(path):
         return "orders"
     if _is_cdnow(path):
         return "cdnow"
@@ -217,7 +218,7 @@ def _mapped_or_detected(path: Path, mapping: dict[str, str]) -> tuple[CsvFile | 
     customers export ingested beside the shop's own orders table): that export is read as such.
     A file of no known format is the orders table it was mapped for, and a missing column is
     the importer's error."""
-    if path.suffix.lower() in generic.PARQUET_SUFFIXES or _is_cdnow(path):
+    if is_parquet(path) or _is_cdnow(path):
         return None, "orders"
     csv = open_csv(path)
     mapped = [column for key, column in mapping.items() if key != "date_format"]
@@ -253,14 +254,16 @@ def defer_orders(
     if isinstance(path, tuple) or "://" in str(path) or file_problem(path) is not None:
         return None
     path = Path(path)
+    if path.is_dir():  # a folder of Parquet parts: the importer reads them as one table
+        return None
     if os.path.getsize(path) < orders_duckdb.MIN_BYTES:
         return None
     mapping = generic.parse_column_map(column_map)
     if format == "shopify":  # a map (a date format) is read by the importer
-        if mapping or path.suffix.lower() in generic.PARQUET_SUFFIXES:
+        if mapping or is_parquet(path):
             return None
         return shopify_duckdb.pending_shopify(open_csv(path))
-    if path.suffix.lower() in generic.PARQUET_SUFFIXES:
+    if is_parquet(path):
         return orders_duckdb.pending_parquet(path, mapping)
     columns_mapped = generic.maps_columns(mapping)
     if format is None and not columns_mapped and _is_cdnow(path):
@@ -351,7 +354,7 @@ def read_exports(
         if chosen == "orders" and format is None and len(paths) > 1:
             csv, chosen = _mapped_or_detected(path, mapping)
         if chosen is None:
-            if path.suffix.lower() in generic.PARQUET_SUFFIXES:
+            if is_parquet(path):
                 chosen = "orders"
             elif _is_cdnow(path):
                 chosen = "cdnow"
@@ -405,7 +408,7 @@ def read_exports(
         result = results[index]
         if result is None or chosen == "cdnow" or isinstance(paths[index], tuple):
             continue
-        if csv is None and path.suffix.lower() in generic.PARQUET_SUFFIXES:
+        if csv is None and is_parquet(path):
             continue
         read = csv if isinstance(csv, CsvFile) else path
         result.notes.extend(note for note in (title_note(read), cut_off_note(read)) if note)

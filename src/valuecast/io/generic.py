@@ -67,6 +67,8 @@ Rules:
   (:data:`LINE_TYPE_COLUMNS`): a row of a line or payment type (:data:`DETAIL_LINE_TYPES`) is
   an error naming it, since adding a receipt's rows up would count the sale again. Sale and
   return rows alone are read as any orders table.
+* A folder of Parquet files (a table written in parts, Hive partition folders included) is one
+  table; a bad cell is named by its part file and row there.
 * A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
   1 GB; see :func:`_parquet_table`): a file whose rows need more is an error naming it.
 
@@ -110,6 +112,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import numpy as np
@@ -125,7 +128,9 @@ from valuecast.io.csvfile import (
     check_unique,
     currency_codes,
     find_column,
+    is_parquet,
     open_csv,
+    parquet_parts,
 )
 from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids, spoiled_phone
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError, amount_text
@@ -301,11 +306,11 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
 def read_orders(
     source: str | Path | CsvFile | Table, column_map: str | Mapping[str, str] | None = None
 ) -> ImportResult:
-    """Read an orders table from a CSV or Parquet file (by the ``.parquet``/``.pq`` suffix)."""
+    """Read an orders table from a CSV or Parquet file (by the ``.parquet``/``.pq`` suffix), or
+    from a folder of Parquet parts."""
     mapping = parse_column_map(column_map)
-    if not isinstance(source, CsvFile | Table) and Path(source).suffix.lower() in PARQUET_SUFFIXES:
-        table = _parquet_table(Path(source), mapping)
-        header = pq.read_schema(Path(source)).names  # the table holds the mapped columns only
+    if not isinstance(source, CsvFile | Table) and is_parquet(source):
+        table, header = _parquet_table(Path(source), mapping)  # the mapped columns only
         return _orders(table, resolve_columns(table, mapping), mapping, "orders", header)
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = resolve_columns(csv, mapping)
@@ -367,9 +372,6 @@ def read_orders_frame(
     return _orders(table, resolve_columns(table, mapping), mapping, "orders")
 
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
-"""A file with one of these suffixes is read as Parquet, anything else as CSV."""
-
 MEMORY_LIMIT_VARIABLE = "VALUECAST_MEMORY_LIMIT"
 """The memory limit of the workspace's DuckDB, which also bounds what a Parquet read may hold."""
 
@@ -404,29 +406,111 @@ def memory_size_bytes(text: str) -> int | None:
     return int(float(match[1]) * _UNITS[match[2]])
 
 
-def _parquet_table(path: Path, mapping: dict[str, str]) -> Table:
-    """The mapped columns of a Parquet file, read in batches within :func:`memory_budget`.
+def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str]]:
+    """The mapped columns of a Parquet file, or of a folder's Parquet parts as one table
+    (:func:`~valuecast.io.csvfile.parquet_parts`), read in batches within :func:`memory_budget`;
+    and the header (every column's name).
 
     Parquet compresses repeated values to almost nothing (30M identical rows take 363 KB), so the
     file's size says nothing about its rows' memory. The row count and uncompressed size in the
-    file's metadata are checked before any row is read, then every batch's decoded size (text
+    files' metadata are checked before any row is read, then every batch's decoded size (text
     columns are read dictionary-encoded, so a short dictionary repeated over many rows is
     counted, not decoded) before it is kept. A file beyond the budget is an error naming
-    ``VALUECAST_MEMORY_LIMIT``; nothing valid is dropped.
+    ``VALUECAST_MEMORY_LIMIT``; nothing valid is dropped. A part's Hive partition folders
+    (``country=DE/``) are columns of its rows, as Spark and Arrow read them.
     """
     name = str(path)
+    parts = parquet_parts(path) or [path]
+    budget = memory_budget()
     try:
-        schema = pq.read_schema(path)
-        cols = resolve_columns(HeaderOnly(name, schema.names), mapping)
+        schemas = [(part, pq.read_schema(part), _partition_values(path, part)) for part in parts]
+        header = _header(schemas)
+        cols = resolve_columns(HeaderOnly(name, header), mapping)
         columns = [c for c in dict.fromkeys(cols.values()) if c]
-        parquet = pq.ParquetFile(path, read_dictionary=_text_columns(schema, columns) or None)
-        budget = memory_budget()
-        _check_metadata(name, parquet.metadata, columns, budget)
-        keep_encoded = set(_parsed(cols)) & set(_text_columns(schema, columns))
-        arrow = _read_batches(name, parquet, schema, columns, keep_encoded, budget)
+        _check_metadata(name, [pq.read_metadata(part) for part in parts], columns, budget)
+        tables, needed, starts, rows = [], 0, [], 0
+        for part, schema, keys in schemas:
+            part_name = str(part)
+            missing = [c for c in columns if c not in schema.names and c not in keys]
+            if missing:
+                raise InputError(
+                    part_name, f"has no column {missing[0]!r}, which the other parts have"
+                )
+            stored = [c for c in columns if c in schema.names]
+            parquet = pq.ParquetFile(part, read_dictionary=_text_columns(schema, stored) or None)
+            keep_encoded = set(_parsed(cols)) & set(_text_columns(schema, stored))
+            arrow, needed = _read_batches(
+                part_name, parquet, schema, stored, keep_encoded, budget, needed, rows
+            )
+            for column in columns:
+                if column not in schema.names:
+                    value = pa.scalar(keys[column], pa.string())
+                    arrow = arrow.append_column(column, pa.repeat(value, arrow.num_rows))
+            tables.append(arrow.select(columns))
+            starts.append((part_name, rows))
+            rows += arrow.num_rows
+        arrow = _concatenated(name, tables, starts)
     except (OSError, pa.ArrowException) as error:
         raise InputError(name, f"cannot read the Parquet file: {error}") from None
-    return Table.from_arrow(arrow, name)
+    table = Table.from_arrow(arrow, name)
+    if len(parts) > 1:
+        table.parts = starts
+    return table, header
+
+
+def _header(schemas: list[tuple[Path, pa.Schema, dict[str, str | None]]]) -> list[str]:
+    """The columns of the first part as written (two alike are the importer's error), then
+    its partition folders' and any other part's further ones."""
+    _, first, keys = schemas[0]
+    header = [*first.names, *(key for key in keys if key not in first.names)]
+    for _, schema, keys in schemas[1:]:
+        header += [c for c in dict.fromkeys([*schema.names, *keys]) if c not in header]
+    return header
+
+
+_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+def _partition_values(folder: Path, part: Path) -> dict[str, str | None]:
+    """The Hive partition folders between ``folder`` and its ``part`` (``year=2025/``) as
+    ``{column: value}``, their values unquoted as Hive writes them (``%20``; its
+    ``__HIVE_DEFAULT_PARTITION__`` is an empty cell)."""
+    if part == folder:
+        return {}
+    keys: dict[str, str | None] = {}
+    for segment in part.relative_to(folder).parts[:-1]:
+        column, sep, value = segment.partition("=")
+        if sep and column:
+            keys[column] = None if value == _HIVE_NULL else unquote(value)
+    return keys
+
+
+def _concatenated(name: str, tables: list[pa.Table], starts: list[tuple[str, int]]) -> pa.Table:
+    """The parts' columns as one table; a part whose column cannot take the others' type (text
+    in one, numbers in another) is an error naming it and the column."""
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        first = tables[0].schema
+        for (part_name, _), table in zip(starts[1:], tables[1:], strict=True):
+            for field in table.schema:
+                if field.type != first.field(field.name).type:
+                    raise InputError(
+                        part_name,
+                        f"column holds {_type_name(field.type)} where {starts[0][0]} holds "
+                        f"{_type_name(first.field(field.name).type)}: write the parts with one type",
+                        column=field.name,
+                    ) from None
+        raise
+
+
+def _type_name(kind: pa.DataType) -> str:
+    """A column type as an error names it: ``text`` for Arrow's string types, read encoded or not."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else str(kind)
 
 
 def _text_columns(schema: pa.Schema, columns: list[str]) -> list[str]:
@@ -445,18 +529,22 @@ def _too_big(rows: str, needed: float, budget: int) -> str:
     )
 
 
-def _check_metadata(name: str, metadata: pq.FileMetaData, columns: list[str], budget: int) -> None:
-    """Refuse a file whose row count and uncompressed column sizes alone pass ``budget``."""
-    stored = 0
-    for group in range(metadata.num_row_groups):
-        row_group = metadata.row_group(group)
-        for position in range(row_group.num_columns):
-            chunk = row_group.column(position)
-            if chunk.path_in_schema.split(".")[0] in columns:
-                stored += chunk.total_uncompressed_size
-    needed = metadata.num_rows * ROW_BYTES + stored
+def _check_metadata(
+    name: str, metadatas: list[pq.FileMetaData], columns: list[str], budget: int
+) -> None:
+    """Refuse files whose row count and uncompressed column sizes alone pass ``budget``."""
+    stored, rows = 0, 0
+    for metadata in metadatas:
+        rows += metadata.num_rows
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            for position in range(row_group.num_columns):
+                chunk = row_group.column(position)
+                if chunk.path_in_schema.split(".")[0] in columns:
+                    stored += chunk.total_uncompressed_size
+    needed = rows * ROW_BYTES + stored
     if needed > budget:
-        raise InputError(name, _too_big(f"its {metadata.num_rows:,} rows", needed, budget))
+        raise InputError(name, _too_big(f"its {rows:,} rows", needed, budget))
 
 
 def _decoded_bytes(column: pa.Array) -> int:
@@ -474,15 +562,18 @@ def _read_batches(
     columns: list[str],
     keep_encoded: set[str],
     budget: int,
-) -> pa.Table:
-    """``columns`` batch by batch, text decoded except ``keep_encoded``; an error once the rows
-    read so far need more than ``budget``."""
+    needed: int = 0,
+    rows: int = 0,
+) -> tuple[pa.Table, int]:
+    """``columns`` batch by batch, text decoded except ``keep_encoded``, and the bytes the rows
+    read so far need (``needed`` and ``rows`` those of earlier parts); an error once they need
+    more than ``budget``."""
     fields = [schema.field(c) for c in columns]
     out = pa.schema(
         [pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.name in keep_encoded else f
          for f in fields]
     )  # fmt: skip
-    batches, needed, rows = [], 0, 0
+    batches = []
     for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=columns):
         needed += batch.num_rows * ROW_BYTES + sum(_decoded_bytes(c) for c in batch.columns)
         rows += batch.num_rows
@@ -491,7 +582,7 @@ def _read_batches(
         batches.append(
             pa.record_batch([batch.column(f.name).cast(f.type) for f in out], schema=out)
         )
-    return pa.Table.from_batches(batches, schema=out)
+    return pa.Table.from_batches(batches, schema=out), needed
 
 
 class HeaderOnly:

@@ -55,9 +55,9 @@ class FileSummary:
 def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | None:
     """The direct route, or ``None`` when the file needs the general route."""
     from valuecast.io import generic, orders_duckdb
-    from valuecast.io.csvfile import CsvFile, open_csv
+    from valuecast.io.csvfile import CsvFile, is_parquet, open_csv
 
-    if path.suffix.lower() in generic.PARQUET_SUFFIXES:
+    if is_parquet(path):
         return None
     mapping = generic.parse_column_map(column_map)
     csv = open_csv(path)

@@ -101,6 +101,24 @@ def test_missing_table_or_database_is_one_line(tmp_path, shop_db):
     assert not (tmp_path / "none.duckdb").exists()
 
 
+def test_a_quoted_table_name_is_read(tmp_path):
+    path = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(path))
+    frame = _sales_order_rows()  # noqa: F841 - read by DuckDB
+    con.execute('CREATE SCHEMA crm; CREATE TABLE crm."Sales Order" AS SELECT * FROM frame')
+    con.close()
+    name, read = read_table(f'duckdb://{path}#crm."Sales Order"')
+    assert name.endswith('#crm."Sales Order"') and len(read) == 3
+    with pytest.raises(EngineError, match="is not a table name"):
+        split_table_url(f"duckdb://{path}#crm.Sales Order")
+
+
+def test_a_server_that_refuses_is_not_a_missing_driver():
+    with pytest.raises(EngineError, match="cannot connect") as caught:
+        read_table("postgres://u:secret@127.0.0.1:1/shop#orders")
+    assert "install the driver" not in str(caught.value) and "secret" not in str(caught.value)
+
+
 def test_redact_hides_the_password():
     assert redact("postgres://shop:hunter2@db:5432/m") == "postgres://shop:***@db:5432/m"
     assert redact("duckdb:///x.duckdb") == "duckdb:///x.duckdb"

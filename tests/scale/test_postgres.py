@@ -107,6 +107,53 @@ def test_magento_sales_order_in_postgres_gives_the_csv_results(postgres_url, tmp
     assert in_postgres["first_discount_code"].notna().any()
 
 
+def test_an_analysts_postgres_table_reads_like_its_csv_dump(postgres_url, tmp_path):
+    # a table as an analyst's warehouse holds it: UUID customers (NULL for guests), NUMERIC(12,2)
+    # amounts with refunds, a TIMESTAMPTZ, created unquoted in mixed case in a schema of its own
+    # (stored folded to lower case), a view on it and a table whose quoted name has a space
+    rows = [
+        (1, "5ef05993-8ba7-49aa-a845-e1c2e8a762bd", "2025-01-03 10:00:00+00", "19.90"),
+        (2, None, "2025-01-04 11:00:00+00", "5.00"),
+        (3, "5ef05993-8ba7-49aa-a845-e1c2e8a762bd", "2025-02-03 12:30:00+00", "42.10"),
+        (4, "76dc611d-6eba-4fc6-8cc0-879c71b5db5c", "2025-02-04 09:00:00+00", "-7.50"),
+        (5, "76dc611d-6eba-4fc6-8cc0-879c71b5db5c", "2025-03-05 08:15:00+00", "12.00"),
+    ]
+    con = ibis.connect(postgres_url)
+    try:
+        con.raw_sql(
+            "CREATE SCHEMA crm; CREATE TABLE crm.ShopOrders (order_id BIGINT, customer_id UUID,"
+            " ordered_at TIMESTAMPTZ, revenue NUMERIC(12, 2)); CREATE VIEW crm.OrdersView AS"
+            ' SELECT * FROM crm.ShopOrders; CREATE TABLE "Shop Orders" AS SELECT * FROM'
+            " crm.ShopOrders"
+        ).close()
+        for row in rows:
+            values = ", ".join("NULL" if v is None else f"'{v}'" for v in row)
+            for table in ("crm.ShopOrders", '"Shop Orders"'):
+                con.raw_sql(f"INSERT INTO {table} VALUES ({values})").close()
+    finally:
+        con.disconnect()
+    csv = tmp_path / "orders.csv"
+    pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "revenue"]).to_csv(
+        csv, index=False
+    )
+    expected = read_exports([str(csv)])[0]
+    for table in ("crm.ShopOrders", "crm.OrdersView", '"Shop Orders"', 'public."Shop Orders"'):
+        report = json.loads(
+            _invoke("ingest", f"{postgres_url}#{table}", "-w", tmp_path / "w.duckdb", "--json")
+        )
+        assert report["excluded_orders"] == {"negative amount": 1}, table
+        with Workspace(tmp_path / "w.duckdb") as ws:
+            stored = ws.orders().order_by("order_number").to_pandas()
+        (tmp_path / "w.duckdb").unlink()
+        columns = ["order_number", "customer_id", "ordered_at", "order_date", "net_revenue"]
+        pd.testing.assert_frame_equal(
+            stored[columns].reset_index(drop=True),
+            expected.orders[columns].reset_index(drop=True),
+            check_dtype=False,
+            obj=table,
+        )
+
+
 def test_summary_written_by_postgres_and_mysql_refused(postgres_url, tmp_path):
     with data_file("CDNOW_sample.txt") as path:
         _invoke("ingest", path, "--format", "cdnow", "--engine", postgres_url, "--tables", "cdnow")

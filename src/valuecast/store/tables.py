@@ -18,7 +18,9 @@ from valuecast.store.connection import EngineError, connect, connect_duckdb
 
 __all__ = ["is_table_url", "read_table", "redact", "split_table_url"]
 
-_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+_PLAIN = r"[A-Za-z_][A-Za-z0-9_$]*"
+_QUOTED = r'"(?:[^"]|"")+"'  # SQL's quoted identifier: any characters, "" for a quote
+_TABLE_NAME = re.compile(rf"^(?:({_PLAIN}|{_QUOTED})\.)?({_PLAIN}|{_QUOTED})$")
 
 _DRIVERS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql"}
 
@@ -37,7 +39,8 @@ def redact(url: str) -> str:
 
 
 def split_table_url(source: str) -> tuple[str, str]:
-    """``"URL#table"`` -> (URL, table); the table is a plain (optionally schema-qualified) name."""
+    """``"URL#table"`` -> (URL, table); the table is a name (optionally schema-qualified), each
+    part plain or in SQL's double quotes (``crm."Order Lines"``)."""
     url, sep, table = str(source).partition("#")
     if not sep or not table:
         raise EngineError(
@@ -46,6 +49,22 @@ def split_table_url(source: str) -> tuple[str, str]:
     if not _TABLE_NAME.match(table):
         raise EngineError(f"{redact(url)}: {table!r} is not a table name")
     return url, table
+
+
+def _name_parts(table: str) -> tuple[str | None, str]:
+    """(schema or None, table) as written, each plain or quoted."""
+    match = _TABLE_NAME.match(table)
+    assert match is not None  # split_table_url checked it
+    return match[1], match[2]
+
+
+def _spellings(name: str) -> list[str]:
+    """The names a SQL name may be stored under: a quoted name is itself (quotes removed); an
+    unquoted one as written, then folded to lower case (PostgreSQL, DuckDB) and to upper case
+    (Snowflake, Oracle), as the database folds a name it was created with."""
+    if name.startswith('"'):
+        return [name[1:-1].replace('""', '"')]
+    return list(dict.fromkeys([name, name.lower(), name.upper()]))
 
 
 def read_table(source: str) -> tuple[str, pd.DataFrame]:
@@ -63,17 +82,28 @@ def read_table(source: str) -> tuple[str, pd.DataFrame]:
             con = connect(url)
     except EngineError as error:
         extra = _DRIVERS.get(scheme)
-        hint = f" (install the driver: pip install 'valuecast[{extra}]')" if extra else ""
+        missing = isinstance(error.__cause__, ImportError)  # not a server that is down
+        hint = (
+            f" (install the driver: pip install 'valuecast[{extra}]')" if extra and missing else ""
+        )
         raise EngineError(f"{name}: {str(error).replace(url, redact(url))}{hint}") from None
     try:
-        schema, _, bare = table.rpartition(".")
-        try:
-            expr = con.table(bare, database=schema) if schema else con.table(bare)
-        except Exception as error:  # the backends raise their own "no such table" errors
-            raise EngineError(f"{name}: no such table ({type(error).__name__})") from None
-        return name, expr.to_pandas()
+        return name, _table(con, name, table).to_pandas()
     finally:
         try:
             con.disconnect()
         except Exception:  # pragma: no cover - closing a failed connection
             pass
+
+
+def _table(con, name: str, table: str):
+    """The Ibis table ``table`` names on ``con``, under the first of its spellings found."""
+    schema, bare = _name_parts(table)
+    failure = None
+    for database in [None] if schema is None else _spellings(schema):
+        for spelling in _spellings(bare):
+            try:
+                return con.table(spelling, database=database)
+            except Exception as error:  # the backends raise their own "no such table" errors
+                failure = failure or error
+    raise EngineError(f"{name}: no such table ({type(failure).__name__})") from None

@@ -454,6 +454,25 @@ def test_a_bad_cell_in_a_parquet_part_names_the_part_and_its_row(tmp_path):
         generic.read_orders(tmp_path)
 
 
+def test_decimal_amounts_are_the_amounts_a_csv_file_writes(tmp_path):
+    # a NUMERIC(12,2) column gives each amount's nearest double, as its CSV dump's text does
+    import decimal
+
+    amounts = [49.96, 0.29, 1.15, 12.34, 1000.07, 19.99]
+    table = pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(len(amounts))],
+            "ordered_at": ["2024-01-02"] * len(amounts),
+            "revenue": pa.array(
+                [decimal.Decimal(f"{v:.2f}") for v in amounts], pa.decimal128(12, 2)
+            ),
+        }
+    )
+    path = tmp_path / "orders.parquet"
+    pq.write_table(table, path)
+    assert generic.read_orders(path).orders["net_revenue"].tolist() == amounts
+
+
 def test_date_orders(write):
     header = ["customer_id", "date", "revenue"]
     rows = [{"customer_id": 1, "date": "05/03/2024", "revenue": 1},

@@ -1625,11 +1625,13 @@ class Table:
         if spread is not None:
             return spread
         raw = self.arrow.column(column)
-        if (
-            pa.types.is_integer(raw.type)
-            or pa.types.is_floating(raw.type)
-            or pa.types.is_decimal(raw.type)
-        ):
+        if pa.types.is_decimal(raw.type):
+            # through its text: Arrow's own cast misses the nearest double of one decimal in
+            # seven (49.96 -> 49.960000000000001), where the same amount written in a CSV file
+            # or cast by DuckDB is the nearest
+            exact = pc.cast(pc.cast(raw, pa.string()), pa.float64())
+            out = np.asarray(exact.to_numpy(zero_copy_only=False), float)
+        elif pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
             out = np.asarray(pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False), float)
         elif pa.types.is_null(raw.type):
             return np.full(self.num_rows, np.nan)

@@ -505,6 +505,43 @@ def test_parquet_files_ingest_as_the_importer_ingests_them(tmp_path, monkeypatch
     assert tables["orders"]["order_number"].str.endswith(" 00:00:00|2").any()
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_warehouse_typed_parquet_file_ingests_as_the_importer_ingests_it(
+    tmp_path, monkeypatch, unit, keyed
+):
+    # as a warehouse writes a table: BIGINT customer and order ids (NULL for guests), a
+    # TIMESTAMP with fractions of a second, DECIMAL(12,2) amounts with refunds; the keyless
+    # orders' numbers write the time as the importer does
+    import decimal
+
+    rng = np.random.default_rng(8)
+    n = 400
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300 * 86400, n), "s")
+    stamps = stamps + pd.to_timedelta(rng.choice([0, 0, 250, 999], n), "ms")
+    stamps = np.where(rng.random(n) < 0.2, stamps[0], stamps)  # repeats of a customer and time
+    customer = rng.integers(1, 60, n).astype(object)
+    customer[rng.random(n) < 0.1] = None
+    amounts = np.round(rng.gamma(2.0, 30.0, n) - (rng.random(n) < 0.08) * 120, 2)
+    columns = {
+        "customer_id": pa.array(customer, pa.int64()),
+        "ordered_at": pa.array(pd.to_datetime(stamps)).cast(pa.timestamp(unit), safe=False),
+        "revenue": pa.array([decimal.Decimal(f"{v:.2f}") for v in amounts], pa.decimal128(12, 2)),
+    }
+    if keyed:
+        columns = {"order_id": pa.array(np.arange(n) + 10**12, pa.int64()), **columns}
+    path = tmp_path / "warehouse.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=100)
+    mapping = "customer_id=customer_id,ordered_at=ordered_at,revenue=revenue"
+    reports, tables = _assert_same_ingests([path], mapping, monkeypatch)
+    assert reports[0]["guest_orders"] > 0 and reports[0]["excluded_rows"]["negative amount"] > 0
+    numbers = tables["orders"]["order_number"]
+    if keyed:  # the BIGINT written as the importer writes it
+        assert numbers.str.fullmatch(r"1000000000\d{3}").all()
+    else:  # a further order at the same customer and time
+        assert numbers.str.endswith("|2").any()
+
+
 def test_the_staging_is_freed_inside_the_open_transaction(tmp_path):
     """A refresh ingests and analyses in one transaction: the engine's parsed rows are freed
     once the orders are stored, not held (as a table dropped inside a transaction is) until the

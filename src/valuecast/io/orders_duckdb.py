@@ -154,12 +154,15 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
 
 @dataclass(frozen=True)
 class ParquetRows:
-    """A Parquet file's header and the columns stored typed (``"date"`` for ``date32``,
-    ``"number"`` for integers and floats); every other mapped column is text."""
+    """A Parquet file's header and the columns stored typed (``"date"`` for ``date32``, a
+    ``timestamp`` kind for a time of day without a zone, ``"number"`` for integers, floats and
+    decimals); every other mapped column is text, or read as text (``as_text``: whole numbers
+    such as a ``BIGINT`` customer id, written as Arrow writes them)."""
 
     path: Path
     header: list[str]
     typed: dict[str, str]
+    as_text: set[str] = field(default_factory=set)
 
     @property
     def name(self) -> str:
@@ -194,7 +197,10 @@ def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
     """DuckDB's reader of the file, its columns named ``names`` (text, unless typed)."""
     if isinstance(source, ParquetRows):
         columns = ", ".join(
-            f"{_identifier(col)} AS {name}" for col, name in zip(source.header, names, strict=True)
+            f"CAST({_identifier(col)} AS VARCHAR) AS {name}"
+            if col in source.as_text
+            else f"{_identifier(col)} AS {name}"
+            for col, name in zip(source.header, names, strict=True)
         )
         return f"(SELECT {columns} FROM read_parquet({_quote(str(source.path))}))"
     types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
@@ -733,8 +739,9 @@ _AMOUNT_COLUMNS = ("revenue", *AMOUNT_KEYS, *LINE_AMOUNTS)
 
 def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None:
     """The Parquet file as :class:`PendingOrders` when DuckDB may try it, else ``None``: its
-    mapped columns are text, except the order date (``date32``) and amounts (integers, floats),
-    which may be stored typed.  The importer's memory budget is not needed here: DuckDB reads
+    mapped columns are text, except the order date (``date32``, or a ``TIMESTAMP`` without a
+    zone in s, ms or us), amounts (integers, floats, decimals) and whole-number customer and
+    order ids, which may be stored typed.  The importer's memory budget is not needed here: DuckDB reads
     the file in row groups within the workspace's memory limit."""
     try:
         schema = pq.read_schema(path)
@@ -748,12 +755,29 @@ def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None
     for key, column in cols.items():
         if column is None:
             continue
-        kind = _stored_kind(schema.field(column).type)
-        if kind == "date" and key == "ordered_at" or kind == "number" and key in _AMOUNT_COLUMNS:
+        stored = schema.field(column).type
+        kind = _stored_kind(stored)
+        when = kind == "date" or kind in _TIMESTAMP_UNITS.values()
+        if when and key == "ordered_at" or kind == "number" and key in _AMOUNT_COLUMNS:
             source.typed[column] = kind
+        elif pa.types.is_integer(stored) and key in _WHOLE_NUMBER_TEXT:
+            source.as_text.add(column)
         elif kind != "text":
             return None
+    if set(source.typed) & source.as_text:  # one column read two ways: the importer's reading
+        return None
     return PendingOrders(source, mapping, cols)
+
+
+_WHOLE_NUMBER_TEXT = ("customer_id", "order_id")
+"""Keys of a text cell a warehouse stores as a whole number (``BIGINT``), which the fast route
+reads as text (DuckDB writes an integer as Arrow does: ``-12``, no separators)."""
+
+_TIMESTAMP_UNITS = {"s": "timestamp_s", "ms": "timestamp_ms", "us": "timestamp_us"}
+"""A time of day stored without a zone, by unit: the importer writes it (in the numbers of
+orders without an id) with the unit's fraction of a second, as Arrow's ``strftime`` does.
+Nanoseconds (Arrow refuses to cut them to the importer's microseconds) and zoned times (whose
+wall clock the importer reads in their zone) are the importer's."""
 
 
 def _stored_kind(stored: pa.DataType) -> str | None:
@@ -762,7 +786,9 @@ def _stored_kind(stored: pa.DataType) -> str | None:
         return "text"
     if pa.types.is_date32(stored):
         return "date"
-    if pa.types.is_integer(stored) or pa.types.is_floating(stored):
+    if pa.types.is_timestamp(stored) and stored.tz is None:
+        return _TIMESTAMP_UNITS.get(stored.unit)
+    if pa.types.is_integer(stored) or pa.types.is_floating(stored) or pa.types.is_decimal(stored):
         return "number"
     return None
 
@@ -970,8 +996,12 @@ def _written_date(source: CsvFile | ParquetRows, cols: dict[str, str | None]) ->
     ``strftime(ordered_at, '%Y-%m-%d %H:%M:%S')`` does (with no fraction of a second) in 0.6
     of its CPU time.
     """
-    if cols["ordered_at"] in getattr(source, "typed", {}):
+    kind = getattr(source, "typed", {}).get(cols["ordered_at"])
+    if kind == "date":
         return "CAST(ordered_at AS VARCHAR)"
+    if kind is not None:  # a time of day, with its unit's fraction of a second (none for s)
+        fraction = {"timestamp_ms": ".%g", "timestamp_us": ".%f"}.get(kind, "")
+        return f"strftime(ordered_at, '%Y-%m-%d %H:%M:%S{fraction}')"
     return "written"
 
 

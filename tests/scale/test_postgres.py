@@ -154,6 +154,43 @@ def test_an_analysts_postgres_table_reads_like_its_csv_dump(postgres_url, tmp_pa
         )
 
 
+def test_a_table_of_a_database_in_new_york_reads_like_its_psql_dump(postgres_url, tmp_path):
+    # the database's zone makes an evening order's day (its dump writes 20:30-05, not 01:30
+    # UTC the next day), and BIGINT ids beyond 2**53 beside NULL guests keep their digits
+    import psycopg
+
+    con = ibis.connect(postgres_url)
+    try:
+        con.raw_sql("CREATE DATABASE ny").close()
+        con.raw_sql("ALTER DATABASE ny SET timezone TO 'America/New_York'").close()
+    finally:
+        con.disconnect()
+    url = postgres_url.rsplit("/", 1)[0] + "/ny"
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as db:
+        db.execute(
+            "CREATE TABLE orders (order_id BIGINT, customer_id BIGINT, ordered_at TIMESTAMPTZ,"
+            " revenue NUMERIC(12, 2)); INSERT INTO orders VALUES"
+            " (1, 9007199254740993, '2025-01-03 01:30:00+00', 19.90),"
+            " (2, 9007199254740995, '2025-01-03 02:00:00+00', 5.00),"
+            " (3, NULL, '2025-01-04 11:00:00+00', 8.00),"
+            " (4, 9007199254740993, '2025-02-03 12:30:00+00', 42.10)"
+        )
+        with db.cursor().copy("COPY orders TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+            (tmp_path / "dump.csv").write_bytes(b"".join(bytes(block) for block in copy))
+    assert "2025-01-02 20:30:00-05" in (tmp_path / "dump.csv").read_text()
+    expected = read_exports([str(tmp_path / "dump.csv")])[0].orders
+    _invoke("ingest", f"{url}#orders", "-w", tmp_path / "w.duckdb")
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        stored = ws.orders().order_by("order_number").to_pandas()
+    columns = ["order_number", "customer_id", "ordered_at", "order_date", "net_revenue"]
+    pd.testing.assert_frame_equal(
+        stored[columns].reset_index(drop=True),
+        expected[columns].reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert stored["customer_id"].nunique() == 2 and "9007199254740995" in set(stored["customer_id"])
+
+
 def test_summary_written_by_postgres_and_mysql_refused(postgres_url, tmp_path):
     with data_file("CDNOW_sample.txt") as path:
         _invoke("ingest", path, "--format", "cdnow", "--engine", postgres_url, "--tables", "cdnow")

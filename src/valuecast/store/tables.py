@@ -88,7 +88,8 @@ def read_table(source: str) -> tuple[str, pd.DataFrame]:
         )
         raise EngineError(f"{name}: {str(error).replace(url, redact(url))}{hint}") from None
     try:
-        return name, _table(con, name, table).to_pandas()
+        frame = _whole_numbers_as_text(_table(con, name, table)).to_pandas()
+        return name, _in_database_zone(con, scheme, frame)
     finally:
         try:
             con.disconnect()
@@ -107,3 +108,34 @@ def _table(con, name: str, table: str):
             except Exception as error:  # the backends raise their own "no such table" errors
                 failure = failure or error
     raise EngineError(f"{name}: no such table ({type(failure).__name__})") from None
+
+
+def _whole_numbers_as_text(expr):
+    """``expr`` with its integer columns as text, written as the table's CSV dump writes them.
+
+    A pandas column of integers with a NULL among them is a float column, whose text loses
+    the digits of an id beyond 2**53 (9007199254740993 read as 9.007199254740992e+15, and two
+    customers made one); the importers read whole numbers from text as from a CSV file.
+    """
+    schema = expr.schema()
+    whole = [column for column, kind in schema.items() if kind.is_integer()]
+    if not whole:
+        return expr
+    return expr.mutate(**{column: expr[column].cast("string") for column in whole})
+
+
+def _in_database_zone(con, scheme: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its zoned times (``TIMESTAMPTZ``) on the wall clock of the PostgreSQL
+    database's own time zone, as ``psql`` and the database's CSV dump write them: the dates of
+    orders are the shop's days, not UTC's (Ibis reads every session in UTC). A zone pandas
+    does not know leaves the times in UTC."""
+    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not zoned or scheme not in ("postgres", "postgresql"):
+        return frame
+    query = "SELECT reset_val FROM pg_settings WHERE name = 'TimeZone'"
+    try:
+        with con.raw_sql(query) as cursor:
+            zone = cursor.fetchone()[0]
+        return frame.assign(**{c: frame[c].dt.tz_convert(zone) for c in zoned})
+    except Exception:  # a zone written as PostgreSQL alone writes it (a POSIX rule): UTC
+        return frame

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -471,6 +473,34 @@ def test_decimal_amounts_are_the_amounts_a_csv_file_writes(tmp_path):
     path = tmp_path / "orders.parquet"
     pq.write_table(table, path)
     assert generic.read_orders(path).orders["net_revenue"].tolist() == amounts
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "message"),
+    [
+        ("revenue", pa.array([[{"sku": "A", "qty": 1}]] * 2), "holds lists (list<"),
+        ("customer_id", pa.array([{"id": 1}] * 2), "holds records (struct<id: int64>)"),
+        ("customer_id", pa.array([b"ab", b"\xff"]), "holds bytes, not text"),
+    ],
+)
+def test_a_mapped_column_of_lists_records_or_bytes_is_one_error_naming_it(
+    tmp_path, key, values, message
+):
+    # a warehouse table's items column mapped by mistake: the column named, no Arrow cast error
+    columns = {"customer_id": ["a", "b"], "ordered_at": ["2024-01-02"] * 2, "revenue": [1.0, 2.0]}
+    table = pa.table({**columns, "other": values})
+    path = tmp_path / "orders.parquet"
+    pq.write_table(table, path)
+    mapping = {**{k: k for k in columns}, key: "other"}
+    for read in (
+        lambda: generic.read_orders(path, mapping),
+        lambda: generic.read_orders_frame(table.to_pandas(), mapping, name="db#orders"),
+    ):
+        with pytest.raises(InputError, match=re.escape(message)) as caught:
+            read()
+        assert caught.value.column == "other" and f"map {key} to another column" in str(
+            caught.value
+        )
 
 
 def test_date_orders(write):

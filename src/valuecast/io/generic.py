@@ -866,6 +866,7 @@ def _orders(
     header: list[str] | None = None,
 ) -> ImportResult:
     """The orders of ``table``; ``header``: the file's columns, when the table holds some."""
+    _check_single_values(table, cols)
     column_notes = table_notes(list(table.header if header is None else header), cols)
     rows = _parse_rows(table, cols, mapping)
     rows.notes.extend(column_notes)
@@ -914,6 +915,34 @@ def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) ->
         f"{count:,} {what.format(listed)} and not subtracted from any customer's spend: the "
         f"file does not link {link}; to net a refund with its sale, {fix}"
     ]
+
+
+def _check_single_values(table: Table, cols: dict[str, str | None]) -> None:
+    """Refuse a mapped column of a Parquet file or database table whose cells are not single
+    values (a list, struct or map, such as an order's items) or are bytes, naming it: no cell of
+    it is a customer, a date or an amount."""
+    for key, column in cols.items():
+        if column is None or column not in table.arrow.column_names:
+            continue
+        kind = table.arrow.schema.field(column).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_nested(kind):
+            noun = (
+                "records"
+                if pa.types.is_struct(kind)
+                else "maps"
+                if pa.types.is_map(kind)
+                else "lists"
+            )
+            what = f"holds {noun} ({kind}), not one value a row"
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            what = "holds bytes, not text"
+        elif pa.types.is_fixed_size_binary(kind) and not getattr(kind, "extension_name", None):
+            what = "holds bytes, not text"
+        else:
+            continue
+        raise InputError(table.name, f"{what}: map {key} to another column", column=column)
 
 
 def _check_one_customer(

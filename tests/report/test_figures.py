@@ -318,3 +318,18 @@ def test_a_young_shops_rfm_reading_says_the_groups_are_relative():
     )
     old = {**young, "first_order_date": "2024-06-30"}
     assert "history is" not in segment_charts(old)[0].reading
+
+
+def test_the_cac_reading_names_no_idle_spend_when_every_paying_channel_acquired_customers():
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["Google", "Meta"], "customers": [7, 1],
+         "historic_clv_mean": [91.43, 80.0], "predicted_clv_mean": [None, None],
+         "total_clv_mean": [91.43, 80.0], "spend": [100.0, None], "cac": [50.0, None],
+         "clv_to_cac": [3.5, None], "payback_month": [0, None]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 3.5}}, None)
+    reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
+    assert "acquired no customers" not in reading and "nan" not in reading
+    assert reading.endswith("Over all channels with spend: 3.5.")

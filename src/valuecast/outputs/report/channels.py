@@ -192,10 +192,10 @@ def _spend_without_customers(frame: pd.DataFrame, label: str, currency: str | No
         return ""
     spend = pd.to_numeric(frame["spend"], errors="coerce")
     customers = pd.to_numeric(frame["customers"], errors="coerce").fillna(0)
-    idle = (
-        frame[(spend > 0) & (customers == 0)]
-        .assign(_spend=spend)
-        .sort_values("_spend", ascending=False)
+    # the spend assigned before the rows are picked: a Series assigned to an empty frame
+    # brings every row of its index back (all NaN), which named the paying channels as idle
+    idle = frame.assign(_spend=spend)[(spend > 0) & (customers == 0)].sort_values(
+        "_spend", ascending=False
     )
     if idle.empty:
         return ""

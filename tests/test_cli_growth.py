@@ -151,3 +151,23 @@ def test_stage_on_an_empty_workspace_is_just_started(app, tmp_path):
     assert "stage: just started" in result.output
     result = runner.invoke(app, ["cohorts", "-w", str(path), "-o", str(tmp_path)])
     assert result.exit_code == 2 and "no orders" in result.output
+
+
+def test_the_churn_line_reads_only_months_with_enough_cases():
+    from valuecast.cli.growth import _churn_line
+
+    def churn(points: list[int]) -> dict:
+        curve = [{"months": m, "probability": 1.0 if n else None, "points": n}
+                 for m, n in enumerate(points, start=1)]  # fmt: skip
+        return {"initial_repeat_probability": 0.25, "threshold_months": None,
+                "follow_up_months": 12, "min_points": 30, "curve": curve}  # fmt: skip
+
+    # a seasonal shop of 13 months: one case at month 1, none later -- no evidence either way
+    line = _churn_line(churn([1] + [0] * 23))
+    assert "not reached within 24 months" not in line
+    assert line.startswith("churn threshold: none can be read yet: no month without an order")
+    # enough cases up to month 5: the months the verdict covers
+    line = _churn_line(churn([90, 70, 50, 40, 30, 10] + [0] * 18))
+    assert line.startswith("churn threshold: not reached within 5 months")
+    assert line.endswith("never falls to half of 25.0%; later months have fewer than 30 cases)")
+    assert _churn_line(churn([40] * 24)).endswith("never falls to half of 25.0%)")

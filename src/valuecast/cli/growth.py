@@ -175,9 +175,24 @@ def _churn_line(churn: dict[str, Any]) -> str:
     if initial is None:
         return f"churn threshold: not enough history (needs orders over {follow}+ months)"
     if churn["threshold_months"] is None:
+        # the threshold reads only months with enough cases (as the report's chart says): a
+        # curve of a handful of cases is no evidence that customers never churn
+        least = max(int(churn.get("min_points") or 1), 1)
+        read = [p["months"] for p in churn["curve"] if (p["points"] or 0) >= least]
+        if not read:
+            return (
+                f"churn threshold: none can be read yet: no month without an order has {least} "
+                f"cases (the chance of another order within {follow} months starts at "
+                f"{initial:.1%} after an order)"
+            )
+        fewer = (
+            f"; later months have fewer than {least} cases"
+            if read[-1] < len(churn["curve"])
+            else ""
+        )
         return (
-            f"churn threshold: not reached within {len(churn['curve'])} months (the chance of "
-            f"another order within {follow} months never falls to half of {initial:.1%})"
+            f"churn threshold: not reached within {read[-1]} months (the chance of another "
+            f"order within {follow} months never falls to half of {initial:.1%}{fewer})"
         )
     entry = churn["curve"][churn["threshold_months"] - 1]
     return (

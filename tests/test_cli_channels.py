@@ -450,3 +450,19 @@ def test_spend_on_channels_no_customer_came_through_is_a_note_naming_both_sides(
     result = run("--workspace", one_time_shop, "--spend", spend, "--out", tmp_path / "out2")
     text = " ".join(result.output.split())
     assert "no customer came through 1 of the spend's channels: tiktok (40.00)" in text
+
+
+def test_the_unmatched_spend_note_counts_the_customers_channels_as_the_table_groups_them(tmp_path):
+    """'Google' and 'google' are one channel in channels.csv: the note counts them together."""
+    orders = (
+        "customer,date,amount,channel\n"
+        "a@x.com,2024-01-05,10,Google\nb@x.com,2024-01-06,10,Google\nc@x.com,2024-01-07,10,google\n"
+        "d@x.com,2024-01-08,10,Email\n"
+    )
+    shop = make_workspace(tmp_path, orders)
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,TikTok,40\n")
+    result = run("--workspace", shop, "--spend", spend, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "The customers' channels are Google (3), Email (1): name the spend's" in text

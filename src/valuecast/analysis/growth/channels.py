@@ -826,7 +826,8 @@ def unmatched_spend_note(cac: pd.DataFrame, channels: pd.Series) -> str | None:
     (``web``, ``pos``) matches nothing: every CAC is empty, which looks like missing data rather
     than a naming mismatch, so the note names both sides."""
     rows = cac[(cac["cohort_month"] == ALL_MONTHS) & (cac["spend"].fillna(0) > 0)]
-    tally = group_labels(channels, "acquisition_channel").value_counts()
+    # counted as the channels' table groups them: "Google" and "google" are one channel
+    tally = canonical_channels(channels).value_counts()
     known = {_key(str(label)) for label in tally.index}
     unmatched = rows[[_key(str(label)) not in known for label in rows["channel"]]]
     if unmatched.empty:

@@ -333,3 +333,23 @@ def test_the_cac_reading_names_no_idle_spend_when_every_paying_channel_acquired_
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert "acquired no customers" not in reading and "nan" not in reading
     assert reading.endswith("Over all channels with spend: 3.5.")
+
+
+def test_spend_in_months_without_customers_of_its_channel_is_named_as_acquiring_nobody():
+    """Meta has 7 customers, all from months it paid nothing for: its 280 acquired nobody, and
+    the overall CLV:CAC (0.5) is below the only paying channel's (0.6) because of it."""
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["Google", "Email", "Meta"], "customers": [26, 7, 7],
+         "historic_clv_mean": [120.0, 90.0, 122.4], "predicted_clv_mean": [5.0, 3.0, 2.8],
+         "total_clv_mean": [125.0, 93.0, 125.2], "spend": [1110.0, 50.0, 280.0],
+         "cac_customers": [10, 0, 0], "cac": [111.0, None, None],
+         "clv_to_cac": [0.6014, None, None], "payback_month": [None, None, None]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 0.4635}}, None)
+    reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
+    assert reading.endswith(
+        "Over all channels with spend: 0.5. Spend that acquired no customers: 280 on Meta, "
+        "50 on Email."
+    )

@@ -187,11 +187,16 @@ def acquisition_channels(
 
 def _spend_without_customers(frame: pd.DataFrame, label: str, currency: str | None) -> str:
     """A sentence on the channels that spent and acquired nobody (no bar of the chart shows
-    them, but the overall CLV:CAC counts their spend)."""
-    if "spend" not in frame.columns or "customers" not in frame.columns:
+    them, but the overall CLV:CAC counts their spend).
+
+    Acquired means in the months of the spend (channels.csv's ``cac_customers``): a channel
+    whose customers all came in months it paid nothing for acquired nobody with its spend,
+    however many customers it has in all."""
+    column = "cac_customers" if "cac_customers" in frame.columns else "customers"
+    if "spend" not in frame.columns or column not in frame.columns:
         return ""
     spend = pd.to_numeric(frame["spend"], errors="coerce")
-    customers = pd.to_numeric(frame["customers"], errors="coerce").fillna(0)
+    customers = pd.to_numeric(frame[column], errors="coerce").fillna(0)
     # the spend assigned before the rows are picked: a Series assigned to an empty frame
     # brings every row of its index back (all NaN), which named the paying channels as idle
     idle = frame.assign(_spend=spend)[(spend > 0) & (customers == 0)].sort_values(

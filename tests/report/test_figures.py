@@ -353,3 +353,21 @@ def test_spend_in_months_without_customers_of_its_channel_is_named_as_acquiring_
         "Over all channels with spend: 0.5. Spend that acquired no customers: 280 on Meta, "
         "50 on Email."
     )
+
+
+def test_a_lone_channel_with_clv_to_cac_is_not_called_the_best_return():
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["google", "(none)"], "customers": [26, 12],
+         "historic_clv_mean": [120.0, 120.0], "predicted_clv_mean": [5.0, 5.0],
+         "total_clv_mean": [125.0, 125.0], "spend": [1110.0, None], "cac_customers": [10, None],
+         "cac": [111.0, None], "clv_to_cac": [0.6014, None], "payback_month": [None, None]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 0.6014}}, None)
+    reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
+    assert reading.startswith(
+        "Only one channel has both spend and customers, google: CLV:CAC 0.6 (CAC 111.00, not "
+        "paid back yet). Over all channels with spend: 0.6."
+    )
+    assert "best return" not in reading

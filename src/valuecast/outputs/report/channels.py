@@ -158,9 +158,14 @@ def acquisition_channels(
         "<extra></extra>",
     )  # fmt: skip
     top, bottom = paid.iloc[0], paid.iloc[-1]
+    # one channel with a ratio is no "best": a lone losing channel read as the best return
+    lead = (
+        f"The best return on spend comes from {top[label]}"
+        if len(paid) > 1
+        else f"Only one channel has both spend and customers, {top[label]}"
+    )
     reading = (
-        f"The best return on spend comes from {top[label]}: CLV:CAC "
-        f"{top['clv_to_cac']:.1f} (CAC {money_text(top.get('cac'), currency, 2)}, "
+        f"{lead}: CLV:CAC {top['clv_to_cac']:.1f} (CAC {money_text(top.get('cac'), currency, 2)}, "
         f"{payback_words(top.get('payback_month'))})"
     )
     if len(paid) > 1:

@@ -466,3 +466,27 @@ def test_the_unmatched_spend_note_counts_the_customers_channels_as_the_table_gro
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "The customers' channels are Google (3), Email (1): name the spend's" in text
+
+
+def test_the_tables_show_every_amount_whole_in_an_80_column_terminal(monkeypatch, tmp_path):
+    """Ten columns in one table cut the amounts of an 80-column terminal to '173.…'."""
+    from valuecast.cli import common
+
+    monkeypatch.setattr(common.console, "_width", 80)
+    orders = (
+        "customer,date,amount,channel\n"
+        "a@x.com,2024-01-05,1234.56,Facebook Ads\nb@x.com,2024-01-06,20,Facebook Ads\n"
+        "c@x.com,2024-01-07,300,Google\nd@x.com,2024-02-08,45.5,Google\n"
+    )
+    shop = make_workspace(tmp_path, orders)
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,Facebook Ads,12345.67\n2024-01,Google,99\n")
+    out = tmp_path / "out"
+    result = run("--workspace", shop, "--spend", spend, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    channels = pd.read_csv(out / "channels.csv")
+    for column in ("total_clv_mean", "total_clv_high", "spend", "cac"):
+        for value in channels[column].dropna():
+            assert f"{value:,.2f}" in result.output, (column, value)
+    assert "Facebook Ads" in result.output and "(losing" in result.output

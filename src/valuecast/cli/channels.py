@@ -61,42 +61,56 @@ def _print(
     frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path],
     currency: str | None = None,
 ) -> None:  # fmt: skip
+    """The CLV table and, with spend, the CAC table: two tables, so that each fits an
+    80-column terminal (one of ten columns cut its amounts to '173.…')."""
     import pandas as pd
     from rich.table import Table
 
-    table = Table(title=f"CLV by {by}" + (f" (amounts in {currency})" if currency else ""))
-    table.add_column(by)
+    amounts = f" (amounts in {currency})" if currency else ""
+    table = Table(title=f"CLV by {by}{amounts}")
+    table.add_column(by, overflow="fold")
     table.add_column("customers", justify="right")
     table.add_column("mean total CLV", justify="right")
     table.add_column("90% interval", justify="right")
-    if with_cac:
-        # CAC divides the spend by the customers of the months with spend, not by all of them
-        for name in ("spend", "with spend", "CAC", "CLV:CAC", "payback month", "flag"):
-            table.add_column(name, justify="right" if name != "flag" else "left")
     for _, row in frame.iterrows():
         low, high = row["total_clv_low"], row["total_clv_high"]
         interval = "" if pd.isna(low) else f"{low:,.2f} to {high:,.2f}"
-        cells = [
-            str(row[column]),
-            f"{int(row['customers']):,}",
-            _money(row["total_clv_mean"]),
-            interval,
-        ]
-        if with_cac:
-            ratio, payback = row["clv_to_cac"], row["payback_month"]
-            paid = row.get("cac_customers")
-            cells += [
-                _money(row.get("spend")),
-                "" if paid is None or pd.isna(paid) else f"{int(paid):,}",
-                _money(row["cac"]),
-                "" if pd.isna(ratio) else f"{ratio:.2f}",
-                "" if pd.isna(payback) else str(int(payback)),
-                "" if pd.isna(row["flag"]) else str(row["flag"]),
-            ]
-        table.add_row(*cells)
+        cells = [str(row[column]), f"{int(row['customers']):,}", _money(row["total_clv_mean"])]
+        table.add_row(*cells, interval)
     console.print(table)
+    if with_cac:
+        console.print(_cac_table(frame, column, by, amounts))
     for path in paths:
         console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
+    """The all-months CAC columns of channels.csv, one row per channel."""
+    import pandas as pd
+    from rich.table import Table
+
+    # CAC divides the spend by the customers of the months with spend, not by all of them
+    table = Table(
+        title=f"CAC by {by}{amounts}",
+        caption="with spend: the customers acquired in the months with spend (CAC = spend / them)",
+    )
+    table.add_column(by, overflow="fold")
+    for name in ("spend", "with spend", "CAC", "CLV:CAC", "payback month"):
+        table.add_column(name, justify="right", no_wrap=name != "payback month")
+    table.add_column("flag")
+    for _, row in frame.iterrows():
+        ratio, payback = row["clv_to_cac"], row["payback_month"]
+        paid = row.get("cac_customers")
+        table.add_row(
+            str(row[column]),
+            _money(row.get("spend")),
+            "" if paid is None or pd.isna(paid) else f"{int(paid):,}",
+            _money(row["cac"]),
+            "" if pd.isna(ratio) else f"{ratio:.2f}",
+            "" if pd.isna(payback) else str(int(payback)),
+            "" if pd.isna(row["flag"]) else str(row["flag"]),
+        )
+    return table
 
 
 def channels(

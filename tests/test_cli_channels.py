@@ -490,3 +490,13 @@ def test_the_tables_show_every_amount_whole_in_an_80_column_terminal(monkeypatch
         for value in channels[column].dropna():
             assert f"{value:,.2f}" in result.output, (column, value)
     assert "Facebook Ads" in result.output and "(losing" in result.output
+
+
+def test_grouping_by_first_product_without_line_items_says_why_all_are_none(
+    one_time_shop, tmp_path
+):
+    result = run("--workspace", one_time_shop, "--by", "first_product", "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(tmp_path / "o" / "channels.csv")["first_product"]) == {"(none)"}
+    text = " ".join(result.output.split())
+    assert "note: every customer is in (none) for first_product: no first order has" in text

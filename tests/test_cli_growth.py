@@ -171,3 +171,24 @@ def test_the_churn_line_reads_only_months_with_enough_cases():
     assert line.startswith("churn threshold: not reached within 5 months")
     assert line.endswith("never falls to half of 25.0%; later months have fewer than 30 cases)")
     assert _churn_line(churn([40] * 24)).endswith("never falls to half of 25.0%)")
+
+
+def test_a_split_by_first_product_without_line_items_says_why_all_are_none(
+    app, workspace, tmp_path
+):
+    # an orders table without line items: no customer's first product is known
+    result = runner.invoke(
+        app, ["cohorts", "-w", str(workspace), "--by", "first_product", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    cohorts = pd.read_csv(tmp_path / "cohorts.csv")
+    assert set(cohorts["first_product"]) == {"(none)"}
+    assert (
+        "note: every customer is in (none) for first_product: no first order has a line item "
+        "naming a product"
+    ) in result.output
+    # a split with values has no such note
+    result = runner.invoke(
+        app, ["cohorts", "-w", str(workspace), "--by", "channel", "-o", str(tmp_path)]
+    )
+    assert "every customer is in (none)" not in result.output

@@ -23,6 +23,7 @@ from valuecast.cli.common import (
     fail,
     open_workspace,
     read_spend_or_fail,
+    ungrouped_note,
     writing_to,
 )
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, OutOption, WorkspaceOption
@@ -239,6 +240,9 @@ def channels(
     _print(frame, column, by.value if by is not None else column, joined, paths, currency)
     if dated is not None:
         console.print(dated, highlight=False, soft_wrap=True)
+    ungrouped = ungrouped_note(groups[column], by.value) if by is not None else None
+    if ungrouped is not None:
+        console.print(f"note: {ungrouped}", highlight=False, soft_wrap=True)
     unmatched = (
         None
         if cac is None

@@ -100,6 +100,22 @@ def earlier_as_of_note(workspace, as_of: str, given: str | None) -> str | None:
     )
 
 
+def ungrouped_note(labels, by: str) -> str | None:
+    """The note for a split where every customer is in ``(none)``: the data has no ``by``
+    (an orders table without line items names no first product), and a split into one group
+    reads as a finding unless it says why; None when any customer has a value."""
+    from valuecast.analysis.growth.history import NONE_LABEL
+
+    if not len(labels) or set(map(str, labels)) != {NONE_LABEL}:
+        return None
+    why = {
+        "first_product": "no first order has a line item naming a product",
+        "channel": "no first order names a channel (source)",
+        "discount_code": "no first order has a discount code",
+    }.get(by)
+    return f"every customer is in {NONE_LABEL} for {by}" + (f": {why}" if why else "")
+
+
 def read_spend_or_fail(spend: Path | None):
     """The ``--spend`` file as a frame (None without one), or one line and exit 2."""
     from valuecast.io.spend import read_spend

@@ -15,7 +15,13 @@ from typing import Any
 
 import typer
 
-from valuecast.cli.common import check_options_or_fail, console, fail, open_workspace
+from valuecast.cli.common import (
+    check_options_or_fail,
+    console,
+    fail,
+    open_workspace,
+    ungrouped_note,
+)
 from valuecast.cli.options import JsonOption, WorkspaceOption
 
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
@@ -151,8 +157,9 @@ def cohorts(
     )
     console.print(_gaps_line(gaps), highlight=False, soft_wrap=True)
     console.print(_churn_line(churn), highlight=False, soft_wrap=True)
-    for note in tables.notes:
-        console.print(f"note: {note}", highlight=False)
+    ungrouped = ungrouped_note(tables.cohorts[tables.by], tables.by) if tables.by else None
+    for note in [*tables.notes, *([ungrouped] if ungrouped else [])]:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     for path in paths.values():
         console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
 

@@ -192,3 +192,17 @@ def test_a_split_by_first_product_without_line_items_says_why_all_are_none(
         app, ["cohorts", "-w", str(workspace), "--by", "channel", "-o", str(tmp_path)]
     )
     assert "every customer is in (none)" not in result.output
+
+
+def test_the_churn_line_of_a_shop_without_comebacks_does_not_halve_zero():
+    from valuecast.cli.growth import _churn_line
+
+    curve = [{"months": m, "probability": 0.0, "points": 40} for m in range(1, 25)]
+    churn = {"initial_repeat_probability": 0.0, "threshold_months": None,
+             "follow_up_months": 12, "min_points": 30, "curve": curve}  # fmt: skip
+    line = _churn_line(churn)
+    assert "half of 0.0%" not in line
+    assert line == (
+        "churn threshold: none to read: no order was followed by another within 12 months "
+        "(no customer has come back yet)"
+    )

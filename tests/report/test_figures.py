@@ -371,3 +371,16 @@ def test_a_lone_channel_with_clv_to_cac_is_not_called_the_best_return():
         "paid back yet). Over all channels with spend: 0.6."
     )
     assert "best return" not in reading
+
+
+def test_a_churn_chart_without_any_comeback_does_not_speak_of_halving_zero():
+    from valuecast.outputs.report.cohorts import churn_chart
+
+    churn = {"curve": [{"months": m, "probability": 0.0, "points": 40} for m in (1, 2)],
+             "initial_repeat_probability": 0.0, "threshold_months": None, "min_points": 30,
+             "follow_up_months": 12}  # fmt: skip
+    reading = churn_chart(churn).reading
+    assert reading == (
+        "No order was followed by another within 12 months: with no customer coming back yet, "
+        "there is no churn threshold to read."
+    )

@@ -181,6 +181,11 @@ def _churn_line(churn: dict[str, Any]) -> str:
     follow = churn["follow_up_months"]
     if initial is None:
         return f"churn threshold: not enough history (needs orders over {follow}+ months)"
+    if initial == 0:  # nothing to halve: "never falls to half of 0.0%" says nothing
+        return (
+            f"churn threshold: none to read: no order was followed by another within {follow} "
+            "months (no customer has come back yet)"
+        )
     if churn["threshold_months"] is None:
         # the threshold reads only months with enough cases (as the report's chart says): a
         # curve of a handful of cases is no evidence that customers never churn

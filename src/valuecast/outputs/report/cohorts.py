@@ -229,7 +229,13 @@ def churn_chart(churn: dict | None) -> Chart | None:
     )  # fmt: skip
     threshold = churn.get("threshold_months")
     window = f"within {follow} months" if follow else "again"
-    if threshold is not None:
+    if initial == 0:  # no comeback at all: there is no chance to halve
+        reading = (
+            f"No order was followed by another{f' within {follow} months' if follow else ''}: "
+            "with no customer coming back yet, "
+            "there is no churn threshold to read."
+        )
+    elif threshold is not None:
         at = next((p for p in points if p["months"] == threshold), None)
         reading = (
             f"After {plural_text(int(threshold), 'month')} without an order the chance of ordering "

@@ -206,3 +206,26 @@ def test_the_churn_line_of_a_shop_without_comebacks_does_not_halve_zero():
         "churn threshold: none to read: no order was followed by another within 12 months "
         "(no customer has come back yet)"
     )
+
+
+def test_stage_shows_the_clv_to_cac_of_the_last_analysis_with_spend(app, workspace, tmp_path):
+    """`analyze --spend` then `stage`: the stage no longer says no spend was given."""
+    from valuecast.cli import app as valuecast
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,web,10\n2024-01,pos,40\n")
+    done = runner.invoke(
+        valuecast,
+        ["analyze", "-w", str(workspace), "-o", str(tmp_path / "a"), "--spend", str(spend)],
+    )
+    assert done.exit_code == 0, done.output
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    ratio = summary["growth"]["clv_to_cac"]
+    assert ratio is not None and summary["as_of"] == "2024-03-15"
+    shown = runner.invoke(app, ["stage", "-w", str(workspace)])
+    assert shown.exit_code == 0, shown.output
+    assert f"CLV:CAC: {ratio:.2f}" in shown.output
+    assert "CLV:CAC unknown" not in shown.output
+    # another as-of date than the analysis': its ratio is not this date's
+    other = runner.invoke(app, ["stage", "-w", str(workspace), "--as-of", "2024-02-29"])
+    assert "CLV:CAC unknown" in other.output

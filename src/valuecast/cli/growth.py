@@ -214,6 +214,27 @@ def _churn_line(churn: dict[str, Any]) -> str:
     )
 
 
+def _analysed_clv_to_cac(workspace: Any, as_of: Any) -> float | None:
+    """The shop's CLV:CAC from the last ``analyze --spend`` when that analysis is of these
+    orders (nothing ingested after it) as of this date; None otherwise.
+
+    ``stage`` reads no spend file itself: without this, a merchant who had just given the spend
+    to ``analyze`` was told CLV:CAC is unknown because no spend was given.
+    """
+    from valuecast.store.snapshots import load_summary, reusable_snapshot
+
+    if as_of is None:
+        return None
+    snapshot_id = reusable_snapshot(workspace)
+    if snapshot_id is None:
+        return None
+    summary = load_summary(workspace, snapshot_id)
+    if summary.get("as_of") != as_of.isoformat():
+        return None
+    ratio = (summary.get("growth") or {}).get("clv_to_cac")
+    return float(ratio) if ratio is not None and math.isfinite(ratio) and ratio >= 0 else None
+
+
 def stage(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
@@ -221,13 +242,18 @@ def stage(
 ) -> None:
     """Show the shop's growth stage, the suggested effort on retention, and the evidence."""
     from valuecast.analysis.growth.stage import format_stage, growth_stage, stage_to_dict
+    from valuecast.analysis.summary import default_as_of
 
     with open_workspace(workspace) as ws:
         orders = ws.orders()
         as_of_date = _as_of(orders, as_of, required=False)  # no orders: "just started"
-        result = growth_stage(orders, as_of=as_of_date)
+        ratio = _analysed_clv_to_cac(ws, as_of_date or default_as_of(orders))
+        result = growth_stage(orders, as_of=as_of_date, cac_ratio=ratio)
     if as_json:
         print(json.dumps(stage_to_dict(result), indent=2, default=str))
         return
-    for line in format_stage(result):
+    lines = format_stage(result)
+    if ratio is not None:  # said where it comes from, before the closing caveat
+        lines.insert(-1, "note: CLV:CAC is the last analysis' (the spend given to analyze)")
+    for line in lines:
         console.print(line, highlight=False, soft_wrap=True)

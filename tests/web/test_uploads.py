@@ -127,6 +127,9 @@ def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     assert any(row["clv_to_cac"] is not None for row in cac)
     page = client.get("/channels")
     assert "CLV:CAC" in page.text and "spend.csv" in page.text
+    # the CLV that CLV:CAC divides (of the customers of the months with spend) is shown beside
+    # it: the total CLV per customer of every customer of the channel is another number
+    assert "CLV per customer with spend" in page.text
 
 
 def test_spend_in_another_currency_is_refused_at_upload(upload_client):

@@ -490,6 +490,9 @@ def test_the_tables_show_every_amount_whole_in_an_80_column_terminal(monkeypatch
         for value in channels[column].dropna():
             assert f"{value:,.2f}" in result.output, (column, value)
     assert "Facebook Ads" in result.output and "(losing" in result.output
+    # the total CLV of the first table is every customer's; CLV:CAC divides those with spend
+    text = " ".join(result.output.split())
+    assert "CLV:CAC = their mean CLV (channels.csv's clv_per_customer) / CAC" in text
 
 
 def test_grouping_by_first_product_without_line_items_says_why_all_are_none(

@@ -93,7 +93,10 @@ def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
     # CAC divides the spend by the customers of the months with spend, not by all of them
     table = Table(
         title=f"CAC by {by}{amounts}",
-        caption="with spend: the customers acquired in the months with spend (CAC = spend / them)",
+        caption=(
+            "with spend: the customers acquired in the months with spend; CAC = spend / them, "
+            "CLV:CAC = their mean CLV (channels.csv's clv_per_customer) / CAC"
+        ),
     )
     table.add_column(by, overflow="fold")
     for name in ("spend", "with spend", "CAC", "CLV:CAC", "payback month"):

@@ -384,3 +384,19 @@ def test_a_churn_chart_without_any_comeback_does_not_speak_of_halving_zero():
         "No order was followed by another within 12 months: with no customer coming back yet, "
         "there is no churn threshold to read."
     )
+
+
+def test_customers_without_any_channel_are_not_said_to_come_through_one():
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["(none)"], "customers": [80], "historic_clv_mean": [59.5],
+         "predicted_clv_mean": [None], "total_clv_mean": [59.5]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {}, None)
+    reading = next(chart.reading for chart in charts if chart.key == "channels-clv")
+    assert "came through one channel" not in reading
+    assert reading == (
+        "The orders name no acquisition channel (no channel or source column), so CLV cannot be "
+        "split by channel: 59.50 per customer over all 80 customers."
+    )

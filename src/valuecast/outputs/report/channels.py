@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecast.analysis.growth.channels import NONE_LABEL
 from valuecast.dates import months_text
 from valuecast.outputs.report.charts import (
     BLUE,
@@ -89,7 +90,14 @@ def acquisition_channels(
                 )
             return text
 
-        if len(ordered) == 1:
+        if len(ordered) == 1 and str(best[label]) == NONE_LABEL:
+            # one group of customers without a channel is no channel they came through
+            reading = (
+                "The orders name no acquisition channel (no channel or source column), so CLV "
+                f"cannot be split by channel: {worth(best)} per customer over all "
+                f"{plural_text(int(best['customers']), 'customer')}."
+            )
+        elif len(ordered) == 1:
             reading = (
                 f"All {plural_text(int(best['customers']), 'customer')} came through one channel, "
                 f"{best[label]}: {worth(best)} each."

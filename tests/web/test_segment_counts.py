@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from fastapi.testclient import TestClient
 
 from valuecast.outputs.audiences import SEGMENTS, segment_mask
 from valuecast.tables import GROUPS, TIERS
@@ -112,3 +113,87 @@ def test_the_pair_most_often_bought_together_less_often_than_chance_says_so():
     reading = next(chart.reading for chart in section.charts if chart.key == "products-pairs")
     assert "(163 orders, 0.8 times as often as chance would have it)" in reading
     assert "less often than chance" in reading
+
+
+def _shared_address_shop(path) -> None:
+    """An orders table keyed by customer number: 60 customers, each with orders and an e-mail;
+    every tenth customer's record (1, 11, ...) declines marketing for the address of the customer
+    before it (in other letter case, with a space), whose own record may accept it."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(60):
+        shares = i % 10 == 1
+        email = f"User{i - 1}@Shop.com " if shares else f"user{i}@shop.com"
+        consent = "no" if shares else ("yes" if i % 3 else "no")
+        first = int(rng.integers(0, 300))
+        for k in range(1 + i % 4):
+            day = pd.Timestamp("2025-01-01") + pd.Timedelta(days=first + 40 * k)
+            rows.append((f"C{i}", email, f"{day:%Y-%m-%d}", 20.0 + i, consent))
+    pd.DataFrame(rows, columns=["customer", "email", "date", "amount", "marketing"]).to_csv(
+        path, index=False
+    )
+
+
+def test_dashboard_consent_counts_leave_out_an_address_another_record_declines(tmp_path):
+    """The segments page counts as consenting exactly the customers its downloads hold: an
+    address one record declines marketing for is not counted as consenting on another."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+    from valuecast.store import Workspace
+    from valuecast.store.snapshots import list_snapshots
+    from valuecast.web import create_app
+    from valuecast.web.views import store_view
+
+    export, workspace = tmp_path / "orders.csv", tmp_path / "shop.duckdb"
+    _shared_address_shop(export)
+    result = CliRunner().invoke(
+        app,
+        ["analyze", str(export), "-w", str(workspace), "-o", str(tmp_path / "out"), "--map",
+         "customer_id=customer,ordered_at=date,revenue=amount,email=email,"
+         "accepts_marketing=marketing"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+    def counted_and_exported() -> list[tuple[str, int, int]]:
+        application = create_app(workspace, warm=False)
+        try:
+            client = TestClient(application, base_url="http://127.0.0.1")
+            out = []
+            for row in client.get("/api/v1/segments").json():
+                body = client.get(
+                    f"/api/v1/segments/{row['segment']}/export", params={"to": "klaviyo"}
+                ).text
+                out.append((row["segment"], row["consenting"], len(body.splitlines()[1:])))
+            return out
+        finally:
+            application.state.dashboard.close()
+
+    # as `analyze` stores the counts, and as the dashboard's uploads store them
+    for counts in (counted_and_exported(), None):
+        if counts is None:
+            with Workspace(workspace) as ws:
+                store_view(ws, list_snapshots(ws)[-1].snapshot_id)
+            counts = counted_and_exported()
+        assert [(name, exported) for name, _, exported in counts] == [
+            (name, consenting) for name, consenting, _ in counts
+        ]
+        # 36 customers accept marketing on their own record; 4 of them share their address
+        # with a record declining it (of the six customers before one, 0 and 30 decline anyway)
+        assert sum(consenting for name, consenting, _ in counts if name.startswith("tier-")) == 32
+
+
+def test_address_declined_marks_every_record_of_an_address_one_record_declines():
+    from valuecast.web.views import address_declined
+
+    shared = pd.DataFrame({
+        "customer_id": ["1", "2", "3", "4", "5", "6"],
+        "address": ["a@x.com", "a@x.com", "b@x.com", "b@x.com", "c@x.com", "c@x.com"],
+        "accepts_marketing": [True, False, True, None, True, False],
+    })  # fmt: skip
+    # customer 6 (who declines for c@x.com) is not in the snapshot: the audience files, which
+    # read the snapshot's customers, do not know of that record either
+    ids = pd.Series(["1", "2", "3", "4", "5", "7"])
+    assert address_declined(ids, shared).tolist() == [True, True, False, False, False, False]
+    assert address_declined(ids, shared.iloc[:0]) is None
+    assert address_declined(pd.Series(["3", "4"]), shared) is None

@@ -558,7 +558,13 @@ def _store_charts(ws, analysis, tables, report, snapshot_id: int):
     from valuecast.analysis.payload import json_ready
     from valuecast.outputs.report.render import CUSTOMER_COLUMNS_READ, report_sections
     from valuecast.store.memory import release_unused_memory
-    from valuecast.web.views import SEGMENT_COLUMNS, segment_frame, store_view, view_parts
+    from valuecast.web.views import (
+        SEGMENT_COLUMNS,
+        address_declined,
+        segment_frame,
+        store_view,
+        view_parts,
+    )
 
     # one chart pass for the report and the dashboard's pages, from the analysis in the
     # workspace: what the snapshot stores gives the same pages without reading it back;
@@ -570,11 +576,16 @@ def _store_charts(ws, analysis, tables, report, snapshot_id: int):
     # they go out of use: a garbage collection here found only a few small cycles (1M
     # customers: 0.3 s of scanning for no memory back)
     release_unused_memory(collect=False)
-    segments = segment_frame(analysis.arrow(SEGMENT_COLUMNS, as_read=True), self_destruct=True)
+    # the customer ids only where customers share an address (its consent is the address')
+    shared = ws.shared_addresses()
+    columns = (*SEGMENT_COLUMNS, "customer_id") if len(shared) else SEGMENT_COLUMNS
+    segments = segment_frame(analysis.arrow(columns, as_read=True), self_destruct=True)
     release_unused_memory(collect=False)  # the columns' Arrow pages, freed as they were converted
+    declined = address_declined(segments.pop("customer_id"), shared) if len(shared) else None
     parts = view_parts(
-        json_ready(analysis.summary), segments, tables, json_ready(report) or None, built
-    )
+        json_ready(analysis.summary), segments, tables, json_ready(report) or None, built,
+        declined=declined,
+    )  # fmt: skip
     del segments
     release_unused_memory(collect=False)  # the segments' frame, freed on return
     store_view(ws, snapshot_id, parts)  # `valuecast serve` starts without them

@@ -314,6 +314,10 @@ def connection_table_names(raw: Any) -> set[str]:
     return {row[0] for row in rows}
 
 
+_EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+"""An e-mail address as the audience files recognise one in a customer id."""
+
+
 def contacts_frame(raw: Any) -> pd.DataFrame:
     """``customer_id`` and :data:`~valuecast.tables.CONTACT_FIELDS`: each customer's row of the
     ``customers`` table (a customers export), and for a customer without an e-mail there the
@@ -328,25 +332,53 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
     rule, over every stored order), so an audience file never uploads a customer who has
     opted out since.
     """
+    return raw.sql(_contacts_query()).to_arrow_table().to_pandas()
+
+
+def _contacts_query() -> str:
+    """The SQL text of :func:`contacts_frame`."""
     fields = ", ".join(f"c.{name}" for name in CONTACT_FIELDS if name != "email")
+    return f"""WITH ordered AS (
+        SELECT customer_id, arg_max(trim(email), ordered_at) FILTER (
+            WHERE nullif(trim(email), '') IS NOT NULL
+            AND lower(trim(email)) <> lower(customer_id)) AS email,
+        arg_max(accepts_marketing, {{'at': coalesce(ordered_at, order_date), 'id': order_id}}) FILTER (
+            WHERE accepts_marketing IS NOT NULL) AS accepts_marketing
+        FROM orders
+        WHERE customer_id IS NOT NULL AND (
+            (nullif(trim(email), '') IS NOT NULL AND lower(trim(email)) <> lower(customer_id))
+            OR accepts_marketing IS NOT NULL)
+        GROUP BY customer_id)
+    SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
+        coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields},
+        coalesce(c.accepts_marketing, o.accepts_marketing) AS accepts_marketing
+    FROM (SELECT * FROM customers WHERE customer_id IS NOT NULL) c
+    FULL JOIN ordered o ON c.customer_id = o.customer_id"""
+
+
+def shared_addresses_frame(raw: Any) -> pd.DataFrame:
+    """``customer_id``, ``address`` and ``accepts_marketing`` of the customers whose e-mail
+    address another customer holds too (a shop keyed by customer number, a customer who
+    registered twice), with the consent known today (:func:`contacts_frame`'s rows).
+
+    The address is the one the audience files key a customer by: the contact e-mail, else the
+    customer id when it is an e-mail address, trimmed and lower-cased.  Consent belongs to the
+    address, so these are the only customers whose consent another record can withdraw; a shop
+    whose customers each have their own address has none (one aggregation, no rows)."""
     return (
         raw.sql(
-            f"""WITH ordered AS (
-            SELECT customer_id, arg_max(trim(email), ordered_at) FILTER (
-                WHERE nullif(trim(email), '') IS NOT NULL
-                AND lower(trim(email)) <> lower(customer_id)) AS email,
-            arg_max(accepts_marketing, {{'at': coalesce(ordered_at, order_date), 'id': order_id}}) FILTER (
-                WHERE accepts_marketing IS NOT NULL) AS accepts_marketing
-            FROM orders
-            WHERE customer_id IS NOT NULL AND (
-                (nullif(trim(email), '') IS NOT NULL AND lower(trim(email)) <> lower(customer_id))
-                OR accepts_marketing IS NOT NULL)
-            GROUP BY customer_id)
-        SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
-            coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields},
-            coalesce(c.accepts_marketing, o.accepts_marketing) AS accepts_marketing
-        FROM (SELECT * FROM customers WHERE customer_id IS NOT NULL) c
-        FULL JOIN ordered o ON c.customer_id = o.customer_id"""
+            f"""WITH contacts AS ({_contacts_query()}),
+            keyed AS (
+                SELECT customer_id, accepts_marketing, lower(trim(nfc_normalize(coalesce(
+                    nullif(trim(email), ''),
+                    CASE WHEN regexp_full_match(trim(customer_id), '{_EMAIL_PATTERN}')
+                        THEN trim(customer_id) END)))) AS address
+                FROM contacts)
+            SELECT customer_id, address, accepts_marketing FROM keyed
+            WHERE address IN (
+                SELECT address FROM keyed WHERE address <> ''
+                GROUP BY address HAVING count(DISTINCT customer_id) > 1)
+            ORDER BY address, customer_id"""
         )
         .to_arrow_table()
         .to_pandas()
@@ -418,6 +450,10 @@ class ReadView:
     def prospects(self) -> pd.DataFrame:
         """The customers without orders (:func:`prospects_frame`)."""
         return prospects_frame(self.raw)
+
+    def shared_addresses(self) -> pd.DataFrame:
+        """The customers who share their e-mail address (:func:`shared_addresses_frame`)."""
+        return shared_addresses_frame(self.raw)
 
     def rows(self, query: str, params: list | None = None) -> list[tuple]:
         """``query`` (SQL text written by valuecast, never user input) with ``params`` bound."""
@@ -615,6 +651,10 @@ class Workspace:
     def prospects(self) -> pd.DataFrame:
         """The customers without orders (:func:`prospects_frame`)."""
         return prospects_frame(self.raw)
+
+    def shared_addresses(self) -> pd.DataFrame:
+        """The customers who share their e-mail address (:func:`shared_addresses_frame`)."""
+        return shared_addresses_frame(self.raw)
 
     def ingests(self) -> pd.DataFrame:
         """The ingest log: one row per ingest with its files and JSON report."""

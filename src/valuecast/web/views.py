@@ -270,11 +270,14 @@ def view_parts(
     tables: dict[str, pd.DataFrame],
     ingest_report,
     built: Built | None = None,
+    declined: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The charts, readings and segment counts of a snapshot, as JSON-ready data.
 
     ``built`` is the report's chart pass of the same analysis (:func:`report_sections`), when
-    the caller made it already; the sections are copied, never changed.
+    the caller made it already; the sections are copied, never changed.  ``declined`` marks the
+    customers whose e-mail address another customer record declines marketing for
+    (:func:`address_declined`), which the segments' consent counts leave out.
     """
     from valuecast.outputs.report.render import build_sections
 
@@ -284,7 +287,7 @@ def view_parts(
     sections = {section.key: section for section in report}
     sections["products"] = _products_section(tables, summary)
     stored, template = _stored_sections(sections.values())
-    segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"))
+    segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"), declined)
     return {"items": items, "sections": stored, "template": template, "segments": segments}
 
 
@@ -341,7 +344,8 @@ def store_view(workspace, snapshot_id: int, parts: dict[str, Any] | None = None)
         ingest_report = snapshots.load_ingest_report(workspace, snapshot_id) or None
         tables = snapshots.load_tables(workspace, snapshot_id)
         customers = snapshots.load_customers(workspace, snapshot_id)
-        parts = view_parts(summary, customers, tables, ingest_report)
+        declined = address_declined(customers["customer_id"], workspace.shared_addresses())
+        parts = view_parts(summary, customers, tables, ingest_report, declined=declined)
     snapshots.save_pages(workspace, snapshot_id, {VIEW: _view_bytes(parts)})
 
 
@@ -406,10 +410,13 @@ class SnapshotView:
             ingest_report = snapshots.load_ingest_report(reader, sid) or None
             table = snapshots.customers_arrow_table(reader, sid)
             pages = snapshots.load_pages(reader, sid)
+            shared = reader.shared_addresses() if VIEW not in pages else None
         if VIEW in pages:
             parts = json.loads(pages[VIEW])
         else:
-            parts = view_parts(summary, table.to_pandas(), tables, ingest_report)
+            customers = table.to_pandas()
+            declined = address_declined(customers["customer_id"], shared)
+            parts = view_parts(summary, customers, tables, ingest_report, declined=declined)
         stored_orders = snapshots.stored_sort_orders(
             pages, lambda name: _read(reading, snapshots.load_sort_order, sid, name)
         )
@@ -485,9 +492,34 @@ def still_due(reminders: pd.DataFrame) -> pd.DataFrame:
     return reminders[(days >= -cycle).to_numpy(bool)]
 
 
-def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
+def address_declined(customer_ids: pd.Series, shared: pd.DataFrame) -> np.ndarray | None:
+    """Which of ``customer_ids`` (a snapshot's customers) the audience files leave out because
+    another of the snapshot's customers with the same e-mail address declines marketing, as
+    :func:`valuecast.outputs.audiences.table.declined_addresses` rules; None when none is.
+
+    ``shared`` is :meth:`valuecast.store.Workspace.shared_addresses`: the customers who share
+    an address, with their consent and the address as the audience files key it.
+    """
+    if not len(shared):
+        return None
+    in_snapshot = shared[shared["customer_id"].isin(customer_ids).to_numpy(bool)]
+    refuses = in_snapshot["accepts_marketing"].astype("boolean").eq(False).fillna(False)
+    addresses = set(in_snapshot.loc[refuses.to_numpy(bool), "address"])
+    declined_ids = in_snapshot.loc[in_snapshot["address"].isin(addresses).to_numpy(bool)]
+    if not len(declined_ids):
+        return None
+    return customer_ids.isin(set(declined_ids["customer_id"])).to_numpy(bool)
+
+
+def segment_counts(
+    customers: pd.DataFrame, as_of: Any, declined: np.ndarray | None = None
+) -> list[dict[str, Any]]:
     """Every named segment (:data:`valuecast.outputs.audiences.SEGMENTS`): customers, consenting,
-    value."""
+    value.
+
+    ``declined`` (:func:`address_declined`) marks customers whose address another record
+    declines marketing for: they are not counted as consenting, as the audience files leave
+    them out."""
     from valuecast.outputs.audiences import SEGMENTS, high_historic_value, segment_mask
     from valuecast.outputs.audiences.segments import label_segment
 
@@ -500,6 +532,8 @@ def segment_counts(customers: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
     high_value = high_historic_value(customers)
     stated_consent = customers["accepts_marketing"].astype("boolean")
     consent = stated_consent.fillna(False).to_numpy(dtype=bool)
+    if declined is not None:
+        consent &= ~declined
     stated = stated_consent.notna().to_numpy(dtype=bool)
     historic = customers["historic_clv"].to_numpy(dtype=float)
     predicted = customers["predicted_clv"].to_numpy(dtype=float)

@@ -433,6 +433,35 @@ def test_an_older_snapshots_segments_say_their_consent_is_of_its_day(client):
     assert 'id="consent-as-of"' not in client.get("/segments").text
 
 
+def test_the_latest_snapshots_segments_say_when_an_export_was_ingested_after_it(workspace_copy):
+    """A customers export ingested after the analysis may withdraw consent the page counted:
+    the page says its counts are the analysis' and the downloads use today's."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    def client_for(application):
+        return TestClient(application, base_url="http://127.0.0.1")
+
+    application = create_app(workspace_copy, warm=False)
+    try:
+        assert 'id="consent-as-of"' not in client_for(application).get("/segments").text
+    finally:
+        application.state.dashboard.close()
+    export = workspace_copy.parent / "customers_export.csv"
+    export.write_text(
+        "First Name,Last Name,Email,Accepts Email Marketing\nAna,Lee,someone@example.com,no\n"
+    )
+    with Workspace(workspace_copy) as ws:
+        ws.ingest(read_exports([export]))
+    application = create_app(workspace_copy, warm=False)
+    try:
+        page = client_for(application).get("/segments").text
+    finally:
+        application.state.dashboard.close()
+    assert 'id="consent-as-of"' in page and "an export ingested since" in page
+
+
 def test_every_page_renders(client, stored):
     for path in ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model",
                  "/data", "/segments?everyone=true", "/customers?q=a&sort=T&order=asc&page=2"):  # fmt: skip

@@ -60,6 +60,7 @@ __all__ = [
     "customers_table",
     "frame_from_parquet",
     "high_value_movers",
+    "ingested_since",
     "label_moves",
     "latest_options",
     "latest_snapshot",
@@ -859,6 +860,23 @@ def latest_options(workspace) -> dict[str, Any] | None:
     if latest is None or latest[1] is None:
         return None
     return json.loads(latest[1])
+
+
+def ingested_since(workspace, snapshot_id: int) -> bool:
+    """Whether an export was ingested after snapshot ``snapshot_id`` was made (its orders,
+    consent or contacts may differ from what the workspace holds now)."""
+    if not _has_snapshots(workspace):
+        return False
+    rows = _rows(
+        workspace,
+        "SELECT ingest_id, (SELECT max(ingest_id) FROM ingests) FROM snapshots "
+        "WHERE snapshot_id = ?",
+        [snapshot_id],
+    )
+    if not rows:
+        return False
+    ingest_id, latest_ingest = rows[0]
+    return latest_ingest is not None and (ingest_id is None or latest_ingest > ingest_id)
 
 
 def _latest_snapshot(workspace) -> tuple[int, str | None, bool] | None:

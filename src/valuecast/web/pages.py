@@ -199,17 +199,24 @@ def model(request: Request, snapshot: int | None = SnapshotQuery):
 
 @router.get("/segments", response_class=HTMLResponse)
 def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: bool = Query(False)):
+    from valuecast.store.snapshots import ingested_since
     from valuecast.web.api import live_segments
 
     dashboard = dashboard_of(request)
     info = _info_or_empty(request, snapshot, "segments")
     counted = live_segments(dashboard, dashboard.view(info)) if info is not None else []
     latest = dashboard.snapshot()
-    # an older snapshot counts consent as of its day; its downloads use the consent known today
+    # an older snapshot counts consent as of its day, and any snapshot the consent of the
+    # exports ingested before it; the downloads use the consent known today
     older = info is not None and latest is not None and info.snapshot_id != latest.snapshot_id
+    if info is not None and not older:
+        with dashboard.reader() as reader:
+            ingested = ingested_since(reader, info.snapshot_id)
+    else:
+        ingested = False
     return _section_page(
         request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone,
-        segments=counted, older=older,
+        segments=counted, older=older, ingested=ingested,
     )  # fmt: skip
 
 

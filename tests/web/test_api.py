@@ -675,7 +675,7 @@ def test_stored_pages_serve_what_the_server_would_compute(workspace_copy, monkey
     assert answers() == computed
 
 
-def test_with_a_margin_the_customers_and_segments_pages_say_which_figures_are_margin(
+def test_with_a_margin_the_customers_segments_and_channels_pages_say_which_figures_are_margin(
     workspace_copy,
 ):
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
@@ -696,5 +696,16 @@ def test_with_a_margin_the_customers_and_segments_pages_say_which_figures_are_ma
         assert said in client.get("/customers").text
         assert said in client.get("/segments").text
         assert said not in client.get("/customers?snapshot=1").text  # no margin as of March
+        # the channels table's total is the historic CLV times the margin plus the predicted
+        channels = client.get("/api/v1/channels").json()["tables"]["channels"]
+        for row in channels:
+            if row["customers"]:
+                assert row["total_clv_mean"] == pytest.approx(
+                    0.4 * row["historic_clv_mean"] + row["predicted_clv_mean"], abs=0.011
+                )
+        page = client.get("/channels").text
+        assert 'id="channels-margin"' in page
+        assert "total CLV is historic CLV times the margin plus predicted CLV" in page
+        assert 'id="channels-margin"' not in client.get("/channels?snapshot=1").text
     finally:
         app.state.dashboard.close()

@@ -51,7 +51,11 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     assert summary["snapshot_id"] == snapshots[-1].snapshot_id
     assert "snapshot 1 (2025-12-31) -> 2 (2026-06-30)" in output
     movers = len(comparison.high_value_to_at_risk)
-    assert f"{movers:,} customers moved from the high spend tier to at risk" in output
+    who = "1 customer" if movers == 1 else f"{movers:,} customers"
+    assert f"{who} moved from the high spend tier to at risk" in output
+    # the totals are named as the history table and the report name them
+    assert "historic CLV" in output and "predicted CLV" in output
+    assert "historic clv" not in output and "predicted clv" not in output
     customers = pd.read_csv(folder / "q2" / "customers.csv")
     assert len(customers) == snapshots[-1].n_customers
 

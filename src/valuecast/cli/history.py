@@ -63,6 +63,10 @@ def _matrix_table(matrix, title: str) -> Table:
     return table
 
 
+_FIGURE_LABELS = {"historic_clv": "historic CLV", "predicted_clv": "predicted CLV"}
+"""The comparison's totals as the history table and the report name them."""
+
+
 def _print_comparison(comparison, *, top: int) -> None:
     before, after = comparison.before, comparison.after
     title = f"snapshot {before.snapshot_id} ({before.as_of}) -> {after.snapshot_id} ({after.as_of})"
@@ -80,8 +84,8 @@ def _print_comparison(comparison, *, top: int) -> None:
         )
     for figure, row in comparison.totals.iterrows():
         totals.add_row(
-            figure.replace("_", " "), _money(row["before"]), _money(row["after"]),
-            _signed(row["change"]),
+            _FIGURE_LABELS.get(figure, figure.replace("_", " ")), _money(row["before"]),
+            _money(row["after"]), _signed(row["change"]),
         )  # fmt: skip
     console.print(totals)
     if comparison.differences:
@@ -91,7 +95,8 @@ def _print_comparison(comparison, *, top: int) -> None:
     console.print(_matrix_table(comparison.tier_matrix, "customers between spend tiers"))
     movers = comparison.high_value_to_at_risk
     console.print(
-        f"{len(movers):,} customers moved from the high spend tier to at risk "
+        f"{len(movers):,} customer{'' if len(movers) == 1 else 's'} moved from the high spend "
+        "tier to at risk "
         "(RFM group At risk, Previously loyal, Almost lost or Dormant)",
         highlight=False,
     )

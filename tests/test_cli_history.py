@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -44,6 +45,8 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     assert summary["as_of"] == "2026-06-30"
     # the quarter's analysis is the last one's, so the two snapshots compare like with like
     assert (summary["horizon_months"], summary["margin"]) == (6, 0.5)
+    # the headline says which of its figures are margin, as the report and the dashboard do
+    assert re.search(r"margin in predicted CLV +50% \(historic CLV is revenue\)", output)
     with Workspace(workspace, read_only=True) as ws:
         snapshots = list_snapshots(ws)
         comparison = compare(ws)

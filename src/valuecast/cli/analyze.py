@@ -198,8 +198,12 @@ def _print_analysis(
                 f"  ({level}% interval {totals['predicted_clv_p10']:,.0f}"
                 f" to {totals['predicted_clv_p90']:,.0f})"
             )
+        rows.append((f"predicted CLV, next {months_text(summary['horizon_months'])}", predicted))
+        margin = summary.get("margin")
+        if margin is not None and margin != 1:
+            # the report and the dashboard say it under their title; here it is the row's
+            rows.append(("margin in predicted CLV", f"{margin:.0%} (historic CLV is revenue)"))
         rows += [
-            (f"predicted CLV, next {months_text(summary['horizon_months'])}", predicted),
             ("predicted orders", f"{totals['predicted_number_of_orders']:,.0f}"),
             ("model", _model_line(summary["model"])),
         ]

@@ -400,3 +400,23 @@ def test_customers_without_any_channel_are_not_said_to_come_through_one():
         "The orders name no acquisition channel (no channel or source column), so CLV cannot be "
         "split by channel: 59.50 per customer over all 80 customers."
     )
+
+
+def test_data_quality_counts_the_rows_excluded_without_an_order():
+    """A customers export's second row for one customer excludes a row and no order: the
+    reading counts it as the ingest report does, beside the excluded orders."""
+    from valuecast.outputs.report.data_quality import data_quality
+
+    report = {
+        "rows_read": 621, "orders": 277, "guest_orders": 0, "workspace_orders": 277,
+        "excluded_orders": {"cancelled": 8},
+        "excluded_rows": {"cancelled": 8, "duplicate email": 1, "empty row": 2},
+    }  # fmt: skip
+    chart, _ = data_quality({"n_orders": 277}, report)
+    assert chart.reading == (
+        "Of 621 rows read, 277 orders were used; 8 orders were excluded: cancelled 8; "
+        "3 other rows were left out: empty row 2, duplicate email 1."
+    )
+    alone = {**report, "excluded_orders": {}, "excluded_rows": {"duplicate email": 1}}
+    chart, _ = data_quality({"n_orders": 277}, alone)
+    assert chart.reading.endswith("none was excluded; 1 other row was left out: duplicate email 1.")

@@ -709,3 +709,28 @@ def test_with_a_margin_the_customers_segments_and_channels_pages_say_which_figur
         assert 'id="channels-margin"' not in client.get("/channels?snapshot=1").text
     finally:
         app.state.dashboard.close()
+
+
+def test_the_data_pages_exclusions_hold_the_rows_that_excluded_no_order():
+    from valuecast.web.pages import environment
+
+    template = environment().from_string(
+        '{% from "_macros.html.j2" import ingest_report %}{{ ingest_report(report) }}'
+    )
+    report = {
+        "orders": 277, "rows_read": 621, "new_orders": 277, "updated_orders": 0,
+        "unchanged_orders": 0, "customers": 177, "guest_orders": 0, "net_revenue": 100.0,
+        "first_order_date": "2024-07-03", "last_order_date": "2026-06-30",
+        "workspace_orders": 277, "workspace_customers": 177,
+        "excluded_orders": {"cancelled": 8},
+        "excluded_rows": {"cancelled": 8, "duplicate email": 1},
+        "excluded_revenue": {"cancelled": 286.73}, "currencies": {"USD": 277},
+    }  # fmt: skip
+    html = " ".join(template.render(report=report).split())
+    assert "<td>cancelled</td><td>8</td><td>8</td><td>286.73</td>" in html
+    assert "<td>duplicate email</td><td>0</td><td>1</td><td>0.00</td>" in html
+    # rows excluded, no order: the table and the word that no order was
+    rows_only = {**report, "excluded_orders": {}, "excluded_rows": {"duplicate email": 1}}
+    html = " ".join(template.render(report=rows_only).split())
+    assert "<td>duplicate email</td><td>0</td><td>1</td>" in html
+    assert "No order was excluded." in html

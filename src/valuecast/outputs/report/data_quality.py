@@ -78,6 +78,13 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         )
     else:
         reading += "; none was excluded"
+    others = _rows_without_orders(report, excluded)
+    if others:
+        total = sum(others.values())
+        reading += f"; {plural_text(total, 'other row')} {'was' if total == 1 else 'were'} "
+        reading += "left out: " + ", ".join(
+            f"{reason} {count:,}" for reason, count in others.items()
+        )
     if before and not earlier:
         reading += (
             f". The workspace holds {int(stored):,} orders from this and earlier ingests, "
@@ -99,6 +106,18 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         height=max(240, 40 * len(labels) + 100),
     )
     return Chart("data-quality-orders", title, reading + ".", figure), notes
+
+
+def _rows_without_orders(report: dict, excluded: dict[str, int]) -> dict[str, int]:
+    """The rows excluded for a reason that excluded no order (a customers export's second row
+    for one customer, an empty row), by reason, most first: the ingest report counts them
+    beside the orders."""
+    rows = {
+        str(reason): int(count)
+        for reason, count in (report.get("excluded_rows") or {}).items()
+        if int(count) > 0 and str(reason) not in excluded
+    }
+    return dict(sorted(rows.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _guest_words(guests: int) -> str:

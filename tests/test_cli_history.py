@@ -56,6 +56,14 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     movers = len(comparison.high_value_to_at_risk)
     who = "1 customer" if movers == 1 else f"{movers:,} customers"
     assert f"{who} moved from the high spend tier to at risk" in output
+    # the change is that of the figures shown, so that the columns add up
+    totals = re.findall(
+        r"│ (customers|historic CLV|predicted CLV) +│ +([\d,]+) │ +([\d,]+) │ +(\S+) │", output
+    )
+    assert [name for name, *_ in totals] == ["customers", "historic CLV", "predicted CLV"]
+    for _, before, after, change in totals:
+        number = lambda text: int(text.replace(",", ""))  # noqa: E731
+        assert number(after) - number(before) == (0 if change == "0" else number(change)), output
     # the totals are named as the history table and the report name them
     assert "historic CLV" in output and "predicted CLV" in output
     assert "historic clv" not in output and "predicted clv" not in output
@@ -254,10 +262,10 @@ def test_history_of_a_one_customer_shop_reads_plainly(tmp_path):
 
 def test_a_withheld_prediction_reads_as_a_dash_not_nan():
     # a snapshot whose predictions were withheld can store its predicted CLV as NaN
-    from valuecast.cli.history import _money, _signed
+    from valuecast.cli.history import _money, _shown_change
 
-    assert _money(float("nan")) == "-" and _signed(float("nan")) == "-"
-    assert _money(None) == "-" and _money(1234.4) == "1,234" and _signed(-5.0) == "-5"
+    assert _money(float("nan")) == "-" and _shown_change(float("nan"), 5.0) == "-"
+    assert _money(None) == "-" and _money(1234.4) == "1,234" and _shown_change(5.0, 0.0) == "-5"
 
 
 def test_another_model_is_a_difference_the_note_names():
@@ -325,3 +333,13 @@ def test_history_of_snapshots_in_several_currencies_has_a_currency_column(tmp_pa
     header = next(line for line in shown.output.splitlines() if "as of" in line)
     assert "┃ cur" in header and "amounts in" not in shown.output  # cut to the console's width
     assert "EUR" in shown.output
+
+
+def test_the_comparisons_change_is_that_of_the_whole_numbers_shown():
+    from valuecast.cli.history import _shown_change
+
+    # 11,067.31 -> 10,912.62 are shown 11,067 and 10,913: the change shown is -154, not -155
+    assert _shown_change(11067.31, 10912.62) == "-154"
+    assert _shown_change(18718.38, 24950.21) == "+6,232"
+    assert _shown_change(100.4, 99.6) == "0"
+    assert _shown_change(None, 5.0) == "-" and _shown_change(5.0, float("nan")) == "-"

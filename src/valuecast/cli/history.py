@@ -41,8 +41,14 @@ def _money(value: float | None) -> str:
     return "-" if _missing(value) else f"{value:,.0f}"
 
 
-def _signed(value: float | None) -> str:
-    return "-" if _missing(value) else f"{value:+,.0f}"
+def _shown_change(before: float | None, after: float | None) -> str:
+    """The change between two figures as they are shown (whole numbers), so that the columns
+    add up (11,067 -> 10,913 is -154, where the unrounded -154.7 reads -155), as the
+    dashboard's comparison shows it."""
+    if _missing(before) or _missing(after):
+        return "-"
+    change = round(after) - round(before)
+    return f"{change:+,}" if change else "0"
 
 
 def _matrix_table(matrix, title: str) -> Table:
@@ -76,7 +82,10 @@ def _print_comparison(comparison, *, top: int) -> None:
     widths = {
         "before": max(len(_money(v)) for v in comparison.totals["before"]),
         "after": max(len(_money(v)) for v in comparison.totals["after"]),
-        "change": max(len(_signed(v)) for v in comparison.totals["change"]),
+        "change": max(
+            len(_shown_change(row["before"], row["after"]))
+            for _, row in comparison.totals.iterrows()
+        ),
     }
     for column in ("", "before", "after", "change"):
         totals.add_column(
@@ -85,7 +94,7 @@ def _print_comparison(comparison, *, top: int) -> None:
     for figure, row in comparison.totals.iterrows():
         totals.add_row(
             _FIGURE_LABELS.get(figure, figure.replace("_", " ")), _money(row["before"]),
-            _money(row["after"]), _signed(row["change"]),
+            _money(row["after"]), _shown_change(row["before"], row["after"]),
         )  # fmt: skip
     console.print(totals)
     if comparison.differences:

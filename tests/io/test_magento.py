@@ -125,6 +125,27 @@ def test_items_become_lines_of_counted_orders(exports, write):
     assert order_result.order_lines.empty
 
 
+def test_items_refunded_or_cancelled_are_not_bought(exports, write):
+    """A credit memo's items (``qty_refunded``) and cancelled ones (``qty_canceled``) are taken
+    off the line's quantity: a kettle returned in full is no purchase of a kettle."""
+    orders_path = write(
+        "sales_order.csv", exports.MAGENTO_ORDER_HEADER, [order(10, "100", "a@x.com")]
+    )
+    items = [
+        {"item_id": 1, "order_id": 10, "sku": "MUG", "name": "Mug", "qty_ordered": "3.0000",
+         "qty_refunded": "1.0000", "base_price": "10.0000"},
+        {"item_id": 2, "order_id": 10, "sku": "KTL", "name": "Kettle", "qty_ordered": "1.0000",
+         "qty_refunded": "1.0000", "base_price": "20.0000"},
+        {"item_id": 3, "order_id": 10, "sku": "BNS", "name": "Beans", "qty_ordered": "2.0000",
+         "qty_refunded": "", "base_price": "5.0000"},
+    ]  # fmt: skip
+    header = [*exports.MAGENTO_ITEM_HEADER, "qty_canceled"]
+    items[2]["qty_canceled"] = "2.0000"
+    items_path = write("sales_order_item.csv", header, items)
+    _, item_result = magento.read_magento(orders_path, items_path)
+    assert item_result.order_lines["quantity"].tolist() == [2.0, 0.0, 0.0]
+
+
 def test_item_names_keep_a_leading_apostrophe_and_skus_lose_the_spreadsheets_one(exports, write):
     orders_path = write(
         "sales_order.csv", exports.MAGENTO_ORDER_HEADER, [order(10, "100", "a@x.com")]

@@ -99,8 +99,11 @@ Optional, for ``order_lines``: rows are attached to orders through ``order_id`` 
 ``entity_id``. Only top-level items become lines (``parent_item_id`` empty); the child rows of
 configurable and bundle products are counted under ``"child item"``, items of excluded orders under
 ``"order excluded"`` and items whose order is not in the ``sales_order`` input under
-``"order not found"``. ``quantity`` = ``qty_ordered``, ``unit_price`` = ``base_price``,
-``line_discount`` = ``|base_discount_amount|``.
+``"order not found"``. ``quantity`` = ``qty_ordered`` less ``qty_refunded`` and ``qty_canceled``
+(when exported): what the customer kept, so that an item returned by credit memo or cancelled
+is no purchase for affinity, next products, reminders and the first product, as the order's
+revenue already nets it; ``unit_price`` = ``base_price``, ``line_discount`` =
+``|base_discount_amount|``.
 """
 
 from __future__ import annotations
@@ -200,6 +203,8 @@ ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "sku": ("sku",),
     "name": ("name",),
     "qty_ordered": ("qty_ordered",),
+    "qty_refunded": ("qty_refunded",),
+    "qty_canceled": ("qty_canceled",),
     "base_price": ("base_price",),
     "base_discount_amount": ("base_discount_amount",),
 }
@@ -388,6 +393,14 @@ def _order_numbers(table: Table, filled: np.ndarray, column: str) -> pd.Series:
     return number
 
 
+def kept_quantity(ordered: np.ndarray, refunded: np.ndarray, canceled: np.ndarray) -> np.ndarray:
+    """Items the customer kept: ``qty_ordered`` less ``qty_refunded`` and ``qty_canceled`` (an
+    empty cell or a column not exported counts 0), never below 0."""
+    taken_back = np.nan_to_num(np.abs(refunded)) + np.nan_to_num(np.abs(canceled))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(ordered), ordered, np.maximum(ordered - taken_back, 0.0))
+
+
 def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) -> ImportResult:
     table, cols = read
     if entities["entity_id"].isna().all() and len(entities):
@@ -405,7 +418,11 @@ def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) ->
     matched = order_key.map(lookup["order_id"])
     counted = order_key.map(lookup["counted"]).fillna(False).astype(bool).to_numpy()
     found = matched.notna().to_numpy(bool)
-    quantity = table.number(cols["qty_ordered"])
+    quantity = kept_quantity(
+        table.number(cols["qty_ordered"]),
+        table.number(cols["qty_refunded"]),
+        table.number(cols["qty_canceled"]),
+    )
     price = table.money(cols["base_price"])
     discount = np.abs(_build.money_or_zero(table.money(cols["base_discount_amount"])))
     status = np.full(n, None, dtype=object)

@@ -188,6 +188,27 @@ def test_one_order_with_two_statuses_in_one_file_is_an_error_naming_the_row(expo
     assert "(cancelled; processing on row 2)" in str(info.value)
 
 
+def test_items_refunded_are_taken_off_the_lines_quantity(exports, write):
+    """The CSV Export writes an item's refunded quantity negative: a bag refunded in full is no
+    purchase of a bag, and one belt of two kept is one belt bought (at the price paid)."""
+    base = {
+        "order_number": "2001", "order_date": "2024-01-10 08:00:00", "status": "completed",
+        "order_total": "64.00", "refunded_total": "52.00", "billing_email": "ana@example.es",
+    }  # fmt: skip
+    rows = [
+        dict(base, order_id=2001, item_name="Bag", item_sku="BAG", item_quantity=1,
+             item_subtotal="40.00", item_total="40.00", item_refunded_qty="-1"),
+        {"order_id": 2001, "item_name": "Belt", "item_sku": "BELT", "item_quantity": 2,
+         "item_subtotal": "24.00", "item_total": "24.00", "item_refunded_qty": "-1"},
+        {"order_id": 2001, "item_name": "Mug", "item_sku": "MUG", "item_quantity": 1,
+         "item_subtotal": "0.00", "item_total": "0.00", "item_refunded_qty": ""},
+    ]  # fmt: skip
+    result = woocommerce.read_orders(write("export.csv", exports.WOO_CSV_EXPORT_HEADER, rows))
+    lines = result.order_lines
+    assert lines["quantity"].tolist() == [0.0, 1.0, 1.0]
+    assert lines["unit_price"].tolist() == [40.0, 12.0, 0.0]
+
+
 def test_item_names_keep_a_leading_apostrophe_and_skus_lose_the_spreadsheets_one(exports, write):
     # a spreadsheet writes '00123 to keep a SKU's zeros; a product may be named 'Pure' Soap
     base = {

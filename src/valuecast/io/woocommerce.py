@@ -44,6 +44,10 @@ Rules
   guest order. ``order_number`` = ``order_number`` (else ``order_id``).
 * ``ordered_at`` = ``order_date`` as written (the store's local time), ISO or the day/month
   forms described in :mod:`valuecast.io.csvfile`.
+* Line items (``item_name`` / ``item_sku`` rows, or the packed ``line_item_N`` cells) become
+  order lines; ``item_refunded_qty`` (the CSV Export's items refunded, written negative) is
+  taken off ``item_quantity``, so that an item refunded in full is no purchase for affinity,
+  next products, reminders and the first product, as the order's revenue already nets it.
 * ``discount_code`` = the first ``code:`` of ``coupon_items`` (or a plain ``coupons`` /
   ``coupon_code`` cell up to its first comma); ``channel`` = ``created_via`` when exported.
 """
@@ -101,6 +105,7 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "item_quantity": ("item_quantity", "Item Quantity", "Quantity", "Quantity (- Refund)"),
     "item_subtotal": ("item_subtotal",),
     "item_total": ("item_total", "Item Total"),
+    "item_refunded_qty": ("item_refunded_qty",),
 }
 REQUIRED = ("order_date", "status", "order_total")
 EXCLUDED_STATUSES: dict[str, str] = {
@@ -262,7 +267,10 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     reason = _build.reasons(n, rules)
     # the lines read their own columns: the order-level cells and texts (~0.3 GB at a
     # million orders) are let go of before the lines are built beside the orders
-    item_columns = ("item_name", "item_sku", "item_quantity", "item_subtotal", "item_total")
+    item_columns = (
+        "item_name", "item_sku", "item_quantity", "item_subtotal", "item_total",
+        "item_refunded_qty",
+    )  # fmt: skip
     table.release_columns([*packed, *(cols[key] for key in item_columns)])
     lines = _lines(table, cols, packed, codes, orders["order_id"].array, reason)
     return _build.assemble(
@@ -310,6 +318,14 @@ def _untaxed_note(cols: dict[str, str | None]) -> list[str]:
     ]
 
 
+def kept_quantity(quantity: np.ndarray, refunded: np.ndarray) -> np.ndarray:
+    """Items the customer kept: ``item_quantity`` less ``item_refunded_qty`` (WooCommerce
+    writes it negative; an empty cell or a column not exported counts 0), never below 0."""
+    with np.errstate(invalid="ignore"):
+        kept = np.maximum(quantity - np.nan_to_num(np.abs(refunded)), 0.0)
+    return np.where(np.isnan(quantity), quantity, kept)
+
+
 def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None:
     counted = codes >= 0
     counted[counted] = reason[codes[counted]] == None  # noqa: E711
@@ -323,6 +339,7 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
         subtotal = np.where(np.isnan(subtotal), total, subtotal)
         with np.errstate(divide="ignore", invalid="ignore"):
             unit = np.where(quantity > 0, subtotal / quantity, np.nan)
+        refunded = table.number(cols["item_refunded_qty"])[positions]
         return pd.DataFrame(
             {
                 "order_id": order_ids.take(row_codes),
@@ -331,7 +348,7 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
                 "product_name": _build.text_at(
                     table.text(cols["item_name"], strip_apostrophe=False), positions
                 ),
-                "quantity": quantity,
+                "quantity": kept_quantity(quantity, refunded),
                 "unit_price": unit,
                 "line_discount": np.nan_to_num(subtotal - total),
             }

@@ -7,6 +7,7 @@ the importer made to fail so that a fallback cannot pass unnoticed) and once rea
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -643,3 +644,28 @@ def test_an_email_column_beside_a_customer_id_is_read_on_both_routes(tmp_path, m
     frame = _orders(np.random.default_rng(12)).rename(columns={"mail": "email"})
     reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], MAP, monkeypatch)
     assert (tables["orders"]["email"] == "Given@Example.com").any()
+
+
+@pytest.mark.parametrize("quantity", [False, True])
+def test_a_return_line_of_a_log_of_line_amounts_takes_its_product_back(
+    tmp_path, monkeypatch, quantity
+):
+    """A log of line amounts (``revenue``, no unit price) writes a return as a negative amount,
+    with no quantity or an unsigned one: the product bought and returned in one order was not
+    bought, on both routes, as a return line with a negative quantity already is."""
+    from valuecast.analysis.growth.affinity import product_lines
+
+    rows = [("1", "a", "2025-01-01", "Mug", "1", "10"), ("1", "a", "2025-01-01", "Tea", "2", "8"),
+            ("2", "b", "2025-01-02", "Mug", "1", "10"), ("2", "b", "2025-01-02", "Tea", "1", "8"),
+            ("2", "b", "2025-01-02", "Tea", "1", "-8"), ("3", "c", "2025-01-03", "Tea", "1", "8")]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["inv", "customer", "date", "item", "qty", "amount"])
+    mapping = MAP + ",order_id=inv,product=item" + (",quantity=qty" if quantity else "")
+    if not quantity:
+        frame = frame.drop(columns="qty")
+    _, tables = _assert_same_ingests([_write(frame, tmp_path / "l.csv")], mapping, monkeypatch)
+    lines = tables["lines"]
+    assert lines["quantity"].iloc[4] == -1.0
+    bought = product_lines(ibis.memtable(lines)).to_pandas()
+    assert sorted(map(tuple, bought[["order_id", "product"]].to_numpy())) == [
+        ("orders:1", "Mug"), ("orders:1", "Tea"), ("orders:2", "Mug"), ("orders:3", "Tea"),
+    ]  # fmt: skip

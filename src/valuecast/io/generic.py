@@ -94,7 +94,8 @@ order line:
   an order netting below zero is excluded as ``"negative amount"``.
 * The lines of counted orders become order lines (``product`` as the product name, ``sku``,
   ``quantity``, ``unit_price``), which affinity, next products, reminders and ``first_product``
-  read; return lines are kept with their negative quantity and count as no purchase there.
+  read; return lines are kept with a negative quantity (one item taken back where the line
+  writes none, or writes it unsigned beside a negative amount) and count as no purchase there.
 * Rows without a customer are guests' lines, as above.
 
 CDNOW-style transaction logs
@@ -639,6 +640,13 @@ class LineRows:
         """Per row, whether the line takes something back: a negative quantity or amount."""
         return (np.nan_to_num(self.quantity) < 0) | (np.nan_to_num(amount) < 0)
 
+    def signed_quantity(self, amount: np.ndarray) -> np.ndarray:
+        """Per row, the line's quantity as its order's lines are netted by: a return line's
+        items are taken back (negative), one item where it writes no quantity, as a line
+        without a quantity counts one bought; other lines keep the quantity as written."""
+        taken_back = -np.abs(np.where(np.isnan(self.quantity), 1.0, self.quantity))
+        return np.where(self.returns(amount), taken_back, self.quantity)
+
 
 _TEXT_KEYS = ("order_id", "email", "currency", "channel", "discount_code", "status")
 
@@ -1110,7 +1118,8 @@ def _assemble(
         rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
     reason = _build.reasons(n, rules)
     if rows.lines is not None:
-        lines = _order_lines(rows.lines, kept, codes, orders["order_id"], reason)
+        quantity = rows.lines.signed_quantity(rows.revenue)
+        lines = _order_lines(rows.lines, quantity, kept, codes, orders["order_id"], reason)
     notes = list(rows.notes) + status_notes
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
         totals = _order_total_on_each_row_note(kept(rows.revenue), codes)
@@ -1232,6 +1241,7 @@ def _order_total_on_each_row_note(revenue: np.ndarray, codes: np.ndarray) -> lis
 
 def _order_lines(
     lines: LineRows,
+    quantity: np.ndarray,
     kept: Callable,
     codes: np.ndarray,
     order_ids: pd.Series,
@@ -1239,7 +1249,8 @@ def _order_lines(
 ) -> pd.DataFrame:
     """The lines of the counted orders, numbered from 1 in file order within their order.
 
-    ``kept`` selects the non-empty rows of a column; ``codes`` is each such row's order."""
+    ``quantity`` is :meth:`LineRows.signed_quantity`; ``kept`` selects the non-empty rows of a
+    column; ``codes`` is each such row's order."""
     counted = np.flatnonzero(reason[codes] == None)  # noqa: E711 - elementwise comparison
     row_codes = codes[counted]
     where = pa.array(counted)
@@ -1253,7 +1264,7 @@ def _order_lines(
             "line_number": _build.line_numbers(row_codes),
             "sku": text(lines.sku),
             "product_name": text(lines.product),
-            "quantity": kept(lines.quantity)[counted],
+            "quantity": kept(quantity)[counted],
             "unit_price": kept(lines.unit_price)[counted],
             "line_discount": np.zeros(len(counted)),
         }

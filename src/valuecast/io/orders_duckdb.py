@@ -1085,13 +1085,22 @@ def _stage_lines(con: Any, cols: dict[str, str | None]) -> None:
     def column(key: str) -> str:
         return f"r.{key}" if cols[key] is not None else "NULL"
 
+    # a return line's items are taken back, one where it writes no quantity, as the importer
+    # nets them (generic.LineRows.signed_quantity)
+    written = f"CAST({column('quantity')} AS DOUBLE)"
+    quantity = (
+        f"CASE WHEN r.returns THEN -abs(coalesce({written}, 1.0)) ELSE {written} END"
+        if lines
+        else written
+    )
+
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {STAGED_LINES} AS SELECT "
         "CAST('orders:' || g.order_number AS VARCHAR) AS order_id, CAST(row_number() OVER "
         "(PARTITION BY g.order_number ORDER BY r.rowid) AS BIGINT) AS line_number, "
         f"CAST({column('sku')} AS VARCHAR) AS sku, "
         f"CAST({column('product')} AS VARCHAR) AS product_name, "
-        f"CAST({column('quantity')} AS DOUBLE) AS quantity, "
+        f"CAST({quantity} AS DOUBLE) AS quantity, "
         f"CAST({column('unit_price')} AS DOUBLE) AS unit_price, 0.0 AS line_discount "
         f"FROM {_INGEST_ROWS} r JOIN {_INGEST_GROUPED} g ON {joined} "
         f"WHERE r.filled AND g.reason IS NULL{'' if lines else ' AND false'}"

@@ -13,6 +13,7 @@ from valuecast.analysis.growth.affinity import (
     next_products,
     product_affinity,
     product_lines,
+    product_purchases,
     suggestion_rules,
 )
 from valuecast.analysis.summary import SummaryError
@@ -539,3 +540,66 @@ def test_suggestions_read_any_text_type_an_engine_gives(text):
         )
     )
     assert list(got.customer_id) == ["a", "a", "b", "b"]
+
+
+# -- a product renamed under its SKU ---------------------------------------------------------------
+# "Coffee Beans" (SKU CB) is renamed "House Coffee Beans" on 2024-01-20; o5's line of CB has no
+# name.  The T-shirt's sizes share the SKU TS, written in the same weeks: two products.
+RENAMED_ORDERS = [
+    ("o1", "ann", "2024-01-01"), ("o2", "bob", "2024-01-05"), ("o3", "ann", "2024-02-01"),
+    ("o4", "bob", "2024-02-05"), ("o5", "cat", "2024-02-06"),
+]  # fmt: skip
+RENAMED_LINES = [
+    ("o1", "Coffee Beans", "CB", 1.0), ("o1", "Mug", "M", 1.0), ("o1", "T-shirt - S", "TS", 1.0),
+    ("o2", "Coffee Beans", " CB", 1.0), ("o2", "T-shirt - M", "TS", 1.0),
+    ("o3", "House Coffee Beans", "CB", 1.0), ("o3", "T-shirt - S", "TS", 1.0),
+    ("o4", "House Coffee Beans", "CB", 1.0), ("o4", "Mug", "M", 1.0),
+    ("o4", "T-shirt - M", "TS", 1.0), ("o5", None, "CB", 1.0), ("o5", "Mug", "M", 1.0),
+]  # fmt: skip
+
+
+def test_a_product_renamed_under_its_sku_is_one_product_under_its_latest_name():
+    """Before, the old and new names were two products: "Coffee Beans" then "House Coffee
+    Beans" was an *after* pair of one product with itself, and o5 bought a product "CB"."""
+    orders, lines = shop(RENAMED_ORDERS, RENAMED_LINES)
+    pairs = product_affinity(orders, lines, as_of="2024-03-31", within_days=40, min_pairs=1)
+    products = set(pairs["product_a"]) | set(pairs["product_b"])
+    assert products == {"House Coffee Beans", "Mug", "T-shirt - S", "T-shirt - M"}
+    got = as_dict(pairs)
+    # 5 orders, all holding the coffee; Mug in o1, o4, o5
+    key = ("same order", "Mug", "House Coffee Beans")
+    assert_rows({key: got[key]}, {key: (3, 3 / 5, 1.0, 1.0)})
+    # bob adopted the mug 31 days after the coffee; ann and cat had it the coffee's first day
+    key = ("after", "House Coffee Beans", "Mug")
+    assert_rows({key: got[key]}, {key: (1, 1 / 3, 1.0, 1.0)})
+
+
+def test_products_are_named_as_of_the_as_of_date():
+    orders, lines = shop(RENAMED_ORDERS, RENAMED_LINES)
+    purchases = product_purchases(orders, lines, "2024-01-10").to_pandas()
+    assert sorted(set(purchases["product"])) == [
+        "Coffee Beans",
+        "Mug",
+        "T-shirt - M",
+        "T-shirt - S",
+    ]
+    later = product_purchases(orders, lines, "2024-02-06").to_pandas()
+    assert sorted(later.loc[later["order_id"] == "o5", "product"]) == ["House Coffee Beans", "Mug"]
+    assert (later.loc[later["order_id"].isin(["o1", "o2"]), "product"] != "Coffee Beans").all()
+
+
+def test_a_renamed_product_keeps_its_repeat_purchases_and_first_buyers():
+    """Reminders and the first product read the same names: ann and bob re-bought the coffee
+    after 31 days (under its new name), and it was everyone's first product."""
+    from valuecast.analysis.attributes import first_products
+    from valuecast.analysis.growth.replenishment import replenishment_cycles
+
+    orders, lines = shop(RENAMED_ORDERS, RENAMED_LINES)
+    cycles = replenishment_cycles(orders, lines, min_customers=2)
+    assert cycles[["product", "cycle_days", "customers_repeating"]].values.tolist() == [
+        ["House Coffee Beans", 31, 2]
+    ]
+    first = first_products(orders, lines, pd.Timestamp("2024-02-06").date()).to_pandas()
+    assert dict(zip(first["customer_id"], first["first_product"], strict=True)) == {
+        "ann": "House Coffee Beans", "bob": "House Coffee Beans", "cat": "House Coffee Beans",
+    }  # fmt: skip

@@ -17,18 +17,22 @@ def first_products(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.T
     The first order is the earliest by order time (ties broken by order id); its first product
     the one of its lowest line number, among the products it bought as
     :func:`~valuecast.analysis.growth.affinity.product_lines` names and nets them (the name, else
-    the sku; a product returned within the order was not bought).  Customers whose first order
+    the sku; a product returned within the order was not bought; a product renamed under its
+    SKU goes by its name as of ``as_of``, as affinity names it).  Customers whose first order
     has no such line get no row.
     """
     from valuecast.analysis.growth.affinity import product_lines
 
     o = prepare_orders(orders)
-    known = o.filter(o.customer_id.notnull(), o.order_date <= ibis.literal(as_of, type="date"))
+    dated = o.filter(o.order_date <= ibis.literal(as_of, type="date"))
+    known = dated.filter(dated.customer_id.notnull())
     stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     first_orders = known.group_by("customer_id").aggregate(
         order_id=known.order_id.argmin(ibis.struct({"at": stamp, "id": known.order_id}))
     )
-    bought = product_lines(order_lines, first_line=True)
+    bought = product_lines(
+        order_lines, first_line=True, dated=dated.select("order_id", "order_date")
+    )
     first_lines = bought.group_by("order_id").aggregate(
         first_product=bought.product.argmin(bought.first_line)
     )

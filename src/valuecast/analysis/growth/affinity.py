@@ -95,7 +95,9 @@ AFFINITY_COLUMNS: tuple[str, ...] = tuple(AFFINITY_SCHEMA)
 NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = tuple(NEXT_PRODUCTS_SCHEMA)
 
 
-def product_lines(order_lines: ir.Table, *, first_line: bool = False) -> ir.Table:
+def product_lines(
+    order_lines: ir.Table, *, first_line: bool = False, dated: ir.Table | None = None
+) -> ir.Table:
     """``order_id, product``: one row per product an order bought (with ``first_line``, also
     the lowest line number of its lines).
 
@@ -103,6 +105,11 @@ def product_lines(order_lines: ir.Table, *, first_line: bool = False) -> ir.Tabl
     left out.  An order bought a product when its lines of it add up to more than zero items (a
     line without a quantity counts one): a product bought and returned in the same order (``X, 1``
     and ``X, -1``) was not bought, so it neither pairs with others nor asks to be bought again.
+
+    ``dated`` (``order_id, order_date`` and any other columns of the orders whose lines count,
+    which each row then carries) keeps only their lines and names each SKU's product as the
+    catalogue names it at their last date (:func:`current_names`): a product renamed is one
+    product under its latest name, and a line without a name takes its SKU's.
     """
     missing = [name for name in ("order_id", "product_name") if name not in order_lines.columns]
     if missing:
@@ -111,23 +118,104 @@ def product_lines(order_lines: ir.Table, *, first_line: bool = False) -> ir.Tabl
             f"(it has {', '.join(order_lines.columns)})"
         )
     name = order_lines.product_name.cast("string").strip().nullif("")
-    product = name
-    if "sku" in order_lines.columns:
-        product = ibis.coalesce(name, order_lines.sku.cast("string").strip().nullif(""))
-    lines = order_lines.mutate(_product=product)
+    sku = (
+        order_lines.sku.cast("string").strip().nullif("")
+        if "sku" in order_lines.columns
+        else ibis.null().cast("string")
+    )
+    lines = order_lines.mutate(
+        _order=order_lines.order_id.cast("string"),
+        _sku=sku,
+        _named=name.notnull(),
+        _product=ibis.coalesce(name, sku),
+    )
     named = lines.filter(lines._product.notnull())
+    carried: list[str] = []
+    if dated is not None:
+        carried = [column for column in dated.columns if column != "order_id"]
+        dates = dated.mutate(_order=dated.order_id.cast("string")).drop("order_id")
+        skus = skus_named_otherwise(order_lines)
+        if skus:
+            of_skus = named.filter(named._sku.isin(skus))
+            names = current_names(of_skus, dates.select("_order", "order_date"))
+        named = named.inner_join(dates, "_order")
+        if skus:
+            named = named.left_join(
+                names, [named._sku == names._sku, named._product == names._product]
+            )
+            named = named.mutate(_product=ibis.coalesce(named.renamed, named._product))
     first = {"first_line": named.line_number.min()} if first_line else {}
+    keys = {"order_id": named._order, "product": named._product, **{c: named[c] for c in carried}}
     if "quantity" not in order_lines.columns and not first_line:
-        return named.select(order_id=named.order_id.cast("string"), product=named._product)
+        return named.select(**keys)
     items = (
         named.quantity.cast("float64").fill_null(1.0).sum()
         if "quantity" in order_lines.columns
         else named.count()  # a line without a quantity counts one
     )
-    netted = named.group_by(order_id=named.order_id.cast("string"), product=named._product).agg(
-        _items=items, **first
+    netted = named.group_by(**keys).agg(_items=items, **first)
+    return netted.filter(netted._items > 0).select(*keys, *first)
+
+
+def skus_named_otherwise(order_lines: ir.Table) -> list[str]:
+    """The SKUs (trimmed) written under two names or more, or on a line without a name: the
+    only ones :func:`current_names` may rename.  Read from the distinct (sku, name) pairs, one
+    pass over the lines, so that a shop whose SKUs each have one name pays no more than it."""
+    if "sku" not in order_lines.columns:
+        return []
+    pairs = order_lines.select(
+        sku=order_lines.sku.cast("string"), name=order_lines.product_name.cast("string")
+    ).distinct()
+    pairs = pairs.select(sku=pairs.sku.strip().nullif(""), name=pairs.name.strip().nullif(""))
+    pairs = pairs.filter(pairs.sku.notnull()).distinct()
+    several = (
+        pairs.group_by("sku").having((pairs.count() > 1) | pairs.name.isnull().any()).aggregate()
     )
-    return netted.filter(netted._items > 0).select("order_id", "product", *first)
+    return sorted(several.sku.to_pyarrow().to_pylist())
+
+
+def current_names(lines: ir.Table, dates: ir.Table) -> ir.Table:
+    """``_sku, _product, renamed``: the name each SKU's lines are given instead of the one they
+    carry (``_product``: their name, else the SKU itself).
+
+    ``lines`` (those of the SKUs :func:`skus_named_otherwise` names) hold ``_order``, ``_sku``,
+    ``_product`` and ``_named`` (whether the line writes a name); ``dates`` the ``_order`` and
+    ``order_date`` of the orders that count.  A SKU's current name is the one written on its
+    latest order (ties: the name first written latest, then the greatest); another name of the
+    SKU is renamed to it when it was last written no later than the day the current name was
+    first written (a product renamed in the catalogue, its old orders keeping the old name).
+    Names written in the same period under one SKU (a SKU given to a product's variants, or a
+    placeholder such as ``N/A``) are kept apart, and so are two variants of one product as
+    Shopify and WooCommerce name them (``T-shirt - S`` and ``T-shirt - M``: the same title
+    before the last `` - ``), whenever each sold.  A line without a name takes its SKU's current
+    name.
+    """
+    candidates = lines.inner_join(dates, "_order")
+    written = candidates.filter(candidates._named)
+    uses = written.group_by(["_sku", "_product"]).aggregate(
+        first=written.order_date.min(), last=written.order_date.max()
+    )
+    current = uses.group_by("_sku").aggregate(
+        current=uses._product.argmax(
+            ibis.struct({"last": uses.last, "first": uses.first, "name": uses._product})
+        ),
+    )
+    begun = current.inner_join(
+        uses, [current._sku == uses._sku, current.current == uses._product]
+    ).select(_sku=current._sku, current=current.current, begun=uses.first)
+    old = uses.inner_join(begun, "_sku")
+    title, current_title = _title(old._product), _title(old.current)
+    variant = (title != "") & (title == current_title)
+    old = old.filter((old._product != old.current) & (old.last <= old.begun) & ~variant)
+    renames = old.select("_sku", "_product", renamed=old.current)
+    nameless = begun.select("_sku", _product=begun._sku, renamed=begun.current)
+    return renames.union(nameless)
+
+
+def _title(name: ir.StringValue) -> ir.StringValue:
+    """The product title of a line item named ``Title - Variant`` (the text before the last
+    `` - ``), else the empty string."""
+    return name.re_extract(r"^(.*) - ", 1)
 
 
 def product_purchases(
@@ -135,17 +223,18 @@ def product_purchases(
 ) -> ir.Table:
     """``order_id, customer_id, order_date, product``: distinct products of each order to as_of.
 
-    Guests' orders (``customer_id`` NULL) are kept unless ``customers_only``.
+    Guests' orders (``customer_id`` NULL) are kept unless ``customers_only``; products are
+    named as of ``as_of`` (:func:`current_names`, over every order to then, guests' too).
     """
     as_of_date = as_date(as_of, "as-of", error=SummaryError)
     o = prepare_orders(orders)
-    keep = o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
+    dated = o.filter(
+        o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
+    ).select("order_id", "customer_id", "order_date")
+    bought = product_lines(order_lines, dated=dated)
     if customers_only:
-        keep &= o.customer_id.notnull()
-    dated = o.filter(keep).select("order_id", "customer_id", "order_date")
-    lines = product_lines(order_lines)
-    joined = dated.inner_join(lines, "order_id")
-    return joined.select("order_id", "customer_id", "order_date", "product").distinct()
+        bought = bought.filter(bought.customer_id.notnull())
+    return bought.select("order_id", "customer_id", "order_date", "product").distinct()
 
 
 def purchases_of(

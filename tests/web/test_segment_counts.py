@@ -197,3 +197,26 @@ def test_address_declined_marks_every_record_of_an_address_one_record_declines()
     assert address_declined(ids, shared).tolist() == [True, True, False, False, False, False]
     assert address_declined(ids, shared.iloc[:0]) is None
     assert address_declined(pd.Series(["3", "4"]), shared) is None
+
+
+def test_the_replenishment_reading_says_when_every_reminder_has_lapsed():
+    """Products with a cycle whose customers are all more than a cycle overdue are reordered
+    regularly all the same: the page says nobody is due, not that nothing is reordered."""
+    import pandas as pd
+
+    from valuecast.web.views import _products_section
+
+    def reading(reminders: pd.DataFrame) -> str:
+        section = _products_section({"reminders.csv": reminders}, {})
+        return next(c.reading for c in section.charts if c.key == "products-reminders")
+
+    lapsed = pd.DataFrame({
+        "customer_id": ["a", "b", "c"], "product": ["Tea", "Tea", "Mug"],
+        "cycle_days": [30, 30, 90], "days_until_due": [-31, -200, -95],
+    })  # fmt: skip
+    assert reading(lapsed) == (
+        "2 products are reordered regularly, but no customer is due to reorder: all 3 reminders "
+        "are overdue by more than a cycle, which `valuecast reminders` leaves out: those "
+        "customers have likely lapsed or buy elsewhere."
+    )
+    assert reading(lapsed.iloc[:0]) == "No product is reordered regularly."

@@ -259,8 +259,23 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
             )
         )
     else:
-        charts.append(Chart("products-reminders", title, "No product is reordered regularly."))
+        charts.append(Chart("products-reminders", title, _nobody_due_reading(every)))
     return Section("products", "Products", charts, section_tables)
+
+
+def _nobody_due_reading(every: pd.DataFrame | None) -> str:
+    """The replenishment reading when no reminder is still due: no product has a cycle, or
+    every customer of the products that have one is more than a cycle overdue."""
+    if every is None or not len(every):
+        return "No product is reordered regularly."
+    products = int(every["product"].nunique())
+    reminders = "its one reminder is" if len(every) == 1 else f"all {len(every):,} reminders are"
+    return (
+        f"{plural_text(products, 'product')} {'is' if products == 1 else 'are'} reordered "
+        f"regularly, but no customer is due to reorder: {reminders} overdue by more than a "
+        "cycle, which `valuecast reminders` leaves out: those customers have likely lapsed or "
+        "buy elsewhere."
+    )
 
 
 # ------------------------------------------------------------------------------------------------

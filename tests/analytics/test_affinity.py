@@ -603,3 +603,41 @@ def test_a_renamed_product_keeps_its_repeat_purchases_and_first_buyers():
     assert dict(zip(first["customer_id"], first["first_product"], strict=True)) == {
         "ann": "House Coffee Beans", "bob": "House Coffee Beans", "cat": "House Coffee Beans",
     }  # fmt: skip
+
+
+def test_a_free_gift_is_not_bought():
+    """A tote given free with every order (unit price 0) neither pairs with what was bought, nor
+    gets a repurchase cycle, nor is the customer's first product; bought at a price, it is."""
+    from valuecast.analysis.attributes import first_products
+    from valuecast.analysis.growth.replenishment import replenishment_cycles
+
+    orders = [("o1", "ann", "2024-01-01"), ("o2", "bob", "2024-01-02"),
+              ("o3", "ann", "2024-02-01"), ("o4", "bob", "2024-02-02"),
+              ("o5", "cat", "2024-02-03")]  # fmt: skip
+    lines = [(order, "Tote", None, 1.0) for order, *_ in orders[:4]]
+    lines += [(order, "Tea", None, 1.0) for order, *_ in orders[:4]]
+    lines += [("o5", "Tote", None, 1.0), ("o5", "Tea", None, 1.0)]
+    order_table, _ = shop(orders, [])
+    line_frame = conform(
+        pd.DataFrame(
+            {
+                "order_id": [line[0] for line in lines],
+                "line_number": [1, 1, 1, 1, 2, 2, 2, 2, 1, 2],
+                "product_name": [line[1] for line in lines],
+                "quantity": 1.0,
+                "unit_price": [0.0] * 4 + [5.0] * 4 + [12.0, 5.0],  # cat paid for hers
+            }
+        ),
+        ORDER_LINES_SCHEMA,
+    )
+    line_table = ibis.memtable(line_frame)
+    pairs = product_affinity(order_table, line_table, min_pairs=1)
+    assert pairs[["product_a", "product_b", "pairs"]].values.tolist() == [
+        ["Tea", "Tote", 1], ["Tote", "Tea", 1],
+    ]  # fmt: skip
+    cycles = replenishment_cycles(order_table, line_table, min_customers=1)
+    assert cycles["product"].tolist() == ["Tea"]
+    first = first_products(order_table, line_table, pd.Timestamp("2024-02-03").date()).to_pandas()
+    assert dict(zip(first["customer_id"], first["first_product"], strict=True)) == {
+        "ann": "Tea", "bob": "Tea", "cat": "Tote",
+    }  # fmt: skip

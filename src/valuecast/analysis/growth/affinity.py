@@ -6,8 +6,10 @@ Everything heavy runs as portable Ibis expressions on the workspace tables ``ord
 Conventions:
 
 * **Product** = the line's ``product_name`` (trimmed), or its ``sku`` when the name is missing or
-  blank; lines with neither, and lines with a quantity of zero or less (removed or fully refunded
-  items), are ignored.  A product appears once per order however many lines or units hold it.
+  blank (a product renamed under its SKU goes by its current name: :func:`current_names`);
+  lines with neither, lines at a unit price of 0 (free gifts) and lines with a quantity of zero
+  or less (removed or fully refunded items) are ignored.  A product appears once per order
+  however many lines or units hold it.
 * Only orders with an order date up to and including the as-of date count (by default the last
   order date, as in :func:`valuecast.analysis.summary.default_as_of`).
 * **Guests** (``customer_id`` NULL) count in the *same order* statistics (a basket is a basket,
@@ -102,7 +104,9 @@ def product_lines(
     the lowest line number of its lines).
 
     The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither are
-    left out.  An order bought a product when its lines of it add up to more than zero items (a
+    left out, and so are lines at a unit price of 0 (a free gift or sample: given, not bought,
+    so it neither pairs with what was bought nor asks to be bought again, nor is a customer's
+    first product).  An order bought a product when its lines of it add up to more than zero items (a
     line without a quantity counts one): a product bought and returned in the same order (``X, 1``
     and ``X, -1``) was not bought, so it neither pairs with others nor asks to be bought again.
 
@@ -130,6 +134,10 @@ def product_lines(
         _product=ibis.coalesce(name, sku),
     )
     named = lines.filter(lines._product.notnull())
+    if "unit_price" in order_lines.columns:
+        # a line at a price of 0 is a gift (a free sample, a tote with the order), not bought
+        price = named.unit_price.cast("float64")
+        named = named.filter(price.isnull() | (price != 0))
     carried: list[str] = []
     if dated is not None:
         carried = [column for column in dated.columns if column != "order_id"]

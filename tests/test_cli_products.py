@@ -286,3 +286,26 @@ def test_a_history_shorter_than_the_window_says_why_no_pair_follows(baskets, tmp
     flat = " ".join(before.output.split())
     assert "note: the as-of date 2023-01-01 is before the first order (2024-01-01)" in flat
     assert "days) is shorter than" not in flat  # no history of -365 days
+
+
+def test_a_shop_whose_pairs_chance_alone_gives_is_told_so(baskets, tmp_path):
+    """Seven orders: Shampoo and Conditioner together in 3 of them, where independence predicts
+    2.1 (Shampoo in 5, Conditioner in 3); chance gives 3 or more in a third of such shops."""
+    result = runner.invoke(app, ["affinity", "-w", str(baskets), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: no pair is seen more often than chance alone often gives (at most 3 orders or "
+        "customers a pair): too few purchases yet to tell an affinity from chance, so the next "
+        "products are weak suggestions" in " ".join(result.output.split())
+    )
+
+
+def test_a_pair_bought_together_far_beyond_chance_gets_no_such_note(tmp_path):
+    """Forty orders: Pen and Ink together in 10, each only there (chance predicts 2.5)."""
+    orders = [(f"p{i}", f"c{i}", f"2024-01-{1 + i % 28:02d}") for i in range(40)]
+    lines = [(f"p{i}", name) for i in range(10) for name in ("Pen", "Ink")]
+    lines += [(f"p{i}", ("Pad", "Clip", "Tape")[i % 3]) for i in range(10, 40)]
+    path = make_workspace(tmp_path / "w.duckdb", orders, lines)
+    result = runner.invoke(app, ["affinity", "-w", str(path), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "Pen" in result.output and "chance" not in result.output

@@ -220,3 +220,27 @@ def test_the_replenishment_reading_says_when_every_reminder_has_lapsed():
         "customers have likely lapsed or buy elsewhere."
     )
     assert reading(lapsed.iloc[:0]) == "No product is reordered regularly."
+
+
+def test_the_pair_reading_says_when_chance_alone_gives_its_count():
+    """Two orders of 41 holding both (chance predicts 0.44) are no affinity yet; ten where
+    chance predicts 2.5 are."""
+    import pandas as pd
+
+    from valuecast.web.views import _products_section
+
+    def reading(pairs: int, lift: float) -> str:
+        affinity = pd.DataFrame({
+            "kind": ["same order"] * 2, "product_a": ["Cold Brew", "House Blend"],
+            "product_b": ["House Blend", "Cold Brew"], "pairs": [pairs] * 2,
+            "support": [0.05] * 2, "confidence": [0.5] * 2, "lift": [lift] * 2,
+        })  # fmt: skip
+        section = _products_section({"affinity.csv": affinity}, {})
+        return next(c.reading for c in section.charts if c.key == "products-pairs")
+
+    assert reading(2, 4.56).endswith(
+        "(2 orders, 4.6 times as often as chance would have it). With so few orders, chance "
+        "alone often puts two products together that many times: too few yet to call it an "
+        "affinity."
+    )
+    assert reading(10, 4.0).endswith("(10 orders, 4.0 times as often as chance would have it).")

@@ -63,7 +63,7 @@ def affinity(
     from rich.table import Table
     from rich.text import Text
 
-    from valuecast.analysis.growth.affinity import next_products, product_affinity
+    from valuecast.analysis.growth.affinity import next_products, product_affinity, within_chance
     from valuecast.analysis.growth.history import resolve_as_of
     from valuecast.analysis.summary import SummaryError
     from valuecast.dates import to_date
@@ -107,6 +107,14 @@ def affinity(
         f"next products for {suggestions['customer_id'].nunique():,} customers",
         highlight=False,
     )
+    if len(pairs) and within_chance(pairs["pairs"], pairs["lift"]).all():
+        console.print(
+            f"note: no pair is seen more often than chance alone often gives (at most "
+            f"{int(pairs['pairs'].max()):,} orders or customers a pair): too few purchases yet "
+            "to tell an affinity from chance, so the next products are weak suggestions",
+            highlight=False,
+            soft_wrap=True,
+        )
     history_days = (as_of_date - to_date(first)).days if first is not None else 0
     if history_days < 0:  # the as-of date comes before every order
         console.print(

@@ -131,7 +131,7 @@ def _text(value: Any) -> str:
 def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section:
     import plotly.graph_objects as go
 
-    from valuecast.analysis.growth.affinity import SAME_ORDER
+    from valuecast.analysis.growth.affinity import SAME_ORDER, within_chance
     from valuecast.outputs.report.charts import BLUE, GREY
 
     charts: list[Chart] = []
@@ -167,6 +167,11 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
             reading += (
                 " That is less often than chance: they are bought together because both sell "
                 "well, not because one leads to the other; the table below ranks pairs by lift."
+            )
+        elif within_chance([best.pairs], [lift])[0]:  # a small shop's two baskets
+            reading += (
+                " With so few orders, chance alone often puts two products together that "
+                "many times: too few yet to call it an affinity."
             )
         figure = plotly_figure(
             [bar], xaxis=axis_layout("orders with both"), yaxis=axis_layout(""), showlegend=False,

@@ -384,6 +384,25 @@ def product_affinity(
     return out.astype(AFFINITY_SCHEMA)[list(AFFINITY_COLUMNS)]
 
 
+CHANCE = 0.05
+"""How often chance alone may give a pair's count for the pair to be read as chance-level."""
+
+
+def within_chance(pairs: np.ndarray | pd.Series, lift: np.ndarray | pd.Series) -> np.ndarray:
+    """Per pair of :func:`product_affinity`, whether chance alone gives its count often: were
+    A and B bought independently, the orders (customers) holding both would be a Poisson count
+    of mean ``pairs / lift`` (the count independence predicts), and at least ``pairs`` of them
+    would come up more often than :data:`CHANCE`.  Two baskets holding both in a small shop
+    (a lift of 4 from 2 orders where chance predicts 0.5) are such a pair."""
+    from scipy.special import pdtrc
+
+    count = np.asarray(pairs, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = count / np.asarray(lift, dtype=float)
+    # pdtrc(k, m) = P(X > k) for X ~ Poisson(m)
+    return np.asarray(pdtrc(count - 1, np.nan_to_num(expected, nan=0.0)) > CHANCE, bool)
+
+
 def suggestion_rules(affinity: pd.DataFrame) -> pd.DataFrame:
     """One rule per ordered pair (A, B) of ``affinity``, ranked within A.
 

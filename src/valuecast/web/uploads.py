@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from valuecast.io.generic import PARQUET_SUFFIXES
+from valuecast.io.csvfile import PARQUET_SUFFIXES
 from valuecast.web.state import Dashboard, Job, Jobs
 
 EXTENSIONS = {".csv", ".txt", ".tsv", *PARQUET_SUFFIXES}

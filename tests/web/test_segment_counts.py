@@ -244,3 +244,30 @@ def test_the_pair_reading_says_when_chance_alone_gives_its_count():
         "affinity."
     )
     assert reading(10, 4.0).endswith("(10 orders, 4.0 times as often as chance would have it).")
+
+
+def test_shared_addresses_are_read_only_where_a_record_declines_marketing(tmp_path):
+    """The customers sharing an address matter to the counts only where one declines: a shop
+    where every record accepts (or says nothing) is spared the aggregation over its orders."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+    from valuecast.store import Workspace
+
+    export = tmp_path / "orders.csv"
+    _shared_address_shop(export)
+    orders = pd.read_csv(export)
+    mapping = "customer_id=customer,ordered_at=date,revenue=amount,email=email"
+    for name, marketing, expected in (("declines", orders["marketing"], 12), ("accepts", "yes", 0)):
+        path, workspace = tmp_path / f"{name}.csv", tmp_path / f"{name}.duckdb"
+        orders.assign(marketing=marketing).to_csv(path, index=False)
+        result = CliRunner().invoke(
+            app,
+            ["ingest", str(path), "-w", str(workspace), "--map",
+             f"{mapping},accepts_marketing=marketing"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        with Workspace(workspace) as ws:
+            shared = ws.shared_addresses()
+        assert len(shared) == expected
+        assert list(shared.columns) == ["customer_id", "address", "accepts_marketing"]

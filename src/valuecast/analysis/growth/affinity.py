@@ -139,30 +139,40 @@ def product_lines(
         price = named.unit_price.cast("float64")
         named = named.filter(price.isnull() | (price != 0))
     carried: list[str] = []
+    dates = None
     if dated is not None:
         carried = [column for column in dated.columns if column != "order_id"]
         dates = dated.mutate(_order=dated.order_id.cast("string")).drop("order_id")
         skus = skus_named_otherwise(order_lines)
         if skus:
+            # names are read per line and date: the lines join their orders before grouping
             of_skus = named.filter(named._sku.isin(skus))
             names = current_names(of_skus, dates.select("_order", "order_date"))
-        named = named.inner_join(dates, "_order")
-        if skus:
+            named = named.inner_join(dates, "_order")
             named = named.left_join(
                 names, [named._sku == names._sku, named._product == names._product]
             )
             named = named.mutate(_product=ibis.coalesce(named.renamed, named._product))
+            dates = None
+    # without renames the products are netted first and join their orders after: grouping by
+    # the order's columns too cost affinity 70% more time at 5M lines
+    grouped = [c for c in carried if dates is None]
     first = {"first_line": named.line_number.min()} if first_line else {}
-    keys = {"order_id": named._order, "product": named._product, **{c: named[c] for c in carried}}
+    keys = {"order_id": named._order, "product": named._product, **{c: named[c] for c in grouped}}
     if "quantity" not in order_lines.columns and not first_line:
-        return named.select(**keys)
-    items = (
-        named.quantity.cast("float64").fill_null(1.0).sum()
-        if "quantity" in order_lines.columns
-        else named.count()  # a line without a quantity counts one
-    )
-    netted = named.group_by(**keys).agg(_items=items, **first)
-    return netted.filter(netted._items > 0).select(*keys, *first)
+        bought = named.select(**keys)
+    else:
+        items = (
+            named.quantity.cast("float64").fill_null(1.0).sum()
+            if "quantity" in order_lines.columns
+            else named.count()  # a line without a quantity counts one
+        )
+        netted = named.group_by(**keys).agg(_items=items, **first)
+        bought = netted.filter(netted._items > 0).select(*keys, *first)
+    if dates is None:
+        return bought
+    joined = bought.inner_join(dates, bought.order_id == dates._order)
+    return joined.select("order_id", "product", *carried, *first)
 
 
 def skus_named_otherwise(order_lines: ir.Table) -> list[str]:

@@ -669,3 +669,39 @@ def test_a_return_line_of_a_log_of_line_amounts_takes_its_product_back(
     assert sorted(map(tuple, bought[["order_id", "product"]].to_numpy())) == [
         ("orders:1", "Mug"), ("orders:1", "Tea"), ("orders:2", "Mug"), ("orders:3", "Tea"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("holds", ["ids", "names"])
+def test_a_customer_column_of_ids_identifies_customers_before_an_email_column(
+    tmp_path, monkeypatch, holds
+):
+    """Without a map, a ``Customer`` column beside ``Email`` identifies the customers where it
+    holds ids (the orders without an address stay theirs, not guests'), and gives way to the
+    e-mail where it holds names, which two people share; on both routes."""
+    rng = np.random.default_rng(5)
+    n = 120
+    ids = rng.choice(["C1001", "C1002", "C1003", "C1004"], n)
+    names = {"C1001": "Jane Smith", "C1002": "Jane Smith", "C1003": "Li Wei", "C1004": "Ana Ruiz"}
+    frame = pd.DataFrame(
+        {
+            "Order": np.arange(n).astype(str),
+            "Customer": ids if holds == "ids" else [names[i] for i in ids],
+            "Email": np.where(rng.random(n) < 0.25, "", np.char.add(ids.astype(str), "@shop.com")),
+            "Date": (pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n), "D")).strftime(
+                "%Y-%m-%d"
+            ),
+            "Total": np.round(rng.gamma(2.0, 30.0, n), 2).astype(str),
+        }
+    )
+    _, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], None, monkeypatch)
+    customers = tables["orders"]["customer_id"]
+    if holds == "ids":
+        assert customers.notna().all() and set(customers) == {"C1001", "C1002", "C1003", "C1004"}
+        assert (
+            tables["orders"]["email"].str.endswith("@shop.com").sum()
+            == (frame["Email"] != "").sum()
+        )
+    else:
+        assert customers.isna().sum() == (frame["Email"] == "").sum()
+        assert set(customers.dropna()) == {"c1001@shop.com", "c1002@shop.com", "c1003@shop.com",
+                                           "c1004@shop.com"}  # fmt: skip

@@ -338,6 +338,10 @@ def _blank_line_in(chunk: np.ndarray, returns: bool = True) -> bool:
     return bool(np.any(chunk[apart + 1] == 13))
 
 
+SAMPLE_BYTES = 1 << 16
+"""Bytes of a file's body :meth:`CsvFile.first_values` reads."""
+
+
 @dataclass
 class CsvFile:
     """A CSV file decoded and sniffed, ready to read columns from.
@@ -647,6 +651,22 @@ class CsvFile:
             row += 1
             if record:
                 yield row, record
+
+    def first_values(self, column: str, limit: int = 200) -> list[str]:
+        """The first ``limit`` non-empty cells of ``column`` (trimmed), parsed from the start of
+        the file's body alone: a look at what a column holds, at no cost for a large file."""
+        position = self.header.index(column)
+        head = bytes(self._body[:SAMPLE_BYTES]).decode(self.encoding, errors="replace")
+        if len(self._body) > SAMPLE_BYTES:
+            head = head[: head.rfind("\n") + 1]  # whole records only
+        values = []
+        for record in csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter):
+            cell = record[position].strip() if position < len(record) else ""
+            if cell:
+                values.append(cell)
+                if len(values) == limit:
+                    break
+        return values
 
     def _read_python(self, wanted: list[str], positions: dict[str, int]) -> Table:
         width = len(self.header)
@@ -1502,6 +1522,17 @@ class Table:
 
     def raw(self, column: str) -> pa.ChunkedArray:
         return self.arrow.column(column)
+
+    def first_values(self, column: str, limit: int = 200) -> list[str]:
+        """The first ``limit`` non-empty cells of ``column`` as text (trimmed)."""
+        values = []
+        for value in self.arrow.column(column).slice(0, 10 * limit).to_pylist():
+            cell = "" if value is None else str(value).strip()
+            if cell:
+                values.append(cell)
+                if len(values) == limit:
+                    break
+        return values
 
     def text(self, column: str | None, strip_apostrophe: bool = True) -> pa.ChunkedArray:
         """Cleaned text: whitespace trimmed, a leading apostrophe removed, empty -> null."""

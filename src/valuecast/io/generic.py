@@ -299,9 +299,31 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
             cols[key] = found
         else:
             cols[key] = source.find(*aliases) if aliases else None
+    if "customer_id" not in mapping and cols["customer_id"] is not None:
+        cols["customer_id"] = _customer_column(source, cols["customer_id"])
     if "email" not in mapping and cols["email"] == cols["customer_id"]:
         cols["email"] = None  # the customer's cell is its e-mail, lower-cased as the id is
     return cols
+
+
+EMAIL_COLUMNS = ("customer_email", "customer_e-mail", "email", "e-mail", "email_address")
+"""The usual names of an e-mail column (among :data:`MAP_KEYS`' customer id names)."""
+
+
+def _customer_column(source: CsvFile | Table, found: str) -> str:
+    """The column identifying customers where the usual names found ``found``: an e-mail column
+    gives way to a ``customer`` column of ids (``C1042``: the customer's record, kept for the
+    orders without an address), not to one of names (``Jane Smith``, which two people share)."""
+    customer = source.find("customer")
+    if customer is None or customer == found or source.find(*EMAIL_COLUMNS) != found:
+        return found
+    values = source.first_values(customer)
+    names = sum(1 for value in values if _PERSON_NAME.search(value))
+    return found if not values or names * 2 >= len(values) else customer
+
+
+_PERSON_NAME = re.compile(r"[^\W\d_]\s+[^\W\d_]")
+"""Two words of letters: a person's or a company's name, which an id never is."""
 
 
 def read_orders(
@@ -596,6 +618,11 @@ class HeaderOnly:
         found = find_column(self.header, aliases)
         check_unique(self.name, self.header, found, 1)  # a Parquet file may name two alike
         return found
+
+    def first_values(self, column: str, limit: int = 200) -> list[str]:
+        """None of them: a header has no data (a Parquet file's columns keep the usual names'
+        order, as its importer, which reads the columns so chosen, does)."""
+        return []
 
 
 @dataclass

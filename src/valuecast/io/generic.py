@@ -19,9 +19,11 @@ among usual names (``customer_id``/``email``.../``customer``, ``ordered_at``/``o
 ``date``..., ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in
 canonical form needs no map; the line keys and the phone keys are read only when mapped. A
 customer id or e-mail column is the customer's before a ``customer`` column, which is as often
-a name that two people share; an e-mail column beside another customer column is read as the
-customers' e-mail (which the audience files need). Names are compared without case, and without punctuation where
-none matches as written (``Order #`` is ``order``, ``Customer E-mail`` is ``customer_e-mail``).
+a name that two people share, unless that column holds ids (its first cells hold no two words:
+``C1042``), which then identify the customers, the orders without an address included; an
+e-mail column beside another customer column is read as the customers' e-mail (which the
+audience files need). Names are compared without case, and without punctuation where none
+matches as written (``Order #`` is ``order``, ``Customer E-mail`` is ``customer_e-mail``).
 A mapped column missing from the table is an error naming it.
 
 Rules:

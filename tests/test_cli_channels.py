@@ -232,6 +232,17 @@ def one_line_error(result):
     return lines[0]
 
 
+def test_cac_beside_a_by_column_split_says_where_it_is(repeat_shop, tmp_path):
+    """--by-column with --spend: channels.csv is by that column, cac.csv per channel."""
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,google,80\n")
+    out = tmp_path / "out"
+    result = run("-w", repeat_shop, "--by-column", "rfm_group", "--spend", spend, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "(channels.csv is by rfm_group)" in " ".join(result.output.split())
+    assert (out / "cac.csv").exists()
+
+
 def test_spend_errors_are_one_line_with_row_and_column(one_time_shop, tmp_path):
     spend = tmp_path / "spend.csv"
     spend.write_text("month,channel,spend\n2024-01,google,50\n2024-13,google,5\n")

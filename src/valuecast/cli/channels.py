@@ -240,7 +240,8 @@ def channels(
         write_csv(frame, paths[0])
         if cac is not None:
             write_csv(cac, paths[1])
-    _print(frame, column, by.value if by is not None else column, joined, paths, currency)
+    grouped = by.value if by is not None else column  # --by-column names no --by
+    _print(frame, column, grouped, joined, paths, currency)
     if dated is not None:
         console.print(dated, highlight=False, soft_wrap=True)
     ungrouped = ungrouped_note(groups[column], by.value) if by is not None else None
@@ -255,7 +256,7 @@ def channels(
         console.print(f"note: {unmatched}", highlight=False, soft_wrap=True)
     if cac is not None and not joined:
         console.print(
-            f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {by.value})",
+            f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {grouped})",
             highlight=False,
             soft_wrap=True,
         )

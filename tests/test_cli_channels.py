@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -514,3 +515,51 @@ def test_grouping_by_first_product_without_line_items_says_why_all_are_none(
     assert set(pd.read_csv(tmp_path / "o" / "channels.csv")["first_product"]) == {"(none)"}
     text = " ".join(result.output.split())
     assert "note: every customer is in (none) for first_product: no first order has" in text
+
+
+def test_the_spend_given_to_analyze_is_kept_for_channels(tmp_path):
+    """`analyze --spend` then `channels` without it: CAC from the kept spend, and a note naming
+    it; the spend given to a later analyze replaces it; an explicit --spend wins."""
+    from valuecast.cli import app as valuecast
+
+    workspace = make_workspace(tmp_path, REPEAT_ORDERS, CONSENT_MAP)
+
+    def analyze_with(spend_text: str, name: str) -> None:
+        spend = tmp_path / name
+        spend.write_text(spend_text)
+        done = runner.invoke(
+            valuecast,
+            ["analyze", "-w", str(workspace), "-o", str(tmp_path / "a"), "--spend", str(spend)],
+        )
+        assert done.exit_code == 0, done.output
+        assert "using the spend file kept" not in done.output  # given, not the kept one
+
+    def google_cac(*args) -> tuple[float, str]:
+        out = tmp_path / "out"
+        result = run("-w", workspace, "--out", out, *args)
+        assert result.exit_code == 0, result.output
+        rows = pd.read_csv(out / "channels.csv").set_index("acquisition_channel")
+        return rows.loc["Google", "cac"], " ".join(result.output.split())
+
+    analyze_with("month,channel,spend\n2024-01,google,50\n", "spend.csv")
+    cac, output = google_cac()
+    # a@x.com and b@x.com ("Google") acquired in January: 50 / 2
+    assert cac == pytest.approx(25.0)
+    assert re.search(r"note: using the spend file kept from \d{4}-\d\d-\d\d \(spend\.csv\)", output)
+
+    analyze_with("month,channel,spend\n2024-01,google,100\n", "more spend.csv")
+    cac, output = google_cac()
+    assert cac == pytest.approx(50.0) and "(more spend.csv)" in output
+
+    # an analyze without --spend keeps the kept spend (and says it uses it)
+    again = runner.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(tmp_path / "b")])
+    assert again.exit_code == 0, again.output
+    assert "using the spend file kept from" in " ".join(again.output.split())
+    assert (tmp_path / "b" / "cac.csv").exists()
+
+    given = tmp_path / "given.csv"
+    given.write_text("month,channel,spend\n2024-01,google,20\n")
+    cac, output = google_cac("--spend", given)
+    assert cac == pytest.approx(10.0) and "kept" not in output
+    # --spend to channels is for that run: the kept spend stays the one analyze was given
+    assert google_cac()[0] == pytest.approx(50.0)

@@ -229,3 +229,23 @@ def test_stage_shows_the_clv_to_cac_of_the_last_analysis_with_spend(app, workspa
     # another as-of date than the analysis': its ratio is not this date's
     other = runner.invoke(app, ["stage", "-w", str(workspace), "--as-of", "2024-02-29"])
     assert "CLV:CAC unknown" in other.output
+
+
+def test_stage_with_a_kept_spend_does_not_say_no_spend_was_given(app, workspace, tmp_path):
+    """`analyze --spend` keeps the spend: a stage of another date says which analysis would
+    divide by it, not that no spend was given."""
+    from valuecast.cli import app as valuecast
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,web,10\n2024-01,pos,40\n")
+    done = runner.invoke(
+        valuecast,
+        ["analyze", "-w", str(workspace), "-o", str(tmp_path / "a"), "--spend", str(spend)],
+    )
+    assert done.exit_code == 0, done.output
+    other = runner.invoke(app, ["stage", "-w", str(workspace), "--as-of", "2024-02-29"])
+    assert other.exit_code == 0, other.output
+    text = " ".join(other.output.split())
+    assert "no marketing spend was given" not in text
+    assert "CLV:CAC unknown: no analysis of these orders as of this date has the spend file" in text
+    assert "(spend.csv)" in text and "valuecast analyze --as-of 2024-02-29" in text

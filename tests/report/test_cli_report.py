@@ -82,3 +82,24 @@ def test_report_command_errors_are_one_line(shop, tmp_path):
     not_a_workspace.write_text("month,channel\n")
     _one_line_error(run("-w", not_a_workspace, "--out", tmp_path / "r.html"), "orders.duckdb")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_uses_the_spend_the_workspace_keeps(shop, tmp_path):
+    """Without --spend, the report has CLV:CAC from the spend kept in the workspace (given to
+    `analyze --spend` or uploaded in the dashboard), and says which file it is."""
+    import shutil
+
+    from valuecast.io.spend import read_spend
+    from valuecast.store import Workspace
+    from valuecast.store.spend import store_spend
+
+    workspace = tmp_path / "shop.duckdb"
+    shutil.copy(shop.workspace, workspace)
+    with Workspace(workspace) as ws:
+        store_spend(ws, read_spend(shop.spend), "ads.csv")
+    out = tmp_path / "report.html"
+    result = run("-w", workspace, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "note: using the spend file kept from " in result.output
+    assert "(ads.csv)" in result.output
+    assert 'data-figure="channels-cac"' in out.read_text(encoding="utf-8")

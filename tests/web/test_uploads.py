@@ -189,3 +189,32 @@ def test_one_upload_at_a_time(upload_client):
     finally:
         release.set()
     assert client.get("/api/v1/jobs/unknown").status_code == 404
+
+
+def test_an_upload_is_analysed_with_the_spend_given_to_analyze(workspace_copy, web_shop, tmp_path):
+    """`valuecast analyze --spend` keeps the spend in the workspace: the dashboard shows it and
+    analyses a new export with it, as with a spend file uploaded in the dashboard."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app as valuecast
+
+    done = CliRunner().invoke(
+        valuecast,
+        ["analyze", "-w", str(workspace_copy), "-o", str(tmp_path / "out"), "--spend",
+         str(web_shop.spend)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    app = create_app(workspace_copy, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        client.headers["X-CSRF-Token"] = client.get("/api/v1/csrf").json()["csrf_token"]
+        assert app.state.dashboard.spend_name == "spend.csv"
+        response = client.post(
+            "/api/v1/uploads", files={"files": ("new.csv", web_shop.second.read_bytes())}
+        )
+        assert wait(client, response.json())["state"] == "done"
+        cac = client.get("/api/v1/channels").json()["tables"]["cac"]
+        assert any(row["clv_to_cac"] is not None for row in cac)
+        assert "spend.csv" in client.get("/channels").text
+    finally:
+        app.state.dashboard.close()

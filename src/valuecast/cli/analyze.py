@@ -26,6 +26,7 @@ from valuecast.cli.common import (
     read_files,
     read_spend_or_fail,
     require_workspace_folder,
+    spend_or_kept,
     writing_workspace,
 )
 from valuecast.cli.options import (
@@ -319,7 +320,7 @@ def run_analysis(
         held_note, files = _held_note(files, held), []
     if files and imports_beside_reading(files):
         import_analysis_modules()  # else refresh starts them beside the ingest
-    spend_frame = read_spend_or_fail(spend)
+    given_spend = read_spend_or_fail(spend)
     options = AnalysisOptions(
         as_of=as_of,
         horizon=horizon,
@@ -366,11 +367,14 @@ def run_analysis(
                 read_files(files, export_format, column_map, fx, defer=True) if files else None
             )
             with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
+                # without --spend, the spend the workspace keeps (given to an earlier analyze)
+                spend_frame, kept_note = spend_or_kept(ws, given_spend)
+                kept_name = None if spend is None else spend.name  # --spend replaces the kept
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
                     done = refresh(
                         ws, results, options, spend=spend_frame, progress=show, in_engine=True,
-                        inputs=inputs,
+                        inputs=inputs, keep_spend_as=kept_name,
                     )  # fmt: skip
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
@@ -387,6 +391,10 @@ def run_analysis(
                         )
                         show("storing the snapshot")
                         snapshot = save_snapshot(ws, analysis, tables, report, options)
+                        if kept_name is not None:
+                            from valuecast.store.spend import store_spend
+
+                            store_spend(ws, spend_frame, kept_name)
                 # the workspace pages the analysis read stay cached, unread by what follows,
                 # which reads the snapshot a batch at a time
                 ws.release_cached_pages()
@@ -424,6 +432,8 @@ def run_analysis(
         noticed = report.get("notes", []) if results is not None else []
         if held_note is not None:
             noticed = [held_note]
+        if kept_note is not None:
+            noticed = [*noticed, kept_note]
         if snapshot.replaced:  # one snapshot per as-of date
             listed = ", ".join(str(old) for old in snapshot.replaced)
             noticed = [

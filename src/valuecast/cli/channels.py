@@ -23,6 +23,7 @@ from valuecast.cli.common import (
     fail,
     open_workspace,
     read_spend_or_fail,
+    spend_or_kept,
     ungrouped_note,
     writing_to,
 )
@@ -122,7 +123,10 @@ def channels(
     spend: Path | None = typer.Option(
         None,
         "--spend",
-        help="Marketing spend CSV (month,channel,spend): adds CAC, CLV:CAC and payback.",
+        help=(
+            "Marketing spend CSV (month,channel,spend): adds CAC, CLV:CAC and payback "
+            "(default: the spend kept from the last analyze --spend or dashboard upload)."
+        ),
     ),
     out: OutOption = Path("valuecast-out"),
     by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
@@ -147,10 +151,11 @@ def channels(
 
     Writes OUT/channels.csv: customers and historic / predicted / total CLV per group (mean,
     median, 90% interval for the mean); by channel also new_customer_clv, what a customer
-    acquired through it today is worth over the horizon (as analyze writes it).  With --spend (and --by channel) it adds per channel
-    the spend, CAC = spend / customers acquired, CLV:CAC, return per customer and the payback
-    month, and writes OUT/cac.csv with the same per channel and cohort month.  Channels that
-    differ only in case or spaces ("Google", "google") are one channel.
+    acquired through it today is worth over the horizon (as analyze writes it).  With a spend
+    file (--spend, else the one the workspace keeps from the last analyze --spend) and --by
+    channel it adds per channel the spend, CAC = spend / customers acquired, CLV:CAC, return per
+    customer and the payback month, and writes OUT/cac.csv with the same per channel and cohort
+    month.  Channels that differ only in case or spaces ("Google", "google") are one channel.
     """
     from valuecast.analysis.growth.channels import (
         cac_table,
@@ -192,6 +197,8 @@ def channels(
     cac = new_customer = None
     kept = 1.0
     with ws:
+        # without --spend, the spend kept from the last analyze --spend (or dashboard upload)
+        spend_frame, kept_note = spend_or_kept(ws, spend_frame)
         try:
             # the last `analyze` of this data (with --as-of or --margin changed, if given)
             analysis = last_analysis(ws, as_of=as_of, margin=margin)
@@ -242,6 +249,8 @@ def channels(
             write_csv(cac, paths[1])
     grouped = by.value if by is not None else column  # --by-column names no --by
     _print(frame, column, grouped, joined, paths, currency)
+    if kept_note is not None:
+        console.print(f"note: {kept_note}", highlight=False, soft_wrap=True)
     if dated is not None:
         console.print(dated, highlight=False, soft_wrap=True)
     ungrouped = ungrouped_note(groups[column], by.value) if by is not None else None

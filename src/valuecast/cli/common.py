@@ -123,6 +123,25 @@ def read_spend_or_fail(spend: Path | None):
     return _read_or_fail(spend, "--spend", read_spend)
 
 
+def spend_or_kept(workspace, spend_frame):
+    """The spend a command works with: the ``--spend`` frame given, else the one kept in
+    ``workspace`` (the last given to ``analyze``/``refresh --spend`` or uploaded in the
+    dashboard); and the note saying the kept one is used (None when it is not)."""
+    if spend_frame is not None:
+        return spend_frame, None
+    from valuecast.store.spend import kept_spend
+
+    kept = kept_spend(workspace)
+    if kept is None:
+        return None, None
+    return kept.frame, kept_spend_note(kept)
+
+
+def kept_spend_note(kept) -> str:
+    """The note saying a command uses the spend kept in the workspace, and which one."""
+    return f"using the spend file kept from {kept.kept_at:%Y-%m-%d} ({kept.name})"
+
+
 def read_calendar_or_fail(calendar: Path | None):
     """The ``--calendar`` file as a :class:`~valuecast.io.calendar.Calendar` (None without one),
     or one line and exit 2."""

@@ -235,6 +235,24 @@ def _analysed_clv_to_cac(workspace: Any, as_of: Any) -> float | None:
     return float(ratio) if ratio is not None and math.isfinite(ratio) and ratio >= 0 else None
 
 
+def _unanalysed_spend(workspace: Any, as_of: str | None) -> str | None:
+    """Why CLV:CAC is unknown when the workspace keeps a spend file (the last analysis is not
+    of these orders as of this date, or ran before the spend was given); None without one.
+
+    ``stage`` runs no analysis: it says which command divides the kept spend by these orders.
+    """
+    from valuecast.store.spend import kept_spend
+
+    kept = kept_spend(workspace)
+    if kept is None:
+        return None
+    command = "valuecast analyze" + (f" --as-of {as_of}" if as_of else "")
+    return (
+        f"no analysis of these orders as of this date has the spend file kept from "
+        f"{kept.kept_at:%Y-%m-%d} ({kept.name}) yet (`{command}` adds it)"
+    )
+
+
 def stage(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
@@ -248,7 +266,8 @@ def stage(
         orders = ws.orders()
         as_of_date = _as_of(orders, as_of, required=False)  # no orders: "just started"
         ratio = _analysed_clv_to_cac(ws, as_of_date or default_as_of(orders))
-        result = growth_stage(orders, as_of=as_of_date, cac_ratio=ratio)
+        reason = None if ratio is not None else _unanalysed_spend(ws, as_of)
+        result = growth_stage(orders, as_of=as_of_date, cac_ratio=ratio, unknown_cac_reason=reason)
     if as_json:
         print(json.dumps(stage_to_dict(result), indent=2, default=str))
         return

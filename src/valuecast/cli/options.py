@@ -176,7 +176,11 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 SpendOption = Annotated[
     Path | None,
     typer.Option(
-        "--spend", help="SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback."
+        "--spend",
+        help=(
+            "SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback; kept in the "
+            "workspace (replacing the one kept before) for the commands given no --spend."
+        ),
     ),
 ]
 

@@ -20,6 +20,7 @@ from valuecast.cli.common import (
     fail,
     open_workspace,
     read_spend_or_fail,
+    spend_or_kept,
 )
 from valuecast.cli.options import (
     LastAsOfOption,
@@ -36,7 +37,12 @@ def report(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
     spend: Path | None = typer.Option(
-        None, "--spend", help="SPEND.csv (month, channel, spend): adds CLV:CAC and payback."
+        None,
+        "--spend",
+        help=(
+            "SPEND.csv (month, channel, spend): adds CLV:CAC and payback (default: the spend "
+            "kept from the last analyze --spend or dashboard upload)."
+        ),
     ),
     margin: LastMarginOption = None,
     horizon: LastHorizonOption = None,
@@ -45,7 +51,7 @@ def report(
     """Write report.html: every chart of the analysis in one page that opens offline.
 
     Headline figures, how value concentrates, P(alive), RFM groups and spend tiers, cohorts and
-    retention, CLV (and CLV:CAC with --spend) by channel, the growth stage, the model backtest
+    retention, CLV (and CLV:CAC with a spend file) by channel, the growth stage, the model backtest
     and data quality, each with a one-line reading.  Plotly's JavaScript is inside the file:
     it needs no network.  The analysis runs with the options of the last `valuecast analyze`
     (horizon, model, margin, discount rate), so the report is the one it wrote; --margin,
@@ -65,6 +71,8 @@ def report(
         fail(f"{out.parent}: no such folder (--out)")
     spend_frame = read_spend_or_fail(spend)
     with open_workspace(workspace) as ws:
+        # without --spend, the spend kept from the last analyze --spend (or dashboard upload)
+        spend_frame, kept_note = spend_or_kept(ws, spend_frame)
         try:
             inputs = analyse_for_report(
                 ws, spend=spend_frame, margin=margin, as_of=as_of, horizon=horizon
@@ -76,6 +84,8 @@ def report(
     except OSError as error:
         fail(f"{out}: cannot write the report: {error}")
     size = path.stat().st_size / 1e6
+    if kept_note is not None:
+        console.print(f"note: {kept_note}", highlight=False, soft_wrap=True)
     console.print(
         f"report written to {path} ({size:.1f} MB) in {time.perf_counter() - started:.1f} s",
         highlight=False,
@@ -94,7 +104,8 @@ def report_from_workspace(
     horizon: int | None = None,
 ) -> Path:
     """Analyse the workspace at ``workspace_path`` (opened read-only) and write the report; the
-    options not given are those of its last analysis (:func:`analyse_for_report`).
+    options not given are those of its last analysis (:func:`analyse_for_report`), and without
+    ``spend`` the spend kept in the workspace (the last given to ``analyze --spend``), if any.
 
     Returns the path written.  Raises ``FileNotFoundError`` when there is no workspace there.
     """
@@ -106,6 +117,8 @@ def report_from_workspace(
     if not workspace_path.exists():
         raise FileNotFoundError(f"{workspace_path}: no such workspace")
     with Workspace(workspace_path, read_only=True) as workspace:
+        if spend is None:
+            spend, _ = spend_or_kept(workspace, None)
         inputs = analyse_for_report(
             workspace, spend=spend, margin=margin, as_of=as_of, horizon=horizon
         )

@@ -54,6 +54,7 @@ def refresh(
     progress: Callable[[str], None] = _noop,
     in_engine: bool = False,
     inputs: str | None = None,
+    keep_spend_as: str | None = None,
 ) -> RefreshResult:
     """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
 
@@ -65,6 +66,8 @@ def refresh(
     ``analysis.release()`` (:func:`valuecast.jobs.analyze.analyze`).  ``inputs``: the identity
     of the files and options ``results`` were read from, stored with the ingest
     (:meth:`Workspace.ingest <valuecast.store.workspace.Workspace.ingest>`).
+    ``keep_spend_as``: the name of ``spend``'s file, to keep it in the workspace (replacing the
+    spend kept before) with the snapshot; None keeps the workspace's spend as it is.
     """
     imports = import_analysis_modules()
     with workspace.transaction():
@@ -85,6 +88,10 @@ def refresh(
         progress("storing the snapshot")
         try:
             snapshot = save_snapshot(workspace, analysis, tables, report.to_dict(), options)
+            if spend is not None and keep_spend_as is not None:
+                from valuecast.store.spend import store_spend
+
+                store_spend(workspace, spend, keep_spend_as)
         except BaseException:
             analysis.release()
             raise

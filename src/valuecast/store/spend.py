@@ -1,10 +1,14 @@
-"""The dashboard's spend table: the spend file last uploaded, kept in the workspace (one row).
+"""The workspace's spend: the marketing spend file last given, kept in the workspace (one row).
 
-A restarted dashboard keeps using the spend its last re-analysis was given.
+``valuecast analyze --spend`` / ``refresh --spend`` and the dashboard's spend upload keep it
+here, the latest replacing the one before; the commands given no ``--spend`` (``channels``,
+``report``, ``stage``, an ``analyze`` without it) and the dashboard's re-analyses use it.  A
+restarted dashboard keeps using it too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -12,13 +16,25 @@ import pandas as pd
 from valuecast.store.snapshots import frame_from_parquet, parquet_bytes
 from valuecast.store.workspace import connection_table_names
 
-__all__ = ["SPEND_TABLE", "store_spend", "stored_spend"]
+__all__ = ["SPEND_TABLE", "KeptSpend", "kept_spend", "store_spend", "stored_spend"]
 
+# the table is named after the dashboard, which kept the spend first: a workspace of an older
+# version keeps the spend it holds
 SPEND_TABLE = "dashboard_spend"
 
 
+@dataclass(frozen=True)
+class KeptSpend:
+    """The spend kept in a workspace: the frame, its file's name and when it was given (UTC)."""
+
+    frame: pd.DataFrame
+    name: str
+    kept_at: datetime
+
+
 def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
-    """Keep ``spend`` (as read by :func:`valuecast.io.spend.read_spend`) as the dashboard's."""
+    """Keep ``spend`` (as read by :func:`valuecast.io.spend.read_spend`) as the workspace's,
+    replacing the one kept before; ``name`` is its file's name as the user knows it."""
     raw = workspace.raw
     raw.execute(
         f"CREATE TABLE IF NOT EXISTS {SPEND_TABLE} (name VARCHAR, uploaded_at TIMESTAMP, data BLOB)"
@@ -30,12 +46,23 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
     )
 
 
-def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
-    """The spend file the dashboard was last given, and its name; (None, None) without one."""
+def kept_spend(workspace) -> KeptSpend | None:
+    """The spend file the workspace was last given, or None without one."""
     # on the connection: the dashboard starts without loading Ibis' backend
     if SPEND_TABLE not in connection_table_names(workspace.raw):
-        return None, None
-    row = workspace.raw.execute(f"SELECT name, data FROM {SPEND_TABLE} LIMIT 1").fetchone()
-    if row is None:
-        return None, None
-    return frame_from_parquet(row[1]), row[0]
+        return None
+    # every row fetched: a result left unfinished holds the connection
+    rows = workspace.raw.execute(f"SELECT name, uploaded_at, data FROM {SPEND_TABLE}").fetchall()
+    if not rows:
+        return None
+    row = rows[-1]
+    frame = frame_from_parquet(row[2])
+    # errors about it name the file the user gave, and that it is the kept one
+    frame.attrs["file"] = f"{row[0]} (the spend file kept in the workspace)"
+    return KeptSpend(frame=frame, name=row[0], kept_at=row[1])
+
+
+def stored_spend(workspace) -> tuple[pd.DataFrame | None, str | None]:
+    """The kept spend's frame and its file's name; (None, None) without one."""
+    kept = kept_spend(workspace)
+    return (None, None) if kept is None else (kept.frame, kept.name)

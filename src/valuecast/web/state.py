@@ -175,9 +175,15 @@ class Dashboard:
         self._snapshots: list[Any] = []
         self.jobs = Jobs()
         self._warming: threading.Thread | None = None
-        # the last spend file uploaded, kept in the workspace so a restart keeps using it
+        # the spend file last given (uploaded here or to analyze --spend), kept in the workspace
         self.spend, self.spend_name = stored_spend(self.workspace)
         self.reload_snapshots()
+
+    def reload_spend(self) -> None:
+        """Read the spend the workspace keeps again (another process may have replaced it)."""
+        from valuecast.store.spend import stored_spend
+
+        self.spend, self.spend_name = stored_spend(self.workspace)
 
     # -- reading --------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -138,6 +138,8 @@ def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Pa
                 result.file = name  # the report names the file as the user knows it
             options = _options(dashboard)
             with dashboard.write_lock:
+                # the spend the workspace keeps now (uploaded here or given to analyze --spend)
+                dashboard.reload_spend()
                 try:
                     done = refresh(
                         dashboard.workspace,

@@ -161,6 +161,7 @@ def growth_stage(
     cac_ratio: float | None = None,
     history: ir.Table | None = None,
     cells: pd.DataFrame | None = None,
+    unknown_cac_reason: str | None = None,
 ) -> dict[str, Any]:
     """The shop's growth stage, the suggested retention share of effort, and the evidence.
 
@@ -169,6 +170,8 @@ def growth_stage(
     ``history``: :func:`~valuecast.analysis.growth.history.order_history` of these orders up to
     ``as_of`` when the caller keeps it computed; ``cells``: its collected
     :func:`~valuecast.analysis.growth.history.cohort_cells` when the caller holds them.
+    ``unknown_cac_reason``: why ``cac_ratio`` is None when it is not that no spend was given
+    (a spend is known, but no analysis of these orders divides by it).
 
     Returns a dict: ``stage``, ``description``, ``retention_share`` (0.15 ...),
     ``retention_effort`` ("at least 15%" ...), ``acquisition_share``, ``shop_age_days``,
@@ -194,7 +197,8 @@ def growth_stage(
     if early is not None:
         notes.append(f"{early}: no sale is counted")
     if cac_ratio is None:
-        notes.append("CLV:CAC unknown: no marketing spend was given (analyze --spend SPEND.csv)")
+        reason = unknown_cac_reason or "no marketing spend was given (analyze --spend SPEND.csv)"
+        notes.append(f"CLV:CAC unknown: {reason}")
     elif cac_ratio < 1:
         notes.append("CLV:CAC below 1: a customer costs more to acquire than they bring")
     elif cac_ratio < 3:

@@ -563,3 +563,26 @@ def test_the_spend_given_to_analyze_is_kept_for_channels(tmp_path):
     assert cac == pytest.approx(10.0) and "kept" not in output
     # --spend to channels is for that run: the kept spend stays the one analyze was given
     assert google_cac()[0] == pytest.approx(50.0)
+
+
+def test_the_spend_given_to_analyze_with_its_export_is_kept(tmp_path):
+    """`analyze EXPORT --spend` (the ingest, analysis and snapshot in one transaction) keeps the
+    spend with them: `channels` has CAC without --spend."""
+    from valuecast.cli import app as valuecast
+
+    export, spend = tmp_path / "orders.csv", tmp_path / "spend.csv"
+    export.write_text(REPEAT_ORDERS)
+    spend.write_text("month,channel,spend\n2024-01,google,50\n")
+    workspace = tmp_path / "shop.duckdb"
+    done = runner.invoke(
+        valuecast,
+        ["analyze", str(export), "--map", CONSENT_MAP, "-w", str(workspace),
+         "-o", str(tmp_path / "a"), "--spend", str(spend)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    out = tmp_path / "out"
+    result = run("-w", workspace, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "(spend.csv)" in " ".join(result.output.split())
+    rows = pd.read_csv(out / "channels.csv").set_index("acquisition_channel")
+    assert rows.loc["Google", "cac"] == pytest.approx(25.0)

@@ -100,7 +100,8 @@ def _check_file(path: Path) -> int:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """Every CSV file analyze, refresh, history, compare and channels --spend write on one shop."""
+    """Every CSV file analyze, refresh, history, compare, channels --spend and summary (from the
+    workspace and from a file) write on one shop."""
     from shops import two_exports
 
     folder = tmp_path_factory.mktemp("policy")
@@ -116,7 +117,10 @@ def written(tmp_path_factory):
         ["compare", "-w", workspace, "-o", str(out / "compare")],
         ["channels", "-w", workspace, "--spend", str(spend), "-o", str(out / "channels")],
         ["reminders", "-w", workspace, "-o", str(out / "reminders.csv")],
-    ]
+        ["summary", "-w", workspace, "-o", str(out / "summary.csv")],
+        ["summary", str(full), "--calibration-end", "2025-12-31", "-o", str(out / "holdout.csv"),
+         "--compressed", str(out / "compressed.csv")],
+    ]  # fmt: skip
     for command in commands:
         result = runner.invoke(app, command)
         assert result.exit_code == 0, (command, result.output)
@@ -127,4 +131,5 @@ def test_every_csv_file_follows_the_rule(written):
     names = {path.name for path in written}
     assert {"customers.csv", "cohorts.csv", "cac.csv", "history.csv"} <= names
     assert {"high_value_to_at_risk.csv", "reminders.csv"} <= names
+    assert {"summary.csv", "holdout.csv", "compressed.csv"} <= names
     assert sum(_check_file(path) for path in written) > 10_000

@@ -2,10 +2,10 @@
 
 Every CSV valuecast writes goes through :func:`write_csv` (pandas frames),
 :func:`write_arrow_csv` (Arrow tables) or :func:`write_ibis_csv` (database tables), so every one
-follows the formula-safe cell rule of :mod:`valuecast.csvsafe`; the first two also follow the one
-rounding rule of :func:`valuecast.tables.csv_decimals` (dates of ``*_date`` columns as
-YYYY-MM-DD). :func:`write_ibis_csv` writes ``valuecast summary``'s table, the input of
-``valuecast fit``, at full precision, as the engine computed it.
+follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one rounding rule of
+:func:`valuecast.tables.csv_decimals` (dates of ``*_date`` columns as YYYY-MM-DD). The rule keeps
+6 decimals of ``valuecast summary``'s ``avg_repeat_order_value``, the spend ``valuecast fit``
+reads from that file; its Parquet file keeps full precision.
 """
 
 from __future__ import annotations
@@ -316,6 +316,16 @@ class _ParquetThread:
 
 
 def write_ibis_csv(con: Any, table: Any, path: Path) -> None:
-    """An Ibis table expression as a formula-safe CSV file, written by its backend, atomically."""
-    safe = escape_ibis(table)
+    """An Ibis table expression as a formula-safe, rounded CSV file, written by its backend,
+    atomically (the database rounds and escapes the rows as it streams them)."""
+    safe = escape_ibis(_rounded_ibis(table))
     write_atomically(path, lambda target: con.to_csv(safe, target))
+
+
+def _rounded_ibis(table: Any) -> Any:
+    """An Ibis table expression with each floating column rounded by the CSV rule."""
+    columns = [
+        table[name].round(csv_decimals(name)).name(name) if kind.is_floating() else table[name]
+        for name, kind in table.schema().items()
+    ]
+    return table.select(columns)

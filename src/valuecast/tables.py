@@ -89,6 +89,10 @@ GROUPS: tuple[str, ...] = (
 TIERS: tuple[str, ...] = ("high", "medium", "low")
 """The values of ``predicted_spend_tier``, highest first (None: no value to rank)."""
 
+NEXT_ORDER_MIN_ALIVE = 0.5
+"""The ``probability_alive`` from which a customer's ``expected_date_of_next_order`` is given:
+under it the customer is more likely lapsed than active, and the date is left empty."""
+
 
 RATIO_DECIMALS = 4
 MONEY_DECIMALS = 2

@@ -409,6 +409,42 @@ def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored)
         assert "none expected in the horizon" in page
 
 
+def test_a_p_alive_just_under_half_is_not_shown_as_50_percent(web_shop, tmp_path):
+    """A customer left without a next order for a P(alive) under 50% is not shown one of 50%
+    (0.4995 rounds to it): the page and the customers list show 49.9%."""
+    import shutil
+    from urllib.parse import quote
+
+    import duckdb
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    path = tmp_path / "shop.duckdb"
+    shutil.copy(web_shop.workspace, path)
+    with duckdb.connect(str(path)) as con:
+        customer = con.execute(
+            "SELECT customer_id FROM snapshot_customers WHERE snapshot_id = "
+            "(SELECT max(snapshot_id) FROM snapshots) AND expected_date_of_next_order IS NULL "
+            "AND probability_alive < 0.5 ORDER BY predicted_clv DESC LIMIT 1"
+        ).fetchone()[0]
+        con.execute(
+            "UPDATE snapshot_customers SET probability_alive = 0.4995, churn_probability = 0.5005 "
+            "WHERE customer_id = ?",
+            [customer],
+        )
+    application = create_app(path, warm=False)
+    try:
+        client = TestClient(application, base_url="http://127.0.0.1")
+        page = client.get(f"/customers/{quote(str(customer), safe='')}").text
+        listed = client.get(f"/customers?q={quote(str(customer), safe='')}").text
+    finally:
+        application.state.dashboard.close()
+    assert "not shown: more likely lapsed than active (P(alive) under 50%)" in page
+    assert "<dt>P(alive)</dt><dd>49.9%</dd>" in page
+    assert "<td>49.9%</td>" in listed and "<td>50%</td>" not in listed
+
+
 def test_the_customers_page_past_the_last_shows_the_last(client, stored):
     pages = -(-len(stored["customers"]) // 500)
     html = client.get("/customers?per_page=500&page=999999").text

@@ -73,6 +73,7 @@ from valuecast.models.registry import (
     seasonal_model,
     split_seasonal,
 )
+from valuecast.tables import NEXT_ORDER_MIN_ALIVE
 
 
 # ------------------------------------------------------------------------------------------------
@@ -297,7 +298,7 @@ def _history_predictions(
     # its 365th day, so a wait of 365.1 days (day 366) is after it
     wait = np.asarray(model.median_time_to_next_purchase(f, r, t), dtype=float)
     with np.errstate(invalid="ignore"):
-        show = (alive >= 0.5) & (np.ceil(wait) <= np.floor(horizon_days))
+        show = (alive >= NEXT_ORDER_MIN_ALIVE) & (np.ceil(wait) <= np.floor(horizon_days))
     days = np.where(show, np.ceil(np.where(show, wait, 0.0)), 0).astype("int64")
     next_date = np.datetime64(as_of, "D") + days.astype("timedelta64[D]")
     return pa.table(

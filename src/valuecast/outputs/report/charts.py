@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from valuecast.tables import NEXT_ORDER_MIN_ALIVE
+
 FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 INK, MUTED = "#1f2933", "#7b8794"
 BLUE, ORANGE, GREEN, RED, GREY = "#2563eb", "#f59e0b", "#16a34a", "#dc2626", "#9aa5b1"
@@ -83,6 +85,22 @@ def pct_text(value: Any) -> str:
     if 0 < abs(number) < 0.005:
         return "under 1%" if number > 0 else "-under 1%"
     return f"{number:.0%}"
+
+
+def alive_pct_text(value: Any) -> str:
+    """A P(alive) as a whole percent, or to one decimal rounded down where the whole percent
+    would read as :data:`~valuecast.tables.NEXT_ORDER_MIN_ALIVE` while the value is under it
+    (0.4995: 49.9%, not 50%), so that a customer shown no next order for a P(alive) under 50%
+    is never shown one of 50%."""
+    number = finite(value)
+    text = pct_text(number)
+    if (
+        number is not None
+        and number < NEXT_ORDER_MIN_ALIVE
+        and text == pct_text(NEXT_ORDER_MIN_ALIVE)
+    ):
+        return f"{math.floor(number * 1000) / 10:.1f}%"
+    return text
 
 
 def signed_pct_text(value: Any) -> str:

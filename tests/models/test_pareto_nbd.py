@@ -372,6 +372,34 @@ def test_median_time_to_next_purchase():
     np.testing.assert_allclose(((a + 39) / (a + 39 + got)) ** np.array([r, r + 5]), 0.5)
 
 
+def test_the_readmes_example_of_the_chance_of_an_order_by_the_next_order_date():
+    """The README's example (the demo shop's Pareto/NBD fit, one of its customers): an active
+    customer may lapse during the median wait, so an order by the date is less likely than
+    half P(alive). Given alive at T, lambda ~ Gamma(r+x, alpha+T) and mu ~ Gamma(s, beta+T) are
+    independent, and the density of a first order at t before lapsing is E[lambda e^(-lambda t)]
+    E[e^(-mu t)]."""
+    from pathlib import Path
+
+    demo = {"r": 0.6808531826242263, "alpha": 176.4846777805071,
+            "s": 1.4034439514253254, "beta": 194.43382216365086}  # fmt: skip
+    m = model(**demo)
+    x, t_x, T = 12, 363.0, 409.0
+    alive = m.probability_alive([x], [t_x], [T])[0]
+    wait = math.ceil(m.median_time_to_next_purchase([x], [t_x], [T])[0])  # whole days, as shown
+    k, a, b, s = demo["r"] + x, demo["alpha"] + T, demo["beta"] + T, demo["s"]
+    if_active = quad(lambda t: k / a * (a / (a + t)) ** (k + 1) * (b / (b + t)) ** s, 0, wait)[0]
+    assert if_active < 0.5 and alive * if_active < alive / 2
+    row = next(
+        line
+        for line in (Path(__file__).parents[2] / "README.md").read_text().splitlines()
+        if "| `expected_date_of_next_order` |" in line
+    )
+    assert f"the last {T - t_x:.0f} days before the as-of date, has P(alive) {alive:.0%}" in row
+    assert f"the date {wait} days after it" in row
+    assert f"a chance of {if_active:.0%} if the customer is active" in row
+    assert f"{alive * if_active:.0%} in all (half P(alive) is {alive / 2:.0%})" in row
+
+
 def test_expected_transactions_s_equal_one_limit():
     base = model(r=0.5, alpha=10.0, s=1.0, beta=12.0)
     near = model(r=0.5, alpha=10.0, s=1.0 + 1e-10, beta=12.0)

@@ -446,6 +446,45 @@ def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop
     assert contacts.exit_code == 0 and "note: no customer exported" not in contacts.output
 
 
+def test_hashed_audiences_say_what_an_ingested_customers_export_lacks(tmp_path):
+    """With a customers export ingested, the note on missing places says what is missing (its
+    Default Address columns), not to ingest one; where it gives places for other customers
+    only, it says that."""
+    orders = tmp_path / "orders.csv"
+    write_orders(orders)
+    names = tmp_path / "customers_export.csv"
+    names.write_text(
+        "First Name,Last Name,Email,Accepts Marketing\n"
+        + "".join(f"F{n},L{n},c{n}@example.com,yes\n" for n in range(N_CUSTOMERS))
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=COLUMN_MAP))
+        ws.ingest(read_exports([str(names)]))
+    args = ("--where", "historic_clv > 0", "--include-non-consenting")
+    meta = invoke(*args, "--to", "meta", "-w", str(path), "--out", str(tmp_path / "m.csv"))
+    assert meta.exit_code == 0, meta.output
+    assert (
+        "note: no customer exported has a place (city, zip or country): meta matches them on the "
+        "e-mail alone; the customers export ingested has none: its Default Address columns are "
+        "missing or empty"
+    ) in " ".join(meta.output.split())
+    assert "ingest a Shopify customers export" not in meta.output
+    places = tmp_path / "places.csv"
+    places.write_text(
+        "First Name,Last Name,Email,Accepts Marketing,Default Address Zip\n"
+        "Pia,Neu,pia@example.com,yes,10115\n"
+    )
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(places)]))
+    google = invoke(*args, "--to", "google", "-w", str(path), "--out", str(tmp_path / "g.csv"))
+    assert google.exit_code == 0, google.output
+    assert (
+        "has a place (zip or country): google matches them on the e-mail alone; the customers "
+        "export ingested gives them for other customers only"
+    ) in " ".join(google.output.split())
+
+
 def test_a_shop_before_its_first_sale_exports_its_subscribers_as_prospects(tmp_path):
     """A customers export alone (a pre-launch shop's subscriber list): the prospects segment
     needs no analysis; any other segment has nothing to select from, and says so."""

@@ -63,16 +63,44 @@ _CONTACT_COLUMNS = {
 """The columns of the hashed formats that raise the match rate beside the e-mail and phone."""
 
 
-def _without_contact_fields(frame, target: str) -> str | None:
-    """Which of the names and places the exported rows of ``target`` all lack, or None."""
+_CUSTOMERS_EXPORT_FIELDS = {
+    "a name": (("first_name", "last_name"), ("First Name", "Last Name")),
+    "a place": (("city", "zip", "country"), ("Default Address",)),
+}
+"""Each kind of :data:`_CONTACT_COLUMNS`: the contact fields that give it and the columns of a
+Shopify customers export that hold them."""
+
+
+def _without_contact_fields(frame, target: str) -> list[str]:
+    """The names and places (:data:`_CONTACT_COLUMNS`' kinds) the exported rows of ``target``
+    all lack."""
     if target not in _CONTACT_COLUMNS or not len(frame):
-        return None
-    empty = [
+        return []
+    return [
         kind
         for kind, columns in _CONTACT_COLUMNS[target].items()
         if all(frame[column].fillna("").astype(str).str.strip().eq("").all() for column in columns)
     ]
-    return " or ".join(empty) or None
+
+
+def _where_contact_fields_come_from(missing: list[str], contacts, customers_export: bool) -> str:
+    """Why the exported rows lack the ``missing`` names or places and what adds them: no
+    customers export ingested, one whose columns for them are missing or empty, or one that
+    gives them for other customers only."""
+    if not customers_export:
+        return "ingest a Shopify customers export to add them and match more"
+    kinds = [_CUSTOMERS_EXPORT_FIELDS[kind.split(" (")[0]] for kind in missing]
+    given = any(
+        contacts[field].fillna("").astype(str).str.strip().ne("").any()
+        for fields, _ in kinds
+        for field in fields
+        if field in contacts
+    )
+    if given:
+        return "the customers export ingested gives them for other customers only"
+    columns = [column for _, names in kinds for column in names]
+    listed = ", ".join(columns[:-1]) + " and " + columns[-1] if len(columns) > 1 else columns[0]
+    return f"the customers export ingested has none: its {listed} columns are missing or empty"
 
 
 def _label_case_hints(where: str) -> list[str]:
@@ -192,6 +220,7 @@ def export(
                 with err_console.status("analysing the workspace"):
                     analysis = last_analysis(ws, as_of=as_of, margin=margin)
             contacts = ws.contacts()
+            customers_export = ws.customers().count().execute() > 0
             prospects = ws.prospects() if segment == "prospects" else None
             dated = earlier_as_of_note(ws, analysis.summary["as_of"], as_of)
         except (SummaryError, InputError, EngineError, ValueError) as error:
@@ -259,9 +288,10 @@ def export(
         phone = {"meta": "phone", "google": "Phone"}[target]
         with_phone = audience.frame[phone].fillna("").astype(str).str.strip().ne("").any()
         keys = "the e-mail and phone" if with_phone else "the e-mail"
+        remedy = _where_contact_fields_come_from(unmatched, contacts, customers_export)
         say(
-            f"note: no customer exported has {unmatched}: {target} matches them on {keys} "
-            "alone; ingest a Shopify customers export to add them and match more"
+            f"note: no customer exported has {' or '.join(unmatched)}: {target} matches them "
+            f"on {keys} alone; {remedy}"
         )
     if target == "meta" and audience.exported and audience.frame["value"].isna().all():
         say(

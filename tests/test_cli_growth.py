@@ -63,7 +63,7 @@ def test_cohorts_writes_both_files(app, workspace, tmp_path):
     assert not list(out.glob(".*.tmp"))  # no temporary file left behind
     assert "repeat rate: 66.7% (2 of 3 customers" in result.output
     assert "churn threshold: not enough history" in result.output
-    assert "1 guest orders left out" in result.output
+    assert "1 guest order left out" in result.output
 
 
 def test_cohorts_by_channel_and_as_of(app, workspace, tmp_path):

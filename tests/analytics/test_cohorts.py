@@ -93,7 +93,7 @@ def test_cohort_sizes_repeat_rate_and_ltv(shop):
     assert (result.customers, result.repeat_customers, result.repeat_rate) == (4, 2, 0.5)
     assert result.max_age == 2
     assert result.notes == [
-        "1 guest orders left out",
+        "1 guest order left out",
         "2 orders after the as-of date 2024-03-15 ignored",
     ]
 
@@ -194,7 +194,7 @@ def test_guests_only_or_nothing_before_as_of_gives_empty_tables():
     assert result.cohorts.empty and result.retention.empty
     assert "customers" in result.cohorts.columns and "retention" in result.retention.columns
     assert result.repeat_rate is None
-    assert result.notes == ["1 guest orders left out"]
+    assert result.notes == ["1 guest order left out"]
 
 
 def test_default_as_of_is_the_last_order_date(shop):

@@ -143,8 +143,8 @@ def test_hand_checked_summary(make_orders):
     assert pd.isna(bob["first_discount_code"]) and pd.isna(bob["accepts_marketing"])
     assert "guest" not in got.index and len(got) == 2
     assert result.counts["after_as_of"] == 1 and result.counts["guest"] == 1
-    assert any("1 orders after the as-of date 2024-01-31 ignored" in n for n in result.notes)
-    assert any("1 guest orders (1,000.00 revenue)" in n for n in result.notes)
+    assert any("1 order after the as-of date 2024-01-31 ignored" in n for n in result.notes)
+    assert any("1 guest order (1,000.00 USD revenue) left out" in n for n in result.notes)
 
 
 def test_default_as_of_is_the_last_order_date_guests_included(make_orders):
@@ -204,7 +204,7 @@ def test_an_engines_table_without_an_amount_is_noted_and_true_false_is_no_amount
     orders = make_orders(ORDERS)
     orders.loc[orders["order_id"] == "shopify:3", "net_revenue"] = None
     result = summarize(table(orders), as_of="2024-02-01")
-    assert "1 orders without a net revenue counted at 0" in result.notes
+    assert "1 order without a net revenue counted at 0" in result.notes
     assert result.table.to_pandas().set_index("customer_id").loc["ann", "historic_clv"] == 19.0
     flags = orders.assign(net_revenue=orders["net_revenue"].fillna(0) > 5)
     with pytest.raises(SummaryError, match="net_revenue column holds boolean, not amounts"):

@@ -83,8 +83,11 @@ class SummaryError(ValuecastError, ValueError):
     """A summary that cannot be computed as asked (bad dates, missing columns): one line."""
 
 
-def prepare_orders(orders: ir.Table, *, fill_revenue: bool = True) -> ir.Table:
-    """The orders columns the summary reads, typed: ``order_date`` as a date, money as float64.
+def prepare_orders(
+    orders: ir.Table, *, fill_revenue: bool = True, keep: Collection[str] = ()
+) -> ir.Table:
+    """The orders columns the summary reads, typed: ``order_date`` as a date, money as float64,
+    and those of ``keep`` that ``orders`` has, as they are.
 
     Needs ``customer_id``, ``order_date`` (date or timestamp) and ``net_revenue``; the optional
     ``order_id``, ``ordered_at``, ``channel``, ``discount_code`` and ``accepts_marketing`` become NULL
@@ -109,6 +112,7 @@ def prepare_orders(orders: ir.Table, *, fill_revenue: bool = True) -> ir.Table:
         columns[name] = (
             orders[name].cast(dtype) if name in orders.columns else ibis.null().cast(dtype)
         )
+    columns.update({name: orders[name] for name in keep if name in orders.columns})
     return orders.select(**columns)
 
 
@@ -502,6 +506,11 @@ def quiet_days_note(last_order: date | datetime | None, as_of: date) -> list[str
     ]
 
 
+def orders_text(n: int, kind: str = "") -> str:
+    """``n`` orders, "1 order" for one (``kind``: "guest " for guest orders)."""
+    return f"{n:,} {kind}{'order' if n == 1 else 'orders'}"
+
+
 def summarize(
     orders: ir.Table,
     *,
@@ -516,25 +525,34 @@ def summarize(
     """
     as_of_date = resolve_as_of(orders, as_of)
     cal_date = as_date(calibration_end, "calibration end", error=SummaryError)
-    unfilled = prepare_orders(orders, fill_revenue=False)
+    unfilled = prepare_orders(orders, fill_revenue=False, keep=("currency",))
     # an engine's own table may leave an amount empty (an ingest never does): counted as 0
     o = unfilled.mutate(
         _no_revenue=unfilled.net_revenue.isnull(), net_revenue=unfilled.net_revenue.fill_null(0.0)
     )
     as_of_lit = ibis.literal(as_of_date, type="date")
-    guest = o.customer_id.isnull()
+    guest = o.customer_id.isnull() & (o.order_date <= as_of_lit)
+    # the guest orders' currency where they name one alone (an engine's table may have none)
+    currency = (
+        {"_currency_min": o.currency.min(where=guest), "_currency_max": o.currency.max(where=guest)}
+        if "currency" in o.columns
+        else {}
+    )
     counts_expr = o.aggregate(
         orders=o.count(),
         after_as_of=o.count(where=o.order_date > as_of_lit),
         no_date=o.count(where=o.order_date.isnull()),
-        guest=o.count(where=guest & (o.order_date <= as_of_lit)),
+        guest=o.count(where=guest),
         no_revenue=o.count(where=o._no_revenue),
-        guest_revenue=o.net_revenue.sum(where=guest & (o.order_date <= as_of_lit)),
+        guest_revenue=o.net_revenue.sum(where=guest),
         _last=o.order_date.max(where=o.order_date <= as_of_lit),
+        **currency,
         **{f"_filled_{name}": o[name].count() for name in _ATTRIBUTES},
     )
     row = counts_expr.to_pyarrow().to_pylist()[0]
     last = row.pop("_last")
+    lowest, highest = row.pop("_currency_min", None), row.pop("_currency_max", None)
+    guest_currency = lowest if lowest == highest else None
     empty = [name for name in _ATTRIBUTES if not row.pop(f"_filled_{name}")]
     counts = {key: (int(value) if key != "guest_revenue" else value) for key, value in row.items()}
     table = customer_summary(
@@ -542,14 +560,17 @@ def summarize(
     )
     notes = quiet_days_note(last, as_of_date)
     if counts["after_as_of"]:
-        notes.append(f"{counts['after_as_of']:,} orders after the as-of date {as_of_date} ignored")
+        after = orders_text(counts["after_as_of"])
+        notes.append(f"{after} after the as-of date {as_of_date} ignored")
     if counts["guest"]:
-        revenue = counts["guest_revenue"] or 0.0
-        notes.append(f"{counts['guest']:,} guest orders ({revenue:,.2f} revenue) left out")
+        revenue = f"{counts['guest_revenue'] or 0.0:,.2f}"
+        if guest_currency:
+            revenue += f" {guest_currency}"
+        notes.append(f"{orders_text(counts['guest'], 'guest ')} ({revenue} revenue) left out")
     if counts["no_date"]:
-        notes.append(f"{counts['no_date']:,} orders without an order date ignored")
+        notes.append(f"{orders_text(counts['no_date'])} without an order date ignored")
     if counts["no_revenue"]:
-        notes.append(f"{counts['no_revenue']:,} orders without a net revenue counted at 0")
+        notes.append(f"{orders_text(counts['no_revenue'])} without a net revenue counted at 0")
 
     if cal_date is not None:
         late = (

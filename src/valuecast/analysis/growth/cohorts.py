@@ -61,7 +61,7 @@ from valuecast.analysis.growth.history import (
     purchase_days,
     resolve_as_of,
 )
-from valuecast.analysis.summary import prepare_orders
+from valuecast.analysis.summary import orders_text, prepare_orders
 
 GROUPINGS: tuple[str, ...] = ("channel", "first_product", "discount_code")
 
@@ -271,9 +271,9 @@ def _left_out(orders: ir.Table, as_of: date) -> list[str]:
     )
     notes = []
     if row["guest"]:
-        notes.append(f"{row['guest']:,} guest orders left out")
+        notes.append(f"{orders_text(row['guest'], 'guest ')} left out")
     if row["after"]:
-        notes.append(f"{row['after']:,} orders after the as-of date {as_of} ignored")
+        notes.append(f"{orders_text(row['after'])} after the as-of date {as_of} ignored")
     return notes
 
 

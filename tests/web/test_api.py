@@ -445,6 +445,19 @@ def test_a_p_alive_just_under_half_is_not_shown_as_50_percent(web_shop, tmp_path
     assert "<td>49.9%</td>" in listed and "<td>50%</td>" not in listed
 
 
+def test_the_channels_and_cohorts_tables_name_the_currency_of_their_money(client, stored):
+    """Money cells carry the currency as the segments page's do; counts and rates do not."""
+    channels = stored["tables"]["channels.csv"]
+    first = channels.iloc[0]
+    page = client.get("/channels").text
+    assert f"<td>{first['historic_clv_mean']:,.2f} USD</td>" in page
+    assert f"<td>{first['total_clv_mean']:,.2f} USD</td>" in page
+    assert f"<td>{first['customers']:,}</td>" in page
+    cohorts = stored["tables"]["cohorts.csv"]
+    page = client.get("/cohorts").text
+    assert f"<td>{cohorts['ltv_m0'].iloc[0]:,.2f} USD</td>" in page
+
+
 def test_the_customers_page_past_the_last_shows_the_last(client, stored):
     pages = -(-len(stored["customers"]) // 500)
     html = client.get("/customers?per_page=500&page=999999").text

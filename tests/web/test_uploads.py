@@ -130,6 +130,8 @@ def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     # the CLV that CLV:CAC divides (of the customers of the months with spend) is shown beside
     # it: the total CLV per customer of every customer of the channel is another number
     assert "CLV per customer with spend" in page.text
+    spent = next(row for row in cac if row["spend"])  # the money cells name the currency
+    assert f"<td>{spent['spend']:,.2f} USD</td>" in page.text
 
 
 def test_spend_in_another_currency_is_refused_at_upload(upload_client):

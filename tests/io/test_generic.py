@@ -871,6 +871,21 @@ def test_two_customers_of_one_name_are_two_customers(write, header):
     assert result.orders["customer_id"].tolist() == ["jane@a.com", "jane@b.com"]
 
 
+@pytest.mark.parametrize("name", ["Smith, Jane", "SMITH,JANE", "Dr. Smith"])
+def test_a_name_written_surname_first_is_a_name_not_an_id(write, name):
+    """An accounting export writes a customer's name surname first (``Smith, Jane``): two
+    people of that name are still two customers, told apart by their e-mail."""
+    header = ["Order", "Customer", "Email", "Date", "Total"]
+    rows = [
+        {"Order": "1", "Customer": name, "Email": "jane@a.com", "Date": "2024-01-05",
+         "Total": "10"},
+        {"Order": "2", "Customer": name, "Email": "jane@b.com", "Date": "2024-01-06",
+         "Total": "20"},
+    ]  # fmt: skip
+    result = generic.read_orders(write("orders.csv", header, rows))
+    assert result.orders["customer_id"].tolist() == ["jane@a.com", "jane@b.com"]
+
+
 def test_a_refund_row_dated_after_the_sale_does_not_move_the_order(write):
     """An export sorted newest first gives an order's refund row before its sale: the order is
     dated at its sale (its earliest row), its amount the sale net of the refund."""

@@ -324,8 +324,10 @@ def _customer_column(source: CsvFile | Table, found: str) -> str:
     return found if not values or names * 2 >= len(values) else customer
 
 
-_PERSON_NAME = re.compile(r"[^\W\d_]\s+[^\W\d_]")
-"""Two words of letters: a person's or a company's name, which an id never is."""
+_PERSON_NAME = re.compile(r"[^\W\d_](?:[.,]\s*|\s+)[^\W\d_]")
+"""Two words of letters, apart or after a comma or a dot (``Smith, Jane``, ``SMITH,JANE``,
+``Dr. Li``, as accounting exports write names): a person's or a company's name, which an id
+never is."""
 
 
 def read_orders(

@@ -928,6 +928,32 @@ def test_a_tills_export_with_its_sales_lines_and_payments_is_refused(write, deta
     assert "count the sale again" in caught.value.message
 
 
+def test_a_line_level_log_with_a_line_type_column_is_read(write):
+    """A log of order lines whose line-type column names each line's kind (a product, its
+    shipping) gives no sale's own row to count again: each order is the sum of its lines."""
+    header = ["order_id", "customer", "date", "Line Type", "product", "quantity", "amount"]
+    rows = [
+        {"order_id": "1", "customer": "a@x.com", "date": "2024-01-05", "Line Type": "Product",
+         "product": "Mug", "quantity": "1", "amount": "10"},
+        {"order_id": "1", "customer": "a@x.com", "date": "2024-01-05", "Line Type": "Shipping",
+         "product": "", "quantity": "1", "amount": "5"},
+        {"order_id": "2", "customer": "b@x.com", "date": "2024-01-06", "Line Type": "Line Item",
+         "product": "Tea", "quantity": "2", "amount": "8"},
+    ]  # fmt: skip
+    mapping = "product=product,quantity=quantity"
+    result = generic.read_orders(write("lines.csv", header, rows), mapping)
+    assert result.orders["net_revenue"].tolist() == [15.0, 8.0]
+    assert result.order_lines["product_name"].fillna("").tolist() == ["Mug", "", "Tea"]
+
+
+def test_a_line_level_logs_payment_rows_are_refused(write):
+    rows = _till_rows(["Sale Line", "Payment"])
+    with pytest.raises(InputError) as caught:
+        generic.read_orders(write("sales.csv", VEND_HEADER, rows))
+    assert caught.value.row == 3 and "a 'Payment' row" in caught.value.message
+    assert "keep only the lines' rows" in caught.value.message
+
+
 def test_a_tills_export_of_sales_and_returns_alone_is_read(write):
     rows = _till_rows(["Sale", "Return"])
     rows[1].update({"Receipt Number": "1002", "Total": "-40.00"})

@@ -66,9 +66,10 @@ Rules:
   would be a purchase worth nothing.
 * A till's sales export (Vend, Lightspeed) may give each sale's row, then rows of its lines and
   payments with amounts of their own, told apart by a ``Line Type`` column
-  (:data:`LINE_TYPE_COLUMNS`): a row of a line or payment type (:data:`DETAIL_LINE_TYPES`) is
-  an error naming it, since adding a receipt's rows up would count the sale again. Sale and
-  return rows alone are read as any orders table.
+  (:data:`LINE_TYPE_COLUMNS`): a row of a payment type, or of a line type beside a sale's own
+  row (:data:`DETAIL_LINE_TYPES`, :data:`SALE_ROW_TYPES`), is an error naming it, since adding a
+  receipt's rows up would count the sale again. Sale and return rows alone are read as any
+  orders table, and so are rows of lines alone (a line-level log), each order their sum.
 * A folder of Parquet files (a table written in parts, Hive partition folders included) is one
   table; a bad cell is named by its part file and row there.
 * A Parquet file is read in batches, within the memory limit ``VALUECAST_MEMORY_LIMIT`` (default
@@ -353,28 +354,36 @@ LINE_TYPE_COLUMNS = ("line_type", "row_type", "record_type")
 """Names of the column a till's sales export (Vend, Lightspeed) tells a sale's own row from the
 rows of its lines and payments with."""
 
-DETAIL_LINE_TYPES = frozenset(
-    {"sale line", "line", "line item", "item", "product", "payment", "tender"}
-)
-"""Line types (lower-cased, ``_``/``-`` as spaces) of a row that details a sale given on a row of
-its own: its amount is part of the sale's, not another."""
+ITEM_LINE_TYPES = frozenset({"sale line", "line", "line item", "item", "product"})
+PAYMENT_LINE_TYPES = frozenset({"payment", "tender"})
+DETAIL_LINE_TYPES = ITEM_LINE_TYPES | PAYMENT_LINE_TYPES
+"""Line types (lower-cased, ``_``/``-`` as spaces) of a row that details a sale: its amount is
+part of the sale's, not another."""
+
+SALE_ROW_TYPES = frozenset({"sale", "return"})
+"""Line types of a sale's own row, whose amount its item lines' rows would count again."""
 
 
 def check_line_types(table: Table, column: str) -> None:
-    """Refuse a table whose line-type column marks rows of a sale's lines or payments beside
-    the sale's own row (:data:`DETAIL_LINE_TYPES`): an order's rows are added up, which would
-    count each sale again with its lines and its payments."""
+    """Refuse a table whose line-type column marks rows of a sale's payments, or rows of its
+    lines beside the sale's own row (:data:`DETAIL_LINE_TYPES`): an order's rows are added up,
+    which would count each sale again. Rows of lines alone (a line-level log) add up to their
+    sale."""
     written = table.text_series(column)
     types = _build.per_distinct(written, _status_words)
-    detail = types.isin(DETAIL_LINE_TYPES).to_numpy(bool)
+    sales = bool(types.isin(SALE_ROW_TYPES).any())
+    detail = types.isin(DETAIL_LINE_TYPES if sales else PAYMENT_LINE_TYPES).to_numpy(bool)
     if not detail.any():
         return
     row = int(np.flatnonzero(detail)[0])
+    if sales:
+        gives, keep = "lines or payments on rows of their own beside the sale's row", "sales' own"
+    else:
+        gives, keep = "payments on rows of their own beside its lines", "lines'"
     raise table.error(
-        f"a {written.iloc[row]!r} row: the file gives each sale's lines or payments on rows of "
-        "their own beside the sale's row, and adding them up would count the sale again; keep "
-        f"only the sales' own rows (filter column {column!r} in the spreadsheet) and give the "
-        "file again",
+        f"a {written.iloc[row]!r} row: the file gives each sale's {gives}, and adding them up "
+        f"would count the sale again; keep only the {keep} rows (filter column {column!r} in the "
+        "spreadsheet) and give the file again",
         row,
         column,
     )

@@ -184,6 +184,8 @@ def test_the_formats_an_unknown_header_suggests_are_the_ones_format_accepts(tmp_
         # the amount without tax is the order's net revenue, wherever it stands
         (["Receipt No.", "Email Address", "Created", "Total (incl. VAT)", "Total (excl. VAT)"],
          10.0),
+        (["Order #", "Email", "Date", "Total", "Total (excl. VAT)"], 10.0),
+        (["Order #", "Email", "Date", "Amount", "Total ex VAT"], 10.0),
         # a card terminal's transactions (Square): net sales are without tax and tips
         (["Transaction ID", "Customer ID", "Date", "Gross Sales", "Net Sales"], 10.0),
     ],

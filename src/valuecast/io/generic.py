@@ -288,7 +288,8 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
         elif key == "revenue" and "unit_price" in mapping:
             cols[key] = None  # each line's amount is quantity x unit_price
         elif key in REQUIRED:
-            found = source.find(*aliases)
+            found = source.find(*NET_REVENUE_COLUMNS) if key == "revenue" else None
+            found = found or source.find(*aliases)
             if found is None and key == "customer_id" and "phone" in mapping:
                 cols[key] = None  # every customer is named by a phone number
                 continue
@@ -308,6 +309,12 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
         cols["email"] = None  # the customer's cell is its e-mail, lower-cased as the id is
     return cols
 
+
+NET_REVENUE_COLUMNS = ("revenue", "net_revenue", "net_sales", "total_excl_vat", "total_excl_tax",
+                       "total_ex_vat")  # fmt: skip
+"""The usual names of an amount without tax, preferred to any other amount column, even where
+only their name without punctuation matches (``Total (excl. VAT)`` beside a ``Total`` that
+holds the tax)."""
 
 EMAIL_COLUMNS = ("customer_email", "customer_e-mail", "email", "e-mail", "email_address")
 """The usual names of an e-mail column (among :data:`MAP_KEYS`' customer id names)."""

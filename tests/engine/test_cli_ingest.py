@@ -333,3 +333,15 @@ def test_the_report_names_the_currency_of_every_amount(tmp_path, fake_reader):
                   "tax / shipping"):  # fmt: skip
         line = next(line for line in lines if line.strip().startswith(label))
         assert line.rstrip().endswith("USD") or "USD revenue" in line, line
+
+
+def test_a_map_split_by_the_shell_is_named_as_part_of_the_map(tmp_path, fake_reader):
+    """``--map customer_id=customer, ordered_at=date`` unquoted gives ``ordered_at=date,`` as a
+    file: the error says it reads as part of the map and how to write the map."""
+    good = tmp_path / "good.csv"
+    good.write_text("x\n")
+    args = ["ingest", str(good), "--map", "customer_id=customer,", "ordered_at=date,"]
+    result = runner.invoke(app, [*args, "revenue=net", "-w", str(tmp_path / "w")])
+    assert result.exit_code == 2 and "ordered_at=date,: no such file" in result.output
+    assert "part of a --map" in result.output and "without spaces after its commas" in result.output
+    assert fake_reader == []

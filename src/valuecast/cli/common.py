@@ -250,8 +250,22 @@ def require_file(name: str) -> None:
     from valuecast.io.csvfile import file_problem
 
     problem = file_problem(name) if Path(name).exists() else "no such file"
+    if problem is not None and not Path(name).exists() and _is_map_part(name):
+        # the shell split a --map written with spaces after its commas, as --help wraps it
+        problem += (
+            ": it reads as part of a --map; write the map without spaces after its commas, or "
+            "quote it whole (--map 'customer_id=COL, ordered_at=COL, revenue=COL')"
+        )
     if problem is not None:
         fail(f"{name}: {problem}")
+
+
+def _is_map_part(name: str) -> bool:
+    """Whether ``name`` reads as a --map's key and column (``ordered_at=Date,``), not a file."""
+    from valuecast.io.generic import MAP_KEYS
+
+    key, sep, _ = name.partition("=")
+    return bool(sep) and (key in MAP_KEYS or key == "date_format")
 
 
 def read_files(

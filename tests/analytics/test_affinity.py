@@ -641,3 +641,17 @@ def test_a_free_gift_is_not_bought():
     assert dict(zip(first["customer_id"], first["first_product"], strict=True)) == {
         "ann": "Tea", "bob": "Tea", "cat": "Tote",
     }  # fmt: skip
+
+
+def test_the_skus_a_rename_may_touch_are_not_written_into_the_query():
+    """A shop of many SKUs on lines without a name: each such SKU may be renamed, and the
+    query reads them from the lines (a subquery), so that its text, and the time to plan it,
+    do not grow with their number (50,000 SKUs listed in the SQL took 12 s of 14)."""
+    import ibis
+
+    def query(n_skus: int) -> str:
+        orders = [(f"o{k}", "ann", "2024-01-01") for k in range(n_skus)]
+        lines = [(f"o{k}", None, f"SKU{k}", 1.0) for k in range(n_skus)]
+        return ibis.to_sql(product_purchases(*shop(orders, lines), "2024-01-31"))
+
+    assert len(query(30).replace("SKU", "")) == len(query(3).replace("SKU", ""))

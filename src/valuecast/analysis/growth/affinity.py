@@ -143,10 +143,11 @@ def product_lines(
     if dated is not None:
         carried = [column for column in dated.columns if column != "order_id"]
         dates = dated.mutate(_order=dated.order_id.cast("string")).drop("order_id")
-        skus = skus_named_otherwise(order_lines)
-        if skus:
-            # names are read per line and date: the lines join their orders before grouping
-            of_skus = named.filter(named._sku.isin(skus))
+        several = skus_named_otherwise(order_lines)
+        if several is not None and _scalar(several.count()):
+            # names are read per line and date: the lines join their orders before grouping;
+            # the SKUs are a subquery, as a list of thousands written into the SQL is slow
+            of_skus = named.filter(named._sku.isin(several.sku))
             names = current_names(of_skus, dates.select("_order", "order_date"))
             named = named.inner_join(dates, "_order")
             named = named.left_join(
@@ -175,21 +176,19 @@ def product_lines(
     return joined.select("order_id", "product", *carried, *first)
 
 
-def skus_named_otherwise(order_lines: ir.Table) -> list[str]:
-    """The SKUs (trimmed) written under two names or more, or on a line without a name: the
-    only ones :func:`current_names` may rename.  Read from the distinct (sku, name) pairs, one
-    pass over the lines, so that a shop whose SKUs each have one name pays no more than it."""
+def skus_named_otherwise(order_lines: ir.Table) -> ir.Table | None:
+    """The SKUs (trimmed, column ``sku``) written under two names or more, or on a line without
+    a name: the only ones :func:`current_names` may rename; None without a ``sku`` column.
+    Read from the distinct (sku, name) pairs, one pass over the lines, so that a shop whose
+    SKUs each have one name pays no more than it."""
     if "sku" not in order_lines.columns:
-        return []
+        return None
     pairs = order_lines.select(
         sku=order_lines.sku.cast("string"), name=order_lines.product_name.cast("string")
     ).distinct()
     pairs = pairs.select(sku=pairs.sku.strip().nullif(""), name=pairs.name.strip().nullif(""))
     pairs = pairs.filter(pairs.sku.notnull()).distinct()
-    several = (
-        pairs.group_by("sku").having((pairs.count() > 1) | pairs.name.isnull().any()).aggregate()
-    )
-    return sorted(several.sku.to_pyarrow().to_pylist())
+    return pairs.group_by("sku").having((pairs.count() > 1) | pairs.name.isnull().any()).aggregate()
 
 
 def current_names(lines: ir.Table, dates: ir.Table) -> ir.Table:

@@ -324,6 +324,22 @@ def test_error_messages_are_printed_as_written(tmp_path):
     assert "[/]x[bold].csv: no such file" in result.output
 
 
+@pytest.mark.parametrize("command", ["ingest", "analyze"])
+def test_notes_naming_the_files_cells_are_printed_as_written(tmp_path, command):
+    """A note quoting the file (the order numbers of refunds written on their own) prints
+    them as written: ``[/b]`` is an order number, not Rich markup to crash on."""
+    rows = ["1,a@x.com,2024-01-05,10", "[/b],a@x.com,2024-01-06,-5", "2,b@x.com,2024-01-07,3",
+            "3,a@x.com,2024-02-05,12", "4,b@x.com,2024-03-07,8"]  # fmt: skip
+    source = tmp_path / "orders.csv"
+    source.write_text("order_id,customer,date,amount\n" + "\n".join(rows) + "\n")
+    args = [command, str(source), "-w", str(tmp_path / "w.duckdb")]
+    if command == "analyze":
+        args += ["--out", str(tmp_path / "out")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "negative amount ([/b]) is left out" in " ".join(result.output.split())
+
+
 def test_the_report_names_the_currency_of_every_amount(tmp_path, fake_reader):
     source = write(tmp_path / "good.csv")
     result = runner.invoke(app, ["ingest", str(source), "--workspace", str(tmp_path / "w.duckdb")])

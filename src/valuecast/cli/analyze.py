@@ -268,7 +268,7 @@ def _print_analysis(
     if summary["low_confidence"]:
         console.print("[yellow]low confidence:[/] " + "; ".join(summary["low_confidence_reasons"]))
     for note in [*ingest_notes, *summary.get("notes", [])]:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():
         console.print(f"  {path}", highlight=False, markup=False, soft_wrap=True)

@@ -242,7 +242,7 @@ def print_ingest_report(report: object) -> None:
             )
         console.print(excluded)
     for note in data["notes"]:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def require_file(name: str) -> None:

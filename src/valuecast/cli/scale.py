@@ -92,7 +92,7 @@ def summary_on_engine(
         highlight=False,
     )
     for note in info["notes"]:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def analyze_on_engine_cli(
@@ -127,7 +127,7 @@ def analyze_on_engine_cli(
             highlight=False,
         )
         for note in summary.get("notes", []):
-            console.print(f"note: {note}", highlight=False)
+            console.print(f"note: {note}", highlight=False, markup=False)
         console.print(f"written in {seconds:.1f} s:", highlight=False)
         for where in written.values():
             console.print(f"  {where}", highlight=False, soft_wrap=True)

@@ -671,13 +671,15 @@ def test_a_return_line_of_a_log_of_line_amounts_takes_its_product_back(
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
 @pytest.mark.parametrize("holds", ["ids", "names"])
 def test_a_customer_column_of_ids_identifies_customers_before_an_email_column(
-    tmp_path, monkeypatch, holds
+    tmp_path, monkeypatch, holds, suffix
 ):
     """Without a map, a ``Customer`` column beside ``Email`` identifies the customers where it
     holds ids (the orders without an address stay theirs, not guests'), and gives way to the
-    e-mail where it holds names, which two people share; on both routes."""
+    e-mail where it holds names, which two people share; on both routes, in a CSV or Parquet
+    file alike."""
     rng = np.random.default_rng(5)
     n = 120
     ids = rng.choice(["C1001", "C1002", "C1003", "C1004"], n)
@@ -693,7 +695,8 @@ def test_a_customer_column_of_ids_identifies_customers_before_an_email_column(
             "Total": np.round(rng.gamma(2.0, 30.0, n), 2).astype(str),
         }
     )
-    _, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], None, monkeypatch)
+    path = _write(frame, tmp_path / f"o.{suffix}")
+    _, tables = _assert_same_ingests([path], None, monkeypatch)
     customers = tables["orders"]["customer_id"]
     if holds == "ids":
         assert customers.notna().all() and set(customers) == {"C1001", "C1002", "C1003", "C1004"}

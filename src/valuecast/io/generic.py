@@ -468,7 +468,7 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
     try:
         schemas = [(part, pq.read_schema(part), _partition_values(path, part)) for part in parts]
         header = _header(schemas)
-        cols = resolve_columns(HeaderOnly(name, header), mapping)
+        cols = resolve_columns(HeaderOnly(name, header, parquet_first_values(path)), mapping)
         columns = [c for c in dict.fromkeys(cols.values()) if c]
         _check_metadata(name, [pq.read_metadata(part) for part in parts], columns, budget)
         tables, needed, starts, rows = [], 0, [], 0
@@ -631,8 +631,14 @@ def _read_batches(
 class HeaderOnly:
     """Column lookup on a header without data (for choosing what to read)."""
 
-    def __init__(self, name: str, header: list[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        header: list[str],
+        first_values: Callable[[str, int], list[str]] | None = None,
+    ) -> None:
         self.name, self.header = name, header
+        self._first_values = first_values
 
     def find(self, *aliases: str) -> str | None:
         found = find_column(self.header, aliases)
@@ -640,9 +646,30 @@ class HeaderOnly:
         return found
 
     def first_values(self, column: str, limit: int = 200) -> list[str]:
-        """None of them: a header has no data (a Parquet file's columns keep the usual names'
-        order, as its importer, which reads the columns so chosen, does)."""
-        return []
+        """The first ``limit`` non-empty cells of ``column`` where the header comes with a
+        reader of them (:func:`parquet_first_values`), else none."""
+        return [] if self._first_values is None else self._first_values(column, limit)
+
+
+def parquet_first_values(path: Path) -> Callable[[str, int], list[str]]:
+    """A reader of a column's first non-empty cells (as text, trimmed) in the Parquet file at
+    ``path``, or the first part of a folder of them: one batch read, so that a Parquet file's
+    columns are chosen as the same table's CSV file's are (a ``Customer`` column of ids)."""
+
+    def read(column: str, limit: int) -> list[str]:
+        part = (parquet_parts(path) or [path])[0]
+        try:
+            parquet = pq.ParquetFile(part)
+            if column not in parquet.schema_arrow.names:  # a partition folder's column
+                return []
+            batch = next(parquet.iter_batches(batch_size=10 * limit, columns=[column]), None)
+        except (OSError, pa.ArrowException):
+            return []  # the importer names the problem
+        if batch is None:
+            return []
+        return Table.from_arrow(pa.table(batch), str(part)).first_values(column, limit)
+
+    return read
 
 
 @dataclass

@@ -751,7 +751,8 @@ def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None
     if any(key in mapping for key in IMPORTER_KEYS) or len(set(header)) != len(header):
         return None
     source = ParquetRows(path, header, {})
-    cols = generic.resolve_columns(generic.HeaderOnly(str(path), header), mapping)
+    first_values = generic.parquet_first_values(path)
+    cols = generic.resolve_columns(generic.HeaderOnly(str(path), header, first_values), mapping)
     for key, column in cols.items():
         if column is None:
             continue

@@ -19,7 +19,7 @@ among usual names (``customer_id``/``email``.../``customer``, ``ordered_at``/``o
 ``date``..., ``revenue``/``net_revenue``/``amount``/``total``...), so a table already in
 canonical form needs no map; the line keys and the phone keys are read only when mapped. A
 customer id or e-mail column is the customer's before a ``customer`` column, which is as often
-a name that two people share, unless that column holds ids (its first cells hold no two words:
+a name that two people share, unless that column holds ids (most of its first cells hold a digit:
 ``C1042``), which then identify the customers, the orders without an address included; an
 e-mail column beside another customer column is read as the customers' e-mail (which the
 audience files need). Names are compared without case, and without punctuation where none
@@ -322,14 +322,18 @@ EMAIL_COLUMNS = ("customer_email", "customer_e-mail", "email", "e-mail", "email_
 
 def _customer_column(source: CsvFile | Table, found: str) -> str:
     """The column identifying customers where the usual names found ``found``: an e-mail column
-    gives way to a ``customer`` column of ids (``C1042``: the customer's record, kept for the
-    orders without an address), not to one of names (``Jane Smith``, which two people share)."""
+    gives way to a ``customer`` column of ids (``C1042``, ``1042``: the customer's record, kept
+    for the orders without an address), not to one of names (``Jane Smith``, ``Jane``, which two
+    people share).  Ids are told by their digits: at least half of the column's first cells hold
+    one, and fewer than half read as two words of a name."""
     customer = source.find("customer")
     if customer is None or customer == found or source.find(*EMAIL_COLUMNS) != found:
         return found
     values = source.first_values(customer)
+    numbered = sum(1 for value in values if any(char.isdigit() for char in value))
     names = sum(1 for value in values if _PERSON_NAME.search(value))
-    return found if not values or names * 2 >= len(values) else customer
+    ids = bool(values) and numbered * 2 >= len(values) and names * 2 < len(values)
+    return customer if ids else found
 
 
 _PERSON_NAME = re.compile(r"[^\W\d_](?:[.,]\s*|\s+)[^\W\d_]")

@@ -108,6 +108,26 @@ def test_exclusions_are_counted_by_reason_and_partial_refunds_net(exports, write
     assert set(result.order_lines["order_id"]) == {f"shopify:#{n}" for n in (1, 6, 8)}
 
 
+def test_a_refund_of_items_with_their_sales_tax_takes_off_the_items_alone(exports, write):
+    """Shopify's Refunded Amount is the money given back, the items' sales tax in it: refunding
+    half the items of a shop adding tax at checkout leaves half the Subtotal, and most of them
+    refunded leaves a purchase worth what was kept, not 0."""
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000",
+             lines=[("A", 2, 50.0)], Taxes="8.00", Total="113.00",
+             Financial_Status="partially_refunded", Refunded_Amount="54.00"),
+        dict(name="#2", email="b@x.com", created="2024-01-02 09:00:00 +0000",
+             lines=[("A", 10, 10.0)], Taxes="8.00", Total="113.00",
+             Financial_Status="partially_refunded", Refunded_Amount="97.20"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert orders.loc["#1", "net_revenue"] == pytest.approx(50.0)  # one of two $50 items kept
+    assert orders.loc["#2", "net_revenue"] == pytest.approx(10.0)  # one of ten $10 items kept
+    assert orders["refunded"].tolist() == pytest.approx([54.0, 97.2])
+
+
 def test_an_export_saved_by_a_spreadsheet_reads_its_month_first_dates(exports, write):
     # Excel rewrites "2024-06-30 21:01:00 +0000" as "6/30/2024 21:01": 30 is no month
     rows = _orders(

@@ -49,11 +49,11 @@ social channels; ``BFCM20`` from Black Friday to Cyber Monday; ``HOLIDAY15`` in 
 discounts, else $6.95; some orders choose $14.95 express); sales tax by the customer's state on
 the subtotal; ``Total = Subtotal + Shipping + Taxes`` with ``Subtotal`` the lines after discounts.
 Statuses: about 2% cancelled (``Cancelled at`` set, then ``refunded`` or ``voided``), 3% fully
-refunded, 3% partially refunded (``Refunded Amount`` one unit of the dearest line), 0.4% voided,
-0.8% pending (manual payment); a handful of test orders paid with Shopify's ``bogus`` gateway by
-the shop's owner. About 5% of the customers check out as guests (no email); 60% accept marketing
-(more from the email channel); a few orders carry the customer's email with different case or
-surrounding spaces. One currency (USD); ``Created at`` is New York wall-clock time with its
+refunded, 3% partially refunded (``Refunded Amount`` one unit of the dearest line with its tax),
+0.4% voided, 0.8% pending (manual payment); a handful of test orders paid with Shopify's ``bogus``
+gateway by the shop's owner. About 5% of the customers check out as guests (no email); 60%
+accept marketing (more from the email channel); a few orders carry the customer's email with
+different case or surrounding spaces. One currency (USD); ``Created at`` is New York wall-clock time with its
 offset (``-0500``, or ``-0400`` under daylight saving time).
 
 :class:`DemoShopInfo` reports what was written; its exclusion counts follow the Shopify
@@ -252,7 +252,8 @@ class DemoShopInfo:
     counted once each with the importer's precedence (test order, cancelled, voided, refunded).
     ``n_guest_orders`` are orders without email (all of them; ``n_guest_orders_counted`` those
     kept). ``n_repeat_customers`` are counted customers with two or more counted orders;
-    ``revenue`` is the counted orders' net revenue (Subtotal minus Refunded Amount), dollars.
+    ``revenue`` is the counted orders' net revenue (Subtotal minus Refunded Amount without its
+    tax, as the importer takes it), dollars.
     """
 
     path: Path
@@ -434,6 +435,15 @@ def _write_rows(
         handle.write(",".join(HEADER) + "\n")
         handle.write("\n".join(lines.tolist()))
         handle.write("\n" if len(lines) else "")
+
+
+def _net_revenue(subtotal: np.ndarray, taxes: np.ndarray, refund: np.ndarray) -> np.ndarray:
+    """Net revenue in cents as the Shopify importer takes it from an order whose tax is added at
+    checkout: ``Subtotal`` less each refund without its tax (``Subtotal / (Subtotal + Taxes)`` of
+    it), at least 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where((taxes > 0) & (subtotal > 0), subtotal / (subtotal + taxes), 1.0)
+    return np.maximum(subtotal - refund * share, 0.0)
 
 
 def _categorical(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
@@ -725,7 +735,11 @@ def generate_demo_shop(
     unit_net = (gross_line - share) // quantity
     dearest = np.maximum.reduceat(unit_net, first_line)
     units = np.add.reduceat(quantity, first_line)
-    refund[partial] = np.where(units > 1, dearest, subtotal // 2)[partial]
+    refunded_items = np.where(units > 1, dearest, subtotal // 2)
+    # Shopify refunds an item with the tax it was charged
+    refund[partial] = (refunded_items + np.rint(refunded_items * rate / 100.0).astype(np.int64))[
+        partial
+    ]
 
     end_of_export = np.datetime64(end_date) + np.timedelta64(1, "D") - np.timedelta64(1, "s")
     age_hours = (end_of_export - created).astype(np.int64) / 3600.0
@@ -915,7 +929,7 @@ def generate_demo_shop(
         n_partially_refunded_orders=int(partial.sum()),
         n_guest_orders=int(guest_order.sum()),
         n_guest_orders_counted=int((guest_order & counted).sum()),
-        revenue=float((subtotal - refund)[counted].sum()) / 100.0,
+        revenue=float(_net_revenue(subtotal, taxes, refund)[counted].sum()) / 100.0,
         first_order_date=first_day,
         last_order_date=last_day,
     )

@@ -31,11 +31,13 @@ Exclusions (an order gets the first that applies; all its rows are counted under
 All other statuses count (paid, partially_paid, partially_refunded, pending, authorized,
 unpaid, ...). For counted orders:
 
-* ``net_revenue = max(Subtotal - Refunded Amount, 0)``. Shopify's Subtotal is the line items after
-  discounts, before shipping and tax; the refunded amount is the order's refunds as exported.
-  Where the prices include the tax (``Total = Subtotal + Shipping + Duties`` with ``Taxes``
-  above 0, a shop showing prices with VAT), the items' share of the tax is taken off both
-  (:func:`items_net`).
+* ``net_revenue = max(Subtotal - Refunded Amount, 0)``, without the tax. Shopify's Subtotal is
+  the line items after discounts, before shipping and tax; the refunded amount is the money
+  given back, the refunded items' tax in it. Where the tax is added at checkout (``Total =
+  Subtotal + Shipping + Taxes + Duties``, ``Taxes`` above 0) a refund is taken off without its
+  tax (``Refunded Amount * Subtotal / (Subtotal + Taxes)``); where the prices include the tax
+  (``Total = Subtotal + Shipping + Duties`` with ``Taxes`` above 0, a shop showing prices with
+  VAT), the items' share of the tax is taken off both (:func:`items_net`).
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
 * ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
@@ -169,24 +171,34 @@ def items_net(
     total: np.ndarray,
     refunded: np.ndarray,
 ) -> np.ndarray:
-    """Net revenue of the line items: ``Subtotal - Refunded Amount``, without the tax where
-    the prices include it.
+    """Net revenue of the line items: ``Subtotal`` less the items' part of ``Refunded Amount``,
+    without the tax.
 
+    Shopify's ``Refunded Amount`` is the money given back, so a refunded item's tax is in it.
+    A shop that adds tax at checkout (US sales tax) has ``Total = Subtotal + Shipping + Taxes +
+    Duties``: its refunds are taken off ``Subtotal`` without their tax, at the rate the order
+    paid (``Subtotal / (Subtotal + Taxes)`` of each refund), so that refunding half the items
+    leaves half the ``Subtotal``, and a refund of every item with its tax leaves 0 (the order is
+    then ``"refunded"``: :func:`every_item_refunded`).
     A shop that shows prices with tax (VAT in the UK, the EU, Australia) writes the tax inside
-    ``Subtotal``: its ``Total`` is ``Subtotal + Shipping + Duties`` with ``Taxes`` above 0,
-    where a shop adding tax at checkout has ``Total = Subtotal + Shipping + Taxes + Duties``.
+    ``Subtotal``: its ``Total`` is ``Subtotal + Shipping + Duties`` with ``Taxes`` above 0.
     In such an order the items' share of ``Taxes`` (their share of ``Subtotal + Shipping``,
-    which may carry tax too) is taken off, and so is the same share of its refunds, which
-    include their tax as the prices did.  ``total`` is NaN where not written (no inference).
-    ``shopify_duckdb`` computes the same in SQL.
+    which may carry tax too) is taken off, and so is the same share of its refunds.  Where
+    ``Total`` is neither (or ``Taxes`` is 0) the refunds are taken off as written.  ``total`` is
+    NaN where not written (no inference).  ``shopify_duckdb`` computes the same in SQL.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         without_tax = np.abs(total - (subtotal + shipping + duties)) < TAX_INCLUDED_TOLERANCE
         with_tax = np.abs(total - (subtotal + shipping + taxes + duties)) < TAX_INCLUDED_TOLERANCE
         included = (taxes > 0) & without_tax & ~with_tax & (subtotal > 0)
+        added = (taxes > 0) & with_tax & ~without_tax & (subtotal > 0)
         base = subtotal + shipping
         item_tax = np.where(included & (base > 0), taxes * subtotal / base, 0.0)
-        share = np.where(included, (subtotal - item_tax) / subtotal, 1.0)
+        share = np.where(
+            included,
+            (subtotal - item_tax) / subtotal,
+            np.where(added, subtotal / (subtotal + taxes), 1.0),
+        )
     return np.maximum(subtotal - item_tax - refunded * share, 0.0)
 
 

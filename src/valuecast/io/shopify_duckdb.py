@@ -267,16 +267,18 @@ def _items_net(cols: dict[str, str | None], zero) -> str:
     if cols["total"] is None or cols["taxes"] is None:  # no tax included can be told
         return f"greatest(subtotal - 0.0 - {refunded} * 1.0, 0.0)"
     shipping, taxes, duties = zero("shipping"), zero("taxes"), zero("duties")
-    included = (
-        f"({taxes} > 0 AND abs(total - (subtotal + {shipping} + {duties})) < {tolerance} "
-        f"AND NOT abs(total - (subtotal + {shipping} + {taxes} + {duties})) < {tolerance} "
-        "AND subtotal > 0)"
-    )
+    without_tax = f"abs(total - (subtotal + {shipping} + {duties})) < {tolerance}"
+    with_tax = f"abs(total - (subtotal + {shipping} + {taxes} + {duties})) < {tolerance}"
+    included = f"({taxes} > 0 AND {without_tax} AND NOT {with_tax} AND subtotal > 0)"
+    added = f"({taxes} > 0 AND {with_tax} AND NOT {without_tax} AND subtotal > 0)"
     base = f"(subtotal + {shipping})"
     item_tax = (
         f"(CASE WHEN {included} AND {base} > 0 THEN {taxes} * subtotal / {base} ELSE 0.0 END)"
     )
-    share = f"(CASE WHEN {included} THEN (subtotal - {item_tax}) / subtotal ELSE 1.0 END)"
+    share = (
+        f"(CASE WHEN {included} THEN (subtotal - {item_tax}) / subtotal "
+        f"WHEN {added} THEN subtotal / (subtotal + {taxes}) ELSE 1.0 END)"
+    )
     return f"greatest(subtotal - {item_tax} - {refunded} * {share}, 0.0)"
 
 

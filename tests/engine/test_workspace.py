@@ -613,6 +613,30 @@ def test_newer_export_adds_new_and_updates_changed_orders(tmp_path, make_result)
     assert lines.set_index(["order_id", "line_number"]).loc[("shopify:#1001", 2), "quantity"] == 3
 
 
+def test_an_order_number_given_another_customer_and_day_is_noted(tmp_path, make_result):
+    """A second shop's export numbered from #1001 too replaces the first shop's orders of the
+    same numbers: an order whose customer and day both change is another order, and said so;
+    a customer changed alone (a phone-only order joining its e-mail customer) is an update."""
+    other_shop = [
+        {"id": "#1001", "customer": "zed@example.com", "date": "2024-03-05", "net": 60.0},
+        {"id": "#1002", "customer": "yan@example.com", "date": "2024-03-06", "net": 10.0},
+    ]
+    relinked = [{**other_shop[1], "customer": "bea@example.com"}]
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        ws.ingest([make_result(SHOP)])
+        report = ws.ingest([make_result(other_shop)])
+        again = ws.ingest([make_result(relinked)])
+    assert report.updated_orders == 2
+    assert any(
+        note.startswith("2 stored orders were replaced by orders of the same number with another "
+                        "customer and date (e.g. order #1001: 'ann@example.com' on 2024-01-05 "
+                        "stored, 'zed@example.com' on 2024-03-05 in these files)")
+        for note in report.notes
+    ), report.notes  # fmt: skip
+    assert again.updated_orders == 1
+    assert not any("same number" in note for note in again.notes)
+
+
 def test_an_export_without_line_items_keeps_the_stored_ones(tmp_path, make_result):
     with Workspace(tmp_path / "ws.duckdb") as ws:
         ws.ingest([make_result(SHOP, LINES)])

@@ -855,6 +855,8 @@ class Workspace:
                     report.notes.append(_withdrawn_note(withdrawn))
                 if counted_again:
                     report.notes.append(_counted_again_note(counted_again))
+                if counts["replaced"][0]:
+                    report.notes.append(counts["replaced"][1])
                 if any(linked_by_phone):
                     report.notes.append(_linked_by_phone_note(*linked_by_phone))
                 if not direct["orders"]:
@@ -1315,6 +1317,7 @@ def _upsert(
             f"SELECT {key} FROM _compared_{table} WHERE {which}",
         )
     _sql(raw, f"DROP TABLE _compared_{table}")
+    replaced = _replaced_by_other_orders(raw) if table == "orders" else (0, "")
     _sql(raw, f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
     columns = _stored_columns(raw, table)
     _sql(
@@ -1325,7 +1328,39 @@ def _upsert(
     )
     new = _sql(raw, f"SELECT count(*) FROM _new_{table}")[0][0]
     changed = _sql(raw, f"SELECT count(*) FROM _changed_{table}")[0][0]
-    return {"new": new, "changed": changed}
+    return {"new": new, "changed": changed, "replaced": replaced}
+
+
+def _replaced_by_other_orders(raw: Any) -> tuple[int, str]:
+    """How many changed orders (``_changed_orders``) are given another customer AND another day
+    than the stored ones, and a note naming the first; ``(0, "")`` when none.
+
+    A shop's export never moves an order to another day, and a newer export of it changes an
+    order's customer at most (a phone-only order joining its e-mail customer): an order number
+    whose customer and day both change is another order, most often of another shop numbered
+    from ``#1001`` too, and replacing the stored one drops it from the analysis.  Only the
+    changed orders are joined, usually few of them.
+    """
+    rows = _sql(
+        raw,
+        "SELECT count(*) OVER (), s.order_number, t.customer_id, t.order_date, s.customer_id, "
+        "s.order_date FROM _changed_orders c JOIN orders t USING (order_id) "
+        "JOIN _stage_orders s USING (order_id) WHERE s.customer_id IS DISTINCT FROM t.customer_id "
+        "AND s.order_date IS DISTINCT FROM t.order_date ORDER BY order_id LIMIT 1",
+    )
+    if not rows:
+        return 0, ""
+    count, number, stored_customer, stored_day, customer, day = rows[0]
+    one = count == 1
+    note = (
+        f"{count:,} stored {'order was' if one else 'orders were'} replaced by "
+        f"{'an order' if one else 'orders'} of the same number with another customer and "
+        f"date (e.g. order {number}: {_shown(stored_customer)} on {_shown(stored_day)} "
+        f"stored, {_shown(customer)} on {_shown(day)} in these files): another shop's "
+        "orders numbered as the stored ones replace them; ingest each shop into a workspace "
+        "of its own"
+    )
+    return int(count), note
 
 
 def _direct(raw: Any) -> dict[str, bool]:
@@ -1354,6 +1389,7 @@ def _merge(raw: Any, ingest_id: int, direct: dict[str, bool]) -> dict[str, int]:
         "updated_orders": updated,
         "new_customers": customer_counts["new"],
         "changed_customers": customer_counts["changed"],
+        "replaced": order_counts.get("replaced", (0, "")),
     }
 
 

@@ -87,8 +87,11 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(
     first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
     frame.loc[first_rows[1], "Lineitem name"] = "Café Crème ¾ lb"  # letters beyond ASCII
     frame.loc[first_rows[2], "Email"] = "  Someone@Example.COM "
-    frame.loc[first_rows[3], "Created at"] = "2025-03-04 05:06:07Z"
-    frame.loc[first_rows[4], "Created at"] = "2025-03-04T05:06"
+    # every row of an order gives its date, the same on each
+    frame.loc[frame["Name"] == frame.loc[first_rows[3], "Name"], "Created at"] = (
+        "2025-03-04 05:06:07Z"
+    )
+    frame.loc[frame["Name"] == frame.loc[first_rows[4], "Name"], "Created at"] = "2025-03-04T05:06"
     frame.loc[first_rows[5], "Payment Method"] = "manual + Bogus"  # a test gateway in a list
     frame.loc[first_rows[6], "Financial Status"] = "Voided"
     frame.loc[first_rows[12], "Financial Status"] = "expired"
@@ -98,7 +101,7 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(
     frame.loc[first_rows[9], "Total"] = ""  # gross revenue is then the subtotal
     frame.loc[first_rows[10], "Lineitem name"] = "\u00a0Thé vert\u00a0"  # both trim it
     second = frame.index[(frame["Name"] == frame["Name"].shift()) & (frame["Name"] != "")][0]
-    frame.loc[second, ["Source", "Created at"]] = ["pos", "2025-01-01 00:00:00"]  # not the first
+    frame.loc[second, "Source"] = "pos"  # not the first
     frame.loc[len(frame)] = ""  # an empty row
     report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
     excluded = report["excluded_rows"]
@@ -216,17 +219,29 @@ def test_a_bad_export_gets_the_importers_error(
 
 
 @pytest.mark.parametrize("rows_per_part", [500_000, 97])
+@pytest.mark.parametrize(
+    ("column", "cell", "message"),
+    [
+        ("Subtotal", "999.99", "with a different amount"),
+        # another shop's #1001 pasted in: Shopify writes the date and e-mail on every row
+        ("Created at", "2025-01-01 00:00:00", "with another Created at"),
+        ("Email", "Zed@Example.com", "with another Email"),
+    ],
+)
 def test_two_versions_of_an_order_get_the_importers_error(
-    tmp_path, export, monkeypatch, rows_per_part
+    tmp_path, export, monkeypatch, rows_per_part, column, cell, message
 ):
     monkeypatch.setattr(shopify_duckdb, "_ROWS_PER_PART", rows_per_part)
     frame = export.copy()
-    repeated = frame.index[(frame["Name"] == frame["Name"].shift()) & (frame["Name"] != "")][0]
-    frame.loc[repeated, "Subtotal"] = "999.99"  # the second row of an order gives another total
+    repeated = frame.index[
+        (frame["Name"] == frame["Name"].shift()) & (frame["Name"] != "") & (frame["Email"] != "")
+    ][0]
+    frame.loc[repeated, column] = cell  # the second row of an order gives another value
     path = _write(frame, tmp_path / "o.csv")
     with pytest.raises(InputError) as importer:
         read_exports([path])
     assert "two versions of one order" in str(importer.value)
+    assert message in str(importer.value)
     with Workspace(":memory:") as ws, pytest.raises(InputError) as engine:
         ws.ingest([defer_orders([path])])
     assert str(engine.value) == str(importer.value)

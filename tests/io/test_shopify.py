@@ -128,6 +128,28 @@ def test_a_refund_of_items_with_their_sales_tax_takes_off_the_items_alone(export
     assert orders["refunded"].tolist() == pytest.approx([54.0, 97.2])
 
 
+def test_two_shops_orders_of_one_name_in_one_file_are_an_error_not_one_order(exports, write):
+    """Two shops' exports pasted together both hold a #1001, of the same amounts: grouped by
+    Name they would make one order of ann's, zed's purchase lost in it.  Shopify writes the date
+    and the e-mail on every row of an order, so rows disagreeing in either are named."""
+    ann = exports.shopify_order("#1001", "ann@x.com", "2024-01-05 10:00:00 -0500")
+    zed = exports.shopify_order("#1001", "zed@x.com", "2024-03-05 10:00:00 -0500")
+    with pytest.raises(InputError, match=r"row 3, column 'Created at': order #1001 appears again "
+                       r"with another Created at \(2024-03-05 10:00:00; 2024-01-05 10:00:00 on "
+                       r"row 2\): two versions of one order in one file"):  # fmt: skip
+        shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, [*ann, *zed]))
+    zed[0]["Created at"] = "2024-01-05 10:00:00 -0500"  # the same minute, another customer
+    with pytest.raises(InputError, match=r"row 3, column 'Email': .* another Email"):
+        shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, [*ann, *zed]))
+    # an order's rows giving its e-mail in other capitals are one order
+    again = [dict(row) for row in ann * 2]
+    again[1] = {**again[1], "Email": "ANN@x.com", "Subtotal": "", "Total": ""}
+    assert (
+        len(shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, again)).orders)
+        == 1
+    )
+
+
 def test_an_export_saved_by_a_spreadsheet_reads_its_month_first_dates(exports, write):
     # Excel rewrites "2024-06-30 21:01:00 +0000" as "6/30/2024 21:01": 30 is no month
     rows = _orders(

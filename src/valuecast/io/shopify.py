@@ -57,7 +57,9 @@ An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an err
 of the order is named), as is an unparseable date or amount anywhere in a read column, a
 ``Created at`` before 1990 or after tomorrow (:func:`valuecast.io._build.check_order_dates`), and
 an order-level amount (``Subtotal``, ``Total``, ``Shipping``, ``Taxes``, ``Discount Amount``,
-``Refunded Amount``) that two rows of one order give differently (the second row is named). A
+``Refunded Amount``), a ``Created at`` or an ``Email`` (case aside) that two rows of one order
+give differently (the second row is named): Shopify writes the date and e-mail on every row of an
+order, so rows of one ``Name`` that differ in them are two orders. A
 negative ``Refunded Amount`` is an error naming its row: Shopify writes refunds as positive
 amounts, and subtracting a negative one would add it to revenue.
 
@@ -218,6 +220,44 @@ def every_item_refunded(
         return (subtotal > 0) & (refunded >= items - TAX_INCLUDED_TOLERANCE)
 
 
+def _check_one_order_per_name(
+    table: Table,
+    cols: dict[str, str | None],
+    stamps: np.ndarray,
+    codes: np.ndarray,
+    n: int,
+    names: pd.Series | np.ndarray,
+) -> None:
+    """Raise where the rows of one ``Name`` give two ``Created at`` times or two e-mails.
+
+    Shopify writes both on every row of an order, the same on each: rows of one name that
+    differ in either are two orders (two shops' exports pasted together, both numbered from
+    #1001), which grouping would make one, the second customer's order lost in the first's.
+    """
+    found = _build.first_disagreement(
+        codes,
+        n,
+        ~np.isnat(stamps) & (codes >= 0),
+        lambda rows, firsts: stamps[rows] != stamps[firsts],
+    )
+    if found is not None:
+        position, first = found
+
+        def shown(stamp: np.datetime64) -> str:
+            return str(stamp.astype("datetime64[s]")).replace("T", " ")
+
+        raise table.error(
+            f"order {np.asarray(names, dtype=object)[codes[position]]!s} appears again with "
+            f"another Created at ({shown(stamps[position])}; {shown(stamps[first])} on row "
+            f"{table.row(first)}): two versions of one order in one file",
+            position,
+            cols["created_at"],
+        )
+    _build.check_order_level_text(
+        table, cols["email"], codes, n, names, "Email", lambda text: text.str.lower()
+    )
+
+
 def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
     """Read a Shopify orders export (see the module docstring for every rule)."""
     csv = _open(source)
@@ -254,6 +294,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
 
     stamps = table.timestamps(cols["created_at"], extra_formats=True)  # an export Excel saved
     _build.check_order_dates(table, stamps, cols["created_at"])
+    _check_one_order_per_name(table, cols, stamps, codes, n, uniques)
     created = _build.group_first_values(stamps, codes, n)
     missing = np.isnat(created)
     if missing.any():

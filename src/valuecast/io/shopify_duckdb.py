@@ -15,7 +15,8 @@ certain to equal the importer's, and any of these makes :meth:`PendingShopify.lo
   UTC offset (`` -0400``, ``Z``), or outside 1990 to tomorrow; an amount not written as a plain
   number (``-12.5``, ``1e3``), beyond ``MAX_AMOUNT``, or whose points could separate thousands;
 * a row without ``Name`` that is not empty; an order whose rows give two values of one
-  order-level amount, or that has no ``Created at`` or ``Subtotal``; a negative refund;
+  order-level amount, two ``Created at`` or two e-mails, or that has no ``Created at`` or
+  ``Subtotal``; a negative refund;
 * an order without e-mail that carries a phone (its customer is its phone, or the e-mail
   customer with that phone: :func:`valuecast.io._build.identities`);
 * counted orders in more than one currency, a malformed row, text that is not UTF-8.
@@ -198,8 +199,11 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         *(f"arg_min({key}, rowid) FILTER (WHERE {key} IS NOT NULL) AS {key}" for key in firsts),
         "bool_or(cancelled) AS cancelled",
         "bool_or(has_phone) AS has_phone",
-        "(" + " AND ".join(["true", *(orders_duckdb._at_most_one(key) for key in amounts)])
-        + ") AS same",
+        "(" + " AND ".join([
+            orders_duckdb._at_most_one("created"),
+            *(orders_duckdb._at_most_one(key) for key in amounts),
+            *([orders_duckdb._at_most_one("lower(email)")] if "email" in firsts else []),
+        ]) + ") AS same",
     ]  # fmt: skip
 
     def text(key: str) -> str:

@@ -1339,8 +1339,10 @@ def _replaced_by_other_orders(raw: Any) -> tuple[int, str]:
     order's customer at most (a phone-only order joining its e-mail customer): an order number
     whose customer and day both change is another order, most often of another shop numbered
     from ``#1001`` too, and replacing the stored one drops it from the analysis.  Only the
-    changed orders are joined, usually few of them.
+    changed orders are joined, usually few of them (none: nothing is read).
     """
+    if not _sql(raw, "SELECT count(*) FROM _changed_orders")[0][0]:
+        return 0, ""
     rows = _sql(
         raw,
         "SELECT count(*) OVER (), s.order_number, t.customer_id, t.order_date, s.customer_id, "

@@ -497,7 +497,7 @@ def test_email_wins_and_gathers_the_orders_of_its_phone(exports, write):
     assert orders.loc["#2", "customer_id"] == "pat@example.com"
     assert orders.loc["#5", "customer_id"] == "phone:+15550001111"
     assert result.notes == [
-        "1 orders without e-mail belong to the e-mail customer whose orders carry the same phone"
+        "1 order without e-mail belongs to the e-mail customer whose orders carry the same phone"
     ]
 
 

@@ -423,9 +423,10 @@ def linked_note(linked: int) -> list[str]:
     """The ingest note for phone-only orders given to an e-mail customer (none when 0)."""
     if not linked:
         return []
+    one = linked == 1
     return [
-        f"{linked:,} orders without e-mail belong to the e-mail customer whose orders carry "
-        "the same phone"
+        f"{linked:,} {'order' if one else 'orders'} without e-mail {'belongs' if one else 'belong'}"
+        " to the e-mail customer whose orders carry the same phone"
     ]
 
 

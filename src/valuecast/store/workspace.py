@@ -1625,8 +1625,8 @@ def _linked_by_phone_note(stored: int, staged: int) -> str:
     total = stored + staged
     return (
         f"{total:,} {'order' if total == 1 else 'orders'} without e-mail ({', '.join(parts)}) "
-        f"{'belongs' if total == 1 else 'belong'} to the customer whose orders in other files "
-        "carry the same phone"
+        f"{'belongs' if total == 1 else 'belong'} to the customer whose orders or customer "
+        "record in other files carry the same phone"
     )
 
 

@@ -58,6 +58,13 @@ def test_a_folder_of_parquet_parts_is_ingested_as_one_table(corpus, tmp_path):
     corpus.one_error(
         corpus.ingest(empty, tmp_path / "ws2.duckdb"), empty, None, None, "holds Parquet files"
     )
+    # a copy kept in a subfolder that is no partition would count every order twice
+    (folder / "backup").mkdir()
+    (folder / "year=2024" / "part-0.parquet").rename(folder / "backup" / "part-0.parquet")
+    corpus.one_error(
+        corpus.ingest(folder, tmp_path / "ws3.duckdb"), folder, None, None,
+        "Parquet files in backup/, which is not a partition folder",
+    )  # fmt: skip
 
 
 # -- encodings -----------------------------------------------------------------------------------

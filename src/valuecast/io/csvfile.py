@@ -175,6 +175,11 @@ def parquet_parts(path: str | Path) -> list[Path]:
     )
 
 
+def _in_partitions(folder: Path, part: Path) -> bool:
+    """Whether ``part`` lies in ``folder`` itself or in partition folders (``year=2025/``)."""
+    return all("=" in name[1:] for name in part.relative_to(folder).parts[:-1])
+
+
 def is_parquet(path: str | Path) -> bool:
     """Whether ``path`` is read as Parquet: a ``.parquet`` file or a folder of Parquet parts."""
     return Path(path).suffix.lower() in PARQUET_SUFFIXES or bool(parquet_parts(path))
@@ -192,9 +197,19 @@ def file_problem(path: str | Path) -> str | None:
     except OSError as error:
         return f"cannot read the file: {error.strerror or error}"
     if stat.S_ISDIR(mode):
-        if parquet_parts(path):
-            return None
-        return "is a directory, not a file (a folder is read when it holds Parquet files)"
+        parts = parquet_parts(path)
+        if not parts:
+            return "is a directory, not a file (a folder is read when it holds Parquet files)"
+        stray = next((part for part in parts if not _in_partitions(Path(path), part)), None)
+        if stray is not None:
+            # a copy kept beside the table's parts (backup/, old/) would count its orders twice
+            where = stray.parent.relative_to(path).as_posix()
+            return (
+                f"holds Parquet files in {where}/, which is not a partition folder (name=value): "
+                "a table's parts are its folder's own files and partition folders; move other "
+                "copies out of it"
+            )
+        return None
     if not stat.S_ISREG(mode):
         return "not a regular file (a device, pipe or socket): give the export file itself"
     return None

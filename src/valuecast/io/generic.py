@@ -316,8 +316,8 @@ NET_REVENUE_COLUMNS = ("revenue", "net_revenue", "net_sales", "total_excl_vat", 
 only their name without punctuation matches (``Total (excl. VAT)`` beside a ``Total`` that
 holds the tax)."""
 
-EMAIL_COLUMNS = ("customer_email", "customer_e-mail", "email", "e-mail", "email_address")
-"""The usual names of an e-mail column (among :data:`MAP_KEYS`' customer id names)."""
+EMAIL_COLUMNS = tuple(name for name in MAP_KEYS["customer_id"] if name in MAP_KEYS["email"])
+"""The usual names of an e-mail column, in the order the customer id looks them up."""
 
 
 def _customer_column(source: CsvFile | Table, found: str) -> str:

@@ -76,6 +76,7 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 import re
 import stat
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -355,6 +356,12 @@ def _blank_line_in(chunk: np.ndarray, returns: bool = True) -> bool:
 
 SAMPLE_BYTES = 1 << 16
 """Bytes of a file's body :meth:`CsvFile.first_values` reads."""
+
+
+def _first_filled(cells: Iterable[str], limit: int) -> list[str]:
+    """The first ``limit`` of ``cells`` that are not empty once trimmed, trimmed."""
+    filled = (cell.strip() for cell in cells)
+    return list(itertools.islice((cell for cell in filled if cell), limit))
 
 
 @dataclass
@@ -674,14 +681,10 @@ class CsvFile:
         head = bytes(self._body[:SAMPLE_BYTES]).decode(self.encoding, errors="replace")
         if len(self._body) > SAMPLE_BYTES:
             head = head[: head.rfind("\n") + 1]  # whole records only
-        values = []
-        for record in csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter):
-            cell = record[position].strip() if position < len(record) else ""
-            if cell:
-                values.append(cell)
-                if len(values) == limit:
-                    break
-        return values
+        records = csv.reader(io.StringIO(head, newline=""), delimiter=self.delimiter)
+        return _first_filled(
+            (record[position] if position < len(record) else "" for record in records), limit
+        )
 
     def _read_python(self, wanted: list[str], positions: dict[str, int]) -> Table:
         width = len(self.header)
@@ -1540,14 +1543,8 @@ class Table:
 
     def first_values(self, column: str, limit: int = 200) -> list[str]:
         """The first ``limit`` non-empty cells of ``column`` as text (trimmed)."""
-        values = []
-        for value in self.arrow.column(column).slice(0, 10 * limit).to_pylist():
-            cell = "" if value is None else str(value).strip()
-            if cell:
-                values.append(cell)
-                if len(values) == limit:
-                    break
-        return values
+        cells = self.arrow.column(column).slice(0, 10 * limit).to_pylist()
+        return _first_filled(("" if value is None else str(value) for value in cells), limit)
 
     def text(self, column: str | None, strip_apostrophe: bool = True) -> pa.ChunkedArray:
         """Cleaned text: whitespace trimmed, a leading apostrophe removed, empty -> null."""

@@ -522,9 +522,10 @@ def address_declined(customer_ids: pd.Series, shared: pd.DataFrame) -> np.ndarra
     """
     if not len(shared):
         return None
+    from valuecast.outputs.audiences.table import declined_addresses
+
     in_snapshot = shared[shared["customer_id"].isin(customer_ids).to_numpy(bool)]
-    refuses = in_snapshot["accepts_marketing"].astype("boolean").eq(False).fillna(False)
-    addresses = set(in_snapshot.loc[refuses.to_numpy(bool), "address"])
+    addresses = declined_addresses(in_snapshot.rename(columns={"address": "email"}))
     declined_ids = in_snapshot.loc[in_snapshot["address"].isin(addresses).to_numpy(bool)]
     if not len(declined_ids):
         return None

@@ -139,7 +139,13 @@ def spend_or_kept(workspace, spend_frame):
 
 def kept_spend_note(kept) -> str:
     """The note saying a command uses the spend kept in the workspace, and which one."""
-    return f"using the spend file kept from {kept.kept_at:%Y-%m-%d} ({kept.name})"
+    return f"using {kept_spend_named(kept)}"
+
+
+def kept_spend_named(kept) -> str:
+    """The spend kept in a workspace as the notes name it: ``the spend file kept from
+    2026-12-05 (spend.csv)``."""
+    return f"the spend file kept from {kept.kept_at:%Y-%m-%d} ({kept.name})"
 
 
 def read_calendar_or_fail(calendar: Path | None):

@@ -19,6 +19,7 @@ from valuecast.cli.common import (
     check_options_or_fail,
     console,
     fail,
+    kept_spend_named,
     open_workspace,
     ungrouped_note,
 )
@@ -248,8 +249,8 @@ def _unanalysed_spend(workspace: Any, as_of: str | None) -> str | None:
         return None
     command = "valuecast analyze" + (f" --as-of {as_of}" if as_of else "")
     return (
-        f"no analysis of these orders as of this date has the spend file kept from "
-        f"{kept.kept_at:%Y-%m-%d} ({kept.name}) yet (`{command}` adds it)"
+        f"no analysis of these orders as of this date has {kept_spend_named(kept)} yet "
+        f"(`{command}` adds it)"
     )
 
 

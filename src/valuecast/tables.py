@@ -54,6 +54,10 @@ CONTACT_FIELDS: tuple[str, ...] = (
 """The contact fields of a customers export that audience files use (the workspace's
 ``customers`` table holds them)."""
 
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+"""A customer id that is an e-mail address, whole (a regular expression for Python and DuckDB):
+the audience files and the dashboard's consent counts key such a customer by it."""
+
 PAGE_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "historic_number_of_orders",

@@ -69,7 +69,7 @@ from valuecast.store.connection import (
     workspace_memory_bytes,
 )
 from valuecast.store.memory import release_unused_memory
-from valuecast.tables import CONTACT_FIELDS
+from valuecast.tables import CONTACT_FIELDS, EMAIL_PATTERN
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -314,10 +314,6 @@ def connection_table_names(raw: Any) -> set[str]:
     return {row[0] for row in rows}
 
 
-_EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
-"""An e-mail address as the audience files recognise one in a customer id."""
-
-
 def contacts_frame(raw: Any) -> pd.DataFrame:
     """``customer_id`` and :data:`~valuecast.tables.CONTACT_FIELDS`: each customer's row of the
     ``customers`` table (a customers export), and for a customer without an e-mail there the
@@ -382,7 +378,7 @@ def shared_addresses_frame(raw: Any) -> pd.DataFrame:
             keyed AS (
                 SELECT customer_id, accepts_marketing, lower(trim(nfc_normalize(coalesce(
                     nullif(trim(email), ''),
-                    CASE WHEN regexp_full_match(trim(customer_id), '{_EMAIL_PATTERN}')
+                    CASE WHEN regexp_full_match(trim(customer_id), '{EMAIL_PATTERN}')
                         THEN trim(customer_id) END)))) AS address
                 FROM contacts)
             SELECT customer_id, address, accepts_marketing FROM keyed

@@ -28,7 +28,7 @@ import pandas as pd
 
 from valuecast.io.phones import phone_from_id
 from valuecast.outputs.audiences.contacts import normalize_email
-from valuecast.tables import CONTACT_FIELDS, CUSTOMER_COLUMNS
+from valuecast.tables import CONTACT_FIELDS, CUSTOMER_COLUMNS, EMAIL_PATTERN
 
 
 class ExportError(ValueError):
@@ -47,7 +47,7 @@ def number_column(table: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(table[column], errors="coerce").astype(float)
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(f"^{EMAIL_PATTERN}$")
 
 
 def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None) -> pd.DataFrame:

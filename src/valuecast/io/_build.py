@@ -107,13 +107,29 @@ def check_order_level(
         return np.abs(values[rows] - reference) > 1e-9 * np.maximum(1.0, np.abs(reference))
 
     found = first_disagreement(codes, n_groups, ~np.isnan(values) & (codes >= 0), differ)
-    if found is None:
-        return
+    if found is not None:
+        raise two_versions(
+            table, found, codes, names, column, "a different amount", lambda at: f"{values[at]:.2f}"
+        )
+
+
+def two_versions(
+    table: Table,
+    found: tuple[int, int],
+    codes: np.ndarray,
+    names: pd.Series | np.ndarray,
+    column: str | None,
+    what: str,
+    shown: Callable[[int], str],
+) -> InputError:
+    """The error for an order whose rows disagree (``found``: :func:`first_disagreement`'s
+    row and its order's first row), naming the second value's row; ``what`` says what differs
+    (``"a different amount"``) and ``shown`` writes the value at a row."""
     position, first = found
     name = np.asarray(names, dtype=object)[codes[position]]
-    raise table.error(
-        f"order {name!s} appears again with a different amount ({values[position]:.2f}; "
-        f"{values[first]:.2f} on row {table.row(first)}): two versions of one order in one file",
+    return table.error(
+        f"order {name!s} appears again with {what} ({shown(position)}; {shown(first)} on row "
+        f"{table.row(first)}): two versions of one order in one file",
         position,
         column,
     )
@@ -158,16 +174,10 @@ def check_order_level_text(
     found = first_disagreement(
         codes, n_groups, valid, lambda rows, firsts: text[rows] != text[firsts]
     )
-    if found is None:
-        return
-    position, first = found
-    name = np.asarray(names, dtype=object)[codes[position]]
-    raise table.error(
-        f"order {name!s} appears again with another {what} ({text[position]}; {text[first]} on "
-        f"row {table.row(first)}): two versions of one order in one file",
-        position,
-        column,
-    )
+    if found is not None:
+        raise two_versions(
+            table, found, codes, names, column, f"another {what}", lambda at: str(text[at])
+        )
 
 
 def check_not_negative(table: Table, values: np.ndarray, column: str | None) -> None:

@@ -241,17 +241,12 @@ def _check_one_order_per_name(
         lambda rows, firsts: stamps[rows] != stamps[firsts],
     )
     if found is not None:
-        position, first = found
 
-        def shown(stamp: np.datetime64) -> str:
-            return str(stamp.astype("datetime64[s]")).replace("T", " ")
+        def shown(at: int) -> str:
+            return str(stamps[at].astype("datetime64[s]")).replace("T", " ")
 
-        raise table.error(
-            f"order {np.asarray(names, dtype=object)[codes[position]]!s} appears again with "
-            f"another Created at ({shown(stamps[position])}; {shown(stamps[first])} on row "
-            f"{table.row(first)}): two versions of one order in one file",
-            position,
-            cols["created_at"],
+        raise _build.two_versions(
+            table, found, codes, names, cols["created_at"], "another Created at", shown
         )
     _build.check_order_level_text(
         table, cols["email"], codes, n, names, "Email", lambda text: text.str.lower()

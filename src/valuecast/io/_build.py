@@ -588,6 +588,15 @@ def money_or_zero(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), 0.0, values)
 
 
+def kept_quantity(ordered: np.ndarray, *taken_back: np.ndarray) -> np.ndarray:
+    """Items the customer kept: ``ordered`` less the items ``taken_back`` (refunded, cancelled;
+    written with either sign, an empty cell or a column not exported counting 0), never below
+    0; NaN where ``ordered`` is empty."""
+    back = sum((np.nan_to_num(np.abs(values)) for values in taken_back), np.zeros(len(ordered)))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(ordered), ordered, np.maximum(ordered - back, 0.0))
+
+
 def factorize(values: pa.ChunkedArray) -> tuple[np.ndarray, pd.Series]:
     """(codes, uniques) of a text column in order of first appearance; nulls get code -1.
 

@@ -393,14 +393,6 @@ def _order_numbers(table: Table, filled: np.ndarray, column: str) -> pd.Series:
     return number
 
 
-def kept_quantity(ordered: np.ndarray, refunded: np.ndarray, canceled: np.ndarray) -> np.ndarray:
-    """Items the customer kept: ``qty_ordered`` less ``qty_refunded`` and ``qty_canceled`` (an
-    empty cell or a column not exported counts 0), never below 0."""
-    taken_back = np.nan_to_num(np.abs(refunded)) + np.nan_to_num(np.abs(canceled))
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isnan(ordered), ordered, np.maximum(ordered - taken_back, 0.0))
-
-
 def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) -> ImportResult:
     table, cols = read
     if entities["entity_id"].isna().all() and len(entities):
@@ -418,7 +410,7 @@ def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) ->
     matched = order_key.map(lookup["order_id"])
     counted = order_key.map(lookup["counted"]).fillna(False).astype(bool).to_numpy()
     found = matched.notna().to_numpy(bool)
-    quantity = kept_quantity(
+    quantity = _build.kept_quantity(
         table.number(cols["qty_ordered"]),
         table.number(cols["qty_refunded"]),
         table.number(cols["qty_canceled"]),

@@ -318,14 +318,6 @@ def _untaxed_note(cols: dict[str, str | None]) -> list[str]:
     ]
 
 
-def kept_quantity(quantity: np.ndarray, refunded: np.ndarray) -> np.ndarray:
-    """Items the customer kept: ``item_quantity`` less ``item_refunded_qty`` (WooCommerce
-    writes it negative; an empty cell or a column not exported counts 0), never below 0."""
-    with np.errstate(invalid="ignore"):
-        kept = np.maximum(quantity - np.nan_to_num(np.abs(refunded)), 0.0)
-    return np.where(np.isnan(quantity), quantity, kept)
-
-
 def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None:
     counted = codes >= 0
     counted[counted] = reason[codes[counted]] == None  # noqa: E711
@@ -348,7 +340,7 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
                 "product_name": _build.text_at(
                     table.text(cols["item_name"], strip_apostrophe=False), positions
                 ),
-                "quantity": kept_quantity(quantity, refunded),
+                "quantity": _build.kept_quantity(quantity, refunded),
                 "unit_price": unit,
                 "line_discount": np.nan_to_num(subtotal - total),
             }

@@ -38,22 +38,9 @@ from valuecast.cli import (
 __all__ = ["app", "main"]
 
 
-class _Command(typer.core.TyperCommand):
-    """A command whose ``--help`` reads as prose at any terminal width: its paragraphs are
-    wrapped by the terminal, not at the docstring's line ends, and a flag shows no value type
-    (Typer would show ``<bool>`` beside ``--json``, which takes no value)."""
-
-    def __init__(self, *args, help: str | None = None, **kwargs) -> None:
-        super().__init__(*args, help=reflowed(help), **kwargs)
-        for param in self.params:
-            _no_type_on_a_flag(param)
-
-    def get_help_option(self, ctx):
-        return _no_type_on_a_flag(super().get_help_option(ctx))
-
-
-class _Group(typer.core.TyperGroup):
-    """``valuecast --help``: its flags show no value type either."""
+class _FlagsWithoutType:
+    """A flag shows no value type in ``--help`` (Typer would show ``<bool>`` beside
+    ``--json``, which takes no value), ``--help`` itself included."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -62,6 +49,18 @@ class _Group(typer.core.TyperGroup):
 
     def get_help_option(self, ctx):
         return _no_type_on_a_flag(super().get_help_option(ctx))
+
+
+class _Command(_FlagsWithoutType, typer.core.TyperCommand):
+    """A command whose ``--help`` reads as prose at any terminal width: its paragraphs are
+    wrapped by the terminal, not at the docstring's line ends, and its flags show no type."""
+
+    def __init__(self, *args, help: str | None = None, **kwargs) -> None:
+        super().__init__(*args, help=reflowed(help), **kwargs)
+
+
+class _Group(_FlagsWithoutType, typer.core.TyperGroup):
+    """``valuecast --help``: its flags show no value type either."""
 
 
 def _no_type_on_a_flag(param):

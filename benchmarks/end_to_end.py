@@ -177,6 +177,25 @@ print(json.dumps({"seconds": time.perf_counter() - start, "customers": rows}))
 )
 
 
+# the least an ingest that keeps the orders does: the file read typed and its rows written into a
+# table of a database file, committed (the workspace also stores each order's number and the
+# importer's checks; the issue's ingest budget is 1.2 s at 1M customers)
+WRITE_JOB = (
+    DUCKDB_START
+    + r"""
+import os, tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    stored = duckdb.connect(os.path.join(tmp, "orders.duckdb"))
+    stored.execute("SET enable_progress_bar = false")
+    stored.execute("SET preserve_insertion_order = false")
+    stored.execute(f"CREATE TABLE orders AS SELECT * FROM {reader}", [sys.argv[1]])
+    rows = stored.execute("SELECT count(*) FROM orders").fetchall()[0][0]
+    stored.close()
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
+"""
+)
+
+
 # `analyze` once more in a process of its own, each step timed as it starts (the names its
 # progress line shows): wall and CPU seconds (every thread's) from the job's start, its imports
 # included
@@ -323,6 +342,7 @@ def main() -> None:
         work = Path(tmp)
         scan_seconds = min(run_duckdb(SCAN_JOB, orders)["seconds"] for _ in range(3))
         floor_seconds = min(run_duckdb(FLOOR_JOB, orders)["seconds"] for _ in range(3))
+        write_seconds = min(run_duckdb(WRITE_JOB, orders)["seconds"] for _ in range(3))
         # each process' peak is its own: valuecast's from its rusage (RUSAGE_CHILDREN would
         # take the DuckDB jobs' peaks before it too), the other jobs report theirs
         ours = run_valuecast(orders, work)
@@ -365,6 +385,9 @@ def main() -> None:
         f"statement (best of 3) | {floor_seconds:.2f} | - | 1.0x |",
         f"| &nbsp;&nbsp;DuckDB only scans the {kind} once (count and sum; best of 3) | "
         f"{scan_seconds:.2f} | - | {scan_seconds / floor_seconds:.2f}x the floor |",
+        f"| &nbsp;&nbsp;DuckDB reads the {kind} typed and writes its rows into a table of a "
+        f"database file, committed (the least an ingest does; best of 3) | {write_seconds:.2f} | "
+        f"- | {write_seconds / floor_seconds:.2f}x the floor |",
         f"| &nbsp;&nbsp;the floor again, right after `analyze` (best of 3) | {floor_after:.2f} | "
         f"- | {floor_after / floor_seconds:.2f}x the floor |",
         f"| `valuecast analyze` (ingest, summary, 3-model backtest, fit, CLV + intervals, RFM, "

@@ -783,3 +783,15 @@ def test_the_data_pages_exclusions_hold_the_rows_that_excluded_no_order():
     html = " ".join(template.render(report=rows_only).split())
     assert "<td>duplicate email</td><td>0</td><td>1</td>" in html
     assert "No order was excluded." in html
+
+
+def test_a_customer_pages_orders_table_names_the_currency_of_its_money(client, stored):
+    """The Orders table's amounts carry the currency as the page's figures above it do."""
+    import re
+
+    cid = stored["customers"]["customer_id"].iloc[0]
+    page = client.get(f"/customers/{cid}").text
+    table = page.split('<section id="orders">')[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], flags=re.S)
+    net = re.findall(r"<td>([^<]*)</td>", rows[0])[2]  # order, date, net revenue, ...
+    assert re.fullmatch(r"[\d,]+\.\d{2} USD", net), net

@@ -328,11 +328,20 @@ def test_history_of_snapshots_in_several_currencies_has_a_currency_column(tmp_pa
             app, ["analyze", str(source), "-w", str(workspace), "-o", str(tmp_path / "o")]
         )
         assert done.exit_code == 0, done.output
-    shown = runner.invoke(app, ["history", "-w", str(workspace)])
+    from valuecast.cli import common
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common.console, "_width", 150)
+        shown = runner.invoke(app, ["history", "-w", str(workspace)])
     assert shown.exit_code == 0, shown.output
     header = next(line for line in shown.output.splitlines() if "as of" in line)
-    assert "┃ cur" in header and "amounts in" not in shown.output  # cut to the console's width
+    assert "┃ currency" in header and "amounts in" not in shown.output
     assert "EUR" in shown.output
+    # too narrow for its nine columns: a snapshot a line, each naming its currency
+    narrow = _at_80_columns(["history", "-w", str(workspace)])
+    lines = [line for line in narrow.splitlines() if line.startswith("  snapshot ")]
+    assert len(lines) == 2 and "…" not in narrow
+    assert ("USD" in lines[0] or "-" in lines[0]) and "EUR" in lines[1]
 
 
 def test_the_comparisons_change_is_that_of_the_whole_numbers_shown():
@@ -343,3 +352,53 @@ def test_the_comparisons_change_is_that_of_the_whole_numbers_shown():
     assert _shown_change(18718.38, 24950.21) == "+6,232"
     assert _shown_change(100.4, 99.6) == "0"
     assert _shown_change(None, 5.0) == "-" and _shown_change(5.0, float("nan")) == "-"
+
+
+def _at_80_columns(arguments: list[str]) -> str:
+    """The command's output on an 80-column terminal, checked to succeed."""
+    from valuecast.cli import common
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common.console, "_width", 80)
+        result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _tables_whole(output: str) -> bool:
+    """Whether every bordered table line keeps its right border (Rich crops a wider table)."""
+    edges = {"┏": "┓", "┃": "┃", "┡": "┩", "│": "│", "└": "┘"}
+    return all(
+        line.rstrip().endswith(edges[line[0]]) for line in output.splitlines() if line[:1] in edges
+    )
+
+
+def test_compare_on_an_80_column_terminal_cuts_no_name(refreshed):
+    """Ten RFM groups side by side do not fit 80 columns: the matrix comes in parts with every
+    group's name whole, and each customer moved to at risk is named whole, not "ksmith@…"."""
+    _, workspace, _ = refreshed
+    output = _at_80_columns(["compare", "-w", str(workspace), "--top", "5"])
+    assert "…" not in output and _tables_whole(output)
+    with Workspace(workspace, read_only=True) as ws:
+        expected = compare(ws)
+    matrix = expected.rfm_matrix
+    shown = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]
+    assert "customers between RFM groups (1 of " in output
+    flat = " ".join(output.split())
+    for group in shown.columns:
+        assert f" {group} " in flat, group
+    for customer in expected.high_value_to_at_risk["customer_id"].head(5):
+        assert str(customer) in output
+
+
+def test_history_on_an_80_column_terminal_shows_every_column_whole(refreshed):
+    _, workspace, _ = refreshed
+    output = _at_80_columns(["history", "-w", str(workspace)])
+    assert "…" not in output and _tables_whole(output)
+    with Workspace(workspace, read_only=True) as ws:
+        expected = history(ws)
+    flat = " ".join(output.split())
+    for as_of, model in zip(expected["as_of"], expected["model"], strict=True):
+        # the snapshot's model is shown in its row (or line), before the next snapshot's date
+        row = rf"{as_of}(?:(?!20\d\d-\d\d-\d\d).)*\b{model}\b"
+        assert re.search(row, flat), (as_of, model)

@@ -28,6 +28,7 @@ from valuecast.cli.options import (
     TopOption,
     WorkspaceOption,
 )
+from valuecast.cli.tables import column_parts, records_fitting
 
 SNAPSHOT_HELP = "A snapshot: its id, its as-of date (YYYY-MM-DD), 'latest' or 'previous'."
 
@@ -51,22 +52,23 @@ def _shown_change(before: float | None, after: float | None) -> str:
     return f"{change:+,}" if change else "0"
 
 
-def _matrix_table(matrix, title: str) -> Table:
-    """A migration matrix (rows: before, columns: after) as a Rich table, zero cells dimmed.
+def _matrix_tables(matrix, title: str) -> list[Table]:
+    """A migration matrix (rows: before, columns: after) as Rich tables, zero cells dimmed: one
+    table, or parts of its columns where the terminal is too narrow for all (the ten RFM
+    groups' names would otherwise be cut to "Cha…").
 
     Groups nobody is in on either side are left out (the CSV files keep them).
     """
     matrix = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]
-    table = Table(title=title)
-    table.add_column("before \\ after")
-    for column in matrix.columns:  # counts are never cut to "6,0…"
-        table.add_column(
-            str(column), justify="right", min_width=len(f"{int(matrix[column].max()):,}")
-        )
-    for label, row in matrix.iterrows():
-        cells = [f"{n:,}" if n else "[dim]0[/]" for n in row]
-        table.add_row(str(label), *cells)
-    return table
+    columns = [  # counts are never cut to "6,0…"
+        (str(column), {"justify": "right", "min_width": len(f"{int(matrix[column].max()):,}")})
+        for column in matrix.columns
+    ]
+    rows = [
+        [str(label), *(f"{n:,}" if n else "[dim]0[/]" for n in row)]
+        for label, row in matrix.iterrows()
+    ]
+    return column_parts(title, ("before \\ after", {}), columns, rows, console)
 
 
 _FIGURE_LABELS = {"historic_clv": "historic CLV", "predicted_clv": "predicted CLV"}
@@ -100,8 +102,11 @@ def _print_comparison(comparison, *, top: int) -> None:
     if comparison.differences:
         for note in _differences_notes(comparison.differences):
             console.print(note, highlight=False, soft_wrap=True)
-    console.print(_matrix_table(comparison.rfm_matrix, "customers between RFM groups"))
-    console.print(_matrix_table(comparison.tier_matrix, "customers between spend tiers"))
+    for table in (
+        *_matrix_tables(comparison.rfm_matrix, "customers between RFM groups"),
+        *_matrix_tables(comparison.tier_matrix, "customers between spend tiers"),
+    ):
+        console.print(table)
     movers = comparison.high_value_to_at_risk
     console.print(
         f"{len(movers):,} customer{'' if len(movers) == 1 else 's'} moved from the high spend "
@@ -110,17 +115,36 @@ def _print_comparison(comparison, *, top: int) -> None:
         highlight=False,
     )
     if len(movers) and top:
-        table = Table(title=f"high value -> at risk (top {min(top, len(movers))})")
-        for column in ("customer", "RFM before", "RFM after", "predicted CLV before",
-                       "predicted CLV after", "churn probability", "last order"):  # fmt: skip
-            table.add_column(column, justify="left" if column.startswith(("c", "R")) else "right")
-        for row in movers.head(top).itertuples():
-            table.add_row(
-                str(row.customer_id), row.rfm_group_before, row.rfm_group_after,
-                _money(row.predicted_clv_before), _money(row.predicted_clv_after),
-                f"{row.churn_probability_after:.0%}", str(row.last_order_date),
-            )  # fmt: skip
-        console.print(table)
+        _print_movers(movers.head(top))
+
+
+def _print_movers(shown) -> None:
+    """The high-value customers now at risk: a table, or where the terminal is too narrow for
+    one (an e-mail or a date cut to "ksmith@…" names no one), a line per customer."""
+    title = f"high value -> at risk (top {len(shown)})"
+    table = Table(title=title)
+    for column in ("customer", "RFM before", "RFM after", "predicted CLV before",
+                   "predicted CLV after", "churn probability", "last order"):  # fmt: skip
+        table.add_column(column, justify="left" if column.startswith(("c", "R")) else "right")
+    for row in shown.itertuples():
+        table.add_row(
+            str(row.customer_id), row.rfm_group_before, row.rfm_group_after,
+            _money(row.predicted_clv_before), _money(row.predicted_clv_after),
+            f"{row.churn_probability_after:.0%}", str(row.last_order_date),
+        )  # fmt: skip
+    fitting = records_fitting(table, console)
+    if fitting is not None:
+        console.print(fitting)
+        return
+    console.print(f"{title}:", highlight=False)
+    for row in shown.itertuples():
+        console.print(
+            f"  {row.customer_id}: {row.rfm_group_before} -> {row.rfm_group_after}, predicted "
+            f"CLV {_money(row.predicted_clv_before)} -> {_money(row.predicted_clv_after)}, "
+            f"churn probability {row.churn_probability_after:.0%}, last order "
+            f"{row.last_order_date}",
+            highlight=False, markup=False,
+        )  # fmt: skip
 
 
 _OPTION_WORDS = {
@@ -311,25 +335,41 @@ def history(
         )  # fmt: skip
     for cells in rows:
         totals.add_row(*cells)
-    console.print(totals)
+    fitting = records_fitting(totals, console)
+    if fitting is not None:
+        console.print(fitting)
+    else:  # a snapshot a line where the terminal is too narrow for the table
+        console.print(f"{title}:", highlight=False)
+        for cells in rows:
+            console.print("  " + _snapshot_line(dict(zip(columns, cells, strict=True))),
+                          highlight=False, markup=False)  # fmt: skip
     settings = _settings_note(table)
     if settings:
         console.print(settings, highlight=False, soft_wrap=True)
     for prefix, title in (("rfm: ", "customers per RFM group"), ("tier: ", "per spend tier")):
-        columns = [c for c in table.columns if c.startswith(prefix)]
-        grid = Table(title=title)
-        grid.add_column("group")
-        for as_of in table["as_of"]:
-            grid.add_column(str(as_of), justify="right", min_width=10)  # a whole date
-        for column in columns:
-            if table[column].sum() == 0:
-                continue
-            grid.add_row(column.removeprefix(prefix), *(f"{n:,}" for n in table[column]))
-        console.print(grid)
+        groups = [c for c in table.columns if c.startswith(prefix) and table[c].sum() > 0]
+        # a snapshot a column, in parts where a quarter's snapshots outgrow the terminal
+        dates = [(str(as_of), {"justify": "right", "min_width": 10}) for as_of in table["as_of"]]
+        rows = [[c.removeprefix(prefix), *(f"{n:,}" for n in table[c])] for c in groups]
+        for grid in column_parts(title, ("group", {}), dates, rows, console):
+            console.print(grid)
     if out is not None:
         with writing_to(out, "the history"):
             write_csv(table, out)
         console.print(f"written: {out}", highlight=False, markup=False)
+
+
+def _snapshot_line(cells: dict[str, str]) -> str:
+    """One snapshot of the history table as a line: ``snapshot 2, as of 2025-12-31: ...``."""
+    interval = cells["80% interval"]
+    currency = f" {cells['currency']}" if "currency" in cells else ""
+    return (
+        f"snapshot {cells['id']}, as of {cells['as of']}: {cells['customers']} customers, "
+        f"{cells['orders']} orders, historic CLV {cells['historic CLV']}{currency}, predicted "
+        f"CLV {cells['predicted CLV']}{currency}"
+        + ("" if interval == "-" else f" (80% interval {interval})")
+        + f", model {cells['model']}"
+    )
 
 
 def compare(

@@ -277,3 +277,34 @@ def test_an_order_whose_refund_covers_every_item_is_refunded_on_both_routes(
         _write(export, tmp_path / "base.csv"), engine=False, monkeypatch=monkeypatch
     )
     assert report["excluded_orders"]["refunded"] == base["excluded_orders"].get("refunded", 0) + 1
+
+
+def test_gift_cards_sold_are_left_out_of_revenue_on_both_routes(tmp_path, export, monkeypatch):
+    """A gift card is revenue when spent: an order of gift cards alone is counted out, and one
+    with goods too keeps the goods' revenue, with a note of the gift cards left out."""
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    only, mixed = first_rows[20], first_rows[21]
+    for row in (only, mixed):
+        frame.loc[row, ["Financial Status", "Cancelled at", "Payment Method"]] = [
+            "paid", "", "manual"
+        ]  # fmt: skip
+        frame.loc[row, ["Lineitem name", "Lineitem taxable"]] = ["Gift Card - $40", "false"]
+        frame.loc[row, ["Lineitem price", "Lineitem quantity", "Lineitem discount"]] = [
+            "40.00", "1", "0.00"
+        ]  # fmt: skip
+    others = frame.index[(frame["Name"] == frame.loc[only, "Name"]) & (frame.index != only)]
+    frame = frame.drop(others)  # the gift card alone
+    frame.loc[only, ["Subtotal", "Shipping", "Taxes", "Total", "Refunded Amount"]] = [
+        "40.00", "0.00", "0.00", "40.00", "0.00"
+    ]  # fmt: skip
+    # beside the gift card, one $60 item with 5 of tax added, and 5 of shipping
+    frame.loc[mixed, ["Subtotal", "Shipping", "Taxes", "Total", "Refunded Amount"]] = [
+        "100.00", "5.00", "5.00", "110.00", "0.00"
+    ]  # fmt: skip
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = tables["orders"].set_index("order_number")
+    assert frame.loc[only, "Name"] not in orders.index
+    assert orders.loc[frame.loc[mixed, "Name"], "net_revenue"] == 60.0
+    assert report["excluded_orders"]["gift card purchase"] == 1
+    assert any("1 order also sold gift cards (40.00 in all)" in note for note in report["notes"])

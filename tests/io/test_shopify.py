@@ -128,6 +128,48 @@ def test_a_refund_of_items_with_their_sales_tax_takes_off_the_items_alone(export
     assert orders["refunded"].tolist() == pytest.approx([54.0, 97.2])
 
 
+def _gift_card_lines(rows, *names):
+    """Shopify charges no tax on a gift card: its rows say ``Lineitem taxable`` false."""
+    for row in rows:
+        if row["Lineitem name"] in names:
+            row["Lineitem taxable"] = "false"
+            row["Lineitem requires shipping"] = "false"
+    return rows
+
+
+def test_a_gift_card_is_revenue_when_spent_not_when_sold(exports, write):
+    """ann buys a $50 gift card for bob, who spends it: the shop took $50 once.  The order
+    paid by gift card counts in full; the gift card's sale is left out of revenue (an order of
+    gift cards alone is counted out, one with goods keeps the goods)."""
+    rows = _gift_card_lines(
+        _orders(
+            exports,
+            dict(name="#1", email="ann@x.com", created="2024-01-01 09:00:00 +0000",
+                 lines=[("Gift Card - $50", 1, 50.0)], Shipping="0.00", Total="50.00"),
+            dict(name="#2", email="bob@x.com", created="2024-02-01 09:00:00 +0000",
+                 lines=[("Mug", 1, 50.0)], Payment_Method="gift_card"),
+            dict(name="#3", email="ann@x.com", created="2024-03-01 09:00:00 +0000",
+                 lines=[("Tee", 2, 20.0), ("e-Giftcard", 1, 25.0)], Taxes="3.20",
+                 Total="73.20"),
+            # goods named like a gift card, taxed: a holder for one, revenue
+            dict(name="#4", email="cy@x.com", created="2024-03-02 09:00:00 +0000",
+                 lines=[("Gift Card Holder", 1, 8.0)]),
+        ),
+        "Gift Card - $50", "e-Giftcard",
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert sorted(orders.index) == ["#2", "#3", "#4"]
+    assert orders["net_revenue"].tolist() == pytest.approx([50.0, 40.0, 8.0])
+    assert orders.loc["#3", "gross_revenue"] == pytest.approx(73.2)  # what was paid
+    assert result.excluded_orders == {"gift card purchase": 1}
+    assert result.excluded_revenue["gift card purchase"] == pytest.approx(50.0)
+    assert result.notes == [
+        "1 order also sold gift cards (25.00 in all), left out of their revenue: a gift card "
+        "is revenue when spent, on the order it pays for"
+    ]
+
+
 def test_two_shops_orders_of_one_name_in_one_file_are_an_error_not_one_order(exports, write):
     """Two shops' exports pasted together both hold a #1001, of the same amounts: grouped by
     Name they would make one order of ann's, zed's purchase lost in it.  Shopify writes the date

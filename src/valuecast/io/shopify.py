@@ -24,6 +24,11 @@ Exclusions (an order gets the first that applies; all its rows are counted under
   (``Total - Shipping - Duties``, or ``Subtotal`` without a ``Total``; a ``Subtotal`` above 0):
   every item was refunded with its tax and only the shipping kept, which Shopify calls
   ``partially_refunded``; counted, it would be a repeat purchase worth nothing;
+* ``"gift card purchase"``: every line item is a gift card (:func:`gift_card_rows`: ``Lineitem
+  name`` says gift card and ``Lineitem taxable`` is false, Shopify charging no tax on one): a gift
+  card sold is money held for a customer, revenue when spent on the order it pays for
+  (``Payment Method`` ``gift_card``), which counts in full; counted when sold too, it would be
+  revenue twice;
 * ``"negative amount"``: ``Subtotal`` is below zero (Shopify never writes one; refunds are in
   ``Refunded Amount``), so the order is not counted at 0 silently;
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
@@ -37,7 +42,9 @@ unpaid, ...). For counted orders:
   Subtotal + Shipping + Taxes + Duties``, ``Taxes`` above 0) a refund is taken off without its
   tax (``Refunded Amount * Subtotal / (Subtotal + Taxes)``); where the prices include the tax
   (``Total = Subtotal + Shipping + Duties`` with ``Taxes`` above 0, a shop showing prices with
-  VAT), the items' share of the tax is taken off both (:func:`items_net`).
+  VAT), the items' share of the tax is taken off both (:func:`items_net`).  The gift cards an
+  order sold beside goods (:func:`gift_cards_sold`) are taken off ``Subtotal`` and ``Total``
+  first, and noted.
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
 * ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
@@ -84,7 +91,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valuecast.io import _build
+from valuecast.io import _build, csvfile
 from valuecast.io.csvfile import CsvFile, Table, open_csv
 from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.io.schema import ImportResult
@@ -115,6 +122,7 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "lineitem_price": ("Lineitem price",),
     "lineitem_sku": ("Lineitem sku",),
     "lineitem_discount": ("Lineitem discount",),
+    "lineitem_taxable": ("Lineitem taxable",),
     "phone": ("Phone",),
     "billing_phone": ("Billing Phone",),
     "shipping_phone": ("Shipping Phone",),
@@ -158,6 +166,64 @@ def _test_gateway(method: pd.Series) -> np.ndarray:
         method, lambda text: text.str.lower().str.contains(pattern, regex=True).fillna(False)
     )
     return found.to_numpy(bool)
+
+
+GIFT_CARD_NAME = r"[Gg][Ii][Ff][Tt][ _-]?[Cc][Aa][Rr][Dd]"
+"""A gift card's line item name (``Gift Card - $50``, ``e-Giftcard``): spelled out letter by
+letter so that Python and DuckDB match exactly the same names."""
+GIFT_CARD_REASON = "gift card purchase"
+FALSE_WORDS = tuple(sorted(csvfile.FALSE_WORDS - {""}))
+
+
+def gift_card_rows(table: Table, cols: dict[str, str | None]) -> np.ndarray:
+    """The rows whose line item is a gift card sold: named as one (:data:`GIFT_CARD_NAME`) and,
+    where the export has ``Lineitem taxable``, not taxable (Shopify charges no tax on a gift
+    card; a taxable "gift card holder" is goods).  ``shopify_duckdb`` tells the same in SQL."""
+    if cols["lineitem_name"] is None:
+        return np.zeros(table.num_rows, dtype=bool)
+    names = table.text_series(cols["lineitem_name"], strip_apostrophe=False)
+    named = _build.per_distinct(
+        names, lambda text: text.str.contains(GIFT_CARD_NAME, regex=True).fillna(False)
+    ).to_numpy(bool)
+    if cols["lineitem_taxable"] is None:
+        return named
+    taxable = _build.per_distinct(
+        table.text_series(cols["lineitem_taxable"]),
+        lambda text: text.str.lower().isin(FALSE_WORDS).fillna(False),
+    )
+    return named & taxable.to_numpy(bool)
+
+
+def gift_cards_sold(
+    table: Table, cols: dict[str, str | None], codes: np.ndarray, n: int, subtotal: np.ndarray
+) -> np.ndarray:
+    """Per order, the gift cards it sold (``Lineitem price * Lineitem quantity - Lineitem
+    discount`` of its gift card rows, in cents), from 0 to its ``Subtotal``.
+
+    A gift card sold is money held for the shop's customers, not a sale: it becomes revenue
+    when it is spent, on the order it pays for (``Payment Method`` ``gift_card``), which counts
+    in full.  Counted on both orders, it would be revenue twice."""
+    rows = gift_card_rows(table, cols) & (codes >= 0)
+    if not rows.any():
+        return np.zeros(n)
+    price = _build.money_or_zero(table.money(cols["lineitem_price"]))
+    quantity = _build.money_or_zero(table.number(cols["lineitem_quantity"]))
+    discount = _build.money_or_zero(table.money(cols["lineitem_discount"]))
+    amount = price[rows] * quantity[rows] - discount[rows]
+    sold = np.round(np.bincount(codes[rows], weights=amount, minlength=n), 2)
+    return np.minimum(np.maximum(sold, 0.0), np.maximum(subtotal, 0.0))
+
+
+def gift_card_note(orders: int, amount: float) -> list[str]:
+    """The ingest note for counted orders that also sold gift cards (none when 0)."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order' if one else 'orders'} also sold gift cards ({amount:,.2f} in "
+        "all), left out of their revenue: a gift card is revenue when spent, on the order it "
+        "pays for"
+    ]
 
 
 TAX_INCLUDED_TOLERANCE = 0.005
@@ -310,8 +376,11 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     taxes = _build.money_or_zero(money("taxes"))
     shipping = _build.money_or_zero(money("shipping"))
     duties = _build.money_or_zero(money("duties"))
-    net = items_net(subtotal, shipping, taxes, duties, total, refunded)
-    items_refunded = every_item_refunded(subtotal, shipping, duties, total, refunded)
+    gift_cards = gift_cards_sold(table, cols, codes, n, subtotal)
+    # the goods the order sold, its gift cards apart (a gift card carries no tax or shipping)
+    goods, goods_total = subtotal - gift_cards, total - gift_cards
+    net = items_net(goods, shipping, taxes, duties, goods_total, refunded)
+    items_refunded = every_item_refunded(goods, shipping, duties, goods_total, refunded)
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
     who = _build.identities(
@@ -343,6 +412,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             # every item refunded, the shipping kept: Shopify says partially_refunded, and
             # the order would count as a repeat purchase worth nothing
             ("refunded", items_refunded),
+            (GIFT_CARD_REASON, (gift_cards > 0) & (goods < TAX_INCLUDED_TOLERANCE)),
             (_build.NEGATIVE_AMOUNT, subtotal < 0),
         ],
     )
@@ -367,6 +437,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         },
         n,
     )
+    counted = reason == None  # noqa: E711 - elementwise comparison
     rows_per_order = np.bincount(codes[codes >= 0], minlength=n)
     lines = None
     if cols["lineitem_name"] is not None or cols["lineitem_quantity"] is not None:
@@ -398,9 +469,15 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         rows_per_order,
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who),
+        notes=_build.identity_notes(who) + _money_notes(counted, gift_cards),
         phone_links=who.phone_links,
     )
+
+
+def _money_notes(counted: np.ndarray, gift_cards: np.ndarray) -> list[str]:
+    """The ingest notes on the counted orders' money (``shopify_duckdb._notes`` in SQL)."""
+    sold = counted & (gift_cards > 0)
+    return gift_card_note(int(sold.sum()), float(gift_cards[sold].sum()))
 
 
 def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:

@@ -50,7 +50,7 @@ _AMOUNTS = ("subtotal", "shipping", "taxes", "total", "duties", "discount_amount
 _LINE_AMOUNTS = ("lineitem_quantity", "lineitem_price", "lineitem_discount")
 _TEXTS = (
     "name", "email", "financial_status", "currency", "accepts_marketing", "cancelled_at",
-    "payment_method", "source", "discount_code", "lineitem_sku",
+    "payment_method", "source", "discount_code", "lineitem_sku", "lineitem_taxable",
 )  # fmt: skip
 """Texts the importer trims of whitespace and a leading apostrophe: taken only as written."""
 _FIRSTS = ("email", "financial_status", "currency", "accepts_marketing", "source",
@@ -116,6 +116,30 @@ def _amounts(cell: dict[str, str]) -> tuple[dict[str, str], list[str], list[str]
     return parse, bad, points
 
 
+def _gift_card_row(cell: dict[str, str]) -> str:
+    """SQL of :func:`valuecast.io.shopify.gift_card_rows` over the cells of a row."""
+    named = f"coalesce(regexp_matches({cell['lineitem_name']}, '{shopify.GIFT_CARD_NAME}'), false)"
+    if "lineitem_taxable" not in cell:
+        return named
+    untaxed = f"lower({cell['lineitem_taxable']}) IN {_sql_words(shopify.FALSE_WORDS)}"
+    return f"({named} AND coalesce({untaxed}, false))"
+
+
+def _gift_cards_sold(cols: dict[str, str | None]) -> str:
+    """SQL of :func:`valuecast.io.shopify.gift_cards_sold` before its cap, over an order's rows
+    (the rows' amounts summed, then rounded to cents: the sum's order cannot change a cent)."""
+    if cols["lineitem_name"] is None:
+        return "0.0"
+
+    def amount(key: str) -> str:
+        return f"coalesce({key}, 0.0)" if cols[key] is not None else "0.0"
+
+    line = f"{amount('lineitem_price')} * {amount('lineitem_quantity')} - " + amount(
+        "lineitem_discount"
+    )
+    return f"coalesce(round(sum({line}) FILTER (WHERE gift_card), 2), 0.0)"
+
+
 def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
     """The temporary table ``_ROWS`` of parsed rows in file order (``rowid`` is the row's
     position); ``False``, leaving nothing behind, when a row needs the importer."""
@@ -136,7 +160,7 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         if key in cell:
             if key not in _GROUP_CHECKED:
                 bad.append(orders_duckdb._unusual(cell[key]))
-            if key not in ("payment_method", "cancelled_at"):  # kept as flags
+            if key not in ("payment_method", "cancelled_at", "lineitem_taxable"):  # flags
                 parse[key] = cell[key]
     if "payment_method" in cell:
         x = cell["payment_method"]
@@ -150,6 +174,7 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         x = cell["lineitem_name"]
         parse["lineitem_name"] = x
         bad.append(f"coalesce(NOT regexp_full_match({x}, '{_NAMED_TEXT}'), false)")
+        parse["gift_card"] = _gift_card_row(cell)
     phones = [cell[key] for key in _PHONES if key in cell]
     parse["has_phone"] = f"({' OR '.join(f'{x} IS NOT NULL' for x in phones) or 'false'})"
     if phones:  # as written (less a spreadsheet's apostrophe): the store normalises what it needs
@@ -199,6 +224,7 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         *(f"arg_min({key}, rowid) FILTER (WHERE {key} IS NOT NULL) AS {key}" for key in firsts),
         "bool_or(cancelled) AS cancelled",
         "bool_or(has_phone) AS has_phone",
+        f"{_gift_cards_sold(cols)} AS gift_cards_sold",
         "(" + " AND ".join([
             orders_duckdb._at_most_one("created"),
             *(orders_duckdb._at_most_one(key) for key in amounts),
@@ -216,20 +242,26 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         f"WHEN {status} = 'voided' THEN 'voided' WHEN {status} = 'refunded' THEN 'refunded' "
         f"WHEN {status} = 'expired' THEN 'expired' "
         + (
-            f"WHEN subtotal > 0 AND coalesce(refunded, 0.0) >= {_items_due(cols)} "
+            f"WHEN goods > 0 AND coalesce(refunded, 0.0) >= {_items_due(cols)} "
             f"- {shopify.TAX_INCLUDED_TOLERANCE!r} THEN 'refunded' "
             if cols["refunded"] is not None
             else ""
         )
-        + f"WHEN subtotal < 0 THEN '{_build.NEGATIVE_AMOUNT}' END"
+        + f"WHEN gift_cards > 0 AND goods < {shopify.TAX_INCLUDED_TOLERANCE!r} "
+        f"THEN '{shopify.GIFT_CARD_REASON}' "
+        f"WHEN subtotal < 0 THEN '{_build.NEGATIVE_AMOUNT}' END"
     )
+    goods_total = ", total - gift_cards AS goods_total" if cols["total"] is not None else ""
     n_rows = con.sql(f"SELECT count(*) FROM {_ROWS}").fetchall()[0][0]
     parts = min(_PARTS_MAX, max(1, math.ceil(n_rows / _ROWS_PER_PART)))
     for part in range(parts):
         inside = "" if parts == 1 else f" AND hash(name) % {parts} = {part}"
         grouped = (
-            f"SELECT *, {reason} AS reason FROM (SELECT {', '.join(fields)} FROM {_ROWS} "
-            f"WHERE name IS NOT NULL{inside} GROUP BY name)"
+            f"SELECT *, {reason} AS reason FROM (SELECT *, subtotal - gift_cards AS goods"
+            f"{goods_total} FROM (SELECT *, least(greatest(gift_cards_sold, 0.0), "
+            "greatest(subtotal, 0.0)) AS gift_cards FROM "
+            f"(SELECT {', '.join(fields)} FROM {_ROWS} WHERE name IS NOT NULL{inside} "
+            "GROUP BY name)))"
         )
         if part == 0:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {_GROUPED} AS {grouped}")
@@ -257,33 +289,32 @@ def _zero(cols: dict[str, str | None], key: str) -> str:
 
 def _items_due(cols: dict[str, str | None]) -> str:
     """SQL of what :func:`valuecast.io.shopify.every_item_refunded` holds the refunds against,
-    over ``_GROUPED``, operation for operation."""
+    over ``_GROUPED``'s goods (its gift cards apart), operation for operation."""
     if cols["total"] is None:
-        return "subtotal"
-    return f"coalesce(total - {_zero(cols, 'shipping')} - {_zero(cols, 'duties')}, subtotal)"
+        return "goods"
+    return f"coalesce(goods_total - {_zero(cols, 'shipping')} - {_zero(cols, 'duties')}, goods)"
 
 
 def _items_net(cols: dict[str, str | None], zero) -> str:
     """SQL of :func:`valuecast.io.shopify.items_net` over ``_GROUPED``, operation for
-    operation (the same doubles in the same order give the same bits)."""
+    operation (the same doubles in the same order give the same bits), on the goods (the order's
+    gift cards apart)."""
     tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
     refunded = zero("refunded")
     if cols["total"] is None or cols["taxes"] is None:  # no tax included can be told
-        return f"greatest(subtotal - 0.0 - {refunded} * 1.0, 0.0)"
+        return f"greatest(goods - 0.0 - {refunded} * 1.0, 0.0)"
     shipping, taxes, duties = zero("shipping"), zero("taxes"), zero("duties")
-    without_tax = f"abs(total - (subtotal + {shipping} + {duties})) < {tolerance}"
-    with_tax = f"abs(total - (subtotal + {shipping} + {taxes} + {duties})) < {tolerance}"
-    included = f"({taxes} > 0 AND {without_tax} AND NOT {with_tax} AND subtotal > 0)"
-    added = f"({taxes} > 0 AND {with_tax} AND NOT {without_tax} AND subtotal > 0)"
-    base = f"(subtotal + {shipping})"
-    item_tax = (
-        f"(CASE WHEN {included} AND {base} > 0 THEN {taxes} * subtotal / {base} ELSE 0.0 END)"
-    )
+    without_tax = f"abs(goods_total - (goods + {shipping} + {duties})) < {tolerance}"
+    with_tax = f"abs(goods_total - (goods + {shipping} + {taxes} + {duties})) < {tolerance}"
+    included = f"({taxes} > 0 AND {without_tax} AND NOT {with_tax} AND goods > 0)"
+    added = f"({taxes} > 0 AND {with_tax} AND NOT {without_tax} AND goods > 0)"
+    base = f"(goods + {shipping})"
+    item_tax = f"(CASE WHEN {included} AND {base} > 0 THEN {taxes} * goods / {base} ELSE 0.0 END)"
     share = (
-        f"(CASE WHEN {included} THEN (subtotal - {item_tax}) / subtotal "
-        f"WHEN {added} THEN subtotal / (subtotal + {taxes}) ELSE 1.0 END)"
+        f"(CASE WHEN {included} THEN (goods - {item_tax}) / goods "
+        f"WHEN {added} THEN goods / (goods + {taxes}) ELSE 1.0 END)"
     )
-    return f"greatest(subtotal - {item_tax} - {refunded} * {share}, 0.0)"
+    return f"greatest(goods - {item_tax} - {refunded} * {share}, 0.0)"
 
 
 def _order_columns(cols: dict[str, str | None]) -> dict[str, str]:
@@ -370,6 +401,15 @@ def _stage(con: Any, cols: dict[str, str | None]) -> None:
     )
 
 
+def _notes(con: Any) -> list[str]:
+    """The importer's notes on the counted orders' money (:mod:`valuecast.io.shopify`)."""
+    sold, amount = con.sql(
+        f"SELECT count(*), coalesce(sum(gift_cards), 0.0) FROM {_GROUPED} "
+        "WHERE reason IS NULL AND gift_cards > 0"
+    ).fetchall()[0]
+    return shopify.gift_card_note(int(sold), float(amount))
+
+
 @dataclass
 class PendingShopify(orders_duckdb.PendingOrders):
     """A Shopify orders export read at ingest: DuckDB stages it on the workspace's connection
@@ -399,6 +439,7 @@ class PendingShopify(orders_duckdb.PendingOrders):
             f"first_row FROM {_GROUPED} WHERE reason IS NOT NULL",
             n_rows, n_rows - named, n_orders, _DERIVED,
         )  # fmt: skip
+        result.notes.extend(_notes(con))
         if any(cols[key] is not None for key in _PHONES):
             # the phones e-mail orders carry, as written: normalising every one would cost
             # seconds at a million orders, and only those a customer known by phone alone

@@ -209,7 +209,12 @@ def test_the_shopify_importer_reads_it_and_counts_match_the_info(shop, imported)
     assert int((per_customer > 1).sum()) == shop.n_repeat_customers
     assert orders["net_revenue"].sum() == pytest.approx(shop.revenue, abs=0.01)
     assert set(orders["currency"]) == {"USD"}
-    assert imported.notes == []
+    # its pending orders (manual payments) are counted, and said to be
+    assert imported.notes == [
+        f"{shop.n_pending_orders:,} orders not yet paid in full (pending {shop.n_pending_orders:,})"
+        f" are counted as sales ({shop.pending_revenue:,.2f} of revenue), as Shopify's sales "
+        "reports count them: cancel in Shopify any that will never be paid"
+    ]
     assert orders["accepts_marketing"].notna().all()
     assert set(orders["channel"]) == {c.source for c in demo_shop.CHANNELS}
     assert shop.n_customers == 5000

@@ -308,3 +308,20 @@ def test_gift_cards_sold_are_left_out_of_revenue_on_both_routes(tmp_path, export
     assert orders.loc[frame.loc[mixed, "Name"], "net_revenue"] == 60.0
     assert report["excluded_orders"]["gift card purchase"] == 1
     assert any("1 order also sold gift cards (40.00 in all)" in note for note in report["notes"])
+
+
+def test_orders_not_yet_paid_are_noted_alike_on_both_routes(tmp_path, export, monkeypatch):
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    columns = ["Financial Status", "Cancelled at", "Payment Method", "Refunded Amount"]
+    frame.loc[first_rows[30:33], columns] = ["authorized", "", "manual", "0.00"]
+    frame.loc[first_rows[33], columns] = ["partially_paid", "", "manual", "0.00"]
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = tables["orders"].set_index("order_number")
+    status = frame.loc[first_rows].set_index("Name")["Financial Status"].str.lower()
+    unpaid = status[status.isin(["pending", "authorized", "partially_paid"])].index
+    revenue = orders.loc[orders.index.intersection(unpaid), "net_revenue"].sum()
+    pending = int(orders.index.isin(status[status == "pending"].index).sum())
+    (note,) = [note for note in report["notes"] if "not yet paid in full" in note]
+    assert f"(pending {pending}, authorized 3, partially_paid 1)" in note
+    assert f"({revenue:,.2f} of revenue)" in note

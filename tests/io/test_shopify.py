@@ -170,6 +170,31 @@ def test_a_gift_card_is_revenue_when_spent_not_when_sold(exports, write):
     ]
 
 
+def test_orders_not_yet_paid_count_as_sales_and_the_merchant_is_told(exports, write):
+    """Cash on delivery, a bank transfer, a payment captured when the order ships: Shopify's
+    sales reports count the order when placed, and so does the import, saying how many and
+    how much."""
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000"),
+        dict(name="#2", email="b@x.com", created="2024-01-02 09:00:00 +0000",
+             Financial_Status="pending", lines=[("A", 2, 15.0)]),
+        dict(name="#3", email="c@x.com", created="2024-01-03 09:00:00 +0000",
+             Financial_Status="Authorized", lines=[("A", 1, 12.5)]),
+        dict(name="#4", email="d@x.com", created="2024-01-04 09:00:00 +0000",
+             Financial_Status="partially_paid", lines=[("A", 4, 10.0)]),
+        dict(name="#5", email="e@x.com", created="2024-01-05 09:00:00 +0000",
+             Financial_Status="pending", Cancelled_at="2024-01-06 09:00:00 +0000"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert sorted(_by_number(result).index) == ["#1", "#2", "#3", "#4"]
+    assert result.notes == [
+        "3 orders not yet paid in full (pending 1, authorized 1, partially_paid 1) are counted "
+        "as sales (82.50 of revenue), as Shopify's sales reports count them: cancel in Shopify "
+        "any that will never be paid"
+    ]
+
+
 def test_two_shops_orders_of_one_name_in_one_file_are_an_error_not_one_order(exports, write):
     """Two shops' exports pasted together both hold a #1001, of the same amounts: grouped by
     Name they would make one order of ann's, zed's purchase lost in it.  Shopify writes the date

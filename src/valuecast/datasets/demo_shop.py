@@ -253,7 +253,8 @@ class DemoShopInfo:
     ``n_guest_orders`` are orders without email (all of them; ``n_guest_orders_counted`` those
     kept). ``n_repeat_customers`` are counted customers with two or more counted orders;
     ``revenue`` is the counted orders' net revenue (Subtotal minus Refunded Amount without its
-    tax, as the importer takes it), dollars.
+    tax, as the importer takes it), dollars; ``n_pending_orders`` and ``pending_revenue`` the
+    counted orders awaiting payment and theirs.
     """
 
     path: Path
@@ -273,7 +274,9 @@ class DemoShopInfo:
     n_partially_refunded_orders: int
     n_guest_orders: int
     n_guest_orders_counted: int
+    n_pending_orders: int
     revenue: float
+    pending_revenue: float
     first_order_date: date
     last_order_date: date
 
@@ -929,7 +932,10 @@ def generate_demo_shop(
         n_partially_refunded_orders=int(partial.sum()),
         n_guest_orders=int(guest_order.sum()),
         n_guest_orders_counted=int((guest_order & counted).sum()),
+        n_pending_orders=int((pending & counted).sum()),
         revenue=float(_net_revenue(subtotal, taxes, refund)[counted].sum()) / 100.0,
+        pending_revenue=float(_net_revenue(subtotal, taxes, refund)[pending & counted].sum())
+        / 100.0,
         first_order_date=first_day,
         last_order_date=last_day,
     )

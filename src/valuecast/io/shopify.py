@@ -34,7 +34,9 @@ Exclusions (an order gets the first that applies; all its rows are counted under
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
 
 All other statuses count (paid, partially_paid, partially_refunded, pending, authorized,
-unpaid, ...). For counted orders:
+unpaid, ...), as in Shopify's own sales reports: the orders not yet paid in full (pending,
+authorized, partially_paid, unpaid) are counted and their revenue summed in a note
+(:func:`unpaid_note`), so that the merchant sees what is still owed. For counted orders:
 
 * ``net_revenue = max(Subtotal - Refunded Amount, 0)``, without the tax. Shopify's Subtotal is
   the line items after discounts, before shipping and tax; the refunded amount is the money
@@ -223,6 +225,30 @@ def gift_card_note(orders: int, amount: float) -> list[str]:
         f"{orders:,} {'order' if one else 'orders'} also sold gift cards ({amount:,.2f} in "
         "all), left out of their revenue: a gift card is revenue when spent, on the order it "
         "pays for"
+    ]
+
+
+UNPAID_STATUSES = ("pending", "authorized", "partially_paid", "unpaid")
+"""Financial statuses of an order not paid in full yet, counted as a sale (as Shopify's own
+sales reports count it): cash on delivery, a bank transfer or a payment captured when the order
+ships is paid after the order is placed, and an authorisation never captured becomes
+``expired`` (excluded)."""
+
+
+def unpaid_note(counts: dict[str, int], revenue: float) -> list[str]:
+    """The ingest note for counted orders not paid in full (``counts`` per status of
+    :data:`UNPAID_STATUSES`, ``revenue`` their net revenue; none when there are none)."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    one = total == 1
+    listed = ", ".join(
+        f"{status} {counts[status]:,}" for status in UNPAID_STATUSES if counts.get(status)
+    )
+    return [
+        f"{total:,} {'order' if one else 'orders'} not yet paid in full ({listed}) "
+        f"{'is' if one else 'are'} counted as sales ({revenue:,.2f} of revenue), as Shopify's "
+        "sales reports count them: cancel in Shopify any that will never be paid"
     ]
 
 
@@ -469,15 +495,21 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         rows_per_order,
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who) + _money_notes(counted, gift_cards),
+        notes=_build.identity_notes(who) + _money_notes(counted, gift_cards, status, net),
         phone_links=who.phone_links,
     )
 
 
-def _money_notes(counted: np.ndarray, gift_cards: np.ndarray) -> list[str]:
+def _money_notes(
+    counted: np.ndarray, gift_cards: np.ndarray, status: pd.Series, net: np.ndarray
+) -> list[str]:
     """The ingest notes on the counted orders' money (``shopify_duckdb._notes`` in SQL)."""
     sold = counted & (gift_cards > 0)
-    return gift_card_note(int(sold.sum()), float(gift_cards[sold].sum()))
+    unpaid = counted & status.isin(UNPAID_STATUSES).fillna(False).to_numpy(bool)
+    counts = status[unpaid].value_counts()
+    return gift_card_note(int(sold.sum()), float(gift_cards[sold].sum())) + unpaid_note(
+        {str(name): int(count) for name, count in counts.items()}, float(net[unpaid].sum())
+    )
 
 
 def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:

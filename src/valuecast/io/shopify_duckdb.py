@@ -401,13 +401,21 @@ def _stage(con: Any, cols: dict[str, str | None]) -> None:
     )
 
 
-def _notes(con: Any) -> list[str]:
+def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
     """The importer's notes on the counted orders' money (:mod:`valuecast.io.shopify`)."""
     sold, amount = con.sql(
         f"SELECT count(*), coalesce(sum(gift_cards), 0.0) FROM {_GROUPED} "
         "WHERE reason IS NULL AND gift_cards > 0"
     ).fetchall()[0]
-    return shopify.gift_card_note(int(sold), float(amount))
+    notes = shopify.gift_card_note(int(sold), float(amount))
+    status = "lower(financial_status)"
+    unpaid = con.sql(
+        f"SELECT {status}, count(*), sum({_order_columns(cols)['net_revenue']}) FROM {_GROUPED} "
+        f"WHERE reason IS NULL AND {status} IN {_sql_words(shopify.UNPAID_STATUSES)} "
+        f"GROUP BY {status}"
+    ).fetchall()
+    counts = {name: int(count) for name, count, _ in unpaid}
+    return notes + shopify.unpaid_note(counts, float(sum(revenue for *_, revenue in unpaid)))
 
 
 @dataclass
@@ -439,7 +447,7 @@ class PendingShopify(orders_duckdb.PendingOrders):
             f"first_row FROM {_GROUPED} WHERE reason IS NOT NULL",
             n_rows, n_rows - named, n_orders, _DERIVED,
         )  # fmt: skip
-        result.notes.extend(_notes(con))
+        result.notes.extend(_notes(con, cols))
         if any(cols[key] is not None for key in _PHONES):
             # the phones e-mail orders carry, as written: normalising every one would cost
             # seconds at a million orders, and only those a customer known by phone alone

@@ -325,3 +325,28 @@ def test_orders_not_yet_paid_are_noted_alike_on_both_routes(tmp_path, export, mo
     (note,) = [note for note in report["notes"] if "not yet paid in full" in note]
     assert f"(pending {pending}, authorized 3, partially_paid 1)" in note
     assert f"({revenue:,.2f} of revenue)" in note
+
+
+def test_every_item_refunded_where_shipping_is_taxed_is_refunded_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    """13% of tax on the items and the shipping: a refund of every item with its own tax is
+    short of Total - Shipping by the shipping's tax, yet only the shipping was kept."""
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    columns = ["Financial Status", "Cancelled at", "Payment Method", "Subtotal", "Shipping",
+               "Taxes", "Total", "Refunded Amount"]  # fmt: skip
+    refunded, kept = first_rows[40], first_rows[41]
+    frame.loc[refunded, columns] = [
+        "partially_refunded", "", "manual", "80.00", "15.00", "12.35", "107.35", "90.40"
+    ]  # fmt: skip
+    frame.loc[kept, columns] = [
+        "partially_refunded", "", "manual", "80.00", "15.00", "12.35", "107.35", "45.20"
+    ]  # fmt: skip
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = set(tables["orders"]["order_number"])
+    assert frame.loc[refunded, "Name"] not in orders and frame.loc[kept, "Name"] in orders
+    base, _, _ = _ingest(
+        _write(export, tmp_path / "base.csv"), engine=False, monkeypatch=monkeypatch
+    )
+    assert report["excluded_orders"]["refunded"] == base["excluded_orders"].get("refunded", 0) + 1

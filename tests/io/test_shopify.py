@@ -195,6 +195,31 @@ def test_orders_not_yet_paid_count_as_sales_and_the_merchant_is_told(exports, wr
     ]
 
 
+def test_every_item_refunded_is_refunded_where_shipping_is_taxed_or_a_tip_was_paid(exports, write):
+    """A shop taxing its shipping (Canada's HST, most of Europe) writes the shipping's tax in
+    Taxes, and a POS order's tip is in Total: a refund of every item with its own tax falls
+    short of Total - Shipping by that tax or tip, yet nothing but the shipping (or the tip) was
+    kept.  Counted, the order would be a repeat purchase worth a few cents."""
+    rows = _orders(
+        exports,
+        # 13% on 80 of items and 15 of shipping; every item refunded with its 10.40 of tax
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000",
+             lines=[("A", 2, 40.0)], Shipping="15.00", Taxes="12.35", Total="107.35",
+             Financial_Status="partially_refunded", Refunded_Amount="90.40"),
+        # a POS order with a 5.00 tip: every item refunded, the tip kept
+        dict(name="#2", email="b@x.com", created="2024-01-02 09:00:00 +0000",
+             lines=[("A", 1, 40.0)], Shipping="0.00", Taxes="5.20", Total="50.20",
+             Source="pos", Financial_Status="partially_refunded", Refunded_Amount="45.20"),
+        # one of the two items refunded: a purchase still
+        dict(name="#3", email="c@x.com", created="2024-01-03 09:00:00 +0000",
+             lines=[("A", 2, 40.0)], Shipping="15.00", Taxes="12.35", Total="107.35",
+             Financial_Status="partially_refunded", Refunded_Amount="45.20"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert list(_by_number(result).index) == ["#3"]
+    assert result.excluded_orders == {"refunded": 2}
+
+
 def test_two_shops_orders_of_one_name_in_one_file_are_an_error_not_one_order(exports, write):
     """Two shops' exports pasted together both hold a #1001, of the same amounts: grouped by
     Name they would make one order of ann's, zed's purchase lost in it.  Shopify writes the date

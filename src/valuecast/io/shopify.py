@@ -21,7 +21,9 @@ Exclusions (an order gets the first that applies; all its rows are counted under
 * ``"voided"`` / ``"refunded"`` / ``"expired"``: ``Financial Status`` is ``voided`` /
   ``refunded`` / ``expired`` (a payment authorised and never captured: nothing was paid);
 * ``"refunded"`` also where ``Refunded Amount`` covers all but the shipping and duties
-  (``Total - Shipping - Duties``, or ``Subtotal`` without a ``Total``; a ``Subtotal`` above 0):
+  (``Total - Shipping - Duties``, or ``Subtotal`` without a ``Total``, or ``Subtotal`` with its
+  share of ``Taxes`` where less, the shipping being taxed too or a tip paid: a ``Subtotal``
+  above 0; :func:`every_item_refunded`):
   every item was refunded with its tax and only the shipping kept, which Shopify calls
   ``partially_refunded``; counted, it would be a repeat purchase worth nothing;
 * ``"gift card purchase"``: every line item is a gift card (:func:`gift_card_rows`: ``Lineitem
@@ -299,16 +301,27 @@ def items_net(
 def every_item_refunded(
     subtotal: np.ndarray,
     shipping: np.ndarray,
+    taxes: np.ndarray,
     duties: np.ndarray,
     total: np.ndarray,
     refunded: np.ndarray,
 ) -> np.ndarray:
     """Whether an order's refunds cover all but its shipping and duties: ``Refunded Amount`` at
-    least ``Total - Shipping - Duties`` (the items with their tax, whether the prices include it
-    or it was added), or ``Subtotal`` where ``Total`` is not written; a ``Subtotal`` above 0.
-    ``shopify_duckdb`` computes the same in SQL."""
-    with np.errstate(invalid="ignore"):
-        items = np.where(np.isnan(total), subtotal, total - shipping - duties)
+    least the items with their tax, the lesser of ``Total - Shipping - Duties`` (the items with
+    all of ``Taxes``, whether the prices include it or it was added) and ``Subtotal`` with its
+    share of ``Taxes`` (``Taxes * Subtotal / (Subtotal + Shipping)``); ``Subtotal`` where
+    ``Total`` is not written; a ``Subtotal`` above 0.
+
+    The share is what the items' own tax is where the shipping is taxed at their rate (Canada's
+    HST, most of Europe, many US states), ``Taxes`` then holding the shipping's tax too; and it
+    stays below a ``Total`` holding a POS order's tip.  A refund of every item with its tax
+    falls short of ``Total - Shipping - Duties`` by that tax or tip, yet only the shipping (or
+    the tip) was kept.  ``shopify_duckdb`` computes the same in SQL."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        written = np.where(np.isnan(total), subtotal, total - shipping - duties)
+        base = subtotal + shipping
+        own_tax = subtotal + np.where(base > 0, taxes * subtotal / base, 0.0)
+        items = np.minimum(written, own_tax)
         return (subtotal > 0) & (refunded >= items - TAX_INCLUDED_TOLERANCE)
 
 
@@ -406,7 +419,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     # the goods the order sold, its gift cards apart (a gift card carries no tax or shipping)
     goods, goods_total = subtotal - gift_cards, total - gift_cards
     net = items_net(goods, shipping, taxes, duties, goods_total, refunded)
-    items_refunded = every_item_refunded(goods, shipping, duties, goods_total, refunded)
+    items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, refunded)
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
     who = _build.identities(

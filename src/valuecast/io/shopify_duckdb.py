@@ -290,9 +290,13 @@ def _zero(cols: dict[str, str | None], key: str) -> str:
 def _items_due(cols: dict[str, str | None]) -> str:
     """SQL of what :func:`valuecast.io.shopify.every_item_refunded` holds the refunds against,
     over ``_GROUPED``'s goods (its gift cards apart), operation for operation."""
+    shipping, taxes = _zero(cols, "shipping"), _zero(cols, "taxes")
+    base = f"(goods + {shipping})"
+    own_tax = f"goods + (CASE WHEN {base} > 0 THEN {taxes} * goods / {base} ELSE 0.0 END)"
     if cols["total"] is None:
-        return "goods"
-    return f"coalesce(goods_total - {_zero(cols, 'shipping')} - {_zero(cols, 'duties')}, goods)"
+        return f"least(goods, {own_tax})"
+    written = f"coalesce(goods_total - {shipping} - {_zero(cols, 'duties')}, goods)"
+    return f"least({written}, {own_tax})"
 
 
 def _items_net(cols: dict[str, str | None], zero) -> str:

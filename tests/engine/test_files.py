@@ -236,3 +236,62 @@ def test_a_parquet_file_is_loaded_by_duckdb_and_equals_the_importer(tmp_path, mo
     pd.testing.assert_frame_equal(got, expected)
     assert result.excluded_rows == {str(k): int(v) for k, v in sorted(importer_excluded.items())}
     assert result.excluded_rows["empty row"] == 2
+
+
+@pytest.mark.parametrize("route", ["direct", "workspace"])
+def test_summary_of_a_file_says_what_reading_it_noticed(tmp_path, monkeypatch, route):
+    """An order-status column the rules leave unread is said, as `analyze` says it: counted
+    cancelled orders are no surprise to the merchant, by either route."""
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0 if route == "direct" else 10**12)
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer,date,amount,status\na@x.com,2024-01-05,10,completed\n"
+        "a@x.com,2024-02-05,12,cancelled\n"
+    )
+    found = summarize_files([path], column_map=MAP)
+    try:
+        assert found.route == route
+        assert any(
+            note.startswith("orders.csv: column 'status' is not read") for note in found.notes
+        ), found.notes
+    finally:
+        found.close()
+    result = CliRunner().invoke(
+        app, ["summary", str(path), "--map", MAP, "--out", str(tmp_path / "s.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "note: orders.csv: column 'status' is not read" in flat
+    assert "1 customer (as of 2024-02-05)" in flat and "2 rows read, 2 orders counted" in flat
+
+
+@pytest.mark.parametrize("route", ["direct", "workspace"])
+def test_a_file_whose_every_order_is_excluded_says_so(tmp_path, monkeypatch, route):
+    """Not "no orders with an order date": every order had one, and each was excluded."""
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0 if route == "direct" else 10**12)
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer,date,amount,status\na@x.com,2024-01-05,10,cancelled\n"
+        "b@x.com,2024-02-05,12,refunded\nc@x.com,2024-02-07,12,cancelled\n"
+    )
+    mapping = f"{MAP},status=status"
+    said = "nothing to summarise: all 3 orders read were excluded (2 cancelled, 1 refunded)"
+    result = CliRunner().invoke(
+        app, ["summary", str(path), "--map", mapping, "--out", str(tmp_path / "s.csv")]
+    )
+    assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output
+    workspace = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(
+        app, ["analyze", str(path), "--map", mapping, "-w", str(workspace), "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output
+
+
+def test_an_empty_file_still_says_it_has_no_orders():
+    from valuecast.analysis.summary import SummaryError, every_order_excluded
+
+    error = SummaryError("no orders with an order date: nothing to summarise")
+    assert every_order_excluded(error, {}) is error
+    assert every_order_excluded(error, {"empty row": 4}) is error
+    one = every_order_excluded(error, {"voided": 1})
+    assert str(one) == "nothing to summarise: the 1 order read was excluded (1 voided)"

@@ -31,7 +31,7 @@ Conventions (the ones the BTYD models assume, Fader, Hardie & Lee 2005):
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -139,6 +139,23 @@ def before_first_order(orders: ir.Table, as_of: date) -> str | None:
     if first is None or first <= as_of:
         return None
     return f"the as-of date {as_of} is before the first order ({first})"
+
+
+def every_order_excluded(error: SummaryError, excluded: Mapping[str, int]) -> SummaryError:
+    """``error`` (no counted order to work on) said as what the merchant sees: where the files
+    held orders and every one was excluded, their count by reason; else ``error`` itself."""
+    counts = {reason: int(n) for reason, n in excluded.items() if n and reason != "empty row"}
+    if not counts:
+        return error
+    total = sum(counts.values())
+    reasons = ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items(), key=_most))
+    every = "the 1 order read was" if total == 1 else f"all {total:,} orders read were"
+    step = str(error).rsplit("nothing to ", 1)[-1]
+    return SummaryError(f"nothing to {step}: {every} excluded ({reasons})")
+
+
+def _most(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
 
 
 def resolve_as_of(

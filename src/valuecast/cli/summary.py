@@ -119,6 +119,7 @@ def summary(
             "rows_read": summarized.rows_read,
             "orders": summarized.orders,
             "excluded_rows": summarized.excluded_rows,
+            "ingest_notes": summarized.notes,
         }
     else:
         if export_format is not None or column_map is not None or fx is not None:
@@ -169,7 +170,7 @@ def summary(
     if info["calibration_end"]:
         period += f", calibration to {info['calibration_end']}"
     console.print(
-        f"{info['customers']:,} customers ({period}) written to {out} in {elapsed:.2f} s",
+        f"{_counted(info['customers'], 'customer')} ({period}) written to {out} in {elapsed:.2f} s",
         highlight=False,
         markup=False,
     )
@@ -178,7 +179,8 @@ def summary(
             f"{count:,} {reason}" for reason, count in source["excluded_rows"].items()
         )
         console.print(
-            f"{source['rows_read']:,} rows read, {source['orders']:,} orders counted"
+            f"{_counted(source['rows_read'], 'row')} read, "
+            f"{_counted(source['orders'], 'order')} counted"
             + (f"; excluded rows: {excluded}" if excluded else ""),
             highlight=False,
         )
@@ -187,8 +189,13 @@ def summary(
             f"{written[str(compressed)]:,} distinct histories written to {compressed}",
             markup=False,
         )
-    for note in result.notes:
+    for note in [*source.get("ingest_notes", []), *result.notes]:
         console.print(f"note: {note}", highlight=False, markup=False)
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 customer``, ``2,000 customers``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _count_rows(con, path: Path) -> int:

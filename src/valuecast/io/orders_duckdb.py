@@ -980,12 +980,16 @@ class PendingOrders:
         )
 
     def _cut_off_notes(self) -> list[str]:
-        """:func:`~valuecast.io.csvfile.title_note` and
-        :func:`~valuecast.io.csvfile.cut_off_note` of a CSV file, as a list of notes."""
-        if not isinstance(self.source, CsvFile):
-            return []
-        notes = (title_note(self.source), cut_off_note(self.source.path or self.source.with_body()))
-        return [note for note in notes if note is not None]
+        return file_notes(self.source)
+
+
+def file_notes(source: CsvFile | ParquetRows) -> list[str]:
+    """:func:`~valuecast.io.csvfile.title_note` and :func:`~valuecast.io.csvfile.cut_off_note`
+    of a CSV file, as a list of notes (none for a Parquet file)."""
+    if not isinstance(source, CsvFile):
+        return []
+    notes = (title_note(source), cut_off_note(source.path or source.with_body()))
+    return [note for note in notes if note is not None]
 
 
 def _written_date(source: CsvFile | ParquetRows, cols: dict[str, str | None]) -> str:

@@ -298,7 +298,6 @@ def analyze_with_growth(
     """
     from valuecast.analysis.growth.cohorts import growth_counts
     from valuecast.analysis.growth.tables import growth_tables
-    from valuecast.analysis.summary import resolve_as_of
     from valuecast.store.memory import frozen_objects, release_unused_memory
 
     options = options or AnalysisOptions()
@@ -308,7 +307,7 @@ def analyze_with_growth(
         # its tables, their window over every order is not added to the analysis' memory
         progress("counting cohorts and repeat orders")
         orders = workspace.orders()
-        counts = growth_counts(orders, resolve_as_of(orders, options.as_of))
+        counts = growth_counts(orders, _as_of(workspace, orders, options.as_of))
         workspace.release_freed_memory()  # the window's
         analysis = analyze(workspace, options, progress, in_engine=in_engine)
         if spend is not None:
@@ -354,6 +353,20 @@ model without seasons is said to spread it wrongly (an even year puts a sixth th
 
 SEASONAL_MIN_CUSTOMERS = 50
 """Customers a shop needs before its repeat revenue's months are read as a season."""
+
+
+def _as_of(workspace, orders, as_of):
+    """The analysis' as-of date (:func:`~valuecast.analysis.summary.resolve_as_of`); where the
+    workspace holds no order because the last ingest excluded every one, the error says so."""
+    from valuecast.analysis.summary import SummaryError, every_order_excluded, resolve_as_of
+
+    try:
+        return resolve_as_of(orders, as_of)
+    except SummaryError as error:
+        report = workspace.latest_ingest_report() or {}
+        if report.get("workspace_orders"):
+            raise
+        raise every_order_excluded(error, report.get("excluded_orders") or {}) from None
 
 
 def seasonal_repeat_note(summary: dict) -> list[str]:

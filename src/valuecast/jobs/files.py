@@ -25,7 +25,12 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from valuecast.analysis.summary import CustomerSummary, summarize
+from valuecast.analysis.summary import (
+    CustomerSummary,
+    SummaryError,
+    every_order_excluded,
+    summarize,
+)
 from valuecast.store.connection import connect_duckdb
 
 __all__ = ["FileSummary", "summarize_files"]
@@ -43,6 +48,9 @@ class FileSummary:
     rows_read: int
     orders: int
     excluded_rows: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What reading the files noticed, as the ingest report says it (a status column left
+    unread, a report's title skipped, ...), each note naming its file."""
 
     @property
     def table(self) -> ir.Table:
@@ -105,7 +113,13 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
             + ", ".join(f"{sql} AS {key}" for key, sql in optional.items())
             + f" FROM {grouped} WHERE reason IS NULL"
         )
-        summary = summarize(con.table(_ORDERS_VIEW), as_of=as_of, calibration_end=calibration_end)
+        try:
+            summary = summarize(
+                con.table(_ORDERS_VIEW), as_of=as_of, calibration_end=calibration_end
+            )
+        except SummaryError as error:
+            orders = f"SELECT reason, count(*) FROM {grouped} WHERE reason IS NOT NULL GROUP BY 1"
+            raise every_order_excluded(error, dict(raw.execute(orders).fetchall())) from None
         excluded = dict(
             raw.execute(
                 f"SELECT reason, sum(rows) FROM {grouped} WHERE reason IS NOT NULL GROUP BY reason"
@@ -116,7 +130,13 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
         excluded = {str(reason): int(count) for reason, count in sorted(excluded.items())}
         counted = raw.execute(f"SELECT count(*) FROM {grouped} WHERE reason IS NULL").fetchall()
         keep = True
-        return FileSummary(summary, con, "direct", int(n_rows), int(counted[0][0]), excluded)
+        notes = generic.table_notes(list(csv.header), cols)
+        notes = [f"{path.name}: {note}" for note in notes + orders_duckdb.file_notes(csv)]
+        if counted[0][0] and not cols["currency"]:  # as the ingest report says it
+            from valuecast.store.workspace import NO_CURRENCY_NOTE
+
+            notes.append(NO_CURRENCY_NOTE)
+        return FileSummary(summary, con, "direct", int(n_rows), int(counted[0][0]), excluded, notes)
     finally:
         if not keep:
             con.disconnect()
@@ -149,12 +169,17 @@ def summarize_files(
     workspace = Workspace(":memory:")
     try:
         report = workspace.ingest(results)
-        summary = summarize(
-            workspace.orders(),
-            as_of=as_of,
-            calibration_end=calibration_end,
-            customers=workspace.customers(),
-        )
+        try:
+            summary = summarize(
+                workspace.orders(),
+                as_of=as_of,
+                calibration_end=calibration_end,
+                customers=workspace.customers(),
+            )
+        except SummaryError as error:
+            if report.orders:
+                raise
+            raise every_order_excluded(error, report.excluded_orders) from None
     except BaseException:
         workspace.close()
         raise
@@ -165,4 +190,5 @@ def summarize_files(
         int(report.rows_read),
         int(report.orders),
         dict(report.excluded_rows),
+        list(report.notes),
     )

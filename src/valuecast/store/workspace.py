@@ -116,6 +116,10 @@ _STORED_IN_PLACE = {
 _COMPRESSION = {"orders": dict.fromkeys(("order_number", "customer_id", "other_email"), "zstd")}
 
 
+NO_CURRENCY_NOTE = "the files name no currency: amounts are in the shop's currency"
+"""The ingest's note where no order names its currency."""
+
+
 def _duckdb_release(version: str) -> tuple[int, int]:
     """DuckDB's (major, minor) release from its version text: ``"1.2.0.dev12"`` -> ``(1, 2)``."""
     major, minor = re.findall(r"\d+", version)[:2]
@@ -1919,7 +1923,7 @@ def _build_report(
             )
     n_orders = int(staged["orders"])
     if n_orders and not staged["with_currency"]:
-        notes.append("the files name no currency: amounts are in the shop's currency")
+        notes.append(NO_CURRENCY_NOTE)
     elif staged["with_currency"] < n_orders:  # the currencies' counts leave these out
         named = [code for code, _ in staged["currencies"]]
         taken = f"{named[0]}, as the others are" if len(named) == 1 else "the shop's currency"

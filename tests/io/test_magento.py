@@ -292,12 +292,13 @@ def test_a_grid_cancelled_in_british_spelling_is_left_out_and_unknown_labels_are
 ):
     rows = grid_rows()
     rows[2]["Status"] = "Cancelled"  # a language pack's (or the shop's own) spelling
-    rows[1]["Status"] = "Storniert"  # a German admin's label: not Magento's own
+    rows[1]["Status"] = "Awaiting Pickup"  # a shop's own label: not Magento's
     result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
     assert result.excluded_orders == {"cancelled": 1, "refunded": 1}
     assert list(result.orders["order_number"]) == ["000000101", "000000102", "000000105"]
     (note,) = [note for note in result.notes if "status" in note]
-    assert note.startswith("1 order has a status that is not Magento's own ('Storniert' (1))")
+    assert note.startswith("1 order has a status that is not Magento's own")
+    assert "('Awaiting Pickup' (1))" in note
     assert "counted as sales" in note
     # Magento's own labels and codes, in any case, name nothing
     for row, status in zip(rows, ["complete", "Pending Payment", "canceled", "On Hold",
@@ -305,6 +306,43 @@ def test_a_grid_cancelled_in_british_spelling_is_left_out_and_unknown_labels_are
         row["Status"] = status
     plain = magento.read_order_grid(write("plain.csv", exports.MAGENTO_GRID_HEADER, rows))
     assert not [note for note in plain.notes if "status" in note]
+
+
+@pytest.mark.parametrize(
+    ("cancelled", "closed", "counted"),
+    [
+        ("Annulée", "Clôturée", ["Complète", "En attente", "En cours de traitement",
+                                 "Suspicion de fraude", "Paiement en attente"]),
+        ("Storniert", "Geschlossen", ["Abgeschlossen", "Ausstehend", "In Bearbeitung",
+                                      "Angehalten", "Zahlungsprüfung"]),
+        ("Cancelado", "Cerrado", ["Completo", "Pendiente", "Procesando", "En espera",
+                                  "Sospecha de fraude"]),
+        ("Cancelada", "Fechado", ["Concluído", "Pendente", "Em processamento", "Em espera",
+                                  "Revisão de pagamento"]),
+        ("Annullato", "Chiuso", ["Completato", "In attesa", "In lavorazione", "In sospeso",
+                                 "Sospetta frode"]),
+        ("Geannuleerd", "Gesloten", ["Voltooid", "In afwachting", "In behandeling",
+                                     "In de wacht", "Vermoedelijke fraude"]),
+        ("ANNULEE", "Refunded", ["complete", "pending", "processing", "holded", "fraud"]),
+    ],
+)  # fmt: skip
+def test_a_grid_of_a_translated_admin_leaves_out_its_cancelled_and_closed_orders(
+    exports, write, cancelled, closed, counted
+):
+    rows = grid_rows()
+    for row, status in zip(rows, counted, strict=True):
+        row["Status"] = status
+    rows.append(
+        grid_row("000000106", "Mar 4, 2024 9:00:00 AM", cancelled, "kim@example.com", "$40.00")
+    )
+    rows.append(grid_row("000000107", "Mar 5, 2024 9:00:00 AM", closed, "kim@example.com",
+                         "$45.00", Total_Refunded="$45.00"))  # fmt: skip
+    result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert result.excluded_orders == {"cancelled": 1, "refunded": 1}
+    assert result.excluded_revenue == {"cancelled": 40.0, "refunded": 45.0}
+    assert len(result.orders) == 5
+    # every label is read as one of Magento's own: no note says they count as sales
+    assert not [note for note in result.notes if "status" in note]
 
 
 def test_a_grid_in_euros_names_its_currency(exports, write):

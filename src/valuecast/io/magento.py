@@ -71,11 +71,14 @@ column set: turn them on under Columns before exporting).
   names no currency code: ``currency`` is the one its amounts are written in where that is
   certain (``€``, ``£``, ``CA$``, ``EUR``), and empty for a bare ``$`` (amounts are in the
   shop's base currency).
-* ``Status`` is the status *label*. ``Canceled`` (or ``Cancelled``) -> ``"cancelled"`` and
-  ``Closed`` -> ``"refunded"`` (Magento closes an order refunded in full), as the ``sales_order``
-  states; every other label (Pending, Processing, Complete, On Hold, a shop's own) counts, and a
-  label that is none of Magento's own (a shop's, a translated one) is named in a note; a
-  subtotal below zero -> ``"negative amount"``.
+* ``Status`` is the status *label*, in English or in the language the admin is translated
+  into (French, German, Spanish, Portuguese, Italian, Dutch: ``Annulée``, ``Storniert``,
+  ``Geschlossen``, ``Em processamento``; :data:`GRID_STATUS_WORDS`), read without case or
+  accents. ``Canceled`` (or ``Cancelled``) -> ``"cancelled"`` and ``Closed`` -> ``"refunded"``
+  (Magento closes an order refunded in full), as the ``sales_order`` states, and so does a
+  shop's own ``Refunded``; every other label (Pending, Processing, Complete, On Hold, a shop's
+  own) counts, and a label that is none of Magento's own (a shop's, one of another language) is
+  named in a note; a subtotal below zero -> ``"negative amount"``.
 * ``net_revenue = max(Subtotal - Total Refunded, 0)``. The grid has no discount, tax or per-part
   refund columns, so this differs from the ``sales_order`` rule: ``Subtotal`` is before
   discounts (a discounted order's net revenue is too high by its discount), and ``Total
@@ -515,18 +518,17 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         for key, value in columns.items()
     }
     written_status = table.text_series(cols["status"]).str.strip().iloc[keep]
-    status = written_status.str.lower().str.replace("_", " ")
+    status = _build.per_distinct(written_status, _grid_statuses)
     reason = _build.reasons(
         len(keep),
         [
-            ("cancelled", status.isin(GRID_CANCELLED).fillna(False).to_numpy(bool)),
-            ("refunded", (status == "closed").fillna(False).to_numpy(bool)),
+            *_build.status_rules(status, GRID_EXCLUDED),
             (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )
     unknown = _build.unknown_statuses_note(
-        written_status, ~status.isin(GRID_KNOWN_STATUSES).fillna(True).to_numpy(bool),
-        "Magento's own", "Canceled/Cancelled and Closed",
+        written_status, (status.isna() & written_status.notna()).to_numpy(bool),
+        "Magento's own", "Canceled, Closed and Refunded (or their translations)",
     )  # fmt: skip
     notes = _build.identity_notes(who) + unknown + [GRID_NOTE]
     return _build.assemble(
@@ -550,16 +552,88 @@ GRID_NOTE = (
 )
 """Said of every grid export: its summary's zero discounts and tax are the grid's silence."""
 
-GRID_CANCELLED = frozenset({"canceled", "cancelled"})
-"""The grid's cancelled labels: Magento's own spelling, and the British one language packs and
-shops that rename the label write."""
-
-GRID_KNOWN_STATUSES = GRID_CANCELLED | {
-    "closed", "complete", "pending", "pending payment", "processing", "on hold", "holded",
-    "suspected fraud", "fraud", "payment review", "paypal canceled reversal",
-    "paypal reversed", "pending paypal", "new",
+GRID_STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "canceled": ("canceled", "cancelled", "annulé", "annulée", "storniert", "annulliert",
+                 "abgebrochen", "cancelado", "cancelada", "anulado", "anulada", "annullato",
+                 "annullata", "cancellato", "cancellata", "geannuleerd"),
+    "closed": ("closed", "fermé", "fermée", "clôturé", "clôturée", "geschlossen", "cerrado",
+               "cerrada", "fechado", "fechada", "encerrado", "encerrada", "chiuso", "chiusa",
+               "gesloten"),
+    "refunded": ("refunded", "remboursé", "remboursée", "erstattet", "rückerstattet",
+                 "zurückerstattet", "reembolsado", "reembolsada", "estornado", "estornada",
+                 "rimborsato", "rimborsata", "terugbetaald"),
+    "complete": ("complete", "completed", "complète", "complet", "terminé", "terminée",
+                 "abgeschlossen", "komplett", "vollständig", "erledigt", "completo", "completa",
+                 "completado", "completada", "concluído", "concluída", "completato",
+                 "completata", "voltooid", "compleet", "afgerond"),
+    "pending": ("pending", "new", "en attente", "ausstehend", "wartend", "offen", "pendiente",
+                "pendente", "in attesa", "in afwachting", "openstaand", "wachtend"),
+    "processing": ("processing", "en cours", "en traitement", "en cours de traitement",
+                   "traitement en cours", "in bearbeitung", "wird bearbeitet",
+                   "in verarbeitung", "procesando", "en proceso", "en procesamiento",
+                   "processando", "em processamento", "in lavorazione", "in elaborazione",
+                   "in corso", "in behandeling", "verwerken", "wordt verwerkt",
+                   "in verwerking"),
+    "on hold": ("on hold", "holded", "en suspens", "suspendu", "suspendue", "bloqué",
+                "bloquée", "angehalten", "zurückgestellt", "pausiert", "en espera", "retenido",
+                "retenida", "suspendido", "suspendida", "em espera", "retido", "retida",
+                "suspenso", "suspensa", "in sospeso", "sospeso", "sospesa", "in de wacht",
+                "vastgehouden"),
+    "suspected fraud": ("suspected fraud", "fraud", "fraude suspectée", "suspicion de fraude",
+                        "fraude présumée", "betrugsverdacht", "verdacht auf betrug",
+                        "sospecha de fraude", "fraude sospechoso", "posible fraude",
+                        "suspeita de fraude", "fraude suspeita", "sospetta frode",
+                        "frode sospetta", "sospetto di frode", "vermoedelijke fraude",
+                        "fraudeverdenking", "verdacht van fraude"),
+    "payment review": ("payment review", "examen du paiement", "vérification du paiement",
+                       "revue du paiement", "zahlungsprüfung", "zahlungsüberprüfung",
+                       "prüfung der zahlung", "revisión de pago", "revisión del pago",
+                       "pago en revisión", "revisão de pagamento", "revisão do pagamento",
+                       "pagamento em análise", "análise de pagamento", "revisione pagamento",
+                       "revisione del pagamento", "verifica pagamento",
+                       "verifica del pagamento", "betalingscontrole",
+                       "betaling in beoordeling", "betalingsbeoordeling"),
+    "pending payment": ("pending payment", "paiement en attente", "en attente de paiement",
+                        "zahlung ausstehend", "ausstehende zahlung", "pago pendiente",
+                        "pendiente de pago", "pagamento pendente", "aguardando pagamento",
+                        "pagamento in attesa", "in attesa di pagamento", "wacht op betaling",
+                        "betaling in afwachting", "in afwachting van betaling"),
+    "pending paypal": ("pending paypal",),
+    "paypal reversed": ("paypal reversed",),
+    "paypal canceled reversal": ("paypal canceled reversal",),
 }  # fmt: skip
-"""Magento's own order statuses, as labels or codes (lower-cased, ``_`` read as a space)."""
+"""Magento's own order statuses, by their English label (lower-case), as the order grid writes
+them: the label or code in English (``_`` read as a space), or the label of an admin translated
+into French, German, Spanish, Portuguese, Italian or Dutch (language packs and shops word them
+differently: the usual wordings, both genders)."""
+
+GRID_EXCLUDED = {"canceled": "cancelled", "closed": "refunded", "refunded": "refunded"}
+"""The grid's statuses (English, :data:`GRID_STATUS_WORDS`) whose orders are left out, by
+reason: Magento closes an order refunded in full; ``Refunded`` is a shop's own status saying
+the same."""
+
+
+def _folded(words: pd.Series) -> pd.Series:
+    """Labels as compared: lower-case, accents dropped (``Annulée``, ``ANNULEE`` and ``annulee``
+    alike), ``_`` and runs of spaces as one space."""
+    text = words.str.lower().str.replace("_", " ", regex=False)
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.str.normalize("NFKD").str.replace(r"[\u0300-\u036f]", "", regex=True)
+
+
+_GRID_STATUS_OF: dict[str, str] = dict(
+    zip(
+        _folded(pd.Series([w for ws in GRID_STATUS_WORDS.values() for w in ws], dtype="string")),
+        [english for english, words in GRID_STATUS_WORDS.items() for _ in words],
+        strict=True,
+    )
+)
+
+
+def _grid_statuses(labels: pd.Series) -> pd.Series:
+    """The grid's status labels as Magento's English ones (:data:`GRID_STATUS_WORDS`), <NA>
+    for a label that is none of them (a shop's own status) or empty."""
+    return _folded(labels).map(_GRID_STATUS_OF).astype("string")
 
 
 _UPPER_TO_LETTERS = r"[\x{df}\x{149}\x{1f0}\x{1e96}-\x{1e9a}\x{fb00}-\x{fb06}]"

@@ -202,6 +202,83 @@ def test_frame_with_tz_aware_timestamps_keeps_the_local_wall_clock():
     assert result.orders["order_date"].tolist() == [pd.Timestamp("2024-03-05")]
 
 
+def evening_orders() -> list[dict]:
+    """A New York store's orders at 9:30 pm local time: the next day in UTC, as Magento keeps
+    them."""
+    return [
+        order(1, "000000001", "pat@example.com", created_at="2024-03-06 02:30:00"),  # EST
+        order(2, "000000002", "pat@example.com", created_at="2024-07-05 01:30:00"),  # EDT
+    ]
+
+
+def test_the_stores_time_zone_puts_utc_times_on_the_stores_days(exports, write):
+    path = write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, evening_orders())
+    (result,) = read_exports([path], column_map="time_zone=America/New_York")
+    assert result.orders["ordered_at"].tolist() == [
+        pd.Timestamp("2024-03-05 21:30:00"), pd.Timestamp("2024-07-04 21:30:00"),
+    ]  # fmt: skip
+    assert result.orders["order_date"].tolist() == [
+        pd.Timestamp("2024-03-05"), pd.Timestamp("2024-07-04"),
+    ]  # fmt: skip
+    assert not [note for note in result.notes if "UTC" in note]
+    # the zone's name in any case; the map names no column, so the format is still detected
+    (same,) = read_exports([path], column_map="time_zone=america/new_york", defer=True)
+    pd.testing.assert_frame_equal(same.orders, result.orders)
+    # a database column with a time zone: its instants, shown in the store's zone
+    frame = pd.DataFrame(
+        {"increment_id": ["1"], "state": ["new"], "customer_email": ["a@x.com"],
+         "created_at": pd.to_datetime(["2024-03-06 11:30:00"]).tz_localize("Europe/Paris"),
+         "base_subtotal": [10.0]}
+    )  # fmt: skip
+    zoned = magento.read_sales_order_frame(frame, time_zone="America/New_York")
+    assert zoned.orders["ordered_at"].tolist() == [pd.Timestamp("2024-03-06 05:30:00")]
+
+
+def test_without_a_time_zone_the_utc_times_are_read_as_written_and_noted(exports, write):
+    path = write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, evening_orders())
+    (result,) = read_exports([path])
+    assert result.orders["order_date"].tolist() == [
+        pd.Timestamp("2024-03-06"), pd.Timestamp("2024-07-05"),
+    ]  # fmt: skip
+    (note,) = [note for note in result.notes if "UTC" in note]
+    assert note.startswith("created_at is in UTC, as Magento stores it")
+    assert "--map time_zone=" in note
+
+
+def test_ingest_stores_the_orders_on_the_stores_days_with_a_time_zone(exports, write, tmp_path):
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+    from valuecast.store import Workspace
+
+    path = write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, evening_orders())
+    workspace = tmp_path / "w.duckdb"
+    given = ["ingest", str(path), "-w", str(workspace), "--map", "time_zone=America/New_York"]
+    result = CliRunner().invoke(app, given)
+    assert result.exit_code == 0, result.output
+    with Workspace(workspace, read_only=True) as ws:
+        stored = ws.orders().order_by("order_number").execute()
+    assert stored["order_date"].astype(str).tolist() == ["2024-03-05", "2024-07-04"]
+    wrong = CliRunner().invoke(app, [*given[:3], str(tmp_path / "x.duckdb"), "--format",
+                                     "magento-grid", *given[4:]])  # fmt: skip
+    assert wrong.exit_code != 0
+    assert "--map time_zone applies to a Magento sales_order table" in wrong.output
+
+
+def test_a_time_zone_for_an_export_in_the_shops_own_time_is_an_error(exports, write):
+    grid = write("export.csv", exports.MAGENTO_GRID_HEADER, grid_rows())
+    table = write("orders.csv", ["customer", "date", "amount"],
+                  [{"customer": "a@x.com", "date": "2024-03-05 21:30", "amount": "10"}])  # fmt: skip
+    for path, fmt in ((grid, None), (grid, "magento"), (table, "orders")):
+        for defer in (False, True):
+            with pytest.raises(InputError) as error:
+                read_exports([path], format=fmt, column_map="time_zone=Europe/Paris", defer=defer)
+            assert error.value.file == str(path)
+            assert "--map time_zone applies to a Magento sales_order table" in str(error.value)
+    with pytest.raises(InputError, match="unknown time zone 'Mars/Olympus'"):
+        read_exports([grid], column_map="time_zone=Mars/Olympus")
+
+
 def test_errors(exports, write):
     rows = [order(1, "1", "a@x.com"), order(2, "2", "b@x.com", base_subtotal="n/a")]
     with pytest.raises(InputError) as info:

@@ -57,7 +57,9 @@ def ingest(
     column_map: str | None = typer.Option(
         None,
         "--map",
-        help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL[, ...]",
+        help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL[, "
+        "...]; time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order table's UTC times "
+        "in the store's time zone",
     ),
     fx: Path | None = typer.Option(
         None, "--fx", help="RATES.csv converting every currency to one base currency."

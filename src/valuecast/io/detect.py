@@ -221,7 +221,7 @@ def _mapped_or_detected(path: Path, mapping: dict[str, str]) -> tuple[CsvFile | 
     if is_parquet(path) or _is_cdnow(path):
         return None, "orders"
     csv = open_csv(path)
-    mapped = [column for key, column in mapping.items() if key != "date_format"]
+    mapped = [column for key, column in mapping.items() if key not in generic.OPTION_KEYS]
     if all(find_column(csv.header, (column,)) is not None for column in mapped):
         return csv, "orders"
     detected = detect_header(csv.header)
@@ -232,6 +232,34 @@ def _is_grid(source: CsvFile | Table | Path) -> bool:
     """Whether a file given as ``--format magento`` is the admin order grid's export."""
     header = (source if isinstance(source, CsvFile | Table) else open_csv(source)).header
     return detect_header(header) == "magento-grid"
+
+
+def _check_time_zone_fits(planned: list[tuple[Path, str, CsvFile | Table | None]]) -> None:
+    """Raise unless every file of an ingest given ``--map time_zone`` is one it applies to: a
+    Magento ``sales_order`` table, whose ``created_at`` is in UTC (its items and a customers
+    export beside it have no order times). Other exports write the shop's own time, which
+    shifting would move off it."""
+    for path, chosen, source in planned:
+        if chosen in ("magento-items", "shopify-customers"):
+            continue
+        if chosen == "magento" and not _is_grid(source if source is not None else path):
+            continue
+        shown = _LOCAL_TIME_EXPORTS.get(chosen, "a Magento order grid export")
+        raise InputError(
+            str(path),
+            f"--map time_zone applies to a Magento sales_order table, whose created_at is in "
+            f"UTC; the dates of {shown} are the shop's own time: leave time_zone out",
+        )
+
+
+_LOCAL_TIME_EXPORTS = {
+    "shopify": "a Shopify orders export",
+    "woocommerce": "a WooCommerce export",
+    "orders": "an orders table",
+    "cdnow": "a CDNOW log",
+}
+"""The exports whose order times are the shop's own (as written), by format, as errors name
+them."""
 
 
 def defer_orders(
@@ -259,6 +287,8 @@ def defer_orders(
     if os.path.getsize(path) < orders_duckdb.MIN_BYTES:
         return None
     mapping = generic.parse_column_map(column_map)
+    if "time_zone" in mapping:  # the importers apply it, or name the file it does not fit
+        return None
     if format == "shopify":  # a map (a date format) is read by the importer
         if mapping or is_parquet(path):
             return None
@@ -366,6 +396,9 @@ def read_exports(
             csv.date_format = date_format  # the orders importer reads it from the map
         planned.append((path, chosen, csv))
 
+    time_zone = mapping.get("time_zone")
+    if time_zone is not None:
+        _check_time_zone_fits(planned)
     results: list[ImportResult | None] = [None] * len(planned)
     entities = []
     for index, (path, chosen, csv) in enumerate(planned):
@@ -380,7 +413,7 @@ def read_exports(
         elif chosen == "magento-grid" or (chosen == "magento" and _is_grid(source)):
             results[index] = magento.read_order_grid(source)
         elif chosen == "magento":
-            result, entity_map = magento.read_sales_order_keyed(source)
+            result, entity_map = magento.read_sales_order_keyed(source, time_zone)
             results[index] = result
             entities.append(entity_map)
         elif chosen == "woocommerce":

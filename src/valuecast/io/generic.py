@@ -113,6 +113,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,9 @@ MAP_KEYS: dict[str, tuple[str, ...]] = {
     "country": (),
 }  # fmt: skip
 REQUIRED = ("customer_id", "ordered_at", "revenue")
+OPTION_KEYS = ("date_format", "time_zone")
+"""Map keys that name no column: a ``strptime`` format reading the dates of any export, and
+the store's time zone, into which a Magento ``sales_order`` table's UTC times are shifted."""
 AMOUNT_KEYS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
 LINE_KEYS = ("quantity", "unit_price", "product", "sku")
 """Keys that make every row an order line; they are read only when mapped (no usual names)."""
@@ -214,10 +218,12 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
     mapping = {}
     for key, value in items:
         key = str(key).strip().lower()
-        if key not in MAP_KEYS and key != "date_format":
-            known = ", ".join([*MAP_KEYS, "date_format"])
+        if key not in MAP_KEYS and key not in OPTION_KEYS:
+            known = ", ".join([*MAP_KEYS, *OPTION_KEYS])
             raise InputError("--map", f"unknown key {key!r} (known: {known})")
         mapping[key] = str(value).strip()
+    if "time_zone" in mapping:
+        mapping["time_zone"] = time_zone_name(mapping["time_zone"])
     _check_line_keys(mapping)
     if "country" in mapping and "phone" not in mapping:
         raise InputError(
@@ -252,9 +258,28 @@ def _unquoted(value: str) -> str:
 
 
 def maps_columns(mapping: Mapping[str, str]) -> bool:
-    """Whether a parsed column map names columns (an orders table), not only ``date_format``
-    (which reads the dates of any format)."""
-    return any(key != "date_format" for key in mapping)
+    """Whether a parsed column map names columns (an orders table), not only the
+    :data:`OPTION_KEYS` (which apply to other formats too)."""
+    return any(key not in OPTION_KEYS for key in mapping)
+
+
+def time_zone_name(written: str) -> str:
+    """The IANA name of the time zone ``written`` (``Europe/Paris``, any case), or an error
+    naming it."""
+    name = written.strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+        return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    by_case = {known.lower(): known for known in zoneinfo.available_timezones()}
+    if name.lower() in by_case:
+        return by_case[name.lower()]
+    raise InputError(
+        "--map",
+        f"unknown time zone {name!r} in time_zone (give the store's time zone by its IANA "
+        "name, such as Europe/Paris or America/New_York)",
+    )
 
 
 def _check_line_keys(mapping: dict[str, str]) -> None:

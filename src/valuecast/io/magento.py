@@ -45,8 +45,11 @@ Rules
 * An ``increment_id`` written twice is an error, as is a ``created_at`` before 1990 or after
   tomorrow, and a negative ``base_subtotal_refunded`` or ``base_subtotal_canceled`` (Magento
   writes them positive; subtracting a negative one would add to revenue).
-* ``created_at`` is taken as written. Magento stores it in UTC, so for a store far from UTC the
-  calendar day of late-evening orders is the UTC day; nothing is shifted.
+* ``created_at`` is in UTC (Magento stores it so). ``--map time_zone=America/New_York`` (the
+  store's time zone, by its IANA name) shifts it to the store's wall-clock time, so that an
+  order placed at 9 pm in New York is on that day, not the next; without it the times are taken
+  as written and a note says they are UTC. A database column with a time zone is read as its
+  instants, shown in the store's zone (without ``time_zone``: in the column's own zone).
 
 Admin order-grid export (``magento-grid``)
 ------------------------------------------
@@ -111,6 +114,7 @@ revenue already nets it; ``unit_price`` = ``base_price``, ``line_discount`` =
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 
 import numpy as np
@@ -221,25 +225,30 @@ def _resolve(source: CsvFile | Table, spec, required) -> dict[str, str | None]:
     }
 
 
-def read_sales_order(source: str | Path | CsvFile) -> ImportResult:
-    """Read a ``sales_order`` CSV dump."""
-    return _orders(_table(source, ORDER_COLUMNS, ORDER_REQUIRED))[0]
+def read_sales_order(source: str | Path | CsvFile, time_zone: str | None = None) -> ImportResult:
+    """Read a ``sales_order`` CSV dump; ``time_zone`` (an IANA name) is the store's, into which
+    its UTC times are shifted."""
+    return _orders(_table(source, ORDER_COLUMNS, ORDER_REQUIRED), time_zone)[0]
 
 
-def read_sales_order_frame(frame: pd.DataFrame, name: str = "sales_order") -> ImportResult:
+def read_sales_order_frame(
+    frame: pd.DataFrame, name: str = "sales_order", time_zone: str | None = None
+) -> ImportResult:
     """The same rules on a DataFrame read from the database (typed or text columns).
 
     ``name`` is how errors and the report name the input (e.g. the table's URL without password).
     Errors name row ``i + 1`` for the frame's ``i``-th row.
     """
-    return read_magento_frames(frame, name=name)[0]
+    return read_magento_frames(frame, name=name, time_zone=time_zone)[0]
 
 
 def read_magento(
-    orders: str | Path | CsvFile, items: str | Path | CsvFile | None = None
+    orders: str | Path | CsvFile,
+    items: str | Path | CsvFile | None = None,
+    time_zone: str | None = None,
 ) -> list[ImportResult]:
     """``sales_order`` and optionally ``sales_order_item`` dumps: one result per file."""
-    result, entities = _orders(_table(orders, ORDER_COLUMNS, ORDER_REQUIRED))
+    result, entities = _orders(_table(orders, ORDER_COLUMNS, ORDER_REQUIRED), time_zone)
     if items is None:
         return [result]
     return [result, _items(_table(items, ITEM_COLUMNS, ITEM_REQUIRED), entities)]
@@ -250,10 +259,11 @@ def read_magento_frames(
     items: pd.DataFrame | None = None,
     name: str = "sales_order",
     items_name: str = "sales_order_item",
+    time_zone: str | None = None,
 ) -> list[ImportResult]:
     """:func:`read_magento` on DataFrames the engine read from the database."""
     table = Table.from_frame(orders, name)
-    result, entities = _orders((table, _resolve(table, ORDER_COLUMNS, ORDER_REQUIRED)))
+    result, entities = _orders((table, _resolve(table, ORDER_COLUMNS, ORDER_REQUIRED)), time_zone)
     if items is None:
         return [result]
     item_table = Table.from_frame(items, items_name)
@@ -264,10 +274,10 @@ def read_magento_frames(
 
 
 def read_sales_order_keyed(
-    source: str | Path | CsvFile | Table,
+    source: str | Path | CsvFile | Table, time_zone: str | None = None
 ) -> tuple[ImportResult, pd.DataFrame]:
     """:func:`read_sales_order` plus the ``entity_id -> order_id`` map items attach through."""
-    return _orders(_table(source, ORDER_COLUMNS, ORDER_REQUIRED))
+    return _orders(_table(source, ORDER_COLUMNS, ORDER_REQUIRED), time_zone)
 
 
 def read_sales_order_items(
@@ -290,13 +300,15 @@ def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:
     return table, cols
 
 
-def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd.DataFrame]:
+def _orders(
+    read: tuple[Table, dict[str, str | None]], time_zone: str | None = None
+) -> tuple[ImportResult, pd.DataFrame]:
     table, cols = read
     n = table.num_rows
     filled = _filled(table, cols)
     keep = np.flatnonzero(filled)
     number = _order_numbers(table, filled, cols["increment_id"])
-    created = table.timestamps(cols["created_at"])
+    created = _store_times(table, cols["created_at"], time_zone)
     subtotal = table.money(cols["base_subtotal"])
     for values, key in ((created, "created_at"), (subtotal, "base_subtotal")):
         gap = filled & pd.isna(values)
@@ -364,7 +376,7 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who),
+        notes=_build.identity_notes(who) + _utc_note(table, cols["created_at"], time_zone),
         phone_links=who.phone_links,
     )
     entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
@@ -372,6 +384,42 @@ def _orders(read: tuple[Table, dict[str, str | None]]) -> tuple[ImportResult, pd
         {"entity_id": entity, "order_id": orders["order_id"], "counted": reason == None}  # noqa: E711
     )
     return result, entities
+
+
+def _zoned(table: Table, column: str) -> bool:
+    """Whether ``column`` holds timestamps with a time zone (a database's typed column), whose
+    instants are known whatever zone they are shown in."""
+    stored = table.arrow.column(column).type
+    return pa.types.is_timestamp(stored) and stored.tz is not None
+
+
+def _store_times(table: Table, column: str, time_zone: str | None) -> np.ndarray:
+    """``created_at`` as timestamps: as written, or, with ``time_zone``, Magento's UTC times
+    (a zoned column's instants) as the store's wall-clock times in that zone."""
+    if time_zone is None:
+        return table.timestamps(column)
+    if _zoned(table, column):
+        utc = pc.cast(table.arrow.column(column), pa.timestamp("us", tz="UTC"))
+        stamps = np.asarray(pc.cast(utc, pa.timestamp("us")).to_numpy(zero_copy_only=False)).astype(
+            "datetime64[us]"
+        )
+    else:
+        stamps = table.timestamps(column)
+    shifted = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(zoneinfo.ZoneInfo(time_zone))
+    return shifted.tz_localize(None).to_numpy("datetime64[us]")
+
+
+def _utc_note(table: Table, column: str, time_zone: str | None) -> list[str]:
+    """The note saying that order times are UTC, read as written, when no time zone shifts
+    them (a zoned column's times are its zone's)."""
+    if time_zone is not None or _zoned(table, column):
+        return []
+    return [
+        f"{column} is in UTC, as Magento stores it, and read as written: an order placed late "
+        "in the evening in a store west of UTC (early in the morning east of it) falls on the "
+        "UTC day; give the store's time zone (--map time_zone=America/New_York) to read the "
+        "store's own days"
+    ]
 
 
 def _filled(table: Table, cols: dict[str, str | None]) -> np.ndarray:

@@ -128,9 +128,10 @@ def _placeholder(cell: str) -> str:
     )
 
 
-IMPORTER_KEYS = ("date_format", "status", *generic.PHONE_KEYS)
-"""Map keys whose rules only the importer applies: a date format, the statuses that leave orders
-out (:data:`valuecast.io.generic.EXCLUDED_STATUSES`), and the phone numbers' normalisation
+IMPORTER_KEYS = (*generic.OPTION_KEYS, "status", *generic.PHONE_KEYS)
+"""Map keys whose rules only the importer applies: a date format and a time zone
+(:data:`valuecast.io.generic.OPTION_KEYS`), the statuses that leave orders out
+(:data:`valuecast.io.generic.EXCLUDED_STATUSES`), and the phone numbers' normalisation
 (:mod:`valuecast.io.phones`)."""
 
 

@@ -383,3 +383,34 @@ def test_a_status_woocommerce_does_not_know_is_named_and_canceled_is_left_out(wr
     assert result.orders["net_revenue"].sum() == 90.0
     (note,) = [note for note in result.notes if "status" in note]
     assert note.startswith("1 order has a status that is not WooCommerce's own ('wc-shipped' (1))")
+
+
+@pytest.mark.parametrize(
+    ("labels", "left_out"),
+    [
+        (["Abgeschlossen", "In Bearbeitung", "Storniert", "Rückerstattet", "Fehlgeschlagen"],
+         {"cancelled": 1, "refunded": 1, "failed": 1}),
+        (["Terminée", "En cours", "Annulée", "Remboursée", "Échouée"],
+         {"cancelled": 1, "refunded": 1, "failed": 1}),
+        (["Completado", "En espera", "Cancelado", "Reembolsado", "Fallido"],
+         {"cancelled": 1, "refunded": 1, "failed": 1}),
+        (["Completato", "In lavorazione", "Annullato", "Rimborsato", "Bozza"],
+         {"cancelled": 1, "refunded": 1, "draft": 1}),
+        (["Voltooid", "In de wacht", "Geannuleerd", "Terugbetaald", "Mislukt"],
+         {"cancelled": 1, "refunded": 1, "failed": 1}),
+        (["Concluído", "Aguardando pagamento", "CANCELADA", "reembolsada", "Lixeira"],
+         {"cancelled": 1, "refunded": 1, "trash": 1}),
+    ],
+)  # fmt: skip
+def test_a_translated_admins_status_labels_are_read_as_woocommerces_own(write, labels, left_out):
+    rows = [
+        {"Order Number": str(1000 + number), "Order Status": label, "Order Date": "2024-01-05",
+         "Email (Billing)": "ann@example.com", "Order Total Amount": "50.00",
+         "Order Total Tax Amount": "0", "Order Shipping Amount": "0", "SKU": "MUG",
+         "Item Name": "Mug", "Quantity (- Refund)": "1"}
+        for number, label in enumerate(labels)
+    ]  # fmt: skip
+    result = woocommerce.read_orders(write("orders.csv", ALGOLPLUS_HEADER, rows))
+    assert result.excluded_orders == left_out
+    assert len(result.orders) == 2
+    assert not [note for note in result.notes if "status" in note]

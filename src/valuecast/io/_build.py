@@ -403,6 +403,24 @@ def status_rules(status: pd.Series, excluded: Mapping[str, str]) -> list[tuple[s
     ]
 
 
+def folded_labels(labels: pd.Series) -> pd.Series:
+    """Status labels as compared with a platform's own in any language: lower-case, accents
+    dropped (``Annulée``, ``ANNULEE`` and ``annulee`` alike), ``_`` and runs of whitespace as
+    one space, outer spaces gone."""
+    text = labels.str.lower().str.replace("_", " ", regex=False)
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.str.normalize("NFKD").str.replace(r"[\u0300-\u036f]", "", regex=True)
+
+
+def label_lookup(words: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """``{folded label: its platform status}`` for a platform's statuses (``words``: status ->
+    its labels in the languages read), the labels :func:`folded_labels`-ed."""
+    labels = [label for written in words.values() for label in written]
+    folded = folded_labels(pd.Series(labels, dtype="string"))
+    statuses = [status for status, written in words.items() for _ in written]
+    return dict(zip(folded, statuses, strict=True))
+
+
 def unknown_statuses_note(
     written: pd.Series,
     unknown: np.ndarray,

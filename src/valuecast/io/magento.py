@@ -661,27 +661,13 @@ reason: Magento closes an order refunded in full; ``Refunded`` is a shop's own s
 the same."""
 
 
-def _folded(words: pd.Series) -> pd.Series:
-    """Labels as compared: lower-case, accents dropped (``Annulée``, ``ANNULEE`` and ``annulee``
-    alike), ``_`` and runs of spaces as one space."""
-    text = words.str.lower().str.replace("_", " ", regex=False)
-    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
-    return text.str.normalize("NFKD").str.replace(r"[\u0300-\u036f]", "", regex=True)
-
-
-_GRID_STATUS_OF: dict[str, str] = dict(
-    zip(
-        _folded(pd.Series([w for ws in GRID_STATUS_WORDS.values() for w in ws], dtype="string")),
-        [english for english, words in GRID_STATUS_WORDS.items() for _ in words],
-        strict=True,
-    )
-)
+_GRID_STATUS_OF = _build.label_lookup(GRID_STATUS_WORDS)
 
 
 def _grid_statuses(labels: pd.Series) -> pd.Series:
     """The grid's status labels as Magento's English ones (:data:`GRID_STATUS_WORDS`), <NA>
     for a label that is none of them (a shop's own status) or empty."""
-    return _folded(labels).map(_GRID_STATUS_OF).astype("string")
+    return _build.folded_labels(labels).map(_GRID_STATUS_OF).astype("string")
 
 
 _UPPER_TO_LETTERS = r"[\x{df}\x{149}\x{1f0}\x{1e96}-\x{1e9a}\x{fb00}-\x{fb06}]"

@@ -20,7 +20,9 @@ Three column sets are read, by name:
 Rules
 -----
 * Status: lower-cased, a ``wc-`` prefix dropped, spaces as hyphens (``Pending payment`` ->
-  ``pending-payment``). Excluded: ``cancelled``, ``failed``, ``refunded``, ``trash`` (each its own
+  ``pending-payment``); a label of an admin in German, French, Spanish, Italian, Dutch or
+  Portuguese (``Storniert``, ``Remboursée``, ``Fallido``; :data:`STATUS_WORDS`) is read as its
+  status, without case or accents. Excluded: ``cancelled``, ``failed``, ``refunded``, ``trash`` (each its own
   reason) and ``draft`` / ``checkout-draft`` / ``auto-draft`` as ``"draft"`` (a block checkout
   still in progress is not an order). Every other status counts, including ``pending`` and
   ``on-hold`` (awaiting payment: WooCommerce cancels them itself when payment never comes).
@@ -122,6 +124,36 @@ KNOWN_STATUSES = frozenset(
     {*EXCLUDED_STATUSES, "pending", "processing", "on-hold", "completed", "pending-payment"}
 )
 """WooCommerce's own order statuses (after :func:`_status`); any other is named in a note."""
+STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "pending": ("zahlung ausstehend", "attente paiement", "en attente de paiement",
+                "paiement en attente", "pendiente de pago", "pago pendiente",
+                "in attesa di pagamento", "pagamento in attesa", "wachtend op betaling",
+                "in afwachting van betaling", "betaling in afwachting", "pagamento pendente",
+                "aguardando pagamento"),
+    "processing": ("in bearbeitung", "en cours", "en traitement", "procesando", "en proceso",
+                   "in lavorazione", "in elaborazione", "in behandeling", "verwerken",
+                   "processando", "em processamento"),
+    "on-hold": ("in wartestellung", "wartend", "angehalten", "en attente", "en espera",
+                "in sospeso", "in attesa", "in de wacht", "aguardando", "em espera",
+                "em aguardo"),
+    "completed": ("abgeschlossen", "fertiggestellt", "terminée", "terminé", "complétée",
+                  "completado", "completada", "completato", "completata", "voltooid",
+                  "afgerond", "concluído", "concluída", "completo"),
+    "cancelled": ("storniert", "abgebrochen", "annulée", "annulé", "cancelado", "cancelada",
+                  "cancellato", "cancellata", "annullato", "annullata", "geannuleerd"),
+    "refunded": ("rückerstattet", "erstattet", "zurückerstattet", "remboursée", "remboursé",
+                 "reembolsado", "reembolsada", "rimborsato", "rimborsata", "terugbetaald"),
+    "failed": ("fehlgeschlagen", "échouée", "échoué", "échec", "fallido", "fallida",
+               "fallito", "fallita", "non riuscito", "mislukt", "malsucedido", "malsucedida",
+               "falhou", "falhado", "falhada", "com falha"),
+    "draft": ("entwurf", "brouillon", "borrador", "bozza", "concept", "rascunho"),
+    "trash": ("papierkorb", "corbeille", "papelera", "cestino", "prullenbak", "lixeira",
+              "lixo"),
+}  # fmt: skip
+"""WooCommerce's statuses (slugs) by their labels in an admin translated into German, French,
+Spanish, Italian, Dutch or Portuguese, as an exporter writing labels (``Order Status``) writes
+them: translations word them differently, so the usual wordings, both genders."""
+_STATUS_OF = _build.label_lookup(STATUS_WORDS)
 _PACKED = re.compile(r"^line[ _]?item[ _]?\d+$")
 
 
@@ -157,8 +189,12 @@ def read_orders_frame(frame: pd.DataFrame, name: str = "woocommerce") -> ImportR
 
 
 def _status(values: pd.Series) -> pd.Series:
+    """Statuses as WooCommerce's slugs: a slug as written (``wc-`` dropped, spaces as hyphens:
+    ``Pending payment`` -> ``pending-payment``), or the slug of a translated admin's label
+    (:data:`STATUS_WORDS`)."""
     text = values.str.strip().str.lower().str.replace(r"\s+", "-", regex=True)
-    return text.str.replace(r"^wc-", "", regex=True)
+    translated = _build.folded_labels(values).map(_STATUS_OF).astype("string")
+    return translated.fillna(text.str.replace(r"^wc-", "", regex=True))
 
 
 def _refund_sum(cells: pd.Series) -> np.ndarray:

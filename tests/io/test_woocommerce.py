@@ -23,7 +23,7 @@ def webtoffee(order_id: int, email: str | None, **fields) -> dict:
         "shipping_tax_total": "0.50",
         "fee_total": "0.00",
         "fee_tax_total": "0.00",
-        "tax_total": "4.00",
+        "tax_total": "4.50",  # get_total_tax(): the items' 4.00 and the shipping's 0.50
         "cart_discount": "0.00",
         "order_discount": "0.00",
         "discount_total": "0.00",
@@ -90,6 +90,26 @@ def test_webtoffee_orders_statuses_and_net_revenue(exports, write):
     assert lines["quantity"].tolist() == [2.0, 1.0]
     assert lines["unit_price"].tolist() == [20.0, 10.0]
     assert set(result.order_lines["order_id"]) == {f"woocommerce:{n}" for n in (101, 102, 108, 109)}
+
+
+@pytest.mark.parametrize(
+    "taxes",
+    [
+        {"tax_total": "21.85"},  # WebToffee and the CSV Export: the order's total tax
+        {"tax_total": "", "cart_tax": "19.95"},  # the items' and fees' tax, without shipping's
+    ],
+)
+def test_the_shipping_and_fee_taxes_come_off_once(write, taxes):
+    header = ["order_id", "order_date", "status", "order_total", "billing_email",
+              "shipping_total", "shipping_tax_total", "fee_total", "fee_tax_total", "tax_total",
+              "cart_tax"]  # fmt: skip
+    # items 100.00 + 19.00 VAT, shipping 10.00 + 1.90 VAT, a fee of 5.00 + 0.95 VAT
+    row = {"order_id": 1, "order_date": "2024-01-05", "status": "completed",
+           "order_total": "136.85", "billing_email": "a@x.com", "shipping_total": "10.00",
+           "shipping_tax_total": "1.90", "fee_total": "5.00", "fee_tax_total": "0.95", **taxes}  # fmt: skip
+    result = woocommerce.read_orders(write("export.csv", header, [row]))
+    assert result.orders["tax"].tolist() == pytest.approx([21.85])
+    assert result.orders["net_revenue"].tolist() == pytest.approx([105.0])  # items and fee
 
 
 def test_one_row_per_item_export_groups_rows_by_order(exports, write):

@@ -29,9 +29,10 @@ Rules
 * ``net_revenue = max(order_total - tax - shipping - refunds x share, 0)``, the refunds taken off
   without their tax (``share``: the items' price without tax over their price with it,
   ``(order_total - tax - shipping) / (order_total - shipping - shipping_tax_total)``), where
-  tax = ``tax_total`` +
-  ``shipping_tax_total`` + ``fee_tax_total`` (both exporters write ``tax_total`` as the items'
-  tax and the shipping and fee taxes separately), shipping = ``shipping_total``, and refunds =
+  tax = ``tax_total``, which both exporters write as WooCommerce's total tax (the items', the
+  fees' and the shipping's: ``shipping_tax_total`` and ``fee_tax_total`` are parts of it), or
+  without it ``cart_tax`` (the items' and fees' tax) + ``shipping_tax_total``; shipping =
+  ``shipping_total``, and refunds =
   ``refunded_total`` when present, otherwise the sum of the ``amount:`` entries of
   ``refund_items``. Fees stay in net revenue. Missing amount columns count as 0. An
   ``order_total`` below zero excludes the order as ``"negative amount"``.
@@ -57,6 +58,7 @@ Rules
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +78,8 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_date": ("order_date", "Order Date", "date_created"),
     "status": ("status", "order_status", "Order Status"),
     "order_total": ("order_total", "Order Total", "Order Total Amount", "total"),
-    "tax_total": ("tax_total", "cart_tax", "Order Tax", "Tax Total", "Order Total Tax Amount"),
+    "tax_total": ("tax_total", "Order Tax", "Tax Total", "Order Total Tax Amount"),
+    "cart_tax": ("cart_tax",),
     "shipping_tax_total": ("shipping_tax_total", "shipping_tax"),
     "fee_tax_total": ("fee_tax_total",),
     "shipping_total": (
@@ -246,10 +249,8 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     status = first("status")
     required(status.to_numpy(object, na_value=np.nan), "status", "status")
     status = _build.per_distinct(status, _status)
-    tax = sum(
-        _build.money_or_zero(money(k)) for k in ("tax_total", "shipping_tax_total", "fee_tax_total")
-    )
     shipping_tax = _build.money_or_zero(money("shipping_tax_total"))
+    tax = _order_tax(cols, money, shipping_tax)
     shipping = _build.money_or_zero(money("shipping_total"))
     if cols["refunded_total"] is not None:
         refunds = np.abs(_build.money_or_zero(money("refunded_total")))
@@ -270,7 +271,10 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     )
     number = number.fillna(pd.Series(uniques, dtype="string"))
     currency = _build.currency_column(first("currency"))
-    money_keys = ("order_total", "tax_total", "shipping_total", "refunded_total", "discount_total")
+    money_keys = (
+        "order_total", "tax_total", "cart_tax", "shipping_total", "refunded_total",
+        "discount_total",
+    )  # fmt: skip
     written = table.written_currency([cols[key] for key in money_keys])  # 59,50 €
     symbol = table.written_symbol([cols[key] for key in money_keys])
     currency, currency_notes = _build.currency_with_amounts(currency, written)
@@ -324,6 +328,23 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     )
 
 
+def _order_tax(
+    cols: dict[str, str | None],
+    money: Callable[[str], np.ndarray],
+    shipping_tax: np.ndarray,
+) -> np.ndarray:
+    """Each order's tax, all of it: ``tax_total`` where written, which the exporters write as
+    WooCommerce's total tax (``get_total_tax()``: the items', the fees' and the shipping's);
+    else the parts exported: ``cart_tax`` (the items' and the fees' tax) or ``fee_tax_total``,
+    and ``shipping_tax_total``."""
+    parts = "cart_tax" if cols["cart_tax"] is not None else "fee_tax_total"
+    summed = _build.money_or_zero(money(parts)) + shipping_tax
+    if cols["tax_total"] is None:
+        return summed
+    total = money("tax_total")
+    return np.where(np.isnan(total), summed, total)
+
+
 def _net_of_refunds(
     total: np.ndarray,
     tax: np.ndarray,
@@ -345,7 +366,7 @@ def _net_of_refunds(
 def _untaxed_note(cols: dict[str, str | None]) -> list[str]:
     """A note when the export has no tax and no shipping column: its order totals are then
     revenue as paid, which may hold both."""
-    keys = ("tax_total", "shipping_tax_total", "fee_tax_total", "shipping_total")
+    keys = ("tax_total", "cart_tax", "shipping_tax_total", "fee_tax_total", "shipping_total")
     if any(cols[key] is not None for key in keys):
         return []
     return [

@@ -75,6 +75,7 @@ MAGENTO_ORDER_HEADER = [
     "base_currency_code", "customer_email", "customer_firstname", "customer_lastname",
     "global_currency_code", "order_currency_code", "remote_ip", "shipping_method",
     "store_currency_code", "store_name", "created_at", "updated_at", "total_item_count",
+    "base_adjustment_negative", "base_adjustment_positive",
 ]  # fmt: skip
 # Magento 2 admin order grid, Sales > Orders > Export > CSV (the columns the grid shows).
 MAGENTO_GRID_HEADER = [

@@ -91,6 +91,22 @@ def test_net_revenue_rules_and_exclusions(exports, write):
     assert result.excluded_revenue["cancelled"] == pytest.approx(118.25)
 
 
+def test_a_credit_memos_adjustment_refund_is_given_back_and_its_fee_kept(exports, write):
+    rows = [
+        # a goodwill refund of 15.00 beyond the items (Adjustment Refund)
+        order(1, "000000001", "pat@example.com", base_adjustment_positive="15.0000",
+              base_total_refunded="15.0000"),
+        # one of two items returned (50.00), less a restocking fee of 5.00 (Adjustment Fee)
+        order(2, "000000002", "sam@example.com", base_subtotal_refunded="50.0000",
+              base_adjustment_negative="5.0000", base_total_refunded="45.0000"),
+    ]  # fmt: skip
+    result = magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    assert result.orders["net_revenue"].tolist() == pytest.approx([85.0, 55.0])
+    rows[0]["base_adjustment_positive"] = "-15.0000"
+    with pytest.raises(InputError, match="negative amount -15.00"):
+        magento.read_sales_order(write("negative.csv", exports.MAGENTO_ORDER_HEADER, rows))
+
+
 def test_items_become_lines_of_counted_orders(exports, write):
     orders_path = write(
         "sales_order.csv",

@@ -9,7 +9,8 @@ backslash before each line break inside a cell): read the table from the databas
 Columns used (by name): ``increment_id`` (the order number customers see), ``state``,
 ``customer_email``, ``created_at``, ``base_subtotal`` (all required), and when present
 ``base_discount_amount``, ``base_subtotal_refunded``, ``base_discount_refunded``,
-``base_subtotal_canceled``, ``base_discount_canceled``, ``base_grand_total``, ``base_tax_amount``,
+``base_subtotal_canceled``, ``base_discount_canceled``, ``base_adjustment_positive``,
+``base_adjustment_negative``, ``base_grand_total``, ``base_tax_amount``,
 ``base_shipping_amount``, ``base_total_refunded``, ``base_currency_code``, ``coupon_code``,
 ``store_name`` / ``store_id`` and ``entity_id`` (to attach ``sales_order_item`` rows).
 
@@ -20,11 +21,14 @@ Rules
 
       net = max(  (base_subtotal          - |base_discount_amount|)
                 - (base_subtotal_refunded - |base_discount_refunded|)
-                - (base_subtotal_canceled - |base_discount_canceled|), 0)
+                - (base_subtotal_canceled - |base_discount_canceled|)
+                - base_adjustment_positive + base_adjustment_negative, 0)
 
   Magento stores discounts as negative numbers and ``base_subtotal`` before discounts; the refunded
-  and cancelled subtotals are likewise before their share of the discount. Missing or empty
-  refund/cancel columns count as 0.
+  and cancelled subtotals are likewise before their share of the discount. A credit memo's
+  "Adjustment Refund" (``base_adjustment_positive``: a goodwill refund beyond the items) is
+  given back too, and its "Adjustment Fee" (``base_adjustment_negative``: a restocking fee kept
+  out of the refund) is kept. Missing or empty refund/cancel/adjustment columns count as 0.
 * A dump's NULL markers (``NULL``, ``\\N``) are empty cells: a ``customer_email`` of ``NULL`` is
   a guest order, a ``base_subtotal_refunded`` of ``NULL`` is 0.
 * ``gross_revenue`` = ``base_grand_total``; ``discount`` = ``|base_discount_amount|``; ``tax`` =
@@ -43,8 +47,8 @@ Rules
   ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
   pending_payment, processing, complete, holded, payment_review) counts.
 * An ``increment_id`` written twice is an error, as is a ``created_at`` before 1990 or after
-  tomorrow, and a negative ``base_subtotal_refunded`` or ``base_subtotal_canceled`` (Magento
-  writes them positive; subtracting a negative one would add to revenue).
+  tomorrow, and a negative ``base_subtotal_refunded``, ``base_subtotal_canceled`` or adjustment
+  (Magento writes them positive; subtracting a negative one would add to revenue).
 * ``created_at`` is in UTC (Magento stores it so). ``--map time_zone=America/New_York`` (the
   store's time zone, by its IANA name) shifts it to the store's wall-clock time, so that an
   order placed at 9 pm in New York is on that day, not the next; without it the times are taken
@@ -156,6 +160,8 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "base_discount_refunded": ("base_discount_refunded",),
     "base_subtotal_canceled": ("base_subtotal_canceled",),
     "base_discount_canceled": ("base_discount_canceled",),
+    "base_adjustment_positive": ("base_adjustment_positive",),
+    "base_adjustment_negative": ("base_adjustment_negative",),
     "base_grand_total": ("base_grand_total",),
     "base_tax_amount": ("base_tax_amount",),
     "base_shipping_amount": ("base_shipping_amount",),
@@ -319,7 +325,11 @@ def _orders(
     def amount(key: str) -> np.ndarray:
         return _build.money_or_zero(table.money(cols[key]))
 
-    for key in ("base_subtotal_refunded", "base_subtotal_canceled"):
+    refund_keys = (
+        "base_subtotal_refunded", "base_subtotal_canceled", "base_adjustment_positive",
+        "base_adjustment_negative",
+    )  # fmt: skip
+    for key in refund_keys:
         _build.check_not_negative(table, table.money(cols[key]), cols[key])
 
     discount = np.abs(amount("base_discount_amount"))
@@ -327,6 +337,8 @@ def _orders(
         (subtotal - discount)
         - (amount("base_subtotal_refunded") - np.abs(amount("base_discount_refunded")))
         - (amount("base_subtotal_canceled") - np.abs(amount("base_discount_canceled")))
+        - amount("base_adjustment_positive")
+        + amount("base_adjustment_negative")
     )
     gross = table.money(cols["base_grand_total"])
     gross = np.where(np.isnan(gross), subtotal - discount, gross)

@@ -229,6 +229,21 @@ def test_items_refunded_are_taken_off_the_lines_quantity(exports, write):
     assert lines["unit_price"].tolist() == [40.0, 12.0, 0.0]
 
 
+def test_packed_items_refunded_are_taken_off_the_lines_quantity(exports, write):
+    row = webtoffee(
+        101, "pat@example.com", order_total="59.50",
+        refund_items="id:900|amount:32.80|reason:returned",
+        # one of the two hoodies given back (20.00) and a 2.00 price adjustment; the sticker
+        # given back in full
+        line_item_1="name:Hoodie|sku:HD-1|quantity:2|total:40.00|sub_total:40.00|refunded:22.00",
+        line_item_2="name:Sticker|sku:ST-1|quantity:1|total:10.00|sub_total:10.00|refunded:10.00",
+        line_item_3="name:Pin|sku:PN-1|quantity:3|total:6.00|sub_total:6.00",
+    )  # fmt: skip
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, [row]))
+    assert result.order_lines["quantity"].tolist() == [1.0, 0.0, 3.0]
+    assert result.order_lines["unit_price"].tolist() == [20.0, 10.0, 2.0]
+
+
 def test_item_names_keep_a_leading_apostrophe_and_skus_lose_the_spreadsheets_one(exports, write):
     # a spreadsheet writes '00123 to keep a SKU's zeros; a product may be named 'Pure' Soap
     base = {

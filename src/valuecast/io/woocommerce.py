@@ -49,7 +49,8 @@ Rules
   forms described in :mod:`valuecast.io.csvfile`.
 * Line items (``item_name`` / ``item_sku`` rows, or the packed ``line_item_N`` cells) become
   order lines; ``item_refunded_qty`` (the CSV Export's items refunded, written negative) is
-  taken off ``item_quantity``, so that an item refunded in full is no purchase for affinity,
+  taken off ``item_quantity``, and so are the whole items a packed cell's ``refunded:`` amount
+  pays back at the line's price, so that an item refunded is no purchase for affinity,
   next products, reminders and the first product, as the order's revenue already nets it.
 * ``discount_code`` = the first ``code:`` of ``coupon_items`` (or a plain ``coupons`` /
   ``coupon_code`` cell up to its first comma); ``channel`` = ``created_via`` when exported.
@@ -453,7 +454,9 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
                     "order_id": order_ids.take(codes[positions]),
                     "sku": field("sku").array,
                     "product_name": field("name").array,
-                    "quantity": quantity,
+                    "quantity": _build.kept_quantity(
+                        quantity, _refunded_items(quantity, total, amount("refunded"))
+                    ),
                     "unit_price": unit,
                     "line_discount": np.nan_to_num(subtotal - total),
                 }
@@ -465,6 +468,17 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
     order_codes, _ = pd.factorize(lines["order_id"])
     lines["line_number"] = _build.line_numbers(np.asarray(order_codes, np.int64))
     return lines.drop(columns=["position", "slot"]).replace({"sku": {"": None}})
+
+
+def _refunded_items(quantity: np.ndarray, total: np.ndarray, refunded: np.ndarray) -> np.ndarray:
+    """Items of packed line items given back, from the amount refunded for each (``refunded:``,
+    which WebToffee writes without tax, as the line's ``total:``): the whole items that amount
+    pays back at the line's price paid (a refund of 30.00 on two items of 25.00 gives one back,
+    the 5.00 over it being a price adjustment); 0 where nothing is refunded."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        each = np.where(quantity > 0, total / quantity, np.nan)
+        items = np.floor(np.abs(refunded) / each + 1e-9)
+    return np.where(np.isfinite(items), np.minimum(items, np.nan_to_num(quantity)), 0.0)
 
 
 _PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"

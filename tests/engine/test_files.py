@@ -295,3 +295,26 @@ def test_an_empty_file_still_says_it_has_no_orders():
     assert every_order_excluded(error, {"empty row": 4}) is error
     one = every_order_excluded(error, {"voided": 1})
     assert str(one) == "nothing to summarise: the 1 order read was excluded (1 voided)"
+
+
+def test_direct_route_gives_an_order_without_an_id_to_the_customer_of_its_email(
+    tmp_path, monkeypatch
+):
+    """The summary of a file whose guest checkout carries a registered customer's e-mail counts
+    the order as that customer's on the direct route, as ingest + summary do."""
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    path = tmp_path / "shop.csv"
+    path.write_text(
+        "Customer ID,Email,Order Date,Total\n1001,Jane.Doe@Example.com,2024-01-05,50.00\n"
+        "1001,jane.doe@example.com,2024-03-05,40.00\n,JANE.DOE@example.com,2024-05-05,30.00\n"
+        "1002,bob@example.com,2024-02-01,20.00\n"
+    )
+    result = summarize_files([path], format="orders")
+    try:
+        assert result.route == "direct"
+        got = result.table.to_pandas()
+    finally:
+        result.close()
+    pd.testing.assert_frame_equal(got, _workspace_summary(path, None)[0])
+    jane = got.set_index("customer_id").loc["1001"]
+    assert (jane["historic_number_of_orders"], jane["historic_clv"]) == (3, 120.0)

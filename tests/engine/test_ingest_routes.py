@@ -708,3 +708,65 @@ def test_a_customer_column_of_ids_identifies_customers_before_an_email_column(
         assert customers.isna().sum() == (frame["Email"] == "").sum()
         assert set(customers.dropna()) == {"c1001@shop.com", "c1002@shop.com", "c1003@shop.com",
                                            "c1004@shop.com"}  # fmt: skip
+
+
+def _guest_checkouts(rng: np.random.Generator, n: int = 300, *, keyed: bool) -> pd.DataFrame:
+    """Customers by id with their e-mail in a column of its own, and orders without an id
+    carrying one: a customer's address (in other capitals), one two ids share, one no id
+    carries, or none; an order's rows all carry its customer and e-mail, as the fast route
+    requires."""
+    ids = np.array(["1001", "1002", "1003", "1004", ""])
+    mail = {"1001": "Jane.Doe@Example.com", "1002": "bob@example.com",
+            "1003": "shared@example.com", "1004": "Shared@example.com"}  # fmt: skip
+    customer = rng.choice(ids, n, p=[0.2, 0.2, 0.1, 0.1, 0.4])
+    guest_mail = rng.choice(
+        ["JANE.DOE@example.com", "bob@example.com", "SHARED@example.com", "new@example.com", ""],
+        n,
+    )
+    days = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 30, n), "D")
+    frame = pd.DataFrame(
+        {
+            "customer": customer,
+            "mail": np.where(customer == "", guest_mail, [mail.get(c, "") for c in customer]),
+            "date": days.strftime("%Y-%m-%d"),
+            "amount": np.round(rng.gamma(2.0, 30.0, n), 2).astype(str),
+        }
+    )
+    if keyed:
+        frame.insert(0, "order_id", np.arange(n).astype(str))
+        repeat = np.flatnonzero(rng.random(n) < 0.3)
+        repeat = repeat[repeat > 0]
+        frame.loc[repeat, ["order_id", "customer", "mail", "date"]] = frame.loc[
+            repeat - 1, ["order_id", "customer", "mail", "date"]
+        ].to_numpy()
+    return frame
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("keyed", [False, True])
+def test_orders_without_an_id_join_the_customer_of_their_email_on_both_routes(
+    tmp_path, monkeypatch, suffix, keyed
+):
+    """An order without a customer id is the customer's whose orders carry its e-mail (compared
+    lower-cased), else the address's own customer, and a note counts the linked orders: the
+    same on the engine's route as the importer's."""
+    frame = _guest_checkouts(np.random.default_rng(21), keyed=keyed)
+    mapping = MAP + ",email=mail" + (",order_id=order_id" if keyed else "")
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / f"o{suffix}")], mapping,
+                                           monkeypatch)  # fmt: skip
+    orders = tables["orders"]
+    by_mail = orders.groupby(orders["email"].str.lower())["customer_id"].unique()
+    assert by_mail["jane.doe@example.com"].tolist() == ["1001"]
+    assert by_mail["bob@example.com"].tolist() == ["1002"]
+    assert set(by_mail["shared@example.com"]) == {"1003", "1004", "shared@example.com"}
+    assert by_mail["new@example.com"].tolist() == ["new@example.com"]
+    guests = frame[(frame["customer"] == "") & (frame["mail"] == "")]
+    guest_orders = guests["order_id"].nunique() if keyed else len(guests)
+    assert orders["is_guest"].sum() == guest_orders > 0
+    linked = frame[(frame["customer"] == "") & frame["mail"].str.lower().isin(
+        ["jane.doe@example.com", "bob@example.com"])]  # fmt: skip
+    count = linked["order_id"].nunique() if keyed else len(linked)
+    assert reports[0]["files"][0]["notes"][0] == (
+        f"{count:,} orders without a customer id belong to the customer whose orders carry the "
+        "same e-mail"
+    )

@@ -995,3 +995,62 @@ def test_an_email_column_beside_a_customer_id_is_the_customers_email(write, head
     assert result.orders["email"].tolist() == emails
     expected = ["C1", "C2"] if len(header) == 4 else emails
     assert result.orders["customer_id"].tolist() == expected
+
+
+def _emails_file(write, rows: list[list[str]], header=("Customer ID", "Email")):
+    header = [*header[:2], "Order Date", "Total", *header[2:]]
+    cells = [dict(zip(header, row, strict=False)) for row in rows]
+    return write("shop.csv", header, cells)
+
+
+def test_an_order_without_a_customer_id_is_the_customer_of_its_email(write):
+    """A guest checkout of a registered customer: the order without an id carries the e-mail of
+    customer 1001's orders (in other capitals), so it is 1001's, and a note counts it."""
+    path = _emails_file(write, [
+        ["1001", "Jane.Doe@Example.com", "2024-01-05", "50.00"],
+        ["1001", "jane.doe@example.com", "2024-03-05", "40.00"],
+        ["", "JANE.DOE@example.com", "2024-05-05", "30.00"],
+        ["1002", "bob@example.com", "2024-02-01", "20.00"],
+    ])  # fmt: skip
+    result = generic.read_orders(path)
+    assert result.orders["customer_id"].tolist() == ["1001", "1001", "1001", "1002"]
+    assert not result.orders["is_guest"].any()
+    assert result.orders["email"].tolist()[2] == "JANE.DOE@example.com"  # as written
+    assert result.notes == [
+        "1 order without a customer id belongs to the customer whose orders carry the same e-mail"
+    ]
+
+
+def test_an_email_two_customers_carry_links_nothing_and_is_a_customer_of_its_own(write):
+    """An address two customer ids carry (a shared inbox) gives its id-less orders to neither:
+    they are the address's own customer, keyed by it lower-cased, as an address no id carries;
+    an e-mail cell that is no address (``n/a``) leaves a guest order."""
+    path = _emails_file(write, [
+        ["1001", "Shared@Example.com", "2024-01-05", "50.00"],
+        ["1002", "shared@example.com", "2024-01-06", "40.00"],
+        ["", "SHARED@example.com", "2024-01-07", "30.00"],
+        ["", "New@Example.com", "2024-01-08", "20.00"],
+        ["", "n/a", "2024-01-09", "10.00"],
+    ])  # fmt: skip
+    result = generic.read_orders(path)
+    assert result.orders["customer_id"].fillna("guest").tolist()[2:] == [
+        "shared@example.com", "new@example.com", "guest",
+    ]  # fmt: skip
+    assert result.orders["is_guest"].tolist() == [False] * 4 + [True]
+    assert not [note for note in result.notes if "e-mail" in note]
+
+
+def test_a_line_without_a_customer_id_in_a_customers_order_is_the_orders(write):
+    """An order's rows name its customer by their id before their e-mail: a line without an id
+    whose e-mail is another's (or no one's) is no second customer of the order."""
+    path = _emails_file(write, [
+        ["", "other@example.com", "2024-01-05", "5.00", "A1"],
+        ["1001", "jane@example.com", "2024-01-05", "10.00", "A1"],
+        ["1002", "other@example.com", "2024-01-06", "20.00", "A2"],
+        ["", "jane@example.com", "2024-01-07", "30.00", "A3"],
+        ["", "", "2024-01-07", "1.00", "A3"],
+    ], header=("Customer ID", "Email", "Order ID"))  # fmt: skip
+    result = generic.read_orders(path)
+    assert result.orders["customer_id"].tolist() == ["1001", "1002", "1001"]
+    assert result.orders["net_revenue"].tolist() == [15.0, 20.0, 31.0]
+    assert any(note.startswith("1 order without a customer id belongs") for note in result.notes)

@@ -384,12 +384,72 @@ def with_phones(customer_id: pd.Series, phone: pd.Series) -> PhoneLinking:
     one, so the same phone's rows without a customer join them; a phone seen with two customers
     (a household, a shared office line) links nothing and stays its own customer."""
     links = phone_links(customer_id, phone)
-    owner = links.drop_duplicates("phone_id", keep=False).set_index("phone_id")["customer_id"]
+    owner = owners(links, "phone_id")
     phone_only = (customer_id.isna() & phone.notna()).to_numpy(bool)
     owned = phone[phone_only].map(owner).astype("string")
     customer_id = customer_id.copy()
     customer_id[phone_only] = owned.fillna(phone[phone_only]).to_numpy()
     return PhoneLinking(customer_id, int(owned.notna().sum()), links)
+
+
+def owners(links: pd.DataFrame, key: str) -> pd.Series:
+    """The customer each ``key`` (a phone id, an e-mail address) of ``links`` (distinct
+    (``key``, ``customer_id``) pairs) belongs to, indexed by it: a key seen with one customer
+    only; one seen with two (a household, a shared inbox or line) belongs to no one."""
+    return links.drop_duplicates(key, keep=False).set_index(key)["customer_id"]
+
+
+def email_addresses(cells: pa.ChunkedArray) -> pd.Series:
+    """An e-mail column's cleaned cells as addresses to compare (the importers key customers by
+    them): lower-cased, and <NA> for a cell that is no address (no ``@``: ``n/a``, ``-``)."""
+    address = pc.if_else(
+        pc.fill_null(pc.match_substring(cells, "@"), False),
+        pc.utf8_lower(cells),
+        pa.scalar(None, cells.type),
+    )
+    return string_series(address)
+
+
+class EmailLinking(NamedTuple):
+    """:func:`with_emails`' result."""
+
+    customer_id: pd.Series
+    by_email: np.ndarray
+    """Rows without a customer of their own, named by their e-mail address."""
+    linked: np.ndarray
+    """Of those, the rows given the customer whose rows carry the same address."""
+
+
+def with_emails(customer_id: pd.Series, address: pd.Series) -> EmailLinking:
+    """``customer_id`` (<NA> for none) filled from ``address`` (:func:`email_addresses`) as
+    :func:`with_phones` fills it from phones: an address that rows with a customer carry belongs
+    to that customer when they all carry the same one, so the same address's rows without a
+    customer join them (a guest checkout of a registered customer); an address carried by two
+    customers links nothing, and its rows, as an address no customer carries, are the customer
+    of that address."""
+    both = (customer_id.notna() & address.notna()).to_numpy(bool)
+    links = pd.DataFrame(
+        {"address": address[both].to_numpy(), "customer_id": customer_id[both].to_numpy()}
+    ).drop_duplicates()
+    by_email = (customer_id.isna() & address.notna()).to_numpy(bool)
+    owned = address[by_email].map(owners(links, "address")).astype("string")
+    customer_id = customer_id.copy()
+    customer_id[by_email] = owned.fillna(address[by_email]).to_numpy()
+    linked = np.zeros(len(customer_id), dtype=bool)
+    linked[by_email] = owned.notna().to_numpy(bool)
+    return EmailLinking(customer_id, by_email, linked)
+
+
+def email_linked_note(linked: int) -> list[str]:
+    """The ingest note for orders without a customer id given to the customer whose orders
+    carry their e-mail address (none when 0)."""
+    if not linked:
+        return []
+    one = linked == 1
+    return [
+        f"{linked:,} {'order' if one else 'orders'} without a customer id "
+        f"{'belongs' if one else 'belong'} to the customer whose orders carry the same e-mail"
+    ]
 
 
 def status_rules(status: pd.Series, excluded: Mapping[str, str]) -> list[tuple[str, np.ndarray]]:

@@ -35,9 +35,16 @@ Rules:
   copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
   written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
   ``-`` ..., in any case): a note counts those rows.
-* ``phone`` (read only when mapped) names the customer of a row without a customer cell, or
-  with a placeholder in it: ``phone:+`` and the number's digits with its country code, as the
-  Shopify and WooCommerce readers identify phone-only customers (:mod:`valuecast.io.phones`), so
+* ``email`` in a column of its own names the customer of a row without one: the customer whose
+  rows carry the same address (compared lower-cased: a registered customer's guest checkout),
+  when they all name one, else the address lower-cased (an address two ids share links
+  nothing), as :func:`valuecast.io._build.with_emails` reads them; a cell without ``@`` is no
+  address. Within an order, a row naming its customer by its cell comes before one named by its
+  e-mail. A note counts the orders given to a customer so.
+* ``phone`` (read only when mapped) names the customer of a row without a customer cell or an
+  e-mail, or with a placeholder in it and no e-mail: ``phone:+`` and the number's digits with
+  its country code, as the Shopify and WooCommerce readers identify phone-only customers
+  (:mod:`valuecast.io.phones`), so
   ``+1 (616) 954-7888`` and ``+1 616-954-7888`` are one customer. ``country`` (an ISO code or a
   country's name, per row) gives a national number such as ``(616) 954-7888`` its calling code;
   without it such a number is kept as written. A phone that rows with a customer carry belongs
@@ -727,6 +734,10 @@ class ParsedRows:
     phone_links: pd.DataFrame | None = None
     # the symbol of several currencies the amounts are written with (``$``), none named
     written_symbol: str | None = None
+    # the rows without a customer cell named by their e-mail (:func:`_build.with_emails`), and
+    # those of them given the customer whose rows carry it (None: no such row)
+    by_email: np.ndarray | None = None
+    emailed: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -836,6 +847,14 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     placeholders = customer.null_count > written.null_count
     notes = []
     links = None
+    by_email = emailed = None
+    if cols["email"] is not None:  # beside the customer column: rows without one are its
+        linking = _build.with_emails(
+            _build.string_series(customer), _build.email_addresses(table.text(cols["email"]))
+        )
+        if linking.by_email.any():
+            customer = pa.chunked_array([pa.array(linking.customer_id, type=customer.type)])
+            by_email, emailed = linking.by_email, linking.linked
     if cols["phone"] is not None:
         named = _build.string_series(customer)
         ids, linked, links = _build.with_phones(named, _phone_customers(table, cols))
@@ -851,9 +870,9 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
             )
     numbered_by = None
     if placeholders:
-        # a row without a customer cell is numbered by the phone's customer, as without
-        # placeholders; a placeholder's by the word written
-        numbered_by = written if cols["phone"] is None else pc.coalesce(written, customer)
+        # a row without a customer cell is numbered by its e-mail's or phone's customer, as
+        # without placeholders; a placeholder's by the word written
+        numbered_by = pc.coalesce(written, customer)
         notes.extend(placeholder_note(written, customer, filled))
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])
@@ -902,6 +921,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         notes=notes,
         phone_links=links,
         written_symbol=symbol,
+        by_email=by_email,
+        emailed=emailed,
     )
 
 
@@ -1156,17 +1177,21 @@ def _assemble(
         return _build.take(values, _build.first_positions(codes, n, values.notna().to_numpy(bool)))
 
     customer_id = _build.string_series(customer)
+    # rows named by their e-mail alone name the order's customer only where no row names one
+    by_email = np.zeros(len(keep), bool) if rows.by_email is None else kept(rows.by_email)
+    emailed = np.zeros(len(keep), bool) if rows.emailed is None else kept(rows.emailed)
     if n != len(keep) and check_customers is not None:
-        check_customers(customer_id, codes, keep, uniques)
+        check_customers(customer_id.mask(by_email), codes, keep, uniques)
     if n != len(keep):
-        # the first row naming a customer (by more than a phone, else by one): a line without
-        # one is no guest's within a customer's order
-        phone_only = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False)
-        named = _build.first_positions(codes, n, (customer_id.notna() & ~phone_only).to_numpy(bool))
-        by_phone = _build.first_positions(codes, n, customer_id.notna().to_numpy(bool))
-        named = np.where(named >= 0, named, by_phone)
-        named = np.where(named >= 0, named, _build.first_positions(codes, n))
+        # the first row naming a customer (by its cell, else by its e-mail, else by its phone):
+        # a line without one is no guest's within a customer's order
+        phone_only = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False).to_numpy(bool)
+        present = customer_id.notna().to_numpy(bool)
+        named = _build.first_positions(codes, n, present & ~phone_only & ~by_email)
+        for fallback in (present & by_email, present, None):
+            named = np.where(named >= 0, named, _build.first_positions(codes, n, fallback))
         customer_id = customer_id.iloc[named].reset_index(drop=True)
+        emailed = emailed[named]
     firsts = None if n == len(keep) else _build.first_positions(codes, n)
     looks_email = customer_id.str.contains("@", regex=False).fillna(False)
     email = customer_id.where(looks_email)
@@ -1223,7 +1248,7 @@ def _assemble(
     if rows.lines is not None:
         quantity = rows.lines.signed_quantity(rows.revenue)
         lines = _order_lines(rows.lines, quantity, kept, codes, orders["order_id"], reason)
-    notes = list(rows.notes) + status_notes
+    notes = list(rows.notes) + _build.email_linked_note(int(emailed.sum())) + status_notes
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
         totals = _order_total_on_each_row_note(kept(rows.revenue), codes)
         repeated = _repeated_rows_note(rows, kept, codes, uniques, order_totals=bool(totals))

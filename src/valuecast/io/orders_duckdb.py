@@ -240,9 +240,63 @@ def load_rows(
     """
     args = (con, csv, cols, amounts, table, pair_hash, numbered)
     if _written_at_the_start(con, csv, cols, amounts):  # SQL's reading would be refused
-        return _load_rows(*args, written=True, found=found)[0]
-    loaded, written_may_help = _load_rows(*args, written=False)
-    return loaded or (written_may_help and _load_rows(*args, written=True, found=found)[0])
+        loaded = _load_rows(*args, written=True, found=found)[0]
+    else:
+        loaded, written_may_help = _load_rows(*args, written=False)
+        loaded = loaded or (written_may_help and _load_rows(*args, written=True, found=found)[0])
+    if loaded:
+        linked = _link_emails(con, cols, table, pair_hash and cols.get("order_id") is None)
+        if found is not None:
+            found["linked_by_email"] = linked
+    return loaded
+
+
+def _link_emails(con: Any, cols: dict[str, str | None], table: str, pair_hash: bool) -> int:
+    """Give the rows without a customer cell the customer of their e-mail address, as the
+    importer does (:func:`valuecast.io._build.with_emails`): the one customer whose rows carry
+    the address, else the address (lower-cased) itself; ``pair_hash`` is computed again for
+    them.  Returns how many orders were given a customer whose rows carry their address: the
+    rows so linked, or where an order id groups them, the orders all of whose rows are.
+
+    The rows' e-mail cells are plain ASCII (:func:`_unusual`), so SQL's ``lower`` is the
+    importer's."""
+    if cols.get("email") is None:
+        return 0
+    address = "CASE WHEN contains(email, '@') THEN lower(email) END"
+    needed = f"SELECT bool_or(customer IS NULL AND {address} IS NOT NULL) FROM {table}"
+    if not con.execute(needed).fetchall()[0][0]:
+        return 0
+    owners, named = f"{table}_owners", f"{table}_by_email"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {owners} AS SELECT {address} AS address, "
+        f"min(customer) AS owner FROM {table} WHERE customer IS NOT NULL "
+        f"AND {address} IS NOT NULL GROUP BY 1 HAVING {_at_most_one('customer')}"
+    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {named} AS SELECT r.rowid AS _row, o.owner, "
+            f"coalesce(o.owner, {address}) AS customer FROM {table} r "
+            f"LEFT JOIN {owners} o ON {address} = o.address "
+            f"WHERE r.customer IS NULL AND {address} IS NOT NULL"
+        )
+        if cols.get("order_id") is None:
+            linked = f"SELECT count(owner) FROM {named}"
+        else:
+            linked = (
+                f"SELECT count(*) FROM (SELECT 1 FROM {table} r LEFT JOIN {named} n "
+                "ON r.rowid = n._row WHERE r.filled GROUP BY r.order_id "
+                "HAVING bool_and(n.owner IS NOT NULL))"
+            )
+        count = int(con.execute(linked).fetchall()[0][0])
+        hashed = f", pair_hash = hash(n.customer, {table}.ordered_at)" if pair_hash else ""
+        con.execute(
+            f"UPDATE {table} SET customer = n.customer{hashed} FROM {named} n "
+            f"WHERE {table}.rowid = n._row"
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {owners}")
+        con.execute(f"DROP TABLE IF EXISTS {named}")
+    return count
 
 
 _FIRST_ROWS = 1000
@@ -935,9 +989,11 @@ class PendingOrders:
             n_rows, n_rows - filled, grouped, derived,
         )  # fmt: skip
         # the importer's notes come before the file's own (a cut-off end), as there
-        result.notes[:0] = generic.table_notes(
-            self.source.header, cols
-        ) + generic.negative_orders_note(cols, result.excluded_detail)
+        result.notes[:0] = (
+            generic.table_notes(self.source.header, cols)
+            + _build.email_linked_note(self._found.get("linked_by_email", 0))
+            + generic.negative_orders_note(cols, result.excluded_detail)
+        )
         return result
 
     def _result(

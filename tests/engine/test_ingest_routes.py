@@ -770,3 +770,41 @@ def test_orders_without_an_id_join_the_customer_of_their_email_on_both_routes(
         f"{count:,} orders without a customer id belong to the customer whose orders carry the "
         "same e-mail"
     )
+
+
+@pytest.mark.parametrize("first", ["ids", "guest checkouts"])
+def test_a_later_files_order_without_an_id_joins_the_stored_customer_of_its_email(
+    tmp_path, monkeypatch, first
+):
+    """Across ingests, an order without a customer id is the customer whose orders in other
+    files carry its e-mail, whichever file came first, on both routes; its e-mail is kept as
+    written, and reading either file again changes nothing."""
+    ids = pd.DataFrame({"customer": ["1001", "1002", "1003", "1004"],
+                        "mail": ["Jane.Doe@Example.com", "bob@example.com", "s@x.com", "S@x.com"],
+                        "date": ["2024-01-05", "2024-02-01", "2024-02-02", "2024-02-03"],
+                        "amount": ["50.00", "20.00", "5.00", "6.00"]})  # fmt: skip
+    guests = pd.DataFrame({"customer": ["", "", "", ""],
+                           "mail": ["jane.doe@example.com", "JANE.DOE@example.com",
+                                    "new@example.com", "s@x.com"],
+                           "date": ["2024-05-05", "2024-05-06", "2024-05-07", "2024-05-08"],
+                           "amount": ["30.00", "10.00", "7.00", "8.00"]})  # fmt: skip
+    files = {"ids": _write(ids, tmp_path / "ids.csv"),
+             "guest checkouts": _write(guests, tmp_path / "guests.csv")}  # fmt: skip
+    order = [files[first], *(path for name, path in files.items() if name != first)]
+    reports, tables = _assert_same_ingests([*order, *order], MAP + ",email=mail", monkeypatch)
+    orders = tables["orders"].set_index("order_number")
+    assert orders.loc[
+        ["jane.doe@example.com|2024-05-05", "jane.doe@example.com|2024-05-06"], "customer_id"
+    ].tolist() == ["1001", "1001"]
+    assert orders.loc["jane.doe@example.com|2024-05-05", "email"] == "jane.doe@example.com"
+    assert orders.loc["jane.doe@example.com|2024-05-06", "email"] == "JANE.DOE@example.com"
+    assert orders.loc["new@example.com|2024-05-07", "customer_id"] == "new@example.com"
+    assert orders.loc["s@x.com|2024-05-08", "customer_id"] == "s@x.com"  # two ids carry it
+    where = "2 stored" if first == "guest checkouts" else "2 in these files"
+    linked = [note for note in reports[1]["notes"] if "other files" in note]
+    assert linked == [
+        f"2 orders without a customer id ({where}) belong to the customer whose orders in other "
+        "files carry the same e-mail"
+    ]
+    assert [report["new_orders"] + report["updated_orders"] for report in reports[2:]] == [0, 0]
+    assert not [note for report in reports[2:] for note in report["notes"] if "e-mail" in note]

@@ -801,6 +801,7 @@ class Workspace:
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
                 linked_by_phone = _link_phones(raw, results, ingest_id, direct)
+                linked_by_email = _link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
                 counted_again = _counted_again(raw)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, excluded, ingest_id)
@@ -859,6 +860,8 @@ class Workspace:
                     report.notes.append(counts["replaced"][1])
                 if any(linked_by_phone):
                     report.notes.append(_linked_by_phone_note(*linked_by_phone))
+                if any(linked_by_email):
+                    report.notes.append(_linked_by_email_note(*linked_by_email))
                 if not direct["orders"]:
                     report.notes.extend(
                         _notes_on_stored_orders(raw, report, latest_before, ingest_id)
@@ -1548,6 +1551,117 @@ def _link_phones(
         return stored, int(staged)
     finally:
         _sql(raw, "DROP TABLE _phone_owners")
+
+
+_TABLE_SOURCE = "orders"
+"""The source of an orders table of any layout (:mod:`valuecast.io.generic`): the only one whose
+customers are named by an id beside their e-mail, or by the e-mail where an order has no id."""
+
+
+def _email_columns(raw: Any, table: str) -> tuple[str, str]:
+    """SQL over the columns ``table`` stores of an order's e-mail, and of whether it has one
+    other than its customer id: computed from the columns stored in its place
+    (:data:`_STORED_IN_PLACE`), or in a workspace made before, stored."""
+    if "email_is_customer_id" in _stored_columns(raw, table, layout="orders"):
+        return _COMPUTED["orders"]["email"], "other_email IS NOT NULL"
+    return "email", "email IS DISTINCT FROM customer_id AND email IS NOT NULL"
+
+
+def _link_emails(raw: Any, direct: dict[str, bool], files: int) -> tuple[int, int]:
+    """Give the orders of an orders table's customer known by an e-mail alone (an order without
+    a customer id: :func:`valuecast.io._build.with_emails`), stored or staged, to the customer
+    that address belongs to in every ingest so far; returns how many (stored, staged) orders
+    moved.
+
+    The importers link an address to its customer within a file; this does it across files and
+    ingests, by the same rule: an address the orders of one customer id only carry (compared
+    trimmed and lower-cased) belongs to it, one carried by two links nothing.  Only orders
+    tables' orders (source ``orders``) take part: a platform's customers are their e-mail
+    addresses, which its customers export keys too.  Runs before the merge, so a staged order
+    compares with its stored self under the same customer.  A first ingest of one file (linked
+    by its importer) and a workspace without a customer known by an e-mail alone read no
+    e-mail: a shop's ids hold no ``@``, which is tested first."""
+    if direct["orders"] and files < 2:
+        return 0, 0
+    staged = not direct["orders"] and bool(
+        _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'")
+    )
+    tables = {table: _email_columns(raw, table)
+              for table in (["orders", "_stage_orders"] if staged else ["orders"])}  # fmt: skip
+    by_email = {
+        table: f"source = '{_TABLE_SOURCE}' AND contains(customer_id, '@') "
+        f"AND lower(trim({email})) = customer_id"
+        for table, (email, _) in tables.items()
+    }
+    if not any(
+        _sql(raw, f"SELECT 1 FROM {t} WHERE {where} LIMIT 1") for t, where in by_email.items()
+    ):
+        return 0, 0
+    carried = " UNION ALL ".join(
+        f"SELECT customer_id, lower(trim({email})) AS address FROM {table} "
+        f"WHERE source = '{_TABLE_SOURCE}' AND {other}"
+        for table, (email, other) in tables.items()
+    )
+    _sql(
+        raw,
+        f"CREATE OR REPLACE TEMP TABLE _email_owners AS SELECT address, min(customer_id) AS owner "
+        f"FROM ({carried}) WHERE contains(address, '@') AND customer_id <> address "
+        "GROUP BY address HAVING min(customer_id) = max(customer_id)",
+    )
+    try:
+        if not _sql(raw, "SELECT 1 FROM _email_owners LIMIT 1"):
+            return 0, 0
+
+        def move(table: str) -> int:
+            email = tables[table][0]
+            # the e-mail stored in place of one computed from the customer id keeps its text
+            kept = (
+                ", email_is_customer_id = false, other_email = "
+                f"CASE WHEN email_is_customer_id THEN {table}.customer_id ELSE other_email END"
+                if email != "email"
+                else ""
+            )
+            return int(
+                _sql(
+                    raw,
+                    f"UPDATE {table} SET customer_id = o.owner{kept} FROM _email_owners o "
+                    f"WHERE {table}.customer_id = o.address AND {by_email[table]}",
+                )[0][0]
+            )
+
+        if direct["orders"]:  # staged straight into the empty orders table
+            return 0, move("orders")
+        stored = move("orders")
+        if not staged:
+            return stored, 0
+        # a staged order stored under its owner already (an export read again) is no news
+        again = _sql(
+            raw,
+            "SELECT count(*) FROM _stage_orders s JOIN _email_owners o "
+            "ON s.customer_id = o.address ANTI JOIN orders t ON t.source = s.source "
+            "AND t.order_number = s.order_number AND t.customer_id = o.owner "
+            f"WHERE s.source = '{_TABLE_SOURCE}'",
+        )[0][0]
+        moved = move("_stage_orders")
+        return stored, min(int(again), moved)
+    finally:
+        _sql(raw, "DROP TABLE IF EXISTS _email_owners")
+
+
+def _linked_by_email_note(stored: int, staged: int) -> str:
+    """The ingest note for orders without a customer id that went to the customer whose orders
+    in other files carry their e-mail (:func:`_link_emails`)."""
+    parts = []
+    if stored:
+        parts.append(f"{stored:,} stored")
+    if staged:
+        parts.append(f"{staged:,} in these files")
+    total = stored + staged
+    return (
+        f"{total:,} {'order' if total == 1 else 'orders'} without a customer id "
+        f"({', '.join(parts)}) {'belongs' if total == 1 else 'belong'} to the customer whose "
+        "orders in other files carry the same e-mail"
+    )
 
 
 def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:

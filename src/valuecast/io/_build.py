@@ -427,11 +427,17 @@ def with_emails(customer_id: pd.Series, address: pd.Series) -> EmailLinking:
     customer join them (a guest checkout of a registered customer); an address carried by two
     customers links nothing, and its rows, as an address no customer carries, are the customer
     of that address."""
-    both = (customer_id.notna() & address.notna()).to_numpy(bool)
+    by_email = (customer_id.isna() & address.notna()).to_numpy(bool)
+    if not by_email.any():
+        return EmailLinking(customer_id, by_email, by_email)
+    # only the addresses of those rows need an owner: the pairs of other rows are not built
+    # (a file giving every customer's e-mail has about one pair per customer)
+    wanted = pc.unique(pa.array(address[by_email]))
+    carried = pc.fill_null(pc.is_in(pa.array(address), value_set=wanted), False)
+    both = customer_id.notna().to_numpy(bool) & carried.to_numpy(zero_copy_only=False)
     links = pd.DataFrame(
         {"address": address[both].to_numpy(), "customer_id": customer_id[both].to_numpy()}
     ).drop_duplicates()
-    by_email = (customer_id.isna() & address.notna()).to_numpy(bool)
     owned = address[by_email].map(owners(links, "address")).astype("string")
     customer_id = customer_id.copy()
     customer_id[by_email] = owned.fillna(address[by_email]).to_numpy()

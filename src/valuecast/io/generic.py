@@ -848,7 +848,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     notes = []
     links = None
     by_email = emailed = None
-    if cols["email"] is not None:  # beside the customer column: rows without one are its
+    if cols["email"] is not None and customer.null_count:  # rows without a customer: its
         linking = _build.with_emails(
             _build.string_series(customer), _build.email_addresses(table.text(cols["email"]))
         )

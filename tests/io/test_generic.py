@@ -1037,6 +1037,7 @@ def test_an_email_two_customers_carry_links_nothing_and_is_a_customer_of_its_own
         "shared@example.com", "new@example.com", "guest",
     ]  # fmt: skip
     assert result.orders["is_guest"].tolist() == [False] * 4 + [True]
+    assert result.orders["email"].isna().tolist() == [False] * 4 + [True]  # no address to send
     assert not [note for note in result.notes if "e-mail" in note]
 
 

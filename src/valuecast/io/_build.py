@@ -399,15 +399,20 @@ def owners(links: pd.DataFrame, key: str) -> pd.Series:
     return links.drop_duplicates(key, keep=False).set_index(key)["customer_id"]
 
 
+def written_addresses(cells: pa.ChunkedArray) -> pa.ChunkedArray:
+    """An e-mail column's cleaned cells, null where a cell is no address (no ``@``: ``n/a``,
+    ``-``, ``none``), which no audience file may send to an e-mail tool."""
+    if not pc.any(pc.invert(pc.fill_null(pc.match_substring(cells, "@"), True))).as_py():
+        return cells  # every cell given is an address
+    return pc.if_else(
+        pc.fill_null(pc.match_substring(cells, "@"), False), cells, pa.scalar(None, cells.type)
+    )
+
+
 def email_addresses(cells: pa.ChunkedArray) -> pd.Series:
     """An e-mail column's cleaned cells as addresses to compare (the importers key customers by
-    them): lower-cased, and <NA> for a cell that is no address (no ``@``: ``n/a``, ``-``)."""
-    address = pc.if_else(
-        pc.fill_null(pc.match_substring(cells, "@"), False),
-        pc.utf8_lower(cells),
-        pa.scalar(None, cells.type),
-    )
-    return string_series(address)
+    them): lower-cased, and <NA> for a cell that is no address (:func:`written_addresses`)."""
+    return string_series(pc.utf8_lower(written_addresses(cells)))
 
 
 class EmailLinking(NamedTuple):

@@ -38,8 +38,8 @@ Rules:
 * ``email`` in a column of its own names the customer of a row without one: the customer whose
   rows carry the same address (compared lower-cased: a registered customer's guest checkout),
   when they all name one, else the address lower-cased (an address two ids share links
-  nothing), as :func:`valuecast.io._build.with_emails` reads them; a cell without ``@`` is no
-  address. Within an order, a row naming its customer by its cell comes before one named by its
+  nothing), as :func:`valuecast.io._build.with_emails` reads them; a cell without ``@``
+  (``n/a``, ``-``) is no address, nor the order's e-mail, which audience files send. Within an order, a row naming its customer by its cell comes before one named by its
   e-mail. A note counts the orders given to a customer so.
 * ``phone`` (read only when mapped) names the customer of a row without a customer cell or an
   e-mail, or with a placeholder in it and no e-mail: ``phone:+`` and the number's digits with
@@ -884,6 +884,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         key: table.money(cols[key]) if cols[key] is not None else None for key in AMOUNT_KEYS
     }
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
+    if text["email"] is not None:
+        text["email"] = _build.written_addresses(text["email"])
     # the currency the amounts are written in (€12, CA$5), if any: the orders' without a
     # currency column, and the only one a currency column may give
     money_columns = [cols[key] for key in ("revenue", "unit_price", *AMOUNT_KEYS)]

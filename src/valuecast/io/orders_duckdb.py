@@ -262,7 +262,7 @@ def _link_emails(con: Any, cols: dict[str, str | None], table: str, pair_hash: b
     importer's."""
     if cols.get("email") is None:
         return 0
-    address = "CASE WHEN contains(email, '@') THEN lower(email) END"
+    address = "lower(email)"  # null where the cell is no address (see _load_rows)
     needed = f"SELECT bool_or(customer IS NULL AND {address} IS NOT NULL) FROM {table}"
     if not con.execute(needed).fetchall()[0][0]:
         return 0
@@ -425,6 +425,10 @@ def _load_rows(
     for key in (*TEXT_KEYS, *LINE_TEXT):
         if key in column_of:
             parse[key] = column_of[key]
+    if "email" in column_of:  # a cell without @ is no address (generic: _build.written_addresses)
+        parse["email"] = (
+            f"CASE WHEN contains({column_of['email']}, '@') THEN {column_of['email']} END"
+        )
     # the date in the numbers of orders without an id (a stored date is formatted where used)
     if numbered and "order_id" not in column_of and d not in typed:
         parse["written"] = d

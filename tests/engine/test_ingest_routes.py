@@ -795,13 +795,11 @@ def test_a_later_files_order_without_an_id_joins_the_stored_customer_of_its_emai
     order = [files[first], *(path for name, path in files.items() if name != first)]
     reports, tables = _assert_same_ingests([*order, *order], MAP + ",email=mail", monkeypatch)
     orders = tables["orders"].set_index("order_number")
-    assert orders.loc[
-        ["jane.doe@example.com|2024-05-05", "jane.doe@example.com|2024-05-06"], "customer_id"
-    ].tolist() == ["1001", "1001"]
-    assert orders.loc["jane.doe@example.com|2024-05-05", "email"] == "jane.doe@example.com"
-    assert orders.loc["jane.doe@example.com|2024-05-06", "email"] == "JANE.DOE@example.com"
-    assert orders.loc["new@example.com|2024-05-07", "customer_id"] == "new@example.com"
-    assert orders.loc["s@x.com|2024-05-08", "customer_id"] == "s@x.com"  # two ids carry it
+    assert orders.loc[["|2024-05-05", "|2024-05-06"], "customer_id"].tolist() == ["1001"] * 2
+    assert orders.loc["|2024-05-05", "email"] == "jane.doe@example.com"
+    assert orders.loc["|2024-05-06", "email"] == "JANE.DOE@example.com"
+    assert orders.loc["|2024-05-07", "customer_id"] == "new@example.com"
+    assert orders.loc["|2024-05-08", "customer_id"] == "s@x.com"  # two ids carry it
     where = "2 stored" if first == "guest checkouts" else "2 in these files"
     linked = [note for note in reports[1]["notes"] if "other files" in note]
     assert linked == [
@@ -810,3 +808,21 @@ def test_a_later_files_order_without_an_id_joins_the_stored_customer_of_its_emai
     ]
     assert [report["new_orders"] + report["updated_orders"] for report in reports[2:]] == [0, 0]
     assert not [note for report in reports[2:] for note in report["notes"] if "e-mail" in note]
+
+
+def test_an_order_linked_by_its_email_keeps_its_number_when_its_customer_changes(
+    tmp_path, monkeypatch
+):
+    """An order without a customer id is numbered as a guest's, not by the customer its e-mail
+    gives it: a newer export in which a second id carries the address (so it links nothing)
+    updates the stored order rather than adding it again, on both routes."""
+    older = pd.DataFrame({"customer": ["1001", ""], "mail": ["jane@x.com", "Jane@x.com"],
+                          "date": ["2024-01-05", "2024-05-05"], "amount": ["50.00", "30.00"]})  # fmt: skip
+    newer = pd.concat([older, pd.DataFrame([{"customer": "1009", "mail": "jane@x.com",
+                                             "date": "2024-06-01", "amount": "5.00"}])])  # fmt: skip
+    files = [_write(older, tmp_path / "older.csv"), _write(newer, tmp_path / "newer.csv")]
+    reports, tables = _assert_same_ingests(files, MAP + ",email=mail", monkeypatch)
+    orders = tables["orders"].set_index("order_number")
+    assert orders["net_revenue"].sum() == 85.0  # the 30.00 order once
+    assert orders.loc["|2024-05-05", "customer_id"] == "jane@x.com"
+    assert (reports[1]["new_orders"], reports[1]["updated_orders"]) == (1, 1)

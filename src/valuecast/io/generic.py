@@ -62,8 +62,9 @@ Rules:
   summed too, and noted). Rows of one id naming two customers are an error naming the second's
   row: one number given to two orders. Without an ``order_id`` column,
   every row is an order and its number is ``<customer>|<date as written>`` (with ``|2``, ``|3``
-  ... for further rows of the same customer and time), so re-reading the same or a longer log
-  gives the same numbers.
+  ... for further rows of the same customer and time; a row without a customer cell is
+  numbered as a guest's, whichever customer its e-mail gives it), so re-reading the same or a
+  longer log gives the same numbers.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``. Such an order
   takes back a sale the file does not link it to, so it is subtracted from no customer's spend,
@@ -849,9 +850,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     links = None
     by_email = emailed = None
     if cols["email"] is not None and customer.null_count:  # rows without a customer: its
-        linking = _build.with_emails(
-            _build.string_series(customer), _build.email_addresses(table.text(cols["email"]))
-        )
+        address = _build.email_addresses(table.text(cols["email"]))
+        linking = _build.with_emails(_build.string_series(customer), address)
         if linking.by_email.any():
             customer = pa.chunked_array([pa.array(linking.customer_id, type=customer.type)])
             by_email, emailed = linking.by_email, linking.linked
@@ -869,10 +869,16 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
                 "same phone"
             )
     numbered_by = None
+    if placeholders or by_email is not None:
+        # a row is numbered by its cell as written (a placeholder's by the word, an empty one's
+        # by none) where its e-mail gives it a customer: a number that changed with the
+        # customer found (an address that a second id carries since) would add the order again
+        # to a workspace holding it; else by its phone's customer, as without placeholders
+        named = customer
+        if by_email is not None:
+            named = pc.if_else(pa.array(by_email), pa.scalar(None, customer.type), customer)
+        numbered_by = pc.coalesce(written, named)
     if placeholders:
-        # a row without a customer cell is numbered by its e-mail's or phone's customer, as
-        # without placeholders; a placeholder's by the word written
-        numbered_by = pc.coalesce(written, customer)
         notes.extend(placeholder_note(written, customer, filled))
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])

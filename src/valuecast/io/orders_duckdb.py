@@ -251,6 +251,21 @@ def load_rows(
     return loaded
 
 
+NUMBERED = "by_email"
+"""The column marking the rows given a customer by their e-mail (:func:`_link_emails`) in a
+table without order ids, which are numbered by their customer cell as written (none), as the
+importer numbers them (``generic._parse_rows``' ``numbered_by``); absent where no row is."""
+
+
+def _number_key(con: Any, rows: str) -> str:
+    """SQL of what numbers the orders of ``rows`` (one per row): the customer, none for a row
+    given one by its e-mail (:data:`NUMBERED`)."""
+    columns = {row[0] for row in con.execute(f"DESCRIBE {rows}").fetchall()}
+    return (
+        f"CASE WHEN {NUMBERED} THEN NULL ELSE customer END" if NUMBERED in columns else "customer"
+    )
+
+
 def _link_emails(con: Any, cols: dict[str, str | None], table: str, pair_hash: bool) -> int:
     """Give the rows without a customer cell the customer of their e-mail address, as the
     importer does (:func:`valuecast.io._build.with_emails`): the one customer whose rows carry
@@ -289,8 +304,12 @@ def _link_emails(con: Any, cols: dict[str, str | None], table: str, pair_hash: b
             )
         count = int(con.execute(linked).fetchall()[0][0])
         hashed = f", pair_hash = hash(n.customer, {table}.ordered_at)" if pair_hash else ""
+        numbered = ""
+        if cols.get("order_id") is None:  # numbered by the cell, whichever its customer
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {NUMBERED} BOOLEAN")
+            numbered = f", {NUMBERED} = true"
         con.execute(
-            f"UPDATE {table} SET customer = n.customer{hashed} FROM {named} n "
+            f"UPDATE {table} SET customer = n.customer{hashed}{numbered} FROM {named} n "
             f"WHERE {table}.rowid = n._row"
         )
     finally:
@@ -653,10 +672,15 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
 
 
 def _row_select(
-    cols: dict[str, str | None], rows: str, ranks: str | None = None, written: str = "written"
+    cols: dict[str, str | None],
+    rows: str,
+    ranks: str | None = None,
+    written: str = "written",
+    key: str = "customer",
 ) -> str:
     """One order per row; with ``ranks`` (see :func:`_rank_repeats`) numbered
-    ``<customer>|<date as written>`` (``written``: its SQL, see :func:`_written_date`), with
+    ``<key>|<date as written>`` (``key``: the customer, or :func:`_number_key`; ``written``: the
+    date's SQL, see :func:`_written_date`), with
     ``|2``, ``|3`` ... for further rows of the same customer and time in file order."""
     lines = any(cols.get(key) for key in LINE_KEYS)
     kept = [key for key in (*_ATTRIBUTES, *_FIRSTS, *AMOUNT_KEYS) if cols.get(key)]
@@ -670,7 +694,7 @@ def _row_select(
     # one concat() builds each number at once (a chain of || makes a string per step); every
     # part is set, as a filled row without a date is refused
     fields += [
-        f"concat(coalesce(customer, ''), '|', {written}, CASE WHEN rank > 1 THEN '|' || rank "
+        f"concat(coalesce({key}, ''), '|', {written}, CASE WHEN rank > 1 THEN '|' || rank "
         "ELSE '' END) AS order_number",
         f"{rows}.rowid AS first_row",
     ]
@@ -678,16 +702,18 @@ def _row_select(
     return f"SELECT {', '.join(fields)} FROM {rows} {joined} WHERE filled"
 
 
-def _rank_repeats(con: Any, rows: str, ranks: str) -> None:
-    """The temporary table ``ranks``: each row's rank among the rows of its customer and time
-    (file order), for the rows that share them with another.
+def _rank_repeats(con: Any, rows: str, ranks: str, key: str = "customer") -> None:
+    """The temporary table ``ranks``: each row's rank among the rows of its ``key`` (what numbers
+    it: :func:`_number_key`) and time (file order), for the rows that share them with another.
 
-    Only rows whose (customer, time) hash repeats are ranked exactly (a hash collision makes a
+    Only rows whose (key, time) hash repeats are ranked exactly (a hash collision makes a
     larger group to rank, never a wrong number).  The repeated hashes are found by sorting them
     in NumPy, whose sort of 64-bit integers is vectorised: a GROUP BY of 31M hashes in DuckDB
-    takes 4-5 s of CPU and 1.6 GB, the sort 0.5 s and 0.3 GB."""
-    filled = f"SELECT pair_hash FROM {rows} WHERE filled AND pair_hash IS NOT NULL"
-    hashes = np.asarray(con.execute(filled).fetchnumpy()["pair_hash"])
+    takes 4-5 s of CPU and 1.6 GB, the sort 0.5 s and 0.3 GB.  The rows' ``pair_hash`` is that
+    of their customer, which is their key but where rows were given a customer by their e-mail."""
+    hashed = "pair_hash" if key == "customer" else f"hash({key}, ordered_at)"
+    filled = f"SELECT {hashed} AS h FROM {rows} WHERE filled AND pair_hash IS NOT NULL"
+    hashes = np.asarray(con.execute(filled).fetchnumpy()["h"])
     repeated = repeated_values(hashes)
     del hashes
     name = f"{ranks}_pairs"
@@ -695,8 +721,8 @@ def _rank_repeats(con: Any, rows: str, ranks: str) -> None:
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {ranks} AS SELECT rowid AS _row, row_number() OVER "
-            f"(PARTITION BY customer, ordered_at ORDER BY rowid) AS rank FROM {rows} "
-            f"WHERE filled AND pair_hash IN (SELECT pair_hash FROM {name})"
+            f"(PARTITION BY {key}, ordered_at ORDER BY rowid) AS rank FROM {rows} "
+            f"WHERE filled AND {hashed} IN (SELECT pair_hash FROM {name})"
         )
     finally:
         con.unregister(name)
@@ -750,8 +776,9 @@ def group_orders(
             con.execute(f"CREATE OR REPLACE TEMP TABLE {parts} AS {ordered}")
         _create_grouped(con, f"SELECT * FROM {parts}", table, "VIEW")
     else:
-        _rank_repeats(con, rows, parts)
-        _create_grouped(con, _row_select(cols, rows, parts, written), table, "VIEW")
+        key = _number_key(con, rows)
+        _rank_repeats(con, rows, parts, key)
+        _create_grouped(con, _row_select(cols, rows, parts, written, key), table, "VIEW")
     # an order of one row has one customer and time, and load_rows checked its amount
     check = f"SELECT coalesce(bool_and(same AND abs(revenue) <= {MAX_AMOUNT!r}), true) FROM {table}"
     usable_orders = not keyed or con.execute(check).fetchall()[0][0]

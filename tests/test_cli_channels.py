@@ -586,3 +586,51 @@ def test_the_spend_given_to_analyze_with_its_export_is_kept(tmp_path):
     assert "(spend.csv)" in " ".join(result.output.split())
     rows = pd.read_csv(out / "channels.csv").set_index("acquisition_channel")
     assert rows.loc["Google", "cac"] == pytest.approx(25.0)
+
+
+def test_a_kept_spend_in_the_old_currency_has_a_way_out(tmp_path):
+    """The shop's currency changes after `analyze --spend`: every command using the kept spend
+    names --no-spend, which leaves it out (channels, report) or drops it (analyze)."""
+    from valuecast.cli import app as valuecast
+
+    currency_map = CONSENT_MAP + ",currency=currency"
+    lines = REPEAT_ORDERS.splitlines()
+    in_euros = "\n".join([lines[0] + ",currency", *(line + ",EUR" for line in lines[1:])]) + "\n"
+    workspace = make_workspace(tmp_path, in_euros, currency_map)
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,google,€50\n")
+    out = tmp_path / "out"
+    first = runner.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(out),
+                                      "--spend", str(spend)])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    dollars = tmp_path / "dollars.csv"
+    dollars.write_text(in_euros.replace(",EUR", ",USD"))
+    moved = runner.invoke(valuecast, ["ingest", str(dollars), "--map", currency_map,
+                                      "-w", str(workspace)])  # fmt: skip
+    assert moved.exit_code == 0, moved.output
+
+    refused = runner.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(out)])
+    assert refused.exit_code == 2
+    text = " ".join(refused.output.split())
+    assert "the spend is in EUR, the orders in USD" in text and "(--no-spend)" in text
+    assert run("-w", workspace, "--out", out).exit_code == 2
+
+    left_out = run("-w", workspace, "--out", tmp_path / "left", "--no-spend")
+    assert left_out.exit_code == 0, left_out.output
+    assert "without the spend file kept from" in " ".join(left_out.output.split())
+    assert not (tmp_path / "left" / "cac.csv").exists()
+
+    both = runner.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(out),
+                                     "--no-spend", "--spend", str(spend)])  # fmt: skip
+    assert both.exit_code == 2 and "--spend and --no-spend" in both.output
+
+    dropped = runner.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(tmp_path / "d"),
+                                        "--no-spend"])  # fmt: skip
+    assert dropped.exit_code == 0, dropped.output
+    assert "dropped the spend file kept from" in " ".join(dropped.output.split())
+    assert not (tmp_path / "d" / "cac.csv").exists()
+    # dropped: the commands run without it and no longer name it
+    after = run("-w", workspace, "--out", tmp_path / "after")
+    assert after.exit_code == 0, after.output
+    assert "spend file kept" not in " ".join(after.output.split())
+    assert not (tmp_path / "after" / "cac.csv").exists()

@@ -220,3 +220,16 @@ def test_an_upload_is_analysed_with_the_spend_given_to_analyze(workspace_copy, w
         assert "spend.csv" in client.get("/channels").text
     finally:
         app.state.dashboard.close()
+
+
+def test_a_kept_spend_refusing_an_export_says_how_to_drop_it():
+    """The dashboard's upload has no --no-spend: the advice says where it is given."""
+    from valuecast.web.uploads import _for_the_dashboard
+
+    said = (
+        "spend.csv (the spend file kept in the workspace): the spend is in EUR, the orders in "
+        "USD: give the spend in USD (--spend SPEND.csv), or analyse without the kept spend "
+        "(--no-spend)"
+    )
+    shown = _for_the_dashboard(said)
+    assert shown.startswith(said) and "run `valuecast analyze --no-spend` on its workspace" in shown

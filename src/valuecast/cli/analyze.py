@@ -17,7 +17,9 @@ from rich.text import Text
 
 from valuecast.cli import scale
 from valuecast.cli.common import (
+    check_spend_options_or_fail,
     console,
+    dropped_spend_note,
     err_console,
     fail,
     inputs_identity,
@@ -43,6 +45,7 @@ from valuecast.cli.options import (
     MarginOption,
     ModelChoice,
     ModelOption,
+    NoSpendOption,
     OutOption,
     SeasonsOption,
     SpendOption,
@@ -298,8 +301,12 @@ def run_analysis(
     seasons: bool = True,
     covariates: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    no_spend: bool = False,
 ):
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``.
+
+    ``no_spend``: analyse without spend and drop the spend the workspace keeps, with the
+    snapshot.
 
     ``on_step`` is called with each step's name as it starts (what the progress line shows):
     ``benchmarks/end_to_end.py`` times the steps by it.
@@ -314,6 +321,7 @@ def run_analysis(
     from valuecast.store.memory import frozen_objects
 
     started = time.perf_counter()
+    check_spend_options_or_fail(spend, no_spend)
     inputs, held = _inputs_held(files, workspace, export_format, column_map, fx)
     held_note = None
     if held is not None:  # the workspace holds these files as they are: analysed as stored
@@ -368,13 +376,16 @@ def run_analysis(
             )
             with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
                 # without --spend, the spend the workspace keeps (given to an earlier analyze)
-                spend_frame, kept_note = spend_or_kept(ws, given_spend)
+                if no_spend:
+                    spend_frame, kept_note = None, dropped_spend_note(ws)
+                else:
+                    spend_frame, kept_note = spend_or_kept(ws, given_spend)
                 kept_name = None if spend is None else spend.name  # --spend replaces the kept
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
                     done = refresh(
                         ws, results, options, spend=spend_frame, progress=show, in_engine=True,
-                        inputs=inputs, keep_spend_as=kept_name,
+                        inputs=inputs, keep_spend_as=kept_name, drop_kept_spend=no_spend,
                     )  # fmt: skip
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
@@ -395,6 +406,10 @@ def run_analysis(
                             from valuecast.store.spend import store_spend
 
                             store_spend(ws, spend_frame, kept_name)
+                        elif no_spend:
+                            from valuecast.store.spend import drop_spend
+
+                            drop_spend(ws)
                 # the workspace pages the analysis read stay cached, unread by what follows,
                 # which reads the snapshot a batch at a time
                 ws.release_cached_pages()
@@ -621,6 +636,7 @@ def analyze(
     model: ModelOption = ModelChoice.auto,
     out: OutOption = Path("valuecast-out"),
     spend: SpendOption = None,
+    no_spend: NoSpendOption = False,
     calendar: CalendarOption = None,
     seasons: SeasonsOption = True,
     engine: EngineOption = "duckdb",
@@ -659,7 +675,7 @@ def analyze(
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
         annual_discount_rate, margin, model.value, out, spend=spend, calendar=calendar,
-        seasons=seasons, covariates=covariates,
+        seasons=seasons, covariates=covariates, no_spend=no_spend,
     )  # fmt: skip
 
 

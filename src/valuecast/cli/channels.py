@@ -18,6 +18,7 @@ import typer
 
 from valuecast.cli.common import (
     check_options_or_fail,
+    check_spend_options_or_fail,
     console,
     earlier_as_of_note,
     fail,
@@ -27,7 +28,13 @@ from valuecast.cli.common import (
     ungrouped_note,
     writing_to,
 )
-from valuecast.cli.options import LastAsOfOption, LastMarginOption, OutOption, WorkspaceOption
+from valuecast.cli.options import (
+    LastAsOfOption,
+    LastMarginOption,
+    NoKeptSpendOption,
+    OutOption,
+    WorkspaceOption,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,6 +135,7 @@ def channels(
             "(default: the spend kept from the last analyze --spend or dashboard upload)."
         ),
     ),
+    no_spend: NoKeptSpendOption = False,
     out: OutOption = Path("valuecast-out"),
     by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
     margin: LastMarginOption = None,
@@ -173,6 +181,7 @@ def channels(
     from valuecast.store import EngineError
 
     check_options_or_fail(as_of=as_of, margin=margin)
+    check_spend_options_or_fail(spend, no_spend)
     if not workspace.exists():
         fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
     spend_frame = read_spend_or_fail(spend)
@@ -198,7 +207,7 @@ def channels(
     kept = 1.0
     with ws:
         # without --spend, the spend kept from the last analyze --spend (or dashboard upload)
-        spend_frame, kept_note = spend_or_kept(ws, spend_frame)
+        spend_frame, kept_note = spend_or_kept(ws, spend_frame, no_spend=no_spend)
         try:
             # the last `analyze` of this data (with --as-of or --margin changed, if given)
             analysis = last_analysis(ws, as_of=as_of, margin=margin)

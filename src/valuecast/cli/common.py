@@ -123,10 +123,17 @@ def read_spend_or_fail(spend: Path | None):
     return _read_or_fail(spend, "--spend", read_spend)
 
 
-def spend_or_kept(workspace, spend_frame):
+def check_spend_options_or_fail(spend: Path | None, no_spend: bool) -> None:
+    """Fail in one line when both ``--spend`` and ``--no-spend`` are given."""
+    if spend is not None and no_spend:
+        fail("--spend and --no-spend: give one of them")
+
+
+def spend_or_kept(workspace, spend_frame, *, no_spend: bool = False):
     """The spend a command works with: the ``--spend`` frame given, else the one kept in
     ``workspace`` (the last given to ``analyze``/``refresh --spend`` or uploaded in the
-    dashboard); and the note saying the kept one is used (None when it is not)."""
+    dashboard) unless ``no_spend``; and the note saying which spend is used or left out (None
+    when there is nothing to say)."""
     if spend_frame is not None:
         return spend_frame, None
     from valuecast.store.spend import kept_spend
@@ -134,7 +141,19 @@ def spend_or_kept(workspace, spend_frame):
     kept = kept_spend(workspace)
     if kept is None:
         return None, None
+    if no_spend:
+        return None, f"without {kept_spend_named(kept)} (--no-spend)"
     return kept.frame, kept_spend_note(kept)
+
+
+def dropped_spend_note(workspace) -> str | None:
+    """The note of ``analyze --no-spend`` naming the kept spend it drops; None without one."""
+    from valuecast.store.spend import kept_spend
+
+    kept = kept_spend(workspace)
+    if kept is None:
+        return None
+    return f"dropped {kept_spend_named(kept)} (--no-spend): give --spend SPEND.csv for CAC again"
 
 
 def kept_spend_note(kept) -> str:

@@ -23,6 +23,7 @@ from valuecast.cli.options import (
     LastMarginOption,
     LastModelOption,
     MapOption,
+    NoSpendOption,
     OutOption,
     SpendOption,
     TopOption,
@@ -223,6 +224,7 @@ def refresh(
     model: LastModelOption = None,
     out: OutOption = Path("valuecast-out"),
     spend: SpendOption = None,
+    no_spend: NoSpendOption = False,
     top: TopOption = 10,
 ) -> None:
     """Add new exports, re-run the analysis and store it as a dated snapshot.
@@ -243,7 +245,7 @@ def refresh(
         last.annual_discount_rate if annual_discount_rate is None else annual_discount_rate,
         last.margin if margin is None else margin,
         last.model if model is None else model.value,
-        out, spend=spend,
+        out, spend=spend, no_spend=no_spend,
     )  # fmt: skip
     with open_workspace(workspace) as ws:
         # the snapshot dated before the new one (with --as-of in the past, not the latest)

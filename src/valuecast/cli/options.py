@@ -37,6 +37,8 @@ __all__ = [
     "ModelOption",
     "OutOption",
     "SeasonsOption",
+    "NoKeptSpendOption",
+    "NoSpendOption",
     "SpendOption",
     "TablesOption",
     "TopOption",
@@ -182,6 +184,23 @@ SpendOption = Annotated[
             "SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback; kept in the "
             "workspace (replacing the one kept before) for the commands given no --spend."
         ),
+    ),
+]
+NoSpendOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-spend",
+        help=(
+            "Analyse without marketing spend and drop the spend the workspace keeps (e.g. "
+            "after the shop's currency changed); CAC then needs a new --spend."
+        ),
+    ),
+]
+NoKeptSpendOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-spend",
+        help="Leave out the spend the workspace keeps (this run only; it stays kept).",
     ),
 ]
 

@@ -16,6 +16,7 @@ import typer
 
 from valuecast.cli.common import (
     check_options_or_fail,
+    check_spend_options_or_fail,
     console,
     fail,
     open_workspace,
@@ -26,6 +27,7 @@ from valuecast.cli.options import (
     LastAsOfOption,
     LastHorizonOption,
     LastMarginOption,
+    NoKeptSpendOption,
     WorkspaceOption,
 )
 
@@ -44,6 +46,7 @@ def report(
             "kept from the last analyze --spend or dashboard upload)."
         ),
     ),
+    no_spend: NoKeptSpendOption = False,
     margin: LastMarginOption = None,
     horizon: LastHorizonOption = None,
     as_of: LastAsOfOption = None,
@@ -65,6 +68,7 @@ def report(
 
     started = time.perf_counter()
     check_options_or_fail(as_of=as_of, margin=margin, horizon=horizon)
+    check_spend_options_or_fail(spend, no_spend)
     if out.exists() and out.is_dir():
         fail(f"{out}: is a folder (--out names the HTML file to write)")
     if not out.parent.exists():
@@ -72,7 +76,7 @@ def report(
     spend_frame = read_spend_or_fail(spend)
     with open_workspace(workspace) as ws:
         # without --spend, the spend kept from the last analyze --spend (or dashboard upload)
-        spend_frame, kept_note = spend_or_kept(ws, spend_frame)
+        spend_frame, kept_note = spend_or_kept(ws, spend_frame, no_spend=no_spend)
         try:
             inputs = analyse_for_report(
                 ws, spend=spend_frame, margin=margin, as_of=as_of, horizon=horizon

@@ -148,7 +148,15 @@ def check_spend_currency(spend: pd.DataFrame, currency: str | None) -> None:
     currency by customers valued in another); spend or orders naming none pass."""
     named = spend.attrs.get("currency")
     if named and currency and named.upper() != currency.upper():
+        # the spend a workspace keeps fails every later analysis until it is replaced or
+        # left out: the message names both ways
+        way_out = (
+            " (--spend SPEND.csv), or analyse without the kept spend (--no-spend)"
+            if spend.attrs.get("kept")
+            else ""
+        )
         raise InputError(
             str(spend.attrs.get("file", "spend")),
-            f"the spend is in {named}, the orders in {currency}: give the spend in {currency}",
+            f"the spend is in {named}, the orders in {currency}: give the spend in "
+            f"{currency}{way_out}",
         )

@@ -55,6 +55,7 @@ def refresh(
     in_engine: bool = False,
     inputs: str | None = None,
     keep_spend_as: str | None = None,
+    drop_kept_spend: bool = False,
 ) -> RefreshResult:
     """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
 
@@ -67,7 +68,8 @@ def refresh(
     of the files and options ``results`` were read from, stored with the ingest
     (:meth:`Workspace.ingest <valuecast.store.workspace.Workspace.ingest>`).
     ``keep_spend_as``: the name of ``spend``'s file, to keep it in the workspace (replacing the
-    spend kept before) with the snapshot; None keeps the workspace's spend as it is.
+    spend kept before) with the snapshot; None keeps the workspace's spend as it is, or with
+    ``drop_kept_spend`` forgets it.
     """
     imports = import_analysis_modules()
     with workspace.transaction():
@@ -92,6 +94,10 @@ def refresh(
                 from valuecast.store.spend import store_spend
 
                 store_spend(workspace, spend, keep_spend_as)
+            elif drop_kept_spend:
+                from valuecast.store.spend import drop_spend
+
+                drop_spend(workspace)
         except BaseException:
             analysis.release()
             raise

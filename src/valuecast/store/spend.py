@@ -19,7 +19,7 @@ from valuecast.store.workspace import connection_table_names
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SPEND_TABLE", "KeptSpend", "kept_spend", "store_spend", "stored_spend"]
+__all__ = ["SPEND_TABLE", "KeptSpend", "drop_spend", "kept_spend", "store_spend", "stored_spend"]
 
 # the table is named after the dashboard, which kept the spend first: a workspace of an older
 # version keeps the spend it holds
@@ -51,6 +51,16 @@ def store_spend(workspace, spend: pd.DataFrame, name: str) -> None:
     )
 
 
+def drop_spend(workspace) -> bool:
+    """Forget the spend the workspace keeps (``analyze --no-spend``); whether there was one."""
+    raw = workspace.raw
+    if SPEND_TABLE not in connection_table_names(raw):
+        return False
+    (count,) = raw.execute(f"SELECT count(*) FROM {SPEND_TABLE}").fetchone()
+    raw.execute(f"DELETE FROM {SPEND_TABLE}")
+    return bool(count)
+
+
 def kept_spend(workspace) -> KeptSpend | None:
     """The spend file the workspace was last given, or None without one."""
     # on the connection: the dashboard starts without loading Ibis' backend
@@ -66,6 +76,8 @@ def kept_spend(workspace) -> KeptSpend | None:
     frame = frame_from_parquet(row[2])
     # errors about it name the file the user gave, and that it is the kept one
     frame.attrs["file"] = f"{row[0]} (the spend file kept in the workspace)"
+    # a check that refuses it names the way to leave it out (--no-spend)
+    frame.attrs["kept"] = True
     return KeptSpend(frame=frame, name=row[0], kept_at=row[1])
 
 

@@ -77,12 +77,22 @@ def _shown(text: str, saved: list[tuple[Path, str]]) -> str:
 
 def _for_the_dashboard(text: str) -> str:
     """An importer's message as the dashboard's upload can follow it: the upload takes no
-    rates file, format or column map, so advice to give one says where to give it."""
+    rates file, format, column map or ``--no-spend``, so advice to give one says where to give
+    it."""
     if "--fx" in text:
         return (
             f"{text} (the dashboard's upload takes no rates file: ingest the export with "
             "`valuecast ingest FILE --fx RATES.csv` on the command line, then reload the "
             "dashboard)"
+        )
+    if "--no-spend" in text:
+        # the kept spend refuses the new orders, and a spend file in their currency is refused
+        # against the analysis stored: the command line drops it (the dashboard holds the
+        # workspace, so it is stopped first)
+        return (
+            f"{text} (the dashboard keeps this spend for every upload: stop the dashboard, run "
+            "`valuecast analyze --no-spend` on its workspace to drop it, start the dashboard "
+            "again and upload the export)"
         )
     if "--format" in text or "--map" in text:
         return (

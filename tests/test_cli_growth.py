@@ -226,14 +226,14 @@ def test_stage_shows_the_clv_to_cac_of_the_last_analysis_with_spend(app, workspa
     assert shown.exit_code == 0, shown.output
     assert f"CLV:CAC: {ratio:.2f}" in shown.output
     assert "CLV:CAC unknown" not in shown.output
-    # another as-of date than the analysis': its ratio is not this date's
+    # another as-of date than the analysis': the kept spend over that date's customers
     other = runner.invoke(app, ["stage", "-w", str(workspace), "--as-of", "2024-02-29"])
-    assert "CLV:CAC unknown" in other.output
+    assert f"CLV:CAC: {ratio:.2f}" not in other.output and "CLV:CAC: 1.40" in other.output
 
 
-def test_stage_with_a_kept_spend_does_not_say_no_spend_was_given(app, workspace, tmp_path):
-    """`analyze --spend` keeps the spend: a stage of another date says which analysis would
-    divide by it, not that no spend was given."""
+def test_stage_divides_the_kept_spend_as_channels_does(app, workspace, tmp_path):
+    """`analyze --spend` keeps the spend: a stage of another date divides it by that date's
+    customers, as `channels --as-of` does, and --no-spend leaves it out."""
     from valuecast.cli import app as valuecast
 
     spend = tmp_path / "spend.csv"
@@ -246,6 +246,21 @@ def test_stage_with_a_kept_spend_does_not_say_no_spend_was_given(app, workspace,
     other = runner.invoke(app, ["stage", "-w", str(workspace), "--as-of", "2024-02-29"])
     assert other.exit_code == 0, other.output
     text = " ".join(other.output.split())
-    assert "no marketing spend was given" not in text
-    assert "CLV:CAC unknown: no analysis of these orders as of this date has the spend file" in text
-    assert "(spend.csv)" in text and "valuecast analyze --as-of 2024-02-29" in text
+    # as of Feb 29 the January customers' CLV is their revenue (no model is fitted): ann 30
+    # (web), bob 40 (pos), against 10 + 40 spent: 70 / 50
+    assert "CLV:CAC: 1.40" in text and "CLV:CAC unknown" not in text
+    assert "note: CLV:CAC from the spend file kept from" in text and "(spend.csv)" in text
+    channels = runner.invoke(
+        valuecast,
+        ["channels", "-w", str(workspace), "--as-of", "2024-02-29", "-o", str(tmp_path / "c")],
+    )
+    assert channels.exit_code == 0, channels.output
+    cac = pd.read_csv(tmp_path / "c" / "cac.csv")
+    whole = cac[(cac["cohort_month"] == "all") & cac["spend"].notna()]
+    assert (whole["clv_per_customer"] * whole["customers"]).sum() / whole["spend"].sum() == (
+        pytest.approx(1.40)
+    )
+    left_out = runner.invoke(app, ["stage", "-w", str(workspace), "--no-spend"])
+    assert left_out.exit_code == 0, left_out.output
+    text = " ".join(left_out.output.split())
+    assert "CLV:CAC unknown: the spend file kept from" in text and "(--no-spend)" in text

@@ -411,14 +411,14 @@ def test_a_partial_as_of_month_is_noted_and_left_out_of_the_channels_whole(shop)
 
 
 def test_the_overall_ratio_counts_the_spend_of_channels_that_acquired_nobody(shop):
-    from valuecast.analysis.growth.tables import _overall_clv_to_cac
+    from valuecast.analysis.growth.tables import overall_clv_to_cac
 
     table = cac_table(*shop)
     rows = rows_of(table)
     paid = [rows[(c, "all")] for c in ("google", "Facebook", "tiktok")]
     spend = sum(row.spend for row in paid)  # tiktok's 90 acquired nobody, but was spent
     value = sum(row.clv_per_customer * row.customers for row in paid if row.customers)
-    assert _overall_clv_to_cac(table) == pytest.approx(value / spend)
+    assert overall_clv_to_cac(table) == pytest.approx(value / spend)
 
 
 def test_missing_columns_are_named(shop):

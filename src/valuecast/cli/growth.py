@@ -23,7 +23,7 @@ from valuecast.cli.common import (
     open_workspace,
     ungrouped_note,
 )
-from valuecast.cli.options import JsonOption, WorkspaceOption
+from valuecast.cli.options import JsonOption, NoKeptSpendOption, WorkspaceOption
 
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
 SHOWN_MONTHS = (0, 1, 3, 6, 12)  # months since acquisition shown on screen (the CSV has all)
@@ -216,11 +216,11 @@ def _churn_line(churn: dict[str, Any]) -> str:
 
 
 def _analysed_clv_to_cac(workspace: Any, as_of: Any) -> float | None:
-    """The shop's CLV:CAC from the last ``analyze --spend`` when that analysis is of these
-    orders (nothing ingested after it) as of this date; None otherwise.
+    """The shop's CLV:CAC of the last analysis when that analysis is of these orders (nothing
+    ingested after it) as of this date; None otherwise.
 
-    ``stage`` reads no spend file itself: without this, a merchant who had just given the spend
-    to ``analyze`` was told CLV:CAC is unknown because no spend was given.
+    Read where the workspace keeps no spend: an analysis given a spend before spend was kept
+    (an older valuecast) still has its ratio.
     """
     from valuecast.store.snapshots import load_summary, reusable_snapshot
 
@@ -236,44 +236,77 @@ def _analysed_clv_to_cac(workspace: Any, as_of: Any) -> float | None:
     return float(ratio) if ratio is not None and math.isfinite(ratio) and ratio >= 0 else None
 
 
-def _unanalysed_spend(workspace: Any, as_of: str | None) -> str | None:
-    """Why CLV:CAC is unknown when the workspace keeps a spend file (the last analysis is not
-    of these orders as of this date, or ran before the spend was given); None without one.
+def _kept_spend_clv_to_cac(workspace: Any, kept: Any, as_of: Any) -> tuple[float | None, str]:
+    """The shop's CLV:CAC from the spend the workspace keeps, as ``channels`` divides it: the
+    customers of the analysis as of ``as_of`` (the last one's while it is of these orders as of
+    that date, else one run now with its options), and why it is unknown when it is (None
+    otherwise).  The same ratio ``analyze`` stores with that spend."""
+    from valuecast.analysis.growth.channels import cac_table, monthly_revenue
+    from valuecast.analysis.growth.tables import overall_clv_to_cac
+    from valuecast.analysis.summary import SummaryError
+    from valuecast.io.schema import InputError
+    from valuecast.io.spend import check_spend_currency
+    from valuecast.jobs.snapshots import last_analysis
+    from valuecast.store import EngineError
 
-    ``stage`` runs no analysis: it says which command divides the kept spend by these orders.
-    """
-    from valuecast.store.spend import kept_spend
-
-    kept = kept_spend(workspace)
-    if kept is None:
-        return None
-    command = "valuecast analyze" + (f" --as-of {as_of}" if as_of else "")
-    return (
-        f"no analysis of these orders as of this date has {kept_spend_named(kept)} yet "
-        f"(`{command}` adds it)"
-    )
+    try:
+        analysis = last_analysis(workspace, as_of=as_of.isoformat())
+        summary = analysis.summary
+        check_spend_currency(kept.frame, summary.get("currency"))
+        margin = 1.0 if summary.get("margin") is None else float(summary["margin"])
+        cac = cac_table(
+            analysis.customers, kept.frame, monthly_revenue(workspace.orders(), summary["as_of"]),
+            margin=margin, as_of=summary["as_of"],
+        )  # fmt: skip
+    except (SummaryError, InputError, EngineError, ValueError) as error:
+        return None, " ".join(str(error).split())
+    ratio = overall_clv_to_cac(cac)
+    if ratio is None:
+        return None, f"{kept_spend_named(kept)} reports no spend up to {as_of}"
+    return ratio, None
 
 
 def stage(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     as_json: JsonOption = False,
+    no_spend: NoKeptSpendOption = False,
 ) -> None:
-    """Show the shop's growth stage, the suggested effort on retention, and the evidence."""
+    """Show the shop's growth stage, the suggested effort on retention, and the evidence.
+
+    CLV:CAC divides the spend the workspace keeps (the last given to analyze --spend or the
+    dashboard) as `valuecast channels` does, over the customers of the analysis as of the
+    stage's date.
+    """
     from valuecast.analysis.growth.stage import format_stage, growth_stage, stage_to_dict
     from valuecast.analysis.summary import default_as_of
+    from valuecast.store.spend import kept_spend
 
     with open_workspace(workspace) as ws:
         orders = ws.orders()
         as_of_date = _as_of(orders, as_of, required=False)  # no orders: "just started"
-        ratio = _analysed_clv_to_cac(ws, as_of_date or default_as_of(orders))
-        reason = None if ratio is not None else _unanalysed_spend(ws, as_of)
+        dated = as_of_date or default_as_of(orders)
+        kept = kept_spend(ws)
+        ratio = reason = source = None
+        if kept is not None and no_spend:
+            reason = f"{kept_spend_named(kept)} is left out (--no-spend)"
+        elif kept is not None and dated is not None:
+            # the kept spend divided as `channels` divides it, whatever analysis ran last
+            ratio, reason = _kept_spend_clv_to_cac(ws, kept, dated)
+            source = f"CLV:CAC from {kept_spend_named(kept)}" if ratio is not None else None
+        elif kept is None and not no_spend:
+            ratio = _analysed_clv_to_cac(ws, dated)
+            source = (
+                "CLV:CAC is the last analysis' (the spend given to it)"
+                if ratio is not None
+                else None
+            )
         result = growth_stage(orders, as_of=as_of_date, cac_ratio=ratio, unknown_cac_reason=reason)
     if as_json:
         print(json.dumps(stage_to_dict(result), indent=2, default=str))
         return
     lines = format_stage(result)
-    if ratio is not None:  # said where it comes from, before the closing caveat
-        lines.insert(-1, "note: CLV:CAC is the last analysis' (the spend given to analyze)")
+    if source is not None:  # said where it comes from, before the closing caveat
+        lines.insert(-1, f"note: {source}")
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)

@@ -19,7 +19,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["GrowthTables", "growth_tables"]
+__all__ = ["GrowthTables", "growth_tables", "overall_clv_to_cac"]
 
 
 @dataclass
@@ -34,7 +34,7 @@ def _finite(value) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def _overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
+def overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
     """Spend-weighted CLV:CAC over every channel's months with spend: total CLV / total spend,
     the spend of a channel that acquired nobody included (it is spend all the same)."""
     totals = cac[(cac["cohort_month"] == "all") & cac["spend"].notna()]
@@ -129,7 +129,7 @@ def growth_tables(
                 customers, spend, monthly_revenue(orders, as_of), margin=margin, as_of=as_of
             )
             tables["cac.csv"] = cac
-            ratio = _overall_clv_to_cac(cac)
+            ratio = overall_clv_to_cac(cac)
         tables["channels.csv"] = with_new_customer_clv(
             channels_frame(groups, "acquisition_channel", cac),
             customers,

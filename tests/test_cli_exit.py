@@ -100,3 +100,34 @@ def test_version_is_printed_and_a_negative_top_refused():
     assert result.exit_code == 0 and result.output.strip() == f"valuecast {__version__}"
     result = runner.invoke(cli.app, ["compare", "--top", "-1"])
     assert result.exit_code == 2 and "--top" in result.output
+
+
+def test_analyze_on_an_engine_says_the_kept_spend_is_not_used(monkeypatch, tmp_path):
+    """The workspace keeps a spend, which every analysis there divides: the engine's analysis
+    writes no CAC, and says that it leaves the kept spend unused rather than nothing."""
+    from typer.testing import CliRunner
+
+    import valuecast.jobs.scale as engine_jobs
+    from valuecast.cli import app
+    from valuecast.io.spend import read_spend
+    from valuecast.store import Workspace
+    from valuecast.store.spend import store_spend
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2025-01,web,5\n")
+    workspace = tmp_path / "shop.duckdb"
+    with Workspace(workspace) as ws:
+        store_spend(ws, read_spend(spend), "spend.csv")
+    summary = {"n_customers": 3, "as_of": "2025-02-01", "engine": "spark", "notes": [],
+               "totals": {"historic_clv": 10.0, "predicted_clv": 5.0}, "model": {"name": "pnbd"}}  # fmt: skip
+    monkeypatch.setattr(engine_jobs, "analyze_on_engine", lambda *args, **kwargs: (summary, {}))
+    runner = CliRunner()
+    result = runner.invoke(app, ["analyze", "--engine", "spark", "--tables", str(tmp_path),
+                                 "-w", str(workspace), "-o", str(tmp_path / "o")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "note: the engine's analysis writes no CAC: the spend file kept from" in text
+    assert f"(spend.csv) in {workspace} is not used" in text
+    result = runner.invoke(app, ["analyze", "--engine", "spark", "--tables", str(tmp_path),
+                                 "-w", str(workspace), "--no-spend"])  # fmt: skip
+    assert result.exit_code == 2 and "the engine's analysis uses no spend" in result.output

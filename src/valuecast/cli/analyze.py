@@ -24,6 +24,7 @@ from valuecast.cli.common import (
     fail,
     inputs_identity,
     is_url,
+    kept_spend_named,
     read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
@@ -662,21 +663,50 @@ def analyze(
                 "--spend runs on the workspace (--engine duckdb) only: the engine's analysis "
                 "writes no CAC (run `valuecast channels --spend` on a workspace for it)"
             )
+        if no_spend:
+            fail(
+                "--no-spend drops the spend a workspace keeps (--engine duckdb): the engine's "
+                "analysis uses no spend"
+            )
 
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,
             margin=margin, model=model.value, seasons=seasons,
             calendar=read_calendar_or_fail(calendar),
         )  # fmt: skip
+        unused = _unused_spend_note(workspace)
         scale.analyze_on_engine_cli(
-            files or [], engine, tables, export_format, column_map, fx, options, out
-        )
+            files or [], engine, tables, export_format, column_map, fx, options, out,
+            notes=[unused] if unused else [],
+        )  # fmt: skip
         return
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
         annual_discount_rate, margin, model.value, out, spend=spend, calendar=calendar,
         seasons=seasons, covariates=covariates, no_spend=no_spend,
     )  # fmt: skip
+
+
+def _unused_spend_note(workspace: Path) -> str | None:
+    """The note of ``analyze --engine`` when ``workspace`` keeps a spend: the engine's analysis
+    writes no CAC, so the spend the other commands use is not used there; None otherwise (no
+    workspace, none kept, or a workspace another process holds: a note is no reason to fail)."""
+    if not workspace.is_file():
+        return None
+    from valuecast.store import Workspace
+    from valuecast.store.spend import kept_spend
+
+    try:
+        with Workspace(workspace, read_only=True) as ws:
+            kept = kept_spend(ws)
+    except Exception:  # locked by the dashboard, not a workspace: said by no note
+        return None
+    if kept is None:
+        return None
+    return (
+        f"the engine's analysis writes no CAC: {kept_spend_named(kept)} in {workspace} is not "
+        f"used (`valuecast channels -w {workspace}` divides it by the workspace's customers)"
+    )
 
 
 def _write_results(

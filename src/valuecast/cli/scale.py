@@ -96,9 +96,11 @@ def summary_on_engine(
 
 
 def analyze_on_engine_cli(
-    files, engine, tables, export_format, column_map, fx, options, out: Path, quiet=False
-):
-    """``valuecast analyze --engine ...``: ingest FILEs (if any) to the engine, then analyse there."""
+    files, engine, tables, export_format, column_map, fx, options, out: Path, quiet=False,
+    notes: list[str] = (),
+):  # fmt: skip
+    """``valuecast analyze --engine ...``: ingest FILEs (if any) to the engine, then analyse
+    there; ``notes`` are printed after the analysis' own."""
     from valuecast.jobs.scale import analyze_on_engine, ingest_to_engine
 
     try:
@@ -126,7 +128,7 @@ def analyze_on_engine_cli(
             f"{totals.get('predicted_clv') or 0:,.0f} (model {summary['model']['name']})",
             highlight=False,
         )
-        for note in summary.get("notes", []):
+        for note in [*summary.get("notes", []), *notes]:
             console.print(f"note: {note}", highlight=False, markup=False)
         console.print(f"written in {seconds:.1f} s:", highlight=False)
         for where in written.values():

@@ -68,7 +68,14 @@ def test_channels_differing_in_case_stay_apart_here(tmp_path):
         ("month,channel\n2024-01,google\n", 1, "spend", "required column is missing"),
         ("Channel,Spend\ngoogle,10\n", 1, "month", "the header has: Channel, Spend"),
         ("month,channel,spend\n2024-01,google,10\n2024-13,google,5\n", 3, "month", "2024-13"),
-        ("month,channel,spend\nMarch 2024,google,5\n", 2, "month", "as a month"),
+        # a two-digit year is not read as a year (Jan-24 could be 24 January)
+        ("month,channel,spend\nJan-24,google,5\n", 2, "month", "Mar 2024 are read too"),
+        (
+            "month,channel,spend\n2024-01-01 - 2024-02-29,google,5\n",
+            2,
+            "month",
+            "covers several months (2024-01 to 2024-02): give the spend of each month",
+        ),
         ("month,channel,spend\n2024-02-30,google,5\n", 2, "month", "2024-02-30"),
         ("month,channel,spend\n24-02,google,5\n", 2, "month", "use YYYY-MM"),
         ("month,channel,spend\n,google,5\n", 2, "month", "month is empty"),
@@ -155,3 +162,15 @@ def test_a_spend_currency_column_is_read_as_the_orders_is(tmp_path, cell, named)
     path = tmp_path / "spend.csv"
     path.write_text(f"month,channel,spend,currency\n2025-01,web,500,{cell}\n")
     assert read_spend(path).attrs["currency"] == named
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2024-03", "2024/03", "2024/3", "03/2024", "3.2024", "Mar 2024", "March 2024", "mar. 2024",
+     "März 2024", "mars 2024", "2024-Mar", "Mar-2024", "2024-03-01 - 2024-03-31",
+     "2024-03-01 \u2013 2024-03-31", "2024-03-01 to 2024-03-31"],
+)  # fmt: skip
+def test_months_as_ad_platforms_and_spreadsheets_write_them(tmp_path, written):
+    """A month by its name, the year first or last, or a monthly report's range of days."""
+    path = write(tmp_path, f"Month,Channel,Spend\n{written},google,50\n2024-04,google,5\n")
+    assert read_spend(path)["month"].tolist() == ["2024-03", "2024-04"]

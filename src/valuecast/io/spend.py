@@ -5,7 +5,12 @@ in :mod:`valuecast.io.csvfile`: case, spaces and underscores ignored; ``cost`` o
 accepted for ``spend``). Other columns are ignored. Rules:
 
 * ``month`` is ``YYYY-MM``; ``YYYY-MM-DD`` (optionally with a time, as spreadsheets write dates)
-  is accepted and means the month of that date.
+  is accepted and means the month of that date.  So are the forms ad platforms and spreadsheets
+  write a month in that name no day: ``2024/03``, ``03/2024``, ``Mar 2024``, ``March 2024``,
+  ``2024-Mar`` (month names in the languages :func:`~valuecast.io.csvfile.english_month_names`
+  reads), and a reporting range within one month (``2024-03-01 - 2024-03-31``, a monthly
+  breakdown's ``Month`` column).  A range over several months is an error: its spend cannot be
+  put in one month.
 * ``channel`` is the acquisition channel as written (trimmed); it is matched to the customers'
   ``acquisition_channel`` later, case-insensitively (:func:`valuecast.analysis.growth.channels.cac_table`).
 * ``spend`` is an amount read with the orders' money rules (``1234.5``, ``$1,234.50``,
@@ -27,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from valuecast.io.csvfile import ANY_OF_SYMBOLS, currency_code, open_csv
+from valuecast.io.csvfile import ANY_OF_SYMBOLS, currency_code, english_month_names, open_csv
 from valuecast.io.schema import InputError
 
 __all__ = ["SPEND_COLUMNS", "check_spend_currency", "read_spend"]
@@ -41,22 +47,77 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "spend": ("spend", "cost", "amount"),
 }
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)?$")
+_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_NAME = "(" + "|".join(_NAMES) + r")\.?"
+# a month without a day: the year and the month's number or name, in either order
+_YEAR_MONTH = re.compile(r"^(\d{4})[/.](\d{1,2})$")
+_MONTH_YEAR = re.compile(r"^(\d{1,2})[/.-](\d{4})$")
+_NAME_YEAR = re.compile(rf"^{_NAME}[\s,/'-]*(\d{{4}})$", re.IGNORECASE)
+_YEAR_NAME = re.compile(rf"^(\d{{4}})[\s,/-]*{_NAME}$", re.IGNORECASE)
+# a reporting range (Meta's monthly breakdown writes ``2024-03-01 - 2024-03-31``)
+_RANGE = re.compile(r"\s+(?:-|\u2013|\u2014|to)\s+")
+ACCEPTED_MONTHS = "use YYYY-MM, e.g. 2024-03; 2024/03, 03/2024 and Mar 2024 are read too"
+
+
+class _SeveralMonths(ValueError):
+    """A reporting range over more than one month."""
 
 
 def _parse_month(text: str) -> str | None:
-    """``'YYYY-MM'`` for a valid month (or date), ``None`` otherwise."""
+    """``'YYYY-MM'`` for a valid month (or date, or range within one month), ``None``
+    otherwise; raises :class:`_SeveralMonths` for a range over several months."""
+    text = " ".join(text.split())
+    found = _one_month(text)
+    if found is not None:
+        return found
+    ends = _RANGE.split(text)
+    if len(ends) != 2:
+        return None
+    first, last = (_one_month(end) for end in ends)
+    if first is None or last is None:
+        return None
+    if first != last:
+        raise _SeveralMonths(f"{first} to {last}")
+    return first
+
+
+def _one_month(text: str) -> str | None:
+    """``'YYYY-MM'`` of one month written in a form of the module docstring, else None."""
     match = _MONTH.match(text)
-    if match is None:
-        return None
-    year, month, day = int(match[1]), int(match[2]), match[3]
-    if not 1 <= month <= 12:
-        return None
-    if day is not None:
-        try:
-            date(year, month, int(day))
-        except ValueError:
+    if match is not None:
+        year, month, day = int(match[1]), int(match[2]), match[3]
+        if day is not None and not _is_day(year, month, int(day)):
             return None
-    return f"{year:04d}-{month:02d}"
+    elif (match := _YEAR_MONTH.match(text)) is not None:
+        year, month = int(match[1]), int(match[2])
+    elif (match := _MONTH_YEAR.match(text)) is not None:
+        year, month = int(match[2]), int(match[1])
+    else:
+        return _named_month(text)
+    return f"{year:04d}-{month:02d}" if 1 <= month <= 12 else None
+
+
+def _named_month(text: str) -> str | None:
+    """``'YYYY-MM'`` of a month written by its name and year (``März 2024``), else None."""
+    if not any(character.isalpha() for character in text):
+        return None
+    english = english_month_names(pa.array([text]))[0].as_py()
+    match = _NAME_YEAR.match(english)
+    if match is not None:
+        name, year = match[1], match[2]
+    elif (match := _YEAR_NAME.match(english)) is not None:
+        year, name = match[1], match[2]
+    else:
+        return None
+    return f"{int(year):04d}-{_NAMES.index(name.title()) + 1:02d}"
+
+
+def _is_day(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def read_spend(path: str | Path) -> pd.DataFrame:
@@ -93,10 +154,18 @@ def read_spend(path: str | Path) -> pd.DataFrame:
         raw_month = months.iloc[position]
         if pd.isna(raw_month):
             raise table.error("month is empty", position, columns["month"])
-        month = _parse_month(str(raw_month))
+        try:
+            month = _parse_month(str(raw_month))
+        except _SeveralMonths as error:
+            raise table.error(
+                f"{raw_month!r} covers several months ({error}): give the spend of each month "
+                "on a row of its own",
+                position,
+                columns["month"],
+            ) from None
         if month is None:
             raise table.error(
-                f"cannot read {raw_month!r} as a month (use YYYY-MM, e.g. 2024-03)",
+                f"cannot read {raw_month!r} as a month ({ACCEPTED_MONTHS})",
                 position,
                 columns["month"],
             )

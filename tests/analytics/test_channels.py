@@ -389,6 +389,29 @@ def test_spend_after_the_as_of_date_is_left_out_and_noted(shop):
     assert rows_of(cac_table(customers, spend, monthly))[("google", "all")].spend == 155.0
 
 
+def test_spend_before_the_first_order_is_left_out_and_noted(shop):
+    # the orders start in January 2024 (an export of the last months beside a spend file of
+    # longer): December's google spend and a tiktok row of November acquired customers who
+    # are not there
+    customers, spend, monthly = shop
+    earlier = pd.DataFrame(
+        [("2023-12", "google", 45.0), ("2023-11", "tiktok", 10.0), ("2023-10", "radio", 5.0)],
+        columns=spend.columns,
+    )
+    rows = rows_of(cac_table(customers, pd.concat([spend, earlier], ignore_index=True), monthly))
+    google = rows[("google", "all")]
+    assert google.spend == 155.0 and ("google", "2023-12") not in rows
+    assert google.cac == pytest.approx(155.0 / 3)
+    assert (
+        "spend before the first order left out (2023-12: 45.00; the orders start in 2024-01)"
+        in google.note
+    )
+    assert rows[("tiktok", "all")].spend == 90.0
+    # a channel whose only spend is before the first order keeps its row, without spend
+    radio = rows[("radio", "all")]
+    assert np.isnan(radio.spend) and "2023-10: 5.00" in radio.note
+
+
 def test_a_partial_as_of_month_is_noted_and_left_out_of_the_channels_whole(shop):
     # as of 2024-02-20: February's google spend (60) bought the customers of 20 of its 29 days
     customers, spend, monthly = shop

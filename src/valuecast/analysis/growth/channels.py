@@ -635,7 +635,8 @@ def cac_table(
     A channel without any spend row gets spend empty, all its customers and ``"no spend
     reported"``.  Rows are sorted by channel (case-insensitively), months ascending, ``all`` last.
 
-    Spend of months after ``as_of``'s month (the analysis' as-of date) is left out: the
+    Spend of months after ``as_of``'s month (the analysis' as-of date), and of months before
+    the first customer's first order (the orders do not reach back there), is left out: the
     customers it acquired are not in ``customers``.  The channel's ``all`` row notes the months
     and the amount left out.  The as-of date's own month, when the date is not its last day, is
     partial: its row says so, and the ``all`` row leaves it out where other months have spend
@@ -682,16 +683,19 @@ def cac_table(
     )
     cost_months = _month_number(costs["month"])  # checks the shape
     costs["key"] = costs["label"].map(_key)
-    every_cost = costs  # a channel whose every spend row is after the as-of date keeps its label
+    every_cost = costs  # a channel whose every spend row is left out keeps its label
     later: dict[str, list[tuple[str, float]]] = {}
     if as_of is not None:
         stamp = pd.Timestamp(as_of)
         after = (cost_months > stamp.year * 12 + stamp.month - 1).to_numpy()
-        for key, month, amount in costs.loc[after, ["key", "month", "spend"]].itertuples(
-            index=False
-        ):
-            later.setdefault(key, []).append((month, float(amount)))
-        costs = costs[~after]
+        costs, cost_months = _left_out(costs, cost_months, after, later)
+    # the months before the first customer's: the orders do not reach back there (an export of
+    # the last year beside a spend file of two), so no customer it acquired is in ``customers``
+    earlier: dict[str, list[tuple[str, float]]] = {}
+    first_month = int(cohort_number.min()) if len(cohort_number) else None
+    if first_month is not None:
+        before = (cost_months < first_month).to_numpy()
+        costs, cost_months = _left_out(costs, cost_months, before, earlier)
     spent = costs.groupby(["key", "month"])["spend"].sum()
     partial = _partial_month(as_of)
 
@@ -795,11 +799,13 @@ def cac_table(
         else:
             covered_months, amount = months, float("nan")
             notes.append(NO_SPEND)
+        if key in earlier:
+            notes.append(
+                f"spend before the first order left out ({_months_and_total(earlier[key])}; "
+                f"the orders start in {_month_text(first_month)})"
+            )
         if key in later:
-            left = sorted(later[key])
-            shown = ", ".join(dict.fromkeys(month for month, _ in left))
-            total = sum(amount for _, amount in left)
-            notes.append(f"spend after the as-of date left out ({shown}: {total:,.2f})")
+            notes.append(f"spend after the as-of date left out ({_months_and_total(later[key])})")
         parts = [cohorts[(key, m)] for m in covered_months if (key, m) in cohorts]
         covered = pd.concat(parts) if parts else no_customers
         if spend_months and not len(covered):
@@ -816,6 +822,23 @@ def cac_table(
     for column in ("spend", "cac", "clv_per_customer", "clv_to_cac", "roi_per_customer"):
         out[column] = out[column].astype(float)
     return out
+
+
+def _left_out(
+    costs: pd.DataFrame, months: pd.Series, out: np.ndarray, into: dict[str, list]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """``costs`` and their ``months`` without the rows ``out``, which go to ``into`` (channel
+    key -> (month, amount) pairs) for the note that names them."""
+    for key, month, amount in costs.loc[out, ["key", "month", "spend"]].itertuples(index=False):
+        into.setdefault(key, []).append((month, float(amount)))
+    return costs[~out], months[~out]
+
+
+def _months_and_total(pairs: list[tuple[str, float]]) -> str:
+    """``2023-09, 2023-10: 50.00``: the months of (month, amount) ``pairs`` and their total."""
+    pairs = sorted(pairs)
+    shown = ", ".join(dict.fromkeys(month for month, _ in pairs))
+    return f"{shown}: {sum(amount for _, amount in pairs):,.2f}"
 
 
 def unmatched_spend_note(cac: pd.DataFrame, channels: pd.Series) -> str | None:

@@ -174,3 +174,33 @@ def test_months_as_ad_platforms_and_spreadsheets_write_them(tmp_path, written):
     """A month by its name, the year first or last, or a monthly report's range of days."""
     path = write(tmp_path, f"Month,Channel,Spend\n{written},google,50\n2024-04,google,5\n")
     assert read_spend(path)["month"].tolist() == ["2024-03", "2024-04"]
+
+
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [("Amount spent (EUR)", "EUR"), ("Spend (€)", "EUR"), ("cost (USD)", "USD"),
+     ("Amount spent", None), ("Spend ($)", None)],
+)  # fmt: skip
+def test_a_spend_header_naming_its_currency_is_the_spend_column(tmp_path, header, named):
+    """Meta's export and many spreadsheets name the spend column with its currency."""
+    path = write(tmp_path, f"Month,Channel,{header}\n2024-03,google,50\n")
+    spend = read_spend(path)
+    assert spend["spend"].tolist() == [50.0]
+    assert spend.attrs["currency"] == named
+
+
+def test_a_bracketed_word_is_no_currency(tmp_path):
+    path = write(tmp_path, "Month,Channel,Cost (net)\n2024-03,google,50\n")
+    with pytest.raises(InputError, match="required column is missing"):
+        read_spend(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["month,channel,Spend (EUR),currency\n2024-03,google,50,USD\n",
+     "month,channel,Spend (EUR)\n2024-03,google,USD 50\n",
+     "month,channel,spend,currency\n2024-03,google,USD 50,EUR\n"],
+)  # fmt: skip
+def test_a_spend_naming_two_currencies_in_its_header_cells_or_amounts_is_an_error(tmp_path, text):
+    with pytest.raises(InputError, match=r"spend in more than one currency \(EUR, USD\)"):
+        read_spend(write(tmp_path, text))

@@ -1,8 +1,9 @@
 """Marketing spend: one CSV of what was spent per month and acquisition channel.
 
 The file has the columns ``month``, ``channel`` and ``spend`` (header names matched as everywhere
-in :mod:`valuecast.io.csvfile`: case, spaces and underscores ignored; ``cost`` or ``amount`` are
-accepted for ``spend``). Other columns are ignored. Rules:
+in :mod:`valuecast.io.csvfile`: case, spaces and underscores ignored; ``cost``, ``amount`` or
+``amount spent`` are accepted for ``spend``, also with the currency in brackets, ``Amount spent
+(EUR)``, as ad platforms name it). Other columns are ignored. Rules:
 
 * ``month`` is ``YYYY-MM``; ``YYYY-MM-DD`` (optionally with a time, as spreadsheets write dates)
   is accepted and means the month of that date.  So are the forms ad platforms and spreadsheets
@@ -34,7 +35,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from valuecast.io.csvfile import ANY_OF_SYMBOLS, currency_code, english_month_names, open_csv
+from valuecast.io.csvfile import (
+    ANY_OF_SYMBOLS,
+    currency_code,
+    english_month_names,
+    open_csv,
+)
 from valuecast.io.schema import InputError
 
 __all__ = ["SPEND_COLUMNS", "check_spend_currency", "read_spend"]
@@ -44,8 +50,10 @@ SPEND_COLUMNS: tuple[str, ...] = ("month", "channel", "spend")
 _ALIASES: dict[str, tuple[str, ...]] = {
     "month": ("month",),
     "channel": ("channel",),
-    "spend": ("spend", "cost", "amount"),
+    "spend": ("spend", "cost", "amount", "amount spent"),
 }
+# ``Amount spent (EUR)``: a spend header naming its currency (Meta's export, many spreadsheets)
+_NAMED_IN_BRACKETS = re.compile(r"^(?i:spend|cost|amount|amount spent)\s*\(\s*([^()]+?)\s*\)$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)?$")
 _NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _NAME = "(" + "|".join(_NAMES) + r")\.?"
@@ -130,6 +138,8 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     columns = {}
     for name, aliases in _ALIASES.items():
         found = csv.find(*aliases)
+        if found is None and name == "spend":
+            found = _spend_named_with_currency(csv.header)
         if found is None:
             raise InputError(
                 csv.name,
@@ -138,6 +148,7 @@ def read_spend(path: str | Path) -> pd.DataFrame:
                 column=name,
             )
         columns[name] = found
+    header_currency = _bracketed_currency(columns["spend"])
     currency = csv.find("currency")
     table = csv.read([*columns.values(), *([currency] if currency else [])])
     months = table.text_series(columns["month"])
@@ -188,26 +199,53 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
     summed = summed.reset_index(drop=True)
-    summed.attrs["currency"] = _spend_currency(csv.name, table, columns["spend"], currency)
+    summed.attrs["currency"] = _spend_currency(
+        csv.name, table, columns["spend"], currency, header_currency
+    )
     summed.attrs["file"] = csv.name
     return summed
 
 
-def _spend_currency(file: str, table, spend_column: str, column: str | None) -> str | None:
-    """The currency the spend names: the ``currency`` column's one code, else the one the
-    amounts are written in (``€500``); None where it names none."""
+def _spend_named_with_currency(header) -> str | None:
+    """The spend column named with its currency in brackets (``Amount spent (EUR)``), None
+    without one."""
+    return next((name for name in header if _bracketed_currency(name) is not None), None)
+
+
+def _bracketed_currency(name: str) -> str | None:
+    """The code of the currency a spend header names in brackets (``Spend (€)`` -> EUR), else
+    None; ``$``, a symbol of several currencies, names none.  A code is three capitals as
+    written, so that ``Cost (net)`` names no currency."""
+    match = _NAMED_IN_BRACKETS.match(" ".join(name.replace("\ufeff", "").split()))
+    if match is None:
+        return None
+    written = match[1]
+    if re.fullmatch(r"[A-Z]{3}", written):
+        return written
+    code = currency_code(written)
+    return code if code != written.upper() and code not in ANY_OF_SYMBOLS else None
+
+
+def _spend_currency(
+    file: str, table, spend_column: str, column: str | None, header: str | None = None
+) -> str | None:
+    """The currency the spend names: the ``currency`` column's one code, else the spend
+    header's (``Spend (EUR)``), else the one the amounts are written in (``€500``); None where
+    it names none."""
     written = table.written_currency([spend_column])
-    if column is None:
+    if column is None and header is None:
         return written
     # codes as the orders' currency column reads them (EUR, € -> EUR); a symbol of several
     # currencies ($) names none
-    codes = {
-        currency_code(str(code)) for code in table.text_series(column).dropna() if str(code).strip()
-    } - set(ANY_OF_SYMBOLS)
+    cells = table.text_series(column).dropna() if column is not None else []
+    codes = {currency_code(str(code)) for code in cells if str(code).strip()} - set(ANY_OF_SYMBOLS)
+    codes |= {header} if header else set()
+    if written and written not in ANY_OF_SYMBOLS:
+        codes.add(written)
     if len(codes) > 1:
         raise InputError(
             file, f"spend in more than one currency ({', '.join(sorted(codes))}): give it "
-            "in the orders' currency", column=column,
+            "in the orders' currency", column=column or spend_column,
         )  # fmt: skip
     return next(iter(codes), written)
 

@@ -444,6 +444,29 @@ def test_the_overall_ratio_counts_the_spend_of_channels_that_acquired_nobody(sho
     assert overall_clv_to_cac(table) == pytest.approx(value / spend)
 
 
+def test_spend_that_acquired_nobody_anywhere_gives_no_overall_ratio_but_a_reason(shop):
+    """Spend whose every channel is named otherwise than the orders' is no CLV:CAC of 0 (the
+    stage read 'below 1: a customer costs more to acquire than they bring')."""
+    from valuecast.analysis.growth.tables import overall_clv_to_cac, unknown_clv_to_cac_reason
+
+    customers, spend, monthly = shop
+    ads = pd.DataFrame(
+        [("2024-01", "Facebook Ads", 70.0), ("2024-02", "Google Ads", 50.0)],
+        columns=spend.columns,
+    )
+    table = cac_table(customers, ads, monthly)
+    assert overall_clv_to_cac(table) is None
+    assert "no customer was acquired through the spend's channels" in unknown_clv_to_cac_reason(
+        table
+    )
+    zero = cac_table(customers, spend.assign(spend=0.0), monthly)
+    assert overall_clv_to_cac(zero) is None
+    assert unknown_clv_to_cac_reason(zero) == (
+        "the spend file reports no spend in the months of the orders"
+    )
+    assert unknown_clv_to_cac_reason(cac_table(*shop)) is None
+
+
 def test_missing_columns_are_named(shop):
     customers, spend, monthly = shop
     with pytest.raises(ValueError, match="acquisition_channel"):

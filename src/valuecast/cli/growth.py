@@ -243,7 +243,7 @@ def _kept_spend_clv_to_cac(workspace: Any, kept: Any, as_of: Any) -> tuple[float
     that date, else one run now with its options), and why it is unknown when it is (None
     otherwise).  The same ratio ``analyze`` stores with that spend."""
     from valuecast.analysis.growth.channels import cac_table, monthly_revenue
-    from valuecast.analysis.growth.tables import overall_clv_to_cac
+    from valuecast.analysis.growth.tables import overall_clv_to_cac, unknown_clv_to_cac_reason
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.io.spend import check_spend_currency
@@ -263,7 +263,8 @@ def _kept_spend_clv_to_cac(workspace: Any, kept: Any, as_of: Any) -> tuple[float
         return None, " ".join(str(error).split())
     ratio = overall_clv_to_cac(cac)
     if ratio is None:
-        return None, f"{kept_spend_named(kept)} reports no spend up to {as_of}"
+        reason = unknown_clv_to_cac_reason(cac) or "CLV:CAC cannot be computed"
+        return None, f"{kept_spend_named(kept)}: {reason}"
     return ratio, None
 
 

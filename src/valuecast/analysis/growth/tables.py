@@ -19,7 +19,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["GrowthTables", "growth_tables", "overall_clv_to_cac"]
+__all__ = ["GrowthTables", "growth_tables", "overall_clv_to_cac", "unknown_clv_to_cac_reason"]
 
 
 @dataclass
@@ -36,14 +36,36 @@ def _finite(value) -> float | None:
 
 def overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
     """Spend-weighted CLV:CAC over every channel's months with spend: total CLV / total spend,
-    the spend of a channel that acquired nobody included (it is spend all the same)."""
-    totals = cac[(cac["cohort_month"] == "all") & cac["spend"].notna()]
-    spend = float(totals["spend"].sum())
-    if spend <= 0:
+    the spend of a channel that acquired nobody included (it is spend all the same).
+
+    None without spend, and where no channel acquired anyone in its months with spend: that is
+    a spend file whose channels are named otherwise than the orders' (``Facebook Ads`` beside
+    ``web``), not a CLV:CAC of 0 (:func:`unknown_clv_to_cac_reason` says which)."""
+    if unknown_clv_to_cac_reason(cac) is not None:
         return None
+    totals = _with_spend(cac)
     acquired = totals["customers"] > 0
     value = float((totals["clv_per_customer"][acquired] * totals["customers"][acquired]).sum())
-    return value / spend if math.isfinite(value) else None
+    return value / float(totals["spend"].sum()) if math.isfinite(value) else None
+
+
+def unknown_clv_to_cac_reason(cac: pd.DataFrame) -> str | None:
+    """Why the CAC table ``cac`` gives the shop no CLV:CAC (:func:`overall_clv_to_cac`), None
+    where it gives one."""
+    totals = _with_spend(cac)
+    if not float(totals["spend"].sum()) > 0:
+        return "the spend file reports no spend in the months of the orders"
+    if not (totals["customers"] > 0).any():
+        return (
+            "no customer was acquired through the spend's channels in its months (name its "
+            "channels as the orders do)"
+        )
+    return None
+
+
+def _with_spend(cac: pd.DataFrame) -> pd.DataFrame:
+    """The channels' all-months rows of ``cac`` that have spend."""
+    return cac[(cac["cohort_month"] == "all") & cac["spend"].notna()]
 
 
 def _names_products(order_lines) -> bool:
@@ -109,7 +131,7 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    ratio = None
+    ratio = unknown_ratio = None
     if not isinstance(customers, pd.DataFrame):  # a table in the engine
         if spend is not None:
             raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
@@ -130,6 +152,7 @@ def growth_tables(
             )
             tables["cac.csv"] = cac
             ratio = overall_clv_to_cac(cac)
+            unknown_ratio = unknown_clv_to_cac_reason(cac)
         tables["channels.csv"] = with_new_customer_clv(
             channels_frame(groups, "acquisition_channel", cac),
             customers,
@@ -143,7 +166,10 @@ def growth_tables(
         counts = growth_counts(orders, as_of)
     # cohorts.notes (guests, orders after the as-of date left out) would repeat the summary's
     cohorts = cohorts_from_cells(counts["cells"], as_of)
-    stage = growth_stage(orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"])
+    stage = growth_stage(
+        orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"],
+        unknown_cac_reason=unknown_ratio,
+    )  # fmt: skip
     churn = churn_from_counts(counts, as_of)
     gaps = gaps_from_counts(counts["gaps"], as_of)
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention

@@ -634,3 +634,19 @@ def test_a_kept_spend_in_the_old_currency_has_a_way_out(tmp_path):
     assert after.exit_code == 0, after.output
     assert "spend file kept" not in " ".join(after.output.split())
     assert not (tmp_path / "after" / "cac.csv").exists()
+
+
+def test_the_cac_table_says_what_its_spend_leaves_out(repeat_shop, tmp_path):
+    """The table's spend is less than the file's where months are left out: a note says which,
+    as cac.csv's note column does."""
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2023-12,google,30\n2024-01,google,50\n")
+    result = run("-w", repeat_shop, "--spend", spend, "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (
+        "note: Google: spend before the first order left out (2023-12: 30.00; the orders start "
+        "in 2024-01)" in text
+    )
+    # the channels without spend are said by their empty cells, not by a note each
+    assert "no spend reported" not in text

@@ -89,6 +89,8 @@ def _print(
     console.print(table)
     if with_cac:
         console.print(_cac_table(frame, column, by, amounts))
+        for line in _cac_notes(frame, column):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
     for path in paths:
         console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
 
@@ -123,6 +125,21 @@ def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
             "" if pd.isna(row["flag"]) else str(row["flag"]),
         )
     return table
+
+
+def _cac_notes(frame: pd.DataFrame, column: str) -> list[str]:
+    """The notes of the CAC table's channels (channels.csv's ``note``): what their spend and
+    customers leave out (spend before the first order or after the as-of date, customers of
+    months without spend, a partial month), which the table's figures do not show.  A channel
+    without spend is said by its empty cells."""
+    from valuecast.analysis.growth.channels import NO_SPEND
+
+    lines = []
+    for label, note in zip(frame[column], frame["note"], strict=True):
+        parts = [part for part in str(note).split("; ") if part != NO_SPEND]
+        if isinstance(note, str) and parts:
+            lines.append(f"note: {label}: {'; '.join(parts)}")
+    return lines
 
 
 def channels(

@@ -624,11 +624,13 @@ def test_a_kept_spend_in_the_old_currency_has_a_way_out(tmp_path):
                                      "--no-spend", "--spend", str(spend)])  # fmt: skip
     assert both.exit_code == 2 and "--spend and --no-spend" in both.output
 
-    dropped = runner.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(tmp_path / "d"),
+    assert (out / "cac.csv").exists()  # the first analysis', with spend
+    dropped = runner.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(out),
                                         "--no-spend"])  # fmt: skip
     assert dropped.exit_code == 0, dropped.output
     assert "dropped the spend file kept from" in " ".join(dropped.output.split())
-    assert not (tmp_path / "d" / "cac.csv").exists()
+    # no cac.csv of the analysis with spend is left beside this one's channels.csv
+    assert not (out / "cac.csv").exists()
     # dropped: the commands run without it and no longer name it
     after = run("-w", workspace, "--out", tmp_path / "after")
     assert after.exit_code == 0, after.output
@@ -650,3 +652,7 @@ def test_the_cac_table_says_what_its_spend_leaves_out(repeat_shop, tmp_path):
     )
     # the channels without spend are said by their empty cells, not by a note each
     assert "no spend reported" not in text
+    # a run without spend into the same folder leaves no cac.csv of this one beside its own
+    again = run("-w", repeat_shop, "--out", tmp_path / "o")
+    assert again.exit_code == 0, again.output
+    assert not (tmp_path / "o" / "cac.csv").exists()

@@ -751,4 +751,6 @@ def _write_growth_tables(tables: dict, out: Path) -> dict[str, Path]:
         path = out / name
         write_csv(frame, path)
         paths[name.removesuffix(".csv")] = path
+    if "cac.csv" not in tables:  # an earlier run's, with spend, is not this analysis'
+        (out / "cac.csv").unlink(missing_ok=True)
     return paths

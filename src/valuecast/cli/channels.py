@@ -273,6 +273,8 @@ def channels(
         write_csv(frame, paths[0])
         if cac is not None:
             write_csv(cac, paths[1])
+        else:  # an earlier run's, with spend, would read as this one's
+            (out / "cac.csv").unlink(missing_ok=True)
     grouped = by.value if by is not None else column  # --by-column names no --by
     _print(frame, column, grouped, joined, paths, currency)
     if kept_note is not None:

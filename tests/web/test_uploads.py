@@ -217,7 +217,8 @@ def test_an_upload_is_analysed_with_the_spend_given_to_analyze(workspace_copy, w
         assert wait(client, response.json())["state"] == "done"
         cac = client.get("/api/v1/channels").json()["tables"]["cac"]
         assert any(row["clv_to_cac"] is not None for row in cac)
-        assert "spend.csv" in client.get("/channels").text
+        page = client.get("/channels").text
+        assert "spend.csv" in page and "<code>valuecast analyze --no-spend</code>" in page
     finally:
         app.state.dashboard.close()
 

@@ -309,3 +309,24 @@ def test_a_pair_bought_together_far_beyond_chance_gets_no_such_note(tmp_path):
     result = runner.invoke(app, ["affinity", "-w", str(path), "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "Pen" in result.output and "chance" not in result.output
+
+
+def test_shipping_lines_are_left_out_and_counted(tmp_path):
+    orders = [(f"s{i}", f"c{i % 3}", f"2024-01-{i + 1:02d}") for i in range(9)]
+    lines = [(o[0], "Shampoo" if i % 2 else "Soap") for i, o in enumerate(orders)]
+    lines += [(o[0], "Shipping") for o in orders]
+    ws = make_workspace(tmp_path / "ws.duckdb", orders, lines)
+    out = tmp_path / "products"
+    result = runner.invoke(app, ["affinity", "--workspace", str(ws), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "note: 9 order lines of shipping, fees and other non-products left out (Shipping 9)" in (
+        " ".join(result.output.split())
+    )
+    pairs = pd.read_csv(out / "affinity.csv")
+    assert "Shipping" not in set(pairs["product_a"]) | set(pairs["product_b"])
+    result = runner.invoke(
+        app, ["reminders", "--workspace", str(ws), "--min-customers", "1", "--not-product", "soap"]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "left out (Shipping 9, Soap 5)" in text and "products with a cycle: 1" in text

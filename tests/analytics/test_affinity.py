@@ -655,3 +655,56 @@ def test_the_skus_a_rename_may_touch_are_not_written_into_the_query():
         return ibis.to_sql(product_purchases(*shop(orders, lines), "2024-01-31"))
 
     assert len(query(30).replace("SKU", "")) == len(query(3).replace("SKU", ""))
+
+
+# -- lines that are no product ---------------------------------------------------------------
+# Every order pays postage or shipping as a line of its own, in the words of several shops
+FEES = [
+    ("f1", "ann", "2024-01-01"),
+    ("f2", "bob", "2024-01-02"),
+    ("f3", "cat", "2024-01-03"),
+]
+FEE_LINES = [
+    ("f1", "Shampoo"),
+    ("f1", "Conditioner"),
+    ("f1", "POSTAGE", "POST", 1.0),
+    ("f2", "Shampoo"),
+    ("f2", "  versandkosten "),
+    ("f2", "Route Package Protection - $1.15"),
+    ("f3", "Conditioner"),
+    ("f3", None, "post", 1.0),
+    ("f3", "Tip"),
+    ("f3", "Shipping box"),
+]
+
+
+def test_shipping_fees_and_tips_are_no_products_and_are_counted():
+    from valuecast.analysis.growth.affinity import non_product_lines
+
+    orders, lines = shop(FEES, FEE_LINES)
+    bought = product_purchases(orders, lines, "2024-01-03").to_pandas()
+    # a whole name, in any case, a variant of a listed title or a listed SKU is no product;
+    # "Shipping box" (a name holding a listed word) still is one
+    assert sorted(bought["product"]) == ["Conditioner", "Conditioner", "Shampoo", "Shampoo",
+                                         "Shipping box"]  # fmt: skip
+    pairs = product_affinity(orders, lines, as_of="2024-01-03", min_pairs=1)
+    assert set(pairs["product_a"]) | set(pairs["product_b"]) == {
+        "Shampoo", "Conditioner", "Shipping box"
+    }  # fmt: skip
+    counts = non_product_lines(orders, lines, "2024-01-03")
+    assert dict(zip(counts["name"], counts["lines"], strict=True)) == {
+        "POSTAGE": 1, "versandkosten": 1, "Route Package Protection - $1.15": 1, "post": 1,
+        "Tip": 1,
+    }  # fmt: skip
+    # orders after the as-of date are not counted
+    assert non_product_lines(orders, lines, "2024-01-02")["lines"].sum() == 3
+
+
+def test_a_merchant_names_more_lines_that_are_no_product():
+    from valuecast.analysis.growth.affinity import non_product_lines
+
+    orders, lines = shop(FEES, FEE_LINES)
+    bought = product_purchases(orders, lines, "2024-01-03", not_products=["shipping BOX"])
+    assert "Shipping box" not in set(bought.to_pandas()["product"])
+    counts = non_product_lines(orders, lines, "2024-01-03", ["Shipping Box"])
+    assert counts["lines"].sum() == 6

@@ -29,6 +29,28 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
+_NOT_PRODUCT_HELP = (
+    "A line name or SKU that is no product (a fee, a shipping method), left out like the "
+    "built-in ones (shipping, postage, tips, gift wrap, insurance...); repeat for more."
+)
+NotProductOption = typer.Option(None, "--not-product", help=_NOT_PRODUCT_HELP)
+
+
+def _left_out_note(counts) -> str | None:
+    """The note naming the lines left out as no product (``name, lines``), most first."""
+    if not len(counts):
+        return None
+    total = int(counts["lines"].sum())
+    named = ", ".join(
+        f"{_one_line(row.name)} {int(row.lines):,}" for row in counts.head(5).itertuples()
+    )
+    more = f" and {len(counts) - 5:,} more" if len(counts) > 5 else ""
+    return (
+        f"note: {total:,} order {'line' if total == 1 else 'lines'} of shipping, fees and "
+        f"other non-products left out ({named}{more}); --not-product NAME leaves out more"
+    )
+
+
 MAX_DAYS = 3650
 """The longest window in days an option takes: ten years."""
 
@@ -43,6 +65,11 @@ def _at_least(least: int, **given: int) -> None:
             fail(f"--{name.replace('_', '-')} must be at most {MAX_DAYS:,} days (got {value:,})")
 
 
+def _print_note(note: str | None) -> None:
+    if note:
+        console.print(note, highlight=False, markup=False, soft_wrap=True)
+
+
 def affinity(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
@@ -54,6 +81,7 @@ def affinity(
     ),
     top: int = typer.Option(3, "--top", help="Next products per customer."),
     out: OutOption = Path("valuecast-out"),
+    not_product: list[str] | None = NotProductOption,
 ) -> None:
     """Write product pairs bought together or one after the other, and each customer's next products.
 
@@ -63,7 +91,13 @@ def affinity(
     from rich.table import Table
     from rich.text import Text
 
-    from valuecast.analysis.growth.affinity import next_products, product_affinity, within_chance
+    from valuecast.analysis.growth.affinity import (
+        next_products,
+        non_product_lines,
+        product_affinity,
+        product_purchases,
+        within_chance,
+    )
     from valuecast.analysis.growth.history import resolve_as_of
     from valuecast.analysis.summary import SummaryError
     from valuecast.dates import to_date
@@ -79,15 +113,27 @@ def affinity(
     with ws:
         try:
             as_of_date = resolve_as_of(ws.orders(), as_of)
+            purchases = product_purchases(
+                ws.orders(), ws.order_lines(), as_of_date, not_products=not_product or ()
+            )
             pairs = product_affinity(
                 ws.orders(),
                 ws.order_lines(),
                 as_of=as_of_date,
                 within_days=within_days,
                 min_pairs=min_pairs,
+                purchases=purchases,
             )
             suggestions = next_products(
-                ws.orders(), ws.order_lines(), as_of=as_of_date, k=top, affinity=pairs
+                ws.orders(),
+                ws.order_lines(),
+                as_of=as_of_date,
+                k=top,
+                affinity=pairs,
+                purchases=purchases,
+            )
+            left_out = non_product_lines(
+                ws.orders(), ws.order_lines(), as_of_date, not_product or ()
             )
             first = ws.orders().order_date.min().execute()
         except (SummaryError, ValueError) as error:
@@ -107,6 +153,7 @@ def affinity(
         f"next products for {suggestions['customer_id'].nunique():,} customers",
         highlight=False,
     )
+    _print_note(_left_out_note(left_out))
     if len(pairs) and within_chance(pairs["pairs"], pairs["lift"]).all():
         console.print(
             f"note: no pair is seen more often than chance alone often gives (at most "
@@ -161,6 +208,7 @@ def reminders(
         5, "--min-customers", help="Customers who must re-buy a product for it to get a cycle."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="CSV file for the reminders."),
+    not_product: list[str] | None = NotProductOption,
 ) -> None:
     """Show replenishment reminders due soon; write them with --out.
 
@@ -170,6 +218,7 @@ def reminders(
     from rich.table import Table
     from rich.text import Text
 
+    from valuecast.analysis.growth.affinity import non_product_lines, product_purchases
     from valuecast.analysis.growth.history import resolve_as_of
     from valuecast.analysis.growth.replenishment import reminders as due_reminders
     from valuecast.analysis.growth.replenishment import replenishment_cycles
@@ -187,8 +236,15 @@ def reminders(
     with ws:
         try:
             as_of_date = resolve_as_of(ws.orders(), as_of)
+            purchases = product_purchases(
+                ws.orders(), ws.order_lines(), as_of_date, not_products=not_product or ()
+            )
             cycles = replenishment_cycles(
-                ws.orders(), ws.order_lines(), as_of=as_of_date, min_customers=min_customers
+                ws.orders(),
+                ws.order_lines(),
+                as_of=as_of_date,
+                min_customers=min_customers,
+                purchases=purchases,
             )
             due = due_reminders(
                 ws.orders(),
@@ -196,6 +252,10 @@ def reminders(
                 as_of=as_of_date,
                 cycles=cycles,
                 due_within=due_within,
+                purchases=purchases,
+            )
+            left_out = non_product_lines(
+                ws.orders(), ws.order_lines(), as_of_date, not_product or ()
             )
         except (SummaryError, ValueError) as error:
             fail(str(error))
@@ -209,6 +269,7 @@ def reminders(
         f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
         highlight=False,
     )
+    _print_note(_left_out_note(left_out))
     if len(due):
         per_product = Table(title="reminders per product")
         for column in ("product", "cycle (days)", "reminders", "overdue"):

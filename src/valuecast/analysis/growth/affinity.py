@@ -50,6 +50,7 @@ on line items, so its size is the sum over customers of (distinct products bough
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,11 @@ import numpy as np
 import pandas as pd
 
 from valuecast.analysis.growth.history import resolve_as_of
+from valuecast.analysis.growth.non_products import (
+    non_product_counts,
+    non_product_values,
+    without_non_products,
+)
 from valuecast.analysis.summary import SummaryError, prepare_orders
 from valuecast.dates import as_date
 from valuecast.io.schema import empty_frame
@@ -98,7 +104,11 @@ NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = tuple(NEXT_PRODUCTS_SCHEMA)
 
 
 def product_lines(
-    order_lines: ir.Table, *, first_line: bool = False, dated: ir.Table | None = None
+    order_lines: ir.Table,
+    *,
+    first_line: bool = False,
+    dated: ir.Table | None = None,
+    not_products: Iterable[str] = (),
 ) -> ir.Table:
     """``order_id, product``: one row per product an order bought (with ``first_line``, also
     the lowest line number of its lines).
@@ -106,7 +116,9 @@ def product_lines(
     The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither are
     left out, and so are lines at a unit price of 0 (a free gift or sample: given, not bought,
     so it neither pairs with what was bought nor asks to be bought again, nor is a customer's
-    first product).  An order bought a product when its lines of it add up to more than zero items (a
+    first product), and so are the lines that are no product (shipping, fees, tips: the names
+    and SKUs of :mod:`~valuecast.analysis.growth.non_products` and ``not_products``).  An order
+    bought a product when its lines of it add up to more than zero items (a
     line without a quantity counts one): a product bought and returned in the same order (``X, 1``
     and ``X, -1``) was not bought, so it neither pairs with others nor asks to be bought again.
 
@@ -115,25 +127,9 @@ def product_lines(
     catalogue names it at their last date (:func:`current_names`): a product renamed is one
     product under its latest name, and a line without a name takes its SKU's.
     """
-    missing = [name for name in ("order_id", "product_name") if name not in order_lines.columns]
-    if missing:
-        raise SummaryError(
-            f"order lines table has no {', '.join(missing)} column "
-            f"(it has {', '.join(order_lines.columns)})"
-        )
-    name = order_lines.product_name.cast("string").strip().nullif("")
-    sku = (
-        order_lines.sku.cast("string").strip().nullif("")
-        if "sku" in order_lines.columns
-        else ibis.null().cast("string")
-    )
-    lines = order_lines.mutate(
-        _order=order_lines.order_id.cast("string"),
-        _sku=sku,
-        _named=name.notnull(),
-        _product=ibis.coalesce(name, sku),
-    )
+    lines = _keyed_lines(order_lines)
     named = lines.filter(lines._product.notnull())
+    named = without_non_products(named, _non_products_of(order_lines, not_products))
     if "unit_price" in order_lines.columns:
         # a line at a price of 0 is a gift (a free sample, a tote with the order), not bought
         price = named.unit_price.cast("float64")
@@ -174,6 +170,62 @@ def product_lines(
         return bought
     joined = bought.inner_join(dates, bought.order_id == dates._order)
     return joined.select("order_id", "product", *carried, *first)
+
+
+def _keyed_lines(order_lines: ir.Table) -> ir.Table:
+    """The order lines with ``_order`` (the order id as text), ``_sku`` (trimmed, NULL when
+    blank), ``_named`` (whether the line writes a name) and ``_product`` (the trimmed name, else
+    the SKU)."""
+    missing = [name for name in ("order_id", "product_name") if name not in order_lines.columns]
+    if missing:
+        raise SummaryError(
+            f"order lines table has no {', '.join(missing)} column "
+            f"(it has {', '.join(order_lines.columns)})"
+        )
+    return _named(order_lines).mutate(_order=order_lines.order_id.cast("string"))
+
+
+def _named(order_lines: ir.Table) -> ir.Table:
+    """``order_lines`` with ``_sku``, ``_named`` and ``_product`` (:func:`_keyed_lines`)."""
+    name = order_lines.product_name.cast("string").strip().nullif("")
+    sku = (
+        order_lines.sku.cast("string").strip().nullif("")
+        if "sku" in order_lines.columns
+        else ibis.null().cast("string")
+    )
+    return order_lines.mutate(
+        _sku=sku,
+        _named=name.notnull(),
+        _product=ibis.coalesce(name, sku),
+    )
+
+
+def non_product_lines(
+    orders: ir.Table, order_lines: ir.Table, as_of: date | str, not_products: Iterable[str] = ()
+) -> pd.DataFrame:
+    """``name, lines``: the lines of orders to ``as_of`` that :func:`product_lines` leaves out
+    as no product (shipping, fees, tips: :mod:`~valuecast.analysis.growth.non_products`), per
+    name, most first, so that what is left out is said."""
+    as_of_date = as_date(as_of, "as-of", error=SummaryError)
+    o = prepare_orders(orders)
+    dated = o.filter(
+        o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
+    )
+    lines = _keyed_lines(order_lines)
+    lines = lines.filter(lines._product.notnull())
+    values = _non_products_of(order_lines, not_products)
+    return non_product_counts(lines, values, dated.select(_order=dated.order_id.cast("string")))
+
+
+def _non_products_of(
+    order_lines: ir.Table, not_products: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """The product names and SKUs of ``order_lines`` that are no product
+    (:func:`~valuecast.analysis.growth.non_products.non_product_values`), read from their
+    distinct names and SKUs: one short pass over two columns."""
+    columns = ["product_name", *(["sku"] if "sku" in order_lines.columns else [])]
+    # no filter on the keys: the engine would push it below the distinct, onto every line
+    return non_product_values(_named(order_lines.select(*columns).distinct()), not_products)
 
 
 def skus_named_otherwise(order_lines: ir.Table) -> ir.Table | None:
@@ -236,19 +288,25 @@ def _title(name: ir.StringValue) -> ir.StringValue:
 
 
 def product_purchases(
-    orders: ir.Table, order_lines: ir.Table, as_of: date | str, *, customers_only: bool = False
+    orders: ir.Table,
+    order_lines: ir.Table,
+    as_of: date | str,
+    *,
+    customers_only: bool = False,
+    not_products: Iterable[str] = (),
 ) -> ir.Table:
     """``order_id, customer_id, order_date, product``: distinct products of each order to as_of.
 
     Guests' orders (``customer_id`` NULL) are kept unless ``customers_only``; products are
-    named as of ``as_of`` (:func:`current_names`, over every order to then, guests' too).
+    named as of ``as_of`` (:func:`current_names`, over every order to then, guests' too);
+    ``not_products`` names lines that are no product besides the built-in ones.
     """
     as_of_date = as_date(as_of, "as-of", error=SummaryError)
     o = prepare_orders(orders)
     dated = o.filter(
         o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
     ).select("order_id", "customer_id", "order_date")
-    bought = product_lines(order_lines, dated=dated)
+    bought = product_lines(order_lines, dated=dated, not_products=not_products)
     if customers_only:
         bought = bought.filter(bought.customer_id.notnull())
     return bought.select("order_id", "customer_id", "order_date", "product").distinct()

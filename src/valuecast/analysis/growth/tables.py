@@ -104,6 +104,7 @@ def growth_tables(
         AFFINITY_SCHEMA,
         NEXT_PRODUCTS_SCHEMA,
         next_products,
+        non_product_lines,
         product_affinity,
         product_purchases,
     )
@@ -175,6 +176,7 @@ def growth_tables(
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
     tables["days_between_orders.csv"] = gaps
 
+    left_out = non_product_lines(orders, lines, as_of)
     if _names_products(lines):
         # the three tables read each order's products several times: computed once (a 1M-order
         # shop's 1.3M order products, ~0.4 s a reading)
@@ -215,6 +217,7 @@ def growth_tables(
                 tables["next_products.csv"]["customer_id"].nunique()
             ),
             "reminders": int(len(tables["reminders.csv"])),
+            "non_product_lines": int(left_out["lines"].sum()),
         },
     }
     return GrowthTables(tables=tables, summary=summary)

@@ -1,0 +1,157 @@
+"""Order lines that are no product: shipping, postage, fees, tips, gift wrap, insurance (Ibis).
+
+Line-level logs and some exports write what an order paid besides its products as lines of
+their own (``POSTAGE`` in the public Online Retail log, ``Shipping Protection`` or ``Tip`` added
+by a shop's apps, ``Versandkosten`` in a German shop).  Counted as products they are in almost
+every basket, so they would top the cross-sell pairs and get a replenishment cycle of their own.
+Affinity, next products, reminders and the first product leave them out:
+
+* a line is no product when its name (trimmed, in any case) is one of :data:`NON_PRODUCT_NAMES`
+  or one the merchant names (``--not-product``), or when its product title is (the text before
+  the last `` - ``, as Shopify and WooCommerce name a variant: ``Route Package Protection -
+  $1.15``), or when its SKU is one of :data:`NON_PRODUCT_SKUS` or one the merchant names;
+* the lines left out are counted per name (:func:`non_product_counts`) so that the commands say
+  how many they left out and of what.
+
+The names are matched whole, never as a part of a name: ``Shipping box`` stays a product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+__all__ = [
+    "NON_PRODUCT_NAMES",
+    "NON_PRODUCT_SKUS",
+    "non_product_counts",
+    "non_product_keys",
+    "non_product_values",
+    "without_non_products",
+]
+
+NON_PRODUCT_NAMES: frozenset[str] = frozenset(
+    {
+        # English: shipping, postage, delivery
+        "shipping", "shipping fee", "shipping fees", "shipping cost", "shipping costs",
+        "shipping charge", "shipping charges", "shipping & handling", "shipping and handling",
+        "s&h", "handling", "handling fee", "postage", "postage and packing",
+        "postage & packing", "postage and packaging", "p&p", "dotcom postage", "carriage",
+        "delivery", "delivery fee", "delivery charge", "delivery charges", "freight",
+        "express shipping", "standard shipping", "international shipping", "free shipping",
+        # insurance and shipping protection apps
+        "insurance", "shipping insurance", "shipping protection", "package protection",
+        "order protection", "route package protection", "route shipping protection",
+        "shipping protection by route", "navidium shipping protection",
+        "corso package protection",
+        # tips, gift wrap, fees and adjustments
+        "tip", "tips", "gratuity", "gift wrap", "gift wrapping", "gift message",
+        "payment fee", "transaction fee", "service fee", "processing fee", "small order fee",
+        "cod fee", "cash on delivery fee", "surcharge", "card surcharge", "bank charges",
+        "amazon fee", "cruk commission", "manual", "discount", "adjustment",
+        "adjust bad debt", "deposit", "bottle deposit",
+        # German
+        "versand", "versandkosten", "versandgebühr", "versandpauschale", "lieferung",
+        "liefergebühr", "lieferkosten", "geschenkverpackung", "trinkgeld", "versicherung",
+        "versandversicherung", "nachnahmegebühr", "zahlungsgebühr", "pfand",
+        # French
+        "livraison", "frais de livraison", "frais de port", "expédition",
+        "frais d'expédition", "emballage cadeau", "papier cadeau", "pourboire", "assurance",
+        "assurance livraison",
+        # Spanish and Portuguese
+        "envío", "envio", "gastos de envío", "gastos de envio", "costo de envío",
+        "coste de envío", "papel de regalo", "envoltorio de regalo", "propina",
+        "seguro de envío", "frete", "portes", "embrulho para presente", "gorjeta",
+        # Italian
+        "spedizione", "spese di spedizione", "costi di spedizione", "confezione regalo",
+        "mancia", "assicurazione",
+        # Dutch and the Nordic languages
+        "verzending", "verzendkosten", "bezorging", "bezorgkosten", "cadeauverpakking",
+        "fooi", "frakt", "fragt", "fraktavgift", "leverans", "presentinslagning", "dricks",
+        # Polish
+        "wysyłka", "dostawa", "koszt wysyłki", "napiwek",
+    }
+)  # fmt: skip
+"""Line names (lower case) that are no product, in the languages of most shops."""
+
+NON_PRODUCT_SKUS: frozenset[str] = frozenset(
+    {"post", "dot", "c2", "bank charges", "amazonfee", "cruk", "shipping", "tip"}
+)
+"""SKUs (lower case) that are no product: the Online Retail log's postage, carriage and fee codes."""
+
+
+def _lowered(names: Iterable[str]) -> list[str]:
+    return sorted({" ".join(str(name).split()).lower() for name in names if str(name).strip()})
+
+
+def non_product_keys(extra: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """The names and the SKUs (lower case) that are no product: the built-in ones and ``extra``
+    (names or SKUs the merchant gives, matched as either)."""
+    given = _lowered(extra)
+    return _lowered([*NON_PRODUCT_NAMES, *given]), _lowered([*NON_PRODUCT_SKUS, *given])
+
+
+def non_product_values(keys: ir.Table, extra: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """The ``_product`` values and the ``_sku`` values of the lines that are no product.
+
+    ``keys`` holds each line's ``_product`` (its trimmed name, else its SKU) and ``_sku`` (the
+    trimmed SKU), one row per distinct pair: a catalogue, read whole and matched here in one
+    vectorised pass (matched in the engine, the filter would be pushed below the distinct and
+    read every line's name), so that the lines are filtered by two short lists (none, and no
+    filter, in a shop whose lines are all products).
+    """
+    names, skus = non_product_keys(extra)
+    frame = keys.select("_product", "_sku").to_pandas()
+    lowered = frame["_product"].astype("string").str.lower()
+    # the product title of a line named ``Title - Variant``: the text before the last " - "
+    title = lowered.str.extract(r"^(.*) - ", expand=False).str.strip()
+    by_name = (lowered.isin(names) | title.isin(names)).fillna(False).to_numpy(bool)
+    sku = frame["_sku"].astype("string")
+    by_sku = sku.str.lower().isin(skus).fillna(False).to_numpy(bool) & sku.notna().to_numpy(bool)
+    return (
+        sorted(set(frame["_product"][by_name].astype(str))),
+        sorted(set(sku[by_sku].astype(str))),
+    )
+
+
+def _is_non_product(lines: ir.Table, values: tuple[list[str], list[str]]) -> ir.BooleanValue:
+    products, skus = values
+    by_name = lines._product.isin(products) if products else ibis.literal(False)
+    by_sku = lines._sku.isin(skus).fill_null(False) if skus else ibis.literal(False)
+    return by_name | by_sku
+
+
+def without_non_products(lines: ir.Table, values: tuple[list[str], list[str]]) -> ir.Table:
+    """``lines`` (with ``_product`` and ``_sku``) without those that are no product: ``values``
+    as :func:`non_product_values` gives them."""
+    if not values[0] and not values[1]:
+        return lines
+    return lines.filter(~_is_non_product(lines, values))
+
+
+def non_product_counts(
+    lines: ir.Table, values: tuple[list[str], list[str]], orders: ir.Table | None = None
+) -> pd.DataFrame:
+    """``name, lines``: the lines that are no product (``values`` as :func:`non_product_values`
+    gives them), per line name (else SKU), most first.
+
+    ``lines`` as :func:`without_non_products` takes them; ``orders`` (an ``_order`` column), when
+    given, keeps only the lines of those orders.
+    """
+    empty = pd.DataFrame({"name": pd.Series(dtype="string"), "lines": pd.Series(dtype="int64")})
+    if not values[0] and not values[1]:
+        return empty
+    left_out = lines.filter(_is_non_product(lines, values))
+    if orders is not None:
+        left_out = left_out.semi_join(orders, "_order")
+    counted = left_out.group_by(name=left_out._product).aggregate(lines=left_out.count())
+    frame = counted.to_pandas()
+    if not len(frame):
+        return empty
+    frame = frame.astype({"name": "string", "lines": "int64"})
+    return frame.sort_values(["lines", "name"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )

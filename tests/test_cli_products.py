@@ -189,8 +189,8 @@ def test_reminders_prints_and_writes(refills, tmp_path):
     # cat 02-01 -> 02-15 (+5: not within 4 days); the guest gets none
     due = pd.read_csv(out)
     assert due.values.tolist() == [
-        ["bob", "Coffee", "2024-01-15", 14, "2024-01-29", -12],
-        ["ann", "Coffee", "2024-01-31", 14, "2024-02-14", 4],
+        ["bob", "Coffee", "2024-01-15", 1.0, 14, "2024-01-29", -12],
+        ["ann", "Coffee", "2024-01-31", 1.0, 14, "2024-02-14", 4],
     ]
     assert "2 reminders due within 4 days of 2024-02-10" in result.output
     assert "Coffee" in result.output and "bob" in result.output

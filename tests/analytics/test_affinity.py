@@ -590,14 +590,16 @@ def test_products_are_named_as_of_the_as_of_date():
 
 def test_a_renamed_product_keeps_its_repeat_purchases_and_first_buyers():
     """Reminders and the first product read the same names: ann and bob re-bought the coffee
-    after 31 days (under its new name), and it was everyone's first product."""
+    after 31 days (under its new name), and it was everyone's first product; the T-shirt's
+    sizes, two products here, are one T-shirt re-bought (ann S after 31 days, bob M)."""
     from valuecast.analysis.attributes import first_products
     from valuecast.analysis.growth.replenishment import replenishment_cycles
 
     orders, lines = shop(RENAMED_ORDERS, RENAMED_LINES)
     cycles = replenishment_cycles(orders, lines, min_customers=2)
     assert cycles[["product", "cycle_days", "customers_repeating"]].values.tolist() == [
-        ["House Coffee Beans", 31, 2]
+        ["House Coffee Beans", 31, 2],
+        ["T-shirt", 31, 2],
     ]
     first = first_products(orders, lines, pd.Timestamp("2024-02-06").date()).to_pandas()
     assert dict(zip(first["customer_id"], first["first_product"], strict=True)) == {

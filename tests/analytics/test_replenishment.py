@@ -114,9 +114,12 @@ def test_cycles_as_of_includes_later_orders():
 
 
 def expected(rows):
+    """Reminder rows ``(customer, product, last, cycle, due, days)`` of one item last bought,
+    or ``(customer, product, last, items, cycle, due, days)``."""
+    rows = [row if len(row) == 7 else (*row[:3], 1.0, *row[3:]) for row in rows]
     return [
-        (customer, product, pd.Timestamp(last), cycle, pd.Timestamp(due), days)
-        for customer, product, last, cycle, due, days in rows
+        (customer, product, pd.Timestamp(last), items, cycle, pd.Timestamp(due), days)
+        for customer, product, last, items, cycle, due, days in rows
     ]
 
 
@@ -128,8 +131,9 @@ def test_reminders_by_hand():
     orders, lines = shop(ORDERS, LINES)
     got = reminders(orders, lines, as_of=AS_OF, min_customers=2)
     assert list(got.columns) == list(REMINDER_COLUMNS)
-    # Coffee (14 days): fay 01-01 -> due 01-15, 26 days before 02-10; gil 01-13 -> 01-27 (-14);
-    #   bob 01-15 -> 01-29 (-12); ann 01-31 -> 02-14 (+4); cat 02-01 -> 02-15 (+5)
+    # Coffee (14 days, one item each time): fay 01-01 -> due 01-15, 26 days before 02-10; gil
+    #   01-13 -> 01-27 (-14); bob 01-15 -> 01-29 (-12); cat 02-01 -> 02-15 (+5); ann bought 3 on
+    #   01-31 (two lines in c3, one in c4): 3 x 14 days -> 03-13 (+32)
     # Filter (16 days): ann 01-16 -> 02-01 (-9); dan 01-17 -> 02-02 (-8)
     # Mug has no cycle; guests get no reminder.  Sorted by days until due.
     assert as_rows(got) == expected(
@@ -139,8 +143,8 @@ def test_reminders_by_hand():
             ("bob", "Coffee", "2024-01-15", 14, "2024-01-29", -12),
             ("ann", "Filter", "2024-01-16", 16, "2024-02-01", -9),
             ("dan", "Filter", "2024-01-17", 16, "2024-02-02", -8),
-            ("ann", "Coffee", "2024-01-31", 14, "2024-02-14", 4),
             ("cat", "Coffee", "2024-02-01", 14, "2024-02-15", 5),
+            ("ann", "Coffee", "2024-01-31", 3.0, 14, "2024-03-13", 32),
         ]
     )
 
@@ -148,14 +152,14 @@ def test_reminders_by_hand():
 def test_reminders_due_within():
     orders, lines = shop(ORDERS, LINES)
     got = reminders(orders, lines, as_of=AS_OF, due_within=4, min_customers=2)
-    # keep -cycle <= days until due <= 4: fay (-26 < -14) is more than a cycle late, cat (+5) is
-    # not due within 4 days; gil (-14, exactly one cycle late) and ann's Coffee (+4) are kept
+    # keep -cycle <= days until due <= 4: fay (-26 < -14) is more than a cycle late, cat (+5)
+    # and ann's three coffees (+32) are not due within 4 days; gil (-14, exactly one cycle late)
+    # is kept
     assert [(row.customer_id, row.product, row.days_until_due) for row in got.itertuples()] == [
         ("gil", "Coffee", -14),
         ("bob", "Coffee", -12),
         ("ann", "Filter", -9),
         ("dan", "Filter", -8),
-        ("ann", "Coffee", 4),
     ]
     # due_within 0: nothing due in the future
     none_ahead = reminders(orders, lines, as_of=AS_OF, due_within=0, min_customers=2)
@@ -172,3 +176,53 @@ def test_reminders_with_given_cycles():
     assert as_rows(got) == expected([("eve", "Mug", "2024-01-05", 30, "2024-02-04", -6)])
     # the same as of 03-10: 02-04 is 35 days back, more than one 30-day cycle: dropped
     assert reminders(orders, lines, as_of="2024-03-10", cycles=cycles, due_within=30).empty
+
+
+def test_a_customer_who_bought_more_items_is_due_later():
+    """Tea lasts 30 days an item: three customers re-buy one after 30 days, one buys two after
+    60; zoe's last order held three teas, so she is due 90 days after it, not 30."""
+    orders = [("t1", "ann", "2024-01-01"), ("t2", "ann", "2024-01-31"),
+              ("t3", "bob", "2024-01-01"), ("t4", "bob", "2024-01-31"),
+              ("t5", "cat", "2024-01-01"), ("t6", "cat", "2024-03-01"),
+              ("t7", "zoe", "2024-03-01")]  # fmt: skip
+    order_table, _ = shop(orders, [])
+    items = {"t5": 2.0, "t7": 3.0}
+    line_frame = conform(
+        pd.DataFrame(
+            {
+                "order_id": [o[0] for o in orders],
+                "line_number": 1,
+                "product_name": "Tea",
+                "quantity": [items.get(o[0], 1.0) for o in orders],
+            }
+        ),
+        ORDER_LINES_SCHEMA,
+    )
+    lines = ibis.memtable(line_frame)
+    cycles = replenishment_cycles(order_table, lines, as_of="2024-03-01", min_customers=2)
+    # gaps 30, 30 and 60 (after two items): the median gap is 30 days, and so is an item's
+    assert cycles[["product", "cycle_days", "days_per_item"]].values.tolist() == [["Tea", 30, 30.0]]
+    got = reminders(order_table, lines, as_of="2024-03-01", cycles=cycles)
+    zoe = got[got["customer_id"] == "zoe"].iloc[0]
+    assert (zoe.last_quantity, zoe.due_date, zoe.days_until_due) == (
+        3.0, pd.Timestamp("2024-05-30"), 90
+    )  # fmt: skip
+
+
+def test_another_size_of_a_product_continues_its_cycle():
+    """A customer who takes the 1kg bag after the 250g one re-bought the coffee: the sizes
+    (``Coffee - 250g``, ``Coffee - 1kg``) are one product re-bought, named by its title."""
+    orders = [("k1", "ann", "2024-01-01"), ("k2", "ann", "2024-01-21"),
+              ("k3", "bob", "2024-01-01"), ("k4", "bob", "2024-01-21"),
+              ("k5", "cat", "2024-01-05")]  # fmt: skip
+    lines = [("k1", "Coffee - 250g"), ("k2", "Coffee - 1kg"), ("k3", "Coffee - 1kg"),
+             ("k4", "Coffee - 250g"), ("k5", "Coffee - 1kg"), ("k5", "Vitamin C - 500mg")]  # fmt: skip
+    order_table, line_table = shop(orders, lines)
+    cycles = replenishment_cycles(order_table, line_table, as_of="2024-01-21", min_customers=2)
+    assert cycles[["product", "cycle_days", "customers_repeating"]].values.tolist() == [
+        ["Coffee", 20, 2]
+    ]
+    got = reminders(order_table, line_table, as_of="2024-01-21", cycles=cycles)
+    assert list(zip(got["customer_id"], got["product"], got["days_until_due"], strict=True)) == [
+        ("cat", "Coffee", 4), ("ann", "Coffee", 20), ("bob", "Coffee", 20)
+    ]  # fmt: skip

@@ -109,9 +109,10 @@ def product_lines(
     first_line: bool = False,
     dated: ir.Table | None = None,
     not_products: Iterable[str] = (),
+    items: bool = False,
 ) -> ir.Table:
     """``order_id, product``: one row per product an order bought (with ``first_line``, also
-    the lowest line number of its lines).
+    the lowest line number of its lines; with ``items``, the items of it the order kept).
 
     The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither are
     left out, and so are lines at a unit price of 0 (a free gift or sample: given, not bought,
@@ -156,20 +157,21 @@ def product_lines(
     grouped = carried if dates is None else []
     first = {"first_line": named.line_number.min()} if first_line else {}
     keys = {"order_id": named._order, "product": named._product, **{c: named[c] for c in grouped}}
-    if "quantity" not in order_lines.columns and not first_line:
+    kept = ["items"] if items else []
+    if "quantity" not in order_lines.columns and not first_line and not items:
         bought = named.select(**keys)
     else:
-        items = (
+        count = (
             named.quantity.cast("float64").fill_null(1.0).sum()
             if "quantity" in order_lines.columns
-            else named.count()  # a line without a quantity counts one
+            else named.count().cast("float64")  # a line without a quantity counts one
         )
-        netted = named.group_by(**keys).agg(_items=items, **first)
-        bought = netted.filter(netted._items > 0).select(*keys, *first)
+        netted = named.group_by(**keys).agg(items=count, **first)
+        bought = netted.filter(netted["items"] > 0).select(*keys, *first, *kept)
     if dates is None:
         return bought
     joined = bought.inner_join(dates, bought.order_id == dates._order)
-    return joined.select("order_id", "product", *carried, *first)
+    return joined.select("order_id", "product", *carried, *first, *kept)
 
 
 def _keyed_lines(order_lines: ir.Table) -> ir.Table:
@@ -295,7 +297,8 @@ def product_purchases(
     customers_only: bool = False,
     not_products: Iterable[str] = (),
 ) -> ir.Table:
-    """``order_id, customer_id, order_date, product``: distinct products of each order to as_of.
+    """``order_id, customer_id, order_date, product, items``: the products each order to
+    as_of bought, one row each, with the items of it the order kept.
 
     Guests' orders (``customer_id`` NULL) are kept unless ``customers_only``; products are
     named as of ``as_of`` (:func:`current_names`, over every order to then, guests' too);
@@ -306,10 +309,10 @@ def product_purchases(
     dated = o.filter(
         o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
     ).select("order_id", "customer_id", "order_date")
-    bought = product_lines(order_lines, dated=dated, not_products=not_products)
+    bought = product_lines(order_lines, dated=dated, not_products=not_products, items=True)
     if customers_only:
         bought = bought.filter(bought.customer_id.notnull())
-    return bought.select("order_id", "customer_id", "order_date", "product").distinct()
+    return bought.select("order_id", "customer_id", "order_date", "product", "items")
 
 
 def purchases_of(

@@ -3,21 +3,27 @@
 Products are identified as in :mod:`valuecast.analysis.growth.affinity` (``product_name``, else ``sku``);
 only customers' orders (guests left out) up to and including the as-of date count.
 
-* A customer's *purchase days* of a product are the distinct order dates on which they bought it:
-  several orders or lines of the product on one day are one purchase.  A *repeat* is every
-  purchase day after the first; its *gap* is the days since the previous purchase day of the same
-  product by the same customer.
+* Variants of one product (``Coffee - 250g`` and ``Coffee - 1kg``, as Shopify and WooCommerce
+  name them) are one product re-bought, named by their title (:func:`replenished_products`): a
+  customer who takes another size next time re-bought it.
+* A customer's *purchase days* of a product are the distinct order dates on which they bought it,
+  with the items bought that day: several orders or lines of the product on one day are one
+  purchase.  A *repeat* is every purchase day after the first; its *gap* is the days since the
+  previous purchase day of the same product by the same customer.
 * :func:`replenishment_cycles` pools every gap of a product (a frequent re-buyer contributes
-  several) and reports their median and mean.  Only products that at least ``min_customers``
-  customers (default 5) have re-bought are kept: a cycle seen in fewer customers is noise.
-  ``cycle_days`` is the median rounded to whole days (halves up).  The median is the exact one
-  (midpoint of the two middle gaps for an even count) on DuckDB; some warehouses compute it
-  approximately.
+  several) and reports their median and mean, and the median of gap / items bought at the
+  previous purchase (``days_per_item``: how long one item lasts).  Only products that at least
+  ``min_customers`` customers (default 5) have re-bought are kept: a cycle seen in fewer
+  customers is noise.  ``cycle_days`` is the median gap rounded to whole days (halves up).  The
+  medians are exact (midpoint of the two middle values for an even count) on DuckDB; some
+  warehouses compute them approximately.
 * :func:`reminders` gives every customer who bought a cycled product its due date: the last
-  purchase day of it + ``cycle_days``; ``days_until_due`` = due date - as-of date (negative =
-  overdue).  With ``due_within=N`` only reminders with ``-cycle_days <= days_until_due <= N`` are
-  kept: due within N days from the as-of date, or overdue by at most one cycle (a customer more
-  than one cycle late has most likely stopped buying the product or buys it elsewhere).
+  purchase day of it + ``days_per_item`` x the items bought that day (rounded halves up, at
+  least a day): three bags last three times as long as one.  ``days_until_due`` = due date -
+  as-of date (negative = overdue).  With ``due_within=N`` only reminders with ``-cycle_days <=
+  days_until_due <= N`` are kept: due within N days from the as-of date, or overdue by at most
+  one cycle (a customer more than one cycle late has most likely stopped buying the product or
+  buys it elsewhere).
 """
 
 from __future__ import annotations
@@ -44,11 +50,13 @@ CYCLE_SCHEMA: dict[str, str] = {
     "mean_days": "float64",
     "customers_repeating": "int64",
     "repeats": "int64",
+    "days_per_item": "float64",
 }
 REMINDER_SCHEMA: dict[str, str] = {
     "customer_id": "string",
     "product": "string",
     "last_purchase_date": "datetime64[s]",
+    "last_quantity": "float64",
     "cycle_days": "int64",
     "due_date": "datetime64[s]",
     "days_until_due": "int64",
@@ -60,11 +68,31 @@ REMINDER_COLUMNS: tuple[str, ...] = tuple(REMINDER_SCHEMA)
 def purchase_days(
     orders: ir.Table, order_lines: ir.Table, as_of: date, purchases: ir.Table | None = None
 ) -> ir.Table:
-    """``customer_id, product, order_date``: each customer's distinct purchase days of a product
+    """``customer_id, product, order_date, items``: each customer's purchase days of a product
+    (its variants together: :func:`replenished_products`) and the items of it bought that day
     (``purchases``: :func:`~valuecast.analysis.growth.affinity.product_purchases` to ``as_of``,
     if computed already)."""
     bought = purchases_of(orders, order_lines, as_of, purchases, customers_only=True)
-    return bought.select("customer_id", "product", "order_date").distinct()
+    named = replenished_products(bought.select("product").distinct())
+    bought = bought.inner_join(named, "product").mutate(product=ibis._.replenished)
+    return bought.group_by(["customer_id", "product", "order_date"]).aggregate(
+        items=bought["items"].sum()
+    )
+
+
+def replenished_products(products: ir.Table) -> ir.Table:
+    """``product, replenished``: the product each distinct ``product`` is re-bought as.
+
+    Variants of one product, as Shopify and WooCommerce name them (``Coffee - 250g`` and
+    ``Coffee - 1kg``: the same title before the last `` - ``), are one product re-bought under
+    their title: a customer who takes the larger bag next time re-bought the coffee.  A name
+    whose title no other name shares stays as it is.
+    """
+    title = products.product.re_extract(r"^(.*) - ", 1).strip()
+    titled = products.mutate(_title=title)
+    variants = titled.product.count().over(ibis.window(group_by=titled._title))
+    shared = (titled._title != "") & (variants > 1)
+    return titled.select("product", replenished=ibis.ifelse(shared, titled._title, titled.product))
 
 
 def replenishment_cycles(
@@ -88,7 +116,10 @@ def replenishment_cycles(
     as_of_date = resolve_as_of(orders, as_of)
     days = purchase_days(orders, order_lines, as_of_date, purchases)
     per_product = ibis.window(group_by=["customer_id", "product"], order_by="order_date")
-    lagged = days.mutate(previous=days.order_date.lag().over(per_product))
+    lagged = days.mutate(
+        previous=days.order_date.lag().over(per_product),
+        previous_items=days["items"].lag().over(per_product),
+    )
     gaps = lagged.filter(lagged.previous.notnull())
     gaps = gaps.mutate(gap=gaps.order_date.delta(gaps.previous, unit="day"))
     cycles = gaps.group_by("product").aggregate(
@@ -96,6 +127,7 @@ def replenishment_cycles(
         repeats=gaps.count(),
         median_days=gaps.gap.median(),
         mean_days=gaps.gap.mean(),
+        days_per_item=(gaps.gap.cast("float64") / gaps.previous_items).median(),
     )
     cycles = cycles.filter(cycles.customers_repeating >= int(min_customers))
     frame = cycles.to_pandas()
@@ -103,6 +135,7 @@ def replenishment_cycles(
         return empty_frame(CYCLE_SCHEMA)
     frame["median_days"] = frame["median_days"].astype("float64")
     frame["mean_days"] = frame["mean_days"].astype("float64")
+    frame["days_per_item"] = frame["days_per_item"].astype("float64")
     # halves up (np.round would round 14.5 to 14); gaps are >= 1 day, so the cycle is too
     frame["cycle_days"] = np.floor(frame["median_days"].to_numpy() + 0.5).astype("int64")
     frame = frame.astype(
@@ -123,11 +156,13 @@ def reminders(
 ) -> pd.DataFrame:
     """Per customer and cycled product they bought, when it is due again (:data:`REMINDER_COLUMNS`).
 
-    ``cycles`` is a :func:`replenishment_cycles` table (``product`` and ``cycle_days`` are read;
-    by default it is computed with ``min_customers``).  ``due_date`` = last purchase day of the
-    product + ``cycle_days``; ``days_until_due`` = due date - as-of date.  With ``due_within`` only
-    rows with ``-cycle_days <= days_until_due <= due_within`` are kept.  Dates are
-    ``datetime64`` at midnight; rows are sorted by days until due, customer and product.
+    ``cycles`` is a :func:`replenishment_cycles` table (``product``, ``cycle_days`` and, when it
+    has it, ``days_per_item`` are read, else an item lasts a cycle; by default it is computed
+    with ``min_customers``).  ``due_date`` = last purchase day of the product +
+    ``days_per_item`` x ``last_quantity`` (the items bought that day); ``days_until_due`` = due
+    date - as-of date.  With ``due_within`` only rows with ``-cycle_days <= days_until_due <=
+    due_within`` are kept.  Dates are ``datetime64`` at midnight; rows are sorted by days until
+    due, customer and product.
     ``purchases`` as :func:`purchase_days` takes them.
     """
     if due_within is not None and int(due_within) < 0:
@@ -140,27 +175,41 @@ def reminders(
         )  # fmt: skip
     if not len(cycles):
         return empty_frame(REMINDER_SCHEMA)
+    per_item = cycles["days_per_item"] if "days_per_item" in cycles else cycles["cycle_days"]
     rules = ibis.memtable(
         pd.DataFrame(
             {
                 "product": cycles["product"].astype(str).to_numpy(),
                 "cycle_days": cycles["cycle_days"].astype("int64").to_numpy(),
+                "days_per_item": per_item.astype("float64").to_numpy(),
             }
         )
     )
     days = purchase_days(orders, order_lines, as_of_date, purchases)
     last = days.group_by(["customer_id", "product"]).aggregate(
-        last_purchase_date=days.order_date.max()
+        last_purchase_date=days.order_date.max(),
+        last_quantity=days["items"].argmax(days.order_date),
     )
     joined = last.inner_join(rules, "product")
+    # the items last bought last that many times a single item's days (halves up, at least a day)
+    lasts = (joined.days_per_item * joined.last_quantity + 0.5).floor().cast("int64")
+    lasts = ibis.greatest(lasts, 1)
     since = ibis.literal(as_of_date, type="date").delta(joined.last_purchase_date, unit="day")
-    due = joined.mutate(days_until_due=(joined.cycle_days - since).cast("int64"))
+    due = joined.mutate(lasts=lasts, days_until_due=(lasts - since).cast("int64"))
     if due_within is not None:
         due = due.filter(
             due.days_until_due <= int(due_within), due.days_until_due >= -due.cycle_days
         )
     frame = (
-        due.select("customer_id", "product", "last_purchase_date", "cycle_days", "days_until_due")
+        due.select(
+            "customer_id",
+            "product",
+            "last_purchase_date",
+            "last_quantity",
+            "cycle_days",
+            "lasts",
+            "days_until_due",
+        )
         .order_by(["days_until_due", "customer_id", "product"])
         .to_pandas()
     )
@@ -168,12 +217,13 @@ def reminders(
         return empty_frame(REMINDER_SCHEMA)
     last_dates = pd.to_datetime(frame["last_purchase_date"]).astype("datetime64[s]")
     frame["last_purchase_date"] = last_dates
-    cycle = pd.to_timedelta(frame["cycle_days"].astype("int64"), unit="D")
-    frame["due_date"] = (last_dates + cycle).astype("datetime64[s]")
+    lasting = pd.to_timedelta(frame["lasts"].astype("int64"), unit="D")
+    frame["due_date"] = (last_dates + lasting).astype("datetime64[s]")
     frame = frame.astype(
         {
             "customer_id": "string",
             "product": "string",
+            "last_quantity": "float64",
             "cycle_days": "int64",
             "days_until_due": "int64",
         }

@@ -81,3 +81,32 @@ def test_the_first_product_is_the_first_one_bought_named_or_by_sku(tmp_path, pro
         got = first_products(ws.orders(), ws.order_lines(), pd.Timestamp("2025-12-31").date())
         firsts = got.to_pandas().set_index("customer_id")["first_product"].to_dict()
     assert firsts == {"K0": "Coffee", "K1": "Tea"}
+
+
+def test_postage_lines_are_no_product_and_the_counts_agree(tmp_path):
+    """The real log pays POSTAGE as a line of most invoices: it is no product in the growth
+    tables, summary.json counts the lines left out, and its count of reminders due is the one
+    `valuecast reminders` prints."""
+    log = retail_log(n_invoices=300, n_customers=60, seed=3)
+    sales = log[~log["InvoiceNo"].str.startswith("C")].drop_duplicates("InvoiceNo")
+    postage = sales.assign(StockCode="POST", Description="POSTAGE", Quantity="1", UnitPrice="18.0")
+    path = tmp_path / "online_retail.csv"
+    pd.concat([log, postage], ignore_index=True).to_csv(path, index=False)
+    workspace, out = tmp_path / "ws.duckdb", tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["analyze", str(path), "--map", MAP, "-w", str(workspace), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for name, column in (("affinity.csv", "product_a"), ("affinity.csv", "product_b"),
+                         ("next_products.csv", "product"), ("reminders.csv", "product")):  # fmt: skip
+        assert pd.read_csv(out / name)[column].isin(PRODUCTS).all(), name
+    products = json.loads((out / "summary.json").read_text())["growth"]["products"]
+    assert 0 < products["non_product_lines"] <= len(postage)
+    shown = runner.invoke(app, ["reminders", "-w", str(workspace), "--min-customers", "5"])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert f"{products['reminders_due']:,} reminders due within 14 days" in text
+    assert f"note: {products['non_product_lines']:,} order lines of shipping" in text
+    customers = pd.read_csv(out / "customers.csv")
+    assert customers["first_product"].dropna().isin(PRODUCTS).all()

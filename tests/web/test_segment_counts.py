@@ -271,3 +271,36 @@ def test_shared_addresses_are_read_only_where_a_record_declines_marketing(tmp_pa
             shared = ws.shared_addresses()
         assert len(shared) == expected
         assert list(shared.columns) == ["customer_id", "address", "accepts_marketing"]
+
+
+def test_the_replenishment_chart_counts_the_reminders_the_command_shows():
+    """The chart and its table count what `valuecast reminders` shows by default (due within
+    14 days or overdue by at most a cycle); one due in 40 days is said to be due later, not
+    counted among the reminders, and the summary's count is the command's."""
+    import pandas as pd
+
+    from valuecast.analysis.growth.replenishment import DUE_WITHIN, reminder_counts
+    from valuecast.cli.products import DUE_WITHIN as CLI_DUE_WITHIN
+    from valuecast.web.views import _products_section
+
+    reminders = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "product": ["Tea", "Tea", "Mug", "Mug"],
+        "cycle_days": [30, 30, 90, 90], "days_until_due": [3, -40, 40, 60],
+    })  # fmt: skip
+    section = _products_section({"reminders.csv": reminders}, {})
+    reading = next(c.reading for c in section.charts if c.key == "products-reminders")
+    assert reading.startswith("1 customer is due to reorder within 14 days (1 reminder); Tea")
+    assert "2 reminders due later than 14 days are not counted yet." in reading
+    assert "1 reminder overdue by more than a cycle is left out" in reading
+    table = section.tables[0]
+    assert [row[:3] for row in table.rows] == [["Tea", "30", "1"]]
+    assert reminder_counts(reminders) == {"due": 1, "later": 2, "lapsed": 1}
+    assert DUE_WITHIN == CLI_DUE_WITHIN
+    # nobody due soon, some due later
+    later = reminders[reminders["days_until_due"] > DUE_WITHIN]
+    section = _products_section({"reminders.csv": later}, {})
+    reading = next(c.reading for c in section.charts if c.key == "products-reminders")
+    assert reading == (
+        "1 product is reordered regularly, but no customer is due to reorder within 14 days. "
+        "2 reminders due later than 14 days are not counted yet."
+    )

@@ -20,6 +20,10 @@ from valuecast.cli.common import (
 )
 from valuecast.cli.options import OutOption, WorkspaceOption
 
+DUE_WITHIN = 14
+"""``--due-within``'s default, the days ahead the dashboard counts as due soon
+(:data:`valuecast.analysis.growth.replenishment.DUE_WITHIN`, which the CLI does not import at
+start-up)."""
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
 
@@ -200,7 +204,7 @@ def reminders(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
     due_within: int = typer.Option(
-        14,
+        DUE_WITHIN,
         "--due-within",
         help="Keep reminders due within this many days (or overdue by at most one cycle).",
     ),

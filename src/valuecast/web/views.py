@@ -132,6 +132,7 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
     import plotly.graph_objects as go
 
     from valuecast.analysis.growth.affinity import SAME_ORDER, within_chance
+    from valuecast.analysis.growth.replenishment import DUE_WITHIN, reminder_counts
     from valuecast.outputs.report.charts import BLUE, GREY
 
     charts: list[Chart] = []
@@ -203,7 +204,7 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
 
     title = "Replenishment: customers due to reorder, by product"
     every = tables.get("reminders.csv")
-    due = None if every is None else still_due(every)
+    due = None if every is None else due_soon(every)
     if due is not None and len(due):
         frame = due.assign(days=pd.to_numeric(due["days_until_due"], errors="coerce"))
         by_product = (
@@ -212,7 +213,7 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                 cycle_days=("cycle_days", "first"),
                 reminders=("customer_id", "size"),
                 overdue=("days", lambda d: int((d < 0).sum())),
-                due_in_14_days=("days", lambda d: int(((d >= 0) & (d <= 14)).sum())),
+                due_soon=("days", lambda d: int((d >= 0).sum())),
             )
             .reset_index()
             .sort_values("reminders", ascending=False)
@@ -225,26 +226,20 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                 hovertemplate="%{y}: %{x:,} customers " + name + "<extra></extra>",
             )
             for column, name, color in (
-                ("overdue", "overdue", GREY), ("due_in_14_days", "due within 14 days", BLUE)
+                ("overdue", "overdue", GREY), ("due_soon", f"due within {DUE_WITHIN} days", BLUE)
             )
         ]  # fmt: skip
         lead = by_product.iloc[0]
         # a customer due for two products is one customer to remind, with two reminders
-        soon = frame[(frame["days"] >= 0) & (frame["days"] <= 14)]
+        soon = frame[frame["days"] >= 0]
         customers = int(soon["customer_id"].nunique())
-        lapsed = len(every) - len(due)
         reading = (
             f"{plural_text(customers, 'customer')} {'is' if customers == 1 else 'are'} due to "
-            f"reorder within 14 days ({plural_text(len(soon), 'reminder')}); {lead['product']} "
-            f"has the most reminders ({count_text(lead['reminders'])}, every "
+            f"reorder within {DUE_WITHIN} days ({plural_text(len(soon), 'reminder')}); "
+            f"{lead['product']} has the most reminders ({count_text(lead['reminders'])}, every "
             f"{int(lead['cycle_days'])} days)."
         )
-        if lapsed:
-            reading += (
-                f" {plural_text(lapsed, 'reminder')} overdue by more than a cycle "
-                f"{'is' if lapsed == 1 else 'are'} left out, as `valuecast reminders` leaves "
-                "them: those customers have likely lapsed or buy elsewhere."
-            )
+        reading += _left_out_reading(reminder_counts(every))
         figure = plotly_figure(
             traces, barmode="stack", xaxis=axis_layout("customers"), yaxis=axis_layout(""),
             height=max(300, 30 * len(top) + 120),
@@ -253,14 +248,23 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         section_tables.append(
             HtmlTable(
                 "Replenishment cycles",
-                ["product", "cycle (days)", "reminders", "overdue", "due within 14 days"],
+                [
+                    "product",
+                    "cycle (days)",
+                    "reminders",
+                    "overdue",
+                    f"due within {DUE_WITHIN} days",
+                ],
                 _table(
-                    ["product", "cycle_days", "reminders", "overdue", "due_in_14_days"],
+                    ["product", "cycle_days", "reminders", "overdue", "due_soon"],
                     by_product.head(50),
-                    {"reminders": count_text, "overdue": count_text, "due_in_14_days": count_text},
+                    {"reminders": count_text, "overdue": count_text, "due_soon": count_text},
                 ),
                 "A reminder is due one cycle (the product's median days between repeat "
-                "purchases) after the customer's last purchase of it.",
+                "purchases, longer for a customer who bought more items) after the customer's "
+                "last purchase of it; the reminders are those due within "
+                f"{DUE_WITHIN} days or overdue by at most a cycle, as `valuecast reminders` "
+                "shows them.",
             )
         )
     else:
@@ -268,18 +272,47 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
     return Section("products", "Products", charts, section_tables)
 
 
+def _left_out_reading(counts: dict[str, int]) -> str:
+    """The reading's sentence on the reminders left out: due later, or lapsed."""
+    from valuecast.analysis.growth.replenishment import DUE_WITHIN
+
+    text = ""
+    if counts["later"]:
+        later = counts["later"]
+        text += (
+            f" {plural_text(later, 'reminder')} due later than {DUE_WITHIN} days "
+            f"{'is' if later == 1 else 'are'} not counted yet."
+        )
+    if counts["lapsed"]:
+        lapsed = counts["lapsed"]
+        text += (
+            f" {plural_text(lapsed, 'reminder')} overdue by more than a cycle "
+            f"{'is' if lapsed == 1 else 'are'} left out, as `valuecast reminders` leaves "
+            "them: those customers have likely lapsed or buy elsewhere."
+        )
+    return text
+
+
 def _nobody_due_reading(every: pd.DataFrame | None) -> str:
-    """The replenishment reading when no reminder is still due: no product has a cycle, or
-    every customer of the products that have one is more than a cycle overdue."""
+    """The replenishment reading when no reminder is due soon: no product has a cycle, or
+    every customer of the products that have one is due later or more than a cycle overdue."""
+    from valuecast.analysis.growth.replenishment import DUE_WITHIN, reminder_counts
+
     if every is None or not len(every):
         return "No product is reordered regularly."
     products = int(every["product"].nunique())
+    counts = reminder_counts(every)
+    regular = f"{plural_text(products, 'product')} {'is' if products == 1 else 'are'} reordered "
+    if counts["later"]:
+        return (
+            f"{regular}regularly, but no customer is due to reorder within {DUE_WITHIN} days."
+            + _left_out_reading(counts)
+        )
     reminders = "its one reminder is" if len(every) == 1 else f"all {len(every):,} reminders are"
     return (
-        f"{plural_text(products, 'product')} {'is' if products == 1 else 'are'} reordered "
-        f"regularly, but no customer is due to reorder: {reminders} overdue by more than a "
-        "cycle, which `valuecast reminders` leaves out: those customers have likely lapsed or "
-        "buy elsewhere."
+        f"{regular}regularly, but no customer is due to reorder: {reminders} overdue by more "
+        "than a cycle, which `valuecast reminders` leaves out: those customers have likely "
+        "lapsed or buy elsewhere."
     )
 
 
@@ -498,6 +531,19 @@ class SnapshotView:
         if frame is None or customer_id not in frame.index:
             return pd.DataFrame()
         return frame.loc[[customer_id]].reset_index()
+
+
+def due_soon(reminders: pd.DataFrame) -> pd.DataFrame:
+    """The replenishment reminders (``reminders.csv``) that ``valuecast reminders`` shows by
+    default: overdue by at most one cycle (:func:`still_due`) or due within
+    :data:`~valuecast.analysis.growth.replenishment.DUE_WITHIN` days."""
+    from valuecast.analysis.growth.replenishment import DUE_WITHIN
+
+    kept = still_due(reminders)
+    if not len(kept):
+        return kept
+    days = pd.to_numeric(kept["days_until_due"], errors="coerce")
+    return kept[(days <= DUE_WITHIN).to_numpy(bool)]
 
 
 def still_due(reminders: pd.DataFrame) -> pd.DataFrame:

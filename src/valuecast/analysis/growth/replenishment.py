@@ -41,6 +41,8 @@ from valuecast.io.schema import empty_frame
 
 MIN_CUSTOMERS = 5
 """Customers who must have re-bought a product for its cycle to be reported."""
+DUE_WITHIN = 14
+"""Days ahead in which a reminder is due soon (``valuecast reminders``' default, the dashboard's)."""
 
 # the output tables: column -> dtype
 CYCLE_SCHEMA: dict[str, str] = {
@@ -229,3 +231,20 @@ def reminders(
         }
     )
     return frame[list(REMINDER_COLUMNS)].reset_index(drop=True)
+
+
+def reminder_counts(reminders: pd.DataFrame, due_within: int = DUE_WITHIN) -> dict[str, int]:
+    """``due`` (due within ``due_within`` days or overdue by at most one cycle: what
+    ``valuecast reminders`` shows), ``later`` (due after that) and ``lapsed`` (overdue by more
+    than a cycle) of a :func:`reminders` table."""
+    if not len(reminders):
+        return {"due": 0, "later": 0, "lapsed": 0}
+    days = pd.to_numeric(reminders["days_until_due"], errors="coerce").to_numpy(float)
+    cycle = pd.to_numeric(reminders["cycle_days"], errors="coerce").to_numpy(float)
+    lapsed = days < -cycle
+    later = days > int(due_within)
+    return {
+        "due": int((~lapsed & ~later).sum()),
+        "later": int(later.sum()),
+        "lapsed": int(lapsed.sum()),
+    }

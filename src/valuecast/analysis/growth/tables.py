@@ -125,7 +125,12 @@ def growth_tables(
         gaps_from_counts,
         growth_counts,
     )
-    from valuecast.analysis.growth.replenishment import REMINDER_SCHEMA, reminders
+    from valuecast.analysis.growth.replenishment import (
+        DUE_WITHIN,
+        REMINDER_SCHEMA,
+        reminder_counts,
+        reminders,
+    )
     from valuecast.analysis.growth.stage import growth_stage, stage_to_dict
     from valuecast.io.schema import empty_frame
 
@@ -197,6 +202,7 @@ def growth_tables(
         tables["next_products.csv"] = empty_frame(NEXT_PRODUCTS_SCHEMA)
         tables["reminders.csv"] = empty_frame(REMINDER_SCHEMA)
 
+    due = reminder_counts(tables["reminders.csv"])
     summary = {
         "growth_stage": stage_to_dict(stage),
         "churn_threshold": churn,
@@ -217,6 +223,10 @@ def growth_tables(
                 tables["next_products.csv"]["customer_id"].nunique()
             ),
             "reminders": int(len(tables["reminders.csv"])),
+            # what `valuecast reminders` shows by default: due soon or overdue by at most a cycle
+            "reminders_due": due["due"],
+            "reminders_due_within_days": DUE_WITHIN,
+            "reminders_lapsed": due["lapsed"],
             "non_product_lines": int(left_out["lines"].sum()),
         },
     }

@@ -37,7 +37,7 @@ _NOT_PRODUCT_HELP = (
     "A line name or SKU that is no product (a fee, a shipping method), left out like the "
     "built-in ones (shipping, postage, tips, gift wrap, insurance...); repeat for more."
 )
-NotProductOption = typer.Option(None, "--not-product", help=_NOT_PRODUCT_HELP)
+NotProductOption = typer.Option(None, "--not-product", metavar="NAME", help=_NOT_PRODUCT_HELP)
 
 
 def _left_out_note(counts) -> str | None:
@@ -54,6 +54,9 @@ def _left_out_note(counts) -> str | None:
         f"other non-products left out ({named}{more}); --not-product NAME leaves out more"
     )
 
+
+_NUMBERS = ("items", "days until due")
+"""The reminders table's columns of numbers, right-aligned."""
 
 MAX_DAYS = 3650
 """The longest window in days an option takes: ten years."""
@@ -216,8 +219,10 @@ def reminders(
 ) -> None:
     """Show replenishment reminders due soon; write them with --out.
 
-    A product's cycle is the median number of days customers take to buy it again; a customer is
-    due one cycle after their last purchase of it.
+    A product's cycle is the median number of days customers take to buy it again (its sizes
+    together); a customer is due when the items of their last purchase of it have lasted: one
+    item lasts the median days customers take per item bought.  Shipping, fees and tips are
+    no products (--not-product names more).
     """
     from rich.table import Table
     from rich.text import Text
@@ -291,14 +296,15 @@ def reminders(
             )
         console.print(per_product)
         first = Table(title="first reminders")
-        for column in ("customer", "product", "last purchase", "due", "days until due"):
-            first.add_column(column, justify="right" if column == "days until due" else "left")
+        for column in ("customer", "product", "last purchase", "items", "due", "days until due"):
+            first.add_column(column, justify="right" if column in _NUMBERS else "left")
         shown = rounded_for_csv(due.head(10))
         for row in shown.itertuples(index=False):
             first.add_row(
                 Text(_one_line(row.customer_id)),
                 Text(_one_line(row.product)),
                 row.last_purchase_date,
+                f"{row.last_quantity:,g}",
                 row.due_date,
                 str(row.days_until_due),
             )

@@ -710,3 +710,24 @@ def test_a_merchant_names_more_lines_that_are_no_product():
     assert "Shipping box" not in set(bought.to_pandas()["product"])
     counts = non_product_lines(orders, lines, "2024-01-03", ["Shipping Box"])
     assert counts["lines"].sum() == 6
+
+
+def test_lines_given_free_are_counted_beside_the_non_products():
+    """A line at a unit price of 0 is left out as given free: counted, not dropped silently."""
+    import pandas as pd
+
+    from valuecast.analysis.growth.affinity import non_product_lines
+    from valuecast.cli.products import _left_out_note
+
+    orders, lines = shop(FEES, FEE_LINES)
+    free = lines.product_name == "Shipping box"
+    lines = lines.mutate(unit_price=ibis.ifelse(free, 0.0, lines.unit_price))
+    counts = non_product_lines(orders, lines, "2024-01-03")
+    assert counts.attrs["free_lines"] == 1 and counts["lines"].sum() == 5
+    note = _left_out_note(counts)
+    assert note.endswith("; 1 line at a unit price of 0 (given free, not bought) left out too")
+    only_free = pd.DataFrame({"name": [], "lines": []})
+    only_free.attrs["free_lines"] = 2
+    assert _left_out_note(only_free) == (
+        "note: 2 lines at a unit price of 0 (given free, not bought) left out"
+    )

@@ -41,9 +41,16 @@ NotProductOption = typer.Option(None, "--not-product", metavar="NAME", help=_NOT
 
 
 def _left_out_note(counts) -> str | None:
-    """The note naming the lines left out as no product (``name, lines``), most first."""
+    """The note naming the lines left out as no product (``name, lines``), most first, and
+    those left out as given free (``counts.attrs["free_lines"]``)."""
+    free = int(counts.attrs.get("free_lines") or 0)
+    given = (
+        f"{free:,} {'line' if free == 1 else 'lines'} at a unit price of 0 (given free, not bought)"
+        if free
+        else ""
+    )
     if not len(counts):
-        return None
+        return f"note: {given} left out" if free else None
     total = int(counts["lines"].sum())
     named = ", ".join(
         f"{_one_line(row.name)} {int(row.lines):,}" for row in counts.head(5).itertuples()
@@ -52,6 +59,7 @@ def _left_out_note(counts) -> str | None:
     return (
         f"note: {total:,} order {'line' if total == 1 else 'lines'} of shipping, fees and "
         f"other non-products left out ({named}{more}); --not-product NAME leaves out more"
+        + (f"; {given} left out too" if free else "")
     )
 
 

@@ -207,16 +207,25 @@ def non_product_lines(
 ) -> pd.DataFrame:
     """``name, lines``: the lines of orders to ``as_of`` that :func:`product_lines` leaves out
     as no product (shipping, fees, tips: :mod:`~valuecast.analysis.growth.non_products`), per
-    name, most first, so that what is left out is said."""
+    name, most first, so that what is left out is said; ``attrs["free_lines"]``: the product
+    lines it leaves out as given free (a unit price of 0)."""
     as_of_date = as_date(as_of, "as-of", error=SummaryError)
     o = prepare_orders(orders)
     dated = o.filter(
         o.order_date.notnull() & (o.order_date <= ibis.literal(as_of_date, type="date"))
     )
+    counted = dated.select(_order=dated.order_id.cast("string"))
     lines = _keyed_lines(order_lines)
     lines = lines.filter(lines._product.notnull())
     values = _non_products_of(order_lines, not_products)
-    return non_product_counts(lines, values, dated.select(_order=dated.order_id.cast("string")))
+    frame = non_product_counts(lines, values, counted)
+    free = 0
+    if "unit_price" in order_lines.columns:
+        given = without_non_products(lines, values)
+        given = given.filter(given.unit_price.cast("float64") == 0).semi_join(counted, "_order")
+        free = _scalar(given.count())
+    frame.attrs["free_lines"] = free
+    return frame
 
 
 def _non_products_of(

@@ -228,6 +228,7 @@ def growth_tables(
             "reminders_due_within_days": DUE_WITHIN,
             "reminders_lapsed": due["lapsed"],
             "non_product_lines": int(left_out["lines"].sum()),
+            "free_lines": int(left_out.attrs.get("free_lines") or 0),
         },
     }
     return GrowthTables(tables=tables, summary=summary)

@@ -731,3 +731,20 @@ def test_lines_given_free_are_counted_beside_the_non_products():
     assert _left_out_note(only_free) == (
         "note: 2 lines at a unit price of 0 (given free, not bought) left out"
     )
+
+
+def test_a_gift_card_is_no_product_to_pair_or_reorder():
+    """A gift card is money paid ahead: bought beside a product it pairs with nothing, and
+    whoever buys one again is not on a replenishment cycle."""
+    from valuecast.analysis.growth.affinity import non_product_lines
+
+    orders = [("g1", "ann", "2024-01-01"), ("g2", "bob", "2024-01-02")]
+    lines = [
+        ("g1", "Shampoo"), ("g1", "Gift Card - $50"), ("g2", "Shampoo"), ("g2", "E-Gift Card"),
+        ("g2", "Geschenkkarte"),
+    ]  # fmt: skip
+    orders, lines = shop(orders, lines)
+    bought = product_purchases(orders, lines, "2024-01-03").to_pandas()
+    assert sorted(bought["product"]) == ["Shampoo", "Shampoo"]
+    counts = non_product_lines(orders, lines, "2024-01-03")
+    assert counts["lines"].sum() == 3

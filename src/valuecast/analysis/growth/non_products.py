@@ -1,4 +1,5 @@
-"""Order lines that are no product: shipping, postage, fees, tips, gift wrap, insurance (Ibis).
+"""Order lines that are no product: shipping, postage, fees, tips, gift wrap, insurance, gift
+cards (Ibis).
 
 Line-level logs and some exports write what an order paid besides its products as lines of
 their own (``POSTAGE`` in the public Online Retail log, ``Shipping Protection`` or ``Tip`` added
@@ -53,6 +54,14 @@ NON_PRODUCT_NAMES: frozenset[str] = frozenset(
         "cod fee", "cash on delivery fee", "surcharge", "card surcharge", "bank charges",
         "amazon fee", "cruk commission", "manual", "discount", "adjustment",
         "adjust bad debt", "deposit", "bottle deposit",
+        # gift cards: money paid ahead (Shopify's revenue counts it when spent), which no
+        # customer pairs with a product or buys again on a cycle
+        "gift card", "giftcard", "gift-card", "e-gift card", "digital gift card",
+        "gift voucher", "gift certificate", "geschenkkarte", "geschenkgutschein", "gutschein",
+        "carte cadeau", "carte-cadeau", "bon cadeau", "tarjeta regalo", "tarjeta de regalo",
+        "cartão presente", "cartão-presente", "vale-presente", "buono regalo", "carta regalo",
+        "cadeaukaart", "cadeaubon", "presentkort", "gavekort", "lahjakortti",
+        "karta podarunkowa", "bon podarunkowy",
         # German
         "versand", "versandkosten", "versandgebühr", "versandpauschale", "lieferung",
         "liefergebühr", "lieferkosten", "geschenkverpackung", "trinkgeld", "versicherung",

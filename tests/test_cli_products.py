@@ -330,3 +330,27 @@ def test_shipping_lines_are_left_out_and_counted(tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "left out (Shipping 9, Soap 5)" in text and "products with a cycle: 1" in text
+
+
+def test_reminders_on_an_80_column_terminal_name_each_customer_whole(tmp_path):
+    """A reminder is for someone: on an 80-column terminal a long e-mail is not cut to
+    "annabelle.longname@…" (each reminder is a line of its own where the table cannot fit)."""
+    from valuecast.cli import common
+
+    renamed = {"ann": "annabelle.longname-somewhere@example-mail.co.uk",
+               "bob": "bartholomew.otherlongname@example-mail.co.uk"}  # fmt: skip
+    orders = [(number, renamed.get(who, who), day) for number, who, day in REFILLS]
+    lines = [(number, "Organic Single Origin Coffee Beans 1kg Bag") for number, *_ in REFILLS]
+    workspace = make_workspace(tmp_path / "w.duckdb", orders, lines)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common.console, "_width", 80)
+        result = runner.invoke(
+            app, ["reminders", "-w", str(workspace), "--min-customers", "2", "--due-within", "4"]
+        )
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    for customer in renamed.values():
+        assert customer in result.output
+    flat = " ".join(result.output.split())
+    assert f"{renamed['bob']}: Organic Single Origin Coffee Beans 1kg Bag, last bought " in flat
+    assert "due 2024-01-29 (12 days overdue)" in flat and "due 2024-02-14 (in 4 days)" in flat

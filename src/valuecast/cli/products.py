@@ -19,12 +19,21 @@ from valuecast.cli.common import (
     writing_to,
 )
 from valuecast.cli.options import OutOption, WorkspaceOption
+from valuecast.cli.tables import records_fitting
 
 DUE_WITHIN = 14
 """``--due-within``'s default, the days ahead the dashboard counts as due soon
 (:data:`valuecast.analysis.growth.replenishment.DUE_WITHIN`, which the CLI does not import at
 start-up)."""
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
+
+
+def _days_until(days: int) -> str:
+    """``in 3 days``, ``today``, ``5 days overdue``."""
+    if days == 0:
+        return "today"
+    count = f"{abs(days):,} {'day' if abs(days) == 1 else 'days'}"
+    return f"in {count}" if days > 0 else f"{count} overdue"
 
 
 def _one_line(value: object) -> str:
@@ -316,6 +325,18 @@ def reminders(
                 row.due_date,
                 str(row.days_until_due),
             )
-        console.print(first)
+        fitting = records_fitting(first, console)
+        if fitting is not None:
+            console.print(fitting)
+        else:  # a customer cut to "jessicachen@e…" is no one to remind: a line each
+            console.print("first reminders:", highlight=False)
+            for row in shown.itertuples(index=False):
+                console.print(
+                    f"  {_one_line(row.customer_id)}: {_one_line(row.product)}, last bought "
+                    f"{row.last_purchase_date} ({row.last_quantity:,g} "
+                    f"{'item' if row.last_quantity == 1 else 'items'}), due {row.due_date} "
+                    f"({_days_until(int(row.days_until_due))})",
+                    highlight=False, markup=False,
+                )  # fmt: skip
     if out is not None:
         console.print(f"written: {out}", highlight=False, markup=False)

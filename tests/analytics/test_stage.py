@@ -212,3 +212,28 @@ def test_the_stage_as_json_writes_money_to_the_cent():
         {"month": "2024-01", "new_revenue": 0.3, "returning_revenue": 3185.28,
          "returning_share": None}
     ]  # fmt: skip
+
+
+def test_a_shops_age_takes_the_article_its_number_is_said_with():
+    from valuecast.analysis.growth.stage import aged_shop
+
+    said = {86: "an 86-day-old shop", 8: "an 8-day-old shop", 11: "an 11-day-old shop",
+            18: "an 18-day-old shop", 800: "an 800-day-old shop", 120: "a 120-day-old shop",
+            1: "a 1-day-old shop", 181: "a 181-day-old shop", 3634: "a 3,634-day-old shop",
+            11_500: "an 11,500-day-old shop", 85.6: "an 86-day-old shop"}  # fmt: skip
+    assert {days: aged_shop(days) for days in said} == said
+
+
+def test_one_recent_order_is_one_order_in_the_stages_lines():
+    import pandas as pd
+
+    from valuecast.analysis.growth.stage import format_stage
+
+    result = {"stage": "launch", "description": "first orders", "retention_share": 0.1,
+              "retention_effort": "10%", "shop_age_days": 86, "first_order_date": "2024-01-01",
+              "recent_orders": 1, "rate_window_days": 28, "orders_per_day": 0.04,
+              "orders_per_week": 0.25, "repeat_rate": None, "clv_cac_ratio": None,
+              "monthly_revenue": pd.DataFrame(), "notes": []}  # fmt: skip
+    lines = format_stage(result)
+    assert any(line.endswith("; 1 order in the last 28 days (0.04 a day, 0.2 a week)")
+               for line in lines), lines  # fmt: skip

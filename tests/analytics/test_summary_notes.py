@@ -22,6 +22,8 @@ def test_bgnbd_says_it_holds_one_time_buyers_alive():
     assert _one_time_buyers_alive_note({**fitted, "name": "mbgnbd"}, 57) == []
     assert _one_time_buyers_alive_note({"name": "bgnbd"}, 57) == []  # not fitted
     assert _one_time_buyers_alive_note(fitted, 0) == []
+    (one,) = _one_time_buyers_alive_note(fitted, 1)
+    assert one.startswith("BG/NBD holds the 1 customer who has not ordered again alive")
 
 
 def _summary(returning: list[float], model: str = "bgnbd", customers: int = 300) -> dict:

@@ -426,7 +426,9 @@ def _one_time_buyers_alive_note(model_info: dict, one_time_buyers: int) -> list[
     if not name.startswith("bgnbd") or "params" not in model_info or not one_time_buyers:
         return []
     return [
-        f"BG/NBD holds the {one_time_buyers:,} customers who have not ordered again alive "
+        f"BG/NBD holds the {one_time_buyers:,} "
+        + ("customer who has" if one_time_buyers == 1 else "customers who have")
+        + " not ordered again alive "
         "(P(alive) 100%, churn 0%) however long ago they bought: read P(alive) and churn for "
         "repeat customers only (MBG/NBD and Pareto/NBD let such customers leave)"
     ]

@@ -95,6 +95,14 @@ STAGES: tuple[Stage, ...] = (
 """The stages a shop with sales can be at, in order (see the module docstring)."""
 
 
+def aged_shop(days: float) -> str:
+    """``a 120-day-old shop``, ``an 86-day-old shop`` (the article as the number is said)."""
+    whole = round(days)
+    said = f"{whole:,}"
+    vowel = said.startswith("8") or whole in (11, 18) or said.startswith(("11,", "18,"))
+    return f"{'an' if vowel else 'a'} {said}-day-old shop"
+
+
 def stage_for(shop_age_days: int | None, orders_per_day: float) -> tuple[Stage, list[str]]:
     """The stage for a shop age (None: no order yet) and a recent order rate, with notes.
 
@@ -118,7 +126,7 @@ def stage_for(shop_age_days: int | None, orders_per_day: float) -> tuple[Stage, 
         )
     elif STAGES.index(aged[-1]) > STAGES.index(stage):
         notes.append(
-            f"a {shop_age_days}-day-old shop at {orders_per_day:.2f} orders a day: the stage "
+            f"{aged_shop(shop_age_days)} at {orders_per_day:.2f} orders a day: the stage "
             "follows the order rate, and more customers (acquisition) come first"
         )
     return stage, notes
@@ -299,7 +307,8 @@ def format_stage(result: dict[str, Any]) -> list[str]:
     if result["shop_age_days"] is not None:
         lines.append(
             f"shop age: {result['shop_age_days']} days (first order {result['first_order_date']});"
-            f" {result['recent_orders']} orders in the last {result['rate_window_days']} days"
+            f" {result['recent_orders']:,} {'order' if result['recent_orders'] == 1 else 'orders'}"
+            f" in the last {result['rate_window_days']} days"
             f" ({result['orders_per_day']:.2f} a day, {result['orders_per_week']:.1f} a week)"
         )
     if result["repeat_rate"] is not None:

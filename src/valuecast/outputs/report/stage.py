@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from valuecast.analysis.growth.stage import aged_shop
 from valuecast.outputs.report.charts import (
     BLUE,
     ORANGE,
@@ -52,9 +53,7 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
     week, age = finite(stage.get("orders_per_week")), finite(stage.get("shop_age_days"))
     window = stage.get("rate_window_days") or 28
     if week is not None and age is not None:
-        measured = (
-            f" ({week:,.1f} orders a week over the last {window} days, a {age:,.0f}-day-old shop)"
-        )
+        measured = f" ({week:,.1f} orders a week over the last {window} days, {aged_shop(age)})"
     else:
         measured = f" ({stage['description']})" if stage.get("description") else ""
     reading = (

@@ -826,3 +826,23 @@ def test_an_order_linked_by_its_email_keeps_its_number_when_its_customer_changes
     assert orders["net_revenue"].sum() == 85.0  # the 30.00 order once
     assert orders.loc["|2024-05-05", "customer_id"] == "jane@x.com"
     assert (reports[1]["new_orders"], reports[1]["updated_orders"]) == (1, 1)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_order_linked_by_its_phone_keeps_its_number_when_its_customer_changes(
+    tmp_path, monkeypatch, suffix
+):
+    """An order without a customer id is numbered by its phone's id, not by the customer its
+    phone gives it: a newer export in which a second id carries the phone (so it links nothing)
+    updates the stored order rather than adding it again (phone maps are the importer's)."""
+    older = pd.DataFrame({"customer": ["1001", ""], "phone": ["+1 616 954 7888"] * 2,
+                          "date": ["2024-01-05", "2024-05-05"], "amount": ["50.00", "30.00"]})  # fmt: skip
+    newer = pd.concat([older, pd.DataFrame([{"customer": "1009", "phone": "+1 616-954-7888",
+                                             "date": "2024-06-01", "amount": "5.00"}])])  # fmt: skip
+    files = [_write(older, tmp_path / f"older{suffix}"), _write(newer, tmp_path / f"newer{suffix}")]
+    reports, tables = _ingest(files, MAP + ",phone=phone", engine=False, monkeypatch=monkeypatch)
+    orders = tables["orders"].set_index("order_number")
+    assert orders["net_revenue"].sum() == 85.0  # the 30.00 order once
+    # the customer it was given before the phone proved shared keeps it
+    assert orders.loc["phone:+16169547888|2024-05-05", "customer_id"] == "1001"
+    assert (reports[1]["new_orders"], reports[1]["unchanged_orders"]) == (1, 2)

@@ -63,8 +63,9 @@ Rules:
   row: one number given to two orders. Without an ``order_id`` column,
   every row is an order and its number is ``<customer>|<date as written>`` (with ``|2``, ``|3``
   ... for further rows of the same customer and time; a row without a customer cell is
-  numbered as a guest's, whichever customer its e-mail gives it), so re-reading the same or a
-  longer log gives the same numbers.
+  numbered as a guest's, whichever customer its e-mail gives it, and by its phone's id
+  (``phone:+16169547888``), whichever customer its phone gives it), so re-reading the same or
+  a longer log gives the same numbers.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``. Such an order
   takes back a sale the file does not link it to, so it is subtracted from no customer's spend,
@@ -855,10 +856,14 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         if linking.by_email.any():
             customer = pa.chunked_array([pa.array(linking.customer_id, type=customer.type)])
             by_email, emailed = linking.by_email, linking.linked
+    by_phone = None
     if cols["phone"] is not None:
         named = _build.string_series(customer)
-        ids, linked, links = _build.with_phones(named, _phone_customers(table, cols))
+        phones = _phone_customers(table, cols)
+        ids, linked, links = _build.with_phones(named, phones)
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
+        if linked:  # the rows given another customer than their phone's own id
+            by_phone = pa.array(phones.where(named.isna()), type=customer.type)
         cells = _build.string_series(table.text(cols["phone"]))[named.isna().to_numpy(bool)]
         spoiled = _build.per_distinct(cells.dropna(), lambda c: c.map(spoiled_phone)).sum()
         notes.extend(_build.spoiled_note(int(spoiled), "row"))
@@ -869,14 +874,17 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
                 "same phone"
             )
     numbered_by = None
-    if placeholders or by_email is not None:
+    if placeholders or by_email is not None or by_phone is not None:
         # a row is numbered by its cell as written (a placeholder's by the word, an empty one's
-        # by none) where its e-mail gives it a customer: a number that changed with the
-        # customer found (an address that a second id carries since) would add the order again
-        # to a workspace holding it; else by its phone's customer, as without placeholders
+        # by none) where its e-mail gives it a customer, and by its phone's own id
+        # (phone:+16169547888) where its phone does: a number that changed with the customer
+        # found (an address or phone that a second id carries since) would add the order again
+        # to a workspace holding it
         named = customer
         if by_email is not None:
             named = pc.if_else(pa.array(by_email), pa.scalar(None, customer.type), customer)
+        if by_phone is not None:
+            named = pc.coalesce(by_phone, named)
         numbered_by = pc.coalesce(written, named)
     if placeholders:
         notes.extend(placeholder_note(written, customer, filled))

@@ -846,3 +846,51 @@ def test_an_order_linked_by_its_phone_keeps_its_number_when_its_customer_changes
     # the customer it was given before the phone proved shared keeps it
     assert orders.loc["phone:+16169547888|2024-05-05", "customer_id"] == "1001"
     assert (reports[1]["new_orders"], reports[1]["unchanged_orders"]) == (1, 2)
+
+
+def test_a_workspace_holding_a_phone_linked_order_under_its_customers_number_finds_it(tmp_path):
+    """A workspace made when an order linked by its phone was numbered by its customer
+    (``1001|2024-05-05|2``) gives it its phone's number when a file numbers it so, lines and
+    all, with a note: the same file read again counts it once."""
+    frame = pd.DataFrame({"customer": ["1001", "1001", ""], "phone": ["+1 616 954 7888"] * 3,
+                          "date": ["2024-01-05", "2024-05-05", "2024-05-05"],
+                          "amount": ["50.00", "7.00", "30.00"], "product": ["tea", "cup", "pot"]})  # fmt: skip
+    path = _write(frame, tmp_path / "orders.csv")
+    mapping = MAP + ",phone=phone,product=product"
+    with Workspace(":memory:") as ws:
+        ws.ingest(read_exports([path], column_map=mapping))
+        old, new = "1001|2024-05-05|2", "phone:+16169547888|2024-05-05"
+        ws.raw.execute("UPDATE orders SET order_number = ? WHERE order_number = ?", [old, new])
+        ws.raw.execute(
+            "UPDATE order_lines SET order_id = ? WHERE order_id = ?",
+            [f"orders:{old}", f"orders:{new}"],
+        )
+        report = ws.ingest(read_exports([path], column_map=mapping)).to_dict()
+        orders = ws.orders().to_pandas().set_index("order_number")
+        lines = ws.order_lines().to_pandas()
+    assert orders["net_revenue"].sum() == 87.0
+    assert orders.loc[new, "customer_id"] == "1001"
+    assert (report["new_orders"], report["unchanged_orders"]) == (0, 3)
+    assert sorted(lines["order_id"]) == sorted(orders["order_id"])
+    assert [note for note in report["notes"] if "numbered by that phone" in note] == [
+        "1 stored order without a customer id, given its customer by its phone, is numbered by "
+        f"that phone now, as these files number it ({new}): the same order, not counted twice"
+    ]
+
+
+def test_a_phone_linked_order_of_another_file_is_no_stored_order_of_another_amount(tmp_path):
+    """A till's phone-only sale on the day its customer bought online for another amount is a
+    second order, not the stored one renumbered."""
+    web = pd.DataFrame({"customer": ["1001"], "phone": ["+1 616 954 7888"],
+                        "date": ["2024-05-05"], "amount": ["7.00"]})  # fmt: skip
+    till = web.assign(customer="", amount="30.00")
+    mapping = MAP + ",phone=phone"
+    with Workspace(":memory:") as ws:
+        for frame, name in ((web, "web.csv"), (till, "till.csv")):
+            report = ws.ingest(read_exports([_write(frame, tmp_path / name)], column_map=mapping))
+        orders = ws.orders().to_pandas().set_index("order_number")
+    assert orders["net_revenue"].to_dict() == {
+        "1001|2024-05-05": 7.0, "phone:+16169547888|2024-05-05": 30.0
+    }  # fmt: skip
+    assert orders["customer_id"].tolist() == ["1001", "1001"]
+    assert not [note for note in report.to_dict()["notes"] if "numbered by that phone" in note]

@@ -800,7 +800,7 @@ class Workspace:
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
-                linked_by_phone = _link_phones(raw, results, ingest_id, direct)
+                *linked_by_phone, renumbered = _link_phones(raw, results, ingest_id, direct)
                 linked_by_email = _link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
                 counted_again = _counted_again(raw)
@@ -860,6 +860,8 @@ class Workspace:
                     report.notes.append(counts["replaced"][1])
                 if any(linked_by_phone):
                     report.notes.append(_linked_by_phone_note(*linked_by_phone))
+                if renumbered[0]:
+                    report.notes.append(_renumbered_phone_orders_note(*renumbered))
                 if any(linked_by_email):
                     report.notes.append(_linked_by_email_note(*linked_by_email))
                 if not direct["orders"]:
@@ -1483,10 +1485,12 @@ def _check_written_symbols(
 
 def _link_phones(
     raw: Any, results: Sequence[ImportResult], ingest_id: int, direct: dict[str, bool]
-) -> tuple[int, int]:
+) -> tuple[int, int, tuple[int, str]]:
     """Store the files' phone links (:attr:`~valuecast.io.schema.ImportResult.phone_links`) and
     give the orders of a customer known by a phone alone, stored or staged, to the customer
-    that phone belongs to in every ingest so far; returns how many (stored, staged) orders moved.
+    that phone belongs to in every ingest so far; returns how many (stored, staged) orders moved,
+    and how many stored orders took the number their phone gives them, with the first
+    (:func:`_renumber_phone_orders`).
 
     The files' importers link a phone to its customer within a file
     (:func:`valuecast.io._build.with_phones`); this does it across files and ingests, by the same
@@ -1508,7 +1512,8 @@ def _link_phones(
             "ON n.phone_id = p.phone_id AND n.customer_id = p.customer_id",
         ).insert_into("phone_links")
     if not _sql(raw, "SELECT 1 FROM phone_links LIMIT 1"):
-        return 0, 0
+        return 0, 0, (0, "")
+    renumbered = (0, "") if direct["orders"] else _renumber_phone_orders(raw)
     _sql(
         raw,
         "CREATE OR REPLACE TEMP TABLE _phone_owners AS SELECT phone_id, min(customer_id) AS "
@@ -1526,10 +1531,14 @@ def _link_phones(
 
     try:
         if direct["orders"]:  # staged straight into the empty orders table
-            return 0, move("orders")
+            return 0, move("orders"), renumbered
         stored = move("orders")
         if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
-            return stored, 0  # no orders staged (a customers export): the stage is a view
+            return (
+                stored,
+                0,
+                renumbered,
+            )  # no orders staged (a customers export): the stage is a view
         # a staged order stored under its owner already (an export read again) is no news
         staged = _sql(
             raw,
@@ -1548,7 +1557,7 @@ def _link_phones(
             "AND l.customer_id = t.customer_id",
             [PHONE_ID_PREFIX],
         )
-        return stored, int(staged)
+        return stored, int(staged), renumbered
     finally:
         _sql(raw, "DROP TABLE _phone_owners")
 
@@ -1556,6 +1565,92 @@ def _link_phones(
 _TABLE_SOURCE = "orders"
 """The source of an orders table of any layout (:mod:`valuecast.io.generic`): the only one whose
 customers are named by an id beside their e-mail, or by the e-mail where an order has no id."""
+
+
+def _renumber_phone_orders(raw: Any) -> tuple[int, str]:
+    """Give the stored orders that a file of an orders table without order ids numbers by the
+    phone that links them to their customer (``phone:+16169547888|2024-05-05``, see
+    :mod:`valuecast.io.generic`) that number, where a workspace made before stores them under
+    the number their customer gave them (``1001|2024-05-05``); returns how many, and the first
+    such number (for the ingest's note).
+
+    Such a stored order is one of a customer the staged order's phone is linked to (in any
+    ingest so far), of the same time, date as written and net revenue, under a number no staged
+    order has: the customer's order of another file on the same day (a till's and a web shop's)
+    is no such order unless it is of the same amount too.  A staged order that orders of two
+    customers could be is left alone, and so are those beyond as many as are stored (another
+    order of the same time).  Renumbered, the order is found by the merge (unchanged, or
+    updated) instead of being stored twice.  One whose amount was corrected since is not found,
+    and is stored again."""
+    if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+        return 0, ""  # no orders staged (a customers export): the stage is a view
+    source, prefix = f"'{_TABLE_SOURCE}'", f"'{PHONE_ID_PREFIX}'"
+    staged = (
+        "SELECT order_number AS number, split_part(order_number, '|', 1) AS phone_id, "
+        "split_part(order_number, '|', 2) AS written, ordered_at, net_revenue "
+        f"FROM _stage_orders s WHERE source = {source} AND starts_with(order_number, {prefix}) "
+        "AND NOT EXISTS (SELECT 1 FROM orders t WHERE t.source = s.source "
+        "AND t.order_number = s.order_number)"
+    )
+    if not _sql(raw, f"{staged} LIMIT 1"):
+        return 0, ""
+    stored = (
+        "SELECT order_number AS number, customer_id, ordered_at, net_revenue, split_part("
+        "substr(order_number, length(customer_id) + 2), '|', 1) AS written FROM orders t "
+        f"WHERE source = {source} AND starts_with(order_number, customer_id || '|') "
+        f"AND NOT starts_with(customer_id, {prefix}) AND NOT EXISTS (SELECT 1 FROM _stage_orders "
+        "s WHERE s.source = t.source AND s.order_number = t.order_number)"
+    )
+    same = "written, ordered_at, net_revenue"
+    matched = " AND ".join(f"t.{key} = s.{key}" for key in same.split(", "))
+    _sql(
+        raw,
+        f"""CREATE OR REPLACE TEMP TABLE _renumbered AS
+        WITH s AS ({staged}), t AS ({stored}),
+        candidates AS (
+            SELECT s.number, l.customer_id, {same} FROM s
+            JOIN (SELECT DISTINCT phone_id, customer_id FROM phone_links) l USING (phone_id)
+            WHERE EXISTS (SELECT 1 FROM t WHERE t.customer_id = l.customer_id AND {matched})
+        ),
+        one AS (SELECT * FROM candidates QUALIFY count(*) OVER (PARTITION BY number) = 1),
+        new AS (SELECT *, row_number() OVER (PARTITION BY customer_id, {same}
+                                             ORDER BY number) AS k FROM one),
+        old AS (SELECT *, row_number() OVER (PARTITION BY customer_id, {same}
+                                             ORDER BY number) AS k FROM t)
+        SELECT old.number AS old, new.number AS new FROM new
+        JOIN old USING (customer_id, {same}, k)""",
+    )
+    try:
+        count, first = _sql(raw, "SELECT count(*), coalesce(min(new), '') FROM _renumbered")[0]
+        if count:
+            stores_id = "order_id" in _stored_columns(raw, "orders")
+            order_id = f", order_id = {source} || ':' || r.new" if stores_id else ""
+            _sql(
+                raw,
+                f"UPDATE orders SET order_number = r.new{order_id} FROM _renumbered r "
+                f"WHERE orders.source = {source} AND orders.order_number = r.old",
+            )
+            _sql(
+                raw,
+                f"UPDATE order_lines SET order_id = {source} || ':' || r.new FROM _renumbered r "
+                f"WHERE order_lines.order_id = {source} || ':' || r.old",
+            )
+        return int(count), first
+    finally:
+        _sql(raw, "DROP TABLE _renumbered")
+
+
+def _renumbered_phone_orders_note(count: int, first: str) -> str:
+    """The ingest note for stored orders given the number their phone gives them
+    (:func:`_renumber_phone_orders`; ``first``: the first such number)."""
+    one = count == 1
+    return (
+        f"{count:,} stored {'order' if one else 'orders'} without a customer id, given "
+        f"{'its' if one else 'their'} customer by {'its' if one else 'their'} phone, "
+        f"{'is' if one else 'are'} numbered by that phone now, as these files number "
+        f"{'it' if one else 'them'} ({first}{'' if one else ' ...'}): the same "
+        f"{'order' if one else 'orders'}, not counted twice"
+    )
 
 
 def _email_columns(raw: Any, table: str) -> tuple[str, str]:

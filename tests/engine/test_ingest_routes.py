@@ -894,3 +894,23 @@ def test_a_phone_linked_order_of_another_file_is_no_stored_order_of_another_amou
     }  # fmt: skip
     assert orders["customer_id"].tolist() == ["1001", "1001"]
     assert not [note for note in report.to_dict()["notes"] if "numbered by that phone" in note]
+
+
+def test_a_phone_order_stored_before_its_customer_is_found_in_a_file_linking_it(tmp_path):
+    """A till's phone-only order, stored under its phone and given to customer 1001 when the web
+    shop's log named the phone, is the same order in a file holding both (where the file itself
+    links it to 1001): numbered by its phone either way."""
+    till = pd.DataFrame({"customer": [""], "phone": ["+1 616 954 7888"], "date": ["2024-05-05"],
+                         "amount": ["30.00"]})  # fmt: skip
+    web = pd.DataFrame({"customer": ["1001"], "phone": ["+1 616 954 7888"],
+                        "date": ["2024-01-05"], "amount": ["50.00"]})  # fmt: skip
+    both = pd.concat([web, till])
+    files = [_write(frame, tmp_path / f"{name}.csv")
+             for frame, name in ((till, "till"), (web, "web"), (both, "both"))]  # fmt: skip
+    with Workspace(":memory:") as ws:
+        reports = [ws.ingest(read_exports([path], column_map=MAP + ",phone=phone")).to_dict()
+                   for path in files]  # fmt: skip
+        orders = ws.orders().to_pandas()
+    assert orders["net_revenue"].sum() == 80.0
+    assert set(orders["customer_id"]) == {"1001"}
+    assert (reports[2]["new_orders"], reports[2]["unchanged_orders"]) == (0, 2)

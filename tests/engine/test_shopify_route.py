@@ -193,6 +193,33 @@ def test_a_phone_only_order_goes_to_the_importer_and_joins_its_email_customer(
     assert orders.loc[frame.loc[phone_only, "Name"], "customer_id"] == email
 
 
+def test_placeholder_emails_are_guest_orders_on_both_routes(tmp_path, export, monkeypatch):
+    """A dummy address typed for in-store orders is no customer on either route, and the
+    report counts its orders alike; such an order with a phone goes to the importer, which
+    tells its customer by it."""
+    frame = export.copy()
+    first_rows = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    typed = first_rows[:4]
+    dummies = ["noemail@shop.com", "NoEmail@Shop.com", "na@na.com", "pos@shop"]
+    for row, dummy in zip(typed, dummies, strict=True):  # every row of the order gives it
+        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Email"] = dummy
+    frame.loc[frame["Email"].isin(dummies), "Phone"] = ""
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = tables["orders"].set_index("order_number")
+    names = frame.loc[typed, "Name"]
+    counted = names[names.isin(orders.index)]
+    assert len(counted) and orders.loc[counted, "customer_id"].isna().all()
+    assert orders.loc[counted, "email"].isna().all()
+    assert not orders["customer_id"].isin(["noemail@shop.com", "na@na.com"]).any()
+    assert any("4 orders carry a placeholder e-mail ('noemail@shop.com' (2)" in note
+               for note in report["notes"])  # fmt: skip
+    frame.loc[typed[0], "Phone"] = "+1 415 555 0100"
+    _, tables = _assert_same(_write(frame, tmp_path / "p.csv"), monkeypatch, loaded=False)
+    orders = tables["orders"].set_index("order_number")
+    if frame.loc[typed[0], "Name"] in orders.index:
+        assert orders.loc[frame.loc[typed[0], "Name"], "customer_id"] == "phone:+14155550100"
+
+
 @pytest.mark.parametrize(
     ("column", "cell", "message"),
     [

@@ -607,3 +607,17 @@ def test_items_beside_a_grid_export_say_the_grid_has_nothing_to_join_them_to(exp
         read_exports([grid, items])
     with pytest.raises(InputError, match="needs its sales_order file in the same ingest"):
         read_exports([items])
+
+
+def test_a_grids_placeholder_email_is_a_guest_order(exports, write):
+    rows = grid_rows()
+    rows[0]["Customer Email"] = "NoEmail@store.com"
+    rows[1]["Customer Email"] = "customer@store.com"
+    result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
+    orders = result.orders.set_index("order_number")
+    assert orders["customer_id"].isna().all() and orders["is_guest"].all()
+    assert orders["email"].isna().all()
+    assert (
+        "2 orders carry a placeholder e-mail ('customer@store.com' (1), 'noemail@store.com' "
+        "(1)), no customer's address: read as guest orders"
+    ) in result.notes

@@ -665,3 +665,33 @@ def test_per_distinct_is_the_transform_of_every_cell(dtype):
     ):
         got = _build.per_distinct(values, transform)
         pd.testing.assert_series_equal(got, transform(values))
+
+
+def test_a_placeholder_email_is_no_customer_but_the_phone_or_a_guest(exports, write):
+    """Shops type a dummy address for phone and in-store orders: each such order is its
+    phone's customer, else a guest's, never one "customer" of every order typed so."""
+    rows = _orders(
+        exports,
+        dict(name="#1", email="noemail@shop.com", created="2024-03-01 10:00"),
+        dict(name="#2", email="NoEmail@Shop.com", created="2024-03-02 10:00",
+             Phone="+44 7700 900123"),
+        dict(name="#3", email="none@none.com", created="2024-03-03 10:00"),
+        dict(name="#4", email="no-reply@shop.com", created="2024-03-04 10:00"),
+        dict(name="#5", email="pos2@shop.com", created="2024-03-05 10:00"),
+        # real addresses that merely begin like one
+        dict(name="#6", email="nonna.rosa@example.com", created="2024-03-06 10:00"),
+        dict(name="#7", email="testa@example.com", created="2024-03-07 10:00"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("pos.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert orders["customer_id"].tolist() == [
+        pd.NA, "phone:+447700900123", pd.NA, pd.NA, pd.NA,
+        "nonna.rosa@example.com", "testa@example.com",
+    ]  # fmt: skip
+    assert orders["is_guest"].tolist() == [True, False, True, True, True, False, False]
+    assert orders["email"].isna().tolist() == [True] * 5 + [False] * 2
+    assert result.notes == [
+        "5 orders carry a placeholder e-mail ('noemail@shop.com' (2), 'no-reply@shop.com' (1), "
+        "'none@none.com' (1), 'pos2@shop.com' (1)), no customer's address: 1 told by its "
+        "phone, the other 4 read as guest orders"
+    ]

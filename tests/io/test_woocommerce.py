@@ -449,3 +449,25 @@ def test_a_translated_admins_status_labels_are_read_as_woocommerces_own(write, l
     assert result.excluded_orders == left_out
     assert len(result.orders) == 2
     assert not [note for note in result.notes if "status" in note]
+
+
+def test_a_placeholder_email_is_no_customer_but_the_billing_phone_or_a_guest(exports, write):
+    rows = [
+        webtoffee(401, "noemail@shop.com", billing_phone="+20 100 123 4567"),
+        webtoffee(402, "N/A@na.com"),
+        webtoffee(403, "noemail@shop.com"),
+        webtoffee(404, "nadia@example.com"),
+    ]
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    orders = result.orders.set_index("order_number")
+    assert orders["customer_id"].tolist() == [
+        "phone:+201001234567",
+        pd.NA,
+        pd.NA,
+        "nadia@example.com",
+    ]
+    assert orders["email"].isna().tolist() == [True, True, True, False]
+    assert (
+        "3 orders carry a placeholder e-mail ('noemail@shop.com' (2), 'n/a@na.com' (1)), no "
+        "customer's address: 1 told by its phone, the other 2 read as guest orders"
+    ) in result.notes

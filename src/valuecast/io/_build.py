@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
@@ -300,6 +301,67 @@ def group_first_values(values: np.ndarray, codes: np.ndarray, n_groups: int) -> 
     return take(values, positions, fill)
 
 
+PLACEHOLDER_LOCAL_PARTS = (
+    "noemail", "nomail", "noemailaddress", "noemailprovided", "noemailgiven", "noaddress",
+    "none", "nobody", "noone", "noreply", "donotreply", "dontreply", "null", "nil", "na",
+    "unknown", "notprovided", "notgiven", "notavailable", "dummy", "fake", "placeholder",
+    "walkin", "cashsale", "customer", "pos", "test", "email", "example",
+)  # fmt: skip
+"""Local parts (lower-case, without separators) of the addresses shops type where a phone or
+in-store customer gave none (``noemail@shop.com``, ``no-reply@``, ``N/A@na.com``, ``pos@``,
+``test@test.com``, ``email@example.com``): such an address names no one, and taken as an id it
+made one "customer" of every order typed with it."""
+
+_SEPARATOR = "[-._/]?"
+_PLACEHOLDER_WORDS = "|".join(
+    _SEPARATOR.join(re.escape(letter) for letter in word) for word in PLACEHOLDER_LOCAL_PARTS
+)
+PLACEHOLDER_ADDRESS = rf"(?i)^(?:{_PLACEHOLDER_WORDS})[0-9]*(?:\+[^@]*)?(?:@|$)"
+"""An RE2 pattern (Arrow's and DuckDB's regular expressions alike) of a placeholder address: a
+:data:`PLACEHOLDER_LOCAL_PARTS` word, in any case, its letters perhaps parted by ``-``, ``.``,
+``_`` or ``/`` (``no-email``, ``n/a``), perhaps numbered (``pos2``, a till) or tagged
+(``noemail+17``), then the ``@`` or nothing (a cell of the word alone)."""
+
+
+def placeholder_addresses(addresses: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per cell, whether it is a placeholder address (:data:`PLACEHOLDER_ADDRESS`); False for
+    an empty one.  One pass of a regular expression, which SQL applies alike
+    (:func:`placeholder_address_sql`)."""
+    matched = pc.match_substring_regex(addresses, PLACEHOLDER_ADDRESS)
+    return np.asarray(pc.fill_null(matched, False).to_numpy(zero_copy_only=False), bool)
+
+
+def placeholder_address_sql(cell: str) -> str:
+    """SQL: the text ``cell`` is a placeholder address (:func:`placeholder_addresses`); false
+    where null."""
+    return f"coalesce(regexp_matches({cell}, '{PLACEHOLDER_ADDRESS}'), false)"
+
+
+def placeholder_email_note(counts: Mapping[str, int], by_phone: int = 0) -> list[str]:
+    """The ingest note on the orders whose e-mail is a placeholder (``counts``: per address as
+    compared, lower-cased, its orders), ``by_phone`` of them told by their phone: none is a
+    customer's e-mail, nor sent to an e-mail tool."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    listed = ", ".join(f"{address!r} ({count:,})" for address, count in ranked[:5])
+    more = f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else ""
+    one = total == 1
+    guests = total - by_phone
+    if not by_phone:
+        who = "read as a guest order" if one else "read as guest orders"
+    elif not guests:
+        who = "told by its phone" if one else "told by their phones"
+    else:
+        phones = "its phone" if by_phone == 1 else "their phones"
+        who = f"{by_phone:,} told by {phones}, the other {guests:,} read as guest orders"
+    return [
+        f"{total:,} {'order carries' if one else 'orders carry'} a placeholder e-mail "
+        f"({listed}{more}), no customer's address: {who}"
+    ]
+
+
 def emails(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(email trimmed, customer_id = trimmed lower-cased email or <NA>, is_guest)."""
     email = raw.astype("string").str.strip()
@@ -320,6 +382,11 @@ class Identities(NamedTuple):
     """Orders without e-mail whose phone a spreadsheet wrote as ``1.56E+10`` (guest orders)."""
     phone_links: pd.DataFrame | None = None
     """The file's distinct (``phone_id``, ``customer_id``) pairs (:func:`phone_links`)."""
+    placeholders: Mapping[str, int] | None = None
+    """The placeholder addresses (:data:`PLACEHOLDER_ADDRESS`) read as no e-mail, lower-cased,
+    with their orders."""
+    placeholders_by_phone: int = 0
+    """Of those orders, the ones told by their phone."""
 
 
 def identities(
@@ -333,8 +400,15 @@ def identities(
     that customer when they all carry the same e-mail, so the same phone's orders without an
     e-mail join them (a cash-on-delivery customer who gave an e-mail once); a phone seen with
     two e-mails (a household, a shared office line) links nothing and stays its own customer.
+    A placeholder address (``noemail@shop.com``: :data:`PLACEHOLDER_ADDRESS`) is no e-mail: its
+    order is told by its phone, else a guest's, and counted by address in a note.
     """
     email, customer_id, _ = emails(email_cells)
+    placeholder = placeholder_addresses(pa.array(customer_id, type=pa.large_string()))
+    counts: dict[str, int] = {}
+    if placeholder.any():  # an order without e-mail: its phone's, else a guest's
+        counts = {str(k): int(v) for k, v in customer_id[placeholder].value_counts().items()}
+        email, customer_id = email.mask(placeholder), customer_id.mask(placeholder)
     linked = spoiled = 0
     links = None
     if phone_cells is not None:
@@ -342,8 +416,16 @@ def identities(
         written = phone_cells.reset_index(drop=True)[without_email].dropna()
         spoiled = int(per_distinct(written, lambda cells: cells.map(spoiled_phone)).sum())
         customer_id, linked, links = with_phones(customer_id, phone_ids(phone_cells, countries))
+    by_phone = int(customer_id[placeholder].notna().sum()) if counts else 0
     return Identities(
-        email, customer_id, customer_id.isna().astype("boolean"), linked, spoiled, links
+        email,
+        customer_id,
+        customer_id.isna().astype("boolean"),
+        linked,
+        spoiled,
+        links,
+        counts,
+        by_phone,
     )
 
 
@@ -530,9 +612,13 @@ def linked_note(linked: int) -> list[str]:
 
 
 def identity_notes(who: Identities) -> list[str]:
-    """The ingest notes on who placed the orders: phone-only orders given to an e-mail
-    customer, and phones a spreadsheet spoiled."""
-    return linked_note(who.linked_by_phone) + spoiled_note(who.spoiled_phones)
+    """The ingest notes on who placed the orders: placeholder e-mails read as none, phone-only
+    orders given to an e-mail customer, and phones a spreadsheet spoiled."""
+    return (
+        placeholder_email_note(who.placeholders or {}, who.placeholders_by_phone)
+        + linked_note(who.linked_by_phone)
+        + spoiled_note(who.spoiled_phones)
+    )
 
 
 def spoiled_note(count: int, unit: str = "order") -> list[str]:

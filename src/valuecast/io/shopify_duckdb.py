@@ -17,8 +17,9 @@ certain to equal the importer's, and any of these makes :meth:`PendingShopify.lo
 * a row without ``Name`` that is not empty; an order whose rows give two values of one
   order-level amount, two ``Created at`` or two e-mails, or that has no ``Created at`` or
   ``Subtotal``; a negative refund;
-* an order without e-mail that carries a phone (its customer is its phone, or the e-mail
-  customer with that phone: :func:`valuecast.io._build.identities`);
+* an order without e-mail, or with a placeholder one (``noemail@shop.com``), that carries a
+  phone (its customer is its phone, or the e-mail customer with that phone:
+  :func:`valuecast.io._build.identities`);
 * counted orders in more than one currency, a malformed row, text that is not UTF-8.
 """
 
@@ -281,10 +282,20 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
     )
     usable = con.sql(
         f"SELECT coalesce(bool_and(same{usual} AND created IS NOT NULL AND subtotal IS NOT NULL "
-        f"AND coalesce({refund}, 0) >= 0 AND (email IS NOT NULL OR NOT has_phone)), true) "
+        f"AND coalesce({refund}, 0) >= 0 AND ({_EMAILED} OR NOT has_phone)), true) "
         f"AND count(DISTINCT {currency}) FILTER (WHERE reason IS NULL) <= 1 FROM {_GROUPED}"
     ).fetchall()[0][0]
     return bool(usable)
+
+
+def _placeholder(cols: dict[str, str | None]) -> str:
+    """SQL over ``_GROUPED``: the order's e-mail is a placeholder, no customer's
+    (:func:`valuecast.io._build.placeholder_addresses`)."""
+    return _build.placeholder_address_sql("email") if cols["email"] is not None else "false"
+
+
+_EMAILED = f"(email IS NOT NULL AND NOT {_build.placeholder_address_sql('email')})"
+"""SQL over ``_GROUPED`` (or ``_ROWS``): the order (row) carries an e-mail that is a customer's."""
 
 
 def _zero(cols: dict[str, str | None], key: str) -> str:
@@ -337,11 +348,13 @@ def _order_columns(cols: dict[str, str | None]) -> dict[str, str]:
         return _zero(cols, key)
 
     accepts = f"lower({first('accepts_marketing')})"
+    # a placeholder e-mail is none: the order is a guest's (one with a phone is the importer's)
+    email = f"CASE WHEN NOT {_placeholder(cols)} THEN {first('email')} END"
     total = "coalesce(total, subtotal)" if cols["total"] is not None else "subtotal"
     columns = {
         "order_number": "order_number",
-        "customer_id": f"lower({first('email')})",
-        "email": first("email"),
+        "customer_id": f"lower({email})",
+        "email": email,
         "ordered_at": "created",
         "gross_revenue": total,
         "discount": zero("discount_amount"),
@@ -411,8 +424,8 @@ def _stage(con: Any, cols: dict[str, str | None]) -> None:
 
 
 def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
-    """The importer's notes on the counted orders' money (:mod:`valuecast.io.shopify`), from
-    one pass over the orders."""
+    """The importer's notes on the orders' placeholder e-mails and the counted orders' money
+    (:mod:`valuecast.io.shopify`)."""
     net = _order_columns(cols)["net_revenue"]
     unpaid = [f"lower(financial_status) = '{status}'" for status in shopify.UNPAID_STATUSES]
     found = con.sql(
@@ -423,8 +436,18 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
     ).fetchall()[0]
     sold, amount, *counts, revenue = found
     per_status = dict(zip(shopify.UNPAID_STATUSES, map(int, counts), strict=True))
-    return shopify.gift_card_note(int(sold), float(amount)) + shopify.unpaid_note(
-        per_status, float(revenue or 0.0)
+    placeholders = {}
+    if cols["email"] is not None:  # every order's, as the importer counts them
+        placeholders = dict(
+            con.sql(
+                f"SELECT lower(email), count(*) FROM {_GROUPED} WHERE {_placeholder(cols)} "
+                "GROUP BY 1"
+            ).fetchall()
+        )
+    return (
+        _build.placeholder_email_note(placeholders)
+        + shopify.gift_card_note(int(sold), float(amount))
+        + shopify.unpaid_note(per_status, float(revenue or 0.0))
     )
 
 
@@ -465,7 +488,7 @@ class PendingShopify(orders_duckdb.PendingOrders):
             cells = con.sql(
                 f"SELECT DISTINCT lower(email) AS customer_id, phone_text AS phone, "
                 f"CAST(country_text AS VARCHAR) AS country FROM {_ROWS} "
-                "WHERE email IS NOT NULL AND phone_text IS NOT NULL"
+                f"WHERE {_EMAILED} AND phone_text IS NOT NULL"
             ).to_arrow_table()
             result.phone_cells = cells if cells.num_rows else None
         return result

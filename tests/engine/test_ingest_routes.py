@@ -390,6 +390,33 @@ def test_a_placeholder_customer_is_a_guest_order_the_importer_reads_and_notes(
     assert orders["customer_id"].isna().sum() == 5
 
 
+def test_a_placeholder_email_is_no_customer_on_both_routes(tmp_path, monkeypatch):
+    """A dummy address typed for a phone or in-store order (``noemail@shop.com``) names no
+    customer, in the customer column or the e-mail column, on either route: taken as an id it
+    made one customer of every such order."""
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "customer,date,amount,mail\nnoemail@shop.com,2024-01-05,3,\nNoEmail@Shop.com,2024-01-06,4,"
+        "\nann@x.com,2024-01-07,5,\nC-7,2024-01-08,6,none@none.com\n,2024-01-09,7,na@na.com\n"
+        ",2024-01-10,8,ann@x.com\nnonna@x.com,2024-01-11,9,\n"
+    )
+    mapping = MAP + ",email=mail"
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
+        orders = ws.orders().to_pandas().set_index("order_number")
+    assert report == _ingest([path], mapping, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert report["guest_orders"] == 3 and report["customers"] == 3  # ann, C-7 and nonna
+    assert report["files"][0]["notes"] == [
+        "2 rows name no customer ('noemail@shop.com' (2)): read as guest orders",
+        "2 rows carry a placeholder e-mail ('na@na.com' (1), 'none@none.com' (1)), no "
+        "customer's address: read as no e-mail",
+    ]
+    assert orders.loc["|2024-01-10", "customer_id"] == "ann@x.com"  # a real address still links
+    assert orders.loc["C-7|2024-01-08", "customer_id"] == "C-7"
+    assert orders["email"].isin(["noemail@shop.com", "none@none.com", "na@na.com"]).sum() == 0
+    assert pd.isna(orders.loc["noemail@shop.com|2024-01-05", "customer_id"])
+
+
 def test_rows_repeating_another_row_of_their_order_are_noted_by_the_importer(tmp_path, monkeypatch):
     """Two exports pasted into one file repeat their orders' rows: an order's rows are added
     up, so the note says which orders hold a row twice. The engine's route leaves such a file

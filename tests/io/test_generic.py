@@ -1055,3 +1055,25 @@ def test_a_line_without_a_customer_id_in_a_customers_order_is_the_orders(write):
     assert result.orders["customer_id"].tolist() == ["1001", "1002", "1001"]
     assert result.orders["net_revenue"].tolist() == [15.0, 20.0, 31.0]
     assert any(note.startswith("1 order without a customer id belongs") for note in result.notes)
+
+
+def test_a_placeholder_address_names_no_customer_and_a_bare_word_stays_an_id(write):
+    """``noemail@shop.com`` typed for in-store orders is a guest's, numbered by the cell as
+    written; ``test`` or ``pos`` without ``@`` may be a shop's own id and stays one."""
+    header = ["customer", "date", "amount"]
+    cells = ["noemail@shop.com", "No-Reply@Shop.com", "pos", "nadia@x.com", "none@none.com"]
+    rows = [
+        {"customer": cell, "date": f"2024-01-0{day}", "amount": "5"}
+        for day, cell in enumerate(cells, start=1)
+    ]
+    result = generic.read_orders(write("t.csv", header, rows))
+    orders = result.orders
+    assert orders["customer_id"].tolist() == [pd.NA, pd.NA, "pos", "nadia@x.com", pd.NA]
+    assert orders["email"].tolist() == [pd.NA, pd.NA, pd.NA, "nadia@x.com", pd.NA]
+    assert orders["order_number"].tolist()[:2] == [
+        "noemail@shop.com|2024-01-01", "no-reply@shop.com|2024-01-02"
+    ]  # fmt: skip
+    assert result.notes == [
+        "3 rows name no customer ('no-reply@shop.com' (1), 'noemail@shop.com' (1), "
+        "'none@none.com' (1)): read as guest orders"
+    ]

@@ -483,12 +483,24 @@ def owners(links: pd.DataFrame, key: str) -> pd.Series:
 
 def written_addresses(cells: pa.ChunkedArray) -> pa.ChunkedArray:
     """An e-mail column's cleaned cells, null where a cell is no address (no ``@``: ``n/a``,
-    ``-``, ``none``), which no audience file may send to an e-mail tool."""
-    if not pc.any(pc.invert(pc.fill_null(pc.match_substring(cells, "@"), True))).as_py():
+    ``-``, ``none``) or a placeholder one (``noemail@shop.com``: :func:`placeholder_addresses`),
+    which no audience file may send to an e-mail tool."""
+    kept = pc.fill_null(pc.match_substring(cells, "@"), False).to_numpy(zero_copy_only=False)
+    kept &= ~placeholder_addresses(cells)
+    if kept.sum() == len(cells) - cells.null_count:
         return cells  # every cell given is an address
-    return pc.if_else(
-        pc.fill_null(pc.match_substring(cells, "@"), False), cells, pa.scalar(None, cells.type)
-    )
+    return pc.if_else(pa.array(kept), cells, pa.scalar(None, cells.type))
+
+
+def placeholder_cells(cells: pa.ChunkedArray, rows: np.ndarray) -> dict[str, int]:
+    """The placeholder addresses (:func:`placeholder_addresses`) of an e-mail column's cleaned
+    ``cells`` at ``rows`` (a mask), lower-cased, with their rows."""
+    address = pc.fill_null(pc.match_substring(cells, "@"), False).to_numpy(zero_copy_only=False)
+    found = rows & address & placeholder_addresses(cells)  # a word alone is no address anyway
+    if not found.any():
+        return {}
+    counts = pc.value_counts(pc.utf8_lower(pc.filter(cells, pa.array(found))))
+    return {item["values"].as_py(): item["counts"].as_py() for item in counts}
 
 
 def email_addresses(cells: pa.ChunkedArray) -> pd.Series:

@@ -34,12 +34,15 @@ Rules:
 * ``customer_id`` is the cell trimmed; values containing ``@`` (emails) are also lower-cased and
   copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
   written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
-  ``-`` ..., in any case): a note counts those rows.
+  ``-`` ..., in any case), or a placeholder address typed for a phone or in-store order
+  (``noemail@shop.com``, ``none@none.com``, ``pos@``: :data:`valuecast.io._build.PLACEHOLDER_ADDRESS`):
+  a note counts those rows.
 * ``email`` in a column of its own names the customer of a row without one: the customer whose
   rows carry the same address (compared lower-cased: a registered customer's guest checkout),
   when they all name one, else the address lower-cased (an address two ids share links
   nothing), as :func:`valuecast.io._build.with_emails` reads them; a cell without ``@``
-  (``n/a``, ``-``) is no address, nor the order's e-mail, which audience files send. Within an order, a row naming its customer by its cell comes before one named by its
+  (``n/a``, ``-``) is no address, nor the order's e-mail, which audience files send, and
+  neither is a placeholder address (``noemail@shop.com``; a note counts those rows). Within an order, a row naming its customer by its cell comes before one named by its
   e-mail. A note counts the orders given to a customer so.
 * ``phone`` (read only when mapped) names the customer of a row without a customer cell or an
   e-mail, or with a placeholder in it and no e-mail: ``phone:+`` and the number's digits with
@@ -890,6 +893,9 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         numbered_by = pc.coalesce(written, named)
     if placeholders:
         notes.extend(placeholder_note(written, customer, filled))
+    if cols["email"] is not None:
+        dummies = _build.placeholder_cells(table.text(cols["email"]), filled)
+        notes.extend(placeholder_email_note(dummies))
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])
         if missing.any():
@@ -1474,17 +1480,32 @@ none, whichever route reads it."""
 
 
 def guests_for_placeholders(customer: pa.ChunkedArray) -> pa.ChunkedArray:
-    """``customer`` (cleaned cells) with each :data:`GUEST_PLACEHOLDERS` cell missing.
+    """``customer`` (cleaned cells) with each :data:`GUEST_PLACEHOLDERS` cell and each
+    placeholder e-mail address (``noemail@shop.com``: :func:`_build.placeholder_addresses`)
+    missing.
 
     Only cells as short as a placeholder are lower-cased and looked up: a file's e-mails are
     longer, and their lengths are read from the offsets alone."""
-    short = pc.fill_null(pc.less_equal(pc.binary_length(customer), LONGEST_PLACEHOLDER), False)
-    if not pc.any(short).as_py():
-        return customer
-    placeholder = pc.and_(short, pc.is_in(pc.utf8_lower(customer), value_set=_PLACEHOLDER_VALUES))
-    if not pc.any(placeholder).as_py():
+    placeholder = placeholder_customers(customer)
+    if placeholder is None:
         return customer
     return pc.if_else(placeholder, pa.scalar(None, customer.type), customer)
+
+
+def placeholder_customers(customer: pa.ChunkedArray) -> pa.Array | None:
+    """Per cell of ``customer``, whether it names no customer (:func:`guests_for_placeholders`):
+    a placeholder word, or an address whose local part is one (a cell without ``@`` is an id,
+    which ``test`` or ``pos`` may be); None where no cell is such."""
+    placeholder = np.zeros(len(customer), dtype=bool)
+    short = pc.fill_null(pc.less_equal(pc.binary_length(customer), LONGEST_PLACEHOLDER), False)
+    if pc.any(short).as_py():
+        word = pc.fill_null(pc.is_in(pc.utf8_lower(customer), value_set=_PLACEHOLDER_VALUES), False)
+        placeholder |= short.to_numpy(zero_copy_only=False) & word.to_numpy(zero_copy_only=False)
+    address = pc.fill_null(pc.match_substring(customer, "@"), False)
+    if pc.any(address).as_py():
+        dummy = _build.placeholder_addresses(customer)
+        placeholder |= address.to_numpy(zero_copy_only=False) & dummy
+    return pa.array(placeholder) if placeholder.any() else None
 
 
 def placeholder_note(
@@ -1506,6 +1527,23 @@ def placeholder_note(
     return [
         f"{rows:,} {'row names' if rows == 1 else 'rows name'} no customer ({listed}): "
         "read as guest orders"
+    ]
+
+
+def placeholder_email_note(counts: Mapping[str, int]) -> list[str]:
+    """The note counting the rows whose e-mail cell is a placeholder address (``counts``: per
+    address, lower-cased, its rows), read as no e-mail: a row without a customer cell is not
+    named by it, and no audience file sends it."""
+    rows = sum(counts.values())
+    if not rows:
+        return []
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    listed = ", ".join(f"{address!r} ({count:,})" for address, count in ranked[:5])
+    more = f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else ""
+    one = rows == 1
+    return [
+        f"{rows:,} {'row carries' if one else 'rows carry'} a placeholder e-mail "
+        f"({listed}{more}), no customer's address: read as no e-mail"
     ]
 
 

@@ -117,14 +117,16 @@ def _unusual(cell: str) -> str:
 
 
 def _placeholder(cell: str) -> str:
-    """SQL: the customer cell is a placeholder naming no customer (``Guest``, ``NULL`` ...), which
-    the importer reads as a guest's and notes (:data:`~valuecast.io.generic.GUEST_PLACEHOLDERS`).
+    """SQL: the customer cell is a placeholder naming no customer (``Guest``, ``NULL`` ...) or a
+    placeholder address (``noemail@shop.com``), which the importer reads as a guest's and notes
+    (:func:`~valuecast.io.generic.placeholder_customers`).
 
     The lower-casing only for cells as short as a placeholder: a CASE evaluates it on those rows
     alone, where the e-mails and ids of a large file are longer."""
     return (
-        f"coalesce(CASE WHEN length({cell}) <= {generic.LONGEST_PLACEHOLDER} "
-        f"THEN lower({cell}) IN {_sql_set(set(generic.GUEST_PLACEHOLDERS))} END, false)"
+        f"(coalesce(CASE WHEN length({cell}) <= {generic.LONGEST_PLACEHOLDER} "
+        f"THEN lower({cell}) IN {_sql_set(set(generic.GUEST_PLACEHOLDERS))} END, false) "
+        f"OR (coalesce(contains({cell}, '@'), false) AND {_build.placeholder_address_sql(cell)}))"
     )
 
 
@@ -489,6 +491,9 @@ def _load_rows(
             if key in column_of]  # fmt: skip
     bad += [_unusual(name) for name in dict.fromkeys(text)]
     bad.append(_placeholder(c))  # the importer reads such a file, and notes those rows
+    if "email" in column_of:  # a placeholder address is none, and noted: as above
+        x = column_of["email"]
+        bad.append(f"(coalesce(contains({x}, '@'), false) AND {_build.placeholder_address_sql(x)})")
     if "currency" in column_of:  # a symbol the importer reads as its code (CA$ -> CAD)
         symbols = {symbol for symbol in NAMED_SYMBOLS if symbol.isascii()}
         bad.append(f"coalesce(upper({column_of['currency']}) IN {_sql_set(symbols)}, false)")

@@ -621,3 +621,17 @@ def test_a_grids_placeholder_email_is_a_guest_order(exports, write):
         "2 orders carry a placeholder e-mail ('customer@store.com' (1), 'noemail@store.com' "
         "(1)), no customer's address: read as guest orders"
     ) in result.notes
+
+
+def test_a_grid_order_without_a_status_counts_as_a_sale_and_is_noted(exports, write):
+    rows = grid_rows()
+    rows[1]["Status"] = ""
+    rows[4]["Status"] = "   "
+    result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert list(result.orders["order_number"]) == ["000000101", "000000102", "000000105"]
+    assert (
+        "2 orders have an empty Status: counted as sales (fill in the status of a cancelled or "
+        "refunded one, or export the grid again with its Status column)"
+    ) in result.notes
+    plain = magento.read_order_grid(write("plain.csv", exports.MAGENTO_GRID_HEADER, grid_rows()))
+    assert not [note for note in plain.notes if "empty Status" in note]

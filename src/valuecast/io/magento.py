@@ -590,7 +590,7 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         written_status, (status.isna() & written_status.notna()).to_numpy(bool),
         "Magento's own", "Canceled, Closed and Refunded (or their translations)",
     )  # fmt: skip
-    notes = _build.identity_notes(who) + unknown + [GRID_NOTE]
+    notes = _build.identity_notes(who) + unknown + _no_status_note(written_status) + [GRID_NOTE]
     return _build.assemble(
         table.name,
         "magento-grid",
@@ -603,6 +603,20 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         phone_links=who.phone_links,
         written_symbol=symbol,
     )
+
+
+def _no_status_note(written: pd.Series) -> list[str]:
+    """The note counting the grid's orders with an empty Status, which count as sales: a
+    cancelled or refunded order among them would too, so the merchant learns of them."""
+    empty = int((written.isna() | (written == "")).sum())
+    if not empty:
+        return []
+    one = empty == 1
+    return [
+        f"{empty:,} {'order has' if one else 'orders have'} an empty Status: counted as "
+        f"{'a sale' if one else 'sales'} (fill in the status of a cancelled or refunded one, or "
+        "export the grid again with its Status column)"
+    ]
 
 
 GRID_NOTE = (

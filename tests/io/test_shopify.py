@@ -695,3 +695,24 @@ def test_a_placeholder_email_is_no_customer_but_the_phone_or_a_guest(exports, wr
         "'none@none.com' (1), 'pos2@shop.com' (1)), no customer's address: 1 told by its "
         "phone, the other 4 read as guest orders"
     ]
+
+
+def test_a_customers_placeholder_email_names_no_one(exports, write):
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[1]
+    rows = [
+        {"First Name": "Till", "Email": "noemail@shop.com", "Phone": "+880 1712 345678"},
+        {"First Name": "Walk", "Email": " NoEmail@Shop.com"},
+        {"First Name": "In", "Email": "noemail@shop.com"},
+        {"First Name": "Nadia", "Email": "nadia@example.com"},
+        {"First Name": "Blank", "Email": ""},
+    ]
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    assert result.customers["customer_id"].tolist() == [
+        "phone:+8801712345678", "nadia@example.com"
+    ]  # fmt: skip
+    assert result.customers["email"].isna().tolist() == [True, False]
+    assert result.excluded == {"placeholder email, no phone": 2, "no email or phone": 1}
+    assert result.notes == [
+        "3 rows carry a placeholder e-mail ('noemail@shop.com' (3)), no customer's address: "
+        "read as no e-mail"
+    ]

@@ -362,6 +362,23 @@ def placeholder_email_note(counts: Mapping[str, int], by_phone: int = 0) -> list
     ]
 
 
+def placeholder_rows_note(counts: Mapping[str, int]) -> list[str]:
+    """The note counting the rows whose e-mail cell is a placeholder address (``counts``: per
+    address, lower-cased, its rows), read as no e-mail: a row without a customer cell is not
+    named by it, and no audience file sends it."""
+    rows = sum(counts.values())
+    if not rows:
+        return []
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    listed = ", ".join(f"{address!r} ({count:,})" for address, count in ranked[:5])
+    more = f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else ""
+    one = rows == 1
+    return [
+        f"{rows:,} {'row carries' if one else 'rows carry'} a placeholder e-mail "
+        f"({listed}{more}), no customer's address: read as no e-mail"
+    ]
+
+
 def emails(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(email trimmed, customer_id = trimmed lower-cased email or <NA>, is_guest)."""
     email = raw.astype("string").str.strip()

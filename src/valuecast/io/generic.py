@@ -895,7 +895,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         notes.extend(placeholder_note(written, customer, filled))
     if cols["email"] is not None:
         dummies = _build.placeholder_cells(table.text(cols["email"]), filled)
-        notes.extend(placeholder_email_note(dummies))
+        notes.extend(_build.placeholder_rows_note(dummies))
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])
         if missing.any():
@@ -1527,23 +1527,6 @@ def placeholder_note(
     return [
         f"{rows:,} {'row names' if rows == 1 else 'rows name'} no customer ({listed}): "
         "read as guest orders"
-    ]
-
-
-def placeholder_email_note(counts: Mapping[str, int]) -> list[str]:
-    """The note counting the rows whose e-mail cell is a placeholder address (``counts``: per
-    address, lower-cased, its rows), read as no e-mail: a row without a customer cell is not
-    named by it, and no audience file sends it."""
-    rows = sum(counts.values())
-    if not rows:
-        return []
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-    listed = ", ".join(f"{address!r} ({count:,})" for address, count in ranked[:5])
-    more = f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else ""
-    one = rows == 1
-    return [
-        f"{rows:,} {'row carries' if one else 'rows carry'} a placeholder e-mail "
-        f"({listed}{more}), no customer's address: read as no e-mail"
     ]
 
 

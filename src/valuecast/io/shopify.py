@@ -82,7 +82,9 @@ with ``Accepts Email Marketing`` and ``Accepts SMS Marketing``; and the one with
 lower-cased, so it joins the orders; a row without email is the customer of its ``Phone``,
 else its ``Default Address Phone`` (row by row: the newest export has both, and its ``Phone`` is
 often empty where the address has one), keyed as the orders key it (national numbers get the
-calling code of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``; a
+calling code of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``
+(``"placeholder email, no phone"`` where the e-mail is a dummy such as ``noemail@shop.com``,
+which names no one: :func:`valuecast.io._build.identities`); a
 second row for the same customer as ``"duplicate email"`` / ``"duplicate phone"`` (the first one
 is kept). ``accepts_marketing`` is the e-mail consent; for a customer known by a phone alone it
 is ``Accepts SMS Marketing`` where the export has it (consent on the one contact they gave).
@@ -94,6 +96,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from valuecast.io import _build, csvfile
 from valuecast.io.csvfile import CsvFile, Table, open_csv
@@ -539,9 +542,8 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     phone = table.text_series(cols["phone"], strip_apostrophe=True).fillna(
         table.text_series(cols["address_phone"], strip_apostrophe=True)
     )
-    who = _build.identities(
-        table.text_series(cols["email"]), phone, table.text_series(cols["country"])
-    )
+    email_cells = table.text_series(cols["email"])
+    who = _build.identities(email_cells, phone, table.text_series(cols["country"]))
     email, customer_id = who.email, who.customer_id
     accepts, unknown = table.flags(cols["accepts_marketing"])
     if cols["accepts_sms"] is not None:
@@ -593,8 +595,15 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
         empty_rows=int((~filled).sum()),
         phone_links=who.phone_links,
     )
-    if no_email.any():
-        result.excluded["no email or phone"] += int(no_email.sum())
+    # a row whose only address is a placeholder (noemail@shop.com) names no one: said so
+    dummy = no_email & _build.placeholder_addresses(
+        pa.array(email_cells.str.strip(), type=pa.large_string())
+    )
+    if (no_email & ~dummy).any():
+        result.excluded["no email or phone"] += int((no_email & ~dummy).sum())
+    if dummy.any():
+        result.excluded["placeholder email, no phone"] += int(dummy.sum())
+    result.notes.extend(_build.placeholder_rows_note(dict(who.placeholders or {})))
     if (duplicate & ~by_phone).any():
         result.excluded["duplicate email"] += int((duplicate & ~by_phone).sum())
     if (duplicate & by_phone).any():

@@ -656,3 +656,25 @@ def test_the_cac_table_says_what_its_spend_leaves_out(repeat_shop, tmp_path):
     again = run("-w", repeat_shop, "--out", tmp_path / "o")
     assert again.exit_code == 0, again.output
     assert not (tmp_path / "o" / "cac.csv").exists()
+
+
+def test_a_channel_not_paid_back_says_so_in_the_console_and_cac_csv(one_time_shop, tmp_path):
+    """An empty payback month reads as missing data: the report says "not paid back yet", and
+    the console's notes and cac.csv say the same words."""
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,google,10\n2024-02,Facebook,500\n")
+    out = tmp_path / "out"
+    result = run("--workspace", one_time_shop, "--spend", spend, "--out", out)
+    assert result.exit_code == 0, result.output
+    notes = dict(
+        line.removeprefix("note: ").split(": ", 1)
+        for line in result.output.splitlines()
+        if line.startswith("note: ")
+    )
+    assert notes["Facebook"].endswith("; not paid back yet")
+    assert "not paid back" not in notes["google"]  # paid back in month 0
+    cac = pd.read_csv(out / "cac.csv").set_index(["channel", "cohort_month"])
+    assert pd.isna(cac.loc[("Facebook", "all"), "payback_month"])
+    assert cac.loc[("Facebook", "all"), "note"].endswith("; not paid back yet")
+    assert cac.loc[("google", "all"), "payback_month"] == 0
+    assert "not paid back" not in cac.loc[("google", "all"), "note"]

@@ -307,7 +307,11 @@ def test_all_months_rows_per_channel(shop):
     # only January has spend: f2 (February) is left out of CAC and said so
     assert facebook.customers == 1 and facebook.spend == 80.0
     assert facebook.cac == pytest.approx(80.0) and facebook.clv_to_cac == pytest.approx(0.5)
-    assert facebook.note == "1 customer acquired in months without spend left out (2024-02)"
+    # no payback month: said in words, as the report says it
+    assert pd.isna(facebook.payback_month)
+    assert facebook.note == (
+        "1 customer acquired in months without spend left out (2024-02); not paid back yet"
+    )
 
     none = rows[("(none)", "all")]
     assert none.customers == 1 and np.isnan(none.spend) and none.note == "no spend reported"
@@ -420,7 +424,8 @@ def test_a_partial_as_of_month_is_noted_and_left_out_of_the_channels_whole(shop)
     assert february.spend == 60.0 and february.cac == pytest.approx(60.0)  # g3 alone
     assert (
         february.note
-        == "a partial month: its spend against the customers of its first 20 of 29 days"
+        == "a partial month: its spend against the customers of its first 20 of 29 days; "
+        "not paid back yet"
     )
     google = rows[("google", "all")]
     assert (google.spend, google.customers) == (70.0, 2)  # January alone

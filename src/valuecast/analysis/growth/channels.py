@@ -62,6 +62,7 @@ __all__ = [
     "ENGAGED",
     "NONE_LABEL",
     "NOT_ENGAGED",
+    "NOT_PAID_BACK",
     "cac_by_channel",
     "cac_table",
     "canonical_channels",
@@ -97,6 +98,7 @@ CAC_COLUMNS: tuple[str, ...] = (
 FLAG_LOSING, FLAG_MIDDLE, FLAG_HEALTHY = "below 1 (losing money)", "1-3", "3 or more"
 NO_SPEND, NO_CUSTOMERS = "no spend reported", "no customers acquired"
 ZERO_SPEND = "spend is 0: CAC is 0 and CLV:CAC undefined"
+NOT_PAID_BACK = "not paid back yet"
 
 _TRUE_TEXT = {"true", "t", "yes", "y", "1", "subscribed", "confirmed_opt_in", "opted in"}
 # comparisons of ratios and cumulative margins are made at 1e-9 so float noise (0.1 + 0.2)
@@ -570,6 +572,10 @@ def _row(
     if n and not np.isnan(spend) and spend == 0:
         notes.append(ZERO_SPEND)
     ratio = clv / cac if np.isfinite(cac) and cac > 0 else float("nan")
+    payback = _payback(revenue, n, cac, margin)
+    if np.isfinite(cac) and np.isnan(payback):
+        # an empty payback month reads as missing data; the report says the same words
+        notes.append(NOT_PAID_BACK)
     return {
         "channel": label,
         "cohort_month": month,
@@ -579,7 +585,7 @@ def _row(
         "clv_per_customer": clv,
         "clv_to_cac": ratio,
         "roi_per_customer": clv - cac if np.isfinite(cac) else float("nan"),
-        "payback_month": _payback(revenue, n, cac, margin),
+        "payback_month": payback,
         "flag": flag_ratio(ratio),
         "note": "; ".join(notes) if notes else None,
     }
@@ -621,8 +627,9 @@ def cac_table(
       ``roi_per_customer`` = clv_per_customer - cac.
     * ``payback_month``: the first month k (0 = the cohort month) where the cumulative margin per
       acquired customer, ``margin * (net revenue of the cohort's customers in months 0..k) /
-      customers``, is >= CAC (compared at 1e-9); empty when not reached by the last month of
-      ``orders_monthly``.  It counts historic revenue only, never predictions.
+      customers``, is >= CAC (compared at 1e-9); empty, with the note ``"not paid back yet"``,
+      when not reached by the last month of ``orders_monthly``.  It counts historic revenue
+      only, never predictions.
     * ``flag``: :func:`flag_ratio` of CLV:CAC: ``"below 1 (losing money)"``, ``"1-3"`` or
       ``"3 or more"``.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.growth.channels import NONE_LABEL
+from valuecast.analysis.growth.channels import NONE_LABEL, NOT_PAID_BACK
 from valuecast.dates import months_text
 from valuecast.outputs.report.charts import (
     BLUE,
@@ -139,7 +139,7 @@ def acquisition_channels(
     def payback_words(value) -> str:
         value = finite(value)
         if value is None:
-            return "not paid back yet"
+            return NOT_PAID_BACK
         return (
             "paid back in the month of acquisition"
             if value == 0
@@ -158,7 +158,7 @@ def acquisition_channels(
         marker={"color": colors}, customdata=custom, name="CLV:CAC",
         text=[
             f"{r:.1f}, "
-            + (f"paid back in month {p:.0f}" if finite(p) is not None else "not paid back yet")
+            + (f"paid back in month {p:.0f}" if finite(p) is not None else NOT_PAID_BACK)
             for r, p in zip(paid["clv_to_cac"], payback, strict=True)
         ],
         textposition="outside",

@@ -231,6 +231,41 @@ def test_stage_shows_the_clv_to_cac_of_the_last_analysis_with_spend(app, workspa
     assert f"CLV:CAC: {ratio:.2f}" not in other.output and "CLV:CAC: 1.40" in other.output
 
 
+def test_stage_says_the_spend_no_customer_came_through_that_lowers_its_clv_to_cac(
+    app, workspace, tmp_path
+):
+    """Spend on a channel no customer came through counts in the shop's CLV:CAC: `analyze`
+    and `channels` say so, and `stage` and the report's stage section say it with the same
+    note, from the analysis and from the kept spend of another date alike."""
+    from valuecast.analysis.growth.stage import COUNTED_IN_RATIO
+    from valuecast.cli import app as valuecast
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,web,10\n2024-01,pos,40\n2024-01,TikTok,50\n")
+    out = tmp_path / "a"
+    done = runner.invoke(
+        valuecast, ["analyze", "-w", str(workspace), "-o", str(out), "--spend", str(spend)]
+    )
+    assert done.exit_code == 0, done.output
+    [note] = [n for n in json.loads((out / "summary.json").read_text())["notes"] if "TikTok" in n]
+    assert note.startswith("no customer came through 1 of the spend's channels: TikTok (50.00)")
+    said = f"note: {note}; {COUNTED_IN_RATIO}"
+    for args in ([], ["--as-of", "2024-02-29"]):  # the analysis' ratio, the kept spend's
+        shown = runner.invoke(app, ["stage", "-w", str(workspace), *args])
+        assert shown.exit_code == 0, shown.output
+        assert said in " ".join(shown.output.split()), args
+    # the ratio is known: the note is said beside it, not as the reason it is unknown
+    left_out = runner.invoke(app, ["stage", "-w", str(workspace), "--no-spend"])
+    assert "TikTok" not in left_out.output
+    import html
+
+    report = html.unescape((out / "report.html").read_text())
+    stage_section = report[report.index("Suggested split of marketing effort") :]
+    stage_section = stage_section[: stage_section.index("Monthly net revenue")]
+    assert "No customer came through 1 of the spend's channels: TikTok (50.00)" in stage_section
+    assert f"{COUNTED_IN_RATIO}." in stage_section
+
+
 def test_stage_divides_the_kept_spend_as_channels_does(app, workspace, tmp_path):
     """`analyze --spend` keeps the spend: a stage of another date divides it by that date's
     customers, as `channels --as-of` does, and --no-spend leaves it out."""

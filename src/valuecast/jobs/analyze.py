@@ -334,14 +334,8 @@ def analyze_with_growth(
         )
         analysis.summary["growth"] = growth.summary
         analysis.summary["notes"].extend(seasonal_repeat_note(analysis.summary))
-        if spend is not None and growth.tables.get("cac.csv") is not None:
-            from valuecast.analysis.growth.channels import unmatched_spend_note
-
-            unmatched = unmatched_spend_note(
-                growth.tables["cac.csv"], customers["acquisition_channel"]
-            )
-            if unmatched is not None:
-                analysis.summary["notes"].append(unmatched)
+        if growth.unmatched_spend is not None:
+            analysis.summary["notes"].append(growth.unmatched_spend)
         release_unused_memory()
         return analysis, growth.tables
 

@@ -47,6 +47,7 @@ month, the repeat rate, CLV:CAC when known) is there to check them against.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -69,6 +70,9 @@ from valuecast.dates import as_date
 
 RATE_WINDOW_DAYS = 28
 """Days of recent orders behind the orders-a-day rate."""
+
+COUNTED_IN_RATIO = "the shop's CLV:CAC counts their spend all the same"
+"""What the stage adds to a note on spend no customer matches (``cac_notes``)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ def growth_stage(
     history: ir.Table | None = None,
     cells: pd.DataFrame | None = None,
     unknown_cac_reason: str | None = None,
+    cac_notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The shop's growth stage, the suggested retention share of effort, and the evidence.
 
@@ -179,15 +184,18 @@ def growth_stage(
     ``as_of`` when the caller keeps it computed; ``cells``: its collected
     :func:`~valuecast.analysis.growth.history.cohort_cells` when the caller holds them.
     ``unknown_cac_reason``: why ``cac_ratio`` is None when it is not that no spend was given
-    (a spend is known, but no analysis of these orders divides by it).
+    (a spend is known, but no analysis of these orders divides by it).  ``cac_notes``: what
+    the ratio's spend holds that no customer matches (the note of
+    :func:`~valuecast.analysis.growth.channels.unmatched_spend_note`), said beside a known
+    ratio, whose spend counts it.
 
     Returns a dict: ``stage``, ``description``, ``retention_share`` (0.15 ...),
     ``retention_effort`` ("at least 15%" ...), ``acquisition_share``, ``shop_age_days``,
     ``first_order_date``, ``orders``, ``recent_orders``, ``rate_window_days``,
     ``orders_per_day``, ``orders_per_week``, ``customers``, ``repeat_customers``,
     ``repeat_rate`` (share of identified customers with 2+ orders), ``clv_cac_ratio``,
-    ``monthly_revenue`` (a DataFrame: month, new_revenue, returning_revenue, returning_share),
-    ``notes`` and ``as_of``.
+    ``clv_cac_notes`` (``cac_notes`` where the ratio is known), ``monthly_revenue`` (a
+    DataFrame: month, new_revenue, returning_revenue, returning_share), ``notes`` and ``as_of``.
     """
     if cac_ratio is not None and not (math.isfinite(cac_ratio) and cac_ratio >= 0):
         raise ValueError("cac_ratio must be a non-negative number")
@@ -211,6 +219,9 @@ def growth_stage(
         notes.append("CLV:CAC below 1: a customer costs more to acquire than they bring")
     elif cac_ratio < 3:
         notes.append("CLV:CAC below 3, the usual target for a healthy acquisition spend")
+    # spend no customer matches lowers the ratio all the same: said beside it, not hidden in it
+    ratio_notes = [] if cac_ratio is None else list(cac_notes)
+    notes += [f"{note}; {COUNTED_IN_RATIO}" for note in ratio_notes]
     customers, repeat = facts["customers"], facts["repeat"]
     return {
         "as_of": as_of_date.isoformat() if as_of_date else None,
@@ -230,6 +241,7 @@ def growth_stage(
         "repeat_customers": repeat,
         "repeat_rate": repeat / customers if customers else None,
         "clv_cac_ratio": cac_ratio,
+        "clv_cac_notes": ratio_notes,
         "monthly_revenue": _monthly_revenue(cells, as_of_date),
         "notes": notes,
     }

@@ -24,10 +24,12 @@ __all__ = ["GrowthTables", "growth_tables", "overall_clv_to_cac", "unknown_clv_t
 
 @dataclass
 class GrowthTables:
-    """``tables``: file name -> frame; ``summary``: JSON-ready figures for summary.json."""
+    """``tables``: file name -> frame; ``summary``: JSON-ready figures for summary.json;
+    ``unmatched_spend``: the note on spend of channels no customer came through (None without)."""
 
     tables: dict[str, pd.DataFrame]
     summary: dict[str, Any]
+    unmatched_spend: str | None = None
 
 
 def _finite(value) -> float | None:
@@ -117,6 +119,7 @@ def growth_tables(
         clv_by_group,
         monthly_revenue,
         new_customer_columns,
+        unmatched_spend_note,
         with_new_customer_clv,
     )
     from valuecast.analysis.growth.cohorts import (
@@ -137,7 +140,7 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    ratio = unknown_ratio = None
+    ratio = unknown_ratio = unmatched = None
     if not isinstance(customers, pd.DataFrame):  # a table in the engine
         if spend is not None:
             raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
@@ -159,6 +162,7 @@ def growth_tables(
             tables["cac.csv"] = cac
             ratio = overall_clv_to_cac(cac)
             unknown_ratio = unknown_clv_to_cac_reason(cac)
+            unmatched = unmatched_spend_note(cac, customers["acquisition_channel"])
         tables["channels.csv"] = with_new_customer_clv(
             channels_frame(groups, "acquisition_channel", cac),
             customers,
@@ -174,7 +178,7 @@ def growth_tables(
     cohorts = cohorts_from_cells(counts["cells"], as_of)
     stage = growth_stage(
         orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"],
-        unknown_cac_reason=unknown_ratio,
+        unknown_cac_reason=unknown_ratio, cac_notes=[] if unmatched is None else [unmatched],
     )  # fmt: skip
     churn = churn_from_counts(counts, as_of)
     gaps = gaps_from_counts(counts["gaps"], as_of)
@@ -231,4 +235,4 @@ def growth_tables(
             "free_lines": int(left_out.attrs.get("free_lines") or 0),
         },
     }
-    return GrowthTables(tables=tables, summary=summary)
+    return GrowthTables(tables=tables, summary=summary, unmatched_spend=unmatched)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from valuecast.analysis.growth.stage import aged_shop
+from valuecast.analysis.growth.stage import COUNTED_IN_RATIO, aged_shop
 from valuecast.outputs.report.charts import (
     BLUE,
     ORANGE,
@@ -30,6 +30,13 @@ def _cac_reading(ratio: float | None) -> str:
             "customers bring, before spending more on it."
         )
     return f" CLV:CAC is {ratio:.2f}, below the usual target of 3 for a healthy acquisition spend."
+
+
+def _unmatched_reading(notes: list[str]) -> str:
+    """The notes on spend no customer matches (``analyze`` and ``channels`` say them): the
+    shop's CLV:CAC counts that spend, so the ratio read here is lower than the matched
+    channels' alone."""
+    return "".join(f" {capitalized(note)}; {COUNTED_IN_RATIO}." for note in notes)
 
 
 def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
@@ -66,6 +73,7 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
     if held:
         reading += f" {capitalized(held[0])}."
     reading += _cac_reading(finite(stage.get("clv_cac_ratio")))
+    reading += _unmatched_reading(stage.get("clv_cac_notes") or [])
     charts = [
         Chart(
             "stage-effort", title, reading,

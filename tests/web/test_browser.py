@@ -9,6 +9,7 @@ new numbers seen.  Without /usr/bin/chromium the tests skip, unless VALUECAST_RE
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import socket
@@ -24,12 +25,19 @@ PAGES = ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "
 
 @pytest.fixture(scope="module")
 def server(web_shop, tmp_path_factory):
+    path = tmp_path_factory.mktemp("web-browser") / "shop.duckdb"
+    shutil.copy(web_shop.workspace, path)
+    with served(path) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def served(path):
+    """The dashboard on the workspace ``path``, served by uvicorn in a thread."""
     import uvicorn
 
     from valuecast.web import create_app
 
-    path = tmp_path_factory.mktemp("web-browser") / "shop.duckdb"
-    shutil.copy(web_shop.workspace, path)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -214,3 +222,38 @@ def test_upload_an_export_and_see_the_new_numbers(visit, server, web_shop):
     assert after.snapshot_id != before.snapshot_id and after.n_customers != before.n_customers
     assert visit.page.inner_text("[data-key='n_customers'] dd") == f"{after.n_customers:,}"
     assert visit.problems == [] and visit.outside == []
+
+
+def test_drop_the_kept_spend_on_the_channels_page(browser, web_shop, tmp_path):
+    """After the shop's currency changed, the kept spend refuses its exports: the Channels page
+    drops it (as `valuecast analyze --no-spend`), once its box is ticked, and shows the new
+    analysis without CAC."""
+    from valuecast.io.spend import read_spend
+    from valuecast.store import Workspace
+    from valuecast.store.spend import kept_spend, store_spend
+
+    path = tmp_path / "shop.duckdb"
+    shutil.copy(web_shop.workspace, path)
+    with Workspace(path) as ws:
+        store_spend(ws, read_spend(web_shop.spend), "spend.csv")
+    with served(path) as server:
+        visit = Visit(browser, server.base)
+        try:
+            _drawn(visit.open("/channels"), visit)
+            assert "spend.csv" in visit.page.inner_text("#kept-spend")
+            # unticked, the form is not sent (as an upload without its file)
+            visit.page.click("#spend-drop button[type='submit']")
+            assert visit.page.get_attribute("#spend-drop", "data-upload-state") is None
+            assert server.app.state.dashboard.spend_name == "spend.csv"
+            visit.page.check("#spend-drop-confirm")
+            visit.page.click("#spend-drop button[type='submit']")
+            visit.page.wait_for_url("**/channels?snapshot=*", timeout=180_000)
+            _drawn(visit.charts(), visit)
+            assert visit.page.query_selector("#spend-drop") is None
+            assert visit.page.query_selector("#kept-spend") is None
+            assert server.app.state.dashboard.spend_name is None
+            assert visit.problems == [] and visit.outside == []
+        finally:
+            visit.close()
+    with Workspace(path, read_only=True) as ws:
+        assert kept_spend(ws) is None

@@ -218,9 +218,88 @@ def test_an_upload_is_analysed_with_the_spend_given_to_analyze(workspace_copy, w
         cac = client.get("/api/v1/channels").json()["tables"]["cac"]
         assert any(row["clv_to_cac"] is not None for row in cac)
         page = client.get("/channels").text
-        assert "spend.csv" in page and "<code>valuecast analyze --no-spend</code>" in page
+        assert "spend.csv" in page and 'id="spend-drop"' in page
     finally:
         app.state.dashboard.close()
+
+
+def test_after_the_currency_changed_the_dashboard_drops_the_kept_spend(tmp_path):
+    """The shop's currency changes from EUR to USD: the spend kept in euros refuses the
+    re-export in dollars, and a spend file in dollars is refused against the analysis in euros.
+    "Drop the kept spend" on the Channels page (``DELETE /api/v1/spend``) re-runs the analysis
+    without it, as ``valuecast analyze --no-spend`` does, and both uploads then go through."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app as valuecast
+    from valuecast.datasets.demo_shop import generate_demo_shop
+    from valuecast.store.spend import kept_spend
+
+    dollars = tmp_path / "orders_export.csv"
+    generate_demo_shop(dollars, customers=150, seed=3)
+    euros = tmp_path / "euros.csv"
+    euros.write_text(dollars.read_text().replace(",USD,", ",EUR,"))
+    spend = tmp_path / "spend-eur.csv"
+    spend.write_text("month,channel,spend\n2026-01,google,€300\n2026-02,google,€300\n")
+    workspace = tmp_path / "shop.duckdb"
+    done = CliRunner().invoke(
+        valuecast,
+        ["analyze", str(euros), "-w", str(workspace), "-o", str(tmp_path / "out"), "--spend",
+         str(spend)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    usd_spend = b"month,channel,spend\n2026-01,google,300 USD\n2026-02,google,300 USD\n"
+    app = create_app(workspace, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        client.headers["X-CSRF-Token"] = client.get("/api/v1/csrf").json()["csrf_token"]
+
+        def upload(name: str, body: bytes) -> dict:
+            return wait(
+                client, client.post("/api/v1/uploads", files={"files": (name, body)}).json()
+            )
+
+        refused = upload("orders_export.csv", dollars.read_bytes())
+        assert refused["state"] == "failed"
+        assert "the spend is in EUR, the orders in USD" in refused["error"]
+        assert 'drop it with "Drop the kept spend" on the Channels page' in refused["error"]
+        response = client.post("/api/v1/spend", files={"file": ("spend-usd.csv", usd_spend)})
+        assert response.status_code == 400, response.text
+        page = client.get("/channels").text
+        assert 'id="spend-drop"' in page and "Drop spend-eur.csv" in page
+        assert "CAC, CLV:CAC and payback by channel" in page
+
+        # a write like the uploads: the CSRF token is checked
+        wrong = client.delete("/api/v1/spend", headers={"X-CSRF-Token": "x" * 43})
+        assert wrong.status_code == 403 and app.state.dashboard.spend_name == "spend-eur.csv"
+        [before] = client.get("/api/v1/snapshots").json()
+        response = client.delete("/api/v1/spend")
+        assert response.status_code == 202, response.text
+        job = wait(client, response.json())
+        assert job["state"] == "done", job
+        assert (job["kind"], job["files"]) == ("drop-spend", ["spend-eur.csv"])
+        assert job["steps"][0]["step"] == "dropping the kept spend"
+        # a new snapshot of the same as-of date, which replaces the one with CAC
+        [after] = client.get("/api/v1/snapshots").json()
+        assert after["as_of"] == before["as_of"] and after["snapshot_id"] != before["snapshot_id"]
+        channels = client.get("/api/v1/channels").json()
+        assert channels["snapshot_id"] == job["snapshot"]["snapshot_id"]
+        assert channels["tables"]["cac"] == []
+        page = client.get("/channels").text
+        assert 'id="spend-drop"' not in page and "spend-eur.csv" not in page
+        assert "CAC, CLV:CAC and payback by channel" not in page
+        again = client.delete("/api/v1/spend")
+        assert again.status_code == 404 and "nothing to drop" in again.text
+
+        # the re-export in dollars, then spend in dollars
+        assert upload("orders_export.csv", dollars.read_bytes())["state"] == "done"
+        response = client.post("/api/v1/spend", files={"file": ("spend-usd.csv", usd_spend)})
+        assert wait(client, response.json())["state"] == "done"
+        cac = client.get("/api/v1/channels").json()["tables"]["cac"]
+        assert any(row["clv_to_cac"] is not None for row in cac)
+    finally:
+        app.state.dashboard.close()
+    with Workspace(workspace, read_only=True) as ws:
+        assert kept_spend(ws).name == "spend-usd.csv"
 
 
 def test_a_kept_spend_refusing_an_export_says_how_to_drop_it():
@@ -233,4 +312,5 @@ def test_a_kept_spend_refusing_an_export_says_how_to_drop_it():
         "(--no-spend)"
     )
     shown = _for_the_dashboard(said)
-    assert shown.startswith(said) and "run `valuecast analyze --no-spend` on its workspace" in shown
+    assert shown.startswith(said)
+    assert 'drop it with "Drop the kept spend" on the Channels page' in shown

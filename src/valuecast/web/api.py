@@ -1,7 +1,8 @@
 """The JSON API under ``/api/v1`` (the pages use it; its schema is ``/api/v1/openapi.json``).
 
-Reads answer from a snapshot (``?snapshot=ID``, default the latest); writes are the two uploads,
-which start a job to poll at ``/api/v1/jobs/{job_id}``.
+Reads answer from a snapshot (``?snapshot=ID``, default the latest); writes are the two uploads
+and dropping the kept spend (``DELETE /api/v1/spend``), which start a job to poll at
+``/api/v1/jobs/{job_id}``.
 """
 
 from __future__ import annotations
@@ -554,7 +555,8 @@ async def upload(request: Request, files: list[UploadFile] = File(...)):
 @router.post("/spend", status_code=202, response_model=JobOut)
 async def spend(request: Request, file: UploadFile = File(...)):
     """Upload marketing spend (month, channel, spend): the analysis re-runs with CAC, CLV:CAC
-    and payback per channel and cohort.  Kept for later uploads while the server runs."""
+    and payback per channel and cohort.  Kept in the workspace for later uploads, after a
+    restart too, until another spend file replaces it or ``DELETE /api/v1/spend`` drops it."""
     from starlette.concurrency import run_in_threadpool
 
     from valuecast.web.uploads import new_folder, save_uploads, start_spend
@@ -570,6 +572,27 @@ async def spend(request: Request, file: UploadFile = File(...)):
         raise HTTPException(409, str(error)) from None
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
+    return reply(job.to_dict(), status=202)
+
+
+@router.delete("/spend", status_code=202, response_model=JobOut)
+async def drop_spend(request: Request):
+    """Drop the spend kept in the workspace, as ``valuecast analyze --no-spend``: the analysis
+    re-runs without CAC and is stored as a new snapshot, and later uploads are analysed without
+    spend (after the shop's currency changed, the kept spend refuses its new exports)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from valuecast.web.uploads import start_spend_drop
+
+    dashboard = dashboard_of(request)
+    if dashboard.jobs.active() is not None:
+        raise HTTPException(409, "an upload is still being processed: wait for it to finish")
+    try:
+        job = await run_in_threadpool(start_spend_drop, dashboard)
+    except Busy as error:
+        raise HTTPException(409, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(404, str(error)) from None
     return reply(job.to_dict(), status=202)
 
 

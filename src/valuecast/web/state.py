@@ -3,9 +3,10 @@
 The server opens the workspace once for writing (DuckDB's file lock keeps every other process
 out, as it does for the CLI).  Two kinds of use share it:
 
-* **Writes** (an upload's ingest + analysis + snapshot, a spend file's re-analysis) run one at a
-  time on the main connection in a worker thread (:class:`Jobs`), inside one transaction
-  (:func:`valuecast.jobs.refresh.refresh`), holding :attr:`Dashboard.write_lock`.
+* **Writes** (an upload's ingest + analysis + snapshot, a spend file's re-analysis, dropping the
+  kept spend) run one at a time on the main connection in a worker thread (:class:`Jobs`),
+  inside one transaction (:func:`valuecast.jobs.refresh.refresh`), holding
+  :attr:`Dashboard.write_lock`.
 * **Reads** run on a small pool of DuckDB cursors opened at start-up (a DuckDB connection is not
   thread-safe; a cursor is a connection of its own on the same database).  A cursor sees the last
   committed state, so pages stay fast and consistent while a refresh is running.
@@ -44,7 +45,7 @@ class Job:
     """One refresh of the workspace and how far it got (what ``/api/v1/jobs/{id}`` returns)."""
 
     job_id: str
-    kind: str  # upload | spend
+    kind: str  # upload | spend | drop-spend
     files: list[str]
     state: str = "queued"  # queued | running | done | failed
     step: str = "waiting to start"
@@ -111,13 +112,17 @@ class Jobs:
                 (job for job in self._jobs.values() if job.state in ("queued", "running")), None
             )
 
-    def start(self, kind: str, files: list[str], work: Callable[[Job], None]) -> Job:
-        """Queue ``work(job)`` in a new thread; :class:`Busy` if a job is still running."""
+    def start(
+        self, kind: str, files: list[str], work: Callable[[Job], None], first: str = STEPS[0]
+    ) -> Job:
+        """Queue ``work(job)`` in a new thread; :class:`Busy` if a job is still running.
+        ``first``: the step shown until the work says its own (a job without a file to
+        receive names what it does)."""
         with self._lock:
             if any(job.state in ("queued", "running") for job in self._jobs.values()):
                 raise Busy("an upload is still being processed: wait for it to finish")
             job = Job(job_id=uuid.uuid4().hex, kind=kind, files=files)
-            self.advance(job, STEPS[0])
+            self.advance(job, first)
             self._jobs[job.job_id] = job
             while len(self._jobs) > self._keep:
                 self._jobs.popitem(last=False)

@@ -1,4 +1,5 @@
-"""Uploads: a new export (ingest + analysis + snapshot) or a spend file (re-analysis with CAC).
+"""Uploads: a new export (ingest + analysis + snapshot) or a spend file (re-analysis with CAC),
+and dropping the kept spend (re-analysis without it, as ``valuecast analyze --no-spend``).
 
 The uploaded bytes are written to a temporary folder under names chosen here (``upload-1.csv``:
 only the extension is taken from the client's file name, and only from a fixed list), read by the
@@ -87,12 +88,11 @@ def _for_the_dashboard(text: str) -> str:
         )
     if "--no-spend" in text:
         # the kept spend refuses the new orders, and a spend file in their currency is refused
-        # against the analysis stored: the command line drops it (the dashboard holds the
-        # workspace, so it is stopped first)
+        # against the analysis stored: the Channels page drops it (as analyze --no-spend does)
         return (
-            f"{text} (the dashboard keeps this spend for every upload: stop the dashboard, run "
-            "`valuecast analyze --no-spend` on its workspace to drop it, start the dashboard "
-            "again and upload the export)"
+            f'{text} (the dashboard keeps this spend for every upload: drop it with "Drop the '
+            'kept spend" on the Channels page, upload the export, then upload a spend file in '
+            "its currency)"
         )
     if "--format" in text or "--map" in text:
         return (
@@ -208,6 +208,41 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
         _finish(dashboard, job, snapshot)
 
     return dashboard.jobs.start("spend", [name], work)
+
+
+def start_spend_drop(dashboard: Dashboard) -> Job:
+    """Queue ``valuecast analyze --no-spend``: the analysis re-runs without spend and the spend
+    the workspace keeps is dropped with its snapshot, in one transaction (a failed analysis
+    keeps both).  :class:`ValueError` when the workspace keeps no spend."""
+    with dashboard.write_lock:
+        dashboard.reload_spend()  # what the workspace keeps now, not what the page showed
+        name = dashboard.spend_name
+    if name is None:
+        raise ValueError("the workspace keeps no spend file: there is nothing to drop")
+
+    def work(job: Job) -> None:
+        from valuecast.store.spend import drop_spend
+
+        workspace = dashboard.workspace
+        snapshot = None
+        with dashboard.write_lock, workspace.transaction():
+            if dashboard.snapshot() is not None:  # no analysis yet: nothing divided the spend
+                from valuecast.jobs.analyze import analyze_with_growth
+                from valuecast.store.snapshots import save_snapshot
+
+                options = _options(dashboard)
+                report = workspace.latest_ingest_report() or {}
+                analysis, tables = analyze_with_growth(
+                    workspace, options, lambda text: Jobs.advance(job, text)
+                )
+                Jobs.advance(job, "storing the snapshot")
+                snapshot = save_snapshot(workspace, analysis, tables, report)
+            drop_spend(workspace)
+        dashboard.spend = dashboard.spend_name = None
+        if snapshot is not None:
+            _finish(dashboard, job, snapshot)
+
+    return dashboard.jobs.start("drop-spend", [name], work, first="dropping the kept spend")
 
 
 def parquet_limits(max_upload_bytes: int) -> tuple[int, int]:

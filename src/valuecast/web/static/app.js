@@ -1,5 +1,6 @@
 /* valuecast dashboard: charts from /api/v1/charts, the customers table through /api/v1/customers,
-   uploads to /api/v1/uploads and /api/v1/spend with progress.  No inline script, no remote file. */
+   uploads to /api/v1/uploads and /api/v1/spend (and DELETE /api/v1/spend, dropping the kept
+   spend) with progress.  No inline script, no remote file. */
 (function () {
   "use strict";
   var body = document.body;
@@ -229,7 +230,9 @@
         form.setAttribute("data-upload-state", "done");
         var target = "/data?job=" + encodeURIComponent(job.job_id);
         if (job.snapshot) { target += "&snapshot=" + job.snapshot.snapshot_id; }
-        if (form.id === "spend-upload" && job.snapshot) { target = "/channels?snapshot=" + job.snapshot.snapshot_id; }
+        if (form.id === "spend-upload" || form.id === "spend-drop") {
+          target = "/channels" + (job.snapshot ? "?snapshot=" + job.snapshot.snapshot_id : "");
+        }
         window.location.assign(target);
         return;
       }
@@ -245,10 +248,11 @@
       box.hidden = false;
       button.disabled = true;
       bar.value = 0;
-      step.textContent = "sending the file";
+      var file = form.querySelector('input[type="file"]');
+      step.textContent = file ? "sending the file" : "sending the request";
       form.setAttribute("data-upload-state", "sending");
       var request = new XMLHttpRequest();
-      request.open("POST", form.getAttribute("data-upload"));
+      request.open(form.getAttribute("data-method") || "POST", form.getAttribute("data-upload"));
       request.setRequestHeader("X-CSRF-Token", csrf);
       request.setRequestHeader("Accept", "application/json");
       request.upload.addEventListener("progress", function (e) {
@@ -263,8 +267,8 @@
         if (request.status === 202) { form.setAttribute("data-upload-state", "processing"); poll(data); }
         else { fail(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)); }
       });
-      request.addEventListener("error", function () { fail("the upload could not be sent"); });
-      request.send(new FormData(form));
+      request.addEventListener("error", function () { fail(file ? "the upload could not be sent" : "the request could not be sent"); });
+      request.send(file ? new FormData(form) : null);
     });
   });
 })();

@@ -314,3 +314,69 @@ def test_a_kept_spend_refusing_an_export_says_how_to_drop_it():
     shown = _for_the_dashboard(said)
     assert shown.startswith(said)
     assert 'drop it with "Drop the kept spend" on the Channels page' in shown
+
+
+def test_the_channels_page_says_what_valuecast_channels_says(tmp_path):
+    """The same spend, figures and notes on the dashboard's Channels page as in `valuecast
+    channels`: a channel not paid back, and spend on a channel no customer came through."""
+    import html
+    import re
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from shops import ingested
+    from valuecast.cli import app as valuecast
+
+    orders = "customer,date,amount,channel\n" + "".join(
+        f"{c}@x.com,{d},{a},{ch}\n"
+        for c, d, a, ch in [
+            ("a", "2024-01-05", 40, "google"), ("a", "2024-02-05", 30, "google"),
+            ("a", "2024-04-05", 50, "google"), ("b", "2024-01-25", 20, "google"),
+            ("b", "2024-03-10", 40, "google"), ("c", "2024-02-15", 100, "facebook"),
+            ("d", "2024-01-10", 30, "email"), ("d", "2024-02-10", 30, "email"),
+            ("d", "2024-03-10", 30, "email"), ("f", "2024-01-15", 25, "email"),
+            ("f", "2024-02-20", 25, "email"), ("g", "2024-02-01", 35, "email"),
+            ("g", "2024-03-01", 35, "email"), ("h", "2024-05-05", 20, "email"),
+            ("h", "2024-06-10", 20, "email"), ("h", "2024-07-12", 20, "email"),
+        ]
+    )  # fmt: skip
+    workspace = ingested(
+        tmp_path, orders, "customer_id=customer,ordered_at=date,revenue=amount,channel=channel"
+    )
+    spend = tmp_path / "spend.csv"
+    spend.write_text(
+        "month,channel,spend\n2024-01,google,50\n2024-01,tiktok,400\n2024-02,facebook,500\n"
+    )
+    cli = CliRunner()
+    done = cli.invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(tmp_path / "a"),
+                                  "--spend", str(spend)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    shown = cli.invoke(valuecast, ["channels", "-w", str(workspace), "-o", str(tmp_path / "c")])
+    assert shown.exit_code == 0, shown.output
+    said = [line.removeprefix("note: ") for line in shown.output.splitlines()
+            if line.startswith("note: ") and "spend file kept" not in line]  # fmt: skip
+    assert "facebook: not paid back yet" in said
+    [unmatched] = [note for note in said if note.startswith("no customer came through")]
+    cli_cac = pd.read_csv(tmp_path / "c" / "cac.csv")
+
+    app = create_app(workspace, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        page = html.unescape(re.sub(r"\s+", " ", client.get("/channels").text))
+        api = pd.DataFrame(client.get("/api/v1/channels").json()["tables"]["cac"])
+    finally:
+        app.state.dashboard.close()
+    assert f"Note: {unmatched}." in page
+    for note in said:  # each channel's note, in the CAC table's rows
+        if note is not unmatched:
+            label, text = note.split(": ", 1)
+            assert f"<td>{label}</td><td>all</td>" in page.replace("> <", "><")
+            assert text in page
+    # the same rows and figures (cac.csv rounds CLV:CAC to 4 decimals), the same notes
+    numbers = ["customers", "spend", "cac", "clv_to_cac", "payback_month"]
+    pd.testing.assert_frame_equal(
+        api[numbers].astype(float), cli_cac[numbers].astype(float), atol=5e-5, check_exact=False
+    )
+    for column in ("channel", "cohort_month", "note"):
+        assert api[column].fillna("").tolist() == cli_cac[column].fillna("").tolist()

@@ -221,6 +221,9 @@ def growth_tables(
             "repeat_rate": _finite(cohorts.repeat_rate),
         },
         "clv_to_cac": ratio,
+        # the note on spend no customer came through, which the Channels page says as
+        # `valuecast channels` does (summary.json's notes hold it too)
+        "unmatched_spend": unmatched,
         "products": {
             "affinity_pairs": int(len(pairs)),
             "customers_with_next_products": int(

@@ -659,6 +659,34 @@ def test_the_skus_a_rename_may_touch_are_not_written_into_the_query():
     assert len(query(30).replace("SKU", "")) == len(query(3).replace("SKU", ""))
 
 
+def test_skus_named_otherwise_read_the_distinct_names_not_every_line():
+    """The SKUs a rename may touch come from the distinct (sku, name) pairs; no filter of them
+    may reach the scan of the lines, where it would trim every line's SKU (1.3 s of CPU at 3M
+    lines against 0.1 s for the distinct)."""
+    import ibis
+
+    from valuecast.analysis.growth.affinity import skus_named_otherwise
+
+    _, lines = shop(
+        [("o1", "ann", "2024-01-01")],
+        [
+            ("o1", "Tea", "T1", 1.0), ("o1", "Green Tea", " T1 ", 1.0),  # two names
+            ("o1", None, "T2", 1.0), ("o1", "Mug", "T2", 1.0),  # a line without a name
+            ("o1", "Soap", "S1", 1.0), ("o1", "Soap ", "S1", 1.0),  # one name, trimmed
+            ("o1", "Brush", None, 1.0), ("o1", "Comb", "  ", 1.0),  # no SKU
+        ],
+    )  # fmt: skip
+    con = ibis.duckdb.connect()
+    con.con.register("frame", lines.to_pandas())
+    con.con.execute("CREATE TABLE order_lines AS SELECT * FROM frame")
+    table = con.table("order_lines")
+    several = skus_named_otherwise(table)
+    assert sorted(several.to_pandas()["sku"]) == ["T1", "T2"]
+    plan = "\n".join(row[1] for row in con.raw_sql("EXPLAIN " + ibis.to_sql(several)).fetchall())
+    scan = plan[plan.lower().index("scan") :]
+    assert "Filters" not in scan, plan
+
+
 # -- lines that are no product ---------------------------------------------------------------
 # Every order pays postage or shipping as a line of its own, in the words of several shops
 FEES = [

@@ -249,9 +249,13 @@ def skus_named_otherwise(order_lines: ir.Table) -> ir.Table | None:
     pairs = order_lines.select(
         sku=order_lines.sku.cast("string"), name=order_lines.product_name.cast("string")
     ).distinct()
-    pairs = pairs.select(sku=pairs.sku.strip().nullif(""), name=pairs.name.strip().nullif(""))
-    pairs = pairs.filter(pairs.sku.notnull()).distinct()
-    return pairs.group_by("sku").having((pairs.count() > 1) | pairs.name.isnull().any()).aggregate()
+    pairs = pairs.select(
+        sku=pairs.sku.strip().nullif(""), name=pairs.name.strip().nullif("")
+    ).distinct()
+    # the lines without a SKU are one group, left out by an aggregate: a filter on the key would
+    # be pushed below the distinct and trim every line's SKU
+    several = (pairs.count() > 1) | pairs.name.isnull().any()
+    return pairs.group_by("sku").having(several & pairs.sku.notnull().any()).aggregate()
 
 
 def current_names(lines: ir.Table, dates: ir.Table) -> ir.Table:

@@ -354,3 +354,36 @@ def test_reminders_on_an_80_column_terminal_name_each_customer_whole(tmp_path):
     flat = " ".join(result.output.split())
     assert f"{renamed['bob']}: Organic Single Origin Coffee Beans 1kg Bag, last bought " in flat
     assert "due 2024-01-29 (12 days overdue)" in flat and "due 2024-02-14 (in 4 days)" in flat
+
+
+def test_a_products_sizes_are_one_product_in_affinity_as_in_reminders(tmp_path):
+    """Shopify names a line ``Title - Variant``: six customers take the 250g bag, then the 1kg
+    bag a month later, and four buy filter papers with their first bag.  The sizes are one
+    coffee to pair, to suggest and to re-buy; a name alone with its title stays a product."""
+    orders = [(f"a{c}", f"c{c}", "2024-01-01") for c in range(6)]
+    orders += [(f"b{c}", f"c{c}", "2024-02-01") for c in range(6)]
+    lines = [(f"a{c}", "Coffee beans - 250g") for c in range(6)]
+    lines += [(f"b{c}", "Coffee beans - 1kg") for c in range(6)]
+    lines += [(f"a{c}", "Filter papers") for c in range(4)]
+    lines += [(f"b{c}", "Jazz - Live at Montreux") for c in range(2)]
+    ws = make_workspace(tmp_path / "ws.duckdb", orders, lines)
+    out = tmp_path / "products"
+    result = runner.invoke(app, ["affinity", "--workspace", str(ws), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(out / "affinity.csv")
+    assert set(pairs["product_a"]) | set(pairs["product_b"]) == {
+        "Coffee beans", "Filter papers", "Jazz - Live at Montreux",
+    }  # fmt: skip
+    suggested = pd.read_csv(out / "next_products.csv")
+    # c4 and c5 drink the coffee: offered the filter papers and the jazz, never another size
+    assert set(suggested.loc[suggested["customer_id"] == "c5", "product"]) == {
+        "Filter papers", "Jazz - Live at Montreux",
+    }  # fmt: skip
+    assert not suggested["product"].str.startswith("Coffee beans").any()
+    due = tmp_path / "due.csv"
+    result = runner.invoke(
+        app,
+        ["reminders", "-w", str(ws), "--min-customers", "1", "--due-within", "60", "-o", str(due)],
+    )
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(due)["product"]) == {"Coffee beans"}

@@ -564,7 +564,8 @@ def test_a_product_renamed_under_its_sku_is_one_product_under_its_latest_name():
     orders, lines = shop(RENAMED_ORDERS, RENAMED_LINES)
     pairs = product_affinity(orders, lines, as_of="2024-03-31", within_days=40, min_pairs=1)
     products = set(pairs["product_a"]) | set(pairs["product_b"])
-    assert products == {"House Coffee Beans", "Mug", "T-shirt - S", "T-shirt - M"}
+    # the T-shirt's sizes, two products bought, are one T-shirt to pair (as to re-buy)
+    assert products == {"House Coffee Beans", "Mug", "T-shirt"}
     got = as_dict(pairs)
     # 5 orders, all holding the coffee; Mug in o1, o4, o5
     key = ("same order", "Mug", "House Coffee Beans")
@@ -776,3 +777,41 @@ def test_a_gift_card_is_no_product_to_pair_or_reorder():
     assert sorted(bought["product"]) == ["Shampoo", "Shampoo"]
     counts = non_product_lines(orders, lines, "2024-01-03")
     assert counts["lines"].sum() == 3
+
+
+# -- variants ------------------------------------------------------------------------------------
+# Shopify and WooCommerce name a line ``Title - Variant``.  Six customers take the 250g bag first
+# and switch to the 1kg bag a month later; four of them buy filter papers with their first bag.
+VARIANT_ORDERS = [(f"v{c}a", f"c{c}", "2024-01-01") for c in range(6)] + [
+    (f"v{c}b", f"c{c}", "2024-02-01") for c in range(6)
+]
+VARIANT_LINES = (
+    [(f"v{c}a", "Coffee beans - 250g") for c in range(6)]
+    + [(f"v{c}b", "Coffee beans - 1kg") for c in range(6)]
+    + [(f"v{c}a", "Filter papers") for c in range(4)]
+    # one name holding " - " that no other name shares a title with: a product of its own
+    + [(f"v{c}b", "Jazz - Live at Montreux") for c in range(3)]
+)
+
+
+def test_sizes_of_one_product_are_one_product_to_pair_and_suggest():
+    orders, lines = shop(VARIANT_ORDERS, VARIANT_LINES)
+    pairs = product_affinity(orders, lines, as_of="2024-12-31")
+    products = set(pairs.product_a) | set(pairs.product_b)
+    # no "after: Coffee beans - 250g -> Coffee beans - 1kg": another size is no cross-sell
+    assert products == {"Coffee beans", "Filter papers", "Jazz - Live at Montreux"}
+    got = as_dict(pairs)
+    # 4 of the 12 orders of coffee, in either size, hold filter papers
+    assert got[("same order", "Coffee beans", "Filter papers")][:3] == (4, 4 / 12, 4 / 12)
+    # the customers adopted the coffee on their first bag: the jazz came 31 days after it
+    assert got[("after", "Coffee beans", "Jazz - Live at Montreux")][0] == 3
+
+    suggested = next_products(orders, lines, as_of="2024-12-31")
+    # a customer who drinks the coffee in either size is never offered the other size
+    assert not suggested["product"].str.startswith("Coffee beans").any()
+    assert set(suggested["product"]) == {"Filter papers", "Jazz - Live at Montreux"}
+    assert set(suggested.loc[suggested.customer_id == "c5", "product"]) == {
+        "Filter papers",
+        "Jazz - Live at Montreux",
+    }
+    assert set(suggested.loc[suggested.customer_id == "c5", "because_of"]) == {"Coffee beans"}

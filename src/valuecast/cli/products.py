@@ -109,6 +109,8 @@ def affinity(
 ) -> None:
     """Write product pairs bought together or one after the other, and each customer's next products.
 
+    A product's sizes ("Coffee - 250g", "Coffee - 1kg") are one product, named by its title.
+
     Writes affinity.csv (kind, product_a, product_b, pairs, support, confidence, lift) and
     next_products.csv (customer_id, rank, product, score, because_of, kind) to --out.
     """

@@ -10,6 +10,10 @@ Conventions:
   lines with neither, lines at a unit price of 0 (free gifts) and lines with a quantity of zero
   or less (removed or fully refunded items) are ignored.  A product appears once per order
   however many lines or units hold it.
+* Variants of one product (``Coffee - 250g`` and ``Coffee - 1kg``, as Shopify and WooCommerce
+  name them) are one product named by their title, as replenishment counts them
+  (:func:`by_title`): a cross-sell is another product, not another size of the same one, so
+  two sizes never pair and a customer who owns one size is never offered another.
 * Only orders with an order date up to and including the as-of date count (by default the last
   order date, as in :func:`valuecast.analysis.summary.default_as_of`).
 * **Guests** (``customer_id`` NULL) count in the *same order* statistics (a basket is a basket,
@@ -302,6 +306,53 @@ def _title(name: ir.StringValue) -> ir.StringValue:
     return name.re_extract(r"^(.*) - ", 1)
 
 
+def variant_titles(products: ir.Table) -> ir.Table:
+    """``product, title``: the product each distinct ``product`` is one variant of.
+
+    Variants of one product, as Shopify and WooCommerce name them (``Coffee - 250g`` and
+    ``Coffee - 1kg``: the same title before the last `` - ``), are one product named by their
+    title.  A name whose title no other name shares stays as it is: ``Jazz - Live at Montreux``
+    alone is a product of its own, not a variant of ``Jazz``.
+    """
+    title = _title(products.product).strip()
+    titled = products.mutate(_title=title)
+    variants = titled.product.count().over(ibis.window(group_by=titled._title))
+    shared = (titled._title != "") & (variants > 1)
+    return titled.select("product", title=ibis.ifelse(shared, titled._title, titled.product))
+
+
+def _variants_written(order_lines: ir.Table) -> bool:
+    """Whether two of the names (else SKUs) the lines write share a product title: the only
+    shops whose purchases :func:`by_title` renames, told from the distinct names (one short
+    pass over two columns) rather than from every purchase."""
+    columns = ["product_name", *(["sku"] if "sku" in order_lines.columns else [])]
+    names = _named(order_lines.select(*columns).distinct())
+    titles = variant_titles(names.select(product=names._product).distinct())
+    # counted by an aggregate, not a filter: a filter would be pushed onto every line
+    return bool(_scalar((titles.title != titles.product).sum()))
+
+
+def by_title(purchases: ir.Table, order_lines: ir.Table) -> ir.Table:
+    """``purchases`` (a ``product`` column) with each product that is one variant of several
+    named by its title (:func:`variant_titles`, over the distinct products of ``purchases``),
+    so that affinity and next products count a product as replenishment does.
+
+    ``purchases`` come back as they are when no two names of ``order_lines`` share a title.
+    """
+    if not _variants_written(order_lines):
+        return purchases
+    titles = variant_titles(purchases.select("product").distinct())
+    renamed = titles.filter(titles.title != titles.product).to_pandas()
+    if not len(renamed):
+        return purchases
+    # the catalogue's few renamed variants, joined as a table rather than written into the SQL
+    names = ibis.memtable(renamed.rename(columns={"product": "_variant"}))
+    joined = purchases.left_join(names, purchases.product == names._variant)
+    return joined.mutate(product=ibis.coalesce(joined.title, joined.product)).drop(
+        "_variant", "title"
+    )
+
+
 def product_purchases(
     orders: ir.Table,
     order_lines: ir.Table,
@@ -448,7 +499,7 @@ def product_affinity(
     """
     _check(within_days, min_pairs)
     as_of_date = resolve_as_of(orders, as_of)
-    purchases = purchases_of(orders, order_lines, as_of_date, purchases)
+    purchases = by_title(purchases_of(orders, order_lines, as_of_date, purchases), order_lines)
     parts = [
         _same_order_pairs(purchases, int(min_pairs)),
         _after_pairs(purchases, as_of_date, int(within_days), int(min_pairs)),
@@ -553,7 +604,9 @@ def next_products(
         )  # fmt: skip
     if not len(affinity):
         return empty_frame(NEXT_PRODUCTS_SCHEMA)
-    bought = purchases_of(orders, order_lines, as_of_date, purchases, customers_only=True)
+    # variants are named by titles over every purchase, guests' too, as in product_affinity
+    bought = by_title(purchases_of(orders, order_lines, as_of_date, purchases), order_lines)
+    bought = bought.filter(bought.customer_id.notnull())
     owned = bought.select("customer_id", "product").distinct().to_pyarrow()
     return _ranked_suggestions(owned, suggestion_rules(affinity), int(k))
 

@@ -35,7 +35,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.growth.affinity import purchases_of
+from valuecast.analysis.growth.affinity import purchases_of, variant_titles
 from valuecast.analysis.growth.history import resolve_as_of
 from valuecast.io.schema import empty_frame
 
@@ -90,11 +90,8 @@ def replenished_products(products: ir.Table) -> ir.Table:
     their title: a customer who takes the larger bag next time re-bought the coffee.  A name
     whose title no other name shares stays as it is.
     """
-    title = products.product.re_extract(r"^(.*) - ", 1).strip()
-    titled = products.mutate(_title=title)
-    variants = titled.product.count().over(ibis.window(group_by=titled._title))
-    shared = (titled._title != "") & (variants > 1)
-    return titled.select("product", replenished=ibis.ifelse(shared, titled._title, titled.product))
+    titles = variant_titles(products)  # the rule affinity and next products name them by
+    return titles.select("product", replenished=titles.title)
 
 
 def replenishment_cycles(

@@ -72,10 +72,15 @@ def build_workspace(path: Path, n_customers: int, seed: int = 11) -> dict:
                 unit_price, line_discount, ingest_id)
             SELECT order_id, line, 'SKU-' || product, 'Product ' || product, 1, revenue, 0, 1
             FROM (
-                SELECT order_id, revenue, unnest(generate_series(1, 1 + CAST(floor(random() * 3)
-                       AS INTEGER))) AS line
-                FROM sim_orders
-            ) lines, LATERAL (SELECT CAST(floor(200 * pow(random(), 3)) AS INTEGER) AS product)"""
+                -- drawn in the select list, once a line: an uncorrelated LATERAL subquery is
+                -- drawn once for the whole table, which gave every line one product
+                SELECT *, CAST(floor(200 * pow(random(), 3)) AS INTEGER) AS product
+                FROM (
+                    SELECT order_id, revenue, unnest(generate_series(1, 1 + CAST(floor(
+                           random() * 3) AS INTEGER))) AS line
+                    FROM sim_orders
+                )
+            )"""
         )
         counts = raw.execute(
             "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines)"

@@ -150,6 +150,34 @@ def test_spend_in_another_currency_than_the_orders_is_refused(tmp_path, text, na
             check_spend_currency(spend, "USD")
 
 
+def test_spend_written_in_dollars_is_refused_against_orders_in_euros(tmp_path):
+    """A bare "$" names no one currency, yet it is some dollar's, never the euro's: CAC would
+    divide dollars by customers valued in euros."""
+    from valuecast.io.spend import check_spend_currency
+    from valuecast.store import Workspace
+    from valuecast.store.spend import kept_spend, store_spend
+
+    path = tmp_path / "spend.csv"
+    path.write_text('month,channel,spend\n2025-01,google,$300\n2025-02,meta,"$1,200.50"\n')
+    spend = read_spend(path)
+    assert spend.attrs["currency"] is None and spend.attrs["written_symbol"] == "$"
+    for dollars in ("USD", "CAD", "aud"):  # some dollar: taken to be the orders'
+        check_spend_currency(spend, dollars)
+    with pytest.raises(InputError, match=r"amounts written in \$ name no currency, while the "
+                       r"orders are in EUR: add a currency column"):  # fmt: skip
+        check_spend_currency(spend, "EUR")
+    # kept by the workspace, it is refused alike, naming the way out
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        store_spend(ws, spend, "spend.csv")
+        kept = kept_spend(ws).frame
+    with pytest.raises(InputError, match=r"while the orders are in EUR.*--no-spend"):
+        check_spend_currency(kept, "EUR")
+    # a spend naming its currency is compared by that, whatever its symbol
+    named = tmp_path / "named.csv"
+    named.write_text("month,channel,spend,currency\n2025-01,google,$300,CAD\n")
+    assert read_spend(named).attrs["written_symbol"] is None
+
+
 def test_spend_in_two_currencies_is_an_error(tmp_path):
     path = tmp_path / "spend.csv"
     path.write_text("month,channel,spend,currency\n2025-01,google,5,EUR\n2025-01,meta,5,USD\n")

@@ -40,6 +40,8 @@ from valuecast.io.csvfile import (
     currency_code,
     english_month_names,
     open_csv,
+    refused_symbol,
+    symbol_currencies,
 )
 from valuecast.io.schema import InputError
 
@@ -202,6 +204,10 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     summed.attrs["currency"] = _spend_currency(
         csv.name, table, columns["spend"], currency, header_currency
     )
+    # spend written in "$" names no currency, yet it is in some dollar, never in euros
+    summed.attrs["written_symbol"] = (
+        table.written_symbol([columns["spend"]]) if summed.attrs["currency"] is None else None
+    )
     summed.attrs["file"] = csv.name
     return summed
 
@@ -254,16 +260,26 @@ def check_spend_currency(spend: pd.DataFrame, currency: str | None) -> None:
     """Refuse spend in another currency than the orders' ``currency`` (CAC would divide one
     currency by customers valued in another); spend or orders naming none pass."""
     named = spend.attrs.get("currency")
+    # the spend a workspace keeps fails every later analysis until it is replaced or left
+    # out: the message names both ways
+    way_out = (
+        " (--spend SPEND.csv), or analyse without the kept spend (--no-spend)"
+        if spend.attrs.get("kept")
+        else ""
+    )
+    file = str(spend.attrs.get("file", "spend"))
     if named and currency and named.upper() != currency.upper():
-        # the spend a workspace keeps fails every later analysis until it is replaced or
-        # left out: the message names both ways
-        way_out = (
-            " (--spend SPEND.csv), or analyse without the kept spend (--no-spend)"
-            if spend.attrs.get("kept")
-            else ""
-        )
         raise InputError(
-            str(spend.attrs.get("file", "spend")),
+            file,
             f"the spend is in {named}, the orders in {currency}: give the spend in "
             f"{currency}{way_out}",
         )
+    symbol = spend.attrs.get("written_symbol")
+    if symbol and currency and currency.upper() not in symbol_currencies(symbol):
+        raise InputError(
+            file,
+            refused_symbol(
+                symbol, f"while the orders are in {currency.upper()}",
+                f"or give the spend in {currency.upper()}{way_out}",
+            ),
+        )  # fmt: skip

@@ -56,7 +56,7 @@ def drop_spend(workspace) -> bool:
     raw = workspace.raw
     if SPEND_TABLE not in connection_table_names(raw):
         return False
-    (count,) = raw.execute(f"SELECT count(*) FROM {SPEND_TABLE}").fetchone()
+    ((count,),) = raw.execute(f"SELECT count(*) FROM {SPEND_TABLE}").fetchall()
     raw.execute(f"DELETE FROM {SPEND_TABLE}")
     return bool(count)
 

@@ -2,7 +2,8 @@
 
 Rich crops a table wider than the console (its last columns and right border are lost) and cuts
 headers to ``Cha…`` to squeeze one in. On an 80-column terminal that hides a snapshot's model,
-or every RFM group's name in a migration matrix, so a wide table is printed in parts instead.
+or every RFM group's name in a migration matrix, so a wide table is drawn without its borders,
+printed in parts of its columns, or left to its caller to print as lines.
 """
 
 from __future__ import annotations

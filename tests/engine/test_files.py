@@ -287,10 +287,26 @@ def test_a_file_whose_every_order_is_excluded_says_so(tmp_path, monkeypatch, rou
     assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output
 
 
-def test_an_empty_file_still_says_it_has_no_orders():
-    from valuecast.analysis.summary import SummaryError, every_order_excluded
+@pytest.mark.parametrize("route", ["direct", "workspace"])
+def test_another_summary_error_is_not_said_to_be_every_order_excluded(tmp_path, monkeypatch, route):
+    from valuecast.analysis.summary import SummaryError
 
-    error = SummaryError("no orders with an order date: nothing to summarise")
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0 if route == "direct" else 10**12)
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer,date,amount,status\na@x.com,2024-01-05,10,cancelled\n"
+        "b@x.com,2024-02-05,12,refunded\n"
+    )
+    # every order excluded, and an as-of date that is no date: the date is what to fix
+    with pytest.raises(SummaryError) as raised:
+        summarize_files([path], column_map=f"{MAP},status=status", as_of="2024-13-01")
+    assert "not a date" in str(raised.value) and "excluded" not in str(raised.value)
+
+
+def test_an_empty_file_still_says_it_has_no_orders():
+    from valuecast.analysis.summary import NoOrdersError, every_order_excluded
+
+    error = NoOrdersError("no orders with an order date: nothing to summarise")
     assert every_order_excluded(error, {}) is error
     assert every_order_excluded(error, {"empty row": 4}) is error
     one = every_order_excluded(error, {"voided": 1})

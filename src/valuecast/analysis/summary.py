@@ -83,6 +83,11 @@ class SummaryError(ValuecastError, ValueError):
     """A summary that cannot be computed as asked (bad dates, missing columns): one line."""
 
 
+class NoOrdersError(SummaryError):
+    """No counted order to work on (:func:`resolve_as_of`): a file of none, or of orders that
+    were all excluded (:func:`every_order_excluded` says which)."""
+
+
 def prepare_orders(
     orders: ir.Table, *, fill_revenue: bool = True, keep: Collection[str] = ()
 ) -> ir.Table:
@@ -141,7 +146,7 @@ def before_first_order(orders: ir.Table, as_of: date) -> str | None:
     return f"the as-of date {as_of} is before the first order ({first})"
 
 
-def every_order_excluded(error: SummaryError, excluded: Mapping[str, int]) -> SummaryError:
+def every_order_excluded(error: NoOrdersError, excluded: Mapping[str, int]) -> SummaryError:
     """``error`` (no counted order to work on) said as what the merchant sees: where the files
     held orders and every one was excluded, their count by reason; else ``error`` itself."""
     counts = {reason: int(n) for reason, n in excluded.items() if n and reason != "empty row"}
@@ -168,7 +173,7 @@ def resolve_as_of(
     if as_of_date is None:
         as_of_date = default_as_of(orders)
         if as_of_date is None:
-            raise SummaryError(f"no orders with an order date: nothing to {step}")
+            raise NoOrdersError(f"no orders with an order date: nothing to {step}")
     return as_of_date
 
 

@@ -352,11 +352,11 @@ SEASONAL_MIN_CUSTOMERS = 50
 def _as_of(workspace, orders, as_of):
     """The analysis' as-of date (:func:`~valuecast.analysis.summary.resolve_as_of`); where the
     workspace holds no order because the last ingest excluded every one, the error says so."""
-    from valuecast.analysis.summary import SummaryError, every_order_excluded, resolve_as_of
+    from valuecast.analysis.summary import NoOrdersError, every_order_excluded, resolve_as_of
 
     try:
         return resolve_as_of(orders, as_of)
-    except SummaryError as error:
+    except NoOrdersError as error:
         report = workspace.latest_ingest_report() or {}
         if report.get("workspace_orders"):
             raise

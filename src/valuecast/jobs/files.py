@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 
 from valuecast.analysis.summary import (
     CustomerSummary,
-    SummaryError,
+    NoOrdersError,
     every_order_excluded,
     summarize,
 )
@@ -117,7 +117,7 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
             summary = summarize(
                 con.table(_ORDERS_VIEW), as_of=as_of, calibration_end=calibration_end
             )
-        except SummaryError as error:
+        except NoOrdersError as error:
             orders = f"SELECT reason, count(*) FROM {grouped} WHERE reason IS NOT NULL GROUP BY 1"
             raise every_order_excluded(error, dict(raw.execute(orders).fetchall())) from None
         excluded = dict(
@@ -176,7 +176,7 @@ def summarize_files(
                 calibration_end=calibration_end,
                 customers=workspace.customers(),
             )
-        except SummaryError as error:
+        except NoOrdersError as error:
             if report.orders:
                 raise
             raise every_order_excluded(error, report.excluded_orders) from None

@@ -69,8 +69,8 @@ Rules:
   numbered as a guest's, whichever customer its e-mail gives it, and by its phone's id
   (``phone:+16169547888``), whichever customer its phone gives it), so re-reading the same or
   a longer log gives the same numbers. A workspace that stores a phone-linked order under its
-  customer's number (``1001|2024-05-05``, as valuecast numbered it before) gives it its phone's
-  when a file numbers it so, and a note says so.
+  customer's number (``1001|2024-05-05``) gives it its phone's when a file numbers it so, and a
+  note says so.
 * An order whose revenue is negative (a return or chargeback in a transaction log) is excluded as
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``. Such an order
   takes back a sale the file does not link it to, so it is subtracted from no customer's spend,

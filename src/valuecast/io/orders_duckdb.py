@@ -253,7 +253,7 @@ def load_rows(
     return loaded
 
 
-NUMBERED = "by_email"
+BY_EMAIL_COLUMN = "by_email"
 """The column marking the rows given a customer by their e-mail (:func:`_link_emails`) in a
 table without order ids, which are numbered by their customer cell as written (none), as the
 importer numbers them (``generic._parse_rows``' ``numbered_by``); absent where no row is."""
@@ -261,10 +261,12 @@ importer numbers them (``generic._parse_rows``' ``numbered_by``); absent where n
 
 def _number_key(con: Any, rows: str) -> str:
     """SQL of what numbers the orders of ``rows`` (one per row): the customer, none for a row
-    given one by its e-mail (:data:`NUMBERED`)."""
+    given one by its e-mail (:data:`BY_EMAIL_COLUMN`)."""
     columns = {row[0] for row in con.execute(f"DESCRIBE {rows}").fetchall()}
     return (
-        f"CASE WHEN {NUMBERED} THEN NULL ELSE customer END" if NUMBERED in columns else "customer"
+        f"CASE WHEN {BY_EMAIL_COLUMN} THEN NULL ELSE customer END"
+        if BY_EMAIL_COLUMN in columns
+        else "customer"
     )
 
 
@@ -308,8 +310,8 @@ def _link_emails(con: Any, cols: dict[str, str | None], table: str, pair_hash: b
         hashed = f", pair_hash = hash(n.customer, {table}.ordered_at)" if pair_hash else ""
         numbered = ""
         if cols.get("order_id") is None:  # numbered by the cell, whichever its customer
-            con.execute(f"ALTER TABLE {table} ADD COLUMN {NUMBERED} BOOLEAN")
-            numbered = f", {NUMBERED} = true"
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {BY_EMAIL_COLUMN} BOOLEAN")
+            numbered = f", {BY_EMAIL_COLUMN} = true"
         con.execute(
             f"UPDATE {table} SET customer = n.customer{hashed}{numbered} FROM {named} n "
             f"WHERE {table}.rowid = n._row"

@@ -1570,9 +1570,9 @@ customers are named by an id beside their e-mail, or by the e-mail where an orde
 def _renumber_phone_orders(raw: Any) -> tuple[int, str]:
     """Give the stored orders that a file of an orders table without order ids numbers by the
     phone that links them to their customer (``phone:+16169547888|2024-05-05``, see
-    :mod:`valuecast.io.generic`) that number, where a workspace made before stores them under
-    the number their customer gave them (``1001|2024-05-05``); returns how many, and the first
-    such number (for the ingest's note).
+    :mod:`valuecast.io.generic`) that number, where the workspace stores them under their
+    customer's number (``1001|2024-05-05``); returns how many, and the first such number (for
+    the ingest's note).
 
     Such a stored order is one of a customer the staged order's phone is linked to (in any
     ingest so far), of the same time, date as written and net revenue, under a number no staged

@@ -334,3 +334,25 @@ def test_direct_route_gives_an_order_without_an_id_to_the_customer_of_its_email(
     pd.testing.assert_frame_equal(got, _workspace_summary(path, None)[0])
     jane = got.set_index("customer_id").loc["1001"]
     assert (jane["historic_number_of_orders"], jane["historic_clv"]) == (3, 120.0)
+
+
+@pytest.mark.parametrize("route", ["direct", "workspace"])
+def test_summary_of_a_file_gives_the_importers_notes_by_either_route(tmp_path, monkeypatch, route):
+    """An order linked to a customer by its e-mail and a return written as an order of its own
+    are said by `summary FILE` as `analyze` says them, whichever route reads the file."""
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0 if route == "direct" else 10**12)
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order,customer,email,date,amount\n"
+        "A1,1001,jane@x.com,2024-01-05,50\nA2,,JANE@x.com,2024-02-05,30\n"
+        "A3,1002,bob@x.com,2024-02-07,20\nR1,1002,bob@x.com,2024-02-09,-20\n"
+    )
+    mapping = "order_id=order,customer_id=customer,email=email,ordered_at=date,revenue=amount"
+    found = summarize_files([path], column_map=mapping)
+    try:
+        assert found.route == route
+        flat = " ".join(found.notes)
+    finally:
+        found.close()
+    assert "orders.csv: 1 order without a customer id belongs to the customer" in flat, flat
+    assert "negative" in flat and "R1" in flat, flat

@@ -34,7 +34,7 @@ import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -65,6 +65,9 @@ from valuecast.io.schema import (
     StagedRows,
     empty_frame,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "STAGED_LINES", "STAGED_ORDERS", "PendingOrders",
@@ -1027,11 +1030,7 @@ class PendingOrders:
             n_rows, n_rows - filled, grouped, derived,
         )  # fmt: skip
         # the importer's notes come before the file's own (a cut-off end), as there
-        result.notes[:0] = (
-            generic.table_notes(self.source.header, cols)
-            + _build.email_linked_note(self._found.get("linked_by_email", 0))
-            + generic.negative_orders_note(cols, result.excluded_detail)
-        )
+        result.notes[:0] = importer_notes(self.source, cols, self._found, result.excluded_detail)
         return result
 
     def _result(
@@ -1076,6 +1075,23 @@ class PendingOrders:
 
     def _cut_off_notes(self) -> list[str]:
         return file_notes(self.source)
+
+
+def importer_notes(
+    source: CsvFile | ParquetRows,
+    cols: dict[str, str | None],
+    found: dict[str, Any],
+    excluded: pd.DataFrame,
+) -> list[str]:
+    """The notes the importer gives a file it reads (:func:`valuecast.io.generic.table_notes`,
+    the orders linked by e-mail, the negative orders left out), as loading the file with
+    :func:`load_rows` (``found``) and grouping it (``excluded``: the excluded orders'
+    ``order_number`` and ``reason``) found them."""
+    return (
+        generic.table_notes(list(source.header), cols)
+        + _build.email_linked_note(found.get("linked_by_email", 0))
+        + generic.negative_orders_note(cols, excluded)
+    )
 
 
 def file_notes(source: CsvFile | ParquetRows) -> list[str]:

@@ -78,7 +78,11 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
     keep = False
     try:
         attributes = any(cols[key] for key in ("channel", "discount_code", "accepts_marketing"))
-        if not orders_duckdb.load_rows(raw, csv, cols, generic.AMOUNT_KEYS, pair_hash=attributes):
+        found: dict[str, Any] = {}
+        loaded = orders_duckdb.load_rows(
+            raw, csv, cols, generic.AMOUNT_KEYS, pair_hash=attributes, found=found
+        )
+        if not loaded:
             return None
         rows = orders_duckdb.ROWS_TABLE
         keyed = cols["order_id"] is not None
@@ -130,7 +134,13 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
         excluded = {str(reason): int(count) for reason, count in sorted(excluded.items())}
         counted = raw.execute(f"SELECT count(*) FROM {grouped} WHERE reason IS NULL").fetchall()
         keep = True
-        notes = generic.table_notes(list(csv.header), cols)
+        # the excluded orders the importer's notes name (by order id where the file has one)
+        numbers = "order_id" if keyed else "CAST(NULL AS VARCHAR)"
+        left_out = raw.execute(
+            f"SELECT {numbers} AS order_number, reason FROM {grouped} WHERE reason IS NOT NULL "
+            f"ORDER BY {numbers}"
+        ).df()
+        notes = orders_duckdb.importer_notes(csv, cols, found, left_out)
         notes = [f"{path.name}: {note}" for note in notes + orders_duckdb.file_notes(csv)]
         if counted[0][0] and not cols["currency"]:  # as the ingest report says it
             from valuecast.store.workspace import NO_CURRENCY_NOTE

@@ -344,9 +344,6 @@ def placeholder_email_note(counts: Mapping[str, int], by_phone: int = 0) -> list
     total = sum(counts.values())
     if not total:
         return []
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-    listed = ", ".join(f"{address!r} ({count:,})" for address, count in ranked[:5])
-    more = f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else ""
     one = total == 1
     guests = total - by_phone
     if not by_phone:
@@ -358,7 +355,7 @@ def placeholder_email_note(counts: Mapping[str, int], by_phone: int = 0) -> list
         who = f"{by_phone:,} told by {phones}, the other {guests:,} read as guest orders"
     return [
         f"{total:,} {'order carries' if one else 'orders carry'} a placeholder e-mail "
-        f"({listed}{more}), no customer's address: {who}"
+        f"({_most_used(counts)}), no customer's address: {who}"
     ]
 
 
@@ -369,14 +366,18 @@ def placeholder_rows_note(counts: Mapping[str, int]) -> list[str]:
     rows = sum(counts.values())
     if not rows:
         return []
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-    listed = ", ".join(f"{address!r} ({count:,})" for address, count in ranked[:5])
-    more = f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else ""
     one = rows == 1
     return [
         f"{rows:,} {'row carries' if one else 'rows carry'} a placeholder e-mail "
-        f"({listed}{more}), no customer's address: read as no e-mail"
+        f"({_most_used(counts)}), no customer's address: read as no e-mail"
     ]
+
+
+def _most_used(counts: Mapping[str, int]) -> str:
+    """The five placeholder addresses used most, each with its count, and how many more."""
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    listed = ", ".join(f"{address!r} ({count:,})" for address, count in ranked[:5])
+    return listed + (f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else "")
 
 
 def emails(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:

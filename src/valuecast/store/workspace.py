@@ -1746,17 +1746,20 @@ def _link_emails(raw: Any, direct: dict[str, bool], files: int) -> tuple[int, in
 def _linked_by_email_note(stored: int, staged: int) -> str:
     """The ingest note for orders without a customer id that went to the customer whose orders
     in other files carry their e-mail (:func:`_link_emails`)."""
-    parts = []
-    if stored:
-        parts.append(f"{stored:,} stored")
-    if staged:
-        parts.append(f"{staged:,} in these files")
     total = stored + staged
     return (
         f"{total:,} {'order' if total == 1 else 'orders'} without a customer id "
-        f"({', '.join(parts)}) {'belongs' if total == 1 else 'belong'} to the customer whose "
-        "orders in other files carry the same e-mail"
+        f"({_stored_and_staged(stored, staged)}) {'belongs' if total == 1 else 'belong'} to the "
+        "customer whose orders in other files carry the same e-mail"
     )
+
+
+def _stored_and_staged(stored: int, staged: int) -> str:
+    """``2 stored, 1 in these files``: where the orders a linking note counts are."""
+    parts = [f"{stored:,} stored"] if stored else []
+    if staged:
+        parts.append(f"{staged:,} in these files")
+    return ", ".join(parts)
 
 
 def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
@@ -1826,14 +1829,10 @@ def _normalised_phone_cells(raw: Any) -> pd.DataFrame:
 def _linked_by_phone_note(stored: int, staged: int) -> str:
     """The ingest note for orders of customers known by a phone alone that went to the customer
     the phone belongs to (:func:`_link_phones`)."""
-    parts = []
-    if stored:
-        parts.append(f"{stored:,} stored")
-    if staged:
-        parts.append(f"{staged:,} in these files")
     total = stored + staged
     return (
-        f"{total:,} {'order' if total == 1 else 'orders'} without e-mail ({', '.join(parts)}) "
+        f"{total:,} {'order' if total == 1 else 'orders'} without e-mail "
+        f"({_stored_and_staged(stored, staged)}) "
         f"{'belongs' if total == 1 else 'belong'} to the customer whose orders or customer "
         "record in other files carry the same phone"
     )

@@ -129,8 +129,13 @@ def _placeholder(cell: str) -> str:
     return (
         f"(coalesce(CASE WHEN length({cell}) <= {generic.LONGEST_PLACEHOLDER} "
         f"THEN lower({cell}) IN {_sql_set(set(generic.GUEST_PLACEHOLDERS))} END, false) "
-        f"OR (coalesce(contains({cell}, '@'), false) AND {_build.placeholder_address_sql(cell)}))"
+        f"OR {_placeholder_email(cell)})"
     )
+
+
+def _placeholder_email(cell: str) -> str:
+    """SQL: the text ``cell`` is an address (it holds an ``@``) and a placeholder one."""
+    return f"(coalesce(contains({cell}, '@'), false) AND {_build.placeholder_address_sql(cell)})"
 
 
 IMPORTER_KEYS = (*generic.OPTION_KEYS, "status", *generic.PHONE_KEYS)
@@ -497,8 +502,7 @@ def _load_rows(
     bad += [_unusual(name) for name in dict.fromkeys(text)]
     bad.append(_placeholder(c))  # the importer reads such a file, and notes those rows
     if "email" in column_of:  # a placeholder address is none, and noted: as above
-        x = column_of["email"]
-        bad.append(f"(coalesce(contains({x}, '@'), false) AND {_build.placeholder_address_sql(x)})")
+        bad.append(_placeholder_email(column_of["email"]))
     if "currency" in column_of:  # a symbol the importer reads as its code (CA$ -> CAD)
         symbols = {symbol for symbol in NAMED_SYMBOLS if symbol.isascii()}
         bad.append(f"coalesce(upper({column_of['currency']}) IN {_sql_set(symbols)}, false)")

@@ -297,7 +297,7 @@ def _link_emails(con: Any, cols: dict[str, str | None], table: str, pair_hash: b
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {owners} AS SELECT {address} AS address, "
         f"min(customer) AS owner FROM {table} WHERE customer IS NOT NULL "
-        f"AND {address} IS NOT NULL GROUP BY 1 HAVING {_at_most_one('customer')}"
+        f"AND {address} IS NOT NULL GROUP BY 1 HAVING {at_most_one('customer')}"
     )
     try:
         con.execute(
@@ -642,7 +642,7 @@ _FIRSTS = ("email", "currency")
 """Texts an order takes from its first row that has one (not from its first row as such)."""
 
 
-def _at_most_one(value: str) -> str:
+def at_most_one(value: str) -> str:
     """SQL: the group's rows hold at most one distinct non-NULL ``value``.
 
     Its least and greatest value agree (both NULL without one): ``count(DISTINCT ...) <= 1``
@@ -661,11 +661,11 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
     order = " ORDER BY rowid" if ordered else ""
     # one customer (or none on every row) and one time per order, so any row is the first
     same = (
-        f"{_at_most_one('customer')} AND count(customer) IN (0, count(*)) "
+        f"{at_most_one('customer')} AND count(customer) IN (0, count(*)) "
         "AND coalesce(min(ordered_at) = max(ordered_at), false)"
     )
     stored = {"email": "email", "currency": "upper(currency)"}  # as the order keeps them
-    same += "".join(f" AND {_at_most_one(stored[key])}" for key in firsts)
+    same += "".join(f" AND {at_most_one(stored[key])}" for key in firsts)
     if attributes:
         same += " AND count(*) = 1"  # the first row's attributes would need row order
     fields = [
@@ -1129,7 +1129,7 @@ def _one_currency(con: Any, cols: dict[str, str | None]) -> bool:
     """At most one currency in the file (several are the importer's error, or need ``--fx``)."""
     if cols["currency"] is None:
         return True
-    query = f"SELECT {_at_most_one('upper(currency)')} FROM {_INGEST_ROWS} WHERE filled"
+    query = f"SELECT {at_most_one('upper(currency)')} FROM {_INGEST_ROWS} WHERE filled"
     return bool(con.execute(query).fetchall()[0][0])
 
 

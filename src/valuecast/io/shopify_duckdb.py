@@ -232,9 +232,9 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         "bool_or(has_phone) AS has_phone",
         f"{_gift_cards_sold(cols)} AS gift_cards_sold",
         "(" + " AND ".join([
-            orders_duckdb._at_most_one("created"),
-            *(orders_duckdb._at_most_one(key) for key in amounts),
-            *([orders_duckdb._at_most_one("lower(email)")] if "email" in firsts else []),
+            orders_duckdb.at_most_one("created"),
+            *(orders_duckdb.at_most_one(key) for key in amounts),
+            *([orders_duckdb.at_most_one("lower(email)")] if "email" in firsts else []),
         ]) + ") AS same",
     ]  # fmt: skip
 

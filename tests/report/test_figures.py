@@ -212,6 +212,26 @@ def test_data_quality_says_its_counts_are_the_last_ingests_of_several():
     assert chart.reading.startswith("Of 362 rows read") and "earlier ingests" not in chart.reading
 
 
+def test_data_quality_says_how_many_orders_rows_of_line_items_held():
+    from valuecast.outputs.report.data_quality import data_quality
+
+    # a Shopify export: a row per line item, 7,742 orders on 11,296 rows
+    report = {
+        "rows_read": 11296, "orders": 7316, "guest_orders": 361, "line_items": 10704,
+        "excluded_orders": {"refunded": 216, "cancelled": 166, "voided": 39, "test order": 5},
+    }  # fmt: skip
+    chart, _ = data_quality({"n_orders": 7316}, report)
+    assert chart.reading.startswith(
+        "Of 11,296 rows read (7,742 orders, a row for each line item), 7,316 orders were used"
+    )
+    # a row an order: nothing to explain
+    chart, _ = data_quality({"n_orders": 7316}, {**report, "rows_read": 7742})
+    assert chart.reading.startswith("Of 7,742 rows read, 7,316 orders were used")
+    # a customers file's rows are not line items
+    chart, _ = data_quality({"n_orders": 7316}, {**report, "customer_records": 3554})
+    assert chart.reading.startswith("Of 11,296 rows read, 7,316 orders were used")
+
+
 def test_spend_on_a_channel_that_acquired_nobody_is_named_in_the_cac_reading():
     from valuecast.outputs.report.channels import acquisition_channels
 

@@ -59,19 +59,20 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         hovertemplate="%{y}: %{x:,} orders<extra></extra>", name="orders",
     )  # fmt: skip
     rows = int(report.get("rows_read") or 0)
+    total_excluded = sum(excluded.values())
+    rows_read = f"{plural_text(rows, 'row')} read" + _orders_over_rows(report, rows, total_excluded)
     # a workspace filled by several ingests (a quarter's export each): the report is the last
     # one's, and says so, where it would otherwise read as the whole shop's
     before = stored is not None and int(stored) > orders
-    reading = f"Of {plural_text(rows, 'row')} read, {plural_text(orders, 'order')} were {used}"
+    reading = f"Of {rows_read}, {plural_text(orders, 'order')} were {used}"
     if before:
         files = [Path(str(f.get("file", ""))).name for f in report.get("files") or []]
         named = f" ({', '.join(files)})" if 0 < len(files) <= 3 else ""
-        reading = f"The last ingest{named}: of {plural_text(rows, 'row')} read, " + (
+        reading = f"The last ingest{named}: of {rows_read}, " + (
             f"{plural_text(orders, 'order')} were {used}"
         )
     if guests:
         reading += f" ({_guest_words(guests)}, left out of the customer figures)"
-    total_excluded = sum(excluded.values())
     if excluded:
         reading += f"; {plural_text(total_excluded, 'order')} were excluded: " + ", ".join(
             f"{reason} {count:,}" for reason, count in sorted(excluded.items(), key=lambda i: -i[1])
@@ -106,6 +107,16 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         height=max(240, 40 * len(labels) + 100),
     )
     return Chart("data-quality-orders", title, reading + ".", figure), notes
+
+
+def _orders_over_rows(report: dict, rows: int, excluded: int) -> str:
+    """`` (N orders, a row for each line item)`` where the file gives an order's line items on
+    rows of their own (a Shopify export, a line-level log), so the rows read outnumber the
+    orders; else nothing.  A customers file's rows are read too, and are not orders' rows."""
+    orders = int(report.get("orders") or 0) + excluded
+    if not report.get("line_items") or report.get("customer_records") or rows <= orders:
+        return ""
+    return f" ({plural_text(orders, 'order')}, a row for each line item)"
 
 
 def _rows_without_orders(report: dict, excluded: dict[str, int]) -> dict[str, int]:

@@ -132,7 +132,11 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
     import plotly.graph_objects as go
 
     from valuecast.analysis.growth.affinity import SAME_ORDER, within_chance
-    from valuecast.analysis.growth.replenishment import DUE_WITHIN, reminder_counts
+    from valuecast.analysis.growth.replenishment import (
+        DUE_WITHIN,
+        kept_reminders,
+        reminder_counts,
+    )
     from valuecast.outputs.report.charts import BLUE, GREY
 
     charts: list[Chart] = []
@@ -204,7 +208,8 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
 
     title = "Replenishment: customers due to reorder, by product"
     every = tables.get("reminders.csv")
-    due = None if every is None else due_soon(every)
+    # what `valuecast reminders` shows by default: due soon or overdue by at most a cycle
+    due = None if every is None else kept_reminders(every, DUE_WITHIN)
     if due is not None and len(due):
         frame = due.assign(days=pd.to_numeric(due["days_until_due"], errors="coerce"))
         by_product = (
@@ -533,29 +538,13 @@ class SnapshotView:
         return frame.loc[[customer_id]].reset_index()
 
 
-def due_soon(reminders: pd.DataFrame) -> pd.DataFrame:
-    """The replenishment reminders (``reminders.csv``) that ``valuecast reminders`` shows by
-    default: overdue by at most one cycle (:func:`still_due`) or due within
-    :data:`~valuecast.analysis.growth.replenishment.DUE_WITHIN` days."""
-    from valuecast.analysis.growth.replenishment import DUE_WITHIN
-
-    kept = still_due(reminders)
-    if not len(kept):
-        return kept
-    days = pd.to_numeric(kept["days_until_due"], errors="coerce")
-    return kept[(days <= DUE_WITHIN).to_numpy(bool)]
-
-
 def still_due(reminders: pd.DataFrame) -> pd.DataFrame:
     """The replenishment reminders (``reminders.csv``) overdue by at most one cycle, as
     ``valuecast reminders`` keeps them
-    (:func:`valuecast.analysis.growth.replenishment.reminders`): a customer a whole cycle past
-    a reorder has likely lapsed or buys elsewhere, and reminding them is a win-back."""
-    if not len(reminders):
-        return reminders
-    days = pd.to_numeric(reminders["days_until_due"], errors="coerce")
-    cycle = pd.to_numeric(reminders["cycle_days"], errors="coerce")
-    return reminders[(days >= -cycle).to_numpy(bool)]
+    (:func:`valuecast.analysis.growth.replenishment.kept_reminders`)."""
+    from valuecast.analysis.growth.replenishment import kept_reminders
+
+    return kept_reminders(reminders)
 
 
 def address_declined(customer_ids: pd.Series, shared: pd.DataFrame) -> np.ndarray | None:

@@ -196,9 +196,7 @@ def reminders(
     since = ibis.literal(as_of_date, type="date").delta(joined.last_purchase_date, unit="day")
     due = joined.mutate(lasts=lasts, days_until_due=(lasts - since).cast("int64"))
     if due_within is not None:
-        due = due.filter(
-            due.days_until_due <= int(due_within), due.days_until_due >= -due.cycle_days
-        )
+        due = due.filter(within_window(due.days_until_due, due.cycle_days, due_within))
     frame = (
         due.select(
             "customer_id",
@@ -230,18 +228,46 @@ def reminders(
     return frame[list(REMINDER_COLUMNS)].reset_index(drop=True)
 
 
-def reminder_counts(reminders: pd.DataFrame, due_within: int = DUE_WITHIN) -> dict[str, int]:
-    """``due`` (due within ``due_within`` days or overdue by at most one cycle: what
-    ``valuecast reminders`` shows), ``later`` (due after that) and ``lapsed`` (overdue by more
-    than a cycle) of a :func:`reminders` table."""
-    if not len(reminders):
-        return {"due": 0, "later": 0, "lapsed": 0}
+def within_window(
+    days_until_due: ir.IntegerColumn | np.ndarray,
+    cycle_days: ir.IntegerColumn | np.ndarray,
+    due_within: int | None = None,
+) -> ir.BooleanColumn | np.ndarray:
+    """Per reminder, whether ``valuecast reminders`` keeps it: overdue by at most one cycle
+    (``-cycle_days <= days_until_due``: a customer a whole cycle past a reorder has likely
+    lapsed or buys elsewhere, and reminding them is a win-back) and, given ``due_within``, due
+    within that many days.  The columns are Ibis expressions (:func:`reminders`' filter) or
+    NumPy arrays (:func:`kept_reminders` and :func:`reminder_counts` over a table of them)."""
+    kept = days_until_due >= -cycle_days
+    return kept if due_within is None else kept & (days_until_due <= int(due_within))
+
+
+def _window(reminders: pd.DataFrame, due_within: int | None) -> np.ndarray:
+    """:func:`within_window` over a :func:`reminders` table (a missing day is in no window)."""
     days = pd.to_numeric(reminders["days_until_due"], errors="coerce").to_numpy(float)
     cycle = pd.to_numeric(reminders["cycle_days"], errors="coerce").to_numpy(float)
-    lapsed = days < -cycle
-    later = days > int(due_within)
+    return np.asarray(within_window(days, cycle, due_within), bool)
+
+
+def kept_reminders(reminders: pd.DataFrame, due_within: int | None = None) -> pd.DataFrame:
+    """The rows of a :func:`reminders` table (``reminders.csv``) that ``valuecast reminders``
+    keeps (:func:`within_window`): overdue by at most one cycle and, given ``due_within``, due
+    within that many days."""
+    if not len(reminders):
+        return reminders
+    return reminders[_window(reminders, due_within)]
+
+
+def reminder_counts(reminders: pd.DataFrame, due_within: int = DUE_WITHIN) -> dict[str, int]:
+    """``due`` (due within ``due_within`` days or overdue by at most one cycle: what
+    ``valuecast reminders`` shows, :func:`within_window`), ``later`` (due after that) and
+    ``lapsed`` (overdue by more than a cycle) of a :func:`reminders` table."""
+    if not len(reminders):
+        return {"due": 0, "later": 0, "lapsed": 0}
+    due = _window(reminders, due_within)
+    lapsed = ~_window(reminders, None)
     return {
-        "due": int((~lapsed & ~later).sum()),
-        "later": int(later.sum()),
+        "due": int(due.sum()),
+        "later": int((~due & ~lapsed).sum()),
         "lapsed": int(lapsed.sum()),
     }

@@ -65,6 +65,7 @@ import pandas as pd
 
 from valuecast.analysis.growth.history import resolve_as_of
 from valuecast.analysis.growth.non_products import (
+    VARIANT_TITLE,
     non_product_counts,
     non_product_values,
     without_non_products,
@@ -237,10 +238,17 @@ def _non_products_of(
 ) -> tuple[list[str], list[str]]:
     """The product names and SKUs of ``order_lines`` that are no product
     (:func:`~valuecast.analysis.growth.non_products.non_product_values`), read from their
-    distinct names and SKUs: one short pass over two columns."""
-    columns = ["product_name", *(["sku"] if "sku" in order_lines.columns else [])]
+    distinct names and SKUs (:func:`_distinct_names`)."""
     # no filter on the keys: the engine would push it below the distinct, onto every line
-    return non_product_values(_named(order_lines.select(*columns).distinct()), not_products)
+    return non_product_values(_distinct_names(order_lines), not_products)
+
+
+def _distinct_names(order_lines: ir.Table) -> ir.Table:
+    """The distinct (``product_name``, ``sku``) pairs of ``order_lines`` with ``_sku``,
+    ``_named`` and ``_product`` (:func:`_named`): the catalogue the lines write, one short pass
+    over two columns rather than a look at every line."""
+    columns = ["product_name", *(["sku"] if "sku" in order_lines.columns else [])]
+    return _named(order_lines.select(*columns).distinct())
 
 
 def skus_named_otherwise(order_lines: ir.Table) -> ir.Table | None:
@@ -301,9 +309,9 @@ def current_names(lines: ir.Table, dates: ir.Table) -> ir.Table:
 
 
 def _title(name: ir.StringValue) -> ir.StringValue:
-    """The product title of a line item named ``Title - Variant`` (the text before the last
-    `` - ``), else the empty string."""
-    return name.re_extract(r"^(.*) - ", 1)
+    """The product title of a line item named ``Title - Variant`` (:data:`VARIANT_TITLE`),
+    else the empty string."""
+    return name.re_extract(VARIANT_TITLE, 1)
 
 
 def variant_titles(products: ir.Table) -> ir.Table:
@@ -324,9 +332,8 @@ def variant_titles(products: ir.Table) -> ir.Table:
 def _variants_written(order_lines: ir.Table) -> bool:
     """Whether two of the names (else SKUs) the lines write share a product title: the only
     shops whose purchases :func:`by_title` renames, told from the distinct names (one short
-    pass over two columns) rather than from every purchase."""
-    columns = ["product_name", *(["sku"] if "sku" in order_lines.columns else [])]
-    names = _named(order_lines.select(*columns).distinct())
+    pass over two columns: :func:`_distinct_names`) rather than from every purchase."""
+    names = _distinct_names(order_lines)
     titles = variant_titles(names.select(product=names._product).distinct())
     # counted by an aggregate, not a filter: a filter would be pushed onto every line
     return bool(_scalar((titles.title != titles.product).sum()))

@@ -28,6 +28,7 @@ import pandas as pd
 __all__ = [
     "NON_PRODUCT_NAMES",
     "NON_PRODUCT_SKUS",
+    "VARIANT_TITLE",
     "non_product_counts",
     "non_product_keys",
     "non_product_values",
@@ -92,6 +93,12 @@ NON_PRODUCT_SKUS: frozenset[str] = frozenset(
 """SKUs (lower case) that are no product: the Online Retail log's postage, carriage and fee codes."""
 
 
+VARIANT_TITLE = r"^(.*) - "
+"""A regular expression whose group is the product title of a line named ``Title - Variant``
+(the text before the last `` - ``), as Shopify and WooCommerce name a variant (``Coffee -
+250g``); the same text for Python's and the engines' regular expressions."""
+
+
 def _lowered(names: Iterable[str]) -> list[str]:
     return sorted({" ".join(str(name).split()).lower() for name in names if str(name).strip()})
 
@@ -115,8 +122,7 @@ def non_product_values(keys: ir.Table, extra: Iterable[str] = ()) -> tuple[list[
     names, skus = non_product_keys(extra)
     frame = keys.select("_product", "_sku").to_pandas()
     lowered = frame["_product"].astype("string").str.lower()
-    # the product title of a line named ``Title - Variant``: the text before the last " - "
-    title = lowered.str.extract(r"^(.*) - ", expand=False).str.strip()
+    title = lowered.str.extract(VARIANT_TITLE, expand=False).str.strip()
     by_name = (lowered.isin(names) | title.isin(names)).fillna(False).to_numpy(bool)
     sku = frame["_sku"].astype("string")
     by_sku = sku.str.lower().isin(skus).fillna(False).to_numpy(bool) & sku.notna().to_numpy(bool)

@@ -232,3 +232,18 @@ def test_a_bracketed_word_is_no_currency(tmp_path):
 def test_a_spend_naming_two_currencies_in_its_header_cells_or_amounts_is_an_error(tmp_path, text):
     with pytest.raises(InputError, match=r"spend in more than one currency \(EUR, USD\)"):
         read_spend(write(tmp_path, text))
+
+
+def test_each_distinct_month_cell_is_read_once(tmp_path, monkeypatch):
+    """A month written by its name costs a pass of every month-name pattern: a file writing
+    each month once per channel reads each month cell once, not once a row."""
+    from valuecast.io import spend as spend_module
+
+    rows = "".join(f"{name} 2024,channel {c},{c}\n" for name in ("März", "Apr") for c in range(5))
+    path = write(tmp_path, "month,channel,spend\n" + rows)
+    read: list[str] = []
+    parse = spend_module._parse_month
+    monkeypatch.setattr(spend_module, "_parse_month", lambda text: read.append(text) or parse(text))
+    spend = read_spend(path)
+    assert sorted(read) == ["Apr 2024", "März 2024"]
+    assert spend["month"].tolist() == ["2024-03"] * 5 + ["2024-04"] * 5

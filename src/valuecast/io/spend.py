@@ -161,14 +161,19 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     amounts = table.money(columns["spend"])
 
     rows: list[tuple[str, str, float]] = []
+    # read once per distinct cell: a file writes each month once per channel, and a month
+    # written by its name costs a pass of every month-name pattern
+    read: dict[str, str | None] = {}
+    month_cells, channel_cells = months.tolist(), channels.tolist()
     for position in range(table.num_rows):
         if blank[position]:
             continue
-        raw_month = months.iloc[position]
+        raw_month = month_cells[position]
         if pd.isna(raw_month):
             raise table.error("month is empty", position, columns["month"])
         try:
-            month = _parse_month(str(raw_month))
+            text = str(raw_month)
+            month = read[text] if text in read else read.setdefault(text, _parse_month(text))
         except _SeveralMonths as error:
             raise table.error(
                 f"{raw_month!r} covers several months ({error}): give the spend of each month "
@@ -182,7 +187,7 @@ def read_spend(path: str | Path) -> pd.DataFrame:
                 position,
                 columns["month"],
             )
-        channel = channels.iloc[position]
+        channel = channel_cells[position]
         if pd.isna(channel):
             raise table.error("channel is empty", position, columns["channel"])
         amount = amounts[position]

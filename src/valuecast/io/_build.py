@@ -405,6 +405,8 @@ class Identities(NamedTuple):
     with their orders."""
     placeholders_by_phone: int = 0
     """Of those orders, the ones told by their phone."""
+    placeholder: np.ndarray | None = None
+    """Per order, whether its e-mail cell is a placeholder address (:func:`placeholder_addresses`)."""
 
 
 def identities(
@@ -444,6 +446,7 @@ def identities(
         links,
         counts,
         by_phone,
+        placeholder,
     )
 
 

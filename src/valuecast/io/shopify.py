@@ -96,7 +96,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from valuecast.io import _build, csvfile
 from valuecast.io.csvfile import CsvFile, Table, open_csv
@@ -542,8 +541,9 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     phone = table.text_series(cols["phone"], strip_apostrophe=True).fillna(
         table.text_series(cols["address_phone"], strip_apostrophe=True)
     )
-    email_cells = table.text_series(cols["email"])
-    who = _build.identities(email_cells, phone, table.text_series(cols["country"]))
+    who = _build.identities(
+        table.text_series(cols["email"]), phone, table.text_series(cols["country"])
+    )
     email, customer_id = who.email, who.customer_id
     accepts, unknown = table.flags(cols["accepts_marketing"])
     if cols["accepts_sms"] is not None:
@@ -596,9 +596,7 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
         phone_links=who.phone_links,
     )
     # a row whose only address is a placeholder (noemail@shop.com) names no one: said so
-    dummy = no_email & _build.placeholder_addresses(
-        pa.array(email_cells.str.strip(), type=pa.large_string())
-    )
+    dummy = no_email & who.placeholder
     if (no_email & ~dummy).any():
         result.excluded["no email or phone"] += int((no_email & ~dummy).sum())
     if dummy.any():

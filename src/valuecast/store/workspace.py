@@ -422,7 +422,37 @@ def prospects_frame(raw: Any) -> pd.DataFrame:
     )
 
 
-class ReadView:
+class _TableReaders:
+    """The table accessors a :class:`Workspace` and its :class:`ReadView` share, over the
+    subclass's ``con`` (an Ibis DuckDB backend) and ``raw`` (its DuckDB connection)."""
+
+    con: Any
+    raw: Any
+
+    def orders(self) -> ir.Table:
+        """The canonical orders table as an Ibis expression."""
+        return _canonical_orders(self.con)
+
+    def order_lines(self) -> ir.Table:
+        return self.con.table("order_lines")
+
+    def customers(self) -> ir.Table:
+        return self.con.table("customers")
+
+    def contacts(self) -> pd.DataFrame:
+        """The customers' contact fields (:func:`contacts_frame`)."""
+        return contacts_frame(self.raw)
+
+    def prospects(self) -> pd.DataFrame:
+        """The customers without orders (:func:`prospects_frame`)."""
+        return prospects_frame(self.raw)
+
+    def shared_addresses(self) -> pd.DataFrame:
+        """The customers who share their e-mail address (:func:`shared_addresses_frame`)."""
+        return shared_addresses_frame(self.raw)
+
+
+class ReadView(_TableReaders):
     """A read-only stand-in for a :class:`Workspace` on one cursor (:meth:`Workspace.read_view`).
 
     Holds what the readers of :mod:`valuecast.store.snapshots` and the engine use: ``path``, ``con``
@@ -445,27 +475,6 @@ class ReadView:
             self._con = ibis.duckdb.from_connection(self.raw)
         return self._con
 
-    def orders(self):
-        return _canonical_orders(self.con)
-
-    def order_lines(self):
-        return self.con.table("order_lines")
-
-    def customers(self):
-        return self.con.table("customers")
-
-    def contacts(self) -> pd.DataFrame:
-        """The customers' contact fields (:func:`contacts_frame`)."""
-        return contacts_frame(self.raw)
-
-    def prospects(self) -> pd.DataFrame:
-        """The customers without orders (:func:`prospects_frame`)."""
-        return prospects_frame(self.raw)
-
-    def shared_addresses(self) -> pd.DataFrame:
-        """The customers who share their e-mail address (:func:`shared_addresses_frame`)."""
-        return shared_addresses_frame(self.raw)
-
     def rows(self, query: str, params: list | None = None) -> list[tuple]:
         """``query`` (SQL text written by valuecast, never user input) with ``params`` bound."""
         result = self.raw.execute(query, params) if params else self.raw.execute(query)
@@ -478,7 +487,7 @@ class ReadView:
         self.raw.close()
 
 
-class Workspace:
+class Workspace(_TableReaders):
     """A valuecast workspace: a DuckDB database file with the canonical tables.
 
     Open it with ``Workspace(path)`` (created with its tables on first use) or read-only with
@@ -644,28 +653,6 @@ class Workspace:
             "CREATE TABLE IF NOT EXISTS phone_cells (customer_id VARCHAR, phone VARCHAR, "
             "country VARCHAR, tail VARCHAR, ingest_id BIGINT)",
         )
-
-    def orders(self) -> ir.Table:
-        """The canonical orders table as an Ibis expression."""
-        return _canonical_orders(self.con)
-
-    def order_lines(self) -> ir.Table:
-        return self.con.table("order_lines")
-
-    def customers(self) -> ir.Table:
-        return self.con.table("customers")
-
-    def contacts(self) -> pd.DataFrame:
-        """The customers' contact fields (:func:`contacts_frame`)."""
-        return contacts_frame(self.raw)
-
-    def prospects(self) -> pd.DataFrame:
-        """The customers without orders (:func:`prospects_frame`)."""
-        return prospects_frame(self.raw)
-
-    def shared_addresses(self) -> pd.DataFrame:
-        """The customers who share their e-mail address (:func:`shared_addresses_frame`)."""
-        return shared_addresses_frame(self.raw)
 
     def ingests(self) -> pd.DataFrame:
         """The ingest log: one row per ingest with its files and JSON report."""

@@ -6,6 +6,8 @@ one line and exit code 2.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -94,6 +96,36 @@ def _print_note(note: str | None) -> None:
         console.print(note, highlight=False, markup=False, soft_wrap=True)
 
 
+@contextmanager
+def _computing(workspace: Path, what: str) -> Iterator[None]:
+    """Fail in one line on an error computing ``what``: the analysis' own message, else the
+    backend's (a backend error must still not print a traceback)."""
+    from valuecast.analysis.summary import SummaryError
+
+    try:
+        yield
+    except (SummaryError, ValueError) as error:
+        fail(str(error))
+    except Exception as error:
+        fail(f"{workspace}: could not compute {what}: {describe(error)}")
+
+
+def _purchases(ws, as_of: str | None, not_product: list[str] | None):
+    """What both commands read first: the as-of date (``--as-of``, else the last order date),
+    the products each order to it bought, and the lines left out as no product (``name,
+    lines``)."""
+    from valuecast.analysis.growth.affinity import non_product_lines, product_purchases
+    from valuecast.analysis.growth.history import resolve_as_of
+
+    as_of_date = resolve_as_of(ws.orders(), as_of)
+    not_products = not_product or ()
+    purchases = product_purchases(
+        ws.orders(), ws.order_lines(), as_of_date, not_products=not_products
+    )
+    left_out = non_product_lines(ws.orders(), ws.order_lines(), as_of_date, not_products)
+    return as_of_date, purchases, left_out
+
+
 def affinity(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
@@ -119,13 +151,9 @@ def affinity(
 
     from valuecast.analysis.growth.affinity import (
         next_products,
-        non_product_lines,
         product_affinity,
-        product_purchases,
         within_chance,
     )
-    from valuecast.analysis.growth.history import resolve_as_of
-    from valuecast.analysis.summary import SummaryError
     from valuecast.dates import to_date
     from valuecast.outputs.files import write_csv
 
@@ -136,36 +164,25 @@ def affinity(
     if not out.parent.exists():
         fail(f"{out}: folder {out.parent} does not exist")
     ws = open_workspace(workspace)
-    with ws:
-        try:
-            as_of_date = resolve_as_of(ws.orders(), as_of)
-            purchases = product_purchases(
-                ws.orders(), ws.order_lines(), as_of_date, not_products=not_product or ()
-            )
-            pairs = product_affinity(
-                ws.orders(),
-                ws.order_lines(),
-                as_of=as_of_date,
-                within_days=within_days,
-                min_pairs=min_pairs,
-                purchases=purchases,
-            )
-            suggestions = next_products(
-                ws.orders(),
-                ws.order_lines(),
-                as_of=as_of_date,
-                k=top,
-                affinity=pairs,
-                purchases=purchases,
-            )
-            left_out = non_product_lines(
-                ws.orders(), ws.order_lines(), as_of_date, not_product or ()
-            )
-            first = ws.orders().order_date.min().execute()
-        except (SummaryError, ValueError) as error:
-            fail(str(error))
-        except Exception as error:  # a backend error must still not print a traceback
-            fail(f"{workspace}: could not compute the affinities: {describe(error)}")
+    with ws, _computing(workspace, "the affinities"):
+        as_of_date, purchases, left_out = _purchases(ws, as_of, not_product)
+        pairs = product_affinity(
+            ws.orders(),
+            ws.order_lines(),
+            as_of=as_of_date,
+            within_days=within_days,
+            min_pairs=min_pairs,
+            purchases=purchases,
+        )
+        suggestions = next_products(
+            ws.orders(),
+            ws.order_lines(),
+            as_of=as_of_date,
+            k=top,
+            affinity=pairs,
+            purchases=purchases,
+        )
+        first = ws.orders().order_date.min().execute()
     affinity_path, next_path = out / "affinity.csv", out / "next_products.csv"
     with writing_to(out, "the affinities"):
         out.mkdir(exist_ok=True)
@@ -246,11 +263,8 @@ def reminders(
     from rich.table import Table
     from rich.text import Text
 
-    from valuecast.analysis.growth.affinity import non_product_lines, product_purchases
-    from valuecast.analysis.growth.history import resolve_as_of
     from valuecast.analysis.growth.replenishment import reminders as due_reminders
     from valuecast.analysis.growth.replenishment import replenishment_cycles
-    from valuecast.analysis.summary import SummaryError
     from valuecast.outputs.files import rounded_for_csv, write_csv
 
     _at_least(0, due_within=due_within)
@@ -261,34 +275,23 @@ def reminders(
     if out is not None and not out.parent.exists():
         fail(f"{out}: folder {out.parent} does not exist")
     ws = open_workspace(workspace)
-    with ws:
-        try:
-            as_of_date = resolve_as_of(ws.orders(), as_of)
-            purchases = product_purchases(
-                ws.orders(), ws.order_lines(), as_of_date, not_products=not_product or ()
-            )
-            cycles = replenishment_cycles(
-                ws.orders(),
-                ws.order_lines(),
-                as_of=as_of_date,
-                min_customers=min_customers,
-                purchases=purchases,
-            )
-            due = due_reminders(
-                ws.orders(),
-                ws.order_lines(),
-                as_of=as_of_date,
-                cycles=cycles,
-                due_within=due_within,
-                purchases=purchases,
-            )
-            left_out = non_product_lines(
-                ws.orders(), ws.order_lines(), as_of_date, not_product or ()
-            )
-        except (SummaryError, ValueError) as error:
-            fail(str(error))
-        except Exception as error:  # a backend error must still not print a traceback
-            fail(f"{workspace}: could not compute the reminders: {describe(error)}")
+    with ws, _computing(workspace, "the reminders"):
+        as_of_date, purchases, left_out = _purchases(ws, as_of, not_product)
+        cycles = replenishment_cycles(
+            ws.orders(),
+            ws.order_lines(),
+            as_of=as_of_date,
+            min_customers=min_customers,
+            purchases=purchases,
+        )
+        due = due_reminders(
+            ws.orders(),
+            ws.order_lines(),
+            as_of=as_of_date,
+            cycles=cycles,
+            due_within=due_within,
+            purchases=purchases,
+        )
     if out is not None:
         with writing_to(out, "the reminders"):
             write_csv(due, out)

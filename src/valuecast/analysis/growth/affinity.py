@@ -254,16 +254,13 @@ def _distinct_names(order_lines: ir.Table) -> ir.Table:
 def skus_named_otherwise(order_lines: ir.Table) -> ir.Table | None:
     """The SKUs (trimmed, column ``sku``) written under two names or more, or on a line without
     a name: the only ones :func:`current_names` may rename; None without a ``sku`` column.
-    Read from the distinct (sku, name) pairs, one pass over the lines, so that a shop whose
-    SKUs each have one name pays no more than it."""
+    Read from the distinct (sku, name) pairs (:func:`_distinct_names`), one pass over the
+    lines, so that a shop whose SKUs each have one name pays no more than it."""
     if "sku" not in order_lines.columns:
         return None
-    pairs = order_lines.select(
-        sku=order_lines.sku.cast("string"), name=order_lines.product_name.cast("string")
-    ).distinct()
-    pairs = pairs.select(
-        sku=pairs.sku.strip().nullif(""), name=pairs.name.strip().nullif("")
-    ).distinct()
+    names = _distinct_names(order_lines)
+    name = ibis.ifelse(names._named, names._product, ibis.null().cast("string"))
+    pairs = names.select(sku=names._sku, name=name).distinct()
     # the lines without a SKU are one group, left out by an aggregate: a filter on the key would
     # be pushed below the distinct and trim every line's SKU
     several = (pairs.count() > 1) | pairs.name.isnull().any()

@@ -311,8 +311,8 @@ def test_gift_cards_sold_are_left_out_of_revenue_on_both_routes(tmp_path, export
     with goods too keeps the goods' revenue, with a note of the gift cards left out."""
     frame = export.copy()
     first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
-    only, mixed = first_rows[20], first_rows[21]
-    for row in (only, mixed):
+    only, mixed, given_back = first_rows[20], first_rows[21], first_rows[22]
+    for row in (only, mixed, given_back):
         frame.loc[row, ["Financial Status", "Cancelled at", "Payment Method"]] = [
             "paid", "", "manual"
         ]  # fmt: skip
@@ -329,12 +329,19 @@ def test_gift_cards_sold_are_left_out_of_revenue_on_both_routes(tmp_path, export
     frame.loc[mixed, ["Subtotal", "Shipping", "Taxes", "Total", "Refunded Amount"]] = [
         "100.00", "5.00", "5.00", "110.00", "0.00"
     ]  # fmt: skip
+    # the same order, its unused gift card refunded: the goods were kept
+    frame.loc[given_back, ["Subtotal", "Shipping", "Taxes", "Total", "Refunded Amount"]] = [
+        "100.00", "5.00", "5.00", "110.00", "40.00"
+    ]  # fmt: skip
+    frame.loc[given_back, "Financial Status"] = "partially_refunded"
     report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
     orders = tables["orders"].set_index("order_number")
     assert frame.loc[only, "Name"] not in orders.index
     assert orders.loc[frame.loc[mixed, "Name"], "net_revenue"] == 60.0
+    assert orders.loc[frame.loc[given_back, "Name"], "net_revenue"] == 60.0
     assert report["excluded_orders"]["gift card purchase"] == 1
-    assert any("1 order also sold gift cards (40.00 in all)" in note for note in report["notes"])
+    assert any("2 orders also sold gift cards (80.00 in all)" in note for note in report["notes"])
+    assert any("1 order was refunded exactly the gift cards" in note for note in report["notes"])
 
 
 def test_orders_not_yet_paid_are_noted_alike_on_both_routes(tmp_path, export, monkeypatch):

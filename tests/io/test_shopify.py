@@ -170,6 +170,34 @@ def test_a_gift_card_is_revenue_when_spent_not_when_sold(exports, write):
     ]
 
 
+def test_a_gift_card_refunded_on_an_order_with_goods_leaves_the_goods_revenue(exports, write):
+    """cy buys a $40 gift card and a $20 tee, and gets the unused gift card's $40 back: the tee
+    was kept, so the order is a $20 purchase, not refunded; a refund of another amount is the
+    goods'."""
+    rows = _gift_card_lines(
+        _orders(
+            exports,
+            dict(name="#1", email="cy@x.com", created="2024-01-01 09:00:00 +0000",
+                 lines=[("Gift Card", 1, 40.0), ("Tee", 1, 20.0)], Total="65.00",
+                 Financial_Status="partially_refunded", Refunded_Amount="40.00"),
+            dict(name="#2", email="di@x.com", created="2024-01-02 09:00:00 +0000",
+                 lines=[("Gift Card", 1, 40.0), ("Tee", 2, 20.0)], Total="85.00",
+                 Financial_Status="partially_refunded", Refunded_Amount="20.00"),
+        ),
+        "Gift Card",
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert sorted(orders.index) == ["#1", "#2"]
+    assert orders["net_revenue"].tolist() == pytest.approx([20.0, 20.0])
+    assert orders.loc["#1", "refunded"] == pytest.approx(40.0)
+    assert not result.excluded
+    assert result.notes[-1] == (
+        "1 order was refunded exactly the gift cards it also sold (40.00 in all): taken as "
+        "those gift cards given back, its goods' revenue kept"
+    )
+
+
 def test_orders_not_yet_paid_count_as_sales_and_the_merchant_is_told(exports, write):
     """Cash on delivery, a bank transfer, a payment captured when the order ships: Shopify's
     sales reports count the order when placed, and so does the import, saying how many and

@@ -48,7 +48,8 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   (``Total = Subtotal + Shipping + Duties`` with ``Taxes`` above 0, a shop showing prices with
   VAT), the items' share of the tax is taken off both (:func:`items_net`).  The gift cards an
   order sold beside goods (:func:`gift_cards_sold`) are taken off ``Subtotal`` and ``Total``
-  first, and noted.
+  first, and noted; a refund equal to them is theirs (:func:`gift_card_refunds`), not taken
+  off the goods, and noted.
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
 * ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
@@ -232,6 +233,19 @@ def gift_card_note(orders: int, amount: float) -> list[str]:
     ]
 
 
+def gift_card_refund_note(orders: int, amount: float) -> list[str]:
+    """The ingest note for counted orders whose refund is the gift cards they sold (none when
+    0): the refund is read as theirs, a guess the merchant is told of."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order was' if one else 'orders were'} refunded exactly the gift cards "
+        f"{'it' if one else 'they'} also sold ({amount:,.2f} in all): taken as those gift cards "
+        f"given back, {'its' if one else 'their'} goods' revenue kept"
+    ]
+
+
 UNPAID_STATUSES = ("pending", "authorized", "partially_paid", "unpaid")
 """Financial statuses of an order not paid in full yet, counted as a sale (as Shopify's own
 sales reports count it): cash on delivery, a bank transfer or a payment captured when the order
@@ -327,6 +341,24 @@ def every_item_refunded(
         return (subtotal > 0) & (refunded >= items - TAX_INCLUDED_TOLERANCE)
 
 
+def gift_card_refunds(
+    refunded: np.ndarray, gift_cards: np.ndarray, goods: np.ndarray
+) -> np.ndarray:
+    """Whether an order's ``Refunded Amount`` is the gift cards it sold beside goods: the
+    refund equals them to half a cent.
+
+    Shopify gives back an unused gift card bought with goods as one refund of its price: taken
+    off the goods, it would leave them less than they were sold for, or exclude as
+    ``"refunded"`` an order whose goods were all kept.  ``shopify_duckdb`` tells the same in
+    SQL."""
+    with np.errstate(invalid="ignore"):
+        return (
+            (gift_cards > 0)
+            & (goods > 0)
+            & (np.abs(refunded - gift_cards) < TAX_INCLUDED_TOLERANCE)
+        )
+
+
 def _check_one_order_per_name(
     table: Table,
     cols: dict[str, str | None],
@@ -420,8 +452,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     gift_cards = gift_cards_sold(table, cols, codes, n, subtotal)
     # the goods the order sold, its gift cards apart (a gift card carries no tax or shipping)
     goods, goods_total = subtotal - gift_cards, total - gift_cards
-    net = items_net(goods, shipping, taxes, duties, goods_total, refunded)
-    items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, refunded)
+    gift_card_refunded = gift_card_refunds(refunded, gift_cards, goods)
+    of_items = np.where(gift_card_refunded, 0.0, refunded)
+    net = items_net(goods, shipping, taxes, duties, goods_total, of_items)
+    items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
     who = _build.identities(
@@ -510,7 +544,12 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         rows_per_order,
         lines=lines,
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who) + _money_notes(counted, gift_cards, status, net),
+        notes=_build.identity_notes(who)
+        + _money_notes(counted, gift_cards, status, net)
+        + gift_card_refund_note(
+            int((counted & gift_card_refunded).sum()),
+            float(refunded[counted & gift_card_refunded].sum()),
+        ),
         phone_links=who.phone_links,
     )
 

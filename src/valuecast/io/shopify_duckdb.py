@@ -248,7 +248,7 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         f"WHEN {status} = 'voided' THEN 'voided' WHEN {status} = 'refunded' THEN 'refunded' "
         f"WHEN {status} = 'expired' THEN 'expired' "
         + (
-            f"WHEN goods > 0 AND coalesce(refunded, 0.0) >= {_items_due(cols)} "
+            f"WHEN goods > 0 AND item_refunded >= {_items_due(cols)} "
             f"- {shopify.TAX_INCLUDED_TOLERANCE!r} THEN 'refunded' "
             if cols["refunded"] is not None
             else ""
@@ -263,11 +263,12 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
     for part in range(parts):
         inside = "" if parts == 1 else f" AND hash(name) % {parts} = {part}"
         grouped = (
-            f"SELECT *, {reason} AS reason FROM (SELECT *, subtotal - gift_cards AS goods"
+            f"SELECT *, {reason} AS reason FROM (SELECT *, {_item_refunded(cols)} AS "
+            "item_refunded FROM (SELECT *, subtotal - gift_cards AS goods"
             f"{goods_total} FROM (SELECT *, least(greatest(gift_cards_sold, 0.0), "
             "greatest(subtotal, 0.0)) AS gift_cards FROM "
             f"(SELECT {', '.join(fields)} FROM {_ROWS} WHERE name IS NOT NULL{inside} "
-            "GROUP BY name)))"
+            "GROUP BY name))))"
         )
         if part == 0:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {_GROUPED} AS {grouped}")
@@ -303,6 +304,21 @@ def _zero(cols: dict[str, str | None], key: str) -> str:
     return f"coalesce({key}, 0.0)" if cols[key] is not None else "0.0"
 
 
+def _gift_card_refund(cols: dict[str, str | None]) -> str:
+    """SQL of :func:`valuecast.io.shopify.gift_card_refunds` over ``_GROUPED``'s goods."""
+    tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
+    return (
+        f"(gift_cards > 0 AND goods > 0 AND abs({_zero(cols, 'refunded')} - gift_cards) "
+        f"< {tolerance})"
+    )
+
+
+def _item_refunded(cols: dict[str, str | None]) -> str:
+    """SQL of the part of an order's refund taken off its goods, over ``_GROUPED``: all of it
+    but where it is the gift cards the order sold (:mod:`valuecast.io.shopify`)."""
+    return f"CASE WHEN {_gift_card_refund(cols)} THEN 0.0 ELSE {_zero(cols, 'refunded')} END"
+
+
 def _items_due(cols: dict[str, str | None]) -> str:
     """SQL of what :func:`valuecast.io.shopify.every_item_refunded` holds the refunds against,
     over ``_GROUPED``'s goods (its gift cards apart), operation for operation."""
@@ -320,7 +336,7 @@ def _items_net(cols: dict[str, str | None], zero) -> str:
     operation (the same doubles in the same order give the same bits), on the goods (the order's
     gift cards apart)."""
     tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
-    refunded = zero("refunded")
+    refunded = "item_refunded"
     if cols["total"] is None or cols["taxes"] is None:  # no tax included can be told
         return f"greatest(goods - 0.0 - {refunded} * 1.0, 0.0)"
     shipping, taxes, duties = zero("shipping"), zero("taxes"), zero("duties")
@@ -431,10 +447,12 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
     found = con.sql(
         "SELECT count(*) FILTER (WHERE gift_cards > 0), coalesce(sum(gift_cards), 0.0), "
         + "".join(f"count(*) FILTER (WHERE {status}), " for status in unpaid)
-        + f"sum({net}) FILTER (WHERE {' OR '.join(unpaid)}) "
+        + f"sum({net}) FILTER (WHERE {' OR '.join(unpaid)}), "
+        f"count(*) FILTER (WHERE {_gift_card_refund(cols)}), "
+        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0) "
         f"FROM {_GROUPED} WHERE reason IS NULL"
     ).fetchall()[0]
-    sold, amount, *counts, revenue = found
+    sold, amount, *counts, revenue, gift_card_refunds, gift_card_refunded = found
     per_status = dict(zip(shopify.UNPAID_STATUSES, map(int, counts), strict=True))
     placeholders = {}
     if cols["email"] is not None:  # every order's, as the importer counts them
@@ -448,6 +466,7 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         _build.placeholder_email_note(placeholders)
         + shopify.gift_card_note(int(sold), float(amount))
         + shopify.unpaid_note(per_status, float(revenue or 0.0))
+        + shopify.gift_card_refund_note(int(gift_card_refunds), float(gift_card_refunded))
     )
 
 

@@ -384,3 +384,28 @@ def test_every_item_refunded_where_shipping_is_taxed_is_refunded_on_both_routes(
         _write(export, tmp_path / "base.csv"), engine=False, monkeypatch=monkeypatch
     )
     assert report["excluded_orders"]["refunded"] == base["excluded_orders"].get("refunded", 0) + 1
+
+
+def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    columns = ["Financial Status", "Cancelled at", "Payment Method", "Subtotal", "Shipping",
+               "Taxes", "Total", "Refunded Amount"]  # fmt: skip
+    cases = [  # Subtotal, Shipping, Taxes, Total, Refunded Amount -> net revenue
+        (("50.00", "10.00", "0.00", "60.00", "10.00"), 50.0),  # the shipping given back
+        (("50.00", "10.00", "6.00", "66.00", "11.00"), 50.0),  # ... with its 10% of tax
+        (("60.00", "12.00", "12.00", "72.00", "12.00"), 50.0),  # VAT included: as written
+        (("50.00", "10.00", "0.00", "60.00", "25.00"), 25.0),  # an item refunded
+    ]
+    rows = first_rows[50 : 50 + len(cases)]
+    for row, (values, _) in zip(rows, cases, strict=True):
+        frame.loc[row, columns] = ["partially_refunded", "", "manual", *values]
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = tables["orders"].set_index("order_number").loc[frame.loc[rows, "Name"]]
+    assert orders["net_revenue"].round(9).tolist() == [net for _, net in cases]
+    assert any(
+        "3 orders were refunded exactly their shipping (33.00 in all)" in note
+        for note in report["notes"]
+    )

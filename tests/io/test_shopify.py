@@ -198,6 +198,44 @@ def test_a_gift_card_refunded_on_an_order_with_goods_leaves_the_goods_revenue(ex
     )
 
 
+def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue(exports, write):
+    """A shop gives back the shipping of a late parcel: Refunded Amount is the shipping (with
+    its tax where tax is added, as written where prices include it), and the items, all kept,
+    are revenue in full.  A refund that also covers every item is theirs."""
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000",
+             lines=[("Mug", 2, 25.0)], Shipping="10.00", Total="60.00",
+             Financial_Status="partially_refunded", Refunded_Amount="10.00"),
+        # 10% sales tax on items and shipping: the shipping's 1.00 refunded with it
+        dict(name="#2", email="b@x.com", created="2024-01-02 09:00:00 +0000",
+             lines=[("Mug", 2, 25.0)], Shipping="10.00", Taxes="6.00", Total="66.00",
+             Financial_Status="partially_refunded", Refunded_Amount="11.00"),
+        # VAT included (Total = Subtotal + Shipping): 50 of items, 10 of VAT in 60
+        dict(name="#3", email="c@x.com", created="2024-01-03 09:00:00 +0000",
+             lines=[("Mug", 2, 30.0)], Shipping="12.00", Taxes="12.00", Total="72.00",
+             Financial_Status="partially_refunded", Refunded_Amount="12.00"),
+        # a mug refunded: taken off the items
+        dict(name="#4", email="d@x.com", created="2024-01-04 09:00:00 +0000",
+             lines=[("Mug", 2, 25.0)], Shipping="10.00", Total="60.00",
+             Financial_Status="partially_refunded", Refunded_Amount="25.00"),
+        # a $10 item and $10 of shipping, $10 back: every item refunded, the order is not kept
+        dict(name="#5", email="e@x.com", created="2024-01-05 09:00:00 +0000",
+             lines=[("Mug", 1, 10.0)], Shipping="10.00", Total="20.00",
+             Financial_Status="partially_refunded", Refunded_Amount="10.00"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert sorted(orders.index) == ["#1", "#2", "#3", "#4"]
+    assert orders["net_revenue"].tolist() == pytest.approx([50.0, 50.0, 50.0, 25.0])
+    assert orders["refunded"].tolist() == pytest.approx([10.0, 11.0, 12.0, 25.0])
+    assert result.excluded_orders == {"refunded": 1}
+    assert result.notes == [
+        "3 orders were refunded exactly their shipping (33.00 in all): taken as the shipping "
+        "given back, their items' revenue kept"
+    ]
+
+
 def test_orders_not_yet_paid_count_as_sales_and_the_merchant_is_told(exports, write):
     """Cash on delivery, a bank transfer, a payment captured when the order ships: Shopify's
     sales reports count the order when placed, and so does the import, saying how many and

@@ -48,8 +48,9 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   (``Total = Subtotal + Shipping + Duties`` with ``Taxes`` above 0, a shop showing prices with
   VAT), the items' share of the tax is taken off both (:func:`items_net`).  The gift cards an
   order sold beside goods (:func:`gift_cards_sold`) are taken off ``Subtotal`` and ``Total``
-  first, and noted; a refund equal to them is theirs (:func:`gift_card_refunds`), not taken
-  off the goods, and noted.
+  first, and noted; a refund equal to them is theirs (:func:`gift_card_refunds`), and one equal
+  to the shipping (with its tax) is the shipping's (:func:`shipping_refunds`), unless it covers
+  every item too: neither is taken off the goods, and both are noted.
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
 * ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
@@ -246,6 +247,19 @@ def gift_card_refund_note(orders: int, amount: float) -> list[str]:
     ]
 
 
+def shipping_refund_note(orders: int, amount: float) -> list[str]:
+    """The ingest note for counted orders whose refund is their shipping (none when 0): the
+    refund is read as the shipping's, a guess the merchant is told of."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order was' if one else 'orders were'} refunded exactly {'its' if one else 'their'} "
+        f"shipping ({amount:,.2f} in all): taken as the shipping given back, "
+        f"{'its' if one else 'their'} items' revenue kept"
+    ]
+
+
 UNPAID_STATUSES = ("pending", "authorized", "partially_paid", "unpaid")
 """Financial statuses of an order not paid in full yet, counted as a sale (as Shopify's own
 sales reports count it): cash on delivery, a bank transfer or a payment captured when the order
@@ -359,6 +373,31 @@ def gift_card_refunds(
         )
 
 
+SHIPPING_TAX_TOLERANCE = 0.01
+"""A cent: how close a refund is to ``Shipping`` with its share of ``Taxes``, a share read
+from the order's tax (each line's tax rounded apart) to within a fraction of a cent."""
+
+
+def shipping_refunds(
+    refunded: np.ndarray, goods: np.ndarray, shipping: np.ndarray, taxes: np.ndarray
+) -> np.ndarray:
+    """Whether an order's ``Refunded Amount`` is its shipping: ``Shipping`` to half a cent, or
+    ``Shipping`` with its share of ``Taxes`` (``Taxes * Shipping / (Subtotal + Shipping)``, the
+    shipping taxed at the items' rate) to a cent.
+
+    A shop gives the shipping back for a late parcel or a free-shipping promise, and Shopify
+    writes it in ``Refunded Amount`` with the items' refunds: taken off the items, it would
+    leave them less than the customer paid for what was kept.  Where the refund covers every
+    item too (:func:`every_item_refunded`) it is theirs.  ``shopify_duckdb`` tells the same in
+    SQL."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = goods + shipping
+        own_tax = np.where(base > 0, taxes * shipping / base, 0.0)
+        taxed = (taxes > 0) & (np.abs(refunded - (shipping + own_tax)) < SHIPPING_TAX_TOLERANCE)
+        alone = np.abs(refunded - shipping) < TAX_INCLUDED_TOLERANCE
+        return (shipping > 0) & (goods > 0) & (alone | taxed)
+
+
 def _check_one_order_per_name(
     table: Table,
     cols: dict[str, str | None],
@@ -453,7 +492,12 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     # the goods the order sold, its gift cards apart (a gift card carries no tax or shipping)
     goods, goods_total = subtotal - gift_cards, total - gift_cards
     gift_card_refunded = gift_card_refunds(refunded, gift_cards, goods)
-    of_items = np.where(gift_card_refunded, 0.0, refunded)
+    shipping_refunded = (
+        ~gift_card_refunded
+        & shipping_refunds(refunded, goods, shipping, taxes)
+        & ~every_item_refunded(goods, shipping, taxes, duties, goods_total, refunded)
+    )
+    of_items = np.where(gift_card_refunded | shipping_refunded, 0.0, refunded)
     net = items_net(goods, shipping, taxes, duties, goods_total, of_items)
     items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)
     total = np.where(np.isnan(total), subtotal, total)
@@ -549,6 +593,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         + gift_card_refund_note(
             int((counted & gift_card_refunded).sum()),
             float(refunded[counted & gift_card_refunded].sum()),
+        )
+        + shipping_refund_note(
+            int((counted & shipping_refunded).sum()),
+            float(refunded[counted & shipping_refunded].sum()),
         ),
         phone_links=who.phone_links,
     )

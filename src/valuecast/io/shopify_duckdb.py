@@ -313,10 +313,31 @@ def _gift_card_refund(cols: dict[str, str | None]) -> str:
     )
 
 
+def _shipping_refund(cols: dict[str, str | None]) -> str:
+    """SQL of :func:`valuecast.io.shopify.shipping_refunds` over ``_GROUPED``'s goods, where
+    the refund is not the gift cards' and covers not every item."""
+    refunded, shipping, taxes = (_zero(cols, key) for key in ("refunded", "shipping", "taxes"))
+    base = f"(goods + {shipping})"
+    own_tax = f"(CASE WHEN {base} > 0 THEN {taxes} * {shipping} / {base} ELSE 0.0 END)"
+    taxed = (
+        f"({taxes} > 0 AND abs({refunded} - ({shipping} + {own_tax})) "
+        f"< {shopify.SHIPPING_TAX_TOLERANCE!r})"
+    )
+    alone = f"abs({refunded} - {shipping}) < {shopify.TAX_INCLUDED_TOLERANCE!r}"
+    every_item = f"{refunded} >= {_items_due(cols)} - {shopify.TAX_INCLUDED_TOLERANCE!r}"
+    return (
+        f"(NOT {_gift_card_refund(cols)} AND {shipping} > 0 AND goods > 0 "
+        f"AND ({alone} OR {taxed}) AND NOT ({every_item}))"
+    )
+
+
 def _item_refunded(cols: dict[str, str | None]) -> str:
     """SQL of the part of an order's refund taken off its goods, over ``_GROUPED``: all of it
-    but where it is the gift cards the order sold (:mod:`valuecast.io.shopify`)."""
-    return f"CASE WHEN {_gift_card_refund(cols)} THEN 0.0 ELSE {_zero(cols, 'refunded')} END"
+    but where it is the gift cards the order sold or its shipping (:mod:`valuecast.io.shopify`)."""
+    return (
+        f"CASE WHEN {_gift_card_refund(cols)} OR {_shipping_refund(cols)} THEN 0.0 "
+        f"ELSE {_zero(cols, 'refunded')} END"
+    )
 
 
 def _items_due(cols: dict[str, str | None]) -> str:
@@ -449,10 +470,13 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + "".join(f"count(*) FILTER (WHERE {status}), " for status in unpaid)
         + f"sum({net}) FILTER (WHERE {' OR '.join(unpaid)}), "
         f"count(*) FILTER (WHERE {_gift_card_refund(cols)}), "
-        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0) "
+        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0), "
+        f"count(*) FILTER (WHERE {_shipping_refund(cols)}), "
+        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_shipping_refund(cols)}), 0.0) "
         f"FROM {_GROUPED} WHERE reason IS NULL"
     ).fetchall()[0]
-    sold, amount, *counts, revenue, gift_card_refunds, gift_card_refunded = found
+    sold, amount, *counts, revenue = found[:-4]
+    gift_card_refunds, gift_card_refunded, shipping_refunds, shipping_refunded = found[-4:]
     per_status = dict(zip(shopify.UNPAID_STATUSES, map(int, counts), strict=True))
     placeholders = {}
     if cols["email"] is not None:  # every order's, as the importer counts them
@@ -467,6 +491,7 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + shopify.gift_card_note(int(sold), float(amount))
         + shopify.unpaid_note(per_status, float(revenue or 0.0))
         + shopify.gift_card_refund_note(int(gift_card_refunds), float(gift_card_refunded))
+        + shopify.shipping_refund_note(int(shipping_refunds), float(shipping_refunded))
     )
 
 

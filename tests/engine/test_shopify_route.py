@@ -93,6 +93,12 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(
     )
     frame.loc[frame["Name"] == frame.loc[first_rows[4], "Name"], "Created at"] = "2025-03-04T05:06"
     frame.loc[first_rows[5], "Payment Method"] = "manual + Bogus"  # a test gateway in a list
+    frame.loc[first_rows[13], ["Payment Method", "Cancelled at", "Financial Status"]] = [
+        "(for testing) Bogus Gateway", "", "paid"
+    ]  # fmt: skip
+    frame.loc[first_rows[15], ["Payment Method", "Cancelled at", "Financial Status"]] = [
+        "bogusplus", "", "paid"
+    ]  # fmt: skip
     frame.loc[first_rows[6], "Financial Status"] = "Voided"
     frame.loc[first_rows[12], "Financial Status"] = "expired"
     frame.loc[first_rows[7], "Subtotal"] = "-3.00"
@@ -109,6 +115,8 @@ def test_a_shopify_export_loads_as_the_importer_reads_it(
         excluded
     )
     orders = tables["orders"]
+    assert frame.loc[first_rows[13], "Name"] not in set(orders["order_number"])
+    assert frame.loc[first_rows[15], "Name"] in set(orders["order_number"])
     assert orders["is_guest"].any() and "someone@example.com" in set(orders["customer_id"])
     assert {"Café Crème ¾ lb", "Thé vert"} <= set(tables["lines"]["product_name"])
     assert (tables["lines"]["line_number"] > 1).any()

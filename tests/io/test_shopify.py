@@ -341,10 +341,15 @@ def test_test_gateway_inside_a_payment_list_is_a_test_order(exports, write):
              Payment_Method="Bogus"),
         dict(name="#3", email="c@x.com", created="2024-01-01 09:00:00 +0000",
              Payment_Method="bogusplus"),
+        # the gateway's name, as newer exports write it
+        dict(name="#4", email="d@x.com", created="2024-01-01 09:00:00 +0000",
+             Payment_Method="(for testing) Bogus Gateway"),
+        dict(name="#5", email="e@x.com", created="2024-01-01 09:00:00 +0000",
+             Payment_Method="Gift Card + (for testing) Bogus Gateway"),
     )  # fmt: skip
     result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
     assert result.orders["order_number"].tolist() == ["#3"]
-    assert result.excluded_orders == {"test order": 2}
+    assert result.excluded_orders == {"test order": 4}
 
 
 def test_guest_orders_and_messy_emails(exports, write):

@@ -15,8 +15,8 @@ others are optional; when absent, their amounts are 0 and their text empty.
 
 Exclusions (an order gets the first that applies; all its rows are counted under it):
 
-* ``"test order"``: ``Payment Method`` is ``bogus`` (Shopify's test gateway), alone or in a
-  ``+``/``,``-separated list;
+* ``"test order"``: ``Payment Method`` names Shopify's test gateway (``bogus``, or ``(for
+  testing) Bogus Gateway`` as newer exports write it), alone or in a ``+``/``,``-separated list;
 * ``"cancelled"``: ``Cancelled at`` is set;
 * ``"voided"`` / ``"refunded"`` / ``"expired"``: ``Financial Status`` is ``voided`` /
   ``refunded`` / ``expired`` (a payment authorised and never captured: nothing was paid);
@@ -167,11 +167,18 @@ def _open(source: str | Path | CsvFile | Table) -> CsvFile | Table:
     return source if isinstance(source, CsvFile | Table) else open_csv(source)
 
 
+TEST_GATEWAY = r"(?:^|[^a-z0-9_])bogus(?:[^a-z0-9_]|$)"
+"""Shopify's test gateway in a lower-cased ``Payment Method``: the word ``bogus``, as the
+gateway's id (``bogus``) or its name (``(for testing) Bogus Gateway``), alone or as one item of
+a ``+``/``,``-separated list of gateways; written with ASCII classes so that Python and DuckDB
+match exactly the same cells."""
+
+
 def _test_gateway(method: pd.Series) -> np.ndarray:
-    """``bogus`` alone or as one item of a ``+``/``,``-separated list of gateways."""
-    pattern = r"(?:^|[+,])\s*bogus\s*(?:[+,]|$)"
+    """The orders paid through Shopify's test gateway (:data:`TEST_GATEWAY`)."""
     found = _build.per_distinct(
-        method, lambda text: text.str.lower().str.contains(pattern, regex=True).fillna(False)
+        method,
+        lambda text: text.str.lower().str.contains(TEST_GATEWAY, regex=True).fillna(False),
     )
     return found.to_numpy(bool)
 

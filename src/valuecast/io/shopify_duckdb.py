@@ -75,7 +75,6 @@ _PARTS_MAX = 8
 part the hash table of a 1M-order export's 1.4M rows held ~580 MB beside the rows (the ingest
 peaked at 1.12-1.14 GB); in three, 0.9 s against 1.1-1.2 s and a peak of 0.90-0.96 GB (each
 part reads the rows again, cheap in memory)."""
-_TEST_GATEWAY = r"(^|[+,])\s*bogus\s*([+,]|$)"
 _TRUE = ("yes", "true", "1", "subscribed")
 _FALSE = ("no", "false", "0", "not_subscribed", "unsubscribed")
 
@@ -171,7 +170,7 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
     if "payment_method" in cell:
         x = cell["payment_method"]
         parse["test_gateway"] = (
-            f"CASE WHEN {x} IS NOT NULL THEN regexp_matches(lower({x}), '{_TEST_GATEWAY}') END"
+            f"CASE WHEN {x} IS NOT NULL THEN regexp_matches(lower({x}), '{shopify.TEST_GATEWAY}') END"
         )
     parse["cancelled"] = (
         f"{cell['cancelled_at']} IS NOT NULL" if "cancelled_at" in cell else "false"

@@ -417,3 +417,17 @@ def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue_on_both_routes(
         "3 orders were refunded exactly their shipping (33.00 in all)" in note
         for note in report["notes"]
     )
+
+
+def test_orders_that_charged_nothing_are_noted_alike_on_both_routes(tmp_path, export, monkeypatch):
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    columns = ["Financial Status", "Cancelled at", "Payment Method", "Subtotal", "Shipping",
+               "Taxes", "Total", "Refunded Amount"]  # fmt: skip
+    rows = first_rows[60:62]
+    frame.loc[rows, columns] = ["paid", "", "manual", "0.00", "0.00", "0.00", "0.00", "0.00"]
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    assert set(frame.loc[rows, "Name"]) <= set(tables["orders"]["order_number"])
+    assert any(note.endswith("2 orders charged nothing (Total 0: a 100% discount, a free "
+                             "sample or a replacement) are counted as purchases worth 0, as "
+                             "Shopify's reports count them") for note in report["notes"])  # fmt: skip

@@ -236,6 +236,29 @@ def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue(exports, write)
     ]
 
 
+def test_orders_that_charged_nothing_count_and_the_merchant_is_told(exports, write):
+    """A 100% discount code or a free sample: Shopify's reports count the order, and so does
+    the import, as a purchase worth 0, saying how many there are; an order of free items with
+    the shipping paid charged something."""
+    rows = _orders(
+        exports,
+        dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000"),
+        dict(name="#2", email="a@x.com", created="2024-02-01 09:00:00 +0000",
+             Subtotal="0.00", Shipping="0.00", Total="0.00", Discount_Amount="10.00",
+             Discount_Code="FREE100"),
+        dict(name="#3", email="b@x.com", created="2024-02-02 09:00:00 +0000",
+             Subtotal="0.00", Shipping="4.95", Total="4.95", Discount_Amount="10.00"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert sorted(orders.index) == ["#1", "#2", "#3"]
+    assert orders["net_revenue"].tolist() == [10.0, 0.0, 0.0]
+    assert result.notes == [
+        "1 order charged nothing (Total 0: a 100% discount, a free sample or a replacement) is "
+        "counted as a purchase worth 0, as Shopify's reports count it"
+    ]
+
+
 def test_orders_not_yet_paid_count_as_sales_and_the_merchant_is_told(exports, write):
     """Cash on delivery, a bank transfer, a payment captured when the order ships: Shopify's
     sales reports count the order when placed, and so does the import, saying how many and

@@ -35,6 +35,9 @@ Exclusions (an order gets the first that applies; all its rows are counted under
   ``Refunded Amount``), so the order is not counted at 0 silently;
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
 
+An order that charged nothing (``Total`` 0: a 100% discount, a free sample, a replacement)
+counts as a purchase worth 0, as in Shopify's reports, and a note says how many there are.
+
 All other statuses count (paid, partially_paid, partially_refunded, pending, authorized,
 unpaid, ...), as in Shopify's own sales reports: the orders not yet paid in full (pending,
 authorized, partially_paid, unpaid) are counted and their revenue summed in a note
@@ -264,6 +267,20 @@ def shipping_refund_note(orders: int, amount: float) -> list[str]:
         f"{orders:,} {'order was' if one else 'orders were'} refunded exactly {'its' if one else 'their'} "
         f"shipping ({amount:,.2f} in all): taken as the shipping given back, "
         f"{'its' if one else 'their'} items' revenue kept"
+    ]
+
+
+def free_orders_note(orders: int) -> list[str]:
+    """The ingest note for counted orders that charged nothing (``Total`` 0; none when 0):
+    each is a purchase worth 0, which the merchant may not take for one."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order' if one else 'orders'} charged nothing (Total 0: a 100% discount, "
+        f"a free sample or a replacement) {'is' if one else 'are'} counted as "
+        f"{'a purchase' if one else 'purchases'} worth 0, as Shopify's reports count "
+        f"{'it' if one else 'them'}"
     ]
 
 
@@ -604,7 +621,8 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         + shipping_refund_note(
             int((counted & shipping_refunded).sum()),
             float(refunded[counted & shipping_refunded].sum()),
-        ),
+        )
+        + free_orders_note(int((counted & (np.abs(total) < TAX_INCLUDED_TOLERANCE)).sum())),
         phone_links=who.phone_links,
     )
 

@@ -471,11 +471,13 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         f"count(*) FILTER (WHERE {_gift_card_refund(cols)}), "
         f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0), "
         f"count(*) FILTER (WHERE {_shipping_refund(cols)}), "
-        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_shipping_refund(cols)}), 0.0) "
+        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_shipping_refund(cols)}), 0.0), "
+        f"count(*) FILTER (WHERE abs({_order_columns(cols)['gross_revenue']}) "
+        f"< {shopify.TAX_INCLUDED_TOLERANCE!r}) "
         f"FROM {_GROUPED} WHERE reason IS NULL"
     ).fetchall()[0]
-    sold, amount, *counts, revenue = found[:-4]
-    gift_card_refunds, gift_card_refunded, shipping_refunds, shipping_refunded = found[-4:]
+    sold, amount, *counts, revenue = found[:-5]
+    gift_card_refunds, gift_card_refunded, shipping_refunds, shipping_refunded, free = found[-5:]
     per_status = dict(zip(shopify.UNPAID_STATUSES, map(int, counts), strict=True))
     placeholders = {}
     if cols["email"] is not None:  # every order's, as the importer counts them
@@ -491,6 +493,7 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + shopify.unpaid_note(per_status, float(revenue or 0.0))
         + shopify.gift_card_refund_note(int(gift_card_refunds), float(gift_card_refunded))
         + shopify.shipping_refund_note(int(shipping_refunds), float(shipping_refunded))
+        + shopify.free_orders_note(int(free))
     )
 
 

@@ -319,8 +319,8 @@ def test_gift_cards_sold_are_left_out_of_revenue_on_both_routes(tmp_path, export
     with goods too keeps the goods' revenue, with a note of the gift cards left out."""
     frame = export.copy()
     first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
-    only, mixed, given_back = first_rows[20], first_rows[21], first_rows[22]
-    for row in (only, mixed, given_back):
+    only, mixed, given_back, with_goods = first_rows[20:24]
+    for row in (only, mixed, given_back, with_goods):
         frame.loc[row, ["Financial Status", "Cancelled at", "Payment Method"]] = [
             "paid", "", "manual"
         ]  # fmt: skip
@@ -341,15 +341,23 @@ def test_gift_cards_sold_are_left_out_of_revenue_on_both_routes(tmp_path, export
     frame.loc[given_back, ["Subtotal", "Shipping", "Taxes", "Total", "Refunded Amount"]] = [
         "100.00", "5.00", "5.00", "110.00", "40.00"
     ]  # fmt: skip
-    frame.loc[given_back, "Financial Status"] = "partially_refunded"
+    # ... and with 45.00 of the goods (their tax in it): more than the 70 goods and shipping
+    frame.loc[with_goods, ["Subtotal", "Shipping", "Taxes", "Total", "Refunded Amount"]] = [
+        "100.00", "5.00", "5.00", "110.00", "85.00"
+    ]  # fmt: skip
+    frame.loc[[given_back, with_goods], "Financial Status"] = "partially_refunded"
     report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
     orders = tables["orders"].set_index("order_number")
     assert frame.loc[only, "Name"] not in orders.index
     assert orders.loc[frame.loc[mixed, "Name"], "net_revenue"] == 60.0
     assert orders.loc[frame.loc[given_back, "Name"], "net_revenue"] == 60.0
+    assert orders.loc[frame.loc[with_goods, "Name"], "net_revenue"] == pytest.approx(
+        60.0 - 45.0 * 60.0 / 65.0
+    )
     assert report["excluded_orders"]["gift card purchase"] == 1
-    assert any("2 orders also sold gift cards (80.00 in all)" in note for note in report["notes"])
-    assert any("1 order was refunded exactly the gift cards" in note for note in report["notes"])
+    assert any("3 orders also sold gift cards (120.00 in all)" in note for note in report["notes"])
+    assert any("2 orders refunded the gift cards they also sold (80.00" in note
+               for note in report["notes"])  # fmt: skip
 
 
 def test_orders_not_yet_paid_are_noted_alike_on_both_routes(tmp_path, export, monkeypatch):

@@ -172,8 +172,8 @@ def test_a_gift_card_is_revenue_when_spent_not_when_sold(exports, write):
 
 def test_a_gift_card_refunded_on_an_order_with_goods_leaves_the_goods_revenue(exports, write):
     """cy buys a $40 gift card and a $20 tee, and gets the unused gift card's $40 back: the tee
-    was kept, so the order is a $20 purchase, not refunded; a refund of another amount is the
-    goods'."""
+    was kept, so the order is a $20 purchase, not refunded.  A refund of another amount is the
+    goods', unless it is more than they and their shipping cost: the gift card is then in it."""
     rows = _gift_card_lines(
         _orders(
             exports,
@@ -183,18 +183,27 @@ def test_a_gift_card_refunded_on_an_order_with_goods_leaves_the_goods_revenue(ex
             dict(name="#2", email="di@x.com", created="2024-01-02 09:00:00 +0000",
                  lines=[("Gift Card", 1, 40.0), ("Tee", 2, 20.0)], Total="85.00",
                  Financial_Status="partially_refunded", Refunded_Amount="20.00"),
+            # 60 back: more than the 55 the goods and shipping cost, so the gift card and the
+            # tee; the mug was kept
+            dict(name="#3", email="ed@x.com", created="2024-01-03 09:00:00 +0000",
+                 lines=[("Gift Card", 1, 40.0), ("Tee", 1, 20.0), ("Mug", 1, 30.0)],
+                 Total="95.00", Financial_Status="partially_refunded", Refunded_Amount="60.00"),
+            # 50 back: every item, the gift card kept
+            dict(name="#4", email="fe@x.com", created="2024-01-04 09:00:00 +0000",
+                 lines=[("Gift Card", 1, 40.0), ("Tee", 1, 20.0), ("Mug", 1, 30.0)],
+                 Total="95.00", Financial_Status="partially_refunded", Refunded_Amount="50.00"),
         ),
         "Gift Card",
     )  # fmt: skip
     result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
     orders = _by_number(result)
-    assert sorted(orders.index) == ["#1", "#2"]
-    assert orders["net_revenue"].tolist() == pytest.approx([20.0, 20.0])
+    assert sorted(orders.index) == ["#1", "#2", "#3"]
+    assert orders["net_revenue"].tolist() == pytest.approx([20.0, 20.0, 30.0])
     assert orders.loc["#1", "refunded"] == pytest.approx(40.0)
-    assert not result.excluded
+    assert result.excluded_orders == {"refunded": 1}
     assert result.notes[-1] == (
-        "1 order was refunded exactly the gift cards it also sold (40.00 in all): taken as "
-        "those gift cards given back, its goods' revenue kept"
+        "2 orders refunded the gift cards they also sold (80.00 in all): taken as those gift "
+        "cards given back, not off their goods' revenue"
     )
 
 

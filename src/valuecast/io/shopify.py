@@ -51,7 +51,8 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   (``Total = Subtotal + Shipping + Duties`` with ``Taxes`` above 0, a shop showing prices with
   VAT), the items' share of the tax is taken off both (:func:`items_net`).  The gift cards an
   order sold beside goods (:func:`gift_cards_sold`) are taken off ``Subtotal`` and ``Total``
-  first, and noted; a refund equal to them is theirs (:func:`gift_card_refunds`), and one equal
+  first, and noted; a refund equal to them, or beyond what the goods and their shipping
+  could be, gives them back (:func:`gift_card_refunds`), and one equal
   to the shipping (with its tax) is the shipping's (:func:`shipping_refunds`), unless it covers
   every item too: neither is taken off the goods, and both are noted.
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
@@ -245,15 +246,15 @@ def gift_card_note(orders: int, amount: float) -> list[str]:
 
 
 def gift_card_refund_note(orders: int, amount: float) -> list[str]:
-    """The ingest note for counted orders whose refund is the gift cards they sold (none when
-    0): the refund is read as theirs, a guess the merchant is told of."""
+    """The ingest note for counted orders whose refund gave back the gift cards they sold
+    (none when 0): the refund is read as theirs, which the merchant is told of."""
     if not orders:
         return []
     one = orders == 1
     return [
-        f"{orders:,} {'order was' if one else 'orders were'} refunded exactly the gift cards "
+        f"{orders:,} {'order' if one else 'orders'} refunded the gift cards "
         f"{'it' if one else 'they'} also sold ({amount:,.2f} in all): taken as those gift cards "
-        f"given back, {'its' if one else 'their'} goods' revenue kept"
+        f"given back, not off {'its' if one else 'their'} goods' revenue"
     ]
 
 
@@ -380,21 +381,22 @@ def every_item_refunded(
 
 
 def gift_card_refunds(
-    refunded: np.ndarray, gift_cards: np.ndarray, goods: np.ndarray
+    refunded: np.ndarray, gift_cards: np.ndarray, goods: np.ndarray, goods_total: np.ndarray
 ) -> np.ndarray:
-    """Whether an order's ``Refunded Amount`` is the gift cards it sold beside goods: the
-    refund equals them to half a cent.
+    """The part of an order's ``Refunded Amount`` that gives back the gift cards it sold beside
+    goods (0 where none): all of it where it equals them (to half a cent), and as much of them
+    as it holds where it is more than the goods and their shipping and tax could be (``Total``
+    less the gift cards, ``goods_total``; NaN where not written).
 
-    Shopify gives back an unused gift card bought with goods as one refund of its price: taken
+    Shopify gives back an unused gift card bought with goods as a refund of its price: taken
     off the goods, it would leave them less than they were sold for, or exclude as
-    ``"refunded"`` an order whose goods were all kept.  ``shopify_duckdb`` tells the same in
+    ``"refunded"`` an order whose goods were kept.  ``shopify_duckdb`` computes the same in
     SQL."""
     with np.errstate(invalid="ignore"):
-        return (
-            (gift_cards > 0)
-            & (goods > 0)
-            & (np.abs(refunded - gift_cards) < TAX_INCLUDED_TOLERANCE)
-        )
+        sold = (gift_cards > 0) & (goods > 0)
+        exactly = sold & (np.abs(refunded - gift_cards) < TAX_INCLUDED_TOLERANCE)
+        beyond = sold & ~exactly & (refunded > goods_total + TAX_INCLUDED_TOLERANCE)
+    return np.where(exactly, refunded, np.where(beyond, np.minimum(gift_cards, refunded), 0.0))
 
 
 SHIPPING_TAX_TOLERANCE = 0.01
@@ -515,13 +517,14 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     gift_cards = gift_cards_sold(table, cols, codes, n, subtotal)
     # the goods the order sold, its gift cards apart (a gift card carries no tax or shipping)
     goods, goods_total = subtotal - gift_cards, total - gift_cards
-    gift_card_refunded = gift_card_refunds(refunded, gift_cards, goods)
+    gift_cards_back = gift_card_refunds(refunded, gift_cards, goods, goods_total)
+    gift_card_refunded = gift_cards_back > 0
     shipping_refunded = (
         ~gift_card_refunded
         & shipping_refunds(refunded, goods, shipping, taxes)
         & ~every_item_refunded(goods, shipping, taxes, duties, goods_total, refunded)
     )
-    of_items = np.where(gift_card_refunded | shipping_refunded, 0.0, refunded)
+    of_items = np.where(shipping_refunded, 0.0, refunded - gift_cards_back)
     net = items_net(goods, shipping, taxes, duties, goods_total, of_items)
     items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)
     total = np.where(np.isnan(total), subtotal, total)
@@ -616,7 +619,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         + _money_notes(counted, gift_cards, status, net)
         + gift_card_refund_note(
             int((counted & gift_card_refunded).sum()),
-            float(refunded[counted & gift_card_refunded].sum()),
+            float(gift_cards_back[counted & gift_card_refunded].sum()),
         )
         + shipping_refund_note(
             int((counted & shipping_refunded).sum()),

@@ -303,13 +303,24 @@ def _zero(cols: dict[str, str | None], key: str) -> str:
     return f"coalesce({key}, 0.0)" if cols[key] is not None else "0.0"
 
 
-def _gift_card_refund(cols: dict[str, str | None]) -> str:
+def _gift_cards_back(cols: dict[str, str | None]) -> str:
     """SQL of :func:`valuecast.io.shopify.gift_card_refunds` over ``_GROUPED``'s goods."""
     tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
+    refunded = _zero(cols, "refunded")
+    sold = "(gift_cards > 0 AND goods > 0)"
+    exactly = f"({sold} AND abs({refunded} - gift_cards) < {tolerance})"
+    if cols["total"] is None:
+        return f"(CASE WHEN {exactly} THEN {refunded} ELSE 0.0 END)"
+    beyond = f"({sold} AND coalesce({refunded} > goods_total + {tolerance}, false))"
     return (
-        f"(gift_cards > 0 AND goods > 0 AND abs({_zero(cols, 'refunded')} - gift_cards) "
-        f"< {tolerance})"
+        f"(CASE WHEN {exactly} THEN {refunded} "
+        f"WHEN {beyond} THEN least(gift_cards, {refunded}) ELSE 0.0 END)"
     )
+
+
+def _gift_card_refund(cols: dict[str, str | None]) -> str:
+    """SQL over ``_GROUPED``: the order's refund gave back gift cards it sold."""
+    return f"({_gift_cards_back(cols)} > 0)"
 
 
 def _shipping_refund(cols: dict[str, str | None]) -> str:
@@ -334,8 +345,8 @@ def _item_refunded(cols: dict[str, str | None]) -> str:
     """SQL of the part of an order's refund taken off its goods, over ``_GROUPED``: all of it
     but where it is the gift cards the order sold or its shipping (:mod:`valuecast.io.shopify`)."""
     return (
-        f"CASE WHEN {_gift_card_refund(cols)} OR {_shipping_refund(cols)} THEN 0.0 "
-        f"ELSE {_zero(cols, 'refunded')} END"
+        f"CASE WHEN {_shipping_refund(cols)} THEN 0.0 "
+        f"ELSE {_zero(cols, 'refunded')} - {_gift_cards_back(cols)} END"
     )
 
 
@@ -469,7 +480,7 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + "".join(f"count(*) FILTER (WHERE {status}), " for status in unpaid)
         + f"sum({net}) FILTER (WHERE {' OR '.join(unpaid)}), "
         f"count(*) FILTER (WHERE {_gift_card_refund(cols)}), "
-        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0), "
+        f"coalesce(sum({_gift_cards_back(cols)}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0), "
         f"count(*) FILTER (WHERE {_shipping_refund(cols)}), "
         f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_shipping_refund(cols)}), 0.0), "
         f"count(*) FILTER (WHERE abs({_order_columns(cols)['gross_revenue']}) "

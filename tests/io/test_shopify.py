@@ -210,7 +210,8 @@ def test_a_gift_card_refunded_on_an_order_with_goods_leaves_the_goods_revenue(ex
 def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue(exports, write):
     """A shop gives back the shipping of a late parcel: Refunded Amount is the shipping (with
     its tax where tax is added, as written where prices include it), and the items, all kept,
-    are revenue in full.  A refund that also covers every item is theirs."""
+    are revenue in full.  A refund that also covers every item, or that a whole number of one
+    line's items makes, is theirs."""
     rows = _orders(
         exports,
         dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000",
@@ -232,12 +233,22 @@ def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue(exports, write)
         dict(name="#5", email="e@x.com", created="2024-01-05 09:00:00 +0000",
              lines=[("Mug", 1, 10.0)], Shipping="10.00", Total="20.00",
              Financial_Status="partially_refunded", Refunded_Amount="10.00"),
+        # $5 mugs and $5 of shipping, $5 back: a mug may be it, and is
+        dict(name="#6", email="f@x.com", created="2024-01-06 09:00:00 +0000",
+             lines=[("Mug", 2, 5.0)], Total="15.00",
+             Financial_Status="partially_refunded", Refunded_Amount="5.00"),
+        # one of two 6.75 filters (7.50 less 0.75 of discount each) with 8.9% of tax: 7.35,
+        # within a cent of 6.95 of shipping with its share of the tax too
+        dict(name="#7", email="g@x.com", created="2024-01-07 09:00:00 +0000",
+             lines=[("Filters", 2, 7.5)], Subtotal="13.50", Shipping="6.95", Taxes="1.20",
+             Total="21.65", Financial_Status="partially_refunded", Refunded_Amount="7.35"),
     )  # fmt: skip
+    rows[-1]["Lineitem discount"] = "1.50"
     result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
     orders = _by_number(result)
-    assert sorted(orders.index) == ["#1", "#2", "#3", "#4"]
-    assert orders["net_revenue"].tolist() == pytest.approx([50.0, 50.0, 50.0, 25.0])
-    assert orders["refunded"].tolist() == pytest.approx([10.0, 11.0, 12.0, 25.0])
+    assert sorted(orders.index) == ["#1", "#2", "#3", "#4", "#6", "#7"]
+    assert orders["net_revenue"].tolist() == pytest.approx([50.0, 50.0, 50.0, 25.0, 5.0, 6.75])
+    assert orders["refunded"].tolist() == pytest.approx([10.0, 11.0, 12.0, 25.0, 5.0, 7.35])
     assert result.excluded_orders == {"refunded": 1}
     assert result.notes == [
         "3 orders were refunded exactly their shipping (33.00 in all): taken as the shipping "

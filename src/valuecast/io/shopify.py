@@ -51,10 +51,10 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   (``Total = Subtotal + Shipping + Duties`` with ``Taxes`` above 0, a shop showing prices with
   VAT), the items' share of the tax is taken off both (:func:`items_net`).  The gift cards an
   order sold beside goods (:func:`gift_cards_sold`) are taken off ``Subtotal`` and ``Total``
-  first, and noted; a refund equal to them, or beyond what the goods and their shipping
-  could be, gives them back (:func:`gift_card_refunds`), and one equal
-  to the shipping (with its tax) is the shipping's (:func:`shipping_refunds`), unless it covers
-  every item too: neither is taken off the goods, and both are noted.
+  first, and noted.  A refund equal to them, or beyond what the goods and their shipping could
+  be, gives them back (:func:`gift_card_refunds`); one equal to the shipping (with its tax) is
+  the shipping's (:func:`shipping_refunds`), unless it covers every item too or is a whole
+  number of one line's items.  Neither is taken off the goods, and both are noted.
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
 * ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
@@ -414,14 +414,55 @@ def shipping_refunds(
     A shop gives the shipping back for a late parcel or a free-shipping promise, and Shopify
     writes it in ``Refunded Amount`` with the items' refunds: taken off the items, it would
     leave them less than the customer paid for what was kept.  Where the refund covers every
-    item too (:func:`every_item_refunded`) it is theirs.  ``shopify_duckdb`` tells the same in
-    SQL."""
+    item too (:func:`every_item_refunded`), or is a whole number of one line's items
+    (:func:`refunds_of_whole_items`), it is theirs.  ``shopify_duckdb`` tells the same in SQL."""
     with np.errstate(invalid="ignore", divide="ignore"):
         base = goods + shipping
         own_tax = np.where(base > 0, taxes * shipping / base, 0.0)
         taxed = (taxes > 0) & (np.abs(refunded - (shipping + own_tax)) < SHIPPING_TAX_TOLERANCE)
         alone = np.abs(refunded - shipping) < TAX_INCLUDED_TOLERANCE
         return (shipping > 0) & (goods > 0) & (alone | taxed)
+
+
+def refunds_of_whole_items(
+    table: Table,
+    cols: dict[str, str | None],
+    codes: np.ndarray,
+    n: int,
+    refunded: np.ndarray,
+    goods: np.ndarray,
+    shipping: np.ndarray,
+    taxes: np.ndarray,
+) -> np.ndarray:
+    """Per order, whether its ``Refunded Amount`` is a whole number of one line's items (at
+    ``(Lineitem price * Lineitem quantity - Lineitem discount) / Lineitem quantity`` each), to a
+    cent: without tax, or with the tax at the order's rate on its goods (``Taxes / Subtotal``)
+    or on its goods and shipping (``Taxes / (Subtotal + Shipping)``).
+
+    Such a refund may be an item's even where it equals the shipping: it is then taken off the
+    items (:func:`shipping_refunds`).  ``shopify_duckdb`` tells the same in SQL."""
+    if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
+        return np.zeros(n, dtype=bool)
+    rows = codes >= 0
+    at = codes[rows]
+    price = table.money(cols["lineitem_price"])[rows]
+    quantity = table.number(cols["lineitem_quantity"])[rows]
+    discount = _build.money_or_zero(table.money(cols["lineitem_discount"]))[rows]
+    found = np.zeros(len(at), dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        unit = (price * quantity - discount) / quantity
+        refund = refunded[at]
+        for rate in (np.zeros(n), taxes / goods, taxes / (goods + shipping)):
+            each = unit * (1.0 + rate[at])
+            items = np.floor(refund / each + 0.5)
+            found |= (
+                (quantity > 0)
+                & (unit > 0)
+                & (items >= 1)
+                & (items <= quantity)
+                & (np.abs(refund - items * each) < SHIPPING_TAX_TOLERANCE)
+            )
+    return np.bincount(at[found], minlength=n) > 0
 
 
 def _check_one_order_per_name(
@@ -524,6 +565,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         & shipping_refunds(refunded, goods, shipping, taxes)
         & ~every_item_refunded(goods, shipping, taxes, duties, goods_total, refunded)
     )
+    if shipping_refunded.any():  # the lines are read again only for such orders
+        shipping_refunded &= ~refunds_of_whole_items(
+            table, cols, codes, n, refunded, goods, shipping, taxes
+        )
     of_items = np.where(shipping_refunded, 0.0, refunded - gift_cards_back)
     net = items_net(goods, shipping, taxes, duties, goods_total, of_items)
     items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)

@@ -263,16 +263,18 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         inside = "" if parts == 1 else f" AND hash(name) % {parts} = {part}"
         grouped = (
             f"SELECT *, {reason} AS reason FROM (SELECT *, {_item_refunded(cols)} AS "
-            "item_refunded FROM (SELECT *, subtotal - gift_cards AS goods"
+            f"item_refunded FROM (SELECT *, {_shipping_refund(cols)} AS shipping_refund FROM "
+            "(SELECT *, subtotal - gift_cards AS goods"
             f"{goods_total} FROM (SELECT *, least(greatest(gift_cards_sold, 0.0), "
             "greatest(subtotal, 0.0)) AS gift_cards FROM "
             f"(SELECT {', '.join(fields)} FROM {_ROWS} WHERE name IS NOT NULL{inside} "
-            "GROUP BY name))))"
+            "GROUP BY name)))))"
         )
         if part == 0:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {_GROUPED} AS {grouped}")
         else:
             con.execute(f"INSERT INTO {_GROUPED} {grouped}")
+    _items_not_shipping_refunded(con, cols)
     refund = "refunded" if cols["refunded"] is not None else "0.0"
     currency = f"upper({text('currency')})"
     usual = "".join(
@@ -343,10 +345,43 @@ def _shipping_refund(cols: dict[str, str | None]) -> str:
 
 def _item_refunded(cols: dict[str, str | None]) -> str:
     """SQL of the part of an order's refund taken off its goods, over ``_GROUPED``: all of it
-    but where it is the gift cards the order sold or its shipping (:mod:`valuecast.io.shopify`)."""
+    but the gift cards it gives back, or none where it is the shipping's
+    (:mod:`valuecast.io.shopify`)."""
     return (
-        f"CASE WHEN {_shipping_refund(cols)} THEN 0.0 "
+        "CASE WHEN shipping_refund THEN 0.0 "
         f"ELSE {_zero(cols, 'refunded')} - {_gift_cards_back(cols)} END"
+    )
+
+
+def _items_not_shipping_refunded(con: Any, cols: dict[str, str | None]) -> None:
+    """Take off the items, in ``_GROUPED``, the refunds equal to the shipping that are a whole
+    number of one line's items (:func:`valuecast.io.shopify.refunds_of_whole_items`, operation
+    for operation).  Only the few orders whose refund equals the shipping are read again: the
+    order's reason stays, as such a refund covers not every item."""
+    if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
+        return
+    refund = _zero(cols, "refunded")
+    discount = "coalesce(r.lineitem_discount, 0.0)" if cols["lineitem_discount"] else "0.0"
+    unit = f"((r.lineitem_price * r.lineitem_quantity - {discount}) / r.lineitem_quantity)"
+    taxes, shipping = (
+        f"coalesce(g.{key}, 0.0)" if cols[key] is not None else "0.0"
+        for key in ("taxes", "shipping")
+    )
+    rates = ("0.0", f"{taxes} / g.goods", f"{taxes} / (g.goods + {shipping})")
+    matches = []
+    for rate in rates:
+        each = f"({unit} * (1.0 + {rate}))"
+        items = f"floor(g.refund / {each} + 0.5)"
+        matches.append(
+            f"(r.lineitem_quantity > 0 AND {unit} > 0 AND {items} >= 1 "
+            f"AND {items} <= r.lineitem_quantity "
+            f"AND abs(g.refund - {items} * {each}) < {shopify.SHIPPING_TAX_TOLERANCE!r})"
+        )
+    con.execute(
+        f"UPDATE {_GROUPED} SET shipping_refund = false, item_refunded = {refund} "
+        f"WHERE shipping_refund AND order_number IN (SELECT r.name FROM {_ROWS} r JOIN "
+        f"(SELECT *, {refund} AS refund FROM {_GROUPED} WHERE shipping_refund) g "
+        f"ON r.name = g.order_number WHERE {' OR '.join(matches)})"
     )
 
 
@@ -481,8 +516,8 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + f"sum({net}) FILTER (WHERE {' OR '.join(unpaid)}), "
         f"count(*) FILTER (WHERE {_gift_card_refund(cols)}), "
         f"coalesce(sum({_gift_cards_back(cols)}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0), "
-        f"count(*) FILTER (WHERE {_shipping_refund(cols)}), "
-        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE {_shipping_refund(cols)}), 0.0), "
+        "count(*) FILTER (WHERE shipping_refund), "
+        f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE shipping_refund), 0.0), "
         f"count(*) FILTER (WHERE abs({_order_columns(cols)['gross_revenue']}) "
         f"< {shopify.TAX_INCLUDED_TOLERANCE!r}) "
         f"FROM {_GROUPED} WHERE reason IS NULL"

@@ -165,7 +165,7 @@ def test_a_gift_card_is_revenue_when_spent_not_when_sold(exports, write):
     assert result.excluded_orders == {"gift card purchase": 1}
     assert result.excluded_revenue["gift card purchase"] == pytest.approx(50.0)
     assert result.notes == [
-        "1 order also sold gift cards (25.00 in all), left out of their revenue: a gift card "
+        "1 order also sold gift cards (25.00 in all), left out of its revenue: a gift card "
         "is revenue when spent, on the order it pays for"
     ]
 

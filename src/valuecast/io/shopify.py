@@ -240,8 +240,8 @@ def gift_card_note(orders: int, amount: float) -> list[str]:
     one = orders == 1
     return [
         f"{orders:,} {'order' if one else 'orders'} also sold gift cards ({amount:,.2f} in "
-        "all), left out of their revenue: a gift card is revenue when spent, on the order it "
-        "pays for"
+        f"all), left out of {'its' if one else 'their'} revenue: a gift card is revenue when "
+        "spent, on the order it pays for"
     ]
 
 

@@ -388,6 +388,50 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
     assert '<p class="reading" id="withheld">No predictions: ' in page
 
 
+def test_the_customers_and_segments_pages_say_why_nothing_is_predicted(tmp_path, client):
+    """A shop too small to model (50 one-order customers): the customers list, whose predicted
+    columns all read "-", and the segments page, whose segments on predictions select nobody,
+    say why, as the customer's own page does; the list names the currency of its amounts.  A
+    shop with predictions gets no such note."""
+    import html
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount,currency\n"
+        + "".join(f"c{i}@x.com,2025-0{1 + i % 6}-1{i % 9},{20 + i},EUR\n" for i in range(50))
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
+                                                  "revenue=amount,currency=currency"))  # fmt: skip
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+    reason = analysis.summary["model"]["withheld"]
+    application = create_app(path, warm=False)
+    try:
+        small = TestClient(application, base_url="http://127.0.0.1")
+        listed, segments = small.get("/customers").text, small.get("/segments").text
+    finally:
+        application.state.dashboard.close()
+
+    def said(page: str) -> str:
+        found = re.search(r'<p class="reading" id="withheld">(.*?)</p>', page, re.S)
+        return html.unescape(found.group(1)) if found else ""
+
+    assert said(listed).startswith(f"No predictions: {reason}.")
+    assert "the tier ranks historic CLV" in said(listed)
+    assert "Amounts in EUR." in listed
+    assert said(segments).startswith(f"No predictions: {reason}.")
+    assert "win-back and due-for-reorder, which need them, select nobody" in said(segments)
+    for page in ("/customers", "/segments"):
+        assert 'id="withheld"' not in client.get(page).text
+
+
 def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored):
     """The date is shown only for a customer more likely active than not: a lapsed customer
     with predicted orders is not told "none expected"."""

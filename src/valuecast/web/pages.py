@@ -118,6 +118,13 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
 
+def withheld_predictions(summary: dict[str, Any]) -> str | None:
+    """Why the analysis withheld every prediction (``summary.json``'s ``model.withheld``), or
+    None where it made them: the pages showing predicted columns say it, as they would
+    otherwise read "-" throughout with nothing to tell a bug from a shop too small to model."""
+    return (summary.get("model") or {}).get("withheld")
+
+
 def _change_from(after: Any, before: Any) -> str:
     """The change from ``before`` to ``after`` as they are shown (whole numbers), with its sign
     (``+5,498``, ``-12``, ``0``): the columns add up; ``-`` where either is missing."""
@@ -215,9 +222,10 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: b
             ingested = ingested_since(reader, info.snapshot_id)
     else:
         ingested = False
+    withheld = withheld_predictions(dashboard.view(info).summary) if info is not None else None
     return _section_page(
         request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone,
-        segments=counted, older=older, ingested=ingested,
+        segments=counted, older=older, ingested=ingested, withheld=withheld,
     )  # fmt: skip
 
 
@@ -252,6 +260,7 @@ def customers(
     return render(
         request, "customers.html.j2", page="customers", info=info, result=result,
         columns=LIST_COLUMNS, currency=view.currency, margin=view.summary.get("margin"),
+        withheld=withheld_predictions(view.summary),
     )  # fmt: skip
 
 
@@ -270,7 +279,7 @@ def customer(request: Request, customer_id: str, snapshot: int | None = Snapshot
         c=detail["customer"], currency=detail["currency"],
         horizon=summary.get("horizon_months"), margin=summary.get("margin"),
         # why every prediction reads "-" where the analysis withheld them
-        withheld=(summary.get("model") or {}).get("withheld"),
+        withheld=withheld_predictions(summary),
         history_figure=_history_figure(detail["history"], detail["currency"]),
     )  # fmt: skip
 

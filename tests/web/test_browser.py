@@ -182,6 +182,41 @@ def test_search_a_customer_and_open_their_page(visit, server):
     assert visit.problems == [] and visit.outside == []
 
 
+def test_the_customers_notes_stay_through_a_sort_and_a_search(browser, web_shop, tmp_path):
+    """The script rewrites the count above the customers table on every sort, search and page:
+    what the amounts are (their currency, historic CLV as revenue and predicted CLV as margin)
+    stays said beside it."""
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
+    from valuecast.store import Workspace
+    from valuecast.store.snapshots import save_snapshot, store_sort_orders
+
+    path = tmp_path / "shop.duckdb"
+    shutil.copy(web_shop.workspace, path)
+    with Workspace(path) as ws:
+        options = AnalysisOptions(margin=0.4)
+        analysis, tables = analyze_with_growth(ws, options)
+        info = save_snapshot(ws, analysis, tables, ws.latest_ingest_report(), options)
+        store_sort_orders(ws, info.snapshot_id)
+    said = ("Amounts in USD.", "predicted CLV and its p10/p90 are margin, at 40%")
+    with served(path) as server:
+        visit = Visit(browser, server.base)
+        try:
+            visit.page.goto(server.base + "/customers")
+            assert all(text in visit.page.inner_text("main") for text in said)
+            visit.page.click("a.sort[data-sort='historic_clv']")
+            visit.page.wait_for_selector("body[data-customers-loaded]", state="attached")
+            assert "sort=historic_clv" in visit.page.url
+            assert all(text in visit.page.inner_text("main") for text in said)
+            visit.page.fill("#q", "a")
+            visit.page.press("#q", "Enter")
+            visit.page.wait_for_url("**q=a*")
+            assert "matching" in visit.page.inner_text("#customer-count")
+            assert all(text in visit.page.inner_text("main") for text in said)
+            assert visit.problems == [] and visit.outside == []
+        finally:
+            visit.close()
+
+
 def test_download_a_segment_export(visit, server):
     visit.open("/segments")
     with visit.page.expect_download() as info:

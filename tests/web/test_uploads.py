@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -86,18 +87,27 @@ def test_a_bad_export_fails_with_the_importers_error(upload_client, tmp_path):
     said = str(expected.value).replace(str(tmp_path / "orders.csv"), "orders.csv")
     assert "give --format" in said
     assert job["error"] == (
-        f"{said} (the dashboard's upload takes no format or column map: ingest the file with "
-        "`valuecast ingest FILE --format ...` or `--map ...` on the command line, then reload the "
-        "dashboard)"
+        f"{said} (the dashboard's upload takes no format or column map: stop the dashboard "
+        f"(Ctrl+C), run `valuecast refresh FILE --format ... --workspace {path}` (or with "
+        f"`--map ...`), then start it again with `valuecast serve --workspace {path}`)"
     )
     assert len(client.get("/api/v1/snapshots").json()) == 2  # nothing changed
     page = client.get(f"/data?job={job['job_id']}")
     assert "Upload failed" in page.text and "orders.csv" in page.text
 
 
-def test_an_upload_in_another_currency_says_where_rates_are_given(upload_client):
-    """The importer's advice names --fx, which the upload has no field for: the message says to
-    ingest the export on the command line, and the workspace is left as it was."""
+def test_an_upload_in_another_currency_says_where_rates_are_given(upload_client, tmp_path):
+    """The importer's advice names --fx, which the upload has no field for: the message says how
+    to give it on the command line (the dashboard holds the workspace, so it is stopped first;
+    `refresh` ingests and analyses, as the upload does), and following it word for word gives
+    the dashboard the new orders once it is started again."""
+    import re
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app as valuecast
+
     client, app, path = upload_client
     euros = b"customer_id,order_date,revenue,currency\nnew@x.com,2026-06-01,10.00,EUR\n"
     response = client.post("/api/v1/uploads", files={"files": ("euros.csv", euros)})
@@ -105,10 +115,28 @@ def test_an_upload_in_another_currency_says_where_rates_are_given(upload_client)
     assert job["state"] == "failed"
     assert "the stored orders are in USD: give --fx RATES.csv" in job["error"]
     assert job["error"].endswith(
-        "(the dashboard's upload takes no rates file: ingest the export with `valuecast ingest "
-        "FILE --fx RATES.csv` on the command line, then reload the dashboard)"
+        f"(the dashboard's upload takes no rates file: stop the dashboard (Ctrl+C), run "
+        f"`valuecast refresh FILE --fx RATES.csv --workspace {path}`, then start it again with "
+        f"`valuecast serve --workspace {path}`)"
     )
     assert len(client.get("/api/v1/snapshots").json()) == 2
+    app.state.dashboard.close()  # the dashboard stopped
+    (tmp_path / "euros.csv").write_bytes(euros)
+    (tmp_path / "rates.csv").write_text("currency,rate\nUSD,1\nEUR,1.10\n")
+    command = re.search(r"run `valuecast ([^`]*)`", job["error"]).group(1)
+    command = command.replace("FILE", str(tmp_path / "euros.csv"))
+    command = command.replace("RATES.csv", str(tmp_path / "rates.csv"))
+    result = CliRunner().invoke(valuecast, [*shlex.split(command), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    restarted = create_app(path, warm=False)
+    try:
+        again = TestClient(restarted, base_url="http://127.0.0.1")
+        # the analysis as of the shop's last order replaced, with the new customer in it
+        assert [s["snapshot_id"] for s in again.get("/api/v1/snapshots").json()] == [1, 3]
+        found = again.get("/api/v1/customers?q=new@x.com").json()["rows"]
+        assert [row["historic_clv"] for row in found] == [pytest.approx(11.0)]
+    finally:
+        restarted.state.dashboard.close()
 
 
 def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
@@ -311,7 +339,7 @@ def test_a_kept_spend_refusing_an_export_says_how_to_drop_it():
         "USD: give the spend in USD (--spend SPEND.csv), or analyse without the kept spend "
         "(--no-spend)"
     )
-    shown = _for_the_dashboard(said)
+    shown = _for_the_dashboard(said, Path("shop.duckdb"))
     assert shown.startswith(said)
     assert 'drop it with "Drop the kept spend" on the Channels page' in shown
 

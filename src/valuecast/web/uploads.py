@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -76,15 +77,27 @@ def _shown(text: str, saved: list[tuple[Path, str]]) -> str:
     return text
 
 
-def _for_the_dashboard(text: str) -> str:
+def _on_the_command_line(workspace: Path, option: str, alternative: str = "") -> str:
+    """How a merchant gives ``option`` to an export the upload cannot take: the dashboard holds
+    its workspace open (a second process writing it is refused), so it is stopped first; and
+    ``refresh`` does what the upload does (ingests the export and analyses it with the last
+    analysis' options), which the dashboard shows once started again, where an ``ingest``
+    alone would leave it showing the analysis before."""
+    where = shlex.quote(str(workspace))
+    return (
+        f"stop the dashboard (Ctrl+C), run `valuecast refresh FILE {option} --workspace {where}`"
+        f"{alternative}, then start it again with `valuecast serve --workspace {where}`"
+    )
+
+
+def _for_the_dashboard(text: str, workspace: Path) -> str:
     """An importer's message as the dashboard's upload can follow it: the upload takes no
     rates file, format, column map or ``--no-spend``, so advice to give one says where to give
     it."""
     if "--fx" in text:
         return (
-            f"{text} (the dashboard's upload takes no rates file: ingest the export with "
-            "`valuecast ingest FILE --fx RATES.csv` on the command line, then reload the "
-            "dashboard)"
+            f"{text} (the dashboard's upload takes no rates file: "
+            f"{_on_the_command_line(workspace, '--fx RATES.csv')})"
         )
     if "--no-spend" in text:
         # the kept spend refuses the new orders, and a spend file in their currency is refused
@@ -96,9 +109,8 @@ def _for_the_dashboard(text: str) -> str:
         )
     if "--format" in text or "--map" in text:
         return (
-            f"{text} (the dashboard's upload takes no format or column map: ingest the file "
-            "with `valuecast ingest FILE --format ...` or `--map ...` on the command line, then "
-            "reload the dashboard)"
+            f"{text} (the dashboard's upload takes no format or column map: "
+            f"{_on_the_command_line(workspace, '--format ...', ' (or with `--map ...`)')})"
         )
     return text
 
@@ -143,7 +155,9 @@ def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Pa
             try:
                 results = read_exports([path for path, _ in saved])
             except Exception as error:
-                raise ValueError(_for_the_dashboard(_shown(str(error), saved))) from None
+                raise ValueError(
+                    _for_the_dashboard(_shown(str(error), saved), dashboard.path)
+                ) from None
             for result, (_, name) in zip(results, saved, strict=True):
                 result.file = name  # the report names the file as the user knows it
             options = _options(dashboard)
@@ -159,7 +173,7 @@ def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Pa
                         progress=lambda text: Jobs.advance(job, text),
                     )
                 except InputError as error:
-                    raise ValueError(_for_the_dashboard(str(error))) from None
+                    raise ValueError(_for_the_dashboard(str(error), dashboard.path)) from None
             job.ingest_report = done.report.to_dict()
             _finish(dashboard, job, done.snapshot)
         finally:

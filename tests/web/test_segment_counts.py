@@ -91,7 +91,10 @@ def test_the_replenishment_reading_counts_each_customer_due_once():
     })  # fmt: skip
     section = _products_section({"reminders.csv": reminders}, {})
     reading = next(chart.reading for chart in section.charts if chart.key == "products-reminders")
-    assert reading.startswith("2 customers are due to reorder within 14 days (3 reminders); Tea")
+    assert reading.startswith(
+        "3 customers are due to reorder (4 reminders: 3 due within 14 days, 1 overdue by at most "
+        "a cycle); Tea"
+    )
     assert "has the most reminders (3, every 30 days)" in reading
     assert reading.endswith(
         "1 reminder overdue by more than a cycle is left out, as `valuecast reminders` leaves "
@@ -199,6 +202,27 @@ def test_address_declined_marks_every_record_of_an_address_one_record_declines()
     assert address_declined(pd.Series(["3", "4"]), shared) is None
 
 
+def test_the_replenishment_reading_counts_the_overdue_reminders_it_shows():
+    """Reminders overdue by at most a cycle are what `valuecast reminders` shows first and what
+    the chart draws: a shop whose reminders to send are all overdue is not told that nobody is
+    due."""
+    import pandas as pd
+
+    from valuecast.web.views import _products_section
+
+    reminders = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "product": ["Tea", "Tea", "Tea", "Mug"],
+        "cycle_days": [25, 25, 25, 90], "days_until_due": [-6, -5, -1, 40],
+    })  # fmt: skip
+    section = _products_section({"reminders.csv": reminders}, {})
+    reading = next(c.reading for c in section.charts if c.key == "products-reminders")
+    assert reading == (
+        "3 customers are due to reorder (3 reminders: 0 due within 14 days, 3 overdue by at most "
+        "a cycle); Tea has the most reminders (3, every 25 days). 1 reminder due later than 14 "
+        "days is not counted yet."
+    )
+
+
 def test_the_replenishment_reading_says_when_every_reminder_has_lapsed():
     """Products with a cycle whose customers are all more than a cycle overdue are reordered
     regularly all the same: the page says nobody is due, not that nothing is reordered."""
@@ -289,7 +313,10 @@ def test_the_replenishment_chart_counts_the_reminders_the_command_shows():
     })  # fmt: skip
     section = _products_section({"reminders.csv": reminders}, {})
     reading = next(c.reading for c in section.charts if c.key == "products-reminders")
-    assert reading.startswith("1 customer is due to reorder within 14 days (1 reminder); Tea")
+    assert reading.startswith(
+        "1 customer is due to reorder (1 reminder: 1 due within 14 days, 0 overdue by at most a "
+        "cycle); Tea"
+    )
     assert "2 reminders due later than 14 days are not counted yet." in reading
     assert "1 reminder overdue by more than a cycle is left out" in reading
     table = section.tables[0]

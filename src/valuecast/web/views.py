@@ -235,12 +235,14 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
             )
         ]  # fmt: skip
         lead = by_product.iloc[0]
-        # a customer due for two products is one customer to remind, with two reminders
-        soon = frame[frame["days"] >= 0]
-        customers = int(soon["customer_id"].nunique())
+        # a customer due for two products is one customer to remind, with two reminders; the
+        # overdue ones (by at most a cycle) are as much to send now as the ones due soon
+        customers = int(frame["customer_id"].nunique())
+        overdue = int((frame["days"] < 0).sum())
         reading = (
             f"{plural_text(customers, 'customer')} {'is' if customers == 1 else 'are'} due to "
-            f"reorder within {DUE_WITHIN} days ({plural_text(len(soon), 'reminder')}); "
+            f"reorder ({plural_text(len(frame), 'reminder')}: {count_text(len(frame) - overdue)} "
+            f"due within {DUE_WITHIN} days, {count_text(overdue)} overdue by at most a cycle); "
             f"{lead['product']} has the most reminders ({count_text(lead['reminders'])}, every "
             f"{int(lead['cycle_days'])} days)."
         )

@@ -432,6 +432,54 @@ def test_the_customers_and_segments_pages_say_why_nothing_is_predicted(tmp_path,
         assert 'id="withheld"' not in client.get(page).text
 
 
+def test_a_shop_keyed_by_customer_number_shows_the_e_mail_of_its_orders(tmp_path):
+    """An orders table keyed by customer number with an e-mail column: the customers list and
+    the customer's page show the address the search finds them by and the audience files carry
+    (the latest order's), not the bare number."""
+    import html
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "number,email,date,amount,consent\n"
+        + "".join(
+            f"{1000 + i},{'old' if k == 0 else 'Ana'}{i}@Example.com,2025-0{1 + k}-1{i % 9},"
+            f"{20 + i},yes\n"
+            for i in range(30)
+            for k in range(1 + i % 3)
+        )
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map="customer_id=number,email=email,"
+                               "ordered_at=date,revenue=amount,accepts_marketing=consent"))  # fmt: skip
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+        contacts = ws.contacts()
+    klaviyo = build_audience(analysis.customers, contacts, "klaviyo", where="historic_clv > 0")
+    exported = set(klaviyo.frame["Email"])
+    application = create_app(path, warm=False)
+    try:
+        client = TestClient(application, base_url="http://127.0.0.1")
+        listed = client.get("/api/v1/customers?per_page=100").json()["rows"]
+        found = client.get("/customers?q=ana1").text
+        page = client.get("/customers/1004").text
+        detail = client.get("/api/v1/customers/1004").json()
+    finally:
+        application.state.dashboard.close()
+    shown = {row["customer_id"]: row["email"] for row in listed}
+    assert shown["1004"] == "Ana4@Example.com" and shown["1000"] == "old0@Example.com"
+    assert {email.lower() for email in shown.values()} == exported
+    assert '<span class="muted">Ana14@Example.com</span>' in found
+    assert detail["contact"] == {"email": "Ana4@Example.com"}
+    subtitle = re.search(r'<p class="subtitle">(.*?)</p>', page, re.S).group(1)
+    assert html.unescape(subtitle).strip() == "<Ana4@Example.com>"
+
+
 def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored):
     """The date is shown only for a customer more likely active than not: a lapsed customer
     with predicted orders is not told "none expected"."""

@@ -223,10 +223,31 @@ def email_table(reader) -> pd.DataFrame:
 
 
 def any_email(reader, ids: list[str]) -> dict[str, Any]:
-    """The contact e-mail of each of ``ids`` (a bound list), from the customers export."""
+    """The contact e-mail of each of ``ids`` (a bound list): the customers export's, else that
+    of the customer's latest order giving one, as the audience files take it
+    (:func:`valuecast.store.workspace.contacts_frame`): a shop keyed by customer number with an
+    e-mail column has its addresses in the orders alone."""
     rows = reader.rows(
         "SELECT customer_id, any_value(email) FROM customers "
         "WHERE customer_id IN (SELECT unnest(CAST(? AS VARCHAR[]))) AND email IS NOT NULL "
+        "AND trim(email) <> '' GROUP BY customer_id",
+        [ids],
+    )
+    found = dict(rows)
+    # a customer id that is an e-mail or a phone names the customer's contact itself: only
+    # the others (customer numbers) are looked for in the orders, which a page rarely needs
+    rest = [i for i in ids if i not in found and "@" not in i and not i.startswith(PHONE_ID_PREFIX)]
+    if rest:
+        found.update(latest_order_emails(reader, rest))
+    return found
+
+
+def latest_order_emails(reader, ids: list[str]) -> dict[str, str]:
+    """The e-mail of the latest order giving one (other than the id itself) of each of ``ids``."""
+    rows = reader.rows(
+        "SELECT customer_id, arg_max(trim(email), ordered_at) FROM orders "
+        "WHERE customer_id IN (SELECT unnest(CAST(? AS VARCHAR[]))) "
+        "AND nullif(trim(email), '') IS NOT NULL AND lower(trim(email)) <> lower(customer_id) "
         "GROUP BY customer_id",
         [ids],
     )

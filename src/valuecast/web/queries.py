@@ -76,12 +76,21 @@ def customer_row(reader, snapshot_id: int, customer_id: str) -> dict[str, Any] |
 
 
 def customer_contact(reader, customer_id: str) -> dict[str, Any]:
+    """The customer's contact fields from the customers export; the e-mail, where it gives
+    none, of their latest order giving one (:func:`~valuecast.web.customers.any_email`)."""
+    from valuecast.web.customers import any_email
+
     frame = reader.frame(
         "SELECT email, first_name, last_name, phone, city, province, country, zip "
         "FROM customers WHERE customer_id = ? LIMIT 1",
         [customer_id],
     )
-    return records(frame)[0] if len(frame) else {}
+    contact = records(frame)[0] if len(frame) else {}
+    if not contact.get("email"):
+        email = any_email(reader, [customer_id]).get(customer_id)
+        if email and email.lower() != customer_id.lower():
+            contact["email"] = email
+    return contact
 
 
 ORDER_COLUMNS = (

@@ -480,6 +480,59 @@ def test_a_shop_keyed_by_customer_number_shows_the_e_mail_of_its_orders(tmp_path
     assert html.unescape(subtitle).strip() == "<Ana4@Example.com>"
 
 
+def test_the_segments_page_says_the_e_mail_files_leave_out_customers_known_by_phone(
+    tmp_path, client
+):
+    """A cash-on-delivery shop's customers known by a phone alone count among those who accept
+    marketing, but only the Meta and Google downloads can hold them: the page says so, with
+    their number, where the shop has any."""
+    import io as text_io
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    rows = [
+        (f"c{i}@x.com" if i % 3 == 0 else "", f"+4477009001{i:02d}" if i % 3 else "",
+         f"2025-0{1 + k}-1{i % 9}", 20 + i)
+        for i in range(30)
+        for k in range(1 + i % 2)
+    ]  # fmt: skip
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "email,phone,date,amount,consent\n"
+        + "".join(f"{e},{p},{d},{a},yes\n" for e, p, d, a in rows)
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map="customer_id=email,phone=phone,"
+                               "ordered_at=date,revenue=amount,accepts_marketing=consent"))  # fmt: skip
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+    phones = int(analysis.customers["customer_id"].str.startswith("phone:").sum())
+    assert phones == 20
+    application = create_app(path, warm=False)
+    try:
+        small = TestClient(application, base_url="http://127.0.0.1")
+        page = small.get("/segments").text
+
+        def rows_of(to: str) -> int:
+            text = small.get(f"/api/v1/segments/tier-medium/export?to={to}").text
+            return len(pd.read_csv(text_io.StringIO(text), dtype=str))
+
+        downloads = {to: rows_of(to) for to in FORMATS}
+    finally:
+        application.state.dashboard.close()
+    said = re.search(r'<p class="subtitle" id="phone-only">(.*?)</p>', page, re.S)
+    assert said is not None and said.group(1) == (
+        "Klaviyo and Mailchimp files are keyed by e-mail: the 20 customers known by a phone "
+        "number alone are in the Meta and Google files only."
+    )
+    assert downloads["klaviyo"] == downloads["mailchimp"] < downloads["meta"] == downloads["google"]
+    assert 'id="phone-only"' not in client.get("/segments").text
+
+
 def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored):
     """The date is shown only for a customer more likely active than not: a lapsed customer
     with predicted orders is not told "none expected"."""

@@ -181,6 +181,13 @@ class CustomerIndex:
             found = np.union1d(found, self._by_phone(digits))
         return found
 
+    def phone_customers(self) -> int:
+        """How many customers are known by a phone number alone, with its country code
+        (``phone:+`` ids: the ones the Meta and Google files match by the phone)."""
+        ids = self.table["customer_id"]
+        known = pc.starts_with(ids, PHONE_ID_PREFIX + "+")
+        return int(pc.sum(pc.fill_null(known, False)).as_py() or 0)
+
     def _by_phone(self, digits: str) -> np.ndarray:
         """Rows of the customers identified by a phone number holding ``digits``: a merchant
         types the number as dialled (``555 0102``, ``(415) 555-0102``), the id holds it with its

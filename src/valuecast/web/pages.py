@@ -223,9 +223,11 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: b
     else:
         ingested = False
     withheld = withheld_predictions(dashboard.view(info).summary) if info is not None else None
+    # the e-mail tools' files leave them out, as `valuecast export` says
+    phones = dashboard.view(info).index.phone_customers() if info is not None else 0
     return _section_page(
         request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone,
-        segments=counted, older=older, ingested=ingested, withheld=withheld,
+        segments=counted, older=older, ingested=ingested, withheld=withheld, phones=phones,
     )  # fmt: skip
 
 

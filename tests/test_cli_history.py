@@ -269,8 +269,7 @@ def test_a_withheld_prediction_reads_as_a_dash_not_nan():
 
 
 def test_another_model_is_a_difference_the_note_names():
-    from valuecast.analysis.compare import option_differences
-    from valuecast.cli.history import _differences_notes
+    from valuecast.analysis.compare import difference_notes, option_differences
 
     same = {"horizon_months": 12, "margin": 1.0, "annual_discount_rate": 0.1, "currency": "USD"}
     before = {**same, "model": {"name": "mbgnbd"}}
@@ -279,7 +278,7 @@ def test_another_model_is_a_difference_the_note_names():
     assert option_differences(before, after) == {"model": ("mbgnbd", "pnbd")}
     assert option_differences(after, after) == {}
     assert option_differences(withheld, before) == {"model": (None, "mbgnbd")}
-    notes = _differences_notes(option_differences(withheld, before))
+    notes = difference_notes(option_differences(withheld, before))
     assert notes == [
         "note: another model made the predictions ((none) -> mbgnbd): part of the change in "
         "predicted CLV is the model's (--model NAME keeps one model)"
@@ -306,9 +305,9 @@ def test_compare_newer_first_says_the_moves_run_back_in_time(refreshed):
 def test_a_currency_change_is_said_apart_from_the_settings(currencies, said):
     """A currency named by one analysis's files only is no setting to refresh with; two
     currencies are amounts to convert."""
-    from valuecast.cli.history import _differences_notes
+    from valuecast.analysis.compare import difference_notes
 
-    notes = _differences_notes({"currency": currencies, "horizon_months": (6, 12)})
+    notes = difference_notes({"currency": currencies, "horizon_months": (6, 12)})
     assert any(said in note for note in notes), notes
     settings = next(note for note in notes if "differ in" in note)
     assert "currency" not in settings and "horizon 6 -> 12 months" in settings

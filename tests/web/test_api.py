@@ -872,6 +872,8 @@ def test_stored_pages_serve_what_the_server_would_compute(workspace_copy, monkey
 def test_with_a_margin_the_customers_segments_and_channels_pages_say_which_figures_are_margin(
     workspace_copy,
 ):
+    import html
+
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.store.snapshots import save_snapshot, store_sort_orders
     from valuecast.web import create_app
@@ -901,6 +903,13 @@ def test_with_a_margin_the_customers_segments_and_channels_pages_say_which_figur
         assert 'id="channels-margin"' in page
         assert "total CLV is historic CLV times the margin plus predicted CLV" in page
         assert 'id="channels-margin"' not in client.get("/channels?snapshot=1").text
+        # the Data page compares this analysis with the one before, at margin 1: its drop in
+        # predicted CLV is said to be partly the margin's, as `valuecast compare` says it
+        data = client.get("/data").text
+        assert (
+            '<p class="notes comparison-note">note: the two analyses differ in margin 1.0 -> '
+            "0.4: the change in predicted CLV is partly theirs, not the customers'"
+        ) in html.unescape(data)
     finally:
         app.state.dashboard.close()
 

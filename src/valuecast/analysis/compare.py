@@ -21,6 +21,7 @@ __all__ = [
     "PREDICTION_OPTIONS",
     "Comparison",
     "comparison",
+    "difference_notes",
     "history_table",
     "option_differences",
 ]
@@ -53,6 +54,56 @@ def option_differences(before: dict[str, Any], after: dict[str, Any]) -> dict[st
     if models[0] != models[1]:
         differences["model"] = models
     return differences
+
+
+_OPTION_WORDS = {
+    "horizon_months": ("horizon", " months"),
+    "margin": ("margin", ""),
+    "annual_discount_rate": ("discount rate", ""),
+}
+"""The settings that scale predicted CLV, as notes name them (a currency is no setting: its
+notes are its own)."""
+
+
+def difference_notes(differences: dict[str, tuple]) -> list[str]:
+    """The notes on what two snapshots' predictions differ in besides the customers
+    (:func:`option_differences`): a line naming the settings, one for the currency, and one for
+    another model (which ``auto`` may choose with the same settings).  ``valuecast compare`` and
+    the dashboard's Data page say them."""
+
+    def shown(value) -> str:
+        return "(none)" if value is None else str(value)
+
+    notes = []
+    changed = ", ".join(
+        f"{_OPTION_WORDS[name][0]} {shown(before)} -> {shown(after)}{_OPTION_WORDS[name][1]}"
+        for name, (before, after) in differences.items()
+        if name in _OPTION_WORDS
+    )
+    if changed:
+        notes.append(
+            f"note: the two analyses differ in {changed}: the change in predicted CLV is partly "
+            "theirs, not the customers' (refresh with the same options to compare like with like)"
+        )
+    if "currency" in differences:
+        before, after = differences["currency"]
+        if before is None or after is None:  # the same amounts, named in one of them only
+            notes.append(
+                f"note: the currency is {shown(before)} -> {shown(after)}: the amounts are "
+                "the same, one analysis's files named no currency"
+            )
+        else:
+            notes.append(
+                f"note: the two analyses are in different currencies ({before} -> {after}): "
+                "their amounts compare only converted (ingest with --fx RATES.csv)"
+            )
+    if "model" in differences:
+        before, after = differences["model"]
+        notes.append(
+            f"note: another model made the predictions ({shown(before)} -> {shown(after)}): part "
+            "of the change in predicted CLV is the model's (--model NAME keeps one model)"
+        )
+    return notes
 
 
 def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:

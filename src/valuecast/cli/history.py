@@ -77,6 +77,8 @@ _FIGURE_LABELS = {"historic_clv": "historic CLV", "predicted_clv": "predicted CL
 
 
 def _print_comparison(comparison, *, top: int) -> None:
+    from valuecast.analysis.compare import difference_notes
+
     before, after = comparison.before, comparison.after
     title = f"snapshot {before.snapshot_id} ({before.as_of}) -> {after.snapshot_id} ({after.as_of})"
     if after.currency and "currency" not in comparison.differences:
@@ -101,7 +103,7 @@ def _print_comparison(comparison, *, top: int) -> None:
         )  # fmt: skip
     console.print(totals)
     if comparison.differences:
-        for note in _differences_notes(comparison.differences):
+        for note in difference_notes(comparison.differences):
             console.print(note, highlight=False, soft_wrap=True)
     for table in (
         *_matrix_tables(comparison.rfm_matrix, "customers between RFM groups"),
@@ -146,54 +148,6 @@ def _print_movers(shown) -> None:
             f"{row.last_order_date}",
             highlight=False, markup=False,
         )  # fmt: skip
-
-
-_OPTION_WORDS = {
-    "horizon_months": ("horizon", " months"),
-    "margin": ("margin", ""),
-    "annual_discount_rate": ("discount rate", ""),
-}
-"""The settings that scale predicted CLV, as notes name them (a currency is no setting: its
-notes are its own)."""
-
-
-def _differences_notes(differences: dict[str, tuple]) -> list[str]:
-    """A line naming the settings two snapshots' predictions differ in, and one for another
-    model (which ``auto`` may choose with the same settings)."""
-
-    def shown(value) -> str:
-        return "(none)" if value is None else str(value)
-
-    notes = []
-    changed = ", ".join(
-        f"{_OPTION_WORDS[name][0]} {shown(before)} -> {shown(after)}{_OPTION_WORDS[name][1]}"
-        for name, (before, after) in differences.items()
-        if name in _OPTION_WORDS
-    )
-    if changed:
-        notes.append(
-            f"note: the two analyses differ in {changed}: the change in predicted CLV is partly "
-            "theirs, not the customers' (refresh with the same options to compare like with like)"
-        )
-    if "currency" in differences:
-        before, after = differences["currency"]
-        if before is None or after is None:  # the same amounts, named in one of them only
-            notes.append(
-                f"note: the currency is {shown(before)} -> {shown(after)}: the amounts are "
-                "the same, one analysis's files named no currency"
-            )
-        else:
-            notes.append(
-                f"note: the two analyses are in different currencies ({before} -> {after}): "
-                "their amounts compare only converted (ingest with --fx RATES.csv)"
-            )
-    if "model" in differences:
-        before, after = differences["model"]
-        notes.append(
-            f"note: another model made the predictions ({shown(before)} -> {shown(after)}): part "
-            "of the change in predicted CLV is the model's (--model NAME keeps one model)"
-        )
-    return notes
 
 
 def _write_comparison(comparison, out: Path) -> list[Path]:

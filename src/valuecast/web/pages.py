@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from valuecast.analysis.compare import difference_notes
 from valuecast.outputs.audiences import FORMATS
 from valuecast.outputs.report.charts import finite
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
@@ -328,6 +329,9 @@ def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None
     log = json.loads(ingests(request).body)
     # the last two snapshots compared, as `valuecast compare` prints them
     moved = comparison(request, None, None) if len(dashboard.snapshots) >= 2 else None
+    # what the two analyses differ in besides the customers, as `valuecast compare` says it
+    differences = moved["differences"] if moved is not None else {}
+    compared = difference_notes({name: tuple(pair) for name, pair in differences.items()})
     # `valuecast history`: customers per RFM group and spend tier in every snapshot
     from valuecast.jobs.snapshots import history
 
@@ -341,7 +345,7 @@ def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None
     return render(
         request, "data.html.j2", page="data", info=info, view=view, job=finished,
         ingests=log[::-1], max_upload=request.app.state.max_upload_bytes, comparison=moved,
-        history=past,
+        comparison_notes=compared, history=past,
     )  # fmt: skip
 
 

@@ -624,6 +624,16 @@ def test_google_format():
     assert list(bare[["Phone", "First Name", "Last Name", "Country", "Zip"]]) == [""] * 5
 
 
+def test_google_names_are_hashed_without_extra_spaces_in_between():
+    """Google's hashed-data template: lower case, no extra spaces before, after or in between
+    names; a name typed with two spaces (or a tab) matches the one typed with one."""
+    table = contact_table().iloc[:1].copy()
+    table["first_name"], table["last_name"] = " Mary  Ann ", "van\tder  Berg"
+    frame = format_audience(table, "google").frame
+    assert frame.iloc[0]["First Name"] == sha("mary ann")
+    assert frame.iloc[0]["Last Name"] == sha("van der berg")
+
+
 def test_meta_and_google_leave_out_rows_without_email_or_phone():
     rows = customers({}, {}, {})
     rows["customer_id"] = ["id-1", "id-2", "id-3"]

@@ -28,7 +28,8 @@ are empty cells.
     ``Email, Phone, First Name, Last Name, Country, Zip``.  Email, phone and names are hashed
     SHA-256 after normalising: trimmed and lower-cased (Gmail's dot and plus-suffix rules are
     *not* applied: addresses are hashed as written, apart from case and surrounding spaces;
-    names are not stripped of punctuation either); phone in E.164 (``+`` and digits,
+    names are not stripped of punctuation either, and runs of spaces in them are one space);
+    phone in E.164 (``+`` and digits,
     country code as below).  ``Country`` (2-letter, upper case) and ``Zip`` (trimmed; US: 5
     digits) are plain text.
 
@@ -165,7 +166,8 @@ def _meta(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _google_name(value: Any) -> str:
-    return cell_text(value).lower()
+    # Google's hashed-data guidelines: lower case, no extra spaces before, after or in between
+    return " ".join(cell_text(value).lower().split())
 
 
 def _google(table: pd.DataFrame) -> pd.DataFrame:

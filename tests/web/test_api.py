@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -617,6 +618,13 @@ def test_the_data_page_of_a_back_dated_snapshot_says_how_many_orders_it_analysed
     assert 'id="analysed-orders"' in page and "the analysis as of 2026-03-31 uses the" in page
     latest = client.get("/data").text
     assert 'id="analysed-orders"' not in latest
+
+
+def test_the_data_pages_snapshots_table_names_the_currency_of_its_amounts(client):
+    page = client.get("/data").text
+    for snapshot in client.get("/api/v1/snapshots").json():
+        row = re.search(rf'<tr data-snapshot="{snapshot["snapshot_id"]}">(.*?)</tr>', page).group(1)
+        assert f"<td>{snapshot['historic_clv']:,.0f} USD</td>" in row
 
 
 def test_an_older_snapshots_segments_say_their_consent_is_of_its_day(client):

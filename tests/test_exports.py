@@ -728,7 +728,10 @@ def test_phone_normalisation(phone, country, digits):
 @pytest.mark.parametrize(
     ("value", "code"),
     [("US", "US"), ("gb", "GB"), ("UK", "GB"), ("United Kingdom", "GB"), ("Germany", "DE"),
-     ("U.S.A.", "US"), ("Atlantis", ""), ("", ""), (None, "")],
+     ("U.S.A.", "US"), ("Atlantis", ""), ("", ""), (None, ""),
+     # a country's own name, other English names and the 3-letter code
+     ("España", "ES"), ("México", "MX"), ("Österreich", "AT"), ("Italia", "IT"),
+     ("Schweiz", "CH"), ("Nederland", "NL"), ("ESP", "ES"), ("Russian Federation", "RU")],
 )  # fmt: skip
 def test_country_code(value, code):
     assert country_code(value) == code

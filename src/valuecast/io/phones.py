@@ -25,6 +25,7 @@ formula rule (a cell starting with ``+``). A cell with fewer than :data:`MIN_PHO
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -98,13 +99,43 @@ def cell_text(value: Any) -> str:
 
 
 def country_code(value: Any) -> str:
-    """ISO 3166-1 alpha-2 code in upper case: 2-letter codes as given, common names mapped."""
+    """ISO 3166-1 alpha-2 code in upper case: 2-letter codes as given, common names mapped,
+    then any other name ISO 3166-1 gives the country, in English or in a translation
+    (``España``, ``Österreich``: :func:`_iso_country_names`), or its 3-letter code."""
     text = " ".join(cell_text(value).lower().replace(".", "").split())
     if text in _COUNTRY_NAMES:
         return _COUNTRY_NAMES[text]
     if len(text) == 2 and text.isascii() and text.isalpha():
         return text.upper()
-    return ""
+    return _iso_country_names().get(text, "") if text else ""
+
+
+@functools.cache
+def _iso_country_names() -> dict[str, str]:
+    """Lower-cased names of each country (pycountry's ISO 3166-1: its 3-letter code, English
+    names, and their translations) and its 2-letter code; a name two countries share in some
+    translation names neither, and an English name wins over a translated one.  Read once, when
+    a cell is none of :data:`_COUNTRY_NAMES` (0.2 s: pycountry's 160 translations)."""
+    import gettext
+    import os
+
+    import pycountry
+
+    english: dict[str, str] = {}
+    for country in pycountry.countries:
+        for name in ("alpha_3", "name", "official_name", "common_name"):
+            if hasattr(country, name):
+                english.setdefault(getattr(country, name).lower(), country.alpha_2)
+    translated: dict[str, set[str]] = {}
+    for language in sorted(os.listdir(pycountry.LOCALES_DIR)):
+        try:
+            names = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        except OSError:  # a locale without the countries' names
+            continue
+        for country in pycountry.countries:
+            translated.setdefault(names.gettext(country.name).lower(), set()).add(country.alpha_2)
+    one_country = {name: next(iter(codes)) for name, codes in translated.items() if len(codes) == 1}
+    return {**one_country, **english}
 
 
 _EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d+\s*$", re.IGNORECASE)

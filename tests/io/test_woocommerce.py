@@ -12,6 +12,14 @@ from valuecast.io import woocommerce
 from valuecast.io.schema import ORDERS_SCHEMA, InputError
 
 
+def user_id(email: str | None) -> int:
+    """A WordPress user id for an account's e-mail (0: a guest), the same for every order of it,
+    as the exporters write ``customer_id`` / ``customer_user``."""
+    if not email:
+        return 0
+    return 100 + sum(ord(letter) for letter in email.strip().lower())
+
+
 def webtoffee(order_id: int, email: str | None, **fields) -> dict:
     row = {
         "order_id": order_id,
@@ -33,7 +41,8 @@ def webtoffee(order_id: int, email: str | None, **fields) -> dict:
         "order_currency": "USD",
         "payment_method": "stripe",
         "payment_method_title": "Credit card",
-        "customer_id": 3 if email else 0,
+        "customer_id": user_id(email),
+        "customer_user": user_id(email),
         "customer_email": email,
         "billing_email": email,
         "billing_first_name": "Pat",
@@ -471,3 +480,58 @@ def test_a_placeholder_email_is_no_customer_but_the_billing_phone_or_a_guest(exp
         "3 orders carry a placeholder e-mail ('noemail@shop.com' (2), 'n/a@na.com' (1)), no "
         "customer's address: 1 told by its phone, the other 2 read as guest orders"
     ) in result.notes
+
+
+def test_a_registered_customer_is_one_customer_whatever_billing_email_each_order_gives(
+    exports, write
+):
+    def row(order_id, date, user, email, **more):
+        return {
+            "order_id": order_id, "order_number": order_id, "order_date": date,
+            "status": "completed", "order_total": "50.00", "customer_id": user,
+            "billing_email": email, "item_name": "Tee", "item_quantity": 1, **more,
+        }  # fmt: skip
+
+    rows = [
+        row(1, "2024-01-05 10:00:00", 17, "pat@old.example"),
+        row(2, "2024-06-05 10:00:00", 17, "Pat@New.example"),  # the account's address now
+        row(3, "2024-03-05 10:00:00", 0, "pat@old.example"),  # a guest checkout of Pat's
+        row(4, "2024-02-01 10:00:00", 0, "sam@example.com"),
+        row(5, "2024-02-01 10:00:00", 21, "office@example.com"),  # two accounts, one inbox
+        row(6, "2024-02-02 10:00:00", 21, "ann@example.com"),
+        row(7, "2024-02-01 10:00:00", 22, "office@example.com"),
+        row(8, "2024-02-02 10:00:00", 22, "bob@example.com"),
+        row(9, "2024-02-03 10:00:00", "", "office@example.com"),
+    ]
+    result = woocommerce.read_orders(write("export.csv", exports.WOO_CSV_EXPORT_HEADER, rows))
+    orders = result.orders.set_index("order_number")
+    assert orders.loc[["1", "2", "3"], "customer_id"].tolist() == ["pat@new.example"] * 3
+    # each order keeps the address it was placed with, for audiences
+    assert orders.loc[["1", "2", "3"], "email"].tolist() == [
+        "pat@old.example", "Pat@New.example", "pat@old.example",
+    ]  # fmt: skip
+    assert orders.loc["4", "customer_id"] == "sam@example.com"
+    assert orders.loc[["5", "6", "7", "8", "9"], "customer_id"].tolist() == [
+        "ann@example.com", "ann@example.com", "bob@example.com", "bob@example.com",
+        "office@example.com",
+    ]  # fmt: skip
+    assert not orders["is_guest"].any()
+    assert (
+        "3 orders of registered customers give another billing e-mail than the account's: "
+        "counted as the account's (by its user id)"
+    ) in result.notes
+    assert (
+        "1 guest order belongs to the registered customer whose orders carry the same e-mail"
+    ) in result.notes
+
+
+def test_a_guest_checkout_with_an_accounts_billing_email_joins_the_account(exports, write):
+    rows = [
+        webtoffee(501, "kim@work.example", billing_email="kim@home.example"),
+        webtoffee(502, None, billing_email="KIM@home.example", customer_id=0, customer_user=0),
+        webtoffee(503, None, billing_email="lee@example.com", customer_id=0, customer_user=0),
+    ]
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert result.orders["customer_id"].tolist() == [
+        "kim@work.example", "kim@work.example", "lee@example.com",
+    ]  # fmt: skip

@@ -635,3 +635,52 @@ def test_a_grid_order_without_a_status_counts_as_a_sale_and_is_noted(exports, wr
     ) in result.notes
     plain = magento.read_order_grid(write("plain.csv", exports.MAGENTO_GRID_HEADER, grid_rows()))
     assert not [note for note in plain.notes if "empty Status" in note]
+
+
+def test_websites_with_their_own_base_currency_are_converted_with_magentos_rates(exports, write):
+    """A shop whose websites have base currencies of their own (USD and EUR, the global one
+    USD): each order's amounts are taken to USD with the base_to_global_rate Magento recorded
+    on it, its items' prices with them, rather than the ingest asking for a rates file."""
+    euro = {"base_currency_code": "EUR", "store_id": 2, "store_name": "EU\nEU Store\nDeutsch"}
+    orders_path = write(
+        "sales_order.csv",
+        exports.MAGENTO_ORDER_HEADER,
+        [
+            order(1, "000000001", "a@x.com", base_to_global_rate="1.0000"),
+            order(2, "200000001", "b@x.com", base_to_global_rate="1.1000", **euro),
+            order(3, "200000002", "b@x.com", base_to_global_rate="1.0800", state="canceled",
+                  **euro),
+        ],
+    )  # fmt: skip
+    items = [
+        {"item_id": 1, "order_id": 2, "sku": "MUG", "name": "Mug", "qty_ordered": "1.0000",
+         "base_price": "100.0000", "base_discount_amount": "10.0000"},
+    ]  # fmt: skip
+    items_path = write("sales_order_item.csv", exports.MAGENTO_ITEM_HEADER, items)
+    order_result, item_result = read_exports([orders_path, items_path])
+    orders = order_result.orders.set_index("order_number")
+    assert orders["currency"].tolist() == ["USD", "USD"]
+    assert orders.loc["000000001", "net_revenue"] == pytest.approx(100.0)
+    assert orders.loc["200000001", "net_revenue"] == pytest.approx(110.0)
+    assert orders.loc["200000001", "gross_revenue"] == pytest.approx(118.25 * 1.1)
+    assert orders.loc["200000001", "tax"] == pytest.approx(8.25 * 1.1)
+    assert order_result.excluded_revenue["cancelled"] == pytest.approx(118.25 * 1.08)
+    assert item_result.order_lines["unit_price"].tolist() == pytest.approx([110.0])
+    assert item_result.order_lines["line_discount"].tolist() == pytest.approx([11.0])
+    assert (
+        "orders in 2 base currencies (a website each): converted to USD, the global currency, "
+        "with each order's base_to_global_rate, as Magento recorded it: EUR (2 orders)"
+    ) in order_result.notes
+
+
+def test_a_base_currency_without_its_rate_asks_for_rates(exports, write):
+    path = write(
+        "sales_order.csv",
+        exports.MAGENTO_ORDER_HEADER,
+        [
+            order(1, "000000001", "a@x.com", base_to_global_rate="1.0000"),
+            order(2, "200000001", "b@x.com", base_currency_code="EUR", base_to_global_rate="0"),
+        ],
+    )
+    with pytest.raises(InputError, match="orders are in 2 currencies.*give --fx"):
+        read_exports([path])

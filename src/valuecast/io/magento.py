@@ -11,12 +11,19 @@ Columns used (by name): ``increment_id`` (the order number customers see), ``sta
 ``base_discount_amount``, ``base_subtotal_refunded``, ``base_discount_refunded``,
 ``base_subtotal_canceled``, ``base_discount_canceled``, ``base_adjustment_positive``,
 ``base_adjustment_negative``, ``base_grand_total``, ``base_tax_amount``,
-``base_shipping_amount``, ``base_total_refunded``, ``base_currency_code``, ``coupon_code``,
+``base_shipping_amount``, ``base_total_refunded``, ``base_currency_code``,
+``global_currency_code``, ``base_to_global_rate``, ``coupon_code``,
 ``store_name`` / ``store_id`` and ``entity_id`` (to attach ``sales_order_item`` rows).
 
 Rules
 -----
-* Money comes from the ``base_*`` columns, in the store's base currency (``base_currency_code``).
+* Money comes from the ``base_*`` columns, in the store's base currency (``base_currency_code``;
+  a store view's display currency, ``order_currency_code``, plays no part). Websites with base
+  currencies of their own (USD and EUR) are taken to the global currency
+  (``global_currency_code``) with each order's ``base_to_global_rate``, the rate Magento
+  recorded when the order was placed, its items' prices with it, and a note counts the orders
+  converted; an order in another base currency without a rate above 0 leaves them all as
+  they are, for ``--fx`` to convert.
 * Net revenue excludes tax and shipping and nets discounts, refunds and partial cancellations::
 
       net = max(  (base_subtotal          - |base_discount_amount|)
@@ -167,6 +174,8 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "base_shipping_amount": ("base_shipping_amount",),
     "base_total_refunded": ("base_total_refunded",),
     "base_currency_code": ("base_currency_code",),
+    "global_currency_code": ("global_currency_code",),
+    "base_to_global_rate": ("base_to_global_rate",),
     "coupon_code": ("coupon_code",),
     "store": ("store_name", "store_id"),
     # not in sales_order (the telephone is in sales_order_address): read when a query joined it
@@ -370,6 +379,11 @@ def _orders(
         )
         for key, value in frame_columns.items()
     }
+    factor, currency_notes = _to_global(table, cols, picked["currency"], keep)
+    if factor is not None:
+        for key in ("gross_revenue", "discount", "tax", "shipping", "refunded", "net_revenue"):
+            picked[key] = picked[key] * factor
+        picked["currency"] = _global_codes(table, cols).iloc[keep].reset_index(drop=True)
     orders = _build.orders_frame("magento", picked, len(keep))
     state = state.iloc[keep].reset_index(drop=True)
     reason = _build.reasons(
@@ -388,14 +402,59 @@ def _orders(
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who) + _utc_note(table, cols["created_at"], time_zone),
+        notes=_build.identity_notes(who)
+        + _utc_note(table, cols["created_at"], time_zone)
+        + currency_notes,
         phone_links=who.phone_links,
     )
     entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
     entities = pd.DataFrame(
-        {"entity_id": entity, "order_id": orders["order_id"], "counted": reason == None}  # noqa: E711
+        {
+            "entity_id": entity,
+            "order_id": orders["order_id"],
+            "counted": reason == None,  # noqa: E711
+            "rate": np.ones(len(keep)) if factor is None else factor,
+        }
     )
     return result, entities
+
+
+def _global_codes(table: Table, cols: dict[str, str | None]) -> pd.Series:
+    """Each row's ``global_currency_code``, upper-cased."""
+    return table.text_series(cols["global_currency_code"]).str.strip().str.upper()
+
+
+def _to_global(
+    table: Table, cols: dict[str, str | None], base: pd.Series, keep: np.ndarray
+) -> tuple[np.ndarray | None, list[str]]:
+    """The factor taking each kept row's amounts from its website's base currency to the
+    global one, and the note saying so, when the orders are in more than one base currency
+    (websites with base currencies of their own) and every order whose base currency is not
+    the global one carries its ``base_to_global_rate`` (Magento records the rate of the
+    order's day, which the shop's own reports convert with); else ``None`` (one currency, or
+    rates missing: ``--fx`` converts them)."""
+    if cols["global_currency_code"] is None or cols["base_to_global_rate"] is None:
+        return None, []
+    if base.dropna().nunique() < 2:
+        return None, []
+    target = _global_codes(table, cols).iloc[keep].reset_index(drop=True)
+    if target.isna().any() or target.nunique() != 1:
+        return None, []
+    rate = table.number(cols["base_to_global_rate"])[keep]
+    foreign = (base.notna() & (base != target)).to_numpy(bool)
+    usable = np.isfinite(rate) & (rate > 0)
+    if (foreign & ~usable).any():
+        return None, []
+    converted = base[foreign].value_counts()
+    listing = ", ".join(
+        f"{code} ({count:,} order{'s' if count != 1 else ''})" for code, count in converted.items()
+    )
+    note = (
+        f"orders in {base.dropna().nunique()} base currencies (a website each): converted to "
+        f"{target.iloc[0]}, the global currency, with each order's base_to_global_rate, as "
+        f"Magento recorded it: {listing}"
+    )
+    return np.where(foreign, rate, 1.0), [note]
 
 
 def _zoned(table: Table, column: str) -> bool:
@@ -478,8 +537,10 @@ def _items(read: tuple[Table, dict[str, str | None]], entities: pd.DataFrame) ->
         table.number(cols["qty_refunded"]),
         table.number(cols["qty_canceled"]),
     )
-    price = table.money(cols["base_price"])
-    discount = np.abs(_build.money_or_zero(table.money(cols["base_discount_amount"])))
+    # the order's base_to_global_rate where the orders were converted to the global currency
+    rate = order_key.map(lookup["rate"]).fillna(1.0).to_numpy(float)
+    price = table.money(cols["base_price"]) * rate
+    discount = np.abs(_build.money_or_zero(table.money(cols["base_discount_amount"]))) * rate
     status = np.full(n, None, dtype=object)
     status[filled & parent] = "child item"
     status[filled & ~parent & ~found] = "order not found"

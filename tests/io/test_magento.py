@@ -17,6 +17,13 @@ from valuecast.io.csvfile import Table
 from valuecast.io.schema import ORDER_LINES_SCHEMA, ORDERS_SCHEMA, InputError
 
 
+def account_id(email: str | None) -> int | None:
+    """A customer entity id for an e-mail (None: a guest), the same for every order of it."""
+    if not email:
+        return None
+    return 100 + sum(ord(letter) for letter in email.strip().lower())
+
+
 def order(entity_id: int, increment_id: str, email: str | None, **fields) -> dict:
     row = {
         "entity_id": entity_id,
@@ -25,7 +32,7 @@ def order(entity_id: int, increment_id: str, email: str | None, **fields) -> dic
         "status": "complete",
         "store_id": 1,
         "store_name": "Main Website\nMain Website Store\nDefault Store View",
-        "customer_id": 7 if email else None,
+        "customer_id": account_id(email),
         "customer_is_guest": 0 if email else 1,
         "customer_email": email,
         "customer_group_id": 1,
@@ -684,3 +691,25 @@ def test_a_base_currency_without_its_rate_asks_for_rates(exports, write):
     )
     with pytest.raises(InputError, match="orders are in 2 currencies.*give --fx"):
         read_exports([path])
+
+
+def test_an_account_whose_email_changed_is_one_customer(exports, write):
+    """Magento writes on each order the e-mail of its day: a customer who changed the
+    account's e-mail is one customer (its customer_id), known by the latest; a guest checkout
+    with the old address is theirs too."""
+    rows = [
+        order(1, "000000001", "pat@old.example", customer_id=42, created_at="2024-01-05 10:00:00"),
+        order(2, "000000002", "Pat@New.example", customer_id=42, created_at="2024-06-05 10:00:00"),
+        order(3, "000000003", "pat@old.example", customer_id="NULL", customer_is_guest=1),
+        order(4, "000000004", "sam@example.com", customer_id="NULL", customer_is_guest=1),
+    ]
+    result = magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    orders = result.orders.set_index("order_number")
+    assert orders["customer_id"].tolist() == ["pat@new.example"] * 3 + ["sam@example.com"]
+    assert orders["email"].tolist() == [
+        "pat@old.example", "Pat@New.example", "pat@old.example", "sam@example.com",
+    ]  # fmt: skip
+    assert (
+        "1 order of registered customers gives another e-mail than the account's latest: "
+        "counted as the account's (by customer_id)"
+    ) in result.notes

@@ -517,8 +517,8 @@ def test_a_registered_customer_is_one_customer_whatever_billing_email_each_order
     ]  # fmt: skip
     assert not orders["is_guest"].any()
     assert (
-        "3 orders of registered customers give another billing e-mail than the account's: "
-        "counted as the account's (by its user id)"
+        "3 orders of registered customers give another e-mail than the account's latest: "
+        "counted as the account's (by customer_id)"
     ) in result.notes
     assert (
         "1 guest order belongs to the registered customer whose orders carry the same e-mail"

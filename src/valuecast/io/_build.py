@@ -450,6 +450,106 @@ def identities(
     )
 
 
+class Accounts(NamedTuple):
+    """:func:`accounts`' result."""
+
+    email: pd.Series
+    """Each order's e-mail cell as its customer is known by (<NA> for none)."""
+    notes: list[str]
+
+
+def accounts(
+    users: pd.Series,
+    email_cells: pd.Series,
+    ordered_at: np.ndarray,
+    other_addresses: pd.Series | None = None,
+    id_column: str | None = None,
+) -> Accounts:
+    """Each order's e-mail as its customer is known by, for :func:`identities`: a registered
+    customer (``users``, the platform's account id; empty or ``0`` for a guest) by one address
+    for all of their orders, whatever e-mail each order gives, and a guest order by the account
+    whose orders carry its address (a registered customer checking out as a guest), else by
+    its own.
+
+    An account's address is the e-mail of its latest order that gives one (the address the
+    customer uses now). An address the orders of two accounts carry (a shared inbox) joins a
+    guest order to neither. ``other_addresses`` are more addresses each order carries (a
+    billing e-mail beside the account's), which a guest order's joins by too; ``id_column``
+    names the account id in the notes."""
+    address = comparable_addresses(email_cells)
+    user = users.astype("string").str.strip().mask(lambda s: s.isin(["", "0"]), pd.NA)
+    registered = user.notna().to_numpy(bool)
+    if not registered.any():
+        return Accounts(email_cells, [])
+    latest = (
+        pd.DataFrame({"user": user, "address": address, "at": ordered_at})[registered]
+        .dropna(subset=["address"])
+        .sort_values("at", kind="stable")
+        .groupby("user")["address"]
+        .last()
+    )
+    account = user.map(latest).astype("string")
+    carried = [address[registered]]
+    if other_addresses is not None:
+        carried.append(comparable_addresses(other_addresses)[registered])
+    links = (
+        pd.DataFrame(
+            {
+                "address": pd.concat(carried).to_numpy(),
+                "customer_id": pd.concat([account[registered]] * len(carried)).to_numpy(),
+            }
+        )
+        .dropna()
+        .drop_duplicates()
+    )
+    guest = ~registered & address.notna().to_numpy(bool)
+    owned = address[guest].map(owners(links, "address")).astype("string")
+    # an order no account claims keeps its cell, which identities() reads (a placeholder too)
+    email = email_cells.astype("string").where(account.isna(), account)
+    joined = np.flatnonzero(guest)[owned.notna().to_numpy(bool)]
+    email.iloc[joined] = owned.dropna().to_numpy()
+    moved = registered & (address.notna() & account.notna() & (address != account)).to_numpy(bool)
+    notes = account_notes(int(moved.sum()), int(owned.notna().sum()), id_column or "account id")
+    return Accounts(email, notes)
+
+
+def comparable_addresses(cells: pd.Series) -> pd.Series:
+    """E-mail cells as addresses to compare: trimmed, lower-cased, <NA> for none or a
+    placeholder address (which :func:`identities` reads as no e-mail)."""
+    address = emails(cells)[1]
+    placeholder = placeholder_addresses(pa.array(address, type=pa.large_string()))
+    return address.mask(placeholder)
+
+
+def with_written_emails(who: Identities, email_cells: pd.Series) -> Identities:
+    """``who`` (:func:`identities` of :func:`accounts`' e-mails) with each order's e-mail the
+    address it was placed with, as written: its customer is the account's, and an audience
+    file or a later ingest sees the address the order gave."""
+    written = emails(email_cells)[0].where(comparable_addresses(email_cells).notna(), pd.NA)
+    return who._replace(email=written.where(who.email.notna(), pd.NA))
+
+
+def account_notes(moved: int, joined: int, id_column: str) -> list[str]:
+    """The ingest notes on orders given to a registered customer's account by its id
+    (``moved``: placed under another e-mail than the account's latest) or by their e-mail
+    (``joined``: guest checkouts)."""
+    notes = []
+    if moved:
+        one = moved == 1
+        notes.append(
+            f"{moved:,} {'order' if one else 'orders'} of registered customers "
+            f"{'gives' if one else 'give'} another e-mail than the account's latest: counted "
+            f"as the account's (by {id_column})"
+        )
+    if joined:
+        one = joined == 1
+        notes.append(
+            f"{joined:,} guest {'order' if one else 'orders'} {'belongs' if one else 'belong'} "
+            "to the registered customer whose orders carry the same e-mail"
+        )
+    return notes
+
+
 class PhoneLinking(NamedTuple):
     """:func:`with_phones`' result."""
 

@@ -45,7 +45,11 @@ Rules
 * The customer key is ``lower(trim(customer_email))``. Magento's own ``customer_id`` is NULL for
   guest checkouts, but a guest checkout still gives an email, and the email is what identifies the
   buyer across orders, so such orders are *not* guest orders here: an order is a guest order
-  only when it has no email, as with every other source. ``sales_order`` holds no telephone;
+  only when it has no email, as with every other source. A registered customer (a
+  ``customer_id``) is one customer whatever e-mail each order was placed with (an account whose
+  e-mail changed): all their orders are keyed by the e-mail of their latest order; a guest
+  checkout with an e-mail one account's orders carry is that account's (one two accounts'
+  orders carry joins neither); each order's ``email`` stays its own. ``sales_order`` holds no telephone;
   a dump joined with the billing address (``billing_telephone`` or ``telephone``, and
   ``billing_country_id``) makes an order without email the customer of its phone, as in
   :mod:`valuecast.io.phones`.
@@ -160,6 +164,7 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "entity_id": ("entity_id",),
     "state": ("state",),
     "customer_email": ("customer_email",),
+    "customer_id": ("customer_id",),
     "created_at": ("created_at",),
     "base_subtotal": ("base_subtotal",),
     "base_discount_amount": ("base_discount_amount",),
@@ -351,11 +356,14 @@ def _orders(
     )
     gross = table.money(cols["base_grand_total"])
     gross = np.where(np.isnan(gross), subtotal - discount, gross)
-    who = _build.identities(
-        table.text_series(cols["customer_email"]),
-        table.text_series(cols["phone"]),
-        table.text_series(cols["country"]),
+    email_cells = table.text_series(cols["customer_email"])
+    accounts = _build.accounts(
+        table.text_series(cols["customer_id"]), email_cells, created, id_column=cols["customer_id"]
     )
+    who = _build.identities(
+        accounts.email, table.text_series(cols["phone"]), table.text_series(cols["country"])
+    )
+    who = _build.with_written_emails(who, email_cells)
     state = table.text_series(cols["state"]).str.lower().str.strip()
     frame_columns = {
         "order_number": number,
@@ -403,6 +411,7 @@ def _orders(
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
         notes=_build.identity_notes(who)
+        + accounts.notes
         + _utc_note(table, cols["created_at"], time_zone)
         + currency_notes,
         phone_links=who.phone_links,

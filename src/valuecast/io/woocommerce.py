@@ -68,7 +68,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -270,11 +269,11 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     billing = first("billing_email")
     if cols["billing_email"] is not None:
         email_cells = email_cells.where(email_cells.str.strip().fillna("") != "", billing)
-    accounts = _accounts(first("customer_user"), email_cells, billing, ordered_at)
+    accounts = _build.accounts(
+        first("customer_user"), email_cells, ordered_at, billing, id_column=cols["customer_user"]
+    )
     who = _build.identities(accounts.email, first("billing_phone"), first("billing_country"))
-    # each order keeps the address it was placed with (its customer is the account's)
-    written = _build.emails(email_cells)[0].where(_comparable(email_cells).notna(), pd.NA)
-    who = who._replace(email=written.where(who.email.notna(), pd.NA))
+    who = _build.with_written_emails(who, email_cells)
     code = first("coupon_items").str.extract(r"code:\s*([^|;]*)", expand=False).str.strip()
     plain = first("coupons").str.split(",").str[0].str.strip()
     code = code.where(code.fillna("") != "", plain).mask(lambda s: s == "", pd.NA)
@@ -344,86 +343,6 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         phone_links=who.phone_links,
         written_symbol=symbol if currency.isna().all() else None,
     )
-
-
-class Accounts(NamedTuple):
-    """:func:`_accounts`' result."""
-
-    email: pd.Series
-    """Each order's e-mail as its customer is known by (<NA> for none)."""
-    notes: list[str]
-
-
-def _accounts(
-    users: pd.Series, email_cells: pd.Series, billing: pd.Series, ordered_at: np.ndarray
-) -> Accounts:
-    """Each order's e-mail as its customer is known by: a registered customer (``users``, the
-    WordPress user id; empty or ``0`` for a guest) by one address for all of their orders,
-    whatever billing e-mail each order gives, and a guest order by the account whose orders
-    carry its address (a registered customer checking out as a guest), else by its own.
-
-    An account's address is its ``customer_email`` (the account's own, which the exporters
-    write on every order of it), else the billing e-mail of its latest order that gives one
-    (the address the customer uses now). An address the orders of two accounts carry (a shared
-    inbox) joins a guest order to neither."""
-    address = _comparable(email_cells)
-    user = users.astype("string").str.strip().mask(lambda s: s.isin(["", "0"]), pd.NA)
-    registered = user.notna().to_numpy(bool)
-    if not registered.any():
-        return Accounts(email_cells, [])
-    latest = (
-        pd.DataFrame({"user": user, "address": address, "at": ordered_at})[registered]
-        .dropna(subset=["address"])
-        .sort_values("at", kind="stable")
-        .groupby("user")["address"]
-        .last()
-    )
-    account = user.map(latest).astype("string")
-    carried = pd.concat([address[registered], _comparable(billing)[registered]])
-    links = (
-        pd.DataFrame(
-            {"address": carried.to_numpy(), "customer_id": pd.concat([account[registered]] * 2)}
-        )
-        .dropna()
-        .drop_duplicates()
-    )
-    guest = ~registered & address.notna().to_numpy(bool)
-    owned = address[guest].map(_build.owners(links, "address")).astype("string")
-    # an order no account claims keeps its cell, which identities() reads (a placeholder too)
-    email = email_cells.astype("string").where(account.isna(), account)
-    joined = np.flatnonzero(guest)[owned.notna().to_numpy(bool)]
-    email.iloc[joined] = owned.dropna().to_numpy()
-    moved = registered & (address.notna() & account.notna() & (address != account)).to_numpy(bool)
-    return Accounts(email, _account_notes(int(moved.sum()), int(owned.notna().sum())))
-
-
-def _comparable(cells: pd.Series) -> pd.Series:
-    """E-mail cells as addresses to compare: trimmed, lower-cased, <NA> for none or a
-    placeholder address (which :func:`valuecast.io._build.identities` reads as no e-mail)."""
-    address = _build.emails(cells)[1]
-    placeholder = _build.placeholder_addresses(pa.array(address, type=pa.large_string()))
-    return address.mask(placeholder)
-
-
-def _account_notes(moved: int, joined: int) -> list[str]:
-    """The ingest notes on orders given to a registered customer's account by its user id
-    (``moved``: placed under another billing e-mail) or by their e-mail (``joined``: guest
-    checkouts)."""
-    notes = []
-    if moved:
-        one = moved == 1
-        notes.append(
-            f"{moved:,} {'order' if one else 'orders'} of registered customers "
-            f"{'gives' if one else 'give'} another billing e-mail than the account's: counted "
-            "as the account's (by its user id)"
-        )
-    if joined:
-        one = joined == 1
-        notes.append(
-            f"{joined:,} guest {'order' if one else 'orders'} {'belongs' if one else 'belong'} "
-            "to the registered customer whose orders carry the same e-mail"
-        )
-    return notes
 
 
 def _order_tax(

@@ -713,3 +713,39 @@ def test_an_account_whose_email_changed_is_one_customer(exports, write):
         "1 order of registered customers gives another e-mail than the account's latest: "
         "counted as the account's (by customer_id)"
     ) in result.notes
+
+
+def test_store_views_numbering_their_orders_alike_are_distinct_orders(exports, write):
+    """Magento 2 numbers each store view's orders from 000000001: an English and a French
+    store view both have an order 000000001, two orders of two customers."""
+    rows = [
+        order(1, "000000001", "en@example.com", store_id=1),
+        order(2, "000000001", "fr@example.com", store_id=2, store_name="FR\nFR\nFrançais"),
+        order(3, "000000002", "fr@example.com", store_id=2, store_name="FR\nFR\nFrançais"),
+    ]
+    path = write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows)
+    result = magento.read_sales_order(path)
+    orders = result.orders
+    # all of store 2's orders, 000000002 too: its number stays when store 1 reaches it
+    assert orders["order_number"].tolist() == [
+        "000000001", "000000001 (store 2)", "000000002 (store 2)",
+    ]  # fmt: skip
+    assert (
+        "order numbers repeat across store views (Magento 2 may number each store view's orders "
+        "from 000000001): the 2 orders of store views other than the default one are numbered "
+        "as '000000001 (store 2)'"
+    ) in result.notes
+    assert orders["customer_id"].tolist() == ["en@example.com"] + ["fr@example.com"] * 2
+    frame = pd.DataFrame(rows).assign(store_id=[1.0, 2.0, 2.0])  # a column with NULLs
+    assert read_exports([("sales_order", frame)])[0].orders["order_number"].tolist() == (
+        orders["order_number"].tolist()
+    )
+    prefixed = [dict(rows[1], increment_id="2000000001"), dict(rows[2], increment_id="2000000002")]
+    path = write("prefixed.csv", exports.MAGENTO_ORDER_HEADER, [rows[0], *prefixed])
+    assert magento.read_sales_order(path).orders["order_number"].tolist() == [
+        "000000001", "2000000001", "2000000002",
+    ]  # fmt: skip
+    twice = write("twice.csv", exports.MAGENTO_ORDER_HEADER, [*rows, dict(rows[2], entity_id=4)])
+    with pytest.raises(InputError, match="order '000000002' appears twice in store 2") as error:
+        magento.read_sales_order(twice)
+    assert error.value.row == 5

@@ -57,7 +57,12 @@ Rules
   it is refunded in full by credit memos) -> ``"refunded"``; ``base_subtotal`` below zero ->
   ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
   pending_payment, processing, complete, holded, payment_review) counts.
-* An ``increment_id`` written twice is an error, as is a ``created_at`` before 1990 or after
+* Magento 2 may number each store view's orders from ``000000001`` (its unique key is
+  ``increment_id`` with ``store_id``): when increment ids repeat across store views, every
+  order of a store view other than the default one (``store_id`` 1) is numbered ``000000001
+  (store 2)`` and a note says so; the default store view's orders, and a table whose numbers
+  are unique, keep their ``increment_id``.
+* An ``increment_id`` written twice (in one store view) is an error, as is a ``created_at`` before 1990 or after
   tomorrow, and a negative ``base_subtotal_refunded``, ``base_subtotal_canceled`` or adjustment
   (Magento writes them positive; subtracting a negative one would add to revenue).
 * ``created_at`` is in UTC (Magento stores it so). ``--map time_zone=America/New_York`` (the
@@ -183,6 +188,7 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "base_to_global_rate": ("base_to_global_rate",),
     "coupon_code": ("coupon_code",),
     "store": ("store_name", "store_id"),
+    "store_id": ("store_id",),
     # not in sales_order (the telephone is in sales_order_address): read when a query joined it
     "phone": ("billing_telephone", "telephone", "customer_telephone"),
     "country": ("billing_country_id", "country_id"),
@@ -327,7 +333,9 @@ def _orders(
     n = table.num_rows
     filled = _filled(table, cols)
     keep = np.flatnonzero(filled)
-    number = _order_numbers(table, filled, cols["increment_id"])
+    number, number_notes = _store_order_numbers(
+        table, filled, cols["increment_id"], cols["store_id"]
+    )
     created = _store_times(table, cols["created_at"], time_zone)
     subtotal = table.money(cols["base_subtotal"])
     for values, key in ((created, "created_at"), (subtotal, "base_subtotal")):
@@ -410,7 +418,8 @@ def _orders(
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
-        notes=_build.identity_notes(who)
+        notes=number_notes
+        + _build.identity_notes(who)
         + accounts.notes
         + _utc_note(table, cols["created_at"], time_zone)
         + currency_notes,
@@ -509,6 +518,48 @@ def _filled(table: Table, cols: dict[str, str | None]) -> np.ndarray:
         if column is not None:
             filled |= table.nonempty(column)
     return filled
+
+
+DEFAULT_STORE_IDS = frozenset({"0", "1"})
+"""Magento's admin store (0) and the default store view (1), which every install has: their
+orders keep their increment id as their number."""
+
+
+def _store_order_numbers(
+    table: Table, filled: np.ndarray, column: str, store_column: str | None
+) -> tuple[pd.Series, list[str]]:
+    """The order number of every ``sales_order`` row, and the note when numbers were told
+    apart by store view: its ``increment_id``, which Magento 2 makes unique per store view only
+    (a store view may count its own orders from 000000001, as another does).
+
+    When increment ids repeat across store views, every order of a store view other than the
+    default one is numbered ``000000001 (store 2)``, not only the orders whose numbers meet,
+    so that an order's number stays the same as the table grows; a table whose numbers are
+    unique (store views numbered with prefixes) keeps them all. A filled row without an
+    increment id, or one store view's increment id written twice, is an error."""
+    number = table.text_series(column)
+    if store_column is None or not number[filled].dropna().duplicated().any():
+        return _order_numbers(table, filled, column), []
+    # a database's column with NULLs is read as 2.0
+    store = table.text_series(store_column).str.strip().str.replace(r"\.0+$", "", regex=True)
+    other = filled & (store.notna() & ~store.isin(DEFAULT_STORE_IDS)).to_numpy(bool)
+    qualified = number.copy()
+    qualified[other] = number[other] + " (store " + store[other] + ")"
+    missing = filled & number.isna().to_numpy(bool)
+    if missing.any():
+        raise table.error("order has no number", int(np.flatnonzero(missing)[0]), column)
+    duplicated = filled & qualified.duplicated(keep="first").fillna(False).to_numpy(bool)
+    if duplicated.any():
+        position = int(np.flatnonzero(duplicated)[0])
+        where = f" in store {store[position]}" if pd.notna(store[position]) else ""
+        raise table.error(f"order {number[position]!r} appears twice{where}", position, column)
+    count = int(other.sum())
+    note = (
+        "order numbers repeat across store views (Magento 2 may number each store view's "
+        f"orders from 000000001): the {count:,} order{'s' if count != 1 else ''} of store views "
+        "other than the default one are numbered as '000000001 (store 2)'"
+    )
+    return qualified, [note]
 
 
 def _order_numbers(table: Table, filled: np.ndarray, column: str) -> pd.Series:

@@ -535,3 +535,29 @@ def test_a_guest_checkout_with_an_accounts_billing_email_joins_the_account(expor
     assert result.orders["customer_id"].tolist() == [
         "kim@work.example", "kim@work.example", "lee@example.com",
     ]  # fmt: skip
+
+
+def test_an_account_that_orders_of_many_customers_are_placed_under_joins_none(exports, write):
+    """A till's user (a POS plugin's walk-in account) carries many customers' e-mails: they
+    stay their own customers; a database's user id column with NULLs reads 17.0 and 0.0."""
+    frame = pd.DataFrame(
+        {
+            "order_id": [1, 2, 3, 4, 5, 6],
+            "order_date": [f"2024-01-0{day} 10:00:00" for day in range(1, 7)],
+            "status": "completed",
+            "order_total": 50.0,
+            "customer_id": [9.0, 9.0, 9.0, 9.0, 0.0, 0.0],
+            "billing_email": [f"c{n}@example.com" for n in (1, 2, 3, 4, 5, 5)],
+        }
+    )
+    result = woocommerce.read_orders_frame(frame)
+    assert result.orders["customer_id"].tolist() == [
+        f"c{n}@example.com" for n in (1, 2, 3, 4, 5, 5)
+    ]
+    assert (
+        "1 account (customer_id) carries more than 3 e-mail addresses, as a till's or a staff "
+        "account would: its orders are read by the e-mail each gives"
+    ) in result.notes
+    result = woocommerce.read_orders_frame(frame.assign(customer_id=[9.0] * 2 + [0.0] * 4))
+    assert result.orders["customer_id"].tolist()[:2] == ["c2@example.com"] * 2
+    assert result.orders["customer_id"].tolist()[4:] == ["c5@example.com"] * 2

@@ -475,12 +475,19 @@ def accounts(
     customer uses now). An address the orders of two accounts carry (a shared inbox) joins a
     guest order to neither. ``other_addresses`` are more addresses each order carries (a
     billing e-mail beside the account's), which a guest order's joins by too; ``id_column``
-    names the account id in the notes."""
+    names the account id in the notes. An account whose orders carry more than
+    :data:`SHARED_ACCOUNT_ADDRESSES` addresses is a shared one (a till's), whose orders are
+    read as a guest's, each by its own address, and a note counts such accounts."""
     address = comparable_addresses(email_cells)
-    user = users.astype("string").str.strip().mask(lambda s: s.isin(["", "0"]), pd.NA)
+    # a database's column with NULLs is read as 17.0, a guest's as 0.0
+    user = users.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+    user = user.mask(user.isin(["", "0"]), pd.NA)
+    shared = _shared_accounts(user, address)
+    user = user.mask(user.isin(shared), pd.NA)
+    shared_notes = shared_accounts_note(len(shared), id_column or "account id")
     registered = user.notna().to_numpy(bool)
     if not registered.any():
-        return Accounts(email_cells, [])
+        return Accounts(email_cells, shared_notes)
     latest = (
         pd.DataFrame({"user": user, "address": address, "at": ordered_at})[registered]
         .dropna(subset=["address"])
@@ -510,7 +517,34 @@ def accounts(
     email.iloc[joined] = owned.dropna().to_numpy()
     moved = registered & (address.notna() & account.notna() & (address != account)).to_numpy(bool)
     notes = account_notes(int(moved.sum()), int(owned.notna().sum()), id_column or "account id")
-    return Accounts(email, notes)
+    return Accounts(email, notes + shared_notes)
+
+
+SHARED_ACCOUNT_ADDRESSES = 3
+"""More e-mail addresses than this on one account's orders make it a shared account (a till's
+or a staff member's that orders of many customers are placed under), not a customer who
+changed their e-mail."""
+
+
+def _shared_accounts(user: pd.Series, address: pd.Series) -> list[str]:
+    """The account ids whose orders carry more than :data:`SHARED_ACCOUNT_ADDRESSES`
+    addresses."""
+    pairs = pd.DataFrame({"user": user, "address": address}).dropna().drop_duplicates()
+    counts = pairs["user"].value_counts()
+    return counts[counts > SHARED_ACCOUNT_ADDRESSES].index.tolist()
+
+
+def shared_accounts_note(count: int, id_column: str) -> list[str]:
+    """The note on accounts left out of :func:`accounts`' joining as shared (none when 0)."""
+    if not count:
+        return []
+    one = count == 1
+    return [
+        f"{count:,} {'account' if one else 'accounts'} ({id_column}) "
+        f"{'carries' if one else 'carry'} more than {SHARED_ACCOUNT_ADDRESSES} e-mail "
+        f"addresses, as a till's or a staff account would: {'its' if one else 'their'} orders "
+        "are read by the e-mail each gives"
+    ]
 
 
 def comparable_addresses(cells: pd.Series) -> pd.Series:

@@ -749,3 +749,22 @@ def test_store_views_numbering_their_orders_alike_are_distinct_orders(exports, w
     with pytest.raises(InputError, match="order '000000002' appears twice in store 2") as error:
         magento.read_sales_order(twice)
     assert error.value.row == 5
+
+
+def test_a_grid_of_store_views_numbering_their_orders_alike_tells_them_apart(exports, write):
+    french = "Main Website\nMain Website Store\nFrench Store View"
+    rows = [
+        grid_row("000000001", "Jan 5, 2024 10:15:03 AM", "Complete", "en@example.com", "$10.00"),
+        grid_row("000000002", "Jan 6, 2024 10:15:03 AM", "Complete", "en@example.com", "$10.00"),
+        grid_row("000000001", "Mar 5, 2024 10:15:03 AM", "Complete", "fr@example.com", "$20.00",
+                 Purchase_Point=french),
+    ]  # fmt: skip
+    result = magento.read_order_grid(write("export.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert result.orders["order_number"].tolist() == [
+        "000000001", "000000002", "000000001 (French Store View)",
+    ]  # fmt: skip
+    assert result.notes[0].startswith("order numbers repeat across store views")
+    assert "(Default Store View)" in result.notes[0]
+    twice = write("twice.csv", exports.MAGENTO_GRID_HEADER, [*rows, rows[2]])
+    with pytest.raises(InputError, match="'000000001' appears twice in French Store View"):
+        magento.read_order_grid(twice)

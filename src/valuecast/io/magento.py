@@ -81,7 +81,10 @@ Total Refunded, ...``), read by name by :func:`read_order_grid`. Required: ``ID`
 Date``, ``Status``, ``Customer Email`` and ``Subtotal`` (the last two are off in the grid's default
 column set: turn them on under Columns before exporting).
 
-* ``order_number`` = ``ID`` (the increment id); written twice is an error.
+* ``order_number`` = ``ID`` (the increment id); written twice is an error, but for an ID
+  that store views numbering their orders alike repeat: then the orders of every purchase
+  point other than that of the earliest order are numbered with their store view (the
+  purchase point's last line), ``000000001 (French Store View)``, and a note says so.
 * ``ordered_at`` = ``Purchase Date`` as the grid shows it, in the admin's time zone:
   ``Jan 5, 2024 10:15:03 AM`` (also with a comma after the year, as newer versions
   write, without seconds, or on a 24-hour clock, with or without AM/PM), ``1 Jun 2024,
@@ -562,6 +565,49 @@ def _store_order_numbers(
     return qualified, [note]
 
 
+def _grid_order_numbers(
+    table: Table, filled: np.ndarray, column: str, point_column: str | None, created: np.ndarray
+) -> tuple[pd.Series, list[str]]:
+    """The grid's order numbers (``ID``), and the note when numbers were told apart by store
+    view, as :func:`_store_order_numbers` tells them in ``sales_order``: the grid has no store
+    id, so when IDs repeat across purchase points, the orders of every purchase point other
+    than that of the earliest order (the store view the shop began with) are numbered
+    ``000000001 (French Store View)``, by the purchase point's last line, its store view."""
+    number = table.text_series(column)
+    if point_column is None or not number[filled].dropna().duplicated().any():
+        return _order_numbers(table, filled, column), []
+    point = table.text_series(point_column, strip_apostrophe=False).str.strip()
+    first = point[filled & ~np.isnat(created)]
+    if first.dropna().empty:
+        return _order_numbers(table, filled, column), []
+    order = np.argsort(created[first.index.to_numpy()], kind="stable")
+    default = first.iloc[order].dropna().iloc[0]
+    view = point.str.split(r"\r?\n").str[-1].str.strip()
+    other = filled & (point.notna() & (point != default)).to_numpy(bool)
+    qualified = number.copy()
+    qualified[other] = number[other] + " (" + view[other] + ")"
+    duplicated = filled & qualified.duplicated(keep="first").fillna(False).to_numpy(bool)
+    if duplicated.any():
+        position = int(np.flatnonzero(duplicated)[0])
+        where = f" in {view[position]}" if pd.notna(view[position]) else ""
+        raise table.error(f"order {number[position]!r} appears twice{where}", position, column)
+    count = int(other.sum())
+    note = (
+        "order numbers repeat across store views (Magento 2 may number each store view's "
+        f"orders from 000000001): the {count:,} order{'s' if count != 1 else ''} of store views "
+        f"other than that of the earliest order ({view[first.index[order[0]]]}) are numbered "
+        "with their store view, as '000000001 (French Store View)'"
+    )
+    return qualified, [note]
+
+
+def _order_numbers_given(table: Table, filled: np.ndarray, column: str) -> None:
+    """Raise for the first filled row without an order number."""
+    missing = filled & ~table.nonempty(column)
+    if missing.any():
+        raise table.error("order has no number", int(np.flatnonzero(missing)[0]), column)
+
+
 def _order_numbers(table: Table, filled: np.ndarray, column: str) -> pd.Series:
     """The order number of every row; a filled row without one, or one written twice, is an error."""
     number = table.text_series(column)
@@ -659,7 +705,7 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
     n = table.num_rows
     filled = _filled(table, cols)
     keep = np.flatnonzero(filled)
-    number = _order_numbers(table, filled, cols["id"])
+    _order_numbers_given(table, filled, cols["id"])
     created = _grid_dates(table, cols["purchase_date"])
     subtotal = table.money(cols["subtotal"])
     for values, key in ((created, "purchase_date"), (subtotal, "subtotal")):
@@ -667,6 +713,9 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         if gap.any():
             raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
     _build.check_order_dates(table, created, cols["purchase_date"])
+    number, number_notes = _grid_order_numbers(
+        table, filled, cols["id"], cols["purchase_point"], created
+    )
     refunded = _build.money_or_zero(table.money(cols["total_refunded"]))
     _build.check_not_negative(table, refunded, cols["total_refunded"])
     gross = table.money(cols["grand_total"])
@@ -711,7 +760,13 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         written_status, (status.isna() & written_status.notna()).to_numpy(bool),
         "Magento's own", "Canceled, Closed and Refunded (or their translations)",
     )  # fmt: skip
-    notes = _build.identity_notes(who) + unknown + _no_status_note(written_status) + [GRID_NOTE]
+    notes = (
+        number_notes
+        + _build.identity_notes(who)
+        + unknown
+        + _no_status_note(written_status)
+        + [GRID_NOTE]
+    )
     return _build.assemble(
         table.name,
         "magento-grid",

@@ -49,7 +49,8 @@ Rules
   ``customer_id``) is one customer whatever e-mail each order was placed with (an account whose
   e-mail changed): all their orders are keyed by the e-mail of their latest order; a guest
   checkout with an e-mail one account's orders carry is that account's (one two accounts'
-  orders carry joins neither); each order's ``email`` stays its own. ``sales_order`` holds no telephone;
+  orders carry joins neither; an account whose orders carry more than 3 addresses, a till's,
+  joins none: :func:`valuecast.io._build.accounts`); each order's ``email`` stays its own. ``sales_order`` holds no telephone;
   a dump joined with the billing address (``billing_telephone`` or ``telephone``, and
   ``billing_country_id``) makes an order without email the customer of its phone, as in
   :mod:`valuecast.io.phones`.

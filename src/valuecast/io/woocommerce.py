@@ -47,11 +47,12 @@ Rules
   ``customer_email``, else the billing e-mail of their latest order giving one; a guest order
   whose e-mail the orders of one account carry (as account or billing address) is that
   account's (a registered customer checking out as a guest), and one whose e-mail two accounts'
-  orders carry is its own address's. Each order's ``email`` stays the address it gives. An
-  order without email is the customer of its ``billing_phone`` (national numbers get the
-  calling code of ``billing_country``; :mod:`valuecast.io.phones`, and
-  :func:`valuecast.io._build.identities` for an email and a phone on one order); neither ->
-  guest order. ``order_number`` = ``order_number`` (else ``order_id``).
+  orders carry is its own address's; an account whose orders carry more than 3 addresses (a
+  till's, :func:`valuecast.io._build.accounts`) joins none. Each order's ``email`` stays the
+  address it gives. An order without email is the customer of its ``billing_phone``
+  (national numbers get the calling code of ``billing_country``; :mod:`valuecast.io.phones`,
+  and :func:`valuecast.io._build.identities` for an email and a phone on one order); neither
+  -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
 * ``ordered_at`` = ``order_date`` as written (the store's local time), ISO or the day/month
   forms described in :mod:`valuecast.io.csvfile`.
 * Line items (``item_name`` / ``item_sku`` rows, or the packed ``line_item_N`` cells) become

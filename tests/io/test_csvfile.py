@@ -535,6 +535,11 @@ def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
          "--map 'date_format=%m/%d/%y')"),
         ("01/01/2024 10:44 CET", ", or give the column's format in Python's strptime codes: "
          "--map 'date_format=%m/%d/%Y %H:%M CET')"),
+        # WordPress's date and time settings Y-m-d and g:i a, as WooCommerce exporters use them
+        ("2024-03-05 11:30 pm", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=%Y-%m-%d %I:%M %p')"),
+        ("2024/03/05 23:30", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=%Y/%m/%d %H:%M')"),
         ("yesterday", ", or give the column's format in Python's strptime codes, e.g. "
          "--map 'date_format=%m/%d/%Y %I:%M %p')"),
         ("45296", "; it looks like a spreadsheet's day number: format the column as dates in the "

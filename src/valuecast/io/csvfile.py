@@ -895,11 +895,13 @@ _GUESSED_FORMATS = (
     "%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y %I:%M %p", "%b %d, %Y",
     "%d %B %Y %H:%M", "%d %B %Y", "%d %b %Y %H:%M", "%d %b %Y", "%d. %b %Y, %H:%M",
     "%d. %b %Y %H:%M", "%d. %b %Y", "%d de %b de %Y", "%d.%m.%y", "%d.%m.%y %H:%M",
-    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%m-%d-%Y", "%d-%m-%Y", "%d-%b-%Y", "%d-%b-%y",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %I:%M:%S %p",
+    "%Y-%m-%d %I:%M %p", "%Y/%m/%d %I:%M %p", "%m-%d-%Y", "%d-%m-%Y", "%d-%b-%Y", "%d-%b-%y",
 )  # fmt: skip
 """Date forms exports write that the readers leave to ``--map date_format``, tried in turn
-for the hint of an unread cell (Etsy's 12/30/24, WordPress's January 1, 2023 9:28 pm, a German
-shop's 31. März 2024) once its month names are English (:func:`english_month_names`)."""
+for the hint of an unread cell (Etsy's 12/30/24, WordPress's January 1, 2023 9:28 pm and its
+2023-01-01 9:28 pm, a German shop's 31. März 2024) once its month names are English
+(:func:`english_month_names`)."""
 
 
 def _guessed_format(cell: str) -> str | None:

@@ -561,7 +561,8 @@ def _store_order_numbers(
     note = (
         "order numbers repeat across store views (Magento 2 may number each store view's "
         f"orders from 000000001): the {count:,} order{'s' if count != 1 else ''} of store views "
-        "other than the default one are numbered as '000000001 (store 2)'"
+        f"other than the default one {'are' if count != 1 else 'is'} numbered as "
+        "'000000001 (store 2)'"
     )
     return qualified, [note]
 
@@ -596,8 +597,9 @@ def _grid_order_numbers(
     note = (
         "order numbers repeat across store views (Magento 2 may number each store view's "
         f"orders from 000000001): the {count:,} order{'s' if count != 1 else ''} of store views "
-        f"other than that of the earliest order ({view[first.index[order[0]]]}) are numbered "
-        "with their store view, as '000000001 (French Store View)'"
+        f"other than that of the earliest order ({view[first.index[order[0]]]}) "
+        f"{'are' if count != 1 else 'is'} numbered with their store view, as "
+        "'000000001 (French Store View)'"
     )
     return qualified, [note]
 

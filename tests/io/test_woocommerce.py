@@ -92,6 +92,12 @@ def test_webtoffee_orders_statuses_and_net_revenue(exports, write):
         "cancelled": 1, "failed": 1, "refunded": 1, "trash": 1, "draft": 1,
     }  # fmt: skip
     assert result.excluded_revenue["cancelled"] == pytest.approx(59.5)
+    # an order awaiting payment counts, and the merchant is told what is not paid yet
+    assert (
+        "2 orders not paid yet (pending payment 1, on hold 1) are counted as sales (100.00 of "
+        "revenue): cancel in WooCommerce any that will never be paid (a payment page left, a "
+        "transfer that never came)"
+    ) in result.notes
     lines = result.order_lines[result.order_lines["order_id"] == "woocommerce:101"]
     assert lines["line_number"].tolist() == [1, 2]
     assert lines["product_name"].tolist() == ["Hoodie", "Sticker"]

@@ -25,7 +25,8 @@ Rules
   status, without case or accents. Excluded: ``cancelled``, ``failed``, ``refunded``, ``trash`` (each its own
   reason) and ``draft`` / ``checkout-draft`` / ``auto-draft`` as ``"draft"`` (a block checkout
   still in progress is not an order). Every other status counts, including ``pending`` and
-  ``on-hold`` (awaiting payment: WooCommerce cancels them itself when payment never comes).
+  ``on-hold`` (awaiting payment: WooCommerce cancels them itself when payment never comes,
+  if it holds stock for them); a note counts those not paid yet and sums their revenue.
 * ``net_revenue = max(order_total - tax - shipping - refunds x share, 0)``, the refunds taken off
   without their tax (``share``: the items' price without tax over their price with it,
   ``(order_total - tax - shipping) / (order_total - shipping - shipping_tax_total)``), where
@@ -319,6 +320,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
     rules = _build.status_rules(status, EXCLUDED_STATUSES)
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
+    unpaid = _unpaid_note(status, reason == None, orders["net_revenue"].to_numpy(float))  # noqa: E711
     # the lines read their own columns: the order-level cells and texts (~0.3 GB at a
     # million orders) are let go of before the lines are built beside the orders
     item_columns = (
@@ -338,12 +340,40 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         empty_rows=int((~filled).sum()),
         notes=_build.identity_notes(who)
         + accounts.notes
+        + unpaid
         + unknown
         + currency_notes
         + _untaxed_note(cols),
         phone_links=who.phone_links,
         written_symbol=symbol if currency.isna().all() else None,
     )
+
+
+UNPAID_STATUSES = {"pending": "pending payment", "pending-payment": "pending payment",
+                   "on-hold": "on hold"}  # fmt: skip
+"""WooCommerce's statuses of an order not paid yet, counted as a sale, by the label a note
+gives them: ``pending`` (the customer has not finished paying) and ``on-hold`` (a bank
+transfer or cheque awaited)."""
+
+
+def _unpaid_note(status: pd.Series, counted: np.ndarray, net: np.ndarray) -> list[str]:
+    """The note counting the counted orders not paid yet (:data:`UNPAID_STATUSES`) and their
+    revenue, so that the merchant sees what the analysis takes as sold before it is paid
+    (none when there are none)."""
+    label = status.map(UNPAID_STATUSES).to_numpy(object)
+    unpaid = counted & pd.notna(label)
+    if not unpaid.any():
+        return []
+    counts = pd.Series(label[unpaid]).value_counts()
+    listed = ", ".join(f"{name} {counts[name]:,}" for name in sorted(counts.index, reverse=True))
+    total = int(unpaid.sum())
+    one = total == 1
+    return [
+        f"{total:,} {'order' if one else 'orders'} not paid yet ({listed}) "
+        f"{'is' if one else 'are'} counted as {'a sale' if one else 'sales'} "
+        f"({float(net[unpaid].sum()):,.2f} of revenue): cancel in WooCommerce any that will "
+        "never be paid (a payment page left, a transfer that never came)"
+    ]
 
 
 def _order_tax(

@@ -66,6 +66,26 @@ def test_cohorts_writes_both_files(app, workspace, tmp_path):
     assert "1 guest order left out" in result.output
 
 
+def test_the_cohort_table_marks_the_months_the_as_of_date_cuts_short(app, workspace, tmp_path):
+    # as of 2024-03-15: March holds 15 of its 31 days, the latest month of every cohort
+    result = runner.invoke(app, ["cohorts", "-w", str(workspace), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.output.splitlines() if "│ 2024-" in line}
+    assert "50*" in rows["2024-02"]  # Feb's month 1 is March so far
+    assert "35 " in rows["2024-01"] and "*" not in rows["2024-01"]  # months 0 and 1: whole
+    assert (
+        "note: *: 2024-03, the as-of month, holds 15 of its 31 days so far: each cohort's "
+        "latest month is not comparable with whole months yet"
+    ) in " ".join(result.output.split())
+    assert "calendar month k after the first order's month" in " ".join(result.output.split())
+    # as of a month's last day every month shown is whole
+    result = runner.invoke(
+        app, ["cohorts", "-w", str(workspace), "--as-of", "2024-02-29", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "*" not in result.output
+
+
 def test_cohorts_by_channel_and_as_of(app, workspace, tmp_path):
     result = runner.invoke(
         app,

@@ -80,8 +80,11 @@ def cohorts(
     """Write monthly acquisition cohorts (LTV by month) and retention; show the churn threshold.
 
     OUT/cohorts.csv has one row per cohort (per group with --by): customers, repeat rate and the
-    cumulative net revenue per customer through each month since acquisition (empty where the
-    cohort has not got there yet).  OUT/retention.csv has one row per cohort and month;
+    cumulative net revenue per customer through each calendar month since the first order's
+    month (an order on 1 February by a customer acquired on 31 January is month 1; empty where
+    the cohort has not got there yet).  An as-of date before its month's last day leaves that
+    month partial: marked * on screen, partial_month in OUT/retention.csv, which has one row
+    per cohort and month;
     OUT/days_between_orders.csv the distribution of days between a customer's purchase days.
     """
     from rich.table import Table
@@ -91,6 +94,7 @@ def cohorts(
         cohort_tables,
         days_between_orders,
     )
+    from valuecast.analysis.growth.history import month_index_of
     from valuecast.outputs.files import write_csv
 
     if out.exists() and not out.is_dir():
@@ -123,15 +127,17 @@ def cohorts(
     except OSError as error:
         fail(f"{out}: cannot write the cohort tables: {error}")
 
+    partial = tables.partial_month
     table = Table(
         title=f"acquisition cohorts as of {tables.as_of}",
         caption=(
-            "m<k>: net revenue per customer through month k after acquisition "
-            "(the CSV keeps the cents)"
+            "m<k>: net revenue per customer through calendar month k after the first order's "
+            "month (the CSV keeps the cents)"
         ),
     )
     group = [tables.by] if tables.by else []
     shown = [m for m in SHOWN_MONTHS if f"ltv_m{m}" in tables.cohorts.columns]
+    as_of_month = month_index_of(tables.as_of)
     table.add_column("cohort", no_wrap=True, min_width=7)
     for name in group:
         table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=16)
@@ -143,7 +149,11 @@ def cohorts(
             *(str(row[name]) for name in group),
             f"{row['customers']:,}",
             _fmt(row["repeat_rate"], ".1%"),
-            *(_fmt(row[f"ltv_m{m}"], ",.0f") for m in shown),
+            *(
+                _fmt(row[f"ltv_m{m}"], ",.0f")
+                + ("*" if partial and _age(row["cohort_month"], as_of_month) == m else "")
+                for m in shown
+            ),
         )
     console.print(table)
     if len(tables.cohorts) > SHOWN_ROWS:
@@ -159,10 +169,29 @@ def cohorts(
     console.print(_gaps_line(gaps), highlight=False, soft_wrap=True)
     console.print(_churn_line(churn), highlight=False, soft_wrap=True)
     ungrouped = ungrouped_note(tables.cohorts[tables.by], tables.by) if tables.by else None
-    for note in [*tables.notes, *([ungrouped] if ungrouped else [])]:
+    partial_note = _partial_note(partial)
+    for note in [*tables.notes, *([ungrouped] if ungrouped else []), *filter(None, [partial_note])]:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     for path in paths.values():
         console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _partial_note(partial: tuple[str, int, int] | None) -> str | None:
+    """The note on the cells (marked ``*``) of an as-of month that is not over yet."""
+    if partial is None:
+        return None
+    month, days, of = partial
+    return (
+        f"*: {month}, the as-of month, holds {days} of its {of} days so far: each cohort's "
+        "latest month is not comparable with whole months yet (retention.csv flags it as "
+        "partial_month)"
+    )
+
+
+def _age(cohort_month: str, as_of_month: int) -> int:
+    """Months from a cohort's ``YYYY-MM`` to the as-of month (the cohort's latest month)."""
+    year, month = cohort_month.split("-")
+    return as_of_month - (int(year) * 12 + int(month) - 1)
 
 
 def _gaps_line(gaps) -> str:

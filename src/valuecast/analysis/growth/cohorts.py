@@ -35,6 +35,7 @@ report):
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -94,6 +95,16 @@ class Cohorts:
     def repeat_rate(self) -> float | None:
         """Share of all customers (every cohort) with two or more orders; None without any."""
         return self.repeat_customers / self.customers if self.customers else None
+
+    @property
+    def partial_month(self) -> tuple[str, int, int] | None:
+        """The as-of date's month when the date is not its last day: (``YYYY-MM``, days up to
+        the as-of date, days in the month); None for a whole month.  Each cohort's latest
+        ``ltv_m`` cell (its retention row flagged ``partial_month``) counts only those days."""
+        if is_month_end(self.as_of):
+            return None
+        days = calendar.monthrange(self.as_of.year, self.as_of.month)[1]
+        return month_label(month_index_of(self.as_of)), self.as_of.day, days
 
     @property
     def max_age(self) -> int | None:

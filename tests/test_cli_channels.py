@@ -132,6 +132,12 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
         )
     header = next(line for line in wide.output.splitlines() if "with spend" in line)
     assert header.index("spend") < header.index("with spend") < header.index("CAC")
+    # google's 25.40 to 114.60 holds its mean, not two of its three customers (50 and 100)
+    clv_header = next(line for line in wide.output.splitlines() if "mean total CLV" in line)
+    assert "mean's 90% interval" in clv_header
+    assert "90% interval: where the mean lies, not the range of its customers' CLVs" in (
+        " ".join(wide.output.split())
+    )
     assert google["cac"] == pytest.approx(25.0)
     assert google["clv_per_customer"] == pytest.approx(75.0)
     assert google["clv_to_cac"] == pytest.approx(3.0) and google["flag"] == "3 or more"

@@ -76,11 +76,15 @@ def _print(
     from rich.table import Table
 
     amounts = f" (amounts in {currency})" if currency else ""
-    table = Table(title=f"CLV by {by}{amounts}")
+    table = Table(
+        title=f"CLV by {by}{amounts}",
+        # the interval is the mean's (Student t), far narrower than the customers' own spread
+        caption="90% interval: where the mean lies, not the range of its customers' CLVs",
+    )
     table.add_column(by, overflow="fold")
     table.add_column("customers", justify="right")
     table.add_column("mean total CLV", justify="right")
-    table.add_column("90% interval", justify="right")
+    table.add_column("mean's 90% interval", justify="right")
     for _, row in frame.iterrows():
         low, high = row["total_clv_low"], row["total_clv_high"]
         interval = "" if pd.isna(low) else f"{low:,.2f} to {high:,.2f}"

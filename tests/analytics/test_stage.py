@@ -178,6 +178,30 @@ def test_evidence_new_vs_returning_revenue_and_repeat_rate():
         growth_stage(ibis.memtable(frame), as_of=AS_OF, cac_ratio=float("nan"))
 
 
+def test_the_returning_share_line_says_guest_orders_are_left_out_of_it():
+    # ann and bob buy twice, a guest once a month: the guest's 100s are neither new nor returning
+    rows = [("ann", "2024-01-05"), ("ann", "2024-02-10"), ("bob", "2024-02-01"),
+            ("bob", "2024-03-03"), (None, "2024-01-10"), (None, "2024-02-10"),
+            (None, "2024-03-10")]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date"])
+    frame["customer_id"] = frame["customer_id"].astype("string")
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    frame["net_revenue"] = [10.0, 10.0, 10.0, 10.0, 100.0, 100.0, 100.0]
+    frame["order_id"] = [str(n) for n in range(len(frame))]
+    result = growth_stage(ibis.memtable(frame), as_of=AS_OF)
+    assert result["guest_orders"] == 3
+    assert result["monthly_revenue"]["returning_share"].tolist() == [0.0, 0.5, 1.0]
+    assert (
+        "returning customers' share of customers' net revenue (3 guest orders left out): "
+        "2024-01 0%, 2024-02 50%, 2024-03 100%"
+    ) in format_stage(result)
+    named = frame[frame["customer_id"].notna()]
+    lines = format_stage(growth_stage(ibis.memtable(named), as_of=AS_OF))
+    assert "returning customers' share of net revenue: 2024-01 0%, 2024-02 50%, 2024-03 100%" in (
+        lines
+    )
+
+
 def test_format_and_json():
     result = growth_stage(shop(date(2024, 1, 1), every_day(AS_OF, 28, 1)), as_of=AS_OF)
     lines = format_stage(result)

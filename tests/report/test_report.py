@@ -567,6 +567,30 @@ def test_the_stage_reading_gives_the_shops_own_rate_and_age():
     )
 
 
+def test_the_returning_share_reading_says_guest_orders_are_outside_it():
+    """A guest is neither new nor returning: the share divides the customers' revenue, which
+    the reading says where the shop has guest orders (else it reads as the shop's revenue)."""
+    from valuecast.outputs.report.stage import stage_charts
+
+    monthly = [{"month": "2024-11", "new_revenue": 80.0, "returning_revenue": 20.0,
+                "returning_share": 0.2},
+               {"month": "2024-12", "new_revenue": 60.0, "returning_revenue": 40.0,
+                "returning_share": 0.4}]  # fmt: skip
+    stage = {"stage": "growing", "retention_share": 0.3, "acquisition_share": 0.7,
+             "monthly_revenue": monthly, "guest_orders": 12, "notes": []}  # fmt: skip
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
+    assert reading == (
+        "Returning customers brought 40% of customers' net revenue (12 guest orders left out) "
+        "in 2024-12, against 20% in 2024-11."
+    )
+    stage["guest_orders"] = 0
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
+    assert (
+        reading
+        == "Returning customers brought 40% of net revenue in 2024-12, against 20% in 2024-11."
+    )
+
+
 @pytest.mark.parametrize(
     ("ratio", "said"),
     [

@@ -65,7 +65,12 @@ from valuecast.analysis.growth.history import (
     month_label,
     order_history,
 )
-from valuecast.analysis.summary import SummaryError, before_first_order, default_as_of
+from valuecast.analysis.summary import (
+    SummaryError,
+    before_first_order,
+    default_as_of,
+    orders_text,
+)
 from valuecast.dates import as_date
 
 RATE_WINDOW_DAYS = 28
@@ -191,7 +196,8 @@ def growth_stage(
 
     Returns a dict: ``stage``, ``description``, ``retention_share`` (0.15 ...),
     ``retention_effort`` ("at least 15%" ...), ``acquisition_share``, ``shop_age_days``,
-    ``first_order_date``, ``orders``, ``recent_orders``, ``rate_window_days``,
+    ``first_order_date``, ``orders``, ``guest_orders`` (of ``orders``: left out of the
+    customer figures and of ``monthly_revenue``), ``recent_orders``, ``rate_window_days``,
     ``orders_per_day``, ``orders_per_week``, ``customers``, ``repeat_customers``,
     ``repeat_rate`` (share of identified customers with 2+ orders), ``clv_cac_ratio``,
     ``clv_cac_notes`` (``cac_notes`` where the ratio is known), ``monthly_revenue`` (a
@@ -233,6 +239,7 @@ def growth_stage(
         "shop_age_days": age,
         "first_order_date": facts["first"].isoformat() if facts["first"] else None,
         "orders": facts["orders"],
+        "guest_orders": facts["guests"],
         "recent_orders": facts["recent"],
         "rate_window_days": window,
         "orders_per_day": rate,
@@ -257,7 +264,7 @@ def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> 
     """
     facts: dict[str, Any] = {
         "orders": 0, "first": None, "age": None, "recent": 0, "window": RATE_WINDOW_DAYS,
-        "customers": 0, "repeat": 0,
+        "customers": 0, "repeat": 0, "guests": 0,
     }  # fmt: skip
     if as_of is None:
         return facts
@@ -266,7 +273,10 @@ def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> 
     start = date_literal(as_of - timedelta(days=RATE_WINDOW_DAYS - 1))
     row = (
         o.aggregate(
-            orders=o.count(), first=o.order_date.min(), recent=o.count(where=o.order_date >= start)
+            orders=o.count(),
+            first=o.order_date.min(),
+            recent=o.count(where=o.order_date >= start),
+            guests=o.count(where=o.customer_id.isnull()),
         )
         .to_pyarrow()
         .to_pylist()[0]
@@ -283,6 +293,7 @@ def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> 
         window=min(RATE_WINDOW_DAYS, age + 1),
         customers=int(cells["customers"].sum()),
         repeat=int(cells["repeat_customers"].sum()),
+        guests=int(row["guests"] or 0),
     )
     return facts
 
@@ -306,6 +317,15 @@ def _plain(key: str, value: Any) -> Any:
     if key.endswith("_revenue") and isinstance(value, float):
         return round(value, 2)
     return value
+
+
+def revenue_of_whom(result: dict[str, Any]) -> str:
+    """Whose net revenue the returning customers' share divides: the customers', guest orders
+    left out (a guest is neither new nor returning), said so where the shop has any."""
+    guests = int(result.get("guest_orders") or 0)
+    if not guests:
+        return "net revenue"
+    return f"customers' net revenue ({orders_text(guests, 'guest ')} left out)"
 
 
 def format_stage(result: dict[str, Any]) -> list[str]:
@@ -334,7 +354,7 @@ def format_stage(result: dict[str, Any]) -> list[str]:
             f"{row.month} {'-' if pd.isna(row.returning_share) else f'{row.returning_share:.0%}'}"
             for row in monthly.itertuples()
         )
-        lines.append(f"returning customers' share of revenue: {shares}")
+        lines.append(f"returning customers' share of {revenue_of_whom(result)}: {shares}")
     if result["clv_cac_ratio"] is not None:
         lines.append(f"CLV:CAC: {result['clv_cac_ratio']:.2f}")
     lines += [f"note: {note}" for note in result["notes"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from valuecast.analysis.growth.stage import COUNTED_IN_RATIO, aged_shop
+from valuecast.analysis.growth.stage import COUNTED_IN_RATIO, aged_shop, revenue_of_whom
 from valuecast.outputs.report.charts import (
     BLUE,
     ORANGE,
@@ -99,16 +99,17 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
         )
     ]  # fmt: skip
     share = monthly[["month", "returning_share"]].dropna()
+    whose = revenue_of_whom(stage)
     if len(share) >= 2:
         first, last = share.iloc[0], share.iloc[-1]
         reading = (
-            f"Returning customers brought {pct_text(last['returning_share'])} of net revenue in "
+            f"Returning customers brought {pct_text(last['returning_share'])} of {whose} in "
             f"{last['month']}, against {pct_text(first['returning_share'])} in {first['month']}."
         )
     elif len(share) == 1:
         reading = (
-            f"Returning customers brought {pct_text(share.iloc[0]['returning_share'])} of net "
-            f"revenue in {share.iloc[0]['month']}."
+            f"Returning customers brought {pct_text(share.iloc[0]['returning_share'])} of "
+            f"{whose} in {share.iloc[0]['month']}."
         )
     else:
         reading = "No net revenue by month to split yet."

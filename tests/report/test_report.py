@@ -279,7 +279,8 @@ def test_cohort_readings(shop, page):
     month1 = retention[retention["months_since_acquisition"] == 1]
     rate = month1["active_customers"].sum() / month1["customers"].sum()
     assert _reading(page, "cohorts-retention").startswith(
-        f"In month 1 after their first order, {rate:.0%} of a cohort's customers order again"
+        f"In the calendar month after the one of their first order (month 1), {rate:.0%} of a "
+        "cohort's customers order again"
     )
     cohorts = tables["cohorts.csv"]
     reached = cohorts[cohorts["ltv_m12"].notna()]

@@ -39,7 +39,7 @@ def _is_partial(retention: pd.DataFrame) -> pd.Series:
 def retention_chart(retention: pd.DataFrame | None) -> Chart:
     import plotly.graph_objects as go
 
-    title = "Retention: share of each cohort ordering in month k after acquisition"
+    title = "Retention: share of each cohort ordering in calendar month k after acquisition"
     if retention is None or retention.empty:
         return Chart("cohorts-retention", title, "No cohorts yet.")
     frame = retention[~_is_partial(retention)].copy()
@@ -78,9 +78,11 @@ def retention_chart(retention: pd.DataFrame | None) -> Chart:
         active=("active_customers", "sum"), customers=("customers", "sum")
     )
     rate = by_month["active"] / by_month["customers"]
+    # month k is a calendar month: a first order on 31 January and the next on 1 February
+    # is month 1, one on 1 January and the next on 31 January month 0
     reading = (
-        f"In month 1 after their first order, {pct_text(rate.get(1))} of a cohort's customers "
-        "order again on average"
+        f"In the calendar month after the one of their first order (month 1), "
+        f"{pct_text(rate.get(1))} of a cohort's customers order again on average"
         if 1 in rate.index
         else ""
     )

@@ -143,6 +143,11 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
     assert google["clv_to_cac"] == pytest.approx(3.0) and google["flag"] == "3 or more"
     assert google["roi_per_customer"] == pytest.approx(50.0)
     assert google["payback_month"] == 0
+    # a payback month of 0 is the acquisition month, not "none": the table's key says so
+    assert "payback month: months after the month of acquisition until their net revenue" in (
+        " ".join(wide.output.split())
+    )
+    assert "0 when it does within that month, empty when not yet" in " ".join(wide.output.split())
     assert google["note"] == (
         "1 customer acquired in months without spend left out (2024-03); "
         "no predicted CLV for 2 of 2 customers (no model could be fitted): "

@@ -109,7 +109,9 @@ def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
         title=f"CAC by {by}{amounts}",
         caption=(
             "with spend: the customers acquired in the months with spend; CAC = spend / them, "
-            "CLV:CAC = their mean CLV (channels.csv's clv_per_customer) / CAC"
+            "CLV:CAC = their mean CLV (channels.csv's clv_per_customer) / CAC; payback month: "
+            "months after the month of acquisition until their net revenue (times the margin) "
+            "covers CAC, 0 when it does within that month, empty when not yet"
         ),
     )
     table.add_column(by, overflow="fold")

@@ -456,6 +456,34 @@ def test_a_bad_cell_in_a_parquet_part_names_the_part_and_its_row(tmp_path):
         generic.read_orders(tmp_path)
 
 
+def test_a_parquet_part_without_an_optional_column_reads_it_empty(tmp_path):
+    # a table whose later parts gained a channel (and whose first part lacks a discount code
+    # column) is read as Spark's mergeSchema reads it: the part without a column has it empty
+    frame = _line_table().assign(
+        channel=["web", "pos", "web", "web", "pos"], discount_code=["A", "B", None, "C", "D"]
+    )
+    frame.iloc[[0, 1]].drop(columns="discount_code").to_parquet(tmp_path / "part-0.parquet")
+    frame.iloc[[2, 3, 4]].drop(columns="channel").to_parquet(tmp_path / "part-1.parquet")
+    result = generic.read_orders(tmp_path)
+    orders = result.orders.set_index("order_number")
+    assert orders["channel"].to_dict() == {"1": "web", "2": "pos", "3": None}
+    assert orders["discount_code"].to_dict() == {"1": None, "2": None, "3": "C"}
+    assert orders["net_revenue"].to_dict() == {"1": 15.0, "2": 7.0, "3": 4.0}
+    assert result.notes[:2] == [
+        f"{tmp_path / 'part-0.parquet'} has no column 'discount_code', which other parts have: "
+        "its 2 rows are read with it empty",
+        f"{tmp_path / 'part-1.parquet'} has no column 'channel', which other parts have: its 3 "
+        "rows are read with it empty",
+    ]
+    # a part without its customers, dates or amounts is still an error naming it
+    frame.iloc[[2, 3, 4]].drop(columns="revenue").to_parquet(tmp_path / "part-1.parquet")
+    with pytest.raises(InputError) as caught:
+        generic.read_orders(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'part-1.parquet'}: has no column 'revenue', which the other parts have"
+    )
+
+
 def test_decimal_amounts_are_the_amounts_a_csv_file_writes(tmp_path):
     # a NUMERIC(12,2) column gives each amount's nearest double, as its CSV dump's text does
     import decimal

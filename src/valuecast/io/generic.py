@@ -388,8 +388,10 @@ def read_orders(
     from a folder of Parquet parts."""
     mapping = parse_column_map(column_map)
     if not isinstance(source, CsvFile | Table) and is_parquet(source):
-        table, header = _parquet_table(Path(source), mapping)  # the mapped columns only
-        return _orders(table, resolve_columns(table, mapping), mapping, "orders", header)
+        table, header, notes = _parquet_table(Path(source), mapping)  # the mapped columns only
+        result = _orders(table, resolve_columns(table, mapping), mapping, "orders", header)
+        result.notes[:0] = notes  # how the file was read, before what its rows hold
+        return result
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = resolve_columns(csv, mapping)
     line_type = csv.find(*LINE_TYPE_COLUMNS)
@@ -492,10 +494,10 @@ def memory_size_bytes(text: str) -> int | None:
     return int(float(match[1]) * _UNITS[match[2]])
 
 
-def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str]]:
+def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str], list[str]]:
     """The mapped columns of a Parquet file, or of a folder's Parquet parts as one table
     (:func:`~valuecast.io.csvfile.parquet_parts`), read in batches within :func:`memory_budget`;
-    and the header (every column's name).
+    the header (every column's name); and a note for each part without a column others have.
 
     Parquet compresses repeated values to almost nothing (30M identical rows take 363 KB), so the
     file's size says nothing about its rows' memory. The row count and uncompressed size in the
@@ -503,7 +505,11 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
     columns are read dictionary-encoded, so a short dictionary repeated over many rows is
     counted, not decoded) before it is kept. A file beyond the budget is an error naming
     ``VALUECAST_MEMORY_LIMIT``; nothing valid is dropped. A part's Hive partition folders
-    (``country=DE/``) are columns of its rows, as Spark and Arrow read them.
+    (``country=DE/``) are columns of its rows, as Spark and Arrow read them. A part without a
+    column the other parts have (a ``channel`` added to the table later) has it empty, as Spark's
+    ``mergeSchema`` and DuckDB's ``union_by_name`` read it, and a note names it; a part without
+    a column of :data:`PART_KEYS` is an error, since its rows would have no customer, date,
+    amount or order.
     """
     name = str(path)
     parts = parquet_parts(path) or [path]
@@ -513,15 +519,15 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
         header = _header(schemas)
         cols = resolve_columns(HeaderOnly(name, header, parquet_first_values(path)), mapping)
         columns = [c for c in dict.fromkeys(cols.values()) if c]
+        essential = _part_columns(cols)
         _check_metadata(name, [pq.read_metadata(part) for part in parts], columns, budget)
-        tables, needed, starts, rows = [], 0, [], 0
+        tables, needed, starts, rows, notes = [], 0, [], 0, []
         for part, schema, keys in schemas:
             part_name = str(part)
             missing = [c for c in columns if c not in schema.names and c not in keys]
-            if missing:
-                raise InputError(
-                    part_name, f"has no column {missing[0]!r}, which the other parts have"
-                )
+            if any(c in essential for c in missing):
+                column = next(c for c in missing if c in essential)
+                raise InputError(part_name, f"has no column {column!r}, which the other parts have")
             stored = [c for c in columns if c in schema.names]
             parquet = pq.ParquetFile(part, read_dictionary=_text_columns(schema, stored) or None)
             keep_encoded = set(_parsed(cols)) & set(_text_columns(schema, stored))
@@ -529,9 +535,12 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
                 part_name, parquet, schema, stored, keep_encoded, budget, needed, rows
             )
             for column in columns:
-                if column not in schema.names:
+                if column in missing:
+                    arrow = arrow.append_column(column, pa.nulls(arrow.num_rows))
+                elif column not in schema.names:
                     value = pa.scalar(keys[column], pa.string())
                     arrow = arrow.append_column(column, pa.repeat(value, arrow.num_rows))
+            notes.extend(_missing_columns_note(part_name, missing, arrow.num_rows))
             tables.append(arrow.select(columns))
             starts.append((part_name, rows))
             rows += arrow.num_rows
@@ -541,7 +550,30 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
     table = Table.from_arrow(arrow, name)
     if len(parts) > 1:
         table.parts = starts
-    return table, header
+    return table, header, notes
+
+
+PART_KEYS = ("customer_id", "ordered_at", "revenue", "order_id", "quantity", "unit_price")
+"""Keys whose column every part of a folder must have: without it a part's rows would have no
+customer, date, amount or order number (``phone`` too, where it alone names the customers)."""
+
+
+def _part_columns(cols: dict[str, str | None]) -> set[str]:
+    """The columns of :data:`PART_KEYS` (and of ``phone`` without a customer column) in ``cols``."""
+    keys = [*PART_KEYS, *(("phone",) if cols["customer_id"] is None else ())]
+    return {column for key in keys if (column := cols[key]) is not None}
+
+
+def _missing_columns_note(part_name: str, missing: list[str], rows: int) -> list[str]:
+    """The note on a part read without columns the other parts have."""
+    if not missing:
+        return []
+    names = ", ".join(repr(c) for c in missing)
+    them = "it" if len(missing) == 1 else "them"
+    return [
+        f"{part_name} has no column {names}, which other parts have: its {rows:,} "
+        f"{'row is' if rows == 1 else 'rows are'} read with {them} empty"
+    ]
 
 
 def _header(schemas: list[tuple[Path, pa.Schema, dict[str, str | None]]]) -> list[str]:
@@ -579,14 +611,19 @@ def _concatenated(name: str, tables: list[pa.Table], starts: list[tuple[str, int
     try:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        first = tables[0].schema
-        for (part_name, _), table in zip(starts[1:], tables[1:], strict=True):
+        # each column's type is the first part's that has the column (a part without it holds
+        # nulls, which take any type)
+        first: dict[str, tuple[str, pa.DataType]] = {}
+        for (part_name, _), table in zip(starts, tables, strict=True):
             for field in table.schema:
-                if field.type != first.field(field.name).type:
+                if pa.types.is_null(field.type):
+                    continue
+                first_name, kind = first.setdefault(field.name, (part_name, field.type))
+                if field.type != kind:
                     raise InputError(
                         part_name,
-                        f"column holds {_type_name(field.type)} where {starts[0][0]} holds "
-                        f"{_type_name(first.field(field.name).type)}: write the parts with one type",
+                        f"column holds {_type_name(field.type)} where {first_name} holds "
+                        f"{_type_name(kind)}: write the parts with one type",
                         column=field.name,
                     ) from None
         raise

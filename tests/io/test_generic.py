@@ -280,7 +280,13 @@ def test_a_mapped_phone_names_the_customer_of_a_row_without_one(write):
     assert orders["order_number"].tolist()[:3] == [
         "phone:+16169547888|2024-01-01", "phone:+16169547888|2024-01-02", "Guest|2024-01-03",
     ]  # fmt: skip
-    assert result.notes == ["1 row names no customer ('Guest' (1)): read as guest orders"]
+    assert result.notes == [
+        "1 customer is known by a phone number without its country code (phone:01712345678): "
+        "counted and modelled, but Meta and Google audiences cannot match it; map "
+        "country=COLUMN (each row's country) or country=FR (the country of every row) to give "
+        "the numbers their code",
+        "1 row names no customer ('Guest' (1)): read as guest orders",
+    ]
     # without the map's phone the rows without a customer are guests' orders, as before
     plain = generic.read_orders(
         write("t.csv", PHONE_HEADER, rows), "customer_id=customer,ordered_at=date,revenue=amount"
@@ -315,6 +321,35 @@ def test_a_table_of_phone_numbers_needs_no_customer_column(write):
         generic.read_orders(path, "ordered_at=When,revenue=Total")
     with pytest.raises(InputError, match="country needs phone"):
         generic.parse_column_map("customer_id=a,country=b")
+
+
+def test_a_till_export_of_national_numbers_takes_one_country_for_every_row(write):
+    # a POS export of one French shop: national numbers and no country column; without a
+    # country its customers are counted but no ad platform can match them, and a note says so
+    rows = [{"Mobile": "06 12 34 56 78", "When": "2024-01-01", "Total": "5"},
+            {"Mobile": "0612345678", "When": "2024-01-09", "Total": "7"},
+            {"Mobile": "0698765432", "When": "2024-01-10", "Total": "4"}]  # fmt: skip
+    path = write("t.csv", ["Mobile", "When", "Total"], rows)
+    national = generic.read_orders(path, "phone=Mobile,ordered_at=When,revenue=Total")
+    assert national.orders["customer_id"].tolist() == [
+        "phone:0612345678", "phone:0612345678", "phone:0698765432",
+    ]  # fmt: skip
+    assert national.notes == [
+        "2 customers are known by a phone number without its country code (phone:0612345678): "
+        "counted and modelled, but Meta and Google audiences cannot match them; map "
+        "country=COLUMN (each row's country) or country=FR (the country of every row) to give "
+        "the numbers their code"
+    ]
+    for country in ("FR", "France"):
+        french = generic.read_orders(
+            path, f"phone=Mobile,country={country},ordered_at=When,revenue=Total"
+        )
+        assert french.orders["customer_id"].tolist() == [
+            "phone:+33612345678", "phone:+33612345678", "phone:+33698765432",
+        ]  # fmt: skip
+        assert french.notes == []
+    with pytest.raises(InputError, match="column given for country in --map is not in the file"):
+        generic.read_orders(path, "phone=Mobile,country=Land,ordered_at=When,revenue=Total")
 
 
 def test_one_phone_written_with_and_without_its_trunk_zero_is_one_customer(write):

@@ -104,9 +104,10 @@ MapOption = Annotated[
         # spaced after its commas (which the map allows): the help's column wraps only at spaces
         help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL, "
         "... (a line-level log: quantity=COL, unit_price=COL[, product=COL, sku=COL] instead of "
-        "revenue); phone=COL[, country=COL] names customers without an id by their phone number; "
-        "status=COL leaves out cancelled, failed and refunded orders; time_zone=ZONE (e.g. "
-        "Europe/Paris) reads a Magento sales_order table's UTC times in the store's time zone; "
+        "revenue); phone=COL[, country=COL or country=FR] names customers without an id by "
+        "their phone number; status=COL leaves out cancelled, failed and refunded orders; "
+        "time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order table's UTC times in the "
+        "store's time zone; "
         'a name with a comma in double quotes: revenue="Total (USD, incl tax)"',
     ),
 ]

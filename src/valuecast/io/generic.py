@@ -48,9 +48,11 @@ Rules:
   e-mail, or with a placeholder in it and no e-mail: ``phone:+`` and the number's digits with
   its country code, as the Shopify and WooCommerce readers identify phone-only customers
   (:mod:`valuecast.io.phones`), so
-  ``+1 (616) 954-7888`` and ``+1 616-954-7888`` are one customer. ``country`` (an ISO code or a
-  country's name, per row) gives a national number such as ``(616) 954-7888`` its calling code;
-  without it such a number is kept as written. A phone that rows with a customer carry belongs
+  ``+1 (616) 954-7888`` and ``+1 616-954-7888`` are one customer. ``country`` (a column of ISO
+  codes or country names, per row, or, where the file has no column of that name, one country
+  for every row: ``country=FR``) gives a national number such as ``(616) 954-7888`` its calling
+  code; without it such a number is kept as written, and a note counts its customers (no ad
+  platform matches them). A phone that rows with a customer carry belongs
   to that customer (when they all name the same one), so its rows without one join them, as
   the platform readers do (:func:`valuecast.io._build.with_phones`); a note counts them. With
   ``phone`` mapped, ``customer_id`` may be left out: every customer is then named by a phone
@@ -151,7 +153,13 @@ from valuecast.io.csvfile import (
     open_csv,
     parquet_parts,
 )
-from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids, spoiled_phone
+from valuecast.io.phones import (
+    CALLING_CODES,
+    PHONE_ID_PREFIX,
+    country_code,
+    phone_ids,
+    spoiled_phone,
+)
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError, amount_text
 
 __all__ = [
@@ -318,6 +326,9 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
     for key, aliases in MAP_KEYS.items():
         if key in mapping:
             found = source.find(mapping[key])
+            if found is None and key == "country" and every_row_country(mapping):
+                cols[key] = None  # a country every row is in, not a column
+                continue
             if found is None:
                 raise InputError(
                     source.name, f"column given for {key} in --map is not in the file",
@@ -901,8 +912,9 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     by_phone = None
     if cols["phone"] is not None:
         named = _build.string_series(customer)
-        phones = _phone_customers(table, cols)
+        phones = _phone_customers(table, cols, mapping)
         ids, linked, links = _build.with_phones(named, phones)
+        notes.extend(national_phones_note(ids, named.isna().to_numpy(bool)))
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
         if linked:  # the rows given another customer than their phone's own id
             by_phone = pa.array(phones.where(named.isna()), type=customer.type)
@@ -987,14 +999,45 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     )
 
 
-def _phone_customers(table: Table, cols: dict[str, str | None]) -> pd.Series:
+def _phone_customers(
+    table: Table, cols: dict[str, str | None], mapping: dict[str, str]
+) -> pd.Series:
     """The customer id of each row's phone number (``phone:+16169547888``), <NA> for a cell
     with too few digits to be one (:func:`valuecast.io.phones.phone_ids`); the ``country``
-    column gives a national number its calling code."""
+    column, or the country the map gives every row, gives a national number its calling code."""
+    phones = _build.string_series(table.text(cols["phone"]))
     countries = None
     if cols["country"] is not None:
         countries = _build.string_series(table.text(cols["country"]))
-    return phone_ids(_build.string_series(table.text(cols["phone"])), countries)
+    elif every_row_country(mapping):
+        countries = pd.Series(every_row_country(mapping), index=phones.index, dtype="string")
+    return phone_ids(phones, countries)
+
+
+def every_row_country(mapping: Mapping[str, str]) -> str | None:
+    """The ISO code of the country ``country=`` names (``FR``, ``France``) when the file has no
+    column of that name: a till's export of one shop, whose national numbers all share it."""
+    code = country_code(mapping.get("country"))
+    return code if code in CALLING_CODES else None
+
+
+def national_phones_note(customer_ids: pd.Series, phone_rows: np.ndarray) -> list[str]:
+    """A note on the customers that rows without a customer cell name by a phone number whose
+    country code cannot be told (``phone:0612345678``): they are counted and modelled, but an
+    ad platform matches a phone only with its country code, so their audience files leave them
+    out; the map's ``country`` gives it."""
+    ids = customer_ids[phone_rows].dropna()
+    national = ids[ids.str.startswith(PHONE_ID_PREFIX) & ~ids.str.startswith(PHONE_ID_PREFIX + "+")]
+    count = national.nunique()
+    if not count:
+        return []
+    one = count == 1
+    return [
+        f"{count:,} {'customer is' if one else 'customers are'} known by a phone number without "
+        f"its country code ({national.iloc[0]}): counted and modelled, but Meta and Google "
+        f"audiences cannot match {'it' if one else 'them'}; map country=COLUMN (each row's "
+        "country) or country=FR (the country of every row) to give the numbers their code"
+    ]
 
 
 STATUS_COLUMNS = ("status", "order_status", "financial_status", "payment_status")

@@ -595,3 +595,20 @@ def test_a_chosen_model_that_missed_its_backtest_or_a_horizon_past_the_history_i
         "the horizon (24 months) is longer than the history (181 days): the predictions "
         "extrapolate beyond what was observed"
     )
+
+
+def test_predictions_from_a_model_no_backtest_could_fit_are_doubted():
+    # the shop's first repeat purchases fall in the holdout: every candidate fails on the
+    # history before it, the whole history fits one, and its predictions are untested
+    from types import SimpleNamespace
+
+    from valuecast.analysis.customers import _prediction_doubts
+
+    failed = {"error": "FitError: BetaGeo cannot be fitted: no customer has a repeat purchase"}
+    backtest = {"calibration_end": "2025-11-24", "models": {"bgnbd": failed, "pnbd": failed}}
+    assert _prediction_doubts(backtest, "bgnbd", 400, SimpleNamespace(horizon=12)) == [
+        "no model could be fitted on the history before the backtest's holdout (2025-11-24): "
+        "the predictions come from a model no holdout has tested"
+    ]
+    backtest["models"]["pnbd"] = {"aggregate_error_orders": 0.1}  # one fitted: it was tested
+    assert _prediction_doubts(backtest, "pnbd", 400, SimpleNamespace(horizon=12)) == []

@@ -321,6 +321,20 @@ def test_a_backtest_where_every_model_failed_says_none_is_chosen_and_why():
     assert table.reading.startswith("No model could be fitted on the history to 2026-03-31")
     assert "lowest mean absolute error" not in table.reading
     assert table.rows[0][2] == "BetaGeo cannot be fitted: nobody ordered twice"
+    # no repeat purchase anywhere: the model is named but not fitted, and nothing is predicted
+    (table,) = _backtest_tables({"model": {"name": "bgnbd", "fitted": False}}, backtest)
+    assert table.reading.endswith(
+        "none is chosen by the backtest: predictions are withheld and CLV is the historic one."
+    )
+    # the first repeat purchases fall in the holdout: the whole history fits a model, whose
+    # predictions the report does not call withheld
+    fitted = {"model": {"name": "bgnbd", "params": {"r": 0.2, "alpha": 4.0, "a": 0.8, "b": 2.4}}}
+    (table,) = _backtest_tables(fitted, backtest)
+    assert table.reading.endswith(
+        "none is chosen by the backtest: the predictions come from BG/NBD fitted on the whole "
+        "history, which no holdout has tested."
+    )
+    assert "withheld" not in table.reading
 
 
 def test_a_young_shops_rfm_reading_says_the_groups_are_relative():

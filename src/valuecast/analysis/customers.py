@@ -92,10 +92,18 @@ def _prediction_doubts(
     backtest: dict | None, model_name: str | None, history_days: int, options
 ) -> list[str]:
     """Low-confidence reasons about the predictions themselves: a backtest the chosen model
-    missed by half or more (a shop closed for months, a change of trade), and a horizon longer
+    missed by half or more (a shop closed for months, a change of trade), a backtest in which no
+    model could be fitted (the predictions' model is then chosen untested), and a horizon longer
     than the history it extrapolates."""
     doubts = []
-    scores = ((backtest or {}).get("models") or {}).get(str(model_name)) or {}
+    models = (backtest or {}).get("models") or {}
+    if models and all("error" in scores for scores in models.values()):
+        doubts.append(
+            "no model could be fitted on the history before the backtest's holdout "
+            f"({backtest.get('calibration_end')}): the predictions come from a model no holdout "
+            "has tested"
+        )
+    scores = models.get(str(model_name)) or {}
     miss = scores.get("aggregate_error_orders")
     if miss is not None and math.isfinite(miss) and abs(miss) >= BACKTEST_MISS:
         doubts.append(

@@ -228,8 +228,7 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
                 ["model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"],
                 rows,
                 f"No model could be fitted on the history to {backtest.get('calibration_end')} "
-                "(the rows say why), so none is chosen: predictions are withheld and CLV is "
-                "the historic one.",
+                f"(the rows say why), so none is chosen by the backtest: {_untested(summary)}.",
             )
         ]
     tables = [
@@ -274,6 +273,17 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
                       reading)
         )  # fmt: skip
     return tables
+
+
+def _untested(summary: dict) -> str:
+    """What became of the predictions when no model could be backtested: withheld, or made by
+    a model fitted on the whole history that no holdout has tested."""
+    if not _predicted(summary):
+        return "predictions are withheld and CLV is the historic one"
+    name = model_label((summary.get("model") or {}).get("name"))
+    return (
+        f"the predictions come from {name} fitted on the whole history, which no holdout has tested"
+    )
 
 
 def _predicted(summary: dict) -> bool:

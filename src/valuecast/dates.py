@@ -46,3 +46,9 @@ def iso(value) -> str | None:
 def months_text(months) -> str:
     """A horizon as words: ``1 month``, ``12 months``."""
     return f"{months} month" if months == 1 else f"{months} months"
+
+
+def days_text(days: float) -> str:
+    """A number of days as words, rounded to a whole day: ``1 day``, ``0 days``, ``1,096 days``."""
+    whole = round(days)
+    return f"{whole:,} day" if whole == 1 else f"{whole:,} days"

@@ -239,6 +239,20 @@ def test_a_one_day_history_is_one_day():
     assert reason.startswith("the history (1 day) is shorter than half")
 
 
+def test_a_two_day_shop_says_one_day_of_history_in_every_reason(tmp_path):
+    # 30 customers on day 0 and day 1, as of day 1: one day of history, said as one day
+    log = pd.DataFrame(
+        [(k, k % 2, 20.0 + k) for k in range(30)], columns=["customer_id", "day", "amount"]
+    )
+    summary, customers, output = analyze(log, tmp_path)
+    assert summary["history_days"] == 1
+    assert "only 1 day of history (under 180)" in summary["low_confidence_reasons"]
+    assert summary["backtest"]["skipped"].startswith("1 day of history from 2024-01-01")
+    assert "1 days" not in " ".join(output.split())
+    reason = endless_on_short_history(_AtLimit(), 1.0, 365.25)
+    assert reason.startswith("the fit finds no dropout in 1 day of history"), reason
+
+
 def test_a_shop_of_days_whose_fit_finds_no_dropout_withholds_its_year(tmp_path):
     # 300 customers in their first 5 days, most reordering daily, some stopping each day: the
     # fit finds nobody leaving and would predict ~138 orders each over 12 months

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecast.dates import as_date
+from valuecast.dates import as_date, days_text
 from valuecast.models import FitError, GammaGamma, compress_histories
 from valuecast.models.pareto_nbd_tv import dropout_piece_count
 from valuecast.models.registry import (
@@ -88,7 +88,7 @@ def holdout_split(
     holdout = max(int(round(holdout_fraction * window)), int(min_holdout_days))
     if window - holdout < min_calibration_days:
         raise ValueError(
-            f"{window} days of history from {first} to {last} leave less than "
+            f"{days_text(window)} of history from {first} to {last} leave less than "
             f"{min_calibration_days} days of calibration before a {holdout}-day holdout: "
             f"a backtest needs at least {min_holdout_days + min_calibration_days} days"
         )

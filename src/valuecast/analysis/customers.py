@@ -66,7 +66,7 @@ from valuecast.analysis.summary import (
     whole_summary,
 )
 from valuecast.analysis.threads import one_blas_thread
-from valuecast.dates import iso, to_date
+from valuecast.dates import days_text, iso, to_date
 from valuecast.io.schema import MAX_AMOUNT
 from valuecast.models.clv import DAYS_PER_MONTH
 from valuecast.models.registry import split_seasonal
@@ -307,7 +307,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         customers = "customer" if n_customers == 1 else "customers"
         reasons.append(f"only {n_customers:,} {customers} with orders (fewer than {MIN_CUSTOMERS})")
     if history_days < MIN_HISTORY_DAYS:
-        reasons.append(f"only {history_days} days of history (under {MIN_HISTORY_DAYS})")
+        reasons.append(f"only {days_text(history_days)} of history (under {MIN_HISTORY_DAYS})")
     if not stats["loyal"]:
         reasons.append(f"no customer has {MIN_ORDERS_FOR_A_LOYAL_CUSTOMER} or more orders")
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from valuecast.dates import days_text
+
 MIN_REPEAT_CUSTOMERS = 5
 """Fewer customers with a repeat purchase than this: dropout is not identified."""
 
@@ -100,7 +102,7 @@ def endless_on_short_history(model, history_days: float, horizon_days: float) ->
     if history_days >= HORIZON_SHARE * horizon_days:
         return None
     return (
-        f"the fit finds no dropout in {history_days:.0f} days of history and would predict "
+        f"the fit finds no dropout in {days_text(history_days)} of history and would predict "
         f"{horizon_days:.0f} days as if no customer ever left: dropout cannot be seen yet, so "
         "predictions are withheld (historic figures only)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from valuecast.analysis.growth.stage import COUNTED_IN_RATIO, aged_shop, revenue_of_whom
+from valuecast.dates import days_text
 from valuecast.outputs.report.charts import (
     BLUE,
     ORANGE,
@@ -60,7 +61,9 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
     week, age = finite(stage.get("orders_per_week")), finite(stage.get("shop_age_days"))
     window = stage.get("rate_window_days") or 28
     if week is not None and age is not None:
-        measured = f" ({week:,.1f} orders a week over the last {window} days, {aged_shop(age)})"
+        measured = (
+            f" ({week:,.1f} orders a week over the last {days_text(window)}, {aged_shop(age)})"
+        )
     else:
         measured = f" ({stage['description']})" if stage.get("description") else ""
     reading = (

@@ -863,26 +863,49 @@ def test_a_mapped_status_leaves_out_cancelled_failed_and_refunded_orders(write):
         ("2", "b@x.com", "2024-01-06", "20.00", "Failed"),  # Stripe
         ("3", "a@x.com", "2024-02-05", "30.00", "refunded"),
         ("4", "c@x.com", "2024-02-06", "40.00", "wc-completed"),
-        ("5", "c@x.com", "2024-03-06", "50.00", "Storniert"),  # none valuecast reads: named
+        ("5", "c@x.com", "2024-03-06", "50.00", "Storniert"),  # a German admin's cancelled
         ("6", "d@x.com", "2024-03-07", "60.00", "VOIDED"),  # Xero
         ("7", "d@x.com", "2024-03-08", "70.00", ""),
         ("8", "e@x.com", "2024-03-09", "80.00", "Canceled"),  # Etsy
         ("9", "e@x.com", "2024-03-10", "-5.00", "Paid"),
+        ("10", "f@x.com", "2024-03-11", "15.00", "Reserviert"),  # none valuecast reads: named
     ]
     path = write("t.csv", header, [dict(zip(header, row, strict=True)) for row in rows])
     mapping = "customer_id=email,ordered_at=created,revenue=amount,order_id=id,status=Status"
     result = generic.read_orders(path, mapping)
-    assert sorted(result.orders["order_number"]) == ["1", "4", "5", "7"]
+    assert sorted(result.orders["order_number"]) == ["1", "10", "4", "7"]
     assert result.excluded_orders == {
-        "failed": 1, "refunded": 1, "voided": 1, "cancelled": 1, "negative amount": 1
+        "failed": 1, "refunded": 1, "voided": 1, "cancelled": 2, "negative amount": 1
     }  # fmt: skip
     (note,) = [note for note in result.notes if "status" in note]
     assert note.startswith("1 order has a status that is not among the statuses valuecast reads")
-    assert "('Storniert' (1))" in note
+    assert "('Reserviert' (1))" in note
     # unmapped, the column is named as unread and every order counts
     unmapped = generic.read_orders(path, mapping.replace(",status=Status", ""))
-    assert len(unmapped.orders) == 8
+    assert len(unmapped.orders) == 9
     assert any("map status=Status to leave those out" in n for n in unmapped.notes)
+
+
+def test_a_european_admins_statuses_are_read_in_its_language(write):
+    # a shop system's own export from a German, French or Spanish admin: its cancelled,
+    # refunded, failed and expired orders are left out, whatever the case and accents, and its
+    # sales count without a note
+    statuses = ["Bezahlt", "STORNIERT", "Remboursée", "REMBOURSEE", "Teilweise erstattet",
+                "Fallido", "Abgelaufen", "expédiée", "En attente de paiement", "Annulé"]  # fmt: skip
+    header = ["Bestellung", "Kunde", "Datum", "Betrag", "Status"]
+    rows = [
+        {"Bestellung": str(k), "Kunde": f"c{k % 3}@x.de", "Datum": f"2024-01-{k + 10}",
+         "Betrag": "10.00", "Status": status}
+        for k, status in enumerate(statuses)
+    ]  # fmt: skip
+    path = write("t.csv", header, rows)
+    mapping = "customer_id=Kunde,ordered_at=Datum,revenue=Betrag,order_id=Bestellung,status=Status"
+    result = generic.read_orders(path, mapping)
+    assert sorted(result.orders["order_number"].astype(int)) == [0, 4, 7, 8]
+    assert result.excluded_orders == {"cancelled": 2, "refunded": 2, "failed": 1, "expired": 1}
+    assert not [note for note in result.notes if "status" in note]
+    known = generic.EXCLUDED_STATUSES.keys() | generic.COUNTED_STATUSES
+    assert set(generic.TRANSLATED_STATUSES) <= known
 
 
 def test_an_invoice_total_written_on_every_line_is_named(write):

@@ -830,9 +830,10 @@ EXCLUDED_STATUSES: dict[str, str] = {
     "saved": "draft", "parked": "draft",
     "expired": "expired",
 }  # fmt: skip
-"""A mapped ``status`` (lower-cased, ``_`` and ``-`` read as spaces, a ``wc-`` prefix dropped)
-that leaves its order out, and under which reason (the platforms' own words and Stripe's,
-PayPal's, Etsy's and accounting tools')."""
+"""A mapped ``status`` (lower-cased, ``_`` and ``-`` read as spaces, a ``wc-`` prefix dropped;
+a translated label as its English word, :data:`TRANSLATED_STATUSES`) that leaves its order
+out, and under which reason (the platforms' own words and Stripe's, PayPal's, Etsy's and
+accounting tools')."""
 
 COUNTED_STATUSES = frozenset({
     "paid", "completed", "complete", "processing", "shipped", "delivered", "fulfilled",
@@ -846,6 +847,51 @@ COUNTED_STATUSES = frozenset({
     "picked up closed",
 })  # fmt: skip
 """Statuses known to be sales; any other a mapped ``status`` holds is named in a note."""
+
+TRANSLATED_STATUSES: dict[str, tuple[str, ...]] = {
+    "cancelled": ("storniert", "abgebrochen", "annulliert", "annulée", "annulé", "cancelado",
+                  "cancelada", "anulado", "anulada", "cancellato", "cancellata", "annullato",
+                  "annullata", "geannuleerd"),
+    "refunded": ("rückerstattet", "erstattet", "zurückerstattet", "remboursée", "remboursé",
+                 "reembolsado", "reembolsada", "estornado", "estornada", "rimborsato",
+                 "rimborsata", "terugbetaald"),
+    "failed": ("fehlgeschlagen", "échouée", "échoué", "échec", "fallido", "fallida", "fallito",
+               "fallita", "non riuscito", "mislukt", "malsucedido", "malsucedida", "falhou",
+               "falhado", "falhada", "com falha"),
+    "draft": ("entwurf", "brouillon", "borrador", "bozza", "concept", "rascunho"),
+    "expired": ("abgelaufen", "expiré", "expirée", "expirado", "expirada", "caducado",
+                "caducada", "scaduto", "scaduta", "verlopen"),
+    "partially refunded": ("teilweise erstattet", "teilweise rückerstattet", "teilerstattet",
+                           "partiellement remboursé", "partiellement remboursée",
+                           "remboursement partiel", "parcialmente reembolsado",
+                           "parcialmente reembolsada", "reembolso parcial",
+                           "parzialmente rimborsato", "parzialmente rimborsata",
+                           "rimborso parziale", "gedeeltelijk terugbetaald",
+                           "parcialmente estornado", "parcialmente estornada"),
+    "paid": ("bezahlt", "payé", "payée", "pagado", "pagada", "pagato", "pagata", "betaald",
+             "pago", "paga"),
+    "pending": ("ausstehend", "zahlung ausstehend", "offen", "en attente",
+                "en attente de paiement", "paiement en attente", "pendiente",
+                "pendiente de pago", "pago pendiente", "in attesa", "in attesa di pagamento",
+                "in afwachting", "in afwachting van betaling", "pendente",
+                "pagamento pendente", "aguardando pagamento"),
+    "processing": ("in bearbeitung", "en cours", "en traitement", "procesando", "en proceso",
+                   "in lavorazione", "in elaborazione", "in behandeling", "em processamento"),
+    "on hold": ("in wartestellung", "angehalten", "en suspens", "en espera", "in sospeso",
+                "in de wacht", "em espera"),
+    "completed": ("abgeschlossen", "erledigt", "terminée", "terminé", "complétée", "complété",
+                  "completado", "completada", "completato", "completata", "voltooid",
+                  "afgerond", "concluído", "concluída"),
+    "shipped": ("versendet", "versandt", "verschickt", "expédiée", "expédié", "enviado",
+                "enviada", "spedito", "spedita", "verzonden"),
+    "delivered": ("geliefert", "zugestellt", "livrée", "livré", "entregado", "entregada",
+                  "consegnato", "consegnata", "bezorgd", "geleverd"),
+}  # fmt: skip
+"""The statuses of :data:`EXCLUDED_STATUSES` and :data:`COUNTED_STATUSES` by their labels in a
+shop system or admin written in German, French, Spanish, Italian, Dutch or Portuguese (a European
+shop's own export: ``Storniert``, ``Remboursée``, ``Fallido``), compared without case or accents:
+the usual wordings, both genders, as the WooCommerce and Magento readers read their labels."""
+_TRANSLATED_STATUS = _build.label_lookup(TRANSLATED_STATUSES)
 
 
 def _row_amounts(
@@ -1072,6 +1118,14 @@ def unkeyed_lines_note(cols: dict[str, str | None]) -> list[str]:
         "no order id column: each line is counted as an order of its own; if an order's lines "
         "are on several rows, map order_id=COL to add them up into one order"
     ]
+
+
+def _status_of(written: pd.Series) -> pd.Series:
+    """A mapped status as :data:`EXCLUDED_STATUSES` and :data:`COUNTED_STATUSES` read it: a
+    translated label as its English word (:data:`TRANSLATED_STATUSES`), else as written in
+    :func:`_status_words`."""
+    translated = _build.folded_labels(written).map(_TRANSLATED_STATUS).astype("string")
+    return translated.fillna(_status_words(written))
 
 
 def _status_words(written: pd.Series) -> pd.Series:
@@ -1333,7 +1387,7 @@ def _assemble(
     status_notes: list[str] = []
     if rows.text["status"] is not None:
         written = first("status").str.strip()
-        status = _build.per_distinct(written, _status_words)
+        status = _build.per_distinct(written, _status_of)
         rules[-1:-1] = _build.status_rules(status, EXCLUDED_STATUSES)  # before a negative amount
         known = status.isin(EXCLUDED_STATUSES.keys() | COUNTED_STATUSES).to_numpy(bool)
         status_notes = _build.unknown_statuses_note(

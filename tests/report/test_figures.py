@@ -354,6 +354,38 @@ def test_a_young_shops_rfm_reading_says_the_groups_are_relative():
     assert "history is" not in segment_charts(old)[0].reading
 
 
+def test_a_shop_of_days_rfm_reading_says_its_last_days_buyers_can_read_as_lost():
+    # a pop-up shop of one day: every buyer ties on recency and scores R = 1, and no model was
+    # fitted, so the reading neither calls them buyers of weeks ago nor points to P(alive)
+    from valuecast.outputs.report.segments import segment_charts
+
+    groups = {
+        "Dormant": {"count": 54, "historic_clv": 1900.0, "predicted_clv": None},
+        "Previously loyal": {"count": 17, "historic_clv": 2300.0, "predicted_clv": None},
+    }
+    one_day = {"rfm_groups": groups, "first_order_date": "2026-03-14", "as_of": "2026-03-14",
+               "totals": {"historic_clv": 4200.0}}  # fmt: skip
+    reading = segment_charts(one_day)[0].reading
+    assert reading.endswith(
+        " Every order is of one day, the as-of date: the groups rank customers against one "
+        "another, so that day's buyers all score the lowest recency (R = 1) and read as "
+        "Dormant, Almost lost, At risk or Previously loyal, which says nothing of them yet."
+    )
+    two_days = {**one_day, "first_order_date": "2026-03-12"}
+    reading = segment_charts(two_days)[0].reading
+    assert reading.endswith(
+        " The shop's history is 2 days long: the groups rank customers against one another, so "
+        "a customer who bought in its last days, even on its last day, can read as Almost lost "
+        "or Previously loyal."
+    )
+    predicted = {**two_days, "first_order_date": "2026-01-12",
+                 "totals": {"historic_clv": 4200.0, "predicted_clv": 900.0}}  # fmt: skip
+    assert segment_charts(predicted)[0].reading.endswith(
+        "a customer who bought weeks ago can read as Almost lost or Previously loyal; read "
+        "P(alive) and the next order beside them."
+    )
+
+
 def test_the_cac_reading_names_no_idle_spend_when_every_paying_channel_acquired_customers():
     from valuecast.outputs.report.channels import acquisition_channels
 

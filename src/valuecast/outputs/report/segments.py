@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecast.dates import days_text
 from valuecast.outputs.report.charts import (
     BLUE,
     GREY,
@@ -76,20 +77,35 @@ def _share_bars(frame: pd.DataFrame, order: list[str], currency: str | None) -> 
 YOUNG_SHOP_DAYS = 365
 """A history shorter than a year reads its RFM groups with a caveat (docs/segments.md)."""
 
+SHOP_OF_DAYS = 30
+"""A history shorter than this is counted in days: its last day's buyers can read as lost."""
+
 
 def _young_shop_words(summary: dict) -> str:
     """The caveat for a young shop's RFM groups: they rank customers against one another, so in
-    months of history a buyer of a few weeks ago can be 'Almost lost'; '' for an older shop."""
+    months of history a buyer of a few weeks ago can be 'Almost lost', in days a buyer of the
+    last day, and in a history of one day every buyer scores the lowest recency; '' for an older
+    shop. P(alive) and the next order are pointed to where the analysis predicted them."""
     first, as_of = summary.get("first_order_date"), summary.get("as_of")
     if not first or not as_of:
         return ""
     days = (pd.Timestamp(as_of) - pd.Timestamp(first)).days
     if days >= YOUNG_SHOP_DAYS:
         return ""
+    predicted = finite((summary.get("totals") or {}).get("predicted_clv")) is not None
+    beside = "; read P(alive) and the next order beside them." if predicted else "."
+    if days <= 0:
+        return (
+            " Every order is of one day, the as-of date: the groups rank customers against one "
+            "another, so that day's buyers all score the lowest recency (R = 1) and read as "
+            "Dormant, Almost lost, At risk or Previously loyal, which says nothing of them yet"
+            + beside
+        )
+    when = "in its last days, even on its last day," if days < SHOP_OF_DAYS else "weeks ago"
     return (
-        f" The shop's history is {days:,} days long: the groups rank customers against one "
-        "another, so a customer who bought weeks ago can read as Almost lost or Previously "
-        "loyal; read P(alive) and the next order beside them."
+        f" The shop's history is {days_text(days)} long: the groups rank customers against one "
+        f"another, so a customer who bought {when} can read as Almost lost or Previously loyal"
+        + beside
     )
 
 

@@ -285,6 +285,45 @@ def test_another_model_is_a_difference_the_note_names():
     ]
 
 
+def test_customers_the_later_snapshot_no_longer_has_are_a_note(refreshed):
+    # a till's customers known by national numbers, re-read with their country code: every id
+    # changed, so the comparison's moves are all (gone) and (new), which a note explains
+    from types import SimpleNamespace
+
+    from valuecast.analysis.compare import comparison, gone_note
+
+    def info(snapshot_id, as_of, n):
+        return SimpleNamespace(snapshot_id=snapshot_id, as_of=as_of, n_customers=n,
+                               historic_clv=0.0, predicted_clv=None)  # fmt: skip
+
+    def moves(*pairs):
+        return pd.DataFrame(pairs, columns=["before", "after", "n"])
+
+    renamed = moves(("Dormant", "(gone)", 60), ("Loyal", "(gone)", 29), ("(new)", "Loyal", 100))
+    tiers = moves(("medium", "(gone)", 89), ("(new)", "medium", 100))
+    result = comparison(
+        info(2, "2025-12-31", 89), info(4, "2026-02-23", 100), renamed, tiers, pd.DataFrame()
+    )
+    assert gone_note(result) == (
+        "note: none of the 89 customers of snapshot 2 (2025-12-31) is in snapshot 4 "
+        "(2026-02-23) by the same id: their orders were withdrawn since (cancelled or refunded "
+        "in full), or the same people are named by other ids now (a phone number given its "
+        "country code, an export keyed by other ids) and counted again as (new), whose moves "
+        "are then not seen"
+    )
+    one = moves(("Dormant", "(gone)", 1), ("Loyal", "Loyal", 88), ("(new)", "Loyal", 3))
+    result = comparison(
+        info(2, "2025-12-31", 89), info(4, "2026-02-23", 91), one, tiers, pd.DataFrame()
+    )
+    assert gone_note(result).startswith(
+        "note: 1 of the 89 customers of snapshot 2 (2025-12-31) is not in snapshot 4 "
+        "(2026-02-23): their orders were withdrawn since"
+    )
+    # a refresh keeping every customer says nothing of it
+    _, _, output = refreshed
+    assert "by the same id" not in output and "were withdrawn since" not in output
+
+
 def test_compare_newer_first_says_the_moves_run_back_in_time(refreshed):
     _, workspace, _ = refreshed
     backwards = runner.invoke(app, ["compare", "2026-06-30", "2025-12-31", "-w", str(workspace)])

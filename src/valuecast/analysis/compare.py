@@ -22,6 +22,7 @@ __all__ = [
     "Comparison",
     "comparison",
     "difference_notes",
+    "gone_note",
     "history_table",
     "option_differences",
 ]
@@ -211,4 +212,33 @@ def comparison(
         tier_matrix=_matrix(tiers, tier_order),
         high_value_to_at_risk=movers,
         totals=totals,
+    )
+
+
+def gone_note(comparison: Comparison) -> str | None:
+    """A note on the earlier snapshot's customers the later one no longer has (``(gone)``), or
+    None: their orders were withdrawn since, or the same people are named by other ids now (a
+    phone number given its country code, an export keyed by other ids), and are then counted
+    again as ``(new)``, so that their moves, and the high-value customers now at risk, are not
+    seen."""
+    matrix = comparison.rfm_matrix
+    gone = int(matrix[GONE].sum()) if GONE in matrix.columns else 0
+    if not gone:
+        return None
+    before, after = comparison.before, comparison.after
+    earlier = int(matrix.drop(index=NEW, errors="ignore").to_numpy().sum())
+    first = f"snapshot {before.snapshot_id} ({before.as_of})"
+    second = f"snapshot {after.snapshot_id} ({after.as_of})"
+    if gone == earlier:
+        said = f"none of the {earlier:,} customers of {first} is in {second} by the same id"
+    else:
+        one = gone == 1
+        said = (
+            f"{gone:,} of the {earlier:,} customers of {first} {'is' if one else 'are'} not in "
+            f"{second}"
+        )
+    return (
+        f"note: {said}: their orders were withdrawn since (cancelled or refunded in full), or "
+        "the same people are named by other ids now (a phone number given its country code, an "
+        f"export keyed by other ids) and counted again as {NEW}, whose moves are then not seen"
     )

@@ -77,7 +77,7 @@ _FIGURE_LABELS = {"historic_clv": "historic CLV", "predicted_clv": "predicted CL
 
 
 def _print_comparison(comparison, *, top: int) -> None:
-    from valuecast.analysis.compare import difference_notes
+    from valuecast.analysis.compare import difference_notes, gone_note
 
     before, after = comparison.before, comparison.after
     title = f"snapshot {before.snapshot_id} ({before.as_of}) -> {after.snapshot_id} ({after.as_of})"
@@ -105,6 +105,9 @@ def _print_comparison(comparison, *, top: int) -> None:
     if comparison.differences:
         for note in difference_notes(comparison.differences):
             console.print(note, highlight=False, soft_wrap=True)
+    gone = gone_note(comparison)
+    if gone is not None:
+        console.print(gone, highlight=False, soft_wrap=True)
     for table in (
         *_matrix_tables(comparison.rfm_matrix, "customers between RFM groups"),
         *_matrix_tables(comparison.tier_matrix, "customers between spend tiers"),

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -220,12 +221,17 @@ def _print_analysis(
     if models and all("error" in scores for scores in models.values()):
         # every candidate failed (a shop without repeat purchases): a line each, not a table of
         # reasons wrapped word by word beside empty columns
-        console.print(
-            f"backtest (holdout after {backtest.get('calibration_end')}): every model failed",
-            highlight=False,
-        )
-        for name, scores in models.items():
-            console.print(f"  {name}: {scores['error']}", highlight=False, soft_wrap=True)
+        failed = f"backtest (holdout after {backtest.get('calibration_end')}): every model failed"
+        reasons = {_failure_reason(str(scores["error"])) for scores in models.values()}
+        if len(reasons) == 1 and None not in reasons:
+            # one reason for all (no repeat purchase before the holdout): said once
+            console.print(
+                f"{failed} ({', '.join(models)}): {reasons.pop()}", highlight=False, soft_wrap=True
+            )
+        else:
+            console.print(failed, highlight=False)
+            for name, scores in models.items():
+                console.print(f"  {name}: {scores['error']}", highlight=False, soft_wrap=True)
     elif models:
         table = Table(title=f"backtest: holdout after {backtest.get('calibration_end')}")
         for column in ("model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"):
@@ -549,6 +555,17 @@ def _results_failed(out: Path, error: Exception, workspace: Path, snapshot) -> s
         f"{out}: writing the results failed: {type(error).__name__}: {error}; the analysis is "
         f"stored in {workspace} as snapshot {snapshot.snapshot_id} (as of {snapshot.as_of})"
     )
+
+
+_CANNOT_BE_FITTED = re.compile(r"^\w+Error: \w+ cannot be fitted: (.+)$")
+"""A model's failure to fit on the calibration history, its reason after the model's class."""
+
+
+def _failure_reason(error: str) -> str | None:
+    """The reason of a backtest failure ``FitError: BetaGeo cannot be fitted: REASON``, which
+    every candidate gives alike when the data rule them all out; None for any other error."""
+    matched = _CANNOT_BE_FITTED.match(error)
+    return None if matched is None else matched.group(1)
 
 
 def _store_pages(ws, analysis, tables, report, snapshot, files: CustomersFiles):

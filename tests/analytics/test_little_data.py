@@ -274,5 +274,25 @@ def test_a_shop_of_days_whose_fit_finds_no_dropout_withholds_its_year(tmp_path):
     assert endless_on_short_history(_AtLimit(), 180.0, 365.25) is not None
 
 
+def test_withheld_predictions_leave_the_fits_missing_standard_errors_unsaid(tmp_path):
+    # a three-day shop of 120 customers, a third of them ordering again the next day: the fit
+    # is at its no-dropout limit with a singular information matrix, and is withheld
+    rng = np.random.default_rng(3)
+    rows = []
+    for customer in range(120):
+        day = int(rng.integers(0, 3))
+        rows.append((customer, day, float(rng.gamma(3, 20))))
+        while day < 2 and rng.random() < 0.35:
+            day += 1
+            rows.append((customer, day, float(rng.gamma(3, 20))))
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, customers, output = analyze(log, tmp_path, as_of=START + timedelta(days=2))
+    assert customers["predicted_clv"].isna().all()
+    # the limit is said; the missing standard errors, of predictions not made, are not
+    assert any("no dropout visible" in note for note in summary["notes"]), summary["notes"]
+    assert not any("information matrix is singular" in note for note in summary["notes"])
+    assert "information matrix" not in output
+
+
 class _AtLimit:
     limits_ = {"a": "0"}

@@ -68,6 +68,7 @@ from valuecast.analysis.summary import (
 from valuecast.analysis.threads import one_blas_thread
 from valuecast.dates import days_text, iso, to_date
 from valuecast.io.schema import MAX_AMOUNT
+from valuecast.models import NoStandardErrorsWarning
 from valuecast.models.clv import DAYS_PER_MONTH
 from valuecast.models.registry import split_seasonal
 from valuecast.tables import CUSTOMER_COLUMNS
@@ -352,7 +353,11 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         if predicted.terms is not None:
             reasons.extend(_prediction_doubts(backtest_result, chosen, history_days, options))
         lap("predict")
-    model_notes = _runtime_messages(caught)
+    # a fit whose predictions are withheld has no intervals to miss: its missing standard
+    # errors are no news to the merchant
+    model_notes = _runtime_messages(
+        caught, without=() if predicted.terms is not None else (NoStandardErrorsWarning,)
+    )
 
     progress("segmenting customers")
     segmented = add_segments(
@@ -661,8 +666,13 @@ def _rolled_up(cells: list[dict[str, Any]], column: str) -> dict[str, dict[str, 
     }
 
 
-def _runtime_messages(caught: list) -> list[str]:
-    """The distinct messages of the ``RuntimeWarning``s recorded, in order."""
+def _runtime_messages(caught: list, without: tuple[type[Warning], ...] = ()) -> list[str]:
+    """The distinct messages of the ``RuntimeWarning``s recorded, in order, but those of the
+    categories ``without``."""
     return list(
-        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+        dict.fromkeys(
+            str(w.message)
+            for w in caught
+            if issubclass(w.category, RuntimeWarning) and not issubclass(w.category, without)
+        )
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from valuecast.models._fitting import (
     FitError,
+    NoStandardErrorsWarning,
     NotFittedError,
     compress_histories,
     remembering_histories,
@@ -32,6 +33,7 @@ __all__ = [
     "GGompertzNBD",
     "GammaGamma",
     "ModifiedBetaGeo",
+    "NoStandardErrorsWarning",
     "NotFittedError",
     "ParetoNBD",
     "ShiftedBetaGeometric",

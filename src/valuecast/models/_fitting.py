@@ -69,6 +69,11 @@ class NotFittedError(RuntimeError):
     """Raised when a prediction is asked of a model that has not been fitted."""
 
 
+class NoStandardErrorsWarning(RuntimeWarning):
+    """Warned when a fit's information matrix is singular at its optimum: the fit stands, but
+    without standard errors or parameter draws (what the predictions' intervals are made of)."""
+
+
 def as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     """Return ``values`` as a 1-d float array, rejecting NaN and infinities with a clear message."""
     array = np.asarray(values, dtype=float)
@@ -503,7 +508,7 @@ class BaseModel:
                 f"{type(self).__name__}: the information matrix is singular at the optimum, so "
                 "there are no standard errors or parameter draws (a penalizer or more data "
                 "usually helps)",
-                RuntimeWarning,
+                NoStandardErrorsWarning,
                 stacklevel=3,
             )
             covariance = np.full_like(hessian, np.nan)

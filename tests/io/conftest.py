@@ -125,6 +125,14 @@ WOO_CSV_EXPORT_HEADER = [
     "download_permissions_granted",
 ]  # fmt: skip
 
+# WooCommerce's own orders table under High-Performance Order Storage, wp_wc_orders, as a
+# database tool (phpMyAdmin, Adminer, mysqldump to CSV) writes it: every column, in table order.
+WOO_HPOS_HEADER = [
+    "id", "status", "currency", "type", "tax_amount", "total_amount", "customer_id",
+    "billing_email", "date_created_gmt", "date_updated_gmt", "parent_order_id", "payment_method",
+    "payment_method_title", "transaction_id", "ip_address", "user_agent", "customer_note",
+]  # fmt: skip
+
 
 def render_csv(
     header: Sequence[str],
@@ -234,6 +242,7 @@ def exports() -> SimpleNamespace:
         MAGENTO_GRID_HEADER=MAGENTO_GRID_HEADER,
         WOO_WEBTOFFEE_HEADER=WOO_WEBTOFFEE_HEADER,
         WOO_CSV_EXPORT_HEADER=WOO_CSV_EXPORT_HEADER,
+        WOO_HPOS_HEADER=WOO_HPOS_HEADER,
         render_csv=render_csv,
         write_csv=write_csv,
         shopify_order=shopify_order,

@@ -58,8 +58,8 @@ def ingest(
         None,
         "--map",
         help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL[, "
-        "...]; time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order table's UTC times "
-        "in the store's time zone",
+        "...]; time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce "
+        "wc_orders table's UTC times in the store's time zone",
     ),
     fx: Path | None = typer.Option(
         None, "--fx", help="RATES.csv converting every currency to one base currency."

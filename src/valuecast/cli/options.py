@@ -106,8 +106,8 @@ MapOption = Annotated[
         "... (a line-level log: quantity=COL, unit_price=COL[, product=COL, sku=COL] instead of "
         "revenue); phone=COL[, country=COL or country=FR] names customers without an id by "
         "their phone number; status=COL leaves out cancelled, failed and refunded orders; "
-        "time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order table's UTC times in the "
-        "store's time zone; "
+        "time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce wc_orders "
+        "table's UTC times in the store's time zone; "
         'a name with a comma in double quotes: revenue="Total (USD, incl tax)"',
     ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
@@ -967,3 +968,30 @@ def factorize(values: pa.ChunkedArray) -> tuple[np.ndarray, pd.Series]:
     firsts = first_positions(codes, int(codes.max()) + 1 if len(codes) else 0)
     uniques = values.take(pa.array(firsts)) if len(firsts) < len(values) else values
     return codes, pd.Series(uniques.to_pandas(), dtype="string").reset_index(drop=True)
+
+
+def zoned(table: Table, column: str) -> bool:
+    """Whether ``column`` holds timestamps with a time zone (a database's typed column), whose
+    instants are known whatever zone they are shown in."""
+    stored = table.arrow.column(column).type
+    return pa.types.is_timestamp(stored) and stored.tz is not None
+
+
+def store_times(
+    table: Table, column: str, time_zone: str | None, extra_formats: bool = False
+) -> np.ndarray:
+    """A column of times the platform stores in UTC (Magento's ``created_at``, WooCommerce's
+    ``date_created_gmt``) as timestamps: as written, or, with ``time_zone``, the UTC times (a
+    zoned column's instants) as the shop's wall-clock times in that zone; ``extra_formats`` as
+    :meth:`Table.timestamps` reads it."""
+    if time_zone is None:
+        return table.timestamps(column, extra_formats)
+    if zoned(table, column):
+        utc = pc.cast(table.arrow.column(column), pa.timestamp("us", tz="UTC"))
+        stamps = np.asarray(pc.cast(utc, pa.timestamp("us")).to_numpy(zero_copy_only=False)).astype(
+            "datetime64[us]"
+        )
+    else:
+        stamps = table.timestamps(column, extra_formats)
+    shifted = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(zoneinfo.ZoneInfo(time_zone))
+    return shifted.tz_localize(None).to_numpy("datetime64[us]")

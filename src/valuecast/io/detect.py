@@ -20,7 +20,9 @@ magento-items        ``item_id``, ``order_id``, ``qty_ordered`` (and no ``increm
 woocommerce          ``order_id`` or ``order_number``, ``order_date``, ``status`` (or
                      ``order_status``), ``order_total``; or the labels ``Order Number``, ``Order
                      Date``, ``Order Status``, ``Order Total`` (or ``Order Total Amount``); and
-                     a customer column (``billing_email``, ``Email (Billing)``, ...)
+                     a customer column (``billing_email``, ``Email (Billing)``, ...); or the
+                     ``wc_orders`` table: ``id``, ``status``, ``total_amount``,
+                     ``date_created_gmt`` and ``billing_email`` (or ``customer_id``)
 cdnow                no delimiter in the first line, lines of ``id [id] YYYYMMDD qty amount``
 orders               a customer, a date and an amount column under usual names (or a ``.parquet``
                      file, or any file when a column map is given)
@@ -132,6 +134,14 @@ def detect_header(header: Sequence[str]) -> str | None:
         and has(*_WOO_CUSTOMERS)
     ):
         return "woocommerce"
+    if (
+        has("id")
+        and has("status")
+        and has("total_amount")
+        and has("date_created_gmt")
+        and has(*_WOO_CUSTOMERS)
+    ):
+        return "woocommerce"  # the wc_orders table (HPOS)
     if all(find_column(header, generic.MAP_KEYS[key]) is not None for key in generic.REQUIRED):
         return "orders"
     return None
@@ -236,19 +246,25 @@ def _is_grid(source: CsvFile | Table | Path) -> bool:
 
 def _check_time_zone_fits(planned: list[tuple[Path, str, CsvFile | Table | None]]) -> None:
     """Raise unless every file of an ingest given ``--map time_zone`` is one it applies to: a
-    Magento ``sales_order`` table, whose ``created_at`` is in UTC (its items and a customers
-    export beside it have no order times). Other exports write the shop's own time, which
-    shifting would move off it."""
+    Magento ``sales_order`` table, whose ``created_at`` is in UTC, or a WooCommerce
+    ``wc_orders`` table, whose ``date_created_gmt`` is (items and a customers export beside
+    them have no order times). Other exports write the shop's own time, which shifting would
+    move off it."""
     for path, chosen, source in planned:
         if chosen in ("magento-items", "shopify-customers"):
             continue
         if chosen == "magento" and not _is_grid(source if source is not None else path):
             continue
+        if chosen == "woocommerce" and woocommerce.dates_in_utc(
+            (source if source is not None else open_csv(path)).header
+        ):
+            continue
         shown = _LOCAL_TIME_EXPORTS.get(chosen, "a Magento order grid export")
         raise InputError(
             str(path),
-            f"--map time_zone applies to a Magento sales_order table, whose created_at is in "
-            f"UTC; the dates of {shown} are the shop's own time: leave time_zone out",
+            f"--map time_zone applies to a Magento sales_order table or a WooCommerce wc_orders "
+            f"table, whose dates are in UTC; the dates of {shown} are the shop's own time: "
+            "leave time_zone out",
         )
 
 
@@ -417,7 +433,7 @@ def read_exports(
             results[index] = result
             entities.append(entity_map)
         elif chosen == "woocommerce":
-            results[index] = woocommerce.read_orders(source)
+            results[index] = woocommerce.read_orders(source, time_zone)
         elif chosen == "orders":
             results[index] = generic.read_orders(source, mapping)
         elif chosen == "cdnow":

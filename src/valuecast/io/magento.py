@@ -138,7 +138,6 @@ revenue already nets it; ``unit_price`` = ``base_price``, ``line_discount`` =
 
 from __future__ import annotations
 
-import zoneinfo
 from pathlib import Path
 
 import numpy as np
@@ -340,7 +339,7 @@ def _orders(
     number, number_notes = _store_order_numbers(
         table, filled, cols["increment_id"], cols["store_id"]
     )
-    created = _store_times(table, cols["created_at"], time_zone)
+    created = _build.store_times(table, cols["created_at"], time_zone)
     subtotal = table.money(cols["base_subtotal"])
     for values, key in ((created, "created_at"), (subtotal, "base_subtotal")):
         gap = filled & pd.isna(values)
@@ -479,33 +478,10 @@ def _to_global(
     return np.where(foreign, rate, 1.0), [note]
 
 
-def _zoned(table: Table, column: str) -> bool:
-    """Whether ``column`` holds timestamps with a time zone (a database's typed column), whose
-    instants are known whatever zone they are shown in."""
-    stored = table.arrow.column(column).type
-    return pa.types.is_timestamp(stored) and stored.tz is not None
-
-
-def _store_times(table: Table, column: str, time_zone: str | None) -> np.ndarray:
-    """``created_at`` as timestamps: as written, or, with ``time_zone``, Magento's UTC times
-    (a zoned column's instants) as the store's wall-clock times in that zone."""
-    if time_zone is None:
-        return table.timestamps(column)
-    if _zoned(table, column):
-        utc = pc.cast(table.arrow.column(column), pa.timestamp("us", tz="UTC"))
-        stamps = np.asarray(pc.cast(utc, pa.timestamp("us")).to_numpy(zero_copy_only=False)).astype(
-            "datetime64[us]"
-        )
-    else:
-        stamps = table.timestamps(column)
-    shifted = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(zoneinfo.ZoneInfo(time_zone))
-    return shifted.tz_localize(None).to_numpy("datetime64[us]")
-
-
 def _utc_note(table: Table, column: str, time_zone: str | None) -> list[str]:
     """The note saying that order times are UTC, read as written, when no time zone shifts
     them (a zoned column's times are its zone's)."""
-    if time_zone is not None or _zoned(table, column):
+    if time_zone is not None or _build.zoned(table, column):
         return []
     return [
         f"{column} is in UTC, as Magento stores it, and read as written: an order placed late "

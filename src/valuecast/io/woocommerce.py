@@ -15,7 +15,19 @@ Three column sets are read, by name:
   ``Order Number, Order Status, Order Date, Email (Billing), Phone (Billing), Country Code
   (Billing), Cart Discount Amount, Order Shipping Amount, Order Refund Amount, Order Total
   Amount, Order Total Tax Amount, SKU, Item Name, Quantity (- Refund), Coupon Code``, one row
-  per item, read as the set above (the order total is the amount paid, tax and shipping in).
+  per item, read as the set above (the order total is the amount paid, tax and shipping in);
+* WooCommerce's own ``wc_orders`` table (High-Performance Order Storage), as a database tool
+  dumps it or the engine reads it: ``id, status, currency, type, tax_amount, total_amount,
+  customer_id, billing_email, date_created_gmt, date_updated_gmt, parent_order_id, ...``. A row
+  of ``type`` ``shop_order_refund`` is a refund (its amounts negative) of the order
+  ``parent_order_id`` names: its total comes off that order's revenue without its tax, its
+  row counted with the order's; a refund of an order not in the table is excluded as
+  ``"refund of an order not in the file"``, and a row of another type (``shop_subscription``,
+  WooCommerce Subscriptions' records) as ``"not an order"``. ``date_created_gmt`` is in UTC:
+  ``--map time_zone=Europe/Berlin`` shifts it to the shop's wall-clock time, and without it a
+  note says the days are UTC days. The table has no shipping: a note says net revenue holds it
+  (wc_order_operational_data's ``shipping_total_amount``, ``shipping_tax_amount`` and
+  ``discount_total_amount`` are read when joined in).
 
 Rules
 -----
@@ -70,6 +82,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -77,28 +90,42 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.io import _build
-from valuecast.io.csvfile import WHITESPACE_CLASS, CsvFile, Table, normalise_name, open_csv
-from valuecast.io.schema import ImportResult
+from valuecast.io.csvfile import (
+    WHITESPACE_CLASS,
+    CsvFile,
+    Table,
+    find_column,
+    normalise_name,
+    open_csv,
+)
+from valuecast.io.schema import ImportResult, InputError
 
 __all__ = ["ORDER_COLUMNS", "EXCLUDED_STATUSES", "read_orders", "read_orders_frame"]
 
 ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_id": ("order_id", "Order ID", "id"),
     "order_number": ("order_number_formatted", "order_number", "Order Number"),
-    "order_date": ("order_date", "Order Date", "date_created"),
+    "order_date": ("order_date", "Order Date", "date_created", "date_created_gmt"),
     "status": ("status", "order_status", "Order Status"),
-    "order_total": ("order_total", "Order Total", "Order Total Amount", "total"),
-    "tax_total": ("tax_total", "Order Tax", "Tax Total", "Order Total Tax Amount"),
+    "order_total": ("order_total", "Order Total", "Order Total Amount", "total", "total_amount"),
+    "tax_total": ("tax_total", "Order Tax", "Tax Total", "Order Total Tax Amount", "tax_amount"),
     "cart_tax": ("cart_tax",),
-    "shipping_tax_total": ("shipping_tax_total", "shipping_tax"),
+    "shipping_tax_total": ("shipping_tax_total", "shipping_tax", "shipping_tax_amount"),
     "fee_tax_total": ("fee_tax_total",),
     "shipping_total": (
         "shipping_total",
         "order_shipping",
         "Shipping Total",
         "Order Shipping Amount",
+        "shipping_total_amount",
     ),
-    "discount_total": ("discount_total", "cart_discount", "Discount Total", "Cart Discount Amount"),
+    "discount_total": (
+        "discount_total",
+        "cart_discount",
+        "Discount Total",
+        "Cart Discount Amount",
+        "discount_total_amount",
+    ),  # fmt: skip
     "refunded_total": (
         "refunded_total",
         "order_refund",
@@ -122,6 +149,8 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "item_subtotal": ("item_subtotal",),
     "item_total": ("item_total", "Item Total"),
     "item_refunded_qty": ("item_refunded_qty",),
+    "type": ("type",),
+    "parent_order_id": ("parent_order_id",),
 }
 REQUIRED = ("order_date", "status", "order_total")
 EXCLUDED_STATUSES: dict[str, str] = {
@@ -187,19 +216,47 @@ def _packed_columns(header: list[str]) -> list[str]:
     return [name for name in header if _PACKED.match(normalise_name(name).replace(" ", "_"))]
 
 
-def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
-    """Read a WooCommerce order export (see the module docstring)."""
+def read_orders(source: str | Path | CsvFile | Table, time_zone: str | None = None) -> ImportResult:
+    """Read a WooCommerce order export (see the module docstring); ``time_zone`` (an IANA
+    name) is the shop's, into which the UTC dates of a ``wc_orders`` table are shifted."""
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv)
+    _check_time_zone(csv, cols, time_zone)
     packed = _packed_columns(csv.header)
     table = csv.read([c for c in cols.values() if c is not None] + packed)
-    return _orders(table, cols, packed)
+    return _orders(table, cols, packed, time_zone)
 
 
-def read_orders_frame(frame: pd.DataFrame, name: str = "woocommerce") -> ImportResult:
+def read_orders_frame(
+    frame: pd.DataFrame, name: str = "woocommerce", time_zone: str | None = None
+) -> ImportResult:
     """The same rules on a DataFrame (e.g. read from the shop's database by the engine)."""
     table = Table.from_frame(frame, name)
-    return _orders(table, _resolve(table), _packed_columns(table.header))
+    cols = _resolve(table)
+    _check_time_zone(table, cols, time_zone)
+    return _orders(table, cols, _packed_columns(table.header), time_zone)
+
+
+def dates_in_utc(header: list[str]) -> bool:
+    """Whether a WooCommerce export with this header dates its orders in UTC: the
+    ``date_created_gmt`` of a ``wc_orders`` table (HPOS), which WooCommerce stores in UTC, where
+    the exporters write the shop's own time."""
+    found = find_column(header, ORDER_COLUMNS["order_date"])
+    return found is not None and normalise_name(found).replace(" ", "_").endswith("_gmt")
+
+
+def _check_time_zone(
+    source: CsvFile | Table, cols: dict[str, str | None], time_zone: str | None
+) -> None:
+    """Raise when a time zone is given for an export whose dates are the shop's own time
+    already (shifting them would move them off it)."""
+    if time_zone is not None and not dates_in_utc(source.header):
+        raise InputError(
+            source.name,
+            f"--map time_zone applies to the UTC dates of a wc_orders table (date_created_gmt); "
+            f"the {cols['order_date']} of this WooCommerce export is the shop's own time: "
+            "leave time_zone out",
+        )
 
 
 def _status(values: pd.Series) -> pd.Series:
@@ -222,51 +279,71 @@ def _refund_sum(cells: pd.Series) -> np.ndarray:
     return out
 
 
-def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> ImportResult:
+def _orders(
+    table: Table, cols: dict[str, str | None], packed: list[str], time_zone: str | None = None
+) -> ImportResult:
     n_rows = table.num_rows
     filled = np.zeros(n_rows, dtype=bool)
     for column in [*[c for c in cols.values() if c is not None], *packed]:
         filled |= table.nonempty(column)
+    refund_row = _refund_rows(table, cols, filled)
     key_column = cols["order_id"] or cols["order_number"]
-    keys = table.text_series(key_column)
+    keys = _order_keys(table, cols, key_column, refund_row)
     keyless = filled & keys.isna().to_numpy(bool)
     if keyless.any():
         raise table.error("row has no order id", int(np.flatnonzero(keyless)[0]), key_column)
     codes, uniques = pd.factorize(keys.astype(object))
     codes = np.asarray(codes, dtype=np.int64)
     n = len(uniques)
-    first_row = _build.first_positions(codes, n)
+    # the rows stating an order's own fields: its refunds' rows (wc_orders) state the refund's
+    stated = np.where(refund_row, -1, codes)
+    first_row = _build.first_positions(stated, n)
+    has_order = first_row >= 0
 
     def first(key: str) -> pd.Series:
-        return _build.group_first(table, codes, n, cols[key])
+        return _build.group_first(table, stated, n, cols[key])
 
     def money(key: str) -> np.ndarray:
         values = table.money(cols[key])
-        _build.check_order_level(table, values, codes, n, cols[key], uniques)
-        return _build.group_first_values(values, codes, n)
+        _build.check_order_level(table, values, stated, n, cols[key], uniques)
+        return _build.group_first_values(values, stated, n)
 
     def required(values: np.ndarray, key: str, what: str) -> np.ndarray:
-        gap = pd.isna(values)
+        gap = pd.isna(values) & has_order
         if gap.any():
             position = int(first_row[np.flatnonzero(gap)[0]])
             raise table.error(f"order has no {what}", position, cols[key])
         return values
 
-    stamps = table.timestamps(cols["order_date"], extra_formats=True)
+    utc = dates_in_utc(table.header)
+    stamps = (
+        _build.store_times(table, cols["order_date"], time_zone, extra_formats=True)
+        if utc
+        else table.timestamps(cols["order_date"], extra_formats=True)
+    )
     _build.check_order_dates(table, stamps, cols["order_date"])
-    ordered_at = required(_build.group_first_values(stamps, codes, n), "order_date", "date")
+    ordered_at = required(_build.group_first_values(stamps, stated, n), "order_date", "date")
+    # a refund of an order not in the file is dated by the refund, to be counted as excluded
+    ordered_at = np.where(has_order, ordered_at, _build.group_first_values(stamps, codes, n))
     total = required(money("order_total"), "order_total", "total")
-    _build.check_order_level_text(table, cols["status"], codes, n, uniques, "status", _status)
+    total = np.where(has_order, total, 0.0)
+    _build.check_order_level_text(table, cols["status"], stated, n, uniques, "status", _status)
     status = first("status")
     required(status.to_numpy(object, na_value=np.nan), "status", "status")
     status = _build.per_distinct(status, _status)
     shipping_tax = _build.money_or_zero(money("shipping_tax_total"))
     tax = _order_tax(cols, money, shipping_tax)
     shipping = _build.money_or_zero(money("shipping_total"))
-    if cols["refunded_total"] is not None:
-        refunds = np.abs(_build.money_or_zero(money("refunded_total")))
+    if refund_row.any():
+        given_back = _refund_row_sums(table, cols, codes, refund_row, n)
+        refunds = given_back.total
+        net = np.maximum(total - tax - shipping - given_back.revenue, 0.0)
     else:
-        refunds = _refund_sum(first("refund_items"))
+        if cols["refunded_total"] is not None:
+            refunds = np.abs(_build.money_or_zero(money("refunded_total")))
+        else:
+            refunds = _refund_sum(first("refund_items"))
+        net = _net_of_refunds(total, tax, shipping, shipping_tax, refunds)
     email_cells = first("customer_email")
     billing = first("billing_email")
     if cols["billing_email"] is not None:
@@ -306,7 +383,7 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
             "tax": tax,
             "shipping": shipping,
             "refunded": refunds,
-            "net_revenue": _net_of_refunds(total, tax, shipping, shipping_tax, refunds),
+            "net_revenue": net,
             "currency": currency,
             "channel": first("created_via"),
             "discount_code": code,
@@ -314,13 +391,19 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         n,
     )
     unknown = _build.unknown_statuses_note(
-        first("status").str.strip(), ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
+        first("status").str.strip(),
+        has_order & ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
         "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
     )  # fmt: skip
-    rules = _build.status_rules(status, EXCLUDED_STATUSES)
+    kind = first("type").str.strip().str.lower() if _is_orders_table(cols) else None
+    rules = [(REFUND_WITHOUT_ORDER, ~has_order)]
+    if kind is not None:
+        rules.append((NOT_AN_ORDER, (kind.fillna(ORDER_TYPE) != ORDER_TYPE).to_numpy(bool)))
+    rules += _build.status_rules(status, EXCLUDED_STATUSES)
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
     unpaid = _unpaid_note(status, reason == None, orders["net_revenue"].to_numpy(float))  # noqa: E711
+    table_notes = _orders_table_notes(table, cols, kind, time_zone, utc)
     # the lines read their own columns: the order-level cells and texts (~0.3 GB at a
     # million orders) are let go of before the lines are built beside the orders
     item_columns = (
@@ -343,10 +426,123 @@ def _orders(table: Table, cols: dict[str, str | None], packed: list[str]) -> Imp
         + unpaid
         + unknown
         + currency_notes
-        + _untaxed_note(cols),
+        + _untaxed_note(cols)
+        + table_notes,
         phone_links=who.phone_links,
         written_symbol=symbol if currency.isna().all() else None,
     )
+
+
+ORDER_TYPE = "shop_order"
+REFUND_TYPE = "shop_order_refund"
+REFUND_WITHOUT_ORDER = "refund of an order not in the file"
+NOT_AN_ORDER = "not an order"
+
+
+def _is_orders_table(cols: dict[str, str | None]) -> bool:
+    """Whether the export is a ``wc_orders`` table (HPOS), whose ``type`` tells orders from
+    their refunds and from the other records WooCommerce keeps there (subscriptions)."""
+    return cols["type"] is not None and cols["parent_order_id"] is not None
+
+
+def _refund_rows(table: Table, cols: dict[str, str | None], filled: np.ndarray) -> np.ndarray:
+    """Per row, whether it is a refund (``type`` ``shop_order_refund``) of a ``wc_orders``
+    table; a table of refunds without ``parent_order_id`` cannot tell their orders."""
+    if cols["type"] is None:
+        return np.zeros(table.num_rows, dtype=bool)
+    kind = table.text_series(cols["type"]).str.strip().str.lower()
+    refund = (kind == REFUND_TYPE).fillna(False).to_numpy(bool) & filled
+    if refund.any() and cols["parent_order_id"] is None:
+        raise table.error(
+            "a refund (type shop_order_refund) needs the parent_order_id column, which names "
+            "its order: export the whole wc_orders table",
+            int(np.flatnonzero(refund)[0]),
+            cols["type"],
+        )
+    return refund
+
+
+def _order_keys(
+    table: Table, cols: dict[str, str | None], key_column: str, refund_row: np.ndarray
+) -> pd.Series:
+    """Per row, the order it belongs to: its own id, or for a refund its ``parent_order_id``."""
+    keys = table.text_series(key_column)
+    if not refund_row.any():
+        return keys
+    parent_column = cols["parent_order_id"]
+    parents = table.text_series(parent_column)
+    orphan = refund_row & parents.isna().to_numpy(bool)
+    if orphan.any():
+        raise table.error("refund has no parent_order_id", int(np.flatnonzero(orphan)[0]),
+                          parent_column)  # fmt: skip
+    return keys.where(~refund_row, parents)
+
+
+class _GivenBack(NamedTuple):
+    total: np.ndarray
+    """Per order, what its refunds gave back, tax and shipping in."""
+    revenue: np.ndarray
+    """Per order, the revenue its refunds gave back: without their tax and shipping."""
+
+
+def _refund_row_sums(
+    table: Table,
+    cols: dict[str, str | None],
+    codes: np.ndarray,
+    refund_row: np.ndarray,
+    n: int,
+) -> _GivenBack:
+    """The refunds of each order, from its refund rows in a ``wc_orders`` table, whose amounts
+    WooCommerce writes negative (a refund of 11.90 with 1.90 of VAT: ``-11.90``, ``-1.90``):
+    their totals, and the revenue they give back, their own tax (and shipping, where exported)
+    left out."""
+    rows = np.flatnonzero(refund_row)
+
+    def summed(key: str) -> np.ndarray:
+        values = np.abs(_build.money_or_zero(table.money(cols[key])[rows]))
+        return np.bincount(codes[rows], weights=values, minlength=n)
+
+    total = summed("order_total")
+    taken = summed("tax_total") if cols["tax_total"] is not None else np.zeros(n)
+    if cols["shipping_total"] is not None:
+        taken = taken + summed("shipping_total")
+    return _GivenBack(total, np.maximum(total - taken, 0.0))
+
+
+def _orders_table_notes(
+    table: Table,
+    cols: dict[str, str | None],
+    kind: pd.Series | None,
+    time_zone: str | None,
+    utc: bool,
+) -> list[str]:
+    """The notes of a ``wc_orders`` table: its dates in UTC read as written, its shipping (not
+    in the table) left in net revenue, and its records that are not orders (subscriptions)."""
+    notes = []
+    column = cols["order_date"]
+    if utc and time_zone is None and not _build.zoned(table, column):
+        notes.append(
+            f"{column} is in UTC, as WooCommerce stores it, and read as written: an order placed "
+            "late in the evening in a shop west of UTC (early in the morning east of it) falls "
+            "on the UTC day; give the shop's time zone (--map time_zone=Europe/Berlin) to read "
+            "the shop's own days"
+        )
+    if kind is None:
+        return notes
+    if cols["shipping_total"] is None:
+        notes.append(
+            "the wc_orders table has no shipping amounts: net revenue holds each order's "
+            "shipping (without its tax); add wc_order_operational_data's shipping_total_amount "
+            "column to leave it out"
+        )
+    others = kind[kind.notna() & (kind != ORDER_TYPE)].value_counts()
+    if len(others):
+        listed = ", ".join(f"{others[name]:,} {name}" for name in sorted(others.index))
+        notes.append(
+            f"records of wc_orders that are not orders are left out ({listed}): a subscription "
+            "(shop_subscription) is counted by its orders, each renewal an order of its own"
+        )
+    return notes
 
 
 UNPAID_STATUSES = {"pending": "pending payment", "pending-payment": "pending payment",

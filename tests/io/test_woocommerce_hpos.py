@@ -236,3 +236,19 @@ def test_refunds_without_parent_order_id_cannot_be_read(exports, write):
     with pytest.raises(InputError, match="needs the parent_order_id column") as error:
         read_exports([path])
     assert (error.value.row, error.value.column) == (4, "type")
+
+
+def test_a_dumps_null_cells_are_empty_and_a_checkout_draft_needs_no_date(exports, write):
+    null = dict.fromkeys(["payment_method", "payment_method_title", "transaction_id",
+                          "ip_address", "user_agent", "customer_note"], "NULL")  # fmt: skip
+    refund = {**evening_orders()[0], **null, "id": 3, "type": "shop_order_refund",
+              "parent_order_id": 1, "total_amount": "-5.95", "tax_amount": "-0.95",
+              "customer_id": "NULL", "billing_email": "NULL"}  # fmt: skip
+    draft = {**evening_orders()[0], **null, "id": 4, "status": "wc-checkout-draft",
+             "billing_email": "NULL", "date_created_gmt": "NULL", "total_amount": "NULL",
+             "tax_amount": "NULL"}  # fmt: skip
+    rows = [{**row, **null} for row in evening_orders()] + [refund, draft]
+    (result,) = read_exports([write("wp_wc_orders.csv", exports.WOO_HPOS_HEADER, rows)])
+    assert result.orders["net_revenue"].tolist() == pytest.approx([25.16 - 5.0, 25.16])
+    assert result.orders["customer_id"].tolist() == ["nachteule@example.de"] * 2
+    assert result.excluded == {"draft": 1}

@@ -31,6 +31,10 @@ EMPTY_ROW = "empty row"
 NEGATIVE_AMOUNT = "negative amount"
 CANCELLATION = "cancellation"  # an order of returned lines only (a cancellation invoice)
 REFUNDED = "refunded"
+SQL_NULLS = frozenset({"NULL", "\\N"})
+"""How dumps of a platform's own tables write a NULL cell: phpMyAdmin and database clients
+``NULL`` (quoted or not), ``mysqldump --tab`` ``\\N``. No column of Magento's ``sales_order`` or
+WooCommerce's ``wc_orders`` holds these words as a value."""
 ZERO_AMOUNT = 0.005
 """Half a cent: an order whose rows, a refund among them, add up to less than this either way
 is refunded in full (sums of decimal amounts in binary floating point miss zero by ~1e-15)."""

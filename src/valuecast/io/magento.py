@@ -316,16 +316,11 @@ def read_sales_order_items(
     return _items(_table(source, ITEM_COLUMNS, ITEM_REQUIRED), entities)
 
 
-SQL_NULLS = frozenset({"NULL", "\\N"})
-"""How dumps write a NULL cell: phpMyAdmin and database clients ``NULL`` (quoted or not),
-``mysqldump --tab`` ``\\N``. No ``sales_order`` column holds these words as a value."""
-
-
 def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv, spec, required)
     table = csv.read([c for c in cols.values() if c is not None])
-    table.empty_words(SQL_NULLS)
+    table.empty_words(_build.SQL_NULLS)
     return table, cols
 
 

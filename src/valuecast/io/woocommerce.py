@@ -282,6 +282,8 @@ def _refund_sum(cells: pd.Series) -> np.ndarray:
 def _orders(
     table: Table, cols: dict[str, str | None], packed: list[str], time_zone: str | None = None
 ) -> ImportResult:
+    if _is_orders_table(cols) or dates_in_utc(table.header):
+        table.empty_words(_build.SQL_NULLS)  # a database dump's NULL cells
     n_rows = table.num_rows
     filled = np.zeros(n_rows, dtype=bool)
     for column in [*[c for c in cols.values() if c is not None], *packed]:
@@ -308,8 +310,8 @@ def _orders(
         _build.check_order_level(table, values, stated, n, cols[key], uniques)
         return _build.group_first_values(values, stated, n)
 
-    def required(values: np.ndarray, key: str, what: str) -> np.ndarray:
-        gap = pd.isna(values) & has_order
+    def required(values: np.ndarray, key: str, what: str, spared=None) -> np.ndarray:
+        gap = pd.isna(values) & has_order & (True if spared is None else ~spared)
         if gap.any():
             position = int(first_row[np.flatnonzero(gap)[0]])
             raise table.error(f"order has no {what}", position, cols[key])
@@ -322,15 +324,18 @@ def _orders(
         else table.timestamps(cols["order_date"], extra_formats=True)
     )
     _build.check_order_dates(table, stamps, cols["order_date"])
-    ordered_at = required(_build.group_first_values(stamps, stated, n), "order_date", "date")
+    _build.check_order_level_text(table, cols["status"], stated, n, uniques, "status", _status)
+    status_cells = first("status")
+    status = _build.per_distinct(status_cells, _status)
+    # a checkout in progress (a wc_orders table keeps it) may have no date or total yet
+    draft = (status.map(EXCLUDED_STATUSES) == "draft").fillna(False).to_numpy(bool)
+    ordered_at = _build.group_first_values(stamps, stated, n)
+    required(ordered_at, "order_date", "date", spared=draft)
     # a refund of an order not in the file is dated by the refund, to be counted as excluded
     ordered_at = np.where(has_order, ordered_at, _build.group_first_values(stamps, codes, n))
-    total = required(money("order_total"), "order_total", "total")
-    total = np.where(has_order, total, 0.0)
-    _build.check_order_level_text(table, cols["status"], stated, n, uniques, "status", _status)
-    status = first("status")
-    required(status.to_numpy(object, na_value=np.nan), "status", "status")
-    status = _build.per_distinct(status, _status)
+    total = required(money("order_total"), "order_total", "total", spared=draft)
+    total = np.where(has_order, np.nan_to_num(total), 0.0)
+    required(status_cells.to_numpy(object, na_value=np.nan), "status", "status")
     shipping_tax = _build.money_or_zero(money("shipping_tax_total"))
     tax = _order_tax(cols, money, shipping_tax)
     shipping = _build.money_or_zero(money("shipping_total"))

@@ -395,15 +395,16 @@ def _orders(
         },
         n,
     )
+    kind = first("type").str.strip().str.lower() if _is_orders_table(cols) else None
+    # a subscription's statuses (wc-active) are not an order's
+    other = np.zeros(n, bool) if kind is None else (kind.fillna(ORDER_TYPE) != ORDER_TYPE)
+    other = np.asarray(other, bool)
     unknown = _build.unknown_statuses_note(
         first("status").str.strip(),
-        has_order & ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
+        has_order & ~other & ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
         "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
     )  # fmt: skip
-    kind = first("type").str.strip().str.lower() if _is_orders_table(cols) else None
-    rules = [(REFUND_WITHOUT_ORDER, ~has_order)]
-    if kind is not None:
-        rules.append((NOT_AN_ORDER, (kind.fillna(ORDER_TYPE) != ORDER_TYPE).to_numpy(bool)))
+    rules = [(REFUND_WITHOUT_ORDER, ~has_order), (NOT_AN_ORDER, other)]
     rules += _build.status_rules(status, EXCLUDED_STATUSES)
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)

@@ -567,3 +567,65 @@ def test_an_account_that_orders_of_many_customers_are_placed_under_joins_none(ex
     result = woocommerce.read_orders_frame(frame.assign(customer_id=[9.0] * 2 + [0.0] * 4))
     assert result.orders["customer_id"].tolist()[:2] == ["c2@example.com"] * 2
     assert result.orders["customer_id"].tolist()[4:] == ["c5@example.com"] * 2
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        (
+            ["March 5, 2024 11:30 pm", "April 12, 2024 9:05 am"],  # WordPress's F j, Y g:i a
+            ["2024-03-05 23:30", "2024-04-12 09:05"],
+        ),
+        (["5 March 2024", "12 April 2024"], ["2024-03-05", "2024-04-12"]),  # j F Y
+        (
+            ["Mar 5, 2024 12:10 AM", "Apr 12, 2024 12:45 PM"],  # M j, Y g:i A
+            ["2024-03-05 00:10", "2024-04-12 12:45"],
+        ),
+        (
+            ["March 5, 2024 at 11:30 pm", "March 6, 2024, 7:00 am"],  # as the admin lists them
+            ["2024-03-05 23:30", "2024-03-06 07:00"],
+        ),
+        (
+            ["5. März 2024 um 23:30", "12. April 2024 09:05"],  # a German admin's j. F Y H:i
+            ["2024-03-05 23:30", "2024-04-12 09:05"],
+        ),
+        (["5 de março de 2024", "12 de abril de 2024"], ["2024-03-05", "2024-04-12"]),
+        (
+            ["2024-03-05 11:30 pm", "2024-04-12 9:05 am"],  # Y-m-d g:i a
+            ["2024-03-05 23:30", "2024-04-12 09:05"],
+        ),
+        (
+            ["05/03/2024 11:30 pm", "13/04/2024 9:05 am"],  # d/m/Y g:i a, a 13th telling the order
+            ["2024-03-05 23:30", "2024-04-13 09:05"],
+        ),
+    ],
+)
+def test_wordpress_date_settings_are_read_without_a_date_format(write, written, read):
+    header = ["order_id", "order_date", "status", "order_total", "billing_email"]
+    rows = [{"order_id": n, "order_date": cell, "status": "wc-completed", "order_total": "10",
+             "billing_email": "a@example.com"} for n, cell in enumerate(written, 1)]  # fmt: skip
+    result = woocommerce.read_orders(write("orders.csv", header, rows))
+    assert result.orders["ordered_at"].tolist() == [pd.Timestamp(stamp) for stamp in read]
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        # WordPress's d/m/Y or m/d/Y: no cell of the column tells which, nor can valuecast
+        (
+            "05/03/2024 11:30 pm",
+            "ambiguous date '05/03/2024 11:30 pm'.*date_format=%d/%m/%Y %I:%M %p",
+        ),
+        ("2024-03-05 13:30 pm", "'2024-03-05 13:30 pm' is not a valid date"),
+        ("March 32, 2024", "cannot read 'March 32, 2024' as a date"),
+    ],
+)
+def test_a_wordpress_date_that_cannot_be_read_is_an_error_naming_it(write, cell, message):
+    header = ["order_id", "order_date", "status", "order_total", "billing_email"]
+    rows = [{"order_id": 1, "order_date": "2024-03-01 10:00", "status": "wc-completed",
+             "order_total": "10", "billing_email": "a@example.com"},
+            {"order_id": 2, "order_date": cell, "status": "wc-completed", "order_total": "10",
+             "billing_email": "a@example.com"}]  # fmt: skip
+    with pytest.raises(InputError, match=message) as error:
+        woocommerce.read_orders(write("orders.csv", header, rows))
+    assert (error.value.row, error.value.column) == (3, "order_date")

@@ -66,7 +66,9 @@ when no value decides it, it is an error unless an explicit format is given. An 
 with a time (``%d/%m/%Y %H:%M``) also reads a cell of its date alone, which is how a spreadsheet
 writes a date-time at midnight. An explicit format's ``%b`` and ``%B`` read month names in
 English, French, German, Spanish, Italian, Dutch and Portuguese, full or abbreviated
-(``31 mars 2024``, ``1. Dez. 2024``; :func:`english_month_names`).
+(``31 mars 2024``, ``1. Dez. 2024``; :func:`english_month_names`). The WooCommerce importer
+also reads the forms WordPress's date and time settings give (:meth:`Table._parse_wordpress`):
+a month by its name (``March 5, 2024 11:30 pm``, ``5 March 2024``) and a 12-hour clock.
 """
 
 from __future__ import annotations
@@ -815,6 +817,56 @@ def _day_first(cell: str) -> str:
         between = cell.strip()[shape.end(3)]  # a space or T
         clock = f"{between}%H:%M" + (":%S" if shape.group(6) is not None else "")
     return f"%d{separator}%m{separator}%Y{clock}"
+
+
+_TWELVE_HOUR = (
+    r"^(?P<head>(?:.*?[^\d])?)(?P<hour>\d{1,2})(?P<rest>:\d{2}(?::\d{2})?)"
+    r"\s*(?P<half>[AaPp])\.?\s?[Mm]\.?$"
+)
+"""A cell ending in a 12-hour clock (``11:30 pm``, ``9:05 AM``, ``11:30:00 p.m.``), as
+WordPress's time formats ``g:i a`` and ``g:i A`` write it; RE2 and Python alike."""
+
+_CLOCK_JOINER = r"(?i),?\s+(?:at|um|à|a las|alle|om|às)\s+(\d{1,2}:\d{2})|,\s*(\d{1,2}:\d{2})"
+"""The word or comma a date written in words puts before its time (``March 5, 2024 at 23:30``,
+``5. März 2024 um 23:30``, ``5 mars 2024 à 23:30``, ``5 March 2024, 23:30``)."""
+
+_WORDPRESS_FORMATS = tuple(
+    date + clock
+    for date in ("%b %d, %Y", "%b %d %Y", "%d %b %Y", "%d. %b %Y", "%d %b, %Y", "%d de %b de %Y")
+    for clock in ("", " %H:%M", " %H:%M:%S")
+)
+"""The forms of WordPress's date settings that name the month (``F j, Y``, ``j F Y``, ``j. F
+Y``, ``j \\d\\e F \\d\\e Y``; ``M`` for ``F`` alike), its month names made English
+(:func:`english_month_names`) and its clock 24-hour (:func:`_twenty_four_hour`)."""
+
+
+def _twenty_four_hour(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``values`` with a 12-hour clock at their end written as a 24-hour one (``2024-03-05
+    11:30 pm`` -> ``2024-03-05 23:30``, ``12:10 am`` -> ``00:10``); an hour no 12-hour clock
+    has (``13:00 pm``, ``0:30 am``) is written ``99`` so that no date reads it."""
+    found = pc.extract_regex(values, _TWELVE_HOUR)
+    if pc.all(pc.is_null(found)).as_py() is not False:
+        return values
+    hour = pc.cast(pc.struct_field(found, "hour"), pa.int64())
+    afternoon = pc.match_substring_regex(pc.struct_field(found, "half"), "^[Pp]$")
+    twelve = pc.equal(hour, 12)
+    hour = pc.if_else(afternoon, pc.if_else(twelve, 12, pc.add(hour, 12)),
+                      pc.if_else(twelve, 0, hour))  # fmt: skip
+    written = pc.cast(pc.struct_field(found, "hour"), pa.int64())
+    impossible = pc.or_(pc.less(written, 1), pc.greater(written, 12))
+    hour = pc.if_else(impossible, 99, hour)
+    clock = pc.utf8_lpad(pc.cast(hour, pa.string()), width=2, padding="0")
+    joined = pc.binary_join_element_wise(
+        pc.struct_field(found, "head"), clock, pc.struct_field(found, "rest"), ""
+    )
+    return pc.if_else(pc.is_valid(found), joined, values)
+
+
+def _as_written(fmt: str, cell: str) -> str:
+    """``fmt`` (a 24-hour ``%H``) with the 12-hour clock ``cell`` is written with, if so."""
+    if re.search(_TWELVE_HOUR, cell.strip()) and "%H" in fmt:
+        return fmt.replace("%H", "%I") + " %p"
+    return fmt
 
 
 def _date_format_option(fmt: str) -> str:
@@ -1893,19 +1945,24 @@ class Table:
 
     # -- timestamps -----------------------------------------------------------------------------
     def timestamps(
-        self, column: str | None, extra_formats: bool = False, fmt: str | None = None
+        self,
+        column: str | None,
+        extra_formats: bool = False,
+        fmt: str | None = None,
+        wordpress: bool = False,
     ) -> np.ndarray:
         """Wall-clock timestamps as written (``datetime64[us]``), NaT where the cell is empty.
 
         ``extra_formats`` also accepts ``YYYYMMDD`` and day/month/year orders (see the module
         docstring); ``fmt`` is an explicit ``strptime`` format tried first (by default the
-        table's :attr:`date_format`).
+        table's :attr:`date_format`); ``wordpress`` (with ``extra_formats``) also reads the
+        forms of WordPress's date and time settings (:meth:`_parse_wordpress`).
         """
         if column is None:
             return np.full(self.num_rows, np.datetime64("NaT"), "datetime64[us]")
         fmt = fmt if fmt is not None else self.date_format
         spread = self._per_value(
-            column, lambda distinct: distinct.timestamps(column, extra_formats, fmt)
+            column, lambda distinct: distinct.timestamps(column, extra_formats, fmt, wordpress)
         )
         if spread is not None:
             return spread
@@ -1963,9 +2020,8 @@ class Table:
             out[iso] = self._parse_iso(values.filter(pa.array(iso)), np.flatnonzero(iso), column)
             todo &= ~iso
         if todo.any() and extra_formats:
-            out[todo] = self._parse_other(
-                values.filter(pa.array(todo)), np.flatnonzero(todo), column
-            )
+            parse = self._parse_wordpress if wordpress else self._parse_other
+            out[todo] = parse(values.filter(pa.array(todo)), np.flatnonzero(todo), column)
             todo[:] = False
         if todo.any():
             position = int(np.flatnonzero(todo)[0])
@@ -1993,7 +2049,15 @@ class Table:
             pd.Series(english.to_pandas()), format=english_month_format(fmt), errors="coerce"
         ).to_numpy("datetime64[us]")
 
-    def _parse_iso(self, values: pa.ChunkedArray, positions: np.ndarray, column: str) -> np.ndarray:
+    def _parse_iso(
+        self,
+        values: pa.ChunkedArray,
+        positions: np.ndarray,
+        column: str,
+        shown: pa.ChunkedArray | None = None,
+    ) -> np.ndarray:
+        """ISO dates (:data:`_ISO_SHAPE`); ``shown``: the cells as written, for the errors."""
+        written = values if shown is None else shown
         # the shape check made these ASCII, so byte slices are character slices (and much faster)
         data = pc.cast(values, pa.large_binary())
 
@@ -2028,25 +2092,83 @@ class Table:
         if not ok.all():
             index = int(np.flatnonzero(~ok)[0])
             raise self.error(
-                f"{values[index].as_py()!r} is not a valid date", int(positions[index]), column
+                f"{written[index].as_py()!r} is not a valid date", int(positions[index]), column
             )
         return np.asarray(
             pc.cast(stamps, pa.timestamp("us")).to_numpy(zero_copy_only=False)
         ).astype("datetime64[us]")
 
-    def _parse_other(
+    def _parse_wordpress(
         self, values: pa.ChunkedArray, positions: np.ndarray, column: str
     ) -> np.ndarray:
-        series = pd.Series(values.to_pandas(), dtype=object).reset_index(drop=True)
+        """The cells of the forms WordPress's date and time settings give, as a WooCommerce
+        exporter writes its dates with them: a month by its name in any of the languages of
+        :data:`_MONTH_WORDS` (``March 5, 2024 11:30 pm``, ``5 March 2024``, ``5. März 2024 um
+        23:30``; no day and month to confuse), a 12-hour clock (``2024-03-05 11:30 pm``,
+        ``13/03/2024 9:05 AM``), and the others as :meth:`_parse_other` reads them (a
+        ``05/03/2024`` that no cell of the column tells the order of is an error)."""
+        converted = pc.replace_substring_regex(
+            _twenty_four_hour(values), pattern=_CLOCK_JOINER, replacement=r" \1\2"
+        )
+
+        def matches(pattern: str) -> np.ndarray:
+            found = pc.match_substring_regex(converted, pattern)
+            return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), bool)
+
+        out = np.full(len(values), np.datetime64("NaT"), "datetime64[us]")
+        iso = matches(_ISO_SHAPE)
+        if iso.any():
+            keep = pa.array(iso)
+            out[iso] = self._parse_iso(
+                converted.filter(keep), positions[iso], column, shown=values.filter(keep)
+            )
+        named = matches(r"\pL{3}") & ~iso  # a month's name (RE2's \w is ASCII only)
+        if named.any():
+            english = english_month_names(converted.filter(pa.array(named)))
+            cells = pd.Series(english.to_pandas(), dtype=object)
+            parsed = np.full(len(cells), np.datetime64("NaT"), "datetime64[us]")
+            for fmt in _WORDPRESS_FORMATS:
+                todo = np.isnat(parsed)
+                if not todo.any():
+                    break
+                parsed[todo] = pd.to_datetime(cells[todo], format=fmt, errors="coerce").to_numpy(
+                    "datetime64[us]"
+                )
+            out[named] = parsed
+            named[named] = ~np.isnat(parsed)
+        rest = ~iso & ~named
+        if rest.any():
+            keep = pa.array(rest)
+            out[rest] = self._parse_other(
+                converted.filter(keep), positions[rest], column, shown=values.filter(keep)
+            )
+        return out
+
+    def _parse_other(
+        self,
+        values: pa.ChunkedArray,
+        positions: np.ndarray,
+        column: str,
+        shown: pa.ChunkedArray | None = None,
+    ) -> np.ndarray:
+        """``YYYYMMDD`` and day/month/year cells, the order decided by the column (see the
+        module docstring); ``shown``: the cells as written, where ``values`` are them with a
+        12-hour clock as a 24-hour one (:func:`_twenty_four_hour`), for the errors."""
+        parsed_text = pd.Series(values.to_pandas(), dtype=object).reset_index(drop=True)
+        series = (
+            parsed_text
+            if shown is None
+            else pd.Series(shown.to_pandas(), dtype=object).reset_index(drop=True)
+        )
         out = np.full(len(series), np.datetime64("NaT"), "datetime64[us]")
-        compact = series.str.fullmatch(r"\d{8}").fillna(False).to_numpy(bool)
+        compact = parsed_text.str.fullmatch(r"\d{8}").fillna(False).to_numpy(bool)
         if compact.any():
             out[compact] = pd.to_datetime(
-                series[compact], format="%Y%m%d", errors="coerce"
+                parsed_text[compact], format="%Y%m%d", errors="coerce"
             ).to_numpy("datetime64[us]")
         rest = ~compact
         if rest.any():
-            parts = series[rest].str.extract(_DMY_SHAPE)
+            parts = parsed_text[rest].str.extract(_DMY_SHAPE)
             unmatched = parts[0].isna().to_numpy()
             if unmatched.any():
                 index = int(np.flatnonzero(rest)[np.flatnonzero(unmatched)[0]])
@@ -2079,7 +2201,8 @@ class Table:
                 )
                 raise self.error(
                     f"ambiguous date {series[index]!r}: cannot tell day/month from month/day "
-                    f"(give its format, e.g. {_date_format_option(_day_first(series[index]))})",
+                    "(give its format, e.g. "
+                    f"{_date_format_option(_as_written(_day_first(parsed_text[index]), series[index]))})",
                     int(positions[index]),
                     column,
                 )

@@ -67,7 +67,10 @@ Rules
   and :func:`valuecast.io._build.identities` for an email and a phone on one order); neither
   -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
 * ``ordered_at`` = ``order_date`` as written (the store's local time), ISO or the day/month
-  forms described in :mod:`valuecast.io.csvfile`.
+  forms described in :mod:`valuecast.io.csvfile`, or as WordPress's date and time settings
+  write it (``March 5, 2024 11:30 pm``, ``5. März 2024``, ``2024-03-05 11:30 pm``): a month by
+  its name, a 12-hour clock; a ``05/03/2024`` no date of the column tells the order of is an
+  error asking for ``--map date_format``.
 * Line items (``item_name`` / ``item_sku`` rows, or the packed ``line_item_N`` cells) become
   order lines; ``item_refunded_qty`` (the CSV Export's items refunded, written negative) is
   taken off ``item_quantity``, and so are the whole items a packed cell's ``refunded:`` amount
@@ -321,7 +324,7 @@ def _orders(
     stamps = (
         _build.store_times(table, cols["order_date"], time_zone, extra_formats=True)
         if utc
-        else table.timestamps(cols["order_date"], extra_formats=True)
+        else table.timestamps(cols["order_date"], extra_formats=True, wordpress=True)
     )
     _build.check_order_dates(table, stamps, cols["order_date"])
     _build.check_order_level_text(table, cols["status"], stated, n, uniques, "status", _status)

@@ -540,6 +540,9 @@ def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
          "--map 'date_format=%Y-%m-%d %I:%M %p')"),
         ("2024/03/05 23:30", ", or give the column's format in Python's strptime codes: "
          "--map 'date_format=%Y/%m/%d %H:%M')"),
+        # WordPress's d/m/Y and g:i a: day first where the day cannot be a month
+        ("13/03/2024 11:30 pm", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=%d/%m/%Y %I:%M %p')"),
         ("yesterday", ", or give the column's format in Python's strptime codes, e.g. "
          "--map 'date_format=%m/%d/%Y %I:%M %p')"),
         ("45296", "; it looks like a spreadsheet's day number: format the column as dates in the "

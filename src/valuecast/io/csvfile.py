@@ -943,7 +943,8 @@ def english_month_format(fmt: str) -> str:
 
 _GUESSED_FORMATS = (
     "%m/%d/%y", "%d/%m/%y", "%m/%d/%y %H:%M", "%d/%m/%y %H:%M",
-    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p", "%d/%m/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
     "%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y %I:%M %p", "%b %d, %Y",
     "%d %B %Y %H:%M", "%d %B %Y", "%d %b %Y %H:%M", "%d %b %Y", "%d. %b %Y, %H:%M",
     "%d. %b %Y %H:%M", "%d. %b %Y", "%d de %b de %Y", "%d.%m.%y", "%d.%m.%y %H:%M",

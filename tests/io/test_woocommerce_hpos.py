@@ -253,3 +253,12 @@ def test_a_dumps_null_cells_are_empty_and_a_checkout_draft_needs_no_date(exports
     assert result.orders["net_revenue"].tolist() == pytest.approx([25.16 - 5.0, 25.16])
     assert result.orders["customer_id"].tolist() == ["nachteule@example.de"] * 2
     assert result.excluded == {"draft": 1}
+
+
+def test_a_dump_without_parent_order_id_still_leaves_out_its_subscriptions(exports, write):
+    header = [name for name in exports.WOO_HPOS_HEADER if name != "parent_order_id"]
+    rows = [{k: v for k, v in r.items() if k in header} for r in evening_orders()]
+    rows.append({**rows[0], "id": 3, "type": "shop_subscription", "status": "wc-active"})
+    (result,) = read_exports([write("wp_wc_orders.csv", header, rows)])
+    assert result.orders["order_number"].tolist() == ["1", "2"]
+    assert result.excluded == {woocommerce.NOT_AN_ORDER: 1}

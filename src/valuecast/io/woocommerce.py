@@ -244,8 +244,12 @@ def dates_in_utc(header: list[str]) -> bool:
     """Whether a WooCommerce export with this header dates its orders in UTC: the
     ``date_created_gmt`` of a ``wc_orders`` table (HPOS), which WooCommerce stores in UTC, where
     the exporters write the shop's own time."""
-    found = find_column(header, ORDER_COLUMNS["order_date"])
-    return found is not None and normalise_name(found).replace(" ", "_").endswith("_gmt")
+    return _utc_column(find_column(header, ORDER_COLUMNS["order_date"]))
+
+
+def _utc_column(name: str | None) -> bool:
+    """Whether a date column is one WordPress keeps in UTC (``date_created_gmt``)."""
+    return name is not None and normalise_name(name).replace(" ", "_").endswith("_gmt")
 
 
 def _check_time_zone(
@@ -450,8 +454,11 @@ NOT_AN_ORDER = "not an order"
 
 def _is_orders_table(cols: dict[str, str | None]) -> bool:
     """Whether the export is a ``wc_orders`` table (HPOS), whose ``type`` tells orders from
-    their refunds and from the other records WooCommerce keeps there (subscriptions)."""
-    return cols["type"] is not None and cols["parent_order_id"] is not None
+    their refunds and from the other records WooCommerce keeps there (subscriptions): its
+    ``type`` beside ``parent_order_id`` or a ``date_created_gmt``."""
+    return cols["type"] is not None and (
+        cols["parent_order_id"] is not None or _utc_column(cols["order_date"])
+    )
 
 
 def _refund_rows(table: Table, cols: dict[str, str | None], filled: np.ndarray) -> np.ndarray:

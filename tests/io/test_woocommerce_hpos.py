@@ -262,3 +262,21 @@ def test_a_dump_without_parent_order_id_still_leaves_out_its_subscriptions(expor
     (result,) = read_exports([write("wp_wc_orders.csv", header, rows)])
     assert result.orders["order_number"].tolist() == ["1", "2"]
     assert result.excluded == {woocommerce.NOT_AN_ORDER: 1}
+
+
+def test_shipping_joined_from_the_operational_data_comes_off_net_revenue(exports, write):
+    header = [*exports.WOO_HPOS_HEADER, "shipping_total_amount", "shipping_tax_amount",
+              "discount_total_amount"]  # fmt: skip
+    # items 25.16 + 4.78 VAT, shipping 4.12 + 0.78 VAT; 10% off; refunded: an item of 11.90
+    # (1.90 VAT) and its share of shipping, 4.12 + 0.78
+    order = {**evening_orders()[0], "total_amount": "34.84", "tax_amount": "5.56",
+             "shipping_total_amount": "4.12", "shipping_tax_amount": "0.78",
+             "discount_total_amount": "2.52"}  # fmt: skip
+    refund = {**order, "id": 3, "type": "shop_order_refund", "parent_order_id": 1,
+              "total_amount": "-16.80", "tax_amount": "-2.68", "shipping_total_amount": "-4.12",
+              "shipping_tax_amount": "-0.78", "discount_total_amount": "0"}  # fmt: skip
+    (result,) = read_exports([write("wp_wc_orders.csv", header, [order, refund])])
+    (row,) = result.orders.to_dict("records")
+    assert row["net_revenue"] == pytest.approx(34.84 - 5.56 - 4.12 - (16.80 - 2.68 - 4.12))
+    assert (row["shipping"], row["discount"], row["refunded"]) == pytest.approx((4.12, 2.52, 16.8))
+    assert not [note for note in result.notes if "shipping" in note]

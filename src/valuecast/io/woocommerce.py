@@ -466,7 +466,7 @@ def _refund_rows(table: Table, cols: dict[str, str | None], filled: np.ndarray) 
     table; a table of refunds without ``parent_order_id`` cannot tell their orders."""
     if cols["type"] is None:
         return np.zeros(table.num_rows, dtype=bool)
-    kind = table.text_series(cols["type"]).str.strip().str.lower()
+    kind = _build.per_distinct(table.text_series(cols["type"]), lambda text: text.str.lower())
     refund = (kind == REFUND_TYPE).fillna(False).to_numpy(bool) & filled
     if refund.any() and cols["parent_order_id"] is None:
         raise table.error(

@@ -280,3 +280,12 @@ def test_shipping_joined_from_the_operational_data_comes_off_net_revenue(exports
     assert row["net_revenue"] == pytest.approx(34.84 - 5.56 - 4.12 - (16.80 - 2.68 - 4.12))
     assert (row["shipping"], row["discount"], row["refunded"]) == pytest.approx((4.12, 2.52, 16.8))
     assert not [note for note in result.notes if "shipping" in note]
+
+
+def test_a_record_of_another_type_is_left_out_and_named(exports, write):
+    rows = [*evening_orders(), {**evening_orders()[0], "id": 3, "type": "shop_order_placehold"}]
+    (result,) = read_exports([write("wp_wc_orders.csv", exports.WOO_HPOS_HEADER, rows)])
+    assert result.excluded == {woocommerce.NOT_AN_ORDER: 1}
+    assert "records of wc_orders that are not orders are left out (1 shop_order_placehold)" in (
+        result.notes
+    )

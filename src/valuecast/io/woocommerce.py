@@ -317,7 +317,9 @@ def _orders(
         _build.check_order_level(table, values, stated, n, cols[key], uniques)
         return _build.group_first_values(values, stated, n)
 
-    def required(values: np.ndarray, key: str, what: str, spared=None) -> np.ndarray:
+    def required(
+        values: np.ndarray, key: str, what: str, spared: np.ndarray | None = None
+    ) -> np.ndarray:
         gap = pd.isna(values) & has_order & (True if spared is None else ~spared)
         if gap.any():
             position = int(first_row[np.flatnonzero(gap)[0]])
@@ -554,10 +556,13 @@ def _orders_table_notes(
     others = kind[kind.notna() & (kind != ORDER_TYPE)].value_counts()
     if len(others):
         listed = ", ".join(f"{others[name]:,} {name}" for name in sorted(others.index))
-        notes.append(
-            f"records of wc_orders that are not orders are left out ({listed}): a subscription "
-            "(shop_subscription) is counted by its orders, each renewal an order of its own"
+        why = (
+            ": a subscription (shop_subscription) is counted by its orders, each renewal an "
+            "order of its own"
+            if "shop_subscription" in others.index
+            else ""
         )
+        notes.append(f"records of wc_orders that are not orders are left out ({listed}){why}")
     return notes
 
 

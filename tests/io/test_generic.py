@@ -510,6 +510,16 @@ def test_a_parquet_part_without_an_optional_column_reads_it_empty(tmp_path):
         f"{tmp_path / 'part-1.parquet'} has no column 'channel', which other parts have: its 3 "
         "rows are read with it empty",
     ]
+    # parts lacking the same column: one note, naming the first
+    frame.iloc[[4]].drop(columns="channel").to_parquet(tmp_path / "part-2.parquet")
+    frame.iloc[[2, 3]].drop(columns="channel").to_parquet(tmp_path / "part-1.parquet")
+    assert generic.read_orders(tmp_path).notes[:2] == [
+        f"{tmp_path / 'part-0.parquet'} has no column 'discount_code', which other parts have: "
+        "its 2 rows are read with it empty",
+        f"2 parts ({tmp_path / 'part-1.parquet'} the first) have no column 'channel', which "
+        "other parts have: their 3 rows are read with it empty",
+    ]
+    (tmp_path / "part-2.parquet").unlink()
     # a part without its customers, dates or amounts is still an error naming it
     frame.iloc[[2, 3, 4]].drop(columns="revenue").to_parquet(tmp_path / "part-1.parquet")
     with pytest.raises(InputError) as caught:

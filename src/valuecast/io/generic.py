@@ -532,7 +532,8 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
         columns = [c for c in dict.fromkeys(cols.values()) if c]
         essential = _part_columns(cols)
         _check_metadata(name, [pq.read_metadata(part) for part in parts], columns, budget)
-        tables, needed, starts, rows, notes = [], 0, [], 0, []
+        tables, needed, starts, rows = [], 0, [], 0
+        lacking: dict[str, list[tuple[str, int]]] = {}  # a column: the parts without it, rows
         for part, schema, keys in schemas:
             part_name = str(part)
             missing = [c for c in columns if c not in schema.names and c not in keys]
@@ -551,7 +552,8 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
                 elif column not in schema.names:
                     value = pa.scalar(keys[column], pa.string())
                     arrow = arrow.append_column(column, pa.repeat(value, arrow.num_rows))
-            notes.extend(_missing_columns_note(part_name, missing, arrow.num_rows))
+            for column in missing:
+                lacking.setdefault(column, []).append((part_name, arrow.num_rows))
             tables.append(arrow.select(columns))
             starts.append((part_name, rows))
             rows += arrow.num_rows
@@ -561,7 +563,7 @@ def _parquet_table(path: Path, mapping: dict[str, str]) -> tuple[Table, list[str
     table = Table.from_arrow(arrow, name)
     if len(parts) > 1:
         table.parts = starts
-    return table, header, notes
+    return table, header, _missing_columns_notes(lacking)
 
 
 PART_KEYS = ("customer_id", "ordered_at", "revenue", "order_id", "quantity", "unit_price")
@@ -575,16 +577,21 @@ def _part_columns(cols: dict[str, str | None]) -> set[str]:
     return {column for key in keys if (column := cols[key]) is not None}
 
 
-def _missing_columns_note(part_name: str, missing: list[str], rows: int) -> list[str]:
-    """The note on a part read without columns the other parts have."""
-    if not missing:
-        return []
-    names = ", ".join(repr(c) for c in missing)
-    them = "it" if len(missing) == 1 else "them"
-    return [
-        f"{part_name} has no column {names}, which other parts have: its {rows:,} "
-        f"{'row is' if rows == 1 else 'rows are'} read with {them} empty"
-    ]
+def _missing_columns_notes(lacking: dict[str, list[tuple[str, int]]]) -> list[str]:
+    """A note for each column some parts have not (``lacking``: the parts without it and their
+    rows), naming the part, or the first of several (a year of daily parts gives one note)."""
+    notes = []
+    for column, parts in lacking.items():
+        rows = sum(count for _, count in parts)
+        if len(parts) == 1:
+            where = f"{parts[0][0]} has no column {column!r}, which other parts have: its"
+        else:
+            where = (
+                f"{len(parts):,} parts ({parts[0][0]} the first) have no column {column!r}, "
+                "which other parts have: their"
+            )
+        notes.append(f"{where} {rows:,} {'row is' if rows == 1 else 'rows are'} read with it empty")
+    return notes
 
 
 def _header(schemas: list[tuple[Path, pa.Schema, dict[str, str | None]]]) -> list[str]:

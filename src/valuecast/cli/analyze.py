@@ -670,6 +670,10 @@ def analyze(
     files its last ingest read, unchanged since (another --horizon or --margin on the same
     export), without reading them again.
     """
+    if not files and (export_format is not None or column_map is not None or fx is not None):
+        # the stored orders were read with the options of their own ingest: these would read
+        # nothing, and the analysis would look as if they had been applied
+        fail("--format, --map and --fx read the FILE arguments: give the export to read with them")
     if engine != "duckdb":  # the analysis runs on Spark or the database (docs/scale.md)
         from valuecast.jobs.analyze import AnalysisOptions
 

@@ -1,0 +1,54 @@
+"""A merchant's usual slips at the command line (an option that cannot apply, a misspelt column,
+a folder given as the workspace) are one line naming what to fix, exit 2 and no traceback."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+
+runner = CliRunner()
+
+MAPPING = "customer_id=Kunde (E-Mail),ordered_at=Datum,revenue=Betrag"
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    """A small orders table with a shop's own headers, analysed once into a workspace."""
+    folder = tmp_path_factory.mktemp("mistakes")
+    orders = folder / "bestellungen.csv"
+    rows = ["Bestellung;Kunde (E-Mail);Datum;Betrag"]
+    number = 1000
+    for k in range(40):
+        for month in range(1, 2 + k % 4):
+            number += 1
+            rows.append(f"{number};k{k}@x.de;{1 + k % 27:02d}.{month:02d}.2024;{10 + k},50")
+    orders.write_text("\n".join(rows) + "\n")
+    workspace = folder / "shop.duckdb"
+    result = runner.invoke(app, [
+        "analyze", str(orders), "-w", str(workspace), "-o", str(folder / "out"), "--map", MAPPING,
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return folder, orders, workspace
+
+
+def _one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "given", [["--map", MAPPING], ["--format", "orders"], ["--fx", "rates.csv"]]
+)
+def test_analyze_without_files_refuses_the_options_that_read_them(shop, given):
+    """Without FILE the stored orders are analysed: an option that reads a file would be
+    ignored while the analysis looked as if it had been applied."""
+    folder, _, workspace = shop
+    result = runner.invoke(app, ["analyze", "-w", str(workspace), "-o", str(folder / "x"), *given])
+    line = _one_line_error(result)
+    assert "--format, --map and --fx read the FILE arguments" in line
+    assert not (folder / "x").exists()

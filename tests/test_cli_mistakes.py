@@ -52,3 +52,33 @@ def test_analyze_without_files_refuses_the_options_that_read_them(shop, given):
     line = _one_line_error(result)
     assert "--format, --map and --fx read the FILE arguments" in line
     assert not (folder / "x").exists()
+
+
+def test_a_repeated_map_adds_its_keys(shop, tmp_path):
+    """``--map`` given twice is one map of both (the second used to replace the first, and the
+    file then lacked the columns the first had named)."""
+    _, orders, _ = shop
+    workspace = tmp_path / "w.duckdb"
+    first, _, revenue = MAPPING.rpartition(",")
+    result = runner.invoke(app, [
+        "ingest", str(orders), "-w", str(workspace), "--map", first, "--map", revenue,
+        "--map", "order_id=Bestellung", "--json",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert '"orders": 100' in result.output
+    result = runner.invoke(app, [
+        "summary", str(orders), "--out", str(tmp_path / "s.csv"), "--map", first,
+        "--map", revenue,
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.csv").read_text().count("\n") == 41  # the header and 40 customers
+
+
+def test_a_key_mapped_to_two_columns_is_refused(shop, tmp_path):
+    _, orders, _ = shop
+    result = runner.invoke(app, [
+        "ingest", str(orders), "-w", str(tmp_path / "w.duckdb"), "--map", MAPPING,
+        "--map", "customer_id=Bestellung",
+    ])  # fmt: skip
+    line = _one_line_error(result)
+    assert "customer_id is given twice ('Kunde (E-Mail)' and 'Bestellung'): give it once" in line

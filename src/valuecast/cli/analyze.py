@@ -53,6 +53,7 @@ from valuecast.cli.options import (
     SpendOption,
     TablesOption,
     WorkspaceOption,
+    joined_map,
 )
 from valuecast.dates import months_text
 
@@ -670,6 +671,7 @@ def analyze(
     files its last ingest read, unchanged since (another --horizon or --margin on the same
     export), without reading them again.
     """
+    column_map = joined_map(column_map)
     if not files and (export_format is not None or column_map is not None or fx is not None):
         # the stored orders were read with the options of their own ingest: these would read
         # nothing, and the analysis would look as if they had been applied

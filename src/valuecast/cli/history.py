@@ -28,6 +28,7 @@ from valuecast.cli.options import (
     SpendOption,
     TopOption,
     WorkspaceOption,
+    joined_map,
 )
 from valuecast.cli.tables import column_parts, records_fitting
 
@@ -195,6 +196,7 @@ def refresh(
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import list_snapshots
 
+    column_map = joined_map(column_map)
     last = _last_options(workspace)
     analysis, _ = run_analysis(
         files, workspace, export_format, column_map, fx, as_of,

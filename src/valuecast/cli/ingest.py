@@ -20,6 +20,7 @@ from valuecast.cli.options import (
     ExportFormat,
     TablesOption,
     WorkspaceOption,
+    joined_map,
 )
 
 
@@ -54,9 +55,10 @@ def ingest(
         metavar="<format>",
         help=f"Force the export format instead of detecting it from the header: {FORMAT_NAMES}.",
     ),
-    column_map: str | None = typer.Option(
+    column_map: list[str] | None = typer.Option(
         None,
         "--map",
+        metavar="<map>",
         help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL[, "
         "...]; time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce "
         "wc_orders table's UTC times in the store's time zone",
@@ -73,6 +75,7 @@ def ingest(
     Re-ingesting an export changes nothing; a newer export adds new orders, updates changed
     ones and removes the stored orders it now excludes (cancelled or refunded since).
     """
+    column_map = joined_map(column_map)
     if engine != "duckdb":  # the canonical tables go to Spark or a database (docs/scale.md)
         return scale.ingest_on_engine(files, engine, tables, export_format, column_map, fx, as_json)
     report = _ingest_files(files, workspace, export_format, column_map, fx)

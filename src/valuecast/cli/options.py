@@ -32,6 +32,7 @@ __all__ = [
     "LastMarginOption",
     "LastModelOption",
     "MapOption",
+    "joined_map",
     "MarginOption",
     "ModelChoice",
     "ModelOption",
@@ -98,9 +99,10 @@ FormatOption = Annotated[
     ),
 ]
 MapOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--map",
+        metavar="<map>",
         # spaced after its commas (which the map allows): the help's column wraps only at spaces
         help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL, "
         "... (a line-level log: quantity=COL, unit_price=COL[, product=COL, sku=COL] instead of "
@@ -108,9 +110,20 @@ MapOption = Annotated[
         "their phone number; status=COL leaves out cancelled, failed and refunded orders; "
         "time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce wc_orders "
         "table's UTC times in the store's time zone; "
-        'a name with a comma in double quotes: revenue="Total (USD, incl tax)"',
+        'a name with a comma in double quotes: revenue="Total (USD, incl tax)"; --map may be '
+        "repeated",
     ),
 ]
+
+
+def joined_map(given: list[str] | None) -> str | None:
+    """The ``--map`` options as one map: a repeated ``--map`` adds its keys to the others'
+    (``--map customer_id=Email --map revenue=Total``), as one ``--map`` of them all would."""
+    if not given:
+        return None
+    return ",".join(given)
+
+
 FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv converting currencies.")]
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")

@@ -27,6 +27,7 @@ from valuecast.cli.options import (
     ExportFormat,
     TablesOption,
     WorkspaceOption,
+    joined_map,
 )
 
 
@@ -42,9 +43,10 @@ def summary(
         metavar="<format>",
         help=f"With FILE: force the export format instead of detecting it: {FORMAT_NAMES}.",
     ),
-    column_map: str | None = typer.Option(
+    column_map: list[str] | None = typer.Option(
         None,
         "--map",
+        metavar="<map>",
         help="With FILE: columns of a generic orders table: customer_id=COL, ordered_at=COL, "
         "revenue=COL",
     ),
@@ -70,6 +72,7 @@ def summary(
     `ingest` then `summary`, nothing stored); without FILE the workspace is summarised.
     """
     check_options_or_fail(as_of=as_of)  # a day after tomorrow: refused as analyze refuses it
+    column_map = joined_map(column_map)
     if engine != "duckdb":  # computed and written by Spark or the database (docs/scale.md)
         return scale.summary_on_engine(
             engine, tables, out, as_of, calibration_end, compressed, as_json, files

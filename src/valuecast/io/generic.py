@@ -243,7 +243,13 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
         if key not in MAP_KEYS and key not in OPTION_KEYS:
             known = ", ".join([*MAP_KEYS, *OPTION_KEYS])
             raise InputError("--map", f"unknown key {key!r} (known: {known})")
-        mapping[key] = str(value).strip()
+        value = str(value).strip()
+        if mapping.get(key, value) != value:
+            # two --map options (or one naming it twice): which column was meant is unknown
+            raise InputError(
+                "--map", f"{key} is given twice ({mapping[key]!r} and {value!r}): give it once"
+            )
+        mapping[key] = value
     if "time_zone" in mapping:
         mapping["time_zone"] = time_zone_name(mapping["time_zone"])
     _check_line_keys(mapping)

@@ -82,3 +82,20 @@ def test_a_key_mapped_to_two_columns_is_refused(shop, tmp_path):
     ])  # fmt: skip
     line = _one_line_error(result)
     assert "customer_id is given twice ('Kunde (E-Mail)' and 'Bestellung'): give it once" in line
+
+
+@pytest.mark.parametrize(
+    ("mapped", "hint"),
+    [
+        ("Kunde (Email)", "(did you mean 'Kunde (E-Mail)'?)"),
+        ("Customer", "(its columns: Bestellung, Kunde (E-Mail), Datum, Betrag)"),
+    ],
+)
+def test_a_misspelt_map_column_names_the_one_meant(shop, tmp_path, mapped, hint):
+    """The header's closest name, else its names: the merchant need not open the file."""
+    _, orders, _ = shop
+    mapping = MAPPING.replace("Kunde (E-Mail)", mapped)
+    for command in (["ingest", str(orders), "-w", str(tmp_path / "w.duckdb")],
+                    ["summary", str(orders), "--out", str(tmp_path / "s.csv")]):  # fmt: skip
+        line = _one_line_error(runner.invoke(app, [*command, "--map", mapping]))
+        assert f"column given for customer_id in --map is not in the file {hint}" in line

@@ -126,6 +126,7 @@ quantity amount``. They are read with the orders-table rules above (source ``cdn
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -146,6 +147,7 @@ from valuecast.io import _build
 from valuecast.io.csvfile import (
     CsvFile,
     Table,
+    bare_name,
     check_unique,
     currency_codes,
     find_column,
@@ -337,7 +339,9 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
                 continue
             if found is None:
                 raise InputError(
-                    source.name, f"column given for {key} in --map is not in the file",
+                    source.name,
+                    f"column given for {key} in --map is not in the file"
+                    + _header_hint(getattr(source, "header", []), mapping[key]),
                     row=getattr(source, "header_row", None), column=mapping[key],
                 )  # fmt: skip
             cols[key] = found
@@ -364,6 +368,24 @@ def resolve_columns(source: CsvFile | Table, mapping: dict[str, str]) -> dict[st
     if "email" not in mapping and cols["email"] == cols["customer_id"]:
         cols["email"] = None  # the customer's cell is its e-mail, lower-cased as the id is
     return cols
+
+
+MAX_NAMES_IN_HINT = 12
+"""Header names an error lists at most: a wide admin export's 80 would fill the screen."""
+
+
+def _header_hint(header: list[str], name: str) -> str:
+    """What to write instead of a mapped column the file lacks: the header's name closest to it
+    (a typo, ``Kunde (Email)`` for ``Kunde (E-Mail)``), else the header's names."""
+    by_bare = {bare_name(column): column for column in header}
+    close = difflib.get_close_matches(bare_name(name), list(by_bare), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {by_bare[close[0]]!r}?)"
+    if not header:
+        return ""
+    shown = ", ".join(header[:MAX_NAMES_IN_HINT])
+    more = f", ... ({len(header):,} in all)" if len(header) > MAX_NAMES_IN_HINT else ""
+    return f" (its columns: {shown}{more})"
 
 
 NET_REVENUE_COLUMNS = ("revenue", "net_revenue", "net_sales", "total_excl_vat", "total_excl_tax",

@@ -99,3 +99,24 @@ def test_a_misspelt_map_column_names_the_one_meant(shop, tmp_path, mapped, hint)
                     ["summary", str(orders), "--out", str(tmp_path / "s.csv")]):  # fmt: skip
         line = _one_line_error(runner.invoke(app, [*command, "--map", mapping]))
         assert f"column given for customer_id in --map is not in the file {hint}" in line
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["history"], ["analyze"], ["export", "--segment", "win-back", "--to", "meta"], ["serve"]],
+)
+def test_a_folder_given_as_the_workspace_is_named_so(shop, command):
+    """A results folder given for --workspace (``-w clv``) was DuckDB's "IO Error: Could not
+    read from file ...: Is a directory"."""
+    folder = shop[0] / "out"
+    line = _one_line_error(runner.invoke(app, [*command, "-w", str(folder)]))
+    assert line == f"error: {folder}: is a folder, not a workspace: give --workspace a .duckdb file"
+
+
+def test_a_folder_given_as_the_workspace_of_an_ingest_is_named_so(shop):
+    _, orders, _ = shop
+    folder = shop[0] / "out"
+    result = runner.invoke(app, ["ingest", str(orders), "-w", str(folder), "--map", MAPPING])
+    assert _one_line_error(result).endswith(
+        "is a folder, not a workspace: give --workspace a .duckdb file"
+    )

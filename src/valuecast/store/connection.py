@@ -136,7 +136,10 @@ _DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls", ".json", 
 def not_a_database(path: Path) -> str | None:
     """Why ``path`` cannot be a workspace, or None: a file that is not DuckDB's (DuckDB opens a
     CSV or Parquet file as an in-memory database over it, where an ingest vanished without a
-    word), or a new one named as an export."""
+    word), a folder (a results folder given for the workspace), or a new one named as an
+    export."""
+    if path.is_dir():
+        return "is a folder, not a workspace: give --workspace a .duckdb file"
     if path.is_file() and path.stat().st_size:
         with path.open("rb") as handle:
             head = handle.read(12)

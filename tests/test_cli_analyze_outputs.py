@@ -127,6 +127,38 @@ def test_the_printed_backtest_gives_a_failure_whole_and_marks_versions_not_compe
     assert "mbgnbd (not eligible)" in text and "pnbd (not eligible)" not in text
 
 
+@pytest.mark.parametrize(
+    ("kept", "said"), [({"pnbd": False}, "none of the models"), ({"pnbd": True}, "pnbd")]
+)
+def test_the_printed_backtest_says_what_came_of_the_covariates(kept, said):
+    """``--covariates`` was answered by "pnbd+covariates (not eligible)" alone, and the long
+    name cut the numbers' headers to "aggrega…" and "top-dec…" in 80 columns."""
+    from types import SimpleNamespace
+
+    from valuecast.cli.analyze import _print_analysis
+    from valuecast.cli.common import console
+
+    scores = {"mae_orders": 0.3, "aggregate_error_orders": 0.1, "spearman_orders": 0.3,
+              "top_decile_revenue_share": 0.4}  # fmt: skip
+    eligible = ["pnbd+covariates"] if kept["pnbd"] else ["pnbd"]
+    summary = {
+        "as_of": "2026-06-30", "currency": "USD", "n_customers": 10, "n_orders": 20,
+        "n_guest_orders": 0, "totals": {"historic_clv": 100.0}, "model": {"name": "pnbd"},
+        "rfm_groups": {}, "low_confidence": False, "low_confidence_reasons": [],
+        "backtest": {
+            "calibration_end": "2025-12-31", "best": "pnbd",
+            "models": {"pnbd": scores, "pnbd+covariates": scores},
+            "naive": scores, "covariates": {"kept": kept, "eligible": eligible},
+        },
+    }  # fmt: skip
+    with console.capture() as captured:
+        _print_analysis(SimpleNamespace(summary=summary), {}, 1.0, [])
+    printed = captured.get()
+    assert "…" not in printed and "aggregate" in printed and "top-decile" in printed
+    text = " ".join(printed.split())
+    assert f"covariates kept by: {said}. Each model competes with its covariates where" in text
+
+
 def test_each_step_is_named_to_the_caller_as_it_starts(export, tmp_path):
     """``on_step`` (what benchmarks/end_to_end.py times) hears every step the progress line
     shows, in order, the ingest's first and the files' last."""

@@ -235,14 +235,15 @@ def _print_analysis(
                 console.print(f"  {name}: {scores['error']}", highlight=False, soft_wrap=True)
     elif models:
         table = Table(title=f"backtest: holdout after {backtest.get('calibration_end')}")
+        rows = list(backtest["models"].items())
+        if backtest.get("naive"):
+            rows.append((NAIVE_ROW, backtest["naive"]))
         for column in ("model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"):
             # a model's name is never cut ("mbgnbd+covaria…"); the numbers' columns give way
             table.add_column(
                 column, justify="right" if column != "model" else "left", no_wrap=column == "model"
             )
-        rows = list(backtest["models"].items())
-        if backtest.get("naive"):
-            rows.append(("naive (own past rate)", backtest["naive"]))
+        names = max(len(NAIVE_ROW), *(len(name) for name, _ in rows))
         # with --covariates, the version of a candidate that did not compete (see the report)
         eligible = (backtest.get("covariates") or {}).get("eligible")
         for name, scores in rows:
@@ -252,7 +253,10 @@ def _print_analysis(
                 continue
             shown = name
             if eligible is not None and name in backtest["models"] and name not in eligible:
-                shown = f"{name} (not eligible)"
+                # a line of its own where the names are not as wide: the numbers' headers
+                # would be cut to "aggrega…" and "top-dec…" in 80 columns
+                marker = " (not eligible)"
+                shown = name + (marker if len(name + marker) <= names else "\n" + marker.strip())
             table.add_row(
                 shown,
                 _fmt(scores.get("mae_orders")),
@@ -261,6 +265,8 @@ def _print_analysis(
                 _fmt(scores.get("top_decile_revenue_share"), percent=True),
             )
         console.print(table)
+        if eligible is not None:
+            console.print(_covariates_line(backtest["covariates"]), highlight=False)
         from valuecast.analysis.backtest import naive_verdict  # scipy: not at start-up
 
         verdict = naive_verdict(
@@ -283,6 +289,25 @@ def _print_analysis(
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():
         console.print(f"  {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+NAIVE_ROW = "naive (own past rate)"
+"""The naive guess' row of the backtest table: the width a model's row may take on one line."""
+
+
+def _covariates_line(covariates: dict) -> str:
+    """What came of ``--covariates``: the models that kept them, and why a version of each
+    model is marked not eligible (the report's backtest table says it per row)."""
+    kept = [
+        name.removesuffix("+covariates")
+        for name in covariates["eligible"]
+        if name.endswith("+covariates")
+    ]
+    return (
+        f"covariates kept by: {', '.join(kept) if kept else 'none of the models'}. Each model "
+        "competes with its covariates where they lower its holdout RMSE of orders per customer, "
+        "else without them; the other version is not eligible"
+    )
 
 
 def _fmt(value, percent: bool = False) -> str:

@@ -40,3 +40,13 @@ def test_the_program_help_shows_no_type_for_its_flags():
     lines = _help()
     assert [line for line in lines if "--version" in line]
     assert not [line for line in lines if "<bool>" in line]
+
+
+def test_the_covariates_help_names_every_column_the_option_accepts():
+    """The help named three of the four columns ``--covariates`` reads (first_product was
+    accepted, and in the README, but not in --help)."""
+    from valuecast.analysis.covariate_names import COVARIATES
+
+    text = " ".join(" ".join(_help("analyze")).replace("│", " ").split())
+    listed = text.split("Customer columns the models may use:")[1].split(". The backtest")[0]
+    assert [name.strip() for name in listed.split(",")] == list(COVARIATES)

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from valuecast.analysis.covariate_names import COVARIATES
+
 __all__ = [
     "ENGINE_HELP",
     "FORMAT_NAMES",
@@ -238,9 +240,9 @@ CovariatesOption = Annotated[
     str | None,
     typer.Option(
         "--covariates",
-        help="Customer columns the models may use: acquisition_channel, first_discount_code, "
-        "accepts_marketing. The backtest keeps them where they predict the holdout better; "
-        "their effects go to summary.json and the report's What drives value.",
+        help=f"Customer columns the models may use: {', '.join(COVARIATES)}. The backtest "
+        "keeps them where they predict the holdout better; their effects go to summary.json and "
+        "the report's What drives value.",
     ),
 ]
 

@@ -185,3 +185,17 @@ def test_summary_output_fits_gamma_gamma_and_a_limit_is_a_note(tmp_path):
     assert "RuntimeWarning" not in fitted.output and "_fitting.py" not in fitted.output
     assert "note: " in fitted.output
     assert run_json("fit", str(summary), "--model", "bgnbd")["notes"]
+
+
+def test_an_orders_export_given_to_fit_is_pointed_to_summary(tmp_path):
+    """A merchant's export is not a summary table: the error says which command makes one,
+    and lists a wide export's first columns, not all of them."""
+    export = tmp_path / "orders_export.csv"
+    header = ["Name", "Email", "Created at", "Total", *(f"Extra {k}" for k in range(40))]
+    export.write_text(",".join(header) + "\n" + ",".join(["#1", "a@x.com", "2024-01-01", "9"]
+                                                          + [""] * 40) + "\n")  # fmt: skip
+    result = runner.invoke(app, ["fit", str(export)])
+    assert result.exit_code == 2, result.output
+    line = " ".join(result.output.split())
+    assert f"`valuecast summary {export} --out summary.csv` writes that from an export" in line
+    assert "Extra 7, ... (44 in all)" in line and "Extra 8" not in line

@@ -130,6 +130,10 @@ def fit_summary_file(
     return result
 
 
+MAX_NAMES_SHOWN = 12
+"""Column names an error lists at most: an orders export's 80 would fill the screen."""
+
+
 def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: int, predict):
     """Fit ``estimator`` on ``frame``'s columns; the customers fitted and the columns read."""
     from valuecast.models.registry import MODELS
@@ -149,9 +153,19 @@ def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: in
             *others, last = [alias for alias, name in _ALIASES.items() if name == missing[0]]
             names = f"{', '.join(others)} or {last}" if others else last
             found = frame.attrs.get("header", list(map(str, frame.columns)))
+            shown = ", ".join(found[:MAX_NAMES_SHOWN])
+            if len(found) > MAX_NAMES_SHOWN:
+                shown += f", ... ({len(found):,} in all)"
+            summary_hint = ""
+            if not {"frequency", "recency", "T", "n_periods"} & set(frame.columns):
+                # an orders export given to fit: the per-customer table is a command away
+                summary_hint = (
+                    f"; fit reads one row per customer: `valuecast summary {path} --out "
+                    "summary.csv` writes that from an export"
+                )
             raise FitInputError(
                 f"{path}: column {missing[0]!r} is missing (name it {names}; found: "
-                f"{', '.join(found)})"
+                f"{shown}){summary_hint}"
             )
         if frame.empty:
             raise FitInputError(f"{path}: no rows after the header: nothing to fit")

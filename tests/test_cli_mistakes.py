@@ -120,3 +120,12 @@ def test_a_folder_given_as_the_workspace_of_an_ingest_is_named_so(shop):
     assert _one_line_error(result).endswith(
         "is a folder, not a workspace: give --workspace a .duckdb file"
     )
+
+
+def test_compare_with_one_snapshot_says_how_to_make_another(shop):
+    _, _, workspace = shop
+    line = _one_line_error(runner.invoke(app, ["compare", "-w", str(workspace)]))
+    assert line == (
+        f"error: {workspace}: only one snapshot (2024-04-24), no previous one: `valuecast refresh "
+        "NEW_EXPORT` stores the next, `valuecast analyze --as-of` an earlier date's"
+    )

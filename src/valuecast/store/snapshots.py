@@ -727,7 +727,12 @@ def resolve_snapshot(workspace, reference: str | int | None = None) -> SnapshotI
         return snapshots[-1]
     if text == "previous":
         if len(snapshots) < 2:
-            raise SnapshotError(f"{workspace.path}: only one snapshot, no previous one")
+            only = snapshots[0].as_of
+            raise SnapshotError(
+                f"{workspace.path}: only one snapshot ({only}), no previous one: `valuecast "
+                "refresh NEW_EXPORT` stores the next, `valuecast analyze --as-of` an earlier "
+                "date's"
+            )
         return snapshots[-2]
     for snapshot in snapshots:
         if text == str(snapshot.snapshot_id) or text == snapshot.as_of.isoformat():

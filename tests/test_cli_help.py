@@ -50,3 +50,12 @@ def test_the_covariates_help_names_every_column_the_option_accepts():
     text = " ".join(" ".join(_help("analyze")).replace("│", " ").split())
     listed = text.split("Customer columns the models may use:")[1].split(". The backtest")[0]
     assert [name.strip() for name in listed.split(",")] == list(COVARIATES)
+
+
+@pytest.mark.parametrize("command", ["ingest", "analyze", "refresh"])
+def test_every_command_reading_exports_describes_the_whole_map(command):
+    """ingest's --map help named customer_id, ordered_at, revenue and time_zone alone: the
+    status, line, phone and date format keys were in analyze's help and the README only."""
+    text = " ".join(" ".join(_help(command)).replace("│", " ").split())
+    for key in ("status=COL", "quantity=COL", "phone=COL", "date_format=%d.%m.%Y", "time_zone="):
+        assert key in text, key

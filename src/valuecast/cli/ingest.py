@@ -18,6 +18,7 @@ from valuecast.cli.options import (
     FORMAT_NAMES,
     EngineOption,
     ExportFormat,
+    MapOption,
     TablesOption,
     WorkspaceOption,
     joined_map,
@@ -55,14 +56,7 @@ def ingest(
         metavar="<format>",
         help=f"Force the export format instead of detecting it from the header: {FORMAT_NAMES}.",
     ),
-    column_map: list[str] | None = typer.Option(
-        None,
-        "--map",
-        metavar="<map>",
-        help="Columns of a generic orders table: customer_id=COL, ordered_at=COL, revenue=COL[, "
-        "...]; time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce "
-        "wc_orders table's UTC times in the store's time zone",
-    ),
+    column_map: MapOption = None,
     fx: Path | None = typer.Option(
         None, "--fx", help="RATES.csv converting every currency to one base currency."
     ),

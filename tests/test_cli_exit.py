@@ -132,3 +132,18 @@ def test_analyze_on_an_engine_says_the_kept_spend_is_not_used(monkeypatch, tmp_p
     result = runner.invoke(app, ["analyze", "--engine", "spark", "--tables", str(tmp_path),
                                  "-w", str(workspace), "--no-spend"])  # fmt: skip
     assert result.exit_code == 2 and "the engine's analysis uses no spend" in result.output
+
+
+def test_a_refused_choice_is_worded_as_the_merchant_gave_it(monkeypatch, capsys):
+    """``--format shopfy`` was "Invalid value for '--format': Value error, 'shopfy' is not one
+    of ...": a validator's wording, not the merchant's."""
+    monkeypatch.setattr("sys.argv", ["valuecast", "analyze", "--format", "shopfy"])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    finally:
+        gc.unfreeze()
+    assert exited.value.code == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert line.startswith("error: Invalid value for '--format': 'shopfy' is not one of 'shopify',")

@@ -157,6 +157,8 @@ def _one_line_usage_errors() -> None:
         context = getattr(error, "ctx", None)
         where = context.command_path if context is not None else "valuecast"
         message = " ".join(error.format_message().split())
+        # a choice's check words its refusal as a validator's ("Value error, 'x' is not one of")
+        message = message.replace(": Value error, ", ": ")
         err_console.print(
             f"[bold red]error:[/] {escape(message)} (see `{escape(where)} --help`)",
             highlight=False,

@@ -129,3 +129,19 @@ def test_compare_with_one_snapshot_says_how_to_make_another(shop):
         f"error: {workspace}: only one snapshot (2024-04-24), no previous one: `valuecast refresh "
         "NEW_EXPORT` stores the next, `valuecast analyze --as-of` an earlier date's"
     )
+
+
+def test_an_export_of_no_orders_is_named_not_the_workspace_alone(tmp_path):
+    """A Shopify export filtered down to nothing (a header and no row) was "w.duckdb: no orders
+    with an order date: nothing to summarise", naming no file."""
+    from valuecast.datasets.demo_shop import HEADER
+
+    export = tmp_path / "orders_export.csv"
+    export.write_text(",".join(HEADER) + "\n")
+    said = f"nothing to summarise: {export} holds no row after the header"
+    result = runner.invoke(app, [
+        "analyze", str(export), "-w", str(tmp_path / "w.duckdb"), "-o", str(tmp_path / "out"),
+    ])  # fmt: skip
+    assert said in _one_line_error(result)
+    result = runner.invoke(app, ["summary", str(export), "--out", str(tmp_path / "s.csv")])
+    assert said in _one_line_error(result)

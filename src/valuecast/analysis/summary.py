@@ -31,7 +31,7 @@ Conventions (the ones the BTYD models assume, Fader, Hardie & Lee 2005):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -146,10 +146,22 @@ def before_first_order(orders: ir.Table, as_of: date) -> str | None:
     return f"the as-of date {as_of} is before the first order ({first})"
 
 
-def every_order_excluded(error: NoOrdersError, excluded: Mapping[str, int]) -> SummaryError:
+def every_order_excluded(
+    error: NoOrdersError, excluded: Mapping[str, int], empty_files: Sequence[str] = ()
+) -> SummaryError:
     """``error`` (no counted order to work on) said as what the merchant sees: where the files
-    held orders and every one was excluded, their count by reason; else ``error`` itself."""
+    held orders and every one was excluded, their count by reason; where the files read held
+    no row after their header (``empty_files``: an export filtered down to nothing), their
+    names; else ``error`` itself."""
     counts = {reason: int(n) for reason, n in excluded.items() if n and reason != "empty row"}
+    if not counts and empty_files:
+        step = str(error).rsplit("nothing to ", 1)[-1]
+        names = ", ".join(empty_files)
+        holds = "holds" if len(empty_files) == 1 else "hold"
+        return SummaryError(
+            f"nothing to {step}: {names} {holds} no row after the header (an export of no "
+            "orders: check the filters it was exported with)"
+        )
     if not counts:
         return error
     total = sum(counts.values())

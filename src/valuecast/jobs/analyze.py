@@ -360,7 +360,8 @@ def _as_of(workspace, orders, as_of):
         report = workspace.latest_ingest_report() or {}
         if report.get("workspace_orders"):
             raise
-        raise every_order_excluded(error, report.get("excluded_orders") or {}) from None
+        empty = [file["file"] for file in report.get("files") or [] if not file.get("rows_read")]
+        raise every_order_excluded(error, report.get("excluded_orders") or {}, empty) from None
 
 
 def seasonal_repeat_note(summary: dict) -> list[str]:

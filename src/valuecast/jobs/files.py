@@ -189,7 +189,8 @@ def summarize_files(
         except NoOrdersError as error:
             if report.orders:
                 raise
-            raise every_order_excluded(error, report.excluded_orders) from None
+            empty = [file.file for file in report.files if not file.rows_read]
+            raise every_order_excluded(error, report.excluded_orders, empty) from None
     except BaseException:
         workspace.close()
         raise

@@ -112,7 +112,7 @@ def fit_summary_file(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         n, columns = _fit(estimator, model, frame, path, cohort_size, predict)
-    said = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     notes = list(dict.fromkeys(m for m in said if "encountered in" not in m))  # not NumPy's
     result: dict[str, Any] = {
         "model": type(estimator).__name__,

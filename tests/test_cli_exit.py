@@ -18,6 +18,18 @@ def test_console_script_is_main():
     assert project["project"]["scripts"]["valuecast"] == "valuecast.cli:main"
 
 
+@pytest.mark.parametrize("module", ["valuecast", "valuecast.cli"])
+def test_python_dash_m_runs_the_command_line(module):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("valuecast ")
+
+
 @pytest.mark.parametrize("code", [0, 2])
 def test_main_freezes_what_is_left_and_keeps_the_exit_code(monkeypatch, code):
     def app() -> None:

@@ -39,6 +39,8 @@ CORE_MODULES = ("tables", "errors", "dates", "csvsafe", "datasets")
 def layer_of(module: str) -> str:
     """``valuecast.store.workspace`` -> ``store``; the package and its core modules -> ``core``."""
     parts = module.split(".")
+    if parts[1:] == ["__main__"]:  # ``python -m valuecast``: the command line's entry
+        return "cli"
     if len(parts) == 1 or parts[1] in CORE_MODULES:
         return "core"
     if parts[1] in PACKAGES:

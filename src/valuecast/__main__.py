@@ -1,0 +1,5 @@
+"""``python -m valuecast``: the same as the ``valuecast`` console script."""
+
+from valuecast.cli import main
+
+main()

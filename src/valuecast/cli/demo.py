@@ -12,9 +12,9 @@ from valuecast.cli.common import console, fail, writing_to
 from valuecast.cli.options import OutOption
 
 DEMO_MARKER = ".valuecast-demo"
+"""The file the demo leaves in its folder: a folder holding it is the demo's to overwrite."""
 MAX_DEMO_CUSTOMERS = 2_000_000
 """The largest demo shop: simulated in memory, a few GB at this size."""
-"""The file the demo leaves in its folder: a folder holding it is the demo's to overwrite."""
 
 DEFAULT_OUT = Path("valuecast-demo")
 

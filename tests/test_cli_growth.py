@@ -101,6 +101,15 @@ def test_cohorts_by_channel_and_as_of(app, workspace, tmp_path):
     assert pd.isna(rows.loc[("2024-02", "web"), "ltv_m1"])  # Feb cohort: month 1 not reached
 
 
+def test_cohorts_write_to_the_folder_analyze_writes_them_to(app, workspace, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["cohorts", "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    written = sorted(path.name for path in (tmp_path / "valuecast-out").iterdir())
+    assert written == ["cohorts.csv", "days_between_orders.csv", "retention.csv"]
+    assert not (tmp_path / "cohorts.csv").exists()
+
+
 @pytest.mark.parametrize("command", [["cohorts"], ["stage"], ["stage", "--json"]])
 def test_missing_workspace_exits_2_with_one_line(app, tmp_path, command):
     missing = tmp_path / "nope.duckdb"

@@ -71,10 +71,11 @@ def cohorts(
     ),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     out: Path = typer.Option(
-        Path("."),
+        Path("valuecast-out"),
         "--out",
         "-o",
-        help="Folder for cohorts.csv, retention.csv and days_between_orders.csv.",
+        help="Folder for cohorts.csv, retention.csv and days_between_orders.csv (the folder "
+        "`analyze` writes them to, by default).",
     ),
 ) -> None:
     """Write monthly acquisition cohorts (LTV by month) and retention; show the churn threshold.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -11,15 +12,18 @@ import ibis.expr.types as ir
 from valuecast.analysis.summary import prepare_orders
 
 
-def first_products(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.Table:
+def first_products(
+    orders: ir.Table, order_lines: ir.Table, as_of: date, not_products: Iterable[str] = ()
+) -> ir.Table:
     """``customer_id, first_product``: the first product of each customer's first order.
 
     The first order is the earliest by order time (ties broken by order id); its first product
     the one of its lowest line number, among the products it bought as
     :func:`~valuecast.analysis.growth.affinity.product_lines` names and nets them (the name, else
     the sku; a product returned within the order was not bought; a product renamed under its
-    SKU goes by its name as of ``as_of``, as affinity names it).  Customers whose first order
-    has no such line get no row.
+    SKU goes by its name as of ``as_of``, as affinity names it; shipping, fees and the lines
+    ``not_products`` names are no product).  Customers whose first order has no such line get
+    no row.
     """
     from valuecast.analysis.growth.affinity import product_lines
 
@@ -31,7 +35,10 @@ def first_products(orders: ir.Table, order_lines: ir.Table, as_of: date) -> ir.T
         order_id=known.order_id.argmin(ibis.struct({"at": stamp, "id": known.order_id}))
     )
     bought = product_lines(
-        order_lines, first_line=True, dated=dated.select("order_id", "order_date")
+        order_lines,
+        first_line=True,
+        dated=dated.select("order_id", "order_date"),
+        not_products=not_products,
     )
     first_lines = bought.group_by("order_id").aggregate(
         first_product=bought.product.argmin(bought.first_line)

@@ -369,7 +369,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     if "first_product" in segmented.columns:  # joined already, for --covariates
         pass
     elif order_lines is not None and _has_rows(order_lines):
-        products = first_products(orders, order_lines, as_of)
+        products = first_products(orders, order_lines, as_of, options.not_products or ())
         segmented = segmented.left_join(products, "customer_id").select(
             segmented, first_product=products.first_product
         )
@@ -535,7 +535,7 @@ def _covariate_attributes(orders, order_lines, as_of, options) -> ir.Table | Non
         return (
             orders.select("customer_id").limit(0).mutate(first_product=ibis.null().cast("string"))
         )
-    return first_products(orders, order_lines, as_of)
+    return first_products(orders, order_lines, as_of, options.not_products or ())
 
 
 def whole_history_seasons(orders, table, chosen: str, as_of, facts, options, backtested):

@@ -23,9 +23,11 @@ from valuecast.cli.common import (
     dropped_spend_note,
     err_console,
     fail,
+    forgotten_not_products_note,
     inputs_identity,
     is_url,
     kept_spend_named,
+    not_products_given_or_fail,
     read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
@@ -36,6 +38,7 @@ from valuecast.cli.common import (
 from valuecast.cli.options import (
     AsOfOption,
     CalendarOption,
+    ClearNotProductsOption,
     CovariatesOption,
     DiscountRateOption,
     EngineOption,
@@ -48,6 +51,7 @@ from valuecast.cli.options import (
     ModelChoice,
     ModelOption,
     NoSpendOption,
+    NotProductOption,
     OutOption,
     SeasonsOption,
     SpendOption,
@@ -335,11 +339,15 @@ def run_analysis(
     covariates: str | None = None,
     on_step: Callable[[str], None] | None = None,
     no_spend: bool = False,
+    not_product: list[str] | None = None,
+    clear_not_products: bool = False,
 ):
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``.
 
     ``no_spend``: analyse without spend and drop the spend the workspace keeps, with the
-    snapshot.
+    snapshot.  ``not_product``: line names and SKUs that are no product, kept in the workspace
+    (replacing those kept before) with the snapshot; ``clear_not_products`` forgets those kept.
+    Given neither, the analysis leaves out the names the workspace keeps.
 
     ``on_step`` is called with each step's name as it starts (what the progress line shows):
     ``benchmarks/end_to_end.py`` times the steps by it.
@@ -355,6 +363,7 @@ def run_analysis(
 
     started = time.perf_counter()
     check_spend_options_or_fail(spend, no_spend)
+    keep_not_products = not_products_given_or_fail(not_product, clear_not_products)
     inputs, held = _inputs_held(files, workspace, export_format, column_map, fx)
     held_note = None
     if held is not None:  # the workspace holds these files as they are: analysed as stored
@@ -370,6 +379,7 @@ def run_analysis(
         model=model,
         seasons=seasons,
         calendar=read_calendar_or_fail(calendar),
+        not_products=keep_not_products,
     )
     try:
         options.covariates = tuple(parse_covariates(covariates))
@@ -408,17 +418,25 @@ def run_analysis(
                 read_files(files, export_format, column_map, fx, defer=True) if files else None
             )
             with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
+                from valuecast.store.not_products import kept_not_products, store_not_products
+
                 # without --spend, the spend the workspace keeps (given to an earlier analyze)
                 if no_spend:
                     spend_frame, kept_note = None, dropped_spend_note(ws)
                 else:
                     spend_frame, kept_note = spend_or_kept(ws, given_spend)
                 kept_name = None if spend is None else spend.name  # --spend replaces the kept
+                forgotten_note = (
+                    forgotten_not_products_note(kept_not_products(ws))
+                    if clear_not_products
+                    else None
+                )
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
                     done = refresh(
                         ws, results, options, spend=spend_frame, progress=show, in_engine=True,
                         inputs=inputs, keep_spend_as=kept_name, drop_kept_spend=no_spend,
+                        keep_not_products=keep_not_products,
                     )  # fmt: skip
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
@@ -443,6 +461,8 @@ def run_analysis(
                             from valuecast.store.spend import drop_spend
 
                             drop_spend(ws)
+                        if keep_not_products is not None:
+                            store_not_products(ws, keep_not_products)
                 # the workspace pages the analysis read stay cached, unread by what follows,
                 # which reads the snapshot a batch at a time
                 ws.release_cached_pages()
@@ -482,6 +502,8 @@ def run_analysis(
             noticed = [held_note]
         if kept_note is not None:
             noticed = [*noticed, kept_note]
+        if forgotten_note is not None:
+            noticed = [*noticed, forgotten_note]
         if snapshot.replaced:  # one snapshot per as-of date
             listed = ", ".join(str(old) for old in snapshot.replaced)
             noticed = [
@@ -686,6 +708,8 @@ def analyze(
     engine: EngineOption = "duckdb",
     tables: TablesOption = None,
     covariates: CovariatesOption = None,
+    not_product: NotProductOption = None,
+    clear_not_products: ClearNotProductsOption = False,
 ) -> None:
     """Every customer's historic and predicted CLV, churn risk, next order and RFM group.
 
@@ -717,10 +741,16 @@ def analyze(
                 "analysis uses no spend"
             )
 
+        if clear_not_products:
+            fail(
+                "--clear-not-products forgets the names a workspace keeps (--engine duckdb): "
+                "the engine's analysis keeps none"
+            )
         options = AnalysisOptions(
             as_of=as_of, horizon=horizon, annual_discount_rate=annual_discount_rate,
             margin=margin, model=model.value, seasons=seasons,
             calendar=read_calendar_or_fail(calendar),
+            not_products=not_products_given_or_fail(not_product, False),
         )  # fmt: skip
         unused = _unused_spend_note(workspace)
         scale.analyze_on_engine_cli(
@@ -731,7 +761,8 @@ def analyze(
     run_analysis(
         files or [], workspace, export_format, column_map, fx, as_of, horizon,
         annual_discount_rate, margin, model.value, out, spend=spend, calendar=calendar,
-        seasons=seasons, covariates=covariates, no_spend=no_spend,
+        seasons=seasons, covariates=covariates, no_spend=no_spend, not_product=not_product,
+        clear_not_products=clear_not_products,
     )  # fmt: skip
 
 

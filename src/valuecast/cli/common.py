@@ -146,6 +146,32 @@ def spend_or_kept(workspace, spend_frame, *, no_spend: bool = False):
     return kept.frame, kept_spend_note(kept)
 
 
+def not_products_given_or_fail(
+    not_product: list[str] | None, clear: bool
+) -> tuple[str, ...] | None:
+    """The non-product names a command was given to keep in the workspace (none with
+    ``--clear-not-products``), as the workspace keeps them; None when it was given neither, to
+    use those kept.  Both given is one line and exit 2."""
+    from valuecast.store.not_products import not_product_names
+
+    if clear and not_product:
+        fail("--not-product and --clear-not-products cannot be given together")
+    if clear:
+        return ()
+    return not_product_names(not_product) if not_product else None
+
+
+def forgotten_not_products_note(names: tuple[str, ...]) -> str | None:
+    """The note of ``--clear-not-products`` naming the names it forgot; None without any."""
+    if not names:
+        return None
+    listed = ", ".join(f"'{name}'" for name in names)
+    return (
+        f"forgot the non-product names the workspace kept ({listed}): their lines count as "
+        "products again (--clear-not-products)"
+    )
+
+
 def dropped_spend_note(workspace) -> str | None:
     """The note of ``analyze --no-spend`` naming the kept spend it drops; None without one."""
     from valuecast.store.spend import kept_spend

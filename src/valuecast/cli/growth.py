@@ -100,6 +100,8 @@ def cohorts(
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: not a folder (--out)")
+    from valuecast.store.not_products import kept_not_products
+
     with open_workspace(workspace) as ws:
         orders = ws.orders()
         as_of_date = _as_of(orders, as_of)
@@ -109,6 +111,8 @@ def cohorts(
                 as_of=as_of_date,
                 by=by.value if by else None,
                 order_lines=ws.order_lines(),
+                # a line the merchant said is no product is nobody's first product
+                not_products=kept_not_products(ws),
             )
             churn = churn_threshold(orders, as_of=as_of_date)
             gaps = days_between_orders(orders, as_of=as_of_date)

@@ -16,6 +16,7 @@ from valuecast.cli.analyze import run_analysis
 from valuecast.cli.common import console, fail, open_workspace, writing_to
 from valuecast.cli.options import (
     AsOfOption,
+    ClearNotProductsOption,
     FormatOption,
     FxOption,
     LastDiscountRateOption,
@@ -24,6 +25,7 @@ from valuecast.cli.options import (
     LastModelOption,
     MapOption,
     NoSpendOption,
+    NotProductOption,
     OutOption,
     SpendOption,
     TopOption,
@@ -184,6 +186,8 @@ def refresh(
     spend: SpendOption = None,
     no_spend: NoSpendOption = False,
     top: TopOption = 10,
+    not_product: NotProductOption = None,
+    clear_not_products: ClearNotProductsOption = False,
 ) -> None:
     """Add new exports, re-run the analysis and store it as a dated snapshot.
 
@@ -204,7 +208,8 @@ def refresh(
         last.annual_discount_rate if annual_discount_rate is None else annual_discount_rate,
         last.margin if margin is None else margin,
         last.model if model is None else model.value,
-        out, spend=spend, no_spend=no_spend,
+        out, spend=spend, no_spend=no_spend, not_product=not_product,
+        clear_not_products=clear_not_products,
     )  # fmt: skip
     with open_workspace(workspace) as ws:
         # the snapshot dated before the new one (with --as-of in the past, not the latest)

@@ -20,6 +20,7 @@ __all__ = [
     "TABLES_HELP",
     "AsOfOption",
     "CalendarOption",
+    "ClearNotProductsOption",
     "CovariatesOption",
     "DiscountRateOption",
     "EngineOption",
@@ -42,6 +43,7 @@ __all__ = [
     "SeasonsOption",
     "NoKeptSpendOption",
     "NoSpendOption",
+    "NotProductOption",
     "SpendOption",
     "TablesOption",
     "TopOption",
@@ -217,6 +219,26 @@ NoKeptSpendOption = Annotated[
     typer.Option(
         "--no-spend",
         help="Leave out the spend the workspace keeps (this run only; it stays kept).",
+    ),
+]
+NotProductOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--not-product",
+        metavar="NAME",
+        help=(
+            "An order line name or SKU that is no product (a fee, a free sample), left out of "
+            "affinity, next products, reminders and first_product like the built-in ones "
+            "(shipping, postage, tips, gift wrap, insurance...); repeat for more. Kept in the "
+            "workspace for every later command (replacing the names kept before)."
+        ),
+    ),
+]
+ClearNotProductsOption = Annotated[
+    bool,
+    typer.Option(
+        "--clear-not-products",
+        help="Forget the --not-product names the workspace keeps (the built-in ones stay).",
     ),
 ]
 

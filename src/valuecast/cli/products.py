@@ -17,10 +17,18 @@ from valuecast.cli.common import (
     console,
     describe,
     fail,
+    forgotten_not_products_note,
+    not_products_given_or_fail,
     open_workspace,
     writing_to,
+    writing_workspace,
 )
-from valuecast.cli.options import OutOption, WorkspaceOption
+from valuecast.cli.options import (
+    ClearNotProductsOption,
+    NotProductOption,
+    OutOption,
+    WorkspaceOption,
+)
 from valuecast.cli.tables import records_fitting
 
 DUE_WITHIN = 14
@@ -44,11 +52,39 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
-_NOT_PRODUCT_HELP = (
-    "A line name or SKU that is no product (a fee, a shipping method), left out like the "
-    "built-in ones (shipping, postage, tips, gift wrap, insurance...); repeat for more."
-)
-NotProductOption = typer.Option(None, "--not-product", metavar="NAME", help=_NOT_PRODUCT_HELP)
+def _not_products(ws, given: tuple[str, ...] | None) -> tuple[tuple[str, ...], str | None]:
+    """The merchant's non-product names a command leaves out (those given, else those the
+    workspace keeps) and the note saying which, when there are any."""
+    from valuecast.store.not_products import kept_not_products
+
+    names = kept_not_products(ws) if given is None else given
+    if not names:
+        return names, None
+    listed = ", ".join(f"'{_one_line(name)}'" for name in names)
+    if given is None:
+        return names, (
+            f"note: {listed} left out as no product, as the workspace keeps "
+            f"{'it' if len(names) == 1 else 'them'} (--not-product replaces them, "
+            "--clear-not-products forgets them)"
+        )
+    return names, (
+        f"note: {listed} kept in the workspace as no product: analyze, refresh, report and "
+        "these commands leave them out from now on (--clear-not-products forgets them)"
+    )
+
+
+def _keep_not_products(workspace: Path, given: tuple[str, ...] | None) -> str | None:
+    """Keep the names given (none: forget those kept) in ``workspace``, once the command's
+    results are written; the note of ``--clear-not-products``, if any."""
+    if given is None:
+        return None
+    from valuecast.store.not_products import kept_not_products, store_not_products
+
+    with writing_workspace(workspace, what="the non-product names are not kept") as ws:
+        forgotten = kept_not_products(ws) if not given else ()
+        store_not_products(ws, given)
+    note = forgotten_not_products_note(forgotten)
+    return None if note is None else f"note: {note}"
 
 
 def _left_out_note(counts) -> str | None:
@@ -110,7 +146,7 @@ def _computing(workspace: Path, what: str) -> Iterator[None]:
         fail(f"{workspace}: could not compute {what}: {describe(error)}")
 
 
-def _purchases(ws, as_of: str | None, not_product: list[str] | None):
+def _purchases(ws, as_of: str | None, not_products: tuple[str, ...]):
     """What both commands read first: the as-of date (``--as-of``, else the last order date),
     the products each order to it bought, and the lines left out as no product (``name,
     lines``)."""
@@ -118,7 +154,6 @@ def _purchases(ws, as_of: str | None, not_product: list[str] | None):
     from valuecast.analysis.growth.history import resolve_as_of
 
     as_of_date = resolve_as_of(ws.orders(), as_of)
-    not_products = not_product or ()
     purchases = product_purchases(
         ws.orders(), ws.order_lines(), as_of_date, not_products=not_products
     )
@@ -137,7 +172,8 @@ def affinity(
     ),
     top: int = typer.Option(3, "--top", help="Next products per customer."),
     out: OutOption = Path("valuecast-out"),
-    not_product: list[str] | None = NotProductOption,
+    not_product: NotProductOption = None,
+    clear_not_products: ClearNotProductsOption = False,
 ) -> None:
     """Write product pairs bought together or one after the other, and each customer's next products.
 
@@ -159,13 +195,15 @@ def affinity(
 
     _at_least(1, within_days=within_days, min_pairs=min_pairs, top=top)
     check_options_or_fail(as_of=as_of)
+    given = not_products_given_or_fail(not_product, clear_not_products)
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder")
     if not out.parent.exists():
         fail(f"{out}: folder {out.parent} does not exist")
     ws = open_workspace(workspace)
     with ws, _computing(workspace, "the affinities"):
-        as_of_date, purchases, left_out = _purchases(ws, as_of, not_product)
+        not_products, named_note = _not_products(ws, given)
+        as_of_date, purchases, left_out = _purchases(ws, as_of, not_products)
         pairs = product_affinity(
             ws.orders(),
             ws.order_lines(),
@@ -188,6 +226,7 @@ def affinity(
         out.mkdir(exist_ok=True)
         write_csv(pairs, affinity_path)
         write_csv(suggestions, next_path)
+    forgotten_note = _keep_not_products(workspace, given)
 
     counts = pairs["kind"].value_counts()
     console.print(
@@ -197,6 +236,8 @@ def affinity(
         highlight=False,
     )
     _print_note(_left_out_note(left_out))
+    _print_note(named_note)
+    _print_note(forgotten_note)
     if len(pairs) and within_chance(pairs["pairs"], pairs["lift"]).all():
         console.print(
             f"note: no pair is seen more often than chance alone often gives (at most "
@@ -251,14 +292,15 @@ def reminders(
         5, "--min-customers", help="Customers who must re-buy a product for it to get a cycle."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="CSV file for the reminders."),
-    not_product: list[str] | None = NotProductOption,
+    not_product: NotProductOption = None,
+    clear_not_products: ClearNotProductsOption = False,
 ) -> None:
     """Show replenishment reminders due soon; write them with --out.
 
     A product's cycle is the median number of days customers take to buy it again (its sizes
     together); a customer is due when the items of their last purchase of it have lasted: one
     item lasts the median days customers take per item bought.  Shipping, fees and tips are
-    no products (--not-product names more).
+    no products (--not-product names more, kept in the workspace for later commands).
     """
     from rich.table import Table
     from rich.text import Text
@@ -270,13 +312,15 @@ def reminders(
     _at_least(0, due_within=due_within)
     check_options_or_fail(as_of=as_of)
     _at_least(1, min_customers=min_customers)
+    given = not_products_given_or_fail(not_product, clear_not_products)
     if out is not None and out.is_dir():
         fail(f"{out}: is a folder (give a .csv file)")
     if out is not None and not out.parent.exists():
         fail(f"{out}: folder {out.parent} does not exist")
     ws = open_workspace(workspace)
     with ws, _computing(workspace, "the reminders"):
-        as_of_date, purchases, left_out = _purchases(ws, as_of, not_product)
+        not_products, named_note = _not_products(ws, given)
+        as_of_date, purchases, left_out = _purchases(ws, as_of, not_products)
         cycles = replenishment_cycles(
             ws.orders(),
             ws.order_lines(),
@@ -295,12 +339,15 @@ def reminders(
     if out is not None:
         with writing_to(out, "the reminders"):
             write_csv(due, out)
+    forgotten_note = _keep_not_products(workspace, given)
     console.print(
         f"{len(due):,} reminders due within {due_within} days of {as_of_date} "
         f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
         highlight=False,
     )
     _print_note(_left_out_note(left_out))
+    _print_note(named_note)
+    _print_note(forgotten_note)
     if len(due):
         per_product = Table(title="reminders per product")
         for column in ("product", "cycle (days)", "reminders", "overdue"):

@@ -57,6 +57,11 @@ class AnalysisOptions:
     # columns of the customers table the models may use as covariates
     # (valuecast.analysis.covariates); the backtest keeps them only where they predict better
     covariates: tuple[str, ...] = ()
+    # order line names and SKUs that are no product besides the built-in ones (shipping, fees,
+    # tips: valuecast.analysis.growth.non_products), left out of every product output; None:
+    # those the workspace keeps (valuecast.store.not_products), filled in as the analysis starts
+    # so that its snapshot records the names it ran with
+    not_products: tuple[str, ...] | None = None
 
     def validate(self) -> None:
         if self.model != "auto":
@@ -237,7 +242,7 @@ def analyze(
     from valuecast.store.memory import release_unused_memory
     from valuecast.store.snapshots import SnapshotCustomers
 
-    options = options or AnalysisOptions()
+    options = with_kept_not_products(workspace, options or AnalysisOptions())
     rows = SnapshotCustomers(workspace) if in_engine and workspace.in_transaction else None
     result = analyze_tables(
         workspace.orders(), workspace.order_lines(), workspace.customers(), options, progress,
@@ -254,6 +259,29 @@ def analyze(
     result.timings["collect"] = round(time.perf_counter() - clock, 4)
     release_unused_memory()
     return Analysis(customers=customers, summary=result.summary, timings=result.timings)
+
+
+def with_kept_not_products(workspace, options: AnalysisOptions) -> AnalysisOptions:
+    """``options``, its ``not_products`` filled in (in place) with the names the workspace keeps
+    (:func:`valuecast.store.not_products.kept_not_products`) where none were given: the
+    snapshot that records the options then records the names the analysis left out."""
+    if options.not_products is None:
+        from valuecast.store.not_products import kept_not_products
+
+        options.not_products = kept_not_products(workspace)
+    return options
+
+
+def not_products_note(names: Sequence[str]) -> str | None:
+    """The analysis' note naming the merchant's non-product names it left out, None without."""
+    if not names:
+        return None
+    listed = ", ".join(f"'{name}'" for name in names)
+    return (
+        f"order lines named {listed} are left out as no product (affinity, next products, "
+        "reminders, first_product), as the workspace keeps them (--not-product replaces them, "
+        "--clear-not-products forgets them)"
+    )
 
 
 def _give_back_memory(step: str) -> None:
@@ -300,7 +328,7 @@ def analyze_with_growth(
     from valuecast.analysis.growth.tables import growth_tables
     from valuecast.store.memory import frozen_objects, release_unused_memory
 
-    options = options or AnalysisOptions()
+    options = with_kept_not_products(workspace, options or AnalysisOptions())
     # the modules and the caller's objects are left out of the analysis' garbage collections
     with frozen_objects():
         # the cohorts' counts read the orders alone: collected before the analysis materialises
@@ -331,9 +359,13 @@ def analyze_with_growth(
             margin=options.margin,
             new_customer=analysis.summary["model"].get("new_customer"),
             counts=counts,
+            not_products=options.not_products or (),
         )
         analysis.summary["growth"] = growth.summary
         analysis.summary["notes"].extend(seasonal_repeat_note(analysis.summary))
+        left_out = not_products_note(options.not_products or ())
+        if left_out is not None:
+            analysis.summary["notes"].append(left_out)
         if growth.unmatched_spend is not None:
             analysis.summary["notes"].append(growth.unmatched_spend)
         release_unused_memory()

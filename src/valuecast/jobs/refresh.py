@@ -56,6 +56,7 @@ def refresh(
     inputs: str | None = None,
     keep_spend_as: str | None = None,
     drop_kept_spend: bool = False,
+    keep_not_products: Sequence[str] | None = None,
 ) -> RefreshResult:
     """Ingest ``results`` (importer output), re-run the analysis and store the snapshot.
 
@@ -69,7 +70,9 @@ def refresh(
     (:meth:`Workspace.ingest <valuecast.store.workspace.Workspace.ingest>`).
     ``keep_spend_as``: the name of ``spend``'s file, to keep it in the workspace (replacing the
     spend kept before) with the snapshot; None keeps the workspace's spend as it is, or with
-    ``drop_kept_spend`` forgets it.
+    ``drop_kept_spend`` forgets it.  ``keep_not_products``: the non-product names to keep in
+    the workspace (replacing those kept before; none forgets them) with the snapshot; None keeps
+    them as they are.
     """
     imports = import_analysis_modules()
     with workspace.transaction():
@@ -98,6 +101,10 @@ def refresh(
                 from valuecast.store.spend import drop_spend
 
                 drop_spend(workspace)
+            if keep_not_products is not None:
+                from valuecast.store.not_products import store_not_products
+
+                store_not_products(workspace, keep_not_products)
         except BaseException:
             analysis.release()
             raise

@@ -71,6 +71,10 @@ def last_options(workspace, **given):
     fields = {name: value for name, value in stored.items() if name in known}
     if "covariates" in fields:
         fields["covariates"] = tuple(fields["covariates"])
+    # the non-product names the workspace keeps when the analysis runs, not those of the last
+    # one: a name given to `affinity --not-product` since is left out of the report and the
+    # exports too
+    fields.pop("not_products", None)
     fields.update((name, value) for name, value in given.items() if value is not None)
     return AnalysisOptions(**fields)
 

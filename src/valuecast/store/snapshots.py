@@ -837,25 +837,60 @@ def customer_history(workspace, customer_id: str) -> pd.DataFrame:
 
 
 def _options_key(options) -> str:
-    """The analysis options as canonical JSON (what makes two analyses of one workspace equal)."""
-    fields = {k: v for k, v in sorted(vars(options).items())}
+    """The analysis options as canonical JSON (what makes two analyses of one workspace equal).
+
+    No non-product names are recorded as none, as an analysis of an older version recorded
+    them, so that its snapshot is still the analysis of these options."""
+    return _fields_key(vars(options))
+
+
+def _fields_key(options: dict[str, Any]) -> str:
+    """:func:`_options_key` of the options' fields."""
+    fields = dict(sorted(options.items()))
+    if not fields.get("not_products"):
+        fields.pop("not_products", None)
     return json.dumps(fields, default=str, sort_keys=True)
+
+
+def _same_not_products(workspace, stored: str | None) -> bool:
+    """Whether the options key ``stored`` left out the non-product names the workspace keeps
+    now (:mod:`valuecast.store.not_products`): a snapshot made before they changed names other
+    first products and product tables than an analysis now would."""
+    from valuecast.store.not_products import kept_not_products, not_product_names
+
+    recorded = (json.loads(stored) if stored else {}).get("not_products") or ()
+    return not_product_names(recorded) == kept_not_products(workspace)
 
 
 def reusable_snapshot(workspace, options=None) -> int | None:
     """The id of the latest snapshot when it is exactly what analysing the workspace with
     ``options`` would give now, else None.
 
-    That is: it ran with the same options (any, when ``options`` is None), and nothing was
-    ingested after it.
+    That is: it ran with the same options (any, when ``options`` is None, but the non-product
+    names the workspace keeps), and nothing was ingested after it.
     """
     latest = _latest_snapshot(workspace)
     if latest is None:
         return None
     snapshot_id, stored, current = latest
-    if not current or options is not None and (stored is None or stored != _options_key(options)):
+    if not current:
+        return None
+    if options is None:
+        return snapshot_id if _same_not_products(workspace, stored) else None
+    if stored is None or stored != _options_now_key(workspace, options):
         return None
     return snapshot_id
+
+
+def _options_now_key(workspace, options) -> str:
+    """:func:`_options_key` of ``options`` as an analysis now runs them: without non-product
+    names given, with those the workspace keeps."""
+    fields = dict(vars(options))
+    if fields.get("not_products") is None:
+        from valuecast.store.not_products import kept_not_products
+
+        fields["not_products"] = kept_not_products(workspace)
+    return _fields_key(fields)
 
 
 def latest_options(workspace) -> dict[str, Any] | None:

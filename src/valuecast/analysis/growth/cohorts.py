@@ -36,6 +36,7 @@ report):
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -114,11 +115,18 @@ class Cohorts:
 
 
 def _acquired(
-    known: ir.Table, orders: ir.Table, by: str, order_lines: ir.Table | None, as_of: date
+    known: ir.Table,
+    orders: ir.Table,
+    by: str,
+    order_lines: ir.Table | None,
+    as_of: date,
+    not_products: Sequence[str] = (),
 ) -> ir.Table:
-    """``customer_id, group``: the acquisition attribute ``by`` of each customer with one."""
+    """``customer_id, group``: the acquisition attribute ``by`` of each customer with one
+    (a first product among the lines that are products: ``not_products`` names more that are
+    not)."""
     if by == "first_product":
-        products = first_products(orders, order_lines, as_of)
+        products = first_products(orders, order_lines, as_of, not_products)
         return products.select("customer_id", group=products.first_product)
     stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
@@ -135,13 +143,14 @@ def grouped_history(
     by: str | None,
     order_lines: ir.Table | None,
     as_of: date,
+    not_products: Sequence[str] = (),
 ) -> ir.Table:
     """``history`` with the ``group`` column :func:`cohort_cells` splits the cohorts by: the
     customer's acquisition attribute ``by``, :data:`NONE_LABEL` for every customer without one
     (``history`` itself when ``by`` is None: no split)."""
     if by is None:
         return history
-    groups = _acquired(known, orders, by, order_lines, as_of)
+    groups = _acquired(known, orders, by, order_lines, as_of, not_products)
     h = history.left_join(groups, "customer_id").select(history, group=groups.group)
     return h.mutate(group=h.group.strip().nullif("").fill_null(NONE_LABEL))
 
@@ -165,6 +174,7 @@ def cohort_tables(
     by: str | None = None,
     order_lines: ir.Table | None = None,
     history: ir.Table | None = None,
+    not_products: Sequence[str] = (),
 ) -> Cohorts:
     """Monthly acquisition cohorts and their retention (see the module docstring for the rules).
 
@@ -172,7 +182,8 @@ def cohort_tables(
     (``"first_product"`` needs ``order_lines``).  One small query runs (per-cohort-month sizes
     and activity) plus one count of left-out orders; the frames are built in pandas.
     ``history``: :func:`~valuecast.analysis.growth.history.order_history` of these orders up to
-    ``as_of`` when the caller keeps it computed.
+    ``as_of`` when the caller keeps it computed.  ``not_products``: line names and SKUs that
+    are no product besides the built-in ones, never a first product.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)} (got {by!r})")
@@ -181,7 +192,7 @@ def cohort_tables(
     as_of_date = resolve_as_of(orders, as_of)
     known = known_orders(orders, as_of_date)
     history = order_history(known) if history is None else history
-    grouped = grouped_history(history, known, orders, by, order_lines, as_of_date)
+    grouped = grouped_history(history, known, orders, by, order_lines, as_of_date, not_products)
     cells = collect_together({"cells": cohort_cells(grouped)})["cells"]
     return cohorts_from_cells(cells, as_of_date, by, _left_out(orders, as_of_date))
 

@@ -12,6 +12,7 @@ workspace; nothing re-reads the exports.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -86,6 +87,7 @@ def growth_tables(
     margin: float = 1.0,
     new_customer: dict | None = None,
     counts: dict[str, pd.DataFrame] | None = None,
+    not_products: Sequence[str] = (),
 ) -> GrowthTables:
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage.
 
@@ -99,7 +101,9 @@ def growth_tables(
     ``model.new_customer`` (a new customer's discounted orders), which channels.csv turns into
     ``new_customer_clv`` per channel.  ``counts``: what
     :func:`~valuecast.analysis.growth.cohorts.growth_counts` gives for ``as_of``, when the
-    caller collected them already.
+    caller collected them already.  ``not_products``: the line names and SKUs the merchant
+    says are no product, left out of affinity, next products and reminders beside the built-in
+    ones (:mod:`~valuecast.analysis.growth.non_products`).
     """
     from valuecast.analysis.backend import materialize
     from valuecast.analysis.growth.affinity import (
@@ -185,13 +189,15 @@ def growth_tables(
     tables["cohorts.csv"], tables["retention.csv"] = cohorts.cohorts, cohorts.retention
     tables["days_between_orders.csv"] = gaps
 
-    left_out = non_product_lines(orders, lines, as_of)
+    left_out = non_product_lines(orders, lines, as_of, not_products)
     if _names_products(lines):
         # the three tables read each order's products several times: computed once (a 1M-order
         # shop's 1.3M order products, ~0.4 s a reading)
         releases: list = []
         try:
-            purchases = materialize(product_purchases(orders, lines, as_of), releases)
+            purchases = materialize(
+                product_purchases(orders, lines, as_of, not_products=not_products), releases
+            )
             pairs = product_affinity(orders, lines, as_of=as_of, purchases=purchases)
             tables["affinity.csv"] = pairs
             tables["next_products.csv"] = next_products(
@@ -236,6 +242,8 @@ def growth_tables(
             "reminders_lapsed": due["lapsed"],
             "non_product_lines": int(left_out["lines"].sum()),
             "free_lines": int(left_out.attrs.get("free_lines") or 0),
+            # the merchant's own non-product names (--not-product), kept by the workspace
+            "not_products": list(not_products),
         },
     }
     return GrowthTables(tables=tables, summary=summary, unmatched_spend=unmatched)

@@ -1,0 +1,112 @@
+"""The workspace keeps the merchant's non-product names (``--not-product``): given once, to
+any command that takes it, every product output after it leaves them out, until
+``--clear-not-products`` forgets them."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from test_cli_products import make_workspace
+from valuecast.cli import app
+from valuecast.store import Workspace
+
+runner = CliRunner()
+
+SAMPLE = "Sample Sachet"
+# six customers re-buy Coffee every 14 days, each order with a free-standing sample line
+# first: the sample is every customer's first line, in every basket and re-bought on a cycle
+ORDERS = [
+    (f"{who}{n}", who, str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=14 * n + i)))
+    for i, who in enumerate(["ann", "bob", "cat", "dan", "eve", "fay"])
+    for n in range(3)
+]
+LINES = [line for number, *_ in ORDERS for line in [(number, SAMPLE), (number, "Coffee")]]
+
+
+@pytest.fixture
+def shop(tmp_path):
+    return make_workspace(tmp_path / "w.duckdb", ORDERS, LINES)
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def products_written(out) -> set[str]:
+    """Every product the analysis' product outputs name."""
+    pairs = pd.read_csv(out / "affinity.csv")
+    named = set(pairs["product_a"]) | set(pairs["product_b"])
+    named |= set(pd.read_csv(out / "next_products.csv")["product"])
+    named |= set(pd.read_csv(out / "reminders.csv")["product"])
+    return named | set(pd.read_csv(out / "customers.csv")["first_product"])
+
+
+def test_a_name_given_to_reminders_is_left_out_of_the_next_analysis(shop, tmp_path):
+    out = tmp_path / "out"
+    invoke("analyze", "-w", str(shop), "--out", str(out))
+    assert SAMPLE in products_written(out)  # a product until the merchant says otherwise
+
+    said = invoke("reminders", "-w", str(shop), "--not-product", "sample  SACHET")
+    assert "'sample SACHET' kept in the workspace as no product" in said
+    invoke("analyze", "-w", str(shop), "--out", str(out))
+    assert products_written(out) == {"Coffee"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["growth"]["products"]["not_products"] == ["sample SACHET"]
+    assert any("'sample SACHET' are left out as no product" in n for n in summary["notes"])
+
+
+def test_the_kept_names_serve_every_product_command_until_cleared(shop, tmp_path):
+    out = tmp_path / "out"
+    said = invoke("analyze", "-w", str(shop), "--out", str(out), "--not-product", SAMPLE)
+    assert f"order lines named '{SAMPLE}' are left out as no product" in said
+    assert products_written(out) == {"Coffee"}
+
+    said = invoke("affinity", "-w", str(shop), "--out", str(tmp_path / "aff"))
+    assert f"'{SAMPLE}' left out as no product, as the workspace keeps it" in said
+    assert pd.read_csv(tmp_path / "aff" / "affinity.csv").empty
+    said = invoke("reminders", "-w", str(shop), "--out", str(tmp_path / "r.csv"))
+    assert set(pd.read_csv(tmp_path / "r.csv")["product"]) == {"Coffee"}
+
+    said = invoke("reminders", "-w", str(shop), "--clear-not-products")
+    assert f"forgot the non-product names the workspace kept ('{SAMPLE}')" in said
+    invoke("analyze", "-w", str(shop), "--out", str(out))
+    assert SAMPLE in products_written(out)
+    with Workspace(shop, read_only=True) as ws:
+        from valuecast.store.not_products import kept_not_products
+
+        assert kept_not_products(ws) == ()
+
+
+def test_analyze_clear_not_products_forgets_them_and_says_so(shop, tmp_path):
+    out = tmp_path / "out"
+    invoke("analyze", "-w", str(shop), "--out", str(out), "--not-product", SAMPLE)
+    said = invoke("analyze", "-w", str(shop), "--out", str(out), "--clear-not-products")
+    assert f"forgot the non-product names the workspace kept ('{SAMPLE}')" in said
+    assert SAMPLE in products_written(out)
+
+
+def test_first_product_groupings_follow_a_name_kept_after_the_analysis(shop, tmp_path):
+    """``channels`` reads the last analysis while it is what an analysis now gives: a name kept
+    since changes the first products, so it is run again; ``cohorts`` reads the lines."""
+    invoke("analyze", "-w", str(shop), "--out", str(tmp_path / "out"))
+    invoke("affinity", "-w", str(shop), "--out", str(tmp_path / "aff"), "--not-product", SAMPLE)
+
+    invoke("channels", "-w", str(shop), "--by", "first_product", "--out", str(tmp_path / "ch"))
+    assert set(pd.read_csv(tmp_path / "ch" / "channels.csv")["first_product"]) == {"Coffee"}
+    invoke("cohorts", "-w", str(shop), "--by", "first_product", "--out", str(tmp_path / "co"))
+    assert set(pd.read_csv(tmp_path / "co" / "cohorts.csv")["first_product"]) == {"Coffee"}
+
+
+def test_not_product_and_clear_together_are_refused(shop):
+    for command in ("analyze", "affinity", "reminders"):
+        result = runner.invoke(
+            app, [command, "-w", str(shop), "--not-product", SAMPLE, "--clear-not-products"]
+        )
+        assert result.exit_code == 2, result.output
+        assert "--not-product and --clear-not-products cannot be given together" in result.output

@@ -20,7 +20,11 @@ SAMPLE = "Sample Sachet"
 # six customers re-buy Coffee every 14 days, each order with a free-standing sample line
 # first: the sample is every customer's first line, in every basket and re-bought on a cycle
 ORDERS = [
-    (f"{who}{n}", who, str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=14 * n + i)))
+    (
+        f"{who}{n}",
+        f"{who}@example.com",
+        str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=14 * n + i)),
+    )
     for i, who in enumerate(["ann", "bob", "cat", "dan", "eve", "fay"])
     for n in range(3)
 ]
@@ -101,6 +105,18 @@ def test_first_product_groupings_follow_a_name_kept_after_the_analysis(shop, tmp
     assert set(pd.read_csv(tmp_path / "ch" / "channels.csv")["first_product"]) == {"Coffee"}
     invoke("cohorts", "-w", str(shop), "--by", "first_product", "--out", str(tmp_path / "co"))
     assert set(pd.read_csv(tmp_path / "co" / "cohorts.csv")["first_product"]) == {"Coffee"}
+    audience = tmp_path / "coffee.csv"
+    invoke("export", "-w", str(shop), "--where", "first_product == 'Coffee'", "--to", "klaviyo",
+           "--include-non-consenting", "--out", str(audience))  # fmt: skip
+    assert len(pd.read_csv(audience)) == 6
+
+
+def test_the_report_names_the_kept_names_in_its_notes(shop, tmp_path):
+    invoke("analyze", "-w", str(shop), "--out", str(tmp_path / "out"))
+    invoke("reminders", "-w", str(shop), "--not-product", SAMPLE)
+    invoke("report", "-w", str(shop), "--out", str(tmp_path / "report.html"))
+    text = (tmp_path / "report.html").read_text()
+    assert f"Order lines named &#39;{SAMPLE}&#39; are left out as no product" in text
 
 
 def test_not_product_and_clear_together_are_refused(shop):

@@ -101,6 +101,12 @@ class Jobs:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._keep = keep
+        self._thread: threading.Thread | None = None  # the latest job's
+
+    def running_thread(self) -> threading.Thread | None:
+        """The thread of the job still running, if any."""
+        thread = self._thread
+        return thread if thread is not None and thread.is_alive() else None
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -129,6 +135,7 @@ class Jobs:
         thread = threading.Thread(
             target=self._run, args=(job, work), name=f"valuecast-{kind}", daemon=True
         )
+        self._thread = thread
         thread.start()
         return job
 
@@ -275,7 +282,18 @@ class Dashboard:
     def close(self) -> None:
         if self._warming is not None:  # it reads on a pooled cursor: let it finish first
             self._warming.join()
+        self._stop_running_job()
         while not self._pool.empty():
             with contextlib.suppress(Exception):
                 self._pool.get_nowait().close()
         self.workspace.close()
+
+    def _stop_running_job(self) -> None:
+        """Stop the job still writing the workspace (a server stopped during a re-analysis):
+        its queries are interrupted until its thread ends, and its transaction rolls back
+        whole, as a killed command's does; the connection refuses to close while it runs."""
+        running = self.jobs.running_thread()
+        while running is not None and running.is_alive():
+            with contextlib.suppress(Exception):
+                self.workspace.raw.interrupt()
+            running.join(0.1)

@@ -292,3 +292,34 @@ def test_drop_the_kept_spend_on_the_channels_page(browser, web_shop, tmp_path):
             visit.close()
     with Workspace(path, read_only=True) as ws:
         assert kept_spend(ws) is None
+
+
+def test_keep_and_forget_non_product_names_on_the_products_page(browser, web_shop, tmp_path):
+    """The Products page keeps the names typed in its box (one a line) as no product, as
+    `--not-product` does, re-running the analysis; once its box is ticked it forgets them."""
+    from valuecast.store import Workspace
+    from valuecast.store.not_products import kept_not_products
+
+    path = tmp_path / "shop.duckdb"
+    shutil.copy(web_shop.workspace, path)
+    with served(path) as server:
+        visit = Visit(browser, server.base)
+        try:
+            _drawn(visit.open("/products"), visit)
+            assert visit.page.query_selector("#kept-not-products") is None
+            visit.page.fill("#not-products-set-names", "Gift Box\n  Sample Sachet \n")
+            visit.page.click("#not-products-set button[type='submit']")
+            visit.page.wait_for_url("**/products?snapshot=*", timeout=180_000)
+            _drawn(visit.charts(), visit)
+            kept = visit.page.inner_text("#kept-not-products")
+            assert "Gift Box" in kept and "Sample Sachet" in kept
+            assert server.app.state.dashboard.not_products == ("Gift Box", "Sample Sachet")
+            visit.page.check("#not-products-forget-confirm")
+            visit.page.click("#not-products-forget button[type='submit']")
+            # the page the finished job goes to has nothing kept to forget
+            visit.page.wait_for_selector("#kept-not-products", state="detached", timeout=180_000)
+            assert visit.problems == [] and visit.outside == []
+        finally:
+            visit.close()
+    with Workspace(path, read_only=True) as ws:
+        assert kept_not_products(ws) == ()

@@ -1,7 +1,8 @@
 """The JSON API under ``/api/v1`` (the pages use it; its schema is ``/api/v1/openapi.json``).
 
-Reads answer from a snapshot (``?snapshot=ID``, default the latest); writes are the two uploads
-and dropping the kept spend (``DELETE /api/v1/spend``), which start a job to poll at
+Reads answer from a snapshot (``?snapshot=ID``, default the latest); writes are the two uploads,
+dropping the kept spend (``DELETE /api/v1/spend``) and keeping or forgetting the non-product
+names (``PUT`` / ``DELETE /api/v1/not-products``), which start a job to poll at
 ``/api/v1/jobs/{job_id}``.
 """
 
@@ -11,7 +12,7 @@ import math
 from enum import StrEnum
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -589,6 +590,39 @@ async def drop_spend(request: Request):
         raise HTTPException(409, "an upload is still being processed: wait for it to finish")
     try:
         job = await run_in_threadpool(start_spend_drop, dashboard)
+    except Busy as error:
+        raise HTTPException(409, str(error)) from None
+    except ValueError as error:
+        raise HTTPException(404, str(error)) from None
+    return reply(job.to_dict(), status=202)
+
+
+@router.put("/not-products", status_code=202, response_model=JobOut)
+async def not_products(request: Request, names: str = Form(...)):
+    """Keep the order line names and SKUs that are no product (``names``: one a line), as
+    ``valuecast analyze --not-product NAME...``: they replace the names kept before, and the
+    analysis re-runs leaving them out of affinity, next products, reminders and the first
+    products, stored as a new snapshot; later uploads leave them out too."""
+    return await _start_not_products(request, names.splitlines())
+
+
+@router.delete("/not-products", status_code=202, response_model=JobOut)
+async def forget_not_products(request: Request):
+    """Forget the non-product names the workspace keeps, as ``valuecast analyze
+    --clear-not-products``: the analysis re-runs counting their lines as products again."""
+    return await _start_not_products(request, [])
+
+
+async def _start_not_products(request: Request, names: list[str]):
+    from starlette.concurrency import run_in_threadpool
+
+    from valuecast.web.uploads import start_not_products
+
+    dashboard = dashboard_of(request)
+    if dashboard.jobs.active() is not None:
+        raise HTTPException(409, "an upload is still being processed: wait for it to finish")
+    try:
+        job = await run_in_threadpool(start_not_products, dashboard, names)
     except Busy as error:
         raise HTTPException(409, str(error)) from None
     except ValueError as error:

@@ -198,7 +198,12 @@ def channels(request: Request, snapshot: int | None = SnapshotQuery):
 
 @router.get("/products", response_class=HTMLResponse)
 def products(request: Request, snapshot: int | None = SnapshotQuery):
-    return _section_page(request, snapshot, "products", "products.html.j2")
+    dashboard = dashboard_of(request)
+    with dashboard.write_lock:  # what the workspace keeps now: a command may have changed it
+        dashboard.reload_not_products()
+    return _section_page(
+        request, snapshot, "products", "products.html.j2", not_products=dashboard.not_products
+    )
 
 
 @router.get("/model", response_class=HTMLResponse)

@@ -189,7 +189,17 @@ class Dashboard:
         self._warming: threading.Thread | None = None
         # the spend file last given (uploaded here or to analyze --spend), kept in the workspace
         self.spend, self.spend_name = stored_spend(self.workspace)
+        # the non-product names last given (here or to a command's --not-product)
+        self.not_products: tuple[str, ...] = ()
+        self.reload_not_products()
         self.reload_snapshots()
+
+    def reload_not_products(self) -> None:
+        """Read the non-product names the workspace keeps again (a command may have changed
+        them)."""
+        from valuecast.store.not_products import kept_not_products
+
+        self.not_products = kept_not_products(self.workspace)
 
     def reload_spend(self) -> None:
         """Read the spend the workspace keeps again (another process may have replaced it)."""

@@ -26,6 +26,7 @@ import re
 import shlex
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,49 @@ def start_spend(dashboard: Dashboard, path: Path, name: str, folder: Path) -> Jo
         _finish(dashboard, job, snapshot)
 
     return dashboard.jobs.start("spend", [name], work)
+
+
+def start_not_products(dashboard: Dashboard, names: Sequence[str]) -> Job:
+    """Queue ``valuecast analyze --not-product NAME...`` (``--clear-not-products`` without
+    names): the names are kept in the workspace, replacing those kept before, and the analysis
+    re-runs leaving them out, stored as a new snapshot, in one transaction (a failed analysis
+    keeps both as they were).  :class:`ValueError` when there is nothing to forget."""
+    from valuecast.store.not_products import not_product_names
+
+    kept = not_product_names(names)
+    with dashboard.write_lock:
+        dashboard.reload_not_products()  # what the workspace keeps now, not what the page showed
+        if not kept and not dashboard.not_products:
+            raise ValueError("the workspace keeps no non-product names: there is nothing to forget")
+
+    def work(job: Job) -> None:
+        from valuecast.store.not_products import store_not_products
+
+        workspace = dashboard.workspace
+        snapshot = None
+        with dashboard.write_lock, workspace.transaction():
+            # without an analysis yet, the first upload's leaves them out
+            if dashboard.snapshot() is not None:
+                from valuecast.jobs.analyze import analyze_with_growth
+                from valuecast.store.snapshots import save_snapshot
+
+                options = _options(dashboard)
+                options.not_products = kept
+                report = workspace.latest_ingest_report() or {}
+                analysis, tables = analyze_with_growth(
+                    workspace, options, lambda text: Jobs.advance(job, text)
+                )
+                Jobs.advance(job, "storing the snapshot")
+                snapshot = save_snapshot(workspace, analysis, tables, report, options)
+            store_not_products(workspace, kept)
+        dashboard.reload_not_products()
+        if snapshot is not None:
+            _finish(dashboard, job, snapshot)
+
+    names_given = list(kept) or ["(none)"]
+    return dashboard.jobs.start(
+        "not-products", names_given, work, first="keeping the non-product names"
+    )
 
 
 def start_spend_drop(dashboard: Dashboard) -> Job:

@@ -1,6 +1,7 @@
 /* valuecast dashboard: charts from /api/v1/charts, the customers table through /api/v1/customers,
    uploads to /api/v1/uploads and /api/v1/spend (and DELETE /api/v1/spend, dropping the kept
-   spend) with progress.  No inline script, no remote file. */
+   spend) and the non-product names to /api/v1/not-products (PUT, DELETE) with progress.  No
+   inline script, no remote file. */
 (function () {
   "use strict";
   var body = document.body;
@@ -233,6 +234,9 @@
         if (form.id === "spend-upload" || form.id === "spend-drop") {
           target = "/channels" + (job.snapshot ? "?snapshot=" + job.snapshot.snapshot_id : "");
         }
+        if (form.id === "not-products-set" || form.id === "not-products-forget") {
+          target = "/products" + (job.snapshot ? "?snapshot=" + job.snapshot.snapshot_id : "");
+        }
         window.location.assign(target);
         return;
       }
@@ -268,7 +272,9 @@
         else { fail(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)); }
       });
       request.addEventListener("error", function () { fail(file ? "the upload could not be sent" : "the request could not be sent"); });
-      request.send(file ? new FormData(form) : null);
+      // a form of text fields (the non-product names) is sent as its fields
+      var fields = file || form.querySelector("textarea");
+      request.send(fields ? new FormData(form) : null);
     });
   });
 })();

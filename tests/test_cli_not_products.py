@@ -58,6 +58,7 @@ def test_a_name_given_to_reminders_is_left_out_of_the_next_analysis(shop, tmp_pa
 
     said = invoke("reminders", "-w", str(shop), "--not-product", "sample  SACHET")
     assert "'sample SACHET' kept in the workspace as no product" in said
+    assert "check the spelling" not in said  # the name matches, whatever its case
     invoke("analyze", "-w", str(shop), "--out", str(out))
     assert products_written(out) == {"Coffee"}
     summary = json.loads((out / "summary.json").read_text())
@@ -126,3 +127,18 @@ def test_not_product_and_clear_together_are_refused(shop):
         )
         assert result.exit_code == 2, result.output
         assert "--not-product and --clear-not-products cannot be given together" in result.output
+
+
+def test_a_name_no_line_carries_is_named_to_check_its_spelling(shop, tmp_path):
+    """A mistyped name leaves nothing out: every command that leaves the names out says so."""
+    out = tmp_path / "out"
+    said = invoke("reminders", "-w", str(shop), "--not-product", "Sample Sachett",
+                  "--not-product", "coffee")  # fmt: skip
+    assert "no order line is named 'Sample Sachett': check the spelling" in said
+    said = invoke("affinity", "-w", str(shop), "--out", str(tmp_path / "aff"))
+    assert "no order line is named 'Sample Sachett': check the spelling" in said
+    invoke("analyze", "-w", str(shop), "--out", str(out))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["growth"]["products"]["not_products_unmatched"] == ["Sample Sachett"]
+    assert any("no order line is named 'Sample Sachett'" in note for note in summary["notes"])
+    assert products_written(out) == {SAMPLE}

@@ -80,14 +80,17 @@ def test_a_name_kept_on_the_dashboard_is_left_out_of_its_snapshot_and_the_comman
     try:
         client = TestClient(app, base_url="http://127.0.0.1")
         client.headers["X-CSRF-Token"] = client.get("/api/v1/csrf").json()["csrf_token"]
-        response = client.put("/api/v1/not-products", data={"names": SAMPLE})
+        response = client.put("/api/v1/not-products", data={"names": f"{SAMPLE}\nGift Boxx"})
         assert wait(client, response.json())["state"] == "done"
         products = client.get("/api/v1/products").json()
         assert SAMPLE not in str(products)
+        # a name no line carries is pointed out
+        unmatched = "No order line is named <strong>Gift Boxx</strong>: check the spelling"
+        assert unmatched in client.get("/products").text
     finally:
         app.state.dashboard.close()
     assert first_products(workspace) == {"Coffee"}
     with Workspace(workspace, read_only=True) as ws:
-        assert kept_not_products(ws) == (SAMPLE,)
+        assert kept_not_products(ws) == ("Gift Boxx", SAMPLE)
     said = CliRunner().invoke(valuecast, ["reminders", "-w", str(workspace)])
     assert f"'{SAMPLE}' left out as no product" in " ".join(said.output.split())

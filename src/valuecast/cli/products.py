@@ -54,22 +54,27 @@ def _one_line(value: object) -> str:
 
 def _not_products(ws, given: tuple[str, ...] | None) -> tuple[tuple[str, ...], str | None]:
     """The merchant's non-product names a command leaves out (those given, else those the
-    workspace keeps) and the note saying which, when there are any."""
+    workspace keeps) and the note saying which, and which of them no order line carries, when
+    there are any."""
+    from valuecast.analysis.growth.affinity import unmatched_not_products
     from valuecast.store.not_products import kept_not_products
 
     names = kept_not_products(ws) if given is None else given
     if not names:
         return names, None
     listed = ", ".join(f"'{_one_line(name)}'" for name in names)
+    unmatched = unmatched_not_products(ws.order_lines(), names)
+    missing = ", ".join(f"'{_one_line(name)}'" for name in unmatched)
+    check = f"; no order line is named {missing}: check the spelling" if unmatched else ""
     if given is None:
         return names, (
             f"note: {listed} left out as no product, as the workspace keeps "
             f"{'it' if len(names) == 1 else 'them'} (--not-product replaces them, "
-            "--clear-not-products forgets them)"
+            f"--clear-not-products forgets them){check}"
         )
     return names, (
         f"note: {listed} kept in the workspace as no product: analyze, refresh, report and "
-        "these commands leave them out from now on (--clear-not-products forgets them)"
+        f"these commands leave them out from now on (--clear-not-products forgets them){check}"
     )
 
 

@@ -272,15 +272,18 @@ def with_kept_not_products(workspace, options: AnalysisOptions) -> AnalysisOptio
     return options
 
 
-def not_products_note(names: Sequence[str]) -> str | None:
-    """The analysis' note naming the merchant's non-product names it left out, None without."""
+def not_products_note(names: Sequence[str], unmatched: Sequence[str] = ()) -> str | None:
+    """The analysis' note naming the merchant's non-product names it left out, and those of
+    them no order line carries (``unmatched``); None without names."""
     if not names:
         return None
     listed = ", ".join(f"'{name}'" for name in names)
+    missing = ", ".join(f"'{name}'" for name in unmatched)
     return (
         f"order lines named {listed} are left out as no product (affinity, next products, "
         "reminders, first_product), as the workspace keeps them (--not-product replaces them, "
         "--clear-not-products forgets them)"
+        + (f"; no order line is named {missing}: check the spelling" if unmatched else "")
     )
 
 
@@ -363,7 +366,9 @@ def analyze_with_growth(
         )
         analysis.summary["growth"] = growth.summary
         analysis.summary["notes"].extend(seasonal_repeat_note(analysis.summary))
-        left_out = not_products_note(options.not_products or ())
+        left_out = not_products_note(
+            options.not_products or (), growth.summary["products"]["not_products_unmatched"]
+        )
         if left_out is not None:
             analysis.summary["notes"].append(left_out)
         if growth.unmatched_spend is not None:

@@ -68,6 +68,7 @@ from valuecast.analysis.growth.non_products import (
     VARIANT_TITLE,
     non_product_counts,
     non_product_values,
+    unmatched_names,
     without_non_products,
 )
 from valuecast.analysis.summary import SummaryError, prepare_orders
@@ -231,6 +232,14 @@ def non_product_lines(
         free = _scalar(given.count())
     frame.attrs["free_lines"] = free
     return frame
+
+
+def unmatched_not_products(order_lines: ir.Table, not_products: Iterable[str]) -> list[str]:
+    """The names of ``not_products`` no order line carries (as its name, product title or SKU):
+    :func:`~valuecast.analysis.growth.non_products.unmatched_names` over the lines' distinct
+    names and SKUs."""
+    names = list(not_products)
+    return unmatched_names(_distinct_names(order_lines), names) if names else []
 
 
 def _non_products_of(

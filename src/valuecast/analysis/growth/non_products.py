@@ -33,6 +33,7 @@ __all__ = [
     "non_product_counts",
     "non_product_keys",
     "non_product_values",
+    "unmatched_names",
     "without_non_products",
 ]
 
@@ -131,6 +132,24 @@ def non_product_values(keys: ir.Table, extra: Iterable[str] = ()) -> tuple[list[
         sorted(set(frame["_product"][by_name].astype(str))),
         sorted(set(sku[by_sku].astype(str))),
     )
+
+
+def unmatched_names(keys: ir.Table, extra: Iterable[str]) -> list[str]:
+    """The names of ``extra`` (as given) that no line of the catalogue ``keys`` (as
+    :func:`non_product_values` reads it) carries as its name, its product title or its SKU: a
+    name mistyped, or of a product the shop no longer sells, leaves nothing out."""
+    given: dict[str, str] = {}
+    for name in extra:
+        given.setdefault(" ".join(str(name).split()).lower(), str(name))
+    given.pop("", None)
+    if not given:
+        return []
+    frame = keys.select("_product", "_sku").to_pandas()
+    lowered = frame["_product"].astype("string").str.lower()
+    title = lowered.str.extract(VARIANT_TITLE, expand=False).str.strip()
+    sku = frame["_sku"].astype("string").str.lower()
+    seen = set(lowered.dropna()) | set(title.dropna()) | set(sku.dropna())
+    return [name for key, name in given.items() if key not in seen]
 
 
 def _is_non_product(lines: ir.Table, values: tuple[list[str], list[str]]) -> ir.BooleanValue:

@@ -113,6 +113,7 @@ def growth_tables(
         non_product_lines,
         product_affinity,
         product_purchases,
+        unmatched_not_products,
     )
     from valuecast.analysis.growth.channels import (
         CLV_METRICS,
@@ -242,8 +243,10 @@ def growth_tables(
             "reminders_lapsed": due["lapsed"],
             "non_product_lines": int(left_out["lines"].sum()),
             "free_lines": int(left_out.attrs.get("free_lines") or 0),
-            # the merchant's own non-product names (--not-product), kept by the workspace
+            # the merchant's own non-product names (--not-product), kept by the workspace,
+            # and those no line carries (mistyped, or no longer sold)
             "not_products": list(not_products),
+            "not_products_unmatched": unmatched_not_products(lines, not_products),
         },
     }
     return GrowthTables(tables=tables, summary=summary, unmatched_spend=unmatched)

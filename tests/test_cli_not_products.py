@@ -142,3 +142,21 @@ def test_a_name_no_line_carries_is_named_to_check_its_spelling(shop, tmp_path):
     assert summary["growth"]["products"]["not_products_unmatched"] == ["Sample Sachett"]
     assert any("no order line is named 'Sample Sachett'" in note for note in summary["notes"])
     assert products_written(out) == {SAMPLE}
+
+
+def test_refresh_keeps_the_names_given_with_its_snapshot(tmp_path):
+    """The brief's shop: `refresh --not-product` keeps the name in the same transaction as
+    the snapshot that leaves it out, by its SKU as by its name."""
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    export = tmp_path / "orders_export.csv"
+    generate_demo_shop(export, customers=150, seed=3)
+    shop, out = tmp_path / "shop.duckdb", tmp_path / "out"
+    invoke("analyze", str(export), "-w", str(shop), "--out", str(out))
+    blend = "House Blend Coffee Beans 12oz"
+    assert blend in set(pd.read_csv(out / "reminders.csv")["product"])
+    invoke("refresh", str(export), "-w", str(shop), "--out", str(out), "--not-product", "jo-hb-12")
+    assert blend not in products_written(out)
+    said = invoke("reminders", "-w", str(shop))
+    assert "'jo-hb-12' left out as no product, as the workspace keeps it" in said
+    assert "check the spelling" not in said

@@ -483,46 +483,68 @@ def accounts(
     names the account id in the notes. An account whose orders carry more than
     :data:`SHARED_ACCOUNT_ADDRESSES` addresses is a shared one (a till's), whose orders are
     read as a guest's, each by its own address, and a note counts such accounts."""
+    # on whole-number codes of the distinct ids and addresses: pandas' maps and de-duplications
+    # of the text took ~3 s at a million orders of 330,000 accounts, the codes ~0.5 s
     address = comparable_addresses(email_cells)
-    # a database's column with NULLs is read as 17.0, a guest's as 0.0
-    user = users.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
-    user = user.mask(user.isin(["", "0"]), pd.NA)
-    shared = _shared_accounts(user, address)
-    user = user.mask(user.isin(shared), pd.NA)
-    shared_notes = shared_accounts_note(len(shared), id_column or "account id")
-    registered = user.notna().to_numpy(bool)
+    carried = (
+        [address] if other_addresses is None else [address, comparable_addresses(other_addresses)]
+    )
+    codes, names = pd.factorize(pd.concat(carried, ignore_index=True))
+    address_code, other_code = codes[: len(address)], codes[len(address) :]
+    user_code, shared = _account_codes(users, address_code)
+    shared_notes = shared_accounts_note(shared, id_column or "account id")
+    registered = user_code >= 0
     if not registered.any():
         return Accounts(email_cells, shared_notes)
-    latest = (
-        pd.DataFrame({"user": user, "address": address, "at": ordered_at})[registered]
-        .dropna(subset=["address"])
-        .sort_values("at", kind="stable")
-        .groupby("user")["address"]
-        .last()
-    )
-    account = user.map(latest).astype("string")
-    carried = [address[registered]]
-    if other_addresses is not None:
-        carried.append(comparable_addresses(other_addresses)[registered])
-    links = (
-        pd.DataFrame(
-            {
-                "address": pd.concat(carried).to_numpy(),
-                "customer_id": pd.concat([account[registered]] * len(carried)).to_numpy(),
-            }
-        )
-        .dropna()
-        .drop_duplicates()
-    )
-    guest = ~registered & address.notna().to_numpy(bool)
-    owned = address[guest].map(owners(links, "address")).astype("string")
+    # an account's address: the e-mail of its latest order giving one (the last in time, the
+    # last row of equal times)
+    ordered_at = np.asarray(ordered_at)
+    latest = np.full(int(user_code.max()) + 1, -1, dtype=np.int64)
+    given = np.flatnonzero(registered & (address_code >= 0))
+    newest_first = given[np.argsort(ordered_at[given], kind="stable")][::-1]
+    users_given, last = np.unique(user_code[newest_first], return_index=True)
+    latest[users_given] = address_code[newest_first[last]]
+    account = np.where(registered, latest[np.maximum(user_code, 0)], -1)
+    # the account each address the accounts' orders carry belongs to: one account only
+    carried_code = [address_code] if not len(other_code) else [address_code, other_code]
+    linked = np.concatenate([code[registered] for code in carried_code])
+    claimed = np.tile(account[registered], len(carried_code))
+    kept = (linked >= 0) & (claimed >= 0)
+    addresses, accounts_of = _distinct_pairs(linked[kept], claimed[kept])
+    owner = np.full(len(names) + 1, -1, dtype=np.int64)
+    each, first, count = np.unique(addresses, return_index=True, return_counts=True)
+    owner[each] = np.where(count == 1, accounts_of[first], -1)
+    guest = ~registered & (address_code >= 0)
+    owned = np.where(guest, owner[address_code], -1)
     # an order no account claims keeps its cell, which identities() reads (a placeholder too)
-    email = email_cells.astype("string").where(account.isna(), account)
-    joined = np.flatnonzero(guest)[owned.notna().to_numpy(bool)]
-    email.iloc[joined] = owned.dropna().to_numpy()
-    moved = registered & (address.notna() & account.notna() & (address != account)).to_numpy(bool)
-    notes = account_notes(int(moved.sum()), int(owned.notna().sum()), id_column or "account id")
+    known_as = np.where(account >= 0, account, owned)
+    email = email_cells.astype("string")
+    rows = np.flatnonzero(known_as >= 0)
+    email.iloc[rows] = names.take(known_as[rows]).to_numpy(dtype=object)
+    moved = (address_code >= 0) & (account >= 0) & (address_code != account)
+    notes = account_notes(int(moved.sum()), int((owned >= 0).sum()), id_column or "account id")
     return Accounts(email, notes + shared_notes)
+
+
+def _account_codes(users: pd.Series, address_code: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each order's account as a code from 0 (-1 for a guest: an empty id or ``0``, and for an
+    order of a shared account) and the shared accounts' count.  The ids are read as text, a
+    database's ``17.0`` (a column with NULLs) as ``17``, each distinct id once."""
+    raw_code, raw_ids = pd.factorize(users)
+    if len(raw_ids) == 0:  # no order gives an id
+        return raw_code, 0
+    ids = pd.Series(raw_ids).astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+    id_code, _ = pd.factorize(ids.mask(ids.isin(["", "0"]), pd.NA))
+    user_code = np.where(raw_code >= 0, id_code[np.maximum(raw_code, 0)], -1)
+    if not (user_code >= 0).any():
+        return user_code, 0
+    # a shared account: its orders carry more than SHARED_ACCOUNT_ADDRESSES addresses
+    both = (user_code >= 0) & (address_code >= 0)
+    accounts, _ = _distinct_pairs(user_code[both], address_code[both])
+    per_account = np.bincount(accounts, minlength=int(user_code.max()) + 1)
+    shared = per_account > SHARED_ACCOUNT_ADDRESSES
+    user_code = np.where((user_code >= 0) & shared[np.maximum(user_code, 0)], -1, user_code)
+    return user_code, int(shared.sum())
 
 
 SHARED_ACCOUNT_ADDRESSES = 3
@@ -531,12 +553,13 @@ or a staff member's that orders of many customers are placed under), not a custo
 changed their e-mail."""
 
 
-def _shared_accounts(user: pd.Series, address: pd.Series) -> list[str]:
-    """The account ids whose orders carry more than :data:`SHARED_ACCOUNT_ADDRESSES`
-    addresses."""
-    pairs = pd.DataFrame({"user": user, "address": address}).dropna().drop_duplicates()
-    counts = pairs["user"].value_counts()
-    return counts[counts > SHARED_ACCOUNT_ADDRESSES].index.tolist()
+def _distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (``first``, ``second``) pairs of codes from 0, sorted: one sort of whole
+    numbers (``first * size + second``), where ``np.unique(axis=0)`` sorts rows as records
+    (1.6 s against ~0.1 s for a million pairs)."""
+    size = int(second.max(initial=0)) + 1
+    keys = np.unique(first.astype(np.int64) * size + second)
+    return keys // size, keys % size
 
 
 def shared_accounts_note(count: int, id_column: str) -> list[str]:

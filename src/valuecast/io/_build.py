@@ -528,22 +528,26 @@ def accounts(
     return Accounts(email, notes + shared_notes)
 
 
+def _account_ids(cells: pd.Series) -> pd.Series:
+    """Account id cells as ids: text, trimmed, a database's ``17.0`` (a column with NULLs) as
+    ``17``; <NA> for a guest's (empty, ``0``)."""
+    ids = cells.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+    return ids.mask(ids.isin(["", "0"]), pd.NA)
+
+
 def _any_account(users: pd.Series) -> bool:
-    """Whether an order gives an account id (:func:`_account_codes`' rule), each distinct cell
-    read once."""
-    ids = pd.Series(users.dropna().unique()).astype("string").str.strip()
-    return bool((~ids.str.fullmatch(r"0?(?:\.0+)?").fillna(True)).any())
+    """Whether an order gives an account id (:func:`_account_ids`), each distinct cell read
+    once."""
+    return bool(_account_ids(pd.Series(users.dropna().unique())).notna().any())
 
 
 def _account_codes(users: pd.Series, address_code: np.ndarray) -> tuple[np.ndarray, int]:
-    """Each order's account as a code from 0 (-1 for a guest: an empty id or ``0``, and for an
-    order of a shared account) and the shared accounts' count.  The ids are read as text, a
-    database's ``17.0`` (a column with NULLs) as ``17``, each distinct id once."""
+    """Each order's account as a code from 0 (-1 for a guest, :func:`_account_ids`, and for an
+    order of a shared account) and the shared accounts' count, each distinct id read once."""
     raw_code, raw_ids = pd.factorize(users)
     if len(raw_ids) == 0:  # no order gives an id
         return raw_code, 0
-    ids = pd.Series(raw_ids).astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
-    id_code, _ = pd.factorize(ids.mask(ids.isin(["", "0"]), pd.NA))
+    id_code, _ = pd.factorize(_account_ids(pd.Series(raw_ids)))
     user_code = np.where(raw_code >= 0, id_code[np.maximum(raw_code, 0)], -1)
     if not (user_code >= 0).any():
         return user_code, 0

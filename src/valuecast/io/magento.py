@@ -523,18 +523,8 @@ def _store_order_numbers(
     missing = filled & number.isna().to_numpy(bool)
     if missing.any():
         raise table.error("order has no number", int(np.flatnonzero(missing)[0]), column)
-    duplicated = filled & qualified.duplicated(keep="first").fillna(False).to_numpy(bool)
-    if duplicated.any():
-        position = int(np.flatnonzero(duplicated)[0])
-        where = f" in store {store[position]}" if pd.notna(store[position]) else ""
-        raise table.error(f"order {number[position]!r} appears twice{where}", position, column)
-    count = int(other.sum())
-    note = (
-        "order numbers repeat across store views (Magento 2 may number each store view's "
-        f"orders from 000000001): the {count:,} order{'s' if count != 1 else ''} of store views "
-        f"other than the default one {'are' if count != 1 else 'is'} numbered as "
-        "'000000001 (store 2)'"
-    )
+    _check_told_apart(table, number, qualified, filled, column, "store " + store)
+    note = _store_views_note(int(other.sum()), "the default one", "as '000000001 (store 2)'")
     return qualified, [note]
 
 
@@ -559,20 +549,36 @@ def _grid_order_numbers(
     other = filled & (point.notna() & (point != default)).to_numpy(bool)
     qualified = number.copy()
     qualified[other] = number[other] + " (" + view[other] + ")"
+    _check_told_apart(table, number, qualified, filled, column, view)
+    note = _store_views_note(
+        int(other.sum()),
+        f"that of the earliest order ({view[first.index[order[0]]]})",
+        "with their store view, as '000000001 (French Store View)'",
+    )
+    return qualified, [note]
+
+
+def _check_told_apart(
+    table: Table, number: pd.Series, qualified: pd.Series, filled: np.ndarray, column: str,
+    places: pd.Series,
+) -> None:  # fmt: skip
+    """Raise on the first order whose number, told apart by its store view (``qualified``),
+    still repeats: two orders of one number in one place (``places``: each order's, named)."""
     duplicated = filled & qualified.duplicated(keep="first").fillna(False).to_numpy(bool)
     if duplicated.any():
         position = int(np.flatnonzero(duplicated)[0])
-        where = f" in {view[position]}" if pd.notna(view[position]) else ""
+        where = f" in {places[position]}" if pd.notna(places[position]) else ""
         raise table.error(f"order {number[position]!r} appears twice{where}", position, column)
-    count = int(other.sum())
-    note = (
+
+
+def _store_views_note(count: int, kept: str, numbered: str) -> str:
+    """The note on the ``count`` orders numbered with their store view: those of store views
+    other than ``kept``, numbered ``numbered``."""
+    return (
         "order numbers repeat across store views (Magento 2 may number each store view's "
         f"orders from 000000001): the {count:,} order{'s' if count != 1 else ''} of store views "
-        f"other than that of the earliest order ({view[first.index[order[0]]]}) "
-        f"{'are' if count != 1 else 'is'} numbered with their store view, as "
-        "'000000001 (French Store View)'"
+        f"other than {kept} {'are' if count != 1 else 'is'} numbered {numbered}"
     )
-    return qualified, [note]
 
 
 def _order_numbers_given(table: Table, filled: np.ndarray, column: str) -> None:

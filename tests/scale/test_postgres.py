@@ -220,3 +220,25 @@ def test_summary_written_by_postgres_and_mysql_refused(postgres_url, tmp_path):
     )
     result = runner.invoke(app, ["analyze", "--engine", "mysql://u@localhost/shop", "--out", "x"])
     assert result.exit_code == 2 and "MySQL cannot run the summary" in result.output
+
+
+def test_a_money_column_reads_as_its_dump_writes_it(postgres_url, tmp_path):
+    # PostgreSQL writes MONEY with the currency's symbol and separators ($1,234.99), which
+    # Ibis would parse as a plain decimal
+    con = ibis.connect(postgres_url)
+    try:
+        con.raw_sql(
+            "CREATE TABLE till (order_id BIGINT, customer_id BIGINT, ordered_at DATE,"
+            " revenue MONEY, tip NUMERIC(8, 2)); INSERT INTO till VALUES"
+            " (1, 7, '2025-01-01', 12.50, 1.00), (2, 7, '2025-02-01', 1234.99, 0.50),"
+            " (3, 8, '2025-02-03', 20.00, NULL)"
+        ).close()
+    finally:
+        con.disconnect()
+    report = json.loads(
+        _invoke("ingest", f"{postgres_url}#till", "-w", tmp_path / "w.duckdb", "--json")
+    )
+    assert report["orders"] == 3 and report["net_revenue"] == pytest.approx(1267.49)
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        stored = ws.orders().order_by("order_number").to_pandas()
+    assert stored["net_revenue"].tolist() == [12.5, 1234.99, 20.0]

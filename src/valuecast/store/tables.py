@@ -88,7 +88,15 @@ def read_table(source: str) -> tuple[str, pd.DataFrame]:
         )
         raise EngineError(f"{name}: {str(error).replace(url, redact(url))}{hint}") from None
     try:
-        frame = _whole_numbers_as_text(_table(con, name, table)).to_pandas()
+        expr = _whole_numbers_as_text(_table(con, name, table))
+        if scheme in ("postgres", "postgresql"):
+            expr = _decimals_as_text(expr)
+        try:
+            frame = expr.to_pandas()
+        except Exception as error:  # a column type the driver cannot hand over
+            raise EngineError(
+                f"{name}: cannot read its rows ({type(error).__name__}: {error})"
+            ) from None
         return name, _in_database_zone(con, scheme, frame)
     finally:
         try:
@@ -122,6 +130,17 @@ def _whole_numbers_as_text(expr):
     if not whole:
         return expr
     return expr.mutate(**{column: expr[column].cast("string") for column in whole})
+
+
+def _decimals_as_text(expr):
+    """``expr`` with its decimal columns (PostgreSQL's ``NUMERIC`` and ``MONEY``) as text, as the
+    table's CSV dump writes them (``19.90``, ``$1,234.99``): Ibis reads a ``MONEY`` column as a
+    decimal it cannot parse from the symbol and separators PostgreSQL writes in it."""
+    schema = expr.schema()
+    exact = [column for column, kind in schema.items() if kind.is_decimal()]
+    if not exact:
+        return expr
+    return expr.mutate(**{column: expr[column].cast("string") for column in exact})
 
 
 def _in_database_zone(con, scheme: str, frame: pd.DataFrame) -> pd.DataFrame:

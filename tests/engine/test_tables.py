@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from valuecast.cli import app
-from valuecast.store import EngineError
+from valuecast.store import EngineError, Workspace
 from valuecast.store.tables import read_table, redact, split_table_url
 
 
@@ -122,3 +122,43 @@ def test_a_server_that_refuses_is_not_a_missing_driver():
 def test_redact_hides_the_password():
     assert redact("postgres://shop:hunter2@db:5432/m") == "postgres://shop:***@db:5432/m"
     assert redact("duckdb:///x.duckdb") == "duckdb:///x.duckdb"
+
+
+def test_times_with_a_zone_are_put_on_the_shops_days_by_its_time_zone(tmp_path):
+    # a DuckDB TIMESTAMPTZ (and a Parquet time in UTC, as Spark writes one) holds instants:
+    # read in UTC, an evening order in New York falls on the next day; the note says so and
+    # --map time_zone puts the orders on the shop's own days
+    path = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE orders AS SELECT * FROM (VALUES"
+        " (1, 7, TIMESTAMPTZ '2025-03-02 04:30:00+00', 10.00::DECIMAL(18, 2)),"
+        " (2, 7, TIMESTAMPTZ '2025-03-02 05:30:00+00', 20.00),"
+        " (3, 8, TIMESTAMPTZ '2025-03-10 16:00:00+00', 5.00))"
+        " t(order_id, customer_id, ordered_at, revenue)"
+    )
+    con.execute(f"COPY orders TO '{tmp_path / 'orders.parquet'}' (FORMAT parquet)")
+    con.close()
+    runner = CliRunner()
+    for source in (f"duckdb://{path}#orders", str(tmp_path / "orders.parquet")):
+        in_utc = runner.invoke(app, ["ingest", source, "-w", str(tmp_path / "utc.duckdb")])
+        assert in_utc.exit_code == 0, in_utc.output
+        assert "ordered_at holds times with a zone, read in UTC" in " ".join(in_utc.output.split())
+        given = ["ingest", source, "-w", str(tmp_path / "ny.duckdb")]
+        in_ny = runner.invoke(app, [*given, "--map", "time_zone=America/New_York", "--json"])
+        assert in_ny.exit_code == 0, in_ny.output
+        assert not [note for note in json.loads(in_ny.output)["notes"] if "UTC" in note]
+        for workspace, days in (("utc", ["2025-03-02"] * 2), ("ny", ["2025-03-01", "2025-03-02"])):
+            with Workspace(tmp_path / f"{workspace}.duckdb", read_only=True) as ws:
+                stored = ws.orders().order_by("ordered_at").execute()
+            assert stored["order_date"].astype(str).tolist()[:2] == days, (source, workspace)
+            (tmp_path / f"{workspace}.duckdb").unlink()
+    # a time without a zone is the shop's own: the zone is refused, naming the table as given
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE plain AS SELECT * REPLACE (ordered_at::TIMESTAMP AS ordered_at)"
+                " FROM orders")  # fmt: skip
+    con.close()
+    given = ["ingest", f"duckdb://{path}#plain", "-w", str(tmp_path / "w.duckdb")]
+    refused = runner.invoke(app, [*given, "--map", "time_zone=America/New_York"])
+    assert refused.exit_code == 2
+    assert refused.output.startswith(f"error: duckdb://{path}#plain: --map time_zone applies")

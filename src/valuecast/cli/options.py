@@ -113,7 +113,8 @@ MapOption = Annotated[
         "revenue); phone=COL[, country=COL or country=FR] names customers without an id by "
         "their phone number; status=COL leaves out cancelled, failed and refunded orders; "
         "time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce wc_orders "
-        "table's UTC times in the store's time zone; date_format=%d.%m.%Y reads dates written so; "
+        "table's UTC times, or an orders table's times with a zone (TIMESTAMPTZ), in the store's "
+        "time zone; date_format=%d.%m.%Y reads dates written so; "
         'a name with a comma in double quotes: revenue="Total (USD, incl tax)"; --map may be '
         "repeated",
     ),

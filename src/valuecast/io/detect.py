@@ -244,14 +244,21 @@ def _is_grid(source: CsvFile | Table | Path) -> bool:
     return detect_header(header) == "magento-grid"
 
 
-def _check_time_zone_fits(planned: list[tuple[Path, str, CsvFile | Table | None]]) -> None:
+def _check_time_zone_fits(
+    planned: list[tuple[Path, str, CsvFile | Table | None]], mapping: Mapping[str, str]
+) -> None:
     """Raise unless every file of an ingest given ``--map time_zone`` is one it applies to: a
-    Magento ``sales_order`` table, whose ``created_at`` is in UTC, or a WooCommerce
+    Magento ``sales_order`` table, whose ``created_at`` is in UTC, a WooCommerce
     ``wc_orders`` table, whose ``date_created_gmt`` is (items and a customers export beside
-    them have no order times). Other exports write the shop's own time, which shifting would
-    move off it."""
+    them have no order times), or an orders table whose order times are instants with a zone
+    (a database's ``TIMESTAMPTZ``, a Parquet time with a zone). Other exports write the shop's
+    own time, which shifting would move off it."""
     for path, chosen, source in planned:
         if chosen in ("magento-items", "shopify-customers"):
+            continue
+        if chosen == "orders" and generic.zoned_order_times(
+            source if isinstance(source, Table) else path, mapping
+        ):
             continue
         if chosen == "magento" and not _is_grid(source if source is not None else path):
             continue
@@ -261,17 +268,17 @@ def _check_time_zone_fits(planned: list[tuple[Path, str, CsvFile | Table | None]
             continue
         shown = _LOCAL_TIME_EXPORTS.get(chosen, "a Magento order grid export")
         raise InputError(
-            str(path),
+            source.name if isinstance(source, Table) else str(path),
             f"--map time_zone applies to a Magento sales_order table or a WooCommerce wc_orders "
-            f"table, whose dates are in UTC; the dates of {shown} are the shop's own time: "
-            "leave time_zone out",
+            f"table, whose dates are in UTC, and to order times with a zone (a database's "
+            f"TIMESTAMPTZ); the dates of {shown} are the shop's own time: leave time_zone out",
         )
 
 
 _LOCAL_TIME_EXPORTS = {
     "shopify": "a Shopify orders export",
     "woocommerce": "a WooCommerce export",
-    "orders": "an orders table",
+    "orders": "an orders table without a zone",
     "cdnow": "a CDNOW log",
 }
 """The exports whose order times are the shop's own (as written), by format, as errors name
@@ -414,7 +421,7 @@ def read_exports(
 
     time_zone = mapping.get("time_zone")
     if time_zone is not None:
-        _check_time_zone_fits(planned)
+        _check_time_zone_fits(planned, mapping)
     results: list[ImportResult | None] = [None] * len(planned)
     entities = []
     for index, (path, chosen, csv) in enumerate(planned):

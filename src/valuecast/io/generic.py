@@ -59,7 +59,9 @@ Rules:
   number. A cell with fewer than 6 digits is no number, and its row a guest's.
 * ``ordered_at`` accepts ISO timestamps, ``YYYYMMDD`` and unambiguous day/month orders (see
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
-  error naming its row (a placeholder such as 1970-01-01, or a typo).
+  error naming its row (a placeholder such as 1970-01-01, or a typo). A column of instants (a
+  database's ``TIMESTAMPTZ``, a Parquet time with a zone) is read on the clock of
+  ``--map time_zone`` where given, else of its own zone, and a note says when that is UTC.
 * With an ``order_id`` column, rows sharing an id are one order: amounts are summed, the
   customer taken from its first row naming one, its time the earliest of its rows' (a refund
   row dated after the sale does not move it), other fields from the first row (a row that
@@ -966,9 +968,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     for column in dict.fromkeys(cols.values()):
         if column is not None:
             filled |= table.nonempty(column)
-    ordered_at = table.timestamps(
-        cols["ordered_at"], extra_formats=True, fmt=mapping.get("date_format")
-    )
+    ordered_at = _order_times(table, cols["ordered_at"], mapping)
     revenue, lines = _row_amounts(table, cols, filled)
     for values, key in ((ordered_at, "ordered_at"), (revenue, "revenue")):
         gap = filled & pd.isna(values)
@@ -1078,6 +1078,57 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         by_email=by_email,
         emailed=emailed,
     )
+
+
+def _order_times(table: Table, column: str | None, mapping: dict[str, str]) -> np.ndarray:
+    """The rows' order times as wall-clock times: a column of instants (a database's
+    ``TIMESTAMPTZ``, a Parquet time with a zone) on the clock of ``--map time_zone`` where it is
+    given, else of the column's own zone; any other column as written."""
+    zone = mapping.get("time_zone")
+    if zone is not None and column is not None and _build.zoned(table, column):
+        return _build.store_times(table, column, zone)
+    return table.timestamps(column, extra_formats=True, fmt=mapping.get("date_format"))
+
+
+UTC_ZONES = frozenset({"utc", "etc/utc", "z", "+00:00", "gmt", "etc/gmt", "universal", "zulu"})
+"""Zone names of a column of instants shown in UTC (DuckDB's ``TIMESTAMPTZ`` as Ibis reads it,
+Spark's Parquet times, a PostgreSQL database set to UTC), compared lower-cased."""
+
+
+def zoned_order_times(source: Table | Path, mapping: Mapping[str, str]) -> bool:
+    """Whether the order times of an orders table (a database's rows, a Parquet file or folder)
+    are instants with a zone, which ``--map time_zone`` puts on the shop's clock; a CSV file's
+    are as written."""
+    if isinstance(source, Table):
+        column = resolve_columns(source, dict(mapping))["ordered_at"]
+        return column is not None and _build.zoned(source, column)
+    if not is_parquet(source):
+        return False
+    part = (parquet_parts(source) or [Path(source)])[0]
+    try:
+        schema = pq.read_schema(part)
+    except (OSError, pa.ArrowException):
+        return False  # the importer names the problem
+    header = HeaderOnly(str(source), list(schema.names), parquet_first_values(Path(source)))
+    column = resolve_columns(header, dict(mapping))["ordered_at"]
+    if column is None or column not in schema.names:
+        return False
+    stored = schema.field(column).type
+    return pa.types.is_timestamp(stored) and stored.tz is not None
+
+
+def utc_times_note(table: Table, column: str | None, mapping: Mapping[str, str]) -> list[str]:
+    """The note saying that an orders table's order times are instants read on UTC days, where
+    no ``--map time_zone`` puts them on the shop's."""
+    if column is None or "time_zone" in mapping or not _build.zoned(table, column):
+        return []
+    if str(table.arrow.column(column).type.tz).lower() not in UTC_ZONES:
+        return []  # the column's own zone, as its writer gave it
+    return [
+        f"{column} holds times with a zone, read in UTC: an order placed late in "
+        "the evening in a shop west of UTC (early in the morning east of it) falls on the UTC "
+        "day; give the shop's time zone (--map time_zone=America/New_York) to read its own days"
+    ]
 
 
 def _phone_customers(
@@ -1195,6 +1246,7 @@ def _orders(
     column_notes = table_notes(list(table.header if header is None else header), cols)
     rows = _parse_rows(table, cols, mapping)
     rows.notes.extend(column_notes)
+    rows.notes.extend(utc_times_note(table, cols["ordered_at"], mapping))
     # the parsed rows hold what the orders are made of: the file's cells are let go of
     table.release_columns([])
     revenue = cols["revenue"] or cols["unit_price"]

@@ -1173,3 +1173,38 @@ def test_a_placeholder_address_names_no_customer_and_a_bare_word_stays_an_id(wri
         "3 rows name no customer ('no-reply@shop.com' (1), 'noemail@shop.com' (1), "
         "'none@none.com' (1)): read as guest orders"
     ]
+
+
+def test_amounts_in_cents_are_read_as_the_shops_currency(tmp_path):
+    # a warehouse's integer amounts in cents (Stripe's `amount`, an `amount_cents` column)
+    from valuecast.io import read_exports
+    from valuecast.io.schema import ImportResult
+
+    frame = pd.DataFrame(
+        {"customer_id": [1, 1, 2], "ordered_at": ["2025-01-01", "2025-02-01", "2025-02-03"],
+         "amount_cents": [1250, 999, 100001], "tax": [200, 0, 5]}
+    )  # fmt: skip
+    named = generic.read_orders_frame(frame, "revenue=amount_cents")
+    assert named.orders["net_revenue"].tolist() == [12.5, 9.99, 1000.01]
+    assert [note for note in named.notes if "'amount_cents' read in cents" in note]
+    told = generic.read_orders_frame(
+        frame.rename(columns={"amount_cents": "amount"}), "revenue=amount,tax=tax,amount_unit=CENTS"
+    )
+    assert told.orders["net_revenue"].tolist() == [12.5, 9.99, 1000.01]
+    assert told.orders["tax"].tolist() == [2.0, 0.0, 0.05]
+    as_written = generic.read_orders_frame(frame, "revenue=amount_cents,amount_unit=units")
+    assert as_written.orders["net_revenue"].tolist() == [1250.0, 999.0, 100001.0]
+    with pytest.raises(InputError, match="amount_unit is cents .* not 'pennies'"):
+        generic.parse_column_map("revenue=amount_cents,amount_unit=pennies")
+    # a file large enough for DuckDB's route is read by the importer's cents rule too
+    n = 60_000
+    big = pd.DataFrame(
+        {"customer_id": np.arange(n) % 700, "ordered_at": "2025-03-04",
+         "amount_cents": np.full(n, 1250)}
+    )  # fmt: skip
+    for name in ("big.csv", "big.parquet"):
+        path = tmp_path / name
+        big.to_csv(path, index=False) if name.endswith(".csv") else big.to_parquet(path)
+        (result,) = read_exports([path], column_map="revenue=amount_cents", defer=True)
+        assert isinstance(result, ImportResult), name
+        assert result.orders["net_revenue"].sum() == pytest.approx(12.5 * n)

@@ -313,10 +313,10 @@ def require_file(name: str) -> None:
 
 def _is_map_part(name: str) -> bool:
     """Whether ``name`` reads as a --map's key and column (``ordered_at=Date,``), not a file."""
-    from valuecast.io.generic import MAP_KEYS, OPTION_KEYS
+    from valuecast.io.generic import AMOUNT_UNIT_KEY, MAP_KEYS, OPTION_KEYS
 
     key, sep, _ = name.partition("=")
-    return bool(sep) and (key in MAP_KEYS or key in OPTION_KEYS)
+    return bool(sep) and (key in MAP_KEYS or key in OPTION_KEYS or key == AMOUNT_UNIT_KEY)
 
 
 def read_files(

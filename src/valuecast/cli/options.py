@@ -114,7 +114,8 @@ MapOption = Annotated[
         "their phone number; status=COL leaves out cancelled, failed and refunded orders; "
         "time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce wc_orders "
         "table's UTC times, or an orders table's times with a zone (TIMESTAMPTZ), in the store's "
-        "time zone; date_format=%d.%m.%Y reads dates written so; "
+        "time zone; amount_unit=cents reads amounts written in cents (a column named so, such as "
+        "amount_cents, is); date_format=%d.%m.%Y reads dates written so; "
         'a name with a comma in double quotes: revenue="Total (USD, incl tax)"; --map may be '
         "repeated",
     ),

@@ -231,7 +231,11 @@ def _mapped_or_detected(path: Path, mapping: dict[str, str]) -> tuple[CsvFile | 
     if is_parquet(path) or _is_cdnow(path):
         return None, "orders"
     csv = open_csv(path)
-    mapped = [column for key, column in mapping.items() if key not in generic.OPTION_KEYS]
+    mapped = [
+        column
+        for key, column in mapping.items()
+        if key not in generic.OPTION_KEYS and key != generic.AMOUNT_UNIT_KEY
+    ]
     if all(find_column(csv.header, (column,)) is not None for column in mapped):
         return csv, "orders"
     detected = detect_header(csv.header)

@@ -28,7 +28,9 @@ A mapped column missing from the table is an error naming it.
 
 Rules:
 
-* ``revenue`` is the order's net revenue as the merchant defines it, taken as is.
+* ``revenue`` is the order's net revenue as the merchant defines it, taken as is, in the
+  shop's currency; ``amount_unit=cents`` (not a column) reads every amount column in cents, as
+  is a column whose name says so (``amount_cents``; :func:`cents_columns`).
   ``gross_revenue`` defaults to it; the other amounts default to 0. ``refunded`` is reported,
   not subtracted from it, and a note says so.
 * ``customer_id`` is the cell trimmed; values containing ``@`` (emails) are also lower-cased and
@@ -214,6 +216,12 @@ REQUIRED = ("customer_id", "ordered_at", "revenue")
 OPTION_KEYS = ("date_format", "time_zone")
 """Map keys that name no column: a ``strptime`` format reading the dates of any export, and
 the store's time zone, into which a Magento ``sales_order`` table's UTC times are shifted."""
+AMOUNT_UNIT_KEY = "amount_unit"
+"""The map key saying what unit the amount columns are written in (:data:`AMOUNT_UNITS`); like a
+column it makes the file an orders table, whose amounts it applies to."""
+AMOUNT_UNITS = {"cents": 100, "units": 1}
+"""Amounts per unit of the shop's currency: ``cents`` (a warehouse's integer ``amount``, as
+Stripe's API stores it: 1250 is 12.50) or ``units`` (as written, the default)."""
 AMOUNT_KEYS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
 LINE_KEYS = ("quantity", "unit_price", "product", "sku")
 """Keys that make every row an order line; they are read only when mapped (no usual names)."""
@@ -244,8 +252,8 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
     mapping = {}
     for key, value in items:
         key = str(key).strip().lower()
-        if key not in MAP_KEYS and key not in OPTION_KEYS:
-            known = ", ".join([*MAP_KEYS, *OPTION_KEYS])
+        if key not in MAP_KEYS and key not in OPTION_KEYS and key != AMOUNT_UNIT_KEY:
+            known = ", ".join([*MAP_KEYS, *OPTION_KEYS, AMOUNT_UNIT_KEY])
             raise InputError("--map", f"unknown key {key!r} (known: {known})")
         value = str(value).strip()
         if mapping.get(key, value) != value:
@@ -256,6 +264,8 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
         mapping[key] = value
     if "time_zone" in mapping:
         mapping["time_zone"] = time_zone_name(mapping["time_zone"])
+    if AMOUNT_UNIT_KEY in mapping:
+        mapping[AMOUNT_UNIT_KEY] = _amount_unit(mapping[AMOUNT_UNIT_KEY])
     _check_line_keys(mapping)
     if "country" in mapping and "phone" not in mapping:
         raise InputError(
@@ -312,6 +322,48 @@ def time_zone_name(written: str) -> str:
         f"unknown time zone {name!r} in time_zone (give the store's time zone by its IANA "
         "name, such as Europe/Paris or America/New_York)",
     )
+
+
+def _amount_unit(written: str) -> str:
+    """The unit ``amount_unit`` names (:data:`AMOUNT_UNITS`), or an error naming it."""
+    unit = written.strip().lower()
+    if unit not in AMOUNT_UNITS:
+        raise InputError(
+            "--map",
+            f"amount_unit is cents (amounts written in cents: 1250 is 12.50) or units (as "
+            f"written), not {written.strip()!r}",
+        )
+    return unit
+
+
+def cents_columns(cols: Mapping[str, str | None], mapping: Mapping[str, str]) -> list[str]:
+    """The amount columns read in cents: every one with ``amount_unit=cents``, none with
+    ``units``, else those whose name says so (``amount_cents``, ``TotalCents``,
+    ``Total (in cents)``), which read as written would make every order a hundred times its
+    worth."""
+    amounts = [cols.get(key) for key in ("revenue", "unit_price", *AMOUNT_KEYS)]
+    amounts = [column for column in dict.fromkeys(amounts) if column is not None]
+    unit = mapping.get(AMOUNT_UNIT_KEY)
+    if unit is not None:
+        return amounts if unit == "cents" else []
+    return [column for column in amounts if "cents" in _name_words(column)]
+
+
+def _name_words(name: str) -> list[str]:
+    """The words of a column name, lower-cased: ``amountCents`` and ``amount_cents`` both hold
+    ``cents``."""
+    return [word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+
+
+def cents_note(cents: list[str], mapping: Mapping[str, str]) -> list[str]:
+    """The note naming the columns read in cents because their names say so."""
+    if not cents or AMOUNT_UNIT_KEY in mapping:
+        return []
+    named = ", ".join(repr(column) for column in cents)
+    return [
+        f"{named} read in cents, as the name says (1250 is 12.50); --map amount_unit=units "
+        "reads the amounts as written"
+    ]
 
 
 def _check_line_keys(mapping: dict[str, str]) -> None:
@@ -931,20 +983,28 @@ the usual wordings, both genders, as the WooCommerce and Magento readers read th
 _TRANSLATED_STATUS = _build.label_lookup(TRANSLATED_STATUSES)
 
 
+def _money(table: Table, column: str | None, cents: list[str]) -> np.ndarray:
+    """The amounts of ``column`` in the shop's currency (those of a column in ``cents``
+    divided by 100: the division is exact to the last bit, as reading ``12.50`` is)."""
+    amounts = table.money(column)
+    return amounts / 100 if column is not None and column in cents else amounts
+
+
 def _row_amounts(
-    table: Table, cols: dict[str, str | None], filled: np.ndarray
+    table: Table, cols: dict[str, str | None], filled: np.ndarray, cents: list[str]
 ) -> tuple[np.ndarray, LineRows | None]:
-    """Each row's amount (``revenue``, or ``quantity x unit_price``) and its line fields."""
+    """Each row's amount (``revenue``, or ``quantity x unit_price``) and its line fields;
+    ``cents``: the amount columns written in cents."""
     if not any(cols[key] for key in LINE_KEYS):
-        return table.money(cols["revenue"]), None
+        return _money(table, cols["revenue"], cents), None
     lines = LineRows(
         quantity=table.number(cols["quantity"]),
-        unit_price=table.money(cols["unit_price"]),
+        unit_price=_money(table, cols["unit_price"], cents),
         product=table.text(cols["product"], strip_apostrophe=False),
         sku=table.text(cols["sku"]),
     )
     if cols["unit_price"] is None:
-        return table.money(cols["revenue"]), lines
+        return _money(table, cols["revenue"], cents), lines
     for values, key in ((lines.quantity, "quantity"), (lines.unit_price, "unit_price")):
         gap = filled & np.isnan(values)
         if gap.any():
@@ -969,7 +1029,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         if column is not None:
             filled |= table.nonempty(column)
     ordered_at = _order_times(table, cols["ordered_at"], mapping)
-    revenue, lines = _row_amounts(table, cols, filled)
+    cents = cents_columns(cols, mapping)
+    revenue, lines = _row_amounts(table, cols, filled, cents)
     for values, key in ((ordered_at, "ordered_at"), (revenue, "revenue")):
         gap = filled & pd.isna(values)
         if gap.any():
@@ -1033,7 +1094,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
                 "row has no order id", int(np.flatnonzero(missing)[0]), cols["order_id"]
             )
     amounts = {
-        key: table.money(cols[key]) if cols[key] is not None else None for key in AMOUNT_KEYS
+        key: _money(table, cols[key], cents) if cols[key] is not None else None
+        for key in AMOUNT_KEYS
     }
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
     if text["email"] is not None:
@@ -1247,6 +1309,7 @@ def _orders(
     rows = _parse_rows(table, cols, mapping)
     rows.notes.extend(column_notes)
     rows.notes.extend(utc_times_note(table, cols["ordered_at"], mapping))
+    rows.notes.extend(cents_note(cents_columns(cols, mapping), mapping))
     # the parsed rows hold what the orders are made of: the file's cells are let go of
     table.release_columns([])
     revenue = cols["revenue"] or cols["unit_price"]

@@ -138,11 +138,12 @@ def _placeholder_email(cell: str) -> str:
     return f"(coalesce(contains({cell}, '@'), false) AND {_build.placeholder_address_sql(cell)})"
 
 
-IMPORTER_KEYS = (*generic.OPTION_KEYS, "status", *generic.PHONE_KEYS)
+IMPORTER_KEYS = (*generic.OPTION_KEYS, "status", *generic.PHONE_KEYS, generic.AMOUNT_UNIT_KEY)
 """Map keys whose rules only the importer applies: a date format and a time zone
 (:data:`valuecast.io.generic.OPTION_KEYS`), the statuses that leave orders out
-(:data:`valuecast.io.generic.EXCLUDED_STATUSES`), and the phone numbers' normalisation
-(:mod:`valuecast.io.phones`)."""
+(:data:`valuecast.io.generic.EXCLUDED_STATUSES`), the phone numbers' normalisation
+(:mod:`valuecast.io.phones`) and amounts in cents (as a column whose name says so:
+:func:`valuecast.io.generic.cents_columns`)."""
 
 
 def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) -> bool:
@@ -831,7 +832,10 @@ def pending_orders(csv: CsvFile, mapping: dict[str, str]) -> PendingOrders | Non
     """
     if not usable(csv, mapping) or csv.has_blank_lines():  # blank lines shift row numbers
         return None
-    return PendingOrders(csv, mapping, generic.resolve_columns(csv, mapping))
+    cols = generic.resolve_columns(csv, mapping)
+    if generic.cents_columns(cols, mapping):
+        return None
+    return PendingOrders(csv, mapping, cols)
 
 
 _AMOUNT_COLUMNS = ("revenue", *AMOUNT_KEYS, *LINE_AMOUNTS)
@@ -853,6 +857,8 @@ def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None
     source = ParquetRows(path, header, {})
     first_values = generic.parquet_first_values(path)
     cols = generic.resolve_columns(generic.HeaderOnly(str(path), header, first_values), mapping)
+    if generic.cents_columns(cols, mapping):
+        return None
     for key, column in cols.items():
         if column is None:
             continue

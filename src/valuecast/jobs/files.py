@@ -72,6 +72,8 @@ def _direct(path: Path, column_map, as_of, calibration_end) -> FileSummary | Non
     if not isinstance(csv, CsvFile) or not orders_duckdb.usable(csv, mapping):
         return None
     cols = generic.resolve_columns(csv, mapping)
+    if generic.cents_columns(cols, mapping):  # the importer reads them
+        return None
     con = connect_duckdb(None)
     raw = con.con
     raw.execute("SET preserve_insertion_order = false")  # no row order is needed here

@@ -1208,3 +1208,30 @@ def test_amounts_in_cents_are_read_as_the_shops_currency(tmp_path):
         (result,) = read_exports([path], column_map="revenue=amount_cents", defer=True)
         assert isinstance(result, ImportResult), name
         assert result.orders["net_revenue"].sum() == pytest.approx(12.5 * n)
+
+
+def test_unix_times_are_read_as_utc_instants_and_take_the_shops_time_zone(tmp_path, write):
+    from valuecast.io import read_exports
+
+    # 2025-03-02 04:30 UTC is the evening of 1 March in New York
+    seconds = [1740889800, 1740893400, 1741622400]
+    frame = pd.DataFrame({"customer_id": [7, 7, 8], "created": seconds, "revenue": [10, 20, 5]})
+    for written in (frame, frame.assign(created=[str(s) for s in seconds])):
+        utc = generic.read_orders_frame(written, "ordered_at=created")
+        assert utc.orders["ordered_at"].astype(str).tolist() == [
+            "2025-03-02 04:30:00", "2025-03-02 05:30:00", "2025-03-10 16:00:00",
+        ]  # fmt: skip
+        assert [note for note in utc.notes if "created holds Unix times" in note]
+        ny = generic.read_orders_frame(written, "ordered_at=created,time_zone=America/New_York")
+        assert ny.orders["order_date"].astype(str).tolist()[:2] == ["2025-03-01", "2025-03-02"]
+        assert not [note for note in ny.notes if "UTC" in note]
+    millis = write("log.csv", ["customer", "ts", "amount"],
+                   [{"customer": "a", "ts": f"{s}000", "amount": "3"} for s in seconds])  # fmt: skip
+    (from_csv,) = read_exports([millis], column_map="ordered_at=ts,customer_id=customer")
+    assert from_csv.orders["ordered_at"].astype(str).tolist()[0] == "2025-03-02 04:30:00"
+    # dates written in digits are no Unix times, and take no time zone
+    days = pd.DataFrame({"customer_id": [7], "ordered_at": [20250302], "revenue": [1]})
+    assert generic.read_orders_frame(days).orders["order_date"].astype(str)[0] == "2025-03-02"
+    days.to_parquet(tmp_path / "days.parquet")
+    with pytest.raises(InputError, match="time_zone applies to order times with a zone"):
+        read_exports([tmp_path / "days.parquet"], column_map="time_zone=America/New_York")

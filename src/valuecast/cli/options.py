@@ -113,7 +113,7 @@ MapOption = Annotated[
         "revenue); phone=COL[, country=COL or country=FR] names customers without an id by "
         "their phone number; status=COL leaves out cancelled, failed and refunded orders; "
         "time_zone=ZONE (e.g. Europe/Paris) reads a Magento sales_order or WooCommerce wc_orders "
-        "table's UTC times, or an orders table's times with a zone (TIMESTAMPTZ), in the store's "
+        "table's UTC times, or an orders table's instants (TIMESTAMPTZ, Unix times), in the store's "
         "time zone; amount_unit=cents reads amounts written in cents (a column named so, such as "
         "amount_cents, is); date_format=%d.%m.%Y reads dates written so; "
         'a name with a comma in double quotes: revenue="Total (USD, incl tax)"; --map may be '

@@ -63,7 +63,8 @@ Rules:
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo). A column of instants (a
   database's ``TIMESTAMPTZ``, a Parquet time with a zone) is read on the clock of
-  ``--map time_zone`` where given, else of its own zone, and a note says when that is UTC.
+  ``--map time_zone`` where given, else of its own zone, and a note says when that is UTC; so is
+  a column of Unix times (whole seconds or milliseconds since 1970, all of one width), in UTC.
 * With an ``order_id`` column, rows sharing an id are one order: amounts are summed, the
   customer taken from its first row naming one, its time the earliest of its rows' (a refund
   row dated after the sale does not move it), other fields from the first row (a row that
@@ -1144,12 +1145,66 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
 
 def _order_times(table: Table, column: str | None, mapping: dict[str, str]) -> np.ndarray:
     """The rows' order times as wall-clock times: a column of instants (a database's
-    ``TIMESTAMPTZ``, a Parquet time with a zone) on the clock of ``--map time_zone`` where it is
-    given, else of the column's own zone; any other column as written."""
+    ``TIMESTAMPTZ``, a Parquet time with a zone, Unix times) on the clock of ``--map time_zone``
+    where it is given, else of the column's own zone (UTC for Unix times); any other column as
+    written."""
     zone = mapping.get("time_zone")
+    unix = unix_times(table, column)
+    if unix is not None:
+        return unix if zone is None else _on_clock_of(unix, zone)
     if zone is not None and column is not None and _build.zoned(table, column):
         return _build.store_times(table, column, zone)
+    if zone is not None:
+        raise InputError(
+            table.name,
+            "--map time_zone applies to order times with a zone (a database's TIMESTAMPTZ) or "
+            "Unix times; these are the shop's own time: leave time_zone out",
+            column=column,
+        )
     return table.timestamps(column, extra_formats=True, fmt=mapping.get("date_format"))
+
+
+UNIX_UNITS = {9: 10**6, 10: 10**6, 12: 10**3, 13: 10**3}
+"""Microseconds per unit of a Unix time written with this many digits: seconds (9 or 10 digits:
+1990 to 2286) or milliseconds (12 or 13), as Stripe and event logs store an order's time."""
+
+
+def unix_times(table: Table, column: str | None) -> np.ndarray | None:
+    """The cells of ``column`` as UTC times where every one is a Unix time (whole seconds or
+    milliseconds since 1970, all in one unit), else ``None``: a date written in digits
+    (``20240305``) has 8."""
+    if column is None:
+        return None
+    stored = table.arrow.column(column).type
+    if any(is_kind(stored) for is_kind in _NOT_UNIX_TYPES):
+        return None
+    cells = table.text(column)
+    present = pc.drop_null(cells)
+    if len(present) == 0 or len(present[0].as_py()) not in UNIX_UNITS:
+        return None  # the usual case, told by one cell
+    if not pc.all(pc.match_substring_regex(present, r"^\d+$")).as_py():
+        return None
+    widths = {int(width) for width in pc.unique(pc.utf8_length(present)).to_pylist()}
+    units = {UNIX_UNITS.get(width) for width in widths}
+    if len(units) != 1 or None in units:
+        return None
+    numbers = pc.cast(cells, pa.int64()).to_numpy(zero_copy_only=False)
+    valid = np.asarray(pc.is_valid(cells).to_numpy(zero_copy_only=False), bool)
+    out = np.full(table.num_rows, np.datetime64("NaT"), "datetime64[us]")
+    out[valid] = (np.asarray(numbers)[valid].astype(np.int64) * units.pop()).astype(
+        "datetime64[us]"
+    )
+    return out
+
+
+_NOT_UNIX_TYPES = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_floating,
+                   pa.types.is_decimal)  # fmt: skip
+
+
+def _on_clock_of(utc: np.ndarray, zone: str) -> np.ndarray:
+    """UTC times as the wall-clock times of ``zone``."""
+    shifted = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(zoneinfo.ZoneInfo(zone))
+    return shifted.tz_localize(None).to_numpy("datetime64[us]")
 
 
 UTC_ZONES = frozenset({"utc", "etc/utc", "z", "+00:00", "gmt", "etc/gmt", "universal", "zulu"})
@@ -1163,7 +1218,9 @@ def zoned_order_times(source: Table | Path, mapping: Mapping[str, str]) -> bool:
     are as written."""
     if isinstance(source, Table):
         column = resolve_columns(source, dict(mapping))["ordered_at"]
-        return column is not None and _build.zoned(source, column)
+        if column is None:
+            return False
+        return _build.zoned(source, column) or unix_times(source, column) is not None
     if not is_parquet(source):
         return False
     part = (parquet_parts(source) or [Path(source)])[0]
@@ -1176,18 +1233,25 @@ def zoned_order_times(source: Table | Path, mapping: Mapping[str, str]) -> bool:
     if column is None or column not in schema.names:
         return False
     stored = schema.field(column).type
-    return pa.types.is_timestamp(stored) and stored.tz is not None
+    zoned = pa.types.is_timestamp(stored) and stored.tz is not None
+    return zoned or pa.types.is_integer(stored)  # Unix times, which the importer checks
 
 
 def utc_times_note(table: Table, column: str | None, mapping: Mapping[str, str]) -> list[str]:
     """The note saying that an orders table's order times are instants read on UTC days, where
     no ``--map time_zone`` puts them on the shop's."""
-    if column is None or "time_zone" in mapping or not _build.zoned(table, column):
+    if column is None or "time_zone" in mapping:
         return []
-    if str(table.arrow.column(column).type.tz).lower() not in UTC_ZONES:
-        return []  # the column's own zone, as its writer gave it
+    if unix_times(table, column) is not None:
+        held = "Unix times (seconds or milliseconds since 1970)"
+    elif _build.zoned(table, column):
+        if str(table.arrow.column(column).type.tz).lower() not in UTC_ZONES:
+            return []  # the column's own zone, as its writer gave it
+        held = "times with a zone"
+    else:
+        return []
     return [
-        f"{column} holds times with a zone, read in UTC: an order placed late in "
+        f"{column} holds {held}, read in UTC: an order placed late in "
         "the evening in a shop west of UTC (early in the morning east of it) falls on the UTC "
         "day; give the shop's time zone (--map time_zone=America/New_York) to read its own days"
     ]

@@ -162,3 +162,22 @@ def test_times_with_a_zone_are_put_on_the_shops_days_by_its_time_zone(tmp_path):
     refused = runner.invoke(app, [*given, "--map", "time_zone=America/New_York"])
     assert refused.exit_code == 2
     assert refused.output.startswith(f"error: duckdb://{path}#plain: --map time_zone applies")
+
+
+def test_a_missing_table_is_named_beside_the_tables_there_are(tmp_path, shop_db):
+    con = duckdb.connect(str(shop_db))
+    con.execute('CREATE SCHEMA crm; CREATE TABLE crm.orders (id INT); CREATE VIEW "Order Lines"'
+                " AS SELECT 1 AS id")  # fmt: skip
+    con.close()
+    runner = CliRunner()
+    for table, hint in (
+        ("sales_ordr", "(did you mean sales_order?)"),
+        ("crm.ordrs", "(did you mean orders?)"),
+        ("refunds", '(its tables: "Order Lines", sales_order)'),
+    ):
+        result = runner.invoke(
+            app, ["ingest", f"duckdb://{shop_db}#{table}", "-w", str(tmp_path / "w.duckdb")]
+        )
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert result.output.strip().endswith(f"#{table}: no such table (TableNotFound) {hint}")

@@ -242,3 +242,6 @@ def test_a_money_column_reads_as_its_dump_writes_it(postgres_url, tmp_path):
     with Workspace(tmp_path / "w.duckdb") as ws:
         stored = ws.orders().order_by("order_number").to_pandas()
     assert stored["net_revenue"].tolist() == [12.5, 1234.99, 20.0]
+    # a table named with a typo is an error naming the table meant
+    typo = runner.invoke(app, ["ingest", f"{postgres_url}#tll", "-w", str(tmp_path / "x.duckdb")])
+    assert typo.exit_code == 2 and typo.output.strip().endswith("(did you mean till?)")

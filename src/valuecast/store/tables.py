@@ -8,6 +8,7 @@ The password never appears in messages.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -115,7 +116,71 @@ def _table(con, name: str, table: str):
                 return con.table(spelling, database=database)
             except Exception as error:  # the backends raise their own "no such table" errors
                 failure = failure or error
-    raise EngineError(f"{name}: no such table ({type(failure).__name__})") from None
+    raise EngineError(
+        f"{name}: no such table ({type(failure).__name__}){_tables_hint(con, schema, bare)}"
+    ) from None
+
+
+MAX_TABLES_IN_HINT = 12
+"""Table names an error lists at most: a shop's database may hold hundreds."""
+
+
+def _tables_hint(con, schema: str | None, bare: str) -> str:
+    """What to name instead of a missing table: the schema's table or view closest to it (a
+    typo, ``order`` for ``orders``), else its tables and views; nothing where they cannot be
+    listed."""
+    if schema is None:
+        names = _listed(con, None)
+    else:  # the schema as the database stores it, as the table was looked up
+        names = next(
+            (found for spelling in _spellings(schema) if (found := _listed(con, spelling))), []
+        )
+    if not names:
+        return ""
+    wanted = _spellings(bare)[-1 if bare.startswith('"') else 1].lower()
+    close = difflib.get_close_matches(wanted, [n.lower() for n in names], n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {_as_written(next(n for n in names if n.lower() == close[0]))}?)"
+    shown = ", ".join(_as_written(name) for name in names[:MAX_TABLES_IN_HINT])
+    more = f", ... ({len(names):,} in all)" if len(names) > MAX_TABLES_IN_HINT else ""
+    return f" (its tables: {shown}{more})"
+
+
+def _as_written(name: str) -> str:
+    """A table's name as a source names it: plain, or in SQL's double quotes."""
+    if re.fullmatch(_PLAIN, name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _listed(con, schema: str | None) -> list[str]:
+    """The tables and views of ``schema`` (None: the connection's), from the SQL standard's
+    ``information_schema`` (Ibis' own listing fails on some DuckDB versions), else Ibis';
+    none where neither can list them (no such schema, no right to see them)."""
+    where = "current_schema()" if schema is None else "'" + schema.replace("'", "''") + "'"
+    query = (
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+        f"{where} ORDER BY table_name"
+    )
+    try:
+        names = _fetched(con, query)
+    except Exception:  # a database without current_schema() (MySQL): Ibis lists them
+        try:
+            names = sorted(con.list_tables(database=schema))
+        except Exception:  # no schema of that spelling, or no right to list it
+            return []
+    return [name for name in names if not name.startswith("ibis_")]  # Ibis' own scratch tables
+
+
+def _fetched(con, query: str) -> list[str]:
+    """The first column of ``query``'s rows, on the backend's own cursor (DuckDB's is its
+    connection, left open)."""
+    cursor = con.raw_sql(query)
+    try:
+        return [str(row[0]) for row in cursor.fetchall()]
+    finally:
+        if cursor is not getattr(con, "con", None):
+            cursor.close()
 
 
 def _whole_numbers_as_text(expr):

@@ -39,7 +39,11 @@ from valuecast.analysis.backend import materialize  # noqa: E402
 from valuecast.analysis.predict import predict  # noqa: E402
 from valuecast.jobs.analyze import AnalysisOptions  # noqa: E402
 from valuecast.models import BetaGeo, GammaGamma, ParetoNBD  # noqa: E402
-from valuecast.models.clv import customer_lifetime_value  # noqa: E402
+from valuecast.models.clv import (  # noqa: E402
+    DAYS_PER_MONTH,
+    customer_lifetime_value,
+    period_discount_rate,
+)
 
 TRUE_TRANSACTIONS = {"r": 0.25, "alpha": 40.0, "a": 0.8, "b": 2.5}
 # Pareto/NBD shops (``--model pnbd``): CDNOW's published estimates (Fader, Hardie & Lee 2005,
@@ -81,6 +85,63 @@ def simulate_shop(n_customers: int, seed: int, model: str = "bgnbd") -> tuple[pd
     return summary, truth
 
 
+def simulate_shop_with_holdout(
+    n_customers: int, seed: int, transactions: dict[str, float] = TRUE_TRANSACTIONS,
+    spend: dict[str, float] = TRUE_SPEND, horizon: int = 12,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:  # fmt: skip
+    """One BG/NBD + Gamma-Gamma shop lived through its next ``horizon`` months as well.
+
+    Each customer's whole timeline is drawn (purchase rate, dropout probability and spend rate
+    from the populations, orders as a Poisson process, dropout after each repeat order), so the
+    summary at :data:`AS_OF` and the months after it are one customer's.  Returns the summary
+    (the columns :func:`predict` reads) and, per customer in its order, the true expected CLV
+    over the horizon (as :func:`simulate_shop`'s) and the *sales that came*: the repeat orders
+    after the as-of date discounted by month as the prediction is (10% a year, margin 1).
+    """
+    rng = np.random.default_rng(seed)
+    T = rng.integers(1, 366, n_customers).astype(float)
+    rate = rng.gamma(transactions["r"], 1.0 / transactions["alpha"], n_customers)
+    dropout = rng.beta(transactions["a"], transactions["b"], n_customers)
+    spend_rate = rng.gamma(spend["q"], 1.0 / spend["v"], n_customers)
+    ends = T + horizon * DAYS_PER_MONTH
+    monthly = period_discount_rate(0.10, DAYS_PER_MONTH)
+    now, f, last, spent, sales = (np.zeros(n_customers) for _ in range(5))
+    buying = np.ones(n_customers, dtype=bool)
+    while buying.any():  # one repeat order of every customer still buying per round
+        who = np.flatnonzero(buying)
+        now[who] += rng.exponential(1.0 / rate[who])
+        buying[who[now[who] > ends[who]]] = False
+        who = who[now[who] <= ends[who]]
+        value = rng.gamma(spend["p"], 1.0 / spend_rate[who])
+        before = now[who] <= T[who]
+        seen = who[before]
+        f[seen] += 1
+        last[seen] = now[seen]
+        spent[seen] += value[before]
+        later = who[~before]
+        month = np.ceil((now[later] - T[later]) / DAYS_PER_MONTH)
+        sales[later] += value[~before] / (1.0 + monthly) ** month
+        buying[who[rng.random(len(who)) < dropout[who]]] = False
+    r = np.where(f > 0, np.minimum(np.round(last), T), 0.0)
+    m = np.where(f > 0, spent / np.maximum(f, 1.0), 0.0)
+    first = rng.gamma(spend["p"], 1.0 / spend_rate)
+    true_transactions = BetaGeo().with_params(transactions)
+    true_spend = GammaGamma().with_params(spend)
+    truth = customer_lifetime_value(true_transactions, true_spend, f, r, T, m, horizon=horizon)
+    summary = pd.DataFrame(
+        {
+            "customer_id": np.arange(n_customers).astype(str),
+            "frequency": f.astype("int64"),
+            "recency": r.astype("int64"),
+            "T": T.astype("int64"),
+            "avg_repeat_order_value": m,
+            "average_order_value": (first + f * m) / (1 + f),
+            "historic_clv": first + f * m,
+        }
+    )
+    return summary, truth, sales
+
+
 def shop_interval(
     summary: pd.DataFrame, method: str, con=None, replicates: int = 100, model: str = "bgnbd"
 ) -> dict:
@@ -100,7 +161,9 @@ def shop_interval(
             totals = dict.fromkeys(("predicted_clv", "predicted_clv_p10", "predicted_clv_p90"))
         else:
             totals = predicted.totals(full)
-        customers = full.select("predicted_clv", "predicted_clv_p10", "predicted_clv_p90")
+        customers = full.select(
+            "customer_id", "predicted_clv", "predicted_clv_p10", "predicted_clv_p90"
+        )
         customers = customers.to_pandas()
     intervals = None if predicted.terms is None else predicted.terms.intervals
     spend_model = predicted.model.get("spend_model", {})
@@ -228,6 +291,79 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+HOLDOUT_TRUTHS = {
+    "cdnow": (  # CDNOW's BG/NBD (Fader, Hardie & Lee 2005; alpha in days) and Gamma-Gamma
+        {"r": 0.243, "alpha": 4.414 * 7, "a": 0.793, "b": 2.426},
+        {"p": 6.25, "q": 3.74, "v": 15.44},
+    ),
+    "frequent": (  # frequent buyers who lapse slowly (consumables), less varied spend
+        {"r": 0.8, "alpha": 60.0, "a": 0.5, "b": 6.0},
+        {"p": 4.0, "q": 8.0, "v": 50.0},
+    ),
+}
+HOLDOUT_LEVELS = (0.5, 0.8, 0.9, 0.95)
+
+
+def holdout_study(n_shops: int, n_customers: int, first_seed: int, truth: str) -> list[dict]:
+    """Per shop, whether the interval of the shop total at each level holds the true expected
+    value and the sales that came, with ``analyze``'s own choice of interval method.
+
+    The other levels' bounds come from the same fit as the 80% one's: the replicates' robust
+    spread at that level (as :meth:`BootstrapIntervals.total_bounds` makes them), or, from the
+    delta method, its standard deviation of the log total.
+    """
+    from scipy.special import ndtri
+
+    from valuecast.analysis.uncertainty import robust_variance
+
+    transactions, spend = HOLDOUT_TRUTHS[truth]
+    con = ibis.duckdb.connect()
+    rows = []
+    for seed in range(first_seed, first_seed + n_shops):
+        summary, expected, sales = simulate_shop_with_holdout(
+            n_customers, seed, transactions, spend
+        )
+        result = shop_interval(summary, "auto", con)
+        row = {"seed": seed, "expected": float(expected.sum()), "sales": float(sales.sum())}
+        row.update(point=result["point"], low=result["low"], high=result["high"])
+        if result["low"] is not None:
+            sd_80 = float(np.log(result["high"] / result["point"]) / ndtri(0.9))
+            for level in HOLDOUT_LEVELS:
+                z = float(ndtri(0.5 + level / 2))
+                sd = sd_80
+                if "replicate_totals" in result:
+                    totals = result["replicate_totals"][result["replicate_totals"] > 0]
+                    sd = float(np.sqrt(robust_variance(np.log(totals)[:, None], z)[0]))
+                low, high = result["point"] * np.exp(-z * sd), result["point"] * np.exp(z * sd)
+                row[f"expected_{level}"] = bool(low <= row["expected"] <= high)
+                row[f"sales_{level}"] = bool(low <= row["sales"] <= high)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def holdout_markdown(rows_by_size: dict[int, list[dict]], truth: str) -> str:
+    """The holdout study's table: coverage of the expected value and of the sales, per level."""
+    levels = " / ".join(f"{level:.0%}" for level in HOLDOUT_LEVELS)
+    lines = [
+        f"| truth | customers per shop | shops | holds the expected value ({levels}) | holds "
+        f"the sales that came ({levels}) | median width (80%) |",
+        "|---|---:|---:|---|---|---:|",
+    ]
+    for n_customers, rows in rows_by_size.items():
+        made = [row for row in rows if row["low"] is not None]
+        cells = [
+            " / ".join(f"{np.mean([row[f'{kind}_{lv}'] for row in made]):.0%}" for lv in
+                       HOLDOUT_LEVELS)
+            for kind in ("expected", "sales")
+        ]  # fmt: skip
+        width = np.median([(row["high"] - row["low"]) / row["point"] for row in made])
+        lines.append(
+            f"| {truth} | {n_customers:,} | {len(made)} | {cells[0]} | {cells[1]} | {width:.1%} |"
+        )
+    return "\n".join(lines)
+
+
 def timing(n_customers: int) -> str:
     """Seconds of the predictions (fits, CLV, intervals, totals) of one shop with each method."""
     summary, _ = simulate_shop(n_customers, 1)
@@ -257,9 +393,21 @@ def main() -> None:
         "--methods", nargs="+", choices=("bootstrap", "delta"), default=["bootstrap", "delta"]
     )
     parser.add_argument("--write-md", action="store_true")
+    parser.add_argument(
+        "--holdout", choices=sorted(HOLDOUT_TRUTHS),
+        help="live each shop through its next 12 months: does the interval hold the sales?",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.time_customers:
         print(timing(args.time_customers))
+        return
+    if args.holdout:
+        shops = args.shops * len(args.customers) if len(args.shops) == 1 else args.shops
+        rows = {
+            c: holdout_study(s, c, args.first_seed, args.holdout)
+            for s, c in zip(shops, args.customers, strict=True)
+        }
+        print(holdout_markdown(rows, args.holdout))
         return
     shops = args.shops * len(args.customers) if len(args.shops) == 1 else args.shops
     if args.rows:  # one file per shop size, in --customers order (runs split over seeds: cat)

@@ -407,7 +407,12 @@ def main() -> None:
             c: holdout_study(s, c, args.first_seed, args.holdout)
             for s, c in zip(shops, args.customers, strict=True)
         }
-        print(holdout_markdown(rows, args.holdout))
+        text = holdout_markdown(rows, args.holdout)
+        print(text)
+        if args.write_md:
+            from _report import write_section
+
+            write_section(HERE.parent / "BENCHMARKS.md", "Coverage of the sales that came", text)
         return
     shops = args.shops * len(args.customers) if len(args.shops) == 1 else args.shops
     if args.rows:  # one file per shop size, in --customers order (runs split over seeds: cat)

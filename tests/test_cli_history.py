@@ -47,6 +47,10 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     assert (summary["horizon_months"], summary["margin"]) == (6, 0.5)
     # the headline says which of its figures are margin, as the report and the dashboard do
     assert re.search(r"margin in predicted CLV +50% \(historic CLV is revenue\)", output)
+    # the interval is named as what it holds: the fit's range of the expected value
+    low, high = summary["totals"]["predicted_clv_p10"], summary["totals"]["predicted_clv_p90"]
+    interval = rf"80% interval of the expected value +{low:,.0f} to {high:,.0f} *\n"
+    assert re.search(interval, output)
     with Workspace(workspace, read_only=True) as ws:
         snapshots = list_snapshots(ws)
         comparison = compare(ws)

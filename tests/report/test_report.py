@@ -185,6 +185,16 @@ def test_headline_figures_equal_summary_json(shop, page):
         f"{summary['n_customers']:,} customers have spent {totals['historic_clv']:,.0f}" in reading
     )
     assert f"{totals['predicted_clv']:,.0f} {currency} more" in reading
+    # the interval is named as what it holds: the expected value, not the sales that will come
+    labels = {
+        node.attrs["data-key"]: next(node.find_all("dt")).all_text()
+        for node in page.find_all("div", cls="figure")
+    }
+    assert labels["predicted_clv_interval"] == "80% interval of the expected value"
+    assert (
+        f"(80% interval of that expected value {low:,.0f} to {high:,.0f} {currency}; the sales "
+        "that come vary more, by who happens to order)" in reading
+    )
 
 
 def test_concentration_reading_is_the_top_fifth_share(shop, page):

@@ -202,14 +202,16 @@ def _print_analysis(
         ("historic CLV", money(totals["historic_clv"])),
     ]
     if "predicted_clv" in totals:
-        predicted = money(totals["predicted_clv"])
+        horizon = months_text(summary["horizon_months"])
+        rows.append((f"predicted CLV, next {horizon}", money(totals["predicted_clv"])))
         if totals.get("predicted_clv_p10") is not None:
+            # the interval is the fit's uncertainty about the expected value: the sales that
+            # come vary more (by who happens to order), so the label says which it is
             level = int(round(totals["interval_level"] * 100))
-            predicted += (
-                f"  ({level}% interval {totals['predicted_clv_p10']:,.0f}"
-                f" to {totals['predicted_clv_p90']:,.0f})"
-            )
-        rows.append((f"predicted CLV, next {months_text(summary['horizon_months'])}", predicted))
+            rows.append((
+                f"{level}% interval of the expected value",
+                f"{totals['predicted_clv_p10']:,.0f} to {totals['predicted_clv_p90']:,.0f}",
+            ))  # fmt: skip
         margin = summary.get("margin")
         if margin is not None and margin != 1:
             # the report and the dashboard say it under their title; here it is the row's

@@ -45,7 +45,7 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
         )  # fmt: skip
         if low is not None and high is not None:
             items.append(
-                {"key": "predicted_clv_interval", "label": f"{level:.0%} interval",
+                {"key": "predicted_clv_interval", "label": f"{level:.0%} interval of the expected value",
                  "value": [totals.get("predicted_clv_p10"), totals.get("predicted_clv_p90")],
                  "text": f"{money_text(low, None)} to {money_text(high, currency)}"}
             )  # fmt: skip
@@ -91,8 +91,12 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
                 f"margin in the next {months_text(horizon)}"
             )
         if low is not None and high is not None:
+            # the interval carries the models' estimation error, not the chance in who orders:
+            # a shop's actual sales fall outside it more often than its level says
             reading += (
-                f" ({level:.0%} interval {money_text(low, None)} to {money_text(high, currency)})"
+                f" ({level:.0%} interval of that expected value {money_text(low, None)} to "
+                f"{money_text(high, currency)}; the sales that come vary more, by who happens "
+                "to order)"
             )
         reading += "."
     else:

@@ -815,3 +815,22 @@ def test_sizes_of_one_product_are_one_product_to_pair_and_suggest():
         "Jazz - Live at Montreux",
     }
     assert set(suggested.loc[suggested.customer_id == "c5", "because_of"]) == {"Coffee beans"}
+
+
+def test_one_customer_buying_two_products_together_every_month_is_no_pair():
+    """Kettle and Descaler in each of one customer's four orders are that customer's habit, not
+    an affinity: a pair needs two buyers, and a guest's order is a buyer of its own."""
+    orders = [(f"k{month}", "kim", f"2024-0{month}-01") for month in range(1, 5)]
+    orders += [("g1", None, "2024-01-02"), ("g2", None, "2024-01-03"), ("t1", "tom", "2024-01-04")]
+    lines = [(order, name) for order, *_ in orders[:4] for name in ("Kettle", "Descaler")]
+    lines += [("g1", "Mug"), ("g1", "Tea"), ("g2", "Mug"), ("g2", "Tea"), ("t1", "Tea")]
+    got = product_affinity(*shop(orders, lines), as_of="2024-04-30")
+    # 7 orders; Mug and Tea together in the two guests' orders: Mug in 2, Tea in 3
+    assert_rows(
+        as_dict(got),
+        {
+            ("same order", "Mug", "Tea"): (2, 2 / 7, 1.0, 7 / 3),
+            ("same order", "Tea", "Mug"): (2, 2 / 7, 2 / 3, 7 / 3),
+        },
+    )
+    assert len(as_dict(product_affinity(*shop(orders, lines), min_pairs=1))) == 4

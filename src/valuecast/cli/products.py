@@ -173,7 +173,9 @@ def affinity(
         90, "--within-days", help="Days after a first purchase of A in which B counts as after A."
     ),
     min_pairs: int = typer.Option(
-        2, "--min-pairs", help="Drop pairs seen in fewer orders (same order) or customers (after)."
+        2,
+        "--min-pairs",
+        help="Drop pairs bought by fewer customers (a guest's order: one of its own).",
     ),
     top: int = typer.Option(3, "--top", help="Next products per customer."),
     out: OutOption = Path("valuecast-out"),

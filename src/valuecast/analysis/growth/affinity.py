@@ -41,8 +41,9 @@ Two kinds of ordered pairs (A, B), A != B (the ``kind`` column):
     ``support`` = pairs / customers (every non-guest customer with product lines up to the as-of
     date); ``lift`` = confidence / (customers who ever bought B / customers).
 
-Pairs with fewer than ``min_pairs`` (default 2) orders or customers are dropped: one basket or one
-customer is an anecdote, not an affinity.  Rows are sorted by lift, then pairs (both descending),
+Pairs bought by fewer than ``min_pairs`` (default 2) customers are dropped (a guest's order is a
+customer of its own): one basket, or one customer who buys the same two products every month,
+is an anecdote, not an affinity.  Rows are sorted by lift, then pairs (both descending),
 then kind, product A and product B.
 
 :func:`next_products` turns the pairs into one rule per (A, B) (the *after* confidence, else the
@@ -84,7 +85,7 @@ KINDS: tuple[str, ...] = (SAME_ORDER, AFTER)
 WITHIN_DAYS = 90
 """Days after the first purchase of A in which a first purchase of B counts as "after"."""
 MIN_PAIRS = 2
-"""Pairs seen in fewer orders (same order) or customers (after) than this are dropped."""
+"""Pairs bought by fewer customers than this are dropped (a guest's order: a customer of its own)."""
 TOP_K = 3
 
 # the output tables: column -> dtype
@@ -442,14 +443,19 @@ def _rates(kind: str, frame: pd.DataFrame, base_a: pd.Series, total: int) -> pd.
 
 
 def _same_order_pairs(purchases: ir.Table, min_pairs: int) -> pd.DataFrame:
-    basket = purchases.select("order_id", "product").distinct()
+    basket = purchases.select("order_id", "customer_id", "product").distinct()
     n_orders = _scalar(basket.order_id.nunique())
     a, b = basket, basket.view()
     pairs = a.join(b, [a.order_id == b.order_id, a.product != b.product]).select(
-        product_a=a.product, product_b=b.product
+        product_a=a.product, product_b=b.product, customer_id=a.customer_id
     )
-    pairs = pairs.group_by(["product_a", "product_b"]).aggregate(pairs=ibis._.count())
-    pairs = pairs.filter(pairs.pairs >= min_pairs)
+    # one customer's habit (the same two products in each monthly order) is no affinity: a
+    # pair needs min_pairs buyers, each guest's order a buyer of its own
+    pairs = pairs.group_by(["product_a", "product_b"]).aggregate(
+        pairs=ibis._.count(),
+        buyers=ibis._.customer_id.nunique() + ibis._.count(where=ibis._.customer_id.isnull()),
+    )
+    pairs = pairs.filter(pairs.buyers >= min_pairs)
     counts = basket.group_by("product").aggregate(n=ibis._.count())
     joined = pairs.inner_join(
         counts.select(product_a=counts.product, n_a=counts.n), "product_a"
@@ -506,8 +512,8 @@ def product_affinity(
 ) -> pd.DataFrame:
     """Product pairs of both kinds with :data:`AFFINITY_COLUMNS` (the module docstring defines them).
 
-    One row per ordered pair (A, B) and kind with at least ``min_pairs`` orders (same order) or
-    customers (after); sorted by lift, then pairs, descending.  ``as_of`` None means the last
+    One row per ordered pair (A, B) and kind bought by at least ``min_pairs`` customers (a
+    guest's order: one of its own); sorted by lift, then pairs, descending.  ``as_of`` None means the last
     order date.  ``purchases``: :func:`product_purchases` to that date, if computed already.
     """
     _check(within_days, min_pairs)

@@ -754,11 +754,13 @@ def test_lines_given_free_are_counted_beside_the_non_products():
     counts = non_product_lines(orders, lines, "2024-01-03")
     assert counts.attrs["free_lines"] == 1 and counts["lines"].sum() == 5
     note = _left_out_note(counts)
-    assert note.endswith("; 1 line at a unit price of 0 (given free, not bought) left out too")
+    assert note.endswith(
+        "; 1 line given free (at a price of 0 or discounted in full: not bought) left out too"
+    )
     only_free = pd.DataFrame({"name": [], "lines": []})
     only_free.attrs["free_lines"] = 2
     assert _left_out_note(only_free) == (
-        "note: 2 lines at a unit price of 0 (given free, not bought) left out"
+        "note: 2 lines given free (at a price of 0 or discounted in full: not bought) left out"
     )
 
 
@@ -834,3 +836,37 @@ def test_one_customer_buying_two_products_together_every_month_is_no_pair():
         },
     )
     assert len(as_dict(product_affinity(*shop(orders, lines), min_pairs=1))) == 4
+
+
+def test_a_line_discounted_in_full_is_given_free():
+    """A lip balm at its list price with a line discount of that price (Shopify's "buy X, get Y
+    free") is given, not bought: it neither pairs nor is counted a purchase, and the free lines
+    count it.  Discounted in part, it is bought."""
+    from valuecast.analysis.growth.affinity import non_product_lines
+
+    orders = [(f"o{i}", f"c{i}", f"2024-01-0{i}") for i in range(1, 5)]
+    names = ["Serum", "Lip Balm"] * 4
+    order_table, _ = shop(orders, [])
+    line_table = ibis.memtable(
+        conform(
+            pd.DataFrame(
+                {
+                    "order_id": [f"o{i}" for i in range(1, 5) for _ in range(2)],
+                    "line_number": [1, 2] * 4,
+                    "product_name": names,
+                    "quantity": [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, -1.0],
+                    "unit_price": [40.0, 15.0] * 4,
+                    # o1 (two balms, 30 off) and o2 give it free, o3 takes 5 off, o4 returns one
+                    "line_discount": [0.0, 30.0, 0.0, 15.0, 0.0, 5.0, 0.0, 0.0],
+                }
+            ),
+            ORDER_LINES_SCHEMA,
+        )
+    )
+    pairs = product_affinity(order_table, line_table, min_pairs=1)
+    assert pairs[["product_a", "product_b", "pairs"]].values.tolist() == [
+        ["Lip Balm", "Serum", 1], ["Serum", "Lip Balm", 1],
+    ]  # fmt: skip
+    bought = product_lines(line_table).to_pandas()
+    assert sorted(bought.loc[bought["product"] == "Lip Balm", "order_id"]) == ["o3"]
+    assert non_product_lines(order_table, line_table, "2024-01-04").attrs["free_lines"] == 2

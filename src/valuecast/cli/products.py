@@ -97,7 +97,8 @@ def _left_out_note(counts) -> str | None:
     those left out as given free (``counts.attrs["free_lines"]``)."""
     free = int(counts.attrs.get("free_lines") or 0)
     given = (
-        f"{free:,} {'line' if free == 1 else 'lines'} at a unit price of 0 (given free, not bought)"
+        f"{free:,} {'line' if free == 1 else 'lines'} given free (at a price of 0 or discounted "
+        "in full: not bought)"
         if free
         else ""
     )

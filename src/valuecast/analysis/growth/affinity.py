@@ -122,9 +122,10 @@ def product_lines(
     the lowest line number of its lines; with ``items``, the items of it the order kept).
 
     The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither are
-    left out, and so are lines at a unit price of 0 (a free gift or sample: given, not bought,
-    so it neither pairs with what was bought nor asks to be bought again, nor is a customer's
-    first product), and so are the lines that are no product (shipping, fees, tips: the names
+    left out, and so are lines given free (:func:`_given_free`: a unit price of 0, or a line
+    discount of its whole price, a free gift or sample: given, not bought, so it neither pairs
+    with what was bought nor asks to be bought again, nor is a customer's first product), and so
+    are the lines that are no product (shipping, fees, tips: the names
     and SKUs of :mod:`~valuecast.analysis.growth.non_products` and ``not_products``).  An order
     bought a product when its lines of it add up to more than zero items (a
     line without a quantity counts one): a product bought and returned in the same order (``X, 1``
@@ -138,10 +139,9 @@ def product_lines(
     lines = _keyed_lines(order_lines)
     named = lines.filter(lines._product.notnull())
     named = without_non_products(named, _non_products_of(order_lines, not_products))
-    if "unit_price" in order_lines.columns:
-        # a line at a price of 0 is a gift (a free sample, a tote with the order), not bought
-        price = named.unit_price.cast("float64")
-        named = named.filter(price.isnull() | (price != 0))
+    free = _given_free(named)
+    if free is not None:
+        named = named.filter(~free)
     carried: list[str] = []
     dates = None
     if dated is not None:
@@ -181,6 +181,28 @@ def product_lines(
     return joined.select("order_id", "product", *carried, *first, *kept)
 
 
+GIFT_TOLERANCE = 0.005
+"""Half a cent: a line discount within it of the line's price takes the whole price off."""
+
+
+def _given_free(lines: ir.Table) -> ir.BooleanValue | None:
+    """Per line, whether it was given free: a unit price of 0 (a tote with every order), or a
+    line discount of the line's whole price (Shopify's "buy X, get Y free", a sample added at
+    100% off: the line keeps its list price and the discount takes it off); None without a
+    ``unit_price`` column.  A return line (no items) is no gift."""
+    if "unit_price" not in lines.columns:
+        return None
+    price = lines.unit_price.cast("float64")
+    at_zero = (price == 0).fill_null(False)
+    if "line_discount" not in lines.columns:
+        return at_zero
+    items = lines.quantity.cast("float64").fill_null(1.0) if "quantity" in lines.columns else 1.0
+    charged = price * items
+    discount = lines.line_discount.cast("float64")
+    discounted = (charged > 0) & (discount >= charged - GIFT_TOLERANCE)
+    return at_zero | discounted.fill_null(False)
+
+
 def _keyed_lines(order_lines: ir.Table) -> ir.Table:
     """The order lines with ``_order`` (the order id as text), ``_sku`` (trimmed, NULL when
     blank), ``_named`` (whether the line writes a name) and ``_product`` (the trimmed name, else
@@ -215,7 +237,7 @@ def non_product_lines(
     """``name, lines``: the lines of orders to ``as_of`` that :func:`product_lines` leaves out
     as no product (shipping, fees, tips: :mod:`~valuecast.analysis.growth.non_products`), per
     name, most first, so that what is left out is said; ``attrs["free_lines"]``: the product
-    lines it leaves out as given free (a unit price of 0)."""
+    lines it leaves out as given free (:func:`_given_free`)."""
     as_of_date = as_date(as_of, "as-of", error=SummaryError)
     o = prepare_orders(orders)
     dated = o.filter(
@@ -227,9 +249,9 @@ def non_product_lines(
     values = _non_products_of(order_lines, not_products)
     frame = non_product_counts(lines, values, counted)
     free = 0
-    if "unit_price" in order_lines.columns:
+    if _given_free(lines) is not None:
         given = without_non_products(lines, values)
-        given = given.filter(given.unit_price.cast("float64") == 0).semi_join(counted, "_order")
+        given = given.filter(_given_free(given)).semi_join(counted, "_order")
         free = _scalar(given.count())
     frame.attrs["free_lines"] = free
     return frame

@@ -387,3 +387,21 @@ def test_a_products_sizes_are_one_product_in_affinity_as_in_reminders(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert set(pd.read_csv(due)["product"]) == {"Coffee beans"}
+
+
+def test_a_reminder_past_its_due_date_is_said_to_be_overdue(refills):
+    """The first reminders' table says "12 days overdue" and "in 4 days", not -12 and 4 under
+    "days until due" beside a due date already past."""
+    from valuecast.cli import common
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common.console, "_width", 200)
+        result = runner.invoke(
+            app,
+            ["reminders", "-w", str(refills), "--as-of", "2024-02-10", "--due-within", "4",
+             "--min-customers", "2"],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [line.split("│") for line in result.output.splitlines() if "2024-01-15" in line]
+    assert [cell.strip() for cell in rows[0][-3:-1]] == ["2024-01-29", "12 days overdue"]
+    assert "in 4 days" in result.output and "days until due" not in result.output

@@ -957,3 +957,25 @@ def test_a_customer_pages_orders_table_names_the_currency_of_its_money(client, s
     rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], flags=re.S)
     net = re.findall(r"<td>([^<]*)</td>", rows[0])[2]  # order, date, net revenue, ...
     assert re.fullmatch(r"[\d,]+\.\d{2} USD", net), net
+
+
+def test_a_customer_pages_overdue_reminder_says_it_is_overdue(client, stored):
+    """A reminder whose due date has passed is said to be overdue ("12 days overdue"), not
+    shown as a reminder date in the past beside a negative count of days."""
+    import re
+    from urllib.parse import quote
+
+    reminders = stored["tables"]["reminders.csv"]
+    kept = reminders[reminders.days_until_due >= -reminders.cycle_days]
+    late = kept[kept.days_until_due < 0].iloc[0]
+    page = client.get(f"/customers/{quote(str(late.customer_id), safe='')}").text
+    section = page.split('id="reminders"')[1].split("</section>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>")[1], flags=re.S)
+    cells = [re.findall(r"<td>([^<]*)</td>", row) for row in rows]
+    row = next(row for row in cells if row[0] == late["product"])
+    days = -int(late.days_until_due)
+    assert row[-2:] == [
+        f"{late.due_date:%Y-%m-%d}",
+        f"{days} {'day' if days == 1 else 'days'} overdue",
+    ]
+    assert "reminder date" not in section

@@ -38,14 +38,6 @@ start-up)."""
 _AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the data)."
 
 
-def _days_until(days: int) -> str:
-    """``in 3 days``, ``today``, ``5 days overdue``."""
-    if days == 0:
-        return "today"
-    count = f"{abs(days):,} {'day' if abs(days) == 1 else 'days'}"
-    return f"in {count}" if days > 0 else f"{count} overdue"
-
-
 def _one_line(value: object) -> str:
     """A cell of the printed tables on one line: a product name holding a line break (a
     spreadsheet's Alt+Enter) would break the table's rows."""
@@ -116,7 +108,7 @@ def _left_out_note(counts) -> str | None:
     )
 
 
-_NUMBERS = ("items", "days until due")
+_NUMBERS = ("items", "when")
 """The reminders table's columns of numbers, right-aligned."""
 
 MAX_DAYS = 3650
@@ -316,6 +308,7 @@ def reminders(
     from valuecast.analysis.growth.replenishment import reminders as due_reminders
     from valuecast.analysis.growth.replenishment import replenishment_cycles
     from valuecast.outputs.files import rounded_for_csv, write_csv
+    from valuecast.outputs.report.charts import due_text
 
     _at_least(0, due_within=due_within)
     check_options_or_fail(as_of=as_of)
@@ -373,7 +366,7 @@ def reminders(
             )
         console.print(per_product)
         first = Table(title="first reminders")
-        for column in ("customer", "product", "last purchase", "items", "due", "days until due"):
+        for column in ("customer", "product", "last purchase", "items", "due", "when"):
             first.add_column(column, justify="right" if column in _NUMBERS else "left")
         shown = rounded_for_csv(due.head(10))
         for row in shown.itertuples(index=False):
@@ -383,7 +376,7 @@ def reminders(
                 row.last_purchase_date,
                 f"{row.last_quantity:,g}",
                 row.due_date,
-                str(row.days_until_due),
+                due_text(row.days_until_due),
             )
         fitting = records_fitting(first, console)
         if fitting is not None:
@@ -395,7 +388,7 @@ def reminders(
                     f"  {_one_line(row.customer_id)}: {_one_line(row.product)}, last bought "
                     f"{row.last_purchase_date} ({row.last_quantity:,g} "
                     f"{'item' if row.last_quantity == 1 else 'items'}), due {row.due_date} "
-                    f"({_days_until(int(row.days_until_due))})",
+                    f"({due_text(row.days_until_due)})",
                     highlight=False, markup=False,
                 )  # fmt: skip
     if out is not None:

@@ -43,7 +43,13 @@ TITLES = {key: label for key, _, label in NAV}
 def environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from valuecast.outputs.report.charts import alive_pct_text, count_text, money_text, pct_text
+    from valuecast.outputs.report.charts import (
+        alive_pct_text,
+        count_text,
+        due_text,
+        money_text,
+        pct_text,
+    )
 
     env = Environment(
         loader=PackageLoader("valuecast.web", "templates"),
@@ -58,6 +64,7 @@ def environment():
     env.filters["pct"] = pct_text
     env.filters["alive_pct"] = alive_pct_text
     env.filters["count"] = count_text
+    env.filters["due"] = due_text
     env.filters["change_from"] = _change_from
     env.filters["number"] = _number
     env.filters["cell"] = _cell

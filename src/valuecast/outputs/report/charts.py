@@ -120,6 +120,19 @@ def plural_text(n: int, word: str, plural: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural or word + 's')}"
 
 
+def due_text(days: Any) -> str:
+    """When a reminder is due, in words: ``in 3 days``, ``today``, ``5 days overdue`` (a due
+    date in the past is said to be overdue, not shown as a date to remind on)."""
+    number = finite(days)
+    if number is None:
+        return "-"
+    whole = int(number)
+    if whole == 0:
+        return "today"
+    count = plural_text(abs(whole), "day")
+    return f"in {count}" if whole > 0 else f"{count} overdue"
+
+
 def repeat_purchases_text(label: str) -> str:
     return f"{label} repeat purchase" + ("" if label == "1" else "s")
 

@@ -405,3 +405,20 @@ def test_a_reminder_past_its_due_date_is_said_to_be_overdue(refills):
     rows = [line.split("│") for line in result.output.splitlines() if "2024-01-15" in line]
     assert [cell.strip() for cell in rows[0][-3:-1]] == ["2024-01-29", "12 days overdue"]
     assert "in 4 days" in result.output and "days until due" not in result.output
+
+
+def test_two_best_sellers_at_chance_level_are_not_said_to_want_purchases(tmp_path):
+    """Coffee is in each of 40 orders, Filters in 20 of them: 20 orders hold both, as chance
+    has it (lift 1).  The note says so, not that there are too few purchases yet."""
+    orders = [(f"{1000 + i}", f"c{i}", f"2024-0{1 + i % 6}-1{i % 10}") for i in range(40)]
+    lines = [(number, "Coffee") for number, *_ in orders]
+    lines += [(number, "Filters") for number, *_ in orders[:20]]
+    workspace = make_workspace(tmp_path / "w.duckdb", orders, lines)
+    result = runner.invoke(app, ["affinity", "-w", str(workspace), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert (
+        "note: no pair is seen more often than chance alone often gives (at most 20 orders or "
+        "customers a pair): the products are bought together about as often as their sales "
+        "alone have it, so the next products are weak suggestions" in flat
+    )

@@ -268,6 +268,12 @@ def test_the_pair_reading_says_when_chance_alone_gives_its_count():
         "affinity."
     )
     assert reading(10, 4.0).endswith("(10 orders, 4.0 times as often as chance would have it).")
+    # two best-sellers: 82 orders where chance predicts 71, no shortage of orders
+    assert reading(82, 1.15).endswith(
+        "(82 orders, 1.1 times as often as chance would have it). Chance alone would put them "
+        "together in about 71 orders, both selling as well as they do: no sign that one leads "
+        "to the other; the table below ranks pairs by lift."
+    )
 
 
 def test_shared_addresses_are_read_only_where_a_record_declines_marketing(tmp_path):

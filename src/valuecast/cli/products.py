@@ -186,6 +186,7 @@ def affinity(
     from rich.text import Text
 
     from valuecast.analysis.growth.affinity import (
+        FEW_PAIRS,
         next_products,
         product_affinity,
         within_chance,
@@ -239,10 +240,16 @@ def affinity(
     _print_note(named_note)
     _print_note(forgotten_note)
     if len(pairs) and within_chance(pairs["pairs"], pairs["lift"]).all():
+        most = int(pairs["pairs"].max())
+        why = (
+            "too few purchases yet to tell an affinity from chance"
+            if most < FEW_PAIRS
+            else "the products are bought together about as often as their sales alone have it"
+        )
         console.print(
             f"note: no pair is seen more often than chance alone often gives (at most "
-            f"{int(pairs['pairs'].max()):,} orders or customers a pair): too few purchases yet "
-            "to tell an affinity from chance, so the next products are weak suggestions",
+            f"{most:,} orders or customers a pair): {why}, so the next products are weak "
+            "suggestions",
             highlight=False,
             soft_wrap=True,
         )

@@ -131,7 +131,7 @@ def _text(value: Any) -> str:
 def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section:
     import plotly.graph_objects as go
 
-    from valuecast.analysis.growth.affinity import SAME_ORDER, within_chance
+    from valuecast.analysis.growth.affinity import FEW_PAIRS, SAME_ORDER, within_chance
     from valuecast.analysis.growth.replenishment import (
         DUE_WITHIN,
         kept_reminders,
@@ -173,10 +173,16 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                 " That is less often than chance: they are bought together because both sell "
                 "well, not because one leads to the other; the table below ranks pairs by lift."
             )
-        elif within_chance([best.pairs], [lift])[0]:  # a small shop's two baskets
-            reading += (
+        elif within_chance([best.pairs], [lift])[0] and best.pairs < FEW_PAIRS:
+            reading += (  # a small shop's two baskets
                 " With so few orders, chance alone often puts two products together that "
                 "many times: too few yet to call it an affinity."
+            )
+        elif within_chance([best.pairs], [lift])[0]:  # two best-sellers, a lift near 1
+            reading += (
+                f" Chance alone would put them together in about {count_text(best.pairs / lift)} "
+                "orders, both selling as well as they do: no sign that one leads to the other; "
+                "the table below ranks pairs by lift."
             )
         figure = plotly_figure(
             [bar], xaxis=axis_layout("orders with both"), yaxis=axis_layout(""), showlegend=False,

@@ -561,6 +561,10 @@ def product_affinity(
 
 CHANCE = 0.05
 """How often chance alone may give a pair's count for the pair to be read as chance-level."""
+FEW_PAIRS = 10
+"""Orders (customers) a pair below which a chance-level count is for want of purchases; of more,
+the pair is chance-level for a lift near 1 (two products that both sell well), which more
+purchases would not make an affinity."""
 
 
 def within_chance(pairs: np.ndarray | pd.Series, lift: np.ndarray | pd.Series) -> np.ndarray:

@@ -870,3 +870,24 @@ def test_a_line_discounted_in_full_is_given_free():
     bought = product_lines(line_table).to_pandas()
     assert sorted(bought.loc[bought["product"] == "Lip Balm", "order_id"]) == ["o3"]
     assert non_product_lines(order_table, line_table, "2024-01-04").attrs["free_lines"] == 2
+
+
+def test_one_product_written_in_several_letter_cases_is_one_product():
+    """A till writes "Green Tea", "GREEN TEA" and "green  tea" for one tea: one product, named
+    as most lines write it, that neither pairs with itself nor gets three cycles."""
+    from valuecast.analysis.growth.replenishment import replenishment_cycles
+
+    spellings = ["Green Tea", "GREEN TEA", "green  tea", "Green Tea"]
+    orders = [(f"o{c}{k}", f"c{c}", f"2024-0{1 + k}-0{1 + c}") for c in range(3) for k in range(4)]
+    lines = [(order, spellings[(c + k) % 4]) for c in range(3) for k in range(4)
+             for order in [f"o{c}{k}"]]  # fmt: skip
+    lines += [(order, "Honey") for order, *_ in orders[::2]]
+    order_table, line_table = shop(orders, lines)
+    assert set(product_lines(line_table).to_pandas()["product"]) == {"Green Tea", "Honey"}
+    pairs = product_affinity(order_table, line_table, min_pairs=1)
+    assert set(pairs["product_a"]) | set(pairs["product_b"]) == {"Green Tea", "Honey"}
+    cycles = replenishment_cycles(order_table, line_table, min_customers=3)
+    # each customer's tea every month: one cycle of 3 customers' 9 repeats (honey: 3 repeats)
+    assert cycles[["product", "customers_repeating", "repeats"]].values.tolist() == [
+        ["Green Tea", 3, 9], ["Honey", 3, 3],
+    ]  # fmt: skip

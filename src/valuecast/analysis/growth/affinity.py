@@ -121,7 +121,8 @@ def product_lines(
     """``order_id, product``: one row per product an order bought (with ``first_line``, also
     the lowest line number of its lines; with ``items``, the items of it the order kept).
 
-    The product is the trimmed ``product_name``, else the trimmed ``sku``; lines with neither are
+    The product is the trimmed ``product_name`` (one spelling of it: :func:`one_spelling`), else
+    the trimmed ``sku``; lines with neither are
     left out, and so are lines given free (:func:`_given_free`: a unit price of 0, or a line
     discount of its whole price, a free gift or sample: given, not bought, so it neither pairs
     with what was bought nor asks to be bought again, nor is a customer's first product), and so
@@ -138,7 +139,10 @@ def product_lines(
     """
     lines = _keyed_lines(order_lines)
     named = lines.filter(lines._product.notnull())
-    named = without_non_products(named, _non_products_of(order_lines, not_products))
+    # the catalogue is read once, for the non-products and the spellings alike
+    catalogue = ibis.memtable(_distinct_names(order_lines).to_pandas())
+    named = without_non_products(named, non_product_values(catalogue, not_products))
+    named = one_spelling(named, catalogue)
     free = _given_free(named)
     if free is not None:
         named = named.filter(~free)
@@ -201,6 +205,41 @@ def _given_free(lines: ir.Table) -> ir.BooleanValue | None:
     discount = lines.line_discount.cast("float64")
     discounted = (charged > 0) & (discount >= charged - GIFT_TOLERANCE)
     return at_zero | discounted.fill_null(False)
+
+
+def _spelling_key(names: pd.Series) -> pd.Series:
+    """A product name as :func:`one_spelling` compares it: in lower case, its spaces single."""
+    return names.astype("string").str.split().str.join(" ").str.lower()
+
+
+def one_spelling(lines: ir.Table, catalogue: ir.Table) -> ir.Table:
+    """``lines`` (with ``_product``) with the names of one product written in several spellings,
+    told apart by letter case or spaces alone (``Green Tea``, ``GREEN TEA``, ``green  tea``, as
+    a till's or a spreadsheet's lines write one product), named by the spelling most lines
+    write (ties: the greatest): one product to pair, suggest and re-buy, not three.
+
+    ``catalogue``: the distinct names of the lines (:func:`_distinct_names`); the lines are
+    counted, and joined to the spellings, only in a shop that writes such names."""
+    frame = catalogue.filter(catalogue._named).select(name=catalogue._product).to_pandas()
+    frame = frame.drop_duplicates()
+    frame["key"] = _spelling_key(frame["name"])
+    several = frame[frame.groupby("key")["name"].transform("size") > 1]
+    if not len(several):
+        return lines
+    spelled = lines.filter(lines._product.isin(ibis.memtable(several[["name"]]).name))
+    counts = spelled.group_by("_product").aggregate(n=spelled.count()).to_pandas()
+    counts["key"] = _spelling_key(counts["_product"])
+    counts = counts.sort_values(["key", "n", "_product"], ascending=[True, False, False])
+    chosen = counts.drop_duplicates("key").set_index("key")["_product"]
+    counts["_spelling"] = counts["key"].map(chosen)
+    renamed = counts.loc[counts["_spelling"] != counts["_product"], ["_product", "_spelling"]]
+    if not len(renamed):
+        return lines
+    table = ibis.memtable(renamed.rename(columns={"_product": "_spelled"}))
+    joined = lines.left_join(table, lines._product == table._spelled)
+    return joined.mutate(_product=ibis.coalesce(joined._spelling, joined._product)).drop(
+        "_spelled", "_spelling"
+    )
 
 
 def _keyed_lines(order_lines: ir.Table) -> ir.Table:

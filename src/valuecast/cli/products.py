@@ -108,7 +108,7 @@ def _left_out_note(counts) -> str | None:
     )
 
 
-_NUMBERS = ("items", "when")
+_NUMBERS = ("items",)
 """The reminders table's columns of numbers, right-aligned."""
 
 MAX_DAYS = 3650
@@ -374,7 +374,12 @@ def reminders(
         console.print(per_product)
         first = Table(title="first reminders")
         for column in ("customer", "product", "last purchase", "items", "due", "when"):
-            first.add_column(column, justify="right" if column in _NUMBERS else "left")
+            # "23 days overdue" is read whole: the product's column wraps instead
+            first.add_column(
+                column,
+                justify="right" if column in _NUMBERS else "left",
+                no_wrap=column in ("due", "when"),
+            )
         shown = rounded_for_csv(due.head(10))
         for row in shown.itertuples(index=False):
             first.add_row(

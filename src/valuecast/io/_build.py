@@ -461,6 +461,9 @@ class Accounts(NamedTuple):
     email: pd.Series
     """Each order's e-mail cell as its customer is known by (<NA> for none)."""
     notes: list[str]
+    addresses: pd.Series | None = None
+    """:func:`comparable_addresses` of the e-mail cells, where they were read (for
+    :func:`with_written_emails`)."""
 
 
 def accounts(
@@ -497,7 +500,7 @@ def accounts(
     shared_notes = shared_accounts_note(shared, id_column or "account id")
     registered = user_code >= 0
     if not registered.any():
-        return Accounts(email_cells, shared_notes)
+        return Accounts(email_cells, shared_notes, address)
     # an account's address: the e-mail of its latest order giving one (the last in time, the
     # last row of equal times)
     ordered_at = np.asarray(ordered_at)
@@ -525,7 +528,7 @@ def accounts(
     email.iloc[rows] = names.take(known_as[rows]).to_numpy(dtype=object)
     moved = (address_code >= 0) & (account >= 0) & (address_code != account)
     notes = account_notes(int(moved.sum()), int((owned >= 0).sum()), id_column or "account id")
-    return Accounts(email, notes + shared_notes)
+    return Accounts(email, notes + shared_notes, address)
 
 
 def _account_ids(cells: pd.Series) -> pd.Series:
@@ -596,11 +599,14 @@ def comparable_addresses(cells: pd.Series) -> pd.Series:
     return address.mask(placeholder)
 
 
-def with_written_emails(who: Identities, email_cells: pd.Series) -> Identities:
-    """``who`` (:func:`identities` of :func:`accounts`' e-mails) with each order's e-mail the
-    address it was placed with, as written: its customer is the account's, and an audience
-    file or a later ingest sees the address the order gave."""
-    written = emails(email_cells)[0].where(comparable_addresses(email_cells).notna(), pd.NA)
+def with_written_emails(who: Identities, email_cells: pd.Series, linked: Accounts) -> Identities:
+    """``who`` (:func:`identities` of the e-mails :func:`accounts` ``linked``) with each order's
+    e-mail the address it was placed with, as written: its customer is the account's, and an
+    audience file or a later ingest sees the address the order gave."""
+    address = linked.addresses
+    if address is None:  # a shop of guests: accounts() did not read the addresses
+        address = comparable_addresses(email_cells)
+    written = emails(email_cells)[0].where(address.notna(), pd.NA)
     return who._replace(email=written.where(who.email.notna(), pd.NA))
 
 

@@ -369,7 +369,7 @@ def _orders(
     who = _build.identities(
         accounts.email, table.text_series(cols["phone"]), table.text_series(cols["country"])
     )
-    who = _build.with_written_emails(who, email_cells)
+    who = _build.with_written_emails(who, email_cells, accounts)
     state = table.text_series(cols["state"]).str.lower().str.strip()
     frame_columns = {
         "order_number": number,

@@ -366,7 +366,7 @@ def _orders(
         first("customer_user"), email_cells, ordered_at, billing, id_column=cols["customer_user"]
     )
     who = _build.identities(accounts.email, first("billing_phone"), first("billing_country"))
-    who = _build.with_written_emails(who, email_cells)
+    who = _build.with_written_emails(who, email_cells, accounts)
     code = first("coupon_items").str.extract(r"code:\s*([^|;]*)", expand=False).str.strip()
     plain = first("coupons").str.split(",").str[0].str.strip()
     code = code.where(code.fillna("") != "", plain).mask(lambda s: s == "", pd.NA)

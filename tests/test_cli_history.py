@@ -444,3 +444,21 @@ def test_history_on_an_80_column_terminal_shows_every_column_whole(refreshed):
         # the snapshot's model is shown in its row (or line), before the next snapshot's date
         row = rf"{as_of}(?:(?!20\d\d-\d\d-\d\d).)*\b{model}\b"
         assert re.search(row, flat), (as_of, model)
+
+
+def test_history_names_a_withheld_snapshot_beside_fitted_ones_none_fitted(refreshed, tmp_path):
+    # a quarter whose predictions were withheld, listed beside quarters with a model: its model
+    # reads "none fitted", as a shop's only snapshot does, not "nan"
+    _, workspace, _ = refreshed
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(workspace, copy)
+    early = runner.invoke(
+        app, ["analyze", "-w", str(copy), "--as-of", "2024-07-20", "-o", str(tmp_path / "o")]
+    )
+    assert early.exit_code == 0, early.output
+    assert "withheld" in early.output
+    shown = runner.invoke(app, ["history", "-w", str(copy)])
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.output.splitlines() if "2024-07-20" in line]
+    assert rows and "none" in rows[0], shown.output  # "none fitted", wrapped in its column
+    assert "nan" not in shown.output

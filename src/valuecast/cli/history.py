@@ -37,8 +37,9 @@ from valuecast.cli.tables import column_parts, records_fitting
 SNAPSHOT_HELP = "A snapshot: its id, its as-of date (YYYY-MM-DD), 'latest' or 'previous'."
 
 
-def _missing(value: float | None) -> bool:
-    """None or NaN: a snapshot whose predictions were withheld stores its predicted CLV so."""
+def _missing(value: object) -> bool:
+    """None or NaN: a snapshot whose predictions were withheld stores its predicted CLV so, and
+    the history table holds its model so (a column of model names reads a missing one as NaN)."""
     return value is None or value != value
 
 
@@ -290,7 +291,7 @@ def history(
             str(row.snapshot_id), str(row.as_of), f"{row.customers:,}", f"{row.orders:,}",
             _money(row.historic_clv), _money(row.predicted_clv), interval,
             *([currency] if several else []),
-            "none fitted" if row.model is None else str(row.model),
+            "none fitted" if _missing(row.model) else str(row.model),
         ])  # fmt: skip
     for index, column in enumerate(columns):
         whole = column not in ("80% interval", "model")  # a number or a date cut says nothing

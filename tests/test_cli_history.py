@@ -462,3 +462,32 @@ def test_history_names_a_withheld_snapshot_beside_fitted_ones_none_fitted(refres
     rows = [line for line in shown.output.splitlines() if "2024-07-20" in line]
     assert rows and "none" in rows[0], shown.output  # "none fitted", wrapped in its column
     assert "nan" not in shown.output
+
+
+@pytest.mark.parametrize("width", [200, 60])
+def test_a_mover_into_a_withheld_quarter_has_no_nan_churn_probability(width):
+    # a high-value customer gone at risk in a quarter whose predictions were withheld: no churn
+    # probability was made, so it reads "-", in the table and in the narrow terminal's lines
+    from valuecast.cli import common
+    from valuecast.cli.history import _print_movers
+
+    movers = pd.DataFrame(
+        {
+            "customer_id": ["ann@example.com", "bob@example.com"],
+            "rfm_group_before": ["Active", "Loyal"],
+            "rfm_group_after": ["Almost lost", "At risk"],
+            "predicted_clv_before": [float("nan"), 120.0],
+            "predicted_clv_after": [float("nan"), float("nan")],
+            "churn_probability_after": [float("nan"), float("nan")],
+            "last_order_date": ["2024-09-30", "2024-08-02"],
+        }
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common.console, "_width", width)
+        with common.console.capture() as captured:
+            _print_movers(movers)
+    shown = captured.get()
+    assert "nan" not in shown, shown
+    assert "ann@example.com" in shown and "bob@example.com" in shown
+    if width == 60:
+        assert "churn probability -, last order 2024-09-30" in shown

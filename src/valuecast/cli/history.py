@@ -47,6 +47,11 @@ def _money(value: float | None) -> str:
     return "-" if _missing(value) else f"{value:,.0f}"
 
 
+def _percent(value: float | None) -> str:
+    """A churn probability in whole percent; "-" where the analysis withheld it."""
+    return "-" if _missing(value) else f"{value:.0%}"
+
+
 def _shown_change(before: float | None, after: float | None) -> str:
     """The change between two figures as they are shown (whole numbers), so that the columns
     add up (11,067 -> 10,913 is -154, where the unrounded -154.7 reads -155), as the
@@ -140,7 +145,7 @@ def _print_movers(shown) -> None:
         table.add_row(
             str(row.customer_id), row.rfm_group_before, row.rfm_group_after,
             _money(row.predicted_clv_before), _money(row.predicted_clv_after),
-            f"{row.churn_probability_after:.0%}", str(row.last_order_date),
+            _percent(row.churn_probability_after), str(row.last_order_date),
         )  # fmt: skip
     fitting = records_fitting(table, console)
     if fitting is not None:
@@ -151,7 +156,7 @@ def _print_movers(shown) -> None:
         console.print(
             f"  {row.customer_id}: {row.rfm_group_before} -> {row.rfm_group_after}, predicted "
             f"CLV {_money(row.predicted_clv_before)} -> {_money(row.predicted_clv_after)}, "
-            f"churn probability {row.churn_probability_after:.0%}, last order "
+            f"churn probability {_percent(row.churn_probability_after)}, last order "
             f"{row.last_order_date}",
             highlight=False, markup=False,
         )  # fmt: skip

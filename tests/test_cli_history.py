@@ -491,3 +491,36 @@ def test_a_mover_into_a_withheld_quarter_has_no_nan_churn_probability(width):
     assert "ann@example.com" in shown and "bob@example.com" in shown
     if width == 60:
         assert "churn probability -, last order 2024-09-30" in shown
+
+
+def test_a_refresh_whose_export_holds_no_later_order_says_it_is_not_a_new_period(
+    refreshed, tmp_path
+):
+    # a quiet quarter: its export holds only the weeks overlapping the last one, so the
+    # analysis takes the last snapshot's date and replaces it; the merchant, expecting the new
+    # quarter beside the last, is told so and how to date it
+    folder, workspace, _ = refreshed
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(workspace, copy)
+    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
+    overlap = tmp_path / "quiet_quarter.csv"
+    full[full["Created at"] >= "2026-06-01"].to_csv(overlap, index=False)
+    result = runner.invoke(
+        app, ["refresh", str(overlap), "-w", str(copy), "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "note: this snapshot replaces snapshot 2, of the same as-of date (2026-06-30)" in flat
+    assert (
+        "No order in these files is dated after 2026-06-30, the date the analysis takes by "
+        "default (the last order date): this is that date's analysis again, not a new period's"
+    ) in flat
+    assert "run again with --as-of set to the last day the export covers" in flat
+    # given --as-of, the date is the merchant's own: the replacement alone is noted
+    shutil.copy(workspace, copy)
+    dated = runner.invoke(
+        app, ["refresh", str(overlap), "-w", str(copy), "-o", str(tmp_path / "p"),
+              "--as-of", "2026-06-30"],
+    )  # fmt: skip
+    assert dated.exit_code == 0, dated.output
+    assert "replaces snapshot" in dated.output and "No order in these files" not in dated.output

@@ -507,14 +507,32 @@ def run_analysis(
         if forgotten_note is not None:
             noticed = [*noticed, forgotten_note]
         if snapshot.replaced:  # one snapshot per as-of date
-            listed = ", ".join(str(old) for old in snapshot.replaced)
-            noticed = [
-                *noticed,
-                f"this snapshot replaces snapshot {listed}, of the same as-of date "
-                f"({snapshot.as_of}); `valuecast history` lists the others",
-            ]
+            noticed = [*noticed, _replaced_note(snapshot, results is not None and as_of is None)]
         _print_analysis(analysis, paths, seconds, noticed)
     return analysis, paths
+
+
+def _replaced_note(snapshot, dated_by_new_files: bool) -> str:
+    """The note on the snapshots of the same as-of date ``snapshot`` replaced.
+
+    ``dated_by_new_files``: files were read and the as-of date is their last order date.  A
+    quarter's export holding no order after the last snapshot's date (a quiet quarter, or its
+    overlap alone) then dates the analysis as that snapshot and replaces it: the merchant, who
+    expects the new quarter beside the last, is told how to date it.
+    """
+    listed = ", ".join(str(old) for old in snapshot.replaced)
+    note = (
+        f"this snapshot replaces snapshot {listed}, of the same as-of date ({snapshot.as_of}); "
+        "`valuecast history` lists the others"
+    )
+    if dated_by_new_files:
+        note += (
+            f". No order in these files is dated after {snapshot.as_of}, the date the analysis "
+            "takes by default (the last order date): this is that date's analysis again, not a "
+            "new period's; to store the new period's beside it, run again with --as-of set to "
+            "the last day the export covers"
+        )
+    return note
 
 
 def _inputs_held(files, workspace: Path, export_format, column_map, fx):

@@ -334,6 +334,14 @@ def test_compare_newer_first_says_the_moves_run_back_in_time(refreshed):
     assert backwards.exit_code == 0, backwards.output
     flat = " ".join(backwards.output.split())
     assert "note: BEFORE (2026-06-30) is dated after AFTER (2025-12-31)" in flat
+    # the later snapshot's customers the earlier lacks had not ordered yet: none was lost
+    assert "were withdrawn since" not in flat
+    assert re.search(
+        r"note: \d+ of the [\d,]+ customers of snapshot 2 \(2026-06-30\) are not in snapshot 1 "
+        r"\(2025-12-31\): snapshot 1 \(2025-12-31\) is dated before snapshot 2 \(2026-06-30\), "
+        r"and they first ordered after 2025-12-31",
+        flat,
+    ), flat
     forwards = runner.invoke(app, ["compare", "2025-12-31", "2026-06-30", "-w", str(workspace)])
     assert forwards.exit_code == 0 and "run back in time" not in forwards.output
 

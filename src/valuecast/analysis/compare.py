@@ -220,7 +220,8 @@ def gone_note(comparison: Comparison) -> str | None:
     None: their orders were withdrawn since, or the same people are named by other ids now (a
     phone number given its country code, an export keyed by other ids), and are then counted
     again as ``(new)``, so that their moves, and the high-value customers now at risk, are not
-    seen."""
+    seen.  Compared newer first, they are the customers who first ordered after the earlier
+    snapshot's date, and the note says that instead."""
     matrix = comparison.rfm_matrix
     gone = int(matrix[GONE].sum()) if GONE in matrix.columns else 0
     if not gone:
@@ -236,6 +237,13 @@ def gone_note(comparison: Comparison) -> str | None:
         said = (
             f"{gone:,} of the {earlier:,} customers of {first} {'is' if one else 'are'} not in "
             f"{second}"
+        )
+    if after.as_of < before.as_of:
+        # compared newer first: the customers the earlier snapshot lacks are those who first
+        # ordered after its date, not customers lost
+        return (
+            f"note: {said}: {second} is dated before {first}, and they first ordered after "
+            f"{after.as_of}"
         )
     return (
         f"note: {said}: their orders were withdrawn since (cancelled or refunded in full), or "

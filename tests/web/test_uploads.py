@@ -73,6 +73,35 @@ def test_upload_ingests_analyses_and_stores_a_snapshot(upload_client, web_shop):
     )
 
 
+def test_an_upload_with_no_later_order_says_it_replaced_the_snapshot_of_its_date(
+    upload_client, web_shop, tmp_path
+):
+    # a quiet quarter's export (the weeks overlapping the last one alone): the analysis takes
+    # the latest snapshot's date again and replaces it; the page says so, not "new snapshot"
+    import pandas as pd
+
+    client, app, path = upload_client
+    full = pd.read_csv(web_shop.export, dtype=str, keep_default_na=False)
+    overlap = full[full["Created at"] >= "2026-06-01"].to_csv(index=False).encode()
+    latest = client.get("/api/v1/snapshots").json()[-1]
+    response = client.post(
+        "/api/v1/uploads", files={"files": ("quiet quarter.csv", overlap, "text/csv")}
+    )
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json())
+    assert job["state"] == "done", job
+    assert job["snapshot"]["as_of"] == latest["as_of"]
+    assert job["snapshot"]["replaced"] == [latest["snapshot_id"]]
+    page = " ".join(client.get(f"/data?job={job['job_id']}").text.split())
+    assert "New snapshot as of" not in page
+    assert (
+        f"No order in the files is dated after <strong>{latest['as_of']}</strong>, the latest "
+        "order date, which dates an analysis: the snapshot as of that date was analysed again "
+        "and replaced"
+    ) in page
+    assert "no new period's snapshot was added" in page
+
+
 def test_a_bad_export_fails_with_the_importers_error(upload_client, tmp_path):
     client, app, path = upload_client
     bad = b"when,who\n2026-01-01,x\n"

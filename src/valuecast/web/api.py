@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from valuecast.outputs.audiences import FORMATS, SEGMENTS
 from valuecast.tables import CUSTOMER_COLUMNS
@@ -40,6 +40,14 @@ class SnapshotOut(BaseModel):
     predicted_clv: float | None
     model: str | None
     currency: str | None = None
+
+
+class JobSnapshotOut(SnapshotOut):
+    replaced: list[int] = Field(
+        default_factory=list,
+        description="The snapshots of the same as-of date this one replaced (the files held no "
+        "order after that date).",
+    )
 
 
 class MatrixOut(BaseModel):
@@ -140,7 +148,7 @@ class JobOut(BaseModel):
     progress: float
     error: str | None
     ingest_report: dict[str, Any] | None
-    snapshot: SnapshotOut | None
+    snapshot: JobSnapshotOut | None
     seconds: float
 
 

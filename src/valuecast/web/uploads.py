@@ -141,7 +141,9 @@ def _finish(dashboard: Dashboard, job: Job, snapshot) -> None:
         store_sort_orders(dashboard.workspace, snapshot.snapshot_id)
     dashboard.reload_snapshots()
     dashboard.warm()
-    job.snapshot = snapshot.to_dict()
+    # the snapshots of its as-of date it replaced: an upload holding no order after the latest
+    # snapshot's date analyses that date again, which the page says rather than "new snapshot"
+    job.snapshot = {**snapshot.to_dict(), "replaced": list(snapshot.replaced)}
 
 
 def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Path) -> Job:

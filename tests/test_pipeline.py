@@ -1,6 +1,7 @@
 """`valuecast analyze` end to end: exports in, the customers table and summary.json out."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -564,3 +565,24 @@ def test_a_negative_discount_rate_is_noted(demo_workspace):
         usual = analyze(ws, AnalysisOptions()).summary
     assert NEGATIVE_RATE_NOTE in negative["notes"] and NEGATIVE_RATE_NOTE not in usual["notes"]
     assert negative["totals"]["predicted_clv"] > usual["totals"]["predicted_clv"]
+
+
+def test_ingest_names_a_files_customer_records_so_an_orders_export_shows_no_zero_customers(
+    tmp_path,
+):
+    # an orders export has no customer records (the rows of a customers export), but it has
+    # customers: the per-file column says which it counts
+    export = tmp_path / "orders_export.csv"
+    export.write_text(
+        "Name,Email,Financial Status,Created at,Subtotal,Total,Currency\n"
+        "#1001,ann@example.com,paid,2026-01-05 10:00:00 -0500,20.00,20.00,USD\n"
+        "#1002,bob@example.com,paid,2026-01-06 10:00:00 -0500,30.00,30.00,USD\n"
+    )
+    result = runner.invoke(
+        app, ["ingest", str(export), "--workspace", str(tmp_path / "w.duckdb")],
+        terminal_width=120,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "format" in line)
+    assert "customer records" in header and "customers" not in header, result.output
+    assert re.search(r"^\s*customers\s+2\s*$", result.output, re.M), result.output

@@ -229,8 +229,11 @@ def print_ingest_report(report: object) -> None:
     files = Table(
         title=f"ingested into {escape(str(data['workspace']))} (ingest #{data['ingest_id']})"
     )
+    # a file's customer records are the rows of a customers export (an orders export has none):
+    # headed "customers", an orders export's 0 read as a file without customers
     for column, justify in (("file", "left"), ("format", "left"), ("rows", "right"),
-                            ("orders", "right"), ("lines", "right"), ("customers", "right")):  # fmt: skip
+                            ("orders", "right"), ("lines", "right"),
+                            ("customer records", "right")):  # fmt: skip
         files.add_column(column, justify=justify)  # type: ignore[arg-type]
     for item in data["files"]:
         files.add_row(

@@ -84,7 +84,7 @@ def test_engine_options_it_cannot_honour_are_refused_before_it_starts(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
-        (["analyze", "--model", "BGNBD"], "error: Invalid value for '--model'"),
+        (["analyze", "--model", "NBD"], "error: Invalid value for '--model'"),
         (["analyze", "--nope"], "error: No such option: --nope"),
     ],
 )
@@ -159,3 +159,27 @@ def test_a_refused_choice_is_worded_as_the_merchant_gave_it(monkeypatch, capsys)
     assert exited.value.code == 2
     (line,) = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert line.startswith("error: Invalid value for '--format': 'shopfy' is not one of 'shopify',")
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["analyze", "--model", "nbd"], "use auto, bgnbd, pnbd, mbgnbd, ggnbd"),
+        (
+            ["fit", "x.csv", "--model", "Gamma Gama"],
+            "use bgnbd, pnbd, mbgnbd, ggnbd, bgbb, gg, sbg",
+        ),
+    ],
+)
+def test_an_unknown_model_lists_the_names_it_could_be(monkeypatch, capsys, argv, said):
+    monkeypatch.setattr("sys.argv", ["valuecast", *argv])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    finally:
+        gc.unfreeze()
+    assert exited.value.code == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert line.startswith("error: Invalid value for '--model'")
+    assert f"'{argv[-1]}' is no model valuecast knows: {said}" in line

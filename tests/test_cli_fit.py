@@ -199,3 +199,9 @@ def test_an_orders_export_given_to_fit_is_pointed_to_summary(tmp_path):
     line = " ".join(result.output.split())
     assert f"`valuecast summary {export} --out summary.csv` writes that from an export" in line
     assert "Extra 7, ... (44 in all)" in line and "Extra 8" not in line
+
+
+def test_fit_takes_the_models_names_as_the_papers_write_them(cdnow_csv):
+    """``Pareto/NBD`` and ``Gamma-Gamma`` are the models ``pnbd`` and ``gg``."""
+    assert run_json("fit", str(cdnow_csv), "--model", "Pareto/NBD")["model"] == "ParetoNBD"
+    assert run_json("fit", str(cdnow_csv), "--model", "Gamma-Gamma")["model"] == "GammaGamma"

@@ -3,6 +3,8 @@ a folder given as the workspace) are one line naming what to fix, exit 2 and no 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -145,3 +147,17 @@ def test_an_export_of_no_orders_is_named_not_the_workspace_alone(tmp_path):
     assert said in _one_line_error(result)
     result = runner.invoke(app, ["summary", str(export), "--out", str(tmp_path / "s.csv")])
     assert said in _one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("typed", "model"), [("BGNBD", "bgnbd"), ("BG/NBD", "bgnbd"), ("pareto-nbd", "pnbd")]
+)
+def test_a_model_is_named_as_an_analyst_writes_it(shop, typed, model):
+    """``--model`` takes a model's name in any case, and as the literature writes it (``BG/NBD``,
+    ``Pareto/NBD``), not only valuecast's own lower-case letters."""
+    folder, _, workspace = shop
+    out = folder / f"model-{model}"
+    result = runner.invoke(app, ["analyze", "-w", str(workspace), "-o", str(out), "--model", typed])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["name"].split("+")[0] == model

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from valuecast.cli.common import console, fail, writing_to
-from valuecast.cli.options import JsonOption
+from valuecast.cli.options import JsonOption, model_named
 
 
 class ModelName(StrEnum):
@@ -27,11 +27,23 @@ class ModelName(StrEnum):
     sbg = "sbg"
 
 
+def _fit_model(text: str | ModelName) -> ModelName:
+    return model_named(text, ModelName)
+
+
 def fit(
     summary: Path = typer.Argument(
         ..., help="CSV with one row per customer (or per distinct history, with a weights column)."
     ),
-    model: ModelName = typer.Option(ModelName.bgnbd, "--model", "-m", help="Model to fit."),
+    model: ModelName = typer.Option(
+        ModelName.bgnbd,
+        "--model",
+        "-m",
+        metavar="<model>",
+        parser=_fit_model,
+        help="Model to fit: bgnbd (BG/NBD), pnbd (Pareto/NBD), mbgnbd (MBG/NBD), ggnbd "
+        "(GGompertz/NBD), bgbb (BG/BB), gg (Gamma-Gamma) or sbg (shifted beta-geometric).",
+    ),
     penalizer: float = typer.Option(0.0, help="L2 penalty on the parameters."),
     as_json: JsonOption = False,
     predict: float | None = typer.Option(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -37,8 +37,10 @@ __all__ = [
     "MapOption",
     "joined_map",
     "MarginOption",
+    "MODEL_SPELLINGS",
     "ModelChoice",
     "ModelOption",
+    "model_named",
     "OutOption",
     "SeasonsOption",
     "NoKeptSpendOption",
@@ -67,6 +69,36 @@ class ModelChoice(StrEnum):
     pnbd = "pnbd"
     mbgnbd = "mbgnbd"
     ggnbd = "ggnbd"
+
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
+MODEL_SPELLINGS: dict[str, str] = {
+    "paretonbd": "pnbd",
+    "ggompertznbd": "ggnbd",
+    "gammagamma": "gg",
+    "shiftedbetageometric": "sbg",
+}
+"""The models' names as the literature writes them (``Pareto/NBD``), by their letters alone,
+where those are not already the command-line name (``BG/NBD`` is ``bgnbd``)."""
+
+
+def model_named(text: str | StrEnum, choices: type[Choice]) -> Choice:
+    """The model of ``choices`` that ``text`` names, as an analyst types it: in any case, with or
+    without its slash or dash (``BG/NBD``, ``bg-nbd``, ``Pareto/NBD``); else a bad parameter
+    listing the names."""
+    if isinstance(text, choices):
+        return text
+    letters = "".join(char for char in str(text).casefold() if char.isalnum())
+    name = MODEL_SPELLINGS.get(letters, letters)
+    if name in choices.__members__:
+        return choices[name]
+    names = ", ".join(choice.value for choice in choices)
+    raise typer.BadParameter(f"{str(text)!r} is no model valuecast knows: use {names}")
+
+
+def _analysis_model(text: str | ModelChoice) -> ModelChoice:
+    return model_named(text, ModelChoice)
 
 
 ENGINE_HELP = (
@@ -154,8 +186,9 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         metavar="<model>",
-        help="auto picks the best of bgnbd, pnbd and mbgnbd on a holdout backtest; ggnbd "
-        "(GGompertz/NBD, slower to fit) runs only when named.",
+        parser=_analysis_model,
+        help="auto picks the best of bgnbd (BG/NBD), pnbd (Pareto/NBD) and mbgnbd (MBG/NBD) on "
+        "a holdout backtest; ggnbd (GGompertz/NBD, slower to fit) runs only when named.",
     ),
 ]
 # `refresh`, `report` and `channels`: unless given, the last analysis' (jobs.snapshots.last_options)
@@ -192,6 +225,7 @@ LastModelOption = Annotated[
     typer.Option(
         "--model",
         metavar="<model>",
+        parser=_analysis_model,
         help="auto, bgnbd, pnbd, mbgnbd or ggnbd (default: the last analysis' choice, else auto).",
     ),
 ]

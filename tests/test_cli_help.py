@@ -59,3 +59,11 @@ def test_every_command_reading_exports_describes_the_whole_map(command):
     text = " ".join(" ".join(_help(command)).replace("│", " ").split())
     for key in ("status=COL", "quantity=COL", "phone=COL", "date_format=%d.%m.%Y", "time_zone="):
         assert key in text, key
+
+
+def test_valuecast_alone_shows_the_help_and_succeeds():
+    """A merchant's first ``valuecast`` asks what it can do: the help ``--help`` shows, on
+    standard output with exit code 0 (it was exit code 2, a usage error's)."""
+    result = CliRunner().invoke(cli.app, [], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == _help()

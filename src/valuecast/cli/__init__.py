@@ -81,7 +81,6 @@ def reflowed(text: str | None) -> str | None:
 
 app = typer.Typer(
     help="valuecast: customer lifetime value for e-commerce merchants.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     cls=_Group,
@@ -96,13 +95,18 @@ def _version(shown: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _options(
+    context: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """valuecast: customer lifetime value for e-commerce merchants."""
+    if context.invoked_subcommand is None:
+        # a bare `valuecast` asks what it can do: the help, as `--help` shows it, and success
+        typer.echo(context.get_help())
+        raise typer.Exit()
 
 
 # in the order `valuecast --help` lists them
@@ -149,11 +153,7 @@ def _one_line_usage_errors() -> None:
 
     from valuecast.cli.common import err_console
 
-    boxed = rich_utils.rich_format_error
-
     def one_line(error) -> None:
-        if type(error).__name__ == "NoArgsIsHelpError":  # bare `valuecast`: the help, as before
-            return boxed(error)
         context = getattr(error, "ctx", None)
         where = context.command_path if context is not None else "valuecast"
         message = " ".join(error.format_message().split())

@@ -88,6 +88,24 @@ def test_the_kept_names_serve_every_product_command_until_cleared(shop, tmp_path
         assert kept_not_products(ws) == ()
 
 
+def test_a_name_given_later_is_added_to_those_kept_and_the_list_is_named(shop, tmp_path):
+    """A merchant names one more non-product at a time: the second ``--not-product`` keeps the
+    first (it used to replace it, and the first's lines counted as products again unsaid), and
+    each command names the whole list it now keeps."""
+    said = invoke("reminders", "-w", str(shop), "--not-product", SAMPLE)
+    assert f"'{SAMPLE}' kept in the workspace as no product" in said
+    said = invoke("affinity", "-w", str(shop), "--out", str(tmp_path / "aff"),
+                  "--not-product", "Gift Card")  # fmt: skip
+    assert f"'Gift Card', '{SAMPLE}' kept in the workspace as no product" in said
+    assert "--not-product adds to them" in said
+    out = tmp_path / "out"
+    said = invoke("analyze", "-w", str(shop), "--out", str(out), "--not-product", "gift card")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["growth"]["products"]["not_products"] == ["Gift Card", SAMPLE]
+    assert f"order lines named 'Gift Card', '{SAMPLE}' are left out as no product" in said
+    assert products_written(out) == {"Coffee"}
+
+
 def test_analyze_clear_not_products_forgets_them_and_says_so(shop, tmp_path):
     out = tmp_path / "out"
     invoke("analyze", "-w", str(shop), "--out", str(out), "--not-product", SAMPLE)

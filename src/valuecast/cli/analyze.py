@@ -28,6 +28,7 @@ from valuecast.cli.common import (
     is_url,
     kept_spend_named,
     not_products_given_or_fail,
+    not_products_to_keep,
     read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
@@ -347,8 +348,8 @@ def run_analysis(
     """Ingest ``files`` (if any) into ``workspace``, analyse it and write the results to ``out``.
 
     ``no_spend``: analyse without spend and drop the spend the workspace keeps, with the
-    snapshot.  ``not_product``: line names and SKUs that are no product, kept in the workspace
-    (replacing those kept before) with the snapshot; ``clear_not_products`` forgets those kept.
+    snapshot.  ``not_product``: line names and SKUs that are no product, added to those the
+    workspace keeps with the snapshot; ``clear_not_products`` forgets those kept.
     Given neither, the analysis leaves out the names the workspace keeps.
 
     ``on_step`` is called with each step's name as it starts (what the progress line shows):
@@ -365,7 +366,7 @@ def run_analysis(
 
     started = time.perf_counter()
     check_spend_options_or_fail(spend, no_spend)
-    keep_not_products = not_products_given_or_fail(not_product, clear_not_products)
+    given_not_products = not_products_given_or_fail(not_product, clear_not_products)
     inputs, held = _inputs_held(files, workspace, export_format, column_map, fx)
     held_note = None
     if held is not None:  # the workspace holds these files as they are: analysed as stored
@@ -381,7 +382,6 @@ def run_analysis(
         model=model,
         seasons=seasons,
         calendar=read_calendar_or_fail(calendar),
-        not_products=keep_not_products,
     )
     try:
         options.covariates = tuple(parse_covariates(covariates))
@@ -428,11 +428,13 @@ def run_analysis(
                 else:
                     spend_frame, kept_note = spend_or_kept(ws, given_spend)
                 kept_name = None if spend is None else spend.name  # --spend replaces the kept
+                kept_names = kept_not_products(ws)
                 forgotten_note = (
-                    forgotten_not_products_note(kept_not_products(ws))
-                    if clear_not_products
-                    else None
+                    forgotten_not_products_note(kept_names) if clear_not_products else None
                 )
+                # the names given are added to those kept; None: the analysis uses those kept
+                keep_not_products = not_products_to_keep(kept_names, given_not_products)
+                options.not_products = keep_not_products
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
                     done = refresh(

@@ -149,16 +149,32 @@ def spend_or_kept(workspace, spend_frame, *, no_spend: bool = False):
 def not_products_given_or_fail(
     not_product: list[str] | None, clear: bool
 ) -> tuple[str, ...] | None:
-    """The non-product names a command was given to keep in the workspace (none with
+    """The non-product names a command was given to add to those the workspace keeps (none with
     ``--clear-not-products``), as the workspace keeps them; None when it was given neither, to
     use those kept.  Both given is one line and exit 2."""
     from valuecast.store.not_products import not_product_names
 
     if clear and not_product:
-        fail("--not-product and --clear-not-products cannot be given together")
+        fail(
+            "--not-product and --clear-not-products cannot be given together: "
+            "--clear-not-products alone forgets the kept names, then --not-product adds to none"
+        )
     if clear:
         return ()
     return not_product_names(not_product) if not_product else None
+
+
+def not_products_to_keep(
+    kept: tuple[str, ...], given: tuple[str, ...] | None
+) -> tuple[str, ...] | None:
+    """What the workspace keeps after a command given ``given``
+    (:func:`not_products_given_or_fail`): the names ``kept`` with those given added, none after
+    ``--clear-not-products`` (``()``); None, to leave them as they are, when given neither."""
+    from valuecast.store.not_products import with_names_added
+
+    if given is None:
+        return None
+    return with_names_added(kept, given) if given else ()
 
 
 def forgotten_not_products_note(names: tuple[str, ...]) -> str | None:

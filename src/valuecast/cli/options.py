@@ -266,7 +266,7 @@ NotProductOption = Annotated[
             "An order line name or SKU that is no product (a fee, a free sample), left out of "
             "affinity, next products, reminders and first_product like the built-in ones "
             "(shipping, postage, tips, gift wrap, insurance...); repeat for more. Kept in the "
-            "workspace for every later command (replacing the names kept before)."
+            "workspace for every later command, added to the names kept before."
         ),
     ),
 ]

@@ -19,6 +19,7 @@ from valuecast.cli.common import (
     fail,
     forgotten_not_products_note,
     not_products_given_or_fail,
+    not_products_to_keep,
     open_workspace,
     writing_to,
     writing_workspace,
@@ -45,13 +46,16 @@ def _one_line(value: object) -> str:
 
 
 def _not_products(ws, given: tuple[str, ...] | None) -> tuple[tuple[str, ...], str | None]:
-    """The merchant's non-product names a command leaves out (those given, else those the
-    workspace keeps) and the note saying which, and which of them no order line carries, when
+    """The merchant's non-product names a command leaves out (those the workspace keeps, with
+    those given added) and the note saying which, and which of them no order line carries, when
     there are any."""
     from valuecast.analysis.growth.affinity import unmatched_not_products
     from valuecast.store.not_products import kept_not_products
 
-    names = kept_not_products(ws) if given is None else given
+    kept = kept_not_products(ws)
+    names = not_products_to_keep(kept, given)
+    if names is None:
+        names = kept
     if not names:
         return names, None
     listed = ", ".join(f"'{_one_line(name)}'" for name in names)
@@ -61,25 +65,27 @@ def _not_products(ws, given: tuple[str, ...] | None) -> tuple[tuple[str, ...], s
     if given is None:
         return names, (
             f"note: {listed} left out as no product, as the workspace keeps "
-            f"{'it' if len(names) == 1 else 'them'} (--not-product replaces them, "
+            f"{'it' if len(names) == 1 else 'them'} (--not-product adds to them, "
             f"--clear-not-products forgets them){check}"
         )
     return names, (
         f"note: {listed} kept in the workspace as no product: analyze, refresh, report and "
-        f"these commands leave them out from now on (--clear-not-products forgets them){check}"
+        f"these commands leave {'it' if len(names) == 1 else 'them'} out from now on "
+        f"(--not-product adds to them, --clear-not-products forgets them){check}"
     )
 
 
 def _keep_not_products(workspace: Path, given: tuple[str, ...] | None) -> str | None:
-    """Keep the names given (none: forget those kept) in ``workspace``, once the command's
-    results are written; the note of ``--clear-not-products``, if any."""
+    """Add the names given to those ``workspace`` keeps (none given: forget those kept), once
+    the command's results are written; the note of ``--clear-not-products``, if any."""
     if given is None:
         return None
     from valuecast.store.not_products import kept_not_products, store_not_products
 
     with writing_workspace(workspace, what="the non-product names are not kept") as ws:
-        forgotten = kept_not_products(ws) if not given else ()
-        store_not_products(ws, given)
+        kept = kept_not_products(ws)
+        forgotten = kept if not given else ()
+        store_not_products(ws, not_products_to_keep(kept, given))
     note = forgotten_not_products_note(forgotten)
     return None if note is None else f"note: {note}"
 

@@ -281,7 +281,7 @@ def not_products_note(names: Sequence[str], unmatched: Sequence[str] = ()) -> st
     missing = ", ".join(f"'{name}'" for name in unmatched)
     return (
         f"order lines named {listed} are left out as no product (affinity, next products, "
-        "reminders, first_product), as the workspace keeps them (--not-product replaces them, "
+        "reminders, first_product), as the workspace keeps them (--not-product adds to them, "
         "--clear-not-products forgets them)"
         + (f"; no order line is named {missing}: check the spelling" if unmatched else "")
     )

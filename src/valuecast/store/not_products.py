@@ -5,8 +5,9 @@ Affinity, next products, reminders and every customer's ``first_product`` leave 
 fees and tips by a built-in list (:mod:`valuecast.analysis.growth.non_products`); a shop's own
 lines of that kind (``House Blend Coffee Beans 12oz`` given away as a sample, an app's fee under
 a name of its own) are named once, to any command that takes ``--not-product``, and every
-later analysis, refresh, report and product command leaves them out too.  The names last given
-replace those kept before; ``--clear-not-products`` forgets them.
+later analysis, refresh, report and product command leaves them out too.  A name given later
+is added to those kept (:func:`with_names_added`); ``--clear-not-products`` forgets them.  The
+dashboard's Products page edits the whole list, and keeps the names it is given.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "kept_not_products",
     "not_product_names",
     "store_not_products",
+    "with_names_added",
 ]
 
 NOT_PRODUCTS_TABLE = "not_products"
@@ -37,6 +39,13 @@ def not_product_names(names: Iterable[str]) -> tuple[str, ...]:
         if text:
             kept.setdefault(text.lower(), text)
     return tuple(kept[key] for key in sorted(kept))
+
+
+def with_names_added(kept: Iterable[str], given: Iterable[str]) -> tuple[str, ...]:
+    """The names ``kept`` with ``given`` added, as the workspace keeps them: a merchant names one
+    more fee or sample at a time, and each command's ``--not-product`` adds to those named
+    before (a name given again is kept once)."""
+    return not_product_names([*kept, *given])
 
 
 def store_not_products(workspace, names: Iterable[str]) -> tuple[str, ...]:

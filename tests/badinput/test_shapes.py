@@ -35,9 +35,44 @@ def test_only_guest_orders_ingest_but_cannot_be_analysed(corpus, tmp_path, fmt):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [
         f"error: {workspace}: only guest orders up to the as-of date 2024-02-14 (6, with no "
-        "e-mail, phone or customer id): nothing to analyse"
+        "e-mail, phone or customer id): nothing to analyse; valuecast tells customers apart by "
+        "the e-mail, phone or customer id of their orders: export orders that carry one (a "
+        "point-of-sale or draft order without a customer carries none)"
     ]
     assert corpus.state(workspace) == before and not out.exists()
+
+
+def test_an_orders_table_of_guests_alone_says_what_to_map_and_writes_its_ingest_report(
+    corpus, tmp_path
+):
+    """A table whose customer column is empty on every row: the analysis finds no customer, and
+    the ingest is rolled back with it, so the error counts what else was excluded, says what to
+    map, and the ingest report (every row counted by reason) is written to --out."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,ordered_at,revenue,status\n"
+        "1,,2024-01-05,10.00,paid\n"
+        "2,,2024-02-05,20.00,paid\n"
+        "3,,2024-02-06,5.00,cancelled\n"
+        "4,,2024-03-05,30.00,paid\n"
+    )
+    workspace, out = tmp_path / "ws.duckdb", tmp_path / "out"
+    result = corpus.analyze(path, workspace, out, "--map", "status=status")
+    corpus.no_traceback(result)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error: {workspace}: only guest orders up to the as-of date 2024-03-05 (3, with no "
+        "e-mail, phone or customer id): nothing to analyse; the last ingest excluded 1 more "
+        "order (1 cancelled); map the column naming each order's customer with --map "
+        "customer_id=COL (an id or an e-mail address) or --map phone=COL (every row read is "
+        f"counted in {out / 'ingest_report.json'})"
+    ]
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert report["rows_read"] == 4 and report["guest_orders"] == 3
+    assert report["excluded_orders"] == {"cancelled": 1}
+    assert sorted(p.name for p in out.iterdir()) == ["ingest_report.json"]
+    assert corpus.state(workspace) is None  # the workspace it made is removed again
 
 
 def test_an_as_of_date_before_the_first_order_is_named_with_the_first_order(corpus, tmp_path):

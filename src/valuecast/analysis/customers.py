@@ -57,6 +57,7 @@ from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.segments import add_segments
 from valuecast.analysis.summary import (
     WHOLE_NUMBER_COLUMNS,
+    NoCustomersError,
     SummaryError,
     before_first_order,
     calibration_summary,
@@ -300,7 +301,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     lap("summary")
     n_customers = int(stats["n"])
     if n_customers == 0:
-        raise SummaryError(nothing_to_analyse(orders, as_of, facts))
+        error = NoCustomersError if facts["n_guest_orders"] else SummaryError
+        raise error(nothing_to_analyse(orders, as_of, facts))
 
     history_days = (as_of - to_date(facts["first_order_date"])).days
     reasons = []

@@ -88,6 +88,17 @@ class NoOrdersError(SummaryError):
     were all excluded (:func:`every_order_excluded` says which)."""
 
 
+class NoCustomersError(SummaryError):
+    """Orders to work on, but none up to the as-of date names a customer: every one a guest
+    order, with no customer id, e-mail or phone.  ``ingest_report``: the report of the ingest
+    that read them, where the job that raises it knows it, for the merchant to read what was
+    read and excluded."""
+
+    def __init__(self, message: str, ingest_report: dict | None = None) -> None:
+        super().__init__(message)
+        self.ingest_report = ingest_report
+
+
 def prepare_orders(
     orders: ir.Table, *, fill_revenue: bool = True, keep: Collection[str] = ()
 ) -> ir.Table:

@@ -437,11 +437,14 @@ def run_analysis(
                 options.not_products = keep_not_products
                 if results is not None:
                     # the new orders, the analysis of them and its snapshot: one transaction
-                    done = refresh(
-                        ws, results, options, spend=spend_frame, progress=show, in_engine=True,
-                        inputs=inputs, keep_spend_as=kept_name, drop_kept_spend=no_spend,
-                        keep_not_products=keep_not_products,
-                    )  # fmt: skip
+                    try:
+                        done = refresh(
+                            ws, results, options, spend=spend_frame, progress=show,
+                            in_engine=True, inputs=inputs, keep_spend_as=kept_name,
+                            drop_kept_spend=no_spend, keep_not_products=keep_not_products,
+                        )  # fmt: skip
+                    except ValueError as error:
+                        raise _with_ingest_report(error, out) from None
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
                 else:
@@ -535,6 +538,26 @@ def _replaced_note(snapshot, dated_by_new_files: bool) -> str:
             "the last day the export covers"
         )
     return note
+
+
+def _with_ingest_report(error: ValueError, out: Path) -> ValueError:
+    """``error``, or where the files read held no customer (every order a guest's,
+    :class:`~valuecast.analysis.summary.NoCustomersError`), the same naming the ingest report
+    it writes to ``out`` first: the ingest is rolled back with the analysis, and the report is
+    where the merchant reads what each row read became."""
+    from valuecast.analysis.payload import json_text
+    from valuecast.analysis.summary import NoCustomersError
+    from valuecast.outputs.files import write_atomically
+
+    if not isinstance(error, NoCustomersError) or error.ingest_report is None:
+        return error
+    path = out / "ingest_report.json"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda p: p.write_text(json_text(error.ingest_report)))
+    except OSError:
+        return error
+    return NoCustomersError(f"{error} (every row read is counted in {path})")
 
 
 def _inputs_held(files, workspace: Path, export_format, column_map, fx):

@@ -239,15 +239,19 @@ def analyze(
     (:class:`~valuecast.store.snapshots.SnapshotCustomers`): its rows are written once.
     """
     from valuecast.analysis.customers import analyze_tables
+    from valuecast.analysis.summary import NoCustomersError
     from valuecast.store.memory import release_unused_memory
     from valuecast.store.snapshots import SnapshotCustomers
 
     options = with_kept_not_products(workspace, options or AnalysisOptions())
     rows = SnapshotCustomers(workspace) if in_engine and workspace.in_transaction else None
-    result = analyze_tables(
-        workspace.orders(), workspace.order_lines(), workspace.customers(), options, progress,
-        keep=in_engine, store=None if rows is None else rows.store, step_done=_give_back_memory,
-    )  # fmt: skip
+    try:
+        result = analyze_tables(
+            workspace.orders(), workspace.order_lines(), workspace.customers(), options, progress,
+            keep=in_engine, store=None if rows is None else rows.store, step_done=_give_back_memory,
+        )  # fmt: skip
+    except NoCustomersError as error:
+        raise only_guest_orders(error, workspace.latest_ingest_report() or {}) from None
     if in_engine:
         stored = rows if rows is not None and rows.snapshot_id is not None else None
         return _kept_in_engine(result, stored)
@@ -399,6 +403,37 @@ def _as_of(workspace, orders, as_of):
             raise
         empty = [file["file"] for file in report.get("files") or [] if not file.get("rows_read")]
         raise every_order_excluded(error, report.get("excluded_orders") or {}, empty) from None
+
+
+def only_guest_orders(error: Exception, report: dict[str, Any]) -> Exception:
+    """``error`` (no order names a customer: :class:`~valuecast.analysis.summary.
+    NoCustomersError`) with what the merchant needs to act on it: the orders the last ingest
+    (``report``) excluded besides, counted by reason, and how to name each order's customer in
+    the files it read; the report travels with it."""
+    from valuecast.analysis.summary import NoCustomersError
+
+    excluded = {reason: int(n) for reason, n in (report.get("excluded_orders") or {}).items() if n}
+    also = ""
+    if excluded:
+        total = sum(excluded.values())
+        reasons = ", ".join(
+            f"{n:,} {reason}" for reason, n in sorted(excluded.items(), key=lambda i: (-i[1], i[0]))
+        )
+        orders = "order" if total == 1 else "orders"
+        also = f"; the last ingest excluded {total:,} more {orders} ({reasons})"
+    formats = {file.get("format") for file in report.get("files") or []}
+    if "orders" in formats:  # an orders table: its columns are the merchant's to map
+        advice = (
+            "map the column naming each order's customer with --map customer_id=COL (an id or "
+            "an e-mail address) or --map phone=COL"
+        )
+    else:
+        advice = (
+            "valuecast tells customers apart by the e-mail, phone or customer id of their orders: "
+            "export orders that carry one (a point-of-sale or draft order without a customer "
+            "carries none)"
+        )
+    return NoCustomersError(f"{error}{also}; {advice}", ingest_report=report or None)
 
 
 def seasonal_repeat_note(summary: dict) -> list[str]:

@@ -552,6 +552,11 @@ def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
          "--map 'date_format=%d %b %Y')"),
         ("31. März 2024, 23:30", ", or give the column's format in Python's strptime codes: "
          "--map 'date_format=\"%d. %b %Y, %H:%M\"')"),
+        # a long form with its weekday, as some admin exports and e-mail headers write dates
+        ("Tuesday, March 5, 2024", ", or give the column's format in Python's strptime codes: "
+         "--map 'date_format=\"%A, %b %d, %Y\"')"),
+        ("Tue, 05 Mar 2024 10:00:00", ", or give the column's format in Python's strptime "
+         "codes: --map 'date_format=\"%a, %d %b %Y %H:%M:%S\"')"),
     ],
 )  # fmt: skip
 def test_an_unread_date_says_what_would_read_it(tmp_path, cell, hint):
@@ -613,3 +618,24 @@ def test_a_month_word_of_no_language_is_still_an_error(tmp_path):
     path.write_text("customer_id,order_date,revenue\na,31 mars 2024,1\nb,1 brumaire 2024,1\n")
     with pytest.raises(InputError, match="cannot read '1 brumaire 2024' as a date in format"):
         generic.read_orders(path, {"date_format": "%d %b %Y"})
+
+
+def test_the_format_a_weekday_dates_hint_names_reads_the_column(tmp_path):
+    """The format the error names for ``Tuesday, March 5, 2024`` reads the column, its month
+    names full or abbreviated."""
+    from valuecast.io import generic
+    from valuecast.io.schema import InputError
+
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        'customer_id,order_date,revenue\na,"Tuesday, March 5, 2024",1\nb,"Friday, Apr 12, 2024",2\n'
+    )
+    with pytest.raises(InputError) as info:
+        generic.read_orders(path)
+    named = re.search(r"date_format=\"([^\"]+)\"", str(info.value))
+    assert named is not None, str(info.value)
+    result = generic.read_orders(path, {"date_format": named.group(1)})
+    assert result.orders["ordered_at"].tolist() == [
+        pd.Timestamp("2024-03-05"),
+        pd.Timestamp("2024-04-12"),
+    ]

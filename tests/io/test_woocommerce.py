@@ -591,6 +591,12 @@ def test_an_account_that_orders_of_many_customers_are_placed_under_joins_none(ex
         ),
         (["5 de março de 2024", "12 de abril de 2024"], ["2024-03-05", "2024-04-12"]),
         (
+            ["Tuesday, March 5, 2024", "Friday, April 12, 2024 9:05 am"],  # l, F j, Y
+            ["2024-03-05", "2024-04-12 09:05"],
+        ),
+        (["Tue, Mar 5th, 2024", "Fri, Apr 12th, 2024"], ["2024-03-05", "2024-04-12"]),  # D, M jS
+        (["Dienstag, 5. März 2024", "martes, 12 de abril de 2024"], ["2024-03-05", "2024-04-12"]),
+        (
             ["2024-03-05 11:30 pm", "2024-04-12 9:05 am"],  # Y-m-d g:i a
             ["2024-03-05 23:30", "2024-04-12 09:05"],
         ),

@@ -68,7 +68,8 @@ writes a date-time at midnight. An explicit format's ``%b`` and ``%B`` read mont
 English, French, German, Spanish, Italian, Dutch and Portuguese, full or abbreviated
 (``31 mars 2024``, ``1. Dez. 2024``; :func:`english_month_names`). The WooCommerce importer
 also reads the forms WordPress's date and time settings give (:meth:`Table._parse_wordpress`):
-a month by its name (``March 5, 2024 11:30 pm``, ``5 March 2024``) and a 12-hour clock.
+a month by its name (``March 5, 2024 11:30 pm``, ``5 March 2024``, ``Tuesday, March 5th, 2024``)
+and a 12-hour clock.
 """
 
 from __future__ import annotations
@@ -840,6 +841,36 @@ Y``, ``j \\d\\e F \\d\\e Y``; ``M`` for ``F`` alike), its month names made Engli
 (:func:`english_month_names`) and its clock 24-hour (:func:`_twenty_four_hour`)."""
 
 
+_WEEKDAY_WORDS = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend", "sonntag",
+    "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado",
+    "domingo", "lunedì", "lunedi", "martedì", "martedi", "mercoledì", "mercoledi", "giovedì",
+    "giovedi", "venerdì", "venerdi", "sabato", "maandag", "dinsdag", "woensdag", "donderdag",
+    "vrijdag", "zaterdag", "zondag", "segunda-feira", "terça-feira", "terca-feira",
+    "quarta-feira", "quinta-feira", "sexta-feira",
+)  # fmt: skip
+"""Weekday names a date written in words may start with (WordPress's ``l, F j, Y``: ``Tuesday,
+March 5, 2024``), in the languages of :data:`_MONTH_WORDS`: whole names, and English's
+abbreviations, none of which is a month's (French ``mar.`` is March's too, so it is not here)."""
+
+_WEEKDAY_AND_ORDINAL = (
+    r"(?i)^\s*(?:" + "|".join(sorted(_WEEKDAY_WORDS, key=len, reverse=True)) + r")\.?,?\s+"
+    r"|\b(\d{1,2})(?:st|nd|rd|th)\b"
+)
+"""A leading weekday name, or an English ordinal's suffix on a day (WordPress's ``jS``:
+``March 5th, 2024``), which :func:`without_weekday` drops."""
+
+
+def without_weekday(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``values`` (dates written in words) without a leading weekday name and with a day's
+    ordinal as its number (``Tuesday, March 5th, 2024`` -> ``March 5, 2024``): the month's name
+    says which number is the day, and the weekday adds nothing to read."""
+    return pc.replace_substring_regex(values, pattern=_WEEKDAY_AND_ORDINAL, replacement=r"\1")
+
+
 def _twenty_four_hour(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """``values`` with a 12-hour clock at their end written as a 24-hour one (``2024-03-05
     11:30 pm`` -> ``2024-03-05 23:30``, ``12:10 am`` -> ``00:10``); an hour no 12-hour clock
@@ -950,10 +981,13 @@ _GUESSED_FORMATS = (
     "%d. %b %Y %H:%M", "%d. %b %Y", "%d de %b de %Y", "%d.%m.%y", "%d.%m.%y %H:%M",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %I:%M:%S %p",
     "%Y-%m-%d %I:%M %p", "%Y/%m/%d %I:%M %p", "%m-%d-%Y", "%d-%m-%Y", "%d-%b-%Y", "%d-%b-%y",
+    "%A, %b %d, %Y", "%A, %b %d, %Y %I:%M %p", "%A, %b %d, %Y %H:%M", "%a, %b %d, %Y",
+    "%A, %d %b %Y", "%A, %d %b %Y %H:%M", "%a, %d %b %Y", "%a, %d %b %Y %H:%M:%S", "%A %d %b %Y",
 )  # fmt: skip
 """Date forms exports write that the readers leave to ``--map date_format``, tried in turn
 for the hint of an unread cell (Etsy's 12/30/24, WordPress's January 1, 2023 9:28 pm and its
-2023-01-01 9:28 pm, a German shop's 31. März 2024) once its month names are English
+2023-01-01 9:28 pm, a German shop's 31. März 2024, an admin's Tuesday, March 5, 2024 with its
+weekday in English, as ``%A`` reads it) once its month names are English
 (:func:`english_month_names`)."""
 
 
@@ -2105,7 +2139,8 @@ class Table:
         """The cells of the forms WordPress's date and time settings give, as a WooCommerce
         exporter writes its dates with them: a month by its name in any of the languages of
         :data:`_MONTH_WORDS` (``March 5, 2024 11:30 pm``, ``5 March 2024``, ``5. März 2024 um
-        23:30``; no day and month to confuse), a 12-hour clock (``2024-03-05 11:30 pm``,
+        23:30``; no day and month to confuse), after a weekday's name or with an ordinal day
+        (``Tuesday, March 5th, 2024``: :func:`without_weekday`), a 12-hour clock (``2024-03-05 11:30 pm``,
         ``13/03/2024 9:05 AM``), and the others as :meth:`_parse_other` reads them (a
         ``05/03/2024`` that no cell of the column tells the order of is an error)."""
         converted = pc.replace_substring_regex(
@@ -2125,7 +2160,7 @@ class Table:
             )
         named = matches(r"\pL{3}") & ~iso  # a month's name (RE2's \w is ASCII only)
         if named.any():
-            english = english_month_names(converted.filter(pa.array(named)))
+            english = english_month_names(without_weekday(converted.filter(pa.array(named))))
             cells = pd.Series(english.to_pandas(), dtype=object)
             parsed = np.full(len(cells), np.datetime64("NaT"), "datetime64[us]")
             for fmt in _WORDPRESS_FORMATS:

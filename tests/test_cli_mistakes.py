@@ -161,3 +161,17 @@ def test_a_model_is_named_as_an_analyst_writes_it(shop, typed, model):
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["model"]["name"].split("+")[0] == model
+
+
+def test_a_margin_given_in_percent_names_the_fraction_meant(shop):
+    """``--margin 40`` (40%) was "margin must be between 0 and 1", with no word of the form
+    that was meant."""
+    folder, _, workspace = shop
+    result = runner.invoke(app, ["analyze", "-w", str(workspace), "-o", str(folder / "m"),
+                                 "--margin", "40"])  # fmt: skip
+    line = _one_line_error(result)
+    assert line.endswith(
+        "margin must be between 0 and 1, the share of net revenue kept as profit (0.4 for 40%; "
+        "got 40)"
+    )
+    assert not (folder / "m").exists()

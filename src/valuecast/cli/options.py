@@ -179,7 +179,10 @@ DiscountRateOption = Annotated[
     ),
 ]
 MarginOption = Annotated[
-    float, typer.Option("--margin", help="Share of net revenue kept as profit.")
+    float,
+    typer.Option(
+        "--margin", help="Share of net revenue kept as profit, as a fraction (0.4 for 40%)."
+    ),
 ]
 ModelOption = Annotated[
     ModelChoice,
@@ -217,7 +220,8 @@ LastMarginOption = Annotated[
     float | None,
     typer.Option(
         "--margin",
-        help="Share of net revenue kept as profit (default: the last analysis', else 1.0).",
+        help="Share of net revenue kept as profit, as a fraction (0.4 for 40%; default: the last "
+        "analysis', else 1.0).",
     ),
 ]
 LastModelOption = Annotated[

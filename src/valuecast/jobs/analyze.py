@@ -85,7 +85,11 @@ class AnalysisOptions:
                 "years): the horizon is in months, not days"
             )
         if not 0 <= self.margin <= 1:
-            raise ValueError("margin must be between 0 and 1")
+            # a merchant's 40 for 40%: the fraction they meant is named
+            raise ValueError(
+                f"margin must be between 0 and 1, the share of net revenue kept as profit "
+                f"(0.4 for 40%; got {self.margin:g})"
+            )
         as_of = as_date(self.as_of, "as-of")
         if as_of is not None and as_of > date.today() + timedelta(days=1):
             # as orders dated after tomorrow are refused: every customer would look silent

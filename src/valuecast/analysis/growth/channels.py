@@ -650,7 +650,10 @@ def cac_table(
     (a month's spend against the customers of its first days would inflate the CAC).
     """
     if not 0 <= margin <= 1:
-        raise ValueError(f"margin must be between 0 and 1 (got {margin})")
+        raise ValueError(
+            f"margin must be between 0 and 1, the share of net revenue kept as profit "
+            f"(0.4 for 40%; got {margin:g})"
+        )
     _require(
         customers,
         ("customer_id", "acquisition_channel", "first_order_date", "historic_clv", "predicted_clv"),

@@ -67,3 +67,12 @@ def test_valuecast_alone_shows_the_help_and_succeeds():
     result = CliRunner().invoke(cli.app, [], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == _help()
+
+
+def test_export_names_its_default_file_by_the_to_option():
+    """The default audience file is named by the segment and --to's platform
+    (``win-back-klaviyo.csv``): the help called it ``<format>``, which --to is not and which
+    other commands' --format (the export's format) is."""
+    text = " ".join(" ".join(_help("export")).replace("│", " ").split())
+    assert "SEGMENT-TO.csv in the current folder, e.g. win-back-klaviyo.csv" in text
+    assert "<format>" not in text

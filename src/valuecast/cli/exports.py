@@ -149,7 +149,8 @@ def export(
         None,
         "--out",
         "-o",
-        help="CSV file to write (default: <segment>-<format>.csv, or where-<format>.csv).",
+        help="CSV file to write (default: SEGMENT-TO.csv in the current folder, e.g. "
+        "win-back-klaviyo.csv; where-TO.csv with --where).",
         show_default=False,
     ),
     include_non_consenting: bool = typer.Option(

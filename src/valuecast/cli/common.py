@@ -156,8 +156,9 @@ def not_products_given_or_fail(
 
     if clear and not_product:
         fail(
-            "--not-product and --clear-not-products cannot be given together: "
-            "--clear-not-products alone forgets the kept names, then --not-product adds to none"
+            "--not-product and --clear-not-products cannot be given together: give "
+            "--clear-not-products alone to forget the kept names, then --not-product the names "
+            "to keep"
         )
     if clear:
         return ()

@@ -175,3 +175,17 @@ def test_a_margin_given_in_percent_names_the_fraction_meant(shop):
         "got 40)"
     )
     assert not (folder / "m").exists()
+
+
+def test_a_format_and_a_grouping_are_taken_in_any_case(shop, tmp_path):
+    """``--format Orders`` and ``--by Channel``, as a merchant writes the names, were refused
+    as "not one of 'orders', ..."."""
+    folder, orders, workspace = shop
+    result = runner.invoke(app, ["ingest", str(orders), "-w", str(tmp_path / "w.duckdb"),
+                                 "--format", "Orders", "--map", MAPPING])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["cohorts", "-w", str(workspace), "--by", "Channel", "-o", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "c" / "cohorts.csv").read_text().startswith("cohort_month,channel,")

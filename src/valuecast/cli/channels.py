@@ -160,7 +160,9 @@ def channels(
     ),
     no_spend: NoKeptSpendOption = False,
     out: OutOption = Path("valuecast-out"),
-    by: GroupBy = typer.Option(GroupBy.channel, "--by", help="Attribute to group by."),
+    by: GroupBy = typer.Option(
+        GroupBy.channel, "--by", case_sensitive=False, help="Attribute to group by."
+    ),
     margin: LastMarginOption = None,
     as_of: LastAsOfOption = None,
     attributes: Path | None = typer.Option(

@@ -67,7 +67,10 @@ def _fmt(value: float | None, spec: str) -> str:
 def cohorts(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     by: CohortGrouping | None = typer.Option(
-        None, "--by", help="Split each cohort by the customer's first channel, product or code."
+        None,
+        "--by",
+        case_sensitive=False,
+        help="Split each cohort by the customer's first channel, product or code.",
     ),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     out: Path = typer.Option(

@@ -54,6 +54,7 @@ def ingest(
         None,
         "--format",
         metavar="<format>",
+        case_sensitive=False,  # Shopify as the merchant writes the platform's name
         help=f"Force the export format instead of detecting it from the header: {FORMAT_NAMES}.",
     ),
     column_map: MapOption = None,

@@ -131,6 +131,7 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         metavar="<format>",
+        case_sensitive=False,  # Shopify as the merchant writes the platform's name
         help=f"Force the export format instead of detecting it from the header: {FORMAT_NAMES}.",
     ),
 ]

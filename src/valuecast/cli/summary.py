@@ -41,6 +41,7 @@ def summary(
         None,
         "--format",
         metavar="<format>",
+        case_sensitive=False,  # Shopify as the merchant writes the platform's name
         help=f"With FILE: force the export format instead of detecting it: {FORMAT_NAMES}.",
     ),
     column_map: list[str] | None = typer.Option(

@@ -131,10 +131,24 @@ def test_compare_writes_the_migration_tables(refreshed, tmp_path):
     assert len(movers) == len(expected.high_value_to_at_risk)
 
 
+def test_compare_takes_a_quarter_end_for_the_snapshot_dated_before_it(refreshed):
+    _, workspace, _ = refreshed
+    result = runner.invoke(app, ["compare", "2026-01-02", "2026-07-01", "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "note: 2026-01-02 is snapshot 1, as of 2025-12-31 (the latest snapshot on" in output
+    assert "note: 2026-07-01 is snapshot 2, as of 2026-06-30" in output
+    assert "snapshot 1 (2025-12-31) -> 2 (2026-06-30)" in output
+    exact = runner.invoke(app, ["compare", "2025-12-31", "2", "-w", str(workspace)])
+    assert exact.exit_code == 0 and "note: 2025-12-31 is" not in exact.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["compare", "7"], "no snapshot '7'"),
+        (["compare", "2026-03-31", "latest"], "no snapshot as of 2026-03-31"),
+        (["compare", "2025-12-30", "latest"], "no snapshot as of 2025-12-30"),
         (["compare", "latest", "2"], "both sides are snapshot 2"),
     ],
 )

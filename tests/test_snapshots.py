@@ -138,6 +138,20 @@ def test_same_as_of_replaces_and_later_adds(workspace):
         snapshots.resolve_snapshot(workspace, "9")
 
 
+def test_a_date_takes_the_snapshot_as_of_it_within_a_month(workspace):
+    """A quarter's snapshot is dated by its last order: the quarter's end names it."""
+    snapshots.save_snapshot(workspace, _analysis("2025-09-27", BEFORE))
+    snapshots.save_snapshot(workspace, _analysis("2025-12-30", AFTER))
+    as_of = lambda text: snapshots.resolve_snapshot(workspace, text).as_of.isoformat()  # noqa: E731
+    assert as_of("2025-09-30") == "2025-09-27"
+    assert as_of("2025-12-31") == "2025-12-30"
+    assert as_of("2025-10-28") == "2025-09-27"  # 31 days on, no later snapshot yet
+    # a date a quarter after the latest snapshot, or before the first, takes none
+    for text in ("2026-03-31", "2025-10-29", "2025-09-26"):
+        with pytest.raises(snapshots.SnapshotError, match=f"no snapshot as of {text}: .*31 days"):
+            snapshots.resolve_snapshot(workspace, text)
+
+
 def test_compare_counts_every_move(workspace):
     snapshots.save_snapshot(workspace, _analysis("2025-03-31", BEFORE))
     snapshots.save_snapshot(workspace, _analysis("2025-06-30", AFTER))

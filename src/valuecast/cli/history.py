@@ -34,7 +34,11 @@ from valuecast.cli.options import (
 )
 from valuecast.cli.tables import column_parts, records_fitting
 
-SNAPSHOT_HELP = "A snapshot: its id, its as-of date (YYYY-MM-DD), 'latest' or 'previous'."
+SNAPSHOT_HELP = (
+    "A snapshot: its id, a date (YYYY-MM-DD: the snapshot dated on it or in the 31 days "
+    "before it, as 2025-12-31 takes the quarter's snapshot dated by its last order), "
+    "'latest' or 'previous'."
+)
 
 
 def _missing(value: object) -> bool:
@@ -344,6 +348,17 @@ def _snapshot_line(cells: dict[str, str]) -> str:
     )
 
 
+def _date_taken_note(given: str, taken) -> str | None:
+    """A line naming the snapshot a date took when the snapshot is dated before it."""
+    text = given.strip()
+    if len(text) != 10 or text.count("-") != 2 or text == taken.as_of.isoformat():
+        return None
+    return (
+        f"note: {text} is snapshot {taken.snapshot_id}, as of {taken.as_of} (the latest "
+        "snapshot on or before that date)"
+    )
+
+
 def compare(
     before: str = typer.Argument("previous", help=SNAPSHOT_HELP),
     after: str = typer.Argument("latest", help=SNAPSHOT_HELP),
@@ -365,8 +380,12 @@ def compare(
             comparison = compare_snapshots(ws, before, after)
         except SnapshotError as error:
             fail(str(error))
-    _print_comparison(comparison, top=top)
     first, second = comparison.before, comparison.after
+    for given, taken in ((before, first), (after, second)):
+        note = _date_taken_note(given, taken)
+        if note:
+            console.print(note, highlight=False, soft_wrap=True)
+    _print_comparison(comparison, top=top)
     if first.as_of > second.as_of:
         console.print(
             f"note: BEFORE ({first.as_of}) is dated after AFTER ({second.as_of}): the moves above "

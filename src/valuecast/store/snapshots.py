@@ -716,7 +716,10 @@ def latest_snapshot(workspace) -> SnapshotInfo | None:
 
 
 def resolve_snapshot(workspace, reference: str | int | None = None) -> SnapshotInfo:
-    """A snapshot by id (``3``), as-of date (``2026-06-30``), ``latest`` / None, or ``previous``."""
+    """A snapshot by id (``3``), date (``2026-06-30``), ``latest`` / None, or ``previous``.
+
+    A date that no snapshot is dated on takes the snapshot as of it (:func:`_snapshot_as_of`).
+    """
     snapshots = list_snapshots(workspace)
     if not snapshots:
         raise SnapshotError(
@@ -738,7 +741,41 @@ def resolve_snapshot(workspace, reference: str | int | None = None) -> SnapshotI
         if text == str(snapshot.snapshot_id) or text == snapshot.as_of.isoformat():
             return snapshot
     known = ", ".join(f"{s.snapshot_id} ({s.as_of})" for s in snapshots)
-    raise SnapshotError(f"no snapshot {text!r}: the workspace has {known}")
+    day = _iso_date(text)
+    if day is None:
+        raise SnapshotError(f"no snapshot {text!r}: the workspace has {known}")
+    taken = _snapshot_as_of(snapshots, day)
+    if taken is None:
+        raise SnapshotError(
+            f"no snapshot as of {text}: the workspace has {known} (a date takes the snapshot "
+            f"dated on it or in the {DATE_REACH_DAYS} days before it)"
+        )
+    return taken
+
+
+DATE_REACH_DAYS = 31
+"""How far before a date given for a snapshot its snapshot may be dated: a snapshot is dated by
+its last order (2025-12-30), and a merchant names the quarter's end (2025-12-31); a snapshot a
+quarter older is another quarter's, never taken for this one."""
+
+
+def _iso_date(text: str) -> date | None:
+    """``text`` as a YYYY-MM-DD date, None when it is none."""
+    if len(text) != 10:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _snapshot_as_of(snapshots: Sequence[SnapshotInfo], day: date) -> SnapshotInfo | None:
+    """The latest of ``snapshots`` (oldest first) dated on ``day`` or in the
+    :data:`DATE_REACH_DAYS` days before it: the analysis a merchant had as of that day."""
+    earlier = [s for s in snapshots if s.as_of <= day]
+    if not earlier or (day - earlier[-1].as_of).days > DATE_REACH_DAYS:
+        return None
+    return earlier[-1]
 
 
 def _one(workspace, column: str, snapshot_id: int) -> Any:

@@ -75,6 +75,18 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     assert len(customers) == snapshots[-1].n_customers
 
 
+def test_refresh_counts_the_orders_new_updated_and_already_stored(refreshed):
+    folder, _, output = refreshed
+    report = json.loads((folder / "q2" / "ingest_report.json").read_text())
+    assert report["new_orders"] and report["unchanged_orders"]
+    line = (
+        f"ingested {report['orders']:,} orders (new {report['new_orders']:,}, updated "
+        f"{report['updated_orders']:,}, unchanged {report['unchanged_orders']:,}; ingest "
+        f"#{report['ingest_id']})"
+    )
+    assert line in " ".join(output.split())
+
+
 def test_analyze_and_refresh_store_the_dashboards_pages_with_each_snapshot(refreshed):
     """`valuecast serve` reads the charts and sort orders instead of computing them."""
     from valuecast.store.snapshots import SORT_ORDERS, load_pages

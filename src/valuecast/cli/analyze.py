@@ -29,6 +29,7 @@ from valuecast.cli.common import (
     kept_spend_named,
     not_products_given_or_fail,
     not_products_to_keep,
+    order_counts,
     read_calendar_or_fail,
     read_files,
     read_spend_or_fail,
@@ -187,9 +188,23 @@ def write_analysis(
 
 
 def _print_analysis(
-    analysis, paths: dict[str, Path], seconds: float, ingest_notes: list[str] = ()
+    analysis,
+    paths: dict[str, Path],
+    seconds: float,
+    ingest_notes: list[str] = (),
+    ingested: dict | None = None,
 ) -> None:
+    """The analysis' headline, backtest and RFM groups, then its notes and files; ``ingested``:
+    the report of the ingest the command ran, whose orders it counts first."""
     summary = analysis.summary
+    if ingested:
+        # what the export added to the workspace: a quarter's export repeats stored orders
+        console.print(
+            f"ingested {ingested['orders']:,} orders ({order_counts(ingested)}; ingest "
+            f"#{ingested['ingest_id']})",
+            highlight=False,
+            soft_wrap=True,
+        )
     currency = summary.get("currency") or ""
     totals = summary["totals"]
     money = lambda value: f"{value:,.0f} {currency}".strip()  # noqa: E731
@@ -513,7 +528,9 @@ def run_analysis(
             noticed = [*noticed, forgotten_note]
         if snapshot.replaced:  # one snapshot per as-of date
             noticed = [*noticed, _replaced_note(snapshot, results is not None and as_of is None)]
-        _print_analysis(analysis, paths, seconds, noticed)
+        _print_analysis(
+            analysis, paths, seconds, noticed, ingested=report if results is not None else None
+        )
     return analysis, paths
 
 

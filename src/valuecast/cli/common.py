@@ -241,6 +241,18 @@ def read_table_url(source: str):
         fail(str(error))
 
 
+def order_counts(report: dict) -> str:
+    """An ingest report's orders by what the ingest did with them: ``new 12, updated 3,
+    unchanged 480`` (and those two files gave differently)."""
+    counts = (
+        f"new {report['new_orders']:,}, updated {report['updated_orders']:,}, unchanged "
+        f"{report['unchanged_orders']:,}"
+    )
+    if report.get("conflicting_orders"):
+        counts += f"; {report['conflicting_orders']:,} differ between files, last kept"
+    return counts
+
+
 def print_ingest_report(report: object) -> None:
     data = report.to_dict()  # type: ignore[attr-defined]
     files = Table(
@@ -271,10 +283,7 @@ def print_ingest_report(report: object) -> None:
     totals.add_column(justify="right")
     rows = [
         ("rows read", f"{data['rows_read']:,}"),
-        ("orders", f"{data['orders']:,}  (new {data['new_orders']:,}, updated "
-                   f"{data['updated_orders']:,}, unchanged {data['unchanged_orders']:,}"
-                   + (f"; {data['conflicting_orders']:,} differ between files, last kept)"
-                      if data.get("conflicting_orders") else ")")),
+        ("orders", f"{data['orders']:,}  ({order_counts(data)})"),
         ("line items", f"{data['line_items']:,}"),
         ("customers", f"{data['customers']:,}"
                       + (f" with orders  ({data['customer_records']:,} records of a customers "

@@ -189,3 +189,22 @@ def test_a_format_and_a_grouping_are_taken_in_any_case(shop, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "c" / "cohorts.csv").read_text().startswith("cohort_month,channel,")
+
+
+@pytest.mark.parametrize(
+    ("command", "by", "column"),
+    [
+        ("cohorts", "first-product", "first_product"),
+        ("channels", "Discount-Code", "first_discount_code"),
+    ],
+)
+def test_a_grouping_is_taken_with_a_dash(shop, tmp_path, command, by, column):
+    """``--by first-product``, as the command line's option names are written, was refused as
+    "not one of 'channel', 'first_product', ..." where first_product was taken."""
+    _, _, workspace = shop
+    result = runner.invoke(app, [command, "-w", str(workspace), "--by", by, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    header = (tmp_path / f"{command}.csv").read_text().splitlines()[0].split(",")
+    assert column in header
+    wrong = runner.invoke(app, [command, "-w", str(workspace), "--by", "product"])
+    assert wrong.exit_code == 2 and "'product' is not one of 'channel'" in wrong.output

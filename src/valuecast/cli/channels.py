@@ -34,6 +34,8 @@ from valuecast.cli.options import (
     NoKeptSpendOption,
     OutOption,
     WorkspaceOption,
+    grouping_named,
+    grouping_names,
 )
 
 if TYPE_CHECKING:
@@ -161,7 +163,11 @@ def channels(
     no_spend: NoKeptSpendOption = False,
     out: OutOption = Path("valuecast-out"),
     by: GroupBy = typer.Option(
-        GroupBy.channel, "--by", case_sensitive=False, help="Attribute to group by."
+        GroupBy.channel,
+        "--by",
+        metavar=grouping_names(GroupBy),
+        parser=lambda text: grouping_named(text, GroupBy),
+        help="Attribute to group by.",
     ),
     margin: LastMarginOption = None,
     as_of: LastAsOfOption = None,

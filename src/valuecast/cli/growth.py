@@ -23,7 +23,13 @@ from valuecast.cli.common import (
     open_workspace,
     ungrouped_note,
 )
-from valuecast.cli.options import JsonOption, NoKeptSpendOption, WorkspaceOption
+from valuecast.cli.options import (
+    JsonOption,
+    NoKeptSpendOption,
+    WorkspaceOption,
+    grouping_named,
+    grouping_names,
+)
 
 AS_OF_HELP = "YYYY-MM-DD (default: the last order date in the workspace)."
 SHOWN_MONTHS = (0, 1, 3, 6, 12)  # months since acquisition shown on screen (the CSV has all)
@@ -69,7 +75,8 @@ def cohorts(
     by: CohortGrouping | None = typer.Option(
         None,
         "--by",
-        case_sensitive=False,
+        metavar=grouping_names(CohortGrouping),
+        parser=lambda text: grouping_named(text, CohortGrouping),
         help="Split each cohort by the customer's first channel, product or code.",
     ),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),

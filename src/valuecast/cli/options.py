@@ -40,6 +40,8 @@ __all__ = [
     "MODEL_SPELLINGS",
     "ModelChoice",
     "ModelOption",
+    "grouping_named",
+    "grouping_names",
     "model_named",
     "OutOption",
     "SeasonsOption",
@@ -72,6 +74,25 @@ class ModelChoice(StrEnum):
 
 
 Choice = TypeVar("Choice", bound=StrEnum)
+
+
+def grouping_named(text: str | StrEnum, choices: type[Choice]) -> Choice:
+    """The grouping of ``choices`` that ``text`` names, in any case and with a dash for the
+    underscore (``first-product``, as the command line's own option names are written); else a
+    bad parameter listing the names."""
+    if isinstance(text, choices):
+        return text
+    name = str(text).strip().casefold().replace("-", "_")
+    if name in choices.__members__:
+        return choices[name]
+    names = ", ".join(repr(choice.value) for choice in choices)
+    raise typer.BadParameter(f"{str(text)!r} is not one of {names}.")
+
+
+def grouping_names(choices: type[StrEnum]) -> str:
+    """The metavar listing ``choices``, as a choice option's own shows them."""
+    return "<" + "|".join(choice.value for choice in choices) + ">"
+
 
 MODEL_SPELLINGS: dict[str, str] = {
     "paretonbd": "pnbd",

@@ -47,11 +47,15 @@ def test_report_command_writes_the_page(shop, tmp_path):
     assert f"{shop.with_spend[0]['n_customers']:,}" in html
 
 
-def test_report_command_defaults_to_report_html(shop, tmp_path, monkeypatch):
+def test_report_command_writes_where_analyze_writes_it(shop, tmp_path, monkeypatch):
+    """By default the report is valuecast-out/report.html, as analyze writes it (the folder
+    made), not ./report.html beside them."""
     monkeypatch.chdir(tmp_path)
     result = run("-w", shop.workspace, "--as-of", "2026-03-31", "--margin", "0.5")
     assert result.exit_code == 0, result.output
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "report written to valuecast-out/report.html" in result.output
+    assert not (tmp_path / "report.html").exists()
+    html = (tmp_path / "valuecast-out" / "report.html").read_text(encoding="utf-8")
     assert "as of 2026-03-31" in html and "at a 50% margin" in html
     assert 'data-figure="channels-cac"' not in html  # no spend: CLV by channel only
 

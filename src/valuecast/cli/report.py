@@ -35,9 +35,20 @@ if TYPE_CHECKING:  # pandas is imported by the commands that need it (start-up t
     import pandas as pd
 
 
+DEFAULT_OUT = Path("valuecast-out") / "report.html"
+"""Where ``report`` writes by default: beside the files ``analyze`` writes to its default
+``--out``, the report among them."""
+
+
 def report(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
-    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
+    out: Path = typer.Option(
+        DEFAULT_OUT,
+        "--out",
+        "-o",
+        help="The HTML file to write (by default where `analyze` writes it, its folder made "
+        "when missing).",
+    ),
     spend: Path | None = typer.Option(
         None,
         "--spend",
@@ -51,7 +62,8 @@ def report(
     horizon: LastHorizonOption = None,
     as_of: LastAsOfOption = None,
 ) -> None:
-    """Write report.html: every chart of the analysis in one page that opens offline.
+    """Write report.html (to valuecast-out/, as analyze does): every chart of the analysis in
+    one page that opens offline.
 
     Headline figures, how value concentrates, P(alive), RFM groups and spend tiers, cohorts and
     retention, CLV (and CLV:CAC with a spend file) by channel, the growth stage, the model backtest
@@ -71,7 +83,7 @@ def report(
     check_spend_options_or_fail(spend, no_spend)
     if out.exists() and out.is_dir():
         fail(f"{out}: is a folder (--out names the HTML file to write)")
-    if not out.parent.exists():
+    if not out.parent.exists() and out != DEFAULT_OUT:
         fail(f"{out.parent}: no such folder (--out)")
     spend_frame = read_spend_or_fail(spend)
     with open_workspace(workspace) as ws:
@@ -84,6 +96,7 @@ def report(
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)  # the default folder, as analyze makes it
         path = write_report(out, *inputs)
     except OSError as error:
         fail(f"{out}: cannot write the report: {error}")

@@ -76,3 +76,12 @@ def test_export_names_its_default_file_by_the_to_option():
     text = " ".join(" ".join(_help("export")).replace("│", " ").split())
     assert "SEGMENT-TO.csv in the current folder, e.g. win-back-klaviyo.csv" in text
     assert "<format>" not in text
+
+
+@pytest.mark.parametrize("command", ["ingest", "analyze", "refresh", "summary"])
+def test_the_fx_help_names_the_columns_of_the_rates_file(command):
+    """--fx said "RATES.csv converting currencies" alone, where --spend names its columns
+    (month, channel, spend): a merchant could not write the file without reading the code."""
+    text = " ".join(" ".join(_help(command)).replace("│", " ").split())
+    assert "RATES.csv (currency, rate) converting every currency to one base currency" in text
+    assert "(EUR,1.08 beside USD,1)" in text

@@ -16,6 +16,7 @@ from valuecast.cli.common import (
 )
 from valuecast.cli.options import (
     FORMAT_NAMES,
+    FX_HELP,
     EngineOption,
     ExportFormat,
     MapOption,
@@ -58,9 +59,7 @@ def ingest(
         help=f"Force the export format instead of detecting it from the header: {FORMAT_NAMES}.",
     ),
     column_map: MapOption = None,
-    fx: Path | None = typer.Option(
-        None, "--fx", help="RATES.csv converting every currency to one base currency."
-    ),
+    fx: Path | None = typer.Option(None, "--fx", help=FX_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
     engine: EngineOption = "duckdb",
     tables: TablesOption = None,

@@ -17,6 +17,7 @@ from valuecast.analysis.covariate_names import COVARIATES
 __all__ = [
     "ENGINE_HELP",
     "FORMAT_NAMES",
+    "FX_HELP",
     "TABLES_HELP",
     "AsOfOption",
     "CalendarOption",
@@ -184,7 +185,12 @@ def joined_map(given: list[str] | None) -> str | None:
     return ",".join(given)
 
 
-FxOption = Annotated[Path | None, typer.Option("--fx", help="RATES.csv converting currencies.")]
+FX_HELP = (
+    "RATES.csv (currency, rate) converting every currency to one base currency, the one of "
+    "rate 1; another's rate is one unit of it in the base (EUR,1.08 beside USD,1)."
+)
+"""--fx's help, of every command reading exports: the columns ``io.fx.load_rates`` reads."""
+FxOption = Annotated[Path | None, typer.Option("--fx", help=FX_HELP)]
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")
 ]

@@ -23,6 +23,7 @@ from valuecast.cli.common import (
 )
 from valuecast.cli.options import (
     FORMAT_NAMES,
+    FX_HELP,
     EngineOption,
     ExportFormat,
     TablesOption,
@@ -51,9 +52,7 @@ def summary(
         help="With FILE: columns of a generic orders table: customer_id=COL, ordered_at=COL, "
         "revenue=COL",
     ),
-    fx: Path | None = typer.Option(
-        None, "--fx", help="With FILE: RATES.csv converting every currency to one base currency."
-    ),
+    fx: Path | None = typer.Option(None, "--fx", help=f"With FILE: {FX_HELP}"),
     as_of: str | None = typer.Option(
         None, "--as-of", help="YYYY-MM-DD (default: the last order date in the data)."
     ),

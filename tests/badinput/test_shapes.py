@@ -75,6 +75,28 @@ def test_an_orders_table_of_guests_alone_says_what_to_map_and_writes_its_ingest_
     assert corpus.state(workspace) is None  # the workspace it made is removed again
 
 
+def test_an_ingest_of_guests_alone_says_analyze_finds_no_one_and_what_to_map(corpus, tmp_path):
+    """ingest exited 0 showing "customers 0" alone: the merchant learnt at analyze that no
+    order named its customer."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,ordered_at,revenue\n1,,2024-01-05,10.00\n2,,2024-02-05,20.00\n"
+    )
+    workspace = tmp_path / "ws.duckdb"
+    result = corpus.ingest(path, workspace)
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: no order names its customer (2 guest orders, with no e-mail, phone or customer "
+        "id): `valuecast analyze` finds no one to analyse; map the column naming each order's "
+        "customer with --map customer_id=COL (an id or an e-mail address) or --map phone=COL"
+    ) in " ".join(result.output.split())
+    # a customer's order beside them: analyze has someone, and nothing is hinted
+    named = tmp_path / "named.csv"
+    named.write_text("order_id,customer_id,ordered_at,revenue\n3,a@x.com,2024-03-05,30.00\n")
+    result = corpus.ingest(named, workspace)
+    assert result.exit_code == 0 and "no order names its customer" not in result.output
+
+
 def test_an_as_of_date_before_the_first_order_is_named_with_the_first_order(corpus, tmp_path):
     path = corpus.write(tmp_path / "export.csv", "shopify", corpus.shop(3))
     workspace, out = tmp_path / "ws.duckdb", tmp_path / "out"

@@ -8,6 +8,7 @@ import typer
 
 from valuecast.cli import scale
 from valuecast.cli.common import (
+    console,
     inputs_identity,
     print_ingest_report,
     read_files,
@@ -77,3 +78,20 @@ def ingest(
         print(report.to_json())
     else:
         print_ingest_report(report)
+        hint = _no_customers_hint(report.to_dict())
+        if hint is not None:
+            console.print(hint, highlight=False, markup=False, soft_wrap=True)
+
+
+def _no_customers_hint(report: dict) -> str | None:
+    """Where the workspace holds orders but no customer (every order a guest's), what to map
+    or export: ``analyze`` would find no one to analyse."""
+    from valuecast.jobs.analyze import naming_customers_advice
+
+    if report["workspace_customers"] or not report["workspace_orders"]:
+        return None
+    return (
+        f"note: no order names its customer ({report['workspace_orders']:,} guest orders, with "
+        "no e-mail, phone or customer id): `valuecast analyze` finds no one to analyse; "
+        + naming_customers_advice(report)
+    )

@@ -425,19 +425,24 @@ def only_guest_orders(error: Exception, report: dict[str, Any]) -> Exception:
         )
         orders = "order" if total == 1 else "orders"
         also = f"; the last ingest excluded {total:,} more {orders} ({reasons})"
+    advice = naming_customers_advice(report)
+    return NoCustomersError(f"{error}{also}; {advice}", ingest_report=report or None)
+
+
+def naming_customers_advice(report: dict[str, Any]) -> str:
+    """How to name each order's customer in the files an ingest (``report``) read, whose orders
+    named none: the column to map in an orders table, else the orders to export."""
     formats = {file.get("format") for file in report.get("files") or []}
     if "orders" in formats:  # an orders table: its columns are the merchant's to map
-        advice = (
+        return (
             "map the column naming each order's customer with --map customer_id=COL (an id or "
             "an e-mail address) or --map phone=COL"
         )
-    else:
-        advice = (
-            "valuecast tells customers apart by the e-mail, phone or customer id of their orders: "
-            "export orders that carry one (a point-of-sale or draft order without a customer "
-            "carries none)"
-        )
-    return NoCustomersError(f"{error}{also}; {advice}", ingest_report=report or None)
+    return (
+        "valuecast tells customers apart by the e-mail, phone or customer id of their orders: "
+        "export orders that carry one (a point-of-sale or draft order without a customer "
+        "carries none)"
+    )
 
 
 def seasonal_repeat_note(summary: dict) -> list[str]:

@@ -240,3 +240,15 @@ def test_the_printed_model_names_the_covariates_it_was_fitted_with(channel_analy
     assert summary["model"]["name"] == "pnbd"
     assert _model_line(summary["model"]) == "pnbd with covariates (acquisition_channel)"
     assert _model_line({"name": "bgnbd"}) == "bgnbd"
+
+
+def test_a_covariate_is_named_as_by_names_a_grouping(tmp_path):
+    """``--covariates first-product`` is read as ``--by first-product`` is: any case, a dash."""
+    assert parse_covariates("first-product, Accepts-Marketing,first_product") == [
+        "first_product",
+        "accepts_marketing",
+    ]
+    result = runner.invoke(
+        app, ["--workspace", str(tmp_path / "none.duckdb"), "--covariates", "first-product"]
+    )
+    assert result.exit_code != 0 and "--covariates" not in result.output, result.output

@@ -26,13 +26,20 @@ class CovariateError(ValuecastError, ValueError):
 def parse_covariates(text: str | None, available: Sequence[str] = tuple(COVARIATES)) -> list[str]:
     """The column names of ``--covariates a,b,c`` (trimmed, duplicates dropped), checked.
 
-    An unknown name raises :class:`CovariateError` naming it and listing ``available``.
+    A name is read in any case and with a dash for the underscore (``first-product``), as
+    ``--by`` reads its groupings. An unknown name raises :class:`CovariateError` naming it and
+    listing ``available``.
     """
-    names = list(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
-    for name in names:
-        if name not in available:
+    parts = [part.strip() for part in (text or "").split(",") if part.strip()]
+    for part in parts:
+        if column_named(part) not in available:
             raise CovariateError(
-                f"--covariates: no column {name!r} in the customers table "
+                f"--covariates: no column {part!r} in the customers table "
                 f"(available: {', '.join(available)})"
             )
-    return names
+    return list(dict.fromkeys(column_named(part) for part in parts))
+
+
+def column_named(text: str) -> str:
+    """The column name ``text`` spells, in any case and with a dash for the underscore."""
+    return text.strip().casefold().replace("-", "_")

@@ -85,3 +85,11 @@ def test_the_fx_help_names_the_columns_of_the_rates_file(command):
     text = " ".join(" ".join(_help(command)).replace("│", " ").split())
     assert "RATES.csv (currency, rate) converting every currency to one base currency" in text
     assert "(EUR,1.08 beside USD,1)" in text
+
+
+@pytest.mark.parametrize("command", ["analyze", "refresh"])
+def test_the_out_help_names_the_files_written_there(command):
+    """analyze's and refresh's --out said "Output folder." alone, not what is written in it."""
+    text = " ".join(" ".join(_help(command)).replace("│", " ").split())
+    assert "Folder for the analysis files: customers.csv, summary.json, report.html" in text
+    assert "Output folder." not in text

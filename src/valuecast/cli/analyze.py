@@ -38,6 +38,7 @@ from valuecast.cli.common import (
     writing_workspace,
 )
 from valuecast.cli.options import (
+    AnalysisOutOption,
     AsOfOption,
     CalendarOption,
     ClearNotProductsOption,
@@ -54,7 +55,6 @@ from valuecast.cli.options import (
     ModelOption,
     NoSpendOption,
     NotProductOption,
-    OutOption,
     SeasonsOption,
     SpendOption,
     TablesOption,
@@ -762,7 +762,7 @@ def analyze(
     annual_discount_rate: DiscountRateOption = 0.10,
     margin: MarginOption = 1.0,
     model: ModelOption = ModelChoice.auto,
-    out: OutOption = Path("valuecast-out"),
+    out: AnalysisOutOption = Path("valuecast-out"),
     spend: SpendOption = None,
     no_spend: NoSpendOption = False,
     calendar: CalendarOption = None,

@@ -15,6 +15,7 @@ from rich.table import Table
 from valuecast.cli.analyze import run_analysis
 from valuecast.cli.common import console, fail, open_workspace, writing_to
 from valuecast.cli.options import (
+    AnalysisOutOption,
     AsOfOption,
     ClearNotProductsOption,
     FormatOption,
@@ -26,7 +27,6 @@ from valuecast.cli.options import (
     MapOption,
     NoSpendOption,
     NotProductOption,
-    OutOption,
     SpendOption,
     TopOption,
     WorkspaceOption,
@@ -192,7 +192,7 @@ def refresh(
     annual_discount_rate: LastDiscountRateOption = None,
     margin: LastMarginOption = None,
     model: LastModelOption = None,
-    out: OutOption = Path("valuecast-out"),
+    out: AnalysisOutOption = Path("valuecast-out"),
     spend: SpendOption = None,
     no_spend: NoSpendOption = False,
     top: TopOption = 10,

@@ -15,6 +15,7 @@ import typer
 from valuecast.analysis.covariate_names import COVARIATES
 
 __all__ = [
+    "AnalysisOutOption",
     "ENGINE_HELP",
     "FORMAT_NAMES",
     "FX_HELP",
@@ -262,6 +263,15 @@ LastModelOption = Annotated[
     ),
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+AnalysisOutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Folder for the analysis files: customers.csv, summary.json, report.html and the "
+        "rest (made when missing).",
+    ),
+]
 SpendOption = Annotated[
     Path | None,
     typer.Option(

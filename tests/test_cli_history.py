@@ -558,3 +558,23 @@ def test_a_refresh_whose_export_holds_no_later_order_says_it_is_not_a_new_period
     )  # fmt: skip
     assert dated.exit_code == 0, dated.output
     assert "replaces snapshot" in dated.output and "No order in these files" not in dated.output
+
+
+@pytest.mark.parametrize("width", [120, 48])
+def test_history_names_the_interval_as_that_of_the_expected_value(refreshed, width):
+    """The history's column said "80% interval" alone, where analyze's headline, the report and
+    the customer page say "80% interval of the expected value": the same range, named alike in
+    the table (its header in two lines) and in a narrow terminal's lines."""
+    from valuecast.cli import common
+
+    _, workspace, _ = refreshed
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common.console, "_width", width)
+        result = runner.invoke(app, ["history", "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    if width == 120:
+        assert re.search(r"80% interval of ┃[^\n]*\n[^\n]*┃ the expected value ┃", result.output)
+        assert _tables_whole(result.output)
+    else:
+        flat = " ".join(result.output.split())
+        assert re.search(r"\(80% interval of the expected value [\d,]+ to [\d,]+\)", flat)

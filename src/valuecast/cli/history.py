@@ -85,6 +85,9 @@ def _matrix_tables(matrix, title: str) -> list[Table]:
     return column_parts(title, ("before \\ after", {}), columns, rows, console)
 
 
+INTERVAL_COLUMN = "80% interval of the expected value"
+"""The history's interval column, named as analyze's headline, the report and the dashboard
+name it: the fit's range of the expected predicted CLV, not of the sales that come."""
 _FIGURE_LABELS = {"historic_clv": "historic CLV", "predicted_clv": "predicted CLV"}
 """The comparison's totals as the history table and the report name them."""
 
@@ -289,7 +292,7 @@ def history(
     title = f"snapshots (amounts in {named[0]})" if named and not several else "snapshots"
     totals = Table(title=title)
     columns = ["id", "as of", "customers", "orders", "historic CLV", "predicted CLV",
-               "80% interval", *(["currency"] if several else []), "model"]  # fmt: skip
+               INTERVAL_COLUMN, *(["currency"] if several else []), "model"]  # fmt: skip
     rows = []
     for row, currency in zip(table.itertuples(), currencies, strict=True):
         interval = (
@@ -303,10 +306,11 @@ def history(
             "none fitted" if _missing(row.model) else str(row.model),
         ])  # fmt: skip
     for index, column in enumerate(columns):
-        whole = column not in ("80% interval", "model")  # a number or a date cut says nothing
+        whole = column not in (INTERVAL_COLUMN, "model")  # a number or a date cut says nothing
         totals.add_column(
             column, justify="left" if column in ("as of", "currency", "model") else "right",
             min_width=max((len(cells[index]) for cells in rows), default=0) if whole else None,
+            max_width=len("the expected value") if column == INTERVAL_COLUMN else None,
             overflow="ellipsis" if whole else "fold",
         )  # fmt: skip
     for cells in rows:
@@ -337,13 +341,13 @@ def history(
 
 def _snapshot_line(cells: dict[str, str]) -> str:
     """One snapshot of the history table as a line: ``snapshot 2, as of 2025-12-31: ...``."""
-    interval = cells["80% interval"]
+    interval = cells[INTERVAL_COLUMN]
     currency = f" {cells['currency']}" if "currency" in cells else ""
     return (
         f"snapshot {cells['id']}, as of {cells['as of']}: {cells['customers']} customers, "
         f"{cells['orders']} orders, historic CLV {cells['historic CLV']}{currency}, predicted "
         f"CLV {cells['predicted CLV']}{currency}"
-        + ("" if interval == "-" else f" (80% interval {interval})")
+        + ("" if interval == "-" else f" ({INTERVAL_COLUMN} {interval})")
         + f", model {cells['model']}"
     )
 

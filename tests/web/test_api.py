@@ -760,6 +760,19 @@ def test_compare_is_the_cli_comparison(client, web_shop):
     # every customer of the later snapshot is in one cell
     assert sum(map(sum, body["rfm_matrix"]["counts"])) == body["after"]["n_customers"]
     assert client.get("/api/v1/compare", params={"before": 2, "after": 2}).status_code == 404
+    # a date takes the snapshot as of it, as `valuecast compare 2026-04-15` does, and says so
+    dated = client.get("/api/v1/compare", params={"before": "2026-04-15", "after": "0002"})
+    assert dated.status_code == 200, dated.text
+    taken = dated.json()
+    assert taken["before"]["snapshot_id"] == 1 and taken["after"]["snapshot_id"] == 2
+    assert taken["notes"] == [
+        "note: 2026-04-15 is snapshot 1, as of 2026-03-31 (the latest snapshot on or before "
+        "that date)"
+    ]
+    assert taken["rfm_matrix"] == body["rfm_matrix"] and body["notes"] == []
+    too_late = client.get("/api/v1/compare", params={"before": "2026-05-15"})
+    assert too_late.status_code == 404 and "no snapshot as of 2026-05-15" in too_late.text
+    assert client.get("/api/v1/compare", params={"before": "April"}).status_code == 422
     page = client.get("/data")
     assert page.status_code == 200
     assert 'id="rfm_matrix"' in page.text and "moved from the high spend tier" in page.text

@@ -151,7 +151,8 @@ class Comparison:
     ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
     whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
     ``before`` predicted CLV first.  ``differences``: the settings the two predictions differ
-    in (:func:`option_differences`), which make their predicted CLV unlike.
+    in (:func:`option_differences`), which make their predicted CLV unlike.  ``notes``: a line
+    for each date given for a side that took a snapshot dated before it, naming that snapshot.
     """
 
     before: Any  # store.snapshots.SnapshotInfo
@@ -161,6 +162,7 @@ class Comparison:
     high_value_to_at_risk: pd.DataFrame
     totals: pd.DataFrame
     differences: dict[str, tuple] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

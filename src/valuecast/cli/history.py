@@ -352,17 +352,6 @@ def _snapshot_line(cells: dict[str, str]) -> str:
     )
 
 
-def _date_taken_note(given: str, taken) -> str | None:
-    """A line naming the snapshot a date took when the snapshot is dated before it."""
-    text = given.strip()
-    if len(text) != 10 or text.count("-") != 2 or text == taken.as_of.isoformat():
-        return None
-    return (
-        f"note: {text} is snapshot {taken.snapshot_id}, as of {taken.as_of} (the latest "
-        "snapshot on or before that date)"
-    )
-
-
 def compare(
     before: str = typer.Argument("previous", help=SNAPSHOT_HELP),
     after: str = typer.Argument("latest", help=SNAPSHOT_HELP),
@@ -385,10 +374,8 @@ def compare(
         except SnapshotError as error:
             fail(str(error))
     first, second = comparison.before, comparison.after
-    for given, taken in ((before, first), (after, second)):
-        note = _date_taken_note(given, taken)
-        if note:
-            console.print(note, highlight=False, soft_wrap=True)
+    for note in comparison.notes:
+        console.print(note, highlight=False, soft_wrap=True)
     _print_comparison(comparison, top=top)
     if first.as_of > second.as_of:
         console.print(

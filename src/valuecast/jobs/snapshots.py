@@ -118,4 +118,18 @@ def compare(
     result.differences = option_differences(
         load_summary(workspace, first.snapshot_id), load_summary(workspace, second.snapshot_id)
     )
+    given = ((before, first), (after, second))
+    result.notes = [note for note in (date_taken_note(*side) for side in given) if note]
     return result
+
+
+def date_taken_note(given: str | int | None, taken) -> str | None:
+    """A line naming the snapshot that the date ``given`` took when it is dated before that
+    date (:func:`~valuecast.store.snapshots.resolve_snapshot`); None for any other reference."""
+    text = str(given).strip()
+    if len(text) != 10 or text.count("-") != 2 or text == taken.as_of.isoformat():
+        return None
+    return (
+        f"note: {text} is snapshot {taken.snapshot_id}, as of {taken.as_of} (the latest "
+        "snapshot on or before that date)"
+    )

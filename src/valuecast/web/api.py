@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from valuecast.outputs.audiences import FORMATS, SEGMENTS
+from valuecast.store.snapshots import DATE_REACH_DAYS
 from valuecast.tables import CUSTOMER_COLUMNS
 from valuecast.web.state import Busy, Dashboard
 from valuecast.web.views import PAGES, records, still_due
@@ -66,6 +67,8 @@ class CompareOut(BaseModel):
     high_value_to_at_risk_top: list[dict[str, Any]]
     # the settings the two predictions differ in (horizon_months, margin, ..., model): [before, after]
     differences: dict[str, list[Any]] = {}
+    # for a date given that took a snapshot dated before it, the line naming that snapshot
+    notes: list[str] = []
 
 
 class HeadlineItem(BaseModel):
@@ -209,9 +212,12 @@ def matrix_out(matrix) -> dict[str, Any]:
     }
 
 
-def comparison(request: Request, before: int | None, after: int | None) -> dict[str, Any]:
+def comparison(
+    request: Request, before: str | int | None, after: str | int | None
+) -> dict[str, Any]:
     """``valuecast compare`` as JSON: snapshot ``before`` (default: the one before ``after``)
-    against ``after`` (default: the latest)."""
+    against ``after`` (default: the latest), each an id or a date taking the snapshot as of it,
+    as the command reads them (:func:`~valuecast.store.snapshots.resolve_snapshot`)."""
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import SnapshotError
 
@@ -222,8 +228,8 @@ def comparison(request: Request, before: int | None, after: int | None) -> dict[
         try:
             result = compare(
                 reader,
-                "previous" if before is None else before,
-                "latest" if after is None else after,
+                "previous" if before is None else _snapshot_reference(before),
+                "latest" if after is None else _snapshot_reference(after),
             )
         except SnapshotError as error:
             raise HTTPException(404, str(error)) from None
@@ -240,14 +246,35 @@ def comparison(request: Request, before: int | None, after: int | None) -> dict[
         "high_value_to_at_risk": len(movers),
         "high_value_to_at_risk_top": records(movers.head(100)),
         "differences": {name: list(pair) for name, pair in result.differences.items()},
+        "notes": result.notes,
     }
+
+
+def _snapshot_reference(given: str | int) -> str:
+    """A snapshot id as the store names it (``007`` is snapshot 7); a date or word unchanged."""
+    text = str(given).strip()
+    return str(int(text)) if text.isdigit() else text
+
+
+SNAPSHOT_REFERENCE = r"^\s*(\d{1,18}|\d{4}-\d{2}-\d{2}|latest|previous)\s*$"
+"""A snapshot as ``valuecast compare`` takes one: an id, a date (the latest snapshot on or
+before it, in the :data:`DATE_REACH_DAYS` days before it), ``latest`` or ``previous``."""
 
 
 @router.get("/compare", response_model=CompareOut)
 def compare_snapshots(
     request: Request,
-    before: int | None = Query(None, ge=1, le=2**62, description="Default: the previous one."),
-    after: int | None = Query(None, ge=1, le=2**62, description="Default: the latest."),
+    before: str | None = Query(
+        None,
+        pattern=SNAPSHOT_REFERENCE,
+        description="A snapshot id, or a date (YYYY-MM-DD) taking the latest snapshot on or "
+        f"before it, in the {DATE_REACH_DAYS} days before it. Default: the previous one.",
+    ),
+    after: str | None = Query(
+        None,
+        pattern=SNAPSHOT_REFERENCE,
+        description="A snapshot id or a date, as before. Default: the latest.",
+    ),
 ):
     """How customers moved between two snapshots: RFM groups, spend tiers, value at risk."""
     return reply(comparison(request, before, after))

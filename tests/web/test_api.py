@@ -789,9 +789,23 @@ def test_compare_is_the_cli_comparison(client, web_shop):
     from valuecast.jobs.snapshots import history
 
     with Workspace(web_shop.workspace, read_only=True) as ws:
-        champions = history(ws)["rfm: Champions"].tolist()
-    row = page.text.split('<th scope="row">rfm: Champions</th>')[1].split("</tr>")[0]
-    assert row == "".join(f"<td>{n:,}</td>" for n in champions)
+        table = history(ws)
+    # a snapshot a column newest first, as the snapshots table lists them, and each row named
+    # by its group alone, as `valuecast history` names it (not "rfm: Champions")
+    shown = page.text.split('<section id="history">')[1].split("</section>")[0]
+    header = shown.split('<table id="history-rfm">')[1].split("</thead>")[0]
+    assert re.findall(r"\d{4}-\d\d-\d\d", header) == [str(day) for day in table["as_of"][::-1]]
+    snapshots = page.text.split('id="snapshots-table"')[1].split("</table>")[0]
+    assert re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", snapshots) == re.findall(
+        r"\d{4}-\d\d-\d\d", header
+    )
+    for prefix, table_id, group in (("rfm: ", "history-rfm", "Champions"),
+                                    ("tier: ", "history-tier", "high")):  # fmt: skip
+        part = shown.split(f'<table id="{table_id}">')[1].split("</table>")[0]
+        row = part.split(f'<th scope="row">{group}</th>')[1].split("</tr>")[0]
+        assert row == "".join(f"<td>{n:,}</td>" for n in table[prefix + group][::-1])
+    assert "rfm: " not in shown and "tier: " not in shown
+    assert "Customers per RFM group" in shown and "Customers per spend tier" in shown
 
 
 def test_start_up_computes_the_sort_orders_of_every_shown_column(workspace_copy):

@@ -349,16 +349,32 @@ def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None
 
     with dashboard.reader() as reader:
         table = history(reader)
-    groups = [c for c in table.columns if c.startswith(("rfm: ", "tier: ")) and table[c].sum()]
-    past = {
-        "as_of": [str(day) for day in table["as_of"]] if len(table) else [],
-        "rows": [(column, [int(n) for n in table[column]]) for column in groups],
-    }
+    past = _history_parts(table)
     return render(
         request, "data.html.j2", page="data", info=info, view=view, job=finished,
         ingests=log[::-1], max_upload=request.app.state.max_upload_bytes, comparison=moved,
         comparison_notes=compared, history=past,
     )  # fmt: skip
+
+
+HISTORY_PARTS = (("rfm: ", "Customers per RFM group"), ("tier: ", "Customers per spend tier"))
+"""The history table's columns of counts, by prefix, and the title of the table each makes."""
+
+
+def _history_parts(table) -> dict[str, Any]:
+    """`valuecast history`'s counts per RFM group and spend tier as the Data page shows them:
+    a table each, its rows named by the group alone, a snapshot a column newest first (as the
+    snapshots table above lists them)."""
+    if table.empty:  # no snapshot yet
+        return {"as_of": [], "parts": []}
+    newest_first = table.iloc[::-1]
+    parts = []
+    for prefix, title in HISTORY_PARTS:
+        groups = [c for c in table.columns if c.startswith(prefix) and table[c].sum() > 0]
+        rows = [(c.removeprefix(prefix), [int(n) for n in newest_first[c]]) for c in groups]
+        if rows:
+            parts.append({"id": f"history-{prefix.rstrip(': ')}", "title": title, "rows": rows})
+    return {"as_of": [str(day) for day in newest_first["as_of"]], "parts": parts}
 
 
 # ------------------------------------------------------------------------------------------------

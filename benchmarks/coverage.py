@@ -184,6 +184,11 @@ def shop_interval(
     }
     if intervals is not None and hasattr(intervals, "totals"):
         result["replicate_totals"] = intervals.totals
+    future = None if predicted.terms is None else predicted.terms.future
+    result["sales_low"] = totals.get("predicted_sales_p10")
+    result["sales_high"] = totals.get("predicted_sales_p90")
+    if future is not None and future.deviation is not None:
+        result["sales_deviation"] = future.deviation
     for release in reversed(releases):
         release()
     con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
@@ -337,29 +342,46 @@ def holdout_study(n_shops: int, n_customers: int, first_seed: int, truth: str) -
                 low, high = result["point"] * np.exp(-z * sd), result["point"] * np.exp(z * sd)
                 row[f"expected_{level}"] = bool(low <= row["expected"] <= high)
                 row[f"sales_{level}"] = bool(low <= row["sales"] <= high)
+                if "sales_deviation" in result:  # the range of the sales to come at this level
+                    low, high = sales_range(result["point"], sd, result["sales_deviation"], level)
+                    row[f"range_{level}"] = bool(low <= row["sales"] <= high)
+                    if level == 0.8:
+                        row.update(range_low=low, range_high=high)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
+
+
+def sales_range(point: float, sd: float, deviation: np.ndarray, level: float):
+    """The range of the sales to come at ``level`` as ``analyze`` makes it, from the expected
+    value's spread ``sd`` at that level and the shop's simulated process noise."""
+    from valuecast.analysis.sales_range import combined_range
+
+    return combined_range(point, sd, deviation, level)[1:]
 
 
 def holdout_markdown(rows_by_size: dict[int, list[dict]], truth: str) -> str:
     """The holdout study's table: coverage of the expected value and of the sales, per level."""
     levels = " / ".join(f"{level:.0%}" for level in HOLDOUT_LEVELS)
     lines = [
-        f"| truth | customers per shop | shops | holds the expected value ({levels}) | holds "
-        f"the sales that came ({levels}) | median width (80%) |",
-        "|---|---:|---:|---|---|---:|",
+        f"| truth | customers per shop | shops | interval of the expected value: holds the "
+        f"expected value ({levels}) | holds the sales that came ({levels}) | median width (80%) "
+        f"| range of the sales to come: holds the sales that came ({levels}) | median width "
+        f"(80%) |",
+        "|---|---:|---:|---|---|---:|---|---:|",
     ]
     for n_customers, rows in rows_by_size.items():
         made = [row for row in rows if row["low"] is not None]
         cells = [
             " / ".join(f"{np.mean([row[f'{kind}_{lv}'] for row in made]):.0%}" for lv in
                        HOLDOUT_LEVELS)
-            for kind in ("expected", "sales")
+            for kind in ("expected", "sales", "range")
         ]  # fmt: skip
         width = np.median([(row["high"] - row["low"]) / row["point"] for row in made])
+        ranged = np.median([(row["range_high"] - row["range_low"]) / row["point"] for row in made])
         lines.append(
-            f"| {truth} | {n_customers:,} | {len(made)} | {cells[0]} | {cells[1]} | {width:.1%} |"
+            f"| {truth} | {n_customers:,} | {len(made)} | {cells[0]} | {cells[1]} | {width:.1%} "
+            f"| {cells[2]} | {ranged:.1%} |"
         )
     return "\n".join(lines)
 

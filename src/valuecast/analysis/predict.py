@@ -48,6 +48,7 @@ from valuecast.analysis.dropout import (
     contradiction,
     endless_on_short_history,
 )
+from valuecast.analysis.sales_range import FutureSimulator, no_range_reason
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.summary import customer_summary, prepare_orders
 from valuecast.analysis.uncertainty import (
@@ -447,6 +448,9 @@ class TotalsTerms:
     # per (history, spend frequency) what the totals sum (:func:`_history_groups`); None
     # without a spend model, whose values (each customer's own) only the customers table holds
     groups: pd.DataFrame | None = None
+    # draws the customers' futures for the range of the sales to come (None: no range, and why)
+    future: FutureSimulator | None = None
+    no_range: str | None = None
 
 
 @dataclass
@@ -472,14 +476,14 @@ class Predictions:
         if terms.groups is None:
             return prediction_totals(
                 full, terms.f, terms.r, terms.t, terms.intervals, terms.z, terms.options,
-                pattern=terms.pattern,
+                pattern=terms.pattern, terms=terms,
             )  # fmt: skip
         if historic is None:
             historic = full.aggregate(s=exact_sum(full.historic_clv)).to_pyarrow()["s"][0].as_py()
         grouped = terms.groups.copy()
         return _group_sums(
             grouped, grouped["history"].to_numpy(), historic, terms.intervals, terms.z,
-            terms.options,
+            terms.options, terms,
         )  # fmt: skip
 
 
@@ -668,6 +672,9 @@ def predict(
 
     pattern = compressed[PATTERN].to_numpy() if design is not None else None
     terms = TotalsTerms(f, r, t, intervals, z, options, pattern)
+    terms.no_range = no_range_reason(model_name, design is not None, is_seasonal, model)
+    if terms.no_range is None:
+        terms.future = FutureSimulator(model, spend_model, ends, rate, options.margin)
     if spend_model is not None:
         terms.groups = _history_groups(compressed, histories, spend_x, (A, B), options.margin)
     return Predictions(out, info, note, terms)
@@ -778,7 +785,7 @@ TOTALS_COLUMNS = ("_spend_x", "_spend_m", "_discounted")
 the customers table's own (and the covariate pattern, when there is one)."""
 
 
-def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
+def prediction_totals(full, f, r, t, intervals, z, options, pattern=None, terms=None):
     """The shop's totals with their interval, from one grouped aggregate of the customers table.
 
     The engine sums per (history, spend frequency) what the interval of the sum needs (the delta
@@ -810,14 +817,16 @@ def prediction_totals(full, f, r, t, intervals, z, options, pattern=None):
             pd.MultiIndex.from_arrays([grouped[c].to_numpy(dtype=float) for c in keys])
         )
     historic = float(grouped["historic"].sum())
-    return _group_sums(grouped, where, historic, intervals, z, options)
+    return _group_sums(grouped, where, historic, intervals, z, options, terms)
 
 
 def _group_sums(
-    grouped: pd.DataFrame, where, historic: float, intervals, z: float, options
-) -> dict[str, Any]:
+    grouped: pd.DataFrame, where, historic: float, intervals, z: float, options,
+    terms: TotalsTerms | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The shop's totals from the sums per (history, spend frequency) of
-    :func:`prediction_totals` (``where``: each row's history) and the historic total."""
+    :func:`prediction_totals` (``where``: each row's history) and the historic total; with
+    ``terms``, the range of the sales to come beside the interval of the expected value."""
     count = grouped["count"].to_numpy(dtype=float)
     grouped["orders"] = count * grouped["history_orders"].to_numpy(dtype=float)
     grouped["s0"] = count * grouped["discounted"].to_numpy(dtype=float)
@@ -834,5 +843,37 @@ def _group_sums(
     if intervals is not None:
         low, high = intervals.total_bounds(grouped, where, z, options.margin)
         totals["predicted_clv_p10"], totals["predicted_clv_p90"] = low, high
+    totals.update(_sales_range(grouped, where, totals, terms, options))
     totals["total_clv"] = totals["historic_clv"] * options.margin + totals["predicted_clv"]
     return totals
+
+
+def _sales_range(grouped: pd.DataFrame, where, totals: dict, terms, options) -> dict[str, Any]:
+    """summary.json's ``predicted_sales_p10`` / ``_p90``: the range of the sales to come
+    (:mod:`valuecast.analysis.sales_range`), or None with ``sales_range_note`` saying why."""
+    out: dict[str, Any] = {"predicted_sales_p10": None, "predicted_sales_p90": None}
+    if terms is None:
+        return out
+    if terms.future is None or totals["predicted_clv_p90"] is None:
+        out["sales_range_note"] = terms.no_range or (
+            "no range of the sales to come: the expected value has no interval"
+        )
+        return out
+    count = grouped["count"].to_numpy(dtype=float)
+    discounted = grouped["discounted"].to_numpy(dtype=float)
+    spend_x = grouped["_spend_x"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # without a spend model each customer's order value is their own average: per group,
+        # the mean that gives the group's point
+        value = grouped["point"].to_numpy(dtype=float) / (options.margin * discounted * count)
+        m = grouped["spend_m"].to_numpy(dtype=float) / count
+    units = {
+        "f": terms.f[where], "r": terms.r[where], "t": terms.t[where], "x": spend_x,
+        "m": np.where(spend_x > 0, m, 0.0), "value": np.nan_to_num(value), "count": count,
+    }  # fmt: skip
+    future = terms.future
+    low, high = future.bounds(
+        units, totals["predicted_clv"], totals["predicted_clv_p90"], options.interval_level
+    )
+    out.update(predicted_sales_p10=low, predicted_sales_p90=high, sales_range=dict(future.info))
+    return out

@@ -228,6 +228,13 @@ def _print_analysis(
                 f"{level}% interval of the expected value",
                 f"{totals['predicted_clv_p10']:,.0f} to {totals['predicted_clv_p90']:,.0f}",
             ))  # fmt: skip
+        if totals.get("predicted_sales_p10") is not None:
+            # what a merchant asks: how much these customers will spend, process noise included
+            level = int(round(totals["interval_level"] * 100))
+            rows.append((
+                f"{level}% range of the sales to come",
+                f"{totals['predicted_sales_p10']:,.0f} to {totals['predicted_sales_p90']:,.0f}",
+            ))  # fmt: skip
         margin = summary.get("margin")
         if margin is not None and margin != 1:
             # the report and the dashboard say it under their title; here it is the row's

@@ -360,6 +360,29 @@ class GammaGamma(BaseModel):
         return (q - 1) / denominator * population + np.where(x > 0, px / denominator * m, 0.0)
 
     # -- simulation ------------------------------------------------------------------------------
+    def simulate_future_values(
+        self, frequency: ArrayLike, monetary_value: ArrayLike, orders: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:  # fmt: skip
+        """The value of each draw's ``orders`` (``(size, n, periods)``, per customer and period)
+        given the customer's spend history: the process noise of the sales to come.
+
+        The posterior of a customer's spend rate after ``x`` repeat orders of mean ``m`` is
+        ``nu ~ Gamma(q + p x, rate v + x m)`` (Fader & Hardie 2013, "The Gamma-Gamma model of
+        monetary value", eq. 3); each order is ``Gamma(p, rate nu)``, so ``k`` orders sum to
+        ``Gamma(k p, rate nu)``.  ``x = 0`` gives the population's ``nu ~ Gamma(q, rate v)``.
+        """
+        p, q, v = (self.params_[name] for name in ("p", "q", "v"))
+        x = np.asarray(frequency, dtype=float)
+        m = np.asarray(monetary_value, dtype=float)
+        nu = rng.gamma(q + p * x, 1.0 / (v + x * m), orders.shape[:2])
+        values = np.zeros(orders.shape)
+        made = orders > 0  # few customers buy in a given period: draw only their orders' values
+        values[made] = rng.gamma(
+            p * orders[made], 1.0 / np.broadcast_to(nu[..., None], made.shape)[made]
+        )
+        return values
+
     def simulate(self, frequency: ArrayLike, seed: int | None = None) -> pd.DataFrame:
         """Draw mean repeat-transaction values for customers with the given repeat ``frequency``.
 

@@ -962,6 +962,37 @@ class ParetoNBD(CovariateModel):
         return self._compressed_call(function, frequency, recency, T)
 
     # -- simulation ------------------------------------------------------------------------------
+    def simulate_future_orders(
+        self, ends: np.ndarray, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
+        size: int, rng: np.random.Generator,
+    ) -> np.ndarray:  # fmt: skip
+        """``size`` draws of each customer's orders in each period ``(ends[k-1], ends[k]]`` after
+        ``T``, given their history: the process noise of the sales to come.
+
+        Given alive at ``T`` (:meth:`probability_alive`), the likelihood of the history is
+        ``lambda^x exp(-(lambda + mu) T)``, so the posterior traits are ``lambda ~ Gamma(r+x,
+        rate alpha+T)`` and ``mu ~ Gamma(s, rate beta+T)`` (Schmittlein, Morrison & Colombo
+        1987; Fader & Hardie's note on the Pareto/NBD, sec. 5); the remaining lifetime is
+        exponential at ``mu`` (memoryless) and the purchases a Poisson process at ``lambda``
+        while it lasts.  Returns an integer array ``(size, n, periods)``.
+        """
+        x, t_x, T = validate_rfm(frequency, recency, T)
+        r, alpha, s, beta = self._param_values()
+        shape = (size, len(x))
+        alive = rng.random(shape) < self.probability_alive(x, t_x, T)
+        lam = rng.gamma(r + x, 1.0 / (alpha + T), shape)
+        mu = rng.gamma(s, 1.0 / (beta + T), shape)
+        with np.errstate(divide="ignore"):
+            life = np.where(alive, rng.exponential(1.0, shape) / mu, 0.0)
+        ends = np.asarray(ends, dtype=float)
+        counts = np.empty((*shape, len(ends)), dtype=np.int64)
+        start = 0.0
+        for k, end in enumerate(ends):
+            active = np.clip(life - start, 0.0, end - start)
+            counts[..., k] = rng.poisson(lam * active)
+            start = float(end)
+        return counts
+
     @accepts_covariates(0)
     def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:
         """Draw customers from the model at ``params_`` observed for ``T`` each.

@@ -38,6 +38,8 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
     predicted = finite(totals.get("predicted_clv"))
     low, high = finite(totals.get("predicted_clv_p10")), finite(totals.get("predicted_clv_p90"))
     level = finite(totals.get("interval_level")) or 0.8
+    sales_low = finite(totals.get("predicted_sales_p10"))
+    sales_high = finite(totals.get("predicted_sales_p90"))
     if predicted is not None:
         items.append(
             {"key": "predicted_clv", "label": f"predicted CLV, next {months_text(horizon)}",
@@ -48,6 +50,12 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
                 {"key": "predicted_clv_interval", "label": f"{level:.0%} interval of the expected value",
                  "value": [totals.get("predicted_clv_p10"), totals.get("predicted_clv_p90")],
                  "text": f"{money_text(low, None)} to {money_text(high, currency)}"}
+            )  # fmt: skip
+        if sales_low is not None and sales_high is not None:
+            items.append(
+                {"key": "predicted_sales_range", "label": f"{level:.0%} range of the sales to come",
+                 "value": [totals.get("predicted_sales_p10"), totals.get("predicted_sales_p90")],
+                 "text": f"{money_text(sales_low, None)} to {money_text(sales_high, currency)}"}
             )  # fmt: skip
         items.append(
             {"key": "predicted_number_of_orders", "label": "predicted orders",
@@ -92,12 +100,18 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
             )
         if low is not None and high is not None:
             # the interval carries the models' estimation error, not the chance in who orders:
-            # a shop's actual sales fall outside it more often than its level says
+            # a shop's actual sales fall outside it more often than its level says; the range
+            # of the sales to come adds that chance
             reading += (
                 f" ({level:.0%} interval of that expected value {money_text(low, None)} to "
                 f"{money_text(high, currency)}; the sales that come vary more, by who happens "
                 "to order)"
             )
+            if sales_low is not None and sales_high is not None:
+                reading += (
+                    f"; {level:.0%} range of the sales to come {money_text(sales_low, None)} "
+                    f"to {money_text(sales_high, currency)}"
+                )
         reading += "."
     else:
         reasons = summary.get("low_confidence_reasons") or []

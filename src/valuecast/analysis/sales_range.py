@@ -1,0 +1,145 @@
+"""The range of the sales to come: what the shop's customers will spend, not what they are
+expected to spend.
+
+The interval of predicted CLV (:mod:`valuecast.analysis.uncertainty`) holds the *expected* value:
+its width is the fit's uncertainty about the parameters only.  The sales that come differ from
+their expectation as well, by which customers happen to buy, how often and for how much (the
+process noise).  On a small shop that noise is as large as the parameters' uncertainty, and the
+80% interval of the expected value held the next 12 months' sales in only 58-66% of simulated
+shops of 50-300 customers (BENCHMARKS.md, *Coverage of the sales that came*).
+
+The range adds the two, by the law of total variance: draws of the expected total from the
+interval of the expected value (``total * exp(sd Z)``, ``sd`` its own spread, so the two agree
+on the parameters' share), plus draws of the shop's deviation from its expectation, simulated
+from each customer's future given their history at the point estimate (the transaction model's
+``simulate_future_orders`` and Gamma-Gamma's ``simulate_future_values``, with the point estimate's
+monthly discounting and margin).  The range is the central ``level`` of those draws.
+
+Up to :data:`EXACT_MAX_CUSTOMERS` customers every customer's future is drawn (a small shop's
+total is skewed: a few customers make much of it); above, the total is a sum of many independent
+customers and its deviation is normal, with the variance estimated from a sample of customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+SEED = 0
+"""The simulation's seed: the same data give the same range."""
+
+DRAWS = 2_000
+"""Simulated shops for a small shop's range: its 10% and 90% quantiles are then known to about
+1.5% of the range's width."""
+
+MIN_DRAWS = 400
+"""The fewest simulated shops (the larger shops under :data:`EXACT_MAX_CUSTOMERS`)."""
+
+DRAWN_CUSTOMER_FUTURES = 2_000_000
+"""Customer futures drawn at most for the exact simulation: draws x customers."""
+
+EXACT_MAX_CUSTOMERS = 10_000
+"""Above this many customers the shop's deviation is taken as normal (a sum of many independent
+customers' deviations) with the variance of a sample of :data:`SAMPLE_CUSTOMERS`."""
+
+SAMPLE_CUSTOMERS = 5_000
+SAMPLE_DRAWS = 40
+
+CHUNK = 1_000_000
+"""Customer futures drawn at once (memory: about 100 bytes each per period)."""
+
+
+@dataclass
+class FutureSimulator:
+    """Draws the shop's future from a fitted transaction model (with ``simulate_future_orders``)
+    and spend model (Gamma-Gamma, or None: each customer's own average order value), over the
+    periods ending at ``ends``, discounted at ``rate`` a period and multiplied by ``margin``."""
+
+    model: Any
+    spend_model: Any
+    ends: np.ndarray
+    rate: float
+    margin: float
+    seed: int = SEED
+    info: dict[str, Any] = field(default_factory=dict)
+    draws: np.ndarray | None = None  # the last range's draws of the shop total
+    deviation: np.ndarray | None = None  # and their process noise
+
+    def customer_values(self, f, r, t, x, m, value, size: int, rng) -> np.ndarray:
+        """``(size, n)`` draws of each customer's discounted future value times the margin."""
+        orders = self.model.simulate_future_orders(self.ends, f, r, t, size, rng)
+        if self.spend_model is None:
+            values = orders * value[None, :, None]
+        else:
+            values = self.spend_model.simulate_future_values(x, m, orders, rng)
+        discount = (1.0 + self.rate) ** -np.arange(1, len(self.ends) + 1)
+        return self.margin * (values @ discount)
+
+    def deviations(self, units: dict[str, np.ndarray], rng) -> np.ndarray:
+        """Draws of the shop total's deviation from its expectation (the process noise).
+
+        ``units``: per group of customers alike (``f, r, t, x, m, value``) their ``count``.
+        """
+        count = np.rint(units["count"]).astype(np.int64)
+        n = int(count.sum())
+        keys = ("f", "r", "t", "x", "m", "value")
+        if n <= EXACT_MAX_CUSTOMERS:
+            who = np.repeat(np.arange(len(count)), count)
+            each = [units[key][who] for key in keys]
+            draws = int(min(DRAWS, max(MIN_DRAWS, DRAWN_CUSTOMER_FUTURES // max(n, 1))))
+            step = max(1, CHUNK // max(n, 1))
+            totals = np.concatenate([
+                self.customer_values(*each, min(step, draws - done), rng).sum(axis=1)
+                for done in range(0, draws, step)
+            ])  # fmt: skip
+            self.info.update(method="simulated customers", draws=draws, seed=self.seed)
+            return totals - totals.mean()
+        who = rng.choice(len(count), size=SAMPLE_CUSTOMERS, p=count / n)
+        values = self.customer_values(*[units[key][who] for key in keys], SAMPLE_DRAWS, rng)
+        variance = n * float(values.var(axis=0, ddof=1).mean())
+        self.info.update(
+            method="normal approximation", sampled_customers=SAMPLE_CUSTOMERS, seed=self.seed
+        )
+        return rng.normal(0.0, np.sqrt(variance), DRAWS)
+
+    def bounds(
+        self, units: dict[str, np.ndarray], total: float, expected_high: float, level: float
+    ) -> tuple[float, float]:
+        """The central ``level`` range of the sales to come: draws of the expected total
+        (lognormal, the spread of the interval of the expected value whose upper bound at
+        ``level`` is ``expected_high``) plus the simulated deviations; never below 0."""
+        rng = np.random.default_rng(self.seed)
+        deviation = self.deviation = self.deviations(units, rng)
+        z = float(ndtri(0.5 + level / 2))
+        sd = float(np.log(expected_high / total)) / z if total > 0 and expected_high > 0 else 0.0
+        self.draws, low, high = combined_range(total, sd, deviation, level, self.seed)
+        return low, high
+
+
+def combined_range(
+    total: float, sd: float, deviation: np.ndarray, level: float, seed: int = SEED
+) -> tuple[np.ndarray, float, float]:
+    """Draws of the sales to come and their central ``level`` range: the expected total drawn
+    as ``total * exp(sd Z)`` plus the process noise ``deviation`` (one draw each), never below 0.
+    """
+    rng = np.random.default_rng([seed, 1])
+    expected = total * np.exp(sd * rng.standard_normal(len(deviation)))
+    draws = np.maximum(expected + deviation, 0.0)
+    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
+    return draws, float(low), float(high)
+
+
+def no_range_reason(model_name: str, has_design: bool, is_seasonal: bool, model) -> str | None:
+    """Why the shop has no range of the sales to come (None: it has one)."""
+    if has_design:
+        missing = "a model with covariates (no simulator of a future given covariates)"
+    elif is_seasonal:
+        missing = "a seasonal model (no simulator of a future through the seasons)"
+    elif not hasattr(model, "simulate_future_orders"):
+        missing = f"{model_name} (no simulator of a customer's future given their history)"
+    else:
+        return None
+    return f"no range of the sales to come for {missing}"

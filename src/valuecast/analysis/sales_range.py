@@ -35,21 +35,21 @@ DRAWS = 2_000
 """Simulated shops for a small shop's range: its 10% and 90% quantiles are then known to about
 1.5% of the range's width."""
 
-MIN_DRAWS = 400
+MIN_DRAWS = 200
 """The fewest simulated shops (the larger shops under :data:`EXACT_MAX_CUSTOMERS`)."""
 
-DRAWN_CUSTOMER_FUTURES = 2_000_000
-"""Customer futures drawn at most for the exact simulation: draws x customers."""
+DRAWN_CUSTOMER_FUTURES = 1_000_000
+"""Customer futures drawn at most for the exact simulation, draws x customers (about a second)."""
 
-EXACT_MAX_CUSTOMERS = 10_000
+EXACT_MAX_CUSTOMERS = 5_000
 """Above this many customers the shop's deviation is taken as normal (a sum of many independent
 customers' deviations) with the variance of a sample of :data:`SAMPLE_CUSTOMERS`."""
 
 SAMPLE_CUSTOMERS = 5_000
 SAMPLE_DRAWS = 40
 
-CHUNK = 1_000_000
-"""Customer futures drawn at once (memory: about 100 bytes each per period)."""
+CHUNK = 250_000
+"""Customer futures drawn at once (memory: about 30 bytes each per period)."""
 
 
 @dataclass
@@ -64,6 +64,7 @@ class FutureSimulator:
     rate: float
     margin: float
     seed: int = SEED
+    max_draws: int = DRAWS
     info: dict[str, Any] = field(default_factory=dict)
     draws: np.ndarray | None = None  # the last range's draws of the shop total
     deviation: np.ndarray | None = None  # and their process noise
@@ -89,7 +90,7 @@ class FutureSimulator:
         if n <= EXACT_MAX_CUSTOMERS:
             who = np.repeat(np.arange(len(count)), count)
             each = [units[key][who] for key in keys]
-            draws = int(min(DRAWS, max(MIN_DRAWS, DRAWN_CUSTOMER_FUTURES // max(n, 1))))
+            draws = min(self.max_draws, max(MIN_DRAWS, DRAWN_CUSTOMER_FUTURES // max(n, 1)))
             step = max(1, CHUNK // max(n, 1))
             totals = np.concatenate([
                 self.customer_values(*each, min(step, draws - done), rng).sum(axis=1)

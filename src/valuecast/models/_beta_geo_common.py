@@ -47,6 +47,7 @@ from valuecast.models._fitting import (
     Limit,
     as_float_array,
     compress_histories,
+    purchases_by_period,
     remembered_histories,
     validate_rfm,
 )
@@ -1017,18 +1018,16 @@ class BetaGeoFamily(CovariateModel):
         ``T``) and ``p ~ Beta(a, b+x+shift)`` (the ``x+shift`` coin tosses survived, the one
         after the first purchase included for the MBG/NBD); the customer is alive with
         :meth:`probability_alive`.  From ``T`` on they buy as a Poisson process at ``lambda``
-        and drop out after each purchase with ``p``: of the purchase opportunities, those up
-        to the first head (geometric) are made.  Returns an integer array ``(size, n, periods)``
-        whose mean is :meth:`expected_transactions`' per period.
+        and drop out after each purchase with ``p``.  Returns an integer array ``(size, n,
+        periods)`` whose mean is :meth:`expected_transactions`' per period.
         """
         x, t_x, T = validate_rfm(frequency, recency, T)
         r, alpha, a, b = self._param_values()
         shape = (size, len(x))
         alive = rng.random(shape) < self._p_alive(x, t_x, T)
         lam = rng.gamma(r + x, 1.0 / (alpha + T), shape)
-        p = np.clip(rng.beta(a, b + x + self._shift, shape), 1e-12, 1.0)
-        left = np.where(alive, rng.geometric(p), 0)
-        return _fill_periods(lam, left, np.asarray(ends, dtype=float), rng)
+        p = rng.beta(a, b + x + self._shift, shape)
+        return purchases_by_period(rng, lam, np.where(alive, np.inf, 0.0), ends, dropout=p)
 
     # -- unconditional ---------------------------------------------------------------------------
     @accepts_covariates(0)
@@ -1085,17 +1084,3 @@ class BetaGeoFamily(CovariateModel):
         if s == 0:
             second = np.where(n > 0, second, 0.0)
         return np.clip(first + second, 0.0, 1.0)
-
-
-def _fill_periods(rate: np.ndarray, left: np.ndarray, ends: np.ndarray, rng) -> np.ndarray:
-    """Each period's Poisson(``rate`` x length) purchase opportunities, of which at most
-    ``left`` (the purchases up to dropout) are made, in time order: ``(size, n, periods)``."""
-    counts = np.empty((*rate.shape, len(ends)), dtype=np.int64)
-    left = left.copy()
-    start = 0.0
-    for k, end in enumerate(ends):
-        made = np.minimum(rng.poisson(rate * (end - start)), left)
-        counts[..., k] = made
-        left -= made
-        start = float(end)
-    return counts

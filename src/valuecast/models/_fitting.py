@@ -664,6 +664,36 @@ def purchases_while_alive(
     return pd.DataFrame({"frequency": frequency.astype(float), "recency": recency, "T": T})
 
 
+def purchases_by_period(
+    rng: np.random.Generator, rate: np.ndarray, until: np.ndarray, ends: np.ndarray,
+    dropout: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Each entry's purchases in each period ``(ends[k-1], ends[k]]``: a Poisson process at
+    ``rate`` from 0 until ``until`` (and the last end), which stops after a purchase with
+    probability ``dropout`` (None: never).  Returns integers of shape ``rate.shape + (periods,)``.
+
+    The purchases are drawn one round at a time for the entries still buying (exponential gaps),
+    so the work is the purchases made, not the entries times the periods.
+    """
+    ends = np.asarray(ends, dtype=float)
+    shape = np.shape(rate)
+    counts = np.zeros((int(np.prod(shape)), len(ends)), dtype=np.int64)
+    rate = np.ravel(rate)
+    until = np.minimum(np.broadcast_to(until, shape).ravel(), ends[-1])
+    stop = None if dropout is None else np.broadcast_to(dropout, shape).ravel()
+    who = np.flatnonzero((rate > 0) & (until > 0))
+    now = np.zeros(len(who))
+    while len(who):
+        now += rng.exponential(1.0, len(who)) / rate[who]
+        buying = now <= until[who]
+        who, now = who[buying], now[buying]
+        counts[who, np.searchsorted(ends, now)] += 1  # each entry once a round
+        if stop is not None:
+            stays = rng.random(len(who)) >= stop[who]
+            who, now = who[stays], now[stays]
+    return counts.reshape((*shape, len(ends)))
+
+
 def float_columns(**columns: ArrayLike) -> tuple[np.ndarray, ...]:
     """Each named column as a float array (errors name it), broadcast to one shape."""
     arrays = [as_float_array(values, name) for name, values in columns.items()]

@@ -59,6 +59,7 @@ from valuecast.models._fitting import (
     ArrayLike,
     Limit,
     as_float_array,
+    purchases_by_period,
     purchases_while_alive,
     validate_rfm,
 )
@@ -984,14 +985,7 @@ class ParetoNBD(CovariateModel):
         mu = rng.gamma(s, 1.0 / (beta + T), shape)
         with np.errstate(divide="ignore"):
             life = np.where(alive, rng.exponential(1.0, shape) / mu, 0.0)
-        ends = np.asarray(ends, dtype=float)
-        counts = np.empty((*shape, len(ends)), dtype=np.int64)
-        start = 0.0
-        for k, end in enumerate(ends):
-            active = np.clip(life - start, 0.0, end - start)
-            counts[..., k] = rng.poisson(lam * active)
-            start = float(end)
-        return counts
+        return purchases_by_period(rng, lam, life, ends)
 
     @accepts_covariates(0)
     def simulate(self, T: ArrayLike, seed: int | None = None) -> pd.DataFrame:

@@ -51,6 +51,12 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     low, high = summary["totals"]["predicted_clv_p10"], summary["totals"]["predicted_clv_p90"]
     interval = rf"80% interval of the expected value +{low:,.0f} to {high:,.0f} *\n"
     assert re.search(interval, output)
+    # beside it, the range of the sales to come: wider, by the chance in who orders
+    sales_low = summary["totals"]["predicted_sales_p10"]
+    sales_high = summary["totals"]["predicted_sales_p90"]
+    assert sales_low < low < high < sales_high
+    sales = rf"80% range of the sales to come +{sales_low:,.0f} to {sales_high:,.0f} *\n"
+    assert re.search(sales, output)
     with Workspace(workspace, read_only=True) as ws:
         snapshots = list_snapshots(ws)
         comparison = compare(ws)

@@ -195,6 +195,18 @@ def test_headline_figures_equal_summary_json(shop, page):
         f"(80% interval of that expected value {low:,.0f} to {high:,.0f} {currency}; the sales "
         "that come vary more, by who happens to order)" in reading
     )
+    # and the range of the sales to come beside it, from summary.json
+    sales_low, sales_high = totals["predicted_sales_p10"], totals["predicted_sales_p90"]
+    assert sales_low < low < high < sales_high
+    assert labels["predicted_sales_range"] == "80% range of the sales to come"
+    assert items["predicted_sales_range"] == (
+        [sales_low, sales_high],
+        f"{sales_low:,.0f} to {sales_high:,.0f} {currency}",
+    )
+    assert (
+        f"; 80% range of the sales to come {sales_low:,.0f} to {sales_high:,.0f} {currency}."
+        in (reading)
+    )
 
 
 def test_concentration_reading_is_the_top_fifth_share(shop, page):

@@ -48,6 +48,10 @@ customers' deviations) with the variance of a sample of :data:`SAMPLE_CUSTOMERS`
 SAMPLE_CUSTOMERS = 5_000
 SAMPLE_DRAWS = 40
 
+COMBINED_DRAWS = 20_000
+"""Draws of the expected total paired with the simulated deviations (resampled): the range's
+bounds then move by the simulated shops alone, not by too few draws of the parameters' share."""
+
 CHUNK = 250_000
 """Customer futures drawn at once (memory: about 30 bytes each per period)."""
 
@@ -127,6 +131,8 @@ def combined_range(
     as ``total * exp(sd Z)`` plus the process noise ``deviation`` (one draw each), never below 0.
     """
     rng = np.random.default_rng([seed, 1])
+    if len(deviation) < COMBINED_DRAWS:  # the parameters' share is cheap to draw finely
+        deviation = deviation[rng.integers(len(deviation), size=COMBINED_DRAWS)]
     expected = total * np.exp(sd * rng.standard_normal(len(deviation)))
     draws = np.maximum(expected + deviation, 0.0)
     low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])

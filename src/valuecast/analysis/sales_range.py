@@ -17,7 +17,8 @@ monthly discounting and margin).  The range is the central ``level`` of those dr
 
 Up to :data:`EXACT_MAX_CUSTOMERS` customers every customer's future is drawn (a small shop's
 total is skewed: a few customers make much of it); above, the total is a sum of many independent
-customers and its deviation is normal, with the variance estimated from a sample of customers.
+customers and its deviation is normal, with the variance summed over the groups of customers
+alike (or a sample of them).
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ DRAWN_CUSTOMER_FUTURES = 1_000_000
 
 EXACT_MAX_CUSTOMERS = 5_000
 """Above this many customers the shop's deviation is taken as normal (a sum of many independent
-customers' deviations) with the variance of a sample of :data:`SAMPLE_CUSTOMERS`."""
+customers' deviations)."""
 
-SAMPLE_CUSTOMERS = 5_000
-SAMPLE_DRAWS = 40
+SAMPLE_DRAWS = 20
+"""Above :data:`EXACT_MAX_CUSTOMERS`, the fewest draws per group of customers alike whose
+variances add up to the deviation's; groups beyond :data:`DRAWN_CUSTOMER_FUTURES` over this are
+sampled in proportion to their customers."""
 
 COMBINED_DRAWS = 20_000
 """Draws of the expected total paired with the simulated deviations (resampled): the range's
@@ -102,13 +105,29 @@ class FutureSimulator:
             ])  # fmt: skip
             self.info.update(method="simulated customers", draws=draws, seed=self.seed)
             return totals - totals.mean()
-        who = rng.choice(len(count), size=SAMPLE_CUSTOMERS, p=count / n)
-        values = self.customer_values(*[units[key][who] for key in keys], SAMPLE_DRAWS, rng)
-        variance = n * float(values.var(axis=0, ddof=1).mean())
+        if len(count) * SAMPLE_DRAWS > DRAWN_CUSTOMER_FUTURES:  # a sample of the groups
+            who = rng.choice(len(count), size=DRAWN_CUSTOMER_FUTURES // SAMPLE_DRAWS, p=count / n)
+            weight = np.full(len(who), n / len(who))
+        else:  # every group: its customers' variance is the group's times its count
+            who, weight = np.arange(len(count)), count.astype(float)
+        draws = max(SAMPLE_DRAWS, DRAWN_CUSTOMER_FUTURES // len(who))
+        each = [units[key][who] for key in keys]
+        variance = float(weight @ self._variances(each, draws, rng))
         self.info.update(
-            method="normal approximation", sampled_customers=SAMPLE_CUSTOMERS, seed=self.seed
+            method="normal approximation", groups=len(who), draws=draws, seed=self.seed
         )
         return rng.normal(0.0, np.sqrt(variance), DRAWS)
+
+    def _variances(self, each: list[np.ndarray], draws: int, rng) -> np.ndarray:
+        """Per customer, the variance of their simulated discounted value over ``draws``."""
+        step = max(2, CHUNK // max(len(each[0]), 1))
+        total = np.zeros(len(each[0]))
+        squares = np.zeros(len(each[0]))
+        for done in range(0, draws, step):
+            values = self.customer_values(*each, min(step, draws - done), rng)
+            total += values.sum(axis=0)
+            squares += (values * values).sum(axis=0)
+        return (squares - total * total / draws) / (draws - 1)
 
     def bounds(
         self, units: dict[str, np.ndarray], total: float, expected_high: float, level: float

@@ -95,3 +95,14 @@ def test_the_range_holds_the_interval_of_the_expected_value_and_is_wider():
     assert result["point"] < result["high"] < result["sales_high"]
     # the process noise of 120 customers is as large as the parameters' uncertainty
     assert result["sales_high"] - result["sales_low"] > 1.2 * (result["high"] - result["low"])
+
+
+def test_models_without_a_simulator_of_the_future_say_they_have_no_range():
+    from valuecast.analysis.sales_range import no_range_reason
+    from valuecast.models.ggompertz_nbd import GGompertzNBD
+
+    assert no_range_reason("bgnbd", False, False, BetaGeo()) is None
+    assert no_range_reason("pnbd", False, False, ParetoNBD()) is None
+    assert "ggnbd (no simulator" in no_range_reason("ggnbd", False, False, GGompertzNBD())
+    assert "seasonal" in no_range_reason("bgnbd", False, True, BetaGeo())
+    assert "covariates" in no_range_reason("bgnbd", True, False, BetaGeo())

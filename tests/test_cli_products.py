@@ -180,19 +180,23 @@ def test_reminders_prints_and_writes(refills, tmp_path):
     out = tmp_path / "due.csv"
     result = runner.invoke(
         app,
-        ["reminders", "-w", str(refills), "--as-of", "2024-02-10", "--due-within", "4",
+        ["reminders", "-w", str(refills), "--as-of", "2024-02-10", "--due-within", "5",
          "--min-customers", "2", "--out", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    # Coffee gaps 10, 20 (ann), 14 (bob): cycle 14.  As of 02-10: fay 01-01 -> due 01-15 (-26,
-    # more than a cycle late: dropped); bob 01-15 -> 01-29 (-12); ann 01-31 -> 02-14 (+4);
-    # cat 02-01 -> 02-15 (+5: not within 4 days); the guest gets none
+    # Coffee gaps 10, 20 (ann: 15 days), 14 (bob): the product's cycle is the median of 15 and
+    # 14 = 14.5 -> 15 days.  As of 02-10: fay (bought once) 01-01 -> due 01-16 (-25, more than a
+    # cycle late: dropped); bob on his own 14 days 01-15 -> 01-29 (-12); ann on her own 15 days
+    # 01-31 -> 02-15 (+5); cat (once) 02-01 -> 02-16 (+6: not within 5 days); the guest gets none
     due = pd.read_csv(out)
     assert due.values.tolist() == [
-        ["bob", "Coffee", "2024-01-15", 1.0, 14, "2024-01-29", -12],
-        ["ann", "Coffee", "2024-01-31", 1.0, 14, "2024-02-14", 4],
+        ["bob", "Coffee", "2024-01-15", 1.0, 14, 15, "2024-01-29", -12],
+        ["ann", "Coffee", "2024-01-31", 1.0, 15, 15, "2024-02-15", 5],
     ]
-    assert "2 reminders due within 4 days of 2024-02-10" in result.output
+    assert "2 reminders due within 5 days of 2024-02-10" in result.output
+    # the per-product table gives the product's cycle (15), not its first reminder's (bob's 14)
+    row = next(line for line in result.output.splitlines() if "Coffee" in line and "│" in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["Coffee", "15", "2", "1"]
     assert "Coffee" in result.output and "bob" in result.output
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -202,8 +206,8 @@ def test_reminders_default_as_of_and_no_out(refills, tmp_path):
         app, ["reminders", "-w", str(refills), "--min-customers", "2", "--due-within", "14"]
     )
     assert result.exit_code == 0, result.output
-    # as of the last order date 02-10 (the guest's), due within 14 days: bob (-12), ann (+4),
-    # cat (+5); one product with a cycle
+    # as of the last order date 02-10 (the guest's), due within 14 days: bob (-12), ann (+5),
+    # cat (+6); one product with a cycle
     assert "3 reminders due within 14 days of 2024-02-10" in result.output
     assert "products with a cycle: 1" in result.output
     # the default minimum of 5 re-buying customers leaves no cycle
@@ -345,15 +349,15 @@ def test_reminders_on_an_80_column_terminal_name_each_customer_whole(tmp_path):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(common.console, "_width", 80)
         result = runner.invoke(
-            app, ["reminders", "-w", str(workspace), "--min-customers", "2", "--due-within", "4"]
-        )
+            app, ["reminders", "-w", str(workspace), "--min-customers", "2", "--due-within", "5"]
+        )  # bob 12 days overdue, ann due in 5 (her own 15 days)
     assert result.exit_code == 0, result.output
     assert "…" not in result.output
     for customer in renamed.values():
         assert customer in result.output
     flat = " ".join(result.output.split())
     assert f"{renamed['bob']}: Organic Single Origin Coffee Beans 1kg Bag, last bought " in flat
-    assert "due 2024-01-29 (12 days overdue)" in flat and "due 2024-02-14 (in 4 days)" in flat
+    assert "due 2024-01-29 (12 days overdue)" in flat and "due 2024-02-15 (in 5 days)" in flat
 
 
 def test_a_products_sizes_are_one_product_in_affinity_as_in_reminders(tmp_path):

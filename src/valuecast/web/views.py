@@ -276,9 +276,10 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                     {"reminders": count_text, "overdue": count_text, "due_soon": count_text},
                 ),
                 "A reminder is due one cycle after the customer's last purchase of the "
-                "product: their own median days between repeat purchases of it, or, for a "
-                "customer who bought it once, the product's cycle (the median of its customers' "
-                "own), longer for a customer who bought more items; the reminders are those "
+                "product: their own median days between repeat purchases of it, weighed with "
+                "the product's cycle (the median of its customers' own) as one more repeat, or, "
+                "for a customer who bought it once, the product's cycle, longer for a customer "
+                "who bought more items; the reminders are those "
                 f"due within {DUE_WITHIN} days or overdue by at most the customer's cycle, as "
                 "`valuecast reminders` shows them.",
             )

@@ -106,3 +106,34 @@ def test_models_without_a_simulator_of_the_future_say_they_have_no_range():
     assert "ggnbd (no simulator" in no_range_reason("ggnbd", False, False, GGompertzNBD())
     assert "seasonal" in no_range_reason("bgnbd", False, True, BetaGeo())
     assert "covariates" in no_range_reason("bgnbd", True, False, BetaGeo())
+
+
+def test_a_large_shops_normal_deviation_has_the_spread_of_every_customer_drawn(monkeypatch):
+    # above EXACT_MAX_CUSTOMERS the deviation is a normal of the summed simulated variances of a
+    # sample of the groups of customers alike; its spread must be that of every customer's
+    # future drawn (the exact simulation the smaller shops get), which a variance summed over too
+    # few groups, or weighted wrongly, would miss
+    from valuecast.analysis import sales_range
+
+    transactions, spend = (
+        BetaGeo().with_params(BETA_GEO),
+        GammaGamma().with_params(study.TRUE_SPEND),
+    )
+    summary, _, _ = study.simulate_shop_with_holdout(12_000, 5, BETA_GEO)
+    f = summary["frequency"].to_numpy(dtype=float)
+    m = summary["avg_repeat_order_value"].to_numpy(dtype=float)
+    units = {
+        "f": f, "r": summary["recency"].to_numpy(dtype=float),
+        "t": summary["T"].to_numpy(dtype=float), "x": f, "m": m, "value": m,
+        "count": np.ones(len(f)),
+    }  # fmt: skip
+    rate = period_discount_rate(0.10, DAYS_PER_MONTH)
+    normal = FutureSimulator(transactions, spend, ENDS, rate, 1.0)
+    approximate = normal.deviations(units, np.random.default_rng(1)).std()
+    assert normal.info["method"] == "normal approximation"
+    assert normal.info["groups"] < len(f)  # the groups sampled, not all of them
+    monkeypatch.setattr(sales_range, "EXACT_MAX_CUSTOMERS", len(f))
+    exact = FutureSimulator(transactions, spend, ENDS, rate, 1.0, max_draws=400)
+    drawn = exact.deviations(units, np.random.default_rng(2)).std()
+    assert exact.info["method"] == "simulated customers"
+    assert abs(approximate / drawn - 1) < 0.12

@@ -181,3 +181,20 @@ def test_a_missing_table_is_named_beside_the_tables_there_are(tmp_path, shop_db)
         assert result.exit_code == 2, result.output
         assert len(result.output.strip().splitlines()) == 1
         assert result.output.strip().endswith(f"#{table}: no such table (TableNotFound) {hint}")
+
+
+def test_a_missing_schema_is_named_beside_the_schemas_there_are(tmp_path, shop_db):
+    con = duckdb.connect(str(shop_db))
+    con.execute("CREATE SCHEMA crm; CREATE TABLE crm.orders (id INT)")
+    con.close()
+    runner = CliRunner()
+    for table, hint in (
+        ("nope.orders", "(no schema nope; its schemas: crm, main)"),
+        ("crn.orders", "(no schema crn; did you mean crm?)"),
+    ):
+        result = runner.invoke(
+            app, ["ingest", f"duckdb://{shop_db}#{table}", "-w", str(tmp_path / "w.duckdb")]
+        )
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert result.output.strip().endswith(f"#{table}: no such table (TableNotFound) {hint}")

@@ -136,7 +136,7 @@ def _tables_hint(con, schema: str | None, bare: str) -> str:
             (found for spelling in _spellings(schema) if (found := _listed(con, spelling))), []
         )
     if not names:
-        return ""
+        return "" if schema is None else _schemas_hint(con, schema)
     wanted = _spellings(bare)[-1 if bare.startswith('"') else 1].lower()
     close = difflib.get_close_matches(wanted, [n.lower() for n in names], n=1, cutoff=0.6)
     if close:
@@ -144,6 +144,37 @@ def _tables_hint(con, schema: str | None, bare: str) -> str:
     shown = ", ".join(_as_written(name) for name in names[:MAX_TABLES_IN_HINT])
     more = f", ... ({len(names):,} in all)" if len(names) > MAX_TABLES_IN_HINT else ""
     return f" (its tables: {shown}{more})"
+
+
+def _schemas_hint(con, schema: str) -> str:
+    """What to name instead of a schema holding no tables: the schema closest to it, else the
+    schemas that hold tables; nothing where it exists (empty) or they cannot be listed."""
+    names = _schemas(con)
+    if not names or any(spelling in names for spelling in _spellings(schema)):
+        return ""
+    wanted = _spellings(schema)[-1 if schema.startswith('"') else 1].lower()
+    close = difflib.get_close_matches(wanted, [n.lower() for n in names], n=1, cutoff=0.6)
+    if close:
+        found = next(n for n in names if n.lower() == close[0])
+        return f" (no schema {schema}; did you mean {_as_written(found)}?)"
+    shown = ", ".join(_as_written(name) for name in names[:MAX_TABLES_IN_HINT])
+    more = f", ... ({len(names):,} in all)" if len(names) > MAX_TABLES_IN_HINT else ""
+    return f" (no schema {schema}; its schemas: {shown}{more})"
+
+
+_SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast", "mysql", "sys"})
+"""Schemas of the database's own catalogue, never a shop's orders."""
+
+
+def _schemas(con) -> list[str]:
+    """The schemas holding tables or views the connection may see, from ``information_schema``;
+    none where it cannot be read."""
+    query = "SELECT DISTINCT table_schema FROM information_schema.tables ORDER BY table_schema"
+    try:
+        names = _fetched(con, query)
+    except Exception:  # a database without information_schema, or no right to read it
+        return []
+    return [name for name in names if name.lower() not in _SYSTEM_SCHEMAS]
 
 
 def _as_written(name: str) -> str:

@@ -198,3 +198,21 @@ def test_a_missing_schema_is_named_beside_the_schemas_there_are(tmp_path, shop_d
         assert result.exit_code == 2, result.output
         assert len(result.output.strip().splitlines()) == 1
         assert result.output.strip().endswith(f"#{table}: no such table (TableNotFound) {hint}")
+
+
+def test_an_empty_table_or_parquet_file_is_told_so_without_a_header(tmp_path, shop_db):
+    """As an empty CSV file, an empty table is a note (exit 0), worded for what was read."""
+    con = duckdb.connect(str(shop_db))
+    con.execute("CREATE TABLE orders_empty (order_id INT, customer_id INT, ordered_at TIMESTAMP,"
+                f" revenue DOUBLE); COPY orders_empty TO '{tmp_path / 'empty.parquet'}'"
+                " (FORMAT parquet)")  # fmt: skip
+    con.close()
+    runner = CliRunner()
+    for source, note in (
+        (f"duckdb://{shop_db}#orders_empty", "the table has no rows: nothing read from it"),
+        (str(tmp_path / "empty.parquet"), "no rows in it: nothing read from it"),
+    ):
+        result = runner.invoke(app, ["ingest", source, "-w", str(tmp_path / "w.duckdb"), "--json"])
+        assert result.exit_code == 0, result.output
+        notes = json.loads(result.output)["notes"]
+        assert [n for n in notes if "nothing read" in n] == [f"{source.split('/')[-1]}: {note}"]

@@ -45,7 +45,7 @@ import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
-from valuecast.io.csvfile import refused_symbol, symbol_currencies
+from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids
 from valuecast.io.schema import (
@@ -69,6 +69,7 @@ from valuecast.store.connection import (
     workspace_memory_bytes,
 )
 from valuecast.store.memory import release_unused_memory
+from valuecast.store.tables import is_table_url
 from valuecast.tables import CONTACT_FIELDS, EMAIL_PATTERN
 
 if TYPE_CHECKING:
@@ -2081,6 +2082,19 @@ def _staged_totals(raw: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------
 # report
 # ------------------------------------------------------------------------------------------------
+
+
+def _no_rows_note(source: str) -> str:
+    """What an input without a row of data is told: a database table or a Parquet file has
+    no header line to speak of, a CSV file has one with nothing after it."""
+    if is_table_url(source):
+        return "the table has no rows: nothing read from it"
+    path = Path(source)
+    if path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir():
+        return "no rows in it: nothing read from it"
+    return "no rows after its header: nothing read from it"
+
+
 def _build_report(
     path: Path,
     ingest_id: int,
@@ -2113,9 +2127,7 @@ def _build_report(
         )
         notes.extend(f"{Path(result.file).name}: {note}" for note in result.notes)
         if not result.rows_read:
-            notes.append(
-                f"{Path(result.file).name}: no rows after its header: nothing read from it"
-            )
+            notes.append(f"{Path(result.file).name}: {_no_rows_note(str(result.file))}")
     n_orders = int(staged["orders"])
     if n_orders and not staged["with_currency"]:
         notes.append(NO_CURRENCY_NOTE)

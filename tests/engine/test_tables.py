@@ -216,3 +216,23 @@ def test_an_empty_table_or_parquet_file_is_told_so_without_a_header(tmp_path, sh
         assert result.exit_code == 0, result.output
         notes = json.loads(result.output)["notes"]
         assert [n for n in notes if "nothing read" in n] == [f"{source.split('/')[-1]}: {note}"]
+
+
+def test_an_error_in_a_table_names_the_rows_order_id(tmp_path, shop_db):
+    """A table's rows have no order of their own: its row 2 is found by its order id."""
+    con = duckdb.connect(str(shop_db))
+    con.execute("CREATE TABLE nulls AS SELECT * FROM (VALUES (7, 10, TIMESTAMP '2025-01-05',"
+                " 100.0), (3, 10, NULL, 50.0)) t(order_id, customer_id, ordered_at, revenue);"
+                " UPDATE sales_order SET created_at = 'soon' WHERE entity_id = 2")  # fmt: skip
+    con.close()
+    runner = CliRunner()
+    for table, where in (
+        ("nulls", "row 2 (order_id 3), column 'ordered_at': value is missing"),
+        ("sales_order", "row 2 (increment_id 000000002), column 'created_at': "),
+    ):
+        result = runner.invoke(
+            app, ["ingest", f"duckdb://{shop_db}#{table}", "-w", str(tmp_path / "w.duckdb")]
+        )
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert f"#{table}, {where}" in result.output, result.output

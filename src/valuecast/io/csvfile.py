@@ -1526,6 +1526,10 @@ class Table:
         """Of a table read from several files (a folder of Parquet parts): each file's name and
         its first row's position, so that a row is named by its file and its row there."""
         self._text_cache: dict[tuple[str, bool], pa.ChunkedArray] = {}
+        self.unordered = False
+        """Whether its rows have no order of their own (a database table's): an error names a
+        row by its order id as well (:meth:`name_rows_by`)."""
+        self._row_keys: tuple[str, pa.ChunkedArray] | None = None
         # a money column's currency, where it names one, and the first row that names it
         self._currencies: dict[str, tuple[str, int]] = {}
 
@@ -1572,6 +1576,20 @@ class Table:
             return int(self._row_map[position])
         return self._first_row + int(position)
 
+    def name_rows_by(self, column: str | None) -> None:
+        """Name a row in errors by its cell of ``column`` (its order id) as well, where the rows
+        have no order of their own: a database table's row 2 finds no row in the table."""
+        if column is not None and self.unordered and column in self.arrow.column_names:
+            self._row_keys = (column, self.text(column))
+
+    def _row_key(self, position: int) -> str | None:
+        """``"column value"`` of the row's order id (:meth:`name_rows_by`), if it has one."""
+        if self._row_keys is None:
+            return None
+        column, keys = self._row_keys
+        value = keys[position].as_py() if position < len(keys) else None
+        return None if value is None else f"{column} {value}"
+
     def error(
         self, message: str, position: int | None = None, column: str | None = None
     ) -> InputError:
@@ -1580,8 +1598,10 @@ class Table:
         elif position is not None and self._header_again(position):
             message += ": the row repeats the header (files pasted together); delete it"
         name = self.name if position is None else self._part(position)[0]
+        if position is None:
+            return InputError(name, message, column=column)
         return InputError(
-            name, message, row=None if position is None else self.row(position), column=column
+            name, message, row=self.row(position), column=column, key=self._row_key(position)
         )
 
     _TOTAL_WORDS = frozenset({"total", "totals", "grand total", "sum", "summe", "gesamt", "totaal"})

@@ -387,6 +387,7 @@ def read_exports(
         if isinstance(raw, tuple):  # (name, DataFrame) read from a database by the engine
             name, frame = raw
             path, source = Path(str(name)), Table.from_frame(frame, str(name))
+            source.unordered = True
             if chosen == "cdnow":
                 raise InputError(str(name), "a cdnow log must be a file")
             chosen = chosen or detect_header(source.header)

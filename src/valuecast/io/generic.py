@@ -551,6 +551,7 @@ def read_orders_frame(
     """The same rules on a DataFrame (a DuckDB/PostgreSQL table the engine read)."""
     mapping = parse_column_map(column_map)
     table = Table.from_frame(frame, name)
+    table.unordered = True
     return _orders(table, resolve_columns(table, mapping), mapping, "orders")
 
 
@@ -1368,6 +1369,7 @@ def _orders(
     header: list[str] | None = None,
 ) -> ImportResult:
     """The orders of ``table``; ``header``: the file's columns, when the table holds some."""
+    table.name_rows_by(cols["order_id"])
     _check_single_values(table, cols)
     column_notes = table_notes(list(table.header if header is None else header), cols)
     rows = _parse_rows(table, cols, mapping)

@@ -321,6 +321,7 @@ def _table(source, spec, required) -> tuple[Table, dict[str, str | None]]:
     cols = _resolve(csv, spec, required)
     table = csv.read([c for c in cols.values() if c is not None])
     table.empty_words(_build.SQL_NULLS)
+    table.name_rows_by(cols.get("increment_id") or cols.get("id") or cols.get("order_id"))
     return table, cols
 
 

@@ -125,13 +125,20 @@ class InputError(ValuecastError, ValueError):
     """Bad input: rendered as one line naming the file, the row and the column."""
 
     def __init__(
-        self, file: str, message: str, row: int | None = None, column: str | None = None
+        self,
+        file: str,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        key: str | None = None,
     ) -> None:
+        """``key``: the row's order id as ``"column value"``, where its row number alone does
+        not find it (a database table's rows have no order of their own)."""
         message = " ".join(str(message).splitlines())  # always one line
         self.file, self.row, self.column, self.message = str(file), row, column, message
         where = [self.file]
         if row is not None:
-            where.append(f"row {row}")
+            where.append(f"row {row}" if key is None else f"row {row} ({key})")
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}")

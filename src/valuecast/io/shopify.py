@@ -507,6 +507,7 @@ def read_orders(source: str | Path | CsvFile | Table) -> ImportResult:
 
 
 def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResult:
+    table.name_rows_by(cols["name"])
     n_rows = table.num_rows
     read = [c for c in cols.values() if c is not None]
     filled = np.zeros(n_rows, dtype=bool)

@@ -297,6 +297,7 @@ def _orders(
         filled |= table.nonempty(column)
     refund_row = _refund_rows(table, cols, filled)
     key_column = cols["order_id"] or cols["order_number"]
+    table.name_rows_by(key_column)
     keys = _order_keys(table, cols, key_column, refund_row)
     keyless = filled & keys.isna().to_numpy(bool)
     if keyless.any():

@@ -59,6 +59,18 @@ def test_simulated_order_values_average_gamma_gammas_expected_value():
     assert np.all(np.abs(values.mean(axis=0) - spend.expected_average_value(x, m)) < tolerance)
 
 
+def _units(summary) -> dict[str, np.ndarray]:
+    """A simulated shop's customers as the range's units: one customer each, their own average
+    repeat order value as their value."""
+    f = summary["frequency"].to_numpy(dtype=float)
+    m = summary["avg_repeat_order_value"].to_numpy(dtype=float)
+    return {
+        "f": f, "r": summary["recency"].to_numpy(dtype=float),
+        "t": summary["T"].to_numpy(dtype=float), "x": f, "m": m, "value": m,
+        "count": np.ones(len(f)),
+    }  # fmt: skip
+
+
 def test_the_range_at_the_true_parameters_holds_the_sales_of_80_percent_of_small_shops():
     # no parameter uncertainty (the true parameters, expected_high = the total): the range is
     # the process noise alone, and it must hold the sales that came as often as it says.  A
@@ -72,13 +84,7 @@ def test_the_range_at_the_true_parameters_holds_the_sales_of_80_percent_of_small
     held, widths = [], []
     for seed in range(1, 41):
         summary, expected, sales = study.simulate_shop_with_holdout(100, seed, BETA_GEO)
-        f = summary["frequency"].to_numpy(dtype=float)
-        m = summary["avg_repeat_order_value"].to_numpy(dtype=float)
-        units = {
-            "f": f, "r": summary["recency"].to_numpy(dtype=float),
-            "t": summary["T"].to_numpy(dtype=float), "x": f, "m": m, "value": m,
-            "count": np.ones(len(f)),
-        }  # fmt: skip
+        units = _units(summary)
         total = float(expected.sum())
         simulator = FutureSimulator(transactions, spend, ENDS, rate, 1.0, max_draws=500)
         low, high = simulator.bounds(units, total, total, 0.8)
@@ -120,13 +126,8 @@ def test_a_large_shops_normal_deviation_has_the_spread_of_every_customer_drawn(m
         GammaGamma().with_params(study.TRUE_SPEND),
     )
     summary, _, _ = study.simulate_shop_with_holdout(12_000, 5, BETA_GEO)
-    f = summary["frequency"].to_numpy(dtype=float)
-    m = summary["avg_repeat_order_value"].to_numpy(dtype=float)
-    units = {
-        "f": f, "r": summary["recency"].to_numpy(dtype=float),
-        "t": summary["T"].to_numpy(dtype=float), "x": f, "m": m, "value": m,
-        "count": np.ones(len(f)),
-    }  # fmt: skip
+    units = _units(summary)
+    f = units["f"]
     rate = period_discount_rate(0.10, DAYS_PER_MONTH)
     normal = FutureSimulator(transactions, spend, ENDS, rate, 1.0)
     approximate = normal.deviations(units, np.random.default_rng(1)).std()

@@ -233,13 +233,7 @@ def one_spelling(lines: ir.Table, catalogue: ir.Table) -> ir.Table:
     chosen = counts.drop_duplicates("key").set_index("key")["_product"]
     counts["_spelling"] = counts["key"].map(chosen)
     renamed = counts.loc[counts["_spelling"] != counts["_product"], ["_product", "_spelling"]]
-    if not len(renamed):
-        return lines
-    table = ibis.memtable(renamed.rename(columns={"_product": "_spelled"}))
-    joined = lines.left_join(table, lines._product == table._spelled)
-    return joined.mutate(_product=ibis.coalesce(joined._spelling, joined._product)).drop(
-        "_spelled", "_spelling"
-    )
+    return _renamed(lines, "_product", renamed["_product"], renamed["_spelling"])
 
 
 def _keyed_lines(order_lines: ir.Table) -> ir.Table:
@@ -418,13 +412,19 @@ def by_title(purchases: ir.Table, order_lines: ir.Table) -> ir.Table:
         return purchases
     titles = variant_titles(purchases.select("product").distinct())
     renamed = titles.filter(titles.title != titles.product).to_pandas()
-    if not len(renamed):
-        return purchases
-    # the catalogue's few renamed variants, joined as a table rather than written into the SQL
-    names = ibis.memtable(renamed.rename(columns={"product": "_variant"}))
-    joined = purchases.left_join(names, purchases.product == names._variant)
-    return joined.mutate(product=ibis.coalesce(joined.title, joined.product)).drop(
-        "_variant", "title"
+    return _renamed(purchases, "product", renamed["product"], renamed["title"])
+
+
+def _renamed(table: ir.Table, column: str, old: pd.Series, new: pd.Series) -> ir.Table:
+    """``table`` with each ``column`` value in ``old`` replaced by its ``new`` (``table`` itself
+    when none is): the catalogue's few renamed names, joined as a table rather than written
+    into the SQL."""
+    if not len(old):
+        return table
+    names = ibis.memtable(pd.DataFrame({"_old": old.to_numpy(), "_new": new.to_numpy()}))
+    joined = table.left_join(names, table[column] == names._old)
+    return joined.mutate(**{column: ibis.coalesce(joined._new, joined[column])}).drop(
+        "_old", "_new"
     )
 
 

@@ -220,21 +220,18 @@ def _print_analysis(
     if "predicted_clv" in totals:
         horizon = months_text(summary["horizon_months"])
         rows.append((f"predicted CLV, next {horizon}", money(totals["predicted_clv"])))
-        if totals.get("predicted_clv_p10") is not None:
-            # the interval is the fit's uncertainty about the expected value: the sales that
-            # come vary more (by who happens to order), so the label says which it is
-            level = int(round(totals["interval_level"] * 100))
-            rows.append((
-                f"{level}% interval of the expected value",
-                f"{totals['predicted_clv_p10']:,.0f} to {totals['predicted_clv_p90']:,.0f}",
-            ))  # fmt: skip
-        if totals.get("predicted_sales_p10") is not None:
-            # what a merchant asks: how much these customers will spend, process noise included
-            level = int(round(totals["interval_level"] * 100))
-            rows.append((
-                f"{level}% range of the sales to come",
-                f"{totals['predicted_sales_p10']:,.0f} to {totals['predicted_sales_p90']:,.0f}",
-            ))  # fmt: skip
+        # the interval is the fit's uncertainty about the expected value; the range adds what a
+        # merchant asks, how much these customers will spend (who happens to order varies too)
+        for stem, label in (
+            ("predicted_clv", "interval of the expected value"),
+            ("predicted_sales", "range of the sales to come"),
+        ):
+            if totals.get(f"{stem}_p10") is not None:
+                level = int(round(totals["interval_level"] * 100))
+                rows.append((
+                    f"{level}% {label}",
+                    f"{totals[f'{stem}_p10']:,.0f} to {totals[f'{stem}_p90']:,.0f}",
+                ))  # fmt: skip
         margin = summary.get("margin")
         if margin is not None and margin != 1:
             # the report and the dashboard say it under their title; here it is the row's

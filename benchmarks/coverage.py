@@ -71,9 +71,18 @@ def simulate_shop(n_customers: int, seed: int, model: str = "bgnbd") -> tuple[pd
     m = spend.simulate(f, seed=seed + 1)["monetary_value"].to_numpy()
     first = rng.gamma(6.0, 5.0, n_customers)  # first orders: not part of the spend model
     truth = float(customer_lifetime_value(transactions, spend, f, r, T, m).sum())
-    summary = pd.DataFrame(
+    summary = _summary_frame(f, r, T, m, first)
+    return summary, truth
+
+
+def _summary_frame(
+    f: np.ndarray, r: np.ndarray, T: np.ndarray, m: np.ndarray, first: np.ndarray
+) -> pd.DataFrame:
+    """A simulated shop's customers as :func:`predict` reads them: histories, the average repeat
+    order value, and the historic figures with each customer's ``first`` order."""
+    return pd.DataFrame(
         {
-            "customer_id": np.arange(n_customers).astype(str),
+            "customer_id": np.arange(len(f)).astype(str),
             "frequency": f.astype("int64"),
             "recency": r.astype("int64"),
             "T": T.astype("int64"),
@@ -82,7 +91,6 @@ def simulate_shop(n_customers: int, seed: int, model: str = "bgnbd") -> tuple[pd
             "historic_clv": first + f * m,
         }
     )
-    return summary, truth
 
 
 def simulate_shop_with_holdout(
@@ -128,17 +136,7 @@ def simulate_shop_with_holdout(
     true_transactions = BetaGeo().with_params(transactions)
     true_spend = GammaGamma().with_params(spend)
     truth = customer_lifetime_value(true_transactions, true_spend, f, r, T, m, horizon=horizon)
-    summary = pd.DataFrame(
-        {
-            "customer_id": np.arange(n_customers).astype(str),
-            "frequency": f.astype("int64"),
-            "recency": r.astype("int64"),
-            "T": T.astype("int64"),
-            "avg_repeat_order_value": m,
-            "average_order_value": (first + f * m) / (1 + f),
-            "historic_clv": first + f * m,
-        }
-    )
+    summary = _summary_frame(f, r, T, m, first)
     return summary, truth, sales
 
 

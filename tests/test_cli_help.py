@@ -36,6 +36,14 @@ def test_help_fits_an_80_column_terminal(command):
         paragraph = []
 
 
+@pytest.mark.parametrize("command", ["ingest", "analyze", "summary", "refresh"])
+def test_the_files_a_command_takes_show_as_files(command):
+    """The exports a command reads showed Python's type, ``files...  <list[str]>``."""
+    lines = [line for line in _help(command) if "files..." in line]
+    assert len(lines) == 1 and "<file>" in lines[0], lines
+    assert not [line for line in _help(command) if "list[" in line]
+
+
 def test_the_program_help_shows_no_type_for_its_flags():
     lines = _help()
     assert [line for line in lines if "--version" in line]

@@ -40,12 +40,14 @@ __all__ = ["app", "main"]
 
 class _FlagsWithoutType:
     """A flag shows no value type in ``--help`` (Typer would show ``<bool>`` beside
-    ``--json``, which takes no value), ``--help`` itself included."""
+    ``--json``, which takes no value), ``--help`` itself included; the files a command takes
+    show as ``<file>``, not Python's ``<list[str]>``."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for param in self.params:
             _no_type_on_a_flag(param)
+            _files_as_files(param)
 
     def get_help_option(self, ctx):
         return _no_type_on_a_flag(super().get_help_option(ctx))
@@ -67,6 +69,12 @@ def _no_type_on_a_flag(param):
     if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
         param.metavar = ""
     return param
+
+
+def _files_as_files(param) -> None:
+    # every argument taking many values is a list of files (exports, tables as URL#TABLE)
+    if isinstance(param, typer.core.TyperArgument) and param.nargs == -1:
+        param.display_type_rich = lambda ctx: "<file>"
 
 
 def reflowed(text: str | None) -> str | None:

@@ -295,6 +295,33 @@ def test_stage_says_the_spend_no_customer_came_through_that_lowers_its_clv_to_ca
     assert f"{COUNTED_IN_RATIO}." in stage_section
 
 
+def test_analyze_and_the_report_say_the_spend_of_months_outside_the_orders(workspace, tmp_path):
+    """Spend of months before the first order or after the as-of date is in no CAC: `analyze`
+    says how much, by reason, and the report's CLV:CAC reading says it beside the ratio."""
+    import html
+
+    from valuecast.cli import app as valuecast
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,web,10\n2023-12,web,30\n2024-05,pos,20\n")
+    out = tmp_path / "a"
+    done = runner.invoke(
+        valuecast, ["analyze", "-w", str(workspace), "-o", str(out), "--spend", str(spend)]
+    )
+    assert done.exit_code == 0, done.output
+    note = (
+        "spend left out of CAC and CLV:CAC: 50.00 of the 60.00 the spend file gives, 30.00 "
+        "before the first order (2023-12; the orders start in 2024-01) and 20.00 after the "
+        "as-of date (2024-05; as of 2024-03-15): the customers it acquired are not in the orders"
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert note in summary["notes"] and summary["growth"]["left_out_spend"] == note
+    assert f"note: {note}" in " ".join(done.output.split())
+    report = " ".join(html.unescape((out / "report.html").read_text()).split())
+    section = report[report.index("CLV:CAC by channel, with the payback month") :]
+    assert f"{note[0].upper()}{note[1:]}." in section[: section.index("What drives value")]
+
+
 def test_stage_divides_the_kept_spend_as_channels_does(app, workspace, tmp_path):
     """`analyze --spend` keeps the spend: a stage of another date divides it by that date's
     customers, as `channels --as-of` does, and --no-spend leaves it out."""

@@ -17,6 +17,7 @@ from valuecast.analysis.growth.channels import (
     canonical_channels,
     clv_by_group,
     flag_ratio,
+    left_out_spend_note,
     mean_interval,
     monthly_revenue,
 )
@@ -414,6 +415,29 @@ def test_spend_before_the_first_order_is_left_out_and_noted(shop):
     # a channel whose only spend is before the first order keeps its row, without spend
     radio = rows[("radio", "all")]
     assert np.isnan(radio.spend) and "2023-10: 5.00" in radio.note
+
+
+def test_the_spend_left_out_of_every_cac_is_counted_by_reason_for_the_shop(shop):
+    # a spend file of longer than the orders: 45 + 10 before January 2024, 25 + 40 after an
+    # analysis as of 2024-02-29, of the 325 + 95 it gives in all
+    customers, spend, monthly = shop
+    wider = pd.DataFrame(
+        [("2023-12", "google", 45.0), ("2023-11", "tiktok", 10.0), ("2024-04", "tiktok", 40.0)],
+        columns=spend.columns,
+    )
+    table = cac_table(
+        customers, pd.concat([spend, wider], ignore_index=True), monthly, as_of="2024-02-29"
+    )
+    assert left_out_spend_note(table) == (
+        "spend left out of CAC and CLV:CAC: 120.00 of the 420.00 the spend file gives, 55.00 "
+        "before the first order (2023-11, 2023-12; the orders start in 2024-01) and 65.00 after "
+        "the as-of date (2024-03, 2024-04; as of 2024-02-29): the customers it acquired are not "
+        "in the orders"
+    )
+    # the rows kept and the rows left out add up to the file
+    kept = table.loc[table["cohort_month"] != "all", "spend"].sum()
+    assert kept + 120.0 == pytest.approx(420.0)
+    assert left_out_spend_note(cac_table(*shop)) is None
 
 
 def test_a_partial_as_of_month_is_noted_and_left_out_of_the_channels_whole(shop):

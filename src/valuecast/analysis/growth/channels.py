@@ -72,6 +72,7 @@ __all__ = [
     "clv_by_group",
     "flag_ratio",
     "group_labels",
+    "left_out_spend_note",
     "mean_interval",
     "monthly_revenue",
     "new_customer_columns",
@@ -831,6 +832,9 @@ def cac_table(
     )
     for column in ("spend", "cac", "clv_per_customer", "clv_to_cac", "roi_per_customer"):
         out[column] = out[column].astype(float)
+    out.attrs["left_out_spend"] = _left_out_spend_note(
+        earlier, later, float(every_cost["spend"].sum()), first_month, as_of
+    )
     return out
 
 
@@ -842,6 +846,50 @@ def _left_out(
     for key, month, amount in costs.loc[out, ["key", "month", "spend"]].itertuples(index=False):
         into.setdefault(key, []).append((month, float(amount)))
     return costs[~out], months[~out]
+
+
+def _left_out_spend_note(
+    earlier: dict[str, list[tuple[str, float]]],
+    later: dict[str, list[tuple[str, float]]],
+    given: float,
+    first_month: int | None,
+    as_of: date | datetime | str | None,
+) -> str | None:
+    """The shop's note on the spend :func:`cac_table` leaves out of every CAC (before the
+    first order, after the as-of date), with the amount by reason and of the whole file; None
+    where none is left out."""
+
+    def months_and_total(left: dict[str, list[tuple[str, float]]]) -> tuple[str, float]:
+        pairs = sorted(pair for pairs in left.values() for pair in pairs)
+        months = ", ".join(dict.fromkeys(month for month, _ in pairs))
+        return months, sum(amount for _, amount in pairs)
+
+    parts, left_out = [], 0.0
+    if earlier:
+        months, total = months_and_total(earlier)
+        left_out += total
+        parts.append(
+            f"{total:,.2f} before the first order ({months}; the orders start in "
+            f"{_month_text(first_month)})"
+        )
+    if later:
+        months, total = months_and_total(later)
+        left_out += total
+        stamp = pd.Timestamp(as_of).date().isoformat()
+        parts.append(f"{total:,.2f} after the as-of date ({months}; as of {stamp})")
+    if not parts:
+        return None
+    return (
+        f"spend left out of CAC and CLV:CAC: {left_out:,.2f} of the {given:,.2f} the spend file "
+        f"gives, {' and '.join(parts)}: the customers it acquired are not in the orders"
+    )
+
+
+def left_out_spend_note(cac: pd.DataFrame) -> str | None:
+    """The note on the spend :func:`cac_table` left out of every CAC of ``cac`` (months before
+    the first order or after the as-of date), None where it left none out: the channels'
+    ``all`` rows say their own share, this says the shop's."""
+    return cac.attrs.get("left_out_spend")
 
 
 def _months_and_total(pairs: list[tuple[str, float]]) -> str:

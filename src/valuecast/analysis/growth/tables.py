@@ -26,11 +26,13 @@ __all__ = ["GrowthTables", "growth_tables", "overall_clv_to_cac", "unknown_clv_t
 @dataclass
 class GrowthTables:
     """``tables``: file name -> frame; ``summary``: JSON-ready figures for summary.json;
-    ``unmatched_spend``: the note on spend of channels no customer came through (None without)."""
+    ``unmatched_spend``: the note on spend of channels no customer came through (None without);
+    ``left_out_spend``: the note on spend of months outside the orders (None without)."""
 
     tables: dict[str, pd.DataFrame]
     summary: dict[str, Any]
     unmatched_spend: str | None = None
+    left_out_spend: str | None = None
 
 
 def _finite(value) -> float | None:
@@ -122,6 +124,7 @@ def growth_tables(
         channel_groups,
         channels_frame,
         clv_by_group,
+        left_out_spend_note,
         monthly_revenue,
         new_customer_columns,
         unmatched_spend_note,
@@ -145,7 +148,7 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    ratio = unknown_ratio = unmatched = None
+    ratio = unknown_ratio = unmatched = left_out_spend = None
     if not isinstance(customers, pd.DataFrame):  # a table in the engine
         if spend is not None:
             raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
@@ -168,6 +171,7 @@ def growth_tables(
             ratio = overall_clv_to_cac(cac)
             unknown_ratio = unknown_clv_to_cac_reason(cac)
             unmatched = unmatched_spend_note(cac, customers["acquisition_channel"])
+            left_out_spend = left_out_spend_note(cac)
         tables["channels.csv"] = with_new_customer_clv(
             channels_frame(groups, "acquisition_channel", cac),
             customers,
@@ -231,6 +235,8 @@ def growth_tables(
         # the note on spend no customer came through, which the Channels page says as
         # `valuecast channels` does (summary.json's notes hold it too)
         "unmatched_spend": unmatched,
+        # the spend of months outside the orders, in no CAC: the report says it beside them
+        "left_out_spend": left_out_spend,
         "products": {
             "affinity_pairs": int(len(pairs)),
             "customers_with_next_products": int(
@@ -249,4 +255,6 @@ def growth_tables(
             "not_products_unmatched": unmatched_not_products(lines, not_products),
         },
     }
-    return GrowthTables(tables=tables, summary=summary, unmatched_spend=unmatched)
+    return GrowthTables(
+        tables=tables, summary=summary, unmatched_spend=unmatched, left_out_spend=left_out_spend
+    )

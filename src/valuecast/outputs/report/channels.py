@@ -15,6 +15,7 @@ from valuecast.outputs.report.charts import (
     RED,
     Chart,
     axis_layout,
+    capitalized,
     chart_labels,
     finite,
     finite_values,
@@ -130,7 +131,7 @@ def acquisition_channels(
             Chart(
                 "channels-cac", title,
                 "No channel has both spend and acquired customers in the same months: CLV:CAC "
-                "cannot be computed.",
+                "cannot be computed." + _left_out_spend(summary),
             )
         )  # fmt: skip
         return charts, notes
@@ -183,6 +184,7 @@ def acquisition_channels(
         reading += f". Over all channels with spend: {overall:.1f}"
     reading += "."
     reading += _spend_without_customers(frame, label, currency)
+    reading += _left_out_spend(summary)
     figure = plotly_figure(
         [bar],
         xaxis=axis_layout("acquisition channel"),
@@ -221,6 +223,13 @@ def _spend_without_customers(frame: pd.DataFrame, label: str, currency: str | No
         f"{money_text(row['_spend'], currency)} on {row[label]}" for _, row in idle.iterrows()
     )
     return f" Spend that acquired no customers: {listed}."
+
+
+def _left_out_spend(summary: dict) -> str:
+    """The sentence on the spend of months outside the orders, which no CAC and no CLV:CAC
+    counts (before the first order, after the as-of date)."""
+    note = (summary.get("growth") or {}).get("left_out_spend")
+    return f" {capitalized(str(note))}." if note else ""
 
 
 def _new_customer_values(frame: pd.DataFrame) -> pd.Series | None:

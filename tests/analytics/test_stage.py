@@ -202,6 +202,22 @@ def test_the_returning_share_line_says_guest_orders_are_left_out_of_it():
     )
 
 
+def test_the_returning_share_line_marks_the_month_the_as_of_date_cuts_short():
+    # as of 10 March, March's share is of ten days' orders: the line says so
+    rows = [("ann", "2024-01-05"), ("ann", "2024-02-10"), ("bob", "2024-02-01"),
+            ("bob", "2024-03-03")]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date"])
+    frame["customer_id"] = frame["customer_id"].astype("string")
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    frame["net_revenue"] = 10.0
+    frame["order_id"] = [str(n) for n in range(len(frame))]
+    lines = format_stage(growth_stage(ibis.memtable(frame), as_of=date(2024, 3, 10)))
+    assert (
+        "returning customers' share of net revenue: 2024-01 0%, 2024-02 50%, "
+        "2024-03 100% (10 of 31 days so far)"
+    ) in lines
+
+
 def test_format_and_json():
     result = growth_stage(shop(date(2024, 1, 1), every_day(AS_OF, 28, 1)), as_of=AS_OF)
     lines = format_stage(result)

@@ -618,6 +618,37 @@ def test_the_returning_share_reading_says_guest_orders_are_outside_it():
     )
 
 
+def test_the_returning_share_reading_sets_a_month_the_as_of_date_cuts_short_apart():
+    """As of 2 May, May's share is of two days' orders (one repeat order: 100%): the reading
+    reads the last whole month, April, and gives May's share as the days so far."""
+    from valuecast.outputs.report.stage import stage_charts
+
+    monthly = [{"month": month, "new_revenue": new, "returning_revenue": returning,
+                "returning_share": returning / (new + returning)}
+               for month, new, returning in (("2024-03", 160.0, 60.0), ("2024-04", 250.0, 30.0),
+                                             ("2024-05", 0.0, 100.0))]  # fmt: skip
+    stage = {"stage": "growing", "retention_share": 0.15, "acquisition_share": 0.85,
+             "monthly_revenue": monthly, "guest_orders": 0, "notes": [], "as_of": "2024-05-02"}  # fmt: skip
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
+    assert reading == (
+        "Returning customers brought 11% of net revenue in 2024-04, the last whole month, "
+        "against 27% in 2024-03 (2024-05, 2 of its 31 days so far: 100%)."
+    )
+    # a shop whose orders all fall in the month so far has no whole month to read
+    stage["monthly_revenue"] = monthly[2:]
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
+    assert reading == (
+        "Returning customers brought 100% of net revenue in 2024-05, 2 of its 31 days so far."
+    )
+    # as of a month's last day every month is whole
+    stage["monthly_revenue"], stage["as_of"] = monthly, "2024-05-31"
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
+    assert (
+        reading
+        == "Returning customers brought 100% of net revenue in 2024-05, against 27% in 2024-03."
+    )
+
+
 @pytest.mark.parametrize(
     ("ratio", "said"),
     [

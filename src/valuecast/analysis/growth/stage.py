@@ -46,6 +46,7 @@ month, the repeat rate, CLV:CAC when known) is there to check them against.
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from valuecast.analysis.growth.history import (
     collect_together,
     date_literal,
     dated_orders,
+    is_month_end,
     known_orders,
     month_index_of,
     month_label,
@@ -319,6 +321,17 @@ def _plain(key: str, value: Any) -> Any:
     return value
 
 
+def partial_month(result: dict[str, Any]) -> tuple[str, int, int] | None:
+    """The month of a :func:`growth_stage` result's as-of date when the date is not its last
+    day: (``YYYY-MM``, days up to the as-of date, days in the month); None for a whole month.
+    Its revenue counts those days only, so its returning share is not yet the month's."""
+    as_of = as_date(result.get("as_of"), "as-of", error=SummaryError)
+    if as_of is None or is_month_end(as_of):
+        return None
+    days = calendar.monthrange(as_of.year, as_of.month)[1]
+    return month_label(month_index_of(as_of)), as_of.day, days
+
+
 def revenue_of_whom(result: dict[str, Any]) -> str:
     """Whose net revenue the returning customers' share divides: the customers', guest orders
     left out (a guest is neither new nor returning), said so where the shop has any."""
@@ -350,8 +363,11 @@ def format_stage(result: dict[str, Any]) -> list[str]:
         )
     monthly = result["monthly_revenue"].tail(3)
     if len(monthly):
+        partial = partial_month(result)
+        cut = "" if partial is None else f" ({partial[1]} of {partial[2]} days so far)"
         shares = ", ".join(
             f"{row.month} {'-' if pd.isna(row.returning_share) else f'{row.returning_share:.0%}'}"
+            + (cut if partial is not None and row.month == partial[0] else "")
             for row in monthly.itertuples()
         )
         lines.append(f"returning customers' share of {revenue_of_whom(result)}: {shares}")

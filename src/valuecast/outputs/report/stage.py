@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from valuecast.analysis.growth.stage import COUNTED_IN_RATIO, aged_shop, revenue_of_whom
+from valuecast.analysis.growth.stage import (
+    COUNTED_IN_RATIO,
+    aged_shop,
+    partial_month,
+    revenue_of_whom,
+)
 from valuecast.dates import days_text
 from valuecast.outputs.report.charts import (
     BLUE,
@@ -38,6 +43,41 @@ def _unmatched_reading(notes: list[str]) -> str:
     shop's CLV:CAC counts that spend, so the ratio read here is lower than the matched
     channels' alone."""
     return "".join(f" {capitalized(note)}; {COUNTED_IN_RATIO}." for note in notes)
+
+
+def _returning_reading(monthly: pd.DataFrame, stage: dict) -> str:
+    """The returning customers' share of the last whole month against the first month's; the
+    as-of date's month, when the date cuts it short, is said apart (a few days' orders are no
+    month's share)."""
+    share = monthly[["month", "returning_share"]].dropna()
+    whose = revenue_of_whom(stage)
+    partial = partial_month(stage)
+    cut, so_far = None, ""
+    if partial is not None and len(share) and share.iloc[-1]["month"] == partial[0]:
+        cut, share = share.iloc[-1], share.iloc[:-1]
+        so_far = f"{partial[0]}, {partial[1]} of its {partial[2]} days so far"
+    if len(share) >= 2:
+        first, last = share.iloc[0], share.iloc[-1]
+        reading = (
+            f"Returning customers brought {pct_text(last['returning_share'])} of {whose} in "
+            f"{last['month']}{', the last whole month' if cut is not None else ''}, against "
+            f"{pct_text(first['returning_share'])} in {first['month']}"
+        )
+    elif len(share) == 1:
+        reading = (
+            f"Returning customers brought {pct_text(share.iloc[0]['returning_share'])} of "
+            f"{whose} in {share.iloc[0]['month']}"
+        )
+    elif cut is not None:
+        return (
+            f"Returning customers brought {pct_text(cut['returning_share'])} of {whose} in "
+            f"{so_far}."
+        )
+    else:
+        return "No net revenue by month to split yet."
+    if cut is not None:
+        reading += f" ({so_far}: {pct_text(cut['returning_share'])})"
+    return reading + "."
 
 
 def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
@@ -101,21 +141,7 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
             ("returning_revenue", "returning customers", BLUE),
         )
     ]  # fmt: skip
-    share = monthly[["month", "returning_share"]].dropna()
-    whose = revenue_of_whom(stage)
-    if len(share) >= 2:
-        first, last = share.iloc[0], share.iloc[-1]
-        reading = (
-            f"Returning customers brought {pct_text(last['returning_share'])} of {whose} in "
-            f"{last['month']}, against {pct_text(first['returning_share'])} in {first['month']}."
-        )
-    elif len(share) == 1:
-        reading = (
-            f"Returning customers brought {pct_text(share.iloc[0]['returning_share'])} of "
-            f"{whose} in {share.iloc[0]['month']}."
-        )
-    else:
-        reading = "No net revenue by month to split yet."
+    reading = _returning_reading(monthly, stage)
     figure = plotly_figure(
         traces,
         barmode="stack",

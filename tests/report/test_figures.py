@@ -245,7 +245,7 @@ def test_spend_on_a_channel_that_acquired_nobody_is_named_in_the_cac_reading():
     charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 1.8}}, "USD")
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert reading.endswith(
-        "Over all channels with spend: 1.8. Spend that acquired no customers: 13,495 USD on "
+        "Over all channels with spend: 1.80. Spend that acquired no customers: 13,495 USD on "
         "affiliates."
     )
 
@@ -398,12 +398,12 @@ def test_the_cac_reading_names_no_idle_spend_when_every_paying_channel_acquired_
     charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 3.5}}, None)
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert "acquired no customers" not in reading and "nan" not in reading
-    assert reading.endswith("Over all channels with spend: 3.5.")
+    assert reading.endswith("Over all channels with spend: 3.50.")
 
 
 def test_spend_in_months_without_customers_of_its_channel_is_named_as_acquiring_nobody():
     """Meta has 7 customers, all from months it paid nothing for: its 280 acquired nobody, and
-    the overall CLV:CAC (0.5) is below the only paying channel's (0.6) because of it."""
+    the overall CLV:CAC (0.46) is below the only paying channel's (0.60) because of it."""
     from valuecast.outputs.report.channels import acquisition_channels
 
     channels = pd.DataFrame(
@@ -416,9 +416,32 @@ def test_spend_in_months_without_customers_of_its_channel_is_named_as_acquiring_
     charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 0.4635}}, None)
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert reading.endswith(
-        "Over all channels with spend: 0.5. Spend that acquired no customers: 280 on Meta, "
+        "Over all channels with spend: 0.46. Spend that acquired no customers: 280 on Meta, "
         "50 on Email."
     )
+
+
+def test_a_losing_channel_s_clv_to_cac_never_reads_as_1_or_more():
+    """0.96 is below 1, its bar red and its flag "losing money": one decimal read it as 1.0,
+    and 2.96 (under the target of 3) as 3.0; the stage section gives the shop's at two."""
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["Google", "Meta"], "customers": [20, 10],
+         "historic_clv_mean": [120.0, 96.0], "predicted_clv_mean": [None, None],
+         "total_clv_mean": [120.0, 96.0], "spend": [810.0, 1000.0], "cac": [40.54, 100.0],
+         "clv_to_cac": [2.96, 0.96], "payback_month": [1, None]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 1.9961}}, None)
+    chart = next(chart for chart in charts if chart.key == "channels-cac")
+    assert chart.reading == (
+        "The best return on spend comes from Google: CLV:CAC 2.96 (CAC 40.54, paid back in "
+        "month 1); Meta the least, 0.96. Over all channels with spend: 2.00."
+    )
+    assert list(chart.figure["data"][0]["text"]) == [
+        "2.96, paid back in month 1",
+        "0.96, not paid back yet",
+    ]
 
 
 def test_a_lone_channel_with_clv_to_cac_is_not_called_the_best_return():
@@ -433,8 +456,8 @@ def test_a_lone_channel_with_clv_to_cac_is_not_called_the_best_return():
     charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 0.6014}}, None)
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert reading.startswith(
-        "Only one channel has both spend and customers, google: CLV:CAC 0.6 (CAC 111.00, not "
-        "paid back yet). Over all channels with spend: 0.6."
+        "Only one channel has both spend and customers, google: CLV:CAC 0.60 (CAC 111.00, not "
+        "paid back yet). Over all channels with spend: 0.60."
     )
     assert "best return" not in reading
 

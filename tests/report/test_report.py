@@ -333,10 +333,10 @@ def test_channel_readings_with_spend(shop, page):
     reading = _reading(page, "channels-cac")
     assert reading.startswith(
         f"The best return on spend comes from {top['acquisition_channel']}: CLV:CAC "
-        f"{top['clv_to_cac']:.1f}"
+        f"{top['clv_to_cac']:.2f}"
     )
     overall = shop.with_spend[0]["growth"]["clv_to_cac"]
-    assert f"Over all channels with spend: {overall:.1f}." in reading
+    assert f"Over all channels with spend: {overall:.2f}." in reading
     bars = _figures(page)["figures"]["channels-cac"]["data"][0]
     assert bars["x"][0] == top["acquisition_channel"] and len(bars["x"]) == 3
 

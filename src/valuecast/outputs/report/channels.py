@@ -158,7 +158,7 @@ def acquisition_channels(
         x=chart_labels(paid[label]), y=finite_values(paid["clv_to_cac"]),
         marker={"color": colors}, customdata=custom, name="CLV:CAC",
         text=[
-            f"{r:.1f}, "
+            f"{r:.2f}, "
             + (f"paid back in month {p:.0f}" if finite(p) is not None else NOT_PAID_BACK)
             for r, p in zip(paid["clv_to_cac"], payback, strict=True)
         ],
@@ -174,14 +174,14 @@ def acquisition_channels(
         else f"Only one channel has both spend and customers, {top[label]}"
     )
     reading = (
-        f"{lead}: CLV:CAC {top['clv_to_cac']:.1f} (CAC {money_text(top.get('cac'), currency, 2)}, "
+        f"{lead}: CLV:CAC {top['clv_to_cac']:.2f} (CAC {money_text(top.get('cac'), currency, 2)}, "
         f"{payback_words(top.get('payback_month'))})"
     )
     if len(paid) > 1:
-        reading += f"; {bottom[label]} the least, {bottom['clv_to_cac']:.1f}"
+        reading += f"; {bottom[label]} the least, {bottom['clv_to_cac']:.2f}"
     overall = finite((summary.get("growth") or {}).get("clv_to_cac"))
     if overall is not None:
-        reading += f". Over all channels with spend: {overall:.1f}"
+        reading += f". Over all channels with spend: {overall:.2f}"
     reading += "."
     reading += _spend_without_customers(frame, label, currency)
     reading += _left_out_spend(summary)

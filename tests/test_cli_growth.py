@@ -86,6 +86,24 @@ def test_the_cohort_table_marks_the_months_the_as_of_date_cuts_short(app, worksp
     assert "*" not in result.output
 
 
+def test_cohorts_as_of_a_date_before_the_first_order_say_why_they_are_empty(
+    app, workspace, tmp_path
+):
+    # the first order is of 2024-01-05: no cohort yet as of 2023-12-10, and no month to mark
+    result = runner.invoke(
+        app, ["cohorts", "-w", str(workspace), "--as-of", "2023-12-10", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "note: the as-of date 2023-12-10 is before the first order (2024-01-05): no cohort yet"
+        in said
+    )
+    assert "7 orders after the as-of date 2023-12-10 ignored" in said
+    assert "the as-of month" not in said
+    assert pd.read_csv(tmp_path / "cohorts.csv").empty
+
+
 def test_cohorts_by_channel_and_as_of(app, workspace, tmp_path):
     result = runner.invoke(
         app,

@@ -184,7 +184,8 @@ def cohorts(
     console.print(_gaps_line(gaps), highlight=False, soft_wrap=True)
     console.print(_churn_line(churn), highlight=False, soft_wrap=True)
     ungrouped = ungrouped_note(tables.cohorts[tables.by], tables.by) if tables.by else None
-    partial_note = _partial_note(partial)
+    # no cohort, no cell the as-of month cuts short
+    partial_note = _partial_note(partial) if tables.customers else None
     for note in [*tables.notes, *([ungrouped] if ungrouped else []), *filter(None, [partial_note])]:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     for path in paths.values():

@@ -63,7 +63,7 @@ from valuecast.analysis.growth.history import (
     purchase_days,
     resolve_as_of,
 )
-from valuecast.analysis.summary import orders_text, prepare_orders
+from valuecast.analysis.summary import before_first_order, orders_text, prepare_orders
 
 GROUPINGS: tuple[str, ...] = ("channel", "first_product", "discount_code")
 
@@ -194,7 +194,11 @@ def cohort_tables(
     history = order_history(known) if history is None else history
     grouped = grouped_history(history, known, orders, by, order_lines, as_of_date, not_products)
     cells = collect_together({"cells": cohort_cells(grouped)})["cells"]
-    return cohorts_from_cells(cells, as_of_date, by, _left_out(orders, as_of_date))
+    tables = cohorts_from_cells(cells, as_of_date, by, _left_out(orders, as_of_date))
+    early = before_first_order(orders, as_of_date) if not tables.customers else None
+    if early is not None:  # empty tables say why
+        tables.notes.insert(0, f"{early}: no cohort yet")
+    return tables
 
 
 def cohorts_from_cells(

@@ -246,7 +246,8 @@ def test_spend_on_a_channel_that_acquired_nobody_is_named_in_the_cac_reading():
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert reading.endswith(
         "Over all channels with spend: 1.80. Spend that acquired no customers: 13,495 USD on "
-        "affiliates."
+        "affiliates. The CLV in CLV:CAC is what the customers acquired in the months with spend "
+        "brought so far (net revenue) plus their predicted CLV over the horizon, per customer."
     )
 
 
@@ -398,7 +399,10 @@ def test_the_cac_reading_names_no_idle_spend_when_every_paying_channel_acquired_
     charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 3.5}}, None)
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert "acquired no customers" not in reading and "nan" not in reading
-    assert reading.endswith("Over all channels with spend: 3.50.")
+    assert reading.endswith(
+        "Over all channels with spend: 3.50. The CLV in CLV:CAC is what the customers acquired in "
+        "the months with spend brought so far (net revenue), per customer: no predictions."
+    )
 
 
 def test_spend_in_months_without_customers_of_its_channel_is_named_as_acquiring_nobody():
@@ -417,7 +421,8 @@ def test_spend_in_months_without_customers_of_its_channel_is_named_as_acquiring_
     reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
     assert reading.endswith(
         "Over all channels with spend: 0.46. Spend that acquired no customers: 280 on Meta, "
-        "50 on Email."
+        "50 on Email. The CLV in CLV:CAC is what the customers acquired in the months with spend "
+        "brought so far (net revenue) plus their predicted CLV over the horizon, per customer."
     )
 
 
@@ -436,12 +441,35 @@ def test_a_losing_channel_s_clv_to_cac_never_reads_as_1_or_more():
     chart = next(chart for chart in charts if chart.key == "channels-cac")
     assert chart.reading == (
         "The best return on spend comes from Google: CLV:CAC 2.96 (CAC 40.54, paid back in "
-        "month 1); Meta the least, 0.96. Over all channels with spend: 2.00."
+        "month 1); Meta the least, 0.96. Over all channels with spend: 2.00. The CLV in CLV:CAC "
+        "is what the customers acquired in the months with spend brought so far (net revenue), "
+        "per customer: no predictions."
     )
     assert list(chart.figure["data"][0]["text"]) == [
         "2.96, paid back in month 1",
         "0.96, not paid back yet",
     ]
+
+
+def test_the_cac_reading_says_which_clv_its_ratio_divides():
+    """CLV:CAC divides channels.csv's clv_per_customer: the customers' revenue so far (times the
+    margin) plus their predicted CLV, not the CLV of a customer acquired today that the chart
+    above holds against CAC; the reading says which."""
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["Google"], "customers": [20], "historic_clv_mean": [100.0],
+         "predicted_clv_mean": [12.0], "total_clv_mean": [52.0], "spend": [400.0],
+         "cac": [20.0], "clv_to_cac": [2.6], "payback_month": [2], "new_customer_clv": [30.0]}
+    )  # fmt: skip
+    summary = {"margin": 0.4, "horizon_months": 12, "growth": {"clv_to_cac": 2.6}}
+    charts, _ = acquisition_channels(channels, summary, None)
+    reading = next(chart.reading for chart in charts if chart.key == "channels-cac")
+    assert reading.endswith(
+        "The CLV in CLV:CAC is what the customers acquired in the months with spend brought so "
+        "far (net revenue times the 40% margin) plus their predicted CLV over the next 12 "
+        "months, per customer."
+    )
 
 
 def test_a_lone_channel_with_clv_to_cac_is_not_called_the_best_return():

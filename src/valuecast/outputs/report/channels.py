@@ -185,6 +185,7 @@ def acquisition_channels(
     reading += "."
     reading += _spend_without_customers(frame, label, currency)
     reading += _left_out_spend(summary)
+    reading += _clv_of_the_ratio(paid, summary)
     figure = plotly_figure(
         [bar],
         xaxis=axis_layout("acquisition channel"),
@@ -223,6 +224,24 @@ def _spend_without_customers(frame: pd.DataFrame, label: str, currency: str | No
         f"{money_text(row['_spend'], currency)} on {row[label]}" for _, row in idle.iterrows()
     )
     return f" Spend that acquired no customers: {listed}."
+
+
+def _clv_of_the_ratio(paid: pd.DataFrame, summary: dict) -> str:
+    """The sentence on the CLV that CLV:CAC divides (channels.csv's ``clv_per_customer``): the
+    revenue the customers acquired in the months with spend brought so far (times the margin)
+    plus their predicted CLV, not the CLV of a customer acquired today the chart above gives."""
+    margin = summary.get("margin") or 1.0
+    revenue = "net revenue" + (f" times the {margin:.0%} margin" if margin != 1.0 else "")
+    said = (
+        " The CLV in CLV:CAC is what the customers acquired in the months with spend brought so "
+        f"far ({revenue})"
+    )
+    column = paid["predicted_clv_mean"] if "predicted_clv_mean" in paid else pd.Series([])
+    if not np.isfinite(pd.to_numeric(column, errors="coerce").astype(float)).any():
+        return f"{said}, per customer: no predictions."
+    horizon = summary.get("horizon_months")
+    over = f"the next {months_text(horizon)}" if horizon else "the horizon"
+    return f"{said} plus their predicted CLV over {over}, per customer."
 
 
 def _left_out_spend(summary: dict) -> str:

@@ -49,6 +49,31 @@ def test_decimal_comma_semicolons_aliases_and_timestamps(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("header", ["Day", "date"])
+def test_a_daily_export_s_date_column_is_its_month(tmp_path, header):
+    # Google Ads' daily report names the column Day: each day's spend goes to its month
+    path = write(
+        tmp_path,
+        f"{header},Channel,Cost\n2024-01-30,google,10\n2024-01-31,google,12\n2024-02-01,google,7\n",
+    )
+    assert read_spend(path).to_dict("records") == [
+        {"month": "2024-01", "channel": "google", "spend": 22.0},
+        {"month": "2024-02", "channel": "google", "spend": 7.0},
+    ]
+    # a month column beside it is the month column
+    both = write(tmp_path, f"{header},month,channel,spend\n2023-05-02,2024-01,google,10\n")
+    assert read_spend(both)["month"].tolist() == ["2024-01"]
+
+
+def test_spend_per_week_is_refused_with_the_forms_that_work(tmp_path):
+    # a week starting on 29 January runs into February: all of it in January would be wrong
+    path = write(tmp_path, "Week,Channel,Cost\n2024-01-29,google,70\n")
+    with pytest.raises(InputError) as caught:
+        read_spend(path)
+    assert caught.value.row == 1 and caught.value.column == "Week"
+    assert "give the spend per month or per day (a month or date column)" in str(caught.value)
+
+
 def test_rows_of_only_empty_cells_are_skipped(tmp_path):
     path = write(tmp_path, "month,channel,spend\n2024-01,google,10\n,,\n2024-01,google,5\n")
     assert read_spend(path).to_dict("records") == [

@@ -6,7 +6,9 @@ in :mod:`valuecast.io.csvfile`: case, spaces and underscores ignored; ``cost``, 
 (EUR)``, as ad platforms name it). Other columns are ignored. Rules:
 
 * ``month`` is ``YYYY-MM``; ``YYYY-MM-DD`` (optionally with a time, as spreadsheets write dates)
-  is accepted and means the month of that date.  So are the forms ad platforms and spreadsheets
+  is accepted and means the month of that date, so a daily export's ``date`` or ``day`` column
+  is read as the month column where the file has none (a ``week`` column is an error: a week's
+  spend can run into the next month).  So are the forms ad platforms and spreadsheets
   write a month in that name no day: ``2024/03``, ``03/2024``, ``Mar 2024``, ``March 2024``,
   ``2024-Mar`` (month names in the languages :func:`~valuecast.io.csvfile.english_month_names`
   reads), and a reporting range within one month (``2024-03-01 - 2024-03-31``, a monthly
@@ -50,7 +52,8 @@ __all__ = ["SPEND_COLUMNS", "check_spend_currency", "read_spend"]
 SPEND_COLUMNS: tuple[str, ...] = ("month", "channel", "spend")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "month": ("month",),
+    # a daily export's date column: each day's spend goes to its month
+    "month": ("month", "date", "day"),
     "channel": ("channel",),
     "spend": ("spend", "cost", "amount", "amount spent"),
 }
@@ -142,6 +145,14 @@ def read_spend(path: str | Path) -> pd.DataFrame:
         found = csv.find(*aliases)
         if found is None and name == "spend":
             found = _spend_named_with_currency(csv.header)
+        if found is None and name == "month" and csv.find("week") is not None:
+            raise InputError(
+                csv.name,
+                "spend per week cannot be put in months (a week can run into the next month): "
+                "give the spend per month or per day (a month or date column)",
+                row=csv.header_row,
+                column=csv.find("week"),
+            )
         if found is None:
             raise InputError(
                 csv.name,

@@ -898,6 +898,29 @@ def test_contacts_take_the_customers_export_first_then_the_latest_order_email(tm
     assert pd.isna(contacts.loc["17", "first_name"])
 
 
+def test_contacts_keep_a_registered_customers_latest_address_over_an_earlier_one(tmp_path):
+    # a WooCommerce or Magento account is known by the e-mail of its latest order: an earlier
+    # order's other address is no contact of it, or the audience files would upload the old one
+    from valuecast.outputs.audiences import audience_table
+
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        _insert_orders(
+            ws,
+            "(source, order_number, customer_id, email, ordered_at, order_date, "
+            "accepts_marketing) "
+            "VALUES ('woocommerce', '1', 'new@example.com', 'Old@Example.com', '2024-01-01', "
+            "'2024-01-01', true), "
+            "('woocommerce', '2', 'new@example.com', ' NEW@example.com ', '2024-05-01', "
+            "'2024-05-01', NULL)",
+        )
+        contacts = ws.contacts().set_index("customer_id")
+    assert pd.isna(contacts.loc["new@example.com", "email"])
+    assert bool(contacts.loc["new@example.com", "accepts_marketing"])
+    customers = pd.DataFrame({"customer_id": ["new@example.com"]})
+    table = audience_table(customers, contacts.reset_index())
+    assert list(table["email"]) == ["new@example.com"]
+
+
 def _limit_shown(ws: Workspace) -> str:
     return ws.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
 

@@ -322,7 +322,9 @@ def connection_table_names(raw: Any) -> set[str]:
 def contacts_frame(raw: Any) -> pd.DataFrame:
     """``customer_id`` and :data:`~valuecast.tables.CONTACT_FIELDS`: each customer's row of the
     ``customers`` table (a customers export), and for a customer without an e-mail there the
-    e-mail of their latest order that gives one, where it is not the customer id itself.
+    e-mail of their latest order that gives one, unless it is the customer id itself: a
+    registered WooCommerce or Magento customer is known by their latest address, which an
+    earlier order's other address never replaces.
 
     An orders table keyed by a customer number with an e-mail column (a generic export, a
     database's orders) stores its e-mails with the orders only; a customers export names the
@@ -339,17 +341,20 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
 def _contacts_query() -> str:
     """The SQL text of :func:`contacts_frame`."""
     fields = ", ".join(f"c.{name}" for name in CONTACT_FIELDS if name != "email")
-    return f"""WITH ordered AS (
-        SELECT customer_id, arg_max(trim(email), ordered_at) FILTER (
-            WHERE nullif(trim(email), '') IS NOT NULL
-            AND lower(trim(email)) <> lower(customer_id)) AS email,
-        arg_max(accepts_marketing, {{'at': coalesce(ordered_at, order_date), 'id': order_id}}) FILTER (
+    latest = "{'at': coalesce(ordered_at, order_date), 'id': order_id}"
+    return f"""WITH latest AS (
+        SELECT customer_id,
+        arg_max(trim(email), {latest}) FILTER (WHERE nullif(trim(email), '') IS NOT NULL) AS email,
+        arg_max(accepts_marketing, {latest}) FILTER (
             WHERE accepts_marketing IS NOT NULL) AS accepts_marketing
         FROM orders
         WHERE customer_id IS NOT NULL AND (
-            (nullif(trim(email), '') IS NOT NULL AND lower(trim(email)) <> lower(customer_id))
-            OR accepts_marketing IS NOT NULL)
-        GROUP BY customer_id)
+            nullif(trim(email), '') IS NOT NULL OR accepts_marketing IS NOT NULL)
+        GROUP BY customer_id),
+    ordered AS (
+        SELECT customer_id, CASE WHEN lower(email) <> lower(customer_id) THEN email END AS email,
+        accepts_marketing FROM latest
+        WHERE lower(email) <> lower(customer_id) OR accepts_marketing IS NOT NULL)
     SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
         coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields},
         coalesce(c.accepts_marketing, o.accepts_marketing) AS accepts_marketing

@@ -683,6 +683,33 @@ def test_of_customers_sharing_an_email_the_most_valuable_keeps_the_profile(to):
         assert float(kept.loc["same@shop.com", "predicted_clv"]) == 210.0
 
 
+@pytest.mark.parametrize("to", ["meta", "google"])
+def test_a_customer_list_holds_one_row_per_email_or_phone(to):
+    # two records of one person (a shop keyed by customer number) are one person to Meta and
+    # Google too: one row, the most valuable record's (Meta's value is that record's)
+    rows = customers(
+        {"historic_clv": 20.0, "predicted_clv": 1.0},
+        {"historic_clv": 1200.0, "predicted_clv": 210.0},
+        {"historic_clv": 30.0},
+        {"historic_clv": 40.0},
+        {"historic_clv": 50.0},
+    )
+    rows["customer_id"] = ["100", "200", "300", "400", "500"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["100", "200", "300", "400", "500"],
+         "email": ["same@shop.com", " Same@Shop.com", None, None, "other@shop.com"],
+         "phone": [None, None, "+1 616 954 7888", "+1 (616) 954-7888", "+1 616 954 7888"]}
+    )  # fmt: skip
+    result = format_audience(audience_table(rows, contacts), to)
+    assert result.duplicates == 2 and result.no_identifier == 0
+    email, phone = HEADERS[to][:2]
+    assert list(result.frame[email]) == [sha("same@shop.com"), "", sha("other@shop.com")]
+    hashed = sha("16169547888" if to == "meta" else "+16169547888")  # Meta's without the +
+    assert list(result.frame[phone]) == ["", hashed, hashed]
+    if to == "meta":
+        assert list(result.frame["value"]) == [210.0, 25.0, 25.0]
+
+
 @pytest.mark.parametrize(
     ("phone", "country", "digits"),
     [

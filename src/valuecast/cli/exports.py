@@ -278,8 +278,13 @@ def export(
         )
         say(f"{audience.left_out_no_identifier:,} left out without {missing}")
     if audience.left_out_duplicates:
+        repeated = (
+            "e-mail addresses"
+            if target in ("klaviyo", "mailchimp")
+            else "e-mail addresses or phones"
+        )
         say(
-            f"{audience.left_out_duplicates:,} left out as repeated e-mail addresses (of the "
+            f"{audience.left_out_duplicates:,} left out as repeated {repeated} (of the "
             "customers sharing one, the one with the most historic CLV is kept)"
         )
     if not audience.exported:

@@ -52,7 +52,7 @@ class Audience:
     exported: int  # rows of ``frame``
     left_out_consent: int  # selected customers without marketing consent
     left_out_no_identifier: int  # without an e-mail (Klaviyo, Mailchimp) / e-mail or phone
-    left_out_duplicates: int  # a second row with the same e-mail (Klaviyo, Mailchimp)
+    left_out_duplicates: int  # a second row of one person: the same e-mail (or phone)
     consent_unknown: int = 0  # of ``left_out_consent``, those whose consent no export recorded
 
 

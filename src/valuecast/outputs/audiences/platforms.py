@@ -34,9 +34,12 @@ are empty cells.
     digits) are plain text.
 
 Rows that cannot be matched are left out and counted: without an e-mail for Klaviyo and
-Mailchimp, without both e-mail and phone for Meta and Google; a second row with the same e-mail
-(Klaviyo, Mailchimp) is left out as a duplicate: the record with the most historic CLV (then
-the latest order) is the one kept.  A customer identified by phone (no e-mail) is
+Mailchimp, without both e-mail and phone for Meta and Google.  A file holds one row per person:
+a second row with the same e-mail (for Meta and Google, the same phone where a row has no
+e-mail) is left out as a duplicate, as two customer records of one person (a shop keyed by
+customer number, a customer who registered twice) are one profile, and one matched person of a
+customer list: the record with the most historic CLV (then the latest order) is the one kept.
+A customer identified by phone (no e-mail) is
 matched by Meta and Google on the hashed phone; Klaviyo's and Mailchimp's files are keyed by
 e-mail, so they leave such a customer out (counted as without an identifier).
 """
@@ -201,6 +204,16 @@ class Formatted:
     duplicates: int
 
 
+def _person_key(frame: pd.DataFrame, to: str) -> pd.Series:
+    """What ``to`` knows a row's person by: the e-mail (Klaviyo's and Mailchimp's profiles are
+    keyed by it), for Meta and Google else the phone; '' for a row with neither."""
+    email = frame[HEADERS[to][0]].astype(str)
+    if to in ("klaviyo", "mailchimp"):
+        return email
+    phone = frame[HEADERS[to][1]].astype(str)
+    return email.where(email != "", ("phone " + phone).where(phone != "", ""))
+
+
 def format_audience(table: pd.DataFrame, to: str) -> Formatted:
     """The rows of ``table`` (an :func:`audience_table` selection) in format ``to``, ready to write.
 
@@ -211,25 +224,19 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
         raise ExportError(f"unknown format {to!r}: use {', '.join(FORMATS)}")
     frame = _FORMATTERS[to](table) if len(table) else pd.DataFrame(columns=list(HEADERS[to]))
     frame = frame.reset_index(drop=True)
-    if to in ("klaviyo", "mailchimp"):
-        key = frame[HEADERS[to][0]].astype(str)
-        identified = key != ""
-        # one profile per e-mail: the customer record with the most historic CLV (then the
-        # latest order) keeps it, not whichever id sorts first
-        rank = pd.DataFrame(index=frame.index)
-        for column in ("historic_clv", "last_order_date"):
-            rank[column] = table[column].to_numpy() if column in table.columns else None
-        rank["historic_clv"] = pd.to_numeric(rank["historic_clv"], errors="coerce")
-        rank["last_order_date"] = pd.to_datetime(rank["last_order_date"], errors="coerce")
-        order = rank.sort_values(
-            ["historic_clv", "last_order_date"], ascending=False, na_position="last",
-            kind="stable",
-        ).index  # fmt: skip
-        duplicate = identified & key.loc[order].duplicated().reindex(frame.index)
-    else:
-        first, second = HEADERS[to][:2]
-        identified = (frame[first].astype(str) != "") | (frame[second].astype(str) != "")
-        duplicate = pd.Series(False, index=frame.index)
+    key = _person_key(frame, to)
+    identified = key != ""
+    # one row per person: the customer record with the most historic CLV (then the latest
+    # order) keeps it, not whichever id sorts first
+    rank = pd.DataFrame(index=frame.index)
+    for column in ("historic_clv", "last_order_date"):
+        rank[column] = table[column].to_numpy() if column in table.columns else None
+    rank["historic_clv"] = pd.to_numeric(rank["historic_clv"], errors="coerce")
+    rank["last_order_date"] = pd.to_datetime(rank["last_order_date"], errors="coerce")
+    order = rank.sort_values(
+        ["historic_clv", "last_order_date"], ascending=False, na_position="last", kind="stable"
+    ).index
+    duplicate = identified & key.loc[order].duplicated().reindex(frame.index)
     keep = identified & ~duplicate
     out = frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
     return Formatted(

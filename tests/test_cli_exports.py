@@ -351,6 +351,33 @@ def test_customers_whose_consent_no_export_records_are_told_apart(tmp_path):
     assert "note: the value column is empty: no predicted CLV" in " ".join(meta.output.split())
 
 
+def test_customers_without_an_email_are_left_out_for_that_not_for_consent(tmp_path):
+    # an orders table of customer numbers, dates and amounts: no e-mail and no consent; what
+    # would export them is an e-mail column, so --include-non-consenting is not offered
+    orders = tmp_path / "orders.csv"
+    rows = [f"C{n:03d},2024-0{1 + n % 3}-1{n % 9},{20 + n}" for n in range(12)]
+    orders.write_text("customer,date,amount\n" + "\n".join(rows) + "\n")
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(
+            read_exports(
+                [str(orders)], column_map="customer_id=customer,ordered_at=date,revenue=amount"
+            )
+        )
+    for to, missing in (("klaviyo", "an e-mail"), ("meta", "an e-mail or a phone")):
+        out = tmp_path / f"{to}.csv"
+        result = invoke("--where", "historic_clv > 0", "--to", to, "-w", str(path), "-o", out)
+        assert result.exit_code == 0, result.output
+        flat = " ".join(result.output.split())
+        assert f"12 left out without {missing}" in flat
+        assert (
+            f"note: no customer selected has {missing}: the exports ingested give them none" in flat
+        )
+        assert "--map email=COLUMN" in flat
+        assert "0 left out for lack of marketing consent" in flat
+        assert "--include-non-consenting" not in flat
+
+
 def test_a_filter_naming_a_group_in_other_letters_says_how_it_is_written(shop, tmp_path):
     out = tmp_path / "c.csv"
     result = invoke("--where", "rfm_group == 'champions' or predicted_spend_tier == 'HIGH'",

@@ -647,6 +647,21 @@ def test_meta_and_google_leave_out_rows_without_email_or_phone():
     assert len(result.frame) == 0 and result.no_identifier == 3
 
 
+@pytest.mark.parametrize("to", ["klaviyo", "meta"])
+def test_a_customer_without_an_identifier_is_left_out_for_that_before_consent(to):
+    # declining marketing or not, a customer without an e-mail (or phone) cannot be exported:
+    # counted as without one, so the consent count is what --include-non-consenting would add
+    rows = customers({}, {"accepts_marketing": False}, {"accepts_marketing": None}, {})
+    rows["customer_id"] = ["n-1", "n-2", "n-3", "a@x.com"]
+    audience = build_audience(rows, None, to, where="historic_clv >= 0")
+    assert (audience.exported, audience.left_out_no_identifier) == (1, 3)
+    assert (audience.left_out_consent, audience.consent_unknown) == (0, 0)
+    everyone = build_audience(
+        rows, None, to, where="historic_clv >= 0", include_non_consenting=True
+    )
+    assert everyone.exported == audience.exported + audience.left_out_consent
+
+
 def test_repeated_emails_are_left_out_as_duplicates():
     rows = customers({}, {})
     contacts = pd.DataFrame(

@@ -257,6 +257,17 @@ def export(
     )
     if dated is not None:
         say(dated)
+    if audience.left_out_no_identifier:
+        by_email = target in ("klaviyo", "mailchimp")
+        contact = "an e-mail" if by_email else "an e-mail or a phone"
+        known = "" if by_email else " whose country code is known"
+        say(f"{audience.left_out_no_identifier:,} left out without {contact}{known}")
+        if audience.left_out_no_identifier == audience.selected:
+            say(
+                f"note: no customer selected has {contact}: the exports ingested give them "
+                "none; an orders table's e-mail column (--map email=COLUMN) or a Shopify "
+                "customers export adds them"
+            )
     if include_non_consenting:
         say("customers who have not accepted marketing are included (--include-non-consenting)")
     elif audience.consent_unknown:
@@ -270,13 +281,6 @@ def export(
         )
     else:
         say(f"{audience.left_out_consent:,} left out for lack of marketing consent")
-    if audience.left_out_no_identifier:
-        missing = (
-            "an e-mail"
-            if target in ("klaviyo", "mailchimp")
-            else "an e-mail or a phone whose country code is known"
-        )
-        say(f"{audience.left_out_no_identifier:,} left out without {missing}")
     if audience.left_out_duplicates:
         repeated = (
             "e-mail addresses"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from valuecast.csvsafe import escape_frame
-from valuecast.outputs.audiences.platforms import FORMATS, format_audience
+from valuecast.outputs.audiences.platforms import FORMATS, format_audience, reachable
 from valuecast.outputs.audiences.segments import segment_mask
 from valuecast.outputs.audiences.table import (
     ExportError,
@@ -50,7 +50,7 @@ class Audience:
     frame: pd.DataFrame
     selected: int  # customers in the segment or filter
     exported: int  # rows of ``frame``
-    left_out_consent: int  # selected customers without marketing consent
+    left_out_consent: int  # selected customers with an identifier but no marketing consent
     left_out_no_identifier: int  # without an e-mail (Klaviyo, Mailchimp) / e-mail or phone
     left_out_duplicates: int  # a second row of one person: the same e-mail (or phone)
     consent_unknown: int = 0  # of ``left_out_consent``, those whose consent no export recorded
@@ -84,17 +84,24 @@ def build_audience(
     table = audience_table(customers, contacts)
     mask = segment_mask(table, segment, as_of) if segment is not None else where_mask(table, where)
     selected = table[mask.to_numpy(dtype=bool)]
+    # a customer the platform cannot match is left out for that first, consent or not: what
+    # would export them is an e-mail (or phone), not --include-non-consenting
+    matched = reachable(selected, to).to_numpy(dtype=bool)
     # an address one record declines for is declined, whichever record is selected
-    allowed, left_out = consenting(selected, include_non_consenting, declined_addresses(table))
+    allowed, left_out = consenting(
+        selected[matched], include_non_consenting, declined_addresses(table)
+    )
     formatted = format_audience(allowed, to)
-    unknown = 0 if include_non_consenting else int(selected["accepts_marketing"].isna().sum())
+    unknown = (
+        0 if include_non_consenting else int(selected["accepts_marketing"][matched].isna().sum())
+    )
     return Audience(
         frame=formatted.frame,
         selected=int(len(selected)),
         exported=int(len(formatted.frame)),
         left_out_consent=left_out,
         consent_unknown=unknown,
-        left_out_no_identifier=formatted.no_identifier,
+        left_out_no_identifier=int((~matched).sum()) + formatted.no_identifier,
         left_out_duplicates=formatted.duplicates,
     )
 

@@ -204,6 +204,19 @@ class Formatted:
     duplicates: int
 
 
+def reachable(table: pd.DataFrame, to: str) -> pd.Series:
+    """Which rows of ``table`` (an :func:`audience_table`) ``to`` can match: those with an
+    e-mail, and for Meta and Google those with a phone whose country code is known."""
+    email = table["email"].fillna("").astype(str).str.strip() != ""
+    if to in ("klaviyo", "mailchimp"):
+        return email
+    # the phone only where there is no e-mail: a national number's country code takes a lookup
+    asked = ~email.to_numpy(bool) & table["phone"].notna().to_numpy(bool)
+    rest = table.loc[asked, ["phone", "country"]]
+    phone = pd.Series(_cells(rest, e164_phone, "phone", "country"), index=rest.index, dtype=object)
+    return email | (phone != "").reindex(table.index, fill_value=False)
+
+
 def _person_key(frame: pd.DataFrame, to: str) -> pd.Series:
     """What ``to`` knows a row's person by: the e-mail (Klaviyo's and Mailchimp's profiles are
     keyed by it), for Meta and Google else the phone; '' for a row with neither."""

@@ -389,6 +389,43 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
     assert '<p class="reading" id="withheld">No predictions: ' in page
 
 
+def test_the_segments_page_of_a_shop_without_emails_says_the_downloads_are_empty(tmp_path):
+    """Customer numbers, dates and amounts: no e-mail, phone or consent.  Ticking "include
+    customers who have not accepted marketing" exports nobody either, so the page says what
+    is missing (an e-mail column) instead of pointing to the box; a shop keyed by e-mail
+    without consent is still pointed to it."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    pages = {}
+    for name, who in (("numbers", "C{i:03d}"), ("emails", "c{i}@x.com")):
+        orders = tmp_path / f"{name}.csv"
+        orders.write_text(
+            "customer,date,amount\n"
+            + "".join(f"{who.format(i=i)},2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(40))
+        )
+        path = tmp_path / f"{name}.duckdb"
+        with Workspace(path) as ws:
+            ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
+                                                      "revenue=amount"))  # fmt: skip
+            analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+            save_snapshot(ws, analysis, tables, {})
+        application = create_app(path, warm=False)
+        try:
+            client = TestClient(application, base_url="http://127.0.0.1")
+            pages[name] = client.get("/segments").text
+            download = client.get("/api/v1/segments/tier-high/export?to=klaviyo"
+                                  "&include_non_consenting=true").text  # fmt: skip
+        finally:
+            application.state.dashboard.close()
+        if name == "numbers":
+            assert download.strip().count("\n") == 0  # the header only
+    assert 'id="no-contacts"' in pages["numbers"] and "--map email=COLUMN" in pages["numbers"]
+    assert 'id="consent-unknown"' not in pages["numbers"]
+    assert 'id="no-contacts"' not in pages["emails"] and 'id="consent-unknown"' in pages["emails"]
+
+
 def test_the_customers_and_segments_pages_say_why_nothing_is_predicted(tmp_path, client):
     """A shop too small to model (50 one-order customers): the customers list, whose predicted
     columns all read "-", and the segments page, whose segments on predictions select nobody,

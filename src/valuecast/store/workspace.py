@@ -402,6 +402,22 @@ def shared_addresses_frame(raw: Any) -> pd.DataFrame:
     )
 
 
+def holds_contacts(raw: Any) -> bool:
+    """Whether any customer has an e-mail address or a phone number the audience files can
+    use (:func:`contacts_frame`'s, or a customer id that is one): an orders table of customer
+    numbers, dates and amounts has none, and every audience file of it holds a header only.
+    Each test stops at the first row that has one."""
+    return bool(
+        raw.execute(
+            f"""SELECT EXISTS (SELECT 1 FROM orders WHERE nullif(trim(email), '') IS NOT NULL)
+            OR EXISTS (SELECT 1 FROM customers WHERE nullif(trim(email), '') IS NOT NULL
+                OR nullif(trim(phone), '') IS NOT NULL)
+            OR EXISTS (SELECT 1 FROM orders WHERE starts_with(customer_id, '{PHONE_ID_PREFIX}+')
+                OR regexp_full_match(trim(customer_id), '{EMAIL_PATTERN}'))"""
+        ).fetchall()[0][0]
+    )
+
+
 def prospects_frame(raw: Any) -> pd.DataFrame:
     """``customer_id`` and ``accepts_marketing`` of the customers a customers export names who
     have no order in the workspace (Shopify's Prospects: subscribers who never bought).
@@ -456,6 +472,10 @@ class _TableReaders:
     def shared_addresses(self) -> pd.DataFrame:
         """The customers who share their e-mail address (:func:`shared_addresses_frame`)."""
         return shared_addresses_frame(self.raw)
+
+    def holds_contacts(self) -> bool:
+        """Whether any customer has an e-mail or a phone (:func:`holds_contacts`)."""
+        return holds_contacts(self.raw)
 
 
 class ReadView(_TableReaders):

@@ -235,12 +235,18 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: b
             ingested = ingested_since(reader, info.snapshot_id)
     else:
         ingested = False
+    # without an e-mail or phone anywhere every download is a header, consent or not
+    contacts = True
+    if info is not None:
+        with dashboard.reader() as reader:
+            contacts = reader.holds_contacts()
     withheld = withheld_predictions(dashboard.view(info).summary) if info is not None else None
     # the e-mail tools' files leave them out, as `valuecast export` says
     phones = dashboard.view(info).index.phone_customers() if info is not None else 0
     return _section_page(
         request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone,
         segments=counted, older=older, ingested=ingested, withheld=withheld, phones=phones,
+        contacts=contacts,
     )  # fmt: skip
 
 

@@ -446,6 +446,12 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
                    str(tmp_path / "c2.csv"))  # fmt: skip
     assert before.exit_code == after.exit_code == 0
     assert (tmp_path / "c.csv").read_text() == (tmp_path / "c2.csv").read_text()
+    # the analysis predicts the buyers; a prospect has no order to predict from
+    meta = invoke("--segment", "prospects", "--to", "meta", "-w", str(path), "--out",
+                  str(tmp_path / "m.csv"))  # fmt: skip
+    flat = " ".join(meta.output.split())
+    assert "the value column is empty: prospects have no orders, so no predicted CLV" in flat
+    assert "no predicted CLV in this analysis" not in flat
 
 
 def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop, tmp_path):

@@ -304,9 +304,15 @@ def export(
             f"on {keys} alone; {remedy}"
         )
     if target == "meta" and audience.exported and audience.frame["value"].isna().all():
+        # prospects have no order to predict from, whatever the analysis fitted
+        why = (
+            "prospects have no orders, so no predicted CLV"
+            if segment == "prospects"
+            else "no predicted CLV in this analysis (see `valuecast analyze`)"
+        )
         say(
-            "note: the value column is empty: no predicted CLV in this analysis (see "
-            "`valuecast analyze`); upload it as a plain custom audience, not a value-based one"
+            f"note: the value column is empty: {why}; upload it as a plain custom audience, "
+            "not a value-based one"
         )
     if where is not None and not audience.selected:
         for hint in _label_case_hints(where):

@@ -378,6 +378,39 @@ def test_customers_without_an_email_are_left_out_for_that_not_for_consent(tmp_pa
         assert "--include-non-consenting" not in flat
 
 
+def test_an_email_file_says_which_customers_left_out_the_meta_and_google_files_match(tmp_path):
+    # a cash-on-delivery shop: customers known by a phone alone are in no Klaviyo file, and
+    # the merchant is pointed to the files that match them, not told to add e-mails
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount,phone,country,consent\n"
+        "ann@x.com,2024-01-05,40,,US,yes\n"
+        ",2024-02-05,30,(206) 555-0143,US,yes\n"
+        ",2024-03-05,35,07700 900123,GB,no\n"
+        "C-17,2024-03-07,20,,,yes\n"
+    )
+    path = tmp_path / "w.duckdb"
+    mapping = (
+        "customer_id=customer,ordered_at=date,revenue=amount,phone=phone,country=country,"
+        "accepts_marketing=consent"
+    )
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=mapping))
+    result = invoke("--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "-o",
+                    tmp_path / "k.csv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert (
+        "3 left out without an e-mail (2 of them known by a phone number alone: the meta and "
+        "google files match them)"
+    ) in flat
+    phones = invoke("--where", "customer_id != 'ann@x.com' and customer_id != 'C-17'", "--to",
+                    "mailchimp", "-w", str(path), "-o", tmp_path / "m.csv")  # fmt: skip
+    flat = " ".join(phones.output.split())
+    assert "2 left out without an e-mail (known by a phone number alone: the meta" in flat
+    assert "--map email=COLUMN" not in flat
+
+
 def test_a_filter_naming_a_group_in_other_letters_says_how_it_is_written(shop, tmp_path):
     out = tmp_path / "c.csv"
     result = invoke("--where", "rfm_group == 'champions' or predicted_spend_tier == 'HIGH'",

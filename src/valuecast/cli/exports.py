@@ -261,8 +261,15 @@ def export(
         by_email = target in ("klaviyo", "mailchimp")
         contact = "an e-mail" if by_email else "an e-mail or a phone"
         known = "" if by_email else " whose country code is known"
-        say(f"{audience.left_out_no_identifier:,} left out without {contact}{known}")
-        if audience.left_out_no_identifier == audience.selected:
+        phones = audience.phone_only
+        of_them = "" if phones == audience.left_out_no_identifier else f"{phones:,} of them "
+        by_phone = (
+            f" ({of_them}known by a phone number alone: the meta and google files match them)"
+            if phones
+            else ""
+        )
+        say(f"{audience.left_out_no_identifier:,} left out without {contact}{known}{by_phone}")
+        if audience.left_out_no_identifier == audience.selected and not phones:
             say(
                 f"note: no customer selected has {contact}: the exports ingested give them "
                 "none; an orders table's e-mail column (--map email=COLUMN) or a Shopify "

@@ -54,6 +54,7 @@ class Audience:
     left_out_no_identifier: int  # without an e-mail (Klaviyo, Mailchimp) / e-mail or phone
     left_out_duplicates: int  # a second row of one person: the same e-mail (or phone)
     consent_unknown: int = 0  # of ``left_out_consent``, those whose consent no export recorded
+    phone_only: int = 0  # of ``left_out_no_identifier`` (Klaviyo, Mailchimp), those with a phone
 
 
 def build_audience(
@@ -92,6 +93,9 @@ def build_audience(
         selected[matched], include_non_consenting, declined_addresses(table)
     )
     formatted = format_audience(allowed, to)
+    phone_only = 0
+    if to in ("klaviyo", "mailchimp"):  # the e-mail tools' files: Meta and Google match phones
+        phone_only = int((~matched & reachable(selected, "meta").to_numpy(dtype=bool)).sum())
     unknown = (
         0 if include_non_consenting else int(selected["accepts_marketing"][matched].isna().sum())
     )
@@ -103,6 +107,7 @@ def build_audience(
         consent_unknown=unknown,
         left_out_no_identifier=int((~matched).sum()) + formatted.no_identifier,
         left_out_duplicates=formatted.duplicates,
+        phone_only=phone_only,
     )
 
 

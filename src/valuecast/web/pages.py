@@ -309,7 +309,6 @@ def _history_figure(history: list[dict[str, Any]], currency: str | None):
     """The customer's predicted and historic CLV across snapshots (two or more)."""
     if len(history) < 2:
         return None
-    import plotly.graph_objects as go
 
     from valuecast.outputs.report.charts import (
         BLUE,
@@ -317,12 +316,13 @@ def _history_figure(history: list[dict[str, Any]], currency: str | None):
         axis_layout,
         finite_values,
         plotly_figure,
+        trace,
     )
 
     dates = [row["as_of"] for row in history]
     traces = [
-        go.Scatter(
-            x=dates, y=finite_values([row.get(key) for row in history]), name=name,
+        trace(
+            "scatter", x=dates, y=finite_values([row.get(key) for row in history]), name=name,
             mode="lines+markers", line={"color": color},
         )
         for key, name, color in (

@@ -34,6 +34,7 @@ from valuecast.outputs.report.charts import (
     finite,
     plotly_figure,
     plural_text,
+    trace,
 )
 
 if TYPE_CHECKING:
@@ -129,8 +130,6 @@ def _text(value: Any) -> str:
 # ------------------------------------------------------------------------------------------------
 # products: the page the report has no section for (same figure helper, same style of reading)
 def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section:
-    import plotly.graph_objects as go
-
     from valuecast.analysis.growth.affinity import FEW_PAIRS, SAME_ORDER, within_chance
     from valuecast.analysis.growth.replenishment import (
         DUE_WITHIN,
@@ -155,8 +154,8 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         labels = chart_labels(
             f"{a} + {b}" for a, b in zip(top["product_a"], top["product_b"], strict=True)
         )
-        bar = go.Bar(
-            y=labels, x=top["pairs"].astype(int).tolist(), orientation="h",
+        bar = trace(
+            "bar", y=labels, x=top["pairs"].astype(int).tolist(), orientation="h",
             marker={"color": BLUE}, customdata=[finite(v) for v in top["lift"]],
             hovertemplate="%{y}: %{x:,} orders (lift %{customdata:.2f})<extra></extra>",
             name="orders",
@@ -233,8 +232,8 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
         )
         top = by_product.head(12).iloc[::-1]
         traces = [
-            go.Bar(
-                y=chart_labels(top["product"]), x=top[column].astype(int).tolist(),
+            trace(
+                "bar", y=chart_labels(top["product"]), x=top[column].astype(int).tolist(),
                 orientation="h", name=name, marker={"color": color},
                 hovertemplate="%{y}: %{x:,} customers " + name + "<extra></extra>",
             )

@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 
 from valuecast.outputs.report.charts import (
+    RED_YELLOW_GREEN,
     Chart,
     axis_layout,
     finite_values,
     pct_text,
     plotly_figure,
     repeat_purchases_text,
+    trace,
 )
 
 RECENCY_EDGES = (30, 60, 90, 180, 365, 730)
@@ -62,8 +64,6 @@ MIN_CELL = 10
 
 
 def alive_chart(customers: pd.DataFrame) -> Chart:
-    import plotly.graph_objects as go
-
     title = "Mean P(alive) by days since the last order and repeat purchases"
     needed = {"probability_alive", "frequency", "recency", "T"}
     if (
@@ -79,12 +79,12 @@ def alive_chart(customers: pd.DataFrame) -> Chart:
     for cell in grid.itertuples():
         i, j = rows.index(cell.frequency_bin), columns.index(cell.recency_bin)
         z[i, j], counts[i, j] = cell.probability_alive, cell.customers
-    heat = go.Heatmap(
-        z=[finite_values(row) for row in z],
+    heat = trace(
+        "heatmap", z=[finite_values(row) for row in z],
         x=[RECENCY_LABELS[j] for j in columns],
         y=[FREQUENCY_LABELS[i] for i in rows],
         customdata=counts.tolist(),
-        zmin=0, zmax=1, colorscale="RdYlGn",
+        zmin=0, zmax=1, colorscale=RED_YELLOW_GREEN,
         colorbar={"title": {"text": "P(alive)"}, "tickformat": ".0%"},
         texttemplate="%{z:.0%}", hoverongaps=False,
         hovertemplate="last order %{x} days ago, %{y} repeat purchases: mean P(alive) "

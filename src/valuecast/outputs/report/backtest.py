@@ -24,6 +24,7 @@ from valuecast.outputs.report.charts import (
     plotly_figure,
     repeat_purchases_text,
     signed_pct_text,
+    trace,
 )
 
 
@@ -36,8 +37,6 @@ def _chosen_model(summary: dict, names: list[str]) -> str | None:
 
 
 def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
-    import plotly.graph_objects as go
-
     backtest = summary.get("backtest") or {}
     weekly_title = "Cumulative repeat purchases in the holdout: actual vs predicted"
     frequency_title = "Holdout orders per customer by calibration frequency"
@@ -55,16 +54,16 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         days = [float(d) for d in weekly["day"]]
         x = [(start + timedelta(days=d)).isoformat() for d in days] if start else days
         traces = [
-            go.Scatter(
-                x=x, y=finite_values(actual), name="actual", mode="lines+markers",
+            trace(
+                "scatter", x=x, y=finite_values(actual), name="actual", mode="lines+markers",
                 line={"color": INK, "width": 3},
                 hovertemplate="%{x}: %{y:,.0f} actual<extra></extra>",
             )
         ]  # fmt: skip
         for name, series in predicted.items():
             traces.append(
-                go.Scatter(
-                    x=x, y=finite_values(series), name=model_label(name), mode="lines",
+                trace(
+                    "scatter", x=x, y=finite_values(series), name=model_label(name), mode="lines",
                     line={"color": MODEL_COLORS.get(name, BLUE), "dash": "dash"},
                     hovertemplate="%{x}: %{y:,.0f} predicted by " + model_label(name)
                     + "<extra></extra>",
@@ -72,8 +71,8 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
             )  # fmt: skip
         if weekly.get("naive"):
             traces.append(
-                go.Scatter(
-                    x=x, y=finite_values(weekly["naive"]), name="naive (own past rate)",
+                trace(
+                    "scatter", x=x, y=finite_values(weekly["naive"]), name="naive (own past rate)",
                     mode="lines", line={"color": GREY, "dash": "dot"}, visible="legendonly",
                     hovertemplate="%{x}: %{y:,.0f} naive<extra></extra>",
                 )
@@ -112,8 +111,8 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         labels = [str(g) for g in groups]
         counts = by_frequency.get("customers") or [None] * len(labels)
         traces = [
-            go.Bar(
-                x=labels, y=finite_values(by_frequency["actual"]), name="actual",
+            trace(
+                "bar", x=labels, y=finite_values(by_frequency["actual"]), name="actual",
                 marker={"color": GREY}, customdata=counts,
                 hovertemplate="%{x} repeat purchases in calibration: %{y:.2f} actual holdout "
                 "orders per customer (%{customdata:,} customers)<extra></extra>",
@@ -121,19 +120,19 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         ]  # fmt: skip
         for name, series in predicted_means.items():
             traces.append(
-                go.Scatter(
-                    x=labels, y=finite_values(series), name=model_label(name), mode="lines+markers",
-                    line={"color": MODEL_COLORS.get(name, BLUE)},
+                trace(
+                    "scatter", x=labels, y=finite_values(series), name=model_label(name),
+                    mode="lines+markers", line={"color": MODEL_COLORS.get(name, BLUE)},
                     hovertemplate="%{x}: %{y:.2f} predicted by " + model_label(name)
                     + "<extra></extra>",
                 )
             )  # fmt: skip
         if by_frequency.get("naive"):
             traces.append(
-                go.Scatter(
-                    x=labels, y=finite_values(by_frequency["naive"]), name="naive (own past rate)",
-                    mode="lines+markers", line={"color": GREY, "dash": "dot"},
-                    visible="legendonly",
+                trace(
+                    "scatter", x=labels, y=finite_values(by_frequency["naive"]),
+                    name="naive (own past rate)", mode="lines+markers",
+                    line={"color": GREY, "dash": "dot"}, visible="legendonly",
                     hovertemplate="%{x}: %{y:.2f} naive<extra></extra>",
                 )
             )  # fmt: skip

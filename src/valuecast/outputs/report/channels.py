@@ -22,14 +22,13 @@ from valuecast.outputs.report.charts import (
     money_text,
     plotly_figure,
     plural_text,
+    trace,
 )
 
 
 def acquisition_channels(
     channels: pd.DataFrame | None, summary: dict, currency: str | None
 ) -> tuple[list[Chart], list[str]]:
-    import plotly.graph_objects as go
-
     title = "CLV per customer by acquisition channel"
     notes: list[str] = []
     if channels is None or channels.empty:
@@ -54,8 +53,8 @@ def acquisition_channels(
         custom = ordered["customers"].astype(int).tolist()
         unit = " " + currency if currency else ""
         traces = [
-            go.Bar(
-                x=names, y=finite_values(ordered["historic_clv_mean"] * margin),
+            trace(
+                "bar", x=names, y=finite_values(ordered["historic_clv_mean"] * margin),
                 name="historic CLV (so far)" if margin == 1.0 else
                 f"historic CLV x {margin:.0%} margin (so far)",
                 marker={"color": GREY}, customdata=custom,
@@ -66,9 +65,9 @@ def acquisition_channels(
         has_predicted = np.isfinite(ordered["predicted_clv_mean"]).any()
         if has_predicted:
             traces.append(
-                go.Bar(
-                    x=names, y=finite_values(ordered["predicted_clv_mean"]), name="predicted CLV",
-                    marker={"color": BLUE}, customdata=custom,
+                trace(
+                    "bar", x=names, y=finite_values(ordered["predicted_clv_mean"]),
+                    name="predicted CLV", marker={"color": BLUE}, customdata=custom,
                     hovertemplate="%{x}: %{y:,.2f}" + unit + " predicted per customer"
                     "<extra></extra>",
                 )
@@ -154,8 +153,8 @@ def acquisition_channels(
     custom = [
         [money_text(c, currency, 2), payback_words(p)] for c, p in zip(cac, payback, strict=True)
     ]
-    bar = go.Bar(
-        x=chart_labels(paid[label]), y=finite_values(paid["clv_to_cac"]),
+    bar = trace(
+        "bar", x=chart_labels(paid[label]), y=finite_values(paid["clv_to_cac"]),
         marker={"color": colors}, customdata=custom, name="CLV:CAC",
         text=[
             f"{r:.2f}, "
@@ -260,15 +259,14 @@ def _new_customer_values(frame: pd.DataFrame) -> pd.Series | None:
 
 def _new_customer_trace(ordered: pd.DataFrame, names: list[str], unit: str, summary: dict):
     """Markers over the bars: what a customer acquired today through the channel is worth."""
-    import plotly.graph_objects as go
 
     values = _new_customer_values(ordered)
     if values is None:
         return None
     months = summary.get("horizon_months")
-    return go.Scatter(
-        x=names, y=finite_values(values), mode="markers", name="a customer acquired today",
-        marker={"color": ORANGE, "symbol": "diamond", "size": 12},
+    return trace(
+        "scatter", x=names, y=finite_values(values), mode="markers",
+        name="a customer acquired today", marker={"color": ORANGE, "symbol": "diamond", "size": 12},
         hovertemplate="%{x}: %{y:,.2f}" + unit + f" expected from a customer acquired today "
         f"over {months_text(months)}<extra></extra>",
     )  # fmt: skip

@@ -7,10 +7,15 @@ JSON-ready data (:func:`plotly_figure`) and JSON that is safe inside a ``<script
 
 from __future__ import annotations
 
+import bisect
 import functools
+import importlib.util
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +32,22 @@ MODEL_LABELS = {
     "mbgnbd": "MBG/NBD",
     "ggnbd": "GGompertz/NBD",
 }
+
+# Plotly's named colorscales as plotly.py writes them into a figure (plotly.js has no RdYlGn,
+# and a Blues of its own)
+RED_YELLOW_GREEN = [
+    [0.0, "rgb(165,0,38)"], [0.1, "rgb(215,48,39)"], [0.2, "rgb(244,109,67)"],
+    [0.3, "rgb(253,174,97)"], [0.4, "rgb(254,224,139)"], [0.5, "rgb(255,255,191)"],
+    [0.6, "rgb(217,239,139)"], [0.7, "rgb(166,217,106)"], [0.8, "rgb(102,189,99)"],
+    [0.9, "rgb(26,152,80)"], [1.0, "rgb(0,104,55)"],
+]  # fmt: skip
+BLUES = [
+    [0.0, "rgb(247,251,255)"], [0.125, "rgb(222,235,247)"], [0.25, "rgb(198,219,239)"],
+    [0.375, "rgb(158,202,225)"], [0.5, "rgb(107,174,214)"], [0.625, "rgb(66,146,198)"],
+    [0.75, "rgb(33,113,181)"], [0.875, "rgb(8,81,156)"], [1.0, "rgb(8,48,107)"],
+]  # fmt: skip
+VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
+           "#6ece58", "#b5de2b", "#fde725")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
@@ -157,11 +178,32 @@ def chart_labels(values: Any) -> list[str]:
     return [str(value).replace("&", "&amp;").replace("<", "&lt;") for value in values]
 
 
-def plotly_figure(traces: list, **layout: Any) -> dict[str, Any]:
-    """A Plotly figure (validated by plotly.graph_objects) as plain JSON-ready data."""
-    import plotly.graph_objects as go
-    from plotly.utils import PlotlyJSONEncoder
+def plotly_package_file(*names: str) -> Path:
+    """A file of the installed ``plotly`` package's data (``plotly.min.js``, the templates),
+    found without importing plotly: its figure classes take ~0.25 s to import, and nothing of
+    plotly runs here but plotly.js in the browser."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - no plotly
+        raise RuntimeError("the plotly package is not installed")
+    path = Path(next(iter(spec.submodule_search_locations)), "package_data", *names)
+    if not path.is_file():  # pragma: no cover - a broken plotly install
+        raise RuntimeError(f"{path}: missing from the plotly package")
+    return path
 
+
+def trace(kind: str, **properties: Any) -> dict[str, Any]:
+    """A Plotly trace of type ``kind`` (``"bar"``, ``"scatter"``, ...) as a plain dict; a
+    property given as None is left out, as Plotly leaves it unset.
+
+    Nothing checks the properties at run time: tests/report/test_plotly_validation.py has
+    Plotly validate every figure of the report and the dashboard."""
+    return {"type": kind, **_given(properties)}
+
+
+def plotly_figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
+    """A Plotly figure of ``traces`` (:func:`trace`) as plain JSON-ready data: NumPy arrays
+    and numbers become lists and Python numbers, NaN and infinities null, and the layout's
+    named template (``plotly_white``) the template's JSON, each figure a copy of its own."""
     base = {
         "template": "plotly_white",
         "font": {"family": FONT, "size": 13, "color": INK},
@@ -170,51 +212,65 @@ def plotly_figure(traces: list, **layout: Any) -> dict[str, Any]:
         "legend": {"orientation": "h", "y": -0.2, "x": 0},
         "hoverlabel": {"font": {"family": FONT}},
     }
-    base.update(layout)
-    # a named template is validated and deep-copied into every figure by Plotly (~25 ms a
-    # figure, most of the report's chart time); its JSON is the same for every figure, so it is
-    # made once and put where Plotly puts it
+    base.update(_given(layout))
     template = base.pop("template") if isinstance(base.get("template"), str) else None
-    validated = go.Figure(data=traces, layout=base)
-    # the validated properties themselves, where to_plotly_json deep-copies them and writes
-    # every numeric array as base64 (0.1 s of a report's 14 figures at 1M customers, and the
-    # base64 then read back into lists): they are only read, by the JSON encoding below
-    figure = {"data": validated._data, "layout": validated._layout}
+    figure = json.loads(
+        json.dumps({"data": traces, "layout": base}, default=_json_value),
+        parse_constant=lambda _: None,  # NaN, Infinity and -Infinity, as Plotly writes them
+    )
     if template is not None:
-        figure["layout"] = _with_template(figure["layout"], _template_json(template))
-    # the encoder turns numpy arrays and values into plain lists and numbers and NaN into null
-    return json.loads(json.dumps(figure, cls=PlotlyJSONEncoder))
+        figure["layout"]["template"] = json.loads(_template_text(template))
+    return figure
+
+
+def _given(properties: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in properties.items() if value is not None}
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON cannot write itself, as Plotly's JSON encoder writes it: arrays and Series as
+    lists (dates as ISO text), NumPy numbers and decimals as Python numbers, pandas' missing
+    values as null, dates as ISO text."""
+    import pandas as pd
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "__array__"):  # NumPy arrays, pandas Series and Index
+        array = np.asarray(value)
+        if array.dtype.kind == "M":
+            return np.datetime_as_string(array).tolist()
+        return array.tolist()
+    if isinstance(value, Decimal):
+        return float(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} {value!r} is no chart value")
 
 
 @functools.cache
-def _template_json(name: str) -> dict[str, Any]:
-    """The JSON of Plotly's template ``name`` as a figure's layout holds it (validated, so
-    in Plotly's key order)."""
-    import plotly.graph_objects as go
-
-    return go.Layout(template=name).to_plotly_json()["template"]
+def _template_text(name: str) -> str:
+    """The JSON text of Plotly's template ``name`` as plotly.py ships it (and its
+    ``go.Layout(template=name)`` gives it)."""
+    return plotly_package_file("templates", f"{name}.json").read_text(encoding="utf-8")
 
 
-@functools.cache
-def _layout_order() -> dict[str, int]:
-    """Plotly's order of the layout's properties: the order ``go.Layout`` sets them in, which
-    is the order of its arguments."""
-    import inspect
-
-    import plotly.graph_objects as go
-
-    names = inspect.signature(go.Layout.__init__).parameters
-    return {name: index for index, name in enumerate(names)}
-
-
-def _with_template(layout: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
-    """``layout`` with ``template`` among its keys where Plotly's own figure has it."""
-    order = _layout_order()
-    rank = order["template"]
-    ordered = {key: value for key, value in layout.items() if order.get(key, -1) < rank}
-    ordered["template"] = template
-    ordered.update((key, value) for key, value in layout.items() if key not in ordered)
-    return ordered
+def viridis_colors(points: list[float]) -> list[str]:
+    """Viridis at ``points`` (0 to 1) as ``rgb(r, g, b)`` text, the colours (and the arithmetic)
+    of ``plotly.colors.sample_colorscale("Viridis", points)``."""
+    step = 1.0 / (len(VIRIDIS) - 1)
+    scale = [i * step for i in range(len(VIRIDIS))]
+    colors = [[int(hex_[k : k + 2], 16) / 255.0 for k in (1, 3, 5)] for hex_ in VIRIDIS]
+    sampled = []
+    for point in points:
+        high = bisect.bisect_left(scale, point)
+        low = high - 1  # -1 (the last colour) at 0, which the interpolant of 1 takes back
+        weight = (point - scale[low]) / (scale[high] - scale[low])
+        rgb = (a + weight * float(b - a) for a, b in zip(colors[low], colors[high], strict=True))
+        # rounded half to even from the shortest decimal text, as Plotly rounds
+        sampled.append("rgb({}, {}, {})".format(*(round(Decimal(str(c * 255.0))) for c in rgb)))
+    return sampled
 
 
 def finite_values(series: Any) -> list[float | None]:
@@ -222,7 +278,7 @@ def finite_values(series: Any) -> list[float | None]:
 
 
 def axis_layout(title: str, **extra: Any) -> dict[str, Any]:
-    return {"title": {"text": title}, "automargin": True, **extra}
+    return {"title": {"text": title}, "automargin": True, **_given(extra)}
 
 
 def script_json(payload: Any) -> str:

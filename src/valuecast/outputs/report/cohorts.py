@@ -7,6 +7,7 @@ import pandas as pd
 
 from valuecast.outputs.report.charts import (
     BLUE,
+    BLUES,
     GREY,
     RED,
     Chart,
@@ -17,6 +18,8 @@ from valuecast.outputs.report.charts import (
     pct_text,
     plotly_figure,
     plural_text,
+    trace,
+    viridis_colors,
 )
 
 
@@ -37,8 +40,6 @@ def _is_partial(retention: pd.DataFrame) -> pd.Series:
 
 
 def retention_chart(retention: pd.DataFrame | None) -> Chart:
-    import plotly.graph_objects as go
-
     title = "Retention: share of each cohort ordering in calendar month k after acquisition"
     if retention is None or retention.empty:
         return Chart("cohorts-retention", title, "No cohorts yet.")
@@ -62,12 +63,12 @@ def retention_chart(retention: pd.DataFrame | None) -> Chart:
     # a scale from 0 to the largest retention, at least 5%: Plotly centres an all-zero scale on
     # zero, which drew no retention at all as a mid-blue between -40% and 40%
     largest = float(np.nanmax(pivot.to_numpy(float), initial=0.0))
-    heat = go.Heatmap(
-        z=[finite_values(row) for row in pivot.to_numpy()],
+    heat = trace(
+        "heatmap", z=[finite_values(row) for row in pivot.to_numpy()],
         x=[str(m) for m in pivot.columns],
         y=list(pivot.index),
         customdata=np.nan_to_num(active.to_numpy()).astype(int).tolist(),
-        colorscale="Blues", zmin=0, zmax=max(largest, 0.05),
+        colorscale=BLUES, zmin=0, zmax=max(largest, 0.05),
         colorbar={"title": {"text": "retention"}, "tickformat": ".0%"},
         hoverongaps=False,
         hovertemplate="cohort %{y}, month %{x}: %{z:.1%} ordered "
@@ -115,9 +116,6 @@ def _partial_months(retention: pd.DataFrame | None) -> set[tuple[str, int]]:
 def ltv_chart(
     cohorts: pd.DataFrame | None, currency: str | None, retention: pd.DataFrame | None = None
 ) -> Chart:
-    import plotly.graph_objects as go
-    from plotly.colors import sample_colorscale
-
     title = "Cumulative net revenue per customer by cohort"
     columns = _ltv_columns(cohorts) if cohorts is not None else []
     if cohorts is None or cohorts.empty or not columns:
@@ -125,15 +123,15 @@ def ltv_chart(
     values = cohorts[[c for _, c in columns]].apply(pd.to_numeric, errors="coerce")
     months = [m for m, _ in columns]
     label = cohorts["cohort_month"].astype(str) if "cohort_month" in cohorts else cohorts.index
-    colors = sample_colorscale("Viridis", np.linspace(0.0, 0.9, max(len(cohorts), 2)).tolist())
+    colors = viridis_colors(np.linspace(0.0, 0.9, max(len(cohorts), 2)).tolist())
     traces = []
     for position, (name, row) in enumerate(zip(label, values.to_numpy(), strict=True)):
         keep = np.isfinite(row)
         if not keep.any():
             continue
         traces.append(
-            go.Scatter(
-                x=np.asarray(months)[keep].tolist(), y=finite_values(row[keep]),
+            trace(
+                "scatter", x=np.asarray(months)[keep].tolist(), y=finite_values(row[keep]),
                 mode="lines+markers" if keep.sum() == 1 else "lines",
                 name=str(name), line={"color": colors[position], "width": 1.5},
                 hovertemplate="cohort " + str(name) + ", month %{x}: %{y:,.2f} "
@@ -186,8 +184,6 @@ def ltv_chart(
 
 
 def churn_chart(churn: dict | None) -> Chart | None:
-    import plotly.graph_objects as go
-
     if not churn:
         return None
     every = [p for p in churn.get("curve") or [] if finite(p.get("probability")) is not None]
@@ -202,8 +198,8 @@ def churn_chart(churn: dict | None) -> Chart | None:
     title = "Chance of another order after m months without one"
     follow = churn.get("follow_up_months")
     traces = [
-        go.Scatter(
-            x=[p["months"] for p in points], y=[p["probability"] for p in points],
+        trace(
+            "scatter", x=[p["months"] for p in points], y=[p["probability"] for p in points],
             mode="lines+markers", name="P(order again) after m quiet months",
             line={"color": BLUE}, customdata=[p.get("points") for p in points],
             hovertemplate="%{x} months without an order: %{y:.0%} order again "
@@ -212,8 +208,8 @@ def churn_chart(churn: dict | None) -> Chart | None:
     ]  # fmt: skip
     if thin:
         traces.append(
-            go.Scatter(
-                x=[p["months"] for p in thin], y=[p["probability"] for p in thin],
+            trace(
+                "scatter", x=[p["months"] for p in thin], y=[p["probability"] for p in thin],
                 mode="markers", name=f"fewer than {least} cases (too few to read)",
                 marker={"color": GREY, "symbol": "circle-open"},
                 customdata=[p.get("points") for p in thin],
@@ -223,8 +219,8 @@ def churn_chart(churn: dict | None) -> Chart | None:
         )  # fmt: skip
     span = points or every
     traces.append(
-        go.Scatter(
-            x=[span[0]["months"], span[-1]["months"]], y=[initial / 2, initial / 2],
+        trace(
+            "scatter", x=[span[0]["months"], span[-1]["months"]], y=[initial / 2, initial / 2],
             mode="lines", name="half the chance right after an order",
             line={"color": RED, "dash": "dash"}, hoverinfo="skip",
         )

@@ -15,6 +15,7 @@ from valuecast.outputs.report.charts import (
     axis_layout,
     pct_text,
     plotly_figure,
+    trace,
 )
 
 
@@ -54,8 +55,6 @@ def top_share(values: Any, share: float = 0.2, *, ordered: np.ndarray | None = N
 
 
 def concentration_chart(customers: pd.DataFrame) -> Chart:
-    import plotly.graph_objects as go
-
     title = "Share of customers vs share of value"
     predicted = customers.get("predicted_clv")
     historic = customers.get("historic_clv")
@@ -73,8 +72,9 @@ def concentration_chart(customers: pd.DataFrame) -> Chart:
     ordered = descending(value)
     x, y = lorenz_points(value, ordered=ordered)
     traces = [
-        go.Scatter(
-            x=x * 100, y=y * 100, mode="lines", name=what, line={"color": BLUE, "width": 3},
+        trace(
+            "scatter", x=x * 100, y=y * 100, mode="lines", name=what,
+            line={"color": BLUE, "width": 3},
             hovertemplate="top %{x:.0f}% of customers: %{y:.1f}% of " + what + "<extra></extra>",
         )
     ]  # fmt: skip
@@ -83,16 +83,16 @@ def concentration_chart(customers: pd.DataFrame) -> Chart:
         historic_ordered = descending(historic)
         hx, hy = lorenz_points(historic, ordered=historic_ordered)
         traces.append(
-            go.Scatter(
-                x=hx * 100, y=hy * 100, mode="lines", name="historic CLV",
+            trace(
+                "scatter", x=hx * 100, y=hy * 100, mode="lines", name="historic CLV",
                 line={"color": GREY, "width": 2},
                 hovertemplate="top %{x:.0f}% of customers: %{y:.1f}% of historic CLV"
                 "<extra></extra>",
             )
         )  # fmt: skip
     traces.append(
-        go.Scatter(
-            x=[0, 100], y=[0, 100], mode="lines", name="every customer worth the same",
+        trace(
+            "scatter", x=[0, 100], y=[0, 100], mode="lines", name="every customer worth the same",
             line={"color": MUTED, "dash": "dot", "width": 1}, hoverinfo="skip",
         )
     )  # fmt: skip

@@ -13,12 +13,11 @@ from valuecast.outputs.report.charts import (
     capitalized,
     plotly_figure,
     plural_text,
+    trace,
 )
 
 
 def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list[str]]:
-    import plotly.graph_objects as go
-
     title = "What happened to the orders read"
     notes = [f"Low confidence: {reason}." for reason in summary.get("low_confidence_reasons") or []]
     notes += [f"{capitalized(str(note))}." for note in summary.get("notes") or []]
@@ -53,8 +52,8 @@ def data_quality(summary: dict, ingest_report: dict | None) -> tuple[Chart, list
         labels.append(f"excluded: {reason}")
         values.append(count)
         colors.append(RED)
-    bar = go.Bar(
-        y=labels[::-1], x=values[::-1], orientation="h", marker={"color": colors[::-1]},
+    bar = trace(
+        "bar", y=labels[::-1], x=values[::-1], orientation="h", marker={"color": colors[::-1]},
         text=[f"{v:,}" for v in values[::-1]], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:,} orders<extra></extra>", name="orders",
     )  # fmt: skip

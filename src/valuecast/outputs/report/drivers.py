@@ -22,6 +22,7 @@ from valuecast.outputs.report.charts import (
     chart_labels,
     finite,
     plotly_figure,
+    trace,
 )
 
 TITLE = "What each customer attribute does to purchases and lifetime"
@@ -46,7 +47,6 @@ def _multiplier(row: dict) -> float | None:
 
 def driver_effects(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
     """The multipliers chart (purchase rate and lifetime per level) and the coefficients table."""
-    import plotly.graph_objects as go
 
     covariates = (summary.get("model") or {}).get("covariates")
     if not covariates or not covariates.get("coefficients"):
@@ -69,15 +69,15 @@ def driver_effects(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
     high = [_bound(r, Z95) for r in purchase]
     low = [_bound(r, -Z95) for r in purchase]
     traces = [
-        go.Bar(
-            y=labels, x=rate, orientation="h", name="purchase rate", marker={"color": BLUE},
+        trace(
+            "bar", y=labels, x=rate, orientation="h", name="purchase rate", marker={"color": BLUE},
             error_x={"type": "data", "symmetric": False,
                      "array": [_gap(h, m) for h, m in zip(high, rate, strict=True)],
                      "arrayminus": [_gap(m, w) for m, w in zip(rate, low, strict=True)]},
             hovertemplate="%{y}: buys %{x:.2f}x as often<extra></extra>",
         ),
-        go.Bar(
-            y=labels, x=life, orientation="h", name="lifetime (purchases before leaving)",
+        trace(
+            "bar", y=labels, x=life, orientation="h", name="lifetime (purchases before leaving)",
             marker={"color": ORANGE},
             hovertemplate="%{y}: %{x:.2f}x the repeat purchases from staying<extra></extra>",
         ),

@@ -17,6 +17,7 @@ from valuecast.outputs.report.charts import (
     model_label,
     money_text,
     plotly_figure,
+    trace,
 )
 
 
@@ -129,9 +130,9 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
             "thickness": 2,
             "width": 12,
         }
-    import plotly.graph_objects as go
 
-    bar = go.Bar(
+    bar = trace(
+        "bar",
         x=labels,
         y=values,
         marker={"color": [GREY, BLUE][: len(values)]},

@@ -16,6 +16,7 @@ from valuecast.outputs.report.charts import (
     finite_values,
     pct_text,
     plotly_figure,
+    trace,
 )
 
 TIER_ORDER = ("high", "medium", "low")
@@ -54,20 +55,18 @@ def _none_reason(groups: dict[str, dict], what: str) -> str:
 
 
 def _share_bars(frame: pd.DataFrame, order: list[str], currency: str | None) -> list:
-    import plotly.graph_objects as go
-
     what = frame.attrs["value_label"]
     frame = frame.loc[order]
     custom = np.column_stack([frame["count"].to_numpy(), frame["value"].to_numpy()]).tolist()
     return [
-        go.Bar(
-            y=list(frame.index), x=finite_values(frame["customer_share"] * 100), orientation="h",
-            name="share of customers", marker={"color": GREY}, customdata=custom,
+        trace(
+            "bar", y=list(frame.index), x=finite_values(frame["customer_share"] * 100),
+            orientation="h", name="share of customers", marker={"color": GREY}, customdata=custom,
             hovertemplate="%{y}: %{x:.1f}% of customers (%{customdata[0]:,})<extra></extra>",
         ),
-        go.Bar(
-            y=list(frame.index), x=finite_values(frame["value_share"] * 100), orientation="h",
-            name=f"share of {what}", marker={"color": BLUE}, customdata=custom,
+        trace(
+            "bar", y=list(frame.index), x=finite_values(frame["value_share"] * 100),
+            orientation="h", name=f"share of {what}", marker={"color": BLUE}, customdata=custom,
             hovertemplate="%{y}: %{x:.1f}% of " + what + " (%{customdata[1]:,.0f} "
             + (currency or "") + ")<extra></extra>",
         ),

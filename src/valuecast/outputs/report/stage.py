@@ -21,6 +21,7 @@ from valuecast.outputs.report.charts import (
     finite_values,
     pct_text,
     plotly_figure,
+    trace,
 )
 
 
@@ -81,8 +82,6 @@ def _returning_reading(monthly: pd.DataFrame, stage: dict) -> str:
 
 
 def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
-    import plotly.graph_objects as go
-
     stage = (summary.get("growth") or {}).get("growth_stage")
     title = "Suggested split of marketing effort"
     if not stage:
@@ -90,8 +89,8 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
     retention = finite(stage.get("retention_share")) or 0.0
     acquisition = finite(stage.get("acquisition_share"))
     acquisition = 1.0 - retention if acquisition is None else acquisition
-    donut = go.Pie(
-        labels=["keep customers (retention)", "win new customers (acquisition)"],
+    donut = trace(
+        "pie", labels=["keep customers (retention)", "win new customers (acquisition)"],
         values=[retention, acquisition], hole=0.55, sort=False,
         marker={"colors": [BLUE, ORANGE]}, textinfo="label+percent",
         hovertemplate="%{label}: %{percent}<extra></extra>",
@@ -131,9 +130,9 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
         return charts
     unit = " " + currency if currency else ""
     traces = [
-        go.Bar(
-            x=monthly["month"].astype(str).tolist(), y=finite_values(monthly[column]), name=name,
-            marker={"color": color},
+        trace(
+            "bar", x=monthly["month"].astype(str).tolist(), y=finite_values(monthly[column]),
+            name=name, marker={"color": color},
             hovertemplate="%{x}: %{y:,.0f}" + unit + " from " + name + "<extra></extra>",
         )
         for column, name, color in (

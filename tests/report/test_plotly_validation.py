@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import plotly.graph_objects as go
@@ -157,3 +159,33 @@ def test_the_colorscales_are_plotlys_own():
         assert viridis_colors(points) == sample_colorscale("Viridis", points)
     points = np.random.default_rng(3).random(500).tolist() + [0.0, 1.0]
     assert viridis_colors(points) == sample_colorscale("Viridis", points)
+
+
+PROBE = """
+import sys
+from valuecast.jobs.report import analyse_for_report
+from valuecast.outputs.report import write_report
+from valuecast.outputs.report.render import report_sections
+from valuecast.store import Workspace
+from valuecast.web.views import view_parts
+
+with Workspace(sys.argv[1], read_only=True) as ws:
+    inputs = analyse_for_report(ws)
+built = report_sections(*inputs)
+write_report(sys.argv[2], *inputs, built)
+view_parts(*inputs, built=built)
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("plotly", "_plotly_utils")))
+"""
+
+
+def test_the_report_and_the_dashboards_charts_are_built_without_importing_plotly(shop):
+    """plotly.py's figure classes take ~0.25 s to import and validate every figure again: the
+    charts are JSON for plotly.js, which the page reads from plotly's package as a file."""
+    page = shop.folder / "probe.html"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(shop.workspace), str(page)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert page.read_text(encoding="utf-8").count("Plotly.newPlot") >= 1

@@ -108,13 +108,13 @@ def test_plotly_js_is_inlined_exactly_once(html, page):
 
 @pytest.mark.parametrize("end_tag", ["</script>", "</SCRIPT >", "</Script\n"])
 def test_a_plotly_js_that_would_end_its_script_element_is_not_inlined(shop, monkeypatch, end_tag):
-    import plotly.offline
+    from valuecast.outputs.report import render
 
-    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: f"var a = '{end_tag}';")
+    monkeypatch.setattr(render, "plotly_js_text", lambda: f"var a = '{end_tag}';")
     with pytest.raises(RuntimeError, match="cannot be inlined"):
         render_report(*shop.without_spend)
     # text that only looks like one, to HTML's parser (which ignores ASCII case alone), is kept
-    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: "var a = '</scr\u0130pt';")
+    monkeypatch.setattr(render, "plotly_js_text", lambda: "var a = '</scr\u0130pt';")
     assert "var a = '</scr\u0130pt';" in render_report(*shop.without_spend)
 
 

@@ -19,12 +19,9 @@ DEFAULT_MAX_UPLOAD = 500 * 2**20
 
 def plotly_js_path() -> Path:
     """plotly.min.js as the installed ``plotly`` package ships it (no CDN: works offline)."""
-    import plotly
+    from valuecast.outputs.report.charts import plotly_package_file
 
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not path.is_file():  # pragma: no cover - a broken plotly install
-        raise RuntimeError(f"{path}: missing from the plotly package")
-    return path
+    return plotly_package_file("plotly.min.js")
 
 
 def create_app(

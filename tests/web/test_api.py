@@ -82,6 +82,26 @@ def test_an_older_snapshot_is_served_when_asked(client, stored):
     assert client.get("/api/v1/overview?snapshot=0").status_code == 422
 
 
+def test_a_snapshot_is_picked_by_its_date_as_compare_picks_it(client, stored):
+    """A merchant names the quarter's end; the snapshot is dated by its last order."""
+    first, latest = stored["infos"][0], stored["infos"][-1]
+    body = client.get("/api/v1/overview?snapshot=2026-04-30").json()
+    assert body["snapshot"]["snapshot_id"] == first.snapshot_id
+    assert client.get("/api/v1/customers?snapshot=2026-06-30").json()["snapshot_id"] == (
+        latest.snapshot_id
+    )
+    page = client.get("/customers?snapshot=2026-03-31")
+    assert page.status_code == 200
+    assert f'data-snapshot="{first.snapshot_id}"' in page.text
+    # a date no snapshot reaches, on a page and in the API: a 404 naming the snapshots there are
+    for path in ("/?snapshot=2025-12-31", "/api/v1/segments?snapshot=2025-12-31"):
+        missing = client.get(path)
+        assert missing.status_code == 404
+        assert "no snapshot as of 2025-12-31: the workspace has" in missing.text
+        assert "2026-03-31" in missing.text
+    assert "the workspace has" in client.get("/model?snapshot=june").text
+
+
 def test_charts_are_the_report_figures(client, stored):
     _, sections = build_sections(
         stored["summary"], stored["customers"], stored["tables"], {"orders": 1}

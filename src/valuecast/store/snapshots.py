@@ -737,10 +737,18 @@ def resolve_snapshot(workspace, reference: str | int | None = None) -> SnapshotI
                 "date's"
             )
         return snapshots[-2]
+    return find_snapshot(snapshots, text)
+
+
+def find_snapshot(snapshots: Sequence[SnapshotInfo], reference: str | int) -> SnapshotInfo:
+    """The snapshot of ``snapshots`` (oldest first) with the id (``3``) or as-of date
+    (``2026-06-30``) ``reference``; a date no snapshot is dated on takes the snapshot as of it
+    (:func:`_snapshot_as_of`).  :class:`SnapshotError` names the snapshots when none matches."""
+    text = str(reference).strip()
     for snapshot in snapshots:
         if text == str(snapshot.snapshot_id) or text == snapshot.as_of.isoformat():
             return snapshot
-    known = ", ".join(f"{s.snapshot_id} ({s.as_of})" for s in snapshots)
+    known = ", ".join(f"{s.snapshot_id} ({s.as_of})" for s in snapshots) or "none"
     day = _iso_date(text)
     if day is None:
         raise SnapshotError(f"no snapshot {text!r}: the workspace has {known}")

@@ -179,16 +179,24 @@ def dashboard_of(request: Request) -> Dashboard:
     return request.app.state.dashboard
 
 
-def snapshot_or_404(dashboard: Dashboard, snapshot: int | None):
+def snapshot_or_404(dashboard: Dashboard, snapshot: int | str | None):
+    """The snapshot by id or date (:meth:`Dashboard.snapshot`); 404 before the first analysis,
+    and where none matches (the error names the snapshots there are)."""
     info = dashboard.snapshot(snapshot)
     if info is None:
-        if not dashboard.snapshots:
-            raise HTTPException(404, "no analysis yet: upload an export on the Data page")
-        raise HTTPException(404, f"no snapshot {snapshot}")
+        raise HTTPException(404, "no analysis yet: upload an export on the Data page")
     return info
 
 
-SnapshotQuery = Query(None, ge=1, le=2**62, description="Snapshot id (default: the latest).")
+SNAPSHOT_ID_OR_DATE = r"^\s*(0*[1-9]\d{0,17}|\d{4}-\d{2}-\d{2})\s*$"
+"""A snapshot's id, or a date (YYYY-MM-DD) taking the snapshot as of it."""
+
+SnapshotQuery = Query(
+    None,
+    pattern=SNAPSHOT_ID_OR_DATE,
+    description="Snapshot id, or a date (YYYY-MM-DD) taking the latest snapshot on or before "
+    f"it, in the {DATE_REACH_DAYS} days before it (default: the latest).",
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -281,7 +289,7 @@ def compare_snapshots(
 
 
 @router.get("/overview", response_model=OverviewOut)
-def overview(request: Request, snapshot: int | None = SnapshotQuery):
+def overview(request: Request, snapshot: str | None = SnapshotQuery):
     """Headline figures, RFM groups, spend tiers and the growth stage."""
     dashboard = dashboard_of(request)
     view = dashboard.view(snapshot_or_404(dashboard, snapshot))
@@ -312,7 +320,7 @@ def overview(request: Request, snapshot: int | None = SnapshotQuery):
 
 
 @router.get("/charts/{page}", response_model=ChartsOut)
-def charts(request: Request, page: Page, snapshot: int | None = SnapshotQuery):
+def charts(request: Request, page: Page, snapshot: str | None = SnapshotQuery):
     """The Plotly figures of a page (the same figures as report.html), with their readings."""
     dashboard = dashboard_of(request)
     view = dashboard.view(snapshot_or_404(dashboard, snapshot))
@@ -328,7 +336,7 @@ def charts(request: Request, page: Page, snapshot: int | None = SnapshotQuery):
 @router.get("/customers", response_model=CustomerPageOut)
 def customers(
     request: Request,
-    snapshot: int | None = SnapshotQuery,
+    snapshot: str | None = SnapshotQuery,
     q: str = Query(
         "",
         max_length=200,
@@ -397,7 +405,7 @@ def customer_detail(dashboard: Dashboard, info, customer_id: str) -> dict[str, A
 
 
 @router.get("/customers/{customer_id:path}", response_model=CustomerOut)
-def customer(request: Request, customer_id: str, snapshot: int | None = SnapshotQuery):
+def customer(request: Request, customer_id: str, snapshot: str | None = SnapshotQuery):
     """One customer: predictions with their interval, orders, RFM history, next products."""
     dashboard = dashboard_of(request)
     info = snapshot_or_404(dashboard, snapshot)
@@ -408,7 +416,7 @@ def customer(request: Request, customer_id: str, snapshot: int | None = Snapshot
 
 
 @router.get("/segments", response_model=list[SegmentOut])
-def segments(request: Request, snapshot: int | None = SnapshotQuery):
+def segments(request: Request, snapshot: str | None = SnapshotQuery):
     """Every named segment: customers, those who accept marketing, and their value."""
     dashboard = dashboard_of(request)
     return reply(live_segments(dashboard, dashboard.view(snapshot_or_404(dashboard, snapshot))))
@@ -448,7 +456,7 @@ def segment_export(
     segment: Segment,
     to: Format = Query(..., description="klaviyo, mailchimp, meta or google"),
     include_non_consenting: bool = False,
-    snapshot: int | None = SnapshotQuery,
+    snapshot: str | None = SnapshotQuery,
 ):
     """Download a segment as a Klaviyo, Mailchimp, Meta or Google audience file."""
     dashboard = dashboard_of(request)
@@ -462,7 +470,7 @@ def segment_export(
     )
 
 
-def _tables(request: Request, snapshot: int | None, page: str, names: dict[str, str]):
+def _tables(request: Request, snapshot: str | None, page: str, names: dict[str, str]):
     dashboard = dashboard_of(request)
     view = dashboard.view(snapshot_or_404(dashboard, snapshot))
     return reply(
@@ -475,14 +483,14 @@ def _tables(request: Request, snapshot: int | None, page: str, names: dict[str, 
 
 
 @router.get("/channels", response_model=TablesOut)
-def channels(request: Request, snapshot: int | None = SnapshotQuery):
+def channels(request: Request, snapshot: str | None = SnapshotQuery):
     """CLV per acquisition channel and, with spend, CAC, CLV:CAC and payback per channel and
     cohort month (``cohort_month == "all"``: the channel over all months)."""
     return _tables(request, snapshot, "channels", {"channels": "channels.csv", "cac": "cac.csv"})
 
 
 @router.get("/cohorts", response_model=TablesOut)
-def cohorts(request: Request, snapshot: int | None = SnapshotQuery):
+def cohorts(request: Request, snapshot: str | None = SnapshotQuery):
     """Monthly acquisition cohorts with revenue per customer by month, and retention."""
     return _tables(
         request, snapshot, "cohorts", {"cohorts": "cohorts.csv", "retention": "retention.csv"}
@@ -490,7 +498,7 @@ def cohorts(request: Request, snapshot: int | None = SnapshotQuery):
 
 
 @router.get("/products", response_model=TablesOut)
-def products(request: Request, snapshot: int | None = SnapshotQuery):
+def products(request: Request, snapshot: str | None = SnapshotQuery):
     """Product affinity (pairs with support, confidence, lift) and replenishment reminders."""
     dashboard = dashboard_of(request)
     view = dashboard.view(snapshot_or_404(dashboard, snapshot))
@@ -513,7 +521,7 @@ def products(request: Request, snapshot: int | None = SnapshotQuery):
 
 
 @router.get("/model")
-def model(request: Request, snapshot: int | None = SnapshotQuery) -> dict[str, Any]:
+def model(request: Request, snapshot: str | None = SnapshotQuery) -> dict[str, Any]:
     """The chosen model, its parameters, the backtest and the data quality of the snapshot."""
     dashboard = dashboard_of(request)
     view = dashboard.view(snapshot_or_404(dashboard, snapshot))

@@ -160,19 +160,18 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
         return HTMLResponse(f"<p>{escape(message)}</p>", status_code=status)
 
 
-def _info_or_empty(request: Request, snapshot: int | None, page: str):
-    """The chosen snapshot, or None (the page then says there is no analysis yet)."""
-    dashboard = dashboard_of(request)
-    info = dashboard.snapshot(snapshot)
-    if info is None and snapshot is not None and dashboard.snapshots:
-        raise HTTPException(404, f"no snapshot {snapshot}")
-    return info
+def _info_or_empty(request: Request, snapshot: str | None, page: str):
+    """The chosen snapshot by id or date, or None (the page then says there is no analysis
+    yet); one that matches none is a 404 naming the snapshots (a SnapshotError)."""
+    return dashboard_of(request).snapshot(snapshot)
 
 
-SnapshotQuery = Query(None, ge=1, le=2**62)
+# any text: one that names no snapshot gets the store's message listing the snapshots, which
+# tells a merchant more than the API's pattern would
+SnapshotQuery = Query(None, max_length=40)
 
 
-def _section_page(request: Request, snapshot: int | None, page: str, template: str, **extra):
+def _section_page(request: Request, snapshot: str | None, page: str, template: str, **extra):
     dashboard = dashboard_of(request)
     info = _info_or_empty(request, snapshot, page)
     if info is None:
@@ -186,17 +185,17 @@ def _section_page(request: Request, snapshot: int | None, page: str, template: s
 
 # ------------------------------------------------------------------------------------------------
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, snapshot: int | None = SnapshotQuery):
+def overview(request: Request, snapshot: str | None = SnapshotQuery):
     return _section_page(request, snapshot, "overview", "overview.html.j2")
 
 
 @router.get("/cohorts", response_class=HTMLResponse)
-def cohorts(request: Request, snapshot: int | None = SnapshotQuery):
+def cohorts(request: Request, snapshot: str | None = SnapshotQuery):
     return _section_page(request, snapshot, "cohorts", "cohorts.html.j2")
 
 
 @router.get("/channels", response_class=HTMLResponse)
-def channels(request: Request, snapshot: int | None = SnapshotQuery):
+def channels(request: Request, snapshot: str | None = SnapshotQuery):
     dashboard = dashboard_of(request)
     return _section_page(
         request, snapshot, "channels", "channels.html.j2", spend_name=dashboard.spend_name
@@ -204,7 +203,7 @@ def channels(request: Request, snapshot: int | None = SnapshotQuery):
 
 
 @router.get("/products", response_class=HTMLResponse)
-def products(request: Request, snapshot: int | None = SnapshotQuery):
+def products(request: Request, snapshot: str | None = SnapshotQuery):
     dashboard = dashboard_of(request)
     with dashboard.write_lock:  # what the workspace keeps now: a command may have changed it
         dashboard.reload_not_products()
@@ -214,12 +213,12 @@ def products(request: Request, snapshot: int | None = SnapshotQuery):
 
 
 @router.get("/model", response_class=HTMLResponse)
-def model(request: Request, snapshot: int | None = SnapshotQuery):
+def model(request: Request, snapshot: str | None = SnapshotQuery):
     return _section_page(request, snapshot, "model", "model.html.j2")
 
 
 @router.get("/segments", response_class=HTMLResponse)
-def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: bool = Query(False)):
+def segments(request: Request, snapshot: str | None = SnapshotQuery, everyone: bool = Query(False)):
     from valuecast.store.snapshots import ingested_since
     from valuecast.web.api import live_segments
 
@@ -253,7 +252,7 @@ def segments(request: Request, snapshot: int | None = SnapshotQuery, everyone: b
 @router.get("/customers", response_class=HTMLResponse)
 def customers(
     request: Request,
-    snapshot: int | None = SnapshotQuery,
+    snapshot: str | None = SnapshotQuery,
     q: str = Query("", max_length=200),
     sort: SortColumn | None = Query(None),
     order: str = Query("desc", pattern="^(asc|desc)$"),
@@ -286,7 +285,7 @@ def customers(
 
 
 @router.get("/customers/{customer_id:path}", response_class=HTMLResponse)
-def customer(request: Request, customer_id: str, snapshot: int | None = SnapshotQuery):
+def customer(request: Request, customer_id: str, snapshot: str | None = SnapshotQuery):
     dashboard = dashboard_of(request)
     info = _info_or_empty(request, snapshot, "customers")
     if info is None:
@@ -337,7 +336,7 @@ def _history_figure(history: list[dict[str, Any]], currency: str | None):
 
 
 @router.get("/data", response_class=HTMLResponse)
-def data(request: Request, snapshot: int | None = SnapshotQuery, job: str | None = None):
+def data(request: Request, snapshot: str | None = SnapshotQuery, job: str | None = None):
     dashboard = dashboard_of(request)
     info = _info_or_empty(request, snapshot, "data")
     view = dashboard.view(info) if info is not None else None

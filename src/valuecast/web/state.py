@@ -236,14 +236,22 @@ class Dashboard:
         with self._cache_lock:
             return list(self._snapshots)
 
-    def snapshot(self, snapshot_id: int | None = None):
-        """The snapshot ``snapshot_id`` (default: the latest), None when there is none."""
+    def snapshot(self, reference: int | str | None = None):
+        """The snapshot by id or as-of date (default: the latest), None when there is none.
+
+        A date takes the snapshot as of it, as ``valuecast compare`` does (a merchant names the
+        quarter's end, a snapshot is dated by its last order); an id or date that matches no
+        snapshot raises :class:`~valuecast.store.snapshots.SnapshotError` naming the snapshots.
+        """
+        from valuecast.store.snapshots import find_snapshot
+
         snapshots = self.snapshots
         if not snapshots:
             return None
-        if snapshot_id is None:
+        if reference is None:
             return snapshots[-1]
-        return next((s for s in snapshots if s.snapshot_id == snapshot_id), None)
+        text = str(reference).strip()
+        return find_snapshot(snapshots, int(text) if text.isdigit() else text)
 
     def view(self, info):
         """The :class:`~valuecast.web.views.SnapshotView` of snapshot ``info``, built once."""

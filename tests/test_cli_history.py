@@ -360,6 +360,29 @@ def test_customers_the_later_snapshot_no_longer_has_are_a_note(refreshed):
     assert "by the same id" not in output and "were withdrawn since" not in output
 
 
+def test_gone_customers_are_a_column_of_the_tier_moves_never_a_row():
+    # a customer of the earlier snapshot no longer there: the column (gone), and no row of
+    # zeros named (gone) in the tier table (rows: the earlier snapshot's tiers)
+    from types import SimpleNamespace
+
+    from valuecast.analysis.compare import comparison
+
+    def info(snapshot_id, n):
+        return SimpleNamespace(snapshot_id=snapshot_id, as_of="2026-03-30", n_customers=n,
+                               historic_clv=0.0, predicted_clv=None)  # fmt: skip
+
+    def moves(*pairs):
+        return pd.DataFrame(pairs, columns=["before", "after", "n"])
+
+    rfm = moves(("Loyal", "(gone)", 1), ("Loyal", "Loyal", 5), ("(new)", "New", 2))
+    tiers = moves(("high", "(gone)", 1), ("high", "medium", 5), ("(new)", "low", 2))
+    result = comparison(info(2, 6), info(4, 7), rfm, tiers, pd.DataFrame())
+    for matrix in (result.rfm_matrix, result.tier_matrix):
+        assert "(gone)" in matrix.columns and "(gone)" not in matrix.index
+        assert int(matrix["(gone)"].sum()) == 1
+    assert list(result.tier_matrix.index) == ["(new)", "high", "medium", "low"]
+
+
 def test_compare_newer_first_says_the_moves_run_back_in_time(refreshed):
     _, workspace, _ = refreshed
     backwards = runner.invoke(app, ["compare", "2026-06-30", "2025-12-31", "-w", str(workspace)])

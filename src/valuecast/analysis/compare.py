@@ -166,8 +166,10 @@ class Comparison:
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
-    """Counts of (before, after) label pairs as a square table in ``order`` (zeros kept)."""
-    rows = [NEW, *order] if (pairs["before"] == NEW).any() else list(order)
+    """Counts of (before, after) label pairs as a square table in ``order`` (zeros kept);
+    ``(gone)`` is a column alone, as no customer of the earlier snapshot was gone then."""
+    kept = [label for label in order if label != GONE]
+    rows = [NEW, *kept] if (pairs["before"] == NEW).any() else kept
     counts = pairs.groupby(["before", "after"], observed=True)["n"].sum()
     matrix = pd.DataFrame(
         0, index=pd.Index(rows, name="before"), columns=pd.Index(order, name="after")

@@ -145,6 +145,26 @@ def test_the_check_sees_a_broken_page(visit):
     assert any("undefinedFunction" in problem for problem in visit.problems)
 
 
+def test_every_page_fits_a_phone_screen(visit, server):
+    """At 375 px no page scrolls sideways: a wide table scrolls in its own box, a long e-mail
+    address (a customer's page's title) or command breaks at the screen's edge."""
+    from urllib.parse import quote
+
+    dashboard = server.app.state.dashboard
+    with dashboard.reader() as reader:
+        longest = reader.rows(
+            "SELECT customer_id FROM snapshot_customers WHERE snapshot_id = ? "
+            "ORDER BY length(customer_id) DESC, customer_id LIMIT 1",
+            [dashboard.snapshots[-1].snapshot_id],
+        )[0][0]
+    visit.page.set_viewport_size({"width": 375, "height": 800})
+    for path in (*PAGES, "/customers/" + quote(longest, safe="")):
+        state = visit.open(path)
+        assert state["error"] is None and visit.problems == [], path
+        width = visit.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
+
+
 def test_search_a_customer_and_open_their_page(visit, server):
     dashboard = server.app.state.dashboard
     first, latest = dashboard.snapshots[0], dashboard.snapshots[-1]

@@ -202,6 +202,37 @@ def test_search_a_customer_and_open_their_page(visit, server):
     assert visit.problems == [] and visit.outside == []
 
 
+def test_back_returns_to_the_customers_page_and_sort_before(visit, server):
+    """Paging and sorting the customers table are steps the browser's Back button retraces."""
+
+    def shown():
+        return visit.page.locator("#customers-table a.customer-link").all_text_contents()
+
+    def count_says(text):
+        visit.page.wait_for_function(
+            "t => document.getElementById('customer-count').textContent.includes(t)", arg=text
+        )
+
+    visit.open("/customers")
+    first = shown()
+    visit.page.click("nav.pager a[rel='next']")
+    visit.page.wait_for_url("**page=2*")
+    count_says("page 2 of")
+    second = shown()
+    assert second and second != first
+    visit.page.click("a.sort[data-sort='historic_clv']")
+    visit.page.wait_for_url("**sort=historic_clv*")
+    visit.page.go_back()
+    visit.page.wait_for_url("**sort=predicted_clv*page=2*", timeout=10_000)
+    count_says("page 2 of")
+    assert shown() == second
+    visit.page.go_back()
+    visit.page.wait_for_url(server.base + "/customers", timeout=10_000)
+    count_says("page 1 of")
+    assert shown() == first
+    assert visit.problems == [] and visit.outside == []
+
+
 def test_the_customers_notes_stay_through_a_sort_and_a_search(browser, web_shop, tmp_path):
     """The script rewrites the count above the customers table on every sort, search and page:
     what the amounts are (their currency, historic CLV as revenue and predicted CLV as margin)

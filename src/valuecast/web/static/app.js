@@ -174,11 +174,14 @@
     form.elements.order.value = result.order;
   }
 
-  function loadCustomers(state) {
+  // each sort, search and page is an entry of the browser's history, so that Back returns to
+  // the one before it (and the address can be bookmarked or reloaded); a popped entry is shown
+  // again without adding one
+  function loadCustomers(state, popped) {
     table.classList.add("loading");
     return getJSON(pageUrl(table.getAttribute("data-api"), state)).then(function (result) {
       renderCustomers(result);
-      history.replaceState(null, "", pageUrl("/customers", state));
+      if (!popped) { history.pushState({ customers: state }, "", pageUrl("/customers", state)); }
       body.setAttribute("data-customers-loaded", String(Date.now()));
     }, function (error) {
       document.getElementById("customer-count").textContent = "Could not load customers: " + error.message;
@@ -186,6 +189,15 @@
   }
 
   if (table) {
+    var shown = customersState();
+    shown.page = parseInt(new URLSearchParams(window.location.search).get("page"), 10) || 1;
+    history.replaceState({ customers: shown }, "", window.location.href);
+    window.addEventListener("popstate", function (event) {
+      if (!event.state || !event.state.customers) { return; }
+      var state = event.state.customers;
+      document.getElementById("customer-search").elements.q.value = state.q;
+      loadCustomers(state, true);
+    });
     document.getElementById("customer-search").addEventListener("submit", function (event) {
       event.preventDefault();
       loadCustomers(customersState());

@@ -509,6 +509,22 @@ def test_history_on_an_80_column_terminal_shows_every_column_whole(refreshed):
         assert re.search(row, flat), (as_of, model)
 
 
+def test_history_on_an_80_column_terminal_keeps_each_interval_on_its_row(refreshed):
+    """The interval column was squeezed to 11 characters at 80 columns: its header took five
+    lines and every range two ("1,376 to" over "2,713"); the amounts' headers wrap instead."""
+    _, workspace, _ = refreshed
+    output = _at_80_columns(["history", "-w", str(workspace)])
+    with Workspace(workspace, read_only=True) as ws:
+        expected = history(ws)
+    lines = output.splitlines()
+    for row in expected.itertuples():
+        interval = f"{row.predicted_clv_p10:,.0f} to {row.predicted_clv_p90:,.0f}"
+        assert any(str(row.as_of) in line and interval in line for line in lines), interval
+    title = next(i for i, line in enumerate(lines) if line.strip().startswith("snapshots"))
+    rule = next(i for i, line in enumerate(lines) if i > title and "───" in line)
+    assert rule - title - 1 <= 3, "\n".join(lines[title:rule])
+
+
 def test_history_names_a_withheld_snapshot_beside_fitted_ones_none_fitted(refreshed, tmp_path):
     # a quarter whose predictions were withheld, listed beside quarters with a model: its model
     # reads "none fitted", as a shop's only snapshot does, not "nan"

@@ -306,11 +306,22 @@ def history(
             "none fitted" if _missing(row.model) else str(row.model),
         ])  # fmt: skip
     for index, column in enumerate(columns):
-        whole = column not in (INTERVAL_COLUMN, "model")  # a number or a date cut says nothing
+        # a number, a date or a range cut in two says nothing: the headers wrap instead (the
+        # interval's takes two lines at any width, so the amounts' take two too, and the table
+        # fits 80 columns); a model's name is whole too, "none fitted" may take two lines
+        whole = column != "model"
+        widths = [len(word) for cells in rows for word in
+                  ([cells[index]] if whole else cells[index].split())]  # fmt: skip
+        longest = max(widths, default=0)
+        header = max(len(word) for word in column.split())
         totals.add_column(
             column, justify="left" if column in ("as of", "currency", "model") else "right",
-            min_width=max((len(cells[index]) for cells in rows), default=0) if whole else None,
-            max_width=len("the expected value") if column == INTERVAL_COLUMN else None,
+            min_width=longest,
+            max_width=(
+                max(longest, len("the expected value")) if column == INTERVAL_COLUMN
+                else max(longest, header) if column in ("historic CLV", "predicted CLV")
+                else None
+            ),
             overflow="ellipsis" if whole else "fold",
         )  # fmt: skip
     for cells in rows:

@@ -677,6 +677,28 @@ def test_the_data_page_of_a_back_dated_snapshot_says_how_many_orders_it_analysed
     assert 'id="analysed-orders"' not in latest
 
 
+def test_the_pages_say_one_customer_not_1_customers(client, monkeypatch):
+    """A small shop's quarter often moves one high-value customer to at risk: the Data page
+    said "1 customers moved", where `valuecast compare` says "1 customer moved"."""
+    from valuecast.web import api
+    from valuecast.web.pages import environment
+
+    real = api.comparison
+
+    def one_mover(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return {**result, "high_value_to_at_risk": 1}
+
+    monkeypatch.setattr(api, "comparison", one_mover)
+    said = client.get("/data").text.split('id="high-value-to-at-risk">')[1].split("</p>")[0]
+    assert said.startswith("1 customer moved from the high spend tier")
+    counted = environment().from_string(
+        "{{ 1 | counted('product pair') }}; {{ 2 | counted('customer') }}; "
+        "{{ none | counted('order line') }}"
+    )
+    assert counted.render() == "1 product pair; 2 customers; - order lines"
+
+
 def test_the_data_pages_snapshots_table_names_the_currency_of_its_amounts(client):
     page = client.get("/data").text
     for snapshot in client.get("/api/v1/snapshots").json():

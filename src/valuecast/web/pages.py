@@ -64,6 +64,7 @@ def environment():
     env.filters["pct"] = pct_text
     env.filters["alive_pct"] = alive_pct_text
     env.filters["count"] = count_text
+    env.filters["counted"] = _counted
     env.filters["due"] = due_text
     env.filters["change_from"] = _change_from
     env.filters["number"] = _number
@@ -71,6 +72,17 @@ def environment():
     env.filters["script_json"] = _script_json
     env.globals["records"] = records
     return env
+
+
+def _counted(value: Any, word: str, plural: str | None = None) -> str:
+    """A count with its noun, singular for one: ``1 customer``, ``3 customers`` (``- customers``
+    where the count is missing), as the command line says them."""
+    from valuecast.outputs.report.charts import plural_text
+
+    number = finite(value)
+    if number is None:
+        return f"- {plural or word + 's'}"
+    return plural_text(round(number), word, plural)
 
 
 def _number(value: Any, spec: str = ",.2f") -> str:

@@ -233,6 +233,55 @@ def test_search_finds_a_phone_customer_by_the_number_as_dialled(tmp_path):
         app.state.dashboard.close()
 
 
+def test_a_customer_page_says_which_of_the_snapshots_orders_a_later_export_withdrew(
+    web_shop, workspace_copy, tmp_path
+):
+    """Q3's export refunds a Q1 order in full: the workspace drops it, and the Q1 snapshot's
+    page of that customer counted it ("orders 3") beside "2 orders in the workspace"."""
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    with Workspace(workspace_copy, read_only=True) as ws:
+        first = list_snapshots(ws)[0]
+        customer, counted, number = ws.con.con.execute(
+            "SELECT s.customer_id, s.historic_number_of_orders, min(o.order_number) "
+            "FROM snapshot_customers s JOIN orders o USING (customer_id) "
+            "WHERE s.snapshot_id = ? AND s.historic_number_of_orders >= 2 AND o.order_date <= ? "
+            "GROUP BY ALL ORDER BY s.customer_id LIMIT 1",
+            [first.snapshot_id, first.as_of],
+        ).fetchone()
+    export = pd.read_csv(web_shop.export, dtype=str, keep_default_na=False)
+    refund = export[export["Name"] == number].copy()
+    head = refund["Financial Status"] != ""
+    refund.loc[head, "Financial Status"] = "refunded"
+    refund.loc[head, "Refunded Amount"] = refund.loc[head, "Total"]
+    refund.to_csv(tmp_path / "refunds.csv", index=False)
+    with Workspace(workspace_copy) as ws:
+        assert ws.ingest(read_exports([tmp_path / "refunds.csv"])).withdrawn_orders
+    app = create_app(workspace_copy, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        path = f"/customers/{quote(customer, safe='')}?snapshot={first.snapshot_id}"
+        body = client.get("/api/v1" + path).json()
+        assert body["customer"]["historic_number_of_orders"] == counted
+        assert body["orders_by_as_of"] == counted - 1
+        said = " ".join(client.get(path).text.split())
+        assert (
+            f"The snapshot as of {first.as_of} counted {counted:,} orders by that date; 1 of "
+            "them is no longer in the workspace: cancelled or refunded in full by a later export"
+        ) in said
+        # a customer whose orders are all there: nothing to say
+        rows = client.get(f"/api/v1/customers?snapshot={first.snapshot_id}").json()["rows"]
+        other = next(row["customer_id"] for row in rows if row["customer_id"] != customer)
+        page = client.get(f"/customers/{quote(other, safe='')}?snapshot={first.snapshot_id}")
+        assert page.status_code == 200 and 'id="withdrawn-orders"' not in page.text
+    finally:
+        app.state.dashboard.close()
+
+
 def test_prospects_are_counted_and_downloaded_from_the_customers_export(workspace_copy):
     """Customers a customers export names without an order: the segments page counts them and
     its download exports them (the snapshot's customers all have orders)."""

@@ -120,6 +120,11 @@ class CustomerOut(BaseModel):
     contact: dict[str, Any]
     orders: list[dict[str, Any]]
     orders_total: int
+    orders_by_as_of: int = Field(
+        description="The workspace's orders of the customer placed by the as-of date: fewer "
+        "than the snapshot's historic_number_of_orders where a later export withdrew some "
+        "(cancelled or refunded in full)"
+    )
     history: list[dict[str, Any]]
     next_products: list[dict[str, Any]]
     reminders: list[dict[str, Any]]
@@ -388,7 +393,7 @@ def customer_detail(dashboard: Dashboard, info, customer_id: str) -> dict[str, A
         if row is None:
             return None
         contact = queries.customer_contact(reader, customer_id)
-        orders, total = queries.customer_orders(reader, customer_id, info.as_of)
+        orders, total, by_as_of = queries.customer_orders(reader, customer_id, info.as_of)
         history = queries.customer_history(reader, customer_id)
     return {
         "snapshot_id": info.snapshot_id,
@@ -398,6 +403,7 @@ def customer_detail(dashboard: Dashboard, info, customer_id: str) -> dict[str, A
         "contact": contact,
         "orders": orders,
         "orders_total": total,
+        "orders_by_as_of": by_as_of,
         "history": history,
         "next_products": records(view.for_customer("next_products.csv", customer_id)),
         "reminders": records(still_due(view.for_customer("reminders.csv", customer_id))),

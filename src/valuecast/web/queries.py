@@ -100,8 +100,9 @@ ORDER_COLUMNS = (
 MAX_ORDERS = 500
 
 
-def customer_orders(reader, customer_id: str, as_of) -> tuple[list[dict[str, Any]], int]:
-    """The customer's orders (newest first, at most :data:`MAX_ORDERS`) with their products."""
+def customer_orders(reader, customer_id: str, as_of) -> tuple[list[dict[str, Any]], int, int]:
+    """The customer's orders (newest first, at most :data:`MAX_ORDERS`) with their products,
+    how many the workspace holds, and how many of those were placed by ``as_of``."""
     columns = ", ".join(f"o.{name}" for name in ORDER_COLUMNS)
     frame = reader.frame(
         f"SELECT {columns}, o.order_date > ? AS after_as_of, "
@@ -110,8 +111,12 @@ def customer_orders(reader, customer_id: str, as_of) -> tuple[list[dict[str, Any
         "FROM orders o WHERE o.customer_id = ? ORDER BY o.ordered_at DESC, o.order_id LIMIT ?",
         [as_of, customer_id, MAX_ORDERS],
     )
-    total = reader.rows("SELECT count(*) FROM orders WHERE customer_id = ?", [customer_id])[0][0]
-    return records(frame), int(total)
+    total, by_as_of = reader.rows(
+        "SELECT count(*), count(*) FILTER (WHERE order_date <= ?) FROM orders "
+        "WHERE customer_id = ?",
+        [as_of, customer_id],
+    )[0]
+    return records(frame), int(total), int(by_as_of)
 
 
 def customer_history(reader, customer_id: str) -> list[dict[str, Any]]:

@@ -158,6 +158,42 @@ def test_kill_at_any_point_leaves_before_or_after(shop, tmp_path, name):
     print(f"{name}: {duration:.1f} s run, kills left {outcomes}")
 
 
+@pytest.mark.parametrize(
+    ("holding", "said"),
+    [
+        (["valuecast", "serve", "--port", "8000"], "(the dashboard, `valuecast serve`), which "
+         "holds it while it runs: stop it (Ctrl+C where it runs) and run this again"),
+        (["-m", "valuecast", "analyze", "orders.csv"],
+         "(`valuecast analyze`); wait for it to finish, or stop it"),
+    ],
+)  # fmt: skip
+def test_a_command_refused_a_workspace_is_told_which_command_holds_it(
+    shop, tmp_path, holding, said
+):
+    """Refused while the dashboard was open, a command said "in use by PID 4242 (python3.11);
+    wait for it to finish", and the dashboard never finishes."""
+    path = tmp_path / "busy.duckdb"
+    shutil.copy(shop / "base.duckdb", path)
+    # a process with the command line of the command holding the workspace
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom valuecast.store import Workspace\n"
+         f"ws = Workspace({str(path)!r})\nprint('open', flush=True)\ntime.sleep(60)",
+         *holding],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        done = _run(["history", "-w", str(path)])
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == (
+            f"error: {path}: workspace is in use by PID {holder.pid} {said}"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_second_writer_is_told_the_pid(shop, tmp_path):
     path = tmp_path / "busy.duckdb"
     shutil.copy(shop / "base.duckdb", path)

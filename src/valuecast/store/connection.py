@@ -190,9 +190,38 @@ def _open_duckdb(
         if holder is None:
             raise
         raise WorkspaceBusyError(
-            f"{path}: workspace is in use by PID {holder['pid']} ({Path(holder['program']).name});"
-            " wait for it to finish, or stop it"
+            f"{path}: workspace is in use by PID {holder['pid']} "
+            + _what_holds(int(holder["pid"]), Path(holder["program"]).name)
         ) from None
+
+
+def _what_holds(pid: int, program: str) -> str:
+    """What the process ``pid`` holding a workspace is, and what to do about it: the dashboard
+    never finishes, so waiting for it is no advice."""
+    command = valuecast_command(pid)
+    if command == "serve":
+        return (
+            "(the dashboard, `valuecast serve`), which holds it while it runs: stop it "
+            "(Ctrl+C where it runs) and run this again"
+        )
+    if command is not None:
+        return f"(`valuecast {command}`); wait for it to finish, or stop it"
+    return f"({program}); wait for it to finish, or stop it"
+
+
+def valuecast_command(pid: int) -> str | None:
+    """The valuecast command (``serve``, ``analyze``...) process ``pid`` runs, from its command
+    line; None for another program, or where the system does not show command lines."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return None
+    words = arguments.split("\0")
+    for index, word in enumerate(words):
+        if Path(word).name == "valuecast":
+            following = [w for w in words[index + 1 :] if w and not w.startswith("-")]
+            return following[0] if following else None
+    return None
 
 
 def _checked(open_connection, memory_limit: str | None) -> duckdb.DuckDBPyConnection:

@@ -240,6 +240,9 @@ def _print_analysis(
             ("predicted orders", f"{totals['predicted_number_of_orders']:,.0f}"),
             ("model", _model_line(summary["model"])),
         ]
+    shop_cac = (summary.get("growth") or {}).get("cac")
+    if shop_cac:
+        rows += _blended_cac_rows(shop_cac, currency)
     for name, value in rows:
         headline.add_row(name, value)
     console.print(headline)
@@ -661,6 +664,28 @@ def _interrupted(out: Path, workspace: Path, snapshot) -> None:
         soft_wrap=True,
     )
     raise typer.Exit(code=130)
+
+
+def _blended_cac_rows(cac: dict, currency: str) -> list[tuple[str, str]]:
+    """summary.json's ``growth.cac`` as headline rows: CAC with the spend and the new customers
+    it divides, then CLV:CAC and the payback month (cac.csv's first rows give it per month)."""
+    spend = "-" if cac.get("spend") is None else f"{cac['spend']:,.0f}"
+    customers = f"{cac['customers']:,} new customer{'s' if cac['customers'] != 1 else ''}"
+    if cac.get("cac") is None:
+        return [("CAC, whole shop", f"- ({spend} of spend, {customers} in its months)")]
+    amount = f"{cac['cac']:,.2f} {currency}".strip()
+    rows = [("CAC, whole shop", f"{amount} ({spend} / {customers})")]
+    payback = cac.get("payback_month")
+    paid = (
+        "not paid back yet"
+        if payback is None
+        else "paid back in the month of acquisition"
+        if payback == 0
+        else f"paid back in month {payback}"
+    )
+    ratio = cac.get("clv_to_cac")
+    rows.append(("CLV:CAC, whole shop", paid if ratio is None else f"{ratio:.2f}, {paid}"))
+    return rows
 
 
 def _results_failed(out: Path, error: Exception, workspace: Path, snapshot) -> str:

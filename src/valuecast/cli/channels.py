@@ -5,7 +5,8 @@ Registered in :mod:`valuecast.cli`.  The command takes the customers table of th
 ``--margin`` is given, else analyses the workspace (opened read-only) with that snapshot's options and
 those given (:func:`valuecast.jobs.snapshots.last_analysis`), groups the customers table by one
 attribute (:func:`valuecast.analysis.growth.channels.clv_by_group`) and, given ``--spend``, adds per
-channel the all-months CAC figures of :func:`valuecast.analysis.growth.channels.cac_table`.
+channel the all-months CAC figures of :func:`valuecast.analysis.growth.channels.cac_table`,
+after the whole shop's blended ones (:func:`valuecast.analysis.growth.channels.blended_cac`).
 """
 
 from __future__ import annotations
@@ -70,10 +71,12 @@ def _money(value: object) -> str:
 
 def _print(
     frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path],
-    currency: str | None = None,
+    currency: str | None = None, shop: pd.DataFrame | None = None,
 ) -> None:  # fmt: skip
     """The CLV table and, with spend, the CAC table: two tables, so that each fits an
-    80-column terminal (one of ten columns cut its amounts to '173.…')."""
+    80-column terminal (one of ten columns cut its amounts to '173.…').  ``shop``: the whole
+    shop's all-months CAC row (cac.csv's first), the CAC table's first row; only it where the
+    spend names no channel."""
     import pandas as pd
     from rich.table import Table
 
@@ -93,12 +96,24 @@ def _print(
         cells = [str(row[column]), f"{int(row['customers']):,}", _money(row["total_clv_mean"])]
         table.add_row(*cells, interval)
     console.print(table)
-    if with_cac:
-        console.print(_cac_table(frame, column, by, amounts))
-        for line in _cac_notes(frame, column):
+    if shop is not None:
+        if not with_cac:  # the channels' rows are not by channel (or the spend names none)
+            frame = frame.iloc[0:0]
+        cac = _cac_rows(shop, frame, column)
+        console.print(_cac_table(cac, column, by, amounts))
+        for line in _cac_notes(cac, column):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
     for path in paths:
         console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _cac_rows(shop: pd.DataFrame, frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The whole shop's row (cac.csv's, its customers as channels.csv's ``cac_customers``),
+    then the channels' of channels.csv."""
+    import pandas as pd
+
+    first = shop.rename(columns={"customers": "cac_customers", "channel": column})
+    return pd.concat([first, frame], ignore_index=True)[list(first.columns)]
 
 
 def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
@@ -106,10 +121,13 @@ def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
     import pandas as pd
     from rich.table import Table
 
+    from valuecast.analysis.growth.channels import BLENDED
+
     # CAC divides the spend by the customers of the months with spend, not by all of them
     table = Table(
         title=f"CAC by {by}{amounts}",
         caption=(
+            f"{BLENDED}: all the spend over every customer acquired in its months (blended CAC); "
             "with spend: the customers acquired in the months with spend; CAC = spend / them, "
             "CLV:CAC = their mean CLV (channels.csv's clv_per_customer) / CAC; payback month: "
             "months after the month of acquisition until their net revenue (times the margin) "
@@ -156,7 +174,8 @@ def channels(
         None,
         "--spend",
         help=(
-            "Marketing spend CSV (month,channel,spend): adds CAC, CLV:CAC and payback "
+            "Marketing spend CSV (month,channel,spend; month,spend or channel all for the "
+            "whole shop): adds the blended CAC, and per channel CAC, CLV:CAC and payback "
             "(default: the spend kept from the last analyze --spend or dashboard upload)."
         ),
     ),
@@ -197,11 +216,13 @@ def channels(
     month.  Channels that differ only in case or spaces ("Google", "google") are one channel.
     """
     from valuecast.analysis.growth.channels import (
-        cac_table,
+        ALL_MONTHS,
+        BLENDED,
         canonical_channels,
         channels_frame,
         clv_by_group,
         monthly_revenue,
+        shop_cac_table,
         unmatched_spend_note,
         with_new_customer_clv,
     )
@@ -267,7 +288,7 @@ def channels(
 
                 check_spend_currency(spend_frame, currency)
                 monthly = monthly_revenue(ws.orders(), analysis.summary["as_of"])
-                cac = cac_table(
+                cac = shop_cac_table(
                     analysis.customers, spend_frame, monthly, margin=kept,
                     as_of=analysis.summary["as_of"],
                 )  # fmt: skip
@@ -275,7 +296,15 @@ def channels(
             fail(str(error))
         except Exception as error:  # whatever it is: one line, no traceback
             fail(f"{workspace}: channels failed: {type(error).__name__}: {error}")
-    joined = by is GroupBy.channel and cac is not None
+    # the channels' CAC rows where the spend names a channel, after the whole shop's
+    joined = by is GroupBy.channel and cac is not None and not (cac["channel"] == BLENDED).all()
+    shop = (
+        None
+        if cac is None
+        else cac[(cac["channel"] == BLENDED) & (cac["cohort_month"] == ALL_MONTHS)].drop(
+            columns="cohort_month"
+        )
+    )
     frame = channels_frame(groups, column, cac if joined else None)
     if by is GroupBy.channel:  # what a customer acquired today is worth, as analyze writes it
         frame = with_new_customer_clv(
@@ -290,7 +319,7 @@ def channels(
         else:  # an earlier run's, with spend, would read as this one's
             (out / "cac.csv").unlink(missing_ok=True)
     grouped = by.value if by is not None else column  # --by-column names no --by
-    _print(frame, column, grouped, joined, paths, currency)
+    _print(frame, column, grouped, joined, paths, currency, shop)
     if kept_note is not None:
         console.print(f"note: {kept_note}", highlight=False, soft_wrap=True)
     if dated is not None:
@@ -305,7 +334,7 @@ def channels(
     )
     if unmatched is not None:
         console.print(f"note: {unmatched}", highlight=False, soft_wrap=True)
-    if cac is not None and not joined:
+    if cac is not None and not joined and by is not GroupBy.channel:
         console.print(
             f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {grouped})",
             highlight=False,

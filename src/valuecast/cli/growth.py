@@ -297,8 +297,8 @@ def _kept_spend_clv_to_cac(
     otherwise), and the note on spend no customer matches, as ``channels`` says it.  The same
     ratio and note ``analyze`` stores with that spend."""
     from valuecast.analysis.growth.channels import (
-        cac_table,
         monthly_revenue,
+        shop_cac_table,
         unmatched_spend_note,
     )
     from valuecast.analysis.growth.tables import overall_clv_to_cac, unknown_clv_to_cac_reason
@@ -313,7 +313,7 @@ def _kept_spend_clv_to_cac(
         summary = analysis.summary
         check_spend_currency(kept.frame, summary.get("currency"))
         margin = 1.0 if summary.get("margin") is None else float(summary["margin"])
-        cac = cac_table(
+        cac = shop_cac_table(
             analysis.customers, kept.frame, monthly_revenue(workspace.orders(), summary["as_of"]),
             margin=margin, as_of=summary["as_of"],
         )  # fmt: skip

@@ -277,8 +277,10 @@ SpendOption = Annotated[
     typer.Option(
         "--spend",
         help=(
-            "SPEND.csv (month, channel, spend): adds CAC, CLV:CAC and payback; kept in the "
-            "workspace (replacing the one kept before) for the commands given no --spend."
+            "SPEND.csv (month, channel, spend; without a channel column, or with channel all "
+            "or total, the whole shop's): adds CAC, CLV:CAC and payback, blended and per "
+            "channel; kept in the workspace (replacing the one kept before) for the commands "
+            "given no --spend."
         ),
     ),
 ]

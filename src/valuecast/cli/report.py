@@ -53,8 +53,9 @@ def report(
         None,
         "--spend",
         help=(
-            "SPEND.csv (month, channel, spend): adds CLV:CAC and payback (default: the spend "
-            "kept from the last analyze --spend or dashboard upload)."
+            "SPEND.csv (month, channel, spend; month, spend for the whole shop): adds CLV:CAC "
+            "and payback (default: the spend kept from the last analyze --spend or dashboard "
+            "upload)."
         ),
     ),
     no_spend: NoKeptSpendOption = False,

@@ -16,11 +16,17 @@ in :mod:`valuecast.io.csvfile`: case, spaces and underscores ignored; ``cost``, 
   put in one month.
 * ``channel`` is the acquisition channel as written (trimmed); it is matched to the customers'
   ``acquisition_channel`` later, case-insensitively (:func:`valuecast.analysis.growth.channels.cac_table`).
+  A file without a channel column is spend of the whole shop (:data:`SHOP_WIDE`), as is a row
+  whose channel is ``all``, ``total``, ``all channels`` or ``whole shop`` (case aside): it
+  counts in the shop's blended CAC only.  Such a row in a month that has channel rows too is
+  the month's total (a spreadsheet's total line): the channels' spend is part of it, never
+  added to it again, so it must be at least their sum (the rest is spend on no named channel).
+  An empty channel cell is an error: a channel left out by mistake is not shop-wide spend.
 * ``spend`` is an amount read with the orders' money rules (``1234.5``, ``$1,234.50``,
   ``1.234,50`` ...); it must be zero or positive. An empty spend cell is an error: a month
   without spend is left out of the file, never written as an empty cell that could be mistaken
   for zero.
-* Rows of the same (month, channel) are summed. A row whose cells are all empty is skipped.
+* Rows of the same (month, channel) are summed (shop-wide rows of a month too). A row whose cells are all empty is skipped.
 * A file without a header, or a header without any data row, is an error.
 
 Every error is an :class:`~valuecast.io.schema.InputError`: one line naming the file, the row as
@@ -47,9 +53,13 @@ from valuecast.io.csvfile import (
 )
 from valuecast.io.schema import InputError
 
-__all__ = ["SPEND_COLUMNS", "check_spend_currency", "read_spend"]
+__all__ = ["SHOP_WIDE", "SPEND_COLUMNS", "check_spend_currency", "is_shop_wide", "read_spend"]
 
 SPEND_COLUMNS: tuple[str, ...] = ("month", "channel", "spend")
+# the channel of spend on the whole shop rather than one channel
+SHOP_WIDE = "(whole shop)"
+# what a spreadsheet or an ad report writes in the channel column for the whole shop's spend
+_SHOP_WIDE_NAMES = frozenset({"all", "total", "all channels", "whole shop", SHOP_WIDE})
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     # a daily export's date column: each day's spend goes to its month
@@ -133,16 +143,25 @@ def _is_day(year: int, month: int, day: int) -> bool:
     return True
 
 
+def is_shop_wide(channel: object) -> bool:
+    """Whether a spend channel names the whole shop (``all``, ``total`` ...: :data:`SHOP_WIDE`)."""
+    return " ".join(str(channel).split()).casefold() in _SHOP_WIDE_NAMES
+
+
 def read_spend(path: str | Path) -> pd.DataFrame:
     """Read a spend CSV (see the module docstring) into ``month, channel, spend``.
 
-    ``month`` is ``'YYYY-MM'`` text, ``channel`` the channel as written (trimmed), ``spend`` a
-    float; one row per (month, channel), sorted by month then channel.
+    ``month`` is ``'YYYY-MM'`` text, ``channel`` the channel as written (trimmed; the whole
+    shop's spend :data:`SHOP_WIDE`), ``spend`` a float; one row per (month, channel), sorted by
+    month then channel.
     """
     csv = open_csv(path)
-    columns = {}
+    columns: dict[str, str | None] = {}
     for name, aliases in _ALIASES.items():
         found = csv.find(*aliases)
+        if found is None and name == "channel":
+            columns[name] = None  # spend of the whole shop
+            continue
         if found is None and name == "spend":
             found = _spend_named_with_currency(csv.header)
         if found is None and name == "month" and csv.find("week") is not None:
@@ -163,15 +182,20 @@ def read_spend(path: str | Path) -> pd.DataFrame:
         columns[name] = found
     header_currency = _bracketed_currency(columns["spend"])
     currency = csv.find("currency")
-    table = csv.read([*columns.values(), *([currency] if currency else [])])
+    read_columns = [column for column in columns.values() if column is not None]
+    table = csv.read([*read_columns, *([currency] if currency else [])])
     months = table.text_series(columns["month"])
-    channels = table.text_series(columns["channel"])
+    if columns["channel"] is None:
+        channels = pd.Series(SHOP_WIDE, index=months.index, dtype="string")
+    else:
+        channels = table.text_series(columns["channel"])
     present = table.nonempty(columns["spend"])
     blank = months.isna().to_numpy() & channels.isna().to_numpy() & ~present
     # parsed before the other checks so a non-numeric amount is reported with its own message
     amounts = table.money(columns["spend"])
 
     rows: list[tuple[str, str, float]] = []
+    first_row: dict[str, int] = {}  # each month's first shop-wide row, for the error naming it
     # read once per distinct cell: a file writes each month once per channel, and a month
     # written by its name costs a pass of every month-name pattern
     read: dict[str, str | None] = {}
@@ -200,7 +224,15 @@ def read_spend(path: str | Path) -> pd.DataFrame:
             )
         channel = channel_cells[position]
         if pd.isna(channel):
-            raise table.error("channel is empty", position, columns["channel"])
+            raise table.error(
+                "channel is empty (write all for spend of the whole shop)",
+                position,
+                columns["channel"],
+            )
+        channel = str(channel)
+        if is_shop_wide(channel):
+            channel = SHOP_WIDE
+            first_row.setdefault(month, position)
         amount = amounts[position]
         if np.isnan(amount):
             raise table.error(
@@ -210,13 +242,14 @@ def read_spend(path: str | Path) -> pd.DataFrame:
             raise table.error(
                 f"spend must not be negative (got {amount:g})", position, columns["spend"]
             )
-        rows.append((month, str(channel), float(amount)))
+        rows.append((month, channel, float(amount)))
     if not rows:
         raise InputError(csv.name, "no spend rows under the header", row=csv.header_row + 1)
     frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
     summed = summed.reset_index(drop=True)
+    _check_totals(summed, table, first_row, columns["channel"])
     summed.attrs["currency"] = _spend_currency(
         csv.name, table, columns["spend"], currency, header_currency
     )
@@ -226,6 +259,28 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     )
     summed.attrs["file"] = csv.name
     return summed
+
+
+def _check_totals(summed: pd.DataFrame, table, first_row: dict[str, int], column) -> None:
+    """Refuse a month whose shop-wide spend (its total) is less than its channels' sum: the
+    total holds the channels' spend, so a smaller one is an extra amount written as a total
+    (or a total of some channels only), which no reading counts once."""
+    shop = summed["channel"] == SHOP_WIDE
+    if not shop.any() or shop.all():
+        return
+    totals = summed[shop].set_index("month")["spend"]
+    named = summed[~shop].groupby("month")["spend"].sum()
+    for month, total in totals.items():
+        channels = float(named.get(month, 0.0))
+        # compared to the cent: a total line sums rounded amounts
+        if round(total - channels, 2) < 0:
+            raise table.error(
+                f"the whole shop's spend of {month} ({total:,.2f}) is less than its channels' "
+                f"({channels:,.2f}): a row of all channels is the month's total, which holds "
+                "their spend; give the total, or name the channel of this spend",
+                first_row[month],
+                column,
+            )
 
 
 def _spend_named_with_currency(header) -> str | None:

@@ -604,8 +604,8 @@ async def upload(request: Request, files: list[UploadFile] = File(...)):
 
 @router.post("/spend", status_code=202, response_model=JobOut)
 async def spend(request: Request, file: UploadFile = File(...)):
-    """Upload marketing spend (month, channel, spend): the analysis re-runs with CAC, CLV:CAC
-    and payback per channel and cohort.  Kept in the workspace for later uploads, after a
+    """Upload marketing spend (month, channel, spend; month, spend for the whole shop): the
+    analysis re-runs with CAC, CLV:CAC and payback, blended and per channel and cohort.  Kept in the workspace for later uploads, after a
     restart too, until another spend file replaces it or ``DELETE /api/v1/spend`` drops it."""
     from starlette.concurrency import run_in_threadpool
 

@@ -13,14 +13,16 @@ Two tables built from the analysis customers table (:data:`valuecast.tables.CUST
   order), the marketing spend of a spend file (:func:`valuecast.io.spend.read_spend`), CAC, the
   CLV of the customers acquired, CLV:CAC, return per customer and the payback month, plus one
   row per channel over all months (``cohort_month == "all"``; :func:`cac_by_channel` returns
-  just those).
+  just those); :func:`shop_cac_table` puts the whole shop's (blended) rows before them.
 
 Definitions (exact; the docstrings of the functions repeat them where they apply):
 
 * customers acquired = customers whose ``acquisition_channel`` (the channel of their first
   order; missing: the channel ``"(none)"``) is the channel and whose ``first_order_date`` falls
   in the month; channels are compared trimmed and case-insensitively, with the spend file too;
-* CAC = spend / customers acquired;
+* CAC = spend / customers acquired; the shop's blended CAC (:func:`blended_cac`) = all the
+  spend of the months with spend / every customer acquired in them, whatever their channel
+  (none, or one without spend);
 * CLV per customer = mean over the customers acquired of ``margin * historic_clv +
   predicted_clv`` (``predicted_clv`` is already times the analysis margin; historic CLV is net
   revenue and is multiplied by ``margin`` here; a missing prediction counts 0, as in
@@ -55,14 +57,19 @@ from valuecast.analysis.backend import exact_sum, upload
 from valuecast.analysis.growth.history import is_month_end
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
+from valuecast.io.spend import SHOP_WIDE, is_shop_wide
 
 __all__ = [
+    "ALL_MONTHS",
+    "BLENDED",
     "CAC_COLUMNS",
     "CLV_METRICS",
     "ENGAGED",
     "NONE_LABEL",
     "NOT_ENGAGED",
     "NOT_PAID_BACK",
+    "blended_cac",
+    "blended_spend",
     "cac_by_channel",
     "cac_table",
     "canonical_channels",
@@ -76,6 +83,9 @@ __all__ = [
     "mean_interval",
     "monthly_revenue",
     "new_customer_columns",
+    "per_channel_rows",
+    "shop_cac",
+    "shop_cac_table",
     "with_new_customer_clv",
 ]
 
@@ -83,6 +93,8 @@ CLV_METRICS: tuple[str, ...] = ("historic_clv", "predicted_clv", "total_clv")
 NONE_LABEL = "(none)"
 ENGAGED, NOT_ENGAGED = "engaged", "not engaged"
 ALL_MONTHS = "all"
+# the label of cac.csv's rows of the whole shop: every channel's spend over every new customer
+BLENDED = SHOP_WIDE
 CAC_COLUMNS: tuple[str, ...] = (
     "channel",
     "cohort_month",
@@ -602,6 +614,9 @@ def cac_table(
 ) -> pd.DataFrame:
     """CAC, CLV:CAC and payback per acquisition channel and cohort month, and per channel.
 
+    The whole shop's spend (a spend row of :data:`~valuecast.io.spend.SHOP_WIDE`, ``all`` or
+    ``total``) is no channel's: it is left out here and counted by :func:`blended_cac`.
+
     ``customers`` is the analysis customers table (``customer_id``, ``acquisition_channel``,
     ``first_order_date``, ``historic_clv``, ``predicted_clv``), ``spend`` the frame of
     :func:`valuecast.io.spend.read_spend` (``month, channel, spend``), ``orders_monthly`` the
@@ -650,6 +665,128 @@ def cac_table(
     partial: its row says so, and the ``all`` row leaves it out where other months have spend
     (a month's spend against the customers of its first days would inflate the CAC).
     """
+    _require(spend, ("month", "channel", "spend"), "spend table")
+    named = spend[~_shop_wide_rows(spend)]
+    return _cac_rows(customers, named, orders_monthly, margin=margin, as_of=as_of)
+
+
+def _shop_wide_rows(spend: pd.DataFrame) -> np.ndarray:
+    """Which rows of a spend frame are the whole shop's (:func:`~valuecast.io.spend.is_shop_wide`),
+    read once per distinct channel."""
+    channels = spend["channel"].astype(str)
+    flags = {channel: is_shop_wide(channel) for channel in channels.unique()}
+    return channels.map(flags).to_numpy(dtype=bool)
+
+
+def blended_spend(spend: pd.DataFrame) -> pd.Series:
+    """The whole shop's spend per month (``'YYYY-MM'`` -> amount), each month's once: its
+    shop-wide row, which is the month's total (the channels' spend is part of it, as
+    :func:`~valuecast.io.spend.read_spend` reads it), else the sum of its channels' rows.
+
+    A shop-wide amount below the channels' sum (which the reader refuses; a frame built
+    otherwise may hold one) counts as the channels' sum: no channel's spend is left out."""
+    _require(spend, ("month", "channel", "spend"), "spend table")
+    shop = _shop_wide_rows(spend)
+    amounts = pd.to_numeric(spend["spend"]).astype(float).to_numpy()
+    months = spend["month"].astype(str).to_numpy()
+    named = pd.Series(amounts[~shop]).groupby(months[~shop]).sum()
+    total = pd.Series(amounts[shop]).groupby(months[shop]).sum()
+    both = pd.concat([named, total], axis=1, keys=["named", "total"])
+    return both.max(axis=1).astype(float).sort_index()
+
+
+def blended_cac(
+    customers: pd.DataFrame,
+    spend: pd.DataFrame,
+    orders_monthly: pd.DataFrame,
+    *,
+    margin: float = 1.0,
+    as_of: date | datetime | str | None = None,
+) -> pd.DataFrame:
+    """The whole shop's (blended) CAC, CLV:CAC and payback per cohort month and over all months:
+    :func:`cac_table`'s rows of one channel, :data:`BLENDED`, that every customer came through
+    and every spend row paid for (:func:`blended_spend`: a month's spend counted once, whether
+    the file gives it per channel, as a total, or both).
+
+    So CAC = the spend of the months with spend / every customer acquired in them (those of no
+    channel and of channels without spend too), as merchants read a blended CAC; the ``all``
+    row follows :func:`cac_table`'s rules (months with spend only, the partial as-of month, the
+    spend before the first order or after the as-of date left out and noted).  Its
+    ``left_out_spend`` attribute is the shop's note on that spend (:func:`left_out_spend_note`).
+    """
+    monthly = blended_spend(spend)
+    shop_spend = pd.DataFrame(
+        {"month": monthly.index.astype(str), "channel": BLENDED, "spend": monthly.to_numpy()}
+    )
+    columns = ["customer_id", "first_order_date", "historic_clv", "predicted_clv"]
+    _require(customers, columns, "customers table")
+    everyone = customers[columns].assign(acquisition_channel=BLENDED)
+    return _cac_rows(everyone, shop_spend, orders_monthly, margin=margin, as_of=as_of)
+
+
+def shop_cac_table(
+    customers: pd.DataFrame,
+    spend: pd.DataFrame,
+    orders_monthly: pd.DataFrame,
+    *,
+    margin: float = 1.0,
+    as_of: date | datetime | str | None = None,
+) -> pd.DataFrame:
+    """cac.csv: the whole shop's rows (:func:`blended_cac`, channel :data:`BLENDED`) first, then
+    :func:`cac_table`'s per channel where the spend names a channel.
+
+    Attributes: ``left_out_spend`` (the shop's note on the spend of months outside the orders,
+    from the blended rows, which count every spend row) and ``shop_wide_spend`` (whether the
+    spend gives the whole shop's spend rather than only channels')."""
+    shop_wide = _shop_wide_rows(spend)
+    shop = blended_cac(customers, spend, orders_monthly, margin=margin, as_of=as_of)
+    parts = [shop]
+    if not shop_wide.all():
+        parts.append(cac_table(customers, spend, orders_monthly, margin=margin, as_of=as_of))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else shop.copy()
+    out.attrs = {
+        "left_out_spend": shop.attrs.get("left_out_spend"),
+        "shop_wide_spend": bool(shop_wide.any()),
+    }
+    return out
+
+
+def shop_cac(cac: pd.DataFrame) -> dict[str, object] | None:
+    """The whole shop's all-months row of ``cac`` (:func:`shop_cac_table`) as summary.json's
+    ``growth.cac``: spend, customers, cac, clv_per_customer, clv_to_cac, roi_per_customer,
+    payback_month, flag and note (None for an empty value); None without that row."""
+    rows = cac[(cac["channel"] == BLENDED) & (cac["cohort_month"] == ALL_MONTHS)]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+
+    def plain(value: object) -> object:
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, float | np.floating):
+            return float(value) if math.isfinite(value) else None
+        return None if value is None or value is pd.NA else value
+
+    names = [name for name in CAC_COLUMNS if name not in ("channel", "cohort_month")]
+    out = {name: plain(row[name]) for name in names}
+    out["customers"] = int(row["customers"])
+    return out
+
+
+def per_channel_rows(cac: pd.DataFrame) -> pd.DataFrame:
+    """``cac`` without the whole shop's rows (:data:`BLENDED`)."""
+    return cac[cac["channel"] != BLENDED]
+
+
+def _cac_rows(
+    customers: pd.DataFrame,
+    spend: pd.DataFrame,
+    orders_monthly: pd.DataFrame,
+    *,
+    margin: float,
+    as_of: date | datetime | str | None,
+) -> pd.DataFrame:
+    """:func:`cac_table` of the rows of ``spend`` as given."""
     if not 0 <= margin <= 1:
         raise ValueError(
             f"margin must be between 0 and 1, the share of net revenue kept as profit "
@@ -660,7 +797,6 @@ def cac_table(
         ("customer_id", "acquisition_channel", "first_order_date", "historic_clv", "predicted_clv"),
         "customers table",
     )
-    _require(spend, ("month", "channel", "spend"), "spend table")
     _require(orders_monthly, ("customer_id", "month", "net_revenue"), "monthly revenue table")
 
     first = pd.to_datetime(customers["first_order_date"])
@@ -906,6 +1042,7 @@ def unmatched_spend_note(cac: pd.DataFrame, channels: pd.Series) -> str | None:
     A spend file keyed by ad platform (``Facebook Ads``) beside orders keyed by sales channel
     (``web``, ``pos``) matches nothing: every CAC is empty, which looks like missing data rather
     than a naming mismatch, so the note names both sides."""
+    cac = per_channel_rows(cac)
     rows = cac[(cac["cohort_month"] == ALL_MONTHS) & (cac["spend"].fillna(0) > 0)]
     # counted as the channels' table groups them: "Google" and "google" are one channel
     tally = canonical_channels(channels).value_counts()
@@ -962,8 +1099,9 @@ def channels_frame(groups: pd.DataFrame, column: str, cac: pd.DataFrame | None) 
     table's ``customers`` (the customers acquired in months with reported spend) becomes
     ``cac_customers``, empty for a channel without spend.
     """
-    if cac is None:
-        return groups
+    if cac is None or not len(per_channel_rows(cac)):
+        return groups  # no spend names a channel: the whole shop's CAC is cac.csv's alone
+    cac = per_channel_rows(cac)
     totals = cac[cac["cohort_month"] == "all"].drop(columns="cohort_month")
     totals = totals.rename(columns={"customers": "cac_customers", "channel": "_label"})
     totals["_key"] = totals["_label"].str.strip().str.casefold()

@@ -41,7 +41,9 @@ def _finite(value) -> float | None:
 
 def overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
     """Spend-weighted CLV:CAC over every channel's months with spend: total CLV / total spend,
-    the spend of a channel that acquired nobody included (it is spend all the same).
+    the spend of a channel that acquired nobody included (it is spend all the same).  Where
+    the spend gives the whole shop's spend (``shop_wide_spend``: no channel column, or rows of
+    all channels), which no channel's rows count, the whole shop's blended CLV:CAC.
 
     None without spend, and where no channel acquired anyone in its months with spend: that is
     a spend file whose channels are named otherwise than the orders' (``Facebook Ads`` beside
@@ -58,6 +60,12 @@ def unknown_clv_to_cac_reason(cac: pd.DataFrame) -> str | None:
     """Why the CAC table ``cac`` gives the shop no CLV:CAC (:func:`overall_clv_to_cac`), None
     where it gives one."""
     totals = _with_spend(cac)
+    if cac.attrs.get("shop_wide_spend"):
+        if not float(totals["spend"].sum()) > 0:
+            return "the spend file reports no spend in the months of the orders"
+        if not (totals["customers"] > 0).any():
+            return "no customer was acquired in the months with spend"
+        return None
     if not float(totals["spend"].sum()) > 0:
         return "the spend file reports no spend in the months of the orders"
     if not (totals["customers"] > 0).any():
@@ -69,8 +77,13 @@ def unknown_clv_to_cac_reason(cac: pd.DataFrame) -> str | None:
 
 
 def _with_spend(cac: pd.DataFrame) -> pd.DataFrame:
-    """The channels' all-months rows of ``cac`` that have spend."""
-    return cac[(cac["cohort_month"] == "all") & cac["spend"].notna()]
+    """The channels' all-months rows of ``cac`` that have spend; the whole shop's row alone
+    where the spend gives the shop's (``shop_wide_spend``)."""
+    from valuecast.analysis.growth.channels import BLENDED
+
+    shop = (cac["channel"] == BLENDED).to_numpy()
+    rows = shop if cac.attrs.get("shop_wide_spend") else ~shop
+    return cac[rows & (cac["cohort_month"] == "all").to_numpy() & cac["spend"].notna().to_numpy()]
 
 
 def _names_products(order_lines) -> bool:
@@ -119,7 +132,6 @@ def growth_tables(
     )
     from valuecast.analysis.growth.channels import (
         CLV_METRICS,
-        cac_table,
         canonical_channels,
         channel_groups,
         channels_frame,
@@ -127,6 +139,8 @@ def growth_tables(
         left_out_spend_note,
         monthly_revenue,
         new_customer_columns,
+        shop_cac,
+        shop_cac_table,
         unmatched_spend_note,
         with_new_customer_clv,
     )
@@ -148,7 +162,7 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    ratio = unknown_ratio = unmatched = left_out_spend = None
+    ratio = unknown_ratio = unmatched = left_out_spend = shop = None
     if not isinstance(customers, pd.DataFrame):  # a table in the engine
         if spend is not None:
             raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
@@ -164,10 +178,11 @@ def growth_tables(
         groups = clv_by_group(by_channel, "acquisition_channel")
         cac = None
         if spend is not None:
-            cac = cac_table(
+            cac = shop_cac_table(
                 customers, spend, monthly_revenue(orders, as_of), margin=margin, as_of=as_of
             )
             tables["cac.csv"] = cac
+            shop = shop_cac(cac)
             ratio = overall_clv_to_cac(cac)
             unknown_ratio = unknown_clv_to_cac_reason(cac)
             unmatched = unmatched_spend_note(cac, customers["acquisition_channel"])
@@ -232,6 +247,9 @@ def growth_tables(
             "repeat_rate": _finite(cohorts.repeat_rate),
         },
         "clv_to_cac": ratio,
+        # the whole shop's blended CAC (all spend / every new customer of the months with
+        # spend), cac.csv's first rows: the figure merchants read first
+        "cac": shop,
         # the note on spend no customer came through, which the Channels page says as
         # `valuecast channels` does (summary.json's notes hold it too)
         "unmatched_spend": unmatched,

@@ -117,74 +117,84 @@ def acquisition_channels(
         charts.append(Chart("channels-clv", title, reading, figure))
 
     title = "CLV:CAC by channel, with the payback month"
-    if "clv_to_cac" not in frame.columns:
+    shop = (summary.get("growth") or {}).get("cac")
+    if "clv_to_cac" not in frame.columns and shop is None:
         notes.append(
-            "CLV:CAC and payback need marketing spend (a CSV of month, channel, spend): give it "
-            "with `--spend SPEND.csv`, or upload it on the dashboard's Channels page."
+            "CLV:CAC and payback need marketing spend (a CSV of month, channel, spend, or of "
+            "month and spend for the whole shop): give it with `--spend SPEND.csv`, or upload "
+            "it on the dashboard's Channels page."
         )
         return charts, notes
-    frame["clv_to_cac"] = pd.to_numeric(frame["clv_to_cac"], errors="coerce")
-    paid = frame[np.isfinite(frame["clv_to_cac"])].sort_values("clv_to_cac", ascending=False)
-    if paid.empty:
+    if "clv_to_cac" in frame.columns:
+        frame["clv_to_cac"] = pd.to_numeric(frame["clv_to_cac"], errors="coerce")
+        paid = frame[np.isfinite(frame["clv_to_cac"])].sort_values("clv_to_cac", ascending=False)
+    else:  # the spend names no channel: the whole shop's CAC alone
+        title = "CLV:CAC of the whole shop, with the payback month"
+        paid = frame.iloc[0:0].assign(clv_to_cac=pd.Series(dtype=float))
+    shop_ratio = finite((shop or {}).get("clv_to_cac"))
+    blended = _blended_reading(shop, currency)
+    if paid.empty and shop_ratio is None:
         charts.append(
             Chart(
                 "channels-cac", title,
-                "No channel has both spend and acquired customers in the same months: CLV:CAC "
-                "cannot be computed." + _left_out_spend(summary),
+                blended + "No channel has both spend and acquired customers in the same months: "
+                "CLV:CAC cannot be computed." + _left_out_spend(summary),
             )
         )  # fmt: skip
         return charts, notes
-    payback = pd.to_numeric(paid.get("payback_month"), errors="coerce")
-
-    def payback_words(value) -> str:
-        value = finite(value)
-        if value is None:
-            return NOT_PAID_BACK
-        return (
-            "paid back in the month of acquisition"
-            if value == 0
-            else (f"paid back in month {value:.0f}")
-        )
-
-    colors = [
-        RED if ratio < 1 else (ORANGE if ratio < 3 else GREEN) for ratio in paid["clv_to_cac"]
-    ]
-    cac = pd.to_numeric(paid.get("cac"), errors="coerce")
+    none = pd.Series(np.nan, index=paid.index, dtype=float)
+    payback = pd.to_numeric(paid.get("payback_month", none), errors="coerce")
+    cac = pd.to_numeric(paid.get("cac", none), errors="coerce")
+    names, ratios = chart_labels(paid[label]), list(paid["clv_to_cac"])
+    cacs, paybacks = list(cac), list(payback)
+    if shop_ratio is not None:  # the whole shop's bar first, as cac.csv's first row
+        names, ratios = [BLENDED_BAR, *names], [shop_ratio, *ratios]
+        cacs, paybacks = [shop.get("cac"), *cacs], [shop.get("payback_month"), *paybacks]
+    colors = [RED if ratio < 1 else (ORANGE if ratio < 3 else GREEN) for ratio in ratios]
     custom = [
-        [money_text(c, currency, 2), payback_words(p)] for c, p in zip(cac, payback, strict=True)
+        [money_text(c, currency, 2), _payback_words(p)] for c, p in zip(cacs, paybacks, strict=True)
     ]
     bar = trace(
-        "bar", x=chart_labels(paid[label]), y=finite_values(paid["clv_to_cac"]),
+        "bar", x=names, y=finite_values(pd.Series(ratios, dtype=float)),
         marker={"color": colors}, customdata=custom, name="CLV:CAC",
         text=[
             f"{r:.2f}, "
             + (f"paid back in month {p:.0f}" if finite(p) is not None else NOT_PAID_BACK)
-            for r, p in zip(paid["clv_to_cac"], payback, strict=True)
+            for r, p in zip(ratios, paybacks, strict=True)
         ],
         textposition="outside",
         hovertemplate="%{x}: CLV:CAC %{y:.2f}, CAC %{customdata[0]}, %{customdata[1]}"
         "<extra></extra>",
     )  # fmt: skip
-    top, bottom = paid.iloc[0], paid.iloc[-1]
-    # one channel with a ratio is no "best": a lone losing channel read as the best return
-    lead = (
-        f"The best return on spend comes from {top[label]}"
-        if len(paid) > 1
-        else f"Only one channel has both spend and customers, {top[label]}"
-    )
-    reading = (
-        f"{lead}: CLV:CAC {top['clv_to_cac']:.2f} (CAC {money_text(top.get('cac'), currency, 2)}, "
-        f"{payback_words(top.get('payback_month'))})"
-    )
-    if len(paid) > 1:
-        reading += f"; {bottom[label]} the least, {bottom['clv_to_cac']:.2f}"
-    overall = finite((summary.get("growth") or {}).get("clv_to_cac"))
-    if overall is not None:
-        reading += f". Over all channels with spend: {overall:.2f}"
-    reading += "."
-    reading += _spend_without_customers(frame, label, currency)
+    reading = blended
+    if paid.empty:
+        reading += (
+            "The spend names no channel, so CAC is the whole shop's alone."
+            if "clv_to_cac" not in frame.columns
+            else "No channel has both spend and acquired customers in the same months."
+        )
+    else:
+        top, bottom = paid.iloc[0], paid.iloc[-1]
+        # one channel with a ratio is no "best": a lone losing channel read as the best return
+        lead = (
+            f"The best return on spend comes from {top[label]}"
+            if len(paid) > 1
+            else f"Only one channel has both spend and customers, {top[label]}"
+        )
+        reading += (
+            f"{lead}: CLV:CAC {top['clv_to_cac']:.2f} (CAC "
+            f"{money_text(top.get('cac'), currency, 2)}, "
+            f"{_payback_words(top.get('payback_month'))})"
+        )
+        if len(paid) > 1:
+            reading += f"; {bottom[label]} the least, {bottom['clv_to_cac']:.2f}"
+        overall = finite((summary.get("growth") or {}).get("clv_to_cac"))
+        if overall is not None:
+            reading += f". Over all channels with spend: {overall:.2f}"
+        reading += "."
+        reading += _spend_without_customers(frame, label, currency)
     reading += _left_out_spend(summary)
-    reading += _clv_of_the_ratio(paid, summary)
+    reading += _clv_of_the_ratio(paid if not paid.empty else frame, summary)
     figure = plotly_figure(
         [bar],
         xaxis=axis_layout("acquisition channel"),
@@ -198,6 +208,42 @@ def acquisition_channels(
     )  # fmt: skip
     charts.append(Chart("channels-cac", title, reading, figure))
     return charts, notes
+
+
+# the whole shop's bar of the CLV:CAC chart: every channel's spend over every new customer
+BLENDED_BAR = "whole shop (blended)"
+
+
+def _payback_words(value) -> str:
+    value = finite(value)
+    if value is None:
+        return NOT_PAID_BACK
+    return (
+        "paid back in the month of acquisition" if value == 0 else f"paid back in month {value:.0f}"
+    )
+
+
+def _blended_reading(shop: dict | None, currency: str | None) -> str:
+    """The sentence on the whole shop's blended CAC (summary.json's ``growth.cac``): all the
+    spend of the months with spend over every customer acquired in them, whatever their
+    channel; empty without spend."""
+    if not shop:
+        return ""
+    customers = int(shop.get("customers") or 0)
+    spend = money_text(shop.get("spend"), currency, 2)
+    if finite(shop.get("spend")) is None:
+        return ""
+    if not customers:
+        return f"The whole shop's spend of {spend} acquired no customer in its months. "
+    text = (
+        f"Whole shop (blended): CAC {money_text(shop.get('cac'), currency, 2)}, {spend} of "
+        f"spend over the {plural_text(customers, 'new customer')} of its months, whatever "
+        "their channel"
+    )
+    ratio = finite(shop.get("clv_to_cac"))
+    if ratio is not None:
+        text += f", CLV:CAC {ratio:.2f}, {_payback_words(shop.get('payback_month'))}"
+    return text + ". "
 
 
 def _spend_without_customers(frame: pd.DataFrame, label: str, currency: str | None) -> str:

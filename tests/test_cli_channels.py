@@ -689,3 +689,42 @@ def test_a_channel_not_paid_back_says_so_in_the_console_and_cac_csv(one_time_sho
     assert cac.loc[("Facebook", "all"), "note"].endswith("; not paid back yet")
     assert cac.loc[("google", "all"), "payback_month"] == 0
     assert "not paid back" not in cac.loc[("google", "all"), "note"]
+
+
+SMALL_SHOP = (
+    "customer,date,amount\n"
+    "c1,2024-01-05,20\nc1,2024-02-10,50\nc2,2024-01-08,20\nc3,2024-01-12,20\n"
+    "c4,2024-01-20,20\nc5,2024-02-03,20\nc6,2024-02-14,20\nc7,2024-02-25,20\n"
+    "c8,2024-03-02,20\nc9,2024-03-09,20\nc10,2024-03-31,20\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["month,spend\n2024-01,100\n2024-03,60\n", "month,channel,spend\n2024-01,all,100\n"
+     "2024-03,Total,60\n"],
+)  # fmt: skip
+def test_a_shop_whose_orders_name_no_channel_gets_the_blended_cac(tmp_path, text):
+    """10 customers over three months, spend in January and March (the case of
+    tests/analytics/test_channels.py): CAC 160 / 7 = 22.86, CLV 190 / 7, CLV:CAC 1.19, paid
+    back in month 1; February's 3 customers are left out and said."""
+    workspace = make_workspace(
+        tmp_path, SMALL_SHOP, "customer_id=customer,ordered_at=date,revenue=amount"
+    )
+    spend = tmp_path / "spend.csv"
+    spend.write_text(text)
+    out = tmp_path / "out"
+    result = run("--workspace", workspace, "--spend", spend, "--out", out, "--as-of", "2024-03-31")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "no customer came through" not in text
+    assert "│ (whole shop) │ 160.00 │ 7 │ 22.86 │ 1.19 │ 1 │ 1-3 │" in text
+    assert (
+        "note: (whole shop): 3 customers acquired in months without spend left out (2024-02)"
+        in (text)
+    )
+    cac = pd.read_csv(out / "cac.csv", keep_default_na=False, na_values=[""])
+    assert set(cac["channel"]) == {"(whole shop)"}
+    whole = cac.set_index("cohort_month").loc["all"]
+    assert (whole["customers"], whole["spend"], whole["payback_month"]) == (7, 160.0, 1)
+    assert whole["cac"] == pytest.approx(160 / 7, abs=0.005)

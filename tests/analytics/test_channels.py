@@ -705,3 +705,124 @@ def test_channels_spelled_one_way_are_grouped_in_the_engine_as_the_frame():
     medians = [c for c in want.columns if c.endswith("_median")]
     pd.testing.assert_frame_equal(groups[medians], want[medians], check_exact=True)
     assert sorted(order_values.index) == sorted(groups["acquisition_channel"].str.casefold())
+
+
+# ------------------------------------------------------------------------------------------------
+# the whole shop's (blended) CAC
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def small_shop():
+    """10 customers over three months, by hand: January c1-c4 (c1, c2 via google), February
+    c5-c7 (c5 via google), March c8-c10; one first order of 20 each, and c1 buys again for 50
+    in February.  Predictions 0, so each CLV is the revenue so far."""
+    rows = [
+        ("c1", "google", "2024-01-05", 70.0, 0.0),
+        ("c2", "google", "2024-01-08", 20.0, 0.0),
+        ("c3", None, "2024-01-12", 20.0, 0.0),
+        ("c4", None, "2024-01-20", 20.0, 0.0),
+        ("c5", "google", "2024-02-03", 20.0, 0.0),
+        ("c6", None, "2024-02-14", 20.0, 0.0),
+        ("c7", None, "2024-02-25", 20.0, 0.0),
+        ("c8", None, "2024-03-02", 20.0, 0.0),
+        ("c9", None, "2024-03-09", 20.0, 0.0),
+        ("c10", None, "2024-03-31", 20.0, 0.0),
+    ]
+    customers = customers_frame(rows)
+    revenue = [(c, d[:7], 20.0) for c, _, d, _, _ in rows if c != "c1"]
+    revenue += [("c1", "2024-01", 20.0), ("c1", "2024-02", 50.0)]
+    monthly = pd.DataFrame(revenue, columns=["customer_id", "month", "net_revenue"])
+    return customers, monthly
+
+
+def shop_spend(rows):
+    return pd.DataFrame(rows, columns=["month", "channel", "spend"])
+
+
+def blended_all_row(table):
+    from valuecast.analysis.growth.channels import BLENDED
+
+    rows = table[(table["channel"] == BLENDED) & (table["cohort_month"] == "all")]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_the_blended_cac_of_a_shop_without_channels_by_hand(small_shop):
+    """Spend 100 in January and 60 in March, none in February: CAC = 160 / the 7 customers of
+    January and March (February's 3 are left out, noted); CLV = (70+20+20+20 + 3*20) / 7 =
+    190/7; payback: month 0 brings 140/7 = 20 < 160/7, month 1 adds c1's 50: 190/7 >= 160/7."""
+    from valuecast.analysis.growth.channels import BLENDED, shop_cac, shop_cac_table
+    from valuecast.io.spend import SHOP_WIDE
+
+    customers, monthly = small_shop
+    spend = shop_spend([("2024-01", SHOP_WIDE, 100.0), ("2024-03", SHOP_WIDE, 60.0)])
+    table = shop_cac_table(customers, spend, monthly, as_of="2024-03-31")
+    # the spend names no channel: the whole shop's rows alone
+    assert set(table["channel"]) == {BLENDED}
+    assert table["cohort_month"].tolist() == ["2024-01", "2024-02", "2024-03", "all"]
+    january, february, march = (table.iloc[i] for i in range(3))
+    assert (january["customers"], january["cac"]) == (4, 25.0)
+    assert january["clv_per_customer"] == pytest.approx(130 / 4)
+    assert january["payback_month"] == 1  # 80/4 = 20 < 25, then 130/4 = 32.5
+    assert february["customers"] == 3 and math.isnan(february["spend"])
+    assert (march["customers"], march["cac"], march["payback_month"]) == (3, 20.0, 0)
+    whole = blended_all_row(table)
+    assert (whole["customers"], whole["spend"]) == (7, 160.0)
+    assert whole["cac"] == pytest.approx(160 / 7)
+    assert whole["clv_per_customer"] == pytest.approx(190 / 7)
+    assert whole["clv_to_cac"] == pytest.approx(190 / 160)
+    assert whole["payback_month"] == 1
+    assert whole["flag"] == "1-3"
+    assert "3 customers acquired in months without spend left out (2024-02)" in whole["note"]
+    summary = shop_cac(table)
+    assert summary["customers"] == 7 and summary["payback_month"] == 1
+    assert summary["cac"] == pytest.approx(160 / 7)
+    assert table.attrs["shop_wide_spend"] is True
+
+
+def test_a_total_row_beside_channel_rows_is_counted_once(small_shop):
+    """January's google 60 and its total 100 (40 on no named channel), March's total 60: the
+    whole shop spent 160, not 220; google's own rows are those of a file of google alone."""
+    from valuecast.analysis.growth.channels import BLENDED, shop_cac_table
+    from valuecast.io.spend import SHOP_WIDE
+
+    customers, monthly = small_shop
+    mixed = shop_spend(
+        [("2024-01", "google", 60.0), ("2024-01", SHOP_WIDE, 100.0), ("2024-03", SHOP_WIDE, 60.0)]
+    )
+    table = shop_cac_table(customers, mixed, monthly, as_of="2024-03-31")
+    assert table["channel"].iloc[0] == BLENDED  # the whole shop first
+    whole = blended_all_row(table)
+    assert (whole["spend"], whole["customers"]) == (160.0, 7)
+    assert whole["cac"] == pytest.approx(160 / 7)
+    channels = table[table["channel"] != BLENDED].reset_index(drop=True)
+    alone = cac_table(customers, shop_spend([("2024-01", "google", 60.0)]), monthly,
+                      as_of="2024-03-31")  # fmt: skip
+    pd.testing.assert_frame_equal(channels, alone)
+    google = channels[(channels["channel"] == "google") & (channels["cohort_month"] == "all")]
+    assert google["cac"].tolist() == [30.0]  # 60 / c1, c2
+    # spend given per channel only: the whole shop's is their sum
+    named = shop_spend([("2024-01", "google", 60.0), ("2024-03", "tiktok", 60.0)])
+    whole = blended_all_row(shop_cac_table(customers, named, monthly, as_of="2024-03-31"))
+    assert (whole["spend"], whole["customers"]) == (120.0, 7)
+
+
+def test_the_whole_shops_spend_outside_the_orders_is_counted_by_reason(small_shop):
+    from valuecast.analysis.growth.channels import shop_cac_table
+    from valuecast.analysis.growth.tables import overall_clv_to_cac
+    from valuecast.io.spend import SHOP_WIDE
+
+    customers, monthly = small_shop
+    spend = shop_spend(
+        [("2023-12", SHOP_WIDE, 30.0), ("2024-01", SHOP_WIDE, 100.0),
+         ("2024-03", SHOP_WIDE, 60.0), ("2024-04", SHOP_WIDE, 10.0)]
+    )  # fmt: skip
+    table = shop_cac_table(customers, spend, monthly, as_of="2024-03-31")
+    whole = blended_all_row(table)
+    assert whole["spend"] == 160.0
+    assert left_out_spend_note(table) == (
+        "spend left out of CAC and CLV:CAC: 40.00 of the 200.00 the spend file gives, 30.00 "
+        "before the first order (2023-12; the orders start in 2024-01) and 10.00 after the "
+        "as-of date (2024-04; as of 2024-03-31): the customers it acquired are not in the orders"
+    )
+    # the shop's CLV:CAC (the stage's) is the blended one where the spend is the whole shop's
+    assert overall_clv_to_cac(table) == pytest.approx(190 / 160)

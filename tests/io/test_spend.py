@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from valuecast.io.schema import InputError
-from valuecast.io.spend import read_spend
+from valuecast.io.spend import SHOP_WIDE, read_spend
 
 
 def write(tmp_path, text: str, name: str = "spend.csv", encoding: str = "utf-8"):
@@ -272,3 +272,38 @@ def test_each_distinct_month_cell_is_read_once(tmp_path, monkeypatch):
     spend = read_spend(path)
     assert sorted(read) == ["Apr 2024", "März 2024"]
     assert spend["month"].tolist() == ["2024-03"] * 5 + ["2024-04"] * 5
+
+
+def test_a_file_without_a_channel_column_is_the_whole_shops_spend(tmp_path):
+    path = write(tmp_path, "Month,Spend\n2024-01,100\n2024-02,50\n2024-02,25\n")
+    spend = read_spend(path)
+    assert spend.to_dict("records") == [
+        {"month": "2024-01", "channel": SHOP_WIDE, "spend": 100.0},
+        {"month": "2024-02", "channel": SHOP_WIDE, "spend": 75.0},
+    ]
+
+
+def test_a_channel_of_all_or_total_is_the_whole_shops_spend(tmp_path):
+    path = write(
+        tmp_path,
+        "month,channel,spend\n2024-01,google,60\n2024-01,Total,100\n2024-02, ALL ,50\n"
+        "2024-03,All  Channels,20\n",
+    )
+    assert read_spend(path).to_dict("records") == [
+        {"month": "2024-01", "channel": SHOP_WIDE, "spend": 100.0},
+        {"month": "2024-01", "channel": "google", "spend": 60.0},
+        {"month": "2024-02", "channel": SHOP_WIDE, "spend": 50.0},
+        {"month": "2024-03", "channel": SHOP_WIDE, "spend": 20.0},
+    ]
+
+
+def test_a_total_below_its_channels_is_refused_naming_its_row(tmp_path):
+    """A row of all channels is the month's total: one smaller than the channels' sum is an
+    amount that no reading counts once."""
+    path = write(tmp_path, "month,channel,spend\n2024-01,google,60\n2024-01,all,40\n")
+    with pytest.raises(InputError) as caught:
+        read_spend(path)
+    assert (caught.value.row, caught.value.column) == (3, "channel")
+    assert "the whole shop's spend of 2024-01 (40.00) is less than its channels' (60.00)" in str(
+        caught.value
+    )

@@ -256,6 +256,54 @@ def test_spend_on_a_channel_that_acquired_nobody_is_named_in_the_cac_reading():
     )
 
 
+SHOP_CAC = {"customers": 7, "spend": 160.0, "cac": 160 / 7, "clv_per_customer": 190 / 7,
+            "clv_to_cac": 190 / 160, "payback_month": 1}  # fmt: skip
+
+
+def test_a_shop_without_channels_reads_and_charts_its_blended_cac():
+    """The spend names no channel: channels.csv has no CAC columns; the chart is the whole
+    shop's bar and the reading its CAC (summary.json's growth.cac)."""
+    from valuecast.outputs.report.channels import BLENDED_BAR, acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["(none)"], "customers": [10], "historic_clv_mean": [25.0],
+         "predicted_clv_mean": [None], "total_clv_mean": [25.0]}
+    )  # fmt: skip
+    summary = {"growth": {"clv_to_cac": 190 / 160, "cac": SHOP_CAC}}
+    charts, notes = acquisition_channels(channels, summary, "USD")
+    chart = next(chart for chart in charts if chart.key == "channels-cac")
+    assert not notes
+    assert chart.title == "CLV:CAC of the whole shop, with the payback month"
+    assert chart.reading.startswith(
+        "Whole shop (blended): CAC 22.86 USD, 160.00 USD of spend over the 7 new customers of its "
+        "months, whatever their channel, CLV:CAC 1.19, paid back in month 1. The spend names no "
+        "channel, so CAC is the whole shop's alone."
+    )
+    (bar,) = chart.figure["data"]
+    assert list(bar["x"]) == [BLENDED_BAR]
+    assert list(bar["y"]) == pytest.approx([190 / 160])
+
+
+def test_the_blended_cac_comes_before_the_channels_in_the_chart_and_reading():
+    from valuecast.outputs.report.channels import BLENDED_BAR, acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["Google", "email"], "customers": [544, 220],
+         "historic_clv_mean": [168.91, 195.68], "predicted_clv_mean": [75.9, 71.7],
+         "total_clv_mean": [244.8, 267.4], "spend": [71141.3, 3593.93],
+         "cac": [130.77, 16.34], "clv_to_cac": [1.87, 16.37], "payback_month": [6, 0]}
+    )  # fmt: skip
+    summary = {"growth": {"clv_to_cac": 2.1, "cac": SHOP_CAC}}
+    charts, _ = acquisition_channels(channels, summary, None)
+    chart = next(chart for chart in charts if chart.key == "channels-cac")
+    (bar,) = chart.figure["data"]
+    assert list(bar["x"]) == [BLENDED_BAR, "email", "Google"]
+    assert chart.reading.startswith("Whole shop (blended): CAC 22.86, ")
+    assert "paid back in month 1. The best return on spend comes from email: CLV:CAC 16.37" in (
+        chart.reading
+    )
+
+
 def test_the_churn_chart_sets_months_of_few_cases_apart_as_its_reading_does():
     from valuecast.outputs.report.cohorts import churn_chart
 

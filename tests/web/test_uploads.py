@@ -191,6 +191,26 @@ def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     assert f"<td>{spent['spend']:,.2f} USD</td>" in page.text
 
 
+def test_a_spend_file_of_the_whole_shop_gives_the_blended_cac_first(upload_client):
+    """month,spend without a channel column: the Channels page reads the whole shop's CAC
+    (all the spend over every new customer of its months) above cac.csv's (whole shop) rows."""
+    client, app, path = upload_client
+    months = [f"{2024 + (6 + k) // 12}-{(6 + k) % 12 + 1:02d}" for k in range(24)]
+    text = "month,spend\n" + "".join(f"{month},1000\n" for month in months)
+    response = client.post("/api/v1/spend", files={"file": ("shop.csv", text.encode())})
+    assert response.status_code == 202, response.text
+    assert wait(client, response.json())["state"] == "done"
+    cac = client.get("/api/v1/channels").json()["tables"]["cac"]
+    assert {row["channel"] for row in cac} == {"(whole shop)"}
+    whole = next(row for row in cac if row["cohort_month"] == "all")
+    assert whole["spend"] == 24000.0 and whole["customers"] > 0
+    assert whole["cac"] == pytest.approx(24000.0 / whole["customers"], abs=0.01)
+    page = client.get("/channels").text
+    assert 'id="blended-cac"' in page
+    assert f"Whole shop (blended): CAC <strong>{whole['cac']:,.2f} USD</strong>" in page
+    assert "no customer came through" not in page
+
+
 def test_spend_in_another_currency_is_refused_at_upload(upload_client):
     client, app, path = upload_client
     euros = b"month,channel,spend\n2026-01,google,\xe2\x82\xac500\n"

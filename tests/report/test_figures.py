@@ -284,7 +284,9 @@ def test_a_shop_without_channels_reads_and_charts_its_blended_cac():
     assert list(bar["y"]) == pytest.approx([190 / 160])
 
 
-def test_the_blended_cac_comes_before_the_channels_in_the_chart_and_reading():
+def test_beside_the_channels_the_blended_cac_is_a_line_and_a_sentence():
+    """The channels keep their bars; the whole shop's CLV:CAC is a dashed line across them,
+    and its sentence follows the channels' over all channels with spend."""
     from valuecast.outputs.report.channels import BLENDED_BAR, acquisition_channels
 
     channels = pd.DataFrame(
@@ -297,11 +299,17 @@ def test_the_blended_cac_comes_before_the_channels_in_the_chart_and_reading():
     charts, _ = acquisition_channels(channels, summary, None)
     chart = next(chart for chart in charts if chart.key == "channels-cac")
     (bar,) = chart.figure["data"]
-    assert list(bar["x"]) == [BLENDED_BAR, "email", "Google"]
-    assert chart.reading.startswith("Whole shop (blended): CAC 22.86, ")
-    assert "paid back in month 1. The best return on spend comes from email: CLV:CAC 16.37" in (
-        chart.reading
-    )
+    assert list(bar["x"]) == ["email", "Google"]
+    lines = [shape["y0"] for shape in chart.figure["layout"]["shapes"]]
+    assert lines == [1, 3, pytest.approx(190 / 160)]
+    (label,) = chart.figure["layout"]["annotations"]
+    assert label["text"] == f"{BLENDED_BAR} 1.19"
+    assert chart.reading.startswith("The best return on spend comes from email: CLV:CAC 16.37")
+    assert (
+        "Over all channels with spend: 2.10. Whole shop (blended): CAC 22.86, 160.00 of spend "
+        "over the 7 new customers of its months, whatever their channel, CLV:CAC 1.19, paid back "
+        "in month 1. The CLV in CLV:CAC"
+    ) in chart.reading
 
 
 def test_the_churn_chart_sets_months_of_few_cases_apart_as_its_reading_does():

@@ -137,8 +137,9 @@ def acquisition_channels(
         charts.append(
             Chart(
                 "channels-cac", title,
-                blended + "No channel has both spend and acquired customers in the same months: "
-                "CLV:CAC cannot be computed." + _left_out_spend(summary),
+                f"{blended} " * bool(blended) + "No channel has both spend and acquired "
+                "customers in the same months: CLV:CAC cannot be computed."
+                + _left_out_spend(summary),
             )
         )  # fmt: skip
         return charts, notes
@@ -147,7 +148,8 @@ def acquisition_channels(
     cac = pd.to_numeric(paid.get("cac", none), errors="coerce")
     names, ratios = chart_labels(paid[label]), list(paid["clv_to_cac"])
     cacs, paybacks = list(cac), list(payback)
-    if shop_ratio is not None:  # the whole shop's bar first, as cac.csv's first row
+    lines = [(1, RED), (3, GREEN)]
+    if paid.empty:  # the whole shop's bar alone
         names, ratios = [BLENDED_BAR, *names], [shop_ratio, *ratios]
         cacs, paybacks = [shop.get("cac"), *cacs], [shop.get("payback_month"), *paybacks]
     colors = [RED if ratio < 1 else (ORANGE if ratio < 3 else GREEN) for ratio in ratios]
@@ -166,9 +168,8 @@ def acquisition_channels(
         hovertemplate="%{x}: CLV:CAC %{y:.2f}, CAC %{customdata[0]}, %{customdata[1]}"
         "<extra></extra>",
     )  # fmt: skip
-    reading = blended
     if paid.empty:
-        reading += (
+        reading = f"{blended} " + (
             "The spend names no channel, so CAC is the whole shop's alone."
             if "clv_to_cac" not in frame.columns
             else "No channel has both spend and acquired customers in the same months."
@@ -181,7 +182,7 @@ def acquisition_channels(
             if len(paid) > 1
             else f"Only one channel has both spend and customers, {top[label]}"
         )
-        reading += (
+        reading = (
             f"{lead}: CLV:CAC {top['clv_to_cac']:.2f} (CAC "
             f"{money_text(top.get('cac'), currency, 2)}, "
             f"{_payback_words(top.get('payback_month'))})"
@@ -192,6 +193,10 @@ def acquisition_channels(
         if overall is not None:
             reading += f". Over all channels with spend: {overall:.2f}"
         reading += "."
+        if shop_ratio is not None:
+            # beside the channels, a dashed line: no bar of its own to rank among them
+            reading += f" {blended}"
+            lines.append((shop_ratio, BLUE))
         reading += _spend_without_customers(frame, label, currency)
     reading += _left_out_spend(summary)
     reading += _clv_of_the_ratio(paid if not paid.empty else frame, summary)
@@ -201,10 +206,11 @@ def acquisition_channels(
         yaxis=axis_layout("CLV:CAC", rangemode="tozero"),
         shapes=[
             {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
-             "line": {"color": color, "dash": "dot", "width": 1}}
-            for y, color in ((1, RED), (3, GREEN))
+             "line": {"color": color, "dash": "dot" if color != BLUE else "dash", "width": 1}}
+            for y, color in lines
         ],
         showlegend=False,
+        **_blended_label(lines),
     )  # fmt: skip
     charts.append(Chart("channels-cac", title, reading, figure))
     return charts, notes
@@ -212,6 +218,20 @@ def acquisition_channels(
 
 # the whole shop's bar of the CLV:CAC chart: every channel's spend over every new customer
 BLENDED_BAR = "whole shop (blended)"
+
+
+def _blended_label(lines: list[tuple[float, str]]) -> dict:
+    """The label of the whole shop's dashed line (the last of ``lines`` when blue), if any."""
+    ratio, color = lines[-1]
+    if color != BLUE:
+        return {}
+    text = f"{BLENDED_BAR} {ratio:.2f}"
+    return {
+        "annotations": [
+            {"xref": "paper", "x": 1, "y": ratio, "xanchor": "right", "yanchor": "bottom",
+             "text": text, "showarrow": False, "font": {"color": BLUE, "size": 11}}
+        ]
+    }  # fmt: skip
 
 
 def _payback_words(value) -> str:
@@ -234,7 +254,7 @@ def _blended_reading(shop: dict | None, currency: str | None) -> str:
     if finite(shop.get("spend")) is None:
         return ""
     if not customers:
-        return f"The whole shop's spend of {spend} acquired no customer in its months. "
+        return f"The whole shop's spend of {spend} acquired no customer in its months."
     text = (
         f"Whole shop (blended): CAC {money_text(shop.get('cac'), currency, 2)}, {spend} of "
         f"spend over the {plural_text(customers, 'new customer')} of its months, whatever "
@@ -243,7 +263,7 @@ def _blended_reading(shop: dict | None, currency: str | None) -> str:
     ratio = finite(shop.get("clv_to_cac"))
     if ratio is not None:
         text += f", CLV:CAC {ratio:.2f}, {_payback_words(shop.get('payback_month'))}"
-    return text + ". "
+    return text + "."
 
 
 def _spend_without_customers(frame: pd.DataFrame, label: str, currency: str | None) -> str:

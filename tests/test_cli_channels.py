@@ -728,3 +728,26 @@ def test_a_shop_whose_orders_name_no_channel_gets_the_blended_cac(tmp_path, text
     whole = cac.set_index("cohort_month").loc["all"]
     assert (whole["customers"], whole["spend"], whole["payback_month"]) == (7, 160.0, 1)
     assert whole["cac"] == pytest.approx(160 / 7, abs=0.005)
+
+
+def test_spend_without_a_channel_beside_orders_with_channels_says_cac_is_the_shops(
+    one_time_shop, tmp_path
+):
+    """A spend export without a channel column is the whole shop's: its CAC is said to be the
+    shop's, not taken for channels without spend.  As of 1 March (the last order), March is a
+    partial month left out of the whole: January's 90 over a and b."""
+    spend = tmp_path / "spend.csv"
+    spend.write_text("Month,Amount spent\n2024-01,90\n2024-03,60\n")
+    out = tmp_path / "out"
+    result = run("--workspace", one_time_shop, "--spend", spend, "--out", out)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "note: the spend names no channel (no channel column, or only all / total)" in text
+    assert "no customer came through" not in text
+    cac = pd.read_csv(out / "cac.csv", keep_default_na=False, na_values=[""])
+    assert set(cac["channel"]) == {"(whole shop)"}
+    whole = cac.set_index("cohort_month").loc["all"]
+    assert (whole["spend"], whole["customers"], whole["cac"]) == (90.0, 2, 45.0)
+    assert "2024-03 left out: a partial month (1 of 31 days to the as-of date)" in whole["note"]
+    channels = pd.read_csv(out / "channels.csv")
+    assert "cac" not in channels.columns  # no channel has spend of its own

@@ -213,11 +213,15 @@ def channels(
     file (--spend, else the one the workspace keeps from the last analyze --spend) and --by
     channel it adds per channel the spend, CAC = spend / customers acquired, CLV:CAC, return per
     customer and the payback month, and writes OUT/cac.csv with the same per channel and cohort
-    month.  Channels that differ only in case or spaces ("Google", "google") are one channel.
+    month, after the whole shop's blended rows ("(whole shop)": all the spend over every new
+    customer of its months).  A spend file without a channel column (month, spend), or rows of
+    channel all or total, give the whole shop's spend.  Channels that differ only in case or
+    spaces ("Google", "google") are one channel.
     """
     from valuecast.analysis.growth.channels import (
         ALL_MONTHS,
         BLENDED,
+        NONE_LABEL,
         canonical_channels,
         channels_frame,
         clv_by_group,
@@ -334,6 +338,17 @@ def channels(
     )
     if unmatched is not None:
         console.print(f"note: {unmatched}", highlight=False, soft_wrap=True)
+    named = set(groups[column]) - {NONE_LABEL} if by is GroupBy.channel else set()
+    if cac is not None and not joined and named:
+        # a spend export without a channel column (a campaign name instead) is read as the
+        # whole shop's: said, so that no one takes the missing channels' CAC for a fault
+        console.print(
+            "note: the spend names no channel (no channel column, or only all / total): CAC is "
+            "the whole shop's; give a channel column named as the orders' channels for CAC per "
+            "channel",
+            highlight=False,
+            soft_wrap=True,
+        )
     if cac is not None and not joined and by is not GroupBy.channel:
         console.print(
             f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {grouped})",

@@ -376,7 +376,15 @@ def test_analyze_writes_the_growth_tables_consistent_with_the_customers(demo_wor
     assert channels_csv["customers"].sum() == summary["n_customers"]
     assert set(channels) <= set(channels_csv["acquisition_channel"])
     cac = pd.read_csv(out / "cac.csv")
-    totals = cac[cac["cohort_month"] == "all"]
+    # the whole shop's rows come first; the channels' rows divide the same spend among them
+    shop = cac["channel"] == "(whole shop)"
+    assert shop.tolist() == [True] * int(shop.sum()) + [False] * int((~shop).sum())
+    whole = cac[shop & (cac["cohort_month"] == "all")]
+    assert whole["spend"].tolist() == [pytest.approx(spend["spend"].sum())]
+    # over every new customer of the months with spend, whatever their channel
+    paid_months = cac[shop & (cac["cohort_month"] != "all") & cac["spend"].notna()]
+    assert whole["customers"].iloc[0] == paid_months["customers"].sum()
+    totals = cac[(cac["cohort_month"] == "all") & ~shop]
     assert totals["spend"].sum() == pytest.approx(spend["spend"].sum())
     # the stage's CLV:CAC is total CLV of the customers with spend / total spend
     expected = (totals["clv_per_customer"] * totals["customers"]).sum() / totals["spend"].sum()

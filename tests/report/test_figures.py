@@ -284,6 +284,26 @@ def test_a_shop_without_channels_reads_and_charts_its_blended_cac():
     assert list(bar["y"]) == pytest.approx([190 / 160])
 
 
+def test_whole_shop_spend_outside_the_orders_says_no_month_has_spend():
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["(none)"], "customers": [10], "historic_clv_mean": [25.0],
+         "predicted_clv_mean": [None], "total_clv_mean": [25.0]}
+    )  # fmt: skip
+    outside = {"customers": 10, "spend": None, "cac": None, "clv_to_cac": None}
+    charts, _ = acquisition_channels(channels, {"growth": {"cac": outside}}, None)
+    chart = next(chart for chart in charts if chart.key == "channels-cac")
+    assert chart.reading == "No month of the orders has spend: CLV:CAC cannot be computed."
+    idle = {"customers": 0, "spend": 50.0, "cac": None, "clv_to_cac": None}
+    charts, _ = acquisition_channels(channels, {"growth": {"cac": idle}}, None)
+    chart = next(chart for chart in charts if chart.key == "channels-cac")
+    assert chart.reading == (
+        "The whole shop's spend of 50.00 acquired no customer in its months: CLV:CAC cannot be "
+        "computed."
+    )
+
+
 def test_beside_the_channels_the_blended_cac_is_a_line_and_a_sentence():
     """The channels keep their bars; the whole shop's CLV:CAC is a dashed line across them,
     and its sentence follows the channels' over all channels with spend."""

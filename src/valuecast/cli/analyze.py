@@ -671,8 +671,10 @@ def _blended_cac_rows(cac: dict, currency: str) -> list[tuple[str, str]]:
     it divides, then CLV:CAC and the payback month (cac.csv's first rows give it per month)."""
     spend = "-" if cac.get("spend") is None else f"{cac['spend']:,.0f}"
     customers = f"{cac['customers']:,} new customer{'s' if cac['customers'] != 1 else ''}"
+    if cac.get("spend") is None:  # every month of the spend is outside the orders
+        return [("CAC, whole shop", "- (no spend in the months of the orders)")]
     if cac.get("cac") is None:
-        return [("CAC, whole shop", f"- ({spend} of spend, {customers} in its months)")]
+        return [("CAC, whole shop", f"- ({spend} of spend, no new customer in its months)")]
     amount = f"{cac['cac']:,.2f} {currency}".strip()
     rows = [("CAC, whole shop", f"{amount} ({spend} / {customers})")]
     payback = cac.get("payback_month")

@@ -134,12 +134,15 @@ def acquisition_channels(
     shop_ratio = finite((shop or {}).get("clv_to_cac"))
     blended = _blended_reading(shop, currency)
     if paid.empty and shop_ratio is None:
+        if "clv_to_cac" in frame.columns:
+            said = "No channel has both spend and acquired customers in the same months"
+            said = f"{blended} {said}" if blended else said
+        else:  # the whole shop's alone: its spend acquired nobody, or is outside the orders
+            said = blended.removesuffix(".") if blended else "No month of the orders has spend"
         charts.append(
             Chart(
                 "channels-cac", title,
-                f"{blended} " * bool(blended) + "No channel has both spend and acquired "
-                "customers in the same months: CLV:CAC cannot be computed."
-                + _left_out_spend(summary),
+                f"{said}: CLV:CAC cannot be computed." + _left_out_spend(summary),
             )
         )  # fmt: skip
         return charts, notes

@@ -275,7 +275,7 @@ def test_each_distinct_month_cell_is_read_once(tmp_path, monkeypatch):
 
 
 def test_a_file_without_a_channel_column_is_the_whole_shops_spend(tmp_path):
-    path = write(tmp_path, "Month,Spend\n2024-01,100\n2024-02,50\n2024-02,25\n")
+    path = write(tmp_path, "Month,Spend\n2024-01,100\n,\n2024-02,50\n2024-02,25\n")
     spend = read_spend(path)
     assert spend.to_dict("records") == [
         {"month": "2024-01", "channel": SHOP_WIDE, "spend": 100.0},

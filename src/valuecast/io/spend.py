@@ -26,7 +26,8 @@ in :mod:`valuecast.io.csvfile`: case, spaces and underscores ignored; ``cost``, 
   ``1.234,50`` ...); it must be zero or positive. An empty spend cell is an error: a month
   without spend is left out of the file, never written as an empty cell that could be mistaken
   for zero.
-* Rows of the same (month, channel) are summed (shop-wide rows of a month too). A row whose cells are all empty is skipped.
+* Rows of the same (month, channel) are summed (shop-wide rows of a month too). A row whose
+  cells are all empty is skipped.
 * A file without a header, or a header without any data row, is an error.
 
 Every error is an :class:`~valuecast.io.schema.InputError`: one line naming the file, the row as
@@ -185,12 +186,13 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     read_columns = [column for column in columns.values() if column is not None]
     table = csv.read([*read_columns, *([currency] if currency else [])])
     months = table.text_series(columns["month"])
+    present = table.nonempty(columns["spend"])
+    blank = months.isna().to_numpy() & ~present
     if columns["channel"] is None:
         channels = pd.Series(SHOP_WIDE, index=months.index, dtype="string")
     else:
         channels = table.text_series(columns["channel"])
-    present = table.nonempty(columns["spend"])
-    blank = months.isna().to_numpy() & channels.isna().to_numpy() & ~present
+        blank &= channels.isna().to_numpy()
     # parsed before the other checks so a non-numeric amount is reported with its own message
     amounts = table.money(columns["spend"])
 

@@ -496,6 +496,20 @@ def test_compare_on_an_80_column_terminal_cuts_no_name(refreshed):
         assert str(customer) in output
 
 
+def test_compare_on_an_80_column_terminal_keeps_its_title_on_one_line(refreshed):
+    """The totals' four narrow columns made Rich wrap their title after its comma: "snapshot
+    1 (...) -> 2 (...)," over "amounts in USD"; the table takes the title's width instead."""
+    _, workspace, _ = refreshed
+    output = _at_80_columns(["compare", "-w", str(workspace)])
+    with Workspace(workspace, read_only=True) as ws:
+        first, second = list_snapshots(ws)[-2:]
+    title = (
+        f"snapshot {first.snapshot_id} ({first.as_of}) -> {second.snapshot_id} "
+        f"({second.as_of}), amounts in USD"
+    )
+    assert title in [line.strip() for line in output.splitlines()], output
+
+
 def test_history_on_an_80_column_terminal_shows_every_column_whole(refreshed):
     _, workspace, _ = refreshed
     output = _at_80_columns(["history", "-w", str(workspace)])

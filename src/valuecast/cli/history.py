@@ -92,14 +92,29 @@ _FIGURE_LABELS = {"historic_clv": "historic CLV", "predicted_clv": "predicted CL
 """The comparison's totals as the history table and the report name them."""
 
 
+def _titled_table(heading: str, unit: str | None) -> Table:
+    """A table titled ``heading, unit`` on one line, as wide as that title where its columns
+    are narrower: Rich wraps a title to its table's width, which broke the comparison's four
+    narrow columns' title after its comma. On a terminal narrower than the title, the unit
+    takes a line of its own."""
+    title = heading if unit is None else f"{heading}, {unit}"
+    if unit is not None and len(title) > console.width:
+        title = f"{heading}\n{unit}"
+    widest = max(len(line) for line in title.splitlines())
+    return Table(title=title, min_width=min(widest, console.width))
+
+
 def _print_comparison(comparison, *, top: int) -> None:
     from valuecast.analysis.compare import difference_notes, gone_note
 
     before, after = comparison.before, comparison.after
-    title = f"snapshot {before.snapshot_id} ({before.as_of}) -> {after.snapshot_id} ({after.as_of})"
+    heading = (
+        f"snapshot {before.snapshot_id} ({before.as_of}) -> {after.snapshot_id} ({after.as_of})"
+    )
+    unit = None
     if after.currency and "currency" not in comparison.differences:
-        title += f", amounts in {after.currency}"
-    totals = Table(title=title)
+        unit = f"amounts in {after.currency}"
+    totals = _titled_table(heading, unit)
     widths = {
         "before": max(len(_money(v)) for v in comparison.totals["before"]),
         "after": max(len(_money(v)) for v in comparison.totals["after"]),

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from valuecast.analysis.compare import SNAPSHOT_GROUPS
 from valuecast.cli import app
 from valuecast.jobs.snapshots import compare, history
 from valuecast.store import Workspace
@@ -115,6 +116,9 @@ def test_history_lists_each_snapshot(refreshed, tmp_path):
         expected = history(ws)
     assert written["customers"].tolist() == expected["customers"].tolist()
     assert written["rfm: Champions"].tolist() == expected["rfm: Champions"].tolist()
+    assert [c for c in written.columns if c.startswith("rfm: ")] == [
+        f"rfm: {group}" for group in SNAPSHOT_GROUPS
+    ]  # no column of prospects, whom no snapshot holds
     # the console names the snapshots' one currency in the title (several get a column)
     assert set(expected["currency"]) == {"USD"} and "snapshots (amounts in USD)" in result.output
     # every customer is in exactly one RFM group and has at most one tier
@@ -145,6 +149,10 @@ def test_compare_writes_the_migration_tables(refreshed, tmp_path):
     assert rfm.to_numpy().sum() == snapshots[-1].n_customers
     assert rfm.loc["(new)"].sum() == snapshots[-1].n_customers - snapshots[0].n_customers
     assert rfm.equals(expected.rfm_matrix.rename_axis(columns=None))
+    # a row and a column for each group of customers with orders, empty ones too, as the
+    # dashboard's table has them; no Prospects, whom no snapshot holds
+    assert list(rfm.index) == ["(new)", *SNAPSHOT_GROUPS]
+    assert list(rfm.columns) == list(SNAPSHOT_GROUPS)
     movers = pd.read_csv(tmp_path / "high_value_to_at_risk.csv")
     assert len(movers) == len(expected.high_value_to_at_risk)
 

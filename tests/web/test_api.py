@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from valuecast.analysis.compare import SNAPSHOT_GROUPS
 from valuecast.io import read_exports
 from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 from valuecast.outputs.audiences import (
@@ -904,6 +905,12 @@ def test_compare_is_the_cli_comparison(client, web_shop):
     page = client.get("/data")
     assert page.status_code == 200
     assert 'id="rfm_matrix"' in page.text and "moved from the high spend tier" in page.text
+    # a row and a column for each group of customers with orders, as `compare --out` writes
+    # them; none for Prospects, whom no snapshot holds
+    assert body["rfm_matrix"]["after"] == list(SNAPSHOT_GROUPS)
+    assert body["rfm_matrix"]["before"] == ["(new)", *SNAPSHOT_GROUPS]
+    shown = page.text.split('id="rfm_matrix"')[1].split("</table>")[0]
+    assert "Prospects" not in shown and "Dormant" in shown
     # the change of the figures as shown, signed: 48,864 -> 54,362 is +5,498, not 5,499
     from valuecast.web.pages import _change_from
 

@@ -19,6 +19,7 @@ __all__ = [
     "GONE",
     "NEW",
     "PREDICTION_OPTIONS",
+    "SNAPSHOT_GROUPS",
     "Comparison",
     "comparison",
     "difference_notes",
@@ -35,6 +36,14 @@ NEW = "(new)"
 GONE = "(gone)"
 """The label, in the later snapshot, of customers it no longer has (their orders removed since,
 or a phone customer now known by e-mail)."""
+
+
+SNAPSHOT_GROUPS: tuple[str, ...] = tuple(group for group in GROUPS if group != "Prospects")
+"""The RFM groups a snapshot's customers are in, each a row and a column of a migration table
+and a column of the history, even with nobody in it, so that every comparison's table has the
+same shape.  A snapshot holds the customers with orders, never a prospect (a customer without
+one): a Prospects row and column would only ever hold zeros, and read as if prospects had been
+counted and none had moved."""
 
 
 PREDICTION_OPTIONS = ("horizon_months", "margin", "annual_discount_rate", "currency")
@@ -132,7 +141,7 @@ def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:
             **{name: summary.get(name) for name in PREDICTION_OPTIONS},
         }
         groups = summary.get("rfm_groups", {})
-        for group in GROUPS:
+        for group in SNAPSHOT_GROUPS:
             row[f"rfm: {group}"] = int(groups.get(group, {}).get("count", 0))
         tiers = summary.get("spend_tiers", {})
         for tier in TIERS:
@@ -212,7 +221,7 @@ def comparison(
     return Comparison(
         before=first,
         after=second,
-        rfm_matrix=_matrix(rfm_moves, GROUPS),
+        rfm_matrix=_matrix(rfm_moves, SNAPSHOT_GROUPS),
         tier_matrix=_matrix(tiers, tier_order),
         high_value_to_at_risk=movers,
         totals=totals,

@@ -756,6 +756,21 @@ def test_the_data_pages_snapshots_table_names_the_currency_of_its_amounts(client
         assert f"<td>{snapshot['historic_clv']:,.0f} USD</td>" in row
 
 
+def test_the_data_page_shows_every_time_to_the_minute(client):
+    """The Ingests table showed ``2026-12-06T07:22:48`` below the Snapshots table's
+    ``2026-12-06 07:23``: both say when to the minute, as the footer does."""
+    page = client.get("/data").text
+    ingests = page.split('id="ingests"')[1]
+    ingested = client.get("/api/v1/ingests").json()
+    for ingest in ingested:
+        row = re.search(rf"<tr><td>{ingest['ingest_id']}</td><td>([^<]*)</td>", ingests).group(1)
+        assert row == ingest["ingested_at"][:16].replace("T", " ")
+    snapshot = client.get("/api/v1/snapshots").json()[-1]
+    row = re.search(rf'<tr data-snapshot="{snapshot["snapshot_id"]}">(.*?)</tr>', page).group(1)
+    assert f"<td>{snapshot['created_at'][:16].replace('T', ' ')}</td>" in row
+    assert re.search(r"analysed \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+
+
 def test_an_older_snapshots_segments_say_their_consent_is_of_its_day(client):
     snapshots = client.get("/api/v1/snapshots").json()
     early = next(s for s in snapshots if s["as_of"] == "2026-03-31")

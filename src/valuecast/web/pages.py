@@ -70,6 +70,7 @@ def environment():
     env.filters["number"] = _number
     env.filters["cell"] = _cell
     env.filters["script_json"] = _script_json
+    env.filters["minute"] = _minute
     env.globals["records"] = records
     return env
 
@@ -103,6 +104,17 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def _minute(value: Any) -> str:
+    """A time (a ``datetime``, or its ISO text as the API gives it) to the minute, as every
+    page shows one: ``2026-12-06 07:22``; ``-`` where there is none."""
+    from datetime import datetime
+
+    if value is None or value == "":
+        return "-"
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 def _script_json(payload: Any) -> str:

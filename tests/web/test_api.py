@@ -459,6 +459,41 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
     assert '<p class="reading" id="withheld">No predictions: ' in page
 
 
+def test_the_products_page_of_orders_naming_no_product_says_what_adds_them(tmp_path):
+    """An orders table of customer, date and amount names no product: the Products page said
+    "No product bought together often enough", as if the shop's products were too varied,
+    where it is the file that has none; it says so, and what adds them."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "orders.csv"
+    rows = [f"c{i % 25}@x.com,2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(60)]
+    orders.write_text("customer,date,amount\n" + "".join(rows))
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
+                                                  "revenue=amount"))  # fmt: skip
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+    assert analysis.summary["growth"]["products"]["named_products"] is False
+    application = create_app(path, warm=False)
+    try:
+        page = TestClient(application, base_url="http://127.0.0.1").get("/products").text
+    finally:
+        application.state.dashboard.close()
+    said = " ".join(page.split())
+    assert "The orders name no products" in said and "--map product=COLUMN" in said
+    assert "No product to remind of: the orders name no products" in said
+    assert "bought together often enough" not in said and "0 product pairs" not in said
+
+
+def test_the_products_page_of_a_line_level_shop_names_its_products(client, stored):
+    summary = stored["summary"]
+    assert summary["growth"]["products"]["named_products"] is True
+    assert "The orders name no products" not in client.get("/products").text
+
+
 def test_the_segments_page_of_a_shop_without_emails_says_the_downloads_are_empty(tmp_path):
     """Customer numbers, dates and amounts: no e-mail, phone or consent.  Ticking "include
     customers who have not accepted marketing" exports nobody either, so the page says what

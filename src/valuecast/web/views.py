@@ -188,6 +188,8 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
             height=max(300, 30 * len(top) + 120),
         )  # fmt: skip
         charts.append(Chart("products-pairs", title, reading, figure))
+    elif _names_no_product(summary):
+        charts.append(Chart("products-pairs", title, NO_PRODUCTS))
     else:
         charts.append(Chart("products-pairs", title, "No product bought together often enough."))
     if pairs is not None and len(pairs):
@@ -283,9 +285,30 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
                 "`valuecast reminders` shows them.",
             )
         )
+    elif _names_no_product(summary):
+        reading = "No product to remind of: the orders name no products (see above)."
+        charts.append(Chart("products-reminders", title, reading))
     else:
         charts.append(Chart("products-reminders", title, _nobody_due_reading(every)))
     return Section("products", "Products", charts, section_tables)
+
+
+NO_PRODUCTS = (
+    "The orders name no products: they were read from an orders table without line items, so "
+    "no product can be paired, suggested or reminded of. An export with its line items names "
+    "them (Shopify's orders export, Magento's sales_order with sales_order_item, WooCommerce's "
+    "with its items); an orders table whose rows name what was bought takes "
+    "`--map product=COLUMN` beside its other columns on the command line "
+    "(`valuecast analyze FILE --map ...`)."
+)
+"""The Products page's reading for orders that name no product."""
+
+
+def _names_no_product(summary: dict) -> bool:
+    """Whether the analysis' orders name no product (no line item names one): a summary made
+    before it said so reads as naming some."""
+    products = (summary.get("growth") or {}).get("products") or {}
+    return products.get("named_products") is False
 
 
 def _left_out_reading(counts: dict[str, int]) -> str:

@@ -210,7 +210,8 @@ def growth_tables(
     tables["days_between_orders.csv"] = gaps
 
     left_out = non_product_lines(orders, lines, as_of, not_products)
-    if _names_products(lines):
+    named_products = _names_products(lines)
+    if named_products:
         # the three tables read each order's products several times: computed once (a 1M-order
         # shop's 1.3M order products, ~0.4 s a reading)
         releases: list = []
@@ -256,6 +257,9 @@ def growth_tables(
         # the spend of months outside the orders, in no CAC: the report says it beside them
         "left_out_spend": left_out_spend,
         "products": {
+            # False for orders without line items naming products (an orders table of customer,
+            # date and amount): the pages then say what adds them, not that none sold together
+            "named_products": bool(named_products),
             "affinity_pairs": int(len(pairs)),
             "customers_with_next_products": int(
                 tables["next_products.csv"]["customer_id"].nunique()

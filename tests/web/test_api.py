@@ -791,6 +791,26 @@ def test_the_data_pages_snapshots_table_names_the_currency_of_its_amounts(client
         assert f"<td>{snapshot['historic_clv']:,.0f} USD</td>" in row
 
 
+def test_the_snapshot_picker_keeps_the_pages_search_and_sort_without_a_script(client):
+    """Choosing another snapshot (the picker's form, sent by its button) and the link to the
+    latest keep the customers page's search and sort and the segments page's "everyone"; the
+    page number and a finished upload's job are not kept."""
+    snapshots = client.get("/api/v1/snapshots").json()
+    early, latest = snapshots[0]["snapshot_id"], snapshots[-1]["snapshot_id"]
+    page = client.get(
+        f"/customers?snapshot={early}&q=a&sort=historic_clv&order=asc&page=2&job=x"
+    ).text
+    picker = page.split('class="snapshot-picker"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', picker))
+    assert fields == {"q": "a", "sort": "historic_clv", "order": "asc"}
+    assert '<button type="submit">Show</button>' in picker and "noscript" not in picker
+    link = re.search(r'id="show-latest" data-snapshot="\d+" href="([^"]*)"', page).group(1)
+    assert link == f"?snapshot={latest}&amp;q=a&amp;sort=historic_clv&amp;order=asc"
+    segments = client.get(f"/segments?snapshot={early}&everyone=true").text
+    picker = segments.split('class="snapshot-picker"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="everyone" value="true">' in picker
+
+
 def test_the_data_page_shows_every_time_to_the_minute(client):
     """The Ingests table showed ``2026-12-06T07:22:48`` below the Snapshots table's
     ``2026-12-06 07:23``: both say when to the minute, as the footer does."""

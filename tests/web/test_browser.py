@@ -233,6 +233,40 @@ def test_back_returns_to_the_customers_page_and_sort_before(visit, server):
     assert visit.problems == [] and visit.outside == []
 
 
+def test_another_snapshot_keeps_the_search_and_sort_and_is_chosen_by_keyboard(visit, server):
+    """The snapshot picker sent its form at every change: its first arrow key reloaded the page
+    (a keyboard user could not step past the next snapshot), and the reload showed the other
+    snapshot's customers unsearched and unsorted, as did the link back to the latest."""
+    dashboard = server.app.state.dashboard
+    first, latest = dashboard.snapshots[0], dashboard.snapshots[-1]
+    visit.open("/customers")
+    visit.page.fill("#q", "a")
+    visit.page.press("#q", "Enter")
+    visit.page.wait_for_url("**q=a*")
+    visit.page.click("a.sort[data-sort='historic_clv']")
+    visit.page.wait_for_url("**sort=historic_clv*")
+    shown = visit.page.url
+    visit.page.focus("#snapshot")
+    visit.page.keyboard.press("ArrowDown")  # the next option: the earlier snapshot
+    visit.page.wait_for_timeout(500)
+    assert visit.page.url == shown  # not sent yet: the keyboard may step further
+    assert visit.page.input_value("#snapshot") == str(first.snapshot_id)
+    visit.page.keyboard.press("Enter")
+    visit.page.wait_for_url(f"**snapshot={first.snapshot_id}*")
+    visit.page.wait_for_selector("#show-latest")
+    assert "q=a" in visit.page.url and "sort=historic_clv" in visit.page.url
+    assert visit.page.input_value("#q") == "a"
+    assert visit.page.get_attribute("th[aria-sort] a.sort", "data-sort") == "historic_clv"
+    # the script's next sort is kept too, and by the link back to the latest snapshot
+    visit.page.click("a.sort[data-sort='last_order_date']")
+    visit.page.wait_for_url("**sort=last_order_date*")
+    visit.page.click("#show-latest")
+    visit.page.wait_for_url(f"**snapshot={latest.snapshot_id}*")
+    assert "q=a" in visit.page.url and "sort=last_order_date" in visit.page.url
+    assert visit.page.input_value("#snapshot") == str(latest.snapshot_id)
+    assert visit.problems == [] and visit.outside == []
+
+
 def test_the_customers_notes_stay_through_a_sort_and_a_search(browser, web_shop, tmp_path):
     """The script rewrites the count above the customers table on every sort, search and page:
     what the amounts are (their currency, historic CLV as revenue and predicted CLV as margin)

@@ -37,6 +37,10 @@ NAV = (
     ("data", "/data", "Data"),
 )
 TITLES = {key: label for key, _, label in NAV}
+VIEW_PARAMETERS = ("q", "sort", "order", "per_page", "everyone")
+"""The query parameters that say how a page shows its snapshot (the customers page's search
+and sort, the segments page's "everyone"): choosing another snapshot keeps them, where it
+would show the other snapshot's first page, unsearched and unsorted."""
 
 
 @functools.cache
@@ -143,6 +147,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             selected=info.snapshot_id if info is not None else None,
             latest=dashboard.snapshot() if context["page"] != "login" else None,
             query=lambda **kw: _query(info, **kw),
+            view_parameters=_view_parameters(request),
             workspace_path=str(dashboard.path),
             **context,
         )
@@ -165,6 +170,12 @@ def _change_from(after: Any, before: Any) -> str:
         return "-"
     change = round(last) - round(first)
     return f"{change:+,}" if change else "0"
+
+
+def _view_parameters(request: Request) -> dict[str, str]:
+    """The request's :data:`VIEW_PARAMETERS` given a value, in their order."""
+    given = request.query_params
+    return {name: given[name] for name in VIEW_PARAMETERS if given.get(name)}
 
 
 def _query(info, **params: Any) -> str:

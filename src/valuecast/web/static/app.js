@@ -25,8 +25,25 @@
   }
 
   // -- auto-submitting selects and checkboxes --------------------------------------------------
+  // a select's choice made with the mouse or a finger is sent at once; the arrow keys change a
+  // select at every press, so one stepped through with the keyboard is sent by Enter (or the
+  // form's button) once the wanted option is reached
   document.querySelectorAll("[data-autosubmit]").forEach(function (element) {
-    element.addEventListener("change", function () { element.form.submit(); });
+    var stepped = false;
+    var select = element.tagName === "SELECT";
+    element.addEventListener("pointerdown", function () { stepped = false; });
+    element.addEventListener("keydown", function (event) {
+      if (!select) { return; }
+      if (event.key === "Enter") {
+        event.preventDefault();
+        element.form.submit();
+      } else {
+        stepped = true;
+      }
+    });
+    element.addEventListener("change", function () {
+      if (!(select && stepped)) { element.form.submit(); }
+    });
   });
 
   // -- charts ----------------------------------------------------------------------------------
@@ -88,9 +105,9 @@
     };
   }
 
-  function pageUrl(base, state) {
+  function pageUrl(base, state, chosen) {
     var params = new URLSearchParams();
-    if (snapshot) { params.set("snapshot", snapshot); }
+    if (chosen || snapshot) { params.set("snapshot", chosen || snapshot); }
     if (state.q) { params.set("q", state.q); }
     params.set("sort", state.sort);
     params.set("order", state.order);
@@ -174,6 +191,35 @@
     form.elements.order.value = result.order;
   }
 
+  // the search and sort go along when another snapshot is chosen: the snapshot picker's
+  // hidden fields and the link to the latest snapshot, written for the page as it was loaded,
+  // follow the table (its page is not kept: the other snapshot's pages hold other customers)
+  function keepView(state) {
+    var picker = document.querySelector("form.snapshot-picker");
+    var values = { q: state.q, sort: state.sort, order: state.order };
+    if (picker) {
+      Object.keys(values).forEach(function (name) {
+        var field = picker.querySelector('input[type="hidden"][name="' + name + '"]');
+        if (!values[name]) {
+          if (field) { field.remove(); }
+          return;
+        }
+        if (!field) {
+          field = document.createElement("input");
+          field.type = "hidden";
+          field.name = name;
+          picker.insertBefore(field, picker.querySelector("button"));
+        }
+        field.value = values[name];
+      });
+    }
+    var latest = document.getElementById("show-latest");
+    if (latest) {
+      latest.href = pageUrl("/customers", { q: state.q, sort: state.sort, order: state.order, page: 1 },
+                            latest.getAttribute("data-snapshot"));
+    }
+  }
+
   // each sort, search and page is an entry of the browser's history, so that Back returns to
   // the one before it (and the address can be bookmarked or reloaded); a popped entry is shown
   // again without adding one
@@ -182,6 +228,7 @@
     return getJSON(pageUrl(table.getAttribute("data-api"), state)).then(function (result) {
       renderCustomers(result);
       if (!popped) { history.pushState({ customers: state }, "", pageUrl("/customers", state)); }
+      keepView(state);
       body.setAttribute("data-customers-loaded", String(Date.now()));
     }, function (error) {
       document.getElementById("customer-count").textContent = "Could not load customers: " + error.message;

@@ -462,3 +462,38 @@ def test_two_best_sellers_at_chance_level_are_not_said_to_want_purchases(tmp_pat
         "customers a pair): the products are bought together about as often as their sales "
         "alone have it, so the next products are weak suggestions" in flat
     )
+
+
+def test_affinity_and_reminders_of_orders_naming_no_product_say_what_adds_them(tmp_path):
+    """On an orders table of customer, date and amount both printed "0 product pairs" and "0
+    reminders" as if nothing had sold together, where the orders name no products at all."""
+    plain = make_workspace(tmp_path / "plain.duckdb", REFILLS, [])
+    for command in ("affinity", "reminders"):
+        out = tmp_path / command
+        out.mkdir()
+        result = runner.invoke(app, [command, "--workspace", str(plain), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.output.split())
+        assert "note: the orders name no products (an orders table without line items)" in text
+        assert "--map product=COLUMN" in text
+    # a workspace whose lines name products gets no such note
+    result = runner.invoke(app, ["reminders", "--workspace", str(make_workspace(
+        tmp_path / "named.duckdb", REFILLS, REFILL_LINES))])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "name no products" not in result.output
+
+
+def test_reminders_out_as_a_folder_writes_reminders_csv_in_it(refills, tmp_path):
+    """``--out FOLDER`` was an error ("is a folder (give a .csv file)") where affinity's and
+    analyze's --out take a folder."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    args = ["reminders", "-w", str(refills), "--min-customers", "2", "--out"]
+    result = runner.invoke(app, [*args, str(folder)])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(folder / "reminders.csv")
+    assert sorted(written["customer_id"]) == ["ann", "bob", "cat"]
+    # the same rows as a file named by --out
+    result = runner.invoke(app, [*args, str(tmp_path / "named.csv")])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(written, pd.read_csv(tmp_path / "named.csv"))

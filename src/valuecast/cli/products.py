@@ -131,6 +131,20 @@ def _at_least(least: int, **given: int) -> None:
             fail(f"--{name.replace('_', '-')} must be at most {MAX_DAYS:,} days (got {value:,})")
 
 
+NO_PRODUCTS_NOTE = (
+    "note: the orders name no products (an orders table without line items): an export with "
+    "its line items (Shopify's orders export, Magento's sales_order with sales_order_item, "
+    "WooCommerce's with its items) names them, as does --map product=COLUMN beside an orders "
+    "table's other columns"
+)
+
+
+def _no_products_note(ws) -> str | None:
+    from valuecast.analysis.growth.affinity import names_products
+
+    return None if names_products(ws.order_lines()) else NO_PRODUCTS_NOTE
+
+
 def _print_note(note: str | None) -> None:
     if note:
         console.print(note, highlight=False, markup=False, soft_wrap=True)
@@ -228,6 +242,7 @@ def affinity(
             purchases=purchases,
         )
         first = ws.orders().order_date.min().execute()
+        no_products = _no_products_note(ws)
     affinity_path, next_path = out / "affinity.csv", out / "next_products.csv"
     with writing_to(out, "the affinities"):
         out.mkdir(exist_ok=True)
@@ -242,6 +257,7 @@ def affinity(
         f"next products for {suggestions['customer_id'].nunique():,} customers",
         highlight=False,
     )
+    _print_note(no_products)
     _print_note(_left_out_note(left_out))
     _print_note(named_note)
     _print_note(forgotten_note)
@@ -304,7 +320,12 @@ def reminders(
     min_customers: int = typer.Option(
         5, "--min-customers", help="Customers who must re-buy a product for it to get a cycle."
     ),
-    out: Path | None = typer.Option(None, "--out", "-o", help="CSV file for the reminders."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="CSV file for the reminders, or a folder to write reminders.csv into.",
+    ),
     not_product: NotProductOption = None,
     clear_not_products: ClearNotProductsOption = False,
 ) -> None:
@@ -329,8 +350,8 @@ def reminders(
     check_options_or_fail(as_of=as_of)
     _at_least(1, min_customers=min_customers)
     given = not_products_given_or_fail(not_product, clear_not_products)
-    if out is not None and out.is_dir():
-        fail(f"{out}: is a folder (give a .csv file)")
+    if out is not None and out.is_dir():  # a folder, as affinity's and analyze's --out
+        out = out / "reminders.csv"
     if out is not None and not out.parent.exists():
         fail(f"{out}: folder {out.parent} does not exist")
     ws = open_workspace(workspace)
@@ -352,6 +373,7 @@ def reminders(
             due_within=due_within,
             purchases=purchases,
         )
+        no_products = _no_products_note(ws)
     if out is not None:
         with writing_to(out, "the reminders"):
             write_csv(due, out)
@@ -361,6 +383,7 @@ def reminders(
         f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
         highlight=False,
     )
+    _print_note(no_products)
     _print_note(_left_out_note(left_out))
     _print_note(named_note)
     _print_note(forgotten_note)

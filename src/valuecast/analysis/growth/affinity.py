@@ -110,6 +110,12 @@ AFFINITY_COLUMNS: tuple[str, ...] = tuple(AFFINITY_SCHEMA)
 NEXT_PRODUCTS_COLUMNS: tuple[str, ...] = tuple(NEXT_PRODUCTS_SCHEMA)
 
 
+def names_products(order_lines: ir.Table) -> bool:
+    """Whether any order line names a product (what affinity and reminders are made of): an
+    orders table of customer, date and amount has none."""
+    return bool(product_lines(order_lines).limit(1).count().execute())
+
+
 def product_lines(
     order_lines: ir.Table,
     *,

@@ -411,6 +411,46 @@ def test_an_email_file_says_which_customers_left_out_the_meta_and_google_files_m
     assert "--map email=COLUMN" not in flat
 
 
+def test_a_shopify_guest_known_by_a_phone_is_exported_on_sms_consent_alone(tmp_path):
+    # a Shopify order's Accepts Marketing is consent to e-mail: a guest who gave a phone alone
+    # is in no Meta or Google file on it; a customers export's Accepts SMS Marketing says
+    orders = tmp_path / "orders_export.csv"
+    orders.write_text(
+        "Name,Email,Financial Status,Accepts Marketing,Currency,Subtotal,Total,Created at,"
+        "Phone,Billing Country\n"
+        "#1001,ann@example.com,paid,yes,USD,40.00,40.00,2024-01-05 10:00:00 -0500,,US\n"
+        "#1002,,paid,yes,USD,30.00,30.00,2024-02-05 10:00:00 -0500,(206) 555-0143,US\n"
+        "#1003,,paid,yes,USD,35.00,35.00,2024-03-05 10:00:00 -0500,(206) 555-0188,US\n"
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)]))
+    out = tmp_path / "meta.csv"
+    result = invoke("--where", "historic_clv > 0", "--to", "meta", "-w", str(path), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [row["email"] for row in read_csv(out)[1]] == [sha("ann@example.com")]
+    flat = " ".join(result.output.split())
+    assert (
+        "2 left out for lack of marketing consent (all of them known by a phone alone, with no "
+        "consent recorded for it: a Shopify order's Accepts Marketing is consent to e-mail; a "
+        "Shopify customers export's Accepts SMS Marketing, or a column mapped as "
+        "accepts_marketing, records it"
+    ) in flat
+    people = tmp_path / "customers_export.csv"
+    people.write_text(
+        "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,"
+        "Default Address Country Code,Phone,Accepts SMS Marketing\n"
+        "1,Bo,Lee,,no,US,+1 206 555 0143,yes\n"
+        "2,Cy,Ray,,yes,US,+1 206 555 0188,no\n"
+    )
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(people)]))
+    result = invoke("--where", "historic_clv > 0", "--to", "google", "-w", str(path), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [row["Phone"] for row in read_csv(out)[1]] == ["", sha("+12065550143")]
+    assert "1 left out for lack of marketing consent" in " ".join(result.output.split())
+
+
 def test_a_filter_naming_a_group_in_other_letters_says_how_it_is_written(shop, tmp_path):
     out = tmp_path / "c.csv"
     result = invoke("--where", "rfm_group == 'champions' or predicted_spend_tier == 'HIGH'",

@@ -662,6 +662,28 @@ def test_a_customer_without_an_identifier_is_left_out_for_that_before_consent(to
     assert everyone.exported == audience.exported + audience.left_out_consent
 
 
+@pytest.mark.parametrize("to", ["meta", "google"])
+def test_customers_known_by_a_phone_alone_without_consent_are_counted_apart(to):
+    # what records the consent of a customer the file reaches by phone differs (a Shopify
+    # order's Accepts Marketing is consent to e-mail): the export tells them apart
+    rows = customers(
+        {"accepts_marketing": True}, {"accepts_marketing": None},
+        {"accepts_marketing": False}, {"accepts_marketing": None},
+    )  # fmt: skip
+    rows["customer_id"] = ["phone:+12065550143", "phone:+12065550144", "phone:+12065550145",
+                           "ann@x.com"]  # fmt: skip
+    audience = build_audience(rows, None, to, where="historic_clv >= 0")
+    assert list(audience.frame[HEADERS[to][1]]) == [sha(
+        "12065550143" if to == "meta" else "+12065550143"
+    )]  # fmt: skip
+    assert (audience.left_out_consent, audience.consent_unknown) == (3, 2)
+    assert audience.phone_consent_unknown == 1
+    everyone = build_audience(
+        rows, None, to, where="historic_clv >= 0", include_non_consenting=True
+    )
+    assert (everyone.exported, everyone.phone_consent_unknown) == (4, 0)
+
+
 def test_repeated_emails_are_left_out_as_duplicates():
     rows = customers({}, {})
     contacts = pd.DataFrame(

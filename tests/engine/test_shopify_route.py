@@ -228,6 +228,34 @@ def test_placeholder_emails_are_guest_orders_on_both_routes(tmp_path, export, mo
         assert orders.loc[frame.loc[typed[0], "Name"], "customer_id"] == "phone:+14155550100"
 
 
+def test_an_order_without_an_email_states_no_consent_on_both_routes(tmp_path, export, monkeypatch):
+    """Accepts Marketing is consent to e-mail: an order without an e-mail (a guest's, one with
+    a placeholder address) states none on either route, and one with a phone, which the
+    importer reads, none for its customer known by the phone."""
+    frame = export.copy()
+    starts = frame["Name"] != frame["Name"].shift()
+    guests = frame.index[starts & (frame["Email"] == "")][:2]
+    emailed = frame.index[starts & (frame["Email"] != "")][:2]
+    assert len(guests) == 2
+    placeholder = frame["Name"] == frame.loc[emailed[1], "Name"]
+    frame.loc[placeholder, "Email"] = "noemail@shop.com"
+    for row in (*guests, *emailed):
+        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Accepts Marketing"] = "yes"
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    stored = tables["orders"].set_index("order_number")["accepts_marketing"]
+    consent = {name: None if pd.isna(value) else value for name, value in stored.items()}
+    names = frame.loc[[*guests, *emailed], "Name"].tolist()
+    assert all(name in consent for name in names)  # every one is counted
+    assert [consent[name] for name in names] == [None, None, True, None]
+    frame.loc[frame["Name"] == frame.loc[guests[0], "Name"], "Phone"] = "+1 415 555 0100"
+    _, tables = _assert_same(_write(frame, tmp_path / "p.csv"), monkeypatch, loaded=False)
+    orders = tables["orders"].set_index("order_number")
+    guest = frame.loc[guests[0], "Name"]
+    if guest in orders.index:
+        assert orders.loc[guest, "customer_id"] == "phone:+14155550100"
+        assert pd.isna(orders.loc[guest, "accepts_marketing"])
+
+
 @pytest.mark.parametrize(
     ("column", "cell", "message"),
     [

@@ -745,6 +745,26 @@ def test_a_phone_only_customer_consents_by_sms_and_an_email_customer_by_email(ex
     ]
 
 
+def test_an_export_without_sms_consent_records_none_for_a_phone_only_customer(exports, write):
+    """The oldest customers export's Accepts Marketing is consent to e-mail: a customer who gave
+    a phone alone consented to nothing the shop can reach them by, so their consent is unknown,
+    and a cell neither yes nor no in it is unused for them."""
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[0]
+    assert "Accepts SMS Marketing" not in header
+    rows = [
+        {"Email": "", "Phone": "+44 7700 900999", "Accepts Marketing": "yes"},
+        {"Email": "a@x.com", "Accepts Marketing": "yes"},
+        {"Email": "", "Phone": "+44 7700 900888", "Accepts Marketing": "maybe"},
+    ]  # fmt: skip
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    consent = result.customers.set_index("customer_id")["accepts_marketing"]
+    assert consent.isna().to_dict() == {
+        "phone:+447700900999": True, "a@x.com": False, "phone:+447700900888": True
+    }  # fmt: skip
+    assert consent["a@x.com"]
+    assert not [note for note in result.notes if "neither yes nor no" in note]
+
+
 def test_the_newest_customers_export_reads_the_address_phone_where_phone_is_empty(exports, write):
     """Its header has both Phone and Default Address Phone, and Phone is often empty: the
     address's number is each such row's phone (the audiences hash it) and names a customer

@@ -126,6 +126,30 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
+def _unrecorded_consent(audience) -> str:
+    """Which of the customers left out for lack of consent no export records consent of, and
+    what records it: a customer reached by a phone alone needs consent for the phone."""
+
+    def whose(count: int) -> str:
+        return "all of them" if count == audience.left_out_consent else f"{count:,} of them"
+
+    by_phone = audience.phone_consent_unknown
+    by_email = audience.consent_unknown - by_phone
+    parts = []
+    if by_email:
+        parts.append(
+            f"{whose(by_email)} with no consent recorded: the exports ingested say nothing of "
+            "it; a Shopify customers export or a column mapped as accepts_marketing records it"
+        )
+    if by_phone:
+        parts.append(
+            f"{whose(by_phone)} known by a phone alone, with no consent recorded for it: a "
+            "Shopify order's Accepts Marketing is consent to e-mail; a Shopify customers "
+            "export's Accepts SMS Marketing, or a column mapped as accepts_marketing, records it"
+        )
+    return "; ".join(parts)
+
+
 def export(
     segment: str | None = typer.Option(
         None,
@@ -278,13 +302,10 @@ def export(
     if include_non_consenting:
         say("customers who have not accepted marketing are included (--include-non-consenting)")
     elif audience.consent_unknown:
-        unknown = audience.consent_unknown
-        whose = "all of them" if unknown == audience.left_out_consent else f"{unknown:,} of them"
         say(
-            f"{audience.left_out_consent:,} left out for lack of marketing consent ({whose} "
-            "with no consent recorded: the exports ingested say nothing of it; a Shopify "
-            "customers export or a column mapped as accepts_marketing records it, and "
-            "--include-non-consenting exports them where you hold consent elsewhere)"
+            f"{audience.left_out_consent:,} left out for lack of marketing consent "
+            f"({_unrecorded_consent(audience)}, and --include-non-consenting exports them "
+            "where you hold consent elsewhere)"
         )
     else:
         say(f"{audience.left_out_consent:,} left out for lack of marketing consent")

@@ -67,7 +67,9 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   (``is_guest``, ``customer_id`` <NA>).
 * ``ordered_at`` = ``Created at`` as written, the UTC offset ignored; ``order_date`` its calendar
   day. ``channel`` = ``Source``; ``discount_code`` = ``Discount Code``; ``accepts_marketing``
-  from ``yes``/``no``.
+  from ``yes``/``no`` of ``Accepts Marketing``, which is consent to e-mail: an order without an
+  e-mail (or with a placeholder one) states none (<NA>), so a customer known by a phone alone
+  is exported on a customers export's ``Accepts SMS Marketing`` only.
 * ``order_lines``: one per row of a counted order, ``line_number`` counting from 1 in file order.
 
 An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an error (the first row
@@ -93,7 +95,8 @@ calling code of ``Country Code``). Rows with neither are excluded as ``"no email
 which names no one: :func:`valuecast.io._build.identities`); a
 second row for the same customer as ``"duplicate email"`` / ``"duplicate phone"`` (the first one
 is kept). ``accepts_marketing`` is the e-mail consent; for a customer known by a phone alone it
-is ``Accepts SMS Marketing`` where the export has it (consent on the one contact they gave).
+is ``Accepts SMS Marketing`` (consent on the one contact they gave), unknown (<NA>) in an export
+without that column.
 """
 
 from __future__ import annotations
@@ -592,6 +595,9 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         .fillna(False)
         .to_numpy(bool)
     ] = False
+    # Accepts Marketing is consent to e-mail: an order without an e-mail (a customer known by a
+    # phone, a guest) states no consent to anything the shop can reach them by
+    accepts = accepts.mask(who.email.isna().to_numpy(bool))
 
     reason = _build.reasons(
         n,
@@ -707,20 +713,21 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     )
     email, customer_id = who.email, who.customer_id
     accepts, unknown = table.flags(cols["accepts_marketing"])
-    if cols["accepts_sms"] is not None:
-        # a customer known by a phone alone consents (or not) to marketing on that phone: its
-        # e-mail consent is about an address it never gave
+    # a customer known by a phone alone consents (or not) to marketing on that phone: its
+    # e-mail consent is about an address it never gave, so an export without the SMS column
+    # records no consent of theirs
+    by_phone_only = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False).to_numpy(bool)
+    if cols["accepts_sms"] is None:
+        accepts = accepts.mask(by_phone_only, pd.NA)
+        sms_written = np.zeros(n_rows, dtype=bool)
+    else:
         sms, _ = table.flags(cols["accepts_sms"])
-        by_phone_only = customer_id.str.startswith(PHONE_ID_PREFIX).fillna(False).to_numpy(bool)
         accepts = accepts.mask(by_phone_only, sms)
-        # the cells neither yes nor no of the column each row's consent is read from
-        unread = accepts.isna().to_numpy(bool)
-        used = np.where(
-            by_phone_only,
-            table.nonempty(cols["accepts_sms"]),
-            table.nonempty(cols["accepts_marketing"]),
-        )
-        unknown = int((unread & used).sum())
+        sms_written = table.nonempty(cols["accepts_sms"])
+    # the cells neither yes nor no of the column each row's consent is read from
+    unread = accepts.isna().to_numpy(bool)
+    used = np.where(by_phone_only, sms_written, table.nonempty(cols["accepts_marketing"]))
+    unknown = int((unread & used).sum())
     frame = pd.DataFrame(
         {
             "customer_id": customer_id,

@@ -447,7 +447,9 @@ def _order_columns(cols: dict[str, str | None]) -> dict[str, str]:
         "currency": f"upper({first('currency')})",
         "channel": first("source"),
         "discount_code": first("discount_code"),
-        "accepts_marketing": f"CASE WHEN {accepts} IN {_sql_words(_TRUE)} THEN true "
+        # consent to e-mail: an order without one states none (the importer's rule)
+        "accepts_marketing": f"CASE WHEN ({email}) IS NULL THEN NULL "
+        f"WHEN {accepts} IN {_sql_words(_TRUE)} THEN true "
         f"WHEN {accepts} IN {_sql_words(_FALSE)} THEN false END",
     }
     return {

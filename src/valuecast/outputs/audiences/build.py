@@ -55,6 +55,7 @@ class Audience:
     left_out_duplicates: int  # a second row of one person: the same e-mail (or phone)
     consent_unknown: int = 0  # of ``left_out_consent``, those whose consent no export recorded
     phone_only: int = 0  # of ``left_out_no_identifier`` (Klaviyo, Mailchimp), those with a phone
+    phone_consent_unknown: int = 0  # of ``consent_unknown``, those reached by a phone alone
 
 
 def build_audience(
@@ -96,18 +97,21 @@ def build_audience(
     phone_only = 0
     if to in ("klaviyo", "mailchimp"):  # the e-mail tools' files: Meta and Google match phones
         phone_only = int((~matched & reachable(selected, "meta").to_numpy(dtype=bool)).sum())
-    unknown = (
-        0 if include_non_consenting else int(selected["accepts_marketing"][matched].isna().sum())
-    )
+    unknown_consent = selected["accepts_marketing"].isna().to_numpy(bool) & matched
+    if include_non_consenting:
+        unknown_consent[:] = False
+    # those reached by a phone alone: what records their consent is told apart
+    by_phone = unknown_consent & selected["email"].isna().to_numpy(bool)
     return Audience(
         frame=formatted.frame,
         selected=int(len(selected)),
         exported=int(len(formatted.frame)),
         left_out_consent=left_out,
-        consent_unknown=unknown,
+        consent_unknown=int(unknown_consent.sum()),
         left_out_no_identifier=int((~matched).sum()) + formatted.no_identifier,
         left_out_duplicates=formatted.duplicates,
         phone_only=phone_only,
+        phone_consent_unknown=int(by_phone.sum()),
     )
 
 

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import json
 import random
+import shutil
 from datetime import date, timedelta
 
 import pytest
@@ -97,17 +98,42 @@ def test_phone_only_shop_is_analysed_with_its_customers_counted(cod_shop):
     ("to", "column", "form"),
     [("meta", "phone", lambda p: p[1:]), ("google", "Phone", lambda p: p)],
 )
-def test_audiences_carry_the_hashed_phone_of_consenting_customers(cod_shop, to, column, form):
+def test_audiences_carry_the_hashed_phone_of_consenting_customers(
+    cod_shop, exports, tmp_path, to, column, form
+):
+    """The orders' Accepts Marketing is consent to e-mail, which these customers never gave:
+    the customers export's Accepts SMS Marketing is what exports them."""
     folder, workspace, consent, _ = cod_shop
-    out = folder / f"all-{to}.csv"
-    result = runner.invoke(
-        app,
-        ["export", "--where", "historic_clv >= 0", "--to", to, "--workspace", str(workspace),
-         "--out", str(out)],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    with out.open() as handle:
-        rows = list(csv.DictReader(handle))
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(workspace, copy)
+
+    def exported() -> tuple[list[dict[str, str]], str]:
+        out = tmp_path / f"all-{to}.csv"
+        result = runner.invoke(
+            app,
+            ["export", "--where", "historic_clv >= 0", "--to", to, "--workspace", str(copy),
+             "--out", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        with out.open() as handle:
+            return list(csv.DictReader(handle)), " ".join(result.output.split())
+
+    rows, said = exported()
+    assert rows == []
+    assert (
+        f"{N_PHONE_CUSTOMERS} left out for lack of marketing consent (all of them known by a "
+        "phone alone"
+    ) in said
+    customers = [
+        {"Email": "", "Phone": phone, "Accepts SMS Marketing": "yes" if yes else "no"}
+        for phone, yes in consent.items()
+    ]
+    people = exports.write_csv(
+        tmp_path / "customers_export.csv", exports.SHOPIFY_CUSTOMERS_HEADERS[1], customers
+    )
+    ingest = runner.invoke(app, ["ingest", str(people), "--workspace", str(copy)])
+    assert ingest.exit_code == 0, ingest.output
+    rows, _ = exported()
     expected = {
         hashlib.sha256(form(phone).encode()).hexdigest() for phone, yes in consent.items() if yes
     }

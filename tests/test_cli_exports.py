@@ -451,6 +451,34 @@ def test_a_shopify_guest_known_by_a_phone_is_exported_on_sms_consent_alone(tmp_p
     assert "1 left out for lack of marketing consent" in " ".join(result.output.split())
 
 
+def test_a_phone_that_is_not_a_number_is_left_out_as_such(tmp_path):
+    # Shopify's Phone "5550199" with country US is +1 555 0199: no number (a US number has 10
+    # digits), so it is in no file, and the merchant is told why
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount,phone,country,consent\n"
+        ",2024-02-05,30,(206) 555-0143,US,yes\n"
+        ",2024-03-05,35,5550199,US,yes\n"
+        "ann@x.com,2024-03-07,20,,,yes\n"
+    )
+    path = tmp_path / "w.duckdb"
+    mapping = (
+        "customer_id=customer,ordered_at=date,revenue=amount,phone=phone,country=country,"
+        "accepts_marketing=consent"
+    )
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=mapping))
+    out = tmp_path / "g.csv"
+    result = invoke("--where", "historic_clv > 0", "--to", "google", "-w", str(path), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [row["Phone"] for row in read_csv(out)[1]] == ["", sha("+12065550143")]
+    assert (
+        "1 left out without an e-mail or a phone whose country code is known (all of them with "
+        "a phone that is not a valid number: too short or too long for its country, so it is "
+        "not hashed)"
+    ) in " ".join(result.output.split())
+
+
 def test_a_filter_naming_a_group_in_other_letters_says_how_it_is_written(shop, tmp_path):
     out = tmp_path / "c.csv"
     result = invoke("--where", "rfm_group == 'champions' or predicted_spend_tier == 'HIGH'",

@@ -23,6 +23,7 @@ from valuecast.outputs.audiences import (
     country_code,
     e164_phone,
     format_audience,
+    impossible_phone,
     neutralize_formulas,
     normalize_phone,
     parse_where,
@@ -787,6 +788,38 @@ def test_phone_normalisation(phone, country, digits):
     # E.164 needs the country code: a national number of no known country has none
     unknown = (phone, country) in {("12345678", "ZZ"), ("555 0100", None)}
     assert e164_phone(phone, country) == (f"+{digits}" if digits and not unknown else "")
+
+
+@pytest.mark.parametrize(
+    ("phone", "country"),
+    [
+        ("5550199", "US"),  # a US number without its area code
+        ("+1 206 155 0143", None),  # a US exchange never starts with 1
+        ("(206) 555-01433", "US"),  # 11 digits after the 1
+        ("+44 20 7946 0000 000", None),  # longer than any UK number
+        ("+1234567890123456", None),  # longer than E.164's 15 digits
+        ("+12 345", None),  # shorter than any number in use
+    ],
+)
+def test_a_number_that_cannot_exist_has_no_e164_form(phone, country):
+    assert impossible_phone(phone, country)
+    assert e164_phone(phone, country) == ""
+
+
+@pytest.mark.parametrize("to", ["meta", "google"])
+def test_a_phone_that_is_not_a_number_is_never_hashed_and_is_counted(to):
+    rows = customers({}, {}, {})
+    rows["customer_id"] = ["phone:+15550199", "ann@x.com", "phone:+12065550143"]
+    contacts = pd.DataFrame({"customer_id": ["ann@x.com"], "phone": ["5550188"], "country": ["US"]})
+    audience = build_audience(rows, contacts, to, where="historic_clv >= 0")
+    email, phone = HEADERS[to][:2]
+    hashed = sha("12065550143" if to == "meta" else "+12065550143")
+    assert list(audience.frame[phone]) == ["", hashed]
+    assert list(audience.frame[email]) == [sha("ann@x.com"), ""]
+    assert (audience.left_out_no_identifier, audience.impossible_phone) == (1, 1)
+    assert audience.phones_left_empty == 1
+    forbidden = {sha(d) for d in ("15550199", "+15550199", "15555550188", "+15555550188")}
+    assert not forbidden & set(audience.frame[phone])
 
 
 @pytest.mark.parametrize(

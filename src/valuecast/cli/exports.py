@@ -292,6 +292,13 @@ def export(
             if phones
             else ""
         )
+        if audience.impossible_phone:
+            bad = audience.impossible_phone
+            whose = "all of them" if bad == audience.left_out_no_identifier else f"{bad:,} of them"
+            by_phone = (
+                f" ({whose} with a phone that is not a valid number: too short or too long for "
+                "its country, so it is not hashed)"
+            )
         say(f"{audience.left_out_no_identifier:,} left out without {contact}{known}{by_phone}")
         if audience.left_out_no_identifier == audience.selected and not phones:
             say(
@@ -309,6 +316,12 @@ def export(
         )
     else:
         say(f"{audience.left_out_consent:,} left out for lack of marketing consent")
+    if audience.phones_left_empty:
+        say(
+            f"note: {_plural(audience.phones_left_empty, 'customer')} exported by e-mail "
+            "with a phone that is not a valid number (too short or too long): their phone "
+            "cells are empty"
+        )
     if audience.left_out_duplicates:
         repeated = (
             "e-mail addresses"

@@ -38,8 +38,12 @@ __all__ = [
     "PHONE_ID_PREFIX",
     "cell_text",
     "country_code",
+    "E164_MAX_DIGITS",
+    "E164_MIN_DIGITS",
     "e164_phone",
+    "impossible_phone",
     "normalize_phone",
+    "plausible_number",
     "phone_from_id",
     "phone_ids",
     "spoiled_phone",
@@ -182,12 +186,45 @@ def normalize_phone(phone: Any, country: Any = None) -> str:
     return _international(phone, country)[0]
 
 
-def e164_phone(phone: Any, country: Any = None) -> str:
-    """``+`` and the digits of :func:`normalize_phone`; '' without digits, and '' when the
-    country code cannot be told (a national number without a country): E.164 needs it, and a
-    number hashed without it matches nobody, or someone else."""
+E164_MAX_DIGITS = 15
+"""E.164's longest number, country code included (ITU-T E.164, section 6)."""
+E164_MIN_DIGITS = 7
+"""The shortest number in use, country code included (Niue's and Tokelau's, ``+683 4002``)."""
+_NANP_NUMBER = re.compile(r"^1[2-9]\d{2}[2-9]\d{6}$")
+"""A number of the North American plan: 1, a 3-digit area code and a 7-digit number, neither
+starting with 0 or 1."""
+_LONGEST_NATIONAL = {calling: longest for calling, longest in CALLING_CODES.values()}
+
+
+def plausible_number(digits: str) -> bool:
+    """Whether international ``digits`` (country code first) can be a phone number: E.164's
+    length, a North American number's exact form, and at most the longest national number of
+    a country :data:`CALLING_CODES` knows (``+15550199`` is none: 7 digits after the 1)."""
+    if not E164_MIN_DIGITS <= len(digits) <= E164_MAX_DIGITS:
+        return False
+    if digits.startswith("1"):
+        return _NANP_NUMBER.match(digits) is not None
+    for length in (1, 2, 3):  # calling codes are prefix-free
+        longest = _LONGEST_NATIONAL.get(digits[:length])
+        if longest is not None:
+            return len(digits) - length <= longest
+    return True
+
+
+def impossible_phone(phone: Any, country: Any = None) -> bool:
+    """Whether ``phone`` has its country code (:func:`normalize_phone`) but is no number that
+    code can have (:func:`plausible_number`): a typo, a number missing its area code."""
     digits, international = _international(phone, country)
-    return f"+{digits}" if digits and international else ""
+    return bool(digits) and international and not plausible_number(digits)
+
+
+def e164_phone(phone: Any, country: Any = None) -> str:
+    """``+`` and the digits of :func:`normalize_phone`; '' without digits, '' when the country
+    code cannot be told (a national number without a country): E.164 needs it, and a number
+    hashed without it matches nobody, or someone else; and '' for a number that cannot exist
+    (:func:`impossible_phone`), whose hash would match nobody either."""
+    digits, international = _international(phone, country)
+    return f"+{digits}" if digits and international and plausible_number(digits) else ""
 
 
 _SPREADSHEET_NUMBER = re.compile(r"^'?[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")

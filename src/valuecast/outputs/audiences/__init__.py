@@ -35,6 +35,7 @@ _HOMES = {
     "CALLING_CODES": "contacts",
     "country_code": "contacts",
     "e164_phone": "contacts",
+    "impossible_phone": "contacts",
     "normalize_phone": "contacts",
     "sha256_hex": "contacts",
     "FORMATS": "names",

@@ -18,7 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from valuecast.csvsafe import escape_frame
-from valuecast.outputs.audiences.platforms import FORMATS, format_audience, reachable
+from valuecast.outputs.audiences.platforms import (
+    FORMATS,
+    format_audience,
+    impossible_phones,
+    reachable,
+)
 from valuecast.outputs.audiences.segments import segment_mask
 from valuecast.outputs.audiences.table import (
     ExportError,
@@ -56,6 +61,8 @@ class Audience:
     consent_unknown: int = 0  # of ``left_out_consent``, those whose consent no export recorded
     phone_only: int = 0  # of ``left_out_no_identifier`` (Klaviyo, Mailchimp), those with a phone
     phone_consent_unknown: int = 0  # of ``consent_unknown``, those reached by a phone alone
+    impossible_phone: int = 0  # of ``left_out_no_identifier`` (Meta, Google), a phone no number
+    phones_left_empty: int = 0  # exported rows whose phone is no number: the cell left empty
 
 
 def build_audience(
@@ -94,9 +101,11 @@ def build_audience(
         selected[matched], include_non_consenting, declined_addresses(table)
     )
     formatted = format_audience(allowed, to)
-    phone_only = 0
+    phone_only = impossible = 0
     if to in ("klaviyo", "mailchimp"):  # the e-mail tools' files: Meta and Google match phones
         phone_only = int((~matched & reachable(selected, "meta").to_numpy(dtype=bool)).sum())
+    elif (~matched).any():  # a phone that is no number is not one, and said so
+        impossible = int(impossible_phones(selected[~matched]).sum())
     unknown_consent = selected["accepts_marketing"].isna().to_numpy(bool) & matched
     if include_non_consenting:
         unknown_consent[:] = False
@@ -112,6 +121,8 @@ def build_audience(
         left_out_duplicates=formatted.duplicates,
         phone_only=phone_only,
         phone_consent_unknown=int(by_phone.sum()),
+        impossible_phone=impossible,
+        phones_left_empty=formatted.impossible_phones,
     )
 
 

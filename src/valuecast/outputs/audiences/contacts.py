@@ -16,6 +16,7 @@ from valuecast.io.phones import (
     cell_text,
     country_code,
     e164_phone,
+    impossible_phone,
     normalize_phone,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "cell_text",
     "country_code",
     "e164_phone",
+    "impossible_phone",
     "normalize_city",
     "normalize_email",
     "normalize_name",

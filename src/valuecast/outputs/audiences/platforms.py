@@ -34,7 +34,10 @@ are empty cells.
     digits) are plain text.
 
 Rows that cannot be matched are left out and counted: without an e-mail for Klaviyo and
-Mailchimp, without both e-mail and phone for Meta and Google.  A file holds one row per person:
+Mailchimp, without both e-mail and phone for Meta and Google.  A phone that cannot be a number
+(:func:`valuecast.io.phones.plausible_number`: E.164's 7 to 15 digits, a North American
+number's 10 after the 1, a known country's longest national number; ``5550199`` in the US) is
+no phone: never hashed, its cell left empty, and counted.  A file holds one row per person:
 a second row with the same e-mail (for Meta and Google, the same phone where a row has no
 e-mail) is left out as a duplicate, as two customer records of one person (a shop keyed by
 customer number, a customer who registered twice) are one profile, and one matched person of a
@@ -56,6 +59,7 @@ from valuecast.outputs.audiences.contacts import (
     cell_text,
     country_code,
     e164_phone,
+    impossible_phone,
     normalize_city,
     normalize_email,
     normalize_name,
@@ -202,6 +206,7 @@ class Formatted:
     frame: pd.DataFrame
     no_identifier: int
     duplicates: int
+    impossible_phones: int = 0  # rows of ``frame`` whose phone cell is empty: not a number
 
 
 def reachable(table: pd.DataFrame, to: str) -> pd.Series:
@@ -252,8 +257,26 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
     duplicate = identified & key.loc[order].duplicated().reindex(frame.index)
     keep = identified & ~duplicate
     out = frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+    impossible = 0
+    if to in ("meta", "google") and len(table):
+        kept = table[keep.to_numpy(dtype=bool)]
+        impossible = int(impossible_phones(kept).sum())
     return Formatted(
         frame=out[list(HEADERS[to])],
         no_identifier=int((~identified).sum()),
         duplicates=int(duplicate.sum()),
+        impossible_phones=impossible,
     )
+
+
+def impossible_phones(table: pd.DataFrame) -> pd.Series:
+    """Which rows of ``table`` (an :func:`audience_table`) have a phone with its country code
+    that cannot be a number (:func:`valuecast.io.phones.impossible_phone`)."""
+    asked = table["phone"].notna().to_numpy(bool)
+    rest = table.loc[asked, ["phone", "country"]]
+    bad = pd.Series(
+        [impossible_phone(p, c) for p, c in zip(rest["phone"], rest["country"], strict=True)],
+        index=rest.index,
+        dtype=bool,
+    )
+    return bad.reindex(table.index, fill_value=False)

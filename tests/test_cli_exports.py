@@ -479,6 +479,30 @@ def test_a_phone_that_is_not_a_number_is_left_out_as_such(tmp_path):
     ) in " ".join(result.output.split())
 
 
+def test_an_email_cell_with_two_addresses_is_exported_under_the_first(tmp_path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,mail,date,amount,consent\n"
+        'C-1,"carl@x.com, dora@x.com",2024-02-05,30,yes\n'
+        "C-2,erin@x.com;fay@x.com,2024-03-05,35,yes\n"
+        "C-3,gus@x.com,2024-03-07,20,yes\n"
+    )
+    path = tmp_path / "w.duckdb"
+    mapping = (
+        "customer_id=customer,email=mail,ordered_at=date,revenue=amount,accepts_marketing=consent"
+    )
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=mapping))
+    out = tmp_path / "k.csv"
+    result = invoke("--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [row["Email"] for row in read_csv(out)[1]] == ["carl@x.com", "erin@x.com", "gus@x.com"]
+    assert (
+        "note: 2 customers exported with an e-mail cell holding more than one address "
+        "(carl@x.com;dora@x.com): each is exported under the first"
+    ) in " ".join(result.output.split())
+
+
 def test_a_filter_naming_a_group_in_other_letters_says_how_it_is_written(shop, tmp_path):
     out = tmp_path / "c.csv"
     result = invoke("--where", "rfm_group == 'champions' or predicted_spend_tier == 'HIGH'",

@@ -822,6 +822,23 @@ def test_a_phone_that_is_not_a_number_is_never_hashed_and_is_counted(to):
     assert not forbidden & set(audience.frame[phone])
 
 
+def test_an_email_cell_holding_two_addresses_is_its_first_in_every_file():
+    # "Only one email address can go in each cell" (Meta): a customer record written with two
+    # is exported under the first, the same in all four files, and counted
+    rows = customers({}, {}, {})
+    rows["customer_id"] = ["1", "2", "3"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3"],
+         "email": ["Carl@x.com;dora@x.com", " erin@x.com,  fay@x.com", "gus@x.com"]}
+    )  # fmt: skip
+    first = ["carl@x.com", "erin@x.com", "gus@x.com"]
+    for to in ("klaviyo", "mailchimp", "meta", "google"):
+        audience = build_audience(rows, contacts, to, where="historic_clv >= 0")
+        cells = list(audience.frame[HEADERS[to][0]])
+        assert cells == (first if to in ("klaviyo", "mailchimp") else [sha(e) for e in first])
+        assert audience.several_addresses == 2
+
+
 @pytest.mark.parametrize(
     ("value", "code"),
     [("US", "US"), ("gb", "GB"), ("UK", "GB"), ("United Kingdom", "GB"), ("Germany", "DE"),

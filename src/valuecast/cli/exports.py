@@ -316,6 +316,12 @@ def export(
         )
     else:
         say(f"{audience.left_out_consent:,} left out for lack of marketing consent")
+    if audience.several_addresses:
+        say(
+            f"note: {_plural(audience.several_addresses, 'customer')} exported with an e-mail "
+            "cell holding more than one address (carl@x.com;dora@x.com): each is exported under "
+            "the first, as the platforms take one address a cell"
+        )
     if audience.phones_left_empty:
         say(
             f"note: {_plural(audience.phones_left_empty, 'customer')} exported by e-mail "

@@ -63,6 +63,7 @@ class Audience:
     phone_consent_unknown: int = 0  # of ``consent_unknown``, those reached by a phone alone
     impossible_phone: int = 0  # of ``left_out_no_identifier`` (Meta, Google), a phone no number
     phones_left_empty: int = 0  # exported rows whose phone is no number: the cell left empty
+    several_addresses: int = 0  # exported rows whose e-mail cell held several: the first kept
 
 
 def build_audience(
@@ -123,6 +124,7 @@ def build_audience(
         phone_consent_unknown=int(by_phone.sum()),
         impossible_phone=impossible,
         phones_left_empty=formatted.impossible_phones,
+        several_addresses=formatted.several_addresses,
     )
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "normalize_state",
     "normalize_zip",
     "plain_zip",
+    "several_addresses",
     "sha256_hex",
 ]
 
@@ -59,9 +60,23 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest() if value else ""
 
 
+_ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
+"""What separates two addresses written in one cell (``carl@x.com; dora@x.com``): no address
+holds a comma, a semicolon or a space outside quotes."""
+
+
+def several_addresses(value: Any) -> bool:
+    """Whether an e-mail cell holds more than one address (more than one ``@``)."""
+    return cell_text(value).count("@") > 1
+
+
 def normalize_email(value: Any) -> str:
-    """Trimmed, lower-cased e-mail address ('' when missing)."""
-    return cell_text(value).lower()
+    """Trimmed, lower-cased e-mail address ('' when missing); of a cell holding several
+    (``carl@x.com;dora@x.com``), the first, as each platform takes one address a cell."""
+    text = cell_text(value).lower()
+    if text.count("@") > 1:
+        text = next(part for part in _ADDRESS_SEPARATORS.split(text) if "@" in part)
+    return text
 
 
 def _without_punctuation(text: str) -> str:

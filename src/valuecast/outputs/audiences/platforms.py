@@ -37,7 +37,9 @@ Rows that cannot be matched are left out and counted: without an e-mail for Klav
 Mailchimp, without both e-mail and phone for Meta and Google.  A phone that cannot be a number
 (:func:`valuecast.io.phones.plausible_number`: E.164's 7 to 15 digits, a North American
 number's 10 after the 1, a known country's longest national number; ``5550199`` in the US) is
-no phone: never hashed, its cell left empty, and counted.  A file holds one row per person:
+no phone: never hashed, its cell left empty, and counted.  An e-mail cell holding several
+addresses (``carl@x.com;dora@x.com``, ``carl@x.com, dora@x.com``) is its first address in every
+format, as each platform takes one address a cell; the rows so written are counted.  A file holds one row per person:
 a second row with the same e-mail (for Meta and Google, the same phone where a row has no
 e-mail) is left out as a duplicate, as two customer records of one person (a shop keyed by
 customer number, a customer who registered twice) are one profile, and one matched person of a
@@ -207,6 +209,7 @@ class Formatted:
     no_identifier: int
     duplicates: int
     impossible_phones: int = 0  # rows of ``frame`` whose phone cell is empty: not a number
+    several_addresses: int = 0  # rows of ``frame`` whose e-mail cell held several: the first
 
 
 def reachable(table: pd.DataFrame, to: str) -> pd.Series:
@@ -257,15 +260,14 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
     duplicate = identified & key.loc[order].duplicated().reindex(frame.index)
     keep = identified & ~duplicate
     out = frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
-    impossible = 0
-    if to in ("meta", "google") and len(table):
-        kept = table[keep.to_numpy(dtype=bool)]
-        impossible = int(impossible_phones(kept).sum())
+    kept = table[keep.to_numpy(dtype=bool)] if len(table) else table
+    impossible = int(impossible_phones(kept).sum()) if to in ("meta", "google") else 0
     return Formatted(
         frame=out[list(HEADERS[to])],
         no_identifier=int((~identified).sum()),
         duplicates=int(duplicate.sum()),
         impossible_phones=impossible,
+        several_addresses=int(kept["email"].astype("string").str.count("@").gt(1).sum()),
     )
 
 

@@ -531,6 +531,8 @@ def test_klaviyo_format():
     frame = format_audience(contact_table(), "klaviyo").frame
     assert list(frame.columns) == [
         "Email",
+        "First Name",
+        "Last Name",
         "predicted_clv",
         "churn_probability",
         "rfm_group",
@@ -541,6 +543,8 @@ def test_klaviyo_format():
     ]
     first = frame.iloc[0]
     assert first["Email"] == "test@example.com"
+    # a customers export's names, as Mailchimp's file carries them
+    assert (first["First Name"], first["Last Name"]) == ("Mary-Ann", "O'Brien")
     assert first["predicted_clv"] == 123.46 and first["historic_clv"] == 100.0
     assert first["churn_probability"] == 0.1235
     assert first["predicted_number_of_orders"] == 1.23
@@ -911,7 +915,8 @@ def test_write_audience_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeyp
     write_audience(frame, path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audience.csv"]
     assert path.read_text(encoding="utf-8").splitlines()[0] == (
-        "Email,predicted_clv,churn_probability,rfm_group,expected_date_of_next_order,"
+        "Email,First Name,Last Name,predicted_clv,churn_probability,rfm_group,"
+        "expected_date_of_next_order,"
         "historic_clv,predicted_spend_tier,predicted_number_of_orders"
     )
     assert pd.read_csv(path)["Email"].tolist() == list(frame["Email"])

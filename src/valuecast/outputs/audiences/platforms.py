@@ -5,8 +5,10 @@ probabilities to 4 decimals, predicted orders to 2, dates are ISO ``YYYY-MM-DD``
 are empty cells.
 
 ``klaviyo``
-    ``Email``, then the profile properties ``predicted_clv, churn_probability, rfm_group,
-    expected_date_of_next_order, historic_clv, predicted_spend_tier, predicted_number_of_orders``.
+    ``Email, First Name, Last Name`` (Klaviyo's property names, which its list upload maps to
+    the profile's name), then the custom profile properties ``predicted_clv, churn_probability,
+    rfm_group, expected_date_of_next_order, historic_clv, predicted_spend_tier,
+    predicted_number_of_orders``.
 ``mailchimp``
     ``Email Address, First Name, Last Name`` (Mailchimp's default merge fields), then the same
     properties with readable names: ``Predicted CLV, Churn Probability, RFM Group, Next Order
@@ -93,7 +95,7 @@ MAILCHIMP_NAMES: dict[str, str] = {
     "predicted_number_of_orders": "Predicted Orders",
 }
 HEADERS: dict[str, tuple[str, ...]] = {
-    "klaviyo": ("Email", *PROPERTIES),
+    "klaviyo": ("Email", "First Name", "Last Name", *PROPERTIES),
     "mailchimp": (
         "Email Address",
         "First Name",
@@ -136,6 +138,8 @@ def _cells(table: pd.DataFrame, function: Callable[..., str], *columns: str) -> 
 
 def _klaviyo(table: pd.DataFrame) -> pd.DataFrame:
     out = _properties(table)
+    out.insert(0, "Last Name", _cells(table, cell_text, "last_name"))
+    out.insert(0, "First Name", _cells(table, cell_text, "first_name"))
     out.insert(0, "Email", _cells(table, normalize_email, "email"))
     return out
 

@@ -215,7 +215,10 @@ def test_the_shopify_importer_reads_it_and_counts_match_the_info(shop, imported)
         f" are counted as sales ({shop.pending_revenue:,.2f} of revenue), as Shopify's sales "
         "reports count them: cancel in Shopify any that will never be paid"
     ]
-    assert orders["accepts_marketing"].notna().all()
+    # Accepts Marketing is consent to e-mail: known for every order with one, none for a guest's
+    stated = orders["accepts_marketing"].notna().to_numpy(bool)
+    assert (stated == orders["email"].notna().to_numpy(bool)).all()
+    assert stated.any() and not stated[orders["is_guest"].to_numpy(bool)].any()
     assert set(orders["channel"]) == {c.source for c in demo_shop.CHANNELS}
     assert shop.n_customers == 5000
     assert 0.85 * shop.n_customers < shop.n_customers_counted < shop.n_customers

@@ -676,6 +676,40 @@ def test_the_segments_page_says_the_e_mail_files_leave_out_customers_known_by_ph
     assert 'id="phone-only"' not in client.get("/segments").text
 
 
+def test_the_segments_page_counts_no_phone_that_cannot_be_a_number(tmp_path):
+    """The page counted a customer known by ``+15550199`` (a US number missing digits) among
+    those the Meta and Google files hold, which leave such a number out."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    valid = [f"+4477009001{i:02d}" for i in range(6)]
+    impossible = [f"+155501{i:02d}" for i in range(4)]
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "email,phone,date,amount,consent\n"
+        + "".join(f",{p},2025-0{1 + k}-1{i},{20 + i},yes\n"
+                  for i, p in enumerate(valid + impossible) for k in range(2))
+    )  # fmt: skip
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map="customer_id=email,phone=phone,"
+                               "ordered_at=date,revenue=amount,accepts_marketing=consent"))  # fmt: skip
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+    ids = set(analysis.customers["customer_id"])
+    assert {f"phone:{p}" for p in impossible} <= ids  # customers all the same
+    application = create_app(path, warm=False)
+    try:
+        page = TestClient(application, base_url="http://127.0.0.1").get("/segments").text
+    finally:
+        application.state.dashboard.close()
+    said = re.search(r'<p class="subtitle" id="phone-only">(.*?)</p>', page, re.S)
+    assert said is not None and "the 6 customers known by a phone number alone" in said.group(1)
+
+
 def test_a_lapsed_customers_page_says_why_no_next_order_is_shown(client, stored):
     """The date is shown only for a customer more likely active than not: a lapsed customer
     with predicted orders is not told "none expected"."""

@@ -182,11 +182,15 @@ class CustomerIndex:
         return found
 
     def phone_customers(self) -> int:
-        """How many customers are known by a phone number alone, with its country code
-        (``phone:+`` ids: the ones the Meta and Google files match by the phone)."""
+        """How many customers are known by a phone number alone, with its country code, that
+        can be a number (``phone:+`` ids the Meta and Google files match by the phone; they
+        leave out a number no country has, :func:`~valuecast.io.phones.plausible_number`)."""
+        from valuecast.io.phones import plausible_number
+
         ids = self.table["customer_id"]
-        known = pc.starts_with(ids, PHONE_ID_PREFIX + "+")
-        return int(pc.sum(pc.fill_null(known, False)).as_py() or 0)
+        prefix = PHONE_ID_PREFIX + "+"
+        phones = ids.filter(pc.fill_null(pc.starts_with(ids, prefix), False)).to_pylist()
+        return sum(plausible_number(phone[len(prefix) :]) for phone in phones)
 
     def _by_phone(self, digits: str) -> np.ndarray:
         """Rows of the customers identified by a phone number holding ``digits``: a merchant

@@ -59,6 +59,8 @@ def _ingest(path, *, engine: bool, monkeypatch) -> tuple[dict, dict, list]:
             "lines": ws.order_lines()
             .to_pandas()
             .sort_values(["order_id", "line_number"], ignore_index=True),
+            # the audience files' names, phones and places, from the orders' addresses
+            "contacts": ws.contacts().sort_values("customer_id", ignore_index=True),
         }
     return report, tables, loads
 
@@ -68,7 +70,7 @@ def _assert_same(path, monkeypatch, *, loaded: bool) -> tuple[dict, dict]:
     report, tables, _ = _ingest(path, engine=False, monkeypatch=monkeypatch)
     assert len(loads) == 1 and (loads[0] is not None) == loaded
     assert engine_report == report
-    for name in ("orders", "lines"):
+    for name in ("orders", "lines", "contacts"):
         pd.testing.assert_frame_equal(engine_tables[name], tables[name], check_exact=True)
     return report, tables
 
@@ -177,6 +179,8 @@ def test_an_orders_rows_apart_are_numbered_in_file_order(tmp_path, export, monke
         ("Subtotal", "$12.50"),  # a symbol the importer reads
         ("Created at", "2026-01-05 10:00:00.5 -0500"),  # a fraction of a second
         ("Financial Status", "PAID\u00e9"),  # beyond ASCII: the importer's lower-casing
+        ("Billing Name", "Ann Lee\t"),  # a tab the importer trims
+        ("Shipping City", "\u2028Boston"),  # a line separator the importer trims
     ],
 )
 def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(
@@ -185,6 +189,43 @@ def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(
     frame = export.copy()
     frame.loc[0, column] = cell
     _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=False)
+
+
+def test_the_orders_addresses_give_the_same_contacts_on_both_routes(tmp_path, export, monkeypatch):
+    """Names, phones and places come from each customer's latest order giving them, on both
+    routes alike: the billing address, else the shipping one; a name split at its first space;
+    a spreadsheet's apostrophe dropped; letters beyond ASCII kept."""
+    frame = export.copy()
+    emailed = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    address = [column for column in frame.columns if column.startswith(("Billing ", "Shipping "))]
+    customers = frame.loc[emailed, "Email"].str.strip().str.lower()
+    one, other, third = customers.drop_duplicates().index[:3]
+    for row in (one, other, third):  # each its customer's latest order, counted
+        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Created at"] = "2026-07-01 10:00:00"
+        frame.loc[row, ["Financial Status", "Cancelled at", "Refunded Amount", "Payment Method"]] = [
+            "paid", "", "0.00", "Shopify Payments"
+        ]  # fmt: skip
+    frame.loc[one, ["Billing Name", "Billing Phone"]] = [
+        "'Zoë  Ångström van Dijk",
+        "'+1 617 555 0101",
+    ]
+    frame.loc[other, address] = ""  # the shipping address only, a one-word name
+    frame.loc[other, ["Shipping Name", "Shipping City", "Shipping Zip", "Shipping Country"]] = [
+        "Cher", "Montréal", "H2X 1Y4", "CA"
+    ]  # fmt: skip
+    frame.loc[third, address] = ""  # an order without an address: the one before gives them
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    contacts = tables["contacts"].set_index("customer_id").astype(object)
+    contacts = contacts.where(contacts.notna(), None)
+    assert contacts.loc[customers[one], ["first_name", "last_name", "phone"]].tolist() == [
+        "Zoë", "Ångström van Dijk", "+1 617 555 0101"
+    ]  # fmt: skip
+    assert contacts.loc[customers[other], ["first_name", "last_name", "city", "zip", "country"]
+                        ].tolist() == ["Cher", None, "Montréal", "H2X 1Y4", "CA"]  # fmt: skip
+    before = frame[(frame["Email"].str.strip().str.lower() == customers[third])
+                   & (frame["Billing Name"] != "")]  # fmt: skip
+    assert len(before)  # the customer's earlier order gives them
+    assert contacts.loc[customers[third], "city"] == before["Billing City"].iloc[-1]
 
 
 def test_a_phone_only_order_goes_to_the_importer_and_joins_its_email_customer(

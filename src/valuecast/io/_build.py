@@ -16,8 +16,11 @@ import pyarrow.compute as pc
 from valuecast.io.csvfile import Table, currency_code
 from valuecast.io.phones import phone_ids, spoiled_phone
 from valuecast.io.schema import (
+    ADDRESS_FIELDS,
+    CONTACT_GROUPS,
     CUSTOMERS_SCHEMA,
     MAX_AMOUNT,
+    ORDER_CONTACTS_SCHEMA,
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
     ImportResult,
@@ -885,6 +888,93 @@ def orders_frame(source: str, columns: dict[str, object], n: int) -> pd.DataFram
     return frame
 
 
+def split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The first and last names of full names as an order's address writes them (``Billing
+    Name``): the text before the first space, and the rest (<NA> for a name of one word).
+
+    The first word is the given name in the names shops see most (``Jane van Dijk``: ``Jane``,
+    ``van Dijk``), a surname of several words staying whole; the platforms match each on its own.
+    Split on the space alone, as DuckDB's route splits them (``shopify_duckdb._contact_sql``)."""
+
+    def first(text: pd.Series) -> pd.Series:
+        return text.str.split(" ", n=1).str[0].astype("string")
+
+    def last(text: pd.Series) -> pd.Series:
+        rest = text.str.split(" ", n=1).str[1].astype("string").str.lstrip(" ")
+        return rest.mask(rest == "", pd.NA)
+
+    names = names.astype("string")
+    return per_distinct(names, first), per_distinct(names, last)
+
+
+def order_contacts(
+    names: tuple[pd.Series, pd.Series],
+    phone: pd.Series,
+    billing: Mapping[str, pd.Series],
+    shipping: Mapping[str, pd.Series],
+) -> pd.DataFrame:
+    """Per order, the contact fields of ``ORDER_CONTACTS_SCHEMA`` but ``order_id``: the name of
+    the billing address, else of the shipping address (``names``), split by :func:`split_names`;
+    ``phone`` as given; and the billing address's :data:`ADDRESS_FIELDS` where it gives any, else
+    the shipping address's, so that a city, a zip and a country are of one address.  ``billing``
+    and ``shipping`` map the address fields to per-order texts (missing keys: none)."""
+    n = len(phone)
+
+    def field(address: Mapping[str, pd.Series], key: str) -> pd.Series:
+        values = address.get(key)
+        if values is None:
+            return pd.Series(pd.NA, index=range(n), dtype="string")
+        return values.astype("string").reset_index(drop=True)
+
+    first_name, last_name = split_names(
+        names[0].reset_index(drop=True).fillna(names[1].reset_index(drop=True))
+    )
+    frame = pd.DataFrame(
+        {"first_name": first_name, "last_name": last_name,
+         "phone": phone.astype("string").reset_index(drop=True)}
+    )  # fmt: skip
+    billed = np.zeros(n, dtype=bool)
+    for key in ADDRESS_FIELDS:
+        billed |= field(billing, key).notna().to_numpy(bool)
+    for key in ADDRESS_FIELDS:
+        frame[key] = field(billing, key).where(billed, field(shipping, key))
+    return frame
+
+
+def latest_contacts(
+    orders: pd.DataFrame, counted: np.ndarray, contacts: pd.DataFrame
+) -> pd.DataFrame | None:
+    """``ORDER_CONTACTS_SCHEMA`` rows of the orders the workspace reads contacts from: for each
+    customer, of their counted orders, the latest that gives a name, the latest that gives a
+    phone and the latest that gives an address (:data:`CONTACT_GROUPS`; most often one order).
+    ``contacts``: :func:`order_contacts`, one row per order of ``orders``; None when no order
+    gives any.
+
+    Latest as the workspace reads it (``store.workspace._contacts_query``): by ``ordered_at``
+    (else ``order_date``), then ``order_id``.  Kept per customer of the file: a customer the
+    store joins to another (a phone-only customer to an e-mail one) keeps their own orders here,
+    and the store takes the latest of the orders each final customer holds."""
+    eligible = np.asarray(counted, bool) & orders["customer_id"].notna().to_numpy(bool)
+    if not (eligible & contacts.notna().any(axis=1).to_numpy(bool)).any():
+        return None
+    ranked = pd.DataFrame(
+        {
+            "customer_id": orders["customer_id"].to_numpy(),
+            "at": pd.Series(orders["ordered_at"]).fillna(orders["order_date"]).to_numpy(),
+            "order_id": orders["order_id"].to_numpy(),
+        }
+    ).sort_values(["customer_id", "at", "order_id"], kind="stable")
+    keep = np.zeros(len(orders), dtype=bool)
+    for group in CONTACT_GROUPS:
+        gives = eligible & contacts[list(group)].notna().any(axis=1).to_numpy(bool)
+        latest = ranked[gives[ranked.index]].drop_duplicates("customer_id", keep="last")
+        keep[latest.index.to_numpy()] = True
+    positions = np.flatnonzero(keep)
+    rows = contacts.iloc[positions].reset_index(drop=True)
+    rows.insert(0, "order_id", orders["order_id"].to_numpy()[positions])
+    return conform(rows, ORDER_CONTACTS_SCHEMA)
+
+
 def assemble(
     table_name: str,
     fmt: str,
@@ -898,11 +988,14 @@ def assemble(
     notes: list[str] | None = None,
     phone_links: pd.DataFrame | None = None,
     written_symbol: str | None = None,
+    contacts: pd.DataFrame | None = None,
 ) -> ImportResult:
     """Split counted from excluded orders and count the exclusions by reason.
 
     ``phone_links``: the file's (phone id, customer id) pairs (:func:`phone_links`), of every
-    order read: an excluded order's phone is the customer's all the same."""
+    order read: an excluded order's phone is the customer's all the same.  ``contacts``: the
+    orders' contact fields (:func:`order_contacts`, one row per order of ``orders``), of which
+    the result keeps each customer's latest counted order's (:func:`latest_contacts`)."""
     reason = np.asarray(reason, dtype=object)
     dropped = reason != None  # noqa: E711
     which = np.flatnonzero(dropped)  # only these rows are converted (there may be millions)
@@ -946,6 +1039,9 @@ def assemble(
         excluded_detail=detail.reset_index(drop=True),
         phone_links=phone_links,
         written_symbol=written_symbol,
+        order_contacts=None
+        if contacts is None or not len(orders)
+        else latest_contacts(orders, ~dropped, contacts),
     )
 
 

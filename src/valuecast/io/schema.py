@@ -79,6 +79,31 @@ CUSTOMERS_SCHEMA: dict[str, str] = {
     "created_at": "datetime64[us]",
 }
 
+ORDER_CONTACTS_SCHEMA: dict[str, str] = {
+    "order_id": "string",
+    "first_name": "string",
+    "last_name": "string",
+    "phone": "string",
+    "city": "string",
+    "province": "string",
+    "country": "string",
+    "zip": "string",
+}
+"""The contact fields an order carries (its billing address, else its shipping address), kept for
+each customer's latest order: the audience files' names, phones and places where no customers
+export gives them (:func:`valuecast.io._build.latest_contacts`)."""
+
+ADDRESS_FIELDS: tuple[str, ...] = ("city", "province", "country", "zip")
+"""The contact fields of an address, taken together from one address of an order."""
+
+CONTACT_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("first_name", "last_name"),
+    ("phone",),
+    ADDRESS_FIELDS,
+)
+"""The contact fields taken together, each from the customer's latest order that gives it: the
+name, the phone, the address (so that a city and a zip are of one address)."""
+
 SQL_TYPES: dict[str, str] = {
     "string": "VARCHAR",
     "boolean": "BOOLEAN",
@@ -195,6 +220,10 @@ class ImportResult:
     # ``country``, an Arrow table): DuckDB's route leaves them to the store, which normalises
     # only those a customer known by a phone alone may share
     phone_cells: pa.Table | None = None
+    # the contact fields of each customer's latest counted order that carries any
+    # (``ORDER_CONTACTS_SCHEMA``; :func:`valuecast.io._build.latest_contacts`), a frame, or an
+    # Arrow table from DuckDB's route; None when the file carries none
+    order_contacts: pd.DataFrame | pa.Table | None = None
 
     @property
     def order_count(self) -> int:
@@ -214,3 +243,4 @@ class ImportResult:
         """
         for name in ("orders", "order_lines", "customers"):
             setattr(self, name, empty_frame(getattr(self, name).dtypes.to_dict()))
+        self.order_contacts = None

@@ -70,6 +70,11 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   from ``yes``/``no`` of ``Accepts Marketing``, which is consent to e-mail: an order without an
   e-mail (or with a placeholder one) states none (<NA>), so a customer known by a phone alone
   is exported on a customers export's ``Accepts SMS Marketing`` only.
+* ``order_contacts`` (the audience files' names, phones and places where no customers export
+  gives them): ``Billing Name``, else ``Shipping Name`` (split at its first space), the phone as
+  above, and ``Billing City``/``Province``/``Country``/``Zip`` where the billing address gives
+  any, else the shipping address's, of each customer's latest counted order that gives a name,
+  a phone, an address (:func:`valuecast.io._build.order_contacts`).
 * ``order_lines``: one per row of a counted order, ``line_number`` counting from 1 in file order.
 
 An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an error (the first row
@@ -109,7 +114,7 @@ import pandas as pd
 from valuecast.io import _build, csvfile
 from valuecast.io.csvfile import CsvFile, Table, open_csv
 from valuecast.io.phones import PHONE_ID_PREFIX
-from valuecast.io.schema import ImportResult
+from valuecast.io.schema import ADDRESS_FIELDS, ImportResult
 
 __all__ = ["ORDER_COLUMNS", "CUSTOMER_COLUMNS", "read_orders", "read_customers"]
 
@@ -143,6 +148,14 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "shipping_phone": ("Shipping Phone",),
     "billing_country": ("Billing Country",),
     "shipping_country": ("Shipping Country",),
+    "billing_name": ("Billing Name",),
+    "billing_city": ("Billing City",),
+    "billing_province": ("Billing Province", "Billing Province Name"),
+    "billing_zip": ("Billing Zip",),
+    "shipping_name": ("Shipping Name",),
+    "shipping_city": ("Shipping City",),
+    "shipping_province": ("Shipping Province", "Shipping Province Name"),
+    "shipping_zip": ("Shipping Zip",),
 }
 ORDER_REQUIRED = ("name", "email", "financial_status", "created_at", "subtotal")
 
@@ -578,10 +591,9 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
+    phone = first("phone").fillna(first("billing_phone")).fillna(first("shipping_phone"))
     who = _build.identities(
-        first("email"),
-        first("phone").fillna(first("billing_phone")).fillna(first("shipping_phone")),
-        first("billing_country").fillna(first("shipping_country")),
+        first("email"), phone, first("billing_country").fillna(first("shipping_country"))
     )
     accepts_raw = _build.per_distinct(
         _build.group_first(table, codes, n, cols["accepts_marketing"]), lambda t: t.str.lower()
@@ -679,6 +691,12 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         )
         + free_orders_note(int((counted & (np.abs(total) < TAX_INCLUDED_TOLERANCE)).sum())),
         phone_links=who.phone_links,
+        contacts=_build.order_contacts(
+            (first("billing_name"), first("shipping_name")),
+            phone,
+            {key: first(f"billing_{key}") for key in ADDRESS_FIELDS},
+            {key: first(f"shipping_{key}") for key in ADDRESS_FIELDS},
+        ),
     )
 
 

@@ -34,6 +34,9 @@ import duckdb
 from valuecast.io import _build, orders_duckdb, shopify
 from valuecast.io.csvfile import AMBIGUOUS_POINT, CsvFile
 from valuecast.io.schema import (
+    ADDRESS_FIELDS,
+    CONTACT_GROUPS,
+    ORDER_CONTACTS_SCHEMA,
     ORDERS_SCHEMA,
     SQL_TYPES,
     ImportResult,
@@ -43,8 +46,9 @@ __all__ = ["PendingShopify", "pending_shopify"]
 
 _ROWS = "_shopify_rows"
 _GROUPED = "_shopify_orders"
+_CONTACTS_TABLE = "_shopify_contacts"
 _VIEWS = (orders_duckdb.STAGED_LINES, orders_duckdb.STAGED_ORDERS)
-_TABLES = (_GROUPED, _ROWS)
+_TABLES = (_CONTACTS_TABLE, _GROUPED, _ROWS)
 
 _AMOUNTS = ("subtotal", "shipping", "taxes", "total", "duties", "discount_amount", "refunded")
 """Order-level amounts: every row of an order that gives one gives the same."""
@@ -62,7 +66,21 @@ _GROUP_CHECKED = ("name", *_FIRSTS)
 the importer as here, so an order takes the same value wherever that value is usual."""
 _PHONES = ("phone", "billing_phone", "shipping_phone")
 _COUNTRIES = ("billing_country", "shipping_country")
-
+_CONTACTS = (
+    "billing_name", "shipping_name", *_PHONES,
+    *(f"{side}_{key}" for side in ("billing", "shipping") for key in ADDRESS_FIELDS),
+)  # fmt: skip
+"""Texts of the orders' contact fields (:func:`valuecast.io._build.order_contacts`)."""
+_SEPARATOR = "chr(31)"
+"""SQL of the character between the contact texts of a row packed into one (``contact``)."""
+_WHITESPACE = (
+    r"\x00-\x1e\x20\x7f-\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
+    r"\x{3000}\x{feff}"
+)
+_SPACE_AT_AN_END = rf"(^|\x1f)''?[{_WHITESPACE}]|[{_WHITESPACE}](\x1f|$)"
+"""As SQL text (its apostrophe doubled): a packed text (``contact``) of which a text begins (after a spreadsheet's apostrophe) or ends
+with a control character or a space that DuckDB's trim may leave where the importer's trims it:
+its order goes to the importer."""
 _DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?)?"
 """A ``Created at`` as Shopify writes it (``2024-03-05 23:30:00 -0500``), the offset ignored."""
 _WALL_CLOCK = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?"
@@ -186,6 +204,19 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         parse["phone_text"] = f"coalesce({', '.join(f'ltrim({x}, chr(39))' for x in phones)})"
         countries = [cell[key] for key in _COUNTRIES if key in cell]
         parse["country_text"] = f"coalesce({', '.join(countries)})" if countries else "NULL"
+    contacts = [cell[key] for key in _CONTACTS if key in cell]
+    if contacts:  # one text a row, only where the row gives any: most rows give none
+        parse["contact"] = (
+            f"CASE WHEN {' OR '.join(f'{x} IS NOT NULL' for x in contacts)} THEN concat_ws("
+            f"{_SEPARATOR}, {', '.join(f'coalesce({x}, {chr(39) * 2})' for x in contacts)}) END"
+        )
+        # which of a name, a phone, an address the row gives (a bit each, as written)
+        parse["contact_groups"] = " | ".join(
+            f"(CASE WHEN {' OR '.join(f'{cell[key]} IS NOT NULL' for key in group)} "
+            f"THEN {1 << index} ELSE 0 END)::UTINYINT"
+            for index, group in enumerate(_contact_keys(cols).values())
+            if group
+        )
     # a row without a Name is empty or the importer's error (a cell of spaces is empty to it)
     others = [x for x in read if x != cell["name"]]
     bad.append(f"({cell['name']} IS NULL AND ({' OR '.join(f'{x} IS NOT NULL' for x in others)}))")
@@ -229,11 +260,16 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         *(f"arg_min({key}, rowid) FILTER (WHERE {key} IS NOT NULL) AS {key}" for key in firsts),
         "bool_or(cancelled) AS cancelled",
         "bool_or(has_phone) AS has_phone",
+        *(["min(contact) AS contact", "max(contact_groups) AS contact_groups"]
+          if _read_contacts(cols) else []),
         f"{_gift_cards_sold(cols)} AS gift_cards_sold",
         "(" + " AND ".join([
             orders_duckdb.at_most_one("created"),
             *(orders_duckdb.at_most_one(key) for key in amounts),
             *([orders_duckdb.at_most_one("lower(email)")] if "email" in firsts else []),
+            # the importer takes each contact text from the first row giving it: the rows of an
+            # order giving any give the same (Shopify writes them on its first row only)
+            *([orders_duckdb.at_most_one("contact")] if _read_contacts(cols) else []),
         ]) + ") AS same",
     ]  # fmt: skip
 
@@ -545,6 +581,128 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
     )
 
 
+def _read_contacts(cols: dict[str, str | None]) -> list[str]:
+    """The keys of :data:`_CONTACTS` the export has, in the order ``contact`` packs them."""
+    return [key for key in _CONTACTS if cols[key] is not None]
+
+
+def _cleaned(text: str) -> str:
+    """SQL of a text (trimmed by DuckDB, '' for none) as the importer cleans it: a leading
+    apostrophe (a spreadsheet's mark of text) taken off and the rest trimmed, empty as none."""
+    return (
+        f"CASE WHEN starts_with({text}, chr(39)) THEN nullif(trim(substr({text}, 2)), '') "
+        f"ELSE nullif({text}, '') END"
+    )
+
+
+def _contact_sql(cols: dict[str, str | None]) -> dict[str, str]:
+    """SQL of the ``ORDER_CONTACTS_SCHEMA`` fields over an order's contact texts, cleaned as the
+    importer cleans them (``cleaned``, a list in the order of :func:`_read_contacts`), as
+    :func:`valuecast.io._build.order_contacts` fills them."""
+    read = _read_contacts(cols)
+
+    def given(key: str) -> str:
+        return f"cleaned[{read.index(key) + 1}]" if key in read else "NULL::VARCHAR"
+
+    name = f"coalesce({given('billing_name')}, {given('shipping_name')})"
+    billed = " OR ".join(f"{given(f'billing_{key}')} IS NOT NULL" for key in ADDRESS_FIELDS)
+    fields = {
+        # the name split at its first space (valuecast.io._build.split_names)
+        "first_name": f"CASE WHEN contains({name}, ' ') "
+        f"THEN substr({name}, 1, instr({name}, ' ') - 1) ELSE {name} END",
+        "last_name": f"CASE WHEN contains({name}, ' ') "
+        f"THEN nullif(ltrim(substr({name}, instr({name}, ' ') + 1), ' '), '') END",
+        "phone": f"coalesce({', '.join(given(key) for key in _PHONES)})",
+    }
+    for key in ADDRESS_FIELDS:
+        fields[key] = f"CASE WHEN {billed} THEN {given(f'billing_{key}')} "
+        fields[key] += f"ELSE {given(f'shipping_{key}')} END"
+    return fields
+
+
+def _latest_contacts(con: Any, cols: dict[str, str | None]) -> bool:
+    """The temporary table ``_CONTACTS_TABLE``: :func:`valuecast.io._build.latest_contacts` of
+    the counted orders, each customer's latest order giving a name, a phone, an address; False
+    where one of those needs the importer.
+
+    The orders are chosen on their texts as written (not empty), and only the chosen ones are
+    cleaned as the importer cleans them: an order whose texts of a group are all a lone
+    apostrophe (none, to the importer) or one whose text begins or ends with a space DuckDB's
+    trim may leave (:data:`_SPACE_AT_AN_END`), or holds the separator, goes to the importer.
+    Another order is the importer's latest neither, as DuckDB trims no more than it does."""
+    read = _read_contacts(cols)
+    if not read:
+        return True
+    keys = _contact_keys(cols)
+    latest = "{'at': created, 'id': order_number}"
+    picked = [
+        f"arg_max(order_number, {latest}) FILTER (WHERE contact_groups & {1 << index} > 0)"
+        for index, group_keys in enumerate(keys.values())
+        if group_keys
+    ]
+    fields = _contact_sql(cols)
+    names = [name for name in ORDER_CONTACTS_SCHEMA if name != "order_id"]
+    emptied = " OR ".join(
+        f"(contact_groups & {1 << index} > 0 AND "
+        + " AND ".join(f"{name} IS NULL" for name in group) + ")"
+        for index, (group_keys, group) in enumerate(zip(keys.values(), CONTACT_GROUPS, strict=True))
+        if group_keys
+    )  # fmt: skip
+    separators = f"strlen(contact) - strlen(replace(contact, {_SEPARATOR}, ''))"
+    # the orders chosen on their texts as written (an order's id sorts as its number), then
+    # their texts cleaned, all at once
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_CONTACTS_TABLE} AS
+        WITH chosen AS (
+            SELECT DISTINCT unnest([{", ".join(f"g{index}" for index in range(len(picked)))}])
+                AS order_number
+            FROM (SELECT {", ".join(f"{sql} AS g{index}" for index, sql in enumerate(picked))}
+                FROM (SELECT order_number, created, contact_groups,
+                    {_order_columns(cols)["customer_id"]} AS customer_id
+                    FROM {_GROUPED} WHERE reason IS NULL AND contact IS NOT NULL)
+                WHERE customer_id IS NOT NULL GROUP BY customer_id)),
+        cleaned AS (
+            SELECT g.order_number, g.contact, g.contact_groups, list_transform(
+                string_split(g.contact, {_SEPARATOR}), lambda text: {_cleaned("text")}) AS cleaned
+            FROM {_GROUPED} g SEMI JOIN chosen c ON g.order_number = c.order_number
+            WHERE g.order_number IS NOT NULL),
+        fields AS (
+            SELECT CAST(concat('shopify:', order_number) AS VARCHAR) AS order_id, contact,
+                contact_groups,
+                {", ".join(f"CAST({fields[name]} AS VARCHAR) AS {name}" for name in names)}
+            FROM cleaned)
+        SELECT {", ".join(ORDER_CONTACTS_SCHEMA)}, (regexp_matches(contact, '{_SPACE_AT_AN_END}')
+            OR {separators} <> {len(read) - 1} OR {emptied}) AS unusual
+        FROM fields"""
+    )
+    unusual = con.sql(f"SELECT bool_or(unusual) FROM {_CONTACTS_TABLE}").fetchall()[0][0]
+    return not unusual
+
+
+def _contact_keys(cols: dict[str, str | None]) -> dict[str, list[str]]:
+    """The keys of :data:`_CONTACTS` the export has, by the field they give (one per
+    :data:`~valuecast.io.schema.CONTACT_GROUPS`): a name, a phone, an address."""
+    read = _read_contacts(cols)
+    return {name: [key for key in read if _group_of(key) == index]
+            for index, name in enumerate(("name", "phone", "address"))}  # fmt: skip
+
+
+def _group_of(key: str) -> int:
+    """The index in :data:`~valuecast.io.schema.CONTACT_GROUPS` of the field a contact text
+    gives: a name, a phone, an address."""
+    if key.endswith("_name"):
+        return 0
+    return 1 if key in _PHONES else 2
+
+
+def _order_contacts(con: Any) -> Any:
+    """The rows of ``_CONTACTS_TABLE`` (:func:`_latest_contacts`) as an Arrow table, None
+    when no order gives a contact field."""
+    columns = ", ".join(ORDER_CONTACTS_SCHEMA)
+    contacts = con.sql(f"SELECT {columns} FROM {_CONTACTS_TABLE}").to_arrow_table()
+    return contacts if contacts.num_rows else None
+
+
 @dataclass
 class PendingShopify(orders_duckdb.PendingOrders):
     """A Shopify orders export read at ingest: DuckDB stages it on the workspace's connection
@@ -557,7 +715,11 @@ class PendingShopify(orders_duckdb.PendingOrders):
         return shopify.read_orders(self.source)
 
     def _parse(self, con: Any) -> bool:
-        return _load_rows(con, self.source, self.cols) and _group_orders(con, self.cols)
+        return (
+            _load_rows(con, self.source, self.cols)
+            and _group_orders(con, self.cols)
+            and _latest_contacts(con, self.cols)
+        )
 
     def _staged(self, con: Any) -> ImportResult:
         cols = self.cols
@@ -585,4 +747,6 @@ class PendingShopify(orders_duckdb.PendingOrders):
                 f"WHERE {_EMAILED} AND phone_text IS NOT NULL"
             ).to_arrow_table()
             result.phone_cells = cells if cells.num_rows else None
+        if _read_contacts(cols):
+            result.order_contacts = _order_contacts(con)
         return result

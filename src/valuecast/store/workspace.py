@@ -49,7 +49,9 @@ from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_curren
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids
 from valuecast.io.schema import (
+    CONTACT_GROUPS,
     CUSTOMERS_SCHEMA,
+    ORDER_CONTACTS_SCHEMA,
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
     SQL_TYPES,
@@ -330,17 +332,53 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
     database's orders) stores its e-mails with the orders only; a customers export names the
     contact the shop keeps, so it comes first.
 
+    Names, phones and places likewise: a customers export's where it gives them, else those of
+    the customer's latest order that carries any (``order_contacts``: its billing address, else
+    its shipping address, :func:`valuecast.io._build.order_contacts`), so that a shop that gives
+    its orders export alone gets audience files the platforms can match on more than an e-mail.
+    The name (first and last), the phone and the address (city, province, country, zip) are
+    each taken whole from one of the two, so that a city and a zip are of one address.
+
     ``accepts_marketing`` is the consent known today, whatever date an analysis is as of: the
     customers export's where it says, else that of the latest order stating it (the summary's
     rule, over every stored order), so an audience file never uploads a customer who has
     opted out since.
     """
-    return raw.sql(_contacts_query()).to_arrow_table().to_pandas()
+    return raw.sql(_contacts_query(raw)).to_arrow_table().to_pandas()
 
 
-def _contacts_query() -> str:
-    """The SQL text of :func:`contacts_frame`."""
-    fields = ", ".join(f"c.{name}" for name in CONTACT_FIELDS if name != "email")
+def _order_contacts_query(raw: Any) -> str:
+    """SQL of each customer's name, phone and address from the latest of their stored orders
+    giving each (``order_contacts``, read through ``orders``): no rows in a read-only workspace
+    made before ``order_contacts``."""
+    names = [name for group in CONTACT_GROUPS for name in group]
+    if "order_contacts" not in connection_table_names(raw):
+        empty = ", ".join(f"NULL::VARCHAR AS {name}" for name in ["customer_id", *names])
+        return f"SELECT {empty} LIMIT 0"
+    latest = "{'at': coalesce(o.ordered_at, o.order_date), 'id': o.order_id}"
+    picked = []
+    for index, group in enumerate(CONTACT_GROUPS):
+        value = "{" + ", ".join(f"'{name}': k.{name}" for name in group) + "}"
+        gives = " OR ".join(f"k.{name} IS NOT NULL" for name in group)
+        picked.append(f"arg_max({value}, {latest}) FILTER (WHERE {gives}) AS g{index}")
+    unpacked = ", ".join(
+        f"g{index}.{name} AS {name}" for index, group in enumerate(CONTACT_GROUPS) for name in group
+    )
+    return f"""SELECT customer_id, {unpacked} FROM (
+        SELECT o.customer_id, {", ".join(picked)}
+        FROM order_contacts k JOIN orders o ON o.order_id = k.order_id
+        WHERE o.customer_id IS NOT NULL GROUP BY o.customer_id)"""
+
+
+def _contacts_query(raw: Any) -> str:
+    """The SQL text of :func:`contacts_frame` on the workspace of DuckDB connection ``raw``."""
+    # a customers export's name, phone, address where it gives any of it, else the orders'
+    taken = {}
+    for group in CONTACT_GROUPS:
+        given = " OR ".join(f"nullif(trim(c.{name}), '') IS NOT NULL" for name in group)
+        for name in group:
+            taken[name] = f"CASE WHEN {given} THEN c.{name} ELSE a.{name} END AS {name}"
+    fields = ", ".join(taken.get(name, f"c.{name}") for name in CONTACT_FIELDS if name != "email")
     latest = "{'at': coalesce(ordered_at, order_date), 'id': order_id}"
     return f"""WITH latest AS (
         SELECT customer_id,
@@ -354,12 +392,14 @@ def _contacts_query() -> str:
     ordered AS (
         SELECT customer_id, CASE WHEN lower(email) <> lower(customer_id) THEN email END AS email,
         accepts_marketing FROM latest
-        WHERE lower(email) <> lower(customer_id) OR accepts_marketing IS NOT NULL)
-    SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
+        WHERE lower(email) <> lower(customer_id) OR accepts_marketing IS NOT NULL),
+    addressed AS ({_order_contacts_query(raw)})
+    SELECT coalesce(c.customer_id, o.customer_id, a.customer_id) AS customer_id,
         coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields},
         coalesce(c.accepts_marketing, o.accepts_marketing) AS accepts_marketing
     FROM (SELECT * FROM customers WHERE customer_id IS NOT NULL) c
-    FULL JOIN ordered o ON c.customer_id = o.customer_id"""
+    FULL JOIN ordered o ON c.customer_id = o.customer_id
+    FULL JOIN addressed a ON a.customer_id = coalesce(c.customer_id, o.customer_id)"""
 
 
 def shared_addresses_frame(raw: Any) -> pd.DataFrame:
@@ -384,7 +424,7 @@ def shared_addresses_frame(raw: Any) -> pd.DataFrame:
         )  # fmt: skip
     return (
         raw.sql(
-            f"""WITH contacts AS ({_contacts_query()}),
+            f"""WITH contacts AS ({_contacts_query(raw)}),
             keyed AS (
                 SELECT customer_id, accepts_marketing, lower(trim(nfc_normalize(coalesce(
                     nullif(trim(email), ''),
@@ -672,6 +712,14 @@ class Workspace(_TableReaders):
             "CREATE TABLE IF NOT EXISTS phone_links (phone_id VARCHAR, customer_id VARCHAR, "
             "ingest_id BIGINT)",
         )
+        # each customer's latest order's contact fields (valuecast.io._build.latest_contacts),
+        # read through the orders they belong to (contacts_frame)
+        _sql(
+            raw,
+            "CREATE TABLE IF NOT EXISTS order_contacts "
+            f"({_column_definitions('order_contacts', ORDER_CONTACTS_SCHEMA, zstd)}, "
+            "ingest_id BIGINT)",
+        )
         # phones orders carried beside their customer as written, which DuckDB's route leaves
         # unnormalised: normalised (into phone_links) when a customer known by phone may share one
         _sql(
@@ -816,6 +864,7 @@ class Workspace(_TableReaders):
                 *linked_by_phone, renumbered = _link_phones(raw, results, ingest_id, direct)
                 linked_by_email = _link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
+                _store_order_contacts(raw, results, ingest_id)
                 counted_again = _counted_again(raw)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, excluded, ingest_id)
                 currencies = _sql(
@@ -1773,6 +1822,45 @@ def _stored_and_staged(stored: int, staged: int) -> str:
     if staged:
         parts.append(f"{staged:,} in these files")
     return ", ".join(parts)
+
+
+def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
+    """Keep the files' order contacts (:attr:`~valuecast.io.schema.ImportResult.order_contacts`),
+    a later file's (and this ingest's) replacing those stored for the same order.
+
+    Rows of orders no longer stored, or no longer a customer's latest, stay: the contacts are
+    read through the stored orders, the latest of each customer's (:func:`contacts_frame`)."""
+    columns = _column_list(ORDER_CONTACTS_SCHEMA)
+    for result in results:
+        contacts = result.order_contacts
+        if contacts is None or not len(contacts):
+            continue
+        # read through a relation, not registered (see _store_phone_cells)
+        relation = (
+            raw.from_arrow(contacts) if isinstance(contacts, pa.Table) else raw.from_df(contacts)
+        )
+        _sql(
+            raw,
+            "CREATE OR REPLACE TEMP TABLE _order_contacts_staged "
+            f"({_column_definitions('_order_contacts_staged', ORDER_CONTACTS_SCHEMA, False)})",
+        )
+        try:
+            relation.query(
+                "_order_contacts_in",
+                f"SELECT {_cast_list(ORDER_CONTACTS_SCHEMA)} FROM _order_contacts_in",
+            ).insert_into("_order_contacts_staged")
+            _sql(
+                raw,
+                "DELETE FROM order_contacts WHERE order_id IN "
+                "(SELECT order_id FROM _order_contacts_staged)",
+            )
+            _sql(
+                raw,
+                f"INSERT INTO order_contacts SELECT {columns}, {int(ingest_id)} "
+                "FROM _order_contacts_staged",
+            )
+        finally:
+            _sql(raw, "DROP TABLE IF EXISTS _order_contacts_staged")
 
 
 def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:

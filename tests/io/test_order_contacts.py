@@ -1,0 +1,164 @@
+"""The audience files' names, phones and places from an orders export alone: each customer's
+latest order's billing address (else its shipping address), a customers export winning where it
+gives them."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.datasets.demo_shop import generate_demo_shop
+from valuecast.io import read_exports, shopify
+from valuecast.store import Workspace
+
+runner = CliRunner()
+
+
+def _contacts(path, *results) -> pd.DataFrame:
+    """The workspace's contacts after ingesting each of ``results`` in turn (``None`` as
+    missing)."""
+    with Workspace(path) as ws:
+        for result in results:
+            ws.ingest(result)
+        contacts = ws.contacts().set_index("customer_id").astype(object)
+    return contacts.where(contacts.notna(), None)
+
+
+def _orders(exports, *orders: tuple) -> list[dict]:
+    rows = []
+    for name, email, created, fields in orders:
+        rows.extend(exports.shopify_order(name, email, created, **fields))
+    return rows
+
+
+ANN_OLD = {
+    "Billing_Name": "Ann Lee", "Billing_City": "Boston", "Billing_Province": "MA",
+    "Billing_Country": "US", "Billing_Zip": "02134", "Billing_Phone": "'+1 617-555-0101",
+}  # fmt: skip
+ANN_NEW = {  # moved; no phone given this time, the billing address left empty
+    "Billing_Name": "", "Billing_Zip": "", "Shipping_Name": "Ann Lee-Park",
+    "Shipping_City": "Seattle", "Shipping_Province": "WA", "Shipping_Country": "US",
+    "Shipping_Zip": "98101",
+}  # fmt: skip
+
+
+def test_each_customer_gets_the_contact_fields_of_their_latest_order(exports, write, tmp_path):
+    rows = _orders(
+        exports,
+        ("#1001", "ann@example.com", "2024-01-05 10:00:00 -0500", ANN_OLD),
+        ("#1002", "ann@example.com", "2024-06-05 10:00:00 -0500", ANN_NEW),
+        # a later order cancelled: it gives nothing
+        ("#1003", "ann@example.com", "2024-07-05 10:00:00 -0500",
+         {"Billing_Name": "Wrong Person", "Billing_City": "Nowhere", "Cancelled_at": "2024-07-06"}),
+        ("#1004", "bo@example.com", "2024-02-01 10:00:00 +0100",
+         {"Billing_Name": "Bo", "Billing_Country": "SE", "Billing_Zip": "'114 55"}),
+        ("#1005", None, "2024-02-02 10:00:00 -0500", {"Billing_Name": "A Guest"}),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    contacts = _contacts(tmp_path / "w.duckdb", [result])
+    assert sorted(contacts.index) == ["ann@example.com", "bo@example.com"]  # no guest
+    ann = contacts.loc["ann@example.com"]
+    # the name and the address of the latest order giving them, whole; the phone of the
+    # latest order giving one
+    assert (ann["first_name"], ann["last_name"]) == ("Ann", "Lee-Park")
+    assert (ann["city"], ann["province"], ann["country"], ann["zip"]) == (
+        "Seattle", "WA", "US", "98101"
+    )  # fmt: skip
+    assert ann["phone"] == "+1 617-555-0101"
+    bo = contacts.loc["bo@example.com"]
+    assert (bo["first_name"], bo["last_name"], bo["city"], bo["country"], bo["zip"]) == (
+        "Bo", None, None, "SE", "114 55"
+    )  # fmt: skip
+
+
+def test_a_customers_export_wins_where_it_gives_a_field(exports, write, tmp_path):
+    orders = write(
+        "orders_export.csv",
+        exports.SHOPIFY_ORDERS_HEADER,
+        _orders(exports, ("#1001", "ann@example.com", "2024-01-05 10:00:00 -0500", ANN_OLD)),
+    )
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[1]
+    customers = write(
+        "customers_export.csv",
+        header,
+        [{"First Name": "Annie", "Last Name": "Lee", "Email": "ann@example.com",
+          "Accepts Email Marketing": "yes"}],
+    )  # fmt: skip
+    contacts = _contacts(tmp_path / "w.duckdb", read_exports([str(orders), str(customers)]))
+    ann = contacts.loc["ann@example.com"]
+    assert (ann["first_name"], ann["last_name"]) == ("Annie", "Lee")  # the customers export's
+    assert (ann["city"], ann["zip"], ann["phone"]) == ("Boston", "02134", "+1 617-555-0101")
+    assert ann["accepts_marketing"] is True
+
+
+def test_a_later_ingest_gives_the_newer_address_and_an_older_export_keeps_it(
+    exports, write, tmp_path
+):
+    old = write(
+        "old.csv",
+        exports.SHOPIFY_ORDERS_HEADER,
+        _orders(exports, ("#1001", "ann@example.com", "2024-01-05 10:00:00 -0500", ANN_OLD)),
+    )
+    new = write(
+        "new.csv",
+        exports.SHOPIFY_ORDERS_HEADER,
+        _orders(exports, ("#1002", "ann@example.com", "2024-06-05 10:00:00 -0500", ANN_NEW)),
+    )
+    path = tmp_path / "w.duckdb"
+    contacts = _contacts(path, read_exports([str(old)]), read_exports([str(new)]))
+    assert contacts.loc["ann@example.com", "city"] == "Seattle"
+    contacts = _contacts(path, read_exports([str(old)]))  # the older export again
+    assert contacts.loc["ann@example.com", ["city", "phone"]].tolist() == [
+        "Seattle", "+1 617-555-0101"
+    ]  # fmt: skip
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_meta_and_google_files_of_an_orders_export_alone_carry_hashed_names_and_places(
+    tmp_path,
+):
+    """The demo shop gives its orders export only: its audience files match on more than the
+    e-mail, normalised as each platform asks."""
+    orders = tmp_path / "orders_export.csv"
+    generate_demo_shop(orders, customers=120, seed=5)
+    workspace = tmp_path / "w.duckdb"
+    result = runner.invoke(app, ["ingest", str(orders), "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(orders, dtype=str, keep_default_na=False)
+    first_rows = frame[(frame["Email"] != "") & (frame["Billing Name"] != "")]
+    files = {}
+    for to in ("meta", "google"):
+        out = tmp_path / f"{to}.csv"
+        result = runner.invoke(
+            app,
+            ["export", "--to", to, "--where", "historic_number_of_orders >= 1",
+             "--include-non-consenting",
+             "-w", str(workspace), "-o", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        with out.open(newline="", encoding="utf-8") as handle:
+            files[to] = list(csv.DictReader(handle))
+    meta = {row["email"]: row for row in files["meta"]}
+    assert len(meta) > 50 and all(row["fn"] and row["ct"] and row["zip"] for row in meta.values())
+    # one customer, by the latest of their orders in the file
+    latest = first_rows.assign(
+        at=pd.to_datetime(first_rows["Created at"].str[:19]),
+        key=first_rows["Email"].str.strip().str.lower(),
+    ).sort_values("at")
+    row = latest[latest["key"].map(_sha).isin(meta)].iloc[-1]
+    hashed = meta[_sha(row["key"])]
+    given, _, family = row["Billing Name"].partition(" ")
+    assert hashed["fn"] == _sha(given.lower()) and hashed["ln"] == _sha(family.lower())
+    assert hashed["ct"] == _sha("".join(c for c in row["Billing City"].lower() if c.isalpha()))
+    assert hashed["zip"] == _sha(row["Billing Zip"].strip("'")[:5])
+    assert hashed["country"] == _sha("us")
+    google = {row["Email"]: row for row in files["google"]}
+    assert google[_sha(row["key"])]["Zip"] == row["Billing Zip"].strip("'")[:5]
+    assert google[_sha(row["key"])]["Country"] == "US"

@@ -162,3 +162,31 @@ def test_meta_and_google_files_of_an_orders_export_alone_carry_hashed_names_and_
     google = {row["Email"]: row for row in files["google"]}
     assert google[_sha(row["key"])]["Zip"] == row["Billing Zip"].strip("'")[:5]
     assert google[_sha(row["key"])]["Country"] == "US"
+
+
+def test_a_woocommerce_export_gives_its_billing_names_phones_and_places(exports, write, tmp_path):
+    from valuecast.io import woocommerce
+
+    def row(order_id: int, email: str, date: str, **fields) -> dict:
+        return {
+            "order_id": order_id, "order_number": order_id, "order_date": date,
+            "status": "wc-completed", "order_total": "20.00", "order_currency": "EUR",
+            "customer_email": email, "billing_email": email, **fields,
+        }  # fmt: skip
+
+    rows = [
+        row(1, "eva@example.com", "2024-01-05 10:00:00", billing_first_name="Eva",
+            billing_last_name="de Vries", billing_phone="'+31 6 12345678", billing_city="Utrecht",
+            billing_postcode="3511 AB", billing_country="NL"),
+        # the latest: a gift sent elsewhere, billed without an address
+        row(2, "eva@example.com", "2024-05-05 10:00:00", shipping_first_name="Eva",
+            shipping_last_name="Jansen", shipping_city="Delft", shipping_state="ZH",
+            shipping_postcode="2611 AB", shipping_country="NL"),
+    ]  # fmt: skip
+    path = write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows)
+    contacts = _contacts(tmp_path / "w.duckdb", [woocommerce.read_orders(path)])
+    eva = contacts.loc["eva@example.com"]
+    assert [eva[key] for key in ("first_name", "last_name", "phone", "city", "province", "zip",
+                                 "country")] == [
+        "Eva", "Jansen", "+31 6 12345678", "Delft", "ZH", "2611 AB", "NL"
+    ]  # fmt: skip

@@ -913,25 +913,19 @@ def order_contacts(
     billing: Mapping[str, pd.Series],
     shipping: Mapping[str, pd.Series],
 ) -> pd.DataFrame:
-    """Per order, the contact fields of ``ORDER_CONTACTS_SCHEMA`` but ``order_id``: the name of
-    the billing address, else of the shipping address (``names``), split by :func:`split_names`;
-    ``phone`` as given; and the billing address's :data:`ADDRESS_FIELDS` where it gives any, else
-    the shipping address's, so that a city, a zip and a country are of one address.  ``billing``
-    and ``shipping`` map the address fields to per-order texts (missing keys: none)."""
+    """Per order, the contact fields of ``ORDER_CONTACTS_SCHEMA`` but ``order_id``: the first
+    and last ``names`` (:func:`full_names` or :func:`given_names`); ``phone`` as given; and the
+    billing address's :data:`ADDRESS_FIELDS` where it gives any, else the shipping address's,
+    so that a city, a zip and a country are of one address.  ``billing`` and ``shipping`` map
+    the address fields to per-order texts (missing keys: none)."""
     n = len(phone)
 
     def field(address: Mapping[str, pd.Series], key: str) -> pd.Series:
-        values = address.get(key)
-        if values is None:
-            return pd.Series(pd.NA, index=range(n), dtype="string")
-        return values.astype("string").reset_index(drop=True)
+        return _text_or_none(address.get(key), n)
 
-    first_name, last_name = split_names(
-        names[0].reset_index(drop=True).fillna(names[1].reset_index(drop=True))
-    )
     frame = pd.DataFrame(
-        {"first_name": first_name, "last_name": last_name,
-         "phone": phone.astype("string").reset_index(drop=True)}
+        {"first_name": _text_or_none(names[0], n), "last_name": _text_or_none(names[1], n),
+         "phone": _text_or_none(phone, n)}
     )  # fmt: skip
     billed = np.zeros(n, dtype=bool)
     for key in ADDRESS_FIELDS:
@@ -939,6 +933,32 @@ def order_contacts(
     for key in ADDRESS_FIELDS:
         frame[key] = field(billing, key).where(billed, field(shipping, key))
     return frame
+
+
+def _text_or_none(values: pd.Series | None, n: int) -> pd.Series:
+    """``values`` as text on a fresh index, or ``n`` missing texts."""
+    if values is None:
+        return pd.Series(pd.NA, index=range(n), dtype="string")
+    return values.astype("string").reset_index(drop=True)
+
+
+def full_names(billing: pd.Series, shipping: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The first and last names of orders whose addresses write a name whole (Shopify's
+    ``Billing Name``): the billing address's, else the shipping address's, split by
+    :func:`split_names`."""
+    return split_names(billing.reset_index(drop=True).fillna(shipping.reset_index(drop=True)))
+
+
+def given_names(
+    billing: tuple[pd.Series, pd.Series], shipping: tuple[pd.Series, pd.Series]
+) -> tuple[pd.Series, pd.Series]:
+    """The first and last names of orders whose addresses write them apart (WooCommerce's
+    ``billing_first_name``, ``billing_last_name``): both of the billing address where it gives
+    either, else both of the shipping address's, so that a name is one person's."""
+    first, last = (part.astype("string").reset_index(drop=True) for part in billing)
+    billed = (first.notna() | last.notna()).to_numpy(bool)
+    other_first, other_last = (part.astype("string").reset_index(drop=True) for part in shipping)
+    return first.where(billed, other_first), last.where(billed, other_last)
 
 
 def latest_contacts(

@@ -692,7 +692,7 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         + free_orders_note(int((counted & (np.abs(total) < TAX_INCLUDED_TOLERANCE)).sum())),
         phone_links=who.phone_links,
         contacts=_build.order_contacts(
-            (first("billing_name"), first("shipping_name")),
+            _build.full_names(first("billing_name"), first("shipping_name")),
             phone,
             {key: first(f"billing_{key}") for key in ADDRESS_FIELDS},
             {key: first(f"shipping_{key}") for key in ADDRESS_FIELDS},

@@ -66,6 +66,11 @@ Rules
   (national numbers get the calling code of ``billing_country``; :mod:`valuecast.io.phones`,
   and :func:`valuecast.io._build.identities` for an email and a phone on one order); neither
   -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
+* ``order_contacts`` (the audience files' names, phones and places where no customers export
+  gives them): ``billing_first_name`` and ``billing_last_name`` (else the shipping ones),
+  ``billing_phone`` (else ``shipping_phone``), and ``billing_city``/``state``/``country``/
+  ``postcode`` where the billing address gives any (else the shipping address's), of each
+  customer's latest counted order that gives a name, a phone, an address.
 * ``ordered_at`` = ``order_date`` as written (the store's local time), ISO or the day/month
   forms described in :mod:`valuecast.io.csvfile`, or as WordPress's date and time settings
   write it (``March 5, 2024 11:30 pm``, ``5. März 2024``, ``2024-03-05 11:30 pm``): a month by
@@ -101,7 +106,7 @@ from valuecast.io.csvfile import (
     normalise_name,
     open_csv,
 )
-from valuecast.io.schema import ImportResult, InputError
+from valuecast.io.schema import ADDRESS_FIELDS, ImportResult, InputError
 
 __all__ = ["ORDER_COLUMNS", "EXCLUDED_STATUSES", "read_orders", "read_orders_frame"]
 
@@ -143,6 +148,18 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "billing_email": ("billing_email", "Billing Email", "Email (Billing)"),
     "billing_phone": ("billing_phone", "Billing Phone", "Phone (Billing)"),
     "billing_country": ("billing_country", "Billing Country", "Country Code (Billing)"),
+    "billing_first_name": ("billing_first_name", "Billing First Name", "First Name (Billing)"),
+    "billing_last_name": ("billing_last_name", "Billing Last Name", "Last Name (Billing)"),
+    "billing_city": ("billing_city", "Billing City", "City (Billing)"),
+    "billing_province": ("billing_state", "Billing State", "State Code (Billing)"),
+    "billing_zip": ("billing_postcode", "Billing Postcode", "Postcode (Billing)"),
+    "shipping_first_name": ("shipping_first_name", "Shipping First Name", "First Name (Shipping)"),
+    "shipping_last_name": ("shipping_last_name", "Shipping Last Name", "Last Name (Shipping)"),
+    "shipping_phone": ("shipping_phone", "Shipping Phone", "Phone (Shipping)"),
+    "shipping_city": ("shipping_city", "Shipping City", "City (Shipping)"),
+    "shipping_province": ("shipping_state", "Shipping State", "State Code (Shipping)"),
+    "shipping_country": ("shipping_country", "Shipping Country", "Country Code (Shipping)"),
+    "shipping_zip": ("shipping_postcode", "Shipping Postcode", "Postcode (Shipping)"),
     "coupon_items": ("coupon_items",),
     "coupons": ("coupons", "coupon_code", "Coupon Code"),
     "created_via": ("created_via",),
@@ -368,6 +385,15 @@ def _orders(
     )
     who = _build.identities(accounts.email, first("billing_phone"), first("billing_country"))
     who = _build.with_written_emails(who, email_cells, accounts)
+    contacts = _build.order_contacts(
+        _build.given_names(
+            (first("billing_first_name"), first("billing_last_name")),
+            (first("shipping_first_name"), first("shipping_last_name")),
+        ),
+        first("billing_phone").fillna(first("shipping_phone")),
+        {key: first(f"billing_{key}") for key in ADDRESS_FIELDS},
+        {key: first(f"shipping_{key}") for key in ADDRESS_FIELDS},
+    )
     code = first("coupon_items").str.extract(r"code:\s*([^|;]*)", expand=False).str.strip()
     plain = first("coupons").str.split(",").str[0].str.strip()
     code = code.where(code.fillna("") != "", plain).mask(lambda s: s == "", pd.NA)
@@ -446,6 +472,7 @@ def _orders(
         + table_notes,
         phone_links=who.phone_links,
         written_symbol=symbol if currency.isna().all() else None,
+        contacts=contacts,
     )
 
 

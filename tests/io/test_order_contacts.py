@@ -190,3 +190,46 @@ def test_a_woocommerce_export_gives_its_billing_names_phones_and_places(exports,
                                  "country")] == [
         "Eva", "Jansen", "+31 6 12345678", "Delft", "ZH", "2611 AB", "NL"
     ]  # fmt: skip
+
+
+def test_a_magento_sales_order_export_gives_its_names_and_a_joined_billing_address(
+    exports, write, tmp_path
+):
+    """``sales_order`` names the customer of each order; a query joining the billing address
+    (``billing_telephone``, ``billing_city`` ...) gives the phone and the place too."""
+    from valuecast.io import magento
+
+    header = [*exports.MAGENTO_ORDER_HEADER, "billing_telephone", "billing_city",
+              "billing_region_code", "billing_postcode", "billing_country_id"]  # fmt: skip
+    base = {"state": "complete", "base_subtotal": "50.0000", "base_grand_total": "55.0000",
+            "base_currency_code": "USD", "customer_email": "kim@example.com"}  # fmt: skip
+    rows = [
+        {**base, "entity_id": 1, "increment_id": "000000001", "created_at": "2024-01-05 10:00:00",
+         "customer_firstname": "Kim", "customer_lastname": "Old", "billing_city": "Austin"},
+        {**base, "entity_id": 2, "increment_id": "000000002", "created_at": "2024-04-05 10:00:00",
+         "customer_firstname": "Kim", "customer_lastname": "Park",
+         "billing_telephone": "512-555-0199", "billing_city": "Dallas",
+         "billing_region_code": "TX", "billing_postcode": "75201", "billing_country_id": "US"},
+    ]  # fmt: skip
+    result = magento.read_sales_order(write("sales_order.csv", header, rows))
+    kim = _contacts(tmp_path / "w.duckdb", [result]).loc["kim@example.com"]
+    assert [kim[key] for key in ("first_name", "last_name", "phone", "city", "province", "zip",
+                                 "country")] == [
+        "Kim", "Park", "512-555-0199", "Dallas", "TX", "75201", "US"
+    ]  # fmt: skip
+
+
+def test_a_magento_order_grid_gives_its_bill_to_names(exports, write, tmp_path):
+    from valuecast.io import magento
+
+    def row(number: str, date: str, bill_to: str, ship_to: str) -> dict:
+        return {
+            "ID": number, "Purchase Date": date, "Status": "Complete", "Subtotal": "$20.00",
+            "Customer Email": "lou@example.com", "Bill-to Name": bill_to, "Ship-to Name": ship_to,
+        }  # fmt: skip
+
+    rows = [row("000000001", "Jan 5, 2024 10:15:03 AM", "Lou Reed", "Lou Reed"),
+            row("000000002", "Mar 5, 2024 10:15:03 AM", "", "Lou Van Zandt")]  # fmt: skip
+    result = magento.read_order_grid(write("grid.csv", exports.MAGENTO_GRID_HEADER, rows))
+    lou = _contacts(tmp_path / "w.duckdb", [result]).loc["lou@example.com"]
+    assert (lou["first_name"], lou["last_name"], lou["city"]) == ("Lou", "Van Zandt", None)

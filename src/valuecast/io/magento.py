@@ -54,6 +54,11 @@ Rules
   a dump joined with the billing address (``billing_telephone`` or ``telephone``, and
   ``billing_country_id``) makes an order without email the customer of its phone, as in
   :mod:`valuecast.io.phones`.
+* ``order_contacts`` (the audience files' names, phones and places where no customers export
+  gives them): ``customer_firstname`` and ``customer_lastname`` (``billing_firstname`` and
+  ``billing_lastname`` where a query joined the billing address), the phone as above, and
+  ``billing_city``, ``billing_region_code``, ``billing_postcode``, ``billing_country_id``
+  where joined, of each customer's latest counted order giving them.
 * Exclusions: state ``canceled`` -> ``"cancelled"``; state ``closed`` (Magento closes an order when
   it is refunded in full by credit memos) -> ``"refunded"``; ``base_subtotal`` below zero ->
   ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
@@ -118,7 +123,9 @@ column set: turn them on under Columns before exporting).
   ``store_name`` holds them); ``accepts_marketing`` is unknown.
 * The customer is ``Customer Email`` as above; the grid has no telephone, but a ``Billing Phone``
   / ``Telephone`` column added by an extension makes an order without email the customer of its
-  phone.
+  phone. ``Bill-to Name`` (else ``Ship-to Name``), split at its first space, and that phone are
+  the customer's name and phone for the audience files; the grid's addresses, one cell each,
+  are not split into city and zip.
 
 ``--format magento`` reads either export: a header with ``increment_id`` is ``sales_order``, the
 grid's is the grid.
@@ -153,7 +160,7 @@ from valuecast.io.csvfile import (
     english_month_names,
     open_csv,
 )
-from valuecast.io.schema import ImportResult, InputError
+from valuecast.io.schema import ADDRESS_FIELDS, ImportResult, InputError
 
 __all__ = [
     "ORDER_COLUMNS",
@@ -195,6 +202,12 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     # not in sales_order (the telephone is in sales_order_address): read when a query joined it
     "phone": ("billing_telephone", "telephone", "customer_telephone"),
     "country": ("billing_country_id", "country_id"),
+    # the name the order was placed under; the billing address's where a query joined it
+    "first_name": ("billing_firstname", "customer_firstname"),
+    "last_name": ("billing_lastname", "customer_lastname"),
+    "city": ("billing_city", "city"),
+    "province": ("billing_region_code", "billing_region", "region"),
+    "zip": ("billing_postcode", "postcode"),
 }
 ORDER_REQUIRED = ("increment_id", "state", "customer_email", "created_at", "base_subtotal")
 
@@ -209,6 +222,8 @@ GRID_COLUMNS: dict[str, tuple[str, ...]] = {
     "total_refunded": ("Total Refunded",),
     "purchase_point": ("Purchase Point",),
     "phone": ("Billing Phone", "Telephone", "Phone"),
+    "bill_to_name": ("Bill-to Name",),
+    "ship_to_name": ("Ship-to Name",),
 }
 GRID_REQUIRED = ("id", "purchase_date", "status", "customer_email", "subtotal")
 # the grid's date as the admin shows it, after commas are dropped and spaces made single
@@ -400,6 +415,12 @@ def _orders(
             picked[key] = picked[key] * factor
         picked["currency"] = _global_codes(table, cols).iloc[keep].reset_index(drop=True)
     orders = _build.orders_frame("magento", picked, len(keep))
+    contacts = _build.order_contacts(
+        (_texts_at(table, cols["first_name"], keep), _texts_at(table, cols["last_name"], keep)),
+        _texts_at(table, cols["phone"], keep),
+        {key: _texts_at(table, cols[key], keep) for key in ADDRESS_FIELDS},
+        {},
+    )
     state = state.iloc[keep].reset_index(drop=True)
     reason = _build.reasons(
         len(keep),
@@ -423,6 +444,7 @@ def _orders(
         + _utc_note(table, cols["created_at"], time_zone)
         + currency_notes,
         phone_links=who.phone_links,
+        contacts=contacts,
     )
     entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
     entities = pd.DataFrame(
@@ -759,7 +781,22 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         notes=notes,
         phone_links=who.phone_links,
         written_symbol=symbol,
+        # the grid writes names whole and each address in one cell, which is not split
+        contacts=_build.order_contacts(
+            _build.full_names(
+                _texts_at(table, cols["bill_to_name"], keep),
+                _texts_at(table, cols["ship_to_name"], keep),
+            ),
+            _texts_at(table, cols["phone"], keep),
+            {},
+            {},
+        ),
     )
+
+
+def _texts_at(table: Table, column: str | None, keep: np.ndarray) -> pd.Series:
+    """The cleaned texts of ``column`` of the kept rows (none where not read)."""
+    return table.text_series(column).iloc[keep].reset_index(drop=True)
 
 
 def _no_status_note(written: pd.Series) -> list[str]:

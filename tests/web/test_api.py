@@ -13,7 +13,6 @@ from valuecast.analysis.compare import SNAPSHOT_GROUPS
 from valuecast.io import read_exports
 from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
 from valuecast.outputs.audiences import (
-    CONTACT_FIELDS,
     FORMATS,
     SEGMENTS,
     build_audience,
@@ -36,7 +35,8 @@ def stored(web_shop):
     with Workspace(web_shop.workspace, read_only=True) as ws:
         infos = list_snapshots(ws)
         latest = infos[-1].snapshot_id
-        contacts = ws.customers().select("customer_id", *CONTACT_FIELDS).to_pandas()
+        # as `valuecast export` reads them: a customers export's, else the orders' addresses
+        contacts = ws.contacts()
         orders = ws.orders().to_pandas()
         return {
             "infos": infos,

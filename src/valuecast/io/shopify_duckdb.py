@@ -26,10 +26,12 @@ certain to equal the importer's, and any of these makes :meth:`PendingShopify.lo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from valuecast.io import _build, orders_duckdb, shopify
 from valuecast.io.csvfile import AMBIGUOUS_POINT, CsvFile
@@ -46,9 +48,8 @@ __all__ = ["PendingShopify", "pending_shopify"]
 
 _ROWS = "_shopify_rows"
 _GROUPED = "_shopify_orders"
-_CONTACTS_TABLE = "_shopify_contacts"
 _VIEWS = (orders_duckdb.STAGED_LINES, orders_duckdb.STAGED_ORDERS)
-_TABLES = (_CONTACTS_TABLE, _GROUPED, _ROWS)
+_TABLES = (_GROUPED, _ROWS)
 
 _AMOUNTS = ("subtotal", "shipping", "taxes", "total", "duties", "discount_amount", "refunded")
 """Order-level amounts: every row of an order that gives one gives the same."""
@@ -620,10 +621,10 @@ def _contact_sql(cols: dict[str, str | None]) -> dict[str, str]:
     return fields
 
 
-def _latest_contacts(con: Any, cols: dict[str, str | None]) -> bool:
-    """The temporary table ``_CONTACTS_TABLE``: :func:`valuecast.io._build.latest_contacts` of
-    the counted orders, each customer's latest order giving a name, a phone, an address; False
-    where one of those needs the importer.
+def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Table | None]:
+    """Whether DuckDB may take the orders' contacts, and :func:`valuecast.io._build.latest_contacts`
+    of the counted orders (an Arrow table, None where no order gives any): each customer's latest
+    order giving a name, a phone, an address.
 
     The orders are chosen on their texts as written (not empty), and only the chosen ones are
     cleaned as the importer cleans them: an order whose texts of a group are all a lone
@@ -632,7 +633,7 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> bool:
     Another order is the importer's latest neither, as DuckDB trims no more than it does."""
     read = _read_contacts(cols)
     if not read:
-        return True
+        return True, None
     keys = _contact_keys(cols)
     latest = "{'at': created, 'id': order_number}"
     picked = [
@@ -651,9 +652,8 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> bool:
     separators = f"strlen(contact) - strlen(replace(contact, {_SEPARATOR}, ''))"
     # the orders chosen on their texts as written (an order's id sorts as its number), then
     # their texts cleaned, all at once
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {_CONTACTS_TABLE} AS
-        WITH chosen AS (
+    found = con.sql(
+        f"""WITH chosen AS (
             SELECT DISTINCT unnest([{", ".join(f"g{index}" for index in range(len(picked)))}])
                 AS order_number
             FROM (SELECT {", ".join(f"{sql} AS g{index}" for index, sql in enumerate(picked))}
@@ -674,9 +674,11 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> bool:
         SELECT {", ".join(ORDER_CONTACTS_SCHEMA)}, (regexp_matches(contact, '{_SPACE_AT_AN_END}')
             OR {separators} <> {len(read) - 1} OR {emptied}) AS unusual
         FROM fields"""
-    )
-    unusual = con.sql(f"SELECT bool_or(unusual) FROM {_CONTACTS_TABLE}").fetchall()[0][0]
-    return not unusual
+    ).to_arrow_table()
+    if pc.any(found.column("unusual")).as_py():
+        return False, None
+    contacts = found.drop_columns(["unusual"])
+    return True, contacts if contacts.num_rows else None
 
 
 def _contact_keys(cols: dict[str, str | None]) -> dict[str, list[str]]:
@@ -695,14 +697,6 @@ def _group_of(key: str) -> int:
     return 1 if key in _PHONES else 2
 
 
-def _order_contacts(con: Any) -> Any:
-    """The rows of ``_CONTACTS_TABLE`` (:func:`_latest_contacts`) as an Arrow table, None
-    when no order gives a contact field."""
-    columns = ", ".join(ORDER_CONTACTS_SCHEMA)
-    contacts = con.sql(f"SELECT {columns} FROM {_CONTACTS_TABLE}").to_arrow_table()
-    return contacts if contacts.num_rows else None
-
-
 @dataclass
 class PendingShopify(orders_duckdb.PendingOrders):
     """A Shopify orders export read at ingest: DuckDB stages it on the workspace's connection
@@ -710,16 +704,17 @@ class PendingShopify(orders_duckdb.PendingOrders):
     (:meth:`read`)."""
 
     _LEFT = (_VIEWS, _TABLES)
+    _contacts: pa.Table | None = field(default=None, init=False, repr=False, compare=False)
+    """The orders' contacts :meth:`_parse` found (:func:`_latest_contacts`), for :meth:`_staged`."""
 
     def _import(self) -> ImportResult:
         return shopify.read_orders(self.source)
 
     def _parse(self, con: Any) -> bool:
-        return (
-            _load_rows(con, self.source, self.cols)
-            and _group_orders(con, self.cols)
-            and _latest_contacts(con, self.cols)
-        )
+        if not (_load_rows(con, self.source, self.cols) and _group_orders(con, self.cols)):
+            return False
+        usable, self._contacts = _latest_contacts(con, self.cols)
+        return usable
 
     def _staged(self, con: Any) -> ImportResult:
         cols = self.cols
@@ -747,6 +742,5 @@ class PendingShopify(orders_duckdb.PendingOrders):
                 f"WHERE {_EMAILED} AND phone_text IS NOT NULL"
             ).to_arrow_table()
             result.phone_cells = cells if cells.num_rows else None
-        if _read_contacts(cols):
-            result.order_contacts = _order_contacts(con)
+        result.order_contacts, self._contacts = self._contacts, None
         return result

@@ -2,8 +2,9 @@
 
 :func:`audience_table` left-joins the analysis customers table (columns
 :data:`valuecast.tables.CUSTOMER_COLUMNS`) with the workspace's contact fields
-(:meth:`valuecast.store.Workspace.contacts`: a customers export's, and the e-mail of a customer's
-latest order where it has none there): ``email, first_name, last_name, phone, city, province,
+(:meth:`valuecast.store.Workspace.contacts`: a customers export's, the e-mail of a customer's
+latest order where it has none there, and the name, phone and address of their latest orders
+giving them where it gives none): ``email, first_name, last_name, phone, city, province,
 country, zip`` on ``customer_id``.  A customer without a contact row keeps empty contact fields;
 ``email`` falls back to ``customer_id`` when that looks like an e-mail address (orders tables keyed
 by e-mail), and ``phone`` to the number of a customer identified by phone (``phone:+8809356524432``,

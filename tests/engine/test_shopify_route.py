@@ -180,7 +180,7 @@ def test_an_orders_rows_apart_are_numbered_in_file_order(tmp_path, export, monke
         ("Created at", "2026-01-05 10:00:00.5 -0500"),  # a fraction of a second
         ("Financial Status", "PAID\u00e9"),  # beyond ASCII: the importer's lower-casing
         ("Billing Name", "Ann Lee\t"),  # a tab the importer trims
-        ("Shipping City", "\u2028Boston"),  # a line separator the importer trims
+        ("Billing City", "\u2028Boston"),  # a line separator the importer trims
     ],
 )
 def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(

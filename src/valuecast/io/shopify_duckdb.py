@@ -72,16 +72,19 @@ _CONTACTS = (
     *(f"{side}_{key}" for side in ("billing", "shipping") for key in ADDRESS_FIELDS),
 )  # fmt: skip
 """Texts of the orders' contact fields (:func:`valuecast.io._build.order_contacts`)."""
+_CONTACT_PARTS = ("name", "phone", *ADDRESS_FIELDS)
+"""The contact fields a row gives, in the order ``contact`` packs them: the name whole (split
+once chosen), the phone, the address's fields (the billing address's, else the shipping's)."""
 _SEPARATOR = "chr(31)"
-"""SQL of the character between the contact texts of a row packed into one (``contact``)."""
+"""SQL of the character between the contact fields of a row packed into one (``contact``)."""
 _WHITESPACE = (
     r"\x00-\x1e\x20\x7f-\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
     r"\x{3000}\x{feff}"
 )
 _SPACE_AT_AN_END = rf"(^|\x1f)''?[{_WHITESPACE}]|[{_WHITESPACE}](\x1f|$)"
-"""As SQL text (its apostrophe doubled): a packed text (``contact``) of which a text begins (after a spreadsheet's apostrophe) or ends
-with a control character or a space that DuckDB's trim may leave where the importer's trims it:
-its order goes to the importer."""
+"""As SQL text (its apostrophe doubled): a packed text (``contact``) of which a field begins
+(after a spreadsheet's apostrophe) or ends with a control character or a space that DuckDB's trim
+may leave where the importer's trims it: its order goes to the importer."""
 _DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?)?"
 """A ``Created at`` as Shopify writes it (``2024-03-05 23:30:00 -0500``), the offset ignored."""
 _WALL_CLOCK = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?"
@@ -205,26 +208,20 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         parse["phone_text"] = f"coalesce({', '.join(f'ltrim({x}, chr(39))' for x in phones)})"
         countries = [cell[key] for key in _COUNTRIES if key in cell]
         parse["country_text"] = f"coalesce({', '.join(countries)})" if countries else "NULL"
-    contacts = [cell[key] for key in _CONTACTS if key in cell]
-    if contacts:  # one text a row, only where the row gives any: most rows give none
-        parse["contact"] = (
-            f"CASE WHEN {' OR '.join(f'{x} IS NOT NULL' for x in contacts)} THEN concat_ws("
-            f"{_SEPARATOR}, {', '.join(f'coalesce({x}, {chr(39) * 2})' for x in contacts)}) END"
-        )
-        # which of a name, a phone, an address the row gives (a bit each, as written)
-        parse["contact_groups"] = " | ".join(
-            f"(CASE WHEN {' OR '.join(f'{cell[key]} IS NOT NULL' for key in group)} "
-            f"THEN {1 << index} ELSE 0 END)::UTINYINT"
-            for index, group in enumerate(_contact_keys(cols).values())
-            if group
-        )
+    parse.update(_contact_row(cell))
     # a row without a Name is empty or the importer's error (a cell of spaces is empty to it)
     others = [x for x in read if x != cell["name"]]
     bad.append(f"({cell['name']} IS NULL AND ({' OR '.join(f'{x} IS NOT NULL' for x in others)}))")
     # DuckDB trims Unicode spaces (a no-break space too) but not tabs or line breaks, which the
     # importer trims as well: a cell still ending in one fails the checks above, so that where
     # the file is taken this is the importer's trim
-    cells = ", ".join(f"nullif(trim({x}), '') AS {x}" for x in read)
+    # the contact cells are trimmed once chosen (a few per customer), not on every row: one of
+    # spaces alone gives a field to DuckDB, not to the importer, and its order, if chosen, goes
+    # to the importer (_latest_contacts)
+    untrimmed = {cell[key] for key in _CONTACTS if key in cell} - {
+        cell[key] for key in (*_PHONES, *_COUNTRIES) if key in cell
+    }
+    cells = ", ".join(x if x in untrimmed else f"nullif(trim({x}), '') AS {x}" for x in read)
     middle = ", ".join([*read, *(f"{sql} AS {key}" for key, sql in parse.items())])
     source = orders_duckdb._read_sql(csv, names)
     query = (
@@ -261,16 +258,15 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         *(f"arg_min({key}, rowid) FILTER (WHERE {key} IS NOT NULL) AS {key}" for key in firsts),
         "bool_or(cancelled) AS cancelled",
         "bool_or(has_phone) AS has_phone",
-        *(["min(contact) AS contact", "max(contact_groups) AS contact_groups"]
+        # where the order's contact fields are: its one row giving any, as Shopify writes them
+        *(["bit_or(contact_groups) AS contact_groups", "count(contact) AS contact_rows",
+           "min(rowid) FILTER (WHERE contact IS NOT NULL) AS contact_row"]
           if _read_contacts(cols) else []),
         f"{_gift_cards_sold(cols)} AS gift_cards_sold",
         "(" + " AND ".join([
             orders_duckdb.at_most_one("created"),
             *(orders_duckdb.at_most_one(key) for key in amounts),
             *([orders_duckdb.at_most_one("lower(email)")] if "email" in firsts else []),
-            # the importer takes each contact text from the first row giving it: the rows of an
-            # order giving any give the same (Shopify writes them on its first row only)
-            *([orders_duckdb.at_most_one("contact")] if _read_contacts(cols) else []),
         ]) + ") AS same",
     ]  # fmt: skip
 
@@ -583,42 +579,73 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
 
 
 def _read_contacts(cols: dict[str, str | None]) -> list[str]:
-    """The keys of :data:`_CONTACTS` the export has, in the order ``contact`` packs them."""
+    """The keys of :data:`_CONTACTS` the export has."""
     return [key for key in _CONTACTS if cols[key] is not None]
 
 
+def _contact_row(cell: dict[str, str]) -> dict[str, str]:
+    """SQL over a row's cells (``cell``: key -> column, empty as none) of ``contact``,
+    the row's :data:`_CONTACT_PARTS` packed into one text (none where the row gives no contact
+    field: Shopify writes them on an order's first row only), and ``contact_groups``, a bit per
+    :data:`~valuecast.io.schema.CONTACT_GROUPS` the row gives.
+
+    The fields are taken within the row as :func:`valuecast.io._build.order_contacts` takes
+    them within an order: an order whose rows giving any pack the same texts gets the importer's
+    fields (each its first row's text), and one whose rows differ goes to the importer
+    (:func:`_contact_rows_differ`)."""
+    given = {key: cell[key] for key in _CONTACTS if key in cell}
+    if not given:
+        return {}
+
+    def first(*keys: str) -> str:
+        texts = [given[key] for key in keys if key in given]
+        return f"coalesce({', '.join(texts)})" if texts else "NULL"
+
+    def any_of(keys: list[str]) -> str:
+        return " OR ".join(f"{given[key]} IS NOT NULL" for key in keys if key in given) or "false"
+
+    billing = [f"billing_{key}" for key in ADDRESS_FIELDS]
+    shipping = [f"shipping_{key}" for key in ADDRESS_FIELDS]
+    parts = {"name": first("billing_name", "shipping_name"), "phone": first(*_PHONES)}
+    for key in ADDRESS_FIELDS:
+        parts[key] = (
+            f"CASE WHEN {any_of(billing)} THEN {first(f'billing_{key}')} "
+            f"ELSE {first(f'shipping_{key}')} END"
+        )
+    groups = [["billing_name", "shipping_name"], list(_PHONES), billing + shipping]
+    packed = ", ".join(f"coalesce({parts[name]}, '')" for name in _CONTACT_PARTS)
+    return {
+        "contact": f"CASE WHEN {any_of(list(given))} THEN concat_ws({_SEPARATOR}, {packed}) END",
+        "contact_groups": " | ".join(
+            f"(CASE WHEN {any_of(keys)} THEN {1 << index} ELSE 0 END)::UTINYINT"
+            for index, keys in enumerate(groups)
+        ),
+    }
+
+
 def _cleaned(text: str) -> str:
-    """SQL of a text (trimmed by DuckDB, '' for none) as the importer cleans it: a leading
+    """SQL of a text as written ('' for none) as the importer cleans it: trimmed, a leading
     apostrophe (a spreadsheet's mark of text) taken off and the rest trimmed, empty as none."""
+    trimmed = f"trim({text})"
     return (
-        f"CASE WHEN starts_with({text}, chr(39)) THEN nullif(trim(substr({text}, 2)), '') "
-        f"ELSE nullif({text}, '') END"
+        f"nullif(trim(CASE WHEN starts_with({trimmed}, chr(39)) THEN substr({trimmed}, 2) "
+        f"ELSE {trimmed} END), '')"
     )
 
 
-def _contact_sql(cols: dict[str, str | None]) -> dict[str, str]:
-    """SQL of the ``ORDER_CONTACTS_SCHEMA`` fields over an order's contact texts, cleaned as the
-    importer cleans them (``cleaned``, a list in the order of :func:`_read_contacts`), as
-    :func:`valuecast.io._build.order_contacts` fills them."""
-    read = _read_contacts(cols)
-
-    def given(key: str) -> str:
-        return f"cleaned[{read.index(key) + 1}]" if key in read else "NULL::VARCHAR"
-
-    name = f"coalesce({given('billing_name')}, {given('shipping_name')})"
-    billed = " OR ".join(f"{given(f'billing_{key}')} IS NOT NULL" for key in ADDRESS_FIELDS)
-    fields = {
+def _contact_fields() -> dict[str, str]:
+    """SQL of the ``ORDER_CONTACTS_SCHEMA`` fields over a chosen row's cleaned
+    :data:`_CONTACT_PARTS` (``part1``, ``part2`` ...), as :func:`valuecast.io._build.order_contacts` fills them."""
+    part = {name: f"part{index + 1}" for index, name in enumerate(_CONTACT_PARTS)}
+    name = part["name"]
+    return {
         # the name split at its first space (valuecast.io._build.split_names)
         "first_name": f"CASE WHEN contains({name}, ' ') "
         f"THEN substr({name}, 1, instr({name}, ' ') - 1) ELSE {name} END",
         "last_name": f"CASE WHEN contains({name}, ' ') "
         f"THEN nullif(ltrim(substr({name}, instr({name}, ' ') + 1), ' '), '') END",
-        "phone": f"coalesce({', '.join(given(key) for key in _PHONES)})",
+        **{key: part[key] for key in ("phone", *ADDRESS_FIELDS)},
     }
-    for key in ADDRESS_FIELDS:
-        fields[key] = f"CASE WHEN {billed} THEN {given(f'billing_{key}')} "
-        fields[key] += f"ELSE {given(f'shipping_{key}')} END"
-    return fields
 
 
 def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Table | None]:
@@ -626,54 +653,47 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Ta
     of the counted orders (an Arrow table, None where no order gives any): each customer's latest
     order giving a name, a phone, an address.
 
-    The orders are chosen on their texts as written (not empty), and only the chosen ones are
-    cleaned as the importer cleans them: an order whose texts of a group are all a lone
-    apostrophe (none, to the importer) or one whose text begins or ends with a space DuckDB's
-    trim may leave (:data:`_SPACE_AT_AN_END`), or holds the separator, goes to the importer.
-    Another order is the importer's latest neither, as DuckDB trims no more than it does."""
-    read = _read_contacts(cols)
-    if not read:
+    The orders are chosen on their fields as written (not empty), and only the chosen ones' rows
+    are cleaned as the importer cleans them: an order whose field is a lone apostrophe (none, to
+    the importer), begins or ends with a space DuckDB's trim may leave (:data:`_SPACE_AT_AN_END`)
+    or holds the separator goes to the importer.  Another order is the importer's latest
+    neither, as DuckDB trims no more than it does."""
+    if not _read_contacts(cols):
         return True, None
-    keys = _contact_keys(cols)
+    if _contact_rows_differ(con):
+        return False, None
     latest = "{'at': created, 'id': order_number}"
-    picked = [
-        f"arg_max(order_number, {latest}) FILTER (WHERE contact_groups & {1 << index} > 0)"
-        for index, group_keys in enumerate(keys.values())
-        if group_keys
-    ]
-    fields = _contact_sql(cols)
+    picked = ", ".join(
+        f"arg_max(contact_row, {latest}) FILTER (WHERE contact_groups & {1 << index} > 0) "
+        f"AS g{index}"
+        for index in range(len(CONTACT_GROUPS))
+    )
+    fields = _contact_fields()
     names = [name for name in ORDER_CONTACTS_SCHEMA if name != "order_id"]
-    emptied = " OR ".join(
-        f"(contact_groups & {1 << index} > 0 AND "
-        + " AND ".join(f"{name} IS NULL" for name in group) + ")"
-        for index, (group_keys, group) in enumerate(zip(keys.values(), CONTACT_GROUPS, strict=True))
-        if group_keys
-    )  # fmt: skip
+    parts = range(1, len(_CONTACT_PARTS) + 1)
+    emptied = " OR ".join(f"(raw{i} <> '' AND part{i} IS NULL)" for i in parts)
     separators = f"strlen(contact) - strlen(replace(contact, {_SEPARATOR}, ''))"
-    # the orders chosen on their texts as written (an order's id sorts as its number), then
-    # their texts cleaned, all at once
+    # a pack of printable ASCII has no space DuckDB's trim leaves: the pattern reads the others
+    spaced = (
+        f"CASE WHEN regexp_full_match(contact, '[\\x1f -~]*') THEN false "
+        f"ELSE regexp_matches(contact, '{_SPACE_AT_AN_END}') END"
+    )
+    # the rows chosen on their fields as written, then only theirs cleaned
     found = con.sql(
         f"""WITH chosen AS (
-            SELECT DISTINCT unnest([{", ".join(f"g{index}" for index in range(len(picked)))}])
-                AS order_number
-            FROM (SELECT {", ".join(f"{sql} AS g{index}" for index, sql in enumerate(picked))}
-                FROM (SELECT order_number, created, contact_groups,
-                    {_order_columns(cols)["customer_id"]} AS customer_id
-                    FROM {_GROUPED} WHERE reason IS NULL AND contact IS NOT NULL)
-                WHERE customer_id IS NOT NULL GROUP BY customer_id)),
-        cleaned AS (
-            SELECT g.order_number, g.contact, g.contact_groups, list_transform(
-                string_split(g.contact, {_SEPARATOR}), lambda text: {_cleaned("text")}) AS cleaned
-            FROM {_GROUPED} g SEMI JOIN chosen c ON g.order_number = c.order_number
-            WHERE g.order_number IS NOT NULL),
-        fields AS (
-            SELECT CAST(concat('shopify:', order_number) AS VARCHAR) AS order_id, contact,
-                contact_groups,
-                {", ".join(f"CAST({fields[name]} AS VARCHAR) AS {name}" for name in names)}
-            FROM cleaned)
-        SELECT {", ".join(ORDER_CONTACTS_SCHEMA)}, (regexp_matches(contact, '{_SPACE_AT_AN_END}')
-            OR {separators} <> {len(read) - 1} OR {emptied}) AS unusual
-        FROM fields"""
+            SELECT DISTINCT unnest([{", ".join(f"g{i}" for i in range(len(CONTACT_GROUPS)))}])
+                AS contact_row
+            FROM (SELECT {picked} FROM {_GROUPED}
+                WHERE reason IS NULL AND contact_row IS NOT NULL
+                GROUP BY {_order_columns(cols)["customer_id"]}
+                HAVING {_order_columns(cols)["customer_id"]} IS NOT NULL))
+        SELECT CAST(concat('shopify:', name) AS VARCHAR) AS order_id,
+            {", ".join(f"CAST({fields[name]} AS VARCHAR) AS {name}" for name in names)},
+            ({spaced} OR {separators} <> {len(_CONTACT_PARTS) - 1} OR {emptied}) AS unusual
+        FROM (SELECT *, {", ".join(f"{_cleaned(f'raw{i}')} AS part{i}" for i in parts)}
+            FROM (SELECT name, contact, {", ".join(f"raw[{i}] AS raw{i}" for i in parts)}
+                FROM (SELECT name, contact, string_split(contact, {_SEPARATOR}) AS raw
+                    FROM {_ROWS} WHERE rowid IN (SELECT contact_row FROM chosen))))"""
     ).to_arrow_table()
     if pc.any(found.column("unusual")).as_py():
         return False, None
@@ -681,20 +701,20 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Ta
     return True, contacts if contacts.num_rows else None
 
 
-def _contact_keys(cols: dict[str, str | None]) -> dict[str, list[str]]:
-    """The keys of :data:`_CONTACTS` the export has, by the field they give (one per
-    :data:`~valuecast.io.schema.CONTACT_GROUPS`): a name, a phone, an address."""
-    read = _read_contacts(cols)
-    return {name: [key for key in read if _group_of(key) == index]
-            for index, name in enumerate(("name", "phone", "address"))}  # fmt: skip
-
-
-def _group_of(key: str) -> int:
-    """The index in :data:`~valuecast.io.schema.CONTACT_GROUPS` of the field a contact text
-    gives: a name, a phone, an address."""
-    if key.endswith("_name"):
-        return 0
-    return 1 if key in _PHONES else 2
+def _contact_rows_differ(con: Any) -> bool:
+    """Whether an order's rows give contact fields (``contact``) that differ: the importer takes
+    each field from the first row giving it, which DuckDB takes only where its rows agree (an
+    order has one such row as Shopify writes it)."""
+    several = f"SELECT order_number FROM {_GROUPED} WHERE contact_rows > 1"
+    if not con.sql(f"SELECT count(*) FROM ({several})").fetchall()[0][0]:
+        return False
+    return bool(
+        con.sql(
+            f"SELECT coalesce(bool_or(differ), false) FROM (SELECT NOT "
+            f"{orders_duckdb.at_most_one('contact')} AS differ FROM {_ROWS} "
+            f"WHERE contact IS NOT NULL AND name IN ({several}) GROUP BY name)"
+        ).fetchall()[0][0]
+    )
 
 
 @dataclass

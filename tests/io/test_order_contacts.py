@@ -233,3 +233,45 @@ def test_a_magento_order_grid_gives_its_bill_to_names(exports, write, tmp_path):
     result = magento.read_order_grid(write("grid.csv", exports.MAGENTO_GRID_HEADER, rows))
     lou = _contacts(tmp_path / "w.duckdb", [result]).loc["lou@example.com"]
     assert (lou["first_name"], lou["last_name"], lou["city"]) == ("Lou", "Van Zandt", None)
+
+
+def test_a_later_ingest_keeps_only_the_contact_rows_still_read(exports, write, tmp_path):
+    """A newer order giving a customer's name and address supersedes the older order's row,
+    which the workspace no longer keeps; the older order's phone, given by no later order,
+    keeps its row."""
+    old = write(
+        "old.csv",
+        exports.SHOPIFY_ORDERS_HEADER,
+        _orders(
+            exports,
+            ("#1001", "ann@example.com", "2024-01-05 10:00:00 -0500", ANN_OLD),
+            (
+                "#1003",
+                "bob@example.com",
+                "2024-01-06 10:00:00 -0500",
+                {"Billing_Name": "Bob Ray", "Billing_City": "Austin"},
+            ),
+        ),  # fmt: skip
+    )
+    new = write(
+        "new.csv",
+        exports.SHOPIFY_ORDERS_HEADER,
+        _orders(
+            exports,
+            ("#1002", "ann@example.com", "2024-06-05 10:00:00 -0500", ANN_NEW),
+            (
+                "#1004",
+                "bob@example.com",
+                "2024-06-06 10:00:00 -0500",
+                {"Billing_Name": "Bob Ray", "Billing_City": "Dallas"},
+            ),
+        ),  # fmt: skip
+    )
+    path = tmp_path / "w.duckdb"
+    contacts = _contacts(path, read_exports([str(old)]), read_exports([str(new)]))
+    assert contacts.loc["bob@example.com", "city"] == "Dallas"
+    with Workspace(path) as ws:
+        kept = sorted(
+            row[0] for row in ws.raw.sql("SELECT order_id FROM order_contacts").fetchall()
+        )
+    assert kept == ["shopify:#1001", "shopify:#1002", "shopify:#1004"]

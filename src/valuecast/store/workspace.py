@@ -1828,8 +1828,9 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
     """Keep the files' order contacts (:attr:`~valuecast.io.schema.ImportResult.order_contacts`),
     a later file's (and this ingest's) replacing those stored for the same order.
 
-    Rows of orders no longer stored, or no longer a customer's latest, stay: the contacts are
-    read through the stored orders, the latest of each customer's (:func:`contacts_frame`)."""
+    Rows stored before that are no longer a customer's latest giving a name, a phone or an
+    address (a later order gives it), or whose order is no longer stored, are dropped
+    (:func:`_drop_superseded_contacts`)."""
     columns = _column_list(ORDER_CONTACTS_SCHEMA)
     for result in results:
         contacts = result.order_contacts
@@ -1861,6 +1862,32 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
             )
         finally:
             _sql(raw, "DROP TABLE IF EXISTS _order_contacts_staged")
+    _drop_superseded_contacts(raw, ingest_id)
+
+
+def _drop_superseded_contacts(raw: Any, ingest_id: int) -> None:
+    """Delete the ``order_contacts`` rows of earlier ingests that :func:`contacts_frame` no
+    longer reads: of orders no longer stored, or no customer's latest order giving a name, a
+    phone or an address.  A first ingest has none (its files give each customer's latest)."""
+    earlier = f"SELECT count(*) FROM order_contacts WHERE ingest_id <> {int(ingest_id)}"
+    if not _sql(raw, earlier)[0][0]:
+        return
+    latest = "{'at': coalesce(o.ordered_at, o.order_date), 'id': o.order_id}"
+    picked = ", ".join(
+        f"arg_max(k.order_id, {latest}) FILTER (WHERE "
+        + " OR ".join(f"k.{name} IS NOT NULL" for name in group)
+        + f") AS g{index}"
+        for index, group in enumerate(CONTACT_GROUPS)
+    )
+    read = ", ".join(f"g{index}" for index in range(len(CONTACT_GROUPS)))
+    _sql(
+        raw,
+        f"""DELETE FROM order_contacts WHERE order_id NOT IN (
+            SELECT order_id FROM (SELECT unnest([{read}]) AS order_id FROM (SELECT {picked}
+                FROM order_contacts k JOIN orders o ON o.order_id = k.order_id
+                WHERE o.customer_id IS NOT NULL GROUP BY o.customer_id))
+            WHERE order_id IS NOT NULL)""",
+    )
 
 
 def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:

@@ -730,3 +730,27 @@ def test_margin_reruns_the_last_analysis_for_the_export(shop, tmp_path):
         "--out", str(tmp_path / "bad.csv"), "--margin", "1.5",
     )  # fmt: skip
     assert "margin" in one_error_line(result)
+
+
+def test_a_woocommerce_shop_without_names_is_told_its_orders_exports_columns(tmp_path):
+    """A WooCommerce shop has no Shopify customers export: the note names the billing columns
+    of its own orders export that give the names and places."""
+    generic = tmp_path / "generic.csv"
+    write_orders(generic)
+    orders = tmp_path / "orders.csv"
+    with generic.open() as source, orders.open("w", newline="") as target:
+        writer = csv.writer(target)
+        writer.writerow(["order_id", "order_date", "status", "order_total", "order_currency",
+                         "customer_email", "billing_email"])  # fmt: skip
+        for number, row in enumerate(csv.DictReader(source), start=1):
+            writer.writerow([number, f"{row['date']} 10:00:00", "wc-completed",
+                             f"{row['amount']}.00", "EUR", row["customer"], row["customer"]])  # fmt: skip
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)]))
+    args = ("--where", "historic_clv > 0", "--include-non-consenting")
+    meta = invoke(*args, "--to", "meta", "-w", str(path), "--out", str(tmp_path / "m.csv"))
+    assert meta.exit_code == 0, meta.output
+    said = " ".join(meta.output.split())
+    assert "ingest a WooCommerce orders export with its billing_first_name," in said
+    assert "Shopify" not in said

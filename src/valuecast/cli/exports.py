@@ -83,11 +83,28 @@ def _without_contact_fields(frame, target: str) -> list[str]:
     ]
 
 
-def _where_contact_fields_come_from(missing: list[str], contacts, customers_export: bool) -> str:
+_ORDERS_EXPORT_FIELDS = {
+    "woocommerce": "ingest a WooCommerce orders export with its billing_first_name, "
+    "billing_last_name, billing_city, billing_postcode and billing_country columns to add them",
+    "magento": "ingest a Magento sales_order export joined with its billing address "
+    "(billing_firstname, billing_lastname, billing_city, billing_postcode, billing_country_id) "
+    "to add them",
+}
+"""Per platform of the orders (``source``), what adds names and places where no customers
+export is ingested: the columns of its orders export that give them."""
+
+
+def _where_contact_fields_come_from(
+    missing: list[str], contacts, customers_export: bool, sources: set[str] | None = None
+) -> str:
     """Why the exported rows lack the ``missing`` names or places and what adds them: no
-    customers export ingested, one whose columns for them are missing or empty, or one that
-    gives them for other customers only."""
+    customers export ingested (the orders export's columns for them where the shop's orders all
+    come from a platform whose export gives them, ``sources``), one whose columns for them are
+    missing or empty, or one that gives them for other customers only."""
     if not customers_export:
+        platforms = sources or set()
+        if len(platforms) == 1 and next(iter(platforms)) in _ORDERS_EXPORT_FIELDS:
+            return _ORDERS_EXPORT_FIELDS[next(iter(platforms))]
         return "ingest a Shopify customers export to add them and match more"
     kinds = [_CUSTOMERS_EXPORT_FIELDS[kind.split(" (")[0]] for kind in missing]
     given = any(
@@ -246,6 +263,7 @@ def export(
                     analysis = last_analysis(ws, as_of=as_of, margin=margin)
             contacts = ws.contacts()
             customers_export = ws.customers().count().execute() > 0
+            sources = set(ws.orders().select("source").distinct().execute()["source"].dropna())
             prospects = ws.prospects() if segment == "prospects" else None
             dated = earlier_as_of_note(ws, analysis.summary["as_of"], as_of)
         except (SummaryError, InputError, EngineError, ValueError) as error:
@@ -345,7 +363,7 @@ def export(
         phone = {"meta": "phone", "google": "Phone"}[target]
         with_phone = audience.frame[phone].fillna("").astype(str).str.strip().ne("").any()
         keys = "the e-mail and phone" if with_phone else "the e-mail"
-        remedy = _where_contact_fields_come_from(unmatched, contacts, customers_export)
+        remedy = _where_contact_fields_come_from(unmatched, contacts, customers_export, sources)
         say(
             f"note: no customer exported has {' or '.join(unmatched)}: {target} matches them "
             f"on {keys} alone; {remedy}"

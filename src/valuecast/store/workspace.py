@@ -1840,6 +1840,14 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
         relation = (
             raw.from_arrow(contacts) if isinstance(contacts, pa.Table) else raw.from_df(contacts)
         )
+        if not _sql(raw, "SELECT count(*) FROM order_contacts")[0][0]:
+            # nothing stored to replace (a first ingest): written straight in, without a stage
+            relation.query(
+                "_order_contacts_in",
+                f"SELECT {columns}, {int(ingest_id)} FROM "
+                f"(SELECT {_cast_list(ORDER_CONTACTS_SCHEMA)} FROM _order_contacts_in)",
+            ).insert_into("order_contacts")
+            continue
         _sql(
             raw,
             "CREATE OR REPLACE TEMP TABLE _order_contacts_staged "

@@ -734,6 +734,9 @@ class PendingShopify(orders_duckdb.PendingOrders):
         if not (_load_rows(con, self.source, self.cols) and _group_orders(con, self.cols)):
             return False
         usable, self._contacts = _latest_contacts(con, self.cols)
+        if usable and _read_contacts(self.cols):
+            # the rows' packed contacts are read: their memory goes to the stage that follows
+            con.execute(f"ALTER TABLE {_ROWS} DROP COLUMN contact")
         return usable
 
     def _staged(self, con: Any) -> ImportResult:

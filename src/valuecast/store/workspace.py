@@ -853,6 +853,8 @@ class Workspace(_TableReaders):
                     excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], excluded)
                 direct = _direct(raw)
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
+                # first, so that the files' contacts are not held through the orders' stage
+                _store_order_contacts(raw, results, ingest_id)
                 _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
                 if loading is not None:  # and the load's temporary tables, copied now
@@ -864,7 +866,7 @@ class Workspace(_TableReaders):
                 *linked_by_phone, renumbered = _link_phones(raw, results, ingest_id, direct)
                 linked_by_email = _link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
-                _store_order_contacts(raw, results, ingest_id)
+                _drop_superseded_contacts(raw, ingest_id)
                 counted_again = _counted_again(raw)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, excluded, ingest_id)
                 currencies = _sql(
@@ -1826,14 +1828,15 @@ def _stored_and_staged(stored: int, staged: int) -> str:
 
 def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
     """Keep the files' order contacts (:attr:`~valuecast.io.schema.ImportResult.order_contacts`),
-    a later file's (and this ingest's) replacing those stored for the same order.
+    a later file's (and this ingest's) replacing those stored for the same order, and release
+    them from the results (a million orders' take tens of MB).
 
-    Rows stored before that are no longer a customer's latest giving a name, a phone or an
-    address (a later order gives it), or whose order is no longer stored, are dropped
-    (:func:`_drop_superseded_contacts`)."""
+    Once the orders are merged, rows stored before that are no longer a customer's latest giving
+    a name, a phone or an address (a later order gives it), or whose order is no longer stored,
+    are dropped (:func:`_drop_superseded_contacts`)."""
     columns = _column_list(ORDER_CONTACTS_SCHEMA)
     for result in results:
-        contacts = result.order_contacts
+        contacts, result.order_contacts = result.order_contacts, None
         if contacts is None or not len(contacts):
             continue
         # read through a relation, not registered (see _store_phone_cells)
@@ -1870,7 +1873,6 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
             )
         finally:
             _sql(raw, "DROP TABLE IF EXISTS _order_contacts_staged")
-    _drop_superseded_contacts(raw, ingest_id)
 
 
 def _drop_superseded_contacts(raw: Any, ingest_id: int) -> None:

@@ -515,3 +515,23 @@ def test_orders_that_charged_nothing_are_noted_alike_on_both_routes(tmp_path, ex
     assert any(note.endswith("2 orders charged nothing (Total 0: a 100% discount, a free "
                              "sample or a replacement) are counted as purchases worth 0, as "
                              "Shopify's reports count them") for note in report["notes"])  # fmt: skip
+
+
+def test_plain_ascii_addresses_give_the_same_contacts_on_both_routes(tmp_path, export, monkeypatch):
+    """Fields of printable ASCII as Shopify writes them (a zip after an apostrophe, an apostrophe
+    within a name or a city, a field of one letter) are cleaned alike on both routes."""
+    frame = export.copy()
+    emailed = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    customers = frame.loc[emailed, "Email"].str.strip().str.lower()
+    row = customers.drop_duplicates().index[0]
+    frame.loc[frame["Name"] == frame.loc[row, "Name"], "Created at"] = "2026-07-01 10:00:00"
+    frame.loc[row, ["Financial Status", "Cancelled at", "Refunded Amount", "Payment Method"]] = [
+        "paid", "", "0.00", "Shopify Payments"
+    ]  # fmt: skip
+    frame.loc[row, ["Billing Name", "Billing City", "Billing Province", "Billing Zip"]] = [
+        "Sean  O'Brien", "St. John's", "N", "'02134"
+    ]  # fmt: skip
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    contacts = tables["contacts"].set_index("customer_id")
+    assert contacts.loc[customers[row], ["first_name", "last_name", "city", "province", "zip"]
+                        ].tolist() == ["Sean", "O'Brien", "St. John's", "N", "02134"]  # fmt: skip

@@ -85,6 +85,15 @@ _SPACE_AT_AN_END = rf"(^|\x1f)''?[{_WHITESPACE}]|[{_WHITESPACE}](\x1f|$)"
 """As SQL text (its apostrophe doubled): a packed text (``contact``) of which a field begins
 (after a spreadsheet's apostrophe) or ends with a control character or a space that DuckDB's trim
 may leave where the importer's trims it: its order goes to the importer."""
+_PLAIN_FIELD = r"(''?[!-&(-~]([ -~]*[!-~])?)?"
+_PLAIN_PACK = (
+    f"regexp_full_match(contact, '{_PLAIN_FIELD}"
+    rf"(\x1f{_PLAIN_FIELD}){{{len(_CONTACT_PARTS) - 1}}}')"
+)
+"""SQL: a packed text (``contact``) of fields of printable ASCII that neither begin (after one
+apostrophe, a spreadsheet's mark of text, as Shopify writes zips) nor end with a space, nor
+begin with a second apostrophe, as nearly every order writes them: each is as the importer
+cleans it once that apostrophe is taken off (:func:`_plain`)."""
 _DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?)?"
 """A ``Created at`` as Shopify writes it (``2024-03-05 23:30:00 -0500``), the offset ignored."""
 _WALL_CLOCK = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?"
@@ -633,6 +642,14 @@ def _cleaned(text: str) -> str:
     )
 
 
+def _plain(text: str) -> str:
+    """SQL of a field of a plain pack (:data:`_PLAIN_PACK`) as :func:`_cleaned` cleans it: its
+    spreadsheet's apostrophe taken off, empty as none (nothing to trim)."""
+    return (
+        f"nullif(CASE WHEN starts_with({text}, chr(39)) THEN substr({text}, 2) ELSE {text} END, '')"
+    )
+
+
 def _contact_fields() -> dict[str, str]:
     """SQL of the ``ORDER_CONTACTS_SCHEMA`` fields over a chosen row's cleaned
     :data:`_CONTACT_PARTS` (``part1``, ``part2`` ...), as :func:`valuecast.io._build.order_contacts` fills them."""
@@ -678,6 +695,12 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Ta
         f"CASE WHEN regexp_full_match(contact, '[\\x1f -~]*') THEN false "
         f"ELSE regexp_matches(contact, '{_SPACE_AT_AN_END}') END"
     )
+    unusual = f"({spaced} OR {separators} <> {len(_CONTACT_PARTS) - 1} OR {emptied})"
+    # nearly every pack is plain (one pattern read): only the others are trimmed and checked
+    cleaned = ", ".join(
+        f"CASE WHEN plain THEN {_plain(f'raw{i}')} ELSE {_cleaned(f'raw{i}')} END AS part{i}"
+        for i in parts
+    )
     # the rows chosen on their fields as written, then only theirs cleaned
     found = con.sql(
         f"""WITH chosen AS (
@@ -689,9 +712,10 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Ta
                 HAVING {_order_columns(cols)["customer_id"]} IS NOT NULL))
         SELECT CAST(concat('shopify:', name) AS VARCHAR) AS order_id,
             {", ".join(f"CAST({fields[name]} AS VARCHAR) AS {name}" for name in names)},
-            ({spaced} OR {separators} <> {len(_CONTACT_PARTS) - 1} OR {emptied}) AS unusual
-        FROM (SELECT *, {", ".join(f"{_cleaned(f'raw{i}')} AS part{i}" for i in parts)}
-            FROM (SELECT name, contact, {", ".join(f"raw[{i}] AS raw{i}" for i in parts)}
+            CASE WHEN NOT plain THEN {unusual} ELSE false END AS unusual
+        FROM (SELECT *, {cleaned}
+            FROM (SELECT name, contact, {_PLAIN_PACK} AS plain,
+                {", ".join(f"raw[{i}] AS raw{i}" for i in parts)}
                 FROM (SELECT name, contact, string_split(contact, {_SEPARATOR}) AS raw
                     FROM {_ROWS} WHERE rowid IN (SELECT contact_row FROM chosen))))"""
     ).to_arrow_table()

@@ -192,6 +192,26 @@ def test_a_woocommerce_export_gives_its_billing_names_phones_and_places(exports,
     ]  # fmt: skip
 
 
+def test_orders_of_one_time_give_the_contacts_of_the_greater_order_id(exports, write, tmp_path):
+    """Orders dated alike (an export of dates without times) are told apart by their order id,
+    as the workspace reads the latest, wherever the file lists them."""
+    from valuecast.io import woocommerce
+
+    def row(order_id: int, city: str, **fields) -> dict:
+        return {
+            "order_id": order_id, "order_number": order_id, "order_date": "2024-05-05",
+            "status": "wc-completed", "order_total": "20.00", "order_currency": "EUR",
+            "customer_email": "eva@example.com", "billing_email": "eva@example.com",
+            "billing_city": city, "billing_country": "NL", **fields,
+        }  # fmt: skip
+
+    rows = [row(12, "Leiden"), row(11, "Delft", billing_phone="'+31 6 12345678")]
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert sorted(result.order_contacts["order_id"]) == ["woocommerce:11", "woocommerce:12"]
+    eva = _contacts(tmp_path / "w.duckdb", [result]).loc["eva@example.com"]
+    assert (eva["city"], eva["phone"]) == ("Leiden", "+31 6 12345678")
+
+
 def test_a_magento_sales_order_export_gives_its_names_and_a_joined_billing_address(
     exports, write, tmp_path
 ):

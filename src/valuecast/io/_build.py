@@ -17,7 +17,6 @@ from valuecast.io.csvfile import Table, currency_code
 from valuecast.io.phones import phone_ids, spoiled_phone
 from valuecast.io.schema import (
     ADDRESS_FIELDS,
-    CONTACT_GROUPS,
     CUSTOMERS_SCHEMA,
     MAX_AMOUNT,
     ORDER_CONTACTS_SCHEMA,
@@ -961,38 +960,160 @@ def given_names(
     return first.where(billed, other_first), last.where(billed, other_last)
 
 
+class OrderTexts:
+    """Per order, the first non-empty cleaned text of a column of the rows of ``codes`` (as
+    :func:`group_first` gives it), read for the orders asked only: the contact columns are wanted
+    for each customer's latest order, and texts for every order of a million-order export cost
+    hundreds of MB."""
+
+    def __init__(self, table: Table, codes: np.ndarray, n_groups: int) -> None:
+        self._table = table
+        self._codes = codes
+        self._n = n_groups
+
+    def given(self, columns: Sequence[str | None]) -> np.ndarray:
+        """Per order, whether a row of it has a non-empty cell in any of ``columns``."""
+        rows = np.zeros(self._table.num_rows, dtype=bool)
+        for column in columns:
+            if column is not None:
+                rows |= self._table.nonempty(column)
+        groups = self._codes[rows]
+        out = np.zeros(self._n, dtype=bool)
+        out[groups[groups >= 0]] = True
+        return out
+
+    def at(self, column: str | None, orders: np.ndarray) -> pd.Series:
+        """The texts of ``column`` of the orders at positions ``orders`` (<NA> where none)."""
+        if column is None:
+            return pd.Series(pd.NA, index=range(len(orders)), dtype="string")
+        values = self._table.text(column)
+        valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), bool)
+        positions = first_positions(self._codes, self._n, valid)[orders]
+        picked = values.take(pa.array(np.maximum(positions, 0)))
+        series = pd.Series(picked.to_pandas(), dtype="string").reset_index(drop=True)
+        series[positions < 0] = pd.NA
+        return series
+
+
+class OrderContacts(NamedTuple):
+    """The orders' contact fields, built for the orders asked only (:func:`contact_columns`)."""
+
+    gives: tuple[np.ndarray, ...]
+    """Per :data:`~valuecast.io.schema.CONTACT_GROUPS`, per order: whether it gives any of the
+    group's fields (a name, a phone, an address)."""
+    rows: Callable[[np.ndarray], pd.DataFrame]
+    """:func:`order_contacts` of the orders at the positions given, one row each."""
+
+
+def contact_columns(
+    texts: OrderTexts,
+    names: tuple[Sequence[str | None], Sequence[str | None]],
+    phones: Sequence[str | None],
+    billing: Mapping[str, str | None],
+    shipping: Mapping[str, str | None],
+) -> OrderContacts:
+    """The orders' contact fields read from an export's columns (None: not in the file):
+    ``names``, the billing address's name columns then the shipping address's, each a whole name
+    (:func:`full_names`: Shopify's ``Billing Name``) or a first and a last name
+    (:func:`given_names`: WooCommerce's ``billing_first_name``, ``billing_last_name``);
+    ``phones``, the phone columns by preference; ``billing`` and ``shipping``, the
+    :data:`ADDRESS_FIELDS` columns of each address.  Which orders give a name, a phone, an
+    address is read from the cells' emptiness alone, and the texts of the orders chosen only
+    (:func:`latest_contacts`)."""
+    billing_names, shipping_names = names
+
+    def rows(orders: np.ndarray) -> pd.DataFrame:
+        def text(column: str | None) -> pd.Series:
+            return texts.at(column, orders)
+
+        if len(billing_names) == 1:
+            name = full_names(text(billing_names[0]), text(shipping_names[0]))
+        else:
+            name = given_names(
+                (text(billing_names[0]), text(billing_names[1])),
+                (text(shipping_names[0]), text(shipping_names[1])),
+            )
+        phone = text(phones[0])
+        for column in phones[1:]:
+            phone = phone.fillna(text(column))
+        return order_contacts(
+            name,
+            phone,
+            {key: text(column) for key, column in billing.items()},
+            {key: text(column) for key, column in shipping.items()},
+        )
+
+    address = [*billing.values(), *shipping.values()]
+    gives = (
+        texts.given([*billing_names, *shipping_names]),
+        texts.given(phones),
+        texts.given(address),
+    )
+    return OrderContacts(gives, rows)
+
+
 def latest_contacts(
-    orders: pd.DataFrame, counted: np.ndarray, contacts: pd.DataFrame
+    orders: pd.DataFrame, reason: np.ndarray, contacts: OrderContacts
 ) -> pd.DataFrame | None:
     """``ORDER_CONTACTS_SCHEMA`` rows of the orders the workspace reads contacts from: for each
     customer, of their counted orders, the latest that gives a name, the latest that gives a
-    phone and the latest that gives an address (:data:`CONTACT_GROUPS`; most often one order).
-    ``contacts``: :func:`order_contacts`, one row per order of ``orders``; None when no order
-    gives any.
+    phone and the latest that gives an address (:data:`~valuecast.io.schema.CONTACT_GROUPS`;
+    most often one order); None when no counted order of a customer gives any.  ``reason``: per
+    order, why it is excluded (None: counted; :func:`reasons`); ``contacts``: the orders' fields
+    (:func:`contact_columns`), whose texts are read for the orders chosen only.
 
     Latest as the workspace reads it (``store.workspace._contacts_query``): by ``ordered_at``
-    (else ``order_date``), then ``order_id``.  Kept per customer of the file: a customer the
-    store joins to another (a phone-only customer to an e-mail one) keeps their own orders here,
-    and the store takes the latest of the orders each final customer holds."""
-    eligible = np.asarray(counted, bool) & orders["customer_id"].notna().to_numpy(bool)
-    if not (eligible & contacts.notna().any(axis=1).to_numpy(bool)).any():
+    (else ``order_date``, none last), then ``order_id``.  Kept per customer of the file: a
+    customer the store joins to another (a phone-only customer to an e-mail one) keeps their own
+    orders here, and the store takes the latest of the orders each final customer holds."""
+    if not len(orders):
         return None
-    ranked = pd.DataFrame(
-        {
-            "customer_id": orders["customer_id"].to_numpy(),
-            "at": pd.Series(orders["ordered_at"]).fillna(orders["order_date"]).to_numpy(),
-            "order_id": orders["order_id"].to_numpy(),
-        }
-    ).sort_values(["customer_id", "at", "order_id"], kind="stable")
+    counted = np.asarray(reason, dtype=object) == None  # noqa: E711 - elementwise
+    eligible = counted & orders["customer_id"].notna().to_numpy(bool)
+    gives = [eligible & np.asarray(group, bool) for group in contacts.gives]
+    candidates = np.flatnonzero(np.logical_or.reduce(gives))
+    if not len(candidates):
+        return None
+    customer = np.full(len(orders), -1, dtype=np.int64)
+    customer[candidates], distinct = pd.factorize(orders["customer_id"].array[candidates])
+    at = pd.Series(orders["ordered_at"]).fillna(orders["order_date"]).to_numpy("datetime64[us]")
+    at = np.where(np.isnat(at), np.iinfo(np.int64).max, at.view(np.int64))  # none sorts last
     keep = np.zeros(len(orders), dtype=bool)
-    for group in CONTACT_GROUPS:
-        gives = eligible & contacts[list(group)].notna().any(axis=1).to_numpy(bool)
-        latest = ranked[gives[ranked.index]].drop_duplicates("customer_id", keep="last")
-        keep[latest.index.to_numpy()] = True
+    for given in gives:
+        rows = np.flatnonzero(given)
+        latest = _latest_of_each(customer[rows], len(distinct), at[rows], orders["order_id"], rows)
+        keep[latest] = True
     positions = np.flatnonzero(keep)
-    rows = contacts.iloc[positions].reset_index(drop=True)
-    rows.insert(0, "order_id", orders["order_id"].to_numpy()[positions])
+    rows = contacts.rows(positions)
+    rows.insert(0, "order_id", orders["order_id"].array[positions])
     return conform(rows, ORDER_CONTACTS_SCHEMA)
+
+
+def _latest_of_each(
+    customer: np.ndarray, n_customers: int, at: np.ndarray, order_id: pd.Series, rows: np.ndarray
+) -> np.ndarray:
+    """Of the orders at positions ``rows`` (of ``customer`` codes below ``n_customers``, at
+    times ``at`` as integers), each customer's latest: the greatest ``at``, then the greatest
+    ``order_id``, then the last position, as a stable sort on the three leaves it.  No sort: the
+    order ids are compared only where a customer's latest time is tied."""
+    if not len(rows):
+        return rows
+    latest = np.full(n_customers, np.iinfo(np.int64).min)
+    np.maximum.at(latest, customer, at)
+    top = at == latest[customer]
+    rows, customer = rows[top], customer[top]
+    chosen = np.full(n_customers, -1)
+    np.maximum.at(chosen, customer, rows)
+    tied = np.bincount(customer, minlength=n_customers) > 1
+    if tied.any():
+        among = tied[customer]
+        tied_rows, tied_customer = rows[among], customer[among]
+        _, rank = np.unique(order_id.iloc[tied_rows].to_numpy(object), return_inverse=True)
+        last = np.lexsort((tied_rows, rank.ravel(), tied_customer))
+        tied_rows, tied_customer = tied_rows[last], tied_customer[last]
+        final = np.append(tied_customer[1:] != tied_customer[:-1], True)
+        chosen[tied_customer[final]] = tied_rows[final]
+    return chosen[chosen >= 0]
 
 
 def assemble(
@@ -1008,14 +1129,13 @@ def assemble(
     notes: list[str] | None = None,
     phone_links: pd.DataFrame | None = None,
     written_symbol: str | None = None,
-    contacts: pd.DataFrame | None = None,
+    order_contacts: pd.DataFrame | None = None,
 ) -> ImportResult:
     """Split counted from excluded orders and count the exclusions by reason.
 
     ``phone_links``: the file's (phone id, customer id) pairs (:func:`phone_links`), of every
-    order read: an excluded order's phone is the customer's all the same.  ``contacts``: the
-    orders' contact fields (:func:`order_contacts`, one row per order of ``orders``), of which
-    the result keeps each customer's latest counted order's (:func:`latest_contacts`)."""
+    order read: an excluded order's phone is the customer's all the same.  ``order_contacts``:
+    the contact fields of each customer's latest counted orders (:func:`latest_contacts`)."""
     reason = np.asarray(reason, dtype=object)
     dropped = reason != None  # noqa: E711
     which = np.flatnonzero(dropped)  # only these rows are converted (there may be millions)
@@ -1059,9 +1179,7 @@ def assemble(
         excluded_detail=detail.reset_index(drop=True),
         phone_links=phone_links,
         written_symbol=written_symbol,
-        order_contacts=None
-        if contacts is None or not len(orders)
-        else latest_contacts(orders, ~dropped, contacts),
+        order_contacts=order_contacts,
     )
 
 

@@ -415,12 +415,6 @@ def _orders(
             picked[key] = picked[key] * factor
         picked["currency"] = _global_codes(table, cols).iloc[keep].reset_index(drop=True)
     orders = _build.orders_frame("magento", picked, len(keep))
-    contacts = _build.order_contacts(
-        (_texts_at(table, cols["first_name"], keep), _texts_at(table, cols["last_name"], keep)),
-        _texts_at(table, cols["phone"], keep),
-        {key: _texts_at(table, cols[key], keep) for key in ADDRESS_FIELDS},
-        {},
-    )
     state = state.iloc[keep].reset_index(drop=True)
     reason = _build.reasons(
         len(keep),
@@ -444,7 +438,17 @@ def _orders(
         + _utc_note(table, cols["created_at"], time_zone)
         + currency_notes,
         phone_links=who.phone_links,
-        contacts=contacts,
+        order_contacts=_build.latest_contacts(
+            orders,
+            reason,
+            _build.contact_columns(
+                _kept_rows(table, keep),
+                ((cols["first_name"], cols["last_name"]), (None, None)),
+                (cols["phone"],),
+                {key: cols[key] for key in ADDRESS_FIELDS},
+                {},
+            ),
+        ),
     )
     entity = table.text_series(cols["entity_id"]).iloc[keep].reset_index(drop=True)
     entities = pd.DataFrame(
@@ -770,11 +774,12 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         + _no_status_note(written_status)
         + [GRID_NOTE]
     )
+    orders = _build.orders_frame("magento", picked, len(keep))
     return _build.assemble(
         table.name,
         "magento-grid",
         n,
-        _build.orders_frame("magento", picked, len(keep)),
+        orders,
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
@@ -782,21 +787,25 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         phone_links=who.phone_links,
         written_symbol=symbol,
         # the grid writes names whole and each address in one cell, which is not split
-        contacts=_build.order_contacts(
-            _build.full_names(
-                _texts_at(table, cols["bill_to_name"], keep),
-                _texts_at(table, cols["ship_to_name"], keep),
+        order_contacts=_build.latest_contacts(
+            orders,
+            reason,
+            _build.contact_columns(
+                _kept_rows(table, keep),
+                ((cols["bill_to_name"],), (cols["ship_to_name"],)),
+                (cols["phone"],),
+                {},
+                {},
             ),
-            _texts_at(table, cols["phone"], keep),
-            {},
-            {},
         ),
     )
 
 
-def _texts_at(table: Table, column: str | None, keep: np.ndarray) -> pd.Series:
-    """The cleaned texts of ``column`` of the kept rows (none where not read)."""
-    return table.text_series(column).iloc[keep].reset_index(drop=True)
+def _kept_rows(table: Table, keep: np.ndarray) -> _build.OrderTexts:
+    """The texts of the orders, one a kept row (``keep``: their positions in the file)."""
+    codes = np.full(table.num_rows, -1, dtype=np.int64)
+    codes[keep] = np.arange(len(keep))
+    return _build.OrderTexts(table, codes, len(keep))
 
 
 def _no_status_note(written: pd.Series) -> list[str]:

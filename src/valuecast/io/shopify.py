@@ -74,7 +74,7 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   gives them): ``Billing Name``, else ``Shipping Name`` (split at its first space), the phone as
   above, and ``Billing City``/``Province``/``Country``/``Zip`` where the billing address gives
   any, else the shipping address's, of each customer's latest counted order that gives a name,
-  a phone, an address (:func:`valuecast.io._build.order_contacts`).
+  a phone, an address (:func:`valuecast.io._build.latest_contacts`).
 * ``order_lines``: one per row of a counted order, ``line_number`` counting from 1 in file order.
 
 An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an error (the first row
@@ -591,9 +591,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
-    phone = first("phone").fillna(first("billing_phone")).fillna(first("shipping_phone"))
     who = _build.identities(
-        first("email"), phone, first("billing_country").fillna(first("shipping_country"))
+        first("email"),
+        first("phone").fillna(first("billing_phone")).fillna(first("shipping_phone")),
+        first("billing_country").fillna(first("shipping_country")),
     )
     accepts_raw = _build.per_distinct(
         _build.group_first(table, codes, n, cols["accepts_marketing"]), lambda t: t.str.lower()
@@ -691,11 +692,16 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         )
         + free_orders_note(int((counted & (np.abs(total) < TAX_INCLUDED_TOLERANCE)).sum())),
         phone_links=who.phone_links,
-        contacts=_build.order_contacts(
-            _build.full_names(first("billing_name"), first("shipping_name")),
-            phone,
-            {key: first(f"billing_{key}") for key in ADDRESS_FIELDS},
-            {key: first(f"shipping_{key}") for key in ADDRESS_FIELDS},
+        order_contacts=_build.latest_contacts(
+            orders,
+            reason,
+            _build.contact_columns(
+                _build.OrderTexts(table, codes, n),
+                ((cols["billing_name"],), (cols["shipping_name"],)),
+                (cols["phone"], cols["billing_phone"], cols["shipping_phone"]),
+                {key: cols[f"billing_{key}"] for key in ADDRESS_FIELDS},
+                {key: cols[f"shipping_{key}"] for key in ADDRESS_FIELDS},
+            ),
         ),
     )
 

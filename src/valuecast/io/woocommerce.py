@@ -385,15 +385,6 @@ def _orders(
     )
     who = _build.identities(accounts.email, first("billing_phone"), first("billing_country"))
     who = _build.with_written_emails(who, email_cells, accounts)
-    contacts = _build.order_contacts(
-        _build.given_names(
-            (first("billing_first_name"), first("billing_last_name")),
-            (first("shipping_first_name"), first("shipping_last_name")),
-        ),
-        first("billing_phone").fillna(first("shipping_phone")),
-        {key: first(f"billing_{key}") for key in ADDRESS_FIELDS},
-        {key: first(f"shipping_{key}") for key in ADDRESS_FIELDS},
-    )
     code = first("coupon_items").str.extract(r"code:\s*([^|;]*)", expand=False).str.strip()
     plain = first("coupons").str.split(",").str[0].str.strip()
     code = code.where(code.fillna("") != "", plain).mask(lambda s: s == "", pd.NA)
@@ -446,6 +437,8 @@ def _orders(
     reason = _build.reasons(n, rules)
     unpaid = _unpaid_note(status, reason == None, orders["net_revenue"].to_numpy(float))  # noqa: E711
     table_notes = _orders_table_notes(table, cols, kind, time_zone, utc)
+    # before the order-level columns go: texts read for each customer's latest orders only
+    contacts = _build.latest_contacts(orders, reason, _contacts(table, cols, stated, n))
     # the lines read their own columns: the order-level cells and texts (~0.3 GB at a
     # million orders) are let go of before the lines are built beside the orders
     item_columns = (
@@ -472,7 +465,24 @@ def _orders(
         + table_notes,
         phone_links=who.phone_links,
         written_symbol=symbol if currency.isna().all() else None,
-        contacts=contacts,
+        order_contacts=contacts,
+    )
+
+
+def _contacts(
+    table: Table, cols: dict[str, str | None], stated: np.ndarray, n: int
+) -> _build.OrderContacts:
+    """The orders' names (both of the billing address where it gives either, else the
+    shipping's), phones (billing, else shipping) and addresses (:func:`_build.contact_columns`)."""
+    return _build.contact_columns(
+        _build.OrderTexts(table, stated, n),
+        (
+            (cols["billing_first_name"], cols["billing_last_name"]),
+            (cols["shipping_first_name"], cols["shipping_last_name"]),
+        ),
+        (cols["billing_phone"], cols["shipping_phone"]),
+        {key: cols[f"billing_{key}"] for key in ADDRESS_FIELDS},
+        {key: cols[f"shipping_{key}"] for key in ADDRESS_FIELDS},
     )
 
 

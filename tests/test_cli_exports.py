@@ -594,14 +594,54 @@ def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop
     assert meta.exit_code == 0, meta.output
     assert (
         "note: no customer exported has a name or a place (city, zip or country): meta matches "
-        "them on the e-mail alone; ingest a Shopify customers export to add them"
+        "them on the e-mail alone; ingest a customers CSV with Email, First Name, Last Name, "
+        "City, Zip, Country and Accepts Email Marketing columns (read as a Shopify customers "
+        "export) to add them"
     ) in " ".join(meta.output.split())
+    assert "ingest a Shopify customers export" not in meta.output
     google = invoke(*args, "--to", "google", "-w", str(path), "--out", str(tmp_path / "g.csv"))
     assert "has a name or a place (zip or country): google" in " ".join(google.output.split())
     klaviyo = invoke(*args, "--to", "klaviyo", "-w", str(path), "--out", str(tmp_path / "k.csv"))
     assert "note: no customer exported" not in klaviyo.output
     contacts = invoke(*args, "--to", "meta", "-w", str(shop[0]), "--out", str(tmp_path / "s.csv"))
     assert contacts.exit_code == 0 and "note: no customer exported" not in contacts.output
+
+
+def test_a_shop_of_its_own_orders_table_gets_names_from_the_customers_csv_it_is_told_of(
+    tmp_path,
+):
+    """The customers file the note describes for an orders table is read, and its names and
+    places reach the Meta file."""
+    orders = tmp_path / "orders.csv"
+    write_orders(orders)
+    with orders.open() as source:
+        emails = sorted({row["customer"] for row in csv.DictReader(source)})
+    customers = tmp_path / "people.csv"
+    with customers.open("w", newline="") as target:
+        writer = csv.writer(target)
+        writer.writerow(["Email", "First Name", "Last Name", "City", "Zip", "Country",
+                         "Accepts Email Marketing"])  # fmt: skip
+        for email in emails:
+            writer.writerow([email, "Ann", "Lee", "Boston", "02134", "US", "yes"])
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders), str(customers)], column_map=COLUMN_MAP))
+    args = ("--where", "historic_clv > 0", "--include-non-consenting")
+    meta = invoke(*args, "--to", "meta", "-w", str(path), "--out", str(tmp_path / "m.csv"))
+    assert meta.exit_code == 0, meta.output
+    assert "note: no customer exported" not in meta.output
+
+
+def test_a_shop_of_two_platforms_is_told_each_ones_columns(tmp_path):
+    """A shop whose orders come from WooCommerce and from its own table is told what gives
+    names and places for each, and nothing of Shopify."""
+    from valuecast.cli.exports import _where_contact_fields_come_from
+
+    said = _where_contact_fields_come_from([], None, False, {"woocommerce", "orders"})
+    assert said.startswith("ingest a customers CSV with Email, First Name, Last Name, City,")
+    assert ", or a WooCommerce orders export with its billing_first_name," in said
+    assert said.endswith("billing_country columns, to add them and match more")
+    assert "Shopify customers export to" not in said
 
 
 def test_hashed_audiences_say_what_an_ingested_customers_export_lacks(tmp_path):

@@ -84,28 +84,38 @@ def _without_contact_fields(frame, target: str) -> list[str]:
 
 
 _ORDERS_EXPORT_FIELDS = {
-    "woocommerce": "ingest a WooCommerce orders export with its billing_first_name, "
-    "billing_last_name, billing_city, billing_postcode and billing_country columns to add them",
-    "magento": "ingest a Magento sales_order export joined with its billing address "
-    "(billing_firstname, billing_lastname, billing_city, billing_postcode, billing_country_id) "
-    "to add them",
+    "shopify": "a Shopify customers export",
+    "woocommerce": "a WooCommerce orders export with its billing_first_name, billing_last_name, "
+    "billing_city, billing_postcode and billing_country columns",
+    "magento": "a Magento sales_order export joined with its billing address (billing_firstname, "
+    "billing_lastname, billing_city, billing_postcode, billing_country_id)",
 }
 """Per platform of the orders (``source``), what adds names and places where no customers
-export is ingested: the columns of its orders export that give them."""
+export is ingested: a Shopify customers export, or the columns of the platform's orders export
+that give them."""
+
+_CUSTOMERS_FILE = (
+    "a customers CSV with Email, First Name, Last Name, City, Zip, Country and Accepts Email "
+    "Marketing columns (read as a Shopify customers export)"
+)
+"""What adds names and places to a shop whose orders come from its own table (``orders``,
+``cdnow``): a customers file in the columns of the one customers export valuecast reads."""
 
 
 def _where_contact_fields_come_from(
     missing: list[str], contacts, customers_export: bool, sources: set[str] | None = None
 ) -> str:
     """Why the exported rows lack the ``missing`` names or places and what adds them: no
-    customers export ingested (the orders export's columns for them where the shop's orders all
-    come from a platform whose export gives them, ``sources``), one whose columns for them are
-    missing or empty, or one that gives them for other customers only."""
+    customers export ingested (what gives them for each platform the shop's orders come from,
+    ``sources``), one whose columns for them are missing or empty, or one that gives them for
+    other customers only."""
     if not customers_export:
-        platforms = sources or set()
-        if len(platforms) == 1 and next(iter(platforms)) in _ORDERS_EXPORT_FIELDS:
-            return _ORDERS_EXPORT_FIELDS[next(iter(platforms))]
-        return "ingest a Shopify customers export to add them and match more"
+        remedies = dict.fromkeys(
+            _ORDERS_EXPORT_FIELDS.get(source, _CUSTOMERS_FILE)
+            for source in sorted(sources or {"orders"})
+        )
+        listed = ", or ".join(remedies) + ("," if len(remedies) > 1 else "")
+        return f"ingest {listed} to add them and match more"
     kinds = [_CUSTOMERS_EXPORT_FIELDS[kind.split(" (")[0]] for kind in missing]
     given = any(
         contacts[field].fillna("").astype(str).str.strip().ne("").any()

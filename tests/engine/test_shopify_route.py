@@ -179,8 +179,6 @@ def test_an_orders_rows_apart_are_numbered_in_file_order(tmp_path, export, monke
         ("Subtotal", "$12.50"),  # a symbol the importer reads
         ("Created at", "2026-01-05 10:00:00.5 -0500"),  # a fraction of a second
         ("Financial Status", "PAID\u00e9"),  # beyond ASCII: the importer's lower-casing
-        ("Billing Name", "Ann Lee\t"),  # a tab the importer trims
-        ("Billing City", "\u2028Boston"),  # a line separator the importer trims
     ],
 )
 def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(
@@ -189,6 +187,27 @@ def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(
     frame = export.copy()
     frame.loc[0, column] = cell
     _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=False)
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [
+        ("Billing Name", "Ann Lee\t"),  # a tab the importer trims
+        ("Billing City", "\u2028Boston"),  # a line separator the importer trims
+        ("Billing Name", "   "),  # spaces alone: no name, the shipping address's is taken
+        ("Billing City", " "),  # ... no city, the billing address still the one taken
+        ("Billing Zip", "'"),  # a spreadsheet's apostrophe alone: no zip
+    ],
+)
+def test_contact_cells_the_importer_cleans_stay_on_the_engine(
+    tmp_path, export, monkeypatch, column, cell
+):
+    """The orders' contact cells are cleaned as the importer cleans them, on both routes alike:
+    an odd one (spaces alone, a tab) no longer sends the whole export to the importer."""
+    frame = export.copy()
+    frame.loc[0, column] = cell
+    frame.loc[0, "Shipping Name"] = "Bea Shipped"
+    _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
 
 
 def test_the_orders_addresses_give_the_same_contacts_on_both_routes(tmp_path, export, monkeypatch):

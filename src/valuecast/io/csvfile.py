@@ -1262,6 +1262,12 @@ def check_unique(file: str, header: Sequence[str], found: str | None, header_row
         )
 
 
+def clean_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text cells as :meth:`Table.text` cleans them (whitespace trimmed, a leading apostrophe
+    removed, empty -> null): each cell alike, whatever the others hold."""
+    return _clean(values, True)
+
+
 def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
     """Cells as text: whitespace trimmed, a leading apostrophe removed, empty -> null."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):

@@ -33,7 +33,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecast.io import _build, orders_duckdb, shopify
+from valuecast.io import _build, csvfile, orders_duckdb, shopify
 from valuecast.io.csvfile import AMBIGUOUS_POINT, CsvFile
 from valuecast.io.schema import (
     ADDRESS_FIELDS,
@@ -49,7 +49,9 @@ __all__ = ["PendingShopify", "pending_shopify"]
 _ROWS = "_shopify_rows"
 _GROUPED = "_shopify_orders"
 _VIEWS = (orders_duckdb.STAGED_LINES, orders_duckdb.STAGED_ORDERS)
-_TABLES = (_GROUPED, _ROWS)
+_CONTACT_ENDS = "_shopify_contact_ends"
+_CONTACT_ROWS = "_shopify_contact_rows"
+_TABLES = (_GROUPED, _ROWS, _CONTACT_ENDS, _CONTACT_ROWS)
 
 _AMOUNTS = ("subtotal", "shipping", "taxes", "total", "duties", "discount_amount", "refunded")
 """Order-level amounts: every row of an order that gives one gives the same."""
@@ -81,19 +83,15 @@ _WHITESPACE = (
     r"\x00-\x1e\x20\x7f-\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
     r"\x{3000}\x{feff}"
 )
-_SPACE_AT_AN_END = rf"(^|\x1f)''?[{_WHITESPACE}]|[{_WHITESPACE}](\x1f|$)"
-"""As SQL text (its apostrophe doubled): a packed text (``contact``) of which a field begins
-(after a spreadsheet's apostrophe) or ends with a control character or a space that DuckDB's trim
-may leave where the importer's trims it: its order goes to the importer."""
-_PLAIN_FIELD = r"(''?[!-&(-~]([ -~]*[!-~])?)?"
-_PLAIN_PACK = (
-    f"regexp_full_match(contact, '{_PLAIN_FIELD}"
-    rf"(\x1f{_PLAIN_FIELD}){{{len(_CONTACT_PARTS) - 1}}}')"
-)
-"""SQL: a packed text (``contact``) of fields of printable ASCII that neither begin (after one
-apostrophe, a spreadsheet's mark of text, as Shopify writes zips) nor end with a space, nor
-begin with a second apostrophe, as nearly every order writes them: each is as the importer
-cleans it once that apostrophe is taken off (:func:`_plain`)."""
+"""Characters the importer's trim (Arrow's) may take as whitespace, and more."""
+_SURE_EMPTY = r"[\t\n\x0b\x0c\r ]*''?[\t\n\x0b\x0c\r ]*"
+"""As SQL text (its apostrophe doubled): a cell the importer cleans to nothing (ASCII
+whitespace, perhaps a spreadsheet's apostrophe between)."""
+_MAYBE_EMPTY = rf"[{_WHITESPACE}]*''?[{_WHITESPACE}]*"
+"""As :data:`_SURE_EMPTY` with any character the importer may trim: a cell that matches it and
+not that is the importer's to clean (its order may give a field or not)."""
+_ROW_BITS = 31
+"""Bits of a row's position in a key of the latest order (:func:`_latest_contact_rows`)."""
 _DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?)?"
 """A ``Created at`` as Shopify writes it (``2024-03-05 23:30:00 -0500``), the offset ignored."""
 _WALL_CLOCK = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?"
@@ -217,24 +215,27 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         parse["phone_text"] = f"coalesce({', '.join(f'ltrim({x}, chr(39))' for x in phones)})"
         countries = [cell[key] for key in _COUNTRIES if key in cell]
         parse["country_text"] = f"coalesce({', '.join(countries)})" if countries else "NULL"
-    parse.update(_contact_row(cell))
+    contact_cells, contact_row, unsure = _contact_row(cell)
+    parse.update(contact_cells)
+    bad.extend(unsure)
     # a row without a Name is empty or the importer's error (a cell of spaces is empty to it)
     others = [x for x in read if x != cell["name"]]
     bad.append(f"({cell['name']} IS NULL AND ({' OR '.join(f'{x} IS NOT NULL' for x in others)}))")
     # DuckDB trims Unicode spaces (a no-break space too) but not tabs or line breaks, which the
     # importer trims as well: a cell still ending in one fails the checks above, so that where
     # the file is taken this is the importer's trim
-    # the contact cells are trimmed once chosen (a few per customer), not on every row: one of
-    # spaces alone gives a field to DuckDB, not to the importer, and its order, if chosen, goes
-    # to the importer (_latest_contacts)
+    # the contact cells are cleaned once chosen (a few per customer), not on every row: whether
+    # one gives a field is told as the importer tells it (_gives)
     untrimmed = {cell[key] for key in _CONTACTS if key in cell} - {
         cell[key] for key in (*_PHONES, *_COUNTRIES) if key in cell
     }
     cells = ", ".join(x if x in untrimmed else f"nullif(trim({x}), '') AS {x}" for x in read)
     middle = ", ".join([*read, *(f"{sql} AS {key}" for key, sql in parse.items())])
     source = orders_duckdb._read_sql(csv, names)
+    kept = [key for key in parse if key not in contact_cells]
+    kept += [f"{sql} AS {key}" for key, sql in contact_row.items()]
     query = (
-        f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT {', '.join(parse)}, "
+        f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT {', '.join(kept)}, "
         f"({' OR '.join(bad)}) AS _bad, ({' | '.join(points) or '0::UBIGINT'}) AS _points "
         f"FROM (SELECT {middle} FROM (SELECT {cells} FROM {source}))"
     )
@@ -592,77 +593,82 @@ def _read_contacts(cols: dict[str, str | None]) -> list[str]:
     return [key for key in _CONTACTS if cols[key] is not None]
 
 
-def _contact_row(cell: dict[str, str]) -> dict[str, str]:
-    """SQL over a row's cells (``cell``: key -> column, empty as none) of ``contact``,
-    the row's :data:`_CONTACT_PARTS` packed into one text (none where the row gives no contact
-    field: Shopify writes them on an order's first row only), and ``contact_groups``, a bit per
-    :data:`~valuecast.io.schema.CONTACT_GROUPS` the row gives.
+def _plain_start(x: str) -> str:
+    """SQL: the cell ``x`` begins with a printable ASCII character other than a space or an
+    apostrophe (after one apostrophe, a spreadsheet's mark of text, as Shopify writes zips), so
+    that the importer cleans it to a text; told by comparisons, without a pattern, as nearly
+    every cell is."""
+    return (
+        f"(({x} >= '0' AND {x} < chr(127)) "
+        f"OR ({x} >= concat(chr(39), '0') AND {x} < concat(chr(39), chr(127))))"
+    )
 
-    The fields are taken within the row as :func:`valuecast.io._build.order_contacts` takes
-    them within an order: an order whose rows giving any pack the same texts gets the importer's
-    fields (each its first row's text), and one whose rows differ goes to the importer
-    (:func:`_contact_rows_differ`)."""
+
+def _gives(x: str) -> str:
+    """SQL: the cell ``x`` (none as NULL) is a text once the importer cleans it (trimmed of
+    whitespace, a leading apostrophe taken off): a cell of spaces alone is none, as to it.  The
+    pattern reads only the cells that do not begin plainly (a CASE, not an OR, so that DuckDB
+    does not read it on every row)."""
+    return (
+        f"CASE WHEN {x} IS NULL THEN false WHEN {_plain_start(x)} THEN true "
+        f"ELSE NOT regexp_full_match({x}, '{_SURE_EMPTY}') END"
+    )
+
+
+def _unsure(x: str) -> str:
+    """SQL: whether the importer cleans the cell ``x`` to nothing depends on its trim (a cell of
+    control characters or Unicode spaces alone): its file goes to the importer."""
+    return (
+        f"CASE WHEN {x} IS NULL OR {_plain_start(x)} THEN false "
+        f"ELSE regexp_full_match({x}, '{_MAYBE_EMPTY}') "
+        f"AND NOT regexp_full_match({x}, '{_SURE_EMPTY}') END"
+    )
+
+
+def _contact_row(cell: dict[str, str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """SQL over a row's cells (``cell``: key -> column, empty as none): per contact cell,
+    whether it gives a text (``given_<column>``, :func:`_gives`); over those and the cells,
+    ``contact``, the row's :data:`_CONTACT_PARTS` packed into one text as written (none where
+    the row gives no contact field: Shopify writes them on an order's first row only), and
+    ``contact_groups``, a bit per :data:`~valuecast.io.schema.CONTACT_GROUPS` the row gives;
+    and the conditions that make the file the importer's (:func:`_unsure`).
+
+    A field is taken as :func:`valuecast.io._build.contact_columns` takes it within an order:
+    the billing name, else the shipping name; the first phone; the billing address's fields
+    where it gives any, else the shipping address's.  An order whose rows giving any pack
+    different texts goes to the importer (:func:`_contact_rows_differ`)."""
     given = {key: cell[key] for key in _CONTACTS if key in cell}
     if not given:
-        return {}
-
-    def first(*keys: str) -> str:
-        texts = [given[key] for key in keys if key in given]
-        return f"coalesce({', '.join(texts)})" if texts else "NULL"
+        return {}, {}, []
+    flag = {key: f"given_{column}" for key, column in given.items()}
 
     def any_of(keys: list[str]) -> str:
-        return " OR ".join(f"{given[key]} IS NOT NULL" for key in keys if key in given) or "false"
+        return " OR ".join(flag[key] for key in keys if key in flag) or "false"
+
+    def first(*keys: str) -> str:
+        found = [key for key in keys if key in given]
+        taken = " ".join(f"WHEN {flag[key]} THEN {given[key]}" for key in found)
+        return f"CASE {taken} END" if found else "NULL"
 
     billing = [f"billing_{key}" for key in ADDRESS_FIELDS]
     shipping = [f"shipping_{key}" for key in ADDRESS_FIELDS]
     parts = {"name": first("billing_name", "shipping_name"), "phone": first(*_PHONES)}
     for key in ADDRESS_FIELDS:
         parts[key] = (
-            f"CASE WHEN {any_of(billing)} THEN {first(f'billing_{key}')} "
-            f"ELSE {first(f'shipping_{key}')} END"
+            f"CASE WHEN {any_of(billing)} THEN {given.get(f'billing_{key}', 'NULL')} "
+            f"ELSE {given.get(f'shipping_{key}', 'NULL')} END"
         )
     groups = [["billing_name", "shipping_name"], list(_PHONES), billing + shipping]
     packed = ", ".join(f"coalesce({parts[name]}, '')" for name in _CONTACT_PARTS)
-    return {
-        "contact": f"CASE WHEN {any_of(list(given))} THEN concat_ws({_SEPARATOR}, {packed}) END",
+    row = {
         "contact_groups": " | ".join(
             f"(CASE WHEN {any_of(keys)} THEN {1 << index} ELSE 0 END)::UTINYINT"
             for index, keys in enumerate(groups)
         ),
+        "contact": f"CASE WHEN {any_of(list(given))} THEN concat_ws({_SEPARATOR}, {packed}) END",
     }
-
-
-def _cleaned(text: str) -> str:
-    """SQL of a text as written ('' for none) as the importer cleans it: trimmed, a leading
-    apostrophe (a spreadsheet's mark of text) taken off and the rest trimmed, empty as none."""
-    trimmed = f"trim({text})"
-    return (
-        f"nullif(trim(CASE WHEN starts_with({trimmed}, chr(39)) THEN substr({trimmed}, 2) "
-        f"ELSE {trimmed} END), '')"
-    )
-
-
-def _plain(text: str) -> str:
-    """SQL of a field of a plain pack (:data:`_PLAIN_PACK`) as :func:`_cleaned` cleans it: its
-    spreadsheet's apostrophe taken off, empty as none (nothing to trim)."""
-    return (
-        f"nullif(CASE WHEN starts_with({text}, chr(39)) THEN substr({text}, 2) ELSE {text} END, '')"
-    )
-
-
-def _contact_fields() -> dict[str, str]:
-    """SQL of the ``ORDER_CONTACTS_SCHEMA`` fields over a chosen row's cleaned
-    :data:`_CONTACT_PARTS` (``part1``, ``part2`` ...), as :func:`valuecast.io._build.order_contacts` fills them."""
-    part = {name: f"part{index + 1}" for index, name in enumerate(_CONTACT_PARTS)}
-    name = part["name"]
-    return {
-        # the name split at its first space (valuecast.io._build.split_names)
-        "first_name": f"CASE WHEN contains({name}, ' ') "
-        f"THEN substr({name}, 1, instr({name}, ' ') - 1) ELSE {name} END",
-        "last_name": f"CASE WHEN contains({name}, ' ') "
-        f"THEN nullif(ltrim(substr({name}, instr({name}, ' ') + 1), ' '), '') END",
-        **{key: part[key] for key in ("phone", *ADDRESS_FIELDS)},
-    }
+    cells = {f"given_{column}": _gives(column) for column in dict.fromkeys(given.values())}
+    return cells, row, [_unsure(x) for x in dict.fromkeys(given.values())]
 
 
 def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Table | None]:
@@ -670,59 +676,87 @@ def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Ta
     of the counted orders (an Arrow table, None where no order gives any): each customer's latest
     order giving a name, a phone, an address.
 
-    The orders are chosen on their fields as written (not empty), and only the chosen ones' rows
-    are cleaned as the importer cleans them: an order whose field is a lone apostrophe (none, to
-    the importer), begins or ends with a space DuckDB's trim may leave (:data:`_SPACE_AT_AN_END`)
-    or holds the separator goes to the importer.  Another order is the importer's latest
-    neither, as DuckDB trims no more than it does."""
+    The orders are chosen on their cells as the importer reads them (:func:`_gives`), and only
+    the chosen rows' fields are cleaned, by the importer's own cleaning and name split; a field
+    holding the packing's separator sends the file to the importer."""
     if not _read_contacts(cols):
         return True, None
     if _contact_rows_differ(con):
         return False, None
+    rows = _latest_contact_rows(con, cols)
+    if rows is None:
+        return False, None
+    found = con.sql(
+        f"SELECT CAST(concat('shopify:', name) AS VARCHAR) AS order_id, contact FROM {_ROWS} "
+        f"WHERE rowid IN (SELECT contact_row FROM {rows})"
+    ).to_arrow_table()
+    con.execute(f"DROP TABLE {rows}")
+    if not found.num_rows:
+        return True, None
+    packed = found.column("contact")
+    separators = len(_CONTACT_PARTS) - 1
+    if not pc.all(pc.equal(pc.count_substring(packed, "\x1f"), separators)).as_py():
+        return False, None
+    parts = pc.split_pattern(packed, "\x1f")
+    fields = {
+        name: csvfile.clean_text(pc.list_element(parts, index)).cast(pa.string())
+        for index, name in enumerate(_CONTACT_PARTS)
+    }
+    first, last = _build.split_names(_build.string_series(fields.pop("name")))
+    contacts = pa.table(
+        {
+            "order_id": found.column("order_id").cast(pa.string()),
+            "first_name": pa.array(first, pa.string()),
+            "last_name": pa.array(last, pa.string()),
+            **{name: fields[name] for name in ORDER_CONTACTS_SCHEMA if name in fields},
+        }
+    )
+    return True, contacts.select(list(ORDER_CONTACTS_SCHEMA))
+
+
+def _latest_contact_rows(con: Any, cols: dict[str, str | None]) -> str | None:
+    """A temporary table of the rows (``contact_row``) of each customer's latest counted orders
+    giving a name, a phone, an address: latest by ``created``, then by order number, as the
+    workspace reads them; None where a row's position does not fit the key.
+
+    Each is found on one integer per order, its second of ``created`` above its row's position
+    (two maxima tell whether another order shares that second: their rows then differ); the
+    customers with such ties are compared on the order numbers too."""
+    limit = 1 << _ROW_BITS
+    if con.sql(f"SELECT count(*) FROM {_ROWS}").fetchall()[0][0] >= limit:
+        return None
+    customer = _order_columns(cols)["customer_id"]
+    second = f"((epoch_us(created) // 1000000) << {_ROW_BITS})"
+    ends, chosen, tied = [], [], []
+    for index in range(len(CONTACT_GROUPS)):
+        gives = f"FILTER (WHERE contact_groups & {1 << index} > 0)"
+        ends.append(f"max({second} | contact_row) {gives} AS last{index}")
+        ends.append(f"max({second} | ({limit - 1} - contact_row)) {gives} AS first{index}")
+        chosen.append(f"last{index} & {limit - 1}")
+        tied.append(f"last{index} & {limit - 1} <> {limit - 1} - (first{index} & {limit - 1})")
+    counted = f"FROM {_GROUPED} WHERE reason IS NULL AND contact_row IS NOT NULL"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_CONTACT_ENDS} AS
+        SELECT [{", ".join(chosen)}] AS rows, CASE WHEN {" OR ".join(tied)} THEN customer END
+            AS tied
+        FROM (SELECT {customer} AS customer, {", ".join(ends)} {counted}
+            GROUP BY customer HAVING customer IS NOT NULL)"""
+    )
     latest = "{'at': created, 'id': order_number}"
     picked = ", ".join(
-        f"arg_max(contact_row, {latest}) FILTER (WHERE contact_groups & {1 << index} > 0) "
-        f"AS g{index}"
+        f"arg_max(contact_row, {latest}) FILTER (WHERE contact_groups & {1 << index} > 0)"
         for index in range(len(CONTACT_GROUPS))
     )
-    fields = _contact_fields()
-    names = [name for name in ORDER_CONTACTS_SCHEMA if name != "order_id"]
-    parts = range(1, len(_CONTACT_PARTS) + 1)
-    emptied = " OR ".join(f"(raw{i} <> '' AND part{i} IS NULL)" for i in parts)
-    separators = f"strlen(contact) - strlen(replace(contact, {_SEPARATOR}, ''))"
-    # a pack of printable ASCII has no space DuckDB's trim leaves: the pattern reads the others
-    spaced = (
-        f"CASE WHEN regexp_full_match(contact, '[\\x1f -~]*') THEN false "
-        f"ELSE regexp_matches(contact, '{_SPACE_AT_AN_END}') END"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_CONTACT_ROWS} AS
+        SELECT DISTINCT unnest(rows) AS contact_row FROM {_CONTACT_ENDS} WHERE tied IS NULL
+        UNION
+        SELECT unnest([{picked}]) AS contact_row {counted}
+            AND {customer} IN (SELECT tied FROM {_CONTACT_ENDS} WHERE tied IS NOT NULL)
+            GROUP BY {customer}"""
     )
-    unusual = f"({spaced} OR {separators} <> {len(_CONTACT_PARTS) - 1} OR {emptied})"
-    # nearly every pack is plain (one pattern read): only the others are trimmed and checked
-    cleaned = ", ".join(
-        f"CASE WHEN plain THEN {_plain(f'raw{i}')} ELSE {_cleaned(f'raw{i}')} END AS part{i}"
-        for i in parts
-    )
-    # the rows chosen on their fields as written, then only theirs cleaned
-    found = con.sql(
-        f"""WITH chosen AS (
-            SELECT DISTINCT unnest([{", ".join(f"g{i}" for i in range(len(CONTACT_GROUPS)))}])
-                AS contact_row
-            FROM (SELECT {picked} FROM {_GROUPED}
-                WHERE reason IS NULL AND contact_row IS NOT NULL
-                GROUP BY {_order_columns(cols)["customer_id"]}
-                HAVING {_order_columns(cols)["customer_id"]} IS NOT NULL))
-        SELECT CAST(concat('shopify:', name) AS VARCHAR) AS order_id,
-            {", ".join(f"CAST({fields[name]} AS VARCHAR) AS {name}" for name in names)},
-            CASE WHEN NOT plain THEN {unusual} ELSE false END AS unusual
-        FROM (SELECT *, {cleaned}
-            FROM (SELECT name, contact, {_PLAIN_PACK} AS plain,
-                {", ".join(f"raw[{i}] AS raw{i}" for i in parts)}
-                FROM (SELECT name, contact, string_split(contact, {_SEPARATOR}) AS raw
-                    FROM {_ROWS} WHERE rowid IN (SELECT contact_row FROM chosen))))"""
-    ).to_arrow_table()
-    if pc.any(found.column("unusual")).as_py():
-        return False, None
-    contacts = found.drop_columns(["unusual"])
-    return True, contacts if contacts.num_rows else None
+    con.execute(f"DROP TABLE {_CONTACT_ENDS}")
+    return _CONTACT_ROWS
 
 
 def _contact_rows_differ(con: Any) -> bool:

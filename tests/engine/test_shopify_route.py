@@ -247,6 +247,27 @@ def test_the_orders_addresses_give_the_same_contacts_on_both_routes(tmp_path, ex
     assert contacts.loc[customers[third], "city"] == before["Billing City"].iloc[-1]
 
 
+def test_orders_of_one_second_give_the_same_contacts_on_both_routes(tmp_path, export, monkeypatch):
+    """A customer's latest orders placed in the same second are told apart by their order
+    number on both routes, wherever the file lists them."""
+    frame = export.copy()
+    emailed = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    emails = frame.loc[emailed, "Email"].str.strip().str.lower()
+    repeat = emails[emails.duplicated(keep=False)]
+    customer = repeat.iloc[0]
+    rows = repeat.index[repeat == customer][:2]
+    for row, city in zip(rows, ("Leiden", "Delft"), strict=True):
+        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Created at"] = "2026-07-01 10:00:00"
+        frame.loc[row, ["Financial Status", "Cancelled at", "Refunded Amount", "Billing City"]] = [
+            "paid", "", "0.00", city
+        ]  # fmt: skip
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    names = frame.loc[rows, "Name"]
+    later = rows[list(names).index(max(names))]
+    contacts = tables["contacts"].set_index("customer_id")
+    assert contacts.loc[customer, "city"] == frame.loc[later, "Billing City"]
+
+
 def test_a_phone_only_order_goes_to_the_importer_and_joins_its_email_customer(
     tmp_path, export, monkeypatch
 ):

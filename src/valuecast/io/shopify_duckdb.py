@@ -606,22 +606,14 @@ def _plain_start(x: str) -> str:
 
 def _gives(x: str) -> str:
     """SQL: the cell ``x`` (none as NULL) is a text once the importer cleans it (trimmed of
-    whitespace, a leading apostrophe taken off): a cell of spaces alone is none, as to it.  The
-    pattern reads only the cells that do not begin plainly (a CASE, not an OR, so that DuckDB
-    does not read it on every row)."""
+    whitespace, a leading apostrophe taken off): false for a cell of spaces alone, as to it;
+    NULL where that depends on the importer's trim (a cell of control characters or Unicode
+    spaces alone), which sends the file to the importer.  The patterns read only the cells that
+    do not begin plainly (a CASE, so that DuckDB does not read them on every row)."""
     return (
         f"CASE WHEN {x} IS NULL THEN false WHEN {_plain_start(x)} THEN true "
-        f"ELSE NOT regexp_full_match({x}, '{_SURE_EMPTY}') END"
-    )
-
-
-def _unsure(x: str) -> str:
-    """SQL: whether the importer cleans the cell ``x`` to nothing depends on its trim (a cell of
-    control characters or Unicode spaces alone): its file goes to the importer."""
-    return (
-        f"CASE WHEN {x} IS NULL OR {_plain_start(x)} THEN false "
-        f"ELSE regexp_full_match({x}, '{_MAYBE_EMPTY}') "
-        f"AND NOT regexp_full_match({x}, '{_SURE_EMPTY}') END"
+        f"WHEN regexp_full_match({x}, '{_SURE_EMPTY}') THEN false "
+        f"WHEN regexp_full_match({x}, '{_MAYBE_EMPTY}') THEN NULL ELSE true END"
     )
 
 
@@ -631,7 +623,7 @@ def _contact_row(cell: dict[str, str]) -> tuple[dict[str, str], dict[str, str], 
     ``contact``, the row's :data:`_CONTACT_PARTS` packed into one text as written (none where
     the row gives no contact field: Shopify writes them on an order's first row only), and
     ``contact_groups``, a bit per :data:`~valuecast.io.schema.CONTACT_GROUPS` the row gives;
-    and the conditions that make the file the importer's (:func:`_unsure`).
+    and the conditions that make the file the importer's (a cell :func:`_gives` cannot tell).
 
     A field is taken as :func:`valuecast.io._build.contact_columns` takes it within an order:
     the billing name, else the shipping name; the first phone; the billing address's fields
@@ -667,8 +659,9 @@ def _contact_row(cell: dict[str, str]) -> tuple[dict[str, str], dict[str, str], 
         ),
         "contact": f"CASE WHEN {any_of(list(given))} THEN concat_ws({_SEPARATOR}, {packed}) END",
     }
-    cells = {f"given_{column}": _gives(column) for column in dict.fromkeys(given.values())}
-    return cells, row, [_unsure(x) for x in dict.fromkeys(given.values())]
+    columns = dict.fromkeys(given.values())
+    cells = {f"given_{column}": _gives(column) for column in columns}
+    return cells, row, [f"given_{column} IS NULL" for column in columns]
 
 
 def _latest_contacts(con: Any, cols: dict[str, str | None]) -> tuple[bool, pa.Table | None]:

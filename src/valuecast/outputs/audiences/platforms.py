@@ -3,9 +3,9 @@
 Rows are one per customer of the selection, in ``customer_id`` order.  Names, phones and places
 are the customers' contact fields as the workspace gives them
 (:func:`valuecast.store.workspace.contacts_frame`): a customers export's, else those of the
-customer's latest orders that give them (an orders export's billing or shipping address).  Money is rounded to cents,
-probabilities to 4 decimals, predicted orders to 2, dates are ISO ``YYYY-MM-DD``; missing values
-are empty cells.
+customer's latest orders that give them (an orders export's billing or shipping address).
+Money is rounded to cents, probabilities to 4 decimals, predicted orders to 2, dates are ISO
+``YYYY-MM-DD``; missing values are empty cells.
 
 ``klaviyo``
     ``Email, First Name, Last Name`` (Klaviyo's property names, which its list upload maps to

@@ -465,13 +465,13 @@ def test_next_products_without_rules_is_empty():
 
 
 def test_lines_name_products_only_with_a_name_or_sku_and_a_positive_quantity():
-    from valuecast.analysis.growth.tables import _names_products
+    from valuecast.analysis.growth.affinity import names_products
 
     orders = [("o1", "a", "2024-01-01")]
-    assert not _names_products(shop(orders, [])[1])
-    assert not _names_products(shop(orders, [("o1", None, None, 1.0), ("o1", " ", "", 2.0)])[1])
-    assert not _names_products(shop(orders, [("o1", "Mug", None, 0.0)])[1])
-    assert _names_products(shop(orders, [("o1", None, None, 1.0), ("o1", None, "SKU-1", 1.0)])[1])
+    assert not names_products(shop(orders, [])[1])
+    assert not names_products(shop(orders, [("o1", None, None, 1.0), ("o1", " ", "", 2.0)])[1])
+    assert not names_products(shop(orders, [("o1", "Mug", None, 0.0)])[1])
+    assert names_products(shop(orders, [("o1", None, None, 1.0), ("o1", None, "SKU-1", 1.0)])[1])
 
 
 @pytest.mark.parametrize("scale", [1, 2**40])  # a combined key, or one too large for 63 bits

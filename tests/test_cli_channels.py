@@ -751,3 +751,26 @@ def test_spend_without_a_channel_beside_orders_with_channels_says_cac_is_the_sho
     assert "2024-03 left out: a partial month (1 of 31 days to the as-of date)" in whole["note"]
     channels = pd.read_csv(out / "channels.csv")
     assert "cac" not in channels.columns  # no channel has spend of its own
+
+
+def test_analyze_says_spend_naming_no_channel_beside_orders_with_channels_is_the_shops(
+    one_time_shop, tmp_path
+):
+    """`channels` said a spend export without a channel column (a campaign export) was read
+    as the whole shop's spend; `analyze`, whose notes summary.json and the report carry, said
+    nothing. A spend file naming the orders' channels gets no such note."""
+    from valuecast.io.spend import read_spend
+    from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
+
+    said = "the spend names no channel (no channel column, or only all / total)"
+    notes = {}
+    for name, text in (
+        ("shop", "Month,Campaign,Amount spent\n2024-01,Winter,90\n"),
+        ("channels", "month,channel,spend\n2024-01,google,90\n"),
+    ):
+        spend = tmp_path / f"{name}.csv"
+        spend.write_text(text)
+        with Workspace(one_time_shop, read_only=True) as ws:
+            analysis, _ = analyze_with_growth(ws, AnalysisOptions(), spend=read_spend(spend))
+        notes[name] = [note for note in analysis.summary["notes"] if said in note]
+    assert len(notes["shop"]) == 1 and not notes["channels"]

@@ -221,12 +221,12 @@ def channels(
     from valuecast.analysis.growth.channels import (
         ALL_MONTHS,
         BLENDED,
-        NONE_LABEL,
         canonical_channels,
         channels_frame,
         clv_by_group,
         monthly_revenue,
         shop_cac_table,
+        shop_wide_spend_note,
         unmatched_spend_note,
         with_new_customer_clv,
     )
@@ -338,17 +338,15 @@ def channels(
     )
     if unmatched is not None:
         console.print(f"note: {unmatched}", highlight=False, soft_wrap=True)
-    named = set(groups[column]) - {NONE_LABEL} if by is GroupBy.channel else set()
-    if cac is not None and not joined and named:
-        # a spend export without a channel column (a campaign name instead) is read as the
-        # whole shop's: said, so that no one takes the missing channels' CAC for a fault
-        console.print(
-            "note: the spend names no channel (no channel column, or only all / total): CAC is "
-            "the whole shop's; give a channel column named as the orders' channels for CAC per "
-            "channel",
-            highlight=False,
-            soft_wrap=True,
-        )
+    # a spend export without a channel column (a campaign name instead) is read as the whole
+    # shop's: said, so that no one takes the missing channels' CAC for a fault
+    shop_wide = (
+        shop_wide_spend_note(cac, analysis.customers[GROUP_COLUMNS["channel"]])
+        if cac is not None and by is GroupBy.channel
+        else None
+    )
+    if shop_wide is not None:
+        console.print(f"note: {shop_wide}", highlight=False, soft_wrap=True)
     if cac is not None and not joined and by is not GroupBy.channel:
         console.print(
             f"note: CAC is per channel: see {out / 'cac.csv'} (channels.csv is by {grouped})",

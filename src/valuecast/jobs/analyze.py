@@ -383,6 +383,8 @@ def analyze_with_growth(
             analysis.summary["notes"].append(growth.unmatched_spend)
         if growth.left_out_spend is not None:
             analysis.summary["notes"].append(growth.left_out_spend)
+        if growth.shop_wide_spend is not None:
+            analysis.summary["notes"].append(growth.shop_wide_spend)
         release_unused_memory()
         return analysis, growth.tables
 

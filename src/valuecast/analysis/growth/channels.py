@@ -80,6 +80,7 @@ __all__ = [
     "flag_ratio",
     "group_labels",
     "left_out_spend_note",
+    "shop_wide_spend_note",
     "mean_interval",
     "monthly_revenue",
     "new_customer_columns",
@@ -1033,6 +1034,22 @@ def _months_and_total(pairs: list[tuple[str, float]]) -> str:
     pairs = sorted(pairs)
     shown = ", ".join(dict.fromkeys(month for month, _ in pairs))
     return f"{shown}: {sum(amount for _, amount in pairs):,.2f}"
+
+
+def shop_wide_spend_note(cac: pd.DataFrame, channels: pd.Series) -> str | None:
+    """The note for a spend file that names no channel (no channel column, or only all /
+    total) beside orders that do (``channels``: every customer's ``acquisition_channel``):
+    its CAC is the whole shop's alone, which a campaign export read as shop-wide spend would
+    otherwise leave unsaid; None otherwise."""
+    if not (cac["channel"] == BLENDED).all():
+        return None
+    named = canonical_channels(channels).dropna()
+    if not (named != NONE_LABEL).any():
+        return None
+    return (
+        "the spend names no channel (no channel column, or only all / total): CAC is the whole "
+        "shop's; give a channel column named as the orders' channels for CAC per channel"
+    )
 
 
 def unmatched_spend_note(cac: pd.DataFrame, channels: pd.Series) -> str | None:

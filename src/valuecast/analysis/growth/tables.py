@@ -27,12 +27,14 @@ __all__ = ["GrowthTables", "growth_tables", "overall_clv_to_cac", "unknown_clv_t
 class GrowthTables:
     """``tables``: file name -> frame; ``summary``: JSON-ready figures for summary.json;
     ``unmatched_spend``: the note on spend of channels no customer came through (None without);
-    ``left_out_spend``: the note on spend of months outside the orders (None without)."""
+    ``left_out_spend``: the note on spend of months outside the orders (None without);
+    ``shop_wide_spend``: the note on spend naming no channel beside orders that do."""
 
     tables: dict[str, pd.DataFrame]
     summary: dict[str, Any]
     unmatched_spend: str | None = None
     left_out_spend: str | None = None
+    shop_wide_spend: str | None = None
 
 
 def _finite(value) -> float | None:
@@ -135,6 +137,7 @@ def growth_tables(
         new_customer_columns,
         shop_cac,
         shop_cac_table,
+        shop_wide_spend_note,
         unmatched_spend_note,
         with_new_customer_clv,
     )
@@ -156,7 +159,7 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    ratio = unknown_ratio = unmatched = left_out_spend = shop = None
+    ratio = unknown_ratio = unmatched = left_out_spend = shop = shop_wide = None
     if not isinstance(customers, pd.DataFrame):  # a table in the engine
         if spend is not None:
             raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
@@ -181,6 +184,7 @@ def growth_tables(
             unknown_ratio = unknown_clv_to_cac_reason(cac)
             unmatched = unmatched_spend_note(cac, customers["acquisition_channel"])
             left_out_spend = left_out_spend_note(cac)
+            shop_wide = shop_wide_spend_note(cac, customers["acquisition_channel"])
         tables["channels.csv"] = with_new_customer_clv(
             channels_frame(groups, "acquisition_channel", cac),
             customers,
@@ -272,5 +276,9 @@ def growth_tables(
         },
     }
     return GrowthTables(
-        tables=tables, summary=summary, unmatched_spend=unmatched, left_out_spend=left_out_spend
+        tables=tables,
+        summary=summary,
+        unmatched_spend=unmatched,
+        left_out_spend=left_out_spend,
+        shop_wide_spend=shop_wide,
     )

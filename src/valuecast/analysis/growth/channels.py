@@ -997,9 +997,7 @@ def _left_out_spend_note(
     where none is left out."""
 
     def months_and_total(left: dict[str, list[tuple[str, float]]]) -> tuple[str, float]:
-        pairs = sorted(pair for pairs in left.values() for pair in pairs)
-        months = ", ".join(dict.fromkeys(month for month, _ in pairs))
-        return months, sum(amount for _, amount in pairs)
+        return _months_and_sum([pair for pairs in left.values() for pair in pairs])
 
     parts, left_out = [], 0.0
     if earlier:
@@ -1031,9 +1029,15 @@ def left_out_spend_note(cac: pd.DataFrame) -> str | None:
 
 def _months_and_total(pairs: list[tuple[str, float]]) -> str:
     """``2023-09, 2023-10: 50.00``: the months of (month, amount) ``pairs`` and their total."""
+    shown, total = _months_and_sum(pairs)
+    return f"{shown}: {total:,.2f}"
+
+
+def _months_and_sum(pairs: list[tuple[str, float]]) -> tuple[str, float]:
+    """``("2023-09, 2023-10", 50.0)``: the months of (month, amount) ``pairs``, in order and
+    each once, and the sum of their amounts."""
     pairs = sorted(pairs)
-    shown = ", ".join(dict.fromkeys(month for month, _ in pairs))
-    return f"{shown}: {sum(amount for _, amount in pairs):,.2f}"
+    return ", ".join(dict.fromkeys(month for month, _ in pairs)), sum(a for _, a in pairs)
 
 
 def shop_wide_spend_note(cac: pd.DataFrame, channels: pd.Series) -> str | None:

@@ -29,6 +29,16 @@ from valuecast.store.snapshots import (
 )
 
 
+def _analysed(path, orders, column_map: str):
+    """The analysis of a new workspace ``path`` holding the orders file ``orders`` read with
+    ``--map column_map``, stored as its snapshot."""
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([orders], column_map=column_map))
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+        save_snapshot(ws, analysis, tables, {})
+    return analysis
+
+
 @pytest.fixture(scope="module")
 def stored(web_shop):
     """What the snapshots hold, read directly (the truth the API is checked against)."""
@@ -215,10 +225,7 @@ def test_search_finds_a_phone_customer_by_the_number_as_dialled(tmp_path):
     orders.write_text("customer,phone,date,amount\n" + "".join(rows))
     path = tmp_path / "w.duckdb"
     mapping = "customer_id=customer,phone=phone,ordered_at=date,revenue=amount"
-    with Workspace(path) as ws:
-        ws.ingest(read_exports([orders], column_map=mapping))
-        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
-        save_snapshot(ws, analysis, tables, {})
+    _analysed(path, orders, mapping)
     app = create_app(path, warm=False)
     try:
         client = TestClient(app, base_url="http://127.0.0.1")
@@ -432,11 +439,7 @@ def test_a_customer_page_without_predictions_predicts_no_next_order(tmp_path):
         + "".join(f"c{i}@x.com,2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(40))
     )
     path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
-                                                  "revenue=amount"))  # fmt: skip
-        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
-        save_snapshot(ws, analysis, tables, {})
+    _analysed(path, orders, "customer_id=customer,ordered_at=date,revenue=amount")
     application = create_app(path, warm=False)
     try:
         client = TestClient(application, base_url="http://127.0.0.1")
@@ -471,11 +474,7 @@ def test_the_products_page_of_orders_naming_no_product_says_what_adds_them(tmp_p
     rows = [f"c{i % 25}@x.com,2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(60)]
     orders.write_text("customer,date,amount\n" + "".join(rows))
     path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
-                                                  "revenue=amount"))  # fmt: skip
-        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
-        save_snapshot(ws, analysis, tables, {})
+    analysis = _analysed(path, orders, "customer_id=customer,ordered_at=date,revenue=amount")
     assert analysis.summary["growth"]["products"]["named_products"] is False
     application = create_app(path, warm=False)
     try:
@@ -511,11 +510,7 @@ def test_the_segments_page_of_a_shop_without_emails_says_the_downloads_are_empty
             + "".join(f"{who.format(i=i)},2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(40))
         )
         path = tmp_path / f"{name}.duckdb"
-        with Workspace(path) as ws:
-            ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
-                                                      "revenue=amount"))  # fmt: skip
-            analysis, tables = analyze_with_growth(ws, AnalysisOptions())
-            save_snapshot(ws, analysis, tables, {})
+        _analysed(path, orders, "customer_id=customer,ordered_at=date,revenue=amount")
         application = create_app(path, warm=False)
         try:
             client = TestClient(application, base_url="http://127.0.0.1")
@@ -549,11 +544,9 @@ def test_the_customers_and_segments_pages_say_why_nothing_is_predicted(tmp_path,
         + "".join(f"c{i}@x.com,2025-0{1 + i % 6}-1{i % 9},{20 + i},EUR\n" for i in range(50))
     )
     path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(read_exports([orders], column_map="customer_id=customer,ordered_at=date,"
-                                                  "revenue=amount,currency=currency"))  # fmt: skip
-        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
-        save_snapshot(ws, analysis, tables, {})
+    analysis = _analysed(
+        path, orders, "customer_id=customer,ordered_at=date,revenue=amount,currency=currency"
+    )
     reason = analysis.summary["model"]["withheld"]
     application = create_app(path, warm=False)
     try:
@@ -648,11 +641,11 @@ def test_the_segments_page_says_the_e_mail_files_leave_out_customers_known_by_ph
         + "".join(f"{e},{p},{d},{a},yes\n" for e, p, d, a in rows)
     )
     path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(read_exports([orders], column_map="customer_id=email,phone=phone,"
-                               "ordered_at=date,revenue=amount,accepts_marketing=consent"))  # fmt: skip
-        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
-        save_snapshot(ws, analysis, tables, {})
+    analysis = _analysed(
+        path,
+        orders,
+        "customer_id=email,phone=phone,ordered_at=date,revenue=amount,accepts_marketing=consent",
+    )
     phones = int(analysis.customers["customer_id"].str.startswith("phone:").sum())
     assert phones == 20
     application = create_app(path, warm=False)
@@ -694,11 +687,11 @@ def test_the_segments_page_counts_no_phone_that_cannot_be_a_number(tmp_path):
                   for i, p in enumerate(valid + impossible) for k in range(2))
     )  # fmt: skip
     path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(read_exports([orders], column_map="customer_id=email,phone=phone,"
-                               "ordered_at=date,revenue=amount,accepts_marketing=consent"))  # fmt: skip
-        analysis, tables = analyze_with_growth(ws, AnalysisOptions())
-        save_snapshot(ws, analysis, tables, {})
+    analysis = _analysed(
+        path,
+        orders,
+        "customer_id=email,phone=phone,ordered_at=date,revenue=amount,accepts_marketing=consent",
+    )
     ids = set(analysis.customers["customer_id"])
     assert {f"phone:{p}" for p in impossible} <= ids  # customers all the same
     application = create_app(path, warm=False)

@@ -326,16 +326,11 @@ def test_a_shop_keyed_by_customer_number_exports_the_orders_emails(tmp_path):
 def test_customers_whose_consent_no_export_records_are_told_apart(tmp_path):
     # a WooCommerce or Magento export, or an orders table without a consent column, records
     # no consent: they are left out, and the output says why and what records it
-    orders = tmp_path / "orders.csv"
+    from shops import ingested
+
     rows = [f"buyer{n}@example.com,2024-0{1 + n % 3}-1{n % 9},{20 + n}" for n in range(12)]
-    orders.write_text("customer,date,amount\n" + "\n".join(rows) + "\n")
-    path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(
-            read_exports(
-                [str(orders)], column_map="customer_id=customer,ordered_at=date,revenue=amount"
-            )
-        )
+    text = "customer,date,amount\n" + "\n".join(rows) + "\n"
+    path = ingested(tmp_path, text, "customer_id=customer,ordered_at=date,revenue=amount")
     out = tmp_path / "all.csv"
     result = invoke(
         "--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "--out", str(out)
@@ -354,16 +349,11 @@ def test_customers_whose_consent_no_export_records_are_told_apart(tmp_path):
 def test_customers_without_an_email_are_left_out_for_that_not_for_consent(tmp_path):
     # an orders table of customer numbers, dates and amounts: no e-mail and no consent; what
     # would export them is an e-mail column, so --include-non-consenting is not offered
-    orders = tmp_path / "orders.csv"
+    from shops import ingested
+
     rows = [f"C{n:03d},2024-0{1 + n % 3}-1{n % 9},{20 + n}" for n in range(12)]
-    orders.write_text("customer,date,amount\n" + "\n".join(rows) + "\n")
-    path = tmp_path / "w.duckdb"
-    with Workspace(path) as ws:
-        ws.ingest(
-            read_exports(
-                [str(orders)], column_map="customer_id=customer,ordered_at=date,revenue=amount"
-            )
-        )
+    text = "customer,date,amount\n" + "\n".join(rows) + "\n"
+    path = ingested(tmp_path, text, "customer_id=customer,ordered_at=date,revenue=amount")
     for to, missing in (("klaviyo", "an e-mail"), ("meta", "an e-mail or a phone")):
         out = tmp_path / f"{to}.csv"
         result = invoke("--where", "historic_clv > 0", "--to", to, "-w", str(path), "-o", out)

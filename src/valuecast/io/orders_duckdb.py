@@ -803,13 +803,27 @@ def group_orders(
     return bool(usable_orders)
 
 
+_EXCLUDABLE = "excludable"
+"""A grouped view's column: whether the order may have an exclusion ``reason`` (every order
+that has one is), for queries of the excluded orders (:func:`_create_grouped`)."""
+
+
 def _create_grouped(con: Any, grouped: str, table: str, kind: str) -> None:
+    """The temporary table or view ``table`` of the ``grouped`` orders with their exclusion
+    ``reason``; a view also gets :data:`_EXCLUDABLE`.
+
+    DuckDB does not push a filter on the reason's ``CASE`` down through the view's projections,
+    so ``reason IS NOT NULL`` alone builds every order's number (and joins its rank) to find the
+    few excluded ones; the plain condition :data:`_EXCLUDABLE` is pushed down to the rows."""
+    excludable = (
+        f", (cancelled OR took_back OR revenue < 0) AS {_EXCLUDABLE}" if kind == "VIEW" else ""
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP {kind} {table} AS SELECT * EXCLUDE (cancelled, same, took_back), "
         f"CASE WHEN cancelled THEN '{_build.CANCELLATION}' "
         f"WHEN revenue < 0 THEN '{_build.NEGATIVE_AMOUNT}' "
         f"WHEN took_back AND abs(revenue) < {_build.ZERO_AMOUNT!r} THEN '{_build.REFUNDED}' "
-        f"END AS reason, same FROM ({grouped})"
+        f"END AS reason, same{excludable} FROM ({grouped})"
     )
 
 
@@ -1036,7 +1050,7 @@ class PendingOrders:
             f"SELECT order_number, {columns['order_id']} AS order_id, reason, rows, "
             f"coalesce({columns['gross_revenue']}, 0) AS gross_revenue, "
             f"{columns['currency']} AS currency, first_row FROM {_INGEST_GROUPED} "
-            "WHERE reason IS NOT NULL",
+            f"WHERE {_EXCLUDABLE} AND reason IS NOT NULL",
             n_rows, n_rows - filled, grouped, derived,
         )  # fmt: skip
         # the importer's notes come before the file's own (a cut-off end), as there

@@ -356,3 +356,31 @@ def test_summary_of_a_file_gives_the_importers_notes_by_either_route(tmp_path, m
         found.close()
     assert "orders.csv: 1 order without a customer id belongs to the customer" in flat, flat
     assert "negative" in flat and "R1" in flat, flat
+
+
+@pytest.mark.parametrize("order_ids", [True, False])
+def test_ids_written_as_floats_are_the_customers_of_whole_ids(tmp_path, order_ids):
+    """pandas writes an integer id column with gaps as ``1.0``: the customer ``1`` of another
+    export; real decimals stay as written (the engine's route: test_ingest_routes)."""
+    header = "order_id,customer_id,ordered_at,revenue\n"
+    files = {
+        "floats.csv": "1,1.0,2025-01-05,10\n2,10.0,2025-01-06,20\n3,,2025-01-07,5\n",
+        "whole.csv": "4,1,2025-02-05,10\n5,10,2025-02-06,20\n",
+        "decimals.csv": "6,2.0,2025-03-05,10\n7,2.5,2025-03-06,20\n",
+    }
+    for name, rows in files.items():
+        if not order_ids:
+            rows = "".join(line.split(",", 1)[1] + "\n" for line in rows.splitlines())
+        (tmp_path / name).write_text((header if order_ids else header[9:]) + rows)
+    workspace = tmp_path / "w.duckdb"
+    given = ["ingest", *(str(tmp_path / name) for name in files), "-w", str(workspace), "--json"]
+    result = CliRunner().invoke(app, [*given, "--map", "revenue=revenue"])
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.output)["notes"]
+    assert [n for n in notes if "'.0'" in n] == [
+        "floats.csv: customer_id: ids written as whole numbers with '.0' (1.0, as pandas writes"
+        " an id column with gaps) are read as the whole number (1)"
+    ]
+    with Workspace(workspace, read_only=True) as ws:
+        ids = sorted(ws.orders().execute()["customer_id"].dropna().unique())
+    assert ids == ["1", "10", "2.0", "2.5"]

@@ -941,3 +941,17 @@ def test_a_phone_order_stored_before_its_customer_is_found_in_a_file_linking_it(
     assert orders["net_revenue"].sum() == 80.0
     assert set(orders["customer_id"]) == {"1001"}
     assert (reports[2]["new_orders"], reports[2]["unchanged_orders"]) == (0, 2)
+
+
+@pytest.mark.parametrize("keyed", [True, False])
+def test_ids_written_as_floats_ingest_as_the_importer_reads_them(tmp_path, monkeypatch, keyed):
+    """pandas' export of an integer id column with gaps (``17.0``): whole ids on both routes."""
+    frame = _orders(np.random.default_rng(5), keyed=keyed)
+    ids = {"Ann@Example.com": "17.0", "bob@example.com": "9007199254740993.0", "C-17": "3.0",
+           "dave@shop.io": "40.0"}  # fmt: skip
+    frame["customer"] = frame["customer"].map(ids).fillna("")
+    mapping = MAP + (",order_id=order_id" if keyed else "")
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], mapping,
+                                           monkeypatch)  # fmt: skip
+    assert set(tables["orders"]["customer_id"].dropna()) == {"17", "9007199254740993", "3", "40"}
+    assert any("'.0'" in note for note in reports[0]["notes"])

@@ -749,6 +749,30 @@ def with_emails(customer_id: pd.Series, address: pd.Series) -> EmailLinking:
     return EmailLinking(customer_id, by_email, linked)
 
 
+WHOLE_NUMBER_ID = r"[+-]?[0-9]+(\.0+)?"
+"""A customer id cell that is a whole number, written plainly or as a float (``17.0``)."""
+
+
+def whole_number_ids(cells: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The customer id cells without their ``.0`` where every non-empty cell is a whole number
+    and some are written as a float (``1.0``, ``10.0``: pandas' export of an integer column
+    with gaps), so that ``1.0`` is the customer ``1`` of a ``BIGINT`` table or another export;
+    None where the cells stay as written (real decimals, text ids, no ``.0``)."""
+    if not pc.any(pc.ends_with(cells, ".0")).as_py():  # the common case, one cheap pass
+        return None
+    if not pc.all(pc.match_substring_regex(cells, f"^{WHOLE_NUMBER_ID}$")).as_py():
+        return None
+    return pc.replace_substring_regex(cells, r"\.0+$", "")
+
+
+def whole_number_ids_note(column: str | None) -> list[str]:
+    """The note on customer ids read without their ``.0`` (:func:`whole_number_ids`)."""
+    return [
+        f"{column}: ids written as whole numbers with '.0' (1.0, as pandas writes an id "
+        "column with gaps) are read as the whole number (1)"
+    ]
+
+
 def email_linked_note(linked: int) -> list[str]:
     """The ingest note for orders without a customer id given to the customer whose orders
     carry their e-mail address (none when 0)."""

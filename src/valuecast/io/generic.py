@@ -1039,12 +1039,16 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
             raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
     _build.check_order_dates(table, ordered_at, cols["ordered_at"])
     customer = table.text(cols["customer_id"])
+    notes = []
+    whole = _build.whole_number_ids(customer)
+    if whole is not None:
+        customer = whole
+        notes.extend(_build.whole_number_ids_note(cols["customer_id"]))
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
     written, customer = customer, guests_for_placeholders(customer)
     placeholders = customer.null_count > written.null_count
-    notes = []
     links = None
     by_email = emailed = None
     if cols["email"] is not None and customer.null_count:  # rows without a customer: its

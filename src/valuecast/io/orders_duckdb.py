@@ -256,10 +256,32 @@ def load_rows(
         loaded, written_may_help = _load_rows(*args, written=False)
         loaded = loaded or (written_may_help and _load_rows(*args, written=True, found=found)[0])
     if loaded:
+        whole = _whole_number_customers(con, table, pair_hash and cols.get("order_id") is None)
+        if found is not None:
+            found["whole_number_ids"] = whole
         linked = _link_emails(con, cols, table, pair_hash and cols.get("order_id") is None)
         if found is not None:
             found["linked_by_email"] = linked
     return loaded
+
+
+def _whole_number_customers(con: Any, table: str, pair_hash: bool) -> bool:
+    """Read the customer cells without their ``.0`` where every one is a whole number and some
+    are written as a float, as the importer does (:func:`valuecast.io._build.whole_number_ids`);
+    ``pair_hash`` is computed again for them.  Returns whether they were."""
+    some = f"SELECT bool_or(ends_with(customer, '.0')) FROM {table}"
+    if not con.execute(some).fetchall()[0][0]:  # the common case, one cheap pass
+        return False
+    every = (
+        f"SELECT bool_and(regexp_full_match(customer, '{_build.WHOLE_NUMBER_ID}')) "
+        f"FROM {table} WHERE customer IS NOT NULL"
+    )
+    if not con.execute(every).fetchall()[0][0]:
+        return False
+    whole = "regexp_replace(customer, '\\.0+$', '')"
+    hashed = f", pair_hash = hash({whole}, ordered_at)" if pair_hash else ""
+    con.execute(f"UPDATE {table} SET customer = {whole}{hashed} WHERE ends_with(customer, '.0')")
+    return True
 
 
 BY_EMAIL_COLUMN = "by_email"
@@ -1111,8 +1133,10 @@ def importer_notes(
     the orders linked by e-mail, the negative orders left out), as loading the file with
     :func:`load_rows` (``found``) and grouping it (``excluded``: the excluded orders'
     ``order_number`` and ``reason``) found them."""
+    whole = found.get("whole_number_ids", False)
     return (
-        generic.table_notes(list(source.header), cols)
+        (_build.whole_number_ids_note(cols["customer_id"]) if whole else [])
+        + generic.table_notes(list(source.header), cols)
         + _build.email_linked_note(found.get("linked_by_email", 0))
         + generic.negative_orders_note(cols, excluded)
     )

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +43,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
+from valuecast.io._build import WHOLE_NUMBER_ID
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids
@@ -852,6 +856,8 @@ class Workspace(_TableReaders):
                     conflicts, conflict_note = _conflicting_versions(raw, inputs["orders"], files)
                     excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], excluded)
                 direct = _direct(raw)
+                # before anything reads the stored customers: named as the files name them now
+                whole = None if direct["orders"] else _read_whole_number_ids_again(raw)
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 # first, so that the files' contacts are not held through the orders' stage
                 _store_order_contacts(raw, results, ingest_id)
@@ -910,6 +916,8 @@ class Workspace(_TableReaders):
                     distinct = _distinct_exclusions(raw, excluded)
                     if distinct is not None:
                         report.excluded_orders, report.excluded_revenue = distinct
+                if whole is not None:
+                    report.notes.append(_whole_number_ids_note(whole))
                 if conflicts:
                     report.conflicting_orders = conflicts
                     report.notes.append(conflict_note)
@@ -1824,6 +1832,247 @@ def _stored_and_staged(stored: int, staged: int) -> str:
     if staged:
         parts.append(f"{staged:,} in these files")
     return ", ".join(parts)
+
+
+def _whole_number_ids_stored(raw: Any) -> bool:
+    """Whether the stored orders of orders tables (source ``orders``) name their customers by
+    whole numbers some of which are written with ``.0`` (``1.0``, as pandas writes an id column
+    with gaps), as :func:`valuecast.io._build.whole_number_ids` finds such a file's: a workspace
+    made before the importers read them as the whole number (``1``).  A phone's id and an
+    e-mail address (the customer of orders without an id) take no part, as in a file, where
+    they are given after the rule.  One pass over the customer ids finds none in the common
+    case; the whole-number check runs only where one ends with ``.0``."""
+    ended = "SELECT 1 FROM orders WHERE ends_with(customer_id, '.0') LIMIT 1"
+    if not _sql(raw, ended):
+        return False
+    named = (
+        f"source = '{_TABLE_SOURCE}' AND customer_id IS NOT NULL "
+        f"AND NOT starts_with(customer_id, '{PHONE_ID_PREFIX}') AND NOT contains(customer_id, '@')"
+    )
+    decided = (
+        f"SELECT EXISTS (SELECT 1 FROM orders WHERE {named} AND ends_with(customer_id, '.0')) "
+        f"AND NOT EXISTS (SELECT 1 FROM orders WHERE {named} "
+        f"AND NOT regexp_full_match(customer_id, '{WHOLE_NUMBER_ID}'))"
+    )
+    return bool(_sql(raw, decided)[0][0])
+
+
+@dataclass(frozen=True)
+class _WholeNumberIds:
+    """What :func:`_read_whole_number_ids_again` changed, for the ingest's note."""
+
+    orders: int
+    """Stored orders whose customer id is read without its ``.0`` now."""
+    written: str
+    """The first such id as it was stored (``1.0``)."""
+    merged: int
+    """Stored orders without an order id that are one order with another stored one now."""
+    snapshot_customers: int
+    """Customers' rows of past analyses (snapshots) named without the ``.0`` now."""
+
+
+def _read_whole_number_ids_again(raw: Any) -> _WholeNumberIds | None:
+    """Read the stored customer ids written as whole numbers with ``.0`` as the whole numbers
+    (:func:`_whole_number_ids_stored`), as the importers read a file's now, in every table that
+    names a customer: so that the customers of a workspace made before and of the files given
+    now are the same (``1``), not each split in two with their orders and CLV.
+
+    The orders of a file without order ids are numbered by their customer as written
+    (``1.0|2024-05-05``, see :mod:`valuecast.io.generic`): they take the number the file gives
+    them now (``1|2024-05-05``) with their lines, contacts and withdrawal, so that the file read
+    again finds them; one whose number another stored order has already (the same customer's
+    order at the same time in a file of whole ids) is that order, as two files giving one
+    number are, and the version ingested last is kept.  Past analyses' customers take the new
+    ids too, so that comparing a snapshot made before with one made after matches each customer
+    with itself; a snapshot's row that would then name a customer it holds already (it counted
+    ``1.0`` and ``1`` apart) keeps its id.  None where nothing is read again."""
+    if not _whole_number_ids_stored(raw):
+        return None
+    source = f"'{_TABLE_SOURCE}'"
+    try:
+        _sql(
+            raw,
+            "CREATE OR REPLACE TEMP TABLE _whole_ids AS SELECT DISTINCT customer_id AS written, "
+            r"regexp_replace(customer_id, '\.0+$', '') AS whole FROM orders "
+            rf"WHERE source = {source} AND regexp_matches(customer_id, '^[+-]?[0-9]+\.0+$')",
+        )
+        _sql(
+            raw,
+            "CREATE OR REPLACE TEMP TABLE _whole_numbers AS SELECT o.order_number AS old, "
+            "w.whole || substr(o.order_number, length(w.written) + 1) AS new FROM orders o "
+            f"JOIN _whole_ids w ON o.customer_id = w.written WHERE o.source = {source} "
+            "AND starts_with(o.order_number, w.written || '|')",
+        )
+        merged = _merge_whole_numbered_orders(raw)
+        _renumber_whole_numbered_orders(raw)
+        orders, written = _rename_whole_number_customers(raw)
+        return _WholeNumberIds(orders, written, merged, _rename_snapshot_customers(raw))
+    finally:
+        _sql(raw, "DROP TABLE IF EXISTS _whole_numbers")
+        _sql(raw, "DROP TABLE IF EXISTS _whole_ids")
+
+
+def _merge_whole_numbered_orders(raw: Any) -> int:
+    """Delete, with their lines and contacts, the stored orders that another stored order is
+    once renumbered (:func:`_read_whole_number_ids_again`): of the orders sharing a number,
+    the one ingested last is kept, and of those, one numbered so already.  Returns how many."""
+    source = f"'{_TABLE_SOURCE}'"
+    if not _sql(raw, "SELECT 1 FROM _whole_numbers LIMIT 1"):
+        return 0
+    _sql(
+        raw,
+        f"""CREATE OR REPLACE TEMP TABLE _merged_numbers AS SELECT order_number FROM (
+            SELECT o.order_number, coalesce(n.new, o.order_number) AS number, o.ingest_id,
+                n.old IS NULL AS numbered_so
+            FROM orders o LEFT JOIN _whole_numbers n ON o.order_number = n.old
+            WHERE o.source = {source}
+                AND coalesce(n.new, o.order_number) IN (SELECT new FROM _whole_numbers))
+        QUALIFY row_number() OVER (
+            PARTITION BY number ORDER BY ingest_id DESC, numbered_so DESC, order_number) > 1""",
+    )
+    try:
+        (merged,) = _sql(raw, "SELECT count(*) FROM _merged_numbers")[0]
+        if merged:
+            ids = f"SELECT {source} || ':' || order_number FROM _merged_numbers"
+            for table in ("order_lines", "order_contacts"):
+                _sql(raw, f"DELETE FROM {table} WHERE order_id IN ({ids})")
+            _sql(
+                raw,
+                f"DELETE FROM orders WHERE source = {source} "
+                "AND order_number IN (SELECT order_number FROM _merged_numbers)",
+            )
+        return int(merged)
+    finally:
+        _sql(raw, "DROP TABLE _merged_numbers")
+
+
+def _renumber_whole_numbered_orders(raw: Any) -> None:
+    """Give the stored orders numbered by a customer id with ``.0`` (:data:`_whole_numbers`)
+    the number of the whole id, in the orders and every table naming an order by its id."""
+    source = f"'{_TABLE_SOURCE}'"
+    if not _sql(raw, "SELECT 1 FROM _whole_numbers LIMIT 1"):
+        return
+    stores_id = "order_id" in _stored_columns(raw, "orders")
+    order_id = f", order_id = {source} || ':' || n.new" if stores_id else ""
+    _sql(
+        raw,
+        f"UPDATE orders SET order_number = n.new{order_id} FROM _whole_numbers n "
+        f"WHERE orders.source = {source} AND orders.order_number = n.old",
+    )
+    for table in ("order_lines", "order_contacts", "withdrawn_orders"):
+        _sql(
+            raw,
+            f"UPDATE {table} SET order_id = {source} || ':' || n.new FROM _whole_numbers n "
+            f"WHERE {table}.order_id = {source} || ':' || n.old",
+        )
+
+
+def _rename_whole_number_customers(raw: Any) -> tuple[int, str]:
+    """Name the customers of :data:`_whole_ids` by their whole id in the stored orders, phone
+    links and phones; returns how many orders, and the first id as it was stored."""
+    email, _ = _email_columns(raw, "orders")
+    # the e-mail stored in place of one computed from the customer id keeps its text
+    kept = (
+        ", email_is_customer_id = false, other_email = "
+        "CASE WHEN email_is_customer_id THEN orders.customer_id ELSE other_email END"
+        if email != "email"
+        else ""
+    )
+    (orders,) = _sql(
+        raw,
+        f"UPDATE orders SET customer_id = w.whole{kept} FROM _whole_ids w "
+        f"WHERE orders.customer_id = w.written AND orders.source = '{_TABLE_SOURCE}'",
+    )[0]
+    for table in ("phone_links", "phone_cells"):
+        _sql(
+            raw,
+            f"UPDATE {table} SET customer_id = w.whole FROM _whole_ids w "
+            f"WHERE {table}.customer_id = w.written",
+        )
+    (written,) = _sql(raw, "SELECT min(written) FROM _whole_ids")[0]
+    return int(orders), written
+
+
+def _rename_snapshot_customers(raw: Any) -> int:
+    """Name the customers of :data:`_whole_ids` by their whole id in the past analyses'
+    customers tables and their tables of a row per customer (next products, reminders), where
+    the snapshot does not hold that id already; returns how many customers' rows.  (The
+    snapshot tables are :mod:`valuecast.store.snapshots`'; the ingest renames them here, in its
+    transaction, as that module reads the workspace's tables through this one.)  The rows keep
+    their order: an id's order among whole numbers is the same with or without ``.0``, so the
+    stored sort orders of the customers page still hold."""
+    if "snapshot_customers" not in connection_table_names(raw):
+        return 0
+    (renamed,) = _sql(
+        raw,
+        "UPDATE snapshot_customers SET customer_id = w.whole FROM _whole_ids w "
+        "WHERE snapshot_customers.customer_id = w.written AND NOT EXISTS (SELECT 1 FROM "
+        "snapshot_customers c WHERE c.snapshot_id = snapshot_customers.snapshot_id "
+        "AND c.customer_id = w.whole)",
+    )[0]
+    if renamed and "snapshot_tables" in connection_table_names(raw):
+        _rename_snapshot_table_customers(raw)
+    return int(renamed)
+
+
+def _rename_snapshot_table_customers(raw: Any) -> None:
+    """Rename in each snapshot's tables with a ``customer_id`` column (Parquet in a BLOB) the
+    ids its customers table was given (:func:`_rename_snapshot_customers`): those of
+    :data:`_whole_ids` it holds no longer."""
+    written = {row[0] for row in _sql(raw, "SELECT written FROM _whole_ids")}
+    held: dict[int, set[str]] = {}
+    for snapshot_id, customer_id in _sql(
+        raw,
+        "SELECT snapshot_id, customer_id FROM snapshot_customers "
+        "WHERE customer_id IN (SELECT written FROM _whole_ids)",
+    ):
+        held.setdefault(snapshot_id, set()).add(customer_id)
+    for snapshot_id, name, data in _sql(raw, "SELECT snapshot_id, name, data FROM snapshot_tables"):
+        table = pq.read_table(BytesIO(data))
+        if "customer_id" not in table.column_names:
+            continue
+        ids = table.column("customer_id")
+        if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+            continue
+        renamed = sorted(written - held.get(snapshot_id, set()))
+        given = pc.fill_null(pc.is_in(ids, value_set=pa.array(renamed, ids.type)), False)
+        if not pc.any(given).as_py():
+            continue
+        whole = pc.if_else(given, pc.replace_substring_regex(ids, r"\.0+$", ""), ids)
+        table = table.set_column(table.column_names.index("customer_id"), "customer_id", whole)
+        sink = BytesIO()
+        pq.write_table(table, sink)
+        _sql(
+            raw,
+            "UPDATE snapshot_tables SET data = ? WHERE snapshot_id = ? AND name = ?",
+            [sink.getvalue(), snapshot_id, name],
+        )
+
+
+def _whole_number_ids_note(whole: _WholeNumberIds) -> str:
+    """The ingest note on the stored customer ids read without their ``.0``
+    (:func:`_read_whole_number_ids_again`)."""
+    one = whole.orders == 1
+    whole_id = re.sub(r"\.0+$", "", whole.written)
+    note = (
+        f"{whole.orders:,} stored {'order' if one else 'orders'} named {'its' if one else 'their'}"
+        f" customer by a whole number written with '.0' ({whole.written}): read as the whole "
+        f"number ({whole_id}) now, as the files' ids are, so that each is one customer"
+    )
+    if whole.merged:
+        many = whole.merged != 1
+        note += (
+            f"; {whole.merged:,} more without an order id {'are' if many else 'is'} then the "
+            f"same {'orders' if many else 'order'} as {'ones' if many else 'one'} stored under "
+            "the whole number, kept once"
+        )
+    if whole.snapshot_customers:
+        many = whole.snapshot_customers != 1
+        note += (
+            f"; past analyses name {'those' if many else 'that'} customer{'s' if many else ''} "
+            f"so too ({whole.snapshot_customers:,} {'rows' if many else 'row'})"
+        )
+    return note
 
 
 def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:

@@ -1,0 +1,189 @@
+"""A workspace whose stored customer ids are whole numbers written with ``.0`` (made before the
+importers read ``1.0`` as ``1``): its next ingest reads them as the files' ids are read now."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from retail_log import MAP as RETAIL
+from retail_log import retail_log
+from valuecast.cli import app
+from valuecast.io import _build, orders_duckdb
+from valuecast.store import Workspace
+from valuecast.store import workspace as workspace_module
+from valuecast.store.snapshots import label_moves, load_customers, load_tables
+
+HEADER = "order_id,customer_id,ordered_at,revenue,phone"
+FIRST_QUARTER = [
+    "1,1.0,2025-01-05,10,+44 7700 900123",
+    "2,10.0,2025-01-06,20,",
+    "3,,2025-01-07,5,",
+    "4,1.0,2025-02-05,15,+44 7700 900123",
+    "5,7.0,2025-03-01,12,",
+]
+SECOND_QUARTER = [
+    "6,1.0,2025-04-05,30,",
+    "7,10.0,2025-04-06,25,",
+    "8,,2025-05-01,9,+44 7700 900123",  # customer 1's phone, no customer id
+]
+MAP = "revenue=revenue,phone=phone"
+
+
+def _write(path, rows: list[str], order_ids: bool):
+    lines = [HEADER, *rows]
+    if not order_ids:
+        lines = [line.split(",", 1)[1] for line in lines]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _ingest(path, workspace) -> dict:
+    result = CliRunner().invoke(
+        app, ["ingest", str(path), "-w", str(workspace), "--map", MAP, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _analyze(workspace, as_of: str, out) -> None:
+    result = CliRunner().invoke(
+        app, ["analyze", "-w", str(workspace), "--as-of", as_of, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _store_ids_as_written(monkeypatch) -> None:
+    """Ingest as valuecast did before it read ``1.0`` as ``1`` (until ``monkeypatch.undo()``)."""
+    monkeypatch.setattr(_build, "whole_number_ids", lambda cells: None)
+    monkeypatch.setattr(orders_duckdb, "_whole_number_customers", lambda *args: False)
+    monkeypatch.setattr(workspace_module, "_read_whole_number_ids_again", lambda raw: None,
+                        raising=False)  # fmt: skip
+
+
+def _made_before(tmp_path, monkeypatch, order_ids: bool):
+    """A workspace of the first quarter as an ingest storing ids as written made it, with a
+    snapshot of the quarter."""
+    _store_ids_as_written(monkeypatch)
+    workspace = tmp_path / "w.duckdb"
+    _ingest(_write(tmp_path / "q1.csv", FIRST_QUARTER, order_ids), workspace)
+    monkeypatch.undo()
+    with duckdb.connect(str(workspace), read_only=True) as con:
+        stored = con.sql("SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL")
+        assert sorted(row[0] for row in stored.fetchall()) == ["1.0", "10.0", "7.0"]
+    _analyze(workspace, "2025-03-31", tmp_path / "q1")
+    return workspace
+
+
+@pytest.mark.parametrize("order_ids", [True, False], ids=["order ids", "no order ids"])
+@pytest.mark.parametrize("given", ["whole history", "new orders"])
+def test_a_workspace_storing_ids_with_a_point_zero_keeps_one_customer_per_id(
+    tmp_path, monkeypatch, order_ids, given
+):
+    """The quarter's export (the whole history again, or only its new orders) names the stored
+    customers ``1``, ``10``: each is still one customer with all their orders, counted once,
+    in the orders, phone links and past analyses alike; a file without order ids numbers its
+    orders by the customer, so the stored orders take the number the file gives them."""
+    workspace = _made_before(tmp_path, monkeypatch, order_ids)
+    rows = FIRST_QUARTER + SECOND_QUARTER if given == "whole history" else SECOND_QUARTER
+    report = _ingest(_write(tmp_path / "q2.csv", rows, order_ids), workspace)
+    assert (report["new_orders"], report["updated_orders"]) == (3, 0), report
+    assert report["workspace_orders"] == 8, report
+    assert (
+        "4 stored orders named their customer by a whole number written with '.0' (1.0): "
+        "read as the whole number (1) now, as the files' ids are, so that each is one "
+        "customer; past analyses name those customers so too (3 rows)"
+    ) in report["notes"], report["notes"]
+    with Workspace(workspace, read_only=True) as ws:
+        orders = ws.orders().execute()
+        counts = orders.groupby("customer_id")["order_number"].count().to_dict()
+        links = ws.raw.sql("SELECT DISTINCT customer_id FROM phone_links").fetchall()
+        cells = ws.raw.sql("SELECT DISTINCT customer_id FROM phone_cells").fetchall()
+    assert counts == {"1": 4, "10": 2, "7": 1}, counts
+    assert orders["customer_id"].isna().sum() == 1
+    assert orders["order_id"].is_unique
+    assert [row[0] for row in links] == ["1"] and set(cells) <= {("1",)}
+    _analyze(workspace, "2025-06-30", tmp_path / "q2")
+    with Workspace(workspace) as ws:
+        moves = label_moves(ws, 1, 2, "rfm_group", "new", "gone")
+        before = ws.raw.sql("SELECT customer_id FROM snapshot_customers WHERE snapshot_id = 1")
+        assert sorted(row[0] for row in before.fetchall()) == ["1", "10", "7"]
+    assert moves["n"].sum() == 3, moves
+    assert not {"new", "gone"} & {*moves["before"], *moves["after"]}, moves
+
+
+def test_a_line_log_read_again_names_past_analyses_product_tables_by_the_whole_ids(
+    tmp_path, monkeypatch
+):
+    """The "Online Retail" log as pandas writes it (``CustomerID`` 12346.0): a snapshot made
+    before names its customers and their next products and reminders by the whole ids once the
+    log is ingested again, so the dashboard's customer page of that snapshot finds them."""
+    log = retail_log(n_invoices=600, n_customers=60)
+    log["CustomerID"] = log["CustomerID"].where(log["CustomerID"] == "", log["CustomerID"] + ".0")
+    path = tmp_path / "retail.csv"
+    log.to_csv(path, index=False)
+    workspace = tmp_path / "w.duckdb"
+    _store_ids_as_written(monkeypatch)
+    result = CliRunner().invoke(app, ["ingest", str(path), "-w", str(workspace), "--map", RETAIL])
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    _analyze(workspace, "2023-12-31", tmp_path / "before")
+    result = CliRunner().invoke(
+        app, ["ingest", str(path), "-w", str(workspace), "--map", RETAIL, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["new_orders"], report["updated_orders"]) == (0, 0), report
+    with Workspace(workspace) as ws:
+        customers = set(load_customers(ws, 1)["customer_id"])
+        tables = load_tables(ws, 1)
+    assert customers and not any(customer.endswith(".0") for customer in customers)
+    per_customer = [tables[name] for name in ("next_products.csv", "reminders.csv")]
+    assert all(len(table) for table in per_customer)
+    for table in per_customer:
+        assert set(table["customer_id"]) <= customers, table["customer_id"]
+
+
+def test_an_order_stored_under_both_ids_is_kept_once_with_its_lines(tmp_path, monkeypatch):
+    """A till's file of whole ids and a web shop's of ids with ``.0``, without order ids, were
+    stored as two customers, each order of 1 on 2025-01-05 twice (``1|...`` and ``1.0|...``):
+    read as the files number them now they are one order, kept once with its lines."""
+    header = "customer_id,ordered_at,sku,quantity,unit_price\n"
+    points = tmp_path / "web.csv"
+    points.write_text(
+        header + "1.0,2025-01-05,A,1,10\n1.0,2025-03-05,B,2,5\n10.0,2025-01-06,A,1,10\n"
+    )
+    till = tmp_path / "till.csv"
+    till.write_text(header + "1,2025-01-05,A,1,10\n2,2025-01-08,C,1,4\n")
+    lines = "sku=sku,quantity=quantity,unit_price=unit_price"
+    workspace = tmp_path / "w.duckdb"
+
+    def ingest(path) -> dict:
+        given = ["ingest", str(path), "-w", str(workspace), "--map", lines, "--json"]
+        result = CliRunner().invoke(app, given)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    _store_ids_as_written(monkeypatch)
+    ingest(points)
+    ingest(till)
+    monkeypatch.undo()
+    report = ingest(points)
+    assert (report["new_orders"], report["updated_orders"]) == (0, 0), report
+    assert report["workspace_orders"] == 4, report
+    assert any("1 more without an order id is then the same order" in n for n in report["notes"]), (
+        report["notes"]
+    )
+    with Workspace(workspace, read_only=True) as ws:
+        orders = ws.raw.sql("SELECT order_number, customer_id FROM orders ORDER BY 1").fetchall()
+        stored = ws.raw.sql("SELECT order_id, sku FROM order_lines ORDER BY 1").fetchall()
+    assert orders == [
+        ("10|2025-01-06", "10"), ("1|2025-01-05", "1"), ("1|2025-03-05", "1"), ("2|2025-01-08", "2")
+    ]  # fmt: skip
+    assert stored == [
+        ("orders:10|2025-01-06", "A"), ("orders:1|2025-01-05", "A"), ("orders:1|2025-03-05", "B"),
+        ("orders:2|2025-01-08", "C"),
+    ]  # fmt: skip

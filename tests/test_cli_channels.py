@@ -513,6 +513,8 @@ def test_the_tables_show_every_amount_whole_in_an_80_column_terminal(monkeypatch
         for value in channels[column].dropna():
             assert f"{value:,.2f}" in result.output, (column, value)
     assert "Facebook Ads" in result.output and "(losing" in result.output
+    # the whole shop's row, read first, keeps its label on one line (the flags wrap instead)
+    assert "│ (whole shop) │" in result.output
     # the total CLV of the first table is every customer's; CLV:CAC divides those with spend
     text = " ".join(result.output.split())
     assert "CLV:CAC = their mean CLV (channels.csv's clv_per_customer) / CAC" in text

@@ -116,6 +116,10 @@ def _cac_rows(shop: pd.DataFrame, frame: pd.DataFrame, column: str) -> pd.DataFr
     return pd.concat([first, frame], ignore_index=True)[list(first.columns)]
 
 
+# the longest channel label the CAC table keeps on one line (an 80-column table has room for it)
+_ONE_LINE_LABEL = 20
+
+
 def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
     """The all-months CAC columns of channels.csv, one row per channel."""
     import pandas as pd
@@ -134,9 +138,12 @@ def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
             "covers CAC, 0 when it does within that month, empty when not yet"
         ),
     )
-    table.add_column(by, overflow="fold")
+    # labels as short as a terminal's table allows keep to one line, the whole shop's first:
+    # the headers and flags wrap instead; longer labels fold where the table is too wide
+    short = frame[column].astype(str).str.len().max() <= _ONE_LINE_LABEL
+    table.add_column(by, overflow="fold", no_wrap=bool(short))
     for name in ("spend", "with spend", "CAC", "CLV:CAC", "payback month"):
-        table.add_column(name, justify="right", no_wrap=name != "payback month")
+        table.add_column(name, justify="right", no_wrap=name not in ("with spend", "payback month"))
     table.add_column("flag")
     for _, row in frame.iterrows():
         ratio, payback = row["clv_to_cac"], row["payback_month"]

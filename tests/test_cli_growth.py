@@ -271,11 +271,12 @@ def test_stage_shows_the_clv_to_cac_of_the_last_analysis_with_spend(app, workspa
     assert ratio is not None and summary["as_of"] == "2024-03-15"
     shown = runner.invoke(app, ["stage", "-w", str(workspace)])
     assert shown.exit_code == 0, shown.output
-    assert f"CLV:CAC: {ratio:.2f}" in shown.output
+    assert f"CLV:CAC, channels with spend: {ratio:.2f}" in shown.output
     assert "CLV:CAC unknown" not in shown.output
     # another as-of date than the analysis': the kept spend over that date's customers
     other = runner.invoke(app, ["stage", "-w", str(workspace), "--as-of", "2024-02-29"])
-    assert f"CLV:CAC: {ratio:.2f}" not in other.output and "CLV:CAC: 1.40" in other.output
+    assert f"CLV:CAC, channels with spend: {ratio:.2f}" not in other.output
+    assert "CLV:CAC, channels with spend: 1.40" in other.output
 
 
 def test_stage_says_the_spend_no_customer_came_through_that_lowers_its_clv_to_cac(
@@ -357,7 +358,7 @@ def test_stage_divides_the_kept_spend_as_channels_does(app, workspace, tmp_path)
     text = " ".join(other.output.split())
     # as of Feb 29 the January customers' CLV is their revenue (no model is fitted): ann 30
     # (web), bob 40 (pos), against 10 + 40 spent: 70 / 50
-    assert "CLV:CAC: 1.40" in text and "CLV:CAC unknown" not in text
+    assert "CLV:CAC, channels with spend: 1.40" in text and "CLV:CAC unknown" not in text
     assert "note: CLV:CAC from the spend file kept from" in text and "(spend.csv)" in text
     channels = runner.invoke(
         valuecast,
@@ -373,3 +374,61 @@ def test_stage_divides_the_kept_spend_as_channels_does(app, workspace, tmp_path)
     assert left_out.exit_code == 0, left_out.output
     text = " ".join(left_out.output.split())
     assert "CLV:CAC unknown: the spend file kept from" in text and "(--no-spend)" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "of"),
+    [
+        ("month,channel,spend\n2024-01,web,40\n", "channels with spend"),
+        ("month,spend\n2024-01,40\n", "whole shop (blended)"),
+        ("month,channel,spend\n2024-01,web,40\n2024-01,total,48\n", "whole shop (blended)"),
+    ],
+)
+def test_the_shops_two_clv_to_cac_figures_are_named_wherever_they_show(
+    app, workspace, tmp_path, text, of
+):
+    """Spend on web alone: the blended CLV:CAC divides it over January's new customers of every
+    channel (ann and bob), the channels' over web's alone (ann), so the shop has two figures;
+    `analyze`, summary.json, `stage`, `channels` and the report name which is which.  Spend of
+    the whole shop (no channel, or a total row) gives the blended one alone, named so too."""
+    import html
+
+    from valuecast.analysis.growth.tables import CHANNELS_WITH_SPEND
+    from valuecast.cli import app as valuecast
+    from valuecast.outputs.report.channels import TWO_RATIOS
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text(text)
+    out = tmp_path / "a"
+    done = runner.invoke(
+        valuecast, ["analyze", "-w", str(workspace), "-o", str(out), "--spend", str(spend)]
+    )
+    assert done.exit_code == 0, done.output
+    growth = json.loads((out / "summary.json").read_text())["growth"]
+    ratio, blended = growth["clv_to_cac"], growth["cac"]["clv_to_cac"]
+    assert growth["clv_to_cac_of"] == growth["growth_stage"]["clv_cac_of"] == of
+    said = " ".join(done.output.split())
+    assert f"CLV:CAC, whole shop (blended) {blended:.2f}," in said
+    two = of == CHANNELS_WITH_SPEND
+    assert (f"CLV:CAC, channels with spend {ratio:.2f} (their customers" in said) == two
+    if not two:
+        assert ratio == blended
+    else:  # ann alone against ann and bob: the blended counts bob, who came without spend
+        assert ratio < blended
+    shown = runner.invoke(app, ["stage", "-w", str(workspace)])
+    assert shown.exit_code == 0, shown.output
+    assert f"CLV:CAC, {of}: {ratio:.2f}" in shown.output
+    listed = runner.invoke(valuecast, ["channels", "-w", str(workspace), "-o", str(out / "c")])
+    assert listed.exit_code == 0, listed.output
+    line = f"CLV:CAC, channels with spend: {ratio:.2f} (their customers' CLV over their spend"
+    assert (line in " ".join(listed.output.split())) == two
+    report = " ".join(html.unescape((out / "report.html").read_text()).split())
+    section = report[report.index(", with the payback month") :]  # by channel, or the shop's
+    section = section[: section.index("What drives value")]
+    assert (TWO_RATIOS in section) == two
+    # the channels' ratio is said as theirs only where it is: a total row makes it the blended
+    assert (f"Over all channels with spend: {ratio:.2f}" in section) == two
+    # below 3, the stage's reading weighs it by its name
+    stage_section = report[report.index("Suggested split of marketing effort") :]
+    stage_section = stage_section[: stage_section.index("Monthly net revenue")]
+    assert f"CLV:CAC of the {of} is {ratio:.2f}, below the usual target of 3" in stage_section

@@ -243,6 +243,7 @@ def _print_analysis(
     shop_cac = (summary.get("growth") or {}).get("cac")
     if shop_cac:
         rows += _blended_cac_rows(shop_cac, currency)
+        rows += _channels_ratio_rows(summary.get("growth") or {})
     for name, value in rows:
         headline.add_row(name, value)
     console.print(headline)
@@ -669,14 +670,18 @@ def _interrupted(out: Path, workspace: Path, snapshot) -> None:
 def _blended_cac_rows(cac: dict, currency: str) -> list[tuple[str, str]]:
     """summary.json's ``growth.cac`` as headline rows: CAC with the spend and the new customers
     it divides, then CLV:CAC and the payback month (cac.csv's first rows give it per month)."""
+    from valuecast.analysis.growth.tables import WHOLE_SHOP_BLENDED
+
     spend = "-" if cac.get("spend") is None else f"{cac['spend']:,.0f}"
     customers = f"{cac['customers']:,} new customer{'s' if cac['customers'] != 1 else ''}"
     if cac.get("spend") is None:  # every month of the spend is outside the orders
-        return [("CAC, whole shop", "- (no spend in the months of the orders)")]
+        return [(f"CAC, {WHOLE_SHOP_BLENDED}", "- (no spend in the months of the orders)")]
     if cac.get("cac") is None:
-        return [("CAC, whole shop", f"- ({spend} of spend, no new customer in its months)")]
+        return [
+            (f"CAC, {WHOLE_SHOP_BLENDED}", f"- ({spend} of spend, no new customer in its months)")
+        ]
     amount = f"{cac['cac']:,.2f} {currency}".strip()
-    rows = [("CAC, whole shop", f"{amount} ({spend} / {customers})")]
+    rows = [(f"CAC, {WHOLE_SHOP_BLENDED}", f"{amount} ({spend} / {customers})")]
     payback = cac.get("payback_month")
     paid = (
         "not paid back yet"
@@ -686,8 +691,23 @@ def _blended_cac_rows(cac: dict, currency: str) -> list[tuple[str, str]]:
         else f"paid back in month {payback}"
     )
     ratio = cac.get("clv_to_cac")
-    rows.append(("CLV:CAC, whole shop", paid if ratio is None else f"{ratio:.2f}, {paid}"))
+    rows.append(
+        (f"CLV:CAC, {WHOLE_SHOP_BLENDED}", paid if ratio is None else f"{ratio:.2f}, {paid}")
+    )
     return rows
+
+
+def _channels_ratio_rows(growth: dict) -> list[tuple[str, str]]:
+    """summary.json's ``growth.clv_to_cac`` as a headline row where it is the channels' with
+    spend (the growth stage's), not the blended one above it: it leaves out the customers
+    acquired without spend, so it is the lower of the two, and named so that the two figures
+    of the shop are not read as one."""
+    from valuecast.analysis.growth.tables import CHANNELS_WITH_SPEND
+
+    ratio = growth.get("clv_to_cac")
+    if ratio is None or growth.get("clv_to_cac_of") != CHANNELS_WITH_SPEND:
+        return []
+    return [(f"CLV:CAC, {CHANNELS_WITH_SPEND}", f"{ratio:.2f} (their customers, their spend)")]
 
 
 def _results_failed(out: Path, error: Exception, workspace: Path, snapshot) -> str:

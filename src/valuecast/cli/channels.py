@@ -72,11 +72,13 @@ def _money(value: object) -> str:
 def _print(
     frame: pd.DataFrame, column: str, by: str, with_cac: bool, paths: list[Path],
     currency: str | None = None, shop: pd.DataFrame | None = None,
+    two_ratios: str | None = None,
 ) -> None:  # fmt: skip
     """The CLV table and, with spend, the CAC table: two tables, so that each fits an
     80-column terminal (one of ten columns cut its amounts to '173.…').  ``shop``: the whole
     shop's all-months CAC row (cac.csv's first), the CAC table's first row; only it where the
-    spend names no channel."""
+    spend names no channel.  ``two_ratios``: the line on the shop's two CLV:CAC figures
+    (:func:`_two_ratios`), after the CAC table's notes."""
     import pandas as pd
     from rich.table import Table
 
@@ -103,8 +105,32 @@ def _print(
         console.print(_cac_table(cac, column, by, amounts))
         for line in _cac_notes(cac, column):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
+        if two_ratios is not None:
+            console.print(two_ratios, highlight=False, markup=False, soft_wrap=True)
     for path in paths:
         console.print(f"written: {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _two_ratios(cac: pd.DataFrame) -> str | None:
+    """The line naming the shop's two CLV:CAC figures where the spend names channels alone:
+    the blended one of the table's first row and the channels' with spend, the growth stage's
+    (summary.json's ``growth.clv_to_cac``); None where they are one (the spend gives the
+    whole shop's) or the channels' is unknown."""
+    from valuecast.analysis.growth.tables import (
+        CHANNELS_WITH_SPEND,
+        WHOLE_SHOP_BLENDED,
+        clv_to_cac_of,
+        overall_clv_to_cac,
+    )
+
+    ratio = overall_clv_to_cac(cac)
+    if ratio is None or clv_to_cac_of(cac) != CHANNELS_WITH_SPEND:
+        return None
+    return (
+        f"CLV:CAC, {CHANNELS_WITH_SPEND}: {ratio:.2f} (their customers' CLV over their spend, "
+        f"the growth stage's); the {WHOLE_SHOP_BLENDED} row counts every customer acquired in "
+        "the months with spend, those who came without spend too"
+    )
 
 
 def _cac_rows(shop: pd.DataFrame, frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -330,7 +356,8 @@ def channels(
         else:  # an earlier run's, with spend, would read as this one's
             (out / "cac.csv").unlink(missing_ok=True)
     grouped = by.value if by is not None else column  # --by-column names no --by
-    _print(frame, column, grouped, joined, paths, currency, shop)
+    two = _two_ratios(cac) if joined else None
+    _print(frame, column, grouped, joined, paths, currency, shop, two)
     if kept_note is not None:
         console.print(f"note: {kept_note}", highlight=False, soft_wrap=True)
     if dated is not None:

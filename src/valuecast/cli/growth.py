@@ -260,11 +260,13 @@ def _churn_line(churn: dict[str, Any]) -> str:
     )
 
 
-def _analysed_clv_to_cac(workspace: Any, as_of: Any) -> tuple[float | None, list[str] | None]:
+def _analysed_clv_to_cac(
+    workspace: Any, as_of: Any
+) -> tuple[float | None, list[str] | None, str | None]:
     """The shop's CLV:CAC of the last analysis when that analysis is of these orders (nothing
     ingested after it) as of this date, with its notes on spend no customer matches (the
-    stage's ``clv_cac_notes``; None where the analysis, of an older version, kept none);
-    (None, []) otherwise.
+    stage's ``clv_cac_notes``; None where the analysis, of an older version, kept none) and
+    which ratio it is (summary.json's ``growth.clv_to_cac_of``); (None, [], None) otherwise.
 
     A workspace keeps the spend its analyses were given since (``analyze --spend``, the
     dashboard's upload; ``--no-spend`` drops it), so this ratio divides the kept spend, if any;
@@ -273,35 +275,40 @@ def _analysed_clv_to_cac(workspace: Any, as_of: Any) -> tuple[float | None, list
     from valuecast.store.snapshots import load_summary, reusable_snapshot
 
     if as_of is None:
-        return None, []
+        return None, [], None
     snapshot_id = reusable_snapshot(workspace)
     if snapshot_id is None:
-        return None, []
+        return None, [], None
     summary = load_summary(workspace, snapshot_id)
     if summary.get("as_of") != as_of.isoformat():
-        return None, []
+        return None, [], None
     growth = summary.get("growth") or {}
     ratio = growth.get("clv_to_cac")
     if ratio is None or not math.isfinite(ratio) or ratio < 0:
-        return None, []
+        return None, [], None
     notes = (growth.get("growth_stage") or {}).get("clv_cac_notes")
-    return float(ratio), None if notes is None else list(notes)
+    return float(ratio), None if notes is None else list(notes), growth.get("clv_to_cac_of")
 
 
 def _kept_spend_clv_to_cac(
     workspace: Any, kept: Any, as_of: Any
-) -> tuple[float | None, str | None, list[str]]:
+) -> tuple[float | None, str | None, list[str], str | None]:
     """The shop's CLV:CAC from the spend the workspace keeps, as ``channels`` divides it: the
     customers of the analysis as of ``as_of`` (the last one's while it is of these orders as of
     that date, else one run now with its options), why it is unknown when it is (None
-    otherwise), and the note on spend no customer matches, as ``channels`` says it.  The same
-    ratio and note ``analyze`` stores with that spend."""
+    otherwise), the note on spend no customer matches, as ``channels`` says it, and which
+    ratio it is (:func:`~valuecast.analysis.growth.tables.clv_to_cac_of`).  The same ratio and
+    note ``analyze`` stores with that spend."""
     from valuecast.analysis.growth.channels import (
         monthly_revenue,
         shop_cac_table,
         unmatched_spend_note,
     )
-    from valuecast.analysis.growth.tables import overall_clv_to_cac, unknown_clv_to_cac_reason
+    from valuecast.analysis.growth.tables import (
+        clv_to_cac_of,
+        overall_clv_to_cac,
+        unknown_clv_to_cac_reason,
+    )
     from valuecast.analysis.summary import SummaryError
     from valuecast.io.schema import InputError
     from valuecast.io.spend import check_spend_currency
@@ -318,13 +325,13 @@ def _kept_spend_clv_to_cac(
             margin=margin, as_of=summary["as_of"],
         )  # fmt: skip
     except (SummaryError, InputError, EngineError, ValueError) as error:
-        return None, " ".join(str(error).split()), []
+        return None, " ".join(str(error).split()), [], None
     ratio = overall_clv_to_cac(cac)
     if ratio is None:
         reason = unknown_clv_to_cac_reason(cac) or "CLV:CAC cannot be computed"
-        return None, f"{kept_spend_named(kept)}: {reason}", []
+        return None, f"{kept_spend_named(kept)}: {reason}", [], None
     unmatched = unmatched_spend_note(cac, analysis.customers["acquisition_channel"])
-    return ratio, None, [] if unmatched is None else [unmatched]
+    return ratio, None, [] if unmatched is None else [unmatched], clv_to_cac_of(cac)
 
 
 def stage(
@@ -348,7 +355,7 @@ def stage(
         as_of_date = _as_of(orders, as_of, required=False)  # no orders: "just started"
         dated = as_of_date or default_as_of(orders)
         kept = kept_spend(ws)
-        ratio = reason = source = None
+        ratio = reason = source = ratio_of = None
         ratio_notes: list[str] | None = []
         if kept is not None and no_spend:
             reason = f"{kept_spend_named(kept)} is left out (--no-spend)"
@@ -356,19 +363,21 @@ def stage(
             # the last analysis' ratio where it is of these orders as of this date (every
             # analysis since the spend was kept divided it), else the kept spend divided as
             # `channels` divides it
-            ratio, ratio_notes = _analysed_clv_to_cac(ws, dated)
-            if ratio is None or ratio_notes is None:  # the notes too, as `channels` says them
-                ratio, reason, ratio_notes = _kept_spend_clv_to_cac(ws, kept, dated)
+            ratio, ratio_notes, ratio_of = _analysed_clv_to_cac(ws, dated)
+            # an older analysis keeps no notes or name of its ratio: as `channels` says them
+            if ratio is None or ratio_notes is None or ratio_of is None:
+                ratio, reason, ratio_notes, ratio_of = _kept_spend_clv_to_cac(ws, kept, dated)
             source = f"CLV:CAC from {kept_spend_named(kept)}" if ratio is not None else None
         elif kept is None and not no_spend:
-            ratio, ratio_notes = _analysed_clv_to_cac(ws, dated)
+            ratio, ratio_notes, ratio_of = _analysed_clv_to_cac(ws, dated)
             source = (
                 "CLV:CAC is the last analysis' (the spend given to it)"
                 if ratio is not None
                 else None
             )
         result = growth_stage(
-            orders, as_of=as_of_date, cac_ratio=ratio, unknown_cac_reason=reason,
+            orders, as_of=as_of_date, cac_ratio=ratio, cac_ratio_of=ratio_of,
+            unknown_cac_reason=reason,
             cac_notes=ratio_notes or [],
         )  # fmt: skip
     if as_json:

@@ -178,6 +178,7 @@ def growth_stage(
     *,
     as_of: date | datetime | str | None,
     cac_ratio: float | None = None,
+    cac_ratio_of: str | None = None,
     history: ir.Table | None = None,
     cells: pd.DataFrame | None = None,
     unknown_cac_reason: str | None = None,
@@ -186,7 +187,8 @@ def growth_stage(
     """The shop's growth stage, the suggested retention share of effort, and the evidence.
 
     ``as_of`` None means the last order date.  ``cac_ratio`` is the CLV:CAC ratio when marketing
-    spend is known (valuecast does not know spend by itself); it is reported as is.
+    spend is known (valuecast does not know spend by itself); it is reported as is, named by
+    ``cac_ratio_of`` (whose ratio it is: ``"channels with spend"``, ``"whole shop (blended)"``).
     ``history``: :func:`~valuecast.analysis.growth.history.order_history` of these orders up to
     ``as_of`` when the caller keeps it computed; ``cells``: its collected
     :func:`~valuecast.analysis.growth.history.cohort_cells` when the caller holds them.
@@ -202,6 +204,7 @@ def growth_stage(
     customer figures and of ``monthly_revenue``), ``recent_orders``, ``rate_window_days``,
     ``orders_per_day``, ``orders_per_week``, ``customers``, ``repeat_customers``,
     ``repeat_rate`` (share of identified customers with 2+ orders), ``clv_cac_ratio``,
+    ``clv_cac_of`` (``cac_ratio_of`` where the ratio is known),
     ``clv_cac_notes`` (``cac_notes`` where the ratio is known), ``monthly_revenue`` (a
     DataFrame: month, new_revenue, returning_revenue, returning_share), ``notes`` and ``as_of``.
     """
@@ -220,13 +223,14 @@ def growth_stage(
     early = before_first_order(orders, as_of_date) if as_of_date and age is None else None
     if early is not None:
         notes.append(f"{early}: no sale is counted")
+    said = "CLV:CAC" if cac_ratio_of is None else f"CLV:CAC of the {cac_ratio_of}"
     if cac_ratio is None:
         reason = unknown_cac_reason or "no marketing spend was given (analyze --spend SPEND.csv)"
         notes.append(f"CLV:CAC unknown: {reason}")
     elif cac_ratio < 1:
-        notes.append("CLV:CAC below 1: a customer costs more to acquire than they bring")
+        notes.append(f"{said} below 1: a customer costs more to acquire than they bring")
     elif cac_ratio < 3:
-        notes.append("CLV:CAC below 3, the usual target for a healthy acquisition spend")
+        notes.append(f"{said} below 3, the usual target for a healthy acquisition spend")
     # spend no customer matches lowers the ratio all the same: said beside it, not hidden in it
     ratio_notes = [] if cac_ratio is None else list(cac_notes)
     notes += [f"{note}; {COUNTED_IN_RATIO}" for note in ratio_notes]
@@ -250,6 +254,7 @@ def growth_stage(
         "repeat_customers": repeat,
         "repeat_rate": repeat / customers if customers else None,
         "clv_cac_ratio": cac_ratio,
+        "clv_cac_of": None if cac_ratio is None else cac_ratio_of,
         "clv_cac_notes": ratio_notes,
         "monthly_revenue": _monthly_revenue(cells, as_of_date),
         "notes": notes,
@@ -372,7 +377,8 @@ def format_stage(result: dict[str, Any]) -> list[str]:
         )
         lines.append(f"returning customers' share of {revenue_of_whom(result)}: {shares}")
     if result["clv_cac_ratio"] is not None:
-        lines.append(f"CLV:CAC: {result['clv_cac_ratio']:.2f}")
+        of = result.get("clv_cac_of")
+        lines.append(f"CLV:CAC{'' if of is None else f', {of}'}: {result['clv_cac_ratio']:.2f}")
     lines += [f"note: {note}" for note in result["notes"]]
     lines.append("(a rule of thumb, not a law: check it against the evidence above)")
     return lines

@@ -20,7 +20,22 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["GrowthTables", "growth_tables", "overall_clv_to_cac", "unknown_clv_to_cac_reason"]
+__all__ = [
+    "CHANNELS_WITH_SPEND",
+    "WHOLE_SHOP_BLENDED",
+    "GrowthTables",
+    "clv_to_cac_of",
+    "growth_tables",
+    "overall_clv_to_cac",
+    "unknown_clv_to_cac_reason",
+]
+
+# what the shop's CLV:CAC (:func:`overall_clv_to_cac`) divides, as every output names it: the
+# blended ratio counts every new customer, organic ones too, against all the spend; the
+# channels' counts only the customers of the channels with spend against their spend, so it is
+# the lower where customers also come without spend
+WHOLE_SHOP_BLENDED = "whole shop (blended)"
+CHANNELS_WITH_SPEND = "channels with spend"
 
 
 @dataclass
@@ -56,6 +71,14 @@ def overall_clv_to_cac(cac: pd.DataFrame) -> float | None:
     acquired = totals["customers"] > 0
     value = float((totals["clv_per_customer"][acquired] * totals["customers"][acquired]).sum())
     return value / float(totals["spend"].sum()) if math.isfinite(value) else None
+
+
+def clv_to_cac_of(cac: pd.DataFrame) -> str:
+    """Which CLV:CAC :func:`overall_clv_to_cac` gives for the CAC table ``cac``: the whole
+    shop's blended one (:data:`WHOLE_SHOP_BLENDED`) where the spend gives the whole shop's
+    spend, else the spend-weighted one of the channels with spend (:data:`CHANNELS_WITH_SPEND`),
+    which leaves out the customers acquired without spend."""
+    return WHOLE_SHOP_BLENDED if cac.attrs.get("shop_wide_spend") else CHANNELS_WITH_SPEND
 
 
 def unknown_clv_to_cac_reason(cac: pd.DataFrame) -> str | None:
@@ -159,7 +182,7 @@ def growth_tables(
     orders, lines = workspace.orders(), workspace.order_lines()
     tables: dict[str, pd.DataFrame] = {}
 
-    ratio = unknown_ratio = unmatched = left_out_spend = shop = shop_wide = None
+    ratio = ratio_of = unknown_ratio = unmatched = left_out_spend = shop = shop_wide = None
     if not isinstance(customers, pd.DataFrame):  # a table in the engine
         if spend is not None:
             raise ValueError("the CAC table reads the customers as a frame: pass one with spend")
@@ -181,6 +204,7 @@ def growth_tables(
             tables["cac.csv"] = cac
             shop = shop_cac(cac)
             ratio = overall_clv_to_cac(cac)
+            ratio_of = clv_to_cac_of(cac)
             unknown_ratio = unknown_clv_to_cac_reason(cac)
             unmatched = unmatched_spend_note(cac, customers["acquisition_channel"])
             left_out_spend = left_out_spend_note(cac)
@@ -199,7 +223,7 @@ def growth_tables(
     # cohorts.notes (guests, orders after the as-of date left out) would repeat the summary's
     cohorts = cohorts_from_cells(counts["cells"], as_of)
     stage = growth_stage(
-        orders, as_of=as_of, cac_ratio=ratio, cells=counts["cells"],
+        orders, as_of=as_of, cac_ratio=ratio, cac_ratio_of=ratio_of, cells=counts["cells"],
         unknown_cac_reason=unknown_ratio, cac_notes=[] if unmatched is None else [unmatched],
     )  # fmt: skip
     churn = churn_from_counts(counts, as_of)
@@ -246,6 +270,9 @@ def growth_tables(
             "repeat_rate": _finite(cohorts.repeat_rate),
         },
         "clv_to_cac": ratio,
+        # which CLV:CAC that is: the whole shop's blended one or the channels' with spend
+        # (None without spend), said wherever the ratio is shown beside the blended one
+        "clv_to_cac_of": None if ratio is None else ratio_of,
         # the whole shop's blended CAC (all spend / every new customer of the months with
         # spend), cac.csv's first rows: the figure merchants read first
         "cac": shop,

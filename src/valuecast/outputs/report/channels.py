@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from valuecast.analysis.growth.channels import NONE_LABEL, NOT_PAID_BACK
+from valuecast.analysis.growth.tables import CHANNELS_WITH_SPEND, WHOLE_SHOP_BLENDED
 from valuecast.dates import months_text
 from valuecast.outputs.report.charts import (
     BLUE,
@@ -192,7 +193,7 @@ def acquisition_channels(
         )
         if len(paid) > 1:
             reading += f"; {bottom[label]} the least, {bottom['clv_to_cac']:.2f}"
-        overall = finite((summary.get("growth") or {}).get("clv_to_cac"))
+        overall = _channels_ratio(summary)
         if overall is not None:
             reading += f". Over all channels with spend: {overall:.2f}"
         reading += "."
@@ -200,6 +201,8 @@ def acquisition_channels(
             # beside the channels, a dashed line: no bar of its own to rank among them
             reading += f" {blended}"
             lines.append((shop_ratio, BLUE))
+            if (summary.get("growth") or {}).get("clv_to_cac_of") == CHANNELS_WITH_SPEND:
+                reading += f" {TWO_RATIOS}"
         reading += _spend_without_customers(frame, label, currency)
     reading += _left_out_spend(summary)
     reading += _clv_of_the_ratio(paid if not paid.empty else frame, summary)
@@ -220,7 +223,22 @@ def acquisition_channels(
 
 
 # the whole shop's bar of the CLV:CAC chart: every channel's spend over every new customer
-BLENDED_BAR = "whole shop (blended)"
+BLENDED_BAR = WHOLE_SHOP_BLENDED
+# why the shop has two CLV:CAC figures where its spend names channels alone
+TWO_RATIOS = (
+    "The blended CLV:CAC counts every customer acquired in the months with spend, those who "
+    "came without spend too; the channels' leaves them out, and is the one the growth stage "
+    "weighs."
+)
+
+
+def _channels_ratio(summary: dict) -> float | None:
+    """summary.json's ``growth.clv_to_cac`` where it is the channels' with spend, not the
+    blended one (a spend file with total rows beside its channels' gives the blended)."""
+    growth = summary.get("growth") or {}
+    if growth.get("clv_to_cac_of") == WHOLE_SHOP_BLENDED:
+        return None
+    return finite(growth.get("clv_to_cac"))
 
 
 def _blended_label(lines: list[tuple[float, str]]) -> dict:

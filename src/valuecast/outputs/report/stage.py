@@ -25,18 +25,21 @@ from valuecast.outputs.report.charts import (
 )
 
 
-def _cac_reading(ratio: float | None) -> str:
+def _cac_reading(ratio: float | None, of: str | None = None) -> str:
     """What the shop's CLV:CAC says of the split: the stage weighs the order rate alone, and a
-    customer who costs more to win than they bring makes more acquisition spend lose money."""
+    customer who costs more to win than they bring makes more acquisition spend lose money.
+    ``of`` names whose ratio it is (summary.json's ``growth_stage.clv_cac_of``): the channels'
+    with spend is not the blended one the Channels section leads with."""
     if ratio is None or ratio >= 3:
         return ""
+    said = "CLV:CAC" if of is None else f"CLV:CAC of the {of}"
     if ratio < 1:
         return (
-            f" But CLV:CAC is {ratio:.2f}: a new customer costs more to win than they bring, so "
+            f" But {said} is {ratio:.2f}: a new customer costs more to win than they bring, so "
             "more acquisition spend at today's cost loses money; lower that cost, or raise what "
             "customers bring, before spending more on it."
         )
-    return f" CLV:CAC is {ratio:.2f}, below the usual target of 3 for a healthy acquisition spend."
+    return f" {said} is {ratio:.2f}, below the usual target of 3 for a healthy acquisition spend."
 
 
 def _unmatched_reading(notes: list[str]) -> str:
@@ -114,7 +117,7 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
             or "retention share follows" in note]  # fmt: skip
     if held:
         reading += f" {capitalized(held[0])}."
-    reading += _cac_reading(finite(stage.get("clv_cac_ratio")))
+    reading += _cac_reading(finite(stage.get("clv_cac_ratio")), stage.get("clv_cac_of"))
     reading += _unmatched_reading(stage.get("clv_cac_notes") or [])
     charts = [
         Chart(

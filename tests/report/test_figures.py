@@ -618,3 +618,27 @@ def test_data_quality_counts_the_rows_excluded_without_an_order():
     alone = {**report, "excluded_orders": {}, "excluded_rows": {"duplicate email": 1}}
     chart, _ = data_quality({"n_orders": 277}, alone)
     assert chart.reading.endswith("none was excluded; 1 other row was left out: duplicate email 1.")
+
+
+def test_the_report_says_what_each_cac_leaves_out_as_channels_does():
+    """A channel's note (its spend months outside the orders, its customers of months without
+    spend) is a note of the section, the whole shop's first, as `valuecast channels` says it;
+    "no spend reported" is said by the empty cells, not noted."""
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["Google", "email", "organic"], "customers": [20, 10, 5],
+         "historic_clv_mean": [80.0, 90.0, 70.0], "predicted_clv_mean": [20.0, 10.0, 5.0],
+         "total_clv_mean": [100.0, 100.0, 75.0], "spend": [400.0, 50.0, None],
+         "cac": [20.0, 5.0, None], "clv_to_cac": [5.0, 20.0, None],
+         "payback_month": [1, 0, None],
+         "note": ["spend before the first order left out (2023-12: 30.00; the orders start in "
+                  "2024-01)", None, "no spend reported"]}
+    )  # fmt: skip
+    shop = dict(SHOP_CAC, note="3 customers acquired in months without spend left out (2024-02)")
+    _, notes = acquisition_channels(channels, {"growth": {"clv_to_cac": 4.0, "cac": shop}}, None)
+    assert notes == [
+        "(whole shop): 3 customers acquired in months without spend left out (2024-02).",
+        "Google: spend before the first order left out (2023-12: 30.00; the orders start in "
+        "2024-01).",
+    ]

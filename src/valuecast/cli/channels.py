@@ -189,16 +189,11 @@ def _cac_table(frame: pd.DataFrame, column: str, by: str, amounts: str):
 def _cac_notes(frame: pd.DataFrame, column: str) -> list[str]:
     """The notes of the CAC table's channels (channels.csv's ``note``): what their spend and
     customers leave out (spend before the first order or after the as-of date, customers of
-    months without spend, a partial month), which the table's figures do not show.  A channel
-    without spend is said by its empty cells."""
-    from valuecast.analysis.growth.channels import NO_SPEND
+    months without spend, a partial month), which the table's figures do not show
+    (:func:`~valuecast.analysis.growth.channels.channel_notes`, as the report says them)."""
+    from valuecast.analysis.growth.channels import channel_notes
 
-    lines = []
-    for label, note in zip(frame[column], frame["note"], strict=True):
-        parts = [part for part in str(note).split("; ") if part != NO_SPEND]
-        if isinstance(note, str) and parts:
-            lines.append(f"note: {label}: {'; '.join(parts)}")
-    return lines
+    return [f"note: {line}" for line in channel_notes(frame[column], frame["note"])]
 
 
 def channels(

@@ -75,6 +75,7 @@ __all__ = [
     "canonical_channels",
     "spellings_made_one",
     "channel_groups",
+    "channel_notes",
     "channels_frame",
     "clv_by_group",
     "flag_ratio",
@@ -772,6 +773,19 @@ def shop_cac(cac: pd.DataFrame) -> dict[str, object] | None:
     out = {name: plain(row[name]) for name in names}
     out["customers"] = int(row["customers"])
     return out
+
+
+def channel_notes(labels: Iterable[object], notes: Iterable[object]) -> list[str]:
+    """``label: note`` for each channel whose CAC note (channels.csv's and cac.csv's ``note``)
+    says what its figures leave out: spend before the first order or after the as-of date,
+    customers of months without spend, a partial month.  ``no spend reported`` is left out:
+    a channel without spend says it by its empty cells."""
+    lines = []
+    for label, note in zip(labels, notes, strict=True):
+        parts = [part for part in str(note).split("; ") if part != NO_SPEND]
+        if isinstance(note, str) and parts:
+            lines.append(f"{label}: {'; '.join(parts)}")
+    return lines
 
 
 def per_channel_rows(cac: pd.DataFrame) -> pd.DataFrame:

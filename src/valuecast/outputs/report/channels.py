@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuecast.analysis.growth.channels import NONE_LABEL, NOT_PAID_BACK
+from valuecast.analysis.growth.channels import BLENDED, NONE_LABEL, NOT_PAID_BACK, channel_notes
 from valuecast.analysis.growth.tables import CHANNELS_WITH_SPEND, WHOLE_SHOP_BLENDED
 from valuecast.dates import months_text
 from valuecast.outputs.report.charts import (
@@ -146,7 +146,7 @@ def acquisition_channels(
                 f"{said}: CLV:CAC cannot be computed." + _left_out_spend(summary),
             )
         )  # fmt: skip
-        return charts, notes
+        return charts, notes + _cac_notes(frame, label, shop)
     none = pd.Series(np.nan, index=paid.index, dtype=float)
     payback = pd.to_numeric(paid.get("payback_month", none), errors="coerce")
     cac = pd.to_numeric(paid.get("cac", none), errors="coerce")
@@ -219,7 +219,19 @@ def acquisition_channels(
         **_blended_label(lines),
     )  # fmt: skip
     charts.append(Chart("channels-cac", title, reading, figure))
-    return charts, notes
+    return charts, notes + _cac_notes(frame, label, shop)
+
+
+def _cac_notes(frame: pd.DataFrame, label: str, shop: dict | None) -> list[str]:
+    """What each CAC leaves out, the whole shop's first (summary.json's ``growth.cac``), then
+    the channels' (channels.csv's ``note``), as `valuecast channels` says them: the months of
+    spend before the first order or after the as-of date, the customers of months without
+    spend, a partial month."""
+    labels, notes = [BLENDED], [(shop or {}).get("note")]
+    if "note" in frame.columns:
+        labels += list(frame[label])
+        notes += [None if pd.isna(note) else note for note in frame["note"]]
+    return [f"{line}." for line in channel_notes(labels, notes)]
 
 
 # the whole shop's bar of the CLV:CAC chart: every channel's spend over every new customer

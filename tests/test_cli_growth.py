@@ -432,3 +432,37 @@ def test_the_shops_two_clv_to_cac_figures_are_named_wherever_they_show(
     stage_section = report[report.index("Suggested split of marketing effort") :]
     stage_section = stage_section[: stage_section.index("Monthly net revenue")]
     assert f"CLV:CAC of the {of} is {ratio:.2f}, below the usual target of 3" in stage_section
+
+
+@pytest.mark.parametrize(("month", "guests"), [("2024-01", 1), ("2024-02", 0)])
+def test_the_blended_cac_says_the_guest_orders_it_does_not_count(
+    workspace, tmp_path, month, guests
+):
+    """January's guest order (no customer id) is no acquired customer of January's spend: it
+    cannot be told new from returning and has no CLV.  `analyze`, cac.csv, summary.json and the
+    report say so beside the blended CAC; February's spend has no guest order to say."""
+    import html
+
+    from valuecast.cli import app as valuecast
+
+    spend = tmp_path / "spend.csv"
+    spend.write_text(f"month,channel,spend\n{month},web,40\n")
+    out = tmp_path / "a"
+    done = runner.invoke(
+        valuecast, ["analyze", "-w", str(workspace), "-o", str(out), "--spend", str(spend)]
+    )
+    assert done.exit_code == 0, done.output
+    shop = json.loads((out / "summary.json").read_text())["growth"]["cac"]
+    assert shop["guest_orders"] == guests
+    said = " ".join(done.output.split())
+    customers = {"2024-01": 2, "2024-02": 1}[month]  # ann and bob; cat
+    new = f"new customer{'s' if customers != 1 else ''}"
+    unnamed = ", 1 guest order not counted" if guests else ""
+    assert f"({40:,} / {customers} {new}{unnamed})" in said
+    cac = pd.read_csv(out / "cac.csv", keep_default_na=False)
+    note = cac[(cac["channel"] == "(whole shop)") & (cac["cohort_month"] == "all")]["note"].iloc[0]
+    noted = "1 guest order in these months not counted as acquired customers (no customer id"
+    assert (noted in note) == bool(guests) and (noted in (shop["note"] or "")) == bool(guests)
+    report = " ".join(html.unescape((out / "report.html").read_text()).split())
+    assert ("(1 guest order of those months not counted)" in report) == bool(guests)
+    assert (noted in report) == bool(guests)  # the section's notes

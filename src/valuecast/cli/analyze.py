@@ -681,7 +681,10 @@ def _blended_cac_rows(cac: dict, currency: str) -> list[tuple[str, str]]:
             (f"CAC, {WHOLE_SHOP_BLENDED}", f"- ({spend} of spend, no new customer in its months)")
         ]
     amount = f"{cac['cac']:,.2f} {currency}".strip()
-    rows = [(f"CAC, {WHOLE_SHOP_BLENDED}", f"{amount} ({spend} / {customers})")]
+    guests = int(cac.get("guest_orders") or 0)
+    # guests are no acquired customer (cac.csv's note says why): said where the count is read
+    unnamed = f", {guests:,} guest order{'s' if guests != 1 else ''} not counted" if guests else ""
+    rows = [(f"CAC, {WHOLE_SHOP_BLENDED}", f"{amount} ({spend} / {customers}{unnamed})")]
     payback = cac.get("payback_month")
     paid = (
         "not paid back yet"

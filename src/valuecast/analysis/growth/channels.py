@@ -404,7 +404,9 @@ def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None
     ``orders`` is a canonical orders table (e.g. ``Workspace.orders()``); the rules are the
     summary's: guests (customer_id NULL) and orders without a date or after ``as_of`` (default:
     the last order date) are left out, and a missing net revenue counts 0.  Aggregated in the
-    engine (one GROUP BY); rows sorted by customer_id, month.
+    engine (one GROUP BY); rows sorted by customer_id, month.  The guests' orders per month
+    (``'YYYY-MM'`` -> orders), which no CAC counts as customers, are its ``guest_orders``
+    attribute, for the blended CAC's note (:func:`blended_cac`).
     """
     as_of_date = (
         default_as_of(orders) if as_of is None else as_date(as_of, "as-of", error=SummaryError)
@@ -430,7 +432,19 @@ def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None
     )
     out = grouped.to_pandas()
     out["net_revenue"] = out["net_revenue"].astype(float)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    guests = o.filter(
+        o.customer_id.isnull(),
+        o.order_date.notnull(),
+        o.order_date <= ibis.literal(as_of_date, type="date"),
+    )
+    by_month = (
+        guests.group_by(month=guests.order_date.strftime("%Y-%m"))
+        .aggregate(orders=guests.count())
+        .to_pandas()
+    )
+    out.attrs["guest_orders"] = by_month.set_index("month")["orders"].astype("int64").sort_index()
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -723,7 +737,10 @@ def blended_cac(
     columns = ["customer_id", "first_order_date", "historic_clv", "predicted_clv"]
     _require(customers, columns, "customers table")
     everyone = customers[columns].assign(acquisition_channel=BLENDED)
-    return _cac_rows(everyone, shop_spend, orders_monthly, margin=margin, as_of=as_of)
+    return _cac_rows(
+        everyone, shop_spend, orders_monthly, margin=margin, as_of=as_of,
+        guests=orders_monthly.attrs.get("guest_orders"),
+    )  # fmt: skip
 
 
 def shop_cac_table(
@@ -738,8 +755,9 @@ def shop_cac_table(
     :func:`cac_table`'s per channel where the spend names a channel.
 
     Attributes: ``left_out_spend`` (the shop's note on the spend of months outside the orders,
-    from the blended rows, which count every spend row) and ``shop_wide_spend`` (whether the
-    spend gives the whole shop's spend rather than only channels')."""
+    from the blended rows, which count every spend row), ``shop_wide_spend`` (whether the
+    spend gives the whole shop's spend rather than only channels') and ``guest_orders`` (the
+    guest orders of the blended months with spend, which no CAC counts as customers)."""
     shop_wide = _shop_wide_rows(spend)
     shop = blended_cac(customers, spend, orders_monthly, margin=margin, as_of=as_of)
     parts = [shop]
@@ -749,6 +767,7 @@ def shop_cac_table(
     out.attrs = {
         "left_out_spend": shop.attrs.get("left_out_spend"),
         "shop_wide_spend": bool(shop_wide.any()),
+        "guest_orders": int(shop.attrs.get("guest_orders") or 0),
     }
     return out
 
@@ -756,7 +775,8 @@ def shop_cac_table(
 def shop_cac(cac: pd.DataFrame) -> dict[str, object] | None:
     """The whole shop's all-months row of ``cac`` (:func:`shop_cac_table`) as summary.json's
     ``growth.cac``: spend, customers, cac, clv_per_customer, clv_to_cac, roi_per_customer,
-    payback_month, flag and note (None for an empty value); None without that row."""
+    payback_month, flag and note (None for an empty value), and ``guest_orders`` (the guest
+    orders of its months, counted as no customer); None without that row."""
     rows = cac[(cac["channel"] == BLENDED) & (cac["cohort_month"] == ALL_MONTHS)]
     if rows.empty:
         return None
@@ -772,6 +792,8 @@ def shop_cac(cac: pd.DataFrame) -> dict[str, object] | None:
     names = [name for name in CAC_COLUMNS if name not in ("channel", "cohort_month")]
     out = {name: plain(row[name]) for name in names}
     out["customers"] = int(row["customers"])
+    # the guest orders of its months, counted as no customer (its note says why)
+    out["guest_orders"] = int(cac.attrs.get("guest_orders") or 0)
     return out
 
 
@@ -800,8 +822,11 @@ def _cac_rows(
     *,
     margin: float,
     as_of: date | datetime | str | None,
+    guests: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """:func:`cac_table` of the rows of ``spend`` as given."""
+    """:func:`cac_table` of the rows of ``spend`` as given.  ``guests``: the guest orders per
+    month (:func:`monthly_revenue`'s ``guest_orders``), which each ``all`` row with spend counts
+    in its months and notes (its ``guest_orders`` attribute: the sum over those rows)."""
     if not 0 <= margin <= 1:
         raise ValueError(
             f"margin must be between 0 and 1, the share of net revenue kept as profit "
@@ -917,6 +942,7 @@ def _cac_rows(
     empty_revenue = pd.Series(dtype=float)
 
     rows: list[dict[str, object]] = []
+    guest_orders = 0
     for key in sorted(labels):
         label = labels[key]
         months = sorted(months_of.get(key, ()))
@@ -958,6 +984,10 @@ def _cac_rows(
                     f"{left_out} customer{plural} acquired in months without spend left "
                     f"out ({', '.join(unpaid)})"
                 )
+            unnamed = _guest_orders_in(guests, covered_months)
+            if unnamed:
+                guest_orders += unnamed
+                notes.append(_guests_note(unnamed))
         else:
             covered_months, amount = months, float("nan")
             notes.append(NO_SPEND)
@@ -986,7 +1016,27 @@ def _cac_rows(
     out.attrs["left_out_spend"] = _left_out_spend_note(
         earlier, later, float(every_cost["spend"].sum()), first_month, as_of
     )
+    out.attrs["guest_orders"] = guest_orders
     return out
+
+
+def _guest_orders_in(guests: pd.Series | None, months: list[str]) -> int:
+    """The guest orders of ``months`` (``guests``: month -> orders; None counts none)."""
+    if guests is None or guests.empty:
+        return 0
+    return int(guests.reindex(months).fillna(0).sum())
+
+
+def _guests_note(orders: int) -> str:
+    """Why the guest orders of a CAC's months are no acquired customer: without a customer id
+    an order cannot be told a new customer's from a returning one's, and has no CLV to set
+    against CAC; were each a new customer, CAC would be lower."""
+    plural = "s" if orders != 1 else ""
+    return (
+        f"{orders:,} guest order{plural} in these months not counted as acquired customers "
+        "(no customer id: new or returning is unknown, and no CLV; each a new customer would "
+        "lower CAC)"
+    )
 
 
 def _left_out(

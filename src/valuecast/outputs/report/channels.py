@@ -293,6 +293,9 @@ def _blended_reading(shop: dict | None, currency: str | None) -> str:
         f"spend over the {plural_text(customers, 'new customer')} of its months, whatever "
         "their channel"
     )
+    guests = int(shop.get("guest_orders") or 0)
+    if guests:  # no customer id: no acquired customer (the section's notes say why)
+        text += f" ({plural_text(guests, 'guest order')} of those months not counted)"
     ratio = finite(shop.get("clv_to_cac"))
     if ratio is not None:
         text += f", CLV:CAC {ratio:.2f}, {_payback_words(shop.get('payback_month'))}"

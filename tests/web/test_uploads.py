@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -189,6 +190,16 @@ def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     assert "CLV per customer with spend" in page.text
     spent = next(row for row in cac if row["spend"])  # the money cells name the currency
     assert f"<td>{spent['spend']:,.2f} USD</td>" in page.text
+    # the spend names channels alone: beside the blended CLV:CAC, the channels' with spend
+    # (the growth stage's), named, as `analyze` and the report name it
+    paid = [row for row in cac if row["cohort_month"] == "all" and row["spend"]]
+    paid = [row for row in paid if row["channel"] != "(whole shop)" and row["customers"]]
+    ratio = sum(row["clv_per_customer"] * row["customers"] for row in paid) / sum(
+        row["spend"] for row in cac
+        if row["cohort_month"] == "all" and row["spend"] and row["channel"] != "(whole shop)"
+    )  # fmt: skip
+    shown = re.search(r"Channels with spend: CLV:CAC <strong>([0-9.]+)</strong>", page.text)
+    assert shown is not None and float(shown.group(1)) == pytest.approx(ratio, abs=0.006)
 
 
 def test_a_spend_file_of_the_whole_shop_gives_the_blended_cac_first(upload_client):

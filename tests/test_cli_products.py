@@ -25,10 +25,12 @@ app.command("affinity")(affinity)
 app.command("reminders")(reminders)
 
 
-def make_workspace(path, orders, lines):
+def make_workspace(path, orders, lines, consent=None):
     """A workspace holding ``orders`` (order number, customer or None, date) and ``lines``
-    (order number, product name)."""
+    (order number, product name); ``consent`` maps a customer to the Accepts Marketing their
+    orders state (none stated otherwise)."""
     dates = pd.to_datetime([o[2] for o in orders])
+    consent = consent or {}
     order_frame = conform(
         pd.DataFrame(
             {
@@ -42,6 +44,7 @@ def make_workspace(path, orders, lines):
                 "gross_revenue": 10.0,
                 "net_revenue": 10.0,
                 "currency": "USD",
+                "accepts_marketing": [consent.get(o[1], pd.NA) for o in orders],
             }
         ),
         ORDERS_SCHEMA,
@@ -497,3 +500,38 @@ def test_reminders_out_as_a_folder_writes_reminders_csv_in_it(refills, tmp_path)
     result = runner.invoke(app, [*args, str(tmp_path / "named.csv")])
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(written, pd.read_csv(tmp_path / "named.csv"))
+
+
+def test_reminders_leave_out_customers_who_decline_marketing(tmp_path):
+    """bob's orders say he declines marketing, ann's that she accepts it, fay's nothing: bob's
+    reminder is no e-mail to send (unless --include-non-consenting), and fay's consent is
+    said to be unrecorded."""
+    workspace = make_workspace(
+        tmp_path / "consent.duckdb", REFILLS, REFILL_LINES, {"ann": True, "bob": False}
+    )
+    out = tmp_path / "due.csv"
+    base = ["reminders", "-w", str(workspace), "--as-of", "2024-02-10", "--due-within", "5",
+            "--min-customers", "2", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out)["customer_id"].tolist() == ["ann"]
+    assert "1 reminder due within 5 days" in result.output
+    assert "1 reminder left out: their customer declines marketing" in result.output
+    assert "bob" not in result.output
+
+    kept = runner.invoke(app, [*base, "--include-non-consenting"])
+    assert kept.exit_code == 0, kept.output
+    assert pd.read_csv(out)["customer_id"].tolist() == ["bob", "ann"]
+    assert "1 reminder goes to customers who decline marketing" in kept.output
+
+
+def test_reminders_say_when_no_export_records_a_customer_s_consent(refills, tmp_path):
+    result = runner.invoke(
+        app,
+        ["reminders", "-w", str(refills), "--as-of", "2024-02-10", "--due-within", "5",
+         "--min-customers", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 reminders go to customers whose marketing consent no export records" in (
+        " ".join(result.output.split())
+    )

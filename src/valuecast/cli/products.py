@@ -179,6 +179,39 @@ def _purchases(ws, as_of: str | None, not_products: tuple[str, ...]):
     return as_of_date, purchases, left_out
 
 
+def _consenting_reminders(ws, due, include_non_consenting: bool):
+    """The reminders to send (``due`` less those to customers who decline marketing today,
+    unless ``include_non_consenting``) and the note saying how many were left out, or kept
+    without a consent recorded."""
+    from valuecast.outputs.audiences.table import consent_today
+
+    if not len(due):
+        return due, None
+    consent = consent_today(due["customer_id"], ws.contacts(), ws.shared_addresses())
+    declined = consent.eq(False).fillna(False).to_numpy(bool)
+    unknown = int(consent.isna().sum())
+    notes = []
+    if declined.any() and not include_non_consenting:
+        due = due[~declined].reset_index(drop=True)
+        left = int(declined.sum())
+        notes.append(
+            f"{left:,} {'reminder' if left == 1 else 'reminders'} left out: their customer "
+            "declines marketing (--include-non-consenting keeps them)"
+        )
+    elif declined.any():
+        kept = int(declined.sum())
+        notes.append(
+            f"{kept:,} {'reminder goes' if kept == 1 else 'reminders go'} to customers who "
+            "decline marketing (--include-non-consenting)"
+        )
+    if unknown:
+        notes.append(
+            f"{unknown:,} {'reminder goes' if unknown == 1 else 'reminders go'} to customers "
+            "whose marketing consent no export records: check it before sending"
+        )
+    return due, ("note: " + "; ".join(notes)) if notes else None
+
+
 def affinity(
     workspace: WorkspaceOption = Path("valuecast.duckdb"),
     as_of: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
@@ -328,6 +361,11 @@ def reminders(
     ),
     not_product: NotProductOption = None,
     clear_not_products: ClearNotProductsOption = False,
+    include_non_consenting: bool = typer.Option(
+        False,
+        "--include-non-consenting",
+        help="Also keep reminders to customers who decline marketing (left out by default).",
+    ),
 ) -> None:
     """Show replenishment reminders due soon; write them with --out.
 
@@ -337,6 +375,8 @@ def reminders(
     weighed with the product's median of them as one more repeat (n repeats: (n x own +
     product's) / (n + 1)), or, for a customer who bought it once, the product's.  Shipping, fees and tips are
     no products (--not-product names more, kept in the workspace for later commands).
+    A customer who declines marketing today (or whose e-mail address another record declines
+    it for) gets no reminder unless --include-non-consenting is given.
     """
     from rich.table import Table
     from rich.text import Text
@@ -373,13 +413,15 @@ def reminders(
             due_within=due_within,
             purchases=purchases,
         )
+        due, consent_note = _consenting_reminders(ws, due, include_non_consenting)
         no_products = _no_products_note(ws)
     if out is not None:
         with writing_to(out, "the reminders"):
             write_csv(due, out)
     forgotten_note = _keep_not_products(workspace, given)
     console.print(
-        f"{len(due):,} reminders due within {due_within} days of {as_of_date} "
+        f"{len(due):,} {'reminder' if len(due) == 1 else 'reminders'} due within {due_within} "
+        f"days of {as_of_date} "
         f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
         highlight=False,
     )
@@ -387,6 +429,7 @@ def reminders(
     _print_note(_left_out_note(left_out))
     _print_note(named_note)
     _print_note(forgotten_note)
+    _print_note(consent_note)
     if len(due):
         per_product = Table(title="reminders per product")
         for column in ("product", "cycle (days)", "reminders", "overdue"):

@@ -49,6 +49,7 @@ _HOMES = {
     "CONTACT_FIELDS": "table",
     "ExportError": "table",
     "audience_table": "table",
+    "consent_today": "table",
     "consenting": "table",
     "parse_where": "where",
     "where_mask": "where",

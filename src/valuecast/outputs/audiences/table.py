@@ -124,3 +124,33 @@ def consenting(
     if declined and "email" in table.columns:  # the address as the e-mail tools key it
         consent &= ~table["email"].map(normalize_email).isin(declined).to_numpy(bool)
     return table[consent.to_numpy()], int((~consent).sum())
+
+
+def consent_today(
+    customer_ids: pd.Series, contacts: pd.DataFrame, shared: pd.DataFrame | None = None
+) -> pd.Series:
+    """Per customer id of ``customer_ids`` (same index), their marketing consent known today:
+    False where they decline it, or where another customer record holding their e-mail address
+    declines it (consent belongs to the address: :func:`declined_addresses`), True where they
+    accept it, <NA> where no export records it.
+
+    ``contacts`` is the workspace's contact fields (:meth:`valuecast.store.Workspace.contacts`),
+    ``shared`` its customers who share an address (``address``, ``accepts_marketing``:
+    :meth:`valuecast.store.Workspace.shared_addresses`), the only ones another record's
+    opt-out reaches.  Only the distinct ids given are looked up, not every customer.
+    """
+    ids = customer_ids.astype("string")
+    distinct = pd.DataFrame({"customer_id": ids.dropna().unique()})
+    table = audience_table(distinct, contacts)
+    if "accepts_marketing" in table.columns:
+        consent = table["accepts_marketing"].astype("boolean")
+    else:
+        consent = pd.Series(pd.NA, index=table.index, dtype="boolean")
+    if shared is not None and len(shared):
+        declines = shared["accepts_marketing"].astype("boolean").eq(False).fillna(False)
+        addresses = set(shared.loc[declines.to_numpy(bool), "address"].astype(str)) - {""}
+        if addresses:
+            elsewhere = table["email"].map(normalize_email).isin(addresses).to_numpy(bool)
+            consent = consent.mask(elsewhere, False)
+    by_id = pd.Series(consent.to_numpy(), index=table["customer_id"].astype(str), dtype="boolean")
+    return pd.Series(ids.map(by_id).to_numpy(), index=customer_ids.index, dtype="boolean")

@@ -781,6 +781,32 @@ def test_a_gift_card_is_no_product_to_pair_or_reorder():
     assert counts["lines"].sum() == 3
 
 
+def test_a_gift_card_tip_or_donation_named_with_its_amount_is_no_product():
+    """Shops name a gift card's or a tip's amount in other ways than ``Title - Variant``
+    (``Gift card $50``, ``$25 Gift Card``, ``Tip (15%)``), and checkout apps add a charity
+    round-up: none of them is a product to pair or reorder, and a product whose name holds a
+    number (``Cone Paper Filters #4 (100 ct)``, ``Gift Card Holder``) still is one."""
+    from valuecast.analysis.growth.affinity import non_product_lines
+
+    orders = [("g1", "ann", "2024-01-01"), ("g2", "bob", "2024-01-02")]
+    lines = [
+        ("g1", "Shampoo"), ("g1", "Gift card $50"), ("g1", "Tip (15%)"),
+        ("g1", "Cone Paper Filters #4 (100 ct)"), ("g2", "Shampoo"), ("g2", "$25 Gift Card"),
+        ("g2", "Digital Gift Card – €25.00"), ("g2", "Round Up Donation ($0.63)"),
+        ("g2", "Gift Card Holder"), ("g2", "Gutschein 50 EUR"),
+    ]  # fmt: skip
+    orders, lines = shop(orders, lines)
+    bought = product_purchases(orders, lines, "2024-01-03").to_pandas()
+    assert sorted(bought["product"]) == [
+        "Cone Paper Filters #4 (100 ct)", "Gift Card Holder", "Shampoo", "Shampoo"
+    ]  # fmt: skip
+    pairs = product_affinity(orders, lines, as_of="2024-01-03", min_pairs=1)
+    assert set(pairs["product_a"]) == {"Cone Paper Filters #4 (100 ct)", "Gift Card Holder",
+                                       "Shampoo"}  # fmt: skip
+    counts = non_product_lines(orders, lines, "2024-01-03")
+    assert counts["lines"].sum() == 6
+
+
 # -- variants ------------------------------------------------------------------------------------
 # Shopify and WooCommerce name a line ``Title - Variant``.  Six customers take the 250g bag first
 # and switch to the 1kg bag a month later; four of them buy filter papers with their first bag.

@@ -34,6 +34,7 @@ __all__ = [
     "non_product_keys",
     "non_product_values",
     "unmatched_names",
+    "without_amounts",
     "without_non_products",
 ]
 
@@ -65,6 +66,12 @@ NON_PRODUCT_NAMES: frozenset[str] = frozenset(
         "cartão presente", "cartão-presente", "vale-presente", "buono regalo", "carta regalo",
         "cadeaukaart", "cadeaubon", "presentkort", "gavekort", "lahjakortti",
         "karta podarunkowa", "bon podarunkowy",
+        # donations and carbon offsets a checkout app adds (round up for charity, a tree
+        # planted, the parcel's emissions): given away, not bought
+        "donation", "donations", "charity donation", "round up donation", "round-up donation",
+        "round up for charity", "carbon offset", "carbon neutral shipping",
+        "carbon neutral delivery", "spende", "donación", "doação", "donazione",
+        "donatie", "darowizna",
         # German
         "versand", "versandkosten", "versandgebühr", "versandpauschale", "lieferung",
         "liefergebühr", "lieferkosten", "geschenkverpackung", "trinkgeld", "versicherung",
@@ -95,6 +102,14 @@ NON_PRODUCT_SKUS: frozenset[str] = frozenset(
 """SKUs (lower case) that are no product: the Online Retail log's postage, carriage and fee codes."""
 
 
+_CURRENCY = r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|nzd|chf|sek|nok|dkk|pln|kr|zł|zl)\b)"
+AMOUNT = rf"{_CURRENCY}?\s*\d+(?:[.,]\d+)*\s*(?:{_CURRENCY}|%)?"
+"""A money amount or a percentage as a line name writes it (``$50``, ``50 EUR``, ``€25.00``,
+``15%``): taken out of a name before it is compared (``Gift card $50``, ``$50 Gift Card``,
+``Tip (15%)``), as a gift card's or a tip's amount names no other product."""
+_AROUND = r"^[\s:()\[\]\-–—/|,.]+|[\s:()\[\]\-–—/|,.]+$|\(\s*\)|\[\s*\]"
+"""The punctuation an amount taken out leaves at either end of a name, or as empty brackets."""
+
 VARIANT_TITLE = r"^(.*) - "
 """A regular expression whose group is the product title of a line named ``Title - Variant``
 (the text before the last `` - ``), as Shopify and WooCommerce name a variant (``Coffee -
@@ -123,15 +138,30 @@ def non_product_values(keys: ir.Table, extra: Iterable[str] = ()) -> tuple[list[
     """
     names, skus = non_product_keys(extra)
     frame = keys.select("_product", "_sku").to_pandas()
-    lowered = frame["_product"].astype("string").str.lower()
+    lowered = frame["_product"].astype("string").str.split().str.join(" ").str.lower()
     title = lowered.str.extract(VARIANT_TITLE, expand=False).str.strip()
-    by_name = (lowered.isin(names) | title.isin(names)).fillna(False).to_numpy(bool)
+    unpriced = without_amounts(lowered)
+    by_name = (lowered.isin(names) | title.isin(names) | unpriced.isin(names)).fillna(False)
+    by_name = by_name.to_numpy(bool)
     sku = frame["_sku"].astype("string")
     by_sku = sku.str.lower().isin(skus).fillna(False).to_numpy(bool) & sku.notna().to_numpy(bool)
     return (
         sorted(set(frame["_product"][by_name].astype(str))),
         sorted(set(sku[by_sku].astype(str))),
     )
+
+
+def without_amounts(names: pd.Series) -> pd.Series:
+    """``names`` (lower case) with their money amounts and percentages taken out
+    (:data:`AMOUNT`) and the punctuation left around them, ``<NA>`` where a name holds none or
+    is nothing else: ``gift card $50``, ``$50 gift card`` and ``gift card (€50)`` are each
+    ``gift card``, and ``tip (15%)`` is ``tip``."""
+    text = names.astype("string")
+    taken = text.str.replace(AMOUNT, " ", regex=True)
+    trimmed = taken.str.split().str.join(" ")
+    for _ in range(2):  # the brackets emptied, then the punctuation before them
+        trimmed = trimmed.str.replace(_AROUND, "", regex=True).str.strip()
+    return trimmed.mask((taken == text) | (trimmed == ""))
 
 
 def unmatched_names(keys: ir.Table, extra: Iterable[str]) -> list[str]:

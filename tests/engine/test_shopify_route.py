@@ -575,3 +575,46 @@ def test_plain_ascii_addresses_give_the_same_contacts_on_both_routes(tmp_path, e
     contacts = tables["contacts"].set_index("customer_id")
     assert contacts.loc[customers[row], ["first_name", "last_name", "city", "province", "zip"]
                         ].tolist() == ["Sean", "O'Brien", "St. John's", "N", "02134"]  # fmt: skip
+
+
+def test_a_refund_of_one_lines_items_takes_them_off_that_line_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    """Shopify's export writes a line's items as ordered and the order's refund alone: a
+    refund that only one line's items make is those items returned, taken off that line (no
+    purchase to pair or reorder); one that two lines could make says not which."""
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    columns = ["Financial Status", "Cancelled at", "Payment Method", "Subtotal", "Shipping",
+               "Taxes", "Total", "Refunded Amount"]  # fmt: skip
+    line = ["Lineitem quantity", "Lineitem price", "Lineitem discount", "Lineitem name"]
+    cases = [  # the order's amounts, its two lines -> the quantities kept
+        # one of two mugs (12.00) given back, without tax
+        (("44.00", "5.00", "0.00", "49.00", "12.00"), [("2", "12.00", "Mug"), ("1", "20.00", "Tea")],
+         [1.0, 1.0]),
+        # the tea with its 10% of sales tax
+        (("44.00", "5.00", "4.40", "53.40", "22.00"), [("2", "12.00", "Mug"), ("1", "20.00", "Tea")],
+         [2.0, 0.0]),
+        # 12.00: one mug or one cup, which the export does not say
+        (("24.00", "5.00", "0.00", "29.00", "12.00"), [("1", "12.00", "Mug"), ("1", "12.00", "Cup")],
+         [1.0, 1.0]),
+    ]  # fmt: skip
+    template = frame.loc[first_rows[0]].copy()
+    rows = []
+    for number, (values, lines, _) in enumerate(cases):
+        for index, (quantity, price, name) in enumerate(lines):
+            row = template.copy()
+            row["Name"] = f"#R{number}"
+            if index == 0:
+                row[columns] = ["partially_refunded", "", "manual", *values]
+            else:
+                row[columns] = ""  # the order's amounts are on its first row
+            row[line] = [quantity, price, "0.00", name]
+            row["Lineitem sku"] = ""
+            rows.append(row)
+    frame = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    lines = tables["lines"]
+    for number, (_, _, kept) in enumerate(cases):
+        quantities = lines.loc[lines["order_id"] == f"shopify:#R{number}", "quantity"]
+        assert quantities.tolist() == kept, number

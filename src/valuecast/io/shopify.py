@@ -75,7 +75,10 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   above, and ``Billing City``/``Province``/``Country``/``Zip`` where the billing address gives
   any, else the shipping address's, of each customer's latest counted order that gives a name,
   a phone, an address (:func:`valuecast.io._build.latest_contacts`).
-* ``order_lines``: one per row of a counted order, ``line_number`` counting from 1 in file order.
+* ``order_lines``: one per row of a counted order, ``line_number`` counting from 1 in file order;
+  ``quantity`` = ``Lineitem quantity`` less the items a refund of that line's items alone paid
+  back (:func:`returned_items`: the export writes the items as ordered), so that an item
+  returned is no purchase for affinity and reminders.
 
 An order whose ``Created at`` or ``Subtotal`` is empty on all its rows is an error (the first row
 of the order is named), as is an unparseable date or amount anywhere in a read column, a
@@ -457,28 +460,76 @@ def refunds_of_whole_items(
 
     Such a refund may be an item's even where it equals the shipping: it is then taken off the
     items (:func:`shipping_refunds`).  ``shopify_duckdb`` tells the same in SQL."""
-    if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
-        return np.zeros(n, dtype=bool)
+    at, items = _whole_items(table, cols, codes, n, refunded, goods, shipping, taxes)
+    return np.bincount(at[items > 0], minlength=n) > 0
+
+
+def returned_items(
+    table: Table,
+    cols: dict[str, str | None],
+    codes: np.ndarray,
+    n: int,
+    refunded: np.ndarray,
+    goods: np.ndarray,
+    shipping: np.ndarray,
+    taxes: np.ndarray,
+) -> np.ndarray:
+    """Per row, the items of its line an order's refund of items (``refunded``, per order)
+    paid back: where the refund is a whole number of that line's items (as
+    :func:`refunds_of_whole_items` tells it, at the first rate that gives it) and of no other
+    line's of the order, else 0.
+
+    Shopify's export writes a line's items as ordered and the money given back for the order
+    alone; a refund that only one line's items make is those items returned, so that they are
+    taken off the line (a product bought and returned is no purchase to pair or reorder).  A
+    refund that two lines' items could make says not which: both lines stay.
+    ``shopify_duckdb`` tells the same in SQL."""
+    at, items = _whole_items(table, cols, codes, n, refunded, goods, shipping, taxes)
+    found = items > 0
+    lines_found = np.bincount(at[found], minlength=n)
+    back = np.zeros(len(codes))
+    rows = np.flatnonzero(codes >= 0)
+    alone = found & (lines_found[at] == 1)
+    back[rows[alone]] = items[alone]
+    return back
+
+
+def _whole_items(
+    table: Table,
+    cols: dict[str, str | None],
+    codes: np.ndarray,
+    n: int,
+    refunded: np.ndarray,
+    goods: np.ndarray,
+    shipping: np.ndarray,
+    taxes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The order of each row of an order (``codes >= 0``) and the whole number of its line's
+    items its order's ``refunded`` makes (at the first rate of :func:`refunds_of_whole_items`
+    that makes one), 0 where none does."""
     rows = codes >= 0
     at = codes[rows]
+    if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
+        return at, np.zeros(len(at))
     price = table.money(cols["lineitem_price"])[rows]
     quantity = table.number(cols["lineitem_quantity"])[rows]
     discount = _build.money_or_zero(table.money(cols["lineitem_discount"]))[rows]
-    found = np.zeros(len(at), dtype=bool)
+    found = np.zeros(len(at))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         unit = (price * quantity - discount) / quantity
         refund = refunded[at]
         for rate in (np.zeros(n), taxes / goods, taxes / (goods + shipping)):
             each = unit * (1.0 + rate[at])
             items = np.floor(refund / each + 0.5)
-            found |= (
+            whole = (
                 (quantity > 0)
                 & (unit > 0)
                 & (items >= 1)
                 & (items <= quantity)
                 & (np.abs(refund - items * each) < SHIPPING_TAX_TOLERANCE)
             )
-    return np.bincount(at[found], minlength=n) > 0
+            found = np.where((found == 0) & whole, items, found)
+    return at, found
 
 
 def _check_one_order_per_name(
@@ -664,7 +715,11 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
                 "product_name": _build.text_at(
                     table.text(cols["lineitem_name"], strip_apostrophe=False), positions
                 ),
-                "quantity": table.number(cols["lineitem_quantity"])[positions],
+                # the items a refund of one line's items paid back are no purchase
+                "quantity": table.number(cols["lineitem_quantity"])[positions]
+                - returned_items(table, cols, codes, n, of_items, goods, shipping, taxes)[
+                    positions
+                ],
                 "unit_price": table.money(cols["lineitem_price"])[positions],
                 "line_discount": _build.money_or_zero(table.money(cols["lineitem_discount"]))[
                     positions

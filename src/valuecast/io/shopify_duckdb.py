@@ -51,7 +51,8 @@ _GROUPED = "_shopify_orders"
 _VIEWS = (orders_duckdb.STAGED_LINES, orders_duckdb.STAGED_ORDERS)
 _CONTACT_ENDS = "_shopify_contact_ends"
 _CONTACT_ROWS = "_shopify_contact_rows"
-_TABLES = (_GROUPED, _ROWS, _CONTACT_ENDS, _CONTACT_ROWS)
+_RETURNED = "_shopify_returned"
+_TABLES = (_GROUPED, _ROWS, _CONTACT_ENDS, _CONTACT_ROWS, _RETURNED)
 
 _AMOUNTS = ("subtotal", "shipping", "taxes", "total", "duties", "discount_amount", "refunded")
 """Order-level amounts: every row of an order that gives one gives the same."""
@@ -404,6 +405,18 @@ def _items_not_shipping_refunded(con: Any, cols: dict[str, str | None]) -> None:
     if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
         return
     refund = _zero(cols, "refunded")
+    con.execute(
+        f"UPDATE {_GROUPED} SET shipping_refund = false, item_refunded = {refund} "
+        f"WHERE shipping_refund AND order_number IN (SELECT r.name FROM {_ROWS} r JOIN "
+        f"(SELECT *, {refund} AS refund FROM {_GROUPED} WHERE shipping_refund) g "
+        f"ON r.name = g.order_number WHERE {_whole_items(cols, 'g.refund')} IS NOT NULL)"
+    )
+
+
+def _whole_items(cols: dict[str, str | None], refund: str) -> str:
+    """SQL over ``_ROWS r`` joined to ``_GROUPED g``: the whole number of the row's line items
+    ``refund`` makes, at the first rate that makes one, else NULL
+    (:func:`valuecast.io.shopify.refunds_of_whole_items`, operation for operation)."""
     discount = "coalesce(r.lineitem_discount, 0.0)" if cols["lineitem_discount"] else "0.0"
     unit = f"((r.lineitem_price * r.lineitem_quantity - {discount}) / r.lineitem_quantity)"
     taxes, shipping = (
@@ -411,21 +424,34 @@ def _items_not_shipping_refunded(con: Any, cols: dict[str, str | None]) -> None:
         for key in ("taxes", "shipping")
     )
     rates = ("0.0", f"{taxes} / g.goods", f"{taxes} / (g.goods + {shipping})")
-    matches = []
+    cases = []
     for rate in rates:
         each = f"({unit} * (1.0 + {rate}))"
-        items = f"floor(g.refund / {each} + 0.5)"
-        matches.append(
+        items = f"floor({refund} / {each} + 0.5)"
+        whole = (
             f"(r.lineitem_quantity > 0 AND {unit} > 0 AND {items} >= 1 "
             f"AND {items} <= r.lineitem_quantity "
-            f"AND abs(g.refund - {items} * {each}) < {shopify.SHIPPING_TAX_TOLERANCE!r})"
+            f"AND abs({refund} - {items} * {each}) < {shopify.SHIPPING_TAX_TOLERANCE!r})"
         )
+        cases.append(f"WHEN {whole} THEN {items}")
+    return f"(CASE {' '.join(cases)} END)"
+
+
+def _returned_items(con: Any, cols: dict[str, str | None]) -> bool:
+    """The temporary table ``_RETURNED`` (``rowid``, ``items``): the rows of counted orders
+    whose refund of items is a whole number of their line's items and of no other line's of
+    the order (:func:`valuecast.io.shopify.returned_items`); ``False`` where the export has no
+    line prices or quantities (none can be)."""
+    if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
+        return False
+    items = _whole_items(cols, "g.item_refunded")
     con.execute(
-        f"UPDATE {_GROUPED} SET shipping_refund = false, item_refunded = {refund} "
-        f"WHERE shipping_refund AND order_number IN (SELECT r.name FROM {_ROWS} r JOIN "
-        f"(SELECT *, {refund} AS refund FROM {_GROUPED} WHERE shipping_refund) g "
-        f"ON r.name = g.order_number WHERE {' OR '.join(matches)})"
+        f"CREATE OR REPLACE TEMP TABLE {_RETURNED} AS SELECT rowid, items FROM ("
+        f"SELECT r.rowid, {items} AS items, count({items}) OVER (PARTITION BY r.name) AS lines "
+        f"FROM {_ROWS} r JOIN {_GROUPED} g ON r.name = g.order_number "
+        "WHERE g.reason IS NULL AND g.item_refunded > 0) WHERE items IS NOT NULL AND lines = 1"
     )
+    return True
 
 
 def _items_due(cols: dict[str, str | None]) -> str:
@@ -536,17 +562,23 @@ def _stage(con: Any, cols: dict[str, str | None]) -> None:
         if runs
         else "row_number() OVER (PARTITION BY r.name ORDER BY r.rowid)"
     )
+    # the items a refund of one line's items paid back are no purchase (shopify.returned_items)
+    returned = lines and _returned_items(con, cols)
+    quantity = f"CAST({line('lineitem_quantity')} AS DOUBLE)"
+    if returned:
+        quantity = f"{quantity} - coalesce(t.items, 0.0)"
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {orders_duckdb.STAGED_LINES} AS SELECT "
         f"CAST('shopify:' || r.name AS VARCHAR) AS order_id, CAST({number} AS BIGINT) "
         "AS line_number, "
         f"CAST({line('lineitem_sku')} AS VARCHAR) AS sku, "
         f"CAST({line('lineitem_name')} AS VARCHAR) AS product_name, "
-        f"CAST({line('lineitem_quantity')} AS DOUBLE) AS quantity, "
+        f"CAST({quantity} AS DOUBLE) AS quantity, "
         f"CAST({line('lineitem_price')} AS DOUBLE) AS unit_price, "
         f"CAST({discount} AS DOUBLE) AS line_discount "
         f"FROM {_ROWS} r JOIN {_GROUPED} g ON r.name = g.order_number "
-        f"WHERE g.reason IS NULL{'' if lines else ' AND false'}"
+        + (f"LEFT JOIN {_RETURNED} t ON t.rowid = r.rowid " if returned else "")
+        + f"WHERE g.reason IS NULL{'' if lines else ' AND false'}"
     )
 
 

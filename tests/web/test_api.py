@@ -1238,3 +1238,63 @@ def test_a_customer_pages_overdue_reminder_says_it_is_overdue(client, stored):
         f"{days} {'day' if days == 1 else 'days'} overdue",
     ]
     assert "reminder date" not in section
+
+
+def test_the_products_page_counts_the_reminders_to_customers_who_decline_marketing(client, stored):
+    """The customers due to reorder are the shop's demand; those who decline marketing are no
+    one to e-mail, and `valuecast reminders` leaves them out: the page says how many."""
+    from html import unescape
+
+    from valuecast.analysis.growth.replenishment import DUE_WITHIN, kept_reminders
+
+    due = kept_reminders(stored["tables"]["reminders.csv"], DUE_WITHIN)
+    customers = stored["customers"]
+    declining = set(customers.loc[customers["accepts_marketing"].eq(False), "customer_id"])
+    count = int(due["customer_id"].isin(declining).sum())
+    assert 0 < count < len(due)
+    said = " ".join(re.sub(r"<[^>]+>", " ", client.get("/products").text).split())
+    assert (
+        f"{count} reminders are to customers who decline marketing: `valuecast reminders` "
+        "leaves them out of the list to send." in unescape(said)
+    )
+
+
+def test_analyze_stores_the_reminders_count_that_valuecast_reminders_leaves_out(tmp_path):
+    """`analyze` stores the Products page without the customers' ids: it counts the reminders to
+    customers who decline marketing as the page recomputed does, and as `valuecast reminders`
+    leaves them out."""
+    from html import unescape
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app as cli
+    from valuecast.datasets.demo_shop import generate_demo_shop
+    from valuecast.store.snapshots import list_snapshots
+    from valuecast.web import create_app
+    from valuecast.web.views import store_view
+
+    export, workspace = tmp_path / "orders_export.csv", tmp_path / "shop.duckdb"
+    generate_demo_shop(export, customers=400, seed=5)
+    result = CliRunner().invoke(
+        cli, ["analyze", str(export), "-w", str(workspace), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    reminders = CliRunner().invoke(cli, ["reminders", "-w", str(workspace)])
+    assert reminders.exit_code == 0, reminders.output
+    left_out = re.search(r"note: (\d+) reminders? left out: their customer", reminders.output)
+    assert left_out is not None, reminders.output
+
+    def said() -> str:
+        application = create_app(workspace, warm=False)
+        try:
+            page = TestClient(application, base_url="http://127.0.0.1").get("/products").text
+        finally:
+            application.state.dashboard.close()
+        return unescape(" ".join(re.sub(r"<[^>]+>", " ", page).split()))
+
+    stored_page = said()
+    assert f"{left_out.group(1)} reminders are to customers who decline marketing" in stored_page
+    with Workspace(workspace) as ws:
+        store_view(ws, list_snapshots(ws)[-1].snapshot_id)
+    assert said() == stored_page

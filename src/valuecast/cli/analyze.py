@@ -795,12 +795,45 @@ def _store_charts(ws, analysis, tables, report, snapshot_id: int):
     declined = address_declined(segments.pop("customer_id"), shared) if len(shared) else None
     parts = view_parts(
         json_ready(analysis.summary), segments, tables, json_ready(report) or None, built,
-        declined=declined,
+        declined=declined, declining=_declining_due(analysis, tables, shared),
     )  # fmt: skip
     del segments
     release_unused_memory(collect=False)  # the segments' frame, freed on return
     store_view(ws, snapshot_id, parts)  # `valuecast serve` starts without them
     return built
+
+
+def _declining_due(analysis, tables: dict, shared) -> set[str]:
+    """The customers due a replenishment reminder (as `valuecast reminders` keeps them) who
+    decline marketing, or whose address another record declines it for (``shared``): read for
+    those customers alone, not the whole customers table."""
+    import pandas as pd
+
+    from valuecast.analysis.growth.replenishment import DUE_WITHIN, kept_reminders
+    from valuecast.web.views import address_declined
+
+    every = tables.get("reminders.csv")
+    if every is None or not len(every):
+        return set()
+    due = pd.Series(sorted(set(kept_reminders(every, DUE_WITHIN)["customer_id"].astype(str))))
+    if not len(due):
+        return set()
+    if analysis.in_engine:
+        import ibis
+
+        table = analysis.table
+        ids = ibis.memtable(pd.DataFrame({"customer_id": due}))
+        declines = table.filter(table.accepts_marketing == False)  # noqa: E712 - an expression
+        found = declines.semi_join(ids, "customer_id").select("customer_id").to_pandas()
+        declining = set(found["customer_id"].astype(str))
+    else:
+        customers = analysis.customers
+        stated = customers["accepts_marketing"].astype("boolean").eq(False).fillna(False)
+        declining = set(customers.loc[stated.to_numpy(bool), "customer_id"].astype(str)) & set(due)
+    elsewhere = address_declined(due, shared) if len(shared) else None
+    if elsewhere is not None:
+        declining |= set(due[elsewhere])
+    return declining
 
 
 def analyze(

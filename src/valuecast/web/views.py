@@ -129,7 +129,12 @@ def _text(value: Any) -> str:
 
 # ------------------------------------------------------------------------------------------------
 # products: the page the report has no section for (same figure helper, same style of reading)
-def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section:
+def _products_section(
+    tables: dict[str, pd.DataFrame], summary: dict, declining: set[str] | None = None
+) -> Section:
+    """The Products page: pairs, replenishment and the lines that are no product.
+    ``declining``: the customers who decline marketing (:func:`declining_customers`), whose
+    reminders `valuecast reminders` leaves out of the list to send."""
     from valuecast.analysis.growth.affinity import FEW_PAIRS, SAME_ORDER, within_chance
     from valuecast.analysis.growth.replenishment import (
         DUE_WITHIN,
@@ -256,6 +261,7 @@ def _products_section(tables: dict[str, pd.DataFrame], summary: dict) -> Section
             f"{int(lead['cycle_days'])} days)."
         )
         reading += _left_out_reading(reminder_counts(every))
+        reading += _declining_reading(frame["customer_id"], declining)
         figure = plotly_figure(
             traces, barmode="stack", xaxis=axis_layout("customers"), yaxis=axis_layout(""),
             height=max(300, 30 * len(top) + 120),
@@ -311,6 +317,33 @@ def _names_no_product(summary: dict) -> bool:
     return products.get("named_products") is False
 
 
+def _declining_reading(customer_ids: pd.Series, declining: set[str] | None) -> str:
+    """The reading's sentence on the reminders due whose customers decline marketing: counted
+    above as customers due to reorder, and left out of the list `valuecast reminders` writes."""
+    if not declining:
+        return ""
+    count = int(customer_ids.astype(str).isin(declining).sum())
+    if not count:
+        return ""
+    return (
+        f" {plural_text(count, 'reminder')} {'is' if count == 1 else 'are'} to customers who "
+        "decline marketing: `valuecast reminders` leaves them out of the list to send."
+    )
+
+
+def declining_customers(customers: pd.DataFrame, declined: np.ndarray | None) -> set[str]:
+    """The ids of the customers who decline marketing: their own ``accepts_marketing`` is
+    false, or another record holding their address declines it (``declined``:
+    :func:`address_declined`)."""
+    if "accepts_marketing" not in customers.columns:
+        return set()
+    declines = customers["accepts_marketing"].astype("boolean").eq(False).fillna(False)
+    declines = declines.to_numpy(bool)
+    if declined is not None:
+        declines = declines | declined
+    return set(customers.loc[declines, "customer_id"].astype(str))
+
+
 def _left_out_reading(counts: dict[str, int]) -> str:
     """The reading's sentence on the reminders left out: due later, or lapsed."""
     from valuecast.analysis.growth.replenishment import DUE_WITHIN
@@ -363,13 +396,16 @@ def view_parts(
     ingest_report,
     built: Built | None = None,
     declined: np.ndarray | None = None,
+    declining: set[str] | None = None,
 ) -> dict[str, Any]:
     """The charts, readings and segment counts of a snapshot, as JSON-ready data.
 
     ``built`` is the report's chart pass of the same analysis (:func:`report_sections`), when
     the caller made it already; the sections are copied, never changed.  ``declined`` marks the
     customers whose e-mail address another customer record declines marketing for
-    (:func:`address_declined`), which the segments' consent counts leave out.
+    (:func:`address_declined`), which the segments' consent counts leave out.  ``declining``:
+    the customers due a reminder who decline marketing, where ``customers`` holds no
+    ``customer_id`` (else read from it: :func:`declining_customers`).
     """
     from valuecast.outputs.report.render import build_sections
 
@@ -377,7 +413,9 @@ def view_parts(
         summary, customers, tables, ingest_report
     )  # fmt: skip
     sections = {section.key: section for section in report}
-    sections["products"] = _products_section(tables, summary)
+    if declining is None and "customer_id" in customers.columns:
+        declining = declining_customers(customers, declined)
+    sections["products"] = _products_section(tables, summary, declining)
     stored, template = _stored_sections(sections.values())
     segments = segment_counts(customers[list(SEGMENT_COLUMNS)], summary.get("as_of"), declined)
     return {"items": items, "sections": stored, "template": template, "segments": segments}

@@ -25,12 +25,12 @@ app.command("affinity")(affinity)
 app.command("reminders")(reminders)
 
 
-def make_workspace(path, orders, lines, consent=None):
+def make_workspace(path, orders, lines, consent=None, emails=None):
     """A workspace holding ``orders`` (order number, customer or None, date) and ``lines``
     (order number, product name); ``consent`` maps a customer to the Accepts Marketing their
-    orders state (none stated otherwise)."""
+    orders state, ``emails`` to the e-mail they give (none stated otherwise)."""
     dates = pd.to_datetime([o[2] for o in orders])
-    consent = consent or {}
+    consent, emails = consent or {}, emails or {}
     order_frame = conform(
         pd.DataFrame(
             {
@@ -45,6 +45,7 @@ def make_workspace(path, orders, lines, consent=None):
                 "net_revenue": 10.0,
                 "currency": "USD",
                 "accepts_marketing": [consent.get(o[1], pd.NA) for o in orders],
+                "email": [emails.get(o[1], pd.NA) for o in orders],
             }
         ),
         ORDERS_SCHEMA,
@@ -194,10 +195,11 @@ def test_reminders_prints_and_writes(refills, tmp_path):
     # = 14.83 -> 15 days: 01-31 -> 02-15 (+5); cat (once) 02-01 -> 02-16 (+6: not within 5
     # days); the guest gets none
     due = pd.read_csv(out)
-    assert due.values.tolist() == [
+    assert due.drop(columns="email").values.tolist() == [
         ["bob", "Coffee", "2024-01-15", 1.0, 15, 15, "2024-01-29", -12],
         ["ann", "Coffee", "2024-01-31", 1.0, 15, 15, "2024-02-15", 5],
     ]
+    assert due["email"].isna().all()  # ids that are no address, and no export gives one
     assert "2 reminders due within 5 days of 2024-02-10" in result.output
     # the per-product table gives the product's cycle (15)
     row = next(line for line in result.output.splitlines() if "Coffee" in line and "│" in line)
@@ -535,3 +537,26 @@ def test_reminders_say_when_no_export_records_a_customer_s_consent(refills, tmp_
     assert "2 reminders go to customers whose marketing consent no export records" in (
         " ".join(result.output.split())
     )
+
+
+def test_reminders_of_a_shop_keyed_by_customer_number_give_each_customer_s_address(tmp_path):
+    """A shop keyed by customer number: the reminders to send carry the e-mail address the
+    customer's orders give, beside the number, so that the file is a list to e-mail."""
+    numbered = [(number, {"ann": "1001", "bob": "1002"}.get(who, who), day)
+                for number, who, day in REFILLS]  # fmt: skip
+    workspace = make_workspace(
+        tmp_path / "numbers.duckdb", numbered, REFILL_LINES,
+        {"1001": True, "1002": True}, {"1001": "ann@example.com", "1002": "Bob@Example.com"},
+    )  # fmt: skip
+    out = tmp_path / "due.csv"
+    result = runner.invoke(
+        app,
+        ["reminders", "-w", str(workspace), "--as-of", "2024-02-10", "--due-within", "5",
+         "--min-customers", "2", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    due = pd.read_csv(out, dtype=str)
+    assert list(due.columns[:3]) == ["customer_id", "email", "product"]
+    assert due[["customer_id", "email"]].values.tolist() == [
+        ["1002", "Bob@Example.com"], ["1001", "ann@example.com"]
+    ]  # fmt: skip

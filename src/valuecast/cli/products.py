@@ -181,13 +181,21 @@ def _purchases(ws, as_of: str | None, not_products: tuple[str, ...]):
 
 def _consenting_reminders(ws, due, include_non_consenting: bool):
     """The reminders to send (``due`` less those to customers who decline marketing today,
-    unless ``include_non_consenting``) and the note saying how many were left out, or kept
-    without a consent recorded."""
+    unless ``include_non_consenting``), each with the customer's ``email``, and the note saying
+    how many were left out, or kept without a consent recorded."""
+    import pandas as pd
+
     from valuecast.outputs.audiences.table import consent_today
 
     if not len(due):
-        return due, None
-    consent = consent_today(due["customer_id"], ws.contacts(), ws.shared_addresses())
+        empty = due.copy()
+        empty.insert(1, "email", pd.Series(dtype="string"))
+        return empty, None
+    known = consent_today(due["customer_id"], ws.contacts(), ws.shared_addresses())
+    # the address to write to beside the customer (a shop keyed by customer number has no other)
+    due = due.copy()
+    due.insert(1, "email", known["email"].to_numpy())
+    consent = known["accepts_marketing"]
     declined = consent.eq(False).fillna(False).to_numpy(bool)
     unknown = int(consent.isna().sum())
     notes = []
@@ -375,8 +383,9 @@ def reminders(
     weighed with the product's median of them as one more repeat (n repeats: (n x own +
     product's) / (n + 1)), or, for a customer who bought it once, the product's.  Shipping, fees and tips are
     no products (--not-product names more, kept in the workspace for later commands).
-    A customer who declines marketing today (or whose e-mail address another record declines
-    it for) gets no reminder unless --include-non-consenting is given.
+    Each reminder gives the customer's e-mail address beside their id.  A customer who declines
+    marketing today (or whose e-mail address another record declines it for) gets no reminder
+    unless --include-non-consenting is given.
     """
     from rich.table import Table
     from rich.text import Text

@@ -128,8 +128,10 @@ def consenting(
 
 def consent_today(
     customer_ids: pd.Series, contacts: pd.DataFrame, shared: pd.DataFrame | None = None
-) -> pd.Series:
-    """Per customer id of ``customer_ids`` (same index), their marketing consent known today:
+) -> pd.DataFrame:
+    """Per customer id of ``customer_ids`` (same index): ``email``, the address to write to (a
+    customers export's, else their latest order's, else the id where it is an e-mail address:
+    :func:`audience_table`), and ``accepts_marketing``, their marketing consent known today:
     False where they decline it, or where another customer record holding their e-mail address
     declines it (consent belongs to the address: :func:`declined_addresses`), True where they
     accept it, <NA> where no export records it.
@@ -152,5 +154,14 @@ def consent_today(
         if addresses:
             elsewhere = table["email"].map(normalize_email).isin(addresses).to_numpy(bool)
             consent = consent.mask(elsewhere, False)
-    by_id = pd.Series(consent.to_numpy(), index=table["customer_id"].astype(str), dtype="boolean")
-    return pd.Series(ids.map(by_id).to_numpy(), index=customer_ids.index, dtype="boolean")
+    keys = table["customer_id"].astype(str)
+    by_id = pd.DataFrame(
+        {
+            "email": table["email"].astype("string").to_numpy(),
+            "accepts_marketing": consent.to_numpy(),
+        },
+        index=keys,
+    )
+    out = by_id.reindex(ids.astype(object).where(ids.notna(), None))
+    out.index = customer_ids.index
+    return out.astype({"email": "string", "accepts_marketing": "boolean"})

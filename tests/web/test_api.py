@@ -1040,6 +1040,54 @@ def test_compare_is_the_cli_comparison(client, web_shop):
     assert "Customers per RFM group" in shown and "Customers per spend tier" in shown
 
 
+def _two_quarters(folder, cancelled_customer: bool = False, currency: str = "EUR"):
+    """A workspace holding two snapshots of twelve customers' orders, as `valuecast refresh`
+    stores them: January and February, then those again with five orders in May, every amount
+    in ``currency`` (the first's in EUR), customer c0's orders cancelled with
+    ``cancelled_customer``."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    def rows(status: str, currency: str) -> str:
+        early = [
+            f"{n}{k},c{n}@x.com,2026-0{1 + k}-{10 + n:02d},{20 + n}.50,"
+            f"{status if n == 0 else 'completed'},{currency}\n"
+            for n in range(12) for k in range(2)
+        ]  # fmt: skip
+        return "order_id,customer_id,order_date,revenue,status,currency\n" + "".join(early)
+
+    first, second = folder / "q1.csv", folder / "q2.csv"
+    first.write_text(rows("completed", "EUR"))
+    later = "".join(f"50{n},c{n}@x.com,2026-05-{10 + n},30.00,completed,{currency}\n"
+                    for n in range(1, 6))  # fmt: skip
+    second.write_text(rows("cancelled" if cancelled_customer else "completed", currency) + later)
+    workspace = folder / "shop.duckdb"
+    with Workspace(workspace) as ws:
+        for source in (first, second):
+            report = ws.ingest(read_exports([source], column_map="status=status")).to_dict()
+            analysis, tables = analyze_with_growth(ws, AnalysisOptions())
+            save_snapshot(ws, analysis, tables, report)
+    app = create_app(workspace, warm=False)
+    return app, TestClient(app, base_url="http://127.0.0.1")
+
+
+def test_the_data_page_and_compare_say_why_customers_are_gone(tmp_path):
+    # a re-export cancelling a customer's every order: the comparison's (gone) column counts
+    # them, and the dashboard says why, as `valuecast compare` does
+    import html
+
+    app, client = _two_quarters(tmp_path, cancelled_customer=True)
+    try:
+        said = "note: 1 of the 12 customers of snapshot 1 (2026-02-21) is not in snapshot 2"
+        body = client.get("/api/v1/compare").json()
+        assert body["rfm_matrix"]["after"][-1] == "(gone)"
+        assert any(note.startswith(said) for note in body["notes"]), body["notes"]
+        assert said in html.unescape(client.get("/data").text)
+    finally:
+        app.state.dashboard.close()
+
+
 def test_start_up_computes_the_sort_orders_of_every_shown_column(workspace_copy):
     """A click on any column header of the customers page must not compute a sort of everyone."""
     from valuecast.web.queries import LIST_COLUMNS

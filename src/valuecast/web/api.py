@@ -230,7 +230,9 @@ def comparison(
 ) -> dict[str, Any]:
     """``valuecast compare`` as JSON: snapshot ``before`` (default: the one before ``after``)
     against ``after`` (default: the latest), each an id or a date taking the snapshot as of it,
-    as the command reads them (:func:`~valuecast.store.snapshots.resolve_snapshot`)."""
+    as the command reads them (:func:`~valuecast.store.snapshots.resolve_snapshot`); its
+    ``notes`` name the snapshot a date took and the customers the later one no longer has."""
+    from valuecast.analysis.compare import gone_note
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import SnapshotError
 
@@ -259,7 +261,8 @@ def comparison(
         "high_value_to_at_risk": len(movers),
         "high_value_to_at_risk_top": records(movers.head(100)),
         "differences": {name: list(pair) for name, pair in result.differences.items()},
-        "notes": result.notes,
+        # the customers the later snapshot no longer has, as `valuecast compare` says them
+        "notes": [*result.notes, *filter(None, [gone_note(result)])],
     }
 
 

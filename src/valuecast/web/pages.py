@@ -381,9 +381,11 @@ def data(request: Request, snapshot: str | None = SnapshotQuery, job: str | None
     log = json.loads(ingests(request).body)
     # the last two snapshots compared, as `valuecast compare` prints them
     moved = comparison(request, None, None) if len(dashboard.snapshots) >= 2 else None
-    # what the two analyses differ in besides the customers, as `valuecast compare` says it
+    # what the two analyses differ in besides the customers, and the customers the later one
+    # no longer has, as `valuecast compare` says them
     differences = moved["differences"] if moved is not None else {}
     compared = difference_notes({name: tuple(pair) for name, pair in differences.items()})
+    compared += moved["notes"] if moved is not None else []
     # `valuecast history`: customers per RFM group and spend tier in every snapshot
     from valuecast.jobs.snapshots import history
 

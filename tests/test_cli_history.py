@@ -457,6 +457,28 @@ def test_history_of_snapshots_in_several_currencies_has_a_currency_column(tmp_pa
     assert ("USD" in lines[0] or "-" in lines[0]) and "EUR" in lines[1]
 
 
+def test_a_comparison_of_two_currencies_names_each_amounts_and_gives_no_change(tmp_path):
+    # the whole history exported again in dollars: 34 EUR -> 40 USD is no change of +6
+    workspace = tmp_path / "w.duckdb"
+    for currency, orders in (("EUR", 12), ("USD", 13)):
+        source = tmp_path / f"{currency}.csv"
+        rows = [f"{n},c{n % 6}@x.com,2026-0{1 + n // 6}-10,{10 + n},{currency}"
+                for n in range(orders)]  # fmt: skip
+        source.write_text("order_id,customer_id,order_date,revenue,currency\n" + "\n".join(rows))
+        done = runner.invoke(app, ["refresh", str(source), "-w", str(workspace), "-o",
+                                   str(tmp_path / currency)])  # fmt: skip
+        assert done.exit_code == 0, done.output
+    shown = _at_80_columns(["compare", "-w", str(workspace)])
+    row = next(line for line in shown.splitlines() if "historic CLV" in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[1].endswith(" EUR") and cells[2].endswith(" USD") and cells[3] == "-", row
+    customers = next(line for line in shown.splitlines() if "│ customers" in line)
+    assert customers.split("│")[-2].strip() == "0"
+    with Workspace(workspace, read_only=True) as ws:
+        totals = compare(ws).totals
+    assert totals["change"].isna().tolist() == [False, True, True]
+
+
 def test_the_comparisons_change_is_that_of_the_whole_numbers_shown():
     from valuecast.cli.history import _shown_change
 

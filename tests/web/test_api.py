@@ -1088,6 +1088,27 @@ def test_the_data_page_and_compare_say_why_customers_are_gone(tmp_path):
         app.state.dashboard.close()
 
 
+def test_two_currencies_compared_give_each_amount_its_own_and_no_change(tmp_path):
+    # the shop's whole history exported again in dollars: euros less dollars is no change, and
+    # the Data page names each amount's currency, whichever snapshot it shows
+    import html
+
+    app, client = _two_quarters(tmp_path, currency="USD")
+    try:
+        totals = client.get("/api/v1/compare").json()["totals"]
+        assert totals["customers"]["change"] == 0
+        assert totals["historic_clv"]["change"] is None
+        assert totals["predicted_clv"]["change"] is None
+        for shown in ("", "?snapshot=1"):
+            page = html.unescape(client.get(f"/data{shown}").text)
+            row = page.split("<td>historic CLV")[1].split("</tr>")[0]
+            cells = [cell.split("<")[0] for cell in row.split("<td>")]
+            assert cells[0] == "", cells  # no one currency beside the name
+            assert cells[1].endswith(" EUR") and cells[2].endswith(" USD") and cells[3] == "-"
+    finally:
+        app.state.dashboard.close()
+
+
 def test_start_up_computes_the_sort_orders_of_every_shown_column(workspace_copy):
     """A click on any column header of the customers page must not compute a sort of everyone."""
     from valuecast.web.queries import LIST_COLUMNS

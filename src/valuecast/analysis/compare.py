@@ -22,6 +22,7 @@ __all__ = [
     "SNAPSHOT_GROUPS",
     "Comparison",
     "comparison",
+    "currencies_differ",
     "difference_notes",
     "gone_note",
     "history_table",
@@ -116,6 +117,13 @@ def difference_notes(differences: dict[str, tuple]) -> list[str]:
     return notes
 
 
+def currencies_differ(differences: dict[str, tuple]) -> bool:
+    """Whether two snapshots' amounts are in two named currencies (:func:`option_differences`):
+    their totals' change would subtract euros from dollars, so none is given."""
+    before, after = differences.get("currency", (None, None))
+    return before is not None and after is not None
+
+
 def history_table(stored: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:
     """One row per snapshot: totals, customer counts, and customers per RFM group and tier.
 
@@ -157,6 +165,8 @@ class Comparison:
     ``rfm_matrix`` and ``tier_matrix`` count customers by (row: group in ``before``, column: group
     in ``after``); customers first seen in ``after`` are the row ``(new)``, customers ``after``
     no longer has the column ``(gone)`` (only when there are some).
+    ``totals``: customers, historic and predicted CLV before and after, and their change (none
+    for the amounts of two snapshots in two currencies: :func:`currencies_differ`).
     ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
     whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
     ``before`` predicted CLV first.  ``differences``: the settings the two predictions differ

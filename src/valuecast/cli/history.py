@@ -115,6 +115,7 @@ def _print_comparison(comparison, *, top: int) -> None:
     if after.currency and "currency" not in comparison.differences:
         unit = f"amounts in {after.currency}"
     totals = _titled_table(heading, unit)
+    units = _currencies_apart(comparison)
     widths = {
         "before": max(len(_money(v)) for v in comparison.totals["before"]),
         "after": max(len(_money(v)) for v in comparison.totals["after"]),
@@ -128,10 +129,14 @@ def _print_comparison(comparison, *, top: int) -> None:
             column, justify="right" if column else "left", min_width=widths.get(column)
         )
     for figure, row in comparison.totals.iterrows():
+        before_cell, after_cell = _money(row["before"]), _money(row["after"])
+        if figure in units:  # two currencies: each amount names its own, and has no change
+            before_cell, after_cell = (f"{before_cell} {units[figure][0]}",
+                                       f"{after_cell} {units[figure][1]}")  # fmt: skip
+        change = "-" if _missing(row["change"]) else _shown_change(row["before"], row["after"])
         totals.add_row(
-            _FIGURE_LABELS.get(figure, figure.replace("_", " ")), _money(row["before"]),
-            _money(row["after"]), _shown_change(row["before"], row["after"]),
-        )  # fmt: skip
+            _FIGURE_LABELS.get(figure, figure.replace("_", " ")), before_cell, after_cell, change
+        )
     console.print(totals)
     if comparison.differences:
         for note in difference_notes(comparison.differences):
@@ -153,6 +158,17 @@ def _print_comparison(comparison, *, top: int) -> None:
     )
     if len(movers) and top:
         _print_movers(movers.head(top))
+
+
+def _currencies_apart(comparison) -> dict[str, str]:
+    """The comparison's amount rows by the currencies of its two snapshots, where those are
+    two (:func:`~valuecast.analysis.compare.currencies_differ`); else empty."""
+    from valuecast.analysis.compare import currencies_differ
+
+    if not currencies_differ(comparison.differences):
+        return {}
+    pair = (comparison.before.currency, comparison.after.currency)
+    return dict.fromkeys(("historic_clv", "predicted_clv"), pair)
 
 
 def _print_movers(shown) -> None:

@@ -14,6 +14,7 @@ from valuecast.analysis.compare import (
     NEW,
     Comparison,
     comparison,
+    currencies_differ,
     history_table,
     option_differences,
 )
@@ -118,6 +119,8 @@ def compare(
     result.differences = option_differences(
         load_summary(workspace, first.snapshot_id), load_summary(workspace, second.snapshot_id)
     )
+    if currencies_differ(result.differences):  # euros less dollars is no change
+        result.totals.loc[["historic_clv", "predicted_clv"], "change"] = float("nan")
     given = ((before, first), (after, second))
     result.notes = [note for note in (date_taken_note(*side) for side in given) if note]
     return result

@@ -232,6 +232,36 @@ def test_compare_counts_the_customers_an_export_took_away(corpus, tmp_path):
         assert int(matrix.to_numpy().sum()) == 4  # the first snapshot's customers, all placed
 
 
+@pytest.mark.parametrize("fmt", ["woocommerce", "magento"])
+def test_compare_keeps_a_registered_customer_who_gave_a_new_email_as_one(corpus, tmp_path, fmt):
+    # account 1's latest order gives a new address, which names the customer from then on: the
+    # comparison matches them to the customer their earlier orders named, neither gone nor new
+    from valuecast.jobs.snapshots import compare
+    from valuecast.store import Workspace
+
+    first = corpus.shop(4)
+    for order in first:
+        order["extra"] = {"customer_id": str(int(order["email"][1]) + 1)}  # c0@...: account 1
+    workspace = tmp_path / "ws.duckdb"
+    q1 = corpus.write(tmp_path / "q1.csv", fmt, first)
+    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    moved = corpus.order("1100", "c0.new@example.com", "2024-04-20 10:00:00", "8.00",
+                         extra={"customer_id": "1"})  # fmt: skip
+    q2 = corpus.write(tmp_path / "q2.csv", fmt, [*first, moved])
+    done = corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2")
+    assert done.exit_code == 0, done.output
+    flat = " ".join(done.output.split())
+    assert (
+        "note: 1 customer of snapshot 1 (2024-02-21) is named by another e-mail in snapshot 2 "
+        "(2024-04-20), that of their latest orders (c0@example.com -> c0.new@example.com;"
+    ) in flat, flat
+    with Workspace(workspace, read_only=True) as ws:
+        result = compare(ws)
+    for matrix in (result.rfm_matrix, result.tier_matrix):
+        assert "(gone)" not in matrix.columns and "(new)" not in matrix.index
+        assert int(matrix.to_numpy().sum()) == 4
+
+
 @pytest.mark.parametrize("keyed", [True, False])
 def test_the_same_orders_in_another_export_format_are_a_note(corpus, tmp_path, keyed):
     # a Shopify export (names #1001, times at the shop's offset: 22:15 -0500 is the next day

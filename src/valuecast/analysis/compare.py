@@ -27,6 +27,7 @@ __all__ = [
     "gone_note",
     "history_table",
     "option_differences",
+    "renamed_note",
 ]
 
 AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost", "Dormant")
@@ -170,7 +171,9 @@ class Comparison:
     ``high_value_to_at_risk`` lists the customers in the high predicted-spend tier in ``before``
     whose RFM group in ``after`` is one of :data:`AT_RISK_GROUPS` (and was not before), highest
     ``before`` predicted CLV first.  ``differences``: the settings the two predictions differ
-    in (:func:`option_differences`), which make their predicted CLV unlike.  ``notes``: a line
+    in (:func:`option_differences`), which make their predicted CLV unlike.  ``renamed``: the
+    customers of ``before`` that ``after`` names by another e-mail (columns ``then_id``,
+    ``now_id``), counted in the matrices as the same customers.  ``notes``: a line
     for each date given for a side that took a snapshot dated before it, naming that snapshot.
     """
 
@@ -182,6 +185,7 @@ class Comparison:
     totals: pd.DataFrame
     differences: dict[str, tuple] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    renamed: pd.DataFrame | None = None
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
@@ -272,4 +276,25 @@ def gone_note(comparison: Comparison) -> str | None:
         f"note: {said}: their orders were withdrawn since (cancelled or refunded in full), or "
         "the same people are named by other ids now (a phone number given its country code, an "
         f"export keyed by other ids) and counted again as {NEW}, whose moves are then not seen"
+    )
+
+
+def renamed_note(comparison: Comparison, shown: int = 3) -> str | None:
+    """A note on the customers of the earlier snapshot that the later one names by another
+    e-mail (a registered customer's latest orders give a new address), counted as the same
+    customers rather than as ``(gone)`` and ``(new)``, naming the first ``shown``; None when
+    there are none."""
+    renamed = comparison.renamed
+    if renamed is None or renamed.empty:
+        return None
+    count = len(renamed)
+    named = ", ".join(f"{row.then_id} -> {row.now_id}" for row in renamed.head(shown).itertuples())
+    more = f", and {count - shown:,} more" if count > shown else ""
+    before, after = comparison.before, comparison.after
+    return (
+        f"note: {count:,} customer{'' if count == 1 else 's'} of snapshot {before.snapshot_id} "
+        f"({before.as_of}) {'is' if count == 1 else 'are'} named by another e-mail in snapshot "
+        f"{after.snapshot_id} ({after.as_of}), that of their latest orders ({named}{more}; "
+        "their earlier orders give the one before): counted as the same "
+        f"customer{'' if count == 1 else 's'}, not as gone and new"
     )

@@ -105,7 +105,7 @@ def _titled_table(heading: str, unit: str | None) -> Table:
 
 
 def _print_comparison(comparison, *, top: int) -> None:
-    from valuecast.analysis.compare import difference_notes, gone_note
+    from valuecast.analysis.compare import difference_notes, gone_note, renamed_note
 
     before, after = comparison.before, comparison.after
     heading = (
@@ -141,9 +141,9 @@ def _print_comparison(comparison, *, top: int) -> None:
     if comparison.differences:
         for note in difference_notes(comparison.differences):
             console.print(note, highlight=False, soft_wrap=True)
-    gone = gone_note(comparison)
-    if gone is not None:
-        console.print(gone, highlight=False, soft_wrap=True)
+    for note in (gone_note(comparison), renamed_note(comparison)):
+        if note is not None:
+            console.print(note, highlight=False, soft_wrap=True, markup=False)
     for table in (
         *_matrix_tables(comparison.rfm_matrix, "customers between RFM groups"),
         *_matrix_tables(comparison.tier_matrix, "customers between spend tiers"),

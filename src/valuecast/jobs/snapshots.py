@@ -26,6 +26,7 @@ from valuecast.store.snapshots import (
     latest_options,
     load_customers,
     load_summary,
+    renamed_customers,
     resolve_snapshot,
     reusable_snapshot,
     stored_summaries,
@@ -116,6 +117,7 @@ def compare(
     }
     movers = high_value_movers(workspace, first.snapshot_id, second.snapshot_id, AT_RISK_GROUPS)
     result = comparison(first, second, moves["rfm_group"], moves["predicted_spend_tier"], movers)
+    result.renamed = renamed_customers(workspace, first.snapshot_id, second.snapshot_id)
     result.differences = option_differences(
         load_summary(workspace, first.snapshot_id), load_summary(workspace, second.snapshot_id)
     )

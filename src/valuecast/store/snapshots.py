@@ -73,6 +73,7 @@ __all__ = [
     "load_summary",
     "load_tables",
     "parquet_bytes",
+    "renamed_customers",
     "resolve_snapshot",
     "reusable_snapshot",
     "save_pages",
@@ -982,6 +983,53 @@ def _latest_snapshot(workspace) -> tuple[int, str | None, bool] | None:
 # ------------------------------------------------------------------------------------------------
 # the reads a comparison of two snapshots needs
 # ------------------------------------------------------------------------------------------------
+def _renamed_query(workspace) -> str:
+    """The query of :func:`renamed_customers` (parameters: the earlier snapshot's id, then the
+    later one's), columns ``then_id`` and ``now_id``."""
+    columns = {row[0] for row in _rows(workspace, "DESCRIBE orders")}
+    # an order's e-mail where it is not its customer's id (workspaces before that layout store
+    # every order's)
+    email = "other_email" if "other_email" in columns else "email"
+    return (
+        "WITH b AS (SELECT customer_id FROM snapshot_customers WHERE snapshot_id = $1), "
+        "a AS (SELECT customer_id FROM snapshot_customers WHERE snapshot_id = $2), "
+        "gone AS (SELECT customer_id FROM b ANTI JOIN a USING (customer_id)), "
+        "new AS (SELECT customer_id FROM a ANTI JOIN b USING (customer_id)), "
+        "pairs AS (SELECT DISTINCT g.customer_id AS then_id, o.customer_id AS now_id "
+        f"FROM gone g JOIN orders o ON lower(o.{email}) = g.customer_id "
+        "JOIN new n ON n.customer_id = o.customer_id WHERE NOT o.is_guest), "
+        "single AS (SELECT then_id, now_id FROM pairs "
+        "QUALIFY count(*) OVER (PARTITION BY then_id) = 1) "
+        "SELECT then_id, now_id FROM single QUALIFY count(*) OVER (PARTITION BY now_id) = 1"
+    )
+
+
+def renamed_customers(workspace, before_id: int, after_id: int) -> pd.DataFrame:
+    """The customers of snapshot ``before_id`` that snapshot ``after_id`` names by another id:
+    columns ``then_id`` and ``now_id``, ordered by ``then_id``.
+
+    A registered customer is known by the e-mail of their latest order (a WooCommerce or
+    Magento account, an orders table's customer id beside its e-mail): one who gave another
+    address since has a new id, whose stored orders still give the earlier one.  A customer of
+    ``before_id`` alone is taken to be the one of ``after_id`` alone whose stored orders give
+    their id as e-mail, where those orders name one such customer, and that customer no other.
+    """
+    if "orders" not in connection_table_names(_raw(workspace)):
+        return pd.DataFrame({"then_id": [], "now_id": []}, dtype=object)
+    query = f"SELECT * FROM ({_renamed_query(workspace)}) ORDER BY then_id"
+    return _frame(workspace, query, [before_id, after_id])
+
+
+def _earlier_customers(workspace) -> str:
+    """The earlier snapshot's customers (parameters: its id, then the later one's), each by
+    the id the later one names them by (:func:`renamed_customers`)."""
+    return (
+        "(SELECT c.* REPLACE (coalesce(r.now_id, c.customer_id) AS customer_id) "
+        "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = $1) c "
+        f"LEFT JOIN ({_renamed_query(workspace)}) r ON r.then_id = c.customer_id)"
+    )
+
+
 def label_moves(
     workspace, before_id: int, after_id: int, column: str, new: str, gone: str
 ) -> pd.DataFrame:
@@ -989,18 +1037,19 @@ def label_moves(
 
     Columns ``before``, ``after``, ``n``; a customer absent from ``before_id`` has the label
     ``new`` there, one absent from ``after_id`` (whose orders were all removed since, or a
-    phone customer now known by e-mail) the label ``gone``.  ``column`` is a customers-table
-    column name (never user input).
+    phone customer now known by e-mail) the label ``gone``; a customer ``after_id`` names by
+    another e-mail (:func:`renamed_customers`) is the same customer.  ``column`` is a
+    customers-table column name (never user input).
     """
     return _frame(
         workspace,
         f"SELECT CASE WHEN b.customer_id IS NULL THEN '{new}' ELSE b.{column} END AS before, "
         f"CASE WHEN a.customer_id IS NULL THEN '{gone}' ELSE a.{column} END AS after, "
         "count(*) AS n "
-        "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) a "
-        "FULL JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
+        "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = $2) a "
+        f"FULL JOIN {_earlier_customers(workspace)} b "
         "ON a.customer_id = b.customer_id GROUP BY ALL",
-        [after_id, before_id],
+        [before_id, after_id],
     )
 
 
@@ -1008,19 +1057,20 @@ def high_value_movers(
     workspace, before_id: int, after_id: int, groups: Sequence[str]
 ) -> pd.DataFrame:
     """Customers in the high predicted-spend tier in ``before_id`` whose RFM group in
-    ``after_id`` is one of ``groups`` (and was not before), highest ``before`` predicted CLV first.
+    ``after_id`` is one of ``groups`` (and was not before), highest ``before`` predicted CLV first;
+    each by the id ``after_id`` names them by (:func:`renamed_customers`).
     """
-    placeholders = ", ".join("?" for _ in groups)
+    placeholders = ", ".join(f"${3 + k}" for k in range(len(groups)))
     return _frame(
         workspace,
         "SELECT customer_id, b.rfm_group AS rfm_group_before, a.rfm_group AS rfm_group_after, "
         "b.predicted_clv AS predicted_clv_before, a.predicted_clv AS predicted_clv_after, "
         "b.historic_clv AS historic_clv_before, a.historic_clv AS historic_clv_after, "
         "a.churn_probability AS churn_probability_after, a.last_order_date "
-        "FROM (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) b "
-        "JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = ?) a USING (customer_id) "
+        f"FROM {_earlier_customers(workspace)} b "
+        "JOIN (SELECT * FROM snapshot_customers WHERE snapshot_id = $2) a USING (customer_id) "
         f"WHERE b.predicted_spend_tier = 'high' AND a.rfm_group IN ({placeholders}) "
         f"AND b.rfm_group NOT IN ({placeholders}) "
         "ORDER BY b.predicted_clv DESC NULLS LAST, customer_id",
-        [before_id, after_id, *groups, *groups],
+        [before_id, after_id, *groups],
     )

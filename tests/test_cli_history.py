@@ -245,6 +245,23 @@ def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(re
     )
 
 
+def test_the_previous_of_an_earlier_snapshot_is_the_one_dated_before_it(refreshed, tmp_path):
+    # snapshots of 2025-12-31, 2026-03-31 and 2026-06-30: `compare previous 2026-03-31` (and
+    # the API given `after` alone) compares 2026-03-31 with 2025-12-31, not with itself
+    refresh = _refresh_a_copy(refreshed, tmp_path)
+    refresh("2026-03-31")
+    workspace = tmp_path / "w.duckdb"
+    shown = runner.invoke(app, ["compare", "previous", "2026-03-31", "-w", str(workspace)])
+    assert shown.exit_code == 0, shown.output
+    assert "snapshot 1 (2025-12-31) -> 3 (2026-03-31)" in shown.output
+    with Workspace(workspace, read_only=True) as ws:
+        assert compare(ws, None, "2026-03-31").before.as_of.isoformat() == "2025-12-31"
+        assert compare(ws).before.as_of.isoformat() == "2026-03-31"  # the latest's previous
+    earliest = runner.invoke(app, ["compare", "previous", "2025-12-31", "-w", str(workspace)])
+    assert earliest.exit_code != 0
+    assert "snapshot 1 (2025-12-31) is the earliest: nothing dated before it" in earliest.output
+
+
 def test_a_refresh_of_a_stored_as_of_date_says_which_snapshot_it_replaces(refreshed, tmp_path):
     refresh = _refresh_a_copy(refreshed, tmp_path)
     flat = " ".join(refresh("2025-12-31").output.split())

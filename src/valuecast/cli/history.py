@@ -37,7 +37,8 @@ from valuecast.cli.tables import column_parts, records_fitting
 SNAPSHOT_HELP = (
     "A snapshot: its id, a date (YYYY-MM-DD: the snapshot dated on it or in the 31 days "
     "before it, as 2025-12-31 takes the quarter's snapshot dated by its last order), "
-    "'latest' or 'previous'."
+    "'latest' or 'previous' (as BEFORE, the one dated before AFTER; else the one before the "
+    "latest)."
 )
 
 

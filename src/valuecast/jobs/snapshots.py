@@ -24,6 +24,7 @@ from valuecast.store.snapshots import (
     high_value_movers,
     label_moves,
     latest_options,
+    list_snapshots,
     load_customers,
     load_summary,
     renamed_customers,
@@ -106,9 +107,13 @@ def history(workspace) -> pd.DataFrame:
 def compare(
     workspace, before: str | int | None = "previous", after: str | int | None = "latest"
 ) -> Comparison:
-    """Compare two snapshots (ids, as-of dates, ``latest`` or ``previous``); see :class:`Comparison`."""
-    first = resolve_snapshot(workspace, before)
+    """Compare two snapshots (ids, as-of dates, ``latest`` or ``previous``); see :class:`Comparison`.
+
+    ``previous`` (or None) for ``before`` is the snapshot dated before ``after``: the latest's
+    previous one where ``after`` is the latest, else the one before the snapshot ``after`` takes.
+    """
     second = resolve_snapshot(workspace, after)
+    first = _before_of(workspace, before, second)
     if first.snapshot_id == second.snapshot_id:
         raise SnapshotError(f"both sides are snapshot {first.snapshot_id} ({first.as_of})")
     moves = {
@@ -126,6 +131,23 @@ def compare(
     given = ((before, first), (after, second))
     result.notes = [note for note in (date_taken_note(*side) for side in given) if note]
     return result
+
+
+def _before_of(workspace, before: str | int | None, after):
+    """The snapshot ``before`` names, where ``previous`` (or None) is the one dated before the
+    snapshot ``after`` (a :class:`~valuecast.store.snapshots.SnapshotInfo`)."""
+    if before is not None and str(before).strip() != "previous":
+        return resolve_snapshot(workspace, before)
+    snapshots = list_snapshots(workspace)
+    if after.snapshot_id == snapshots[-1].snapshot_id:  # its error names a lone snapshot
+        return resolve_snapshot(workspace, "previous")
+    earlier = [info for info in snapshots if info.as_of < after.as_of]
+    if not earlier:
+        raise SnapshotError(
+            f"snapshot {after.snapshot_id} ({after.as_of}) is the earliest: nothing dated before "
+            "it to compare with"
+        )
+    return earlier[-1]
 
 
 def date_taken_note(given: str | int | None, taken) -> str | None:

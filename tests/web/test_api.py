@@ -1109,6 +1109,36 @@ def test_two_currencies_compared_give_each_amount_its_own_and_no_change(tmp_path
         app.state.dashboard.close()
 
 
+def test_the_data_page_compares_the_snapshot_it_shows_with_the_one_before(workspace_copy):
+    # quarters of 2025-12-31, 2026-03-31 and 2026-06-30: the snapshot picker's 2026-03-31 shows
+    # that quarter compared with the one before it, not the latest two
+    from valuecast.web import create_app
+
+    with Workspace(workspace_copy) as ws:
+        analysis, tables = analyze_with_growth(ws, AnalysisOptions(as_of="2025-12-31"))
+        save_snapshot(ws, analysis, tables, {})
+    app = create_app(workspace_copy, warm=False)
+    try:
+        from .conftest import client_for
+
+        client = client_for(app)
+
+        def compared(shown: str) -> str:
+            page = client.get(f"/data{shown}").text
+            return page.split('<section id="comparison">')[1].split("</h2>")[0].split("<h2>")[1]
+
+        assert compared("?snapshot=2026-03-31") == (
+            "Snapshot as of 2025-12-31 compared with 2026-03-31"
+        )
+        assert compared("?snapshot=2025-12-31") == (
+            "Snapshot as of 2025-12-31 compared with 2026-03-31"
+        )
+        latest = "Snapshot as of 2026-03-31 compared with 2026-06-30"
+        assert compared("") == compared("?snapshot=2026-06-30") == latest
+    finally:
+        app.state.dashboard.close()
+
+
 def test_start_up_computes_the_sort_orders_of_every_shown_column(workspace_copy):
     """A click on any column header of the customers page must not compute a sort of everyone."""
     from valuecast.web.queries import LIST_COLUMNS

@@ -379,8 +379,11 @@ def data(request: Request, snapshot: str | None = SnapshotQuery, job: str | None
     from valuecast.web.api import comparison, ingests
 
     log = json.loads(ingests(request).body)
-    # the last two snapshots compared, as `valuecast compare` prints them
-    moved = comparison(request, None, None) if len(dashboard.snapshots) >= 2 else None
+    # the shown snapshot compared with the one dated before it (the earliest with the one after
+    # it), as `valuecast compare previous SNAPSHOT` prints them
+    moved = None
+    if len(dashboard.snapshots) >= 2:
+        moved = comparison(request, *_compared_ids(dashboard.snapshots, info))
     # what the two analyses differ in besides the customers, and the customers the later one
     # no longer has, as `valuecast compare` says them
     differences = moved["differences"] if moved is not None else {}
@@ -397,6 +400,18 @@ def data(request: Request, snapshot: str | None = SnapshotQuery, job: str | None
         ingests=log[::-1], max_upload=request.app.state.max_upload_bytes, comparison=moved,
         comparison_notes=compared, history=past,
     )  # fmt: skip
+
+
+def _compared_ids(snapshots: list, shown) -> tuple[int | None, int | None]:
+    """The (before, after) snapshot ids the Data page compares when it shows snapshot ``shown``
+    (None: the latest) of ``snapshots`` (two or more, oldest first): ``shown`` and the one
+    dated before it, or the earliest and the one after it; None for the previous and the
+    latest."""
+    ids = [snapshot.snapshot_id for snapshot in snapshots]
+    if shown is None or shown.snapshot_id == ids[-1]:
+        return None, None
+    position = ids.index(shown.snapshot_id)
+    return (ids[0], ids[1]) if position == 0 else (None, shown.snapshot_id)
 
 
 HISTORY_PARTS = (("rfm: ", "Customers per RFM group"), ("tier: ", "Customers per spend tier"))

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from valuecast.analysis.growth.history import known_orders, order_history
 from valuecast.analysis.summary import (
     HOLDOUT_COLUMNS,
     SUMMARY_COLUMNS,
@@ -372,6 +373,36 @@ def test_one_pass_gives_the_whole_and_the_calibration_summary(make_orders, case)
     assert list(calibration.columns) == list(SUMMARY_COLUMNS + HOLDOUT_COLUMNS)
     assert_matches_reference(whole, reference_summary(orders, as_of))
     assert_matches_reference(calibration, reference_summary(orders, as_of, calibration_end))
+
+
+@examples(30)
+@given(order_sets())
+def test_the_summary_of_an_order_history_is_the_summary_of_its_orders(make_orders, case):
+    """The analysis' summary reads its purchase days from the cohorts' order history (days of
+    one order as they are, days of several grouped) instead of grouping the orders: the same
+    table, value for value, with same-day orders on first, repeat and calibration-end days."""
+    rows, as_of, calibration_end = case
+    # a shop without channels, codes or consent: the history carries none of them
+    orders = make_orders(rows).drop(columns=["channel", "discount_code", "accepts_marketing"])
+    if not orders["customer_id"].notna().any():
+        return
+    stored = ibis.duckdb.connect().create_table("orders", ibis.memtable(orders))
+    history = order_history(known_orders(stored, as_of))
+    cal = calibration_end or as_of
+    known = orders[orders["customer_id"].notna() & (orders["order_date"] <= pd.Timestamp(as_of))]
+    if known.empty or known["order_date"].min() > pd.Timestamp(cal):
+        return  # no customer with a calibration history: refused either way
+
+    def rows_of(summary: ibis.Table) -> pd.DataFrame:
+        return summary.to_pandas().sort_values("customer_id").reset_index(drop=True)
+
+    for make in (
+        lambda **extra: customer_summary(stored, as_of=as_of, **extra),
+        lambda **extra: customer_summary_with_calibration(
+            stored, as_of=as_of, calibration_end=cal, **extra
+        ),
+    ):
+        pd.testing.assert_frame_equal(rows_of(make(history=history)), rows_of(make()))
 
 
 def test_duckdb_summary_equals_the_portable_one(make_orders):

@@ -830,6 +830,32 @@ def test_release_freed_memory_gives_back_what_a_sort_freed_inside_a_transaction(
         assert raw.execute("SELECT count(*) FROM kept").fetchone()[0] == 1000
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_held_rows_are_given_back_when_released_inside_a_transaction(tmp_path):
+    """The order history the cohorts' counts and the summary share is held until the summary
+    is stored, inside the refresh's transaction, where DuckDB keeps an unregistered Arrow table
+    or a dropped temporary table until the commit."""
+    with Workspace(tmp_path / "w.duckdb") as ws, ws.transaction():
+        ws.raw.execute(
+            "CREATE TEMP TABLE source AS SELECT range AS n, "
+            "'customer-' || range::VARCHAR || '@example.com' AS id FROM range(2000000)"
+        )
+        held, release = ws.held_rows(ws.con.table("source"))
+        # read as a table, as often as asked
+        for _ in range(2):
+            assert held.count().to_pyarrow().as_py() == 2_000_000
+        assert held.filter(held.n < 10).id.max().to_pyarrow().as_py() == "customer-9@example.com"
+        before = _anonymous_rss()
+        release()
+        from valuecast.store.memory import release_unused_memory
+
+        release_unused_memory()
+        assert before - _anonymous_rss() > 32 * 2**20
+        release()  # once, however often it is called
+        with pytest.raises(Exception, match="does not exist"):
+            held.count().to_pyarrow()
+
+
 def test_release_cached_pages_inside_a_transaction_keeps_its_rows(tmp_path):
     with Workspace(_with_a_big_table(tmp_path)) as ws:
         raw = ws.raw

@@ -46,6 +46,7 @@ from valuecast.analysis.backend import (
 from valuecast.analysis.backtest import WITH_COVARIATES
 from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
+from valuecast.analysis.growth.history import StoredHistory
 from valuecast.analysis.predict import (
     TOTALS_COLUMNS,
     backtest_calibration_end,
@@ -178,6 +179,7 @@ def analyze_tables(
     keep: bool = False,
     store: Store | None = None,
     step_done: Callable[[str], None] = _noop,
+    history: StoredHistory | None = None,
 ) -> TableAnalysis:
     """The whole analysis of ``orders`` (a canonical orders table on any Ibis engine).
 
@@ -191,7 +193,11 @@ def analyze_tables(
     written once; the analysis' own temporary table keeps it instead (``store`` is not called)
     when the totals read helper columns besides the customers table's.  ``step_done`` is
     called with each step's name (:data:`STEPS`) as it ends: where the caller gives back to the
-    system the memory a step freed (the analysis, below the store, does not).
+    system the memory a step freed (the analysis, below the store, does not).  ``history``: the
+    orders' order history held by the caller (:class:`~valuecast.analysis.growth.history.
+    StoredHistory`), which the summary reads its purchase days from when it is of the analysis'
+    as-of date and the summary is made in one part; the analysis releases it once the summary
+    is stored.
     """
     options.validate()
     timings: dict[str, float] = {}
@@ -212,7 +218,7 @@ def analyze_tables(
         with one_blas_thread():
             return _analyze(
                 orders, order_lines, customers, options, progress, releases, timings, lap,
-                keep or store is not None, store,
+                keep or store is not None, store, history,
             )  # fmt: skip
     except BaseException as error:
         _release_after_failure(releases)
@@ -278,12 +284,14 @@ def nothing_to_analyse(orders: ir.Table, as_of: date, facts: dict[str, Any]) -> 
 
 
 def _analyze(orders, order_lines, customers, options, progress, releases, timings, lap, keep,
-             store):  # fmt: skip
+             store, history):  # fmt: skip
     result = summarize(orders, as_of=options.as_of, customers=customers)
     as_of = result.as_of
     facts = shop_facts(orders, as_of)
     _check_amounts(orders, facts)
-    table, calibration = _summaries(orders, customers, result, facts, options, releases)
+    table, calibration = _summaries(orders, customers, result, facts, options, releases, history)
+    if history is not None:  # read by nothing after the summary
+        history.release()
     stats = _rows(
         table.aggregate(
             n=table.count(),
@@ -499,13 +507,14 @@ _MOST_SUMMARY_PARTS = 8
 cheaper than reading."""
 
 
-def _summaries(orders, customers, result, facts, options, releases):
+def _summaries(orders, customers, result, facts, options, releases, history=None):
     """The whole history's summary and the backtest's calibration summary (None when the history
     is too short for a backtest), stored in the engine from one pass over the orders.
 
     On DuckDB, orders that need more than its memory limit (:data:`SUMMARY_BYTES_PER_ORDER`)
     are summarised in parts of customers, one query a part: a query past the limit spills its
-    groupings to disk, at twice the time."""
+    groupings to disk, at twice the time.  A stored order history (``history``) of the same
+    as-of date gives the purchase days of a summary made in one part."""
     n_orders = int(facts["n_orders"])
     calibration_end = backtest_calibration_end(facts, result.as_of, options)
     narrow = WHOLE_NUMBER_COLUMNS if n_orders < 2**31 else ()
@@ -513,6 +522,8 @@ def _summaries(orders, customers, result, facts, options, releases):
         memory_limit_bytes(orders), n_orders, SUMMARY_BYTES_PER_ORDER, _MOST_SUMMARY_PARTS
     )
     known = {"customers": customers, "known_empty": result.empty_attributes}
+    if history is not None and parts == 1 and history.as_of == result.as_of:
+        known["history"] = history.table
     if calibration_end is None:  # result.table's expression, of each part's orders
         tables = [
             customer_summary(part, as_of=result.as_of, **known)
@@ -527,6 +538,17 @@ def _summaries(orders, customers, result, facts, options, releases):
     ]
     stored = materialize_parts(tables, releases, narrow=narrow)
     return whole_summary(stored), calibration_summary(stored)
+
+
+def summary_in_one_part(orders: ir.Table) -> bool:
+    """Whether the analysis' summary of ``orders`` is made in one part (:func:`_summaries`), so
+    that it reads the purchase days of a stored order history: its orders, guests' and later
+    ones included, within the engine's memory at :data:`SUMMARY_BYTES_PER_ORDER`."""
+    n_orders = int(orders.count().to_pyarrow().as_py())
+    parts = parts_within(
+        memory_limit_bytes(orders), n_orders, SUMMARY_BYTES_PER_ORDER, _MOST_SUMMARY_PARTS
+    )
+    return parts == 1
 
 
 def _covariate_attributes(orders, order_lines, as_of, options) -> ir.Table | None:

@@ -207,6 +207,7 @@ def customer_summary(
     calibration_end: date | str | None = None,
     customers: ir.Table | None = None,
     known_empty: Collection[str] = (),
+    history: ir.Table | None = None,
 ) -> ir.Table:
     """One row per non-guest customer with the columns in :data:`SUMMARY_COLUMNS` (an Ibis table).
 
@@ -219,11 +220,11 @@ def customer_summary(
     ``known_empty`` names optional columns (``channel``, ``discount_code``,
     ``accepts_marketing``) known to hold no value at all (:func:`summarize` counts them): their
     per-customer aggregates, the costly part of the summary, are skipped, with the same all-NULL
-    result.
+    result.  ``history``: as in :func:`customer_summary_with_calibration`.
     """
     as_of_date, cal_date = _checked_dates(as_of, calibration_end)
     end_date = cal_date if cal_date is not None else as_of_date
-    days, flags = _purchase_days(orders, as_of_date, known_empty)
+    days, flags = _purchase_days(orders, as_of_date, known_empty, history)
     per = days.group_by("customer_id").aggregate(
         **_period_aggregates(days, end_date, holdout=cal_date is not None),
         **_attribute_aggregates(days, flags),
@@ -252,6 +253,7 @@ def customer_summary_with_calibration(
     calibration_end: date | str,
     customers: ir.Table | None = None,
     known_empty: Collection[str] = (),
+    history: ir.Table | None = None,
 ) -> ir.Table:
     """The whole history's summary and the calibration summary from one pass over the orders.
 
@@ -266,11 +268,17 @@ def customer_summary_with_calibration(
     Rows come in no particular order: sorting the customers by their text ids was a quarter of
     the summary's CPU at 10M orders, and the analysis reads this table by value (grouped,
     joined, counted) or sorts what it takes from it.
+
+    ``history``: the :func:`~valuecast.analysis.growth.history.order_history` of these orders up
+    to ``as_of``, where the caller keeps it stored: the purchase days are read from its rows
+    (:func:`_days_of_history`) instead of grouping every order by customer and day, with the
+    same result.  It is read only when no order carries a channel, discount code or consent
+    (``known_empty``): the first order's attributes are aggregated from the orders themselves.
     """
     as_of_date, cal_date = _checked_dates(as_of, calibration_end)
     if cal_date is None:
         raise SummaryError("calibration end is required")
-    days, flags = _purchase_days(orders, as_of_date, known_empty)
+    days, flags = _purchase_days(orders, as_of_date, known_empty, history)
     # the first purchase day and the purchase days after the calibration end follow from the
     # whole history's aggregates: not aggregated again (each aggregate is ~5% of the pass)
     derived = ("first_day_revenue", "first_order_date", "holdout_days")
@@ -340,21 +348,27 @@ def _checked_dates(as_of, calibration_end) -> tuple[date, date | None]:
     return as_of_date, cal_date
 
 
-def _purchase_days(orders: ir.Table, as_of: date, known_empty: Collection[str]):
+def _purchase_days(
+    orders: ir.Table, as_of: date, known_empty: Collection[str], history: ir.Table | None = None
+):
     """The purchase days up to ``as_of`` (same-day orders merged) and which attributes ride along.
 
     One pass over the orders into purchase days, one pass over the days into customers;
     first-order and latest-consent attributes ride along as arg-min / arg-max aggregates (no
-    window functions: they are the slow part on millions of rows).
+    window functions: they are the slow part on millions of rows).  ``history``: the orders'
+    stored order history up to ``as_of``, read instead of the orders when no attribute rides
+    along (:func:`_days_of_history`).
     """
-    o = prepare_orders(orders)
-    as_of_lit = ibis.literal(as_of, type="date")
-    known = o.filter(o.customer_id.notnull(), o.order_date.notnull(), o.order_date <= as_of_lit)
     present = set(orders.columns) - set(known_empty)
     flags = _Flags(
         attrs="channel" in present or "discount_code" in present,
         consent="accepts_marketing" in present,
     )
+    if history is not None and not (flags.attrs or flags.consent):
+        return _days_of_history(history), flags
+    o = prepare_orders(orders)
+    as_of_lit = ibis.literal(as_of, type="date")
+    known = o.filter(o.customer_id.notnull(), o.order_date.notnull(), o.order_date <= as_of_lit)
     stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     order_key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
     day_aggs: dict[str, ir.Value] = {
@@ -368,6 +382,30 @@ def _purchase_days(orders: ir.Table, as_of: date, known_empty: Collection[str]):
         stated = known.accepts_marketing.notnull()
         day_aggs["day_consent"] = known.accepts_marketing.argmax(order_key, where=stated)
     return known.group_by(["customer_id", "order_date"]).aggregate(**day_aggs), flags
+
+
+def _days_of_history(history: ir.Table) -> ir.Table:
+    """``customer_id, order_date, day_revenue, day_orders``: the purchase days of an order
+    history (:func:`~valuecast.analysis.growth.history.order_history`), as :func:`_purchase_days`
+    groups them from the orders.
+
+    The history's window has already put each customer's orders in date order: a row that is
+    the first and the last of its day (``day_head`` and ``day_tail``) is a day of one order,
+    whose revenue is the order's (the sum of one term), and only the rows of days with several
+    orders, a few per hundred, are grouped.  At 1M customers (3.1M orders, 3.09M purchase days)
+    the summary took 0.8-1.0 s of CPU this way against 2.1-2.5 s grouping every order by
+    customer and day.
+    """
+    alone = history.day_head & history.day_tail
+    single = history.filter(alone).select(
+        "customer_id", "order_date",
+        day_revenue=history.net_revenue, day_orders=ibis.literal(1, type="int64"),
+    )  # fmt: skip
+    several = history.filter(~alone)
+    merged = several.group_by(["customer_id", "order_date"]).aggregate(
+        day_revenue=_revenue_sum(several, several.net_revenue), day_orders=several.count()
+    )
+    return ibis.union(single, merged.select(*single.columns), distinct=False)
 
 
 def _period_aggregates(days: ir.Table, end: date, *, holdout: bool) -> dict[str, ir.Value]:

@@ -8,6 +8,7 @@ spend tiers, and whether the predictions are trustworthy).  Nothing here reads r
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -231,6 +232,7 @@ def analyze(
     progress: Progress = _noop,
     *,
     in_engine: bool = False,
+    history=None,
 ) -> Analysis:
     """Run the whole analysis on an open :class:`~valuecast.store.Workspace`.
 
@@ -241,6 +243,8 @@ def analyze(
     Inside the workspace's transaction, ``in_engine`` writes it as the customers of the snapshot
     :func:`~valuecast.store.snapshots.save_snapshot` then stores in the same transaction
     (:class:`~valuecast.store.snapshots.SnapshotCustomers`): its rows are written once.
+    ``history``: the workspace orders' stored order history, as
+    :func:`~valuecast.analysis.customers.analyze_tables` reads (and releases) it.
     """
     from valuecast.analysis.customers import analyze_tables
     from valuecast.analysis.summary import NoCustomersError
@@ -253,6 +257,7 @@ def analyze(
         result = analyze_tables(
             workspace.orders(), workspace.order_lines(), workspace.customers(), options, progress,
             keep=in_engine, store=None if rows is None else rows.store, step_done=_give_back_memory,
+            history=history,
         )  # fmt: skip
     except NoCustomersError as error:
         raise only_guest_orders(error, workspace.latest_ingest_report() or {}) from None
@@ -335,6 +340,7 @@ def analyze_with_growth(
     ``in_engine``: as :func:`analyze`'s (the growth tables read only :data:`GROWTH_COLUMNS`,
     and :data:`SPEND_COLUMNS` with ``spend``).
     """
+    from valuecast.analysis.customers import summary_in_one_part
     from valuecast.analysis.growth.cohorts import growth_counts
     from valuecast.analysis.growth.tables import growth_tables
     from valuecast.store.memory import frozen_objects, release_unused_memory
@@ -343,12 +349,23 @@ def analyze_with_growth(
     # the modules and the caller's objects are left out of the analysis' garbage collections
     with frozen_objects():
         # the cohorts' counts read the orders alone: collected before the analysis materialises
-        # its tables, their window over every order is not added to the analysis' memory
+        # its tables, their window over every order is not added to the analysis' memory.  Where
+        # the summary is made in one part, the window's rows are held for it to read its
+        # purchase days from, and let go once it is stored.
         progress("counting cohorts and repeat orders")
         orders = workspace.orders()
-        counts = growth_counts(orders, _as_of(workspace, orders, options.as_of))
-        workspace.release_freed_memory()  # the window's
-        analysis = analyze(workspace, options, progress, in_engine=in_engine)
+        as_of = _as_of(workspace, orders, options.as_of)
+        history = _held_history(workspace, orders, as_of) if summary_in_one_part(orders) else None
+        try:
+            counts = growth_counts(orders, as_of, None if history is None else history.table)
+            workspace.release_freed_memory()  # the window's
+            analysis = analyze(workspace, options, progress, in_engine=in_engine, history=history)
+        except BaseException:
+            # dropped as far as the engine still can: the failure's own error is the one shown
+            if history is not None:
+                with contextlib.suppress(Exception):
+                    history.release()
+            raise
         if spend is not None:
             from valuecast.io.spend import check_spend_currency
 
@@ -387,6 +404,15 @@ def analyze_with_growth(
             analysis.summary["notes"].append(growth.shop_wide_spend)
         release_unused_memory()
         return analysis, growth.tables
+
+
+def _held_history(workspace, orders, as_of):
+    """The order history of ``orders`` up to ``as_of`` (:class:`~valuecast.analysis.growth.
+    history.StoredHistory`) held by the workspace (:meth:`~valuecast.store.Workspace.held_rows`)."""
+    from valuecast.analysis.growth.history import StoredHistory, known_orders, order_history
+
+    table, release = workspace.held_rows(order_history(known_orders(orders, as_of)))
+    return StoredHistory(table=table, as_of=as_of, release=release)
 
 
 SEASONAL_SHARE = 0.4

@@ -541,16 +541,21 @@ def churn_from_counts(
     }
 
 
-def growth_counts(orders: ir.Table, as_of: date) -> dict[str, pd.DataFrame]:
+def growth_counts(
+    orders: ir.Table, as_of: date, history: ir.Table | None = None
+) -> dict[str, pd.DataFrame]:
     """The small aggregates behind the cohort tables, the days between orders and the churn
     curve of ``orders`` up to ``as_of``, collected in one query: ``cells``
     (:func:`cohorts_from_cells`, and the growth stage), ``gaps`` (:func:`gaps_from_counts`) and
     the churn counts (:func:`churn_from_counts`).
 
     Each reads the order history (one window over each customer's orders), so the engine
-    computes the history once, and nothing the size of the orders is written or joined.
+    computes the history once, and nothing the size of the orders is joined.  ``history``: that
+    history when the caller holds it computed (:class:`~valuecast.analysis.growth.history.
+    StoredHistory`).
     """
-    history = order_history(known_orders(orders, as_of))
+    if history is None:
+        history = order_history(known_orders(orders, as_of))
     days = history_days(history)
     return collect_together(
         {"cells": cohort_cells(history), "gaps": gap_counts(days), **churn_counts(days, as_of)}

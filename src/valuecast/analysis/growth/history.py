@@ -7,6 +7,8 @@ calendar ``order_date`` of one customer (same-day orders are one purchase).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import ibis
@@ -57,7 +59,9 @@ def order_history(known: ir.Table) -> ir.Table:
     * ``month_head``: the customer's first row in its calendar month (a count of these is a count
       of active customers per month, without a distinct count);
     * ``day_tail``: the last row of its purchase day (one per purchase day), and ``gap_days`` on
-      it: the whole days to the customer's next purchase day (NULL on the last one).
+      it: the whole days to the customer's next purchase day (NULL on the last one);
+      ``day_head``: the first row of its purchase day (a row that is both is a day of one order,
+      which the summary reads as its purchase day without grouping it).
 
     One window over each customer's orders sorted by date computes them all: the cohorts, the
     retention, the growth stage, the churn curve and the days between orders each read this
@@ -75,10 +79,24 @@ def order_history(known: ir.Table) -> ir.Table:
         repeat=previous.isnull() & following.notnull(),
         month_head=previous.isnull() | (month_index(previous) != month),
         day_tail=following.isnull() | (following != k.order_date),
+        day_head=previous.isnull() | (previous != k.order_date),
         gap_days=ibis.ifelse(
             following != k.order_date, following.delta(k.order_date, unit="day"), None
         ).cast("int64"),
     )
+
+
+@dataclass
+class StoredHistory:
+    """An :func:`order_history` of the known orders up to ``as_of`` computed once and held for
+    the steps that read it (the growth counts, then the analysis' summary): its window over
+    every order is the costly part of the growth counts, and the summary reads its purchase
+    days from the same rows instead of grouping the orders again.  ``release`` lets the rows go
+    (once, however often it is called)."""
+
+    table: ir.Table
+    as_of: date
+    release: Callable[[], None]
 
 
 def purchase_days(known: ir.Table) -> ir.Table:

@@ -666,6 +666,29 @@ def test_a_refresh_whose_export_holds_no_later_order_says_it_is_not_a_new_period
     assert "replaces snapshot" in dated.output and "No order in these files" not in dated.output
 
 
+def test_a_refresh_with_an_older_export_says_so_not_to_date_it_later(refreshed, tmp_path):
+    """An older export read again (its last order months before the stored orders') holds no
+    new period: the note said to run again with --as-of set to the last day the export covers,
+    which would date a snapshot after orders the export does not hold."""
+    folder, workspace, _ = refreshed
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(workspace, copy)
+    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
+    older = tmp_path / "first_quarter.csv"
+    first = full[full["Created at"] < "2026-04-01"]
+    first.to_csv(older, index=False)
+    last = pd.to_datetime(first["Created at"].str[:10]).max().date().isoformat()
+    result = runner.invoke(app, ["refresh", str(older), "-w", str(copy), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "note: this snapshot replaces snapshot 2, of the same as-of date (2026-06-30)" in flat
+    assert (
+        f"These files' last order is dated {last}, before 2026-06-30, the stored orders' last "
+        "(an older export): they hold no new period"
+    ) in flat
+    assert "--as-of set to the last day" not in flat
+
+
 @pytest.mark.parametrize("width", [120, 48])
 def test_history_names_the_interval_as_that_of_the_expected_value(refreshed, width):
     """The history's column said "80% interval" alone, where analyze's headline, the report and

@@ -103,6 +103,32 @@ def test_an_upload_with_no_later_order_says_it_replaced_the_snapshot_of_its_date
     assert "no new period's snapshot was added" in page
 
 
+def test_an_upload_of_an_older_export_says_it_holds_no_new_period(upload_client, web_shop):
+    """An older export (its last order before the stored orders') replaces the latest snapshot
+    too, but no --as-of dates a new period from it: the page said to run refresh with one."""
+    import pandas as pd
+
+    client, app, path = upload_client
+    full = pd.read_csv(web_shop.export, dtype=str, keep_default_na=False)
+    older = full[full["Created at"] < "2026-03-01"]
+    last = pd.to_datetime(older["Created at"].str[:10]).max().date().isoformat()
+    latest = client.get("/api/v1/snapshots").json()[-1]
+    response = client.post(
+        "/api/v1/uploads",
+        files={"files": ("older.csv", older.to_csv(index=False).encode(), "text/csv")},
+    )
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json())
+    assert job["state"] == "done", job
+    assert job["snapshot"]["replaced"] == [latest["snapshot_id"]]
+    page = " ".join(client.get(f"/data?job={job['job_id']}").text.split())
+    assert (
+        f"The files' last order is dated <strong>{last}</strong>, before "
+        f"<strong>{latest['as_of']}</strong>, the stored orders' last (an older export)"
+    ) in page
+    assert "--as-of DATE" not in page
+
+
 def test_a_bad_export_fails_with_the_importers_error(upload_client, tmp_path):
     client, app, path = upload_client
     bad = b"when,who\n2026-01-01,x\n"

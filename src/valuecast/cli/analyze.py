@@ -535,27 +535,39 @@ def run_analysis(
         if forgotten_note is not None:
             noticed = [*noticed, forgotten_note]
         if snapshot.replaced:  # one snapshot per as-of date
-            noticed = [*noticed, _replaced_note(snapshot, results is not None and as_of is None)]
+            files_last = report.get("last_order_date") if results is not None else None
+            noticed = [
+                *noticed,
+                _replaced_note(snapshot, results is not None and as_of is None, files_last),
+            ]
         _print_analysis(
             analysis, paths, seconds, noticed, ingested=report if results is not None else None
         )
     return analysis, paths
 
 
-def _replaced_note(snapshot, dated_by_new_files: bool) -> str:
+def _replaced_note(snapshot, dated_by_new_files: bool, files_last: str | None = None) -> str:
     """The note on the snapshots of the same as-of date ``snapshot`` replaced.
 
-    ``dated_by_new_files``: files were read and the as-of date is their last order date.  A
-    quarter's export holding no order after the last snapshot's date (a quiet quarter, or its
-    overlap alone) then dates the analysis as that snapshot and replaces it: the merchant, who
-    expects the new quarter beside the last, is told how to date it.
+    ``dated_by_new_files``: files were read and the as-of date is the workspace's last order
+    date.  A quarter's export holding no order after the last snapshot's date (a quiet quarter,
+    or its overlap alone) then dates the analysis as that snapshot and replaces it: the
+    merchant, who expects the new quarter beside the last, is told how to date it.  Files whose
+    last order (``files_last``, the ingest report's) is before that date are an older export:
+    no later day is theirs to date, and the note says so instead.
     """
     listed = ", ".join(str(old) for old in snapshot.replaced)
     note = (
         f"this snapshot replaces snapshot {listed}, of the same as-of date ({snapshot.as_of}); "
         "`valuecast history` lists the others"
     )
-    if dated_by_new_files:
+    if dated_by_new_files and files_last is not None and files_last < str(snapshot.as_of):
+        note += (
+            f". These files' last order is dated {files_last}, before {snapshot.as_of}, the "
+            "stored orders' last (an older export): they hold no new period, so this is that "
+            "date's analysis again; a later export dates the next snapshot"
+        )
+    elif dated_by_new_files:
         note += (
             f". No order in these files is dated after {snapshot.as_of}, the date the analysis "
             "takes by default (the last order date): this is that date's analysis again, not a "

@@ -959,3 +959,28 @@ def test_an_address_one_record_declines_for_is_not_exported_from_another(to):
         rows, contacts, to, where="historic_number_of_orders >= 0", include_non_consenting=True
     )
     assert everyone.left_out_consent == 0
+
+
+def test_a_name_of_punctuation_alone_is_an_empty_cell_in_every_file():
+    """A last name typed as ``-`` or ``.`` (a checkout's required field) is no name.  Meta's
+    rule for ``fn``/``ln`` (lower case, no punctuation) leaves nothing of it, so every file has
+    an empty cell: Klaviyo's and Mailchimp's ``Last Name`` are not ``-`` (nor the ``'-`` the
+    formula escape makes of it), and Google's hashed ``Last Name`` is not the hash of ``-``."""
+    rows = customers({}, {})
+    rows["customer_id"] = ["1", "2"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2"], "email": ["ann@x.com", "bob@x.com"],
+         "first_name": ["Ann", "."], "last_name": ["-", "Lee"]}
+    )  # fmt: skip
+    names = {
+        "klaviyo": ["Ann", "", "", "Lee"],
+        "mailchimp": ["Ann", "", "", "Lee"],
+        "meta": [sha("ann"), "", "", sha("lee")],
+        "google": [sha("ann"), "", "", sha("lee")],
+    }
+    for to, expected in names.items():
+        frame = build_audience(rows, contacts, to, where="historic_clv >= 0").frame
+        first, last = HEADERS[to][2:4] if to in ("meta", "google") else HEADERS[to][1:3]
+        cells = [frame.iloc[0][first], frame.iloc[0][last], frame.iloc[1][first],
+                 frame.iloc[1][last]]  # fmt: skip
+        assert cells == expected, to

@@ -27,6 +27,7 @@ __all__ = [
     "country_code",
     "e164_phone",
     "impossible_phone",
+    "name_text",
     "normalize_city",
     "normalize_email",
     "normalize_name",
@@ -79,6 +80,14 @@ def normalize_email(value: Any) -> str:
     return text
 
 
+def name_text(value: Any) -> str:
+    """A name cell as text ('' when missing); a cell without a letter or digit (``-``, ``.``) is
+    '': what a checkout's required field gets when the buyer has no name to give there, and no
+    name to match on or greet with."""
+    text = cell_text(value)
+    return text if any(c.isalnum() for c in text) else ""
+
+
 def _without_punctuation(text: str) -> str:
     kept = "".join(c for c in text if not unicodedata.category(c).startswith(("P", "S")))
     return " ".join(kept.split())
@@ -86,7 +95,7 @@ def _without_punctuation(text: str) -> str:
 
 def normalize_name(value: Any) -> str:
     """Meta's ``fn``/``ln``: lower case, no punctuation or symbols, single spaces."""
-    return _without_punctuation(cell_text(value).lower())
+    return _without_punctuation(name_text(value).lower())
 
 
 def normalize_city(value: Any) -> str:

@@ -5,7 +5,9 @@ are the customers' contact fields as the workspace gives them
 (:func:`valuecast.store.workspace.contacts_frame`): a customers export's, else those of the
 customer's latest orders that give them (an orders export's billing or shipping address).
 Money is rounded to cents, probabilities to 4 decimals, predicted orders to 2, dates are ISO
-``YYYY-MM-DD``; missing values are empty cells.
+``YYYY-MM-DD``; missing values are empty cells.  A name of punctuation alone (``-`` or ``.``,
+typed where a checkout asks for a last name) is no name: an empty cell in every file, never a
+greeting of ``-`` nor the hash of one.
 
 ``klaviyo``
     ``Email, First Name, Last Name`` (Klaviyo's property names, which its list upload maps to
@@ -67,6 +69,7 @@ from valuecast.outputs.audiences.contacts import (
     country_code,
     e164_phone,
     impossible_phone,
+    name_text,
     normalize_city,
     normalize_email,
     normalize_name,
@@ -141,16 +144,16 @@ def _cells(table: pd.DataFrame, function: Callable[..., str], *columns: str) -> 
 
 def _klaviyo(table: pd.DataFrame) -> pd.DataFrame:
     out = _properties(table)
-    out.insert(0, "Last Name", _cells(table, cell_text, "last_name"))
-    out.insert(0, "First Name", _cells(table, cell_text, "first_name"))
+    out.insert(0, "Last Name", _cells(table, name_text, "last_name"))
+    out.insert(0, "First Name", _cells(table, name_text, "first_name"))
     out.insert(0, "Email", _cells(table, normalize_email, "email"))
     return out
 
 
 def _mailchimp(table: pd.DataFrame) -> pd.DataFrame:
     out = _properties(table).rename(columns=MAILCHIMP_NAMES)
-    out.insert(0, "Last Name", _cells(table, cell_text, "last_name"))
-    out.insert(0, "First Name", _cells(table, cell_text, "first_name"))
+    out.insert(0, "Last Name", _cells(table, name_text, "last_name"))
+    out.insert(0, "First Name", _cells(table, name_text, "first_name"))
     out.insert(0, "Email Address", _cells(table, normalize_email, "email"))
     return out
 
@@ -183,7 +186,7 @@ def _meta(table: pd.DataFrame) -> pd.DataFrame:
 
 def _google_name(value: Any) -> str:
     # Google's hashed-data guidelines: lower case, no extra spaces before, after or in between
-    return " ".join(cell_text(value).lower().split())
+    return " ".join(name_text(value).lower().split())
 
 
 def _google(table: pd.DataFrame) -> pd.DataFrame:

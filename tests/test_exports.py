@@ -984,3 +984,23 @@ def test_a_name_of_punctuation_alone_is_an_empty_cell_in_every_file():
         cells = [frame.iloc[0][first], frame.iloc[0][last], frame.iloc[1][first],
                  frame.iloc[1][last]]  # fmt: skip
         assert cells == expected, to
+
+
+def test_an_address_copied_with_its_display_name_or_as_a_link_is_the_address_alone():
+    """Meta takes one e-mail address a cell and Klaviyo rejects a row whose Email is no valid
+    address: ``Dora Lee <dora@x.com>`` (a mail program's copy) and ``mailto:erin@x.com`` (a
+    link's) are written as ``dora@x.com`` and ``erin@x.com`` (hashed so for Meta and Google), and
+    a second record of ``dora@x.com`` is the same person, left out as a duplicate."""
+    rows = customers({"historic_clv": 90.0}, {}, {"historic_clv": 10.0})
+    rows["customer_id"] = ["1", "2", "3"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3"],
+         "email": ['"Lee, Dora" <Dora@X.com>', "mailto:Erin@x.com", "dora@x.com"]}
+    )  # fmt: skip
+    for to in ("klaviyo", "mailchimp", "meta", "google"):
+        audience = build_audience(rows, contacts, to, where="historic_clv >= 0")
+        expected = ["dora@x.com", "erin@x.com"]
+        if to in ("meta", "google"):
+            expected = [sha(address) for address in expected]
+        assert list(audience.frame[HEADERS[to][0]]) == expected, to
+        assert audience.left_out_duplicates == 1

@@ -73,11 +73,14 @@ def several_addresses(value: Any) -> bool:
 
 def normalize_email(value: Any) -> str:
     """Trimmed, lower-cased e-mail address ('' when missing); of a cell holding several
-    (``carl@x.com;dora@x.com``), the first, as each platform takes one address a cell."""
+    (``carl@x.com;dora@x.com``), the first, as each platform takes one address a cell.  An
+    address copied with its display name (``Dora Lee <dora@x.com>``) or as a link
+    (``mailto:dora@x.com``) is the address alone: a platform takes the whole cell as the
+    address, and rejects the row or matches nobody."""
     text = cell_text(value).lower()
-    if text.count("@") > 1:
+    if text.count("@") > 1 or ("<" in text and "@" in text):
         text = next(part for part in _ADDRESS_SEPARATORS.split(text) if "@" in part)
-    return text
+    return text.strip("<>").removeprefix("mailto:")
 
 
 def name_text(value: Any) -> str:

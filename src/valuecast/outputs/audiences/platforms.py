@@ -46,7 +46,9 @@ Mailchimp, without both e-mail and phone for Meta and Google.  A phone that cann
 number's 10 after the 1, a known country's longest national number; ``5550199`` in the US) is
 no phone: never hashed, its cell left empty, and counted.  An e-mail cell holding several
 addresses (``carl@x.com;dora@x.com``, ``carl@x.com, dora@x.com``) is its first address in every
-format, as each platform takes one address a cell; the rows so written are counted.  A file holds one row per person:
+format, as each platform takes one address a cell; the rows so written are counted.  An address
+copied with its display name (``Dora Lee <dora@x.com>``) or as a link (``mailto:dora@x.com``) is
+the address alone.  A file holds one row per person:
 a second row with the same e-mail (for Meta and Google, the same phone where a row has no
 e-mail) is left out as a duplicate, as two customer records of one person (a shop keyed by
 customer number, a customer who registered twice) are one profile, and one matched person of a

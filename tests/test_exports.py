@@ -1004,3 +1004,30 @@ def test_an_address_copied_with_its_display_name_or_as_a_link_is_the_address_alo
             expected = [sha(address) for address in expected]
         assert list(audience.frame[HEADERS[to][0]]) == expected, to
         assert audience.left_out_duplicates == 1
+
+
+@pytest.mark.parametrize("to", ["klaviyo", "mailchimp", "meta", "google"])
+def test_an_email_cell_that_is_no_address_is_never_exported_and_is_counted(to):
+    """Klaviyo rejects a row whose Email is no valid address (Mailchimp skips it) and its hash
+    matches nobody on Meta or Google: ``carl@example`` (no domain) and ``bob @example.com`` (a
+    space) are no address.  Without a phone the customer is left out, counted as without an
+    e-mail and as holding no address; Meta and Google match one with a phone on the phone, their
+    e-mail cell empty and counted."""
+    rows = customers({}, {}, {})
+    rows["customer_id"] = ["1", "2", "3"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3"],
+         "email": ["carl@example", "bob @example.com", "ann@example.com"],
+         "phone": [None, "+44 7700 900123", None]}
+    )  # fmt: skip
+    audience = build_audience(rows, contacts, to, where="historic_clv >= 0")
+    emails = list(audience.frame[HEADERS[to][0]])
+    if to in ("klaviyo", "mailchimp"):
+        assert emails == ["ann@example.com"]
+        assert (audience.left_out_no_identifier, audience.not_an_address) == (2, 2)
+        assert audience.emails_left_empty == 0
+    else:
+        assert emails == ["", sha("ann@example.com")]
+        assert audience.frame.iloc[0][HEADERS[to][1]] != ""  # matched on the phone
+        assert (audience.left_out_no_identifier, audience.not_an_address) == (1, 1)
+        assert audience.emails_left_empty == 1

@@ -328,6 +328,13 @@ def export(
                 "its country, so it is not hashed)"
             )
         say(f"{audience.left_out_no_identifier:,} left out without {contact}{known}{by_phone}")
+        if audience.not_an_address:
+            say(
+                f"note: of those, {audience.not_an_address:,} "
+                f"{'has' if audience.not_an_address == 1 else 'have'} an e-mail cell that is "
+                f"no address (carl@example, bob @example.com), which {target} would reject or "
+                "match nobody on"
+            )
         if audience.left_out_no_identifier == audience.selected and not phones:
             say(
                 f"note: no customer selected has {contact}: the exports ingested give them "
@@ -355,6 +362,11 @@ def export(
             f"note: {_plural(audience.phones_left_empty, 'customer')} exported by e-mail "
             "with a phone that is not a valid number (too short or too long): their phone "
             "cells are empty"
+        )
+    if audience.emails_left_empty:
+        say(
+            f"note: {_plural(audience.emails_left_empty, 'customer')} exported by phone "
+            "with an e-mail cell that is no address (carl@example): their e-mail cells are empty"
         )
     if audience.left_out_duplicates:
         repeated = (

@@ -22,6 +22,7 @@ from valuecast.outputs.audiences.platforms import (
     FORMATS,
     format_audience,
     impossible_phones,
+    not_addresses,
     reachable,
 )
 from valuecast.outputs.audiences.segments import segment_mask
@@ -64,6 +65,8 @@ class Audience:
     impossible_phone: int = 0  # of ``left_out_no_identifier`` (Meta, Google), a phone no number
     phones_left_empty: int = 0  # exported rows whose phone is no number: the cell left empty
     several_addresses: int = 0  # exported rows whose e-mail cell held several: the first kept
+    not_an_address: int = 0  # of ``left_out_no_identifier``, an e-mail cell that is no address
+    emails_left_empty: int = 0  # exported rows (by phone) whose e-mail is no address: cell empty
 
 
 def build_audience(
@@ -107,6 +110,7 @@ def build_audience(
         phone_only = int((~matched & reachable(selected, "meta").to_numpy(dtype=bool)).sum())
     elif (~matched).any():  # a phone that is no number is not one, and said so
         impossible = int(impossible_phones(selected[~matched]).sum())
+    not_an_address = int((~matched & not_addresses(selected).to_numpy(bool)).sum())
     unknown_consent = selected["accepts_marketing"].isna().to_numpy(bool) & matched
     if include_non_consenting:
         unknown_consent[:] = False
@@ -125,6 +129,8 @@ def build_audience(
         impossible_phone=impossible,
         phones_left_empty=formatted.impossible_phones,
         several_addresses=formatted.several_addresses,
+        not_an_address=not_an_address,
+        emails_left_empty=formatted.emails_left_empty,
     )
 
 

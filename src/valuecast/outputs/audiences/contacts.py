@@ -19,6 +19,7 @@ from valuecast.io.phones import (
     impossible_phone,
     normalize_phone,
 )
+from valuecast.tables import EMAIL_PATTERN
 
 __all__ = [
     "CALLING_CODES",
@@ -26,6 +27,7 @@ __all__ = [
     "cell_text",
     "country_code",
     "e164_phone",
+    "email_address",
     "impossible_phone",
     "name_text",
     "normalize_city",
@@ -81,6 +83,17 @@ def normalize_email(value: Any) -> str:
     if text.count("@") > 1 or ("<" in text and "@" in text):
         text = next(part for part in _ADDRESS_SEPARATORS.split(text) if "@" in part)
     return text.strip("<>").removeprefix("mailto:")
+
+
+_ADDRESS = re.compile(f"^{EMAIL_PATTERN}$")
+
+
+def email_address(value: Any) -> str:
+    """:func:`normalize_email` where it is an address (a name, ``@`` and a domain with a dot, no
+    spaces), else '': Klaviyo and Mailchimp reject a row whose e-mail is none (``carl@example``,
+    ``bob @example.com``), and its hash matches nobody on Meta or Google."""
+    text = normalize_email(value)
+    return text if _ADDRESS.match(text) else ""
 
 
 def name_text(value: Any) -> str:

@@ -44,7 +44,9 @@ Rows that cannot be matched are left out and counted: without an e-mail for Klav
 Mailchimp, without both e-mail and phone for Meta and Google.  A phone that cannot be a number
 (:func:`valuecast.io.phones.plausible_number`: E.164's 7 to 15 digits, a North American
 number's 10 after the 1, a known country's longest national number; ``5550199`` in the US) is
-no phone: never hashed, its cell left empty, and counted.  An e-mail cell holding several
+no phone: never hashed, its cell left empty, and counted; likewise an e-mail cell that is no
+address (``carl@example``, ``bob @example.com``), which Klaviyo and Mailchimp reject and Meta
+and Google match nobody on.  An e-mail cell holding several
 addresses (``carl@x.com;dora@x.com``, ``carl@x.com, dora@x.com``) is its first address in every
 format, as each platform takes one address a cell; the rows so written are counted.  An address
 copied with its display name (``Dora Lee <dora@x.com>``) or as a link (``mailto:dora@x.com``) is
@@ -70,10 +72,10 @@ from valuecast.outputs.audiences.contacts import (
     cell_text,
     country_code,
     e164_phone,
+    email_address,
     impossible_phone,
     name_text,
     normalize_city,
-    normalize_email,
     normalize_name,
     normalize_state,
     normalize_zip,
@@ -148,7 +150,7 @@ def _klaviyo(table: pd.DataFrame) -> pd.DataFrame:
     out = _properties(table)
     out.insert(0, "Last Name", _cells(table, name_text, "last_name"))
     out.insert(0, "First Name", _cells(table, name_text, "first_name"))
-    out.insert(0, "Email", _cells(table, normalize_email, "email"))
+    out.insert(0, "Email", _cells(table, email_address, "email"))
     return out
 
 
@@ -156,7 +158,7 @@ def _mailchimp(table: pd.DataFrame) -> pd.DataFrame:
     out = _properties(table).rename(columns=MAILCHIMP_NAMES)
     out.insert(0, "Last Name", _cells(table, name_text, "last_name"))
     out.insert(0, "First Name", _cells(table, name_text, "first_name"))
-    out.insert(0, "Email Address", _cells(table, normalize_email, "email"))
+    out.insert(0, "Email Address", _cells(table, email_address, "email"))
     return out
 
 
@@ -171,7 +173,7 @@ def _meta_phone(phone, country) -> str:
 def _meta(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "email": _hashed(table, normalize_email, "email"),
+            "email": _hashed(table, email_address, "email"),
             # digits with the country code, as Meta asks; none where it cannot be told
             "phone": _hashed(table, _meta_phone, "phone", "country"),
             "fn": _hashed(table, normalize_name, "first_name"),
@@ -194,7 +196,7 @@ def _google_name(value: Any) -> str:
 def _google(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Email": _hashed(table, normalize_email, "email"),
+            "Email": _hashed(table, email_address, "email"),
             "Phone": _hashed(table, e164_phone, "phone", "country"),
             "First Name": _hashed(table, _google_name, "first_name"),
             "Last Name": _hashed(table, _google_name, "last_name"),
@@ -222,12 +224,13 @@ class Formatted:
     duplicates: int
     impossible_phones: int = 0  # rows of ``frame`` whose phone cell is empty: not a number
     several_addresses: int = 0  # rows of ``frame`` whose e-mail cell held several: the first
+    emails_left_empty: int = 0  # rows of ``frame`` (by phone) whose e-mail cell is no address
 
 
 def reachable(table: pd.DataFrame, to: str) -> pd.Series:
     """Which rows of ``table`` (an :func:`audience_table`) ``to`` can match: those with an
     e-mail, and for Meta and Google those with a phone whose country code is known."""
-    email = table["email"].fillna("").astype(str).str.strip() != ""
+    email = has_address(table)
     if to in ("klaviyo", "mailchimp"):
         return email
     # the phone only where there is no e-mail: a national number's country code takes a lookup
@@ -235,6 +238,18 @@ def reachable(table: pd.DataFrame, to: str) -> pd.Series:
     rest = table.loc[asked, ["phone", "country"]]
     phone = pd.Series(_cells(rest, e164_phone, "phone", "country"), index=rest.index, dtype=object)
     return email | (phone != "").reindex(table.index, fill_value=False)
+
+
+def has_address(table: pd.DataFrame) -> pd.Series:
+    """Which rows of ``table`` (an :func:`audience_table`) have an e-mail address
+    (:func:`~valuecast.outputs.audiences.contacts.email_address`)."""
+    return pd.Series(_cells(table, email_address, "email"), index=table.index, dtype=object) != ""
+
+
+def not_addresses(table: pd.DataFrame) -> pd.Series:
+    """Which rows of ``table`` have an e-mail cell that is no address (``carl@example``)."""
+    given = table["email"].fillna("").astype(str).str.strip() != ""
+    return given & ~has_address(table)
 
 
 def _person_key(frame: pd.DataFrame, to: str) -> pd.Series:
@@ -280,6 +295,7 @@ def format_audience(table: pd.DataFrame, to: str) -> Formatted:
         duplicates=int(duplicate.sum()),
         impossible_phones=impossible,
         several_addresses=int(kept["email"].astype("string").str.count("@").gt(1).sum()),
+        emails_left_empty=int(not_addresses(kept).sum()) if len(kept) else 0,
     )
 
 

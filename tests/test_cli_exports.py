@@ -784,3 +784,22 @@ def test_a_woocommerce_shop_without_names_is_told_its_orders_exports_columns(tmp
     said = " ".join(meta.output.split())
     assert "ingest a WooCommerce orders export with its billing_first_name," in said
     assert "Shopify" not in said
+
+
+def test_an_email_that_is_no_address_is_left_out_and_said_so(shop, tmp_path):
+    """Klaviyo rejects a row whose Email is no valid address: ``carl@example`` (no domain) is
+    left out of the file, and the command says how many such cells it met."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(shop[0], path)
+    with Workspace(path) as ws:
+        ws.con.con.execute("UPDATE customers SET email = 'carl@example' WHERE customer_id = ?",
+                           ["c1@example.com"])  # fmt: skip
+    out = tmp_path / "k.csv"
+    where = "customer_id in ('c1@example.com', 'c2@example.com')"
+    result = invoke("--where", where, "--to", "klaviyo", "--include-non-consenting",
+                    "-w", str(path), "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    _, rows = read_csv(out)
+    assert [row["Email"] for row in rows] == ["c2.home@example.com"]
+    assert "1 left out without an e-mail" in result.output
+    assert "of those, 1 has an e-mail cell that is no address" in result.output

@@ -1031,3 +1031,20 @@ def test_an_email_cell_that_is_no_address_is_never_exported_and_is_counted(to):
         assert audience.frame.iloc[0][HEADERS[to][1]] != ""  # matched on the phone
         assert (audience.left_out_no_identifier, audience.not_an_address) == (1, 1)
         assert audience.emails_left_empty == 1
+
+
+def test_a_province_written_as_its_code_is_hashed_as_its_name_outside_the_us():
+    """Meta's customer-list guide takes full names of states and provinces, and abbreviations of
+    US states only: Shopify's ``Billing Province`` ``ON`` (Canada) and ``NSW`` (Australia) are
+    hashed as ``ontario`` and ``newsouthwales``, the name typed whole gives the same hash, and a
+    US state stays its 2-letter code."""
+    rows = customers({}, {}, {}, {})
+    rows["customer_id"] = ["1", "2", "3", "4"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3", "4"],
+         "email": ["a@x.com", "b@x.com", "c@x.com", "d@x.com"],
+         "province": ["ON", "Ontario", "NSW", "California"],
+         "country": ["CA", "Canada", "AU", "US"]}
+    )  # fmt: skip
+    frame = build_audience(rows, contacts, "meta", where="historic_clv >= 0").frame
+    assert list(frame["st"]) == [sha("ontario"), sha("ontario"), sha("newsouthwales"), sha("ca")]

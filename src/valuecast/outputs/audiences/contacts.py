@@ -6,6 +6,7 @@ identifies customers by phone at import): digits with the country code where it 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -120,13 +121,29 @@ def normalize_city(value: Any) -> str:
 
 
 def normalize_state(value: Any, country: Any = None) -> str:
-    """Meta's ``st``: 2-letter code in lower case for the US, else lower-case letters only."""
+    """Meta's ``st``: 2-letter code in lower case for the US, else the full name in lower-case
+    letters only: Meta takes abbreviations of US states alone, so a province written as its ISO
+    3166-2 code (``ON`` in Canada, ``NSW`` in Australia, as Shopify's exports write them) is
+    its name (``ontario``, ``newsouthwales``)."""
     text = cell_text(value).lower()
-    if country_code(country) == "US":
+    code = country_code(country)
+    if code == "US":
         name = " ".join(re.sub(r"[^a-z ]", " ", text).split())
         if name in US_STATES:
             return US_STATES[name].lower()
+    elif code and 1 <= len(text) <= 6 and text.replace("-", "").isalnum():
+        text = _subdivision_name(code, text.upper().removeprefix(f"{code}-")).lower() or text
     return "".join(c for c in text if c.isalpha())
+
+
+@functools.cache
+def _subdivision_name(country: str, code: str) -> str:
+    """The name ISO 3166-2 gives subdivision ``code`` of ``country`` (``CA``, ``ON`` ->
+    ``Ontario``), '' for none; pycountry's table is read at the first call."""
+    import pycountry
+
+    subdivision = pycountry.subdivisions.get(code=f"{country}-{code}")
+    return subdivision.name if subdivision is not None else ""
 
 
 def _us_zip(text: str) -> str:

@@ -107,10 +107,10 @@ def build_audience(
     formatted = format_audience(allowed, to)
     phone_only = impossible = 0
     if to in ("klaviyo", "mailchimp"):  # the e-mail tools' files: Meta and Google match phones
-        phone_only = int((~matched & reachable(selected, "meta").to_numpy(dtype=bool)).sum())
+        phone_only = int(reachable(selected[~matched], "meta").sum())
     elif (~matched).any():  # a phone that is no number is not one, and said so
         impossible = int(impossible_phones(selected[~matched]).sum())
-    not_an_address = int((~matched & not_addresses(selected).to_numpy(bool)).sum())
+    not_an_address = int(not_addresses(selected[~matched]).sum())
     unknown_consent = selected["accepts_marketing"].isna().to_numpy(bool) & matched
     if include_non_consenting:
         unknown_consent[:] = False

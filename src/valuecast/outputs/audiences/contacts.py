@@ -102,6 +102,8 @@ def name_text(value: Any) -> str:
     '': what a checkout's required field gets when the buyer has no name to give there, and no
     name to match on or greet with."""
     text = cell_text(value)
+    if text[:1].isalnum():  # a name's first character most often: no need to look further
+        return text
     return text if any(c.isalnum() for c in text) else ""
 
 

@@ -313,3 +313,49 @@ def test_the_same_export_again_says_it_adds_nothing(corpus, tmp_path):
         "these files add no new or changed orders: all 2 of theirs are stored already as they "
         f"are (they end on {orders[1]['date'][:10]}, before the workspace's latest order, {last}",
     )
+
+
+def test_compare_tells_the_past_rewritten_from_new_sales(corpus, tmp_path):
+    # the next quarter's export edits one stored order to 999.00 and refunds another in full:
+    # the historic CLV change is mostly those corrections of the earlier quarter, and compare
+    # says how much, and of how many orders, apart from the one new order's 8.00
+    from valuecast.jobs.snapshots import compare
+    from valuecast.store import Workspace
+
+    first = corpus.shop(6)  # 213.00 in all, up to 2024-03-06
+    workspace = tmp_path / "ws.duckdb"
+    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
+    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    later = [dict(order) for order in first]
+    later[0]["amount"] = "999.00"  # #1001, 10.00 stored
+    later[3]["extra"] = LATER["shopify"][1][1]  # #1004, 21.50 refunded
+    later.append(corpus.order("1100", "c1@example.com", "2024-04-20 10:00:00", "8.00"))
+    q2 = corpus.write(tmp_path / "q2.csv", "shopify", later)
+    done = corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2")
+    assert done.exit_code == 0, done.output
+    with Workspace(workspace, read_only=True) as ws:
+        result = compare(ws)
+    assert (result.rewritten.written, result.rewritten.withdrawn) == (1, 1)
+    assert result.rewritten.historic_clv_now == pytest.approx(213 + 989 - 21.5)
+    said = corpus.invoke("compare", "-w", workspace)
+    assert said.exit_code == 0, said.output
+    shown = " ".join(said.output.split())
+    assert (
+        "note: +967 of the historic CLV change (+975) is the past rewritten, not new sales: 1 "
+        "order dated on or before 2024-03-06 was edited (in any field) or added late and 1 "
+        "stored order was withdrawn (cancelled or refunded in full) since snapshot 1 "
+        "(2024-03-06); the other +8 is the orders dated after 2024-03-06"
+    ) in shown
+    # a quarter that adds orders, and edits a stored one's consent alone (an export states the
+    # customer's at the time), has nothing of the past to tell apart
+    again = [dict(order) for order in later]
+    again[1]["extra"] = {"Accepts Marketing": "yes"}  # #1002
+    again.append(corpus.order("1101", "c2@example.com", "2024-06-01 10:00:00", "5.00"))
+    q3 = corpus.write(tmp_path / "q3.csv", "shopify", again)
+    done = corpus.invoke("refresh", q3, "-w", workspace, "-o", tmp_path / "o3")
+    assert done.exit_code == 0, done.output
+    with Workspace(workspace, read_only=True) as ws:
+        assert compare(ws).rewritten.written == 1
+        # the stored orders are no longer those snapshot 2 read: nothing is said of 1 -> 2
+        assert compare(ws, 1, 2).rewritten is None
+    assert "past rewritten" not in corpus.invoke("compare", "-w", workspace).output

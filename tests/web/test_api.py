@@ -1088,6 +1088,33 @@ def test_the_data_page_and_compare_say_why_customers_are_gone(tmp_path):
         app.state.dashboard.close()
 
 
+def test_the_data_page_and_compare_tell_the_past_rewritten_from_new_sales(tmp_path):
+    # the re-export cancels c0's two orders of the first quarter and adds five in May: the
+    # historic CLV change (+109) is -41 of corrections and +150 of new sales, as `valuecast
+    # compare` says it; the same quarters without the cancellation say nothing of the past
+    import html
+
+    said = (
+        "note: -41 of the historic CLV change (+109) is the past rewritten, not new sales: 2 "
+        "stored orders were withdrawn (cancelled or refunded in full) since snapshot 1 "
+        "(2026-02-21); the other +150 is the orders dated after 2026-02-21"
+    )
+    for name in ("cancelled", "kept"):
+        (tmp_path / name).mkdir()
+    app, client = _two_quarters(tmp_path / "cancelled", cancelled_customer=True)
+    try:
+        assert said in client.get("/api/v1/compare").json()["notes"]
+        assert said in html.unescape(client.get("/data").text)
+    finally:
+        app.state.dashboard.close()
+    app, client = _two_quarters(tmp_path / "kept")
+    try:
+        notes = client.get("/api/v1/compare").json()["notes"]
+        assert not any("past rewritten" in note for note in notes), notes
+    finally:
+        app.state.dashboard.close()
+
+
 def test_two_currencies_compared_give_each_amount_its_own_and_no_change(tmp_path):
     # the shop's whole history exported again in dollars: euros less dollars is no change, and
     # the Data page names each amount's currency, whichever snapshot it shows

@@ -28,6 +28,7 @@ __all__ = [
     "history_table",
     "option_differences",
     "renamed_note",
+    "rewritten_note",
 ]
 
 AT_RISK_GROUPS: tuple[str, ...] = ("At risk", "Previously loyal", "Almost lost", "Dormant")
@@ -186,6 +187,7 @@ class Comparison:
     differences: dict[str, tuple] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     renamed: pd.DataFrame | None = None
+    rewritten: Any = None  # store.snapshots.RewrittenOrders
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
@@ -297,4 +299,53 @@ def renamed_note(comparison: Comparison, shown: int = 3) -> str | None:
         f"{after.snapshot_id} ({after.as_of}), that of their latest orders ({named}{more}; "
         "their earlier orders give the one before): counted as the same "
         f"customer{'' if count == 1 else 's'}, not as gone and new"
+    )
+
+
+def _signed(amount: int) -> str:
+    return f"{amount:+,}" if amount else "0"
+
+
+def rewritten_note(comparison: Comparison) -> str | None:
+    """A note splitting the change in historic CLV into the past rewritten (the orders dated on
+    or before the earlier snapshot's as-of date that later exports edited, added late or
+    withdrawn: their count and what they changed) and the orders dated after it; None when no
+    order was withdrawn and the edits changed no amount (an export states each order's consent
+    as the customer's at the time of export, so a re-export edits many orders in that alone),
+    the stored orders cannot say (:attr:`Comparison.rewritten` None), or the two snapshots are
+    in two currencies.
+
+    A quarter's historic CLV grows by its new sales, and moves by the corrections of the
+    quarters before (an order's amount edited, a refund, a cancellation): told apart, a
+    merchant sees which is which.  The two parts are of the whole amounts shown, so that they
+    add up to the change the totals show.
+    """
+    rewritten = comparison.rewritten
+    if rewritten is None or currencies_differ(comparison.differences):
+        return None
+    before, after = comparison.before, comparison.after
+    past = round(rewritten.historic_clv_now) - round(before.historic_clv)
+    if not (rewritten.withdrawn or past):  # edits of no amount (consent, a line's name)
+        return None
+    new = round(after.historic_clv) - round(rewritten.historic_clv_now)
+    dated = f"dated on or before {rewritten.as_of}"
+    parts = []
+    if rewritten.written:
+        one = rewritten.written == 1
+        parts.append(
+            f"{rewritten.written:,} {'order' if one else 'orders'} {dated} "
+            f"{'was' if one else 'were'} edited (in any field) or added late"
+        )
+    if rewritten.withdrawn:
+        one = rewritten.withdrawn == 1
+        parts.append(
+            f"{rewritten.withdrawn:,} stored {'order was' if one else 'orders were'} withdrawn "
+            "(cancelled or refunded in full)"
+        )
+    since = f"since snapshot {before.snapshot_id} ({before.as_of})"
+    changed = " and ".join(parts) if parts else f"orders {dated} changed"
+    return (
+        f"note: {_signed(past)} of the historic CLV change ({_signed(past + new)}) is the past "
+        f"rewritten, not new sales: {changed} {since}; the other {_signed(new)} is the orders "
+        f"dated after {rewritten.as_of}"
     )

@@ -106,7 +106,12 @@ def _titled_table(heading: str, unit: str | None) -> Table:
 
 
 def _print_comparison(comparison, *, top: int) -> None:
-    from valuecast.analysis.compare import difference_notes, gone_note, renamed_note
+    from valuecast.analysis.compare import (
+        difference_notes,
+        gone_note,
+        renamed_note,
+        rewritten_note,
+    )
 
     before, after = comparison.before, comparison.after
     heading = (
@@ -142,7 +147,7 @@ def _print_comparison(comparison, *, top: int) -> None:
     if comparison.differences:
         for note in difference_notes(comparison.differences):
             console.print(note, highlight=False, soft_wrap=True)
-    for note in (gone_note(comparison), renamed_note(comparison)):
+    for note in (rewritten_note(comparison), gone_note(comparison), renamed_note(comparison)):
         if note is not None:
             console.print(note, highlight=False, soft_wrap=True, markup=False)
     for table in (

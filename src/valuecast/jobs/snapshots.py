@@ -30,6 +30,7 @@ from valuecast.store.snapshots import (
     renamed_customers,
     resolve_snapshot,
     reusable_snapshot,
+    rewritten_orders,
     stored_summaries,
 )
 
@@ -123,6 +124,7 @@ def compare(
     movers = high_value_movers(workspace, first.snapshot_id, second.snapshot_id, AT_RISK_GROUPS)
     result = comparison(first, second, moves["rfm_group"], moves["predicted_spend_tier"], movers)
     result.renamed = renamed_customers(workspace, first.snapshot_id, second.snapshot_id)
+    result.rewritten = rewritten_orders(workspace, first.snapshot_id, second.snapshot_id)
     result.differences = option_differences(
         load_summary(workspace, first.snapshot_id), load_summary(workspace, second.snapshot_id)
     )

@@ -74,6 +74,7 @@ __all__ = [
     "load_tables",
     "parquet_bytes",
     "renamed_customers",
+    "rewritten_orders",
     "resolve_snapshot",
     "reusable_snapshot",
     "save_pages",
@@ -1018,6 +1019,70 @@ def renamed_customers(workspace, before_id: int, after_id: int) -> pd.DataFrame:
         return pd.DataFrame({"then_id": [], "now_id": []}, dtype=object)
     query = f"SELECT * FROM ({_renamed_query(workspace)}) ORDER BY then_id"
     return _frame(workspace, query, [before_id, after_id])
+
+
+@dataclass(frozen=True)
+class RewrittenOrders:
+    """The orders dated on or before an earlier snapshot's as-of date that ingests between it
+    and a later snapshot rewrote (:func:`rewritten_orders`)."""
+
+    as_of: date
+    """The earlier snapshot's as-of date."""
+    written: int
+    """Customer orders dated on or before ``as_of`` that an ingest between the two snapshots
+    wrote: edited in any field (an amount, the consent, a line), or added late."""
+    withdrawn: int
+    """Stored orders an ingest between the two snapshots withdrew (cancelled, refunded in full,
+    ...: a newer export excluded them)."""
+    historic_clv_now: float
+    """The net revenue of the customer orders dated on or before ``as_of`` as the later
+    snapshot read them: the earlier snapshot's historic CLV recomputed on its successor's
+    orders."""
+
+
+def rewritten_orders(workspace, before_id: int, after_id: int) -> RewrittenOrders | None:
+    """What the ingests between snapshots ``before_id`` and ``after_id`` rewrote of the orders
+    dated on or before ``before_id``'s as-of date; None when the stored orders cannot say:
+    ``after_id`` is dated before ``before_id`` or was made on no later ingest, or an ingest after
+    ``after_id`` rewrote such orders (the stored orders are then no longer those it read).
+
+    An order keeps the id of the last ingest that wrote it, and a withdrawn one that of the
+    ingest that withdrew it, so one scan of the orders' dates, ids and amounts tells them apart
+    without reading any order's earlier version: the earlier snapshot's historic CLV less
+    :attr:`RewrittenOrders.historic_clv_now` is what the rewrites changed.  Withdrawn orders are
+    counted whatever their date (the record keeps none).
+    """
+    raw = _raw(workspace)
+    present = connection_table_names(raw)
+    if not {"snapshots", "orders", "withdrawn_orders"} <= present:
+        return None
+    rows = _rows(
+        workspace,
+        "SELECT b.as_of, b.ingest_id, a.ingest_id FROM snapshots b, snapshots a "
+        "WHERE b.snapshot_id = ? AND a.snapshot_id = ? AND a.as_of > b.as_of",
+        [before_id, after_id],
+    )
+    if not rows or rows[0][1] is None or rows[0][2] is None or rows[0][2] <= rows[0][1]:
+        return None
+    as_of, first, last = rows[0]
+    # a customer order up to the as-of date, as the summary reads historic CLV
+    past = "customer_id IS NOT NULL AND CAST(order_date AS DATE) <= $1"
+    written, later, now = _rows(
+        workspace,
+        "SELECT count(*) FILTER (WHERE ingest_id > $2 AND ingest_id <= $3), "
+        "count(*) FILTER (WHERE ingest_id > $3), fsum(coalesce(net_revenue, 0)) "
+        f"FROM orders WHERE {past}",
+        [as_of, first, last],
+    )[0]
+    withdrawn, withdrawn_later = _rows(
+        workspace,
+        "SELECT count(*) FILTER (WHERE ingest_id > $1 AND ingest_id <= $2), "
+        "count(*) FILTER (WHERE ingest_id > $2) FROM withdrawn_orders",
+        [first, last],
+    )[0]
+    if later or withdrawn_later:
+        return None
+    return RewrittenOrders(as_of, int(written), int(withdrawn), float(now or 0.0))
 
 
 def _earlier_customers(workspace) -> str:

@@ -231,9 +231,10 @@ def comparison(
     """``valuecast compare`` as JSON: snapshot ``before`` (default: the one before ``after``)
     against ``after`` (default: the latest), each an id or a date taking the snapshot as of it,
     as the command reads them (:func:`~valuecast.store.snapshots.resolve_snapshot`); its
-    ``notes`` name the snapshot a date took, the customers the later one no longer has and
-    those it names by another e-mail."""
-    from valuecast.analysis.compare import gone_note, renamed_note
+    ``notes`` name the snapshot a date took, the part of the change in historic CLV that is
+    the past rewritten (orders of the earlier snapshot's dates edited or withdrawn since), the
+    customers the later one no longer has and those it names by another e-mail."""
+    from valuecast.analysis.compare import gone_note, renamed_note, rewritten_note
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import SnapshotError
 
@@ -262,9 +263,12 @@ def comparison(
         "high_value_to_at_risk": len(movers),
         "high_value_to_at_risk_top": records(movers.head(100)),
         "differences": {name: list(pair) for name, pair in result.differences.items()},
-        # the customers the later snapshot no longer has, or names by another e-mail, as
-        # `valuecast compare` says them
-        "notes": [*result.notes, *filter(None, [gone_note(result), renamed_note(result)])],
+        # the past rewritten, and the customers the later snapshot no longer has, or names by
+        # another e-mail, as `valuecast compare` says them
+        "notes": [
+            *result.notes,
+            *filter(None, [rewritten_note(result), gone_note(result), renamed_note(result)]),
+        ],
     }
 
 

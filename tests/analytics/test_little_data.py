@@ -107,6 +107,30 @@ def test_the_four_day_shop_withholds_predictions_and_keeps_its_repeat_buyer_whol
     assert buyer["historic_number_of_orders"] == 2 and buyer["historic_clv"] == 110.0
 
 
+def test_a_nine_day_shop_prints_its_rfm_groups_with_their_value_and_the_young_shop_caveat(
+    tmp_path,
+):
+    # 30 one-time buyers over nine days and two who ordered twice, as of day 9: the groups rank
+    # a buyer of day 0 Dormant, which the report and the dashboard qualify, and so does the CLI
+    rows = [(k, k % 10, 20.0 + k) for k in range(30)] + [(90, 1, 50.0), (90, 8, 30.0)]
+    rows += [(91, 0, 10.0), (91, 9, 15.0)]
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, customers, output = analyze(log, tmp_path, as_of=START + timedelta(days=9))
+    assert customers["predicted_clv"].isna().all()
+    text = " ".join(output.split())
+    assert (
+        "note: RFM groups: the shop's history is 9 days long: the groups rank customers against "
+        "one another, so a customer who bought in its last days, even on its last day, can read "
+        "as Almost lost or Previously loyal." in text
+    )
+    # the withheld predictions leave no column of dashes: each group's historic CLV instead
+    header = next(line for line in output.splitlines() if "group" in line and "customers" in line)
+    assert "historic CLV" in header and "predicted CLV" not in header
+    dormant = summary["rfm_groups"]["Dormant"]
+    row = next(line for line in output.splitlines() if "Dormant" in line)
+    assert f"{dormant['historic_clv']:,.0f}" in row
+
+
 def test_a_young_shop_whose_repeat_buyers_all_bought_once_more_withholds_a_fit_calling_them_gone(
     tmp_path,
 ):

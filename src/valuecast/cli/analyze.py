@@ -304,14 +304,7 @@ def _print_analysis(
         )
         if verdict:
             console.print(f"[yellow]{verdict}[/]", highlight=False)
-    groups = Table(title="RFM groups")
-    groups.add_column("group")
-    groups.add_column("customers", justify="right")
-    groups.add_column("predicted CLV", justify="right")
-    for name, row in sorted(summary["rfm_groups"].items(), key=lambda item: -item[1]["count"]):
-        value = row["predicted_clv"]  # None where predictions are withheld
-        groups.add_row(name, f"{row['count']:,}", "-" if value is None else money(value))
-    console.print(groups)
+    _print_rfm_groups(summary, money)
     if summary["low_confidence"]:
         console.print("[yellow]low confidence:[/] " + "; ".join(summary["low_confidence_reasons"]))
     for note in [*ingest_notes, *summary.get("notes", [])]:
@@ -319,6 +312,33 @@ def _print_analysis(
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():
         console.print(f"  {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_rfm_groups(summary: dict, money: Callable[[float], str]) -> None:
+    """The RFM groups' customers and value, as the dashboard's table shows them, with the
+    report's caveat for a shop of under a year: the groups rank customers against one another,
+    so in a 9-day shop a buyer of 9 days ago reads as Dormant."""
+    from valuecast.outputs.report.segments import young_shop_words  # pandas: not at start-up
+
+    rows = sorted(summary["rfm_groups"].items(), key=lambda item: -item[1]["count"])
+    # withheld predictions leave every group's predicted CLV None: no column of dashes
+    predicted = any(row.get("predicted_clv") is not None for _, row in rows)
+    groups = Table(title="RFM groups")
+    groups.add_column("group")
+    groups.add_column("customers", justify="right")
+    groups.add_column("historic CLV", justify="right")
+    if predicted:
+        groups.add_column("predicted CLV", justify="right")
+    for name, row in rows:
+        cells = [name, f"{row['count']:,}", money(row["historic_clv"])]
+        if predicted:
+            value = row["predicted_clv"]
+            cells.append("-" if value is None else money(value))
+        groups.add_row(*cells)
+    console.print(groups)
+    caveat = young_shop_words(summary).strip()
+    if caveat:
+        console.print(f"note: RFM groups: {caveat[0].lower()}{caveat[1:]}", highlight=False)
 
 
 NAIVE_ROW = "naive (own past rate)"

@@ -80,7 +80,7 @@ SHOP_OF_DAYS = 30
 """A history shorter than this is counted in days: its last day's buyers can read as lost."""
 
 
-def _young_shop_words(summary: dict) -> str:
+def young_shop_words(summary: dict) -> str:
     """The caveat for a young shop's RFM groups: they rank customers against one another, so in
     months of history a buyer of a few weeks ago can be 'Almost lost', in days a buyer of the
     last day, and in a history of one day every buyer scores the lowest recency; '' for an older
@@ -139,7 +139,7 @@ def segment_charts(summary: dict) -> list[Chart]:
             height=max(360, 44 * len(order) + 120),
         )
         charts.append(
-            Chart("segments-rfm", title, reading + "." + _young_shop_words(summary), figure)
+            Chart("segments-rfm", title, reading + "." + young_shop_words(summary), figure)
         )
 
     # without predictions the tiers rank historic CLV (analysis.segments)

@@ -642,3 +642,38 @@ def test_the_report_says_what_each_cac_leaves_out_as_channels_does():
         "Google: spend before the first order left out (2023-12: 30.00; the orders start in "
         "2024-01).",
     ]
+
+
+def test_month_one_retention_of_a_single_cohort_names_it_instead_of_an_average():
+    # a shop of Black Friday to January: only the 29 customers of November have a complete
+    # month 1 (December's peak), the 221 of December not yet; "21% on average" read as the shop's
+    from valuecast.outputs.report.cohorts import retention_chart
+
+    retention = pd.DataFrame(
+        {"cohort_month": ["2025-11", "2025-11", "2025-12", "2025-12"],
+         "months_since_acquisition": [0, 1, 0, 1], "retention": [1.0, 6 / 29, 1.0, 9 / 221],
+         "active_customers": [29, 6, 221, 9], "customers": [29, 29, 221, 221],
+         "partial_month": [False, False, False, True]}
+    )  # fmt: skip
+    reading = retention_chart(retention).reading
+    assert reading == (
+        "In the calendar month after the one of their first order (month 1), 21% of the 29 "
+        "customers of cohort 2025-11 ordered again, the only one with that month complete: too "
+        "few to read as the shop's retention yet."
+    )
+    assert "on average" not in reading
+
+
+def test_month_one_retention_of_enough_cohorts_is_their_average():
+    from valuecast.outputs.report.cohorts import retention_chart
+
+    months = ["2025-01", "2025-02", "2025-03"]
+    retention = pd.DataFrame(
+        {"cohort_month": months, "months_since_acquisition": [1, 1, 1],
+         "retention": [0.1, 0.2, 0.3], "active_customers": [1, 2, 3], "customers": [10] * 3,
+         "partial_month": [False] * 3}
+    )  # fmt: skip
+    assert retention_chart(retention).reading == (
+        "In the calendar month after the one of their first order (month 1), 20% of a cohort's "
+        "customers order again on average."
+    )

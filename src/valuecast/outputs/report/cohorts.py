@@ -39,6 +39,28 @@ def _is_partial(retention: pd.DataFrame) -> pd.Series:
     return retention["partial_month"].astype(str).str.lower().isin(("true", "1"))
 
 
+FEW_COHORTS = 3
+"""A month's retention resting on fewer cohorts than this names them instead of an average."""
+
+
+def _month_one_words(frame: pd.DataFrame, rate: float) -> str:
+    """Month 1's retention over the complete months of ``frame``: the customer-weighted average
+    of the cohorts that reached it, or, where fewer than :data:`FEW_COHORTS` did, those cohorts
+    by name and size: a young shop's "21% on average" was one cohort of 29 customers (the three
+    days before its first month's end), beside 221 customers not yet a month old."""
+    month = frame[frame["months_since_acquisition"] == 1]
+    cohorts = sorted(month["cohort_month"].unique())
+    if len(cohorts) >= FEW_COHORTS:
+        return f"{pct_text(rate)} of a cohort's customers order again on average"
+    names = " and ".join(cohorts)
+    customers = plural_text(int(month["customers"].sum()), "customer")
+    return (
+        f"{pct_text(rate)} of the {customers} of cohort{'' if len(cohorts) == 1 else 's'} "
+        f"{names} ordered again, the only {'one' if len(cohorts) == 1 else 'ones'} with that "
+        "month complete: too few to read as the shop's retention yet"
+    )
+
+
 def retention_chart(retention: pd.DataFrame | None) -> Chart:
     title = "Retention: share of each cohort ordering in calendar month k after acquisition"
     if retention is None or retention.empty:
@@ -82,8 +104,8 @@ def retention_chart(retention: pd.DataFrame | None) -> Chart:
     # month k is a calendar month: a first order on 31 January and the next on 1 February
     # is month 1, one on 1 January and the next on 31 January month 0
     reading = (
-        f"In the calendar month after the one of their first order (month 1), "
-        f"{pct_text(rate.get(1))} of a cohort's customers order again on average"
+        "In the calendar month after the one of their first order (month 1), "
+        + _month_one_words(frame, rate[1])
         if 1 in rate.index
         else ""
     )

@@ -1424,3 +1424,38 @@ def test_analyze_stores_the_reminders_count_that_valuecast_reminders_leaves_out(
     with Workspace(workspace) as ws:
         store_view(ws, list_snapshots(ws)[-1].snapshot_id)
     assert said() == stored_page
+
+
+def test_a_nine_day_shops_customer_page_says_its_rfm_group_ranks_against_the_others(
+    tmp_path, client
+):
+    # a buyer of the shop's first day is Dormant nine days on: the page says why, as the report
+    # and the overview do; the two-year shop of the module's client says nothing of it
+    import html
+
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount\n"
+        + "".join(f"c{k},2026-03-0{1 + k % 9},{20 + k}\n" for k in range(27))
+        + "c0,2026-03-08,15\nc1,2026-03-09,25\n"
+    )
+    path = tmp_path / "w.duckdb"
+    _analysed(path, orders, "customer_id=customer,ordered_at=date,revenue=amount")
+    application = create_app(path, warm=False)
+    try:
+        page = TestClient(application, base_url="http://127.0.0.1").get("/customers/c9").text
+    finally:
+        application.state.dashboard.close()
+    assert "<dd>Dormant (1" in page
+    caveat = re.search(r'<p class="reading" id="young-shop">(.*?)</p>', page, re.S).group(1)
+    assert html.unescape(caveat) == (
+        "RFM groups: the shop's history is 8 days long: the groups rank customers against one "
+        "another, so a customer who bought in its last days, even on its last day, can read as "
+        "Almost lost or Previously loyal."
+    )
+    listed = client.get("/api/v1/customers?per_page=1").json()["rows"][0]["customer_id"]
+    assert 'id="young-shop"' not in client.get(f"/customers/{listed}").text

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from valuecast.analysis.compare import difference_notes
 from valuecast.outputs.audiences import FORMATS
 from valuecast.outputs.report.charts import finite
+from valuecast.outputs.report.segments import young_shop_words
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
     CSRF_COOKIE,
@@ -335,8 +336,17 @@ def customer(request: Request, customer_id: str, snapshot: str | None = Snapshot
         horizon=summary.get("horizon_months"), margin=summary.get("margin"),
         # why every prediction reads "-" where the analysis withheld them
         withheld=withheld_predictions(summary),
+        # a shop of under a year ranks a buyer of its first days Dormant: the report's caveat
+        young_shop=_rfm_caveat(summary),
         history_figure=_history_figure(detail["history"], detail["currency"]),
     )  # fmt: skip
+
+
+def _rfm_caveat(summary: dict[str, Any]) -> str:
+    """The report's caveat on the RFM groups of a shop under a year old, named as theirs on a
+    page of one customer's figures; '' for an older shop."""
+    words = young_shop_words(summary).strip()
+    return f"RFM groups: {words[0].lower()}{words[1:]}" if words else ""
 
 
 def _history_figure(history: list[dict[str, Any]], currency: str | None):

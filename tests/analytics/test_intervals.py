@@ -233,6 +233,41 @@ def test_the_next_order_date_is_shown_only_on_a_day_inside_the_horizon():
     ]  # fmt: skip
 
 
+def test_a_model_holding_one_time_buyers_alive_gives_them_no_next_order():
+    # BG/NBD's P(alive) of a customer without a repeat purchase is 1 however long ago they
+    # bought: it is no "more likely alive than not", and their date is left out; a repeat
+    # buyer's stays, and so does a one-time buyer's under a model that lets them leave
+    from datetime import date
+    from types import SimpleNamespace
+
+    from valuecast.analysis.predict import _history_predictions, holds_one_time_buyers_alive
+
+    class Alive:
+        def probability_alive(self, f, r, t):
+            return np.where(f == 0, 1.0, 0.8)
+
+        def expected_transactions(self, horizon, f, r, t):
+            return np.ones(len(f))
+
+        def median_time_to_next_purchase(self, f, r, t):
+            return np.full(len(f), 20.0)
+
+    f, r, t = np.array([0.0, 0.0, 2.0]), np.array([0.0, 0.0, 50.0]), np.array([5.0, 120.0, 60.0])
+    options = SimpleNamespace(horizon=12)
+
+    def dates(one_time_alive):
+        table = _history_predictions(
+            Alive(), f, r, t, np.zeros(3), None, date(2026, 6, 30), options,
+            one_time_alive=one_time_alive,
+        )  # fmt: skip
+        return table["expected_date_of_next_order"].to_pylist()
+
+    assert dates(True) == [None, None, date(2026, 7, 20)]
+    assert dates(False) == [date(2026, 7, 20)] * 3
+    assert holds_one_time_buyers_alive("bgnbd") and holds_one_time_buyers_alive("bgnbd+season")
+    assert not any(map(holds_one_time_buyers_alive, ("mbgnbd", "pnbd", "ggnbd")))
+
+
 def test_a_customers_interval_holds_their_expected_value_not_the_sales_that_come():
     # one 300-customer shop lived through its next 12 months (BG/NBD + Gamma-Gamma, known
     # parameters), resampled as a small shop is.  The interval is labelled "of the expected

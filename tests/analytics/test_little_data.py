@@ -40,8 +40,9 @@ HISTORIC = ["historic_number_of_orders", "historic_clv", "average_order_value", 
 PREDICTED = ["probability_alive", "predicted_number_of_orders", "predicted_clv"]
 
 
-def analyze(log: pd.DataFrame, folder: Path, as_of: date | None = None):
-    """``log`` (customer_id, day, amount) through ``valuecast analyze``: summary, customers, output."""
+def analyze(log: pd.DataFrame, folder: Path, as_of: date | None = None, *extra: str):
+    """``log`` (customer_id, day, amount) through ``valuecast analyze`` (with the options
+    ``extra``): summary, customers, output."""
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(
         {
@@ -57,7 +58,7 @@ def analyze(log: pd.DataFrame, folder: Path, as_of: date | None = None):
     ]  # fmt: skip
     if as_of is not None:
         arguments += ["--as-of", as_of.isoformat()]
-    result = runner.invoke(app, arguments)
+    result = runner.invoke(app, [*arguments, *extra])
     assert result.exit_code == 0, result.output
     summary = json.loads((folder / "out" / "summary.json").read_text())
     customers = pd.read_csv(folder / "out" / "customers.csv", parse_dates=["last_order_date"])
@@ -320,3 +321,19 @@ def test_withheld_predictions_leave_the_fits_missing_standard_errors_unsaid(tmp_
 
 class _AtLimit:
     limits_ = {"a": "0"}
+
+
+def test_bgnbd_one_time_buyers_get_no_next_order_date(tmp_path):
+    # BG/NBD holds a customer who has not bought again alive (P(alive) 1) whatever their silence:
+    # its 8 one-time buyers of a year each read a next order, on no evidence that they are more
+    # likely active than not; the repeat buyers' dates stand, and the note says why
+    log = simulate_order_log(300, 365, seed=11, r=2.0, alpha=40.0)
+    summary, customers, output = analyze(log, tmp_path, None, "--model", "bgnbd")
+    once = customers[customers["frequency"] == 0]
+    assert len(once) == 8 and (once["probability_alive"] == 1).all()
+    assert once["expected_date_of_next_order"].isna().all()
+    repeat = customers[customers["frequency"] > 0]
+    assert repeat["expected_date_of_next_order"].notna().sum() > 0
+    (note,) = [note for note in summary["notes"] if note.startswith("BG/NBD holds")]
+    assert "no expected next order is given for those customers" in note
+    assert note in " ".join(output.split())

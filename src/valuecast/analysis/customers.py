@@ -52,6 +52,7 @@ from valuecast.analysis.predict import (
     backtest_calibration_end,
     choose_model,
     history_read,
+    holds_one_time_buyers_alive,
     predict,
 )
 from valuecast.analysis.seasons import seasonal_inputs
@@ -444,16 +445,19 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
 def _one_time_buyers_alive_note(model_info: dict, one_time_buyers: int) -> list[str]:
     """BG/NBD's customers can leave only right after a repeat purchase, so it holds every
     customer who has not bought again alive (P(alive) 1) however long ago they bought: a note
-    says so where the chosen model is one and such customers exist."""
+    says so, and that they have no expected next order, where the chosen model is one and such
+    customers exist."""
     name = str(model_info.get("name") or "")
-    if not name.startswith("bgnbd") or "params" not in model_info or not one_time_buyers:
+    if not holds_one_time_buyers_alive(name) or "params" not in model_info or not one_time_buyers:
         return []
     return [
         f"BG/NBD holds the {one_time_buyers:,} "
         + ("customer who has" if one_time_buyers == 1 else "customers who have")
         + " not ordered again alive "
         "(P(alive) 100%, churn 0%) however long ago they bought: read P(alive) and churn for "
-        "repeat customers only (MBG/NBD and Pareto/NBD let such customers leave)"
+        "repeat customers only, and no expected next order is given for "
+        + ("that customer" if one_time_buyers == 1 else "those customers")
+        + " (MBG/NBD and Pareto/NBD let such customers leave)"
     ]
 
 

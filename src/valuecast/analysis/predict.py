@@ -285,11 +285,21 @@ def _days_between_orders(table: ir.Table) -> ir.FloatingValue:
     )
 
 
+def holds_one_time_buyers_alive(model_name: str) -> bool:
+    """Whether the model ``model_name`` (BG/NBD, with seasons or covariates) lets customers leave
+    only right after a repeat purchase: it holds every customer who has not bought again alive
+    (P(alive) 1) however long ago they bought, so their P(alive) says nothing of them."""
+    return model_name.startswith("bgnbd")
+
+
 def _history_predictions(
-    model, f, r, t, discounted: np.ndarray, variance: np.ndarray | None, as_of: date, options
-) -> pa.Table:
+    model, f, r, t, discounted: np.ndarray, variance: np.ndarray | None, as_of: date, options,
+    *, one_time_alive: bool = False,
+) -> pa.Table:  # fmt: skip
     """Per distinct history: P(alive), expected and discounted orders, the variance of their log
-    (0 without an interval) and the expected date of the next order."""
+    (0 without an interval) and the expected date of the next order; ``one_time_alive``: the
+    model holds customers without a repeat purchase alive whatever their silence
+    (:func:`holds_one_time_buyers_alive`)."""
     horizon_days = options.horizon * DAYS_PER_MONTH
     alive = np.asarray(model.probability_alive(f, r, t), dtype=float)
     orders = np.asarray(model.expected_transactions(horizon_days, f, r, t), dtype=float)
@@ -300,6 +310,11 @@ def _history_predictions(
     wait = np.asarray(model.median_time_to_next_purchase(f, r, t), dtype=float)
     with np.errstate(invalid="ignore"):
         show = (alive >= NEXT_ORDER_MIN_ALIVE) & (np.ceil(wait) <= np.floor(horizon_days))
+    if one_time_alive:
+        # their P(alive) of 1 is the model's assumption, not the orders': no "more likely alive
+        # than not" to show a date on (a BG/NBD shop's one-time buyers of four months ago all
+        # read the same next order, while its repeat buyers of last week read none)
+        show &= f > 0
     days = np.where(show, np.ceil(np.where(show, wait, 0.0)), 0).astype("int64")
     next_date = np.datetime64(as_of, "D") + days.astype("timedelta64[D]")
     return pa.table(
@@ -623,7 +638,10 @@ def predict(
                 model, spend_model, f, r, t, spend_x, ends, rate, discounted
             )
         variance = None if intervals is None else intervals.history_variance
-        histories = _history_predictions(model, f, r, t, discounted, variance, as_of, options)
+        histories = _history_predictions(
+            model, f, r, t, discounted, variance, as_of, options,
+            one_time_alive=holds_one_time_buyers_alive(model_name),
+        )  # fmt: skip
     if design is not None:
         histories = histories.append_column(PATTERN, pa.array(compressed[PATTERN], pa.int64()))
     uploaded = upload(table, histories, "histories", releases)

@@ -98,6 +98,14 @@ NEXT_ORDER_MIN_ALIVE = 0.5
 under it the customer is more likely lapsed than active, and the date is left empty."""
 
 
+def holds_one_time_buyers_alive(model_name: str) -> bool:
+    """Whether the model ``model_name`` (BG/NBD, with seasons or covariates) lets customers leave
+    only right after a repeat purchase: it holds every customer who has not bought again alive
+    (P(alive) 1) however long ago they bought, so their P(alive) says nothing of them and gives
+    them no ``expected_date_of_next_order``."""
+    return model_name.startswith("bgnbd")
+
+
 RATIO_DECIMALS = 4
 MONEY_DECIMALS = 2
 OTHER_DECIMALS = 6

@@ -240,7 +240,8 @@ def test_a_model_holding_one_time_buyers_alive_gives_them_no_next_order():
     from datetime import date
     from types import SimpleNamespace
 
-    from valuecast.analysis.predict import _history_predictions, holds_one_time_buyers_alive
+    from valuecast.analysis.predict import _history_predictions
+    from valuecast.tables import holds_one_time_buyers_alive
 
     class Alive:
         def probability_alive(self, f, r, t):

@@ -677,3 +677,25 @@ def test_month_one_retention_of_enough_cohorts_is_their_average():
         "In the calendar month after the one of their first order (month 1), 20% of a cohort's "
         "customers order again on average."
     )
+
+
+def test_under_bgnbd_the_p_alive_reading_compares_repeat_buyers_only():
+    # BG/NBD's one-time buyers all read 100% however long ago they bought: "customers with 0
+    # repeat purchases are the most likely to still be buying" contradicted the note beside it
+    from valuecast.outputs.report.alive import alive_chart
+
+    customers = pd.DataFrame(
+        {"frequency": [0] * 20 + [1] * 10 + [2] * 10,
+         "recency": [0] * 20 + [40] * 10 + [80] * 10,
+         "T": [100] * 20 + [50] * 10 + [90] * 10,
+         "probability_alive": [1.0] * 20 + [0.3] * 10 + [0.6] * 10}
+    )  # fmt: skip
+    reading = alive_chart(customers, "bgnbd").reading
+    assert reading == (
+        "Customers with 2 repeat purchases and a last order 0-30 days ago are the most likely "
+        "to still be buying (mean P(alive) 60%); those "
+        "with 1 repeat purchase and no order for 0-30 days the least (30%). Customers without a "
+        "repeat purchase read 100% however long ago they bought: BG/NBD holds them alive, so "
+        "they are left out of this comparison."
+    )
+    assert "0 repeat purchases" in alive_chart(customers, "pnbd").reading

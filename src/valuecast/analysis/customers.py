@@ -52,7 +52,6 @@ from valuecast.analysis.predict import (
     backtest_calibration_end,
     choose_model,
     history_read,
-    holds_one_time_buyers_alive,
     predict,
 )
 from valuecast.analysis.seasons import seasonal_inputs
@@ -74,7 +73,7 @@ from valuecast.io.schema import MAX_AMOUNT
 from valuecast.models import NoStandardErrorsWarning
 from valuecast.models.clv import DAYS_PER_MONTH
 from valuecast.models.registry import split_seasonal
-from valuecast.tables import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS, holds_one_time_buyers_alive
 
 Progress = Callable[[str], None]
 Store = Callable[[list[ir.Table]], ir.Table]

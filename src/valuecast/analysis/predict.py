@@ -74,7 +74,7 @@ from valuecast.models.registry import (
     seasonal_model,
     split_seasonal,
 )
-from valuecast.tables import NEXT_ORDER_MIN_ALIVE
+from valuecast.tables import NEXT_ORDER_MIN_ALIVE, holds_one_time_buyers_alive
 
 
 # ------------------------------------------------------------------------------------------------
@@ -283,13 +283,6 @@ def _days_between_orders(table: ir.Table) -> ir.FloatingValue:
         table.recency.cast("float64") / table.frequency.cast("float64"),
         ibis.null().cast("float64"),
     )
-
-
-def holds_one_time_buyers_alive(model_name: str) -> bool:
-    """Whether the model ``model_name`` (BG/NBD, with seasons or covariates) lets customers leave
-    only right after a repeat purchase: it holds every customer who has not bought again alive
-    (P(alive) 1) however long ago they bought, so their P(alive) says nothing of them."""
-    return model_name.startswith("bgnbd")
 
 
 def _history_predictions(

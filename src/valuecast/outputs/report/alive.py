@@ -15,6 +15,7 @@ from valuecast.outputs.report.charts import (
     repeat_purchases_text,
     trace,
 )
+from valuecast.tables import holds_one_time_buyers_alive
 
 RECENCY_EDGES = (30, 60, 90, 180, 365, 730)
 RECENCY_LABELS = ("0-30", "31-60", "61-90", "91-180", "181-365", "366-730", "over 730")
@@ -63,7 +64,10 @@ MIN_CELL = 10
 """Customers a chart cell needs before the reading names it as the most or least likely."""
 
 
-def alive_chart(customers: pd.DataFrame) -> Chart:
+def alive_chart(customers: pd.DataFrame, model_name: str = "") -> Chart:
+    """The heatmap of mean P(alive) and its reading; under ``model_name`` a model that holds
+    customers without a repeat purchase alive (BG/NBD), the reading compares the repeat buyers
+    only: the one-time buyers' 100% is the model's assumption, not the orders' evidence."""
     title = "Mean P(alive) by days since the last order and repeat purchases"
     needed = {"probability_alive", "frequency", "recency", "T"}
     if (
@@ -92,11 +96,18 @@ def alive_chart(customers: pd.DataFrame) -> Chart:
     )  # fmt: skip
     # the most and least likely cells among those with enough customers to mean something,
     # when at least two such cells differ; else among all cells
-    solid = grid[grid["customers"] >= MIN_CELL]
+    read, aside = grid, ""
+    if holds_one_time_buyers_alive(model_name) and (grid["frequency_bin"] > 0).any():
+        read = grid[grid["frequency_bin"] > 0]
+        aside = (
+            " Customers without a repeat purchase read 100% however long ago they bought: "
+            "BG/NBD holds them alive, so they are left out of this comparison."
+        )
+    solid = read[read["customers"] >= MIN_CELL]
     spread = solid["probability_alive"].max() - solid["probability_alive"].min()
     if len(solid) < 2 or not spread >= 0.005:
-        solid = grid
-    narrowed = len(solid) < len(grid)
+        solid = read
+    narrowed = len(solid) < len(read)
     best = solid.loc[solid["probability_alive"].idxmax()]
     worst = solid.loc[solid["probability_alive"].idxmin()]
     if best["probability_alive"] - worst["probability_alive"] < 0.005:
@@ -114,6 +125,7 @@ def alive_chart(customers: pd.DataFrame) -> Chart:
             f"for {RECENCY_LABELS[int(worst.recency_bin)]} days the least "
             f"({pct_text(worst.probability_alive)})."
         )
+    reading += aside
     figure = plotly_figure(
         [heat],
         xaxis=axis_layout("days since the last order", type="category"),

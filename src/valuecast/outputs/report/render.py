@@ -100,7 +100,8 @@ def build_sections(
     sections.append(
         Section("concentration", SECTIONS["concentration"], [concentration_chart(customers)])
     )
-    sections.append(Section("alive", SECTIONS["alive"], [alive_chart(customers)]))
+    model_name = str((summary.get("model") or {}).get("name") or "")
+    sections.append(Section("alive", SECTIONS["alive"], [alive_chart(customers, model_name)]))
     sections.append(Section("segments", SECTIONS["segments"], segment_charts(summary)))
     retention = _table(tables, "retention.csv")
     cohort_charts = [

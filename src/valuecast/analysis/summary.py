@@ -272,8 +272,8 @@ def customer_summary_with_calibration(
     ``history``: the :func:`~valuecast.analysis.growth.history.order_history` of these orders up
     to ``as_of``, where the caller keeps it stored: the purchase days are read from its rows
     (:func:`_days_of_history`) instead of grouping every order by customer and day, with the
-    same result.  It is read only when no order carries a channel, discount code or consent
-    (``known_empty``): the first order's attributes are aggregated from the orders themselves.
+    same result.  It is read when it carries the attributes that some order holds
+    (:func:`history_columns`, of the attributes not ``known_empty``).
     """
     as_of_date, cal_date = _checked_dates(as_of, calibration_end)
     if cal_date is None:
@@ -356,53 +356,102 @@ def _purchase_days(
     One pass over the orders into purchase days, one pass over the days into customers;
     first-order and latest-consent attributes ride along as arg-min / arg-max aggregates (no
     window functions: they are the slow part on millions of rows).  ``history``: the orders'
-    stored order history up to ``as_of``, read instead of the orders when no attribute rides
-    along (:func:`_days_of_history`).
+    stored order history up to ``as_of``, read instead of the orders when it carries the
+    attributes that ride along (:func:`history_columns`, :func:`_days_of_history`).
     """
     present = set(orders.columns) - set(known_empty)
     flags = _Flags(
         attrs="channel" in present or "discount_code" in present,
         consent="accepts_marketing" in present,
     )
-    if history is not None and not (flags.attrs or flags.consent):
-        return _days_of_history(history), flags
+    if history is not None and set(history_columns(present)) <= set(history.columns):
+        return _days_of_history(history, flags), flags
     o = prepare_orders(orders)
     as_of_lit = ibis.literal(as_of, type="date")
     known = o.filter(o.customer_id.notnull(), o.order_date.notnull(), o.order_date <= as_of_lit)
-    stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
-    order_key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
-    day_aggs: dict[str, ir.Value] = {
-        "day_revenue": _revenue_sum(known, known.net_revenue),
-        "day_orders": known.count(),
+    return known.group_by(["customer_id", "order_date"]).aggregate(
+        **_day_aggregates(known, flags)
+    ), flags
+
+
+def history_columns(present: Collection[str]) -> tuple[str, ...]:
+    """The order columns an order history carries (:func:`~valuecast.analysis.growth.history.
+    order_history`'s ``carried``) for the summary to read its purchase days from it, where the
+    orders' attributes named in ``present`` hold values: those of :data:`_ATTRIBUTES`, and the
+    order key that tells the first and the latest order of a day (:func:`_day_aggregates`)."""
+    carried = tuple(name for name in _ATTRIBUTES if name in present)
+    return (*carried, "ordered_at", "order_id") if carried else ()
+
+
+def filled_attributes(orders: ir.Table) -> tuple[str, ...]:
+    """The attributes of :data:`_ATTRIBUTES` that some order of ``orders`` holds (one
+    aggregate query): the columns a summary of them aggregates (the others are its
+    ``known_empty``)."""
+    named = [name for name in _ATTRIBUTES if name in orders.columns]
+    if not named:
+        return ()
+    row = orders.aggregate(**{name: orders[name].count() for name in named}).to_pyarrow()
+    return tuple(name for name in named if row[name][0].as_py())
+
+
+def _day_aggregates(rows: ir.Table, flags: _Flags) -> dict[str, ir.Value]:
+    """The aggregates of one purchase day's orders ``rows`` (prepared orders, or the rows of
+    an order history, which may leave out an attribute no order holds): its revenue and
+    orders, and the first order's attributes and the latest stated consent, ties of time
+    broken by order id."""
+    aggs: dict[str, ir.Value] = {
+        "day_revenue": _revenue_sum(rows, rows.net_revenue),
+        "day_orders": rows.count(),
     }
+    if not (flags.attrs or flags.consent):
+        return aggs
+    stamp = rows.ordered_at.fill_null(rows.order_date.cast("timestamp"))
+    order_key = ibis.struct({"at": stamp, "id": rows.order_id})  # ties broken by order_id
     if flags.attrs:  # a struct is never NULL, so a first order without a channel gives NULL
-        attrs_of = ibis.struct({"channel": known.channel, "code": known.discount_code})
-        day_aggs["day_first"] = attrs_of.argmin(order_key)
+        aggs["day_first"] = _order_attributes(rows).argmin(order_key)
     if flags.consent:
-        stated = known.accepts_marketing.notnull()
-        day_aggs["day_consent"] = known.accepts_marketing.argmax(order_key, where=stated)
-    return known.group_by(["customer_id", "order_date"]).aggregate(**day_aggs), flags
+        stated = rows.accepts_marketing.notnull()
+        aggs["day_consent"] = rows.accepts_marketing.argmax(order_key, where=stated)
+    return aggs
 
 
-def _days_of_history(history: ir.Table) -> ir.Table:
-    """``customer_id, order_date, day_revenue, day_orders``: the purchase days of an order
-    history (:func:`~valuecast.analysis.growth.history.order_history`), as :func:`_purchase_days`
-    groups them from the orders.
+def _order_attributes(rows: ir.Table) -> ir.StructValue:
+    """Each order's channel and discount code, NULL where ``rows`` leave the column out."""
+
+    def column(name: str) -> ir.StringValue:
+        return rows[name] if name in rows.columns else ibis.null().cast("string")
+
+    return ibis.struct({"channel": column("channel"), "code": column("discount_code")})
+
+
+def _days_of_history(history: ir.Table, flags: _Flags) -> ir.Table:
+    """``customer_id, order_date, day_revenue, day_orders`` and the attributes of ``flags``
+    (:func:`_day_aggregates`): the purchase days of an order history (:func:`~valuecast.
+    analysis.growth.history.order_history`), as :func:`_purchase_days` groups them from the
+    orders.
 
     The history's window has already put each customer's orders in date order: a row that is
     the first and the last of its day (``day_head`` and ``day_tail``) is a day of one order,
-    whose revenue is the order's (the sum of one term), and only the rows of days with several
-    orders, a few per hundred, are grouped: most purchase days are one order's, so this skips
-    most of a grouping of every order by customer and day.
+    whose revenue is the order's (the sum of one term), and its attributes and consent too,
+    and only the rows of days with several orders, a few per hundred, are grouped: most
+    purchase days are one order's, so this skips most of a grouping of every order by customer
+    and day, and most of the first-order and latest-consent aggregates, which sort each day's
+    orders.
     """
     alone = history.day_head & history.day_tail
-    single = history.filter(alone).select(
-        "customer_id", "order_date",
-        day_revenue=history.net_revenue, day_orders=ibis.literal(1, type="int64"),
-    )  # fmt: skip
+    one = history.filter(alone)
+    day_of_one: dict[str, ir.Value] = {
+        "day_revenue": one.net_revenue,
+        "day_orders": ibis.literal(1, type="int64"),
+    }
+    if flags.attrs:
+        day_of_one["day_first"] = _order_attributes(one)
+    if flags.consent:
+        day_of_one["day_consent"] = one.accepts_marketing
+    single = one.select("customer_id", "order_date", **day_of_one)
     several = history.filter(~alone)
     merged = several.group_by(["customer_id", "order_date"]).aggregate(
-        day_revenue=_revenue_sum(several, several.net_revenue), day_orders=several.count()
+        **_day_aggregates(several, flags)
     )
     return ibis.union(single, merged.select(*single.columns), distinct=False)
 

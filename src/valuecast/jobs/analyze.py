@@ -408,10 +408,14 @@ def analyze_with_growth(
 
 def _held_history(workspace, orders, as_of):
     """The order history of ``orders`` up to ``as_of`` (:class:`~valuecast.analysis.growth.
-    history.StoredHistory`) held by the workspace (:meth:`~valuecast.store.Workspace.held_rows`)."""
+    history.StoredHistory`) held by the workspace (:meth:`~valuecast.store.Workspace.held_rows`),
+    with the order attributes the summary reads from it (:func:`~valuecast.analysis.summary.
+    history_columns`)."""
     from valuecast.analysis.growth.history import StoredHistory, known_orders, order_history
+    from valuecast.analysis.summary import filled_attributes, history_columns
 
-    table, release = workspace.held_rows(order_history(known_orders(orders, as_of)))
+    carried = history_columns(filled_attributes(orders))
+    table, release = workspace.held_rows(order_history(known_orders(orders, as_of), carried))
     return StoredHistory(table=table, as_of=as_of, release=release)
 
 

@@ -7,7 +7,7 @@ calendar ``order_date`` of one customer (same-day orders are one purchase).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -48,10 +48,12 @@ def known_orders(orders: ir.Table, as_of: date) -> ir.Table:
     return o.filter(o.customer_id.notnull())
 
 
-def order_history(known: ir.Table) -> ir.Table:
+def order_history(known: ir.Table, carried: Sequence[str] = ()) -> ir.Table:
     """Every order of ``known`` with its place in its customer's history: one row an order.
 
-    ``customer_id, order_date, net_revenue`` and
+    ``customer_id, order_date, net_revenue``, the columns of ``known`` named in ``carried`` as
+    they are (the order attributes the summary reads, :func:`~valuecast.analysis.summary.
+    history_columns`), and
 
     * ``first_date``: the customer's first order date (the cohort is its :func:`month_index`);
     * ``first_order``: the customer's first row; ``repeat``: that row, for a customer with two or
@@ -69,7 +71,7 @@ def order_history(known: ir.Table) -> ir.Table:
     Rows of one day are in no defined order, and nothing here depends on it: each flag compares
     dates only, so exactly one row of each day, customer and month carries it.
     """
-    k = known.select("customer_id", "order_date", "net_revenue")
+    k = known.select("customer_id", "order_date", "net_revenue", *carried)
     window = ibis.window(group_by="customer_id", order_by="order_date")
     previous, following = k.order_date.lag().over(window), k.order_date.lead().over(window)
     month = month_index(k.order_date)

@@ -1048,3 +1048,37 @@ def test_a_province_written_as_its_code_is_hashed_as_its_name_outside_the_us():
     )  # fmt: skip
     frame = build_audience(rows, contacts, "meta", where="historic_clv >= 0").frame
     assert list(frame["st"]) == [sha("ontario"), sha("ontario"), sha("newsouthwales"), sha("ca")]
+
+
+def test_invisible_characters_are_no_part_of_an_address_a_phone_or_a_name():
+    """Meta's and Google's customer-list rules hash an e-mail trimmed and lower-cased, and names
+    in lower case without extra spaces: a zero-width space, word joiner or byte-order mark copied
+    in with a cell (``ann@x.com`` then U+200B) is invisible to the merchant, and hashed with it
+    the row matches nobody.  It is dropped before normalising: the address, the name and the
+    phone hash as typed without it, the address is one person (and one consent) with the plain
+    one, and a cell holding it alone is empty, not an e-mail that is no address."""
+    rows = customers({"historic_clv": 90.0}, {}, {})
+    rows["customer_id"] = ["1", "2", "3"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3"],
+         "email": ["Ann@x.com\u200b", "\ufeffbob@x.com", "\u200b"],
+         "first_name": ["\ufeffAnn", "Bob\u2060", "Cy"], "last_name": ["Lee\u200b", None, None],
+         "phone": [None, None, "+1 206 555 0143\u200b"]}
+    )  # fmt: skip
+    klaviyo = build_audience(rows, contacts, "klaviyo", where="historic_clv >= 0")
+    assert list(klaviyo.frame["Email"]) == ["ann@x.com", "bob@x.com"]
+    assert list(klaviyo.frame["First Name"]) == ["Ann", "Bob"]
+    assert list(klaviyo.frame["Last Name"]) == ["Lee", ""]
+    assert klaviyo.not_an_address == 0 and klaviyo.phone_only == 1
+    meta = build_audience(rows, contacts, "meta", where="historic_clv >= 0")
+    assert list(meta.frame["email"]) == [sha("ann@x.com"), sha("bob@x.com"), ""]
+    assert list(meta.frame["fn"]) == [sha("ann"), sha("bob"), sha("cy")]
+    assert meta.frame.iloc[0]["ln"] == sha("lee")
+    assert meta.frame.iloc[2]["phone"] == sha("12065550143")
+    assert (meta.not_an_address, meta.emails_left_empty) == (0, 0)
+    # a decline of the plain address reaches the record holding it with the invisible character
+    declined = pd.concat([contacts, pd.DataFrame({"customer_id": ["4"], "email": ["ann@x.com"],
+                                                  "accepts_marketing": [False]})])  # fmt: skip
+    more = pd.concat([rows, customers({}).assign(customer_id="4")], ignore_index=True)
+    kept = build_audience(more, declined, "klaviyo", where="historic_clv >= 0")
+    assert list(kept.frame["Email"]) == ["bob@x.com"]

@@ -95,11 +95,19 @@ _COUNTRY_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
+INVISIBLE = "\u200b\u2060\ufeff"
+"""Characters that show nothing and join nothing: the zero-width space, the word joiner and the
+byte-order mark, which a cell copied from a web page or a spreadsheet may carry.  They are no part
+of an address, a number or a name: a platform hashing ``ann@x.com`` and one such character
+matches nobody."""
+_INVISIBLE = str.maketrans(dict.fromkeys(INVISIBLE))
+
+
 def cell_text(value: Any) -> str:
-    """A cell as trimmed NFC text; missing values as ''."""
+    """A cell as trimmed NFC text without :data:`INVISIBLE` characters; missing values as ''."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    return unicodedata.normalize("NFC", str(value)).strip()
+    return unicodedata.normalize("NFC", str(value).translate(_INVISIBLE)).strip()
 
 
 def country_code(value: Any) -> str:

@@ -69,6 +69,11 @@ _ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
 holds a comma, a semicolon or a space outside quotes."""
 
 
+_JOINERS = str.maketrans(dict.fromkeys("\u200c\u200d"))
+"""The zero-width non-joiner and joiner: they shape the letters of some scripts' names, and are
+no part of an e-mail address."""
+
+
 def several_addresses(value: Any) -> bool:
     """Whether an e-mail cell holds more than one address (more than one ``@``)."""
     return cell_text(value).count("@") > 1
@@ -80,7 +85,7 @@ def normalize_email(value: Any) -> str:
     address copied with its display name (``Dora Lee <dora@x.com>``) or as a link
     (``mailto:dora@x.com``) is the address alone: a platform takes the whole cell as the
     address, and rejects the row or matches nobody."""
-    text = cell_text(value).lower()
+    text = cell_text(value).lower().translate(_JOINERS)
     if text.count("@") > 1 or ("<" in text and "@" in text):
         text = next(part for part in _ADDRESS_SEPARATORS.split(text) if "@" in part)
     return text.strip("<>").removeprefix("mailto:")

@@ -7,7 +7,8 @@ customer's latest orders that give them (an orders export's billing or shipping 
 Money is rounded to cents, probabilities to 4 decimals, predicted orders to 2, dates are ISO
 ``YYYY-MM-DD``; missing values are empty cells.  A name of punctuation alone (``-`` or ``.``,
 typed where a checkout asks for a last name) is no name: an empty cell in every file, never a
-greeting of ``-`` nor the hash of one.
+greeting of ``-`` nor the hash of one.  A zero-width space, word joiner or byte-order mark
+(:data:`valuecast.io.phones.INVISIBLE`) is no part of any field: a hash holding it matches nobody.
 
 ``klaviyo``
     ``Email, First Name, Last Name`` (Klaviyo's property names, which its list upload maps to

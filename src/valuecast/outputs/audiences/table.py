@@ -27,7 +27,7 @@ import re
 
 import pandas as pd
 
-from valuecast.io.phones import phone_from_id
+from valuecast.io.phones import INVISIBLE, phone_from_id
 from valuecast.outputs.audiences.contacts import normalize_email
 from valuecast.tables import CONTACT_FIELDS, CUSTOMER_COLUMNS, EMAIL_PATTERN
 
@@ -87,6 +87,10 @@ def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None
             out[column] = pd.NA
         text = out[column].astype("string").str.strip()
         out[column] = text.mask(text == "")
+    # the key of a person and of their consent: an invisible character is no part of it
+    email = out["email"].astype("string[pyarrow]").str.replace(f"[{INVISIBLE}]", "", regex=True)
+    email = email.str.strip().astype("string")
+    out["email"] = email.mask(email == "")
     ids = out["customer_id"].astype("string").str.strip()
     looks_like_email = ids.str.match(_EMAIL.pattern).fillna(False).astype(bool)
     out["email"] = out["email"].fillna(ids.where(looks_like_email))

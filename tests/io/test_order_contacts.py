@@ -295,3 +295,30 @@ def test_a_later_ingest_keeps_only_the_contact_rows_still_read(exports, write, t
             row[0] for row in ws.raw.sql("SELECT order_id FROM order_contacts").fetchall()
         )
     assert kept == ["shopify:#1001", "shopify:#1002", "shopify:#1004"]
+
+
+def test_a_billing_name_written_with_a_no_break_space_is_a_first_and_a_last_name(
+    exports, write, tmp_path
+):
+    """Meta's ``fn`` and ``ln`` and Google's ``First Name`` and ``Last Name`` are matched apart
+    (Google's address match needs both): ``Jane`` + no-break space + ``Smith`` (a name pasted
+    from a spreadsheet or a web page into the checkout) is first name ``Jane``, last name
+    ``Smith``, as the name typed with a space is, not a first name of both words and no last
+    name; other Unicode spaces (thin, ideographic) alike, and a run of them is one space."""
+    rows = _orders(
+        exports,
+        ("#1001", "jane@example.com", "2024-01-05 10:00:00 -0500",
+         {"Billing_Name": "Jane\u00a0Smith"}),
+        ("#1002", "kim@example.com", "2024-01-06 10:00:00 -0500",
+         {"Billing_Name": "Kim\u2009van\u00a0\u00a0Dijk"}),
+        ("#1003", "yu@example.com", "2024-01-07 10:00:00 -0500",
+         {"Billing_Name": "Yu\u3000Tanaka"}),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    contacts = _contacts(tmp_path / "w.duckdb", [result])
+    names = {key: (row["first_name"], row["last_name"]) for key, row in contacts.iterrows()}
+    assert names == {
+        "jane@example.com": ("Jane", "Smith"),
+        "kim@example.com": ("Kim", "van Dijk"),
+        "yu@example.com": ("Yu", "Tanaka"),
+    }

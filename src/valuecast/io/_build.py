@@ -917,14 +917,19 @@ def split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     The first word is the given name in the names shops see most (``Jane van Dijk``: ``Jane``,
     ``van Dijk``), a surname of several words staying whole; the platforms match each on its own.
-    Split on the space alone, as DuckDB's route splits them (``shopify_duckdb._contact_sql``)."""
+    Any Unicode space separates two words, and a run of them is one space: a name copied from a
+    spreadsheet or a web page carries no-break spaces (``Jane\xa0Smith``), which look like the
+    space typed and are none to a split on it."""
 
     def first(text: pd.Series) -> pd.Series:
-        return text.str.split(" ", n=1).str[0].astype("string")
+        return spaced(text).str.split(" ", n=1).str[0].astype("string")
 
     def last(text: pd.Series) -> pd.Series:
-        rest = text.str.split(" ", n=1).str[1].astype("string").str.lstrip(" ")
+        rest = spaced(text).str.split(" ", n=1).str[1].astype("string")
         return rest.mask(rest == "", pd.NA)
+
+    def spaced(text: pd.Series) -> pd.Series:
+        return text.str.replace(r"\s+", " ", regex=True).str.strip(" ")
 
     names = names.astype("string")
     return per_distinct(names, first), per_distinct(names, last)

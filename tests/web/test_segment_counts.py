@@ -356,3 +356,64 @@ def test_the_replenishment_chart_counts_the_reminders_the_command_shows():
         "1 product is reordered regularly, but no customer is due to reorder within 14 days. "
         "2 reminders due later than 14 days are not counted yet."
     )
+
+
+EMAIL_CELLS = [
+    "Dora Lee <Dora@Shop.com>", '"Lee, Dora" <dora@shop.com>', "Dora Lee<dora@shop.com>",
+    "mailto:Erin@Shop.com", " ann@shop.com\u200b ", "\u00a0bo@shop.com", "carl@x.com; dora@x.com",
+    "carl@x.com,dora@x.com", "plain@shop.com", "carl@example", "x <y>", "Zoë@shop.com", "", None,
+]  # fmt: skip
+
+
+def test_the_dashboard_keys_an_e_mail_cell_as_the_audience_files_do():
+    """Klaviyo and Mailchimp take the address alone (``Dora Lee <dora@shop.com>`` is
+    ``dora@shop.com``) and consent belongs to it: the SQL the dashboard's consent counts key a
+    customer by gives every cell the address the files' rule gives it."""
+    import duckdb
+
+    from valuecast.outputs.audiences.contacts import normalize_email
+    from valuecast.store.workspace import email_key_sql, email_text_sql
+
+    cells = pd.DataFrame({"email": pd.Series(EMAIL_CELLS, dtype=object)})  # noqa: F841 - in SQL
+    query = f"SELECT {email_key_sql('t')} FROM (SELECT {email_text_sql('email')} AS t FROM cells)"
+    keys = [key for (key,) in duckdb.connect().sql(query).fetchall()]
+    assert keys == [normalize_email(cell) for cell in EMAIL_CELLS]
+    assert keys[:4] == ["dora@shop.com", "dora@shop.com", "dora@shop.com", "erin@shop.com"]
+
+
+def test_a_decline_written_under_a_display_name_reaches_the_dashboard_counts(tmp_path):
+    """Consent belongs to the address, and ``Dora Lee <dora@shop.com>`` is ``dora@shop.com`` to
+    the audience files: a record declining under it leaves out another record of the plain
+    address, in the files and in the dashboard's count of consenting customers alike."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+    from valuecast.store import Workspace
+    from valuecast.web.views import address_declined
+
+    export, workspace = tmp_path / "orders.csv", tmp_path / "shop.duckdb"
+    people = [("C0", "dora@shop.com", "yes"), ("C1", "Dora Lee <Dora@Shop.com>", "no"),
+              ("C2", "erin@shop.com", "yes"), ("C3", "mailto:Erin@shop.com", "no"),
+              ("C4", "finn@shop.com", "yes"), ("C5", "gus@shop.com", "yes")]  # fmt: skip
+    rows = [
+        (customer, email, f"2025-0{1 + k}-1{i}", 30.0 + i, consent)
+        for i, (customer, email, consent) in enumerate(people)
+        for k in range(2)
+    ]
+    pd.DataFrame(rows, columns=["customer", "email", "date", "amount", "marketing"]).to_csv(
+        export, index=False
+    )
+    result = CliRunner().invoke(
+        app,
+        ["ingest", str(export), "-w", str(workspace), "--map",
+         "customer_id=customer,ordered_at=date,revenue=amount,email=email,"
+         "accepts_marketing=marketing"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Workspace(workspace) as ws:
+        shared = ws.shared_addresses()
+    assert dict(zip(shared["customer_id"], shared["address"], strict=True)) == {
+        "C0": "dora@shop.com", "C1": "dora@shop.com", "C2": "erin@shop.com", "C3": "erin@shop.com"
+    }  # fmt: skip
+    ids = pd.Series([customer for customer, _, _ in people])
+    assert address_declined(ids, shared).tolist() == [True, True, True, True, False, False]

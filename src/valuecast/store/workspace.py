@@ -52,7 +52,7 @@ from valuecast.dates import to_date
 from valuecast.io._build import WHOLE_NUMBER_ID
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
 from valuecast.io.orders_duckdb import PendingOrders
-from valuecast.io.phones import PHONE_ID_PREFIX, phone_ids
+from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX, phone_ids
 from valuecast.io.schema import (
     CONTACT_GROUPS,
     CUSTOMERS_SCHEMA,
@@ -421,13 +421,47 @@ def _contacts_query(raw: Any) -> str:
     FULL JOIN addressed a ON a.customer_id = coalesce(c.customer_id, o.customer_id)"""
 
 
+_INVISIBLE_SQL = "[" + INVISIBLE + "\u200c\u200d]"
+_SPACES_SQL = r"[\s\p{Z}]"
+
+
+def email_text_sql(cell: str) -> str:
+    """The SQL expression of e-mail cell ``cell`` as text to key (:func:`email_key_sql`): NFC,
+    without invisible characters, trimmed and lower-cased; '' for a missing cell."""
+    cleaned = (
+        f"lower(regexp_replace(regexp_replace(nfc_normalize(coalesce({cell}, '')), "
+        f"'{_INVISIBLE_SQL}', '', 'g'), '^{_SPACES_SQL}+|{_SPACES_SQL}+$', '', 'g'))"
+    )
+    # most cells are plain printable ASCII: lower-cased alone, spared the regular expressions
+    plain = f"lower(coalesce({cell}, ''))"
+    return f"CASE WHEN regexp_matches({cell}, '[^!-~]') THEN {cleaned} ELSE {plain} END"
+
+
+def email_key_sql(text: str) -> str:
+    """The SQL expression of the address the audience files key e-mail text ``text`` (a column
+    of :func:`email_text_sql`) by, as :func:`valuecast.outputs.audiences.contacts.normalize_email`
+    rules: of a cell holding several addresses or a display name (``Dora Lee <dora@x.com>``),
+    the first part holding an ``@``; without the angle brackets and a ``mailto:``.  The
+    dashboard's consent counts key customers by it, so a decline written under a display name
+    reaches them as it reaches the files."""
+    # the first run of characters between separators that holds an @: a leftmost match
+    first = f"regexp_extract({text}, '[^,;<\\s\\p{{Z}}]*@[^,;<\\s\\p{{Z}}]*')"
+    several = (
+        f"CASE WHEN strlen({text}) - strlen(replace({text}, '@', '')) > 1 "
+        f"OR (contains({text}, '<') AND contains({text}, '@')) THEN {first} ELSE {text} END"
+    )
+    key = f"regexp_replace(trim({several}, '<>'), '^mailto:', '')"
+    # a cell of one @ without <, > or : is its own key
+    return f"CASE WHEN regexp_matches({text}, '[<>:]|@[^@]*@') THEN {key} ELSE {text} END"
+
+
 def shared_addresses_frame(raw: Any) -> pd.DataFrame:
     """``customer_id``, ``address`` and ``accepts_marketing`` of the customers whose e-mail
     address another customer holds too (a shop keyed by customer number, a customer who
     registered twice), with the consent known today (:func:`contacts_frame`'s rows).
 
     The address is the one the audience files key a customer by: the contact e-mail, else the
-    customer id when it is an e-mail address, trimmed and lower-cased.  Consent belongs to the
+    customer id when it is an e-mail address, as :func:`email_key_sql` writes it.  Consent belongs to the
     address, so these are the only customers whose consent another record can withdraw; a shop
     whose customers each have their own address has none (one aggregation, no rows), and where
     no record declines marketing there is nothing to withdraw: no rows, without the aggregation
@@ -441,15 +475,17 @@ def shared_addresses_frame(raw: Any) -> pd.DataFrame:
             {"customer_id": pd.Series(dtype=object), "address": pd.Series(dtype=object),
              "accepts_marketing": pd.Series(dtype="boolean")}
         )  # fmt: skip
+    cell = f"""coalesce(nullif(trim(email), ''),
+        CASE WHEN regexp_full_match(trim(customer_id), '{EMAIL_PATTERN}') THEN trim(customer_id) END)"""
     return (
         raw.sql(
             f"""WITH contacts AS ({_contacts_query(raw)}),
+            cells AS (
+                SELECT customer_id, accepts_marketing, {email_text_sql(cell)} AS text
+                FROM contacts),
             keyed AS (
-                SELECT customer_id, accepts_marketing, lower(trim(nfc_normalize(coalesce(
-                    nullif(trim(email), ''),
-                    CASE WHEN regexp_full_match(trim(customer_id), '{EMAIL_PATTERN}')
-                        THEN trim(customer_id) END)))) AS address
-                FROM contacts)
+                SELECT customer_id, accepts_marketing, {email_key_sql("text")} AS address
+                FROM cells)
             SELECT customer_id, address, accepts_marketing FROM keyed
             WHERE address IN (
                 SELECT address FROM keyed WHERE address <> ''

@@ -64,9 +64,9 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest() if value else ""
 
 
-_ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
+_ADDRESS_SEPARATORS = re.compile(r"[,;<\s]+")
 """What separates two addresses written in one cell (``carl@x.com; dora@x.com``): no address
-holds a comma, a semicolon or a space outside quotes."""
+holds a comma, a semicolon, a space outside quotes or a ``<`` (``Dora Lee<dora@x.com>``)."""
 
 
 _JOINERS = str.maketrans(dict.fromkeys("\u200c\u200d"))

@@ -1082,3 +1082,42 @@ def test_invisible_characters_are_no_part_of_an_address_a_phone_or_a_name():
     more = pd.concat([rows, customers({}).assign(customer_id="4")], ignore_index=True)
     kept = build_audience(more, declined, "klaviyo", where="historic_clv >= 0")
     assert list(kept.frame["Email"]) == ["bob@x.com"]
+
+
+def test_google_matches_a_customer_without_email_or_phone_on_their_mailing_address():
+    """Google's Customer Match matches a mailing address when a row gives a first name, a last
+    name, a country and a zip, all four (its file template: First Name and Last Name are needed
+    to match on Country and Zip).  A customer of an orders export without e-mail or phone (a
+    cash-on-delivery guest) but with a billing name and address is a Google row of those four,
+    marketing consent ruling as for every row; one missing any of the four is left out as
+    without an identifier, and two records of one name and address are one person.  Meta's file
+    keeps its rule (an e-mail or a phone)."""
+    rows = customers(
+        {}, {"historic_clv": 90.0}, {}, {"accepts_marketing": False}, {}, {"historic_clv": 10.0}
+    )
+    rows["customer_id"] = ["1", "2", "3", "4", "5", "6"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3", "4", "5", "6"],
+         "email": ["ann@x.com", None, None, None, None, None],
+         "first_name": ["Ann", "Jane", "Bo", "Cy", "-", "Jane"],
+         "last_name": ["Lee", "Smith", "Berg", "Ng", "Doe", "Smith "],
+         "country": [None, "United States", "SE", "US", "US", "US"],
+         "zip": [None, "2134", None, "94016", "10001", "02134-1234"]}
+    )  # fmt: skip
+    google = build_audience(rows, contacts, "google", where="historic_clv >= 0")
+    frame = google.frame
+    assert list(frame["Email"]) == [sha("ann@x.com"), ""]
+    jane = frame.iloc[1]
+    assert (jane["First Name"], jane["Last Name"]) == (sha("jane"), sha("smith"))
+    assert (jane["Country"], jane["Zip"], jane["Phone"]) == ("US", "02134", "")
+    # Bo gives no zip, 5's first name is no name: without an identifier; Cy declines marketing
+    assert (google.left_out_no_identifier, google.left_out_consent) == (2, 1)
+    assert google.left_out_duplicates == 1  # the second record of Jane Smith, 02134, US
+    meta = build_audience(rows, contacts, "meta", where="historic_clv >= 0")
+    assert list(meta.frame["email"]) == [sha("ann@x.com")]
+    assert meta.left_out_no_identifier == 5
+    # consent no export records of a customer reached by their address is not the phone's
+    unknown = build_audience(
+        rows.assign(accepts_marketing=None), contacts, "google", where="historic_clv >= 0"
+    )
+    assert (unknown.consent_unknown, unknown.phone_consent_unknown) == (4, 0)

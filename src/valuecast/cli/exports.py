@@ -313,6 +313,8 @@ def export(
         by_email = target in ("klaviyo", "mailchimp")
         contact = "an e-mail" if by_email else "an e-mail or a phone"
         known = "" if by_email else " whose country code is known"
+        if target == "google":  # Customer Match matches a mailing address too
+            contact, known = "an e-mail, a phone", f"{known} or both names with a country and a zip"
         phones = audience.phone_only
         of_them = "" if phones == audience.left_out_no_identifier else f"{phones:,} of them "
         by_phone = (

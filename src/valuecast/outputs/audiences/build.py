@@ -116,6 +116,9 @@ def build_audience(
         unknown_consent[:] = False
     # those reached by a phone alone: what records their consent is told apart
     by_phone = unknown_consent & selected["email"].isna().to_numpy(bool)
+    if to == "google" and by_phone.any():  # not those reached by their mailing address alone
+        phone = reachable(selected[by_phone], "meta")
+        by_phone &= phone.reindex(selected.index, fill_value=False).to_numpy(bool)
     return Audience(
         frame=formatted.frame,
         selected=int(len(selected)),

@@ -43,7 +43,9 @@ greeting of ``-`` nor the hash of one.  A zero-width space, word joiner or byte-
     digits) are plain text.
 
 Rows that cannot be matched are left out and counted: without an e-mail for Klaviyo and
-Mailchimp, without both e-mail and phone for Meta and Google.  A phone that cannot be a number
+Mailchimp, without both e-mail and phone for Meta, and for Google without both and without a
+mailing address it matches on (a first and a last name, a country and a zip, all four: Customer
+Match's address match; marketing consent rules such a row as every other).  A phone that cannot be a number
 (:func:`valuecast.io.phones.plausible_number`: E.164's 7 to 15 digits, a North American
 number's 10 after the 1, a known country's longest national number; ``5550199`` in the US) is
 no phone: never hashed, its cell left empty, and counted; likewise an e-mail cell that is no
@@ -54,7 +56,8 @@ format, as each platform takes one address a cell; the rows so written are count
 copied with its display name (``Dora Lee <dora@x.com>``) or as a link (``mailto:dora@x.com``) is
 the address alone.  A file holds one row per person:
 a second row with the same e-mail (for Meta and Google, the same phone where a row has no
-e-mail) is left out as a duplicate, as two customer records of one person (a shop keyed by
+e-mail; for Google, the same names, country and zip where it has neither) is left out as a
+duplicate, as two customer records of one person (a shop keyed by
 customer number, a customer who registered twice) are one profile, and one matched person of a
 customer list: the record with the most historic CLV (then the latest order) is the one kept.
 A customer identified by phone (no e-mail) is
@@ -232,7 +235,8 @@ class Formatted:
 
 def reachable(table: pd.DataFrame, to: str) -> pd.Series:
     """Which rows of ``table`` (an :func:`audience_table`) ``to`` can match: those with an
-    e-mail, and for Meta and Google those with a phone whose country code is known."""
+    e-mail, for Meta and Google those with a phone whose country code is known, and for Google
+    those with a first and a last name, a country and a zip (:func:`by_address`)."""
     email = has_address(table)
     if to in ("klaviyo", "mailchimp"):
         return email
@@ -240,7 +244,26 @@ def reachable(table: pd.DataFrame, to: str) -> pd.Series:
     asked = ~email.to_numpy(bool) & table["phone"].notna().to_numpy(bool)
     rest = table.loc[asked, ["phone", "country"]]
     phone = pd.Series(_cells(rest, e164_phone, "phone", "country"), index=rest.index, dtype=object)
-    return email | (phone != "").reindex(table.index, fill_value=False)
+    found = email | (phone != "").reindex(table.index, fill_value=False)
+    if to == "google":
+        found |= by_address(table[~found.to_numpy(bool)]).reindex(table.index, fill_value=False)
+    return found
+
+
+def by_address(table: pd.DataFrame) -> pd.Series:
+    """Which rows of ``table`` (an :func:`audience_table`) give what Google's Customer Match
+    matches a mailing address on: a first and a last name, a country and a zip, all four (its
+    file template asks for both names to match on the country and the zip)."""
+    given = table[["first_name", "last_name", "country", "zip"]].notna().all(axis=1)
+    rest = table[given.to_numpy(bool)]
+    whole = [
+        bool(code and name_text(first) and name_text(last) and plain_zip(zip_, code))
+        for first, last, code, zip_ in zip(
+            rest["first_name"], rest["last_name"], map(country_code, rest["country"]),
+            rest["zip"], strict=True,
+        )
+    ]  # fmt: skip
+    return pd.Series(whole, index=rest.index, dtype=bool).reindex(table.index, fill_value=False)
 
 
 def has_address(table: pd.DataFrame) -> pd.Series:
@@ -268,7 +291,14 @@ def _person_key(frame: pd.DataFrame, to: str) -> pd.Series:
     if to in ("klaviyo", "mailchimp"):
         return email
     phone = frame[HEADERS[to][1]].astype(str)
-    return email.where(email != "", ("phone " + phone).where(phone != "", ""))
+    key = email.where(email != "", ("phone " + phone).where(phone != "", ""))
+    if to == "google":  # else the mailing address: both names, the country and the zip
+        parts = [frame[column].astype(str) for column in HEADERS["google"][2:]]
+        whole = (parts[0] != "") & (parts[1] != "") & (parts[2] != "") & (parts[3] != "")
+        address = "address " + parts[0] + " " + parts[1] + " " + parts[2] + " " + parts[3]
+        address = address.where(whole, "")
+        key = key.where(key != "", address)
+    return key
 
 
 def format_audience(table: pd.DataFrame, to: str) -> Formatted:

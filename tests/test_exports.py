@@ -1121,3 +1121,25 @@ def test_google_matches_a_customer_without_email_or_phone_on_their_mailing_addre
         rows.assign(accepts_marketing=None), contacts, "google", where="historic_clv >= 0"
     )
     assert (unknown.consent_unknown, unknown.phone_consent_unknown) == (4, 0)
+
+
+def test_meta_and_google_hash_names_without_titles_and_generational_suffixes():
+    """Google's Customer Match guide asks for first names without prefixes (``Mrs.``) and last
+    names without suffixes (``Jr.``); Meta's ``fn`` is the first name (or its initial).  A
+    WooCommerce billing first name ``Dr. Jane`` is hashed as ``jane`` and ``Smith Jr.`` as
+    ``smith`` in both files, a title alone is no first name, a last name of a suffix alone
+    stays, and Klaviyo's greeting fields keep the cells as written."""
+    rows = customers({}, {}, {})
+    rows["customer_id"] = ["1", "2", "3"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3"], "email": ["jane@x.com", "bo@x.com", "drew@x.com"],
+         "first_name": ["Dr. Jane", "MRS", "Drew"], "last_name": ["Smith, Jr.", "King III", "Jr"]}
+    )  # fmt: skip
+    meta = build_audience(rows, contacts, "meta", where="historic_clv >= 0").frame
+    assert list(meta["fn"]) == [sha("jane"), "", sha("drew")]
+    assert list(meta["ln"]) == [sha("smith"), sha("king"), sha("jr")]
+    google = build_audience(rows, contacts, "google", where="historic_clv >= 0").frame
+    assert list(google["First Name"]) == [sha("jane"), "", sha("drew")]
+    assert list(google["Last Name"]) == [sha("smith"), sha("king"), sha("jr")]
+    klaviyo = build_audience(rows, contacts, "klaviyo", where="historic_clv >= 0").frame
+    assert list(klaviyo["First Name"]) == ["Dr. Jane", "MRS", "Drew"]

@@ -58,6 +58,10 @@ EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 """A customer id that is an e-mail address, whole (a regular expression for Python and DuckDB):
 the audience files and the dashboard's consent counts key such a customer by it."""
 
+NAME_TITLES: frozenset[str] = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof"})
+"""Titles written before a given name (``Dr. Jane``), in lower case without the period: no part
+of the first name an order's full name gives nor of the one the ad platforms match."""
+
 PAGE_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "historic_number_of_orders",

@@ -322,3 +322,29 @@ def test_a_billing_name_written_with_a_no_break_space_is_a_first_and_a_last_name
         "kim@example.com": ("Kim", "van Dijk"),
         "yu@example.com": ("Yu", "Tanaka"),
     }
+
+
+def test_a_title_before_a_billing_name_is_no_first_name(exports, write, tmp_path):
+    """Google's Customer Match guide asks for first names without prefixes, and Meta matches
+    ``fn`` on the given name: Shopify's Billing Name ``Dr. Jane Smith`` is first name ``Jane``
+    and last name ``Smith``, not ``Dr.`` and ``Jane Smith`` (no name of either matches); ``Dr.
+    Smith`` gives no given name to take, and stays as written."""
+    rows = _orders(
+        exports,
+        ("#1001", "jane@example.com", "2024-01-05 10:00:00 -0500",
+         {"Billing_Name": "Dr. Jane Smith"}),
+        ("#1002", "kim@example.com", "2024-01-06 10:00:00 -0500",
+         {"Billing_Name": "MRS Kim van Dijk"}),
+        ("#1003", "doc@example.com", "2024-01-07 10:00:00 -0500", {"Billing_Name": "Dr. Smith"}),
+        ("#1004", "drew@example.com", "2024-01-08 10:00:00 -0500",
+         {"Billing_Name": "Drew Barry"}),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    contacts = _contacts(tmp_path / "w.duckdb", [result])
+    names = {key: (row["first_name"], row["last_name"]) for key, row in contacts.iterrows()}
+    assert names == {
+        "jane@example.com": ("Jane", "Smith"),
+        "kim@example.com": ("Kim", "van Dijk"),
+        "doc@example.com": ("Dr.", "Smith"),
+        "drew@example.com": ("Drew", "Barry"),
+    }

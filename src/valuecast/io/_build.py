@@ -28,6 +28,7 @@ from valuecast.io.schema import (
     conform,
     empty_frame,
 )
+from valuecast.tables import NAME_TITLES
 
 EMPTY_ROW = "empty row"
 NEGATIVE_AMOUNT = "negative amount"
@@ -911,13 +912,21 @@ def orders_frame(source: str, columns: dict[str, object], n: int) -> pd.DataFram
     return frame
 
 
+_TITLE_BEFORE_NAMES = re.compile(
+    rf"^(?:{'|'.join(sorted(NAME_TITLES))})\.? (?=\S+ \S)", flags=re.IGNORECASE
+)
+"""A title (:data:`~valuecast.tables.NAME_TITLES`) and its space before two words or more."""
+
+
 def split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The first and last names of full names as an order's address writes them (``Billing
     Name``): the text before the first space, and the rest (<NA> for a name of one word).
 
     The first word is the given name in the names shops see most (``Jane van Dijk``: ``Jane``,
     ``van Dijk``), a surname of several words staying whole; the platforms match each on its own.
-    Any Unicode space separates two words, and a run of them is one space: a name copied from a
+    A title before two words or more is left out (``Dr. Jane Smith``: ``Jane``, ``Smith``;
+    ``Dr. Smith`` stays whole, its title the only first name it gives).  Any Unicode space
+    separates two words, and a run of them is one space: a name copied from a
     spreadsheet or a web page carries no-break spaces (``Jane\xa0Smith``), which look like the
     space typed and are none to a split on it."""
 
@@ -929,7 +938,8 @@ def split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
         return rest.mask(rest == "", pd.NA)
 
     def spaced(text: pd.Series) -> pd.Series:
-        return text.str.replace(r"\s+", " ", regex=True).str.strip(" ")
+        words = text.str.replace(r"\s+", " ", regex=True).str.strip(" ")
+        return words.str.replace(_TITLE_BEFORE_NAMES, "", regex=True)
 
     names = names.astype("string")
     return per_distinct(names, first), per_distinct(names, last)

@@ -20,7 +20,7 @@ from valuecast.io.phones import (
     impossible_phone,
     normalize_phone,
 )
-from valuecast.tables import EMAIL_PATTERN
+from valuecast.tables import EMAIL_PATTERN, NAME_TITLES
 
 __all__ = [
     "CALLING_CODES",
@@ -29,6 +29,8 @@ __all__ = [
     "country_code",
     "e164_phone",
     "email_address",
+    "family_name",
+    "given_name",
     "impossible_phone",
     "name_text",
     "normalize_city",
@@ -120,6 +122,31 @@ def _without_punctuation(text: str) -> str:
 def normalize_name(value: Any) -> str:
     """Meta's ``fn``/``ln``: lower case, no punctuation or symbols, single spaces."""
     return _without_punctuation(name_text(value).lower())
+
+
+SUFFIXES: frozenset[str] = frozenset({"jr", "sr", "ii", "iii", "iv"})
+"""Generational suffixes written after a family name (``Smith Jr.``), likewise."""
+
+
+def given_name(value: Any) -> str:
+    """A first name cell without the titles it starts with (``Dr. Jane`` -> ``Jane``; a title
+    alone -> ''): Google's Customer Match guide asks for first names without prefixes, and a
+    customer list's name is the one people are known by, never a title."""
+    words = name_text(value).split()
+    while words and words[0].lower().rstrip(".") in NAME_TITLES:
+        words.pop(0)
+    return " ".join(words)
+
+
+def family_name(value: Any) -> str:
+    """A last name cell without the generational suffix it ends with (``Smith Jr.``, ``Smith,
+    Jr`` -> ``Smith``) where a name is left: Google's Customer Match guide asks for last names
+    without suffixes."""
+    words = name_text(value).split()
+    if len(words) > 1 and words[-1].lower().rstrip(".") in SUFFIXES:
+        words.pop()
+        words[-1] = words[-1].rstrip(",")
+    return " ".join(words)
 
 
 def normalize_city(value: Any) -> str:

@@ -7,7 +7,10 @@ customer's latest orders that give them (an orders export's billing or shipping 
 Money is rounded to cents, probabilities to 4 decimals, predicted orders to 2, dates are ISO
 ``YYYY-MM-DD``; missing values are empty cells.  A name of punctuation alone (``-`` or ``.``,
 typed where a checkout asks for a last name) is no name: an empty cell in every file, never a
-greeting of ``-`` nor the hash of one.  A zero-width space, word joiner or byte-order mark
+greeting of ``-`` nor the hash of one.  Meta's and Google's hashed names leave out a title
+before a first name (``Dr. Jane`` is ``jane``: Mr, Mrs, Ms, Miss, Mx, Dr, Prof) and a generational
+suffix after a last name (``Smith Jr.`` is ``smith``: Jr, Sr, II, III, IV), as Google's Customer
+Match guide asks and as the name people are known by is matched.  A zero-width space, word joiner or byte-order mark
 (:data:`valuecast.io.phones.INVISIBLE`) is no part of any field: a hash holding it matches nobody.
 
 ``klaviyo``
@@ -78,6 +81,8 @@ from valuecast.outputs.audiences.contacts import (
     country_code,
     e164_phone,
     email_address,
+    family_name,
+    given_name,
     impossible_phone,
     name_text,
     normalize_city,
@@ -182,8 +187,8 @@ def _meta(table: pd.DataFrame) -> pd.DataFrame:
             "email": _hashed(table, email_address, "email"),
             # digits with the country code, as Meta asks; none where it cannot be told
             "phone": _hashed(table, _meta_phone, "phone", "country"),
-            "fn": _hashed(table, normalize_name, "first_name"),
-            "ln": _hashed(table, normalize_name, "last_name"),
+            "fn": _hashed(table, lambda name: normalize_name(given_name(name)), "first_name"),
+            "ln": _hashed(table, lambda name: normalize_name(family_name(name)), "last_name"),
             "ct": _hashed(table, normalize_city, "city"),
             "st": _hashed(table, normalize_state, "province", "country"),
             "zip": _hashed(table, normalize_zip, "zip", "country"),
@@ -204,8 +209,8 @@ def _google(table: pd.DataFrame) -> pd.DataFrame:
         {
             "Email": _hashed(table, email_address, "email"),
             "Phone": _hashed(table, e164_phone, "phone", "country"),
-            "First Name": _hashed(table, _google_name, "first_name"),
-            "Last Name": _hashed(table, _google_name, "last_name"),
+            "First Name": _hashed(table, lambda name: _google_name(given_name(name)), "first_name"),
+            "Last Name": _hashed(table, lambda name: _google_name(family_name(name)), "last_name"),
             "Country": _cells(table, country_code, "country"),
             "Zip": _cells(table, plain_zip, "zip", "country"),
         },
@@ -257,7 +262,7 @@ def by_address(table: pd.DataFrame) -> pd.Series:
     given = table[["first_name", "last_name", "country", "zip"]].notna().all(axis=1)
     rest = table[given.to_numpy(bool)]
     whole = [
-        bool(code and name_text(first) and name_text(last) and plain_zip(zip_, code))
+        bool(code and given_name(first) and family_name(last) and plain_zip(zip_, code))
         for first, last, code, zip_ in zip(
             rest["first_name"], rest["last_name"], map(country_code, rest["country"]),
             rest["zip"], strict=True,

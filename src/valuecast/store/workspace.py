@@ -1768,18 +1768,7 @@ def _renumber_phone_orders(raw: Any) -> tuple[int, str]:
     try:
         count, first = _sql(raw, "SELECT count(*), coalesce(min(new), '') FROM _renumbered")[0]
         if count:
-            stores_id = "order_id" in _stored_columns(raw, "orders")
-            order_id = f", order_id = {source} || ':' || r.new" if stores_id else ""
-            _sql(
-                raw,
-                f"UPDATE orders SET order_number = r.new{order_id} FROM _renumbered r "
-                f"WHERE orders.source = {source} AND orders.order_number = r.old",
-            )
-            _sql(
-                raw,
-                f"UPDATE order_lines SET order_id = {source} || ':' || r.new FROM _renumbered r "
-                f"WHERE order_lines.order_id = {source} || ':' || r.old",
-            )
+            _renumber_table_orders(raw, "_renumbered")
         return int(count), first
     finally:
         _sql(raw, "DROP TABLE _renumbered")
@@ -2022,20 +2011,26 @@ def _merge_whole_numbered_orders(raw: Any) -> int:
 def _renumber_whole_numbered_orders(raw: Any) -> None:
     """Give the stored orders numbered by a customer id with ``.0`` (:data:`_whole_numbers`)
     the number of the whole id, in the orders and every table naming an order by its id."""
+    if _sql(raw, "SELECT 1 FROM _whole_numbers LIMIT 1"):
+        _renumber_table_orders(raw, "_whole_numbers")
+
+
+def _renumber_table_orders(raw: Any, numbers: str) -> None:
+    """Give the stored orders of orders tables without order ids the numbers of ``numbers``
+    (a table of ``old`` and ``new`` order numbers), in the orders and every table naming an
+    order by its id, so that none is left naming an order no longer there."""
     source = f"'{_TABLE_SOURCE}'"
-    if not _sql(raw, "SELECT 1 FROM _whole_numbers LIMIT 1"):
-        return
     stores_id = "order_id" in _stored_columns(raw, "orders")
     order_id = f", order_id = {source} || ':' || n.new" if stores_id else ""
     _sql(
         raw,
-        f"UPDATE orders SET order_number = n.new{order_id} FROM _whole_numbers n "
+        f"UPDATE orders SET order_number = n.new{order_id} FROM {numbers} n "
         f"WHERE orders.source = {source} AND orders.order_number = n.old",
     )
     for table in ("order_lines", "order_contacts", "withdrawn_orders"):
         _sql(
             raw,
-            f"UPDATE {table} SET order_id = {source} || ':' || n.new FROM _whole_numbers n "
+            f"UPDATE {table} SET order_id = {source} || ':' || n.new FROM {numbers} n "
             f"WHERE {table}.order_id = {source} || ':' || n.old",
         )
 

@@ -337,3 +337,33 @@ def test_bgnbd_one_time_buyers_get_no_next_order_date(tmp_path):
     (note,) = [note for note in summary["notes"] if note.startswith("BG/NBD holds")]
     assert "no expected next order is given for those customers" in note
     assert note in " ".join(output.split())
+
+
+def test_a_bgnbd_one_time_buyers_page_says_their_p_alive_is_the_models(tmp_path):
+    """A one-time buyer's page under BG/NBD read "P(alive) 100%" and, for the next order,
+    "none expected in the horizon", without the note the overview, the report and the command
+    line give: it says why no next order is shown and how to read P(alive); a repeat buyer's
+    page says nothing of it."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    log = simulate_order_log(300, 365, seed=11, r=2.0, alpha=40.0)
+    _, customers, _ = analyze(log, tmp_path, None, "--model", "bgnbd")
+    once = customers.loc[customers["frequency"] == 0, "customer_id"].iloc[0]
+    repeat = customers.loc[customers["frequency"] > 0, "customer_id"].iloc[0]
+    application = create_app(tmp_path / "w.duckdb", warm=False)
+    try:
+        client = TestClient(application, base_url="http://127.0.0.1")
+        once_page = " ".join(client.get(f"/customers/{once}").text.split())
+        repeat_page = client.get(f"/customers/{repeat}").text
+    finally:
+        application.state.dashboard.close()
+    assert "none expected in the horizon" not in once_page
+    assert (
+        "not shown: BG/NBD holds a customer without a repeat purchase alive however long ago "
+        "they bought"
+    ) in once_page
+    assert 'id="held-alive"' in once_page
+    assert "read P(alive) and churn for repeat customers only" in once_page
+    assert 'id="held-alive"' not in repeat_page

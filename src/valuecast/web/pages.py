@@ -15,6 +15,7 @@ from valuecast.analysis.compare import difference_notes
 from valuecast.outputs.audiences import FORMATS
 from valuecast.outputs.report.charts import finite
 from valuecast.outputs.report.segments import young_shop_words
+from valuecast.tables import holds_one_time_buyers_alive
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
     CSRF_COOKIE,
@@ -338,8 +339,23 @@ def customer(request: Request, customer_id: str, snapshot: str | None = Snapshot
         withheld=withheld_predictions(summary),
         # a shop of under a year ranks a buyer of its first days Dormant: the report's caveat
         young_shop=_rfm_caveat(summary),
+        # BG/NBD's P(alive) of a customer without a repeat purchase is its assumption, not news
+        held_alive=_held_alive(summary, detail["customer"]),
         history_figure=_history_figure(detail["history"], detail["currency"]),
     )  # fmt: skip
+
+
+def _held_alive(summary: dict[str, Any], customer: dict[str, Any]) -> bool:
+    """Whether the snapshot's model holds ``customer`` alive whatever their silence: a customer
+    without a repeat purchase under BG/NBD (:func:`~valuecast.tables.holds_one_time_buyers_alive`),
+    whose P(alive) of 100% and churn of 0% the analysis' note tells to read for repeat customers
+    only, and who is given no expected next order."""
+    model = summary.get("model") or {}
+    return (
+        "params" in model
+        and holds_one_time_buyers_alive(str(model.get("name") or ""))
+        and customer.get("frequency") == 0
+    )
 
 
 def _rfm_caveat(summary: dict[str, Any]) -> str:

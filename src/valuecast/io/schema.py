@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from valuecast.errors import ValuecastError
+from valuecast.tables import CONTACT_FIELDS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -81,13 +82,7 @@ CUSTOMERS_SCHEMA: dict[str, str] = {
 
 ORDER_CONTACTS_SCHEMA: dict[str, str] = {
     "order_id": "string",
-    "first_name": "string",
-    "last_name": "string",
-    "phone": "string",
-    "city": "string",
-    "province": "string",
-    "country": "string",
-    "zip": "string",
+    **{name: CUSTOMERS_SCHEMA[name] for name in CONTACT_FIELDS if name != "email"},
 }
 """The contact fields an order carries (its billing address, else its shipping address), kept for
 each customer's latest order: the audience files' names, phones and places where no customers

@@ -521,9 +521,7 @@ def _summaries(orders, customers, result, facts, options, releases, history=None
     n_orders = int(facts["n_orders"])
     calibration_end = backtest_calibration_end(facts, result.as_of, options)
     narrow = WHOLE_NUMBER_COLUMNS if n_orders < 2**31 else ()
-    parts = parts_within(
-        memory_limit_bytes(orders), n_orders, SUMMARY_BYTES_PER_ORDER, _MOST_SUMMARY_PARTS
-    )
+    parts = _summary_parts(orders, n_orders)
     known = {"customers": customers, "known_empty": result.empty_attributes}
     if history is not None and parts == 1 and history.as_of == result.as_of:
         known["history"] = history.table
@@ -547,11 +545,15 @@ def summary_in_one_part(orders: ir.Table) -> bool:
     """Whether the analysis' summary of ``orders`` is made in one part (:func:`_summaries`), so
     that it reads the purchase days of a stored order history: its orders, guests' and later
     ones included, within the engine's memory at :data:`SUMMARY_BYTES_PER_ORDER`."""
-    n_orders = int(orders.count().to_pyarrow().as_py())
-    parts = parts_within(
+    return _summary_parts(orders, int(orders.count().to_pyarrow().as_py())) == 1
+
+
+def _summary_parts(orders: ir.Table, n_orders: int) -> int:
+    """The parts of customers the summary of ``n_orders`` orders is made in, each within the
+    engine's memory at :data:`SUMMARY_BYTES_PER_ORDER`."""
+    return parts_within(
         memory_limit_bytes(orders), n_orders, SUMMARY_BYTES_PER_ORDER, _MOST_SUMMARY_PARTS
     )
-    return parts == 1
 
 
 def _covariate_attributes(orders, order_lines, as_of, options) -> ir.Table | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from valuecast.outputs.audiences import SEGMENTS, segment_mask
@@ -320,6 +321,58 @@ def test_shared_addresses_are_read_only_where_a_record_declines_marketing(tmp_pa
             shared = ws.shared_addresses()
         assert len(shared) == expected
         assert list(shared.columns) == ["customer_id", "address", "accepts_marketing"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "emails", "shared", "spared"),
+    [
+        # a shop keyed by e-mail address as the key writes it: every address its own customer's
+        (["ann@shop.com", "bo@shop.com", "cy@shop.com"], None, set(), True),
+        (["ann@shop.com", "bo@shop.com"], ["ann@shop.com", "bo@shop.com"], set(), True),
+        # one customer to the importer, which folds an e-mail id's case
+        (["ann@shop.com", "Ann@Shop.com", "cy@shop.com"], None, set(), True),
+        # ids the key's rules read differently take the query: display name, mailto
+        (["ann@shop.com", "Ann Lee <ann@shop.com>"], None, set(), False),
+        (
+            ["ann@shop.com", "mailto:ann@shop.com"],
+            None,
+            {"ann@shop.com", "mailto:ann@shop.com"},
+            False,
+        ),
+        # an order's e-mail that is another customer's id, or one address in two cases
+        (["ann@shop.com", "C2"], ["ann@shop.com", "ann@shop.com"], {"ann@shop.com", "C2"}, False),
+        (["C1", "C2", "C3"], ["ann@shop.com", "ANN@shop.com", "cy@shop.com"], {"C1", "C2"}, False),
+    ],
+)
+def test_a_shop_keyed_by_address_is_spared_the_contacts_query_only_where_none_repeats(
+    tmp_path, monkeypatch, ids, emails, shared, spared
+):
+    """A shop whose customer ids are its e-mail addresses, as the audience files key them, has
+    no address two customers hold and is spared the query of every customer's latest contact;
+    ids or order e-mails the key's rules may make one address take the query, which finds
+    the same customers the query finds when every shop takes it."""
+    from shops import ingested
+    from valuecast.store import Workspace
+    from valuecast.store import workspace as module
+
+    rows = ["customer,email,date,amount,marketing"] + [
+        f"{customer},{emails[i] if emails else ''},2025-0{1 + k}-1{i},{20 + i},{'no' if i else 'yes'}"
+        for i, customer in enumerate(ids)
+        for k in range(2)
+    ]
+    mapping = "customer_id=customer,ordered_at=date,revenue=amount,accepts_marketing=marketing"
+    workspace = ingested(
+        tmp_path, "\n".join(rows) + "\n", mapping + (",email=email" if emails else "")
+    )
+    with Workspace(workspace) as ws:
+        assert module._addresses_may_repeat(ws.raw) is not spared
+        found = ws.shared_addresses()
+        monkeypatch.setattr(module, "_addresses_may_repeat", lambda raw: True)
+        queried = ws.shared_addresses()
+    assert set(found["customer_id"]) == shared
+    pd.testing.assert_frame_equal(
+        found.reset_index(drop=True), queried.reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_the_replenishment_chart_counts_the_reminders_the_command_shows():

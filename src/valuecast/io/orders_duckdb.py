@@ -675,9 +675,17 @@ def at_most_one(value: str) -> str:
     return f"min({value}) IS NOT DISTINCT FROM max({value})"
 
 
-def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, ordered: bool) -> str:
+def _keyed_select(
+    cols: dict[str, str | None], rows: str, canonical: bool, ordered: bool, repeated: str
+) -> str:
     """Rows grouped by order id; ``ordered`` sums each order's rows in file order (as the
-    importer adds them), else in any order."""
+    importer adds them), else in any order.
+
+    Only the order ids of several rows, listed in the table ``repeated``
+    (:func:`_repeated_order_ids`), are grouped; an order of one row is that row, given the
+    columns its group would have.  In an order-level export that is every order, and a grouped
+    aggregate of every order id with its ~20 states is the slowest and largest part of the load
+    (3M orders: 4 s of CPU and 0.4 GB more at peak than the rows alone)."""
     lines = any(cols.get(key) for key in LINE_KEYS)
     attributes = [key for key in _ATTRIBUTES if cols.get(key)]
     firsts = [key for key in _FIRSTS if canonical and cols.get(key)]
@@ -705,7 +713,35 @@ def _keyed_select(cols: dict[str, str | None], rows: str, canonical: bool, order
             for key in AMOUNT_KEYS
             if cols.get(key)
         ]
-    return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled GROUP BY order_id"
+    single = [
+        "order_id", "customer AS customer", "ordered_at AS ordered_at", "revenue AS revenue",
+        "1::BIGINT AS rows", f"{'returns' if lines else 'false'} AS cancelled",
+        "ordered_at IS NOT NULL AS same", "coalesce(revenue < 0, false) AS took_back",
+        *(f"{key} AS {key}" for key in (*attributes, *firsts)),
+    ]  # fmt: skip
+    if canonical:
+        single += ["order_id AS order_number", "rowid AS first_row"]
+        single += [
+            f"coalesce({key}, 0) AS {key}" if ordered else f"{key} AS {key}"
+            for key in AMOUNT_KEYS
+            if cols.get(key)
+        ]
+    # IS NOT DISTINCT FROM: rows without an order id are one group, as GROUP BY makes them
+    among = f"EXISTS (SELECT 1 FROM {repeated} WHERE {repeated}.order_id IS NOT DISTINCT FROM {rows}.order_id)"
+    return (
+        f"SELECT {', '.join(single)} FROM {rows} WHERE filled AND NOT {among} UNION ALL "
+        f"SELECT {', '.join(fields)} FROM {rows} WHERE filled AND {among} GROUP BY order_id"
+    )
+
+
+def _repeated_order_ids(con: Any, rows: str) -> str:
+    """The temporary table of the order ids (NULL too) that several filled ``rows`` give."""
+    repeated = f"{rows}_repeated_ids"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {repeated} AS SELECT order_id FROM {rows} "
+        "WHERE filled GROUP BY order_id HAVING count(*) > 1"
+    )
+    return repeated
 
 
 def _row_select(
@@ -801,17 +837,18 @@ def group_orders(
     """
     keyed = cols.get("order_id") is not None
     parts = f"{table}_parts"
-    if not canonical:
-        grouped = _keyed_select(cols, rows, False, False) if keyed else _row_select(cols, rows)
-        _create_grouped(con, grouped, table, "TABLE")
-    elif keyed:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {parts} AS {_keyed_select(cols, rows, True, False)}"
-        )
-        if con.execute(f"SELECT max(rows) > 1 FROM {parts}").fetchall()[0][0]:
-            ordered = _keyed_select(cols, rows, True, True)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {parts} AS {ordered}")
-        _create_grouped(con, f"SELECT * FROM {parts}", table, "VIEW")
+    if keyed:
+        repeated = _repeated_order_ids(con, rows)
+        if not canonical:
+            _create_grouped(con, _keyed_select(cols, rows, False, False, repeated), table, "TABLE")
+        else:
+            several = con.execute(f"SELECT count(*) > 0 FROM {repeated}").fetchall()[0][0]
+            keyed_rows = _keyed_select(cols, rows, True, several, repeated)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {parts} AS {keyed_rows}")
+            _create_grouped(con, f"SELECT * FROM {parts}", table, "VIEW")
+        con.execute(f"DROP TABLE {repeated}")
+    elif not canonical:
+        _create_grouped(con, _row_select(cols, rows), table, "TABLE")
     else:
         key = _number_key(con, rows)
         _rank_repeats(con, rows, parts, key)

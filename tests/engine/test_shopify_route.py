@@ -618,3 +618,22 @@ def test_a_refund_of_one_lines_items_takes_them_off_that_line_on_both_routes(
     for number, (_, _, kept) in enumerate(cases):
         quantities = lines.loc[lines["order_id"] == f"shopify:#R{number}", "quantity"]
         assert quantities.tolist() == kept, number
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\ufeff", "\u00ad"])
+def test_an_email_carrying_a_character_that_shows_nothing_is_one_customer_on_both_routes(
+    tmp_path, export, monkeypatch, hidden
+):
+    # one of a repeat customer's orders written with it: the engine leaves the export to the
+    # importer, and both routes store one customer
+    frame = export.copy()
+    emailed = frame[frame["Email"] != ""]
+    repeat = emailed["Email"].str.strip().str.lower()
+    orders_of = emailed.assign(key=repeat).groupby("key")["Name"].nunique()
+    address = orders_of[orders_of > 1].index[0]
+    last = emailed.loc[repeat == address, "Name"].iloc[-1]
+    frame.loc[frame["Name"] == last, "Email"] = address + hidden
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=False)
+    orders = tables["orders"]
+    mine = orders[orders["order_number"].isin(emailed.loc[repeat == address, "Name"])]
+    assert len(mine) > 1 and set(mine["customer_id"]) == {address}

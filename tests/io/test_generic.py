@@ -1235,3 +1235,57 @@ def test_unix_times_are_read_as_utc_instants_and_take_the_shops_time_zone(tmp_pa
     days.to_parquet(tmp_path / "days.parquet")
     with pytest.raises(InputError, match="time_zone applies to order times with a zone"):
         read_exports([tmp_path / "days.parquet"], column_map="time_zone=America/New_York")
+
+
+_HIDDEN = {
+    "zero-width space": "\u200b",
+    "byte-order mark": "\ufeff",
+    "word joiner": "\u2060",
+    "soft hyphen": "\u00ad",
+}
+
+
+@pytest.mark.parametrize("hidden", _HIDDEN.values(), ids=_HIDDEN.keys())
+def test_an_id_carrying_a_character_that_shows_nothing_is_the_same_customer(write, hidden):
+    # a cell copied from a web page or a spreadsheet: it reads a@b.com in every program
+    rows = [
+        {"customer_id": "a@b.com", "order_date": "2025-01-05", "revenue": "10"},
+        {"customer_id": f"a@b.com{hidden}", "order_date": "2025-03-05", "revenue": "20"},
+        {"customer_id": f"{hidden}A@B.com\u00a0", "order_date": "2025-04-05", "revenue": "5"},
+        {"customer_id": f"a{hidden}@b.com", "order_date": "2025-05-05", "revenue": "5"},
+        {"customer_id": "C-17", "order_date": "2025-01-05", "revenue": "7"},
+        {"customer_id": f"C-17{hidden}", "order_date": "2025-02-05", "revenue": "8"},
+        {"customer_id": hidden, "order_date": "2025-02-06", "revenue": "9"},  # no customer
+    ]
+    path = write("o.csv", ["customer_id", "order_date", "revenue"], rows)
+    orders = generic.read_orders(path).orders
+    assert orders["customer_id"].tolist() == ["a@b.com"] * 4 + ["C-17"] * 2 + [pd.NA]
+    assert orders["is_guest"].tolist() == [False] * 6 + [True]
+
+
+def test_an_address_written_with_a_joiner_or_in_another_unicode_form_is_one_customer(write):
+    # a zero-width (non-)joiner is no part of an address; é as e and a combining accent is é
+    rows = [
+        {"customer_id": "zoé@b.com", "order_date": "2025-01-05", "revenue": "10"},
+        {"customer_id": "zoe\u0301@b.com", "order_date": "2025-03-05", "revenue": "20"},
+        {"customer_id": "zo\u200cé@b.com", "order_date": "2025-04-05", "revenue": "5"},
+        {"customer_id": "zo\u200dé@b.com", "order_date": "2025-05-05", "revenue": "5"},
+    ]
+    path = write("o.csv", ["customer_id", "order_date", "revenue"], rows)
+    assert generic.read_orders(path).orders["customer_id"].tolist() == ["zoé@b.com"] * 4
+
+
+def test_an_email_column_carrying_a_character_that_shows_nothing_names_one_customer(write):
+    """The e-mail column of orders without a customer id: the address with a zero-width space
+    is the registered customer's, as the one without it is."""
+    path = _emails_file(write, [
+        ["1001", "jane@example.com", "2024-01-05", "50.00"],
+        ["", "jane@example.com\u200b", "2024-03-05", "30.00"],
+        ["", "\ufeffbob@example.com", "2024-04-05", "20.00"],
+        ["", "bob@example.com", "2024-05-05", "10.00"],
+    ])  # fmt: skip
+    result = generic.read_orders(path)
+    assert result.orders["customer_id"].tolist() == ["1001", "1001", *["bob@example.com"] * 2]
+    assert result.orders["email"].tolist() == [
+        "jane@example.com", "jane@example.com", "bob@example.com", "bob@example.com"
+    ]  # fmt: skip

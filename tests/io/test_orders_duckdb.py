@@ -156,7 +156,7 @@ def test_a_line_level_price_written_with_its_symbol_is_read_as_the_importer_read
 
 @pytest.mark.parametrize(
     "cell",
-    ["'0123", " padded@example.com", "Zoë@example.com", "tab\there", "x\u00a0"],
+    ["'0123", " padded@example.com", "Zoë@example.com", "tab\there", "x\u00a0", "x@y.com\u200b"],
 )
 def test_cells_needing_cleaning_are_refused(tmp_path, cell):
     path = _orders_csv(tmp_path / "o.csv", np.random.default_rng(5))

@@ -850,3 +850,29 @@ def test_a_customers_placeholder_email_names_no_one(exports, write):
         "3 rows carry a placeholder e-mail ('noemail@shop.com' (3)), no customer's address: "
         "read as no e-mail"
     ]
+
+
+def test_an_email_carrying_a_character_that_shows_nothing_is_the_same_customer(exports, write):
+    # cells pasted from a web page into an admin: each reads pat@example.com
+    written = ["Pat@Example.com", "pat@example.com\u200b", "\ufeffpat@example.com",
+               "pat\u00ad@example.com", "pat\u200d@example.com", "pat@example.com\u2060"]  # fmt: skip
+    rows = _orders(
+        exports,
+        *(dict(name=f"#{k}", email=email, created=f"2024-0{k + 1}-01 10:00")
+          for k, email in enumerate(written)),
+        dict(name="#9", email="\u200b", created="2024-09-01 10:00"),  # no e-mail: a guest's
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    orders = _by_number(result)
+    assert orders["customer_id"].tolist() == ["pat@example.com"] * 6 + [pd.NA]
+    assert orders["email"].tolist()[1:6] == ["pat@example.com"] * 5
+    assert orders["is_guest"].tolist() == [False] * 6 + [True]
+
+
+def test_a_customers_export_email_carrying_a_character_that_shows_nothing_is_its_customer(
+    exports, write
+):
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[1]
+    rows = [{"First Name": "Pat", "Email": "pat@example.com\u200b", "Total Orders": "1"}]
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    assert result.customers["customer_id"].tolist() == ["pat@example.com"]

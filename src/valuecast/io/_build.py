@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.io.csvfile import Table, currency_code
-from valuecast.io.phones import phone_ids, spoiled_phone
+from valuecast.io.phones import INVISIBLE, phone_ids, spoiled_phone
 from valuecast.io.schema import (
     ADDRESS_FIELDS,
     CUSTOMERS_SCHEMA,
@@ -388,10 +388,40 @@ def _most_used(counts: Mapping[str, int]) -> str:
     return listed + (f" and {len(ranked) - 5:,} more" if len(ranked) > 5 else "")
 
 
+_HIDDEN = f"[{INVISIBLE}]"
+_JOINERS = "[\u200c\u200d]"
+"""The zero-width non-joiner and joiner: they shape the letters of some scripts' names, and are
+no part of an e-mail address."""
+
+
+def visible_ids(cells: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """Customer id or e-mail cells (trimmed, empty as null) as a merchant sees them: in NFC,
+    without the characters that show nothing (:data:`~valuecast.io.phones.INVISIBLE`, which a
+    cell copied from a web page or a spreadsheet carries), an address (a cell holding ``@``)
+    also without a zero-width (non-)joiner, and trimmed again; null where nothing is left.
+
+    ``ann@x.com`` and ``ann@x.com`` with a zero-width space after it look alike in every
+    export and are one customer, as the audience files send them as one address.  Cells of
+    ASCII alone, the usual ones, are returned as given after one cheap pass."""
+    if isinstance(cells, pa.Array):
+        cells = pa.chunked_array([cells])
+    if pc.all(pc.string_is_ascii(cells)).as_py() is not False:
+        return cells
+    text = pc.replace_substring_regex(pc.utf8_normalize(cells, "NFC"), _HIDDEN, "")
+    address = pc.fill_null(pc.match_substring(text, "@"), False)
+    text = pc.if_else(address, pc.replace_substring_regex(text, _JOINERS, ""), text)
+    text = pc.utf8_trim_whitespace(text)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
 def emails(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(email trimmed, customer_id = trimmed lower-cased email or <NA>, is_guest)."""
+    """(email trimmed, customer_id = trimmed lower-cased email or <NA>, is_guest); both
+    without the characters that show nothing (:func:`visible_ids`)."""
     email = raw.astype("string").str.strip()
     email = email.mask(email == "", pd.NA)
+    cells = pa.array(email, type=pa.large_string())
+    if pc.all(pc.string_is_ascii(cells)).as_py() is False:  # a character may hide among them
+        email = string_series(visible_ids(cells)).astype("string").set_axis(email.index)
     customer_id = email.str.lower()
     return email, customer_id, customer_id.isna().astype("boolean")
 

@@ -33,8 +33,10 @@ Rules:
   is a column whose name says so (``amount_cents``; :func:`cents_columns`).
   ``gross_revenue`` defaults to it; the other amounts default to 0. ``refunded`` is reported,
   not subtracted from it, and a note says so.
-* ``customer_id`` is the cell trimmed; values containing ``@`` (emails) are also lower-cased and
-  copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
+* ``customer_id`` is the cell trimmed, in NFC and without the characters that show nothing (a
+  zero-width space, a byte-order mark, a soft hyphen; in an address a zero-width joiner too:
+  :func:`valuecast.io._build.visible_ids`), as is an ``email`` cell; values containing ``@``
+  (emails) are also lower-cased and copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
   written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
   ``-`` ..., in any case), or a placeholder address typed for a phone or in-store order
   (``noemail@shop.com``, ``none@none.com``, ``pos@``: :data:`valuecast.io._build.PLACEHOLDER_ADDRESS`):
@@ -1038,7 +1040,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         if gap.any():
             raise table.error("value is missing", int(np.flatnonzero(gap)[0]), cols[key])
     _build.check_order_dates(table, ordered_at, cols["ordered_at"])
-    customer = table.text(cols["customer_id"])
+    customer = _build.visible_ids(table.text(cols["customer_id"]))
     notes = []
     whole = _build.whole_number_ids(customer)
     if whole is not None:
@@ -1051,8 +1053,9 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     placeholders = customer.null_count > written.null_count
     links = None
     by_email = emailed = None
-    if cols["email"] is not None and customer.null_count:  # rows without a customer: its
-        address = _build.email_addresses(table.text(cols["email"]))
+    email = _build.visible_ids(table.text(cols["email"])) if cols["email"] is not None else None
+    if email is not None and customer.null_count:  # rows without a customer: its
+        address = _build.email_addresses(email)
         linking = _build.with_emails(_build.string_series(customer), address)
         if linking.by_email.any():
             customer = pa.chunked_array([pa.array(linking.customer_id, type=customer.type)])
@@ -1090,8 +1093,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         numbered_by = pc.coalesce(written, named)
     if placeholders:
         notes.extend(placeholder_note(written, customer, filled))
-    if cols["email"] is not None:
-        dummies = _build.placeholder_cells(table.text(cols["email"]), filled)
+    if email is not None:
+        dummies = _build.placeholder_cells(email, filled)
         notes.extend(_build.placeholder_rows_note(dummies))
     if cols["order_id"] is not None:
         missing = filled & ~table.nonempty(cols["order_id"])
@@ -1104,8 +1107,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         for key in AMOUNT_KEYS
     }
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
-    if text["email"] is not None:
-        text["email"] = _build.written_addresses(text["email"])
+    if email is not None:
+        text["email"] = _build.written_addresses(email)
     # the currency the amounts are written in (€12, CA$5), if any: the orders' without a
     # currency column, and the only one a currency column may give
     money_columns = [cols[key] for key in ("revenue", "unit_price", *AMOUNT_KEYS)]

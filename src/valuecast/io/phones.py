@@ -95,11 +95,11 @@ _COUNTRY_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
-INVISIBLE = "\u200b\u2060\ufeff"
-"""Characters that show nothing and join nothing: the zero-width space, the word joiner and the
-byte-order mark, which a cell copied from a web page or a spreadsheet may carry.  They are no part
-of an address, a number or a name: a platform hashing ``ann@x.com`` and one such character
-matches nobody."""
+INVISIBLE = "\u00ad\u200b\u2060\ufeff"
+"""Characters that show nothing and join nothing: the soft hyphen (shown only where a line breaks
+at it), the zero-width space, the word joiner and the byte-order mark, which a cell copied from a
+web page or a spreadsheet may carry.  They are no part of an address, a number or a name: a
+platform hashing ``ann@x.com`` and one such character matches nobody."""
 _INVISIBLE = str.maketrans(dict.fromkeys(INVISIBLE))
 
 

@@ -1289,3 +1289,19 @@ def test_an_email_column_carrying_a_character_that_shows_nothing_names_one_custo
     assert result.orders["email"].tolist() == [
         "jane@example.com", "jane@example.com", "bob@example.com", "bob@example.com"
     ]  # fmt: skip
+
+
+def test_a_phone_written_without_its_country_on_one_row_is_the_customer_of_its_number(write):
+    # the country cell filled on one row and left empty on the next; the e-mail customer whose
+    # row carries the number gathers both
+    rows = [{"Mobile": "07700 900123", "Country": "GB", "Mail": "", "When": "2024-01-01", "Total": "5"},
+            {"Mobile": "07700900123", "Country": "", "Mail": "", "When": "2024-01-09", "Total": "7"},
+            {"Mobile": "+44 7700 900123", "Country": "", "Mail": "pat@x.com", "When": "2024-02-09",
+             "Total": "9"},
+            {"Mobile": "0612 345678", "Country": "", "Mail": "", "When": "2024-02-10", "Total": "4"}]  # fmt: skip
+    path = write("t.csv", ["Mobile", "Country", "Mail", "When", "Total"], rows)
+    result = generic.read_orders(
+        path, "customer_id=Mail,phone=Mobile,country=Country,ordered_at=When,revenue=Total"
+    )
+    assert result.orders["customer_id"].tolist() == ["pat@x.com"] * 3 + ["phone:0612345678"]
+    assert "1 customer is known by a phone number without its country code" in result.notes[0]

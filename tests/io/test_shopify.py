@@ -652,10 +652,12 @@ def test_orders_without_email_are_customers_of_their_phone(exports, write):
         dict(name="#3", email=None, created="2024-03-06 10:00", Billing_Phone="01712-345678",
              Billing_Country="BD"),
         dict(name="#4", email=None, created="2024-03-07 10:00", Shipping_Phone="+880 1712 345678"),
-        # without a country the digits stay as written: a customer of their own
+        # without a country: the number given with one on another order (#3 and #4) ...
         dict(name="#5", email=None, created="2024-03-08 10:00", Phone="0171 2345678"),
         dict(name="#6", email=None, created="2024-03-09 10:00", Phone="n/a"),
         dict(name="#7", email=None, created="2024-03-09 11:00"),
+        # ... else the digits as written: a customer of their own
+        dict(name="#8", email=None, created="2024-03-10 10:00", Phone="0181 2345678"),
     )  # fmt: skip
     result = shopify.read_orders(write("cod.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
     orders = _by_number(result)
@@ -663,8 +665,9 @@ def test_orders_without_email_are_customers_of_their_phone(exports, write):
     assert orders.loc["#2", "customer_id"] == "phone:+8809356524432"
     assert orders.loc["#3", "customer_id"] == "phone:+8801712345678"
     assert orders.loc["#4", "customer_id"] == "phone:+8801712345678"
-    assert orders.loc["#5", "customer_id"] == "phone:01712345678"
-    assert orders["is_guest"].tolist() == [False] * 5 + [True, True]
+    assert orders.loc["#5", "customer_id"] == "phone:+8801712345678"
+    assert orders.loc["#8", "customer_id"] == "phone:01812345678"
+    assert orders["is_guest"].tolist() == [False] * 5 + [True, True, False]
     assert orders.loc[["#6", "#7"], "customer_id"].isna().all()
     assert orders["email"].isna().all()
 
@@ -876,3 +879,27 @@ def test_a_customers_export_email_carrying_a_character_that_shows_nothing_is_its
     rows = [{"First Name": "Pat", "Email": "pat@example.com\u200b", "Total Orders": "1"}]
     result = shopify.read_customers(write("customers_export.csv", header, rows))
     assert result.customers["customer_id"].tolist() == ["pat@example.com"]
+
+
+def test_a_phone_written_with_its_country_once_and_without_it_once_is_one_customer(exports, write):
+    # a cash-on-delivery buyer in the UK: the country cell left empty on some orders
+    rows = _orders(
+        exports,
+        dict(name="#1", email=None, created="2024-01-01 10:00", Phone="+44 7700 900123"),
+        dict(name="#2", email=None, created="2024-02-01 10:00", Billing_Phone="07700900123",
+             Billing_Country="GB"),
+        dict(name="#3", email=None, created="2024-03-01 10:00", Billing_Phone="(0)7700-900123",
+             Billing_Country="United Kingdom"),
+        dict(name="#4", email=None, created="2024-04-01 10:00", Billing_Phone="07700 900123"),
+        dict(name="#5", email=None, created="2024-05-01 10:00", Phone="447700900123"),
+        # the digits of a number in two countries given in the file: which one, none can tell
+        dict(name="#6", email=None, created="2024-06-01 10:00", Billing_Phone="0612345678",
+             Billing_Country="FR"),
+        dict(name="#7", email=None, created="2024-07-01 10:00", Billing_Phone="0612345678",
+             Billing_Country="IT"),
+        dict(name="#8", email=None, created="2024-08-01 10:00", Billing_Phone="06 12 34 56 78"),
+    )  # fmt: skip
+    result = shopify.read_orders(write("cod.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert result.orders["customer_id"].tolist() == ["phone:+447700900123"] * 5 + [
+        "phone:+33612345678", "phone:+390612345678", "phone:0612345678"
+    ]  # fmt: skip

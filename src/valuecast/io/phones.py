@@ -16,8 +16,11 @@ Customers identified by phone
 An order without an e-mail is the customer of its phone number (the importers say which phone
 columns they read). Its ``customer_id`` is :data:`PHONE_ID_PREFIX` and the number: ``phone:+`` and
 the digits when the country code is known (``+880 9356-524432`` and ``+8809356524432`` are both
-``phone:+8809356524432``), ``phone:`` and the digits as written when it is not (``phone:01712345678``
-never equals an international key, since the same digits may be two people in two countries). The
+``phone:+8809356524432``), ``phone:`` and the digits as written when it is not. Such a national
+number is the international one of the same file's orders that it can be (``07700 900123`` beside
+``+44 7700 900123``, or beside ``07700 900123`` with the country GB: a country cell left empty on one
+order) when there is exactly one; else ``phone:01712345678`` equals no international key, since the
+same digits may be two people in two countries. The
 prefix keeps a phone id apart from every e-mail id (an e-mail has an ``@``) and from a spreadsheet's
 formula rule (a cell starting with ``+``). A cell with fewer than :data:`MIN_PHONE_DIGITS` digits
 (``0``, ``n/a``, ``-``) is no phone number.
@@ -275,9 +278,50 @@ def phone_ids(phones: pd.Series, countries: pd.Series | None = None) -> pd.Serie
             index=pd.MultiIndex.from_frame(distinct),
             dtype="string",
         )
+        owners = _national_owners(keys.dropna().unique())
+        if owners:  # a national number without its country, given with it on another order
+            keys = keys.map(owners).fillna(keys).astype("string")
         wanted = pd.MultiIndex.from_frame(pairs[present])
         out[present] = keys.reindex(wanted).to_numpy()
     return out
+
+
+_CALLING = frozenset(calling for calling, _ in CALLING_CODES.values())
+
+
+def _national_numbers(digits: str) -> list[str]:
+    """The national numbers (as written at home, trunk ``0`` included where dialled) that
+    international ``digits`` of a country :data:`CALLING_CODES` knows are; none for another."""
+    for length in (1, 2, 3):  # calling codes are prefix-free
+        calling, number = digits[:length], digits[length:]
+        if calling in _CALLING:
+            italian = calling == CALLING_CODES["IT"][0]  # its 0 belongs to the number
+            return [number] if italian else [number, "0" + number]
+    return []
+
+
+def _national_owners(ids: Any) -> dict[str, str]:
+    """Of distinct phone ids, each one of a national number without its country
+    (``phone:07700900123``) that is the international number of exactly one other id
+    (``phone:+447700900123``), read at home in that number's country or written without its
+    ``+`` (``447700900123``): id -> that id.
+
+    A country cell given on one order and left empty on the next, or a number written with
+    ``+44`` once and nationally once, is one customer; digits that are a number in two
+    countries given among the ids stay the customer of their own, as the country cannot be
+    told."""
+    international = [i for i in ids if i.startswith(PHONE_ID_PREFIX + "+")]
+    national = {i for i in ids if not i.startswith(PHONE_ID_PREFIX + "+")}
+    if not international or not national:
+        return {}
+    found: dict[str, set[str]] = {}
+    start = len(PHONE_ID_PREFIX) + 1
+    for full in international:
+        digits = full[start:]
+        for written in (digits, *_national_numbers(digits)):
+            if PHONE_ID_PREFIX + written in national:
+                found.setdefault(PHONE_ID_PREFIX + written, set()).add(full)
+    return {own: next(iter(owners)) for own, owners in found.items() if len(owners) == 1}
 
 
 def phone_from_id(customer_id: Any) -> str:

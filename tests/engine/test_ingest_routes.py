@@ -981,3 +981,23 @@ def test_an_id_or_email_carrying_a_character_that_shows_nothing_is_one_customer_
     customers = ingests[0][1]["customer_id"].dropna()
     assert set(customers[customers.str.startswith("bob")]) == {"bob@example.com"}
     assert not customers.str.contains(hidden).any()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_ids_written_with_and_without_leading_zeros_are_noted_on_both_routes(
+    tmp_path, monkeypatch, suffix
+):
+    # a spreadsheet cut 00123 to 123 on some rows: two customers, as written, and a note
+    frame = _orders(np.random.default_rng(19))
+    sales = frame.index[
+        (frame["date"] != "") & (frame["amount"].replace("", "0").astype(float) > 0)
+    ]
+    frame.loc[sales[:6], "customer"] = ["00123", "123", "0123", "0042", "42", "7"]
+    path = _write(frame, tmp_path / f"o{suffix}")
+    reports, tables = _assert_same_ingests([path], MAP, monkeypatch)
+    assert {"00123", "0123", "123", "0042", "42"} <= set(tables["orders"]["customer_id"])
+    assert reports[0]["notes"][0] == (
+        f"o{suffix}: customer: 2 ids are written with and without leading zeros ('00123', "
+        "'0123' and '123', and 1 more): each read as its own customer, as written; a "
+        "spreadsheet drops an id's leading zeros, so write them alike where they are one customer"
+    )

@@ -804,6 +804,51 @@ def whole_number_ids_note(column: str | None) -> list[str]:
     ]
 
 
+def leading_zero_ids(cells: pa.ChunkedArray) -> tuple[int, list[str]]:
+    """Of the customer id cells, how many ids of digits are also written with other leading
+    zeros (``00123`` beside ``123``), and the first such set (by the id without its zeros),
+    sorted: ids a spreadsheet may have cut, which stay apart, as written, and which
+    :func:`leading_zero_ids_note` names.  The same as SQL's (``orders_duckdb``)."""
+    # none unless an id starting with 0 is longer than another starting with a digit: not
+    # where no id starts with 0, nor where the ids are padded with zeros to one length
+    zeroed = pc.fill_null(pc.starts_with(cells, "0"), False)
+    if not pc.any(zeroed).as_py():  # the common case, one cheap pass
+        return 0, []
+    lengths = pc.utf8_length(cells)
+    digit = pc.fill_null(pc.and_(pc.greater_equal(cells, "0"), pc.less(cells, ":")), False)
+    if pc.max(pc.filter(lengths, zeroed)).as_py() <= pc.min(pc.filter(lengths, digit)).as_py():
+        return 0, []
+    ids = pc.unique(cells.combine_chunks())
+    ids = pc.filter(ids, pc.fill_null(pc.match_substring_regex(ids, "^[0-9]+$"), False))
+    values = pc.utf8_ltrim(ids, "0")
+    # only the values an id with leading zeros has can be written two ways
+    padded = pc.filter(values, pc.and_(pc.starts_with(ids, "0"), pc.not_equal(values, "")))
+    kept = pc.is_in(values, value_set=pc.unique(padded))
+    table = pa.table({"id": pc.filter(ids, kept), "value": pc.filter(values, kept)})
+    counts = table.group_by("value").aggregate([("id", "count")])
+    several = pc.filter(counts["value"], pc.greater(counts["id_count"], 1))
+    if not len(several):
+        return 0, []
+    first = pc.min(several)
+    written = pc.filter(table["id"], pc.equal(table["value"], first))
+    return len(several), sorted(written.to_pylist())
+
+
+def leading_zero_ids_note(column: str | None, found: int, first: list[str]) -> list[str]:
+    """The note on the ids written with and without leading zeros (:func:`leading_zero_ids`):
+    counted apart, as written, where a spreadsheet may have cut one customer's id."""
+    if not found:
+        return []
+    listed = ", ".join(repr(text) for text in first[:-1]) + f" and {first[-1]!r}"
+    more = f", and {found - 1:,} more" if found > 1 else ""
+    return [
+        f"{column}: {found:,} {'id is' if found == 1 else 'ids are'} written with and without "
+        f"leading zeros ({listed}{more}): each read as its own customer, as written; a "
+        "spreadsheet drops an id's leading zeros, so write them alike where they are one "
+        "customer"
+    ]
+
+
 def email_linked_note(linked: int) -> list[str]:
     """The ingest note for orders without a customer id given to the customer whose orders
     carry their e-mail address (none when 0)."""

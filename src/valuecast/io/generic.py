@@ -36,7 +36,9 @@ Rules:
 * ``customer_id`` is the cell trimmed, in NFC and without the characters that show nothing (a
   zero-width space, a byte-order mark, a soft hyphen; in an address a zero-width joiner too:
   :func:`valuecast.io._build.visible_ids`), as is an ``email`` cell; values containing ``@``
-  (emails) are also lower-cased and copied to ``email``. An empty customer cell makes a guest order, and so does a placeholder
+  (emails) are also lower-cased and copied to ``email``. Ids of digits written with and without
+  leading zeros (``00123``, ``123``: a spreadsheet drops them) stay apart, as written, and a note
+  names them. An empty customer cell makes a guest order, and so does a placeholder
   written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
   ``-`` ..., in any case), or a placeholder address typed for a phone or in-store order
   (``noemail@shop.com``, ``none@none.com``, ``pos@``: :data:`valuecast.io._build.PLACEHOLDER_ADDRESS`):
@@ -1046,6 +1048,9 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     if whole is not None:
         customer = whole
         notes.extend(_build.whole_number_ids_note(cols["customer_id"]))
+    notes.extend(
+        _build.leading_zero_ids_note(cols["customer_id"], *_build.leading_zero_ids(customer))
+    )
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)

@@ -259,6 +259,7 @@ def load_rows(
         whole = _whole_number_customers(con, table, pair_hash and cols.get("order_id") is None)
         if found is not None:
             found["whole_number_ids"] = whole
+            found["leading_zero_ids"] = _leading_zero_ids(con, table)
         linked = _link_emails(con, cols, table, pair_hash and cols.get("order_id") is None)
         if found is not None:
             found["linked_by_email"] = linked
@@ -282,6 +283,29 @@ def _whole_number_customers(con: Any, table: str, pair_hash: bool) -> bool:
     hashed = f", pair_hash = hash({whole}, ordered_at)" if pair_hash else ""
     con.execute(f"UPDATE {table} SET customer = {whole}{hashed} WHERE ends_with(customer, '.0')")
     return True
+
+
+def _leading_zero_ids(con: Any, table: str) -> tuple[int, list[str]]:
+    """The ids of digits also written with other leading zeros, and the first such set, as the
+    importer finds them (:func:`valuecast.io._build.leading_zero_ids`)."""
+    # none unless an id starting with 0 is longer than another starting with a digit: not
+    # where no id starts with 0, nor where the ids are padded with zeros to one length
+    digit = "customer >= '0' AND customer < ':'"
+    some = (
+        "SELECT max(strlen(customer)) FILTER (WHERE starts_with(customer, '0')) > "
+        f"min(strlen(customer)) FILTER (WHERE {digit}) FROM {table}"
+    )
+    if not con.execute(some).fetchall()[0][0]:  # the common cases, one cheap pass
+        return 0, []
+    found = con.execute(
+        f"WITH ids AS (SELECT id, ltrim(id, '0') AS value FROM (SELECT DISTINCT customer AS id "
+        f"FROM {table}) WHERE regexp_full_match(id, '[0-9]+')), "
+        "zeroed AS (SELECT DISTINCT value FROM ids WHERE starts_with(id, '0') AND value <> ''), "
+        "several AS (SELECT value, list(id ORDER BY id) AS written FROM ids "
+        "SEMI JOIN zeroed USING (value) GROUP BY value HAVING count(*) > 1) "
+        "SELECT count(*), arg_min(written, value) FROM several"
+    ).fetchall()[0]
+    return int(found[0]), list(found[1] or [])
 
 
 BY_EMAIL_COLUMN = "by_email"
@@ -1171,8 +1195,10 @@ def importer_notes(
     :func:`load_rows` (``found``) and grouping it (``excluded``: the excluded orders'
     ``order_number`` and ``reason``) found them."""
     whole = found.get("whole_number_ids", False)
+    zeros = found.get("leading_zero_ids", (0, []))
     return (
         (_build.whole_number_ids_note(cols["customer_id"]) if whole else [])
+        + _build.leading_zero_ids_note(cols["customer_id"], *zeros)
         + generic.table_notes(list(source.header), cols)
         + _build.email_linked_note(found.get("linked_by_email", 0))
         + generic.negative_orders_note(cols, excluded)

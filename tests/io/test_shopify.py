@@ -903,3 +903,16 @@ def test_a_phone_written_with_its_country_once_and_without_it_once_is_one_custom
     assert result.orders["customer_id"].tolist() == ["phone:+447700900123"] * 5 + [
         "phone:+33612345678", "phone:+390612345678", "phone:0612345678"
     ]  # fmt: skip
+
+
+def test_an_orders_rows_whose_email_differs_by_a_character_that_shows_nothing_are_one_order(
+    exports, write
+):
+    # the error named two addresses that read alike (a@b.com; a@b.com)
+    rows = exports.shopify_order(
+        "#1", "a@b.com", "2024-01-01 10:00", lines=(("A", 1, 5.0), ("B", 1, 6.0))
+    )
+    rows[1]["Email"] = "A@b.com\u200b"
+    result = shopify.read_orders(write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    assert result.orders["customer_id"].tolist() == ["a@b.com"]
+    assert len(result.order_lines) == 2

@@ -10,8 +10,11 @@ a reminder due in the past is sent on the as-of day.
 
 Metrics over the customers who buy again: ``mae`` |due - next purchase| in days, ``within7``
 due within 7 days of it, ``timely`` sent at most 7 days before it (not after), ``late`` sent
-after it; over what `valuecast reminders` lists (due within 14 days, overdue by at most the
-cycle used): ``recall`` of the customers buying within 14 days, ``precision`` listed who do.
+after it; over what `valuecast reminders` listed when the rules were compared (due within 14
+days, overdue by at most the cycle used): ``recall`` of the customers buying within 14 days,
+``precision`` listed who do.  A second table compares, on the rule used, which overdue
+reminders to list (:data:`LISTINGS`): overdue by at most the cycle, by at most the 14 days
+looked ahead (and the cycle: what the command lists), or none.
 
 The rules mirror :mod:`valuecast.analysis.growth.replenishment` in NumPy (per-rule engines
 would take hours over these shops); the chosen one is "shrink n/(n+1) to medians": a
@@ -111,6 +114,44 @@ def evaluate(frame: pd.DataFrame, window: int = 14) -> dict[str, dict[str, float
     return out
 
 
+USED = "shrink n/(n+1) to medians"
+LISTINGS: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
+    "overdue by at most the cycle": lambda until, lasts, window: until >= -lasts,
+    "overdue by at most 14 days and the cycle (used)": (
+        lambda until, lasts, window: until >= -np.minimum(lasts, window)
+    ),
+    "none overdue": lambda until, lasts, window: until >= 0,
+}
+
+
+def listing(frame: pd.DataFrame, window: int = 14) -> dict[str, dict[str, float]]:
+    """Recall and precision of each of :data:`LISTINGS` under the rule used: the reminders
+    due within ``window`` days, and overdue as the listing keeps them."""
+    seen = frame[frame.day <= AS_OF].sort_values(["customer", "day"])
+    following = frame[frame.day > AS_OF].groupby("customer").day.min()
+    previous = seen.groupby("customer")[["day", "qty"]].shift()
+    gaps = seen.assign(per_item=(seen.day - previous.day) / previous.qty).dropna()
+    own = gaps.groupby("customer").per_item.agg(["median", "size"])
+    pooled, of_medians = gaps.per_item.median(), own["median"].median()
+    last = seen.groupby("customer").agg(day=("day", "max"), qty=("qty", "last")).join(own)
+    following = following.reindex(last.index).to_numpy(float)
+    soon = ~np.isnan(following) & (following <= AS_OF + window)
+    per_item = RULES[USED](
+        pooled, of_medians, last["size"].to_numpy(float), last["median"].to_numpy()
+    )
+    lasts = np.maximum(1, np.floor(per_item * last.qty.to_numpy() + 0.5))
+    until = last.day.to_numpy() + lasts - AS_OF
+    out = {}
+    for name, kept in LISTINGS.items():
+        listed = kept(until, lasts, window) & (until <= window)
+        out[name] = {
+            "listed": float(listed.sum()),
+            "recall": listed[soon].mean() if soon.any() else np.nan,
+            "precision": soon[listed].mean() if listed.any() else np.nan,
+        }
+    return out
+
+
 SCENARIOS = {
     "5% heavy buyers": {"heavy": 0.05},
     "no heavy buyers": {"heavy": 0.0},
@@ -132,6 +173,16 @@ def main(shops: int = 100) -> None:
             {name: {k: np.nanmean(v) for k, v in m.items()} for name, m in results.items()}
         ).T
         print(f"\n{title} ({shops} shops)\n{table.round(3).to_string()}")
+        listed: dict[str, dict[str, list[float]]] = {}
+        for seed in range(shops):
+            frame, _ = simulate(np.random.default_rng(seed), **options)
+            for name, metrics in listing(frame).items():
+                for key, value in metrics.items():
+                    listed.setdefault(name, {}).setdefault(key, []).append(value)
+        table = pd.DataFrame(
+            {name: {k: np.nanmean(v) for k, v in m.items()} for name, m in listed.items()}
+        ).T
+        print(f"which overdue reminders to list, {USED}:\n{table.round(3).to_string()}")
 
 
 if __name__ == "__main__":

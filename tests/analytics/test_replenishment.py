@@ -169,18 +169,21 @@ def test_reminders_by_hand():
 
 def test_reminders_due_within():
     orders, lines = shop(ORDERS, LINES)
-    got = reminders(orders, lines, as_of=AS_OF, due_within=4, min_customers=2)
-    # keep -cycle <= days until due <= 4: fay (-25 < -15) is more than a cycle late, cat (+6)
-    # and ann's three coffees (+35) are not due within 4 days
+    got = reminders(orders, lines, as_of=AS_OF, due_within=12, min_customers=2)
+    # keep those due within 12 days of 02-10, before or after it: gil (-13) ran out 13 days
+    # ago and fay (-25) 25 days ago: they have had their reminder; ann's three coffees (+35)
+    # are not due yet
     assert [(row.customer_id, row.product, row.days_until_due) for row in got.itertuples()] == [
-        ("gil", "Coffee", -13),
         ("bob", "Coffee", -12),
         ("ann", "Filter", -10),
         ("dan", "Filter", -8),
+        ("cat", "Coffee", 6),
     ]
-    # due_within 0: nothing due in the future
-    none_ahead = reminders(orders, lines, as_of=AS_OF, due_within=0, min_customers=2)
-    assert list(none_ahead.days_until_due) == [-13, -12, -10, -8]
+    # due_within 9: within 9 days either way
+    nine = reminders(orders, lines, as_of=AS_OF, due_within=9, min_customers=2)
+    assert list(nine.days_until_due) == [-8, 6]
+    # due_within 0: those due on the as-of date alone
+    assert reminders(orders, lines, as_of=AS_OF, due_within=0, min_customers=2).empty
     with pytest.raises(ValueError, match="due_within"):
         reminders(orders, lines, as_of=AS_OF, due_within=-1)
 
@@ -198,13 +201,18 @@ def test_reminders_with_given_cycles():
             ("hal", "Mug", "2024-01-20", 30, 30, "2024-02-19", 9),
         ]
     )
-    # eve is more than her 17-day cycle late: not kept
+    # eve is 19 days late, within the 30 days looked either way but more than her 17-day
+    # cycle: not kept
     kept = reminders(orders, lines, as_of=AS_OF, cycles=cycles, due_within=30)
     assert list(kept.customer_id) == ["hal"]
     # as of 03-20 hal's 02-19 is exactly one 30-day cycle back (kept); a day later, dropped
     late = reminders(orders, lines, as_of="2024-03-20", cycles=cycles, due_within=30)
     assert list(zip(late.customer_id, late.days_until_due, strict=True)) == [("hal", -30)]
     assert reminders(orders, lines, as_of="2024-03-21", cycles=cycles, due_within=30).empty
+    # looking 14 days either way, hal is kept 14 days after his due date, not 15
+    fortnight = reminders(orders, lines, as_of="2024-03-04", cycles=cycles, due_within=14)
+    assert list(zip(fortnight.customer_id, fortnight.days_until_due, strict=True)) == [("hal", -14)]
+    assert reminders(orders, lines, as_of="2024-03-05", cycles=cycles, due_within=14).empty
 
 
 def test_a_customer_who_bought_more_items_is_due_later():

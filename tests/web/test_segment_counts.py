@@ -88,18 +88,19 @@ def test_the_replenishment_reading_counts_each_customer_due_once():
         "customer_id": ["a", "a", "b", "c", "d", "e"],
         "product": ["Tea", "Mug", "Tea", "Tea", "Mug", "Tea"],
         "cycle_days": [30, 90, 30, 30, 90, 30],
-        "days_until_due": [3, 10, 14, -2, 40, -31],  # e: a whole cycle overdue, likely lapsed
+        "days_until_due": [3, 10, 14, -2, 40, -15],  # e: had a reminder two weeks ago
     })  # fmt: skip
     section = _products_section({"reminders.csv": reminders}, {})
     reading = next(chart.reading for chart in section.charts if chart.key == "products-reminders")
     assert reading.startswith(
-        "3 customers are due to reorder (4 reminders: 3 due within 14 days, 1 overdue by at most "
-        "a cycle); Tea"
+        "3 customers are due to reorder (4 reminders: 3 due within 14 days, 1 overdue by up to "
+        "14 days); Tea"
     )
     assert "has the most reminders (3, every 30 days)" in reading
     assert reading.endswith(
-        "1 reminder overdue by more than a cycle is left out, as `valuecast reminders` leaves "
-        "them: those customers have likely lapsed or buy elsewhere."
+        "1 reminder overdue by more than 14 days (or the customer's cycle) is left out, as "
+        "`valuecast reminders` leaves them: those customers have had their reminder or lapsed, "
+        "and reminding them is a win-back."
     )
 
 
@@ -223,7 +224,7 @@ def test_address_declined_marks_every_record_of_an_address_one_record_declines()
 
 
 def test_the_replenishment_reading_counts_the_overdue_reminders_it_shows():
-    """Reminders overdue by at most a cycle are what `valuecast reminders` shows first and what
+    """Reminders overdue by up to 14 days are what `valuecast reminders` shows first and what
     the chart draws: a shop whose reminders to send are all overdue is not told that nobody is
     due."""
     import pandas as pd
@@ -237,14 +238,14 @@ def test_the_replenishment_reading_counts_the_overdue_reminders_it_shows():
     section = _products_section({"reminders.csv": reminders}, {})
     reading = next(c.reading for c in section.charts if c.key == "products-reminders")
     assert reading == (
-        "3 customers are due to reorder (3 reminders: 0 due within 14 days, 3 overdue by at most "
-        "a cycle); Tea has the most reminders (3, every 25 days). 1 reminder due later than 14 "
+        "3 customers are due to reorder (3 reminders: 0 due within 14 days, 3 overdue by up to "
+        "14 days); Tea has the most reminders (3, every 25 days). 1 reminder due later than 14 "
         "days is not counted yet."
     )
 
 
 def test_the_replenishment_reading_says_when_every_reminder_has_lapsed():
-    """Products with a cycle whose customers are all more than a cycle overdue are reordered
+    """Products with a cycle whose customers are all long overdue are reordered
     regularly all the same: the page says nobody is due, not that nothing is reordered."""
     import pandas as pd
 
@@ -256,12 +257,13 @@ def test_the_replenishment_reading_says_when_every_reminder_has_lapsed():
 
     lapsed = pd.DataFrame({
         "customer_id": ["a", "b", "c"], "product": ["Tea", "Tea", "Mug"],
-        "cycle_days": [30, 30, 90], "days_until_due": [-31, -200, -95],
+        "cycle_days": [30, 30, 90], "days_until_due": [-15, -200, -95],
     })  # fmt: skip
     assert reading(lapsed) == (
         "2 products are reordered regularly, but no customer is due to reorder: all 3 reminders "
-        "are overdue by more than a cycle, which `valuecast reminders` leaves out: those "
-        "customers have likely lapsed or buy elsewhere."
+        "are overdue by more than 14 days (or the customer's cycle), which `valuecast "
+        "reminders` leaves out: those customers have had their reminder or lapsed, and "
+        "reminding them is a win-back."
     )
     assert reading(lapsed.iloc[:0]) == "No product is reordered regularly."
 
@@ -377,7 +379,7 @@ def test_a_shop_keyed_by_address_is_spared_the_contacts_query_only_where_none_re
 
 def test_the_replenishment_chart_counts_the_reminders_the_command_shows():
     """The chart and its table count what `valuecast reminders` shows by default (due within
-    14 days or overdue by at most a cycle); one due in 40 days is said to be due later, not
+    14 days or overdue by up to 14 days); one due in 40 days is said to be due later, not
     counted among the reminders, and the summary's count is the command's."""
     import pandas as pd
 
@@ -392,11 +394,13 @@ def test_the_replenishment_chart_counts_the_reminders_the_command_shows():
     section = _products_section({"reminders.csv": reminders}, {})
     reading = next(c.reading for c in section.charts if c.key == "products-reminders")
     assert reading.startswith(
-        "1 customer is due to reorder (1 reminder: 1 due within 14 days, 0 overdue by at most a "
-        "cycle); Tea"
+        "1 customer is due to reorder (1 reminder: 1 due within 14 days, 0 overdue by up to "
+        "14 days); Tea"
     )
     assert "2 reminders due later than 14 days are not counted yet." in reading
-    assert "1 reminder overdue by more than a cycle is left out" in reading
+    assert (
+        "1 reminder overdue by more than 14 days (or the customer's cycle) is left out" in reading
+    )
     table = section.tables[0]
     assert [row[:3] for row in table.rows] == [["Tea", "30", "1"]]
     assert reminder_counts(reminders) == {"due": 1, "later": 2, "lapsed": 1}

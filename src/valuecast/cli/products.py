@@ -356,7 +356,10 @@ def reminders(
     due_within: int = typer.Option(
         DUE_WITHIN,
         "--due-within",
-        help="Keep reminders due within this many days (or overdue by at most one cycle).",
+        help=(
+            "Keep reminders due within this many days, or overdue by at most as many (and one "
+            "cycle): longer overdue is a win-back, not a reminder."
+        ),
     ),
     min_customers: int = typer.Option(
         5, "--min-customers", help="Customers who must re-buy a product for it to get a cycle."
@@ -381,7 +384,11 @@ def reminders(
     sizes together; each customer counts once); a customer is due when the items of their last
     purchase of it have lasted: one item lasts the days the customer takes per item bought,
     weighed with the product's median of them as one more repeat (n repeats: (n x own +
-    product's) / (n + 1)), or, for a customer who bought it once, the product's.  Shipping, fees and tips are
+    product's) / (n + 1)), or, for a customer who bought it once, the product's.  The list
+    holds the reminders due within --due-within days or overdue by at most as many (and one
+    cycle): made every that many days, it reaches each customer just before and just after their
+    items run out; a customer overdue by longer has had their reminder or lapsed, and reminding
+    them is a win-back.  Shipping, fees and tips are
     no products (--not-product names more, kept in the workspace for later commands).
     Each reminder gives the customer's e-mail address beside their id.  A customer who declines
     marketing today (or whose e-mail address another record declines it for) gets no reminder
@@ -430,8 +437,8 @@ def reminders(
     forgotten_note = _keep_not_products(workspace, given)
     console.print(
         f"{len(due):,} {'reminder' if len(due) == 1 else 'reminders'} due within {due_within} "
-        f"days of {as_of_date} "
-        f"(or overdue by at most one cycle); products with a cycle: {len(cycles):,}",
+        f"days of {as_of_date} or overdue by up to {due_within} days "
+        f"(and one cycle); products with a cycle: {len(cycles):,}",
         highlight=False,
     )
     _print_note(no_products)

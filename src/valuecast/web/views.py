@@ -220,7 +220,7 @@ def _products_section(
 
     title = "Replenishment: customers due to reorder, by product"
     every = tables.get("reminders.csv")
-    # what `valuecast reminders` shows by default: due soon or overdue by at most a cycle
+    # what `valuecast reminders` shows by default: due within DUE_WITHIN days either way
     due = None if every is None else kept_reminders(every, DUE_WITHIN)
     if due is not None and len(due):
         frame = due.assign(days=pd.to_numeric(due["days_until_due"], errors="coerce"))
@@ -250,13 +250,13 @@ def _products_section(
         ]  # fmt: skip
         lead = by_product.iloc[0]
         # a customer due for two products is one customer to remind, with two reminders; the
-        # overdue ones (by at most a cycle) are as much to send now as the ones due soon
+        # ones just overdue are as much to send now as the ones due soon
         customers = int(frame["customer_id"].nunique())
         overdue = int((frame["days"] < 0).sum())
         reading = (
             f"{plural_text(customers, 'customer')} {'is' if customers == 1 else 'are'} due to "
             f"reorder ({plural_text(len(frame), 'reminder')}: {count_text(len(frame) - overdue)} "
-            f"due within {DUE_WITHIN} days, {count_text(overdue)} overdue by at most a cycle); "
+            f"due within {DUE_WITHIN} days, {count_text(overdue)} overdue by up to {DUE_WITHIN} days); "
             f"{lead['product']} has the most reminders ({count_text(lead['reminders'])}, every "
             f"{int(lead['cycle_days'])} days)."
         )
@@ -287,8 +287,8 @@ def _products_section(
                 "the product's cycle (the median of its customers' own) as one more repeat, or, "
                 "for a customer who bought it once, the product's cycle, longer for a customer "
                 "who bought more items; the reminders are those "
-                f"due within {DUE_WITHIN} days or overdue by at most the customer's cycle, as "
-                "`valuecast reminders` shows them.",
+                f"due within {DUE_WITHIN} days or overdue by at most {DUE_WITHIN} days and the "
+                "customer's cycle, as `valuecast reminders` shows them.",
             )
         )
     elif _names_no_product(summary):
@@ -358,16 +358,17 @@ def _left_out_reading(counts: dict[str, int]) -> str:
     if counts["lapsed"]:
         lapsed = counts["lapsed"]
         text += (
-            f" {plural_text(lapsed, 'reminder')} overdue by more than a cycle "
-            f"{'is' if lapsed == 1 else 'are'} left out, as `valuecast reminders` leaves "
-            "them: those customers have likely lapsed or buy elsewhere."
+            f" {plural_text(lapsed, 'reminder')} overdue by more than {DUE_WITHIN} days (or the "
+            f"customer's cycle) {'is' if lapsed == 1 else 'are'} left out, as `valuecast "
+            "reminders` leaves them: those customers have had their reminder or lapsed, and "
+            "reminding them is a win-back."
         )
     return text
 
 
 def _nobody_due_reading(every: pd.DataFrame | None) -> str:
     """The replenishment reading when no reminder is due soon: no product has a cycle, or
-    every customer of the products that have one is due later or more than a cycle overdue."""
+    every customer of the products that have one is due later or overdue by longer."""
     from valuecast.analysis.growth.replenishment import DUE_WITHIN, reminder_counts
 
     if every is None or not len(every):
@@ -383,8 +384,8 @@ def _nobody_due_reading(every: pd.DataFrame | None) -> str:
     reminders = "its one reminder is" if len(every) == 1 else f"all {len(every):,} reminders are"
     return (
         f"{regular}regularly, but no customer is due to reorder: {reminders} overdue by more "
-        "than a cycle, which `valuecast reminders` leaves out: those customers have likely "
-        "lapsed or buy elsewhere."
+        f"than {DUE_WITHIN} days (or the customer's cycle), which `valuecast reminders` leaves out: those "
+        "customers have had their reminder or lapsed, and reminding them is a win-back."
     )
 
 
@@ -611,7 +612,8 @@ class SnapshotView:
 
 
 def still_due(reminders: pd.DataFrame) -> pd.DataFrame:
-    """The replenishment reminders (``reminders.csv``) overdue by at most one cycle, as
+    """The replenishment reminders (``reminders.csv``) not yet due or overdue by at most
+    :data:`~valuecast.analysis.growth.replenishment.DUE_WITHIN` days and one cycle, as
     ``valuecast reminders`` keeps them
     (:func:`valuecast.analysis.growth.replenishment.kept_reminders`)."""
     from valuecast.analysis.growth.replenishment import kept_reminders

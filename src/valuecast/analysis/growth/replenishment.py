@@ -28,10 +28,12 @@ only customers' orders (guests left out) up to and including the as-of date coun
   cycle (``cycle_days``) is (n x their median gap + the product's cycle) / (n + 1): the
   product's weighs in as one more gap, so one odd gap does not set it outright.  One who bought
   it once is due on the product's (``product_cycle_days`` either way).  ``days_until_due`` = due date - as-of date
-  (negative = overdue).  With ``due_within=N`` only reminders with ``-cycle_days <=
-  days_until_due <= N`` are kept: due within N days from the as-of date, or overdue by at most
-  the customer's cycle (a customer more than one cycle late has most likely stopped buying the
-  product or buys it elsewhere).
+  (negative = overdue).  With ``due_within=N`` only reminders due within N days of the as-of
+  date, before or after it, are kept (:func:`within_window`): due within the next N days, or
+  overdue by at most N days and at most the customer's cycle.  A reminder is sent around the
+  day the items run out; a customer weeks past it has had their reminder (a list made every N
+  days lists each due date twice, before and after it) and has most likely bought elsewhere or
+  stopped: winning them back is another message.
 """
 
 from __future__ import annotations
@@ -185,8 +187,8 @@ def reminders(
     ``last_quantity`` (the items bought that day), on the customer's own days per item and
     cycle weighed with the product's when they re-bought the product (:func:`own_rhythm`),
     else the product's (``product_cycle_days``); ``days_until_due`` = due date - as-of date.
-    With ``due_within`` only rows with ``-cycle_days <= days_until_due <= due_within`` are
-    kept.  Dates are ``datetime64`` at midnight; rows are sorted by days until
+    With ``due_within`` only rows due within that many days of the as-of date, before or after
+    it, and overdue by at most a cycle are kept (:func:`within_window`).  Dates are ``datetime64`` at midnight; rows are sorted by days until
     due, customer and product.
     ``purchases`` as :func:`purchase_days` takes them.
     """
@@ -223,7 +225,9 @@ def reminders(
     since = ibis.literal(as_of_date, type="date").delta(joined.last_purchase_date, unit="day")
     due = joined.mutate(lasts=lasts, days_until_due=(lasts - since).cast("int64"))
     if due_within is not None:
-        due = due.filter(within_window(due.days_until_due, due.cycle_days, due_within))
+        due = due.filter(
+            within_window(due.days_until_due, due.cycle_days, due_within, int(due_within))
+        )
     frame = (
         due.select(
             "customer_id",
@@ -291,40 +295,52 @@ def within_window(
     days_until_due: ir.IntegerColumn | np.ndarray,
     cycle_days: ir.IntegerColumn | np.ndarray,
     due_within: int | None = None,
+    overdue_within: int = DUE_WITHIN,
 ) -> ir.BooleanColumn | np.ndarray:
-    """Per reminder, whether ``valuecast reminders`` keeps it: overdue by at most one cycle
-    (``-cycle_days <= days_until_due``: a customer a whole cycle past a reorder has likely
-    lapsed or buys elsewhere, and reminding them is a win-back) and, given ``due_within``, due
-    within that many days.  The columns are Ibis expressions (:func:`reminders`' filter) or
-    NumPy arrays (:func:`kept_reminders` and :func:`reminder_counts` over a table of them)."""
-    kept = days_until_due >= -cycle_days
+    """Per reminder, whether ``valuecast reminders`` keeps it: overdue by at most
+    ``overdue_within`` days and at most one cycle (``days_until_due >= -min(overdue_within,
+    cycle_days)``) and, given ``due_within``, due within that many days.  The command keeps
+    the reminders overdue by as many days as it looks ahead (:func:`reminders`): a customer
+    longer past the day their items ran out has had their reminder, and one a whole cycle past
+    it has likely lapsed or buys elsewhere; reminding either is a win-back.  The columns are Ibis expressions
+    (:func:`reminders`' filter) or NumPy arrays (:func:`kept_reminders` and
+    :func:`reminder_counts` over a table of them)."""
+    if isinstance(cycle_days, np.ndarray):
+        grace = np.minimum(cycle_days, int(overdue_within))
+    else:
+        grace = ibis.least(cycle_days, int(overdue_within))
+    kept = days_until_due >= -grace
     return kept if due_within is None else kept & (days_until_due <= int(due_within))
 
 
-def _window(reminders: pd.DataFrame, due_within: int | None) -> np.ndarray:
+def _window(
+    reminders: pd.DataFrame, due_within: int | None, overdue_within: int = DUE_WITHIN
+) -> np.ndarray:
     """:func:`within_window` over a :func:`reminders` table (a missing day is in no window)."""
     days = pd.to_numeric(reminders["days_until_due"], errors="coerce").to_numpy(float)
     cycle = pd.to_numeric(reminders["cycle_days"], errors="coerce").to_numpy(float)
-    return np.asarray(within_window(days, cycle, due_within), bool)
+    return np.asarray(within_window(days, cycle, due_within, overdue_within), bool)
 
 
 def kept_reminders(reminders: pd.DataFrame, due_within: int | None = None) -> pd.DataFrame:
     """The rows of a :func:`reminders` table (``reminders.csv``) that ``valuecast reminders``
-    keeps (:func:`within_window`): overdue by at most one cycle and, given ``due_within``, due
-    within that many days."""
+    keeps (:func:`within_window`): overdue by at most ``due_within`` days (:data:`DUE_WITHIN`
+    when None) and at most one cycle, and, given ``due_within``, due within that many days."""
     if not len(reminders):
         return reminders
-    return reminders[_window(reminders, due_within)]
+    overdue_within = DUE_WITHIN if due_within is None else int(due_within)
+    return reminders[_window(reminders, due_within, overdue_within)]
 
 
 def reminder_counts(reminders: pd.DataFrame, due_within: int = DUE_WITHIN) -> dict[str, int]:
-    """``due`` (due within ``due_within`` days or overdue by at most one cycle: what
-    ``valuecast reminders`` shows, :func:`within_window`), ``later`` (due after that) and
-    ``lapsed`` (overdue by more than a cycle) of a :func:`reminders` table."""
+    """``due`` (due within ``due_within`` days of the as-of date, before or after it, and
+    overdue by at most a cycle: what ``valuecast reminders`` shows, :func:`within_window`),
+    ``later`` (due after that) and ``lapsed`` (overdue by longer: a win-back, not a reminder)
+    of a :func:`reminders` table."""
     if not len(reminders):
         return {"due": 0, "later": 0, "lapsed": 0}
-    due = _window(reminders, due_within)
-    lapsed = ~_window(reminders, None)
+    due = _window(reminders, due_within, due_within)
+    lapsed = ~_window(reminders, None, due_within)
     return {
         "due": int(due.sum()),
         "later": int((~due & ~lapsed).sum()),

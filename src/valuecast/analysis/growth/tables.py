@@ -290,9 +290,10 @@ def growth_tables(
                 tables["next_products.csv"]["customer_id"].nunique()
             ),
             "reminders": int(len(tables["reminders.csv"])),
-            # what `valuecast reminders` shows by default: due soon or overdue by at most a cycle
+            # what `valuecast reminders` shows by default: due within DUE_WITHIN days either way
             "reminders_due": due["due"],
             "reminders_due_within_days": DUE_WITHIN,
+            # overdue by more (or by more than a cycle): a win-back, not a reminder
             "reminders_lapsed": due["lapsed"],
             "non_product_lines": int(left_out["lines"].sum()),
             "free_lines": int(left_out.attrs.get("free_lines") or 0),

@@ -132,6 +132,30 @@ def test_a_nine_day_shop_prints_its_rfm_groups_with_their_value_and_the_young_sh
     assert f"{dormant['historic_clv']:,.0f}" in row
 
 
+def test_a_nine_day_shop_s_growth_stage_says_its_rate_is_since_its_first_order(tmp_path):
+    # orders from 2024-01-01 to 01-10, as of the last: a 9-day-old shop, whose order rate is
+    # measured over its ten days of orders (both ends counted), said without "the last 10 days"
+    rows = [(k, k % 10, 20.0 + k) for k in range(30)] + [(90, 1, 50.0), (90, 9, 30.0)]
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, _, _ = analyze(log, tmp_path, as_of=START + timedelta(days=9))
+    stage = summary["growth"]["growth_stage"]
+    assert (stage["shop_age_days"], stage["rate_window_days"], stage["recent_orders"]) == (
+        9,
+        10,
+        32,
+    )
+    result = runner.invoke(app, ["stage", "-w", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (
+        "shop age: 9 days (first order 2024-01-01); 32 orders since then (3.20 a day, 22.4 a "
+        "week)" in text
+    )
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "(22.4 orders a week since its first order, a 9-day-old shop)" in report
+    assert "10 days" not in text and "10 days" not in report
+
+
 def test_a_young_shop_whose_repeat_buyers_all_bought_once_more_withholds_a_fit_calling_them_gone(
     tmp_path,
 ):

@@ -588,10 +588,10 @@ def test_the_stage_reading_gives_the_shops_own_rate_and_age():
         "ones. A 3634-day-old shop at 0.46 orders a day: the stage follows the order rate, and "
         "more customers (acquisition) come first."
     )
-    # a shop whose orders all fall on one day measures its rate over that day
+    # a shop whose orders all fall on one day measures its rate over that day, its whole history
     one_day = {**stage, "orders_per_week": 889.0, "shop_age_days": 0, "rate_window_days": 1}
     reading = stage_charts({"growth": {"growth_stage": one_day}}, None)[0].reading
-    assert "(889.0 orders a week over the last 1 day, a 0-day-old shop)" in reading
+    assert "(889.0 orders a week since its first order, a 0-day-old shop)" in reading
 
 
 def test_the_returning_share_reading_says_guest_orders_are_outside_it():

@@ -114,6 +114,15 @@ def aged_shop(days: float) -> str:
     return f"{'an' if vowel else 'a'} {said}-day-old shop"
 
 
+def rate_since_first_order(window_days: int) -> bool:
+    """Whether an order rate measured over ``window_days`` (a :func:`growth_stage` result's
+    ``rate_window_days``) is the shop's whole history: a shop younger than
+    :data:`RATE_WINDOW_DAYS` is measured from its first order's day to the as-of date, both
+    counted, and its rate is said to be since its first order, not "in the last 10 days" of
+    a 9-day-old shop."""
+    return int(window_days) < RATE_WINDOW_DAYS
+
+
 def stage_for(shop_age_days: int | None, orders_per_day: float) -> tuple[Stage, list[str]]:
     """The stage for a shop age (None: no order yet) and a recent order rate, with notes.
 
@@ -355,11 +364,13 @@ def format_stage(result: dict[str, Any]) -> list[str]:
     else:
         lines.append("effort: everything on acquisition (no customers to retain yet)")
     if result["shop_age_days"] is not None:
+        window = result["rate_window_days"]
+        since = "since then" if rate_since_first_order(window) else f"in the last {window} days"
         lines.append(
             f"shop age: {result['shop_age_days']} days (first order {result['first_order_date']});"
             f" {result['recent_orders']:,} {'order' if result['recent_orders'] == 1 else 'orders'}"
-            f" in the last {result['rate_window_days']} days"
-            f" ({result['orders_per_day']:.2f} a day, {result['orders_per_week']:.1f} a week)"
+            f" {since} ({result['orders_per_day']:.2f} a day, {result['orders_per_week']:.1f} a"
+            " week)"
         )
     if result["repeat_rate"] is not None:
         lines.append(

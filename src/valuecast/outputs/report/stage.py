@@ -6,8 +6,10 @@ import pandas as pd
 
 from valuecast.analysis.growth.stage import (
     COUNTED_IN_RATIO,
+    RATE_WINDOW_DAYS,
     aged_shop,
     partial_month,
+    rate_since_first_order,
     revenue_of_whom,
 )
 from valuecast.dates import days_text
@@ -101,11 +103,14 @@ def stage_charts(summary: dict, currency: str | None) -> list[Chart]:
     # the shop's own measurements, not the stage's typical description (a ten-year-old shop
     # selling three orders a week is no shop in its "first ~2 months")
     week, age = finite(stage.get("orders_per_week")), finite(stage.get("shop_age_days"))
-    window = stage.get("rate_window_days") or 28
+    window = stage.get("rate_window_days") or RATE_WINDOW_DAYS
     if week is not None and age is not None:
-        measured = (
-            f" ({week:,.1f} orders a week over the last {days_text(window)}, {aged_shop(age)})"
+        over = (
+            "since its first order"
+            if rate_since_first_order(window)
+            else f"over the last {days_text(window)}"
         )
+        measured = f" ({week:,.1f} orders a week {over}, {aged_shop(age)})"
     else:
         measured = f" ({stage['description']})" if stage.get("description") else ""
     reading = (

@@ -466,3 +466,47 @@ def test_the_blended_cac_says_the_guest_orders_it_does_not_count(
     report = " ".join(html.unescape((out / "report.html").read_text()).split())
     assert ("(1 guest order of those months not counted)" in report) == bool(guests)
     assert (noted in report) == bool(guests)  # the section's notes
+
+
+def test_each_channel_s_cac_says_the_guest_orders_that_came_through_it(tmp_path):
+    """Web sold to ann and to two guests in January, the shop to bob and one guest: each
+    channel's CAC counts its own customers and says how many of its orders were guests' (a
+    channel selling mostly to guests reads a CAC far above what its spend won), where only the
+    whole shop's CAC said so."""
+    import html
+
+    from shops import ingested
+    from valuecast.cli import app as valuecast
+
+    orders = (
+        "order,client,when,amount,source\n"
+        "1,ann@example.com,2024-01-05,10.00,Web\n"
+        "2,,2024-01-06,30.00,web\n"
+        "3,,2024-01-07,35.00,web \n"
+        "4,bob@example.com,2024-01-10,40.00,pos\n"
+        "5,,2024-01-11,20.00,pos\n"
+        "6,,2024-01-12,25.00,\n"
+        "7,cat@example.com,2024-02-03,50.00,web\n"
+        "8,ann@example.com,2024-02-29,30.00,web\n"
+    )
+    workspace = ingested(tmp_path, orders, COLUMN_MAP)
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,channel,spend\n2024-01,web,40\n2024-01,pos,30\n")
+    out = tmp_path / "a"
+    done = runner.invoke(
+        valuecast, ["analyze", "-w", str(workspace), "-o", str(out), "--spend", str(spend)]
+    )
+    assert done.exit_code == 0, done.output
+    cac = pd.read_csv(out / "cac.csv", keep_default_na=False)
+    whole = cac[cac["cohort_month"] == "all"].set_index("channel")["note"]
+    # web: ann's CAC of 40 beside its two guest orders (its spellings one channel); pos: bob's
+    # beside one; the guest order without a channel is the whole shop's only
+    assert "2 guest orders through the channel in these months not counted" in whole["Web"]
+    assert "1 guest order through the channel in these months not counted" in whole["pos"]
+    assert "4 guest orders in these months not counted" in whole["(whole shop)"]
+    report = " ".join(html.unescape((out / "report.html").read_text()).split())
+    assert "2 guest orders through the channel in these months not counted" in report
+    listed = runner.invoke(valuecast, ["channels", "-w", str(workspace), "-o", str(out / "c")])
+    assert listed.exit_code == 0, listed.output
+    text = " ".join(listed.output.split())
+    assert "note: pos: 1 guest order through the channel in these months not counted" in text

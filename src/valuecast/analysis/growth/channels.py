@@ -406,7 +406,9 @@ def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None
     the last order date) are left out, and a missing net revenue counts 0.  Aggregated in the
     engine (one GROUP BY); rows sorted by customer_id, month.  The guests' orders per month
     (``'YYYY-MM'`` -> orders), which no CAC counts as customers, are its ``guest_orders``
-    attribute, for the blended CAC's note (:func:`blended_cac`).
+    attribute, for the blended CAC's note (:func:`blended_cac`), and per the channel their
+    orders give (``None`` for none) its ``guest_orders_by_channel`` (channel -> month ->
+    orders), for each channel's (:func:`cac_table`).
     """
     as_of_date = (
         default_as_of(orders) if as_of is None else as_date(as_of, "as-of", error=SummaryError)
@@ -438,12 +440,20 @@ def monthly_revenue(orders: ir.Table, as_of: date | datetime | str | None = None
         o.order_date.notnull(),
         o.order_date <= ibis.literal(as_of_date, type="date"),
     )
-    by_month = (
-        guests.group_by(month=guests.order_date.strftime("%Y-%m"))
+    by_channel = (
+        guests.group_by(channel=guests.channel, month=guests.order_date.strftime("%Y-%m"))
         .aggregate(orders=guests.count())
         .to_pandas()
     )
-    out.attrs["guest_orders"] = by_month.set_index("month")["orders"].astype("int64").sort_index()
+    by_channel["orders"] = by_channel["orders"].astype("int64")
+    out.attrs["guest_orders"] = by_channel.groupby("month")["orders"].sum().sort_index()
+    # plain dicts: an attribute holding a frame cannot be compared when pandas combines frames
+    out.attrs["guest_orders_by_channel"] = {
+        None if pd.isna(channel) else str(channel): dict(
+            zip(rows["month"], rows["orders"], strict=True)
+        )
+        for channel, rows in by_channel.groupby("channel", dropna=False, sort=True)
+    }
     return out
 
 
@@ -683,7 +693,28 @@ def cac_table(
     """
     _require(spend, ("month", "channel", "spend"), "spend table")
     named = spend[~_shop_wide_rows(spend)]
-    return _cac_rows(customers, named, orders_monthly, margin=margin, as_of=as_of)
+    guests = _guests_by_key(orders_monthly.attrs.get("guest_orders_by_channel"))
+    return _cac_rows(
+        customers,
+        named,
+        orders_monthly,
+        margin=margin,
+        as_of=as_of,
+        guests=guests,
+        per_channel=True,
+    )
+
+
+def _guests_by_key(by_channel: dict[str | None, dict[str, int]] | None) -> dict[str, pd.Series]:
+    """The guest orders per month of each channel key (:func:`_key`) from
+    :func:`monthly_revenue`'s ``guest_orders_by_channel``; orders without a channel are the
+    channel ``"(none)"``, as customers without one are."""
+    merged: dict[str, pd.Series] = {}
+    for label, months in (by_channel or {}).items():
+        key = _key(NONE_LABEL if label is None or not label.strip() else label)
+        orders = pd.Series(months, dtype="int64")
+        merged[key] = orders if key not in merged else merged[key].add(orders, fill_value=0)
+    return merged
 
 
 def _shop_wide_rows(spend: pd.DataFrame) -> np.ndarray:
@@ -737,9 +768,10 @@ def blended_cac(
     columns = ["customer_id", "first_order_date", "historic_clv", "predicted_clv"]
     _require(customers, columns, "customers table")
     everyone = customers[columns].assign(acquisition_channel=BLENDED)
+    guests = orders_monthly.attrs.get("guest_orders")
     return _cac_rows(
         everyone, shop_spend, orders_monthly, margin=margin, as_of=as_of,
-        guests=orders_monthly.attrs.get("guest_orders"),
+        guests=None if guests is None else {_key(BLENDED): guests},
     )  # fmt: skip
 
 
@@ -822,11 +854,14 @@ def _cac_rows(
     *,
     margin: float,
     as_of: date | datetime | str | None,
-    guests: pd.Series | None = None,
+    guests: dict[str, pd.Series] | None = None,
+    per_channel: bool = False,
 ) -> pd.DataFrame:
     """:func:`cac_table` of the rows of ``spend`` as given.  ``guests``: the guest orders per
-    month (:func:`monthly_revenue`'s ``guest_orders``), which each ``all`` row with spend counts
-    in its months and notes (its ``guest_orders`` attribute: the sum over those rows)."""
+    month of each channel key (:func:`monthly_revenue`'s ``guest_orders``, or
+    ``guest_orders_by_channel`` by :func:`_guests_by_key`), which each ``all`` row with spend
+    counts in its months and notes (its ``guest_orders`` attribute: the sum over those rows),
+    as the channel's (``per_channel``) or the shop's."""
     if not 0 <= margin <= 1:
         raise ValueError(
             f"margin must be between 0 and 1, the share of net revenue kept as profit "
@@ -984,10 +1019,10 @@ def _cac_rows(
                     f"{left_out} customer{plural} acquired in months without spend left "
                     f"out ({', '.join(unpaid)})"
                 )
-            unnamed = _guest_orders_in(guests, covered_months)
+            unnamed = _guest_orders_in((guests or {}).get(key), covered_months)
             if unnamed:
                 guest_orders += unnamed
-                notes.append(_guests_note(unnamed))
+                notes.append(_guests_note(unnamed, per_channel))
         else:
             covered_months, amount = months, float("nan")
             notes.append(NO_SPEND)
@@ -1027,13 +1062,14 @@ def _guest_orders_in(guests: pd.Series | None, months: list[str]) -> int:
     return int(guests.reindex(months).fillna(0).sum())
 
 
-def _guests_note(orders: int) -> str:
-    """Why the guest orders of a CAC's months are no acquired customer: without a customer id
-    an order cannot be told a new customer's from a returning one's, and has no CLV to set
-    against CAC; were each a new customer, CAC would be lower."""
+def _guests_note(orders: int, channel: bool = False) -> str:
+    """Why the guest orders of a CAC's months (``channel``: of the channel's) are no acquired
+    customer: without a customer id an order cannot be told a new customer's from a returning
+    one's, and has no CLV to set against CAC; were each a new customer, CAC would be lower."""
     plural = "s" if orders != 1 else ""
+    whose = " through the channel" if channel else ""
     return (
-        f"{orders:,} guest order{plural} in these months not counted as acquired customers "
+        f"{orders:,} guest order{plural}{whose} in these months not counted as acquired customers "
         "(no customer id: new or returning is unknown, and no CLV; each a new customer would "
         "lower CAC)"
     )

@@ -699,3 +699,29 @@ def test_under_bgnbd_the_p_alive_reading_compares_repeat_buyers_only():
         "they are left out of this comparison."
     )
     assert "0 repeat purchases" in alive_chart(customers, "pnbd").reading
+
+
+def test_a_long_channel_name_is_broken_into_lines_under_its_bar():
+    """A 63-character channel name (an ad platform's campaign) under a vertical bar tilted every
+    label of the channel charts and squeezed their bars into a strip: it is broken at spaces
+    into lines of at most 18 characters, the chart grows by a line's height for each, and the
+    reading names it whole."""
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    long = "Facebook & Instagram Advantage+ Shopping Campaign - Prospecting"
+    channels = pd.DataFrame(
+        {"acquisition_channel": [long, "email"], "customers": [50, 40],
+         "historic_clv_mean": [90.0, 80.0], "predicted_clv_mean": [10.0, 5.0],
+         "total_clv_mean": [100.0, 85.0], "spend": [3300.0, None], "cac": [66.0, None],
+         "clv_to_cac": [1.54, None], "payback_month": [2, None]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 1.54}}, "USD")
+    wrapped = "Facebook &amp;<br>Instagram<br>Advantage+<br>Shopping Campaign<br>- Prospecting"
+    for key in ("channels-clv", "channels-cac"):
+        chart = next(chart for chart in charts if chart.key == key)
+        assert chart.figure["data"][0]["x"][0] == wrapped
+        assert all(len(line) <= 18 for line in wrapped.replace("&amp;", "&").split("<br>"))
+        assert chart.figure["layout"]["height"] == 380 + 4 * 18
+    clv = next(chart for chart in charts if chart.key == "channels-clv")
+    assert clv.figure["data"][0]["x"][1] == "email"
+    assert clv.reading.startswith(f"Customers from {long} are worth the most")

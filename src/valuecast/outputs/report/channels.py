@@ -17,13 +17,14 @@ from valuecast.outputs.report.charts import (
     Chart,
     axis_layout,
     capitalized,
-    chart_labels,
     finite,
     finite_values,
+    height_for_labels,
     money_text,
     plotly_figure,
     plural_text,
     trace,
+    wrapped_chart_labels,
 )
 
 
@@ -50,7 +51,7 @@ def acquisition_channels(
             with_customers["predicted_clv_mean"].fillna(0)
         )
         ordered = with_customers.sort_values("total", ascending=False)
-        names = chart_labels(ordered[label])
+        names = wrapped_chart_labels(ordered[label])
         custom = ordered["customers"].astype(int).tolist()
         unit = " " + currency if currency else ""
         traces = [
@@ -114,6 +115,7 @@ def acquisition_channels(
             barmode="stack",
             xaxis=axis_layout("acquisition channel"),
             yaxis=axis_layout(f"CLV per customer ({currency or 'amount'})"),
+            height=height_for_labels(names),
         )
         charts.append(Chart("channels-clv", title, reading, figure))
 
@@ -150,7 +152,7 @@ def acquisition_channels(
     none = pd.Series(np.nan, index=paid.index, dtype=float)
     payback = pd.to_numeric(paid.get("payback_month", none), errors="coerce")
     cac = pd.to_numeric(paid.get("cac", none), errors="coerce")
-    names, ratios = chart_labels(paid[label]), list(paid["clv_to_cac"])
+    names, ratios = wrapped_chart_labels(paid[label]), list(paid["clv_to_cac"])
     cacs, paybacks = list(cac), list(payback)
     lines = [(1, RED), (3, GREEN)]
     if paid.empty:  # the whole shop's bar alone
@@ -215,7 +217,7 @@ def acquisition_channels(
              "line": {"color": color, "dash": "dot" if color != BLUE else "dash", "width": 1}}
             for y, color in lines
         ],
-        showlegend=False,
+        showlegend=False, height=height_for_labels(names),
         **_blended_label(lines),
     )  # fmt: skip
     charts.append(Chart("channels-cac", title, reading, figure))

@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import json
 import math
+import textwrap
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -176,6 +177,35 @@ def chart_labels(values: Any) -> list[str]:
     HTML in labels (``<b>``, ``<br>``, links), so ``&`` and ``<`` are given as entities and a
     product named ``<b>Tea</b>`` shows as written, not bold, nor as a link it could carry."""
     return [str(value).replace("&", "&amp;").replace("<", "&lt;") for value in values]
+
+
+LABEL_LINE = 18
+"""Characters a line of a category axis' label holds before :func:`wrapped_chart_labels` breaks
+it: a bar's slot of a chart of eight in the report's width."""
+LABEL_LINE_HEIGHT = 18
+"""Pixels a chart grows by for each line its category labels take beyond the first."""
+
+
+def wrapped_chart_labels(values: Any, width: int = LABEL_LINE) -> list[str]:
+    """:func:`chart_labels` broken into lines of at most ``width`` characters at spaces (a
+    longer word stays whole), for a category axis under vertical bars: a channel named
+    "Facebook & Instagram Advantage+ Shopping Campaign - Prospecting" is four lines under its
+    bar, where whole it tilted every label and squeezed the bars into a strip."""
+    labels = []
+    for value in values:
+        lines = textwrap.wrap(
+            str(value), width, break_long_words=False, break_on_hyphens=False
+        ) or [str(value)]
+        labels.append("<br>".join(chart_labels(lines)))
+    return labels
+
+
+def height_for_labels(labels: list[str], height: int = 380) -> int:
+    """A chart's ``height`` grown by :data:`LABEL_LINE_HEIGHT` for each line beyond the first
+    of its longest category label (:func:`wrapped_chart_labels`), so the labels' lines take
+    room below the bars rather than from them."""
+    lines = max((label.count("<br>") + 1 for label in labels), default=1)
+    return height + LABEL_LINE_HEIGHT * (lines - 1)
 
 
 def plotly_package_file(*names: str) -> Path:

@@ -807,6 +807,30 @@ def test_a_gift_card_tip_or_donation_named_with_its_amount_is_no_product():
     assert counts["lines"].sum() == 6
 
 
+def test_a_gift_card_named_as_shops_name_them_is_never_reordered():
+    """Shops sell their gift cards as ``eGift Card``, ``Gift Cards``, ``Virtual Gift Card`` or
+    ``Electronic Gift Card`` as often as ``Gift Card``: six customers buying one a month made
+    each a replenishment product with reminders, and a pair of every basket it was in.  None
+    is a product; a ``Gift Card Holder`` still is."""
+    from valuecast.analysis.growth.affinity import non_product_lines
+    from valuecast.analysis.growth.replenishment import reminders
+
+    names = ["eGift Card", "Gift Cards", "Virtual Gift Card", "Electronic Gift Card",
+             "E-Gift Card - $25", "Physical Gift Card", "Gift Card Holder"]  # fmt: skip
+    orders, lines = [], []
+    for c in range(6):
+        for month in range(1, 5):
+            order = f"o{c}-{month}"
+            orders.append((order, f"c{c}", f"2024-0{month}-0{c + 1}"))
+            lines += [(order, name) for name in names]
+    orders, lines = shop(orders, lines)
+    bought = product_purchases(orders, lines, "2024-04-30").to_pandas()
+    assert set(bought["product"]) == {"Gift Card Holder"}
+    due = reminders(orders, lines, as_of="2024-04-30")
+    assert set(due["product"]) == {"Gift Card Holder"}
+    assert non_product_lines(orders, lines, "2024-04-30")["lines"].sum() == 6 * 4 * 6
+
+
 # -- variants ------------------------------------------------------------------------------------
 # Shopify and WooCommerce name a line ``Title - Variant``.  Six customers take the 250g bag first
 # and switch to the 1kg bag a month later; four of them buy filter papers with their first bag.

@@ -61,7 +61,11 @@ NON_PRODUCT_NAMES: frozenset[str] = frozenset(
         # gift cards: money paid ahead (Shopify's revenue counts it when spent), which no
         # customer pairs with a product or buys again on a cycle
         "gift card", "giftcard", "gift-card", "e-gift card", "digital gift card",
-        "gift voucher", "gift certificate", "geschenkkarte", "geschenkgutschein", "gutschein",
+        "gift cards", "giftcards", "e-gift cards", "digital gift cards", "egift card",
+        "egift cards", "e-giftcard", "egiftcard", "egift", "e-gift", "virtual gift card",
+        "electronic gift card", "physical gift card", "printed gift card", "gift voucher",
+        "gift vouchers", "e-gift voucher", "gift certificate", "gift certificates",
+        "e-gift certificate", "geschenkkarte", "geschenkgutschein", "gutschein",
         "carte cadeau", "carte-cadeau", "bon cadeau", "tarjeta regalo", "tarjeta de regalo",
         "cartão presente", "cartão-presente", "vale-presente", "buono regalo", "carta regalo",
         "cadeaukaart", "cadeaubon", "presentkort", "gavekort", "lahjakortti",

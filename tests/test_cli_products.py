@@ -204,6 +204,10 @@ def test_reminders_prints_and_writes(refills, tmp_path):
     assert (
         "3 reminders due within 12 days of 2024-02-10 or overdue by up to 12 days" in result.output
     )
+    assert (
+        "note: 1 reminder overdue by more than 12 days (or the customer's cycle) left out: those "
+        "customers had their reminder or have lapsed, and writing to them is a win-back"
+    ) in " ".join(result.output.split())
     # the per-product table gives the product's cycle (15)
     row = next(line for line in result.output.splitlines() if "Coffee" in line and "│" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["Coffee", "15", "3", "1"]

@@ -145,6 +145,19 @@ def _no_products_note(ws) -> str | None:
     return None if names_products(ws.order_lines()) else NO_PRODUCTS_NOTE
 
 
+def _lapsed_note(lapsed: int, due_within: int) -> str | None:
+    """The note on the reminders left out as overdue by longer than the list looks (or by more
+    than the customer's cycle): their customers had their reminder or lapsed."""
+    if not lapsed:
+        return None
+    return (
+        f"note: {lapsed:,} {'reminder' if lapsed == 1 else 'reminders'} overdue by more than "
+        f"{due_within} days (or the customer's cycle) left out: those customers had their "
+        "reminder or have lapsed, and writing to them is a win-back (analyze's reminders.csv "
+        "lists every reminder)"
+    )
+
+
 def _print_note(note: str | None) -> None:
     if note:
         console.print(note, highlight=False, markup=False, soft_wrap=True)
@@ -397,8 +410,12 @@ def reminders(
     from rich.table import Table
     from rich.text import Text
 
+    from valuecast.analysis.growth.replenishment import (
+        kept_reminders,
+        reminder_counts,
+        replenishment_cycles,
+    )
     from valuecast.analysis.growth.replenishment import reminders as due_reminders
-    from valuecast.analysis.growth.replenishment import replenishment_cycles
     from valuecast.outputs.files import rounded_for_csv, write_csv
     from valuecast.outputs.report.charts import due_text
 
@@ -421,14 +438,15 @@ def reminders(
             min_customers=min_customers,
             purchases=purchases,
         )
-        due = due_reminders(
+        every = due_reminders(
             ws.orders(),
             ws.order_lines(),
             as_of=as_of_date,
             cycles=cycles,
-            due_within=due_within,
             purchases=purchases,
         )
+        due = kept_reminders(every, due_within).reset_index(drop=True)
+        lapsed_note = _lapsed_note(reminder_counts(every, due_within)["lapsed"], due_within)
         due, consent_note = _consenting_reminders(ws, due, include_non_consenting)
         no_products = _no_products_note(ws)
     if out is not None:
@@ -442,6 +460,7 @@ def reminders(
         highlight=False,
     )
     _print_note(no_products)
+    _print_note(lapsed_note)
     _print_note(_left_out_note(left_out))
     _print_note(named_note)
     _print_note(forgotten_note)

@@ -236,3 +236,120 @@ def test_an_error_in_a_table_names_the_rows_order_id(tmp_path, shop_db):
         assert result.exit_code == 2, result.output
         assert len(result.output.strip().splitlines()) == 1
         assert f"#{table}, {where}" in result.output, result.output
+
+
+_TABLES = {
+    # e-mail customers in mixed case and a guest, dates, amounts as DECIMAL with a refund
+    "by_email": "SELECT * FROM (VALUES ('Pat@Example.com', DATE '2024-03-05', 19.90::DECIMAL(12, 2)),"
+    " ('pat@example.com', DATE '2024-04-05', 5.00), (NULL, DATE '2024-04-06', 7.25),"
+    " ('sam@example.com', DATE '2024-04-07', -3.10), (NULL, NULL, NULL))"
+    " t(customer_id, ordered_at, revenue)",
+    # BIGINT ids, an order of two rows, times in seconds, DOUBLE amounts (a NaN is no amount)
+    "keyed": "SELECT * FROM (VALUES (1::BIGINT, 9007199254740993::BIGINT,"
+    " TIMESTAMP_S '2024-03-05 10:11:12', 19.9::DOUBLE), (1, 9007199254740993,"
+    " TIMESTAMP_S '2024-03-05 10:11:12', 5.0), (2, 12, TIMESTAMP_S '2024-05-01 08:00:00', 7.5),"
+    " (3, 12, TIMESTAMP_S '2024-06-01 08:00:00', -2.0)) t(order_id, customer_id, ordered_at,"
+    " revenue)",
+    # no order ids, times in milliseconds: the orders are numbered by customer and time
+    "timed": "SELECT * FROM (VALUES ('c1', TIMESTAMP_MS '2024-03-05 10:11:12.123', 10.0::FLOAT),"
+    " ('c1', TIMESTAMP_MS '2024-03-06 10:11:12.5', 10.0), ('c2', TIMESTAMP_MS '2024-03-07 00:00:00',"
+    " 4.0)) t(customer_id, ordered_at, revenue)",
+}
+
+
+def _ingested(tmp_path, url: str, name: str) -> tuple[dict, pd.DataFrame]:
+    workspace = tmp_path / f"{name}.duckdb"
+    result = CliRunner().invoke(app, ["ingest", url, "-w", str(workspace), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    for key in ("workspace", "seconds", "ingest_id"):
+        report.pop(key, None)
+    with Workspace(workspace, read_only=True) as ws:
+        orders = ws.orders().order_by("order_number").to_pandas()
+    return report, orders
+
+
+@pytest.mark.parametrize("table", sorted(_TABLES))
+def test_a_large_orders_table_is_loaded_by_duckdb_with_the_importers_results(
+    tmp_path, monkeypatch, table
+):
+    """An orders table fetched as Arrow is loaded as an orders file is (DuckDB's rules, no
+    Pandas), with exactly the orders, exclusions and notes the importer gives it."""
+    from valuecast.io import orders_duckdb
+
+    path = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"CREATE TABLE orders AS {_TABLES[table]}")
+    con.close()
+    url = f"duckdb://{path}#orders"
+    loaded = []
+    load = orders_duckdb.PendingOrders.load
+
+    def spied(self, con):
+        loaded.append(load(self, con))
+        return loaded[-1]
+
+    monkeypatch.setattr(orders_duckdb.PendingOrders, "load", spied)
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)  # as a table of a million rows
+    fast = _ingested(tmp_path, url, "fast")
+    assert len(loaded) == 1 and loaded[0] is not None  # DuckDB loaded it
+    monkeypatch.setattr(orders_duckdb, "pending_table", lambda *args: None)
+    imported = _ingested(tmp_path, url, "imported")
+    assert len(loaded) == 1  # the importer read it
+    assert fast[0] == imported[0]
+    pd.testing.assert_frame_equal(fast[1], imported[1])
+
+
+def test_an_error_in_a_large_table_is_the_importers(tmp_path, shop_db, monkeypatch):
+    """A table DuckDB may not load (a missing date) is read by the importer: the same one-line
+    error, naming the table, the row and its order id."""
+    from valuecast.io import orders_duckdb
+
+    con = duckdb.connect(str(shop_db))
+    con.execute("CREATE TABLE nulls AS SELECT * FROM (VALUES (7, 10, TIMESTAMP '2025-01-05',"
+                " 100.0), (3, 10, NULL, 50.0)) t(order_id, customer_id, ordered_at, revenue)")  # fmt: skip
+    con.close()
+    url = f"duckdb://{shop_db}#nulls"
+    given = ["ingest", url, "-w", str(tmp_path / "w.duckdb")]
+    small = CliRunner().invoke(app, given)
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)  # as a table of a million rows
+    large = CliRunner().invoke(app, given)
+    assert small.exit_code == large.exit_code == 2, large.output
+    assert large.output == small.output and len(large.output.strip().splitlines()) == 1
+    assert f"error: {url}, row 2 (order_id 3), column 'ordered_at': value is missing" in (
+        large.output
+    )
+
+
+def test_a_table_fetched_as_arrow_has_the_types_and_values_of_its_dataframe(tmp_path):
+    """The Arrow rows of a table are those Ibis' DataFrame of it gives the importers."""
+    import ibis
+    import pyarrow as pa
+
+    from valuecast.store import tables
+
+    path = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES ('a', DATE '2024-01-02',"
+        " TIMESTAMP '2024-01-02 10:11:12.5', TIMESTAMP_S '2024-01-02 10:11:12',"
+        " TIMESTAMP_MS '2024-01-02 10:11:12.123', TIMESTAMP_NS '2024-01-02 10:11:12.123',"
+        " 1.5::DOUBLE, 2.5::FLOAT, 1.234::DECIMAL(10, 3), 7, true, NULL::BOOLEAN,"
+        " NULL::DECIMAL(9, 2)), (NULL, NULL, NULL, NULL, NULL, NULL, 'NaN'::DOUBLE, NULL, NULL,"
+        " NULL, NULL, NULL, NULL), ('', DATE '1999-01-01', NULL, NULL, NULL, NULL, 2.0, 'NaN',"
+        " 100.5, 8, false, NULL, NULL)) v(s, d, ts, tss, tsm, tsn, f, r, n, i, b, nb, nd)"
+    )
+    con.close()
+    name, rows = tables.read_table(f"duckdb://{path}#t")
+    assert isinstance(rows, pa.Table)
+    backend = ibis.duckdb.connect(str(path), read_only=True)
+    frame = tables._whole_numbers_as_text(backend.table("t")).to_pandas()
+    backend.disconnect()
+    expected = pa.Table.from_pandas(frame, preserve_index=False)
+    for column in expected.column_names:
+        got, want = rows.column(column), expected.column(column)
+        if pa.types.is_decimal(want.type):  # the scale writes a decimal's text, not precision
+            assert got.type.scale == want.type.scale, column
+            got, want = got.cast(pa.string()), want.cast(pa.string())
+        assert got.type == want.type, column
+        assert got.to_pylist() == want.to_pylist(), column

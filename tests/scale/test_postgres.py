@@ -245,3 +245,59 @@ def test_a_money_column_reads_as_its_dump_writes_it(postgres_url, tmp_path):
     # a table named with a typo is an error naming the table meant
     typo = runner.invoke(app, ["ingest", f"{postgres_url}#tll", "-w", str(tmp_path / "x.duckdb")])
     assert typo.exit_code == 2 and typo.output.strip().endswith("(did you mean till?)")
+
+
+def test_a_large_postgres_table_is_fetched_as_arrow_with_the_importers_results(
+    postgres_url, tmp_path, monkeypatch
+):
+    """A table is fetched as Arrow with the types and values of the DataFrame Ibis gives it,
+    and a large orders table is loaded by DuckDB with exactly the importer's orders and report
+    (a refund, a NaN amount of an empty row, an order of two rows, a guest row without an id)."""
+    import pyarrow as pa
+
+    from valuecast.io import orders_duckdb
+    from valuecast.store import tables
+
+    con = ibis.connect(postgres_url)
+    try:
+        con.raw_sql(
+            "CREATE TABLE shop_orders (order_id BIGINT, customer_id TEXT, ordered_at TIMESTAMP(0),"
+            " revenue NUMERIC(12, 2), shipping FLOAT8, placed DATE, gift BOOLEAN, fee REAL);"
+            " INSERT INTO shop_orders VALUES"
+            " (1, 'Pat@Example.com', '2025-01-03 10:00:00', 19.90, 4.5, '2025-01-03', true, 1),"
+            " (1, 'Pat@Example.com', '2025-01-03 10:00:00', 5.00, 0, '2025-01-03', NULL, NULL),"
+            " (2, 'sam@example.com', '2025-02-03 12:30:00', -7.50, NULL, NULL, false, 2),"
+            " (3, 'pat@example.com', '2025-03-05 08:15:00', 12.00, 'NaN', '2025-03-05', NULL, 3),"
+            " (NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'NaN')"
+        ).close()
+        expr = tables._decimals_as_text(tables._whole_numbers_as_text(con.table("shop_orders")))
+        frame = expr.to_pandas()
+    finally:
+        con.disconnect()
+    _, rows = tables.read_table(f"{postgres_url}#shop_orders")
+    assert isinstance(rows, pa.Table)
+    assert rows.equals(pa.Table.from_pandas(frame, preserve_index=False))
+
+    def ingested(name: str) -> tuple[dict, pd.DataFrame]:
+        workspace = tmp_path / f"{name}.duckdb"
+        report = json.loads(
+            _invoke("ingest", f"{postgres_url}#shop_orders", "-w", workspace, "--json")
+        )
+        report.pop("workspace")
+        with Workspace(workspace, read_only=True) as ws:
+            return report, ws.orders().order_by("order_number").to_pandas()
+
+    loaded = []
+    load = orders_duckdb.PendingOrders.load
+    monkeypatch.setattr(
+        orders_duckdb.PendingOrders,
+        "load",
+        lambda self, c: loaded.append(load(self, c)) or loaded[-1],
+    )
+    monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)  # as a table of a million rows
+    fast = ingested("fast")
+    assert len(loaded) == 1 and loaded[0] is not None  # DuckDB loaded it
+    monkeypatch.setattr(orders_duckdb, "pending_table", lambda *args: None)
+    imported = ingested("imported")
+    assert fast[0] == imported[0] and fast[0]["excluded_orders"] == {"negative amount": 1}
+    pd.testing.assert_frame_equal(fast[1], imported[1])

@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from valuecast.io import (
     _build,
@@ -306,7 +307,9 @@ def defer_orders(
     if len(paths) != 1 or fx is not None or format not in (None, "orders", "shopify"):
         return None
     path = paths[0]
-    if isinstance(path, tuple) or "://" in str(path) or file_problem(path) is not None:
+    if isinstance(path, tuple):
+        return _pending_table(*path, format, column_map)
+    if "://" in str(path) or file_problem(path) is not None:
         return None
     path = Path(path)
     if path.is_dir():  # a folder of Parquet parts: the importer reads them as one table
@@ -332,6 +335,36 @@ def defer_orders(
     if detected not in (None, "orders"):
         return None
     return orders_duckdb.pending_orders(csv, mapping)
+
+
+def _pending_table(
+    name: str,
+    rows: pd.DataFrame | pa.Table,
+    format: str | None,  # noqa: A002 - mirrors the --format option
+    column_map: str | Mapping[str, str] | None,
+) -> orders_duckdb.PendingOrders | None:
+    """A database table read as Arrow (:func:`valuecast.store.tables.read_table`) as
+    :class:`~valuecast.io.orders_duckdb.PendingOrders` when it is an orders table DuckDB may
+    load (as :func:`read_exports` would read it: mapped, or detected so), else ``None``."""
+    if not isinstance(rows, pa.Table):
+        return None
+    mapping = generic.parse_column_map(column_map)
+    if format is None and not generic.maps_columns(mapping):
+        if detect_header([str(column) for column in rows.column_names]) != "orders":
+            return None
+    elif format not in (None, "orders"):
+        return None
+    if "time_zone" in mapping:  # the importer applies it, or names the table it does not fit
+        return None
+    return orders_duckdb.pending_table(str(name), rows, mapping)
+
+
+def _table_of(name: str, rows: pd.DataFrame | pa.Table) -> Table:
+    """The importers' :class:`Table` of a database table's rows, read as a DataFrame or as
+    Arrow with a DataFrame's types (:func:`valuecast.store.tables.read_table`)."""
+    if isinstance(rows, pa.Table):
+        return Table.from_arrow(rows, name)
+    return Table.from_frame(rows, name)
 
 
 def read_export(
@@ -386,7 +419,7 @@ def read_exports(
         chosen = format or ("orders" if columns_mapped else None)
         if isinstance(raw, tuple):  # (name, DataFrame) read from a database by the engine
             name, frame = raw
-            path, source = Path(str(name)), Table.from_frame(frame, str(name))
+            path, source = Path(str(name)), _table_of(str(name), frame)
             source.unordered = True
             if chosen == "cdnow":
                 raise InputError(str(name), "a cdnow log must be a file")

@@ -71,7 +71,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIN_BYTES", "ORDERS_TABLE", "ROWS_TABLE", "STAGED_LINES", "STAGED_ORDERS", "PendingOrders",
-    "ParquetRows", "group_orders", "load_rows", "pending_orders", "pending_parquet", "usable",
+    "ParquetRows", "TableRows", "group_orders", "load_rows", "pending_orders", "pending_parquet",
+    "pending_table", "usable",
 ]  # fmt: skip
 
 MIN_BYTES = 1 << 20
@@ -181,6 +182,32 @@ class ParquetRows:
         return str(self.path)
 
 
+@dataclass(frozen=True)
+class TableRows(ParquetRows):
+    """A database table's rows fetched as Arrow (:func:`valuecast.store.tables.read_table`),
+    read as a Parquet file's are: ``name`` names it (its URL without a password), ``rows``
+    holds them, registered on the loading connection as :data:`TABLE_VIEW` while they load."""
+
+    rows: pa.Table | None = None
+    table_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.table_name
+
+    def importer_table(self) -> Table:
+        """The importer's table of the rows, as :func:`valuecast.io.read_exports` reads a
+        database table: without an order of its own, a row named by its order id in errors."""
+        assert self.rows is not None
+        table = Table.from_arrow(self.rows, self.table_name)
+        table.unordered = True
+        return table
+
+
+TABLE_VIEW = "_engine_table_rows"
+"""The name a :class:`TableRows`' Arrow table is registered under while it loads."""
+
+
 _REJECTS = ("_orders_rejects", "_orders_reject_scans")
 """Where DuckDB's CSV reader puts the rows it cannot parse, rather than failing the statement
 (which would end the workspace's open transaction).  One is kept: any sends the file to the
@@ -208,13 +235,18 @@ def _money_keys(cols: dict[str, str | None], amounts: tuple[str, ...]) -> list[s
 def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
     """DuckDB's reader of the file, its columns named ``names`` (text, unless typed)."""
     if isinstance(source, ParquetRows):
+        read = (
+            TABLE_VIEW
+            if isinstance(source, TableRows)
+            else f"read_parquet({_quote(str(source.path))})"
+        )
         columns = ", ".join(
             f"CAST({_identifier(col)} AS VARCHAR) AS {name}"
             if col in source.as_text
             else f"{_identifier(col)} AS {name}"
             for col, name in zip(source.header, names, strict=True)
         )
-        return f"(SELECT {columns} FROM read_parquet({_quote(str(source.path))}))"
+        return f"(SELECT {columns} FROM {read})"
     types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
     return (
         f"read_csv({_quote(str(source.path))}, delim = {_quote(source.delimiter)}, quote = '\"', "
@@ -954,6 +986,32 @@ def pending_parquet(path: Path, mapping: dict[str, str]) -> PendingOrders | None
     source = ParquetRows(path, header, {})
     first_values = generic.parquet_first_values(path)
     cols = generic.resolve_columns(generic.HeaderOnly(str(path), header, first_values), mapping)
+    return _typed_pending(source, schema, mapping, cols)
+
+
+def pending_table(name: str, rows: pa.Table, mapping: dict[str, str]) -> PendingOrders | None:
+    """A database table's rows (Arrow, with the types :func:`valuecast.io.read_exports` reads
+    a table with) as :class:`PendingOrders` when DuckDB may try them, else ``None``: as a
+    Parquet file's (:func:`pending_parquet`), and the importer reads them where DuckDB may not,
+    as it reads a table (errors name a row by its order id)."""
+    header = [str(column) for column in rows.column_names]
+    if rows.nbytes < MIN_BYTES:  # as a small file: the importer reads it as soon
+        return None
+    if any(key in mapping for key in IMPORTER_KEYS) or len(set(header)) != len(header):
+        return None
+    source = TableRows(Path(), header, {}, rows=rows, table_name=name)
+    table = source.importer_table()
+    cols = generic.resolve_columns(table, mapping)
+    if table.find(*generic.LINE_TYPE_COLUMNS) is not None:  # a till's line types: the importer's
+        return None
+    return _typed_pending(source, rows.schema, mapping, cols)
+
+
+def _typed_pending(
+    source: ParquetRows, schema: pa.Schema, mapping: dict[str, str], cols: dict[str, str | None]
+) -> PendingOrders | None:
+    """``source`` as :class:`PendingOrders` where its mapped columns are stored as the fast route
+    reads them (see :func:`pending_parquet`), else ``None``."""
     if generic.cents_columns(cols, mapping):
         return None
     for key, column in cols.items():
@@ -1039,6 +1097,8 @@ class PendingOrders:
 
     def _import(self) -> ImportResult:
         """The importer's reading of the file."""
+        if isinstance(self.source, TableRows):
+            return generic.read_orders(self.source.importer_table(), self.mapping)
         source = self.source.path if isinstance(self.source, ParquetRows) else self.source
         return generic.read_orders(source, self.mapping)
 
@@ -1059,13 +1119,18 @@ class PendingOrders:
         """
         self.release_rows()
         staged = None
+        rows = self.source.rows if isinstance(self.source, TableRows) else None
         try:
+            if rows is not None:
+                con.register(TABLE_VIEW, rows)
             if self._parse(con):
                 staged = self._staged(con)
             return staged
         except duckdb.Error:
             return None  # e.g. out of memory: the importer reads the file (or says why not)
         finally:
+            if rows is not None:
+                con.unregister(TABLE_VIEW)
             if staged is None:
                 views, tables = self._LEFT
                 for view in views:

@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from valuecast.store.connection import EngineError, connect, connect_duckdb
 
@@ -24,6 +26,10 @@ _QUOTED = r'"(?:[^"]|"")+"'  # SQL's quoted identifier: any characters, "" for a
 _TABLE_NAME = re.compile(rf"^(?:({_PLAIN}|{_QUOTED})\.)?({_PLAIN}|{_QUOTED})$")
 
 _DRIVERS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql"}
+
+_ARROW_SCHEMES = frozenset({"duckdb", "postgres", "postgresql"})
+"""The databases whose tables are fetched as Arrow (:func:`_as_a_frame_gives`), where the
+types Ibis gives their DataFrames are known."""
 
 
 def is_table_url(source: str) -> bool:
@@ -68,8 +74,14 @@ def _spellings(name: str) -> list[str]:
     return list(dict.fromkeys([name, name.lower(), name.upper()]))
 
 
-def read_table(source: str) -> tuple[str, pd.DataFrame]:
-    """(display name, rows) of the table named in ``source`` (``URL#table``)."""
+def read_table(source: str) -> tuple[str, pd.DataFrame | pa.Table]:
+    """(display name, rows) of the table named in ``source`` (``URL#table``).
+
+    The rows are an Arrow table where every column is of a type :func:`_arrow_fits` takes, with
+    the types the DataFrame of the other tables gives (:func:`_as_a_frame_gives`): fetched
+    without Pandas, and an orders table then loaded by DuckDB as an orders file is
+    (:func:`valuecast.io.defer_orders`), with the same result.
+    """
     url, table = split_table_url(source)
     name = f"{redact(url)}#{table}"
     scheme = urlsplit(url).scheme.lower()
@@ -93,6 +105,8 @@ def read_table(source: str) -> tuple[str, pd.DataFrame]:
         if scheme in ("postgres", "postgresql"):
             expr = _decimals_as_text(expr)
         try:
+            if scheme in _ARROW_SCHEMES and _arrow_fits(expr.schema()):
+                return name, _as_a_frame_gives(expr.to_pyarrow())
             frame = expr.to_pandas()
         except Exception as error:  # a column type the driver cannot hand over
             raise EngineError(
@@ -254,3 +268,43 @@ def _in_database_zone(con, scheme: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame.assign(**{c: frame[c].dt.tz_convert(zone) for c in zoned})
     except Exception:  # a zone written as PostgreSQL alone writes it (a POSIX rule): UTC
         return frame
+
+
+def _arrow_fits(schema) -> bool:
+    """Whether every column of the Ibis ``schema`` is of a type read as Arrow with the values
+    and types of the DataFrame Ibis gives (:func:`_as_a_frame_gives`): text, dates, times
+    without a zone, floats, booleans and decimals (whole numbers are read as text already)."""
+    return all(
+        kind.is_string()
+        or kind.is_date()
+        or (kind.is_timestamp() and kind.timezone is None)
+        or kind.is_floating()
+        or kind.is_boolean()
+        or kind.is_decimal()
+        for kind in schema.types
+    )
+
+
+def _as_a_frame_gives(table: pa.Table) -> pa.Table:
+    """``table`` (fetched as Arrow) with the types and values Arrow gives the DataFrame Ibis
+    reads the same rows into (``pa.Table.from_pandas``), which the importers read: text as
+    ``large_string``, a date as a midnight time in seconds, a time of day in microseconds
+    (nanoseconds kept), a float's NaN as missing, a boolean or decimal column without a value
+    as Arrow's null type (Pandas holds it as objects, all None). A decimal stays a decimal of
+    its scale: the importers read decimals through their text, which the scale alone writes."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        objects = pa.types.is_boolean(kind) or pa.types.is_decimal(kind)
+        if objects and column.null_count == len(column) > 0:
+            column = pa.chunked_array([pa.nulls(len(column))])
+        elif pa.types.is_string(kind):
+            column = column.cast(pa.large_string())
+        elif pa.types.is_date(kind):
+            column = column.cast(pa.timestamp("s"))
+        elif pa.types.is_timestamp(kind) and kind.unit != "ns":
+            column = column.cast(pa.timestamp("us"))
+        elif pa.types.is_floating(kind) and column.null_count < len(column):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)

@@ -270,7 +270,8 @@ def test_a_large_postgres_table_is_fetched_as_arrow_with_the_importers_results(
             " (3, 'pat@example.com', '2025-03-05 08:15:00', 12.00, 'NaN', '2025-03-05', NULL, 3),"
             " (NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'NaN')"
         ).close()
-        expr = tables._decimals_as_text(tables._whole_numbers_as_text(con.table("shop_orders")))
+        expr = tables._whole_numbers_as_text(con.table("shop_orders"))
+        expr = tables._postgres_decimals(expr, set())
         frame = expr.to_pandas()
     finally:
         con.disconnect()
@@ -301,3 +302,26 @@ def test_a_large_postgres_table_is_fetched_as_arrow_with_the_importers_results(
     imported = ingested("imported")
     assert fast[0] == imported[0] and fast[0]["excluded_orders"] == {"negative amount": 1}
     pd.testing.assert_frame_equal(fast[1], imported[1])
+
+
+def test_numeric_amounts_with_three_decimals_are_amounts(postgres_url, tmp_path):
+    """A NUMERIC(10, 3) amount (a dinar's fils) is 1.5, not a point that may separate thousands,
+    as in a DuckDB DECIMAL(10, 3); a NUMERIC(20, 0) customer id keeps every digit."""
+    con = ibis.connect(postgres_url)
+    try:
+        con.raw_sql(
+            "CREATE TABLE fils (order_id INT, customer_id NUMERIC(20, 0), ordered_at DATE,"
+            " revenue NUMERIC(10, 3)); INSERT INTO fils VALUES"
+            " (1, 9007199254740993, '2025-01-01', 1.500), (2, 9007199254740993, '2025-02-01',"
+            " 2.250), (3, 12, '2025-02-03', 12.125)"
+        ).close()
+    finally:
+        con.disconnect()
+    report = json.loads(
+        _invoke("ingest", f"{postgres_url}#fils", "-w", tmp_path / "w.duckdb", "--json")
+    )
+    assert report["orders"] == 3 and report["customers"] == 2
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        stored = ws.orders().order_by("order_number").to_pandas()
+    assert stored["net_revenue"].tolist() == [1.5, 2.25, 12.125]
+    assert stored["customer_id"].tolist() == ["9007199254740993"] * 2 + ["12"]

@@ -103,7 +103,7 @@ def read_table(source: str) -> tuple[str, pd.DataFrame | pa.Table]:
     try:
         expr = _whole_numbers_as_text(_table(con, name, table))
         if scheme in ("postgres", "postgresql"):
-            expr = _decimals_as_text(expr)
+            expr = _postgres_decimals(expr, _money_columns(con, expr))
         try:
             if scheme in _ARROW_SCHEMES and _arrow_fits(expr.schema()):
                 return name, _as_a_frame_gives(expr.to_pyarrow())
@@ -242,15 +242,41 @@ def _whole_numbers_as_text(expr):
     return expr.mutate(**{column: expr[column].cast("string") for column in whole})
 
 
-def _decimals_as_text(expr):
-    """``expr`` with its decimal columns (PostgreSQL's ``NUMERIC`` and ``MONEY``) as text, as the
-    table's CSV dump writes them (``19.90``, ``$1,234.99``): Ibis reads a ``MONEY`` column as a
-    decimal it cannot parse from the symbol and separators PostgreSQL writes in it."""
+_MONEY_TYPE = 790
+"""PostgreSQL's type id of ``MONEY``, which Ibis reads as a decimal."""
+
+
+def _money_columns(con, expr) -> set[str] | None:
+    """The columns of ``expr`` PostgreSQL stores as ``MONEY``, from the types of its result;
+    ``None`` where they cannot be told."""
+    try:
+        cursor = con.raw_sql(con.compile(expr.limit(0)))
+    except Exception:  # no right to run it: the read says why
+        return None
+    try:
+        return {column.name for column in cursor.description if column.type_code == _MONEY_TYPE}
+    finally:
+        cursor.close()
+
+
+def _postgres_decimals(expr, money: set[str] | None):
+    """``expr`` with PostgreSQL's decimal columns read as the importers read them.
+
+    A ``MONEY`` column, and a ``NUMERIC`` without decimals (an id may be one), as text, as the
+    table's CSV dump writes them (``$1,234.99``, ``9007199254740993``): Ibis reads ``MONEY`` as
+    a decimal it cannot parse from the symbol and separators PostgreSQL writes in it. A
+    ``NUMERIC`` with decimals (``NUMERIC(10, 3)``) as the nearest float, which is its text's
+    (PostgreSQL converts it through its text): its point marks decimals, where its text,
+    ``1.500``, could separate thousands, which the importers refuse to guess.
+    """
     schema = expr.schema()
-    exact = [column for column, kind in schema.items() if kind.is_decimal()]
-    if not exact:
-        return expr
-    return expr.mutate(**{column: expr[column].cast("string") for column in exact})
+    casts = {}
+    for column, kind in schema.items():
+        if not kind.is_decimal():
+            continue
+        exact = money is None or column in money or not kind.scale
+        casts[column] = expr[column].cast("string" if exact else "float64")
+    return expr.mutate(**casts) if casts else expr
 
 
 def _in_database_zone(con, scheme: str, frame: pd.DataFrame) -> pd.DataFrame:

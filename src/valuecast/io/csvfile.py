@@ -1599,9 +1599,12 @@ class Table:
     def error(
         self, message: str, position: int | None = None, column: str | None = None
     ) -> InputError:
-        if position is not None and self._totals_row(position):
+        # a database table's rows are written by no spreadsheet: a totals row or a header
+        # pasted again is a file's
+        spreadsheet = position is not None and not self.unordered
+        if spreadsheet and self._totals_row(position):
             message += ": it looks like a totals row a spreadsheet added; delete it and try again"
-        elif position is not None and self._header_again(position):
+        elif spreadsheet and self._header_again(position):
             message += ": the row repeats the header (files pasted together); delete it"
         name = self.name if position is None else self._part(position)[0]
         if position is None:

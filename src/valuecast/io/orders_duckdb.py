@@ -32,7 +32,7 @@ from __future__ import annotations
 import codecs
 import re
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1131,6 +1131,8 @@ class PendingOrders:
         finally:
             if rows is not None:
                 con.unregister(TABLE_VIEW)
+                if staged is not None:  # the staged views read the parsed rows' tables
+                    self.source = replace(self.source, rows=None)
             if staged is None:
                 views, tables = self._LEFT
                 for view in views:

@@ -325,3 +325,33 @@ def test_numeric_amounts_with_three_decimals_are_amounts(postgres_url, tmp_path)
         stored = ws.orders().order_by("order_number").to_pandas()
     assert stored["net_revenue"].tolist() == [1.5, 2.25, 12.125]
     assert stored["customer_id"].tolist() == ["9007199254740993"] * 2 + ["12"]
+
+
+def test_a_never_ending_date_in_a_column_no_order_needs_is_read(postgres_url, tmp_path):
+    """PostgreSQL's 'infinity' (a subscription's valid_until) leaves the table readable; as an
+    order's date it is a missing date, an error naming the row and the column."""
+    con = ibis.connect(postgres_url)
+    try:
+        con.raw_sql(
+            "CREATE TABLE subs (order_id INT, customer_id TEXT, ordered_at TIMESTAMP,"
+            " revenue NUMERIC(10, 2), valid_until DATE); INSERT INTO subs VALUES"
+            " (1, 'a', '2025-01-01 10:00', 9.90, 'infinity'), (2, 'a', '2025-02-01 10:00', 9.90,"
+            " '-infinity'), (3, 'b', '2025-02-03 08:00', 12.00, '2026-01-01')"
+        ).close()
+    finally:
+        con.disconnect()
+    report = json.loads(
+        _invoke("ingest", f"{postgres_url}#subs", "-w", tmp_path / "w.duckdb", "--json")
+    )
+    assert report["orders"] == 3 and report["customers"] == 2
+    con = ibis.connect(postgres_url)
+    try:
+        con.raw_sql("UPDATE subs SET ordered_at = 'infinity' WHERE order_id = 2").close()
+    finally:
+        con.disconnect()
+    refused = runner.invoke(app, ["ingest", f"{postgres_url}#subs", "-w", str(tmp_path / "x")])
+    assert refused.exit_code == 2
+    # the updated row is the table's last now: its order id finds it
+    assert refused.output.strip().endswith(
+        "#subs, row 3 (order_id 2), column 'ordered_at': value is missing"
+    ), refused.output

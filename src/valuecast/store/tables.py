@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -104,6 +105,7 @@ def read_table(source: str) -> tuple[str, pd.DataFrame | pa.Table]:
         expr = _whole_numbers_as_text(_table(con, name, table))
         if scheme in ("postgres", "postgresql"):
             expr = _postgres_decimals(expr, _money_columns(con, expr))
+            expr = _finite_times(expr)
         try:
             if scheme in _ARROW_SCHEMES and _arrow_fits(expr.schema()):
                 return name, _as_a_frame_gives(expr.to_pyarrow())
@@ -276,6 +278,26 @@ def _postgres_decimals(expr, money: set[str] | None):
             continue
         exact = money is None or column in money or not kind.scale
         casts[column] = expr[column].cast("string" if exact else "float64")
+    return expr.mutate(**casts) if casts else expr
+
+
+def _finite_times(expr):
+    """``expr`` with PostgreSQL's ``infinity`` and ``-infinity`` dates and times (a column's
+    "never", as in ``valid_until``), and any beyond the years 1 to 9999, as missing: no driver
+    hands them over, so that one such cell, in a column no order needs, made the whole table
+    unreadable; in the order date it is a missing date, an error naming its row."""
+    import ibis
+
+    casts = {}
+    for column, kind in expr.schema().items():
+        if kind.is_date():
+            low, high = date(1, 1, 1), date(9999, 12, 31)
+        elif kind.is_timestamp():
+            low, high = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)
+        else:
+            continue
+        value = expr[column]
+        casts[column] = ibis.ifelse(value.between(low, high), value, ibis.null(kind))
     return expr.mutate(**casts) if casts else expr
 
 

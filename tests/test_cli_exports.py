@@ -354,15 +354,20 @@ def test_customers_without_an_email_are_left_out_for_that_not_for_consent(tmp_pa
     rows = [f"C{n:03d},2024-0{1 + n % 3}-1{n % 9},{20 + n}" for n in range(12)]
     text = "customer,date,amount\n" + "\n".join(rows) + "\n"
     path = ingested(tmp_path, text, "customer_id=customer,ordered_at=date,revenue=amount")
-    for to, missing in (("klaviyo", "an e-mail"), ("meta", "an e-mail or a phone")):
+    meta = (
+        "an e-mail, a phone whose country code is known or both names with a country and a zip "
+        "or a city"
+    )
+    for to, missing, none in (
+        ("klaviyo", "an e-mail", "an e-mail"),
+        ("meta", meta, "an e-mail, a phone or a name and address"),
+    ):
         out = tmp_path / f"{to}.csv"
         result = invoke("--where", "historic_clv > 0", "--to", to, "-w", str(path), "-o", out)
         assert result.exit_code == 0, result.output
         flat = " ".join(result.output.split())
         assert f"12 left out without {missing}" in flat
-        assert (
-            f"note: no customer selected has {missing}: the exports ingested give them none" in flat
-        )
+        assert f"note: no customer selected has {none}: the exports ingested give them none" in flat
         assert "--map email=COLUMN" in flat
         assert "0 left out for lack of marketing consent" in flat
         assert "--include-non-consenting" not in flat

@@ -1091,7 +1091,7 @@ def test_google_matches_a_customer_without_email_or_phone_on_their_mailing_addre
     cash-on-delivery guest) but with a billing name and address is a Google row of those four,
     marketing consent ruling as for every row; one missing any of the four is left out as
     without an identifier, and two records of one name and address are one person.  Meta's file
-    keeps its rule (an e-mail or a phone)."""
+    matches the same rows: its ``fn`` and ``ln`` are main identifiers, matched with the place."""
     rows = customers(
         {}, {"historic_clv": 90.0}, {}, {"accepts_marketing": False}, {}, {"historic_clv": 10.0}
     )
@@ -1114,13 +1114,47 @@ def test_google_matches_a_customer_without_email_or_phone_on_their_mailing_addre
     assert (google.left_out_no_identifier, google.left_out_consent) == (2, 1)
     assert google.left_out_duplicates == 1  # the second record of Jane Smith, 02134, US
     meta = build_audience(rows, contacts, "meta", where="historic_clv >= 0")
-    assert list(meta.frame["email"]) == [sha("ann@x.com")]
-    assert meta.left_out_no_identifier == 5
+    assert list(meta.frame["email"]) == [sha("ann@x.com"), ""]
+    jane = meta.frame.iloc[1]
+    assert (jane["fn"], jane["ln"], jane["zip"]) == (sha("jane"), sha("smith"), sha("02134"))
+    assert (jane["country"], jane["phone"]) == (sha("us"), "")
+    assert (meta.left_out_no_identifier, meta.left_out_consent) == (2, 1)
+    assert meta.left_out_duplicates == 1
     # consent no export records of a customer reached by their address is not the phone's
     unknown = build_audience(
         rows.assign(accepts_marketing=None), contacts, "google", where="historic_clv >= 0"
     )
     assert (unknown.consent_unknown, unknown.phone_consent_unknown) == (4, 0)
+
+
+def test_meta_matches_a_customer_without_email_or_phone_on_their_name_and_place():
+    """Meta's customer list takes ``fn`` and ``ln`` as main identifiers and matches them with the
+    place beside them: a customer with both names, a country and a zip (or a city, where the
+    address has no zip) but no e-mail or phone is a row of the Meta file, counted as exported;
+    one without a last name, a country or any place is left out as without an identifier; a
+    phone-only customer is counted as reached by a phone, and one reached by the address
+    alone is not."""
+    rows = customers({}, {}, {}, {}, {}, {})
+    rows["customer_id"] = ["1", "2", "3", "4", "5", "6"]
+    rows["accepts_marketing"] = [True, True, True, True, True, None]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3", "4", "5", "6"],
+         "first_name": ["Mei", "Omar", "Lea", "Ivo", "Ana", "Rui"],
+         "last_name": ["Chan", "Haddad", None, "Horvat", "Silva", "Costa"],
+         "city": [None, "Dubai", "Lyon", None, "Porto", "Faro"],
+         "country": ["HK", "AE", "FR", None, "PT", "PT"],
+         "zip": ["999077", None, "69001", "10000", None, None],
+         "phone": [None, None, None, None, "+351 912 345 678", None]}
+    )  # fmt: skip
+    meta = build_audience(rows, contacts, "meta", where="historic_clv >= 0")
+    assert list(meta.frame["fn"]) == [sha("mei"), sha("omar"), sha("ana")]
+    assert list(meta.frame["ct"]) == ["", sha("dubai"), sha("porto")]
+    assert list(meta.frame["phone"]) == ["", "", sha("351912345678")]
+    # Lea has no last name, Ivo no country; Rui's consent is unknown, reached by his address
+    assert (meta.exported, meta.left_out_no_identifier, meta.left_out_consent) == (3, 2, 1)
+    assert (meta.consent_unknown, meta.phone_consent_unknown) == (1, 0)
+    klaviyo = build_audience(rows, contacts, "klaviyo", where="historic_clv >= 0")
+    assert (klaviyo.left_out_no_identifier, klaviyo.phone_only) == (6, 1)
 
 
 def test_meta_and_google_hash_names_without_titles_and_generational_suffixes():

@@ -313,8 +313,12 @@ def export(
         by_email = target in ("klaviyo", "mailchimp")
         contact = "an e-mail" if by_email else "an e-mail or a phone"
         known = "" if by_email else " whose country code is known"
-        if target == "google":  # Customer Match matches a mailing address too
-            contact, known = "an e-mail, a phone", f"{known} or both names with a country and a zip"
+        if not by_email:  # both match a mailing address too: Meta a city where no zip is given
+            place = "a zip" if target == "google" else "a zip or a city"
+            contact, known = (
+                "an e-mail, a phone",
+                f"{known} or both names with a country and {place}",
+            )
         phones = audience.phone_only
         of_them = "" if phones == audience.left_out_no_identifier else f"{phones:,} of them "
         by_phone = (
@@ -338,8 +342,9 @@ def export(
                 "match nobody on"
             )
         if audience.left_out_no_identifier == audience.selected and not phones:
+            what = "an e-mail" if by_email else "an e-mail, a phone or a name and address"
             say(
-                f"note: no customer selected has {contact}: the exports ingested give them "
+                f"note: no customer selected has {what}: the exports ingested give them "
                 "none; an orders table's e-mail column (--map email=COLUMN) or a Shopify "
                 "customers export adds them"
             )

@@ -21,6 +21,7 @@ from valuecast.csvsafe import escape_frame
 from valuecast.outputs.audiences.platforms import (
     FORMATS,
     format_audience,
+    has_phone,
     impossible_phones,
     not_addresses,
     reachable,
@@ -107,7 +108,7 @@ def build_audience(
     formatted = format_audience(allowed, to)
     phone_only = impossible = 0
     if to in ("klaviyo", "mailchimp"):  # the e-mail tools' files: Meta and Google match phones
-        phone_only = int(reachable(selected[~matched], "meta").sum())
+        phone_only = int(has_phone(selected[~matched]).sum())
     elif (~matched).any():  # a phone that is no number is not one, and said so
         impossible = int(impossible_phones(selected[~matched]).sum())
     not_an_address = int(not_addresses(selected[~matched]).sum())
@@ -116,8 +117,8 @@ def build_audience(
         unknown_consent[:] = False
     # those reached by a phone alone: what records their consent is told apart
     by_phone = unknown_consent & selected["email"].isna().to_numpy(bool)
-    if to == "google" and by_phone.any():  # not those reached by their mailing address alone
-        phone = reachable(selected[by_phone], "meta")
+    if by_phone.any():  # not those reached by their mailing address alone
+        phone = has_phone(selected[by_phone])
         by_phone &= phone.reindex(selected.index, fill_value=False).to_numpy(bool)
     return Audience(
         frame=formatted.frame,

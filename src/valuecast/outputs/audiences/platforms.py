@@ -46,10 +46,11 @@ Match guide asks and as the name people are known by is matched.  A zero-width s
     digits) are plain text.
 
 Rows that cannot be matched are left out and counted: without an e-mail for Klaviyo and
-Mailchimp, without both e-mail and phone for Meta, and for Google without both and without a
-mailing address it matches on (a first and a last name, a country and a zip, all four: Customer
-Match's address match; marketing consent rules such a row as every other).  A phone that cannot be a number
-(:func:`valuecast.io.phones.plausible_number`: E.164's 7 to 15 digits, a North American
+Mailchimp, and for Meta and Google without an e-mail, a phone and a mailing address they match
+on: a first and a last name, a country and a zip, all four (Customer Match's address match;
+Meta lists ``fn`` and ``ln`` among its main identifiers, matched with the place beside them, and
+takes a city where an address has no zip); marketing consent rules such a row as every
+other.  A phone that cannot be a number (:func:`valuecast.io.phones.plausible_number`: E.164's 7 to 15 digits, a North American
 number's 10 after the 1, a known country's longest national number; ``5550199`` in the US) is
 no phone: never hashed, its cell left empty, and counted; likewise an e-mail cell that is no
 address (``carl@example``, ``bob @example.com``), which Klaviyo and Mailchimp reject and Meta
@@ -59,8 +60,8 @@ format, as each platform takes one address a cell; the rows so written are count
 copied with its display name (``Dora Lee <dora@x.com>``) or as a link (``mailto:dora@x.com``) is
 the address alone.  A file holds one row per person:
 a second row with the same e-mail (for Meta and Google, the same phone where a row has no
-e-mail; for Google, the same names, country and zip where it has neither) is left out as a
-duplicate, as two customer records of one person (a shop keyed by
+e-mail, and the same names, country and zip (Meta: and city) where it has neither) is left
+out as a duplicate, as two customer records of one person (a shop keyed by
 customer number, a customer who registered twice) are one profile, and one matched person of a
 customer list: the record with the most historic CLV (then the latest order) is the one kept.
 A customer identified by phone (no e-mail) is
@@ -240,32 +241,41 @@ class Formatted:
 
 def reachable(table: pd.DataFrame, to: str) -> pd.Series:
     """Which rows of ``table`` (an :func:`audience_table`) ``to`` can match: those with an
-    e-mail, for Meta and Google those with a phone whose country code is known, and for Google
-    those with a first and a last name, a country and a zip (:func:`by_address`)."""
+    e-mail, for Meta and Google those with a phone whose country code is known
+    (:func:`has_phone`), and those with a first and a last name, a country and a zip (for Meta,
+    or a city) (:func:`by_address`)."""
     email = has_address(table)
     if to in ("klaviyo", "mailchimp"):
         return email
-    # the phone only where there is no e-mail: a national number's country code takes a lookup
-    asked = ~email.to_numpy(bool) & table["phone"].notna().to_numpy(bool)
+    found = email | has_phone(table[~email.to_numpy(bool)]).reindex(table.index, fill_value=False)
+    rest = table[~found.to_numpy(bool)]
+    return found | by_address(rest, to).reindex(table.index, fill_value=False)
+
+
+def has_phone(table: pd.DataFrame) -> pd.Series:
+    """Which rows of ``table`` (an :func:`audience_table`) have a phone whose country code is
+    known: the number Meta and Google match (E.164)."""
+    asked = table["phone"].notna().to_numpy(bool)
     rest = table.loc[asked, ["phone", "country"]]
     phone = pd.Series(_cells(rest, e164_phone, "phone", "country"), index=rest.index, dtype=object)
-    found = email | (phone != "").reindex(table.index, fill_value=False)
-    if to == "google":
-        found |= by_address(table[~found.to_numpy(bool)]).reindex(table.index, fill_value=False)
-    return found
+    return (phone != "").reindex(table.index, fill_value=False)
 
 
-def by_address(table: pd.DataFrame) -> pd.Series:
-    """Which rows of ``table`` (an :func:`audience_table`) give what Google's Customer Match
-    matches a mailing address on: a first and a last name, a country and a zip, all four (its
-    file template asks for both names to match on the country and the zip)."""
-    given = table[["first_name", "last_name", "country", "zip"]].notna().all(axis=1)
+def by_address(table: pd.DataFrame, to: str = "google") -> pd.Series:
+    """Which rows of ``table`` (an :func:`audience_table`) give what ``to`` matches a mailing
+    address on: a first and a last name, a country and a zip, all four (Google's Customer Match
+    file template asks for both names to match on the country and the zip); for Meta, whose
+    ``fn`` and ``ln`` are main identifiers matched with the place beside them, a city stands
+    for a zip where the address has none (a shop in Hong Kong or Dubai)."""
+    given = table[["first_name", "last_name", "country"]].notna().all(axis=1)
     rest = table[given.to_numpy(bool)]
+    cities = rest["city"] if to == "meta" else pd.Series(None, index=rest.index, dtype=object)
     whole = [
-        bool(code and given_name(first) and family_name(last) and plain_zip(zip_, code))
-        for first, last, code, zip_ in zip(
+        bool(code and given_name(first) and family_name(last)
+             and (plain_zip(zip_, code) or normalize_city(city)))
+        for first, last, code, zip_, city in zip(
             rest["first_name"], rest["last_name"], map(country_code, rest["country"]),
-            rest["zip"], strict=True,
+            rest["zip"], cities, strict=True,
         )
     ]  # fmt: skip
     return pd.Series(whole, index=rest.index, dtype=bool).reindex(table.index, fill_value=False)
@@ -289,21 +299,36 @@ def not_addresses(table: pd.DataFrame) -> pd.Series:
     return given & ~has_address(table)
 
 
+_ADDRESS_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "meta": (("fn", "ln", "country"), ("zip", "ct")),
+    "google": (("First Name", "Last Name", "Country"), ("Zip",)),
+}
+"""Per hashed format, the columns of a mailing address it matches on: all of the first, and
+one of the second at least (:func:`by_address`)."""
+
+
 def _person_key(frame: pd.DataFrame, to: str) -> pd.Series:
     """What ``to`` knows a row's person by: the e-mail (Klaviyo's and Mailchimp's profiles are
-    keyed by it), for Meta and Google else the phone; '' for a row with neither."""
+    keyed by it), for Meta and Google else the phone, else the mailing address; '' for a row
+    with none."""
     email = frame[HEADERS[to][0]].astype(str)
     if to in ("klaviyo", "mailchimp"):
         return email
     phone = frame[HEADERS[to][1]].astype(str)
     key = email.where(email != "", ("phone " + phone).where(phone != "", ""))
-    if to == "google":  # else the mailing address: both names, the country and the zip
-        parts = [frame[column].astype(str) for column in HEADERS["google"][2:]]
-        whole = (parts[0] != "") & (parts[1] != "") & (parts[2] != "") & (parts[3] != "")
-        address = "address " + parts[0] + " " + parts[1] + " " + parts[2] + " " + parts[3]
-        address = address.where(whole, "")
-        key = key.where(key != "", address)
-    return key
+    needed, either = _ADDRESS_KEYS[to]
+    whole = pd.Series(True, index=frame.index)
+    address = pd.Series("address", index=frame.index)
+    for column in needed:
+        cells = frame[column].astype(str)
+        whole &= cells != ""
+        address = address + " " + cells
+    place = pd.Series(False, index=frame.index)
+    for column in either:
+        cells = frame[column].astype(str)
+        place |= cells != ""
+        address = address + " " + cells
+    return key.where(key != "", address.where(whole & place, ""))
 
 
 def format_audience(table: pd.DataFrame, to: str) -> Formatted:

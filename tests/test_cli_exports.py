@@ -570,8 +570,10 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
     meta = invoke("--segment", "prospects", "--to", "meta", "-w", str(path), "--out",
                   str(tmp_path / "m.csv"))  # fmt: skip
     flat = " ".join(meta.output.split())
-    assert "the value column is empty: prospects have no orders, so no predicted CLV" in flat
+    assert "the value column is 0 on every row: prospects have no orders" in flat
     assert "no predicted CLV in this analysis" not in flat
+    # a value on every row: Meta's value-based audience takes no empty cell
+    assert [row["value"] for row in read_csv(tmp_path / "m.csv")[1]] == ["0.0"]
 
 
 def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop, tmp_path):

@@ -1157,6 +1157,21 @@ def test_meta_matches_a_customer_without_email_or_phone_on_their_name_and_place(
     assert (klaviyo.left_out_no_identifier, klaviyo.phone_only) == (6, 1)
 
 
+def test_meta_values_a_prospect_at_zero_and_a_buyer_at_their_predicted_clv():
+    """A value-based audience takes a non-negative number on every row: a prospect (a
+    subscriber without an order) is worth 0 so far and no model predicts them, so their value
+    is 0, never an empty cell; a buyer's is their predicted CLV, and a buyer the model gave no
+    prediction keeps an empty cell (no value is made up for them)."""
+    rows = customers({"predicted_clv": 80.126}, {"predicted_clv": np.nan})
+    rows["customer_id"] = ["a@x.com", "b@x.com"]
+    prospects = pd.DataFrame({"customer_id": ["p@x.com", "q@x.com"], "accepts_marketing": True})
+    meta = build_audience(rows, None, "meta", segment="prospects", prospects=prospects).frame
+    assert list(meta["email"]) == [sha("p@x.com"), sha("q@x.com")]
+    assert list(meta["value"]) == [0.0, 0.0]
+    buyers = build_audience(rows, None, "meta", where="historic_clv >= 0").frame
+    assert buyers["value"].iloc[0] == 80.13 and np.isnan(buyers["value"].iloc[1])
+
+
 def test_meta_and_google_hash_names_without_titles_and_generational_suffixes():
     """Google's Customer Match guide asks for first names without prefixes (``Mrs.``) and last
     names without suffixes (``Jr.``); Meta's ``fn`` is the first name (or its initial).  A

@@ -397,16 +397,16 @@ def export(
             f"note: no customer exported has {' or '.join(unmatched)}: {target} matches them "
             f"on {keys} alone; {remedy}"
         )
-    if target == "meta" and audience.exported and audience.frame["value"].isna().all():
+    if target == "meta" and audience.exported and segment == "prospects":
         # prospects have no order to predict from, whatever the analysis fitted
-        why = (
-            "prospects have no orders, so no predicted CLV"
-            if segment == "prospects"
-            else "no predicted CLV in this analysis (see `valuecast analyze`)"
-        )
         say(
-            f"note: the value column is empty: {why}; upload it as a plain custom audience, "
-            "not a value-based one"
+            "note: the value column is 0 on every row: prospects have no orders, so no spend "
+            "and no predicted CLV; upload it as a plain custom audience, not a value-based one"
+        )
+    elif target == "meta" and audience.exported and audience.frame["value"].isna().all():
+        say(
+            "note: the value column is empty: no predicted CLV in this analysis (see "
+            "`valuecast analyze`); upload it as a plain custom audience, not a value-based one"
         )
     if where is not None and not audience.selected:
         for hint in _label_case_hints(where):

@@ -25,7 +25,9 @@ Match guide asks and as the name people are known by is matched.  A zero-width s
 ``meta`` (custom audience from a customer list, value-based)
     ``email, phone, fn, ln, ct, st, zip, country, value``.  Every identifier is the SHA-256 hex
     digest of its normalised value; an empty value stays an empty cell (never the hash of "").
-    ``value`` is the predicted CLV in cents precision, not hashed, for value-based lookalikes.
+    ``value`` is the predicted CLV in cents precision, not hashed, for value-based lookalikes;
+    0 for a prospect (a subscriber without an order: nothing spent, nothing predicted), as Meta
+    takes a non-negative number on every row of a value-based audience.
     Normalisation (Meta's customer-list rules): email trimmed and lower-cased; phone digits only
     with the country code (below); ``fn``/``ln`` lower-case without punctuation or symbols
     (runs of spaces kept as one space); ``ct`` lower-case letters only (no spaces, digits or
@@ -194,10 +196,20 @@ def _meta(table: pd.DataFrame) -> pd.DataFrame:
             "st": _hashed(table, normalize_state, "province", "country"),
             "zip": _hashed(table, normalize_zip, "zip", "country"),
             "country": _hashed(table, lambda c: country_code(c).lower(), "country"),
-            "value": number_column(table, "predicted_clv").round(2).to_numpy(),
+            "value": _meta_value(table),
         },
         index=table.index,
     )
+
+
+def _meta_value(table: pd.DataFrame) -> pd.Series:
+    """Meta's ``value``: the predicted CLV; 0 for a prospect (no order), whose value to the shop
+    so far is none and whom no model predicts, as a value-based audience takes a non-negative
+    number on every row (an empty cell is an error there, and a row left out would drop the
+    subscribers the lookalike learns are worth little)."""
+    value = number_column(table, "predicted_clv").round(2)
+    prospect = pd.to_numeric(table["historic_number_of_orders"], errors="coerce").eq(0)
+    return value.mask(prospect & value.isna(), 0.0)
 
 
 def _google_name(value: Any) -> str:

@@ -1050,6 +1050,28 @@ def test_a_province_written_as_its_code_is_hashed_as_its_name_outside_the_us():
     assert list(frame["st"]) == [sha("ontario"), sha("ontario"), sha("newsouthwales"), sha("ca")]
 
 
+def test_a_province_code_with_its_country_code_is_hashed_as_the_province():
+    """ISO 3166-2 writes a subdivision after its country's code (``JP-13``, ``US-CA``), and
+    admin exports write it with or without the dash (``JP13``): Tokyo's prefecture is hashed
+    as ``tokyo`` however it is written (never ``jp``, the letters of the code, which name no
+    prefecture), a prefecture numbered without its leading zero too (``JP-1``, Hokkaido's
+    ``JP-01``), a US state as its 2-letter code (never ``usca``), and a numbered code no
+    prefecture has is an empty cell rather than the hash of ``jp``."""
+    cells = [("JP-13", "JP"), ("JP13", "JP"), ("Tokyo", "Japan"), ("JP-1", "JP"),
+             ("US-CA", "US"), ("USNY", "US"), ("CA-QC", "CA"), ("JP-99", "JP")]  # fmt: skip
+    rows = customers(*({} for _ in cells))
+    rows["customer_id"] = [str(n) for n in range(len(cells))]
+    contacts = pd.DataFrame(
+        {"customer_id": rows["customer_id"],
+         "email": [f"{n}@x.com" for n in range(len(cells))],
+         "province": [province for province, _ in cells],
+         "country": [country for _, country in cells]}
+    )  # fmt: skip
+    frame = build_audience(rows, contacts, "meta", where="historic_clv >= 0").frame
+    expected = ["tokyo", "tokyo", "tokyo", "hokkaido", "ca", "ny", "quebec"]
+    assert list(frame["st"]) == [sha(name) for name in expected] + [""]
+
+
 def test_invisible_characters_are_no_part_of_an_address_a_phone_or_a_name():
     """Meta's and Google's customer-list rules hash an e-mail trimmed and lower-cased, and names
     in lower case without extra spaces: a zero-width space, word joiner or byte-order mark copied

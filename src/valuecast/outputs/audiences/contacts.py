@@ -158,16 +158,47 @@ def normalize_state(value: Any, country: Any = None) -> str:
     """Meta's ``st``: 2-letter code in lower case for the US, else the full name in lower-case
     letters only: Meta takes abbreviations of US states alone, so a province written as its ISO
     3166-2 code (``ON`` in Canada, ``NSW`` in Australia, as Shopify's exports write them) is
-    its name (``ontario``, ``newsouthwales``)."""
+    its name (``ontario``, ``newsouthwales``).  The code may carry its country's, with a dash or
+    without (``US-CA`` is ``ca``; ``JP-13`` and ``JP13``, Tokyo's, are ``tokyo``): its digits
+    are no part of a name, and ``jp`` alone names no prefecture."""
     text = cell_text(value).lower()
     code = country_code(country)
     if code == "US":
         name = " ".join(re.sub(r"[^a-z ]", " ", text).split())
         if name in US_STATES:
             return US_STATES[name].lower()
-    elif code and 1 <= len(text) <= 6 and text.replace("-", "").isalnum():
-        text = _subdivision_name(code, text.upper().removeprefix(f"{code}-")).lower() or text
+        local = _without_country(name.replace(" ", ""), "us")
+        if local.upper() in _US_CODES:
+            return local
+    elif code and 1 <= len(text) <= 8 and text.replace("-", "").isalnum():
+        name = _subdivision(code, text)
+        if not name and _without_country(text, code.lower()).isdigit():
+            return ""  # a numbered code no subdivision has: its letters are the country's
+        text = name or text
     return "".join(c for c in text if c.isalpha())
+
+
+_US_CODES = frozenset(US_STATES.values())
+
+
+def _without_country(text: str, country: str) -> str:
+    """``text`` less a leading country code (``us-ca``, ``usca`` -> ``ca``; ``jp-1`` -> ``1``)
+    where a code is left (of two characters or more where no dash follows the country's), else
+    as it is."""
+    rest = text.removeprefix(country)
+    if rest.startswith("-"):
+        return rest[1:] or text
+    return rest if rest != text and len(rest) >= 2 else text
+
+
+def _subdivision(country: str, text: str) -> str:
+    """The lower-case name of the subdivision of ``country`` that ``text`` is the ISO 3166-2
+    code of, alone or after the country's code (``13``, ``jp-13``, ``jp13``; ``1`` is ``01``),
+    '' for none."""
+    code = _without_country(text.upper(), country)
+    if code.isdigit() and len(code) == 1:  # Hokkaido is JP-01, typed JP-1
+        code = "0" + code
+    return _subdivision_name(country, code).lower()
 
 
 @functools.cache

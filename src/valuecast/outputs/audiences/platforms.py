@@ -33,7 +33,8 @@ Match guide asks and as the name people are known by is matched.  A zero-width s
     (runs of spaces kept as one space); ``ct`` lower-case letters only (no spaces, digits or
     punctuation); ``st`` the 2-letter code in lower case for the US (full state names are
     mapped), elsewhere the full name in lower-case letters only (a province written as its ISO
-    3166-2 code, Shopify's ``ON``, is its name: Meta takes abbreviations of US states alone);
+    3166-2 code, Shopify's ``ON``, is its name: Meta takes abbreviations of US states alone;
+    a code after its country's, ``JP-13`` or ``JP13``, is Tokyo's, and ``US-CA`` is ``ca``);
     ``zip`` lower-case without spaces or dashes, for the US the first 5 digits (a 4- or 8-digit US zip that lost its leading zero gets it back),
     for the UK the area, district and sector (``SW1A 1AA`` -> ``sw1a1``); ``country`` the ISO
     3166-1 alpha-2 code in lower case (common country names are mapped; anything else is left

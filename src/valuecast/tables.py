@@ -62,6 +62,18 @@ NAME_TITLES: frozenset[str] = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", 
 """Titles written before a given name (``Dr. Jane``), in lower case without the period: no part
 of the first name an order's full name gives nor of the one the ad platforms match."""
 
+NAME_SUFFIXES: frozenset[str] = frozenset({"jr", "sr", "ii", "iii", "iv"})
+"""Generational suffixes written after a family name (``Smith Jr.``), in lower case without the
+period: part of the last name an order's full name gives, no part of the one the ad platforms
+match."""
+
+NAME_PARTICLES: frozenset[str] = frozenset({
+    "al", "bin", "da", "dal", "das", "de", "del", "della", "der", "des", "di", "do", "dos", "du",
+    "el", "ibn", "la", "le", "st", "ten", "ter", "van", "von", "zu",
+})  # fmt: skip
+"""Words written before a family name and part of it (``van Dijk``, ``de la Cruz``, ``St
+John``), in lower case without a period."""
+
 PAGE_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "historic_number_of_orders",

@@ -324,6 +324,38 @@ def test_a_billing_name_written_with_a_no_break_space_is_a_first_and_a_last_name
     }
 
 
+def test_a_billing_name_of_three_words_keeps_its_family_name_whole(exports, write, tmp_path):
+    """Shopify writes ``Billing Name`` as the checkout's first-name field, a space and its
+    last-name field, and a second given name, a middle name or an initial goes in the first:
+    ``Mary Ann Lee`` is ``Mary Ann`` and ``Lee``, ``John Q. Public`` is ``John Q.`` and
+    ``Public`` (a last name ``Ann Lee`` or ``Q. Public`` matches nobody on Meta or Google); a
+    family name with its particle stays whole (``dos Santos Silva``, ``de la Cruz``), as does a
+    generational suffix after it, which the hashed files leave out (``Smith Jr.``)."""
+    rows = _orders(
+        exports,
+        ("#1001", "mary@example.com", "2024-01-05 10:00:00 -0500",
+         {"Billing_Name": "Mary Ann Lee"}),
+        ("#1002", "john@example.com", "2024-01-06 10:00:00 -0500",
+         {"Billing_Name": "John Q. Public"}),
+        ("#1003", "ana@example.com", "2024-01-07 10:00:00 -0500",
+         {"Billing_Name": "Ana dos Santos Silva"}),
+        ("#1004", "rosa@example.com", "2024-01-08 10:00:00 -0500",
+         {"Billing_Name": "Rosa Maria De La Cruz"}),
+        ("#1005", "sam@example.com", "2024-01-09 10:00:00 -0500",
+         {"Billing_Name": "Sam Smith Jr."}),
+    )  # fmt: skip
+    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    contacts = _contacts(tmp_path / "w.duckdb", [result])
+    names = {key: (row["first_name"], row["last_name"]) for key, row in contacts.iterrows()}
+    assert names == {
+        "mary@example.com": ("Mary Ann", "Lee"),
+        "john@example.com": ("John Q.", "Public"),
+        "ana@example.com": ("Ana", "dos Santos Silva"),
+        "rosa@example.com": ("Rosa Maria", "De La Cruz"),
+        "sam@example.com": ("Sam", "Smith Jr."),
+    }
+
+
 def test_a_title_before_a_billing_name_is_no_first_name(exports, write, tmp_path):
     """Google's Customer Match guide asks for first names without prefixes, and Meta matches
     ``fn`` on the given name: Shopify's Billing Name ``Dr. Jane Smith`` is first name ``Jane``

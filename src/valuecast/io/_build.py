@@ -28,7 +28,7 @@ from valuecast.io.schema import (
     conform,
     empty_frame,
 )
-from valuecast.tables import NAME_TITLES
+from valuecast.tables import NAME_PARTICLES, NAME_SUFFIXES, NAME_TITLES
 
 EMPTY_ROW = "empty row"
 NEGATIVE_AMOUNT = "negative amount"
@@ -993,31 +993,47 @@ _TITLE_BEFORE_NAMES = re.compile(
 """A title (:data:`~valuecast.tables.NAME_TITLES`) and its space before two words or more."""
 
 
+_LAST_NAME = re.compile(
+    rf"^(?P<first>.+?) (?P<last>(?:{'|'.join(sorted(NAME_PARTICLES))})\.? .*\S"
+    rf"|\S+(?:,? (?:{'|'.join(sorted(NAME_SUFFIXES))})\.?)?)$",
+    flags=re.IGNORECASE,
+)
+"""A full name of two words or more: the given names, then the family name: from its first
+particle on (``van der Berg``, ``dos Santos Silva``), else its last word with a generational
+suffix after it (``Smith Jr.``)."""
+
+
 def split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The first and last names of full names as an order's address writes them (``Billing
-    Name``): the text before the first space, and the rest (<NA> for a name of one word).
+    Name``): the family name, from the first particle after the first word on (``van``, ``de
+    la``, ``dos``, ``St``: :data:`~valuecast.tables.NAME_PARTICLES`), else the last word with a
+    generational suffix after it (``Smith Jr.``), and the words before it (<NA> last name for a
+    name of one word).
 
-    The first word is the given name in the names shops see most (``Jane van Dijk``: ``Jane``,
-    ``van Dijk``), a surname of several words staying whole; the platforms match each on its own.
+    Shopify writes ``Billing Name`` as the checkout's first-name field, a space, and its
+    last-name field, and a buyer puts a second given name, a middle name or an initial in the
+    first (``Mary Ann``, ``John Q.``): ``Mary Ann Lee`` is ``Mary Ann`` and ``Lee``, and ``Jane
+    van Dijk`` is ``Jane`` and ``van Dijk``.  The platforms match each on its own, and a last
+    name cut to its last word's neighbours (``Ann Lee``) matches nobody.  A family name of two
+    words without a particle (``García López``) gives its last word alone, which a name written
+    whole cannot tell apart from a second given name.
     A title before two words or more is left out (``Dr. Jane Smith``: ``Jane``, ``Smith``;
     ``Dr. Smith`` stays whole, its title the only first name it gives).  Any Unicode space
     separates two words, and a run of them is one space: a name copied from a
     spreadsheet or a web page carries no-break spaces (``Jane\xa0Smith``), which look like the
     space typed and are none to a split on it."""
 
-    def first(text: pd.Series) -> pd.Series:
-        return spaced(text).str.split(" ", n=1).str[0].astype("string")
-
-    def last(text: pd.Series) -> pd.Series:
-        rest = spaced(text).str.split(" ", n=1).str[1].astype("string")
-        return rest.mask(rest == "", pd.NA)
-
-    def spaced(text: pd.Series) -> pd.Series:
+    def parts(text: pd.Series) -> pd.DataFrame:
         words = text.str.replace(r"\s+", " ", regex=True).str.strip(" ")
-        return words.str.replace(_TITLE_BEFORE_NAMES, "", regex=True)
+        words = words.str.replace(_TITLE_BEFORE_NAMES, "", regex=True)
+        found = words.str.extract(_LAST_NAME)
+        alone = found["first"].isna()  # one word: a first name and no last name
+        found["first"] = found["first"].where(~alone, words).astype("string")
+        found["last"] = found["last"].astype("string")
+        return found
 
-    names = names.astype("string")
-    return per_distinct(names, first), per_distinct(names, last)
+    found = per_distinct(names.astype("string"), parts)
+    return found["first"], found["last"]
 
 
 def order_contacts(

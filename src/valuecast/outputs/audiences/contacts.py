@@ -20,7 +20,7 @@ from valuecast.io.phones import (
     impossible_phone,
     normalize_phone,
 )
-from valuecast.tables import EMAIL_PATTERN, NAME_TITLES
+from valuecast.tables import EMAIL_PATTERN, NAME_SUFFIXES, NAME_TITLES
 
 __all__ = [
     "CALLING_CODES",
@@ -124,7 +124,7 @@ def normalize_name(value: Any) -> str:
     return _without_punctuation(name_text(value).lower())
 
 
-SUFFIXES: frozenset[str] = frozenset({"jr", "sr", "ii", "iii", "iv"})
+SUFFIXES: frozenset[str] = NAME_SUFFIXES
 """Generational suffixes written after a family name (``Smith Jr.``), likewise."""
 
 

@@ -1179,6 +1179,20 @@ def test_meta_matches_a_customer_without_email_or_phone_on_their_name_and_place(
     assert (klaviyo.left_out_no_identifier, klaviyo.phone_only) == (6, 1)
 
 
+def test_a_zip_of_a_dash_is_no_place_for_meta_whatever_the_consent():
+    """Meta's ``zip`` is written without spaces or dashes, so a zip typed ``-`` (a checkout's
+    required field) is an empty cell: a customer with no e-mail, phone or city is matched on
+    nothing and counted as without an identifier, not as declining marketing."""
+    rows = customers({"accepts_marketing": False})
+    rows["customer_id"] = ["1"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1"], "first_name": ["Ann"], "last_name": ["Lee"], "country": ["FR"],
+         "zip": ["-"]}
+    )  # fmt: skip
+    meta = build_audience(rows, contacts, "meta", where="historic_clv >= 0")
+    assert (meta.exported, meta.left_out_no_identifier, meta.left_out_consent) == (0, 1, 0)
+
+
 def test_meta_values_a_prospect_at_zero_and_a_buyer_at_their_predicted_clv():
     """A value-based audience takes a non-negative number on every row: a prospect (a
     subscriber without an order) is worth 0 so far and no model predicts them, so their value

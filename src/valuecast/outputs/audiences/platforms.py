@@ -283,9 +283,10 @@ def by_address(table: pd.DataFrame, to: str = "google") -> pd.Series:
     given = table[["first_name", "last_name", "country"]].notna().all(axis=1)
     rest = table[given.to_numpy(bool)]
     cities = rest["city"] if to == "meta" else pd.Series(None, index=rest.index, dtype=object)
+    zip_cell = normalize_zip if to == "meta" else plain_zip  # as the file writes it
     whole = [
         bool(code and given_name(first) and family_name(last)
-             and (plain_zip(zip_, code) or normalize_city(city)))
+             and (zip_cell(zip_, code) or normalize_city(city)))
         for first, last, code, zip_, city in zip(
             rest["first_name"], rest["last_name"], map(country_code, rest["country"]),
             rest["zip"], cities, strict=True,

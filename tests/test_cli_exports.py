@@ -629,6 +629,33 @@ def test_a_shop_of_its_own_orders_table_gets_names_from_the_customers_csv_it_is_
     assert "note: no customer exported" not in meta.output
 
 
+def test_two_records_of_one_name_and_address_are_one_row_of_the_meta_file(tmp_path):
+    """Two customer records without a usable e-mail (``ann@example`` has no domain) or phone,
+    of one name and address, are one person to Meta and Google, matched on the name and the
+    place: one row, and the other counted as repeated, named as what repeats."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount,consent\n"
+        "ann@example,2024-01-05,30,yes\nann@example,2024-03-05,40,yes\n"
+        "ann@shop,2024-02-05,25,yes\nbo@x.com,2024-02-07,20,yes\n"
+    )
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "Email,First Name,Last Name,City,Zip,Country,Accepts Email Marketing\n"
+        "ann@example,Ann,Lee,Boston,02134,US,yes\nann@shop,Ann,Lee,Boston,02134,US,yes\n"
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders), str(people)], column_map=COLUMN_MAP))
+    for to in ("meta", "google"):
+        out = tmp_path / f"{to}.csv"
+        result = invoke("--where", "historic_clv > 0", "--to", to, "-w", str(path), "-o", out)
+        assert result.exit_code == 0, result.output
+        flat = " ".join(result.output.split())
+        assert "exported 2 customers" in flat
+        assert "1 left out as repeated e-mail addresses, phones or names and addresses" in flat
+
+
 def test_a_shop_of_two_platforms_is_told_each_ones_columns(tmp_path):
     """A shop whose orders come from WooCommerce and from its own table is told what gives
     names and places for each, and nothing of Shopify."""

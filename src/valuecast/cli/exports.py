@@ -379,7 +379,7 @@ def export(
         repeated = (
             "e-mail addresses"
             if target in ("klaviyo", "mailchimp")
-            else "e-mail addresses or phones"
+            else "e-mail addresses, phones or names and addresses"
         )
         say(
             f"{audience.left_out_duplicates:,} left out as repeated {repeated} (of the "

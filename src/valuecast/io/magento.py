@@ -123,7 +123,8 @@ column set: turn them on under Columns before exporting).
   ``store_name`` holds them); ``accepts_marketing`` is unknown.
 * The customer is ``Customer Email`` as above; the grid has no telephone, but a ``Billing Phone``
   / ``Telephone`` column added by an extension makes an order without email the customer of its
-  phone. ``Bill-to Name`` (else ``Ship-to Name``), split as Shopify's ``Billing Name``, and that phone are
+  phone. ``Bill-to Name`` (else ``Ship-to Name``), split as Shopify's ``Billing Name``, and that
+  phone are
   the customer's name and phone for the audience files; the grid's addresses, one cell each,
   are not split into city and zip.
 

@@ -71,8 +71,8 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   e-mail (or with a placeholder one) states none (<NA>), so a customer known by a phone alone
   is exported on a customers export's ``Accepts SMS Marketing`` only.
 * ``order_contacts`` (the audience files' names, phones and places where no customers export
-  gives them): ``Billing Name``, else ``Shipping Name`` (the family name its last word, or from a ``van``, ``de``
-  ... on: :func:`valuecast.io._build.split_names`), the phone as
+  gives them): ``Billing Name``, else ``Shipping Name`` (the family name its last word, or from
+  a ``van``, ``de`` ... on: :func:`valuecast.io._build.split_names`), the phone as
   above, and ``Billing City``/``Province``/``Country``/``Zip`` where the billing address gives
   any, else the shipping address's, of each customer's latest counted order that gives a name,
   a phone, an address (:func:`valuecast.io._build.latest_contacts`).

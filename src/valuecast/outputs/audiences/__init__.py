@@ -5,7 +5,7 @@ analysis and calls them.  The path is::
 
     audience_table(analysis.customers, workspace contacts)     one row per customer
       -> segment_mask(table, name, as_of) | where_mask(table, EXPR)
-      -> reachable(selected, to)     an e-mail (Meta, Google: or a phone, or a name and address) first
+      -> reachable(selected, to)    an e-mail (Meta, Google: or a phone, or a name and place)
       -> consenting(...)                                         accepts_marketing true only
       -> format_audience(selected, "klaviyo"|"mailchimp"|"meta"|"google")
       -> write_audience(frame, path)                             formula-safe CSV, atomically

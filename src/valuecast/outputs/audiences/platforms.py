@@ -53,9 +53,9 @@ Mailchimp, and for Meta and Google without an e-mail, a phone and a mailing addr
 on: a first and a last name, a country and a zip, all four (Customer Match's address match;
 Meta lists ``fn`` and ``ln`` among its main identifiers, matched with the place beside them, and
 takes a city where an address has no zip); marketing consent rules such a row as every
-other.  A phone that cannot be a number (:func:`valuecast.io.phones.plausible_number`: E.164's 7 to 15 digits, a North American
-number's 10 after the 1, a known country's longest national number; ``5550199`` in the US) is
-no phone: never hashed, its cell left empty, and counted; likewise an e-mail cell that is no
+other.  A phone that cannot be a number (:func:`valuecast.io.phones.plausible_number`:
+E.164's 7 to 15 digits, a North American number's 10 after the 1, a known country's longest
+national number; ``5550199`` in the US) is no phone: never hashed, its cell left empty, and counted; likewise an e-mail cell that is no
 address (``carl@example``, ``bob @example.com``), which Klaviyo and Mailchimp reject and Meta
 and Google match nobody on.  An e-mail cell holding several
 addresses (``carl@x.com;dora@x.com``, ``carl@x.com, dora@x.com``) is its first address in every

@@ -262,6 +262,47 @@ def test_compare_keeps_a_registered_customer_who_gave_a_new_email_as_one(corpus,
         assert int(matrix.to_numpy().sum()) == 4
 
 
+def test_a_registered_customer_who_gave_a_new_email_keeps_their_history_on_their_page(
+    corpus, tmp_path
+):
+    # the comparison counts account 1 as one customer, c0@example.com then and
+    # c0.new@example.com now: their page's history across snapshots holds both quarters, the
+    # earlier under the id it named them by
+    import re
+
+    from valuecast.store import Workspace
+    from valuecast.store.snapshots import customer_history
+    from valuecast.web import create_app
+
+    first = corpus.shop(4)
+    for order in first:
+        order["extra"] = {"customer_id": str(int(order["email"][1]) + 1)}  # c0@...: account 1
+    workspace = tmp_path / "ws.duckdb"
+    q1 = corpus.write(tmp_path / "q1.csv", "woocommerce", first)
+    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    moved = corpus.order("1100", "c0.new@example.com", "2024-04-20 10:00:00", "8.00",
+                         extra={"customer_id": "1"})  # fmt: skip
+    q2 = corpus.write(tmp_path / "q2.csv", "woocommerce", [*first, moved])
+    done = corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2")
+    assert done.exit_code == 0, done.output
+    with Workspace(workspace, read_only=True) as ws:
+        history = customer_history(ws, "c0.new@example.com")
+        others = customer_history(ws, "c1@example.com")
+    assert history["customer_id"].tolist() == ["c0@example.com", "c0.new@example.com"]
+    assert [str(day) for day in history["as_of"]] == ["2024-02-21", "2024-04-20"]
+    assert others["customer_id"].tolist() == ["c1@example.com"] * 2
+    app = create_app(workspace, warm=False)
+    try:
+        from fastapi.testclient import TestClient
+
+        page = TestClient(app, base_url="http://127.0.0.1").get("/customers/c0.new@example.com")
+    finally:
+        app.state.dashboard.close()
+    table = page.text.split('id="customer-history"')[1].split("</table>")[0]
+    cells = re.findall(r"<tr><td>([^<]*)</td>", table.split("<tbody>")[1])
+    assert cells == ["2024-02-21 (as c0@example.com)", "2024-04-20"], cells
+
+
 @pytest.mark.parametrize("keyed", [True, False])
 def test_the_same_orders_in_another_export_format_are_a_note(corpus, tmp_path, keyed):
     # a Shopify export (names #1001, times at the shop's offset: 22:15 -0500 is the next day

@@ -869,18 +869,55 @@ def load_tables(workspace, snapshot_id: int) -> dict[str, pd.DataFrame]:
 
 
 def customer_history(workspace, customer_id: str) -> pd.DataFrame:
-    """One customer across the snapshots: as-of date, RFM group, tier and value, oldest first."""
-    columns = ["snapshot_id", "as_of", "rfm_group", "predicted_spend_tier", "historic_clv",
-               "predicted_clv", "probability_alive"]  # fmt: skip
+    """One customer across the snapshots: as-of date, the id the snapshot names them by, RFM
+    group, tier and value, oldest first.
+
+    A snapshot that names them by an earlier id (a registered customer known by the e-mail of
+    their latest orders, who gave another since: :func:`renamed_customers`) gives its row under
+    that id, as ``compare`` counts them as one customer.
+    """
+    columns = ["snapshot_id", "as_of", "customer_id", "rfm_group", "predicted_spend_tier",
+               "historic_clv", "predicted_clv", "probability_alive"]  # fmt: skip
     if not _has_snapshots(workspace):
         return pd.DataFrame(columns=columns)
+    named = _ids_by_snapshot(workspace, str(customer_id))
+    if not named:
+        return pd.DataFrame(columns=columns)
+    pairs = " UNION ALL ".join("SELECT ?, ?" for _ in named)
     return _frame(
         workspace,
-        "SELECT s.snapshot_id, s.as_of, c.rfm_group, c.predicted_spend_tier, c.historic_clv, "
-        "c.predicted_clv, c.probability_alive FROM snapshot_customers c "
-        "JOIN snapshots s USING (snapshot_id) WHERE c.customer_id = ? ORDER BY s.as_of",
-        [str(customer_id)],
+        f"SELECT s.snapshot_id, s.as_of, c.customer_id, c.rfm_group, c.predicted_spend_tier, "
+        "c.historic_clv, c.predicted_clv, c.probability_alive FROM snapshot_customers c "
+        f"JOIN ({pairs}) n(snapshot_id, customer_id) USING (snapshot_id, customer_id) "
+        "JOIN snapshots s USING (snapshot_id) ORDER BY s.as_of",
+        [value for pair in named.items() for value in pair],
     )
+
+
+def _ids_by_snapshot(workspace, customer_id: str) -> dict[int, str]:
+    """The id each snapshot names ``customer_id`` by: theirs in the snapshots holding it, and in
+    an earlier one not holding it the id :func:`renamed_customers` matches to them in the next
+    snapshot naming them (an id given up twice is followed back twice)."""
+    snapshot_ids = [
+        row[0]
+        for row in _rows(
+            workspace, "SELECT snapshot_id FROM snapshots ORDER BY as_of DESC, snapshot_id DESC"
+        )
+    ]
+    named: dict[int, str] = {}
+    current, later = customer_id, None  # the id they have, in the next snapshot naming them
+    for snapshot_id in snapshot_ids:
+        holds = _rows(
+            workspace,
+            "SELECT 1 FROM snapshot_customers WHERE snapshot_id = ? AND customer_id = ? LIMIT 1",
+            [snapshot_id, current],
+        )
+        if not holds and later is not None:
+            then = renamed_customers(workspace, snapshot_id, later, current)["then_id"].tolist()
+            holds, current = bool(then), then[0] if then else current
+        if holds:
+            named[snapshot_id], later = current, snapshot_id
+    return named
 
 
 def _options_key(options) -> str:
@@ -984,18 +1021,31 @@ def _latest_snapshot(workspace) -> tuple[int, str | None, bool] | None:
 # ------------------------------------------------------------------------------------------------
 # the reads a comparison of two snapshots needs
 # ------------------------------------------------------------------------------------------------
-def _renamed_query(workspace) -> str:
+def _renamed_query(workspace, one: bool = False) -> str:
     """The query of :func:`renamed_customers` (parameters: the earlier snapshot's id, then the
-    later one's), columns ``then_id`` and ``now_id``."""
+    later one's), columns ``then_id`` and ``now_id``.
+
+    ``one``: only the pairs that may name the customer of a third parameter now (the ids their
+    orders give as e-mail, and the customers whose orders give those too), which decide that
+    customer's pair as the whole query does, without reading every customer's orders.
+    """
     columns = {row[0] for row in _rows(workspace, "DESCRIBE orders")}
     # an order's e-mail where it is not its customer's id (workspaces before that layout store
     # every order's)
     email = "other_email" if "other_email" in columns else "email"
+    gone_ids = new_ids = "true"
+    if one:
+        given = (
+            f"(SELECT DISTINCT lower({email}) FROM orders WHERE customer_id = $3 "
+            f"AND NOT is_guest AND {email} IS NOT NULL)"
+        )
+        gone_ids = f"customer_id IN {given}"
+        new_ids = f"customer_id IN (SELECT customer_id FROM orders WHERE lower({email}) IN {given})"
     return (
-        "WITH b AS (SELECT customer_id FROM snapshot_customers WHERE snapshot_id = $1), "
+        f"WITH b AS (SELECT customer_id FROM snapshot_customers WHERE snapshot_id = $1), "
         "a AS (SELECT customer_id FROM snapshot_customers WHERE snapshot_id = $2), "
-        "gone AS (SELECT customer_id FROM b ANTI JOIN a USING (customer_id)), "
-        "new AS (SELECT customer_id FROM a ANTI JOIN b USING (customer_id)), "
+        f"gone AS (SELECT customer_id FROM b ANTI JOIN a USING (customer_id) WHERE {gone_ids}), "
+        f"new AS (SELECT customer_id FROM a ANTI JOIN b USING (customer_id) WHERE {new_ids}), "
         "pairs AS (SELECT DISTINCT g.customer_id AS then_id, o.customer_id AS now_id "
         f"FROM gone g JOIN orders o ON lower(o.{email}) = g.customer_id "
         "JOIN new n ON n.customer_id = o.customer_id WHERE NOT o.is_guest), "
@@ -1005,9 +1055,12 @@ def _renamed_query(workspace) -> str:
     )
 
 
-def renamed_customers(workspace, before_id: int, after_id: int) -> pd.DataFrame:
+def renamed_customers(
+    workspace, before_id: int, after_id: int, customer_id: str | None = None
+) -> pd.DataFrame:
     """The customers of snapshot ``before_id`` that snapshot ``after_id`` names by another id:
-    columns ``then_id`` and ``now_id``, ordered by ``then_id``.
+    columns ``then_id`` and ``now_id``, ordered by ``then_id``; with ``customer_id``, only the
+    pair whose ``now_id`` it is (if any).
 
     A registered customer is known by the e-mail of their latest order (a WooCommerce or
     Magento account, an orders table's customer id beside its e-mail): one who gave another
@@ -1017,8 +1070,11 @@ def renamed_customers(workspace, before_id: int, after_id: int) -> pd.DataFrame:
     """
     if "orders" not in connection_table_names(_raw(workspace)):
         return pd.DataFrame({"then_id": [], "now_id": []}, dtype=object)
-    query = f"SELECT * FROM ({_renamed_query(workspace)}) ORDER BY then_id"
-    return _frame(workspace, query, [before_id, after_id])
+    if customer_id is None:
+        query = f"SELECT * FROM ({_renamed_query(workspace)}) ORDER BY then_id"
+        return _frame(workspace, query, [before_id, after_id])
+    query = f"SELECT * FROM ({_renamed_query(workspace, one=True)}) WHERE now_id = $3"
+    return _frame(workspace, query, [before_id, after_id, customer_id])
 
 
 @dataclass(frozen=True)

@@ -356,6 +356,47 @@ def test_the_same_export_again_says_it_adds_nothing(corpus, tmp_path):
     )
 
 
+def test_compare_of_two_quarters_a_later_export_rewrote_says_why_it_splits_nothing(
+    corpus, tmp_path
+):
+    # Q2's export refunds a Q1 order (its split is told as Q2 is stored); Q3's export refunds
+    # another Q1 order and edits a third: comparing Q1 with Q2 then can no longer split the
+    # change, and says so and why, where it said nothing and the change read as new sales
+    from valuecast.jobs.snapshots import compare
+    from valuecast.store import Workspace
+
+    first = corpus.shop(6)  # up to 2024-03-06
+    workspace = tmp_path / "ws.duckdb"
+    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
+    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    later = [dict(order) for order in first]
+    later[3]["extra"] = LATER["shopify"][1][1]  # #1004 refunded
+    later.append(corpus.order("1100", "c1@example.com", "2024-04-20 10:00:00", "8.00"))
+    q2 = corpus.write(tmp_path / "q2.csv", "shopify", later)
+    assert corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2").exit_code == 0
+    again = [dict(order) for order in later]
+    again[4]["extra"] = LATER["shopify"][1][1]  # #1005 refunded
+    again[0]["amount"] = "999.00"  # #1001 edited
+    again.append(corpus.order("1101", "c2@example.com", "2024-06-01 10:00:00", "5.00"))
+    q3 = corpus.write(tmp_path / "q3.csv", "shopify", again)
+    assert corpus.invoke("refresh", q3, "-w", workspace, "-o", tmp_path / "o3").exit_code == 0
+    with Workspace(workspace, read_only=True) as ws:
+        result = compare(ws, 1, 2)
+        assert (result.rewritten_later.written, result.rewritten_later.withdrawn) == (1, 1)
+        assert compare(ws, 2, 3).rewritten_later is None  # nothing ingested after 3
+    said = corpus.invoke("compare", "1", "2", "-w", workspace)
+    assert said.exit_code == 0, said.output
+    shown = " ".join(said.output.split())
+    change = round(result.after.historic_clv) - round(result.before.historic_clv)
+    assert (
+        f"note: the historic CLV change ({change:+,}) is not split into the past rewritten and "
+        "new sales: 1 order dated on or before 2024-03-06 was edited (in any field) or added "
+        "late and 1 stored order was withdrawn (cancelled or refunded in full) since snapshot 2 "
+        "(2024-04-20), so the stored orders are no longer those it read"
+    ) in shown, shown
+    assert "not split" not in corpus.invoke("compare", "-w", workspace).output
+
+
 def test_compare_tells_the_past_rewritten_from_new_sales(corpus, tmp_path):
     # the next quarter's export edits one stored order to 999.00 and refunds another in full:
     # the historic CLV change is mostly those corrections of the earlier quarter, and compare

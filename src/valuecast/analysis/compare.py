@@ -28,6 +28,7 @@ __all__ = [
     "history_table",
     "option_differences",
     "renamed_note",
+    "rewritten_later_note",
     "rewritten_note",
 ]
 
@@ -188,6 +189,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     renamed: pd.DataFrame | None = None
     rewritten: Any = None  # store.snapshots.RewrittenOrders
+    rewritten_later: Any = None  # store.snapshots.LaterRewrites
 
 
 def _matrix(pairs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
@@ -348,4 +350,40 @@ def rewritten_note(comparison: Comparison) -> str | None:
         f"note: {_signed(past)} of the historic CLV change ({_signed(past + new)}) is the past "
         f"rewritten, not new sales: {changed} {since}; the other {_signed(new)} is the orders "
         f"dated after {rewritten.as_of}"
+    )
+
+
+def rewritten_later_note(comparison: Comparison) -> str | None:
+    """A note that the change in historic CLV is not split into the past rewritten and new
+    sales because ingests after the later snapshot rewrote orders of the earlier one's dates
+    (:attr:`Comparison.rewritten_later`), saying how many; None when none did, or the two
+    snapshots are in two currencies.
+
+    The split reads the stored orders as the later snapshot read them: once a newer export
+    has rewritten them, a merchant comparing two earlier quarters is told why it is missing
+    rather than left to take the whole change for new sales.
+    """
+    later = comparison.rewritten_later
+    if later is None or currencies_differ(comparison.differences):
+        return None
+    before, after = comparison.before, comparison.after
+    change = round(after.historic_clv) - round(before.historic_clv)
+    parts = []
+    if later.written:
+        one = later.written == 1
+        parts.append(
+            f"{later.written:,} {'order' if one else 'orders'} dated on or before {later.as_of} "
+            f"{'was' if one else 'were'} edited (in any field) or added late"
+        )
+    if later.withdrawn:
+        one = later.withdrawn == 1
+        parts.append(
+            f"{later.withdrawn:,} stored {'order was' if one else 'orders were'} withdrawn "
+            "(cancelled or refunded in full)"
+        )
+    return (
+        f"note: the historic CLV change ({_signed(change)}) is not split into the past "
+        f"rewritten and new sales: {' and '.join(parts)} since snapshot {after.snapshot_id} "
+        f"({after.as_of}), so the stored orders are no longer those it read; `refresh` splits "
+        "it as it stores each snapshot, against the one dated before it"
     )

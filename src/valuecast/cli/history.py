@@ -110,6 +110,7 @@ def _print_comparison(comparison, *, top: int) -> None:
         difference_notes,
         gone_note,
         renamed_note,
+        rewritten_later_note,
         rewritten_note,
     )
 
@@ -147,7 +148,8 @@ def _print_comparison(comparison, *, top: int) -> None:
     if comparison.differences:
         for note in difference_notes(comparison.differences):
             console.print(note, highlight=False, soft_wrap=True)
-    for note in (rewritten_note(comparison), gone_note(comparison), renamed_note(comparison)):
+    notes = (rewritten_note, rewritten_later_note, gone_note, renamed_note)
+    for note in (say(comparison) for say in notes):
         if note is not None:
             console.print(note, highlight=False, soft_wrap=True, markup=False)
     for table in (

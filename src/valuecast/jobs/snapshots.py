@@ -30,7 +30,7 @@ from valuecast.store.snapshots import (
     renamed_customers,
     resolve_snapshot,
     reusable_snapshot,
-    rewritten_orders,
+    rewrites_between,
     stored_summaries,
 )
 
@@ -124,7 +124,9 @@ def compare(
     movers = high_value_movers(workspace, first.snapshot_id, second.snapshot_id, AT_RISK_GROUPS)
     result = comparison(first, second, moves["rfm_group"], moves["predicted_spend_tier"], movers)
     result.renamed = renamed_customers(workspace, first.snapshot_id, second.snapshot_id)
-    result.rewritten = rewritten_orders(workspace, first.snapshot_id, second.snapshot_id)
+    result.rewritten, result.rewritten_later = rewrites_between(
+        workspace, first.snapshot_id, second.snapshot_id
+    )
     result.differences = option_differences(
         load_summary(workspace, first.snapshot_id), load_summary(workspace, second.snapshot_id)
     )

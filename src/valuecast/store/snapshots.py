@@ -53,6 +53,7 @@ __all__ = [
     "SnapshotError",
     "SnapshotCustomers",
     "SnapshotInfo",
+    "LaterRewrites",
     "customer_history",
     "customers_arrow",
     "customers_arrow_table",
@@ -74,6 +75,7 @@ __all__ = [
     "load_tables",
     "parquet_bytes",
     "renamed_customers",
+    "rewrites_between",
     "rewritten_orders",
     "resolve_snapshot",
     "reusable_snapshot",
@@ -1096,11 +1098,36 @@ class RewrittenOrders:
     orders."""
 
 
+@dataclass(frozen=True)
+class LaterRewrites:
+    """The orders dated on or before an earlier snapshot's as-of date that ingests after a
+    later snapshot rewrote (:func:`rewrites_between`): the stored orders are no longer those
+    the later snapshot read, and the past rewritten between the two is not told apart."""
+
+    as_of: date
+    """The earlier snapshot's as-of date."""
+    written: int
+    """Customer orders dated on or before ``as_of`` that an ingest after the later snapshot
+    wrote: edited in any field, or added late."""
+    withdrawn: int
+    """Stored orders an ingest after the later snapshot withdrew."""
+
+
 def rewritten_orders(workspace, before_id: int, after_id: int) -> RewrittenOrders | None:
     """What the ingests between snapshots ``before_id`` and ``after_id`` rewrote of the orders
-    dated on or before ``before_id``'s as-of date; None when the stored orders cannot say:
-    ``after_id`` is dated before ``before_id`` or was made on no later ingest, or an ingest after
-    ``after_id`` rewrote such orders (the stored orders are then no longer those it read).
+    dated on or before ``before_id``'s as-of date (:func:`rewrites_between`)."""
+    return rewrites_between(workspace, before_id, after_id)[0]
+
+
+def rewrites_between(
+    workspace, before_id: int, after_id: int
+) -> tuple[RewrittenOrders | None, LaterRewrites | None]:
+    """What the ingests between snapshots ``before_id`` and ``after_id`` rewrote of the orders
+    dated on or before ``before_id``'s as-of date, and what the ingests after ``after_id``
+    rewrote of them; (None, None) when ``after_id`` is dated before ``before_id`` or was made on
+    no later ingest.  The first is None too where an ingest after ``after_id`` rewrote such
+    orders (the stored orders are then no longer those it read), and the second is None where
+    none did.
 
     An order keeps the id of the last ingest that wrote it, and a withdrawn one that of the
     ingest that withdrew it, so one scan of the orders' dates, ids and amounts tells them apart
@@ -1111,7 +1138,7 @@ def rewritten_orders(workspace, before_id: int, after_id: int) -> RewrittenOrder
     raw = _raw(workspace)
     present = connection_table_names(raw)
     if not {"snapshots", "orders", "withdrawn_orders"} <= present:
-        return None
+        return None, None
     rows = _rows(
         workspace,
         "SELECT b.as_of, b.ingest_id, a.ingest_id FROM snapshots b, snapshots a "
@@ -1119,7 +1146,7 @@ def rewritten_orders(workspace, before_id: int, after_id: int) -> RewrittenOrder
         [before_id, after_id],
     )
     if not rows or rows[0][1] is None or rows[0][2] is None or rows[0][2] <= rows[0][1]:
-        return None
+        return None, None
     as_of, first, last = rows[0]
     # a customer order up to the as-of date, as the summary reads historic CLV
     past = "customer_id IS NOT NULL AND CAST(order_date AS DATE) <= $1"
@@ -1137,8 +1164,8 @@ def rewritten_orders(workspace, before_id: int, after_id: int) -> RewrittenOrder
         [first, last],
     )[0]
     if later or withdrawn_later:
-        return None
-    return RewrittenOrders(as_of, int(written), int(withdrawn), float(now or 0.0))
+        return None, LaterRewrites(as_of, int(later), int(withdrawn_later))
+    return RewrittenOrders(as_of, int(written), int(withdrawn), float(now or 0.0)), None
 
 
 def _earlier_customers(workspace) -> str:

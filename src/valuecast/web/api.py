@@ -234,13 +234,19 @@ def comparison(
     ``notes`` name the snapshot a date took, the part of the change in historic CLV that is
     the past rewritten (orders of the earlier snapshot's dates edited or withdrawn since), the
     customers the later one no longer has and those it names by another e-mail."""
-    from valuecast.analysis.compare import gone_note, renamed_note, rewritten_note
+    from valuecast.analysis.compare import (
+        gone_note,
+        renamed_note,
+        rewritten_later_note,
+        rewritten_note,
+    )
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import SnapshotError
 
     dashboard = dashboard_of(request)
     if len(dashboard.snapshots) < 2:
         raise HTTPException(404, "one snapshot or none: nothing to compare yet")
+    said = (rewritten_note, rewritten_later_note, gone_note, renamed_note)
     with dashboard.reader() as reader:
         try:
             result = compare(
@@ -267,7 +273,7 @@ def comparison(
         # another e-mail, as `valuecast compare` says them
         "notes": [
             *result.notes,
-            *filter(None, [rewritten_note(result), gone_note(result), renamed_note(result)]),
+            *filter(None, (say(result) for say in said)),
         ],
     }
 

@@ -166,3 +166,37 @@ def test_a_workspace_without_recorded_inputs_reads_the_files(shop, tmp_path, set
     assert _ingest_ids(workspace) == [1, 2]
     _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
     assert _ingest_ids(workspace) == [1, 2]  # the second run recorded them
+
+
+def test_the_same_export_and_options_again_keep_the_snapshot_and_write_its_results(
+    shop, tmp_path, settled
+):
+    # a merchant re-running the same quarter: the stored snapshot is what the analysis would
+    # make again, so it is kept under its id (no second entry for the same analysis), said so,
+    # and its results are written again byte for byte; other options are a new analysis
+    from valuecast.store.snapshots import list_snapshots
+
+    workspace = tmp_path / "ws.duckdb"
+    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "first"))
+    again = " ".join(
+        _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "again")).split()
+    )
+    with Workspace(workspace, read_only=True) as ws:
+        assert [info.snapshot_id for info in list_snapshots(ws)] == [1]
+        as_of = list_snapshots(ws)[0].as_of
+    assert (
+        f"this is snapshot 1 ({as_of}) again: nothing was ingested since it was made with these "
+        "options, so it is kept under its id"
+    ) in again, again
+    assert "replaces snapshot" not in again
+    written = sorted(path.name for path in (tmp_path / "first").iterdir())
+    assert written == sorted(path.name for path in (tmp_path / "again").iterdir())
+    for name in written:
+        first, second = tmp_path / "first" / name, tmp_path / "again" / name
+        assert first.read_bytes() == second.read_bytes(), name
+    other = _analyze(
+        str(shop), "-w", str(workspace), "-o", str(tmp_path / "h24"), "--horizon", "24"
+    )
+    assert "replaces snapshot 1" in " ".join(other.split())
+    with Workspace(workspace, read_only=True) as ws:
+        assert [info.snapshot_id for info in list_snapshots(ws)] == [2]

@@ -446,6 +446,7 @@ def run_analysis(
         console=err_console, transient=True, disable=quiet or not err_console.is_terminal,
     )  # fmt: skip
     customers_files: CustomersFiles | None = None
+    unchanged = None
     try:
         # what the command has loaded is left out of its garbage collections (the analysis
         # freezes its own modules as it starts)
@@ -496,23 +497,29 @@ def run_analysis(
                     if held is not None and ws.latest_ingest_inputs() != (held, inputs):
                         fail(f"{workspace}: another command ingested into it meanwhile: run again")
                     report = ws.latest_ingest_report() or {}
-                    # one transaction: the analysis writes the snapshot's customers as it goes
-                    with ws.transaction():
-                        analysis, tables = analyze_with_growth(
-                            ws, options, show, spend=spend_frame, in_engine=True
-                        )
-                        show("storing the snapshot")
-                        snapshot = save_snapshot(ws, analysis, tables, report, options)
-                        if kept_name is not None:
-                            from valuecast.store.spend import store_spend
+                    # the orders and options of the latest snapshot: it is kept, not made again
+                    given = spend is not None or no_spend or given_not_products is not None
+                    unchanged = None if given else _unchanged_snapshot(ws, options)
+                    if unchanged is not None:
+                        analysis, tables, snapshot = unchanged
+                    else:
+                        # one transaction: the analysis writes the snapshot's customers as it goes
+                        with ws.transaction():
+                            analysis, tables = analyze_with_growth(
+                                ws, options, show, spend=spend_frame, in_engine=True
+                            )
+                            show("storing the snapshot")
+                            snapshot = save_snapshot(ws, analysis, tables, report, options)
+                            if kept_name is not None:
+                                from valuecast.store.spend import store_spend
 
-                            store_spend(ws, spend_frame, kept_name)
-                        elif no_spend:
-                            from valuecast.store.spend import drop_spend
+                                store_spend(ws, spend_frame, kept_name)
+                            elif no_spend:
+                                from valuecast.store.spend import drop_spend
 
-                            drop_spend(ws)
-                        if keep_not_products is not None:
-                            store_not_products(ws, keep_not_products)
+                                drop_spend(ws)
+                            if keep_not_products is not None:
+                                store_not_products(ws, keep_not_products)
                 # the workspace pages the analysis read stay cached, unread by what follows,
                 # which reads the snapshot a batch at a time
                 ws.release_cached_pages()
@@ -554,6 +561,8 @@ def run_analysis(
             noticed = [*noticed, kept_note]
         if forgotten_note is not None:
             noticed = [*noticed, forgotten_note]
+        if unchanged is not None:
+            noticed = [*noticed, _unchanged_note(snapshot)]
         if snapshot.replaced:  # one snapshot per as-of date
             files_last = report.get("last_order_date") if results is not None else None
             noticed = [
@@ -564,6 +573,43 @@ def run_analysis(
             analysis, paths, seconds, noticed, ingested=report if results is not None else None
         )
     return analysis, paths
+
+
+def _unchanged_snapshot(ws, options):
+    """The latest snapshot as (analysis, growth tables, snapshot info) when it is what
+    analysing the workspace with ``options`` would store now (the same options, nothing
+    ingested since: :func:`~valuecast.store.snapshots.reusable_snapshot`), else None.
+
+    The analysis reads the snapshot's stored customers in the engine, as a new analysis' are
+    read: a merchant analysing the same export again gets its results written again, the
+    snapshot kept under its id, and no second analysis of the same orders in the history.
+    """
+    from valuecast.jobs.analyze import Analysis
+    from valuecast.store.snapshots import (
+        customers_table,
+        list_snapshots,
+        load_summary,
+        load_tables,
+        reusable_snapshot,
+    )
+
+    snapshot_id = reusable_snapshot(ws, options)
+    if snapshot_id is None:
+        return None
+    info = next(info for info in list_snapshots(ws) if info.snapshot_id == snapshot_id)
+    table = customers_table(ws, snapshot_id).order_by("customer_id")
+    analysis = Analysis(summary=load_summary(ws, snapshot_id), table=table)
+    return analysis, load_tables(ws, snapshot_id), info
+
+
+def _unchanged_note(snapshot) -> str:
+    """The note on a snapshot kept as it is (:func:`_unchanged_snapshot`)."""
+    return (
+        f"this is snapshot {snapshot.snapshot_id} ({snapshot.as_of}) again: nothing was "
+        "ingested since it was made with these options, so it is kept under its id and its "
+        "results are written again, not analysed anew (a new export or other options make a "
+        "new analysis)"
+    )
 
 
 def _replaced_note(snapshot, dated_by_new_files: bool, files_last: str | None = None) -> str:

@@ -262,6 +262,56 @@ def test_compare_keeps_a_registered_customer_who_gave_a_new_email_as_one(corpus,
         assert int(matrix.to_numpy().sum()) == 4
 
 
+def test_compare_keeps_a_shopify_customer_a_newer_export_names_by_a_new_email_as_one(
+    corpus, tmp_path
+):
+    # Shopify's next export names every order of c0 (same numbers, same days) by their new
+    # e-mail: the comparison matches the two ids through those orders, neither gone nor new,
+    # and their page's history keeps the earlier quarter; an order of another shop numbered as
+    # a stored one (another customer and day) matches nobody
+    from valuecast.jobs.snapshots import compare
+    from valuecast.store import Workspace
+    from valuecast.store.snapshots import customer_history
+
+    first = corpus.shop(4)
+    workspace = tmp_path / "ws.duckdb"
+    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
+    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    later = [
+        {**order, "email": "c0.new@example.com"} if order["email"] == "c0@example.com" else order
+        for order in first
+    ]
+    later.append(corpus.order("1100", "c0.new@example.com", "2024-04-20 10:00:00", "8.00"))
+    q2 = corpus.write(tmp_path / "q2.csv", "shopify", later)
+    done = corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2")
+    assert done.exit_code == 0, done.output
+    flat = " ".join(done.output.split())
+    assert (
+        "note: 1 customer of snapshot 1 (2024-02-21) is named by another e-mail in snapshot 2 "
+        "(2024-04-20), that of their latest orders (c0@example.com -> c0.new@example.com; their "
+        "earlier orders give the one before, or a newer export gives them the new one too)"
+    ) in flat, flat
+    with Workspace(workspace, read_only=True) as ws:
+        result = compare(ws)
+        history = customer_history(ws, "c0.new@example.com")
+    for matrix in (result.rfm_matrix, result.tier_matrix):
+        assert "(gone)" not in matrix.columns and "(new)" not in matrix.index
+        assert int(matrix.to_numpy().sum()) == 4
+    assert history["customer_id"].tolist() == ["c0@example.com", "c0.new@example.com"]
+    # another shop's orders numbered as c1's, on other days: replaced, not a customer renamed
+    other = [
+        {**order, "email": "x@other.example", "date": "2024-05-01 10:00:00"}
+        if order["email"] == "c1@example.com" else order
+        for order in later
+    ]  # fmt: skip
+    q3 = corpus.write(tmp_path / "q3.csv", "shopify", other)
+    stored = corpus.ingest(q3, workspace)
+    assert stored.exit_code == 0, stored.output
+    with Workspace(workspace, read_only=True) as ws:
+        moved = ws.raw.execute("SELECT DISTINCT customer_id FROM moved_orders").fetchall()
+    assert moved == [("c0@example.com",)]
+
+
 def test_a_registered_customer_who_gave_a_new_email_keeps_their_history_on_their_page(
     corpus, tmp_path
 ):

@@ -285,7 +285,8 @@ def gone_note(comparison: Comparison) -> str | None:
 
 def renamed_note(comparison: Comparison, shown: int = 3) -> str | None:
     """A note on the customers of the earlier snapshot that the later one names by another
-    e-mail (a registered customer's latest orders give a new address), counted as the same
+    e-mail (a registered customer's latest orders give a new address, or a newer export names
+    every order of theirs by it), counted as the same
     customers rather than as ``(gone)`` and ``(new)``, naming the first ``shown``; None when
     there are none."""
     renamed = comparison.renamed
@@ -299,7 +300,8 @@ def renamed_note(comparison: Comparison, shown: int = 3) -> str | None:
         f"note: {count:,} customer{'' if count == 1 else 's'} of snapshot {before.snapshot_id} "
         f"({before.as_of}) {'is' if count == 1 else 'are'} named by another e-mail in snapshot "
         f"{after.snapshot_id} ({after.as_of}), that of their latest orders ({named}{more}; "
-        "their earlier orders give the one before): counted as the same "
+        "their earlier orders give the one before, or a newer export gives them the new one "
+        "too): counted as the same "
         f"customer{'' if count == 1 else 's'}, not as gone and new"
     )
 

@@ -1028,28 +1028,43 @@ def _renamed_query(workspace, one: bool = False) -> str:
     later one's), columns ``then_id`` and ``now_id``.
 
     ``one``: only the pairs that may name the customer of a third parameter now (the ids their
-    orders give as e-mail, and the customers whose orders give those too), which decide that
-    customer's pair as the whole query does, without reading every customer's orders.
+    orders give as e-mail or were moved from, and the customers whose orders give or were moved
+    from those too), which decide that customer's pair as the whole query does, without reading
+    every customer's orders.
     """
     columns = {row[0] for row in _rows(workspace, "DESCRIBE orders")}
     # an order's e-mail where it is not its customer's id (workspaces before that layout store
     # every order's)
     email = "other_email" if "other_email" in columns else "email"
+    # workspaces before the record of moved orders have none
+    moves = "moved_orders" in connection_table_names(_raw(workspace))
+    moved = "moved_orders" if moves else "(SELECT '' AS order_id, '' AS customer_id LIMIT 0)"
     gone_ids = new_ids = "true"
     if one:
         given = (
-            f"(SELECT DISTINCT lower({email}) FROM orders WHERE customer_id = $3 "
-            f"AND NOT is_guest AND {email} IS NOT NULL)"
+            f"(SELECT lower({email}) FROM orders WHERE customer_id = $3 AND NOT is_guest "
+            f"AND {email} IS NOT NULL UNION SELECT m.customer_id FROM {moved} m "
+            "JOIN orders o ON o.order_id = m.order_id WHERE o.customer_id = $3)"
         )
         gone_ids = f"customer_id IN {given}"
-        new_ids = f"customer_id IN (SELECT customer_id FROM orders WHERE lower({email}) IN {given})"
+        new_ids = (
+            f"customer_id IN (SELECT customer_id FROM orders WHERE lower({email}) IN {given} "
+            f"UNION SELECT o.customer_id FROM {moved} m JOIN orders o ON o.order_id = m.order_id "
+            f"WHERE m.customer_id IN {given})"
+        )
     return (
         f"WITH b AS (SELECT customer_id FROM snapshot_customers WHERE snapshot_id = $1), "
         "a AS (SELECT customer_id FROM snapshot_customers WHERE snapshot_id = $2), "
         f"gone AS (SELECT customer_id FROM b ANTI JOIN a USING (customer_id) WHERE {gone_ids}), "
         f"new AS (SELECT customer_id FROM a ANTI JOIN b USING (customer_id) WHERE {new_ids}), "
-        "pairs AS (SELECT DISTINCT g.customer_id AS then_id, o.customer_id AS now_id "
+        # a customer's orders give their earlier e-mail (a registered customer known by their
+        # latest), or a newer export moved their orders to the new one
+        "pairs AS (SELECT g.customer_id AS then_id, o.customer_id AS now_id "
         f"FROM gone g JOIN orders o ON lower(o.{email}) = g.customer_id "
+        "JOIN new n ON n.customer_id = o.customer_id WHERE NOT o.is_guest "
+        "UNION SELECT g.customer_id, o.customer_id "
+        f"FROM gone g JOIN {moved} m ON m.customer_id = g.customer_id "
+        "JOIN orders o ON o.order_id = m.order_id "
         "JOIN new n ON n.customer_id = o.customer_id WHERE NOT o.is_guest), "
         "single AS (SELECT then_id, now_id FROM pairs "
         "QUALIFY count(*) OVER (PARTITION BY then_id) = 1) "

@@ -801,6 +801,14 @@ class Workspace(_TableReaders):
             "CREATE TABLE IF NOT EXISTS withdrawn_orders (order_id VARCHAR, reason VARCHAR, "
             "ingest_id BIGINT)",
         )
+        # the customer a stored order named before an ingest gave it another on the same day
+        # (a re-export naming a customer by a new e-mail in every order), so that comparing
+        # snapshots counts them as one customer (store.snapshots.renamed_customers)
+        _sql(
+            raw,
+            "CREATE TABLE IF NOT EXISTS moved_orders (order_id VARCHAR, customer_id VARCHAR, "
+            "ingest_id BIGINT)",
+        )
         # the phones orders carried beside their customer (valuecast.io._build.phone_links), so
         # that a customer known by a phone alone in one ingest is the same customer in another
         _sql(
@@ -1486,7 +1494,10 @@ def _upsert(
             f"SELECT {key} FROM _compared_{table} WHERE {which}",
         )
     _sql(raw, f"DROP TABLE _compared_{table}")
-    replaced = _replaced_by_other_orders(raw) if table == "orders" else (0, "")
+    replaced = (0, "")
+    if table == "orders":
+        replaced = _replaced_by_other_orders(raw)
+        _record_moved_orders(raw, ingest_id)
     _sql(raw, f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
     columns = _stored_columns(raw, table)
     _sql(
@@ -1532,6 +1543,23 @@ def _replaced_by_other_orders(raw: Any) -> tuple[int, str]:
         "of its own"
     )
     return int(count), note
+
+
+def _record_moved_orders(raw: Any, ingest_id: int) -> None:
+    """Record in ``moved_orders`` the customer each changed order (``_changed_orders``) named
+    before this ingest gives it another customer on the same day (a customer who changed their
+    e-mail, named by the new one in every order of a newer export); only the changed orders
+    are joined, usually few of them (none: nothing is read)."""
+    if not _sql(raw, "SELECT count(*) FROM _changed_orders")[0][0]:
+        return
+    _sql(
+        raw,
+        "INSERT INTO moved_orders SELECT order_id, t.customer_id, ? FROM _changed_orders c "
+        "JOIN orders t USING (order_id) JOIN _stage_orders s USING (order_id) "
+        "WHERE t.customer_id IS NOT NULL AND s.customer_id IS DISTINCT FROM t.customer_id "
+        "AND s.order_date IS NOT DISTINCT FROM t.order_date",
+        [ingest_id],
+    )
 
 
 def _direct(raw: Any) -> dict[str, bool]:
@@ -2046,7 +2074,7 @@ def _renumber_table_orders(raw: Any, numbers: str) -> None:
         f"UPDATE orders SET order_number = n.new{order_id} FROM {numbers} n "
         f"WHERE orders.source = {source} AND orders.order_number = n.old",
     )
-    for table in ("order_lines", "order_contacts", "withdrawn_orders"):
+    for table in ("order_lines", "order_contacts", "withdrawn_orders", "moved_orders"):
         _sql(
             raw,
             f"UPDATE {table} SET order_id = {source} || ':' || n.new FROM {numbers} n "
@@ -2056,7 +2084,7 @@ def _renumber_table_orders(raw: Any, numbers: str) -> None:
 
 def _rename_whole_number_customers(raw: Any) -> tuple[int, str]:
     """Name the customers of :data:`_whole_ids` by their whole id in the stored orders, phone
-    links and phones; returns how many orders, and the first id as it was stored."""
+    links, phones and moved orders; returns how many orders, and the first id as it was stored."""
     email, _ = _email_columns(raw, "orders")
     # the e-mail stored in place of one computed from the customer id keeps its text
     kept = (
@@ -2070,7 +2098,7 @@ def _rename_whole_number_customers(raw: Any) -> tuple[int, str]:
         f"UPDATE orders SET customer_id = w.whole{kept} FROM _whole_ids w "
         f"WHERE orders.customer_id = w.written AND orders.source = '{_TABLE_SOURCE}'",
     )[0]
-    for table in ("phone_links", "phone_cells"):
+    for table in ("phone_links", "phone_cells", "moved_orders"):
         _sql(
             raw,
             f"UPDATE {table} SET customer_id = w.whole FROM _whole_ids w "

@@ -637,8 +637,9 @@ def test_a_refresh_whose_export_holds_no_later_order_says_it_is_not_a_new_period
     refreshed, tmp_path
 ):
     # a quiet quarter: its export holds only the weeks overlapping the last one, so the
-    # analysis takes the last snapshot's date and replaces it; the merchant, expecting the new
-    # quarter beside the last, is told so and how to date it
+    # analysis takes the last snapshot's date, and as the export changes none of the stored
+    # orders, is that snapshot again and keeps it; the merchant, expecting the new quarter
+    # beside the last, is told so and how to date it
     folder, workspace, _ = refreshed
     copy = tmp_path / "w.duckdb"
     shutil.copy(workspace, copy)
@@ -650,7 +651,7 @@ def test_a_refresh_whose_export_holds_no_later_order_says_it_is_not_a_new_period
     )
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
-    assert "note: this snapshot replaces snapshot 2, of the same as-of date (2026-06-30)" in flat
+    assert "note: this is snapshot 2 (2026-06-30) again" in flat, flat
     assert (
         "No order in these files is dated after 2026-06-30, the date the analysis takes by "
         "default (the last order date): this is that date's analysis again, not a new period's"
@@ -681,7 +682,7 @@ def test_a_refresh_with_an_older_export_says_so_not_to_date_it_later(refreshed, 
     result = runner.invoke(app, ["refresh", str(older), "-w", str(copy), "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
-    assert "note: this snapshot replaces snapshot 2, of the same as-of date (2026-06-30)" in flat
+    assert "note: this is snapshot 2 (2026-06-30) again" in flat, flat
     assert (
         f"These files' last order is dated {last}, before 2026-06-30, the stored orders' last "
         "(an older export): they hold no new period"

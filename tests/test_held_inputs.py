@@ -3,6 +3,7 @@ again (valuecast.io.inputs); anything else that could change the stored orders i
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -185,8 +186,8 @@ def test_the_same_export_and_options_again_keep_the_snapshot_and_write_its_resul
         assert [info.snapshot_id for info in list_snapshots(ws)] == [1]
         as_of = list_snapshots(ws)[0].as_of
     assert (
-        f"this is snapshot 1 ({as_of}) again: nothing was ingested since it was made with these "
-        "options, so it is kept under its id"
+        f"this is snapshot 1 ({as_of}) again: the workspace's orders are as it read them and "
+        "these options are its own, so it is kept under its id"
     ) in again, again
     assert "replaces snapshot" not in again
     written = sorted(path.name for path in (tmp_path / "first").iterdir())
@@ -200,3 +201,39 @@ def test_the_same_export_and_options_again_keep_the_snapshot_and_write_its_resul
     assert "replaces snapshot 1" in " ".join(other.split())
     with Workspace(workspace, read_only=True) as ws:
         assert [info.snapshot_id for info in list_snapshots(ws)] == [2]
+
+
+def test_the_same_orders_downloaded_again_keep_the_snapshot(shop, tmp_path, settled):
+    # the quarter's export downloaded again (another file, the same orders) is read and changes
+    # nothing: the snapshot is kept under its id, and the results are its own; one order
+    # edited is a new analysis of the same date, replacing it
+    from valuecast.store.snapshots import list_snapshots, reusable_snapshot
+
+    workspace = tmp_path / "ws.duckdb"
+    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "first"))
+    copy = tmp_path / "orders_export (1).csv"
+    copy.write_bytes(shop.read_bytes())
+    again = " ".join(
+        _analyze(str(copy), "-w", str(workspace), "-o", str(tmp_path / "again")).split()
+    )
+    assert "unchanged 0" not in again and "(new 0, updated 0" in again  # read again
+    assert "this is snapshot 1 (" in again and "replaces snapshot" not in again, again
+    for name in ("customers.csv", "summary.json", "cohorts.csv"):
+        first, second = tmp_path / "first" / name, tmp_path / "again" / name
+        assert first.read_bytes() == second.read_bytes(), name
+    with Workspace(workspace, read_only=True) as ws:
+        assert [info.snapshot_id for info in list_snapshots(ws)] == [1]
+        assert _ingest_ids(workspace) == [1, 2]
+        assert reusable_snapshot(ws) == 1  # the analysis of the workspace as it is now
+    edited = tmp_path / "orders_export (2).csv"
+    with shop.open(newline="") as source:
+        rows = list(csv.reader(source))
+    subtotal = rows[0].index("Subtotal")
+    row = next(row for row in rows[1:] if row[subtotal])  # an order's first line
+    row[subtotal] = f"{float(row[subtotal]) + 7:.2f}"
+    with edited.open("w", newline="") as target:
+        csv.writer(target).writerows(rows)
+    changed = " ".join(
+        _analyze(str(edited), "-w", str(workspace), "-o", str(tmp_path / "e")).split()
+    )
+    assert "updated 1" in changed and "replaces snapshot 1" in changed, changed

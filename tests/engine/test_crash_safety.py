@@ -104,7 +104,10 @@ def _whole_files(out: Path, reference: Path) -> None:
 
 COMMANDS = {
     "ingest": lambda shop, ws, out: ["ingest", str(shop / "full.csv"), "-w", str(ws)],
-    "analyze": lambda shop, ws, out: ["analyze", "-w", str(ws), "-o", str(out)],
+    # another horizon than the stored snapshot's: the same options would keep that snapshot,
+    # writing nothing to the workspace
+    "analyze": lambda shop, ws, out: ["analyze", "-w", str(ws), "-o", str(out),
+                                      "--horizon", "24"],
     "refresh": lambda shop, ws, out: ["refresh", str(shop / "full.csv"), "-w", str(ws),
                                       "-o", str(out)],
     "first ingest": lambda shop, ws, out: ["ingest", str(shop / "early.csv"), "-w", str(ws)],

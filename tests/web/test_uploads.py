@@ -503,3 +503,40 @@ def test_the_channels_page_says_what_valuecast_channels_says(tmp_path):
     )
     for column in ("channel", "cohort_month", "note"):
         assert api[column].fillna("").tolist() == cli_cac[column].fillna("").tolist()
+
+
+def test_an_upload_changing_no_stored_order_keeps_the_snapshot_and_says_so(tmp_path):
+    # the export `valuecast analyze` read, uploaded again: the analysis would be the snapshot
+    # again, which is kept under its id (not replaced by a copy), and the page says so and how
+    # to store a new period's
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app as cli
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    export = tmp_path / "orders_export.csv"
+    generate_demo_shop(export, customers=150, seed=11)
+    path = tmp_path / "shop.duckdb"
+    done = CliRunner().invoke(
+        cli, ["analyze", str(export), "-w", str(path), "-o", str(tmp_path / "o")]
+    )
+    assert done.exit_code == 0, done.output
+    app = create_app(path, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        client.headers["X-CSRF-Token"] = client.get("/api/v1/csrf").json()["csrf_token"]
+        response = client.post(
+            "/api/v1/uploads", files={"files": ("again.csv", export.read_bytes(), "text/csv")}
+        )
+        assert response.status_code == 202, response.text
+        job = wait(client, response.json())
+        assert job["state"] == "done", job
+        assert (job["snapshot"]["snapshot_id"], job["snapshot"]["kept"]) == (1, True)
+        assert job["snapshot"]["replaced"] == []
+        assert [s["snapshot_id"] for s in client.get("/api/v1/snapshots").json()] == [1]
+        page = " ".join(client.get(f"/data?job={job['job_id']}").text.split())
+    finally:
+        app.state.dashboard.close()
+    assert "New snapshot as of" not in page
+    assert "The files change none of the stored orders: the snapshot as of" in page
+    assert "is kept as it is" in page and "--as-of DATE" in page

@@ -404,7 +404,7 @@ def run_analysis(
     # DuckDB ingests the files
     from valuecast.analysis.covariate_names import CovariateError, parse_covariates
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
-    from valuecast.jobs.refresh import import_analysis_modules, refresh
+    from valuecast.jobs.refresh import import_analysis_modules, kept_analysis, refresh
     from valuecast.store.memory import frozen_objects
 
     started = time.perf_counter()
@@ -491,6 +491,8 @@ def run_analysis(
                         raise _with_ingest_report(error, out) from None
                     analysis, tables, snapshot = done.analysis, done.tables, done.snapshot
                     report = done.report.to_dict()
+                    if done.kept:
+                        unchanged = (analysis, tables, snapshot)
                 else:
                     from valuecast.store.snapshots import save_snapshot
 
@@ -499,7 +501,7 @@ def run_analysis(
                     report = ws.latest_ingest_report() or {}
                     # the orders and options of the latest snapshot: it is kept, not made again
                     given = spend is not None or no_spend or given_not_products is not None
-                    unchanged = None if given else _unchanged_snapshot(ws, options)
+                    unchanged = None if given else kept_analysis(ws, options)
                     if unchanged is not None:
                         analysis, tables, snapshot = unchanged
                     else:
@@ -562,7 +564,10 @@ def run_analysis(
         if forgotten_note is not None:
             noticed = [*noticed, forgotten_note]
         if unchanged is not None:
-            noticed = [*noticed, _unchanged_note(snapshot)]
+            files_last = report.get("last_order_date") if results is not None else None
+            dated_by_files = results is not None and as_of is None
+            tail = _no_new_period(snapshot, files_last) if dated_by_files else ""
+            noticed = [*noticed, _unchanged_note(snapshot) + tail]
         if snapshot.replaced:  # one snapshot per as-of date
             files_last = report.get("last_order_date") if results is not None else None
             noticed = [
@@ -575,40 +580,13 @@ def run_analysis(
     return analysis, paths
 
 
-def _unchanged_snapshot(ws, options):
-    """The latest snapshot as (analysis, growth tables, snapshot info) when it is what
-    analysing the workspace with ``options`` would store now (the same options, nothing
-    ingested since: :func:`~valuecast.store.snapshots.reusable_snapshot`), else None.
-
-    The analysis reads the snapshot's stored customers in the engine, as a new analysis' are
-    read: a merchant analysing the same export again gets its results written again, the
-    snapshot kept under its id, and no second analysis of the same orders in the history.
-    """
-    from valuecast.jobs.analyze import Analysis
-    from valuecast.store.snapshots import (
-        customers_table,
-        list_snapshots,
-        load_summary,
-        load_tables,
-        reusable_snapshot,
-    )
-
-    snapshot_id = reusable_snapshot(ws, options)
-    if snapshot_id is None:
-        return None
-    info = next(info for info in list_snapshots(ws) if info.snapshot_id == snapshot_id)
-    table = customers_table(ws, snapshot_id).order_by("customer_id")
-    analysis = Analysis(summary=load_summary(ws, snapshot_id), table=table)
-    return analysis, load_tables(ws, snapshot_id), info
-
-
 def _unchanged_note(snapshot) -> str:
-    """The note on a snapshot kept as it is (:func:`_unchanged_snapshot`)."""
+    """The note on a snapshot kept as it is (:func:`~valuecast.jobs.refresh.kept_analysis`)."""
     return (
-        f"this is snapshot {snapshot.snapshot_id} ({snapshot.as_of}) again: nothing was "
-        "ingested since it was made with these options, so it is kept under its id and its "
-        "results are written again, not analysed anew (a new export or other options make a "
-        "new analysis)"
+        f"this is snapshot {snapshot.snapshot_id} ({snapshot.as_of}) again: the workspace's "
+        "orders are as it read them and these options are its own, so it is kept under its id "
+        "and its results are written again, not analysed anew (new or changed orders, or other "
+        "options, make a new analysis)"
     )
 
 
@@ -618,29 +596,34 @@ def _replaced_note(snapshot, dated_by_new_files: bool, files_last: str | None = 
     ``dated_by_new_files``: files were read and the as-of date is the workspace's last order
     date.  A quarter's export holding no order after the last snapshot's date (a quiet quarter,
     or its overlap alone) then dates the analysis as that snapshot and replaces it: the
-    merchant, who expects the new quarter beside the last, is told how to date it.  Files whose
-    last order (``files_last``, the ingest report's) is before that date are an older export:
-    no later day is theirs to date, and the note says so instead.
+    merchant, who expects the new quarter beside the last, is told how to date it
+    (:func:`_no_new_period`).
     """
     listed = ", ".join(str(old) for old in snapshot.replaced)
     note = (
         f"this snapshot replaces snapshot {listed}, of the same as-of date ({snapshot.as_of}); "
         "`valuecast history` lists the others"
     )
-    if dated_by_new_files and files_last is not None and files_last < str(snapshot.as_of):
-        note += (
+    return note + (_no_new_period(snapshot, files_last) if dated_by_new_files else "")
+
+
+def _no_new_period(snapshot, files_last: str | None) -> str:
+    """The sentences telling a merchant whose files dated the analysis as ``snapshot`` (no order
+    in them after its date) how to store a new period's beside it.  Files whose last order
+    (``files_last``, the ingest report's) is before that date are an older export: no later day
+    is theirs to date, and the note says so instead."""
+    if files_last is not None and files_last < str(snapshot.as_of):
+        return (
             f". These files' last order is dated {files_last}, before {snapshot.as_of}, the "
             "stored orders' last (an older export): they hold no new period, so this is that "
             "date's analysis again; a later export dates the next snapshot"
         )
-    elif dated_by_new_files:
-        note += (
-            f". No order in these files is dated after {snapshot.as_of}, the date the analysis "
-            "takes by default (the last order date): this is that date's analysis again, not a "
-            "new period's; to store the new period's beside it, run again with --as-of set to "
-            "the last day the export covers"
-        )
-    return note
+    return (
+        f". No order in these files is dated after {snapshot.as_of}, the date the analysis "
+        "takes by default (the last order date): this is that date's analysis again, not a "
+        "new period's; to store the new period's beside it, run again with --as-of set to "
+        "the last day the export covers"
+    )
 
 
 def _with_ingest_report(error: ValueError, out: Path) -> ValueError:

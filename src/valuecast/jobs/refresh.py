@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # annotations only: store.snapshots imports Ibis, which the i
 
     from valuecast.store.snapshots import SnapshotInfo
 
-__all__ = ["ANALYSIS_MODULES", "RefreshResult", "import_analysis_modules", "refresh"]
+__all__ = [
+    "ANALYSIS_MODULES", "RefreshResult", "import_analysis_modules", "kept_analysis", "refresh",
+]  # fmt: skip
 
 ANALYSIS_MODULES: tuple[str, ...] = (
     "pyarrow.pandas_compat",  # the ingest report's frame: loaded once, before either needs it
@@ -39,6 +41,9 @@ class RefreshResult:
     analysis: Any  # jobs.analyze.Analysis
     tables: dict[str, pd.DataFrame]  # the growth tables by file name
     snapshot: SnapshotInfo
+    # the latest snapshot kept as it is (the ingest changed nothing it read, the options are
+    # its own), not a new analysis
+    kept: bool = False
 
 
 def _noop(_: str) -> None:
@@ -75,8 +80,12 @@ def refresh(
     them as they are.
     """
     imports = import_analysis_modules()
+    # what the analysis reads, to tell an ingest that changes none of it (the same export
+    # downloaded again): the latest snapshot is then kept, where the options are its own
+    may_keep = keep_spend_as is None and not drop_kept_spend and keep_not_products is None
     with workspace.transaction():
         progress("writing the orders")
+        stored_before = workspace.stored_fingerprint() if may_keep else None
         report = workspace.ingest(results, inputs)
         for result in results:
             result.release_rows()
@@ -87,6 +96,12 @@ def refresh(
         from valuecast.store.snapshots import save_snapshot
 
         options = options or AnalysisOptions()
+        if _may_have_changed_nothing(report, stored_before) and (
+            workspace.stored_fingerprint() == stored_before
+        ):
+            kept = kept_analysis(workspace, options, unchanged_by=report.ingest_id)
+            if kept is not None:
+                return RefreshResult(report, *kept, kept=True)
         analysis, tables = analyze_with_growth(
             workspace, options, progress, spend=spend, in_engine=in_engine
         )
@@ -109,6 +124,50 @@ def refresh(
             analysis.release()
             raise
     return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)
+
+
+def _may_have_changed_nothing(report, stored_before: tuple | None) -> bool:
+    """Whether the ingest ``report`` counts no order or customer record new, updated or
+    withdrawn, where the stored data was fingerprinted before it: only then is it read again
+    to tell (a new quarter's ingest skips that scan)."""
+    return (
+        stored_before is not None
+        and not (report.new_orders or report.updated_orders or report.withdrawn_orders)
+        and not (report.new_customer_records or report.updated_customer_records)
+    )
+
+
+def kept_analysis(workspace, options, *, unchanged_by: int | None = None):
+    """The latest snapshot as (analysis, growth tables, snapshot info) when it is what
+    analysing the workspace with ``options`` would store now, else None: the same options, and
+    nothing ingested since but the ingest ``unchanged_by``, which changed nothing the analysis
+    reads (:func:`~valuecast.store.snapshots.reusable_snapshot`); the snapshot is then recorded
+    as made after that ingest.
+
+    The analysis reads the snapshot's stored customers in the engine, in customer-id order, as
+    a new analysis' are read: a merchant analysing the same export again gets its results
+    written again from it, the snapshot kept under its id, and no second analysis of the same
+    orders in the history.
+    """
+    from valuecast.jobs.analyze import Analysis
+    from valuecast.store.snapshots import (
+        customers_table,
+        keep_snapshot_current,
+        list_snapshots,
+        load_summary,
+        load_tables,
+        reusable_snapshot,
+    )
+
+    snapshot_id = reusable_snapshot(workspace, options, unchanged_by)
+    if snapshot_id is None:
+        return None
+    if unchanged_by is not None:
+        keep_snapshot_current(workspace, snapshot_id)
+    info = next(info for info in list_snapshots(workspace) if info.snapshot_id == snapshot_id)
+    table = customers_table(workspace, snapshot_id).order_by("customer_id")
+    analysis = Analysis(summary=load_summary(workspace, snapshot_id), table=table)
+    return analysis, load_tables(workspace, snapshot_id), info
 
 
 _started: threading.Thread | None = None

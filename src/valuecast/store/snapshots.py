@@ -61,6 +61,7 @@ __all__ = [
     "customers_table",
     "frame_from_parquet",
     "high_value_movers",
+    "keep_snapshot_current",
     "ingested_since",
     "label_moves",
     "latest_options",
@@ -948,14 +949,16 @@ def _same_not_products(workspace, stored: str | None) -> bool:
     return not_product_names(recorded) == kept_not_products(workspace)
 
 
-def reusable_snapshot(workspace, options=None) -> int | None:
+def reusable_snapshot(workspace, options=None, unchanged_by: int | None = None) -> int | None:
     """The id of the latest snapshot when it is exactly what analysing the workspace with
     ``options`` would give now, else None.
 
     That is: it ran with the same options (any, when ``options`` is None, but the non-product
-    names the workspace keeps), and nothing was ingested after it.
+    names the workspace keeps), and nothing was ingested after it but the ingest
+    ``unchanged_by``, which the caller knows changed nothing an analysis reads
+    (:meth:`Workspace.stored_fingerprint <valuecast.store.workspace.Workspace.stored_fingerprint>`).
     """
-    latest = _latest_snapshot(workspace)
+    latest = _latest_snapshot(workspace, unchanged_by)
     if latest is None:
         return None
     snapshot_id, stored, current = latest
@@ -966,6 +969,17 @@ def reusable_snapshot(workspace, options=None) -> int | None:
     if stored is None or stored != _options_now_key(workspace, options):
         return None
     return snapshot_id
+
+
+def keep_snapshot_current(workspace, snapshot_id: int) -> None:
+    """Record snapshot ``snapshot_id`` as made after the workspace's last ingest, which changed
+    nothing it read (:func:`reusable_snapshot`'s ``unchanged_by``): it is the analysis of the
+    workspace as it is, and commands needing that analysis read it."""
+    _raw(workspace).execute(
+        "UPDATE snapshots SET ingest_id = (SELECT max(ingest_id) FROM ingests) "
+        "WHERE snapshot_id = ?",
+        [snapshot_id],
+    )
 
 
 def _options_now_key(workspace, options) -> str:
@@ -1005,19 +1019,30 @@ def ingested_since(workspace, snapshot_id: int) -> bool:
     return latest_ingest is not None and (ingest_id is None or latest_ingest > ingest_id)
 
 
-def _latest_snapshot(workspace) -> tuple[int, str | None, bool] | None:
-    """The latest snapshot's id, options key, and whether nothing was ingested after it."""
+def _latest_snapshot(
+    workspace, unchanged_by: int | None = None
+) -> tuple[int, str | None, bool] | None:
+    """The latest snapshot's id, options key, and whether nothing was ingested after it (but
+    the ingest ``unchanged_by``, when that is the last)."""
     if not _has_snapshots(workspace):
         return None
     rows = _rows(
         workspace,
-        "SELECT snapshot_id, options, ingest_id, (SELECT max(ingest_id) FROM ingests) "
+        "SELECT snapshot_id, options, ingest_id, (SELECT max(ingest_id) FROM ingests), "
+        "(SELECT max(ingest_id) FROM ingests WHERE ingest_id < ?) "
         "FROM snapshots ORDER BY created_at DESC, snapshot_id DESC LIMIT 1",
+        [unchanged_by],
     )
     if not rows:
         return None
-    snapshot_id, stored, ingest_id, latest_ingest = rows[0]
-    return snapshot_id, stored, ingest_id == latest_ingest
+    snapshot_id, stored, ingest_id, latest_ingest, before_unchanged = rows[0]
+    current = ingest_id == latest_ingest or (
+        unchanged_by is not None
+        and ingest_id is not None
+        and latest_ingest == unchanged_by
+        and ingest_id == before_unchanged
+    )
+    return snapshot_id, stored, current
 
 
 # ------------------------------------------------------------------------------------------------

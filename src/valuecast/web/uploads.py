@@ -131,7 +131,7 @@ def _options(dashboard: Dashboard):
     )
 
 
-def _finish(dashboard: Dashboard, job: Job, snapshot) -> None:
+def _finish(dashboard: Dashboard, job: Job, snapshot, kept: bool = False) -> None:
     from valuecast.store.snapshots import store_sort_orders
     from valuecast.web.views import store_view
 
@@ -143,7 +143,8 @@ def _finish(dashboard: Dashboard, job: Job, snapshot) -> None:
     dashboard.warm()
     # the snapshots of its as-of date it replaced: an upload holding no order after the latest
     # snapshot's date analyses that date again, which the page says rather than "new snapshot"
-    job.snapshot = {**snapshot.to_dict(), "replaced": list(snapshot.replaced)}
+    # (or kept it as it is: the upload changed none of the orders it read)
+    job.snapshot = {**snapshot.to_dict(), "replaced": list(snapshot.replaced), "kept": kept}
 
 
 def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Path) -> Job:
@@ -178,7 +179,7 @@ def start_upload(dashboard: Dashboard, saved: list[tuple[Path, str]], folder: Pa
                 except InputError as error:
                     raise ValueError(_for_the_dashboard(str(error), dashboard.path)) from None
             job.ingest_report = done.report.to_dict()
-            _finish(dashboard, job, done.snapshot)
+            _finish(dashboard, job, done.snapshot, done.kept)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -323,6 +323,32 @@ def test_a_shop_of_days_whose_fit_finds_no_dropout_withholds_its_year(tmp_path):
     assert endless_on_short_history(_AtLimit(), 180.0, 365.25) is not None
 
 
+def test_a_singular_spend_fit_says_the_resampled_interval_needs_no_standard_errors(tmp_path):
+    # 60 repeat customers, each spending about their own amount on every repeat order (a 5%
+    # spread around a lognormal level), beside 120 one-time buyers: the Gamma-Gamma fit runs
+    # towards p -> inf and stops at p ~ 5e6 with a singular information matrix; the shop is
+    # small enough for the bootstrap interval, which refits resampled customers instead
+    rng = np.random.default_rng(21)
+    repeats = rng.integers(1, 4, 60)
+    level = rng.lognormal(3.5, 0.8, 60)
+    spend = np.round(level * (1 + rng.normal(0, 0.05, 60)), 2)
+    rows = []
+    for customer in range(180):
+        first = int(rng.integers(0, 200))
+        rows.append((customer, first, float(rng.gamma(3, 20))))
+        if customer < 60:
+            days = np.sort(rng.choice(np.arange(first + 1, 300), repeats[customer], replace=False))
+            rows += [(customer, int(day), float(spend[customer])) for day in days]
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, customers, output = analyze(log, tmp_path, as_of=START + timedelta(days=300))
+    assert summary["model"]["interval"]["method"] == "bootstrap"
+    assert customers["predicted_clv_p90"].notna().all()
+    (note,) = [note for note in summary["notes"] if "information matrix is singular" in note]
+    assert note.startswith("Gamma-Gamma: no standard errors for its parameters in summary.json")
+    assert note.endswith("it comes from refitting the models to resampled customers")
+    assert "penalizer" not in output
+
+
 def test_withheld_predictions_leave_the_fits_missing_standard_errors_unsaid(tmp_path):
     # a three-day shop of 120 customers, a third of them ordering again the next day: the fit
     # is at its no-dropout limit with a singular information matrix, and is withheld

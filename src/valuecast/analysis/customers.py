@@ -368,6 +368,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     model_notes = _runtime_messages(
         caught, without=() if predicted.terms is not None else (NoStandardErrorsWarning,)
     )
+    if (model_info.get("interval") or {}).get("method") == "bootstrap":
+        model_notes = _resampled_interval_notes(caught, model_notes)
 
     progress("segmenting customers")
     segmented = add_segments(
@@ -693,6 +695,25 @@ def _rolled_up(cells: list[dict[str, Any]], column: str) -> dict[str, dict[str, 
         }
         for group in ordered
     }
+
+
+def _resampled_interval_notes(caught: list, notes: list[str]) -> list[str]:
+    """``notes`` with each fit's missing standard errors said as they bear on an interval made
+    by the bootstrap: the fit's own note asks for a penalizer or more data to get the parameter
+    draws an interval would be made of, which reads as if the interval shown were missing or
+    wrong, where the refits of resampled customers it comes from need no standard errors."""
+    singular = {str(w.message) for w in caught if issubclass(w.category, NoStandardErrorsWarning)}
+    return [
+        (
+            f"{note.split(':', 1)[0]}: no standard errors for its parameters in summary.json "
+            "(the information matrix is singular at the optimum: these data hardly tell its "
+            "parameters apart); the interval does not use them: it comes from refitting the "
+            "models to resampled customers"
+        )
+        if note in singular
+        else note
+        for note in notes
+    ]
 
 
 def _runtime_messages(caught: list, without: tuple[type[Warning], ...] = ()) -> list[str]:

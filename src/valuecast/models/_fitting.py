@@ -505,7 +505,8 @@ class BaseModel:
         covariance = _covariance_of_identified(hessian, identified)
         if covariance is None:
             warnings.warn(
-                f"{type(self).__name__}: the information matrix is singular at the optimum, so "
+                f"{self._label or type(self).__name__}: the information matrix is singular at "
+                "the optimum, so "
                 "there are no standard errors or parameter draws (a penalizer or more data "
                 "usually helps)",
                 NoStandardErrorsWarning,

@@ -603,8 +603,8 @@ def test_meta_format_hashes_normalised_identifiers():
     assert us["country"] == sha("us")
     assert us["value"] == 123.46
     assert fr["phone"] == sha("33612345678")
-    assert fr["ct"] == sha("saintétienne")
-    assert fr["st"] == sha("auvergnerhônealpes")
+    assert fr["ct"] == sha("saintetienne")
+    assert fr["st"] == sha("auvergnerhonealpes")
     assert fr["zip"] == sha("42000")
     assert fr["country"] == sha("fr")
     assert np.isnan(fr["value"])
@@ -1070,6 +1070,34 @@ def test_a_province_code_with_its_country_code_is_hashed_as_the_province():
     frame = build_audience(rows, contacts, "meta", where="historic_clv >= 0").frame
     expected = ["tokyo", "tokyo", "tokyo", "hokkaido", "ca", "ny", "quebec"]
     assert list(frame["st"]) == [sha(name) for name in expected] + [""]
+
+
+def test_meta_places_are_hashed_in_a_to_z_letters_without_accents():
+    """Meta's customer-list hashing guide asks for cities and states in a-z only (lower case, no
+    punctuation, special characters or spaces): a province written as its ISO code is its name
+    without the accents of the code table's spelling (``IN-MH`` is ``maharashtra``, Brazil's
+    ``SP`` ``saopaulo``), the same hash as the name typed plain or accented, and a city's
+    accents and letters such as ``ł`` or ``ß`` are their a-z letters; a name in another script
+    keeps its letters."""
+    cells = [("MH", "IN", "Mumbai"), ("Maharashtra", "India", "Pune"),
+             ("SP", "BR", "São Paulo"), ("São Paulo", "Brazil", "Sao Paulo"),
+             ("Île-de-France", "FR", "Saint-Étienne"), ("Łódzkie", "PL", "Łódź"),
+             ("Zürich", "CH", "Straße"), ("Tokyo", "JP", "東京")]  # fmt: skip
+    rows = customers(*({} for _ in cells))
+    rows["customer_id"] = [str(n) for n in range(len(cells))]
+    contacts = pd.DataFrame(
+        {"customer_id": rows["customer_id"],
+         "email": [f"{n}@x.com" for n in range(len(cells))],
+         "province": [province for province, _, _ in cells],
+         "country": [country for _, country, _ in cells],
+         "city": [city for _, _, city in cells]}
+    )  # fmt: skip
+    frame = build_audience(rows, contacts, "meta", where="historic_clv >= 0").frame
+    states = ["maharashtra", "maharashtra", "saopaulo", "saopaulo", "iledefrance", "lodzkie",
+              "zurich", "tokyo"]  # fmt: skip
+    cities = ["mumbai", "pune", "saopaulo", "saopaulo", "saintetienne", "lodz", "strasse", "東京"]
+    assert list(frame["st"]) == [sha(name) for name in states]
+    assert list(frame["ct"]) == [sha(name) for name in cities]
 
 
 def test_invisible_characters_are_no_part_of_an_address_a_phone_or_a_name():

@@ -149,9 +149,36 @@ def family_name(value: Any) -> str:
     return " ".join(words)
 
 
+_LATIN_LETTERS: dict[str, str] = {
+    "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
+}  # fmt: skip
+"""Latin letters that no accent makes (Unicode does not decompose them) -> Meta's a-z."""
+
+
+@functools.cache
+def _plain_letter(char: str) -> str:
+    """A lower-case letter as Meta's a-z: a Latin letter without its accents (``é`` -> ``e``,
+    ``ā`` -> ``a``, ``ß`` -> ``ss``); a letter of another script as it is."""
+    if char in _LATIN_LETTERS:
+        return _LATIN_LETTERS[char]
+    plain = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return plain if plain.isascii() else char
+
+
+def _place_letters(text: str) -> str:
+    """Meta's ``ct`` and non-US ``st``: a-z only, lower case, no punctuation, special characters
+    or spaces, as its customer-list hashing guide asks of cities and states (``Saint-Étienne``
+    is ``saintetienne``, ``São Paulo`` ``saopaulo``): a letter typed with its accent or
+    without is one hash, which is how Meta matches the place."""
+    lowered = text.lower()
+    if lowered.isascii():  # most places: no letter to look up
+        return "".join(c for c in lowered if c.isalpha())
+    return "".join(_plain_letter(c) for c in lowered if c.isalpha())
+
+
 def normalize_city(value: Any) -> str:
-    """Meta's ``ct``: lower-case letters only (no spaces, digits or punctuation)."""
-    return "".join(c for c in cell_text(value).lower() if c.isalpha())
+    """Meta's ``ct``: lower-case letters a-z only (no accents, spaces, digits or punctuation)."""
+    return _place_letters(cell_text(value))
 
 
 def normalize_state(value: Any, country: Any = None) -> str:
@@ -160,7 +187,8 @@ def normalize_state(value: Any, country: Any = None) -> str:
     3166-2 code (``ON`` in Canada, ``NSW`` in Australia, as Shopify's exports write them) is
     its name (``ontario``, ``newsouthwales``).  The code may carry its country's, with a dash or
     without (``US-CA`` is ``ca``; ``JP-13`` and ``JP13``, Tokyo's, are ``tokyo``): its digits
-    are no part of a name, and ``jp`` alone names no prefecture."""
+    are no part of a name, and ``jp`` alone names no prefecture.  A name is in a-z letters, as
+    typed or as the code table spells it (``IN-MH`` is ``maharashtra``, not ``mahārāshtra``)."""
     text = cell_text(value).lower()
     code = country_code(country)
     if code == "US":
@@ -175,7 +203,7 @@ def normalize_state(value: Any, country: Any = None) -> str:
         if not name and _without_country(text, code.lower()).isdigit():
             return ""  # a numbered code no subdivision has: its letters are the country's
         text = name or text
-    return "".join(c for c in text if c.isalpha())
+    return _place_letters(text)
 
 
 _US_CODES = frozenset(US_STATES.values())

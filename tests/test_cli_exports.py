@@ -837,3 +837,37 @@ def test_an_email_that_is_no_address_is_left_out_and_said_so(shop, tmp_path):
     assert [row["Email"] for row in rows] == ["c2.home@example.com"]
     assert "1 left out without an e-mail" in result.output
     assert "of those, 1 has an e-mail cell that is no address" in result.output
+
+
+def test_a_shopify_order_email_that_is_no_address_is_counted_as_such(tmp_path):
+    """A Shopify orders export keys its customers by the order's Email: one that is no address
+    (``omar@example``) is the customer's id and nothing else, and Klaviyo's count of those
+    left out says their e-mail cell is no address, as it does for a customers export's; Meta
+    matches the buyer by name and address, with the e-mail cell empty, and says so."""
+    orders = tmp_path / "orders_export.csv"
+    orders.write_text(
+        "Name,Email,Financial Status,Accepts Marketing,Currency,Subtotal,Total,Created at,"
+        "Billing Name,Billing City,Billing Zip,Billing Country\n"
+        "#1001,ann@example.com,paid,yes,USD,40.00,40.00,2024-01-05 10:00:00 -0500,"
+        "Ann Lee,Boston,02134,US\n"
+        "#1002,omar@example,paid,yes,USD,30.00,30.00,2024-02-05 10:00:00 -0500,"
+        "Omar Said,Boston,02134,US\n"
+    )
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)]))
+    out = tmp_path / "k.csv"
+    result = invoke("--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [row["Email"] for row in read_csv(out)[1]] == ["ann@example.com"]
+    flat = " ".join(result.output.split())
+    assert "1 left out without an e-mail" in flat
+    assert "of those, 1 has an e-mail cell that is no address" in flat
+    result = invoke("--where", "historic_clv > 0", "--to", "meta", "-w", str(path), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [row["email"] for row in read_csv(out)[1]] == [sha("ann@example.com"), ""]
+    flat = " ".join(result.output.split())
+    assert (
+        "note: 1 customer exported by a phone or a name and address with an e-mail cell that "
+        "is no address (carl@example): their e-mail cells are empty"
+    ) in flat

@@ -372,8 +372,9 @@ def export(
         )
     if audience.emails_left_empty:
         say(
-            f"note: {_plural(audience.emails_left_empty, 'customer')} exported by phone "
-            "with an e-mail cell that is no address (carl@example): their e-mail cells are empty"
+            f"note: {_plural(audience.emails_left_empty, 'customer')} exported by a phone or "
+            "a name and address with an e-mail cell that is no address (carl@example): their "
+            "e-mail cells are empty"
         )
     if audience.left_out_duplicates:
         repeated = (

@@ -6,10 +6,10 @@
 latest order where it has none there, and the name, phone and address of their latest orders
 giving them where it gives none): ``email, first_name, last_name, phone, city, province,
 country, zip`` on ``customer_id``.  A customer without a contact row keeps empty contact fields;
-``email`` falls back to ``customer_id`` when that looks like an e-mail address (orders tables keyed
-by e-mail), and ``phone`` to the number of a customer identified by phone (``phone:+8809356524432``,
-see :mod:`valuecast.io.phones`), so a cash-on-delivery shop's customers reach the platforms that
-match phones (Meta, Google).  Every column can be used in ``--where``.
+``email`` falls back to ``customer_id`` when that holds an ``@`` (orders tables keyed by
+e-mail), and ``phone`` to the number of a customer identified by phone
+(``phone:+8809356524432``, see :mod:`valuecast.io.phones`), so a cash-on-delivery shop's
+customers reach the platforms that match phones (Meta, Google).  Every column can be used in ``--where``.
 
 Consent
 -------
@@ -23,13 +23,11 @@ selected (:func:`declined_addresses`).
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from valuecast.io.phones import INVISIBLE, phone_from_id
 from valuecast.outputs.audiences.contacts import normalize_email
-from valuecast.tables import CONTACT_FIELDS, CUSTOMER_COLUMNS, EMAIL_PATTERN
+from valuecast.tables import CONTACT_FIELDS, CUSTOMER_COLUMNS
 
 
 class ExportError(ValueError):
@@ -48,16 +46,14 @@ def number_column(table: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(table[column], errors="coerce").astype(float)
 
 
-_EMAIL = re.compile(f"^{EMAIL_PATTERN}$")
-
-
 def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The analysis ``customers`` table with the contact fields of ``contacts`` joined on.
 
     ``contacts`` is the workspace ``customers`` table (or any frame with ``customer_id`` and some
     of :data:`CONTACT_FIELDS`); a customer id repeated there keeps its last row.  The contact
-    fields are strings; ``email`` falls back to ``customer_id`` when that looks like an e-mail,
-    ``phone`` to the number of a ``phone:`` id.
+    fields are strings; ``email`` falls back to ``customer_id`` when that holds an ``@`` (an
+    address, or an e-mail cell that is none, counted as such), ``phone`` to the number of a
+    ``phone:`` id.
     """
     missing = [column for column in ("customer_id",) if column not in customers.columns]
     if missing:
@@ -92,8 +88,10 @@ def audience_table(customers: pd.DataFrame, contacts: pd.DataFrame | None = None
     email = email.str.strip().astype("string")
     out["email"] = email.mask(email == "")
     ids = out["customer_id"].astype("string").str.strip()
-    looks_like_email = ids.str.match(_EMAIL.pattern).fillna(False).astype(bool)
-    out["email"] = out["email"].fillna(ids.where(looks_like_email))
+    # an id holding an @ is the e-mail cell of an orders table keyed by e-mail, an address or
+    # not (``omar@example``): kept as the e-mail, so that one that is none is counted as such
+    email_cell = ids.str.contains("@", regex=False).fillna(False).astype(bool)
+    out["email"] = out["email"].fillna(ids.where(email_cell))
     phones = pd.Series([phone_from_id(i) for i in ids], index=out.index, dtype="string")
     out["phone"] = out["phone"].fillna(phones.mask(phones == ""))
     others = [column for column in out.columns if column not in CONTACT_FIELDS]

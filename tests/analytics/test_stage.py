@@ -75,6 +75,11 @@ def test_young_fast_and_old_slow_shops_fall_back_with_a_note():
     stage, notes = stage_for(20, 12.0)  # 12 a day in its first month
     assert stage.name == "gaining traction"
     assert len(notes) == 1 and "young for it" in notes[0]
+    # a shop whose orders all fall on the as-of day is on its first day, not "at 0 days"
+    stage, notes = stage_for(0, 12.0)
+    assert stage.name == "gaining traction"
+    assert "but on its first day of orders the shop is young for it" in notes[0]
+    assert "at 1 day the shop is young for it" in stage_for(1, 12.0)[1][0]
     stage, notes = stage_for(3 * 365, 2 / 7)  # two orders a week after three years
     assert stage.name == "gaining traction"
     assert len(notes) == 1 and "follows the order rate" in notes[0]
@@ -260,7 +265,9 @@ def test_a_shops_age_takes_the_article_its_number_is_said_with():
     said = {86: "an 86-day-old shop", 8: "an 8-day-old shop", 11: "an 11-day-old shop",
             18: "an 18-day-old shop", 800: "an 800-day-old shop", 120: "a 120-day-old shop",
             1: "a 1-day-old shop", 181: "a 181-day-old shop", 3634: "a 3,634-day-old shop",
-            11_500: "an 11,500-day-old shop", 85.6: "an 86-day-old shop"}  # fmt: skip
+            11_500: "an 11,500-day-old shop", 85.6: "an 86-day-old shop",
+            0: "a shop on its first day of orders",
+            0.4: "a shop on its first day of orders"}  # fmt: skip
     assert {days: aged_shop(days) for days in said} == said
 
 
@@ -277,3 +284,6 @@ def test_one_recent_order_is_one_order_in_the_stages_lines():
     lines = format_stage(result)
     assert any(line.endswith("; 1 order in the last 28 days (0.04 a day, 0.2 a week)")
                for line in lines), lines  # fmt: skip
+    # a shop whose first order was the day before the as-of date is 1 day old, not "1 days"
+    lines = format_stage({**result, "shop_age_days": 1, "rate_window_days": 2})
+    assert any(line.startswith("shop age: 1 day (first order 2024-01-01);") for line in lines)

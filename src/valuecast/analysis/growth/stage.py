@@ -73,7 +73,7 @@ from valuecast.analysis.summary import (
     default_as_of,
     orders_text,
 )
-from valuecast.dates import as_date
+from valuecast.dates import as_date, days_text
 
 RATE_WINDOW_DAYS = 28
 """Days of recent orders behind the orders-a-day rate."""
@@ -107,11 +107,20 @@ STAGES: tuple[Stage, ...] = (
 
 
 def aged_shop(days: float) -> str:
-    """``a 120-day-old shop``, ``an 86-day-old shop`` (the article as the number is said)."""
+    """``a 120-day-old shop``, ``an 86-day-old shop`` (the article as the number is said); a
+    shop whose first order is on the as-of day is ``a shop on its first day of orders``, which
+    no age in days says."""
     whole = round(days)
+    if whole == 0:
+        return "a shop on its first day of orders"
     said = f"{whole:,}"
     vowel = said.startswith("8") or whole in (11, 18) or said.startswith(("11,", "18,"))
     return f"{'an' if vowel else 'a'} {said}-day-old shop"
+
+
+def _at_age(days: float) -> str:
+    """``at 40 days``, ``at 1 day``; ``on its first day of orders`` for a shop of age 0."""
+    return "on its first day of orders" if round(days) == 0 else f"at {days_text(days)}"
 
 
 def rate_since_first_order(window_days: int) -> bool:
@@ -141,7 +150,7 @@ def stage_for(shop_age_days: int | None, orders_per_day: float) -> tuple[Stage, 
     if STAGES.index(met[-1]) > STAGES.index(stage):
         notes.append(
             f"the order rate ({orders_per_day:.1f} a day) is that of a '{met[-1].name}' shop, but "
-            f"at {shop_age_days} days the shop is young for it: customers need time to come "
+            f"{_at_age(shop_age_days)} the shop is young for it: customers need time to come "
             "back, so the retention share follows the age"
         )
     elif STAGES.index(aged[-1]) > STAGES.index(stage):
@@ -367,7 +376,8 @@ def format_stage(result: dict[str, Any]) -> list[str]:
         window = result["rate_window_days"]
         since = "since then" if rate_since_first_order(window) else f"in the last {window} days"
         lines.append(
-            f"shop age: {result['shop_age_days']} days (first order {result['first_order_date']});"
+            f"shop age: {days_text(result['shop_age_days'])} (first order "
+            f"{result['first_order_date']});"
             f" {result['recent_orders']:,} {'order' if result['recent_orders'] == 1 else 'orders'}"
             f" {since} ({result['orders_per_day']:.2f} a day, {result['orders_per_week']:.1f} a"
             " week)"

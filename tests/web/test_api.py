@@ -516,12 +516,17 @@ def test_the_segments_page_of_a_shop_without_emails_says_the_downloads_are_empty
         try:
             client = TestClient(application, base_url="http://127.0.0.1")
             pages[name] = client.get("/segments").text
-            download = client.get("/api/v1/segments/tier-high/export?to=klaviyo"
-                                  "&include_non_consenting=true").text  # fmt: skip
+            downloads = {
+                to: client.get(
+                    f"/api/v1/segments/tier-high/export?to={to}&include_non_consenting=true"
+                ).text
+                for to in ("klaviyo", "meta", "google")
+            }
         finally:
             application.state.dashboard.close()
-        if name == "numbers":
-            assert download.strip().count("\n") == 0  # the header only
+        if name == "numbers":  # the header only, Meta's and Google's too: no name or address
+            assert {to: text.strip().count("\n") for to, text in downloads.items()} == {
+                "klaviyo": 0, "meta": 0, "google": 0}  # fmt: skip
     assert 'id="no-contacts"' in pages["numbers"] and "--map email=COLUMN" in pages["numbers"]
     assert 'id="consent-unknown"' not in pages["numbers"]
     assert 'id="no-contacts"' not in pages["emails"] and 'id="consent-unknown"' in pages["emails"]

@@ -520,7 +520,10 @@ def holds_contacts(raw: Any) -> bool:
     """Whether any customer has an e-mail address or a phone number the audience files can
     use (:func:`contacts_frame`'s, or a customer id that is one): an orders table of customer
     numbers, dates and amounts has none, and every audience file of it holds a header only.
-    Each test stops at the first row that has one."""
+    Meta's and Google's files match a name and address too, but no such workspace holds one:
+    the exports that give names and addresses (a platform's orders or customers export) name
+    their customers by an e-mail or a phone, and an orders table maps neither a name nor an
+    address.  Each test stops at the first row that has one."""
     return bool(
         raw.execute(
             f"""SELECT EXISTS (SELECT 1 FROM orders WHERE nullif(trim(email), '') IS NOT NULL)

@@ -271,7 +271,8 @@ def segments(request: Request, snapshot: str | None = SnapshotQuery, everyone: b
             ingested = ingested_since(reader, info.snapshot_id)
     else:
         ingested = False
-    # without an e-mail or phone anywhere every download is a header, consent or not
+    # without an e-mail or phone anywhere every download is a header, consent or not (Meta's
+    # and Google's too: names and addresses come only with customers named by one of them)
     contacts = True
     if info is not None:
         with dashboard.reader() as reader:

@@ -30,9 +30,10 @@ Match guide asks and as the name people are known by is matched.  A zero-width s
     takes a non-negative number on every row of a value-based audience.
     Normalisation (Meta's customer-list rules): email trimmed and lower-cased; phone digits only
     with the country code (below); ``fn``/``ln`` lower-case without punctuation or symbols
-    (runs of spaces kept as one space); ``ct`` lower-case letters only (no spaces, digits or
-    punctuation); ``st`` the 2-letter code in lower case for the US (full state names are
-    mapped), elsewhere the full name in lower-case letters only (a province written as its ISO
+    (runs of spaces kept as one space); ``ct`` lower-case letters a-z only (no accents,
+    spaces, digits or punctuation: ``Saint-Étienne`` is ``saintetienne``); ``st`` the 2-letter
+    code in lower case for the US (full state names are mapped), elsewhere the full name in
+    lower-case letters a-z only, likewise (a province written as its ISO
     3166-2 code, Shopify's ``ON``, is its name: Meta takes abbreviations of US states alone;
     a code after its country's, ``JP-13`` or ``JP13``, is Tokyo's, and ``US-CA`` is ``ca``);
     ``zip`` lower-case without spaces or dashes, for the US the first 5 digits (a 4- or 8-digit US zip that lost its leading zero gets it back),

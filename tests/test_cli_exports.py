@@ -446,6 +446,42 @@ def test_a_shopify_guest_known_by_a_phone_is_exported_on_sms_consent_alone(tmp_p
     assert "1 left out for lack of marketing consent" in " ".join(result.output.split())
 
 
+def test_an_orders_tables_phone_column_is_its_customers_phone_for_meta_and_google(tmp_path):
+    # a shop keyed by customer number with a phone column: each customer's phone is that of
+    # their latest order giving a number (a cell without one, n/a, gives none), with its row's
+    # country, so the meta and google files match them by phone
+    from shops import ingested
+
+    text = (
+        "customer,date,amount,tel,country,consent\n"
+        "C-1,2024-01-05,40,(206) 555-0100,US,yes\n"
+        "C-1,2024-03-05,45,(206) 555-0143,US,yes\n"
+        "C-2,2024-02-05,30,06 12 34 56 78,FR,yes\n"
+        "C-2,2024-04-05,35,n/a,FR,yes\n"
+        "C-3,2024-02-07,20,,,yes\n"
+    )
+    mapping = (
+        "customer_id=customer,ordered_at=date,revenue=amount,phone=tel,country=country,"
+        "accepts_marketing=consent"
+    )
+    path = ingested(tmp_path, text, mapping)
+    meta, google = tmp_path / "meta.csv", tmp_path / "google.csv"
+    result = invoke("--where", "historic_clv > 0", "--to", "meta", "-w", str(path), "-o", meta)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(meta)[1]
+    assert [(row["phone"], row["country"]) for row in rows] == [
+        (sha("12065550143"), sha("us")),
+        (sha("33612345678"), sha("fr")),
+    ]
+    assert "1 left out without an e-mail, a phone" in " ".join(result.output.split())
+    result = invoke("--where", "historic_clv > 0", "--to", "google", "-w", str(path), "-o", google)
+    assert result.exit_code == 0, result.output
+    assert [row["Phone"] for row in read_csv(google)[1]] == [
+        sha("+12065550143"),
+        sha("+33612345678"),
+    ]
+
+
 def test_a_phone_that_is_not_a_number_is_left_out_as_such(tmp_path):
     # Shopify's Phone "5550199" with country US is +1 555 0199: no number (a US number has 10
     # digits), so it is in no file, and the merchant is told why

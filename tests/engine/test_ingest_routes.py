@@ -323,6 +323,29 @@ def test_a_file_whose_customers_are_named_by_phone_goes_to_the_importer(tmp_path
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_phone_column_gives_the_customers_named_by_an_id_their_contact_phone(tmp_path, suffix):
+    """A mapped phone is the contact phone of a customer with an id too (their latest order's
+    giving a number), however the file is ingested: such a file is the importer's alone."""
+    frame = pd.DataFrame({
+        "customer": ["C-1", "C-1", "C-2", ""],
+        "phone": ["+1 206 555 0100", "(206) 555-0143", "n/a", "+44 7700 900123"],
+        "country": ["US", "US", "US", "GB"],
+        "date": ["2024-01-05", "2024-02-05", "2024-01-07", "2024-01-08"],
+        "amount": ["10", "20", "30", "40"],
+    })  # fmt: skip
+    path = _write(frame, tmp_path / f"o{suffix}")
+    mapping = MAP + ",phone=phone,country=country"
+    assert defer_orders([path], column_map=mapping) is None
+    with Workspace(":memory:") as ws:
+        ws.ingest(read_exports([path], column_map=mapping, defer=True))
+        contacts = ws.contacts().set_index("customer_id")
+    assert contacts[["phone", "country"]].to_dict("index") == {
+        "C-1": {"phone": "(206) 555-0143", "country": "US"},
+        "phone:+447700900123": {"phone": "+44 7700 900123", "country": "GB"},
+    }
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_a_refunds_column_beside_the_revenue_is_noted_on_both_routes(tmp_path, monkeypatch, suffix):
     """The revenue is the merchant's net revenue as given: the refunds are reported beside it,
     and the note says why the report's net revenue is not the revenue less the refunds."""

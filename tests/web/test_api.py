@@ -532,6 +532,42 @@ def test_the_segments_page_of_a_shop_without_emails_says_the_downloads_are_empty
     assert 'id="no-contacts"' not in pages["emails"] and 'id="consent-unknown"' in pages["emails"]
 
 
+def test_the_segments_page_of_a_shop_whose_orders_give_phones_warns_of_no_missing_contact(
+    tmp_path,
+):
+    """Customer numbers with a phone column mapped: their orders' phones are the customers'
+    contacts, so the page gives no warning that the downloads are empty, and Meta's and
+    Google's downloads hold the customers."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "phones.csv"
+    orders.write_text(
+        "customer,date,amount,tel\n"
+        + "".join(
+            f"C{i:03d},2025-0{1 + i % 6}-1{i % 9},{20 + i},+1 206 555 {100 + i:04d}\n"
+            for i in range(40)
+        )
+    )
+    path = tmp_path / "phones.duckdb"
+    _analysed(path, orders, "customer_id=customer,ordered_at=date,revenue=amount,phone=tel")
+    application = create_app(path, warm=False)
+    try:
+        client = TestClient(application, base_url="http://127.0.0.1")
+        page = client.get("/segments").text
+        downloads = {
+            to: client.get(
+                f"/api/v1/segments/tier-high/export?to={to}&include_non_consenting=true"
+            ).text
+            for to in ("meta", "google")
+        }
+    finally:
+        application.state.dashboard.close()
+    assert 'id="no-contacts"' not in page
+    assert all(text.strip().count("\n") > 0 for text in downloads.values()), downloads
+
+
 def test_the_customers_and_segments_pages_say_why_nothing_is_predicted(tmp_path, client):
     """A shop too small to model (50 one-order customers): the customers list, whose predicted
     columns all read "-", and the segments page, whose segments on predictions select nobody,

@@ -62,7 +62,10 @@ Rules:
   to that customer (when they all name the same one), so its rows without one join them, as
   the platform readers do (:func:`valuecast.io._build.with_phones`); a note counts them. With
   ``phone`` mapped, ``customer_id`` may be left out: every customer is then named by a phone
-  number. A cell with fewer than 6 digits is no number, and its row a guest's.
+  number. A cell with fewer than 6 digits is no number, and its row a guest's. Whichever
+  customer a row names, the cell of the latest order giving a number, and its row's country, is
+  that customer's contact phone and country in the audience files (``order_contacts``, as the
+  platform readers keep their orders' phones: :func:`valuecast.io._build.latest_contacts`).
 * ``ordered_at`` accepts ISO timestamps, ``YYYYMMDD`` and unambiguous day/month orders (see
   :mod:`valuecast.io.csvfile`), or ``date_format``. A date before 1990 or after tomorrow is an
   error naming its row (a placeholder such as 1970-01-01, or a typo). A column of instants (a
@@ -882,6 +885,9 @@ class ParsedRows:
     numbered_by: pa.ChunkedArray | None = None
     # the rows' (phone id, customer id) pairs, when a phone column is mapped
     phone_links: pd.DataFrame | None = None
+    # per row, the phone cell where it holds a number and its country (the customers' contacts:
+    # :func:`_contact_phones`), when a phone column is mapped
+    contact_phones: pd.DataFrame | None = None
     # the symbol of several currencies the amounts are written with (``$``), none named
     written_symbol: str | None = None
     # the rows without a customer cell named by their e-mail (:func:`_build.with_emails`), and
@@ -1065,10 +1071,11 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         if linking.by_email.any():
             customer = pa.chunked_array([pa.array(linking.customer_id, type=customer.type)])
             by_email, emailed = linking.by_email, linking.linked
-    by_phone = None
+    by_phone = contact_phones = None
     if cols["phone"] is not None:
         named = _build.string_series(customer)
         phones = _phone_customers(table, cols, mapping)
+        contact_phones = _contact_phones(table, cols, mapping, phones.notna().to_numpy(bool))
         ids, linked, links = _build.with_phones(named, phones)
         notes.extend(national_phones_note(ids, named.isna().to_numpy(bool)))
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
@@ -1150,6 +1157,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         numbered_by=numbered_by,
         notes=notes,
         phone_links=links,
+        contact_phones=contact_phones,
         written_symbol=symbol,
         by_email=by_email,
         emailed=emailed,
@@ -1283,6 +1291,22 @@ def _phone_customers(
     elif every_row_country(mapping):
         countries = pd.Series(every_row_country(mapping), index=phones.index, dtype="string")
     return phone_ids(phones, countries)
+
+
+def _contact_phones(
+    table: Table, cols: dict[str, str | None], mapping: dict[str, str], numbers: np.ndarray
+) -> pd.DataFrame:
+    """Per row, ``phone``: the phone cell (cleaned) where it holds a number (``numbers``: its
+    phone id is known, :func:`_phone_customers`), and ``country``: the row's country cell, or
+    the country the map gives every row.  The contact phone and country of the customers
+    (:func:`_order_contacts`), as the platform readers keep their orders' phones: a cell
+    without a number (``n/a``) gives none, so a customer's latest order carrying one does."""
+    phones = _build.string_series(table.text(cols["phone"]))
+    if cols["country"] is not None:
+        countries = _build.string_series(table.text(cols["country"]))
+    else:
+        countries = pd.Series(every_row_country(mapping), index=phones.index, dtype="string")
+    return pd.DataFrame({"phone": phones.where(numbers), "country": countries.where(numbers)})
 
 
 def every_row_country(mapping: Mapping[str, str]) -> str | None:
@@ -1651,7 +1675,47 @@ def _assemble(
         notes=notes,
         phone_links=rows.phone_links,
         written_symbol=rows.written_symbol,
+        order_contacts=_order_contacts(rows, kept, codes, n, orders, reason),
     )
+
+
+def _order_contacts(
+    rows: ParsedRows,
+    kept: Callable[[np.ndarray], np.ndarray],
+    codes: np.ndarray,
+    n: int,
+    orders: pd.DataFrame,
+    reason: np.ndarray,
+) -> pd.DataFrame | None:
+    """The contact rows of each customer's latest counted order giving a phone (and of the
+    latest giving a country), as the platform readers keep them
+    (:func:`valuecast.io._build.latest_contacts`): a mapped phone column gives the audience
+    files the phones of customers named by a customer cell too.  An order's phone is that of its
+    first row holding a number, with that row's country.  None without a phone column."""
+    if rows.contact_phones is None:
+        return None
+    phones = rows.contact_phones["phone"]
+    countries = rows.contact_phones["country"]
+    kept_rows = kept(np.arange(rows.n_rows))
+    given = phones.notna().to_numpy(bool)[kept_rows]
+    # per order, the position (in the file) of its first row holding a number, -1 for none
+    first = _build.first_positions(codes, n, given)
+    row = np.where(first >= 0, kept_rows[np.maximum(first, 0)], -1)
+    has_phone = row >= 0
+    has_country = has_phone & countries.notna().to_numpy(bool)[np.maximum(row, 0)]
+
+    def texts(values: pd.Series, orders_at: np.ndarray) -> pd.Series:
+        picked = values.iloc[np.maximum(row[orders_at], 0)].reset_index(drop=True)
+        return picked.where(row[orders_at] >= 0).astype("string")
+
+    def contact_rows(orders_at: np.ndarray) -> pd.DataFrame:
+        none = pd.Series(pd.NA, index=range(len(orders_at)), dtype="string")
+        return _build.order_contacts(
+            (none, none), texts(phones, orders_at), {"country": texts(countries, orders_at)}, {}
+        )
+
+    gives = (np.zeros(n, dtype=bool), has_phone, has_country)
+    return _build.latest_contacts(orders, reason, _build.OrderContacts(gives, contact_rows))
 
 
 def _refunded_in_full(

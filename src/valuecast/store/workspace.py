@@ -523,14 +523,21 @@ def holds_contacts(raw: Any) -> bool:
     Meta's and Google's files match a name and address too, but no such workspace holds one:
     the exports that give names and addresses (a platform's orders or customers export) name
     their customers by an e-mail or a phone, and an orders table maps neither a name nor an
-    address.  Each test stops at the first row that has one."""
+    address.  An orders table's phone column gives its customers their orders' phones
+    (``order_contacts``), whatever names them.  Each test stops at the first row that has one."""
+    phoned = ""
+    if "order_contacts" in connection_table_names(raw):  # a workspace made before it, read-only
+        phoned = (
+            "OR EXISTS (SELECT 1 FROM order_contacts WHERE nullif(trim(phone), '') IS NOT NULL)"
+        )
     return bool(
         raw.execute(
             f"""SELECT EXISTS (SELECT 1 FROM orders WHERE nullif(trim(email), '') IS NOT NULL)
             OR EXISTS (SELECT 1 FROM customers WHERE nullif(trim(email), '') IS NOT NULL
                 OR nullif(trim(phone), '') IS NOT NULL)
             OR EXISTS (SELECT 1 FROM orders WHERE starts_with(customer_id, '{PHONE_ID_PREFIX}+')
-                OR regexp_full_match(trim(customer_id), '{EMAIL_PATTERN}'))"""
+                OR regexp_full_match(trim(customer_id), '{EMAIL_PATTERN}'))
+            {phoned}"""
         ).fetchall()[0][0]
     )
 

@@ -161,27 +161,25 @@ SCENARIOS = {
 }
 
 
+def _averaged(shops: int, options: dict, measure) -> pd.DataFrame:
+    """Each row of ``measure``'s metrics (a frame of a simulated shop to {row: {metric: value}})
+    averaged over ``shops`` shops simulated with ``options``."""
+    results: dict[str, dict[str, list[float]]] = {}
+    for seed in range(shops):
+        frame, _ = simulate(np.random.default_rng(seed), **options)
+        for name, metrics in measure(frame).items():
+            for key, value in metrics.items():
+                results.setdefault(name, {}).setdefault(key, []).append(value)
+    return pd.DataFrame(
+        {name: {k: np.nanmean(v) for k, v in m.items()} for name, m in results.items()}
+    ).T
+
+
 def main(shops: int = 100) -> None:
     for title, options in SCENARIOS.items():
-        results: dict[str, dict[str, list[float]]] = {}
-        for seed in range(shops):
-            frame, _ = simulate(np.random.default_rng(seed), **options)
-            for name, metrics in evaluate(frame).items():
-                for key, value in metrics.items():
-                    results.setdefault(name, {}).setdefault(key, []).append(value)
-        table = pd.DataFrame(
-            {name: {k: np.nanmean(v) for k, v in m.items()} for name, m in results.items()}
-        ).T
+        table = _averaged(shops, options, evaluate)
         print(f"\n{title} ({shops} shops)\n{table.round(3).to_string()}")
-        listed: dict[str, dict[str, list[float]]] = {}
-        for seed in range(shops):
-            frame, _ = simulate(np.random.default_rng(seed), **options)
-            for name, metrics in listing(frame).items():
-                for key, value in metrics.items():
-                    listed.setdefault(name, {}).setdefault(key, []).append(value)
-        table = pd.DataFrame(
-            {name: {k: np.nanmean(v) for k, v in m.items()} for name, m in listed.items()}
-        ).T
+        table = _averaged(shops, options, listing)
         print(f"which overdue reminders to list, {USED}:\n{table.round(3).to_string()}")
 
 

@@ -333,19 +333,7 @@ def rewritten_note(comparison: Comparison) -> str | None:
         return None
     new = round(after.historic_clv) - round(rewritten.historic_clv_now)
     dated = f"dated on or before {rewritten.as_of}"
-    parts = []
-    if rewritten.written:
-        one = rewritten.written == 1
-        parts.append(
-            f"{rewritten.written:,} {'order' if one else 'orders'} {dated} "
-            f"{'was' if one else 'were'} edited (in any field) or added late"
-        )
-    if rewritten.withdrawn:
-        one = rewritten.withdrawn == 1
-        parts.append(
-            f"{rewritten.withdrawn:,} stored {'order was' if one else 'orders were'} withdrawn "
-            "(cancelled or refunded in full)"
-        )
+    parts = _rewrite_parts(rewritten.written, rewritten.withdrawn, rewritten.as_of)
     since = f"since snapshot {before.snapshot_id} ({before.as_of})"
     changed = " and ".join(parts) if parts else f"orders {dated} changed"
     return (
@@ -353,6 +341,25 @@ def rewritten_note(comparison: Comparison) -> str | None:
         f"rewritten, not new sales: {changed} {since}; the other {_signed(new)} is the orders "
         f"dated after {rewritten.as_of}"
     )
+
+
+def _rewrite_parts(written: int, withdrawn: int, as_of: object) -> list[str]:
+    """The words for ``written`` orders dated on or before ``as_of`` edited or added late and
+    ``withdrawn`` stored orders withdrawn, those that are not none."""
+    parts = []
+    if written:
+        one = written == 1
+        parts.append(
+            f"{written:,} {'order' if one else 'orders'} dated on or before {as_of} "
+            f"{'was' if one else 'were'} edited (in any field) or added late"
+        )
+    if withdrawn:
+        one = withdrawn == 1
+        parts.append(
+            f"{withdrawn:,} stored {'order was' if one else 'orders were'} withdrawn "
+            "(cancelled or refunded in full)"
+        )
+    return parts
 
 
 def rewritten_later_note(comparison: Comparison) -> str | None:
@@ -370,19 +377,7 @@ def rewritten_later_note(comparison: Comparison) -> str | None:
         return None
     before, after = comparison.before, comparison.after
     change = round(after.historic_clv) - round(before.historic_clv)
-    parts = []
-    if later.written:
-        one = later.written == 1
-        parts.append(
-            f"{later.written:,} {'order' if one else 'orders'} dated on or before {later.as_of} "
-            f"{'was' if one else 'were'} edited (in any field) or added late"
-        )
-    if later.withdrawn:
-        one = later.withdrawn == 1
-        parts.append(
-            f"{later.withdrawn:,} stored {'order was' if one else 'orders were'} withdrawn "
-            "(cancelled or refunded in full)"
-        )
+    parts = _rewrite_parts(later.written, later.withdrawn, later.as_of)
     return (
         f"note: the historic CLV change ({_signed(change)}) is not split into the past "
         f"rewritten and new sales: {' and '.join(parts)} since snapshot {after.snapshot_id} "

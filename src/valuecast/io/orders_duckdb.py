@@ -755,35 +755,33 @@ def _keyed_select(
     same += "".join(f" AND {at_most_one(stored[key])}" for key in firsts)
     if attributes:
         same += " AND count(*) = 1"  # the first row's attributes would need row order
-    fields = [
-        "order_id", "any_value(customer) AS customer", "any_value(ordered_at) AS ordered_at",
-        f"sum(revenue{order}) AS revenue", "count(*) AS rows",
-        f"{'bool_and(returns)' if lines else 'false'} AS cancelled", f"{same} AS same",
-        "coalesce(min(revenue) < 0, false) AS took_back",
-        *(f"any_value({key}) AS {key}" for key in (*attributes, *firsts)),
+    # each column as the grouped orders give it, and as an order of one row is that row
+    columns = [
+        ("customer", "any_value(customer)", "customer"),
+        ("ordered_at", "any_value(ordered_at)", "ordered_at"),
+        ("revenue", f"sum(revenue{order})", "revenue"),
+        ("rows", "count(*)", "1::BIGINT"),
+        ("cancelled", "bool_and(returns)" if lines else "false", "returns" if lines else "false"),
+        ("same", same, "ordered_at IS NOT NULL"),
+        ("took_back", "coalesce(min(revenue) < 0, false)", "coalesce(revenue < 0, false)"),
+        *((key, f"any_value({key})", key) for key in (*attributes, *firsts)),
     ]  # fmt: skip
     if canonical:
-        fields += ["order_id AS order_number", "min(rowid) AS first_row"]
-        fields += [
-            f"sum(coalesce({key}, 0){order}) AS {key}" if ordered else f"any_value({key}) AS {key}"
+        columns += [("order_number", "order_id", "order_id"), ("first_row", "min(rowid)", "rowid")]
+        columns += [
+            (key, f"sum(coalesce({key}, 0){order})", f"coalesce({key}, 0)")
+            if ordered
+            else (key, f"any_value({key})", key)
             for key in AMOUNT_KEYS
             if cols.get(key)
         ]
-    single = [
-        "order_id", "customer AS customer", "ordered_at AS ordered_at", "revenue AS revenue",
-        "1::BIGINT AS rows", f"{'returns' if lines else 'false'} AS cancelled",
-        "ordered_at IS NOT NULL AS same", "coalesce(revenue < 0, false) AS took_back",
-        *(f"{key} AS {key}" for key in (*attributes, *firsts)),
-    ]  # fmt: skip
-    if canonical:
-        single += ["order_id AS order_number", "rowid AS first_row"]
-        single += [
-            f"coalesce({key}, 0) AS {key}" if ordered else f"{key} AS {key}"
-            for key in AMOUNT_KEYS
-            if cols.get(key)
-        ]
+    fields = ["order_id", *(f"{grouped} AS {name}" for name, grouped, _ in columns)]
+    single = ["order_id", *(f"{alone} AS {name}" for name, _, alone in columns)]
     # IS NOT DISTINCT FROM: rows without an order id are one group, as GROUP BY makes them
-    among = f"EXISTS (SELECT 1 FROM {repeated} WHERE {repeated}.order_id IS NOT DISTINCT FROM {rows}.order_id)"
+    among = (
+        f"EXISTS (SELECT 1 FROM {repeated} "
+        f"WHERE {repeated}.order_id IS NOT DISTINCT FROM {rows}.order_id)"
+    )
     return (
         f"SELECT {', '.join(single)} FROM {rows} WHERE filled AND NOT {among} UNION ALL "
         f"SELECT {', '.join(fields)} FROM {rows} WHERE filled AND {among} GROUP BY order_id"

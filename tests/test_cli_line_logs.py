@@ -110,3 +110,30 @@ def test_postage_lines_are_no_product_and_the_counts_agree(tmp_path):
     assert f"note: {products['non_product_lines']:,} order lines of shipping" in text
     customers = pd.read_csv(out / "customers.csv")
     assert customers["first_product"].dropna().isin(PRODUCTS).all()
+
+
+def test_shipping_lines_are_the_orders_shipping_not_their_revenue(tmp_path):
+    """A log writing each order's delivery as a line (``Shipping``, the Online Retail log's
+    ``POSTAGE``) counts it as the order's shipping, as a platform's export does: the customers'
+    historic CLV is their products' lines, and the ingest report's shipping the shipping lines'."""
+    log = retail_log(n_invoices=200, n_customers=50, seed=11)
+    sales = log[~log["InvoiceNo"].str.startswith("C")].drop_duplicates("InvoiceNo")
+    shipping = pd.concat([
+        sales.iloc[::2].assign(StockCode="", Description="Shipping", Quantity="1", UnitPrice="4.9"),
+        sales.iloc[1::2].assign(StockCode="POST", Description="POSTAGE", Quantity="2",
+                                UnitPrice="18.0"),
+    ])  # fmt: skip
+    path = tmp_path / "online_retail.csv"
+    pd.concat([log, shipping], ignore_index=True).to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["analyze", str(path), "--map", MAP, "-w", str(tmp_path / "ws.duckdb"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    got = customers.set_index("customer_id")["historic_clv"].sort_index()
+    pd.testing.assert_series_equal(got, expected_revenue(log).sort_index(), check_names=False)
+    report = json.loads((out / "ingest_report.json").read_text())
+    paid = shipping["Quantity"].astype(float) * shipping["UnitPrice"].astype(float)
+    assert report["shipping"] == pytest.approx(paid.sum())
+    assert report["net_revenue"] == pytest.approx(report["gross_revenue"])

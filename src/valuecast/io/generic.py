@@ -115,6 +115,9 @@ order line:
   must be numbers (else an error naming the row and column), and ``revenue`` may not be mapped as
   well: which of the two the merchant meant cannot be told, so the map is refused. Without
   ``unit_price``, ``revenue`` is the row's (the line's) amount and ``quantity`` only describes it.
+* A shipping line (named ``Shipping``, ``POSTAGE``, ``Versandkosten``...: no ``shipping`` column
+  mapped, :mod:`valuecast.io.line_names`) is its order's shipping, not its revenue, as every
+  platform's export counts it.
 * Lines sharing an ``order_id`` are one order, their amounts summed (netted). Without an
   ``order_id`` column each line is an order of its own, and a note says so.
 * A return line has a negative quantity or amount. An order whose lines are all returns (a
@@ -167,6 +170,7 @@ from valuecast.io.csvfile import (
     open_csv,
     parquet_parts,
 )
+from valuecast.io.line_names import shipping_lines
 from valuecast.io.phones import (
     CALLING_CODES,
     PHONE_ID_PREFIX,
@@ -905,6 +909,9 @@ class LineRows:
     unit_price: np.ndarray  # float64, NaN where not given
     product: pa.ChunkedArray  # cleaned text, null where empty
     sku: pa.ChunkedArray
+    # each line's amount, a shipping line's included (the revenue leaves it out), which tells
+    # the lines that take something back
+    amount: np.ndarray | None = None
 
     def returns(self, amount: np.ndarray) -> np.ndarray:
         """Per row, whether the line takes something back: a negative quantity or amount."""
@@ -1016,7 +1023,8 @@ def _row_amounts(
         sku=table.text(cols["sku"]),
     )
     if cols["unit_price"] is None:
-        return _money(table, cols["revenue"], cents), lines
+        lines.amount = _money(table, cols["revenue"], cents)
+        return lines.amount, lines
     for values, key in ((lines.quantity, "quantity"), (lines.unit_price, "unit_price")):
         gap = filled & np.isnan(values)
         if gap.any():
@@ -1031,7 +1039,18 @@ def _row_amounts(
             row,
             cols["unit_price"],
         )
+    lines.amount = amount
     return amount, lines
+
+
+def _shipping_apart(amount: np.ndarray, lines: LineRows) -> tuple[np.ndarray, np.ndarray | None]:
+    """The lines' revenue and shipping: a shipping line's amount (``Shipping``, ``POSTAGE``:
+    :func:`valuecast.io.line_names.shipping_lines`) is its order's shipping, as every platform's
+    export counts it apart from the revenue; ``None`` for the shipping where no line is one."""
+    shipping = shipping_lines(lines.product, lines.sku)
+    if not shipping.any():
+        return amount, None
+    return np.where(shipping, 0.0, amount), np.where(shipping, amount, 0.0)
 
 
 def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, str]) -> ParsedRows:
@@ -1118,6 +1137,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         key: _money(table, cols[key], cents) if cols[key] is not None else None
         for key in AMOUNT_KEYS
     }
+    if lines is not None and cols["shipping"] is None:
+        revenue, amounts["shipping"] = _shipping_apart(revenue, lines)
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
     if email is not None:
         text["email"] = _build.written_addresses(email)
@@ -1652,11 +1673,11 @@ def _assemble(
         rules.append((_build.REFUNDED, _refunded_in_full(summed, rows.revenue, net)))
     lines = None
     if rows.lines is not None:
-        returns = summed(rows.lines.returns(rows.revenue).astype(float))
+        returns = summed(rows.lines.returns(rows.lines.amount).astype(float))
         rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
     reason = _build.reasons(n, rules)
     if rows.lines is not None:
-        quantity = rows.lines.signed_quantity(rows.revenue)
+        quantity = rows.lines.signed_quantity(rows.lines.amount)
         lines = _order_lines(rows.lines, quantity, kept, codes, orders["order_id"], reason)
     notes = list(rows.notes) + _build.email_linked_note(int(emailed.sum())) + status_notes
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):

@@ -26,6 +26,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from valuecast.io.line_names import SHIPPING_LINE_NAMES, SHIPPING_LINE_SKUS
+
 __all__ = [
     "NON_PRODUCT_NAMES",
     "NON_PRODUCT_SKUS",
@@ -40,13 +42,8 @@ __all__ = [
 
 NON_PRODUCT_NAMES: frozenset[str] = frozenset(
     {
-        # English: shipping, postage, delivery
-        "shipping", "shipping fee", "shipping fees", "shipping cost", "shipping costs",
-        "shipping charge", "shipping charges", "shipping & handling", "shipping and handling",
-        "s&h", "handling", "handling fee", "postage", "postage and packing",
-        "postage & packing", "postage and packaging", "p&p", "dotcom postage", "carriage",
-        "delivery", "delivery fee", "delivery charge", "delivery charges", "freight",
-        "express shipping", "standard shipping", "international shipping", "free shipping",
+        # handling (the shipping lines' names are SHIPPING_LINE_NAMES, added below)
+        "handling", "handling fee",
         # insurance and shipping protection apps
         "insurance", "shipping insurance", "shipping protection", "package protection",
         "order protection", "route package protection", "route shipping protection",
@@ -77,31 +74,28 @@ NON_PRODUCT_NAMES: frozenset[str] = frozenset(
         "carbon neutral delivery", "spende", "donación", "doação", "donazione",
         "donatie", "darowizna",
         # German
-        "versand", "versandkosten", "versandgebühr", "versandpauschale", "lieferung",
-        "liefergebühr", "lieferkosten", "geschenkverpackung", "trinkgeld", "versicherung",
+        "geschenkverpackung", "trinkgeld", "versicherung",
         "versandversicherung", "nachnahmegebühr", "zahlungsgebühr", "pfand",
         # French
-        "livraison", "frais de livraison", "frais de port", "expédition",
-        "frais d'expédition", "emballage cadeau", "papier cadeau", "pourboire", "assurance",
+        "emballage cadeau", "papier cadeau", "pourboire", "assurance",
         "assurance livraison",
         # Spanish and Portuguese
-        "envío", "envio", "gastos de envío", "gastos de envio", "costo de envío",
-        "coste de envío", "papel de regalo", "envoltorio de regalo", "propina",
-        "seguro de envío", "frete", "portes", "embrulho para presente", "gorjeta",
+        "papel de regalo", "envoltorio de regalo", "propina",
+        "seguro de envío", "embrulho para presente", "gorjeta",
         # Italian
-        "spedizione", "spese di spedizione", "costi di spedizione", "confezione regalo",
-        "mancia", "assicurazione",
+        "confezione regalo", "mancia", "assicurazione",
         # Dutch and the Nordic languages
-        "verzending", "verzendkosten", "bezorging", "bezorgkosten", "cadeauverpakking",
-        "fooi", "frakt", "fragt", "fraktavgift", "leverans", "presentinslagning", "dricks",
+        "cadeauverpakking", "fooi", "presentinslagning", "dricks",
         # Polish
-        "wysyłka", "dostawa", "koszt wysyłki", "napiwek",
+        "napiwek",
     }
-)  # fmt: skip
-"""Line names (lower case) that are no product, in the languages of most shops."""
+) | SHIPPING_LINE_NAMES  # fmt: skip
+"""Line names (lower case) that are no product, in the languages of most shops: shipping
+(:data:`valuecast.io.line_names.SHIPPING_LINE_NAMES`, whose amount is the order's shipping),
+fees, tips, gift wrap, insurance, gift cards, donations."""
 
-NON_PRODUCT_SKUS: frozenset[str] = frozenset(
-    {"post", "dot", "c2", "bank charges", "amazonfee", "cruk", "shipping", "tip"}
+NON_PRODUCT_SKUS: frozenset[str] = (
+    frozenset({"bank charges", "amazonfee", "cruk", "tip"}) | SHIPPING_LINE_SKUS
 )
 """SKUs (lower case) that are no product: the Online Retail log's postage, carriage and fee codes."""
 

@@ -137,3 +137,33 @@ def test_shipping_lines_are_the_orders_shipping_not_their_revenue(tmp_path):
     paid = shipping["Quantity"].astype(float) * shipping["UnitPrice"].astype(float)
     assert report["shipping"] == pytest.approx(paid.sum())
     assert report["net_revenue"] == pytest.approx(report["gross_revenue"])
+
+
+def test_gift_cards_sold_are_no_revenue_and_an_order_of_them_alone_is_counted_out(tmp_path):
+    """A gift card is revenue when spent, on the order it pays for: the orders that sold one
+    beside products keep their products' revenue (a note says how much was left out), and an
+    order of gift cards alone is excluded as a gift card purchase, as Shopify's are."""
+    log = retail_log(n_invoices=200, n_customers=50, seed=12)
+    sales = log[~log["InvoiceNo"].str.startswith("C") & (log["CustomerID"] != "")]
+    beside = sales.drop_duplicates("InvoiceNo").iloc[::3]
+    cards = beside.assign(StockCode="GC", Description="Gift card $50", Quantity="1",
+                          UnitPrice="50")  # fmt: skip
+    alone = beside.iloc[:2].assign(InvoiceNo=["900001", "900002"], StockCode="GC",
+                                   Description="Gift Card", Quantity="2", UnitPrice="25")  # fmt: skip
+    # a card redeemed: a payment written as a line of a negative amount, no return of goods
+    redeemed = beside.iloc[1:2].assign(StockCode="GC", Description="Gift Card", Quantity="1",
+                                       UnitPrice="-5")  # fmt: skip
+    path = tmp_path / "online_retail.csv"
+    pd.concat([log, cards, alone, redeemed], ignore_index=True).to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["analyze", str(path), "--map", MAP, "-w", str(tmp_path / "ws.duckdb"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    got = customers.set_index("customer_id")["historic_clv"].sort_index()
+    pd.testing.assert_series_equal(got, expected_revenue(log).sort_index(), check_names=False)
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert report["excluded_orders"]["gift card purchase"] == 2
+    text = " ".join(result.output.split())
+    assert f"{len(cards):,} orders also sold gift cards ({50 * len(cards):,.2f} in all)" in text

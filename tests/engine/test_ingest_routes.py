@@ -140,19 +140,23 @@ def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypat
     assert reports[0]["files"][0]["notes"] == []  # its lines have order ids
 
 
-def test_a_line_level_log_with_shipping_lines_goes_to_the_importer(tmp_path, monkeypatch):
-    """The importer counts a shipping line's amount as its order's shipping, not its revenue:
-    the file's orders are the importer's, whichever route was tried first."""
+@pytest.mark.parametrize("line", ["POSTAGE", "Gift Card"])
+def test_a_line_level_log_with_shipping_or_gift_cards_goes_to_the_importer(
+    tmp_path, monkeypatch, line
+):
+    """The importer counts a shipping line's amount as its order's shipping, and a gift card
+    sold as no revenue: the file's orders are the importer's, whichever route was tried first."""
     frame = retail_log(n_invoices=80, seed=8)
     sales = frame[~frame["InvoiceNo"].str.startswith("C")].drop_duplicates("InvoiceNo")
-    postage = sales.assign(StockCode="POST", Description="POSTAGE", Quantity="1", UnitPrice="7.5")
-    path = _write(pd.concat([frame, postage], ignore_index=True), tmp_path / "r.csv")
+    added = sales.assign(StockCode="X1", Description=line, Quantity="1", UnitPrice="7.5")
+    path = _write(pd.concat([frame, added], ignore_index=True), tmp_path / "r.csv")
     importer = _ingest([path], RETAIL_MAP, engine=False, monkeypatch=monkeypatch)
     with Workspace(":memory:") as ws:
         report = ws.ingest([defer_orders([path], column_map=RETAIL_MAP)]).to_dict()
         orders = ws.orders().to_pandas().sort_values("order_id", ignore_index=True)
     assert report == importer[0][0]
-    assert report["shipping"] == pytest.approx(7.5 * report["orders"])
+    counted = 7.5 * report["orders"] if line == "POSTAGE" else 0.0
+    assert report["shipping"] == pytest.approx(counted)
     pd.testing.assert_frame_equal(orders, importer[1]["orders"], check_exact=True)
 
 

@@ -117,7 +117,11 @@ order line:
   ``unit_price``, ``revenue`` is the row's (the line's) amount and ``quantity`` only describes it.
 * A shipping line (named ``Shipping``, ``POSTAGE``, ``Versandkosten``...: no ``shipping`` column
   mapped, :mod:`valuecast.io.line_names`) is its order's shipping, not its revenue, as every
-  platform's export counts it.
+  platform's export counts it.  A gift card sold (``Gift card $50``) is no revenue: money held
+  for a customer, revenue when spent on the order it pays for; an order of gift cards alone is
+  excluded as ``"gift card purchase"``, and a note counts the orders that sold some beside goods.
+  A gift card line of a negative amount is one redeemed, a payment: it takes nothing off the
+  revenue of the goods it paid for.
 * Lines sharing an ``order_id`` are one order, their amounts summed (netted). Without an
   ``order_id`` column each line is an order of its own, and a note says so.
 * A return line has a negative quantity or amount. An order whose lines are all returns (a
@@ -170,7 +174,7 @@ from valuecast.io.csvfile import (
     open_csv,
     parquet_parts,
 )
-from valuecast.io.line_names import shipping_lines
+from valuecast.io.line_names import gift_card_lines, shipping_lines
 from valuecast.io.phones import (
     CALLING_CODES,
     PHONE_ID_PREFIX,
@@ -179,6 +183,7 @@ from valuecast.io.phones import (
     spoiled_phone,
 )
 from valuecast.io.schema import MAX_AMOUNT, ImportResult, InputError, amount_text
+from valuecast.io.shopify import GIFT_CARD_REASON, gift_card_note
 
 __all__ = [
     "MAP_KEYS",
@@ -898,6 +903,8 @@ class ParsedRows:
     # those of them given the customer whose rows carry it (None: no such row)
     by_email: np.ndarray | None = None
     emailed: np.ndarray | None = None
+    # the lines selling a gift card (None: no such line), whose amount is no revenue
+    gift_cards: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -1139,6 +1146,11 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     }
     if lines is not None and cols["shipping"] is None:
         revenue, amounts["shipping"] = _shipping_apart(revenue, lines)
+    gift_cards = gift_card_lines(lines.product) if lines is not None else None
+    if gift_cards is not None and gift_cards.any():
+        revenue = np.where(gift_cards, 0.0, revenue)
+    else:
+        gift_cards = None
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
     if email is not None:
         text["email"] = _build.written_addresses(email)
@@ -1182,6 +1194,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         written_symbol=symbol,
         by_email=by_email,
         emailed=emailed,
+        gift_cards=gift_cards,
     )
 
 
@@ -1672,14 +1685,26 @@ def _assemble(
     if n != len(keep):
         rules.append((_build.REFUNDED, _refunded_in_full(summed, rows.revenue, net)))
     lines = None
+    if rows.gift_cards is not None:
+        selling = summed(rows.gift_cards.astype(float))
+        rules.insert(0, (GIFT_CARD_REASON, selling == rows_per_order))
     if rows.lines is not None:
         returns = summed(rows.lines.returns(rows.lines.amount).astype(float))
         rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
     reason = _build.reasons(n, rules)
+    gift_notes: list[str] = []
+    if rows.gift_cards is not None:
+        # a gift card line of a negative amount pays for the order (redeemed): the goods it
+        # paid for are revenue in full, and it sold nothing
+        amount = np.nan_to_num(rows.lines.amount)
+        sold = summed(np.where(rows.gift_cards & (amount > 0), amount, 0.0))
+        also = (reason == None) & (np.abs(sold) >= _build.ZERO_AMOUNT)  # noqa: E711 - elementwise
+        gift_notes = gift_card_note(int(also.sum()), float(sold[also].sum()))
     if rows.lines is not None:
         quantity = rows.lines.signed_quantity(rows.lines.amount)
         lines = _order_lines(rows.lines, quantity, kept, codes, orders["order_id"], reason)
     notes = list(rows.notes) + _build.email_linked_note(int(emailed.sum())) + status_notes
+    notes += gift_notes
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
         totals = _order_total_on_each_row_note(kept(rows.revenue), codes)
         repeated = _repeated_rows_note(rows, kept, codes, uniques, order_totals=bool(totals))

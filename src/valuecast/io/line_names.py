@@ -1,11 +1,15 @@
-"""The order lines of a line-level log that are the order's shipping, told by their name or SKU.
+"""The order lines of a line-level log that are the order's shipping or a gift card sold, told by
+their name or SKU.
 
 A line-level log (one row per invoice line, no order total) writes what an order paid for its
 delivery as a line of its own: ``Shipping``, ``POSTAGE`` (the public Online Retail log, SKU
 ``POST``), ``Versandkosten``.  Revenue is without shipping on every platform's export, so the
 importer counts such a line's amount as the order's shipping, not its revenue
 (:func:`shipping_lines`).  The names are matched whole, in any case and spacing, never as a part
-of a name: ``Shipping box`` stays a product.  The growth tables' non-products
+of a name: ``Shipping box`` stays a product.  A gift card sold (``Gift Card``, ``Gift card
+$50``: :func:`gift_card_lines`) is money held for the customer, revenue when it is spent on the
+order it pays for, as Shopify's reports count it, so its amount is no revenue of the order that
+sold it.  The growth tables' non-products
 (:mod:`valuecast.analysis.growth.non_products`) include them.
 """
 
@@ -15,7 +19,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["SHIPPING_LINE_NAMES", "SHIPPING_LINE_SKUS", "shipping_lines"]
+__all__ = [
+    "GIFT_CARD_LINE_NAMES",
+    "SHIPPING_LINE_NAMES",
+    "SHIPPING_LINE_SKUS",
+    "gift_card_lines",
+    "shipping_lines",
+]
 
 SHIPPING_LINE_NAMES: frozenset[str] = frozenset(
     {
@@ -45,6 +55,30 @@ SHIPPING_LINE_NAMES: frozenset[str] = frozenset(
 )  # fmt: skip
 """Line names (lower case, single-spaced) that are an order's shipping, in most shops' languages."""
 
+GIFT_CARD_LINE_NAMES: frozenset[str] = frozenset(
+    {
+        "gift card", "giftcard", "gift-card", "e-gift card", "digital gift card",
+        "gift cards", "giftcards", "e-gift cards", "digital gift cards", "egift card",
+        "egift cards", "e-giftcard", "egiftcard", "egift", "e-gift", "virtual gift card",
+        "electronic gift card", "physical gift card", "printed gift card", "gift voucher",
+        "gift vouchers", "e-gift voucher", "gift certificate", "gift certificates",
+        "e-gift certificate", "geschenkkarte", "geschenkgutschein", "gutschein",
+        "carte cadeau", "carte-cadeau", "bon cadeau", "tarjeta regalo", "tarjeta de regalo",
+        "cartão presente", "cartão-presente", "vale-presente", "buono regalo", "carta regalo",
+        "cadeaukaart", "cadeaubon", "presentkort", "gavekort", "lahjakortti",
+        "karta podarunkowa", "bon podarunkowy",
+    }
+)  # fmt: skip
+"""Line names (lower case, single-spaced) of a gift card sold, in most shops' languages."""
+
+_AMOUNT = (
+    r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|nzd|chf|sek|nok|dkk|pln|kr|zł|zl)\b)?\s*\d+(?:[.,]\d+)*"
+    r"\s*(?:[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|nzd|chf|sek|nok|dkk|pln|kr|zł|zl)\b)?"
+)
+"""A money amount as a gift card's line name writes it (``$50``, ``50 EUR``, ``€25.00``)."""
+_AROUND = r"^[\s:()\[\]\-–—/|,.]+|[\s:()\[\]\-–—/|,.]+$|\(\s*\)|\[\s*\]"
+"""The punctuation an amount taken out leaves at either end of a name, or as empty brackets."""
+
 SHIPPING_LINE_SKUS: frozenset[str] = frozenset({"post", "dot", "c2", "shipping"})
 """SKUs (lower case) of shipping lines: the Online Retail log's postage and carriage codes."""
 
@@ -57,6 +91,18 @@ def _lowered(text: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _among(text: pa.ChunkedArray, values: frozenset[str]) -> np.ndarray:
     found = pc.is_in(_lowered(text), value_set=pa.array(sorted(values), pa.string()))
+    return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def gift_card_lines(product: pa.ChunkedArray) -> np.ndarray:
+    """Per line, whether it sells a gift card: its name, whole or less its amount (``Gift card
+    $50``, ``$25 Gift Card``, ``Gift Card (€50)``), is one of :data:`GIFT_CARD_LINE_NAMES`."""
+    lowered = _lowered(product)
+    unpriced = pc.replace_substring_regex(lowered, _AMOUNT, " ")
+    for _ in range(2):  # the brackets emptied, then the punctuation before them
+        unpriced = pc.replace_substring_regex(_lowered(unpriced), _AROUND, "")
+    value_set = pa.array(sorted(GIFT_CARD_LINE_NAMES), pa.string())
+    found = pc.or_(pc.is_in(lowered, value_set=value_set), pc.is_in(unpriced, value_set=value_set))
     return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -54,7 +54,7 @@ from valuecast.io.csvfile import (
     title_note,
 )
 from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
-from valuecast.io.line_names import shipping_lines
+from valuecast.io.line_names import gift_card_lines, shipping_lines
 from valuecast.io.schema import (
     CUSTOMERS_SCHEMA,
     MAX_AMOUNT,
@@ -615,8 +615,9 @@ def _load_rows(
             may_help = bool(
                 con.execute(f"SELECT bool_or({unread}){told} FROM {table}").fetchall()[0][0]
             )
-        # a shipping line's amount is its order's shipping, which the importer sets apart
-        refused = refused or _has_shipping_lines(con, table, column_of)
+        # a shipping line's amount is its order's shipping, and a gift card sold no revenue:
+        # the importer sets them apart
+        refused = refused or _has_lines_set_apart(con, table, column_of)
     except duckdb.Error:
         refused = True  # the general reader says exactly what
     finally:
@@ -627,17 +628,19 @@ def _load_rows(
     return True, False
 
 
-def _has_shipping_lines(con: Any, table: str, column_of: dict[str, str]) -> bool:
-    """Whether the loaded lines of a line-level log (no ``shipping`` column mapped) hold a
-    shipping line (:func:`valuecast.io.line_names.shipping_lines`), read from the distinct
+def _has_lines_set_apart(con: Any, table: str, column_of: dict[str, str]) -> bool:
+    """Whether the loaded lines of a line-level log hold a gift card sold
+    (:func:`valuecast.io.line_names.gift_card_lines`) or, no ``shipping`` column mapped, a
+    shipping line (:func:`~valuecast.io.line_names.shipping_lines`), read from the distinct
     names and SKUs."""
     texts = [key for key in LINE_TEXT if key in column_of]
-    if not texts or "shipping" in column_of:
+    if not texts:
         return False
     distinct = con.sql(f"SELECT DISTINCT {', '.join(texts)} FROM {table}").to_arrow_table()
     nulls = pa.chunked_array([pa.nulls(distinct.num_rows, pa.string())])
     product, sku = (distinct.column(k) if k in texts else nulls for k in LINE_TEXT)
-    return bool(shipping_lines(product, sku).any())
+    shipping = "shipping" not in column_of and shipping_lines(product, sku).any()
+    return bool(shipping or gift_card_lines(product).any())
 
 
 @dataclass(frozen=True)

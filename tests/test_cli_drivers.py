@@ -154,6 +154,29 @@ def test_an_unknown_covariate_is_one_line_naming_it_and_the_available(tmp_path):
     assert parse_covariates(" accepts_marketing,,accepts_marketing ") == ["accepts_marketing"]
 
 
+def test_covariates_every_customer_shares_are_named_and_not_asked_for_again(tmp_path):
+    """A shop whose orders name no channel, given ``--covariates acquisition_channel``: the
+    analysis says the covariate holds one value for every customer, and the report says why the
+    model uses none instead of asking for the covariates the run was given, and offers no
+    channel covariate for its single channel."""
+    from retail_log import MAP, retail_log
+
+    path = tmp_path / "log.csv"
+    retail_log(n_invoices=600, n_customers=80, seed=4).to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, [str(path), "--map", MAP, "-w", str(tmp_path / "w.duckdb"), "-o", str(out),
+              "--covariates", "acquisition_channel"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    note = "covariate acquisition_channel has a single value: left out"
+    assert note in json.loads((out / "summary.json").read_text())["notes"]
+    assert f"note: {note}" in result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Every customer has the same acquisition_channel" in html
+    assert "No covariates: run" not in html and "--covariates acquisition_channel)" not in html
+
+
 # -- the design matrix ---------------------------------------------------------------------------
 def _design(values: list[str], counts: list[int], kind: str = "category"):
     keys = pd.DataFrame({"_cov_0": values})

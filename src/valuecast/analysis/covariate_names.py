@@ -43,3 +43,22 @@ def parse_covariates(text: str | None, available: Sequence[str] = tuple(COVARIAT
 def column_named(text: str) -> str:
     """The column name ``text`` spells, in any case and with a dash for the underscore."""
     return text.strip().casefold().replace("-", "_")
+
+
+SINGLE_VALUE_NOTE = "covariate {column} has a single value: left out"
+"""The note on a covariate every customer has one value of, which tells nothing."""
+
+
+def single_value_note(column: str) -> str:
+    """The note that ``column`` has one value for every customer and is left out."""
+    return SINGLE_VALUE_NOTE.format(column=column)
+
+
+def single_valued(notes: Sequence[str]) -> list[str]:
+    """The covariates ``notes`` (an analysis' notes) say were left out for a single value."""
+    before, after = SINGLE_VALUE_NOTE.split("{column}")
+    return [
+        note.removeprefix(before).removesuffix(after)
+        for note in notes
+        if note.startswith(before) and note.endswith(after)
+    ]

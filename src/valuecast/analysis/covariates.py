@@ -41,7 +41,12 @@ import pyarrow as pa
 from scipy.special import ndtr
 
 from valuecast.analysis.backend import upload
-from valuecast.analysis.covariate_names import COVARIATES, CovariateError, parse_covariates
+from valuecast.analysis.covariate_names import (
+    COVARIATES,
+    CovariateError,
+    parse_covariates,
+    single_value_note,
+)
 from valuecast.models.clv import discount_periods, period_increments
 
 __all__ = [
@@ -206,7 +211,7 @@ def build_design(
         else:
             made = _level_terms(column, kind, key, counts)
         if not made:
-            notes.append(f"covariate {column} has a single value: left out")
+            notes.append(single_value_note(column))
             continue
         for term, column_values in made:
             terms.append(term)

@@ -350,7 +350,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             int(stats["repeat"]), float(stats["repeat_orders"] or 0), float(stats["days_observed"] or 0),
             history_days, same_day_customers=int(stats["several"]) - int(stats["repeat"]),
         )  # fmt: skip
-        model_name, design = _covariate_choice(table, chosen, options)
+        model_name, design, covariate_notes = _covariate_choice(table, chosen, options)
         seasonal = whole_history_seasons(orders, table, chosen, as_of, facts, options,
                                          backtest_result)  # fmt: skip
         predicted = predict(
@@ -432,7 +432,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "low_confidence_reasons": reasons + ([note] if note else []),
         "notes": list(result.notes)
         + model_notes
-        + (design.notes if design else [])
+        + covariate_notes
         + ([] if seasonal is None else seasonal.unidentified)
         + ([NEGATIVE_RATE_NOTE] if options.annual_discount_rate < 0 else [])
         + one_customer_note(largest, totals.get("predicted_clv"), n_customers)
@@ -591,12 +591,19 @@ def whole_history_seasons(orders, table, chosen: str, as_of, facts, options, bac
 
 
 def _covariate_choice(table: ir.Table, chosen: str, options):
-    """The model name and the covariate design (None: without) the backtest chose."""
+    """The model name and the covariate design (None: without) the backtest chose, and the
+    notes naming the covariates given that hold one value for every customer (left out).
+
+    Those notes are given whether or not the backtest kept covariates: a merchant who asked for
+    ``--covariates acquisition_channel`` in a shop whose orders name no channel learns why the
+    model uses none, rather than being told to give the covariates again."""
     name = chosen.removesuffix(WITH_COVARIATES)
-    if name == chosen or not options.covariates:
-        return name, None
+    if not options.covariates:
+        return name, None, []
     design = design_for(table, options.covariates)
-    return name, design if design.terms else None
+    if name == chosen:
+        return name, None, list(design.notes)
+    return name, design if design.terms else None, list(design.notes)
 
 
 def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:

@@ -401,8 +401,9 @@ def _new_customer_reading(
             f"{money_text(values[top], currency, 2)} over the next {horizon} (first order "
             "included, discounted): the number to hold against CAC."
         )
-    if not by_channel:
-        # covariates given and dropped by the backtest for the chosen model: giving them again
+    if not by_channel and len(ordered) > 1:
+        # one channel (none named) has nothing to split by a channel covariate; covariates
+        # given and dropped by the backtest for the chosen model: giving them again
         # is no advice (kept ones without the channel still leave it to be added)
         kept = ((summary.get("backtest") or {}).get("covariates") or {}).get("kept") or {}
         chosen = str((summary.get("model") or {}).get("name") or "").split("+")[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from valuecast.analysis.covariate_names import single_valued
 from valuecast.outputs.report.charts import (
     BLUE,
     ORANGE,
@@ -51,13 +52,22 @@ def driver_effects(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
     covariates = (summary.get("model") or {}).get("covariates")
     if not covariates or not covariates.get("coefficients"):
         kept = ((summary.get("backtest") or {}).get("covariates") or {}).get("kept")
-        reading = (
-            "The backtest predicted the holdout better without the covariates, so the model "
-            "uses none."
-            if kept
-            else "No covariates: run `valuecast analyze --covariates acquisition_channel,"
-            "first_discount_code,accepts_marketing` to see what each attribute does to value."
-        )
+        constant = single_valued(summary.get("notes") or [])
+        if kept:
+            reading = (
+                "The backtest predicted the holdout better without the covariates, so the model "
+                "uses none."
+            )
+        elif constant:
+            reading = (
+                f"Every customer has the same {' and the same '.join(constant)} (the orders "
+                "name no other), which tells nothing about value: the model uses no covariates."
+            )
+        else:
+            reading = (
+                "No covariates: run `valuecast analyze --covariates acquisition_channel,"
+                "first_discount_code,accepts_marketing` to see what each attribute does to value."
+            )
         return [Chart("drivers-effects", TITLE, reading)], []
     rows = covariates["coefficients"]
     purchase = [r for r in rows if r["process"] == "purchase"]

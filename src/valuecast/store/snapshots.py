@@ -45,7 +45,13 @@ import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
 from valuecast.store.memory import release_unused_memory
-from valuecast.store.sort_orders import StoredOrders, non_decreasing, orders_table
+from valuecast.store.sort_orders import (
+    SORT_ORDERS,
+    SORT_ORDERS_TABLE,
+    StoredOrders,
+    non_decreasing,
+    orders_table,
+)
 from valuecast.store.workspace import connection_table_names
 from valuecast.tables import DATE_COLUMNS, PAGE_COLUMNS, predicting_model
 
@@ -450,11 +456,6 @@ def _insert_row(workspace, snapshot_id, created_at, as_of, summary, ingest_repor
         ],
     )
 
-
-SORT_ORDERS = "sort_orders.json"
-"""The page naming the sort orders a snapshot stored and its number of rows."""
-
-SORT_ORDERS_TABLE = "snapshot_sort_orders"
 
 # the sort orders' earlier form, a Parquet file per snapshot; left unread (a snapshot stored
 # with it has its orders sorted when the dashboard starts) and replaced when they are stored

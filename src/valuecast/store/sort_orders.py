@@ -32,6 +32,12 @@ RANKED_LABELS: dict[str, tuple[str, ...]] = {
 }
 """Columns of labels that sort by rank, not alphabetically (best first: descending)."""
 
+SORT_ORDERS = "sort_orders.json"
+"""The snapshot's page naming the sort orders it stored and its number of rows."""
+
+SORT_ORDERS_TABLE = "snapshot_sort_orders"
+"""The table of the snapshots' stored sort orders: a row per customer, a column per order."""
+
 ID_ORDER = "__lower_case_id__"
 """The stored order of the rows by lower-cased customer id (the tie-break and the id search)."""
 

@@ -76,6 +76,7 @@ from valuecast.store.connection import (
     workspace_memory_bytes,
 )
 from valuecast.store.memory import release_unused_memory
+from valuecast.store.sort_orders import SORT_ORDERS, SORT_ORDERS_TABLE
 from valuecast.store.tables import is_table_url
 from valuecast.tables import CONTACT_FIELDS, EMAIL_PATTERN
 
@@ -978,6 +979,7 @@ class Workspace(_TableReaders):
                     excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], excluded)
                 direct = _direct(raw)
                 # before anything reads the stored customers: named as the files name them now
+                visible = None if direct["orders"] else _read_visible_ids_again(raw)
                 whole = None if direct["orders"] else _read_whole_number_ids_again(raw)
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 # first, so that the files' contacts are not held through the orders' stage
@@ -1037,6 +1039,8 @@ class Workspace(_TableReaders):
                     distinct = _distinct_exclusions(raw, excluded)
                     if distinct is not None:
                         report.excluded_orders, report.excluded_revenue = distinct
+                if visible is not None:
+                    report.notes.append(_visible_ids_note(visible))
                 if whole is not None:
                     report.notes.append(_whole_number_ids_note(whole))
                 if conflicts:
@@ -1988,20 +1992,21 @@ def _whole_number_ids_stored(raw: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class _WholeNumberIds:
-    """What :func:`_read_whole_number_ids_again` changed, for the ingest's note."""
+class _IdsReadAgain:
+    """What :func:`_read_whole_number_ids_again` or :func:`_read_visible_ids_again` changed,
+    for the ingest's note."""
 
     orders: int
-    """Stored orders whose customer id is read without its ``.0`` now."""
+    """Stored orders whose customer id is read as the files' are now (without its ``.0``)."""
     written: str
     """The first such id as it was stored (``1.0``)."""
     merged: int
     """Stored orders without an order id that are one order with another stored one now."""
     snapshot_customers: int
-    """Customers' rows of past analyses (snapshots) named without the ``.0`` now."""
+    """Customers' rows of past analyses (snapshots) named as the files' ids are now."""
 
 
-def _read_whole_number_ids_again(raw: Any) -> _WholeNumberIds | None:
+def _read_whole_number_ids_again(raw: Any) -> _IdsReadAgain | None:
     """Read the stored customer ids written as whole numbers with ``.0`` as the whole numbers
     (:func:`_whole_number_ids_stored`), as the importers read a file's now, in every table that
     names a customer: so that the customers of a workspace made before and of the files given
@@ -2019,44 +2024,132 @@ def _read_whole_number_ids_again(raw: Any) -> _WholeNumberIds | None:
     if not _whole_number_ids_stored(raw):
         return None
     source = f"'{_TABLE_SOURCE}'"
+    read = _read_ids_again(
+        raw,
+        "CREATE OR REPLACE TEMP TABLE _ids_read_again AS SELECT DISTINCT customer_id AS written, "
+        r"regexp_replace(customer_id, '\.0+$', '') AS now FROM orders "
+        rf"WHERE source = {source} AND regexp_matches(customer_id, '^[+-]?[0-9]+\.0+$')",
+        keep_email=True,
+        every_source=False,
+    )
+    return _IdsReadAgain(*read)
+
+
+def _read_ids_again(
+    raw: Any, read_as: str, *, keep_email: bool, every_source: bool
+) -> tuple[int, str, int, int]:
+    """Name the stored customers by the ids ``read_as`` (SQL creating :data:`_ids_read_again`,
+    a table of each id as ``written`` and as the files give it ``now``) reads them as, in every
+    table that names a customer, and number the orders numbered by such an id (a file without
+    order ids: ``1.0|2024-05-05``) by the id given now, as :func:`_read_whole_number_ids_again`
+    tells; ``keep_email``: whether an order's e-mail that is its customer id keeps the text
+    written; ``every_source``: whether platforms' orders are renamed too, not only orders
+    tables'.  Returns how many orders were renamed, the first id as written, how many orders
+    are then one with another, and how many rows of past analyses' customers were renamed."""
+    source = f"'{_TABLE_SOURCE}'"
     try:
+        _sql(raw, read_as)
         _sql(
             raw,
-            "CREATE OR REPLACE TEMP TABLE _whole_ids AS SELECT DISTINCT customer_id AS written, "
-            r"regexp_replace(customer_id, '\.0+$', '') AS whole FROM orders "
-            rf"WHERE source = {source} AND regexp_matches(customer_id, '^[+-]?[0-9]+\.0+$')",
-        )
-        _sql(
-            raw,
-            "CREATE OR REPLACE TEMP TABLE _whole_numbers AS SELECT o.order_number AS old, "
-            "w.whole || substr(o.order_number, length(w.written) + 1) AS new FROM orders o "
-            f"JOIN _whole_ids w ON o.customer_id = w.written WHERE o.source = {source} "
+            "CREATE OR REPLACE TEMP TABLE _numbers_read_again AS SELECT o.order_number AS old, "
+            "w.now || substr(o.order_number, length(w.written) + 1) AS new FROM orders o "
+            f"JOIN _ids_read_again w ON o.customer_id = w.written WHERE o.source = {source} "
             "AND starts_with(o.order_number, w.written || '|')",
         )
-        merged = _merge_whole_numbered_orders(raw)
-        _renumber_whole_numbered_orders(raw)
-        orders, written = _rename_whole_number_customers(raw)
-        return _WholeNumberIds(orders, written, merged, _rename_snapshot_customers(raw))
+        merged = _merge_renumbered_orders(raw)
+        _renumber_orders_read_again(raw)
+        orders, written = _rename_customers_read_again(raw, keep_email, every_source)
+        return orders, written, merged, _rename_snapshot_customers(raw)
     finally:
-        _sql(raw, "DROP TABLE IF EXISTS _whole_numbers")
-        _sql(raw, "DROP TABLE IF EXISTS _whole_ids")
+        _sql(raw, "DROP TABLE IF EXISTS _numbers_read_again")
+        _sql(raw, "DROP TABLE IF EXISTS _ids_read_again")
 
 
-def _merge_whole_numbered_orders(raw: Any) -> int:
+def _visible_id_sql(cell: str) -> str:
+    """The SQL expression of customer id ``cell`` as the importers read an id now
+    (:func:`valuecast.io._build.visible_ids`): NFC, without the characters that show nothing,
+    an address (an id holding ``@``) without a zero-width (non-)joiner too, trimmed."""
+    hidden = f"regexp_replace(nfc_normalize({cell}), '[{INVISIBLE}]', '', 'g')"
+    joined = (
+        f"CASE WHEN contains({hidden}, '@') "
+        f"THEN regexp_replace({hidden}, '[\u200c\u200d]', '', 'g') ELSE {hidden} END"
+    )
+    return f"regexp_replace({joined}, '^{_SPACES_SQL}+|{_SPACES_SQL}+$', '', 'g')"
+
+
+# an id that may read otherwise: one holding a character that shows nothing or a mark (an accent
+# written apart from its letter); an id of ASCII alone (nearly all: its length in bytes is its
+# length) is spared the regular expression
+_MAY_HIDE = (
+    "strlen(customer_id) <> length(customer_id) "
+    f"AND regexp_matches(customer_id, '[{INVISIBLE}\u200c\u200d\\p{{M}}]')"
+)
+
+
+def _read_visible_ids_again(raw: Any) -> _IdsReadAgain | None:
+    """Read the stored customer ids holding a character that shows nothing (a zero-width
+    space, byte-order mark, word joiner or soft hyphen, copied with a cell from a web page), or
+    an accent written as a combining mark, as the importers read a file's now
+    (:func:`_visible_id_sql`), in every table that names a customer, as
+    :func:`_read_whole_number_ids_again` reads ``1.0`` as ``1``: so that a customer of a
+    workspace made before and of the files given now is one customer (``C1``), not two (``C1``
+    and ``C1`` with a zero-width space), each with part of the orders and CLV.
+
+    Orders of every source take part (a platform's customer ids are e-mail addresses, read so
+    too).  An id holding nothing else (read as no customer now) keeps its text.  None where no
+    stored id reads otherwise: one scan of the ids (0.1 s at 3M orders), which reads again only
+    those that may hide a character (:data:`_MAY_HIDE`); once an ingest has read them again
+    none is left, as the importers store none."""
+    # the ids that may hide a character are found first, apart (a materialized CTE): a filter
+    # of both conditions computes the id read again for every row
+    read_otherwise = (
+        "WITH may_hide AS MATERIALIZED (SELECT DISTINCT customer_id FROM (SELECT customer_id "
+        f"FROM orders UNION ALL SELECT customer_id FROM customers) "
+        f"WHERE customer_id IS NOT NULL AND {_MAY_HIDE}) "
+        f"SELECT customer_id AS written, now FROM (SELECT customer_id, "
+        f"{_visible_id_sql('customer_id')} AS now FROM may_hide) "
+        "WHERE now <> customer_id AND now <> ''"
+    )
+    if not _sql(raw, f"{read_otherwise} LIMIT 1"):
+        return None
+    read = _read_ids_again(
+        raw,
+        f"CREATE OR REPLACE TEMP TABLE _ids_read_again AS {read_otherwise}",
+        keep_email=False,
+        every_source=True,
+    )
+    return _IdsReadAgain(*read)
+
+
+def _visible_ids_note(visible: _IdsReadAgain) -> str:
+    """The ingest note on the stored customer ids read without their invisible characters
+    (:func:`_read_visible_ids_again`)."""
+    one = visible.orders == 1
+    note = (
+        f"{visible.orders:,} stored {'order' if one else 'orders'} named "
+        f"{'its' if one else 'their'} customer by an id holding a character that shows nothing "
+        f"(a zero-width space, byte-order mark, word joiner or soft hyphen) or an accent written "
+        f"as a combining mark ({visible.written.encode('unicode_escape').decode()}): read as "
+        "it shows now, as the files' ids are, so that each is one customer"
+    )
+    return note + _merged_and_snapshots_note(visible)
+
+
+def _merge_renumbered_orders(raw: Any) -> int:
     """Delete, with their lines and contacts, the stored orders that another stored order is
     once renumbered (:func:`_read_whole_number_ids_again`): of the orders sharing a number,
     the one ingested last is kept, and of those, one numbered so already.  Returns how many."""
     source = f"'{_TABLE_SOURCE}'"
-    if not _sql(raw, "SELECT 1 FROM _whole_numbers LIMIT 1"):
+    if not _sql(raw, "SELECT 1 FROM _numbers_read_again LIMIT 1"):
         return 0
     _sql(
         raw,
         f"""CREATE OR REPLACE TEMP TABLE _merged_numbers AS SELECT order_number FROM (
             SELECT o.order_number, coalesce(n.new, o.order_number) AS number, o.ingest_id,
                 n.old IS NULL AS numbered_so
-            FROM orders o LEFT JOIN _whole_numbers n ON o.order_number = n.old
+            FROM orders o LEFT JOIN _numbers_read_again n ON o.order_number = n.old
             WHERE o.source = {source}
-                AND coalesce(n.new, o.order_number) IN (SELECT new FROM _whole_numbers))
+                AND coalesce(n.new, o.order_number) IN (SELECT new FROM _numbers_read_again))
         QUALIFY row_number() OVER (
             PARTITION BY number ORDER BY ingest_id DESC, numbered_so DESC, order_number) > 1""",
     )
@@ -2076,11 +2169,11 @@ def _merge_whole_numbered_orders(raw: Any) -> int:
         _sql(raw, "DROP TABLE _merged_numbers")
 
 
-def _renumber_whole_numbered_orders(raw: Any) -> None:
-    """Give the stored orders numbered by a customer id with ``.0`` (:data:`_whole_numbers`)
+def _renumber_orders_read_again(raw: Any) -> None:
+    """Give the stored orders numbered by a customer id with ``.0`` (:data:`_numbers_read_again`)
     the number of the whole id, in the orders and every table naming an order by its id."""
-    if _sql(raw, "SELECT 1 FROM _whole_numbers LIMIT 1"):
-        _renumber_table_orders(raw, "_whole_numbers")
+    if _sql(raw, "SELECT 1 FROM _numbers_read_again LIMIT 1"):
+        _renumber_table_orders(raw, "_numbers_read_again")
 
 
 def _renumber_table_orders(raw: Any, numbers: str) -> None:
@@ -2103,64 +2196,127 @@ def _renumber_table_orders(raw: Any, numbers: str) -> None:
         )
 
 
-def _rename_whole_number_customers(raw: Any) -> tuple[int, str]:
-    """Name the customers of :data:`_whole_ids` by their whole id in the stored orders, phone
-    links, phones and moved orders; returns how many orders, and the first id as it was stored."""
+def _rename_customers_read_again(raw: Any, keep_email: bool, every_source: bool) -> tuple[int, str]:
+    """Name the customers of :data:`_ids_read_again` by their id read again in the stored orders
+    (of orders tables, or ``every_source``), phone links, phones and moved orders; the e-mail
+    stored in place of one computed from the customer id keeps its text where ``keep_email``.
+    Returns how many orders, and the first id as it was stored."""
     email, _ = _email_columns(raw, "orders")
-    # the e-mail stored in place of one computed from the customer id keeps its text
     kept = (
         ", email_is_customer_id = false, other_email = "
         "CASE WHEN email_is_customer_id THEN orders.customer_id ELSE other_email END"
-        if email != "email"
+        if keep_email and email != "email"
         else ""
     )
+    sources = "" if every_source else f" AND orders.source = '{_TABLE_SOURCE}'"
     (orders,) = _sql(
         raw,
-        f"UPDATE orders SET customer_id = w.whole{kept} FROM _whole_ids w "
-        f"WHERE orders.customer_id = w.written AND orders.source = '{_TABLE_SOURCE}'",
+        f"UPDATE orders SET customer_id = w.now{kept} FROM _ids_read_again w "
+        f"WHERE orders.customer_id = w.written{sources}",
     )[0]
     for table in ("phone_links", "phone_cells", "moved_orders"):
         _sql(
             raw,
-            f"UPDATE {table} SET customer_id = w.whole FROM _whole_ids w "
+            f"UPDATE {table} SET customer_id = w.now FROM _ids_read_again w "
             f"WHERE {table}.customer_id = w.written",
         )
-    (written,) = _sql(raw, "SELECT min(written) FROM _whole_ids")[0]
+    _rename_customer_records(raw)
+    (written,) = _sql(raw, "SELECT min(written) FROM _ids_read_again")[0]
     return int(orders), written
 
 
+def _rename_customer_records(raw: Any) -> None:
+    """Name the records of a customers export by the ids of :data:`_ids_read_again`: of the
+    records that are then one customer's, the one ingested last is kept (the latest export's),
+    as an export ingested again replaces a customer's record."""
+    _sql(
+        raw,
+        """DELETE FROM customers WHERE rowid IN (
+            SELECT rowid FROM (
+                SELECT c.rowid, coalesce(w.now, c.customer_id) AS id, c.ingest_id,
+                    w.now IS NULL AS named_so
+                FROM customers c LEFT JOIN _ids_read_again w ON c.customer_id = w.written
+                WHERE coalesce(w.now, c.customer_id) IN (SELECT now FROM _ids_read_again))
+            QUALIFY row_number() OVER (
+                PARTITION BY id ORDER BY ingest_id DESC, named_so DESC) > 1)""",
+    )
+    _sql(
+        raw,
+        "UPDATE customers SET customer_id = w.now FROM _ids_read_again w "
+        "WHERE customers.customer_id = w.written",
+    )
+
+
 def _rename_snapshot_customers(raw: Any) -> int:
-    """Name the customers of :data:`_whole_ids` by their whole id in the past analyses'
-    customers tables and their tables of a row per customer (next products, reminders), where
-    the snapshot does not hold that id already; returns how many customers' rows.  (The
-    snapshot tables are :mod:`valuecast.store.snapshots`'; the ingest renames them here, in its
-    transaction, as that module reads the workspace's tables through this one.)  The rows keep
-    their order: an id's order among whole numbers is the same with or without ``.0``, so the
-    stored sort orders of the customers page still hold."""
+    """Name the customers of :data:`_ids_read_again` by their id read again in the past
+    analyses' customers tables and their tables of a row per customer (next products,
+    reminders), where the snapshot does not hold that id already; returns how many customers'
+    rows.  (The snapshot tables are :mod:`valuecast.store.snapshots`'; the ingest renames them
+    here, in its transaction, as that module reads the workspace's tables through this one.)
+    A snapshot whose ids then sort otherwise (``b`` and a zero-width space before ``a`` read as
+    ``ba``) drops the sort orders of its customers page, which are positions in id order: the
+    dashboard sorts its customers again.  An id's order among whole numbers is the same with or
+    without ``.0``."""
     if "snapshot_customers" not in connection_table_names(raw):
         return 0
     (renamed,) = _sql(
         raw,
-        "UPDATE snapshot_customers SET customer_id = w.whole FROM _whole_ids w "
+        "UPDATE snapshot_customers SET customer_id = w.now FROM _ids_read_again w "
         "WHERE snapshot_customers.customer_id = w.written AND NOT EXISTS (SELECT 1 FROM "
         "snapshot_customers c WHERE c.snapshot_id = snapshot_customers.snapshot_id "
-        "AND c.customer_id = w.whole)",
+        "AND c.customer_id = w.now)",
     )[0]
     if renamed and "snapshot_tables" in connection_table_names(raw):
         _rename_snapshot_table_customers(raw)
+    if renamed:
+        _drop_sort_orders_out_of_id_order(raw)
     return int(renamed)
+
+
+def _drop_sort_orders_out_of_id_order(raw: Any) -> None:
+    """Drop the stored sort orders (:mod:`valuecast.store.sort_orders`) of the snapshots holding
+    a customer of :data:`_ids_read_again` whose id now sorts among the snapshot's others
+    otherwise than the id written did."""
+    tables = connection_table_names(raw)
+    if SORT_ORDERS_TABLE not in tables:
+        return
+    moved = [
+        row[0]
+        for row in _sql(
+            raw,
+            """WITH renamed AS (
+                SELECT DISTINCT snapshot_id FROM snapshot_customers
+                WHERE customer_id IN (SELECT now FROM _ids_read_again)),
+            ranked AS (
+                SELECT snapshot_id, rank() OVER (PARTITION BY snapshot_id ORDER BY lower(
+                    coalesce(w.written, c.customer_id))) AS before, rank() OVER (
+                    PARTITION BY snapshot_id ORDER BY lower(c.customer_id)) AS now
+                FROM snapshot_customers c LEFT JOIN _ids_read_again w ON c.customer_id = w.now
+                WHERE snapshot_id IN (SELECT snapshot_id FROM renamed))
+            SELECT DISTINCT snapshot_id FROM ranked WHERE before <> now""",
+        )
+    ]
+    for snapshot_id in moved:
+        _sql(raw, f"DELETE FROM {SORT_ORDERS_TABLE} WHERE snapshot_id = ?", [snapshot_id])
+        if "snapshot_pages" in tables:
+            _sql(
+                raw,
+                "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND name = ?",
+                [snapshot_id, SORT_ORDERS],
+            )
 
 
 def _rename_snapshot_table_customers(raw: Any) -> None:
     """Rename in each snapshot's tables with a ``customer_id`` column (Parquet in a BLOB) the
     ids its customers table was given (:func:`_rename_snapshot_customers`): those of
-    :data:`_whole_ids` it holds no longer."""
-    written = {row[0] for row in _sql(raw, "SELECT written FROM _whole_ids")}
+    :data:`_ids_read_again` it holds no longer."""
+    now = dict(_sql(raw, "SELECT written, now FROM _ids_read_again"))
+    written = set(now)
     held: dict[int, set[str]] = {}
     for snapshot_id, customer_id in _sql(
         raw,
         "SELECT snapshot_id, customer_id FROM snapshot_customers "
-        "WHERE customer_id IN (SELECT written FROM _whole_ids)",
+        "WHERE customer_id IN (SELECT written FROM _ids_read_again)",
     ):
         held.setdefault(snapshot_id, set()).add(customer_id)
     for snapshot_id, name, data in _sql(raw, "SELECT snapshot_id, name, data FROM snapshot_tables"):
@@ -2174,8 +2330,11 @@ def _rename_snapshot_table_customers(raw: Any) -> None:
         given = pc.fill_null(pc.is_in(ids, value_set=pa.array(renamed, ids.type)), False)
         if not pc.any(given).as_py():
             continue
-        whole = pc.if_else(given, pc.replace_substring_regex(ids, r"\.0+$", ""), ids)
-        table = table.set_column(table.column_names.index("customer_id"), "customer_id", whole)
+        read = pa.array([now.get(written_id) for written_id in renamed], ids.type)
+        named = pc.take(read, pc.index_in(ids, value_set=pa.array(renamed, ids.type)))
+        table = table.set_column(
+            table.column_names.index("customer_id"), "customer_id", pc.if_else(given, named, ids)
+        )
         sink = BytesIO()
         pq.write_table(table, sink)
         _sql(
@@ -2185,7 +2344,7 @@ def _rename_snapshot_table_customers(raw: Any) -> None:
         )
 
 
-def _whole_number_ids_note(whole: _WholeNumberIds) -> str:
+def _whole_number_ids_note(whole: _IdsReadAgain) -> str:
     """The ingest note on the stored customer ids read without their ``.0``
     (:func:`_read_whole_number_ids_again`)."""
     one = whole.orders == 1
@@ -2195,18 +2354,25 @@ def _whole_number_ids_note(whole: _WholeNumberIds) -> str:
         f" customer by a whole number written with '.0' ({whole.written}): read as the whole "
         f"number ({whole_id}) now, as the files' ids are, so that each is one customer"
     )
-    if whole.merged:
-        many = whole.merged != 1
+    return note + _merged_and_snapshots_note(whole, "the whole number")
+
+
+def _merged_and_snapshots_note(read: _IdsReadAgain, stored_under: str = "the id read so") -> str:
+    """The end of the note on stored ids read again: the orders then kept once, and the rows
+    of past analyses renamed; '' where neither."""
+    note = ""
+    if read.merged:
+        many = read.merged != 1
         note += (
-            f"; {whole.merged:,} more without an order id {'are' if many else 'is'} then the "
+            f"; {read.merged:,} more without an order id {'are' if many else 'is'} then the "
             f"same {'orders' if many else 'order'} as {'ones' if many else 'one'} stored under "
-            "the whole number, kept once"
+            f"{stored_under}, kept once"
         )
-    if whole.snapshot_customers:
-        many = whole.snapshot_customers != 1
+    if read.snapshot_customers:
+        many = read.snapshot_customers != 1
         note += (
             f"; past analyses name {'those' if many else 'that'} customer{'s' if many else ''} "
-            f"so too ({whole.snapshot_customers:,} {'rows' if many else 'row'})"
+            f"so too ({read.snapshot_customers:,} {'rows' if many else 'row'})"
         )
     return note
 

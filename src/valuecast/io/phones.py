@@ -38,6 +38,7 @@ import pandas as pd
 __all__ = [
     "CALLING_CODES",
     "MIN_PHONE_DIGITS",
+    "national_owners",
     "PHONE_ID_PREFIX",
     "cell_text",
     "country_code",
@@ -278,7 +279,7 @@ def phone_ids(phones: pd.Series, countries: pd.Series | None = None) -> pd.Serie
             index=pd.MultiIndex.from_frame(distinct),
             dtype="string",
         )
-        owners = _national_owners(keys.dropna().unique())
+        owners = national_owners(keys.dropna().unique())
         if owners:  # a national number without its country, given with it on another order
             keys = keys.map(owners).fillna(keys).astype("string")
         wanted = pd.MultiIndex.from_frame(pairs[present])
@@ -300,7 +301,7 @@ def _national_numbers(digits: str) -> list[str]:
     return []
 
 
-def _national_owners(ids: Any) -> dict[str, str]:
+def national_owners(ids: Any) -> dict[str, str]:
     """Of distinct phone ids, each one of a national number without its country
     (``phone:07700900123``) that is the international number of exactly one other id
     (``phone:+447700900123``), read at home in that number's country or written without its

@@ -52,7 +52,7 @@ from valuecast.dates import to_date
 from valuecast.io._build import WHOLE_NUMBER_ID
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
 from valuecast.io.orders_duckdb import PendingOrders
-from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX, phone_ids
+from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX, national_owners, phone_ids
 from valuecast.io.schema import (
     CONTACT_GROUPS,
     CUSTOMERS_SCHEMA,
@@ -992,6 +992,7 @@ class Workspace(_TableReaders):
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
+                national = (0, "", "") if direct["orders"] else _join_national_phones(raw)
                 *linked_by_phone, renumbered = _link_phones(raw, results, ingest_id, direct)
                 linked_by_email = _link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
@@ -1055,6 +1056,8 @@ class Workspace(_TableReaders):
                     report.notes.append(_counted_again_note(counted_again))
                 if counts["replaced"][0]:
                     report.notes.append(counts["replaced"][1])
+                if national[0]:
+                    report.notes.append(_national_phones_joined_note(*national))
                 if any(linked_by_phone):
                     report.notes.append(_linked_by_phone_note(*linked_by_phone))
                 if renumbered[0]:
@@ -1777,6 +1780,82 @@ def _link_phones(
         return stored, int(staged), renumbered
     finally:
         _sql(raw, "DROP TABLE _phone_owners")
+
+
+def _join_national_phones(raw: Any) -> tuple[int, str, str]:
+    """Give the staged orders of a customer known by a phone written without its country
+    (``phone:07700900123``) the customer of the one international number it can be among the
+    numbers stored and staged (``phone:+447700900123``: :func:`valuecast.io.phones.
+    national_owners`), as the importers do within a file: a later export leaving the country
+    cell empty, or writing the number as dialled at home, names the customer an earlier one
+    gave with its country.  Digits that can be two stored numbers (of two countries) stay a
+    customer of their own.  Returns how many orders were given one (not stored so already),
+    and the first national and international ids (for the ingest's note).
+
+    Runs before the phones' links (:func:`_link_phones`), so that the international number's
+    customer, where a customer id gave it, takes the orders too.  Reads nothing where no
+    staged order is of such a customer; else, of the stored ids, only the international numbers
+    ending as one of them does."""
+    if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+        return 0, "", ""  # no orders staged (a customers export): the stage is a view
+    prefix = PHONE_ID_PREFIX
+    national = (
+        f"SELECT DISTINCT customer_id AS id FROM _stage_orders WHERE starts_with(customer_id, "
+        f"'{prefix}') AND NOT starts_with(customer_id, '{prefix}+')"
+    )
+    if not _sql(raw, f"{national} LIMIT 1"):
+        return 0, "", ""
+    # a national number's last digits are those of every international number it can be
+    # (it holds at least MIN_PHONE_DIGITS digits)
+    ids = [
+        row[0]
+        for row in _sql(
+            raw,
+            f"""WITH national AS MATERIALIZED ({national}),
+            known AS (SELECT customer_id AS id FROM orders UNION ALL SELECT phone_id FROM
+                phone_links UNION ALL SELECT customer_id FROM _stage_orders)
+            SELECT id FROM national UNION SELECT id FROM known
+            WHERE starts_with(id, '{prefix}+')
+                AND right(id, 5) IN (SELECT right(id, 5) FROM national)""",
+        )
+    ]
+    owners = national_owners(ids)
+    if not owners:
+        return 0, "", ""
+    raw.from_df(pd.DataFrame({"national": list(owners), "owner": list(owners.values())})).query(
+        "_owners_in", "SELECT * FROM _owners_in"
+    ).create("_national_owners")
+    try:
+        # a staged order stored under the number already (an export read again) is no news
+        (moved,) = _sql(
+            raw,
+            "SELECT count(*) FROM _stage_orders s JOIN _national_owners o "
+            "ON s.customer_id = o.national ANTI JOIN orders t ON t.source = s.source "
+            "AND t.order_number = s.order_number AND t.customer_id = o.owner",
+        )[0]
+        _sql(
+            raw,
+            "UPDATE _stage_orders SET customer_id = o.owner FROM _national_owners o "
+            "WHERE _stage_orders.customer_id = o.national",
+        )
+        first = min(owners)
+        return int(moved), first, owners[first]
+    finally:
+        _sql(raw, "DROP TABLE _national_owners")
+
+
+def _national_phones_joined_note(moved: int, national: str, owner: str) -> str:
+    """The ingest note for the orders of a phone written without its country given the customer
+    of the stored international number it is (:func:`_join_national_phones`)."""
+    one = moved == 1
+    return (
+        f"{moved:,} {'order' if one else 'orders'} naming {'its' if one else 'their'} customer "
+        f"by a phone number without its country ({national.removeprefix(PHONE_ID_PREFIX)}"
+        f"{'' if one else ' ...'}) {'is' if one else 'are'} the customer of the one number "
+        f"stored with its country {'it' if one else 'they'} can be "
+        f"({owner.removeprefix(PHONE_ID_PREFIX)}{'' if one else ' ...'}), by which the audience "
+        "files match them"
+    )
 
 
 _TABLE_SOURCE = "orders"

@@ -1,0 +1,70 @@
+"""A phone-only customer whose number a later export gives without its country: the customer of
+the one number stored with its country that it can be, as within a file."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from valuecast.cli import app
+from valuecast.store import Workspace
+
+HEADER = "order_id,customer_id,ordered_at,revenue,phone"
+MAP = "revenue=revenue,phone=phone"
+
+
+def _ingest(tmp_path, name: str, rows: list[str]) -> dict:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    workspace = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(
+        app, ["ingest", str(path), "-w", str(workspace), "--map", MAP, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _customers(tmp_path) -> dict[str, str]:
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as ws:
+        orders = ws.orders().execute()
+    return dict(zip(orders["order_number"], orders["customer_id"], strict=True))
+
+
+def test_a_national_number_of_a_later_export_is_the_stored_international_ones_customer(tmp_path):
+    """``+44 7700 900123`` then ``07700900123`` with no country: one customer, said once."""
+    _ingest(tmp_path, "q1.csv", ["1,,2025-01-05,10,+44 7700 900123", "2,C2,2025-01-06,20,"])
+    report = _ingest(tmp_path, "q2.csv", ["3,,2025-04-05,30,07700900123"])
+    assert report["workspace_customers"] == 2, report
+    assert (
+        "1 order naming its customer by a phone number without its country (07700900123) is the "
+        "customer of the one number stored with its country it can be (+447700900123), by which "
+        "the audience files match them"
+    ) in report["notes"], report["notes"]
+    assert _customers(tmp_path) == {
+        "1": "phone:+447700900123", "2": "C2", "3": "phone:+447700900123"
+    }  # fmt: skip
+    again = _ingest(tmp_path, "q2.csv", ["3,,2025-04-05,30,07700900123"])
+    assert (again["new_orders"], again["updated_orders"]) == (0, 0), again
+    assert not any("one number stored" in note for note in again["notes"]), again["notes"]
+
+
+def test_a_national_number_joins_the_customer_whose_orders_gave_it_with_its_country(tmp_path):
+    """A registered customer's number (``C1`` with ``+44 7700 900123``): a later guest order
+    giving it nationally is C1's, as the same phone's orders are within a file."""
+    _ingest(tmp_path, "q1.csv", ["1,C1,2025-01-05,10,+44 7700 900123"])
+    report = _ingest(tmp_path, "q2.csv", ["2,,2025-04-05,30,07700 900123"])
+    assert report["workspace_customers"] == 1, report
+    assert _customers(tmp_path) == {"1": "C1", "2": "C1"}
+
+
+def test_a_national_number_two_stored_numbers_can_be_stays_a_customer_of_its_own(tmp_path):
+    """``07700900123`` is ``+44 7700 900123`` at home in Britain and ``+33 7 70 09 00 12 3``'s
+    digits in France: which customer it is cannot be told."""
+    _ingest(
+        tmp_path, "q1.csv",
+        ["1,,2025-01-05,10,+44 7700 900123", "2,,2025-01-06,20,+33 770 090 0123"],
+    )  # fmt: skip
+    report = _ingest(tmp_path, "q2.csv", ["3,,2025-04-05,30,07700900123"])
+    assert report["workspace_customers"] == 3, report
+    assert _customers(tmp_path)["3"] == "phone:07700900123"

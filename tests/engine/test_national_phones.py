@@ -68,3 +68,44 @@ def test_a_national_number_two_stored_numbers_can_be_stays_a_customer_of_its_own
     report = _ingest(tmp_path, "q2.csv", ["3,,2025-04-05,30,07700900123"])
     assert report["workspace_customers"] == 3, report
     assert _customers(tmp_path)["3"] == "phone:07700900123"
+
+
+def test_a_stored_national_number_is_the_customer_a_later_export_gives_with_its_country(
+    tmp_path,
+):
+    """``07700900123`` with no country first, then ``+44 7700 900123``: one customer, the
+    number's, said once."""
+    _ingest(tmp_path, "q1.csv", ["1,,2025-01-05,10,07700900123", "2,C2,2025-01-06,20,"])
+    report = _ingest(tmp_path, "q2.csv", ["3,,2025-04-05,30,+44 7700 900123"])
+    assert report["workspace_customers"] == 2, report
+    assert (
+        "1 stored order named its customer by a phone number without its country "
+        "(07700900123): named by the one number with its country it can be now, as these files "
+        "give it, so that each is one customer"
+    ) in report["notes"], report["notes"]
+    assert _customers(tmp_path) == {
+        "1": "phone:+447700900123", "2": "C2", "3": "phone:+447700900123"
+    }  # fmt: skip
+    again = _ingest(tmp_path, "q2.csv", ["3,,2025-04-05,30,+44 7700 900123"])
+    assert (again["new_orders"], again["updated_orders"]) == (0, 0), again
+    assert not any("stored order named" in note for note in again["notes"]), again["notes"]
+
+
+def test_a_stored_order_numbered_by_its_national_number_is_one_with_the_export_again(tmp_path):
+    """A file without order ids numbers an order by its customer (``phone:07700900123|...``):
+    the whole history exported again with the country numbers it by the number with it, and
+    the stored order is that one, not a second."""
+    header = HEADER.split(",", 1)[1]
+    first = tmp_path / "q1.csv"
+    first.write_text(f"{header}\n,2025-01-05,10,07700900123\n")
+    second = tmp_path / "q2.csv"
+    second.write_text(f"{header}\n,2025-01-05,10,+44 7700 900123\n,2025-04-05,30,+44 7700 900123\n")
+    workspace = tmp_path / "w.duckdb"
+    for path in (first, second):
+        result = CliRunner().invoke(
+            app, ["ingest", str(path), "-w", str(workspace), "--map", MAP, "--json"]
+        )
+        assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["new_orders"], report["workspace_orders"]) == (1, 2), report
+    assert set(_customers(tmp_path).values()) == {"phone:+447700900123"}

@@ -992,6 +992,7 @@ class Workspace(_TableReaders):
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
+                stored_national = None if direct["orders"] else _join_stored_national_phones(raw)
                 national = (0, "", "") if direct["orders"] else _join_national_phones(raw)
                 *linked_by_phone, renumbered = _link_phones(raw, results, ingest_id, direct)
                 linked_by_email = _link_emails(raw, direct, len(results))
@@ -1056,6 +1057,8 @@ class Workspace(_TableReaders):
                     report.notes.append(_counted_again_note(counted_again))
                 if counts["replaced"][0]:
                     report.notes.append(counts["replaced"][1])
+                if stored_national is not None:
+                    report.notes.append(_stored_national_phones_note(stored_national))
                 if national[0]:
                     report.notes.append(_national_phones_joined_note(*national))
                 if any(linked_by_phone):
@@ -1805,26 +1808,9 @@ def _join_national_phones(raw: Any) -> tuple[int, str, str]:
     )
     if not _sql(raw, f"{national} LIMIT 1"):
         return 0, "", ""
-    # a national number's last digits are those of every international number it can be
-    # (it holds at least MIN_PHONE_DIGITS digits)
-    ids = [
-        row[0]
-        for row in _sql(
-            raw,
-            f"""WITH national AS MATERIALIZED ({national}),
-            known AS (SELECT customer_id AS id FROM orders UNION ALL SELECT phone_id FROM
-                phone_links UNION ALL SELECT customer_id FROM _stage_orders)
-            SELECT id FROM national UNION SELECT id FROM known
-            WHERE starts_with(id, '{prefix}+')
-                AND right(id, 5) IN (SELECT right(id, 5) FROM national)""",
-        )
-    ]
-    owners = national_owners(ids)
+    owners = _national_phone_owners(raw, national)
     if not owners:
         return 0, "", ""
-    raw.from_df(pd.DataFrame({"national": list(owners), "owner": list(owners.values())})).query(
-        "_owners_in", "SELECT * FROM _owners_in"
-    ).create("_national_owners")
     try:
         # a staged order stored under the number already (an export read again) is no news
         (moved,) = _sql(
@@ -1842,6 +1828,77 @@ def _join_national_phones(raw: Any) -> tuple[int, str, str]:
         return int(moved), first, owners[first]
     finally:
         _sql(raw, "DROP TABLE _national_owners")
+
+
+def _national_phone_owners(raw: Any, national: str) -> dict[str, str]:
+    """Of the phone ids of numbers without their country that ``national`` (SQL of a column
+    ``id``) selects, those that are one international number stored or staged: id -> that
+    number's id (:func:`valuecast.io.phones.national_owners`), also as the temporary table
+    ``_national_owners`` (``national``, ``owner``), which the caller drops."""
+    # a national number's last digits are those of every international number it can be
+    # (it holds at least MIN_PHONE_DIGITS digits)
+    ids = [
+        row[0]
+        for row in _sql(
+            raw,
+            f"""WITH national AS MATERIALIZED ({national}),
+            known AS (SELECT customer_id AS id FROM orders UNION ALL SELECT phone_id FROM
+                phone_links UNION ALL SELECT customer_id FROM _stage_orders)
+            SELECT id FROM national UNION SELECT id FROM known
+            WHERE starts_with(id, '{PHONE_ID_PREFIX}+')
+                AND right(id, 5) IN (SELECT right(id, 5) FROM national)""",
+        )
+    ]
+    owners = national_owners(ids)
+    if owners:
+        frame = pd.DataFrame({"national": list(owners), "owner": list(owners.values())})
+        raw.from_df(frame).query("_owners_in", "SELECT * FROM _owners_in").create(
+            "_national_owners"
+        )
+    return owners
+
+
+def _join_stored_national_phones(raw: Any) -> _IdsReadAgain | None:
+    """Name the stored customers known by a phone written without its country
+    (``phone:07700900123``, of an export read before) by the one international number stored
+    or staged that it is (``phone:+447700900123``), as :func:`_join_national_phones` names a
+    staged one: a later export giving the number with its country names the same customer.
+    They are renamed as :func:`_read_ids_again` renames ids read again (their orders numbered
+    by the phone take the number's, as the files number them now).  None where no stored
+    customer is such a phone, or none is one number."""
+    if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+        return None  # no orders staged (a customers export): the stage is a view
+    prefix = PHONE_ID_PREFIX
+    national = (
+        f"SELECT DISTINCT customer_id AS id FROM orders WHERE starts_with(customer_id, "
+        f"'{prefix}') AND NOT starts_with(customer_id, '{prefix}+')"
+    )
+    if not _sql(raw, f"{national} LIMIT 1") or not _national_phone_owners(raw, national):
+        return None
+    try:
+        read = _read_ids_again(
+            raw,
+            "CREATE OR REPLACE TEMP TABLE _ids_read_again AS "
+            "SELECT national AS written, owner AS now FROM _national_owners",
+            keep_email=False,
+            every_source=True,
+        )
+    finally:
+        _sql(raw, "DROP TABLE _national_owners")
+    return _IdsReadAgain(*read)
+
+
+def _stored_national_phones_note(joined: _IdsReadAgain) -> str:
+    """The ingest note on the stored customers of a phone without its country named by the
+    number with it (:func:`_join_stored_national_phones`)."""
+    one = joined.orders == 1
+    note = (
+        f"{joined.orders:,} stored {'order' if one else 'orders'} named "
+        f"{'its' if one else 'their'} customer by a phone number without its country "
+        f"({joined.written.removeprefix(PHONE_ID_PREFIX)}): named by the one number with its "
+        "country it can be now, as these files give it, so that each is one customer"
+    )
+    return note + _merged_and_snapshots_note(joined, "that number")
 
 
 def _national_phones_joined_note(moved: int, national: str, owner: str) -> str:

@@ -85,7 +85,10 @@ RULES: dict[str, Rule] = {
 }
 
 
-def evaluate(frame: pd.DataFrame, window: int = 14) -> dict[str, dict[str, float]]:
+def _histories(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, float, float]:
+    """Each customer's last purchase (day, quantity, own median days per item and its gaps'
+    count), the day of their next purchase after the as-of date (NaN for none), and the pooled
+    median and the median of customers' medians of the days per item."""
     seen = frame[frame.day <= AS_OF].sort_values(["customer", "day"])
     following = frame[frame.day > AS_OF].groupby("customer").day.min()
     previous = seen.groupby("customer")[["day", "qty"]].shift()
@@ -94,6 +97,11 @@ def evaluate(frame: pd.DataFrame, window: int = 14) -> dict[str, dict[str, float
     pooled, of_medians = gaps.per_item.median(), own["median"].median()
     last = seen.groupby("customer").agg(day=("day", "max"), qty=("qty", "last")).join(own)
     following = following.reindex(last.index).to_numpy(float)
+    return last, following, pooled, of_medians
+
+
+def evaluate(frame: pd.DataFrame, window: int = 14) -> dict[str, dict[str, float]]:
+    last, following, pooled, of_medians = _histories(frame)
     buys = ~np.isnan(following)
     soon = buys & (following <= AS_OF + window)
     out = {}
@@ -127,14 +135,7 @@ LISTINGS: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
 def listing(frame: pd.DataFrame, window: int = 14) -> dict[str, dict[str, float]]:
     """Recall and precision of each of :data:`LISTINGS` under the rule used: the reminders
     due within ``window`` days, and overdue as the listing keeps them."""
-    seen = frame[frame.day <= AS_OF].sort_values(["customer", "day"])
-    following = frame[frame.day > AS_OF].groupby("customer").day.min()
-    previous = seen.groupby("customer")[["day", "qty"]].shift()
-    gaps = seen.assign(per_item=(seen.day - previous.day) / previous.qty).dropna()
-    own = gaps.groupby("customer").per_item.agg(["median", "size"])
-    pooled, of_medians = gaps.per_item.median(), own["median"].median()
-    last = seen.groupby("customer").agg(day=("day", "max"), qty=("qty", "last")).join(own)
-    following = following.reindex(last.index).to_numpy(float)
+    last, following, pooled, of_medians = _histories(frame)
     soon = ~np.isnan(following) & (following <= AS_OF + window)
     per_item = RULES[USED](
         pooled, of_medians, last["size"].to_numpy(float), last["median"].to_numpy()

@@ -1756,7 +1756,7 @@ def _link_phones(
         if direct["orders"]:  # staged straight into the empty orders table
             return 0, move("orders"), renumbered
         stored = move("orders")
-        if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+        if not _orders_staged(raw):
             return (
                 stored,
                 0,
@@ -1785,6 +1785,21 @@ def _link_phones(
         _sql(raw, "DROP TABLE _phone_owners")
 
 
+def _orders_staged(raw: Any) -> bool:
+    """Whether this ingest staged orders as a table (a customers export stages a view)."""
+    return bool(_sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"))
+
+
+def _national_phone_ids_sql(table: str) -> str:
+    """SQL of a column ``id``: the distinct phone ids of numbers without their country
+    (``phone:07700900123``) that ``table``'s orders name their customers by."""
+    prefix = PHONE_ID_PREFIX
+    return (
+        f"SELECT DISTINCT customer_id AS id FROM {table} WHERE starts_with(customer_id, "
+        f"'{prefix}') AND NOT starts_with(customer_id, '{prefix}+')"
+    )
+
+
 def _join_national_phones(raw: Any) -> tuple[int, str, str]:
     """Give the staged orders of a customer known by a phone written without its country
     (``phone:07700900123``) the customer of the one international number it can be among the
@@ -1799,13 +1814,9 @@ def _join_national_phones(raw: Any) -> tuple[int, str, str]:
     customer, where a customer id gave it, takes the orders too.  Reads nothing where no
     staged order is of such a customer; else, of the stored ids, only the international numbers
     ending as one of them does."""
-    if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+    if not _orders_staged(raw):
         return 0, "", ""  # no orders staged (a customers export): the stage is a view
-    prefix = PHONE_ID_PREFIX
-    national = (
-        f"SELECT DISTINCT customer_id AS id FROM _stage_orders WHERE starts_with(customer_id, "
-        f"'{prefix}') AND NOT starts_with(customer_id, '{prefix}+')"
-    )
+    national = _national_phone_ids_sql("_stage_orders")
     if not _sql(raw, f"{national} LIMIT 1"):
         return 0, "", ""
     owners = _national_phone_owners(raw, national)
@@ -1866,13 +1877,9 @@ def _join_stored_national_phones(raw: Any) -> _IdsReadAgain | None:
     They are renamed as :func:`_read_ids_again` renames ids read again (their orders numbered
     by the phone take the number's, as the files number them now).  None where no stored
     customer is such a phone, or none is one number."""
-    if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+    if not _orders_staged(raw):
         return None  # no orders staged (a customers export): the stage is a view
-    prefix = PHONE_ID_PREFIX
-    national = (
-        f"SELECT DISTINCT customer_id AS id FROM orders WHERE starts_with(customer_id, "
-        f"'{prefix}') AND NOT starts_with(customer_id, '{prefix}+')"
-    )
+    national = _national_phone_ids_sql("orders")
     if not _sql(raw, f"{national} LIMIT 1") or not _national_phone_owners(raw, national):
         return None
     try:
@@ -1935,7 +1942,7 @@ def _renumber_phone_orders(raw: Any) -> tuple[int, str]:
     order of the same time).  Renumbered, the order is found by the merge (unchanged, or
     updated) instead of being stored twice.  One whose amount was corrected since is not found,
     and is stored again."""
-    if not _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"):
+    if not _orders_staged(raw):
         return 0, ""  # no orders staged (a customers export): the stage is a view
     source, prefix = f"'{_TABLE_SOURCE}'", f"'{PHONE_ID_PREFIX}'"
     staged = (
@@ -2020,9 +2027,7 @@ def _link_emails(raw: Any, direct: dict[str, bool], files: int) -> tuple[int, in
     e-mail: a shop's ids hold no ``@``, which is tested first."""
     if direct["orders"] and files < 2:
         return 0, 0
-    staged = not direct["orders"] and bool(
-        _sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'")
-    )
+    staged = not direct["orders"] and _orders_staged(raw)
     tables = {table: _email_columns(raw, table)
               for table in (["orders", "_stage_orders"] if staged else ["orders"])}  # fmt: skip
     by_email = {

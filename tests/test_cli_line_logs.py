@@ -112,6 +112,22 @@ def test_postage_lines_are_no_product_and_the_counts_agree(tmp_path):
     assert customers["first_product"].dropna().isin(PRODUCTS).all()
 
 
+def _analysed_with(tmp_path, log: pd.DataFrame, *lines: pd.DataFrame):
+    """``valuecast analyze`` of ``log`` with the ``lines`` added, which must leave every
+    customer's historic CLV the log's own revenue: its result and ingest report."""
+    path = tmp_path / "online_retail.csv"
+    pd.concat([log, *lines], ignore_index=True).to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["analyze", str(path), "--map", MAP, "-w", str(tmp_path / "ws.duckdb"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    got = customers.set_index("customer_id")["historic_clv"].sort_index()
+    pd.testing.assert_series_equal(got, expected_revenue(log).sort_index(), check_names=False)
+    return result, json.loads((out / "ingest_report.json").read_text())
+
+
 def test_shipping_lines_are_the_orders_shipping_not_their_revenue(tmp_path):
     """A log writing each order's delivery as a line (``Shipping``, the Online Retail log's
     ``POSTAGE``) counts it as the order's shipping, as a platform's export does: the customers'
@@ -123,17 +139,7 @@ def test_shipping_lines_are_the_orders_shipping_not_their_revenue(tmp_path):
         sales.iloc[1::2].assign(StockCode="POST", Description="POSTAGE", Quantity="2",
                                 UnitPrice="18.0"),
     ])  # fmt: skip
-    path = tmp_path / "online_retail.csv"
-    pd.concat([log, shipping], ignore_index=True).to_csv(path, index=False)
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["analyze", str(path), "--map", MAP, "-w", str(tmp_path / "ws.duckdb"), "-o", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
-    got = customers.set_index("customer_id")["historic_clv"].sort_index()
-    pd.testing.assert_series_equal(got, expected_revenue(log).sort_index(), check_names=False)
-    report = json.loads((out / "ingest_report.json").read_text())
+    result, report = _analysed_with(tmp_path, log, shipping)
     paid = shipping["Quantity"].astype(float) * shipping["UnitPrice"].astype(float)
     assert report["shipping"] == pytest.approx(paid.sum())
     assert report["net_revenue"] == pytest.approx(report["gross_revenue"])
@@ -153,17 +159,7 @@ def test_gift_cards_sold_are_no_revenue_and_an_order_of_them_alone_is_counted_ou
     # a card redeemed: a payment written as a line of a negative amount, no return of goods
     redeemed = beside.iloc[1:2].assign(StockCode="GC", Description="Gift Card", Quantity="1",
                                        UnitPrice="-5")  # fmt: skip
-    path = tmp_path / "online_retail.csv"
-    pd.concat([log, cards, alone, redeemed], ignore_index=True).to_csv(path, index=False)
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["analyze", str(path), "--map", MAP, "-w", str(tmp_path / "ws.duckdb"), "-o", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
-    got = customers.set_index("customer_id")["historic_clv"].sort_index()
-    pd.testing.assert_series_equal(got, expected_revenue(log).sort_index(), check_names=False)
-    report = json.loads((out / "ingest_report.json").read_text())
+    result, report = _analysed_with(tmp_path, log, cards, alone, redeemed)
     assert report["excluded_orders"]["gift card purchase"] == 2
     text = " ".join(result.output.split())
     assert f"{len(cards):,} orders also sold gift cards ({50 * len(cards):,.2f} in all)" in text

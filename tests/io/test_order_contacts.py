@@ -35,6 +35,21 @@ def _orders(exports, *orders: tuple) -> list[dict]:
     return rows
 
 
+def _billing_name_parts(exports, write, path, names: dict[str, str]) -> dict:
+    """Each customer's (first name, last name) stored from a Shopify export of one order per
+    customer (e-mail -> its ``Billing Name``), orders #1001, #1002, ... a day apart."""
+    rows = _orders(
+        exports,
+        *(
+            (f"#{1001 + i}", email, f"2024-01-{5 + i:02d} 10:00:00 -0500", {"Billing_Name": name})
+            for i, (email, name) in enumerate(names.items())
+        ),
+    )
+    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
+    contacts = _contacts(path / "w.duckdb", [result])
+    return {key: (row["first_name"], row["last_name"]) for key, row in contacts.iterrows()}
+
+
 ANN_OLD = {
     "Billing_Name": "Ann Lee", "Billing_City": "Boston", "Billing_Province": "MA",
     "Billing_Country": "US", "Billing_Zip": "02134", "Billing_Phone": "'+1 617-555-0101",
@@ -305,18 +320,16 @@ def test_a_billing_name_written_with_a_no_break_space_is_a_first_and_a_last_name
     from a spreadsheet or a web page into the checkout) is first name ``Jane``, last name
     ``Smith``, as the name typed with a space is, not a first name of both words and no last
     name; other Unicode spaces (thin, ideographic) alike, and a run of them is one space."""
-    rows = _orders(
+    names = _billing_name_parts(
         exports,
-        ("#1001", "jane@example.com", "2024-01-05 10:00:00 -0500",
-         {"Billing_Name": "Jane\u00a0Smith"}),
-        ("#1002", "kim@example.com", "2024-01-06 10:00:00 -0500",
-         {"Billing_Name": "Kim\u2009van\u00a0\u00a0Dijk"}),
-        ("#1003", "yu@example.com", "2024-01-07 10:00:00 -0500",
-         {"Billing_Name": "Yu\u3000Tanaka"}),
-    )  # fmt: skip
-    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
-    contacts = _contacts(tmp_path / "w.duckdb", [result])
-    names = {key: (row["first_name"], row["last_name"]) for key, row in contacts.iterrows()}
+        write,
+        tmp_path,
+        {
+            "jane@example.com": "Jane\u00a0Smith",
+            "kim@example.com": "Kim\u2009van\u00a0\u00a0Dijk",
+            "yu@example.com": "Yu\u3000Tanaka",
+        },
+    )
     assert names == {
         "jane@example.com": ("Jane", "Smith"),
         "kim@example.com": ("Kim", "van Dijk"),
@@ -331,22 +344,18 @@ def test_a_billing_name_of_three_words_keeps_its_family_name_whole(exports, writ
     ``Public`` (a last name ``Ann Lee`` or ``Q. Public`` matches nobody on Meta or Google); a
     family name with its particle stays whole (``dos Santos Silva``, ``de la Cruz``), as does a
     generational suffix after it, which the hashed files leave out (``Smith Jr.``)."""
-    rows = _orders(
+    names = _billing_name_parts(
         exports,
-        ("#1001", "mary@example.com", "2024-01-05 10:00:00 -0500",
-         {"Billing_Name": "Mary Ann Lee"}),
-        ("#1002", "john@example.com", "2024-01-06 10:00:00 -0500",
-         {"Billing_Name": "John Q. Public"}),
-        ("#1003", "ana@example.com", "2024-01-07 10:00:00 -0500",
-         {"Billing_Name": "Ana dos Santos Silva"}),
-        ("#1004", "rosa@example.com", "2024-01-08 10:00:00 -0500",
-         {"Billing_Name": "Rosa Maria De La Cruz"}),
-        ("#1005", "sam@example.com", "2024-01-09 10:00:00 -0500",
-         {"Billing_Name": "Sam Smith Jr."}),
-    )  # fmt: skip
-    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
-    contacts = _contacts(tmp_path / "w.duckdb", [result])
-    names = {key: (row["first_name"], row["last_name"]) for key, row in contacts.iterrows()}
+        write,
+        tmp_path,
+        {
+            "mary@example.com": "Mary Ann Lee",
+            "john@example.com": "John Q. Public",
+            "ana@example.com": "Ana dos Santos Silva",
+            "rosa@example.com": "Rosa Maria De La Cruz",
+            "sam@example.com": "Sam Smith Jr.",
+        },
+    )
     assert names == {
         "mary@example.com": ("Mary Ann", "Lee"),
         "john@example.com": ("John Q.", "Public"),
@@ -361,19 +370,17 @@ def test_a_title_before_a_billing_name_is_no_first_name(exports, write, tmp_path
     ``fn`` on the given name: Shopify's Billing Name ``Dr. Jane Smith`` is first name ``Jane``
     and last name ``Smith``, not ``Dr.`` and ``Jane Smith`` (no name of either matches); ``Dr.
     Smith`` gives no given name to take, and stays as written."""
-    rows = _orders(
+    names = _billing_name_parts(
         exports,
-        ("#1001", "jane@example.com", "2024-01-05 10:00:00 -0500",
-         {"Billing_Name": "Dr. Jane Smith"}),
-        ("#1002", "kim@example.com", "2024-01-06 10:00:00 -0500",
-         {"Billing_Name": "MRS Kim van Dijk"}),
-        ("#1003", "doc@example.com", "2024-01-07 10:00:00 -0500", {"Billing_Name": "Dr. Smith"}),
-        ("#1004", "drew@example.com", "2024-01-08 10:00:00 -0500",
-         {"Billing_Name": "Drew Barry"}),
-    )  # fmt: skip
-    result = shopify.read_orders(write("orders_export.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
-    contacts = _contacts(tmp_path / "w.duckdb", [result])
-    names = {key: (row["first_name"], row["last_name"]) for key, row in contacts.iterrows()}
+        write,
+        tmp_path,
+        {
+            "jane@example.com": "Dr. Jane Smith",
+            "kim@example.com": "MRS Kim van Dijk",
+            "doc@example.com": "Dr. Smith",
+            "drew@example.com": "Drew Barry",
+        },
+    )
     assert names == {
         "jane@example.com": ("Jane", "Smith"),
         "kim@example.com": ("Kim", "van Dijk"),

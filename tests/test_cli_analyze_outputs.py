@@ -222,3 +222,108 @@ def test_ctrl_c_while_writing_the_files_says_the_snapshot_is_stored(export, tmp_
     assert f"interrupted: the analysis is stored in {workspace} as snapshot 1" in text
     with Workspace(workspace, read_only=True) as ws:
         assert len(list_snapshots(ws)) == 1
+
+
+def _printed_exclusions(output: str) -> dict | None:
+    """The exclusions ``analyze`` printed after its "ingested" line, as the ingest report
+    counts them (``excluded_orders``, ``excluded_rows``, ``excluded_revenue`` and where it named
+    the report), or None where it printed none."""
+    import re
+
+    text = " ".join(output.split())
+    whole = re.search(
+        r"excluded (\d[\d,]*) orders? \((\d[\d,]*) rows?, ([\d,.]+) revenue\): (.*?); counted by "
+        r"reason in (\S+)",
+        text,
+    )
+    if whole is None:
+        assert not any(line.startswith("excluded") for line in output.splitlines()), output
+        return None
+    number = lambda text: float(text.replace(",", ""))  # noqa: E731
+    found = {"excluded_orders": {}, "excluded_rows": {}, "excluded_revenue": {}}
+    for reason, orders, rows, revenue in re.findall(
+        r"(?:^|, )([^,()]+?) (?:(\d[\d,]*) )?\((\d[\d,]*) rows?(?:, ([\d,.]+))?\)", whole[4]
+    ):
+        if orders:
+            found["excluded_orders"][reason] = int(number(orders))
+            found["excluded_revenue"][reason] = number(revenue)
+        found["excluded_rows"][reason] = int(number(rows))
+    assert int(number(whole[1])) == sum(found["excluded_orders"].values())
+    assert int(number(whole[2])) == sum(found["excluded_rows"].values())
+    assert number(whole[3]) == pytest.approx(sum(found["excluded_revenue"].values()), abs=0.01)
+    found["named"] = whole[5]
+    return found
+
+
+def _analyzed(files, workspace: str, monkeypatch, folder) -> tuple[dict | None, dict]:
+    """What ``analyze FILES`` printed of its exclusions, and the ingest_report.json it wrote."""
+    import json
+
+    monkeypatch.chdir(folder)  # a short --out: its path is printed whole
+    result = runner.invoke(app, ["analyze", *map(str, files), "-w", workspace, "-o", "out"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((folder / "out" / "ingest_report.json").read_text())
+    lines = result.output.splitlines()
+    printed = _printed_exclusions(result.output)
+    if printed is not None:  # right after the line counting the orders ingested
+        assert lines[0].startswith("ingested ") and lines[1].startswith("excluded "), lines[:2]
+        assert printed.pop("named") == "out/ingest_report.json"
+    return printed, report
+
+
+def _as_printed(report: dict) -> dict:
+    return {key: report[key] for key in ("excluded_orders", "excluded_rows", "excluded_revenue")}
+
+
+@pytest.fixture(scope="module")
+def two_exports(tmp_path_factory):
+    from shops import two_exports
+
+    return two_exports(tmp_path_factory.mktemp("two"), customers=150, seed=5)
+
+
+def test_analyze_says_what_each_ingest_excluded_by_reason(two_exports, tmp_path, monkeypatch):
+    """The orders the files held and the analysis leaves out (cancelled, refunded, test, ...)
+    are counted by reason under the "ingested" line as the ingest report counts them: on a
+    new workspace and on a workspace refreshed with a newer export; an export not read again
+    (unchanged since the last ingest) excluded nothing now and is said to be analysed as
+    stored."""
+    early, full = two_exports
+    printed, report = _analyzed([early], "w.duckdb", monkeypatch, tmp_path)
+    assert len(report["excluded_orders"]) >= 3  # several reasons
+    assert printed == _as_printed(report)
+    printed, report = _analyzed([full], "w.duckdb", monkeypatch, tmp_path)
+    assert report["ingest_id"] == 2 and printed == _as_printed(report)
+    printed, report = _analyzed([full], "w.duckdb", monkeypatch, tmp_path)
+    assert printed is None and report["ingest_id"] == 2
+
+
+def test_analyze_of_two_files_counts_an_order_both_exclude_once(two_exports, tmp_path, monkeypatch):
+    """One ingest of two exports, the early one within the full: an order both exclude is one
+    excluded order (each file's rows are counted), as ingest_report.json counts it."""
+    early, full = two_exports
+    printed, report = _analyzed([early, full], "w.duckdb", monkeypatch, tmp_path)
+    assert printed == _as_printed(report)
+    assert sum(report["excluded_rows"].values()) > sum(report["excluded_orders"].values())
+
+
+def test_analyze_says_nothing_of_exclusions_where_the_files_held_none(tmp_path, monkeypatch):
+    orders = tmp_path / "one.csv"
+    orders.write_text(
+        "customer_id,order_date,revenue\na,2026-01-05,10\na,2026-02-05,12\na,2026-03-04,14\n"
+    )
+    printed, report = _analyzed([orders], "w.duckdb", monkeypatch, tmp_path)
+    assert printed is None and report["orders"] == 3 and not report["excluded_rows"]
+
+
+def test_the_exclusions_line_counts_rows_without_orders_and_is_none_without_exclusions():
+    from valuecast.cli.common import excluded_line
+
+    nothing = {"excluded_orders": {}, "excluded_rows": {}, "excluded_revenue": {}}
+    assert excluded_line(nothing) is None and excluded_line({}) is None
+    report = {"excluded_orders": {"test order": 1}, "excluded_rows": {"empty row": 2,
+              "test order": 1}, "excluded_revenue": {"test order": 1234.5}}  # fmt: skip
+    assert excluded_line(report) == (
+        "excluded 1 order (3 rows, 1,234.50 revenue): empty row (2 rows), test order 1 "
+        "(1 row, 1,234.50)"
+    )

@@ -22,6 +22,7 @@ from valuecast.cli.common import (
     console,
     dropped_spend_note,
     err_console,
+    excluded_line,
     fail,
     forgotten_not_products_note,
     inputs_identity,
@@ -205,6 +206,10 @@ def _print_analysis(
             highlight=False,
             soft_wrap=True,
         )
+        # what the files held that is not counted, by reason: ingest_report.json has the counts
+        excluded = excluded_line(ingested, paths.get("ingest_report"))
+        if excluded is not None:
+            console.print(excluded, highlight=False, markup=False)  # wrapped like the notes
     currency = summary.get("currency") or ""
     totals = summary["totals"]
     money = lambda value: f"{value:,.0f} {currency}".strip()  # noqa: E731

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import typer
 from rich.console import Console
@@ -253,6 +254,66 @@ def order_counts(report: dict) -> str:
     return counts
 
 
+class ExcludedReason(NamedTuple):
+    """What an ingest excluded for one reason: orders, the rows of the files they held, and
+    their revenue (in the currency each order named)."""
+
+    reason: str
+    orders: int
+    rows: int
+    revenue: float
+
+
+def excluded_by_reason(report: dict) -> list[ExcludedReason]:
+    """An ingest report's exclusions, one per reason in the report's (alphabetical) order.
+
+    A reason may count rows alone: an empty row holds no order."""
+    orders = report.get("excluded_orders") or {}
+    rows = report.get("excluded_rows") or {}
+    revenue = report.get("excluded_revenue") or {}
+    return [
+        ExcludedReason(
+            reason, int(orders.get(reason, 0)), int(rows.get(reason, 0)), revenue.get(reason, 0.0)
+        )
+        for reason in sorted(set(orders) | set(rows))
+        if orders.get(reason) or rows.get(reason)
+    ]
+
+
+def counted(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1: ``1 row``, ``1,200 rows``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def excluded_line(report: dict, details: Path | None = None) -> str | None:
+    """One sentence on what an ingest (``report``) excluded, by reason, with its orders, rows
+    and revenue, naming ``details`` (its ingest_report.json); None when it excluded nothing.
+
+    ``excluded 20 orders (27 rows, 1,139.36 revenue): cancelled 6 (11 rows, 422.34), ...``
+    """
+    reasons = excluded_by_reason(report)
+    if not reasons:
+        return None
+    orders = sum(reason.orders for reason in reasons)
+    rows = sum(reason.rows for reason in reasons)
+    # excluded revenue is left unnamed, as in the ingest report (an excluded order may name
+    # another currency)
+    revenue = sum(reason.revenue for reason in reasons)
+    head = (
+        f"excluded {counted(orders, 'order')} ({counted(rows, 'row')}, {revenue:,.2f} revenue)"
+        if orders
+        else f"excluded {counted(rows, 'row')}"
+    )
+    parts = [
+        f"{reason.reason} {reason.orders:,} ({counted(reason.rows, 'row')}, {reason.revenue:,.2f})"
+        if reason.orders
+        else f"{reason.reason} ({counted(reason.rows, 'row')})"
+        for reason in reasons
+    ]
+    where = f"; counted by reason in {details}" if details is not None else ""
+    return f"{head}: {', '.join(parts)}{where}"
+
+
 def print_ingest_report(report: object) -> None:
     data = report.to_dict()  # type: ignore[attr-defined]
     files = Table(
@@ -306,19 +367,16 @@ def print_ingest_report(report: object) -> None:
     for name, value in rows:
         totals.add_row(name, value)
     console.print(totals)
-    if data["excluded_orders"] or data["excluded_rows"]:
+    reasons = excluded_by_reason(data)
+    if reasons:
         excluded = Table(title="excluded")
         excluded.add_column("reason")
         excluded.add_column("orders", justify="right")
         excluded.add_column("rows", justify="right")
         excluded.add_column("revenue", justify="right")
-        reasons = sorted(set(data["excluded_orders"]) | set(data["excluded_rows"]))
         for reason in reasons:
             excluded.add_row(
-                reason,
-                f"{data['excluded_orders'].get(reason, 0):,}",
-                f"{data['excluded_rows'].get(reason, 0):,}",
-                f"{data['excluded_revenue'].get(reason, 0.0):,.2f}",
+                reason.reason, f"{reason.orders:,}", f"{reason.rows:,}", f"{reason.revenue:,.2f}"
             )
         console.print(excluded)
     for note in data["notes"]:

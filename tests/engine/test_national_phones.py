@@ -109,3 +109,28 @@ def test_a_stored_order_numbered_by_its_national_number_is_one_with_the_export_a
     report = json.loads(result.output)
     assert (report["new_orders"], report["workspace_orders"]) == (1, 2), report
     assert set(_customers(tmp_path).values()) == {"phone:+447700900123"}
+
+
+def test_the_note_on_numbers_without_their_country_counts_those_the_join_left(tmp_path):
+    """The file's note on customers known by a number without its country counts, after the
+    ingest gave such a number the customer of the stored international one it is, only the
+    numbers still without it: the audience files match the joined ones."""
+    _ingest(tmp_path, "q1.csv", ["1,,2025-01-05,10,+44 7700 900123", "2,C2,2025-01-06,20,"])
+    report = _ingest(
+        tmp_path, "q2.csv", ["3,,2025-04-05,30,07700900123", "4,,2025-04-06,40,0612345678"]
+    )
+    national = [note for note in report["notes"] if "without its country code" in note]
+    assert national == [
+        "q2.csv: 1 customer is known by a phone number without its country code "
+        "(phone:0612345678): counted and modelled, but Meta and Google audiences cannot match "
+        "it; map country=COLUMN (each row's country) or country=FR (the country of every row) "
+        "to give the numbers their code"
+    ], report["notes"]
+    (file,) = report["files"]
+    assert [note for note in file["notes"] if "without its country code" in note] == [
+        national[0].removeprefix("q2.csv: ")
+    ]
+    joined = _ingest(tmp_path, "q3.csv", ["5,,2025-07-05,50,07700 900123"])
+    assert not any("without its country code" in note for note in joined["notes"]), joined
+    assert not any("without its country code" in n for n in joined["files"][0]["notes"])
+    assert _customers(tmp_path)["5"] == "phone:+447700900123"

@@ -897,6 +897,9 @@ class ParsedRows:
     # per row, the phone cell where it holds a number and its country (the customers' contacts:
     # :func:`_contact_phones`), when a phone column is mapped
     contact_phones: pd.DataFrame | None = None
+    # the customers named by a phone without its country code (:func:`national_phone_ids`),
+    # when a phone column is mapped
+    national_phones: pd.Series | None = None
     # the symbol of several currencies the amounts are written with (``$``), none named
     written_symbol: str | None = None
     # the rows without a customer cell named by their e-mail (:func:`_build.with_emails`), and
@@ -1097,13 +1100,14 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         if linking.by_email.any():
             customer = pa.chunked_array([pa.array(linking.customer_id, type=customer.type)])
             by_email, emailed = linking.by_email, linking.linked
-    by_phone = contact_phones = None
+    by_phone = contact_phones = national = None
     if cols["phone"] is not None:
         named = _build.string_series(customer)
         phones = _phone_customers(table, cols, mapping)
         contact_phones = _contact_phones(table, cols, mapping, phones.notna().to_numpy(bool))
         ids, linked, links = _build.with_phones(named, phones)
-        notes.extend(national_phones_note(ids, named.isna().to_numpy(bool)))
+        national = national_phone_ids(ids, named.isna().to_numpy(bool))
+        notes.extend(national_phones_note(national))
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
         if linked:  # the rows given another customer than their phone's own id
             by_phone = pa.array(phones.where(named.isna()), type=customer.type)
@@ -1191,6 +1195,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         notes=notes,
         phone_links=links,
         contact_phones=contact_phones,
+        national_phones=national,
         written_symbol=symbol,
         by_email=by_email,
         emailed=emailed,
@@ -1350,14 +1355,21 @@ def every_row_country(mapping: Mapping[str, str]) -> str | None:
     return code if code in CALLING_CODES else None
 
 
-def national_phones_note(customer_ids: pd.Series, phone_rows: np.ndarray) -> list[str]:
-    """A note on the customers that rows without a customer cell name by a phone number whose
-    country code cannot be told (``phone:0612345678``): they are counted and modelled, but an
-    ad platform matches a phone only with its country code, so their audience files leave them
-    out; the map's ``country`` gives it."""
+def national_phone_ids(customer_ids: pd.Series, phone_rows: np.ndarray) -> pd.Series:
+    """The distinct customer ids (in the rows' order) that rows without a customer cell
+    (``phone_rows``) name by a phone number whose country code cannot be told
+    (``phone:0612345678``)."""
     ids = customer_ids[phone_rows].dropna()
     national = ids[ids.str.startswith(PHONE_ID_PREFIX) & ~ids.str.startswith(PHONE_ID_PREFIX + "+")]
-    count = national.nunique()
+    return national.drop_duplicates().reset_index(drop=True)
+
+
+def national_phones_note(national: pd.Series) -> list[str]:
+    """A note on the customers known by a phone number whose country code cannot be told
+    (``national``: their distinct ids, :func:`national_phone_ids`): they are counted and
+    modelled, but an ad platform matches a phone only with its country code, so their audience
+    files leave them out; the map's ``country`` gives it."""
+    count = len(national)
     if not count:
         return []
     one = count == 1
@@ -1709,7 +1721,7 @@ def _assemble(
         totals = _order_total_on_each_row_note(kept(rows.revenue), codes)
         repeated = _repeated_rows_note(rows, kept, codes, uniques, order_totals=bool(totals))
         notes.extend(repeated or totals)
-    return _build.assemble(
+    result = _build.assemble(
         rows.name,
         source,
         n_rows,
@@ -1723,6 +1735,8 @@ def _assemble(
         written_symbol=rows.written_symbol,
         order_contacts=_order_contacts(rows, kept, codes, n, orders, reason),
     )
+    result.national_phones = rows.national_phones
+    return result
 
 
 def _order_contacts(

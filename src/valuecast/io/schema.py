@@ -219,6 +219,10 @@ class ImportResult:
     # (``ORDER_CONTACTS_SCHEMA``; :func:`valuecast.io._build.latest_contacts`), a frame, or an
     # Arrow table from DuckDB's route; None when the file carries none
     order_contacts: pd.DataFrame | pa.Table | None = None
+    # the customers named by a phone without its country code (``phone:07700900123``, distinct;
+    # :func:`valuecast.io.generic.national_phone_ids`), which ``notes`` counts: the store counts
+    # again those it does not name by the one stored number with its country they can be
+    national_phones: pd.Series | None = None
 
     @property
     def order_count(self) -> int:

@@ -51,6 +51,7 @@ from duckdb import ColumnExpression, ConstantExpression
 from valuecast.dates import to_date
 from valuecast.io._build import WHOLE_NUMBER_ID
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
+from valuecast.io.generic import national_phones_note
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX, national_owners, phone_ids
 from valuecast.io.schema import (
@@ -993,7 +994,7 @@ class Workspace(_TableReaders):
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
                 stored_national = None if direct["orders"] else _join_stored_national_phones(raw)
-                national = (0, "", "") if direct["orders"] else _join_national_phones(raw)
+                national = _NO_NATIONAL_JOIN if direct["orders"] else _join_national_phones(raw)
                 *linked_by_phone, renumbered = _link_phones(raw, results, ingest_id, direct)
                 linked_by_email = _link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
@@ -1059,8 +1060,10 @@ class Workspace(_TableReaders):
                     report.notes.append(counts["replaced"][1])
                 if stored_national is not None:
                     report.notes.append(_stored_national_phones_note(stored_national))
-                if national[0]:
-                    report.notes.append(_national_phones_joined_note(*national))
+                if national.moved:
+                    report.notes.append(_national_phones_joined_note(national))
+                if national.joined:
+                    _recount_national_phones(report, results, national.joined)
                 if any(linked_by_phone):
                     report.notes.append(_linked_by_phone_note(*linked_by_phone))
                 if renumbered[0]:
@@ -1800,7 +1803,24 @@ def _national_phone_ids_sql(table: str) -> str:
     )
 
 
-def _join_national_phones(raw: Any) -> tuple[int, str, str]:
+@dataclass(frozen=True)
+class _NationalJoin:
+    """What :func:`_join_national_phones` did, for the ingest's notes."""
+
+    moved: int
+    """Staged orders given the customer of a stored number (not stored so already)."""
+    national: str
+    """The first phone id without its country given one (``phone:07700900123``)."""
+    owner: str
+    """The id it was given (``phone:+447700900123``)."""
+    joined: tuple[str, ...] = ()
+    """Every phone id without its country given one."""
+
+
+_NO_NATIONAL_JOIN = _NationalJoin(0, "", "")
+
+
+def _join_national_phones(raw: Any) -> _NationalJoin:
     """Give the staged orders of a customer known by a phone written without its country
     (``phone:07700900123``) the customer of the one international number it can be among the
     numbers stored and staged (``phone:+447700900123``: :func:`valuecast.io.phones.
@@ -1808,20 +1828,21 @@ def _join_national_phones(raw: Any) -> tuple[int, str, str]:
     cell empty, or writing the number as dialled at home, names the customer an earlier one
     gave with its country.  Digits that can be two stored numbers (of two countries) stay a
     customer of their own.  Returns how many orders were given one (not stored so already),
-    and the first national and international ids (for the ingest's note).
+    the first national and international ids and every national id given one (for the
+    ingest's notes).
 
     Runs before the phones' links (:func:`_link_phones`), so that the international number's
     customer, where a customer id gave it, takes the orders too.  Reads nothing where no
     staged order is of such a customer; else, of the stored ids, only the international numbers
     ending as one of them does."""
     if not _orders_staged(raw):
-        return 0, "", ""  # no orders staged (a customers export): the stage is a view
+        return _NO_NATIONAL_JOIN  # no orders staged (a customers export): the stage is a view
     national = _national_phone_ids_sql("_stage_orders")
     if not _sql(raw, f"{national} LIMIT 1"):
-        return 0, "", ""
+        return _NO_NATIONAL_JOIN
     owners = _national_phone_owners(raw, national)
     if not owners:
-        return 0, "", ""
+        return _NO_NATIONAL_JOIN
     try:
         # a staged order stored under the number already (an export read again) is no news
         (moved,) = _sql(
@@ -1836,7 +1857,7 @@ def _join_national_phones(raw: Any) -> tuple[int, str, str]:
             "WHERE _stage_orders.customer_id = o.national",
         )
         first = min(owners)
-        return int(moved), first, owners[first]
+        return _NationalJoin(int(moved), first, owners[first], tuple(owners))
     finally:
         _sql(raw, "DROP TABLE _national_owners")
 
@@ -1908,9 +1929,10 @@ def _stored_national_phones_note(joined: _IdsReadAgain) -> str:
     return note + _merged_and_snapshots_note(joined, "that number")
 
 
-def _national_phones_joined_note(moved: int, national: str, owner: str) -> str:
+def _national_phones_joined_note(join: _NationalJoin) -> str:
     """The ingest note for the orders of a phone written without its country given the customer
     of the stored international number it is (:func:`_join_national_phones`)."""
+    moved, national, owner = join.moved, join.national, join.owner
     one = moved == 1
     return (
         f"{moved:,} {'order' if one else 'orders'} naming {'its' if one else 'their'} customer "
@@ -1920,6 +1942,34 @@ def _national_phones_joined_note(moved: int, national: str, owner: str) -> str:
         f"({owner.removeprefix(PHONE_ID_PREFIX)}{'' if one else ' ...'}), by which the audience "
         "files match them"
     )
+
+
+def _recount_national_phones(
+    report: IngestReport, results: Sequence[ImportResult], joined: Sequence[str]
+) -> None:
+    """Count in each file's note on the customers known by a phone without its country code
+    (:func:`valuecast.io.generic.national_phones_note`) only those the ingest left so: the
+    ``joined`` ones are the customer of the stored number with its country that they can be
+    (:func:`_join_national_phones`), by which the audience files match them."""
+    for result, file in zip(results, report.files, strict=True):
+        national = result.national_phones
+        if national is None or not len(national):
+            continue
+        left = national[~national.isin(joined)]
+        if len(left) == len(national):
+            continue
+        (written,) = national_phones_note(national)
+        now = national_phones_note(left)
+        file.notes = _replaced(file.notes, written, now)
+        name = Path(result.file).name
+        report.notes = _replaced(
+            report.notes, f"{name}: {written}", [f"{name}: {note}" for note in now]
+        )
+
+
+def _replaced(notes: list[str], old: str, new: list[str]) -> list[str]:
+    """``notes`` with ``old`` replaced by the notes ``new`` (none: left out) where it stands."""
+    return [kept for note in notes for kept in (new if note == old else [note])]
 
 
 _TABLE_SOURCE = "orders"

@@ -136,8 +136,40 @@ def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypat
     reports, _ = _assert_same_ingests([_write(frame, tmp_path / "r.csv")], RETAIL_MAP,
                                       monkeypatch)  # fmt: skip
     assert set(reports[0]["excluded_rows"]) == {"cancellation", "empty row"}
+    # the partial returns' lines are refunds off their invoices' sales
+    report = reports[0]
+    assert report["refunded"] > 0
+    assert report["gross_revenue"] - report["refunded"] == pytest.approx(report["net_revenue"])
     assert reports[0]["line_items"] > reports[0]["orders"] > 100
     assert reports[0]["files"][0]["notes"] == []  # its lines have order ids
+
+
+LINES_MAP = (
+    "order_id=invoice,customer_id=customer,ordered_at=date,product=item,quantity=qty,"
+    "unit_price=price"
+)
+
+
+def test_a_returned_line_is_its_orders_refund_on_both_routes(tmp_path, monkeypatch):
+    """Three customers' invoices, one of which takes a mug back: the report's gross revenue is
+    the goods sold, its refunds the goods returned, and the net revenue what it was."""
+    rows = [
+        ("1001", "ann", "2024-03-01 10:00", "Mug", "2", "8.50"),
+        ("1001", "ann", "2024-03-01 10:00", "Tea", "1", "4.25"),
+        ("1001", "ann", "2024-03-01 10:00", "Mug", "-1", "8.50"),
+        ("1002", "bob", "2024-03-02 11:00", "Tea", "3", "4.25"),
+        ("1003", "cat", "2024-03-03 12:00", "Pot", "1", "30.00"),
+        ("1003", "cat", "2024-03-03 12:00", "Tea", "2", "4.25"),
+    ]
+    frame = pd.DataFrame(rows, columns=["invoice", "customer", "date", "item", "qty", "price"])
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "l.csv")], LINES_MAP,
+                                           monkeypatch)  # fmt: skip
+    report = reports[0]
+    assert (report["gross_revenue"], report["refunded"]) == (72.5, 8.5)
+    assert report["net_revenue"] == 64.0 and report["excluded_orders"] == {}
+    money = tables["orders"].set_index("order_number")[["gross_revenue", "refunded", "net_revenue"]]
+    assert money.loc["1001"].tolist() == [21.25, 8.5, 12.75]
+    assert money.loc["1002"].tolist() == [12.75, 0.0, 12.75]
 
 
 @pytest.mark.parametrize("line", ["POSTAGE", "Gift Card"])

@@ -129,7 +129,11 @@ order line:
   earlier order the log does not link it to, so nothing is subtracted from any other order (the
   earlier order keeps its revenue).
 * A partial return (an order with some return lines among bought ones) is netted within its order;
-  an order netting below zero is excluded as ``"negative amount"``.
+  an order netting below zero is excluded as ``"negative amount"``. An order's lines of a
+  positive amount are its ``gross_revenue`` and those of a negative amount its ``refunded`` (a
+  positive sum), where those columns are not mapped: its net revenue, every line added up, is
+  the one less the other, and the ingest report shows the returns as refunds (an excluded order's
+  revenue there is its lines added up: a cancellation's is below zero).
 * The lines of counted orders become order lines (``product`` as the product name, ``sku``,
   ``quantity``, ``unit_price``), which affinity, next products, reminders and ``first_product``
   read; return lines are kept with a negative quantity (one item taken back where the line
@@ -1672,7 +1676,9 @@ def _assemble(
     for key in AMOUNT_KEYS:
         values = rows.amounts[key]
         columns[key] = summed(values) if values is not None else np.zeros(n)
-    if rows.amounts["gross_revenue"] is None:
+    if rows.lines is not None:
+        columns.update(_sold_and_returned(rows, summed))
+    if rows.amounts["gross_revenue"] is None and rows.lines is None:
         columns["gross_revenue"] = net
     if rows.accepts_marketing is not None:
         flags = rows.accepts_marketing
@@ -1704,6 +1710,11 @@ def _assemble(
         returns = summed(rows.lines.returns(rows.lines.amount).astype(float))
         rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
     reason = _build.reasons(n, rules)
+    if rows.lines is not None and rows.amounts["gross_revenue"] is None:
+        # an excluded order's revenue in the ingest report is its lines added up: what a
+        # cancellation takes back, which its goods sold (none) would not say
+        excluded = reason != None  # noqa: E711 - elementwise comparison
+        orders["gross_revenue"] = np.where(excluded, net, orders["gross_revenue"].to_numpy(float))
     gift_notes: list[str] = []
     if rows.gift_cards is not None:
         # a gift card line of a negative amount pays for the order (redeemed): the goods it
@@ -1776,6 +1787,23 @@ def _order_contacts(
 
     gives = (np.zeros(n, dtype=bool), has_phone, has_country)
     return _build.latest_contacts(orders, reason, _build.OrderContacts(gives, contact_rows))
+
+
+def _sold_and_returned(
+    rows: ParsedRows, summed: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, np.ndarray]:
+    """A line-level log's ``gross_revenue`` (its orders' lines of a positive amount, the goods
+    sold) and ``refunded`` (those of a negative amount, the goods returned, as a positive sum),
+    each where no column of it is mapped: the net revenue, all lines added up, is their
+    difference, as a shop's own export writes a returned item as a refund off its order's sales
+    (an excluded order's ``gross_revenue`` is set to its net revenue: :func:`_assemble`).
+    ``summed`` adds a per-row column up per order."""
+    revenue = rows.revenue  # a shipping line's and a gift card's amount is no revenue here
+    parts = {
+        "gross_revenue": np.where(revenue > 0, revenue, 0.0),
+        "refunded": np.where(revenue < 0, -revenue, 0.0),
+    }
+    return {key: summed(values) for key, values in parts.items() if rows.amounts[key] is None}
 
 
 def _refunded_in_full(

@@ -735,6 +735,21 @@ def _set_in_order(
 
 ORDERS_TABLE = "_orders_grouped"
 
+
+def _line_amounts(cols: dict[str, str | None]) -> dict[str, str]:
+    """SQL of each row's part of a line-level log's ``gross_revenue`` (a line of a positive
+    amount, the goods sold) and ``refunded`` (one of a negative amount, the goods returned), for
+    each of the two no column is mapped to: an order's sums of them, as the importer's
+    (:func:`valuecast.io.generic._sold_and_returned`)."""
+    if not any(cols.get(key) for key in LINE_KEYS):
+        return {}
+    parts = {
+        "gross_revenue": "CASE WHEN revenue > 0 THEN revenue ELSE 0.0 END",
+        "refunded": "CASE WHEN revenue < 0 THEN -revenue ELSE 0.0 END",
+    }
+    return {key: sql for key, sql in parts.items() if cols.get(key) is None}
+
+
 _ATTRIBUTES = ("channel", "discount_code", "accepts_marketing")
 _FIRSTS = ("email", "currency")
 """Texts an order takes from its first row that has one (not from its first row as such)."""
@@ -794,6 +809,7 @@ def _keyed_select(
             for key in AMOUNT_KEYS
             if cols.get(key)
         ]
+        columns += [(key, f"sum({sql}{order})", sql) for key, sql in _line_amounts(cols).items()]
     fields = ["order_id", *(f"{grouped} AS {name}" for name, grouped, _ in columns)]
     single = ["order_id", *(f"{alone} AS {name}" for name, _, alone in columns)]
     # IS NOT DISTINCT FROM: rows without an order id are one group, as GROUP BY makes them
@@ -835,6 +851,7 @@ def _row_select(
         f"{'returns' if lines else 'false'} AS cancelled", "true AS same", "false AS took_back",
         *kept,
     ]  # fmt: skip
+    fields += [f"{sql} AS {key}" for key, sql in _line_amounts(cols).items()]
     if ranks is None:
         return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled"
     # one concat() builds each number at once (a chain of || makes a string per step); every
@@ -1212,10 +1229,12 @@ class PendingOrders:
             + f" FROM {_INGEST_GROUPED} WHERE reason IS NULL"
         )
         _stage_lines(con, cols)
+        # an excluded order's revenue is a line log's lines added up, as the importer reports it
+        gross = "revenue" if "gross_revenue" in _line_amounts(cols) else columns["gross_revenue"]
         result = self._result(
             con, "orders",
             f"SELECT order_number, {columns['order_id']} AS order_id, reason, rows, "
-            f"coalesce({columns['gross_revenue']}, 0) AS gross_revenue, "
+            f"coalesce({gross}, 0) AS gross_revenue, "
             f"{columns['currency']} AS currency, first_row FROM {_INGEST_GROUPED} "
             f"WHERE {_EXCLUDABLE} AND reason IS NOT NULL",
             n_rows, n_rows - filled, grouped, derived,
@@ -1337,6 +1356,7 @@ def _canonical_columns(cols: dict[str, str | None], several_rows: bool) -> dict[
     amounts = {key: optional(key, "0.0") for key in AMOUNT_KEYS}
     if cols["gross_revenue"] is None:
         amounts["gross_revenue"] = "revenue"
+    amounts |= {key: key for key in _line_amounts(cols)}  # the grouped orders' sums
     if several_rows:  # ... summed over the order's rows: a one-row order's missing amount is 0
         amounts = {key: f"coalesce({sql}, 0.0)" for key, sql in amounts.items()}
     email = "CASE WHEN contains(customer, '@') THEN customer END"
@@ -1379,8 +1399,9 @@ def _derived_columns(cols: dict[str, str | None]) -> dict[str, str]:
     for key in ("currency", "channel", "discount_code", "accepts_marketing"):
         if cols[key] is None:
             derived[key] = "NULL"
+    staged = {"gross_revenue", *_line_amounts(cols)}  # the revenue, or a line log's sums
     for key in AMOUNT_KEYS:  # summed as coalesce(0.0, 0.0) over several rows: the same 0.0
-        if cols[key] is None and key != "gross_revenue":  # which is the revenue then
+        if cols[key] is None and key not in staged:
             derived[key] = "0.0"
     return {name: f"CAST({derived[name]} AS {SQL_TYPES[dtype]})"
             for name, dtype in ORDERS_SCHEMA.items() if name in derived}  # fmt: skip

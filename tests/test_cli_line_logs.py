@@ -44,6 +44,10 @@ def test_cancellations_are_counted_in_the_ingest_report(analysed):
     assert report["guest_orders"] == log.loc[log["CustomerID"] == "", "InvoiceNo"].nunique()
     counted_lines = len(log) - sum(report["excluded_rows"].values())
     assert report["line_items"] == counted_lines
+    # ... and noted: what they take back is subtracted from no customer's spend
+    counted = f"{cancelled['InvoiceNo'].nunique()} cancellations ("
+    notes = [note for note in report["notes"] if counted in note]
+    assert len(notes) == 1 and "not subtracted from any customer's spend" in notes[0]
 
 
 def test_products_reach_affinity_next_products_and_reminders(analysed):

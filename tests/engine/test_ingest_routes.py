@@ -141,7 +141,14 @@ def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypat
     assert report["refunded"] > 0
     assert report["gross_revenue"] - report["refunded"] == pytest.approx(report["net_revenue"])
     assert reports[0]["line_items"] > reports[0]["orders"] > 100
-    assert reports[0]["files"][0]["notes"] == []  # its lines have order ids
+    cancelled = frame.loc[frame["InvoiceNo"].str.startswith("C"), "InvoiceNo"].unique()
+    examples = ", ".join(cancelled[:3])
+    assert reports[0]["files"][0]["notes"] == [  # its lines have order ids
+        f"{len(cancelled)} cancellations ({examples} and {len(cancelled) - 3} more) of returned "
+        "lines only are left out and not subtracted from any customer's spend: the log does not "
+        "link them to the sales they take back; to count a return as its sale's refund, give its "
+        "lines the sale's order id"
+    ]
 
 
 LINES_MAP = (
@@ -172,6 +179,32 @@ def test_a_returned_line_is_its_orders_refund_on_both_routes(tmp_path, monkeypat
     assert money.loc["1002"].tolist() == [12.75, 0.0, 12.75]
 
 
+def test_a_credit_note_is_counted_out_and_noted_on_both_routes(tmp_path, monkeypatch):
+    """A return booked under an order number of its own (``C536379``) is no purchase: it is
+    counted out as a cancellation, with what it takes back, and a note says that no customer's
+    spend is lowered by it, since the log does not say which sale it takes back."""
+    rows = [
+        ("536365", "17850", "2024-03-01 10:00", "Mug", "4", "8.50"),
+        ("536366", "17850", "2024-03-05 10:00", "Tea", "2", "4.25"),
+        ("536367", "13047", "2024-03-02 11:00", "Tea", "3", "4.25"),
+        ("536368", "12583", "2024-03-03 12:00", "Pot", "1", "30.00"),
+        ("C536379", "17850", "2024-03-06 09:00", "Mug", "-2", "8.50"),
+    ]
+    frame = pd.DataFrame(rows, columns=["invoice", "customer", "date", "item", "qty", "price"])
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "l.csv")], LINES_MAP,
+                                           monkeypatch)  # fmt: skip
+    report = reports[0]
+    assert report["excluded_orders"] == report["excluded_rows"] == {"cancellation": 1}
+    assert report["excluded_revenue"] == {"cancellation": -17.0}
+    assert (report["orders"], report["net_revenue"], report["refunded"]) == (4, 85.25, 0.0)
+    assert "C536379" not in set(tables["orders"]["order_number"])
+    assert report["files"][0]["notes"] == [
+        "1 cancellation (C536379) of returned lines only is left out and not subtracted from any "
+        "customer's spend: the log does not link it to the sale it takes back; to count a return "
+        "as its sale's refund, give its lines the sale's order id"
+    ]
+
+
 @pytest.mark.parametrize("line", ["POSTAGE", "Gift Card"])
 def test_a_line_level_log_with_shipping_or_gift_cards_goes_to_the_importer(
     tmp_path, monkeypatch, line
@@ -198,9 +231,13 @@ def test_line_level_logs_without_order_ids_are_noted_on_both_routes(tmp_path, mo
     frame = retail_log(n_invoices=60, seed=6).drop(columns="InvoiceNo")
     mapping = ",".join(part for part in RETAIL_MAP.split(",") if not part.startswith("order_id"))
     reports, _ = _assert_same_ingests([_write(frame, tmp_path / "r.csv")], mapping, monkeypatch)
+    returns = int((frame["Quantity"].astype(float) < 0).sum())  # each an order of its own
     assert reports[0]["files"][0]["notes"] == [
         "no order id column: each line is counted as an order of its own; if an order's lines "
-        "are on several rows, map order_id=COL to add them up into one order"
+        "are on several rows, map order_id=COL to add them up into one order",
+        f"{returns} cancellations of returned lines only are left out and not subtracted from "
+        "any customer's spend: the log does not link them to the sales they take back; to count "
+        "a return as its sale's refund, give its lines the sale's order id",
     ]
 
 

@@ -127,7 +127,7 @@ order line:
 * A return line has a negative quantity or amount. An order whose lines are all returns (a
   cancellation invoice such as ``C536379``) is excluded as ``"cancellation"``: it takes back an
   earlier order the log does not link it to, so nothing is subtracted from any other order (the
-  earlier order keeps its revenue).
+  earlier order keeps its revenue), and a note counts them.
 * A partial return (an order with some return lines among bought ones) is netted within its order;
   an order netting below zero is excluded as ``"negative amount"``. An order's lines of a
   positive amount are its ``gross_revenue`` and those of a negative amount its ``refunded`` (a
@@ -1509,6 +1509,31 @@ def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) ->
     ]
 
 
+def cancellations_note(numbers: pd.Series | None, count: int) -> list[str]:
+    """A note when a line-level log's cancellations (orders of returned lines only, a credit
+    note such as ``C536379``) are left out: a return booked under its own order number takes
+    back a sale the log does not link it to, so it is subtracted from no customer's spend (and
+    is no purchase); returned lines under the sale's own order id are its refunds.
+    ``numbers``: their order numbers in file order (None where the file has no order id)."""
+    if not count:
+        return []
+    listed = ""
+    if numbers is not None:
+        more = f" and {count - 3:,} more" if count > 3 else ""
+        listed = f" ({', '.join(map(str, numbers.iloc[:3]))}{more})"
+    if count == 1:
+        what = "cancellation{} of returned lines only is left out"
+        link = "it to the sale it takes back"
+    else:
+        what = "cancellations{} of returned lines only are left out"
+        link = "them to the sales they take back"
+    return [
+        f"{count:,} {what.format(listed)} and not subtracted from any customer's spend: the log "
+        f"does not link {link}; to count a return as its sale's refund, give its lines the "
+        "sale's order id"
+    ]
+
+
 def _check_single_values(table: Table, cols: dict[str, str | None]) -> None:
     """Refuse a mapped column of a Parquet file or database table whose cells are not single
     values (a list, struct or map, such as an order's items) or are bytes, naming it: no cell of
@@ -1728,6 +1753,10 @@ def _assemble(
         lines = _order_lines(rows.lines, quantity, kept, codes, orders["order_id"], reason)
     notes = list(rows.notes) + _build.email_linked_note(int(emailed.sum())) + status_notes
     notes += gift_notes
+    if rows.lines is not None:
+        cancelled = reason == _build.CANCELLATION
+        numbers = uniques[cancelled] if rows.text["order_id"] is not None else None
+        notes += cancellations_note(numbers, int(cancelled.sum()))
     if rows.text["order_id"] is not None and rows.lines is None and n != len(keep):
         totals = _order_total_on_each_row_note(kept(rows.revenue), codes)
         repeated = _repeated_rows_note(rows, kept, codes, uniques, order_totals=bool(totals))

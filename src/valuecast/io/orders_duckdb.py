@@ -1294,16 +1294,19 @@ def importer_notes(
     excluded: pd.DataFrame,
 ) -> list[str]:
     """The notes the importer gives a file it reads (:func:`valuecast.io.generic.table_notes`,
-    the orders linked by e-mail, the negative orders left out), as loading the file with
-    :func:`load_rows` (``found``) and grouping it (``excluded``: the excluded orders'
+    the orders linked by e-mail, the cancellations and negative orders left out), as loading the
+    file with :func:`load_rows` (``found``) and grouping it (``excluded``: the excluded orders'
     ``order_number`` and ``reason``) found them."""
     whole = found.get("whole_number_ids", False)
     zeros = found.get("leading_zero_ids", (0, []))
+    cancelled = (excluded["reason"] == _build.CANCELLATION).to_numpy(bool)
+    numbers = excluded["order_number"][cancelled] if cols["order_id"] is not None else None
     return (
         (_build.whole_number_ids_note(cols["customer_id"]) if whole else [])
         + _build.leading_zero_ids_note(cols["customer_id"], *zeros)
         + generic.table_notes(list(source.header), cols)
         + _build.email_linked_note(found.get("linked_by_email", 0))
+        + generic.cancellations_note(numbers, int(cancelled.sum()))
         + generic.negative_orders_note(cols, excluded)
     )
 

@@ -177,6 +177,43 @@ def test_covariates_every_customer_shares_are_named_and_not_asked_for_again(tmp_
     assert "No covariates: run" not in html and "--covariates acquisition_channel)" not in html
 
 
+@pytest.mark.parametrize("consent", [False, True], ids=["no attributes", "consent only"])
+def test_without_covariates_the_advice_names_only_the_attributes_the_orders_hold(tmp_path, consent):
+    """An orders table naming no channel, code or consent: summary.json counts no customer
+    holding one, and "What drives value" offers no covariate but the columns to map; with a
+    consent column, it offers that covariate alone."""
+    from retail_log import MAP, retail_log
+
+    log = retail_log(n_invoices=600, n_customers=80, seed=4)
+    column_map = MAP
+    if consent:
+        number = pd.to_numeric(log["CustomerID"], errors="coerce")
+        log["Consent"] = np.where(number.isna(), "", np.where(number % 3 == 0, "yes", "no"))
+        column_map += ",accepts_marketing=Consent"
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, [str(path), "--map", column_map, "-w", str(tmp_path / "w.duckdb"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    customers = pd.read_csv(out / "customers.csv")
+    assert summary["customers_with_attribute"] == {
+        "acquisition_channel": 0,
+        "first_discount_code": 0,
+        "accepts_marketing": int(customers["accepts_marketing"].notna().sum()),
+    }
+    assert (summary["customers_with_attribute"]["accepts_marketing"] > 0) is consent
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "first_discount_code,accepts_marketing" not in html
+    if consent:
+        assert "run `valuecast analyze --covariates accepts_marketing` to see" in html
+    else:
+        assert "--covariates" not in html
+        assert "`--map channel=COL,discount_code=COL,accepts_marketing=COL`" in html
+
+
 # -- the design matrix ---------------------------------------------------------------------------
 def _design(values: list[str], counts: list[int], kind: str = "category"):
     keys = pd.DataFrame({"_cov_0": values})

@@ -725,3 +725,33 @@ def test_a_long_channel_name_is_broken_into_lines_under_its_bar():
     clv = next(chart for chart in charts if chart.key == "channels-clv")
     assert clv.figure["data"][0]["x"][1] == "email"
     assert clv.reading.startswith(f"Customers from {long} are worth the most")
+
+
+def test_what_drives_value_advises_only_the_attributes_the_customers_hold():
+    from valuecast.outputs.report.drivers import driver_effects
+
+    def reading(channel: int, code: int, consent: int) -> str:
+        held = {"acquisition_channel": channel, "first_discount_code": code,
+                "accepts_marketing": consent}  # fmt: skip
+        (chart,), tables = driver_effects({"customers_with_attribute": held})
+        assert chart.figure is None and tables == []
+        return chart.reading
+
+    every = reading(40, 12, 55)
+    assert "`valuecast analyze --covariates acquisition_channel,first_discount_code," in every
+    only_consent = reading(0, 0, 55)
+    assert "run `valuecast analyze --covariates accepts_marketing` to see" in only_consent
+    assert "no acquisition channel or discount code" in only_consent
+    assert reading(9, 0, 0).count("--covariates acquisition_channel`") == 1
+    # none held: no covariate to give, but how to bring them in
+    none = reading(0, 0, 0)
+    assert "--covariates" not in none
+    assert "name no acquisition channel, discount code or marketing consent" in none
+    assert "`--map channel=COL,discount_code=COL,accepts_marketing=COL`" in none
+    assert "Shopify's Source, Discount Code and Accepts Marketing" in none
+    assert none.endswith(".")
+    # a summary.json written before the counts: the attributes are not known to be empty
+    (chart,), _ = driver_effects({})
+    assert "--covariates acquisition_channel,first_discount_code,accepts_marketing`" in (
+        chart.reading
+    )

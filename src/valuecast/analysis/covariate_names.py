@@ -18,6 +18,11 @@ COVARIATES: dict[str, str] = {
 }
 """The customers-table columns ``--covariates`` may name, and the summary column holding each."""
 
+ATTRIBUTES: tuple[str, ...] = ("acquisition_channel", "first_discount_code", "accepts_marketing")
+"""The covariates the orders' own attributes give (the first order's channel and discount code,
+the latest stated consent): summary.json's ``customers_with_attribute`` counts the customers
+holding each, so advice to give them names only those the data hold."""
+
 
 class CovariateError(ValuecastError, ValueError):
     """A covariate that cannot be used (an unknown column): one line."""

@@ -44,6 +44,7 @@ from valuecast.analysis.backend import (
     parts_within,
 )
 from valuecast.analysis.backtest import WITH_COVARIATES
+from valuecast.analysis.covariate_names import ATTRIBUTES, COVARIATES
 from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
 from valuecast.analysis.growth.history import StoredHistory
@@ -304,6 +305,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             days_observed=table["T"].sum(),
             # the customers table's historic total, from the summary it copies them from
             historic=exact_sum(table.historic_clv),
+            **_holding_attributes(table),
         )
     )[0]
     lap("summary")
@@ -428,6 +430,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "totals": totals,
         "rfm_groups": group_totals["rfm_group"],
         "spend_tiers": group_totals["predicted_spend_tier"],
+        "customers_with_attribute": {name: int(stats[name]) for name in ATTRIBUTES},
         "low_confidence": bool(reasons) or note is not None,
         "low_confidence_reasons": reasons + ([note] if note else []),
         "notes": list(result.notes)
@@ -441,6 +444,18 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     return TableAnalysis(
         customers=out, summary=summary, timings=timings, releases=releases, kept=kept
     )
+
+
+def _holding_attributes(summary: ir.Table) -> dict[str, ir.Value]:
+    """Per covariate of :data:`~valuecast.analysis.covariate_names.ATTRIBUTES`, the count of the
+    ``summary``'s customers holding a value: a text that is not blank, a stated consent (the
+    covariates read the others as ``(none)`` and false)."""
+    counts = {}
+    for name in ATTRIBUTES:
+        column = summary[COVARIATES[name]]
+        held = column.strip() != "" if column.type().is_string() else column.notnull()
+        counts[name] = summary.count(where=held)
+    return counts
 
 
 def _one_time_buyers_alive_note(model_info: dict, one_time_buyers: int) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from valuecast.analysis.covariate_names import single_valued
+from valuecast.analysis.covariate_names import ATTRIBUTES, single_valued
 from valuecast.outputs.report.charts import (
     BLUE,
     ORANGE,
@@ -64,10 +64,7 @@ def driver_effects(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
                 "name no other), which tells nothing about value: the model uses no covariates."
             )
         else:
-            reading = (
-                "No covariates: run `valuecast analyze --covariates acquisition_channel,"
-                "first_discount_code,accepts_marketing` to see what each attribute does to value."
-            )
+            reading = _covariates_advice(summary.get("customers_with_attribute"))
         return [Chart("drivers-effects", TITLE, reading)], []
     rows = covariates["coefficients"]
     purchase = [r for r in rows if r["process"] == "purchase"]
@@ -121,6 +118,46 @@ def driver_effects(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         "'other'.",
     )  # fmt: skip
     return charts, [table]
+
+
+ATTRIBUTE_WORDS = {
+    "acquisition_channel": "acquisition channel",
+    "first_discount_code": "discount code",
+    "accepts_marketing": "marketing consent",
+}
+"""Each attribute covariate (:data:`~valuecast.analysis.covariate_names.ATTRIBUTES`) in words."""
+
+BRINGING_ATTRIBUTES = (
+    "an orders table brings them with `--map channel=COL,discount_code=COL,"
+    "accepts_marketing=COL`, a platform export from its own columns (Shopify's Source, Discount "
+    "Code and Accepts Marketing, or a customers export's consent; WooCommerce's created_via and "
+    "coupons; Magento's store_name and coupon_code)"
+)
+"""Where the importers read the attributes from (io/generic.py, shopify.py, woocommerce.py,
+magento.py)."""
+
+
+def _covariates_advice(held: dict | None) -> str:
+    """The run that shows what the attributes the customers hold (``held``: summary.json's
+    ``customers_with_attribute``, customers per attribute) do to value, or, holding none, how
+    to bring them in.  A summary without the counts names every attribute."""
+    if held is None:
+        named, missing = list(ATTRIBUTES), []
+    else:
+        named = [name for name in ATTRIBUTES if held.get(name)]
+        missing = [ATTRIBUTE_WORDS[name] for name in ATTRIBUTES if not held.get(name)]
+    if not named:
+        return (
+            "No covariates: the orders name no acquisition channel, discount code or marketing "
+            f"consent, so no attribute's effect on value can be shown; {BRINGING_ATTRIBUTES}."
+        )
+    text = (
+        f"No covariates: run `valuecast analyze --covariates {','.join(named)}` to see what "
+        "each attribute does to value"
+    )
+    if missing:
+        text += f" (the orders name no {' or '.join(missing)})"
+    return text + "."
 
 
 def _bound(row: dict, z: float) -> float | None:

@@ -57,7 +57,7 @@ def _made_before(tmp_path, monkeypatch, order_ids: bool):
     """A workspace of the first quarter as an ingest storing ids as written made it, with a
     snapshot of the quarter."""
     monkeypatch.setattr(_build, "visible_ids", lambda cells: pa.chunked_array([cells]))
-    monkeypatch.setattr(workspace_module, "_read_visible_ids_again", lambda raw: None,
+    monkeypatch.setattr(workspace_module, "read_visible_ids_again", lambda raw: None,
                         raising=False)  # fmt: skip
     workspace = tmp_path / "w.duckdb"
     _ingest(_write(tmp_path / "q1.csv", FIRST_QUARTER, order_ids), workspace)
@@ -120,7 +120,7 @@ def test_a_past_analysis_whose_ids_sort_otherwise_keeps_no_stale_sort_order(tmp_
     rows = [f"{i},{customer},2025-01-0{i},{10 * i}," for i, customer in enumerate(
         [f"{ZWSP}a", "b", "c", "b"], start=1)]  # fmt: skip
     monkeypatch.setattr(_build, "visible_ids", lambda cells: pa.chunked_array([cells]))
-    monkeypatch.setattr(workspace_module, "_read_visible_ids_again", lambda raw: None,
+    monkeypatch.setattr(workspace_module, "read_visible_ids_again", lambda raw: None,
                         raising=False)  # fmt: skip
     workspace = tmp_path / "w.duckdb"
     _ingest(_write(tmp_path / "q1.csv", rows, True), workspace)
@@ -161,7 +161,7 @@ def test_a_shopify_customer_and_their_record_stored_with_such_an_address_stay_on
         encoding="utf-8",
     )
     monkeypatch.setattr(_build, "visible_ids", lambda cells: pa.chunked_array([cells]))
-    monkeypatch.setattr(workspace_module, "_read_visible_ids_again", lambda raw: None,
+    monkeypatch.setattr(workspace_module, "read_visible_ids_again", lambda raw: None,
                         raising=False)  # fmt: skip
     workspace = tmp_path / "w.duckdb"
     with Workspace(workspace) as ws:

@@ -60,7 +60,7 @@ def _store_ids_as_written(monkeypatch) -> None:
     """Ingest as valuecast did before it read ``1.0`` as ``1`` (until ``monkeypatch.undo()``)."""
     monkeypatch.setattr(_build, "whole_number_ids", lambda cells: None)
     monkeypatch.setattr(orders_duckdb, "_whole_number_customers", lambda *args: False)
-    monkeypatch.setattr(workspace_module, "_read_whole_number_ids_again", lambda raw: None,
+    monkeypatch.setattr(workspace_module, "read_whole_number_ids_again", lambda raw: None,
                         raising=False)  # fmt: skip
 
 

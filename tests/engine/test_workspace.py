@@ -875,11 +875,12 @@ def test_release_cached_pages_inside_a_transaction_keeps_its_rows(tmp_path):
 def _insert_orders(ws: Workspace, columns_and_values: str) -> None:
     """``INSERT INTO orders {columns_and_values}`` of the orders' columns as an ingest stages
     them, written as the table stores them."""
-    from valuecast.store.workspace import _stored_columns, _stored_select
+    from valuecast.store.rawsql import stored_columns
+    from valuecast.store.workspace import _stored_select
 
     ws.raw.execute("CREATE TEMP TABLE _given AS SELECT * FROM orders LIMIT 0")
     ws.raw.execute(f"INSERT INTO _given {columns_and_values}")
-    stored = _stored_columns(ws.raw, "orders")
+    stored = stored_columns(ws.raw, "orders")
     ws.raw.execute(
         f"INSERT INTO orders ({', '.join(stored)}) SELECT {_stored_select(stored)} FROM _given"
     )

@@ -21,6 +21,8 @@ Readers on other threads get a :class:`ReadView` of the workspace on a cursor of
 
 The module is longer than most (over 800 lines): staging, merging and reporting one ingest are
 SQL steps on one connection inside one transaction, sharing private helpers and temp tables.
+The steps that keep one customer under one id across files and ingests (phone and e-mail links,
+stored ids read again) are :mod:`valuecast.store.identities`'.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,16 +45,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
-from valuecast.io._build import WHOLE_NUMBER_ID
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
 from valuecast.io.generic import national_phones_note
 from valuecast.io.orders_duckdb import PendingOrders
-from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX, national_owners, phone_ids
+from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX
 from valuecast.io.schema import (
     CONTACT_GROUPS,
     CUSTOMERS_SCHEMA,
@@ -76,8 +74,31 @@ from valuecast.store.connection import (
     uses_default_memory_limit,
     workspace_memory_bytes,
 )
+from valuecast.store.identities import (
+    NO_NATIONAL_JOIN,
+    join_national_phones,
+    join_stored_national_phones,
+    link_emails,
+    link_phones,
+    linked_by_email_note,
+    linked_by_phone_note,
+    national_phones_joined_note,
+    read_visible_ids_again,
+    read_whole_number_ids_again,
+    renumbered_phone_orders_note,
+    stored_national_phones_note,
+    visible_ids_note,
+    whole_number_ids_note,
+)
 from valuecast.store.memory import release_unused_memory
-from valuecast.store.sort_orders import SORT_ORDERS, SORT_ORDERS_TABLE
+from valuecast.store.rawsql import (
+    COMPUTED,
+    SPACES_SQL,
+    STORED_IN_PLACE,
+    connection_table_names,
+    sql,
+    stored_columns,
+)
 from valuecast.store.tables import is_table_url
 from valuecast.tables import CONTACT_FIELDS, EMAIL_PATTERN
 
@@ -94,29 +115,6 @@ TABLES: dict[str, dict[str, str]] = {
     "customers": CUSTOMERS_SCHEMA,
 }
 
-
-# An order's id is its source and its number (valuecast.io._build.orders_frame), so a workspace
-# computes it where it is read instead of storing it: at 3.1M orders, storing it took 0.5 s of
-# the 3.4 s of CPU DuckDB spends compressing the rows, and 29 MB of the 142 MB file.  Workspaces
-# made before store it: the columns a table stores are read from the table (_stored_columns).
-# An order's e-mail is most often its customer id (a shop that keys its customers by e-mail, and
-# the importers' rule for an id that is an e-mail address), so the table stores a flag for that
-# and the e-mail only where it is another (_STORED_IN_PLACE): a copy of every id costs 0.5 s of
-# CPU and 13 MB of the file at 3.1M orders.
-_COMPUTED = {
-    "orders": {
-        "order_id": "source || ':' || order_number",
-        "email": "CASE WHEN email_is_customer_id THEN customer_id ELSE other_email END",
-    }
-}
-# The columns a table stores for one it computes: (type, SQL over the table's columns as an
-# ingest stages them), in the order they follow the table's columns
-_STORED_IN_PLACE = {
-    "orders": {
-        "email_is_customer_id": ("BOOLEAN", "coalesce(email = customer_id, false)"),
-        "other_email": ("VARCHAR", "CASE WHEN email IS DISTINCT FROM customer_id THEN email END"),
-    }
-}
 
 # An order's number, customer id and e-mail (one other than the id) are nearly unique within a row
 # group (a customer's few orders lie far apart), so DuckDB's dictionary compression finds little
@@ -149,7 +147,7 @@ def _zstd_text(raw: Any) -> bool:
     """Whether text columns are defined with ZSTD in the workspace's file (see ``_ZSTD_TEXT``)."""
     if not _ZSTD_TEXT:
         return False
-    tags = _sql(raw, "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()")
+    tags = sql(raw, "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()")
     version = (tags[0][0] or {}).get("storage_version") if tags else None
     return version is None or _duckdb_release(version) >= _ZSTD_STORAGE
 
@@ -164,13 +162,13 @@ def _column_definitions(table: str, schema: dict[str, str], zstd: bool) -> str:
     in their place."""
     definitions = []
     for name, dtype in schema.items():
-        formula = _COMPUTED.get(table, {}).get(name)
+        formula = COMPUTED.get(table, {}).get(name)
         if formula:
             generated = f"GENERATED ALWAYS AS ({formula}) VIRTUAL"
             definitions.append(f"{name} {_sql_type(name, dtype)} {generated}")
             continue
         definitions.append(f"{name} {_sql_type(name, dtype)}{_compressed(table, name, zstd)}")
-    for name, (sql_type, _) in _STORED_IN_PLACE.get(table, {}).items():
+    for name, (sql_type, _) in STORED_IN_PLACE.get(table, {}).items():
         definitions.append(f"{name} {sql_type}{_compressed(table, name, zstd)}")
     return ", ".join(definitions)
 
@@ -180,25 +178,8 @@ def _compressed(table: str, column: str, zstd: bool) -> str:
     return f" USING COMPRESSION {compression}" if zstd and compression else ""
 
 
-def _stored_columns(raw: Any, table: str, layout: str | None = None) -> dict[str, str]:
-    """The columns the workspace's ``table`` stores (``ingest_id`` aside), in its order, each
-    with its SQL over the columns of ``table`` as an ingest stages them: the column itself, or
-    for a column stored in place of a computed one its formula (:data:`_STORED_IN_PLACE` of
-    ``layout``, by default ``table``: a stage is laid out as its table).  Read from the table:
-    a workspace made before a column was computed stores it."""
-    columns = _sql(
-        raw,
-        "SELECT column_name FROM information_schema.columns WHERE table_catalog = "
-        "current_database() AND table_schema = 'main' AND table_name = ? "
-        "AND is_generated <> 'ALWAYS' AND column_name <> 'ingest_id' ORDER BY ordinal_position",
-        [table],
-    )
-    in_place = _STORED_IN_PLACE.get(layout or table, {})
-    return {name: in_place[name][1] if name in in_place else name for (name,) in columns}
-
-
 def _stored_select(stored: dict[str, str]) -> str:
-    """The select list of :func:`_stored_columns`' columns, each named."""
+    """The select list of :func:`stored_columns`' columns, each named."""
     return ", ".join(sql if sql == name else f"{sql} AS {name}" for name, sql in stored.items())
 
 
@@ -300,14 +281,6 @@ class IngestReport:
         return json.dumps(self.to_dict(), indent=indent)
 
 
-def _sql(raw: Any, query: str, params: list | None = None) -> list[tuple]:
-    """Run ``query`` on the raw DuckDB connection and fetch every row.
-
-    DuckDB 2 refuses further work on a connection whose last result was not fully fetched.
-    """
-    return raw.execute(query, params).fetchall() if params else raw.execute(query).fetchall()
-
-
 class _HeldRows:
     """An Arrow table DuckDB reads through the Arrow stream interface (a new stream for each
     scan): what the connection registers is this holder, so setting ``table`` to None gives
@@ -324,22 +297,15 @@ class _HeldRows:
 
 def _canonical_orders(con: BaseBackend) -> ir.Table:
     """The orders table of Ibis backend ``con`` without the columns it stores in place of those
-    it computes (:data:`_STORED_IN_PLACE`)."""
+    it computes (:data:`STORED_IN_PLACE`)."""
     orders = con.table("orders")
-    in_place = [name for name in _STORED_IN_PLACE["orders"] if name in orders.columns]
+    in_place = [name for name in STORED_IN_PLACE["orders"] if name in orders.columns]
     return orders.drop(*in_place) if in_place else orders
 
 
 def table_names(con: Any) -> set[str]:
     """Names of the tables and views of a DuckDB backend (main schema and temp)."""
     return connection_table_names(con.con)
-
-
-def connection_table_names(raw: Any) -> set[str]:
-    """Names of the tables and views of DuckDB connection ``raw`` (no Ibis backend needed)."""
-    # information_schema directly: Ibis 12's list_tables calls a cursor method DuckDB 2 lacks
-    rows = _sql(raw, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
-    return {row[0] for row in rows}
 
 
 def contacts_frame(raw: Any) -> pd.DataFrame:
@@ -424,7 +390,6 @@ def _contacts_query(raw: Any) -> str:
 
 
 _INVISIBLE_SQL = "[" + INVISIBLE + "\u200c\u200d]"
-_SPACES_SQL = r"[\s\p{Z}]"
 
 
 def email_text_sql(cell: str) -> str:
@@ -432,7 +397,7 @@ def email_text_sql(cell: str) -> str:
     without invisible characters, trimmed and lower-cased; '' for a missing cell."""
     cleaned = (
         f"lower(regexp_replace(regexp_replace(nfc_normalize(coalesce({cell}, '')), "
-        f"'{_INVISIBLE_SQL}', '', 'g'), '^{_SPACES_SQL}+|{_SPACES_SQL}+$', '', 'g'))"
+        f"'{_INVISIBLE_SQL}', '', 'g'), '^{SPACES_SQL}+|{SPACES_SQL}+$', '', 'g'))"
     )
     # most cells are plain printable ASCII: lower-cased alone, spared the regular expressions
     plain = f"lower(coalesce({cell}, ''))"
@@ -696,7 +661,7 @@ class Workspace(_TableReaders):
         down.  Between two statements, also inside a transaction."""
         if self._memory_limit_by_orders is None:
             return
-        stored = _sql(self.raw, "SELECT count(*) FROM orders")[0][0]
+        stored = sql(self.raw, "SELECT count(*) FROM orders")[0][0]
         wanted = workspace_memory_bytes(max(int(stored), orders))
         if wanted > self._memory_limit_by_orders:
             self._set_limit_by_orders(wanted, f"{wanted // 2**20}MiB")
@@ -798,17 +763,17 @@ class Workspace(_TableReaders):
         zstd = _zstd_text(raw)
         for name, schema in TABLES.items():
             columns = _column_definitions(name, schema, zstd)
-            _sql(raw, f"CREATE TABLE IF NOT EXISTS {name} ({columns}, ingest_id BIGINT)")
-        _sql(
+            sql(raw, f"CREATE TABLE IF NOT EXISTS {name} ({columns}, ingest_id BIGINT)")
+        sql(
             raw,
             "CREATE TABLE IF NOT EXISTS ingests (ingest_id BIGINT, ingested_at TIMESTAMP, "
             "files VARCHAR, report VARCHAR)",
         )
         # what identified each ingest's inputs (valuecast.io.inputs), where they had an identity
-        _sql(raw, "CREATE TABLE IF NOT EXISTS ingest_inputs (ingest_id BIGINT, inputs VARCHAR)")
+        sql(raw, "CREATE TABLE IF NOT EXISTS ingest_inputs (ingest_id BIGINT, inputs VARCHAR)")
         # the orders an ingest removed as a newer export excluded them (_withdraw), so that an
         # export counting them again says so
-        _sql(
+        sql(
             raw,
             "CREATE TABLE IF NOT EXISTS withdrawn_orders (order_id VARCHAR, reason VARCHAR, "
             "ingest_id BIGINT)",
@@ -816,21 +781,21 @@ class Workspace(_TableReaders):
         # the customer a stored order named before an ingest gave it another on the same day
         # (a re-export naming a customer by a new e-mail in every order), so that comparing
         # snapshots counts them as one customer (store.snapshots.renamed_customers)
-        _sql(
+        sql(
             raw,
             "CREATE TABLE IF NOT EXISTS moved_orders (order_id VARCHAR, customer_id VARCHAR, "
             "ingest_id BIGINT)",
         )
         # the phones orders carried beside their customer (valuecast.io._build.phone_links), so
         # that a customer known by a phone alone in one ingest is the same customer in another
-        _sql(
+        sql(
             raw,
             "CREATE TABLE IF NOT EXISTS phone_links (phone_id VARCHAR, customer_id VARCHAR, "
             "ingest_id BIGINT)",
         )
         # each customer's latest order's contact fields (valuecast.io._build.latest_contacts),
         # read through the orders they belong to (contacts_frame)
-        _sql(
+        sql(
             raw,
             "CREATE TABLE IF NOT EXISTS order_contacts "
             f"({_column_definitions('order_contacts', ORDER_CONTACTS_SCHEMA, zstd)}, "
@@ -838,7 +803,7 @@ class Workspace(_TableReaders):
         )
         # phones orders carried beside their customer as written, which DuckDB's route leaves
         # unnormalised: normalised (into phone_links) when a customer known by phone may share one
-        _sql(
+        sql(
             raw,
             "CREATE TABLE IF NOT EXISTS phone_cells (customer_id VARCHAR, phone VARCHAR, "
             "country VARCHAR, tail VARCHAR, ingest_id BIGINT)",
@@ -853,12 +818,12 @@ class Workspace(_TableReaders):
         (:func:`valuecast.io.inputs.inputs_fingerprint`; None where they had none, or were
         ingested by a version that did not record it); None before any ingest."""
         raw = self.raw
-        (latest,) = _sql(raw, "SELECT max(ingest_id) FROM ingests")[0]
+        (latest,) = sql(raw, "SELECT max(ingest_id) FROM ingests")[0]
         if latest is None:
             return None
         if "ingest_inputs" not in connection_table_names(raw):  # a read-only older workspace
             return int(latest), None
-        found = _sql(raw, "SELECT inputs FROM ingest_inputs WHERE ingest_id = ?", [latest])
+        found = sql(raw, "SELECT inputs FROM ingest_inputs WHERE ingest_id = ?", [latest])
         return int(latest), (found[0][0] if found else None)
 
     def stored_fingerprint(self) -> tuple:
@@ -868,7 +833,7 @@ class Workspace(_TableReaders):
         analysis reads."""
         raw = self.raw
         return tuple(
-            _sql(raw, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t")[0]
+            sql(raw, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t")[0]
             for table in ("orders", "order_lines", "customers")
         )
 
@@ -967,10 +932,10 @@ class Workspace(_TableReaders):
         inputs = _inputs(raw, results, loading)
         # rows are stored in any order (readers sort what they show): this lets DuckDB write
         # and compress row groups in parallel, once, instead of re-writing them at the checkpoint
-        _sql(raw, "SET preserve_insertion_order = false")
+        sql(raw, "SET preserve_insertion_order = false")
         try:
             with self.transaction():
-                ingest_id = _sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
+                ingest_id = sql(raw, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0]
                 conflicts, conflict_note = 0, ""
                 excluded_later: dict[str, int] = {}
                 excluded = _excluded_details(results)
@@ -980,8 +945,8 @@ class Workspace(_TableReaders):
                     excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], excluded)
                 direct = _direct(raw)
                 # before anything reads the stored customers: named as the files name them now
-                visible = None if direct["orders"] else _read_visible_ids_again(raw)
-                whole = None if direct["orders"] else _read_whole_number_ids_again(raw)
+                visible = None if direct["orders"] else read_visible_ids_again(raw)
+                whole = None if direct["orders"] else read_whole_number_ids_again(raw)
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 # first, so that the files' contacts are not held through the orders' stage
                 _store_order_contacts(raw, results, ingest_id)
@@ -993,15 +958,15 @@ class Workspace(_TableReaders):
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
-                stored_national = None if direct["orders"] else _join_stored_national_phones(raw)
-                national = _NO_NATIONAL_JOIN if direct["orders"] else _join_national_phones(raw)
-                *linked_by_phone, renumbered = _link_phones(raw, results, ingest_id, direct)
-                linked_by_email = _link_emails(raw, direct, len(results))
+                stored_national = None if direct["orders"] else join_stored_national_phones(raw)
+                national = NO_NATIONAL_JOIN if direct["orders"] else join_national_phones(raw)
+                *linked_by_phone, renumbered = link_phones(raw, results, ingest_id, direct)
+                linked_by_email = link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
                 _drop_superseded_contacts(raw, ingest_id)
                 counted_again = _counted_again(raw)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, excluded, ingest_id)
-                currencies = _sql(
+                currencies = sql(
                     raw,
                     "SELECT currency, count(*) FROM orders WHERE currency IS NOT NULL "
                     "GROUP BY currency ORDER BY count(*) DESC, currency",
@@ -1012,7 +977,7 @@ class Workspace(_TableReaders):
                         f"{code} ({count:,} {'order' if count == 1 else 'orders'})"
                         for code, count in currencies
                     )
-                    stored = _sql(
+                    stored = sql(
                         raw,
                         "SELECT DISTINCT currency FROM orders WHERE ingest_id <> ? AND "
                         "currency IS NOT NULL ORDER BY currency",
@@ -1028,7 +993,7 @@ class Workspace(_TableReaders):
                         str(self.path),
                         f"orders in more than one currency after this ingest: {listed}; {advice}",
                     )
-                workspace_orders = _sql(raw, "SELECT count(*) FROM orders")[0][0]
+                workspace_orders = sql(raw, "SELECT count(*) FROM orders")[0][0]
                 staged = _staged_totals(raw)
                 if counts["first"]:  # the workspace holds exactly the staged orders
                     workspace_customers = staged["all_customers"]
@@ -1043,9 +1008,9 @@ class Workspace(_TableReaders):
                     if distinct is not None:
                         report.excluded_orders, report.excluded_revenue = distinct
                 if visible is not None:
-                    report.notes.append(_visible_ids_note(visible))
+                    report.notes.append(visible_ids_note(visible))
                 if whole is not None:
-                    report.notes.append(_whole_number_ids_note(whole))
+                    report.notes.append(whole_number_ids_note(whole))
                 if conflicts:
                     report.conflicting_orders = conflicts
                     report.notes.append(conflict_note)
@@ -1059,25 +1024,25 @@ class Workspace(_TableReaders):
                 if counts["replaced"][0]:
                     report.notes.append(counts["replaced"][1])
                 if stored_national is not None:
-                    report.notes.append(_stored_national_phones_note(stored_national))
+                    report.notes.append(stored_national_phones_note(stored_national))
                 if national.moved:
-                    report.notes.append(_national_phones_joined_note(national))
+                    report.notes.append(national_phones_joined_note(national))
                 if national.joined:
                     _recount_national_phones(report, results, national.joined)
                 if any(linked_by_phone):
-                    report.notes.append(_linked_by_phone_note(*linked_by_phone))
+                    report.notes.append(linked_by_phone_note(*linked_by_phone))
                 if renumbered[0]:
-                    report.notes.append(_renumbered_phone_orders_note(*renumbered))
+                    report.notes.append(renumbered_phone_orders_note(*renumbered))
                 if any(linked_by_email):
-                    report.notes.append(_linked_by_email_note(*linked_by_email))
+                    report.notes.append(linked_by_email_note(*linked_by_email))
                 if not direct["orders"]:
                     report.notes.extend(
                         _notes_on_stored_orders(raw, report, latest_before, ingest_id)
                     )
                 report.notes.extend(_renamed_note(*renaming) for renaming in renamed)
                 if identity is not None:
-                    _sql(raw, "INSERT INTO ingest_inputs VALUES (?, ?)", [ingest_id, identity])
-                _sql(
+                    sql(raw, "INSERT INTO ingest_inputs VALUES (?, ?)", [ingest_id, identity])
+                sql(
                     raw,
                     "INSERT INTO ingests VALUES (?, ?, ?, ?)",
                     [
@@ -1089,7 +1054,7 @@ class Workspace(_TableReaders):
                 )
                 _drop_staged(raw)
         finally:
-            _sql(raw, "RESET preserve_insertion_order")
+            sql(raw, "RESET preserve_insertion_order")
             _drop_staged(raw)
         return report
 
@@ -1129,7 +1094,7 @@ _STAGED = (
 
 
 # The columns a staged row meets its stored version on (_upsert) where they are not the key
-# itself: an order's id is computed from its source and number (_COMPUTED), so matching on them
+# itself: an order's id is computed from its source and number (COMPUTED), so matching on them
 # reads what is stored instead of building every stored order's id
 _MATCHED_ON = {"orders": ("source", "order_number")}
 # The stored rows a part of that comparison holds (~0.35 GB of its join at ~240 bytes a row, a
@@ -1155,10 +1120,10 @@ def _drop_staged(raw: Any) -> None:
     """Drop the tables and views an ingest made on ``raw`` (they may be either; a stage table
     is in the workspace file, and dropped before the commit it leaves only free blocks the file
     reuses); what a load staged goes with the connection that loaded it."""
-    views = {row[0] for row in _sql(raw, "SELECT view_name FROM duckdb_views() WHERE temporary")}
+    views = {row[0] for row in sql(raw, "SELECT view_name FROM duckdb_views() WHERE temporary")}
     tables = {
         row[0]
-        for row in _sql(
+        for row in sql(
             raw,
             "SELECT table_name FROM duckdb_tables() WHERE temporary OR (database_name = "
             "current_database() AND schema_name = 'main' AND starts_with(table_name, '_stage_'))",
@@ -1166,9 +1131,9 @@ def _drop_staged(raw: Any) -> None:
     }
     for name in _STAGED:
         if name in views:
-            _sql(raw, f"DROP VIEW {name}")
+            sql(raw, f"DROP VIEW {name}")
         elif name in tables:
-            _sql(raw, f"DROP TABLE {name}")
+            sql(raw, f"DROP TABLE {name}")
 
 
 def _arrow(frame: pd.DataFrame, schema: dict[str, str], position: int) -> pa.Table:
@@ -1307,7 +1272,7 @@ def _excluded_by_a_later_file(
     of that file would withdraw them; ``every``: :func:`_excluded_details`.  Returns their
     number per reason of the later file."""
     if every is None:
-        _sql(raw, "CREATE OR REPLACE TEMP TABLE _excluded_later (order_id VARCHAR, reason VARCHAR)")
+        sql(raw, "CREATE OR REPLACE TEMP TABLE _excluded_later (order_id VARCHAR, reason VARCHAR)")
         return {}
     excluded = every[["order_id", "reason", "_file"]].dropna(subset=["order_id"])
     excluded = excluded.astype({"order_id": "string", "reason": "string", "_file": "int64"})
@@ -1317,7 +1282,7 @@ def _excluded_by_a_later_file(
     raw.register("_excluded_in", excluded)
     raw.register("_counted_in", counted)
     try:
-        _sql(
+        sql(
             raw,
             "CREATE OR REPLACE TEMP TABLE _excluded_later AS SELECT e.order_id, "
             "arg_max(e.reason, e._file) AS reason FROM _excluded_in e "
@@ -1327,7 +1292,7 @@ def _excluded_by_a_later_file(
     finally:
         raw.unregister("_excluded_in")
         raw.unregister("_counted_in")
-    counts = _sql(raw, "SELECT reason, count(*) FROM _excluded_later GROUP BY 1 ORDER BY 1")
+    counts = sql(raw, "SELECT reason, count(*) FROM _excluded_later GROUP BY 1 ORDER BY 1")
     return {str(reason): int(count) for reason, count in counts}
 
 
@@ -1351,7 +1316,7 @@ def _distinct_exclusions(
         return None
     raw.register("_excluded_in", _last_exclusions(every))
     try:  # in the engine: the stage may hold millions of counted orders
-        excluded = _sql(
+        excluded = sql(
             raw,
             "SELECT reason, gross_revenue FROM _excluded_in WHERE order_id NOT IN "
             "(SELECT order_id FROM _stage_orders WHERE order_id IS NOT NULL)",
@@ -1424,17 +1389,17 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
             table = table.open()
         stage = f"_stage_{name}"
         if table is None:
-            _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
+            sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
             continue
         select = _stage_select(name, schema, several, inputs["staged"])
         if direct[name]:
-            stored = _stored_select(_stored_columns(raw, name))
+            stored = _stored_select(stored_columns(raw, name))
             rows = table.query("_in", f"SELECT {stored}, {int(ingest_id)} FROM ({select})")
             rows.insert_into(name)
-            _sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
+            sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            _sql(raw, f"CREATE TABLE {stage} ({_column_definitions(name, schema, zstd)})")
-            stored = _stored_select(_stored_columns(raw, stage, layout=name))
+            sql(raw, f"CREATE TABLE {stage} ({_column_definitions(name, schema, zstd)})")
+            stored = _stored_select(stored_columns(raw, stage, layout=name))
             table.query("_in", f"SELECT {stored} FROM ({select})").insert_into(stage)
 
 
@@ -1477,7 +1442,7 @@ def _stage_select(name: str, schema: dict[str, str], several: bool, staged: bool
 # merge: inside the caller's transaction
 # ------------------------------------------------------------------------------------------------
 def _is_empty(raw: Any, table: str) -> bool:
-    return not _sql(raw, f"SELECT 1 FROM {table} LIMIT 1")
+    return not sql(raw, f"SELECT 1 FROM {table} LIMIT 1")
 
 
 def _upsert(
@@ -1489,12 +1454,12 @@ def _upsert(
     """
     stage = f"_stage_{table}"
     if stored:
-        _sql(raw, f"CREATE OR REPLACE TEMP VIEW _new_{table} AS SELECT {key} FROM {stage}")
-        _sql(
+        sql(raw, f"CREATE OR REPLACE TEMP VIEW _new_{table} AS SELECT {key} FROM {stage}")
+        sql(
             raw,
             f"CREATE OR REPLACE TEMP VIEW _changed_{table} AS SELECT {key} FROM {stage} LIMIT 0",
         )
-        return {"new": _sql(raw, f"SELECT count(*) FROM {stage}")[0][0], "changed": 0}
+        return {"new": sql(raw, f"SELECT count(*) FROM {stage}")[0][0], "changed": 0}
     # one join finds both the staged rows no stored row matches (new) and those whose match
     # differs in a column (changed); column by column, as a row() of every column built and
     # compared per order took 8x the time (5.4 s against 0.7 s at 3.1M stored orders)
@@ -1505,16 +1470,16 @@ def _upsert(
     # in parts by the key's hash when the table is large: the join holds the stored rows
     # (~0.7 GB for 3.1M orders), and a second analysis of the same 3.1M orders peaked with it
     # at 1.25 GB; in three parts at 0.89-0.90 GB, for two more reads of both tables (~0.5 s)
-    stored_rows = _sql(raw, f"SELECT count(*) FROM {table}")[0][0]
+    stored_rows = sql(raw, f"SELECT count(*) FROM {table}")[0][0]
     parts = min(_COMPARED_PARTS_MAX, max(1, math.ceil(stored_rows / _COMPARED_ROWS_PER_PART)))
-    _sql(
+    sql(
         raw,
         f"CREATE OR REPLACE TEMP TABLE _compared_{table} "
         f"({key} {_sql_type(key, schema[key])}, new BOOLEAN)",
     )
     for part in range(parts):
         inside = "true" if parts == 1 else f"hash({matched_on[-1]}) % {parts} = {part}"
-        _sql(
+        sql(
             raw,
             f"INSERT INTO _compared_{table} SELECT s.{key}, {unmatched} AS new "
             f"FROM (SELECT * FROM {stage} WHERE {inside}) s "
@@ -1522,26 +1487,26 @@ def _upsert(
             f"WHERE {unmatched} OR {differs}",
         )
     for name, which in (("new", "new"), ("changed", "NOT new")):
-        _sql(
+        sql(
             raw,
             f"CREATE OR REPLACE TEMP TABLE _{name}_{table} AS "
             f"SELECT {key} FROM _compared_{table} WHERE {which}",
         )
-    _sql(raw, f"DROP TABLE _compared_{table}")
+    sql(raw, f"DROP TABLE _compared_{table}")
     replaced = (0, "")
     if table == "orders":
         replaced = _replaced_by_other_orders(raw)
         _record_moved_orders(raw, ingest_id)
-    _sql(raw, f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
-    columns = _stored_columns(raw, table)
-    _sql(
+    sql(raw, f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
+    columns = stored_columns(raw, table)
+    sql(
         raw,
         f"INSERT INTO {table} ({', '.join(columns)}, ingest_id) "
         f"SELECT {_stored_select(columns)}, {ingest_id} FROM {stage} "
         f"WHERE {key} IN (SELECT {key} FROM _new_{table} UNION ALL SELECT {key} FROM _changed_{table})",
     )
-    new = _sql(raw, f"SELECT count(*) FROM _new_{table}")[0][0]
-    changed = _sql(raw, f"SELECT count(*) FROM _changed_{table}")[0][0]
+    new = sql(raw, f"SELECT count(*) FROM _new_{table}")[0][0]
+    changed = sql(raw, f"SELECT count(*) FROM _changed_{table}")[0][0]
     return {"new": new, "changed": changed, "replaced": replaced}
 
 
@@ -1555,9 +1520,9 @@ def _replaced_by_other_orders(raw: Any) -> tuple[int, str]:
     from ``#1001`` too, and replacing the stored one drops it from the analysis.  Only the
     changed orders are joined, usually few of them (none: nothing is read).
     """
-    if not _sql(raw, "SELECT count(*) FROM _changed_orders")[0][0]:
+    if not sql(raw, "SELECT count(*) FROM _changed_orders")[0][0]:
         return 0, ""
-    rows = _sql(
+    rows = sql(
         raw,
         "SELECT count(*) OVER (), s.order_number, t.customer_id, t.order_date, s.customer_id, "
         "s.order_date FROM _changed_orders c JOIN orders t USING (order_id) "
@@ -1584,9 +1549,9 @@ def _record_moved_orders(raw: Any, ingest_id: int) -> None:
     before this ingest gives it another customer on the same day (a customer who changed their
     e-mail, named by the new one in every order of a newer export); only the changed orders
     are joined, usually few of them (none: nothing is read)."""
-    if not _sql(raw, "SELECT count(*) FROM _changed_orders")[0][0]:
+    if not sql(raw, "SELECT count(*) FROM _changed_orders")[0][0]:
         return
-    _sql(
+    sql(
         raw,
         "INSERT INTO moved_orders SELECT order_id, t.customer_id, ? FROM _changed_orders c "
         "JOIN orders t USING (order_id) JOIN _stage_orders s USING (order_id) "
@@ -1629,7 +1594,7 @@ def _merge(raw: Any, ingest_id: int, direct: dict[str, bool]) -> dict[str, int]:
 def _merge_lines(raw: Any, ingest_id: int) -> int:
     """Replace the stored lines of every staged order whose line set differs; count updates."""
     line_columns = _column_list(ORDER_LINES_SCHEMA)
-    _sql(
+    sql(
         raw,
         "CREATE OR REPLACE TEMP TABLE _line_orders AS SELECT DISTINCT order_id FROM _stage_order_lines",
     )
@@ -1642,7 +1607,7 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
         for name in ORDER_LINES_SCHEMA
         if name not in ("order_id", "line_number")
     )
-    _sql(
+    sql(
         raw,
         f"""CREATE OR REPLACE TEMP TABLE _lines_changed AS
         SELECT DISTINCT coalesce(s.order_id, t.order_id) AS order_id
@@ -1652,27 +1617,27 @@ def _merge_lines(raw: Any, ingest_id: int) -> int:
         ) t ON s.order_id = t.order_id AND s.line_number IS NOT DISTINCT FROM t.line_number
         WHERE s.order_id IS NULL OR t.order_id IS NULL OR {differs}""",
     )
-    _sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)")
-    _sql(
+    sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)")
+    sql(
         raw,
         f"INSERT INTO order_lines ({line_columns}, ingest_id) SELECT {line_columns}, {ingest_id} "
         f"FROM _stage_order_lines WHERE order_id IN (SELECT order_id FROM _lines_changed)",
     )
     # an order counts as updated when its row or its line items changed (and it was not new)
-    updated = _sql(
+    updated = sql(
         raw,
         "SELECT count(*) FROM (SELECT order_id FROM _changed_orders UNION "
         "SELECT order_id FROM _lines_changed WHERE order_id NOT IN (SELECT order_id FROM _new_orders) "
         "AND order_id IN (SELECT order_id FROM orders WHERE ingest_id <> ?))",
         [ingest_id],
     )[0][0]
-    lines_only = _sql(
+    lines_only = sql(
         raw,
         "SELECT order_id FROM _lines_changed WHERE order_id NOT IN (SELECT order_id FROM _new_orders) "
         "AND order_id NOT IN (SELECT order_id FROM _changed_orders)",
     )
     if lines_only:  # the order row itself is unchanged: mark it as touched by this ingest
-        _sql(
+        sql(
             raw,
             "UPDATE orders SET ingest_id = ? WHERE order_id IN (SELECT order_id FROM _lines_changed)",
             [ingest_id],
@@ -1690,8 +1655,8 @@ def _check_written_symbols(
     if not currencies:
         return
     symbols = {str(r.file): (r.written_symbol, "") for r in results if r.written_symbol}
-    if _sql(raw, "SELECT 1 FROM orders WHERE currency IS NULL LIMIT 1"):
-        ingests = _sql(raw, "SELECT ingest_id, report FROM ingests ORDER BY ingest_id")
+    if sql(raw, "SELECT 1 FROM orders WHERE currency IS NULL LIMIT 1"):
+        ingests = sql(raw, "SELECT ingest_id, report FROM ingests ORDER BY ingest_id")
         for ingest_id, report in ingests:
             for file in json.loads(report).get("files", []):
                 if file.get("amounts_written_in"):
@@ -1709,248 +1674,13 @@ def _check_written_symbols(
             )  # fmt: skip
 
 
-def _link_phones(
-    raw: Any, results: Sequence[ImportResult], ingest_id: int, direct: dict[str, bool]
-) -> tuple[int, int, tuple[int, str]]:
-    """Store the files' phone links (:attr:`~valuecast.io.schema.ImportResult.phone_links`) and
-    give the orders of a customer known by a phone alone, stored or staged, to the customer
-    that phone belongs to in every ingest so far; returns how many (stored, staged) orders moved,
-    and how many stored orders took the number their phone gives them, with the first
-    (:func:`_renumber_phone_orders`).
-
-    The files' importers link a phone to its customer within a file
-    (:func:`valuecast.io._build.with_phones`); this does it across files and ingests, by the same
-    rule: a phone seen with one customer only belongs to it, one seen with two (a household, an
-    office line) links nothing.  Orders it gave away before a second customer showed up stay
-    where they went.  Runs before the merge, so a staged order compares with its stored self
-    under the same customer.
-    """
-    _store_phone_cells(raw, results, ingest_id)
-    frames = [r.phone_links for r in results if r.phone_links is not None and len(r.phone_links)]
-    frames.append(_normalised_phone_cells(raw))
-    frames = [frame for frame in frames if len(frame)]
-    if frames:
-        links = pd.concat(frames, ignore_index=True).astype("string").drop_duplicates()
-        raw.from_df(links).query(  # a relation, not registered: see _store_phone_cells
-            "_phone_links_in",
-            f"SELECT n.phone_id, n.customer_id, CAST({int(ingest_id)} AS BIGINT) "
-            "FROM _phone_links_in n ANTI JOIN phone_links p "
-            "ON n.phone_id = p.phone_id AND n.customer_id = p.customer_id",
-        ).insert_into("phone_links")
-    if not _sql(raw, "SELECT 1 FROM phone_links LIMIT 1"):
-        return 0, 0, (0, "")
-    renumbered = (0, "") if direct["orders"] else _renumber_phone_orders(raw)
-    _sql(
-        raw,
-        "CREATE OR REPLACE TEMP TABLE _phone_owners AS SELECT phone_id, min(customer_id) AS "
-        "owner FROM phone_links GROUP BY phone_id HAVING count(DISTINCT customer_id) = 1",
-    )
-
-    def move(table: str) -> int:
-        return int(
-            _sql(
-                raw,
-                f"UPDATE {table} SET customer_id = o.owner FROM _phone_owners o "
-                f"WHERE {table}.customer_id = o.phone_id",
-            )[0][0]
-        )
-
-    try:
-        if direct["orders"]:  # staged straight into the empty orders table
-            return 0, move("orders"), renumbered
-        stored = move("orders")
-        if not _orders_staged(raw):
-            return (
-                stored,
-                0,
-                renumbered,
-            )  # no orders staged (a customers export): the stage is a view
-        # a staged order stored under its owner already (an export read again) is no news
-        staged = _sql(
-            raw,
-            "SELECT count(*) FROM _stage_orders s JOIN _phone_owners o "
-            "ON s.customer_id = o.phone_id ANTI JOIN orders t ON t.source = s.source "
-            "AND t.order_number = s.order_number AND t.customer_id = o.owner",
-        )[0][0]
-        move("_stage_orders")
-        # an older export read again gives an order its phone's id where the phone has been seen
-        # with a second customer since: the order keeps the customer it was given
-        _sql(
-            raw,
-            "UPDATE _stage_orders s SET customer_id = t.customer_id FROM orders t, phone_links l "
-            "WHERE starts_with(s.customer_id, ?) AND t.source = s.source "
-            "AND t.order_number = s.order_number AND l.phone_id = s.customer_id "
-            "AND l.customer_id = t.customer_id",
-            [PHONE_ID_PREFIX],
-        )
-        return stored, int(staged), renumbered
-    finally:
-        _sql(raw, "DROP TABLE _phone_owners")
-
-
-def _orders_staged(raw: Any) -> bool:
-    """Whether this ingest staged orders as a table (a customers export stages a view)."""
-    return bool(_sql(raw, "SELECT 1 FROM duckdb_tables() WHERE table_name = '_stage_orders'"))
-
-
-def _national_phone_ids_sql(table: str) -> str:
-    """SQL of a column ``id``: the distinct phone ids of numbers without their country
-    (``phone:07700900123``) that ``table``'s orders name their customers by."""
-    prefix = PHONE_ID_PREFIX
-    return (
-        f"SELECT DISTINCT customer_id AS id FROM {table} WHERE starts_with(customer_id, "
-        f"'{prefix}') AND NOT starts_with(customer_id, '{prefix}+')"
-    )
-
-
-@dataclass(frozen=True)
-class _NationalJoin:
-    """What :func:`_join_national_phones` did, for the ingest's notes."""
-
-    moved: int
-    """Staged orders given the customer of a stored number (not stored so already)."""
-    national: str
-    """The first phone id without its country given one (``phone:07700900123``)."""
-    owner: str
-    """The id it was given (``phone:+447700900123``)."""
-    joined: tuple[str, ...] = ()
-    """Every phone id without its country given one."""
-
-
-_NO_NATIONAL_JOIN = _NationalJoin(0, "", "")
-
-
-def _join_national_phones(raw: Any) -> _NationalJoin:
-    """Give the staged orders of a customer known by a phone written without its country
-    (``phone:07700900123``) the customer of the one international number it can be among the
-    numbers stored and staged (``phone:+447700900123``: :func:`valuecast.io.phones.
-    national_owners`), as the importers do within a file: a later export leaving the country
-    cell empty, or writing the number as dialled at home, names the customer an earlier one
-    gave with its country.  Digits that can be two stored numbers (of two countries) stay a
-    customer of their own.  Returns how many orders were given one (not stored so already),
-    the first national and international ids and every national id given one (for the
-    ingest's notes).
-
-    Runs before the phones' links (:func:`_link_phones`), so that the international number's
-    customer, where a customer id gave it, takes the orders too.  Reads nothing where no
-    staged order is of such a customer; else, of the stored ids, only the international numbers
-    ending as one of them does."""
-    if not _orders_staged(raw):
-        return _NO_NATIONAL_JOIN  # no orders staged (a customers export): the stage is a view
-    national = _national_phone_ids_sql("_stage_orders")
-    if not _sql(raw, f"{national} LIMIT 1"):
-        return _NO_NATIONAL_JOIN
-    owners = _national_phone_owners(raw, national)
-    if not owners:
-        return _NO_NATIONAL_JOIN
-    try:
-        # a staged order stored under the number already (an export read again) is no news
-        (moved,) = _sql(
-            raw,
-            "SELECT count(*) FROM _stage_orders s JOIN _national_owners o "
-            "ON s.customer_id = o.national ANTI JOIN orders t ON t.source = s.source "
-            "AND t.order_number = s.order_number AND t.customer_id = o.owner",
-        )[0]
-        _sql(
-            raw,
-            "UPDATE _stage_orders SET customer_id = o.owner FROM _national_owners o "
-            "WHERE _stage_orders.customer_id = o.national",
-        )
-        first = min(owners)
-        return _NationalJoin(int(moved), first, owners[first], tuple(owners))
-    finally:
-        _sql(raw, "DROP TABLE _national_owners")
-
-
-def _national_phone_owners(raw: Any, national: str) -> dict[str, str]:
-    """Of the phone ids of numbers without their country that ``national`` (SQL of a column
-    ``id``) selects, those that are one international number stored or staged: id -> that
-    number's id (:func:`valuecast.io.phones.national_owners`), also as the temporary table
-    ``_national_owners`` (``national``, ``owner``), which the caller drops."""
-    # a national number's last digits are those of every international number it can be
-    # (it holds at least MIN_PHONE_DIGITS digits)
-    ids = [
-        row[0]
-        for row in _sql(
-            raw,
-            f"""WITH national AS MATERIALIZED ({national}),
-            known AS (SELECT customer_id AS id FROM orders UNION ALL SELECT phone_id FROM
-                phone_links UNION ALL SELECT customer_id FROM _stage_orders)
-            SELECT id FROM national UNION SELECT id FROM known
-            WHERE starts_with(id, '{PHONE_ID_PREFIX}+')
-                AND right(id, 5) IN (SELECT right(id, 5) FROM national)""",
-        )
-    ]
-    owners = national_owners(ids)
-    if owners:
-        frame = pd.DataFrame({"national": list(owners), "owner": list(owners.values())})
-        raw.from_df(frame).query("_owners_in", "SELECT * FROM _owners_in").create(
-            "_national_owners"
-        )
-    return owners
-
-
-def _join_stored_national_phones(raw: Any) -> _IdsReadAgain | None:
-    """Name the stored customers known by a phone written without its country
-    (``phone:07700900123``, of an export read before) by the one international number stored
-    or staged that it is (``phone:+447700900123``), as :func:`_join_national_phones` names a
-    staged one: a later export giving the number with its country names the same customer.
-    They are renamed as :func:`_read_ids_again` renames ids read again (their orders numbered
-    by the phone take the number's, as the files number them now).  None where no stored
-    customer is such a phone, or none is one number."""
-    if not _orders_staged(raw):
-        return None  # no orders staged (a customers export): the stage is a view
-    national = _national_phone_ids_sql("orders")
-    if not _sql(raw, f"{national} LIMIT 1") or not _national_phone_owners(raw, national):
-        return None
-    try:
-        read = _read_ids_again(
-            raw,
-            "CREATE OR REPLACE TEMP TABLE _ids_read_again AS "
-            "SELECT national AS written, owner AS now FROM _national_owners",
-            keep_email=False,
-            every_source=True,
-        )
-    finally:
-        _sql(raw, "DROP TABLE _national_owners")
-    return _IdsReadAgain(*read)
-
-
-def _stored_national_phones_note(joined: _IdsReadAgain) -> str:
-    """The ingest note on the stored customers of a phone without its country named by the
-    number with it (:func:`_join_stored_national_phones`)."""
-    one = joined.orders == 1
-    note = (
-        f"{joined.orders:,} stored {'order' if one else 'orders'} named "
-        f"{'its' if one else 'their'} customer by a phone number without its country "
-        f"({joined.written.removeprefix(PHONE_ID_PREFIX)}): named by the one number with its "
-        "country it can be now, as these files give it, so that each is one customer"
-    )
-    return note + _merged_and_snapshots_note(joined, "that number")
-
-
-def _national_phones_joined_note(join: _NationalJoin) -> str:
-    """The ingest note for the orders of a phone written without its country given the customer
-    of the stored international number it is (:func:`_join_national_phones`)."""
-    moved, national, owner = join.moved, join.national, join.owner
-    one = moved == 1
-    return (
-        f"{moved:,} {'order' if one else 'orders'} naming {'its' if one else 'their'} customer "
-        f"by a phone number without its country ({national.removeprefix(PHONE_ID_PREFIX)}"
-        f"{'' if one else ' ...'}) {'is' if one else 'are'} the customer of the one number "
-        f"stored with its country {'it' if one else 'they'} can be "
-        f"({owner.removeprefix(PHONE_ID_PREFIX)}{'' if one else ' ...'}), by which the audience "
-        "files match them"
-    )
-
-
 def _recount_national_phones(
     report: IngestReport, results: Sequence[ImportResult], joined: Sequence[str]
 ) -> None:
     """Count in each file's note on the customers known by a phone without its country code
     (:func:`valuecast.io.generic.national_phones_note`) only those the ingest left so: the
     ``joined`` ones are the customer of the stored number with its country that they can be
-    (:func:`_join_national_phones`), by which the audience files match them."""
+    (:func:`join_national_phones`), by which the audience files match them."""
     for result, file in zip(results, report.files, strict=True):
         national = result.national_phones
         if national is None or not len(national):
@@ -1972,602 +1702,6 @@ def _replaced(notes: list[str], old: str, new: list[str]) -> list[str]:
     return [kept for note in notes for kept in (new if note == old else [note])]
 
 
-_TABLE_SOURCE = "orders"
-"""The source of an orders table of any layout (:mod:`valuecast.io.generic`): the only one whose
-customers are named by an id beside their e-mail, or by the e-mail where an order has no id."""
-
-
-def _renumber_phone_orders(raw: Any) -> tuple[int, str]:
-    """Give the stored orders that a file of an orders table without order ids numbers by the
-    phone that links them to their customer (``phone:+16169547888|2024-05-05``, see
-    :mod:`valuecast.io.generic`) that number, where the workspace stores them under their
-    customer's number (``1001|2024-05-05``); returns how many, and the first such number (for
-    the ingest's note).
-
-    Such a stored order is one of a customer the staged order's phone is linked to (in any
-    ingest so far), of the same time, date as written and net revenue, under a number no staged
-    order has: the customer's order of another file on the same day (a till's and a web shop's)
-    is no such order unless it is of the same amount too.  A staged order that orders of two
-    customers could be is left alone, and so are those beyond as many as are stored (another
-    order of the same time).  Renumbered, the order is found by the merge (unchanged, or
-    updated) instead of being stored twice.  One whose amount was corrected since is not found,
-    and is stored again."""
-    if not _orders_staged(raw):
-        return 0, ""  # no orders staged (a customers export): the stage is a view
-    source, prefix = f"'{_TABLE_SOURCE}'", f"'{PHONE_ID_PREFIX}'"
-    staged = (
-        "SELECT order_number AS number, split_part(order_number, '|', 1) AS phone_id, "
-        "split_part(order_number, '|', 2) AS written, ordered_at, net_revenue "
-        f"FROM _stage_orders s WHERE source = {source} AND starts_with(order_number, {prefix}) "
-        "AND NOT EXISTS (SELECT 1 FROM orders t WHERE t.source = s.source "
-        "AND t.order_number = s.order_number)"
-    )
-    if not _sql(raw, f"{staged} LIMIT 1"):
-        return 0, ""
-    stored = (
-        "SELECT order_number AS number, customer_id, ordered_at, net_revenue, split_part("
-        "substr(order_number, length(customer_id) + 2), '|', 1) AS written FROM orders t "
-        f"WHERE source = {source} AND starts_with(order_number, customer_id || '|') "
-        f"AND NOT starts_with(customer_id, {prefix}) AND NOT EXISTS (SELECT 1 FROM _stage_orders "
-        "s WHERE s.source = t.source AND s.order_number = t.order_number)"
-    )
-    same = "written, ordered_at, net_revenue"
-    matched = " AND ".join(f"t.{key} = s.{key}" for key in same.split(", "))
-    _sql(
-        raw,
-        f"""CREATE OR REPLACE TEMP TABLE _renumbered AS
-        WITH s AS ({staged}), t AS ({stored}),
-        candidates AS (
-            SELECT s.number, l.customer_id, {same} FROM s
-            JOIN (SELECT DISTINCT phone_id, customer_id FROM phone_links) l USING (phone_id)
-            WHERE EXISTS (SELECT 1 FROM t WHERE t.customer_id = l.customer_id AND {matched})
-        ),
-        one AS (SELECT * FROM candidates QUALIFY count(*) OVER (PARTITION BY number) = 1),
-        new AS (SELECT *, row_number() OVER (PARTITION BY customer_id, {same}
-                                             ORDER BY number) AS k FROM one),
-        old AS (SELECT *, row_number() OVER (PARTITION BY customer_id, {same}
-                                             ORDER BY number) AS k FROM t)
-        SELECT old.number AS old, new.number AS new FROM new
-        JOIN old USING (customer_id, {same}, k)""",
-    )
-    try:
-        count, first = _sql(raw, "SELECT count(*), coalesce(min(new), '') FROM _renumbered")[0]
-        if count:
-            _renumber_table_orders(raw, "_renumbered")
-        return int(count), first
-    finally:
-        _sql(raw, "DROP TABLE _renumbered")
-
-
-def _renumbered_phone_orders_note(count: int, first: str) -> str:
-    """The ingest note for stored orders given the number their phone gives them
-    (:func:`_renumber_phone_orders`; ``first``: the first such number)."""
-    one = count == 1
-    return (
-        f"{count:,} stored {'order' if one else 'orders'} without a customer id, given "
-        f"{'its' if one else 'their'} customer by {'its' if one else 'their'} phone, "
-        f"{'is' if one else 'are'} numbered by that phone now, as these files number "
-        f"{'it' if one else 'them'} ({first}{'' if one else ' ...'}): the same "
-        f"{'order' if one else 'orders'}, not counted twice"
-    )
-
-
-def _email_columns(raw: Any, table: str) -> tuple[str, str]:
-    """SQL over the columns ``table`` stores of an order's e-mail, and of whether it has one
-    other than its customer id: computed from the columns stored in its place
-    (:data:`_STORED_IN_PLACE`), or in a workspace made before, stored."""
-    if "email_is_customer_id" in _stored_columns(raw, table, layout="orders"):
-        return _COMPUTED["orders"]["email"], "other_email IS NOT NULL"
-    return "email", "email IS DISTINCT FROM customer_id AND email IS NOT NULL"
-
-
-def _link_emails(raw: Any, direct: dict[str, bool], files: int) -> tuple[int, int]:
-    """Give the orders of an orders table's customer known by an e-mail alone (an order without
-    a customer id: :func:`valuecast.io._build.with_emails`), stored or staged, to the customer
-    that address belongs to in every ingest so far; returns how many (stored, staged) orders
-    moved.
-
-    The importers link an address to its customer within a file; this does it across files and
-    ingests, by the same rule: an address the orders of one customer id only carry (compared
-    trimmed and lower-cased) belongs to it, one carried by two links nothing.  Only orders
-    tables' orders (source ``orders``) take part: a platform's customers are their e-mail
-    addresses, which its customers export keys too.  Runs before the merge, so a staged order
-    compares with its stored self under the same customer.  A first ingest of one file (linked
-    by its importer) and a workspace without a customer known by an e-mail alone read no
-    e-mail: a shop's ids hold no ``@``, which is tested first."""
-    if direct["orders"] and files < 2:
-        return 0, 0
-    staged = not direct["orders"] and _orders_staged(raw)
-    tables = {table: _email_columns(raw, table)
-              for table in (["orders", "_stage_orders"] if staged else ["orders"])}  # fmt: skip
-    by_email = {
-        table: f"source = '{_TABLE_SOURCE}' AND contains(customer_id, '@') "
-        f"AND lower(trim({email})) = customer_id"
-        for table, (email, _) in tables.items()
-    }
-    if not any(
-        _sql(raw, f"SELECT 1 FROM {t} WHERE {where} LIMIT 1") for t, where in by_email.items()
-    ):
-        return 0, 0
-    carried = " UNION ALL ".join(
-        f"SELECT customer_id, lower(trim({email})) AS address FROM {table} "
-        f"WHERE source = '{_TABLE_SOURCE}' AND {other}"
-        for table, (email, other) in tables.items()
-    )
-    _sql(
-        raw,
-        f"CREATE OR REPLACE TEMP TABLE _email_owners AS SELECT address, min(customer_id) AS owner "
-        f"FROM ({carried}) WHERE contains(address, '@') AND customer_id <> address "
-        "GROUP BY address HAVING min(customer_id) = max(customer_id)",
-    )
-    try:
-        if not _sql(raw, "SELECT 1 FROM _email_owners LIMIT 1"):
-            return 0, 0
-
-        def move(table: str) -> int:
-            email = tables[table][0]
-            # the e-mail stored in place of one computed from the customer id keeps its text
-            kept = (
-                ", email_is_customer_id = false, other_email = "
-                f"CASE WHEN email_is_customer_id THEN {table}.customer_id ELSE other_email END"
-                if email != "email"
-                else ""
-            )
-            return int(
-                _sql(
-                    raw,
-                    f"UPDATE {table} SET customer_id = o.owner{kept} FROM _email_owners o "
-                    f"WHERE {table}.customer_id = o.address AND {by_email[table]}",
-                )[0][0]
-            )
-
-        if direct["orders"]:  # staged straight into the empty orders table
-            return 0, move("orders")
-        stored = move("orders")
-        if not staged:
-            return stored, 0
-        # a staged order stored under its owner already (an export read again) is no news
-        again = _sql(
-            raw,
-            "SELECT count(*) FROM _stage_orders s JOIN _email_owners o "
-            "ON s.customer_id = o.address ANTI JOIN orders t ON t.source = s.source "
-            "AND t.order_number = s.order_number AND t.customer_id = o.owner "
-            f"WHERE s.source = '{_TABLE_SOURCE}'",
-        )[0][0]
-        moved = move("_stage_orders")
-        return stored, min(int(again), moved)
-    finally:
-        _sql(raw, "DROP TABLE IF EXISTS _email_owners")
-
-
-def _linked_by_email_note(stored: int, staged: int) -> str:
-    """The ingest note for orders without a customer id that went to the customer whose orders
-    in other files carry their e-mail (:func:`_link_emails`)."""
-    total = stored + staged
-    return (
-        f"{total:,} {'order' if total == 1 else 'orders'} without a customer id "
-        f"({_stored_and_staged(stored, staged)}) {'belongs' if total == 1 else 'belong'} to the "
-        "customer whose orders in other files carry the same e-mail"
-    )
-
-
-def _stored_and_staged(stored: int, staged: int) -> str:
-    """``2 stored, 1 in these files``: where the orders a linking note counts are."""
-    parts = [f"{stored:,} stored"] if stored else []
-    if staged:
-        parts.append(f"{staged:,} in these files")
-    return ", ".join(parts)
-
-
-def _whole_number_ids_stored(raw: Any) -> bool:
-    """Whether the stored orders of orders tables (source ``orders``) name their customers by
-    whole numbers some of which are written with ``.0`` (``1.0``, as pandas writes an id column
-    with gaps), as :func:`valuecast.io._build.whole_number_ids` finds such a file's: a workspace
-    made before the importers read them as the whole number (``1``).  A phone's id and an
-    e-mail address (the customer of orders without an id) take no part, as in a file, where
-    they are given after the rule.  One pass over the customer ids finds none in the common
-    case; the whole-number check runs only where one ends with ``.0``."""
-    ended = "SELECT 1 FROM orders WHERE ends_with(customer_id, '.0') LIMIT 1"
-    if not _sql(raw, ended):
-        return False
-    named = (
-        f"source = '{_TABLE_SOURCE}' AND customer_id IS NOT NULL "
-        f"AND NOT starts_with(customer_id, '{PHONE_ID_PREFIX}') AND NOT contains(customer_id, '@')"
-    )
-    decided = (
-        f"SELECT EXISTS (SELECT 1 FROM orders WHERE {named} AND ends_with(customer_id, '.0')) "
-        f"AND NOT EXISTS (SELECT 1 FROM orders WHERE {named} "
-        f"AND NOT regexp_full_match(customer_id, '{WHOLE_NUMBER_ID}'))"
-    )
-    return bool(_sql(raw, decided)[0][0])
-
-
-@dataclass(frozen=True)
-class _IdsReadAgain:
-    """What :func:`_read_whole_number_ids_again` or :func:`_read_visible_ids_again` changed,
-    for the ingest's note."""
-
-    orders: int
-    """Stored orders whose customer id is read as the files' are now (without its ``.0``)."""
-    written: str
-    """The first such id as it was stored (``1.0``)."""
-    merged: int
-    """Stored orders without an order id that are one order with another stored one now."""
-    snapshot_customers: int
-    """Customers' rows of past analyses (snapshots) named as the files' ids are now."""
-
-
-def _read_whole_number_ids_again(raw: Any) -> _IdsReadAgain | None:
-    """Read the stored customer ids written as whole numbers with ``.0`` as the whole numbers
-    (:func:`_whole_number_ids_stored`), as the importers read a file's now, in every table that
-    names a customer: so that the customers of a workspace made before and of the files given
-    now are the same (``1``), not each split in two with their orders and CLV.
-
-    The orders of a file without order ids are numbered by their customer as written
-    (``1.0|2024-05-05``, see :mod:`valuecast.io.generic`): they take the number the file gives
-    them now (``1|2024-05-05``) with their lines, contacts and withdrawal, so that the file read
-    again finds them; one whose number another stored order has already (the same customer's
-    order at the same time in a file of whole ids) is that order, as two files giving one
-    number are, and the version ingested last is kept.  Past analyses' customers take the new
-    ids too, so that comparing a snapshot made before with one made after matches each customer
-    with itself; a snapshot's row that would then name a customer it holds already (it counted
-    ``1.0`` and ``1`` apart) keeps its id.  None where nothing is read again."""
-    if not _whole_number_ids_stored(raw):
-        return None
-    source = f"'{_TABLE_SOURCE}'"
-    read = _read_ids_again(
-        raw,
-        "CREATE OR REPLACE TEMP TABLE _ids_read_again AS SELECT DISTINCT customer_id AS written, "
-        r"regexp_replace(customer_id, '\.0+$', '') AS now FROM orders "
-        rf"WHERE source = {source} AND regexp_matches(customer_id, '^[+-]?[0-9]+\.0+$')",
-        keep_email=True,
-        every_source=False,
-    )
-    return _IdsReadAgain(*read)
-
-
-def _read_ids_again(
-    raw: Any, read_as: str, *, keep_email: bool, every_source: bool
-) -> tuple[int, str, int, int]:
-    """Name the stored customers by the ids ``read_as`` (SQL creating :data:`_ids_read_again`,
-    a table of each id as ``written`` and as the files give it ``now``) reads them as, in every
-    table that names a customer, and number the orders numbered by such an id (a file without
-    order ids: ``1.0|2024-05-05``) by the id given now, as :func:`_read_whole_number_ids_again`
-    tells; ``keep_email``: whether an order's e-mail that is its customer id keeps the text
-    written; ``every_source``: whether platforms' orders are renamed too, not only orders
-    tables'.  Returns how many orders were renamed, the first id as written, how many orders
-    are then one with another, and how many rows of past analyses' customers were renamed."""
-    source = f"'{_TABLE_SOURCE}'"
-    try:
-        _sql(raw, read_as)
-        _sql(
-            raw,
-            "CREATE OR REPLACE TEMP TABLE _numbers_read_again AS SELECT o.order_number AS old, "
-            "w.now || substr(o.order_number, length(w.written) + 1) AS new FROM orders o "
-            f"JOIN _ids_read_again w ON o.customer_id = w.written WHERE o.source = {source} "
-            "AND starts_with(o.order_number, w.written || '|')",
-        )
-        merged = _merge_renumbered_orders(raw)
-        _renumber_orders_read_again(raw)
-        orders, written = _rename_customers_read_again(raw, keep_email, every_source)
-        return orders, written, merged, _rename_snapshot_customers(raw)
-    finally:
-        _sql(raw, "DROP TABLE IF EXISTS _numbers_read_again")
-        _sql(raw, "DROP TABLE IF EXISTS _ids_read_again")
-
-
-def _visible_id_sql(cell: str) -> str:
-    """The SQL expression of customer id ``cell`` as the importers read an id now
-    (:func:`valuecast.io._build.visible_ids`): NFC, without the characters that show nothing,
-    an address (an id holding ``@``) without a zero-width (non-)joiner too, trimmed."""
-    hidden = f"regexp_replace(nfc_normalize({cell}), '[{INVISIBLE}]', '', 'g')"
-    joined = (
-        f"CASE WHEN contains({hidden}, '@') "
-        f"THEN regexp_replace({hidden}, '[\u200c\u200d]', '', 'g') ELSE {hidden} END"
-    )
-    return f"regexp_replace({joined}, '^{_SPACES_SQL}+|{_SPACES_SQL}+$', '', 'g')"
-
-
-# an id that may read otherwise: one holding a character that shows nothing or a mark (an accent
-# written apart from its letter); an id of ASCII alone (nearly all: its length in bytes is its
-# length) is spared the regular expression
-_MAY_HIDE = (
-    "strlen(customer_id) <> length(customer_id) "
-    f"AND regexp_matches(customer_id, '[{INVISIBLE}\u200c\u200d\\p{{M}}]')"
-)
-
-
-def _read_visible_ids_again(raw: Any) -> _IdsReadAgain | None:
-    """Read the stored customer ids holding a character that shows nothing (a zero-width
-    space, byte-order mark, word joiner or soft hyphen, copied with a cell from a web page), or
-    an accent written as a combining mark, as the importers read a file's now
-    (:func:`_visible_id_sql`), in every table that names a customer, as
-    :func:`_read_whole_number_ids_again` reads ``1.0`` as ``1``: so that a customer of a
-    workspace made before and of the files given now is one customer (``C1``), not two (``C1``
-    and ``C1`` with a zero-width space), each with part of the orders and CLV.
-
-    Orders of every source take part (a platform's customer ids are e-mail addresses, read so
-    too).  An id holding nothing else (read as no customer now) keeps its text.  None where no
-    stored id reads otherwise: one scan of the ids (0.1 s at 3M orders), which reads again only
-    those that may hide a character (:data:`_MAY_HIDE`); once an ingest has read them again
-    none is left, as the importers store none."""
-    # the ids that may hide a character are found first, apart (a materialized CTE): a filter
-    # of both conditions computes the id read again for every row
-    read_otherwise = (
-        "WITH may_hide AS MATERIALIZED (SELECT DISTINCT customer_id FROM (SELECT customer_id "
-        f"FROM orders UNION ALL SELECT customer_id FROM customers) "
-        f"WHERE customer_id IS NOT NULL AND {_MAY_HIDE}) "
-        f"SELECT customer_id AS written, now FROM (SELECT customer_id, "
-        f"{_visible_id_sql('customer_id')} AS now FROM may_hide) "
-        "WHERE now <> customer_id AND now <> ''"
-    )
-    if not _sql(raw, f"{read_otherwise} LIMIT 1"):
-        return None
-    read = _read_ids_again(
-        raw,
-        f"CREATE OR REPLACE TEMP TABLE _ids_read_again AS {read_otherwise}",
-        keep_email=False,
-        every_source=True,
-    )
-    return _IdsReadAgain(*read)
-
-
-def _visible_ids_note(visible: _IdsReadAgain) -> str:
-    """The ingest note on the stored customer ids read without their invisible characters
-    (:func:`_read_visible_ids_again`)."""
-    one = visible.orders == 1
-    note = (
-        f"{visible.orders:,} stored {'order' if one else 'orders'} named "
-        f"{'its' if one else 'their'} customer by an id holding a character that shows nothing "
-        f"(a zero-width space, byte-order mark, word joiner or soft hyphen) or an accent written "
-        f"as a combining mark ({visible.written.encode('unicode_escape').decode()}): read as "
-        "it shows now, as the files' ids are, so that each is one customer"
-    )
-    return note + _merged_and_snapshots_note(visible)
-
-
-def _merge_renumbered_orders(raw: Any) -> int:
-    """Delete, with their lines and contacts, the stored orders that another stored order is
-    once renumbered (:func:`_read_whole_number_ids_again`): of the orders sharing a number,
-    the one ingested last is kept, and of those, one numbered so already.  Returns how many."""
-    source = f"'{_TABLE_SOURCE}'"
-    if not _sql(raw, "SELECT 1 FROM _numbers_read_again LIMIT 1"):
-        return 0
-    _sql(
-        raw,
-        f"""CREATE OR REPLACE TEMP TABLE _merged_numbers AS SELECT order_number FROM (
-            SELECT o.order_number, coalesce(n.new, o.order_number) AS number, o.ingest_id,
-                n.old IS NULL AS numbered_so
-            FROM orders o LEFT JOIN _numbers_read_again n ON o.order_number = n.old
-            WHERE o.source = {source}
-                AND coalesce(n.new, o.order_number) IN (SELECT new FROM _numbers_read_again))
-        QUALIFY row_number() OVER (
-            PARTITION BY number ORDER BY ingest_id DESC, numbered_so DESC, order_number) > 1""",
-    )
-    try:
-        (merged,) = _sql(raw, "SELECT count(*) FROM _merged_numbers")[0]
-        if merged:
-            ids = f"SELECT {source} || ':' || order_number FROM _merged_numbers"
-            for table in ("order_lines", "order_contacts"):
-                _sql(raw, f"DELETE FROM {table} WHERE order_id IN ({ids})")
-            _sql(
-                raw,
-                f"DELETE FROM orders WHERE source = {source} "
-                "AND order_number IN (SELECT order_number FROM _merged_numbers)",
-            )
-        return int(merged)
-    finally:
-        _sql(raw, "DROP TABLE _merged_numbers")
-
-
-def _renumber_orders_read_again(raw: Any) -> None:
-    """Give the stored orders numbered by a customer id with ``.0`` (:data:`_numbers_read_again`)
-    the number of the whole id, in the orders and every table naming an order by its id."""
-    if _sql(raw, "SELECT 1 FROM _numbers_read_again LIMIT 1"):
-        _renumber_table_orders(raw, "_numbers_read_again")
-
-
-def _renumber_table_orders(raw: Any, numbers: str) -> None:
-    """Give the stored orders of orders tables without order ids the numbers of ``numbers``
-    (a table of ``old`` and ``new`` order numbers), in the orders and every table naming an
-    order by its id, so that none is left naming an order no longer there."""
-    source = f"'{_TABLE_SOURCE}'"
-    stores_id = "order_id" in _stored_columns(raw, "orders")
-    order_id = f", order_id = {source} || ':' || n.new" if stores_id else ""
-    _sql(
-        raw,
-        f"UPDATE orders SET order_number = n.new{order_id} FROM {numbers} n "
-        f"WHERE orders.source = {source} AND orders.order_number = n.old",
-    )
-    for table in ("order_lines", "order_contacts", "withdrawn_orders", "moved_orders"):
-        _sql(
-            raw,
-            f"UPDATE {table} SET order_id = {source} || ':' || n.new FROM {numbers} n "
-            f"WHERE {table}.order_id = {source} || ':' || n.old",
-        )
-
-
-def _rename_customers_read_again(raw: Any, keep_email: bool, every_source: bool) -> tuple[int, str]:
-    """Name the customers of :data:`_ids_read_again` by their id read again in the stored orders
-    (of orders tables, or ``every_source``), phone links, phones and moved orders; the e-mail
-    stored in place of one computed from the customer id keeps its text where ``keep_email``.
-    Returns how many orders, and the first id as it was stored."""
-    email, _ = _email_columns(raw, "orders")
-    kept = (
-        ", email_is_customer_id = false, other_email = "
-        "CASE WHEN email_is_customer_id THEN orders.customer_id ELSE other_email END"
-        if keep_email and email != "email"
-        else ""
-    )
-    sources = "" if every_source else f" AND orders.source = '{_TABLE_SOURCE}'"
-    (orders,) = _sql(
-        raw,
-        f"UPDATE orders SET customer_id = w.now{kept} FROM _ids_read_again w "
-        f"WHERE orders.customer_id = w.written{sources}",
-    )[0]
-    for table in ("phone_links", "phone_cells", "moved_orders"):
-        _sql(
-            raw,
-            f"UPDATE {table} SET customer_id = w.now FROM _ids_read_again w "
-            f"WHERE {table}.customer_id = w.written",
-        )
-    _rename_customer_records(raw)
-    (written,) = _sql(raw, "SELECT min(written) FROM _ids_read_again")[0]
-    return int(orders), written
-
-
-def _rename_customer_records(raw: Any) -> None:
-    """Name the records of a customers export by the ids of :data:`_ids_read_again`: of the
-    records that are then one customer's, the one ingested last is kept (the latest export's),
-    as an export ingested again replaces a customer's record."""
-    _sql(
-        raw,
-        """DELETE FROM customers WHERE rowid IN (
-            SELECT rowid FROM (
-                SELECT c.rowid, coalesce(w.now, c.customer_id) AS id, c.ingest_id,
-                    w.now IS NULL AS named_so
-                FROM customers c LEFT JOIN _ids_read_again w ON c.customer_id = w.written
-                WHERE coalesce(w.now, c.customer_id) IN (SELECT now FROM _ids_read_again))
-            QUALIFY row_number() OVER (
-                PARTITION BY id ORDER BY ingest_id DESC, named_so DESC) > 1)""",
-    )
-    _sql(
-        raw,
-        "UPDATE customers SET customer_id = w.now FROM _ids_read_again w "
-        "WHERE customers.customer_id = w.written",
-    )
-
-
-def _rename_snapshot_customers(raw: Any) -> int:
-    """Name the customers of :data:`_ids_read_again` by their id read again in the past
-    analyses' customers tables and their tables of a row per customer (next products,
-    reminders), where the snapshot does not hold that id already; returns how many customers'
-    rows.  (The snapshot tables are :mod:`valuecast.store.snapshots`'; the ingest renames them
-    here, in its transaction, as that module reads the workspace's tables through this one.)
-    A snapshot whose ids then sort otherwise (``b`` and a zero-width space before ``a`` read as
-    ``ba``) drops the sort orders of its customers page, which are positions in id order: the
-    dashboard sorts its customers again.  An id's order among whole numbers is the same with or
-    without ``.0``."""
-    if "snapshot_customers" not in connection_table_names(raw):
-        return 0
-    (renamed,) = _sql(
-        raw,
-        "UPDATE snapshot_customers SET customer_id = w.now FROM _ids_read_again w "
-        "WHERE snapshot_customers.customer_id = w.written AND NOT EXISTS (SELECT 1 FROM "
-        "snapshot_customers c WHERE c.snapshot_id = snapshot_customers.snapshot_id "
-        "AND c.customer_id = w.now)",
-    )[0]
-    if renamed and "snapshot_tables" in connection_table_names(raw):
-        _rename_snapshot_table_customers(raw)
-    if renamed:
-        _drop_sort_orders_out_of_id_order(raw)
-    return int(renamed)
-
-
-def _drop_sort_orders_out_of_id_order(raw: Any) -> None:
-    """Drop the stored sort orders (:mod:`valuecast.store.sort_orders`) of the snapshots holding
-    a customer of :data:`_ids_read_again` whose id now sorts among the snapshot's others
-    otherwise than the id written did."""
-    tables = connection_table_names(raw)
-    if SORT_ORDERS_TABLE not in tables:
-        return
-    moved = [
-        row[0]
-        for row in _sql(
-            raw,
-            """WITH renamed AS (
-                SELECT DISTINCT snapshot_id FROM snapshot_customers
-                WHERE customer_id IN (SELECT now FROM _ids_read_again)),
-            ranked AS (
-                SELECT snapshot_id, rank() OVER (PARTITION BY snapshot_id ORDER BY lower(
-                    coalesce(w.written, c.customer_id))) AS before, rank() OVER (
-                    PARTITION BY snapshot_id ORDER BY lower(c.customer_id)) AS now
-                FROM snapshot_customers c LEFT JOIN _ids_read_again w ON c.customer_id = w.now
-                WHERE snapshot_id IN (SELECT snapshot_id FROM renamed))
-            SELECT DISTINCT snapshot_id FROM ranked WHERE before <> now""",
-        )
-    ]
-    for snapshot_id in moved:
-        _sql(raw, f"DELETE FROM {SORT_ORDERS_TABLE} WHERE snapshot_id = ?", [snapshot_id])
-        if "snapshot_pages" in tables:
-            _sql(
-                raw,
-                "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND name = ?",
-                [snapshot_id, SORT_ORDERS],
-            )
-
-
-def _rename_snapshot_table_customers(raw: Any) -> None:
-    """Rename in each snapshot's tables with a ``customer_id`` column (Parquet in a BLOB) the
-    ids its customers table was given (:func:`_rename_snapshot_customers`): those of
-    :data:`_ids_read_again` it holds no longer."""
-    now = dict(_sql(raw, "SELECT written, now FROM _ids_read_again"))
-    written = set(now)
-    held: dict[int, set[str]] = {}
-    for snapshot_id, customer_id in _sql(
-        raw,
-        "SELECT snapshot_id, customer_id FROM snapshot_customers "
-        "WHERE customer_id IN (SELECT written FROM _ids_read_again)",
-    ):
-        held.setdefault(snapshot_id, set()).add(customer_id)
-    for snapshot_id, name, data in _sql(raw, "SELECT snapshot_id, name, data FROM snapshot_tables"):
-        table = pq.read_table(BytesIO(data))
-        if "customer_id" not in table.column_names:
-            continue
-        ids = table.column("customer_id")
-        if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
-            continue
-        renamed = sorted(written - held.get(snapshot_id, set()))
-        given = pc.fill_null(pc.is_in(ids, value_set=pa.array(renamed, ids.type)), False)
-        if not pc.any(given).as_py():
-            continue
-        read = pa.array([now.get(written_id) for written_id in renamed], ids.type)
-        named = pc.take(read, pc.index_in(ids, value_set=pa.array(renamed, ids.type)))
-        table = table.set_column(
-            table.column_names.index("customer_id"), "customer_id", pc.if_else(given, named, ids)
-        )
-        sink = BytesIO()
-        pq.write_table(table, sink)
-        _sql(
-            raw,
-            "UPDATE snapshot_tables SET data = ? WHERE snapshot_id = ? AND name = ?",
-            [sink.getvalue(), snapshot_id, name],
-        )
-
-
-def _whole_number_ids_note(whole: _IdsReadAgain) -> str:
-    """The ingest note on the stored customer ids read without their ``.0``
-    (:func:`_read_whole_number_ids_again`)."""
-    one = whole.orders == 1
-    whole_id = re.sub(r"\.0+$", "", whole.written)
-    note = (
-        f"{whole.orders:,} stored {'order' if one else 'orders'} named {'its' if one else 'their'}"
-        f" customer by a whole number written with '.0' ({whole.written}): read as the whole "
-        f"number ({whole_id}) now, as the files' ids are, so that each is one customer"
-    )
-    return note + _merged_and_snapshots_note(whole, "the whole number")
-
-
-def _merged_and_snapshots_note(read: _IdsReadAgain, stored_under: str = "the id read so") -> str:
-    """The end of the note on stored ids read again: the orders then kept once, and the rows
-    of past analyses renamed; '' where neither."""
-    note = ""
-    if read.merged:
-        many = read.merged != 1
-        note += (
-            f"; {read.merged:,} more without an order id {'are' if many else 'is'} then the "
-            f"same {'orders' if many else 'order'} as {'ones' if many else 'one'} stored under "
-            f"{stored_under}, kept once"
-        )
-    if read.snapshot_customers:
-        many = read.snapshot_customers != 1
-        note += (
-            f"; past analyses name {'those' if many else 'that'} customer{'s' if many else ''} "
-            f"so too ({read.snapshot_customers:,} {'rows' if many else 'row'})"
-        )
-    return note
-
-
 def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
     """Keep the files' order contacts (:attr:`~valuecast.io.schema.ImportResult.order_contacts`),
     a later file's (and this ingest's) replacing those stored for the same order, and release
@@ -2581,11 +1715,11 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
         contacts, result.order_contacts = result.order_contacts, None
         if contacts is None or not len(contacts):
             continue
-        # read through a relation, not registered (see _store_phone_cells)
+        # read through a relation, not registered (see identities._store_phone_cells)
         relation = (
             raw.from_arrow(contacts) if isinstance(contacts, pa.Table) else raw.from_df(contacts)
         )
-        if not _sql(raw, "SELECT count(*) FROM order_contacts")[0][0]:
+        if not sql(raw, "SELECT count(*) FROM order_contacts")[0][0]:
             # nothing stored to replace (a first ingest): written straight in, without a stage
             relation.query(
                 "_order_contacts_in",
@@ -2593,7 +1727,7 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
                 f"(SELECT {_cast_list(ORDER_CONTACTS_SCHEMA)} FROM _order_contacts_in)",
             ).insert_into("order_contacts")
             continue
-        _sql(
+        sql(
             raw,
             "CREATE OR REPLACE TEMP TABLE _order_contacts_staged "
             f"({_column_definitions('_order_contacts_staged', ORDER_CONTACTS_SCHEMA, False)})",
@@ -2603,18 +1737,18 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
                 "_order_contacts_in",
                 f"SELECT {_cast_list(ORDER_CONTACTS_SCHEMA)} FROM _order_contacts_in",
             ).insert_into("_order_contacts_staged")
-            _sql(
+            sql(
                 raw,
                 "DELETE FROM order_contacts WHERE order_id IN "
                 "(SELECT order_id FROM _order_contacts_staged)",
             )
-            _sql(
+            sql(
                 raw,
                 f"INSERT INTO order_contacts SELECT {columns}, {int(ingest_id)} "
                 "FROM _order_contacts_staged",
             )
         finally:
-            _sql(raw, "DROP TABLE IF EXISTS _order_contacts_staged")
+            sql(raw, "DROP TABLE IF EXISTS _order_contacts_staged")
 
 
 def _drop_superseded_contacts(raw: Any, ingest_id: int) -> None:
@@ -2622,7 +1756,7 @@ def _drop_superseded_contacts(raw: Any, ingest_id: int) -> None:
     longer reads: of orders no longer stored, or no customer's latest order giving a name, a
     phone or an address.  A first ingest has none (its files give each customer's latest)."""
     earlier = f"SELECT count(*) FROM order_contacts WHERE ingest_id <> {int(ingest_id)}"
-    if not _sql(raw, earlier)[0][0]:
+    if not sql(raw, earlier)[0][0]:
         return
     latest = "{'at': coalesce(o.ordered_at, o.order_date), 'id': o.order_id}"
     picked = ", ".join(
@@ -2632,7 +1766,7 @@ def _drop_superseded_contacts(raw: Any, ingest_id: int) -> None:
         for index, group in enumerate(CONTACT_GROUPS)
     )
     read = ", ".join(f"g{index}" for index in range(len(CONTACT_GROUPS)))
-    _sql(
+    sql(
         raw,
         f"""DELETE FROM order_contacts WHERE order_id NOT IN (
             SELECT order_id FROM (SELECT unnest([{read}]) AS order_id FROM (SELECT {picked}
@@ -2642,94 +1776,18 @@ def _drop_superseded_contacts(raw: Any, ingest_id: int) -> None:
     )
 
 
-def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
-    """Keep the files' phones as written (:attr:`~valuecast.io.schema.ImportResult.phone_cells`)
-    that the workspace does not hold yet."""
-    for result in results:
-        cells = result.phone_cells
-        if cells is None or not cells.num_rows:
-            continue
-        # read through a relation, not registered: a registered Arrow table stays referenced
-        # until the transaction commits, and `refresh` analyses inside it (see _stage);
-        # each phone's last digits are kept beside it, for the lookup of a phone-only
-        # customer's candidates
-        raw.from_arrow(cells).query(
-            "_phone_cells_in",
-            f"SELECT n.customer_id, n.phone, n.country, "
-            f"right(regexp_replace(n.phone, '[^0-9]', '', 'g'), {_PHONE_TAIL}), "
-            f"CAST({int(ingest_id)} AS BIGINT) "
-            "FROM (SELECT DISTINCT customer_id, phone, country FROM _phone_cells_in) n "
-            "ANTI JOIN phone_cells p ON p.customer_id = n.customer_id AND p.phone = n.phone "
-            "AND p.country IS NOT DISTINCT FROM n.country",
-        ).insert_into("phone_cells")
-
-
-_PHONE_TAIL = 7
-"""Digits at the end of a phone number that find the written phones that may be it: a national
-number and its international form (``07700 900123``, ``+44 7700 900123``) end alike."""
-
-
-def _normalised_phone_cells(raw: Any) -> pd.DataFrame:
-    """The (``phone_id``, ``customer_id``) pairs of the stored phones as written
-    (``phone_cells``) that may be the phone of a customer known by a phone alone, stored or
-    staged: the written phones ending in the same digits, normalised
-    (:func:`valuecast.io.phones.phone_ids`) and let go of from ``phone_cells``."""
-    none = pd.DataFrame({"phone_id": pd.Series(dtype="string"),
-                         "customer_id": pd.Series(dtype="string")})  # fmt: skip
-    if not _sql(raw, "SELECT 1 FROM phone_cells LIMIT 1"):
-        return none
-    candidates = raw.execute(
-        "SELECT DISTINCT phone, country FROM phone_cells WHERE tail IN ("
-        f"SELECT right(customer_id, {_PHONE_TAIL}) FROM orders "
-        f"WHERE starts_with(customer_id, '{PHONE_ID_PREFIX}') "
-        f"UNION SELECT right(customer_id, {_PHONE_TAIL}) FROM _stage_orders "
-        f"WHERE starts_with(customer_id, '{PHONE_ID_PREFIX}'))"
-    ).df()
-    if candidates.empty:
-        return none
-    candidates = candidates.astype({"phone": "string", "country": "string"})
-    candidates["phone_id"] = phone_ids(candidates["phone"], candidates["country"]).to_numpy()
-    raw.register("_phone_candidates", candidates)
-    try:
-        pairs = raw.execute(
-            "SELECT DISTINCT c.phone_id, p.customer_id FROM phone_cells p "
-            "JOIN _phone_candidates c ON p.phone = c.phone "
-            "AND p.country IS NOT DISTINCT FROM c.country WHERE c.phone_id IS NOT NULL"
-        ).df()
-        _sql(
-            raw,
-            "DELETE FROM phone_cells p WHERE EXISTS (SELECT 1 FROM _phone_candidates c "
-            "WHERE p.phone = c.phone AND p.country IS NOT DISTINCT FROM c.country)",
-        )
-    finally:
-        raw.unregister("_phone_candidates")
-    return pairs.astype("string")
-
-
-def _linked_by_phone_note(stored: int, staged: int) -> str:
-    """The ingest note for orders of customers known by a phone alone that went to the customer
-    the phone belongs to (:func:`_link_phones`)."""
-    total = stored + staged
-    return (
-        f"{total:,} {'order' if total == 1 else 'orders'} without e-mail "
-        f"({_stored_and_staged(stored, staged)}) "
-        f"{'belongs' if total == 1 else 'belong'} to the customer whose orders or customer "
-        "record in other files carry the same phone"
-    )
-
-
 def _counted_again(raw: Any) -> dict[tuple[str, int], int]:
     """The new orders of this ingest that an earlier one withdrew (a newer export excluded
     them), per (reason, that ingest); they leave the record of withdrawn orders."""
-    if not _sql(raw, "SELECT 1 FROM withdrawn_orders LIMIT 1"):
+    if not sql(raw, "SELECT 1 FROM withdrawn_orders LIMIT 1"):
         return {}
-    rows = _sql(
+    rows = sql(
         raw,
         "SELECT reason, max(ingest_id), count(*) FROM withdrawn_orders "
         "WHERE order_id IN (SELECT order_id FROM _new_orders) GROUP BY reason ORDER BY reason",
     )
     if rows:
-        _sql(
+        sql(
             raw,
             "DELETE FROM withdrawn_orders WHERE order_id IN (SELECT order_id FROM _new_orders)",
         )
@@ -2757,7 +1815,7 @@ def _withdraw(raw: Any, every: pd.DataFrame | None, ingest_id: int) -> dict[str,
         return {}
     raw.register("_excluded_in", _last_exclusions(every)[["order_id", "reason"]])
     try:
-        _sql(
+        sql(
             raw,
             "CREATE OR REPLACE TEMP TABLE _withdrawn AS SELECT e.order_id, e.reason "
             "FROM _excluded_in e SEMI JOIN orders o ON e.order_id = o.order_id "
@@ -2765,21 +1823,21 @@ def _withdraw(raw: Any, every: pd.DataFrame | None, ingest_id: int) -> dict[str,
         )
     finally:
         raw.unregister("_excluded_in")
-    counts = _sql(raw, "SELECT reason, count(*) FROM _withdrawn GROUP BY reason ORDER BY reason")
+    counts = sql(raw, "SELECT reason, count(*) FROM _withdrawn GROUP BY reason ORDER BY reason")
     if counts:
-        _sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _withdrawn)")
-        _sql(raw, "DELETE FROM orders WHERE order_id IN (SELECT order_id FROM _withdrawn)")
-        _sql(
+        sql(raw, "DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _withdrawn)")
+        sql(raw, "DELETE FROM orders WHERE order_id IN (SELECT order_id FROM _withdrawn)")
+        sql(
             raw,
             "INSERT INTO withdrawn_orders SELECT order_id, reason, ? FROM _withdrawn",
             [ingest_id],
         )
-    _sql(raw, "DROP TABLE _withdrawn")
+    sql(raw, "DROP TABLE _withdrawn")
     return {str(reason): int(count) for reason, count in counts}
 
 
 def _latest_order_date(raw: Any) -> date | None:
-    return _sql(raw, "SELECT max(order_date) FROM orders")[0][0]
+    return sql(raw, "SELECT max(order_date) FROM orders")[0][0]
 
 
 def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, ingest_id: int) -> list:
@@ -2825,7 +1883,7 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
     # export holding them all (a quarter's export of the whole history) leaves no more than its
     # unchanged orders and the join is not made (3.5 s for 2.6M stored orders; an anti join
     # finding the ones not held took 0.25 s there and 13 s for 31M)
-    named, unnamed = _sql(
+    named, unnamed = sql(
         raw,
         "SELECT count(*) FILTER (WHERE currency IS NOT NULL), count(*) FILTER (WHERE currency "
         "IS NULL) FROM orders WHERE ingest_id <> ?",
@@ -2837,7 +1895,7 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
         # rounded once a row) and the new orders are counted by row: they are this ingest's
         # rows and the stored ones are not, so no pair is one order.  Joined as whole rows and
         # counted by their computed ids, 545,000 new orders against 2.6M stored take 5x as long.
-        twins = _sql(
+        twins = sql(
             raw,
             "WITH n AS (SELECT rowid AS new_row, customer_id, ordered_at, "
             "ltrim(order_number, '# ') AS number, round(net_revenue, 2) AS amount FROM orders "
@@ -2874,9 +1932,9 @@ def _renamed_currencies(raw: Any) -> list[tuple[str, str, int]]:
     """(stored currency, staged currency, orders) of the stored orders the staged ones name in
     another currency, before the merge replaces them."""
     named = "SELECT 1 FROM {} WHERE currency IS NOT NULL LIMIT 1"
-    if not (_sql(raw, named.format("orders")) and _sql(raw, named.format("_stage_orders"))):
+    if not (sql(raw, named.format("orders")) and sql(raw, named.format("_stage_orders"))):
         return []  # no order is named on one side: nothing to join
-    return _sql(
+    return sql(
         raw,
         "SELECT s.currency, n.currency, count(*) FROM orders s JOIN _stage_orders n "
         "ON s.order_id = n.order_id WHERE s.currency <> n.currency GROUP BY ALL ORDER BY 3 DESC",
@@ -2887,11 +1945,11 @@ def _keep_stored_currencies(raw: Any) -> None:
     """Staged orders that name no currency take their stored one: an export that does not say
     it (plain amounts) leaves the unit of the orders it repeats as an earlier one named it."""
     if not (
-        _sql(raw, "SELECT 1 FROM _stage_orders WHERE currency IS NULL LIMIT 1")
-        and _sql(raw, "SELECT 1 FROM orders WHERE currency IS NOT NULL LIMIT 1")
+        sql(raw, "SELECT 1 FROM _stage_orders WHERE currency IS NULL LIMIT 1")
+        and sql(raw, "SELECT 1 FROM orders WHERE currency IS NOT NULL LIMIT 1")
     ):
         return
-    _sql(
+    sql(
         raw,
         "UPDATE _stage_orders SET currency = t.currency FROM orders t "
         "WHERE _stage_orders.order_id = t.order_id AND _stage_orders.currency IS NULL "
@@ -2929,7 +1987,7 @@ def _customer_count(raw: Any, table: str, where: str = "true", params: list | No
         f"SELECT count(*) FROM (SELECT customer_id FROM {table} "
         f"WHERE customer_id IS NOT NULL AND ({where}) GROUP BY customer_id)"
     )
-    return int(_sql(raw, query, params)[0][0])
+    return int(sql(raw, query, params)[0][0])
 
 
 def _staged_totals(raw: Any) -> dict[str, Any]:
@@ -2957,7 +2015,7 @@ def _staged_totals(raw: Any) -> dict[str, Any]:
     totals["customers"] = totals["all_customers"]
     if totals["guests_with_id"]:  # guest orders that carry an id do not make a customer
         totals["customers"] = _customer_count(raw, "_stage_orders", f"NOT {guest}")
-    totals["currencies"] = _sql(
+    totals["currencies"] = sql(
         raw,
         "SELECT currency, count(*) FROM _stage_orders WHERE currency IS NOT NULL "
         "GROUP BY currency ORDER BY count(*) DESC, currency",
@@ -2966,8 +2024,8 @@ def _staged_totals(raw: Any) -> dict[str, Any]:
     totals["phone_customers"] = _customer_count(
         raw, "_stage_orders", f"NOT {guest} AND starts_with(customer_id, ?)", [PHONE_ID_PREFIX]
     )
-    totals["line_items"] = _sql(raw, "SELECT count(*) FROM _stage_order_lines")[0][0]
-    totals["customer_records"] = _sql(raw, "SELECT count(*) FROM _stage_customers")[0][0]
+    totals["line_items"] = sql(raw, "SELECT count(*) FROM _stage_order_lines")[0][0]
+    totals["customer_records"] = sql(raw, "SELECT count(*) FROM _stage_customers")[0][0]
     return totals
 
 
@@ -3126,5 +2184,5 @@ def remove_if_created(workspace: Workspace, identity: FileIdentity | None) -> No
     # the write-ahead log folded into the file first; after a failed statement it cannot be,
     # and is removed with the file
     with suppress(Exception):
-        _sql(workspace.raw, "CHECKPOINT")
+        sql(workspace.raw, "CHECKPOINT")
     _unlink_workspace_files(workspace.path)

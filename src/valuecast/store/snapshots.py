@@ -1121,18 +1121,25 @@ def renamed_customers(
 
 
 @dataclass(frozen=True)
-class RewrittenOrders:
-    """The orders dated on or before an earlier snapshot's as-of date that ingests between it
-    and a later snapshot rewrote (:func:`rewritten_orders`)."""
+class _Rewrites:
+    """The orders dated on or before an earlier snapshot's as-of date that some ingests rewrote
+    (:func:`rewrites_between`): those between it and a later snapshot, or those after it."""
 
     as_of: date
     """The earlier snapshot's as-of date."""
     written: int
-    """Customer orders dated on or before ``as_of`` that an ingest between the two snapshots
-    wrote: edited in any field (an amount, the consent, a line), or added late."""
+    """Customer orders dated on or before ``as_of`` that those ingests wrote: edited in any
+    field (an amount, the consent, a line), or added late."""
     withdrawn: int
-    """Stored orders an ingest between the two snapshots withdrew (cancelled, refunded in full,
-    ...: a newer export excluded them)."""
+    """Stored orders those ingests withdrew (cancelled, refunded in full, ...: a newer export
+    excluded them)."""
+
+
+@dataclass(frozen=True)
+class RewrittenOrders(_Rewrites):
+    """The orders dated on or before an earlier snapshot's as-of date that ingests between it
+    and a later snapshot rewrote (:func:`rewritten_orders`)."""
+
     historic_clv_now: float
     """The net revenue of the customer orders dated on or before ``as_of`` as the later
     snapshot read them: the earlier snapshot's historic CLV recomputed on its successor's
@@ -1140,18 +1147,10 @@ class RewrittenOrders:
 
 
 @dataclass(frozen=True)
-class LaterRewrites:
+class LaterRewrites(_Rewrites):
     """The orders dated on or before an earlier snapshot's as-of date that ingests after a
     later snapshot rewrote (:func:`rewrites_between`): the stored orders are no longer those
     the later snapshot read, and the past rewritten between the two is not told apart."""
-
-    as_of: date
-    """The earlier snapshot's as-of date."""
-    written: int
-    """Customer orders dated on or before ``as_of`` that an ingest after the later snapshot
-    wrote: edited in any field, or added late."""
-    withdrawn: int
-    """Stored orders an ingest after the later snapshot withdrew."""
 
 
 def rewritten_orders(workspace, before_id: int, after_id: int) -> RewrittenOrders | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from valuecast.cli import app
@@ -20,6 +21,20 @@ def _ingest(tmp_path, name: str, rows: list[str]) -> dict:
     workspace = tmp_path / "w.duckdb"
     result = CliRunner().invoke(
         app, ["ingest", str(path), "-w", str(workspace), "--map", MAP, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _ingest_together(tmp_path, files: dict[str, list[str]]) -> dict:
+    """One ingest of several files (name -> rows) into the workspace."""
+    paths = []
+    for name, rows in files.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_text("\n".join([HEADER, *rows]) + "\n")
+    workspace = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(
+        app, ["ingest", *map(str, paths), "-w", str(workspace), "--map", MAP, "--json"]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
@@ -49,11 +64,67 @@ def test_a_national_number_of_a_later_export_is_the_stored_international_ones_cu
     assert not any("one number stored" in note for note in again["notes"]), again["notes"]
 
 
+@pytest.mark.parametrize("first", ["international", "national"])
+def test_files_of_a_first_ingest_join_a_national_number_as_one_file_does(tmp_path, first):
+    """``+44 7700 900123`` in one file and ``07700900123`` in another, both in the first ingest
+    of an empty workspace, whichever comes first: one customer, said once, as when the files
+    are ingested one after the other."""
+    files = {
+        "q1.csv": ["1,,2025-01-05,10,+44 7700 900123", "2,C2,2025-01-06,20,"],
+        "q2.csv": ["3,,2025-04-05,30,07700900123"],
+    }
+    if first == "national":
+        files = {"q2.csv": files["q2.csv"], "q1.csv": files["q1.csv"]}
+    report = _ingest_together(tmp_path, files)
+    assert report["workspace_customers"] == 2, report
+    assert (
+        "1 order naming its customer by a phone number without its country (07700900123) is the "
+        "customer of the one number stored with its country it can be (+447700900123), by which "
+        "the audience files match them"
+    ) in report["notes"], report["notes"]
+    assert not any("without its country code" in note for note in report["notes"]), report
+    assert _customers(tmp_path) == {
+        "1": "phone:+447700900123", "2": "C2", "3": "phone:+447700900123"
+    }  # fmt: skip
+    again = _ingest_together(tmp_path, files)
+    assert (again["new_orders"], again["updated_orders"]) == (0, 0), again
+    assert not any("one number stored" in note for note in again["notes"]), again["notes"]
+
+
 def test_a_national_number_joins_the_customer_whose_orders_gave_it_with_its_country(tmp_path):
     """A registered customer's number (``C1`` with ``+44 7700 900123``): a later guest order
     giving it nationally is C1's, as the same phone's orders are within a file."""
     _ingest(tmp_path, "q1.csv", ["1,C1,2025-01-05,10,+44 7700 900123"])
     report = _ingest(tmp_path, "q2.csv", ["2,,2025-04-05,30,07700 900123"])
+    assert report["workspace_customers"] == 1, report
+    assert _customers(tmp_path) == {"1": "C1", "2": "C1"}
+
+
+@pytest.mark.parametrize("first", ["international", "national"])
+def test_files_of_one_ingest_join_a_national_number_to_the_customer_giving_it_with_its_country(
+    tmp_path, first
+):
+    """``C1`` with ``+44 7700 900123`` in one file and a guest order with ``07700 900123`` in
+    another, both in one ingest: C1's order, as in one file or two ingests."""
+    files = {
+        "q1.csv": ["1,C1,2025-01-05,10,+44 7700 900123"],
+        "q2.csv": ["2,,2025-04-05,30,07700 900123"],
+    }
+    if first == "national":
+        files = {"q2.csv": files["q2.csv"], "q1.csv": files["q1.csv"]}
+    report = _ingest_together(tmp_path, files)
+    assert report["workspace_customers"] == 1, report
+    assert not any("without its country code" in note for note in report["notes"]), report
+    assert _customers(tmp_path) == {"1": "C1", "2": "C1"}
+    again = _ingest_together(tmp_path, files)
+    assert (again["new_orders"], again["updated_orders"]) == (0, 0), again
+
+
+def test_a_stored_national_number_joins_the_customer_a_later_export_gives_it_with(tmp_path):
+    """A guest order with ``07700 900123`` stored, then ``C1``'s order with ``+44 7700 900123``:
+    C1's order, as when the files come the other way round."""
+    _ingest(tmp_path, "q1.csv", ["1,,2025-01-05,10,07700 900123"])
+    report = _ingest(tmp_path, "q2.csv", ["2,C1,2025-04-05,30,+44 7700 900123"])
     assert report["workspace_customers"] == 1, report
     assert _customers(tmp_path) == {"1": "C1", "2": "C1"}
 

@@ -236,13 +236,15 @@ class NationalJoin:
 NO_NATIONAL_JOIN = NationalJoin(0, "", "")
 
 
-def join_national_phones(raw: Any) -> NationalJoin:
+def join_national_phones(
+    raw: Any, direct: dict[str, bool], results: Sequence[ImportResult]
+) -> NationalJoin:
     """Give the staged orders of a customer known by a phone written without its country
     (``phone:07700900123``) the customer of the one international number it can be among the
-    numbers stored and staged (``phone:+447700900123``: :func:`valuecast.io.phones.
-    national_owners`), as the importers do within a file: a later export leaving the country
-    cell empty, or writing the number as dialled at home, names the customer an earlier one
-    gave with its country.  Digits that can be two stored numbers (of two countries) stay a
+    numbers stored, staged and carried beside a customer in the files ``results``
+    (``phone:+447700900123``: :func:`valuecast.io.phones.national_owners`), as the importers
+    do within a file: a later export leaving the country cell empty, or writing the number as
+    dialled at home, names the customer an earlier one gave with its country.  Digits that can be two stored numbers (of two countries) stay a
     customer of their own.  Returns how many orders were given one (not stored so already),
     the first national and international ids and every national id given one (for the
     ingest's notes).
@@ -250,53 +252,68 @@ def join_national_phones(raw: Any) -> NationalJoin:
     Runs before the phones' links (:func:`link_phones`), so that the international number's
     customer, where a customer id gave it, takes the orders too.  Reads nothing where no
     staged order is of such a customer; else, of the stored ids, only the international numbers
-    ending as one of them does."""
-    if not _orders_staged(raw):
+    ending as one of them does.  A first ingest of one file (joined by its importer) reads
+    nothing; one of several files joins them in the orders table they were staged into."""
+    if direct["orders"] and len(results) < 2:
+        return NO_NATIONAL_JOIN
+    # several files into an empty workspace are staged straight into its orders table
+    staged = "orders" if direct["orders"] else "_stage_orders"
+    if not direct["orders"] and not _orders_staged(raw):
         return NO_NATIONAL_JOIN  # no orders staged (a customers export): the stage is a view
-    national = _national_phone_ids_sql("_stage_orders")
+    national = _national_phone_ids_sql(staged)
     if not sql(raw, f"{national} LIMIT 1"):
         return NO_NATIONAL_JOIN
-    owners = _national_phone_owners(raw, national)
+    owners = _national_phone_owners(raw, national, results)
     if not owners:
         return NO_NATIONAL_JOIN
     try:
-        # a staged order stored under the number already (an export read again) is no news
-        (moved,) = sql(
-            raw,
-            "SELECT count(*) FROM _stage_orders s JOIN _national_owners o "
-            "ON s.customer_id = o.national ANTI JOIN orders t ON t.source = s.source "
-            "AND t.order_number = s.order_number AND t.customer_id = o.owner",
-        )[0]
-        sql(
-            raw,
-            "UPDATE _stage_orders SET customer_id = o.owner FROM _national_owners o "
-            "WHERE _stage_orders.customer_id = o.national",
+        give = (
+            f"UPDATE {staged} SET customer_id = o.owner FROM _national_owners o "
+            f"WHERE {staged}.customer_id = o.national"
         )
+        if direct["orders"]:  # nothing was stored before: every order given one is news
+            (moved,) = sql(raw, give)[0]
+        else:
+            # a staged order stored under the number already (an export read again) is no news
+            (moved,) = sql(
+                raw,
+                "SELECT count(*) FROM _stage_orders s JOIN _national_owners o "
+                "ON s.customer_id = o.national ANTI JOIN orders t ON t.source = s.source "
+                "AND t.order_number = s.order_number AND t.customer_id = o.owner",
+            )[0]
+            sql(raw, give)
         first = min(owners)
         return NationalJoin(int(moved), first, owners[first], tuple(owners))
     finally:
         sql(raw, "DROP TABLE _national_owners")
 
 
-def _national_phone_owners(raw: Any, national: str) -> dict[str, str]:
+def _national_phone_owners(
+    raw: Any, national: str, results: Sequence[ImportResult]
+) -> dict[str, str]:
     """Of the phone ids of numbers without their country that ``national`` (SQL of a column
-    ``id``) selects, those that are one international number stored or staged: id -> that
-    number's id (:func:`valuecast.io.phones.national_owners`), also as the temporary table
+    ``id``) selects, those that are one international number stored, staged or carried beside
+    a customer in the files ``results``: id -> that number's id
+    (:func:`valuecast.io.phones.national_owners`), also as the temporary table
     ``_national_owners`` (``national``, ``owner``), which the caller drops."""
+    # the files' phone links are stored only by _link_phones, which runs after the joins
+    carried = [r.phone_links[["phone_id"]] for r in results if r.phone_links is not None]
+    files = pd.DataFrame({"phone_id": pd.Series(dtype="string")})
+    files = pd.concat([files, *carried], ignore_index=True).astype("string")
     # a national number's last digits are those of every international number it can be
-    # (it holds at least MIN_PHONE_DIGITS digits)
-    ids = [
-        row[0]
-        for row in sql(
-            raw,
-            f"""WITH national AS MATERIALIZED ({national}),
-            known AS (SELECT customer_id AS id FROM orders UNION ALL SELECT phone_id FROM
-                phone_links UNION ALL SELECT customer_id FROM _stage_orders)
-            SELECT id FROM national UNION SELECT id FROM known
-            WHERE starts_with(id, '{PHONE_ID_PREFIX}+')
-                AND right(id, 5) IN (SELECT right(id, 5) FROM national)""",
-        )
-    ]
+    # (it holds at least MIN_PHONE_DIGITS digits); the files' ids read through a relation,
+    # not registered (see _store_phone_cells)
+    candidates = raw.from_df(files).query(
+        "_files_phone_ids",
+        f"""WITH national AS MATERIALIZED ({national}),
+        known AS (SELECT customer_id AS id FROM orders UNION ALL SELECT phone_id FROM
+            phone_links UNION ALL SELECT customer_id FROM _stage_orders
+            UNION ALL SELECT phone_id FROM _files_phone_ids)
+        SELECT id FROM national UNION SELECT id FROM known
+        WHERE starts_with(id, '{PHONE_ID_PREFIX}+')
+            AND right(id, 5) IN (SELECT right(id, 5) FROM national)""",
+    )
+    ids = [row[0] for row in candidates.fetchall()]
     owners = national_owners(ids)
     if owners:
         frame = pd.DataFrame({"national": list(owners), "owner": list(owners.values())})
@@ -306,18 +323,18 @@ def _national_phone_owners(raw: Any, national: str) -> dict[str, str]:
     return owners
 
 
-def join_stored_national_phones(raw: Any) -> IdsReadAgain | None:
+def join_stored_national_phones(raw: Any, results: Sequence[ImportResult]) -> IdsReadAgain | None:
     """Name the stored customers known by a phone written without its country
-    (``phone:07700900123``, of an export read before) by the one international number stored
-    or staged that it is (``phone:+447700900123``), as :func:`join_national_phones` names a
-    staged one: a later export giving the number with its country names the same customer.
-    They are renamed as :func:`_read_ids_again` renames ids read again (their orders numbered
+    (``phone:07700900123``, of an export read before) by the one international number stored,
+    staged or carried beside a customer in the files ``results`` that it is
+    (``phone:+447700900123``), as :func:`join_national_phones` names a staged one: a later
+    export giving the number with its country names the same customer.  They are renamed as :func:`_read_ids_again` renames ids read again (their orders numbered
     by the phone take the number's, as the files number them now).  None where no stored
     customer is such a phone, or none is one number."""
     if not _orders_staged(raw):
         return None  # no orders staged (a customers export): the stage is a view
     national = _national_phone_ids_sql("orders")
-    if not sql(raw, f"{national} LIMIT 1") or not _national_phone_owners(raw, national):
+    if not sql(raw, f"{national} LIMIT 1") or not _national_phone_owners(raw, national, results):
         return None
     try:
         read = _read_ids_again(

@@ -75,7 +75,6 @@ from valuecast.store.connection import (
     workspace_memory_bytes,
 )
 from valuecast.store.identities import (
-    NO_NATIONAL_JOIN,
     join_national_phones,
     join_stored_national_phones,
     link_emails,
@@ -958,8 +957,10 @@ class Workspace(_TableReaders):
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
-                stored_national = None if direct["orders"] else join_stored_national_phones(raw)
-                national = NO_NATIONAL_JOIN if direct["orders"] else join_national_phones(raw)
+                stored_national = (
+                    None if direct["orders"] else join_stored_national_phones(raw, results)
+                )
+                national = join_national_phones(raw, direct, results)
                 *linked_by_phone, renumbered = link_phones(raw, results, ingest_id, direct)
                 linked_by_email = link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)

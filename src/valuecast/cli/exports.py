@@ -18,6 +18,7 @@ import typer
 from valuecast.cli.common import (
     check_options_or_fail,
     console,
+    counted,
     describe,
     earlier_as_of_note,
     err_console,
@@ -147,10 +148,6 @@ def _label_case_hints(where: str) -> list[str]:
                 f"{written!r} is written {label!r} in the customers table (texts compare as written)"
             )
     return hints
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def _unrecorded_consent(audience) -> str:
@@ -303,7 +300,7 @@ def export(
 
     chosen = f"segment {segment}" if segment is not None else f"--where {where}"
     say(
-        f"exported {_plural(audience.exported, 'customer')} ({chosen}, "
+        f"exported {counted(audience.exported, 'customer')} ({chosen}, "
         f"{audience.selected:,} selected, as of {analysis.summary['as_of']}) for {target} to "
         f"{path}"
     )
@@ -360,19 +357,19 @@ def export(
         say(f"{audience.left_out_consent:,} left out for lack of marketing consent")
     if audience.several_addresses:
         say(
-            f"note: {_plural(audience.several_addresses, 'customer')} exported with an e-mail "
+            f"note: {counted(audience.several_addresses, 'customer')} exported with an e-mail "
             "cell holding more than one address (carl@x.com;dora@x.com): each is exported under "
             "the first, as the platforms take one address a cell"
         )
     if audience.phones_left_empty:
         say(
-            f"note: {_plural(audience.phones_left_empty, 'customer')} exported by e-mail "
+            f"note: {counted(audience.phones_left_empty, 'customer')} exported by e-mail "
             "with a phone that is not a valid number (too short or too long): their phone "
             "cells are empty"
         )
     if audience.emails_left_empty:
         say(
-            f"note: {_plural(audience.emails_left_empty, 'customer')} exported by a phone or "
+            f"note: {counted(audience.emails_left_empty, 'customer')} exported by a phone or "
             "a name and address with an e-mail cell that is no address (carl@example): their "
             "e-mail cells are empty"
         )

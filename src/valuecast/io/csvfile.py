@@ -419,6 +419,7 @@ class CsvFile:
         """
         table = self._read(columns, dictionary)
         table.date_format = self.date_format
+        release_arrow_pages()  # the parse's blocks, freed: the columns read are what is held
         return table
 
     def _read(self, columns: Iterable[str] | None, dictionary: Iterable[str]) -> Table:
@@ -439,7 +440,8 @@ class CsvFile:
                 self.name,
                 list(self.header),
                 table,
-                self,
+                # the bytes (the file's size) are read again for row numbers, on the error path
+                self.without_body() if self.path is not None else self,
                 first_row=self.header_row + 1,
                 row_map=_LAZY,
             )
@@ -1038,6 +1040,16 @@ def _check_range(table: Table, amounts: np.ndarray, column: str) -> None:
         )
 
 
+def release_arrow_pages() -> None:
+    """Return the pages Arrow's allocator holds freed to the system.
+
+    Arrow's allocator keeps freed pages for its own reuse, where NumPy and pandas, which
+    allocate apart from it, cannot have them: an importer that lets go of a file's columns
+    before it builds its frames calls this to keep its peak to what it holds (a few
+    milliseconds)."""
+    pa.default_memory_pool().release_unused()
+
+
 def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
     """Read ``path`` into memory, decide its encoding and delimiter and parse its header row.
 
@@ -1574,8 +1586,9 @@ class Table:
         if self._row_map is _LAZY:
             # only on the error path: blank lines shift rows, so count records exactly if any
             assert self._source is not None
-            if self._source.has_blank_lines():
-                self._row_map = np.asarray([row for row, _ in self._source.records()], np.int64)
+            source = self._source.with_body()
+            if source.has_blank_lines():
+                self._row_map = np.asarray([row for row, _ in source.records()], np.int64)
             else:
                 self._row_map = None
         if isinstance(self._row_map, np.ndarray) and position < len(self._row_map):
@@ -1759,6 +1772,7 @@ class Table:
         dropped = [name for name in self.arrow.column_names if name not in kept]
         self.arrow = self.arrow.drop_columns(dropped)
         self._text_cache = {k: v for k, v in self._text_cache.items() if k[0] in kept}
+        release_arrow_pages()
 
     def text_series(self, column: str | None, strip_apostrophe: bool = True) -> pd.Series:
         return pd.Series(

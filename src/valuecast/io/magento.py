@@ -388,7 +388,7 @@ def _orders(
     )
     who = _build.with_written_emails(who, email_cells, accounts)
     state = table.text_series(cols["state"]).str.lower().str.strip()
-    frame_columns = {
+    picked = _kept_orders({
         "order_number": number,
         "customer_id": who.customer_id,
         "email": who.email,
@@ -403,13 +403,7 @@ def _orders(
         "currency": table.text_series(cols["base_currency_code"]).str.upper(),
         "channel": table.text_series(cols["store"]),
         "discount_code": table.text_series(cols["coupon_code"]),
-    }
-    picked = {
-        key: (
-            value.iloc[keep].reset_index(drop=True) if isinstance(value, pd.Series) else value[keep]
-        )
-        for key, value in frame_columns.items()
-    }
+    }, keep)  # fmt: skip
     factor, currency_notes = _to_global(table, cols, picked["currency"], keep)
     if factor is not None:
         for key in ("gross_revenue", "discount", "tax", "shipping", "refunded", "net_revenue"):
@@ -425,6 +419,17 @@ def _orders(
             (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )
+    notes = (
+        number_notes
+        + _build.identity_notes(who)
+        + accounts.notes
+        + _utc_note(table, cols["created_at"], time_zone)
+        + currency_notes
+    )
+    # the order-level cells and texts are let go of before the orders are assembled beside them
+    table.release_columns(
+        [cols[key] for key in ("entity_id", "first_name", "last_name", "phone", *ADDRESS_FIELDS)]
+    )
     result = _build.assemble(
         table.name,
         "magento",
@@ -433,11 +438,7 @@ def _orders(
         reason,
         np.ones(len(keep), dtype=np.int64),
         empty_rows=int((~filled).sum()),
-        notes=number_notes
-        + _build.identity_notes(who)
-        + accounts.notes
-        + _utc_note(table, cols["created_at"], time_zone)
-        + currency_notes,
+        notes=notes,
         phone_links=who.phone_links,
         order_contacts=_build.latest_contacts(
             orders,
@@ -461,6 +462,17 @@ def _orders(
         }
     )
     return result, entities
+
+
+def _kept_orders(columns: dict[str, object], keep: np.ndarray) -> dict[str, object]:
+    """The orders' columns (a Series or an array each) at the rows ``keep``: the columns of
+    every row are let go of on return."""
+    return {
+        key: (
+            value.iloc[keep].reset_index(drop=True) if isinstance(value, pd.Series) else value[keep]
+        )
+        for key, value in columns.items()
+    }
 
 
 def _global_codes(table: Table, cols: dict[str, str | None]) -> pd.Series:
@@ -727,10 +739,15 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
     refunded = _build.money_or_zero(table.money(cols["total_refunded"]))
     _build.check_not_negative(table, refunded, cols["total_refunded"])
     gross = table.money(cols["grand_total"])
+    shipping = _build.money_or_zero(table.money(cols["shipping"]))
     who = _build.identities(
         table.text_series(cols["customer_email"]), table.text_series(cols["phone"])
     )
-    columns = {
+    # the currency the amounts read name (each read by table.money above)
+    money_columns = [cols[key] for key in ("subtotal", "total_refunded", "grand_total", "shipping")]
+    currency = table.written_currency(money_columns)
+    symbol = table.written_symbol(money_columns)
+    picked = _kept_orders({
         "order_number": number,
         "customer_id": who.customer_id,
         "email": who.email,
@@ -739,22 +756,13 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         "gross_revenue": np.where(np.isnan(gross), subtotal, gross),
         "discount": np.zeros(n),
         "tax": np.zeros(n),
-        "shipping": _build.money_or_zero(table.money(cols["shipping"])),
+        "shipping": shipping,
         "refunded": refunded,
         "net_revenue": np.maximum(subtotal - refunded, 0.0),
         "channel": table.text_series(cols["purchase_point"], strip_apostrophe=False),
-    }
-    money_columns = [cols[key] for key in ("subtotal", "total_refunded", "grand_total", "shipping")]
-    currency = table.written_currency(money_columns)
-    symbol = table.written_symbol(money_columns)
-    if currency is not None:  # written with the amounts (€1.050,00), where one is certain
-        columns["currency"] = pd.Series([currency] * n, dtype="string")
-    picked = {
-        key: value.iloc[keep].reset_index(drop=True)
-        if isinstance(value, pd.Series)
-        else value[keep]
-        for key, value in columns.items()
-    }
+        # written with the amounts (€1.050,00), where one is certain
+        **({} if currency is None else {"currency": pd.Series([currency] * n, dtype="string")}),
+    }, keep)  # fmt: skip
     written_status = table.text_series(cols["status"]).str.strip().iloc[keep]
     status = _build.per_distinct(written_status, _grid_statuses)
     reason = _build.reasons(
@@ -776,6 +784,8 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         + [GRID_NOTE]
     )
     orders = _build.orders_frame("magento", picked, len(keep))
+    # the grid's cells and texts are let go of before the orders are assembled beside them
+    table.release_columns([cols["bill_to_name"], cols["ship_to_name"], cols["phone"]])
     return _build.assemble(
         table.name,
         "magento-grid",

@@ -105,6 +105,7 @@ from valuecast.io.csvfile import (
     find_column,
     normalise_name,
     open_csv,
+    release_arrow_pages,
 )
 from valuecast.io.schema import ADDRESS_FIELDS, ImportResult, InputError
 
@@ -239,12 +240,20 @@ def _packed_columns(header: list[str]) -> list[str]:
 def read_orders(source: str | Path | CsvFile | Table, time_zone: str | None = None) -> ImportResult:
     """Read a WooCommerce order export (see the module docstring); ``time_zone`` (an IANA
     name) is the shop's, into which the UTC dates of a ``wc_orders`` table are shifted."""
+    table, cols, packed = _read_table(source, time_zone)
+    return _orders(table, cols, packed, time_zone)
+
+
+def _read_table(
+    source: str | Path | CsvFile | Table, time_zone: str | None
+) -> tuple[Table, dict[str, str | None], list[str]]:
+    """The columns the rules read, their names and the packed line-item columns: the file's
+    bytes opened here are let go of on return, before the rules run."""
     csv = source if isinstance(source, CsvFile | Table) else open_csv(source)
     cols = _resolve(csv)
     _check_time_zone(csv, cols, time_zone)
     packed = _packed_columns(csv.header)
-    table = csv.read([c for c in cols.values() if c is not None] + packed)
-    return _orders(table, cols, packed, time_zone)
+    return csv.read([c for c in cols.values() if c is not None] + packed), cols, packed
 
 
 def read_orders_frame(
@@ -306,6 +315,45 @@ def _refund_sum(cells: pd.Series) -> np.ndarray:
 def _orders(
     table: Table, cols: dict[str, str | None], packed: list[str], time_zone: str | None = None
 ) -> ImportResult:
+    read = _read_orders(table, cols, packed, time_zone)
+    # the per-order working columns (~0.2 GB at a million orders) are let go of on return from
+    # _read_orders, before the lines are built beside the orders
+    lines = _lines(table, cols, packed, read.codes, read.orders["order_id"].array, read.reason)
+    release_arrow_pages()  # the line items' cells and fields, freed on return
+    return _build.assemble(
+        table.name,
+        "woocommerce",
+        table.num_rows,
+        read.orders,
+        read.reason,
+        np.bincount(read.codes[read.codes >= 0], minlength=len(read.orders)),
+        lines=lines,
+        empty_rows=read.empty_rows,
+        notes=read.notes,
+        phone_links=read.phone_links,
+        written_symbol=read.written_symbol,
+        order_contacts=read.contacts,
+    )
+
+
+class _ReadOrders(NamedTuple):
+    """The orders of an export, before their lines (:func:`_read_orders`)."""
+
+    orders: pd.DataFrame
+    reason: np.ndarray
+    """Per order, why it is excluded (None: counted)."""
+    codes: np.ndarray
+    """Per row, its order (-1: an empty row)."""
+    empty_rows: int
+    notes: list[str]
+    phone_links: pd.DataFrame | None
+    written_symbol: str | None
+    contacts: pd.DataFrame | None
+
+
+def _read_orders(
+    table: Table, cols: dict[str, str | None], packed: list[str], time_zone: str | None
+) -> _ReadOrders:
     if _is_orders_table(cols) or dates_in_utc(table.header):
         table.empty_words(_build.SQL_NULLS)  # a database dump's NULL cells
     n_rows = table.num_rows
@@ -319,8 +367,8 @@ def _orders(
     keyless = filled & keys.isna().to_numpy(bool)
     if keyless.any():
         raise table.error("row has no order id", int(np.flatnonzero(keyless)[0]), key_column)
-    codes, uniques = pd.factorize(keys.astype(object))
-    codes = np.asarray(codes, dtype=np.int64)
+    # in Arrow: a Python string an order held ~0.1 GB at a million orders
+    codes, uniques = _build.factorize(pa.chunked_array([pa.array(keys.array, pa.string())]))
     n = len(uniques)
     # the rows stating an order's own fields: its refunds' rows (wc_orders) state the refund's
     stated = np.where(refund_row, -1, codes)
@@ -423,11 +471,15 @@ def _orders(
         n,
     )
     kind = first("type").str.strip().str.lower() if _is_orders_table(cols) else None
+    table_notes = _orders_table_notes(table, cols, kind, time_zone, utc)
+    # the order-level cells and texts (~0.3 GB at a million orders) are let go of before the
+    # contacts and the lines, which read their own columns, are built beside the orders
+    table.release_columns([*packed, *(cols[key] for key in (*_ITEM_KEYS, *_CONTACT_KEYS))])
     # a subscription's statuses (wc-active) are not an order's
     other = np.zeros(n, bool) if kind is None else (kind.fillna(ORDER_TYPE) != ORDER_TYPE)
     other = np.asarray(other, bool)
     unknown = _build.unknown_statuses_note(
-        first("status").str.strip(),
+        status_cells.str.strip(),
         has_order & ~other & ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
         "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
     )  # fmt: skip
@@ -436,25 +488,13 @@ def _orders(
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
     unpaid = _unpaid_note(status, reason == None, orders["net_revenue"].to_numpy(float))  # noqa: E711
-    table_notes = _orders_table_notes(table, cols, kind, time_zone, utc)
-    # before the order-level columns go: texts read for each customer's latest orders only
+    # texts read for each customer's latest orders only
     contacts = _build.latest_contacts(orders, reason, _contacts(table, cols, stated, n))
-    # the lines read their own columns: the order-level cells and texts (~0.3 GB at a
-    # million orders) are let go of before the lines are built beside the orders
-    item_columns = (
-        "item_name", "item_sku", "item_quantity", "item_subtotal", "item_total",
-        "item_refunded_qty",
-    )  # fmt: skip
-    table.release_columns([*packed, *(cols[key] for key in item_columns)])
-    lines = _lines(table, cols, packed, codes, orders["order_id"].array, reason)
-    return _build.assemble(
-        table.name,
-        "woocommerce",
-        n_rows,
+    table.release_columns([*packed, *(cols[key] for key in _ITEM_KEYS)])
+    return _ReadOrders(
         orders,
         reason,
-        np.bincount(codes[codes >= 0], minlength=n),
-        lines=lines,
+        codes,
         empty_rows=int((~filled).sum()),
         notes=_build.identity_notes(who)
         + accounts.notes
@@ -465,8 +505,20 @@ def _orders(
         + table_notes,
         phone_links=who.phone_links,
         written_symbol=symbol if currency.isna().all() else None,
-        order_contacts=contacts,
+        contacts=contacts,
     )
+
+
+_ITEM_KEYS = (
+    "item_name", "item_sku", "item_quantity", "item_subtotal", "item_total", "item_refunded_qty",
+)  # fmt: skip
+"""The columns of the line items (:func:`_lines`)."""
+_CONTACT_KEYS = (
+    "billing_first_name", "billing_last_name", "shipping_first_name", "shipping_last_name",
+    "billing_phone", "shipping_phone",
+    *(f"{side}_{key}" for side in ("billing", "shipping") for key in ADDRESS_FIELDS),
+)  # fmt: skip
+"""The columns of the orders' contacts (:func:`_contacts`)."""
 
 
 def _contacts(
@@ -707,14 +759,18 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
         )
     if not packed:
         return None
+    # lines are numbered within their order, told by its order_id, as the orders' rows are
+    order_groups = np.asarray(pd.factorize(order_ids)[0], np.int64)
     frames = []
     for slot, column in enumerate(packed):
         cells = table.text(column, strip_apostrophe=False)
         use = counted & np.asarray(pc.is_valid(cells).to_numpy(zero_copy_only=False), bool)
-        if not use.any():
-            continue
         positions = np.flatnonzero(use)
         fields = cells if use.all() else cells.take(pa.array(positions))
+        del cells
+        table.release_columns(packed[slot + 1 :])  # this column's cells now live in fields
+        if not use.any():
+            continue
 
         def field(name: str, fields: pa.ChunkedArray = fields) -> pd.Series:
             return pd.Series(packed_field(fields, name).to_pandas(), dtype="string")
@@ -751,6 +807,7 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
                 {
                     "position": positions,
                     "slot": slot,
+                    "order_group": order_groups[codes[positions]],
                     # text kept in Arrow: a Python string a line and column held ~0.4 GB
                     # at a million lines
                     "order_id": order_ids.take(codes[positions]),
@@ -767,9 +824,8 @@ def _lines(table, cols, packed, codes, order_ids, reason) -> pd.DataFrame | None
     if not frames:
         return None
     lines = pd.concat(frames, ignore_index=True).sort_values(["position", "slot"], kind="stable")
-    order_codes, _ = pd.factorize(lines["order_id"])
-    lines["line_number"] = _build.line_numbers(np.asarray(order_codes, np.int64))
-    return lines.drop(columns=["position", "slot"]).replace({"sku": {"": None}})
+    lines["line_number"] = _build.line_numbers(lines["order_group"].to_numpy(np.int64))
+    return lines.drop(columns=["position", "slot", "order_group"]).replace({"sku": {"": None}})
 
 
 def _refunded_items(quantity: np.ndarray, total: np.ndarray, refunded: np.ndarray) -> np.ndarray:

@@ -137,3 +137,39 @@ def test_gamma_gamma_without_spend_heterogeneity_is_the_pooled_mean():
     assert np.all(np.isfinite(model.covariance_log_))
     draws = model.sample_params(50, seed=1)
     assert np.all(np.isfinite(draws["p"]))
+
+
+# A 20-day-old shop (60 customers, 33 repeat purchases in 646 customer-days) whose customers all
+# buy at one rate and none has left: (frequency, recency, T) in days and how many customers share
+# each history.  Its likelihood is highest in the limit "one purchase rate, nobody leaves", the
+# Poisson process of rate 33/646 a day, which BG/NBD crept towards on both sides (r 1.5e7,
+# alpha 2.9e8, b 2e5) and stopped short of, predicting 18.66 orders for everyone without a note.
+YOUNG_SHOP = np.array(
+    [
+        (0, 0, 0, 1), (0, 0, 1, 4), (0, 0, 2, 4), (0, 0, 3, 1), (0, 0, 4, 4), (0, 0, 5, 2),
+        (0, 0, 7, 2), (0, 0, 8, 2), (0, 0, 9, 2), (0, 0, 10, 4), (0, 0, 11, 1), (0, 0, 12, 1),
+        (0, 0, 13, 1), (0, 0, 15, 1), (0, 0, 16, 1), (0, 0, 17, 1), (0, 0, 18, 1), (0, 0, 19, 1),
+        (0, 0, 20, 3), (1, 1, 11, 1), (1, 1, 20, 1), (1, 3, 6, 1), (1, 5, 7, 1), (1, 5, 8, 1),
+        (1, 5, 9, 1), (1, 6, 6, 2), (1, 8, 16, 1), (1, 11, 18, 1), (1, 15, 17, 1),
+        (1, 18, 20, 1), (1, 19, 19, 1), (2, 5, 17, 1), (2, 5, 19, 1), (2, 6, 13, 1),
+        (2, 7, 19, 1), (2, 8, 18, 1), (2, 8, 19, 1), (2, 10, 17, 1), (2, 11, 13, 1),
+        (2, 13, 18, 1), (2, 19, 20, 1),
+    ],
+    dtype=float,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "mbgnbd"])
+def test_the_likelihood_keeps_its_digits_on_the_one_purchase_rate_ridge(name):
+    # at r ~ 2.5e7, alpha = e^20 each customer's terms r ln(alpha) and ln Gamma(r) are ~5e8: summed
+    # over the shop before they cancel, they kept ~1e-5 (the fit reported 1e-5 more than the
+    # likelihood's supremum, the Poisson's), and which limit a tie kept was decided by rounding
+    frequency, recency, T = np.repeat(YOUNG_SHOP[:, :3], YOUNG_SHOP[:, 3].astype(int), axis=0).T
+    repeats, exposure = frequency.sum(), T.sum()
+    supremum = repeats * np.log(repeats / exposure) - repeats
+    # started on the edge (alpha = e^20, a = e^-20) the fit stays there: the Poisson limit
+    edge = np.exp(20.0)
+    start = {"r": repeats / exposure * edge, "alpha": edge, "a": 1 / edge, "b": 1.0}
+    model, _ = fit_with_notes(CANDIDATES[name](initial_params=start), frequency, recency, T)
+    assert model.limits_ == {"alpha": "inf", "a": "0"}
+    assert supremum - 1e-6 <= model.log_likelihood_ <= supremum + 1e-7

@@ -574,6 +574,19 @@ def _map_chunks(function, chunks, n_rows):
     return list(_POOL.map(function, chunks))
 
 
+# From this r on (the purchase rates' Gamma law narrowing towards one rate, where the fit tries
+# that limit: LIMIT_SEARCH_FROM) the likelihood is summed in a form that keeps its precision as
+# r and alpha run off together; below it, in the form that reads as FHL's equation
+_RIDGE_R = float(np.exp(5.0))
+
+
+def _log_rising(r: float, x: np.ndarray) -> np.ndarray:
+    """``ln Gamma(r+x) - ln Gamma(r)`` (whole ``x >= 0``) as ``sum_{k<x} ln(r+k)``: exact where
+    ``ln Gamma(r)`` alone is ~1e9 and a difference of the two keeps only ~1e-7."""
+    terms = np.concatenate([[0.0], np.cumsum(np.log(r + np.arange(int(np.max(x, initial=0)))))])
+    return terms[x.astype(np.intp)]
+
+
 def _mixture_pass(d, sl, r, lat, laT, q_x):
     """Per-history part of the likelihood on rows ``sl``.
 
@@ -689,9 +702,14 @@ class BetaGeoFamily(CovariateModel):
         laT = np.log(alpha + d.uT)
         inv_at = 1.0 / (alpha + d.ut)
         inv_aT = 1.0 / (alpha + d.uT)
+        ridge = r >= _RIDGE_R
+        if ridge:  # log((alpha+t)/alpha), whose differences keep their digits at any alpha
+            lat_rel, laT_rel = np.log1p(d.ut / alpha), np.log1p(d.uT / alpha)
+        else:
+            lat_rel, laT_rel = lat, laT
         # The mixture, one pass over the distinct histories (in two threads on big data).
         parts = _map_chunks(
-            lambda sl: _mixture_pass(d, sl, r, lat, laT, q_x), d.chunks(), d.total_rows
+            lambda sl: _mixture_pass(d, sl, r, lat_rel, laT_rel, q_x), d.chunks(), d.total_rows
         )
         sum_wD = sum(p[0] for p in parts)
         sum_wpi1_diff = sum(p[1] for p in parts)
@@ -699,26 +717,51 @@ class BetaGeoFamily(CovariateModel):
         by_T = sum(p[3] for p in parts)
         pi2_x = sum(p[4] for p in parts)
         W = d.total
-        ll = (
-            _dot(d.Wx, gl_x)
-            + W * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(a) - gammaln(b))
-            + W * gammaln(a)
-            - _dot(r * d.Wt + d.WXt, lat)
-            + sum_wD
-        )
+        if ridge:
+            # r, alpha -> inf at a fixed r/alpha (one purchase rate): the terms of size r ln alpha
+            # and ln Gamma(r) cancel in pairs per history (the weights by x and by t_x both sum
+            # to W), so that the sum keeps ~1e-12 instead of losing W r ln(alpha) 1e-16
+            ll = (
+                _dot(d.Wx, _log_rising(r, ux) + gammaln(bx) - gammaln(abx))
+                + W * (gammaln(a + b) - gammaln(a) - gammaln(b))
+                + W * gammaln(a)
+                - r * _dot(d.Wt, lat_rel)
+                - _dot(d.WXt, lat)
+                + sum_wD
+            )
+        else:
+            ll = (
+                _dot(d.Wx, gl_x)
+                + W * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(a) - gammaln(b))
+                + W * gammaln(a)
+                - _dot(r * d.Wt + d.WXt, lat)
+                + sum_wD
+            )
         # gradient with respect to (r, alpha, a, b)
         dg_abx = digamma(abx)
         with np.errstate(invalid="ignore", divide="ignore"):
             pi2_over = np.where(d.has_second_x, pi2_x / (bx - 1.0), 0.0)
-        g_r = (
-            _dot(d.Wx, digamma(r + ux))
-            + W * (np.log(alpha) - digamma(r))
-            - _dot(d.Wt, lat)
-            + sum_wpi1_diff
-        )
-        g_alpha = (
-            W * r / alpha - _dot(r * d.Wt + d.WXt, inv_at) + _dot(by_t, inv_at) - _dot(by_T, inv_aT)
-        )
+        if ridge:
+            g_r = _dot(d.Wx, digamma(r + ux) - digamma(r)) - _dot(d.Wt, lat_rel) + sum_wpi1_diff
+            g_alpha = (
+                r * _dot(d.Wt, d.ut * inv_at) / alpha
+                - _dot(d.WXt, inv_at)
+                + _dot(by_t, inv_at)
+                - _dot(by_T, inv_aT)
+            )
+        else:
+            g_r = (
+                _dot(d.Wx, digamma(r + ux))
+                + W * (np.log(alpha) - digamma(r))
+                - _dot(d.Wt, lat)
+                + sum_wpi1_diff
+            )
+            g_alpha = (
+                W * r / alpha
+                - _dot(r * d.Wt + d.WXt, inv_at)
+                + _dot(by_t, inv_at)
+                - _dot(by_T, inv_aT)
+            )
         sum_pi2 = float(pi2_x.sum())
         g_a = -_dot(d.Wx, dg_abx) + W * digamma(a + b) + sum_pi2 / a
         g_b = (

@@ -159,6 +159,28 @@ YOUNG_SHOP = np.array(
 )  # fmt: skip
 
 
+@pytest.mark.parametrize("name", list(CANDIDATES))
+def test_a_fit_creeping_towards_one_purchase_rate_is_the_poisson_limit(name):
+    frequency, recency, T = np.repeat(YOUNG_SHOP[:, :3], YOUNG_SHOP[:, 3].astype(int), axis=0).T
+    # unpenalised (the analysis fits BG/NBD so; its tiny penalizers on the others keep alpha
+    # from running off at all)
+    model, notes = fit_with_notes(CANDIDATES[name](), frequency, recency, T)
+    dropout = "s" if name == "pnbd" else "a"
+    assert model.limits_ == {"alpha": "inf", dropout: "0"}
+    for meaning in ("one purchase rate for everyone (r/alpha)", "no dropout visible"):
+        assert meaning in model.limit_note_
+        assert any(meaning in message for message in notes)
+    # the Poisson process at the fitted rate, which is the Poisson estimate (repeats / time) to
+    # what the likelihood resolves at alpha = e^20 (its terms of ~5e8 keep ~1e-5 of their sum
+    # over 60 customers, and a rate 1e-4 off costs 2e-7 of log-likelihood)
+    rate = model.params_["r"] / model.params_["alpha"]
+    assert rate == pytest.approx(frequency.sum() / T.sum(), rel=1e-4)
+    np.testing.assert_allclose(
+        model.expected_transactions(365.0, frequency, recency, T), 365.0 * rate, rtol=1e-6
+    )
+    np.testing.assert_allclose(model.probability_alive(frequency, recency, T), 1.0, atol=1e-9)
+
+
 @pytest.mark.parametrize("name", ["bgnbd", "mbgnbd"])
 def test_the_likelihood_keeps_its_digits_on_the_one_purchase_rate_ridge(name):
     # at r ~ 2.5e7, alpha = e^20 each customer's terms r ln(alpha) and ln Gamma(r) are ~5e8: summed

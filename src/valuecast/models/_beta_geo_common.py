@@ -633,12 +633,28 @@ class BetaGeoFamily(CovariateModel):
     _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("a", 1.0), ("b", 1.0))}
     _shift = 0
     _limits = (
-        # Beta(a, b) with a -> 0 puts every dropout probability at 0: the NBD (methodology.md)
-        Limit({"a": "0"}, ("a", "b"), "no dropout visible; it reduces to the NBD", ("a", "0")),
-        Limit({"alpha": "inf"}, ("alpha",), "one purchase rate for everyone (r/alpha)"),
+        # Gamma(r, alpha) with r, alpha -> inf at a fixed r/alpha: one Poisson rate, tried when
+        # r runs off (the optimiser creeps along that ridge and stops short of the edge);
+        # tried first, so that a dropout limit found beside it is the one a round keeps
+        Limit(
+            {"alpha": "inf"},
+            ("alpha",),
+            "one purchase rate for everyone (r/alpha)",
+            (("r", "inf"),),
+            keeps="r",
+        ),
+        # Beta(a, b) with a -> 0 puts every dropout probability at 0: the NBD (methodology.md);
+        # b -> inf at a fixed a leads there too (the mean a/(a+b) -> 0), where the optimiser
+        # stops on the way (b of 2e5, say) wherever rounding has it
+        Limit(
+            {"a": "0"},
+            ("a", "b"),
+            "no dropout visible; it reduces to the NBD",
+            (("a", "0"), ("b", "inf")),
+        ),  # fmt: skip
         # tried when a runs off too: a and b large at a fixed a/b, where the optimiser stops on
         # the way (b of 1e8, say) depends on rounding and the information there is singular
-        Limit({"b": "inf"}, ("b",), "one dropout probability for everyone (a/b)", ("a", "inf")),
+        Limit({"b": "inf"}, ("b",), "one dropout probability for everyone (a/b)", (("a", "inf"),)),
     )
 
     # -- fitting ---------------------------------------------------------------------------------

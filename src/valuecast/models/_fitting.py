@@ -51,14 +51,17 @@ class Limit:
     fit stands for the limit with them on the edge of the search box.  ``unidentified`` are the
     parameters the limit model does not depend on (those of ``at`` and any left without
     influence), which have no standard error.  ``meaning`` says in plain words what the limit is.
-    ``trigger`` (a shape parameter and the side it runs to): the fit tries this limit
-    explicitly whenever the interior optimum leans that way (beyond :data:`LIMIT_SEARCH_FROM`).
+    ``triggers`` (each a shape parameter and the side it runs to): the fit tries this limit
+    explicitly whenever the optimum leans one of those ways (beyond :data:`LIMIT_SEARCH_FROM`).
+    ``keeps``: a parameter whose ratio to the one of ``at`` the limit keeps (r of alpha -> inf at
+    a fixed r/alpha); the search of the limit starts with it moved along, on that ridge.
     """
 
     at: dict[str, str]
     unidentified: tuple[str, ...]
     meaning: str
-    trigger: tuple[str, str] | None = None
+    triggers: tuple[tuple[str, str], ...] = ()
+    keeps: str | None = None
 
 
 class FitError(ValuecastError, RuntimeError):
@@ -442,36 +445,79 @@ class BaseModel:
     def _best_limit(self, log_params, result, data, weights, n_total):
         """The interior optimum, or a searched limit model that fits at least as well.
 
-        Each :class:`Limit` with a ``trigger`` towards which the interior optimum leans is fitted
-        with its parameters held on the edge (the others free, started from the optimum); the best
-        of them replaces the optimum when its log-likelihood is within :data:`LIMIT_TIE`.
+        Each :class:`Limit` towards which the interior optimum leans (:meth:`_leans_towards`) is
+        fitted with its parameters held on the edge (the others free, started from the optimum);
+        the last of them whose objective is within :data:`LIMIT_TIE` of the best so far replaces
+        the optimum.  A limit model may lean towards another limit in turn (one purchase rate
+        for everyone, and nobody leaving): the search goes on from it in the same way, with the
+        parameters of the limits taken held, and never further than :data:`LIMIT_TIE` from both
+        the interior optimum and the limit it goes on from.
         """
         best_x, best = log_params, result
         tie = LIMIT_TIE / n_total  # the objective is the mean over customers
-        for limit in self._limits:
-            if limit.trigger is None:
+        held: list[Limit] = []
+        meanings: set[str] = set()  # of the limits taken (one limit may have two parameters)
+        while True:
+            origin, taken = best_x, None
+            # a limit the point already stands at (its parameters on the very edge, where the
+            # search would hold them) needs no search, nor do the other ways to that limit
+            reached = meanings | {
+                limit.meaning for limit in self._limits if self._at(limit, origin)
+            }
+            for limit in self._limits:
+                if set(limit.at) & {p for taken in held for p in taken.at}:
+                    continue
+                if limit.meaning in reached:
+                    continue
+                if not self._leans_towards(limit, origin, held):
+                    continue
+                candidate = self._fit_at_limit([*held, limit], origin, data, weights, n_total)
+                reference = min(best.fun, result.fun) if held else best.fun
+                if np.all(np.isfinite(candidate.x)) and candidate.fun <= reference + tie:
+                    best_x, best, taken = candidate.x, candidate, limit
+            if taken is None:
+                return best_x, best
+            held.append(taken)
+            meanings.add(taken.meaning)
+
+    def _at(self, limit: Limit, log_params: np.ndarray) -> bool:
+        """Whether every parameter of ``limit`` lies on the very edge it stands for."""
+        return all(
+            log_params[self._param_names.index(name)]
+            == (LOG_BOUND if side == "inf" else -LOG_BOUND)
+            for name, side in limit.at.items()
+        )
+
+    def _leans_towards(self, limit: Limit, log_params: np.ndarray, held: list[Limit]) -> bool:
+        """Whether ``log_params`` lie beyond :data:`LIMIT_SEARCH_FROM` towards a trigger of
+        ``limit``, on a parameter not already held at the edge of another limit."""
+        for shape, side in limit.triggers:
+            if any(shape in taken.at for taken in held):
                 continue
-            shape, side = limit.trigger
             value = log_params[self._param_names.index(shape)]
-            if (value > -LIMIT_SEARCH_FROM) if side == "0" else (value < LIMIT_SEARCH_FROM):
-                continue
-            x0, bounds = (
-                np.array(log_params, dtype=float),
-                [(-LOG_BOUND, LOG_BOUND)] * len(log_params),
-            )
+            if (value <= -LIMIT_SEARCH_FROM) if side == "0" else (value >= LIMIT_SEARCH_FROM):
+                return True
+        return False
+
+    def _fit_at_limit(self, limits: list[Limit], log_params, data, weights, n_total):
+        """The fit with the parameters of ``limits`` held on the edge they stand for, the others
+        free and started from ``log_params`` (a kept ratio moved along)."""
+        x0 = np.array(log_params, dtype=float)
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
+        for limit in limits:
             for name, side in limit.at.items():
                 i = self._param_names.index(name)
                 edge = LOG_BOUND if side == "inf" else -LOG_BOUND
+                if limit.keeps is not None:
+                    k = self._param_names.index(limit.keeps)
+                    x0[k] = np.clip(x0[k] + edge - x0[i], -LOG_BOUND, LOG_BOUND)
                 x0[i], bounds[i] = edge, (edge, edge)
-            with np.errstate(all="ignore"):
-                candidate = minimize(
-                    self._objective, x0, args=(data, weights, n_total), jac=True,
-                    method="L-BFGS-B", bounds=bounds,
-                    options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
-                )  # fmt: skip
-            if np.all(np.isfinite(candidate.x)) and candidate.fun <= best.fun + tie:
-                best_x, best = candidate.x, candidate
-        return best_x, best
+        with np.errstate(all="ignore"):
+            return minimize(
+                self._objective, x0, args=(data, weights, n_total), jac=True,
+                method="L-BFGS-B", bounds=bounds,
+                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
+            )  # fmt: skip
 
     def _set_fitted(self, log_params, data, weights, n_total, result, fixed=frozenset()) -> None:
         n_base = len(self._param_names)

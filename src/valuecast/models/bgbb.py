@@ -272,10 +272,19 @@ class BetaGeoBetaBinomial(BaseModel):
             {"gamma": "0"},
             ("gamma", "delta"),
             "no dropout visible; it reduces to the beta-binomial",
-            ("gamma", "0"),
+            (("gamma", "0"),),
         ),  # fmt: skip
-        Limit({"alpha": "inf"}, ("alpha",), "one transaction probability for everyone"),
-        Limit({"beta": "inf"}, ("beta",), "one transaction probability for everyone"),
+        # alpha, beta -> inf at a fixed alpha/beta: one transaction probability, tried when
+        # either runs off (whichever reaches the edge stands for it, as Gamma-Gamma's q and v)
+        *(
+            Limit(
+                {name: "inf"},
+                (name,),
+                "one transaction probability for everyone",
+                (("alpha", "inf"), ("beta", "inf")),
+            )
+            for name in ("alpha", "beta")
+        ),
         Limit({"delta": "inf"}, ("delta",), "one dropout probability for everyone"),
     )
 

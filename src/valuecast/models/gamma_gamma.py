@@ -179,7 +179,7 @@ class GammaGamma(BaseModel):
             {name: "inf"},
             (name,),
             "no heterogeneity in spend; every customer's expected order value is the pooled mean",
-            ("q", "inf"),
+            (("q", "inf"),),
         )  # fmt: skip
         for name in ("q", "v")
     ) + (
@@ -189,7 +189,7 @@ class GammaGamma(BaseModel):
             ("p",),
             "no spread of order values within a customer; each expected order value is the "
             "customer's own average (shrunk by the spread across customers)",
-            ("p", "inf"),
+            (("p", "inf"),),
         ),  # fmt: skip
     )
 

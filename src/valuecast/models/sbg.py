@@ -113,7 +113,10 @@ class ShiftedBetaGeometric(BaseModel):
     _limits = (
         # Beta(alpha, beta) with alpha -> 0 puts every churn probability at 0 (methodology.md)
         Limit(
-            {"alpha": "0"}, ("alpha", "beta"), "no churn visible; retention stays 1", ("alpha", "0")
+            {"alpha": "0"},
+            ("alpha", "beta"),
+            "no churn visible; retention stays 1",
+            (("alpha", "0"),),
         ),
         Limit(
             {"beta": "inf"}, ("beta",), "one churn probability for everyone (constant retention)"

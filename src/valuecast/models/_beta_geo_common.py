@@ -43,6 +43,7 @@ from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     LOG_BOUND,
     LOG_EDGE,
+    ONE_PURCHASE_RATE,
     ArrayLike,
     Limit,
     as_float_array,
@@ -633,16 +634,8 @@ class BetaGeoFamily(CovariateModel):
     _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("a", 1.0), ("b", 1.0))}
     _shift = 0
     _limits = (
-        # Gamma(r, alpha) with r, alpha -> inf at a fixed r/alpha: one Poisson rate, tried when
-        # r runs off (the optimiser creeps along that ridge and stops short of the edge);
-        # tried first, so that a dropout limit found beside it is the one a round keeps
-        Limit(
-            {"alpha": "inf"},
-            ("alpha",),
-            "one purchase rate for everyone (r/alpha)",
-            (("r", "inf"),),
-            keeps="r",
-        ),
+        # first, so that a dropout limit found beside it is the one a round keeps
+        ONE_PURCHASE_RATE,
         # Beta(a, b) with a -> 0 puts every dropout probability at 0: the NBD (methodology.md);
         # b -> inf at a fixed a leads there too (the mean a/(a+b) -> 0), where the optimiser
         # stops on the way (b of 2e5, say) wherever rounding has it

@@ -64,6 +64,18 @@ class Limit:
     keeps: str | None = None
 
 
+ONE_PURCHASE_RATE = Limit(
+    {"alpha": "inf"},
+    ("alpha",),
+    "one purchase rate for everyone (r/alpha)",
+    (("r", "inf"),),
+    keeps="r",
+)
+"""Gamma(r, alpha) with r, alpha -> inf at a fixed r/alpha: one Poisson purchase rate, the limit
+of every model with a gamma-mixed purchase rate.  Tried when r runs off: the optimiser creeps
+along that ridge and stops short of the edge, wherever rounding has it."""
+
+
 class FitError(ValuecastError, RuntimeError):
     """Raised when a model cannot be fitted to the data it was given."""
 

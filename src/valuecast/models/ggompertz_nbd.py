@@ -69,8 +69,8 @@ from scipy.special import digamma, gammaln
 from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     LOG_BOUND,
+    ONE_PURCHASE_RATE,
     ArrayLike,
-    Limit,
     as_float_array,
     compress_histories,
     purchases_while_alive,
@@ -365,17 +365,7 @@ class GGompertzNBD(CovariateModel):
     # CLVTools' ggomnbd static covariates: alpha_i = alpha exp(-gamma_p . x_i) and
     # beta_i = beta exp(-gamma_d . z_i); b, the ageing rate, is common to all customers
     _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)}
-    _limits = (
-        # Gamma(r, alpha) with r, alpha -> inf at a fixed r/alpha: one Poisson rate, tried when
-        # r runs off, as for Pareto/NBD (the optimiser stops short of the edge on that ridge)
-        Limit(
-            {"alpha": "inf"},
-            ("alpha",),
-            "one purchase rate for everyone (r/alpha)",
-            (("r", "inf"),),
-            keeps="r",
-        ),
-    )
+    _limits = (ONE_PURCHASE_RATE,)
 
     # -- fitting ---------------------------------------------------------------------------------
     def _initial_log_params(self, data, weights) -> np.ndarray:

@@ -56,6 +56,7 @@ from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_genlaguerre
 from valuecast.models import _lockstep
 from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
+    ONE_PURCHASE_RATE,
     ArrayLike,
     Limit,
     as_float_array,
@@ -780,16 +781,8 @@ class ParetoNBD(CovariateModel):
     # Fader & Hardie (2007): alpha_i = alpha exp(-gamma_p . x_i), beta_i = beta exp(-gamma_d . z_i)
     _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)}
     _limits = (
-        # Gamma(r, alpha) with r, alpha -> inf at a fixed r/alpha: one Poisson rate, tried when
-        # r runs off (the optimiser creeps along that ridge and stops short of the edge);
-        # tried first, so that a dropout limit found beside it is the one a round keeps
-        Limit(
-            {"alpha": "inf"},
-            ("alpha",),
-            "one purchase rate for everyone (r/alpha)",
-            (("r", "inf"),),
-            keeps="r",
-        ),
+        # first, so that a dropout limit found beside it is the one a round keeps
+        ONE_PURCHASE_RATE,
         # Gamma(s, beta) with s -> 0 puts every dropout rate at 0: the NBD (methodology.md)
         Limit(
             {"s": "0"}, ("s", "beta"), "no dropout visible; it reduces to the NBD", (("s", "0"),)

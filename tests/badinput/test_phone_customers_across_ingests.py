@@ -199,3 +199,60 @@ def test_a_phone_customer_whose_orders_went_to_an_email_customer_is_no_prospect(
     assert corpus.stored_orders(workspace)["1001"][0] == "ann@example.com"
     with Workspace(workspace, read_only=True) as ws:
         assert ws.prospects().empty  # she bought, under her e-mail
+
+
+def _ingests_of_a_number_with_and_without_its_country(
+    corpus, folder, monkeypatch, *, engine: bool, national_first: bool
+) -> tuple[dict[str, str], list[dict]]:
+    """Ann's Shopify orders carrying her phone with its country (``+44 7700 900123``) and a
+    till's guest order giving it without (``07700 900123``, no country), ingested one after the
+    other; the export on DuckDB's route where ``engine``, else the importer's.  Returns each
+    stored order's customer and the ingest reports."""
+    from valuecast.io import orders_duckdb, shopify_duckdb
+
+    folder.mkdir()
+    workspace = folder / "ws.duckdb"
+    online = [("5001", "ann@example.com", "2024-04-05", "30.00", "+44 7700 900123"),
+              ("5002", "bob@example.com", "2024-04-06", "20.00", "")]  # fmt: skip
+    shop = _export(corpus, folder / "online.csv", "shopify", online)
+    till = folder / "till.csv"
+    till.write_text(
+        "order_id,customer_id,ordered_at,revenue,phone\n9,,2024-01-05,10,07700 900123\n"
+    )
+    steps = [(till, ("--map", "revenue=revenue,phone=phone")), (shop, ())]
+    reports = []
+    with monkeypatch.context() as patch:
+        if engine:  # a small export as a large one: DuckDB loads it, or the test fails
+            patch.setattr(orders_duckdb, "MIN_BYTES", 0)
+            patch.setattr(shopify_duckdb.PendingShopify, "read", _no_importer)
+        for path, options in steps if national_first else steps[::-1]:
+            reports.append(corpus.report(corpus.ingest(path, workspace, "--json", *options)))
+    customers = {number: row[0] for number, row in corpus.stored_orders(workspace).items()}
+    return customers, reports
+
+
+def _no_importer(self):
+    raise AssertionError(f"{self.file}: the export went to the importer")
+
+
+@pytest.mark.parametrize("national_first", [True, False], ids=["national-first", "country-first"])
+def test_a_number_without_its_country_joins_a_large_exports_customer_as_a_small_ones(
+    corpus, tmp_path, monkeypatch, national_first
+):
+    """The customer's phone DuckDB's route keeps as written (``+44 7700 900123``) is the
+    number a guest order gives without its country, stored before or after, as the phone the
+    importer reads is: one customer, with the same notes."""
+    importer = _ingests_of_a_number_with_and_without_its_country(
+        corpus, tmp_path / "importer", monkeypatch, engine=False, national_first=national_first
+    )
+    engine = _ingests_of_a_number_with_and_without_its_country(
+        corpus, tmp_path / "engine", monkeypatch, engine=True, national_first=national_first
+    )
+    customers, reports = importer
+    assert customers == {"9": "ann@example.com", "5001": "ann@example.com",
+                         "5002": "bob@example.com"}  # fmt: skip
+    assert reports[-1]["workspace_customers"] == 2
+    assert engine[0] == customers
+    for engine_report, report in zip(engine[1], reports, strict=True):
+        assert engine_report["notes"] == report["notes"]
+        assert engine_report["workspace_customers"] == report["workspace_customers"]

@@ -13,7 +13,8 @@ steps in turn and adds their notes to its report):
   table naming a customer, past analyses' included, and in the numbers of orders numbered by
   their customer (a file without order ids);
 - staged phones written without their country given that number's customer
-  (:func:`join_national_phones`);
+  (:func:`join_national_phones`), among the numbers stored, staged or kept as written
+  (:func:`store_phone_cells`, first);
 - the orders of a customer known by a phone or an e-mail alone, stored or staged, given to the
   customer that phone or address belongs to in every ingest so far (:func:`link_phones`,
   :func:`link_emails`).
@@ -65,13 +66,12 @@ def link_phones(
     where they went.  Runs before the merge, so a staged order compares with its stored self
     under the same customer.
     """
-    _store_phone_cells(raw, results, ingest_id)
     frames = [r.phone_links for r in results if r.phone_links is not None and len(r.phone_links)]
     frames.append(_normalised_phone_cells(raw))
     frames = [frame for frame in frames if len(frame)]
     if frames:
         links = pd.concat(frames, ignore_index=True).astype("string").drop_duplicates()
-        raw.from_df(links).query(  # a relation, not registered: see _store_phone_cells
+        raw.from_df(links).query(  # a relation, not registered: see store_phone_cells
             "_phone_links_in",
             f"SELECT n.phone_id, n.customer_id, CAST({int(ingest_id)} AS BIGINT) "
             "FROM _phone_links_in n ANTI JOIN phone_links p "
@@ -128,9 +128,11 @@ def link_phones(
         sql(raw, "DROP TABLE _phone_owners")
 
 
-def _store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
+def store_phone_cells(raw: Any, results: Sequence[ImportResult], ingest_id: int) -> None:
     """Keep the files' phones as written (:attr:`~valuecast.io.schema.ImportResult.phone_cells`)
-    that the workspace does not hold yet."""
+    that the workspace does not hold yet: before the joins of numbers without their country
+    (:func:`join_stored_national_phones`, :func:`join_national_phones`), which read their last
+    digits, as :func:`link_phones` does after them."""
     for result in results:
         cells = result.phone_cells
         if cells is None or not cells.num_rows:
@@ -292,17 +294,20 @@ def _national_phone_owners(
     raw: Any, national: str, results: Sequence[ImportResult]
 ) -> dict[str, str]:
     """Of the phone ids of numbers without their country that ``national`` (SQL of a column
-    ``id``) selects, those that are one international number stored, staged or carried beside
-    a customer in the files ``results``: id -> that number's id
+    ``id``) selects, those that are one international number stored, staged, carried beside
+    a customer in the files ``results`` or kept as written (:func:`_written_phone_ids`): id ->
+    that number's id
     (:func:`valuecast.io.phones.national_owners`), also as the temporary table
     ``_national_owners`` (``national``, ``owner``), which the caller drops."""
     # the files' phone links are stored only by _link_phones, which runs after the joins
     carried = [r.phone_links[["phone_id"]] for r in results if r.phone_links is not None]
     files = pd.DataFrame({"phone_id": pd.Series(dtype="string")})
-    files = pd.concat([files, *carried], ignore_index=True).astype("string")
+    files = pd.concat(
+        [files, *carried, _written_phone_ids(raw, national)], ignore_index=True
+    ).astype("string")
     # a national number's last digits are those of every international number it can be
     # (it holds at least MIN_PHONE_DIGITS digits); the files' ids read through a relation,
-    # not registered (see _store_phone_cells)
+    # not registered (see store_phone_cells)
     candidates = raw.from_df(files).query(
         "_files_phone_ids",
         f"""WITH national AS MATERIALIZED ({national}),
@@ -321,6 +326,23 @@ def _national_phone_owners(
             "_national_owners"
         )
     return owners
+
+
+def _written_phone_ids(raw: Any, national: str) -> pd.DataFrame:
+    """The phone ids (column ``phone_id``) of the phones kept as written (``phone_cells``, the
+    files' among them: :func:`store_phone_cells`) that end in the last digits of a number
+    without its country that ``national`` selects: DuckDB's route leaves its customers' phones
+    so, and a number a customer gave there with its country is one the national number can be,
+    as it is in the importer's phone links.  Only those few are normalised
+    (:func:`valuecast.io.phones.phone_ids`)."""
+    candidates = raw.execute(
+        f"""WITH tails AS MATERIALIZED (SELECT DISTINCT right(id, 5) AS tail FROM ({national}))
+        SELECT DISTINCT phone, country FROM phone_cells
+        WHERE right(tail, 5) IN (SELECT tail FROM tails)"""
+    ).df()
+    candidates = candidates.astype({"phone": "string", "country": "string"})
+    ids = phone_ids(candidates["phone"], candidates["country"]).dropna()
+    return pd.DataFrame({"phone_id": ids.to_numpy()}, dtype="string")
 
 
 def join_stored_national_phones(raw: Any, results: Sequence[ImportResult]) -> IdsReadAgain | None:

@@ -85,6 +85,7 @@ from valuecast.store.identities import (
     read_visible_ids_again,
     read_whole_number_ids_again,
     renumbered_phone_orders_note,
+    store_phone_cells,
     stored_national_phones_note,
     visible_ids_note,
     whole_number_ids_note,
@@ -957,6 +958,8 @@ class Workspace(_TableReaders):
                 if not direct["orders"]:  # stored orders the files name otherwise, or not at all
                     renamed = _renamed_currencies(raw)
                     _keep_stored_currencies(raw)
+                # the phones kept as written first: the joins of national numbers read them
+                store_phone_cells(raw, results, ingest_id)
                 stored_national = (
                     None if direct["orders"] else join_stored_national_phones(raw, results)
                 )
@@ -1716,7 +1719,7 @@ def _store_order_contacts(raw: Any, results: Sequence[ImportResult], ingest_id: 
         contacts, result.order_contacts = result.order_contacts, None
         if contacts is None or not len(contacts):
             continue
-        # read through a relation, not registered (see identities._store_phone_cells)
+        # read through a relation, not registered (see identities.store_phone_cells)
         relation = (
             raw.from_arrow(contacts) if isinstance(contacts, pa.Table) else raw.from_df(contacts)
         )

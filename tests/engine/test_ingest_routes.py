@@ -949,6 +949,49 @@ def test_a_later_files_order_without_an_id_joins_the_stored_customer_of_its_emai
     assert not [note for report in reports[2:] for note in report["notes"] if "e-mail" in note]
 
 
+@pytest.mark.parametrize("first", ["ids", "guest checkouts"])
+def test_files_of_a_first_ingest_join_an_order_without_an_id_to_its_emails_customer(
+    tmp_path, monkeypatch, first
+):
+    """A customer's ids in one file and the same customer's orders by e-mail alone in another,
+    both in the first ingest of an empty workspace, whichever comes first: the orders and the
+    note of the two files ingested one after the other."""
+    ids = pd.DataFrame({"customer": ["1001", "1002", "1003", "1004"],
+                        "mail": ["Jane.Doe@Example.com", "bob@example.com", "s@x.com", "S@x.com"],
+                        "date": ["2024-01-05", "2024-02-01", "2024-02-02", "2024-02-03"],
+                        "amount": ["50.00", "20.00", "5.00", "6.00"]})  # fmt: skip
+    guests = pd.DataFrame({"customer": ["", "", "", ""],
+                           "mail": ["jane.doe@example.com", "JANE.DOE@example.com",
+                                    "new@example.com", "s@x.com"],
+                           "date": ["2024-05-05", "2024-05-06", "2024-05-07", "2024-05-08"],
+                           "amount": ["30.00", "10.00", "7.00", "8.00"]})  # fmt: skip
+    files = {"ids": _write(ids, tmp_path / "ids.csv"),
+             "guest checkouts": _write(guests, tmp_path / "guests.csv")}  # fmt: skip
+    order = [files[first], *(path for name, path in files.items() if name != first)]
+    mapping = MAP + ",email=mail"
+    one_by_one = _ingest(order, mapping, engine=False, monkeypatch=monkeypatch)
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports(order, column_map=mapping)).to_dict()
+        orders = ws.orders().to_pandas().sort_values("order_id", ignore_index=True)
+    pd.testing.assert_frame_equal(
+        orders.drop(columns="ingest_id"),
+        one_by_one[1]["orders"].drop(columns="ingest_id"),
+        check_exact=True,
+    )
+    customers = orders.set_index("order_number")["customer_id"]
+    assert customers[["|2024-05-05", "|2024-05-06"]].tolist() == ["1001"] * 2
+    assert customers["|2024-05-08"] == "s@x.com"  # two ids carry it
+    linked = "belong to the customer whose orders in other files carry the same e-mail"
+    assert [note for note in report["notes"] if linked in note] == [
+        f"2 orders without a customer id (2 in these files) {linked}"
+    ]
+    assert [note for r in one_by_one[0] for note in r["notes"] if linked in note] == [
+        f"2 orders without a customer id ({'2 in these files' if first == 'ids' else '2 stored'}) "
+        f"{linked}"
+    ]
+    assert report["workspace_customers"] == one_by_one[0][-1]["workspace_customers"]
+
+
 def test_an_order_linked_by_its_email_keeps_its_number_when_its_customer_changes(
     tmp_path, monkeypatch
 ):

@@ -153,18 +153,22 @@ def test_an_older_export_ingested_again_says_it_replaced_newer_versions(corpus, 
     assert not any("before the workspace's latest order" in n for n in again["notes"])
 
 
-def test_a_currency_named_after_files_without_one_is_a_note(corpus, tmp_path):
+@pytest.mark.parametrize(
+    ("earlier", "note"),
+    [
+        ("1,a,2024-01-05,10\n2,b,2024-02-05,12\n", "2 orders stored earlier name no currency"),
+        ("1,a,2024-01-05,10\n", "1 order stored earlier names no currency"),
+    ],
+)
+def test_a_currency_named_after_files_without_one_is_a_note(corpus, tmp_path, earlier, note):
     workspace = tmp_path / "ws.duckdb"
     first = tmp_path / "q1.csv"
-    first.write_text(
-        "order_id,customer_id,order_date,revenue\n1,a,2024-01-05,10\n2,b,2024-02-05,12\n"
-    )
+    first.write_text("order_id,customer_id,order_date,revenue\n" + earlier)
     later = tmp_path / "q2.csv"
     later.write_text("order_id,customer_id,order_date,revenue,currency\n3,a,2024-03-05,11,EUR\n")
     corpus.ingest(first, workspace)
     report = corpus.report(corpus.ingest(later, workspace, "--json"))
-    note = "2 orders stored earlier name no currency and these files' are in EUR"
-    assert_note(report, note)
+    assert_note(report, f"{note} and these files' are in EUR")
 
 
 def test_refresh_prints_what_its_ingest_noticed(corpus, tmp_path):

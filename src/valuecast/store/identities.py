@@ -299,7 +299,7 @@ def _national_phone_owners(
     that number's id
     (:func:`valuecast.io.phones.national_owners`), also as the temporary table
     ``_national_owners`` (``national``, ``owner``), which the caller drops."""
-    # the files' phone links are stored only by _link_phones, which runs after the joins
+    # the files' phone links are stored only by link_phones, which runs after the joins
     carried = [r.phone_links[["phone_id"]] for r in results if r.phone_links is not None]
     files = pd.DataFrame({"phone_id": pd.Series(dtype="string")})
     files = pd.concat(

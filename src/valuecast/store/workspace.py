@@ -1925,7 +1925,8 @@ def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, inges
     currency = next(iter(report.currencies), None)  # of this ingest's orders
     if unnamed and currency and not named:
         notes.append(
-            f"{unnamed:,} orders stored earlier name no currency and these files' are in "
+            f"{unnamed:,} {'order' if unnamed == 1 else 'orders'} stored earlier "
+            f"{'names' if unnamed == 1 else 'name'} no currency and these files' are in "
             f"{currency}: every amount is now read as {currency} (if the earlier ones were in "
             "another currency, ingest them again with it or convert them with --fx)"
         )

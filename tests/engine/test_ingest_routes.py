@@ -179,6 +179,60 @@ def test_a_returned_line_is_its_orders_refund_on_both_routes(tmp_path, monkeypat
     assert money.loc["1002"].tolist() == [12.75, 0.0, 12.75]
 
 
+ADMIN_MAP = "order_id=order,customer_id=customer,ordered_at=date,revenue=total"
+MONEY = ("gross_revenue", "refunded", "net_revenue")
+
+
+def test_a_refund_row_under_its_sales_order_id_is_its_refund_on_both_routes(tmp_path, monkeypatch):
+    """An admin export books a partial refund as a row of a negative amount under its sale's
+    order number: the order's gross revenue is its sale, its refund that row, and its net
+    revenue what it was. A sale refunded in full, an order of refund rows alone and one refunded
+    beyond its sale are left out as before, each reported at its rows added up."""
+    rows = [
+        ("1001", "alice", "2026-01-05", "80.00"),
+        ("1001", "alice", "2026-01-05", "-30.00"),
+        ("1002", "bob", "2026-01-06", "45.00"),
+        ("1003", "carol", "2026-01-07", "60.00"),
+        ("1003", "carol", "2026-01-07", "-60.00"),
+        ("1004", "dan", "2026-01-08", "-20.00"),
+        ("1004", "dan", "2026-01-08", "-5.00"),
+        ("1005", "erin", "2026-01-09", "25.00"),
+        ("1005", "erin", "2026-01-09", "-40.00"),
+    ]
+    frame = pd.DataFrame(rows, columns=["order", "customer", "date", "total"])
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], ADMIN_MAP,
+                                           monkeypatch)  # fmt: skip
+    report = reports[0]
+    assert [report[key] for key in MONEY] == [125.0, 30.0, 95.0]
+    assert report["excluded_orders"] == {"refunded": 1, "negative amount": 2}
+    assert report["excluded_revenue"] == {"refunded": 0.0, "negative amount": -40.0}
+    money = tables["orders"].set_index("order_number")[list(MONEY)]
+    assert money.to_dict("index") == {
+        "1001": {"gross_revenue": 80.0, "refunded": 30.0, "net_revenue": 50.0},
+        "1002": {"gross_revenue": 45.0, "refunded": 0.0, "net_revenue": 45.0},
+    }
+
+
+def test_a_refund_row_dated_after_its_sale_is_its_refund_read_by_the_importer(tmp_path):
+    """A refund booked weeks after the sale under its order number: the order is dated at its
+    sale and the refund is its refund, on whichever route reads the file (the engine's hands an
+    order whose rows differ in time to the importer)."""
+    frame = pd.DataFrame(
+        [("1001", "alice", "2026-01-05", "80.00"), ("1001", "alice", "2026-01-20", "-30.00")],
+        columns=["order", "customer", "date", "total"],
+    )
+    path = _write(frame, tmp_path / "o.csv")
+    pending = defer_orders([path], column_map=ADMIN_MAP)
+    assert isinstance(pending, orders_duckdb.PendingOrders)
+    for results in (read_exports([path], column_map=ADMIN_MAP), [pending]):
+        with Workspace(":memory:") as ws:
+            report = ws.ingest(results).to_dict()
+            order = ws.orders().to_pandas().iloc[0]
+        assert [report[key] for key in MONEY] == [80.0, 30.0, 50.0]
+        assert order[list(MONEY)].tolist() == [80.0, 30.0, 50.0]
+        assert order["ordered_at"] == pd.Timestamp("2026-01-05")
+
+
 def test_a_credit_note_is_counted_out_and_noted_on_both_routes(tmp_path, monkeypatch):
     """A return booked under an order number of its own (``C536379``) is no purchase: it is
     counted out as a cancellation, with what it takes back, and a note says that no customer's

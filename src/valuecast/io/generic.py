@@ -31,8 +31,9 @@ Rules:
 * ``revenue`` is the order's net revenue as the merchant defines it, taken as is, in the
   shop's currency; ``amount_unit=cents`` (not a column) reads every amount column in cents, as
   is a column whose name says so (``amount_cents``; :func:`cents_columns`).
-  ``gross_revenue`` defaults to it; the other amounts default to 0. ``refunded`` is reported,
-  not subtracted from it, and a note says so.
+  ``gross_revenue`` defaults to it (to an order's rows of a positive amount, where it has
+  refund rows: below); the other amounts default to 0. ``refunded`` is reported, not
+  subtracted from it, and a note says so.
 * ``customer_id`` is the cell trimmed, in NFC and without the characters that show nothing (a
   zero-width space, a byte-order mark, a soft hyphen; in an address a zero-width joiner too:
   :func:`valuecast.io._build.visible_ids`), as is an ``email`` cell; values containing ``@``
@@ -91,7 +92,12 @@ Rules:
   and a note names it and says to give a refund's rows its sale's order id, with which they are
   netted. Written under its sale's id, a refund row is netted with the sale, and a sale so
   refunded in full (its rows adding up to zero) is excluded as ``"refunded"``: counted, it
-  would be a purchase worth nothing.
+  would be a purchase worth nothing. Where no ``gross_revenue`` or ``refunded`` column is
+  mapped, an order's rows of a positive amount are its ``gross_revenue`` and those of a
+  negative amount its ``refunded`` (a positive sum; :data:`REVENUE_PARTS`, as a line-level
+  log's returned lines are): a partial refund booked later under the order number, as admin
+  exports and accounting logs write one, is the order's refund, its net revenue unchanged. An
+  excluded order's revenue in the ingest report is its rows added up.
 * A till's sales export (Vend, Lightspeed) may give each sale's row, then rows of its lines and
   payments with amounts of their own, told apart by a ``Line Type`` column
   (:data:`LINE_TYPE_COLUMNS`): a row of a payment type, or of a line type beside a sale's own
@@ -131,9 +137,10 @@ order line:
 * A partial return (an order with some return lines among bought ones) is netted within its order;
   an order netting below zero is excluded as ``"negative amount"``. An order's lines of a
   positive amount are its ``gross_revenue`` and those of a negative amount its ``refunded`` (a
-  positive sum), where those columns are not mapped: its net revenue, every line added up, is
-  the one less the other, and the ingest report shows the returns as refunds (an excluded order's
-  revenue there is its lines added up: a cancellation's is below zero).
+  positive sum), where those columns are not mapped, as an orders table's refund rows are:
+  its net revenue, every line added up, is the one less the other, and the ingest report shows
+  the returns as refunds (an excluded order's revenue there is its lines added up: a
+  cancellation's is below zero).
 * The lines of counted orders become order lines (``product`` as the product name, ``sku``,
   ``quantity``, ``unit_price``), which affinity, next products, reminders and ``first_product``
   read; return lines are kept with a negative quantity (one item taken back where the line
@@ -244,6 +251,12 @@ AMOUNT_UNITS = {"cents": 100, "units": 1}
 """Amounts per unit of the shop's currency: ``cents`` (a warehouse's integer ``amount``, as
 Stripe's API stores it: 1250 is 12.50) or ``units`` (as written, the default)."""
 AMOUNT_KEYS = ("gross_revenue", "discount", "tax", "shipping", "refunded")
+REVENUE_PARTS = {"gross_revenue": 1, "refunded": -1}
+"""The amounts an order's rows of revenue make where no column gives them, each with the sign
+that makes a row's revenue its part of it where above zero: the rows of a positive amount (goods
+sold) add up to its ``gross_revenue``, those of a negative one (a returned line, a refund row
+under the sale's order id) to its ``refunded``, and its net revenue, every row added up, is the
+one less the other, as a shop's own export writes a return as a refund off its order's sales."""
 LINE_KEYS = ("quantity", "unit_price", "product", "sku")
 """Keys that make every row an order line; they are read only when mapped (no usual names)."""
 PHONE_KEYS = ("phone", "country")
@@ -1701,10 +1714,7 @@ def _assemble(
     for key in AMOUNT_KEYS:
         values = rows.amounts[key]
         columns[key] = summed(values) if values is not None else np.zeros(n)
-    if rows.lines is not None:
-        columns.update(_sold_and_returned(rows, summed))
-    if rows.amounts["gross_revenue"] is None and rows.lines is None:
-        columns["gross_revenue"] = net
+    columns.update(_sold_and_returned(rows, summed))
     if rows.accepts_marketing is not None:
         flags = rows.accepts_marketing
         flags = flags if everything else flags.iloc[keep].reset_index(drop=True)
@@ -1735,9 +1745,10 @@ def _assemble(
         returns = summed(rows.lines.returns(rows.lines.amount).astype(float))
         rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
     reason = _build.reasons(n, rules)
-    if rows.lines is not None and rows.amounts["gross_revenue"] is None:
-        # an excluded order's revenue in the ingest report is its lines added up: what a
-        # cancellation takes back, which its goods sold (none) would not say
+    if rows.amounts["gross_revenue"] is None:
+        # an excluded order's revenue in the ingest report is its rows added up: what a
+        # cancellation or a refund without its sale takes back, which its sales (none) would
+        # not say
         excluded = reason != None  # noqa: E711 - elementwise comparison
         orders["gross_revenue"] = np.where(excluded, net, orders["gross_revenue"].to_numpy(float))
     gift_notes: list[str] = []
@@ -1818,21 +1829,26 @@ def _order_contacts(
     return _build.latest_contacts(orders, reason, _build.OrderContacts(gives, contact_rows))
 
 
+def revenue_parts(columns: Mapping[str, object]) -> dict[str, int]:
+    """The :data:`REVENUE_PARTS` (key -> sign) that ``columns`` (a column map, or the rows'
+    amounts) gives no column of: the importer and the SQL route alike sum those from the rows."""
+    return {key: sign for key, sign in REVENUE_PARTS.items() if columns.get(key) is None}
+
+
 def _sold_and_returned(
     rows: ParsedRows, summed: Callable[[np.ndarray], np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """A line-level log's ``gross_revenue`` (its orders' lines of a positive amount, the goods
-    sold) and ``refunded`` (those of a negative amount, the goods returned, as a positive sum),
-    each where no column of it is mapped: the net revenue, all lines added up, is their
-    difference, as a shop's own export writes a returned item as a refund off its order's sales
-    (an excluded order's ``gross_revenue`` is set to its net revenue: :func:`_assemble`).
-    ``summed`` adds a per-row column up per order."""
+    """Each order's :func:`revenue_parts`: its ``gross_revenue`` (its rows or lines of a positive
+    amount, the goods sold) and ``refunded`` (those of a negative amount, the refunds and goods
+    returned, as a positive sum), each where no column of it is mapped (an excluded order's
+    ``gross_revenue`` is set to its net revenue: :func:`_assemble`).  ``summed`` adds a per-row
+    column up per order."""
     revenue = rows.revenue  # a shipping line's and a gift card's amount is no revenue here
-    parts = {
-        "gross_revenue": np.where(revenue > 0, revenue, 0.0),
-        "refunded": np.where(revenue < 0, -revenue, 0.0),
-    }
-    return {key: summed(values) for key, values in parts.items() if rows.amounts[key] is None}
+    parts = {}
+    for key, sign in revenue_parts(rows.amounts).items():
+        signed = sign * revenue
+        parts[key] = summed(np.where(signed > 0, signed, 0.0))
+    return parts
 
 
 def _refunded_in_full(

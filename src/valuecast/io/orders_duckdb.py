@@ -736,18 +736,16 @@ def _set_in_order(
 ORDERS_TABLE = "_orders_grouped"
 
 
-def _line_amounts(cols: dict[str, str | None]) -> dict[str, str]:
-    """SQL of each row's part of a line-level log's ``gross_revenue`` (a line of a positive
-    amount, the goods sold) and ``refunded`` (one of a negative amount, the goods returned), for
-    each of the two no column is mapped to: an order's sums of them, as the importer's
-    (:func:`valuecast.io.generic._sold_and_returned`)."""
-    if not any(cols.get(key) for key in LINE_KEYS):
-        return {}
-    parts = {
-        "gross_revenue": "CASE WHEN revenue > 0 THEN revenue ELSE 0.0 END",
-        "refunded": "CASE WHEN revenue < 0 THEN -revenue ELSE 0.0 END",
+def _revenue_parts(cols: dict[str, str | None]) -> dict[str, str]:
+    """SQL of each row's part of its order's :func:`~valuecast.io.generic.revenue_parts`, the
+    ``gross_revenue`` (a row of a positive amount, the goods sold) and ``refunded`` (one of a
+    negative amount, a refund or the goods returned) no column is mapped to: an order's sums of
+    them, as the importer's."""
+    signed = {1: "revenue", -1: "-revenue"}
+    return {
+        key: f"CASE WHEN {signed[sign]} > 0 THEN {signed[sign]} ELSE 0.0 END"
+        for key, sign in generic.revenue_parts(cols).items()
     }
-    return {key: sql for key, sql in parts.items() if cols.get(key) is None}
 
 
 _ATTRIBUTES = ("channel", "discount_code", "accepts_marketing")
@@ -809,7 +807,7 @@ def _keyed_select(
             for key in AMOUNT_KEYS
             if cols.get(key)
         ]
-        columns += [(key, f"sum({sql}{order})", sql) for key, sql in _line_amounts(cols).items()]
+        columns += [(key, f"sum({sql}{order})", sql) for key, sql in _revenue_parts(cols).items()]
     fields = ["order_id", *(f"{grouped} AS {name}" for name, grouped, _ in columns)]
     single = ["order_id", *(f"{alone} AS {name}" for name, _, alone in columns)]
     # IS NOT DISTINCT FROM: rows without an order id are one group, as GROUP BY makes them
@@ -851,9 +849,10 @@ def _row_select(
         f"{'returns' if lines else 'false'} AS cancelled", "true AS same", "false AS took_back",
         *kept,
     ]  # fmt: skip
-    fields += [f"{sql} AS {key}" for key, sql in _line_amounts(cols).items()]
     if ranks is None:
         return f"SELECT {', '.join(fields)} FROM {rows} WHERE filled"
+    # the canonical orders' amounts (the summary's route reads none)
+    fields += [f"{sql} AS {key}" for key, sql in _revenue_parts(cols).items()]
     # one concat() builds each number at once (a chain of || makes a string per step); every
     # part is set, as a filled row without a date is refused
     fields += [
@@ -1229,8 +1228,8 @@ class PendingOrders:
             + f" FROM {_INGEST_GROUPED} WHERE reason IS NULL"
         )
         _stage_lines(con, cols)
-        # an excluded order's revenue is a line log's lines added up, as the importer reports it
-        gross = "revenue" if "gross_revenue" in _line_amounts(cols) else columns["gross_revenue"]
+        # an excluded order's revenue is its rows added up, as the importer reports it
+        gross = "revenue" if "gross_revenue" in _revenue_parts(cols) else columns["gross_revenue"]
         result = self._result(
             con, "orders",
             f"SELECT order_number, {columns['order_id']} AS order_id, reason, rows, "
@@ -1357,9 +1356,7 @@ def _canonical_columns(cols: dict[str, str | None], several_rows: bool) -> dict[
         return key if cols[key] is not None else missing
 
     amounts = {key: optional(key, "0.0") for key in AMOUNT_KEYS}
-    if cols["gross_revenue"] is None:
-        amounts["gross_revenue"] = "revenue"
-    amounts |= {key: key for key in _line_amounts(cols)}  # the grouped orders' sums
+    amounts |= {key: key for key in _revenue_parts(cols)}  # the grouped orders' sums
     if several_rows:  # ... summed over the order's rows: a one-row order's missing amount is 0
         amounts = {key: f"coalesce({sql}, 0.0)" for key, sql in amounts.items()}
     email = "CASE WHEN contains(customer, '@') THEN customer END"
@@ -1402,7 +1399,7 @@ def _derived_columns(cols: dict[str, str | None]) -> dict[str, str]:
     for key in ("currency", "channel", "discount_code", "accepts_marketing"):
         if cols[key] is None:
             derived[key] = "NULL"
-    staged = {"gross_revenue", *_line_amounts(cols)}  # the revenue, or a line log's sums
+    staged = _revenue_parts(cols)  # the grouped orders' sums of their rows
     for key in AMOUNT_KEYS:  # summed as coalesce(0.0, 0.0) over several rows: the same 0.0
         if cols[key] is None and key not in staged:
             derived[key] = "0.0"

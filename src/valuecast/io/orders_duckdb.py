@@ -913,8 +913,9 @@ def group_orders(
     ``refunded``: a row takes back and the rows add up to zero).
 
     Columns: ``order_id``, ``customer``, ``ordered_at``, ``revenue``, ``rows``, ``reason`` and
-    the attributes.  The importer takes an order's customer, time and attributes from its first
-    row; rows carry no order here, so an order whose rows differ in any of them returns
+    the attributes.  The importer takes an order's customer and attributes from its first row
+    and its time from its earliest; rows carry no order here, so an order whose rows differ in
+    any of them returns
     ``False`` (the importer reads the file), as does one whose total passes ``MAX_AMOUNT``.
 
     With ``canonical`` (rows loaded ``numbered``, with ``pair_hash`` when no order id is

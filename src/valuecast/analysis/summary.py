@@ -377,10 +377,32 @@ def _purchase_days(
 def history_columns(present: Collection[str]) -> tuple[str, ...]:
     """The order columns an order history carries (:func:`~valuecast.analysis.growth.history.
     order_history`'s ``carried``) for the summary to read its purchase days from it, where the
-    orders' attributes named in ``present`` hold values: those of :data:`_ATTRIBUTES`, and the
-    order key that tells the first and the latest order of a day (:func:`_day_aggregates`)."""
+    orders' attributes named in ``present`` hold values: those of :data:`_ATTRIBUTES`, and
+    :data:`ORDER_RANK`, which tells the first and the latest order of a day
+    (:func:`_day_aggregates`)."""
     carried = tuple(name for name in _ATTRIBUTES if name in present)
-    return (*carried, "ordered_at", "order_id") if carried else ()
+    return (*carried, ORDER_RANK) if carried else ()
+
+
+ORDER_RANK = "order_rank"
+"""An order history's rank of each order in its customer's history by :func:`order_key`
+(:func:`~valuecast.analysis.growth.history.order_history`)."""
+
+
+def order_key_parts(rows: ir.Table) -> tuple[ir.Value, ir.Value]:
+    """What orders the orders of one day: their time (the day's start where it is missing),
+    then their order id (NULL last)."""
+    return rows.ordered_at.fill_null(rows.order_date.cast("timestamp")), rows.order_id
+
+
+def order_key(rows: ir.Table) -> ir.Value:
+    """:func:`order_key_parts` as one value to take an arg-min or arg-max by: a struct, compared
+    field by field (a NULL field after every value), or the :data:`ORDER_RANK` of an order
+    history's rows, which ranks them the same way."""
+    if ORDER_RANK in rows.columns:
+        return rows[ORDER_RANK]
+    stamp, order_id = order_key_parts(rows)
+    return ibis.struct({"at": stamp, "id": order_id})
 
 
 def filled_attributes(orders: ir.Table) -> tuple[str, ...]:
@@ -405,13 +427,12 @@ def _day_aggregates(rows: ir.Table, flags: _Flags) -> dict[str, ir.Value]:
     }
     if not (flags.attrs or flags.consent):
         return aggs
-    stamp = rows.ordered_at.fill_null(rows.order_date.cast("timestamp"))
-    order_key = ibis.struct({"at": stamp, "id": rows.order_id})  # ties broken by order_id
+    key = order_key(rows)  # ties of time broken by order_id
     if flags.attrs:  # a struct is never NULL, so a first order without a channel gives NULL
-        aggs["day_first"] = _order_attributes(rows).argmin(order_key)
+        aggs["day_first"] = _order_attributes(rows).argmin(key)
     if flags.consent:
         stated = rows.accepts_marketing.notnull()
-        aggs["day_consent"] = rows.accepts_marketing.argmax(order_key, where=stated)
+        aggs["day_consent"] = rows.accepts_marketing.argmax(key, where=stated)
     return aggs
 
 

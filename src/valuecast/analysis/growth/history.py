@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from valuecast.analysis.backend import exact_sum
-from valuecast.analysis.summary import prepare_orders
+from valuecast.analysis.summary import ORDER_RANK, order_key_parts, prepare_orders
 from valuecast.analysis.summary import resolve_as_of as summary_as_of
 
 AVERAGE_MONTH_DAYS = 365.25 / 12
@@ -53,7 +53,7 @@ def order_history(known: ir.Table, carried: Sequence[str] = ()) -> ir.Table:
 
     ``customer_id, order_date, net_revenue``, the columns of ``known`` named in ``carried`` as
     they are (the order attributes the summary reads, :func:`~valuecast.analysis.summary.
-    history_columns`), and
+    history_columns`), ``order_rank`` where ``carried`` names it (below), and
 
     * ``first_date``: the customer's first order date (the cohort is its :func:`month_index`);
     * ``first_order``: the customer's first row; ``repeat``: that row, for a customer with two or
@@ -68,14 +68,27 @@ def order_history(known: ir.Table, carried: Sequence[str] = ()) -> ir.Table:
     One window over each customer's orders sorted by date computes them all: the cohorts, the
     retention, the growth stage, the churn curve and the days between orders each read this
     table instead of joining the orders to a table of first purchases or grouping them by day.
-    Rows of one day are in no defined order, and nothing here depends on it: each flag compares
-    dates only, so exactly one row of each day, customer and month carries it.
+    Each flag compares dates only, so exactly one row of each day, customer and month carries
+    it, whatever the order of a day's rows.
+
+    ``order_rank`` (int32): the order's place in its customer's history, a day's orders by
+    time, then order id (NULL last), as the summary tells a day's first and latest order
+    (:func:`~valuecast.analysis.summary.order_key`).  The same window sorts a day's orders so:
+    a 4-byte rank is held instead of the order id and time (84 of 270 MB at 3.1M orders).
     """
-    k = known.select("customer_id", "order_date", "net_revenue", *carried)
-    window = ibis.window(group_by="customer_id", order_by="order_date")
+    ranked = ORDER_RANK in carried
+    k = known.select(
+        "customer_id", "order_date", "net_revenue",
+        *(name for name in carried if name != ORDER_RANK),
+        *(("ordered_at", "order_id") if ranked else ()),
+    )  # fmt: skip
+    order_by = [k.order_date, *(order_key_parts(k) if ranked else ())]
+    window = ibis.window(group_by="customer_id", order_by=order_by)
     previous, following = k.order_date.lag().over(window), k.order_date.lead().over(window)
     month = month_index(k.order_date)
-    return k.mutate(
+    rank = {ORDER_RANK: ibis.row_number().over(window).cast("int32")} if ranked else {}
+    history = k.mutate(
+        **rank,
         first_date=k.order_date.first().over(window),
         first_order=previous.isnull(),
         repeat=previous.isnull() & following.notnull(),
@@ -86,6 +99,8 @@ def order_history(known: ir.Table, carried: Sequence[str] = ()) -> ir.Table:
             following != k.order_date, following.delta(k.order_date, unit="day"), None
         ).cast("int64"),
     )
+    # the order id and time are read by the window only: their rank is what is carried
+    return history.drop("ordered_at", "order_id") if ranked else history
 
 
 @dataclass

@@ -168,3 +168,27 @@ def test_gift_cards_sold_are_no_revenue_and_an_order_of_them_alone_is_counted_ou
     assert report["excluded_orders"]["gift card purchase"] == 2
     text = " ".join(result.output.split())
     assert f"{len(cards):,} orders also sold gift cards ({50 * len(cards):,.2f} in all)" in text
+
+
+def test_a_gift_card_named_with_the_shops_brand_is_no_revenue_and_no_product(tmp_path):
+    """``Acme Coffee Gift Card`` is a gift card as ``Gift Card`` is: no revenue of the orders
+    that sold it, an order of it alone counted out, and none of the product outputs name it."""
+    log = retail_log(n_invoices=200, n_customers=50, seed=13)
+    returned = log.loc[log["Quantity"].astype(float) < 0, "InvoiceNo"]
+    sales = log[~log["InvoiceNo"].isin(returned) & (log["CustomerID"] != "")]
+    beside = sales.drop_duplicates("InvoiceNo").iloc[::2]
+    name = "Acme Coffee Gift Card"
+    cards = beside.assign(StockCode="GC25", Description=name, Quantity="1", UnitPrice="25")
+    alone = beside.iloc[:3].assign(InvoiceNo=["900001", "900002", "900003"], StockCode="GC25",
+                                   Description=name, Quantity="1", UnitPrice="25")  # fmt: skip
+    result, report = _analysed_with(tmp_path, log, cards, alone)
+    assert report["excluded_orders"]["gift card purchase"] == 3
+    text = " ".join(result.output.split())
+    assert f"{len(cards):,} orders also sold gift cards ({25 * len(cards):,.2f} in all)" in text
+    out = tmp_path / "out"
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    assert customers["first_product"].dropna().isin(PRODUCTS).all()
+    for table, column in (("affinity", "product_a"), ("affinity", "product_b"),
+                          ("next_products", "product"), ("reminders", "product")):  # fmt: skip
+        assert pd.read_csv(out / f"{table}.csv")[column].isin(PRODUCTS).all(), table
+    assert len(pd.read_csv(out / "affinity.csv"))

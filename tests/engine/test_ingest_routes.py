@@ -259,7 +259,7 @@ def test_a_credit_note_is_counted_out_and_noted_on_both_routes(tmp_path, monkeyp
     ]
 
 
-@pytest.mark.parametrize("line", ["POSTAGE", "Gift Card"])
+@pytest.mark.parametrize("line", ["POSTAGE", "Gift Card", "Acme Coffee Gift Card"])
 def test_a_line_level_log_with_shipping_or_gift_cards_goes_to_the_importer(
     tmp_path, monkeypatch, line
 ):

@@ -170,6 +170,32 @@ def test_a_gift_card_is_revenue_when_spent_not_when_sold(exports, write):
     ]
 
 
+@pytest.mark.parametrize("taxable", [True, False])
+def test_a_gift_card_is_told_by_the_line_logs_rule_and_goods_are_not(exports, write, taxable):
+    """A gift card named with the shop's brand or in another language is one (the line-level
+    logs' rule, :func:`valuecast.io.line_names.gift_card_lines`); goods whose names hold its
+    words are not, untaxed too.  Without ``Lineitem taxable`` the name alone tells, so that a
+    ``Gift Card Holder`` is goods."""
+    cards = ["Acme Coffee Gift Card - $25", "Carte cadeau - 25 €", "Gift Voucher"]
+    goods = ["Birthday Card", "Gift Box of Chocolates", "Gift Card Holder"]
+    names = [*cards, *goods] if not taxable else [*cards, *goods[:2]]
+    orders = [
+        dict(name=f"#{i}", email=f"c{i}@x.com", created=f"2024-01-0{i} 09:00:00 +0000",
+             lines=[(name, 1, 25.0)], Shipping="0.00", Total="25.00")
+        for i, name in enumerate(names, 1)
+    ]  # fmt: skip
+    rows = _gift_card_lines(_orders(exports, *orders), *names)
+    header = exports.SHOPIFY_ORDERS_HEADER
+    if not taxable:
+        header = [column for column in header if column != "Lineitem taxable"]
+        for row in rows:
+            row.pop("Lineitem taxable", None)
+    result = shopify.read_orders(write("orders.csv", header, rows))
+    assert result.excluded_orders == {"gift card purchase": len(cards)}
+    kept = _by_number(result)
+    assert kept["net_revenue"].tolist() == pytest.approx([25.0] * (len(names) - len(cards)))
+
+
 def test_a_gift_card_refunded_on_an_order_with_goods_leaves_the_goods_revenue(exports, write):
     """cy buys a $40 gift card and a $20 tee, and gets the unused gift card's $40 back: the tee
     was kept, so the order is a $20 purchase, not refunded.  A refund of another amount is the

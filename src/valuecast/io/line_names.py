@@ -7,10 +7,13 @@ delivery as a line of its own: ``Shipping``, ``POSTAGE`` (the public Online Reta
 importer counts such a line's amount as the order's shipping, not its revenue
 (:func:`shipping_lines`).  The names are matched whole, in any case and spacing, never as a part
 of a name: ``Shipping box`` stays a product.  A gift card sold (``Gift Card``, ``Gift card
-$50``: :func:`gift_card_lines`) is money held for the customer, revenue when it is spent on the
-order it pays for, as Shopify's reports count it, so its amount is no revenue of the order that
-sold it.  The growth tables' non-products
-(:mod:`valuecast.analysis.growth.non_products`) include them.
+$50``, ``Acme Coffee Gift Card``: :func:`gift_card_lines`) is money held for the customer,
+revenue when it is spent on the order it pays for, as Shopify's reports count it, so its amount
+is no revenue of the order that sold it.  A gift card's name is its title after a brand or an
+occasion at most, never a part of other goods' names (``Gift Card Holder``, ``Holder for Gift
+Cards``): a name told wrongly takes a product's revenue away.  The Shopify importer and both
+SQL routes tell gift cards by the same regular expressions (:func:`gift_card_sql`).  The growth
+tables' non-products (:mod:`valuecast.analysis.growth.non_products`) include them.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
+    "GIFT_CARD_HELD_BY",
     "GIFT_CARD_LINE_NAMES",
+    "GIFT_CARD_TITLES",
     "SHIPPING_LINE_NAMES",
     "SHIPPING_LINE_SKUS",
     "gift_card_lines",
+    "gift_card_sql",
     "shipping_lines",
 ]
 
@@ -55,29 +61,109 @@ SHIPPING_LINE_NAMES: frozenset[str] = frozenset(
 )  # fmt: skip
 """Line names (lower case, single-spaced) that are an order's shipping, in most shops' languages."""
 
-GIFT_CARD_LINE_NAMES: frozenset[str] = frozenset(
+GIFT_CARD_TITLES: frozenset[str] = frozenset(
     {
+        # English
         "gift card", "giftcard", "gift-card", "e-gift card", "digital gift card",
         "gift cards", "giftcards", "e-gift cards", "digital gift cards", "egift card",
-        "egift cards", "e-giftcard", "egiftcard", "egift", "e-gift", "virtual gift card",
+        "egift cards", "e-giftcard", "egiftcard", "virtual gift card",
         "electronic gift card", "physical gift card", "printed gift card", "gift voucher",
-        "gift vouchers", "e-gift voucher", "gift certificate", "gift certificates",
-        "e-gift certificate", "geschenkkarte", "geschenkgutschein", "gutschein",
-        "carte cadeau", "carte-cadeau", "bon cadeau", "tarjeta regalo", "tarjeta de regalo",
-        "cartão presente", "cartão-presente", "vale-presente", "buono regalo", "carta regalo",
-        "cadeaukaart", "cadeaubon", "presentkort", "gavekort", "lahjakortti",
-        "karta podarunkowa", "bon podarunkowy",
+        "gift vouchers", "e-gift voucher", "egift voucher", "gift certificate",
+        "gift certificates", "e-gift certificate",
+        # German
+        "geschenkkarte", "geschenkkarten", "geschenkgutschein", "geschenkgutscheine",
+        "geschenk-gutschein",
+        # French (the adjective after the noun)
+        "carte cadeau", "carte-cadeau", "cartes cadeaux", "cartes-cadeaux", "e-carte cadeau",
+        "carte cadeau numérique", "carte-cadeau numérique", "carte cadeau virtuelle",
+        "carte cadeau électronique", "bon cadeau", "bons cadeaux", "chèque cadeau",
+        "chèque-cadeau", "chèques cadeaux",
+        # Spanish and Portuguese
+        "tarjeta regalo", "tarjeta de regalo", "tarjetas regalo", "tarjetas de regalo",
+        "tarjeta regalo digital", "tarjeta de regalo digital", "tarjeta regalo virtual",
+        "vale regalo", "cheque regalo", "cartão presente", "cartão-presente",
+        "cartão de presente", "cartões presente", "cartão presente digital", "vale-presente",
+        "vale presente",
+        # Italian
+        "buono regalo", "buoni regalo", "buono regalo digitale", "carta regalo",
+        "carte regalo", "carta regalo digitale",
+        # Dutch and the Nordic languages
+        "cadeaukaart", "cadeaukaarten", "cadeaubon", "cadeaubonnen", "presentkort",
+        "gåvokort", "gavekort", "lahjakortti",
+        # Polish
+        "karta podarunkowa", "karty podarunkowe", "bon podarunkowy", "bony podarunkowe",
+        "voucher podarunkowy",
     }
 )  # fmt: skip
-"""Line names (lower case, single-spaced) of a gift card sold, in most shops' languages."""
+"""Names (lower case, single-spaced) of a gift card that the shop's brand or an occasion may
+come before (``Acme Coffee Gift Card``, ``Digitale cadeaubon``): unambiguous, in most shops'
+languages."""
 
-_AMOUNT = (
-    r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|nzd|chf|sek|nok|dkk|pln|kr|zł|zl)\b)?\s*\d+(?:[.,]\d+)*"
-    r"\s*(?:[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|nzd|chf|sek|nok|dkk|pln|kr|zł|zl)\b)?"
+GIFT_CARD_LINE_NAMES: frozenset[str] = GIFT_CARD_TITLES | frozenset(
+    {"egift", "e-gift", "gutschein", "gutscheine", "e-gutschein"}
 )
+"""Line names (lower case, single-spaced) of a gift card sold: :data:`GIFT_CARD_TITLES` and the
+names a gift card takes only alone (``Gutschein`` names a discount voucher too: ``Rabatt
+Gutschein``)."""
+
+GIFT_CARD_HELD_BY = (
+    "for", "with", "without", "of", "in", "to", "für", "mit", "ohne", "pour", "avec", "sans",
+    "para", "con", "com", "sem", "per", "voor", "met", "zonder", "för", "med", "til", "dla",
+)  # fmt: skip
+"""Words that make the gift card named after them part of other goods (``Holder for Gift
+Cards``, ``Set of 3 Gift Cards``, ``Envelope for a Gift Card``)."""
+
+_CURRENCY = r"(?:[$€£¥₹]|zł|\b(?:usd|eur|gbp|cad|aud|nzd|chf|sek|nok|dkk|pln|kr|zl)\b)"
+_AMOUNT = rf"(?i){_CURRENCY}?\s*\d+(?:[.,]\d+)*\s*{_CURRENCY}?"
 """A money amount as a gift card's line name writes it (``$50``, ``50 EUR``, ``€25.00``)."""
 _AROUND = r"^[\s:()\[\]\-–—/|,.]+|[\s:()\[\]\-–—/|,.]+$|\(\s*\)|\[\s*\]"
 """The punctuation an amount taken out leaves at either end of a name, or as empty brackets."""
+
+_SPACES = r"\s{2,}|[^\S ]"
+"""Whitespace other than one space: made one space (matching only those, a name of single
+spaces costs one pass)."""
+
+_GIFT_CARD_TITLE_STEPS: tuple[tuple[str, str], ...] = (
+    (_SPACES, " "),
+    (_AMOUNT, " "),
+    (_SPACES, " "),
+    (r"^ | $", ""),
+    # a variant after the title (``Gift Card - Happy Birthday``), then a form in brackets
+    # (``Gift Card (Digital)``) or the brackets an amount left
+    (r" [-–—]( .*)?$", ""),
+    (r" ?[(\[][^()\[\]]*[)\]]$", ""),
+    # the punctuation an amount left at either end, or as empty brackets
+    (_AROUND, ""),
+    (_AROUND, ""),
+    (_SPACES, " "),
+)
+"""The regular expressions (RE2, as Arrow and DuckDB run them) and their replacements that take
+a gift card line's name to its title: ``Acme Gift Card (Digital) - $50`` to ``Acme Gift Card``."""
+
+
+def _alternation(names: frozenset[str]) -> str:
+    escaped = (name.replace(".", r"\.").replace("-", r"\-") for name in names)
+    return "|".join(sorted(escaped, key=lambda name: (-len(name), name)))
+
+
+_WORDS = r"(?:[\p{L}\p{N}'’&.][\p{L}\p{N}'’&.\-]* ){0,5}"
+"""Up to five words (a brand, an occasion) before a gift card's title."""
+_HELD = (
+    rf"(?i)(?:^| )(?:{'|'.join(GIFT_CARD_HELD_BY)}) {_WORDS}(?:{_alternation(GIFT_CARD_TITLES)})$"
+)
+"""A title naming goods that hold or come with gift cards (:data:`GIFT_CARD_HELD_BY`): made
+``#``, which no gift card's title holds."""
+_GIFT_CARD_STEPS = (*_GIFT_CARD_TITLE_STEPS, (_HELD, "#"))
+GIFT_CARD_TITLE = (
+    rf"(?i)^(?:{_WORDS}(?:{_alternation(GIFT_CARD_TITLES)})"
+    rf"|(?:{_alternation(GIFT_CARD_LINE_NAMES - GIFT_CARD_TITLES)}))$"
+)
+"""A gift card's title (:data:`_GIFT_CARD_TITLE_STEPS`): one of :data:`GIFT_CARD_LINE_NAMES`,
+or of :data:`GIFT_CARD_TITLES` after a few words, in any case."""
+GIFT_CARD_HINT = "(?i)" + _alternation(GIFT_CARD_LINE_NAMES).replace(" ", r"\s+")
+"""A name of :data:`GIFT_CARD_LINE_NAMES` anywhere in a line's name, spaced in any way: the
+names without one (most) are told at the cost of one match, in a catalogue and over an
+export's rows."""
 
 SHIPPING_LINE_SKUS: frozenset[str] = frozenset({"post", "dot", "c2", "shipping"})
 """SKUs (lower case) of shipping lines: the Online Retail log's postage and carriage codes."""
@@ -94,16 +180,43 @@ def _among(text: pa.ChunkedArray, values: frozenset[str]) -> np.ndarray:
     return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def gift_card_lines(product: pa.ChunkedArray) -> np.ndarray:
-    """Per line, whether it sells a gift card: its name, whole or less its amount (``Gift card
-    $50``, ``$25 Gift Card``, ``Gift Card (€50)``), is one of :data:`GIFT_CARD_LINE_NAMES`."""
-    lowered = _lowered(product)
-    unpriced = pc.replace_substring_regex(lowered, _AMOUNT, " ")
-    for _ in range(2):  # the brackets emptied, then the punctuation before them
-        unpriced = pc.replace_substring_regex(_lowered(unpriced), _AROUND, "")
-    value_set = pa.array(sorted(GIFT_CARD_LINE_NAMES), pa.string())
-    found = pc.or_(pc.is_in(lowered, value_set=value_set), pc.is_in(unpriced, value_set=value_set))
-    return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
+def gift_card_lines(product: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Per line, whether it sells a gift card: its name less its amount (``Gift card $50``,
+    ``$25 Gift Card``, ``Gift Card (€50)``), its variant (``Gift Card - Happy Birthday``) and a
+    form in brackets (``Gift Card (Digital)``) is one of :data:`GIFT_CARD_LINE_NAMES`, or of
+    :data:`GIFT_CARD_TITLES` after a brand or an occasion (``Acme Coffee Gift Card``), unless a
+    word of those makes it goods (``Holder for Gift Cards``: :data:`GIFT_CARD_HELD_BY`).
+
+    The names are matched once each (a log repeats its catalogue over every line), by the
+    regular expressions :func:`gift_card_sql` gives DuckDB: both run RE2.
+    """
+    text = product.combine_chunks() if isinstance(product, pa.ChunkedArray) else product
+    encoded = pc.dictionary_encode(text.cast(pa.string()))
+    names = encoded.dictionary
+    title = names
+    for pattern, replacement in _GIFT_CARD_STEPS:
+        title = pc.replace_substring_regex(title, pattern, replacement)
+    found = pc.and_(
+        pc.match_substring_regex(names, GIFT_CARD_HINT),
+        pc.match_substring_regex(title, GIFT_CARD_TITLE),
+    )
+    told = pc.fill_null(pc.take(found, encoded.indices), False)
+    return np.asarray(told.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def gift_card_sql(name: str) -> str:
+    """SQL (DuckDB) of :func:`gift_card_lines` over the text column or expression ``name``:
+    the same regular expressions, run by the same engine (RE2)."""
+    title = name
+    for pattern, replacement in _GIFT_CARD_STEPS:
+        title = f"regexp_replace({title}, {_sql_text(pattern)}, {_sql_text(replacement)}, 'g')"
+    hint = f"regexp_matches({name}, {_sql_text(GIFT_CARD_HINT)})"
+    told = f"regexp_matches({title}, {_sql_text(GIFT_CARD_TITLE)})"
+    return f"coalesce(CASE WHEN {hint} THEN {told} ELSE false END, false)"
 
 
 def shipping_lines(product: pa.ChunkedArray, sku: pa.ChunkedArray) -> np.ndarray:

@@ -114,9 +114,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from valuecast.io import _build, csvfile
 from valuecast.io.csvfile import CsvFile, Table, open_csv
+from valuecast.io.line_names import gift_card_lines
 from valuecast.io.phones import PHONE_ID_PREFIX
 from valuecast.io.schema import ADDRESS_FIELDS, ImportResult
 
@@ -208,29 +210,39 @@ def _test_gateway(method: pd.Series) -> np.ndarray:
 
 
 GIFT_CARD_NAME = r"[Gg][Ii][Ff][Tt][ _-]?[Cc][Aa][Rr][Dd]"
-"""A gift card's line item name (``Gift Card - $50``, ``e-Giftcard``): spelled out letter by
-letter so that Python and DuckDB match exactly the same names."""
+"""A gift card's line item name (``Gift Card - $50``, ``e-Giftcard``) where the export says the
+line is not taxable: spelled out letter by letter so that Python and DuckDB match exactly the
+same names."""
 GIFT_CARD_REASON = "gift card purchase"
 FALSE_WORDS = tuple(sorted(csvfile.FALSE_WORDS - {""}))
 
 
 def gift_card_rows(table: Table, cols: dict[str, str | None]) -> np.ndarray:
-    """The rows whose line item is a gift card sold: named as one (:data:`GIFT_CARD_NAME`) and,
-    where the export has ``Lineitem taxable``, not taxable (Shopify charges no tax on a gift
-    card; a taxable "gift card holder" is goods).  ``shopify_duckdb`` tells the same in SQL."""
+    """The rows whose line item is a gift card sold: named as a line-level log's is
+    (:func:`valuecast.io.line_names.gift_card_lines`: ``Acme Coffee Gift Card``,
+    ``Geschenkgutschein``), or holding :data:`GIFT_CARD_NAME` anywhere (``Gift Card for Her``),
+    and not taxable (Shopify charges no tax on a gift card; a taxable "gift card holder" is
+    goods).  Without ``Lineitem taxable`` the log's rule alone tells (``Gift Card Holder`` is
+    goods).  ``shopify_duckdb`` tells the same in SQL."""
     if cols["lineitem_name"] is None:
         return np.zeros(table.num_rows, dtype=bool)
     names = table.text_series(cols["lineitem_name"], strip_apostrophe=False)
-    named = _build.per_distinct(
-        names, lambda text: text.str.contains(GIFT_CARD_NAME, regex=True).fillna(False)
-    ).to_numpy(bool)
+    named = _build.per_distinct(names, _gift_card_names).to_numpy(bool)
     if cols["lineitem_taxable"] is None:
         return named
+    spelled = _build.per_distinct(
+        names, lambda text: text.str.contains(GIFT_CARD_NAME, regex=True).fillna(False)
+    ).to_numpy(bool)
     taxable = _build.per_distinct(
         table.text_series(cols["lineitem_taxable"]),
         lambda text: text.str.lower().isin(FALSE_WORDS).fillna(False),
     )
-    return named & taxable.to_numpy(bool)
+    return (named | spelled) & taxable.to_numpy(bool)
+
+
+def _gift_card_names(names: pd.Series) -> pd.Series:
+    text = pa.array(names.astype("string"), type=pa.string(), from_pandas=True)
+    return pd.Series(gift_card_lines(text), index=names.index)
 
 
 def gift_cards_sold(

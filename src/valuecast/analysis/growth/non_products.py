@@ -7,15 +7,17 @@ by a shop's apps, ``Versandkosten`` in a German shop).  Counted as products they
 every basket, so they would top the cross-sell pairs and get a replenishment cycle of their own.
 Affinity, next products, reminders and the first product leave them out:
 
-* a line is no product when its name (trimmed, in any case) is one of :data:`NON_PRODUCT_NAMES`
-  or one the merchant names (``--not-product``, which the workspace keeps for every later
+* a line is no product when it sells a gift card, as the importers tell it
+  (:func:`valuecast.io.line_names.gift_card_lines`: ``Acme Coffee Gift Card``), when its name
+  (trimmed, in any case) is one of :data:`NON_PRODUCT_NAMES` or one the merchant names (``--not-product``, which the workspace keeps for every later
   analysis: :mod:`valuecast.store.not_products`), or when its product title is (the text before
   the last `` - ``, as Shopify and WooCommerce name a variant: ``Route Package Protection -
   $1.15``), or when its SKU is one of :data:`NON_PRODUCT_SKUS` or one the merchant names;
 * the lines left out are counted per name (:func:`non_product_counts`) so that the commands say
   how many they left out and of what.
 
-The names are matched whole, never as a part of a name: ``Shipping box`` stays a product.
+The names are matched whole, never as a part of a name (a gift card's title after the shop's
+brand aside): ``Shipping box`` and ``Gift Card Holder`` stay products.
 """
 
 from __future__ import annotations
@@ -24,9 +26,16 @@ from collections.abc import Iterable
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from valuecast.io.line_names import GIFT_CARD_LINE_NAMES, SHIPPING_LINE_NAMES, SHIPPING_LINE_SKUS
+from valuecast.io.line_names import (
+    GIFT_CARD_LINE_NAMES,
+    SHIPPING_LINE_NAMES,
+    SHIPPING_LINE_SKUS,
+    gift_card_lines,
+)
 
 __all__ = [
     "NON_PRODUCT_NAMES",
@@ -129,13 +138,21 @@ def non_product_values(keys: ir.Table, extra: Iterable[str] = ()) -> tuple[list[
     title = lowered.str.extract(VARIANT_TITLE, expand=False).str.strip()
     unpriced = without_amounts(lowered)
     by_name = (lowered.isin(names) | title.isin(names) | unpriced.isin(names)).fillna(False)
-    by_name = by_name.to_numpy(bool)
+    by_name = by_name.to_numpy(bool) | _gift_cards(frame["_product"])
     sku = frame["_sku"].astype("string")
     by_sku = sku.str.lower().isin(skus).fillna(False).to_numpy(bool) & sku.notna().to_numpy(bool)
     return (
         sorted(set(frame["_product"][by_name].astype(str))),
         sorted(set(sku[by_sku].astype(str))),
     )
+
+
+def _gift_cards(names: pd.Series) -> np.ndarray:
+    """The names of a gift card sold, as the importers tell them
+    (:func:`valuecast.io.line_names.gift_card_lines`: ``Acme Coffee Gift Card``, ``Gift Card
+    (Digital)``), so that no output names as a product what no revenue counts as one."""
+    text = pa.array(names.astype("string"), type=pa.string(), from_pandas=True)
+    return gift_card_lines(text)
 
 
 def without_amounts(names: pd.Series) -> pd.Series:

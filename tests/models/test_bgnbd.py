@@ -268,6 +268,57 @@ def test_kernel_series_and_quadrature_agree_on_a_wide_grid():
     np.testing.assert_allclose(series[ok], quadrature[ok], rtol=1e-8)
 
 
+def _decimal_kernel_euler(n, a, beta, tau, digits=60):
+    """``K`` as c/(a-1) [1 - (1+tau)^(1-a) 2F1(c-n, a-1; c; z)] (FHL eq. 10 after Pfaff's and
+    Euler's transformations), in Decimal: its terms fall like ``z^k`` whatever ``n`` and
+    ``beta``, so that huge ones cost no more terms than small ones."""
+    getcontext().prec = digits
+    n, a, beta, tau = (Decimal(repr(float(v))) for v in (n, a, beta, tau))
+    c = a + beta - 1
+    z = tau / (1 + tau)
+    term = total = Decimal(1)
+    k = 0
+    while k < 20 or abs(term) > abs(total) * Decimal(10) ** (-digits + 5):
+        term = term * (c - n + k) * (a - 1 + k) / ((c + k) * (k + 1)) * z
+        total += term
+        k += 1
+    prefactor = ((1 + tau).ln() * (1 - a)).exp()
+    return float(c / (a - 1) * (1 - prefactor * total))
+
+
+@pytest.mark.parametrize("beta", [1e6, 4e6, 1e8])
+@pytest.mark.parametrize("a", [0.5, 2.7, 30.0])
+def test_kernel_at_the_no_dropout_limit_against_high_precision_reference(a, beta):
+    """b -> inf at a finite a (the no-dropout limit, where fits stop on the way at b of 1e5 to
+    1e8): a + beta is huge but p's relative spread stays 1/sqrt(a), so the Beta is no point;
+    the delta method was 1/a^2 off wherever dropout shows within the horizon (11% at a = 3)."""
+    # n tau p0 from ~1e-6 to ~10 a: dropout invisible to dominant within the horizon (n below
+    # beta, where the reference's terms fall like z^k)
+    n = np.array([0.8, 30.8, 1e-4 * beta, 0.01 * beta, 0.3 * beta])
+    tau = np.array([1.0, 3.0, 10.0, 30.0, 100.0])
+    reference = [_decimal_kernel_euler(m, a, beta, t) for m, t in zip(n, tau, strict=True)]
+    np.testing.assert_allclose(beta_geo_kernel(n, a, beta, tau), reference, rtol=1e-10)
+
+
+@pytest.mark.parametrize("b", [1e6, 4e6, 1e8])
+def test_predictions_near_the_no_dropout_limit(b):
+    # a finite, b large: a fit stopping on its way to the no-dropout limit; over the whole
+    # future an alive customer buys E[1/p] = (a+b+x-1)/(a-1) times (FHL 2005), which the
+    # delta method put at about (a+b+x)/a (1 + 1/a), 14% low at a = 2.7
+    params = {"r": 0.8, "alpha": 40.0, "a": 2.7, "b": b}
+    model = BetaGeo().with_params(params)
+    x, t_x, T = np.array([0.0, 2.0, 10.0]), np.array([0.0, 30.0, 150.0]), np.array([180.0] * 3)
+    forever = 1e30  # (1 + p t / (alpha + T))^-(r+x) below 1e-15 for nearly every p
+    alive = model.probability_alive(x, t_x, T)
+    all_future = alive * (params["a"] + b + x - 1) / (params["a"] - 1)
+    np.testing.assert_allclose(
+        model.expected_transactions(forever, x, t_x, T), all_future, rtol=1e-6
+    )
+    assert model.expected_transactions_new(forever) == pytest.approx(
+        (params["a"] + b - 1) / (params["a"] - 1), rel=1e-6
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # other predictions
 # ------------------------------------------------------------------------------------------------

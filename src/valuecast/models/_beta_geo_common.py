@@ -251,26 +251,67 @@ _NARROW_STEPS = np.linspace(-45.0, 45.0, 61)
 from the mode (the integrand falls below 1e-20 of its top within about 10 of them)."""
 
 
-def _log_integrand(y, n, a, beta, tau, lnB):
+def _log_integrand(y, n, a, beta, tau, mode, log_top):
+    """The log of ``K``'s integrand on the logit scale ``y``: the Beta's density ``p^a (1-p)^beta
+    / B(a, beta)`` times ``g(p)``.
+
+    The density is taken relative to its mode ``y0 = log(a / beta)`` (``log_top`` is its log
+    there, :func:`_log_beta_top`): ``a d - (a + beta) log1p(p0 expm1(d))`` with ``d = y - y0``
+    and ``p0 = a / (a + beta)`` is ``a log p + beta log(1-p)`` less its value at the mode, of
+    the size of the density's fall, where the two terms themselves, ``a log p0`` and ``beta
+    log(1-p0)`` of 1e5 and more for a narrow Beta, would round it by more than 1e-11.
+    """
     log_p = -np.logaddexp(0.0, -y)
-    log_q = -np.logaddexp(0.0, y)
     p = np.exp(log_p)
     big = -np.expm1(-n * np.log1p(p * tau))  # 1 - (1 + p tau)^-n, in (0, 1]
+    d = y - mode
+    fall = a * d - (a + beta) * np.log1p(a / (a + beta) * np.expm1(d))
     with np.errstate(divide="ignore"):
-        return a * log_p + beta * log_q - lnB + np.log(big) - log_p
+        return fall + log_top + np.log(big) - log_p
+
+
+_HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
+
+
+def _stirling_remainder(x: np.ndarray) -> np.ndarray:
+    """``ln Gamma(x) - [(x - 1/2) ln x - x + ln(2 pi)/2]``: directly below 10, where the terms
+    are small, and by its asymptotic series above (error below 1e-14 from 10 on)."""
+    x = np.asarray(x, dtype=float)
+    small = x < 10.0
+    xs = np.where(small, x, 10.0)
+    direct = gammaln(xs) - ((xs - 0.5) * np.log(xs) - xs + _HALF_LOG_2PI)
+    xl = np.where(small, 10.0, x)
+    inv, inv2 = 1.0 / xl, 1.0 / (xl * xl)
+    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))))
+    return np.where(small, direct, series)
+
+
+def _log_beta_top(a: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``a log p0 + beta log(1 - p0) - ln B(a, beta)`` at ``p0 = a / (a + beta)``: the log of the
+    Beta's density on the logit scale at its mode, by Stirling's formula, in which the terms
+    of size ``a log p0`` cancel by hand and leave ``ln(a beta / (a + beta)) / 2 - ln(2 pi)/2``
+    and the small remainders."""
+    return (
+        0.5 * (np.log(a) + np.log(beta) - np.log(a + beta))
+        - _HALF_LOG_2PI
+        - _stirling_remainder(a)
+        - _stirling_remainder(beta)
+        + _stirling_remainder(a + beta)
+    )
 
 
 @_quiet
 def _kernel_quadrature_chunk(n, a, beta, tau):
     n, a, beta, tau = (v[:, None] for v in (n, a, beta, tau))
-    lnB = betaln(a, beta)
     ntau = n * tau
     big_lo = np.maximum.reduce([np.zeros_like(tau), np.log(ntau), np.log(tau), np.log(beta)])
     y_lo = -40.0 - big_lo
     y_hi = 40.0 + np.log1p(a) + np.log1p(n)
     # coarse grid plus the mode of p^a (1-p)^beta on the logit scale
     grid = y_lo + (y_hi - y_lo) * np.linspace(0.0, 1.0, 241)[None, :]
-    mode = np.clip(np.log(a) - np.log(beta), y_lo, y_hi)
+    top_at = np.log(a) - np.log(beta)
+    log_top = _log_beta_top(a, beta)
+    mode = np.clip(top_at, y_lo, y_hi)
     grid = np.concatenate([grid, mode], axis=1)
     # a Beta so concentrated that the logit's spread (about sqrt(1/a + 1/beta)) is below the
     # coarse grid's step (a fit at the limit of a fixed dropout probability: a and beta of
@@ -283,7 +324,7 @@ def _kernel_quadrature_chunk(n, a, beta, tau):
         grid = np.concatenate([grid, np.clip(local, y_lo, y_hi)], axis=1)
     grid = np.sort(grid, axis=1)
     with np.errstate(all="ignore"):
-        ell = _log_integrand(grid, n, a, beta, tau, lnB)
+        ell = _log_integrand(grid, n, a, beta, tau, top_at, log_top)
     ell = np.where(np.isfinite(ell), ell, -np.inf)
     top = ell.max(axis=1, keepdims=True)
     significant = ell >= top - 46.0
@@ -303,13 +344,20 @@ def _kernel_quadrature_chunk(n, a, beta, tau):
     nodes = (mid[:, :, None] + half[:, :, None] * _GL_X[None, None, :]).reshape(len(rows), -1)
     weights = (half[:, :, None] * _GL_W[None, None, :]).reshape(len(rows), -1)
     with np.errstate(all="ignore"):
-        ell_nodes = _log_integrand(nodes, n, a, beta, tau, lnB)
+        ell_nodes = _log_integrand(nodes, n, a, beta, tau, top_at, log_top)
     body = np.sum(weights * np.exp(np.where(np.isfinite(ell_nodes), ell_nodes, -np.inf)), axis=1)
-    # closed-form tails when the range reaches the ends
+    # closed-form tails when the range reaches the ends: the density is e^(a y) / B(a, beta)
+    # below and e^(-beta y) / B(a, beta) above, written relative to its mode as in
+    # _log_integrand (a small a's ln B(a, beta) = ln Gamma(a) + ln Gamma(beta) - ln
+    # Gamma(a + beta) keeps only ~1e-9 at a beta of 1e6)
     with np.errstate(all="ignore"):
-        lower_tail = np.exp(np.log(ntau[:, 0]) + a[:, 0] * left[:, 0] - lnB[:, 0]) / a[:, 0]
+        a0, b0, top0, log_top0 = a[:, 0], beta[:, 0], top_at[:, 0], log_top[:, 0]
+        p0 = a0 / (a0 + b0)
+        log_below = a0 * (left[:, 0] - top0) - (a0 + b0) * np.log1p(-p0) + log_top0
+        lower_tail = np.exp(np.log(ntau[:, 0]) + log_below) / a0
         g1 = -np.expm1(-n[:, 0] * np.log1p(tau[:, 0]))
-        upper_tail = g1 * np.exp(-beta[:, 0] * right[:, 0] - lnB[:, 0]) / beta[:, 0]
+        log_above = -b0 * (right[:, 0] - top0) - (a0 + b0) * np.log(p0) + log_top0
+        upper_tail = g1 * np.exp(log_above) / b0
     body += np.where(lo_idx == 0, lower_tail, 0.0)
     body += np.where(hi_idx == grid.shape[1] - 1, upper_tail, 0.0)
     return np.where(tau[:, 0] > 0, body, 0.0)
@@ -324,15 +372,16 @@ def beta_geo_kernel(n: ArrayLike, a: ArrayLike, beta: ArrayLike, tau: ArrayLike)
     singularity-free hypergeometric series (:func:`_kernel_series`) where that is fast and well
     conditioned, and by logit-scale quadrature (:func:`_kernel_quadrature`) elsewhere (a near 1 with
     tiny tau, huge ``a``, ``tau`` so large that ``z = tau/(1+tau)`` is within ~1e-3 of 1 for small
-    ``n``, ...); where ``a + beta`` reaches :data:`CONCENTRATED_BETA` the Beta is nearly a point,
-    and the delta method (:func:`_concentrated_kernel`) is exact to 1e-12 where both lose
-    precision. The result is finite, non-negative and increasing in ``tau``.
+    ``n``, ...); where ``a + beta`` reaches :data:`CONCENTRATED_BETA` and ``p``'s relative spread
+    is small (:func:`_concentrated`) the Beta is nearly a point, and the delta method
+    (:func:`_concentrated_kernel`) is exact to 1e-12 where both lose precision. The result is
+    finite, non-negative and increasing in ``tau``.
     """
     n, a, beta, tau = (np.asarray(v, dtype=float) for v in (n, a, beta, tau))
     n, a, beta, tau = np.broadcast_arrays(n, a, beta, tau)
     shape = n.shape
     n, a, beta, tau = (np.ascontiguousarray(v).reshape(-1) for v in (n, a, beta, tau))
-    concentrated = a + beta >= CONCENTRATED_BETA
+    concentrated = _concentrated(a, beta)
     if not concentrated.any():
         return _kernel_values(n, a, beta, tau).reshape(shape)
     value = np.empty_like(tau)
@@ -344,11 +393,28 @@ def beta_geo_kernel(n: ArrayLike, a: ArrayLike, beta: ArrayLike, tau: ArrayLike)
 
 
 CONCENTRATED_BETA = 1e6
-"""``a + beta`` from which :func:`beta_geo_kernel` takes the delta method: the Beta's variance is
-then below ``1 / (4 * 10**6)`` and the method's error, of order ``(a + beta)**-2``, below 1e-12,
-while the series and the quadrature lose precision as the distribution narrows (1e-9 at a
-``a + beta`` of 2e6, 3e-5 at 2e10, and a result 230 times too large at 2e15, which a fit with
-dropout covariates at the edge of their search space reaches)."""
+"""``a + beta`` from which :func:`beta_geo_kernel` may take the delta method: where the Beta is
+also narrow around its mean (:data:`CONCENTRATED_SPREAD`) the method holds to 1e-12, and the
+quadrature keeps less as the distribution narrows (4e-10 at ``a = beta = 1e15``, 4e-8 at 1e19,
+which a fit with dropout covariates at the edge of their search space reaches)."""
+
+CONCENTRATED_SPREAD = 1e-6
+"""The largest relative variance of the dropout probability, ``Var(p) / E[p]^2 = beta / (a (a +
+beta + 1))``, at which :func:`beta_geo_kernel` takes the delta method: its error is of the order
+of the square of that (1e-12 here).  A large ``a + beta`` alone does not make the Beta narrow:
+at the no-dropout limit ``b -> inf`` with ``a`` finite the relative spread of ``p`` stays
+``1 / sqrt(a)``, and the delta method was ``1 / a^2`` off wherever dropout shows within the
+horizon (14% at ``a = 2.7``); there the quadrature, whose density is taken relative to its mode,
+keeps ~1e-14."""
+
+
+def _concentrated(a: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Rows whose Beta is so narrow around its mean that :func:`_concentrated_kernel` holds to
+    ~1e-12: ``a + beta`` of at least :data:`CONCENTRATED_BETA` and ``p``'s relative variance at
+    most :data:`CONCENTRATED_SPREAD`."""
+    with np.errstate(all="ignore"):
+        spread = beta / (a * (a + beta + 1.0))
+    return (a + beta >= CONCENTRATED_BETA) & (spread <= CONCENTRATED_SPREAD)
 
 
 def _concentrated_kernel(

@@ -181,7 +181,7 @@ def test_a_fit_creeping_towards_one_purchase_rate_is_the_poisson_limit(name):
     np.testing.assert_allclose(model.probability_alive(frequency, recency, T), 1.0, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["bgnbd", "mbgnbd"])
+@pytest.mark.parametrize("name", ["bgnbd", "mbgnbd", "pnbd"])
 def test_the_likelihood_keeps_its_digits_on_the_one_purchase_rate_ridge(name):
     # at r ~ 2.5e7, alpha = e^20 each customer's terms r ln(alpha) and ln Gamma(r) are ~5e8: summed
     # over the shop before they cancel, they kept ~1e-5 (the fit reported 1e-5 more than the
@@ -191,7 +191,8 @@ def test_the_likelihood_keeps_its_digits_on_the_one_purchase_rate_ridge(name):
     supremum = repeats * np.log(repeats / exposure) - repeats
     # started on the edge (alpha = e^20, a = e^-20) the fit stays there: the Poisson limit
     edge = np.exp(20.0)
-    start = {"r": repeats / exposure * edge, "alpha": edge, "a": 1 / edge, "b": 1.0}
+    dropout, scale = ("s", "beta") if name == "pnbd" else ("a", "b")
+    start = {"r": repeats / exposure * edge, "alpha": edge, dropout: 1 / edge, scale: 1.0}
     model, _ = fit_with_notes(CANDIDATES[name](initial_params=start), frequency, recency, T)
-    assert model.limits_ == {"alpha": "inf", "a": "0"}
+    assert model.limits_ == {"alpha": "inf", dropout: "0"}
     assert supremum - 1e-6 <= model.log_likelihood_ <= supremum + 1e-7

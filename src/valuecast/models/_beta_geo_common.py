@@ -44,10 +44,12 @@ from valuecast.models._fitting import (
     LOG_BOUND,
     LOG_EDGE,
     ONE_PURCHASE_RATE,
+    ONE_RATE_RIDGE,
     ArrayLike,
     Limit,
     as_float_array,
     compress_histories,
+    log_rising,
     purchases_by_period,
     remembered_histories,
     validate_rfm,
@@ -641,19 +643,6 @@ def _map_chunks(function, chunks, n_rows):
     return list(_POOL.map(function, chunks))
 
 
-# From this r on (the purchase rates' Gamma law narrowing towards one rate, where the fit tries
-# that limit: LIMIT_SEARCH_FROM) the likelihood is summed in a form that keeps its precision as
-# r and alpha run off together; below it, in the form that reads as FHL's equation
-_RIDGE_R = float(np.exp(5.0))
-
-
-def _log_rising(r: float, x: np.ndarray) -> np.ndarray:
-    """``ln Gamma(r+x) - ln Gamma(r)`` (whole ``x >= 0``) as ``sum_{k<x} ln(r+k)``: exact where
-    ``ln Gamma(r)`` alone is ~1e9 and a difference of the two keeps only ~1e-7."""
-    terms = np.concatenate([[0.0], np.cumsum(np.log(r + np.arange(int(np.max(x, initial=0)))))])
-    return terms[x.astype(np.intp)]
-
-
 def _mixture_pass(d, sl, r, lat, laT, q_x):
     """Per-history part of the likelihood on rows ``sl``.
 
@@ -777,7 +766,7 @@ class BetaGeoFamily(CovariateModel):
         laT = np.log(alpha + d.uT)
         inv_at = 1.0 / (alpha + d.ut)
         inv_aT = 1.0 / (alpha + d.uT)
-        ridge = r >= _RIDGE_R
+        ridge = r >= ONE_RATE_RIDGE
         if ridge:  # log((alpha+t)/alpha), whose differences keep their digits at any alpha
             lat_rel, laT_rel = np.log1p(d.ut / alpha), np.log1p(d.uT / alpha)
         else:
@@ -797,7 +786,7 @@ class BetaGeoFamily(CovariateModel):
             # and ln Gamma(r) cancel in pairs per history (the weights by x and by t_x both sum
             # to W), so that the sum keeps ~1e-12 instead of losing W r ln(alpha) 1e-16
             ll = (
-                _dot(d.Wx, _log_rising(r, ux) + gammaln(bx) - gammaln(abx))
+                _dot(d.Wx, log_rising(r, ux) + gammaln(bx) - gammaln(abx))
                 + W * (gammaln(a + b) - gammaln(a) - gammaln(b))
                 + W * gammaln(a)
                 - r * _dot(d.Wt, lat_rel)

@@ -36,6 +36,10 @@ LOG_EDGE = 19.9
 # limit model too: an optimum that creeps towards it (a = 1e-5, ...) stops wherever the slope
 # falls under the tolerance, and the limit itself is as good or better.
 LIMIT_SEARCH_FROM = 5.0
+# From this r on (the purchase rates' Gamma law narrowing towards one rate, where the fit tries
+# that limit) the likelihoods of BG/NBD, MBG/NBD and Pareto/NBD are summed in a form that keeps
+# its precision as r and alpha run off together; below it, in the form that reads as the paper's
+ONE_RATE_RIDGE = float(np.exp(LIMIT_SEARCH_FROM))
 # The limit model is the answer when its log-likelihood is at most this much below the interior
 # point's: the data cannot tell the two apart (a likelihood-ratio statistic of 2e-6), and the
 # limit is the reproducible one, with identified standard errors.
@@ -788,3 +792,10 @@ def require_repeat_purchases(frequency: np.ndarray, weights: np.ndarray, name: s
 
 def broadcast_param(values: Sequence[float] | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float)
+
+
+def log_rising(r: float, x: np.ndarray) -> np.ndarray:
+    """``ln Gamma(r+x) - ln Gamma(r)`` (whole ``x >= 0``) as ``sum_{k<x} ln(r+k)``: exact where
+    ``ln Gamma(r)`` alone is ~1e9 and a difference of the two keeps only ~1e-7."""
+    terms = np.concatenate([[0.0], np.cumsum(np.log(r + np.arange(int(np.max(x, initial=0)))))])
+    return terms[x.astype(np.intp)]

@@ -57,9 +57,11 @@ from valuecast.models import _lockstep
 from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
     ONE_PURCHASE_RATE,
+    ONE_RATE_RIDGE,
     ArrayLike,
     Limit,
     as_float_array,
+    log_rising,
     purchases_by_period,
     purchases_while_alive,
     validate_rfm,
@@ -494,23 +496,27 @@ def log_hyp2f1_unit(b: np.ndarray, c: np.ndarray, z: np.ndarray, grad: bool = Fa
 # ---------------------------------------------------------------------------------------------
 # the A_0 building block F(t) and the per-customer log-likelihood
 # ---------------------------------------------------------------------------------------------
-def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
+def _log_f(r, alpha, s, beta, x, t, grad: bool = False, ridge=False):
     """log F(t) (see module docstring) and, with ``grad``, d log F / d(r, alpha, s, beta).
 
     F(t) = (r+s+x) int_t^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du, so that the A_0 term of FH
-    note eq. 22 is F(t_x) - F(T).
+    note eq. 22 is F(t_x) - F(T).  ``ridge`` (one flag, or one per element): there the value is
+    ``log F(t) + (r+x) log(alpha)``, with ``(alpha+t)^-(r+x)`` written as ``(1+t/alpha)^-(r+x)``,
+    which keeps its digits where ``(r+x) log(alpha+t)`` is ~5e8 (:func:`_weighted_nll`); the
+    gradient is log F's either way.
     """
     p = r + x
     c = p + s + 1.0
     log_at = np.log(alpha + t)
     log_bt = np.log(beta + t)
+    lead = np.where(ridge, np.log1p(t / alpha), log_at) if np.any(ridge) else log_at
     if np.all(alpha >= beta):  # a scalar alpha, beta; or one per element, all on this side
         z = (alpha - beta) / (alpha + t)
         out = _log_hyp(p, c, z, grad, w=(beta + t) / (alpha + t))
         if not grad:
-            return -p * log_at - s * log_bt + out
+            return -p * lead - s * log_bt + out
         ls, lb, lc, lz = out
-        value = -p * log_at - s * log_bt + ls
+        value = -p * lead - s * log_bt + ls
         dz_dalpha = (beta + t) / (alpha + t) ** 2
         dz_dbeta = -1.0 / (alpha + t)
         d_r = -log_at + lb + lc
@@ -520,10 +526,12 @@ def _log_f(r, alpha, s, beta, x, t, grad: bool = False):
         return value, np.stack([d_r, d_alpha, d_s, d_beta])
     z = (beta - alpha) / (beta + t)
     out = _log_hyp(s + 1.0, c, z, grad, w=(alpha + t) / (beta + t))
+    # on the ridge, (r+x) log(alpha) - (r+x-1) log(alpha+t) = log(alpha) - (r+x-1) log1p(t/alpha)
+    shift = np.where(ridge, np.log(alpha), 0.0) if np.any(ridge) else 0.0
     if not grad:
-        return -(p - 1.0) * log_at - (s + 1.0) * log_bt + out
+        return -(p - 1.0) * lead - (s + 1.0) * log_bt + out + shift
     ls, lb, lc, lz = out
-    value = -(p - 1.0) * log_at - (s + 1.0) * log_bt + ls
+    value = -(p - 1.0) * lead - (s + 1.0) * log_bt + ls + shift
     dz_dalpha = -1.0 / (beta + t)
     dz_dbeta = (alpha + t) / (beta + t) ** 2
     d_r = -log_at + lc
@@ -541,10 +549,11 @@ def _log_f_by_element(r, alpha, s, beta, x, t):
     """
     value, gradient = np.empty(len(x)), np.empty((4, len(x)))
     upper = alpha >= beta
+    ridge = r >= ONE_RATE_RIDGE
     for side in (upper, ~upper):
         if np.any(side):
             value[side], gradient[:, side] = _log_f(
-                r[side], alpha[side], s[side], beta[side], x[side], t[side], grad=True
+                r[side], alpha[side], s[side], beta[side], x[side], t[side], True, ridge[side]
             )
     return value, gradient
 
@@ -670,12 +679,18 @@ def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray, log_f=None):
     a_u = r + s + xv
     log_ratio_u = np.log(s) - np.log(a_u)
     la_u, lb_u = np.log(alpha + tv), np.log(beta + tv)
+    ridge = r >= ONE_RATE_RIDGE
     if log_f is None:
-        log_f = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, grad=True)
+        log_f = _log_f(r, alpha, s, beta, pairs.pair_x, pairs.pair_t, True, ridge)
     lf, dlf = log_f
     lf1 = lf[pairs.inv_tx]
     lf2 = np.minimum(lf[pairs.inv_T], lf1)
-    p_term = -(r + pairs.x) * la_u[tc] - s * lb_u[tc]
+    # on the ridge (r, alpha -> inf at a fixed r/alpha: one purchase rate) every history's terms
+    # r ln(alpha), ln Gamma(r) and (r+x) ln(alpha+t) are ~5e8 and cancel per history: each is
+    # taken relative to (r+x) ln(alpha) (_log_f's ridge) and ln Gamma(r+x) - ln Gamma(r) summed
+    # as logs, so that the sum over the shop keeps ~1e-9 instead of losing W r ln(alpha) 1e-16
+    p_lead = np.log1p(tv / alpha) if ridge else la_u
+    p_term = -(r + pairs.x) * p_lead[tc] - s * lb_u[tc]
     log_ratio = log_ratio_u[xc]
     q1 = lf1 + log_ratio
     m = np.maximum(p_term, q1)
@@ -685,7 +700,10 @@ def _weighted_nll(params, pairs: _Pairs, weights: np.ndarray, log_f=None):
     inner = e_p + (e1 - e2)
     log_b = m + np.log(inner)
     w_x = np.bincount(xc, weights, minlength=len(xv))
-    const_u = gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    if ridge:
+        const_u = log_rising(r, xv) - xv * np.log(alpha) + s * np.log(beta)
+    else:
+        const_u = gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     total_ll = float(weights @ log_b + w_x @ const_u)
     # gradient
     wi = weights / inner

@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from valuecast.io import csvfile
-from valuecast.io.csvfile import open_csv
+from valuecast.io.csvfile import open_csv, open_header
 from valuecast.io.schema import InputError
 
 TEXT = 'Name,Amount,Note\n#1,"1,234.50",café\n#2,7,"two\nlines, quoted ""here"""\n'
@@ -639,3 +639,22 @@ def test_the_format_a_weekday_dates_hint_names_reads_the_column(tmp_path):
         pd.Timestamp("2024-03-05"),
         pd.Timestamp("2024-04-12"),
     ]
+
+
+def test_the_header_read_alone_is_the_whole_file_read_s_with_its_errors(tmp_path):
+    # a file past the head read: its header from the head, its errors as the whole file's
+    rows = "".join(f"{n},2024-01-0{n % 9 + 1},{n}.00\n" for n in range(400_000))
+    good = tmp_path / "good.csv"
+    good.write_text("customer;x,date,amount\n" + rows)
+    opened, looked = open_csv(good), open_header(good)
+    assert (looked.name, looked.header, looked.delimiter, looked.header_row) == (
+        opened.name, opened.header, opened.delimiter, opened.header_row,
+    )  # fmt: skip
+    assert looked.with_body().read(["amount"]).num_rows == 400_000  # read again from its path
+    damaged = tmp_path / "damaged.csv"
+    damaged.write_text("customer,date,amount\n" + rows + "7,2024-01-02,1\x00.00\n")
+    with pytest.raises(InputError) as whole:
+        open_csv(damaged)
+    with pytest.raises(InputError) as head:
+        open_header(damaged)
+    assert str(head.value) == str(whole.value) and whole.value.row == 400_002

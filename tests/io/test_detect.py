@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from valuecast.datasets import data_path
-from valuecast.io import FORMATS, detect_format, detect_header, read_export, read_exports
+from valuecast.io import (
+    FORMATS,
+    _build,
+    detect_format,
+    detect_header,
+    read_export,
+    read_exports,
+)
+from valuecast.io.csvfile import CsvFile
 from valuecast.io.schema import InputError
 
 
@@ -206,3 +217,68 @@ def test_an_orders_table_under_an_admin_exports_labels_is_read_without_a_map(
     assert result.orders["customer_id"].tolist() == ["a@x.com", "b@x.com"]
     assert result.orders["ordered_at"].dt.day.tolist() == [1, 2]
     assert result.orders["net_revenue"].tolist() == [revenue, revenue]
+
+
+def _bodies_held() -> list[int]:
+    """The sizes of the CSV files whose bytes are held in memory."""
+    return [len(o._data) for o in gc.get_objects() if isinstance(o, CsvFile) and len(o._data)]
+
+
+def _woo_rows() -> list[dict]:
+    return [
+        {"order_id": n, "order_number": n, "order_date": "2024-03-05 23:30:00",
+         "status": "wc-completed", "order_total": "10.00", "billing_email": f"c{n}@example.com",
+         "line_item_1": "name:Mug|sku:M|quantity:1|total:10.00|sub_total:10.00"}
+        for n in range(1, 4)
+    ]  # fmt: skip
+
+
+def _grid_rows() -> list[dict]:
+    return [
+        {"ID": f"00000{n}", "Purchase Date": "Jan 5, 2024 10:15:03 AM", "Status": "Complete",
+         "Customer Email": f"c{n}@example.com", "Subtotal": "10.00",
+         "Grand Total (Base)": "10.00", "Total Refunded": "0.00", "Shipping and Handling": "0.00"}
+        for n in range(1, 4)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "format"),
+    [
+        ("WOO_WEBTOFFEE_HEADER", _woo_rows, None),
+        ("WOO_WEBTOFFEE_HEADER", _woo_rows, "woocommerce"),
+        ("MAGENTO_GRID_HEADER", _grid_rows, None),
+        ("MAGENTO_GRID_HEADER", _grid_rows, "magento"),
+    ],
+)
+def test_an_export_detected_or_named_is_not_held_while_its_orders_are_built(
+    header, rows, format, exports, write, monkeypatch
+):
+    # the importer reads the file's columns and lets go of its bytes, as --format has it do:
+    # the detection looked at the header and keeps no copy of the file beside the orders
+    path = write("export.csv", getattr(exports, header), rows())
+    held = []
+    assemble = _build.assemble
+
+    def assembling(*args, **kwargs):
+        held.extend(_bodies_held())
+        return assemble(*args, **kwargs)
+
+    monkeypatch.setattr(_build, "assemble", assembling)
+    (result,) = read_exports([path], format=format)
+    assert held == [] and len(result.orders) == 3
+
+
+def test_a_magento_file_named_so_is_read_whole_once(exports, write, monkeypatch):
+    # whether it is the admin grid's export is told by its header
+    path = write("export.csv", exports.MAGENTO_GRID_HEADER, _grid_rows())
+    reads = []
+    read_bytes = Path.read_bytes
+
+    def reading(self: Path) -> bytes:
+        reads.append(self)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", reading)
+    (result,) = read_exports([path], format="magento")
+    assert reads == [path] and result.format == "magento-grid"

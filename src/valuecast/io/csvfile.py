@@ -80,6 +80,7 @@ import csv
 import functools
 import io
 import itertools
+import mmap
 import re
 import stat
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -105,10 +106,12 @@ __all__ = [
     "english_month_names",
     "normalise_name",
     "open_csv",
+    "open_header",
 ]
 
 
 _HEAD_BYTES = 1 << 20
+_TITLE_BYTES = 1 << 16
 _DELIMITERS = (",", ";", "\t")
 _MAX_COLUMNS = 10_000
 _BLOCK_BYTES = 1 << 24  # Arrow's parse block: a row longer than this needs a larger one
@@ -1065,6 +1068,11 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
         data = Path(path).read_bytes()
     except OSError as error:
         raise InputError(display, f"cannot read the file: {error.strerror or error}") from None
+    return _opened(display, data, Path(path))
+
+
+def _opened(display: str, data: bytes, path: Path) -> CsvFile:
+    """:func:`open_csv` of the bytes ``data`` read from ``path``."""
     other = other_kind_of_file(data)
     if other is not None:
         raise InputError(display, other)
@@ -1085,8 +1093,70 @@ def open_csv(path: str | Path, name: str | None = None) -> CsvFile:
     _check_no_nul(display, body, start, delimiter, header, header_row)
     return CsvFile(
         display, header, delimiter, encoding, header_row, body, start + consumed,
-        path=Path(path) if body is data else None, title_rows=titles,
+        path=path if body is data else None, title_rows=titles,
     )  # fmt: skip
+
+
+_HEADER_HEAD_BYTES = _HEAD_BYTES + 2 * _TITLE_BYTES
+"""The head :func:`open_header` reads: past the header parse's first read (:data:`_HEAD_BYTES`)
+below a report's title (:data:`_TITLE_BYTES`), and no larger: a block read raises the size the C
+heap serves from its own pages, not the system's, for the rest of the process."""
+
+
+class _HeadTooShort(Exception):
+    """The header parse of a file's head needs bytes past it."""
+
+
+def open_header(path: str | Path, name: str | None = None) -> CsvFile:
+    """:func:`open_csv`'s file without its bytes (as :meth:`CsvFile.without_body` leaves it),
+    its header parsed from the file's head: for a look at the header (which export it is), where
+    the importer reads the file after.
+
+    The errors are :func:`open_csv`'s: a file the head does not settle (UTF-16, a header that
+    is not UTF-8 or longer than the head, a NUL byte anywhere) is read by it whole.
+    The rest of the file is looked through mapped, only to find a NUL byte.
+    """
+    display = str(path) if name is None else name
+    problem = file_problem(path)
+    if problem is not None or Path(path).is_dir():
+        return open_csv(path, name).without_body()
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_HEADER_HEAD_BYTES)
+    except OSError:
+        return open_csv(path, name).without_body()
+    if len(head) < _HEADER_HEAD_BYTES:  # the whole file
+        return _opened(display, head, Path(path)).without_body()
+    if other_kind_of_file(head) is not None or head.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
+        return open_csv(path, name).without_body()
+    _, encoding, start = _marked_encoding(display, head)
+    try:
+        header_row, header, delimiter, _, titles = _parse_header(
+            display, head, start, whole_file=False
+        )
+    except (UnicodeDecodeError, _HeadTooShort):
+        return open_csv(path, name).without_body()
+    if len(header) > _MAX_COLUMNS or _holds_nul(Path(path)):
+        return open_csv(path, name).without_body()
+    return CsvFile(
+        display, header, delimiter, encoding, header_row, b"", 0, path=Path(path),
+        title_rows=titles,
+    )  # fmt: skip
+
+
+def _holds_nul(path: Path) -> bool:
+    """Whether the file may hold a NUL byte, looked for in the file mapped (the system's cache
+    of its pages), not read into the process's heap; a file that cannot be mapped may."""
+    try:
+        with (
+            open(path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+        ):
+            return mapped.find(b"\x00") >= 0
+    except (OSError, ValueError):
+        return True
 
 
 _OTHER_KINDS = (
@@ -1134,11 +1204,16 @@ TITLE_ROWS = 20
 """Lines of a report's title (:func:`_title_lines`) looked through for the header below them."""
 
 
-def _parse_header(name: str, body: bytes, start: int) -> tuple[int, list[str], str, int, int]:
+def _parse_header(
+    name: str, body: bytes, start: int, *, whole_file: bool = True
+) -> tuple[int, list[str], str, int, int]:
     """(row, names, delimiter, bytes up to the end of the header, title rows) of
     ``body[start:]``: the header is the first record, or the first of two or more cells below a
-    report's title (:func:`_title_lines`), whose lines with a cell are the title rows."""
-    header_row, header, delimiter, consumed = _first_record(name, body, start)
+    report's title (:func:`_title_lines`), whose lines with a cell are the title rows.
+
+    ``whole_file=False``: ``body`` is the file's head; :class:`_HeadTooShort` where the parse
+    needs bytes past it."""
+    header_row, header, delimiter, consumed = _first_record(name, body, start, whole_file)
     if sum(1 for cell in header if cell) > 1:
         return header_row, header, delimiter, consumed, 0
     head = codecs.getincrementaldecoder("utf-8")().decode(
@@ -1148,12 +1223,9 @@ def _parse_header(name: str, body: bytes, start: int) -> tuple[int, list[str], s
     if title is None:
         return header_row, header, delimiter, consumed, 0
     skipped = len("".join(title).encode("utf-8"))
-    header_row, header, delimiter, consumed = _first_record(name, body, start + skipped)
+    header_row, header, delimiter, consumed = _first_record(name, body, start + skipped, whole_file)
     titles = sum(1 for line in title if _filled_cells(line))
     return len(title) + header_row, header, delimiter, skipped + consumed, titles
-
-
-_TITLE_BYTES = 1 << 16
 
 
 def _title_lines(head: str) -> list[str] | None:
@@ -1197,17 +1269,22 @@ def _filled_cells(line: str) -> int | None:
     return sum(1 for cell in cells if cell.strip())
 
 
-def _first_record(name: str, body: bytes, start: int) -> tuple[int, list[str], str, int]:
+def _first_record(
+    name: str, body: bytes, start: int, whole_file: bool = True
+) -> tuple[int, list[str], str, int]:
     """(row, names, delimiter, bytes up to the end of the header) of ``body[start:]``.
 
     The header is read whole however long it is: the head read grows until the header row ends
     inside it. Raises ``UnicodeDecodeError`` when the head (at least 1 MiB, or the whole file)
-    is not UTF-8.
+    is not UTF-8, and :class:`_HeadTooShort` when ``body`` is a head (``whole_file=False``)
+    the read grows to its end.
     """
     _lift_field_limit()
     size = _HEAD_BYTES
     while True:
         whole = start + size >= len(body)
+        if whole and not whole_file:
+            raise _HeadTooShort
         chunk = bytes(memoryview(body)[start : start + size])
         head_text = codecs.getincrementaldecoder("utf-8")().decode(chunk, final=whole)
         if whole and not head_text.strip():

@@ -60,6 +60,7 @@ from valuecast.io.csvfile import (
     is_parquet,
     normalise_name,
     open_csv,
+    open_header,
     title_note,
 )
 from valuecast.io.schema import ImportResult, InputError
@@ -244,8 +245,9 @@ def _mapped_or_detected(path: Path, mapping: dict[str, str]) -> tuple[CsvFile | 
 
 
 def _is_grid(source: CsvFile | Table | Path) -> bool:
-    """Whether a file given as ``--format magento`` is the admin order grid's export."""
-    header = (source if isinstance(source, CsvFile | Table) else open_csv(source)).header
+    """Whether a file given as ``--format magento`` is the admin order grid's export (its
+    header read, not its rows)."""
+    header = (source if isinstance(source, CsvFile | Table) else open_header(source)).header
     return detect_header(header) == "magento-grid"
 
 
@@ -268,7 +270,7 @@ def _check_time_zone_fits(
         if chosen == "magento" and not _is_grid(source if source is not None else path):
             continue
         if chosen == "woocommerce" and woocommerce.dates_in_utc(
-            (source if source is not None else open_csv(path)).header
+            (source if source is not None else open_header(path)).header
         ):
             continue
         shown = _LOCAL_TIME_EXPORTS.get(chosen, "a Magento order grid export")
@@ -328,13 +330,13 @@ def defer_orders(
     columns_mapped = generic.maps_columns(mapping)
     if format is None and not columns_mapped and _is_cdnow(path):
         return None
-    csv = open_csv(path)
-    detected = None if format is not None or columns_mapped else _detect_csv(csv)
+    # told by the header: a file the importers read is not read whole here
+    detected = None if format is not None or columns_mapped else _detect_csv(open_header(path))
     if detected == "shopify" and not mapping:
-        return shopify_duckdb.pending_shopify(csv)
+        return shopify_duckdb.pending_shopify(open_csv(path))
     if detected not in (None, "orders"):
         return None
-    return orders_duckdb.pending_orders(csv, mapping)
+    return orders_duckdb.pending_orders(open_csv(path), mapping)
 
 
 def _pending_table(
@@ -415,6 +417,8 @@ def read_exports(
     date_format = mapping.get("date_format")
     rates = fx_module.load_rates(fx) if isinstance(fx, str | Path) else fx
     planned: list[tuple[Path, str, CsvFile | Table | None]] = []
+    # the title notes of files detected by their header alone, by their place in planned
+    title_notes: dict[int, str | None] = {}
     for raw in paths:
         chosen = format or ("orders" if columns_mapped else None)
         if isinstance(raw, tuple):  # (name, DataFrame) read from a database by the engine
@@ -450,8 +454,11 @@ def read_exports(
             elif _is_cdnow(path):
                 chosen = "cdnow"
             else:
-                csv = open_csv(path)
-                chosen = _detect_csv(csv)
+                # the header tells the format: the importer reads the file as --format has it
+                # do, its bytes not held beside what it makes of them
+                header = open_header(path)
+                chosen = _detect_csv(header)
+                title_notes[len(planned)] = title_note(header)
         if date_format is not None and chosen not in ("orders", "cdnow"):
             csv = csv if csv is not None else open_csv(path)
             csv.date_format = date_format  # the orders importer reads it from the map
@@ -505,7 +512,8 @@ def read_exports(
         if csv is None and is_parquet(path):
             continue
         read = csv if isinstance(csv, CsvFile) else path
-        result.notes.extend(note for note in (title_note(read), cut_off_note(read)) if note)
+        titled = title_notes[index] if index in title_notes else title_note(read)
+        result.notes.extend(note for note in (titled, cut_off_note(read)) if note)
     done = fx_module.apply_fx([result for result in results if result is not None], rates)
     for result in done:
         _build.check_stored_amounts(result)

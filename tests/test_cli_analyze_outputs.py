@@ -327,3 +327,27 @@ def test_the_exclusions_line_counts_rows_without_orders_and_is_none_without_excl
         "excluded 1 order (3 rows, 1,234.50 revenue): empty row (2 rows), test order 1 "
         "(1 row, 1,234.50)"
     )
+
+
+def test_analyze_returns_what_the_importers_freed_before_the_orders_are_written(
+    export, tmp_path, monkeypatch
+):
+    """As ``ingest`` does: the peak is then the larger of reading and writing, not their sum."""
+    from valuecast.jobs import refresh as refresh_job
+    from valuecast.store import memory
+
+    events = []
+    release = memory.release_unused_memory
+
+    def releasing(**kwargs) -> None:
+        events.append("released")
+        release(**kwargs)
+
+    monkeypatch.setattr(memory, "release_unused_memory", releasing)
+    monkeypatch.setattr(refresh_job, "release_unused_memory", releasing)
+    analyze_command.run_analysis(
+        [str(export)], tmp_path / "w.duckdb", out=tmp_path / "results", quiet=True,
+        on_step=events.append,
+    )  # fmt: skip
+    written = events.index("writing the orders")
+    assert "released" in events[events.index("reading exports") : written]

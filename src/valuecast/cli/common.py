@@ -418,7 +418,28 @@ def read_files(
 
     ``defer``: a lone orders CSV or Parquet file that DuckDB may load is left for ``Workspace.ingest`` to load
     into the workspace (see :func:`valuecast.io.defer_orders`); its errors are then raised there.
+
+    What the importers freed is returned to the system before the workspace's engine loads
+    (``ingest`` and ``analyze`` alike): the peak is then the larger of reading and writing, not
+    their sum.
     """
+    from valuecast.io.orders_duckdb import PendingOrders
+    from valuecast.store.memory import release_unused_memory
+
+    results = _read_exports(files, export_format, column_map, fx, defer)
+    if not all(isinstance(result, PendingOrders) for result in results):
+        release_unused_memory()
+    return results
+
+
+def _read_exports(
+    files: list[str],
+    export_format: ExportFormat | None,
+    column_map: str | None,
+    fx: Path | None,
+    defer: bool,
+):
+    """:func:`read_files` before the memory the importers freed is returned."""
     from valuecast.io import read_exports
     from valuecast.io.schema import InputError
 

@@ -38,16 +38,9 @@ def _ingest_files(
 
     The ingest records what identifies its inputs: ``analyze`` given the same files next finds
     them held and does not read them again."""
-    from valuecast.io.orders_duckdb import PendingOrders
-    from valuecast.store.memory import release_unused_memory
-
     require_workspace_folder(workspace)
     inputs = inputs_identity(files, export_format, column_map, fx)
     results = read_files(files, export_format, column_map, fx, defer=True)
-    if not all(isinstance(result, PendingOrders) for result in results):
-        # what the importers freed, before the workspace's engine loads: the peak of an ingest
-        # is then the larger of reading and writing, not their sum
-        release_unused_memory()
     with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
         return ws.ingest(results, inputs)
 

@@ -157,6 +157,15 @@ LINES_MAP = (
 )
 
 
+def _line_log_on_both_routes(rows, tmp_path, monkeypatch):
+    """The ingest report and tables of the line log ``rows`` (invoice, customer, date, item,
+    qty, price), the same on the importer's route and the SQL route."""
+    frame = pd.DataFrame(rows, columns=["invoice", "customer", "date", "item", "qty", "price"])
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "l.csv")], LINES_MAP,
+                                           monkeypatch)  # fmt: skip
+    return reports[0], tables
+
+
 def test_a_returned_line_is_its_orders_refund_on_both_routes(tmp_path, monkeypatch):
     """Three customers' invoices, one of which takes a mug back: the report's gross revenue is
     the goods sold, its refunds the goods returned, and the net revenue what it was."""
@@ -168,10 +177,7 @@ def test_a_returned_line_is_its_orders_refund_on_both_routes(tmp_path, monkeypat
         ("1003", "cat", "2024-03-03 12:00", "Pot", "1", "30.00"),
         ("1003", "cat", "2024-03-03 12:00", "Tea", "2", "4.25"),
     ]
-    frame = pd.DataFrame(rows, columns=["invoice", "customer", "date", "item", "qty", "price"])
-    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "l.csv")], LINES_MAP,
-                                           monkeypatch)  # fmt: skip
-    report = reports[0]
+    report, tables = _line_log_on_both_routes(rows, tmp_path, monkeypatch)
     assert (report["gross_revenue"], report["refunded"]) == (72.5, 8.5)
     assert report["net_revenue"] == 64.0 and report["excluded_orders"] == {}
     money = tables["orders"].set_index("order_number")[["gross_revenue", "refunded", "net_revenue"]]
@@ -244,10 +250,7 @@ def test_a_credit_note_is_counted_out_and_noted_on_both_routes(tmp_path, monkeyp
         ("536368", "12583", "2024-03-03 12:00", "Pot", "1", "30.00"),
         ("C536379", "17850", "2024-03-06 09:00", "Mug", "-2", "8.50"),
     ]
-    frame = pd.DataFrame(rows, columns=["invoice", "customer", "date", "item", "qty", "price"])
-    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "l.csv")], LINES_MAP,
-                                           monkeypatch)  # fmt: skip
-    report = reports[0]
+    report, tables = _line_log_on_both_routes(rows, tmp_path, monkeypatch)
     assert report["excluded_orders"] == report["excluded_rows"] == {"cancellation": 1}
     assert report["excluded_revenue"] == {"cancellation": -17.0}
     assert (report["orders"], report["net_revenue"], report["refunded"]) == (4, 85.25, 0.0)

@@ -10,7 +10,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from valuecast.io.generic import memory_size_bytes
 from valuecast.io.schema import ORDERS_SCHEMA, SQL_TYPES, InputError
 from valuecast.store import EngineError, Workspace, connect
 from valuecast.store.workspace import TABLES, table_names
@@ -999,36 +998,3 @@ def test_the_default_memory_limit_grows_with_the_orders(tmp_path, monkeypatch, m
     monkeypatch.setenv("VALUECAST_MEMORY_LIMIT", "2GB")
     with Workspace(path) as ws:
         assert _limit_shown(ws) == "1.8 GiB"
-
-
-def test_the_stage_writes_under_a_lowered_limit_and_sets_it_back(
-    tmp_path, monkeypatch, make_result
-):
-    """The orders' stage runs under a limit of what DuckDB holds besides its cache and a slack
-    (pages it writes are evicted once written, not held to the statement's end), and the
-    workspace's limit is set back after it, also when it fails."""
-    import valuecast.store.workspace as workspace_module
-
-    monkeypatch.delenv("VALUECAST_MEMORY_LIMIT", raising=False)
-    stage, seen = workspace_module._stage, []
-
-    def watched(raw, *args):
-        seen.append(raw.execute("SELECT current_setting('memory_limit')").fetchone()[0])
-        stage(raw, *args)
-
-    monkeypatch.setattr(workspace_module, "_stage", watched)
-    with Workspace(tmp_path / "ws.duckdb") as ws:
-        ws.ingest([make_result(SHOP)])
-        assert seen[-1] != "953.6 MiB"
-        assert (memory_size_bytes(seen[-1]) or 0) < 10**9
-        assert _limit_shown(ws) == "953.6 MiB"
-
-        def failing(raw, *args):
-            seen.append(raw.execute("SELECT current_setting('memory_limit')").fetchone()[0])
-            raise duckdb.OutOfMemoryException("staged rows past the limit")
-
-        monkeypatch.setattr(workspace_module, "_stage", failing)
-        with pytest.raises(duckdb.OutOfMemoryException):
-            ws.ingest([make_result(SHOP)])
-        assert (memory_size_bytes(seen[-1]) or 0) < 10**9
-        assert _limit_shown(ws) == "953.6 MiB"

@@ -49,7 +49,7 @@ from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
-from valuecast.io.generic import memory_size_bytes, national_phones_note
+from valuecast.io.generic import national_phones_note
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX
 from valuecast.io.schema import (
@@ -950,8 +950,7 @@ class Workspace(_TableReaders):
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 # first, so that the files' contacts are not held through the orders' stage
                 _store_order_contacts(raw, results, ingest_id)
-                with _written_pages_evicted_early(raw, self._memory_limit):
-                    _stage(raw, inputs, ingest_id, direct)
+                _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
                 if loading is not None:  # and the load's temporary tables, copied now
                     loading.close()
@@ -1112,9 +1111,6 @@ _BATCH_ROWS = 122_880  # DuckDB's row group size
 # rows per Arrow batch streamed between two connections: the batches in flight at once cost
 # ~0.1 GB more per 3M orders at a row group each, and at this size no more CPU
 _STREAMED_ROWS = 32_768
-# what the stage's lowered limit leaves DuckDB above the memory it holds besides its cache
-# (_written_pages_evicted_early)
-_STAGE_SLACK_BYTES = 96 * 1024 * 1024
 # what Workspace.release_cached_pages leaves DuckDB above the memory it holds besides its cache
 _CACHE_SLACK_BYTES = 16 * 1024 * 1024
 # what files of one ingest must agree on for an order they share (see the module docstring)
@@ -1368,39 +1364,6 @@ def _empty_select(schema: dict[str, str]) -> str:
     return ", ".join(
         f"CAST(NULL AS {_sql_type(name, dtype)}) AS {name}" for name, dtype in schema.items()
     )
-
-
-@contextmanager
-def _written_pages_evicted_early(raw: Any, limit: str | None) -> Iterator[None]:
-    """DuckDB's memory limit lowered to what it holds besides cached pages and
-    :data:`_STAGE_SLACK_BYTES` for the statements inside, then set back to ``limit`` (the
-    workspace's), also when one fails; nothing is changed without a limit, or where it is
-    lower already.
-
-    For the stage (:func:`_stage`): it streams the loaded files' orders from the loading
-    connection's temporary tables in memory into the workspace file, and under the
-    whole limit DuckDB keeps what it writes to the statement's end: the ingest's peak, 1.07-1.13
-    GB of a 1M-customer export with an order id, a channel and a consent column.  Under the
-    lowered one it lets the written pages go as it goes (they are on disk), and 27 MB of the
-    temporary tables' 0.56 GB go to its temporary directory: 0.95 GB, at the same CPU (0.19 GB
-    of slack: 1.01-1.05 GB)."""
-    if limit is None:
-        yield
-        return
-    held = sql(
-        raw,
-        "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
-        "WHERE tag <> 'BASE_TABLE'",
-    )[0][0]
-    floor = int(held) + _STAGE_SLACK_BYTES
-    if floor >= (memory_size_bytes(limit) or 0):
-        yield
-        return
-    sql(raw, f"SET memory_limit = '{floor // 2**20}MiB'")
-    try:
-        yield
-    finally:
-        sql(raw, f"SET memory_limit = '{limit}'")
 
 
 def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, bool]) -> None:

@@ -453,7 +453,12 @@ def _holding_attributes(summary: ir.Table) -> dict[str, ir.Value]:
     counts = {}
     for name in ATTRIBUTES:
         column = summary[COVARIATES[name]]
-        held = column.strip() != "" if column.type().is_string() else column.notnull()
+        # never NULL: a count of a NULL condition is NULL on some engines (Spark)
+        held = (
+            column.notnull() & (column.strip() != "")
+            if column.type().is_string()
+            else column.notnull()
+        )
         counts[name] = summary.count(where=held)
     return counts
 

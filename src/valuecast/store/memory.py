@@ -27,14 +27,6 @@ def _malloc_trim():
         return None
 
 
-def release_arrow_memory() -> None:
-    """Return the pages Arrow's allocator holds freed to the system: no garbage collection, so
-    cheap enough between the columns of one step."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-
-
 def release_unused_memory(*, collect: bool = True) -> None:
     """Collect garbage, then return Arrow's and the C heap's unused pages to the system.
 
@@ -42,9 +34,12 @@ def release_unused_memory(*, collect: bool = True) -> None:
     out of use (no reference cycles): a collection scans every live object (0.3 s with the
     analysis' modules and charts loaded) to find nothing there.
     """
+    # the importers' own release (io may not import the store)
+    from valuecast.io.csvfile import release_arrow_pages
+
     if collect:
         gc.collect()
-    release_arrow_memory()
+    release_arrow_pages()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecast.store.memory import release_arrow_memory
+from valuecast.io.csvfile import release_arrow_pages
 from valuecast.tables import GROUPS, TIERS
 
 RANKED_LABELS: dict[str, tuple[str, ...]] = {
@@ -247,7 +247,7 @@ def orders_table(
     for name in columns:
         if name in names:
             orders[name] = ascending_order(sort_values(name, column(name)), by_id)
-            release_arrow_memory()  # the column's text and keys, let go of just now
+            release_arrow_pages()  # the column's text and keys, let go of just now
     return pa.table(orders)
 
 

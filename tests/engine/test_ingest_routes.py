@@ -151,32 +151,6 @@ def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypat
     ]
 
 
-def test_a_stage_streamed_in_parts_stores_what_the_importer_stores(tmp_path, monkeypatch):
-    """A file's orders and lines streamed into the workspace are written a few rows at a time,
-    the cached pages let go between two statements, into an empty workspace and then beside its
-    stored orders: each ingest stores exactly what the importer's does."""
-    import valuecast.store.workspace as workspace_module
-
-    monkeypatch.setattr(workspace_module, "_STREAMED_ROWS", 16)
-    monkeypatch.setattr(workspace_module, "_STAGED_PART_ROWS", 48)
-    evictions = []
-    evict = workspace_module._evict_cached_pages
-
-    def evicting(raw, limit):
-        evictions.append(limit)
-        evict(raw, limit)
-
-    monkeypatch.setattr(workspace_module, "_evict_cached_pages", evicting)
-    early, late = retail_log(n_invoices=150, seed=5), retail_log(n_invoices=150, seed=6)
-    late["InvoiceNo"] = late["InvoiceNo"].str.replace(r"^(C?)5", r"\g<1>7", regex=True)
-    files = [_write(early, tmp_path / "early.csv"), _write(late, tmp_path / "late.csv")]
-    reports, tables = _assert_same_ingests(files, RETAIL_MAP, monkeypatch)
-    parts = sum(-(-report["orders"] // 48) - 1 + -(-report["line_items"] // 48) - 1
-                for report in reports)  # fmt: skip
-    assert len(evictions) >= parts > 10
-    assert len(tables["orders"]) == sum(report["orders"] for report in reports)
-
-
 LINES_MAP = (
     "order_id=invoice,customer_id=customer,ordered_at=date,product=item,quantity=qty,"
     "unit_price=price"

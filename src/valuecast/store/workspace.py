@@ -28,7 +28,6 @@ stored ids read again) are :mod:`valuecast.store.identities`'.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
 import os
@@ -708,7 +707,19 @@ class Workspace(_TableReaders):
         holds but the cached pages, so only they are evicted and the statement does not fail
         (a failed one would abort the transaction).
         """
-        _evict_cached_pages(self.raw, self._memory_limit)
+        raw = self.raw
+        # the limit the workspace was opened with: DuckDB shows it rounded to 0.1 MiB
+        limit = (
+            self._memory_limit
+            or raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        )
+        held = raw.execute(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
+            "WHERE tag <> 'BASE_TABLE'"
+        ).fetchone()[0]
+        floor = int(held) + _CACHE_SLACK_BYTES
+        raw.execute(f"SET memory_limit = '{floor // 1024 // 1024}MiB'")
+        raw.execute(f"SET memory_limit = '{limit}'")
 
     def release_freed_memory(self) -> None:
         """Give back to the system the memory DuckDB's queries have freed and its allocator keeps.
@@ -939,7 +950,7 @@ class Workspace(_TableReaders):
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 # first, so that the files' contacts are not held through the orders' stage
                 _store_order_contacts(raw, results, ingest_id)
-                _stage(raw, inputs, ingest_id, direct, self._memory_limit)
+                _stage(raw, inputs, ingest_id, direct)
                 inputs = None  # DuckDB holds no reference to them: the memory can go now
                 if loading is not None:  # and the load's temporary tables, copied now
                     loading.close()
@@ -1100,8 +1111,6 @@ _BATCH_ROWS = 122_880  # DuckDB's row group size
 # rows per Arrow batch streamed between two connections: the batches in flight at once cost
 # ~0.1 GB more per 3M orders at a row group each, and at this size no more CPU
 _STREAMED_ROWS = 32_768
-# rows per statement of a streamed stage, whose cached pages are let go between two (_stage)
-_STAGED_PART_ROWS = 4 * _BATCH_ROWS
 # what Workspace.release_cached_pages leaves DuckDB above the memory it holds besides its cache
 _CACHE_SLACK_BYTES = 16 * 1024 * 1024
 # what files of one ingest must agree on for an order they share (see the module docstring)
@@ -1209,27 +1218,12 @@ class _Stream:
     columns: str
 
     def open(self) -> Any:
-        """The rows as one relation."""
-        return self.raw.from_arrow(self._reader()).project(self.columns)
-
-    def parts(self, rows: int) -> Iterator[Any]:
-        """The rows as relations of at most ``rows`` rows each, read in turn from one stream:
-        each must be read before the next is taken."""
-        reader = self._reader()
-        batches = iter(reader)
-        per_part = max(1, rows // _STREAMED_ROWS)
-        while (first := next(batches, None)) is not None:
-            part = itertools.chain([first], itertools.islice(batches, per_part - 1))
-            yield self.raw.from_arrow(
-                pa.RecordBatchReader.from_batches(reader.schema, part)
-            ).project(self.columns)
-
-    def _reader(self) -> pa.RecordBatchReader:
         # the stage is stored in any order, and everything the load numbers in file order
         # (lines, repeats) is numbered in its tables already: unordered, the batches are made
         # on every thread instead of in turn (a sixth of the staging's time at 3.1M orders)
         self.loading.execute("SET preserve_insertion_order = false")
-        return self.loading.sql(self.query).to_arrow_reader(_STREAMED_ROWS)
+        batches = self.loading.sql(self.query).to_arrow_reader(_STREAMED_ROWS)
+        return self.raw.from_arrow(batches).project(self.columns)
 
 
 def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tuple[int, str]:
@@ -1372,28 +1366,7 @@ def _empty_select(schema: dict[str, str]) -> str:
     )
 
 
-def _evict_cached_pages(raw: Any, limit: str | None) -> None:
-    """:meth:`Workspace.release_cached_pages` on the connection ``raw`` whose limit is ``limit``
-    (None: the one it has)."""
-    # the limit the workspace was opened with: DuckDB shows it rounded to 0.1 MiB
-    limit = limit or sql(raw, "SELECT current_setting('memory_limit')")[0][0]
-    held = sql(
-        raw,
-        "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
-        "WHERE tag <> 'BASE_TABLE'",
-    )[0][0]
-    floor = int(held) + _CACHE_SLACK_BYTES
-    sql(raw, f"SET memory_limit = '{floor // 1024 // 1024}MiB'")
-    sql(raw, f"SET memory_limit = '{limit}'")
-
-
-def _stage(
-    raw: Any,
-    inputs: dict[str, Any],
-    ingest_id: int,
-    direct: dict[str, bool],
-    limit: str | None = None,
-) -> None:
+def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, bool]) -> None:
     """``_stage_orders``, ``_stage_order_lines`` and ``_stage_customers``, typed as the tables.
 
     Orders: one row per order id (an importer gives one row per order; across the files of an
@@ -1411,44 +1384,27 @@ def _stage(
     once through a relation, never registered: a registered Arrow table stays referenced by
     DuckDB until the transaction commits, and ``refresh`` runs the whole analysis inside that
     transaction.
-
-    A streamed input whose rows are staged each on its own (one file's orders and staged
-    lines) is written in parts of :data:`_STAGED_PART_ROWS`, the pages cached between two
-    (:func:`_evict_cached_pages`, under ``limit``): DuckDB keeps the pages one statement writes
-    cached up to its limit, which made the stage the peak of a 1M-customer ingest (1.10 GB of
-    an export with an order id, a channel and a consent column).  Each part runs under the
-    whole limit, so a large cell has all of it.
     """
     several = inputs["files"] > 1
     zstd = _zstd_text(raw)  # the file's, for every stage table
     for name, schema in TABLES.items():
         table = inputs[name]
+        if isinstance(table, _Stream):
+            table = table.open()
         stage = f"_stage_{name}"
         if table is None:
             sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
             continue
         select = _stage_select(name, schema, several, inputs["staged"])
-        if isinstance(table, _Stream):
-            # one file's orders, and its lines when all were staged, are selected row by row
-            per_row = not several and (name == "orders" or inputs["staged"])
-            parts = table.parts(_STAGED_PART_ROWS) if per_row else iter([table.open()])
-        else:
-            parts = iter([table])
         if direct[name]:
-            target = name
             stored = _stored_select(stored_columns(raw, name))
-            query = f"SELECT {stored}, {int(ingest_id)} FROM ({select})"
+            rows = table.query("_in", f"SELECT {stored}, {int(ingest_id)} FROM ({select})")
+            rows.insert_into(name)
+            sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
         else:
-            target = stage
             sql(raw, f"CREATE TABLE {stage} ({_column_definitions(name, schema, zstd)})")
             stored = _stored_select(stored_columns(raw, stage, layout=name))
-            query = f"SELECT {stored} FROM ({select})"
-        for position, part in enumerate(parts):
-            if position:
-                _evict_cached_pages(raw, limit)
-            part.query("_in", query).insert_into(target)
-        if direct[name]:
-            sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_column_list(schema)} FROM {name}")
+            table.query("_in", f"SELECT {stored} FROM ({select})").insert_into(stage)
 
 
 def _stage_select(name: str, schema: dict[str, str], several: bool, staged: bool = False) -> str:

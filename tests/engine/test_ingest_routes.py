@@ -151,6 +151,29 @@ def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypat
     ]
 
 
+def test_one_files_lines_are_stored_as_numbered_without_a_window_over_them(tmp_path, monkeypatch):
+    """An importer numbers each order's lines once, so one file's lines are stored as they are
+    on both routes: no window sorts them (which held a 1M-order export's 1.46M lines in memory),
+    and they are every line of the orders stored."""
+    import valuecast.store.workspace as workspace_module
+
+    selects = []
+    select = workspace_module._stage_select
+
+    def recorded(name, *args, **kwargs):
+        selects.append((name, select(name, *args, **kwargs)))
+        return selects[-1][1]
+
+    monkeypatch.setattr(workspace_module, "_stage_select", recorded)
+    frame = retail_log(n_invoices=150, seed=5)
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "r.csv")], RETAIL_MAP,
+                                           monkeypatch)  # fmt: skip
+    lines = [query for name, query in selects if name == "order_lines"]
+    assert len(lines) == 2 and not any(" OVER " in query for query in lines)
+    assert len(tables["lines"]) == reports[0]["line_items"] > reports[0]["orders"]
+    assert set(tables["lines"]["order_id"]) == set(tables["orders"]["order_id"])
+
+
 LINES_MAP = (
     "order_id=invoice,customer_id=customer,ordered_at=date,product=item,quantity=qty,"
     "unit_price=price"

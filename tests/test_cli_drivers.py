@@ -214,6 +214,35 @@ def test_without_covariates_the_advice_names_only_the_attributes_the_orders_hold
         assert "`--map channel=COL,discount_code=COL,accepts_marketing=COL`" in html
 
 
+def test_the_advice_names_no_attribute_every_customer_shares(tmp_path):
+    """Every order of one channel, consent varying: summary.json says only the consent varies,
+    and "What drives value" offers `--covariates accepts_marketing` alone, saying why the
+    channel is not offered (a run with it would only note its single value)."""
+    from retail_log import MAP, retail_log
+
+    log = retail_log(n_invoices=600, n_customers=80, seed=4)
+    number = pd.to_numeric(log["CustomerID"], errors="coerce")
+    log["Consent"] = np.where(number.isna(), "", np.where(number % 3 == 0, "yes", "no"))
+    log["Channel"] = np.where(number % 2 == 0, "Web", " web ")  # one level, written two ways
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    out = tmp_path / "out"
+    column_map = MAP + ",accepts_marketing=Consent,channel=Channel"
+    result = runner.invoke(
+        app, [str(path), "--map", column_map, "-w", str(tmp_path / "w.duckdb"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["customers_with_attribute"]["acquisition_channel"] == summary["n_customers"]
+    assert summary["attributes_that_vary"] == ["accepts_marketing"]
+    html = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    assert "run `valuecast analyze --covariates accepts_marketing` to see" in html
+    assert (
+        "The acquisition channel gives no two groups of customers to compare: one value for "
+        "every customer, or none held by 30 customers; the orders name no discount code."
+    ) in html
+
+
 # -- the design matrix ---------------------------------------------------------------------------
 def _design(values: list[str], counts: list[int], kind: str = "category"):
     keys = pd.DataFrame({"_cov_0": values})

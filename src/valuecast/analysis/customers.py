@@ -431,6 +431,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "rfm_groups": group_totals["rfm_group"],
         "spend_tiers": group_totals["predicted_spend_tier"],
         "customers_with_attribute": {name: int(stats[name]) for name in ATTRIBUTES},
+        "attributes_that_vary": _varying_attributes(table, stats),
         "low_confidence": bool(reasons) or note is not None,
         "low_confidence_reasons": reasons + ([note] if note else []),
         "notes": list(result.notes)
@@ -461,6 +462,19 @@ def _holding_attributes(summary: ir.Table) -> dict[str, ir.Value]:
         )
         counts[name] = summary.count(where=held)
     return counts
+
+
+def _varying_attributes(summary: ir.Table, held: dict[str, Any]) -> list[str]:
+    """The attributes of :data:`~valuecast.analysis.covariate_names.ATTRIBUTES` some customer
+    holds (``held``: :func:`_holding_attributes`' counts) that ``--covariates`` would fit: two
+    levels or more by the covariates' own rules (:func:`~valuecast.analysis.covariates.
+    design_for`, one grouping of the customers), where one value for every customer, or no
+    value held by enough customers, would leave the attribute out."""
+    named = [name for name in ATTRIBUTES if held[name]]
+    if not named:
+        return []
+    design = design_for(summary, named)
+    return [name for name in named if any(term.column == name for term in design.terms)]
 
 
 def _one_time_buyers_alive_note(model_info: dict, one_time_buyers: int) -> list[str]:

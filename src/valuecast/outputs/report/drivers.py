@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from valuecast.analysis.covariate_names import ATTRIBUTES, single_valued
+from valuecast.analysis.covariates import MIN_LEVEL_CUSTOMERS
 from valuecast.outputs.report.charts import (
     BLUE,
     ORANGE,
@@ -64,7 +65,9 @@ def driver_effects(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
                 "name no other), which tells nothing about value: the model uses no covariates."
             )
         else:
-            reading = _covariates_advice(summary.get("customers_with_attribute"))
+            reading = _covariates_advice(
+                summary.get("customers_with_attribute"), summary.get("attributes_that_vary")
+            )
         return [Chart("drivers-effects", TITLE, reading)], []
     rows = covariates["coefficients"]
     purchase = [r for r in rows if r["process"] == "purchase"]
@@ -137,27 +140,47 @@ BRINGING_ATTRIBUTES = (
 magento.py)."""
 
 
-def _covariates_advice(held: dict | None) -> str:
-    """The run that shows what the attributes the customers hold (``held``: summary.json's
-    ``customers_with_attribute``, customers per attribute) do to value, or, holding none, how
-    to bring them in.  A summary without the counts names every attribute."""
+def _covariates_advice(held: dict | None, varying: list | None = None) -> str:
+    """The run that shows what the attributes that vary among the customers do to value, or,
+    with none, why none can be shown and how to bring them in.
+
+    ``held``: summary.json's ``customers_with_attribute`` (customers per attribute);
+    ``varying``: its ``attributes_that_vary``, those ``--covariates`` would fit.  A summary
+    without the counts names every attribute; one without ``varying``, every attribute held."""
     if held is None:
-        named, missing = list(ATTRIBUTES), []
-    else:
-        named = [name for name in ATTRIBUTES if held.get(name)]
-        missing = [ATTRIBUTE_WORDS[name] for name in ATTRIBUTES if not held.get(name)]
+        held = dict.fromkeys(ATTRIBUTES, 1)
+    holding = [name for name in ATTRIBUTES if held.get(name)]
+    named = holding if varying is None else [name for name in holding if name in varying]
+    missing = [ATTRIBUTE_WORDS[name] for name in ATTRIBUTES if name not in holding]
+    alike = [ATTRIBUTE_WORDS[name] for name in holding if name not in named]
+    reasons = []
+    if alike:
+        gives = "gives" if len(alike) == 1 else "give"
+        reasons.append(
+            f"the {_listed(alike, 'and')} {gives} no two groups of customers to compare: one "
+            f"value for every customer, or none held by {MIN_LEVEL_CUSTOMERS} customers"
+        )
+    if missing:
+        reasons.append(f"the orders name no {_listed(missing, 'or')}")
     if not named:
+        where = "" if alike else f"; {BRINGING_ATTRIBUTES}"
         return (
-            "No covariates: the orders name no acquisition channel, discount code or marketing "
-            f"consent, so no attribute's effect on value can be shown; {BRINGING_ATTRIBUTES}."
+            f"No covariates: {'; '.join(reasons)}, so no attribute's effect on value can be "
+            f"shown{where}."
         )
     text = (
         f"No covariates: run `valuecast analyze --covariates {','.join(named)}` to see what "
-        "each attribute does to value"
+        "each attribute does to value."
     )
-    if missing:
-        text += f" (the orders name no {' or '.join(missing)})"
-    return text + "."
+    if reasons:
+        said = "; ".join(reasons)
+        text += f" {said[0].upper()}{said[1:]}."
+    return text
+
+
+def _listed(words: list[str], last: str) -> str:
+    """``a``, ``a or b``, ``a, b or c`` (``last`` the joining word)."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
 def _bound(row: dict, z: float) -> float | None:

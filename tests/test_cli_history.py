@@ -233,24 +233,27 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
     )
 
 
-def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(refreshed, tmp_path):
+def test_refresh_as_of_a_past_date_compares_with_the_snapshot_dated_before_it(
+    refreshed_in_march, tmp_path
+):
     # snapshots of 2025-12-31 and 2026-06-30; a refresh as of 2026-03-31 adds one between them,
     # and its comparison is with 2025-12-31, not between the two others
-    refresh = _refresh_a_copy(refreshed, tmp_path)
-    result = refresh("2026-03-31")
-    assert "snapshot 1 (2025-12-31) -> 3 (2026-03-31)" in result.output
+    output = refreshed_in_march[2]
+    assert "snapshot 1 (2025-12-31) -> 3 (2026-03-31)" in output
+    refresh = _refresh_a_copy(refreshed_in_march, tmp_path)
     early = refresh("2025-06-30")
     assert "the new snapshot is the earliest: nothing dated before it to compare with" in (
         " ".join(early.output.split())
     )
 
 
-def test_the_previous_of_an_earlier_snapshot_is_the_one_dated_before_it(refreshed, tmp_path):
+def test_the_previous_of_an_earlier_snapshot_is_the_one_dated_before_it(
+    refreshed_in_march, tmp_path
+):
     # snapshots of 2025-12-31, 2026-03-31 and 2026-06-30: `compare previous 2026-03-31` (and
     # the API given `after` alone) compares 2026-03-31 with 2025-12-31, not with itself
-    refresh = _refresh_a_copy(refreshed, tmp_path)
-    refresh("2026-03-31")
     workspace = tmp_path / "w.duckdb"
+    shutil.copy(refreshed_in_march[1], workspace)
     shown = runner.invoke(app, ["compare", "previous", "2026-03-31", "-w", str(workspace)])
     assert shown.exit_code == 0, shown.output
     assert "snapshot 1 (2025-12-31) -> 3 (2026-03-31)" in shown.output
@@ -262,11 +265,15 @@ def test_the_previous_of_an_earlier_snapshot_is_the_one_dated_before_it(refreshe
     assert "snapshot 1 (2025-12-31) is the earliest: nothing dated before it" in earliest.output
 
 
-def test_a_refresh_of_a_stored_as_of_date_says_which_snapshot_it_replaces(refreshed, tmp_path):
-    refresh = _refresh_a_copy(refreshed, tmp_path)
+def test_a_refresh_of_a_stored_as_of_date_says_which_snapshot_it_replaces(
+    refreshed_in_march, tmp_path
+):
+    # the refresh as of 2026-03-31, a date no snapshot had, replaces none; one as of the
+    # stored 2025-12-31 names the snapshot it replaces
+    assert "replaces snapshot" not in refreshed_in_march[2]
+    refresh = _refresh_a_copy(refreshed_in_march, tmp_path)
     flat = " ".join(refresh("2025-12-31").output.split())
     assert "note: this snapshot replaces snapshot 1, of the same as-of date (2025-12-31)" in flat
-    assert "replaces snapshot" not in refresh("2026-03-31").output
     assert flat.count("replaces snapshot") == 1
 
 
@@ -282,6 +289,23 @@ def test_an_analysis_of_a_stored_as_of_date_says_which_snapshot_it_replaces(refr
     assert "note: this snapshot replaces snapshot 1, of the same as-of date (2025-12-31)" in flat
     fresh = runner.invoke(app, [*args[:4], "2025-09-30", "-o", str(tmp_path / "p")])
     assert fresh.exit_code == 0 and "replaces snapshot" not in fresh.output
+
+
+@pytest.fixture(scope="module")
+def refreshed_in_march(refreshed, tmp_path_factory):
+    """``refreshed`` refreshed again with the full export as of 2026-03-31, a date between its
+    two snapshots (tests copy it before writing to it), as ``refreshed`` gives it: the folder of
+    the exports, the workspace, the refresh's output."""
+    folder, workspace, _ = refreshed
+    march = tmp_path_factory.mktemp("march")
+    copy = march / "w.duckdb"
+    shutil.copy(workspace, copy)
+    result = runner.invoke(
+        app, ["refresh", str(folder / "full.csv"), "-w", str(copy), "-o", str(march / "out"),
+              "--as-of", "2026-03-31"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return folder, copy, result.output
 
 
 def _refresh_a_copy(refreshed, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -84,6 +85,21 @@ def predicted_shop(tmp_path_factory):
     """``repeat_shop``'s orders and three frequent e-mail buyers: enough to predict."""
     orders = REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS
     return make_workspace(tmp_path_factory.mktemp("predicted"), orders, CONSENT_MAP)
+
+
+@pytest.fixture(scope="module")
+def analysed_at_half_margin(tmp_path_factory):
+    """``predicted_shop``'s orders in a workspace of their own, analysed with ``--margin 0.5``
+    (tests copy it before writing to it): the workspace and the analysis' output folder."""
+    from valuecast.cli import app as valuecast
+
+    folder = tmp_path_factory.mktemp("half_margin")
+    workspace = make_workspace(folder, REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS, CONSENT_MAP)
+    out = folder / "analysis"
+    analysis = ["analyze", "-w", workspace, "-o", out, "--margin", "0.5"]
+    result = runner.invoke(valuecast, [str(arg) for arg in analysis])
+    assert result.exit_code == 0, result.output
+    return workspace, out
 
 
 def run(*args):
@@ -374,23 +390,31 @@ def test_discount_codes_that_differ_in_case_or_spaces_are_one_code(tmp_path):
 
 
 @pytest.mark.parametrize("with_spend", [False, True])
-def test_channels_writes_the_channels_csv_analyze_wrote(tmp_path, with_spend):
+def test_channels_writes_the_channels_csv_analyze_wrote(
+    analysed_at_half_margin, tmp_path, with_spend
+):
     # the same file by either command: the CLV columns, CAC with --spend, and what a customer
     # acquired today through each channel is worth (new_customer_clv, and its ratio to CAC)
-    workspace = make_workspace(tmp_path, REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS, CONSENT_MAP)
     spend = tmp_path / "spend.csv"
     spend.write_text("month,channel,spend\n2024-01,Google,80\n2024-02,email,30\n")
     from valuecast.cli import app as valuecast
 
     given = ["--spend", spend] if with_spend else []
-    analysis = ["analyze", "-w", workspace, "-o", tmp_path / "analysis", "--margin", "0.5"]
-    result = runner.invoke(valuecast, [str(arg) for arg in [*analysis, *given]])
-    assert result.exit_code == 0, result.output
+    if with_spend:
+        workspace = make_workspace(tmp_path, REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS, CONSENT_MAP)
+        analysed = tmp_path / "analysis"
+        analysis = ["analyze", "-w", workspace, "-o", analysed, "--margin", "0.5"]
+        result = runner.invoke(valuecast, [str(arg) for arg in [*analysis, *given]])
+        assert result.exit_code == 0, result.output
+    else:  # the analysis without spend is the module's own
+        workspace = tmp_path / "shop.duckdb"
+        shutil.copy(analysed_at_half_margin[0], workspace)
+        analysed = analysed_at_half_margin[1]
     listed = ["channels", "-w", workspace, "-o", tmp_path / "channels", *given]
     result = runner.invoke(valuecast, [str(arg) for arg in listed])
     assert result.exit_code == 0, result.output
     written = (tmp_path / "channels" / "channels.csv").read_text()
-    assert written == (tmp_path / "analysis" / "channels.csv").read_text()
+    assert written == (analysed / "channels.csv").read_text()
     table = pd.read_csv(tmp_path / "channels" / "channels.csv")
     assert table["new_customer_clv"].notna().all() and (table["new_customer_clv"] > 0).all()
     assert ("new_customer_clv_to_cac" in table.columns) == with_spend
@@ -415,17 +439,11 @@ def test_an_as_of_date_after_tomorrow_is_one_line(tmp_path):
     AnalysisOptions(as_of=tomorrow).validate()  # tomorrow is allowed, as for order dates
 
 
-def test_with_a_margin_total_clv_is_the_past_and_the_future_in_margin(tmp_path):
+def test_with_a_margin_total_clv_is_the_past_and_the_future_in_margin(analysed_at_half_margin):
     # predicted CLV is margin: the historic revenue it is added to is taken at the margin too
     import json
 
-    workspace = make_workspace(tmp_path, REPEAT_ORDERS + FREQUENT_EMAIL_BUYERS, CONSENT_MAP)
-    from valuecast.cli import app as valuecast
-
-    out = tmp_path / "analysis"
-    analysis = ["analyze", "-w", workspace, "-o", out, "--margin", "0.5"]
-    result = runner.invoke(valuecast, [str(arg) for arg in analysis])
-    assert result.exit_code == 0, result.output
+    out = analysed_at_half_margin[1]
     customers = pd.read_csv(out / "customers.csv")
     assert customers["predicted_clv"].notna().all()
     expected = customers["historic_clv"] * 0.5 + customers["predicted_clv"]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import time
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -33,6 +35,23 @@ def shop(tmp_path_factory):
     path = tmp_path_factory.mktemp("held") / "orders_export.csv"
     generate_demo_shop(path, customers=150, seed=11)
     return path
+
+
+@pytest.fixture(scope="module")
+def analysed(shop, tmp_path_factory):
+    """The shop's export analysed into a new workspace, its files settled as with ``settled``,
+    made once a module: the workspace and its results' folder (see :func:`_first_analysis`)."""
+    folder = tmp_path_factory.mktemp("analysed")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inputs_module, "RECENT_SECONDS", 0.0)
+        _analyze(str(shop), "-w", str(folder / "w.duckdb"), "-o", str(folder / "first"))
+    return folder / "w.duckdb", folder / "first"
+
+
+def _first_analysis(analysed, workspace: Path, out: Path) -> None:
+    """``analyze SHOP -w workspace -o out`` on a new workspace: the module's one, copied."""
+    shutil.copy(analysed[0], workspace)
+    shutil.copytree(analysed[1], out, dirs_exist_ok=True)
 
 
 def _analyze(*args: str) -> str:
@@ -88,9 +107,11 @@ def test_no_fingerprint_for_a_table_a_missing_or_a_just_written_file(tmp_path):
     assert inputs_fingerprint([str(tmp_path)], None, None, None) is None  # a folder
 
 
-def test_the_same_export_again_is_analysed_as_stored_without_reading_it(shop, tmp_path, settled):
+def test_the_same_export_again_is_analysed_as_stored_without_reading_it(
+    shop, analysed, tmp_path, settled
+):
     workspace = tmp_path / "w.duckdb"
-    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "first"))
+    _first_analysis(analysed, workspace, tmp_path / "first")
     assert _ingest_ids(workspace) == [1]
     again = _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "again"))
     assert f"note: {shop}: unchanged since ingest 1 read it" in " ".join(again.split())
@@ -137,12 +158,12 @@ def test_an_ingest_records_its_inputs_for_the_next_analyze(shop, tmp_path, settl
 
 
 def test_an_ingest_between_the_check_and_the_analysis_fails_it(
-    shop, tmp_path, settled, monkeypatch
+    shop, analysed, tmp_path, settled, monkeypatch
 ):
     from valuecast.store import workspace as workspace_module
 
     workspace = tmp_path / "w.duckdb"
-    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    _first_analysis(analysed, workspace, tmp_path / "out")
     # as if the check had seen an ingest that another process has since followed with its own
     monkeypatch.setattr(workspace_module, "ingest_holding", lambda path, inputs: 7)
     result = runner.invoke(
@@ -154,9 +175,9 @@ def test_an_ingest_between_the_check_and_the_analysis_fails_it(
     )
 
 
-def test_a_workspace_without_recorded_inputs_reads_the_files(shop, tmp_path, settled):
+def test_a_workspace_without_recorded_inputs_reads_the_files(shop, analysed, tmp_path, settled):
     workspace = tmp_path / "w.duckdb"
-    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "out"))
+    _first_analysis(analysed, workspace, tmp_path / "out")
     # as an older version left it: no table of inputs
     con = duckdb.connect(str(workspace))
     con.execute("DROP TABLE ingest_inputs")
@@ -170,7 +191,7 @@ def test_a_workspace_without_recorded_inputs_reads_the_files(shop, tmp_path, set
 
 
 def test_the_same_export_and_options_again_keep_the_snapshot_and_write_its_results(
-    shop, tmp_path, settled
+    shop, analysed, tmp_path, settled
 ):
     # a merchant re-running the same quarter: the stored snapshot is what the analysis would
     # make again, so it is kept under its id (no second entry for the same analysis), said so,
@@ -178,7 +199,7 @@ def test_the_same_export_and_options_again_keep_the_snapshot_and_write_its_resul
     from valuecast.store.snapshots import list_snapshots
 
     workspace = tmp_path / "ws.duckdb"
-    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "first"))
+    _first_analysis(analysed, workspace, tmp_path / "first")
     again = " ".join(
         _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "again")).split()
     )
@@ -203,14 +224,14 @@ def test_the_same_export_and_options_again_keep_the_snapshot_and_write_its_resul
         assert [info.snapshot_id for info in list_snapshots(ws)] == [2]
 
 
-def test_the_same_orders_downloaded_again_keep_the_snapshot(shop, tmp_path, settled):
+def test_the_same_orders_downloaded_again_keep_the_snapshot(shop, analysed, tmp_path, settled):
     # the quarter's export downloaded again (another file, the same orders) is read and changes
     # nothing: the snapshot is kept under its id, and the results are its own; one order
     # edited is a new analysis of the same date, replacing it
     from valuecast.store.snapshots import list_snapshots, reusable_snapshot
 
     workspace = tmp_path / "ws.duckdb"
-    _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "first"))
+    _first_analysis(analysed, workspace, tmp_path / "first")
     copy = tmp_path / "orders_export (1).csv"
     copy.write_bytes(shop.read_bytes())
     again = " ".join(

@@ -4,6 +4,8 @@ newer export's word on an order replaces the older one's, as an update does)."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 # format -> the newer export's fields for two stored orders: (reason, fields) each
@@ -21,6 +23,51 @@ LATER = {
         ("refunded", {"status": "wc-refunded"}),
     ],
 }
+
+
+@pytest.fixture(scope="module")
+def analysed_shopify(corpus, tmp_path_factory):
+    """``analysed_shopify(n)``: a workspace analysed on the Shopify export of ``corpus.shop(n)``,
+    made once a module (tests copy it before writing to it)."""
+    made = {}
+
+    def analysed(n_customers: int):
+        if n_customers not in made:
+            folder = tmp_path_factory.mktemp(f"shopify{n_customers}")
+            workspace = folder / "ws.duckdb"
+            q1 = corpus.write(folder / "q1.csv", "shopify", corpus.shop(n_customers))
+            assert corpus.analyze(q1, workspace, folder / "o1").exit_code == 0
+            made[n_customers] = workspace
+        return made[n_customers]
+
+    return analysed
+
+
+@pytest.fixture(scope="module")
+def registered_refreshed(corpus, tmp_path_factory):
+    """``registered_refreshed(fmt)``: a shop of registered customers (c0@...: account 1) analysed,
+    then refreshed with an export whose latest order gives account 1 a new address; made once a
+    module (tests copy it before writing to it): the workspace and the refresh's output."""
+    made = {}
+
+    def refreshed(fmt: str):
+        if fmt not in made:
+            folder = tmp_path_factory.mktemp(f"registered_{fmt}")
+            first = corpus.shop(4)
+            for order in first:
+                order["extra"] = {"customer_id": str(int(order["email"][1]) + 1)}
+            workspace = folder / "ws.duckdb"
+            q1 = corpus.write(folder / "q1.csv", fmt, first)
+            assert corpus.analyze(q1, workspace, folder / "o1").exit_code == 0
+            moved = corpus.order("1100", "c0.new@example.com", "2024-04-20 10:00:00", "8.00",
+                                 extra={"customer_id": "1"})  # fmt: skip
+            q2 = corpus.write(folder / "q2.csv", fmt, [*first, moved])
+            done = corpus.invoke("refresh", q2, "-w", workspace, "-o", folder / "o2")
+            assert done.exit_code == 0, done.output
+            made[fmt] = workspace, done.output
+        return made[fmt]
+
+    return refreshed
 
 
 def assert_note(report: dict, start: str) -> None:
@@ -210,7 +257,7 @@ def test_a_log_without_order_ids_in_another_date_notation_is_a_note(corpus, tmp_
     assert not any("match a stored order" in n for n in again["notes"])
 
 
-def test_compare_counts_the_customers_an_export_took_away(corpus, tmp_path):
+def test_compare_counts_the_customers_an_export_took_away(corpus, analysed_shopify, tmp_path):
     # c0's two orders are cancelled since the first analysis: c0 leaves the workspace, and the
     # comparison's rows still add up to the first snapshot's customers, c0 in "(gone)"
     from valuecast.jobs.snapshots import compare
@@ -218,8 +265,7 @@ def test_compare_counts_the_customers_an_export_took_away(corpus, tmp_path):
 
     first = corpus.shop(4)
     workspace = tmp_path / "ws.duckdb"
-    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
-    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    shutil.copy(analysed_shopify(4), workspace)
     later = [dict(order) for order in first]
     for order in later[:2]:  # c0's orders
         order["extra"] = LATER["shopify"][0][1]
@@ -237,24 +283,14 @@ def test_compare_counts_the_customers_an_export_took_away(corpus, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["woocommerce", "magento"])
-def test_compare_keeps_a_registered_customer_who_gave_a_new_email_as_one(corpus, tmp_path, fmt):
+def test_compare_keeps_a_registered_customer_who_gave_a_new_email_as_one(registered_refreshed, fmt):
     # account 1's latest order gives a new address, which names the customer from then on: the
     # comparison matches them to the customer their earlier orders named, neither gone nor new
     from valuecast.jobs.snapshots import compare
     from valuecast.store import Workspace
 
-    first = corpus.shop(4)
-    for order in first:
-        order["extra"] = {"customer_id": str(int(order["email"][1]) + 1)}  # c0@...: account 1
-    workspace = tmp_path / "ws.duckdb"
-    q1 = corpus.write(tmp_path / "q1.csv", fmt, first)
-    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
-    moved = corpus.order("1100", "c0.new@example.com", "2024-04-20 10:00:00", "8.00",
-                         extra={"customer_id": "1"})  # fmt: skip
-    q2 = corpus.write(tmp_path / "q2.csv", fmt, [*first, moved])
-    done = corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2")
-    assert done.exit_code == 0, done.output
-    flat = " ".join(done.output.split())
+    workspace, output = registered_refreshed(fmt)
+    flat = " ".join(output.split())
     assert (
         "note: 1 customer of snapshot 1 (2024-02-21) is named by another e-mail in snapshot 2 "
         "(2024-04-20), that of their latest orders (c0@example.com -> c0.new@example.com;"
@@ -267,7 +303,7 @@ def test_compare_keeps_a_registered_customer_who_gave_a_new_email_as_one(corpus,
 
 
 def test_compare_keeps_a_shopify_customer_a_newer_export_names_by_a_new_email_as_one(
-    corpus, tmp_path
+    corpus, analysed_shopify, tmp_path
 ):
     # Shopify's next export names every order of c0 (same numbers, same days) by their new
     # e-mail: the comparison matches the two ids through those orders, neither gone nor new,
@@ -279,8 +315,7 @@ def test_compare_keeps_a_shopify_customer_a_newer_export_names_by_a_new_email_as
 
     first = corpus.shop(4)
     workspace = tmp_path / "ws.duckdb"
-    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
-    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    shutil.copy(analysed_shopify(4), workspace)
     later = [
         {**order, "email": "c0.new@example.com"} if order["email"] == "c0@example.com" else order
         for order in first
@@ -317,7 +352,7 @@ def test_compare_keeps_a_shopify_customer_a_newer_export_names_by_a_new_email_as
 
 
 def test_a_registered_customer_who_gave_a_new_email_keeps_their_history_on_their_page(
-    corpus, tmp_path
+    registered_refreshed, tmp_path
 ):
     # the comparison counts account 1 as one customer, c0@example.com then and
     # c0.new@example.com now: their page's history across snapshots holds both quarters, the
@@ -328,17 +363,8 @@ def test_a_registered_customer_who_gave_a_new_email_keeps_their_history_on_their
     from valuecast.store.snapshots import customer_history
     from valuecast.web import create_app
 
-    first = corpus.shop(4)
-    for order in first:
-        order["extra"] = {"customer_id": str(int(order["email"][1]) + 1)}  # c0@...: account 1
     workspace = tmp_path / "ws.duckdb"
-    q1 = corpus.write(tmp_path / "q1.csv", "woocommerce", first)
-    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
-    moved = corpus.order("1100", "c0.new@example.com", "2024-04-20 10:00:00", "8.00",
-                         extra={"customer_id": "1"})  # fmt: skip
-    q2 = corpus.write(tmp_path / "q2.csv", "woocommerce", [*first, moved])
-    done = corpus.invoke("refresh", q2, "-w", workspace, "-o", tmp_path / "o2")
-    assert done.exit_code == 0, done.output
+    shutil.copy(registered_refreshed("woocommerce")[0], workspace)
     with Workspace(workspace, read_only=True) as ws:
         history = customer_history(ws, "c0.new@example.com")
         others = customer_history(ws, "c1@example.com")
@@ -411,7 +437,7 @@ def test_the_same_export_again_says_it_adds_nothing(corpus, tmp_path):
 
 
 def test_compare_of_two_quarters_a_later_export_rewrote_says_why_it_splits_nothing(
-    corpus, tmp_path
+    corpus, analysed_shopify, tmp_path
 ):
     # Q2's export refunds a Q1 order (its split is told as Q2 is stored); Q3's export refunds
     # another Q1 order and edits a third: comparing Q1 with Q2 then can no longer split the
@@ -421,8 +447,7 @@ def test_compare_of_two_quarters_a_later_export_rewrote_says_why_it_splits_nothi
 
     first = corpus.shop(6)  # up to 2024-03-06
     workspace = tmp_path / "ws.duckdb"
-    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
-    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    shutil.copy(analysed_shopify(6), workspace)
     later = [dict(order) for order in first]
     later[3]["extra"] = LATER["shopify"][1][1]  # #1004 refunded
     later.append(corpus.order("1100", "c1@example.com", "2024-04-20 10:00:00", "8.00"))
@@ -451,7 +476,7 @@ def test_compare_of_two_quarters_a_later_export_rewrote_says_why_it_splits_nothi
     assert "not split" not in corpus.invoke("compare", "-w", workspace).output
 
 
-def test_compare_tells_the_past_rewritten_from_new_sales(corpus, tmp_path):
+def test_compare_tells_the_past_rewritten_from_new_sales(corpus, analysed_shopify, tmp_path):
     # the next quarter's export edits one stored order to 999.00 and refunds another in full:
     # the historic CLV change is mostly those corrections of the earlier quarter, and compare
     # says how much, and of how many orders, apart from the one new order's 8.00
@@ -460,8 +485,7 @@ def test_compare_tells_the_past_rewritten_from_new_sales(corpus, tmp_path):
 
     first = corpus.shop(6)  # 213.00 in all, up to 2024-03-06
     workspace = tmp_path / "ws.duckdb"
-    q1 = corpus.write(tmp_path / "q1.csv", "shopify", first)
-    assert corpus.analyze(q1, workspace, tmp_path / "o1").exit_code == 0
+    shutil.copy(analysed_shopify(6), workspace)
     later = [dict(order) for order in first]
     later[0]["amount"] = "999.00"  # #1001, 10.00 stored
     later[3]["extra"] = LATER["shopify"][1][1]  # #1004, 21.50 refunded

@@ -159,14 +159,35 @@ def test_the_printed_backtest_says_what_came_of_the_covariates(kept, said):
     assert f"covariates kept by: {said}. Each model competes with its covariates where" in text
 
 
-def test_each_step_is_named_to_the_caller_as_it_starts(export, tmp_path):
+@pytest.fixture(scope="module")
+def heard(export, tmp_path_factory) -> list[str]:
+    """What one ``run_analysis`` of the export told its ``on_step`` in order, with "released"
+    where it released the memory the allocator kept (the test only records both)."""
+    from valuecast.jobs import refresh as refresh_job
+    from valuecast.store import memory
+
+    folder = tmp_path_factory.mktemp("heard")
+    events = []
+    release = memory.release_unused_memory
+
+    def releasing(**kwargs) -> None:
+        events.append("released")
+        release(**kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(memory, "release_unused_memory", releasing)
+        patch.setattr(refresh_job, "release_unused_memory", releasing)
+        analyze_command.run_analysis(
+            [str(export)], folder / "w.duckdb", out=folder / "results", quiet=True,
+            on_step=events.append,
+        )  # fmt: skip
+    return events
+
+
+def test_each_step_is_named_to_the_caller_as_it_starts(heard):
     """``on_step`` (what benchmarks/end_to_end.py times) hears every step the progress line
     shows, in order, the ingest's first and the files' last."""
-    steps = []
-    analyze_command.run_analysis(
-        [str(export)], tmp_path / "w.duckdb", out=tmp_path / "results", quiet=True,
-        on_step=steps.append,
-    )  # fmt: skip
+    steps = [event for event in heard if event != "released"]
     assert steps == [
         "reading exports",
         "writing the orders",
@@ -329,25 +350,7 @@ def test_the_exclusions_line_counts_rows_without_orders_and_is_none_without_excl
     )
 
 
-def test_analyze_returns_what_the_importers_freed_before_the_orders_are_written(
-    export, tmp_path, monkeypatch
-):
+def test_analyze_returns_what_the_importers_freed_before_the_orders_are_written(heard):
     """As ``ingest`` does: the peak is then the larger of reading and writing, not their sum."""
-    from valuecast.jobs import refresh as refresh_job
-    from valuecast.store import memory
-
-    events = []
-    release = memory.release_unused_memory
-
-    def releasing(**kwargs) -> None:
-        events.append("released")
-        release(**kwargs)
-
-    monkeypatch.setattr(memory, "release_unused_memory", releasing)
-    monkeypatch.setattr(refresh_job, "release_unused_memory", releasing)
-    analyze_command.run_analysis(
-        [str(export)], tmp_path / "w.duckdb", out=tmp_path / "results", quiet=True,
-        on_step=events.append,
-    )  # fmt: skip
-    written = events.index("writing the orders")
-    assert "released" in events[events.index("reading exports") : written]
+    written = heard.index("writing the orders")
+    assert "released" in heard[heard.index("reading exports") : written]

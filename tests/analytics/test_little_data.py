@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -373,12 +374,20 @@ class _AtLimit:
     limits_ = {"a": "0"}
 
 
-def test_bgnbd_one_time_buyers_get_no_next_order_date(tmp_path):
+@pytest.fixture(scope="module")
+def bgnbd_year(tmp_path_factory):
+    """A year of 300 simulated customers analysed with ``--model bgnbd`` (tests copy the
+    workspace before writing to it): its folder, summary, customers and output."""
+    folder = tmp_path_factory.mktemp("bgnbd_year")
+    log = simulate_order_log(300, 365, seed=11, r=2.0, alpha=40.0)
+    return (folder, *analyze(log, folder, None, "--model", "bgnbd"))
+
+
+def test_bgnbd_one_time_buyers_get_no_next_order_date(bgnbd_year):
     # BG/NBD holds a customer who has not bought again alive (P(alive) 1) whatever their silence:
     # its 8 one-time buyers of a year each read a next order, on no evidence that they are more
     # likely active than not; the repeat buyers' dates stand, and the note says why
-    log = simulate_order_log(300, 365, seed=11, r=2.0, alpha=40.0)
-    summary, customers, output = analyze(log, tmp_path, None, "--model", "bgnbd")
+    _, summary, customers, output = bgnbd_year
     once = customers[customers["frequency"] == 0]
     assert len(once) == 8 and (once["probability_alive"] == 1).all()
     assert once["expected_date_of_next_order"].isna().all()
@@ -389,7 +398,7 @@ def test_bgnbd_one_time_buyers_get_no_next_order_date(tmp_path):
     assert note in " ".join(output.split())
 
 
-def test_a_bgnbd_one_time_buyers_page_says_their_p_alive_is_the_models(tmp_path):
+def test_a_bgnbd_one_time_buyers_page_says_their_p_alive_is_the_models(bgnbd_year, tmp_path):
     """A one-time buyer's page under BG/NBD read "P(alive) 100%" and, for the next order,
     "none expected in the horizon", without the note the overview, the report and the command
     line give: it says why no next order is shown and how to read P(alive); a repeat buyer's
@@ -398,10 +407,10 @@ def test_a_bgnbd_one_time_buyers_page_says_their_p_alive_is_the_models(tmp_path)
 
     from valuecast.web import create_app
 
-    log = simulate_order_log(300, 365, seed=11, r=2.0, alpha=40.0)
-    _, customers, _ = analyze(log, tmp_path, None, "--model", "bgnbd")
+    folder, _, customers, _ = bgnbd_year
     once = customers.loc[customers["frequency"] == 0, "customer_id"].iloc[0]
     repeat = customers.loc[customers["frequency"] > 0, "customer_id"].iloc[0]
+    shutil.copy(folder / "w.duckdb", tmp_path / "w.duckdb")
     application = create_app(tmp_path / "w.duckdb", warm=False)
     try:
         client = TestClient(application, base_url="http://127.0.0.1")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from valuecast.analysis.backtest import naive_verdict
@@ -40,12 +42,19 @@ def _analyze(folder) -> tuple[str, dict]:
     return result.output, json.loads((folder / "out" / "summary.json").read_text())
 
 
-def test_the_summary_and_the_report_say_when_the_naive_guess_wins(tmp_path):
-    _clockwork_shop(tmp_path / "orders.csv")
-    output, summary = _analyze(tmp_path)
+@pytest.fixture(scope="module")
+def clockwork(tmp_path_factory) -> tuple[Path, str, dict]:
+    """The clockwork shop analysed once a module: its folder, output and summary.json."""
+    folder = tmp_path_factory.mktemp("clockwork")
+    _clockwork_shop(folder / "orders.csv")
+    return (folder, *_analyze(folder))
+
+
+def test_the_summary_and_the_report_say_when_the_naive_guess_wins(clockwork):
+    folder, output, summary = clockwork
     assert summary["backtest"]["best_beats_naive"] is False
     assert SENTENCE in " ".join(output.split())
-    assert SENTENCE in (tmp_path / "out" / "report.html").read_text()
+    assert SENTENCE in (folder / "out" / "report.html").read_text()
 
 
 def test_no_sentence_when_a_model_wins_or_none_was_fitted():
@@ -85,11 +94,10 @@ def test_withheld_predictions_are_not_called_rough_estimates(tmp_path):
     )
 
 
-def test_a_fit_of_the_backtest_is_the_backtests_note(tmp_path):
+def test_a_fit_of_the_backtest_is_the_backtests_note(clockwork):
     # the clockwork shop's calibration fits reach limits: those notes belong to the backtest,
     # and the analysis' notes are the predicting model's own
-    _clockwork_shop(tmp_path / "orders.csv")
-    _, summary = _analyze(tmp_path)
+    _, _, summary = clockwork
     backtest_notes = summary["backtest"]["notes"]
     assert backtest_notes and all(n.startswith("in the backtest: ") for n in backtest_notes)
     own = {summary["model"].get("limit"), (summary["model"].get("spend_model") or {}).get("limit")}

@@ -5,6 +5,8 @@ any command that takes it, every product output after it leaves them out, until
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -42,6 +44,33 @@ def invoke(*args: str):
     return " ".join(result.output.split())
 
 
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    """``analysed(*options)``: the shop after ``analyze -w W --out OUT *options``, made once a
+    module for each ``options``: its workspace, results' folder and what it said (see
+    :func:`_copied`)."""
+    made = {}
+
+    def analysed_with(*options: str):
+        if options not in made:
+            folder = tmp_path_factory.mktemp("analysed")
+            shop = make_workspace(folder / "w.duckdb", ORDERS, LINES)
+            said = invoke("analyze", "-w", str(shop), "--out", str(folder / "out"), *options)
+            made[options] = shop, folder / "out", said
+        return made[options]
+
+    return analysed_with
+
+
+def _copied(analysed, tmp_path) -> tuple[Path, Path, str]:
+    """The module's ``analysed`` shop as the test's own: ``tmp_path / "w.duckdb"`` and the
+    results in ``tmp_path / "out"``; and what the analysis said."""
+    shop, out, said = analysed
+    shutil.copy(shop, tmp_path / "w.duckdb")
+    shutil.copytree(out, tmp_path / "out")
+    return tmp_path / "w.duckdb", tmp_path / "out", said
+
+
 def products_written(out) -> set[str]:
     """Every product the analysis' product outputs name."""
     pairs = pd.read_csv(out / "affinity.csv")
@@ -51,9 +80,8 @@ def products_written(out) -> set[str]:
     return named | set(pd.read_csv(out / "customers.csv")["first_product"])
 
 
-def test_a_name_given_to_reminders_is_left_out_of_the_next_analysis(shop, tmp_path):
-    out = tmp_path / "out"
-    invoke("analyze", "-w", str(shop), "--out", str(out))
+def test_a_name_given_to_reminders_is_left_out_of_the_next_analysis(analysed, tmp_path):
+    shop, out, _ = _copied(analysed(), tmp_path)
     assert SAMPLE in products_written(out)  # a product until the merchant says otherwise
 
     said = invoke("reminders", "-w", str(shop), "--not-product", "sample  SACHET")
@@ -66,9 +94,8 @@ def test_a_name_given_to_reminders_is_left_out_of_the_next_analysis(shop, tmp_pa
     assert any("'sample SACHET' are left out as no product" in n for n in summary["notes"])
 
 
-def test_the_kept_names_serve_every_product_command_until_cleared(shop, tmp_path):
-    out = tmp_path / "out"
-    said = invoke("analyze", "-w", str(shop), "--out", str(out), "--not-product", SAMPLE)
+def test_the_kept_names_serve_every_product_command_until_cleared(analysed, tmp_path):
+    shop, out, said = _copied(analysed("--not-product", SAMPLE), tmp_path)
     assert f"order lines named '{SAMPLE}' are left out as no product" in said
     assert products_written(out) == {"Coffee"}
 
@@ -106,18 +133,17 @@ def test_a_name_given_later_is_added_to_those_kept_and_the_list_is_named(shop, t
     assert products_written(out) == {"Coffee"}
 
 
-def test_analyze_clear_not_products_forgets_them_and_says_so(shop, tmp_path):
-    out = tmp_path / "out"
-    invoke("analyze", "-w", str(shop), "--out", str(out), "--not-product", SAMPLE)
+def test_analyze_clear_not_products_forgets_them_and_says_so(analysed, tmp_path):
+    shop, out, _ = _copied(analysed("--not-product", SAMPLE), tmp_path)
     said = invoke("analyze", "-w", str(shop), "--out", str(out), "--clear-not-products")
     assert f"forgot the non-product names the workspace kept ('{SAMPLE}')" in said
     assert SAMPLE in products_written(out)
 
 
-def test_first_product_groupings_follow_a_name_kept_after_the_analysis(shop, tmp_path):
+def test_first_product_groupings_follow_a_name_kept_after_the_analysis(analysed, tmp_path):
     """``channels`` reads the last analysis while it is what an analysis now gives: a name kept
     since changes the first products, so it is run again; ``cohorts`` reads the lines."""
-    invoke("analyze", "-w", str(shop), "--out", str(tmp_path / "out"))
+    shop, _, _ = _copied(analysed(), tmp_path)
     invoke("affinity", "-w", str(shop), "--out", str(tmp_path / "aff"), "--not-product", SAMPLE)
 
     invoke("channels", "-w", str(shop), "--by", "first_product", "--out", str(tmp_path / "ch"))
@@ -130,8 +156,8 @@ def test_first_product_groupings_follow_a_name_kept_after_the_analysis(shop, tmp
     assert len(pd.read_csv(audience)) == 6
 
 
-def test_the_report_names_the_kept_names_in_its_notes(shop, tmp_path):
-    invoke("analyze", "-w", str(shop), "--out", str(tmp_path / "out"))
+def test_the_report_names_the_kept_names_in_its_notes(analysed, tmp_path):
+    shop, _, _ = _copied(analysed(), tmp_path)
     invoke("reminders", "-w", str(shop), "--not-product", SAMPLE)
     invoke("report", "-w", str(shop), "--out", str(tmp_path / "report.html"))
     text = (tmp_path / "report.html").read_text()

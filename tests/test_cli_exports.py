@@ -622,6 +622,9 @@ def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop
     path = folder / "w.duckdb"
     with Workspace(path) as ws:
         ws.ingest(read_exports([str(orders)], column_map=COLUMN_MAP))
+        # as `valuecast analyze` leaves it: the three exports read one snapshot
+        analysis = analyze(ws, AnalysisOptions())
+        snapshots.save_snapshot(ws, analysis, options=AnalysisOptions())
     args = ("--where", "historic_clv > 0", "--include-non-consenting")
     meta = invoke(*args, "--to", "meta", "-w", str(path), "--out", str(tmp_path / "m.csv"))
     assert meta.exit_code == 0, meta.output

@@ -1114,23 +1114,31 @@ def _two_quarters(folder, cancelled_customer: bool = False, currency: str = "EUR
     return app, TestClient(app, base_url="http://127.0.0.1")
 
 
-def test_the_data_page_and_compare_say_why_customers_are_gone(tmp_path):
+@pytest.fixture(scope="module")
+def cancelled_quarters(tmp_path_factory):
+    """The dashboard on :func:`_two_quarters` with c0's orders cancelled, served once a module
+    to tests that only read it: the app and its client."""
+    app, client = _two_quarters(tmp_path_factory.mktemp("cancelled"), cancelled_customer=True)
+    yield app, client
+    app.state.dashboard.close()
+
+
+def test_the_data_page_and_compare_say_why_customers_are_gone(cancelled_quarters):
     # a re-export cancelling a customer's every order: the comparison's (gone) column counts
     # them, and the dashboard says why, as `valuecast compare` does
     import html
 
-    app, client = _two_quarters(tmp_path, cancelled_customer=True)
-    try:
-        said = "note: 1 of the 12 customers of snapshot 1 (2026-02-21) is not in snapshot 2"
-        body = client.get("/api/v1/compare").json()
-        assert body["rfm_matrix"]["after"][-1] == "(gone)"
-        assert any(note.startswith(said) for note in body["notes"]), body["notes"]
-        assert said in html.unescape(client.get("/data").text)
-    finally:
-        app.state.dashboard.close()
+    _, client = cancelled_quarters
+    said = "note: 1 of the 12 customers of snapshot 1 (2026-02-21) is not in snapshot 2"
+    body = client.get("/api/v1/compare").json()
+    assert body["rfm_matrix"]["after"][-1] == "(gone)"
+    assert any(note.startswith(said) for note in body["notes"]), body["notes"]
+    assert said in html.unescape(client.get("/data").text)
 
 
-def test_the_data_page_and_compare_tell_the_past_rewritten_from_new_sales(tmp_path):
+def test_the_data_page_and_compare_tell_the_past_rewritten_from_new_sales(
+    cancelled_quarters, tmp_path
+):
     # the re-export cancels c0's two orders of the first quarter and adds five in May: the
     # historic CLV change (+109) is -41 of corrections and +150 of new sales, as `valuecast
     # compare` says it; the same quarters without the cancellation say nothing of the past
@@ -1141,15 +1149,10 @@ def test_the_data_page_and_compare_tell_the_past_rewritten_from_new_sales(tmp_pa
         "stored orders were withdrawn (cancelled or refunded in full) since snapshot 1 "
         "(2026-02-21); the other +150 is the orders dated after 2026-02-21"
     )
-    for name in ("cancelled", "kept"):
-        (tmp_path / name).mkdir()
-    app, client = _two_quarters(tmp_path / "cancelled", cancelled_customer=True)
-    try:
-        assert said in client.get("/api/v1/compare").json()["notes"]
-        assert said in html.unescape(client.get("/data").text)
-    finally:
-        app.state.dashboard.close()
-    app, client = _two_quarters(tmp_path / "kept")
+    _, client = cancelled_quarters
+    assert said in client.get("/api/v1/compare").json()["notes"]
+    assert said in html.unescape(client.get("/data").text)
+    app, client = _two_quarters(tmp_path)
     try:
         notes = client.get("/api/v1/compare").json()["notes"]
         assert not any("past rewritten" in note for note in notes), notes

@@ -5,6 +5,7 @@ reads them as the files' ids are read now."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import duckdb
 import pyarrow as pa
@@ -53,15 +54,15 @@ def _ingest(path, workspace) -> dict:
     return json.loads(_run("ingest", str(path), "-w", str(workspace), "--map", MAP, "--json"))
 
 
-def _made_before(tmp_path, monkeypatch, order_ids: bool):
+def _made_before(tmp_path, order_ids: bool):
     """A workspace of the first quarter as an ingest storing ids as written made it, with a
     snapshot of the quarter."""
-    monkeypatch.setattr(_build, "visible_ids", lambda cells: pa.chunked_array([cells]))
-    monkeypatch.setattr(workspace_module, "read_visible_ids_again", lambda raw: None,
-                        raising=False)  # fmt: skip
     workspace = tmp_path / "w.duckdb"
-    _ingest(_write(tmp_path / "q1.csv", FIRST_QUARTER, order_ids), workspace)
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_build, "visible_ids", lambda cells: pa.chunked_array([cells]))
+        monkeypatch.setattr(workspace_module, "read_visible_ids_again", lambda raw: None,
+                            raising=False)  # fmt: skip
+        _ingest(_write(tmp_path / "q1.csv", FIRST_QUARTER, order_ids), workspace)
     with duckdb.connect(str(workspace), read_only=True) as con:
         stored = con.sql("SELECT DISTINCT customer_id FROM orders").fetchall()
     assert sorted(row[0] for row in stored) == [f"C1{ZWSP}", "C2", "Jose\u0301", f"{BOM}ann@x.com"]
@@ -69,16 +70,31 @@ def _made_before(tmp_path, monkeypatch, order_ids: bool):
     return workspace
 
 
+@pytest.fixture(scope="module")
+def made_before(tmp_path_factory):
+    """``made_before(order_ids)``: :func:`_made_before`, made once a module for each
+    ``order_ids`` (tests copy it before writing to it)."""
+    made = {}
+
+    def workspace(order_ids: bool):
+        if order_ids not in made:
+            made[order_ids] = _made_before(tmp_path_factory.mktemp("before"), order_ids)
+        return made[order_ids]
+
+    return workspace
+
+
 @pytest.mark.parametrize("order_ids", [True, False], ids=["order ids", "no order ids"])
 @pytest.mark.parametrize("given", ["whole history", "new orders"])
 def test_a_workspace_storing_ids_with_invisible_characters_keeps_one_customer_per_id(
-    tmp_path, monkeypatch, order_ids, given
+    made_before, tmp_path, order_ids, given
 ):
     """The quarter's export names the stored customers as they show (``C1``, ``José``,
     ``ann@x.com``): each is still one customer with all their orders, counted once, in the
     orders, phone links and past analyses alike; a file without order ids numbers its orders by
     the customer, so the stored orders take the number the file gives them."""
-    workspace = _made_before(tmp_path, monkeypatch, order_ids)
+    workspace = tmp_path / "w.duckdb"
+    shutil.copy(made_before(order_ids), workspace)
     rows = FIRST_QUARTER + SECOND_QUARTER if given == "whole history" else SECOND_QUARTER
     report = _ingest(_write(tmp_path / "q2.csv", rows, order_ids), workspace)
     assert (report["new_orders"], report["updated_orders"]) == (4, 0), report

@@ -4,6 +4,7 @@ importers read ``1.0`` as ``1``): its next ingest reads them as the files' ids a
 from __future__ import annotations
 
 import json
+import shutil
 
 import duckdb
 import pytest
@@ -64,13 +65,13 @@ def _store_ids_as_written(monkeypatch) -> None:
                         raising=False)  # fmt: skip
 
 
-def _made_before(tmp_path, monkeypatch, order_ids: bool):
+def _made_before(tmp_path, order_ids: bool):
     """A workspace of the first quarter as an ingest storing ids as written made it, with a
     snapshot of the quarter."""
-    _store_ids_as_written(monkeypatch)
     workspace = tmp_path / "w.duckdb"
-    _ingest(_write(tmp_path / "q1.csv", FIRST_QUARTER, order_ids), workspace)
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _store_ids_as_written(monkeypatch)
+        _ingest(_write(tmp_path / "q1.csv", FIRST_QUARTER, order_ids), workspace)
     with duckdb.connect(str(workspace), read_only=True) as con:
         stored = con.sql("SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL")
         assert sorted(row[0] for row in stored.fetchall()) == ["1.0", "10.0", "7.0"]
@@ -78,16 +79,31 @@ def _made_before(tmp_path, monkeypatch, order_ids: bool):
     return workspace
 
 
+@pytest.fixture(scope="module")
+def made_before(tmp_path_factory):
+    """``made_before(order_ids)``: :func:`_made_before`, made once a module for each
+    ``order_ids`` (tests copy it before writing to it)."""
+    made = {}
+
+    def workspace(order_ids: bool):
+        if order_ids not in made:
+            made[order_ids] = _made_before(tmp_path_factory.mktemp("before"), order_ids)
+        return made[order_ids]
+
+    return workspace
+
+
 @pytest.mark.parametrize("order_ids", [True, False], ids=["order ids", "no order ids"])
 @pytest.mark.parametrize("given", ["whole history", "new orders"])
 def test_a_workspace_storing_ids_with_a_point_zero_keeps_one_customer_per_id(
-    tmp_path, monkeypatch, order_ids, given
+    made_before, tmp_path, order_ids, given
 ):
     """The quarter's export (the whole history again, or only its new orders) names the stored
     customers ``1``, ``10``: each is still one customer with all their orders, counted once,
     in the orders, phone links and past analyses alike; a file without order ids numbers its
     orders by the customer, so the stored orders take the number the file gives them."""
-    workspace = _made_before(tmp_path, monkeypatch, order_ids)
+    workspace = tmp_path / "w.duckdb"
+    shutil.copy(made_before(order_ids), workspace)
     rows = FIRST_QUARTER + SECOND_QUARTER if given == "whole history" else SECOND_QUARTER
     report = _ingest(_write(tmp_path / "q2.csv", rows, order_ids), workspace)
     assert (report["new_orders"], report["updated_orders"]) == (3, 0), report

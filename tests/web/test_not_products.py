@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -33,10 +36,20 @@ def first_products(workspace) -> set[str]:
         return set(load_customers(ws, latest)["first_product"])
 
 
-def test_the_products_page_keeps_and_forgets_the_non_product_names(tmp_path):
-    workspace = make_workspace(tmp_path / "w.duckdb", ORDERS, LINES)
-    done = CliRunner().invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(tmp_path)])
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory) -> Path:
+    """The shop of ``test_cli_not_products`` after `valuecast analyze`, made once a module
+    (tests copy it before writing to it)."""
+    folder = tmp_path_factory.mktemp("analysed")
+    workspace = make_workspace(folder / "w.duckdb", ORDERS, LINES)
+    done = CliRunner().invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(folder)])
     assert done.exit_code == 0, done.output
+    return workspace
+
+
+def test_the_products_page_keeps_and_forgets_the_non_product_names(analysed, tmp_path):
+    workspace = tmp_path / "w.duckdb"
+    shutil.copy(analysed, workspace)
     assert first_products(workspace) == {SAMPLE}
     app = create_app(workspace, warm=False)
     try:
@@ -72,10 +85,11 @@ def test_the_products_page_keeps_and_forgets_the_non_product_names(tmp_path):
     assert first_products(workspace) == {SAMPLE}
 
 
-def test_a_name_kept_on_the_dashboard_is_left_out_of_its_snapshot_and_the_commands(tmp_path):
-    workspace = make_workspace(tmp_path / "w.duckdb", ORDERS, LINES)
-    done = CliRunner().invoke(valuecast, ["analyze", "-w", str(workspace), "-o", str(tmp_path)])
-    assert done.exit_code == 0, done.output
+def test_a_name_kept_on_the_dashboard_is_left_out_of_its_snapshot_and_the_commands(
+    analysed, tmp_path
+):
+    workspace = tmp_path / "w.duckdb"
+    shutil.copy(analysed, workspace)
     app = create_app(workspace, warm=False)
     try:
         client = TestClient(app, base_url="http://127.0.0.1")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -96,3 +98,17 @@ def make_result() -> Callable[..., ImportResult]:
 @pytest.fixture
 def make_orders() -> Callable[[list[dict]], pd.DataFrame]:
     return orders_frame
+
+
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory):
+    """``made_once(make, key)``: ``make(folder, key)``, run once a module for each ``make`` and
+    ``key`` in a folder of its own (a workspace that tests copy before writing to it)."""
+    made = {}
+
+    def once(make: Callable[[Path, Any], Path], key: Any) -> Path:
+        if (make, key) not in made:
+            made[make, key] = make(tmp_path_factory.mktemp("made"), key)
+        return made[make, key]
+
+    return once

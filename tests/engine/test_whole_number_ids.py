@@ -79,31 +79,17 @@ def _made_before(tmp_path, order_ids: bool):
     return workspace
 
 
-@pytest.fixture(scope="module")
-def made_before(tmp_path_factory):
-    """``made_before(order_ids)``: :func:`_made_before`, made once a module for each
-    ``order_ids`` (tests copy it before writing to it)."""
-    made = {}
-
-    def workspace(order_ids: bool):
-        if order_ids not in made:
-            made[order_ids] = _made_before(tmp_path_factory.mktemp("before"), order_ids)
-        return made[order_ids]
-
-    return workspace
-
-
 @pytest.mark.parametrize("order_ids", [True, False], ids=["order ids", "no order ids"])
 @pytest.mark.parametrize("given", ["whole history", "new orders"])
 def test_a_workspace_storing_ids_with_a_point_zero_keeps_one_customer_per_id(
-    made_before, tmp_path, order_ids, given
+    made_once, tmp_path, order_ids, given
 ):
     """The quarter's export (the whole history again, or only its new orders) names the stored
     customers ``1``, ``10``: each is still one customer with all their orders, counted once,
     in the orders, phone links and past analyses alike; a file without order ids numbers its
     orders by the customer, so the stored orders take the number the file gives them."""
     workspace = tmp_path / "w.duckdb"
-    shutil.copy(made_before(order_ids), workspace)
+    shutil.copy(made_once(_made_before, order_ids), workspace)
     rows = FIRST_QUARTER + SECOND_QUARTER if given == "whole history" else SECOND_QUARTER
     report = _ingest(_write(tmp_path / "q2.csv", rows, order_ids), workspace)
     assert (report["new_orders"], report["updated_orders"]) == (3, 0), report

@@ -258,3 +258,37 @@ def test_the_same_orders_downloaded_again_keep_the_snapshot(shop, analysed, tmp_
         _analyze(str(edited), "-w", str(workspace), "-o", str(tmp_path / "e")).split()
     )
     assert "updated 1" in changed and "replaces snapshot 1" in changed, changed
+
+
+def test_a_new_quarters_orders_are_not_fingerprinted(shop, tmp_path, settled, monkeypatch):
+    """What the analysis reads is fingerprinted to tell an export that changes nothing (its
+    snapshot kept): read as last committed once the ingest reports no change, never for an
+    export of new orders, whose refresh skips that scan of every stored order."""
+    from valuecast.store.snapshots import list_snapshots
+
+    calls = []
+    fingerprint = Workspace.stored_fingerprint
+
+    def counted(self, **kwargs):
+        calls.append(kwargs)
+        return fingerprint(self, **kwargs)
+
+    monkeypatch.setattr(Workspace, "stored_fingerprint", counted)
+    with shop.open(newline="") as source:
+        rows = list(csv.reader(source))
+    created = rows[0].index("Created at")
+    early = tmp_path / "early" / "orders_export.csv"
+    early.parent.mkdir()
+    with early.open("w", newline="") as target:
+        csv.writer(target).writerows([rows[0], *(r for r in rows[1:] if r[created] < "2026")])
+    workspace = tmp_path / "ws.duckdb"
+    _analyze(str(early), "-w", str(workspace), "-o", str(tmp_path / "q1"))
+    new = " ".join(_analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "q2")).split())
+    assert calls == [] and "(new 73, updated 0" in new, new
+    again = tmp_path / "orders_export (1).csv"
+    again.write_bytes(shop.read_bytes())
+    kept = " ".join(_analyze(str(again), "-w", str(workspace), "-o", str(tmp_path / "k")).split())
+    assert calls == [{"committed": True}, {}] and "this is snapshot 2 (" in kept, kept
+    assert "replaces snapshot" not in kept and _ingest_ids(workspace) == [1, 2, 3]
+    with Workspace(workspace, read_only=True) as ws:
+        assert [info.snapshot_id for info in list_snapshots(ws)] == [1, 2]

@@ -81,12 +81,18 @@ def refresh(
     """
     imports = import_analysis_modules()
     # what the analysis reads, to tell an ingest that changes none of it (the same export
-    # downloaded again): the latest snapshot is then kept, where the options are its own
+    # downloaded again): the latest snapshot is then kept, where the options are its own.
+    # Read after the ingest, as last committed, where the ingest reports no change: a new
+    # quarter's orders skip that scan (0.3-0.5 s at 3M orders).  Inside a transaction opened
+    # before, the committed workspace may not be the one before the ingest: read first.
     may_keep = keep_spend_as is None and not drop_kept_spend and keep_not_products is None
+    read_first = may_keep and workspace.in_transaction
     with workspace.transaction():
         progress("writing the orders")
-        stored_before = workspace.stored_fingerprint() if may_keep else None
+        stored_before = workspace.stored_fingerprint() if read_first else None
         report = workspace.ingest(results, inputs)
+        if may_keep and not read_first and _changed_nothing(report):
+            stored_before = workspace.stored_fingerprint(committed=True)
         for result in results:
             result.release_rows()
         release_unused_memory()  # the rows' and the staging's pages, before the analysis allocates
@@ -96,8 +102,10 @@ def refresh(
         from valuecast.store.snapshots import save_snapshot
 
         options = options or AnalysisOptions()
-        if _may_have_changed_nothing(report, stored_before) and (
-            workspace.stored_fingerprint() == stored_before
+        if (
+            stored_before is not None
+            and _changed_nothing(report)
+            and workspace.stored_fingerprint() == stored_before
         ):
             kept = kept_analysis(workspace, options, unchanged_by=report.ingest_id)
             if kept is not None:
@@ -126,14 +134,15 @@ def refresh(
     return RefreshResult(report=report, analysis=analysis, tables=tables, snapshot=snapshot)
 
 
-def _may_have_changed_nothing(report, stored_before: tuple | None) -> bool:
+def _changed_nothing(report) -> bool:
     """Whether the ingest ``report`` counts no order or customer record new, updated or
-    withdrawn, where the stored data was fingerprinted before it: only then is it read again
-    to tell (a new quarter's ingest skips that scan)."""
-    return (
-        stored_before is not None
-        and not (report.new_orders or report.updated_orders or report.withdrawn_orders)
-        and not (report.new_customer_records or report.updated_customer_records)
+    withdrawn: only then are the stored data's fingerprints compared to tell."""
+    return not (
+        report.new_orders
+        or report.updated_orders
+        or report.withdrawn_orders
+        or report.new_customer_records
+        or report.updated_customer_records
     )
 
 

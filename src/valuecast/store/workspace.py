@@ -826,16 +826,24 @@ class Workspace(_TableReaders):
         found = sql(raw, "SELECT inputs FROM ingest_inputs WHERE ingest_id = ?", [latest])
         return int(latest), (found[0][0] if found else None)
 
-    def stored_fingerprint(self) -> tuple:
+    def stored_fingerprint(self, *, committed: bool = False) -> tuple:
         """What an analysis reads of the workspace (its orders, order lines and customers
         export, each row as stored with the ingest that wrote it) as row counts and an XOR of
         the rows' hashes: equal before and after an ingest, that ingest changed nothing an
-        analysis reads."""
-        raw = self.raw
-        return tuple(
-            sql(raw, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t")[0]
-            for table in ("orders", "order_lines", "customers")
-        )
+        analysis reads.
+
+        ``committed``: as last committed, read on a cursor of its own, which the open
+        :meth:`transaction`'s writes are not visible to: inside the transaction of an ingest,
+        the workspace before it."""
+        raw = self.raw.cursor() if committed else self.raw
+        try:
+            return tuple(
+                sql(raw, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t")[0]
+                for table in ("orders", "order_lines", "customers")
+            )
+        finally:
+            if committed:
+                raw.close()
 
     def latest_ingest_report(self) -> dict[str, Any] | None:
         """The report of the last ingest (as :meth:`IngestReport.to_dict`), None before any."""

@@ -175,6 +175,18 @@ def test_recovers_parameters_from_simulation():
 # ------------------------------------------------------------------------------------------------
 # the conditional-expectation kernel (FHL eq. 10 without P(alive))
 # ------------------------------------------------------------------------------------------------
+def _decimal_hyp2f1(p, q, c, z, digits):
+    """2F1(p, q; c; z) in Decimal, summed term by term to ``digits`` significant digits (at
+    least 20 terms, then until a term falls below the sum's last digits kept)."""
+    term = total = Decimal(1)
+    k = 0
+    while k <= 20 or abs(term) >= abs(total) * Decimal(10) ** (-digits + 5):
+        term = term * (p + k) * (q + k) / ((c + k) * (k + 1)) * z
+        total += term
+        k += 1
+    return total
+
+
 def _decimal_kernel(n, a, beta, tau, digits=50):
     """c/(a-1) [1 - (1+tau)^-n 2F1(n, beta; c; tau/(1+tau))], c = a+beta-1, in Decimal.
 
@@ -184,15 +196,7 @@ def _decimal_kernel(n, a, beta, tau, digits=50):
     getcontext().prec = digits
     n, a, beta, tau = (Decimal(repr(float(v))) for v in (n, a, beta, tau))
     c = a + beta - 1
-    z = tau / (1 + tau)
-    term = total = Decimal(1)
-    k = 0
-    while True:
-        term = term * (n + k) * (beta + k) / ((c + k) * (k + 1)) * z
-        total += term
-        k += 1
-        if k > 20 and abs(term) < abs(total) * Decimal(10) ** (-digits + 5):
-            break
+    total = _decimal_hyp2f1(n, beta, c, tau / (1 + tau), digits)
     return float(c / (a - 1) * (1 - ((1 + tau).ln() * -n).exp() * total))
 
 
@@ -275,13 +279,7 @@ def _decimal_kernel_euler(n, a, beta, tau, digits=60):
     getcontext().prec = digits
     n, a, beta, tau = (Decimal(repr(float(v))) for v in (n, a, beta, tau))
     c = a + beta - 1
-    z = tau / (1 + tau)
-    term = total = Decimal(1)
-    k = 0
-    while k < 20 or abs(term) > abs(total) * Decimal(10) ** (-digits + 5):
-        term = term * (c - n + k) * (a - 1 + k) / ((c + k) * (k + 1)) * z
-        total += term
-        k += 1
+    total = _decimal_hyp2f1(c - n, a - 1, c, tau / (1 + tau), digits)
     prefactor = ((1 + tau).ln() * (1 - a)).exp()
     return float(c / (a - 1) * (1 - prefactor * total))
 

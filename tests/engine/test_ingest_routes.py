@@ -993,13 +993,9 @@ def test_orders_without_an_id_join_the_customer_of_their_email_on_both_routes(
     )
 
 
-@pytest.mark.parametrize("first", ["ids", "guest checkouts"])
-def test_a_later_files_order_without_an_id_joins_the_stored_customer_of_its_email(
-    tmp_path, monkeypatch, first
-):
-    """Across ingests, an order without a customer id is the customer whose orders in other
-    files carry its e-mail, whichever file came first, on both routes; its e-mail is kept as
-    written, and reading either file again changes nothing."""
+def _ids_and_guest_checkouts(tmp_path, first: str) -> list:
+    """Two files, ``first`` first: orders under customer ids (two ids share ``s@x.com``) and
+    guest checkouts by e-mail alone, two of Jane's written in other cases."""
     ids = pd.DataFrame({"customer": ["1001", "1002", "1003", "1004"],
                         "mail": ["Jane.Doe@Example.com", "bob@example.com", "s@x.com", "S@x.com"],
                         "date": ["2024-01-05", "2024-02-01", "2024-02-02", "2024-02-03"],
@@ -1011,7 +1007,17 @@ def test_a_later_files_order_without_an_id_joins_the_stored_customer_of_its_emai
                            "amount": ["30.00", "10.00", "7.00", "8.00"]})  # fmt: skip
     files = {"ids": _write(ids, tmp_path / "ids.csv"),
              "guest checkouts": _write(guests, tmp_path / "guests.csv")}  # fmt: skip
-    order = [files[first], *(path for name, path in files.items() if name != first)]
+    return [files[first], *(path for name, path in files.items() if name != first)]
+
+
+@pytest.mark.parametrize("first", ["ids", "guest checkouts"])
+def test_a_later_files_order_without_an_id_joins_the_stored_customer_of_its_email(
+    tmp_path, monkeypatch, first
+):
+    """Across ingests, an order without a customer id is the customer whose orders in other
+    files carry its e-mail, whichever file came first, on both routes; its e-mail is kept as
+    written, and reading either file again changes nothing."""
+    order = _ids_and_guest_checkouts(tmp_path, first)
     reports, tables = _assert_same_ingests([*order, *order], MAP + ",email=mail", monkeypatch)
     orders = tables["orders"].set_index("order_number")
     assert orders.loc[["|2024-05-05", "|2024-05-06"], "customer_id"].tolist() == ["1001"] * 2
@@ -1036,18 +1042,7 @@ def test_files_of_a_first_ingest_join_an_order_without_an_id_to_its_emails_custo
     """A customer's ids in one file and the same customer's orders by e-mail alone in another,
     both in the first ingest of an empty workspace, whichever comes first: the orders and the
     note of the two files ingested one after the other."""
-    ids = pd.DataFrame({"customer": ["1001", "1002", "1003", "1004"],
-                        "mail": ["Jane.Doe@Example.com", "bob@example.com", "s@x.com", "S@x.com"],
-                        "date": ["2024-01-05", "2024-02-01", "2024-02-02", "2024-02-03"],
-                        "amount": ["50.00", "20.00", "5.00", "6.00"]})  # fmt: skip
-    guests = pd.DataFrame({"customer": ["", "", "", ""],
-                           "mail": ["jane.doe@example.com", "JANE.DOE@example.com",
-                                    "new@example.com", "s@x.com"],
-                           "date": ["2024-05-05", "2024-05-06", "2024-05-07", "2024-05-08"],
-                           "amount": ["30.00", "10.00", "7.00", "8.00"]})  # fmt: skip
-    files = {"ids": _write(ids, tmp_path / "ids.csv"),
-             "guest checkouts": _write(guests, tmp_path / "guests.csv")}  # fmt: skip
-    order = [files[first], *(path for name, path in files.items() if name != first)]
+    order = _ids_and_guest_checkouts(tmp_path, first)
     mapping = MAP + ",email=mail"
     one_by_one = _ingest(order, mapping, engine=False, monkeypatch=monkeypatch)
     with Workspace(":memory:") as ws:

@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from valuecast.io.schema import sql_string
+
 __all__ = [
     "GIFT_CARD_HELD_BY",
     "GIFT_CARD_LINE_NAMES",
@@ -204,18 +206,14 @@ def gift_card_lines(product: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(told.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def gift_card_sql(name: str) -> str:
     """SQL (DuckDB) of :func:`gift_card_lines` over the text column or expression ``name``:
     the same regular expressions, run by the same engine (RE2)."""
     title = name
     for pattern, replacement in _GIFT_CARD_STEPS:
-        title = f"regexp_replace({title}, {_sql_text(pattern)}, {_sql_text(replacement)}, 'g')"
-    hint = f"regexp_matches({name}, {_sql_text(GIFT_CARD_HINT)})"
-    told = f"regexp_matches({title}, {_sql_text(GIFT_CARD_TITLE)})"
+        title = f"regexp_replace({title}, {sql_string(pattern)}, {sql_string(replacement)}, 'g')"
+    hint = f"regexp_matches({name}, {sql_string(GIFT_CARD_HINT)})"
+    told = f"regexp_matches({title}, {sql_string(GIFT_CARD_TITLE)})"
     return f"coalesce(CASE WHEN {hint} THEN {told} ELSE false END, false)"
 
 

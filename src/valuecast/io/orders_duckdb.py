@@ -65,6 +65,7 @@ from valuecast.io.schema import (
     InputError,
     StagedRows,
     empty_frame,
+    sql_string,
 )
 
 if TYPE_CHECKING:
@@ -99,12 +100,8 @@ _ISO_DATE = r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?)?"
 _PLAIN_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _sql_set(words: set[str]) -> str:
-    return "(" + ", ".join(_quote(word) for word in sorted(words)) + ")"
+    return "(" + ", ".join(sql_string(word) for word in sorted(words)) + ")"
 
 
 def _number(cell: str) -> str:
@@ -239,7 +236,7 @@ def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
         read = (
             TABLE_VIEW
             if isinstance(source, TableRows)
-            else f"read_parquet({_quote(str(source.path))})"
+            else f"read_parquet({sql_string(str(source.path))})"
         )
         columns = ", ".join(
             f"CAST({_identifier(col)} AS VARCHAR) AS {name}"
@@ -248,12 +245,12 @@ def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
             for col, name in zip(source.header, names, strict=True)
         )
         return f"(SELECT {columns} FROM {read})"
-    types = "{" + ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in names) + "}"
+    types = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in names) + "}"
     return (
-        f"read_csv({_quote(str(source.path))}, delim = {_quote(source.delimiter)}, quote = '\"', "
+        f"read_csv({sql_string(str(source.path))}, delim = {sql_string(source.delimiter)}, quote = '\"', "
         f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
         "null_padding = false, strict_mode = true, store_rejects = true, rejects_limit = 1, "
-        f"rejects_table = {_quote(_REJECTS[0])}, rejects_scan = {_quote(_REJECTS[1])})"
+        f"rejects_table = {sql_string(_REJECTS[0])}, rejects_scan = {sql_string(_REJECTS[1])})"
     )
 
 

@@ -109,6 +109,11 @@ SQL_TYPES: dict[str, str] = {
 """The SQL type of each column type of the schemas above (as the workspace stores them)."""
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal (single quotes, an inner one doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def empty_frame(schema: Mapping[str, Any]) -> pd.DataFrame:
     """No rows, the schema's columns and dtypes (names or dtype objects)."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in schema.items()})

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
+from valuecast.io.schema import sql_string
 from valuecast.store.memory import release_unused_memory
 from valuecast.store.sort_orders import (
     SORT_ORDERS,
@@ -250,10 +251,6 @@ def _engine_relation(workspace, table) -> str:
 
 LABELS_AS_ENUM = 1000
 """A text column of at most this many distinct labels is read from the engine as an ENUM."""
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _distinct_labels(cursor, relation: str, names: list[str]) -> list[list[str]]:
@@ -616,7 +613,7 @@ class _StoredPageColumns(MutableMapping):
         engine's dictionary: no hashing of every row's text here)."""
         labels = self._labels.get(name)
         if labels and len(labels) <= LABELS_AS_ENUM:
-            shown = f'CAST("{name}" AS ENUM ({", ".join(_literal(v) for v in labels)}))'
+            shown = f'CAST("{name}" AS ENUM ({", ".join(sql_string(v) for v in labels)}))'
         else:
             shown = f'"{name}"'
         table = self._cursor.sql(f'SELECT {shown} AS "{name}" FROM {self._relation}')
@@ -668,7 +665,7 @@ def load_pages(workspace, snapshot_id: int) -> dict[str, bytes]:
     made before the dashboard's pages were stored."""
     if "snapshot_pages" not in connection_table_names(_raw(workspace)):
         return {}
-    retired = ", ".join(_literal(name) for name in _RETIRED_PAGES)
+    retired = ", ".join(sql_string(name) for name in _RETIRED_PAGES)
     rows = _rows(
         workspace,
         f"SELECT name, data FROM snapshot_pages WHERE snapshot_id = ? AND name NOT IN ({retired})",

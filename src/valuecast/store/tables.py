@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from valuecast.io.schema import sql_string
 from valuecast.store.connection import EngineError, connect, connect_duckdb
 
 __all__ = ["is_table_url", "read_table", "redact", "split_table_url"]
@@ -204,7 +205,7 @@ def _listed(con, schema: str | None) -> list[str]:
     """The tables and views of ``schema`` (None: the connection's), from the SQL standard's
     ``information_schema`` (Ibis' own listing fails on some DuckDB versions), else Ibis';
     none where neither can list them (no such schema, no right to see them)."""
-    where = "current_schema()" if schema is None else "'" + schema.replace("'", "''") + "'"
+    where = "current_schema()" if schema is None else sql_string(schema)
     query = (
         "SELECT table_name FROM information_schema.tables WHERE table_schema = "
         f"{where} ORDER BY table_name"

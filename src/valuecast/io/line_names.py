@@ -18,6 +18,8 @@ tables' non-products (:mod:`valuecast.analysis.growth.non_products`) include the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -182,7 +184,7 @@ def _among(text: pa.ChunkedArray, values: frozenset[str]) -> np.ndarray:
     return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def gift_card_lines(product: pa.ChunkedArray | pa.Array) -> np.ndarray:
+def gift_card_lines(product: pa.ChunkedArray | pa.Array | Sequence[str | None]) -> np.ndarray:
     """Per line, whether it sells a gift card: its name less its amount (``Gift card $50``,
     ``$25 Gift Card``, ``Gift Card (€50)``), its variant (``Gift Card - Happy Birthday``) and a
     form in brackets (``Gift Card (Digital)``) is one of :data:`GIFT_CARD_LINE_NAMES`, or of
@@ -190,9 +192,16 @@ def gift_card_lines(product: pa.ChunkedArray | pa.Array) -> np.ndarray:
     word of those makes it goods (``Holder for Gift Cards``: :data:`GIFT_CARD_HELD_BY`).
 
     The names are matched once each (a log repeats its catalogue over every line), by the
-    regular expressions :func:`gift_card_sql` gives DuckDB: both run RE2.
+    regular expressions :func:`gift_card_sql` gives DuckDB: both run RE2.  ``product`` is Arrow
+    text, or a pandas Series of it (missing values are no gift card).
     """
-    text = product.combine_chunks() if isinstance(product, pa.ChunkedArray) else product
+    text = (
+        product
+        if isinstance(product, pa.Array | pa.ChunkedArray)
+        else pa.array(product, type=pa.string(), from_pandas=True)  # a Series' may be chunked
+    )
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
     encoded = pc.dictionary_encode(text.cast(pa.string()))
     names = encoded.dictionary
     title = names

@@ -114,7 +114,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from valuecast.io import _build, csvfile
 from valuecast.io.csvfile import CsvFile, Table, open_csv
@@ -227,7 +226,7 @@ def gift_card_rows(table: Table, cols: dict[str, str | None]) -> np.ndarray:
     if cols["lineitem_name"] is None:
         return np.zeros(table.num_rows, dtype=bool)
     names = table.text_series(cols["lineitem_name"], strip_apostrophe=False)
-    named = _build.per_distinct(names, _gift_card_names).to_numpy(bool)
+    named = gift_card_lines(names)  # each distinct name matched once
     if cols["lineitem_taxable"] is None:
         return named
     spelled = _build.per_distinct(
@@ -238,11 +237,6 @@ def gift_card_rows(table: Table, cols: dict[str, str | None]) -> np.ndarray:
         lambda text: text.str.lower().isin(FALSE_WORDS).fillna(False),
     )
     return (named | spelled) & taxable.to_numpy(bool)
-
-
-def _gift_card_names(names: pd.Series) -> pd.Series:
-    text = pa.array(names.astype("string"), type=pa.string(), from_pandas=True)
-    return pd.Series(gift_card_lines(text), index=names.index)
 
 
 def gift_cards_sold(

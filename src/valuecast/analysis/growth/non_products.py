@@ -26,9 +26,7 @@ from collections.abc import Iterable
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from valuecast.io.line_names import (
     GIFT_CARD_LINE_NAMES,
@@ -138,21 +136,15 @@ def non_product_values(keys: ir.Table, extra: Iterable[str] = ()) -> tuple[list[
     title = lowered.str.extract(VARIANT_TITLE, expand=False).str.strip()
     unpriced = without_amounts(lowered)
     by_name = (lowered.isin(names) | title.isin(names) | unpriced.isin(names)).fillna(False)
-    by_name = by_name.to_numpy(bool) | _gift_cards(frame["_product"])
+    # a gift card sold, as the importers tell it: no output names as a product what no revenue
+    # counts as one
+    by_name = by_name.to_numpy(bool) | gift_card_lines(frame["_product"].astype("string"))
     sku = frame["_sku"].astype("string")
     by_sku = sku.str.lower().isin(skus).fillna(False).to_numpy(bool) & sku.notna().to_numpy(bool)
     return (
         sorted(set(frame["_product"][by_name].astype(str))),
         sorted(set(sku[by_sku].astype(str))),
     )
-
-
-def _gift_cards(names: pd.Series) -> np.ndarray:
-    """The names of a gift card sold, as the importers tell them
-    (:func:`valuecast.io.line_names.gift_card_lines`: ``Acme Coffee Gift Card``, ``Gift Card
-    (Digital)``), so that no output names as a product what no revenue counts as one."""
-    text = pa.array(names.astype("string"), type=pa.string(), from_pandas=True)
-    return gift_card_lines(text)
 
 
 def without_amounts(names: pd.Series) -> pd.Series:

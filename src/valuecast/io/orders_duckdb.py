@@ -247,8 +247,8 @@ def _read_sql(source: CsvFile | ParquetRows, names: list[str]) -> str:
         return f"(SELECT {columns} FROM {read})"
     types = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in names) + "}"
     return (
-        f"read_csv({sql_string(str(source.path))}, delim = {sql_string(source.delimiter)}, quote = '\"', "
-        f"escape = '\"', header = true, auto_detect = false, columns = {types}, "
+        f"read_csv({sql_string(str(source.path))}, delim = {sql_string(source.delimiter)}, "
+        f"quote = '\"', escape = '\"', header = true, auto_detect = false, columns = {types}, "
         "null_padding = false, strict_mode = true, store_rejects = true, rejects_limit = 1, "
         f"rejects_table = {sql_string(_REJECTS[0])}, rejects_scan = {sql_string(_REJECTS[1])})"
     )

@@ -9,10 +9,11 @@ Affinity, next products, reminders and the first product leave them out:
 
 * a line is no product when it sells a gift card, as the importers tell it
   (:func:`valuecast.io.line_names.gift_card_lines`: ``Acme Coffee Gift Card``), when its name
-  (trimmed, in any case) is one of :data:`NON_PRODUCT_NAMES` or one the merchant names (``--not-product``, which the workspace keeps for every later
-  analysis: :mod:`valuecast.store.not_products`), or when its product title is (the text before
-  the last `` - ``, as Shopify and WooCommerce name a variant: ``Route Package Protection -
-  $1.15``), or when its SKU is one of :data:`NON_PRODUCT_SKUS` or one the merchant names;
+  (trimmed, in any case) is one of :data:`NON_PRODUCT_NAMES` or one the merchant names
+  (``--not-product``, which the workspace keeps for every later analysis:
+  :mod:`valuecast.store.not_products`), or when its product title is (the text before the last
+  `` - ``, as Shopify and WooCommerce name a variant: ``Route Package Protection - $1.15``), or
+  when its SKU is one of :data:`NON_PRODUCT_SKUS` or one the merchant names;
 * the lines left out are counted per name (:func:`non_product_counts`) so that the commands say
   how many they left out and of what.
 

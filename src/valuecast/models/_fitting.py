@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,8 @@ ArrayLike = Any  # numpy arrays, pandas Series, lists, scalars
 # a bound has run to its limit.
 LOG_BOUND = 20.0
 LOG_EDGE = 19.9
+# the optimiser's settings for every maximum-likelihood search, free or held at a limit
+SEARCH_OPTIONS = MappingProxyType({"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20})
 # A shape parameter this far (in log units) towards a limit of the space makes the fit try that
 # limit model too: an optimum that creeps towards it (a = 1e-5, ...) stops wherever the slope
 # falls under the tolerance, and the limit itself is as good or better.
@@ -91,6 +94,12 @@ class NotFittedError(RuntimeError):
 class NoStandardErrorsWarning(RuntimeWarning):
     """Warned when a fit's information matrix is singular at its optimum: the fit stands, but
     without standard errors or parameter draws (what the predictions' intervals are made of)."""
+
+
+def edge_of(side: str) -> float:
+    """The log parameter on the edge of the search space a limit's side (``"inf"`` or ``"0"``)
+    stands for."""
+    return LOG_BOUND if side == "inf" else -LOG_BOUND
 
 
 def as_float_array(values: ArrayLike, name: str) -> np.ndarray:
@@ -411,7 +420,7 @@ class BaseModel:
                 jac=True,
                 method="L-BFGS-B",
                 bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0),
-                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
+                options=SEARCH_OPTIONS,
             )
             log_params = result.x
             total_nll, _ = self._remembered_nll(log_params, data, weights)
@@ -499,8 +508,7 @@ class BaseModel:
     def _at(self, limit: Limit, log_params: np.ndarray) -> bool:
         """Whether every parameter of ``limit`` lies on the very edge it stands for."""
         return all(
-            log_params[self._param_names.index(name)]
-            == (LOG_BOUND if side == "inf" else -LOG_BOUND)
+            log_params[self._param_names.index(name)] == edge_of(side)
             for name, side in limit.at.items()
         )
 
@@ -523,7 +531,7 @@ class BaseModel:
         for limit in limits:
             for name, side in limit.at.items():
                 i = self._param_names.index(name)
-                edge = LOG_BOUND if side == "inf" else -LOG_BOUND
+                edge = edge_of(side)
                 if limit.keeps is not None:
                     k = self._param_names.index(limit.keeps)
                     x0[k] = np.clip(x0[k] + edge - x0[i], -LOG_BOUND, LOG_BOUND)
@@ -531,8 +539,7 @@ class BaseModel:
         with np.errstate(all="ignore"):
             return minimize(
                 self._objective, x0, args=(data, weights, n_total), jac=True,
-                method="L-BFGS-B", bounds=bounds,
-                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
+                method="L-BFGS-B", bounds=bounds, options=SEARCH_OPTIONS,
             )  # fmt: skip
 
     def _set_fitted(self, log_params, data, weights, n_total, result, fixed=frozenset()) -> None:

@@ -105,3 +105,59 @@ def test_the_analysis_runs_with_what_lived_before_it_frozen(monkeypatch, tmp_pat
         analyze_with_growth(ws)
     assert len(seen) == 1 and seen[0] > before
     assert gc.get_freeze_count() == before
+
+
+def _collections_seeing(monkeypatch, held) -> list[bool]:
+    """For each garbage collection from now on: whether it scans ``held`` (not frozen)."""
+    collect, seen = gc.collect, []
+
+    def watched(*arguments, **options):
+        seen.append(any(item is held for item in gc.get_objects()))
+        return collect(*arguments, **options)
+
+    monkeypatch.setattr(gc, "collect", watched)
+    return seen
+
+
+def test_the_ingest_commands_collections_leave_out_what_the_caller_held(tmp_path, monkeypatch):
+    # the collections that free the importers' objects scan what the command made: in a
+    # long-lived caller (a notebook, a test process) not everything else it holds
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+
+    source = tmp_path / "orders.csv"
+    source.write_text("customer_id,order_date,revenue\nc1,2025-01-02,10\nc1,2025-02-03,12\n")
+    held = {"the caller's": []}
+    seen = _collections_seeing(monkeypatch, held)
+    done = CliRunner().invoke(app, [
+        "ingest", str(source), "-w", str(tmp_path / "w.duckdb"),
+        "--map", "customer_id=customer_id,ordered_at=order_date,revenue=revenue",
+    ])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert seen and not any(seen)  # collected (the Python importer's route), never scanning it
+    assert any(item is held for item in gc.get_objects())  # scanned again after the command
+
+
+def test_an_analysis_job_and_a_dashboard_job_leave_out_what_the_caller_held(tmp_path, monkeypatch):
+    from valuecast.io import read_exports
+    from valuecast.jobs.analyze import analyze
+    from valuecast.store import Workspace
+    from valuecast.web.state import Job, Jobs
+
+    source = tmp_path / "orders.csv"
+    rows = [f"c{i},2025-0{1 + i % 6}-1{i % 9},{10 + i}" for i in range(40)]
+    rows += [f"c{i},2025-08-0{1 + i % 9},{20 + i}" for i in range(0, 40, 3)]
+    source.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    results = read_exports(
+        [source], column_map="customer_id=customer_id,ordered_at=order_date,revenue=revenue"
+    )
+    held = {"the caller's": []}
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest(results)
+        seen = _collections_seeing(monkeypatch, held)
+        analyze(ws)
+        assert seen and not any(seen)
+        seen.clear()
+        Jobs._run(Job(job_id="1", kind="upload", files=[]), lambda job: gc.collect())
+        assert seen == [False]

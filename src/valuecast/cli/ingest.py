@@ -38,11 +38,17 @@ def _ingest_files(
 
     The ingest records what identifies its inputs: ``analyze`` given the same files next finds
     them held and does not read them again."""
+    from valuecast.store.memory import frozen_objects
+
     require_workspace_folder(workspace)
     inputs = inputs_identity(files, export_format, column_map, fx)
-    results = read_files(files, export_format, column_map, fx, defer=True)
-    with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
-        return ws.ingest(results, inputs)
+    # what the process held before the command is left out of the garbage collections that
+    # free the importers' objects, as analyze's: they scan what the command made, not every
+    # module's objects (nor, in a long-lived caller, everything else it holds)
+    with frozen_objects():
+        results = read_files(files, export_format, column_map, fx, defer=True)
+        with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
+            return ws.ingest(results, inputs)
 
 
 def ingest(

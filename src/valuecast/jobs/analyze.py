@@ -246,6 +246,15 @@ def analyze(
     ``history``: the workspace orders' stored order history, as
     :func:`~valuecast.analysis.customers.analyze_tables` reads (and releases) it.
     """
+    from valuecast.store.memory import frozen_objects
+
+    # the caller's objects are left out of the analysis' garbage collections, as in
+    # analyze_with_growth
+    with frozen_objects():
+        return _analysis(workspace, options, progress, in_engine=in_engine, history=history)
+
+
+def _analysis(workspace, options, progress, *, in_engine, history) -> Analysis:
     from valuecast.analysis.customers import analyze_tables
     from valuecast.analysis.summary import NoCustomersError
     from valuecast.store.memory import release_unused_memory

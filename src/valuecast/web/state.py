@@ -141,9 +141,13 @@ class Jobs:
 
     @staticmethod
     def _run(job: Job, work: Callable[[Job], None]) -> None:
+        from valuecast.store.memory import frozen_objects
+
         job.state = "running"
         try:
-            work(job)
+            # the server's objects are left out of the job's garbage collections
+            with frozen_objects():
+                work(job)
         except Exception as error:  # reported on the job, never lost in a thread
             job.error = " ".join(str(error).split()) or type(error).__name__
             job.state = "failed"

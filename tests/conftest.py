@@ -7,6 +7,7 @@ Playwright or chromium the browser tests skip, unless ``VALUECAST_REQUIRE_BROWSE
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,24 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # test modules import the helpers kept next to this file (segments_oracle, shops) by bare name
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collections_scan_the_modules_own_objects(request):
+    """What the test process holds from earlier modules (their modules' objects, caches) is left
+    out of the garbage collections the code under test runs, as a one-shot command's leave out
+    what its start-up loaded (``frozen_objects``): each scans the module's objects, not the
+    whole process'.  The earlier modules' garbage is collected first.  A module marked
+    ``own_collections`` (the tests of ``frozen_objects`` itself) runs without."""
+    if request.node.get_closest_marker("own_collections") is not None:
+        yield
+        return
+    from valuecast.store.memory import frozen_objects
+
+    gc.collect()
+    with frozen_objects():
+        yield
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("VALUECAST_REQUIRE_BROWSER") == "1"

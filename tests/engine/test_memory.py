@@ -10,6 +10,9 @@ import pytest
 
 from valuecast.store.memory import frozen_objects
 
+# these tests count what is frozen: without the suite's block around each module (conftest.py)
+pytestmark = pytest.mark.own_collections
+
 
 class _Node:
     def __init__(self) -> None:

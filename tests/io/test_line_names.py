@@ -81,3 +81,32 @@ def test_the_sql_and_the_growth_tables_tell_the_same_names():
 def test_every_listed_name_is_a_gift_card_on_both_engines():
     names = sorted(GIFT_CARD_LINE_NAMES)
     assert all(_python(names)) and all(_sql(names))
+
+
+def test_names_already_told_are_not_matched_again_and_tell_the_same(monkeypatch):
+    # the regular expressions compile on every matching: a name told once is looked up
+    from valuecast.io import line_names
+
+    monkeypatch.setattr(line_names, "_KNOWN_NAMES", {})
+    matched, match = [], line_names._matched_gift_card_names
+
+    def counted(names):
+        matched.append(names.to_pylist())
+        return match(names)
+
+    monkeypatch.setattr(line_names, "_matched_gift_card_names", counted)
+    names = ["Acme Coffee Gift Card", "Holder for Gift Cards", None, "Acme Coffee Gift Card"]
+    first = gift_card_lines(pa.array(names))
+    assert first.tolist() == [True, False, False, True]
+    assert matched == [["Acme Coffee Gift Card", "Holder for Gift Cards"]]
+    again = gift_card_lines(pa.array(["Gift Voucher", *names]))
+    assert again.tolist() == [True, *first.tolist()]
+    assert matched[1:] == [["Gift Voucher"]]  # only the new name
+    # past the most names kept, the lookup starts again, with the same answers
+    monkeypatch.setattr(line_names, "KNOWN_NAMES_MAX", 2)
+    assert gift_card_lines(pa.array(["Carte cadeau", *names])).tolist() == again.tolist()
+    assert line_names._KNOWN_NAMES == {"Carte cadeau": True}
+    # a call of more distinct names than are looked up matches them all, as before
+    monkeypatch.setattr(line_names, "LOOKED_UP_MAX", 1)
+    assert gift_card_lines(pa.array(names)).tolist() == first.tolist()
+    assert matched[-1] == ["Acme Coffee Gift Card", "Holder for Gift Cards"]

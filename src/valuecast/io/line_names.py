@@ -203,16 +203,47 @@ def gift_card_lines(product: pa.ChunkedArray | pa.Array | Sequence[str | None]) 
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     encoded = pc.dictionary_encode(text.cast(pa.string()))
-    names = encoded.dictionary
+    told = pc.fill_null(pc.take(_gift_card_names(encoded.dictionary), encoded.indices), False)
+    return np.asarray(told.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+_KNOWN_NAMES: dict[str, bool] = {}
+"""Names already matched in this process, and whether each is a gift card's."""
+
+KNOWN_NAMES_MAX = 100_000
+"""The most names :data:`_KNOWN_NAMES` holds (it starts again past that)."""
+
+LOOKED_UP_MAX = 10_000
+"""The most distinct names of one call looked up in :data:`_KNOWN_NAMES`; more are matched
+as they are.  The regular expressions are compiled anew on every call (50 ms for the two and
+their steps): a small shop's few names, matched by the importer and again by the analysis,
+would pay that each time for a few microseconds of matching."""
+
+
+def _gift_card_names(names: pa.Array) -> pa.Array:
+    """Per distinct name (none missing), whether it is a gift card's."""
+    if len(names) > LOOKED_UP_MAX:
+        return _matched_gift_card_names(names)
+    listed = names.to_pylist()
+    told = {name: _KNOWN_NAMES.get(name) for name in listed}
+    unknown = [name for name, known in told.items() if known is None]
+    if unknown:
+        matched = _matched_gift_card_names(pa.array(unknown, pa.string())).to_pylist()
+        told.update(zip(unknown, matched, strict=True))
+        if len(_KNOWN_NAMES) + len(unknown) > KNOWN_NAMES_MAX:
+            _KNOWN_NAMES.clear()
+        _KNOWN_NAMES.update(zip(unknown, matched, strict=True))
+    return pa.array([told[name] for name in listed], pa.bool_())
+
+
+def _matched_gift_card_names(names: pa.Array) -> pa.Array:
     title = names
     for pattern, replacement in _GIFT_CARD_STEPS:
         title = pc.replace_substring_regex(title, pattern, replacement)
-    found = pc.and_(
+    return pc.and_(
         pc.match_substring_regex(names, GIFT_CARD_HINT),
         pc.match_substring_regex(title, GIFT_CARD_TITLE),
     )
-    told = pc.fill_null(pc.take(found, encoded.indices), False)
-    return np.asarray(told.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def gift_card_sql(name: str) -> str:

@@ -164,3 +164,23 @@ def test_an_analysis_job_and_a_dashboard_job_leave_out_what_the_caller_held(tmp_
         seen.clear()
         Jobs._run(Job(job_id="1", kind="upload", files=[]), lambda job: gc.collect())
         assert seen == [False]
+
+
+def test_a_block_unless_frozen_inside_another_leaves_what_was_made_since_collectable():
+    before = gc.get_freeze_count()
+    with frozen_objects():
+        made_between = _cycle()
+        with frozen_objects(unless_frozen=True):
+            gc.collect()
+            assert made_between() is None  # freed: not frozen by the inner entry
+        kept = _cycle()
+        with frozen_objects(unless_frozen=True), frozen_objects():  # a plain block still does
+            gc.collect()
+            assert kept() is not None
+    assert gc.get_freeze_count() == before
+    alive_on_entry = _cycle()
+    with frozen_objects(unless_frozen=True):  # outermost: it freezes, as any block
+        gc.collect()
+        assert alive_on_entry() is not None
+    gc.collect()
+    assert alive_on_entry() is None

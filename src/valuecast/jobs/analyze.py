@@ -249,8 +249,9 @@ def analyze(
     from valuecast.store.memory import frozen_objects
 
     # the caller's objects are left out of the analysis' garbage collections, as in
-    # analyze_with_growth
-    with frozen_objects():
+    # analyze_with_growth; inside its block (or the command's), what was made since its entry
+    # (the cohorts' counts) stays collectable
+    with frozen_objects(unless_frozen=True):
         return _analysis(workspace, options, progress, in_engine=in_engine, history=history)
 
 

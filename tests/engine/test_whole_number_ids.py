@@ -60,8 +60,10 @@ def _analyze(workspace, as_of: str, out) -> None:
 def _store_ids_as_written(monkeypatch) -> None:
     """Ingest as valuecast did before it read ``1.0`` as ``1`` (until ``monkeypatch.undo()``)."""
     monkeypatch.setattr(_build, "whole_number_ids", lambda cells: None)
-    monkeypatch.setattr(orders_duckdb, "_whole_number_customers", lambda *args: False)
+    monkeypatch.setattr(orders_duckdb, "_whole_number_ids", lambda *args: False)
     monkeypatch.setattr(workspace_module, "read_whole_number_ids_again", lambda raw: None,
+                        raising=False)  # fmt: skip
+    monkeypatch.setattr(workspace_module, "read_whole_number_order_ids_again", lambda raw: None,
                         raising=False)  # fmt: skip
 
 
@@ -189,3 +191,84 @@ def test_an_order_stored_under_both_ids_is_kept_once_with_its_lines(tmp_path, mo
         ("orders:10|2025-01-06", "A"), ("orders:1|2025-01-05", "A"), ("orders:1|2025-03-05", "B"),
         ("orders:2|2025-01-08", "C"),
     ]  # fmt: skip
+
+
+ORDERS = ["order_id,customer_id,date,revenue", "1,123,2024-03-01,50", "2,456,2024-03-02,60",
+          "3,123,2024-04-01,40"]  # fmt: skip
+SAVED_AGAIN = ["order_id,customer_id,date,revenue", "1.0,123.0,2024-03-01,50",
+               "2.0,456.0,2024-03-02,60", "3.0,123.0,2024-04-01,40", "7.0,,2024-05-02,60"]  # fmt: skip
+
+
+@pytest.mark.parametrize("route", ["engine", "importer"])
+def test_an_export_saved_again_with_point_zero_order_ids_names_the_same_orders(
+    tmp_path, monkeypatch, route
+):
+    """A merchant's export saved again by a spreadsheet or pandas writes its ids ``1.0``: its
+    orders are the stored ``1``, ``2``, ``3`` (unchanged, counted once) and one new order, on
+    the engine's route and the importer's alike, and a note says how the ids were read."""
+    if route == "engine":
+        monkeypatch.setattr(orders_duckdb, "MIN_BYTES", 0)
+    else:  # the engine's route declines the file: the importer reads it
+        monkeypatch.setattr(orders_duckdb, "usable", lambda *args, **kwargs: False)
+    workspace = tmp_path / "w.duckdb"
+    mapping = "customer_id=customer_id,ordered_at=date,revenue=revenue,order_id=order_id"
+    reports = []
+    for name, rows in (("export.csv", ORDERS), ("saved_again.csv", SAVED_AGAIN)):
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+        result = CliRunner().invoke(
+            app, ["ingest", str(tmp_path / name), "-w", str(workspace), "--map", mapping, "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(result.output))
+    second = reports[1]
+    assert (second["new_orders"], second["updated_orders"]) == (1, 0), second
+    assert second["workspace_orders"] == 4, second
+    assert (
+        "saved_again.csv: order_id: ids written as whole numbers with '.0' (1.0, as pandas "
+        "writes an id column "
+        "with gaps) are read as the whole number (1)"
+    ) in second["notes"], second["notes"]
+    with Workspace(workspace, read_only=True) as ws:
+        orders = ws.orders().execute().sort_values("order_number")
+    assert orders["order_number"].tolist() == ["1", "2", "3", "7"]
+    assert orders["net_revenue"].sum() == 210
+
+
+@pytest.mark.parametrize("stored", ["saved again", "both"])
+def test_a_workspace_storing_point_zero_order_ids_names_its_orders_as_files_do_now(
+    tmp_path, stored
+):
+    """A workspace made before order ids were read without ``.0`` stores the export saved
+    again as ``1.0``, ``2.0`` ... (or, given both ways, each order twice): the next ingest of
+    the export as first downloaded finds its orders stored, each once, and a note says so."""
+    workspace = tmp_path / "w.duckdb"
+    mapping = "customer_id=customer_id,ordered_at=date,revenue=revenue,order_id=order_id"
+
+    def ingest(name, rows) -> dict:
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+        result = CliRunner().invoke(
+            app, ["ingest", str(tmp_path / name), "-w", str(workspace), "--map", mapping, "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _store_ids_as_written(monkeypatch)
+        if stored == "both":
+            ingest("export.csv", ORDERS)
+        before = ingest("saved_again.csv", SAVED_AGAIN)
+    assert before["workspace_orders"] == (7 if stored == "both" else 4), before
+    report = ingest("export_again.csv", ORDERS)
+    assert (report["new_orders"], report["updated_orders"]) == (0, 0), report
+    assert report["workspace_orders"] == 4, report
+    merged = "; 3 of them were the same orders as ones stored under the whole number, kept once"
+    assert (
+        "4 stored orders had their id written as a whole number with '.0' (1.0): read as the "
+        "whole number (1) now, as the files' order ids are, so that the same orders given again "
+        "are not counted twice" + (merged if stored == "both" else "")
+    ) in report["notes"], report["notes"]
+    with Workspace(workspace, read_only=True) as ws:
+        orders = ws.orders().execute().sort_values("order_number")
+    assert orders["order_number"].tolist() == ["1", "2", "3", "7"]
+    assert orders["order_id"].tolist() == ["orders:1", "orders:2", "orders:3", "orders:7"]
+    assert orders["net_revenue"].sum() == 210

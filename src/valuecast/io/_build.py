@@ -781,14 +781,15 @@ def with_emails(customer_id: pd.Series, address: pd.Series) -> EmailLinking:
 
 
 WHOLE_NUMBER_ID = r"[+-]?[0-9]+(\.0+)?"
-"""A customer id cell that is a whole number, written plainly or as a float (``17.0``)."""
+"""A customer or order id cell that is a whole number, written plainly or as a float (``17.0``)."""
 
 
 def whole_number_ids(cells: pa.ChunkedArray) -> pa.ChunkedArray | None:
-    """The customer id cells without their ``.0`` where every non-empty cell is a whole number
-    and some are written as a float (``1.0``, ``10.0``: pandas' export of an integer column
-    with gaps), so that ``1.0`` is the customer ``1`` of a ``BIGINT`` table or another export;
-    None where the cells stay as written (real decimals, text ids, no ``.0``)."""
+    """The customer (or order) id cells without their ``.0`` where every non-empty cell is a
+    whole number and some are written as a float (``1.0``, ``10.0``: pandas' export of an integer
+    column with gaps, or a spreadsheet's), so that ``1.0`` is the customer (order) ``1`` of a
+    ``BIGINT`` table or another export; None where the cells stay as written (real decimals,
+    text ids, no ``.0``)."""
     if not pc.any(pc.ends_with(cells, ".0")).as_py():  # the common case, one cheap pass
         return None
     if not pc.all(pc.match_substring_regex(cells, f"^{WHOLE_NUMBER_ID}$")).as_py():
@@ -797,7 +798,7 @@ def whole_number_ids(cells: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 
 def whole_number_ids_note(column: str | None) -> list[str]:
-    """The note on customer ids read without their ``.0`` (:func:`whole_number_ids`)."""
+    """The note on customer (or order) ids read without their ``.0`` (:func:`whole_number_ids`)."""
     return [
         f"{column}: ids written as whole numbers with '.0' (1.0, as pandas writes an id "
         "column with gaps) are read as the whole number (1)"

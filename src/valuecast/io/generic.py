@@ -78,7 +78,10 @@ Rules:
   row dated after the sale does not move it), other fields from the first row (a row that
   repeats another of its order in every value read, as two exports pasted into one file do, is
   summed too, and noted). Rows of one id naming two customers are an error naming the second's
-  row: one number given to two orders. Without an ``order_id`` column,
+  row: one number given to two orders. Order ids that are all whole numbers, some written with
+  ``.0`` (``1.0``: an export saved again from a spreadsheet or pandas), are read without it, as
+  customer ids are (:func:`valuecast.io._build.whole_number_ids`), so that the same orders
+  keep their numbers; a note says so. Without an ``order_id`` column,
   every row is an order and its number is ``<customer>|<date as written>`` (with ``|2``, ``|3``
   ... for further rows of the same customer and time; a row without a customer cell is
   numbered as a guest's, whichever customer its e-mail gives it, and by its phone's id
@@ -1103,6 +1106,11 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     notes.extend(
         _build.leading_zero_ids_note(cols["customer_id"], *_build.leading_zero_ids(customer))
     )
+    order_ids = None
+    if cols["order_id"] is not None:
+        order_ids = _build.whole_number_ids(table.text(cols["order_id"]))
+        if order_ids is not None:
+            notes.extend(_build.whole_number_ids_note(cols["order_id"]))
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
@@ -1173,6 +1181,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     else:
         gift_cards = None
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
+    if order_ids is not None:
+        text["order_id"] = order_ids
     if email is not None:
         text["email"] = _build.written_addresses(email)
     # the currency the amounts are written in (€12, CA$5), if any: the orders' without a

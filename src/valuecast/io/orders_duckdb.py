@@ -286,32 +286,36 @@ def load_rows(
         loaded, written_may_help = _load_rows(*args, written=False)
         loaded = loaded or (written_may_help and _load_rows(*args, written=True, found=found)[0])
     if loaded:
-        whole = _whole_number_customers(con, table, pair_hash and cols.get("order_id") is None)
+        keyed = cols.get("order_id") is not None
+        whole = _whole_number_ids(con, table, "customer", pair_hash and not keyed)
+        whole_orders = keyed and _whole_number_ids(con, table, "order_id")
         if found is not None:
             found["whole_number_ids"] = whole
             found["leading_zero_ids"] = _leading_zero_ids(con, table)
+            found["whole_number_order_ids"] = whole_orders
         linked = _link_emails(con, cols, table, pair_hash and cols.get("order_id") is None)
         if found is not None:
             found["linked_by_email"] = linked
     return loaded
 
 
-def _whole_number_customers(con: Any, table: str, pair_hash: bool) -> bool:
-    """Read the customer cells without their ``.0`` where every one is a whole number and some
-    are written as a float, as the importer does (:func:`valuecast.io._build.whole_number_ids`);
-    ``pair_hash`` is computed again for them.  Returns whether they were."""
-    some = f"SELECT bool_or(ends_with(customer, '.0')) FROM {table}"
+def _whole_number_ids(con: Any, table: str, column: str, pair_hash: bool = False) -> bool:
+    """Read the id cells of ``column`` (``customer`` or ``order_id``) without their ``.0`` where
+    every one is a whole number and some are written as a float, as the importer does
+    (:func:`valuecast.io._build.whole_number_ids`); ``pair_hash`` is computed again for the
+    customers'.  Returns whether they were."""
+    some = f"SELECT bool_or(ends_with({column}, '.0')) FROM {table}"
     if not con.execute(some).fetchall()[0][0]:  # the common case, one cheap pass
         return False
     every = (
-        f"SELECT bool_and(regexp_full_match(customer, '{_build.WHOLE_NUMBER_ID}')) "
-        f"FROM {table} WHERE customer IS NOT NULL"
+        f"SELECT bool_and(regexp_full_match({column}, '{_build.WHOLE_NUMBER_ID}')) "
+        f"FROM {table} WHERE {column} IS NOT NULL"
     )
     if not con.execute(every).fetchall()[0][0]:
         return False
-    whole = "regexp_replace(customer, '\\.0+$', '')"
+    whole = f"regexp_replace({column}, '\\.0+$', '')"
     hashed = f", pair_hash = hash({whole}, ordered_at)" if pair_hash else ""
-    con.execute(f"UPDATE {table} SET customer = {whole}{hashed} WHERE ends_with(customer, '.0')")
+    con.execute(f"UPDATE {table} SET {column} = {whole}{hashed} WHERE ends_with({column}, '.0')")
     return True
 
 
@@ -1311,11 +1315,13 @@ def importer_notes(
     ``order_number`` and ``reason``) found them."""
     whole = found.get("whole_number_ids", False)
     zeros = found.get("leading_zero_ids", (0, []))
+    whole_orders = found.get("whole_number_order_ids", False)
     cancelled = (excluded["reason"] == _build.CANCELLATION).to_numpy(bool)
     numbers = excluded["order_number"][cancelled] if cols["order_id"] is not None else None
     return (
         (_build.whole_number_ids_note(cols["customer_id"]) if whole else [])
         + _build.leading_zero_ids_note(cols["customer_id"], *zeros)
+        + (_build.whole_number_ids_note(cols["order_id"]) if whole_orders else [])
         + generic.table_notes(list(source.header), cols)
         + _build.email_linked_note(found.get("linked_by_email", 0))
         + generic.cancellations_note(numbers, int(cancelled.sum()))

@@ -653,6 +653,79 @@ def read_whole_number_ids_again(raw: Any) -> IdsReadAgain | None:
     return IdsReadAgain(*read)
 
 
+@dataclass(frozen=True)
+class OrderIdsReadAgain:
+    """What :func:`read_whole_number_order_ids_again` changed, for the ingest's note."""
+
+    orders: int
+    """Stored orders whose id is read as the files' are now (without its ``.0``)."""
+    written: str
+    """The first such id as it was stored (``1.0``)."""
+    merged: int
+    """Of those, the orders that are then one with an order stored under the whole number."""
+
+
+def read_whole_number_order_ids_again(raw: Any) -> OrderIdsReadAgain | None:
+    """Number the stored orders of orders tables by their ids read without ``.0`` where every
+    such id is a whole number and some are written with it (``1.0``, as pandas or a spreadsheet
+    saves an id column), as the importers read a file's order ids now
+    (:func:`valuecast.io._build.whole_number_ids`): so that an export given again, as written
+    before or as first downloaded (``1``), names the stored orders and is not counted twice.
+
+    The orders of files without order ids (numbered ``<customer>|<date>``) take no part.  Where
+    the workspace holds an order under both numbers (the export given both ways before), they
+    are one order, the version ingested last kept, with its lines and contacts.  None where
+    nothing is read again."""
+    keyed = f"source = '{_TABLE_SOURCE}' AND NOT contains(order_number, '|')"
+    ended = f"SELECT 1 FROM orders WHERE {keyed} AND ends_with(order_number, '.0') LIMIT 1"
+    if not sql(raw, ended):  # the common case, one pass
+        return None
+    other = (
+        f"SELECT 1 FROM orders WHERE {keyed} "
+        f"AND NOT regexp_full_match(order_number, '{WHOLE_NUMBER_ID}') LIMIT 1"
+    )
+    if sql(raw, other):
+        return None
+    try:
+        sql(
+            raw,
+            "CREATE OR REPLACE TEMP TABLE _numbers_read_again AS SELECT DISTINCT "
+            r"order_number AS old, regexp_replace(order_number, '\.0+$', '') AS new FROM orders "
+            rf"WHERE {keyed} AND regexp_matches(order_number, '^[+-]?[0-9]+\.0+$')",
+        )
+        orders, written = sql(
+            raw,
+            f"SELECT count(*), min(order_number) FROM orders WHERE {keyed} "
+            "AND order_number IN (SELECT old FROM _numbers_read_again)",
+        )[0]
+        merged = _merge_renumbered_orders(raw)
+        _renumber_orders_read_again(raw)
+    finally:
+        sql(raw, "DROP TABLE IF EXISTS _numbers_read_again")
+    return OrderIdsReadAgain(int(orders), str(written), int(merged))
+
+
+def whole_number_order_ids_note(whole: OrderIdsReadAgain) -> str:
+    """The ingest note on the stored order ids read without their ``.0``
+    (:func:`read_whole_number_order_ids_again`)."""
+    one = whole.orders == 1
+    whole_id = re.sub(r"\.0+$", "", whole.written)
+    note = (
+        f"{whole.orders:,} stored {'order' if one else 'orders'} had {'its' if one else 'their'}"
+        f" id written as a whole number with '.0' ({whole.written}): read as the whole number "
+        f"({whole_id}) now, as the files' order ids are, so that the same orders given again are "
+        "not counted twice"
+    )
+    if whole.merged:
+        many = whole.merged != 1
+        note += (
+            f"; {whole.merged:,} of them {'were' if many else 'was'} the same "
+            f"{'orders' if many else 'order'} as {'ones' if many else 'one'} stored under the "
+            "whole number, kept once"
+        )
+    return note
+
+
 def _read_ids_again(
     raw: Any, read_as: str, *, keep_email: bool, every_source: bool
 ) -> tuple[int, str, int, int]:

@@ -84,11 +84,13 @@ from valuecast.store.identities import (
     national_phones_joined_note,
     read_visible_ids_again,
     read_whole_number_ids_again,
+    read_whole_number_order_ids_again,
     renumbered_phone_orders_note,
     store_phone_cells,
     stored_national_phones_note,
     visible_ids_note,
     whole_number_ids_note,
+    whole_number_order_ids_note,
 )
 from valuecast.store.memory import release_unused_memory
 from valuecast.store.rawsql import (
@@ -955,6 +957,7 @@ class Workspace(_TableReaders):
                 # before anything reads the stored customers: named as the files name them now
                 visible = None if direct["orders"] else read_visible_ids_again(raw)
                 whole = None if direct["orders"] else read_whole_number_ids_again(raw)
+                whole_orders = None if direct["orders"] else read_whole_number_order_ids_again(raw)
                 latest_before = None if direct["orders"] else _latest_order_date(raw)
                 # first, so that the files' contacts are not held through the orders' stage
                 _store_order_contacts(raw, results, ingest_id)
@@ -1023,6 +1026,8 @@ class Workspace(_TableReaders):
                     report.notes.append(visible_ids_note(visible))
                 if whole is not None:
                     report.notes.append(whole_number_ids_note(whole))
+                if whole_orders is not None:
+                    report.notes.append(whole_number_order_ids_note(whole_orders))
                 if conflicts:
                     report.conflicting_orders = conflicts
                     report.notes.append(conflict_note)

@@ -6,6 +6,8 @@ likelihood and the per-customer expected values on the CDNOW sample (see REFEREN
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -190,3 +192,31 @@ def test_a_fit_ending_at_one_limit_tries_the_other_side_and_keeps_the_better():
     assert fitted.log_likelihood_ > one_side.log_likelihood_ + 5  # ... far below the other side
     assert fitted.params_["q"] < 1  # a heavy tail across customers: no finite pooled mean
     assert fitted.initial_params is None
+
+
+def _no_spread_across_customers() -> tuple[np.ndarray, np.ndarray]:
+    """Every customer's orders from one spend distribution: the fit ends at v -> inf."""
+    rng = np.random.default_rng(1)
+    frequency = rng.integers(1, 4, 30).astype(float)
+    spend = np.array([rng.gamma(4.0, 12.5, int(x)).mean() for x in frequency])
+    return frequency, spend
+
+
+def _wholesale_and_penny_customers() -> tuple[np.ndarray, np.ndarray]:
+    """The other side's limit is far higher: the fit tried from there is kept."""
+    rng = np.random.default_rng(8)
+    frequency = rng.integers(1, 15, 140).astype(float)
+    big = np.arange(140) % 2 == 0
+    return frequency, np.where(big, rng.gamma(20.0, 150.0, 140), rng.gamma(5.0, 0.012, 140))
+
+
+@pytest.mark.parametrize("shop", [_no_spread_across_customers, _wholesale_and_penny_customers])
+def test_a_fit_tried_from_the_other_side_tells_only_of_the_model_it_returns(shop):
+    # the fit from the other side also ends at a limit; its note is told only where that fit
+    # is the one returned, so the notes never name two limit models
+    frequency, spend = shop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = GammaGamma().fit(frequency, spend)
+    assert fitted.limits_
+    assert [str(warning.message) for warning in caught] == [fitted.limit_note_]

@@ -394,6 +394,15 @@ class BaseModel:
         """Start values of the covariate coefficients after the log parameters (none here)."""
         return np.zeros(0)
 
+    def _tell(self, message: str, category: type[Warning]) -> None:
+        """Warn of what the fit found, or, where it is one of several fits tried and only the
+        kept one speaks (``_told`` a list), keep the warning for the caller to give."""
+        told = getattr(self, "_told", None)
+        if told is None:
+            warnings.warn(message, category, stacklevel=4)
+        else:
+            told.append((message, category))
+
     def _fit_compressed(self, data: tuple[np.ndarray, ...], weights: np.ndarray):
         try:
             return self._search(data, weights)
@@ -455,7 +464,7 @@ class BaseModel:
                 f"search space standing for it; standard errors for "
                 f"{', '.join(identified) or 'no parameter'} only)"
             )
-            warnings.warn(self.limit_note_, RuntimeWarning, stacklevel=3)
+            self._tell(self.limit_note_, RuntimeWarning)
         self._set_fitted(log_params, data, weights, n_total, result, fixed)
         return self
 
@@ -573,13 +582,12 @@ class BaseModel:
         identified += self._identified_coefficients(fixed, log_params[n_base:])
         covariance = _covariance_of_identified(hessian, identified)
         if covariance is None:
-            warnings.warn(
+            self._tell(
                 f"{self._label or type(self).__name__}: the information matrix is singular at "
                 "the optimum, so "
                 "there are no standard errors or parameter draws (a penalizer or more data "
                 "usually helps)",
                 NoStandardErrorsWarning,
-                stacklevel=3,
             )
             covariance = np.full_like(hessian, np.nan)
         # over the log parameters and any covariate coefficients after them; covariance_log_ is

@@ -27,6 +27,8 @@ about ``p, q, v``.  Monetary values are in the currency of the input; nothing is
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln
@@ -222,13 +224,19 @@ class GammaGamma(BaseModel):
         keep = counts > 0
         data = (x[keep], m[keep])
         self._stats = None
+        # the warnings of the fit kept alone: a fit tried from the other side and not kept
+        # would tell of a limit model that is not the one returned
+        self._told = []
         try:
             self._fit_compressed(data, counts[keep])
             if self.limits_ and self.initial_params is None:
                 self._try_the_other_side(data, counts[keep])
-            return self
         finally:
             self._stats = None  # release the per-history arrays kept for the optimisation
+            told, self._told = self._told, None
+        for message, category in told:
+            warnings.warn(message, category, stacklevel=2)
+        return self
 
     def _try_the_other_side(self, data: tuple[np.ndarray, ...], weights: np.ndarray) -> None:
         """Fit again from the other side of the likelihood's landscape, keeping the better.
@@ -245,6 +253,7 @@ class GammaGamma(BaseModel):
         other = type(self)(
             penalizer=self.penalizer, initial_params=start, standard_errors=self._with_errors
         )
+        other._told = []  # told by the caller where this fit is kept (with its other state)
         try:
             other._fit_compressed(data, weights)
         except (FitError, ValueError, FloatingPointError):

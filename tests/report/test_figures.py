@@ -468,6 +468,31 @@ def test_a_shop_of_days_rfm_reading_says_its_last_days_buyers_can_read_as_lost()
     )
 
 
+def test_a_shop_that_stopped_selling_rfm_reading_says_how_long_ago_its_best_bought():
+    # a shop whose last order is 215 days before the as-of date: its Champions are the best
+    # of customers ranked against one another, and bought 215 days ago at the latest
+    from valuecast.outputs.report.segments import segment_charts
+
+    groups = {
+        "Champions": {"count": 21, "historic_clv": 2900.0, "predicted_clv": 1.0},
+        "Hibernating": {"count": 40, "historic_clv": 1100.0, "predicted_clv": 0.5},
+    }
+    quiet = {"rfm_groups": groups, "first_order_date": "2024-01-01",
+             "last_order_date": "2025-06-30", "as_of": "2026-01-31",
+             "totals": {"historic_clv": 4000.0, "predicted_clv": 5.0}}  # fmt: skip
+    assert segment_charts(quiet)[0].reading.endswith(
+        " No customer has ordered in the 215 days before the as-of date: the groups rank "
+        "customers against one another, so even Champions and New customers last bought 215 "
+        "days ago or more; read P(alive) and the next order beside them."
+    )
+    young = {**quiet, "first_order_date": "2025-04-01"}  # both caveats, the young shop's first
+    reading = segment_charts(young)[0].reading
+    assert "The shop's history is 305 days long" in reading
+    assert reading.index("history is") < reading.index("No customer has ordered")
+    selling = {**quiet, "last_order_date": "2026-01-05"}  # 26 days: no caveat
+    assert "No customer has ordered" not in segment_charts(selling)[0].reading
+
+
 def test_the_cac_reading_names_no_idle_spend_when_every_paying_channel_acquired_customers():
     from valuecast.outputs.report.channels import acquisition_channels
 

@@ -80,19 +80,46 @@ SHOP_OF_DAYS = 30
 """A history shorter than this is counted in days: its last day's buyers can read as lost."""
 
 
+QUIET_SHOP_DAYS = 30
+"""Days without an order by anyone before the as-of date from which the RFM groups read with a
+caveat: the best recency is then that old (a shop that stopped selling, analysed later)."""
+
+
 def young_shop_words(summary: dict) -> str:
     """The caveat for a young shop's RFM groups: they rank customers against one another, so in
     months of history a buyer of a few weeks ago can be 'Almost lost', in days a buyer of the
     last day, and in a history of one day every buyer scores the lowest recency; '' for an older
-    shop. P(alive) and the next order are pointed to where the analysis predicted them."""
+    shop. P(alive) and the next order are pointed to where the analysis predicted them.
+
+    So too for a shop whose last order is :data:`QUIET_SHOP_DAYS` or more before the as-of
+    date: ranked against one another, its Champions and New customers bought that long ago at
+    the latest (the caveat follows the young shop's, where both hold)."""
     first, as_of = summary.get("first_order_date"), summary.get("as_of")
     if not first or not as_of:
         return ""
     days = (pd.Timestamp(as_of) - pd.Timestamp(first)).days
-    if days >= YOUNG_SHOP_DAYS:
-        return ""
     predicted = finite((summary.get("totals") or {}).get("predicted_clv")) is not None
     beside = "; read P(alive) and the next order beside them." if predicted else "."
+    return _young_words(days, beside) + _quiet_words(summary, beside)
+
+
+def _quiet_words(summary: dict, beside: str) -> str:
+    last = summary.get("last_order_date")
+    if not last:
+        return ""
+    quiet = (pd.Timestamp(summary["as_of"]) - pd.Timestamp(last)).days
+    if quiet < QUIET_SHOP_DAYS:
+        return ""
+    return (
+        f" No customer has ordered in the {days_text(quiet)} before the as-of date: the groups "
+        "rank customers against one another, so even Champions and New customers last bought "
+        f"{days_text(quiet)} ago or more" + beside
+    )
+
+
+def _young_words(days: int, beside: str) -> str:
+    if days >= YOUNG_SHOP_DAYS:
+        return ""
     if days <= 0:
         return (
             " Every order is of one day, the as-of date: the groups rank customers against one "

@@ -27,7 +27,8 @@ def test_bgnbd_says_it_holds_one_time_buyers_alive():
 
 
 def _summary(returning: list[float], model: str = "bgnbd", customers: int = 300) -> dict:
-    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    """A summary whose months (from January 2023) had the ``returning`` revenue."""
+    months = [f"{2023 + m // 12}-{m % 12 + 1:02d}" for m in range(len(returning))]
     return {
         "n_customers": customers,
         "model": {"name": model, "params": {"r": 1.0}},
@@ -38,17 +39,33 @@ def _summary(returning: list[float], model: str = "bgnbd", customers: int = 300)
     }  # fmt: skip
 
 
-def test_repeat_revenue_crowding_into_two_months_without_seasons_is_noted():
+def test_repeat_revenue_crowding_into_two_months_of_two_years_without_seasons_is_noted():
     from valuecast.jobs.analyze import seasonal_repeat_note
 
     gifts = [5.0] * 10 + [120.0, 150.0]  # November and December
-    (note,) = seasonal_repeat_note(_summary(gifts))
-    assert note.startswith("84% of the last 12 months' repeat revenue fell in November and")
-    assert seasonal_repeat_note(_summary(gifts, "bgnbd+season")) == []  # seasons fitted
-    assert seasonal_repeat_note(_summary([10.0] * 12)) == []  # an even year
-    assert seasonal_repeat_note(_summary(gifts[:11] + [None])) == []  # fewer than 12 months
+    (note,) = seasonal_repeat_note(_summary(gifts * 2))
+    assert note.startswith(
+        "84% of the last 12 months' repeat revenue fell in November and December (84% the year "
+        "before), and the model has no seasons"
+    )
+    assert seasonal_repeat_note(_summary(gifts * 2, "bgnbd+season")) == []  # seasons fitted
+    assert seasonal_repeat_note(_summary([10.0] * 24)) == []  # even years
+    assert seasonal_repeat_note(_summary(gifts + gifts[:11] + [None])) == []  # 23 months
     # December and January are neighbours too
-    (note,) = seasonal_repeat_note(_summary([150.0] + [5.0] * 10 + [120.0]))
+    (note,) = seasonal_repeat_note(_summary(([150.0] + [5.0] * 10 + [120.0]) * 2))
     assert "fell in December and January" in note
     # five customers' orders crowd into any two months by chance
-    assert seasonal_repeat_note(_summary(gifts, customers=5)) == []
+    assert seasonal_repeat_note(_summary(gifts * 2, customers=5)) == []
+
+
+def test_one_crowded_year_is_no_season():
+    # a shop launched in June: its repeat revenue crowds into the months after as its first
+    # customers come back; one that stopped selling: into its last months; a year of history
+    from valuecast.jobs.analyze import seasonal_repeat_note
+
+    launched = [0.0] * 17 + [150.0, 120.0, 30.0, 20.0, 10.0, 5.0, 5.0]
+    assert seasonal_repeat_note(_summary(launched)) == []
+    stopped = [10.0] * 12 + [10.0, 10.0, 10.0, 90.0, 100.0, 20.0] + [0.0] * 6
+    assert seasonal_repeat_note(_summary(stopped)) == []
+    one_year = [5.0] * 10 + [120.0, 150.0]
+    assert seasonal_repeat_note(_summary(one_year)) == []

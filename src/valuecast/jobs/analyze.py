@@ -493,9 +493,15 @@ def naming_customers_advice(report: dict[str, Any]) -> str:
 
 
 def seasonal_repeat_note(summary: dict) -> list[str]:
-    """A note when the last 12 months' repeat revenue crowds into two neighbouring calendar
-    months (a gift shop's November and December) and the chosen model has no seasons: its
-    predictions spread the year evenly, so the months ahead come out too high or too low."""
+    """A note when the repeat revenue of each of the last two years crowds into the same two
+    neighbouring calendar months (a gift shop's November and December) and the chosen model has
+    no seasons: its predictions spread the year evenly, so the months ahead come out too high
+    or too low.
+
+    One year cannot tell a season from the shop's start or end: the repeat revenue of a shop
+    launched in June crowds into the months after, as its first customers come back, and that
+    of a shop that stopped selling into its last months, which the models' dropout already
+    foresees."""
     model = str((summary.get("model") or {}).get("name") or "")
     if not model or "+season" in model or "params" not in (summary.get("model") or {}):
         return []
@@ -503,26 +509,47 @@ def seasonal_repeat_note(summary: dict) -> list[str]:
         return []  # a handful of customers' orders crowd into any months by chance
     stage = (summary.get("growth") or {}).get("growth_stage") or {}
     monthly = stage.get("monthly_revenue") or []
-    last = [row for row in monthly if row.get("returning_revenue") is not None][-12:]
-    if len(last) < 12:
+    months = [row for row in monthly if row.get("returning_revenue") is not None][-24:]
+    if len(months) < 24:
         return []
-    revenue = [max(float(row["returning_revenue"]), 0.0) for row in last]
+    last, before = months[12:], months[:12]
+    crowded = _crowded_pair(last)
+    if crowded is None:
+        return []
+    share, start = crowded
+    # the same calendar months, a year earlier
+    earlier = _pair_share(before, start)
+    if earlier is None or earlier < SEASONAL_SHARE:
+        return []
+    names = " and ".join(
+        date.fromisoformat(f"{last[i % 12]['month']}-01").strftime("%B") for i in (start, start + 1)
+    )
+    return [
+        f"{share:.0%} of the last 12 months' repeat revenue fell in {names} ({earlier:.0%} the "
+        "year before), and the model has no seasons: its predictions spread the year evenly, so "
+        "the months ahead come out too high or too low (seasons are fitted where the history "
+        "before the backtest's holdout holds two complete copies of every month)"
+    ]
+
+
+def _crowded_pair(year: list[dict]) -> tuple[float, int] | None:
+    """The largest share of the 12 months' repeat revenue two neighbouring months hold (December
+    and January too) and the first one's position, where it is at least
+    :data:`SEASONAL_SHARE`; else None."""
+    if _pair_share(year, 0) is None:  # no repeat revenue in the year
+        return None
+    share, start = max((_pair_share(year, i), i) for i in range(12))
+    return (share, start) if share >= SEASONAL_SHARE else None
+
+
+def _pair_share(year: list[dict], start: int) -> float | None:
+    """The share of the 12 months' repeat revenue months ``start`` and the next hold; None
+    without any."""
+    revenue = [max(float(row["returning_revenue"]), 0.0) for row in year]
     total = sum(revenue)
     if total <= 0:
-        return []
-    pairs = [(revenue[i] + revenue[(i + 1) % 12], i) for i in range(12)]
-    held, start = max(pairs)
-    share = held / total
-    if share < SEASONAL_SHARE:
-        return []
-    months = [last[start]["month"], last[(start + 1) % 12]["month"]]
-    names = " and ".join(date.fromisoformat(f"{m}-01").strftime("%B") for m in months)
-    return [
-        f"{share:.0%} of the last 12 months' repeat revenue fell in {names}, and the model has "
-        "no seasons: its predictions spread the year evenly, so the months ahead come out too "
-        "high or too low (seasons are fitted where the history before the backtest's holdout "
-        "holds two complete copies of every month)"
-    ]
+        return None
+    return (revenue[start] + revenue[(start + 1) % 12]) / total
 
 
 # ------------------------------------------------------------------------------------------------

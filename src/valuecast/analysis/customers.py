@@ -439,6 +439,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         + covariate_notes
         + ([] if seasonal is None else seasonal.unidentified)
         + ([NEGATIVE_RATE_NOTE] if options.annual_discount_rate < 0 else [])
+        + predicted.notes
         + one_customer_note(largest, totals.get("predicted_clv"), n_customers)
         + _one_time_buyers_alive_note(model_info, n_customers - int(stats["repeat"])),
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -471,6 +471,7 @@ class Predictions:
     model: dict[str, Any]
     note: str | None = None
     terms: TotalsTerms | None = None
+    notes: list[str] = field(default_factory=list)  # for the summary's notes
 
     def totals(self, full: ir.Table, historic: float | None = None) -> dict[str, Any]:
         """The shop's totals from ``full`` (the materialized customers table); needs ``terms``.
@@ -607,12 +608,19 @@ def predict(
             "average order value is used",
         }
 
-    # customers without a positive repeat purchase get the population mean (x = m = 0)
+    # customers without a repeat purchase get the population mean (x = m = 0); those whose
+    # repeat orders were free their x with m = 0 (repeat_spend_known)
+    known = repeat_spend_known(table.frequency, spend_m)
     base = table.mutate(
         average_days_between_orders=days_between,
-        _spend_x=ibis.ifelse(positive, table.frequency, 0).cast("int64"),
-        _spend_m=ibis.ifelse(positive, spend_m, 0.0),
+        _spend_x=ibis.ifelse(known, table.frequency, 0).cast("int64"),
+        _spend_m=ibis.ifelse(known, spend_m, 0.0),
     )
+    paid_nothing = int(compressed["paid_nothing"].sum())
+    notes = []
+    if spend_model is not None and paid_nothing:
+        info["spend_model"]["repeat_customers_paying_nothing"] = paid_nothing
+        notes.append(paid_nothing_note(paid_nothing, spend_model))
     spend_x = np.unique(np.concatenate([[0.0], f[f > 0]]))  # the spend grid: 0 = population
     spend_data = None
     if spend_model is not None:
@@ -688,7 +696,27 @@ def predict(
         terms.future = FutureSimulator(model, spend_model, ends, rate, options.margin)
     if spend_model is not None:
         terms.groups = _history_groups(compressed, histories, spend_x, (A, B), options.margin)
-    return Predictions(out, info, note, terms)
+    return Predictions(out, info, note, terms, notes)
+
+
+def paid_nothing_note(customers: int, spend_model: GammaGamma) -> str:
+    """The note on the ``customers`` whose repeat orders were all free
+    (:func:`repeat_spend_known`): what the spend model expects of them."""
+    who = (
+        f"{customers:,} {'customer' if customers == 1 else 'customers'} ordered again but paid "
+        "nothing for their repeat orders (free or fully "
+        "discounted: a replacement, a staff order, a 100% discount code)"
+    )
+    if spend_model.limits_.get("v") == "inf":  # one spending rate for all: B(x) = 0
+        return (
+            f"{who}: the spend model holds one spending rate for every customer (its limit), so "
+            "they too are expected to spend the shop's mean order value; leave such orders out "
+            "of the export where they are not sales"
+        )
+    return (
+        f"{who}: the spend model, fitted on paid orders, expects less of them per order the "
+        "more free orders they had, not the shop's mean"
+    )
 
 
 class EngineRead:
@@ -710,18 +738,29 @@ class EngineRead:
 
 def history_read(table: ir.Table, keys: list[str] | None = None) -> EngineRead:
     """The model input of :func:`predict`, to be read: one row per distinct ``keys`` (the
-    history by default) with the ``count`` of customers, and of those with a positive repeat
-    spend their ``spend_count`` and the exact sum of their mean repeat order value
-    (``spend_sum``): what the shop's predicted total needs per history."""
+    history by default) with the ``count`` of customers, and of those whose repeat spend is
+    known (:func:`repeat_spend_known`) their ``spend_count``, the exact sum of their mean repeat
+    order value (``spend_sum``) and how many of them paid nothing (``paid_nothing``): what the
+    shop's predicted total needs per history."""
     keys = ["frequency", "recency", "T"] if keys is None else keys
     spend_m = table.avg_repeat_order_value.cast("float64")
-    positive = (table.frequency > 0) & (spend_m > 0)
+    known = repeat_spend_known(table.frequency, spend_m)
     grouped = table.group_by(keys).aggregate(
         count=table.count(),
-        spend_count=table.count(where=positive),
-        spend_sum=exact_sum(ibis.ifelse(positive, spend_m, 0.0)),
+        spend_count=table.count(where=known),
+        spend_sum=exact_sum(ibis.ifelse(known, spend_m, 0.0)),
+        paid_nothing=table.count(where=known & (spend_m == 0)),
     )
     return EngineRead(grouped.order_by(keys))
+
+
+def repeat_spend_known(frequency: ir.Value, spend_m: ir.Value) -> ir.Value:
+    """Whether a customer's repeat orders tell the spend model something: they have some, and
+    their mean value is known and not negative.  A mean of 0 (every repeat order free: a
+    replacement, a staff order, a 100% discount) is the Gamma-Gamma mean's limit m -> 0 at the
+    customer's ``x`` orders, ``A(x)``, which shrinks the population mean the more the more free
+    orders there were; the fit itself reads positive means only (its density is of m > 0)."""
+    return (frequency > 0) & (spend_m >= 0)
 
 
 def _history_groups(compressed, histories: pa.Table, spend_x, coefficients, margin: float):
@@ -729,7 +768,7 @@ def _history_groups(compressed, histories: pa.Table, spend_x, coefficients, marg
     frequency), made from the compressed histories instead (``count``, ``point``,
     ``spend_m``, ``discounted``, ``history_orders``, ``_spend_x`` and each row's ``history``).
 
-    A history's customers without a positive repeat spend all have the value ``A(0)``; those
+    A history's customers without a known repeat spend all have the value ``A(0)``; those
     with one ``A(x) + B(x) m`` at their frequency ``x``, which sums to ``A(x) n + B(x) sum(m)``
     (Fader & Hardie 2013's Gamma-Gamma mean, :func:`spend_coefficients`).  The sum of ``m`` is
     exact (:func:`exact_sum`), so the totals do not depend on the order the engine reads the

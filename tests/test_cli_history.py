@@ -363,10 +363,18 @@ def test_another_model_is_a_difference_the_note_names():
     assert option_differences(before, after) == {"model": ("mbgnbd", "pnbd")}
     assert option_differences(after, after) == {}
     assert option_differences(withheld, before) == {"model": (None, "mbgnbd")}
-    notes = difference_notes(option_differences(withheld, before))
-    assert notes == [
-        "note: another model made the predictions ((none) -> mbgnbd): part of the change in "
+    assert difference_notes(option_differences(before, after)) == [
+        "note: another model made the predictions (mbgnbd -> pnbd): part of the change in "
         "predicted CLV is the model's (--model NAME keeps one model)"
+    ]
+    # none fitted on one side: no change in predicted CLV to put down to a model
+    assert difference_notes(option_differences(withheld, before)) == [
+        "note: the earlier analysis made no predictions (no model was fitted: its notes say "
+        "why), so predicted CLV has no change to compare"
+    ]
+    assert difference_notes(option_differences(before, withheld)) == [
+        "note: the later analysis made no predictions (no model was fitted: its notes say why), "
+        "so predicted CLV has no change to compare"
     ]
 
 

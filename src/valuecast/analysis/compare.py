@@ -113,10 +113,17 @@ def difference_notes(differences: dict[str, tuple]) -> list[str]:
             )
     if "model" in differences:
         before, after = differences["model"]
-        notes.append(
-            f"note: another model made the predictions ({shown(before)} -> {shown(after)}): part "
-            "of the change in predicted CLV is the model's (--model NAME keeps one model)"
-        )
+        if before is None or after is None:  # no change in predicted CLV to put down to a model
+            notes.append(
+                f"note: the {'earlier' if before is None else 'later'} analysis made no "
+                "predictions (no model was fitted: its notes say why), so predicted CLV has no "
+                "change to compare"
+            )
+        else:
+            notes.append(
+                f"note: another model made the predictions ({before} -> {after}): part of the "
+                "change in predicted CLV is the model's (--model NAME keeps one model)"
+            )
     return notes
 
 

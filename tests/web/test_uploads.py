@@ -228,6 +228,31 @@ def test_spend_upload_adds_cac_per_channel_and_cohort(upload_client, web_shop):
     assert shown is not None and float(shown.group(1)) == pytest.approx(ratio, abs=0.006)
 
 
+def test_keeping_or_forgetting_non_product_names_keeps_the_cac_of_the_kept_spend(
+    upload_client, web_shop
+):
+    """The analysis the non-product names re-run replaces the snapshot of the same date, whose
+    CAC came from the spend the workspace keeps: it is analysed with that spend too, as an
+    upload's analysis is, so CLV:CAC stays on the Channels page."""
+    client, app, path = upload_client
+    response = client.post(
+        "/api/v1/spend", files={"file": ("spend.csv", web_shop.spend.read_bytes())}
+    )
+    assert wait(client, response.json())["state"] == "done"
+    before = client.get("/api/v1/channels").json()["tables"]["cac"]
+    assert any(row["clv_to_cac"] is not None for row in before)
+    for request in (
+        lambda: client.put("/api/v1/not-products", data={"names": "Gift Box"}),
+        lambda: client.delete("/api/v1/not-products"),
+    ):
+        response = request()
+        assert response.status_code == 202, response.text
+        assert wait(client, response.json())["state"] == "done"
+        cac = client.get("/api/v1/channels").json()["tables"]["cac"]
+        assert cac == before
+        assert "CLV:CAC" in client.get("/channels").text
+
+
 def test_a_spend_file_of_the_whole_shop_gives_the_blended_cac_first(upload_client):
     """month,spend without a channel column: the Channels page reads the whole shop's CAC
     (all the spend over every new customer of its months) above cac.csv's (whole shop) rows."""

@@ -255,8 +255,11 @@ def start_not_products(dashboard: Dashboard, names: Sequence[str]) -> Job:
                 options = _options(dashboard)
                 options.not_products = kept
                 report = workspace.latest_ingest_report() or {}
+                # with the spend the workspace keeps, as an upload's analysis: the snapshot
+                # this one replaces had its CAC from it
+                dashboard.reload_spend()
                 analysis, tables = analyze_with_growth(
-                    workspace, options, lambda text: Jobs.advance(job, text)
+                    workspace, options, lambda text: Jobs.advance(job, text), spend=dashboard.spend
                 )
                 Jobs.advance(job, "storing the snapshot")
                 snapshot = save_snapshot(workspace, analysis, tables, report, options)

@@ -202,6 +202,40 @@ def test_search_a_customer_and_open_their_page(visit, server):
     assert visit.problems == [] and visit.outside == []
 
 
+def test_the_browser_shows_p_alive_as_the_server_does(visit, server):
+    """The rows the browser draws after a sort read P(alive) as the server's pages do
+    (``alive_pct_text``): under 50% never as 50% (a customer shown no next order), an exact
+    half rounded to the even percent, under 1% in words.  The API's values are replaced on
+    their way to the page, so each case is drawn whatever the test shop holds."""
+    from valuecast.outputs.report.charts import alive_pct_text
+
+    values = [0.4981, 0.4995, 0.125, 0.004, 0.7349, 0.5, 0.0]
+
+    def replaced(route) -> None:
+        response = route.fetch()
+        body = response.json()
+        for row, value in zip(body["rows"], values, strict=False):
+            row["probability_alive"] = value
+        route.fulfill(response=response, json=body)
+
+    visit.open("/customers")
+    visit.page.route("**/api/v1/customers?*", replaced)
+    visit.page.click("a.sort[data-sort='probability_alive']")
+    visit.page.wait_for_selector("body[data-customers-loaded]", state="attached")
+    shown = visit.page.evaluate(
+        """() => {
+            const table = document.getElementById('customers-table');
+            const at = Array.from(table.querySelectorAll('thead th')).findIndex(
+                th => th.querySelector("a.sort[data-sort='probability_alive']"));
+            return Array.from(table.querySelectorAll('tbody tr')).map(
+                tr => tr.children[at].textContent.trim());
+        }"""
+    )
+    assert shown[: len(values)] == [alive_pct_text(value) for value in values]
+    assert shown[:3] == ["49.8%", "49.9%", "12%"]
+    assert visit.problems == [] and visit.outside == []
+
+
 def test_back_returns_to_the_customers_page_and_sort_before(visit, server):
     """Paging and sorting the customers table are steps the browser's Back button retraces."""
 

@@ -15,7 +15,7 @@ from valuecast.analysis.compare import difference_notes
 from valuecast.outputs.audiences import FORMATS
 from valuecast.outputs.report.charts import finite
 from valuecast.outputs.report.segments import young_shop_words
-from valuecast.tables import holds_one_time_buyers_alive
+from valuecast.tables import NEXT_ORDER_MIN_ALIVE, holds_one_time_buyers_alive
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
     CSRF_COOKIE,
@@ -69,6 +69,7 @@ def environment():
     )
     env.filters["pct"] = pct_text
     env.filters["alive_pct"] = alive_pct_text
+    env.globals["next_order_min_alive"] = NEXT_ORDER_MIN_ALIVE  # app.js shows P(alive) so too
     env.filters["count"] = count_text
     env.filters["counted"] = _counted
     env.filters["due"] = due_text

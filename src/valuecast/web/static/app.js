@@ -81,12 +81,27 @@
 
   function text(value) { return document.createTextNode(value); }
 
+  // a whole number as Python's format rounds it: an exact half to the even one (12.5: 12)
+  function roundHalfEven(x) {
+    var rounded = Math.round(x);
+    return (Math.abs(x % 1) === 0.5 && rounded % 2 !== 0) ? rounded - 1 : rounded;
+  }
+
+  // the server's alive_pct_text: a P(alive) under the next order's threshold that would round
+  // to it is shown to one decimal, rounded down (0.498: 49.8%, not 50%)
+  function alivePct(value) {
+    if (value > 0 && value < 0.005) { return "under 1%"; }
+    var threshold = Number(table.getAttribute("data-next-order-min-alive"));
+    var whole = roundHalfEven(value * 100);
+    if (value < threshold && whole === roundHalfEven(threshold * 100)) {
+      return (Math.floor(value * 1000) / 10).toFixed(1) + "%";
+    }
+    return whole + "%";
+  }
+
   function formatCell(column, value) {
     if (value === null || value === undefined || value === "") { return "-"; }
-    if (column === "probability_alive") {
-      if (value > 0 && value < 0.005) { return "under 1%"; }
-      return Math.round(value * 100) + "%";
-    }
+    if (column === "probability_alive") { return alivePct(value); }
     if (MONEY[column]) {
       return Number(value).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     }

@@ -1033,6 +1033,25 @@ def test_an_email_cell_that_is_no_address_is_never_exported_and_is_counted(to):
         assert audience.emails_left_empty == 1
 
 
+@pytest.mark.parametrize("to", ["klaviyo", "mailchimp", "meta", "google"])
+def test_an_email_cell_of_markup_is_no_address_not_another_one(to):
+    """``<script>alert(1)</script>@x.com`` holds no address: taking the display name off it
+    (as off ``Dora Lee <dora@x.com>``) left ``/script>@x.com``, which was sent as an address.
+    A character an address holds only quoted (``<``, ``>``, ``(``, ``,`` ...) tells such a
+    cell; it is left out and counted as holding no address."""
+    rows = customers({}, {}, {})
+    rows["customer_id"] = ["1", "2", "3"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["1", "2", "3"],
+         "email": ["<script>alert(1)</script>@x.com", "Dora Lee <Dora@X.com>", "(a)b@x.com"],
+         "phone": [None, None, None]}
+    )  # fmt: skip
+    audience = build_audience(rows, contacts, to, where="historic_clv >= 0")
+    expected = ["dora@x.com"] if to in ("klaviyo", "mailchimp") else [sha("dora@x.com")]
+    assert list(audience.frame[HEADERS[to][0]]) == expected
+    assert (audience.left_out_no_identifier, audience.not_an_address) == (2, 2)
+
+
 def test_a_province_written_as_its_code_is_hashed_as_its_name_outside_the_us():
     """Meta's customer-list guide takes full names of states and provinces, and abbreviations of
     US states only: Shopify's ``Billing Province`` ``ON`` (Canada) and ``NSW`` (Australia) are

@@ -24,6 +24,7 @@ from valuecast.tables import EMAIL_PATTERN, NAME_SUFFIXES, NAME_TITLES
 
 __all__ = [
     "CALLING_CODES",
+    "NOT_IN_AN_ADDRESS",
     "US_STATES",
     "cell_text",
     "country_code",
@@ -95,13 +96,19 @@ def normalize_email(value: Any) -> str:
 
 _ADDRESS = re.compile(f"^{EMAIL_PATTERN}$")
 
+NOT_IN_AN_ADDRESS = re.compile(r'[<>()\[\]\\,;:"]')
+"""Characters an address holds only quoted (RFC 5322's specials): in a cell's address once its
+display name is taken off, they are the rest of some other text."""
+
 
 def email_address(value: Any) -> str:
     """:func:`normalize_email` where it is an address (a name, ``@`` and a domain with a dot, no
-    spaces), else '': Klaviyo and Mailchimp reject a row whose e-mail is none (``carl@example``,
-    ``bob @example.com``), and its hash matches nobody on Meta or Google."""
+    spaces, none of :data:`NOT_IN_AN_ADDRESS`), else '': Klaviyo and Mailchimp reject a row
+    whose e-mail is none (``carl@example``, ``bob @example.com``), its hash matches nobody on
+    Meta or Google, and a cell such as ``<b>x</b>@shop.com`` is not sent as another address
+    (``/b>@shop.com``)."""
     text = normalize_email(value)
-    return text if _ADDRESS.match(text) else ""
+    return text if _ADDRESS.match(text) and not NOT_IN_AN_ADDRESS.search(text) else ""
 
 
 def name_text(value: Any) -> str:

@@ -82,6 +82,7 @@ from typing import Any
 import pandas as pd
 
 from valuecast.outputs.audiences.contacts import (
+    NOT_IN_AN_ADDRESS,
     cell_text,
     country_code,
     e164_phone,
@@ -301,7 +302,7 @@ def has_address(table: pd.DataFrame) -> pd.Series:
     (:func:`~valuecast.outputs.audiences.contacts.email_address`)."""
     text = table["email"].astype("string[pyarrow]").str.strip().str.lower()
     # most cells are one plain address: told by one vectorised match, the rest cell by cell
-    plain = text.str.fullmatch(EMAIL_PATTERN) & ~text.str.contains("<", regex=False)
+    plain = text.str.fullmatch(EMAIL_PATTERN) & ~text.str.contains(NOT_IN_AN_ADDRESS.pattern)
     plain = (plain & ~text.str.startswith("mailto:")).fillna(False).astype(bool)
     rest = table.loc[~plain.to_numpy(bool) & text.notna().to_numpy(bool), ["email"]]
     found = pd.Series(_cells(rest, email_address, "email"), index=rest.index, dtype=object) != ""

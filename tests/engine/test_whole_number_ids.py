@@ -42,9 +42,9 @@ def _write(path, rows: list[str], order_ids: bool):
     return path
 
 
-def _ingest(path, workspace) -> dict:
+def _ingest(path, workspace, mapping: str = MAP) -> dict:
     result = CliRunner().invoke(
-        app, ["ingest", str(path), "-w", str(workspace), "--map", MAP, "--json"]
+        app, ["ingest", str(path), "-w", str(workspace), "--map", mapping, "--json"]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
@@ -100,7 +100,7 @@ def test_a_workspace_storing_ids_with_a_point_zero_keeps_one_customer_per_id(
         "4 stored orders named their customer by a whole number written with '.0' (1.0): "
         "read as the whole number (1) now, as the files' ids are, so that each is one "
         "customer; past analyses name those customers so too (3 rows)"
-    ) in report["notes"], report["notes"]
+    ) in report["notes"], "\n".join(report["notes"])
     with Workspace(workspace, read_only=True) as ws:
         orders = ws.orders().execute()
         counts = orders.groupby("customer_id")["order_number"].count().to_dict()
@@ -197,6 +197,12 @@ ORDERS = ["order_id,customer_id,date,revenue", "1,123,2024-03-01,50", "2,456,202
           "3,123,2024-04-01,40"]  # fmt: skip
 SAVED_AGAIN = ["order_id,customer_id,date,revenue", "1.0,123.0,2024-03-01,50",
                "2.0,456.0,2024-03-02,60", "3.0,123.0,2024-04-01,40", "7.0,,2024-05-02,60"]  # fmt: skip
+ORDER_MAP = "customer_id=customer_id,ordered_at=date,revenue=revenue,order_id=order_id"
+
+
+def _ingest_rows(tmp_path, name: str, rows: list[str], workspace) -> dict:
+    (tmp_path / name).write_text("\n".join(rows) + "\n")
+    return _ingest(tmp_path / name, workspace, ORDER_MAP)
 
 
 @pytest.mark.parametrize("route", ["engine", "importer"])
@@ -211,22 +217,13 @@ def test_an_export_saved_again_with_point_zero_order_ids_names_the_same_orders(
     else:  # the engine's route declines the file: the importer reads it
         monkeypatch.setattr(orders_duckdb, "usable", lambda *args, **kwargs: False)
     workspace = tmp_path / "w.duckdb"
-    mapping = "customer_id=customer_id,ordered_at=date,revenue=revenue,order_id=order_id"
-    reports = []
-    for name, rows in (("export.csv", ORDERS), ("saved_again.csv", SAVED_AGAIN)):
-        (tmp_path / name).write_text("\n".join(rows) + "\n")
-        result = CliRunner().invoke(
-            app, ["ingest", str(tmp_path / name), "-w", str(workspace), "--map", mapping, "--json"]
-        )
-        assert result.exit_code == 0, result.output
-        reports.append(json.loads(result.output))
-    second = reports[1]
+    _ingest_rows(tmp_path, "export.csv", ORDERS, workspace)
+    second = _ingest_rows(tmp_path, "saved_again.csv", SAVED_AGAIN, workspace)
     assert (second["new_orders"], second["updated_orders"]) == (1, 0), second
     assert second["workspace_orders"] == 4, second
     assert (
         "saved_again.csv: order_id: ids written as whole numbers with '.0' (1.0, as pandas "
-        "writes an id column "
-        "with gaps) are read as the whole number (1)"
+        "writes an id column with gaps) are read as the whole number (1)"
     ) in second["notes"], second["notes"]
     with Workspace(workspace, read_only=True) as ws:
         orders = ws.orders().execute().sort_values("order_number")
@@ -242,31 +239,21 @@ def test_a_workspace_storing_point_zero_order_ids_names_its_orders_as_files_do_n
     again as ``1.0``, ``2.0`` ... (or, given both ways, each order twice): the next ingest of
     the export as first downloaded finds its orders stored, each once, and a note says so."""
     workspace = tmp_path / "w.duckdb"
-    mapping = "customer_id=customer_id,ordered_at=date,revenue=revenue,order_id=order_id"
-
-    def ingest(name, rows) -> dict:
-        (tmp_path / name).write_text("\n".join(rows) + "\n")
-        result = CliRunner().invoke(
-            app, ["ingest", str(tmp_path / name), "-w", str(workspace), "--map", mapping, "--json"]
-        )
-        assert result.exit_code == 0, result.output
-        return json.loads(result.output)
-
     with pytest.MonkeyPatch.context() as monkeypatch:
         _store_ids_as_written(monkeypatch)
         if stored == "both":
-            ingest("export.csv", ORDERS)
-        before = ingest("saved_again.csv", SAVED_AGAIN)
+            _ingest_rows(tmp_path, "export.csv", ORDERS, workspace)
+        before = _ingest_rows(tmp_path, "saved_again.csv", SAVED_AGAIN, workspace)
     assert before["workspace_orders"] == (7 if stored == "both" else 4), before
-    report = ingest("export_again.csv", ORDERS)
+    report = _ingest_rows(tmp_path, "export_again.csv", ORDERS, workspace)
     assert (report["new_orders"], report["updated_orders"]) == (0, 0), report
     assert report["workspace_orders"] == 4, report
     merged = "; 3 of them were the same orders as ones stored under the whole number, kept once"
     assert (
-        "4 stored orders had their id written as a whole number with '.0' (1.0): read as the "
+        "4 stored orders had their id as a whole number written with '.0' (1.0): read as the "
         "whole number (1) now, as the files' order ids are, so that the same orders given again "
         "are not counted twice" + (merged if stored == "both" else "")
-    ) in report["notes"], report["notes"]
+    ) in report["notes"], "\n".join(report["notes"])
     with Workspace(workspace, read_only=True) as ws:
         orders = ws.orders().execute().sort_values("order_number")
     assert orders["order_number"].tolist() == ["1", "2", "3", "7"]

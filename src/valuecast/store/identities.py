@@ -708,14 +708,10 @@ def read_whole_number_order_ids_again(raw: Any) -> OrderIdsReadAgain | None:
 def whole_number_order_ids_note(whole: OrderIdsReadAgain) -> str:
     """The ingest note on the stored order ids read without their ``.0``
     (:func:`read_whole_number_order_ids_again`)."""
-    one = whole.orders == 1
-    whole_id = re.sub(r"\.0+$", "", whole.written)
-    note = (
-        f"{whole.orders:,} stored {'order' if one else 'orders'} had {'its' if one else 'their'}"
-        f" id written as a whole number with '.0' ({whole.written}): read as the whole number "
-        f"({whole_id}) now, as the files' order ids are, so that the same orders given again are "
-        "not counted twice"
-    )
+    note = _read_as_whole_numbers(
+        whole.orders, "had {} id as a whole number", whole.written, "order ids",
+        "the same orders given again are not counted twice",
+    )  # fmt: skip
     if whole.merged:
         many = whole.merged != 1
         note += (
@@ -1038,14 +1034,23 @@ def _rename_snapshot_table_customers(raw: Any) -> None:
 def whole_number_ids_note(whole: IdsReadAgain) -> str:
     """The ingest note on the stored customer ids read without their ``.0``
     (:func:`read_whole_number_ids_again`)."""
-    one = whole.orders == 1
-    whole_id = re.sub(r"\.0+$", "", whole.written)
-    note = (
-        f"{whole.orders:,} stored {'order' if one else 'orders'} named {'its' if one else 'their'}"
-        f" customer by a whole number written with '.0' ({whole.written}): read as the whole "
-        f"number ({whole_id}) now, as the files' ids are, so that each is one customer"
-    )
+    note = _read_as_whole_numbers(
+        whole.orders, "named {} customer by a whole number", whole.written, "ids",
+        "each is one customer",
+    )  # fmt: skip
     return note + _merged_and_snapshots_note(whole, "the whole number")
+
+
+def _read_as_whole_numbers(orders: int, told: str, written: str, ids: str, so_that: str) -> str:
+    """The start of a note on stored ids read without their ``.0``: ``orders`` stored orders
+    that ``told`` (its/their in place of ``{}``) written with '.0' (the first as ``written``)."""
+    one = orders == 1
+    whole_id = re.sub(r"\.0+$", "", written)
+    return (
+        f"{orders:,} stored {'order' if one else 'orders'} {told.format('its' if one else 'their')}"
+        f" written with '.0' ({written}): read as the whole number ({whole_id}) now, as the "
+        f"files' {ids} are, so that {so_that}"
+    )
 
 
 def _merged_and_snapshots_note(read: IdsReadAgain, stored_under: str = "the id read so") -> str:

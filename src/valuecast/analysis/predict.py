@@ -704,8 +704,8 @@ def paid_nothing_note(customers: int, spend_model: GammaGamma) -> str:
     (:func:`repeat_spend_known`): what the spend model expects of them."""
     who = (
         f"{customers:,} {'customer' if customers == 1 else 'customers'} ordered again but paid "
-        "nothing for their repeat orders (free or fully "
-        "discounted: a replacement, a staff order, a 100% discount code)"
+        "nothing for their repeat orders (free or fully discounted: a replacement, a staff "
+        "order, a 100% discount code)"
     )
     if spend_model.limits_.get("v") == "inf":  # one spending rate for all: B(x) = 0
         return (
@@ -758,8 +758,8 @@ def repeat_spend_known(frequency: ir.Value, spend_m: ir.Value) -> ir.Value:
     """Whether a customer's repeat orders tell the spend model something: they have some, and
     their mean value is known and not negative.  A mean of 0 (every repeat order free: a
     replacement, a staff order, a 100% discount) is the Gamma-Gamma mean's limit m -> 0 at the
-    customer's ``x`` orders, ``A(x)``, which shrinks the population mean the more the more free
-    orders there were; the fit itself reads positive means only (its density is of m > 0)."""
+    customer's ``x`` orders, ``A(x)``: the population mean shrunk the more, the more free orders
+    there were.  The fit itself reads positive means only (its density is of m > 0)."""
     return (frequency > 0) & (spend_m >= 0)
 
 

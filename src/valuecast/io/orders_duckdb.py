@@ -293,7 +293,7 @@ def load_rows(
             found["whole_number_ids"] = whole
             found["leading_zero_ids"] = _leading_zero_ids(con, table)
             found["whole_number_order_ids"] = whole_orders
-        linked = _link_emails(con, cols, table, pair_hash and cols.get("order_id") is None)
+        linked = _link_emails(con, cols, table, pair_hash and not keyed)
         if found is not None:
             found["linked_by_email"] = linked
     return loaded

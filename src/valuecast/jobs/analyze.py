@@ -512,17 +512,16 @@ def seasonal_repeat_note(summary: dict) -> list[str]:
     months = [row for row in monthly if row.get("returning_revenue") is not None][-24:]
     if len(months) < 24:
         return []
-    last, before = months[12:], months[:12]
-    crowded = _crowded_pair(last)
-    if crowded is None:
+    last, before = _pair_shares(months[12:]), _pair_shares(months[:12])
+    if last is None or before is None:
         return []
-    share, start = crowded
-    # the same calendar months, a year earlier
-    earlier = _pair_share(before, start)
-    if earlier is None or earlier < SEASONAL_SHARE:
+    share, start = max((share, i) for i, share in enumerate(last))
+    earlier = before[start]  # the same calendar months, a year earlier
+    if share < SEASONAL_SHARE or earlier < SEASONAL_SHARE:
         return []
     names = " and ".join(
-        date.fromisoformat(f"{last[i % 12]['month']}-01").strftime("%B") for i in (start, start + 1)
+        date.fromisoformat(f"{months[12 + i % 12]['month']}-01").strftime("%B")
+        for i in (start, start + 1)
     )
     return [
         f"{share:.0%} of the last 12 months' repeat revenue fell in {names} ({earlier:.0%} the "
@@ -532,24 +531,14 @@ def seasonal_repeat_note(summary: dict) -> list[str]:
     ]
 
 
-def _crowded_pair(year: list[dict]) -> tuple[float, int] | None:
-    """The largest share of the 12 months' repeat revenue two neighbouring months hold (December
-    and January too) and the first one's position, where it is at least
-    :data:`SEASONAL_SHARE`; else None."""
-    if _pair_share(year, 0) is None:  # no repeat revenue in the year
-        return None
-    share, start = max((_pair_share(year, i), i) for i in range(12))
-    return (share, start) if share >= SEASONAL_SHARE else None
-
-
-def _pair_share(year: list[dict], start: int) -> float | None:
-    """The share of the 12 months' repeat revenue months ``start`` and the next hold; None
-    without any."""
+def _pair_shares(year: list[dict]) -> list[float] | None:
+    """Of 12 months' repeat revenue, the share each month and the next hold (December and
+    January too); None without any."""
     revenue = [max(float(row["returning_revenue"]), 0.0) for row in year]
     total = sum(revenue)
     if total <= 0:
         return None
-    return (revenue[start] + revenue[(start + 1) % 12]) / total
+    return [(revenue[i] + revenue[(i + 1) % 12]) / total for i in range(12)]
 
 
 # ------------------------------------------------------------------------------------------------

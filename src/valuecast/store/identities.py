@@ -594,19 +594,34 @@ def _whole_number_ids_stored(raw: Any) -> bool:
     e-mail address (the customer of orders without an id) take no part, as in a file, where
     they are given after the rule.  One pass over the customer ids finds none in the common
     case; the whole-number check runs only where one ends with ``.0``."""
-    ended = "SELECT 1 FROM orders WHERE ends_with(customer_id, '.0') LIMIT 1"
-    if not sql(raw, ended):
-        return False
     named = (
         f"source = '{_TABLE_SOURCE}' AND customer_id IS NOT NULL "
         f"AND NOT starts_with(customer_id, '{PHONE_ID_PREFIX}') AND NOT contains(customer_id, '@')"
     )
-    decided = (
-        f"SELECT EXISTS (SELECT 1 FROM orders WHERE {named} AND ends_with(customer_id, '.0')) "
-        f"AND NOT EXISTS (SELECT 1 FROM orders WHERE {named} "
-        f"AND NOT regexp_full_match(customer_id, '{WHOLE_NUMBER_ID}'))"
+    return _whole_numbers_stored(raw, "customer_id", named)
+
+
+def _whole_numbers_stored(raw: Any, column: str, among: str) -> bool:
+    """Whether the stored orders ``among`` (SQL) hold whole numbers alone in ``column``, some
+    written with ``.0``: one pass finds none ending so in the common case, and the whole-number
+    check runs only where one does."""
+    ended = f"SELECT 1 FROM orders WHERE {among} AND ends_with({column}, '.0') LIMIT 1"
+    if not sql(raw, ended):
+        return False
+    other = (
+        f"SELECT 1 FROM orders WHERE {among} "
+        f"AND NOT regexp_full_match({column}, '{WHOLE_NUMBER_ID}') LIMIT 1"
     )
-    return bool(sql(raw, decided)[0][0])
+    return not sql(raw, other)
+
+
+def _read_without_point_zero(column: str, written: str, now: str, among: str) -> str:
+    """SQL: each distinct ``column`` of the stored orders ``among`` written as a whole number
+    with ``.0`` (as ``written``) and without it (as ``now``)."""
+    return (
+        f"SELECT DISTINCT {column} AS {written}, regexp_replace({column}, '\\.0+$', '') AS {now} "
+        rf"FROM orders WHERE {among} AND regexp_matches({column}, '^[+-]?[0-9]+\.0+$')"
+    )
 
 
 @dataclass(frozen=True)
@@ -641,12 +656,11 @@ def read_whole_number_ids_again(raw: Any) -> IdsReadAgain | None:
     ``1.0`` and ``1`` apart) keeps its id.  None where nothing is read again."""
     if not _whole_number_ids_stored(raw):
         return None
-    source = f"'{_TABLE_SOURCE}'"
+    source = f"source = '{_TABLE_SOURCE}'"
     read = _read_ids_again(
         raw,
-        "CREATE OR REPLACE TEMP TABLE _ids_read_again AS SELECT DISTINCT customer_id AS written, "
-        r"regexp_replace(customer_id, '\.0+$', '') AS now FROM orders "
-        rf"WHERE source = {source} AND regexp_matches(customer_id, '^[+-]?[0-9]+\.0+$')",
+        "CREATE OR REPLACE TEMP TABLE _ids_read_again AS "
+        + _read_without_point_zero("customer_id", "written", "now", source),
         keep_email=True,
         every_source=False,
     )
@@ -677,21 +691,13 @@ def read_whole_number_order_ids_again(raw: Any) -> OrderIdsReadAgain | None:
     are one order, the version ingested last kept, with its lines and contacts.  None where
     nothing is read again."""
     keyed = f"source = '{_TABLE_SOURCE}' AND NOT contains(order_number, '|')"
-    ended = f"SELECT 1 FROM orders WHERE {keyed} AND ends_with(order_number, '.0') LIMIT 1"
-    if not sql(raw, ended):  # the common case, one pass
-        return None
-    other = (
-        f"SELECT 1 FROM orders WHERE {keyed} "
-        f"AND NOT regexp_full_match(order_number, '{WHOLE_NUMBER_ID}') LIMIT 1"
-    )
-    if sql(raw, other):
+    if not _whole_numbers_stored(raw, "order_number", keyed):
         return None
     try:
         sql(
             raw,
-            "CREATE OR REPLACE TEMP TABLE _numbers_read_again AS SELECT DISTINCT "
-            r"order_number AS old, regexp_replace(order_number, '\.0+$', '') AS new FROM orders "
-            rf"WHERE {keyed} AND regexp_matches(order_number, '^[+-]?[0-9]+\.0+$')",
+            "CREATE OR REPLACE TEMP TABLE _numbers_read_again AS "
+            + _read_without_point_zero("order_number", "old", "new", keyed),
         )
         orders, written = sql(
             raw,

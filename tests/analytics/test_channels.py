@@ -462,6 +462,31 @@ def test_a_partial_as_of_month_is_noted_and_left_out_of_the_channels_whole(shop)
     assert alone.spend == 155.0 and "partial month" not in (alone.note or "")
 
 
+def test_the_shops_note_counts_the_partial_months_spend_the_all_rows_leave_out(shop):
+    # as of 2024-02-20: google's March spend (25) is after it, and its February spend (60)
+    # is of a partial month, which google's all row leaves out: of the file's 325, the all
+    # rows count the 240 the note does not
+    customers, spend, monthly = shop
+    table = cac_table(customers, spend, monthly, as_of="2024-02-20")
+    kept = table.loc[table["cohort_month"] == "all", "spend"].sum()
+    assert kept == 240.0
+    assert left_out_spend_note(table) == (
+        "spend left out of CAC and CLV:CAC over all months: 85.00 of the 325.00 the spend file "
+        "gives, 25.00 after the as-of date (2024-03; as of 2024-02-20): the customers it "
+        "acquired are not in the orders; and 60.00 of 2024-02, a partial month (20 of 29 days "
+        "to the as-of date), counted in that month's row only"
+    )
+    # a partial month alone is noted too; a channel whose only spend is in it keeps it
+    within = spend[spend["month"] != "2024-03"]
+    assert left_out_spend_note(cac_table(customers, within, monthly, as_of="2024-02-20")) == (
+        "spend left out of CAC and CLV:CAC over all months: 60.00 of the 300.00 the spend file "
+        "gives, 60.00 of 2024-02, a partial month (20 of 29 days to the as-of date), counted "
+        "in that month's row only"
+    )
+    only = spend[spend["channel"] == "google"].assign(month="2024-02")
+    assert left_out_spend_note(cac_table(customers, only, monthly, as_of="2024-02-20")) is None
+
+
 def test_the_overall_ratio_counts_the_spend_of_channels_that_acquired_nobody(shop):
     from valuecast.analysis.growth.tables import overall_clv_to_cac
 

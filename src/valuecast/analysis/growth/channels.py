@@ -978,6 +978,7 @@ def _cac_rows(
 
     rows: list[dict[str, object]] = []
     guest_orders = 0
+    partial_out = 0.0  # the partial month's spend the ``all`` rows leave out
     for key in sorted(labels):
         label = labels[key]
         months = sorted(months_of.get(key, ()))
@@ -1004,6 +1005,7 @@ def _cac_rows(
         if partial is not None and partial[0] in spend_months and len(spend_months) > 1:
             # its whole month's spend (if the file gives that) against part of its customers
             spend_months = [month for month in spend_months if month != partial[0]]
+            partial_out += float(spent.loc[(key, partial[0])])
             notes.append(
                 f"{partial[0]} left out: a partial month ({partial[1]} of {partial[2]} days to "
                 "the as-of date)"
@@ -1049,7 +1051,7 @@ def _cac_rows(
     for column in ("spend", "cac", "clv_per_customer", "clv_to_cac", "roi_per_customer"):
         out[column] = out[column].astype(float)
     out.attrs["left_out_spend"] = _left_out_spend_note(
-        earlier, later, float(every_cost["spend"].sum()), first_month, as_of
+        earlier, later, float(every_cost["spend"].sum()), first_month, as_of, partial, partial_out
     )
     out.attrs["guest_orders"] = guest_orders
     return out
@@ -1091,10 +1093,14 @@ def _left_out_spend_note(
     given: float,
     first_month: int | None,
     as_of: date | datetime | str | None,
+    partial: tuple[str, int, int] | None = None,
+    partial_spend: float = 0.0,
 ) -> str | None:
     """The shop's note on the spend :func:`cac_table` leaves out of every CAC (before the
-    first order, after the as-of date), with the amount by reason and of the whole file; None
-    where none is left out."""
+    first order, after the as-of date) and out of the ``all`` rows (``partial_spend``, of the
+    ``partial`` as-of month, :func:`_partial_month`), with the amount by reason and of the
+    whole file, so that the file's total less it is the ``all`` rows' spend; None where none
+    is left out."""
 
     def months_and_total(left: dict[str, list[tuple[str, float]]]) -> tuple[str, float]:
         return _months_and_sum([pair for pairs in left.values() for pair in pairs])
@@ -1112,11 +1118,22 @@ def _left_out_spend_note(
         left_out += total
         stamp = pd.Timestamp(as_of).date().isoformat()
         parts.append(f"{total:,.2f} after the as-of date ({months}; as of {stamp})")
-    if not parts:
-        return None
+    outside = f"{' and '.join(parts)}: the customers it acquired are not in the orders"
+    if partial is None or not partial_spend:
+        if not parts:
+            return None
+        return (
+            f"spend left out of CAC and CLV:CAC: {left_out:,.2f} of the {given:,.2f} the spend "
+            f"file gives, {outside}"
+        )
+    month, days, of_days = partial
+    within = (
+        f"{partial_spend:,.2f} of {month}, a partial month ({days} of {of_days} days to the "
+        "as-of date), counted in that month's row only"
+    )
     return (
-        f"spend left out of CAC and CLV:CAC: {left_out:,.2f} of the {given:,.2f} the spend file "
-        f"gives, {' and '.join(parts)}: the customers it acquired are not in the orders"
+        f"spend left out of CAC and CLV:CAC over all months: {left_out + partial_spend:,.2f} of "
+        f"the {given:,.2f} the spend file gives, {f'{outside}; and ' if parts else ''}{within}"
     )
 
 

@@ -166,7 +166,7 @@ def test_clv_and_cac_by_channel(one_time_shop, tmp_path):
     assert "0 when it does within that month, empty when not yet" in " ".join(wide.output.split())
     assert google["note"] == (
         "1 customer acquired in months without spend left out (2024-03); "
-        "no predicted CLV for 2 of 2 customers (no model could be fitted): "
+        "no predicted CLV for 2 of 2 customers (none made: the analysis' notes say why): "
         "their CLV is historic only"
     )
 

@@ -237,7 +237,7 @@ def test_cac_ratio_roi_payback_and_flags_per_month(shop):
     assert jan.payback_month == 1
     # g2 has no prediction: counted 0, and the row says so
     assert jan.note == (
-        "no predicted CLV for 1 of 2 customers (no model could be fitted): "
+        "no predicted CLV for 1 of 2 customers (none made: the analysis' notes say why): "
         "their CLV is historic only"
     )
 
@@ -300,7 +300,7 @@ def test_all_months_rows_per_channel(shop):
     # month 1: + g1 30 = 130 -> 43.3; month 2: + g1 30 + g2 40 = 200 -> 66.7 >= 51.667
     assert google.payback_month == 2
     assert google.note == (
-        "no predicted CLV for 1 of 3 customers (no model could be fitted): "
+        "no predicted CLV for 1 of 3 customers (none made: the analysis' notes say why): "
         "their CLV is historic only"
     )
 

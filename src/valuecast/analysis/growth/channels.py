@@ -604,8 +604,8 @@ def _row(
     unpredicted = int(acquired["unpredicted"].sum())
     if unpredicted:
         notes.append(
-            f"no predicted CLV for {unpredicted} of {n} customers (no model could be fitted): "
-            "their CLV is historic only"
+            f"no predicted CLV for {unpredicted} of {n} customers (none made: the analysis' "
+            "notes say why): their CLV is historic only"
         )
     cac = spend / n if n and not np.isnan(spend) else float("nan")
     if n and not np.isnan(spend) and spend == 0:
@@ -663,8 +663,8 @@ def cac_table(
     * ``cac`` = spend / customers; empty when no customers were acquired (note ``"no customers
       acquired"``) or no spend is reported.
     * ``clv_per_customer`` = mean of ``margin * historic_clv + predicted_clv`` over the customers
-      acquired; a missing prediction (no model could be fitted) counts 0 and the note says for
-      how many customers.
+      acquired; a missing prediction (none made: no model fitted, or predictions withheld)
+      counts 0 and the note says for how many customers.
     * ``clv_to_cac`` = clv_per_customer / cac (empty when CAC is empty or 0);
       ``roi_per_customer`` = clv_per_customer - cac.
     * ``payback_month``: the first month k (0 = the cohort month) where the cumulative margin per

@@ -961,6 +961,26 @@ def test_an_address_one_record_declines_for_is_not_exported_from_another(to):
     assert everyone.left_out_consent == 0
 
 
+@pytest.mark.parametrize("to", ["klaviyo", "mailchimp", "meta", "google"])
+def test_an_address_a_record_outside_the_analysis_declines_for_is_not_exported(to):
+    # orders keyed by customer number, carrying the e-mail; a customers export keyed by that
+    # e-mail declines marketing for it: its record has no order under its own id, so the
+    # analysis does not hold it, and its opt-out still binds the address
+    rows = customers({"accepts_marketing": True}, {"accepts_marketing": True})
+    rows["customer_id"] = ["S1", "S2"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["S1", "S2", "sub@shop.com"],
+         "email": ["Sub@Shop.com", "yes@shop.com", None],
+         "accepts_marketing": pd.array([True, True, False], dtype="boolean")}
+    )  # fmt: skip
+    audience = build_audience(rows, contacts, to, where="historic_number_of_orders >= 0")
+    assert (audience.exported, audience.left_out_consent) == (1, 1)
+    # a record outside the analysis that accepts takes no one's opt-out away
+    contacts.loc[2, "accepts_marketing"] = True
+    audience = build_audience(rows, contacts, to, where="historic_number_of_orders >= 0")
+    assert (audience.exported, audience.left_out_consent) == (2, 0)
+
+
 def test_a_name_of_punctuation_alone_is_an_empty_cell_in_every_file():
     """A last name typed as ``-`` or ``.`` (a checkout's required field) is no name.  Meta's
     rule for ``fn``/``ln`` (lower case, no punctuation) leaves nothing of it, so every file has

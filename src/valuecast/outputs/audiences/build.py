@@ -70,6 +70,21 @@ class Audience:
     emails_left_empty: int = 0  # exported rows (by phone) whose e-mail is no address: cell empty
 
 
+def _declined(table: pd.DataFrame, contacts: pd.DataFrame | None) -> set[str]:
+    """The addresses some customer record declines marketing for (:func:`declined_addresses`):
+    of ``table``'s customers and of the workspace's other records in ``contacts``, such as a
+    customers export keyed by e-mail beside orders keyed by customer number, whose opt-out
+    the address's orders are bound by though no analysed customer has its id."""
+    declined = declined_addresses(table)
+    if contacts is None or "accepts_marketing" not in contacts.columns:
+        return declined
+    ids = contacts["customer_id"].astype("string")
+    others = contacts[~ids.isin(table["customer_id"].astype("string")).to_numpy(bool)]
+    if len(others):
+        declined |= declined_addresses(audience_table(others[["customer_id"]], others))
+    return declined
+
+
 def build_audience(
     customers: pd.DataFrame,
     contacts: pd.DataFrame | None,
@@ -103,7 +118,7 @@ def build_audience(
     matched = reachable(selected, to).to_numpy(dtype=bool)
     # an address one record declines for is declined, whichever record is selected
     allowed, left_out = consenting(
-        selected[matched], include_non_consenting, declined_addresses(table)
+        selected[matched], include_non_consenting, _declined(table, contacts)
     )
     formatted = format_audience(allowed, to)
     phone_only = impossible = 0

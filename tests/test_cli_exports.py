@@ -612,6 +612,39 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
     assert [row["value"] for row in read_csv(tmp_path / "m.csv")[1]] == ["0.0"]
 
 
+def test_a_customers_export_record_whose_address_bought_under_a_customer_number_is_no_prospect(
+    tmp_path,
+):
+    # orders keyed by customer number carry the e-mail; the customers export names the same
+    # people by their addresses (one written in capitals), and one subscriber who never bought
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer,email,date,amount\n"
+        "1,S1,sue@example.com,2024-01-05,40\n"
+        "2,S1,sue@example.com,2024-03-05,60\n"
+        "3,S2,Dan@Example.com,2024-02-01,80\n"
+    )
+    export_file = tmp_path / "customers_export.csv"
+    export_file.write_text(
+        "First Name,Last Name,Email,Accepts Marketing,Total Spent,Total Orders\n"
+        "Sue,Sub,sue@example.com,yes,100.00,2\n"
+        "Dan,Dup,DAN@example.com,yes,80.00,1\n"
+        "Pia,Neu,pia@example.com,yes,0.00,0\n"
+    )
+    path = tmp_path / "w.duckdb"
+    column_map = "customer_id=customer,ordered_at=date,revenue=amount,email=email"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(orders)], column_map=column_map))
+        ws.ingest(read_exports([str(export_file)]))
+        assert ws.prospects()["customer_id"].tolist() == ["pia@example.com"]
+        analysis = analyze(ws, AnalysisOptions())
+        snapshots.save_snapshot(ws, analysis, options=AnalysisOptions())
+    out = tmp_path / "prospects.csv"
+    result = invoke("--segment", "prospects", "--to", "klaviyo", "-w", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert [row["Email"] for row in read_csv(out)[1]] == ["pia@example.com"]
+
+
 def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop, tmp_path):
     """Meta and Google match on names and places too: an orders table gives neither, and the
     merchant is told where they come from; the shop holding contact rows gets no such note."""

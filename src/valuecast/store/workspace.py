@@ -516,21 +516,31 @@ def prospects_frame(raw: Any) -> pd.DataFrame:
     have no order in the workspace (Shopify's Prospects: subscribers who never bought).
 
     A customer known by a phone alone whose phone an ordering customer's orders carry
-    (``phone_links``) has bought, under that customer: no prospect."""
+    (``phone_links``) has bought, under that customer: no prospect.  Nor has one whose e-mail
+    address (the record's, else its id) an order carries, whatever its case: orders keyed by a
+    customer number with an e-mail column are that address's purchases."""
     linked = ""
     if "phone_links" in connection_table_names(raw):  # a workspace made before it, read-only
         linked = (
             " AND NOT EXISTS (SELECT 1 FROM phone_links l JOIN orders o "
             "ON o.customer_id = l.customer_id WHERE l.phone_id = c.customer_id)"
         )
+    # the few records without orders under their id first: the addresses' check then reads
+    # the orders' e-mails against those alone
+    address = "lower(trim(coalesce(nullif(trim(c.email), ''), c.customer_id)))"
     return (
         raw.sql(
-            f"""SELECT c.customer_id, any_value(c.accepts_marketing) AS accepts_marketing
-            FROM customers c
-            WHERE c.customer_id IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id)
-                {linked}
-            GROUP BY c.customer_id ORDER BY c.customer_id"""
+            f"""WITH candidates AS (
+                SELECT c.customer_id, any_value(c.accepts_marketing) AS accepts_marketing,
+                    any_value({address}) AS address
+                FROM customers c
+                WHERE c.customer_id IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id)
+                    {linked}
+                GROUP BY c.customer_id)
+            SELECT customer_id, accepts_marketing FROM candidates c
+            WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE lower(trim(o.email)) = c.address)
+            ORDER BY customer_id"""
         )
         .to_arrow_table()
         .to_pandas()

@@ -174,6 +174,38 @@ def test_an_as_of_date_weeks_after_the_last_order_says_those_days_count_as_quiet
     assert not any("the last order" in n for n in summarize(table(orders)).notes)
 
 
+def test_orders_dated_long_after_every_other_are_noted_where_they_set_the_as_of_date(
+    make_orders,
+):
+    # a shop selling every day of 2025; one order typed 2026 for 2025 moves the as-of date
+    days = [date(2025, 1, 1) + timedelta(days=k) for k in range(0, 364, 2)]
+    rows = [{"id": k, "customer": f"c{k % 40}", "date": str(day), "net": 10.0}
+            for k, day in enumerate(days)]  # fmt: skip
+    typo = {"id": 999, "customer": "c5", "date": "2026-11-01", "net": 10.0}
+    note = (
+        "1 order (on 2026-11-01) comes 307 days after every other order (the last on "
+        "2025-12-29), and the as-of date 2026-11-01 follows: every customer's history runs to "
+        "it, so the shop looks lapsed; if a date is mistyped, correct it, or analyse as of "
+        "2025-12-29 (--as-of)"
+    )
+    assert note in summarize(table(make_orders([*rows, typo]))).notes
+    # two such orders, on one day or two, are named together
+    second = {**typo, "id": 998, "date": "2026-10-30"}
+    assert any(
+        n.startswith("2 orders (on 2026-10-30, 2026-11-01) come 305 days after every other")
+        for n in summarize(table(make_orders([*rows, typo, second]))).notes
+    )
+    # the history as it is, an as-of date given, or a shop whose orders come weeks apart: none
+    for orders, as_of in (
+        (rows, None),
+        ([*rows, typo], "2026-11-01"),
+        ([{**row, "date": str(date(2020, 1, 1) + timedelta(days=40 * k))} for k, row in
+          enumerate(rows[:40])], None),
+    ):  # fmt: skip
+        assert not any("after every other order" in n for n in
+                       summarize(table(make_orders(orders)), as_of=as_of).notes)  # fmt: skip
+
+
 def test_calibration_and_holdout(make_orders):
     orders = make_orders(
         ORDERS

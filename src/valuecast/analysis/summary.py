@@ -658,6 +658,47 @@ def quiet_days_note(last_order: date | datetime | None, as_of: date) -> list[str
     ]
 
 
+STRAY_ORDERS = 3
+"""The most orders at the end of a shop's history that :func:`stray_orders_note` reads as set
+apart from the rest."""
+
+STRAY_GAP_DAYS = 30
+"""The least gap, in days, between such orders and every other order for the note."""
+
+STRAY_GAP_SPACINGS = 10
+"""...and the least gap in the shop's mean spacing between orders (its days over its orders):
+a shop that sells every few weeks has such gaps in its ordinary run."""
+
+
+def stray_orders_note(orders: ir.Table, first: date, last: date, n_orders: int) -> str | None:
+    """A note where the last few orders (at most :data:`STRAY_ORDERS`) come long after every
+    other order, ``last`` being the latest and the default as-of date: a year typed wrong
+    (2026 for 2025) or a test order moves every customer's T to it, so the whole shop looks
+    lapsed and its predictions collapse.  Long means at least :data:`STRAY_GAP_DAYS` days and
+    :data:`STRAY_GAP_SPACINGS` times the shop's mean spacing between orders, from ``first`` to
+    ``last`` over ``n_orders``; None otherwise."""
+    if n_orders <= STRAY_GAP_SPACINGS * STRAY_ORDERS:
+        return None
+    least = max(STRAY_GAP_DAYS, STRAY_GAP_SPACINGS * (last - first).days / n_orders)
+    dated = orders.filter(orders.order_date.notnull())
+    latest = dated.select(day=dated.order_date.cast("date")).order_by(ibis.desc("day"))
+    days = [row["day"] for row in latest.limit(STRAY_ORDERS + 1).to_pyarrow().to_pylist()]
+    for count in range(1, min(STRAY_ORDERS, len(days) - 1) + 1):
+        gap = (days[count - 1] - days[count]).days
+        if gap >= least:
+            stray = sorted(set(days[:count]))
+            dates = ", ".join(str(day) for day in stray)
+            which = "1 order (on" if count == 1 else f"{count} orders (on"
+            comes = "comes" if count == 1 else "come"
+            return (
+                f"{which} {dates}) {comes} {gap:,} days after every other order (the last on "
+                f"{days[count]}), and the as-of date {last} follows: every customer's history "
+                f"runs to it, so the shop looks lapsed; if a date is mistyped, correct it, or "
+                f"analyse as of {days[count]} (--as-of)"
+            )
+    return None
+
+
 def orders_text(n: int, kind: str = "") -> str:
     """``n`` orders, "1 order" for one (``kind``: "guest " for guest orders)."""
     return f"{n:,} {kind}{'order' if n == 1 else 'orders'}"
@@ -698,11 +739,12 @@ def summarize(
         no_revenue=o.count(where=o._no_revenue),
         guest_revenue=o.net_revenue.sum(where=guest),
         _last=o.order_date.max(where=o.order_date <= as_of_lit),
+        _first=o.order_date.min(),
         **currency,
         **{f"_filled_{name}": o[name].count() for name in _ATTRIBUTES},
     )
     row = counts_expr.to_pyarrow().to_pylist()[0]
-    last = row.pop("_last")
+    last, first = row.pop("_last"), row.pop("_first")
     lowest, highest = row.pop("_currency_min", None), row.pop("_currency_max", None)
     guest_currency = lowest if lowest == highest else None
     empty = [name for name in _ATTRIBUTES if not row.pop(f"_filled_{name}")]
@@ -711,6 +753,10 @@ def summarize(
         orders, as_of=as_of_date, calibration_end=cal_date, customers=customers, known_empty=empty
     )
     notes = quiet_days_note(last, as_of_date)
+    if as_of is None and first is not None:  # the default as-of date: the last order's
+        first_day = as_date(first, "first order", error=SummaryError)
+        stray = stray_orders_note(orders, first_day, as_of_date, counts["orders"])
+        notes += [stray] if stray else []
     if counts["after_as_of"]:
         after = orders_text(counts["after_as_of"])
         notes.append(f"{after} after the as-of date {as_of_date} ignored")

@@ -645,6 +645,39 @@ def test_a_customers_export_record_whose_address_bought_under_a_customer_number_
     assert [row["Email"] for row in read_csv(out)[1]] == ["pia@example.com"]
 
 
+def test_an_opt_out_on_an_order_after_the_customers_export_stands(tmp_path):
+    # the customers export (ingested on 2024-02-01) says yes; sue's order of March says no:
+    # she opted out since, and dan's no of January is older than the export's yes
+    export_file = tmp_path / "customers_export.csv"
+    export_file.write_text(
+        "First Name,Last Name,Email,Accepts Marketing,Total Spent,Total Orders\n"
+        "Sue,Sub,sue@example.com,yes,40.00,1\n"
+        "Dan,Dup,dan@example.com,yes,80.00,1\n"
+    )
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer,date,amount,consent\n"
+        "1,sue@example.com,2024-01-05,40,yes\n"
+        "2,dan@example.com,2024-01-20,80,no\n"
+        "3,sue@example.com,2024-03-05,60,no\n"
+    )
+    column_map = "customer_id=customer,ordered_at=date,revenue=amount,accepts_marketing=consent"
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        ws.ingest(read_exports([str(export_file)]))
+        ws.raw.execute("UPDATE ingests SET ingested_at = TIMESTAMP '2024-02-01 12:00:00'")
+        ws.ingest(read_exports([str(orders)], column_map=column_map))
+        consent = ws.contacts().set_index("customer_id")["accepts_marketing"]
+        assert consent.to_dict() == {"dan@example.com": True, "sue@example.com": False}
+        analysis = analyze(ws, AnalysisOptions())
+        snapshots.save_snapshot(ws, analysis, options=AnalysisOptions())
+    out = tmp_path / "k.csv"
+    args = ("--where", "historic_clv > 0", "--to", "klaviyo", "-w", str(path), "--out", str(out))
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert [row["Email"] for row in read_csv(out)[1]] == ["dan@example.com"]
+
+
 def test_hashed_audiences_without_names_or_places_say_what_would_match_more(shop, tmp_path):
     """Meta and Google match on names and places too: an orders table gives neither, and the
     merchant is told where they come from; the shop holding contact rows gets no such note."""

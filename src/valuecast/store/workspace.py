@@ -331,7 +331,8 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
     ``accepts_marketing`` is the consent known today, whatever date an analysis is as of: the
     customers export's where it says, else that of the latest order stating it (the summary's
     rule, over every stored order), so an audience file never uploads a customer who has
-    opted out since.
+    opted out since.  An opt-out on an order dated after the day the customers export was
+    ingested is newer than the export, and stands.
     """
     return raw.sql(_contacts_query(raw)).to_arrow_table().to_pandas()
 
@@ -373,20 +374,23 @@ def _contacts_query(raw: Any) -> str:
         SELECT customer_id,
         arg_max(trim(email), {latest}) FILTER (WHERE nullif(trim(email), '') IS NOT NULL) AS email,
         arg_max(accepts_marketing, {latest}) FILTER (
-            WHERE accepts_marketing IS NOT NULL) AS accepts_marketing
+            WHERE accepts_marketing IS NOT NULL) AS accepts_marketing,
+        max(order_date) FILTER (WHERE accepts_marketing IS NOT NULL) AS stated_on
         FROM orders
         WHERE customer_id IS NOT NULL AND (
             nullif(trim(email), '') IS NOT NULL OR accepts_marketing IS NOT NULL)
         GROUP BY customer_id),
     ordered AS (
         SELECT customer_id, CASE WHEN lower(email) <> lower(customer_id) THEN email END AS email,
-        accepts_marketing FROM latest
+        accepts_marketing, stated_on FROM latest
         WHERE lower(email) <> lower(customer_id) OR accepts_marketing IS NOT NULL),
     addressed AS ({_order_contacts_query(raw)})
     SELECT coalesce(c.customer_id, o.customer_id, a.customer_id) AS customer_id,
         coalesce(nullif(trim(c.email), ''), o.email) AS email, {fields},
-        coalesce(c.accepts_marketing, o.accepts_marketing) AS accepts_marketing
-    FROM (SELECT * FROM customers WHERE customer_id IS NOT NULL) c
+        CASE WHEN NOT o.accepts_marketing AND o.stated_on > c.ingested_on THEN false
+            ELSE coalesce(c.accepts_marketing, o.accepts_marketing) END AS accepts_marketing
+    FROM (SELECT c.*, i.ingested_at::DATE AS ingested_on FROM customers c
+        LEFT JOIN ingests i ON i.ingest_id = c.ingest_id WHERE c.customer_id IS NOT NULL) c
     FULL JOIN ordered o ON c.customer_id = o.customer_id
     FULL JOIN addressed a ON a.customer_id = coalesce(c.customer_id, o.customer_id)"""
 

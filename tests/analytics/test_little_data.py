@@ -102,6 +102,8 @@ def test_the_four_day_shop_withholds_predictions_and_keeps_its_repeat_buyer_whol
     summary, customers, output = analyze(log, tmp_path, as_of=START + timedelta(days=2))
     assert_predictions_are_whole_or_withheld(summary, customers, output)
     assert customers["predicted_clv"].isna().all()  # no 0 for him and ~450 for the others
+    # the total CLV summary.json gives is the customers table's: their historic CLV
+    assert summary["totals"]["total_clv"] == customers["total_clv"].sum() == 20 * 40.0 + 110.0
     reason = summary["low_confidence_reasons"][-1]
     assert reason.startswith("only 1 customer(s) ordered again on a later day (fewer than 5)")
     assert reason in " ".join(output.split())

@@ -407,8 +407,9 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     largest = _largest_prediction(full) if predicted.terms is not None else None
     if predicted.terms is not None:
         totals = predicted.totals(full, historic=float(stats["historic"]))
-    else:
-        totals = {"historic_clv": float(stats["historic"])}
+    else:  # no predictions: each customer's total_clv is their historic CLV times the margin
+        historic = float(stats["historic"])
+        totals = {"historic_clv": historic, "total_clv": historic * options.margin}
     lap("segments")
 
     summary = {

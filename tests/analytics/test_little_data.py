@@ -428,3 +428,22 @@ def test_a_bgnbd_one_time_buyers_page_says_their_p_alive_is_the_models(bgnbd_yea
     assert 'id="held-alive"' in once_page
     assert "read P(alive) and churn for repeat customers only" in once_page
     assert 'id="held-alive"' not in repeat_page
+
+
+def test_a_subscription_shop_counts_its_likely_active_customers_in_lapsed_groups(tmp_path):
+    # 300 subscribers ordering every 30 days for two years (starting on days 0-29) and 100
+    # who stopped after a year: as of day 729, a subscriber between two orders ranks low on
+    # recency though the model holds them active; the CLI says so beside the groups
+    rows = [(k, day, 30.0) for k in range(300) for day in range(k % 30, 730, 30)]
+    rows += [(1000 + k, day, 30.0) for k in range(100) for day in range(k % 30, 365, 30)]
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    summary, customers, output = analyze(log, tmp_path, START + timedelta(days=729))
+    lapsed = customers["rfm_group"].isin(["Almost lost", "At risk", "Previously loyal", "Dormant"])
+    likely = (customers["probability_alive"] >= 0.9) & (customers["frequency"] > 0)
+    count = int((lapsed & likely).sum())
+    assert 0 < count and count >= 0.05 * lapsed.sum()
+    assert summary["likely_active_in_lapsed_groups"] == count
+    assert (
+        f"{count:,} of the {int(lapsed.sum()):,} customers in Almost lost, At risk, Previously "
+        "loyal and Dormant have bought again and are 90% or more likely active by the model"
+    ) in " ".join(output.split())

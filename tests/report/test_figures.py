@@ -493,6 +493,33 @@ def test_a_shop_that_stopped_selling_rfm_reading_says_how_long_ago_its_best_boug
     assert "No customer has ordered" not in segment_charts(selling)[0].reading
 
 
+def test_rfm_reading_says_when_many_of_the_lapsed_groups_are_likely_active():
+    # a subscription shop: 60 of the 160 customers of the lapsed-sounding groups bought again
+    # and are 90% or more likely active; a shop of two years, selling to its last day
+    from valuecast.outputs.report.segments import segment_charts
+
+    groups = {
+        "Champions": {"count": 80, "historic_clv": 9000.0, "predicted_clv": 3000.0},
+        "Almost lost": {"count": 80, "historic_clv": 7000.0, "predicted_clv": 2000.0},
+        "Dormant": {"count": 80, "historic_clv": 1000.0, "predicted_clv": 10.0},
+    }
+    shop = {"rfm_groups": groups, "first_order_date": "2024-01-01",
+            "last_order_date": "2025-12-31", "as_of": "2025-12-31",
+            "totals": {"historic_clv": 17000.0, "predicted_clv": 5010.0},
+            "likely_active_in_lapsed_groups": 60}  # fmt: skip
+    assert segment_charts(shop)[0].reading.endswith(
+        " 60 of the 160 customers in Almost lost, At risk, Previously loyal and Dormant have "
+        "bought again and are 90% or more likely active by the model: the groups rank how "
+        "recently each customer bought against the shop's other customers, so where customers "
+        "buy on a schedule (a subscription, a monthly refill) one between two orders reads as "
+        "lapsed; read P(alive) beside them."
+    )
+    # a few (under 5%), none, or a summary from before the count: no caveat
+    for active in (7, 0, None):
+        reading = segment_charts({**shop, "likely_active_in_lapsed_groups": active})[0].reading
+        assert "likely active" not in reading
+
+
 def test_the_cac_reading_names_no_idle_spend_when_every_paying_channel_acquired_customers():
     from valuecast.outputs.report.channels import acquisition_channels
 

@@ -404,6 +404,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
     # from the stored rows as they lie: the sums are exact, and a sort by customer id first
     # (what ``out`` asks for) spilled to disk at 10M customers
     group_totals = _group_totals(full, ("rfm_group", "predicted_spend_tier"))
+    active_but_lost = group_totals.pop(ACTIVE_BUT_LOST)
     largest = _largest_prediction(full) if predicted.terms is not None else None
     if predicted.terms is not None:
         totals = predicted.totals(full, historic=float(stats["historic"]))
@@ -431,6 +432,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "totals": totals,
         "rfm_groups": group_totals["rfm_group"],
         "spend_tiers": group_totals["predicted_spend_tier"],
+        ACTIVE_BUT_LOST: active_but_lost,
         "customers_with_attribute": {name: int(stats[name]) for name in ATTRIBUTES},
         "attributes_that_vary": _varying_attributes(table, stats),
         "low_confidence": bool(reasons) or note is not None,
@@ -662,8 +664,22 @@ def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
     )
 
 
-def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, dict]:
-    """Per column, the customers and their historic and predicted CLV per group of its values.
+LIKELY_ACTIVE = 0.9
+"""P(alive) from which a customer of an RFM group of lapsed buyers is counted as likely active
+(:data:`ACTIVE_BUT_LOST`)."""
+
+LAPSED_GROUPS = ("Almost lost", "At risk", "Previously loyal", "Dormant")
+"""The RFM groups whose names say a customer has stopped buying (R = 1 or 2)."""
+
+ACTIVE_BUT_LOST = "likely_active_in_lapsed_groups"
+"""summary.json's count of the customers of :data:`LAPSED_GROUPS` who bought again and whose
+P(alive) is at least :data:`LIKELY_ACTIVE`: a shop whose customers buy on a schedule ranks one between two orders
+as lapsed, which the RFM caveat then says (``outputs.report.segments.young_shop_words``)."""
+
+
+def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, Any]:
+    """Per column, the customers and their historic and predicted CLV per group of its values,
+    and :data:`ACTIVE_BUT_LOST`'s count (with ``rfm_group`` among ``columns``).
 
     One grouped query by all the columns at once, whose exact sums (:func:`exact_sum_terms`) add
     up exactly here, so each total is what :func:`exact_sum` in one query per column gave.
@@ -672,8 +688,16 @@ def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, di
     for name in _GROUP_SUMS:
         terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
         terms[f"{name}_known"] = customers[name].count()
+    alive = customers.probability_alive
+    # DuckDB ranks NaN above every number; BG/NBD holds a customer who never bought again
+    # active, which says nothing of them
+    likely = alive.notnull() & ~alive.isnan() & (alive >= LIKELY_ACTIVE) & (customers.frequency > 0)
+    terms["likely_active"] = customers.count(where=likely)
     cells = _rows(customers.group_by(*columns).aggregate(count=customers.count(), **terms))
-    return {column: _rolled_up(cells, column) for column in columns}
+    totals: dict[str, Any] = {column: _rolled_up(cells, column) for column in columns}
+    lapsed = [cell for cell in cells if cell.get("rfm_group") in LAPSED_GROUPS]
+    totals[ACTIVE_BUT_LOST] = int(sum(cell["likely_active"] or 0 for cell in lapsed))
+    return totals
 
 
 def _largest_prediction(customers: ir.Table) -> tuple[str, float] | None:

@@ -21,6 +21,10 @@ from valuecast.outputs.report.charts import (
 
 TIER_ORDER = ("high", "medium", "low")
 
+LAPSED_GROUPS = ("Almost lost", "At risk", "Previously loyal", "Dormant")
+"""The RFM groups whose names say a customer has stopped buying (R = 1 or 2), as the analysis
+counts them (``valuecast.analysis.customers.LAPSED_GROUPS``)."""
+
 
 def _group_shares(groups: dict[str, dict]) -> pd.DataFrame | None:
     """Count and value shares per group; value is predicted CLV, else historic CLV."""
@@ -100,7 +104,7 @@ def young_shop_words(summary: dict) -> str:
     days = (pd.Timestamp(as_of) - pd.Timestamp(first)).days
     predicted = finite((summary.get("totals") or {}).get("predicted_clv")) is not None
     beside = "; read P(alive) and the next order beside them." if predicted else "."
-    return _young_words(days, beside) + _quiet_words(summary, beside)
+    return _young_words(days, beside) + _quiet_words(summary, beside) + _scheduled_words(summary)
 
 
 def _quiet_words(summary: dict, beside: str) -> str:
@@ -114,6 +118,32 @@ def _quiet_words(summary: dict, beside: str) -> str:
         f" No customer has ordered in the {days_text(quiet)} before the as-of date: the groups "
         "rank customers against one another, so even Champions and New customers last bought "
         f"{days_text(quiet)} ago or more" + beside
+    )
+
+
+ACTIVE_BUT_LOST_SHARE = 0.05
+"""The share of the customers of lapsed-sounding RFM groups (Almost lost, At risk, Previously
+loyal, Dormant) that P(alive) holds likely active, from which the RFM groups read with a
+caveat."""
+
+
+def _scheduled_words(summary: dict) -> str:
+    """The caveat where many customers of the lapsed-sounding groups are likely active by the
+    model (summary.json's ``likely_active_in_lapsed_groups``): customers who buy on a schedule
+    (a subscription, a monthly refill) rank by how recently they bought, so one between two
+    orders reads as lapsed though they are due."""
+    active = int(summary.get("likely_active_in_lapsed_groups") or 0)
+    groups = summary.get("rfm_groups") or {}
+    lapsed = sum(int((groups.get(name) or {}).get("count") or 0) for name in LAPSED_GROUPS)
+    if not active or active < ACTIVE_BUT_LOST_SHARE * lapsed:
+        return ""
+    return (
+        f" {active:,} of the {lapsed:,} customers in {', '.join(LAPSED_GROUPS[:-1])} and "
+        f"{LAPSED_GROUPS[-1]} have bought again and are 90% or more likely active by the model: "
+        "the groups rank how "
+        "recently each customer bought against the shop's other customers, so where customers "
+        "buy on a schedule (a subscription, a monthly refill) one between two orders reads as "
+        "lapsed; read P(alive) beside them."
     )
 
 

@@ -354,3 +354,28 @@ def test_analyze_returns_what_the_importers_freed_before_the_orders_are_written(
     """As ``ingest`` does: the peak is then the larger of reading and writing, not their sum."""
     written = heard.index("writing the orders")
     assert "released" in heard[heard.index("reading exports") : written]
+
+
+def test_analyze_counts_the_customer_records_a_customers_export_gave(tmp_path):
+    """A customers export read beside the orders gives consent and contacts, no orders: the
+    first line says how many of its records the ingest stored, beside the orders."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer,date,amount\n"
+        + "".join(f"c{k}@example.com,2024-0{1 + k % 6}-1{k % 9},{20 + k}\n" for k in range(60))
+    )
+    customers = tmp_path / "customers_export.csv"
+    customers.write_text(
+        "First Name,Last Name,Email,Accepts Marketing,Total Spent,Total Orders\n"
+        "Ann,Lee,c1@example.com,yes,21.00,1\nPia,Neu,pia@example.com,no,0.00,0\n"
+    )
+    result = runner.invoke(
+        app,
+        ["analyze", str(orders), str(customers), "-w", str(tmp_path / "w.duckdb"),
+         "-o", str(tmp_path / "out"), "--map", "customer_id=customer,ordered_at=date,revenue=amount"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "ingested 60 orders (new 60, updated 0, unchanged 0) and 2 customer records (new 2, "
+        "updated 0; ingest #1)"
+    )

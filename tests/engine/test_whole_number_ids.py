@@ -259,3 +259,18 @@ def test_a_workspace_storing_point_zero_order_ids_names_its_orders_as_files_do_n
     assert orders["order_number"].tolist() == ["1", "2", "3", "7"]
     assert orders["order_id"].tolist() == ["orders:1", "orders:2", "orders:3", "orders:7"]
     assert orders["net_revenue"].sum() == 210
+
+
+def test_a_guests_placeholder_leaves_the_other_ids_read_without_their_point_zero(tmp_path):
+    # pandas writes a missing customer as `nan` where the column was made text: that cell is a
+    # guest's, and customer 12346, written 12346.0 and 12346, is still one customer
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "order_id,customer_id,ordered_at,revenue\n"
+        "1,12346.0,2011-03-13,10\n2,12346,2011-03-14,5\n3,nan,2011-03-15,5\n4,Guest,2011-03-15,7\n"
+    )
+    report = _ingest(path, tmp_path / "w.duckdb", "revenue=revenue")
+    assert report["customers"] == 1 and report["guest_orders"] == 2
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        ids = con.sql("SELECT customer_id, count(*) FROM orders GROUP BY ALL ORDER BY 1").fetchall()
+    assert ids == [("12346", 2), (None, 2)]

@@ -784,15 +784,19 @@ WHOLE_NUMBER_ID = r"[+-]?[0-9]+(\.0+)?"
 """A customer or order id cell that is a whole number, written plainly or as a float (``17.0``)."""
 
 
-def whole_number_ids(cells: pa.ChunkedArray) -> pa.ChunkedArray | None:
+def whole_number_ids(
+    cells: pa.ChunkedArray, ids: pa.ChunkedArray | None = None
+) -> pa.ChunkedArray | None:
     """The customer (or order) id cells without their ``.0`` where every non-empty cell is a
     whole number and some are written as a float (``1.0``, ``10.0``: pandas' export of an integer
     column with gaps, or a spreadsheet's), so that ``1.0`` is the customer (order) ``1`` of a
     ``BIGINT`` table or another export; None where the cells stay as written (real decimals,
-    text ids, no ``.0``)."""
+    text ids, no ``.0``).  ``ids``: the cells that are ids, where some of ``cells`` are none
+    (a guest's ``nan`` or ``Guest``, empty there), which are then left as written."""
     if not pc.any(pc.ends_with(cells, ".0")).as_py():  # the common case, one cheap pass
         return None
-    if not pc.all(pc.match_substring_regex(cells, f"^{WHOLE_NUMBER_ID}$")).as_py():
+    checked = cells if ids is None else ids
+    if not pc.all(pc.match_substring_regex(checked, f"^{WHOLE_NUMBER_ID}$")).as_py():
         return None
     return pc.replace_substring_regex(cells, r"\.0+$", "")
 

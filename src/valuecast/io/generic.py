@@ -1099,7 +1099,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     _build.check_order_dates(table, ordered_at, cols["ordered_at"])
     customer = _build.visible_ids(table.text(cols["customer_id"]))
     notes = []
-    whole = _build.whole_number_ids(customer)
+    # a guest's placeholder (``nan``, ``Guest``) is no id that keeps the others' ``.0``
+    whole = _build.whole_number_ids(customer, guests_for_placeholders(customer))
     if whole is not None:
         customer = whole
         notes.extend(_build.whole_number_ids_note(cols["customer_id"]))

@@ -59,7 +59,7 @@ def _analyze(workspace, as_of: str, out) -> None:
 
 def _store_ids_as_written(monkeypatch) -> None:
     """Ingest as valuecast did before it read ``1.0`` as ``1`` (until ``monkeypatch.undo()``)."""
-    monkeypatch.setattr(_build, "whole_number_ids", lambda cells: None)
+    monkeypatch.setattr(_build, "whole_number_ids", lambda cells, ids=None: None)
     monkeypatch.setattr(orders_duckdb, "_whole_number_ids", lambda *args: False)
     monkeypatch.setattr(workspace_module, "read_whole_number_ids_again", lambda raw: None,
                         raising=False)  # fmt: skip

@@ -150,6 +150,30 @@ def test_shipping_lines_are_the_orders_shipping_not_their_revenue(tmp_path):
     assert report["net_revenue"] == pytest.approx(report["gross_revenue"] - report["refunded"])
 
 
+def test_postage_to_a_country_under_the_postage_sku_is_shipping(tmp_path):
+    """The Online Retail log names some postage lines by their destination (``POSTAGE
+    FRANCE``) under the postage SKU: shipping too.  A name alone still matches only whole, so
+    ``Postage stamp album`` under its own SKU stays a product."""
+    import pyarrow as pa
+
+    from valuecast.io.line_names import shipping_lines
+
+    log = retail_log(n_invoices=200, n_customers=50, seed=14)
+    # sales whose orders count: no guest's, none cancelled or taking anything back
+    cancelled = ("C" + log["InvoiceNo"]).isin(log["InvoiceNo"])
+    returning = log.loc[log["Quantity"].astype(float) < 0, "InvoiceNo"]
+    kept = ~cancelled & ~log["InvoiceNo"].isin(returning) & (log["CustomerID"] != "")
+    sales = log[kept].drop_duplicates("InvoiceNo")
+    shipping = sales.iloc[::3].assign(
+        StockCode="POST", Description="POSTAGE  FRANCE", Quantity="1", UnitPrice="15.0"
+    )
+    _, report = _analysed_with(tmp_path, log, shipping)
+    assert report["shipping"] == pytest.approx(15.0 * len(shipping))
+    names = pa.chunked_array([["Postage stamp album", "Shipping box", "POSTAGE FRANCE", None]])
+    skus = pa.chunked_array([["22000", "22001", "POST", "DOT"]])
+    assert shipping_lines(names, skus).tolist() == [False, False, True, True]
+
+
 def test_gift_cards_sold_are_no_revenue_and_an_order_of_them_alone_is_counted_out(tmp_path):
     """A gift card is revenue when spent, on the order it pays for: the orders that sold one
     beside products keep their products' revenue (a note says how much was left out), and an

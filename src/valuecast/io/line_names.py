@@ -18,6 +18,7 @@ tables' non-products (:mod:`valuecast.analysis.growth.non_products`) include the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -173,6 +174,12 @@ SHIPPING_LINE_SKUS: frozenset[str] = frozenset({"post", "dot", "c2", "shipping"}
 """SKUs (lower case) of shipping lines: the Online Retail log's postage and carriage codes."""
 
 
+_SHIPPING_NAME_FIRST = (
+    "^(?:" + "|".join(re.escape(name) for name in sorted(SHIPPING_LINE_NAMES)) + ") "
+)
+"""A lower-cased name that begins with a shipping name and a space (``postage france``)."""
+
+
 def _lowered(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """Cells lower-cased, trimmed and single-spaced, as the names above are written."""
     spaced = pc.replace_substring_regex(text, r"\s+", " ")
@@ -259,10 +266,15 @@ def gift_card_sql(name: str) -> str:
 
 def shipping_lines(product: pa.ChunkedArray, sku: pa.ChunkedArray) -> np.ndarray:
     """Per line, whether it is the order's shipping: its name is one of
-    :data:`SHIPPING_LINE_NAMES`, or it has no name and its SKU is one of
-    :data:`SHIPPING_LINE_SKUS` (or a SKU of those beside a shipping name, as the Online Retail
-    log writes ``POST, POSTAGE``)."""
+    :data:`SHIPPING_LINE_NAMES`, or its SKU is one of :data:`SHIPPING_LINE_SKUS` and it has no
+    name or a shipping name followed by more words (``POST``, ``POSTAGE FRANCE``: the Online
+    Retail log's postage to one country); a name alone never matches in part, so ``Shipping
+    box`` stays a product."""
     by_name = _among(product, SHIPPING_LINE_NAMES)
     unnamed = np.asarray(pc.is_null(product).to_numpy(zero_copy_only=False), dtype=bool)
     by_sku = _among(sku, SHIPPING_LINE_SKUS)
-    return by_name | (unnamed & by_sku)
+    if not by_sku.any():
+        return by_name
+    named = pc.match_substring_regex(_lowered(product), _SHIPPING_NAME_FIRST)
+    named = np.asarray(pc.fill_null(named, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return by_name | (by_sku & (unnamed | named))

@@ -252,6 +252,28 @@ def test_two_files_giving_an_order_different_amounts_keep_the_last_and_say_so(
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_two_shops_numbering_their_orders_alike_are_told_to_keep_apart(corpus, tmp_path, fmt):
+    """A second shop's file numbering its orders as the first does replaces the first shop's
+    orders in one ingest: the note says so, and what to do."""
+    orders = corpus.shop(2)
+    first = corpus.write(tmp_path / "a.csv", fmt, orders)
+    other = [{**order, "email": "s2-" + order["email"]} for order in orders]
+    second = corpus.write(tmp_path / "b.csv", fmt, other)
+    report = corpus.report(corpus.ingest([first, second], tmp_path / "ws.duckdb", "--json"))
+    assert report["conflicting_orders"] == 4
+    (note,) = [note for note in report["notes"] if "differ between the files" in note]
+    assert note.endswith(
+        "(files of two shops or tills numbering their orders alike replace each other's "
+        "orders: analyse each in a workspace of its own)"
+    )
+    # another amount is an update of one shop's order, not another shop's
+    orders[1]["amount"] = "99.00"
+    newer = corpus.write(tmp_path / "c.csv", fmt, orders)
+    report = corpus.report(corpus.ingest([first, newer], tmp_path / "w2.duckdb", "--json"))
+    assert not any("two shops" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_overlapping_exports_of_the_same_orders_are_stored_once_silently(corpus, tmp_path, fmt):
     first = corpus.write(tmp_path / "a.csv", fmt, corpus.shop(2))
     second = corpus.write(tmp_path / "b.csv", fmt, corpus.shop(3))  # a.csv's orders and more

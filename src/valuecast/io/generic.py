@@ -1612,7 +1612,8 @@ def _check_one_customer(
     raise table.error(
         f"order {np.asarray(names, dtype=object)[codes[position]]!s} appears again with another "
         f"customer ({values[position]!s}; {values[first]!s} on row {table.row(int(keep[first]))}):"
-        " one number for two orders (give each shop or till its own file, or map no order_id)",
+        " one number for two orders (of two shops or tills numbering alike? analyse each one's"
+        " orders in a workspace of its own, or map no order_id)",
         int(keep[position]),
         column,
     )

@@ -1257,7 +1257,9 @@ def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tupl
     """How many orders files of one ingest give different facts (_ORDER_FACTS), and a note.
 
     The note names the first such order (by id), the first differing fact, its value in an
-    earlier file and in the last file holding the order (whose version is kept).
+    earlier file and in the last file holding the order (whose version is kept); where that
+    fact is the customer, it says what to do for two shops or tills numbering their orders
+    alike.  Orders files give alike (overlapping exports) are stored once, without a note.
     """
     facts = ", ".join(_ORDER_FACTS)
     count, order_id = relation.query(
@@ -1281,6 +1283,11 @@ def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tupl
         f"{_ORDER_FACTS[index - 2]} {_shown(other[index])} in {files[other[0]]}, "
         f"{_shown(kept[index])} in {files[kept[0]]}"
     )
+    if _ORDER_FACTS[index - 2] == "customer_id":  # one number, two orders: two shops or tills?
+        note += (
+            " (files of two shops or tills numbering their orders alike replace each other's "
+            "orders: analyse each in a workspace of its own)"
+        )
     return int(count), note
 
 

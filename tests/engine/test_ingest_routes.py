@@ -363,6 +363,25 @@ def test_repeat_ingests_of_overlapping_files_report_the_same_updates(tmp_path, m
     assert reports[1]["unchanged_orders"] > 0
 
 
+def test_float32_amounts_are_the_amounts_written_not_their_nearest_double(tmp_path):
+    # pandas' float32 column of 239.58 is 239.5800018310547 as a double: read as its shortest
+    # text, the same orders from CSV and then from that Parquet file are unchanged
+    frame = pd.DataFrame(
+        {"order_id": ["1", "2", "3"], "customer": ["a@x.com", "b@x.com", "a@x.com"],
+         "date": ["2024-01-05", "2024-02-01", "2024-03-05"], "amount": [239.58, 0.1, 12.35]}
+    )  # fmt: skip
+    csv = _write(frame.astype(str), tmp_path / "orders.csv")
+    parquet = tmp_path / "orders.parquet"
+    pq.write_table(pa.Table.from_pandas(frame.astype({"amount": "float32"})), parquet)
+    mapping = MAP + ",order_id=order_id"
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest(read_exports([csv], column_map=mapping))
+        report = ws.ingest(read_exports([parquet], column_map=mapping)).to_dict()
+        amounts = sorted(ws.orders().to_pandas()["net_revenue"])
+    assert (report["new_orders"], report["updated_orders"], report["unchanged_orders"]) == (0, 0, 3)
+    assert amounts == [0.1, 12.35, 239.58]
+
+
 def test_a_cell_the_engine_cannot_prove_goes_to_the_importer(tmp_path):
     frame = _orders(np.random.default_rng(13))
     frame.loc[5, ["customer", "date", "amount"]] = [" Padded@Example.com", "2023-01-09", "$1,234"]

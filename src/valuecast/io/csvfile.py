@@ -1883,6 +1883,11 @@ class Table:
             # or cast by DuckDB is the nearest
             exact = pc.cast(pc.cast(raw, pa.string()), pa.float64())
             out = np.asarray(exact.to_numpy(zero_copy_only=False), float)
+        elif pa.types.is_floating(raw.type) and raw.type.bit_width < 64:
+            # through its shortest text: a float32 239.58 is 239.5800018310547 as a double, which
+            # the same amount read from a CSV file or a double column is not
+            exact = pc.cast(pc.cast(raw, pa.string()), pa.float64())
+            out = np.asarray(exact.to_numpy(zero_copy_only=False), float)
         elif pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
             out = np.asarray(pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False), float)
         elif pa.types.is_null(raw.type):

@@ -166,8 +166,8 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
 @dataclass(frozen=True)
 class ParquetRows:
     """A Parquet file's header and the columns stored typed (``"date"`` for ``date32``, a
-    ``timestamp`` kind for a time of day without a zone, ``"number"`` for integers, floats and
-    decimals); every other mapped column is text, or read as text (``as_text``: whole numbers
+    ``timestamp`` kind for a time of day without a zone, ``"number"`` for integers, doubles and
+    decimals, ``"single"`` for a float32 read by its shortest text); every other mapped column is text, or read as text (``as_text``: whole numbers
     such as a ``BIGINT`` customer id, written as Arrow writes them)."""
 
     path: Path
@@ -491,6 +491,8 @@ def _load_rows(
     written_amounts: list[str] = []  # the amount cells read from text by SQL
 
     def number(cell: str) -> str:  # a typed number is taken as stored, as the importer does
+        if typed.get(cell) == "single":  # 239.58, not the float's 239.5800018310547
+            return f"CAST(CAST({cell} AS VARCHAR) AS DOUBLE)"
         if cell in typed:
             return f"CAST({cell} AS DOUBLE)"
         if cell in later:
@@ -1070,7 +1072,7 @@ def _typed_pending(
         stored = schema.field(column).type
         kind = _stored_kind(stored)
         when = kind == "date" or kind in _TIMESTAMP_UNITS.values()
-        if when and key == "ordered_at" or kind == "number" and key in _AMOUNT_COLUMNS:
+        if when and key == "ordered_at" or kind in ("number", "single") and key in _AMOUNT_COLUMNS:
             source.typed[column] = kind
         elif pa.types.is_integer(stored) and key in _WHOLE_NUMBER_TEXT:
             source.as_text.add(column)
@@ -1100,6 +1102,8 @@ def _stored_kind(stored: pa.DataType) -> str | None:
         return "date"
     if pa.types.is_timestamp(stored) and stored.tz is None:
         return _TIMESTAMP_UNITS.get(stored.unit)
+    if pa.types.is_floating(stored) and stored.bit_width < 64:
+        return "single"  # read by its shortest text, as the importer does (Table.money)
     if pa.types.is_integer(stored) or pa.types.is_floating(stored) or pa.types.is_decimal(stored):
         return "number"
     return None

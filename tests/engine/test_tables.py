@@ -101,6 +101,22 @@ def test_missing_table_or_database_is_one_line(tmp_path, shop_db):
     assert not (tmp_path / "none.duckdb").exists()
 
 
+def test_a_table_named_after_its_database_files_path_alone_is_told_the_url(tmp_path, shop_db):
+    result = CliRunner().invoke(
+        app, ["ingest", f"{shop_db}#sales_order", "-w", str(tmp_path / "w.duckdb")]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip() == (
+        f"error: {shop_db}#sales_order: no such file: for the table sales_order of the database "
+        f"file {shop_db}, give duckdb://{shop_db}#sales_order"
+    )
+    # a CSV file's path with a '#' after it is no database's
+    csv = tmp_path / "orders.csv"
+    csv.write_text("customer_id,ordered_at,revenue\n")
+    result = CliRunner().invoke(app, ["ingest", f"{csv}#x", "-w", str(tmp_path / "w.duckdb")])
+    assert result.output.strip() == f"error: {csv}#x: no such file"
+
+
 def test_a_quoted_table_name_is_read(tmp_path):
     path = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(path))

@@ -266,6 +266,17 @@ def test_two_shops_numbering_their_orders_alike_are_told_to_keep_apart(corpus, t
         "(files of two shops or tills numbering their orders alike replace each other's "
         "orders: analyse each in a workspace of its own)"
     )
+    # ingested one after the other, the second shop's orders replace the first's: said too
+    workspace = tmp_path / "w1.duckdb"
+    corpus.report(corpus.ingest(first, workspace, "--json"))
+    report = corpus.report(corpus.ingest(second, workspace, "--json"))
+    assert report["updated_orders"] == 4
+    (note,) = [note for note in report["notes"] if "another customer on the same day" in note]
+    assert note.startswith("4 stored orders name another customer on the same day (e.g. order ")
+    assert note.endswith(
+        "read as a customer known by a new e-mail or id; if another shop numbers its orders as "
+        "the stored ones, ingest each shop into a workspace of its own"
+    )
     # another amount is an update of one shop's order, not another shop's
     orders[1]["amount"] = "99.00"
     newer = corpus.write(tmp_path / "c.csv", fmt, orders)

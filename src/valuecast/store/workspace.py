@@ -1052,8 +1052,9 @@ class Workspace(_TableReaders):
                     report.notes.append(_withdrawn_note(withdrawn))
                 if counted_again:
                     report.notes.append(_counted_again_note(counted_again))
-                if counts["replaced"][0]:
-                    report.notes.append(counts["replaced"][1])
+                for kind in ("replaced", "moved"):
+                    if counts[kind][0]:
+                        report.notes.append(counts[kind][1])
                 if stored_national is not None:
                     report.notes.append(stored_national_phones_note(stored_national))
                 if national.moved:
@@ -1535,10 +1536,10 @@ def _upsert(
             f"SELECT {key} FROM _compared_{table} WHERE {which}",
         )
     sql(raw, f"DROP TABLE _compared_{table}")
-    replaced = (0, "")
+    replaced = moved = (0, "")
     if table == "orders":
         replaced = _replaced_by_other_orders(raw)
-        _record_moved_orders(raw, ingest_id)
+        moved = _record_moved_orders(raw, ingest_id)
     sql(raw, f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _changed_{table})")
     columns = stored_columns(raw, table)
     sql(
@@ -1549,7 +1550,7 @@ def _upsert(
     )
     new = sql(raw, f"SELECT count(*) FROM _new_{table}")[0][0]
     changed = sql(raw, f"SELECT count(*) FROM _changed_{table}")[0][0]
-    return {"new": new, "changed": changed, "replaced": replaced}
+    return {"new": new, "changed": changed, "replaced": replaced, "moved": moved}
 
 
 def _replaced_by_other_orders(raw: Any) -> tuple[int, str]:
@@ -1586,21 +1587,37 @@ def _replaced_by_other_orders(raw: Any) -> tuple[int, str]:
     return int(count), note
 
 
-def _record_moved_orders(raw: Any, ingest_id: int) -> None:
+def _record_moved_orders(raw: Any, ingest_id: int) -> tuple[int, str]:
     """Record in ``moved_orders`` the customer each changed order (``_changed_orders``) named
     before this ingest gives it another customer on the same day (a customer who changed their
     e-mail, named by the new one in every order of a newer export); only the changed orders
-    are joined, usually few of them (none: nothing is read)."""
+    are joined, usually few of them (none: nothing is read).  Returns how many, and a note
+    naming the first (``(0, "")`` for none): every one of them may be another shop's order
+    numbered alike, which the note says what to do about."""
     if not sql(raw, "SELECT count(*) FROM _changed_orders")[0][0]:
-        return
-    sql(
-        raw,
-        "INSERT INTO moved_orders SELECT order_id, t.customer_id, ? FROM _changed_orders c "
-        "JOIN orders t USING (order_id) JOIN _stage_orders s USING (order_id) "
-        "WHERE t.customer_id IS NOT NULL AND s.customer_id IS DISTINCT FROM t.customer_id "
-        "AND s.order_date IS NOT DISTINCT FROM t.order_date",
-        [ingest_id],
+        return 0, ""
+    moved = (
+        "FROM _changed_orders c JOIN orders t USING (order_id) JOIN _stage_orders s "
+        "USING (order_id) WHERE t.customer_id IS NOT NULL AND s.customer_id IS DISTINCT FROM "
+        "t.customer_id AND s.order_date IS NOT DISTINCT FROM t.order_date"
     )
+    sql(raw, f"INSERT INTO moved_orders SELECT order_id, t.customer_id, ? {moved}", [ingest_id])
+    rows = sql(
+        raw,
+        f"SELECT count(*) OVER (), s.order_number, t.customer_id, s.customer_id {moved} "
+        "ORDER BY order_id LIMIT 1",
+    )
+    if not rows:
+        return 0, ""
+    count, number, stored, given = rows[0]
+    one = count == 1
+    note = (
+        f"{count:,} stored {'order names' if one else 'orders name'} another customer on the "
+        f"same day (e.g. order {number}: {_shown(stored)} stored, {_shown(given)} in these "
+        "files), read as a customer known by a new e-mail or id; if another shop numbers its "
+        "orders as the stored ones, ingest each shop into a workspace of its own"
+    )
+    return int(count), note
 
 
 def _direct(raw: Any) -> dict[str, bool]:
@@ -1630,6 +1647,7 @@ def _merge(raw: Any, ingest_id: int, direct: dict[str, bool]) -> dict[str, int]:
         "new_customers": customer_counts["new"],
         "changed_customers": customer_counts["changed"],
         "replaced": order_counts.get("replaced", (0, "")),
+        "moved": order_counts.get("moved", (0, "")),
     }
 
 

@@ -174,6 +174,24 @@ def test_postage_to_a_country_under_the_postage_sku_is_shipping(tmp_path):
     assert shipping_lines(names, skus).tolist() == [False, False, True, True]
 
 
+def test_an_invoice_of_postage_alone_is_no_purchase(tmp_path):
+    """Postage paid on an invoice of its own sold nothing: the order is excluded as ``shipping
+    alone``, counted by reason, and the customers' orders and revenue are their goods'."""
+    log = retail_log(n_invoices=200, n_customers=50, seed=15)
+    sales = log[~log["InvoiceNo"].str.startswith("C") & (log["CustomerID"] != "")]
+    alone = sales.drop_duplicates("InvoiceNo").iloc[:4].assign(
+        InvoiceNo=["900001", "900002", "900003", "900004"], StockCode="POST",
+        Description="POSTAGE", Quantity="1", UnitPrice="18.0",
+    )  # fmt: skip
+    result, report = _analysed_with(tmp_path, log, alone)
+    assert report["excluded_orders"]["shipping alone"] == 4
+    assert report["excluded_rows"]["shipping alone"] == 4
+    # the orders are the log's own: as many as without the postage invoices
+    (tmp_path / "plain").mkdir()
+    plain_report = _analysed_with(tmp_path / "plain", log)[1]
+    assert report["orders"] == plain_report["orders"]
+
+
 def test_gift_cards_sold_are_no_revenue_and_an_order_of_them_alone_is_counted_out(tmp_path):
     """A gift card is revenue when spent, on the order it pays for: the orders that sold one
     beside products keep their products' revenue (a note says how much was left out), and an

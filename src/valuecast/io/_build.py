@@ -34,6 +34,7 @@ EMPTY_ROW = "empty row"
 NEGATIVE_AMOUNT = "negative amount"
 CANCELLATION = "cancellation"  # an order of returned lines only (a cancellation invoice)
 REFUNDED = "refunded"
+SHIPPING_ALONE = "shipping alone"  # a line-level order of shipping lines only: nothing sold
 SQL_NULLS = frozenset({"NULL", "\\N"})
 """How dumps of a platform's own tables write a NULL cell: phpMyAdmin and database clients
 ``NULL`` (quoted or not), ``mysqldump --tab`` ``\\N``. No column of Magento's ``sales_order`` or

@@ -129,6 +129,8 @@ order line:
   platform's export counts it.  A gift card sold (``Gift card $50``) is no revenue: money held
   for a customer, revenue when spent on the order it pays for; an order of gift cards alone is
   excluded as ``"gift card purchase"``, and a note counts the orders that sold some beside goods.
+  An order of shipping lines alone (postage paid apart) sold nothing: excluded as
+  ``"shipping alone"``.
   A gift card line of a negative amount is one redeemed, a payment: it takes nothing off the
   revenue of the goods it paid for.
 * Lines sharing an ``order_id`` are one order, their amounts summed (netted). Without an
@@ -928,6 +930,8 @@ class ParsedRows:
     emailed: np.ndarray | None = None
     # the lines selling a gift card (None: no such line), whose amount is no revenue
     gift_cards: np.ndarray | None = None
+    # the shipping lines (None: no such line), whose amount is their order's shipping
+    shipping_rows: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -1174,8 +1178,11 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         key: _money(table, cols[key], cents) if cols[key] is not None else None
         for key in AMOUNT_KEYS
     }
+    shipping_rows = None
     if lines is not None and cols["shipping"] is None:
         revenue, amounts["shipping"] = _shipping_apart(revenue, lines)
+        if amounts["shipping"] is not None:
+            shipping_rows = shipping_lines(lines.product, lines.sku)
     gift_cards = gift_card_lines(lines.product) if lines is not None else None
     if gift_cards is not None and gift_cards.any():
         revenue = np.where(gift_cards, 0.0, revenue)
@@ -1228,6 +1235,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         by_email=by_email,
         emailed=emailed,
         gift_cards=gift_cards,
+        shipping_rows=shipping_rows,
     )
 
 
@@ -1750,6 +1758,9 @@ def _assemble(
     if n != len(keep):
         rules.append((_build.REFUNDED, _refunded_in_full(summed, rows.revenue, net)))
     lines = None
+    if rows.shipping_rows is not None:  # postage paid apart from any goods: no purchase
+        shipping = summed(rows.shipping_rows.astype(float))
+        rules.insert(0, (_build.SHIPPING_ALONE, shipping == rows_per_order))
     if rows.gift_cards is not None:
         selling = summed(rows.gift_cards.astype(float))
         rules.insert(0, (GIFT_CARD_REASON, selling == rows_per_order))

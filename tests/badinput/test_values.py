@@ -371,6 +371,25 @@ def test_day_first_dates_no_day_tells_are_read_with_the_format_the_error_names(
     assert corpus.report(given)["last_order_date"] == "2024-02-06"
 
 
+# Magento's tables write ISO dates: another form is no date there at all
+@pytest.mark.parametrize("fmt", [fmt for fmt in FORMATS if fmt != "magento"])
+def test_dates_mixing_day_first_and_month_first_name_both_cells(corpus, tmp_path, fmt):
+    # 15/01/2024 can only be day first, 06/24/2024 only month first: the error is at the
+    # second, which contradicts the first, and names both
+    orders = [
+        corpus.order(1, "a@x.com", "15/01/2024", "10.00"),
+        corpus.order(2, "b@x.com", "03/02/2024", "12.00"),
+        corpus.order(3, "c@x.com", "06/24/2024", "14.00"),
+    ]
+    path = corpus.write(tmp_path / "export.csv", fmt, orders)
+    result = corpus.ingest(path, tmp_path / "ws.duckdb")
+    corpus.one_error(
+        result, path, 4, corpus.DATE[fmt],
+        "dates mix day/month and month/day order: '15/01/2024' on row 2 has the day first, "
+        "'06/24/2024' the month first",
+    )  # fmt: skip
+
+
 def test_a_mapped_status_leaves_orders_out_of_a_large_file_too(corpus, tmp_path):
     # over 1 MiB: DuckDB's route leaves a mapped status to the importer's rules
     lines = ["id,email,created,amount,Status"]

@@ -2352,9 +2352,17 @@ class Table:
             day_first = bool((first > 12).any())
             month_first = bool((second > 12).any())
             if day_first and month_first:
-                index = int(np.flatnonzero(rest)[0])
+                # at the first cell contradicting an earlier one, both named
+                days = int(np.flatnonzero(rest)[int(np.flatnonzero((first > 12).to_numpy())[0])])
+                months = int(np.flatnonzero(rest)[int(np.flatnonzero((second > 12).to_numpy())[0])])
+                earlier, index = sorted((days, months))
+                orders = {days: "the day first", months: "the month first"}
                 raise self.error(
-                    "dates mix day/month and month/day order", int(positions[index]), column
+                    f"dates mix day/month and month/day order: {series[earlier]!r} on row "
+                    f"{self.row(int(positions[earlier]))} has {orders[earlier]}, "
+                    f"{series[index]!r} {orders[index]}",
+                    int(positions[index]),
+                    column,
                 )
             if not day_first and not month_first and ((first != second).any()):
                 index = int(

@@ -679,7 +679,8 @@ as lapsed, which the RFM caveat then says (``outputs.report.segments.young_shop_
 
 def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, Any]:
     """Per column, the customers and their historic and predicted CLV per group of its values,
-    and :data:`ACTIVE_BUT_LOST`'s count (with ``rfm_group`` among ``columns``).
+    and :data:`ACTIVE_BUT_LOST`'s count (with ``rfm_group`` among ``columns``; 0 where the
+    table has no ``probability_alive`` and ``frequency``).
 
     One grouped query by all the columns at once, whose exact sums (:func:`exact_sum_terms`) add
     up exactly here, so each total is what :func:`exact_sum` in one query per column gave.
@@ -688,15 +689,16 @@ def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, An
     for name in _GROUP_SUMS:
         terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
         terms[f"{name}_known"] = customers[name].count()
-    alive = customers.probability_alive
-    # DuckDB ranks NaN above every number; BG/NBD holds a customer who never bought again
-    # active, which says nothing of them
-    likely = alive.notnull() & ~alive.isnan() & (alive >= LIKELY_ACTIVE) & (customers.frequency > 0)
-    terms["likely_active"] = customers.count(where=likely)
+    if {"probability_alive", "frequency"} <= set(customers.columns):
+        alive = customers.probability_alive
+        # DuckDB ranks NaN above every number; BG/NBD holds a customer who never bought again
+        # active, which says nothing of them
+        likely = alive.notnull() & ~alive.isnan() & (alive >= LIKELY_ACTIVE)
+        terms["likely_active"] = customers.count(where=likely & (customers.frequency > 0))
     cells = _rows(customers.group_by(*columns).aggregate(count=customers.count(), **terms))
     totals: dict[str, Any] = {column: _rolled_up(cells, column) for column in columns}
     lapsed = [cell for cell in cells if cell.get("rfm_group") in LAPSED_GROUPS]
-    totals[ACTIVE_BUT_LOST] = int(sum(cell["likely_active"] or 0 for cell in lapsed))
+    totals[ACTIVE_BUT_LOST] = int(sum(cell.get("likely_active") or 0 for cell in lapsed))
     return totals
 
 

@@ -106,6 +106,19 @@ GROUPS: tuple[str, ...] = (
 )
 """Shopify's RFM group names, best first; Prospects are the customers without orders."""
 
+LAPSED_GROUPS: tuple[str, ...] = ("Almost lost", "At risk", "Previously loyal", "Dormant")
+"""The RFM groups whose names say a customer has stopped buying (R = 1 or 2)."""
+
+LIKELY_ACTIVE = 0.9
+"""P(alive) from which a customer of :data:`LAPSED_GROUPS` who bought again is counted as
+likely active (:data:`ACTIVE_BUT_LOST`)."""
+
+ACTIVE_BUT_LOST = "likely_active_in_lapsed_groups"
+"""summary.json's count of the customers of :data:`LAPSED_GROUPS` who bought again and whose
+P(alive) is at least :data:`LIKELY_ACTIVE`: a shop whose customers buy on a schedule ranks one
+between two orders as lapsed, which the RFM groups' caveat then says
+(:func:`valuecast.outputs.report.segments.young_shop_words`)."""
+
 TIERS: tuple[str, ...] = ("high", "medium", "low")
 """The values of ``predicted_spend_tier``, highest first (None: no value to rank)."""
 

@@ -74,7 +74,13 @@ from valuecast.io.schema import MAX_AMOUNT
 from valuecast.models import NoStandardErrorsWarning
 from valuecast.models.clv import DAYS_PER_MONTH
 from valuecast.models.registry import split_seasonal
-from valuecast.tables import CUSTOMER_COLUMNS, holds_one_time_buyers_alive
+from valuecast.tables import (
+    ACTIVE_BUT_LOST,
+    CUSTOMER_COLUMNS,
+    LAPSED_GROUPS,
+    LIKELY_ACTIVE,
+    holds_one_time_buyers_alive,
+)
 
 Progress = Callable[[str], None]
 Store = Callable[[list[ir.Table]], ir.Table]
@@ -662,19 +668,6 @@ def _check_amounts(orders: ir.Table, facts: dict[str, Any]) -> None:
         f"revenue of {row['amount']:,.2f}, beyond {MAX_AMOUNT:,.0f}: not a plausible amount "
         "(ingest refuses it; ingest the order again with its correct amount)"
     )
-
-
-LIKELY_ACTIVE = 0.9
-"""P(alive) from which a customer of an RFM group of lapsed buyers is counted as likely active
-(:data:`ACTIVE_BUT_LOST`)."""
-
-LAPSED_GROUPS = ("Almost lost", "At risk", "Previously loyal", "Dormant")
-"""The RFM groups whose names say a customer has stopped buying (R = 1 or 2)."""
-
-ACTIVE_BUT_LOST = "likely_active_in_lapsed_groups"
-"""summary.json's count of the customers of :data:`LAPSED_GROUPS` who bought again and whose
-P(alive) is at least :data:`LIKELY_ACTIVE`: a shop whose customers buy on a schedule ranks one between two orders
-as lapsed, which the RFM caveat then says (``outputs.report.segments.young_shop_words``)."""
 
 
 def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, Any]:

@@ -200,18 +200,16 @@ def _print_analysis(
     summary = analysis.summary
     if ingested:
         # what the export added to the workspace: a quarter's export repeats stored orders
-        counts = f"{order_counts(ingested)}; ingest #{ingested['ingest_id']}"
-        text = f"ingested {ingested['orders']:,} orders ({counts})"
+        text = f"ingested {ingested['orders']:,} orders ({order_counts(ingested)}"
         records = int(ingested.get("customer_records") or 0)
         if records:  # a customers export's rows: its consent and contacts, no orders
             new = int(ingested.get("new_customer_records") or 0)
             updated = int(ingested.get("updated_customer_records") or 0)
-            text = (
-                f"ingested {ingested['orders']:,} orders ({order_counts(ingested)}) and "
-                f"{records:,} customer record{'s' if records != 1 else ''} (new {new:,}, "
-                f"updated {updated:,}; ingest #{ingested['ingest_id']})"
+            text += (
+                f") and {records:,} customer record{'s' if records != 1 else ''} "
+                f"(new {new:,}, updated {updated:,}"
             )
-        console.print(text, highlight=False, soft_wrap=True)
+        console.print(f"{text}; ingest #{ingested['ingest_id']})", highlight=False, soft_wrap=True)
         # what the files held that is not counted, by reason: ingest_report.json has the counts
         excluded = excluded_line(ingested, paths.get("ingest_report"))
         if excluded is not None:

@@ -383,18 +383,10 @@ def print_ingest_report(report: object) -> None:
         console.print(f"note: {note}", highlight=False, markup=False)
 
 
-def _is_duckdb_file(path: Path) -> bool:
-    """Whether ``path`` is a DuckDB database file (its header's magic bytes)."""
-    try:
-        with path.open("rb") as handle:
-            return handle.read(12)[8:12] == b"DUCK"
-    except OSError:
-        return False
-
-
 def require_file(name: str) -> None:
     """Fail in one line unless ``name`` is a regular file (a directory or device is named so)."""
     from valuecast.io.csvfile import file_problem
+    from valuecast.store.connection import is_duckdb_file
 
     problem = file_problem(name) if Path(name).exists() else "no such file"
     if problem is not None and not Path(name).exists() and _is_map_part(name):
@@ -404,7 +396,7 @@ def require_file(name: str) -> None:
             "quote it whole (--map 'customer_id=COL, ordered_at=COL, revenue=COL')"
         )
     path, _, table = name.rpartition("#")
-    if problem is not None and path and table and _is_duckdb_file(Path(path)):
+    if problem is not None and path and table and is_duckdb_file(Path(path)):
         # a table of a database file, written as the path alone: the URL form names one
         problem += f": for the table {table} of the database file {path}, give duckdb://{name}"
     if problem is not None:

@@ -1877,15 +1877,13 @@ class Table:
         if spread is not None:
             return spread
         raw = self.arrow.column(column)
-        if pa.types.is_decimal(raw.type):
-            # through its text: Arrow's own cast misses the nearest double of one decimal in
-            # seven (49.96 -> 49.960000000000001), where the same amount written in a CSV file
-            # or cast by DuckDB is the nearest
-            exact = pc.cast(pc.cast(raw, pa.string()), pa.float64())
-            out = np.asarray(exact.to_numpy(zero_copy_only=False), float)
-        elif pa.types.is_floating(raw.type) and raw.type.bit_width < 64:
-            # through its shortest text: a float32 239.58 is 239.5800018310547 as a double, which
-            # the same amount read from a CSV file or a double column is not
+        if pa.types.is_decimal(raw.type) or (
+            pa.types.is_floating(raw.type) and raw.type.bit_width < 64
+        ):
+            # through its (shortest) text: Arrow's own cast misses the nearest double of one
+            # decimal in seven (49.96 -> 49.960000000000001), and a float32 239.58 is
+            # 239.5800018310547 as a double, where the same amount written in a CSV file or cast
+            # by DuckDB is the nearest
             exact = pc.cast(pc.cast(raw, pa.string()), pa.float64())
             out = np.asarray(exact.to_numpy(zero_copy_only=False), float)
         elif pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
@@ -2353,8 +2351,9 @@ class Table:
             month_first = bool((second > 12).any())
             if day_first and month_first:
                 # at the first cell contradicting an earlier one, both named
-                days = int(np.flatnonzero(rest)[int(np.flatnonzero((first > 12).to_numpy())[0])])
-                months = int(np.flatnonzero(rest)[int(np.flatnonzero((second > 12).to_numpy())[0])])
+                cells = np.flatnonzero(rest)
+                days = int(cells[np.argmax((first > 12).to_numpy())])
+                months = int(cells[np.argmax((second > 12).to_numpy())])
                 earlier, index = sorted((days, months))
                 orders = {days: "the day first", months: "the month first"}
                 raise self.error(

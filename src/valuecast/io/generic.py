@@ -1077,14 +1077,17 @@ def _row_amounts(
     return amount, lines
 
 
-def _shipping_apart(amount: np.ndarray, lines: LineRows) -> tuple[np.ndarray, np.ndarray | None]:
-    """The lines' revenue and shipping: a shipping line's amount (``Shipping``, ``POSTAGE``:
-    :func:`valuecast.io.line_names.shipping_lines`) is its order's shipping, as every platform's
-    export counts it apart from the revenue; ``None`` for the shipping where no line is one."""
+def _shipping_apart(
+    amount: np.ndarray, lines: LineRows
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The lines' revenue, shipping and which lines are shipping: a shipping line's amount
+    (``Shipping``, ``POSTAGE``: :func:`valuecast.io.line_names.shipping_lines`) is its order's
+    shipping, as every platform's export counts it apart from the revenue; ``None`` for the
+    shipping and the lines where no line is one."""
     shipping = shipping_lines(lines.product, lines.sku)
     if not shipping.any():
-        return amount, None
-    return np.where(shipping, 0.0, amount), np.where(shipping, amount, 0.0)
+        return amount, None, None
+    return np.where(shipping, 0.0, amount), np.where(shipping, amount, 0.0), shipping
 
 
 def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, str]) -> ParsedRows:
@@ -1180,9 +1183,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     }
     shipping_rows = None
     if lines is not None and cols["shipping"] is None:
-        revenue, amounts["shipping"] = _shipping_apart(revenue, lines)
-        if amounts["shipping"] is not None:
-            shipping_rows = shipping_lines(lines.product, lines.sku)
+        revenue, amounts["shipping"], shipping_rows = _shipping_apart(revenue, lines)
     gift_cards = gift_card_lines(lines.product) if lines is not None else None
     if gift_cards is not None and gift_cards.any():
         revenue = np.where(gift_cards, 0.0, revenue)

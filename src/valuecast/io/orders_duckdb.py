@@ -167,8 +167,9 @@ def usable(csv: CsvFile, mapping: dict[str, str], min_bytes: int | None = None) 
 class ParquetRows:
     """A Parquet file's header and the columns stored typed (``"date"`` for ``date32``, a
     ``timestamp`` kind for a time of day without a zone, ``"number"`` for integers, doubles and
-    decimals, ``"single"`` for a float32 read by its shortest text); every other mapped column is text, or read as text (``as_text``: whole numbers
-    such as a ``BIGINT`` customer id, written as Arrow writes them)."""
+    decimals, ``"single"`` for a float32 read by its shortest text); every other mapped column
+    is text, or read as text (``as_text``: whole numbers such as a ``BIGINT`` customer id,
+    written as Arrow writes them)."""
 
     path: Path
     header: list[str]

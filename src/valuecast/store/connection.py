@@ -133,6 +133,16 @@ _DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls", ".json", 
 """Names of the files merchants export: a workspace given one of them is a mix-up."""
 
 
+def is_duckdb_file(path: Path) -> bool:
+    """Whether ``path`` is a DuckDB database file: its header's magic bytes (False where it
+    cannot be read)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
 def not_a_database(path: Path) -> str | None:
     """Why ``path`` cannot be a workspace, or None: a file that is not DuckDB's (DuckDB opens a
     CSV or Parquet file as an in-memory database over it, where an ingest vanished without a
@@ -141,9 +151,7 @@ def not_a_database(path: Path) -> str | None:
     if path.is_dir():
         return "is a folder, not a workspace: give --workspace a .duckdb file"
     if path.is_file() and path.stat().st_size:
-        with path.open("rb") as handle:
-            head = handle.read(12)
-        if head[8:12] != b"DUCK":
+        if not is_duckdb_file(path):
             return "not a valuecast workspace (a DuckDB file): give --workspace a .duckdb file"
         return None
     if not path.exists() and path.suffix.lower() in _DATA_SUFFIXES:

@@ -18,12 +18,9 @@ from valuecast.outputs.report.charts import (
     plotly_figure,
     trace,
 )
+from valuecast.tables import ACTIVE_BUT_LOST, LAPSED_GROUPS, LIKELY_ACTIVE
 
 TIER_ORDER = ("high", "medium", "low")
-
-LAPSED_GROUPS = ("Almost lost", "At risk", "Previously loyal", "Dormant")
-"""The RFM groups whose names say a customer has stopped buying (R = 1 or 2), as the analysis
-counts them (``valuecast.analysis.customers.LAPSED_GROUPS``)."""
 
 
 def _group_shares(groups: dict[str, dict]) -> pd.DataFrame | None:
@@ -129,19 +126,19 @@ caveat."""
 
 def _scheduled_words(summary: dict) -> str:
     """The caveat where many customers of the lapsed-sounding groups are likely active by the
-    model (summary.json's ``likely_active_in_lapsed_groups``): customers who buy on a schedule
+    model (summary.json's :data:`~valuecast.tables.ACTIVE_BUT_LOST`): customers who buy on a schedule
     (a subscription, a monthly refill) rank by how recently they bought, so one between two
     orders reads as lapsed though they are due."""
-    active = int(summary.get("likely_active_in_lapsed_groups") or 0)
+    active = int(summary.get(ACTIVE_BUT_LOST) or 0)
     groups = summary.get("rfm_groups") or {}
     lapsed = sum(int((groups.get(name) or {}).get("count") or 0) for name in LAPSED_GROUPS)
     if not active or active < ACTIVE_BUT_LOST_SHARE * lapsed:
         return ""
     return (
         f" {active:,} of the {lapsed:,} customers in {', '.join(LAPSED_GROUPS[:-1])} and "
-        f"{LAPSED_GROUPS[-1]} have bought again and are 90% or more likely active by the model: "
-        "the groups rank how "
-        "recently each customer bought against the shop's other customers, so where customers "
+        f"{LAPSED_GROUPS[-1]} have bought again and are {LIKELY_ACTIVE:.0%} or more likely "
+        "active by the model: the groups rank how recently each customer bought against the "
+        "shop's other customers, so where customers "
         "buy on a schedule (a subscription, a monthly refill) one between two orders reads as "
         "lapsed; read P(alive) beside them."
     )

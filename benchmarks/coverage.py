@@ -185,8 +185,8 @@ def shop_interval(
     future = None if predicted.terms is None else predicted.terms.future
     result["sales_low"] = totals.get("predicted_sales_p10")
     result["sales_high"] = totals.get("predicted_sales_p90")
-    if future is not None and future.deviation is not None:
-        result["sales_deviation"] = future.deviation
+    if future is not None and future.relative is not None:
+        result["sales_relative"] = future.relative
     for release in reversed(releases):
         release()
     con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
@@ -340,8 +340,8 @@ def holdout_study(n_shops: int, n_customers: int, first_seed: int, truth: str) -
                 low, high = result["point"] * np.exp(-z * sd), result["point"] * np.exp(z * sd)
                 row[f"expected_{level}"] = bool(low <= row["expected"] <= high)
                 row[f"sales_{level}"] = bool(low <= row["sales"] <= high)
-                if "sales_deviation" in result:  # the range of the sales to come at this level
-                    low, high = sales_range(result["point"], sd, result["sales_deviation"], level)
+                if "sales_relative" in result:  # the range of the sales to come at this level
+                    low, high = sales_range(result["point"], sd, result["sales_relative"], level)
                     row[f"range_{level}"] = bool(low <= row["sales"] <= high)
                     if level == 0.8:
                         row.update(range_low=low, range_high=high)
@@ -350,12 +350,12 @@ def holdout_study(n_shops: int, n_customers: int, first_seed: int, truth: str) -
     return rows
 
 
-def sales_range(point: float, sd: float, deviation: np.ndarray, level: float):
+def sales_range(point: float, sd: float, relative: np.ndarray, level: float):
     """The range of the sales to come at ``level`` as ``analyze`` makes it, from the expected
-    value's spread ``sd`` at that level and the shop's simulated process noise."""
+    value's spread ``sd`` at that level and the shop's simulated sales over their expectation."""
     from valuecast.analysis.sales_range import combined_range
 
-    return combined_range(point, sd, deviation, level)[1:]
+    return combined_range(point, sd, relative, level)[1:]
 
 
 def holdout_markdown(rows_by_size: dict[int, list[dict]], truth: str) -> str:

@@ -138,3 +138,29 @@ def test_a_large_shops_normal_deviation_has_the_spread_of_every_customer_drawn(m
     drawn = exact.deviations(units, np.random.default_rng(2)).std()
     assert exact.info["method"] == "simulated customers"
     assert abs(approximate / drawn - 1) < 0.12
+
+
+def test_a_shop_resting_on_one_customer_keeps_the_others_sales_at_its_low_end():
+    # one wholesale customer (weekly orders of 25,000 for two years) holds 99% of a 300-customer
+    # shop's expected sales, and in about a quarter of the simulated futures places no order.
+    # The range's low end is then what the other customers spend, not nothing: a draw of the
+    # expected total and a future without that customer are not a loss of the expected total
+    transactions, spend = (
+        BetaGeo().with_params(BETA_GEO),
+        GammaGamma().with_params(study.TRUE_SPEND),
+    )
+    rate = period_discount_rate(0.10, DAYS_PER_MONTH)
+    summary, _, _ = study.simulate_shop_with_holdout(300, 7, BETA_GEO)
+    units = _units(summary)
+    whale = {"f": 100.0, "r": 700.0, "t": 728.0, "x": 100.0, "m": 25_000.0, "value": 25_000.0}
+    units = {key: np.append(units[key], whale.get(key, 1.0)) for key in units}
+    keys = ("f", "r", "t", "x", "m", "value")
+    simulator = FutureSimulator(transactions, spend, ENDS, rate, 1.0, max_draws=1000)
+    values = simulator.customer_values(*(units[k] for k in keys), 4000, np.random.default_rng(3))
+    total = float(values.sum(axis=1).mean())
+    whale_orders_nothing = float((values[:, -1] == 0).mean())
+    others = values[:, :-1].sum(axis=1)
+    assert values[:, -1].mean() > 0.95 * total and 0.15 < whale_orders_nothing < 0.35
+    low, high = simulator.bounds(units, total, 2 * total, 0.8)
+    assert 0.5 * np.quantile(others, 0.1) < low < np.quantile(others, 0.9)
+    assert high > total

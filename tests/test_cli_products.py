@@ -367,6 +367,25 @@ def test_a_pair_bought_together_far_beyond_chance_gets_no_such_note(tmp_path):
     assert "Pen" in result.output and "chance" not in result.output
 
 
+def test_a_pair_with_a_best_seller_beyond_chance_is_not_called_chance(tmp_path):
+    """A hundred orders: the Whey in 75, the Shaker in 20, each of them beside the Whey.  Were
+    they independent, all 20 would hold the Whey with a chance of 0.75^20 = 0.3%; a Poisson
+    count of mean 15 (the pairs chance predicts) reaches 20 in 12% and called it chance."""
+    from valuecast.analysis.growth.affinity import within_chance
+
+    orders = [(f"w{i}", f"c{i}", f"2024-01-{1 + i % 28:02d}") for i in range(100)]
+    lines = [(f"w{i}", "Whey Protein") for i in range(75)]
+    lines += [(f"w{i}", "Shaker") for i in range(20)]
+    lines += [(f"w{i}", "Bar") for i in range(75, 100)]
+    path = make_workspace(tmp_path / "w.duckdb", orders, lines)
+    result = runner.invoke(app, ["affinity", "-w", str(path), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "Shaker" in result.output and "chance" not in result.output
+    rows = pd.read_csv(tmp_path / "o" / "affinity.csv")
+    assert set(rows["kind"]) == {"same order"} and len(rows) == 2
+    assert not within_chance(rows).any()  # the same answer whichever product comes first
+
+
 def test_shipping_lines_are_left_out_and_counted(tmp_path):
     orders = [(f"s{i}", f"c{i % 3}", f"2024-01-{i + 1:02d}") for i in range(9)]
     lines = [(o[0], "Shampoo" if i % 2 else "Soap") for i, o in enumerate(orders)]

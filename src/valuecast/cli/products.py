@@ -315,7 +315,7 @@ def affinity(
     _print_note(_left_out_note(left_out))
     _print_note(named_note)
     _print_note(forgotten_note)
-    if len(pairs) and within_chance(pairs["pairs"], pairs["lift"]).all():
+    if len(pairs) and within_chance(pairs).all():
         most = int(pairs["pairs"].max())
         why = (
             "too few purchases yet to tell an affinity from chance"

@@ -167,6 +167,7 @@ def _products_section(
         )  # fmt: skip
         best = top.iloc[-1]
         lift = finite(best.lift) or 0.0
+        chance_level = bool(within_chance(top.iloc[[-1]])[0])
         reading = (
             f"{best.product_a} and {best.product_b} are the pair most often bought together "
             f"({count_text(best.pairs)} orders, {lift:.1f} times as often as chance would have "
@@ -177,12 +178,12 @@ def _products_section(
                 " That is less often than chance: they are bought together because both sell "
                 "well, not because one leads to the other; the table below ranks pairs by lift."
             )
-        elif within_chance([best.pairs], [lift])[0] and best.pairs < FEW_PAIRS:
+        elif chance_level and best.pairs < FEW_PAIRS:
             reading += (  # a small shop's two baskets
                 " With so few orders, chance alone often puts two products together that "
                 "many times: too few yet to call it an affinity."
             )
-        elif within_chance([best.pairs], [lift])[0]:  # two best-sellers, a lift near 1
+        elif chance_level:  # two best-sellers, a lift near 1
             reading += (
                 f" Chance alone would put them together in about {count_text(best.pairs / lift)} "
                 "orders, both selling as well as they do: no sign that one leads to the other; "

@@ -271,6 +271,85 @@ def test_a_refund_row_under_its_sales_order_id_is_its_refund_on_both_routes(tmp_
     }
 
 
+QUARTER_ONE = [
+    ("A1", "ann", "2026-01-05", "100.00"),
+    ("B2", "bob", "2026-03-20", "120.00"),
+    ("K1", "cat", "2026-03-25", "50.00"),
+]
+# a quarter's export by date: the refunds paid back in it, under their sales' order numbers
+QUARTER_TWO = [
+    ("B2", "bob", "2026-04-10", "-40.00"),
+    ("K1", "cat", "2026-04-12", "-50.00"),
+    ("A3", "ann", "2026-05-02", "70.00"),
+]
+
+
+def test_a_refund_in_a_later_export_is_netted_with_its_stored_sale_on_both_routes(
+    tmp_path, monkeypatch
+):
+    """Q1's export holds the sales, Q2's the refunds of two of them (rows of a negative amount
+    under the sales' numbers) and a new order.  The refund of B2 is its refund (net 80), K1
+    refunded in full is excluded as refunded; the stored sale was removed as "negative amount"
+    and the refund lost.  Q2's file saved again takes nothing off twice."""
+    first = _write(pd.DataFrame(QUARTER_ONE, columns=["order", "customer", "date", "total"]),
+                   tmp_path / "q1.csv")  # fmt: skip
+    second = _write(pd.DataFrame(QUARTER_TWO, columns=["order", "customer", "date", "total"]),
+                    tmp_path / "q2.csv")  # fmt: skip
+    again = tmp_path / "q2 saved again.csv"
+    again.write_text(second.read_text() + "\n")
+    reports, tables = _assert_same_ingests([first, second, again], ADMIN_MAP, monkeypatch)
+    money = tables["orders"].set_index("order_number")[list(MONEY)]
+    assert money.to_dict("index") == {
+        "A1": {"gross_revenue": 100.0, "refunded": 0.0, "net_revenue": 100.0},
+        "A3": {"gross_revenue": 70.0, "refunded": 0.0, "net_revenue": 70.0},
+        "B2": {"gross_revenue": 120.0, "refunded": 40.0, "net_revenue": 80.0},
+    }
+    second_report = reports[1]
+    assert second_report["excluded_orders"] == {} and second_report["excluded_rows"] == {}
+    assert second_report["withdrawn_orders"] == {"refunded": 1}
+    notes = " ".join(second_report["notes"])
+    assert "2 refunds under the order numbers of earlier orders (B2, K1) take 90.00 off them" in (
+        notes
+    )
+    assert "refunded in full (K1) is now excluded as refunded" in notes
+    assert "negative amount" not in notes and "does not link" not in notes
+    third_notes = " ".join(reports[2]["notes"])
+    assert "2 refunds of earlier orders (B2, K1) were netted by an earlier ingest" in third_notes
+
+
+def test_a_refund_in_a_later_file_of_one_ingest_is_netted_with_the_earlier_files_sale(
+    tmp_path, monkeypatch
+):
+    """The two quarters' files in one ingest (read by the importer): the later file's refunds
+    are the earlier file's sales' refunds, not a later word that leaves the sales out (B2 and
+    K1 were not counted at all).  A later version of an order with its sale row (an export
+    overlapping both) stands as it is written."""
+    first = _write(pd.DataFrame(QUARTER_ONE, columns=["order", "customer", "date", "total"]),
+                   tmp_path / "q1.csv")  # fmt: skip
+    second = _write(pd.DataFrame(QUARTER_TWO, columns=["order", "customer", "date", "total"]),
+                    tmp_path / "q2.csv")  # fmt: skip
+    overlap = _write(
+        pd.DataFrame(
+            [("B2", "bob", "2026-03-20", "120.00"), ("B2", "bob", "2026-04-10", "-20.00")],
+            columns=["order", "customer", "date", "total"],
+        ),
+        tmp_path / "q1-q2.csv",
+    )
+    for files, expected in (
+        ([first, second], {"A1": 100.0, "A3": 70.0, "B2": 80.0}),
+        ([first, second, overlap], {"A1": 100.0, "A3": 70.0, "B2": 100.0}),
+    ):
+        assert defer_orders(files, column_map=ADMIN_MAP) is None  # the importer reads them
+        with Workspace(":memory:") as ws:
+            report = ws.ingest(read_exports(files, column_map=ADMIN_MAP)).to_dict()
+            stored = ws.orders().to_pandas().set_index("order_number")["net_revenue"]
+        assert stored.sort_index().to_dict() == expected, files
+        if len(files) == 2:
+            assert report["excluded_orders"] == {"refunded": 1}
+            assert report["new_orders"] == report["orders"] == 3
+            assert report["net_revenue"] == 250.0
+
+
 def test_a_refund_row_dated_after_its_sale_is_its_refund_read_by_the_importer(tmp_path):
     """A refund booked weeks after the sale under its order number: the order is dated at its
     sale and the refund is its refund, on whichever route reads the file (the engine's hands an
@@ -518,6 +597,50 @@ def test_a_currency_symbol_in_a_currency_column_goes_to_the_importer(tmp_path, m
         report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
     assert report == _ingest([path], mapping, engine=False, monkeypatch=monkeypatch)[0][0]
     assert report["currencies"] == {"CAD": 2}
+
+
+def test_orders_of_an_amount_of_0_are_counted_and_noted_on_both_routes(tmp_path, monkeypatch):
+    """A free sample (a total of 0) is a purchase worth 0 and one more order for its customer,
+    which makes a one-time buyer a repeat customer: Shopify's exports said so, an orders table
+    did not."""
+    rows = [
+        ("1001", "ann", "2026-01-05", "40.00"),
+        ("1002", "ann", "2026-02-05", "0"),
+        ("1003", "bob", "2026-02-06", "0.00"),
+        ("1004", "bob", "2026-02-07", "25.00"),
+    ]
+    frame = pd.DataFrame(rows, columns=["order", "customer", "date", "total"])
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], ADMIN_MAP,
+                                           monkeypatch)  # fmt: skip
+    assert len(tables["orders"]) == 4
+    assert (
+        "2 orders of an amount of 0 (a free sample, a 100% discount or a replacement) are "
+        "counted as purchases worth 0, each one more order for their customers"
+        in " ".join(reports[0]["notes"])
+    )
+
+
+def test_dollar_amounts_beside_a_currency_cell_of_euros_are_refused_on_both_routes(tmp_path):
+    """``$12.50`` is some dollar (or peso), never the EUR its row's currency cell names: it was
+    ingested as 12.50 EUR.  A currency a dollar can be (CAD) stands, on either route."""
+    mapping = MAP + ",currency=currency"
+    refused = tmp_path / "euros.csv"
+    refused.write_text("customer,date,amount,currency\na,2025-01-01,$12.50,CAD\n"
+                       "b,2025-01-02,$10.00,EUR\n")  # fmt: skip
+    for defer in (True, False):
+        with Workspace(":memory:") as ws, pytest.raises(InputError) as error:
+            ws.ingest(read_exports([refused], column_map=mapping, defer=defer))
+        assert str(error.value) == (
+            f"{refused}, row 3, column 'currency': currency 'EUR', but the amounts are written "
+            "in $, which is never EUR: correct the currency or the amounts"
+        )
+    dollars = tmp_path / "dollars.csv"
+    dollars.write_text(
+        "customer,date,amount,currency\na,2025-01-01,$12.50,CAD\nb,2025-01-02,$10,\n"
+    )
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([dollars], column_map=mapping, defer=True)).to_dict()
+    assert report["currencies"] == {"CAD": 1}  # the empty cell: the others' CAD, noted
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -879,20 +879,22 @@ def test_a_mapped_status_leaves_out_cancelled_failed_and_refunded_orders(write):
         ("8", "e@x.com", "2024-03-09", "80.00", "Canceled"),  # Etsy
         ("9", "e@x.com", "2024-03-10", "-5.00", "Paid"),
         ("10", "f@x.com", "2024-03-11", "15.00", "Reserviert"),  # none valuecast reads: named
+        # none valuecast reads, but left out for its negative amount: not "counted as sales"
+        ("11", "f@x.com", "2024-03-12", "-20.00", "refund"),
     ]
     path = write("t.csv", header, [dict(zip(header, row, strict=True)) for row in rows])
     mapping = "customer_id=email,ordered_at=created,revenue=amount,order_id=id,status=Status"
     result = generic.read_orders(path, mapping)
     assert sorted(result.orders["order_number"]) == ["1", "10", "4", "7"]
     assert result.excluded_orders == {
-        "failed": 1, "refunded": 1, "voided": 1, "cancelled": 2, "negative amount": 1
+        "failed": 1, "refunded": 1, "voided": 1, "cancelled": 2, "negative amount": 2
     }  # fmt: skip
     (note,) = [note for note in result.notes if "status" in note]
     assert note.startswith("1 order has a status that is not among the statuses valuecast reads")
-    assert "('Reserviert' (1))" in note
+    assert "('Reserviert' (1)): counted as sales" in note
     # unmapped, the column is named as unread and every order counts
     unmapped = generic.read_orders(path, mapping.replace(",status=Status", ""))
-    assert len(unmapped.orders) == 9
+    assert len(unmapped.orders) == 9  # 11 less the two of a negative amount
     assert any("map status=Status to leave those out" in n for n in unmapped.notes)
 
 

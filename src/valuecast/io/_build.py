@@ -1289,6 +1289,9 @@ def assemble(
             "gross_revenue": np.nan_to_num(
                 picked["gross_revenue"].to_numpy(float, na_value=np.nan)
             ),
+            "refunded": np.nan_to_num(picked["refunded"].to_numpy(float, na_value=np.nan))
+            if "refunded" in orders
+            else 0.0,
             "currency": picked["currency"].astype("string").to_numpy()
             if "currency" in orders
             else pd.NA,

@@ -138,9 +138,10 @@ def apply_fx(results: Sequence[ImportResult], rates: Rates | None) -> list[Impor
             detail = detail.copy()
             unknown = sorted(set(detail["currency"].dropna()) - set(rates.rates))
             if not unknown:
-                detail["gross_revenue"] = detail["gross_revenue"].to_numpy(float) * _factors(
-                    detail["currency"], rates
-                )
+                factor = _factors(detail["currency"], rates)
+                for column in ("gross_revenue", "refunded"):
+                    if column in detail:
+                        detail[column] = detail[column].to_numpy(float) * factor
                 detail["currency"] = pd.array([rates.base] * len(detail), dtype="string")
                 excluded_revenue = Counter(
                     {

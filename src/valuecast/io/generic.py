@@ -93,7 +93,8 @@ Rules:
   ``"negative amount"``; zero is a valid amount. Empty rows are ``"empty row"``. Such an order
   takes back a sale the file does not link it to, so it is subtracted from no customer's spend,
   and a note names it and says to give a refund's rows its sale's order id, with which they are
-  netted. Written under its sale's id, a refund row is netted with the sale, and a sale so
+  netted (an order of refund rows alone under the id of a sale an earlier export held is that
+  sale's refund: the workspace nets them, :mod:`valuecast.store.later_refunds`). Written under its sale's id, a refund row is netted with the sale, and a sale so
   refunded in full (its rows adding up to zero) is excluded as ``"refunded"``: counted, it
   would be a purchase worth nothing. Where no ``gross_revenue`` or ``refunded`` column is
   mapped, an order's rows of a positive amount are its ``gross_revenue`` and those of a
@@ -189,6 +190,7 @@ from valuecast.io.csvfile import (
     is_parquet,
     open_csv,
     parquet_parts,
+    symbol_currencies,
 )
 from valuecast.io.line_names import gift_card_lines, shipping_lines
 from valuecast.io.phones import (
@@ -1198,7 +1200,22 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     # currency column, and the only one a currency column may give
     money_columns = [cols[key] for key in ("revenue", "unit_price", *AMOUNT_KEYS)]
     currency = table.written_currency(money_columns)
-    symbol = table.written_symbol(money_columns) if text["currency"] is None else None
+    symbol = table.written_symbol(money_columns)
+    if symbol is not None and text["currency"] is not None:
+        # $ is some dollar (or peso), never the euros a currency cell may name
+        codes = currency_codes(text["currency"])
+        allowed = pa.array(symbol_currencies(symbol), pa.string())
+        other = pc.and_(pc.is_valid(codes), pc.invert(pc.is_in(codes, value_set=allowed)))
+        if pc.any(other).as_py():
+            row = int(np.flatnonzero(pc.fill_null(other, False).to_numpy(zero_copy_only=False))[0])
+            raise table.error(
+                f"currency {text['currency'][row].as_py()!r}, but the amounts are written in "
+                f"{symbol}, which is never {codes[row].as_py()}: correct the currency or the "
+                "amounts",
+                row,
+                cols["currency"],
+            )
+        symbol = None  # the currency column names which
     if currency is not None and text["currency"] is None:
         text["currency"] = pa.chunked_array([pa.repeat(pa.scalar(currency), n_rows)])
     elif currency is not None:
@@ -1509,6 +1526,8 @@ def _orders(
 
     result = _assemble(rows, source, check_totals, check_customers)
     result.notes.extend(negative_orders_note(cols, result.excluded_detail))
+    net = result.orders["net_revenue"].to_numpy(float, na_value=np.nan)
+    result.notes.extend(zero_orders_note(int((np.abs(net) < _build.ZERO_AMOUNT).sum())))
     return result
 
 
@@ -1539,6 +1558,23 @@ def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) ->
     return [
         f"{count:,} {what.format(listed)} and not subtracted from any customer's spend: the "
         f"file does not link {link}; to net a refund with its sale, {fix}"
+    ]
+
+
+def zero_orders_note(orders: int) -> list[str]:
+    """The ingest note for counted orders of an amount of 0 (none when 0): a free sample, a
+    100% discount or a replacement is a purchase worth 0 here, as Shopify's reports count it,
+    and one more order for its customer (a one-time buyer's second order makes a repeat
+    customer), which a merchant may not take for a purchase."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order' if one else 'orders'} of an amount of 0 (a free sample, a 100% "
+        f"discount or a replacement) {'is' if one else 'are'} counted as "
+        f"{'a purchase' if one else 'purchases'} worth 0, each one more order for "
+        f"{'its customer' if one else 'their customers'}; to leave such orders out, map a status "
+        "column and mark them cancelled, or remove them from the file"
     ]
 
 
@@ -1744,18 +1780,13 @@ def _assemble(
         )
     orders = _build.orders_frame(source, columns, n)
     rules = [(_build.NEGATIVE_AMOUNT, net < 0)]
-    status_notes: list[str] = []
+    unknown_status = None
     if rows.text["status"] is not None:
         written = first("status").str.strip()
         status = _build.per_distinct(written, _status_of)
         rules[-1:-1] = _build.status_rules(status, EXCLUDED_STATUSES)  # before a negative amount
         known = status.isin(EXCLUDED_STATUSES.keys() | COUNTED_STATUSES).to_numpy(bool)
-        status_notes = _build.unknown_statuses_note(
-            written, ~known & written.notna().to_numpy(bool),
-            "among the statuses valuecast reads",
-            "cancelled, voided, failed, refunded, draft and expired",
-            "write one of those words where a status means one of them",
-        )  # fmt: skip
+        unknown_status = ~known & written.notna().to_numpy(bool)
     if n != len(keep):
         rules.append((_build.REFUNDED, _refunded_in_full(summed, rows.revenue, net)))
     lines = None
@@ -1769,6 +1800,14 @@ def _assemble(
         returns = summed(rows.lines.returns(rows.lines.amount).astype(float))
         rules.insert(0, (_build.CANCELLATION, returns == rows_per_order))
     reason = _build.reasons(n, rules)
+    status_notes: list[str] = []
+    if unknown_status is not None:  # of the orders counted: another rule may leave one out
+        status_notes = _build.unknown_statuses_note(
+            written, unknown_status & (reason == None),  # noqa: E711 - elementwise
+            "among the statuses valuecast reads",
+            "cancelled, voided, failed, refunded, draft and expired",
+            "write one of those words where a status means one of them",
+        )  # fmt: skip
     if rows.amounts["gross_revenue"] is None:
         # an excluded order's revenue in the ingest report is its rows added up: what a
         # cancellation or a refund without its sale takes back, which its sales (none) would

@@ -286,6 +286,10 @@ def load_rows(
     else:
         loaded, written_may_help = _load_rows(*args, written=False)
         loaded = loaded or (written_may_help and _load_rows(*args, written=True, found=found)[0])
+    if loaded and found is not None and found.get("written_symbol") and cols.get("currency"):
+        # amounts in some dollar beside a currency column: the importer checks that each
+        # currency cell is a currency the symbol can be, and names the row that is not
+        return False
     if loaded:
         keyed = cols.get("order_id") is not None
         whole = _whole_number_ids(con, table, "customer", pair_hash and not keyed)
@@ -1256,12 +1260,19 @@ class PendingOrders:
             con, "orders",
             f"SELECT order_number, {columns['order_id']} AS order_id, reason, rows, "
             f"coalesce({gross}, 0) AS gross_revenue, "
+            f"coalesce({columns['refunded']}, 0) AS refunded, "
             f"{columns['currency']} AS currency, first_row FROM {_INGEST_GROUPED} "
             f"WHERE {_EXCLUDABLE} AND reason IS NOT NULL",
             n_rows, n_rows - filled, grouped, derived,
         )  # fmt: skip
+        zero = con.execute(
+            f"SELECT count(*) FROM {_INGEST_GROUPED} WHERE reason IS NULL "
+            f"AND abs(revenue) < {_build.ZERO_AMOUNT!r}"
+        ).fetchall()[0][0]
         # the importer's notes come before the file's own (a cut-off end), as there
-        result.notes[:0] = importer_notes(self.source, cols, self._found, result.excluded_detail)
+        result.notes[:0] = importer_notes(
+            self.source, cols, self._found, result.excluded_detail, int(zero)
+        )
         return result
 
     def _result(
@@ -1270,7 +1281,8 @@ class PendingOrders:
     ) -> ImportResult:  # fmt: skip
         """The result of the staged views: ``excluded_orders`` is the SQL of the excluded
         orders (``order_number``, ``order_id``, ``reason``, ``rows``, ``gross_revenue``,
-        ``currency``, ``first_row``), ``n_orders`` counts them with the counted ones."""
+        ``refunded``, ``currency``, ``first_row``), ``n_orders`` counts them with the counted
+        ones."""
         detail = con.sql(
             f"SELECT * EXCLUDE (first_row) FROM ({excluded_orders}) ORDER BY first_row"
         )
@@ -1313,11 +1325,13 @@ def importer_notes(
     cols: dict[str, str | None],
     found: dict[str, Any],
     excluded: pd.DataFrame,
+    zero_orders: int = 0,
 ) -> list[str]:
     """The notes the importer gives a file it reads (:func:`valuecast.io.generic.table_notes`,
-    the orders linked by e-mail, the cancellations and negative orders left out), as loading the
-    file with :func:`load_rows` (``found``) and grouping it (``excluded``: the excluded orders'
-    ``order_number`` and ``reason``) found them."""
+    the orders linked by e-mail, the cancellations and negative orders left out, the orders of
+    an amount of 0 counted: ``zero_orders``), as loading the file with :func:`load_rows`
+    (``found``) and grouping it (``excluded``: the excluded orders' ``order_number`` and
+    ``reason``) found them."""
     whole = found.get("whole_number_ids", False)
     zeros = found.get("leading_zero_ids", (0, []))
     whole_orders = found.get("whole_number_order_ids", False)
@@ -1331,6 +1345,7 @@ def importer_notes(
         + _build.email_linked_note(found.get("linked_by_email", 0))
         + generic.cancellations_note(numbers, int(cancelled.sum()))
         + generic.negative_orders_note(cols, excluded)
+        + generic.zero_orders_note(zero_orders)
     )
 
 

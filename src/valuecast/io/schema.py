@@ -205,8 +205,9 @@ class ImportResult:
     excluded_orders: Counter = field(default_factory=Counter)
     excluded_revenue: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
-    # one row per excluded order: order_number, order_id, reason, rows, gross_revenue, currency
-    # (``excluded_revenue`` sums gross_revenue by reason; kept so --fx can convert it)
+    # one row per excluded order: order_number, order_id, reason, rows, gross_revenue (its rows
+    # added up, where they are an order's parts), refunded, currency (``excluded_revenue`` sums
+    # gross_revenue by reason; kept so --fx can convert it)
     excluded_detail: pd.DataFrame | None = None
     # set when the orders and lines are in the workspace's connection (then the frames are empty)
     staged: StagedRows | None = None

@@ -48,8 +48,9 @@ import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
+from valuecast.io._build import NEGATIVE_AMOUNT, REFUNDED
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
-from valuecast.io.generic import national_phones_note
+from valuecast.io.generic import national_phones_note, negative_orders_note
 from valuecast.io.orders_duckdb import PendingOrders
 from valuecast.io.phones import INVISIBLE, PHONE_ID_PREFIX
 from valuecast.io.schema import (
@@ -63,6 +64,7 @@ from valuecast.io.schema import (
     InputError,
     conform,
 )
+from valuecast.store import later_refunds
 from valuecast.store.connection import (
     DEFAULT_WORKSPACE,
     DEFAULT_WORKSPACE_MEMORY_BYTES,
@@ -794,6 +796,8 @@ class Workspace(_TableReaders):
             "CREATE TABLE IF NOT EXISTS withdrawn_orders (order_id VARCHAR, reason VARCHAR, "
             "ingest_id BIGINT)",
         )
+        # the refunds a later export booked under a stored order's number (store.later_refunds)
+        sql(raw, later_refunds.TABLE_DDL)
         # the customer a stored order named before an ingest gave it another on the same day
         # (a re-export naming a customer by a new e-mail in every order), so that comparing
         # snapshots counts them as one customer (store.snapshots.renamed_customers)
@@ -963,10 +967,14 @@ class Workspace(_TableReaders):
                 conflicts, conflict_note = 0, ""
                 excluded_later: dict[str, int] = {}
                 excluded = _excluded_details(results)
+                refunds = later_refunds.refund_rows(excluded)
+                counted_later: set[str] = set()
                 if inputs["files"] > 1 and inputs["orders"] is not None:
                     files = [str(result.file) for result in results]
                     conflicts, conflict_note = _conflicting_versions(raw, inputs["orders"], files)
-                    excluded_later = _excluded_by_a_later_file(raw, inputs["orders"], excluded)
+                    excluded_later, counted_later = _excluded_by_a_later_file(
+                        raw, inputs["orders"], excluded, refunds
+                    )
                 direct = _direct(raw)
                 # before anything reads the stored customers: named as the files name them now
                 visible = None if direct["orders"] else read_visible_ids_again(raw)
@@ -992,6 +1000,14 @@ class Workspace(_TableReaders):
                 *linked_by_phone, renumbered = link_phones(raw, results, ingest_id, direct)
                 linked_by_email = link_emails(raw, direct, len(results))
                 counts = _merge(raw, ingest_id, direct)
+                later_refunds.forget_replaced(raw, direct["orders"])
+                netted = later_refunds.net_refunds(
+                    raw, refunds, ingest_id, counted_later, direct["orders"]
+                )
+                # an order of these files a later one refunded in full is not stored after all
+                counts["new_orders"] -= len(netted.in_full) - netted.in_full_stored
+                if netted.ids:  # refunds of stored orders: no excluded orders of their own
+                    excluded = _without_orders(excluded, netted.ids)
                 _drop_superseded_contacts(raw, ingest_id)
                 counted_again = _counted_again(raw)
                 withdrawn = {} if direct["orders"] else _withdraw(raw, excluded, ingest_id)
@@ -1032,10 +1048,14 @@ class Workspace(_TableReaders):
                     self.path, ingest_id, results, staged, counts, workspace_orders,
                     workspace_customers,
                 )  # fmt: skip
+                if netted.ids:
+                    _count_netted_refunds(report, results, netted)
                 if len(results) > 1:  # an order two files exclude is one excluded order
                     distinct = _distinct_exclusions(raw, excluded)
                     if distinct is not None:
                         report.excluded_orders, report.excluded_revenue = distinct
+                if len(netted.in_full) > netted.in_full_stored:
+                    _count_refunded_in_full(report, netted)
                 if visible is not None:
                     report.notes.append(visible_ids_note(visible))
                 if whole is not None:
@@ -1050,6 +1070,12 @@ class Workspace(_TableReaders):
                 if withdrawn:
                     report.withdrawn_orders = withdrawn
                     report.notes.append(_withdrawn_note(withdrawn))
+                if netted.in_full_stored:
+                    report.withdrawn_orders[REFUNDED] = (
+                        report.withdrawn_orders.get(REFUNDED, 0) + netted.in_full_stored
+                    )
+                if netted.note() is not None:
+                    report.notes.append(netted.note())
                 if counted_again:
                     report.notes.append(_counted_again_note(counted_again))
                 for kind in ("replaced", "moved"):
@@ -1293,10 +1319,14 @@ def _conflicting_versions(raw: Any, relation: Any, files: Sequence[str]) -> tupl
 
 
 def _excluded_details(results: Sequence[ImportResult]) -> pd.DataFrame | None:
-    """Every file's excluded orders (``order_id``, ``reason``, ``gross_revenue``) in file order,
-    ``_file`` the file's position; None when no file excludes any."""
+    """Every file's excluded orders (``order_id``, ``order_number``, ``reason``, ``rows``,
+    ``gross_revenue`` and, where the file gives it, ``refunded``) in file order, ``_file`` the
+    file's position; None when no file excludes any."""
+    columns = ["order_id", "order_number", "reason", "rows", "gross_revenue", "refunded"]
     details = [
-        result.excluded_detail[["order_id", "reason", "gross_revenue"]].assign(_file=position)
+        result.excluded_detail[[name for name in columns if name in result.excluded_detail]].assign(
+            _file=position
+        )
         for position, result in enumerate(results)
         if result.excluded_detail is not None and len(result.excluded_detail)
     ]
@@ -1304,22 +1334,27 @@ def _excluded_details(results: Sequence[ImportResult]) -> pd.DataFrame | None:
 
 
 def _excluded_by_a_later_file(
-    raw: Any, relation: Any, every: pd.DataFrame | None
-) -> dict[str, int]:
+    raw: Any, relation: Any, every: pd.DataFrame | None, refunds: pd.DataFrame | None
+) -> tuple[dict[str, int], set[str]]:
     """Make ``_excluded_later``: the orders a file of this ingest counts and a later file of it
     excludes (cancelled, refunded in full since), which the stage leaves out, as a later ingest
     of that file would withdraw them; ``every``: :func:`_excluded_details`.  Returns their
-    number per reason of the later file."""
+    number per reason of the later file, and the orders of ``refunds``
+    (:func:`later_refunds.refund_rows`, which are no exclusion of the order they refund) that a
+    file after the refund's counts: that version of the order stands."""
     if every is None:
         sql(raw, "CREATE OR REPLACE TEMP TABLE _excluded_later (order_id VARCHAR, reason VARCHAR)")
-        return {}
+        return {}, set()
     excluded = every[["order_id", "reason", "_file"]].dropna(subset=["order_id"])
+    if refunds is not None:
+        excluded = excluded[~excluded["order_id"].isin(refunds["order_id"])]
     excluded = excluded.astype({"order_id": "string", "reason": "string", "_file": "int64"})
     counted = relation.query(
         "_in", "SELECT order_id, max(_file) AS _file FROM _in WHERE order_id IS NOT NULL GROUP BY 1"
     ).to_arrow_table()
     raw.register("_excluded_in", excluded)
     raw.register("_counted_in", counted)
+    later: set[str] = set()
     try:
         sql(
             raw,
@@ -1328,11 +1363,78 @@ def _excluded_by_a_later_file(
             "JOIN _counted_in c ON e.order_id = c.order_id AND e._file > c._file "
             "GROUP BY e.order_id",
         )
+        if refunds is not None:
+            raw.register("_refunds_in", refunds[["order_id", "_file"]])
+            try:
+                later = {
+                    str(order_id)
+                    for (order_id,) in sql(
+                        raw,
+                        "SELECT r.order_id FROM _refunds_in r JOIN _counted_in c "
+                        "ON r.order_id = c.order_id AND c._file > r._file",
+                    )
+                }
+            finally:
+                raw.unregister("_refunds_in")
     finally:
         raw.unregister("_excluded_in")
         raw.unregister("_counted_in")
     counts = sql(raw, "SELECT reason, count(*) FROM _excluded_later GROUP BY 1 ORDER BY 1")
-    return {str(reason): int(count) for reason, count in counts}
+    return {str(reason): int(count) for reason, count in counts}, later
+
+
+def _without_orders(every: pd.DataFrame, ids: set[str]) -> pd.DataFrame | None:
+    """``every`` (:func:`_excluded_details`) without the orders of ``ids``; None when empty."""
+    kept = every[~every["order_id"].isin(ids).fillna(False).to_numpy(bool)]
+    return kept if len(kept) else None
+
+
+def _count_netted_refunds(
+    report: IngestReport, results: Sequence[ImportResult], netted: Any
+) -> None:
+    """Take the refunds netted with stored orders (:func:`later_refunds.net_refunds`) off the
+    files' exclusions (their orders, rows and revenue) and out of the files' note that calls
+    them unlinked."""
+    for position, (orders, rows, amount) in netted.per_file.items():
+        _take(report.files[position].excluded_rows, NEGATIVE_AMOUNT, rows)
+        _take(report.excluded_rows, NEGATIVE_AMOUNT, rows)
+        _take(report.excluded_orders, NEGATIVE_AMOUNT, orders)
+        left = report.excluded_revenue.get(NEGATIVE_AMOUNT, 0.0) - amount
+        if NEGATIVE_AMOUNT in report.excluded_orders:
+            report.excluded_revenue[NEGATIVE_AMOUNT] = _money(left)
+        else:
+            report.excluded_revenue.pop(NEGATIVE_AMOUNT, None)
+        result = results[position]
+        if result.excluded_detail is None:
+            continue
+        detail = result.excluded_detail
+        before = negative_orders_note({"order_id": "order_id"}, detail)
+        kept = detail[~detail["order_id"].isin(netted.ids).fillna(False).to_numpy(bool)]
+        after = negative_orders_note({"order_id": "order_id"}, kept)
+        name = Path(result.file).name
+        for old in before:
+            file_notes = report.files[position].notes
+            if old in file_notes:
+                file_notes[file_notes.index(old) : file_notes.index(old) + 1] = after
+            if f"{name}: {old}" in report.notes:
+                at = report.notes.index(f"{name}: {old}")
+                report.notes[at : at + 1] = [f"{name}: {note}" for note in after]
+
+
+def _count_refunded_in_full(report: IngestReport, netted: Any) -> None:
+    """The orders of this ingest's files that a later file's refund left at nothing are
+    excluded orders (refunded); those stored before are withdrawn orders instead."""
+    this_ingest = len(netted.in_full) - netted.in_full_stored
+    report.excluded_orders[REFUNDED] = report.excluded_orders.get(REFUNDED, 0) + this_ingest
+    report.excluded_revenue.setdefault(REFUNDED, 0.0)
+
+
+def _take(counts: dict[str, int], key: str, amount: int) -> None:
+    left = counts.get(key, 0) - amount
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
 
 
 def _last_exclusions(every: pd.DataFrame) -> pd.DataFrame:

@@ -536,6 +536,53 @@ def test_the_alive_reading_names_cells_the_chart_shows_as_most_and_least_likely(
     assert alive_chart(flat).reading == "Mean P(alive) is 100% in every group of the chart."
 
 
+def test_the_range_of_the_sales_to_come_is_named_as_margin_under_a_margin_and_absent_says_why(
+    shop,
+):
+    """With ``--margin 0.4`` the range is 40% of the sales (8,944 to 10,866 beside a predicted
+    9,874 of margin): called "the range of the sales to come" it read as sales of about 10,000
+    where about 24,700 are expected.  A seasonal model draws no range: the reading says why."""
+    from valuecast.outputs.report.headline import headline
+
+    summary = copy.deepcopy(shop.with_spend[0])
+    summary["margin"] = 0.4
+    items, chart = headline(summary)
+    labels = {item["key"]: item["label"] for item in items}
+    assert labels["predicted_sales_range"] == "80% range of the 40% margin on the sales to come"
+    assert "; 80% range of the 40% margin on the sales to come " in chart.reading
+    summary["margin"] = 1.0
+    labels = {item["key"]: item["label"] for item in headline(summary)[0]}
+    assert labels["predicted_sales_range"] == "80% range of the sales to come"
+    seasonal = copy.deepcopy(shop.with_spend[0])
+    note = "no range of the sales to come for a seasonal model (no simulator of a future)"
+    seasonal["totals"].update(predicted_sales_p10=None, predicted_sales_p90=None,
+                              sales_range_note=note)  # fmt: skip
+    items, chart = headline(seasonal)
+    assert "predicted_sales_range" not in {item["key"] for item in items}
+    assert f"; {note}." in chart.reading
+
+
+def test_the_alive_section_of_withheld_predictions_says_why_not_that_no_model_was_fitted(
+    shop, html_tools
+):
+    """A fitted model whose predictions the analysis withholds (it calls a customer of last
+    week more likely gone than alive): the section gives that reason, as the banner and the
+    data-quality section do, not "the purchase model could not be fitted"."""
+    summary, customers, _, _ = copy.deepcopy(shop.without_spend)
+    withheld = (
+        "the fitted model calls a customer who ordered in the last 7 days more likely gone "
+        "than alive (P(alive) 0.29): the data do not identify dropout, so predictions are "
+        "withheld (historic figures only)"
+    )
+    summary["model"] = {**summary.get("model", {}), "fitted": False, "withheld": withheld}
+    customers = customers.assign(probability_alive=np.nan, predicted_clv=np.nan)
+    root = html_tools.parse(render_report(summary, customers, {}, None))
+    (block,) = list(root.find_all("figure", id="block-alive-heatmap"))
+    reading = block.all_text()
+    assert f"No P(alive): {withheld}." in " ".join(reading.split())
+    assert "could not be fitted" not in reading
+
+
 def test_readings_of_shops_without_value_or_fit_say_what_they_are():
     from valuecast.outputs.report.charts import model_label
     from valuecast.outputs.report.headline import headline

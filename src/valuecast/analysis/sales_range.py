@@ -190,3 +190,12 @@ def no_range_reason(model_name: str, has_design: bool, is_seasonal: bool, model)
     else:
         return None
     return f"no range of the sales to come for {missing}"
+
+
+def sales_range_label(margin: float | None) -> str:
+    """The range's name where a merchant reads it: it is in the prediction's unit, the margin
+    on the sales where ``--margin`` is below 1 (8,944 to 10,866 at 40% is no range of sales
+    expected at about 24,700)."""
+    if margin is None or margin == 1:
+        return "range of the sales to come"
+    return f"range of the {margin:.0%} margin on the sales to come"

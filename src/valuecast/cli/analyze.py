@@ -231,9 +231,12 @@ def _print_analysis(
         rows.append((f"predicted CLV, next {horizon}", money(totals["predicted_clv"])))
         # the interval is the fit's uncertainty about the expected value; the range adds what a
         # merchant asks, how much these customers will spend (who happens to order varies too)
+        from valuecast.analysis.sales_range import sales_range_label
+
+        margin = summary.get("margin")
         for stem, label in (
             ("predicted_clv", "interval of the expected value"),
-            ("predicted_sales", "range of the sales to come"),
+            ("predicted_sales", sales_range_label(margin)),
         ):
             if totals.get(f"{stem}_p10") is not None:
                 level = int(round(totals["interval_level"] * 100))
@@ -241,7 +244,6 @@ def _print_analysis(
                     f"{level}% {label}",
                     f"{totals[f'{stem}_p10']:,.0f} to {totals[f'{stem}_p90']:,.0f}",
                 ))  # fmt: skip
-        margin = summary.get("margin")
         if margin is not None and margin != 1:
             # the report and the dashboard say it under their title; here it is the row's
             rows.append(("margin in predicted CLV", f"{margin:.0%} (historic CLV is revenue)"))
@@ -316,7 +318,9 @@ def _print_analysis(
     _print_rfm_groups(summary, money)
     if summary["low_confidence"]:
         console.print("[yellow]low confidence:[/] " + "; ".join(summary["low_confidence_reasons"]))
-    for note in [*ingest_notes, *summary.get("notes", [])]:
+    # where the model draws no future (seasons, covariates) the headline's range is missing
+    no_range = totals.get("sales_range_note") if "predicted_clv" in totals else None
+    for note in [*ingest_notes, *summary.get("notes", []), *([no_range] if no_range else [])]:
         console.print(f"note: {note}", highlight=False, markup=False)
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():

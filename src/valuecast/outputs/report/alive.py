@@ -64,17 +64,22 @@ MIN_CELL = 10
 """Customers a chart cell needs before the reading names it as the most or least likely."""
 
 
-def alive_chart(customers: pd.DataFrame, model_name: str = "") -> Chart:
+def alive_chart(
+    customers: pd.DataFrame, model_name: str = "", withheld: str | None = None
+) -> Chart:
     """The heatmap of mean P(alive) and its reading; under ``model_name`` a model that holds
     customers without a repeat purchase alive (BG/NBD), the reading compares the repeat buyers
-    only: the one-time buyers' 100% is the model's assumption, not the orders' evidence."""
+    only: the one-time buyers' 100% is the model's assumption, not the orders' evidence.
+    ``withheld``: why the analysis withheld its predictions (``summary.json``'s
+    ``model.withheld``), which the reading gives where there is no P(alive)."""
     title = "Mean P(alive) by days since the last order and repeat purchases"
     needed = {"probability_alive", "frequency", "recency", "T"}
     if (
         not needed <= set(customers.columns)
         or not np.isfinite(customers["probability_alive"].to_numpy(dtype=float)).any()
     ):
-        return Chart("alive-heatmap", title, "No P(alive): the purchase model could not be fitted.")
+        why = withheld or "the purchase model could not be fitted"
+        return Chart("alive-heatmap", title, f"No P(alive): {why}.")
     grid = alive_grid(customers)
     rows = sorted(grid["frequency_bin"].unique())
     columns = sorted(grid["recency_bin"].unique())

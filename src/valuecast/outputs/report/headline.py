@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from valuecast.analysis.sales_range import sales_range_label
 from valuecast.dates import months_text
 from valuecast.outputs.report.charts import (
     BLUE,
@@ -54,7 +55,8 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
             )  # fmt: skip
         if sales_low is not None and sales_high is not None:
             items.append(
-                {"key": "predicted_sales_range", "label": f"{level:.0%} range of the sales to come",
+                {"key": "predicted_sales_range",
+                 "label": f"{level:.0%} {sales_range_label(summary.get('margin'))}",
                  "value": [totals.get("predicted_sales_p10"), totals.get("predicted_sales_p90")],
                  "text": f"{money_text(sales_low, None)} to {money_text(sales_high, currency)}"}
             )  # fmt: skip
@@ -110,9 +112,11 @@ def headline(summary: dict) -> tuple[list[dict[str, Any]], Chart]:
             )
             if sales_low is not None and sales_high is not None:
                 reading += (
-                    f"; {level:.0%} range of the sales to come {money_text(sales_low, None)} "
-                    f"to {money_text(sales_high, currency)}"
+                    f"; {level:.0%} {sales_range_label(summary.get('margin'))} "
+                    f"{money_text(sales_low, None)} to {money_text(sales_high, currency)}"
                 )
+            elif totals.get("sales_range_note"):  # a seasonal model, or covariates
+                reading += f"; {totals['sales_range_note']}"
         reading += "."
     else:
         reasons = summary.get("low_confidence_reasons") or []

@@ -100,8 +100,10 @@ def build_sections(
     sections.append(
         Section("concentration", SECTIONS["concentration"], [concentration_chart(customers)])
     )
-    model_name = str((summary.get("model") or {}).get("name") or "")
-    sections.append(Section("alive", SECTIONS["alive"], [alive_chart(customers, model_name)]))
+    model = summary.get("model") or {}
+    model_name = str(model.get("name") or "")
+    alive = alive_chart(customers, model_name, withheld=model.get("withheld"))
+    sections.append(Section("alive", SECTIONS["alive"], [alive]))
     sections.append(Section("segments", SECTIONS["segments"], segment_charts(summary)))
     retention = _table(tables, "retention.csv")
     cohort_charts = [

@@ -472,3 +472,20 @@ def test_likelihood_continuous_across_equal_rates(r, alpha, s, hist, eps):
         x, t_x, T
     )
     np.testing.assert_allclose(near, at, rtol=1e-6, atol=1e-6)
+
+
+def test_a_dropout_rate_drawn_next_to_zero_is_an_endless_life_without_a_warning():
+    """A fitted ``s`` near 0 draws dropout rates that underflow: the remaining lifetime
+    exponential / mu overflows to infinity, a life the periods cut off.  Its RuntimeWarning
+    reached the merchant's terminal beside `analyze`'s output."""
+    import warnings
+
+    from valuecast.models.clv import DAYS_PER_MONTH, period_ends
+
+    model = ParetoNBD().with_params({"r": 1.0, "alpha": 10.0, "s": 0.002, "beta": 1000.0})
+    ends = period_ends(12, DAYS_PER_MONTH, 1.0)
+    f, r, T = np.array([1.0, 2.0]), np.array([50.0, 100.0]), np.array([200.0, 200.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        orders = model.simulate_future_orders(ends, f, r, T, 2000, np.random.default_rng(1))
+    assert orders.shape == (2000, 2, 12) and (orders >= 0).all()

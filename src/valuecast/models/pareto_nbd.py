@@ -1005,7 +1005,9 @@ class ParetoNBD(CovariateModel):
         alive = rng.random(shape) < self.probability_alive(x, t_x, T)
         lam = rng.gamma(r + x, 1.0 / (alpha + T), shape)
         mu = rng.gamma(s, 1.0 / (beta + T), shape)
-        with np.errstate(divide="ignore"):
+        # a dropout rate drawn at (or next to) 0 is a lifetime without end, which the periods
+        # cut off: an infinite life, not a warning
+        with np.errstate(divide="ignore", over="ignore"):
             life = np.where(alive, rng.exponential(1.0, shape) / mu, 0.0)
         return purchases_by_period(rng, lam, life, ends)
 

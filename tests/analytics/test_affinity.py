@@ -941,3 +941,25 @@ def test_one_product_written_in_several_letter_cases_is_one_product():
     assert cycles[["product", "customers_repeating", "repeats"]].values.tolist() == [
         ["Green Tea", 3, 9], ["Honey", 3, 3],
     ]  # fmt: skip
+
+
+def test_one_product_whose_accent_is_written_two_ways_is_one_product():
+    """"Café Crème" with its accents as one character each (NFC) and as a letter and an accent
+    (NFD), as two systems write it: the names look the same, and were two products, each
+    pairing, suggested and reminded apart."""
+    import unicodedata
+
+    from valuecast.analysis.growth.replenishment import replenishment_cycles
+
+    composed = unicodedata.normalize("NFC", "Café Crème")
+    spellings = [composed, unicodedata.normalize("NFD", "Café Crème")]
+    assert spellings[0] != spellings[1]
+    orders = [(f"o{c}{k}", f"c{c}", f"2024-0{1 + k}-0{1 + c}") for c in range(3) for k in range(4)]
+    lines = [(f"o{c}{k}", spellings[(c + k) % 2]) for c in range(3) for k in range(4)]
+    lines += [(order, "Honey") for order, *_ in orders[::2]]
+    order_table, line_table = shop(orders, lines)
+    assert len(set(product_lines(line_table).to_pandas()["product"])) == 2
+    pairs = product_affinity(order_table, line_table, min_pairs=1)
+    assert len(set(pairs["product_a"]) | set(pairs["product_b"])) == 2
+    cycles = replenishment_cycles(order_table, line_table, min_customers=3)
+    assert cycles["repeats"].tolist() == [9, 3]

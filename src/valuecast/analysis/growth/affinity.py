@@ -214,8 +214,11 @@ def _given_free(lines: ir.Table) -> ir.BooleanValue | None:
 
 
 def _spelling_key(names: pd.Series) -> pd.Series:
-    """A product name as :func:`one_spelling` compares it: in lower case, its spaces single."""
-    return names.astype("string").str.split().str.join(" ").str.lower()
+    """A product name as :func:`one_spelling` compares it: in lower case, its spaces single,
+    each accented letter one character (Unicode's NFC: ``é`` is written as one character or as
+    ``e`` and an accent, which look the same)."""
+    key = names.astype("string").str.normalize("NFC")
+    return key.str.split().str.join(" ").str.lower()
 
 
 def one_spelling(lines: ir.Table, catalogue: ir.Table) -> ir.Table:

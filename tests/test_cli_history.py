@@ -699,6 +699,37 @@ def test_a_refresh_whose_export_holds_no_later_order_says_it_is_not_a_new_period
     assert "replaces snapshot" in dated.output and "No order in these files" not in dated.output
 
 
+def test_a_refresh_adding_orders_up_to_the_snapshots_date_says_it_is_that_date_with_them(
+    refreshed, tmp_path
+):
+    """Files that add orders, none after the last snapshot's date (orders that came late, or a
+    snapshot dated by --as-of before the day's last orders): the note said these files hold
+    no new period and to date the analysis by the export's last day, the very date just run."""
+    folder, workspace, _ = refreshed
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(workspace, copy)
+    full = pd.read_csv(folder / "full.csv", dtype=str, keep_default_na=False)
+    paid = full[(full["Financial Status"] == "paid") & (full["Cancelled at"] == "")]
+    last = full[full["Name"] == paid["Name"].iloc[0]].copy()
+    late = pd.concat([last.assign(Name="#990001"), last.assign(Name="#990002")])
+    late["Created at"] = "2026-06-29 10:00:00 -0400"
+    if "Id" in late:
+        late["Id"] = ""
+    export = tmp_path / "late_orders.csv"
+    pd.concat([full[full["Created at"] >= "2026-06-01"], late]).to_csv(export, index=False)
+    result = runner.invoke(
+        app, ["refresh", str(export), "-w", str(copy), "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "note: this snapshot replaces snapshot 2, of the same as-of date (2026-06-30)" in flat
+    assert (
+        "These files add 2 orders, none dated after 2026-06-30: this is that date's analysis "
+        "again, now with them"
+    ) in flat, flat
+    assert "not a new period's" not in flat
+
+
 def test_a_refresh_with_an_older_export_says_so_not_to_date_it_later(refreshed, tmp_path):
     """An older export read again (its last order months before the stored orders') holds no
     new period: the note said to run again with --as-of set to the last day the export covers,

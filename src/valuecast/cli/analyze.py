@@ -585,7 +585,12 @@ def run_analysis(
             files_last = report.get("last_order_date") if results is not None else None
             noticed = [
                 *noticed,
-                _replaced_note(snapshot, results is not None and as_of is None, files_last),
+                _replaced_note(
+                    snapshot,
+                    results is not None and as_of is None,
+                    files_last,
+                    int(report.get("new_orders") or 0) if results is not None else 0,
+                ),  # fmt: skip
             ]
         _print_analysis(
             analysis, paths, seconds, noticed, ingested=report if results is not None else None
@@ -603,7 +608,9 @@ def _unchanged_note(snapshot) -> str:
     )
 
 
-def _replaced_note(snapshot, dated_by_new_files: bool, files_last: str | None = None) -> str:
+def _replaced_note(
+    snapshot, dated_by_new_files: bool, files_last: str | None = None, new_orders: int = 0
+) -> str:
     """The note on the snapshots of the same as-of date ``snapshot`` replaced.
 
     ``dated_by_new_files``: files were read and the as-of date is the workspace's last order
@@ -617,14 +624,25 @@ def _replaced_note(snapshot, dated_by_new_files: bool, files_last: str | None = 
         f"this snapshot replaces snapshot {listed}, of the same as-of date ({snapshot.as_of}); "
         "`valuecast history` lists the others"
     )
-    return note + (_no_new_period(snapshot, files_last) if dated_by_new_files else "")
+    tail = _no_new_period(snapshot, files_last, new_orders) if dated_by_new_files else ""
+    return note + tail
 
 
-def _no_new_period(snapshot, files_last: str | None) -> str:
+def _no_new_period(snapshot, files_last: str | None, new_orders: int = 0) -> str:
     """The sentences telling a merchant whose files dated the analysis as ``snapshot`` (no order
     in them after its date) how to store a new period's beside it.  Files whose last order
     (``files_last``, the ingest report's) is before that date are an older export: no later day
-    is theirs to date, and the note says so instead."""
+    is theirs to date, and the note says so instead.  Files that add ``new_orders`` up to that
+    date (a snapshot dated by --as-of before the export's last orders came) make that date's
+    analysis with them: the advice to date it later is then only for an export covering later
+    days without orders."""
+    if new_orders:
+        added = f"{new_orders:,} {'order' if new_orders == 1 else 'orders'}"
+        return (
+            f". These files add {added}, none dated after {snapshot.as_of}: this is that date's "
+            "analysis again, now with them (if the export covers later days without orders, "
+            "run again with --as-of set to its last day to store a new period's beside it)"
+        )
     if files_last is not None and files_last < str(snapshot.as_of):
         return (
             f". These files' last order is dated {files_last}, before {snapshot.as_of}, the "

@@ -944,9 +944,9 @@ def test_one_product_written_in_several_letter_cases_is_one_product():
 
 
 def test_one_product_whose_accent_is_written_two_ways_is_one_product():
-    """"Café Crème" with its accents as one character each (NFC) and as a letter and an accent
-    (NFD), as two systems write it: the names look the same, and were two products, each
-    pairing, suggested and reminded apart."""
+    """A name like "Café Crème" with its accents as one character each (NFC) and as a letter
+    and an accent (NFD), as two systems write it: the names look the same, and were two
+    products, each pairing, suggested and reminded apart."""
     import unicodedata
 
     from valuecast.analysis.growth.replenishment import replenishment_cycles

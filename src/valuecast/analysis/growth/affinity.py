@@ -632,20 +632,23 @@ def within_chance(rows: pd.DataFrame) -> np.ndarray:
     0.5) are within chance."""
     from scipy.special import bdtrc
 
-    count = rows["pairs"].to_numpy(dtype=float)
+    def whole(values: np.ndarray) -> np.ndarray:
+        return np.rint(np.nan_to_num(values, nan=0.0, posinf=0.0)).astype(np.int64)
+
+    count = rows["pairs"].to_numpy(dtype=np.int64)
     confidence = rows["confidence"].to_numpy(dtype=float)
     lift = rows["lift"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        holding_a = np.rint(count / confidence)
+        holding_a = whole(count / confidence)
         share_b = np.clip(np.nan_to_num(confidence / lift), 0.0, 1.0)
         # bdtrc(k, n, p) = P(X > k) for X ~ Binomial(n, p)
         chance = bdtrc(count - 1, holding_a, share_b)
         same = (rows["kind"].astype(str) == SAME_ORDER).to_numpy()
         if same.any():
-            orders = np.rint(count / rows["support"].to_numpy(dtype=float))
-            holding_b = np.rint(orders * share_b)
-            other_way = bdtrc(count - 1, holding_b, np.clip(holding_a / orders, 0.0, 1.0))
-            chance = np.where(same, np.fmin(chance, other_way), chance)
+            orders = whole(count / rows["support"].to_numpy(dtype=float))
+            holding_b = whole(orders * share_b)
+            share_a = np.clip(np.nan_to_num(holding_a / orders), 0.0, 1.0)
+            chance = np.where(same, np.fmin(chance, bdtrc(count - 1, holding_b, share_a)), chance)
     return np.asarray(np.nan_to_num(chance, nan=1.0) > CHANCE, bool)
 
 

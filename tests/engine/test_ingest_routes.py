@@ -13,14 +13,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from retail_log import MAP as RETAIL_MAP
 from retail_log import retail_log
+from valuecast.cli import app
 from valuecast.io import defer_orders, orders_duckdb, read_exports
 from valuecast.io.schema import InputError
 from valuecast.store import Workspace
 
 MAP = "customer_id=customer,ordered_at=date,revenue=amount"
+runner = CliRunner()
 RICH_MAP = (
     MAP + ",order_id=order_id,email=mail,currency=currency,tax=tax,gross_revenue=gross,"
     "channel=channel,discount_code=coupon,accepts_marketing=marketing"
@@ -618,6 +621,50 @@ def test_orders_of_an_amount_of_0_are_counted_and_noted_on_both_routes(tmp_path,
         "counted as purchases worth 0, each one more order for their customers"
         in " ".join(reports[0]["notes"])
     )
+
+
+def test_iso_times_written_in_utc_are_noted_and_read_on_the_shops_days_with_a_time_zone(
+    tmp_path,
+):
+    """An API's export writes instants: ``2025-01-01T03:30:00Z`` is New York's evening of Dec 31,
+    the moment ``2024-12-31T22:30:00-05:00`` writes.  Read as written they fell on two days,
+    with no note, and ``--map time_zone`` was refused as if the times had no zone."""
+    path = tmp_path / "api.csv"
+    path.write_text(
+        "order_id,customer_id,ordered_at,revenue\n1,x,2025-01-01T03:30:00Z,10\n"
+        "2,y,2024-12-31T22:30:00-05:00,10\n3,x,2025-02-01T12:00:00Z,10\n"
+    )
+    mapping = "customer_id=customer_id,ordered_at=ordered_at,revenue=revenue,order_id=order_id"
+    outcomes = []
+    for defer in (True, False):  # the engine's route leaves such a file to the importer
+        with Workspace(":memory:") as ws:
+            report = ws.ingest(read_exports([path], column_map=mapping, defer=defer)).to_dict()
+            outcomes.append((report, ws.orders().to_pandas().sort_values("order_number")))
+    assert outcomes[0][0] == outcomes[1][0]
+    assert "ordered_at holds times written in UTC (Z, +00:00), read in UTC" in (
+        " ".join(outcomes[0][0]["notes"])
+    )
+    assert outcomes[0][1]["order_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-01-01", "2024-12-31", "2025-02-01",
+    ]  # fmt: skip
+    zoned = runner.invoke(
+        app, ["ingest", str(path), "-w", str(tmp_path / "w.duckdb"), "--map",
+              mapping + ",time_zone=America/New_York"],
+    )  # fmt: skip
+    assert zoned.exit_code == 0, zoned.output
+    assert "written in UTC" not in zoned.output
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as ws:
+        stored = ws.orders().to_pandas().sort_values("order_number")
+    assert stored["ordered_at"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2024-12-31 22:30", "2024-12-31 22:30", "2025-02-01 07:00",
+    ]  # fmt: skip
+    # a time without its zone among them: which instant it is cannot be told
+    path.write_text(path.read_text() + "4,z,2025-02-02 10:00:00,10\n")
+    refused = runner.invoke(
+        app, ["ingest", str(path), "-w", str(tmp_path / "v.duckdb"), "--map",
+              mapping + ",time_zone=America/New_York"],
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "leave time_zone out" in refused.output
 
 
 def test_dollar_amounts_beside_a_currency_cell_of_euros_are_refused_on_both_routes(tmp_path):

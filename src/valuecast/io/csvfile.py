@@ -59,7 +59,9 @@ Timestamps (:meth:`Table.timestamps`)
 ISO-like dates are always accepted: ``2024-03-05``, ``2024-03-05 23:30``, ``2024-03-05 23:30:00``,
 ``2024-03-05T23:30:00.123``, each optionally followed by ``Z``, ``UTC``, ``GMT`` or an offset such as
 ``-0500`` / ``+01:00``. The result is the wall-clock time *as written*: the offset is not applied,
-so an order placed at 23:30 New York time stays on its local calendar day. Importers of generic
+so an order placed at 23:30 New York time stays on its local calendar day (an orders table whose
+times all carry their zone is read as instants where ``--map time_zone`` is given:
+:func:`zone_offsets`). Importers of generic
 tables also accept ``YYYYMMDD`` and ``D/M/YYYY`` or ``M/D/YYYY`` (``/`` ``.`` or ``-``, optional
 ``H:MM[:SS]``): the day/month order is taken from a value whose first or second field exceeds 12;
 when no value decides it, it is an error unless an explicit format is given. An explicit format
@@ -1586,6 +1588,46 @@ _ISO_SHAPE = (
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
     r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
 )
+_ZONED_ISO = (
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+    r"\s*(?P<zone>Z|UTC|GMT|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)$"
+)
+_UTC_DESIGNATORS = r"^(?:Z|UTC|GMT|[+-]00(?::?00)?)$"
+
+
+def zone_offsets(cells: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
+    """Minutes east of UTC of each cell's ISO time as its zone designator writes it (``Z``,
+    ``UTC``, ``+01:00``, ``-0500``; NaN for an empty cell), where every filled cell is an ISO
+    time written with one (the instants of an API's or a database's export); else None."""
+    zones = pc.extract_regex(cells, _ZONED_ISO)
+    present = pc.is_valid(cells)
+    if pc.any(pc.and_(present, pc.is_null(zones))).as_py() or not pc.any(present).as_py():
+        return None
+    written = pc.struct_field(zones, "zone")
+    distinct = pc.unique(written).to_pylist()
+    minutes = []
+    for zone in distinct:
+        if zone is None or zone in ("Z", "UTC", "GMT"):
+            minutes.append(np.nan if zone is None else 0.0)
+            continue
+        digits = zone[1:].replace(":", "")
+        sign = -1.0 if zone[0] == "-" else 1.0
+        minutes.append(sign * (int(digits[:2]) * 60 + int(digits[2:] or 0)))
+    at = pc.index_in(written, value_set=pa.array(distinct, pa.string()))
+    return np.asarray(minutes, float)[
+        np.asarray(pc.fill_null(at, 0).to_numpy(zero_copy_only=False))
+    ]
+
+
+def written_in_utc(cells: Iterable[str | None] | pa.ChunkedArray | pa.Array) -> bool:
+    """Whether any cell is an ISO time written in UTC (``2024-03-05T23:30:00Z``, ``+00:00``):
+    read as written, its day is the UTC day, not the shop's."""
+    if not isinstance(cells, pa.ChunkedArray | pa.Array):
+        cells = pa.array([cell for cell in cells if cell], pa.string())
+    zones = pc.struct_field(pc.extract_regex(cells, _ZONED_ISO), "zone")
+    return bool(pc.any(pc.match_substring_regex(zones, _UTC_DESIGNATORS)).as_py())
+
+
 _DMY_SHAPE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "subscribed", "confirmed_opt_in", "opted in"}
 FALSE_WORDS = {"no", "n", "false", "f", "0", "not_subscribed", "unsubscribed", "not subscribed", ""}

@@ -189,8 +189,11 @@ from valuecast.io.csvfile import (
     find_column,
     is_parquet,
     open_csv,
+    open_header,
     parquet_parts,
     symbol_currencies,
+    written_in_utc,
+    zone_offsets,
 )
 from valuecast.io.line_names import gift_card_lines, shipping_lines
 from valuecast.io.phones import (
@@ -1268,11 +1271,17 @@ def _order_times(table: Table, column: str | None, mapping: dict[str, str]) -> n
         return unix if zone is None else _on_clock_of(unix, zone)
     if zone is not None and column is not None and _build.zoned(table, column):
         return _build.store_times(table, column, zone)
+    offsets = zone_offsets(table.text(column)) if zone is not None and column else None
+    if offsets is not None:  # ISO times each written with its zone: instants
+        written = table.timestamps(column, extra_formats=True, fmt=mapping.get("date_format"))
+        minutes = np.nan_to_num(offsets).astype(np.int64).astype("timedelta64[m]")
+        return _on_clock_of(written - minutes, zone)
     if zone is not None:
         raise InputError(
             table.name,
-            "--map time_zone applies to order times with a zone (a database's TIMESTAMPTZ) or "
-            "Unix times; these are the shop's own time: leave time_zone out",
+            "--map time_zone applies to order times with a zone (a database's TIMESTAMPTZ, or "
+            "ISO times each written with one: 2024-03-05T23:30:00Z, +01:00) or Unix times; "
+            "these are the shop's own time: leave time_zone out",
             column=column,
         )
     return table.timestamps(column, extra_formats=True, fmt=mapping.get("date_format"))
@@ -1335,8 +1344,13 @@ def zoned_order_times(source: Table | Path, mapping: Mapping[str, str]) -> bool:
         if column is None:
             return False
         return _build.zoned(source, column) or unix_times(source, column) is not None
-    if not is_parquet(source):
-        return False
+    if not is_parquet(source):  # a CSV file's ISO times written with their zone (Z, +01:00)
+        head = open_header(source).with_body()
+        column = resolve_columns(head, dict(mapping))["ordered_at"]
+        if column is None:
+            return False
+        cells = pa.array(head.first_values(column), pa.string())
+        return zone_offsets(cells) is not None
     part = (parquet_parts(source) or [Path(source)])[0]
     try:
         schema = pq.read_schema(part)
@@ -1362,6 +1376,8 @@ def utc_times_note(table: Table, column: str | None, mapping: Mapping[str, str])
         if str(table.arrow.column(column).type.tz).lower() not in UTC_ZONES:
             return []  # the column's own zone, as its writer gave it
         held = "times with a zone"
+    elif written_in_utc(table.text(column)):  # an API's export: 2024-03-05T23:30:00Z
+        held = "times written in UTC (Z, +00:00)"
     else:
         return []
     return [

@@ -52,6 +52,7 @@ from valuecast.io.csvfile import (
     Table,
     cut_off_note,
     title_note,
+    written_in_utc,
 )
 from valuecast.io.generic import AMOUNT_KEYS, LINE_KEYS
 from valuecast.io.line_names import gift_card_lines, shipping_lines
@@ -702,6 +703,8 @@ def _set_in_order(
         header[cell]: pa.concat_arrays([values, pa.nulls(longest - len(values), values.type)])
         for cell, values in distinct.items()
     }))  # fmt: skip
+    if date_cell in distinct and written_in_utc(distinct[date_cell].cast(pa.string())):
+        return False  # times written in UTC (Z): the importer notes their days are UTC days
     money = [header[cell] for cell in keys_of if cell != date_cell]
     try:
         parsed = {

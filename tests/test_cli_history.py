@@ -56,7 +56,11 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     sales_low = summary["totals"]["predicted_sales_p10"]
     sales_high = summary["totals"]["predicted_sales_p90"]
     assert sales_low < low < high < sales_high
-    sales = rf"80% range of the sales to come +{sales_low:,.0f} to {sales_high:,.0f} *\n"
+    # at the 50% margin, as the prediction is: named so, not as a range of sales
+    sales = (
+        rf"80% range of the 50% margin on the sales to come +{sales_low:,.0f} to "
+        rf"{sales_high:,.0f} *\n"
+    )
     assert re.search(sales, output)
     with Workspace(workspace, read_only=True) as ws:
         snapshots = list_snapshots(ws)

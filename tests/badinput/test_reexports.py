@@ -77,12 +77,14 @@ def assert_note(report: dict, start: str) -> None:
 
 def _excluded_since(first: list[dict], fmt: str) -> tuple[list[dict], list[tuple[str, dict]]]:
     """``first``'s orders as a newer export of ``fmt`` writes them, its first ones excluded
-    since (:data:`LATER`; an orders table's by a negative amount), and those changes."""
+    since (:data:`LATER`; an orders table's by a refund of its whole amount, a row of its
+    negative under the order's number, which is the sale's refund: refunded), and those
+    changes."""
     later = [dict(order) for order in first]
-    changes = LATER.get(fmt, [("negative amount", {})])
-    for order, (reason, fields) in zip(later, changes, strict=False):
+    changes = LATER.get(fmt, [("refunded", {})])
+    for order, (_, fields) in zip(later, changes, strict=False):
         order["extra"] = fields
-        if reason == "negative amount":
+        if fmt == "orders":
             order["amount"] = "-" + order["amount"]
     return later, changes
 
@@ -110,7 +112,13 @@ def test_an_order_excluded_by_a_newer_export_leaves_the_workspace(corpus, tmp_pa
     }
     assert corpus.stored_orders(workspace) == expected
     note = f"{len(changes)} stored order"
-    assert any(n.startswith(note) and "removed from the workspace" in n for n in report["notes"])
+    if fmt == "orders":  # the refund is netted with the sale it takes back, leaving nothing
+        note = "1 refund under the order number of earlier orders"
+        assert any(n.startswith(note) and "refunded in full" in n for n in report["notes"])
+    else:
+        assert any(
+            n.startswith(note) and "removed from the workspace" in n for n in report["notes"]
+        )
     # the same export again: nothing left to remove, nothing changes
     again = corpus.report(corpus.ingest(path, workspace, "--json"))
     assert again["withdrawn_orders"] == {} and again["workspace_orders"] == 5 - len(changes)
@@ -132,11 +140,14 @@ def test_an_order_excluded_by_a_later_file_of_one_ingest_is_not_counted(corpus, 
     assert report["orders"] == report["workspace_orders"] == 4 - len(changes)
     assert report["excluded_rows"] == {reason: 1 for reason, _ in changes}
     one = len(changes) == 1
-    assert_note(
-        report,
-        f"{len(changes)} {'order' if one else 'orders'} of an earlier file of this ingest "
-        f"{'is' if one else 'are'} excluded by a later one",
-    )
+    if fmt == "orders":  # the later file's refund of the earlier file's sale, in full
+        assert_note(report, "1 refund under the order number of earlier orders")
+    else:
+        assert_note(
+            report,
+            f"{len(changes)} {'order' if one else 'orders'} of an earlier file of this ingest "
+            f"{'is' if one else 'are'} excluded by a later one",
+        )
     # the same files the other way round: the counting file is the later one
     report = corpus.report(corpus.ingest([q2, q1], tmp_path / "ws2.duckdb", "--json"))
     assert set(corpus.stored_orders(tmp_path / "ws2.duckdb")) == {o["number"] for o in first}

@@ -419,8 +419,9 @@ def test_an_ingest_leaves_no_stage_in_the_workspace(tmp_path, make_result):
         ws.ingest([make_result(SHOP[:2] + [{**SHOP[3], "net": 31.0}], LINES)])
         left = ws.raw.execute("SELECT table_name FROM duckdb_tables()").fetchall()
     assert sorted(name for (name,) in left) == [
-        "customers", "ingest_inputs", "ingests", "moved_orders", "order_contacts", "order_lines",
-        "orders", "phone_cells", "phone_links", "withdrawn_orders",
+        "customers", "ingest_inputs", "ingests", "later_refunds", "moved_orders",
+        "order_contacts", "order_lines", "orders", "phone_cells", "phone_links",
+        "withdrawn_orders",
     ]  # fmt: skip
     with duckdb.connect(str(path)) as con:
         assert not con.execute(

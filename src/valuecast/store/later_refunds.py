@@ -44,6 +44,7 @@ class NettedRefunds:
     refunded: float = 0.0
     in_full: list[str] = field(default_factory=list)
     in_full_stored: int = 0
+    in_full_rows: int = 0  # the refunds' rows of the others (orders of this ingest's files)
     seen: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     per_file: dict[int, tuple[int, int, float]] = field(default_factory=dict)
@@ -203,4 +204,5 @@ def net_refunds(
         if left_over < ZERO_AMOUNT:
             out.in_full.append(str(number))
             out.in_full_stored += bool(stored_before)
+            out.in_full_rows += 0 if stored_before else int(rows)
     return out

@@ -1427,6 +1427,7 @@ def _count_refunded_in_full(report: IngestReport, netted: Any) -> None:
     this_ingest = len(netted.in_full) - netted.in_full_stored
     report.excluded_orders[REFUNDED] = report.excluded_orders.get(REFUNDED, 0) + this_ingest
     report.excluded_revenue.setdefault(REFUNDED, 0.0)
+    report.excluded_rows[REFUNDED] = report.excluded_rows.get(REFUNDED, 0) + netted.in_full_rows
 
 
 def _take(counts: dict[str, int], key: str, amount: int) -> None:

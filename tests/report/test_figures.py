@@ -124,6 +124,82 @@ def test_the_ltv_reading_counts_only_cohorts_whose_month_is_complete():
     assert "(2 cohorts that got there)" in counted
 
 
+def test_a_month_the_as_of_date_cuts_short_is_marked_in_the_chart_and_the_dashboards_table():
+    """As of 2025-01-15 the 2024-01 cohort's month 12 holds half a month: the chart drew it, and
+    the dashboard's table showed it, as a whole month beside the 2023-12 cohort's (the CLI
+    marks it 171*).  A shop of one month whose only cohort is cut short says so too, and its
+    axis is not drawn from -1 to 1."""
+    from valuecast.outputs.report.cohorts import ltv_chart, partial_ltv_cells
+    from valuecast.web.pages import environment
+
+    cohorts = pd.DataFrame(
+        {"cohort_month": ["2023-12", "2024-01"], "customers": [10, 30],
+         "ltv_m0": [50.0, 40.0], "ltv_m12": [90.0, 45.0]}
+    )  # fmt: skip
+    retention = pd.DataFrame(
+        {"cohort_month": ["2023-12", "2024-01"], "months_since_acquisition": [12, 12],
+         "partial_month": [False, True]}
+    )  # fmt: skip
+    figure = ltv_chart(cohorts, None, retention).figure
+    by_cohort = {line["name"]: line for line in figure["data"]}
+    assert by_cohort["2024-01"]["customdata"][-1].startswith(" (a part of the month")
+    assert by_cohort["2023-12"]["customdata"] == ["", ""]
+    assert "%{y:,.2f} per customer" in by_cohort["2024-01"]["hovertemplate"]  # no "  per"
+    assert partial_ltv_cells(retention) == {"2024-01|ltv_m12"}
+    table = (
+        environment()
+        .from_string(
+            '{% from "_macros.html.j2" import frame_table %}'
+            '{{ frame_table(rows, ["cohort_month", "ltv_m12"], money=("ltv_m12",), marked=marked) }}'
+        )
+        .render(rows=cohorts.to_dict("records"), marked=partial_ltv_cells(retention))
+    )
+    assert "<td>45.00*</td>" in table and "<td>90.00</td>" in table
+    one = ltv_chart(
+        cohorts.iloc[[1]][["cohort_month", "customers", "ltv_m0"]], "USD",
+        pd.DataFrame({"cohort_month": ["2024-01"], "months_since_acquisition": [0],
+                      "partial_month": [True]}),
+    )  # fmt: skip
+    assert "has brought 40.00 USD so far in the month of their first order" in one.reading
+    assert one.figure["layout"]["xaxis"]["range"] == [-0.25, 1]
+
+
+def test_the_backtest_reading_by_frequency_names_groups_of_ten_or_more_customers():
+    """A 60-customer shop: the reading called the model closest for the one customer with 7+
+    repeat purchases and furthest for the two with 4, where the groups of many customers are
+    the evidence."""
+    from valuecast.outputs.report.backtest import model_backtest
+
+    summary = {
+        "model": {"name": "pnbd"},
+        "backtest": {
+            "models": {"pnbd": {}}, "calibration_end": "2025-06-30",
+            "by_frequency": {
+                "frequency": ["0", "1", "2", "4", "7+"], "customers": [30, 15, 10, 2, 1],
+                "actual": [0.20, 0.50, 0.90, 0.00, 2.00],
+                "predicted": {"pnbd": [0.25, 0.48, 1.10, 1.54, 1.97]},
+            },
+        },
+    }  # fmt: skip
+    charts, _ = model_backtest(summary)
+    (chart,) = [chart for chart in charts if chart.key == "backtest-frequency"]
+    assert chart.reading.startswith("Of the groups of 10 or more customers, ")
+    assert "closest for customers with 1 repeat purchase in calibration" in chart.reading
+    assert "furthest for 2 repeat purchases (1.10 vs 0.90)" in chart.reading
+    assert "7+" not in chart.reading and "(1.54 vs 0.00)" not in chart.reading
+
+
+def test_money_on_the_pages_is_rounded_as_the_csv_files_round_it():
+    """A cohort's 4 customers with 666.14 by month 12 are 166.535 each: cohorts.csv wrote
+    166.54 and the dashboard's table 166.53 (the double 166.534999... formatted)."""
+    from valuecast.outputs.files import rounded_for_csv
+    from valuecast.outputs.report.charts import money_text
+
+    value = 666.14 / 4
+    csv = rounded_for_csv(pd.DataFrame({"ltv_m12": [value]}))["ltv_m12"].iloc[0]
+    assert money_text(value, "USD", 2) == f"{csv:,.2f} USD" == "166.54 USD"
+
+
 def test_a_new_customers_worth_ranks_channels_only_where_they_differ():
     from valuecast.outputs.report.channels import _new_customer_reading
 

@@ -79,7 +79,16 @@ def environment():
     env.filters["script_json"] = _script_json
     env.filters["minute"] = _minute
     env.globals["records"] = records
+    env.globals["partial_ltv_cells"] = _partial_ltv_cells
     return env
+
+
+def _partial_ltv_cells(retention: Any) -> set[str]:
+    """The cohort table's cells whose month the as-of date cuts short
+    (:func:`valuecast.outputs.report.cohorts.partial_ltv_cells`)."""
+    from valuecast.outputs.report.cohorts import partial_ltv_cells
+
+    return partial_ltv_cells(retention)
 
 
 def _counted(value: Any, word: str, plural: str | None = None) -> str:

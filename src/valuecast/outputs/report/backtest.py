@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from valuecast.analysis.backtest import naive_verdict
+from valuecast.outputs.report.alive import MIN_CELL
 from valuecast.outputs.report.charts import (
     BLUE,
     GREY,
@@ -140,12 +141,23 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         mine = np.asarray(predicted_means[chosen], dtype=float)
         truth = np.asarray(by_frequency["actual"], dtype=float)
         gaps = np.abs(mine - truth)
-        worst = int(np.argmax(gaps))
-        best = int(np.argmin(gaps))
+        # groups of a customer or two say little: among those of MIN_CELL or more customers
+        # where two such groups exist, as the P(alive) reading compares its cells
+        sizes = np.array([np.nan if n is None else n for n in counts], dtype=float)
+        solid = np.flatnonzero(sizes >= MIN_CELL)
+        among = solid if len(solid) >= 2 else np.arange(len(gaps))
+        narrowed = len(among) < len(gaps)
+        worst = int(among[np.argmax(gaps[among])])
+        best = int(among[np.argmin(gaps[among])])
         if gaps[worst] < 0.005:  # closest and furthest would both read 0.00 vs 0.00
+            every = (
+                f"every group of {MIN_CELL} or more customers by repeat purchases in calibration"
+                if narrowed
+                else "every number of repeat purchases in calibration"
+            )
             reading = (
                 f"{model_label(chosen)} is within 0.01 holdout orders per customer of the actual "
-                f"for every number of repeat purchases in calibration"
+                f"for {every}"
                 + (
                     ": no customer of these groups ordered in the holdout period."
                     if not np.nansum(truth)
@@ -154,7 +166,8 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
             )
         else:
             reading = (
-                f"{model_label(chosen)} is closest for customers with "
+                (f"Of the groups of {MIN_CELL} or more customers, " if narrowed else "")
+                + f"{model_label(chosen)} is closest for customers with "
                 f"{repeat_purchases_text(labels[best])} in calibration "
                 f"({mine[best]:.2f} holdout orders "
                 f"predicted per customer, {truth[best]:.2f} actual) and furthest for "

@@ -93,10 +93,13 @@ def finite(value: Any) -> float | None:
 
 
 def money_text(value: Any, currency: str | None, decimals: int = 0) -> str:
+    """An amount as text, rounded as the CSV files round it (``np.round``): a cohort's 166.535
+    per customer is 166.54 on the page as in cohorts.csv, not the 166.53 that formatting the
+    double (166.534999...) alone gives."""
     number = finite(value)
     if number is None:
         return "-"
-    text = f"{number:,.{decimals}f}"
+    text = f"{float(np.round(number, decimals)):,.{decimals}f}"
     return f"{text} {currency}" if currency else text
 
 

@@ -135,6 +135,16 @@ def _partial_months(retention: pd.DataFrame | None) -> set[tuple[str, int]]:
     }
 
 
+PARTIAL_MARK = "*"
+"""Beside a cohort's LTV of a month the as-of date cuts short, as ``valuecast cohorts`` marks it."""
+
+
+def partial_ltv_cells(retention: pd.DataFrame | None) -> set[str]:
+    """``"<cohort>|ltv_m<month>"`` of the cohorts table's cells whose month the as-of date cuts
+    short: a part of a month, not comparable with the whole months of older cohorts."""
+    return {f"{cohort}|ltv_m{month}" for cohort, month in _partial_months(retention)}
+
+
 def ltv_chart(
     cohorts: pd.DataFrame | None, currency: str | None, retention: pd.DataFrame | None = None
 ) -> Chart:
@@ -146,18 +156,28 @@ def ltv_chart(
     months = [m for m, _ in columns]
     label = cohorts["cohort_month"].astype(str) if "cohort_month" in cohorts else cohorts.index
     colors = viridis_colors(np.linspace(0.0, 0.9, max(len(cohorts), 2)).tolist())
+    partial = _partial_months(retention)
+    unit = f" {currency}" if currency else ""
     traces = []
     for position, (name, row) in enumerate(zip(label, values.to_numpy(), strict=True)):
         keep = np.isfinite(row)
         if not keep.any():
             continue
+        shown = np.asarray(months)[keep].tolist()
+        # the month the as-of date cuts short is said so, and drawn as a marker: its revenue
+        # so far is not a whole month's, as the older cohorts' are
+        cut = [(str(name), int(month)) in partial for month in shown]
         traces.append(
             trace(
-                "scatter", x=np.asarray(months)[keep].tolist(), y=finite_values(row[keep]),
-                mode="lines+markers" if keep.sum() == 1 else "lines",
+                "scatter", x=shown, y=finite_values(row[keep]),
+                mode="lines+markers" if keep.sum() == 1 or any(cut) else "lines",
                 name=str(name), line={"color": colors[position], "width": 1.5},
-                hovertemplate="cohort " + str(name) + ", month %{x}: %{y:,.2f} "
-                + (currency or "") + " per customer<extra></extra>",
+                marker={"symbol": ["circle-open" if c else "circle" for c in cut],
+                        "size": [8 if c else 6 if len(cut) == 1 else 0 for c in cut]},
+                customdata=[" (a part of the month: the as-of date cuts it short)" if c else ""
+                            for c in cut],
+                hovertemplate="cohort " + str(name) + ", month %{x}: %{y:,.2f}" + unit
+                + " per customer%{customdata}<extra></extra>",
             )
         )  # fmt: skip
     if not traces:
@@ -166,7 +186,6 @@ def ltv_chart(
     # has reached, over the same cohorts; a month the as-of date cuts short is not reached yet
     # (as the retention reading counts only complete months)
     weights = pd.to_numeric(cohorts["customers"], errors="coerce").fillna(0).to_numpy(float)
-    partial = _partial_months(retention)
     names = [str(name) for name in label]
     reading = None
     for month in (12, 6, 3, 1):
@@ -189,15 +208,29 @@ def ltv_chart(
     if reading is None:
         first = values["ltv_m0"].to_numpy()
         keep = np.isfinite(first) & (weights > 0)
-        mean = float(np.average(first[keep], weights=weights[keep])) if keep.any() else None
-        reading = (
-            f"A new customer brings {money_text(mean, currency, 2)} in the month of their first "
-            "order; no cohort has a later month yet."
-        )
+        whole = keep & np.array([(name, 0) not in partial for name in names], dtype=bool)
+        if whole.any():  # the month cut short by the as-of date is no whole month's revenue
+            mean = float(np.average(first[whole], weights=weights[whole]))
+            reading = (
+                f"A new customer brings {money_text(mean, currency, 2)} in the month of their "
+                "first order; no cohort has a later month yet."
+            )
+        else:
+            mean = float(np.average(first[keep], weights=weights[keep])) if keep.any() else None
+            reading = (
+                f"A new customer has brought {money_text(mean, currency, 2)} so far in the month "
+                "of their first order, which the as-of date cuts short; no cohort has a whole "
+                "month yet."
+            )
     figure = plotly_figure(
         traces,
-        # whole months: a short history's axis would otherwise tick at half months
-        xaxis=axis_layout("months since acquisition", dtick=1 if max(months) <= 12 else None),
+        # whole months: a short history's axis would otherwise tick at half months (and a
+        # month 0 alone would run from -1 to 1)
+        xaxis=axis_layout(
+            "months since acquisition",
+            dtick=1 if max(months) <= 12 else None,
+            range=[-0.25, 1] if max(months) == 0 else None,
+        ),  # fmt: skip
         yaxis=axis_layout(f"cumulative net revenue per customer ({currency or 'amount'})"),
         legend={"title": {"text": "cohort"}},
         height=420,

@@ -290,7 +290,9 @@ def growth_tables(
                 tables["next_products.csv"]["customer_id"].nunique()
             ),
             "reminders": int(len(tables["reminders.csv"])),
-            # what `valuecast reminders` shows by default: due within DUE_WITHIN days either way
+            # due within DUE_WITHIN days either way, before consent: `valuecast reminders` and
+            # the dashboard leave out those to customers who decline marketing (the workspace's
+            # contacts say who, which this step does not read)
             "reminders_due": due["due"],
             "reminders_due_within_days": DUE_WITHIN,
             # overdue by more (or by more than a cycle): a win-back, not a reminder

@@ -406,6 +406,13 @@ def test_a_grid_cancelled_in_british_spelling_is_left_out_and_unknown_labels_are
         row["Status"] = status
     plain = magento.read_order_grid(write("plain.csv", exports.MAGENTO_GRID_HEADER, rows))
     assert not [note for note in plain.notes if "status" in note]
+    # an order of a label not Magento's that another rule leaves out is not "counted as sales"
+    rows = grid_rows()
+    rows[1] = grid_row("000000102", "Feb 29, 2024, 9:05:00\u202fPM", "Awaiting Pickup",
+                       "pat@example.com", "-$80.00")  # fmt: skip
+    negative = magento.read_order_grid(write("negative.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert negative.excluded_orders["negative amount"] == 1
+    assert not [note for note in negative.notes if "not Magento's own" in note]
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,20 @@ def test_webtoffee_orders_statuses_and_net_revenue(exports, write):
     assert set(result.order_lines["order_id"]) == {f"woocommerce:{n}" for n in (101, 102, 108, 109)}
 
 
+def test_a_status_not_woocommerces_own_is_named_only_for_the_orders_counted(exports, write):
+    """An order of a shop's own status ("awaiting-pickup") whose total is negative is left out
+    as a negative amount: the note said it was "counted as sales"."""
+    rows = [
+        webtoffee(101, "pat@example.com", status="awaiting-pickup"),
+        webtoffee(102, "sam@example.com", status="awaiting-pickup", order_total="-20.00"),
+    ]
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    assert result.excluded_orders == {"negative amount": 1}
+    (note,) = [note for note in result.notes if "WooCommerce's own" in note]
+    assert note.startswith("1 order has a status that is not WooCommerce's own")
+    assert "('awaiting-pickup' (1))" in note
+
+
 @pytest.mark.parametrize(
     "taxes",
     [

@@ -772,8 +772,9 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
             (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )
-    unknown = _build.unknown_statuses_note(
-        written_status, (status.isna() & written_status.notna()).to_numpy(bool),
+    unknown = _build.unknown_statuses_note(  # of the orders counted
+        written_status,
+        (status.isna() & written_status.notna()).to_numpy(bool) & (reason == None),  # noqa: E711
         "Magento's own", "Canceled, Closed and Refunded (or their translations)",
     )  # fmt: skip
     notes = (

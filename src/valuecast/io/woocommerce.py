@@ -478,15 +478,16 @@ def _read_orders(
     # a subscription's statuses (wc-active) are not an order's
     other = np.zeros(n, bool) if kind is None else (kind.fillna(ORDER_TYPE) != ORDER_TYPE)
     other = np.asarray(other, bool)
-    unknown = _build.unknown_statuses_note(
-        status_cells.str.strip(),
-        has_order & ~other & ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),
-        "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
-    )  # fmt: skip
     rules = [(REFUND_WITHOUT_ORDER, ~has_order), (NOT_AN_ORDER, other)]
     rules += _build.status_rules(status, EXCLUDED_STATUSES)
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
+    # of the orders counted: one another rule leaves out is not "counted as sales"
+    unknown = _build.unknown_statuses_note(
+        status_cells.str.strip(),
+        (reason == None) & ~status.isin(KNOWN_STATUSES).fillna(True).to_numpy(bool),  # noqa: E711
+        "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
+    )  # fmt: skip
     unpaid = _unpaid_note(status, reason == None, orders["net_revenue"].to_numpy(float))  # noqa: E711
     # texts read for each customer's latest orders only
     contacts = _build.latest_contacts(orders, reason, _contacts(table, cols, stated, n))

@@ -57,10 +57,7 @@ def test_refresh_writes_results_and_compares_with_the_last_snapshot(refreshed):
     sales_high = summary["totals"]["predicted_sales_p90"]
     assert sales_low < low < high < sales_high
     # at the 50% margin, as the prediction is: named so, not as a range of sales
-    sales = (
-        rf"80% range of the 50% margin on the sales to come +{sales_low:,.0f} to "
-        rf"{sales_high:,.0f} *\n"
-    )
+    sales = rf"80% range of the 50% margin to come +{sales_low:,.0f} to {sales_high:,.0f} *\n"
     assert re.search(sales, output)
     with Workspace(workspace, read_only=True) as ws:
         snapshots = list_snapshots(ws)

@@ -548,8 +548,8 @@ def test_the_range_of_the_sales_to_come_is_named_as_margin_under_a_margin_and_ab
     summary["margin"] = 0.4
     items, chart = headline(summary)
     labels = {item["key"]: item["label"] for item in items}
-    assert labels["predicted_sales_range"] == "80% range of the 40% margin on the sales to come"
-    assert "; 80% range of the 40% margin on the sales to come " in chart.reading
+    assert labels["predicted_sales_range"] == "80% range of the 40% margin to come"
+    assert "; 80% range of the 40% margin to come " in chart.reading
     summary["margin"] = 1.0
     labels = {item["key"]: item["label"] for item in headline(summary)[0]}
     assert labels["predicted_sales_range"] == "80% range of the sales to come"

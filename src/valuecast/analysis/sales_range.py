@@ -195,7 +195,7 @@ def no_range_reason(model_name: str, has_design: bool, is_seasonal: bool, model)
 def sales_range_label(margin: float | None) -> str:
     """The range's name where a merchant reads it: it is in the prediction's unit, the margin
     on the sales where ``--margin`` is below 1 (8,944 to 10,866 at 40% is no range of sales
-    expected at about 24,700)."""
+    expected at about 24,700); short enough for the headline's row in 80 columns."""
     if margin is None or margin == 1:
         return "range of the sales to come"
-    return f"range of the {margin:.0%} margin on the sales to come"
+    return f"range of the {margin:.0%} margin to come"

@@ -51,6 +51,7 @@ from valuecast.io.csvfile import (
     CsvFile,
     Table,
     cut_off_note,
+    symbol_currencies,
     title_note,
     written_in_utc,
 )
@@ -287,10 +288,15 @@ def load_rows(
     else:
         loaded, written_may_help = _load_rows(*args, written=False)
         loaded = loaded or (written_may_help and _load_rows(*args, written=True, found=found)[0])
-    if loaded and found is not None and found.get("written_symbol") and cols.get("currency"):
-        # amounts in some dollar beside a currency column: the importer checks that each
-        # currency cell is a currency the symbol can be, and names the row that is not
-        return False
+    symbol = found.get("written_symbol") if loaded and found is not None else None
+    if symbol and cols.get("currency"):
+        # amounts in some dollar beside a currency column: a cell naming a currency the
+        # symbol cannot be (EUR) is the importer's error, which names its row
+        named = con.execute(
+            f"SELECT DISTINCT upper(trim(currency)) FROM {table} WHERE currency IS NOT NULL"
+        ).fetchall()
+        if any(code not in symbol_currencies(symbol) for (code,) in named):
+            return False
     if loaded:
         keyed = cols.get("order_id") is not None
         whole = _whole_number_ids(con, table, "customer", pair_hash and not keyed)

@@ -105,10 +105,9 @@ def test_numpy_arrays_are_the_plain_lists_of_plotlys_own_typed_arrays(monkeypatc
     assert made["data"][1]["z"] == [[0.1, None], [1.0, 0.25]]
 
 
-def test_the_ltv_reading_counts_only_cohorts_whose_month_is_complete():
-    # as of 2025-01-15: the 2024-01 cohort's month 12 is cut short, the 2023-12 cohort's is not
-    from valuecast.outputs.report.cohorts import ltv_chart
-
+def _cut_short_cohorts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two cohorts' LTV and retention as of 2025-01-15: the 2024-01 cohort's month 12 is cut
+    short by the as-of date, the 2023-12 cohort's is whole."""
     cohorts = pd.DataFrame(
         {"cohort_month": ["2023-12", "2024-01"], "customers": [10, 30],
          "ltv_m0": [50.0, 40.0], "ltv_m12": [90.0, 45.0]}
@@ -117,6 +116,14 @@ def test_the_ltv_reading_counts_only_cohorts_whose_month_is_complete():
         {"cohort_month": ["2023-12", "2024-01"], "months_since_acquisition": [12, 12],
          "partial_month": [False, True]}
     )  # fmt: skip
+    return cohorts, retention
+
+
+def test_the_ltv_reading_counts_only_cohorts_whose_month_is_complete():
+    # as of 2025-01-15: the 2024-01 cohort's month 12 is cut short, the 2023-12 cohort's is not
+    from valuecast.outputs.report.cohorts import ltv_chart
+
+    cohorts, retention = _cut_short_cohorts()
     reading = ltv_chart(cohorts, "USD", retention).reading
     assert "50.00 USD in the month of their first order and 90.00 USD by month 12" in reading
     assert "(1 cohort that got there)" in reading
@@ -132,14 +139,7 @@ def test_a_month_the_as_of_date_cuts_short_is_marked_in_the_chart_and_the_dashbo
     from valuecast.outputs.report.cohorts import ltv_chart, partial_ltv_cells
     from valuecast.web.pages import environment
 
-    cohorts = pd.DataFrame(
-        {"cohort_month": ["2023-12", "2024-01"], "customers": [10, 30],
-         "ltv_m0": [50.0, 40.0], "ltv_m12": [90.0, 45.0]}
-    )  # fmt: skip
-    retention = pd.DataFrame(
-        {"cohort_month": ["2023-12", "2024-01"], "months_since_acquisition": [12, 12],
-         "partial_month": [False, True]}
-    )  # fmt: skip
+    cohorts, retention = _cut_short_cohorts()
     figure = ltv_chart(cohorts, None, retention).figure
     by_cohort = {line["name"]: line for line in figure["data"]}
     assert by_cohort["2024-01"]["customdata"][-1].startswith(" (a part of the month")

@@ -165,9 +165,9 @@ def combined_range(
     ``relative`` (mean 1, never below 0).
 
     The process noise scales with the expected total it is drawn beside.  Added to it instead, a
-    shop's lean draw (the expected total low) met a simulated future without its largest
+    shop's lean draw (the expected total low) meets a simulated future without its largest
     customer's orders as a loss of their full expected size: in a 301-customer shop whose one
-    customer holds 95% of the prediction, 13% of the sums fell below 0 and its range began at
+    customer holds 95% of the prediction, 13% of the sums fall below 0 and the range begins at
     nothing, below what its other customers alone spend."""
     rng = np.random.default_rng([seed, 1])
     if len(relative) < COMBINED_DRAWS:  # the parameters' share is cheap to draw finely

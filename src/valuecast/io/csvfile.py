@@ -61,9 +61,8 @@ ISO-like dates are always accepted: ``2024-03-05``, ``2024-03-05 23:30``, ``2024
 ``-0500`` / ``+01:00``. The result is the wall-clock time *as written*: the offset is not applied,
 so an order placed at 23:30 New York time stays on its local calendar day (an orders table whose
 times all carry their zone is read as instants where ``--map time_zone`` is given:
-:func:`zone_offsets`). Importers of generic
-tables also accept ``YYYYMMDD`` and ``D/M/YYYY`` or ``M/D/YYYY`` (``/`` ``.`` or ``-``, optional
-``H:MM[:SS]``): the day/month order is taken from a value whose first or second field exceeds 12;
+:func:`zone_offsets`). Importers of generic tables also accept ``YYYYMMDD`` and ``D/M/YYYY``
+or ``M/D/YYYY`` (``/`` ``.`` or ``-``, optional ``H:MM[:SS]``): the day/month order is taken from a value whose first or second field exceeds 12;
 when no value decides it, it is an error unless an explicit format is given. An explicit format
 with a time (``%d/%m/%Y %H:%M``) also reads a cell of its date alone, which is how a spreadsheet
 writes a date-time at midnight. An explicit format's ``%b`` and ``%B`` read month names in

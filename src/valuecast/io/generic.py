@@ -94,7 +94,8 @@ Rules:
   takes back a sale the file does not link it to, so it is subtracted from no customer's spend,
   and a note names it and says to give a refund's rows its sale's order id, with which they are
   netted (an order of refund rows alone under the id of a sale an earlier export held is that
-  sale's refund: the workspace nets them, :mod:`valuecast.store.later_refunds`). Written under its sale's id, a refund row is netted with the sale, and a sale so
+  sale's refund: the workspace nets them, :mod:`valuecast.store.later_refunds`). Written under
+  its sale's id, a refund row is netted with the sale, and a sale so
   refunded in full (its rows adding up to zero) is excluded as ``"refunded"``: counted, it
   would be a purchase worth nothing. Where no ``gross_revenue`` or ``refunded`` column is
   mapped, an order's rows of a positive amount are its ``gross_revenue`` and those of a

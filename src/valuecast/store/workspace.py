@@ -1390,7 +1390,7 @@ def _without_orders(every: pd.DataFrame, ids: set[str]) -> pd.DataFrame | None:
 
 
 def _count_netted_refunds(
-    report: IngestReport, results: Sequence[ImportResult], netted: Any
+    report: IngestReport, results: Sequence[ImportResult], netted: later_refunds.NettedRefunds
 ) -> None:
     """Take the refunds netted with stored orders (:func:`later_refunds.net_refunds`) off the
     files' exclusions (their orders, rows and revenue) and out of the files' note that calls
@@ -1413,15 +1413,12 @@ def _count_netted_refunds(
         after = negative_orders_note({"order_id": "order_id"}, kept)
         name = Path(result.file).name
         for old in before:
-            file_notes = report.files[position].notes
-            if old in file_notes:
-                file_notes[file_notes.index(old) : file_notes.index(old) + 1] = after
-            if f"{name}: {old}" in report.notes:
-                at = report.notes.index(f"{name}: {old}")
-                report.notes[at : at + 1] = [f"{name}: {note}" for note in after]
+            report.files[position].notes = _replaced(report.files[position].notes, old, after)
+            named = [f"{name}: {note}" for note in after]
+            report.notes = _replaced(report.notes, f"{name}: {old}", named)
 
 
-def _count_refunded_in_full(report: IngestReport, netted: Any) -> None:
+def _count_refunded_in_full(report: IngestReport, netted: later_refunds.NettedRefunds) -> None:
     """The orders of this ingest's files that a later file's refund left at nothing are
     excluded orders (refunded); those stored before are withdrawn orders instead."""
     this_ingest = len(netted.in_full) - netted.in_full_stored

@@ -98,6 +98,23 @@ def test_net_revenue_rules_and_exclusions(exports, write):
     assert result.excluded_revenue["cancelled"] == pytest.approx(118.25)
 
 
+def test_an_order_of_an_amount_of_0_is_counted_and_noted(exports, write):
+    """A free sample (a subtotal of 0) is a purchase worth 0 and one more order for its
+    customer: the orders tables' and Shopify's importers said so, Magento's did not."""
+    rows = [
+        order(1, "000000001", "pat@example.com"),
+        order(2, "000000002", "pat@example.com", base_subtotal="0.0000", base_tax_amount="0.0000",
+              base_shipping_amount="0.0000", base_grand_total="0.0000", base_total_paid="0.0000"),
+    ]  # fmt: skip
+    result = magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    assert len(result.orders) == 2
+    assert (
+        "1 order of an amount of 0 (a free sample, a 100% discount or a replacement) is counted "
+        "as a purchase worth 0, each one more order for its customer; to leave such orders out, "
+        "cancel them in Magento, or remove them from the file"
+    ) in result.notes
+
+
 def test_a_credit_memos_adjustment_refund_is_given_back_and_its_fee_kept(exports, write):
     rows = [
         # a goodwill refund of 15.00 beyond the items (Adjustment Refund)
@@ -413,6 +430,15 @@ def test_a_grid_cancelled_in_british_spelling_is_left_out_and_unknown_labels_are
     negative = magento.read_order_grid(write("negative.csv", exports.MAGENTO_GRID_HEADER, rows))
     assert negative.excluded_orders["negative amount"] == 1
     assert not [note for note in negative.notes if "not Magento's own" in note]
+    # a free sample is counted, worth 0, and said so
+    rows[1] = grid_row("000000102", "Feb 29, 2024, 9:05:00\u202fPM", "Complete",
+                       "pat@example.com", "$0.00")  # fmt: skip
+    free = magento.read_order_grid(write("free.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert "000000102" in set(free.orders["order_number"])
+    assert any(
+        note.startswith("1 order of an amount of 0") and "cancel them in Magento" in note
+        for note in free.notes
+    )
 
 
 @pytest.mark.parametrize(

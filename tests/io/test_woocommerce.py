@@ -113,9 +113,17 @@ def test_a_status_not_woocommerces_own_is_named_only_for_the_orders_counted(expo
     rows = [
         webtoffee(101, "pat@example.com", status="awaiting-pickup"),
         webtoffee(102, "sam@example.com", status="awaiting-pickup", order_total="-20.00"),
-    ]
+        # a free sample: counted, worth 0, and said so (the orders tables' and Shopify's say it)
+        webtoffee(103, "pat@example.com", order_total="0.00", shipping_total="0.00",
+                  shipping_tax_total="0.00", tax_total="0.00"),
+    ]  # fmt: skip
     result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
     assert result.excluded_orders == {"negative amount": 1}
+    assert (
+        "1 order of an amount of 0 (a free sample, a 100% discount or a replacement) is counted "
+        "as a purchase worth 0, each one more order for its customer; to leave such orders out, "
+        "cancel them in WooCommerce, or remove them from the file"
+    ) in result.notes
     (note,) = [note for note in result.notes if "WooCommerce's own" in note]
     assert note.startswith("1 order has a status that is not WooCommerce's own")
     assert "('awaiting-pickup' (1))" in note

@@ -922,6 +922,22 @@ def unknown_statuses_note(
     ]
 
 
+def zero_orders_note(orders: int, remedy: str) -> list[str]:
+    """The ingest note for counted orders of an amount of 0 (none when 0): a free sample, a
+    100% discount or a replacement is a purchase worth 0, as Shopify's reports count it, and
+    one more order for its customer (a one-time buyer's second order makes a repeat customer),
+    which a merchant may not take for a purchase; ``remedy`` says how to leave them out."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order' if one else 'orders'} of an amount of 0 (a free sample, a 100% "
+        f"discount or a replacement) {'is' if one else 'are'} counted as "
+        f"{'a purchase' if one else 'purchases'} worth 0, each one more order for "
+        f"{'its customer' if one else 'their customers'}; to leave such orders out, {remedy}"
+    ]
+
+
 def linked_note(linked: int) -> list[str]:
     """The ingest note for phone-only orders given to an e-mail customer (none when 0)."""
     if not linked:

@@ -1544,7 +1544,8 @@ def _orders(
     result = _assemble(rows, source, check_totals, check_customers)
     result.notes.extend(negative_orders_note(cols, result.excluded_detail))
     net = result.orders["net_revenue"].to_numpy(float, na_value=np.nan)
-    result.notes.extend(zero_orders_note(int((np.abs(net) < _build.ZERO_AMOUNT).sum())))
+    free = int((np.abs(net) < _build.ZERO_AMOUNT).sum())
+    result.notes.extend(_build.zero_orders_note(free, ZERO_ORDERS_REMEDY))
     return result
 
 
@@ -1578,21 +1579,10 @@ def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) ->
     ]
 
 
-def zero_orders_note(orders: int) -> list[str]:
-    """The ingest note for counted orders of an amount of 0 (none when 0): a free sample, a
-    100% discount or a replacement is a purchase worth 0 here, as Shopify's reports count it,
-    and one more order for its customer (a one-time buyer's second order makes a repeat
-    customer), which a merchant may not take for a purchase."""
-    if not orders:
-        return []
-    one = orders == 1
-    return [
-        f"{orders:,} {'order' if one else 'orders'} of an amount of 0 (a free sample, a 100% "
-        f"discount or a replacement) {'is' if one else 'are'} counted as "
-        f"{'a purchase' if one else 'purchases'} worth 0, each one more order for "
-        f"{'its customer' if one else 'their customers'}; to leave such orders out, map a status "
-        "column and mark them cancelled, or remove them from the file"
-    ]
+ZERO_ORDERS_REMEDY = (
+    "mark them cancelled in a status column (--map status=COLUMN), or remove them from the file"
+)
+"""What an orders table's merchant does to leave its orders of an amount of 0 out."""
 
 
 def cancellations_note(numbers: pd.Series | None, count: int) -> list[str]:

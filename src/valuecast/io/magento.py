@@ -419,12 +419,14 @@ def _orders(
             (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )
+    free = (reason == None) & (np.abs(orders["net_revenue"].to_numpy(float)) < _build.ZERO_AMOUNT)  # noqa: E711
     notes = (
         number_notes
         + _build.identity_notes(who)
         + accounts.notes
         + _utc_note(table, cols["created_at"], time_zone)
         + currency_notes
+        + _build.zero_orders_note(int(free.sum()), MAGENTO_ZERO_REMEDY)
     )
     # the order-level cells and texts are let go of before the orders are assembled beside them
     table.release_columns(
@@ -777,14 +779,16 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         (status.isna() & written_status.notna()).to_numpy(bool) & (reason == None),  # noqa: E711
         "Magento's own", "Canceled, Closed and Refunded (or their translations)",
     )  # fmt: skip
+    orders = _build.orders_frame("magento", picked, len(keep))
+    free = (reason == None) & (np.abs(orders["net_revenue"].to_numpy(float)) < _build.ZERO_AMOUNT)  # noqa: E711
     notes = (
         number_notes
         + _build.identity_notes(who)
         + unknown
         + _no_status_note(written_status)
         + [GRID_NOTE]
+        + _build.zero_orders_note(int(free.sum()), MAGENTO_ZERO_REMEDY)
     )
-    orders = _build.orders_frame("magento", picked, len(keep))
     # the grid's cells and texts are let go of before the orders are assembled beside them
     table.release_columns([cols["bill_to_name"], cols["ship_to_name"], cols["phone"]])
     return _build.assemble(
@@ -818,6 +822,10 @@ def _kept_rows(table: Table, keep: np.ndarray) -> _build.OrderTexts:
     codes = np.full(table.num_rows, -1, dtype=np.int64)
     codes[keep] = np.arange(len(keep))
     return _build.OrderTexts(table, codes, len(keep))
+
+
+MAGENTO_ZERO_REMEDY = "cancel them in Magento, or remove them from the file"
+"""What a Magento merchant does to leave out orders of an amount of 0."""
 
 
 def _no_status_note(written: pd.Series) -> list[str]:

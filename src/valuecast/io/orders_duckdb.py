@@ -1354,7 +1354,7 @@ def importer_notes(
         + _build.email_linked_note(found.get("linked_by_email", 0))
         + generic.cancellations_note(numbers, int(cancelled.sum()))
         + generic.negative_orders_note(cols, excluded)
-        + generic.zero_orders_note(zero_orders)
+        + _build.zero_orders_note(zero_orders, generic.ZERO_ORDERS_REMEDY)
     )
 
 

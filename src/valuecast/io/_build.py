@@ -922,6 +922,15 @@ def unknown_statuses_note(
     ]
 
 
+def zero_amount_orders(orders: pd.DataFrame, reason: np.ndarray | None = None) -> int:
+    """How many of ``orders`` are counted (``reason`` None; every one without ``reason``) at a
+    net revenue of 0, for :func:`zero_orders_note`."""
+    net = np.abs(orders["net_revenue"].to_numpy(float, na_value=np.nan)) < ZERO_AMOUNT
+    if reason is not None:
+        net &= np.asarray(reason, dtype=object) == None  # noqa: E711 - elementwise
+    return int(net.sum())
+
+
 def zero_orders_note(orders: int, remedy: str) -> list[str]:
     """The ingest note for counted orders of an amount of 0 (none when 0): a free sample, a
     100% discount or a replacement is a purchase worth 0, as Shopify's reports count it, and

@@ -1543,8 +1543,7 @@ def _orders(
 
     result = _assemble(rows, source, check_totals, check_customers)
     result.notes.extend(negative_orders_note(cols, result.excluded_detail))
-    net = result.orders["net_revenue"].to_numpy(float, na_value=np.nan)
-    free = int((np.abs(net) < _build.ZERO_AMOUNT).sum())
+    free = _build.zero_amount_orders(result.orders)
     result.notes.extend(_build.zero_orders_note(free, ZERO_ORDERS_REMEDY))
     return result
 

@@ -419,14 +419,13 @@ def _orders(
             (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )
-    free = (reason == None) & (np.abs(orders["net_revenue"].to_numpy(float)) < _build.ZERO_AMOUNT)  # noqa: E711
     notes = (
         number_notes
         + _build.identity_notes(who)
         + accounts.notes
         + _utc_note(table, cols["created_at"], time_zone)
         + currency_notes
-        + _build.zero_orders_note(int(free.sum()), MAGENTO_ZERO_REMEDY)
+        + _build.zero_orders_note(_build.zero_amount_orders(orders, reason), MAGENTO_ZERO_REMEDY)
     )
     # the order-level cells and texts are let go of before the orders are assembled beside them
     table.release_columns(
@@ -780,14 +779,13 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         "Magento's own", "Canceled, Closed and Refunded (or their translations)",
     )  # fmt: skip
     orders = _build.orders_frame("magento", picked, len(keep))
-    free = (reason == None) & (np.abs(orders["net_revenue"].to_numpy(float)) < _build.ZERO_AMOUNT)  # noqa: E711
     notes = (
         number_notes
         + _build.identity_notes(who)
         + unknown
         + _no_status_note(written_status)
         + [GRID_NOTE]
-        + _build.zero_orders_note(int(free.sum()), MAGENTO_ZERO_REMEDY)
+        + _build.zero_orders_note(_build.zero_amount_orders(orders, reason), MAGENTO_ZERO_REMEDY)
     )
     # the grid's cells and texts are let go of before the orders are assembled beside them
     table.release_columns([cols["bill_to_name"], cols["ship_to_name"], cols["phone"]])

@@ -489,9 +489,9 @@ def _read_orders(
         "WooCommerce's own", "cancelled, failed, refunded, trash and draft",
     )  # fmt: skip
     unpaid = _unpaid_note(status, reason == None, orders["net_revenue"].to_numpy(float))  # noqa: E711
-    free = (reason == None) & (np.abs(orders["net_revenue"].to_numpy(float)) < _build.ZERO_AMOUNT)  # noqa: E711
     unpaid += _build.zero_orders_note(
-        int(free.sum()), "cancel them in WooCommerce, or remove them from the file"
+        _build.zero_amount_orders(orders, reason),
+        "cancel them in WooCommerce, or remove them from the file",
     )
     # texts read for each customer's latest orders only
     contacts = _build.latest_contacts(orders, reason, _contacts(table, cols, stated, n))

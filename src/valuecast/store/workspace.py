@@ -1074,8 +1074,8 @@ class Workspace(_TableReaders):
                     report.withdrawn_orders[REFUNDED] = (
                         report.withdrawn_orders.get(REFUNDED, 0) + netted.in_full_stored
                     )
-                if netted.note() is not None:
-                    report.notes.append(netted.note())
+                if (refunds_note := netted.note()) is not None:
+                    report.notes.append(refunds_note)
                 if counted_again:
                     report.notes.append(_counted_again_note(counted_again))
                 for kind in ("replaced", "moved"):

@@ -135,10 +135,6 @@ def _partial_months(retention: pd.DataFrame | None) -> set[tuple[str, int]]:
     }
 
 
-PARTIAL_MARK = "*"
-"""Beside a cohort's LTV of a month the as-of date cuts short, as ``valuecast cohorts`` marks it."""
-
-
 def partial_ltv_cells(retention: pd.DataFrame | None) -> set[str]:
     """``"<cohort>|ltv_m<month>"`` of the cohorts table's cells whose month the as-of date cuts
     short: a part of a month, not comparable with the whole months of older cohorts."""

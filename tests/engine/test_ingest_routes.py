@@ -175,12 +175,44 @@ def test_line_level_logs_ingest_as_the_importer_ingests_them(tmp_path, monkeypat
     assert reports[0]["line_items"] > reports[0]["orders"] > 100
     cancelled = frame.loc[frame["InvoiceNo"].str.startswith("C"), "InvoiceNo"].unique()
     examples = ", ".join(cancelled[:3])
-    assert reports[0]["files"][0]["notes"] == [  # its lines have order ids
+    assert reports[0]["files"][0]["notes"][0] == (  # its lines have order ids
         f"{len(cancelled)} cancellations ({examples} and {len(cancelled) - 3} more) of returned "
         "lines only are left out and not subtracted from any customer's spend: the log does not "
         "link them to the sales they take back; to count a return as its sale's refund, give its "
         "lines the sale's order id"
+    )
+    # the simulated log draws each line's product and quantity: some lines repeat by chance
+    filled = frame[frame["InvoiceNo"] != ""].drop(columns="Country")
+    repeated = filled[filled.duplicated()]
+    assert len(repeated) > 0
+    assert reports[0]["files"][0]["notes"][1].startswith(
+        f"{len(repeated)} line{'s' if len(repeated) > 1 else ''} repeat"
+    )
+    assert len(reports[0]["files"][0]["notes"]) == 2
+
+
+def test_lines_repeating_another_line_of_their_order_are_noted_on_both_routes(
+    tmp_path, monkeypatch
+):
+    """A line-level log's line written twice is counted twice, and noted: the engine's route
+    names the same orders as the importer, in the order their first repeat comes."""
+    frame = retail_log(n_invoices=40, seed=3, cancel_share=0, partial_share=0)
+    frame = frame.drop_duplicates(subset=[c for c in frame.columns if c != "Country"])
+    numbers = frame["InvoiceNo"].unique()
+    copies = frame[frame["InvoiceNo"].isin(numbers[[30, 4, 12, 20]])].groupby("InvoiceNo").head(1)
+    copies = copies.set_index("InvoiceNo").loc[numbers[[30, 4, 12, 20]]].reset_index()
+    # each copy goes at its file's end, in the order chosen: the repeats come in that order
+    frame = pd.concat([frame, copies[frame.columns]], ignore_index=True)
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "r.csv")], RETAIL_MAP,
+                                           monkeypatch)  # fmt: skip
+    first = ", ".join(numbers[[30, 4, 12]])
+    assert reports[0]["files"][0]["notes"] == [
+        f"4 lines repeat another line of their order exactly (orders {first} and 1 more): each "
+        "line is counted as bought (a till writing each item scanned on a line of its own "
+        "repeats lines rightly); if the file holds copies (two exports pasted together), remove "
+        "them"
     ]
+    assert reports[0]["line_items"] == len(frame)
 
 
 def test_one_files_lines_are_stored_as_numbered_without_a_window_over_them(tmp_path, monkeypatch):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -1237,13 +1238,7 @@ class PendingOrders:
         query = f"SELECT coalesce(max(rows), 1) > 1 FROM {_INGEST_GROUPED}"
         if not con.execute(query).fetchall()[0][0]:
             return False
-        present = {row[0] for row in con.execute(f"DESCRIBE {_INGEST_ROWS}").fetchall()}
-        compared = ", ".join(c for c in generic.REPEATED_ROWS_COMPARED if c in present)
-        distinct = (
-            f"SELECT count(*) FROM (SELECT DISTINCT {compared} FROM {_INGEST_ROWS} WHERE filled)"
-        )
-        query = f"SELECT count(*) > ({distinct}) FROM {_INGEST_ROWS} WHERE filled"
-        return bool(con.execute(query).fetchall()[0][0])
+        return _some_row_repeated(con, _compared(con, generic.REPEATED_ROWS_COMPARED))
 
     def _staged(self, con: Any) -> ImportResult:
         cols = self.cols
@@ -1280,9 +1275,37 @@ class PendingOrders:
         ).fetchall()[0][0]
         # the importer's notes come before the file's own (a cut-off end), as there
         result.notes[:0] = importer_notes(
-            self.source, cols, self._found, result.excluded_detail, int(zero)
-        )
+            self.source, cols, self._found, result.excluded_detail, int(zero),
+            self._repeated_lines(con),
+        )  # fmt: skip
         return result
+
+    def _repeated_lines(self, con: Any) -> list[str]:
+        """The importer's note on the lines of a line-level log that repeat another line of
+        their order in every value read (:func:`~valuecast.io.generic.repeated_rows_note`):
+        the rows after the first of each set of equal ones, their orders named in the order
+        their first repeat comes in the file."""
+        cols = self.cols
+        if cols["order_id"] is None or not any(cols.get(key) for key in LINE_KEYS):
+            return []
+        compared = _compared(con, (*generic.REPEATED_ROWS_COMPARED, *LINE_KEYS))
+        # the rows whose hash repeats, grouped on one number, are the few a window compares
+        hashed = f"hash({compared})"
+        candidates = (
+            f"SELECT h FROM (SELECT {hashed} AS h FROM {_INGEST_ROWS} WHERE filled) "
+            "GROUP BY h HAVING count(*) > 1"
+        )
+        repeats = (
+            f"SELECT order_id, rowid AS _row FROM (SELECT order_id, rowid, row_number() OVER "
+            f"(PARTITION BY {compared} ORDER BY rowid) AS k FROM {_INGEST_ROWS} WHERE filled "
+            f"AND {hashed} IN ({candidates})) WHERE k > 1"
+        )
+        count, orders, examples = con.execute(
+            f"WITH repeats AS ({repeats}) SELECT count(*), count(DISTINCT order_id), "
+            "(SELECT list(order_id ORDER BY first)[1:3] FROM (SELECT order_id, min(_row) AS "
+            "first FROM repeats GROUP BY order_id)) FROM repeats"
+        ).fetchall()[0]
+        return generic.repeated_rows_note(int(count), examples or [], int(orders), lines=True)
 
     def _result(
         self, con: Any, fmt: str, excluded_orders: str, n_rows: int, empty_rows: int,
@@ -1329,12 +1352,26 @@ class PendingOrders:
         return file_notes(self.source)
 
 
+def _compared(con: Any, keys: Sequence[str]) -> str:
+    """The columns of ``keys`` the loaded rows hold, as a list in SQL."""
+    present = {row[0] for row in con.execute(f"DESCRIBE {_INGEST_ROWS}").fetchall()}
+    return ", ".join(key for key in keys if key in present)
+
+
+def _some_row_repeated(con: Any, compared: str) -> bool:
+    """Whether a filled row of the loaded rows repeats another in every column ``compared``."""
+    distinct = f"SELECT count(*) FROM (SELECT DISTINCT {compared} FROM {_INGEST_ROWS} WHERE filled)"
+    query = f"SELECT count(*) > ({distinct}) FROM {_INGEST_ROWS} WHERE filled"
+    return bool(con.execute(query).fetchall()[0][0])
+
+
 def importer_notes(
     source: CsvFile | ParquetRows,
     cols: dict[str, str | None],
     found: dict[str, Any],
     excluded: pd.DataFrame,
     zero_orders: int = 0,
+    repeated_lines: Sequence[str] = (),
 ) -> list[str]:
     """The notes the importer gives a file it reads (:func:`valuecast.io.generic.table_notes`,
     the orders linked by e-mail, the cancellations and negative orders left out, the orders of
@@ -1353,6 +1390,7 @@ def importer_notes(
         + generic.table_notes(list(source.header), cols)
         + _build.email_linked_note(found.get("linked_by_email", 0))
         + generic.cancellations_note(numbers, int(cancelled.sum()))
+        + list(repeated_lines)
         + generic.negative_orders_note(cols, excluded)
         + _build.zero_orders_note(zero_orders, generic.ZERO_ORDERS_REMEDY)
     )

@@ -1312,3 +1312,22 @@ def test_a_phone_written_without_its_country_on_one_row_is_the_customer_of_its_n
     )
     assert result.orders["customer_id"].tolist() == ["pat@x.com"] * 3 + ["phone:0612345678"]
     assert "1 customer is known by a phone number without its country code" in result.notes[0]
+
+
+def test_a_quantity_reads_its_commas_as_the_files_amounts_do(write):
+    """A European line log writes prices 2,50 and a weight of 1,500 kg: the quantity's comma is
+    a decimal one too (1.5, not 1500); 0,250 is a quarter wherever it is, since no thousands
+    group follows a lone 0; a file writing its prices 2.50 keeps 1,500 as fifteen hundred."""
+    header = ["order", "customer", "date", "qty", "price"]
+    mapping = "order_id=order,customer_id=customer,ordered_at=date,quantity=qty,unit_price=price"
+
+    def revenues(name, cells, **options):
+        rows = [dict(zip(header, (str(n), "a", f"2024-0{n}-01", *pair), strict=True))
+                for n, pair in enumerate(cells, start=1)]  # fmt: skip
+        result = generic.read_orders(write(name, header, rows, **options), mapping)
+        return result.orders["net_revenue"].round(6).tolist()
+
+    assert revenues("eu.csv", [("1,500", "2,50"), ("0,250", "10,00"), ("2", "3,00")],
+                    delimiter=";") == [3.75, 2.5, 6.0]  # fmt: skip
+    assert revenues("us.csv", [("1,500", "2.50"), ("0.250", "3.00")]) == [3750.0, 0.75]
+    assert revenues("whole.csv", [("0,250", "3"), ("2", "3")]) == [0.75, 6.0]

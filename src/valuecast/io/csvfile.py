@@ -1668,6 +1668,9 @@ class Table:
         self._row_keys: tuple[str, pa.ChunkedArray] | None = None
         # a money column's currency, where it names one, and the first row that names it
         self._currencies: dict[str, tuple[str, int]] = {}
+        self.decimal_commas: set[str] = set()
+        """The money columns read with a decimal comma (``12,50``): a quantity column of the
+        same file reads its commas so too (:meth:`number`)."""
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, name: str) -> Table:
@@ -1865,6 +1868,7 @@ class Table:
             return None
         for named, (currency, at) in distinct._currencies.items():
             self._currencies[named] = (currency, int(np.flatnonzero(indices == at)[0]))
+        self.decimal_commas |= distinct.decimal_commas
         return np.asarray(parsed)[indices]
 
     def empty_words(self, words: Collection[str]) -> None:
@@ -1910,11 +1914,14 @@ class Table:
         return int(np.flatnonzero(mask)[0])
 
     # -- money ----------------------------------------------------------------------------------
-    def money(self, column: str | None) -> np.ndarray:
-        """Amounts as float64, NaN where the cell is empty (or the column absent)."""
+    def money(self, column: str | None, decimal_comma: bool = False) -> np.ndarray:
+        """Amounts as float64, NaN where the cell is empty (or the column absent).
+
+        ``decimal_comma``: a comma is a decimal one unless a point is (``1,500`` is 1.5), as
+        where the file's amounts are written ``12,50``."""
         if column is None:
             return np.full(self.num_rows, np.nan)
-        spread = self._per_value(column, lambda distinct: distinct.money(column))
+        spread = self._per_value(column, lambda distinct: distinct.money(column, decimal_comma))
         if spread is not None:
             return spread
         raw = self.arrow.column(column)
@@ -1933,9 +1940,9 @@ class Table:
             return np.full(self.num_rows, np.nan)
         else:
             text = self.text(column)
-            out = self._money_per_distinct(text, column)
+            out = self._money_per_distinct(text, column, decimal_comma)
             if out is None:
-                out = self._parse_money_text(text, column)
+                out = self._parse_money_text(text, column, decimal_comma)
         bad = ~np.isfinite(out) & ~np.isnan(out)
         if bad.any():
             position = int(np.flatnonzero(bad)[0])
@@ -1943,7 +1950,9 @@ class Table:
         _check_range(self, out, column)
         return out
 
-    def _money_per_distinct(self, text: pa.ChunkedArray, column: str) -> np.ndarray | None:
+    def _money_per_distinct(
+        self, text: pa.ChunkedArray, column: str, decimal_comma: bool = False
+    ) -> np.ndarray | None:
         """:meth:`_parse_money_text` of ``text`` (the column's cleaned cells) run once per
         distinct cell and spread to the rows, where the cells repeat (an order grid's million
         totals written ``$1,234.56`` hold ~50,000 values, each parsed by a dozen regular
@@ -1961,7 +1970,7 @@ class Table:
         indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
 
         def parse(distinct: Table) -> np.ndarray:  # the cells are cleaned already
-            return distinct._parse_money_text(pa.chunked_array([values]), column)
+            return distinct._parse_money_text(pa.chunked_array([values]), column, decimal_comma)
 
         return self._spread(column, values, indices, parse)
 
@@ -2001,7 +2010,9 @@ class Table:
             return None
         return named[0]
 
-    def _parse_money_text(self, values: pa.ChunkedArray, column: str) -> np.ndarray:
+    def _parse_money_text(
+        self, values: pa.ChunkedArray, column: str, decimal_comma: bool = False
+    ) -> np.ndarray:
         present = pc.is_valid(values)
         try:
             out = pc.cast(values, pa.float64())
@@ -2027,8 +2038,10 @@ class Table:
         currency = self._one_currency(signed, column)
         if currency is not None:
             self._currencies[column] = currency
-        comma_decimal = pc.any(pc.match_substring_regex(text, r",\d{1,2}$")).as_py()
+        # a comma after a lone 0 (0,250) separates no thousands
+        comma_decimal = pc.any(pc.match_substring_regex(text, r",\d{1,2}$|^0,\d+$")).as_py()
         point_decimal = pc.any(pc.match_substring_regex(text, r"\.\d{1,2}$")).as_py()
+        comma_decimal = comma_decimal or decimal_comma
         if not comma_decimal and not point_decimal:
             # a column every amount of which has four decimals after a comma is a database's
             # fixed-scale decimal (Magento's 38.0000) a German spreadsheet saved: no thousands
@@ -2039,6 +2052,7 @@ class Table:
         if comma_decimal and not point_decimal:
             fits = r"^(?:\d{1,3}(?:[.' ]\d{3})+|\d+)(?:,\d+)?$|^,\d+$"
             thousands, decimal = r"[.' ]", ","
+            self.decimal_commas.add(column)
         else:
             fits = r"^(?:\d{1,3}(?:[,' ]\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$"
             thousands, decimal = r"[,' ]", "."
@@ -2138,9 +2152,10 @@ class Table:
             column,
         )
 
-    def number(self, column: str | None) -> np.ndarray:
-        """A plain quantity (no currency symbols needed, but the money rules apply)."""
-        return self.money(column)
+    def number(self, column: str | None, decimal_comma: bool = False) -> np.ndarray:
+        """A plain quantity (no currency symbols needed, but the money rules apply);
+        ``decimal_comma`` as :meth:`money`'s."""
+        return self.money(column, decimal_comma)
 
     # -- timestamps -----------------------------------------------------------------------------
     def timestamps(

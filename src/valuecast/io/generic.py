@@ -1056,14 +1056,18 @@ def _row_amounts(
     ``cents``: the amount columns written in cents."""
     if not any(cols[key] for key in LINE_KEYS):
         return _money(table, cols["revenue"], cents), None
+    # the amounts first: a file writing them 12,50 writes a quantity of 1,500 kg as 1.5
+    unit_price = _money(table, cols["unit_price"], cents)
+    amount = _money(table, cols["revenue"], cents) if cols["unit_price"] is None else None
+    decimal_comma = bool({cols["unit_price"], cols["revenue"]} & table.decimal_commas)
     lines = LineRows(
-        quantity=table.number(cols["quantity"]),
-        unit_price=_money(table, cols["unit_price"], cents),
+        quantity=table.number(cols["quantity"], decimal_comma),
+        unit_price=unit_price,
         product=table.text(cols["product"], strip_apostrophe=False),
         sku=table.text(cols["sku"]),
     )
-    if cols["unit_price"] is None:
-        lines.amount = _money(table, cols["revenue"], cents)
+    if amount is not None:
+        lines.amount = amount
         return lines.amount, lines
     for values, key in ((lines.quantity, "quantity"), (lines.unit_price, "unit_price")):
         gap = filled & np.isnan(values)

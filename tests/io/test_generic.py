@@ -437,6 +437,29 @@ def test_uuid_ids_read_as_the_text_a_csv_dump_writes(tmp_path):
         pd.testing.assert_frame_equal(result.orders, expected)
 
 
+def test_float_ids_read_as_the_whole_numbers_a_csv_export_gives(tmp_path):
+    """An id column with gaps that pandas stores as floats, in a Parquet file or a table: its
+    ids are the whole numbers the same table's CSV export is read as, not ``9e+12``."""
+    frame = pd.DataFrame(
+        {
+            "order_id": [1001.0, 1002.0, 1003.0, 1004.0],
+            "customer_id": [9_000_000_000_000.0, None, 1_234_567_890_123_456.0, 5.0],
+            "ordered_at": ["2024-01-01", "2024-01-02", "2024-01-05", "2024-02-01"],
+            "revenue": [12.5, 3.0, 7.25, 4.0],
+        }
+    )
+    csv = tmp_path / "orders.csv"
+    frame.to_csv(csv, index=False)
+    parquet = tmp_path / "orders.parquet"
+    frame.to_parquet(parquet)
+    assert pq.read_schema(parquet).field("customer_id").type == pa.float64()
+    expected = generic.read_orders(csv).orders
+    ids = ["9000000000000", "guest", "1234567890123456", "5"]
+    assert expected["customer_id"].fillna("guest").tolist() == ids
+    for result in (generic.read_orders(parquet), generic.read_orders_frame(frame)):
+        pd.testing.assert_frame_equal(result.orders, expected)
+
+
 def _line_table() -> pd.DataFrame:
     """Order lines of two shops' currencies; order 1's lines fall in two parts below."""
     return pd.DataFrame(

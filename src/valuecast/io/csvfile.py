@@ -1368,6 +1368,8 @@ def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
             values = pa.chunked_array([text.take(encoded.indices)])
         elif _is_uuid(values.type):
             values = _uuid_text(values)
+        elif pa.types.is_floating(values.type):
+            values = _float_text(values)
         else:
             values = pc.cast(values, pa.string())
     if _padded(values):
@@ -1375,6 +1377,22 @@ def _clean(values: pa.ChunkedArray, strip_apostrophe: bool) -> pa.ChunkedArray:
     if strip_apostrophe and pc.any(pc.starts_with(values, "'")).as_py():
         values = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, r"^'", ""))
     return pa.chunked_array([_empty_as_null(chunk) for chunk in values.chunks], values.type)
+
+
+def _float_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Float cells as text, a whole number as its digits: a warehouse's id column stored as a
+    float (pandas' integer column with gaps) is ``9000000000000`` as its CSV export's ids are
+    read (:func:`~valuecast.io._build.whole_number_ids`), not Arrow's ``9e+12``."""
+    values = values.combine_chunks()
+    if pa.types.is_float16(values.type):
+        values = pc.cast(values, pa.float32())
+    numbers = np.asarray(values.to_numpy(zero_copy_only=False), float)
+    whole = np.isfinite(numbers) & (np.abs(numbers) < 2.0**53) & (numbers == np.round(numbers))
+    text = pc.cast(values, pa.string())
+    if not whole.any():
+        return pa.chunked_array([text])
+    digits = pc.cast(pa.array(np.where(whole, numbers, 0).astype(np.int64)), pa.string())
+    return pa.chunked_array([pc.if_else(pa.array(whole), digits, text)])
 
 
 def _is_uuid(kind: pa.DataType) -> bool:

@@ -96,3 +96,30 @@ def test_single_currency_passes_through_unchanged(exports, write):
     result = shopify.read_orders(path)
     (checked,) = apply_fx([result], None)
     assert checked is result
+
+
+def test_orders_naming_no_currency_are_converted_from_the_others_one(write, tmp_path):
+    """A file of dollars with two blank currency cells: without rates the blanks are dollars
+    (as the others are), so with rates they are converted from dollars too, and noted; where
+    the orders name several currencies, a blank one is in the base, and noted so."""
+    header = ["order", "customer", "date", "amount", "currency"]
+    mapping = "order_id=order,customer_id=customer,ordered_at=date,revenue=amount,currency=currency"
+    rates_path = tmp_path / "rates.csv"
+    rates_path.write_text("currency,rate\nEUR,1\nUSD,0.9\nGBP,1.25\n")
+
+    def converted(name, currencies):
+        rows = [{"order": str(n), "customer": "a", "date": f"2024-01-0{n}", "amount": "100.00",
+                 "currency": code} for n, code in enumerate(currencies, start=1)]  # fmt: skip
+        path = write(name, header, rows)
+        (result,) = read_exports([path], column_map=mapping, fx=rates_path)
+        return result.orders["net_revenue"].tolist(), result.notes
+
+    amounts, notes = converted("usd.csv", ["USD", "", "USD", ""])
+    assert amounts == pytest.approx([90.0] * 4)
+    assert notes == [
+        "2 orders name no currency: taken to be in USD, as the others are",
+        "converted to EUR with rates.csv: USD (4 orders)",
+    ]
+    amounts, notes = converted("mixed.csv", ["USD", "", "GBP"])
+    assert amounts == pytest.approx([90.0, 100.0, 125.0])
+    assert notes[0] == "1 order names no currency: taken to be in EUR, the base of rates.csv"

@@ -11,8 +11,10 @@ are in more than one currency and no rates are given, it raises an :class:`Input
 the currencies with their order counts; with rates, it converts every amount of the orders
 (gross, discount, tax, shipping, refunded, net), of their lines (unit price, line discount) and
 the excluded revenue, and sets ``currency`` to the base (a note per file counts the orders it
-converted, by currency). An order without currency is taken to be in the base currency (there
-is nothing to convert it from). A currency without a rate is an error naming it.
+converted, by currency). An order without currency is taken to be in the one currency the
+ingest's other orders name, as without rates, and converted from it; where they name several,
+or none, it is taken to be in the base. A note per file counts such orders and says which
+currency they were taken to be in. A currency without a rate is an error naming it.
 """
 
 from __future__ import annotations
@@ -105,13 +107,18 @@ def apply_fx(results: Sequence[ImportResult], rates: Rates | None) -> list[Impor
                 "give --fx RATES.csv (columns currency,rate: one unit in the base currency)",
             )
         return results
-    for result in results:  # orders naming no currency are taken to be in the base
+    # orders naming no currency: in the others' one currency, as the ingest takes them without
+    # rates, else (several, or none named) in the base
+    blank, why = (next(iter(counts)), "as the others are") if len(counts) == 1 else (
+        rates.base, f"the base of {Path(rates.file).name}"
+    )  # fmt: skip
+    for result in results:
         symbol = result.written_symbol
-        if symbol and rates.base not in symbol_currencies(symbol):
+        if symbol and blank not in symbol_currencies(symbol):
             raise InputError(
                 result.file,
                 refused_symbol(
-                    symbol, f"and --fx would take them to be in {rates.base}, its base",
+                    symbol, f"and --fx would take them to be in {blank}, {why}",
                     "for --fx to convert",
                 ),
             )  # fmt: skip
@@ -122,7 +129,14 @@ def apply_fx(results: Sequence[ImportResult], rates: Rates | None) -> list[Impor
     converted = []
     for result in results:
         orders = result.orders.copy()
-        named = currency_counts([result])
+        unnamed = int(orders["currency"].isna().sum())
+        if unnamed:
+            orders["currency"] = orders["currency"].fillna(blank)
+            result.notes.append(
+                f"{unnamed:,} {'order names' if unnamed == 1 else 'orders name'} no currency: "
+                f"taken to be in {blank}, {why}"
+            )
+        named = currency_counts([replace(result, orders=orders)])
         others = Counter({code: n for code, n in named.items() if code != rates.base})
         if others:  # the report's currencies are the base's after this: what the file held
             source = Path(rates.file).name
@@ -136,6 +150,7 @@ def apply_fx(results: Sequence[ImportResult], rates: Rates | None) -> list[Impor
         excluded_revenue = Counter(result.excluded_revenue)
         if detail is not None and len(detail):
             detail = detail.copy()
+            detail["currency"] = detail["currency"].fillna(blank)
             unknown = sorted(set(detail["currency"].dropna()) - set(rates.rates))
             if not unknown:
                 factor = _factors(detail["currency"], rates)

@@ -8,9 +8,11 @@ them.  The console script is ``valuecast = "valuecast.cli:main"``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import os
+import sys
 
 # The models' matrices are a few parameters wide, so OpenBLAS' worker threads only wait on one
 # another: two of them double the CPU of a fit, and its wall time suffers whenever DuckDB or
@@ -145,12 +147,16 @@ def main() -> None:
     as at any exit), then what is left is frozen (:func:`gc.freeze`): the exit's collections
     skip it, and it is still freed as nothing refers to it.
     """
-    _one_line_usage_errors()
     try:
+        _one_line_usage_errors()
         app()
+    except KeyboardInterrupt:  # Ctrl-C outside a command's own handling: one line, no traceback
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
     finally:
-        gc.collect()
-        gc.freeze()
+        with contextlib.suppress(KeyboardInterrupt):
+            gc.collect()
+            gc.freeze()
 
 
 def _one_line_usage_errors() -> None:

@@ -476,7 +476,7 @@ def run_analysis(
             results = (
                 read_files(files, export_format, column_map, fx, defer=True) if files else None
             )
-            with writing_workspace(workspace, what="analysis failed, nothing written") as ws:
+            with writing_workspace(workspace, what="analysis failed") as ws:
                 from valuecast.store.not_products import kept_not_products, store_not_products
 
                 # without --spend, the spend the workspace keeps (given to an earlier analyze)

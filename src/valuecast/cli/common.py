@@ -489,8 +489,10 @@ def require_workspace_folder(workspace: Path) -> None:
 
 
 @contextmanager
-def writing_workspace(workspace: Path, *, what: str = "nothing written"):
-    """The workspace opened for writing; any failure inside is one line, exit 2.
+def writing_workspace(workspace: Path, *, what: str = "failed"):
+    """The workspace opened for writing; any failure inside is one line, exit 2, saying
+    ``what`` failed and what the command saved before it (nothing, or the ingest or snapshot it
+    committed); Ctrl-C says the same, exit 130.
 
     A workspace this process created (exclusively: of several processes starting together on
     a new workspace, one is its creator) is removed again when the work fails, so a failed first
@@ -512,11 +514,14 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
         fail(str(error))
     except Exception as error:  # not a DuckDB file, ...
         fail(f"{workspace}: cannot open the workspace: {error}")
+    marks = ws.saved_marks()
     try:
         yield ws
     # ValueError includes the analysis' SummaryError and the snapshots' SnapshotError (not
     # imported here: an ingest imports neither the analysis nor Ibis)
     except (InputError, EngineError, ValueError) as error:
+        if _interrupt(error):
+            _interrupted(ws, created, marks)
         remove_if_created(ws, created)
         message = str(error)
         # an input error names its file already; the others are about this workspace
@@ -524,8 +529,58 @@ def writing_workspace(workspace: Path, *, what: str = "nothing written"):
         fail(message if named else f"{workspace}: {message}")
     except typer.Exit:
         raise
-    except Exception as error:  # e.g. a corrupt workspace: one line, nothing written
+    except KeyboardInterrupt:
+        _interrupted(ws, created, marks)
+    except Exception as error:  # e.g. a corrupt workspace: one line, and what it saved
+        if _interrupt(error):
+            _interrupted(ws, created, marks)
         remove_if_created(ws, created)
-        fail(f"{workspace}: {what}: {type(error).__name__}: {error}")
+        saved = _saved_since(ws, created, marks)
+        fail(f"{workspace}: {what}, {saved}: {type(error).__name__}: {error}")
     finally:
         ws.close()
+
+
+def _interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is Ctrl-C as DuckDB raises it: a query it interrupted (some of its
+    Python calls raise that as a RuntimeError), or a Python scan of its own (an Arrow table's)
+    that the KeyboardInterrupt stopped."""
+    import duckdb
+
+    text = str(error)
+    return (
+        isinstance(error, duckdb.InterruptException)
+        or (isinstance(error, RuntimeError) and text == "Query interrupted")
+        or (isinstance(error, duckdb.Error) and "KeyboardInterrupt" in text)
+    )
+
+
+def _interrupted(ws, created, marks: tuple[int, int]) -> None:
+    """Say, on Ctrl-C, what the workspace keeps: nothing new, or the ingest and snapshot the
+    command committed before it (exit 130, as for an interrupt)."""
+    from valuecast.store.workspace import remove_if_created
+
+    remove_if_created(ws, created)
+    err_console.print(
+        escape(f"interrupted: {ws.path}: {_saved_since(ws, created, marks)}"),
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(code=130)
+
+
+def _saved_since(ws, created, marks: tuple[int, int]) -> str:
+    """What the command saved in the workspace before it stopped, as the ``marks``
+    (:meth:`~valuecast.store.workspace.Workspace.saved_marks`) read as it opened tell."""
+    if created is not None and not Path(ws.path).exists():  # removed: it was this command's
+        return "nothing written (the new workspace is removed)"
+    try:
+        ingest, snapshot = ws.saved_marks()
+    except Exception:  # the workspace cannot say: it keeps what was committed
+        return "it keeps what was committed before the stop"
+    saved = [f"{name} {now}" for name, now, then in (
+        ("ingest", ingest, marks[0]), ("snapshot", snapshot, marks[1])) if now > then
+    ]  # fmt: skip
+    if not saved:
+        return "nothing written"
+    return f"{' and '.join(saved)} {'was' if len(saved) == 1 else 'were'} saved before it stopped"

@@ -47,7 +47,7 @@ def _ingest_files(
     # module's objects (nor, in a long-lived caller, everything else it holds)
     with frozen_objects():
         results = read_files(files, export_format, column_map, fx, defer=True)
-        with writing_workspace(workspace, what="ingest failed, nothing written") as ws:
+        with writing_workspace(workspace, what="ingest failed") as ws:
             return ws.ingest(results, inputs)
 
 

@@ -833,6 +833,21 @@ class Workspace(_TableReaders):
         """The ingest log: one row per ingest with its files and JSON report."""
         return self.con.table("ingests").order_by("ingest_id").to_pandas()
 
+    def saved_marks(self) -> tuple[int, int]:
+        """The last committed ingest's and snapshot's ids (0 where there is none): read before
+        and after a command that fails, they tell what it saved before it failed."""
+        raw = self.raw.cursor()  # the committed state, whatever a failed statement left open
+        try:
+            names = connection_table_names(raw)
+            return tuple(
+                int(sql(raw, f"SELECT coalesce(max({key}), 0) FROM {table}")[0][0])
+                if table in names
+                else 0
+                for table, key in (("ingests", "ingest_id"), ("snapshots", "snapshot_id"))
+            )
+        finally:
+            raw.close()
+
     def latest_ingest_inputs(self) -> tuple[int, str | None] | None:
         """The last ingest's id and the identity of its inputs
         (:func:`valuecast.io.inputs.inputs_fingerprint`; None where they had none, or were

@@ -1,0 +1,125 @@
+"""Ctrl-C and failures part-way through a command that writes the workspace: one line that says
+what the workspace keeps (nothing new, or the ingest the command committed before it stopped),
+exit 130 for an interrupt, no traceback, and no empty workspace left by a first command."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import valuecast.cli as cli
+from valuecast.cli import app
+from valuecast.store import Workspace
+from valuecast.store.workspace import Workspace as WorkspaceClass
+
+runner = CliRunner()
+
+
+def _orders(path, first: int, count: int):
+    rows = [
+        f"{n},c{n % 7},2024-0{1 + n % 9}-1{n % 10},{10 + n}.00" for n in range(first, first + count)
+    ]
+    path.write_text("order,customer,date,amount\n" + "\n".join(rows) + "\n")
+    return path
+
+
+MAP = "order_id=order,customer_id=customer,ordered_at=date,revenue=amount"
+
+
+def _ingest(files, workspace):
+    return runner.invoke(app, ["ingest", *map(str, files), "-w", str(workspace), "--map", MAP])
+
+
+def _stop_after_the_ingest_commits(monkeypatch, error: BaseException) -> None:
+    """Make ``Workspace.ingest`` raise ``error`` once it has committed, as Ctrl-C landing in
+    its release of freed memory does."""
+    ingest = WorkspaceClass.ingest
+
+    def committed_then_stopped(self, *args, **kwargs):
+        ingest(self, *args, **kwargs)
+        raise error
+
+    monkeypatch.setattr(WorkspaceClass, "ingest", committed_then_stopped)
+
+
+def _ingests(workspace) -> int:
+    with Workspace(workspace, read_only=True) as ws:
+        return len(ws.ingests())
+
+
+@pytest.mark.parametrize(
+    "error",
+    [KeyboardInterrupt(), RuntimeError("Query interrupted")],
+    ids=["KeyboardInterrupt", "DuckDB's interrupted query"],
+)
+def test_ctrl_c_after_the_ingest_committed_says_it_is_saved(tmp_path, monkeypatch, error):
+    workspace = tmp_path / "w.duckdb"
+    assert _ingest([_orders(tmp_path / "q1.csv", 1, 30)], workspace).exit_code == 0
+    _stop_after_the_ingest_commits(monkeypatch, error)
+    result = _ingest([_orders(tmp_path / "q2.csv", 100, 30)], workspace)
+    assert result.exit_code == 130
+    assert "Traceback" not in result.output
+    assert " ".join(result.output.split()) == (
+        f"interrupted: {workspace}: ingest 2 was saved before it stopped"
+    )
+    assert _ingests(workspace) == 2
+
+
+def test_a_failure_after_the_ingest_committed_does_not_say_nothing_was_written(
+    tmp_path, monkeypatch
+):
+    workspace = tmp_path / "w.duckdb"
+    assert _ingest([_orders(tmp_path / "q1.csv", 1, 30)], workspace).exit_code == 0
+    _stop_after_the_ingest_commits(monkeypatch, OSError("disk full"))
+    result = _ingest([_orders(tmp_path / "q2.csv", 100, 30)], workspace)
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()) == (
+        f"error: {workspace}: ingest failed, ingest 2 was saved before it stopped: "
+        "OSError: disk full"
+    )
+
+
+def test_ctrl_c_during_an_ingest_that_saves_nothing_says_so(tmp_path, monkeypatch):
+    workspace = tmp_path / "w.duckdb"
+    assert _ingest([_orders(tmp_path / "q1.csv", 1, 30)], workspace).exit_code == 0
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(WorkspaceClass, "ingest", interrupted)
+    result = _ingest([_orders(tmp_path / "q2.csv", 100, 30)], workspace)
+    assert result.exit_code == 130
+    assert " ".join(result.output.split()) == f"interrupted: {workspace}: nothing written"
+    assert _ingests(workspace) == 1
+
+
+def test_ctrl_c_during_a_first_ingest_leaves_no_workspace(tmp_path, monkeypatch):
+    workspace = tmp_path / "w.duckdb"
+    _stop_after_the_ingest_commits(monkeypatch, KeyboardInterrupt())
+    result = _ingest([_orders(tmp_path / "q1.csv", 1, 30)], workspace)
+    assert result.exit_code == 130
+    assert " ".join(result.output.split()) == (
+        f"interrupted: {workspace}: nothing written (the new workspace is removed)"
+    )
+    assert not workspace.exists()
+
+
+def test_ctrl_c_outside_a_command_is_one_line(monkeypatch, capsys):
+    """Ctrl-C while the command line starts (its imports) or after the command (the exit's
+    garbage collection): ``interrupted``, exit 130, no traceback."""
+
+    def app() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "app", app)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+    def collect() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "app", lambda: None)
+    monkeypatch.setattr(cli.gc, "collect", collect)
+    cli.main()  # the interrupted collection is let go: the command is done

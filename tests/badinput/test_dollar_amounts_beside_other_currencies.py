@@ -41,7 +41,9 @@ def test_fx_does_not_take_dollars_to_be_its_euro_base(corpus, tmp_path, files):
     rates = tmp_path / "rates.csv"
     rates.write_text("currency,rate\nEUR,1\nUSD,0.92\n")
     result = corpus.ingest([files["us"], files["eu"]], tmp_path / "ws.duckdb", "--fx", rates)
-    _refused(corpus, result, "us_orders.csv", "--fx would take them to be in EUR, as the others are")
+    _refused(
+        corpus, result, "us_orders.csv", "--fx would take them to be in EUR, as the others are"
+    )
 
 
 @pytest.mark.parametrize("first", ["us", "eu"])

@@ -196,3 +196,43 @@ def test_the_likelihood_keeps_its_digits_on_the_one_purchase_rate_ridge(name):
     model, _ = fit_with_notes(CANDIDATES[name](initial_params=start), frequency, recency, T)
     assert model.limits_ == {"alpha": "inf", dropout: "0"}
     assert supremum - 1e-6 <= model.log_likelihood_ <= supremum + 1e-7
+
+
+def two_kinds_shop(n: int = 1500, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MBG/NBD's two kinds of customer: 92% leave after their first purchase, the rest never
+    leave and buy every 45 days or so (Poisson, one rate)."""
+    rng = np.random.default_rng(seed)
+    T = rng.integers(30, 601, n).astype(float)
+    stays = rng.random(n) >= 0.92
+    frequency = np.where(stays, rng.poisson(T / 45.0), 0).astype(float)
+    recency = np.array(
+        [
+            np.floor(rng.uniform(0, t, int(k)).max()) if k else 0.0
+            for k, t in zip(frequency, T, strict=True)
+        ]
+    )
+    return frequency, recency, T
+
+
+def test_dropout_probabilities_of_0_and_1_are_named_as_two_kinds_of_customer():
+    """Beta(a, b) with a and b both running to 0 at a fixed a/(a+b): the optimiser stops inside
+    the box (a ~ 1e-8), where no parameter reaches the edge, and every repeat buyer is alive
+    with probability 1. The note names that limit and the share leaving at once, instead of
+    nothing (or, for a on the edge, the NBD's "no dropout visible")."""
+    frequency, recency, T = two_kinds_shop()
+    model, notes = fit_with_notes(CANDIDATES["mbgnbd"](), frequency, recency, T)
+    a, b = model.params_["a"], model.params_["b"]
+    assert max(a, b) < 1e-3
+    assert model.limits_["a"] == model.limits_["b"] == "0"
+    share = a / (a + b)
+    assert share == pytest.approx(np.mean(frequency == 0), abs=0.02)
+    meaning = (
+        f"two kinds of customer: {share:.1%} (a/(a+b)) leave after their first purchase, the "
+        "others never leave"
+    )
+    assert meaning in model.limit_note_ and any(meaning in note for note in notes)
+    assert "no dropout visible" not in model.limit_note_
+    repeat = frequency > 0
+    np.testing.assert_allclose(
+        model.probability_alive(frequency[repeat], recency[repeat], T[repeat]), 1.0, atol=1e-4
+    )  # a and b stand for 0 at e^-20 or so: the limit's to ~1e-5

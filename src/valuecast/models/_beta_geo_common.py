@@ -41,6 +41,7 @@ from scipy.special import betainc, betaln, digamma, exprel, gammaln
 
 from valuecast.models._covariates import CovariateModel, accepts_covariates
 from valuecast.models._fitting import (
+    LIMIT_SEARCH_FROM,
     LOG_BOUND,
     LOG_EDGE,
     ONE_PURCHASE_RATE,
@@ -56,6 +57,9 @@ from valuecast.models._fitting import (
 )
 
 _LOG2 = float(np.log(2.0))
+# the share a/(a+b) of customers leaving at the first chance from which Beta(a, b) with a and b
+# both near 0 is two kinds of customer rather than the NBD's (nobody leaving)
+TWO_KINDS_FROM = 1e-3
 
 
 # ------------------------------------------------------------------------------------------------
@@ -702,8 +706,38 @@ class BetaGeoFamily(CovariateModel):
         ),  # fmt: skip
         # tried when a runs off too: a and b large at a fixed a/b, where the optimiser stops on
         # the way (b of 1e8, say) depends on rounding and the information there is singular
-        Limit({"b": "inf"}, ("b",), "one dropout probability for everyone (a/b)", (("a", "inf"),)),
+        Limit(
+            {"b": "inf"}, ("b",), "one dropout probability for everyone (a/(a+b))", (("a", "inf"),)
+        ),
+        # Beta(a, b) with b -> 0 (and a along, at a fixed a/(a+b)): dropout probabilities of 1
+        # and 0 only, searched from b on the edge, a carrying the share (see _matched_limits)
+        Limit({"b": "0"}, ("b",), "two kinds of customer", (("b", "0"),), keeps="a"),
     )
+    # what a customer of dropout probability 1 does: leaves at the first chance the model gives
+    _first_chance = "after their first repeat purchase"
+
+    def _matched_limits(self, log_params: np.ndarray) -> list[Limit]:
+        """The limits on the edge, and Beta(a, b) with a and b both -> 0 at a fixed a/(a+b):
+        two kinds of customer, a share a/(a+b) of dropout probability 1 and the rest of 0.  The
+        optimiser stops on the way (a = 4e-8, b = 3e-9, say) inside the box, where rounding has
+        it; the predictions are the limit's to ~1e-8, and the note names it (the NBD limit, a
+        on the edge, is this one where b is as small)."""
+        matched = super()._matched_limits(log_params)
+        names = self._param_names
+        log_a, log_b = log_params[names.index("a")], log_params[names.index("b")]
+        share = 1.0 / (1.0 + np.exp(log_b - log_a))  # a/(a+b)
+        both = max(log_a, log_b) <= -LIMIT_SEARCH_FROM and share >= TWO_KINDS_FROM
+        if not both and self.limits_.get("b") != "0":
+            return matched
+        at = {"a": "0", "b": "0"} if log_a <= -LIMIT_SEARCH_FROM else {"b": "0"}
+        self.limits_.update(at)
+        two_kinds = Limit(
+            at,
+            ("b",),  # a, beside b held, carries the share
+            f"two kinds of customer: {share:.1%} (a/(a+b)) leave {self._first_chance}, the "
+            "others never leave",
+        )
+        return [limit for limit in matched if not {"a", "b"} & set(limit.at)] + [two_kinds]
 
     # -- fitting ---------------------------------------------------------------------------------
     def _prepare(self, x, t_x, T, weights) -> tuple:

@@ -445,7 +445,7 @@ class BaseModel:
             for p, v in zip(self._param_names, log_params[: len(self._param_names)], strict=True)
             if abs(v) >= LOG_EDGE
         }
-        matched = self._matched_limits()
+        matched = self._matched_limits(log_params[: len(self._param_names)])
         self.limit_note_ = None
         fixed: set[str] = set(self.limits_)
         if self.limits_:
@@ -468,8 +468,10 @@ class BaseModel:
         self._set_fitted(log_params, data, weights, n_total, result, fixed)
         return self
 
-    def _matched_limits(self) -> list[Limit]:
-        """The model's known limits whose parameters all sit on the edge they stand for."""
+    def _matched_limits(self, log_params: np.ndarray) -> list[Limit]:
+        """The model's known limits whose parameters all sit on the edge they stand for (a model
+        may also name one its ``log_params`` stand for inside the box, adding its parameters to
+        :attr:`limits_`)."""
         return [
             limit
             for limit in self._limits

@@ -27,4 +27,5 @@ class ModifiedBetaGeo(BetaGeoFamily):
     """
 
     _shift = 1
+    _first_chance = "after their first purchase"
     _label = "MBG/NBD"

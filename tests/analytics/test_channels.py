@@ -374,6 +374,35 @@ def test_zero_spend_gives_zero_cac_and_no_ratio(shop):
     assert "spend is 0" in feb.note
 
 
+def test_a_month_or_channel_of_spend_0_is_one_without_spend_in_the_ratios(shop):
+    """A spreadsheet listing free months and channels at 0: the channel's all-months row and
+    the shop's CLV:CAC count no customer of them against the money spent, as a month or channel
+    the file leaves out (its customers came without spend)."""
+    from valuecast.analysis.growth.tables import overall_clv_to_cac
+
+    customers, spend, monthly = shop
+    before = cac_table(customers, spend, monthly)
+    listed = pd.concat(
+        [
+            spend,
+            pd.DataFrame(
+                [("2024-02", "facebook", 0.0), ("2024-01", "(none)", 0.0)],
+                columns=spend.columns,
+            ),
+        ],
+        ignore_index=True,
+    )
+    after = cac_table(customers, listed, monthly)
+    for channel in ("google", "Facebook"):
+        was, now = rows_of(before)[(channel, "all")], rows_of(after)[(channel, "all")]
+        assert (now.customers, now.spend, now.cac) == (was.customers, was.spend, was.cac)
+    assert (
+        "acquired in months without spend left out (2024-02)"
+        in rows_of(after)[("Facebook", "all")].note
+    )
+    assert overall_clv_to_cac(after) == pytest.approx(overall_clv_to_cac(before))
+
+
 def test_spend_after_the_as_of_date_is_left_out_and_noted(shop):
     # an analysis as of 2024-02-29 has no customer acquired in March: March's google spend
     # (25) and a tiktok row for April would raise CAC for customers who are not there

@@ -999,8 +999,11 @@ def _cac_rows(
                 )
             by_offset = revenue_of.get((key, month), empty_revenue)
             rows.append(_row(label, month, acquired, amount, by_offset, margin, notes))
-        # the channel over all months: the months with reported spend
+        # the channel over all months: the months with reported spend, where some is more than
+        # 0 those (a spreadsheet listing a free month as 0 reports no spend for its customers)
         notes = []
+        if any(float(spent.loc[(key, month)]) > 0 for month in spend_months):
+            spend_months = [m for m in spend_months if float(spent.loc[(key, m)]) > 0]
         paid_months = spend_months  # the months with spend, the partial one among them
         if partial is not None and partial[0] in spend_months and len(spend_months) > 1:
             # its whole month's spend (if the file gives that) against part of its customers

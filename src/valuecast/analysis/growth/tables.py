@@ -102,13 +102,17 @@ def unknown_clv_to_cac_reason(cac: pd.DataFrame) -> str | None:
 
 
 def _with_spend(cac: pd.DataFrame) -> pd.DataFrame:
-    """The channels' all-months rows of ``cac`` that have spend; the whole shop's row alone
-    where the spend gives the shop's (``shop_wide_spend``)."""
+    """The channels' all-months rows of ``cac`` that have spend (more than 0: a free channel
+    a spend file lists at 0 came without spend); the whole shop's row alone where the spend
+    gives the shop's (``shop_wide_spend``)."""
     from valuecast.analysis.growth.channels import BLENDED
 
     shop = (cac["channel"] == BLENDED).to_numpy()
-    rows = shop if cac.attrs.get("shop_wide_spend") else ~shop
-    return cac[rows & (cac["cohort_month"] == "all").to_numpy() & cac["spend"].notna().to_numpy()]
+    if cac.attrs.get("shop_wide_spend"):
+        rows = shop & cac["spend"].notna().to_numpy()
+    else:
+        rows = ~shop & (cac["spend"].fillna(0) > 0).to_numpy()
+    return cac[rows & (cac["cohort_month"] == "all").to_numpy()]
 
 
 def growth_tables(

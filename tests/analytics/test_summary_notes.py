@@ -69,3 +69,47 @@ def test_one_crowded_year_is_no_season():
     assert seasonal_repeat_note(_summary(stopped)) == []
     one_year = [5.0] * 10 + [120.0, 150.0]
     assert seasonal_repeat_note(_summary(one_year)) == []
+
+
+def test_orders_sharing_a_day_say_the_predictions_count_purchase_days(tmp_path):
+    """A shop whose every order comes with an add-on order the same day: the models count one
+    purchase a day, so its predicted orders and predicted order value are per purchase day,
+    beside historic orders counted twice, and the summary says so; the same shop with one order
+    a day has no such note."""
+    import json
+
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for customer in range(120):
+        days = np.sort(rng.choice(700, size=1 + rng.poisson(3), replace=False))
+        for day in days:
+            date = (np.datetime64("2024-01-01") + int(day)).astype(str)
+            rows.append((f"c{customer}", f"{customer}-{day}", date, 40.0))
+    single = tmp_path / "single.csv"
+    split = tmp_path / "split.csv"
+    single.write_text("customer,order,date,amount\n" + "".join(
+        f"{c},{o},{d},{a:.2f}\n" for c, o, d, a in rows))  # fmt: skip
+    split.write_text("customer,order,date,amount\n" + "".join(
+        f"{c},{o}{part},{d},{a / 2:.2f}\n" for c, o, d, a in rows for part in "ab"))  # fmt: skip
+    notes = {}
+    for path in (single, split):
+        out = tmp_path / path.stem
+        result = CliRunner().invoke(app, [
+            "analyze", str(path), "-w", str(tmp_path / f"{path.stem}.duckdb"), "--out", str(out),
+            "--map", "customer_id=customer,order_id=order,ordered_at=date,revenue=amount",
+        ])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        notes[path.stem] = json.loads((out / "summary.json").read_text())["notes"]
+    orders = 2 * len(rows)
+    assert (
+        f"{len(rows):,} of the customers' {orders:,} orders fall on a day another order of "
+        "theirs does: the models count purchase days (one a day), so predicted orders count "
+        "purchase days and the predicted average order value is a purchase day's orders "
+        "(2.00 orders a purchase day so far)"
+    ) in notes["split"]
+    assert not [note for note in notes["single"] if "purchase day" in note]

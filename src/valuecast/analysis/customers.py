@@ -308,6 +308,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
             repeat=table.count(where=table.frequency > 0),
             several=table.count(where=table.historic_number_of_orders >= 2),
             repeat_orders=table.frequency.sum(),
+            orders=table.historic_number_of_orders.sum(),
             days_observed=table["T"].sum(),
             # the customers table's historic total, from the summary it copies them from
             historic=exact_sum(table.historic_clv),
@@ -450,11 +451,36 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         + ([NEGATIVE_RATE_NOTE] if options.annual_discount_rate < 0 else [])
         + predicted.notes
         + one_customer_note(largest, totals.get("predicted_clv"), n_customers)
-        + _one_time_buyers_alive_note(model_info, n_customers - int(stats["repeat"])),
+        + _one_time_buyers_alive_note(model_info, n_customers - int(stats["repeat"]))
+        + shared_days_note(
+            int(stats["orders"] or 0), int(stats["repeat_orders"] or 0) + n_customers
+        ),
     }
     return TableAnalysis(
         customers=out, summary=summary, timings=timings, releases=releases, kept=kept
     )
+
+
+SHARED_DAYS_FROM = 0.05
+"""The share of the customers' orders falling on a day another of theirs does from which the
+analysis says its predictions count purchase days (:func:`shared_days_note`)."""
+
+
+def shared_days_note(orders: int, purchase_days: int) -> list[str]:
+    """A note where many of the customers' ``orders`` share a day (``purchase_days`` is their
+    count of days with an order): the models count purchase days, as BG/NBD and Gamma-Gamma
+    define a purchase, so the predicted orders are purchase days and the predicted average order
+    value a day's orders, which a shop of split orders (an order and its add-on, a shipment per
+    warehouse) sees below and above its historic orders and average order value."""
+    shared = orders - purchase_days
+    if orders <= 0 or shared < max(1, SHARED_DAYS_FROM * orders):
+        return []
+    return [
+        f"{shared:,} of the customers' {orders:,} orders fall on a day another order of theirs "
+        "does: the models count purchase days (one a day), so predicted orders count purchase "
+        "days and the predicted average order value is a purchase day's orders "
+        f"({orders / purchase_days:.2f} orders a purchase day so far)"
+    ]
 
 
 def _holding_attributes(summary: ir.Table) -> dict[str, ir.Value]:

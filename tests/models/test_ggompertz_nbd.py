@@ -63,6 +63,9 @@ def test_cdnow_fit_reproduces_clvtools(fitted, cdnow_columns):
     # error apart; at CLVTools' (r, alpha, s) with our beta/b the LL is only 2e-4 lower
     assert p["s"] == pytest.approx(CLVTOOLS["s"], abs=1e-3)
     assert fitted.limits_ == {"b": "0"}
+    assert fitted.limit_note_.startswith(
+        "GGompertz/NBD: no ageing of the dropout rate; it reduces to the Pareto/NBD"
+    )
     # only beta / b is identified (the Pareto/NBD's beta); CLVTools prints b and beta to two
     # significant figures, so its ratio is known to lie in [1.25e-5/1.15e-6, 1.35e-5/1.05e-6]
     ratio = p["beta"] / p["b"]

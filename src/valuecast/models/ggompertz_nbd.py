@@ -71,6 +71,7 @@ from valuecast.models._fitting import (
     LOG_BOUND,
     ONE_PURCHASE_RATE,
     ArrayLike,
+    Limit,
     as_float_array,
     compress_histories,
     purchases_while_alive,
@@ -365,7 +366,12 @@ class GGompertzNBD(CovariateModel):
     # CLVTools' ggomnbd static covariates: alpha_i = alpha exp(-gamma_p . x_i) and
     # beta_i = beta exp(-gamma_d . z_i); b, the ageing rate, is common to all customers
     _covariate_targets = {"purchase": (("alpha", -1.0),), "dropout": (("beta", -1.0),)}
-    _limits = (ONE_PURCHASE_RATE,)
+    _label = "GGompertz/NBD"
+    _limits = (
+        ONE_PURCHASE_RATE,
+        # b -> 0 at a fixed beta/b: no ageing, the Pareto/NBD (searched by _fit_compressed)
+        Limit({"b": "0"}, ("b",), "no ageing of the dropout rate; it reduces to the Pareto/NBD"),
+    )
 
     # -- fitting ---------------------------------------------------------------------------------
     def _initial_log_params(self, data, weights) -> np.ndarray:

@@ -129,6 +129,10 @@ def test_gamma_gamma_without_spend_heterogeneity_is_the_pooled_mean():
     assert set(model.limits_) & {"q", "v"}
     assert model.limit_note_.startswith("Gamma-Gamma: no heterogeneity in spend")
     assert any(message.startswith("Gamma-Gamma: no heterogeneity in spend") for message in notes)
+    # both ways to that limit on the edge at once (four customers): it is named once
+    both, _ = fit_with_notes(GammaGamma(), [3.0, 5.0, 1.0, 2.0], [20.0, 25.0, 30.0, 22.0])
+    assert both.limits_ == {"q": "inf", "v": "inf"}
+    assert both.limit_note_.count("no heterogeneity") == 1
     pooled = (x * m).sum() / x.sum()
     np.testing.assert_allclose(model.expected_average_value(x, m), pooled, rtol=1e-6)
     np.testing.assert_allclose(model.expected_average_value_population(), pooled, rtol=1e-6)

@@ -456,7 +456,8 @@ class BaseModel:
             for limit in matched:
                 fixed.update(limit.unidentified)
             shown = ", ".join(f"{p} -> {limit}" for p, limit in self.limits_.items())
-            meaning = "; ".join(limit.meaning for limit in matched) or "a limit model"
+            # two ways to one limit (q or v -> inf) name it once
+            meaning = "; ".join(dict.fromkeys(m.meaning for m in matched)) or "a limit model"
             identified = [p for p in self._param_names if p not in fixed]
             self.limit_note_ = (
                 f"{self._label or name}: {meaning} (the likelihood is highest at the limit "

@@ -67,6 +67,22 @@ def test_fit_sbg_from_percentages(tmp_path):
     assert result["params"]["alpha"] == pytest.approx(0.668, abs=5e-4)
     assert result["params"]["beta"] == pytest.approx(3.806, abs=5e-3)
     assert result["log_likelihood"] == pytest.approx(-1611.2, abs=0.1)
+    assert result["notes"] == []
+
+
+def test_fit_sbg_of_two_columns_says_it_pools_them_as_one_population(tmp_path):
+    table = pd.DataFrame({
+        "year": range(8),
+        "regular_pct": [100, 63.1, 46.8, 38.2, 32.6, 28.9, 26.2, 24.1],
+        "high_end_pct": [100, 86.9, 74.3, 65.3, 59.3, 55.1, 51.7, 49.1],
+    })  # fmt: skip
+    path = tmp_path / "survival.csv"
+    table.to_csv(path, index=False)
+    result = run_json("fit", str(path), "--model", "sbg")
+    assert result["notes"] == [
+        "2 columns fitted together as cohorts of one population (regular_pct, high_end_pct): "
+        "for segments that may churn differently, fit a file of one column each"
+    ]
 
 
 def test_predictions_are_written_per_row(cdnow_csv, tmp_path):

@@ -71,9 +71,10 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     return values.to_numpy(dtype=float)
 
 
-def _survivor_cohorts(frame: pd.DataFrame, path: Path, cohort_size: int) -> list[np.ndarray]:
+def _survivor_cohorts(frame: pd.DataFrame, path: Path, cohort_size: int) -> dict[str, np.ndarray]:
+    """Each survivor column's counts (percentages times ``cohort_size``), by column name."""
     index_names = {"t", "year", "period", "periods", "month", "week", "age"}
-    cohorts = []
+    cohorts = {}
     for column in frame.columns:
         if str(column).strip().lower() in index_names:
             continue
@@ -83,7 +84,7 @@ def _survivor_cohorts(frame: pd.DataFrame, path: Path, cohort_size: int) -> list
             raise FitInputError(f"{path}: column {column!r}: needs at least two survivor counts")
         if "pct" in str(column).lower() or "percent" in str(column).lower():
             observed = np.round(observed / 100.0 * cohort_size)
-        cohorts.append(observed)
+        cohorts[str(column)] = observed
     if not cohorts:
         raise FitInputError(f"{path}: no survivor columns found")
     return cohorts
@@ -114,6 +115,8 @@ def fit_summary_file(
         n, columns = _fit(estimator, model, frame, path, cohort_size, predict)
     said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     notes = list(dict.fromkeys(m for m in said if "encountered in" not in m))  # not NumPy's
+    if model == "sbg":
+        notes += pooled_cohorts_note(list(_survivor_cohorts(frame, path, cohort_size)))
     result: dict[str, Any] = {
         "model": type(estimator).__name__,
         "file": str(path),
@@ -130,6 +133,19 @@ def fit_summary_file(
     return result
 
 
+def pooled_cohorts_note(columns: list[str]) -> list[str]:
+    """sBG fits several survivor columns as cohorts of one population (one churn law): a note
+    naming them, since columns of segments that churn differently (regular and high-end
+    customers) each have their own law, fitted one column at a time."""
+    if len(columns) < 2:
+        return []
+    return [
+        f"{len(columns)} columns fitted together as cohorts of one population "
+        f"({', '.join(columns)}): for segments that may churn differently, fit a file of one "
+        "column each"
+    ]
+
+
 MAX_NAMES_SHOWN = 12
 """Column names an error lists at most: an orders export's 80 would fill the screen."""
 
@@ -142,7 +158,7 @@ def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: in
     if model == "sbg":
         if predict is not None:
             raise FitInputError(f"{path}: --predict is not available for sbg (use the Python API)")
-        cohorts = _survivor_cohorts(frame, path, cohort_size)
+        cohorts = list(_survivor_cohorts(frame, path, cohort_size).values())
         with one_blas_thread():
             estimator.fit(cohorts if len(cohorts) > 1 else cohorts[0])
         n = float(sum(cohort[0] for cohort in cohorts))

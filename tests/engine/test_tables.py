@@ -117,6 +117,20 @@ def test_a_table_named_after_its_database_files_path_alone_is_told_the_url(tmp_p
     assert result.output.strip() == f"error: {csv}#x: no such file"
 
 
+@pytest.mark.parametrize("command", ["ingest", "analyze", "summary"])
+def test_a_database_file_given_as_an_export_is_told_the_url(tmp_path, shop_db, command):
+    """A DuckDB file (a database, or a workspace) given where an export goes: one line naming
+    both ways to read it, not the text reader's "mixes two encodings"."""
+    where = ["--out", str(tmp_path / "out.csv")] if command == "summary" else [
+        "-w", str(tmp_path / "w.duckdb")]  # fmt: skip
+    result = CliRunner().invoke(app, [command, str(shop_db), *where])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert " ".join(result.output.split()) == (
+        f"error: {shop_db}: a DuckDB database, not an export: give duckdb://{shop_db}#TABLE for "
+        f"a table of it, or --workspace {shop_db} to analyse a valuecast workspace"
+    )
+
+
 def test_a_quoted_table_name_is_read(tmp_path):
     path = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(path))

@@ -395,6 +395,12 @@ def require_file(name: str) -> None:
             ": it reads as part of a --map; write the map without spaces after its commas, or "
             "quote it whole (--map 'customer_id=COL, ordered_at=COL, revenue=COL')"
         )
+    if problem is None and is_duckdb_file(Path(name)):
+        # a workspace or database file given as an export
+        problem = (
+            f"a DuckDB database, not an export: give duckdb://{name}#TABLE for a table of it, "
+            f"or --workspace {name} to analyse a valuecast workspace"
+        )
     path, _, table = name.rpartition("#")
     if problem is not None and path and table and is_duckdb_file(Path(path)):
         # a table of a database file, written as the path alone: the URL form names one

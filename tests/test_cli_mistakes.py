@@ -208,3 +208,70 @@ def test_a_grouping_is_taken_with_a_dash(shop, tmp_path, command, by, column):
     assert column in header
     wrong = runner.invoke(app, [command, "-w", str(workspace), "--by", "product"])
     assert wrong.exit_code == 2 and "'product' is not one of 'channel'" in wrong.output
+
+
+def test_a_date_format_that_is_none_is_the_maps_error_not_the_files(shop, tmp_path):
+    _, orders, _ = shop
+    result = runner.invoke(app, [
+        "ingest", str(orders), "-w", str(tmp_path / "w.duckdb"), "--map", MAPPING,
+        "--map", "date_format=%d.%Q.%Y",
+    ])  # fmt: skip
+    line = _one_line_error(result)
+    assert line == (
+        "error: --map: date_format '%d.%Q.%Y' is not a date format ('Q' is a bad directive in "
+        "format '%d.%Q.%Y'); write it as strptime does, e.g. %d/%m/%Y"
+    )
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "out", "what"),
+    [
+        (["export", "--segment", "champions", "--to", "klaviyo"], "taken/x.csv", "the audience"),
+        (["report"], "taken/r.html", "the report"),
+        (["channels"], "taken", "the results"),
+    ],
+)
+def test_writing_under_a_file_says_it_is_a_file_not_a_folder(shop, tmp_path, command, out, what):
+    """An --out whose folder is a file: one line naming it, not the system's error about a
+    temporary file or "File exists"."""
+    _, _, workspace = shop
+    (tmp_path / "taken").write_text("a file\n")
+    target = tmp_path / out
+    result = runner.invoke(app, [*command, "-w", str(workspace), "--out", str(target)])
+    assert _one_line_error(result) == (
+        f"error: {target}: cannot write {what}: {tmp_path / 'taken'} is a file, not a folder"
+    )
+
+
+def test_a_workspace_under_a_file_says_it_is_a_file_not_a_folder(shop, tmp_path):
+    _, orders, _ = shop
+    (tmp_path / "taken").write_text("a file\n")
+    workspace = tmp_path / "taken" / "w.duckdb"
+    result = runner.invoke(app, ["ingest", str(orders), "-w", str(workspace), "--map", MAPPING])
+    assert _one_line_error(result) == (
+        f"error: {workspace}: {tmp_path / 'taken'} is a file, not a folder"
+    )
+
+
+def test_a_negative_prediction_time_is_the_options_error_not_the_fits(tmp_path):
+    summary = tmp_path / "summary.csv"
+    summary.write_text("frequency,recency,T\n2,30,60\n0,0,40\n1,10,50\n3,45,70\n")
+    result = runner.invoke(app, ["fit", str(summary), "--predict", "-3"])
+    assert _one_line_error(result) == (
+        "error: --predict -3: the time to predict over is a number of 0 or more (39: the next 39 "
+        "time units of the data)"
+    )
+
+
+def test_an_orders_table_read_as_cdnow_says_to_leave_the_format_out(shop, tmp_path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,ordered_at,revenue\n1,a,2024-01-02,10.00\n")
+    result = runner.invoke(
+        app, ["ingest", str(orders), "--format", "cdnow", "-w", str(tmp_path / "w.duckdb")]
+    )
+    assert _one_line_error(result) == (
+        f"error: {orders}, row 1: expected 4 fields separated by spaces (customer_id date "
+        "quantity amount), found 1 (a comma-separated file is an orders table: leave --format "
+        "out)"
+    )

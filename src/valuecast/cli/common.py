@@ -43,8 +43,22 @@ def writing_to(path: Path, what: str = "the results") -> Iterator[None]:
     try:
         yield
     except (OSError, duckdb.Error) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        fail(f"{path}: cannot write {what}: {reason}")
+        fail(f"{path}: cannot write {what}: {cannot_write_reason(path, error)}")
+
+
+def cannot_write_reason(path: Path, error: BaseException) -> str:
+    """Why writing to ``path`` failed with ``error``, in the merchant's terms: a file where a
+    folder of the path should be (the error names a temporary file or says "File exists"), a
+    folder missing, else the system's words."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    folder_wanted = isinstance(error, (FileExistsError, NotADirectoryError))
+    if existing.is_file() and (existing != Path(path) or folder_wanted):
+        return f"{existing} is a file, not a folder"
+    if isinstance(error, FileNotFoundError):
+        return f"no such folder: {Path(path).parent}"
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 
 def describe(error: Exception) -> str:
@@ -491,6 +505,8 @@ def require_workspace_folder(workspace: Path) -> None:
     """Fail in one line when ``workspace`` cannot be created for want of its folder: checked
     before the exports are read, which at a million orders takes seconds and a gigabyte."""
     if workspace.parent != Path("") and not workspace.parent.is_dir():
+        if workspace.parent.exists():
+            fail(f"{workspace}: {workspace.parent} is a file, not a folder")
         fail(f"{workspace}: folder {workspace.parent} does not exist")
 
 

@@ -24,6 +24,7 @@ from valuecast.cli.common import (
     err_console,
     fail,
     open_workspace,
+    writing_to,
 )
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, WorkspaceOption
 from valuecast.outputs.audiences.names import FORMATS, SEGMENTS
@@ -290,10 +291,8 @@ def export(
         )
     except ExportError as error:
         fail(str(error))
-    try:
+    with writing_to(path, "the audience"):
         write_audience(audience.frame, path)
-    except OSError as error:
-        fail(f"{path}: cannot write: {describe(error)}")
 
     def say(text: str) -> None:
         console.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -6,6 +6,7 @@ every command imports its heavy modules); this module checks the options and pri
 
 from __future__ import annotations
 
+import math
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -67,6 +68,9 @@ def fit(
 
     if out is not None and predict is None:
         fail("--out writes predictions: give --predict T too")
+    if predict is not None and not (predict >= 0 and math.isfinite(predict)):
+        fail(f"--predict {predict:g}: the time to predict over is a number of 0 or more (39: "
+             "the next 39 time units of the data)")  # fmt: skip
     if not penalizer >= 0:  # a negative penalty rewards extreme parameters (NaN: no penalty)
         fail(f"--penalizer must be 0 or more (got {penalizer})")
     try:

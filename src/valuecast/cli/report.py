@@ -22,6 +22,7 @@ from valuecast.cli.common import (
     open_workspace,
     read_spend_or_fail,
     spend_or_kept,
+    writing_to,
 )
 from valuecast.cli.options import (
     LastAsOfOption,
@@ -47,7 +48,7 @@ def report(
         "--out",
         "-o",
         help="The HTML file to write (by default where `analyze` writes it, its folder made "
-        "when missing).",
+        "when missing; another file's folder must exist).",
     ),
     spend: Path | None = typer.Option(
         None,
@@ -96,11 +97,9 @@ def report(
             )
         except (SummaryError, InputError, EngineError, ValueError) as error:
             fail(str(error))
-    try:
+    with writing_to(out, "the report"):
         out.parent.mkdir(parents=True, exist_ok=True)  # the default folder, as analyze makes it
         path = write_report(out, *inputs)
-    except OSError as error:
-        fail(f"{out}: cannot write the report: {error}")
     size = path.stat().st_size / 1e6
     if kept_note is not None:
         console.print(f"note: {kept_note}", highlight=False, soft_wrap=True)

@@ -309,6 +309,8 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
         mapping[key] = value
     if "time_zone" in mapping:
         mapping["time_zone"] = time_zone_name(mapping["time_zone"])
+    if "date_format" in mapping:
+        _check_date_format(mapping["date_format"])
     if AMOUNT_UNIT_KEY in mapping:
         mapping[AMOUNT_UNIT_KEY] = _amount_unit(mapping[AMOUNT_UNIT_KEY])
     _check_line_keys(mapping)
@@ -317,6 +319,20 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
             "--map", "country needs phone (it gives national phone numbers their calling code)"
         )
     return mapping
+
+
+def _check_date_format(fmt: str) -> None:
+    """Refuse a ``date_format`` that is no ``strptime`` format (``%Q``) before any file is
+    read: the error is the map's, not the file's."""
+    from datetime import datetime
+
+    try:
+        datetime.strptime(datetime(2024, 3, 5, 14, 30).strftime(fmt), fmt)
+    except ValueError as error:
+        raise InputError(
+            "--map", f"date_format {fmt!r} is not a date format ({error}); write it as "
+            "strptime does, e.g. %d/%m/%Y"
+        ) from None  # fmt: skip
 
 
 def _map_parts(spec: str) -> list[str]:
@@ -2249,8 +2265,15 @@ def read_cdnow(source: str | Path) -> ImportResult:
     if frame.shape[1] == 5:
         frame = frame.iloc[:, 1:]
     if frame.shape[1] != 4:
+        # a comma-separated orders table given --format cdnow reads as one field a line
+        comma = " (a comma-separated file is an orders table: leave --format out)" if (
+            frame.shape[1] == 1 and len(frame) and "," in str(frame.iloc[0, 0])
+        ) else ""  # fmt: skip
         raise InputError(
-            name, f"expected 4 fields (customer_id date quantity amount), found {frame.shape[1]}"
+            name,
+            f"expected 4 fields separated by spaces (customer_id date quantity amount), found "
+            f"{frame.shape[1]}{comma}",
+            row=first_row,
         )
     frame.columns = ["customer_id", "date", "quantity", "amount"]
     table = Table(name, list(frame.columns), pa.Table.from_pandas(frame, preserve_index=False),

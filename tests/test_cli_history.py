@@ -772,3 +772,25 @@ def test_history_names_the_interval_as_that_of_the_expected_value(refreshed, wid
     else:
         flat = " ".join(result.output.split())
         assert re.search(r"\(80% interval of the expected value [\d,]+ to [\d,]+\)", flat)
+
+
+def test_a_refresh_keeping_the_only_snapshot_does_not_call_it_the_first(tmp_path):
+    """The same export refreshed into a workspace of one snapshot keeps that snapshot: there
+    is still nothing to compare with, and it is no first snapshot; a refresh of a new
+    workspace makes the first."""
+    orders = tmp_path / "orders.csv"
+    rows = [f"c{k % 30},2025-{1 + k % 12:02d}-{1 + k % 27:02d},{10 + k % 7}" for k in range(200)]
+    orders.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    workspace = tmp_path / "w.duckdb"
+    first = runner.invoke(
+        app, ["refresh", str(orders), "-w", str(workspace), "-o", str(tmp_path / "a")]
+    )
+    assert first.exit_code == 0, first.output
+    assert "first snapshot: nothing to compare with yet" in first.output
+    again = runner.invoke(
+        app, ["refresh", str(orders), "-w", str(workspace), "-o", str(tmp_path / "b")]
+    )
+    assert again.exit_code == 0, again.output
+    text = " ".join(again.output.split())
+    assert "first snapshot" not in text
+    assert "snapshot 1 is still the only one: nothing dated before it to compare with" in text

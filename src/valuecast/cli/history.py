@@ -254,6 +254,7 @@ def refresh(
 
     column_map = joined_map(column_map)
     last = _last_options(workspace)
+    had = _snapshot_count(workspace)
     analysis, _ = run_analysis(
         files, workspace, export_format, column_map, fx, as_of,
         last.horizon if horizon is None else horizon,
@@ -268,7 +269,13 @@ def refresh(
         ids = [snapshot.snapshot_id for snapshot in list_snapshots(ws)]
         made = analysis.summary["snapshot_id"]
         if len(ids) < 2:
-            console.print("first snapshot: nothing to compare with yet")
+            # a refresh keeping or replacing the only snapshot made no first one
+            console.print(
+                "first snapshot: nothing to compare with yet"
+                if not had
+                else f"snapshot {made} is still the only one: nothing dated before it to "
+                "compare with"
+            )
             return
         position = ids.index(made)
         if position == 0:
@@ -310,6 +317,16 @@ def _last_options(workspace: Path):
         return AnalysisOptions()
     with open_workspace(workspace) as ws:
         return last_options(ws)
+
+
+def _snapshot_count(workspace: Path) -> int:
+    """How many snapshots the workspace holds (0 for a new workspace)."""
+    from valuecast.store.snapshots import list_snapshots
+
+    if not workspace.exists():
+        return 0
+    with open_workspace(workspace) as ws:
+        return len(list_snapshots(ws))
 
 
 def history(

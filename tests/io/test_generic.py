@@ -1354,3 +1354,26 @@ def test_a_quantity_reads_its_commas_as_the_files_amounts_do(write):
                     delimiter=";") == [3.75, 2.5, 6.0]  # fmt: skip
     assert revenues("us.csv", [("1,500", "2.50"), ("0.250", "3.00")]) == [3750.0, 0.75]
     assert revenues("whole.csv", [("0,250", "3"), ("2", "3")]) == [0.75, 6.0]
+
+
+def test_an_order_id_whose_sales_span_months_is_noted(write):
+    """order_id mapped to the customer column makes each customer's history one order: its
+    sale rows months apart say so; a refund row of an order paid back months later does not."""
+    header = ["order", "customer", "date", "amount"]
+    rows = [
+        {"order": "1", "customer": "a", "date": "2024-01-05", "amount": "10.00"},
+        {"order": "2", "customer": "a", "date": "2024-03-05", "amount": "12.00"},
+        {"order": "3", "customer": "b", "date": "2024-02-01", "amount": "20.00"},
+        {"order": "3", "customer": "b", "date": "2024-06-01", "amount": "-5.00"},  # a refund
+    ]
+    path = write("o.csv", header, rows)
+    as_customers = generic.read_orders(path, "order_id=customer,customer_id=customer,"
+                                       "ordered_at=date,revenue=amount")  # fmt: skip
+    assert as_customers.notes[0] == (
+        "1 order has sale rows dated more than 31 days apart (order a: 2024-01-05 to "
+        "2024-03-05): an order id's rows are one order, dated at its first; if 'customer' is "
+        "not the order number (a customer id), map order_id to it"
+    )
+    as_orders = generic.read_orders(path, "order_id=order,customer_id=customer,ordered_at=date,"
+                                    "revenue=amount")  # fmt: skip
+    assert not [note for note in as_orders.notes if "apart" in note]

@@ -955,6 +955,7 @@ class ParsedRows:
     # the shipping lines (None: no such line), whose amount is their order's shipping
     shipping_rows: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    order_id_column: str | None = None  # the column mapped as order_id, as the file names it
 
 
 @dataclass
@@ -1278,6 +1279,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         emailed=emailed,
         gift_cards=gift_cards,
         shipping_rows=shipping_rows,
+        order_id_column=cols["order_id"],
     )
 
 
@@ -1864,6 +1866,9 @@ def _assemble(
             notes.extend(repeated or totals)
         else:
             notes.extend(_repeated_rows_note(rows, kept, codes, uniques))
+        notes += _orders_spanning_months_note(
+            kept(rows.ordered_at), kept(rows.revenue), codes, uniques, rows.order_id_column
+        )
     result = _build.assemble(
         rows.name,
         source,
@@ -1951,6 +1956,39 @@ def _refunded_in_full(
     worth nothing (``summed`` adds a per-row column up per order)."""
     took_back = summed((np.nan_to_num(amounts) < 0).astype(float)) > 0
     return took_back & (np.abs(net) < _build.ZERO_AMOUNT)
+
+
+SPANNED_DAYS = 31
+"""The days between an order's first and last sale rows from which they look like several
+orders under one id (:func:`_orders_spanning_months_note`)."""
+
+
+def _orders_spanning_months_note(
+    when: np.ndarray, revenue: np.ndarray, codes: np.ndarray, order_ids: pd.Series,
+    column: str | None,
+) -> list[str]:  # fmt: skip
+    """A note when an order's sale rows (refunds, dated when paid back, aside) are dated more
+    than :data:`SPANNED_DAYS` apart: the rows of an order id are one order, dated at its first,
+    which a column mapped as ``order_id`` that names something else (a customer id, a
+    subscription) makes of a customer's whole history."""
+    sale = ~(np.nan_to_num(revenue) < 0) & ~np.isnat(when)
+    if not sale.any():
+        return []
+    days = pd.Series(when[sale]).groupby(codes[sale], sort=True).agg(["min", "max"])
+    spans = (days["max"] - days["min"]).dt.days
+    spanning = spans[spans > SPANNED_DAYS]
+    if spanning.empty:
+        return []
+    code = int(spanning.index[0])
+    first, last = (str(days.loc[code, key])[:10] for key in ("min", "max"))
+    count = len(spanning)
+    orders = "1 order has" if count == 1 else f"{count:,} orders have"
+    mapped = f"{column!r}" if column else "the order_id column"
+    return [
+        f"{orders} sale rows dated more than {SPANNED_DAYS} days apart (order "
+        f"{order_ids.iloc[code]}: {first} to {last}): an order id's rows are one order, dated "
+        f"at its first; if {mapped} is not the order number (a customer id), map order_id to it"
+    ]
 
 
 def _earliest(when: np.ndarray, codes: np.ndarray) -> np.ndarray:

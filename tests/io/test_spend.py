@@ -32,6 +32,31 @@ def test_reads_months_channels_and_money_and_sums_duplicates(tmp_path):
         {"month": "2024-02", "channel": "google", "spend": 50.25},
     ]
     assert spend["spend"].dtype == float
+    assert spend.attrs["repeated_rows"] is None  # two rows of a month, neither a copy
+
+
+def test_a_row_repeating_another_exactly_is_added_up_and_noted(tmp_path):
+    """A row pasted twice doubles its channel's spend: added up, as two campaigns' rows are,
+    and noted; the same month written 2024-01 and 2024-01-01 is the same row too."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli.common import read_spend_or_fail
+
+    path = write(tmp_path, "month,channel,spend\n2024-01,Google,1000\n2024-01-01,Google,1000\n"
+                 "2024-02,Google,1000\n2024-02,Meta,1000\n")  # fmt: skip
+    spend = read_spend(path)
+    assert spend.loc[spend["month"] == "2024-01", "spend"].tolist() == [2000.0]
+    assert spend.attrs["repeated_rows"] == (
+        "1 row repeats another row exactly (2024-01, Google, 1,000.00): rows of one month and "
+        "channel are added up, so if the file holds copies, remove it"
+    )
+    import typer
+
+    app = typer.Typer()
+    app.command()(lambda: None if read_spend_or_fail(path) is None else None)
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 0
+    assert " ".join(result.output.split()).startswith("note: spend.csv: 1 row repeats another")
 
 
 def test_decimal_comma_semicolons_aliases_and_timestamps(tmp_path):

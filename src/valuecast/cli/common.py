@@ -135,7 +135,11 @@ def read_spend_or_fail(spend: Path | None):
     """The ``--spend`` file as a frame (None without one), or one line and exit 2."""
     from valuecast.io.spend import read_spend
 
-    return _read_or_fail(spend, "--spend", read_spend)
+    frame = _read_or_fail(spend, "--spend", read_spend)
+    repeated = None if frame is None else frame.attrs.get("repeated_rows")
+    if repeated:  # on stderr: a command's --json output stays JSON
+        err_console.print(f"note: {spend.name}: {repeated}", highlight=False, markup=False)
+    return frame
 
 
 def check_spend_options_or_fail(spend: Path | None, no_spend: bool) -> None:

@@ -248,6 +248,7 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     if not rows:
         raise InputError(csv.name, "no spend rows under the header", row=csv.header_row + 1)
     frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))
+    repeated = frame[frame.duplicated()]
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
     summed = summed.reset_index(drop=True)
@@ -260,7 +261,24 @@ def read_spend(path: str | Path) -> pd.DataFrame:
         table.written_symbol([columns["spend"]]) if summed.attrs["currency"] is None else None
     )
     summed.attrs["file"] = csv.name
+    summed.attrs["repeated_rows"] = repeated_rows_note(repeated)
     return summed
+
+
+def repeated_rows_note(repeated: pd.DataFrame) -> str | None:
+    """The note on rows repeating another row's month, channel and spend exactly (``repeated``:
+    the second and later of each): their spend is added up, as two campaigns' rows are, which a
+    row pasted twice doubles."""
+    if repeated.empty:
+        return None
+    month, channel, spend = repeated.iloc[0]
+    count = len(repeated)
+    rows = "1 row repeats" if count == 1 else f"{count:,} rows repeat"
+    them = "it" if count == 1 else "them"
+    return (
+        f"{rows} another row exactly ({month}, {channel}, {spend:,.2f}): rows of one month and "
+        f"channel are added up, so if the file holds copies, remove {them}"
+    )
 
 
 def _check_totals(summed: pd.DataFrame, table, first_row: dict[str, int], column) -> None:

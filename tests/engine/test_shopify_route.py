@@ -546,6 +546,46 @@ def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue_on_both_routes(
     )
 
 
+def test_a_refund_of_one_lines_items_and_the_shipping_leaves_the_shipping_out_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    """A returned item sent back with its postage refunded: the shipping's part of the refund
+    is the shipping given back, the rest the item with its tax; a refund that is no line's
+    whole items after the shipping is taken off the items as before."""
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    columns = ["Financial Status", "Cancelled at", "Payment Method", "Subtotal", "Shipping",
+               "Taxes", "Total", "Refunded Amount"]  # fmt: skip
+    cases = [  # Subtotal, Shipping, Taxes, Total, Refunded Amount -> net revenue
+        # two mugs at 50 with 8% tax added, one returned with the 5 of shipping: 54 + 5
+        (("100.00", "5.00", "8.00", "113.00", "59.00"), 50.0),
+        # two at 60 with VAT inside (20%, the shipping's too), one returned with the 6 of shipping
+        (("120.00", "6.00", "21.00", "126.00", "66.00"), 50.0),
+        # 59.50: no line's whole items after the shipping, taken off the items with their tax
+        (("100.00", "5.00", "8.00", "113.00", "59.50"), 100.0 - 59.5 * 100.0 / 108.0),
+    ]
+    prices = ["50.00", "60.00", "50.00"]
+    rows = first_rows[60 : 60 + len(cases)]
+    for row, (values, _), price in zip(rows, cases, prices, strict=True):
+        frame.loc[row, columns] = ["partially_refunded", "", "manual", *values]
+        others = frame.index[(frame["Name"] == frame.loc[row, "Name"]) & (frame.index != row)]
+        frame = frame.drop(others)  # the order's one line: two items
+        frame.loc[row, ["Lineitem quantity", "Lineitem price", "Lineitem discount"]] = [
+            "2", price, "0.00"
+        ]  # fmt: skip
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = tables["orders"].set_index("order_number").loc[frame.loc[rows, "Name"]]
+    assert orders["net_revenue"].round(9).tolist() == [round(net, 9) for _, net in cases]
+    assert any(
+        note.endswith(
+            "2 orders were refunded whole items and their shipping together (11.00 of shipping "
+            "in all): the shipping's part taken as the shipping given back, not off the items' "
+            "revenue"
+        )
+        for note in report["notes"]
+    )
+
+
 def test_orders_that_charged_nothing_are_noted_alike_on_both_routes(tmp_path, export, monkeypatch):
     frame = export.copy()
     first_rows = frame.index[frame["Name"] != frame["Name"].shift()]

@@ -324,10 +324,10 @@ def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
 def _check_date_format(fmt: str) -> None:
     """Refuse a ``date_format`` that is no ``strptime`` format (``%Q``) before any file is
     read: the error is the map's, not the file's."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
-    try:
-        datetime.strptime(datetime(2024, 3, 5, 14, 30).strftime(fmt), fmt)
+    try:  # an instant with its zone, so that %z and %Z write something to read back
+        datetime.strptime(datetime(2024, 3, 5, 14, 30, tzinfo=UTC).strftime(fmt), fmt)
     except ValueError as error:
         raise InputError(
             "--map", f"date_format {fmt!r} is not a date format ({error}); write it as "

@@ -54,7 +54,9 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   first, and noted.  A refund equal to them, or beyond what the goods and their shipping could
   be, gives them back (:func:`gift_card_refunds`); one equal to the shipping (with its tax) is
   the shipping's (:func:`shipping_refunds`), unless it covers every item too or is a whole
-  number of one line's items.  Neither is taken off the goods, and both are noted.
+  number of one line's items; one that is such items and the shipping together has the
+  shipping's part so read (:func:`items_and_shipping_refunds`).  Neither is taken off the
+  goods, and each is noted.
 * ``gross_revenue`` = ``Total``; ``discount`` = ``Discount Amount``; ``tax`` = ``Taxes``;
   ``shipping`` = ``Shipping``; ``refunded`` = ``Refunded Amount``.
 * ``customer_id`` = the email trimmed and lower-cased. An order without email is the customer of
@@ -450,6 +452,62 @@ def shipping_refunds(
         return (shipping > 0) & (goods > 0) & (alone | taxed)
 
 
+def items_and_shipping_refunds(
+    table: Table,
+    cols: dict[str, str | None],
+    codes: np.ndarray,
+    n: int,
+    refunded: np.ndarray,
+    goods: np.ndarray,
+    shipping: np.ndarray,
+    taxes: np.ndarray,
+    candidates: np.ndarray,
+) -> np.ndarray:
+    """Per order, the shipping part of a refund of one line's whole items and the shipping
+    together (0 where the refund is not that): among the ``candidates`` (no gift cards given
+    back, not the shipping alone, not every item), a refund above ``Shipping`` that is not a
+    whole number of one line's items itself, but is after ``Shipping`` (then with its share of
+    ``Taxes``, as :func:`shipping_refunds` reads it) is taken off.
+
+    A returned item sent back with its postage refunded: taken off the items whole, the
+    shipping's part would leave them less than the customer paid for what was kept (two mugs
+    at 50 with 8% tax, one returned with the 5 of shipping: 59 given back, 50 kept, not 45.37).
+    ``shopify_duckdb`` tells the same in SQL."""
+    back = np.zeros(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        maybe = candidates & (shipping > 0) & (goods > 0)
+        maybe &= refunded > shipping + TAX_INCLUDED_TOLERANCE
+    if not maybe.any():
+        return back
+    maybe &= ~refunds_of_whole_items(
+        table, cols, codes, n, np.where(maybe, refunded, 0.0), goods, shipping, taxes
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = goods + shipping
+        own_tax = np.where(base > 0, taxes * shipping / base, 0.0)
+    for part in (shipping, shipping + own_tax):  # the shipping alone, then with its tax
+        left = maybe & (back == 0) & (refunded > part + TAX_INCLUDED_TOLERANCE)
+        if not left.any():
+            continue
+        rest = np.where(left, refunded - part, 0.0)
+        found = left & refunds_of_whole_items(table, cols, codes, n, rest, goods, shipping, taxes)
+        back = np.where(found, part, back)
+    return back
+
+
+def items_and_shipping_refund_note(orders: int, amount: float) -> list[str]:
+    """The ingest note for counted orders whose refund is one line's whole items and the
+    shipping (none when 0): the shipping's part is read as the shipping given back."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order was' if one else 'orders were'} refunded whole items and "
+        f"{'its' if one else 'their'} shipping together ({amount:,.2f} of shipping in all): "
+        "the shipping's part taken as the shipping given back, not off the items' revenue"
+    ]
+
+
 def refunds_of_whole_items(
     table: Table,
     cols: dict[str, str | None],
@@ -651,7 +709,12 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         shipping_refunded &= ~refunds_of_whole_items(
             table, cols, codes, n, refunded, goods, shipping, taxes
         )
-    of_items = np.where(shipping_refunded, 0.0, refunded - gift_cards_back)
+    shipping_with_items = items_and_shipping_refunds(
+        table, cols, codes, n, refunded, goods, shipping, taxes,
+        ~gift_card_refunded & ~shipping_refunded
+        & ~every_item_refunded(goods, shipping, taxes, duties, goods_total, refunded),
+    )  # fmt: skip
+    of_items = np.where(shipping_refunded, 0.0, refunded - gift_cards_back - shipping_with_items)
     net = items_net(goods, shipping, taxes, duties, goods_total, of_items)
     items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)
     total = np.where(np.isnan(total), subtotal, total)
@@ -754,6 +817,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
         + gift_card_refund_note(
             int((counted & gift_card_refunded).sum()),
             float(gift_cards_back[counted & gift_card_refunded].sum()),
+        )
+        + items_and_shipping_refund_note(
+            int((counted & (shipping_with_items > 0)).sum()),
+            float(shipping_with_items[counted].sum()),
         )
         + shipping_refund_note(
             int((counted & shipping_refunded).sum()),

@@ -323,6 +323,7 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
         else:
             con.execute(f"INSERT INTO {_GROUPED} {grouped}")
     _items_not_shipping_refunded(con, cols)
+    _items_and_shipping_refunded(con, cols)
     refund = "refunded" if cols["refunded"] is not None else "0.0"
     currency = f"upper({text('currency')})"
     usual = "".join(
@@ -415,6 +416,52 @@ def _items_not_shipping_refunded(con: Any, cols: dict[str, str | None]) -> None:
         f"(SELECT *, {refund} AS refund FROM {_GROUPED} WHERE shipping_refund) g "
         f"ON r.name = g.order_number WHERE {_whole_items(cols, 'g.refund')} IS NOT NULL)"
     )
+
+
+def _items_and_shipping_refunded(con: Any, cols: dict[str, str | None]) -> None:
+    """Take the shipping's part off the items' refund, in ``_GROUPED``, where the refund is one
+    line's whole items and the shipping together
+    (:func:`valuecast.io.shopify.items_and_shipping_refunds`, operation for operation): the
+    shipping alone tried first, then with its share of the taxes."""
+    if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
+        return
+    tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
+    refund, shipping, taxes = (_zero(cols, key) for key in ("refunded", "shipping", "taxes"))
+    every_item = f"{refund} >= {_items_due(cols)} - {tolerance}"
+    candidate = (
+        f"NOT shipping_refund AND NOT {_gift_card_refund(cols)} AND NOT ({every_item}) "
+        f"AND {shipping} > 0 AND goods > 0 AND {refund} > {shipping} + {tolerance} "
+        f"AND item_refunded = {refund}"  # not split yet
+    )
+    if not con.execute(f"SELECT count(*) > 0 FROM {_GROUPED} WHERE {candidate}").fetchall()[0][0]:
+        return
+
+    def whole(amount: str) -> str:  # the candidates whose ``amount`` is one line's items
+        return (
+            f"SELECT r.name FROM {_ROWS} r JOIN (SELECT *, {amount} AS amount FROM {_GROUPED} "
+            f"WHERE {candidate}) g ON r.name = g.order_number "
+            f"WHERE {_whole_items(cols, 'g.amount')} IS NOT NULL"
+        )
+
+    base = f"(goods + {shipping})"
+    own_tax = f"(CASE WHEN {base} > 0 THEN {taxes} * {shipping} / {base} ELSE 0.0 END)"
+    items = set(row[0] for row in con.execute(whole(refund)).fetchall())
+    for part in (shipping, f"({shipping} + {own_tax})"):
+        rest = f"({refund} - {part})"
+        found = [
+            name
+            for (name,) in con.execute(
+                f"SELECT DISTINCT name FROM ({whole(rest)}) WHERE name IN (SELECT order_number "
+                f"FROM {_GROUPED} WHERE {candidate} AND {refund} > {part} + {tolerance})"
+            ).fetchall()
+            if name not in items
+        ]
+        if found:
+            con.execute(
+                f"UPDATE {_GROUPED} SET item_refunded = {rest} WHERE {candidate} "
+                "AND order_number IN (SELECT unnest(?))",
+                [found],
+            )
 
 
 def _whole_items(cols: dict[str, str | None], refund: str) -> str:
@@ -590,6 +637,12 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
     """The importer's notes on the orders' placeholder e-mails and the counted orders' money
     (:mod:`valuecast.io.shopify`)."""
     net = _order_columns(cols)["net_revenue"]
+    tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
+    # the shipping's part of a refund of items and shipping together (:func:`_items_and_...`)
+    split = (
+        f"(CASE WHEN shipping_refund THEN 0.0 ELSE {_zero(cols, 'refunded')} - "
+        f"{_gift_cards_back(cols)} - item_refunded END)"
+    )
     unpaid = [f"lower(financial_status) = '{status}'" for status in shopify.UNPAID_STATUSES]
     found = con.sql(
         "SELECT count(*) FILTER (WHERE gift_cards > 0), coalesce(sum(gift_cards), 0.0), "
@@ -597,14 +650,17 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + f"sum({net}) FILTER (WHERE {' OR '.join(unpaid)}), "
         f"count(*) FILTER (WHERE {_gift_card_refund(cols)}), "
         f"coalesce(sum({_gift_cards_back(cols)}) FILTER (WHERE {_gift_card_refund(cols)}), 0.0), "
+        f"count(*) FILTER (WHERE {split} > {tolerance}), "
+        f"coalesce(sum({split}) FILTER (WHERE {split} > {tolerance}), 0.0), "
         "count(*) FILTER (WHERE shipping_refund), "
         f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE shipping_refund), 0.0), "
         f"count(*) FILTER (WHERE abs({_order_columns(cols)['gross_revenue']}) "
         f"< {shopify.TAX_INCLUDED_TOLERANCE!r}) "
         f"FROM {_GROUPED} WHERE reason IS NULL"
     ).fetchall()[0]
-    sold, amount, *counts, revenue = found[:-5]
-    gift_card_refunds, gift_card_refunded, shipping_refunds, shipping_refunded, free = found[-5:]
+    sold, amount, *counts, revenue = found[:-7]
+    gift_card_refunds, gift_card_refunded, split_refunds, split_shipping = found[-7:-3]
+    shipping_refunds, shipping_refunded, free = found[-3:]
     per_status = dict(zip(shopify.UNPAID_STATUSES, map(int, counts), strict=True))
     placeholders = {}
     if cols["email"] is not None:  # every order's, as the importer counts them
@@ -619,6 +675,7 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + shopify.gift_card_note(int(sold), float(amount))
         + shopify.unpaid_note(per_status, float(revenue or 0.0))
         + shopify.gift_card_refund_note(int(gift_card_refunds), float(gift_card_refunded))
+        + shopify.items_and_shipping_refund_note(int(split_refunds), float(split_shipping))
         + shopify.shipping_refund_note(int(shipping_refunds), float(shipping_refunded))
         + shopify.free_orders_note(int(free))
     )

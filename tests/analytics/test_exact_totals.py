@@ -149,11 +149,11 @@ def test_segments_from_thresholds_computed_first_equal_the_lazy_ones(has_predict
     assert names == [("customers",)]
 
 
-@pytest.mark.parametrize(("largest", "in_memory"), [(30.0, True), (3e13, False)])
+@pytest.mark.parametrize(("largest", "in_memory"), [(30.0, True), (3e17, False)])
 def test_tiers_read_into_memory_equal_the_engine_ones(monkeypatch, largest, in_memory):
     """The analysis (``releases``, DuckDB) reads the predicted money keys and splits them in
-    NumPy; keys past 64 bits (predicted CLV beyond ~9.2e12) are ranked by the engine as the
-    lazy expression ranks them.  Either way the tiers equal the lazy expression's."""
+    NumPy; keys past 64 bits (predicted CLV beyond ~9.2e16, keyed in cents) are ranked by the
+    engine as the lazy expression ranks them.  Either way the tiers equal the lazy expression's."""
     import valuecast.analysis.segments as segments
 
     calls = []

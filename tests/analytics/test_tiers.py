@@ -157,6 +157,43 @@ def test_engine_tiers_follow_the_rule_with_ties_and_missing_predictions(seed):
     assert got["predicted_spend_tier"].isna().sum() == missing.sum() > 0
 
 
+@pytest.mark.parametrize("has_releases", [False, True])
+def test_predictions_that_read_the_same_in_cents_share_a_tier(has_releases):
+    """A limit model predicts every customer 93.43 give or take a fortieth of a cent (the
+    optimiser's noise): customers.csv shows one value, and everyone is medium, on the engine's
+    counts and on keys read into memory alike; a cent apart still ranks."""
+    from datetime import date
+
+    import ibis
+
+    from valuecast.analysis.segments import add_segments
+
+    rng = np.random.default_rng(5)
+    n = 200
+    noise = 93.4316 + rng.uniform(0.0, 0.00025, n)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(n)],
+            "last_order_date": date(2024, 1, 1),
+            "historic_number_of_orders": 2,
+            "historic_clv": 10.0,
+            "predicted_clv": noise,
+            "channel": "web",
+        }
+    )
+    releases = [] if has_releases else None
+    tiers = ["predicted_spend_tier"]
+
+    def tiers_of(values):
+        table = ibis.memtable(frame.assign(predicted_clv=values), schema=SEGMENTED_SCHEMA)
+        done = add_segments(table, date(2024, 12, 31), n, has_predictions=True, releases=releases)
+        return done.order_by("customer_id").to_pandas()[tiers[0]].value_counts().to_dict()
+
+    assert tiers_of(noise) == {"medium": n}
+    cents = np.round(noise, 2) + np.repeat([0.0, 0.01], [n - 60, 60])  # 60 a cent higher
+    assert tiers_of(cents) == {"medium": n - 60, "high": 60}
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.integers(-50, 50), max_size=60),

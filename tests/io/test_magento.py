@@ -801,3 +801,34 @@ def test_a_grid_of_store_views_numbering_their_orders_alike_tells_them_apart(exp
     twice = write("twice.csv", exports.MAGENTO_GRID_HEADER, [*rows, rows[2]])
     with pytest.raises(InputError, match="'000000001' appears twice in French Store View"):
         magento.read_order_grid(twice)
+
+
+def test_orders_not_paid_yet_are_counted_and_noted_in_the_grid_and_the_table(exports, write):
+    """Orders awaiting payment (or a fraud check) count as sales, as Magento's reports count
+    them, and a note names them with their revenue: the grid's labels in any admin language,
+    sales_order's states."""
+    rows = grid_rows()[:2]
+    rows += [
+        grid_row("000000108", "Mar 6, 2024 9:00:00 AM", "Zahlung ausstehend", "kim@example.com",
+                 "$40.00"),
+        grid_row("000000109", "Mar 7, 2024 9:00:00 AM", "Verdacht auf Betrug", "lou@example.com",
+                 "$400.00"),
+    ]  # fmt: skip
+    grid = magento.read_order_grid(write("grid.csv", exports.MAGENTO_GRID_HEADER, rows))
+    assert len(grid.orders) == 4
+    assert (
+        "2 orders not paid yet (suspected fraud 1, pending payment 1) are counted as sales "
+        "(440.00 of revenue): cancel in Magento any that will never be paid (a payment page "
+        "left, a transfer that never came)"
+    ) in grid.notes
+    table = [
+        order(1, "000000001", "a@x.com"),
+        order(2, "000000002", "b@x.com", state="pending_payment", status="pending_payment"),
+    ]
+    result = magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, table))
+    assert len(result.orders) == 2
+    assert [note for note in result.notes if "not paid yet" in note] == [
+        "1 order not paid yet (pending payment 1) is counted as a sale (100.00 of revenue): "
+        "cancel in Magento any that will never be paid (a payment page left, a transfer that "
+        "never came)"
+    ]

@@ -1439,3 +1439,26 @@ def store_times(
         stamps = table.timestamps(column, extra_formats)
     shifted = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(zoneinfo.ZoneInfo(time_zone))
     return shifted.tz_localize(None).to_numpy("datetime64[us]")
+
+
+def unpaid_orders_note(
+    labels: np.ndarray, counted: np.ndarray, net: np.ndarray, platform: str
+) -> list[str]:
+    """The note counting the counted orders not paid yet and their revenue, so that the
+    merchant sees what the analysis takes as sold before it is paid (none when there are none).
+
+    ``labels``: per order, the label of its unpaid status (``"pending payment"``), None for a
+    paid one; ``platform`` names where to cancel those never to be paid."""
+    unpaid = counted & pd.notna(labels)
+    if not unpaid.any():
+        return []
+    counts = pd.Series(labels[unpaid]).value_counts()
+    listed = ", ".join(f"{name} {counts[name]:,}" for name in sorted(counts.index, reverse=True))
+    total = int(unpaid.sum())
+    one = total == 1
+    return [
+        f"{total:,} {'order' if one else 'orders'} not paid yet ({listed}) "
+        f"{'is' if one else 'are'} counted as {'a sale' if one else 'sales'} "
+        f"({float(net[unpaid].sum()):,.2f} of revenue): cancel in {platform} any that will "
+        "never be paid (a payment page left, a transfer that never came)"
+    ]

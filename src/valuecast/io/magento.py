@@ -62,7 +62,9 @@ Rules
 * Exclusions: state ``canceled`` -> ``"cancelled"``; state ``closed`` (Magento closes an order when
   it is refunded in full by credit memos) -> ``"refunded"``; ``base_subtotal`` below zero ->
   ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
-  pending_payment, processing, complete, holded, payment_review) counts.
+  pending_payment, processing, complete, holded, payment_review) counts; those not paid yet
+  (new, pending_payment, payment_review; in the grid also a suspected fraud) are named in a
+  note with their revenue.
 * Magento 2 may number each store view's orders from ``000000001`` (its unique key is
   ``increment_id`` with ``store_id``): when increment ids repeat across store views, every
   order of a store view other than the default one (``store_id`` 1) is numbered ``000000001
@@ -425,6 +427,12 @@ def _orders(
         + accounts.notes
         + _utc_note(table, cols["created_at"], time_zone)
         + currency_notes
+        + _build.unpaid_orders_note(
+            state.map(UNPAID_STATES).to_numpy(object),
+            reason == None,  # noqa: E711
+            orders["net_revenue"].to_numpy(float),
+            "Magento",
+        )  # fmt: skip
         + _build.zero_orders_note(_build.zero_amount_orders(orders, reason), MAGENTO_ZERO_REMEDY)
     )
     # the order-level cells and texts are let go of before the orders are assembled beside them
@@ -783,6 +791,12 @@ def read_order_grid(source: str | Path | CsvFile | Table) -> ImportResult:
         number_notes
         + _build.identity_notes(who)
         + unknown
+        + _build.unpaid_orders_note(
+            status.map(UNPAID_GRID_STATUSES).to_numpy(object),
+            reason == None,  # noqa: E711
+            orders["net_revenue"].to_numpy(float),
+            "Magento",
+        )  # fmt: skip
         + _no_status_note(written_status)
         + [GRID_NOTE]
         + _build.zero_orders_note(_build.zero_amount_orders(orders, reason), MAGENTO_ZERO_REMEDY)
@@ -901,6 +915,18 @@ GRID_STATUS_WORDS: dict[str, tuple[str, ...]] = {
 them: the label or code in English (``_`` read as a space), or the label of an admin translated
 into French, German, Spanish, Portuguese, Italian or Dutch (language packs and shops word them
 differently: the usual wordings, both genders)."""
+
+UNPAID_GRID_STATUSES = {
+    "pending": "pending", "pending payment": "pending payment",
+    "pending paypal": "pending payment", "payment review": "payment review",
+    "suspected fraud": "suspected fraud",
+}  # fmt: skip
+"""The grid's statuses (English, :data:`GRID_STATUS_WORDS`) of an order not paid (or not
+cleared) yet, counted as a sale, by the label a note gives them."""
+
+UNPAID_STATES = {"new": "pending", "pending_payment": "pending payment",
+                 "payment_review": "payment review"}  # fmt: skip
+"""``sales_order``'s states of an order not paid yet, counted as a sale, by their label."""
 
 GRID_EXCLUDED = {"canceled": "cancelled", "closed": "refunded", "refunded": "refunded"}
 """The grid's statuses (English, :data:`GRID_STATUS_WORDS`) whose orders are left out, by

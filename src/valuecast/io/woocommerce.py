@@ -670,22 +670,9 @@ transfer or cheque awaited)."""
 
 def _unpaid_note(status: pd.Series, counted: np.ndarray, net: np.ndarray) -> list[str]:
     """The note counting the counted orders not paid yet (:data:`UNPAID_STATUSES`) and their
-    revenue, so that the merchant sees what the analysis takes as sold before it is paid
-    (none when there are none)."""
+    revenue (:func:`valuecast.io._build.unpaid_orders_note`)."""
     label = status.map(UNPAID_STATUSES).to_numpy(object)
-    unpaid = counted & pd.notna(label)
-    if not unpaid.any():
-        return []
-    counts = pd.Series(label[unpaid]).value_counts()
-    listed = ", ".join(f"{name} {counts[name]:,}" for name in sorted(counts.index, reverse=True))
-    total = int(unpaid.sum())
-    one = total == 1
-    return [
-        f"{total:,} {'order' if one else 'orders'} not paid yet ({listed}) "
-        f"{'is' if one else 'are'} counted as {'a sale' if one else 'sales'} "
-        f"({float(net[unpaid].sum()):,.2f} of revenue): cancel in WooCommerce any that will "
-        "never be paid (a payment page left, a transfer that never came)"
-    ]
+    return _build.unpaid_orders_note(label, counted, net, "WooCommerce")
 
 
 def _order_tax(

@@ -1484,3 +1484,26 @@ def test_ids_written_with_and_without_leading_zeros_are_noted_on_both_routes(
         "'0123' and '123', and 1 more): each read as its own customer, as written; a "
         "spreadsheet drops an id's leading zeros, so write them alike where they are one customer"
     )
+
+
+def test_customers_told_apart_by_their_names_are_noted_on_both_routes(tmp_path, monkeypatch):
+    """An analytics export keys its customers by name (WooCommerce's Analytics > Orders): two
+    people of one name would be one repeat customer, so the note says so; ids and e-mails, or
+    a file whose names are a few, say nothing."""
+    rows = [f"{100 + k},{name},2024-0{1 + k % 9}-1{k % 10},{20 + k}.00" for k, name in
+            enumerate(["Anna Schmidt", "Bo Li", "Anna Schmidt", "Carla de la Cruz", "b@x.com"])]  # fmt: skip
+    path = tmp_path / "analytics.csv"
+    path.write_text("order,customer,date,amount\n" + "\n".join(rows) + "\n")
+    mapping = MAP + ",order_id=order"
+    reports, _ = _assert_same_ingests([path], mapping, monkeypatch)
+    assert reports[0]["files"][0]["notes"][0] == (
+        "customers are told apart by the names in 'customer' (4 of 5 rows): two customers of one "
+        "name are one, one customer's name written two ways two; map customer_id to a customer "
+        "id or e-mail column, or export the orders with e-mails (WooCommerce's Orders export, "
+        "not Analytics > Orders)"
+    )
+    ids = tmp_path / "ids.csv"
+    ids.write_text("order,customer,date,amount\n" + "\n".join(
+        row.replace("Anna Schmidt", "C-17").replace("Bo Li", "C 18") for row in rows) + "\n")  # fmt: skip
+    reports, _ = _assert_same_ingests([ids], mapping, monkeypatch)
+    assert not [note for note in reports[0]["files"][0]["notes"] if "told apart" in note]

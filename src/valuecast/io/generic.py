@@ -1549,6 +1549,11 @@ def _orders(
     column_notes = table_notes(list(table.header if header is None else header), cols)
     rows = _parse_rows(table, cols, mapping)
     rows.notes.extend(column_notes)
+    customers = rows.customer.filter(pa.array(rows.filled))
+    named = pc.sum(pc.match_substring_regex(customers, PERSON_NAME)).as_py() or 0
+    rows.notes.extend(
+        named_customers_note(cols["customer_id"], int(named), len(customers) - customers.null_count)
+    )
     rows.notes.extend(utc_times_note(table, cols["ordered_at"], mapping))
     rows.notes.extend(cents_note(cents_columns(cols, mapping), mapping))
     # the parsed rows hold what the orders are made of: the file's cells are let go of
@@ -1568,6 +1573,25 @@ def _orders(
     free = _build.zero_amount_orders(result.orders)
     result.notes.extend(_build.zero_orders_note(free, ZERO_ORDERS_REMEDY))
     return result
+
+
+PERSON_NAME = r"^[^@0-9]* [^@0-9]*$"
+"""A customer cell that reads as a person's name (``Anna Schmidt``): words without digits or an
+``@``, as an analytics export keys its customers (WooCommerce's Analytics > Orders)."""
+
+
+def named_customers_note(column: str | None, named: int, customers: int) -> list[str]:
+    """A note when most of the rows' customers (``named`` of ``customers`` cells) are people's
+    names: two customers of one name are then one, and one customer's name written two ways
+    two, so the repeat purchases the models read are miscounted."""
+    if column is None or not customers or named * 2 <= customers:
+        return []
+    return [
+        f"customers are told apart by the names in {column!r} ({named:,} of {customers:,} "
+        "rows): two customers of one name are one, one customer's name written two ways two; "
+        "map customer_id to a customer id or e-mail column, or export the orders with e-mails "
+        "(WooCommerce's Orders export, not Analytics > Orders)"
+    ]
 
 
 def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) -> list[str]:

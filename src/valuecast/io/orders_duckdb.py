@@ -1273,6 +1273,12 @@ class PendingOrders:
             f"SELECT count(*) FROM {_INGEST_GROUPED} WHERE reason IS NULL "
             f"AND abs(revenue) < {_build.ZERO_AMOUNT!r}"
         ).fetchall()[0][0]
+        named, customers = con.execute(
+            "SELECT count(*) FILTER (WHERE regexp_full_match(customer, "
+            f"'{generic.PERSON_NAME.strip('^$')}')), count(customer) FROM {_INGEST_ROWS} "
+            "WHERE filled"
+        ).fetchall()[0]
+        self._found["named_customers"] = (int(named), int(customers))
         # the importer's notes come before the file's own (a cut-off end), as there
         result.notes[:0] = importer_notes(
             self.source, cols, self._found, result.excluded_detail, int(zero),
@@ -1388,6 +1394,7 @@ def importer_notes(
         + _build.leading_zero_ids_note(cols["customer_id"], *zeros)
         + (_build.whole_number_ids_note(cols["order_id"]) if whole_orders else [])
         + generic.table_notes(list(source.header), cols)
+        + generic.named_customers_note(cols["customer_id"], *found.get("named_customers", (0, 0)))
         + _build.email_linked_note(found.get("linked_by_email", 0))
         + generic.cancellations_note(numbers, int(cancelled.sum()))
         + list(repeated_lines)

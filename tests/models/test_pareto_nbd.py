@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.special import gammaln
@@ -465,13 +465,22 @@ def test_predictions_finite_and_in_range(r, alpha, s, beta, hist, mode):
 
 @settings(max_examples=40, deadline=None)
 @given(positive, positive, positive, histories(), st.sampled_from([1e-9, -1e-9, 1e-7]))
+@example(  # a steep likelihood, found by a CI run: its neighbours are 9e-6 from it
+    1.0, 0.0023713737056616554, 100.0,
+    (np.array([0.0, 40.0, 0.0]), np.array([0.0, 0.02476, 0.0]), np.array([1.0, 2476.0, 1.0])),
+    1e-7,
+)  # fmt: skip
 def test_likelihood_continuous_across_equal_rates(r, alpha, s, hist, eps):
+    """The formula of equal rates (beta = alpha) gives the value the general one tends to on
+    both sides: the mean of its neighbours at beta = alpha (1 -/+ eps).  The neighbours alone
+    differ from it by the slope times eps, which is no jump (s = 100, x = 40: 9e-6 at 1e-7)."""
     x, t_x, T = hist
-    at = model(r=r, alpha=alpha, s=s, beta=alpha).log_likelihood_per_customer(x, t_x, T)
-    near = model(r=r, alpha=alpha, s=s, beta=alpha * (1 + eps)).log_likelihood_per_customer(
-        x, t_x, T
-    )
-    np.testing.assert_allclose(near, at, rtol=1e-6, atol=1e-6)
+
+    def at(beta: float) -> np.ndarray:
+        return model(r=r, alpha=alpha, s=s, beta=beta).log_likelihood_per_customer(x, t_x, T)
+
+    around = (at(alpha * (1 + eps)) + at(alpha * (1 - eps))) / 2
+    np.testing.assert_allclose(around, at(alpha), rtol=1e-6, atol=1e-6)
 
 
 def test_a_dropout_rate_drawn_next_to_zero_is_an_endless_life_without_a_warning():

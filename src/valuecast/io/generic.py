@@ -2050,16 +2050,15 @@ def _repeated_rows_note(
         "revenue": rows.revenue,
         "accepts_marketing": None if marketing is None else marketing.to_numpy(object),
     }  # fmt: skip
+    lines = rows.lines
+    compared = REPEATED_ROWS_COMPARED
+    if lines is not None:  # a line's fields too
+        read.update({key: getattr(lines, key) for key in LINE_KEYS})
+        compared = (*compared, *LINE_KEYS)
     values = {}
-    for key in REPEATED_ROWS_COMPARED:
+    for key in compared:
         if (column := read[key]) is not None:
             column = kept(column)
-            text = isinstance(column, pa.ChunkedArray)
-            values[key] = _build.string_series(column) if text else column
-    lines = rows.lines
-    if lines is not None:
-        for key in LINE_KEYS:
-            column = kept(getattr(lines, key))
             text = isinstance(column, pa.ChunkedArray)
             values[key] = _build.string_series(column) if text else column
     repeated = pd.DataFrame(values).duplicated().to_numpy()

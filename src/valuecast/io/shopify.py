@@ -432,6 +432,13 @@ SHIPPING_TAX_TOLERANCE = 0.01
 from the order's tax (each line's tax rounded apart) to within a fraction of a cent."""
 
 
+def shipping_tax(goods: np.ndarray, shipping: np.ndarray, taxes: np.ndarray) -> np.ndarray:
+    """The shipping's share of ``Taxes`` (``Taxes * Shipping / (Subtotal + Shipping)``): the
+    shipping taxed at the items' rate.  ``shopify_duckdb`` writes the same in SQL."""
+    base = goods + shipping
+    return np.where(base > 0, taxes * shipping / base, 0.0)
+
+
 def shipping_refunds(
     refunded: np.ndarray, goods: np.ndarray, shipping: np.ndarray, taxes: np.ndarray
 ) -> np.ndarray:
@@ -445,8 +452,7 @@ def shipping_refunds(
     item too (:func:`every_item_refunded`), or is a whole number of one line's items
     (:func:`refunds_of_whole_items`), it is theirs.  ``shopify_duckdb`` tells the same in SQL."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        base = goods + shipping
-        own_tax = np.where(base > 0, taxes * shipping / base, 0.0)
+        own_tax = shipping_tax(goods, shipping, taxes)
         taxed = (taxes > 0) & (np.abs(refunded - (shipping + own_tax)) < SHIPPING_TAX_TOLERANCE)
         alone = np.abs(refunded - shipping) < TAX_INCLUDED_TOLERANCE
         return (shipping > 0) & (goods > 0) & (alone | taxed)
@@ -483,8 +489,7 @@ def items_and_shipping_refunds(
         table, cols, codes, n, np.where(maybe, refunded, 0.0), goods, shipping, taxes
     )
     with np.errstate(invalid="ignore", divide="ignore"):
-        base = goods + shipping
-        own_tax = np.where(base > 0, taxes * shipping / base, 0.0)
+        own_tax = shipping_tax(goods, shipping, taxes)
     for part in (shipping, shipping + own_tax):  # the shipping alone, then with its tax
         left = maybe & (back == 0) & (refunded > part + TAX_INCLUDED_TOLERANCE)
         if not left.any():

@@ -378,8 +378,7 @@ def _shipping_refund(cols: dict[str, str | None]) -> str:
     """SQL of :func:`valuecast.io.shopify.shipping_refunds` over ``_GROUPED``'s goods, where
     the refund is not the gift cards' and covers not every item."""
     refunded, shipping, taxes = (_zero(cols, key) for key in ("refunded", "shipping", "taxes"))
-    base = f"(goods + {shipping})"
-    own_tax = f"(CASE WHEN {base} > 0 THEN {taxes} * {shipping} / {base} ELSE 0.0 END)"
+    own_tax = _shipping_tax(cols)
     taxed = (
         f"({taxes} > 0 AND abs({refunded} - ({shipping} + {own_tax})) "
         f"< {shopify.SHIPPING_TAX_TOLERANCE!r})"
@@ -390,6 +389,13 @@ def _shipping_refund(cols: dict[str, str | None]) -> str:
         f"(NOT {_gift_card_refund(cols)} AND {shipping} > 0 AND goods > 0 "
         f"AND ({alone} OR {taxed}) AND NOT ({every_item}))"
     )
+
+
+def _shipping_tax(cols: dict[str, str | None]) -> str:
+    """SQL of :func:`valuecast.io.shopify.shipping_tax` over ``_GROUPED``'s goods."""
+    shipping, taxes = _zero(cols, "shipping"), _zero(cols, "taxes")
+    base = f"(goods + {shipping})"
+    return f"(CASE WHEN {base} > 0 THEN {taxes} * {shipping} / {base} ELSE 0.0 END)"
 
 
 def _item_refunded(cols: dict[str, str | None]) -> str:
@@ -426,7 +432,7 @@ def _items_and_shipping_refunded(con: Any, cols: dict[str, str | None]) -> None:
     if cols["lineitem_price"] is None or cols["lineitem_quantity"] is None:
         return
     tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
-    refund, shipping, taxes = (_zero(cols, key) for key in ("refunded", "shipping", "taxes"))
+    refund, shipping = _zero(cols, "refunded"), _zero(cols, "shipping")
     every_item = f"{refund} >= {_items_due(cols)} - {tolerance}"
     candidate = (
         f"NOT shipping_refund AND NOT {_gift_card_refund(cols)} AND NOT ({every_item}) "
@@ -443,8 +449,7 @@ def _items_and_shipping_refunded(con: Any, cols: dict[str, str | None]) -> None:
             f"WHERE {_whole_items(cols, 'g.amount')} IS NOT NULL"
         )
 
-    base = f"(goods + {shipping})"
-    own_tax = f"(CASE WHEN {base} > 0 THEN {taxes} * {shipping} / {base} ELSE 0.0 END)"
+    own_tax = _shipping_tax(cols)
     items = set(row[0] for row in con.execute(whole(refund)).fetchall())
     for part in (shipping, f"({shipping} + {own_tax})"):
         rest = f"({refund} - {part})"

@@ -287,3 +287,52 @@ def test_one_recent_order_is_one_order_in_the_stages_lines():
     # a shop whose first order was the day before the as-of date is 1 day old, not "1 days"
     lines = format_stage({**result, "shop_age_days": 1, "rate_window_days": 2})
     assert any(line.startswith("shop age: 1 day (first order 2024-01-01);") for line in lines)
+
+
+# -- a shop slowing down ---------------------------------------------------------------------------
+def test_a_shop_slowing_down_is_named_beside_the_stage_its_rate_reads():
+    # 2 a day a year ago in these days, 8 in the last 28 days now (2 a week)
+    year_ago = AS_OF - timedelta(days=365)
+    orders = every_day(year_ago, 28, 2) + [AS_OF - timedelta(days=3 * k) for k in range(8)]
+    slowing = growth_stage(shop(date(2021, 1, 1), orders), as_of=AS_OF)
+    assert slowing["stage"] == "gaining traction"
+    [note] = [note for note in slowing["notes"] if "fell" in note]
+    assert note.startswith(
+        "orders fell to 8 in the last 28 days from 56 in the same days a year before "
+        "(0.29 a day against 2.00)"
+    )
+    assert "a year ago that rate made a 'consistent' shop" in note
+
+
+def test_a_season_low_a_few_orders_and_a_steady_shop_are_no_slowdown():
+    year_ago = AS_OF - timedelta(days=365)
+    slow_now = [AS_OF - timedelta(days=3 * k) for k in range(8)]
+    # the same low season a year before: 8 then, 8 now
+    season = [year_ago - timedelta(days=3 * k) for k in range(8)] + slow_now
+    # a small shop: 19 orders then, 2 now (below SLOWDOWN_FROM then)
+    small = every_day(year_ago, 19, 1) + slow_now[:2]
+    # half as many, not fewer: 56 then, 28 now
+    half = every_day(year_ago, 28, 2) + every_day(AS_OF, 28, 1)
+    for orders in (season, small, half):
+        result = growth_stage(shop(date(2021, 1, 1), orders), as_of=AS_OF)
+        assert not [note for note in result["notes"] if "fell" in note], result["notes"]
+
+
+def test_a_fall_within_the_same_stage_is_noted_without_the_stage_it_was():
+    # 30 a day then, 12 a day now: well established both times
+    year_ago = AS_OF - timedelta(days=365)
+    orders = every_day(year_ago, 28, 30) + every_day(AS_OF, 28, 12)
+    result = growth_stage(shop(date(2021, 1, 1), orders), as_of=AS_OF)
+    assert result["stage"] == "well established"
+    [note] = [note for note in result["notes"] if "fell" in note]
+    assert note == (
+        "orders fell to 336 in the last 28 days from 840 in the same days a year before "
+        "(12.00 a day against 30.00)"
+    )
+
+
+def test_a_shop_younger_than_a_year_and_a_window_has_no_year_before():
+    as_of = date(2021, 1, 1) + timedelta(days=365 + 26)  # the window a year back starts too early
+    orders = every_day(as_of - timedelta(days=365), 27, 3) + [as_of]
+    result = growth_stage(shop(date(2021, 1, 1), orders), as_of=as_of)
+    assert not [note for note in result["notes"] if "fell" in note]

@@ -40,6 +40,11 @@ fallbacks that follow from it, and are reported as notes:
   "gaining traction", and acquisition is what it lacks;
 * a shop with earlier sales but none in the last 28 days is "gaining traction" too.
 
+A shop slowing down meets an earlier stage's rate too: where its last 28 days hold fewer than
+half the orders of the same 28 days a year before (:data:`SLOWDOWN_FROM` orders or more then,
+so that a few orders' chance does not read as a fall; the same days, so that a season's low
+does not either), a note says so, with the stage that year-before rate was.
+
 These are rules of thumb, not laws: the evidence (revenue from new vs returning customers per
 month, the repeat rate, CLV:CAC when known) is there to check them against.
 """
@@ -77,6 +82,10 @@ from valuecast.dates import as_date, days_text
 
 RATE_WINDOW_DAYS = 28
 """Days of recent orders behind the orders-a-day rate."""
+
+SLOWDOWN_FROM = 20
+"""Orders in the 28 days a year before the rate window from which a fall to less than half of
+them is noted as a slowdown (20 against 9 is more than twice a Poisson count's spread)."""
 
 COUNTED_IN_RATIO = "the shop's CLV:CAC counts their spend all the same"
 """What the stage adds to a note on spend no customer matches (``cac_notes``)."""
@@ -238,6 +247,9 @@ def growth_stage(
     stage, notes = stage_for(age, rate)
     if age is not None and facts["recent"] == 0:
         notes.append(f"no orders in the last {window} days")
+    slowdown = _slowdown_note(stage, age, facts["recent"], facts["year_before"], window)
+    if slowdown:
+        notes.append(slowdown)
     early = before_first_order(orders, as_of_date) if as_of_date and age is None else None
     if early is not None:
         notes.append(f"{early}: no sale is counted")
@@ -279,8 +291,32 @@ def growth_stage(
     }
 
 
+def _slowdown_note(
+    stage: Stage, age: int | None, recent: int, year_before: int | None, window: int
+) -> str | None:
+    """What a fall to less than half the orders of the same days a year before says of the
+    stage (see the module docstring); None without such a fall, or a year's history."""
+    if age is None or year_before is None or year_before < SLOWDOWN_FROM:
+        return None
+    if 2 * recent >= year_before:
+        return None
+    then = year_before / window
+    note = (
+        f"orders fell to {recent:,} in the last {window} days from {year_before:,} in the same "
+        f"days a year before ({recent / window:.2f} a day against {then:.2f})"
+    )
+    was, _ = stage_for(age, then)
+    if STAGES.index(was) > STAGES.index(stage):
+        note += (
+            f": a year ago that rate made a '{was.name}' shop; the stage reads today's rate, "
+            "which a shop slowing down shares with one starting out"
+        )
+    return note
+
+
 def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> dict[str, Any]:
-    """Order count, first order date, shop age, recent orders and window, customer counts.
+    """Order count, first order date, shop age, recent orders and window, customer counts, and
+    the orders of the same window a year before (None for a shop younger than that window).
 
     One small query (guests included), the customer counts summed from ``cells``
     (:func:`~valuecast.analysis.growth.history.cohort_cells`); a shop without any order up to
@@ -289,19 +325,23 @@ def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> 
     """
     facts: dict[str, Any] = {
         "orders": 0, "first": None, "age": None, "recent": 0, "window": RATE_WINDOW_DAYS,
-        "customers": 0, "repeat": 0, "guests": 0,
+        "customers": 0, "repeat": 0, "guests": 0, "year_before": None,
     }  # fmt: skip
     if as_of is None:
         return facts
     o = dated_orders(orders, as_of)
     # orders since as_of - 27 days: for a younger shop these are all its orders since the first
     start = date_literal(as_of - timedelta(days=RATE_WINDOW_DAYS - 1))
+    # the same days a year before (365 days: the same weekdays give or take one)
+    then_start = date_literal(as_of - timedelta(days=365 + RATE_WINDOW_DAYS - 1))
+    then_end = date_literal(as_of - timedelta(days=365))
     row = (
         o.aggregate(
             orders=o.count(),
             first=o.order_date.min(),
             recent=o.count(where=o.order_date >= start),
             guests=o.count(where=o.customer_id.isnull()),
+            year_before=o.count(where=(o.order_date >= then_start) & (o.order_date <= then_end)),
         )
         .to_pyarrow()
         .to_pylist()[0]
@@ -319,6 +359,8 @@ def _facts(orders: ir.Table, as_of: date | None, cells: pd.DataFrame | None) -> 
         customers=int(cells["customers"].sum()),
         repeat=int(cells["repeat_customers"].sum()),
         guests=int(row["guests"] or 0),
+        # only where the shop is a year and a window old: a part window is no "same days"
+        year_before=(int(row["year_before"] or 0) if age >= 365 + RATE_WINDOW_DAYS - 1 else None),
     )
     return facts
 

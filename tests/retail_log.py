@@ -3,7 +3,8 @@
 One row per invoice line: ``InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice,
 CustomerID, Country``; no order total.  Like the real log it has several lines per invoice,
 guests (empty ``CustomerID``), cancellation invoices (``InvoiceNo`` starting with ``C``, every
-quantity negative, repeating lines of an earlier invoice of the same customer) and invoices with
+quantity negative, repeating lines of an earlier invoice under a customer id of their own, the
+sales they take back being older than the log) and invoices with
 a returned line among bought ones (a partial return).  Built with NumPy only (no per-row loop),
 so half a million lines take well under a second.
 """
@@ -81,6 +82,9 @@ def _cancellations(frame: pd.DataFrame, rng: np.random.Generator, share: float) 
     cancelled["InvoiceDate"] = later.clip(upper=last_day).dt.strftime("%Y-%m-%d %H:%M")
     cancelled["InvoiceNo"] = "C" + cancelled["InvoiceNo"]
     cancelled["Quantity"] = -cancelled["Quantity"]
+    # by customers with no sale in the log (the sales they take back came before it), as most
+    # of the public log's cancellations: one with its sale in the log is its refund
+    cancelled["CustomerID"] = "9" + cancelled["CustomerID"]
     return cancelled
 
 

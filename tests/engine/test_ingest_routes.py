@@ -405,16 +405,18 @@ def test_a_refund_row_dated_after_its_sale_is_its_refund_read_by_the_importer(tm
         assert order["ordered_at"] == pd.Timestamp("2026-01-05")
 
 
-def test_a_credit_note_is_counted_out_and_noted_on_both_routes(tmp_path, monkeypatch):
-    """A return booked under an order number of its own (``C536379``) is no purchase: it is
-    counted out as a cancellation, with what it takes back, and a note says that no customer's
-    spend is lowered by it, since the log does not say which sale it takes back."""
+def test_a_credit_note_of_a_sale_before_the_log_is_counted_out_and_noted_on_both_routes(
+    tmp_path, monkeypatch
+):
+    """A return booked under an order number of its own (``C536379``) whose customer bought
+    nothing before it in the log is no purchase: it is counted out as a cancellation, with what
+    it takes back, and a note says that no customer's spend is lowered by it."""
     rows = [
         ("536365", "17850", "2024-03-01 10:00", "Mug", "4", "8.50"),
         ("536366", "17850", "2024-03-05 10:00", "Tea", "2", "4.25"),
         ("536367", "13047", "2024-03-02 11:00", "Tea", "3", "4.25"),
         ("536368", "12583", "2024-03-03 12:00", "Pot", "1", "30.00"),
-        ("C536379", "17850", "2024-03-06 09:00", "Mug", "-2", "8.50"),
+        ("C536379", "14000", "2024-03-06 09:00", "Mug", "-2", "8.50"),
     ]
     report, tables = _line_log_on_both_routes(rows, tmp_path, monkeypatch)
     assert report["excluded_orders"] == report["excluded_rows"] == {"cancellation": 1}
@@ -425,6 +427,51 @@ def test_a_credit_note_is_counted_out_and_noted_on_both_routes(tmp_path, monkeyp
         "1 cancellation (C536379) of returned lines only is left out and not subtracted from any "
         "customer's spend: the log does not link it to the sale it takes back; to count a return "
         "as its sale's refund, give its lines the sale's order id"
+    ]
+
+
+def test_a_credit_note_taking_back_an_earlier_sale_is_its_refund(tmp_path, monkeypatch):
+    """A credit note's line names the customer, the item and its price: it takes back the
+    customer's latest line selling that item at that price before it, and is netted with that
+    sale as its refund (a sale taken back in full is left out as refunded).  A return of more
+    than that line sold (with the returns before it), or at another price, stays in its
+    cancellation, left out.  The engine's
+    route leaves such a file to the importer, whose result it is."""
+    rows = [
+        ("536365", "17850", "2024-03-01 10:00", "Mug", "4", "8.50"),
+        ("536366", "17850", "2024-03-05 10:00", "Mug", "1", "8.50"),
+        ("536366", "17850", "2024-03-05 10:00", "Tea", "2", "4.25"),
+        ("536367", "13047", "2024-03-02 11:00", "Pot", "1", "30.00"),
+        ("536370", "13047", "2024-03-02 11:30", "Cup", "2", "3.00"),
+        # 1 mug of 536366 (the latest), then 2 more, which 536366 did not sell
+        ("C536379", "17850", "2024-03-06 09:00", "Mug", "-1", "8.50"),
+        ("C536380", "17850", "2024-03-07 09:00", "Mug", "-2", "8.50"),
+        ("C536381", "13047", "2024-03-02 12:00", "Pot", "-1", "30.00"),  # the whole order
+        ("C536382", "13047", "2024-03-02 12:00", "Pot", "-1", "29.00"),  # not its price
+        ("C536383", "13047", "2024-03-02 12:00", "Cup", "-3", "3.00"),  # more than it sold
+    ]
+    frame = pd.DataFrame(rows, columns=["invoice", "customer", "date", "item", "qty", "price"])
+    path = _write(frame, tmp_path / "l.csv")
+    importer = _ingest([path], LINES_MAP, engine=False, monkeypatch=monkeypatch)
+    with Workspace(":memory:") as ws:
+        assert isinstance(defer_orders([path], column_map=LINES_MAP), orders_duckdb.PendingOrders)
+        report = ws.ingest([defer_orders([path], column_map=LINES_MAP)]).to_dict()
+        orders = ws.orders().to_pandas().sort_values("order_id", ignore_index=True)
+    assert report == importer[0][0]
+    pd.testing.assert_frame_equal(orders, importer[1]["orders"], check_exact=True)
+    money = orders.set_index("order_number")[["gross_revenue", "refunded", "net_revenue"]]
+    assert money.loc["536365"].tolist() == [34.0, 0.0, 34.0]
+    assert money.loc["536366"].tolist() == [17.0, 8.5, 8.5]
+    assert set(money.index) == {"536365", "536366", "536370"}
+    assert report["excluded_orders"] == {"refunded": 1, "cancellation": 3}
+    assert report["excluded_rows"] == {"refunded": 2, "cancellation": 3}
+    assert report["files"][0]["notes"] == [
+        "2 returned lines of 2 cancellations (C536379, C536381) netted as refunds (38.50) of the "
+        "same customer's latest earlier order selling the same item at the same price, which the "
+        "log does not name; a sale taken back in full is left out as refunded",
+        "3 cancellations (C536380, C536382, C536383) of returned lines only are left out and not "
+        "subtracted from any customer's spend: the log does not link them to the sales they take "
+        "back; to count a return as its sale's refund, give its lines the sale's order id",
     ]
 
 

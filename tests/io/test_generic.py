@@ -698,8 +698,9 @@ def test_line_level_log_sums_lines_and_excludes_cancellations(write):
         _line("536366", "A", 10, "2.55", customer="", date="2024-01-02 09:00"),  # a guest
         _line("536367", "A", 4, "2.55", customer="13047", date="2024-01-03 10:00"),
         _line("536367", "B", -1, "3.40", customer="13047", date="2024-01-03 10:00"),  # returned
-        _line("C536368", "A", -6, "2.55", date="2024-01-04 11:00"),  # a cancellation invoice
-        _line("C536368", "B", -2, "3.40", date="2024-01-04 11:00"),
+        # a cancellation invoice of a sale before the log
+        _line("C536368", "A", -6, "2.55", customer="14000", date="2024-01-04 11:00"),
+        _line("C536368", "B", -2, "3.40", customer="14000", date="2024-01-04 11:00"),
         _line("536369", "A", 1, "2.55", customer="13047", date="2024-01-05 12:00"),
         _line("536369", "B", -3, "3.40", customer="13047", date="2024-01-05 12:00"),  # nets < 0
         {},
@@ -745,8 +746,10 @@ def test_quantity_with_a_revenue_column_keeps_the_row_amount(write):
     ]  # fmt: skip
     mapping = "order_id=order,customer_id=customer,ordered_at=date,revenue=line_total,quantity=qty,product=item"
     result = generic.read_orders(write("t.csv", header, rows), mapping)
-    assert result.orders["net_revenue"].tolist() == [14.0]
-    assert result.excluded_orders == {"cancellation": 1}
+    # the return's price is its amount over its quantity: the Tea order 1 sold at 3 each
+    assert result.orders["net_revenue"].tolist() == [5.0]
+    assert result.orders["refunded"].tolist() == [9.0]
+    assert result.excluded_orders == {}
     assert result.order_lines["quantity"].tolist()[0] == 3.0
     assert np.isnan(result.order_lines["quantity"].tolist()[1])
     assert result.order_lines["unit_price"].isna().all()

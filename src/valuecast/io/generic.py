@@ -138,9 +138,13 @@ order line:
 * Lines sharing an ``order_id`` are one order, their amounts summed (netted). Without an
   ``order_id`` column each line is an order of its own, and a note says so.
 * A return line has a negative quantity or amount. An order whose lines are all returns (a
-  cancellation invoice such as ``C536379``) is excluded as ``"cancellation"``: it takes back an
-  earlier order the log does not link it to, so nothing is subtracted from any other order (the
-  earlier order keeps its revenue), and a note counts them.
+  cancellation invoice such as ``C536379``) names no sale, but each of its lines names the
+  customer, the item and its price: a line taking back the customer's latest earlier line of
+  that item at that price (which sold at least as much) is that sale's refund, netted within its
+  order as a partial return is, and a note counts them (:func:`_linked_cancellations`).  The
+  rest of a cancellation takes back a sale the log does not hold (one before it): it is
+  excluded as ``"cancellation"``, nothing is subtracted from any other order, and a note
+  counts them.
 * A partial return (an order with some return lines among bought ones) is netted within its order;
   an order netting below zero is excluded as ``"negative amount"``. An order's lines of a
   positive amount are its ``gross_revenue`` and those of a negative amount its ``refunded`` (a
@@ -171,6 +175,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import duckdb
@@ -1630,6 +1635,84 @@ ZERO_ORDERS_REMEDY = (
 """What an orders table's merchant does to leave its orders of an amount of 0 out."""
 
 
+def _linked_cancellations(
+    order_ids: pa.ChunkedArray,
+    customer: pa.ChunkedArray,
+    ordered_at: np.ndarray,
+    lines: LineRows,
+    kept: Callable[[Any], Any],
+) -> tuple[pa.ChunkedArray, list[str]]:
+    """The rows' order ids with each line of a cancellation (an order of returned lines only)
+    that takes back an item of an earlier sale given that sale's order id, and a note of them.
+
+    A cancellation invoice (``C536379``) names no sale, but its line names the customer, the
+    item (SKU, else product) and its price: it takes back the customer's latest line selling
+    that item at that price on or before the return, of an order that sells something, where
+    that line sold at least what the returns given to it take back (in the order they were
+    made).  Under the sale's id the line is the sale's refund, netted within the order as a
+    partial return is; a sale so taken back in full is excluded as refunded.  Lines without
+    such a sale (or taking back more than that latest line sold) stay in their cancellation,
+    left out as before.
+    """
+    item = lines.sku if lines.sku.null_count < len(lines.sku) else lines.product
+    amount = kept(lines.amount)
+    quantity = np.abs(np.nan_to_num(kept(lines.quantity), nan=1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        price = np.round(np.abs(amount) / quantity, 6)
+    frame = pd.DataFrame(
+        {
+            "order": pd.Series(order_ids.to_pandas(), dtype="string"),
+            "customer": pd.Series(customer.to_pandas(), dtype="string"),
+            "item": pd.Series(kept(item).to_pandas(), dtype="string"),
+            "price": price,
+            "quantity": quantity,
+            "at": ordered_at,
+            "returns": kept(lines.returns(lines.amount)),
+        }
+    )
+    frame["position"] = np.arange(len(frame))
+    usable = (
+        frame[["order", "customer", "item"]].notna().all(axis=1).to_numpy(bool)
+        & np.isfinite(price)
+        & (quantity > 0)
+    )
+    returns_only = frame.groupby("order", sort=False)["returns"].transform("all")
+    returns_only = returns_only.fillna(False).to_numpy(bool)
+    returned = frame[usable & returns_only]
+    if returned.empty:
+        return order_ids, []
+    sales = frame[usable & ~returns_only & ~frame["returns"].to_numpy(bool)]
+    by = ["customer", "item", "price"]
+    matched = pd.merge_asof(
+        returned.sort_values("at", kind="stable"),
+        sales.sort_values("at", kind="stable")[[*by, "at", "order", "quantity", "position"]],
+        on="at", by=by, direction="backward", suffixes=("", "_sale"),
+    )  # fmt: skip
+    matched = matched[matched["order_sale"].notna()]
+    # a sale line takes back at most what it sold, returns in the order they were made
+    taken = matched.groupby("position_sale", sort=False)["quantity"].cumsum()
+    matched = matched[(taken <= matched["quantity_sale"] + 1e-9).to_numpy(bool)]
+    if matched.empty:
+        return order_ids, []
+    ids = np.array(frame["order"].astype(object), dtype=object)
+    ids[matched["position"].to_numpy(np.int64)] = matched["order_sale"].astype(object).to_numpy()
+    relinked = pa.chunked_array([pa.array(ids, pa.string())])
+    invoices = matched.sort_values("position")["order"].drop_duplicates()  # in file order
+    money = float(np.abs(amount[matched["position"].to_numpy(np.int64)]).sum())
+    listed = ", ".join(map(str, invoices.iloc[:3])) + (
+        f" and {len(invoices) - 3:,} more" if len(invoices) > 3 else ""
+    )
+    lines_said = "line" if len(matched) == 1 else "lines"
+    note = (
+        f"{len(matched):,} returned {lines_said} of {len(invoices):,} "
+        f"cancellation{'' if len(invoices) == 1 else 's'} ({listed}) netted as refunds "
+        f"({amount_text(money)}) of the same customer's latest earlier order selling the same "
+        "item at the same price, which the log does not name; a sale taken back in full is "
+        "left out as refunded"
+    )
+    return relinked, [note]
+
+
 def cancellations_note(numbers: pd.Series | None, count: int) -> list[str]:
     """A note when a line-level log's cancellations (orders of returned lines only, a credit
     note such as ``C536379``) are left out: a return booked under its own order number takes
@@ -1756,8 +1839,14 @@ def _assemble(
         return values.take(pa.array(keep)) if isinstance(values, pa.ChunkedArray) else values[keep]
 
     customer = kept(rows.customer)
+    linked_notes: list[str] = []
     if rows.text["order_id"] is not None:
-        codes, uniques = _build.factorize(kept(rows.text["order_id"]))
+        order_ids = kept(rows.text["order_id"])
+        if rows.lines is not None:
+            order_ids, linked_notes = _linked_cancellations(
+                order_ids, customer, kept(rows.ordered_at), rows.lines, kept
+            )
+        codes, uniques = _build.factorize(order_ids)
         n = len(uniques)
     else:
         # every row is its own order, numbered <customer>|<date as written>[|k]
@@ -1882,7 +1971,7 @@ def _assemble(
     if rows.lines is not None:
         cancelled = reason == _build.CANCELLATION
         numbers = uniques[cancelled] if rows.text["order_id"] is not None else None
-        notes += cancellations_note(numbers, int(cancelled.sum()))
+        notes += linked_notes + cancellations_note(numbers, int(cancelled.sum()))
     if rows.text["order_id"] is not None and n != len(keep):
         if rows.lines is None:
             totals = _order_total_on_each_row_note(kept(rows.revenue), codes)

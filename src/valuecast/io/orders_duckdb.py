@@ -633,7 +633,11 @@ def _load_rows(
             )
         # a shipping line's amount is its order's shipping, and a gift card sold no revenue:
         # the importer sets them apart
-        refused = refused or _has_lines_set_apart(con, table, column_of)
+        refused = (
+            refused
+            or _has_lines_set_apart(con, table, column_of)
+            or _may_link_cancellations(con, table, column_of)
+        )
     except duckdb.Error:
         refused = True  # the general reader says exactly what
     finally:
@@ -642,6 +646,26 @@ def _load_rows(
         con.execute(f"DROP TABLE IF EXISTS {table}")
         return False, may_help
     return True, False
+
+
+def _may_link_cancellations(con: Any, table: str, column_of: dict[str, str]) -> bool:
+    """Whether the loaded lines of a line-level log with order ids hold a cancellation (an
+    order of returned lines only) whose customer has a line sold on or before it: the importer
+    may net such a return with that sale (:func:`valuecast.io.generic._linked_cancellations`),
+    so it reads the file.  Every line the importer could link is found here (its own rule also
+    asks the same item at the same price)."""
+    if "order_id" not in column_of or not any(key in column_of for key in LINE_KEYS):
+        return False
+    query = f"""
+        WITH lines AS (SELECT order_id, customer, ordered_at, returns FROM {table}
+                       WHERE filled AND order_id IS NOT NULL AND customer IS NOT NULL),
+        orders AS (SELECT order_id, bool_and(returns) AS returns_only FROM lines GROUP BY ALL),
+        marked AS (SELECT * FROM lines JOIN orders USING (order_id))
+        SELECT EXISTS (SELECT 1 FROM marked AS back JOIN marked AS sale USING (customer)
+                       WHERE back.returns_only AND NOT sale.returns_only AND NOT sale.returns
+                       AND sale.ordered_at <= back.ordered_at)
+    """
+    return bool(con.execute(query).fetchall()[0][0])
 
 
 def _has_lines_set_apart(con: Any, table: str, column_of: dict[str, str]) -> bool:

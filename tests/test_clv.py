@@ -138,6 +138,53 @@ def test_interval_agrees_with_simulating_parameter_draws():
     assert interval.total_high == pytest.approx(total_high, rel=0.03)
 
 
+def test_interval_of_a_model_with_covariates_agrees_with_drawing_its_coefficients_too():
+    """A transaction model fitted with covariates: the interval propagates the parameters' and
+    the coefficients' uncertainty together (``covariance_full_``), and matches the percentiles
+    of CLV under joint draws of both."""
+    from valuecast.models.clv import customer_lifetime_value_interval
+
+    rng = np.random.default_rng(1)
+    truth = BetaGeo().with_params({"r": 0.5, "alpha": 20.0, "a": 0.7, "b": 2.5})
+    sim = truth.simulate(np.full(3000, 365.0), seed=2)
+    f, r, t = (sim[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    # a store of a tenth of the customers: its parameters are known less well than the base's
+    store = pd.DataFrame({"store": (rng.random(len(f)) < 0.1).astype(float)})
+    covariates = {"purchase_covariates": store, "dropout_covariates": store}
+    model = BetaGeo().fit(f, r, t, **covariates)
+    value = np.full(len(f), 30.0)
+    interval = customer_lifetime_value_interval(model, None, f, r, t, value, **covariates)
+    point = customer_lifetime_value(model, None, f, r, t, value, **covariates)
+    np.testing.assert_allclose(interval.point, point, rtol=1e-12)
+
+    names = list(model.params_)
+    mean = np.r_[
+        np.log([model.params_[k] for k in names]),
+        model.coefficients_["purchase"]["store"],
+        model.coefficients_["dropout"]["store"],
+    ]
+    draws = np.random.default_rng(5).multivariate_normal(mean, model.covariance_full_, 300)
+    simulated = np.array(
+        [
+            customer_lifetime_value(
+                model.with_params(
+                    dict(zip(names, np.exp(draw[:4]), strict=True)),
+                    {"purchase": {"store": draw[4]}, "dropout": {"store": draw[5]}},
+                ),
+                None, f, r, t, value, **covariates,
+            )
+            for draw in draws
+        ]
+    )  # fmt: skip
+    low, high = np.percentile(simulated, [10, 90], axis=0)
+    for i in (*np.flatnonzero(store["store"] == 0)[:2], *np.flatnonzero(store["store"] == 1)[:3]):
+        assert interval.low[i] == pytest.approx(low[i], rel=0.03)
+        assert interval.high[i] == pytest.approx(high[i], rel=0.03)
+    total_low, total_high = np.percentile(simulated.sum(axis=1), [10, 90])
+    assert interval.total_low == pytest.approx(total_low, rel=0.03)
+    assert interval.total_high == pytest.approx(total_high, rel=0.03)
+
+
 def _periods_summed(model, f, r, T, ends, rate, **covariates):
     """The discounted sum period by period, from the model's cumulative expectations."""
     cumulative = [model.expected_transactions(end, f, r, T, **covariates) for end in ends]

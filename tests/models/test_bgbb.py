@@ -242,3 +242,17 @@ def test_purchase_count_distribution_sums_to_one(alpha, beta, gamma, delta, n):
     probabilities = model.probability_of_n_purchases(n, np.arange(n + 1))
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert probabilities.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_fractional_opportunities_are_refused_where_predicted():
+    """A model of whole opportunities has no 2.5th one: the predictions refuse it as the
+    histories and ``probability_of_n_purchases`` do."""
+    from valuecast.models import BetaGeoBetaBinomial
+
+    model = BetaGeoBetaBinomial().with_params({"alpha": 1.2, "beta": 0.75, "gamma": 0.66,
+                                               "delta": 2.78})  # fmt: skip
+    with pytest.raises(ValueError, match="whole numbers of opportunities"):
+        model.expected_transactions_new(2.5)
+    with pytest.raises(ValueError, match="whole numbers of opportunities"):
+        model.expected_transactions(2.5, [1], [1], [6])
+    assert model.expected_transactions(2, [1], [1], [6])[0] > 0

@@ -351,6 +351,16 @@ def test_arrays_are_named_and_inputs_checked(small_shop):
     named = BetaGeo().fit(*history, dropout_covariates=frame)
     with pytest.raises(ValueError, match="lacks"):
         named.probability_alive(*history, dropout_covariates=frame[["promo"]])
+    # a prediction's covariates are the fit's, process by process: one the fit had not is no
+    # coefficient to apply, one missing leaves the parameters unknown
+    with pytest.raises(ValueError, match="fitted with dropout covariates only: purchase_cov"):
+        named.probability_alive(*history, purchase_covariates=frame, dropout_covariates=frame)
+    with pytest.raises(ValueError, match="fitted without covariates: purchase_covariates="):
+        BetaGeo().fit(*history).probability_alive(*history, purchase_covariates=frame)
+    both = BetaGeo().fit(*history, purchase_covariates=frame, dropout_covariates=frame)
+    for given in ({"purchase_covariates": frame}, {"dropout_covariates": frame}):
+        with pytest.raises(ValueError, match="pass purchase_covariates= and dropout_cov"):
+            both.probability_alive(*history, **given)
     # a DataFrame's columns are matched by name, not position
     np.testing.assert_array_equal(
         named.probability_alive(*history, dropout_covariates=frame[["score", "promo"]]),

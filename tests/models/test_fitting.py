@@ -211,6 +211,24 @@ def test_unfitted_model_and_penalizer():
     assert shrunk.log_likelihood_ < plain.log_likelihood_
 
 
+@pytest.mark.parametrize("penalizer", [-0.01, float("nan"), float("inf"), "0.1", None, True])
+@pytest.mark.parametrize(
+    "model_name", ["BetaGeo", "ParetoNBD", "GammaGamma", "BetaGeoBetaBinomial"]
+)
+def test_a_penalizer_that_is_no_non_negative_number_is_refused(model_name, penalizer):
+    """A negative penalizer rewards large parameters: the fit ran off to the r, alpha, a, b ->
+    inf corner and named it a limit the data chose."""
+    from valuecast import models
+
+    model = getattr(models, model_name)(penalizer=penalizer)
+    data = {
+        "GammaGamma": ([1, 2, 3], [10.0, 20.0, 15.0]),
+        "BetaGeoBetaBinomial": ([1, 2, 0], [3, 5, 0], [6, 6, 6]),
+    }.get(model_name, ([1, 2, 0], [5.0, 10.0, 0.0], [20.0, 30.0, 40.0]))
+    with pytest.raises(ValueError, match="penalizer must be a non-negative number"):
+        model.fit(*data)
+
+
 @pytest.mark.parametrize("model_name", ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"])
 def test_expected_transactions_grid_equals_one_horizon_at_a_time(model_name):
     import valuecast.models as models
@@ -334,3 +352,14 @@ def test_refit_reweights_the_same_histories_from_the_fitted_parameters():
         assert warm.params_[name] == pytest.approx(value, rel=1e-4)
     assert warm.params_["r"] != pytest.approx(fitted.params_["r"], rel=1e-6)
     assert fitted.n_customers_ == len(f)
+
+
+def test_with_params_takes_every_parameter_as_a_positive_number():
+    model = BetaGeo()
+    good = {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}
+    assert model.with_params(good).params_ == good
+    with pytest.raises(ValueError, match="params lack alpha"):
+        model.with_params({"r": 0.24, "a": 0.79, "b": 2.4})
+    for bad in (float("nan"), -1.0, 0.0, float("inf")):
+        with pytest.raises(ValueError, match="must be positive numbers: r="):
+            model.with_params({**good, "r": bad})

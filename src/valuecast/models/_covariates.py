@@ -384,6 +384,28 @@ class CovariateModel(HistoryModel):
                 + " and ".join(f"{p}_covariates=" for p in named)
             )
 
+    def _require_covariates_fitted(self, given: Mapping[str, Any]) -> None:
+        """The covariates of a prediction are those of the fit, process by process: one given
+        that the fit had not has no coefficients to apply (ignoring it would predict as if it
+        were not given), and one missing that the fit had leaves its customers' parameters
+        unknown."""
+        named = [p for p, names in self._covariate_names().items() if names]
+        extra = [p for p in PROCESSES if given[p] is not None and p not in named]
+        if extra:
+            fitted = (
+                f"with {' and '.join(named)} covariates only" if named else "without covariates"
+            )
+            raise ValueError(
+                f"{type(self).__name__} was fitted {fitted}: "
+                + " and ".join(f"{p}_covariates=" for p in extra)
+                + " cannot be applied (fit the model with them to predict with them)"
+            )
+        if any(given[p] is None for p in named):
+            raise ValueError(
+                f"{type(self).__name__} was fitted with {' and '.join(named)} covariates: pass "
+                + " and ".join(f"{p}_covariates=" for p in named)
+            )
+
     def _individual_model(self, x_row: np.ndarray, z_row: np.ndarray):
         """A copy predicting with the parameters of customers with covariates ``x_row, z_row``.
 
@@ -410,6 +432,7 @@ class CovariateModel(HistoryModel):
         """
         self._check_fitted()
         names = self._covariate_names()
+        self._require_covariates_fitted({"purchase": purchase, "dropout": dropout})
         X, _ = covariate_matrix(purchase, "purchase_covariates", names["purchase"])
         Z, _ = covariate_matrix(dropout, "dropout_covariates", names["dropout"])
         args = list(args)

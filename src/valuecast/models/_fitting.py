@@ -403,6 +403,15 @@ class BaseModel:
         else:
             told.append((message, category))
 
+    def _check_penalizer(self) -> None:
+        """A negative penalizer rewards large parameters (the fit runs off to infinity), and a
+        NaN or text one is no weight: refused before the data are read."""
+        penalizer = self.penalizer
+        if isinstance(penalizer, bool) or not isinstance(penalizer, int | float | np.number):
+            raise ValueError(f"penalizer must be a non-negative number, not {penalizer!r}")
+        if not (np.isfinite(penalizer) and penalizer >= 0):
+            raise ValueError(f"penalizer must be a non-negative number, not {penalizer!r}")
+
     def _fit_compressed(self, data: tuple[np.ndarray, ...], weights: np.ndarray):
         try:
             return self._search(data, weights)
@@ -411,6 +420,7 @@ class BaseModel:
 
     def _search(self, data: tuple[np.ndarray, ...], weights: np.ndarray):
         """The maximum-likelihood fit on the distinct histories (:meth:`_fit_compressed`)."""
+        self._check_penalizer()
         n_total = float(weights.sum())
         if self.initial_params is not None:
             missing = set(self._param_names) - set(self.initial_params)
@@ -657,9 +667,21 @@ class BaseModel:
         return fresh.fit(*columns, weights=weights, **options)
 
     def with_params(self, params: dict[str, float]):
-        """Return a copy of this model that predicts with ``params`` (e.g. one sampled draw)."""
+        """Return a copy of this model that predicts with ``params`` (e.g. one sampled draw):
+        every parameter of the model, each a positive finite number."""
+        missing = [name for name in self._param_names if name not in params]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} params lack {', '.join(missing)} (it takes "
+                f"{', '.join(self._param_names)})"
+            )
+        values = {name: float(params[name]) for name in self._param_names}
+        bad = [name for name, value in values.items() if not (np.isfinite(value) and value > 0)]
+        if bad:
+            shown = ", ".join(f"{name}={values[name]!r}" for name in bad)
+            raise ValueError(f"{type(self).__name__} params must be positive numbers: {shown}")
         clone = copy.copy(self)
-        clone.params_ = {name: float(params[name]) for name in self._param_names}
+        clone.params_ = values
         return clone
 
     def __repr__(self) -> str:

@@ -379,8 +379,8 @@ class BetaGeoBetaBinomial(BaseModel):
         """
         alpha, beta, gamma, delta = self._param_values()
         n = as_float_array(n_periods, "n_periods")
-        if np.any(n < 0):
-            raise ValueError("n_periods must be non-negative")
+        if np.any(n < 0) or np.any(n != np.floor(n)):
+            raise ValueError("n_periods must hold non-negative whole numbers of opportunities")
         log_alive = _log_alive_sum(gamma, delta, np.zeros_like(n), n)
         return alpha / (alpha + beta) * np.exp(log_alive)
 
@@ -399,8 +399,8 @@ class BetaGeoBetaBinomial(BaseModel):
         """
         alpha, beta, gamma, delta = params = self._param_values()
         m = as_float_array(m_periods, "m_periods")
-        if np.any(m < 0):
-            raise ValueError("m_periods must be non-negative")
+        if np.any(m < 0) or np.any(m != np.floor(m)):
+            raise ValueError("m_periods must hold non-negative whole numbers of opportunities")
         x, t_x, n = _validate_discrete(frequency, recency, n_periods)
         x, t_x, n, m = np.broadcast_arrays(x, t_x, n, m)
 

@@ -274,6 +274,23 @@ def log_param_jacobian(model, evaluate, step: float = 1e-4, base: np.ndarray | N
     return base, np.column_stack(columns)
 
 
+def _transactions_jacobian(model, evaluate, step: float = 1e-4):
+    """:func:`log_param_jacobian` of a transaction model, with the columns of its estimated
+    covariate coefficients after the log parameters' (a coefficient shifted by ``step`` as it
+    stands: it is on the log scale already), and the covariance those columns go with."""
+    base, jacobian = log_param_jacobian(model, evaluate, step)
+    estimated = getattr(model, "estimated_covariates_", None)
+    if not estimated or not any(estimated.values()):
+        return base, jacobian, model.covariance_log_
+    columns = []
+    for process, names in estimated.items():
+        for name in names:
+            shifted = {p: dict(values) for p, values in model.coefficients_.items()}
+            shifted[process][name] += step
+            columns.append((evaluate(model.with_params(model.params_, shifted)) - base) / step)
+    return base, np.column_stack([jacobian, *columns]), model.covariance_full_
+
+
 def customer_lifetime_value_interval(
     transaction_model,
     spend_model,
@@ -288,6 +305,7 @@ def customer_lifetime_value_interval(
     time_unit_days: float = 1.0,
     level: float = 0.80,
     spend_frequency: ArrayLike | None = None,
+    **covariates: Any,
 ) -> CLVInterval:
     """CLV (as :func:`customer_lifetime_value`) with a ``level`` interval from parameter uncertainty.
 
@@ -301,16 +319,18 @@ def customer_lifetime_value_interval(
     evaluation per parameter (on distinct histories), rather than hundreds for simulation.
     ``spend_frequency`` (default ``frequency``) is the frequency the spend model sees, for
     callers that give customers without a usable repeat purchase the population mean.
+    ``covariates``: ``purchase_covariates`` / ``dropout_covariates`` of a transaction model
+    fitted with covariates, one row per customer; their coefficients' uncertainty (and its
+    covariance with the parameters') is propagated with the parameters'.
     """
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
     z = float(ndtri(0.5 + level / 2))
     ends = period_ends(horizon, period, time_unit_days)
     rate = period_discount_rate(annual_discount_rate, period)
-    f, r, t, inverse, _ = _distinct_histories(frequency, recency, T)
-
-    transactions, d_transactions = log_param_jacobian(
-        transaction_model, lambda model: discounted_sum(model, f, r, t, ends, rate)
+    f, r, t, inverse, by_row = _distinct_histories(frequency, recency, T, covariates or None)
+    transactions, d_transactions, tx_cov = _transactions_jacobian(
+        transaction_model, lambda model: discounted_sum(model, f, r, t, ends, rate, by_row)
     )
     if spend_model is None:
         value = as_float_array(monetary_value, "monetary_value")
@@ -328,7 +348,6 @@ def customer_lifetime_value_interval(
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(transactions[:, None] > 0, d_transactions / transactions[:, None], 0.0)
         h = np.where(value[:, None] > 0, d_value / value[:, None], 0.0)
-    tx_cov = transaction_model.covariance_log_
     if not (np.all(np.isfinite(tx_cov)) and np.all(np.isfinite(spend_cov))):
         raise ValueError(
             "parameter covariance unavailable (singular information matrix): refit with a small "

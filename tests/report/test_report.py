@@ -221,6 +221,24 @@ def test_concentration_reading_is_the_top_fifth_share(shop, page):
     assert figure["y"][-1] == pytest.approx(100) and len(figure["x"]) == 101
 
 
+@pytest.mark.parametrize(
+    "values, reading",
+    [
+        ([50.0], "The only customer holds 100% of historic CLV."),
+        ([30.0, 10.0], "The most valuable of 2 customers holds 75% of historic CLV."),
+        ([30.0, 10.0, 10.0], "The most valuable of 3 customers holds 60% of historic CLV."),
+        ([30.0, 10.0, 5.0, 5.0], "The top 20% of customers hold 60% of historic CLV."),
+    ],
+)
+def test_a_shop_of_a_few_customers_reads_its_most_valuable_one(values, reading):
+    """A fifth of one or two customers rounds to nobody, who held "0%" of one customer's value:
+    the top counts at least the most valuable customer, and a shop of up to three says so."""
+    from valuecast.outputs.report.concentration import concentration_chart
+
+    customers = pd.DataFrame({"historic_clv": values, "predicted_clv": np.nan})
+    assert concentration_chart(customers).reading == reading
+
+
 def test_lorenz_points_and_top_share_read_one_descending_order_as_their_own():
     from valuecast.outputs.report.concentration import descending, lorenz_points, top_share
 
@@ -689,6 +707,22 @@ def test_the_returning_share_reading_sets_a_month_the_as_of_date_cuts_short_apar
     reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
     assert reading == (
         "Returning customers brought 100% of net revenue in 2024-05, 2 of its 31 days so far."
+    )
+    # months without net revenue after the last one with some: it is not the last whole month
+    quiet = [monthly[0], *({"month": m, "new_revenue": 0.0, "returning_revenue": 0.0,
+                            "returning_share": None} for m in ("2024-04", "2024-05")),
+             {**monthly[2], "month": "2024-06"}]  # fmt: skip
+    stage["monthly_revenue"], stage["as_of"] = quiet, "2024-06-02"
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
+    assert reading == (
+        "Returning customers brought 27% of net revenue in 2024-03, the last month with net "
+        "revenue (2024-06, 2 of its 30 days so far: 100%)."
+    )
+    stage["monthly_revenue"], stage["as_of"] = quiet[:3], "2024-05-31"
+    reading = stage_charts({"growth": {"growth_stage": stage}}, None)[1].reading
+    assert reading == (
+        "Returning customers brought 27% of net revenue in 2024-03, the last month with net "
+        "revenue."
     )
     # as of a month's last day every month is whole
     stage["monthly_revenue"], stage["as_of"] = monthly, "2024-05-31"

@@ -46,12 +46,17 @@ def lorenz_points(
     return shares, cumulative[top] / total
 
 
+def top_count(n: int, share: float = 0.2) -> int:
+    """The customers of a top ``share`` of ``n``: ``round(share * n)``, and at least the most
+    valuable one (a fifth of one or two customers rounds to nobody, who holds nothing)."""
+    return max(1, int(np.rint(share * n))) if n else 0
+
+
 def top_share(values: Any, share: float = 0.2, *, ordered: np.ndarray | None = None) -> float:
-    """Share of the total value held by the top ``round(share * n)`` customers; ``ordered`` is
+    """Share of the total value held by the top :func:`top_count` customers; ``ordered`` is
     :func:`descending` of ``values`` when the caller has it."""
     array = descending(values) if ordered is None else ordered
-    k = int(np.rint(share * len(array)))
-    return float(array[:k].sum() / array.sum())
+    return float(array[: top_count(len(array), share)].sum() / array.sum())
 
 
 def concentration_chart(customers: pd.DataFrame) -> Chart:
@@ -97,7 +102,14 @@ def concentration_chart(customers: pd.DataFrame) -> Chart:
         )
     )  # fmt: skip
     share = top_share(value, 0.2, ordered=ordered)
-    reading = f"The top 20% of customers hold {pct_text(share)} of {what}"
+    n = len(ordered)
+    if top_count(n) / n > 0.3:  # the top "20%" is one customer of one to three
+        holder = (
+            "The only customer holds" if n == 1 else f"The most valuable of {n} customers holds"
+        )
+    else:
+        holder = "The top 20% of customers hold"
+    reading = f"{holder} {pct_text(share)} of {what}"
     if with_historic:
         historic_share = top_share(historic, 0.2, ordered=historic_ordered)
         reading += f" (and {pct_text(historic_share)} of historic CLV)"

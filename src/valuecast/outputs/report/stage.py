@@ -62,17 +62,26 @@ def _returning_reading(monthly: pd.DataFrame, stage: dict) -> str:
     if partial is not None and len(share) and share.iloc[-1]["month"] == partial[0]:
         cut, share = share.iloc[-1], share.iloc[:-1]
         so_far = f"{partial[0]}, {partial[1]} of its {partial[2]} days so far"
+    # the last whole month: the as-of date's own month when the date ends it, else the one before
+    months = monthly["month"].tolist()
+    whole = months[-1] if partial is None else (months[-2] if len(months) >= 2 else None)
+
+    def named(month: str) -> str:
+        if month != whole:  # the months after it had no net revenue to split
+            return f"{month}, the last month with net revenue"
+        return f"{month}, the last whole month" if cut is not None else month
+
     if len(share) >= 2:
         first, last = share.iloc[0], share.iloc[-1]
         reading = (
             f"Returning customers brought {pct_text(last['returning_share'])} of {whose} in "
-            f"{last['month']}{', the last whole month' if cut is not None else ''}, against "
+            f"{named(last['month'])}, against "
             f"{pct_text(first['returning_share'])} in {first['month']}"
         )
     elif len(share) == 1:
         reading = (
             f"Returning customers brought {pct_text(share.iloc[0]['returning_share'])} of "
-            f"{whose} in {share.iloc[0]['month']}"
+            f"{whose} in {named(share.iloc[0]['month'])}"
         )
     elif cut is not None:
         return (

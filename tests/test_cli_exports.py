@@ -807,8 +807,8 @@ def test_hashed_audiences_say_what_an_ingested_customers_export_lacks(tmp_path):
     google = invoke(*args, "--to", "google", "-w", str(path), "--out", str(tmp_path / "g.csv"))
     assert google.exit_code == 0, google.output
     assert (
-        "has a place (zip or country): google matches them on the e-mail alone; the customers "
-        "export ingested gives them for other customers only"
+        "has a place (zip or country): google matches them on the e-mail alone; the exports "
+        "ingested give them for other customers only"
     ) in " ".join(google.output.split())
 
 

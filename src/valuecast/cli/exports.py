@@ -126,7 +126,8 @@ def _where_contact_fields_come_from(
         if field in contacts
     )
     if given:
-        return "the customers export ingested gives them for other customers only"
+        # the places given (by the customers export or the orders) are of other customers
+        return "the exports ingested give them for other customers only"
     columns = [column for _, names in kinds for column in names]
     listed = ", ".join(columns[:-1]) + " and " + columns[-1] if len(columns) > 1 else columns[0]
     return f"the customers export ingested has none: its {listed} columns are missing or empty"

@@ -1505,3 +1505,39 @@ def test_a_nine_day_shops_customer_page_says_its_rfm_group_ranks_against_the_oth
     )
     listed = client.get("/api/v1/customers?per_page=1").json()["rows"][0]["customer_id"]
     assert 'id="young-shop"' not in client.get(f"/customers/{listed}").text
+
+
+def test_the_segments_page_says_how_many_customers_no_download_can_key_by_e_mail(tmp_path):
+    """A shop keyed by e-mail with five customers known by a number alone: a segment's count
+    holds them, its Klaviyo file leaves them out, and the page says so with their count."""
+    from fastapi.testclient import TestClient
+
+    from valuecast.web import create_app
+
+    orders = tmp_path / "orders.csv"
+    who = [f"c{i}@x.com" if i >= 5 else f"C{i:03d}" for i in range(40)]
+    orders.write_text(
+        "customer,date,amount\n"
+        + "".join(f"{who[i]},2025-0{1 + i % 6}-1{i % 9},{20 + i}\n" for i in range(40))
+    )
+    path = tmp_path / "w.duckdb"
+    _analysed(path, orders, "customer_id=customer,ordered_at=date,revenue=amount")
+    application = create_app(path, warm=False)
+    try:
+        client = TestClient(application, base_url="http://127.0.0.1")
+        page = client.get("/segments?everyone=true").text
+        rows = sum(
+            client.get(
+                f"/api/v1/segments/tier-{tier}/export?to=klaviyo&include_non_consenting=true"
+            )
+            .text.strip()
+            .count("\n")  # the header's line ends before the first row
+            for tier in ("high", "medium", "low")
+        )
+    finally:
+        application.state.dashboard.close()
+    assert rows == 35  # the tiers hold all 40 customers; their files the 35 addresses
+    said = re.search(r'<p class="subtitle" id="no-email">(.*?)</p>', page, re.S)
+    assert said is not None and " ".join(said.group(1).split()).startswith(
+        "5 customers have no e-mail address: the Klaviyo and Mailchimp files leave them out"
+    )

@@ -586,6 +586,29 @@ class _TableReaders:
         """Whether any customer has an e-mail or a phone (:func:`holds_contacts`)."""
         return holds_contacts(self.raw)
 
+    def customers_without_email(self, snapshot_id: int) -> int:
+        """A snapshot's customers without an e-mail (:func:`customers_without_email`)."""
+        return customers_without_email(self.raw, snapshot_id)
+
+
+def customers_without_email(raw: Any, snapshot_id: int) -> int:
+    """How many of a snapshot's customers have no e-mail address the audience files can use
+    (their customer id is none, and neither the customers export nor an order gives one): the
+    Klaviyo and Mailchimp files leave them out, and Meta's and Google's keep only those a phone
+    or an address matches."""
+    return int(
+        raw.execute(
+            f"""SELECT count(*) FROM snapshot_customers AS s
+            WHERE s.snapshot_id = ? AND NOT coalesce(
+                regexp_full_match(trim(s.customer_id), '{EMAIL_PATTERN}'), false)
+            AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.customer_id = s.customer_id
+                AND contains(c.email, '@'))
+            AND NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.customer_id = s.customer_id
+                AND contains(o.email, '@'))""",
+            [int(snapshot_id)],
+        ).fetchall()[0][0]
+    )
+
 
 class ReadView(_TableReaders):
     """A read-only stand-in for a :class:`Workspace` on one cursor (:meth:`Workspace.read_view`).

@@ -283,17 +283,19 @@ def segments(request: Request, snapshot: str | None = SnapshotQuery, everyone: b
         ingested = False
     # without an e-mail or phone anywhere every download is a header, consent or not (Meta's
     # and Google's too: names and addresses come only with customers named by one of them)
-    contacts = True
+    contacts, unaddressed = True, 0
     if info is not None:
         with dashboard.reader() as reader:
             contacts = reader.holds_contacts()
+            # a segment's download can hold fewer rows than its count: said where it may
+            unaddressed = reader.customers_without_email(info.snapshot_id) if contacts else 0
     withheld = withheld_predictions(dashboard.view(info).summary) if info is not None else None
     # the e-mail tools' files leave them out, as `valuecast export` says
     phones = dashboard.view(info).index.phone_customers() if info is not None else 0
     return _section_page(
         request, snapshot, "segments", "segments.html.j2", formats=FORMATS, everyone=everyone,
         segments=counted, older=older, ingested=ingested, withheld=withheld, phones=phones,
-        contacts=contacts,
+        contacts=contacts, unaddressed=unaddressed,
     )  # fmt: skip
 
 

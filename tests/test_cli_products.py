@@ -196,9 +196,9 @@ def test_reminders_prints_and_writes(refills, tmp_path):
     # none
     due = pd.read_csv(out)
     assert due.drop(columns="email").values.tolist() == [
-        ["bob", "Coffee", "2024-01-15", 1.0, 15, 15, "2024-01-29", -12],
-        ["ann", "Coffee", "2024-01-31", 1.0, 15, 15, "2024-02-15", 5],
-        ["cat", "Coffee", "2024-02-01", 1.0, 15, 15, "2024-02-16", 6],
+        ["bob", "Coffee", "2024-01-15", 1.0, 15, 15, 14, "2024-01-29", -12],
+        ["ann", "Coffee", "2024-01-31", 1.0, 15, 15, 15, "2024-02-15", 5],
+        ["cat", "Coffee", "2024-02-01", 1.0, 15, 15, 15, "2024-02-16", 6],
     ]
     assert due["email"].isna().all()  # ids that are no address, and no export gives one
     assert (

@@ -128,6 +128,7 @@ def expected(rows):
             items,
             cycle,
             product_cycle,
+            (pd.Timestamp(due) - pd.Timestamp(last)).days,  # the days the items last
             pd.Timestamp(due),
             days,
         )

@@ -340,6 +340,11 @@ def test_customer_detail(client, stored):
     grace = reminders.cycle_days.clip(upper=14)
     due = reminders[reminders.days_until_due >= -grace]
     assert len(body["reminders"]) == int((due.customer_id == cid).sum())
+    # each reminder says how long its items last, which sets its due date (not the cycle)
+    assert body["reminders"]
+    for reminder in body["reminders"]:
+        lasted = pd.Timestamp(reminder["due_date"]) - pd.Timestamp(reminder["last_purchase_date"])
+        assert lasted.days == reminder["lasts_days"]
     assert client.get("/api/v1/customers/nobody@nowhere.test").status_code == 404
 
 

@@ -71,6 +71,7 @@ REMINDER_SCHEMA: dict[str, str] = {
     "last_quantity": "float64",
     "cycle_days": "int64",
     "product_cycle_days": "int64",
+    "lasts_days": "int64",
     "due_date": "datetime64[s]",
     "days_until_due": "int64",
 }
@@ -183,8 +184,10 @@ def reminders(
 
     ``cycles`` is a :func:`replenishment_cycles` table (``product``, ``cycle_days`` and, when it
     has it, ``days_per_item`` are read, else an item lasts a cycle; by default it is computed
-    with ``min_customers``).  ``due_date`` = last purchase day of the product + days per item x
-    ``last_quantity`` (the items bought that day), on the customer's own days per item and
+    with ``min_customers``).  ``due_date`` = last purchase day of the product + ``lasts_days``,
+    the days the items last: days per item x ``last_quantity`` (the items bought that day;
+    ``cycle_days``, the days between purchases, is that of the items customers usually buy),
+    on the customer's own days per item and
     cycle weighed with the product's when they re-bought the product (:func:`own_rhythm`),
     else the product's (``product_cycle_days``); ``days_until_due`` = due date - as-of date.
     With ``due_within`` only rows due within that many days of the as-of date, before or after
@@ -246,7 +249,8 @@ def reminders(
         return empty_frame(REMINDER_SCHEMA)
     last_dates = pd.to_datetime(frame["last_purchase_date"]).astype("datetime64[s]")
     frame["last_purchase_date"] = last_dates
-    lasting = pd.to_timedelta(frame["lasts"].astype("int64"), unit="D")
+    frame["lasts_days"] = frame["lasts"].astype("int64")
+    lasting = pd.to_timedelta(frame["lasts_days"], unit="D")
     frame["due_date"] = (last_dates + lasting).astype("datetime64[s]")
     frame = frame.astype(
         {

@@ -244,3 +244,37 @@ def test_a_calendar_beside_seasons_the_backtest_could_not_see_still_predicts(tmp
     assert "season_nov" in summary["model"]["seasons"]["multipliers"]
     assert not any("could not be fitted" in r for r in summary["low_confidence_reasons"])
     assert summary["totals"]["predicted_clv"] > 0
+
+
+def test_seasons_within_chance_give_way_to_the_plain_model(tmp_path):
+    """A ten-year shop of 200 customers whose orders fall on days drawn evenly: the seasonal
+    variants score a hair below the plain models in the holdout (their eleven multipliers fit
+    noise), and chose them, with a narrower interval and no range of the sales to come.  The
+    likelihood-ratio test finds no seasons: the plain model is chosen, and a note says why."""
+    from shops import ingested
+    from valuecast.jobs.analyze import AnalysisOptions, analyze
+    from valuecast.store import Workspace
+
+    rng = np.random.default_rng(1)
+    start, span = np.datetime64("2016-12-01"), 3652
+    rows = []
+    for customer in range(200):
+        first = int(rng.integers(0, span))
+        days = [
+            first,
+            *(first + int(rng.integers(1, span - first + 1)) for _ in range(rng.poisson(6))),
+        ]
+        for day in sorted(d for d in days if d <= span):
+            rows.append(f"C{customer:04d},{start + day},{round(float(rng.gamma(2, 25)), 2)}")
+    workspace = ingested(tmp_path, "customer,date,amount\n" + "\n".join(rows) + "\n",
+                         "customer_id=customer,ordered_at=date,revenue=amount")  # fmt: skip
+    with Workspace(workspace) as ws:
+        summary = analyze(ws, AnalysisOptions()).summary
+    backtest = summary["backtest"]
+    scores = {name: model["mae_orders"] for name, model in backtest["models"].items()}
+    assert scores["bgnbd+season"] < scores["bgnbd"]  # what chose the seasons before
+    assert not summary["model"]["name"].endswith("+season")
+    said = [note for note in backtest["notes"] if note.startswith("bgnbd+season scored below")]
+    assert (
+        said and "11 season multipliers are within chance (likelihood-ratio test, p = " in said[0]
+    )

@@ -44,6 +44,10 @@ ArrayLike = Any
 SIMPLICITY: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd", "ggnbd")
 """Tie-break order: BG/NBD (closed-form likelihood) first, GGompertz/NBD (quadrature) last."""
 
+SEASONS_BEYOND_CHANCE = 0.05
+"""The p-value below which a seasonal variant's seasons are taken to be in the data
+(:func:`_seasons_within_chance`)."""
+
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "frequency",
     "recency",
@@ -364,7 +368,9 @@ class BacktestResult:
             "n_customers": self.n_customers,
             "sampled_from": self.sampled_from,
             "selection": "lowest holdout mean absolute error of orders per customer; ties go to "
-            "the simpler model (" + ", ".join(SIMPLICITY) + ")",
+            "the simpler model (" + ", ".join(SIMPLICITY) + "); a seasonal variant only where "
+            "its seasons are beyond chance (likelihood-ratio test against its plain model, "
+            f"p < {SEASONS_BEYOND_CHANCE})",
             "best": self.best,
             "best_beats_naive": self.best_beats_naive,
             "models": models,
@@ -596,6 +602,40 @@ def _seasonal_candidates(
     return out
 
 
+def _seasons_within_chance(
+    name: str, results: dict[str, CandidateResult], notes: list[str]
+) -> bool:
+    """Whether the seasonal variant ``name`` scored below its plain model while its seasons are
+    within chance, and so is not chosen (noted).  Its month multipliers are eleven more
+    parameters: on a shop without seasons they fit noise, and a 0.05% lower holdout error (one
+    such shop) chose it, with a narrower interval and no range of the sales to come.  The plain
+    model is the seasonal one with every multiplier 1, so the likelihood-ratio test of the two
+    fits on the calibration histories (chi-squared with a degree of freedom per multiplier;
+    Wilks 1938) says whether the data hold seasons at all."""
+    from scipy.special import chdtrc
+
+    base, seasonal = split_seasonal(name)
+    plain, variant = results.get(base), results[name]
+    if not seasonal or plain is None or plain.error is not None or variant.error is not None:
+        return False
+    if variant.scores["mae_orders"] >= plain.scores["mae_orders"]:
+        return False  # not lower: the usual rule leaves it
+    extra = len(variant.params or {}) - len(plain.params or {})
+    if extra <= 0 or variant.log_likelihood is None or plain.log_likelihood is None:
+        return False
+    ratio = max(2.0 * (variant.log_likelihood - plain.log_likelihood), 0.0)
+    p_value = float(chdtrc(extra, ratio))
+    if p_value < SEASONS_BEYOND_CHANCE:
+        return False
+    notes.append(
+        f"{name} scored below {base} in the holdout ({variant.scores['mae_orders']:.4g} against "
+        f"{plain.scores['mae_orders']:.4g} orders a customer), but its {extra} season "
+        f"multipliers are within chance (likelihood-ratio test, p = {p_value:.2f}): the seasons "
+        "are left out"
+    )
+    return True
+
+
 def backtest(
     calibration_summary: pd.DataFrame,
     holdout_days: float,
@@ -746,6 +786,12 @@ def backtest(
             if kept is None
             else [n for n in fitted if n in kept["eligible"] or split_seasonal(n)[1]]
         )
+        # a seasonal variant whose seasons are chance gives way to its plain model (if eligible)
+        eligible = [
+            n
+            for n in eligible
+            if not (split_seasonal(n)[0] in eligible and _seasons_within_chance(n, results, notes))
+        ]
         lowest = min(results[name].scores["mae_orders"] for name in eligible)
         tolerance = 1e-12 * max(1.0, abs(lowest))
         tied = [n for n in eligible if results[n].scores["mae_orders"] <= lowest + tolerance]

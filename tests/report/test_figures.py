@@ -883,3 +883,34 @@ def test_what_drives_value_advises_only_the_attributes_the_customers_hold():
     assert "--covariates acquisition_channel,first_discount_code,accepts_marketing`" in (
         chart.reading
     )
+
+
+def test_a_backtest_of_one_customer_says_its_scores_tell_no_model_apart():
+    """A one-customer shop: the weekly reading named the backtest's choice as if it had been
+    tested, and the per-frequency one called one group both the closest and the furthest."""
+    from valuecast.outputs.report.backtest import model_backtest
+
+    summary = {
+        "model": {"name": "pnbd"},
+        "backtest": {
+            "models": {"pnbd": {}}, "calibration_end": "2026-07-16", "holdout_days": 90,
+            "n_customers": 1,
+            "weekly": {"day": [7.0, 90.0], "actual": [0.0, 1.0],
+                       "predicted": {"pnbd": [0.1, 0.78]}, "naive": [0.1, 0.78]},
+            "by_frequency": {"frequency": ["2"], "customers": [1], "actual": [1.0],
+                             "predicted": {"pnbd": [0.78]}},
+        },
+    }  # fmt: skip
+    charts, _ = model_backtest(summary)
+    readings = {chart.key: chart.reading for chart in charts}
+    assert readings["backtest-weekly"].startswith(
+        "The backtest holds 1 customer: too few for its scores to tell the models apart. In the "
+        "90 days after 2026-07-16"
+    )
+    assert readings["backtest-frequency"] == (
+        "Every customer had 2 repeat purchases in calibration: Pareto/NBD predicted 0.78 "
+        "holdout orders per customer, against 1.00 actual."
+    )
+    summary["backtest"]["n_customers"] = 30
+    charts, _ = model_backtest(summary)
+    assert next(c.reading for c in charts if c.key == "backtest-weekly").startswith("In the 90")

@@ -23,10 +23,15 @@ from valuecast.outputs.report.charts import (
     model_label,
     pct_text,
     plotly_figure,
+    plural_text,
     repeat_purchases_text,
     signed_pct_text,
     trace,
 )
+
+MIN_BACKTEST_CUSTOMERS = 30
+"""Below this many customers in the backtest, the report says its scores cannot tell the
+models apart (one customer's holdout chose a model by 3e-8 of its error)."""
 
 
 def _chosen_model(summary: dict, names: list[str]) -> str | None:
@@ -83,7 +88,14 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         role = ""
         if chosen == (summary.get("model") or {}).get("name"):
             role = " (the chosen model)" if _predicted(summary) else " (the backtest's choice)"
-        reading = (
+        customers = int(finite(backtest.get("n_customers")) or 0)
+        few = ""
+        if 0 < customers < MIN_BACKTEST_CUSTOMERS:  # a model's lead over a handful is chance
+            few = (
+                f"The backtest holds {plural_text(customers, 'customer')}: too few for its scores "
+                "to tell the models apart. "
+            )
+        reading = few + (
             f"In the {holdout_days:.0f} days after {calibration_end}, the customers made "
             f"{total_actual:,.0f} repeat purchases; {model_label(chosen)}{role}"
             f", fitted on the days before, predicted {total_predicted:,.0f}"
@@ -149,7 +161,13 @@ def model_backtest(summary: dict) -> tuple[list[Chart], list[HtmlTable]]:
         narrowed = len(among) < len(gaps)
         worst = int(among[np.argmax(gaps[among])])
         best = int(among[np.argmin(gaps[among])])
-        if gaps[worst] < 0.005:  # closest and furthest would both read 0.00 vs 0.00
+        if len(gaps) == 1:  # one group is both the closest and the furthest: say it once
+            reading = (
+                f"Every customer had {repeat_purchases_text(labels[0])} in calibration: "
+                f"{model_label(chosen)} predicted {mine[0]:.2f} holdout orders per customer, "
+                f"against {truth[0]:.2f} actual."
+            )
+        elif gaps[worst] < 0.005:  # closest and furthest would both read 0.00 vs 0.00
             every = (
                 f"every group of {MIN_CELL} or more customers by repeat purchases in calibration"
                 if narrowed

@@ -1554,3 +1554,21 @@ def test_customers_told_apart_by_their_names_are_noted_on_both_routes(tmp_path, 
         row.replace("Anna Schmidt", "C-17").replace("Bo Li", "C 18") for row in rows) + "\n")  # fmt: skip
     reports, _ = _assert_same_ingests([ids], mapping, monkeypatch)
     assert not [note for note in reports[0]["files"][0]["notes"] if "told apart" in note]
+
+
+def test_ids_written_in_several_letter_cases_are_noted_on_both_routes(tmp_path, monkeypatch):
+    """``C0001`` and ``c0001`` stay two customers, as written (a case can tell ids apart), and
+    a note counts the ids so written, naming the first; e-mail ids are lower-cased anyway."""
+    rows = [
+        ("C0002", "2025-01-03", "10.00"), ("c0002", "2025-02-03", "12.00"),
+        ("C0001", "2025-01-05", "20.00"), ("c0001", "2025-03-05", "22.00"),
+        ("c0001", "2025-04-05", "24.00"), ("Ann@Example.com", "2025-01-09", "30.00"),
+        ("ann@example.com", "2025-02-09", "31.00"), ("B0003", "2025-01-11", "5.00"),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["customer", "date", "amount"])
+    reports, tables = _assert_same_ingests([_write(frame, tmp_path / "o.csv")], MAP, monkeypatch)
+    assert reports[0]["files"][0]["notes"] == [
+        "customer: 2 ids are written in several letter cases ('C0001' and 'c0001', and 1 more): "
+        "each read as its own customer, as written; write them alike where they are one customer"
+    ]
+    assert tables["orders"]["customer_id"].nunique() == 6

@@ -855,6 +855,41 @@ def leading_zero_ids_note(column: str | None, found: int, first: list[str]) -> l
     ]
 
 
+def case_only_ids(cells: pa.ChunkedArray) -> tuple[int, list[str]]:
+    """Of the customer id cells, how many ids are also written in other letter cases
+    (``C0001`` beside ``c0001``: typed by hand, or two systems merged), and the first such set
+    (by the lower-cased id), sorted: ids that stay apart, as written, and which
+    :func:`case_only_ids_note` names.  The same as SQL's (``orders_duckdb``).  E-mail ids are
+    left out: they are read lower-cased, one customer however written."""
+    lowered = pc.utf8_lower(cells)
+    if not pc.any(pc.fill_null(pc.not_equal(lowered, cells), False)).as_py():
+        return 0, []  # the common case, one cheap pass: no id has a capital letter
+    ids = pc.drop_null(pc.unique(cells.combine_chunks()))
+    ids = pc.filter(ids, pc.invert(pc.match_substring(ids, "@")))
+    table = pa.table({"id": ids, "value": pc.utf8_lower(ids)})
+    counts = table.group_by("value").aggregate([("id", "count")])
+    several = pc.filter(counts["value"], pc.greater(counts["id_count"], 1))
+    if not len(several):
+        return 0, []
+    first = pc.min(several)
+    written = pc.filter(table["id"], pc.equal(table["value"], first))
+    return len(several), sorted(written.to_pylist())
+
+
+def case_only_ids_note(column: str | None, found: int, first: list[str]) -> list[str]:
+    """The note on the ids written in several letter cases (:func:`case_only_ids`): counted
+    apart, as written, where they may be one customer's."""
+    if not found:
+        return []
+    listed = ", ".join(repr(text) for text in first[:-1]) + f" and {first[-1]!r}"
+    more = f", and {found - 1:,} more" if found > 1 else ""
+    return [
+        f"{column}: {found:,} {'id is' if found == 1 else 'ids are'} written in several letter "
+        f"cases ({listed}{more}): each read as its own customer, as written; write them alike "
+        "where they are one customer"
+    ]
+
+
 def email_linked_note(linked: int) -> list[str]:
     """The ingest note for orders without a customer id given to the customer whose orders
     carry their e-mail address (none when 0)."""

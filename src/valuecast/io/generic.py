@@ -39,7 +39,7 @@ Rules:
   :func:`valuecast.io._build.visible_ids`), as is an ``email`` cell; values containing ``@``
   (emails) are also lower-cased and copied to ``email``. Ids of digits written with and without
   leading zeros (``00123``, ``123``: a spreadsheet drops them) stay apart, as written, and a note
-  names them. An empty customer cell makes a guest order, and so does a placeholder
+  names them; so do ids written in several letter cases (``C0001``, ``c0001``). An empty customer cell makes a guest order, and so does a placeholder
   written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
   ``-`` ..., in any case), or a placeholder address typed for a phone or in-store order
   (``noemail@shop.com``, ``none@none.com``, ``pos@``: :data:`valuecast.io._build.PLACEHOLDER_ADDRESS`):
@@ -1146,6 +1146,9 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     notes.extend(
         _build.leading_zero_ids_note(cols["customer_id"], *_build.leading_zero_ids(customer))
     )
+    # a placeholder (Guest, GUEST) makes guest orders, however written
+    named = guests_for_placeholders(customer)
+    notes.extend(_build.case_only_ids_note(cols["customer_id"], *_build.case_only_ids(named)))
     order_ids = None
     if cols["order_id"] is not None:
         order_ids = _build.whole_number_ids(table.text(cols["order_id"]))

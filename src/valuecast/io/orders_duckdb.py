@@ -305,6 +305,7 @@ def load_rows(
         if found is not None:
             found["whole_number_ids"] = whole
             found["leading_zero_ids"] = _leading_zero_ids(con, table)
+            found["case_only_ids"] = _case_only_ids(con, table)
             found["whole_number_order_ids"] = whole_orders
         linked = _link_emails(con, cols, table, pair_hash and not keyed)
         if found is not None:
@@ -350,6 +351,21 @@ def _leading_zero_ids(con: Any, table: str) -> tuple[int, list[str]]:
         "zeroed AS (SELECT DISTINCT value FROM ids WHERE starts_with(id, '0') AND value <> ''), "
         "several AS (SELECT value, list(id ORDER BY id) AS written FROM ids "
         "SEMI JOIN zeroed USING (value) GROUP BY value HAVING count(*) > 1) "
+        "SELECT count(*), arg_min(written, value) FROM several"
+    ).fetchall()[0]
+    return int(found[0]), list(found[1] or [])
+
+
+def _case_only_ids(con: Any, table: str) -> tuple[int, list[str]]:
+    """The ids also written in other letter cases, and the first such set, as the importer
+    finds them (:func:`valuecast.io._build.case_only_ids`)."""
+    some = f"SELECT coalesce(bool_or(lower(customer) <> customer), false) FROM {table}"
+    if not con.execute(some).fetchall()[0][0]:  # the common case: no id has a capital letter
+        return 0, []
+    found = con.execute(
+        f"WITH several AS (SELECT lower(id) AS value, list(id ORDER BY id) AS written FROM "
+        f"(SELECT DISTINCT customer AS id FROM {table} WHERE customer IS NOT NULL) "
+        "GROUP BY lower(id) HAVING count(*) > 1) "
         "SELECT count(*), arg_min(written, value) FROM several"
     ).fetchall()[0]
     return int(found[0]), list(found[1] or [])
@@ -1416,6 +1432,7 @@ def importer_notes(
     return (
         (_build.whole_number_ids_note(cols["customer_id"]) if whole else [])
         + _build.leading_zero_ids_note(cols["customer_id"], *zeros)
+        + _build.case_only_ids_note(cols["customer_id"], *found.get("case_only_ids", (0, [])))
         + (_build.whole_number_ids_note(cols["order_id"]) if whole_orders else [])
         + generic.table_notes(list(source.header), cols)
         + generic.named_customers_note(cols["customer_id"], *found.get("named_customers", (0, 0)))

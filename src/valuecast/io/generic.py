@@ -39,8 +39,9 @@ Rules:
   :func:`valuecast.io._build.visible_ids`), as is an ``email`` cell; values containing ``@``
   (emails) are also lower-cased and copied to ``email``. Ids of digits written with and without
   leading zeros (``00123``, ``123``: a spreadsheet drops them) stay apart, as written, and a note
-  names them; so do ids written in several letter cases (``C0001``, ``c0001``). An empty customer cell makes a guest order, and so does a placeholder
-  written where there is no customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
+  names them; so do ids written in several letter cases (``C0001``, ``c0001``). An empty
+  customer cell makes a guest order, and so does a placeholder written where there is no
+  customer (:data:`GUEST_PLACEHOLDERS`: ``Guest``, ``NULL``, ``N/A``,
   ``-`` ..., in any case), or a placeholder address typed for a phone or in-store order
   (``noemail@shop.com``, ``none@none.com``, ``pos@``: :data:`valuecast.io._build.PLACEHOLDER_ADDRESS`):
   a note counts those rows.

@@ -221,3 +221,17 @@ def test_fit_takes_the_models_names_as_the_papers_write_them(cdnow_csv):
     """``Pareto/NBD`` and ``Gamma-Gamma`` are the models ``pnbd`` and ``gg``."""
     assert run_json("fit", str(cdnow_csv), "--model", "Pareto/NBD")["model"] == "ParetoNBD"
     assert run_json("fit", str(cdnow_csv), "--model", "Gamma-Gamma")["model"] == "GammaGamma"
+
+
+def test_a_fit_of_few_customers_says_so_and_shows_no_nan(tmp_path, cdnow_csv):
+    """A one-customer summary: the limit's parameters have no standard error, shown as a dash
+    (null in JSON), and a note says the fit rests on fewer customers than `analyze` trusts."""
+    path = tmp_path / "one.csv"
+    path.write_text("frequency,recency,T\n3,200,300\n")
+    result = runner.invoke(app, ["fit", str(path), "--model", "bgnbd"])
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.output
+    said = " ".join(result.output.split())
+    assert "note: fitted on 1 customer (fewer than 500): the estimates and their standard" in said
+    assert run_json("fit", str(path))["notes"][-1].startswith("fitted on 1 customer (fewer")
+    assert not any("fewer than 500" in note for note in run_json("fit", str(cdnow_csv))["notes"])

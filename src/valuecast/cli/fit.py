@@ -102,7 +102,8 @@ def fit(
     table.add_column("estimate", justify="right")
     table.add_column("std. error", justify="right")
     for name, value in result["params"].items():
-        table.add_row(name, f"{value:.4f}", f"{result['standard_errors'][name]:.4f}")
+        error = result["standard_errors"][name]
+        table.add_row(name, f"{value:.4f}", "-" if math.isnan(error) else f"{error:.4f}")
     console.print(table)
     console.print(
         f"log-likelihood {result['log_likelihood']:.2f}   n = {result['n']:,}   "

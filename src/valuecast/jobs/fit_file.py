@@ -117,13 +117,16 @@ def fit_summary_file(
     notes = list(dict.fromkeys(m for m in said if "encountered in" not in m))  # not NumPy's
     if model == "sbg":
         notes += pooled_cohorts_note(list(_survivor_cohorts(frame, path, cohort_size)))
+    fitted_on = int(round(getattr(estimator, "n_customers_", n)))
+    if model != "sbg":
+        notes += few_customers_note(fitted_on)
     result: dict[str, Any] = {
         "model": type(estimator).__name__,
         "file": str(path),
         "params": estimator.params_,
         "standard_errors": estimator.standard_errors_,
         "log_likelihood": estimator.log_likelihood_,
-        "n": int(round(getattr(estimator, "n_customers_", n))),
+        "n": fitted_on,
         "n_distinct": int(getattr(estimator, "n_distinct_histories_", 0)),
         "notes": notes,
     }
@@ -131,6 +134,20 @@ def fit_summary_file(
         result["predictions"] = _predictions(estimator, model, frame, columns, predict, path)
         result["predict_horizon"] = predict
     return result
+
+
+def few_customers_note(n: int) -> list[str]:
+    """A note on a fit of fewer customers than ``analyze`` trusts (its low-confidence rule):
+    a fit of one customer printed its estimates and standard errors as any other."""
+    from valuecast.analysis.customers import MIN_CUSTOMERS
+
+    if n >= MIN_CUSTOMERS:
+        return []
+    return [
+        f"fitted on {n:,} {'customer' if n == 1 else 'customers'} (fewer than "
+        f"{MIN_CUSTOMERS}): the estimates and their standard errors rest on few histories, "
+        "which `analyze` flags as low confidence"
+    ]
 
 
 def pooled_cohorts_note(columns: list[str]) -> list[str]:

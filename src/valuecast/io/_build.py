@@ -830,7 +830,13 @@ def leading_zero_ids(cells: pa.ChunkedArray) -> tuple[int, list[str]]:
     # only the values an id with leading zeros has can be written two ways
     padded = pc.filter(values, pc.and_(pc.starts_with(ids, "0"), pc.not_equal(values, "")))
     kept = pc.is_in(values, value_set=pc.unique(padded))
-    table = pa.table({"id": pc.filter(ids, kept), "value": pc.filter(values, kept)})
+    return _written_several_ways(pc.filter(ids, kept), pc.filter(values, kept))
+
+
+def _written_several_ways(ids: pa.Array, values: pa.Array) -> tuple[int, list[str]]:
+    """Of distinct ``ids`` and the value each stands for, how many values several ids write,
+    and the ids of the first such value, sorted."""
+    table = pa.table({"id": ids, "value": values})
     counts = table.group_by("value").aggregate([("id", "count")])
     several = pc.filter(counts["value"], pc.greater(counts["id_count"], 1))
     if not len(several):
@@ -840,18 +846,25 @@ def leading_zero_ids(cells: pa.ChunkedArray) -> tuple[int, list[str]]:
     return len(several), sorted(written.to_pylist())
 
 
-def leading_zero_ids_note(column: str | None, found: int, first: list[str]) -> list[str]:
-    """The note on the ids written with and without leading zeros (:func:`leading_zero_ids`):
-    counted apart, as written, where a spreadsheet may have cut one customer's id."""
+def _several_ways_note(column: str | None, found: int, first: list[str], how: str) -> list[str]:
+    """The note on ids written several ways (``how``), each read as its own customer."""
     if not found:
         return []
     listed = ", ".join(repr(text) for text in first[:-1]) + f" and {first[-1]!r}"
     more = f", and {found - 1:,} more" if found > 1 else ""
     return [
-        f"{column}: {found:,} {'id is' if found == 1 else 'ids are'} written with and without "
-        f"leading zeros ({listed}{more}): each read as its own customer, as written; a "
-        "spreadsheet drops an id's leading zeros, so write them alike where they are one "
-        "customer"
+        f"{column}: {found:,} {'id is' if found == 1 else 'ids are'} written {how} "
+        f"({listed}{more}): each read as its own customer, as written; "
+    ]
+
+
+def leading_zero_ids_note(column: str | None, found: int, first: list[str]) -> list[str]:
+    """The note on the ids written with and without leading zeros (:func:`leading_zero_ids`):
+    counted apart, as written, where a spreadsheet may have cut one customer's id."""
+    return [
+        note + "a spreadsheet drops an id's leading zeros, so write them alike where they are "
+        "one customer"
+        for note in _several_ways_note(column, found, first, "with and without leading zeros")
     ]
 
 
@@ -866,27 +879,15 @@ def case_only_ids(cells: pa.ChunkedArray) -> tuple[int, list[str]]:
         return 0, []  # the common case, one cheap pass: no id has a capital letter
     ids = pc.drop_null(pc.unique(cells.combine_chunks()))
     ids = pc.filter(ids, pc.invert(pc.match_substring(ids, "@")))
-    table = pa.table({"id": ids, "value": pc.utf8_lower(ids)})
-    counts = table.group_by("value").aggregate([("id", "count")])
-    several = pc.filter(counts["value"], pc.greater(counts["id_count"], 1))
-    if not len(several):
-        return 0, []
-    first = pc.min(several)
-    written = pc.filter(table["id"], pc.equal(table["value"], first))
-    return len(several), sorted(written.to_pylist())
+    return _written_several_ways(ids, pc.utf8_lower(ids))
 
 
 def case_only_ids_note(column: str | None, found: int, first: list[str]) -> list[str]:
     """The note on the ids written in several letter cases (:func:`case_only_ids`): counted
     apart, as written, where they may be one customer's."""
-    if not found:
-        return []
-    listed = ", ".join(repr(text) for text in first[:-1]) + f" and {first[-1]!r}"
-    more = f", and {found - 1:,} more" if found > 1 else ""
     return [
-        f"{column}: {found:,} {'id is' if found == 1 else 'ids are'} written in several letter "
-        f"cases ({listed}{more}): each read as its own customer, as written; write them alike "
-        "where they are one customer"
+        note + "write them alike where they are one customer"
+        for note in _several_ways_note(column, found, first, "in several letter cases")
     ]
 
 

@@ -305,7 +305,7 @@ def _slowdown_note(
         f"orders fell to {recent:,} in the last {window} days from {year_before:,} in the same "
         f"days a year before ({recent / window:.2f} a day against {then:.2f})"
     )
-    was, _ = stage_for(age, then)
+    was, _ = stage_for(age - 365, then)  # the stage the shop was at a year ago
     if STAGES.index(was) > STAGES.index(stage):
         note += (
             f": a year ago that rate made a '{was.name}' shop; the stage reads today's rate, "

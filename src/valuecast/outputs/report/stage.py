@@ -63,8 +63,9 @@ def _returning_reading(monthly: pd.DataFrame, stage: dict) -> str:
         cut, share = share.iloc[-1], share.iloc[:-1]
         so_far = f"{partial[0]}, {partial[1]} of its {partial[2]} days so far"
     # the last whole month: the as-of date's own month when the date ends it, else the one before
-    months = monthly["month"].tolist()
-    whole = months[-1] if partial is None else (months[-2] if len(months) >= 2 else None)
+    months = monthly["month"].tolist()  # up to the as-of date's month
+    whole_months = months if partial is None else months[:-1]
+    whole = whole_months[-1] if whole_months else None
 
     def named(month: str) -> str:
         if month != whole:  # the months after it had no net revenue to split

@@ -449,6 +449,12 @@ def test_a_credit_note_taking_back_an_earlier_sale_is_its_refund(tmp_path, monke
         ("C536381", "13047", "2024-03-02 12:00", "Pot", "-1", "30.00"),  # the whole order
         ("C536382", "13047", "2024-03-02 12:00", "Pot", "-1", "29.00"),  # not its price
         ("C536383", "13047", "2024-03-02 12:00", "Cup", "-3", "3.00"),  # more than it sold
+        ("C536384", "13047", "2024-03-03 12:00", "Cup", "-1", "3.00"),  # which leaves 2
+        # an invoice selling a vase on two lines: a return of both lines' vases takes it back
+        ("536390", "12583", "2024-03-04 10:00", "Vase", "2", "5.00"),
+        ("536390", "12583", "2024-03-04 10:00", "Vase", "3", "5.00"),
+        ("536390", "12583", "2024-03-04 10:00", "Bowl", "1", "4.00"),
+        ("C536391", "12583", "2024-03-05 10:00", "Vase", "-5", "5.00"),
     ]
     frame = pd.DataFrame(rows, columns=["invoice", "customer", "date", "item", "qty", "price"])
     path = _write(frame, tmp_path / "l.csv")
@@ -462,13 +468,16 @@ def test_a_credit_note_taking_back_an_earlier_sale_is_its_refund(tmp_path, monke
     money = orders.set_index("order_number")[["gross_revenue", "refunded", "net_revenue"]]
     assert money.loc["536365"].tolist() == [34.0, 0.0, 34.0]
     assert money.loc["536366"].tolist() == [17.0, 8.5, 8.5]
-    assert set(money.index) == {"536365", "536366", "536370"}
+    assert money.loc["536370"].tolist() == [6.0, 3.0, 3.0]
+    assert money.loc["536390"].tolist() == [29.0, 25.0, 4.0]
+    assert set(money.index) == {"536365", "536366", "536370", "536390"}
     assert report["excluded_orders"] == {"refunded": 1, "cancellation": 3}
     assert report["excluded_rows"] == {"refunded": 2, "cancellation": 3}
     assert report["files"][0]["notes"] == [
-        "2 returned lines of 2 cancellations (C536379, C536381) netted as refunds (38.50) of the "
-        "same customer's latest earlier order selling the same item at the same price, which the "
-        "log does not name; a sale taken back in full is left out as refunded",
+        "4 returned lines of 4 cancellations (C536379, C536381, C536384 and 1 more) netted as "
+        "refunds (66.50) of the same customer's latest earlier order selling the same item at "
+        "the same price, which the log does not name; a sale taken back in full is left out as "
+        "refunded",
         "3 cancellations (C536380, C536382, C536383) of returned lines only are left out and not "
         "subtracted from any customer's spend: the log does not link them to the sales they take "
         "back; to count a return as its sale's refund, give its lines the sale's order id",

@@ -787,6 +787,13 @@ def test_backtest_rows_say_which_version_of_a_candidate_competed():
     assert "the model with the lowest mean absolute error of orders per customer is chosen." in (
         table.reading
     )
+    # seasonal variants in the backtest: the rule that keeps them out unless seasons show
+    plain["models"]["pnbd+season"] = dict(scores, mae_orders=0.2999)
+    (table, *_) = _backtest_tables({}, plain)
+    assert table.reading.endswith(
+        "is chosen, a model with seasons only where its seasons are beyond chance "
+        "(likelihood-ratio test against the model without them, p < 0.05)."
+    )
 
 
 def test_tiers_without_predictions_are_titled_by_historic_clv(shop, html_tools):

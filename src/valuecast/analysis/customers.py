@@ -43,7 +43,7 @@ from valuecast.analysis.backend import (
     memory_limit_bytes,
     parts_within,
 )
-from valuecast.analysis.backtest import WITH_COVARIATES
+from valuecast.analysis.backtest import WITH_COVARIATES, seasons_left_out
 from valuecast.analysis.covariate_names import ATTRIBUTES, COVARIATES
 from valuecast.analysis.covariates import PATTERN, design_for, with_attributes
 from valuecast.analysis.dropout import unidentified_dropout
@@ -446,6 +446,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
         "low_confidence_reasons": reasons + ([note] if note else []),
         "notes": list(result.notes)
         + model_notes
+        + seasons_left_out(backtest_result, chosen)
         + covariate_notes
         + ([] if seasonal is None else seasonal.unidentified)
         + ([NEGATIVE_RATE_NOTE] if options.annual_discount_rate < 0 else [])

@@ -140,12 +140,12 @@ order line:
   ``order_id`` column each line is an order of its own, and a note says so.
 * A return line has a negative quantity or amount. An order whose lines are all returns (a
   cancellation invoice such as ``C536379``) names no sale, but each of its lines names the
-  customer, the item and its price: a line taking back the customer's latest earlier line of
-  that item at that price (which sold at least as much) is that sale's refund, netted within its
-  order as a partial return is, and a note counts them (:func:`_linked_cancellations`).  The
-  rest of a cancellation takes back a sale the log does not hold (one before it): it is
-  excluded as ``"cancellation"``, nothing is subtracted from any other order, and a note
-  counts them.
+  customer, the item and its price: a line taking back the customer's latest earlier order in
+  the file selling that item at that price (with as many left to take back) is that sale's
+  refund, netted within its order as a partial return is, and a note counts them
+  (:func:`_linked_cancellations`).  The rest of a cancellation takes back a sale the file does
+  not hold (one before it, or in another file): it is excluded as ``"cancellation"``, nothing
+  is subtracted from any other order, and a note counts them.
 * A partial return (an order with some return lines among bought ones) is netted within its order;
   an order netting below zero is excluded as ``"negative amount"``. An order's lines of a
   positive amount are its ``gross_revenue`` and those of a negative amount its ``refunded`` (a
@@ -1650,13 +1650,13 @@ def _linked_cancellations(
     that takes back an item of an earlier sale given that sale's order id, and a note of them.
 
     A cancellation invoice (``C536379``) names no sale, but its line names the customer, the
-    item (SKU, else product) and its price: it takes back the customer's latest line selling
-    that item at that price on or before the return, of an order that sells something, where
-    that line sold at least what the returns given to it take back (in the order they were
-    made).  Under the sale's id the line is the sale's refund, netted within the order as a
-    partial return is; a sale so taken back in full is excluded as refunded.  Lines without
-    such a sale (or taking back more than that latest line sold) stay in their cancellation,
-    left out as before.
+    item (SKU, else product) and its price: it takes back the customer's latest order selling
+    that item at that price on or before the return (its lines of it added up), where that
+    order has that much left to take back (:func:`_within_sold`).  Under the sale's id the line
+    is the sale's refund, netted within the order as a partial return is; a sale so taken back
+    in full is excluded as refunded.  Lines without such a sale (one before the file, or in
+    another file) or taking back more than that latest sale has left stay in their
+    cancellation, left out as before.
     """
     item = lines.sku if lines.sku.null_count < len(lines.sku) else lines.product
     amount = kept(lines.amount)
@@ -1685,17 +1685,21 @@ def _linked_cancellations(
     returned = frame[usable & returns_only]
     if returned.empty:
         return order_ids, []
-    sales = frame[usable & ~returns_only & ~frame["returns"].to_numpy(bool)]
     by = ["customer", "item", "price"]
+    # an invoice selling the item at that price on several lines sold their sum, at its time
+    sales = (
+        frame[usable & ~returns_only & ~frame["returns"].to_numpy(bool)]
+        .groupby(["order", *by], sort=False)
+        .agg(at=("at", "min"), quantity=("quantity", "sum"))
+        .reset_index()
+    )
     matched = pd.merge_asof(
         returned.sort_values("at", kind="stable"),
-        sales.sort_values("at", kind="stable")[[*by, "at", "order", "quantity", "position"]],
+        sales.sort_values("at", kind="stable")[[*by, "at", "order", "quantity"]],
         on="at", by=by, direction="backward", suffixes=("", "_sale"),
     )  # fmt: skip
     matched = matched[matched["order_sale"].notna()]
-    # a sale line takes back at most what it sold, returns in the order they were made
-    taken = matched.groupby("position_sale", sort=False)["quantity"].cumsum()
-    matched = matched[(taken <= matched["quantity_sale"] + 1e-9).to_numpy(bool)]
+    matched = matched[_within_sold(matched, by)]
     if matched.empty:
         return order_ids, []
     ids = np.array(frame["order"].astype(object), dtype=object)
@@ -1715,6 +1719,24 @@ def _linked_cancellations(
         "left out as refunded"
     )
     return relinked, [note]
+
+
+def _within_sold(matched: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """Which returns (rows in the order they were made, each with the sale it would take back)
+    that sale takes: a sale takes back at most what it sold, and a return more than what it
+    has left takes none of it, leaving the rest for the returns after it."""
+    keys = zip(matched["order_sale"], *(matched[key] for key in by), strict=True)
+    left: dict[tuple, float] = {}
+    taken = np.zeros(len(matched), dtype=bool)
+    for row, (key, quantity, sold) in enumerate(
+        zip(keys, matched["quantity"], matched["quantity_sale"], strict=True)
+    ):
+        remaining = left.get(key, sold)
+        if quantity <= remaining + 1e-9:
+            taken[row] = True
+            remaining -= quantity
+        left[key] = remaining
+    return taken
 
 
 def cancellations_note(numbers: pd.Series | None, count: int) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from valuecast.analysis.backtest import naive_verdict
+from valuecast.models.registry import SEASON_SUFFIX
 from valuecast.outputs.report.alive import MIN_CELL
 from valuecast.outputs.report.charts import (
     BLUE,
@@ -272,8 +273,14 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
             + "model with the lowest mean absolute error of orders per customer is chosen"
             + (
                 " (a candidate keeps its covariates where they lower the holdout root mean "
-                "squared error of orders)."
+                "squared error of orders)"
                 if eligible is not None
+                else ""
+            )
+            + (
+                ", a model with seasons only where its seasons are beyond chance "
+                "(likelihood-ratio test against the model without them, p < 0.05)."
+                if any(name.endswith(SEASON_SUFFIX) for name in backtest.get("models") or {})
                 else "."
             )
             + (f" {verdict}" if (verdict := naive_verdict(backtest, _predicted(summary))) else ""),

@@ -1139,16 +1139,17 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     _build.check_order_dates(table, ordered_at, cols["ordered_at"])
     customer = _build.visible_ids(table.text(cols["customer_id"]))
     notes = []
-    # a guest's placeholder (``nan``, ``Guest``) is no id that keeps the others' ``.0``
-    whole = _build.whole_number_ids(customer, guests_for_placeholders(customer))
+    # the customer cells with each guest's placeholder (``nan``, ``Guest``) missing: no id that
+    # keeps the others' ``.0``, nor one written in another case (GUEST, Guest)
+    named = guests_for_placeholders(customer)
+    whole = _build.whole_number_ids(customer, named)
     if whole is not None:
         customer = whole
+        named = guests_for_placeholders(customer)
         notes.extend(_build.whole_number_ids_note(cols["customer_id"]))
     notes.extend(
         _build.leading_zero_ids_note(cols["customer_id"], *_build.leading_zero_ids(customer))
     )
-    # a placeholder (Guest, GUEST) makes guest orders, however written
-    named = guests_for_placeholders(customer)
     notes.extend(_build.case_only_ids_note(cols["customer_id"], *_build.case_only_ids(named)))
     order_ids = None
     if cols["order_id"] is not None:
@@ -1158,7 +1159,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     is_email = pc.fill_null(pc.match_substring(customer, "@"), False)
     if pc.any(is_email).as_py():
         customer = pc.if_else(is_email, pc.utf8_lower(customer), customer)
-    written, customer = customer, guests_for_placeholders(customer)
+        named = guests_for_placeholders(customer)  # a placeholder address is found in any case
+    written, customer = customer, named
     placeholders = customer.null_count > written.null_count
     links = None
     by_email = emailed = None

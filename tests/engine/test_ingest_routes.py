@@ -520,6 +520,53 @@ def test_line_level_logs_without_order_ids_are_noted_on_both_routes(tmp_path, mo
     ]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_consent_cells_neither_yes_nor_no_are_noted_on_both_routes(tmp_path, monkeypatch, suffix):
+    """A consent cell such as ``pending`` reads as no consent stated, as an empty one does: the
+    customer is in no audience of customers who consented, and the note says why."""
+    consent = ["yes", "no", "Pending", "pending", "double opt-in", "", "subscribed", "maybe", "n"]
+    frame = pd.DataFrame(
+        {
+            "customer": [f"c{i}" for i in range(len(consent))],
+            "date": [f"2024-01-{i + 1:02d}" for i in range(len(consent))],
+            "amount": [f"{10 + i}.50" for i in range(len(consent))],
+            "marketing": consent,
+        }
+    )
+    mapping = MAP + ",accepts_marketing=marketing"
+    reports, tables = _assert_same_ingests(
+        [_write(frame, tmp_path / f"o{suffix}")], mapping, monkeypatch
+    )
+    assert reports[0]["files"][0]["notes"] == [
+        "marketing: 4 cells are neither yes nor no ('double opt-in', 'maybe', 'pending'): read "
+        "as no consent stated, as an empty cell is, so the audiences of customers who consented "
+        "leave their customers out; write yes or no where the consent is known"
+    ]
+    stated = tables["orders"].set_index("customer_id")["accepts_marketing"]
+    assert stated[["c0", "c6"]].tolist() == [True, True]
+    assert stated[["c1", "c8"]].tolist() == [False, False]
+    assert stated[["c2", "c3", "c4", "c5", "c7"]].isna().all()
+
+
+def test_one_consent_cell_of_many_values_is_named_as_one_of_more(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "customer": ["a", "b", "c", "d", "e", "f"],
+            "date": ["2024-01-01"] * 6,
+            "amount": ["10"] * 6,
+            "marketing": ["w", "x", "u", "z", "yes", "z"],
+        }
+    )
+    results = read_exports(
+        [_write(frame, tmp_path / "o.csv")], column_map=MAP + ",accepts_marketing=marketing"
+    )
+    assert results[0].notes == [
+        "marketing: 5 cells are neither yes nor no ('u', 'w', 'x', ...): read as no consent "
+        "stated, as an empty cell is, so the audiences of customers who consented leave their "
+        "customers out; write yes or no where the consent is known"
+    ]
+
+
 def test_repeat_ingests_of_overlapping_files_report_the_same_updates(tmp_path, monkeypatch):
     frame = _orders(np.random.default_rng(12), keyed=True)
     first = _write(frame.iloc[:200], tmp_path / "jan.csv")

@@ -891,6 +891,24 @@ def case_only_ids_note(column: str | None, found: int, first: list[str]) -> list
     ]
 
 
+def unread_consent_note(column: str | None, cells: int, first: list[str]) -> list[str]:
+    """The note on the consent cells (``accepts_marketing``) that are neither a yes nor a no
+    (``pending``, ``double opt-in``): read as no consent stated, as an empty cell is, so that
+    the audience files of consented contacts leave those customers out.  ``first``: the first
+    such values, lower-cased, sorted: three are named, and a fourth is a sign of more."""
+    if not cells:
+        return []
+    listed = ", ".join(repr(value) for value in first[:3]) + (", ..." if len(first) > 3 else "")
+    one = cells == 1
+    return [
+        f"{column}: {cells:,} {'cell is' if one else 'cells are'} neither yes nor no "
+        f"({listed}): read as no "
+        "consent stated, as an empty cell is, so the audiences of customers who consented leave "
+        f"{'its customer' if one else 'their customers'} out; write yes or no where the consent "
+        "is known"
+    ]
+
+
 def email_linked_note(linked: int) -> list[str]:
     """The ingest note for orders without a customer id given to the customer whose orders
     carry their e-mail address (none when 0)."""

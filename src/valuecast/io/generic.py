@@ -1227,6 +1227,17 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         revenue = np.where(gift_cards, 0.0, revenue)
     else:
         gift_cards = None
+    marketing = None
+    if cols["accepts_marketing"] is not None:
+        marketing, unread = table.flags(cols["accepts_marketing"])
+        if unread:
+            lowered = table.text_series(cols["accepts_marketing"]).str.lower()
+            values = lowered[marketing.isna().to_numpy(bool) & lowered.notna().to_numpy(bool)]
+            notes.extend(
+                _build.unread_consent_note(
+                    cols["accepts_marketing"], unread, sorted(values.unique())[:4]
+                )
+            )
     text = {key: table.text(cols[key]) if cols[key] is not None else None for key in _TEXT_KEYS}
     if order_ids is not None:
         text["order_id"] = order_ids
@@ -1276,9 +1287,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         written=table.text(cols["ordered_at"]),
         text=text,
         amounts=amounts,
-        accepts_marketing=None
-        if cols["accepts_marketing"] is None
-        else table.flags(cols["accepts_marketing"])[0],
+        accepts_marketing=marketing,
         lines=lines,
         numbered_by=numbered_by,
         notes=notes,

@@ -307,10 +307,26 @@ def load_rows(
             found["leading_zero_ids"] = _leading_zero_ids(con, table)
             found["case_only_ids"] = _case_only_ids(con, table)
             found["whole_number_order_ids"] = whole_orders
+            if cols.get("accepts_marketing") is not None:
+                found["unread_consent"] = _unread_consent(con, table)
         linked = _link_emails(con, cols, table, pair_hash and not keyed)
         if found is not None:
             found["linked_by_email"] = linked
     return loaded
+
+
+UNREAD_CONSENT = "_unread_consent"
+"""The rows' column of the consent cells neither yes nor no (lower-cased; NULL for the others)."""
+
+
+def _unread_consent(con: Any, table: str) -> tuple[int, list[str]]:
+    """The consent cells neither yes nor no, and the first four such values (sorted), as the
+    importer finds them (:func:`valuecast.io._build.unread_consent_note`)."""
+    count, first = con.execute(
+        f"SELECT count({UNREAD_CONSENT}), list_sort(list(DISTINCT {UNREAD_CONSENT}) "
+        f"FILTER (WHERE {UNREAD_CONSENT} IS NOT NULL)) FROM {table}"
+    ).fetchall()[0]
+    return int(count), list(first or [])[:4]
 
 
 def _whole_number_ids(con: Any, table: str, column: str, pair_hash: bool = False) -> bool:
@@ -582,6 +598,10 @@ def _load_rows(
         parse["accepts_marketing"] = (
             f"CASE WHEN lower({x}) IN {_sql_set(TRUE_WORDS)} THEN true "
             f"WHEN lower({x}) IN {_sql_set(FALSE_WORDS - {''})} THEN false END"
+        )
+        # a cell neither yes nor no, lower-cased, for the importer's note on them
+        parse[UNREAD_CONSENT] = (
+            f"CASE WHEN lower({x}) NOT IN {_sql_set(TRUE_WORDS | FALSE_WORDS)} THEN lower({x}) END"
         )
     # per amount column: whether its points could separate thousands (1 where a point may do
     # either, 2 where only a decimal point fits), which the importer refuses to guess
@@ -1434,6 +1454,9 @@ def importer_notes(
         + _build.leading_zero_ids_note(cols["customer_id"], *zeros)
         + _build.case_only_ids_note(cols["customer_id"], *found.get("case_only_ids", (0, [])))
         + (_build.whole_number_ids_note(cols["order_id"]) if whole_orders else [])
+        + _build.unread_consent_note(
+            cols["accepts_marketing"], *found.get("unread_consent", (0, []))
+        )
         + generic.table_notes(list(source.header), cols)
         + generic.named_customers_note(cols["customer_id"], *found.get("named_customers", (0, 0)))
         + _build.email_linked_note(found.get("linked_by_email", 0))

@@ -113,11 +113,16 @@ LIKELY_ACTIVE = 0.9
 """P(alive) from which a customer of :data:`LAPSED_GROUPS` who bought again is counted as
 likely active (:data:`ACTIVE_BUT_LOST`)."""
 
+WITHIN_USUAL_GAP = 1.5
+"""How many of a customer's average days between orders may have passed since their last order
+for :data:`ACTIVE_BUT_LOST` to count them as between two orders."""
+
 ACTIVE_BUT_LOST = "likely_active_in_lapsed_groups"
-"""summary.json's count of the customers of :data:`LAPSED_GROUPS` who bought again and whose
-P(alive) is at least :data:`LIKELY_ACTIVE`: a shop whose customers buy on a schedule ranks one
-between two orders as lapsed, which the RFM groups' caveat then says
-(:func:`valuecast.outputs.report.segments.young_shop_words`)."""
+"""summary.json's count of the customers of :data:`LAPSED_GROUPS` who bought again, whose
+P(alive) is at least :data:`LIKELY_ACTIVE` and whose last order is at most
+:data:`WITHIN_USUAL_GAP` times their average days between orders ago: a shop whose customers
+buy on a schedule ranks one between two orders as lapsed, which the RFM groups' caveat then
+says (:func:`valuecast.outputs.report.segments.young_shop_words`)."""
 
 TIERS: tuple[str, ...] = ("high", "medium", "low")
 """The values of ``predicted_spend_tier``, highest first (None: no value to rank)."""

@@ -440,10 +440,35 @@ def test_a_subscription_shop_counts_its_likely_active_customers_in_lapsed_groups
     summary, customers, output = analyze(log, tmp_path, START + timedelta(days=729))
     lapsed = customers["rfm_group"].isin(["Almost lost", "At risk", "Previously loyal", "Dormant"])
     likely = (customers["probability_alive"] >= 0.9) & (customers["frequency"] > 0)
-    count = int((lapsed & likely).sum())
+    silent = customers["T"] - customers["recency"]
+    due = silent <= 1.5 * customers["average_days_between_orders"]
+    count = int((lapsed & likely & due).sum())
     assert 0 < count and count >= 0.05 * lapsed.sum()
     assert summary["likely_active_in_lapsed_groups"] == count
     assert (
         f"{count:,} of the {int(lapsed.sum()):,} customers in Almost lost, At risk, Previously "
-        "loyal and Dormant have bought again and are 90% or more likely active by the model"
+        "loyal and Dormant have bought again, last ordered within 1.5 times their average days "
+        "between orders and are 90% or more likely active by the model"
     ) in " ".join(output.split())
+
+
+def test_customers_who_stopped_long_ago_are_not_counted_between_two_orders(tmp_path):
+    # a yearly gift shop's customers, a fifth of whom stop buying each year, fitted at its
+    # no-dropout limit: every customer is held active (P(alive) 1), those who last bought
+    # three Christmases ago too; only those silent for at most 1.5 of their own gaps count
+    rng = np.random.default_rng(5)
+    rows = []
+    for k in range(400):
+        first = int(rng.integers(0, 365))
+        years = 1 + int(rng.geometric(0.2))
+        for year in range(min(years, 4)):
+            rows.append((k, first + 365 * year + int(rng.integers(-10, 10)), 40.0))
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    log = log[(log["day"] >= 0) & (log["day"] <= 1459)].assign(day=lambda f: f["day"] - 730)
+    summary, customers, _ = analyze(log, tmp_path, START + timedelta(days=729))
+    lapsed = customers["rfm_group"].isin(["Almost lost", "At risk", "Previously loyal", "Dormant"])
+    likely = (customers["probability_alive"] >= 0.9) & (customers["frequency"] > 0)
+    silent = customers["T"] - customers["recency"]
+    due = silent <= 1.5 * customers["average_days_between_orders"]
+    assert (lapsed & likely & ~due).sum() > (lapsed & likely & due).sum()  # most stopped
+    assert summary["likely_active_in_lapsed_groups"] == int((lapsed & likely & due).sum())

@@ -585,10 +585,11 @@ def test_rfm_reading_says_when_many_of_the_lapsed_groups_are_likely_active():
             "likely_active_in_lapsed_groups": 60}  # fmt: skip
     assert segment_charts(shop)[0].reading.endswith(
         " 60 of the 160 customers in Almost lost, At risk, Previously loyal and Dormant have "
-        "bought again and are 90% or more likely active by the model: the groups rank how "
-        "recently each customer bought against the shop's other customers, so where customers "
-        "buy on a schedule (a subscription, a monthly refill) one between two orders reads as "
-        "lapsed; read P(alive) beside them."
+        "bought again, last ordered within 1.5 times their average days between orders and are "
+        "90% or more likely active by the model: the groups rank how recently each customer "
+        "bought against the shop's other customers, so where customers buy on a schedule (a "
+        "subscription, a monthly refill) one between two orders reads as lapsed; read the days "
+        "since their last order against their average days between orders beside them."
     )
     # a few (under 5%), none, or a summary from before the count: no caveat
     for active in (7, 0, None):

@@ -79,6 +79,7 @@ from valuecast.tables import (
     CUSTOMER_COLUMNS,
     LAPSED_GROUPS,
     LIKELY_ACTIVE,
+    WITHIN_USUAL_GAP,
     holds_one_time_buyers_alive,
 )
 
@@ -709,12 +710,17 @@ def _group_totals(customers: ir.Table, columns: tuple[str, ...]) -> dict[str, An
     for name in _GROUP_SUMS:
         terms[name], terms[f"{name}_special"] = exact_sum_terms(customers[name])
         terms[f"{name}_known"] = customers[name].count()
-    if {"probability_alive", "frequency"} <= set(customers.columns):
+    if {"probability_alive", "frequency", "recency", "T"} <= set(customers.columns):
         alive = customers.probability_alive
         # DuckDB ranks NaN above every number; BG/NBD holds a customer who never bought again
         # active, which says nothing of them
         likely = alive.notnull() & ~alive.isnan() & (alive >= LIKELY_ACTIVE)
-        terms["likely_active"] = customers.count(where=likely & (customers.frequency > 0))
+        # between two orders by their own rhythm: a model without dropout (its limit) holds
+        # every customer active, and one reading no dropout in a shop of regular buyers holds
+        # those who stopped active too, so P(alive) alone would count them
+        silent = customers["T"] - customers.recency  # days since the last order
+        due = silent * customers.frequency <= WITHIN_USUAL_GAP * customers.recency
+        terms["likely_active"] = customers.count(where=likely & (customers.frequency > 0) & due)
     cells = _rows(customers.group_by(*columns).aggregate(count=customers.count(), **terms))
     totals: dict[str, Any] = {column: _rolled_up(cells, column) for column in columns}
     lapsed = [cell for cell in cells if cell.get("rfm_group") in LAPSED_GROUPS]

@@ -18,7 +18,7 @@ from valuecast.outputs.report.charts import (
     plotly_figure,
     trace,
 )
-from valuecast.tables import ACTIVE_BUT_LOST, LAPSED_GROUPS, LIKELY_ACTIVE
+from valuecast.tables import ACTIVE_BUT_LOST, LAPSED_GROUPS, LIKELY_ACTIVE, WITHIN_USUAL_GAP
 
 TIER_ORDER = ("high", "medium", "low")
 
@@ -136,11 +136,13 @@ def _scheduled_words(summary: dict) -> str:
         return ""
     return (
         f" {active:,} of the {lapsed:,} customers in {', '.join(LAPSED_GROUPS[:-1])} and "
-        f"{LAPSED_GROUPS[-1]} have bought again and are {LIKELY_ACTIVE:.0%} or more likely "
+        f"{LAPSED_GROUPS[-1]} have bought again, last ordered within {WITHIN_USUAL_GAP:g} times "
+        f"their average days between orders and are {LIKELY_ACTIVE:.0%} or more likely "
         "active by the model: the groups rank how recently each customer bought against the "
         "shop's other customers, so where customers "
         "buy on a schedule (a subscription, a monthly refill) one between two orders reads as "
-        "lapsed; read P(alive) beside them."
+        "lapsed; read the days since their last order against their average days between "
+        "orders beside them."
     )
 
 

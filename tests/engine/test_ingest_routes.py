@@ -352,6 +352,29 @@ def test_a_refund_in_a_later_export_is_netted_with_its_stored_sale_on_both_route
     assert "2 refunds of earlier orders (B2, K1) were netted by an earlier ingest" in third_notes
 
 
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_an_export_of_refunds_alone_is_netted_with_the_stored_sales_on_both_routes(
+    tmp_path, monkeypatch, cancelled
+):
+    """A quiet quarter's export holds only refunds of earlier sales (and perhaps an order left
+    out): no order of its own to stage, and the refunds are still taken off the stored sales."""
+    refunds = [row for row in QUARTER_TWO if row[3].startswith("-")]
+    if cancelled:
+        refunds.append(("C7", "dan", "2026-05-03", "-15.00"))  # a return of no stored sale
+    first = _write(pd.DataFrame(QUARTER_ONE, columns=["order", "customer", "date", "total"]),
+                   tmp_path / "q1.csv")  # fmt: skip
+    second = _write(pd.DataFrame(refunds, columns=["order", "customer", "date", "total"]),
+                    tmp_path / "q2.csv")  # fmt: skip
+    reports, tables = _assert_same_ingests([first, second], ADMIN_MAP, monkeypatch)
+    money = tables["orders"].set_index("order_number")[list(MONEY)]
+    assert money.to_dict("index") == {
+        "A1": {"gross_revenue": 100.0, "refunded": 0.0, "net_revenue": 100.0},
+        "B2": {"gross_revenue": 120.0, "refunded": 40.0, "net_revenue": 80.0},
+    }
+    assert reports[1]["withdrawn_orders"] == {"refunded": 1}
+    assert reports[1]["excluded_orders"] == ({"negative amount": 1} if cancelled else {})
+
+
 def test_a_refund_in_a_later_file_of_one_ingest_is_netted_with_the_earlier_files_sale(
     tmp_path, monkeypatch
 ):

@@ -1565,8 +1565,8 @@ def _stage(raw: Any, inputs: dict[str, Any], ingest_id: int, direct: dict[str, b
         if isinstance(table, _Stream):
             table = table.open()
         stage = f"_stage_{name}"
-        if table is None:
-            sql(raw, f"CREATE TEMP VIEW {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
+        if table is None:  # a table, which the refunds of stored orders update (none here)
+            sql(raw, f"CREATE TEMP TABLE {stage} AS SELECT {_empty_select(schema)} LIMIT 0")
             continue
         select = _stage_select(name, schema, several, inputs["staged"])
         if direct[name]:

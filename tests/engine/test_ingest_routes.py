@@ -375,6 +375,23 @@ def test_an_export_of_refunds_alone_is_netted_with_the_stored_sales_on_both_rout
     assert reports[1]["excluded_orders"] == ({"negative amount": 1} if cancelled else {})
 
 
+def test_an_export_whose_orders_are_stored_does_not_say_nothing_changed_when_it_refunds_some(
+    tmp_path, monkeypatch
+):
+    """Every order of the second file is stored as it is, but its refund row of B2 takes 40.00
+    off a stored sale: "these files add no new or changed orders" would contradict that."""
+    first = _write(pd.DataFrame(QUARTER_ONE, columns=["order", "customer", "date", "total"]),
+                   tmp_path / "q1.csv")  # fmt: skip
+    rows = [QUARTER_ONE[0], QUARTER_TWO[0]]
+    second = _write(pd.DataFrame(rows, columns=["order", "customer", "date", "total"]),
+                    tmp_path / "q2.csv")  # fmt: skip
+    reports, tables = _assert_same_ingests([first, second], ADMIN_MAP, monkeypatch)
+    notes = " ".join(reports[1]["notes"])
+    assert "1 refund under the order number of earlier orders (B2) takes 40.00 off" in notes
+    assert "add no new or changed orders" not in notes
+    assert tables["orders"].set_index("order_number").loc["B2", "net_revenue"] == 80.0
+
+
 def test_a_refund_in_a_later_file_of_one_ingest_is_netted_with_the_earlier_files_sale(
     tmp_path, monkeypatch
 ):

@@ -1133,7 +1133,9 @@ class Workspace(_TableReaders):
                     report.notes.append(linked_by_email_note(*linked_by_email))
                 if not direct["orders"]:
                     report.notes.extend(
-                        _notes_on_stored_orders(raw, report, latest_before, ingest_id)
+                        _notes_on_stored_orders(
+                            raw, report, latest_before, ingest_id, refunds=bool(netted.netted)
+                        )
                     )
                 report.notes.extend(_renamed_note(*renaming) for renaming in renamed)
                 if identity is not None:
@@ -2038,15 +2040,19 @@ def _latest_order_date(raw: Any) -> date | None:
     return sql(raw, "SELECT max(order_date) FROM orders")[0][0]
 
 
-def _notes_on_stored_orders(raw: Any, report: IngestReport, latest_before, ingest_id: int) -> list:
+def _notes_on_stored_orders(
+    raw: Any, report: IngestReport, latest_before, ingest_id: int, *, refunds: bool = False
+) -> list:
     """Notes on what this ingest did to orders stored before it that a merchant may not mean:
     an export ending before the stored history, whose versions replaced the stored ones (an
     older export ingested again undoes the corrections of a newer one); new orders that repeat
     stored ones under other numbers; and a currency named by only one side (the amounts without
-    one are then read in the other's)."""
+    one are then read in the other's).  ``refunds``: refunds of stored orders were taken off
+    them (:mod:`valuecast.store.later_refunds`), which their own note says: the files change
+    stored orders then, even where none of their orders is new."""
     notes = []
     last = report.last_order_date
-    if report.orders and not report.new_orders and not report.updated_orders:
+    if report.orders and not report.new_orders and not report.updated_orders and not refunds:
         # a refresh of the same export, or an older one: the analysis sees what it saw before
         older = ""
         if (

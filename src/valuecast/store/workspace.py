@@ -48,7 +48,7 @@ import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
-from valuecast.io._build import NEGATIVE_AMOUNT, REFUNDED
+from valuecast.io._build import NEGATIVE_AMOUNT, REFUNDED, ZERO_AMOUNT
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
 from valuecast.io.generic import national_phones_note, negative_orders_note
 from valuecast.io.orders_duckdb import PendingOrders
@@ -1381,7 +1381,8 @@ def _excluded_by_a_later_file(
     of that file would withdraw them; ``every``: :func:`_excluded_details`.  Returns their
     number per reason of the later file, and the orders of ``refunds``
     (:func:`later_refunds.refund_rows`, which are no exclusion of the order they refund) that a
-    file after the refund's counts: that version of the order stands."""
+    file after the refund's counts with refunds of its own: that version of the order stands (a
+    sale refunding nothing gets the refund taken off, as a refund of a stored order)."""
     if every is None:
         sql(raw, "CREATE OR REPLACE TEMP TABLE _excluded_later (order_id VARCHAR, reason VARCHAR)")
         return {}, set()
@@ -1389,8 +1390,11 @@ def _excluded_by_a_later_file(
     if refunds is not None:
         excluded = excluded[~excluded["order_id"].isin(refunds["order_id"])]
     excluded = excluded.astype({"order_id": "string", "reason": "string", "_file": "int64"})
+    # with the refunds the last version of each order takes off itself
     counted = relation.query(
-        "_in", "SELECT order_id, max(_file) AS _file FROM _in WHERE order_id IS NOT NULL GROUP BY 1"
+        "_in",
+        "SELECT order_id, max(_file) AS _file, arg_max(coalesce(refunded, 0), _file) AS refunded "
+        "FROM _in WHERE order_id IS NOT NULL GROUP BY 1",
     ).to_arrow_table()
     raw.register("_excluded_in", excluded)
     raw.register("_counted_in", counted)
@@ -1406,12 +1410,17 @@ def _excluded_by_a_later_file(
         if refunds is not None:
             raw.register("_refunds_in", refunds[["order_id", "_file"]])
             try:
+                # a later file's version booking refunds of its own (an export written after
+                # the refund's) stands; a sale refunding nothing is one the refund's file came
+                # after (files given newest first), netted as a later ingest's refund would be
                 later = {
                     str(order_id)
                     for (order_id,) in sql(
                         raw,
                         "SELECT r.order_id FROM _refunds_in r JOIN _counted_in c "
-                        "ON r.order_id = c.order_id AND c._file > r._file",
+                        "ON r.order_id = c.order_id AND c._file > r._file "
+                        "WHERE c.refunded >= $1",
+                        [ZERO_AMOUNT],
                     )
                 }
             finally:

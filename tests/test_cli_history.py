@@ -794,3 +794,25 @@ def test_a_refresh_keeping_the_only_snapshot_does_not_call_it_the_first(tmp_path
     text = " ".join(again.output.split())
     assert "first snapshot" not in text
     assert "snapshot 1 is still the only one: nothing dated before it to compare with" in text
+
+
+def test_refresh_keeps_the_last_analysis_seasons_setting(tmp_path):
+    """`analyze --no-seasons`, then `refresh` with the next export: the refresh analyses without
+    seasons too (it has no --no-seasons of its own, and its seasons came back)."""
+    from shops import two_exports
+    from valuecast.jobs.snapshots import last_options
+
+    early, full = two_exports(tmp_path, customers=300, seed=12)
+    workspace = tmp_path / "w.duckdb"
+    first = runner.invoke(
+        app, ["analyze", str(early), "-w", str(workspace), "-o", str(tmp_path / "q4"),
+              "--no-seasons"],
+    )  # fmt: skip
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["refresh", str(full), "-w", str(workspace), "-o",
+                                 str(tmp_path / "q2")])  # fmt: skip
+    assert second.exit_code == 0, second.output
+    with Workspace(workspace, read_only=True) as ws:
+        assert last_options(ws).seasons is False
+    summary = json.loads((tmp_path / "q2" / "summary.json").read_text())
+    assert "+season" not in summary["model"]["name"]

@@ -6,6 +6,7 @@ of the migration matrices is known in advance.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import date
 
@@ -474,11 +475,16 @@ def test_last_options_are_the_last_analysis_with_the_given_ones_over_them(worksp
     assert snapshot_jobs.last_options(workspace, margin=0.3, as_of=None) == AnalysisOptions(
         horizon=24, margin=0.3, model="pnbd", covariates=("channel",)
     )
-    # a calendar is kept as its text only: the rest of the options still carry over
-    calendar = Calendar("month", (date(2024, 1, 1),), pd.DataFrame({"promo": [1.0]}), "c.csv")
-    later = AnalysisOptions(horizon=6, calendar=calendar)
+    # a calendar is recorded as its text, and read back from it
+    calendar = Calendar(
+        "month", (date(2024, 1, 1), date(2024, 2, 1)), pd.DataFrame({"promo": [1.0, 0.5]}), "c.csv"
+    )
+    later = AnalysisOptions(horizon=6, seasons=False, calendar=calendar)
     snapshots.save_snapshot(workspace, _analysis("2025-04-01", AFTER), options=later)
-    assert snapshot_jobs.last_options(workspace) == AnalysisOptions(horizon=6)
+    restored = snapshot_jobs.last_options(workspace)
+    assert str(restored.calendar) == str(calendar)
+    assert restored.calendar.period_end(date(2024, 2, 1)) == date(2024, 3, 1)
+    assert dataclasses.replace(restored, calendar=None) == AnalysisOptions(horizon=6, seasons=False)
 
 
 class _Analysed(Exception):

@@ -244,6 +244,17 @@ def test_a_calendar_beside_seasons_the_backtest_could_not_see_still_predicts(tmp
     assert "season_nov" in summary["model"]["seasons"]["multipliers"]
     assert not any("could not be fitted" in r for r in summary["low_confidence_reasons"])
     assert summary["totals"]["predicted_clv"] > 0
+    # `report`, `channels` and `export` given another margin run the analysis again with its
+    # calendar, read back from the snapshot: the same model, half the money at a margin of 0.5
+    from valuecast.jobs.snapshots import last_analysis
+    from valuecast.store import Workspace
+
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        again = last_analysis(ws, margin=0.5).summary
+    assert again["model"]["name"] == summary["model"]["name"]
+    assert again["totals"]["predicted_clv"] == pytest.approx(
+        0.5 * summary["totals"]["predicted_clv"], rel=1e-9
+    )
 
 
 def test_seasons_within_chance_give_way_to_the_plain_model(tmp_path):

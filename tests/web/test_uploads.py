@@ -565,3 +565,37 @@ def test_an_upload_changing_no_stored_order_keeps_the_snapshot_and_says_so(tmp_p
     assert "New snapshot as of" not in page
     assert "The files change none of the stored orders: the snapshot as of" in page
     assert "is kept as it is" in page and "--as-of DATE" in page
+
+
+def test_an_upload_is_analysed_with_the_last_analysis_options(workspace_copy, web_shop, tmp_path):
+    """A discount rate of 0, a model named and seasons turned off by `valuecast analyze` are
+    those of the upload's analysis too: the dashboard's read a rate of 0 as 10% and left the
+    model, seasons, covariates and calendar out, replacing the merchant's snapshot with them."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app as valuecast
+    from valuecast.jobs.snapshots import last_options
+
+    done = CliRunner().invoke(
+        valuecast,
+        ["analyze", "-w", str(workspace_copy), "-o", str(tmp_path / "out"),
+         "--annual-discount-rate", "0", "--model", "bgnbd", "--no-seasons", "--horizon", "6"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    app = create_app(workspace_copy, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        client.headers["X-CSRF-Token"] = client.get("/api/v1/csrf").json()["csrf_token"]
+        response = client.post(
+            "/api/v1/uploads", files={"files": ("new.csv", web_shop.second.read_bytes())}
+        )
+        assert wait(client, response.json())["state"] == "done"
+        model = client.get("/api/v1/model").json()["model"]
+    finally:
+        app.state.dashboard.close()
+    with Workspace(workspace_copy, read_only=True) as ws:
+        options = last_options(ws)
+    assert (options.annual_discount_rate, options.model, options.seasons, options.horizon) == (
+        0.0, "bgnbd", False, 6,
+    )  # fmt: skip
+    assert model["name"] == "bgnbd"

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -63,6 +64,9 @@ from valuecast.cli.options import (
     joined_map,
 )
 from valuecast.dates import months_text
+
+if TYPE_CHECKING:
+    from valuecast.io.calendar import Calendar
 
 
 class CustomersFiles:
@@ -393,7 +397,7 @@ def run_analysis(
     out: Path = Path("valuecast-out"),
     quiet: bool = False,
     spend: Path | None = None,
-    calendar: Path | None = None,
+    calendar: Path | Calendar | None = None,
     seasons: bool = True,
     covariates: str | None = None,
     on_step: Callable[[str], None] | None = None,
@@ -416,6 +420,7 @@ def run_analysis(
     # nothing that imports Ibis or SciPy before the ingest: refresh imports the analysis while
     # DuckDB ingests the files
     from valuecast.analysis.covariate_names import CovariateError, parse_covariates
+    from valuecast.io.calendar import Calendar
     from valuecast.jobs.analyze import AnalysisOptions, analyze_with_growth
     from valuecast.jobs.refresh import import_analysis_modules, kept_analysis, refresh
     from valuecast.store.memory import frozen_objects
@@ -437,7 +442,8 @@ def run_analysis(
         margin=margin,
         model=model,
         seasons=seasons,
-        calendar=read_calendar_or_fail(calendar),
+        # a calendar read already: the last analysis' (``refresh``)
+        calendar=calendar if isinstance(calendar, Calendar) else read_calendar_or_fail(calendar),
     )
     try:
         options.covariates = tuple(parse_covariates(covariates))

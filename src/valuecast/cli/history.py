@@ -246,8 +246,8 @@ def refresh(
     The new orders, the analysis and its snapshot are written in one transaction: if
     anything fails the workspace is left as it was.  Writes the same files as analyze and
     compares the new snapshot with the one before it.  The analysis runs with the last one's
-    horizon, discount rate, margin and model unless given, so the two snapshots compare
-    like with like.
+    horizon, discount rate, margin and model unless given, and with its seasons (or
+    --no-seasons), covariates and calendar, so the two snapshots compare like with like.
     """
     from valuecast.jobs.snapshots import compare
     from valuecast.store.snapshots import list_snapshots
@@ -262,7 +262,8 @@ def refresh(
         last.margin if margin is None else margin,
         last.model if model is None else model.value,
         out, spend=spend, no_spend=no_spend, not_product=not_product,
-        clear_not_products=clear_not_products,
+        clear_not_products=clear_not_products, calendar=last.calendar, seasons=last.seasons,
+        covariates=",".join(last.covariates) or None,
     )  # fmt: skip
     with open_workspace(workspace) as ws:
         # the snapshot dated before the new one (with --as-of in the past, not the latest)

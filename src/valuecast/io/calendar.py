@@ -16,6 +16,7 @@ a spreadsheet shows it (the header is row 1) and the column.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,6 +31,10 @@ from valuecast.io.schema import InputError
 __all__ = ["Calendar", "read_calendar"]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_RECORDED = re.compile(
+    r"^Calendar\((?P<unit>\w+), (?P<starts>\[.*?\]), (?P<columns>\{.*\})\)$", re.S
+)
+"""A calendar as :meth:`Calendar.__str__` writes it."""
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$", re.IGNORECASE)
 
 
@@ -47,6 +52,24 @@ class Calendar:
         # the whole content (a snapshot's options key is its text; a frame's repr is truncated)
         columns = {name: self.values[name].tolist() for name in self.values.columns}
         return f"Calendar({self.unit}, {[d.isoformat() for d in self.starts]}, {columns})"
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "the last analysis' calendar") -> Calendar | None:
+        """The calendar whose :meth:`__str__` is ``text`` (a snapshot's record of the options it
+        ran with), or None where ``text`` is no such record."""
+        match = _RECORDED.match(text)
+        if match is None:
+            return None
+        try:
+            starts = tuple(date.fromisoformat(day) for day in ast.literal_eval(match["starts"]))
+            columns = ast.literal_eval(match["columns"])
+            values = pd.DataFrame({str(name): [float(v) for v in column]
+                                   for name, column in columns.items()})  # fmt: skip
+        except (ValueError, SyntaxError, TypeError, AttributeError):
+            return None
+        if match["unit"] not in _UNITS or not starts or len(values) != len(starts):
+            return None
+        return cls(match["unit"], starts, values, source)
 
     def period_end(self, start: date) -> date:
         """The first day after the period starting at ``start``."""

@@ -64,17 +64,19 @@ def last_options(workspace, **given):
     where no snapshot recorded its options.
 
     A command that reads an analysis without making one (``report``, ``export``, ``channels``)
-    shows the one ``analyze`` made: its horizon, model, margin and discount rate, not the
-    defaults.  A calendar is recorded as its text only, so an analysis that had one is run
-    again without it.
+    shows the one ``analyze`` made: its horizon, model, margin, discount rate, seasons,
+    covariates and calendar (read back from its recorded text), not the defaults.
     """
+    from valuecast.io.calendar import Calendar
     from valuecast.jobs.analyze import AnalysisOptions
 
     stored = latest_options(workspace) or {}
-    known = {field.name for field in dataclasses.fields(AnalysisOptions)} - {"calendar"}
+    known = {field.name for field in dataclasses.fields(AnalysisOptions)}
     fields = {name: value for name, value in stored.items() if name in known}
     if "covariates" in fields:
         fields["covariates"] = tuple(fields["covariates"])
+    if fields.get("calendar") is not None:
+        fields["calendar"] = Calendar.from_text(str(fields["calendar"]))
     # the non-product names the workspace keeps when the analysis runs, not those of the last
     # one: a name given to `affinity --not-product` since is left out of the report and the
     # exports too

@@ -117,18 +117,14 @@ def _for_the_dashboard(text: str, workspace: Path) -> str:
 
 
 def _options(dashboard: Dashboard):
-    """The analysis options: those of the latest snapshot (horizon, margin, discount rate)."""
-    from valuecast.jobs.analyze import AnalysisOptions
+    """The analysis options: those of the latest analysis (its horizon, margin, discount rate,
+    model, seasons, covariates and calendar: :func:`~valuecast.jobs.snapshots.last_options`),
+    dated by the orders (the as-of date of none)."""
+    import dataclasses
 
-    info = dashboard.snapshot()
-    if info is None:
-        return AnalysisOptions()
-    summary = dashboard.view(info).summary
-    return AnalysisOptions(
-        horizon=int(summary.get("horizon_months") or 12),
-        margin=float(summary.get("margin") if summary.get("margin") is not None else 1.0),
-        annual_discount_rate=float(summary.get("annual_discount_rate") or 0.10),
-    )
+    from valuecast.jobs.snapshots import last_options
+
+    return dataclasses.replace(last_options(dashboard.workspace), as_of=None)
 
 
 def _finish(dashboard: Dashboard, job: Job, snapshot, kept: bool = False) -> None:

@@ -1262,6 +1262,11 @@ def test_unix_times_are_read_as_utc_instants_and_take_the_shops_time_zone(tmp_pa
                    [{"customer": "a", "ts": f"{s}000", "amount": "3"} for s in seconds])  # fmt: skip
     (from_csv,) = read_exports([millis], column_map="ordered_at=ts,customer_id=customer")
     assert from_csv.orders["ordered_at"].astype(str).tolist()[0] == "2025-03-02 04:30:00"
+    # a CSV file's too, as its note advises: the shop's time zone is taken, not refused
+    (shop_days,) = read_exports(
+        [millis], column_map="ordered_at=ts,customer_id=customer,time_zone=America/New_York"
+    )
+    assert shop_days.orders["order_date"].astype(str).tolist()[:2] == ["2025-03-01", "2025-03-02"]
     # dates written in digits are no Unix times, and take no time zone
     days = pd.DataFrame({"customer_id": [7], "ordered_at": [20250302], "revenue": [1]})
     assert generic.read_orders_frame(days).orders["order_date"].astype(str)[0] == "2025-03-02"

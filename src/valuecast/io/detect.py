@@ -278,7 +278,8 @@ def _check_time_zone_fits(
             source.name if isinstance(source, Table) else str(path),
             f"--map time_zone applies to a Magento sales_order table or a WooCommerce wc_orders "
             f"table, whose dates are in UTC, and to order times with a zone (a database's "
-            f"TIMESTAMPTZ, or ISO times each written with one: 2024-03-05T23:30:00Z); the dates "
+            f"TIMESTAMPTZ, ISO times each written with one: 2024-03-05T23:30:00Z, or Unix "
+            f"times); the dates "
             f"of {shown} are the shop's own time: leave time_zone out",
         )
 

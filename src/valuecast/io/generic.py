@@ -1345,6 +1345,19 @@ def unix_times(table: Table, column: str | None) -> np.ndarray | None:
     if any(is_kind(stored) for is_kind in _NOT_UNIX_TYPES):
         return None
     cells = table.text(column)
+    unit = _unix_unit(cells)
+    if unit is None:
+        return None
+    numbers = pc.cast(cells, pa.int64()).to_numpy(zero_copy_only=False)
+    valid = np.asarray(pc.is_valid(cells).to_numpy(zero_copy_only=False), bool)
+    out = np.full(table.num_rows, np.datetime64("NaT"), "datetime64[us]")
+    out[valid] = (np.asarray(numbers)[valid].astype(np.int64) * unit).astype("datetime64[us]")
+    return out
+
+
+def _unix_unit(cells: pa.Array | pa.ChunkedArray) -> int | None:
+    """Microseconds per unit of the text ``cells`` where every one (empty ones aside) is a Unix
+    time of one width (:data:`UNIX_UNITS`), else None."""
     present = pc.drop_null(cells)
     if len(present) == 0 or len(present[0].as_py()) not in UNIX_UNITS:
         return None  # the usual case, told by one cell
@@ -1354,13 +1367,7 @@ def unix_times(table: Table, column: str | None) -> np.ndarray | None:
     units = {UNIX_UNITS.get(width) for width in widths}
     if len(units) != 1 or None in units:
         return None
-    numbers = pc.cast(cells, pa.int64()).to_numpy(zero_copy_only=False)
-    valid = np.asarray(pc.is_valid(cells).to_numpy(zero_copy_only=False), bool)
-    out = np.full(table.num_rows, np.datetime64("NaT"), "datetime64[us]")
-    out[valid] = (np.asarray(numbers)[valid].astype(np.int64) * units.pop()).astype(
-        "datetime64[us]"
-    )
-    return out
+    return units.pop()
 
 
 _NOT_UNIX_TYPES = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_floating,
@@ -1388,12 +1395,12 @@ def zoned_order_times(source: Table | Path, mapping: Mapping[str, str]) -> bool:
             return False
         return _build.zoned(source, column) or unix_times(source, column) is not None
     if not is_parquet(source):  # a CSV file's ISO times written with their zone (Z, +01:00)
-        head = open_header(source).with_body()
+        head = open_header(source).with_body()  # or Unix times, which the importer checks
         column = resolve_columns(head, dict(mapping))["ordered_at"]
         if column is None:
             return False
         cells = pa.array(head.first_values(column), pa.string())
-        return zone_offsets(cells) is not None
+        return zone_offsets(cells) is not None or _unix_unit(cells) is not None
     part = (parquet_parts(source) or [Path(source)])[0]
     try:
         schema = pq.read_schema(part)

@@ -148,10 +148,15 @@ def test_an_order_excluded_by_a_later_file_of_one_ingest_is_not_counted(corpus, 
             f"{len(changes)} {'order' if one else 'orders'} of an earlier file of this ingest "
             f"{'is' if one else 'are'} excluded by a later one",
         )
-    # the same files the other way round: the counting file is the later one
+    # the same files the other way round: the counting file is the later one, and its version
+    # stands, but for an orders table's refund rows alone: a refund comes after its sale
+    # whichever file is given first, and the sale's version books no refund of its own
     report = corpus.report(corpus.ingest([q2, q1], tmp_path / "ws2.duckdb", "--json"))
-    assert set(corpus.stored_orders(tmp_path / "ws2.duckdb")) == {o["number"] for o in first}
+    kept = {o["number"] for o in first} - (gone if fmt == "orders" else set())
+    assert set(corpus.stored_orders(tmp_path / "ws2.duckdb")) == kept
     assert not any("excluded by a later one" in note for note in report["notes"])
+    if fmt == "orders":
+        assert_note(report, "1 refund under the order number of earlier orders")
 
 
 def test_overlapping_files_of_one_ingest_count_each_excluded_order_once(corpus, tmp_path):

@@ -171,10 +171,23 @@ def test_a_margin_given_in_percent_names_the_fraction_meant(shop):
                                  "--margin", "40"])  # fmt: skip
     line = _one_line_error(result)
     assert line.endswith(
-        "margin must be between 0 and 1, the share of net revenue kept as profit (0.4 for 40%; "
-        "got 40)"
+        "margin must be above 0 and at most 1, the share of net revenue kept as profit (0.4 for "
+        "40%; got 40)"
     )
     assert not (folder / "m").exists()
+    # a margin of 0 made every prediction 0 and every customer a medium tier
+    result = runner.invoke(app, ["analyze", "-w", str(workspace), "-o", str(folder / "m"),
+                                 "--margin", "0"])  # fmt: skip
+    assert _one_line_error(result).endswith("(0.4 for 40%; got 0)")
+    assert not (folder / "m").exists()
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5, float("nan")])
+def test_an_interval_level_outside_0_and_1_is_refused_before_the_analysis(level):
+    from valuecast.jobs.analyze import AnalysisOptions
+
+    with pytest.raises(ValueError, match="interval level must be between 0 and 1"):
+        AnalysisOptions(interval_level=level).validate()
 
 
 def test_a_format_and_a_grouping_are_taken_in_any_case(shop, tmp_path):
@@ -275,3 +288,22 @@ def test_an_orders_table_read_as_cdnow_says_to_leave_the_format_out(shop, tmp_pa
         "quantity amount), found 1 (a comma-separated file is an orders table: leave --format "
         "out)"
     )
+
+
+def test_a_named_model_is_scored_alone_and_the_report_says_no_choice_was_made(tmp_path):
+    """``--model pnbd``: the report read "Pareto/NBD (chosen)" and "the model with the lowest
+    mean absolute error ... is chosen" of a backtest that scored it alone."""
+    from valuecast.datasets.demo_shop import generate_demo_shop
+
+    export = tmp_path / "orders_export.csv"
+    generate_demo_shop(export, customers=600, seed=3)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["analyze", str(export), "-w", str(tmp_path / "w.duckdb"),
+                                 "-o", str(out), "--model", "pnbd"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    backtest = json.loads((out / "summary.json").read_text())["backtest"]
+    assert backtest["named_model"] == "pnbd" and backtest["best"].startswith("pnbd")
+    assert backtest["selection"].startswith("the model named (--model pnbd) is scored alone")
+    report = " ".join((out / "report.html").read_text().split())
+    assert "the model named with --model pnbd is scored alone, no other candidate" in report
+    assert "(chosen)" not in report and "lowest mean absolute error" not in report

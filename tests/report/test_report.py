@@ -794,6 +794,14 @@ def test_backtest_rows_say_which_version_of_a_candidate_competed():
         "is chosen, a model with seasons only where its seasons are beyond chance "
         "(likelihood-ratio test against the model without them, p < 0.05)."
     )
+    # --model pnbd: no choice was made, the named model was scored alone
+    named = {**plain, "models": {"pnbd": dict(scores)}, "named_model": "pnbd"}
+    (table, *_) = _backtest_tables({}, named)
+    assert [row[0] for row in table.rows][0].endswith("(named)")
+    assert "the model named with --model pnbd is scored alone, no other candidate" in (
+        table.reading
+    )
+    assert "lowest mean absolute error" not in table.reading
 
 
 def test_tiers_without_predictions_are_titled_by_historic_clv(shop, html_tools):

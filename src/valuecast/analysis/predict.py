@@ -185,6 +185,12 @@ def choose_model(
     info["seasons"] = seasons_tried(seasonal)
     info["calibration_end"] = iso(calibration_end)
     info["holdout_days"] = holdout_days
+    if options.model != "auto":  # no choice among models: the one named is scored alone
+        info["named_model"] = options.model
+        seasons = info["selection"].split("; a seasonal variant", 1)
+        info["selection"] = f"the model named (--model {options.model}) is scored alone" + (
+            "; a seasonal variant" + seasons[1] if len(seasons) == 2 else ""
+        )
     # a named model is kept, with or without covariates as its backtest says
     chosen = result.best or ("bgnbd" if options.model == "auto" else options.model)
     return info, chosen

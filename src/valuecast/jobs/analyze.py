@@ -85,11 +85,17 @@ class AnalysisOptions:
                 f"horizon of {self.horizon:,} months is more than {MAX_HORIZON_MONTHS} (ten "
                 "years): the horizon is in months, not days"
             )
-        if not 0 <= self.margin <= 1:
-            # a merchant's 40 for 40%: the fraction they meant is named
+        if not 0 < self.margin <= 1:
+            # a merchant's 40 for 40%: the fraction they meant is named; a margin of 0 would
+            # make every prediction 0 and every customer one tier
             raise ValueError(
-                f"margin must be between 0 and 1, the share of net revenue kept as profit "
+                f"margin must be above 0 and at most 1, the share of net revenue kept as profit "
                 f"(0.4 for 40%; got {self.margin:g})"
+            )
+        if not 0 < self.interval_level < 1:
+            raise ValueError(
+                f"interval level must be between 0 and 1 (0.8 for an 80% interval; got "
+                f"{self.interval_level:g})"
             )
         as_of = as_date(self.as_of, "as-of")
         if as_of is not None and as_of > date.today() + timedelta(days=1):
@@ -261,7 +267,9 @@ def _analysis(workspace, options, progress, *, in_engine, history) -> Analysis:
     from valuecast.store.memory import release_unused_memory
     from valuecast.store.snapshots import SnapshotCustomers
 
-    options = with_kept_not_products(workspace, options or AnalysisOptions())
+    options = options or AnalysisOptions()
+    options.validate()  # the library's callers too: one clear error before anything is read
+    options = with_kept_not_products(workspace, options)
     rows = SnapshotCustomers(workspace) if in_engine and workspace.in_transaction else None
     try:
         result = analyze_tables(

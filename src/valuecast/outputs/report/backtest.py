@@ -219,7 +219,8 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
     # the holdout RMSE, else without; the other version's row says why it was not chosen
     eligible = (backtest.get("covariates") or {}).get("eligible")
     for name, scores in backtest.get("models", {}).items():
-        label = model_label(name) + (" (chosen)" if name == backtest.get("best") else "")
+        chose = " (named)" if backtest.get("named_model") else " (chosen)"
+        label = model_label(name) + (chose if name == backtest.get("best") else "")
         if eligible is not None and name not in eligible and "error" not in scores:
             label += (
                 " (not eligible: covariates did not lower the RMSE)"
@@ -269,8 +270,13 @@ def _backtest_tables(summary: dict, backtest: dict) -> list[HtmlTable]:
             rows,
             f"Fitted on the history to {backtest.get('calibration_end')} and scored on the "
             f"{finite(backtest.get('holdout_days')) or 0:.0f} days after{sample}; the "
-            + ("eligible " if eligible is not None else "")
-            + "model with the lowest mean absolute error of orders per customer is chosen"
+            + (
+                f"model named with --model {backtest['named_model']} is scored alone, no other "
+                "candidate beside it"
+                if backtest.get("named_model")
+                else ("eligible " if eligible is not None else "")
+                + "model with the lowest mean absolute error of orders per customer is chosen"
+            )
             + (
                 " (a candidate keeps its covariates where they lower the holdout root mean "
                 "squared error of orders)"

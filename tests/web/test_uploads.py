@@ -582,6 +582,7 @@ def test_an_upload_is_analysed_with_the_last_analysis_options(workspace_copy, we
          "--annual-discount-rate", "0", "--model", "bgnbd", "--no-seasons", "--horizon", "6"],
     )  # fmt: skip
     assert done.exit_code == 0, done.output
+    assert re.search(r"discount rate in predicted CLV\s+0% a year", done.output), done.output
     app = create_app(workspace_copy, warm=False)
     try:
         client = TestClient(app, base_url="http://127.0.0.1")
@@ -599,3 +600,35 @@ def test_an_upload_is_analysed_with_the_last_analysis_options(workspace_copy, we
         0.0, "bgnbd", False, 6,
     )  # fmt: skip
     assert model["name"] == "bgnbd"
+
+
+def test_a_customers_history_says_when_its_snapshots_ran_with_other_settings(
+    workspace_copy, tmp_path
+):
+    """A snapshot at a 40% margin over 24 months beside one at 100% over 12: the customer
+    page's table across snapshots read 251.46 and 731.27 with nothing to say they differ."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app as valuecast
+
+    done = CliRunner().invoke(
+        valuecast,
+        ["analyze", "-w", str(workspace_copy), "-o", str(tmp_path / "out"), "--as-of",
+         "2026-03-31", "--margin", "0.4", "--horizon", "24"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    with Workspace(workspace_copy, read_only=True) as ws:
+        (both,) = ws.raw.execute(
+            "SELECT customer_id FROM snapshot_customers GROUP BY 1 HAVING count(*) = 2 LIMIT 1"
+        ).fetchone()
+    app = create_app(workspace_copy, warm=False)
+    try:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        page = " ".join(client.get(f"/customers/{both}").text.split())
+    finally:
+        app.state.dashboard.close()
+    assert 'id="history-settings"' in page
+    assert (
+        "The snapshots&#39; predictions ran with other settings (2026-03-31: margin 40%, 24 months; "
+    ) in page
+    assert ": their predicted CLVs do not compare like with like." in page

@@ -251,6 +251,11 @@ def _print_analysis(
         if margin is not None and margin != 1:
             # the report and the dashboard say it under their title; here it is the row's
             rows.append(("margin in predicted CLV", f"{margin:.0%} (historic CLV is revenue)"))
+        from valuecast.jobs.analyze import AnalysisOptions  # imported by the analysis
+
+        rate = summary.get("annual_discount_rate")
+        if rate is not None and rate != AnalysisOptions.annual_discount_rate:  # the default's
+            rows.append(("discount rate in predicted CLV", f"{rate:.0%} a year"))
         rows += [
             ("predicted orders", f"{totals['predicted_number_of_orders']:,.0f}"),
             ("model", _model_line(summary["model"])),

@@ -355,7 +355,48 @@ def customer(request: Request, customer_id: str, snapshot: str | None = Snapshot
         # BG/NBD's P(alive) of a customer without a repeat purchase is its assumption, not news
         held_alive=_held_alive(summary, detail["customer"]),
         history_figure=_history_figure(detail["history"], detail["currency"]),
+        history_note=_history_settings_note(dashboard, detail["history"]),
     )  # fmt: skip
+
+
+_SETTINGS = (
+    ("margin", lambda value: f"margin {value:.0%}"),
+    ("horizon_months", lambda value: f"{value} months"),
+    ("annual_discount_rate", lambda value: f"discount rate {value:.0%}"),
+)
+"""The settings that scale a snapshot's predicted CLV, as the customer page names them."""
+
+
+def _history_settings_note(dashboard, history: list[dict[str, Any]]) -> str:
+    """Where the snapshots of a customer's history ran with other settings (margin, horizon,
+    discount rate), which of them each did: their predicted CLVs do not compare like with like,
+    as ``valuecast history`` says; '' where they ran alike."""
+    ids = {row.get("snapshot_id") for row in history}
+    if len(ids) < 2:
+        return ""
+    from valuecast.store.snapshots import stored_summaries
+
+    with dashboard.reader() as reader:
+        summaries = [(info, summary) for info, summary in stored_summaries(reader)
+                     if info.snapshot_id in ids]  # fmt: skip
+    varying = [
+        (key, shown) for key, shown in _SETTINGS
+        if len({summary.get(key) for _, summary in summaries}) > 1
+    ]  # fmt: skip
+    if not varying:
+        return ""
+    each = "; ".join(
+        f"{info.as_of}: "
+        + ", ".join(
+            shown(summary[key]) if summary.get(key) is not None else f"{key} -"
+            for key, shown in varying
+        )  # fmt: skip
+        for info, summary in summaries
+    )
+    return (
+        f"The snapshots' predictions ran with other settings ({each}): their predicted CLVs do "
+        "not compare like with like."
+    )
 
 
 def _held_alive(summary: dict[str, Any], customer: dict[str, Any]) -> bool:

@@ -4,6 +4,7 @@ a folder given as the workspace) are one line naming what to fix, exit 2 and no 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -307,3 +308,22 @@ def test_a_named_model_is_scored_alone_and_the_report_says_no_choice_was_made(tm
     report = " ".join((out / "report.html").read_text().split())
     assert "the model named with --model pnbd is scored alone, no other candidate" in report
     assert "(chosen)" not in report and "lowest mean absolute error" not in report
+
+
+def test_an_export_at_the_last_analysis_margin_says_so(shop, tmp_path):
+    """The audience's predicted CLV at the 40% margin `analyze` was last given read as revenue:
+    neither the files nor the command said which."""
+    _, _, workspace = shop
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(workspace, copy)
+    done = runner.invoke(app, ["analyze", "-w", str(copy), "-o", str(tmp_path / "o"),
+                               "--margin", "0.4"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    result = runner.invoke(app, ["export", "-w", str(copy), "--segment", "champions", "--to",
+                                 "klaviyo", "--include-non-consenting", "-o",
+                                 str(tmp_path / "c.csv")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "its predicted CLV is at a 40% margin over the next 12 months (the last analysis'; "
+        "--margin 1 for revenue)"
+    ) in " ".join(result.output.split())

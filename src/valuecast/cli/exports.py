@@ -27,6 +27,7 @@ from valuecast.cli.common import (
     writing_to,
 )
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, WorkspaceOption
+from valuecast.dates import months_text
 from valuecast.outputs.audiences.names import FORMATS, SEGMENTS
 
 # segments on churn probability or the expected next order: empty without a fitted model
@@ -306,6 +307,13 @@ def export(
     )
     if dated is not None:
         say(dated)
+    kept = analysis.summary.get("margin")
+    if kept is not None and kept != 1:  # the money of every file is the margin's, not revenue
+        whose = "" if margin is not None else " (the last analysis'; --margin 1 for revenue)"
+        say(
+            f"its predicted CLV is at a {kept:.0%} margin over the next "
+            f"{months_text(analysis.summary['horizon_months'])}{whose}"
+        )
     if audience.left_out_no_identifier:
         by_email = target in ("klaviyo", "mailchimp")
         contact = "an e-mail" if by_email else "an e-mail or a phone"

@@ -290,7 +290,7 @@ def test_missing_inputs_and_bad_options(one_time_shop, tmp_path):
     line = one_line_error(run("-w", one_time_shop, "--spend", tmp_path / "none.csv"))
     assert "none.csv: no such file" in line
     line = one_line_error(run("-w", one_time_shop, "--margin", "1.5"))
-    assert "margin must be between 0 and 1" in line
+    assert "margin must be above 0 and at most 1" in line
     line = one_line_error(run("-w", one_time_shop, "--as-of", "2023-01-01"))
     assert "the as-of date 2023-01-01 is before the first order (2024-" in line
 

@@ -4,7 +4,7 @@ An accounting log or an admin export written by date holds a refund in the perio
 back: the sale's rows in one quarter's file, the refund's (a negative amount under the sale's
 order id) in the next.  Read alone, the later file's rows are an order of a negative amount,
 which its importer leaves out: it cannot tell them from a return booked as an order of its own.
-Where the workspace (or an earlier file of the same ingest) holds the sale, they are its
+Where the workspace (or another file of the same ingest) holds the sale, they are its
 refund, netted with it as one file's rows are: the order keeps its sale's date and is excluded
 as ``refunded`` when nothing of it is left.
 
@@ -125,9 +125,9 @@ def net_refunds(
     direct: bool,
 ) -> NettedRefunds:
     """Take each refund of :func:`refund_rows` off the stored order of its id (stored by an
-    earlier ingest, or by an earlier file of this one), unless a later file of this ingest
-    counts that order (``counted_later``: its version stands) or an earlier ingest netted the
-    same refund.  Orders left at nothing (or below) are removed and excluded as refunded.
+    earlier ingest, or by a file of this one), unless a later file of this ingest counts that
+    order with refunds of its own (``counted_later``: its version stands) or an earlier ingest
+    netted the same refund.  Orders left at nothing (or below) are removed and excluded as refunded.
     ``direct``: the stage was written into the empty orders table (else ``_stage_orders``,
     which the ingest report counts, is netted too, and ``_new_orders`` tells the orders new to
     the workspace)."""

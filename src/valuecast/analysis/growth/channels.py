@@ -862,9 +862,9 @@ def _cac_rows(
     ``guest_orders_by_channel`` by :func:`_guests_by_key`), which each ``all`` row with spend
     counts in its months and notes (its ``guest_orders`` attribute: the sum over those rows),
     as the channel's (``per_channel``) or the shop's."""
-    if not 0 <= margin <= 1:
+    if not 0 < margin <= 1:
         raise ValueError(
-            f"margin must be between 0 and 1, the share of net revenue kept as profit "
+            f"margin must be above 0 and at most 1, the share of net revenue kept as profit "
             f"(0.4 for 40%; got {margin:g})"
         )
     _require(

@@ -367,10 +367,7 @@ class BacktestResult:
             "time_unit_days": self.time_unit_days,
             "n_customers": self.n_customers,
             "sampled_from": self.sampled_from,
-            "selection": "lowest holdout mean absolute error of orders per customer; ties go to "
-            "the simpler model (" + ", ".join(SIMPLICITY) + "); a seasonal variant only where "
-            "its seasons are beyond chance (likelihood-ratio test against its plain model, "
-            f"p < {SEASONS_BEYOND_CHANCE})",
+            "selection": f"{LOWEST_MAE_RULE}; {SEASONS_RULE}",
             "best": self.best,
             "best_beats_naive": self.best_beats_naive,
             "models": models,
@@ -635,6 +632,20 @@ def _seasons_within_chance(
         f"p = {p_value:.2f}): the seasons are left out"
     )
     return True
+
+
+LOWEST_MAE_RULE = (
+    "lowest holdout mean absolute error of orders per customer; ties go to the simpler model ("
+    + ", ".join(SIMPLICITY)
+    + ")"
+)
+"""summary.json's ``backtest.selection``: how the best of several candidates is chosen."""
+
+SEASONS_RULE = (
+    "a seasonal variant only where its seasons are beyond chance (likelihood-ratio test against "
+    f"its plain model, p < {SEASONS_BEYOND_CHANCE})"
+)
+"""summary.json's ``backtest.selection``: when a seasonal variant is kept."""
 
 
 def seasons_left_out(backtest: dict[str, Any] | None, chosen: str | None) -> list[str]:

@@ -27,6 +27,7 @@ from scipy.special import ndtr, ndtri
 from valuecast.analysis.backend import exact_sum, materialize, upload
 from valuecast.analysis.backtest import (
     READ_COLUMNS,
+    SEASONS_RULE,
     WITH_COVARIATES,
     backtest,
     holdout_split,
@@ -187,9 +188,8 @@ def choose_model(
     info["holdout_days"] = holdout_days
     if options.model != "auto":  # no choice among models: the one named is scored alone
         info["named_model"] = options.model
-        seasons = info["selection"].split("; a seasonal variant", 1)
-        info["selection"] = f"the model named (--model {options.model}) is scored alone" + (
-            "; a seasonal variant" + seasons[1] if len(seasons) == 2 else ""
+        info["selection"] = (
+            f"the model named (--model {options.model}) is scored alone; {SEASONS_RULE}"
         )
     # a named model is kept, with or without covariates as its backtest says
     chosen = result.best or ("bgnbd" if options.model == "auto" else options.model)

@@ -124,6 +124,18 @@ P(alive) is at least :data:`LIKELY_ACTIVE` and whose last order is at most
 buy on a schedule ranks one between two orders as lapsed, which the RFM groups' caveat then
 says (:func:`valuecast.outputs.report.segments.young_shop_words`)."""
 
+
+def check_margin(margin: float) -> None:
+    """Refuse a ``--margin`` that is no share of net revenue kept as profit: above 1 (a
+    merchant's 40 for 40%, whose fraction is named) or 0 and below (every prediction would be 0
+    and every customer one tier), NaN too."""
+    if not 0 < margin <= 1:
+        raise ValueError(
+            f"margin must be above 0 and at most 1, the share of net revenue kept as profit "
+            f"(0.4 for 40%; got {margin:g})"
+        )
+
+
 TIERS: tuple[str, ...] = ("high", "medium", "low")
 """The values of ``predicted_spend_tier``, highest first (None: no value to rank)."""
 

@@ -24,7 +24,7 @@ from valuecast.analysis.covariate_names import parse_covariates
 from valuecast.dates import as_date, to_date
 from valuecast.errors import ValuecastError
 from valuecast.io.calendar import Calendar
-from valuecast.tables import CUSTOMER_COLUMNS
+from valuecast.tables import CUSTOMER_COLUMNS, check_margin
 
 Progress = Callable[[str], None]
 
@@ -85,13 +85,7 @@ class AnalysisOptions:
                 f"horizon of {self.horizon:,} months is more than {MAX_HORIZON_MONTHS} (ten "
                 "years): the horizon is in months, not days"
             )
-        if not 0 < self.margin <= 1:
-            # a merchant's 40 for 40%: the fraction they meant is named; a margin of 0 would
-            # make every prediction 0 and every customer one tier
-            raise ValueError(
-                f"margin must be above 0 and at most 1, the share of net revenue kept as profit "
-                f"(0.4 for 40%; got {self.margin:g})"
-            )
+        check_margin(self.margin)
         if not 0 < self.interval_level < 1:
             raise ValueError(
                 f"interval level must be between 0 and 1 (0.8 for an 80% interval; got "

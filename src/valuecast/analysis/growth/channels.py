@@ -58,6 +58,7 @@ from valuecast.analysis.growth.history import is_month_end
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
 from valuecast.io.spend import SHOP_WIDE, is_shop_wide
+from valuecast.tables import check_margin
 
 __all__ = [
     "ALL_MONTHS",
@@ -862,11 +863,7 @@ def _cac_rows(
     ``guest_orders_by_channel`` by :func:`_guests_by_key`), which each ``all`` row with spend
     counts in its months and notes (its ``guest_orders`` attribute: the sum over those rows),
     as the channel's (``per_channel``) or the shop's."""
-    if not 0 < margin <= 1:
-        raise ValueError(
-            f"margin must be above 0 and at most 1, the share of net revenue kept as profit "
-            f"(0.4 for 40%; got {margin:g})"
-        )
+    check_margin(margin)
     _require(
         customers,
         ("customer_id", "acquisition_channel", "first_order_date", "historic_clv", "predicted_clv"),

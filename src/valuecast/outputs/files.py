@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from valuecast.csvsafe import escape_arrow, escape_frame, escape_ibis
-from valuecast.tables import csv_decimals, is_date_column
+from valuecast.tables import csv_decimals, is_date_column, round_half_up, round_half_up_expr
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -61,8 +61,16 @@ def rounded_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
         if is_date_column(str(name)) and column.dtype.kind == "M":
             out[name] = _day_text(column)
         elif column.dtype.kind == "f":
-            out[name] = column.round(csv_decimals(str(name)))
+            out[name] = rounded_series(column, csv_decimals(str(name)))
     return out
+
+
+def rounded_series(column: pd.Series, decimals: int) -> pd.Series:
+    """A float column rounded as the engine rounds (:func:`valuecast.tables.round_half_up`),
+    its dtype and missing values kept."""
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    rounded = pd.Series(round_half_up(values, decimals), index=column.index, name=column.name)
+    return rounded.astype(column.dtype)
 
 
 def _day_text(column: pd.Series) -> pd.Series:
@@ -84,7 +92,7 @@ def _day_text(column: pd.Series) -> pd.Series:
 
 
 def _rounded_arrow(table: pa.Table) -> pa.Table:
-    # NumPy rounds as pandas does; Arrow's round() returns a value within its tolerance of
+    # rounded as the engine rounds; Arrow's round() returns a value within its tolerance of
     # the rounded one unchanged, so 127.42999999999999 stayed that instead of 127.43
     import numpy as np
     import pyarrow as pa
@@ -99,7 +107,7 @@ def _rounded_arrow(table: pa.Table) -> pa.Table:
             if column.null_count:
                 mask = column.is_null().to_numpy(False)
                 column = column.fill_null(np.nan)
-            values = np.round(column.to_numpy(), csv_decimals(field.name))
+            values = round_half_up(column.to_numpy(), csv_decimals(field.name))
             rounded = pa.array(values, type=field.type, mask=mask)
             table = table.set_column(index, field.name, rounded)
     return table
@@ -323,9 +331,12 @@ def write_ibis_csv(con: Any, table: Any, path: Path) -> None:
 
 
 def _rounded_ibis(table: Any) -> Any:
-    """An Ibis table expression with each floating column rounded by the CSV rule."""
+    """An Ibis table expression with each floating column rounded by the CSV rule, as NumPy
+    rounds the other files."""
     columns = [
-        table[name].round(csv_decimals(name)).name(name) if kind.is_floating() else table[name]
+        round_half_up_expr(table[name], csv_decimals(name)).name(name)
+        if kind.is_floating()
+        else table[name]
         for name, kind in table.schema().items()
     ]
     return table.select(columns)

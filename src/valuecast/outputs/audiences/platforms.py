@@ -100,6 +100,7 @@ from valuecast.outputs.audiences.contacts import (
 )
 from valuecast.outputs.audiences.names import FORMATS
 from valuecast.outputs.audiences.table import ExportError, number_column
+from valuecast.outputs.files import rounded_series
 from valuecast.tables import EMAIL_PATTERN
 
 PROPERTIES: tuple[str, ...] = (
@@ -151,7 +152,7 @@ def _properties(table: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=table.index)
     for name in PROPERTIES:
         if name in _ROUNDING:
-            out[name] = number_column(table, name).round(_ROUNDING[name])
+            out[name] = rounded_series(number_column(table, name), _ROUNDING[name])
         elif name == "expected_date_of_next_order":
             out[name] = [_iso_date(value) for value in table[name]]
         else:
@@ -210,7 +211,7 @@ def _meta_value(table: pd.DataFrame) -> pd.Series:
     so far is none and whom no model predicts, as a value-based audience takes a non-negative
     number on every row (an empty cell is an error there, and a row left out would drop the
     subscribers the lookalike learns are worth little)."""
-    value = number_column(table, "predicted_clv").round(2)
+    value = rounded_series(number_column(table, "predicted_clv"), 2)
     prospect = pd.to_numeric(table["historic_number_of_orders"], errors="coerce").eq(0)
     return value.mask(prospect & value.isna(), 0.0)
 

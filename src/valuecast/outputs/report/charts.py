@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from valuecast.tables import NEXT_ORDER_MIN_ALIVE
+from valuecast.tables import NEXT_ORDER_MIN_ALIVE, round_half_up
 
 FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 INK, MUTED = "#1f2933", "#7b8794"
@@ -93,13 +93,13 @@ def finite(value: Any) -> float | None:
 
 
 def money_text(value: Any, currency: str | None, decimals: int = 0) -> str:
-    """An amount as text, rounded as the CSV files round it (``np.round``): a cohort's 166.535
-    per customer is 166.54 on the page as in cohorts.csv, not the 166.53 that formatting the
-    double (166.534999...) alone gives."""
+    """An amount as text, rounded as the CSV files round it
+    (:func:`valuecast.tables.round_half_up`): a cohort's 150.125 per customer is 150.13 on the
+    page as in cohorts.csv, not the 150.12 that formatting the double alone gives (half to even)."""
     number = finite(value)
     if number is None:
         return "-"
-    text = f"{float(np.round(number, decimals)):,.{decimals}f}"
+    text = f"{round_half_up(number, decimals):,.{decimals}f}"
     return f"{text} {currency}" if currency else text
 
 

@@ -109,8 +109,7 @@ def test_write_csv_keeps_the_rounding_and_the_formula_rule(tmp_path):
     )  # fmt: skip
     write_csv(frame, tmp_path / "f.csv")
     assert (tmp_path / "f.csv").read_text() == (
-        "customer_id,score,predicted_clv,rank\n'=cmd,0.123457,10.01,1\n"
-        '"a,b",,3.33,2\n,2.0,0.0,3\n'
+        'customer_id,score,predicted_clv,rank\n\'=cmd,0.123457,10.01,1\n"a,b",,3.33,2\n,2.0,0.0,3\n'
     )
 
 

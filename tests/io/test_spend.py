@@ -332,3 +332,17 @@ def test_a_total_below_its_channels_is_refused_naming_its_row(tmp_path):
     assert "the whole shop's spend of 2024-01 (40.00) is less than its channels' (60.00)" in str(
         caught.value
     )
+
+
+def test_a_daily_export_s_days_of_one_budget_are_no_copies(tmp_path):
+    """A fixed daily budget writes one channel and amount on every day: added up into the
+    month, with no note asking to remove copies (which would cut the spend to a day's); the
+    same day written twice still is a copy."""
+    days = "".join(f"2024-02-{day:02d},google,50.00\n" for day in range(1, 30))
+    spend = read_spend(write(tmp_path, "date,channel,spend\n" + days))
+    assert spend.to_dict("records") == [{"month": "2024-02", "channel": "google", "spend": 1450.0}]
+    assert spend.attrs["repeated_rows"] is None
+    twice = read_spend(write(tmp_path, "date,channel,spend\n" + days + "2024-02-27,google,50\n"))
+    assert twice.attrs["repeated_rows"].startswith(
+        "1 row repeats another row exactly (2024-02, google, 50.00)"
+    )

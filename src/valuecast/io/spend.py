@@ -37,7 +37,7 @@ a spreadsheet shows it (the header is row 1) and the column.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +144,19 @@ def _is_day(year: int, month: int, day: int) -> bool:
     return True
 
 
+def _day_or_month(text: str, month: str) -> str:
+    """What a row's date cell stands for, as the repeated rows' note compares rows: the cell as
+    written where it names a day other than the 1st (a daily export's days are not copies of
+    each other), else its month (2024-01 and 2024-01-01 are one month written twice)."""
+    from dateutil import parser
+
+    try:
+        day = parser.parse(text, default=datetime(2000, 1, 1)).day
+    except (ValueError, OverflowError):
+        return month
+    return month if day == 1 else text.strip()
+
+
 def is_shop_wide(channel: object) -> bool:
     """Whether a spend channel names the whole shop (``all``, ``total`` ...: :data:`SHOP_WIDE`)."""
     return " ".join(str(channel).split()).casefold() in _SHOP_WIDE_NAMES
@@ -197,6 +210,8 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     amounts = table.money(columns["spend"])
 
     rows: list[tuple[str, str, float]] = []
+    written: list[str] = []  # each row's day, or month for a month's cell: days are no copies
+    day_or_month: dict[str, str] = {}
     first_row: dict[str, int] = {}  # each month's first shop-wide row, for the error naming it
     # read once per distinct cell: a file writes each month once per channel, and a month
     # written by its name costs a pass of every month-name pattern
@@ -245,10 +260,14 @@ def read_spend(path: str | Path) -> pd.DataFrame:
                 f"spend must not be negative (got {amount:g})", position, columns["spend"]
             )
         rows.append((month, channel, float(amount)))
+        if text not in day_or_month:
+            day_or_month[text] = _day_or_month(text, month)
+        written.append(day_or_month[text])
     if not rows:
         raise InputError(csv.name, "no spend rows under the header", row=csv.header_row + 1)
     frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))
-    repeated = frame[frame.duplicated()]
+    # a daily export's days of one budget are rows of one month, channel and spend, not copies
+    repeated = frame[pd.concat([frame, pd.Series(written, name="written")], axis=1).duplicated()]
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
     summed = summed.reset_index(drop=True)
@@ -266,9 +285,9 @@ def read_spend(path: str | Path) -> pd.DataFrame:
 
 
 def repeated_rows_note(repeated: pd.DataFrame) -> str | None:
-    """The note on rows repeating another row's month, channel and spend exactly (``repeated``:
-    the second and later of each): their spend is added up, as two campaigns' rows are, which a
-    row pasted twice doubles."""
+    """The note on rows repeating another row's date or month, channel and spend exactly
+    (``repeated``: the second and later of each): their spend is added up, as two campaigns'
+    rows are, which a row pasted twice doubles."""
     if repeated.empty:
         return None
     month, channel, spend = repeated.iloc[0]

@@ -327,3 +327,19 @@ def test_an_export_at_the_last_analysis_margin_says_so(shop, tmp_path):
         "its predicted CLV is at a 40% margin over the next 12 months (the last analysis'; "
         "--margin 1 for revenue)"
     ) in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("from_file", [True, False])
+def test_a_summary_as_of_before_the_first_order_is_refused_not_an_empty_file(
+    shop, tmp_path, from_file
+):
+    """As analyze refuses it: an empty file and exit 0 left the merchant to guess why."""
+    folder, orders, workspace = shop
+    source = [str(orders), "--map", MAPPING] if from_file else ["-w", str(workspace)]
+    out = tmp_path / "s.csv"
+    result = runner.invoke(app, ["summary", *source, "--as-of", "2023-06-01", "-o", str(out)])
+    assert _one_line_error(result) == (
+        "error: the as-of date 2023-06-01 is before the first order (2024-01-01): nothing to "
+        "summarise (give a later --as-of)"
+    )
+    assert not out.exists()

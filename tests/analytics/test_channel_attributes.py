@@ -46,3 +46,36 @@ def test_attributes_join_on_lower_cased_keys_and_keep_existing_columns():
     out = join_attributes(customers(), attributes)
     assert out["tier"].tolist()[0] == "gold" and pd.isna(out["tier"].tolist()[1])
     assert out["total_clv"].tolist() == [110.0, 70.0, 60.0]  # the customers table's own column
+
+
+def test_orders_of_one_day_come_in_the_order_of_their_numbers(tmp_path):
+    """Order 9 before order 10 on the same day (as text, "10" sorts first): the first order's
+    channel and code are 9's, the consent the latest order states is 10's, in `summary` and in
+    `analyze`'s customers.csv."""
+    from typer.testing import CliRunner
+
+    from valuecast.cli import app
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,ordered_at,revenue,channel,discount_code,accepts_marketing\n"
+        "10,ann@example.com,2024-03-05,20,meta,SECOND10,no\n"
+        "9,ann@example.com,2024-03-05,10,google,FIRST9,yes\n"
+        "11,bob@example.com,2024-03-01,15,web,,no\n"
+        + "".join(f"{20 + i},c{i}@example.com,2024-0{1 + i % 5}-0{1 + i % 9},{5 + i},web,,\n"
+                  for i in range(30))
+    )  # fmt: skip
+    runner = CliRunner()
+    result = runner.invoke(app, ["summary", str(orders), "--out", str(tmp_path / "s.csv")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["analyze", str(orders), "-w", str(tmp_path / "w.duckdb"),
+                                 "-o", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(tmp_path / "s.csv").set_index("customer_id")
+    customers = pd.read_csv(tmp_path / "out" / "customers.csv").set_index("customer_id")
+    ann = summary.loc["ann@example.com"]
+    assert (ann["channel"], ann["first_discount_code"]) == ("google", "FIRST9")
+    assert not ann["accepts_marketing"]
+    ann = customers.loc["ann@example.com"]
+    assert (ann["acquisition_channel"], ann["first_discount_code"]) == ("google", "FIRST9")
+    assert not ann["accepts_marketing"]

@@ -680,3 +680,24 @@ def test_an_email_carrying_a_character_that_shows_nothing_is_one_customer_on_bot
     orders = tables["orders"]
     mine = orders[orders["order_number"].isin(emailed.loc[repeat == address, "Name"])]
     assert len(mine) > 1 and set(mine["customer_id"]) == {address}
+
+
+def test_orders_of_one_second_are_told_apart_as_numbers_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    """Order #1000 comes after #999 (as text it sorts first): the latest order's address is
+    #1000's on both routes."""
+    frame = export.copy()
+    emailed = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    emails = frame.loc[emailed, "Email"].str.strip().str.lower()
+    repeat = emails[emails.duplicated(keep=False)]
+    customer = repeat.iloc[0]
+    rows = repeat.index[repeat == customer][:2]
+    for row, (name, city) in zip(rows, (("#1000", "Leiden"), ("#999", "Delft")), strict=True):
+        own = frame["Name"] == frame.loc[row, "Name"]
+        frame.loc[own, ["Created at", "Name"]] = ["2026-07-01 10:00:00", name]
+        frame.loc[row, ["Financial Status", "Cancelled at", "Refunded Amount", "Billing City"]] = [
+            "paid", "", "0.00", city
+        ]  # fmt: skip
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    assert tables["contacts"].set_index("customer_id").loc[customer, "city"] == "Leiden"

@@ -9,7 +9,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from valuecast.analysis.summary import prepare_orders
+from valuecast.analysis.summary import order_key, prepare_orders
 
 
 def first_products(
@@ -30,9 +30,8 @@ def first_products(
     o = prepare_orders(orders)
     dated = o.filter(o.order_date <= ibis.literal(as_of, type="date"))
     known = dated.filter(dated.customer_id.notnull())
-    stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
     first_orders = known.group_by("customer_id").aggregate(
-        order_id=known.order_id.argmin(ibis.struct({"at": stamp, "id": known.order_id}))
+        order_id=known.order_id.argmin(order_key(known))
     )
     bought = product_lines(
         order_lines,

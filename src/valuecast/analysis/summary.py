@@ -389,10 +389,18 @@ ORDER_RANK = "order_rank"
 (:func:`~valuecast.analysis.growth.history.order_history`)."""
 
 
-def order_key_parts(rows: ir.Table) -> tuple[ir.Value, ir.Value]:
+def order_key_parts(rows: ir.Table) -> tuple[ir.Value, ir.Value, ir.Value]:
     """What orders the orders of one day: their time (the day's start where it is missing),
-    then their order id (NULL last)."""
-    return rows.ordered_at.fill_null(rows.order_date.cast("timestamp")), rows.order_id
+    then their order id (NULL last) as :func:`order_id_key` compares them."""
+    stamp = rows.ordered_at.fill_null(rows.order_date.cast("timestamp"))
+    return (stamp, *order_id_key(rows.order_id))
+
+
+def order_id_key(order_id: ir.StringValue) -> tuple[ir.Value, ir.Value]:
+    """Order ids as a merchant counts them: the shorter first, then as text, so that order 9
+    comes before order 10 and #999 before #1000 (as text, 10 sorts before 9); ids of one
+    length (Magento's zero-padded numbers, UUIDs) in text order."""
+    return order_id.length(), order_id
 
 
 def order_key(rows: ir.Table) -> ir.Value:
@@ -401,8 +409,8 @@ def order_key(rows: ir.Table) -> ir.Value:
     history's rows, which ranks them the same way."""
     if ORDER_RANK in rows.columns:
         return rows[ORDER_RANK]
-    stamp, order_id = order_key_parts(rows)
-    return ibis.struct({"at": stamp, "id": order_id})
+    stamp, length, order_id = order_key_parts(rows)
+    return ibis.struct({"at": stamp, "n": length, "id": order_id})
 
 
 def filled_attributes(orders: ir.Table) -> tuple[str, ...]:
@@ -632,6 +640,14 @@ class CustomerSummary:
     counts: dict[str, int] = field(default_factory=dict)
     # the optional attributes no order fills: a summary of the same orders may skip them
     empty_attributes: tuple[str, ...] = ()
+    first_order: date | None = None  # the first order's date, guests' included
+
+    def before_first_order(self) -> str | None:
+        """``"the as-of date D is before the first order (F)"`` when it is (the summary has no
+        customer); else None."""
+        if self.first_order is None or self.as_of is None or self.as_of >= self.first_order:
+            return None
+        return f"the as-of date {self.as_of} is before the first order ({self.first_order})"
 
     def compressed(self) -> ir.Table:
         return compressed_summary(self.table)
@@ -805,4 +821,5 @@ def summarize(
         notes=notes,
         counts=counts,
         empty_attributes=tuple(empty),
+        first_order=as_date(first, "first order", error=SummaryError),
     )

@@ -142,6 +142,10 @@ def summary(
             fail(str(error))
         con, closer = ws.con, ws.close
         source = {"workspace": str(workspace)}
+    early = result.before_first_order()
+    if early is not None:  # as analyze, report and export refuse it: not an empty file
+        closer()
+        fail(f"{early}: nothing to summarise (give a later --as-of)")
     try:
         written = {}
         for target, expr in ((out, result.table), (compressed, result.compressed())):

@@ -1309,7 +1309,8 @@ def _latest_of_each(
 ) -> np.ndarray:
     """Of the orders at positions ``rows`` (of ``customer`` codes below ``n_customers``, at
     times ``at`` as integers), each customer's latest: the greatest ``at``, then the greatest
-    ``order_id``, then the last position, as a stable sort on the three leaves it.  No sort: the
+    ``order_id`` (the longer, then by text: order 10 after order 9), then the last position, as
+    a stable sort on them leaves it.  No sort: the
     order ids are compared only where a customer's latest time is tied."""
     if not len(rows):
         return rows
@@ -1323,8 +1324,11 @@ def _latest_of_each(
     if tied.any():
         among = tied[customer]
         tied_rows, tied_customer = rows[among], customer[among]
-        _, rank = np.unique(order_id.iloc[tied_rows].to_numpy(object), return_inverse=True)
-        last = np.lexsort((tied_rows, rank.ravel(), tied_customer))
+        ids = order_id.iloc[tied_rows].to_numpy(object)
+        _, rank = np.unique(ids, return_inverse=True)
+        length = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        # the shorter id first (order 9 before order 10), as the summary tells the latest
+        last = np.lexsort((tied_rows, rank.ravel(), length, tied_customer))
         tied_rows, tied_customer = tied_rows[last], tied_customer[last]
         final = np.append(tied_customer[1:] != tied_customer[:-1], True)
         chosen[tied_customer[final]] = tied_rows[final]

@@ -833,7 +833,7 @@ def _latest_contact_rows(con: Any, cols: dict[str, str | None]) -> str | None:
         FROM (SELECT {customer} AS customer, {", ".join(ends)} {counted}
             GROUP BY customer HAVING customer IS NOT NULL)"""
     )
-    latest = "{'at': created, 'id': order_number}"
+    latest = "{'at': created, 'n': length(order_number), 'id': order_number}"  # 9 before 10
     picked = ", ".join(
         f"arg_max(contact_row, {latest}) FILTER (WHERE contact_groups & {1 << index} > 0)"
         for index in range(len(CONTACT_GROUPS))

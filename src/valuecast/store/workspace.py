@@ -339,6 +339,13 @@ def contacts_frame(raw: Any) -> pd.DataFrame:
     return raw.sql(_contacts_query(raw)).to_arrow_table().to_pandas()
 
 
+_ORDER_ID_KEY = "'n': length(order_id), 'id': order_id"
+"""The latest of a customer's orders of one time is the one of the greater order id, the shorter
+ids first (order 9 before order 10), as the summary tells it
+(:func:`valuecast.analysis.summary.order_id_key`): a struct literal's fields."""
+_ORDER_ID_KEY_O = _ORDER_ID_KEY.replace("order_id", "o.order_id")
+
+
 def _order_contacts_query(raw: Any) -> str:
     """SQL of each customer's name, phone and address from the latest of their stored orders
     giving each (``order_contacts``, read through ``orders``): no rows in a read-only workspace
@@ -347,7 +354,7 @@ def _order_contacts_query(raw: Any) -> str:
     if "order_contacts" not in connection_table_names(raw):
         empty = ", ".join(f"NULL::VARCHAR AS {name}" for name in ["customer_id", *names])
         return f"SELECT {empty} LIMIT 0"
-    latest = "{'at': coalesce(o.ordered_at, o.order_date), 'id': o.order_id}"
+    latest = "{'at': coalesce(o.ordered_at, o.order_date), " + _ORDER_ID_KEY_O + "}"
     picked = []
     for index, group in enumerate(CONTACT_GROUPS):
         value = "{" + ", ".join(f"'{name}': k.{name}" for name in group) + "}"
@@ -371,7 +378,7 @@ def _contacts_query(raw: Any) -> str:
         for name in group:
             taken[name] = f"CASE WHEN {given} THEN c.{name} ELSE a.{name} END AS {name}"
     fields = ", ".join(taken.get(name, f"c.{name}") for name in CONTACT_FIELDS if name != "email")
-    latest = "{'at': coalesce(ordered_at, order_date), 'id': order_id}"
+    latest = "{'at': coalesce(ordered_at, order_date), " + _ORDER_ID_KEY + "}"
     return f"""WITH latest AS (
         SELECT customer_id,
         arg_max(trim(email), {latest}) FILTER (WHERE nullif(trim(email), '') IS NOT NULL) AS email,
@@ -1967,7 +1974,7 @@ def _drop_superseded_contacts(raw: Any, ingest_id: int) -> None:
     earlier = f"SELECT count(*) FROM order_contacts WHERE ingest_id <> {int(ingest_id)}"
     if not sql(raw, earlier)[0][0]:
         return
-    latest = "{'at': coalesce(o.ordered_at, o.order_date), 'id': o.order_id}"
+    latest = "{'at': coalesce(o.ordered_at, o.order_date), " + _ORDER_ID_KEY_O + "}"
     picked = ", ".join(
         f"arg_max(k.order_id, {latest}) FILTER (WHERE "
         + " OR ".join(f"k.{name} IS NOT NULL" for name in group)

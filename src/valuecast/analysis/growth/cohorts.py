@@ -63,7 +63,12 @@ from valuecast.analysis.growth.history import (
     purchase_days,
     resolve_as_of,
 )
-from valuecast.analysis.summary import before_first_order, orders_text, prepare_orders
+from valuecast.analysis.summary import (
+    before_first_order,
+    order_key,
+    orders_text,
+    prepare_orders,
+)
 
 GROUPINGS: tuple[str, ...] = ("channel", "first_product", "discount_code")
 
@@ -128,8 +133,7 @@ def _acquired(
     if by == "first_product":
         products = first_products(orders, order_lines, as_of, not_products)
         return products.select("customer_id", group=products.first_product)
-    stamp = known.ordered_at.fill_null(known.order_date.cast("timestamp"))
-    key = ibis.struct({"at": stamp, "id": known.order_id})  # ties broken by order_id
+    key = order_key(known)  # ties broken by order id
     # a struct is never NULL: a first order without a value gives NULL, not a later value
     return known.group_by("customer_id").aggregate(
         group=ibis.struct({"v": known[by]}).argmin(key)["v"]

@@ -595,6 +595,11 @@ def test_a_chosen_model_that_missed_its_backtest_or_a_horizon_past_the_history_i
         "the horizon (24 months) is longer than the history (181 days): the predictions "
         "extrapolate beyond what was observed"
     )
+    # a calendar year of history, 365 days, covers 12 months; 364 days do not
+    assert _prediction_doubts(None, "pareto", 365, twelve) == []
+    (doubt,) = _prediction_doubts(None, "pareto", 364, twelve)
+    assert doubt.startswith("the horizon (12 months) is longer than the history (364 days)")
+    assert _prediction_doubts(None, "pareto", 182, SimpleNamespace(horizon=6)) == []
 
 
 def test_predictions_from_a_model_no_backtest_could_fit_are_doubted():

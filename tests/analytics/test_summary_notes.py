@@ -107,8 +107,8 @@ def test_orders_sharing_a_day_say_the_predictions_count_purchase_days(tmp_path):
         notes[path.stem] = json.loads((out / "summary.json").read_text())["notes"]
     orders = 2 * len(rows)
     assert (
-        f"{len(rows):,} of the customers' {orders:,} orders fall on a day another order of "
-        "theirs does: the models count purchase days (one a day), so predicted orders count "
+        f"{len(rows):,} of the customers' {orders:,} orders are a second or later order of the "
+        "customer's day: the models count purchase days (one a day), so predicted orders count "
         "purchase days and the predicted average order value is a purchase day's orders "
         "(2.00 orders a purchase day so far)"
     ) in notes["split"]

@@ -121,7 +121,8 @@ def _prediction_doubts(
             f"the chosen model missed the backtest's holdout orders by {miss:+.0%}: the history "
             "before it may not be like the months ahead (a closure, a change of trade)"
         )
-    horizon_days = options.horizon * 365.25 / 12
+    # in whole days: a year of history (365 days, 2023-01-01 to 2024-01-01) covers 12 months
+    horizon_days = math.floor(options.horizon * 365.25 / 12)
     if history_days > 0 and horizon_days > history_days:
         doubts.append(
             f"the horizon ({options.horizon} months) is longer than the history "
@@ -464,7 +465,7 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
 
 
 SHARED_DAYS_FROM = 0.05
-"""The share of the customers' orders falling on a day another of theirs does from which the
+"""The share of the customers' orders that are a second or later order of their day from which the
 analysis says its predictions count purchase days (:func:`shared_days_note`)."""
 
 
@@ -478,8 +479,8 @@ def shared_days_note(orders: int, purchase_days: int) -> list[str]:
     if orders <= 0 or shared < max(1, SHARED_DAYS_FROM * orders):
         return []
     return [
-        f"{shared:,} of the customers' {orders:,} orders fall on a day another order of theirs "
-        "does: the models count purchase days (one a day), so predicted orders count purchase "
+        f"{shared:,} of the customers' {orders:,} orders are a second or later order of the "
+        "customer's day: the models count purchase days (one a day), so predicted orders count purchase "
         "days and the predicted average order value is a purchase day's orders "
         f"({orders / purchase_days:.2f} orders a purchase day so far)"
     ]

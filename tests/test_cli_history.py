@@ -219,7 +219,10 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
     result = runner.invoke(app, ["compare", "1", "2026-03-31", "-w", str(copy)])
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
-    assert "note: the two analyses differ in horizon 6 -> 12 months, margin 0.5 -> 1.0:" in flat
+    assert (
+        "note: the two analyses differ in horizon 6 months -> 12 months, margin 50% -> 100%:"
+        in flat
+    )
     with Workspace(copy, read_only=True) as ws:
         assert compare(ws, "1", "2").differences == {"model": ("pnbd", "bgnbd")}
         listed = history(ws)
@@ -229,8 +232,9 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
     shown = runner.invoke(app, ["history", "-w", str(copy)])
     assert shown.exit_code == 0, shown.output
     assert (
-        "note: the snapshots' predictions ran with other settings (1: 6 months, margin 0.5; "
-        "3: 12 months, margin 1.0; 2: 6 months, margin 0.5)" in " ".join(shown.output.split())
+        "note: the snapshots' predictions ran with other settings (1: horizon 6 months, margin 50%; "
+        "3: horizon 12 months, margin 100%; 2: horizon 6 months, margin 50%)"
+        in " ".join(shown.output.split())
     )
 
 
@@ -474,7 +478,7 @@ def test_a_currency_change_is_said_apart_from_the_settings(currencies, said):
     notes = difference_notes({"currency": currencies, "horizon_months": (6, 12)})
     assert any(said in note for note in notes), notes
     settings = next(note for note in notes if "differ in" in note)
-    assert "currency" not in settings and "horizon 6 -> 12 months" in settings
+    assert "currency" not in settings and "horizon 6 months -> 12 months" in settings
 
 
 def test_history_of_snapshots_in_several_currencies_has_a_currency_column(tmp_path):

@@ -224,6 +224,30 @@ def round_half_up_expr(value: Any, decimals: int) -> Any:
     return (lifted - lifted % 1.0) / scale * value.sign() + 0.0
 
 
+CLV_SETTINGS: dict[str, str] = {
+    "horizon_months": "horizon",
+    "margin": "margin",
+    "annual_discount_rate": "discount rate",
+}
+"""The analysis settings that scale predicted CLV, by their summary key, as every note names
+them (``compare``, ``history``, the dashboard): a currency is no setting, its notes are its own."""
+
+
+def clv_setting_value(key: str, value: Any) -> str:
+    """A :data:`CLV_SETTINGS` value as the notes write it: ``12 months``, ``1 month``, ``40%``,
+    ``37.5%``; ``(none)`` where a snapshot recorded none."""
+    if value is None:
+        return "(none)"
+    if key == "horizon_months":
+        return f"{float(value):g} month" + ("" if float(value) == 1 else "s")
+    return f"{float(value) * 100:.4g}%"
+
+
+def clv_setting_text(key: str, value: Any) -> str:
+    """``horizon 12 months``, ``margin 40%``, ``discount rate 10%``."""
+    return f"{CLV_SETTINGS[key]} {clv_setting_value(key, value)}"
+
+
 def is_date_column(column: str) -> bool:
     """Whether a CSV file writes ``column`` as a calendar date (YYYY-MM-DD).
 

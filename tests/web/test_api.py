@@ -1350,8 +1350,8 @@ def test_with_a_margin_the_customers_segments_and_channels_pages_say_which_figur
         # predicted CLV is said to be partly the margin's, as `valuecast compare` says it
         data = client.get("/data").text
         assert (
-            '<p class="notes comparison-note">note: the two analyses differ in margin 1.0 -> '
-            "0.4: the change in predicted CLV is partly theirs, not the customers'"
+            '<p class="notes comparison-note">note: the two analyses differ in margin 100% -> '
+            "40%: the change in predicted CLV is partly theirs, not the customers'"
         ) in html.unescape(data)
     finally:
         app.state.dashboard.close()

@@ -629,6 +629,38 @@ def test_a_customers_history_says_when_its_snapshots_ran_with_other_settings(
         app.state.dashboard.close()
     assert 'id="history-settings"' in page
     assert (
-        "The snapshots&#39; predictions ran with other settings (2026-03-31: margin 40%, 24 months; "
+        "The snapshots&#39; predictions ran with other settings (2026-03-31: horizon 24 months, margin 40%; "
     ) in page
     assert ": their predicted CLVs do not compare like with like." in page
+
+
+def test_a_snapshot_whose_blended_cac_counts_no_guest_orders_still_shows(upload_client):
+    """Snapshots stored by versions whose CAC rows had no ``guest_orders`` (the Channels page
+    failed with an error 500 on them): the page reads the blended CAC without that count."""
+    import json
+
+    import duckdb
+
+    client, app, path = upload_client
+    months = [f"{2024 + (6 + k) // 12}-{(6 + k) % 12 + 1:02d}" for k in range(24)]
+    text = "month,spend\n" + "".join(f"{month},1000\n" for month in months)
+    response = client.post("/api/v1/spend", files={"file": ("shop.csv", text.encode())})
+    assert wait(client, response.json())["state"] == "done"
+    app.state.dashboard.close()
+    with duckdb.connect(str(path)) as con:
+        snapshot_id, text = con.execute(
+            "SELECT snapshot_id, summary FROM snapshots ORDER BY snapshot_id DESC LIMIT 1"
+        ).fetchone()
+        summary = json.loads(text)
+        del summary["growth"]["cac"]["guest_orders"]
+        con.execute("UPDATE snapshots SET summary = ? WHERE snapshot_id = ?",
+                    [json.dumps(summary), snapshot_id])  # fmt: skip
+        # the pages are made again from the summary, as for a snapshot stored without them
+        con.execute("DELETE FROM snapshot_pages WHERE snapshot_id = ?", [snapshot_id])
+    again = create_app(path, warm=False)
+    try:
+        page = TestClient(again, base_url="http://127.0.0.1").get("/channels")
+    finally:
+        again.state.dashboard.close()
+    assert page.status_code == 200, page.text[-2000:]
+    assert 'id="blended-cac"' in page.text

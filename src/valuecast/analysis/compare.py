@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.tables import GROUPS, TIERS, predicting_model
+from valuecast.tables import CLV_SETTINGS, GROUPS, TIERS, clv_setting_value, predicting_model
 
 __all__ = [
     "AT_RISK_GROUPS",
@@ -70,15 +70,6 @@ def option_differences(before: dict[str, Any], after: dict[str, Any]) -> dict[st
     return differences
 
 
-_OPTION_WORDS = {
-    "horizon_months": ("horizon", " months"),
-    "margin": ("margin", ""),
-    "annual_discount_rate": ("discount rate", ""),
-}
-"""The settings that scale predicted CLV, as notes name them (a currency is no setting: its
-notes are its own)."""
-
-
 def difference_notes(differences: dict[str, tuple]) -> list[str]:
     """The notes on what two snapshots' predictions differ in besides the customers
     (:func:`option_differences`): a line naming the settings, one for the currency, and one for
@@ -90,9 +81,10 @@ def difference_notes(differences: dict[str, tuple]) -> list[str]:
 
     notes = []
     changed = ", ".join(
-        f"{_OPTION_WORDS[name][0]} {shown(before)} -> {shown(after)}{_OPTION_WORDS[name][1]}"
+        f"{CLV_SETTINGS[name]} {clv_setting_value(name, before)} -> "
+        f"{clv_setting_value(name, after)}"
         for name, (before, after) in differences.items()
-        if name in _OPTION_WORDS
+        if name in CLV_SETTINGS
     )
     if changed:
         notes.append(

@@ -33,6 +33,7 @@ from valuecast.cli.options import (
     joined_map,
 )
 from valuecast.cli.tables import column_parts, records_fitting
+from valuecast.tables import CLV_SETTINGS, clv_setting_text
 
 SNAPSHOT_HELP = (
     "A snapshot: its id, a date (YYYY-MM-DD: the snapshot dated on it or in the 31 days "
@@ -287,20 +288,22 @@ def refresh(
         _print_comparison(compare(ws, ids[position - 1], made), top=top)
 
 
-_SETTINGS = (("horizon_months", "{} months"), ("margin", "margin {}"),
-             ("annual_discount_rate", "discount rate {}"))  # fmt: skip
+def _setting(value):
+    """A history table's cell as a setting: None where missing (a snapshot that kept none)."""
+    return None if value is None or value != value else value
 
 
 def _settings_note(table) -> str | None:
     """A line giving each snapshot's settings that scale predicted CLV, where they differ."""
     varying = [
-        (column, shown) for column, shown in _SETTINGS
+        column for column in CLV_SETTINGS
         if column in table.columns and table[column].astype(str).nunique() > 1
     ]  # fmt: skip
     if not varying:
         return None
     each = "; ".join(
-        f"{row.snapshot_id}: " + ", ".join(shown.format(getattr(row, c)) for c, shown in varying)
+        f"{row.snapshot_id}: "
+        + ", ".join(clv_setting_text(c, _setting(getattr(row, c))) for c in varying)
         for row in table.itertuples()
     )
     return (

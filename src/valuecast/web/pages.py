@@ -15,7 +15,12 @@ from valuecast.analysis.compare import difference_notes
 from valuecast.outputs.audiences import FORMATS
 from valuecast.outputs.report.charts import finite
 from valuecast.outputs.report.segments import young_shop_words
-from valuecast.tables import NEXT_ORDER_MIN_ALIVE, holds_one_time_buyers_alive
+from valuecast.tables import (
+    CLV_SETTINGS,
+    NEXT_ORDER_MIN_ALIVE,
+    clv_setting_text,
+    holds_one_time_buyers_alive,
+)
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
     CSRF_COOKIE,
@@ -359,14 +364,6 @@ def customer(request: Request, customer_id: str, snapshot: str | None = Snapshot
     )  # fmt: skip
 
 
-_SETTINGS = (
-    ("margin", lambda value: f"margin {value:.0%}"),
-    ("horizon_months", lambda value: f"{value} months"),
-    ("annual_discount_rate", lambda value: f"discount rate {value:.0%}"),
-)
-"""The settings that scale a snapshot's predicted CLV, as the customer page names them."""
-
-
 def _history_settings_note(dashboard, history: list[dict[str, Any]]) -> str:
     """Where the snapshots of a customer's history ran with other settings (margin, horizon,
     discount rate), which of them each did: their predicted CLVs do not compare like with like,
@@ -380,17 +377,12 @@ def _history_settings_note(dashboard, history: list[dict[str, Any]]) -> str:
         summaries = [(info, summary) for info, summary in stored_summaries(reader)
                      if info.snapshot_id in ids]  # fmt: skip
     varying = [
-        (key, shown) for key, shown in _SETTINGS
-        if len({summary.get(key) for _, summary in summaries}) > 1
-    ]  # fmt: skip
+        key for key in CLV_SETTINGS if len({summary.get(key) for _, summary in summaries}) > 1
+    ]
     if not varying:
         return ""
     each = "; ".join(
-        f"{info.as_of}: "
-        + ", ".join(
-            shown(summary[key]) if summary.get(key) is not None else f"{key} -"
-            for key, shown in varying
-        )  # fmt: skip
+        f"{info.as_of}: " + ", ".join(clv_setting_text(key, summary.get(key)) for key in varying)
         for info, summary in summaries
     )
     return (

@@ -292,3 +292,72 @@ def test_a_new_quarters_orders_are_not_fingerprinted(shop, tmp_path, settled, mo
     assert "replaces snapshot" not in kept and _ingest_ids(workspace) == [1, 2, 3]
     with Workspace(workspace, read_only=True) as ws:
         assert [info.snapshot_id for info in list_snapshots(ws)] == [1, 2]
+
+
+def test_a_snapshot_another_build_made_is_analysed_anew(shop, analysed, tmp_path, settled):
+    """After an upgrade the same export and options are analysed by this build, not given back
+    as the older build stored them (its fixes would otherwise wait for new orders)."""
+    from valuecast.store.snapshots import list_snapshots, reusable_snapshot
+
+    workspace = tmp_path / "ws.duckdb"
+    _first_analysis(analysed, workspace, tmp_path / "first")
+    with Workspace(workspace, read_only=True) as ws:
+        assert reusable_snapshot(ws) == 1
+    con = duckdb.connect(str(workspace))
+    (stored,) = con.execute("SELECT options FROM snapshots").fetchone()
+    older = {key: value for key, value in json.loads(stored).items() if key != "made_by"}
+    con.execute("UPDATE snapshots SET options = ?", [json.dumps(older, sort_keys=True)])
+    con.close()
+    with Workspace(workspace, read_only=True) as ws:
+        assert reusable_snapshot(ws) is None
+    again = " ".join(
+        _analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "again")).split()
+    )
+    assert "this is snapshot 1" not in again and "replaces snapshot 1" in again, again
+    with Workspace(workspace, read_only=True) as ws:
+        assert [info.snapshot_id for info in list_snapshots(ws)] == [2]
+        assert reusable_snapshot(ws) == 2
+
+
+def _as_another_build_left_it(workspace) -> None:
+    """The workspace as an older build of valuecast left it: its ingests, inputs and snapshot
+    recorded no build (as every version before this record did)."""
+
+    con = duckdb.connect(str(workspace))
+    for ingest_id, report in con.execute("SELECT ingest_id, report FROM ingests").fetchall():
+        report = {k: v for k, v in json.loads(report).items() if k != "made_by"}
+        con.execute("UPDATE ingests SET report = ? WHERE ingest_id = ?",
+                    [json.dumps(report), ingest_id])  # fmt: skip
+    con.execute("UPDATE ingest_inputs SET inputs = 'another build'")
+    for snapshot_id, options in con.execute(
+        "SELECT snapshot_id, options FROM snapshots"
+    ).fetchall():
+        options = {k: v for k, v in json.loads(options).items() if k != "made_by"}
+        con.execute("UPDATE snapshots SET options = ? WHERE snapshot_id = ?",
+                    [json.dumps(options), snapshot_id])  # fmt: skip
+    con.close()
+
+
+def test_orders_another_build_read_are_noted_until_read_again(shop, analysed, tmp_path, settled):
+    """Orders stored by an older build stand as its rules read them: the analysis says so and
+    how to read them again; the same export given again is read again (not skipped as the
+    inputs of the last ingest), and the note goes once this build has read every order."""
+    workspace = tmp_path / "ws.duckdb"
+    _first_analysis(analysed, workspace, tmp_path / "first")
+    _as_another_build_left_it(workspace)
+    with Workspace(workspace, read_only=True) as ws:
+        orders = len(ws.orders().to_pandas())
+        assert ws.orders_read_by_other_builds() == (orders, 1)
+    noted = " ".join(_analyze("-w", str(workspace), "-o", str(tmp_path / "a")).split())
+    assert (
+        f"note: {orders:,} stored orders were read by another build of valuecast (1 earlier "
+        "ingest) and stand as its rules read them"
+    ) in noted, noted
+    assert "ingest the whole order history again" in noted
+    again = " ".join(_analyze(str(shop), "-w", str(workspace), "-o", str(tmp_path / "b")).split())
+    assert "another build" not in again, again
+    assert _ingest_ids(workspace) == [1, 2]  # read again, not skipped as the same inputs
+    with Workspace(workspace, read_only=True) as ws:
+        assert ws.orders_read_by_other_builds() == (0, 0)
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert not [note for note in summary["notes"] if "another build" in note]

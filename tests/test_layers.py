@@ -33,7 +33,7 @@ ALLOWED: dict[str, set[str]] = {
 PACKAGES = ("models", "io", "store", "analysis", "jobs", "outputs", "web", "cli")
 
 
-CORE_MODULES = ("tables", "errors", "dates", "csvsafe", "datasets")
+CORE_MODULES = ("tables", "errors", "dates", "csvsafe", "provenance", "datasets")
 
 
 def layer_of(module: str) -> str:

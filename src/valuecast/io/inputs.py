@@ -38,7 +38,7 @@ def inputs_fingerprint(
     """A digest of the ingest's inputs: ``files`` (paths) read as ``export_format`` with
     ``column_map`` and the rates in ``fx``; None when any is not a plain local file (a table in a
     database, a missing file) or was changed in the last :data:`RECENT_SECONDS`."""
-    from valuecast import __version__
+    from valuecast.provenance import source_fingerprint
 
     now = time.time()
     described = []
@@ -56,7 +56,7 @@ def inputs_fingerprint(
             status.st_mtime_ns, status.st_ctime_ns,
         ])  # fmt: skip
     inputs = {
-        "valuecast": __version__,
+        "valuecast": source_fingerprint(),  # another build reads the same files again
         "day": (today or date.today()).isoformat(),
         "format": export_format,
         "map": column_map,

@@ -273,6 +273,7 @@ def _analysis(workspace, options, progress, *, in_engine, history) -> Analysis:
         )  # fmt: skip
     except NoCustomersError as error:
         raise only_guest_orders(error, workspace.latest_ingest_report() or {}) from None
+    with_reading_note(workspace, result.summary)
     if in_engine:
         stored = rows if rows is not None and rows.snapshot_id is not None else None
         return _kept_in_engine(result, stored)
@@ -284,6 +285,33 @@ def _analysis(workspace, options, progress, *, in_engine, history) -> Analysis:
     result.timings["collect"] = round(time.perf_counter() - clock, 4)
     release_unused_memory()
     return Analysis(customers=customers, summary=result.summary, timings=result.timings)
+
+
+def with_reading_note(workspace, summary: dict) -> dict:
+    """``summary`` (in place) with the note on stored orders another build of valuecast read
+    as the workspace holds them now (:func:`older_reading_note`): a kept snapshot's note is
+    dropped once an ingest of this build read every order again."""
+    notes = [note for note in summary.get("notes") or [] if OLDER_READING not in note]
+    older = older_reading_note(*workspace.orders_read_by_other_builds())
+    summary["notes"] = notes if older is None else [*notes, older]
+    return summary
+
+
+OLDER_READING = "read by another build of valuecast"
+
+
+def older_reading_note(orders: int, ingests: int) -> str | None:
+    """The note on ``orders`` stored as another build of valuecast read them (``ingests``:
+    :meth:`~valuecast.store.workspace.Workspace.orders_read_by_other_builds`), None without."""
+    if not orders:
+        return None
+    them = "1 stored order was" if orders == 1 else f"{orders:,} stored orders were"
+    return (
+        f"{them} {OLDER_READING} ({ingests} earlier "
+        f"ingest{'s' if ingests != 1 else ''}) and stand as its rules read them (refunds, "
+        "attributes, the names and addresses of the audience files), not this version's: "
+        "ingest the whole order history again to read them by this version's rules"
+    )
 
 
 def with_kept_not_products(workspace, options: AnalysisOptions) -> AnalysisOptions:

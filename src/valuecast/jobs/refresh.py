@@ -158,7 +158,7 @@ def kept_analysis(workspace, options, *, unchanged_by: int | None = None):
     written again from it, the snapshot kept under its id, and no second analysis of the same
     orders in the history.
     """
-    from valuecast.jobs.analyze import Analysis
+    from valuecast.jobs.analyze import Analysis, with_reading_note
     from valuecast.store.snapshots import (
         customers_table,
         keep_snapshot_current,
@@ -175,7 +175,8 @@ def kept_analysis(workspace, options, *, unchanged_by: int | None = None):
         keep_snapshot_current(workspace, snapshot_id)
     info = next(info for info in list_snapshots(workspace) if info.snapshot_id == snapshot_id)
     table = customers_table(workspace, snapshot_id).order_by("customer_id")
-    analysis = Analysis(summary=load_summary(workspace, snapshot_id), table=table)
+    summary = with_reading_note(workspace, load_summary(workspace, snapshot_id))
+    analysis = Analysis(summary=summary, table=table)
     return analysis, load_tables(workspace, snapshot_id), info
 
 

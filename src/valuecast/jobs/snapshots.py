@@ -47,7 +47,7 @@ def reusable_analysis(workspace, options=None):
     That is: it ran with the same options (any, when ``options`` is None), and nothing was
     ingested after it.
     """
-    from valuecast.jobs.analyze import Analysis
+    from valuecast.jobs.analyze import Analysis, with_reading_note
 
     snapshot_id = reusable_snapshot(workspace, options)
     if snapshot_id is None:
@@ -55,7 +55,8 @@ def reusable_analysis(workspace, options=None):
     customers = load_customers(workspace, snapshot_id)
     for column in ("first_order_date", "last_order_date"):  # as the pipeline gives them
         customers[column] = pd.to_datetime(customers[column]).astype("datetime64[s]")
-    return Analysis(customers=customers, summary=load_summary(workspace, snapshot_id))
+    summary = with_reading_note(workspace, load_summary(workspace, snapshot_id))
+    return Analysis(customers=customers, summary=summary)
 
 
 def last_options(workspace, **given):

@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 from valuecast.errors import ValuecastError
 from valuecast.io.schema import sql_string
+from valuecast.provenance import source_fingerprint
 from valuecast.store.memory import release_unused_memory
 from valuecast.store.sort_orders import (
     SORT_ORDERS,
@@ -930,11 +931,19 @@ def _options_key(options) -> str:
 
 
 def _fields_key(options: dict[str, Any]) -> str:
-    """:func:`_options_key` of the options' fields."""
+    """:func:`_options_key` of the options' fields, and the build of valuecast that ran them
+    (``made_by``, :func:`valuecast.provenance.source_fingerprint`): an analysis another build
+    made is not what this one would give."""
     fields = dict(sorted(options.items()))
     if not fields.get("not_products"):
         fields.pop("not_products", None)
+    fields["made_by"] = source_fingerprint()
     return json.dumps(fields, default=str, sort_keys=True)
+
+
+def _made_here(stored: str | None) -> bool:
+    """Whether the options key ``stored`` was recorded by this build of valuecast."""
+    return (json.loads(stored) if stored else {}).get("made_by") == source_fingerprint()
 
 
 def _same_not_products(workspace, stored: str | None) -> bool:
@@ -951,8 +960,9 @@ def reusable_snapshot(workspace, options=None, unchanged_by: int | None = None) 
     """The id of the latest snapshot when it is exactly what analysing the workspace with
     ``options`` would give now, else None.
 
-    That is: it ran with the same options (any, when ``options`` is None, but the non-product
-    names the workspace keeps), and nothing was ingested after it but the ingest
+    That is: this build of valuecast made it, with the same options (any, when ``options`` is
+    None, but the non-product names the workspace keeps), and nothing was ingested after it but
+    the ingest
     ``unchanged_by``, which the caller knows changed nothing an analysis reads
     (:meth:`Workspace.stored_fingerprint <valuecast.store.workspace.Workspace.stored_fingerprint>`).
     """
@@ -963,7 +973,8 @@ def reusable_snapshot(workspace, options=None, unchanged_by: int | None = None) 
     if not current:
         return None
     if options is None:
-        return snapshot_id if _same_not_products(workspace, stored) else None
+        kept = _same_not_products(workspace, stored) and _made_here(stored)
+        return snapshot_id if kept else None
     if stored is None or stored != _options_now_key(workspace, options):
         return None
     return snapshot_id

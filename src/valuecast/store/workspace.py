@@ -64,6 +64,7 @@ from valuecast.io.schema import (
     InputError,
     conform,
 )
+from valuecast.provenance import source_fingerprint
 from valuecast.store import later_refunds
 from valuecast.store.connection import (
     DEFAULT_WORKSPACE,
@@ -273,6 +274,8 @@ class IngestReport:
     phone_customers: int = 0
     withdrawn_orders: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # the build of valuecast that read the files (valuecast.provenance.source_fingerprint)
+    made_by: str = field(default_factory=source_fingerprint)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (dates as ISO strings)."""
@@ -909,6 +912,36 @@ class Workspace(_TableReaders):
         finally:
             if committed:
                 raw.close()
+
+    def orders_read_by_other_builds(self) -> tuple[int, int]:
+        """``(orders, ingests)``: the stored orders as another build of valuecast read them (an
+        older version, whose rules of refunds, contacts or attributes may differ from this
+        one's), and the ingests that wrote them; ``(0, 0)`` where this build read every stored
+        order.
+
+        An ingest of this build whose files held every stored order (as many orders as the
+        workspace then stored) read them all again: orders it found unchanged stand as this
+        build reads them, so only the ingests of other builds after it count.
+        """
+        here = source_fingerprint()
+        # on the connection of a refresh's transaction, which sees its own ingest
+        rows = sql(self.raw, "SELECT ingest_id, report FROM ingests ORDER BY ingest_id")
+        reports = [(int(ingest_id), json.loads(report)) for ingest_id, report in rows]
+        if all(report.get("made_by") == here for _, report in reports):
+            return 0, 0
+        read_all = [
+            ingest_id for ingest_id, report in reports
+            if report.get("made_by") == here
+            and int(report.get("orders") or 0) >= int(report.get("workspace_orders") or 0)
+        ]  # fmt: skip
+        since = max(read_all, default=0)
+        others = [ingest_id for ingest_id, report in reports
+                  if ingest_id > since and report.get("made_by") != here]  # fmt: skip
+        if not others:
+            return 0, 0
+        listed = ", ".join(str(ingest_id) for ingest_id in others)
+        (count,) = sql(self.raw, f"SELECT count(*) FROM orders WHERE ingest_id IN ({listed})")[0]
+        return int(count), len(others)
 
     def latest_ingest_report(self) -> dict[str, Any] | None:
         """The report of the last ingest (as :meth:`IngestReport.to_dict`), None before any."""

@@ -976,3 +976,28 @@ def test_a_shopify_order_email_that_is_no_address_is_counted_as_such(tmp_path):
         "note: 1 customer exported by a phone or a name and address with an e-mail cell that "
         "is no address (carl@example): their e-mail cells are empty"
     ) in flat
+
+
+def test_an_audience_from_an_old_analysis_says_how_old_it_is(shop, tmp_path):
+    """A flow keyed on expected next-order dates months past would misfire: the export says the
+    analysis' age and what to do; a recent analysis gets no note."""
+    from datetime import date, timedelta
+
+    from valuecast.cli.common import STALE_AFTER_DAYS, stale_analysis_note
+
+    path, customers = shop
+    result = invoke("--segment", "champions", "--to", "klaviyo", "--workspace", str(path),
+                    "--out", str(tmp_path / "c.csv"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Workspace(path, read_only=True) as ws:
+        as_of = snapshots.list_snapshots(ws)[-1].as_of
+    days = (date.today() - date.fromisoformat(str(as_of))).days
+    assert days > STALE_AFTER_DAYS
+    assert (
+        f"note: the analysis is as of {as_of}, {days:,} days before today: its groups, churn and "
+        "expected next-order dates are that day's (dates before today have passed); refresh it "
+        "with a newer export before sending"
+    ) in " ".join(result.output.split())
+    day = date(2026, 6, 30)
+    assert stale_analysis_note("2026-06-30", day + timedelta(days=STALE_AFTER_DAYS)) is None
+    assert stale_analysis_note("2026-06-30", day + timedelta(days=STALE_AFTER_DAYS + 1))

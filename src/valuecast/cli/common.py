@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
@@ -112,6 +113,25 @@ def earlier_as_of_note(workspace, as_of: str, given: str | None) -> str | None:
     return (
         f"note: as of {as_of}, the date of the last analysis; the orders run to {latest}: give "
         f"--as-of {latest} for the customers as they are now"
+    )
+
+
+STALE_AFTER_DAYS = 31
+"""Days from an analysis' as-of date to today from which an audience file says how old it is."""
+
+
+def stale_analysis_note(as_of: str, today: date | None = None) -> str | None:
+    """A note when the analysis an audience file is made from is more than
+    :data:`STALE_AFTER_DAYS` days old: a flow keyed on its expected next-order dates or groups
+    would act on that day's customers, some of whose dates have passed; None otherwise."""
+    today = today or date.today()
+    days = (today - date.fromisoformat(str(as_of)[:10])).days
+    if days <= STALE_AFTER_DAYS:
+        return None
+    return (
+        f"note: the analysis is as of {as_of}, {days:,} days before today: its groups, churn "
+        "and expected next-order dates are that day's (dates before today have passed); "
+        "refresh it with a newer export before sending"
     )
 
 

@@ -24,6 +24,7 @@ from valuecast.cli.common import (
     err_console,
     fail,
     open_workspace,
+    stale_analysis_note,
     writing_to,
 )
 from valuecast.cli.options import LastAsOfOption, LastMarginOption, WorkspaceOption
@@ -307,6 +308,9 @@ def export(
     )
     if dated is not None:
         say(dated)
+    stale = stale_analysis_note(analysis.summary["as_of"])
+    if stale is not None:
+        say(stale)
     kept = analysis.summary.get("margin")
     if kept is not None and kept != 1:  # the money of every file is the margin's, not revenue
         whose = "" if margin is not None else " (the last analysis'; --margin 1 for revenue)"

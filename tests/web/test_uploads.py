@@ -664,3 +664,32 @@ def test_a_snapshot_whose_blended_cac_counts_no_guest_orders_still_shows(upload_
         again.state.dashboard.close()
     assert page.status_code == 200, page.text[-2000:]
     assert 'id="blended-cac"' in page.text
+
+
+def test_a_snapshot_another_build_made_is_said_to_follow_its_definitions(workspace_copy):
+    """After an upgrade the dashboard shows the older build's snapshots as they were stored,
+    saying whose definitions their figures follow; this build's own say nothing."""
+    import json
+
+    import duckdb
+
+    def overview() -> str:
+        app = create_app(workspace_copy, warm=False)
+        try:
+            return TestClient(app, base_url="http://127.0.0.1").get("/").text
+        finally:
+            app.state.dashboard.close()
+
+    assert 'id="another-build"' not in overview()
+    with duckdb.connect(str(workspace_copy)) as con:
+        for snapshot_id, options in con.execute(
+            "SELECT snapshot_id, options FROM snapshots"
+        ).fetchall():
+            older = {k: v for k, v in json.loads(options or "{}").items() if k != "made_by"}
+            con.execute("UPDATE snapshots SET options = ? WHERE snapshot_id = ?",
+                        [json.dumps(older), snapshot_id])  # fmt: skip
+    page = " ".join(overview().split())
+    assert (
+        "This snapshot was made by another build of valuecast (an earlier version): its figures "
+        "follow that build's definitions"
+    ) in page

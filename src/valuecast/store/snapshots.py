@@ -117,6 +117,9 @@ class SnapshotInfo:
     """The currency the amounts are in (None when the files named none)."""
     replaced: tuple[int, ...] = ()
     """The snapshots of the same as-of date this one replaced as it was saved."""
+    made_here: bool = True
+    """Whether this build of valuecast made it (:mod:`valuecast.provenance`): an earlier
+    build's figures follow its definitions."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -699,12 +702,16 @@ def stored_summaries(workspace) -> list[tuple[SnapshotInfo, dict[str, Any]]]:
         return []
     rows = _rows(
         workspace,
-        "SELECT snapshot_id, created_at, as_of, summary FROM snapshots ORDER BY as_of, snapshot_id",
+        "SELECT snapshot_id, created_at, as_of, summary, options FROM snapshots "
+        "ORDER BY as_of, snapshot_id",
     )
     stored = []
-    for snapshot_id, created_at, as_of, text in rows:
+    for snapshot_id, created_at, as_of, text, options in rows:
         summary = json.loads(text)
-        stored.append((_info(snapshot_id, created_at, as_of, summary), summary))
+        info = _info(snapshot_id, created_at, as_of, summary)
+        # a snapshot saved without its options (the library's save_snapshot) names no build
+        made_here = options is None or _made_here(options)
+        stored.append((replace(info, made_here=made_here), summary))
     return stored
 
 

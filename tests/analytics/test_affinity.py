@@ -963,3 +963,28 @@ def test_one_product_whose_accent_is_written_two_ways_is_one_product():
     assert len(set(pairs["product_a"]) | set(pairs["product_b"])) == 2
     cycles = replenishment_cycles(order_table, line_table, min_customers=3)
     assert cycles["repeats"].tolist() == [9, 3]
+
+
+def test_a_buyer_of_more_products_than_are_paired_is_left_out_and_counted(monkeypatch):
+    """A wholesale account buying the catalogue pairs every product with every other (the
+    pairs grow with the square of its products): it is left out of the pairs, and counted,
+    and the shop's pairs are those of its shoppers alone."""
+    from valuecast.analysis.growth import affinity
+
+    retail = [("o1", "ann", "2024-03-01"), ("o2", "bob", "2024-03-02")]
+    retail_lines = [("o1", "Shampoo"), ("o1", "Conditioner"), ("o2", "Shampoo"),
+                    ("o2", "Conditioner")]  # fmt: skip
+    wholesale = [("w1", "acme", "2024-03-03")]
+    wholesale_lines = [("w1", name) for name in ("Shampoo", "Conditioner", "Soap", "Brush")]
+    alone = product_affinity(*shop(retail, retail_lines), as_of="2024-03-31")
+    assert alone.attrs["wide_buyers"] == 0
+    monkeypatch.setattr(affinity, "MAX_PRODUCTS_PAIRED", 3)
+    got = product_affinity(
+        *shop(retail + wholesale, retail_lines + wholesale_lines), as_of="2024-03-31"
+    )
+    assert got.attrs["wide_buyers"] == 1
+    pd.testing.assert_frame_equal(got, alone)
+    assert affinity.wide_buyers_note(1).startswith(
+        "1 customer (or guest order) with more than 3 distinct products (a wholesale account) "
+        "left out of product affinity"
+    )

@@ -263,6 +263,7 @@ def affinity(
         FEW_PAIRS,
         next_products,
         product_affinity,
+        wide_buyers_note,
         within_chance,
     )
     from valuecast.dates import to_date
@@ -313,6 +314,7 @@ def affinity(
     )
     _print_note(no_products)
     _print_note(_left_out_note(left_out))
+    _print_note(wide_buyers_note(pairs.attrs.get("wide_buyers") or 0))
     _print_note(named_note)
     _print_note(forgotten_note)
     if len(pairs) and within_chance(pairs).all():

@@ -381,6 +381,7 @@ def analyze_with_growth(
     and :data:`SPEND_COLUMNS` with ``spend``).
     """
     from valuecast.analysis.customers import summary_in_one_part
+    from valuecast.analysis.growth.affinity import wide_buyers_note
     from valuecast.analysis.growth.cohorts import growth_counts
     from valuecast.analysis.growth.tables import growth_tables
     from valuecast.store.memory import frozen_objects, release_unused_memory
@@ -439,6 +440,9 @@ def analyze_with_growth(
         )
         if left_out is not None:
             analysis.summary["notes"].append(left_out)
+        wide = wide_buyers_note(growth.summary["products"].get("wide_buyers") or 0)
+        if wide is not None:
+            analysis.summary["notes"].append(wide)
         if growth.unmatched_spend is not None:
             analysis.summary["notes"].append(growth.unmatched_spend)
         if growth.left_out_spend is not None:

@@ -87,6 +87,12 @@ WITHIN_DAYS = 90
 MIN_PAIRS = 2
 """Pairs bought by fewer customers than this are dropped (a guest's order: a customer of its own)."""
 TOP_K = 3
+MAX_PRODUCTS_PAIRED = 200
+"""Distinct products a buyer (a customer, or a guest's order) may have bought up to the as-of
+date and still be paired: a wholesale account buying the catalogue pairs every product with
+every other, in a number of rows the square of its products (15 accounts of 5,500 products:
+450M, beyond the memory the workspace's engine keeps to), and tells nothing of what a shopper
+buys next.  Such buyers are left out of the pairs and counted (``wide_buyers``)."""
 
 # the output tables: column -> dtype
 AFFINITY_SCHEMA: dict[str, str] = {
@@ -589,13 +595,16 @@ def product_affinity(
     _check(within_days, min_pairs)
     as_of_date = resolve_as_of(orders, as_of)
     purchases = by_title(purchases_of(orders, order_lines, as_of_date, purchases), order_lines)
+    purchases, wide = _without_wide_buyers(purchases)
     parts = [
         _same_order_pairs(purchases, int(min_pairs)),
         _after_pairs(purchases, as_of_date, int(within_days), int(min_pairs)),
     ]
     parts = [part for part in parts if len(part)]
     if not parts:
-        return empty_frame(AFFINITY_SCHEMA)
+        empty = empty_frame(AFFINITY_SCHEMA)
+        empty.attrs["wide_buyers"] = wide
+        return empty
     out = pd.concat(parts, ignore_index=True)
     out["kind_order"] = out["kind"].map({SAME_ORDER: 0, AFTER: 1})
     out = out.sort_values(
@@ -604,7 +613,35 @@ def product_affinity(
         kind="stable",
     )
     out = out.drop(columns="kind_order").reset_index(drop=True)
-    return out.astype(AFFINITY_SCHEMA)[list(AFFINITY_COLUMNS)]
+    out = out.astype(AFFINITY_SCHEMA)[list(AFFINITY_COLUMNS)]
+    out.attrs["wide_buyers"] = wide
+    return out
+
+
+def _without_wide_buyers(purchases: ir.Table) -> tuple[ir.Table, int]:
+    """``purchases`` without the buyers of more than :data:`MAX_PRODUCTS_PAIRED` distinct
+    products (a customer, or a guest's order), and how many were left out (one small
+    aggregate where none is: the pairs are not touched)."""
+    buyer = ibis.coalesce(purchases.customer_id, "order " + purchases.order_id.cast("string"))
+    keyed = purchases.mutate(_buyer=buyer)
+    widths = keyed.group_by("_buyer").aggregate(_products=keyed["product"].nunique())
+    wide = widths.filter(widths._products > MAX_PRODUCTS_PAIRED)
+    count = _scalar(wide.count())
+    if not count:
+        return purchases, 0
+    return keyed.anti_join(wide, "_buyer").drop("_buyer"), count
+
+
+def wide_buyers_note(count: int) -> str | None:
+    """The note on the buyers :func:`product_affinity` left out of the pairs; None without."""
+    if not count:
+        return None
+    who = "1 customer (or guest order)" if count == 1 else f"{count:,} customers (or guest orders)"
+    return (
+        f"{who} with more than {MAX_PRODUCTS_PAIRED} distinct products (a wholesale account) "
+        "left out of product affinity: such a basket pairs every product with every other and "
+        "says nothing of what a shopper buys next"
+    )
 
 
 CHANCE = 0.05

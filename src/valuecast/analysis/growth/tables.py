@@ -290,6 +290,8 @@ def growth_tables(
             # date and amount): the pages then say what adds them, not that none sold together
             "named_products": bool(named_products),
             "affinity_pairs": int(len(pairs)),
+            # buyers of more distinct products than affinity pairs (wholesale accounts)
+            "wide_buyers": int(pairs.attrs.get("wide_buyers") or 0),
             "customers_with_next_products": int(
                 tables["next_products.csv"]["customer_id"].nunique()
             ),

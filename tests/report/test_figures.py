@@ -915,3 +915,34 @@ def test_a_backtest_of_one_customer_says_its_scores_tell_no_model_apart():
     summary["backtest"]["n_customers"] = 30
     charts, _ = model_backtest(summary)
     assert next(c.reading for c in charts if c.key == "backtest-weekly").startswith("In the 90")
+
+
+def test_a_channel_of_one_customer_is_not_read_as_the_best():
+    """One wholesale buyer through a partner's link made its channel 'worth the most' and its
+    spend 'the best return': the readings compare the channels of 10 or more customers (the
+    small one's bar still shows, with its count)."""
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    channels = pd.DataFrame(
+        {"acquisition_channel": ["utm_partner_x", "facebook", "email", "google"],
+         "customers": [1, 200, 200, 200],
+         "historic_clv_mean": [5300.0, 103.42, 96.49, 92.37],
+         "predicted_clv_mean": [93.08, 77.53, 73.82, 72.06],
+         "total_clv_mean": [5393.08, 180.95, 170.31, 164.43],
+         "spend": [10.0, 5000.0, 1000.0, 8000.0], "cac": [10.0, 25.0, 5.0, 40.0],
+         "cac_customers": [1, 200, 200, 200],
+         "clv_to_cac": [539.3, 7.24, 34.06, 4.11], "payback_month": [0, 1, 0, 2]}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 9.0}}, "USD")
+    clv = next(chart for chart in charts if chart.key == "channels-clv")
+    assert clv.reading.startswith(
+        "Of the channels of 10 or more customers, customers from facebook are worth the most, "
+        "180.95 USD"
+    )
+    assert "those from google the least" in clv.reading
+    assert clv.figure["data"][0]["x"][0] == "utm_partner_x"  # its bar still shows
+    cac = next(chart for chart in charts if chart.key == "channels-cac")
+    assert cac.reading.startswith(
+        "Of the channels of 10 or more customers, the best return on spend comes from email: "
+        "CLV:CAC 34.06"
+    )

@@ -27,6 +27,20 @@ from valuecast.outputs.report.charts import (
     wrapped_chart_labels,
 )
 
+READ_FROM = 10
+"""Customers a channel needs for the readings to name it the best or the worst: one wholesale
+buyer's channel is no channel to spend on (its bar still shows, with its count)."""
+
+
+def _sizable(rows: pd.DataFrame, column: str = "customers") -> tuple[pd.DataFrame, str]:
+    """The rows of :data:`READ_FROM` customers or more where two or more are, and the words
+    saying so; else every row and no words."""
+    counts = pd.to_numeric(rows.get(column, pd.Series(0, index=rows.index)), errors="coerce")
+    sizable = rows[counts.fillna(0) >= READ_FROM]
+    if len(sizable) < 2 or len(sizable) == len(rows):
+        return rows, ""
+    return sizable, f"Of the channels of {READ_FROM} or more customers, "
+
 
 def acquisition_channels(
     channels: pd.DataFrame | None, summary: dict, currency: str | None
@@ -105,11 +119,14 @@ def acquisition_channels(
                 f"{best[label]}: {worth(best)} each."
             )
         else:
+            read, among = _sizable(ordered)
+            best, worst = read.iloc[0], read.iloc[-1]
+            customers = "customers" if among else "Customers"
             reading = (
-                f"Customers from {best[label]} are worth the most, {worth(best)} each; those "
-                f"from {worst[label]} the least, {money_text(worst['total'], currency, 2)}."
+                f"{among}{customers} from {best[label]} are worth the most, {worth(best)} each; "
+                f"those from {worst[label]} the least, {money_text(worst['total'], currency, 2)}."
             )
-        reading += _new_customer_reading(ordered, label, currency, summary)
+        reading += _new_customer_reading(_sizable(ordered)[0], label, currency, summary)
         figure = plotly_figure(
             traces,
             barmode="stack",
@@ -181,10 +198,12 @@ def acquisition_channels(
             else "No channel has both spend and acquired customers in the same months."
         )
     else:
-        top, bottom = paid.iloc[0], paid.iloc[-1]
+        counted = "cac_customers" if "cac_customers" in paid.columns else "customers"
+        read, among = _sizable(paid, counted)
+        top, bottom = read.iloc[0], read.iloc[-1]
         # one channel with a ratio is no "best": a lone losing channel read as the best return
         lead = (
-            f"The best return on spend comes from {top[label]}"
+            f"{among}{'the' if among else 'The'} best return on spend comes from {top[label]}"
             if len(paid) > 1
             else f"Only one channel has both spend and customers, {top[label]}"
         )

@@ -946,3 +946,51 @@ def test_a_channel_of_one_customer_is_not_read_as_the_best():
         "Of the channels of 10 or more customers, the best return on spend comes from email: "
         "CLV:CAC 34.06"
     )
+
+
+def test_a_name_too_long_for_a_chart_is_shortened_and_kept_apart():
+    """A 330-character product name and a 250-character UTM query string squeezed their charts'
+    bars into a strip: a label shows 80 characters, ending in an ellipsis, two names of one
+    start stay two bars, and a word of two lines or more is broken under a vertical bar."""
+    from valuecast.outputs.report.charts import chart_labels, wrapped_chart_labels
+
+    product = "Organic cold-pressed juice " * 13  # 351 characters
+    labels = chart_labels([product, product + "B", "Tea"])
+    assert [len(label) for label in labels[:2]] == [80, 84] and labels[2] == "Tea"
+    assert labels[0].endswith("…") and labels[1].endswith("… (2)")
+    utm = "utm_source=partner&utm_medium=affiliate&utm_campaign=" + "x" * 200
+    (wrapped,) = wrapped_chart_labels([utm])
+    lines = wrapped.replace("&amp;", "&").split("<br>")
+    assert all(len(line) <= 18 for line in lines) and len(lines) == 5
+    assert wrapped_chart_labels(["SummerSale2024Campaign"]) == ["SummerSale2024Campaign"]
+
+
+def test_a_chart_of_many_channels_draws_those_of_the_most_customers_and_spend():
+    """2,926 UTM sources drew a smear of bars: a chart draws the 30 channels of the most
+    customers (of spend for CLV:CAC), in its order, and says where all of them are."""
+    from valuecast.outputs.report.channels import acquisition_channels
+
+    n = 40
+    channels = pd.DataFrame(
+        {"acquisition_channel": [f"utm_{k:02d}" for k in range(n)],
+         "customers": [100 + k for k in range(n)],
+         "historic_clv_mean": [50.0 + (k * 7) % 13 for k in range(n)],
+         "predicted_clv_mean": [10.0] * n, "total_clv_mean": [60.0] * n,
+         "spend": [1000.0 + (n - k) for k in range(n)], "cac": [10.0] * n,
+         "cac_customers": [100 + k for k in range(n)],
+         "clv_to_cac": [1.0 + (k * 5) % 11 for k in range(n)], "payback_month": [1] * n}
+    )  # fmt: skip
+    charts, _ = acquisition_channels(channels, {"growth": {"clv_to_cac": 2.0}}, "USD")
+    clv = next(chart for chart in charts if chart.key == "channels-clv")
+    drawn = clv.figure["data"][0]["x"]
+    assert sorted(drawn) == [f"utm_{k:02d}" for k in range(10, n)]  # the most customers
+    assert "The chart draws the 30 channels of the most customers; channels.csv lists all 40." in (
+        clv.reading
+    )
+    cac = next(chart for chart in charts if chart.key == "channels-cac")
+    assert sorted(cac.figure["data"][0]["x"]) == [f"utm_{k:02d}" for k in range(30)]
+    ratios = cac.figure["data"][0]["y"]
+    assert ratios == sorted(ratios, reverse=True)
+    assert "The chart draws the 30 channels of the most spend; channels.csv lists all 40." in (
+        cac.reading
+    )

@@ -175,11 +175,32 @@ def capitalized(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------------
 # figures
+LABEL_CHARACTERS = 80
+"""Characters of a shop's own text a chart label shows: a 250-character UTM query string or a
+330-character product name squeezed the bars into a strip; the start names the thing."""
+
+
 def chart_labels(values: Any) -> list[str]:
     """A shop's own text (products, channels, codes) as chart labels: Plotly draws a subset of
     HTML in labels (``<b>``, ``<br>``, links), so ``&`` and ``<`` are given as entities and a
-    product named ``<b>Tea</b>`` shows as written, not bold, nor as a link it could carry."""
-    return [str(value).replace("&", "&amp;").replace("<", "&lt;") for value in values]
+    product named ``<b>Tea</b>`` shows as written, not bold, nor as a link it could carry.
+    A label longer than :data:`LABEL_CHARACTERS` ends in "…" there (kept apart from another of
+    the same start: Plotly draws equal categories as one)."""
+    return [
+        label.replace("&", "&amp;").replace("<", "&lt;") for label in _shortened(map(str, values))
+    ]
+
+
+def _shortened(texts: Any) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for text in texts:
+        if len(text) > LABEL_CHARACTERS:
+            short = text[: LABEL_CHARACTERS - 1] + "…"
+            seen[short] = seen.get(short, 0) + 1
+            text = short if seen[short] == 1 else f"{short} ({seen[short]})"
+        out.append(text)
+    return out
 
 
 LABEL_LINE = 18
@@ -195,10 +216,12 @@ def wrapped_chart_labels(values: Any, width: int = LABEL_LINE) -> list[str]:
     "Facebook & Instagram Advantage+ Shopping Campaign - Prospecting" is four lines under its
     bar, where whole it tilted every label and squeezed the bars into a strip."""
     labels = []
-    for value in values:
+    for value in _shortened(map(str, values)):
+        # a word of two lines or more (a URL's query string) is broken too
+        broken = any(len(word) > 2 * width for word in value.split())
         lines = textwrap.wrap(
-            str(value), width, break_long_words=False, break_on_hyphens=False
-        ) or [str(value)]
+            value, width, break_long_words=broken, break_on_hyphens=False
+        ) or [value]
         labels.append("<br>".join(chart_labels(lines)))
     return labels
 

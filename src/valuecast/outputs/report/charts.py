@@ -219,9 +219,9 @@ def wrapped_chart_labels(values: Any, width: int = LABEL_LINE) -> list[str]:
     for value in _shortened(map(str, values)):
         # a word of two lines or more (a URL's query string) is broken too
         broken = any(len(word) > 2 * width for word in value.split())
-        lines = textwrap.wrap(
-            value, width, break_long_words=broken, break_on_hyphens=False
-        ) or [value]
+        lines = textwrap.wrap(value, width, break_long_words=broken, break_on_hyphens=False) or [
+            value
+        ]
         labels.append("<br>".join(chart_labels(lines)))
     return labels
 

@@ -465,8 +465,8 @@ def _analyze(orders, order_lines, customers, options, progress, releases, timing
 
 
 SHARED_DAYS_FROM = 0.05
-"""The share of the customers' orders that are a second or later order of their day from which the
-analysis says its predictions count purchase days (:func:`shared_days_note`)."""
+"""The share of the customers' orders that are a second or later order of their day from which
+the analysis says its predictions count purchase days (:func:`shared_days_note`)."""
 
 
 def shared_days_note(orders: int, purchase_days: int) -> list[str]:
@@ -480,8 +480,8 @@ def shared_days_note(orders: int, purchase_days: int) -> list[str]:
         return []
     return [
         f"{shared:,} of the customers' {orders:,} orders are a second or later order of the "
-        "customer's day: the models count purchase days (one a day), so predicted orders count purchase "
-        "days and the predicted average order value is a purchase day's orders "
+        "customer's day: the models count purchase days (one a day), so predicted orders count "
+        "purchase days and the predicted average order value is a purchase day's orders "
         f"({orders / purchase_days:.2f} orders a purchase day so far)"
     ]
 

@@ -108,7 +108,8 @@ def customer_orders(reader, customer_id: str, as_of) -> tuple[list[dict[str, Any
         f"SELECT {columns}, o.order_date > ? AS after_as_of, "
         "(SELECT string_agg(coalesce(nullif(trim(l.product_name), ''), l.sku), ', ' "
         "ORDER BY l.line_number) FROM order_lines l WHERE l.order_id = o.order_id) AS products "
-        "FROM orders o WHERE o.customer_id = ? ORDER BY o.ordered_at DESC, length(o.order_id) DESC, o.order_id DESC LIMIT ?",
+        "FROM orders o WHERE o.customer_id = ? "
+        "ORDER BY o.ordered_at DESC, length(o.order_id) DESC, o.order_id DESC LIMIT ?",
         [as_of, customer_id, MAX_ORDERS],
     )
     total, by_as_of = reader.rows(

@@ -247,15 +247,21 @@ def test_the_orders_addresses_give_the_same_contacts_on_both_routes(tmp_path, ex
     assert contacts.loc[customers[third], "city"] == before["Billing City"].iloc[-1]
 
 
-def test_orders_of_one_second_give_the_same_contacts_on_both_routes(tmp_path, export, monkeypatch):
-    """A customer's latest orders placed in the same second are told apart by their order
-    number on both routes, wherever the file lists them."""
-    frame = export.copy()
+def _two_orders_of_one_customer(frame: pd.DataFrame) -> tuple[str, pd.Index]:
+    """The first customer of the export with two orders giving an e-mail, and the first rows of
+    those two orders."""
     emailed = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
     emails = frame.loc[emailed, "Email"].str.strip().str.lower()
     repeat = emails[emails.duplicated(keep=False)]
     customer = repeat.iloc[0]
-    rows = repeat.index[repeat == customer][:2]
+    return customer, repeat.index[repeat == customer][:2]
+
+
+def test_orders_of_one_second_give_the_same_contacts_on_both_routes(tmp_path, export, monkeypatch):
+    """A customer's latest orders placed in the same second are told apart by their order
+    number on both routes, wherever the file lists them."""
+    frame = export.copy()
+    customer, rows = _two_orders_of_one_customer(frame)
     for row, city in zip(rows, ("Leiden", "Delft"), strict=True):
         frame.loc[frame["Name"] == frame.loc[row, "Name"], "Created at"] = "2026-07-01 10:00:00"
         frame.loc[row, ["Financial Status", "Cancelled at", "Refunded Amount", "Billing City"]] = [
@@ -688,11 +694,7 @@ def test_orders_of_one_second_are_told_apart_as_numbers_on_both_routes(
     """Order #1000 comes after #999 (as text it sorts first): the latest order's address is
     #1000's on both routes."""
     frame = export.copy()
-    emailed = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
-    emails = frame.loc[emailed, "Email"].str.strip().str.lower()
-    repeat = emails[emails.duplicated(keep=False)]
-    customer = repeat.iloc[0]
-    rows = repeat.index[repeat == customer][:2]
+    customer, rows = _two_orders_of_one_customer(frame)
     for row, (name, city) in zip(rows, (("#1000", "Leiden"), ("#999", "Delft")), strict=True):
         own = frame["Name"] == frame.loc[row, "Name"]
         frame.loc[own, ["Created at", "Name"]] = ["2026-07-01 10:00:00", name]

@@ -232,8 +232,8 @@ def test_compare_says_when_the_analyses_ran_with_other_options(refreshed, tmp_pa
     shown = runner.invoke(app, ["history", "-w", str(copy)])
     assert shown.exit_code == 0, shown.output
     assert (
-        "note: the snapshots' predictions ran with other settings (1: horizon 6 months, margin 50%; "
-        "3: horizon 12 months, margin 100%; 2: horizon 6 months, margin 50%)"
+        "note: the snapshots' predictions ran with other settings (1: horizon 6 months, "
+        "margin 50%; 3: horizon 12 months, margin 100%; 2: horizon 6 months, margin 50%)"
         in " ".join(shown.output.split())
     )
 

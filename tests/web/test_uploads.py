@@ -629,7 +629,8 @@ def test_a_customers_history_says_when_its_snapshots_ran_with_other_settings(
         app.state.dashboard.close()
     assert 'id="history-settings"' in page
     assert (
-        "The snapshots&#39; predictions ran with other settings (2026-03-31: horizon 24 months, margin 40%; "
+        "The snapshots&#39; predictions ran with other settings (2026-03-31: horizon 24 months, "
+        "margin 40%; "
     ) in page
     assert ": their predicted CLVs do not compare like with like." in page
 

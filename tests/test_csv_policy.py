@@ -158,6 +158,10 @@ def test_every_csv_file_follows_the_rule(written):
         (3.1234565, 6, 3.123457),
         (2.5, 0, 3.0),
         (-2.5, 0, -3.0),
+        (1e13, 2, 1e13),  # a large amount gains nothing from the noise allowed below a half
+        (123456789012.34, 2, 123456789012.34),
+        (9876543210.1249, 2, 9876543210.12),
+        (1e15 + 0.5, 0, 1e15 + 1),
     ],
 )
 def test_a_half_rounds_away_from_zero_as_written(value, decimals, rounded):
@@ -186,6 +190,24 @@ def test_an_amount_written_to_one_more_place_rounds_as_its_decimal(units, decima
         for k in units
     ]  # fmt: skip
     assert round_half_up(values, decimals).tolist() == expected
+
+
+@given(
+    st.lists(
+        st.decimals(
+            min_value=-(10**10), max_value=10**10, places=4, allow_nan=False, allow_infinity=False
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_an_amount_written_to_four_places_rounds_to_the_cent_as_written(amounts):
+    """Any amount up to ten billion written with four decimals rounds to the cent as the
+    decimal number does, halves away from zero (large ones too: the noise allowed below a half
+    never reaches a cent)."""
+    expected = [float(a.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) for a in amounts]
+    assert round_half_up(np.array([float(a) for a in amounts]), 2).tolist() == expected
 
 
 @given(

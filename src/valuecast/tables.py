@@ -187,13 +187,16 @@ HALF_NOISE = 2.0**-45
 """How far below a half, relative to the scaled value, a double still counts as the half: the
 binary form of a decimal amount lies within a few units of its last place of it (666.14 / 4 is
 166.534999999999997 as a double; 2.675 is 2.67499999999999982), 2**-45 is 128 of them."""
+HALF_NOISE_MOST = 2.0**-20
+"""The most :data:`HALF_NOISE` counts for, in units of the last decimal kept: relative to a
+large value it would reach whole units (1e13 at 2 decimals: 28 cents added)."""
 
 
 def round_half_up(values: Any, decimals: int) -> Any:
     """``values`` (a float or an array of floats) rounded to ``decimals`` places as a merchant
     rounds the amount written: an exact half away from zero, a double within binary noise
-    (:data:`HALF_NOISE`) below a half counted as the half, so 166.535 is 166.54 and 2.675 is
-    2.68 although both doubles lie just below the half.
+    (:data:`HALF_NOISE`, at most :data:`HALF_NOISE_MOST`) below a half counted as the half, so
+    166.535 is 166.54 and 2.675 is 2.68 although both doubles lie just below the half.
 
     ``np.round`` rounds half to even (0.125 to 0.12) and DuckDB's ``round()`` from the double's
     exact value (166.534999... to 166.53): the CSV files, the engine's and NumPy's, and the
@@ -207,7 +210,7 @@ def round_half_up(values: Any, decimals: int) -> Any:
     scale = 10.0**decimals
     with np.errstate(over="ignore", invalid="ignore"):
         scaled = np.abs(x) * scale
-        lifted = scaled + (scaled * HALF_NOISE + 0.5)
+        lifted = scaled + (np.minimum(scaled * HALF_NOISE, HALF_NOISE_MOST) + 0.5)
         rounded = np.floor(lifted) / scale * np.sign(x) + 0.0
         out = np.where(np.isfinite(rounded), rounded, x)
     return float(out) if out.ndim == 0 else out
@@ -218,9 +221,11 @@ def round_half_up_expr(value: Any, decimals: int) -> Any:
     in the same order, each exact or rounded alike (the floor as ``x - x % 1``, exact for
     ``x >= 0``: Ibis casts ``floor()`` to a 64-bit integer, which a CLV of 1e15 at 6 decimals
     would overflow).  An infinite value, which no amount reaches, comes out NaN here."""
+    import ibis
+
     scale = 10.0**decimals
     scaled = value.abs() * scale
-    lifted = scaled + (scaled * HALF_NOISE + 0.5)
+    lifted = scaled + (ibis.least(scaled * HALF_NOISE, HALF_NOISE_MOST) + 0.5)
     return (lifted - lifted % 1.0) / scale * value.sign() + 0.0
 
 

@@ -244,7 +244,10 @@ def clv_setting_value(key: str, value: Any) -> str:
     if value is None:
         return "(none)"
     if key == "horizon_months":
-        return f"{float(value):g} month" + ("" if float(value) == 1 else "s")
+        from valuecast.dates import months_text
+
+        months = float(value)  # a history table's column may hold it as a float
+        return months_text(int(months) if months.is_integer() else months)
     return f"{float(value) * 100:.4g}%"
 
 

@@ -151,8 +151,12 @@ def first_order_date(orders: ir.Table) -> date | None:
 def before_first_order(orders: ir.Table, as_of: date) -> str | None:
     """``"the as-of date D is before the first order (F)"`` when it is; else None.  For steps
     that find no order up to ``as_of``: an empty result then says why."""
-    first = first_order_date(orders)
-    if first is None or first <= as_of:
+    return _before_first_order_text(as_of, first_order_date(orders))
+
+
+def _before_first_order_text(as_of: date | None, first: date | None) -> str | None:
+    """``"the as-of date D is before the first order (F)"`` when it is; else None."""
+    if first is None or as_of is None or first <= as_of:
         return None
     return f"the as-of date {as_of} is before the first order ({first})"
 
@@ -645,9 +649,7 @@ class CustomerSummary:
     def before_first_order(self) -> str | None:
         """``"the as-of date D is before the first order (F)"`` when it is (the summary has no
         customer); else None."""
-        if self.first_order is None or self.as_of is None or self.as_of >= self.first_order:
-            return None
-        return f"the as-of date {self.as_of} is before the first order ({self.first_order})"
+        return _before_first_order_text(self.as_of, self.first_order)
 
     def compressed(self) -> ir.Table:
         return compressed_summary(self.table)

@@ -124,8 +124,10 @@ def stale_analysis_note(as_of: str, today: date | None = None) -> str | None:
     """A note when the analysis an audience file is made from is more than
     :data:`STALE_AFTER_DAYS` days old: a flow keyed on its expected next-order dates or groups
     would act on that day's customers, some of whose dates have passed; None otherwise."""
+    from valuecast.dates import to_date
+
     today = today or date.today()
-    days = (today - date.fromisoformat(str(as_of)[:10])).days
+    days = (today - to_date(as_of)).days
     if days <= STALE_AFTER_DAYS:
         return None
     return (

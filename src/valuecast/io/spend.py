@@ -37,7 +37,7 @@ a spreadsheet shows it (the header is row 1) and the column.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -147,14 +147,11 @@ def _is_day(year: int, month: int, day: int) -> bool:
 def _day_or_month(text: str, month: str) -> str:
     """What a row's date cell stands for, as the repeated rows' note compares rows: the cell as
     written where it names a day other than the 1st (a daily export's days are not copies of
-    each other), else its month (2024-01 and 2024-01-01 are one month written twice)."""
-    from dateutil import parser
-
-    try:
-        day = parser.parse(text, default=datetime(2000, 1, 1)).day
-    except (ValueError, OverflowError):
-        return month
-    return month if day == 1 else text.strip()
+    each other), else its month (2024-01 and 2024-01-01 are one month written twice).  The day
+    is the one :func:`_one_month` read the month from (``YYYY-MM-DD``, the only form of a day)."""
+    match = _MONTH.match(" ".join(text.split()))
+    day = match[3] if match is not None else None
+    return month if day is None or int(day) == 1 else text.strip()
 
 
 def is_shop_wide(channel: object) -> bool:

@@ -8,6 +8,7 @@ import pandas as pd
 from valuecast.analysis.growth.channels import BLENDED, NONE_LABEL, NOT_PAID_BACK, channel_notes
 from valuecast.analysis.growth.tables import CHANNELS_WITH_SPEND, WHOLE_SHOP_BLENDED
 from valuecast.dates import months_text
+from valuecast.outputs.report.alive import MIN_CELL
 from valuecast.outputs.report.charts import (
     BLUE,
     GREEN,
@@ -53,19 +54,16 @@ def _chart_shows(shown: pd.DataFrame, rows: pd.DataFrame, column: str) -> str:
     )
 
 
-READ_FROM = 10
-"""Customers a channel needs for the readings to name it the best or the worst: one wholesale
-buyer's channel is no channel to spend on (its bar still shows, with its count)."""
-
-
 def _sizable(rows: pd.DataFrame, column: str = "customers") -> tuple[pd.DataFrame, str]:
-    """The rows of :data:`READ_FROM` customers or more where two or more are, and the words
-    saying so; else every row and no words."""
+    """The rows of :data:`~valuecast.outputs.report.alive.MIN_CELL` customers or more where two
+    or more are, as the P(alive) and backtest readings compare their groups (one wholesale
+    buyer's channel is no channel to spend on; its bar still shows, with its count), and the
+    words saying so; else every row and no words."""
     counts = pd.to_numeric(rows.get(column, pd.Series(0, index=rows.index)), errors="coerce")
-    sizable = rows[counts.fillna(0) >= READ_FROM]
+    sizable = rows[counts.fillna(0) >= MIN_CELL]
     if len(sizable) < 2 or len(sizable) == len(rows):
         return rows, ""
-    return sizable, f"Of the channels of {READ_FROM} or more customers, "
+    return sizable, f"Of the channels of {MIN_CELL} or more customers, "
 
 
 def acquisition_channels(

@@ -161,6 +161,7 @@ def test_every_csv_file_follows_the_rule(written):
         (1e13, 2, 1e13),  # a large amount gains nothing from the noise allowed below a half
         (123456789012.34, 2, 123456789012.34),
         (9876543210.1249, 2, 9876543210.12),
+        (5008174605.485, 2, 5008174605.49),  # the product's error above 2**-20 of a cent
         (1e15 + 0.5, 0, 1e15 + 1),
     ],
 )

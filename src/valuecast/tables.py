@@ -187,9 +187,12 @@ HALF_NOISE = 2.0**-45
 """How far below a half, relative to the scaled value, a double still counts as the half: the
 binary form of a decimal amount lies within a few units of its last place of it (666.14 / 4 is
 166.534999999999997 as a double; 2.675 is 2.67499999999999982), 2**-45 is 128 of them."""
-HALF_NOISE_MOST = 2.0**-20
+HALF_NOISE_MOST = 2.0**-10
 """The most :data:`HALF_NOISE` counts for, in units of the last decimal kept: relative to a
-large value it would reach whole units (1e13 at 2 decimals: 28 cents added)."""
+large value it would reach whole units (1e13 at 2 decimals: 28 cents added).  A thousandth
+stays above the product's own error up to 1e10 at 2 decimals (5,008,174,605.485 times 100 is
+500,817,460,548.49994) and below the step of an amount written to two more places (0.49 of a
+cent rounds down)."""
 
 
 def round_half_up(values: Any, decimals: int) -> Any:

@@ -794,3 +794,45 @@ def test_analyze_says_spend_naming_no_channel_beside_orders_with_channels_is_the
             analysis, _ = analyze_with_growth(ws, AnalysisOptions(), spend=read_spend(spend))
         notes[name] = [note for note in analysis.summary["notes"] if said in note]
     assert len(notes["shop"]) == 1 and not notes["channels"]
+
+
+def test_a_daily_spend_file_past_the_as_of_date_counts_its_days_up_to_it(one_time_shop, tmp_path):
+    """A daily export of 10 a day to 31 March, against an analysis as of 15 February: February's
+    CAC is its 15 days' spend (150, not the month's 290) over the customers of those days, and
+    the month, spent to the day, stays in the channel's whole.  The kept spend (the workspace's
+    copy of the file) reads the same."""
+    from valuecast.cli import app as valuecast
+
+    workspace = tmp_path / "shop.duckdb"
+    shutil.copy(one_time_shop, workspace)
+    days = pd.date_range("2024-01-01", "2024-03-31")
+    spend = tmp_path / "spend.csv"
+    spend.write_text(
+        "date,channel,spend\n"
+        + "".join(f"{day.date()},{name},10\n" for day in days for name in ("google", "Facebook"))
+    )
+    out = tmp_path / "out"
+    analysis = ["analyze", "-w", workspace, "--spend", spend, "--as-of", "2024-02-15", "-o", out]
+    result = runner.invoke(valuecast, [str(arg) for arg in analysis])
+    assert result.exit_code == 0, result.output
+    kept = tmp_path / "kept"
+    again = run("--workspace", workspace, "--as-of", "2024-02-15", "--out", kept)
+    assert again.exit_code == 0, again.output
+    for folder in (out, kept):
+        cac = pd.read_csv(folder / "cac.csv", keep_default_na=False, na_values=[""])
+        rows = cac.set_index(["channel", "cohort_month"])
+        assert rows.loc[("Facebook", "2024-02"), "spend"] == 150.0
+        assert rows.loc[("Facebook", "2024-02"), "cac"] == 150.0  # c, on 3 February
+        assert rows.loc[("Facebook", "2024-02"), "note"].startswith(
+            "a partial month: its spend and customers of its first 15 of 29 days"
+        )
+        google = rows.loc[("google", "all")]
+        assert (google["spend"], google["customers"]) == (460.0, 2)  # January's 310 and 150
+        assert "spend after the as-of date left out (2024-02, 2024-03: 450.00)" in google["note"]
+        assert "partial month" not in google["note"]
+        shop = rows.loc[("(whole shop)", "2024-02")]
+        assert shop["spend"] == 300.0
+    summary = (out / "summary.json").read_text()
+    assert "spend left out of CAC and CLV:CAC: 900.00 of the 1,820.00 the spend file gives" in (
+        summary
+    )

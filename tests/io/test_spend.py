@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from valuecast.io.schema import InputError
-from valuecast.io.spend import SHOP_WIDE, read_spend
+from valuecast.io.spend import SHOP_WIDE, SPEND_BY_DAY, SPEND_COLUMNS, read_spend
+
+
+def records(spend: pd.DataFrame) -> list[dict]:
+    """The rows of month, channel and spend (without the spend of each day)."""
+    return spend[list(SPEND_COLUMNS)].to_dict("records")
 
 
 def write(tmp_path, text: str, name: str = "spend.csv", encoding: str = "utf-8"):
@@ -25,8 +30,10 @@ def test_reads_months_channels_and_money_and_sums_duplicates(tmp_path):
         "2024-02, google ,USD 50.25\n",  # channel trimmed
     )
     spend = read_spend(path)
-    assert list(spend.columns) == ["month", "channel", "spend"]
-    assert spend.to_dict("records") == [
+    assert list(spend.columns) == ["month", "channel", "spend", SPEND_BY_DAY]
+    # a month written as a month and as a day has no days: its spend is the month's
+    assert spend[SPEND_BY_DAY].isna().tolist() == [True, True, True]
+    assert records(spend) == [
         {"month": "2024-01", "channel": "google", "spend": 1334.5},
         {"month": "2024-02", "channel": "facebook", "spend": 0.0},
         {"month": "2024-02", "channel": "google", "spend": 50.25},
@@ -68,7 +75,7 @@ def test_decimal_comma_semicolons_aliases_and_timestamps(tmp_path):
         "email;2023-12;12,00;\n",
     )
     spend = read_spend(path)
-    assert spend.to_dict("records") == [
+    assert records(spend) == [
         {"month": "2023-12", "channel": "email", "spend": 12.0},
         {"month": "2024-03", "channel": "Meta Ads", "spend": 1235.0},
     ]
@@ -81,7 +88,7 @@ def test_a_daily_export_s_date_column_is_its_month(tmp_path, header):
         tmp_path,
         f"{header},Channel,Cost\n2024-01-30,google,10\n2024-01-31,google,12\n2024-02-01,google,7\n",
     )
-    assert read_spend(path).to_dict("records") == [
+    assert records(read_spend(path)) == [
         {"month": "2024-01", "channel": "google", "spend": 22.0},
         {"month": "2024-02", "channel": "google", "spend": 7.0},
     ]
@@ -101,9 +108,7 @@ def test_spend_per_week_is_refused_with_the_forms_that_work(tmp_path):
 
 def test_rows_of_only_empty_cells_are_skipped(tmp_path):
     path = write(tmp_path, "month,channel,spend\n2024-01,google,10\n,,\n2024-01,google,5\n")
-    assert read_spend(path).to_dict("records") == [
-        {"month": "2024-01", "channel": "google", "spend": 15.0}
-    ]
+    assert records(read_spend(path)) == [{"month": "2024-01", "channel": "google", "spend": 15.0}]
 
 
 def test_channels_differing_in_case_stay_apart_here(tmp_path):
@@ -174,7 +179,9 @@ def test_result_is_a_plain_frame_sorted_by_month_then_channel(tmp_path):
             "spend": [4.0, 2.0, 3.0, 1.0],
         }
     )
-    pd.testing.assert_frame_equal(read_spend(path), expected, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        read_spend(path)[list(SPEND_COLUMNS)], expected, check_dtype=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -302,7 +309,7 @@ def test_each_distinct_month_cell_is_read_once(tmp_path, monkeypatch):
 def test_a_file_without_a_channel_column_is_the_whole_shops_spend(tmp_path):
     path = write(tmp_path, "Month,Spend\n2024-01,100\n,\n2024-02,50\n2024-02,25\n")
     spend = read_spend(path)
-    assert spend.to_dict("records") == [
+    assert records(spend) == [
         {"month": "2024-01", "channel": SHOP_WIDE, "spend": 100.0},
         {"month": "2024-02", "channel": SHOP_WIDE, "spend": 75.0},
     ]
@@ -314,7 +321,7 @@ def test_a_channel_of_all_or_total_is_the_whole_shops_spend(tmp_path):
         "month,channel,spend\n2024-01,google,60\n2024-01,Total,100\n2024-02, ALL ,50\n"
         "2024-03,All  Channels,20\n",
     )
-    assert read_spend(path).to_dict("records") == [
+    assert records(read_spend(path)) == [
         {"month": "2024-01", "channel": SHOP_WIDE, "spend": 100.0},
         {"month": "2024-01", "channel": "google", "spend": 60.0},
         {"month": "2024-02", "channel": SHOP_WIDE, "spend": 50.0},
@@ -340,9 +347,20 @@ def test_a_daily_export_s_days_of_one_budget_are_no_copies(tmp_path):
     same day written twice still is a copy."""
     days = "".join(f"2024-02-{day:02d},google,50.00\n" for day in range(1, 30))
     spend = read_spend(write(tmp_path, "date,channel,spend\n" + days))
-    assert spend.to_dict("records") == [{"month": "2024-02", "channel": "google", "spend": 1450.0}]
+    assert records(spend) == [{"month": "2024-02", "channel": "google", "spend": 1450.0}]
+    assert list(spend[SPEND_BY_DAY][0]) == [50.0] * 29  # each of February's days
     assert spend.attrs["repeated_rows"] is None
     twice = read_spend(write(tmp_path, "date,channel,spend\n" + days + "2024-02-27,google,50\n"))
     assert twice.attrs["repeated_rows"].startswith(
         "1 row repeats another row exactly (2024-02, google, 50.00)"
     )
+
+
+def test_a_month_written_as_its_first_day_is_spend_of_that_day_never_cut(tmp_path):
+    """A monthly file writing each month as its 1st has all the month's spend on day 1: an
+    analysis as of any later day of the month keeps it whole, as a month's row is kept."""
+    spend = read_spend(write(tmp_path, "date,channel,spend\n2024-01-01,a,310\n2024-02-01,a,290\n"))
+    first = spend[SPEND_BY_DAY].tolist()
+    assert [days[0] for days in first] == [310.0, 290.0]
+    assert [sum(days) for days in first] == [310.0, 290.0]
+    assert [len(days) for days in first] == [31, 29]

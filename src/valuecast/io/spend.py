@@ -13,7 +13,9 @@ in :mod:`valuecast.io.csvfile`: case, spaces and underscores ignored; ``cost``, 
   ``2024-Mar`` (month names in the languages :func:`~valuecast.io.csvfile.english_month_names`
   reads), and a reporting range within one month (``2024-03-01 - 2024-03-31``, a monthly
   breakdown's ``Month`` column).  A range over several months is an error: its spend cannot be
-  put in one month.
+  put in one month.  A daily file's spend of each day is kept beside its month's
+  (:data:`SPEND_BY_DAY`): an analysis as of a day within a month counts the month's spend up
+  to that day only.
 * ``channel`` is the acquisition channel as written (trimmed); it is matched to the customers'
   ``acquisition_channel`` later, case-insensitively (:func:`valuecast.analysis.growth.channels.cac_table`).
   A file without a channel column is spend of the whole shop (:data:`SHOP_WIDE`), as is a row
@@ -54,9 +56,18 @@ from valuecast.io.csvfile import (
 )
 from valuecast.io.schema import InputError
 
-__all__ = ["SHOP_WIDE", "SPEND_COLUMNS", "check_spend_currency", "is_shop_wide", "read_spend"]
+__all__ = [
+    "SHOP_WIDE",
+    "SPEND_BY_DAY",
+    "SPEND_COLUMNS",
+    "check_spend_currency",
+    "is_shop_wide",
+    "read_spend",
+]
 
 SPEND_COLUMNS: tuple[str, ...] = ("month", "channel", "spend")
+SPEND_BY_DAY = "spend_by_day"
+"""The column of a (month, channel)'s spend per day of the month, where its rows name days."""
 # the channel of spend on the whole shop rather than one channel
 SHOP_WIDE = "(whole shop)"
 # what a spreadsheet or an ad report writes in the channel column for the whole shop's spend
@@ -144,14 +155,37 @@ def _is_day(year: int, month: int, day: int) -> bool:
     return True
 
 
+def _written_day(text: str) -> int | None:
+    """The day of the month a date cell names, None for a cell of a month.  The day is the one
+    :func:`_one_month` read the month from (``YYYY-MM-DD``, the only form of a day)."""
+    match = _MONTH.match(" ".join(text.split()))
+    return int(match[3]) if match is not None and match[3] is not None else None
+
+
 def _day_or_month(text: str, month: str) -> str:
     """What a row's date cell stands for, as the repeated rows' note compares rows: the cell as
     written where it names a day other than the 1st (a daily export's days are not copies of
-    each other), else its month (2024-01 and 2024-01-01 are one month written twice).  The day
-    is the one :func:`_one_month` read the month from (``YYYY-MM-DD``, the only form of a day)."""
-    match = _MONTH.match(" ".join(text.split()))
-    day = match[3] if match is not None else None
-    return month if day is None or int(day) == 1 else text.strip()
+    each other), else its month (2024-01 and 2024-01-01 are one month written twice)."""
+    day = _written_day(text)
+    return month if day is None or day == 1 else text.strip()
+
+
+def _spend_by_day(frame: pd.DataFrame, days: list[int | None]) -> list[list[float] | None]:
+    """Per (month, channel) of the summed frame (in its order: sorted by month, then channel),
+    the spend of each day of the month (a list of its days' amounts) where every row of it
+    names a day; None where a row names the month only.  A spend file runs past the as-of
+    date of an analysis of an earlier export: the days after it are cut from the as-of
+    month (:func:`valuecast.analysis.growth.channels.spend_to_as_of`)."""
+    dated = frame.assign(day=pd.array(days, dtype="Int64"))
+    out: list[list[float] | None] = []
+    for (month, _channel), rows in dated.groupby(["month", "channel"], sort=True):
+        if rows["day"].isna().any():
+            out.append(None)
+            continue
+        amounts = np.zeros(pd.Period(str(month), freq="M").days_in_month)
+        np.add.at(amounts, rows["day"].to_numpy(dtype=np.int64) - 1, rows["spend"].to_numpy())
+        out.append(amounts.tolist())
+    return out
 
 
 def is_shop_wide(channel: object) -> bool:
@@ -164,7 +198,8 @@ def read_spend(path: str | Path) -> pd.DataFrame:
 
     ``month`` is ``'YYYY-MM'`` text, ``channel`` the channel as written (trimmed; the whole
     shop's spend :data:`SHOP_WIDE`), ``spend`` a float; one row per (month, channel), sorted by
-    month then channel.
+    month then channel.  :data:`SPEND_BY_DAY` is the row's spend per day of its month where
+    every row of the file it sums names a day (a daily export), else None.
     """
     csv = open_csv(path)
     columns: dict[str, str | None] = {}
@@ -209,6 +244,8 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     rows: list[tuple[str, str, float]] = []
     written: list[str] = []  # each row's day, or month for a month's cell: days are no copies
     day_or_month: dict[str, str] = {}
+    day_of: dict[str, int | None] = {}
+    days: list[int | None] = []  # each row's day of the month, None for a month's cell
     first_row: dict[str, int] = {}  # each month's first shop-wide row, for the error naming it
     # read once per distinct cell: a file writes each month once per channel, and a month
     # written by its name costs a pass of every month-name pattern
@@ -259,7 +296,9 @@ def read_spend(path: str | Path) -> pd.DataFrame:
         rows.append((month, channel, float(amount)))
         if text not in day_or_month:
             day_or_month[text] = _day_or_month(text, month)
+            day_of[text] = _written_day(text)
         written.append(day_or_month[text])
+        days.append(day_of[text])
     if not rows:
         raise InputError(csv.name, "no spend rows under the header", row=csv.header_row + 1)
     frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))
@@ -268,6 +307,7 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
     summed = summed.reset_index(drop=True)
+    summed[SPEND_BY_DAY] = _spend_by_day(frame, days)
     _check_totals(summed, table, first_row, columns["channel"])
     summed.attrs["currency"] = _spend_currency(
         csv.name, table, columns["spend"], currency, header_currency

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import ibis
@@ -57,7 +58,7 @@ from valuecast.analysis.backend import exact_sum, upload
 from valuecast.analysis.growth.history import is_month_end
 from valuecast.analysis.summary import SummaryError, default_as_of, prepare_orders
 from valuecast.dates import as_date
-from valuecast.io.spend import SHOP_WIDE, is_shop_wide
+from valuecast.io.spend import SHOP_WIDE, SPEND_BY_DAY, is_shop_wide
 from valuecast.tables import check_margin
 
 __all__ = [
@@ -591,6 +592,56 @@ def _partial_month(as_of: date | datetime | str | None) -> tuple[str, int, int] 
     return f"{stamp.year:04d}-{stamp.month:02d}", int(stamp.day), int(stamp.days_in_month)
 
 
+@dataclass(frozen=True)
+class SpendToAsOf:
+    """The spend of a frame to the as-of date (:func:`spend_to_as_of`).
+
+    ``frame`` is the frame with the as-of month's daily spend cut to its days up to the date;
+    ``cut`` the (channel key, amount) taken off; ``to_the_day`` and ``undated`` the channel
+    keys of the as-of month's rows that name days (their spend and customers cover the same
+    days) and that do not."""
+
+    frame: pd.DataFrame
+    cut: dict[str, float]
+    to_the_day: frozenset[str]
+    undated: frozenset[str]
+
+
+def _no_days(days: object) -> bool:
+    return days is None or (isinstance(days, float) and math.isnan(days))
+
+
+def spend_to_as_of(spend: pd.DataFrame, as_of: date | datetime | str | None) -> SpendToAsOf:
+    """``spend`` without the days after ``as_of`` in its month.
+
+    A daily spend file (:data:`~valuecast.io.spend.SPEND_BY_DAY`) may run past the as-of date
+    (an analysis ``--as-of`` an earlier day, or orders exported before the spend): the as-of
+    month's spend of the later days bought customers the orders do not hold, as the months
+    after it did.  A row of a month's spend (no days) is kept whole: its days are unknown."""
+    partial = _partial_month(as_of)
+    if partial is None or SPEND_BY_DAY not in spend.columns or not len(spend):
+        return SpendToAsOf(spend, {}, frozenset(), frozenset())
+    month, day, _ = partial
+    frame = spend.copy()
+    cut: dict[str, float] = {}
+    dated: set[str] = set()
+    undated: set[str] = set()
+    spend_column = frame.columns.get_loc("spend")
+    for row in np.flatnonzero((spend["month"].astype(str) == month).to_numpy()):
+        key = _key(str(spend["channel"].iloc[row]))
+        days = spend[SPEND_BY_DAY].iloc[row]
+        if _no_days(days):
+            undated.add(key)
+            continue
+        dated.add(key)
+        kept = float(np.asarray(days, dtype=float)[:day].sum())
+        later = float(spend["spend"].iloc[row]) - kept
+        if round(later, 2) > 0:
+            frame.iloc[row, spend_column] = kept
+            cut[key] = cut.get(key, 0.0) + later
+    return SpendToAsOf(frame, cut, frozenset(dated - undated), frozenset(undated))
+
+
 def _row(
     label: str,
     month: str,
@@ -690,10 +741,21 @@ def cac_table(
     customers it acquired are not in ``customers``.  The channel's ``all`` row notes the months
     and the amount left out.  The as-of date's own month, when the date is not its last day, is
     partial: its row says so, and the ``all`` row leaves it out where other months have spend
-    (a month's spend against the customers of its first days would inflate the CAC).
+    (a month's spend against the customers of its first days would inflate the CAC).  A
+    channel's spend of that month written day by day counts its days up to the as-of date
+    only (the later days' spend is left out as spend after it: :func:`spend_to_as_of`), and
+    its ``all`` row keeps the month: its spend and its customers cover the same days.
     """
     _require(spend, ("month", "channel", "spend"), "spend table")
-    named = spend[~_shop_wide_rows(spend)]
+    to_date = spend_to_as_of(spend, as_of)
+    named = to_date.frame[~_shop_wide_rows(to_date.frame)]
+    shop_key = _key(SHOP_WIDE)  # the whole shop's spend is no channel's, here as in its rows
+    to_date = SpendToAsOf(
+        named,
+        {key: amount for key, amount in to_date.cut.items() if key != shop_key},
+        to_date.to_the_day,
+        to_date.undated,
+    )
     guests = _guests_by_key(orders_monthly.attrs.get("guest_orders_by_channel"))
     return _cac_rows(
         customers,
@@ -703,6 +765,7 @@ def cac_table(
         as_of=as_of,
         guests=guests,
         per_channel=True,
+        to_date=to_date,
     )
 
 
@@ -762,17 +825,26 @@ def blended_cac(
     spend before the first order or after the as-of date left out and noted).  Its
     ``left_out_spend`` attribute is the shop's note on that spend (:func:`left_out_spend_note`).
     """
-    monthly = blended_spend(spend)
+    to_date = spend_to_as_of(spend, as_of)
+    monthly = blended_spend(to_date.frame)
     shop_spend = pd.DataFrame(
         {"month": monthly.index.astype(str), "channel": BLENDED, "spend": monthly.to_numpy()}
     )
+    if to_date.cut:  # the month's total counted once: what its days after the date add to it
+        partial = _partial_month(as_of)
+        cut = float(blended_spend(spend).get(partial[0], 0.0)) - float(monthly.get(partial[0]))
+        blended = frozenset() if to_date.undated else frozenset({_key(BLENDED)})
+        cuts = {_key(BLENDED): cut} if round(cut, 2) > 0 else {}
+        to_date = SpendToAsOf(to_date.frame, cuts, blended, frozenset())
+    elif to_date.to_the_day and not to_date.undated:
+        to_date = SpendToAsOf(to_date.frame, {}, frozenset({_key(BLENDED)}), frozenset())
     columns = ["customer_id", "first_order_date", "historic_clv", "predicted_clv"]
     _require(customers, columns, "customers table")
     everyone = customers[columns].assign(acquisition_channel=BLENDED)
     guests = orders_monthly.attrs.get("guest_orders")
     return _cac_rows(
         everyone, shop_spend, orders_monthly, margin=margin, as_of=as_of,
-        guests=None if guests is None else {_key(BLENDED): guests},
+        guests=None if guests is None else {_key(BLENDED): guests}, to_date=to_date,
     )  # fmt: skip
 
 
@@ -857,12 +929,15 @@ def _cac_rows(
     as_of: date | datetime | str | None,
     guests: dict[str, pd.Series] | None = None,
     per_channel: bool = False,
+    to_date: SpendToAsOf | None = None,
 ) -> pd.DataFrame:
     """:func:`cac_table` of the rows of ``spend`` as given.  ``guests``: the guest orders per
     month of each channel key (:func:`monthly_revenue`'s ``guest_orders``, or
     ``guest_orders_by_channel`` by :func:`_guests_by_key`), which each ``all`` row with spend
     counts in its months and notes (its ``guest_orders`` attribute: the sum over those rows),
-    as the channel's (``per_channel``) or the shop's."""
+    as the channel's (``per_channel``) or the shop's.  ``to_date``: :func:`spend_to_as_of`
+    of the frame ``spend`` was taken from, whose cut days count as spend after the as-of
+    date and whose channels spent to the day keep the as-of month in their ``all`` row."""
     check_margin(margin)
     _require(
         customers,
@@ -903,7 +978,11 @@ def _cac_rows(
     cost_months = _month_number(costs["month"])  # checks the shape
     costs["key"] = costs["label"].map(_key)
     every_cost = costs  # a channel whose every spend row is left out keeps its label
-    later: dict[str, list[tuple[str, float]]] = {}
+    to_date = to_date or SpendToAsOf(spend, {}, frozenset(), frozenset())
+    partial = _partial_month(as_of)
+    later: dict[str, list[tuple[str, float]]] = {
+        key: [(partial[0], amount)] for key, amount in to_date.cut.items()
+    }
     if as_of is not None:
         stamp = pd.Timestamp(as_of)
         after = (cost_months > stamp.year * 12 + stamp.month - 1).to_numpy()
@@ -916,7 +995,6 @@ def _cac_rows(
         before = (cost_months < first_month).to_numpy()
         costs, cost_months = _left_out(costs, cost_months, before, earlier)
     spent = costs.groupby(["key", "month"])["spend"].sum()
-    partial = _partial_month(as_of)
 
     # display label per channel: the customers' most common spelling, else the spend file's
     labels: dict[str, str] = {}
@@ -991,7 +1069,10 @@ def _cac_rows(
                 notes.append(NO_CUSTOMERS)
             if has_spend and partial is not None and month == partial[0]:
                 notes.append(
-                    f"a partial month: its spend against the customers of its first "
+                    f"a partial month: its spend and customers of its first {partial[1]} of "
+                    f"{partial[2]} days"
+                    if key in to_date.to_the_day
+                    else f"a partial month: its spend against the customers of its first "
                     f"{partial[1]} of {partial[2]} days"
                 )
             by_offset = revenue_of.get((key, month), empty_revenue)
@@ -1002,7 +1083,12 @@ def _cac_rows(
         if any(float(spent.loc[(key, month)]) > 0 for month in spend_months):
             spend_months = [m for m in spend_months if float(spent.loc[(key, m)]) > 0]
         paid_months = spend_months  # the months with spend, the partial one among them
-        if partial is not None and partial[0] in spend_months and len(spend_months) > 1:
+        if (
+            partial is not None
+            and partial[0] in spend_months
+            and len(spend_months) > 1
+            and key not in to_date.to_the_day  # spend to the date: the same days' customers
+        ):
             # its whole month's spend (if the file gives that) against part of its customers
             spend_months = [month for month in spend_months if month != partial[0]]
             partial_out += float(spent.loc[(key, partial[0])])
@@ -1051,7 +1137,13 @@ def _cac_rows(
     for column in ("spend", "cac", "clv_per_customer", "clv_to_cac", "roi_per_customer"):
         out[column] = out[column].astype(float)
     out.attrs["left_out_spend"] = _left_out_spend_note(
-        earlier, later, float(every_cost["spend"].sum()), first_month, as_of, partial, partial_out
+        earlier,
+        later,
+        float(every_cost["spend"].sum()) + sum(to_date.cut.values()),
+        first_month,
+        as_of,
+        partial,
+        partial_out,
     )
     out.attrs["guest_orders"] = guest_orders
     return out

@@ -144,12 +144,15 @@ def test_affinity_writes_both_files_with_the_default_as_of(baskets, tmp_path):
     # together in 3 (o1, o2 and the guest's o3).  Shampoo -> Conditioner: support 3/7,
     # confidence 3/5, lift (3/5) / (3/7) = 1.4; Conditioner -> Shampoo: confidence 1, lift 7/5.
     # "after": ann's Soap (04-01) comes 91 days after her first Shampoo: outside 90 days.
+    # Three orders of Conditioner all holding the Shampoo 5 of 7 orders hold: (5/7)^3 = 36% by
+    # chance alone, so the pair is not beyond chance
     assert list(pairs.columns) == [
         "kind", "product_a", "product_b", "pairs", "support", "confidence", "lift",
+        "beyond_chance",
     ]  # fmt: skip
     assert pairs.values.tolist() == [
-        ["same order", "Conditioner", "Shampoo", 3, round(3 / 7, 6), 1.0, 1.4],
-        ["same order", "Shampoo", "Conditioner", 3, round(3 / 7, 6), 0.6, 1.4],
+        ["same order", "Conditioner", "Shampoo", 3, round(3 / 7, 6), 1.0, 1.4, False],
+        ["same order", "Shampoo", "Conditioner", 3, round(3 / 7, 6), 0.6, 1.4, False],
     ]
     suggestions = pd.read_csv(out / "next_products.csv")
     # only cat (Shampoo) lacks a product of a rule: Conditioner, 3/5, because of Shampoo

@@ -253,7 +253,8 @@ def affinity(
 
     A product's sizes ("Coffee - 250g", "Coffee - 1kg") are one product, named by its title.
 
-    Writes affinity.csv (kind, product_a, product_b, pairs, support, confidence, lift) and
+    Writes affinity.csv (kind, product_a, product_b, pairs, support, confidence, lift,
+    beyond_chance: the pairs seen more often than chance alone often gives come first) and
     next_products.csv (customer_id, rank, product, score, because_of, kind) to --out.
     """
     from rich.table import Table

@@ -152,6 +152,9 @@ def _products_section(
         if pairs is not None and len(pairs)
         else None
     )
+    # affinity.csv of an older snapshot has no beyond_chance column: its pairs are by lift alone
+    by_chance = pairs is not None and "beyond_chance" in pairs.columns
+    ranked = "beyond chance first, then by lift" if by_chance else "by lift"
     if same is not None and len(same):
         # each unordered pair appears twice (A->B and B->A): show it once
         key = same.apply(lambda r: tuple(sorted((str(r.product_a), str(r.product_b)))), axis=1)
@@ -176,7 +179,8 @@ def _products_section(
         if lift < 1:  # two best-sellers meet often by their popularity alone
             reading += (
                 " That is less often than chance: they are bought together because both sell "
-                "well, not because one leads to the other; the table below ranks pairs by lift."
+                "well, not because one leads to the other; the table below ranks pairs "
+                f"{ranked}."
             )
         elif chance_level and best.pairs < FEW_PAIRS:
             reading += (  # a small shop's two baskets
@@ -187,7 +191,7 @@ def _products_section(
             reading += (
                 f" Chance alone would put them together in about {count_text(best.pairs / lift)} "
                 "orders, both selling as well as they do: no sign that one leads to the other; "
-                "the table below ranks pairs by lift."
+                f"the table below ranks pairs {ranked}."
             )
         figure = plotly_figure(
             [bar], xaxis=axis_layout("orders with both"), yaxis=axis_layout(""), showlegend=False,
@@ -200,12 +204,16 @@ def _products_section(
         charts.append(Chart("products-pairs", title, "No product bought together often enough."))
     if pairs is not None and len(pairs):
         shown = pairs.head(50)
+        columns = ["kind", "product_a", "product_b", "pairs", "support", "confidence", "lift"]
+        headers = ["kind", "product", "then / with", "pairs", "support", "confidence", "lift"]
+        if by_chance:
+            columns, headers = [*columns, "beyond_chance"], [*headers, "beyond chance"]
         section_tables.append(
             HtmlTable(
-                "Product affinity (highest lift first)",
-                ["kind", "product", "then / with", "pairs", "support", "confidence", "lift"],
+                f"Product affinity ({ranked})",
+                headers,
                 _table(
-                    ["kind", "product_a", "product_b", "pairs", "support", "confidence", "lift"],
+                    columns,
                     shown,
                     {
                         "kind": lambda v: "same order" if v == SAME_ORDER else "bought after",
@@ -213,9 +221,12 @@ def _products_section(
                         "confidence": lambda v: f"{finite(v) or 0:.1%}",
                         "lift": lambda v: f"{finite(v) or 0:.2f}",
                         "pairs": count_text,
+                        "beyond_chance": lambda v: (
+                            "yes" if str(v).lower() in ("true", "1") else "no"
+                        ),
                     },
                 ),
-                f"{plural_text(len(pairs), 'pair')} found; the first {len(shown)} by lift.",
+                f"{plural_text(len(pairs), 'pair')} found; the first {len(shown)}, {ranked}.",
             )
         )
 

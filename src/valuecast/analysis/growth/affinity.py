@@ -43,8 +43,11 @@ Two kinds of ordered pairs (A, B), A != B (the ``kind`` column):
 
 Pairs bought by fewer than ``min_pairs`` (default 2) customers are dropped (a guest's order is a
 customer of its own): one basket, or one customer who buys the same two products every month,
-is an anecdote, not an affinity.  Rows are sorted by lift, then pairs (both descending),
-then kind, product A and product B.
+is an anecdote, not an affinity.  ``beyond_chance`` says whether the pair's count is more than
+chance alone often gives (:func:`within_chance`): two baskets of a small shop can hold a pair of
+lift 50, and a best-seller pair can reach its count by the two products' sales alone.  Rows are
+sorted with the pairs beyond chance first, then by lift, then pairs (both descending), then
+kind, product A and product B.
 
 :func:`next_products` turns the pairs into one rule per (A, B) (the *after* confidence, else the
 *same order* one) and gives each customer the best-scoring products they have not bought yet.
@@ -103,6 +106,7 @@ AFFINITY_SCHEMA: dict[str, str] = {
     "support": "float64",
     "confidence": "float64",
     "lift": "float64",
+    "beyond_chance": "bool",
 }
 NEXT_PRODUCTS_SCHEMA: dict[str, str] = {
     "customer_id": "string",
@@ -589,7 +593,8 @@ def product_affinity(
     """Product pairs of both kinds with :data:`AFFINITY_COLUMNS` (the module docstring defines them).
 
     One row per ordered pair (A, B) and kind bought by at least ``min_pairs`` customers (a
-    guest's order: one of its own); sorted by lift, then pairs, descending.  ``as_of`` None means the last
+    guest's order: one of its own); sorted by ``beyond_chance``, lift, then pairs, descending.
+    ``as_of`` None means the last
     order date.  ``purchases``: :func:`product_purchases` to that date, if computed already.
     """
     _check(within_days, min_pairs)
@@ -606,10 +611,11 @@ def product_affinity(
         empty.attrs["wide_buyers"] = wide
         return empty
     out = pd.concat(parts, ignore_index=True)
+    out["beyond_chance"] = ~within_chance(out)
     out["kind_order"] = out["kind"].map({SAME_ORDER: 0, AFTER: 1})
     out = out.sort_values(
-        ["lift", "pairs", "kind_order", "product_a", "product_b"],
-        ascending=[False, False, True, True, True],
+        ["beyond_chance", "lift", "pairs", "kind_order", "product_a", "product_b"],
+        ascending=[False, False, False, True, True, True],
         kind="stable",
     )
     out = out.drop(columns="kind_order").reset_index(drop=True)

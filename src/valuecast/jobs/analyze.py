@@ -372,13 +372,15 @@ def analyze_with_growth(
     *,
     spend: pd.DataFrame | None = None,
     in_engine: bool = False,
+    products: bool = True,
 ):
     """:func:`analyze` plus the growth tables (:func:`valuecast.analysis.growth.tables.growth_tables`).
 
     Returns ``(analysis, tables)``: ``analysis.summary["growth"]`` holds the growth figures and
     ``tables`` the growth tables by file name.  The one path ``analyze`` and the report share.
     ``in_engine``: as :func:`analyze`'s (the growth tables read only :data:`GROWTH_COLUMNS`,
-    and :data:`SPEND_COLUMNS` with ``spend``).
+    and :data:`SPEND_COLUMNS` with ``spend``).  ``products`` False leaves the product tables
+    empty (the report shows none): growth_tables' ``products``.
     """
     from valuecast.analysis.customers import summary_in_one_part
     from valuecast.analysis.growth.affinity import wide_buyers_note
@@ -432,6 +434,7 @@ def analyze_with_growth(
             new_customer=analysis.summary["model"].get("new_customer"),
             counts=counts,
             not_products=options.not_products or (),
+            products=products,
         )
         analysis.summary["growth"] = growth.summary
         analysis.summary["notes"].extend(seasonal_repeat_note(analysis.summary))

@@ -41,7 +41,8 @@ def analyse_for_report(
         spend = read_spend(Path(spend))
     options = last_options(workspace, as_of=as_of, horizon=horizon, margin=margin)
     options.validate()
-    analysis, tables = analyze_with_growth(workspace, options, spend=spend)
+    # the report shows no product tables: pairing a long tail's products is most of the work
+    analysis, tables = analyze_with_growth(workspace, options, spend=spend, products=False)
     summary = analysis.summary
     # the summary as summary.json holds it (plain JSON types), as the analyze command writes it
     summary = json_ready(summary)

@@ -638,6 +638,15 @@ def _without_wide_buyers(purchases: ir.Table) -> tuple[ir.Table, int]:
     return keyed.anti_join(wide, "_buyer").drop("_buyer"), count
 
 
+def wide_buyers(
+    orders: ir.Table, order_lines: ir.Table, as_of: date, purchases: ir.Table | None = None
+) -> int:
+    """The buyers :func:`product_affinity` leaves out of its pairs as of ``as_of`` (more than
+    :data:`MAX_PRODUCTS_PAIRED` distinct products), without pairing the others."""
+    bought = by_title(purchases_of(orders, order_lines, as_of, purchases), order_lines)
+    return _without_wide_buyers(bought)[1]
+
+
 def wide_buyers_note(count: int) -> str | None:
     """The note on the buyers :func:`product_affinity` left out of the pairs; None without."""
     if not count:

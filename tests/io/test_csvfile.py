@@ -543,8 +543,9 @@ def test_padding_of_a_cell_made_missing_over_its_text_is_not_counted():
         # WordPress's d/m/Y and g:i a: day first where the day cannot be a month
         ("13/03/2024 11:30 pm", ", or give the column's format in Python's strptime codes: "
          "--map 'date_format=%d/%m/%Y %I:%M %p')"),
-        ("yesterday", ", or give the column's format in Python's strptime codes, e.g. "
-         "--map 'date_format=%m/%d/%Y %I:%M %p')"),
+        # no format reads it: an example, said to be one by the date it reads
+        ("yesterday", ", or give the column's format in Python's strptime codes, as --map "
+         "'date_format=%d.%m.%Y %H:%M' reads 31.01.2024 14:30)"),
         ("45296", "; it looks like a spreadsheet's day number: format the column as dates in the "
          "spreadsheet and save the file again)"),
         # month names of other languages: the format that reads them, not an unrelated example

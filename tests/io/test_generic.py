@@ -609,8 +609,13 @@ def test_date_orders(write):
         pd.Timestamp("2024-03-25"),
     ]
     rows = [{"customer_id": 1, "date": "05/03/2024", "revenue": 1}]
-    with pytest.raises(InputError, match="ambiguous"):
+    with pytest.raises(InputError, match="ambiguous") as info:
         generic.read_orders(write("t.csv", header, rows))
+    # the file does not say which comes first: both formats, the merchant's own order chosen
+    assert str(info.value).endswith(
+        "(give its format: --map date_format=%d/%m/%Y if the day comes first, "
+        "--map date_format=%m/%d/%Y if the month does)"
+    )
     result = generic.read_orders(
         write("t.csv", header, rows),
         "customer_id=customer_id,ordered_at=date,revenue=revenue,date_format=%d/%m/%Y",

@@ -826,6 +826,21 @@ def _day_first(cell: str) -> str:
     return f"%d{separator}%m{separator}%Y{clock}"
 
 
+def _either_order(cell: str, written: str) -> str:
+    """The two ``--map date_format`` options of a cell whose day and month no other cell tells
+    apart (``03/01/2024``): the merchant knows their shop's order, the file does not say it,
+    and a US shop following a day-first example alone would swap every date.  A dotted date
+    (``05.01.2024``, as German and most of Europe write it) is day first: its one option."""
+    day_first = _as_written(_day_first(cell), written)
+    if "%d.%m" in day_first:
+        return f"give its format, e.g. {_date_format_option(day_first)}"
+    month_first = day_first.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    return (
+        f"give its format: {_date_format_option(day_first)} if the day comes first, "
+        f"{_date_format_option(month_first)} if the month does"
+    )
+
+
 _TWELVE_HOUR = (
     r"^(?P<head>(?:.*?[^\d])?)(?P<hour>\d{1,2})(?P<rest>:\d{2}(?::\d{2})?)"
     r"\s*(?P<half>[AaPp])\.?\s?[Mm]\.?$"
@@ -929,8 +944,8 @@ def _unread_date_hint(cell: str) -> str:
         given = f"'date_format=\"{guessed}\"'" if "," in guessed else f"'date_format={guessed}'"
         return f", or give the column's format in Python's strptime codes: --map {given}"
     return (
-        ", or give the column's format in Python's strptime codes, e.g. "
-        "--map 'date_format=%m/%d/%Y %I:%M %p'"
+        ", or give the column's format in Python's strptime codes, as --map "
+        "'date_format=%d.%m.%Y %H:%M' reads 31.01.2024 14:30"
     )
 
 
@@ -2443,8 +2458,7 @@ class Table:
                 )
                 raise self.error(
                     f"ambiguous date {series[index]!r}: cannot tell day/month from month/day "
-                    "(give its format, e.g. "
-                    f"{_date_format_option(_as_written(_day_first(parsed_text[index]), series[index]))})",
+                    f"({_either_order(parsed_text[index], series[index])})",
                     int(positions[index]),
                     column,
                 )

@@ -45,10 +45,56 @@ def test_encodings(tmp_path, encoded):
     assert table.money("Amount").tolist() == [1234.5, 7.0]
 
 
-def test_latin1_bytes_undefined_in_cp1252(tmp_path):
+def test_a_byte_cp1252_leaves_undefined_is_another_code_page(tmp_path):
+    """No Western Windows file holds the five bytes 1252 does not define: they were read as
+    Latin-1 controls, but are Shift-JIS' lead bytes and Windows-1250's Ź, Ť and ť."""
     path = tmp_path / "f.csv"
     path.write_bytes(b"a,b\n1,x\x81y\n")
-    assert open_csv(path).read().text_series("b").tolist() == ["x\x81y"]
+    with pytest.raises(InputError) as caught:
+        open_csv(path).read()
+    assert caught.value.row == 2
+    assert "not UTF-8, and read as Windows-1252 (Western Europe) its text 'x\\x81y'" in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name", "read_as"),
+    [
+        ("cp1250", "Małgorzata Żółkiewska", "Ma³gorzata ¯ó³kiewska"),
+        ("cp1250", "Łukasz", "£ukasz"),
+        ("cp1254", "Türk kahvesi Şekerli", "Türk kahvesi Þekerli"),
+        ("cp1254", "Lokum İncir", "Lokum Ýncir"),
+        ("shift_jis", "抹茶ラテ", "–•’ƒƒ‰ƒe"),
+    ],
+)
+def test_a_file_another_windows_code_page_wrote_is_refused_naming_its_text(
+    tmp_path, encoding, name, read_as
+):
+    """Polish, Turkish and Japanese Excel save CSV in their own code page: read as Windows-1252
+    the names were garbled in every output and audience file without a word."""
+    path = tmp_path / "orders.csv"
+    path.write_bytes(f"email,name,total\na@x.com,Ann,5\nb@x.com,{name},7\n".encode(encoding))
+    with pytest.raises(InputError) as caught:
+        open_csv(path).read()
+    assert caught.value.row == 3
+    assert str(caught.value).endswith(
+        f"not UTF-8, and read as Windows-1252 (Western Europe) its text {read_as!r} is another "
+        "encoding's (Central European, Turkish or Japanese Windows write such files): save the "
+        "file as CSV UTF-8"
+    )
+    path.write_bytes(f"email,name,total\nb@x.com,{name},7\n".encode())
+    assert open_csv(path).read().text_series("name").tolist() == [name]
+
+
+def test_western_text_of_cp1252_is_read_whatever_its_symbols(tmp_path):
+    """Symbols a Western file writes beside words (m³, 1½, £5, ¿Qué, Nº, O’Brien) and its own
+    letters are no sign of another code page."""
+    cells = ["2m³ box", "1½ cups", "£5 voucher", "¿Qué tal?", "Nº 5", "O’Brien", "Søren",
+             "crème brûlée", "Škoda", "cœur", "señor", "Straße", "Lego™", "¥1,200"]  # fmt: skip
+    path = tmp_path / "f.csv"
+    path.write_bytes(("a\n" + "".join(f'"{cell}"\n' for cell in cells)).encode("cp1252"))
+    assert open_csv(path).read().text_series("a").tolist() == cells
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])

@@ -13,8 +13,13 @@ Reading rules
 * The file must be a regular file: a directory, a device (``/dev/zero``) or a pipe is an error
   saying what it is.
 * Encoding: a UTF-16 BOM (either byte order) decides; otherwise UTF-8 (with or without its BOM),
-  and a file that is not valid UTF-8 is read as Windows-1252 (Latin-1 for the five bytes 1252
-  leaves undefined), which is what spreadsheet programs on Windows write. The encoding is decided
+  and a file that is not valid UTF-8 is read as Windows-1252, which is what spreadsheet
+  programs on Windows in Western Europe and the Americas write.  A file another Windows code
+  page wrote (Polish 1250, Turkish 1254, Japanese Shift-JIS: a byte 1252 leaves undefined, or
+  letters read as symbols inside a word, ``Ma³gorzata``) is an error naming its row and the
+  text, which says to save it as CSV UTF-8: read as 1252 its names would be garbled without
+  a word (an Icelandic file of 1252 is refused too: its þ and ð are Turkish ş and ğ read so).
+  The encoding is decided
   for the whole file: a file that is not valid UTF-8 but also holds valid UTF-8 characters (other
   than ASCII) mixes two encodings, and reading it as either would garble some rows, so it is an
   error naming the first row that is not UTF-8 and a row that is.
@@ -253,6 +258,43 @@ def _has_utf8_characters(body: bytes | memoryview) -> bool:
     return len(codecs.utf_8_decode(body, "ignore", True)[0]) > ascii_bytes
 
 
+_LETTER = r"[^\W\d_]"
+_OTHER_CODE_PAGE = re.compile(
+    # bytes Windows-1252 leaves undefined: no Western file holds them; Shift-JIS' lead bytes
+    # and Windows-1250's Ź, Ť, ť are among them
+    "[\x81\x8d\x8f\x90\x9d]"
+    # Shift-JIS' katakana lead byte read as the florin sign, before the rest of the character
+    "|\u0192\\S"
+    # Windows-1250's ł, ą, Ł, Ż, ż, ź read as symbols inside a word (Ma³gorzata, £ukasz,
+    # ¯urawina, Mo¿e): a Western word never holds them there (m³ and 1½ end theirs)
+    f"|{_LETTER}[\u00b3\u00b9\u00b2\u00af\u00a3\u00a5\u00a6\u00a8\u00b8\u00bc\u00bd"
+    f"\u00be\u2030]{_LETTER}"
+    "|(?<!\\w)[\u00a3\u00a5\u00af][a-z\u00df-\u00ff]{2}"
+    f"|{_LETTER}\u00bf"
+    # Windows-1254's ş, ı, ğ, İ, Ş, Ğ read as Icelandic letters inside a Turkish word
+    # (Þekerli, bardaðý, Ýncir); an Icelandic shop's own file is told to save as UTF-8 too
+    f"|{_LETTER}[\u00fd\u00fe\u00f0\u00dd\u00de\u00d0]{_LETTER}"
+    "|(?<!\\w)[\u00dd\u00de\u00d0][a-z\u00df-\u00ff]"
+)
+"""Text read as Windows-1252 that another Windows code page wrote: Excel saves a Polish
+(1250), Turkish (1254) or Japanese (Shift-JIS) shop's CSV in its own, and read as 1252 its
+names and products would be garbled without a word (Łukasz as £ukasz in the audience files)."""
+
+
+def _other_code_page(body: bytes | memoryview, text: str) -> re.Match | None:
+    """The first :data:`_OTHER_CODE_PAGE` text of ``text`` (``body`` read as Windows-1252, one
+    character a byte) on a line that is not UTF-8: a line of a file mixing encodings that is
+    UTF-8 (Å¼ for ż) is the mixed file's, which its own error names."""
+    for found in _OTHER_CODE_PAGE.finditer(text):
+        start = text.rfind("\n", 0, found.start()) + 1
+        end = text.find("\n", found.end())
+        try:
+            bytes(body[start : len(text) if end < 0 else end]).decode("utf-8")
+        except UnicodeDecodeError:
+            return found
+    return None
+
+
 def _not_utf8(name: str, body: bytes | memoryview, first_row: int) -> str:
     """``body``, which is not valid UTF-8, decoded as Windows-1252.
 
@@ -264,8 +306,24 @@ def _not_utf8(name: str, body: bytes | memoryview, first_row: int) -> str:
         return bytes(body).decode("utf-8")  # valid: nothing to fall back from
     except UnicodeDecodeError as error:
         bad = error.start
+    text = _decode_cp1252(bytes(body))
+    misread = _other_code_page(body, text)
+    if misread is not None:
+        delimiter = _sniff_delimiter(text[:_HEAD_BYTES].lstrip("\r\n"))
+        row, cells = _record_at(body, misread.start(), delimiter, first_row)
+        read = (_decode_cp1252(cell.encode("latin-1")) for cell in cells)
+        word = next((cell for cell in read if misread.group() in cell), misread.group())
+        word = " ".join(word.split())  # one line, a cell of several as one
+        word = word if len(word) <= 60 else word[:57] + "..."
+        raise InputError(
+            name,
+            f"not UTF-8, and read as Windows-1252 (Western Europe) its text {word.strip()!r} is "
+            "another encoding's (Central European, Turkish or Japanese Windows write such "
+            "files): save the file as CSV UTF-8",
+            row=row,
+        )
     if not _has_utf8_characters(body):
-        return _decode_cp1252(bytes(body))
+        return text
     utf8 = _UTF8_MULTIBYTE.search(body)
     assert utf8 is not None
     first_line = bytes(body[:_HEAD_BYTES]).decode("latin-1").lstrip("\r\n")

@@ -168,3 +168,31 @@ def test_a_duckdb_database_of_something_else_is_not_made_a_workspace(tmp_path):
     assert "a DuckDB database of something else (tables sales)" in result.output
     with duckdb.connect(str(foreign), read_only=True) as con:
         assert [name for (name,) in con.execute("SHOW TABLES").fetchall()] == ["sales"]
+
+
+def test_a_named_pipe_or_a_link_given_as_out_is_written_through_never_replaced(workspace, tmp_path):
+    """`--out /dev/stdout` put a regular file where the device was (as root, for every later
+    process of the machine), since the file is written beside its path and renamed over it:
+    a named pipe, a device's kind, now gets the file's bytes and stays a pipe, and a link
+    keeps linking to the file it names, which the new file replaces."""
+    import os
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    read: list[bytes] = []
+    reader = threading.Thread(target=lambda: read.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    result = runner.invoke(app, ["history", "-w", str(workspace), "--out", str(pipe)])
+    reader.join(timeout=20)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert read and read[0].startswith(b"snapshot_id,")
+    written = tmp_path / "history.csv"
+    written.write_text("old\n")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(written)
+    result = runner.invoke(app, ["history", "-w", str(workspace), "--out", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and written.read_bytes() == read[0]

@@ -10,6 +10,8 @@ reads from that file; its Parquet file keeps full precision.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,7 +46,21 @@ customers.csv; 4096 and 16384 rows are about as fast, 32768 slower)."""
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder and rename it over ``path``."""
+    """Write through a temporary file in the same folder and rename it over ``path``.
+
+    A ``path`` that is no regular file nor folder (``/dev/stdout``, ``/dev/null``, a named
+    pipe) is written to as it is: renaming over it would put a file where the device was (as
+    root, for every later process).  A symbolic link is followed: the file it names is
+    replaced, the link kept."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # no such file (or a link to none): made by the rename
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        write(path)
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         write(temporary)

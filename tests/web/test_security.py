@@ -71,6 +71,25 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path, monkeypatch):
     assert not (tmp_path / "w.duckdb").exists()  # refused before anything was opened
 
 
+def test_serve_on_a_port_in_use_is_one_line_and_says_no_start(tmp_path, monkeypatch):
+    """It said "valuecast dashboard on http://..." and then failed with uvicorn's own error
+    and exit code 3: a script waiting for that line took a dashboard that never ran."""
+    import socket
+
+    monkeypatch.delenv("VALUECAST_TOKEN", raising=False)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            _serve_app(),
+            ["serve", "--port", str(port), "--workspace", str(tmp_path / "w.duckdb")],
+        )
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"error: --port {port}: in use on 127.0.0.1; stop what listens there or give another port"
+    )
+    assert not (tmp_path / "w.duckdb").exists()  # refused before anything was opened
+
+
 def test_every_request_needs_the_token(token_app):
     client = fresh(token_app)
     for path in ("/api/v1/overview", "/api/v1/snapshots", "/api/v1/openapi.json",

@@ -8,7 +8,9 @@ so other valuecast commands on the same workspace wait for it to stop.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from pathlib import Path
 
 import typer
@@ -53,12 +55,24 @@ def serve(
 
     from valuecast.web import create_app
 
+    # bound before the workspace opens and the start is said: a port in use is one line and
+    # exit 2, not "dashboard on ..." then uvicorn's own error and exit 3
+    try:
+        listening = socket.create_server(
+            (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET
+        )
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            fail(f"--port {port}: in use on {host}; stop what listens there or give another port")
+        fail(f"--host {host} --port {port}: cannot listen there ({error.strerror or error})")
     existed = workspace.exists()
     try:
         app = create_app(workspace, token=token, max_upload_bytes=max_upload_mb * 2**20, host=host)
     except (InputError, EngineError) as error:
+        listening.close()
         fail(str(error))
     except Exception as error:  # not a DuckDB file, ...
+        listening.close()
         fail(f"{workspace}: cannot open the workspace: {describe(error)}")
     shown = f"[{host}]" if ":" in host else host
     console.print(
@@ -69,7 +83,8 @@ def serve(
     )
     # keep-alive well past a busy page's latency: a connection closed by the server just as a
     # client reuses it is a failed request
-    uvicorn.run(
+    config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, workers=1,
         timeout_keep_alive=65,
     )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[listening])

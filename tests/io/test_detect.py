@@ -290,3 +290,20 @@ def test_a_magento_file_named_so_is_read_whole_once(exports, write, monkeypatch)
     monkeypatch.setattr(Path, "read_bytes", reading)
     (result,) = read_exports([path], format="magento")
     assert reads == [path] and result.format == "magento-grid"
+
+
+def test_one_path_given_alone_is_that_file_not_its_letters(tmp_path, monkeypatch):
+    """A notebook's read_exports("orders.csv") read the string as a list of one-letter paths:
+    from "/" it walked down the file system and failed in /proc with an error naming neither
+    the file nor the mistake."""
+    from valuecast.jobs.files import summarize_files
+
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_date,revenue\na,2024-01-05,10\na,2024-02-05,20\n")
+    monkeypatch.chdir(tmp_path)
+    for given in (str(path), path, "orders.csv"):
+        (result,) = read_exports(given)
+        assert result.orders["net_revenue"].tolist() == [10.0, 20.0]
+    summary = summarize_files(str(path))
+    assert (summary.rows_read, summary.orders) == (2, 2)
+    summary.close()

@@ -405,7 +405,10 @@ def read_exports(
 
     ``defer``: a lone orders file DuckDB may load (:func:`defer_orders`) is returned unread, as
     its :class:`~valuecast.io.orders_duckdb.PendingOrders`, for ``Workspace.ingest`` to load.
+    A single path (a string or :class:`~pathlib.Path`) is the list of that one file.
     """
+    if isinstance(paths, str | os.PathLike):  # a string is a sequence: of one-letter paths
+        paths = [paths]
     pending = defer_orders(paths, format, column_map, fx) if defer else None
     if pending is not None:
         return [pending]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -165,9 +166,13 @@ def summarize_files(
 ) -> FileSummary:
     """The per-customer summary of ``files`` as ``ingest`` + ``summary`` would give it.
 
-    Raises :class:`~valuecast.io.schema.InputError` for bad input, like the importers.
+    Raises :class:`~valuecast.io.schema.InputError` for bad input, like the importers.  A
+    single path is the list of that one file.
     """
     from valuecast.io import read_exports
+
+    if isinstance(files, str | PathLike):  # a string is a sequence: of one-letter paths
+        files = [files]
     from valuecast.store.workspace import Workspace
 
     orders_format = format == "orders" or (format is None and column_map)

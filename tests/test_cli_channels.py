@@ -314,6 +314,24 @@ def test_by_column_with_an_attributes_file(one_time_shop, tmp_path):
     assert groups.loc["2", "customers"] == 2 and groups.loc["2", "total_clv_mean"] == 65.0
     assert groups.loc["0", "customers"] == 2 and groups.loc["0", "total_clv_mean"] == 55.0
     assert groups.loc["(none)", "customers"] == 1 and groups.loc["(none)", "total_clv_mean"] == 90
+    assert "name no customer" not in result.output  # every row names one
+
+
+def test_attributes_naming_no_customer_are_counted_in_a_note(one_time_shop, tmp_path):
+    """A CRM's file keyed by its own ids put every customer in (none) without a word."""
+    tickets = tmp_path / "tickets.csv"
+    for rows, said in (
+        ("crm-1,2\ncrm-2,0\n", f"no row of {tickets} names a customer of the analysis"),
+        ("crm-1,2\nb@x.com,0\nzed@x.com,1\n", f"2 of the 3 rows of {tickets} name no customer"),
+    ):
+        tickets.write_text("Email,tickets\n" + rows)
+        result = runner.invoke(
+            app,
+            ["-w", str(one_time_shop), "--attributes", str(tickets), "--by-column", "tickets",
+             "--out", str(tmp_path / "out")],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert f"note: {said}" in " ".join(result.output.split())
 
 
 def test_by_column_of_the_customers_table(one_time_shop, tmp_path):

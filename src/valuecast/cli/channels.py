@@ -269,7 +269,11 @@ def channels(
     if not workspace.exists():
         fail(f"{workspace}: no such workspace (run `valuecast ingest` first)")
     spend_frame = read_spend_or_fail(spend)
-    from valuecast.analysis.growth.channels import explode_tags, join_attributes
+    from valuecast.analysis.growth.channels import (
+        explode_tags,
+        join_attributes,
+        unmatched_attributes_note,
+    )
     from valuecast.io.attributes import read_attributes
 
     attribute_frame = None
@@ -287,7 +291,7 @@ def channels(
         by = None  # type: ignore[assignment]
 
     ws = open_workspace(workspace)
-    cac = new_customer = None
+    cac = new_customer = unmatched_rows = None
     kept = 1.0
     with ws:
         # without --spend, the spend kept from the last analyze --spend (or dashboard upload)
@@ -306,6 +310,7 @@ def channels(
                 customers = explode_tags(customers, tags)
             if attribute_frame is not None:
                 customers = join_attributes(customers, attribute_frame)
+                unmatched_rows = unmatched_attributes_note(customers, str(attributes))
             if column not in customers.columns:
                 known = ", ".join(map(str, customers.columns))
                 raise ValueError(f"--by-column {column}: no such column (there are: {known})")
@@ -360,6 +365,8 @@ def channels(
     ungrouped = ungrouped_note(groups[column], by.value) if by is not None else None
     if ungrouped is not None:
         console.print(f"note: {ungrouped}", highlight=False, soft_wrap=True)
+    if unmatched_rows is not None:
+        console.print(f"note: {unmatched_rows}", highlight=False, soft_wrap=True)
     unmatched = (
         None
         if cac is None

@@ -1379,13 +1379,35 @@ def join_attributes(customers: pd.DataFrame, attributes: pd.DataFrame) -> pd.Dat
 
     Keys are compared trimmed and lower-cased (e-mail addresses); customers the file does not
     list get empty values (the group ``"(none)"``).  Columns the customers table already has
-    keep the customers table's values.
+    keep the customers table's values.  The ``unmatched_attributes`` attribute is (rows of
+    ``attributes`` naming no customer, rows), for the note that says so: a file keyed another
+    way (a CRM's own ids) puts every customer in ``"(none)"``.
     """
     keyed = attributes.assign(
         customer_id=attributes["customer_id"].astype("string").str.strip().str.lower()
     )
     extra = [name for name in keyed.columns if name not in customers.columns]
-    return customers.merge(keyed[["customer_id", *extra]], on="customer_id", how="left")
+    out = customers.merge(keyed[["customer_id", *extra]], on="customer_id", how="left")
+    known = keyed["customer_id"].isin(customers["customer_id"].astype("string"))
+    out.attrs["unmatched_attributes"] = (int((~known).sum()), len(keyed))
+    return out
+
+
+def unmatched_attributes_note(customers: pd.DataFrame, file: str) -> str | None:
+    """The note on the rows of an attributes ``file`` that name no customer
+    (:func:`join_attributes`' ``unmatched_attributes``); None where every row names one."""
+    unmatched, rows = customers.attrs.get("unmatched_attributes") or (0, 0)
+    if not unmatched:
+        return None
+    if unmatched == rows:
+        return (
+            f"no row of {file} names a customer of the analysis (its first column is compared "
+            "with the customer ids, trimmed and in any case): every customer is in (none)"
+        )
+    return (
+        f"{unmatched:,} of the {rows:,} rows of {file} name no customer of the analysis (its "
+        "first column is compared with the customer ids, trimmed and in any case)"
+    )
 
 
 # ------------------------------------------------------------------------------------------------

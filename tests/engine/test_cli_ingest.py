@@ -349,6 +349,10 @@ def test_the_report_names_the_currency_of_every_amount(tmp_path, fake_reader):
                   "tax / shipping"):  # fmt: skip
         line = next(line for line in lines if line.strip().startswith(label))
         assert line.rstrip().endswith("USD") or "USD revenue" in line, line
+    # the totals hold tax and shipping, their discounts taken off: said, for the reconciliation
+    for label in ("gross revenue (order totals)", "discounts (off the totals)",
+                  "net revenue (no tax, shipping)"):  # fmt: skip
+        assert any(line.strip().startswith(label) for line in lines), label
 
 
 def test_a_map_split_by_the_shell_is_named_as_part_of_the_map(tmp_path, fake_reader):

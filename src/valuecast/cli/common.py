@@ -392,10 +392,12 @@ def print_ingest_report(report: object) -> None:
                       + (f"  ({data['phone_customers']:,} identified by phone)"
                          if data.get("phone_customers") else "")),
         ("guest orders", f"{data['guest_orders']:,}  ({money(data['guest_revenue'])} revenue)"),
-        ("gross revenue", money(data["gross_revenue"])),
-        ("discounts", money(data["discount"])),
+        # Shopify's Total is after discounts, with tax and shipping: the discounts are said to
+        # be off it already, so that no one takes them off again reconciling with the admin
+        ("gross revenue (order totals)", money(data["gross_revenue"])),
+        ("discounts (off the totals)", money(data["discount"])),
         ("refunded", money(data["refunded"])),
-        ("net revenue", f"{data['net_revenue']:,.2f} {currency}"),
+        ("net revenue (no tax, shipping)", f"{data['net_revenue']:,.2f} {currency}"),
         ("tax / shipping", f"{data['tax']:,.2f} / {money(data['shipping'])}"),
         ("order dates", f"{data['first_order_date']} to {data['last_order_date']}"
                         if data["first_order_date"] else "none"),

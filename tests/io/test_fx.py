@@ -123,3 +123,14 @@ def test_orders_naming_no_currency_are_converted_from_the_others_one(write, tmp_
     amounts, notes = converted("mixed.csv", ["USD", "", "GBP"])
     assert amounts == pytest.approx([90.0, 100.0, 125.0])
     assert notes[0] == "1 order names no currency: taken to be in EUR, the base of rates.csv"
+
+
+def test_a_rate_file_writes_its_currencies_as_the_orders_may(tmp_path):
+    """A rate file of € and zł (as the orders' currency cells are read) had no rate for EUR."""
+    path = tmp_path / "fx.csv"
+    path.write_text("currency;rate\n€;1\nzł;0,23\nEuro ;1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="EUR is listed twice"):
+        load_rates(path)
+    path.write_text("currency;rate\n€;1\nzł;0,23\n", encoding="utf-8")
+    rates = load_rates(path)
+    assert (rates.base, rates.rates) == ("EUR", {"EUR": 1.0, "PLN": 0.23})

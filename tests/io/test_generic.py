@@ -99,6 +99,20 @@ def test_a_currency_column_giving_a_symbol_gives_its_code(write):
     assert list(orders["currency"]) == ["EUR", "EUR", "CAD", "$"]
 
 
+def test_a_currency_column_naming_a_currency_in_words_gives_its_code(write):
+    """A German admin writes Euro, a Polish one Złoty, a Turkish one TL: they were codes of no
+    currency (EURO), which no rate file could name beside the EUR of a symbol."""
+    cells = ["Euro", "EUROS", "Złoty", " zloty ", "TL", "Yen", "Dollar"]
+    rows = [{"Order No": f"A{n}", "Client": f"c{n}", "Placed": "2024-03-05", "Amount": "3",
+             "Cur": cur} for n, cur in enumerate(cells)]  # fmt: skip
+    path = write("orders.csv", HEADER, rows)
+    orders = generic.read_orders(
+        path, "customer_id=Client,ordered_at=Placed,revenue=Amount,currency=Cur"
+    ).orders
+    # a dollar names many currencies: as written
+    assert list(orders["currency"]) == ["EUR", "EUR", "PLN", "PLN", "TRY", "JPY", "DOLLAR"]
+
+
 def test_amount_columns_in_two_currencies_are_an_error_naming_the_row(write):
     rows = [{"Order No": "A1", "Client": "c", "Placed": "2024-03-05", "Amount": "€12,50",
              "Store": "1"},

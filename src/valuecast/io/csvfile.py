@@ -1658,11 +1658,24 @@ NAMED_SYMBOLS = frozenset(_CURRENCY_CODES)
 """Upper-cased symbols that name one currency, which :func:`currency_code` reads as its code."""
 
 
+_CURRENCY_WORDS = {
+    "EURO": "EUR", "EUROS": "EUR", "ZLOTY": "PLN", "ZŁOTY": "PLN", "ZŁOTYCH": "PLN",
+    "ZLOTYCH": "PLN", "TL": "TRY", "LIRA": "TRY", "TÜRK LIRASI": "TRY", "YEN": "JPY", "円": "JPY",
+    "元": "CNY", "RMB": "CNY", "YUAN": "CNY", "REAL": "BRL", "REAIS": "BRL", "KORUNA": "CZK",
+    "FORINT": "HUF", "LEI": "RON", "LEU": "RON", "FRANKEN": "CHF", "FRANC SUISSE": "CHF",
+    "STERLING": "GBP", "POUND STERLING": "GBP", "US DOLLAR": "USD", "US DOLLARS": "USD",
+}  # fmt: skip
+"""A currency named in words, as admin exports and spreadsheets write it in a currency column
+(``Euro``, ``Złoty``, Turkey's ``TL``), where the word names one currency (``dollar`` names
+many: it is left as written, and no rate file's code matches it)."""
+
+
 def currency_code(written: str) -> str:
     """A currency column's cell as a code: upper-cased, a symbol of one currency as its code
-    (``€`` -> ``EUR``, ``CA$`` -> ``CAD``); a symbol of several (``$``) as written."""
-    upper = written.strip().upper()
-    return _CURRENCY_CODES.get(upper, upper)
+    (``€`` -> ``EUR``, ``CA$`` -> ``CAD``), a name of one as its code (``Euro`` -> ``EUR``,
+    :data:`_CURRENCY_WORDS`); a symbol of several (``$``) as written."""
+    upper = " ".join(written.split()).upper()
+    return _CURRENCY_CODES.get(upper) or _CURRENCY_WORDS.get(upper, upper)
 
 
 def currency_codes(values: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -3,7 +3,8 @@
 The rates file is a CSV with the columns ``currency`` and ``rate``: the value of **one unit of
 the currency in the base currency** (``amount_in_base = amount * rate``). The base currency is
 the one row whose rate is exactly 1; there must be exactly one such row. Codes are compared
-upper-cased; rates must be positive finite numbers; a currency listed twice is an error. Other
+upper-cased, and a currency may be written as the orders' currency cells are (``€``, ``zł``,
+``Euro``: :func:`~valuecast.io.csvfile.currency_code`); rates must be positive finite numbers; a currency listed twice is an error. Other
 columns are ignored. (One rate per currency: the conversion is at a fixed rate, not per day.)
 
 :func:`apply_fx` checks every counted order of an ingest (all files together): when the orders
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valuecast.io.csvfile import open_csv, refused_symbol, symbol_currencies
+from valuecast.io.csvfile import currency_code, open_csv, refused_symbol, symbol_currencies
 from valuecast.io.schema import ImportResult, InputError
 
 __all__ = ["Rates", "load_rates", "apply_fx", "currency_counts"]
@@ -54,7 +55,8 @@ def load_rates(path: str | Path) -> Rates:
     code_column = csv.require("currency", "currency_code", "code")
     rate_column = csv.require("rate", "rate_to_base", "fx_rate")
     table = csv.read([code_column, rate_column])
-    codes = table.text_series(code_column).str.upper()
+    # written as the orders' currency cells may be (€, zł, Euro): read as they are
+    codes = table.text_series(code_column).map(currency_code, na_action="ignore")
     values = table.money(rate_column)
     rates: dict[str, float] = {}
     for position in range(table.num_rows):

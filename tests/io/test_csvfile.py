@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -638,6 +639,8 @@ def test_an_attributes_file_repeating_customers_names_the_first_repeated_ones_ro
         (["31 mars 2024", "1 févr. 2025", "15 août 2024", "2 déc. 2024"], "%d %b %Y"),
         (["31 mars 2024", "1 février 2025", "15 août 2024", "2 décembre 2024"], "%d %B %Y"),
         (["31. März 2024", "1. Februar 2025", "15. Aug. 2024", "2. Dez. 2024"], "%d. %b %Y"),
+        # German Excel's own abbreviation of März
+        (["31. Mrz. 2024", "1. Feb. 2025", "15. Aug. 2024", "2. Dez. 2024"], "%d. %b %Y"),
         (["31 marzo 2024", "1 feb 2025", "15 ago 2024", "2 dic 2024"], "%d %b %Y"),
         (["31 de março de 2024", "1 de fev. de 2025", "15 de ago. de 2024", "2 de dez. de 2024"],
          "%d de %b de %Y"),
@@ -654,6 +657,23 @@ def test_a_date_format_reads_the_month_names_of_other_languages(tmp_path, cells,
     result = generic.read_orders(path, {"date_format": fmt})
     assert result.orders["order_date"].tolist() == [
         pd.Timestamp(day) for day in ("2024-03-31", "2025-02-01", "2024-08-15", "2024-12-02")
+    ]
+
+
+def test_austrian_januaries_and_a_header_of_decomposed_accents_are_read(tmp_path):
+    """Austria writes Jänner (Jän.); a Mac writes a header's é as e and an accent (NFD), where
+    the typed --map has it composed: the column was "not in the file (did you mean 'Date de
+    création'?)" naming the same text back."""
+    from valuecast.io import generic
+
+    header = unicodedata.normalize("NFD", "client;Date de création;montant\n")
+    path = tmp_path / "orders.csv"
+    path.write_text(header + "a;5. Jän. 2024;1\nb;6. Jänner 2024;2\n", encoding="utf-8")
+    mapping = "customer_id=client,ordered_at=Date de création,revenue=montant,date_format=%d. %b %Y"
+    result = generic.read_orders(path, mapping)
+    assert result.orders["order_date"].tolist() == [
+        pd.Timestamp("2024-01-05"),
+        pd.Timestamp("2024-01-06"),
     ]
 
 

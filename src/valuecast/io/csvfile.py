@@ -89,6 +89,7 @@ import itertools
 import mmap
 import re
 import stat
+import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -134,7 +135,10 @@ _UTF8_MULTIBYTE = re.compile(
 
 def normalise_name(name: str) -> str:
     """Header name as compared: lower-case, BOM/quotes/outer spaces gone, runs of ``_``/space -> one space."""
-    text = str(name).replace("\ufeff", "").strip().strip('"').strip().lower()
+    # NFC: a Mac's file names its columns with decomposed accents (e + U+0301), a typed --map
+    # with composed ones, the same text
+    text = unicodedata.normalize("NFC", str(name))
+    text = text.replace("\ufeff", "").strip().strip('"').strip().lower()
     return re.sub(r"[\s_]+", " ", text)
 
 
@@ -1008,12 +1012,12 @@ def _unread_date_hint(cell: str) -> str:
 
 
 _MONTH_WORDS: dict[str, tuple[str, ...]] = {
-    "Jan": ("jan", "january", "janvier", "janv", "januar", "jänner", "enero", "ene", "gennaio",
-            "gen", "januari", "janeiro"),
+    "Jan": ("jan", "january", "janvier", "janv", "januar", "jänner", "jän", "enero", "ene",
+            "gennaio", "gen", "januari", "janeiro"),
     "Feb": ("feb", "february", "février", "fevrier", "févr", "fevr", "fév", "fev", "februar",
             "febrero", "febbraio", "februari", "fevereiro"),
-    "Mar": ("mar", "march", "mars", "märz", "maerz", "mär", "marzo", "maart", "mrt", "março",
-            "marco"),
+    "Mar": ("mar", "march", "mars", "märz", "maerz", "mär", "mrz", "marzo", "maart", "mrt",
+            "março", "marco"),
     "Apr": ("apr", "april", "avril", "avr", "abril", "abr", "aprile"),
     "May": ("may", "mayo", "maggio", "mag", "mai", "mei", "maio"),
     "Jun": ("jun", "june", "juin", "juni", "junio", "giugno", "giu", "junho"),

@@ -123,3 +123,65 @@ def test_ctrl_c_outside_a_command_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "app", lambda: None)
     monkeypatch.setattr(cli.gc, "collect", collect)
     cli.main()  # the interrupted collection is let go: the command is done
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does():
+    """`timeout`, cron, CI and `docker stop` send SIGTERM: it stopped a command silently between
+    two of its results' files (exit 143), where Ctrl-C says what was kept.  Run in a process
+    of its own: a SIGTERM not handled ends the process that gets it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal\n"
+        "import valuecast.cli as cli\n"
+        "before = signal.getsignal(signal.SIGTERM)\n"
+        "cli.app = lambda: os.kill(os.getpid(), signal.SIGTERM)\n"
+        "try:\n"
+        "    cli.main()\n"
+        "finally:\n"
+        "    assert signal.getsignal(signal.SIGTERM) is before  # the caller's handler again\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+def test_a_failure_no_command_handles_is_one_line_naming_the_workspace(monkeypatch, capsys):
+    """A corrupted workspace file gave `cohorts`, `stage`, `summary --out` and `report` a
+    Python traceback (DuckDB's checksum error); any failure a command does not word itself is
+    one line and exit 2, the traceback shown only when asked for."""
+
+    def app() -> None:
+        raise RuntimeError("Corrupt database file: computed checksum 1 does not match\nmore")
+
+    monkeypatch.setattr(cli, "app", app)
+    monkeypatch.setattr(cli.sys, "argv", ["valuecast", "cohorts", "-w", "shop.duckdb"])
+    monkeypatch.delenv("VALUECAST_TRACEBACK", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: shop.duckdb: cohorts failed: RuntimeError: Corrupt database file: computed "
+        "checksum 1 does not match (VALUECAST_TRACEBACK=1 shows where)\n"
+    )
+    monkeypatch.setenv("VALUECAST_TRACEBACK", "1")
+    with pytest.raises(RuntimeError, match="Corrupt database file"):
+        cli.main()
+
+
+def test_an_analysis_step_duckdb_interrupted_is_an_interrupt_not_a_failure(tmp_path, monkeypatch):
+    """Ctrl-C in the summary's query read "error: analysis failed at step 'summary' (customer
+    summary): RuntimeError: Query interrupted" and exit 2."""
+    from valuecast.analysis import customers
+
+    workspace = tmp_path / "w.duckdb"
+    assert _ingest([_orders(tmp_path / "q1.csv", 1, 60)], workspace).exit_code == 0
+
+    def interrupted(*args, **kwargs):
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(customers, "_analyze", interrupted)
+    result = runner.invoke(app, ["analyze", "-w", str(workspace), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 130, result.output
+    assert "failed at step" not in result.output
+    assert " ".join(result.output.split()) == f"interrupted: {workspace}: nothing written"

@@ -231,6 +231,8 @@ def analyze_tables(
             )  # fmt: skip
     except BaseException as error:
         _release_after_failure(releases)
+        if _interrupted_query(error):  # Ctrl-C as the engine raises it: an interrupt
+            raise KeyboardInterrupt from error
         if isinstance(error, Exception) and not isinstance(error, SummaryError):
             raise AnalysisStepError(step, error) from error
         raise
@@ -245,6 +247,16 @@ _STEP_OBJECTS = {
     "predict": "predictions",
     "segments": "customers table",
 }
+
+
+def _interrupted_query(error: BaseException) -> bool:
+    """Whether ``error`` is a query DuckDB stopped for Ctrl-C (some of its calls raise that as
+    a RuntimeError): no step failed, the user stopped the analysis."""
+    import duckdb
+
+    return isinstance(error, duckdb.InterruptException) or (
+        isinstance(error, RuntimeError) and str(error) == "Query interrupted"
+    )
 
 
 class AnalysisStepError(SummaryError):

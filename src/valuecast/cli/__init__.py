@@ -12,6 +12,7 @@ import contextlib
 import gc
 import inspect
 import os
+import signal
 import sys
 
 # The models' matrices are a few parameters wide, so OpenBLAS' worker threads only wait on one
@@ -147,13 +148,32 @@ def main() -> None:
     as at any exit), then what is left is frozen (:func:`gc.freeze`): the exit's collections
     skip it, and it is still freed as nothing refers to it.
     """
+    # SIGTERM (what `timeout`, cron, CI and `docker stop` send) stops a command as Ctrl-C does:
+    # the same interrupt, said in one line with what the workspace kept, never a silent stop
+    # between two of the results' files
+    before = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _one_line_usage_errors()
         app()
     except KeyboardInterrupt:  # Ctrl-C outside a command's own handling: one line, no traceback
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
+    except Exception as error:  # no command's own handling: one line, never a traceback
+        if os.environ.get("VALUECAST_TRACEBACK"):
+            raise
+        words = sys.argv[1:]
+        command = next((word for word in words if not word.startswith("-")), "valuecast")
+        # the workspace the command read, as the commands' own errors name it
+        given = [words[k + 1] for k, word in enumerate(words[:-1]) if word in ("-w", "--workspace")]
+        where = f"{given[-1]}: " if given else ""
+        first = (str(error).strip().splitlines() or [""])[0]
+        sys.stderr.write(
+            f"error: {where}{command} failed: {type(error).__name__}: {first} "
+            "(VALUECAST_TRACEBACK=1 shows where)\n"
+        )
+        raise SystemExit(2) from None
     finally:
+        signal.signal(signal.SIGTERM, before)
         with contextlib.suppress(KeyboardInterrupt):
             gc.collect()
             gc.freeze()

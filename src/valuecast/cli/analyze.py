@@ -762,7 +762,7 @@ def _interrupted(out: Path, workspace: Path, snapshot) -> None:
         escape(
             f"interrupted: the analysis is stored in {workspace} as snapshot "
             f"{snapshot.snapshot_id} (as of {snapshot.as_of}); the files in {out} were not all "
-            "written (run `valuecast analyze` again to write them)"
+            "written (run the same command again: it keeps the snapshot and writes them)"
         ),
         highlight=False,
         soft_wrap=True,

@@ -2420,7 +2420,9 @@ def create_workspace_file(path: str | Path) -> FileIdentity | None:
         Workspace(staging).close()
         os.link(staging, path)
         return _identity(staging)
-    except Exception:  # the path exists already, no hard links here, a read-only folder, ...
+    except Exception as error:  # the path exists already, no hard links, a read-only folder
+        if isinstance(error, duckdb.InterruptException) or str(error) == "Query interrupted":
+            raise KeyboardInterrupt from None  # Ctrl-C as DuckDB raises it: the command stops
         return None
     finally:
         _unlink_workspace_files(staging)

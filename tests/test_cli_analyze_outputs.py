@@ -40,6 +40,32 @@ def test_an_out_path_under_a_file_fails_before_the_work(export, tmp_path):
     assert not workspace.exists()  # nothing ingested, nothing analysed
 
 
+def test_an_export_named_as_a_result_in_the_out_folder_is_refused_before_the_work(export, tmp_path):
+    """An orders table saved as customers.csv, analysed with --out its own folder, was
+    overwritten by the results: a second run then could not tell its format.  The folder's
+    results are every file analyze writes (the refused names are the ones it writes)."""
+    import shutil
+
+    workspace = tmp_path / "w.duckdb"
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["analyze", str(export), "-w", str(workspace), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = {path.name for path in out.iterdir() if not path.name.startswith(".")}
+    assert written <= set(analyze_command.RESULT_FILES)
+    assert set(analyze_command.RESULT_FILES) - written == {"cac.csv"}  # written with spend
+    saved = tmp_path / "customers.csv"
+    shutil.copy(export, saved)
+    before = saved.read_bytes()
+    again = tmp_path / "w2.duckdb"
+    result = runner.invoke(app, ["analyze", str(saved), "-w", str(again), "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert _one_line(result.output) == (
+        f"error: {saved}: is a file the results are written to (--out {tmp_path}): give --out "
+        "another folder, or rename the file"
+    )
+    assert saved.read_bytes() == before and not again.exists()
+
+
 @pytest.mark.parametrize("step", ["_store_pages", "_write_results"])
 def test_a_write_failing_after_the_commit_keeps_the_snapshot_and_says_so(
     export, tmp_path, monkeypatch, step

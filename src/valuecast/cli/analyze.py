@@ -432,6 +432,7 @@ def run_analysis(
 
     started = time.perf_counter()
     check_spend_options_or_fail(spend, no_spend)
+    _no_input_among_results([*(files or []), *([spend] if spend else [])], out)
     given_not_products = not_products_given_or_fail(not_product, clear_not_products)
     inputs, held = _inputs_held(files, workspace, export_format, column_map, fx)
     held_note = None
@@ -735,6 +736,29 @@ def imports_beside_reading(files: list[str]) -> bool:
         except OSError:  # read_files names what is wrong with it
             return True
     return total < IMPORTS_BESIDE_THE_INGEST_FROM
+
+
+RESULT_FILES = (
+    "customers.csv", "customers.parquet", "summary.json", "ingest_report.json", "report.html",
+    "channels.csv", "cac.csv", "cohorts.csv", "retention.csv", "days_between_orders.csv",
+    "affinity.csv", "next_products.csv", "reminders.csv",
+)  # fmt: skip
+"""The files an analysis writes into its folder (or removes there, cac.csv without spend)."""
+
+
+def _no_input_among_results(inputs: list, out: Path) -> None:
+    """Fail where an input file is one the results replace: an orders table saved as
+    customers.csv analysed with ``--out .`` was overwritten by the results without a word."""
+    folder = out.absolute().resolve()
+    for given in inputs:
+        if is_url(str(given)):
+            continue
+        path = Path(given).absolute().resolve()
+        if path.parent == folder and path.name in RESULT_FILES:
+            fail(
+                f"{given}: is a file the results are written to (--out {out}): give --out "
+                "another folder, or rename the file"
+            )
 
 
 def _out_folder_problem(out: Path) -> str | None:

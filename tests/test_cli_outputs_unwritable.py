@@ -196,3 +196,21 @@ def test_a_named_pipe_or_a_link_given_as_out_is_written_through_never_replaced(w
     result = runner.invoke(app, ["history", "-w", str(workspace), "--out", str(link)])
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and written.read_bytes() == read[0]
+
+
+def test_a_full_disk_names_the_file_it_was_writing(tmp_path):
+    """"writing the results failed: OSError: [Errno 27] File too large" named no file (a full
+    disk's error names none): the file being written is named."""
+    import errno
+
+    from valuecast.outputs.files import write_atomically
+
+    def full(path):
+        path.write_text("part")
+        raise OSError(errno.EFBIG, "File too large")
+
+    target = tmp_path / "report.html"
+    with pytest.raises(OSError) as caught:
+        write_atomically(target, full)
+    assert str(caught.value) == f"[Errno 27] File too large: '{target}'"
+    assert list(tmp_path.iterdir()) == []  # the part written is gone

@@ -65,6 +65,11 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     try:
         write(temporary)
         temporary.replace(path)
+    except OSError as error:
+        if error.filename is None or str(error.filename) == str(temporary):
+            # a full disk names no file ("File too large"): the one being written is the clue
+            error.filename = str(path)
+        raise
     finally:
         temporary.unlink(missing_ok=True)
 

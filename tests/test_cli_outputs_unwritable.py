@@ -199,7 +199,7 @@ def test_a_named_pipe_or_a_link_given_as_out_is_written_through_never_replaced(w
 
 
 def test_a_full_disk_names_the_file_it_was_writing(tmp_path):
-    """"writing the results failed: OSError: [Errno 27] File too large" named no file (a full
+    """ "writing the results failed: OSError: [Errno 27] File too large" named no file (a full
     disk's error names none): the file being written is named."""
     import errno
 

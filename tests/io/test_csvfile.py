@@ -315,6 +315,13 @@ def test_empty_and_header_only(tmp_path):
         (["'12.50", " 4 ", "5-", "1,234,567"], [12.5, 4.0, -5.0, 1234567.0]),
         # Magento's four decimals as a German spreadsheet saves them: every amount alike
         (["38,0000", "0,0000", "-12,5000", ""], [38.0, 0.0, -12.5, np.nan]),
+        # Turkey's TL, Japan's 円 and Japanese Excel's full-width yen, Windows' Swiss thousands
+        # (a right quote) and a French thin space
+        (["1.234,56 TL", "12,50 TL"], [1234.56, 12.5]),
+        (["1,200円", "980円"], [1200.0, 980.0]),
+        (["\uffe51,200", "\uffe5980"], [1200.0, 980.0]),
+        (["1\u2019234.50", "12.00"], [1234.5, 12.0]),
+        (["1\u2009234,50", "12,00"], [1234.5, 12.0]),
     ],
 )
 def test_money(tmp_path, cells, expected):
@@ -322,6 +329,15 @@ def test_money(tmp_path, cells, expected):
     pd.DataFrame({"x": cells}).to_csv(path, index=False)
     values = open_csv(path).read().money("x")
     np.testing.assert_allclose(values, expected)
+
+
+@pytest.mark.parametrize(("cell", "currency"), [("1.234,56 TL", "TRY"), ("1,200円", "JPY")])
+def test_a_unit_written_after_the_amount_names_its_currency(tmp_path, cell, currency):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"x": [cell]}).to_csv(path, index=False)
+    table = open_csv(path).read()
+    table.money("x")
+    assert table.written_currency(["x"]) == currency
 
 
 @pytest.mark.parametrize(

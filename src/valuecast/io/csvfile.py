@@ -1569,6 +1569,11 @@ WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 """:data:`WHITESPACE` as a character class of Arrow's regular expressions, so that they match
 what Python's ``\\s`` does."""
 
+_SPACES = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE)
+""":data:`WHITESPACE` inside a character class of Arrow's regular expressions: the spaces an
+amount's thousands are grouped with (a French one's narrow or thin space) or its currency set
+apart by."""
+
 _ASCII_SPACE = _byte_set(ord(c) for c in WHITESPACE if ord(c) < 0x80)
 """The bytes that are whitespace by themselves."""
 _BEGINS_WIDE_SPACE = _byte_set(c.encode()[0] for c in WHITESPACE if ord(c) >= 0x80)
@@ -1584,7 +1589,7 @@ the rows costs less than finding the distinct cells)."""
 # ------------------------------------------------------------------------------------------------
 # the table and its parsers
 # ------------------------------------------------------------------------------------------------
-_CURRENCY = r"[A-Za-z]{1,3}\$|[A-Za-z]{3}|(?i:kr\.?|zł|kč|ft)|[$€£¥₹₺₩₽₪₫฿₱₴₦]"
+_CURRENCY = r"[A-Za-z]{1,3}\$|[A-Za-z]{3}|(?i:kr\.?|zł|kč|ft|tl)|[$€£¥₹₺₩₽₪₫฿₱₴₦円]"
 """A currency written with an amount: a code (``USD``), a symbol, a dollar with its country
 (``A$``, ``CA$``, ``R$``) or a Nordic, Polish, Czech or Hungarian unit (``kr``, ``zł``)."""
 _CURRENCY_CODES = {
@@ -1592,7 +1597,7 @@ _CURRENCY_CODES = {
     "₫": "VND", "฿": "THB", "₱": "PHP", "₴": "UAH", "₦": "NGN", "ZŁ": "PLN", "KČ": "CZK",
     "FT": "HUF", "A$": "AUD", "AU$": "AUD", "CA$": "CAD", "C$": "CAD", "US$": "USD",
     "NZ$": "NZD", "HK$": "HKD", "S$": "SGD", "R$": "BRL", "MX$": "MXN", "NT$": "TWD",
-    "KR.": "KR",
+    "KR.": "KR", "TL": "TRY", "円": "JPY",
 }  # fmt: skip
 """The currency of a symbol or unit written with amounts (upper-cased), where it names one."""
 _ANY_OF = {
@@ -1604,7 +1609,7 @@ _ANY_OF = {
     "¥": ("JPY", "CNY"),
 }  # fmt: skip
 """Symbols several currencies write: a column may mix one with the code of any of these."""
-_MARKER_PART = re.compile(r"[A-Z]{1,3}\$|[A-Z]{3}|KR\.?|ZŁ|KČ|FT|[$€£¥₹₺₩₽₪₫฿₱₴₦]")
+_MARKER_PART = re.compile(r"[A-Z]{1,3}\$|[A-Z]{3}|KR\.?|ZŁ|KČ|FT|TL|[$€£¥₹₺₩₽₪₫฿₱₴₦円]")
 
 
 @functools.cache
@@ -2131,8 +2136,11 @@ class Table:
         except pa.ArrowInvalid:
             pass
         signed = pc.replace_substring(values, "\u2212", "-")  # a typeset minus sign: −12,50 €
+        # Japanese Excel's full-width yen, and Windows' Swiss thousands, a right quote: 1’234.50
+        signed = pc.replace_substring(signed, "\uffe5", "¥")
+        signed = pc.replace_substring(signed, "\u2019", "'")
         text = pc.replace_substring_regex(signed, _CURRENCY_AT_ENDS, "")
-        text = pc.replace_substring_regex(text, r"[A-Za-z]{1,3}\$|[$€£¥₹\s\x{00a0}\x{202f}]", "")
+        text = pc.replace_substring_regex(text, rf"[A-Za-z]{{1,3}}\$|[$€£¥₹{_SPACES}]", "")
         negative = pc.match_substring_regex(text, r"^\(.*\)$|^-|-$|^\(-")
         text = pc.replace_substring_regex(text, r"^\(|\)$", "")
         text = pc.replace_substring_regex(text, r"^[-+]|-$", "")
@@ -2194,7 +2202,8 @@ class Table:
         Raise when they name two (``$110.00`` and ``€1,100.00``, or ``€12 USD`` in one cell):
         added up as one, they would be a sum of different units.  A bare ``$``, ``kr`` or ``¥``
         agrees with any one currency written that way (``$12`` and ``USD 5``)."""
-        written = pc.replace_substring_regex(values, r"[\d.,'\s\x{00a0}\x{202f}()+-]", "")
+        written = pc.replace_substring_regex(values, rf"[\d.,'’{_SPACES}()+-]", "")
+        written = pc.replace_substring(written, "\uffe5", "¥")
         marker = pc.utf8_upper(written)
         named = pc.and_(pc.is_valid(marker), pc.not_equal(marker, ""))
         if not pc.any(named).as_py():

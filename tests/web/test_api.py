@@ -192,6 +192,20 @@ def test_search_finds_a_customer_by_the_email_of_the_customers_export(workspace_
         for name in ("josé zúñ", "JOSÉ ZÚÑIGA-ØRSTED", "zúñiga"):
             found = client.get("/api/v1/customers", params={"q": name}).json()
             assert [row["customer_id"] for row in found["rows"]] == [some], name
+        # a Turkish name as a Turkish merchant types it, dotted or dotless, either case
+        ws_path = workspace_copy
+        app.state.dashboard.close()
+        with Workspace(ws_path) as ws:
+            ws.con.con.execute(
+                "UPDATE customers SET first_name = 'İsmail', last_name = 'Işık' "
+                "WHERE customer_id = ?",
+                [some],
+            )
+        app = create_app(ws_path, warm=False)
+        client = TestClient(app, base_url="http://127.0.0.1")
+        for name in ("IŞIK", "ışık", "işık", "Işık", "İsmail", "ismail ı"):
+            found = client.get("/api/v1/customers", params={"q": name}).json()
+            assert [row["customer_id"] for row in found["rows"]] == [some], name
     finally:
         app.state.dashboard.close()
 

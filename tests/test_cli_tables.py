@@ -78,3 +78,29 @@ def test_a_table_of_records_loses_its_inner_borders_only_where_needed():
     # too wide either way: the caller prints its records as lines
     words = _table([f"identifier_{i}" for i in range(9)], [str(i) for i in range(9)])
     assert records_fitting(words, _console(80)) is None
+
+
+def test_analyze_prints_a_table_too_wide_for_a_ci_log_as_a_line_a_row(monkeypatch):
+    """At 40 columns every backtest number was cut to an ellipsis and the RFM groups' names to
+    "Previo…": such a table is its title and a line a row, each cell after its header."""
+    from valuecast.cli import analyze as analyze_command
+
+    narrow = _console(40)
+    monkeypatch.setattr(analyze_command, "console", narrow)
+    table = Table(title="backtest: holdout after 2025-12-31")
+    for header in ("model", "MAE orders", "aggregate error", "Spearman", "top-decile revenue"):
+        table.add_column(header)
+    table.add_row("bgnbd", "0.338", "37.6%", "0.198", "43.9%")
+    table.add_row("pnbd", "failed", "FitError: no\nrepeat buyer", "", "")
+    analyze_command._print_records(table)
+    printed = narrow.file.getvalue()
+    assert "…" not in printed
+    assert " ".join(printed.split()) == (
+        "backtest: holdout after 2025-12-31: bgnbd: MAE orders 0.338, aggregate error 37.6%, "
+        "Spearman 0.198, top-decile revenue 43.9% pnbd: MAE orders failed, aggregate error "
+        "FitError: no repeat buyer"
+    )
+    wide = _console(120)
+    monkeypatch.setattr(analyze_command, "console", wide)
+    analyze_command._print_records(table)
+    assert "┃ model" in wide.file.getvalue()  # a terminal it fits: the table

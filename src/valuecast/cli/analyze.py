@@ -63,6 +63,7 @@ from valuecast.cli.options import (
     WorkspaceOption,
     joined_map,
 )
+from valuecast.cli.tables import records_fitting
 from valuecast.dates import months_text
 
 if TYPE_CHECKING:
@@ -314,7 +315,7 @@ def _print_analysis(
                 _fmt(scores.get("spearman_orders")),
                 _fmt(scores.get("top_decile_revenue_share"), percent=True),
             )
-        console.print(table)
+        _print_records(table)
         if eligible is not None:
             console.print(_covariates_line(backtest["covariates"]), highlight=False)
         from valuecast.analysis.backtest import naive_verdict  # scipy: not at start-up
@@ -334,6 +335,23 @@ def _print_analysis(
     console.print(f"written in {seconds:.1f} s:", highlight=False)
     for path in paths.values():
         console.print(f"  {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_records(table: Table) -> None:
+    """``table`` as it fits the terminal (:func:`~valuecast.cli.tables.records_fitting`), else
+    its title and a line a row, each cell after its header: at 40 columns (a CI log's) every
+    backtest number was cut to an ellipsis."""
+    fitting = records_fitting(table, console)
+    if fitting is not None:
+        console.print(fitting)
+        return
+    console.print(f"{table.title}:", highlight=False)
+    headers = [str(column.header) for column in table.columns]
+    cells = [[str(cell).replace("\n", " ") for cell in column.cells] for column in table.columns]
+    for row in zip(*cells, strict=True):
+        pairs = zip(headers[1:], row[1:], strict=True)
+        shown = ", ".join(f"{header} {cell}" for header, cell in pairs if cell)
+        console.print(f"  {row[0]}: {shown}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_rfm_groups(summary: dict, money: Callable[[float], str]) -> None:
@@ -357,7 +375,7 @@ def _print_rfm_groups(summary: dict, money: Callable[[float], str]) -> None:
             value = row["predicted_clv"]
             cells.append("-" if value is None else money(value))
         groups.add_row(*cells)
-    console.print(groups)
+    _print_records(groups)
     caveat = young_shop_words(summary).strip()
     if caveat:
         console.print(f"note: RFM groups: {caveat[0].lower()}{caveat[1:]}", highlight=False)

@@ -473,8 +473,11 @@ ANN = "ann@example.com"
     [
         # #1001 (ann, 2024-01-05 12:00, 50.00) and #1004 (ann, 2024-02-01, 30.00) are not held
         ([{"id": "T-1", "customer": ANN, "date": "2024-01-05", "net": 99.0}], 1),  # its time
-        ([{"id": "1001", "customer": ANN, "date": "2024-03-10", "net": 99.0}], 1),  # its number
-        ([{"id": "# 1001", "customer": ANN, "date": "2024-03-10", "net": 99.0}], 1),
+        # its number within a month (another export may date it by its payment)
+        ([{"id": "1001", "customer": ANN, "date": "2024-01-30", "net": 99.0}], 1),
+        ([{"id": "# 1001", "customer": ANN, "date": "2024-01-30", "net": 99.0}], 1),
+        # its number a year later: a new platform's numbering starting again
+        ([{"id": "1001", "customer": ANN, "date": "2025-01-10", "net": 99.0}], 0),
         ([{"id": "A-1", "customer": ANN, "date": "2024-01-05", "time": "20:00", "net": 50.0}], 1),
         ([{"id": "A-2", "customer": ANN, "date": "2024-01-06", "time": "11:00", "net": 50.0}], 1),
         ([{"id": "A-3", "customer": ANN, "date": "2024-01-06", "time": "12:00", "net": 50.0}], 0),
@@ -487,7 +490,7 @@ ANN = "ann@example.com"
         (
             [
                 {"id": "T-1", "customer": ANN, "date": "2024-01-05", "net": 99.0},
-                {"id": "1004", "customer": ANN, "date": "2024-06-01", "net": 99.0},
+                {"id": "1004", "customer": ANN, "date": "2024-02-20", "net": 99.0},
                 {"id": "N-1", "customer": ANN, "date": "2024-06-02", "net": 99.0},
             ],
             2,
@@ -496,8 +499,8 @@ ANN = "ann@example.com"
 )
 def test_each_way_of_being_a_twin_is_counted_once(tmp_path, make_result, new, twins):
     """A new order is a twin of a stored order the files do not hold: the same customer with
-    the same time, the same number (without '#'), or the same amount less than a day apart;
-    a new order twin of several stored ones counts once."""
+    the same time, the same number (without '#') less than 31 days apart, or the same amount
+    less than a day apart; a new order twin of several stored ones counts once."""
     with Workspace(tmp_path / "ws.duckdb") as ws:
         ws.ingest([make_result(SHOP)])
         report = ws.ingest([make_result([SHOP[1], *new])])

@@ -1177,6 +1177,9 @@ class Workspace(_TableReaders):
                             raw, report, latest_before, ingest_id, refunds=bool(netted.netted)
                         )
                     )
+                copies = _twins_across_formats(raw, report, ingest_id, every_new=direct["orders"])
+                if copies:
+                    report.notes.append(_copies_note(copies))
                 report.notes.extend(_renamed_note(*renaming) for renaming in renamed)
                 if identity is not None:
                     sql(raw, "INSERT INTO ingest_inputs VALUES (?, ?)", [ingest_id, identity])
@@ -2156,18 +2159,15 @@ def _notes_on_stored_orders(
             "s AS (SELECT customer_id, ordered_at, ltrim(order_number, '# ') AS number, "
             "round(net_revenue, 2) AS amount FROM orders WHERE ingest_id <> ? AND order_id "
             "NOT IN (SELECT order_id FROM _stage_orders WHERE order_id IS NOT NULL)) "
-            "SELECT count(DISTINCT n.new_row) FROM n JOIN s ON n.customer_id = s.customer_id "
-            "AND ((n.ordered_at = s.ordered_at AND n.ordered_at <> date_trunc('day', "
-            "n.ordered_at)) OR n.number = s.number "
-            "OR (abs(epoch(n.ordered_at) - epoch(s.ordered_at)) < 86400 "
-            "AND n.amount = s.amount))",
+            f"SELECT count(DISTINCT n.new_row) FROM n JOIN s ON n.customer_id = s.customer_id "
+            f"AND {_TWINS}",
             [ingest_id, ingest_id],
         )[0][0]
     if twins:
         notes.append(
             f"{twins:,} new {'order matches' if twins == 1 else 'orders match'} a stored order "
-            "that these files do not hold (the same customer with the same time, order number, "
-            "or amount within a day): if they are the same orders written another way (another "
+            "that these files do not hold (the same customer with the same time, order number "
+            "within a month, or amount within a day): if they are the same orders written another way (another "
             "date notation in a log without order ids, another export format), they are now "
             "counted twice; ingest the files as before, or start a new workspace"
         )
@@ -2180,6 +2180,50 @@ def _notes_on_stored_orders(
             "another currency, ingest them again with it or convert them with --fx)"
         )
     return notes
+
+
+_TWINS = (
+    "((n.ordered_at = s.ordered_at AND n.ordered_at <> date_trunc('day', n.ordered_at)) "
+    "OR (n.number = s.number AND abs(epoch(n.ordered_at) - epoch(s.ordered_at)) < 31 * 86400) "
+    "OR (abs(epoch(n.ordered_at) - epoch(s.ordered_at)) < 86400 AND n.amount = s.amount))"
+)
+"""Two orders of one customer that are one order written twice: the same time (where it has
+one), the same number within a month (another export may date an order by its payment or
+invoice), or the same amount within a day.  A number years apart is no twin: a shop that
+moved platforms numbers from #1001 again, years after the old shop's 1001."""
+
+
+def _twins_across_formats(
+    raw: Any, report: IngestReport, ingest_id: int, *, every_new: bool = False
+) -> int:
+    """The new orders of this ingest that repeat a new order of another format's file of it
+    (:data:`_TWINS`): a Shopify export holding the WooCommerce history a migration app
+    imported (``#W501``, the customer's time and amount) beside that history's own export.
+    Only files of two formats are compared: one format keys one order alike in both.
+    ``every_new``: the ingest wrote its orders directly (into an empty workspace), all new."""
+    if len({file.format for file in report.files}) < 2:
+        return 0
+    new = "" if every_new else "AND order_id IN (SELECT order_id FROM _new_orders)"
+    return sql(
+        raw,
+        "WITH o AS (SELECT rowid AS row_id, source, customer_id, ordered_at, "
+        "ltrim(order_number, '# ') AS number, round(net_revenue, 2) AS amount FROM orders "
+        f"WHERE ingest_id = ? AND customer_id IS NOT NULL {new}) "
+        f"SELECT count(DISTINCT n.row_id) FROM o n JOIN o s ON n.customer_id = s.customer_id "
+        f"AND n.source > s.source AND {_TWINS}",
+        [ingest_id],
+    )[0][0]
+
+
+def _copies_note(copies: int) -> str:
+    """The note on :func:`_twins_across_formats`' orders."""
+    return (
+        f"{copies:,} new {'order' if copies == 1 else 'orders'} of one format "
+        f"{'matches' if copies == 1 else 'match'} a new order of another format in these files "
+        "(the same customer with the same time, number within a month, or amount within a "
+        "day): if one export holds the other's orders (a migration app's imported copies), "
+        "they are counted twice; leave the copies out of one of the files"
+    )
 
 
 def _renamed_currencies(raw: Any) -> list[tuple[str, str, int]]:

@@ -356,11 +356,13 @@ def test_a_daily_export_s_days_of_one_budget_are_no_copies(tmp_path):
     )
 
 
-def test_a_month_written_as_its_first_day_is_spend_of_that_day_never_cut(tmp_path):
-    """A monthly file writing each month as its 1st has all the month's spend on day 1: an
-    analysis as of any later day of the month keeps it whole, as a month's row is kept."""
-    spend = read_spend(write(tmp_path, "date,channel,spend\n2024-01-01,a,310\n2024-02-01,a,290\n"))
-    first = spend[SPEND_BY_DAY].tolist()
-    assert [days[0] for days in first] == [310.0, 290.0]
-    assert [sum(days) for days in first] == [310.0, 290.0]
-    assert [len(days) for days in first] == [31, 29]
+def test_a_file_of_months_written_as_their_first_days_has_no_days(tmp_path):
+    """Spreadsheets and ad reports write a month as its 1st: such a file's spend is the
+    month's, whose days are unknown (an analysis as of the 15th cannot count it to the day);
+    a daily file's 1st is a day like the others."""
+    monthly = read_spend(
+        write(tmp_path, "date,channel,spend\n2024-01-01,a,310\n2024-02-01,a,290\n")
+    )
+    assert monthly[SPEND_BY_DAY].isna().all()
+    daily = read_spend(write(tmp_path, "date,channel,spend\n2024-02-01,a,10\n2024-02-02,a,20\n"))
+    assert list(daily[SPEND_BY_DAY][0][:3]) == [10.0, 20.0, 0.0]

@@ -307,7 +307,10 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     summed = frame.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
     summed["spend"] = summed["spend"].astype(float)
     summed = summed.reset_index(drop=True)
-    summed[SPEND_BY_DAY] = _spend_by_day(frame, days)
+    # a file of months written as their 1st (2024-03-01, as spreadsheets and ad reports write
+    # a month) has no days: only a day other than the 1st makes the file a daily one
+    daily = any(day is not None and day != 1 for day in days)
+    summed[SPEND_BY_DAY] = _spend_by_day(frame, days if daily else [None] * len(days))
     _check_totals(summed, table, first_row, columns["channel"])
     summed.attrs["currency"] = _spend_currency(
         csv.name, table, columns["spend"], currency, header_currency

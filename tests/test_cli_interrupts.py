@@ -185,3 +185,56 @@ def test_an_analysis_step_duckdb_interrupted_is_an_interrupt_not_a_failure(tmp_p
     assert result.exit_code == 130, result.output
     assert "failed at step" not in result.output
     assert " ".join(result.output.split()) == f"interrupted: {workspace}: nothing written"
+
+
+def test_main_outside_the_main_thread_keeps_its_callers_handlers(monkeypatch, capsys):
+    """An embedding program calling main() from a thread got "signal only works in main
+    thread" before any command ran."""
+    import threading
+
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            cli.main()
+        except SystemExit as stopped:
+            outcome.append(stopped.code)
+        else:
+            outcome.append("ran")
+
+    monkeypatch.setattr(cli, "app", lambda: None)
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=60)
+    assert outcome == ["ran"]
+
+
+def test_serve_stopped_by_sigterm_exits_as_the_signal_does(tmp_path):
+    """systemd and `docker stop` send SIGTERM: the dashboard stops gracefully and exits by the
+    signal (143), where the CLI's interrupt handling made it 130, a failure to them."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "valuecast", "serve", "-w", str(tmp_path / "w.duckdb"),
+         "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        server.kill()
+        server.wait()

@@ -174,7 +174,7 @@ def test_a_named_pipe_or_a_link_given_as_out_is_written_through_never_replaced(w
     """`--out /dev/stdout` put a regular file where the device was (as root, for every later
     process of the machine), since the file is written beside its path and renamed over it:
     a named pipe, a device's kind, now gets the file's bytes and stays a pipe, and a link
-    keeps linking to the file it names, which the new file replaces."""
+    in /dev or /proc (/dev/stdout redirected to a file) is followed to that file."""
     import os
     import stat
     import threading
@@ -189,13 +189,23 @@ def test_a_named_pipe_or_a_link_given_as_out_is_written_through_never_replaced(w
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(pipe.lstat().st_mode)
     assert read and read[0].startswith(b"snapshot_id,")
-    written = tmp_path / "history.csv"
-    written.write_text("old\n")
+    # /dev/stdout redirected to a file is /proc/self/fd/1, a link to that file: written there
+    redirected = tmp_path / "captured.csv"
+    with redirected.open("w") as handle:
+        descriptor = f"/proc/self/fd/{handle.fileno()}"
+        result = runner.invoke(app, ["history", "-w", str(workspace), "--out", descriptor])
+    assert result.exit_code == 0, result.output
+    assert redirected.read_bytes() == read[0]
+    # any other link is replaced, never followed: one planted in a shared results folder
+    # would have the run write wherever it points
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep\n")
     link = tmp_path / "latest.csv"
-    link.symlink_to(written)
+    link.symlink_to(elsewhere)
     result = runner.invoke(app, ["history", "-w", str(workspace), "--out", str(link)])
     assert result.exit_code == 0, result.output
-    assert link.is_symlink() and written.read_bytes() == read[0]
+    assert not link.is_symlink() and link.read_bytes() == read[0]
+    assert elsewhere.read_text() == "keep\n"
 
 
 def test_a_full_disk_names_the_file_it_was_writing(tmp_path):

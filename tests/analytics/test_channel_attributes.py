@@ -46,6 +46,17 @@ def test_attributes_join_on_lower_cased_keys_and_keep_existing_columns():
     out = join_attributes(customers(), attributes)
     assert out["tier"].tolist()[0] == "gold" and pd.isna(out["tier"].tolist()[1])
     assert out["total_clv"].tolist() == [110.0, 70.0, 60.0]  # the customers table's own column
+    assert out.attrs["unmatched_attributes"] == (0, 2)
+
+
+def test_attributes_match_customer_ids_written_in_capitals():
+    """The file's keys were lower-cased, the customer ids not: C1 matched no row of C1's."""
+    shop = customers().assign(customer_id=["C1", "C2", "c3"])
+    attributes = pd.DataFrame({"customer_id": ["C1", "c2", "nobody"], "tier": ["vip", "vip", "x"]})
+    out = join_attributes(shop, attributes)
+    assert out["tier"].tolist()[:2] == ["vip", "vip"] and pd.isna(out["tier"].tolist()[2])
+    assert out["customer_id"].tolist() == ["C1", "C2", "c3"]  # the ids as they are
+    assert out.attrs["unmatched_attributes"] == (1, 3)
 
 
 def test_orders_of_one_day_come_in_the_order_of_their_numbers(tmp_path):

@@ -151,7 +151,10 @@ def main() -> None:
     # SIGTERM (what `timeout`, cron, CI and `docker stop` send) stops a command as Ctrl-C does:
     # the same interrupt, said in one line with what the workspace kept, never a silent stop
     # between two of the results' files
-    before = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        before = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    except ValueError:  # not the main thread (an embedding program's): its handlers stay
+        before = None
     try:
         _one_line_usage_errors()
         app()
@@ -173,7 +176,8 @@ def main() -> None:
         )
         raise SystemExit(2) from None
     finally:
-        signal.signal(signal.SIGTERM, before)
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
         with contextlib.suppress(KeyboardInterrupt):
             gc.collect()
             gc.freeze()

@@ -772,7 +772,8 @@ def _no_input_among_results(inputs: list, out: Path) -> None:
         if is_url(str(given)):
             continue
         path = Path(given).absolute().resolve()
-        if path.parent == folder and path.name in RESULT_FILES:
+        # by name whatever its case: macOS and Windows name Customers.csv and customers.csv one
+        if path.parent == folder and path.name.lower() in RESULT_FILES:
             fail(
                 f"{given}: is a file the results are written to (--out {out}): give --out "
                 "another folder, or rename the file"

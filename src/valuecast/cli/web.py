@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -87,4 +88,10 @@ def serve(
         app, host=host, port=port, log_level="warning", access_log=False, workers=1,
         timeout_keep_alive=65,
     )  # fmt: skip
-    uvicorn.Server(config).run(sockets=[listening])
+    # uvicorn's own SIGTERM handling: a graceful stop, then the signal's own exit (143, which
+    # systemd and docker read as a stop), not the CLI's interrupt (130, a failure)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    server = uvicorn.Server(config)
+    server.run(sockets=[listening])
+    if not server.started:  # the application's start-up failed (said above): uvicorn.run's exit
+        raise typer.Exit(code=3)

@@ -48,18 +48,22 @@ customers.csv; 4096 and 16384 rows are about as fast, 32768 slower)."""
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder and rename it over ``path``.
 
-    A ``path`` that is no regular file nor folder (``/dev/stdout``, ``/dev/null``, a named
-    pipe) is written to as it is: renaming over it would put a file where the device was (as
-    root, for every later process).  A symbolic link is followed: the file it names is
-    replaced, the link kept."""
+    A named pipe, and a device the user named (``/dev/stdout``, ``/dev/null``: a path in
+    ``/dev`` or ``/proc``), is written to as it is: renaming over it would put a file where the
+    device was (as root, for every later process).  ``/dev/stdout`` redirected to a file is
+    that file, replaced.  Any other link is replaced as a file is, never followed: a link
+    planted in a shared results folder must not make a run write wherever it points."""
+    system = str(path.absolute()).startswith(("/dev/", "/proc/"))
     try:
         mode = path.stat().st_mode
     except OSError:  # no such file (or a link to none): made by the rename
         mode = None
-    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+    if mode is not None and (
+        stat.S_ISFIFO(mode) and not path.is_symlink() or system and not stat.S_ISREG(mode)
+    ):
         write(path)
         return
-    if path.is_symlink():
+    if system and path.is_symlink():
         path = Path(os.path.realpath(path))
     temporary = path.with_name(f".{path.name}.tmp")
     try:

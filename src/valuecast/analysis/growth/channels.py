@@ -1383,12 +1383,16 @@ def join_attributes(customers: pd.DataFrame, attributes: pd.DataFrame) -> pd.Dat
     ``attributes`` naming no customer, rows), for the note that says so: a file keyed another
     way (a CRM's own ids) puts every customer in ``"(none)"``.
     """
-    keyed = attributes.assign(
-        customer_id=attributes["customer_id"].astype("string").str.strip().str.lower()
-    )
-    extra = [name for name in keyed.columns if name not in customers.columns]
-    out = customers.merge(keyed[["customer_id", *extra]], on="customer_id", how="left")
-    known = keyed["customer_id"].isin(customers["customer_id"].astype("string"))
+
+    def key(ids: pd.Series) -> pd.Series:
+        return ids.astype("string").str.strip().str.lower()
+
+    keyed = attributes.assign(_key=key(attributes["customer_id"])).drop(columns="customer_id")
+    extra = [name for name in keyed.columns if name not in customers.columns and name != "_key"]
+    # an id of capitals (C1, a Shopify export's) matched no key: both sides are compared alike
+    out = customers.assign(_key=key(customers["customer_id"]))
+    out = out.merge(keyed[["_key", *extra]], on="_key", how="left").drop(columns="_key")
+    known = keyed["_key"].isin(key(customers["customer_id"]))
     out.attrs["unmatched_attributes"] = (int((~known).sum()), len(keyed))
     return out
 

@@ -832,3 +832,18 @@ def test_orders_not_paid_yet_are_counted_and_noted_in_the_grid_and_the_table(exp
         "cancel in Magento any that will never be paid (a payment page left, a transfer that "
         "never came)"
     ]
+
+
+def test_every_item_refunded_the_shipping_kept_is_a_refunded_order(exports, write):
+    """A credit memo of every item leaves the order complete (its shipping kept): it counted as
+    a repeat purchase worth 0, where Shopify's export excludes it as refunded."""
+    rows = [
+        order(1, "000000001", "pat@example.com"),
+        order(2, "000000002", "pat@example.com", base_subtotal_refunded="100.0000",
+              base_total_refunded="108.2500", created_at="2024-04-05 04:30:00"),
+        order(3, "000000003", "pat@example.com", base_subtotal_refunded="40.0000",
+              base_total_refunded="43.3000", created_at="2024-05-05 04:30:00"),
+    ]  # fmt: skip
+    result = magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
+    assert result.excluded_orders == {"refunded": 1}
+    assert result.orders["net_revenue"].tolist() == pytest.approx([100.0, 60.0])

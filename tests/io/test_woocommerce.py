@@ -657,3 +657,29 @@ def test_a_wordpress_date_that_cannot_be_read_is_an_error_naming_it(write, cell,
     with pytest.raises(InputError, match=message) as error:
         woocommerce.read_orders(write("orders.csv", header, rows))
     assert (error.value.row, error.value.column) == (3, "order_date")
+
+
+def test_every_item_refunded_the_shipping_kept_is_a_refunded_order(exports, write):
+    """WooCommerce leaves such an order completed: it counted as a repeat purchase worth 0
+    (noted as a free sample), where Shopify's export excludes it as refunded."""
+
+    def sale(number: int, day: str, refunded: str) -> dict:
+        # the items 50.00 with their tax 4.00, the shipping 5.00 with its tax 0.50
+        return {
+            "order_id": number, "order_number": number, "order_date": f"{day} 10:00:00",
+            "status": "completed", "shipping_total": "5.00", "shipping_tax_total": "0.50",
+            "tax_total": "4.50", "order_total": "59.50", "refunded_total": refunded,
+            "billing_email": "kim@x.com", "item_name": "Coat", "item_quantity": 1,
+            "item_total": "50.00",
+        }  # fmt: skip
+
+    rows = [
+        sale(1, "2024-01-10", "0.00"),
+        sale(2, "2024-03-10", "54.00"),  # every item with its tax given back
+        sale(3, "2024-05-10", "21.60"),  # one item's worth: a purchase still
+    ]
+    result = woocommerce.read_orders(write("o.csv", exports.WOO_CSV_EXPORT_HEADER, rows))
+    assert result.excluded_orders == {"refunded": 1}
+    assert result.orders["order_number"].tolist() == ["1", "3"]
+    assert result.orders["net_revenue"].tolist() == pytest.approx([50.0, 30.0])
+    assert not any("amount of 0" in note for note in result.notes)

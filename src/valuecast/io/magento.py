@@ -60,7 +60,9 @@ Rules
   ``billing_city``, ``billing_region_code``, ``billing_postcode``, ``billing_country_id``
   where joined, of each customer's latest counted order giving them.
 * Exclusions: state ``canceled`` -> ``"cancelled"``; state ``closed`` (Magento closes an order when
-  it is refunded in full by credit memos) -> ``"refunded"``; ``base_subtotal`` below zero ->
+  it is refunded in full by credit memos) -> ``"refunded"``, and so does a refund of every item
+  with the shipping kept (the order stays complete; counted, it would be a repeat purchase worth
+  nothing, as Shopify's export is read); ``base_subtotal`` below zero ->
   ``"negative amount"``; empty rows -> ``"empty row"``. Every other state (new,
   pending_payment, processing, complete, holded, payment_review) counts; those not paid yet
   (new, pending_payment, payment_review; in the grid also a suspected fraud) are named in a
@@ -372,6 +374,8 @@ def _orders(
         _build.check_not_negative(table, table.money(cols[key]), cols[key])
 
     discount = np.abs(amount("base_discount_amount"))
+    goods = subtotal - discount
+    refunded_goods = amount("base_subtotal_refunded") - np.abs(amount("base_discount_refunded"))
     net = (
         (subtotal - discount)
         - (amount("base_subtotal_refunded") - np.abs(amount("base_discount_refunded")))
@@ -418,6 +422,9 @@ def _orders(
         [
             ("cancelled", (state == "canceled").fillna(False).to_numpy(bool)),
             ("refunded", (state == "closed").fillna(False).to_numpy(bool)),
+            # every item refunded, the shipping kept: Magento leaves the order complete, and
+            # counted it would be a repeat purchase worth nothing (as Shopify's is read)
+            ("refunded", (refunded_goods[keep] > 0) & (goods[keep] > 0.005) & (net[keep] <= 0.005)),
             (_build.NEGATIVE_AMOUNT, subtotal[keep] < 0),
         ],
     )

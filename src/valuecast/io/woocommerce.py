@@ -48,7 +48,9 @@ Rules
   ``shipping_total``, and refunds =
   ``refunded_total`` when present, otherwise the sum of the ``amount:`` entries of
   ``refund_items``. Fees stay in net revenue. Missing amount columns count as 0. An
-  ``order_total`` below zero excludes the order as ``"negative amount"``.
+  ``order_total`` below zero excludes the order as ``"negative amount"``; refunds leaving its
+  items nothing (every item refunded, the shipping kept, which WooCommerce leaves
+  ``completed``) exclude it as ``"refunded"``, as Shopify's export is read.
 * Rows sharing an ``order_id`` that give different order-level amounts (``order_total``, the
   tax, shipping, discount and refund totals) are an error naming the second row: two versions
   of one order in one file. An ``order_date`` before 1990 or after tomorrow is an error.
@@ -480,6 +482,10 @@ def _read_orders(
     other = np.asarray(other, bool)
     rules = [(REFUND_WITHOUT_ORDER, ~has_order), (NOT_AN_ORDER, other)]
     rules += _build.status_rules(status, EXCLUDED_STATUSES)
+    # every item refunded, the shipping kept: WooCommerce leaves the order completed, and
+    # counted it would be a repeat purchase worth nothing (Shopify's export is read alike)
+    items = total - shipping - shipping_tax
+    rules.append(("refunded", (refunds > 0) & (items > 0.005) & (net <= 0.005)))
     rules.append((_build.NEGATIVE_AMOUNT, total < 0))
     reason = _build.reasons(n, rules)
     # of the orders counted: one another rule leaves out is not "counted as sales"

@@ -170,10 +170,10 @@ def summarize_files(
     single path is the list of that one file.
     """
     from valuecast.io import read_exports
+    from valuecast.store.workspace import Workspace
 
     if isinstance(files, str | PathLike):  # a string is a sequence: of one-letter paths
         files = [files]
-    from valuecast.store.workspace import Workspace
 
     orders_format = format == "orders" or (format is None and column_map)
     if len(files) == 1 and orders_format and fx is None and not isinstance(files[0], tuple):

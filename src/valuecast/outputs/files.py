@@ -70,7 +70,9 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         write(temporary)
         temporary.replace(path)
     except OSError as error:
-        if error.filename is None or str(error.filename) == str(temporary):
+        # an error of the system's (an errno) names its file; one raised with a message alone
+        # ("disk full" from a writer) keeps it as it is
+        if error.errno is not None and str(error.filename or temporary) == str(temporary):
             # a full disk names no file ("File too large"): the one being written is the clue
             error.filename = str(path)
         raise

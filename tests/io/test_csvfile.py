@@ -68,6 +68,8 @@ def test_a_byte_cp1252_leaves_undefined_is_another_code_page(tmp_path):
         ("cp1254", "Lokum İncir", "Lokum Ýncir"),
         ("shift_jis", "抹茶ラテ", "–•’ƒƒ‰ƒe"),
         ("shift_jis", "田中太郎", "“c’†‘¾˜Y"),  # kanji alone: its bytes as daggers and tildes
+        ("gbk", "北京市", "±±¾©ÊÐ"),  # two bytes a character: two Latin-1 symbols in a row
+        ("euc_kr", "서울 김민준", "¼\xad¿ï ±è¹ÎÁØ"),
     ],
 )
 def test_a_file_another_windows_code_page_wrote_is_refused_naming_its_text(
@@ -82,8 +84,8 @@ def test_a_file_another_windows_code_page_wrote_is_refused_naming_its_text(
     assert caught.value.row == 3
     assert str(caught.value).endswith(
         f"not UTF-8, and read as Windows-1252 (Western Europe) its text {read_as!r} is another "
-        "encoding's (Polish, Turkish or Japanese Windows write such files; an Icelandic or "
-        "Faroese file's þ and ð read as Turkish): save the file as CSV UTF-8"
+        "encoding's (Polish, Turkish, Japanese, Chinese or Korean Windows write such files; an "
+        "Icelandic or Faroese file's þ and ð read as Turkish): save the file as CSV UTF-8"
     )
     path.write_bytes(f"email,name,total\nb@x.com,{name},7\n".encode())
     assert open_csv(path).read().text_series("name").tolist() == [name]
@@ -94,7 +96,8 @@ def test_western_text_of_cp1252_is_read_whatever_its_symbols(tmp_path):
     letters are no sign of another code page."""
     cells = ["2m³ box", "1½ cups", "£5 voucher", "¿Qué tal?", "Nº 5", "O’Brien", "Søren",
              "crème brûlée", "Škoda", "cœur", "señor", "Straße", "Lego™", "¥1,200", "ƒ25",
-             "Oranjestad ƒ25", "Smith † 1990"]  # fmt: skip
+             "Oranjestad ƒ25", "Smith † 1990", "col·lecció", "1º piso", "«Bonjour»", "20°C",
+             "©2024 Acme", "¡Hola!", "10 µm"]  # fmt: skip
     path = tmp_path / "f.csv"
     path.write_bytes(("a\n" + "".join(f'"{cell}"\n' for cell in cells)).encode("cp1252"))
     assert open_csv(path).read().text_series("a").tolist() == cells

@@ -282,16 +282,19 @@ _OTHER_CODE_PAGE = re.compile(
     # (Þekerli, bardaðý, Ýncir); an Icelandic or Faroese file is told to save as UTF-8 too
     f"|[{_TURKISH}](?<={_LETTER}.)(?={_LETTER})"
     "|[\u00dd\u00de\u00d0](?<!\\w.)(?=[a-z\u00df-\u00ff])"
+    # Chinese (GBK) and Korean (EUC-KR) characters' two bytes read as two Latin-1 symbols in a
+    # row (北京 as ±±¾©, 서울 as ¼ and a soft hyphen), which no Western word writes
+    "|[\u00a1-\u00bf](?=[\u00a1-\u00bf])"
 )
 """Text read as Windows-1252 that another Windows code page wrote: Excel saves a Polish
-(1250), Turkish (1254) or Japanese (Shift-JIS) shop's CSV in its own, and read as 1252 its
+(1250), Turkish (1254), Japanese (Shift-JIS), Chinese (GBK) or Korean (EUC-KR) shop's CSV in
+its own, and read as 1252 its
 names and products would be garbled without a word (Łukasz as £ukasz in the audience files).
 Each alternative starts with its character (:data:`_CANDIDATE` finds them first).  Letters
 the code pages share in other places (Czech ř as ø, Hungarian ő as õ) read as Western
 letters: no rule tells them from a Danish or Portuguese name."""
 _CANDIDATE = re.compile(
-    "[\x81\x8d\x8f\x90\x9d\u0192\u2020\u2021\u02c6\u02dc\u00bf"
-    f"{_SYMBOLS}{_TURKISH}](?![\\d\\s,.;)]|$)"
+    f"[\x81\x8d\x8f\x90\x9d\u0192\u2020\u2021\u02c6\u02dc\u2030\u00a1-\u00bf{_TURKISH}](?![\\d\\s,.;)]|$)"
 )
 """The characters :data:`_OTHER_CODE_PAGE` starts with, but before a digit, a space or a
 punctuation mark (£5, 2m³ box, 1½ cups): one search of a character class, which the regular
@@ -339,8 +342,9 @@ def _not_utf8(name: str, body: bytes | memoryview, first_row: int) -> str:
         raise InputError(
             name,
             f"not UTF-8, and read as Windows-1252 (Western Europe) its text {word.strip()!r} is "
-            "another encoding's (Polish, Turkish or Japanese Windows write such files; an "
-            "Icelandic or Faroese file's þ and ð read as Turkish): save the file as CSV UTF-8",
+            "another encoding's (Polish, Turkish, Japanese, Chinese or Korean Windows write "
+            "such files; an Icelandic or Faroese file's þ and ð read as Turkish): save the file "
+            "as CSV UTF-8",
             row=row,
         )
     if not _has_utf8_characters(body):

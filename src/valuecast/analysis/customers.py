@@ -70,6 +70,7 @@ from valuecast.analysis.summary import (
 )
 from valuecast.analysis.threads import one_blas_thread
 from valuecast.dates import days_text, iso, to_date
+from valuecast.errors import is_interrupted_query
 from valuecast.io.schema import MAX_AMOUNT
 from valuecast.models import NoStandardErrorsWarning
 from valuecast.models.clv import DAYS_PER_MONTH
@@ -231,7 +232,7 @@ def analyze_tables(
             )  # fmt: skip
     except BaseException as error:
         _release_after_failure(releases)
-        if _interrupted_query(error):  # Ctrl-C as the engine raises it: an interrupt
+        if is_interrupted_query(error):  # Ctrl-C as the engine raises it: an interrupt
             raise KeyboardInterrupt from error
         if isinstance(error, Exception) and not isinstance(error, SummaryError):
             raise AnalysisStepError(step, error) from error
@@ -247,16 +248,6 @@ _STEP_OBJECTS = {
     "predict": "predictions",
     "segments": "customers table",
 }
-
-
-def _interrupted_query(error: BaseException) -> bool:
-    """Whether ``error`` is a query DuckDB stopped for Ctrl-C (some of its calls raise that as
-    a RuntimeError): no step failed, the user stopped the analysis."""
-    import duckdb
-
-    return isinstance(error, duckdb.InterruptException) or (
-        isinstance(error, RuntimeError) and str(error) == "Query interrupted"
-    )
 
 
 class AnalysisStepError(SummaryError):

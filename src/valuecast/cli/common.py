@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from valuecast.cli.options import ExportFormat
+from valuecast.errors import is_interrupted_query
 
 console = Console()
 err_console = Console(stderr=True)
@@ -570,7 +571,7 @@ def writing_workspace(workspace: Path, *, what: str = "failed"):
     # ValueError includes the analysis' SummaryError and the snapshots' SnapshotError (not
     # imported here: an ingest imports neither the analysis nor Ibis)
     except (InputError, EngineError, ValueError) as error:
-        if _interrupt(error):
+        if is_interrupted_query(error):
             _interrupted(ws, created, marks)
         remove_if_created(ws, created)
         message = str(error)
@@ -582,27 +583,13 @@ def writing_workspace(workspace: Path, *, what: str = "failed"):
     except KeyboardInterrupt:
         _interrupted(ws, created, marks)
     except Exception as error:  # e.g. a corrupt workspace: one line, and what it saved
-        if _interrupt(error):
+        if is_interrupted_query(error):
             _interrupted(ws, created, marks)
         remove_if_created(ws, created)
         saved = _saved_since(ws, created, marks)
         fail(f"{workspace}: {what}, {saved}: {type(error).__name__}: {error}")
     finally:
         ws.close()
-
-
-def _interrupt(error: BaseException) -> bool:
-    """Whether ``error`` is Ctrl-C as DuckDB raises it: a query it interrupted (some of its
-    Python calls raise that as a RuntimeError), or a Python scan of its own (an Arrow table's)
-    that the KeyboardInterrupt stopped."""
-    import duckdb
-
-    text = str(error)
-    return (
-        isinstance(error, duckdb.InterruptException)
-        or (isinstance(error, RuntimeError) and text == "Query interrupted")
-        or (isinstance(error, duckdb.Error) and "KeyboardInterrupt" in text)
-    )
 
 
 def _interrupted(ws, created, marks: tuple[int, int]) -> None:

@@ -48,6 +48,7 @@ import pyarrow as pa
 from duckdb import ColumnExpression, ConstantExpression
 
 from valuecast.dates import to_date
+from valuecast.errors import is_interrupted_query
 from valuecast.io._build import NEGATIVE_AMOUNT, REFUNDED, ZERO_AMOUNT
 from valuecast.io.csvfile import PARQUET_SUFFIXES, refused_symbol, symbol_currencies
 from valuecast.io.generic import national_phones_note, negative_orders_note
@@ -2465,7 +2466,7 @@ def create_workspace_file(path: str | Path) -> FileIdentity | None:
         os.link(staging, path)
         return _identity(staging)
     except Exception as error:  # the path exists already, no hard links, a read-only folder
-        if isinstance(error, duckdb.InterruptException) or str(error) == "Query interrupted":
+        if is_interrupted_query(error):
             raise KeyboardInterrupt from None  # Ctrl-C as DuckDB raises it: the command stops
         return None
     finally:

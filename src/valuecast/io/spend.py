@@ -162,14 +162,6 @@ def _written_day(text: str) -> int | None:
     return int(match[3]) if match is not None and match[3] is not None else None
 
 
-def _day_or_month(text: str, month: str) -> str:
-    """What a row's date cell stands for, as the repeated rows' note compares rows: the cell as
-    written where it names a day other than the 1st (a daily export's days are not copies of
-    each other), else its month (2024-01 and 2024-01-01 are one month written twice)."""
-    day = _written_day(text)
-    return month if day is None or day == 1 else text.strip()
-
-
 def _spend_by_day(frame: pd.DataFrame, days: list[int | None]) -> list[list[float] | None]:
     """Per (month, channel) of the summed frame (in its order: sorted by month, then channel),
     the spend of each day of the month (a list of its days' amounts) where every row of it
@@ -242,8 +234,10 @@ def read_spend(path: str | Path) -> pd.DataFrame:
     amounts = table.money(columns["spend"])
 
     rows: list[tuple[str, str, float]] = []
-    written: list[str] = []  # each row's day, or month for a month's cell: days are no copies
-    day_or_month: dict[str, str] = {}
+    # what each row's date cell stands for, as the repeated rows' note compares rows: the cell
+    # as written where it names a day other than the 1st (a daily export's days are not copies
+    # of each other), else its month (2024-01 and 2024-01-01 are one month written twice)
+    written: list[str] = []
     day_of: dict[str, int | None] = {}
     days: list[int | None] = []  # each row's day of the month, None for a month's cell
     first_row: dict[str, int] = {}  # each month's first shop-wide row, for the error naming it
@@ -294,11 +288,9 @@ def read_spend(path: str | Path) -> pd.DataFrame:
                 f"spend must not be negative (got {amount:g})", position, columns["spend"]
             )
         rows.append((month, channel, float(amount)))
-        if text not in day_or_month:
-            day_or_month[text] = _day_or_month(text, month)
-            day_of[text] = _written_day(text)
-        written.append(day_or_month[text])
-        days.append(day_of[text])
+        day = day_of[text] if text in day_of else day_of.setdefault(text, _written_day(text))
+        written.append(month if day is None or day == 1 else text.strip())
+        days.append(day)
     if not rows:
         raise InputError(csv.name, "no spend rows under the header", row=csv.header_row + 1)
     frame = pd.DataFrame(rows, columns=list(SPEND_COLUMNS))

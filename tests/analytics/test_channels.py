@@ -679,6 +679,7 @@ def test_channels_grouped_in_the_engine_equal_the_frame_grouping():
             "historic_clv": np.round(rng.gamma(2.0, 40.0, n), 2),
             "predicted_clv": rng.gamma(1.5, 30.0, n),
             "predicted_average_order_value": rng.gamma(3.0, 20.0, n),
+            "average_order_value": np.round(rng.gamma(2.0, 25.0, n), 2),
         }
     )
     frame.loc[rng.choice(n, 40, replace=False), "predicted_clv"] = NAN
@@ -699,6 +700,46 @@ def test_channels_grouped_in_the_engine_equal_the_frame_grouping():
     pd.testing.assert_frame_equal(got[medians], want[medians], check_exact=True)
 
 
+def test_a_new_customers_first_order_is_valued_at_what_the_channels_customers_paid():
+    """A channel whose customers bought once for 5 is not valued at the shop's 60 for the one
+    order each new customer is sure to place: the Gamma-Gamma expectation of a customer without
+    a repeat order is the shop's mean whatever the first order was, so it values the repeat
+    orders only, in the frame and in the engine alike."""
+    from valuecast.analysis.growth.channels import (
+        channel_groups,
+        new_customer_columns,
+        with_new_customer_clv,
+    )
+
+    customers = pd.DataFrame(
+        {
+            "acquisition_channel": ["web"] * 4 + ["deal-site"] * 4,
+            "historic_clv": [120.0, 60.0, 60.0, 180.0, 5.0, 5.0, 5.0, 5.0],
+            "predicted_clv": [50.0] * 4 + [30.0] * 4,
+            "total_clv": [170.0, 110.0, 110.0, 230.0, 35.0, 35.0, 35.0, 35.0],
+            "average_order_value": [60.0] * 4 + [5.0] * 4,
+            # the deal-site's one-time buyers: the Gamma-Gamma prior mean
+            "predicted_average_order_value": [60.0] * 4 + [58.0] * 4,
+        }
+    )
+    # a first order plus 0.5 discounted repeat orders, every channel alike (no covariate)
+    new_customer = {"all": 1.5, "by_channel": {}}
+    groups = clv_by_group(customers, "acquisition_channel")
+    framed = with_new_customer_clv(groups, customers, new_customer, margin=0.5)
+    table = ibis.duckdb.connect().create_table("customers", ibis.memtable(customers))
+    grouped, order_values, shop = channel_groups(table)
+    engine = new_customer_columns(grouped, order_values, shop, new_customer, margin=0.5)
+    for got in (framed, engine):
+        value = got.set_index("acquisition_channel")["new_customer_clv"]
+        assert value["web"] == pytest.approx(0.5 * (60.0 + 0.5 * 60.0))
+        assert value["deal-site"] == pytest.approx(0.5 * (5.0 + 0.5 * 58.0))
+    # a channel the model predicts no repeat orders for is worth its first order
+    alone = with_new_customer_clv(
+        groups, customers, {"all": 1.5, "by_channel": {"deal-site": 1.0}}, margin=1.0
+    ).set_index("acquisition_channel")["new_customer_clv"]
+    assert alone["deal-site"] == pytest.approx(5.0)
+
+
 def test_channel_means_in_the_engine_are_the_same_whatever_order_the_rows_are_in():
     """The channels' mean CLVs come from exact sums: a float mean's last bits followed the order
     the engine's threads added the customers in, and the report's chart of them changed from
@@ -713,6 +754,7 @@ def test_channel_means_in_the_engine_are_the_same_whatever_order_the_rows_are_in
             "historic_clv": np.round(rng.gamma(2.0, 40.0, n), 2),
             "predicted_clv": rng.gamma(1.5, 30.0, n),
             "predicted_average_order_value": rng.gamma(3.0, 20.0, n),
+            "average_order_value": np.round(rng.gamma(2.0, 25.0, n), 2),
         }
     )
     frame["total_clv"] = frame["historic_clv"] + frame["predicted_clv"]
@@ -727,7 +769,7 @@ def test_channel_means_in_the_engine_are_the_same_whatever_order_the_rows_are_in
         means.append((groups.set_index("acquisition_channel")[columns], order_values.sort_index()))
     for got, order_values in means[1:]:
         pd.testing.assert_frame_equal(got, means[0][0], check_exact=True)
-        pd.testing.assert_series_equal(order_values, means[0][1], check_exact=True)
+        pd.testing.assert_frame_equal(order_values, means[0][1], check_exact=True)
     want = frame.groupby("acquisition_channel")["predicted_clv"].mean()
     assert means[0][0]["predicted_clv_mean"].to_dict() == pytest.approx(want.to_dict(), rel=1e-12)
 
@@ -746,6 +788,7 @@ def test_channels_spelled_one_way_are_grouped_in_the_engine_as_the_frame():
             "historic_clv": np.round(rng.gamma(2.0, 40.0, n), 2),
             "predicted_clv": rng.gamma(1.5, 30.0, n),
             "predicted_average_order_value": rng.gamma(3.0, 20.0, n),
+            "average_order_value": np.round(rng.gamma(2.0, 25.0, n), 2),
         }
     )
     frame.loc[rng.choice(n, 30, replace=False), "predicted_clv"] = NAN

@@ -114,7 +114,7 @@ MAX_HORIZON_MONTHS = 120
 """The longest horizon: ten years ahead of a shop's history is beyond what the models say."""
 
 GROWTH_COLUMNS: tuple[str, ...] = (
-    "acquisition_channel", "historic_clv", "predicted_clv", "total_clv",
+    "acquisition_channel", "historic_clv", "predicted_clv", "total_clv", "average_order_value",
     "predicted_average_order_value",
 )  # fmt: skip
 """The customers-table columns the growth tables read (:mod:`valuecast.analysis.growth`)."""

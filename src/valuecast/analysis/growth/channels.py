@@ -33,9 +33,9 @@ Definitions (exact; the docstrings of the functions repeat them where they apply
   months 0..k) / customers acquired``, is >= CAC;
 * flag: ``"below 1 (losing money)"`` when CLV:CAC < 1, ``"1-3"`` when 1 <= CLV:CAC < 3,
   ``"3 or more"`` when CLV:CAC >= 3 (the common 3:1 benchmark of a healthy channel);
-* new customer CLV (:func:`with_new_customer_clv`) = ``margin * order value * discounted
-  orders``: what a customer acquired today through the channel is expected to bring over the
-  horizon, the number to hold against CAC (``new_customer_clv_to_cac``).  The historic
+* new customer CLV (:func:`with_new_customer_clv`) = ``margin * (first order value + repeat
+  order value * discounted repeat orders)``: what a customer acquired today through the channel
+  is expected to bring over the horizon, the number to hold against CAC (``new_customer_clv_to_cac``).  The historic
   columns average the customers the channel brought so far, and favour channels used long ago.
 """
 
@@ -295,7 +295,7 @@ def channel_groups(
     customers: ir.Table, *, level: float = 0.90
 ) -> tuple[pd.DataFrame, pd.Series, float]:
     """:func:`clv_by_group` of the :func:`canonical_channels` of a customers table in the
-    engine (DuckDB), the mean ``predicted_average_order_value`` per channel key (trimmed,
+    engine (DuckDB), the mean first and repeat order values per channel key (trimmed,
     case-folded) and the shop's (what :func:`new_customer_columns` reads).
 
     A few GROUP BYs of the stored customers instead of a frame of every customer in Python
@@ -316,8 +316,11 @@ def channel_groups(
         customers, tally["raw"][named].tolist(), canonical[codes][named].tolist(),
         missing=canonical[-1], releases=releases,
     )  # fmt: skip
-    values = {name: _missing_if_nan(customers[name]) for name in (*CLV_METRICS, _ORDER_VALUE)}
+    values = {name: _missing_if_nan(customers[name]) for name in CLV_METRICS}
     aggregates: dict[str, ir.Value] = {"customers": customers.count()}
+    for name in _ORDER_VALUES.values():
+        value = _missing_if_nan(customers[name])
+        aggregates.update({f"{name}__count": value.count(), f"{name}__sum": exact_sum(value)})
     for name, value in values.items():
         # the mean from an exact sum: a float mean's last bits follow the order the engine's
         # threads add the customers in, and the report's chart shows the means in full
@@ -358,11 +361,15 @@ def channel_groups(
         _metric_columns(out, metric, level, count=count.astype("int64"), mean=mean, std=std,
                         median=(lower + upper) / 2)  # fmt: skip
     keys = out["acquisition_channel"].astype(str).str.strip().str.casefold()
-    order_value = pd.Series(cells[f"{_ORDER_VALUE}__mean"].astype(float).to_numpy(), index=keys)
-    total = cells[f"{_ORDER_VALUE}__sum"].astype(float).sum()
-    known = cells[f"{_ORDER_VALUE}__count"].astype(float).sum()
-    shop = total / known if known else np.nan
-    return _ordered_groups(out, "acquisition_channel"), order_value, shop
+    order_values = pd.DataFrame(index=pd.Index(keys.to_numpy()), columns=list(_ORDER_VALUES))
+    shop = pd.Series(np.nan, index=list(_ORDER_VALUES))
+    for part, name in _ORDER_VALUES.items():
+        count = cells[f"{name}__count"].astype(float).to_numpy()
+        total = cells[f"{name}__sum"].astype(float).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            order_values[part] = np.where(count > 0, total / count, np.nan)
+        shop[part] = total.sum() / count.sum() if count.sum() else np.nan
+    return _ordered_groups(out, "acquisition_channel"), order_values.astype(float), shop
 
 
 def _spelled_channels(
@@ -387,7 +394,8 @@ def _spelled_channels(
     return customers, customers._label.fill_null(missing)
 
 
-_ORDER_VALUE = "predicted_average_order_value"
+_ORDER_VALUES = {"first": "average_order_value", "repeat": "predicted_average_order_value"}
+"""The customers' columns behind a new customer's first and repeat orders' values."""
 _PARTS = ("count", "sum", "mean", "std", "lower", "upper")
 
 
@@ -1426,24 +1434,33 @@ def with_new_customer_clv(
 ) -> pd.DataFrame:
     """channels.csv (:func:`channels_frame`) with ``new_customer_clv`` (and, with CAC, its ratio).
 
-    ``new_customer_clv = margin * order value * discounted orders`` of a customer acquired today
-    through the channel:
+    ``new_customer_clv = margin * (first order value + repeat order value * discounted repeat
+    orders)`` of a customer acquired today through the channel:
 
     * discounted orders: ``new_customer`` (summary.json's ``model.new_customer``, from
-      :func:`valuecast.analysis.covariates.new_customer_orders`): the first order plus each
+      :func:`valuecast.analysis.covariates.new_customer_orders`): the first order (1) plus each
       month's expected repeat purchases of a new customer, discounted as ``predicted_clv`` is;
       per channel when the model has ``acquisition_channel`` as a covariate, else the shop's
       for every channel (the model cannot tell them apart);
-    * order value: the mean of the channel's customers' ``predicted_average_order_value`` (the
-      Gamma-Gamma posterior mean, each customer's spend shrunk towards the shop's), so channels
-      whose customers spend more per order are worth more; the shop's mean for a channel
-      without customers.
+    * first order value: the mean of the channel's customers' ``average_order_value``, what
+      they paid per order.  The Gamma-Gamma expectation of a customer without a repeat order is
+      the shop's mean, whatever the first order was: a channel whose customers bought once for
+      5 would be valued at the shop's 60 for the one order each is sure to place;
+    * repeat order value: the mean of the channel's customers' ``predicted_average_order_value``
+      (the Gamma-Gamma posterior mean, each customer's spend shrunk towards the shop's).
+
+    A channel without such values gets the shop's means.
 
     ``new_customer_clv_to_cac`` = ``new_customer_clv / cac`` where channels.csv has a CAC.
     Both are empty when no model was fitted.  ``channels``: :func:`canonical_channels` of the
     customers' ``acquisition_channel`` when the caller holds them already.
     """
-    values = pd.to_numeric(customers["predicted_average_order_value"], errors="coerce")
+    values = pd.DataFrame(
+        {
+            part: pd.to_numeric(customers[column], errors="coerce")
+            for part, column in _ORDER_VALUES.items()
+        }
+    )
     if channels is None:
         channels = canonical_channels(customers["acquisition_channel"])
     # the key of each distinct channel, then the customers grouped by the keys' codes
@@ -1451,31 +1468,34 @@ def with_new_customer_clv(
     key_codes, distinct_keys = pd.factorize(
         pd.Series(uniques, dtype=object).str.strip().str.casefold()
     )
-    mean_value = values.groupby(key_codes[codes]).mean()
-    mean_value.index = distinct_keys[mean_value.index]
-    return new_customer_columns(frame, mean_value, values.mean(), new_customer, margin=margin)
+    mean_values = values.groupby(key_codes[codes]).mean()
+    mean_values.index = distinct_keys[mean_values.index]
+    return new_customer_columns(frame, mean_values, values.mean(), new_customer, margin=margin)
 
 
 def new_customer_columns(
     frame: pd.DataFrame,
-    order_values: pd.Series,
-    shop_order_value: float,
+    order_values: pd.DataFrame,
+    shop_order_values: pd.Series,
     new_customer: dict | None,
     *,
     margin: float,
 ) -> pd.DataFrame:
-    """:func:`with_new_customer_clv` from the mean order value per channel key (trimmed,
-    case-folded, ``order_values``) and the shop's (``shop_order_value``, for a channel
-    without one)."""
+    """:func:`with_new_customer_clv` from the mean first and repeat order values per channel key
+    (``order_values``: columns ``first`` and ``repeat``, indexed trimmed and case-folded) and
+    the shop's (``shop_order_values``, for a channel without them)."""
     out = frame.copy()
     label = out.columns[0]
     keys = out[label].astype(str).str.strip().str.casefold()
-    order_value = keys.map(order_values).fillna(shop_order_value).astype(float)
+    first, repeat = (
+        keys.map(order_values[part]).fillna(shop_order_values[part]).astype(float)
+        for part in ("first", "repeat")
+    )
     clv = pd.Series(np.nan, index=out.index)
     if new_customer:
         by_channel = {str(k).casefold(): v for k, v in new_customer.get("by_channel", {}).items()}
         orders = keys.map(by_channel).fillna(new_customer["all"]).astype(float)
-        clv = margin * order_value * orders
+        clv = margin * (first + repeat * (orders - 1.0))
     columns = list(out.columns)
     at = columns.index("total_clv_missing") + 1 if "total_clv_missing" in columns else len(columns)
     out.insert(at, "new_customer_clv", clv.to_numpy(dtype=float))

@@ -130,8 +130,8 @@ def growth_tables(
     """Cohorts, retention, channels (and CAC), affinity, next products, reminders and the stage.
 
     ``customers`` is the customers table of the analysis as of ``as_of``, of which channels.csv
-    reads ``acquisition_channel``, ``historic_clv``, ``predicted_clv``, ``total_clv`` and
-    ``predicted_average_order_value``, and cac.csv (with ``spend``) ``customer_id`` and
+    reads ``acquisition_channel``, ``historic_clv``, ``predicted_clv``, ``total_clv``,
+    ``average_order_value`` and ``predicted_average_order_value``, and cac.csv (with ``spend``) ``customer_id`` and
     ``first_order_date`` too: a frame, or without ``spend`` a table of the workspace's engine,
     which channels.csv then groups there
     (:func:`~valuecast.analysis.growth.channels.channel_groups`); the cohorts, the stage, the

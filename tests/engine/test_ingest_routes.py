@@ -933,6 +933,37 @@ def test_a_refunds_column_beside_the_revenue_is_noted_on_both_routes(tmp_path, m
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_tax_and_shipping_columns_beside_the_revenue_are_noted_on_both_routes(
+    tmp_path, monkeypatch, suffix
+):
+    """A mapped tax or shipping column is kept beside the revenue, which is taken as given: the
+    note says they are not subtracted, where the report says its amounts are without them, so
+    an order total mapped as the revenue does not pass for revenue without tax unsaid."""
+    frame = pd.DataFrame({
+        "customer": ["a@x.com", "b@x.com"],
+        "date": ["2024-01-05", "2024-01-07"],
+        "total": ["124.00", "64.80"],
+        "tax": ["20.00", "4.80"],
+        "postage": ["4.00", "5.00"],
+    })  # fmt: skip
+    path = _write(frame, tmp_path / f"o{suffix}")
+    mapping = "customer_id=customer,ordered_at=date,revenue=total"
+    reports, _ = _assert_same_ingests([path], mapping + ",tax=tax,shipping=postage", monkeypatch)
+    assert reports[0]["net_revenue"] == 188.8
+    assert reports[0]["files"][0]["notes"] == [
+        "columns 'tax' (tax) and 'postage' (shipping) are kept beside the revenue, not "
+        "subtracted: each order's net revenue is 'total' as given; map revenue to a column "
+        "without tax and shipping if it holds them"
+    ]
+    reports, _ = _assert_same_ingests([path], mapping + ",tax=tax", monkeypatch)
+    assert reports[0]["files"][0]["notes"] == [
+        "column 'tax' (tax) is kept beside the revenue, not subtracted: each order's net "
+        "revenue is 'total' as given; map revenue to a column without tax and shipping if it "
+        "holds them"
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_orders_naming_no_currency_beside_named_ones_are_noted_on_both_routes(
     tmp_path, monkeypatch, suffix
 ):

@@ -32,8 +32,8 @@ Rules:
   shop's currency; ``amount_unit=cents`` (not a column) reads every amount column in cents, as
   is a column whose name says so (``amount_cents``; :func:`cents_columns`).
   ``gross_revenue`` defaults to it (to an order's rows of a positive amount, where it has
-  refund rows: below); the other amounts default to 0. ``refunded`` is reported, not
-  subtracted from it, and a note says so.
+  refund rows: below); the other amounts default to 0. ``refunded``, ``tax`` and
+  ``shipping`` are reported, not subtracted from it, and a note says so.
 * ``customer_id`` is the cell trimmed, in NFC and without the characters that show nothing (a
   zero-width space, a byte-order mark, a soft hyphen; in an address a zero-width joiner too:
   :func:`valuecast.io._build.visible_ids`), as is an ``email`` cell; values containing ``@``
@@ -1508,7 +1508,12 @@ STATUS_COLUMNS = ("status", "order_status", "financial_status", "payment_status"
 def table_notes(header: list[str], cols: dict[str, str | None]) -> list[str]:
     """The notes the table's columns call for, whatever its rows: an order-status column left
     unread, order lines without an order id, and refunds reported beside the revenue."""
-    return unread_status_note(header, cols) + unkeyed_lines_note(cols) + refunds_note(cols)
+    return (
+        unread_status_note(header, cols)
+        + unkeyed_lines_note(cols)
+        + refunds_note(cols)
+        + tax_and_shipping_note(cols)
+    )
 
 
 def refunds_note(cols: dict[str, str | None]) -> list[str]:
@@ -1521,6 +1526,23 @@ def refunds_note(cols: dict[str, str | None]) -> list[str]:
     return [
         f"column {cols['refunded']!r} (refunded) is reported, not subtracted: each order's net "
         f"revenue is {revenue} as given; map revenue to a column net of refunds if it is not"
+    ]
+
+
+def tax_and_shipping_note(cols: dict[str, str | None]) -> list[str]:
+    """A note when a tax or shipping column is read: ``revenue`` is each order's net revenue as
+    the merchant gives it, so they are kept beside it and not subtracted, where the report says
+    its amounts are without tax and shipping (true of a platform's export, which they are taken
+    off)."""
+    mapped = [f"{cols[key]!r} ({key})" for key in ("tax", "shipping") if cols[key] is not None]
+    if not mapped:
+        return []
+    revenue = repr(cols["revenue"]) if cols["revenue"] else "quantity x unit_price"
+    return [
+        f"column{'s' if len(mapped) > 1 else ''} {' and '.join(mapped)} "
+        f"{'are' if len(mapped) > 1 else 'is'} kept beside the revenue, not subtracted: each "
+        f"order's net revenue is {revenue} as given; map revenue to a column without tax and "
+        "shipping if it holds them"
     ]
 
 

@@ -235,3 +235,45 @@ def test_a_fit_of_few_customers_says_so_and_shows_no_nan(tmp_path, cdnow_csv):
     assert "note: fitted on 1 customer (fewer than 500): the estimates and their standard" in said
     assert run_json("fit", str(path))["notes"][-1].startswith("fitted on 1 customer (fewer")
     assert not any("fewer than 500" in note for note in run_json("fit", str(cdnow_csv))["notes"])
+
+
+def test_predictions_give_the_ids_back_as_the_summary_wrote_them(tmp_path):
+    """The predictions join back on the summary's ids: 000123 stays 000123 (not 123, which a
+    number guessed from the cell would write) and an id NA stays NA (not an empty cell)."""
+    ids = ["000001", "000002", "NA", "12345678901234567890123", "7"]
+    rows = [f"{i},{f},{r},{t}" for i, f, r, t in zip(ids, [0, 2, 1, 3, 0], [0, 20, 8, 30, 0],
+                                                     [40, 35, 38, 39, 30], strict=True)]  # fmt: skip
+    summary = tmp_path / "summary.csv"
+    summary.write_text("customer_id,frequency,recency,T\n" + "\n".join(rows * 8) + "\n")
+    out = tmp_path / "predictions.csv"
+    result = runner.invoke(app, ["fit", str(summary), "--predict", "10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = out.read_text().splitlines()
+    assert [line.split(",")[0] for line in written[1:6]] == ids
+
+
+def test_gamma_gamma_leaves_out_repeat_purchases_of_no_value_with_a_note(tmp_path):
+    """A summary of a shop with free repeat orders (what `valuecast summary --out` writes for
+    it) is fitted as `analyze` fits it, without those rows, and the note names the first; their
+    expected value is left empty, not made up."""
+    rows = [f"c{k},{1 + k % 3},{10 + k},{60},{20 + k % 7}" for k in range(40)]
+    rows += ["free1,2,30,60,0", "free2,1,12,60,-4"]
+    summary = tmp_path / "summary.csv"
+    summary.write_text(
+        "customer_id,frequency,recency,T,avg_repeat_order_value\n" + "\n".join(rows) + "\n"
+    )
+    out = tmp_path / "predictions.csv"
+    result = runner.invoke(
+        app, ["fit", str(summary), "--model", "gg", "--predict", "1", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    fitted = json.loads(result.stdout)
+    assert fitted["n"] == 40
+    assert any(
+        "2 rows with repeat purchases of value 0 or less (the first: row 42, column "
+        "'avg_repeat_order_value') left out of the fit" in note
+        for note in fitted["notes"]
+    ), fitted["notes"]
+    predictions = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    value = predictions.set_index("customer_id")["expected_average_value"]
+    assert value[["free1", "free2"]].isna().all() and value.drop(["free1", "free2"]).gt(0).all()

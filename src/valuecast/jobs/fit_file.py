@@ -33,6 +33,10 @@ _ALIASES = {
 }
 
 
+ID_COLUMNS = ("customer_id", "ID", "id")
+"""The columns that name a summary's rows, which the predictions file gives back (the first)."""
+
+
 class FitInputError(ValueError):
     """A summary file that cannot be fitted as given (one line, names the file and column)."""
 
@@ -42,7 +46,11 @@ def read_summary(path: Path) -> pd.DataFrame:
     if not Path(path).is_file():
         raise FitInputError(f"{path}: no such file")
     try:
-        frame = pd.read_csv(path)
+        # ids as written: 000123 or NA are not numbers or missing values to guess, and the
+        # predictions file gives them back to join on
+        header = pd.read_csv(path, nrows=0).columns
+        ids = {column: str for column in header if column in ID_COLUMNS}
+        frame = pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""])
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise FitInputError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
     frame = unescape_frame(frame)  # `valuecast summary --out` escapes formula-like text cells
@@ -216,17 +224,42 @@ def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: in
                     "first, so their recency is above 0 (count repeat purchase days, as "
                     "`valuecast summary` does)"
                 )
+        fitted = _gamma_gamma_rows(columns, frame, path) if model == "gg" else None
+        fit_columns = [c if fitted is None else c[fitted] for c in columns.values()]
+        if weights is not None and fitted is not None:
+            weights = weights[fitted]
         with one_blas_thread():
-            estimator.fit(*columns.values(), weights=weights)
-        n = float(weights.sum()) if weights is not None else float(len(frame))
+            estimator.fit(*fit_columns, weights=weights)
+        n = float(weights.sum()) if weights is not None else float(len(fit_columns[0]))
     return n, columns
+
+
+def _gamma_gamma_rows(columns: dict[str, np.ndarray], frame: pd.DataFrame, path: Path):
+    """The rows the spend model can be fitted on: a repeat purchase of no value (free orders, or
+    refunds netted to 0 or less) has no Gamma-distributed spend.  ``analyze`` leaves such
+    customers out of the spend fit; so does ``fit``, with a note naming the first row, where it
+    refused a summary that ``valuecast summary --out`` wrote for such a shop."""
+    unpriced = (columns["frequency"] > 0) & (columns["monetary_value"] <= 0)
+    if not unpriced.any():
+        return None
+    row = int(np.flatnonzero(unpriced)[0]) + 2  # header is row 1
+    column = frame.attrs.get("written_as", {}).get("monetary_value", "monetary_value")
+    count = int(unpriced.sum())
+    warnings.warn(
+        f"{path}: {count:,} {'row' if count == 1 else 'rows'} with repeat purchases of value 0 "
+        f"or less (the first: row {row}, column {column!r}) left out of the fit, as `analyze` "
+        "leaves them out; their expected_average_value is empty",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return ~unpriced
 
 
 def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFrame:
     from valuecast.models.registry import SELECTABLE
 
     out = pd.DataFrame(index=frame.index)
-    for key in ("customer_id", "ID", "id"):
+    for key in ID_COLUMNS:
         if key in frame.columns:
             out[key] = frame[key]
             break
@@ -245,7 +278,10 @@ def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFram
         out["expected_transactions"] = estimator.expected_transactions(horizon, f, r, n)
     elif model == "gg":
         f, m = columns["frequency"], columns["monetary_value"]
-        out["expected_average_value"] = estimator.expected_average_value(f, m)
+        priced = ~((f > 0) & (m <= 0))
+        value = np.full(len(f), np.nan)
+        value[priced] = estimator.expected_average_value(f[priced], m[priced])
+        out["expected_average_value"] = value
     else:
         raise FitInputError(f"{path}: --predict is not available for {model}")
     return out

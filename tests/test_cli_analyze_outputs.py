@@ -3,6 +3,8 @@ folder; after the snapshot is committed, a failing write keeps the snapshot and 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -405,3 +407,32 @@ def test_analyze_counts_the_customer_records_a_customers_export_gave(tmp_path):
         "ingested 60 orders (new 60, updated 0, unchanged 0) and 2 customer records (new 2, "
         "updated 0; ingest #1)"
     )
+
+
+def test_the_terminal_rounds_a_half_as_the_files_and_the_report_do(tmp_path):
+    """A historic CLV of 282.5 is 283 in the terminal, as the report, the dashboard and the
+    files round it (half up), not 282 (Python's formatting, half to even); the RFM groups' and
+    `history`'s amounts alike."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer_id,order_date,revenue\nA,2026-01-05,100.25\nA,2026-02-05,100.25\n"
+        "B,2026-01-07,50\nC,2026-01-09,20\nD,2026-02-11,12\n"
+    )
+    workspace = tmp_path / "w.duckdb"
+    result = runner.invoke(
+        app, ["analyze", str(orders), "-w", str(workspace), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert re.search(r"historic CLV +283\b", result.output), result.output
+    history = runner.invoke(app, ["history", "-w", str(workspace)])
+    assert history.exit_code == 0, history.output
+    assert "283" in history.output and "282" not in history.output, history.output
+
+
+def test_amount_text_rounds_halves_up_with_thousands_separators():
+    from valuecast.tables import amount_text
+
+    assert amount_text(282.5) == "283"
+    assert amount_text(75432.5) == "75,433"
+    assert amount_text(2.675, 2) == "2.68"
+    assert amount_text(-0.5) == "-1"

@@ -219,6 +219,13 @@ def round_half_up(values: Any, decimals: int) -> Any:
     return float(out) if out.ndim == 0 else out
 
 
+def amount_text(value: float, decimals: int = 0) -> str:
+    """An amount as the terminal shows it, with thousands separators, rounded by
+    :func:`round_half_up` as the CSV files and the report round it: a total of 282.5 is 283 on
+    every output, where Python's formatting alone rounds the half to even (282)."""
+    return f"{round_half_up(float(value), decimals):,.{decimals}f}"
+
+
 def round_half_up_expr(value: Any, decimals: int) -> Any:
     """:func:`round_half_up` of a floating Ibis expression, in the engine: the same operations
     in the same order, each exact or rounded alike (the floor as ``x - x % 1``, exact for

@@ -65,6 +65,7 @@ from valuecast.cli.options import (
 )
 from valuecast.cli.tables import records_fitting
 from valuecast.dates import months_text
+from valuecast.tables import amount_text
 
 if TYPE_CHECKING:
     from valuecast.io.calendar import Calendar
@@ -221,7 +222,7 @@ def _print_analysis(
             console.print(excluded, highlight=False, markup=False)  # wrapped like the notes
     currency = summary.get("currency") or ""
     totals = summary["totals"]
-    money = lambda value: f"{value:,.0f} {currency}".strip()  # noqa: E731
+    money = lambda value: f"{amount_text(value)} {currency}".strip()  # noqa: E731
     headline = Table(show_header=False, box=None, padding=(0, 2))
     headline.add_column()
     headline.add_column(justify="right")
@@ -247,7 +248,7 @@ def _print_analysis(
                 level = int(round(totals["interval_level"] * 100))
                 rows.append((
                     f"{level}% {label}",
-                    f"{totals[f'{stem}_p10']:,.0f} to {totals[f'{stem}_p90']:,.0f}",
+                    f"{amount_text(totals[f'{stem}_p10'])} to {amount_text(totals[f'{stem}_p90'])}",
                 ))  # fmt: skip
         if margin is not None and margin != 1:
             # the report and the dashboard say it under their title; here it is the row's
@@ -818,7 +819,7 @@ def _blended_cac_rows(cac: dict, currency: str) -> list[tuple[str, str]]:
     it divides, then CLV:CAC and the payback month (cac.csv's first rows give it per month)."""
     from valuecast.analysis.growth.tables import WHOLE_SHOP_BLENDED
 
-    spend = "-" if cac.get("spend") is None else f"{cac['spend']:,.0f}"
+    spend = "-" if cac.get("spend") is None else amount_text(cac["spend"])
     customers = f"{cac['customers']:,} new customer{'s' if cac['customers'] != 1 else ''}"
     if cac.get("spend") is None:  # every month of the spend is outside the orders
         return [(f"CAC, {WHOLE_SHOP_BLENDED}", "- (no spend in the months of the orders)")]
@@ -826,7 +827,7 @@ def _blended_cac_rows(cac: dict, currency: str) -> list[tuple[str, str]]:
         return [
             (f"CAC, {WHOLE_SHOP_BLENDED}", f"- ({spend} of spend, no new customer in its months)")
         ]
-    amount = f"{cac['cac']:,.2f} {currency}".strip()
+    amount = f"{amount_text(cac['cac'], 2)} {currency}".strip()
     guests = int(cac.get("guest_orders") or 0)
     # guests are no acquired customer (cac.csv's note says why): said where the count is read
     unnamed = f", {guests:,} guest order{'s' if guests != 1 else ''} not counted" if guests else ""

@@ -38,6 +38,7 @@ from valuecast.cli.options import (
     grouping_named,
     grouping_names,
 )
+from valuecast.tables import amount_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +67,7 @@ GROUP_COLUMNS: dict[str, str] = {
 def _money(value: object) -> str:
     import pandas as pd
 
-    return "" if value is None or pd.isna(value) else f"{float(value):,.2f}"
+    return "" if value is None or pd.isna(value) else amount_text(float(value), 2)
 
 
 def _print(
@@ -94,7 +95,7 @@ def _print(
     table.add_column("mean's 90% interval", justify="right")
     for _, row in frame.iterrows():
         low, high = row["total_clv_low"], row["total_clv_high"]
-        interval = "" if pd.isna(low) else f"{low:,.2f} to {high:,.2f}"
+        interval = "" if pd.isna(low) else f"{amount_text(low, 2)} to {amount_text(high, 2)}"
         cells = [str(row[column]), f"{int(row['customers']):,}", _money(row["total_clv_mean"])]
         table.add_row(*cells, interval)
     console.print(table)

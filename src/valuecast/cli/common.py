@@ -20,6 +20,7 @@ from rich.table import Table
 
 from valuecast.cli.options import ExportFormat
 from valuecast.errors import is_interrupted_query
+from valuecast.tables import amount_text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -341,12 +342,12 @@ def excluded_line(report: dict, details: Path | None = None) -> str | None:
     # another currency)
     revenue = sum(reason.revenue for reason in reasons)
     head = (
-        f"excluded {counted(orders, 'order')} ({counted(rows, 'row')}, {revenue:,.2f} revenue)"
+        f"excluded {counted(orders, 'order')} ({counted(rows, 'row')}, {amount_text(revenue, 2)} revenue)"
         if orders
         else f"excluded {counted(rows, 'row')}"
     )
     parts = [
-        f"{reason.reason} {reason.orders:,} ({counted(reason.rows, 'row')}, {reason.revenue:,.2f})"
+        f"{reason.reason} {reason.orders:,} ({counted(reason.rows, 'row')}, {amount_text(reason.revenue, 2)})"
         if reason.orders
         else f"{reason.reason} ({counted(reason.rows, 'row')})"
         for reason in reasons
@@ -378,7 +379,7 @@ def print_ingest_report(report: object) -> None:
     unit = f" {currency}" if data["currencies"] else ""
 
     def money(value: float) -> str:
-        return f"{value:,.2f}{unit}"
+        return f"{amount_text(value, 2)}{unit}"
 
     totals = Table(show_header=False, box=None, padding=(0, 2))
     totals.add_column(justify="left")
@@ -398,8 +399,8 @@ def print_ingest_report(report: object) -> None:
         ("gross revenue (order totals)", money(data["gross_revenue"])),
         ("discounts (off the totals)", money(data["discount"])),
         ("refunded", money(data["refunded"])),
-        ("net revenue (no tax, shipping)", f"{data['net_revenue']:,.2f} {currency}"),
-        ("tax / shipping", f"{data['tax']:,.2f} / {money(data['shipping'])}"),
+        ("net revenue (no tax, shipping)", f"{amount_text(data['net_revenue'], 2)} {currency}"),
+        ("tax / shipping", f"{amount_text(data['tax'], 2)} / {money(data['shipping'])}"),
         ("order dates", f"{data['first_order_date']} to {data['last_order_date']}"
                         if data["first_order_date"] else "none"),
         ("currencies", ", ".join(f"{code} ({n:,})" for code, n in data["currencies"].items())
@@ -419,7 +420,10 @@ def print_ingest_report(report: object) -> None:
         excluded.add_column("revenue", justify="right")
         for reason in reasons:
             excluded.add_row(
-                reason.reason, f"{reason.orders:,}", f"{reason.rows:,}", f"{reason.revenue:,.2f}"
+                reason.reason,
+                f"{reason.orders:,}",
+                f"{reason.rows:,}",
+                amount_text(reason.revenue, 2),
             )
         console.print(excluded)
     for note in data["notes"]:

@@ -33,7 +33,7 @@ from valuecast.cli.options import (
     joined_map,
 )
 from valuecast.cli.tables import column_parts, records_fitting
-from valuecast.tables import CLV_SETTINGS, clv_setting_text
+from valuecast.tables import CLV_SETTINGS, amount_text, clv_setting_text
 
 SNAPSHOT_HELP = (
     "A snapshot: its id, a date (YYYY-MM-DD: the snapshot dated on it or in the 31 days "
@@ -50,7 +50,7 @@ def _missing(value: object) -> bool:
 
 
 def _money(value: float | None) -> str:
-    return "-" if _missing(value) else f"{value:,.0f}"
+    return "-" if _missing(value) else amount_text(value)
 
 
 def _percent(value: float | None) -> str:
@@ -357,7 +357,7 @@ def history(
     for row, currency in zip(table.itertuples(), currencies, strict=True):
         interval = (
             "-" if row.predicted_clv_p10 is None or row.predicted_clv_p10 != row.predicted_clv_p10
-            else f"{row.predicted_clv_p10:,.0f} to {row.predicted_clv_p90:,.0f}"
+            else f"{amount_text(row.predicted_clv_p10)} to {amount_text(row.predicted_clv_p90)}"
         )  # fmt: skip
         rows.append([
             str(row.snapshot_id), str(row.as_of), f"{row.customers:,}", f"{row.orders:,}",

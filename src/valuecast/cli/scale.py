@@ -19,6 +19,7 @@ from valuecast.cli.common import (
     print_ingest_report,
     read_files,
 )
+from valuecast.tables import amount_text
 
 
 def _errors():
@@ -124,8 +125,8 @@ def analyze_on_engine_cli(
         totals = summary["totals"]
         console.print(
             f"{summary['n_customers']:,} customers as of {summary['as_of']} on "
-            f"{summary['engine']}: historic CLV {totals['historic_clv']:,.0f}, predicted CLV "
-            f"{totals.get('predicted_clv') or 0:,.0f} (model {summary['model']['name']})",
+            f"{summary['engine']}: historic CLV {amount_text(totals['historic_clv'])}, predicted CLV "
+            f"{amount_text(totals.get('predicted_clv') or 0)} (model {summary['model']['name']})",
             highlight=False,
         )
         for note in [*summary.get("notes", []), *notes]:

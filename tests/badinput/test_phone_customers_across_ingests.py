@@ -256,3 +256,47 @@ def test_a_number_without_its_country_joins_a_large_exports_customer_as_a_small_
     for engine_report, report in zip(engine[1], reports, strict=True):
         assert engine_report["notes"] == report["notes"]
         assert engine_report["workspace_customers"] == report["workspace_customers"]
+
+
+def test_a_phone_seen_with_an_address_follows_its_orders_to_their_account(corpus, tmp_path):
+    """A guest's order (an address and a phone) goes to the account a later export shows the
+    address belongs to; the phone goes with it, so the next phone-only order joins that account,
+    as one file of all three rows gives it, not the address its orders left."""
+    workspace = tmp_path / "ws.duckdb"
+    mapping = (
+        "customer_id=customer_id,email=email,phone=phone,ordered_at=ordered_at,revenue=revenue"
+    )
+    header = "order_id,customer_id,email,phone,ordered_at,revenue\n"
+    rows = ["1001,,e@x.com,+12125550199,2026-01-10,10", "1002,K1,e@x.com,,2026-02-10,20",
+            "1003,,,+12125550199,2026-03-10,30"]  # fmt: skip
+    for number, row in enumerate(rows):
+        path = tmp_path / f"q{number}.csv"
+        path.write_text(header + row + "\n")
+        corpus.report(
+            corpus.ingest(path, workspace, "--json", "--map", mapping + ",order_id=order_id")
+        )
+    assert {number: row[0] for number, row in corpus.stored_orders(workspace).items()} == {
+        "1001": "K1",
+        "1002": "K1",
+        "1003": "K1",
+    }
+
+
+def test_a_phone_whose_orders_an_export_read_again_gave_a_new_address_links_to_it(corpus, tmp_path):
+    """A whole-history export that names a customer's orders by a new e-mail leaves the old
+    address without an order: the phone it was seen with is the new address' alone, and the
+    next phone-only order joins it, where the phone read as shared by two and linked nothing."""
+    workspace = tmp_path / "ws.duckdb"
+    phone = "+44 7700 900123"
+    jan = [("1001", "old@example.com", "2024-01-05", "50.00", phone)]
+    feb = [("1001", "new@example.com", "2024-01-05", "50.00", phone),
+           ("1002", "new@example.com", "2024-02-05", "50.00", phone)]  # fmt: skip
+    mar = [("1003", "", "2024-03-05", "50.00", phone)]
+    for name, orders in (("jan", jan), ("feb", feb), ("mar", mar)):
+        path = _export(corpus, tmp_path / f"{name}.csv", "shopify", orders)
+        _ingest(corpus, path, workspace, "shopify")
+    assert {number: row[0] for number, row in corpus.stored_orders(workspace).items()} == {
+        "1001": "new@example.com",
+        "1002": "new@example.com",
+        "1003": "new@example.com",
+    }

@@ -80,10 +80,17 @@ def link_phones(
     if not sql(raw, "SELECT 1 FROM phone_links LIMIT 1"):
         return 0, 0, (0, "")
     renumbered = (0, "") if direct["orders"] else _renumber_phone_orders(raw)
+    # a link to a customer whose every order a later export gave to another (an order read
+    # again under a new e-mail) names no one now: it would leave the phone shared by two
+    staged = "" if direct["orders"] or not _orders_staged(raw) else (
+        " UNION ALL SELECT customer_id FROM _stage_orders"
+    )
     sql(
         raw,
         "CREATE OR REPLACE TEMP TABLE _phone_owners AS SELECT phone_id, min(customer_id) AS "
-        "owner FROM phone_links GROUP BY phone_id HAVING count(DISTINCT customer_id) = 1",
+        "owner FROM phone_links l WHERE customer_id IN (SELECT customer_id FROM orders UNION ALL "
+        f"SELECT customer_id FROM customers{staged}) "
+        "GROUP BY phone_id HAVING count(DISTINCT customer_id) = 1",
     )
 
     def move(table: str) -> int:
@@ -548,6 +555,12 @@ def link_emails(raw: Any, direct: dict[str, bool], files: int) -> tuple[int, int
                 )[0][0]
             )
 
+        # the phones seen with an address now follow its orders to their owner
+        sql(
+            raw,
+            "UPDATE phone_links SET customer_id = o.owner FROM _email_owners o "
+            "WHERE phone_links.customer_id = o.address",
+        )
         if direct["orders"]:  # staged straight into the empty orders table
             return 0, move("orders")
         stored = move("orders")

@@ -82,8 +82,10 @@ def link_phones(
     renumbered = (0, "") if direct["orders"] else _renumber_phone_orders(raw)
     # a link to a customer whose every order a later export gave to another (an order read
     # again under a new e-mail) names no one now: it would leave the phone shared by two
-    staged = "" if direct["orders"] or not _orders_staged(raw) else (
-        " UNION ALL SELECT customer_id FROM _stage_orders"
+    staged = (
+        ""
+        if direct["orders"] or not _orders_staged(raw)
+        else (" UNION ALL SELECT customer_id FROM _stage_orders")
     )
     sql(
         raw,

@@ -96,6 +96,28 @@ def _without(html: str, plotly_js: str) -> str:
     return html.replace(plotly_js, "")
 
 
+def _chart_config(page) -> dict:
+    """The config the page's own script hands Plotly.newPlot (its object literal, as JSON)."""
+    plotly_js = get_plotlyjs()
+    (script,) = [
+        s.all_text()
+        for s in page.find_all("script")
+        if "id" not in s.attrs and s.all_text() != plotly_js
+    ]
+    literal = re.search(r"var config = (\{.*?\});", script, re.DOTALL).group(1)
+    return json.loads(re.sub(r"(\w+):", r'"\1":', literal))
+
+
+def test_no_chart_offers_plotly_cloud(page):
+    """plotly.js offers to send a chart to Plotly's cloud ("Share chart...") and names its
+    server unless told not to: the page, which keeps the shop's figures inside it, tells it."""
+    config = _chart_config(page)
+    assert config["showSendToCloud"] is False
+    assert config["showEditInChartStudio"] is False
+    assert config["plotlyServerURL"] == ""
+    assert {"sendChartToCloud", "sendDataToCloud"} <= set(config["modeBarButtonsToRemove"])
+
+
 def test_plotly_js_is_inlined_exactly_once(html, page):
     plotly_js = get_plotlyjs()
     assert len(plotly_js) > 1_000_000

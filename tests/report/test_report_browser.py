@@ -8,12 +8,14 @@ them.  Playwright never downloads a browser here: it launches /usr/bin/chromium.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from chart_checks import CHART_TOOLS, LEGEND, PHONE, VIEW, cloud_buttons, finger_swipe, poll
 from valuecast.outputs.report import render_report
 
 
@@ -129,3 +131,97 @@ def test_the_check_sees_a_broken_page(browser, tmp_path):
     assert state["outside"] == ["https://example.com/x.png"]
     with pytest.raises(AssertionError):
         _check_every_chart_drawn(state)
+
+
+@contextlib.contextmanager
+def opened(browser, path: Path, **options):
+    """``path`` in a new page (Playwright's page ``options``; a desktop screen unless they say
+    otherwise), once every chart is drawn."""
+    page = browser.new_page(**{"viewport": {"width": 1200, "height": 900}, **options})
+    try:
+        page.goto(path.resolve().as_uri())
+        page.wait_for_selector("body[data-charts-ready]", state="attached", timeout=60_000)
+        yield page
+    finally:
+        page.close()
+
+
+def test_no_chart_offers_to_send_it_to_plotly_cloud(browser, shop):
+    """The page works offline and keeps the shop's figures inside it: no modebar button sends a
+    chart to Plotly's cloud, and Plotly knows no server to send one to."""
+    with opened(browser, shop.report) as page:
+        charts = page.evaluate(CHART_TOOLS)
+    assert len(charts) == 15
+    assert cloud_buttons(charts) == []
+    for chart in charts:
+        assert "Download plot as a PNG" in chart["buttons"], chart
+        assert chart["showSendToCloud"] is False and chart["plotlyServerURL"] == "", chart
+
+
+def test_a_mouse_zooms_the_charts(browser, shop):
+    """On a desktop (a fine pointer) a drag over a chart still zooms it."""
+    with opened(browser, shop.report) as page:
+        charts = page.evaluate(CHART_TOOLS)
+    cartesian = [chart for chart in charts if chart["cartesian"]]
+    assert cartesian and {chart["dragmode"] for chart in cartesian} == {"zoom"}
+
+
+@pytest.mark.parametrize("key", ["chart-cohorts-retention", "chart-segments-rfm"])
+def test_a_finger_swipe_over_a_chart_scrolls_the_report_on_a_phone(browser, shop, key):
+    """On a touch screen a swipe over a chart scrolls the page and leaves the chart as it was."""
+    with opened(browser, shop.report, **PHONE) as page:
+        assert {chart["dragmode"] for chart in page.evaluate(CHART_TOOLS)} == {False}
+        before = page.evaluate(VIEW, key)
+        finger_swipe(page, f"#{key} .nsewdrag", 200)
+        after = poll(lambda: page.evaluate(VIEW, key), lambda v: v["scroll"] > before["scroll"])
+    assert after["scroll"] > before["scroll"]
+    assert (after["x"], after["y"]) == (before["x"], before["y"])
+
+
+def test_the_report_fits_a_phone_screen(browser, shop):
+    """At 375 px the report does not scroll sideways: a long command in a reading (the drivers'
+    `--covariates NAME,NAME,NAME`) breaks at the screen's edge; a wide table scrolls in its box."""
+    with opened(browser, shop.report, **PHONE) as page:
+        assert "--covariates acquisition_channel," in page.inner_text("#drivers")
+        width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375
+
+
+def test_print_keeps_each_chart_with_its_heading_and_every_legend_entry(browser, shop):
+    """Paper cannot scroll: the cohorts' legend, which scrolls on the screen, shows every cohort
+    in print (emulated print media and the print events alike) and scrolls again after; a chart
+    or table stays on one page with its heading and reading, and a title with what follows it."""
+    key = "chart-cohorts-ltv"
+    with opened(browser, shop.report) as page:
+        screen = page.evaluate(LEGEND, key)
+        assert screen["shown"] < screen["traces"]
+        page.emulate_media(media="print")
+        printed = poll(lambda: page.evaluate(LEGEND, key), lambda v: v["shown"] == v["traces"])
+        breaks = page.evaluate(
+            """() => ({
+                blocks: Array.from(document.querySelectorAll('.chart-block, .table-block'))
+                    .map(e => getComputedStyle(e).breakInside),
+                titles: Array.from(document.querySelectorAll('main h2, main h3'))
+                    .map(e => getComputedStyle(e).breakAfter),
+            })"""
+        )
+        page.emulate_media(media="screen")
+        after = poll(lambda: page.evaluate(LEGEND, key), lambda v: v["shown"] < v["traces"])
+        # the print events of a real print: what the legend shows when the page is printed
+        page.evaluate(
+            """key => window.addEventListener('beforeprint', () => {
+                const gd = document.getElementById(key);
+                const legend = gd._fullLayout.legend;
+                window.printedLegend = legend._height <= legend._effHeight;
+            })""",
+            key,
+        )
+        pdf = page.pdf()
+        printed_by_the_events = page.evaluate("window.printedLegend")
+    assert printed["shown"] == printed["traces"] == screen["traces"] > 20
+    assert printed["height"] > screen["height"] == after["height"]
+    assert after["shown"] == screen["shown"]
+    assert printed_by_the_events is True
+    assert pdf.startswith(b"%PDF")
+    assert breaks["blocks"] and set(breaks["blocks"]) == {"avoid"}
+    assert breaks["titles"] and set(breaks["titles"]) == {"avoid"}

@@ -20,6 +20,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from chart_checks import CHART_TOOLS, LEGEND, PHONE, VIEW, cloud_buttons, finger_swipe, poll
+
 PAGES = ("/", "/customers", "/segments", "/channels", "/cohorts", "/products", "/model", "/data")
 
 
@@ -60,9 +62,12 @@ def served(path):
 class Visit:
     """A browser page on the dashboard recording console errors and requests elsewhere."""
 
-    def __init__(self, browser, base: str) -> None:
+    def __init__(self, browser, base: str, **options) -> None:
+        """``options``: Playwright's page options (a desktop screen unless they say otherwise)."""
         self.base = base
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        self.page = browser.new_page(
+            **{"viewport": {"width": 1280, "height": 900}, "accept_downloads": True, **options}
+        )
         self.problems: list[str] = []
         self.outside: list[str] = []
         self.page.on(
@@ -163,6 +168,100 @@ def test_every_page_fits_a_phone_screen(visit, server):
         assert state["error"] is None and visit.problems == [], path
         width = visit.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, (path, width)
+
+
+def test_no_chart_offers_to_send_it_to_plotly_cloud(visit):
+    """Everything stays on this machine: no modebar button sends a chart to Plotly's cloud, and
+    Plotly knows no server to send one to; a mouse still zooms the charts."""
+    for path in PAGES:
+        _drawn(visit.open(path), visit)
+        charts = visit.page.evaluate(CHART_TOOLS)
+        assert cloud_buttons(charts) == [], path
+        for chart in charts:
+            assert "Download plot as a PNG" in chart["buttons"], (path, chart)
+            assert chart["showSendToCloud"] is False and chart["plotlyServerURL"] == "", chart
+            assert chart["dragmode"] == "zoom" or not chart["cartesian"], (path, chart)
+
+
+def test_a_finger_swipe_over_a_chart_scrolls_the_page_on_a_phone(browser, server):
+    """On a touch screen a swipe over a chart scrolls the page and leaves the chart as it was."""
+    phone = Visit(browser, server.base, **PHONE)
+    try:
+        _drawn(phone.open("/cohorts"), phone)
+        charts = phone.page.evaluate(CHART_TOOLS)
+        assert len(charts) >= 2 and {chart["dragmode"] for chart in charts} == {False}
+        assert {chart["scrollZoom"] for chart in charts} == {False}
+        key = "chart-cohorts-retention"
+        before = phone.page.evaluate(VIEW, key)
+        finger_swipe(phone.page, f"#{key} .nsewdrag", 200)
+        after = poll(
+            lambda: phone.page.evaluate(VIEW, key), lambda v: v["scroll"] > before["scroll"]
+        )
+        assert after["scroll"] > before["scroll"]
+        assert (after["x"], after["y"]) == (before["x"], before["y"])
+        assert phone.problems == [] and phone.outside == []
+    finally:
+        phone.close()
+
+
+def test_an_upload_form_shows_no_progress_before_it_is_sent(visit):
+    """The progress box of each upload form stays hidden until its form is sent (the sending is
+    test_upload_an_export_and_see_the_new_numbers)."""
+    for path in ("/data", "/channels", "/products"):
+        visit.open(path)
+        boxes = visit.page.locator("form.upload .progress").all()
+        assert boxes, path
+        assert all(box.is_hidden() for box in boxes), path
+
+
+def test_print_shows_every_cohort_and_every_column(visit):
+    """Paper cannot scroll: in print the cohorts' legend shows every cohort (emulated print
+    media and a real print's events alike) and scrolls again after, a chart stays on one page
+    with its heading, a wide table wraps rather than cut off columns, and the navigation,
+    snapshot picker, search and upload forms are left out."""
+    page = visit.page
+    key = "chart-cohorts-ltv"
+    _drawn(visit.open("/cohorts"), visit)
+    screen = page.evaluate(LEGEND, key)
+    assert screen["shown"] < screen["traces"]
+    page.emulate_media(media="print")
+    printed = poll(lambda: page.evaluate(LEGEND, key), lambda v: v["shown"] == v["traces"])
+    blocks = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.chart-block'))"
+        ".map(e => getComputedStyle(e).breakInside)"
+    )
+    page.emulate_media(media="screen")
+    after = poll(lambda: page.evaluate(LEGEND, key), lambda v: v["shown"] < v["traces"])
+    page.evaluate(
+        """key => window.addEventListener('beforeprint', () => {
+            const legend = document.getElementById(key)._fullLayout.legend;
+            document.body.setAttribute('data-printed-legend', legend._height <= legend._effHeight);
+        })""",
+        key,
+    )
+    assert page.pdf().startswith(b"%PDF")
+    assert page.get_attribute("body", "data-printed-legend") == "true"
+    assert printed["shown"] == printed["traces"] == screen["traces"] > 20
+    assert printed["height"] > screen["height"] == after["height"]
+    assert after["shown"] == screen["shown"]
+    assert blocks and set(blocks) == {"avoid"}
+    # an A4 page's width, where the customers table is wider than the page on the screen
+    page.set_viewport_size({"width": 700, "height": 900})
+    page.emulate_media(media="print")
+    for path in ("/customers", "/segments", "/data", "/channels"):
+        visit.open(path)
+        printed = page.evaluate(
+            """() => ({
+                width: document.documentElement.scrollWidth,
+                cut: Array.from(document.querySelectorAll('.table-block'))
+                    .filter(e => e.scrollWidth > e.clientWidth).length,
+                shown: Array.from(document.querySelectorAll(
+                    'header nav, .snapshot-picker, form.search, form.upload'
+                )).filter(e => e.getClientRects().length > 0).length,
+            })"""
+        )
+        assert printed == {"width": 700, "cut": 0, "shown": 0}, path
+    assert visit.problems == [] and visit.outside == []
 
 
 def test_search_a_customer_and_open_their_page(visit, server):

@@ -7,7 +7,17 @@
   var body = document.body;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var snapshot = body.getAttribute("data-snapshot");
-  var plotConfig = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  // everything stays on this machine: no chart offers Plotly's cloud (its "Share chart..."
+  // button is sendChartToCloud here, sendDataToCloud in older plotly.js builds; Chart Studio's
+  // edit link is showEditInChartStudio)
+  var plotConfig = {
+    displaylogo: false, responsive: true, showSendToCloud: false, showEditInChartStudio: false,
+    plotlyServerURL: "", modeBarButtonsToRemove: ["select2d", "lasso2d", "sendChartToCloud", "sendDataToCloud"]
+  };
+  // a finger's swipe over a chart scrolls the page on a touch screen: the charts there take no
+  // drag and do not zoom on scrolling, while a mouse still zooms and pans
+  var touch = window.matchMedia("(pointer: coarse)").matches;
+  if (touch) { plotConfig.scrollZoom = false; }
 
   function withSnapshot(url) {
     if (!snapshot) { return url; }
@@ -47,13 +57,18 @@
   });
 
   // -- charts ----------------------------------------------------------------------------------
+  function forPointer(layout) {
+    if (touch) { layout.dragmode = false; }
+    return layout;
+  }
+
   function drawCharts() {
     var blocks = Array.prototype.slice.call(document.querySelectorAll("[data-figure]"));
     var inline = Array.prototype.slice.call(document.querySelectorAll("[data-inline-figure]"));
     var plots = inline.map(function (element) {
       var data = document.getElementById("figure-" + element.getAttribute("data-inline-figure"));
       var figure = JSON.parse(data.textContent);
-      return Plotly.newPlot(element, figure.data, figure.layout || {}, plotConfig);
+      return Plotly.newPlot(element, figure.data, forPointer(figure.layout || {}), plotConfig);
     });
     var loaded = Promise.resolve();
     if (blocks.length) {
@@ -64,7 +79,7 @@
           if (!figure) { throw new Error("no figure " + element.getAttribute("data-figure")); }
           var layout = figure.layout || {};
           layout.template = payload.template;
-          plots.push(Plotly.newPlot(element, figure.data, layout, plotConfig));
+          plots.push(Plotly.newPlot(element, figure.data, forPointer(layout), plotConfig));
         });
       });
     }
@@ -74,6 +89,47 @@
     );
   }
   if (window.Plotly) { drawCharts(); } else { body.setAttribute("data-charts-error", "plotly.js did not load"); }
+
+  // paper cannot scroll: a chart whose legend is taller than its plot (Plotly scrolls such a
+  // legend, hiding entries) grows for print until every entry shows, and shrinks back after
+  var screenHeights = new Map();
+
+  function hiddenLegendHeight(gd) {
+    var legend = gd._fullLayout && gd._fullLayout.showlegend && gd._fullLayout.legend;
+    return legend ? Math.ceil(legend._height - legend._effHeight) : 0;
+  }
+
+  function growForPrint(gd) {
+    // a few steps at most: the plot's new height can leave the legend a pixel or two short
+    for (var step = 0; step < 3 && hiddenLegendHeight(gd) > 0; step++) {
+      if (!screenHeights.has(gd)) { screenHeights.set(gd, gd.layout.height); }
+      Plotly.relayout(gd, { height: gd._fullLayout.height + hiddenLegendHeight(gd) });
+    }
+  }
+
+  function shrinkAfterPrint() {
+    screenHeights.forEach(function (height, gd) {
+      Plotly.relayout(gd, { height: height === undefined ? null : height });
+    });
+    screenHeights.clear();
+  }
+
+  function growEveryChartForPrint() {
+    document.querySelectorAll(".js-plotly-plot").forEach(growForPrint);
+  }
+
+  if (window.Plotly) {
+    window.addEventListener("beforeprint", growEveryChartForPrint);
+    window.addEventListener("afterprint", shrinkAfterPrint);
+    // a switch to print media without the print events (emulated print media) does the same;
+    // a browser whose media queries take no event listener has the print events alone
+    var printMedia = window.matchMedia("print");
+    if (printMedia.addEventListener) {
+      printMedia.addEventListener("change", function (event) {
+        if (event.matches) { growEveryChartForPrint(); } else { shrinkAfterPrint(); }
+      });
+    }
+  }
 
   // -- the customers table ---------------------------------------------------------------------
   var table = document.getElementById("customers-table");

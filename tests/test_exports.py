@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from valuecast.io.phones import placeholder_phone
 from valuecast.outputs import csvtext
 from valuecast.outputs.audiences import (
     AUDIENCE_COLUMNS,
@@ -808,6 +809,43 @@ def test_phone_normalisation(phone, country, digits):
 def test_a_number_that_cannot_exist_has_no_e164_form(phone, country):
     assert impossible_phone(phone, country)
     assert e164_phone(phone, country) == ""
+
+
+@pytest.mark.parametrize(
+    ("phone", "country"),
+    [
+        ("0000000000", "US"),  # 00 is the international prefix: zeros after it are no number
+        ("0000000000", None),
+        ("1234567890", "US"),
+        ("+1 000 000 0000", None),  # zeros after the country code
+        ("+44 0000 000000", None),
+        ("+91 98765 43210", None),  # a run down
+        ("0123456789", "FR"),
+        ("+1 555 555 5555", None),  # one digit repeated
+    ],
+)
+def test_a_placeholder_phone_is_no_number_and_never_all_zeros(phone, country):
+    """A number typed where the customer gave none: as a placeholder e-mail, no audience file
+    may send it, and ``0000000000`` is never ``+00000000``."""
+    assert placeholder_phone(phone, country)
+    assert impossible_phone(phone, country)
+    assert e164_phone(phone, country) == ""
+
+
+@pytest.mark.parametrize("to", ["meta", "google"])
+def test_a_placeholder_phone_is_never_hashed_and_is_counted(to):
+    rows = customers({}, {})
+    rows["customer_id"] = ["ann@x.com", "bob@x.com"]
+    contacts = pd.DataFrame(
+        {"customer_id": ["ann@x.com", "bob@x.com"], "phone": ["0000000000", "1234567890"],
+         "country": ["US", "US"]}
+    )  # fmt: skip
+    audience = build_audience(rows, contacts, to, where="historic_clv >= 0")
+    phone = HEADERS[to][1]
+    assert list(audience.frame[phone]) == ["", ""]
+    assert audience.phones_left_empty == 2
+    forbidden = {sha(d) for d in ("00000000", "+00000000", "11234567890", "+11234567890")}
+    assert not forbidden & set(audience.frame[phone])
 
 
 @pytest.mark.parametrize("to", ["meta", "google"])

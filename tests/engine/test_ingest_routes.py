@@ -1039,6 +1039,31 @@ def test_a_placeholder_email_is_no_customer_on_both_routes(tmp_path, monkeypatch
     assert pd.isna(orders.loc["noemail@shop.com|2024-01-05", "customer_id"])
 
 
+def test_a_guests_address_is_no_customer_on_both_routes(tmp_path, monkeypatch):
+    """``guest@myshop.com`` and ``anonymous@shop.com`` name no one, as the words ``Guest`` and
+    ``anonymous`` do, in the customer column or the e-mail column, on either route."""
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "customer,date,amount,mail\nguest@myshop.com,2024-01-05,3,\nGuest@MyShop.com,2024-01-06,"
+        "4,\nAnonymous@Shop.com,2024-01-07,5,\n,2024-01-08,6,guest@myshop.com\n"
+        "ann@x.com,2024-01-09,7,\n"
+    )
+    mapping = MAP + ",email=mail"
+    with Workspace(":memory:") as ws:
+        report = ws.ingest(read_exports([path], column_map=mapping, defer=True)).to_dict()
+        orders = ws.orders().to_pandas().set_index("order_number")
+    assert report == _ingest([path], mapping, engine=False, monkeypatch=monkeypatch)[0][0]
+    assert report["guest_orders"] == 4 and report["customers"] == 1  # ann
+    assert report["files"][0]["notes"] == [
+        "3 rows name no customer ('guest@myshop.com' (2), 'anonymous@shop.com' (1)): read as "
+        "guest orders",
+        "1 row carries a placeholder e-mail ('guest@myshop.com' (1)), no customer's address: "
+        "read as no e-mail",
+    ]
+    assert orders["customer_id"].tolist().count("ann@x.com") == 1
+    assert orders["email"].isna().sum() == len(orders) - 1
+
+
 def test_rows_repeating_another_row_of_their_order_are_noted_by_the_importer(tmp_path, monkeypatch):
     """Two exports pasted into one file repeat their orders' rows: an order's rows are added
     up, so the note says which orders hold a row twice. The engine's route leaves such a file

@@ -130,11 +130,11 @@ def test_a_stored_national_number_joins_the_customer_a_later_export_gives_it_wit
 
 
 def test_a_national_number_two_stored_numbers_can_be_stays_a_customer_of_its_own(tmp_path):
-    """``07700900123`` is ``+44 7700 900123`` at home in Britain and ``+33 7 70 09 00 12 3``'s
-    digits in France: which customer it is cannot be told."""
+    """``07700900123`` is ``+44 7700 900123`` at home in Britain and ``+49 770 0900123`` at
+    home in Germany: which customer it is cannot be told."""
     _ingest(
         tmp_path, "q1.csv",
-        ["1,,2025-01-05,10,+44 7700 900123", "2,,2025-01-06,20,+33 770 090 0123"],
+        ["1,,2025-01-05,10,+44 7700 900123", "2,,2025-01-06,20,+49 770 0900123"],
     )  # fmt: skip
     report = _ingest(tmp_path, "q2.csv", ["3,,2025-04-05,30,07700900123"])
     assert report["workspace_customers"] == 3, report

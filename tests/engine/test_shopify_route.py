@@ -315,6 +315,64 @@ def test_placeholder_emails_are_guest_orders_on_both_routes(tmp_path, export, mo
         assert orders.loc[frame.loc[typed[0], "Name"], "customer_id"] == "phone:+14155550100"
 
 
+def test_emails_naming_no_one_are_guest_orders_on_both_routes(tmp_path, export, monkeypatch):
+    """An Email cell without ``@`` (``-``, ``x``, ``no email``) or a guest's address
+    (``guest@myshop.com``) is no customer on either route, and the report counts its orders
+    alike: taken as an e-mail, each made one customer of every order typed with it."""
+    frame = export.copy()
+    first_rows = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    typed = first_rows[:5]
+    cells = ["-", "x", "No Email", "guest@myshop.com", "-"]
+    for row, cell in zip(typed, cells, strict=True):  # every row of the order gives it
+        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Email"] = cell
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = tables["orders"].set_index("order_number")
+    names = frame.loc[typed, "Name"]
+    counted = names[names.isin(orders.index)]
+    assert len(counted) and orders.loc[counted, "customer_id"].isna().all()
+    assert orders.loc[counted, "email"].isna().all()
+    assert not orders["customer_id"].isin(["-", "x", "no email", "guest@myshop.com"]).any()
+    assert any(
+        "5 orders carry a placeholder e-mail ('-' (2), 'guest@myshop.com' (1), 'no email' (1), "
+        "'x' (1)), no customer's address: read as guest orders" in note
+        for note in report["notes"]
+    ), report["notes"]
+
+
+def test_a_placeholder_phone_joins_no_customer_across_ingests_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    """``0000000000`` on an e-mail customer's order (which DuckDB loads, keeping the phone as
+    written) and on a later export's order without e-mail: the later order is a guest's on
+    either route, where the number read as ``+00000000`` gave it to that customer."""
+    frame = export.copy()
+    first_rows = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    owner = first_rows[0]
+    frame.loc[owner, ["Phone", "Billing Country"]] = ["0000000000", "US"]
+    first = _write(frame, tmp_path / "first.csv")
+    later = frame.loc[[owner]].copy()
+    later[["Name", "Email", "Phone"]] = ["#9001", "", "0000000000"]
+    second = _write(later, tmp_path / "second.csv")
+    loads, load = [], shopify_duckdb.PendingShopify.load
+
+    def recorded(self, con):
+        loads.append(load(self, con))
+        return loads[-1]
+
+    monkeypatch.setattr(shopify_duckdb.PendingShopify, "load", recorded)
+    stored = {}
+    for engine in (True, False):
+        with Workspace(":memory:") as ws:
+            for path in (first, second):
+                ws.ingest([defer_orders([path])] if engine else read_exports([path]))
+            orders = ws.orders().to_pandas().set_index("order_number")
+            stored[engine] = orders.loc["#9001", ["customer_id", "is_guest"]].tolist()
+    # DuckDB loads the first export; the order without e-mail but a phone is the importer's
+    assert [result is not None for result in loads] == [True, False]
+    assert stored[True] == stored[False]
+    assert pd.isna(stored[True][0]) and stored[True][1]
+
+
 def test_an_order_without_an_email_states_no_consent_on_both_routes(tmp_path, export, monkeypatch):
     """Accepts Marketing is consent to e-mail: an order without an e-mail (a guest's, one with
     a placeholder address) states none on either route, and one with a phone, which the

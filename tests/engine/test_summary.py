@@ -235,6 +235,14 @@ def test_calibration_and_holdout(make_orders):
     assert got.loc["bob", "T"] == 0
 
 
+def test_one_customer_after_the_calibration_end_is_noted_in_the_singular(make_orders):
+    result = summarize(table(make_orders(ORDERS)), as_of="2024-02-29", calibration_end="2024-01-15")
+    assert result.counts["first_order_after_calibration"] == 1  # bob (2024-01-21)
+    assert "1 customer whose first order is after the calibration end 2024-01-15 left out" in (
+        result.notes
+    )
+
+
 def test_an_engines_table_without_an_amount_is_noted_and_true_false_is_no_amount(make_orders):
     orders = make_orders(ORDERS)
     orders.loc[orders["order_id"] == "shopify:3", "net_revenue"] = None

@@ -237,14 +237,14 @@ def test_rows_without_order_id_get_stable_numbers(write):
 
 def test_a_customer_cell_naming_no_customer_is_a_guest_order_of_the_same_number(write):
     header = ["customer", "date", "amount"]
-    cells = [" GUEST ", "'Guest", "none", "#N/A", "guests", "0", "anonymous@shop.com"]
+    cells = [" GUEST ", "'Guest", "none", "#N/A", "guests", "0", "anonymous.lee@shop.com"]
     rows = [
         {"customer": cell, "date": f"2024-01-0{day}", "amount": "5"}
         for day, cell in enumerate(cells, start=1)
     ]
     result = generic.read_orders(write("t.csv", header, rows))
     orders = result.orders
-    assert orders["customer_id"].tolist()[4:] == ["guests", "0", "anonymous@shop.com"]
+    assert orders["customer_id"].tolist()[4:] == ["guests", "0", "anonymous.lee@shop.com"]
     assert orders["customer_id"].isna().tolist() == [True] * 4 + [False] * 3
     assert orders["is_guest"].tolist() == [True] * 4 + [False] * 3
     # the orders' numbers are the cells as cleaned, as before they were read as guests
@@ -308,10 +308,36 @@ def test_a_mapped_phone_names_the_customer_of_a_row_without_one(write):
     assert plain.orders["customer_id"].notna().sum() == 1
 
 
+def test_a_placeholder_phone_names_no_customer_and_joins_no_one(write):
+    """``0000000000`` and ``1234567890`` typed for rows without a customer, the first also on a
+    customer's row: taken as numbers they gave those rows to that customer and made one customer
+    of the others; they are guests' rows, counted in a note, and no contact phone."""
+    rows = _phone_rows(
+        ("ann@x.com", "0000000000", "US", "2024-01-01"),
+        ("", "0000000000", "US", "2024-01-02"),
+        ("", "000-000-0000", "US", "2024-01-03"),
+        ("", "1234567890", "", "2024-01-04"),
+        ("", "+1 123 456 7890", "", "2024-01-05"),
+        ("", "+1 616 954 7888", "", "2024-01-06"),
+    )
+    result = generic.read_orders(write("t.csv", PHONE_HEADER, rows), PHONE_MAP)
+    orders = result.orders
+    assert orders["customer_id"].tolist()[0] == "ann@x.com"
+    assert orders["customer_id"].isna().tolist() == [False] + [True] * 4 + [False]
+    assert orders["customer_id"].tolist()[5] == "phone:+16169547888"
+    assert result.notes == [
+        "4 rows without a customer carry a placeholder or impossible phone ('+1 123 456 7890' "
+        "(1), '000-000-0000' (1), '0000000000' (1), '1234567890' (1)), no customer's number: "
+        "read as guest orders"
+    ]
+    phones = result.order_contacts.dropna(subset=["phone"])
+    assert phones["phone"].tolist() == ["+1 616 954 7888"]
+
+
 def test_a_phone_rows_of_one_customer_carry_joins_them_and_a_shared_one_does_not(write):
     rows = _phone_rows(
-        ("ann@x.com", "+1 616 111 2222", "", "2024-01-01"),
-        ("", "+1 (616) 111-2222", "", "2024-01-02"),  # Ann at the till
+        ("ann@x.com", "+1 616 555 2222", "", "2024-01-01"),
+        ("", "+1 (616) 555-2222", "", "2024-01-02"),  # Ann at the till
         ("bob@x.com", "+44 20 7946 0000", "", "2024-01-03"),
         ("cat@x.com", "+44 20 7946 0000", "", "2024-01-04"),  # a shared office line
         ("", "+44 20 7946 0000", "", "2024-01-05"),

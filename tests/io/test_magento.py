@@ -67,7 +67,7 @@ def test_net_revenue_rules_and_exclusions(exports, write):
               base_subtotal_refunded="100.0000", base_total_refunded="118.2500"),
         order(5, "000000005", "lee@example.com", base_subtotal_canceled="30.0000"),
         order(6, "000000006", None),
-        order(7, "000000007", "guest@example.com", customer_id=None, customer_is_guest=1),
+        order(7, "000000007", "gail@example.com", customer_id=None, customer_is_guest=1),
     ]  # fmt: skip
     result = magento.read_sales_order(write("sales_order.csv", exports.MAGENTO_ORDER_HEADER, rows))
     assert result.format == "magento" and result.rows_read == 7
@@ -88,7 +88,7 @@ def test_net_revenue_rules_and_exclusions(exports, write):
     assert orders.loc["000000001", "customer_id"] == "pat@example.com"
     assert orders.loc["000000006", "is_guest"] and pd.isna(orders.loc["000000006", "customer_id"])
     # a Magento guest checkout with an email is keyed by that email
-    assert orders.loc["000000007", "customer_id"] == "guest@example.com"
+    assert orders.loc["000000007", "customer_id"] == "gail@example.com"
     assert not orders.loc["000000007", "is_guest"]
     assert orders.loc["000000001", "channel"].startswith("Main Website")
     assert orders["currency"].unique().tolist() == ["USD"]

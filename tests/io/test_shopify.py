@@ -714,6 +714,41 @@ def test_a_phone_a_spreadsheet_wrote_in_scientific_notation_names_no_customer(ex
     ) in " ".join(result.notes)
 
 
+def test_placeholder_phones_and_emails_name_no_customer(exports, write):
+    """A reviewer's export: ``0000000000`` typed for 4 orders without e-mail and for one
+    e-mail customer's, ``1234567890`` for 3, ``guest@myshop.com`` and ``-`` in Email.  Taken
+    as customers they gave the 4 orders to that e-mail customer and made a customer of each
+    placeholder; they are guest orders, and notes count them."""
+    placed = [dict(name="#1001", email="real@x.com", created="2024-01-03 10:00",
+                   Phone="0000000000", Billing_Country="US")]  # fmt: skip
+    for number, (email, phone, count) in enumerate(
+        [(None, "0000000000", 4), (None, "1234567890", 3), ("guest@myshop.com", "", 3),
+         ("-", "", 2)],
+        start=11,
+    ):  # fmt: skip
+        placed += [
+            dict(name=f"#{number}0{k}", email=email, created=f"2024-0{2 + k}-{number} 10:00",
+                 Phone=phone, Billing_Country="US")
+            for k in range(count)
+        ]  # fmt: skip
+    result = shopify.read_orders(
+        write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, _orders(exports, *placed))
+    )
+    orders = _by_number(result)
+    assert orders.loc["#1001", "customer_id"] == "real@x.com"
+    assert orders["customer_id"].drop("#1001").isna().all()
+    assert orders["is_guest"].sum() == 12 and orders["email"].notna().sum() == 1
+    assert result.phone_links is None or result.phone_links.empty
+    assert (
+        "5 orders carry a placeholder e-mail ('guest@myshop.com' (3), '-' (2)), no customer's "
+        "address: read as guest orders"
+    ) in result.notes
+    assert (
+        "7 orders without e-mail carry a placeholder or impossible phone ('0000000000' (4), "
+        "'1234567890' (3)), no customer's number: read as guest orders"
+    ) in result.notes
+
+
 def test_email_wins_and_gathers_the_orders_of_its_phone(exports, write):
     rows = _orders(
         exports,
@@ -721,16 +756,16 @@ def test_email_wins_and_gathers_the_orders_of_its_phone(exports, write):
         dict(name="#2", email="Pat@Example.com", created="2024-03-02 10:00",
              Phone="+447700900123"),
         # a phone two e-mails share (a household) links nothing
-        dict(name="#3", email="a@example.com", created="2024-03-03 10:00", Phone="+15550001111"),
-        dict(name="#4", email="b@example.com", created="2024-03-04 10:00", Phone="+15550001111"),
-        dict(name="#5", email=None, created="2024-03-05 10:00", Phone="+1 555 000 1111"),
+        dict(name="#3", email="a@example.com", created="2024-03-03 10:00", Phone="+15552001111"),
+        dict(name="#4", email="b@example.com", created="2024-03-04 10:00", Phone="+15552001111"),
+        dict(name="#5", email=None, created="2024-03-05 10:00", Phone="+1 555 200 1111"),
     )  # fmt: skip
     result = shopify.read_orders(write("mixed.csv", exports.SHOPIFY_ORDERS_HEADER, rows))
     orders = _by_number(result)
     assert orders.loc["#1", "customer_id"] == "pat@example.com"
     assert pd.isna(orders.loc["#1", "email"])
     assert orders.loc["#2", "customer_id"] == "pat@example.com"
-    assert orders.loc["#5", "customer_id"] == "phone:+15550001111"
+    assert orders.loc["#5", "customer_id"] == "phone:+15552001111"
     assert result.notes == [
         "1 order without e-mail belongs to the e-mail customer whose orders carry the same phone"
     ]

@@ -510,6 +510,25 @@ def test_a_placeholder_email_is_no_customer_but_the_billing_phone_or_a_guest(exp
     ) in result.notes
 
 
+def test_an_email_cell_without_an_address_or_a_guests_address_is_a_guest_order(exports, write):
+    """``-``, ``x``, ``.``, ``no email`` (no ``@``) and ``guest@myshop.com`` name no one: taken
+    as an e-mail, each made one customer of every guest order typed with it."""
+    cells = ["-", "no email", "-", "x", "x", ".", "guest@myshop.com", "Guest@MyShop.com"]
+    rows = [
+        webtoffee(501 + k, cell, customer_id=0, customer_user=0) for k, cell in enumerate(cells)
+    ]
+    rows.append(webtoffee(509, "nadia@example.com"))
+    result = woocommerce.read_orders(write("orders.csv", exports.WOO_WEBTOFFEE_HEADER, rows))
+    orders = result.orders.set_index("order_number")
+    assert orders["customer_id"].isna().tolist() == [True] * 8 + [False]
+    assert orders["is_guest"].tolist() == [True] * 8 + [False]
+    assert orders["email"].isna().tolist() == [True] * 8 + [False]
+    assert (
+        "8 orders carry a placeholder e-mail ('-' (2), 'guest@myshop.com' (2), 'x' (2), '.' (1), "
+        "'no email' (1)), no customer's address: read as guest orders"
+    ) in result.notes
+
+
 def test_a_registered_customer_is_one_customer_whatever_billing_email_each_order_gives(
     exports, write
 ):

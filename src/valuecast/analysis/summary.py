@@ -812,8 +812,8 @@ def summarize(
         counts["first_order_after_calibration"] = n_late
         if n_late:
             notes.append(
-                f"{n_late:,} customers whose first order is after the calibration end "
-                f"{cal_date} left out"
+                f"{n_late:,} {'customer' if n_late == 1 else 'customers'} whose first order "
+                f"is after the calibration end {cal_date} left out"
             )
     counts["guest_revenue"] = round(float(counts["guest_revenue"] or 0.0), 2)
     return CustomerSummary(

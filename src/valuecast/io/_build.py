@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valuecast.io.csvfile import Table, currency_code
-from valuecast.io.phones import INVISIBLE, phone_ids, spoiled_phone
+from valuecast.io.phones import INVISIBLE, cell_text, phone_ids, spoiled_phone, unusable_phone
 from valuecast.io.schema import (
     ADDRESS_FIELDS,
     CUSTOMERS_SCHEMA,
@@ -314,12 +314,12 @@ PLACEHOLDER_LOCAL_PARTS = (
     "noemail", "nomail", "noemailaddress", "noemailprovided", "noemailgiven", "noaddress",
     "none", "nobody", "noone", "noreply", "donotreply", "dontreply", "null", "nil", "na",
     "unknown", "notprovided", "notgiven", "notavailable", "dummy", "fake", "placeholder",
-    "walkin", "cashsale", "customer", "pos", "test", "email", "example",
+    "walkin", "cashsale", "customer", "pos", "test", "email", "example", "guest", "anonymous",
 )  # fmt: skip
 """Local parts (lower-case, without separators) of the addresses shops type where a phone or
 in-store customer gave none (``noemail@shop.com``, ``no-reply@``, ``N/A@na.com``, ``pos@``,
-``test@test.com``, ``email@example.com``): such an address names no one, and taken as an id it
-made one "customer" of every order typed with it."""
+``test@test.com``, ``email@example.com``, ``guest@myshop.com``): such an address names no one,
+and taken as an id it made one "customer" of every order typed with it."""
 
 _SEPARATOR = "[-._/]?"
 _PLACEHOLDER_WORDS = "|".join(
@@ -344,6 +344,22 @@ def placeholder_address_sql(cell: str) -> str:
     """SQL: the text ``cell`` is a placeholder address (:func:`placeholder_addresses`); false
     where null."""
     return f"coalesce(regexp_matches({cell}, '{PLACEHOLDER_ADDRESS}'), false)"
+
+
+def placeholder_emails(cells: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per cell of an e-mail column, whether it names no one: a cell without ``@`` (``-``,
+    ``x``, ``no email``), which is no address, or a placeholder address
+    (:func:`placeholder_addresses`); False for an empty one.  SQL applies it alike
+    (:func:`placeholder_email_sql`)."""
+    unaddressed = pc.invert(pc.match_substring(cells, "@"))
+    no_address = np.asarray(pc.fill_null(unaddressed, False).to_numpy(zero_copy_only=False), bool)
+    return no_address | placeholder_addresses(cells)
+
+
+def placeholder_email_sql(cell: str) -> str:
+    """SQL: the text ``cell`` of an e-mail column names no one (:func:`placeholder_emails`);
+    false where null."""
+    return f"(coalesce(NOT contains({cell}, '@'), false) OR {placeholder_address_sql(cell)})"
 
 
 def placeholder_email_note(counts: Mapping[str, int], by_phone: int = 0) -> list[str]:
@@ -440,12 +456,15 @@ class Identities(NamedTuple):
     phone_links: pd.DataFrame | None = None
     """The file's distinct (``phone_id``, ``customer_id``) pairs (:func:`phone_links`)."""
     placeholders: Mapping[str, int] | None = None
-    """The placeholder addresses (:data:`PLACEHOLDER_ADDRESS`) read as no e-mail, lower-cased,
-    with their orders."""
+    """The e-mail cells read as no e-mail (:func:`placeholder_emails`), lower-cased, with their
+    orders."""
     placeholders_by_phone: int = 0
     """Of those orders, the ones told by their phone."""
     placeholder: np.ndarray | None = None
-    """Per order, whether its e-mail cell is a placeholder address (:func:`placeholder_addresses`)."""
+    """Per order, whether its e-mail cell names no one (:func:`placeholder_emails`)."""
+    placeholder_phones: Mapping[str, int] | None = None
+    """Of the orders without e-mail, the phone cells that tell no one
+    (:func:`placeholder_phone_cells`), with their orders (guest orders)."""
 
 
 def identities(
@@ -459,22 +478,26 @@ def identities(
     that customer when they all carry the same e-mail, so the same phone's orders without an
     e-mail join them (a cash-on-delivery customer who gave an e-mail once); a phone seen with
     two e-mails (a household, a shared office line) links nothing and stays its own customer.
-    A placeholder address (``noemail@shop.com``: :data:`PLACEHOLDER_ADDRESS`) is no e-mail: its
-    order is told by its phone, else a guest's, and counted by address in a note.
+    A placeholder address (``noemail@shop.com``: :data:`PLACEHOLDER_ADDRESS`) or a cell
+    without ``@`` (``-``, ``no email``: :func:`placeholder_emails`) is no e-mail: its order is
+    told by its phone, else a guest's, and counted by address in a note.
     """
     email, customer_id, _ = emails(email_cells)
-    placeholder = placeholder_addresses(pa.array(customer_id, type=pa.large_string()))
+    placeholder = placeholder_emails(pa.array(customer_id, type=pa.large_string()))
     counts: dict[str, int] = {}
     if placeholder.any():  # an order without e-mail: its phone's, else a guest's
         counts = {str(k): int(v) for k, v in customer_id[placeholder].value_counts().items()}
         email, customer_id = email.mask(placeholder), customer_id.mask(placeholder)
     linked = spoiled = 0
     links = None
+    unusable: dict[str, int] = {}
     if phone_cells is not None:
         without_email = customer_id.isna().to_numpy(bool)
         written = phone_cells.reset_index(drop=True)[without_email].dropna()
         spoiled = int(per_distinct(written, lambda cells: cells.map(spoiled_phone)).sum())
-        customer_id, linked, links = with_phones(customer_id, phone_ids(phone_cells, countries))
+        ids = phone_ids(phone_cells, countries)
+        unusable = placeholder_phone_cells(phone_cells, countries, without_email & ids.isna())
+        customer_id, linked, links = with_phones(customer_id, ids)
     by_phone = int(customer_id[placeholder].notna().sum()) if counts else 0
     return Identities(
         email,
@@ -486,7 +509,50 @@ def identities(
         counts,
         by_phone,
         placeholder,
+        unusable,
     )
+
+
+def placeholder_phone_cells(
+    phones: pd.Series, countries: pd.Series | None, rows: np.ndarray
+) -> dict[str, int]:
+    """Of the phone cells at ``rows`` (a mask: those of orders without a customer of their
+    own, and without a phone id, which a usable number has), the ones giving a number's digits
+    that tell no one, a placeholder or a number that cannot exist
+    (:func:`valuecast.io.phones.unusable_phone`), as written, with their rows.  Each distinct
+    (phone, country) pair is looked at once."""
+    pairs = pd.DataFrame(
+        {
+            "phone": phones.astype("string").reset_index(drop=True),
+            "country": pd.Series(pd.NA, index=range(len(phones)), dtype="string")
+            if countries is None
+            else countries.astype("string").reset_index(drop=True),
+        }
+    )[np.asarray(rows, bool)]
+    pairs = pairs[pairs["phone"].notna().to_numpy(bool)]
+    found: Counter[str] = Counter()
+    for (phone, country), count in pairs.value_counts(dropna=False).items():
+        if unusable_phone(phone, None if pd.isna(country) else country):
+            found[cell_text(phone)] += int(count)
+    return dict(found)
+
+
+def placeholder_phone_note(
+    counts: Mapping[str, int], unit: str = "order", without: str = "e-mail"
+) -> list[str]:
+    """The ingest note on the orders (or rows) without e-mail (or ``without`` another
+    identity) whose phone tells no one (``counts``: :func:`placeholder_phone_cells`): none is
+    a customer's number, nor sent to an ad platform."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    one = total == 1
+    return [
+        f"{total:,} {unit if one else unit + 's'} without {without} "
+        f"{'carries' if one else 'carry'} a placeholder or impossible phone "
+        f"({_most_used(counts)}), no customer's number: read as "
+        f"{'a guest order' if one else 'guest orders'}"
+    ]
 
 
 class Accounts(NamedTuple):
@@ -626,10 +692,10 @@ def shared_accounts_note(count: int, id_column: str) -> list[str]:
 
 
 def comparable_addresses(cells: pd.Series) -> pd.Series:
-    """E-mail cells as addresses to compare: trimmed, lower-cased, <NA> for none or a
-    placeholder address (which :func:`identities` reads as no e-mail)."""
+    """E-mail cells as addresses to compare: trimmed, lower-cased, <NA> for none or a cell
+    naming no one (:func:`placeholder_emails`, which :func:`identities` reads as no e-mail)."""
     address = emails(cells)[1]
-    placeholder = placeholder_addresses(pa.array(address, type=pa.large_string()))
+    placeholder = placeholder_emails(pa.array(address, type=pa.large_string()))
     return address.mask(placeholder)
 
 
@@ -1014,11 +1080,12 @@ def linked_note(linked: int) -> list[str]:
 
 def identity_notes(who: Identities) -> list[str]:
     """The ingest notes on who placed the orders: placeholder e-mails read as none, phone-only
-    orders given to an e-mail customer, and phones a spreadsheet spoiled."""
+    orders given to an e-mail customer, and phones a spreadsheet spoiled or that tell no one."""
     return (
         placeholder_email_note(who.placeholders or {}, who.placeholders_by_phone)
         + linked_note(who.linked_by_phone)
         + spoiled_note(who.spoiled_phones)
+        + placeholder_phone_note(who.placeholder_phones or {})
     )
 
 

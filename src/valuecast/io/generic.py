@@ -1174,7 +1174,8 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
     by_phone = contact_phones = national = None
     if cols["phone"] is not None:
         named = _build.string_series(customer)
-        phones = _phone_customers(table, cols, mapping)
+        phone_cells, countries = _phone_cells(table, cols, mapping)
+        phones = phone_ids(phone_cells, countries)
         contact_phones = _contact_phones(table, cols, mapping, phones.notna().to_numpy(bool))
         ids, linked, links = _build.with_phones(named, phones)
         national = national_phone_ids(ids, named.isna().to_numpy(bool))
@@ -1185,6 +1186,10 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         cells = _build.string_series(table.text(cols["phone"]))[named.isna().to_numpy(bool)]
         spoiled = _build.per_distinct(cells.dropna(), lambda c: c.map(spoiled_phone)).sum()
         notes.extend(_build.spoiled_note(int(spoiled), "row"))
+        unusable = _build.placeholder_phone_cells(
+            phone_cells, countries, (named.isna() & phones.isna()).to_numpy(bool)
+        )
+        notes.extend(_build.placeholder_phone_note(unusable, "row", "a customer"))
         if linked:
             notes.append(
                 f"{linked:,} {'row' if linked == 1 else 'rows'} without a customer "
@@ -1437,26 +1442,27 @@ def utc_times_note(table: Table, column: str | None, mapping: Mapping[str, str])
     ]
 
 
-def _phone_customers(
+def _phone_cells(
     table: Table, cols: dict[str, str | None], mapping: dict[str, str]
-) -> pd.Series:
-    """The customer id of each row's phone number (``phone:+16169547888``), <NA> for a cell
-    with too few digits to be one (:func:`valuecast.io.phones.phone_ids`); the ``country``
-    column, or the country the map gives every row, gives a national number its calling code."""
+) -> tuple[pd.Series, pd.Series | None]:
+    """Each row's phone cell and country, whose customer id is the number's
+    (``phone:+16169547888``, <NA> for a cell that tells no one:
+    :func:`valuecast.io.phones.phone_ids`): the ``country`` column, or the country the map
+    gives every row, gives a national number its calling code (None: no country)."""
     phones = _build.string_series(table.text(cols["phone"]))
     countries = None
     if cols["country"] is not None:
         countries = _build.string_series(table.text(cols["country"]))
     elif every_row_country(mapping):
         countries = pd.Series(every_row_country(mapping), index=phones.index, dtype="string")
-    return phone_ids(phones, countries)
+    return phones, countries
 
 
 def _contact_phones(
     table: Table, cols: dict[str, str | None], mapping: dict[str, str], numbers: np.ndarray
 ) -> pd.DataFrame:
     """Per row, ``phone``: the phone cell (cleaned) where it holds a number (``numbers``: its
-    phone id is known, :func:`_phone_customers`), and ``country``: the row's country cell, or
+    phone id is known, :func:`_phone_cells`), and ``country``: the row's country cell, or
     the country the map gives every row.  The contact phone and country of the customers
     (:func:`_order_contacts`), as the platform readers keep their orders' phones: a cell
     without a number (``n/a``) gives none, so a customer's latest order carrying one does."""

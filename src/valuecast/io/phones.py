@@ -23,7 +23,10 @@ order) when there is exactly one; else ``phone:01712345678`` equals no internati
 same digits may be two people in two countries. The
 prefix keeps a phone id apart from every e-mail id (an e-mail has an ``@``) and from a spreadsheet's
 formula rule (a cell starting with ``+``). A cell with fewer than :data:`MIN_PHONE_DIGITS` digits
-(``0``, ``n/a``, ``-``) is no phone number.
+(``0``, ``n/a``, ``-``) is no phone number, and neither is a placeholder typed where the customer
+gave none (``0000000000``, ``1234567890``: :func:`placeholder_phone`) nor a number that cannot
+exist (:func:`impossible_phone`): as a placeholder e-mail, taken as a customer it would make one
+customer of every order typed with it.
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ __all__ = [
     "e164_phone",
     "impossible_phone",
     "normalize_phone",
+    "placeholder_digits",
+    "placeholder_phone",
     "plausible_number",
     "phone_from_id",
     "phone_ids",
     "spoiled_phone",
+    "unusable_phone",
 ]
 
 PHONE_ID_PREFIX = "phone:"
@@ -158,12 +164,22 @@ _EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d+\s*$", re.IGNORECASE)
 """An extension after the number (``ext 5``, ``x12``, ``#3``): not part of the number."""
 
 
-def _international(phone: Any, country: Any) -> tuple[str, bool]:
-    """(digits, whether they start with the country code); see the module docstring."""
+def _dialled(phone: Any) -> tuple[str, str]:
+    """The cell's text as dialled and its digits: without a spreadsheet's apostrophe, a
+    bracketed trunk ``(0)`` or an extension."""
     # "+44 (0)20 ...": the bracketed trunk 0 is not dialled after the country code
     text = cell_text(phone).lstrip("'").strip().replace("(0)", "")
     text = _EXTENSION.sub("", text)  # an extension is dialled after the call connects
-    digits = re.sub(r"\D", "", text)
+    return text, re.sub(r"\D", "", text)
+
+
+def _international(phone: Any, country: Any) -> tuple[str, bool]:
+    """(digits, whether they start with the country code); see the module docstring."""
+    return _with_country_code(*_dialled(phone), country)
+
+
+def _with_country_code(text: str, digits: str, country: Any) -> tuple[str, bool]:
+    """:func:`_international` of a cell :func:`_dialled` as ``text`` and ``digits``."""
     if not digits:
         return "", False
     if text.startswith("+"):
@@ -210,24 +226,82 @@ _LONGEST_NATIONAL = {calling: longest for calling, longest in CALLING_CODES.valu
 
 def plausible_number(digits: str) -> bool:
     """Whether international ``digits`` (country code first) can be a phone number: E.164's
-    length, a North American number's exact form, and at most the longest national number of
-    a country :data:`CALLING_CODES` knows (``+15550199`` is none: 7 digits after the 1)."""
-    if not E164_MIN_DIGITS <= len(digits) <= E164_MAX_DIGITS:
+    length, a country code (none starts with 0), a North American number's exact form, at most
+    the longest national number of a country :data:`CALLING_CODES` knows (``+15550199`` is
+    none: 7 digits after the 1), and a national number that is no placeholder
+    (:func:`placeholder_digits`: ``+44 0000 000000``)."""
+    if not E164_MIN_DIGITS <= len(digits) <= E164_MAX_DIGITS or digits.startswith("0"):
+        return False
+    national = _national_number(digits)
+    if placeholder_digits(digits) or placeholder_digits(national):
         return False
     if digits.startswith("1"):
         return _NANP_NUMBER.match(digits) is not None
-    for length in (1, 2, 3):  # calling codes are prefix-free
-        longest = _LONGEST_NATIONAL.get(digits[:length])
-        if longest is not None:
-            return len(digits) - length <= longest
+    if national:
+        return len(national) <= _LONGEST_NATIONAL[digits[: len(digits) - len(national)]]
     return True
+
+
+def _national_number(digits: str) -> str:
+    """International ``digits`` without the calling code of a country :data:`CALLING_CODES`
+    knows; '' for another code, which cannot be told apart from the number."""
+    for length in (1, 2, 3):  # calling codes are prefix-free
+        if digits[:length] in _LONGEST_NATIONAL:
+            return digits[length:]
+    return ""
+
+
+PLACEHOLDER_MIN_DIGITS = 4
+"""The fewest digits :func:`placeholder_digits` reads as a placeholder's: the national number of
+E.164's shortest number (7 digits, a calling code of up to 3 among them)."""
+_ASCENDING = "0123456789" * 3
+_DESCENDING = _ASCENDING[::-1]
+
+
+def placeholder_digits(digits: str) -> bool:
+    """Whether ``digits`` are a placeholder's, typed where a number was asked and none was given:
+    at least :data:`PLACEHOLDER_MIN_DIGITS` of one digit repeated (``0000000000``) or a run of
+    consecutive digits, up or down (``1234567890``, ``0123456789``, ``9876543210``)."""
+    if len(digits) < PLACEHOLDER_MIN_DIGITS:
+        return False
+    return digits == digits[0] * len(digits) or digits in _ASCENDING or digits in _DESCENDING
+
+
+def placeholder_phone(phone: Any, country: Any = None) -> bool:
+    """Whether ``phone`` is a placeholder (:func:`placeholder_digits`): its digits as written,
+    those after the zeros it starts with (a trunk or an international prefix: ``0 1111 111111``,
+    ``00 0000000``), or its national number after the country code (``+1 000 000 0000``,
+    ``+91 98765 43210``)."""
+    text, written = _dialled(phone)
+    if _placeholder_written(written):
+        return True
+    digits, international = _with_country_code(text, written, country)
+    return international and placeholder_digits(_national_number(digits))
+
+
+def _placeholder_written(written: str) -> bool:
+    """Whether a cell's digits as written, or those after the zeros they start with, are a
+    placeholder's (:func:`placeholder_digits`)."""
+    return placeholder_digits(written) or placeholder_digits(written.lstrip("0"))
 
 
 def impossible_phone(phone: Any, country: Any = None) -> bool:
     """Whether ``phone`` has its country code (:func:`normalize_phone`) but is no number that
-    code can have (:func:`plausible_number`): a typo, a number missing its area code."""
+    code can have (:func:`plausible_number`): a typo, a number missing its area code, a
+    placeholder (``1234567890`` in the US), zeros read after the international prefix ``00``
+    (``0000000000``)."""
     digits, international = _international(phone, country)
     return bool(digits) and international and not plausible_number(digits)
+
+
+def unusable_phone(phone: Any, country: Any = None) -> bool:
+    """Whether ``phone`` has a number's digits (:data:`MIN_PHONE_DIGITS`) yet tells no one:
+    a placeholder (:func:`placeholder_phone`) or a number that cannot exist
+    (:func:`impossible_phone`).  A number a spreadsheet spoiled (:func:`spoiled_phone`) is
+    not one of them: it is told apart, as its own note says."""
+    if spoiled_phone(phone) or len(normalize_phone(phone, country)) < MIN_PHONE_DIGITS:
+        return False
+    return placeholder_phone(phone, country) or impossible_phone(phone, country)
 
 
 def e164_phone(phone: Any, country: Any = None) -> str:
@@ -250,10 +324,15 @@ def spoiled_phone(phone: Any) -> bool:
 
 
 def _phone_id(phone: Any, country: Any) -> str | None:
+    """The customer id of one phone cell, None where it tells no one: too few digits, spoiled
+    by a spreadsheet, a placeholder or a number that cannot exist."""
     if spoiled_phone(phone):
         return None
-    digits, international = _international(phone, country)
-    if len(digits) < MIN_PHONE_DIGITS:
+    text, written = _dialled(phone)
+    digits, international = _with_country_code(text, written, country)
+    if len(digits) < MIN_PHONE_DIGITS or _placeholder_written(written):
+        return None
+    if international and not plausible_number(digits):  # its national number's placeholder too
         return None
     return PHONE_ID_PREFIX + ("+" if international else "") + digits
 

@@ -17,8 +17,8 @@ certain to equal the importer's, and any of these makes :meth:`PendingShopify.lo
 * a row without ``Name`` that is not empty; an order whose rows give two values of one
   order-level amount, two ``Created at`` or two e-mails, or that has no ``Created at`` or
   ``Subtotal``; a negative refund;
-* an order without e-mail, or with a placeholder one (``noemail@shop.com``), that carries a
-  phone (its customer is its phone, or the e-mail customer with that phone:
+* an order without e-mail, or with a placeholder one (``noemail@shop.com``, ``-``), that
+  carries a phone (its customer is its phone, or the e-mail customer with that phone:
   :func:`valuecast.io._build.identities`);
 * counted orders in more than one currency, a malformed row, text that is not UTF-8.
 """
@@ -340,12 +340,12 @@ def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
 
 
 def _placeholder(cols: dict[str, str | None]) -> str:
-    """SQL over ``_GROUPED``: the order's e-mail is a placeholder, no customer's
-    (:func:`valuecast.io._build.placeholder_addresses`)."""
-    return _build.placeholder_address_sql("email") if cols["email"] is not None else "false"
+    """SQL over ``_GROUPED``: the order's e-mail is a placeholder or no address, no customer's
+    (:func:`valuecast.io._build.placeholder_emails`)."""
+    return _build.placeholder_email_sql("email") if cols["email"] is not None else "false"
 
 
-_EMAILED = f"(email IS NOT NULL AND NOT {_build.placeholder_address_sql('email')})"
+_EMAILED = f"(email IS NOT NULL AND NOT {_build.placeholder_email_sql('email')})"
 """SQL over ``_GROUPED`` (or ``_ROWS``): the order (row) carries an e-mail that is a customer's."""
 
 

@@ -64,9 +64,11 @@ Rules
   account's (a registered customer checking out as a guest), and one whose e-mail two accounts'
   orders carry is its own address's; an account whose orders carry more than 3 addresses (a
   till's, :func:`valuecast.io._build.accounts`) joins none. Each order's ``email`` stays the
-  address it gives. An order without email is the customer of its ``billing_phone``
-  (national numbers get the calling code of ``billing_country``; :mod:`valuecast.io.phones`,
-  and :func:`valuecast.io._build.identities` for an email and a phone on one order); neither
+  address it gives. An order without email (a cell without ``@`` such as ``-``, or a
+  placeholder address such as ``guest@myshop.com``, is none) is the customer of its
+  ``billing_phone`` (national numbers get the calling code of ``billing_country``; a
+  placeholder or impossible number is none; :mod:`valuecast.io.phones`, and
+  :func:`valuecast.io._build.identities` for an email and a phone on one order); neither
   -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
 * ``order_contacts`` (the audience files' names, phones and places where no customers export
   gives them): ``billing_first_name`` and ``billing_last_name`` (else the shipping ones),

@@ -974,6 +974,30 @@ def test_a_mapped_status_leaves_out_cancelled_failed_and_refunded_orders(write):
     assert any("map status=Status to leave those out" in n for n in unmapped.notes)
 
 
+def test_orders_not_paid_yet_are_counted_and_noted_with_their_revenue(write):
+    """A status saying the order is not paid yet counts it as a sale, as the platforms' readers
+    do, and a note counts those orders and their revenue (WooCommerce's English label "pending
+    payment", "unpaid" and "awaiting payment" among them, not named as unknown statuses)."""
+    statuses = ["Paid", "pending", "Partially paid", "Pending payment", "unpaid",
+                "Awaiting payment", "Zahlung ausstehend", "completed"]  # fmt: skip
+    header = ["id", "email", "created", "amount", "Status"]
+    rows = [
+        {"id": str(k), "email": f"c{k % 3}@x.com", "created": f"2024-01-{k + 10}",
+         "amount": f"{10 * (k + 1)}.00", "Status": status}
+        for k, status in enumerate(statuses)
+    ]  # fmt: skip
+    path = write("t.csv", header, rows)
+    mapping = "customer_id=email,ordered_at=created,revenue=amount,order_id=id,status=Status"
+    result = generic.read_orders(path, mapping)
+    assert len(result.orders) == 8 and not result.excluded_orders
+    assert not [note for note in result.notes if "status" in note]
+    (note,) = [note for note in result.notes if "not paid yet" in note]
+    assert note.startswith(
+        "6 orders not paid yet (unpaid 1, pending payment 1, pending 2, partially paid 1, "
+        "awaiting payment 1) are counted as sales (270.00 of revenue)"
+    ), note
+
+
 def test_a_european_admins_statuses_are_read_in_its_language(write):
     # a shop system's own export from a German, French or Spanish admin: its cancelled,
     # refunded, failed and expired orders are left out, whatever the case and accents, and its

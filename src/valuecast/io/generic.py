@@ -1016,8 +1016,20 @@ COUNTED_STATUSES = frozenset({
     "closed", "on account", "onaccount", "on account closed", "onaccount closed", "layby",
     "layby closed", "awaiting dispatch", "awaiting pickup", "dispatched closed",
     "picked up closed",
+    # not paid yet: counted, and named in a note (:data:`UNPAID_STATUSES`)
+    "pending payment", "payment pending", "awaiting payment", "unpaid", "not paid",
 })  # fmt: skip
 """Statuses known to be sales; any other a mapped ``status`` holds is named in a note."""
+
+UNPAID_STATUSES: dict[str, str] = {
+    "pending": "pending", "pending payment": "pending payment",
+    "payment pending": "pending payment", "awaiting payment": "awaiting payment",
+    "unpaid": "unpaid", "not paid": "unpaid", "partially paid": "partially paid",
+    "on hold": "on hold",
+}  # fmt: skip
+"""The counted statuses of an order not paid yet (as :func:`_status_of` reads them; ``on hold``
+is WooCommerce's bank transfer awaited), by the label the note counting them gives, as the
+platforms' readers count theirs (:func:`valuecast.io._build.unpaid_orders_note`)."""
 
 TRANSLATED_STATUSES: dict[str, tuple[str, ...]] = {
     "cancelled": ("storniert", "abgebrochen", "annulliert", "annulée", "annulé", "cancelado",
@@ -2000,6 +2012,7 @@ def _assemble(
         rules[-1:-1] = _build.status_rules(status, EXCLUDED_STATUSES)  # before a negative amount
         known = status.isin(EXCLUDED_STATUSES.keys() | COUNTED_STATUSES).to_numpy(bool)
         unknown_status = ~known & written.notna().to_numpy(bool)
+        unpaid = status.map(UNPAID_STATUSES).to_numpy(object)
     if n != len(keep):
         rules.append((_build.REFUNDED, _refunded_in_full(summed, rows.revenue, net)))
     lines = None
@@ -2021,6 +2034,8 @@ def _assemble(
             "cancelled, voided, failed, refunded, draft and expired",
             "write one of those words where a status means one of them",
         )  # fmt: skip
+        counted = reason == None  # noqa: E711 - elementwise comparison
+        status_notes += _build.unpaid_orders_note(unpaid, counted, net, "the shop")
     if rows.amounts["gross_revenue"] is None:
         # an excluded order's revenue in the ingest report is its rows added up: what a
         # cancellation or a refund without its sale takes back, which its sales (none) would

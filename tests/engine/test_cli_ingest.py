@@ -365,3 +365,12 @@ def test_a_map_split_by_the_shell_is_named_as_part_of_the_map(tmp_path, fake_rea
     assert result.exit_code == 2 and "ordered_at=date,: no such file" in result.output
     assert "part of a --map" in result.output and "without spaces after its commas" in result.output
     assert fake_reader == []
+
+
+def test_the_workspace_row_counts_one_order_and_one_customer_in_the_singular(tmp_path):
+    """The ingest table's workspace row reads "1 order, 1 customer", not "1 orders, 1 customers"."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,order_date,revenue\nA,2026-01-05,10\n")
+    result = CliRunner().invoke(app, ["ingest", str(orders), "-w", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 0, result.output
+    assert "1 order, 1 customer" in result.output, result.output

@@ -405,8 +405,8 @@ def print_ingest_report(report: object) -> None:
                         if data["first_order_date"] else "none"),
         ("currencies", ", ".join(f"{code} ({n:,})" for code, n in data["currencies"].items())
                        or "none"),
-        ("workspace", f"{data['workspace_orders']:,} orders, "
-                      f"{data['workspace_customers']:,} customers"),
+        ("workspace", f"{counted(data['workspace_orders'], 'order')}, "
+                      f"{counted(data['workspace_customers'], 'customer')}"),
     ]  # fmt: skip
     for name, value in rows:
         totals.add_row(name, value)

@@ -300,3 +300,27 @@ def test_a_phone_whose_orders_an_export_read_again_gave_a_new_address_links_to_i
         "1002": "new@example.com",
         "1003": "new@example.com",
     }
+
+
+def test_a_phone_of_two_customers_stays_shared_when_one_has_only_a_cancelled_order(
+    corpus, tmp_path
+):
+    """A household's phone, seen with A's paid order and B's cancelled one, links nothing: the
+    phone-only order stays the phone's, as the file's own rule has it, though B has no stored
+    order (only a customer whose orders an export gave to another is dropped from the link)."""
+    path = tmp_path / "hh.csv"
+    path.write_text(
+        "order_id,customer_id,phone,date,revenue,status\n"
+        "o1,A,+44 7700 900123,2024-01-05,50,paid\no2,B,+44 7700 900123,2024-01-06,40,cancelled\n"
+        "o3,,+44 7700 900123,2024-02-01,30,paid\no4,A,,2024-03-01,20,paid\n"
+    )
+    mapping = (
+        "order_id=order_id,customer_id=customer_id,phone=phone,ordered_at=date,revenue=revenue"
+    )
+    workspace = tmp_path / "ws.duckdb"
+    corpus.report(corpus.ingest(path, workspace, "--json", "--map", mapping + ",status=status"))
+    assert {number: row[0] for number, row in corpus.stored_orders(workspace).items()} == {
+        "o1": "A",
+        "o3": ANN_PHONE,
+        "o4": "A",
+    }

@@ -80,8 +80,10 @@ def link_phones(
     if not sql(raw, "SELECT 1 FROM phone_links LIMIT 1"):
         return 0, 0, (0, "")
     renumbered = (0, "") if direct["orders"] else _renumber_phone_orders(raw)
-    # a link to a customer whose every order a later export gave to another (an order read
-    # again under a new e-mail) names no one now: it would leave the phone shared by two
+    # a link to a customer whose orders a later export gave to another (read again under a
+    # new e-mail: moved_orders) and who has none left names no one now: it would leave the
+    # phone shared by two; a customer seen only with orders left out (a cancelled one) keeps
+    # the phone shared, as in the file that showed it
     staged = (
         ""
         if direct["orders"] or not _orders_staged(raw)
@@ -90,8 +92,9 @@ def link_phones(
     sql(
         raw,
         "CREATE OR REPLACE TEMP TABLE _phone_owners AS SELECT phone_id, min(customer_id) AS "
-        "owner FROM phone_links l WHERE customer_id IN (SELECT customer_id FROM orders UNION ALL "
-        f"SELECT customer_id FROM customers{staged}) "
+        "owner FROM phone_links WHERE customer_id NOT IN (SELECT customer_id FROM moved_orders "
+        "WHERE customer_id NOT IN (SELECT customer_id FROM (SELECT customer_id FROM orders "
+        f"UNION ALL SELECT customer_id FROM customers{staged}) WHERE customer_id IS NOT NULL)) "
         "GROUP BY phone_id HAVING count(DISTINCT customer_id) = 1",
     )
 

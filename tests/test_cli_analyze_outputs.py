@@ -436,3 +436,16 @@ def test_amount_text_rounds_halves_up_with_thousands_separators():
     assert amount_text(75432.5) == "75,433"
     assert amount_text(2.675, 2) == "2.68"
     assert amount_text(-0.5) == "-1"
+
+
+def test_comparisons_add_up_as_their_figures_are_shown_rounded_half_up():
+    """A comparison's change is the difference of its figures as shown: 282.5 shows as 283 in
+    the terminal and on the dashboard, so 282.5 -> 300 is +17, not +18 (a half rounded to
+    even on one side and up on the other)."""
+    from valuecast.cli.history import _money, _shown_change
+    from valuecast.outputs.report.charts import count_text
+    from valuecast.web.pages import _change_from
+
+    assert (_money(282.5), _money(300.0), _shown_change(282.5, 300.0)) == ("283", "300", "+17")
+    assert (count_text(282.5), _change_from(300.0, 282.5)) == ("283", "+17")
+    assert (_money(100.5), _money(101.5), _shown_change(100.5, 101.5)) == ("101", "102", "+1")

@@ -12,7 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from valuecast.tables import CLV_SETTINGS, GROUPS, TIERS, clv_setting_value, predicting_model
+from valuecast.tables import (
+    CLV_SETTINGS,
+    GROUPS,
+    TIERS,
+    clv_setting_value,
+    predicting_model,
+    round_half_up,
+)
 
 __all__ = [
     "AT_RISK_GROUPS",
@@ -309,6 +316,12 @@ def _signed(amount: int) -> str:
     return f"{amount:+,}" if amount else "0"
 
 
+def _whole(amount: float) -> int:
+    """An amount in whole units as the outputs show it (half up, as the files round it), so
+    that a change of the figures shown adds up."""
+    return int(round_half_up(amount, 0))
+
+
 def rewritten_note(comparison: Comparison) -> str | None:
     """A note splitting the change in historic CLV into the past rewritten (the orders dated on
     or before the earlier snapshot's as-of date that later exports edited, added late or
@@ -327,10 +340,10 @@ def rewritten_note(comparison: Comparison) -> str | None:
     if rewritten is None or currencies_differ(comparison.differences):
         return None
     before, after = comparison.before, comparison.after
-    past = round(rewritten.historic_clv_now) - round(before.historic_clv)
+    past = _whole(rewritten.historic_clv_now) - _whole(before.historic_clv)
     if not (rewritten.withdrawn or past):  # edits of no amount (consent, a line's name)
         return None
-    new = round(after.historic_clv) - round(rewritten.historic_clv_now)
+    new = _whole(after.historic_clv) - _whole(rewritten.historic_clv_now)
     dated = f"dated on or before {rewritten.as_of}"
     parts = _rewrite_parts(rewritten.written, rewritten.withdrawn, rewritten.as_of)
     since = f"since snapshot {before.snapshot_id} ({before.as_of})"
@@ -375,7 +388,7 @@ def rewritten_later_note(comparison: Comparison) -> str | None:
     if later is None or currencies_differ(comparison.differences):
         return None
     before, after = comparison.before, comparison.after
-    change = round(after.historic_clv) - round(before.historic_clv)
+    change = _whole(after.historic_clv) - _whole(before.historic_clv)
     parts = _rewrite_parts(later.written, later.withdrawn, later.as_of)
     return (
         f"note: the historic CLV change ({_signed(change)}) is not split into the past "

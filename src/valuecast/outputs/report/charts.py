@@ -137,8 +137,9 @@ def signed_pct_text(value: Any) -> str:
 
 
 def count_text(value: Any) -> str:
+    """A count, or an amount in whole units rounded half up as the files round it."""
     number = finite(value)
-    return "-" if number is None else f"{number:,.0f}"
+    return "-" if number is None else f"{round_half_up(number, 0):,.0f}"
 
 
 def plural_text(n: int, word: str, plural: str | None = None) -> str:

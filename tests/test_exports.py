@@ -832,6 +832,27 @@ def test_a_placeholder_phone_is_no_number_and_never_all_zeros(phone, country):
     assert e164_phone(phone, country) == ""
 
 
+@pytest.mark.parametrize(
+    ("phone", "country", "customer"),
+    [
+        ("+52 1 55 1234 5678", None, "phone:+5215512345678"),  # Mexico's old mobile form
+        ("555-0199", "US", "phone:+15550199"),  # a number missing its area code
+        ("+45 67 89 01 23", None, "phone:+4567890123"),  # digits running, not from the start
+        ("0444 444 440", "AU", "phone:+61444444440"),  # one digit repeated, then another
+        ("+353 1 234 5678", None, "phone:+35312345678"),  # eight digits running
+    ],
+)
+def test_a_real_or_impossible_number_is_still_its_customers(phone, country, customer):
+    """Only a placeholder names no one: a number that cannot exist (a typo, an old national
+    form) is still the customer who typed it, kept out of the audience files alone, and a real
+    number whose digits repeat or run for a while is no placeholder."""
+    from valuecast.io.phones import phone_ids
+
+    assert not placeholder_phone(phone, country)
+    countries = None if country is None else pd.Series([country])
+    assert phone_ids(pd.Series([phone]), countries).tolist() == [customer]
+
+
 @pytest.mark.parametrize("to", ["meta", "google"])
 def test_a_placeholder_phone_is_never_hashed_and_is_counted(to):
     rows = customers({}, {})

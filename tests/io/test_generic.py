@@ -326,7 +326,7 @@ def test_a_placeholder_phone_names_no_customer_and_joins_no_one(write):
     assert orders["customer_id"].isna().tolist() == [False] + [True] * 4 + [False]
     assert orders["customer_id"].tolist()[5] == "phone:+16169547888"
     assert result.notes == [
-        "4 rows without a customer carry a placeholder or impossible phone ('+1 123 456 7890' "
+        "4 rows without a customer carry a placeholder phone ('+1 123 456 7890' "
         "(1), '000-000-0000' (1), '0000000000' (1), '1234567890' (1)), no customer's number: "
         "read as guest orders"
     ]

@@ -549,7 +549,7 @@ def placeholder_phone_note(
     one = total == 1
     return [
         f"{total:,} {unit if one else unit + 's'} without {without} "
-        f"{'carries' if one else 'carry'} a placeholder or impossible phone "
+        f"{'carries' if one else 'carry'} a placeholder phone "
         f"({_most_used(counts)}), no customer's number: read as "
         f"{'a guest order' if one else 'guest orders'}"
     ]

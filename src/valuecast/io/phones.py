@@ -24,9 +24,10 @@ same digits may be two people in two countries. The
 prefix keeps a phone id apart from every e-mail id (an e-mail has an ``@``) and from a spreadsheet's
 formula rule (a cell starting with ``+``). A cell with fewer than :data:`MIN_PHONE_DIGITS` digits
 (``0``, ``n/a``, ``-``) is no phone number, and neither is a placeholder typed where the customer
-gave none (``0000000000``, ``1234567890``: :func:`placeholder_phone`) nor a number that cannot
-exist (:func:`impossible_phone`): as a placeholder e-mail, taken as a customer it would make one
-customer of every order typed with it.
+gave none (``0000000000``, ``1234567890``: :func:`placeholder_phone`): as a placeholder e-mail,
+taken as a customer it would make one customer of every order typed with it.  A number that
+cannot exist (:func:`impossible_phone`: a typo, an old national form) still names the customer
+who typed it, and is only kept out of the audience files.
 """
 
 from __future__ import annotations
@@ -251,27 +252,32 @@ def _national_number(digits: str) -> str:
     return ""
 
 
-PLACEHOLDER_MIN_DIGITS = 4
-"""The fewest digits :func:`placeholder_digits` reads as a placeholder's: the national number of
-E.164's shortest number (7 digits, a calling code of up to 3 among them)."""
-_ASCENDING = "0123456789" * 3
-_DESCENDING = _ASCENDING[::-1]
+PLACEHOLDER_MIN_DIGITS = 7
+"""The fewest digits of one repeated that :func:`placeholder_digits` reads as a placeholder's
+(``0000000``); a run needs :data:`PLACEHOLDER_MIN_RUN` (``123456789``), as a real number's digits
+may run for a while (``+353 1 234 5678``)."""
+PLACEHOLDER_MIN_RUN = 9
+_RUNS = ("01234567890", "1234567890", "9876543210", "0987654321")
+"""The runs typed for no number, from their first digit: a number whose digits run from
+elsewhere (``+45 67 89 01 23``) is a real one."""
 
 
 def placeholder_digits(digits: str) -> bool:
     """Whether ``digits`` are a placeholder's, typed where a number was asked and none was given:
-    at least :data:`PLACEHOLDER_MIN_DIGITS` of one digit repeated (``0000000000``) or a run of
-    consecutive digits, up or down (``1234567890``, ``0123456789``, ``9876543210``)."""
+    at least :data:`PLACEHOLDER_MIN_DIGITS` of one digit repeated (``0000000000``) or
+    :data:`PLACEHOLDER_MIN_RUN` of a run from its start, up or down (``1234567890``,
+    ``0123456789``, ``9876543210``)."""
     if len(digits) < PLACEHOLDER_MIN_DIGITS:
         return False
-    return digits == digits[0] * len(digits) or digits in _ASCENDING or digits in _DESCENDING
+    if digits == digits[0] * len(digits):
+        return True
+    return len(digits) >= PLACEHOLDER_MIN_RUN and any(run.startswith(digits) for run in _RUNS)
 
 
 def placeholder_phone(phone: Any, country: Any = None) -> bool:
-    """Whether ``phone`` is a placeholder (:func:`placeholder_digits`): its digits as written,
-    those after the zeros it starts with (a trunk or an international prefix: ``0 1111 111111``,
-    ``00 0000000``), or its national number after the country code (``+1 000 000 0000``,
-    ``+91 98765 43210``)."""
+    """Whether ``phone`` is a placeholder (:func:`placeholder_digits`): its digits as written
+    (``0000000000``, ``00 0000000``), or its national number after the country code
+    (``+1 000 000 0000``, ``+91 98765 43210``, ``0 1111 111111`` in GB)."""
     text, written = _dialled(phone)
     if _placeholder_written(written):
         return True
@@ -280,9 +286,10 @@ def placeholder_phone(phone: Any, country: Any = None) -> bool:
 
 
 def _placeholder_written(written: str) -> bool:
-    """Whether a cell's digits as written, or those after the zeros they start with, are a
-    placeholder's (:func:`placeholder_digits`)."""
-    return placeholder_digits(written) or placeholder_digits(written.lstrip("0"))
+    """Whether a cell's digits as written are a placeholder's (:func:`placeholder_digits`); not
+    those after a trunk 0, which a real number of one digit repeated has too (``07777
+    777777``)."""
+    return placeholder_digits(written)
 
 
 def impossible_phone(phone: Any, country: Any = None) -> bool:
@@ -295,13 +302,12 @@ def impossible_phone(phone: Any, country: Any = None) -> bool:
 
 
 def unusable_phone(phone: Any, country: Any = None) -> bool:
-    """Whether ``phone`` has a number's digits (:data:`MIN_PHONE_DIGITS`) yet tells no one:
-    a placeholder (:func:`placeholder_phone`) or a number that cannot exist
-    (:func:`impossible_phone`).  A number a spreadsheet spoiled (:func:`spoiled_phone`) is
-    not one of them: it is told apart, as its own note says."""
+    """Whether ``phone`` has a number's digits (:data:`MIN_PHONE_DIGITS`) yet tells no one: a
+    placeholder (:func:`placeholder_phone`).  A number a spreadsheet spoiled
+    (:func:`spoiled_phone`) is not one of them: it is told apart, as its own note says."""
     if spoiled_phone(phone) or len(normalize_phone(phone, country)) < MIN_PHONE_DIGITS:
         return False
-    return placeholder_phone(phone, country) or impossible_phone(phone, country)
+    return placeholder_phone(phone, country)
 
 
 def e164_phone(phone: Any, country: Any = None) -> str:
@@ -325,14 +331,14 @@ def spoiled_phone(phone: Any) -> bool:
 
 def _phone_id(phone: Any, country: Any) -> str | None:
     """The customer id of one phone cell, None where it tells no one: too few digits, spoiled
-    by a spreadsheet, a placeholder or a number that cannot exist."""
+    by a spreadsheet, or a placeholder (a number that cannot exist is still its customer's)."""
     if spoiled_phone(phone):
         return None
     text, written = _dialled(phone)
     digits, international = _with_country_code(text, written, country)
     if len(digits) < MIN_PHONE_DIGITS or _placeholder_written(written):
         return None
-    if international and not plausible_number(digits):  # its national number's placeholder too
+    if international and placeholder_digits(_national_number(digits)):
         return None
     return PHONE_ID_PREFIX + ("+" if international else "") + digits
 

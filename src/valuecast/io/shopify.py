@@ -66,7 +66,7 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   phone where checkout asks for no e-mail). The e-mail wins when both are given, and phone-only
   orders join the e-mail customer whose orders carry the same phone
   (:func:`valuecast.io._build.identities`). An Email cell without ``@`` (``-``, ``no email``)
-  or a placeholder address (``guest@myshop.com``) is no e-mail, and a placeholder or impossible
+  or a placeholder address (``guest@myshop.com``) is no e-mail, and a placeholder
   number (``0000000000``, ``1234567890``) no phone. Only an order with neither is a guest order
   (``is_guest``, ``customer_id`` <NA>).
 * ``ordered_at`` = ``Created at`` as written, the UTC offset ignored; ``order_date`` its calendar

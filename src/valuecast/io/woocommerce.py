@@ -67,7 +67,7 @@ Rules
   address it gives. An order without email (a cell without ``@`` such as ``-``, or a
   placeholder address such as ``guest@myshop.com``, is none) is the customer of its
   ``billing_phone`` (national numbers get the calling code of ``billing_country``; a
-  placeholder or impossible number is none; :mod:`valuecast.io.phones`, and
+  placeholder number is none; :mod:`valuecast.io.phones`, and
   :func:`valuecast.io._build.identities` for an email and a phone on one order); neither
   -> guest order. ``order_number`` = ``order_number`` (else ``order_id``).
 * ``order_contacts`` (the audience files' names, phones and places where no customers export

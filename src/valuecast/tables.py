@@ -226,6 +226,12 @@ def amount_text(value: float, decimals: int = 0) -> str:
     return f"{round_half_up(float(value), decimals):,.{decimals}f}"
 
 
+def whole_amount(value: float) -> int:
+    """An amount in whole units as the outputs show it (:func:`amount_text`), for a change of
+    two figures that adds up as they are shown (282.5 -> 300 is +17: 283 -> 300)."""
+    return int(round_half_up(float(value), 0))
+
+
 def round_half_up_expr(value: Any, decimals: int) -> Any:
     """:func:`round_half_up` of a floating Ibis expression, in the engine: the same operations
     in the same order, each exact or rounded alike (the floor as ``x - x % 1``, exact for

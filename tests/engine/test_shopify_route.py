@@ -288,16 +288,23 @@ def test_a_phone_only_order_goes_to_the_importer_and_joins_its_email_customer(
     assert orders.loc[frame.loc[phone_only, "Name"], "customer_id"] == email
 
 
+def _emails_typed(export: pd.DataFrame, cells: list[str]) -> tuple[pd.DataFrame, pd.Index]:
+    """The export with the first orders carrying an e-mail given ``cells`` as their Email, on
+    every row of each order; and those orders' first rows."""
+    frame = export.copy()
+    first_rows = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    typed = first_rows[: len(cells)]
+    for row, cell in zip(typed, cells, strict=True):
+        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Email"] = cell
+    return frame, typed
+
+
 def test_placeholder_emails_are_guest_orders_on_both_routes(tmp_path, export, monkeypatch):
     """A dummy address typed for in-store orders is no customer on either route, and the
     report counts its orders alike; such an order with a phone goes to the importer, which
     tells its customer by it."""
-    frame = export.copy()
-    first_rows = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
-    typed = first_rows[:4]
     dummies = ["noemail@shop.com", "NoEmail@Shop.com", "na@na.com", "pos@shop"]
-    for row, dummy in zip(typed, dummies, strict=True):  # every row of the order gives it
-        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Email"] = dummy
+    frame, typed = _emails_typed(export, dummies)
     frame.loc[frame["Email"].isin(dummies), "Phone"] = ""
     report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
     orders = tables["orders"].set_index("order_number")
@@ -319,12 +326,7 @@ def test_emails_naming_no_one_are_guest_orders_on_both_routes(tmp_path, export, 
     """An Email cell without ``@`` (``-``, ``x``, ``no email``) or a guest's address
     (``guest@myshop.com``) is no customer on either route, and the report counts its orders
     alike: taken as an e-mail, each made one customer of every order typed with it."""
-    frame = export.copy()
-    first_rows = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
-    typed = first_rows[:5]
-    cells = ["-", "x", "No Email", "guest@myshop.com", "-"]
-    for row, cell in zip(typed, cells, strict=True):  # every row of the order gives it
-        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Email"] = cell
+    frame, typed = _emails_typed(export, ["-", "x", "No Email", "guest@myshop.com", "-"])
     report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
     orders = tables["orders"].set_index("order_number")
     names = frame.loc[typed, "Name"]

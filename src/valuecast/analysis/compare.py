@@ -18,7 +18,7 @@ from valuecast.tables import (
     TIERS,
     clv_setting_value,
     predicting_model,
-    round_half_up,
+    whole_amount,
 )
 
 __all__ = [
@@ -316,12 +316,6 @@ def _signed(amount: int) -> str:
     return f"{amount:+,}" if amount else "0"
 
 
-def _whole(amount: float) -> int:
-    """An amount in whole units as the outputs show it (half up, as the files round it), so
-    that a change of the figures shown adds up."""
-    return int(round_half_up(amount, 0))
-
-
 def rewritten_note(comparison: Comparison) -> str | None:
     """A note splitting the change in historic CLV into the past rewritten (the orders dated on
     or before the earlier snapshot's as-of date that later exports edited, added late or
@@ -340,10 +334,10 @@ def rewritten_note(comparison: Comparison) -> str | None:
     if rewritten is None or currencies_differ(comparison.differences):
         return None
     before, after = comparison.before, comparison.after
-    past = _whole(rewritten.historic_clv_now) - _whole(before.historic_clv)
+    past = whole_amount(rewritten.historic_clv_now) - whole_amount(before.historic_clv)
     if not (rewritten.withdrawn or past):  # edits of no amount (consent, a line's name)
         return None
-    new = _whole(after.historic_clv) - _whole(rewritten.historic_clv_now)
+    new = whole_amount(after.historic_clv) - whole_amount(rewritten.historic_clv_now)
     dated = f"dated on or before {rewritten.as_of}"
     parts = _rewrite_parts(rewritten.written, rewritten.withdrawn, rewritten.as_of)
     since = f"since snapshot {before.snapshot_id} ({before.as_of})"
@@ -388,7 +382,7 @@ def rewritten_later_note(comparison: Comparison) -> str | None:
     if later is None or currencies_differ(comparison.differences):
         return None
     before, after = comparison.before, comparison.after
-    change = _whole(after.historic_clv) - _whole(before.historic_clv)
+    change = whole_amount(after.historic_clv) - whole_amount(before.historic_clv)
     parts = _rewrite_parts(later.written, later.withdrawn, later.as_of)
     return (
         f"note: the historic CLV change ({_signed(change)}) is not split into the past "

@@ -33,7 +33,7 @@ from valuecast.cli.options import (
     joined_map,
 )
 from valuecast.cli.tables import column_parts, records_fitting
-from valuecast.tables import CLV_SETTINGS, amount_text, clv_setting_text, round_half_up
+from valuecast.tables import CLV_SETTINGS, amount_text, clv_setting_text, whole_amount
 
 SNAPSHOT_HELP = (
     "A snapshot: its id, a date (YYYY-MM-DD: the snapshot dated on it or in the 31 days "
@@ -64,7 +64,7 @@ def _shown_change(before: float | None, after: float | None) -> str:
     dashboard's comparison shows it."""
     if _missing(before) or _missing(after):
         return "-"
-    change = int(round_half_up(after, 0) - round_half_up(before, 0))
+    change = whole_amount(after) - whole_amount(before)
     return f"{change:+,}" if change else "0"
 
 

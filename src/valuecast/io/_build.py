@@ -518,8 +518,8 @@ def placeholder_phone_cells(
 ) -> dict[str, int]:
     """Of the phone cells at ``rows`` (a mask: those of orders without a customer of their
     own, and without a phone id, which a usable number has), the ones giving a number's digits
-    that tell no one, a placeholder or a number that cannot exist
-    (:func:`valuecast.io.phones.unusable_phone`), as written, with their rows.  Each distinct
+    that tell no one, a placeholder (:func:`valuecast.io.phones.unusable_phone`), as written,
+    with their rows.  Each distinct
     (phone, country) pair is looked at once."""
     pairs = pd.DataFrame(
         {

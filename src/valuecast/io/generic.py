@@ -1195,7 +1195,7 @@ def _parse_rows(table: Table, cols: dict[str, str | None], mapping: dict[str, st
         customer = pa.chunked_array([pa.array(ids, type=customer.type)])
         if linked:  # the rows given another customer than their phone's own id
             by_phone = pa.array(phones.where(named.isna()), type=customer.type)
-        cells = _build.string_series(table.text(cols["phone"]))[named.isna().to_numpy(bool)]
+        cells = phone_cells[named.isna().to_numpy(bool)]
         spoiled = _build.per_distinct(cells.dropna(), lambda c: c.map(spoiled_phone)).sum()
         notes.extend(_build.spoiled_note(int(spoiled), "row"))
         unusable = _build.placeholder_phone_cells(

@@ -279,17 +279,16 @@ def placeholder_phone(phone: Any, country: Any = None) -> bool:
     (``0000000000``, ``00 0000000``), or its national number after the country code
     (``+1 000 000 0000``, ``+91 98765 43210``, ``0 1111 111111`` in GB)."""
     text, written = _dialled(phone)
-    if _placeholder_written(written):
+    return _placeholder_of(written, *_with_country_code(text, written, country))
+
+
+def _placeholder_of(written: str, digits: str, international: bool) -> bool:
+    """:func:`placeholder_phone` of a cell's digits as written and :func:`_with_country_code`'s
+    ``digits`` of it; not the digits after a trunk 0, which a real number of one digit
+    repeated has too (``07777 777777``)."""
+    if placeholder_digits(written):
         return True
-    digits, international = _with_country_code(text, written, country)
     return international and placeholder_digits(_national_number(digits))
-
-
-def _placeholder_written(written: str) -> bool:
-    """Whether a cell's digits as written are a placeholder's (:func:`placeholder_digits`); not
-    those after a trunk 0, which a real number of one digit repeated has too (``07777
-    777777``)."""
-    return placeholder_digits(written)
 
 
 def impossible_phone(phone: Any, country: Any = None) -> bool:
@@ -336,9 +335,7 @@ def _phone_id(phone: Any, country: Any) -> str | None:
         return None
     text, written = _dialled(phone)
     digits, international = _with_country_code(text, written, country)
-    if len(digits) < MIN_PHONE_DIGITS or _placeholder_written(written):
-        return None
-    if international and placeholder_digits(_national_number(digits)):
+    if len(digits) < MIN_PHONE_DIGITS or _placeholder_of(written, digits, international):
         return None
     return PHONE_ID_PREFIX + ("+" if international else "") + digits
 

@@ -239,7 +239,7 @@ def _gamma_gamma_rows(columns: dict[str, np.ndarray], frame: pd.DataFrame, path:
     refunds netted to 0 or less) has no Gamma-distributed spend.  ``analyze`` leaves such
     customers out of the spend fit; so does ``fit``, with a note naming the first row, where it
     refused a summary that ``valuecast summary --out`` wrote for such a shop."""
-    unpriced = (columns["frequency"] > 0) & (columns["monetary_value"] <= 0)
+    unpriced = _unpriced(columns["frequency"], columns["monetary_value"])
     if not unpriced.any():
         return None
     row = int(np.flatnonzero(unpriced)[0]) + 2  # header is row 1
@@ -253,6 +253,11 @@ def _gamma_gamma_rows(columns: dict[str, np.ndarray], frame: pd.DataFrame, path:
         stacklevel=2,
     )
     return ~unpriced
+
+
+def _unpriced(frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
+    """Per row, repeat purchases of no value, which the spend model is not fitted on."""
+    return (frequency > 0) & (monetary_value <= 0)
 
 
 def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFrame:
@@ -278,7 +283,7 @@ def _predictions(estimator, model, frame, columns, horizon, path) -> pd.DataFram
         out["expected_transactions"] = estimator.expected_transactions(horizon, f, r, n)
     elif model == "gg":
         f, m = columns["frequency"], columns["monetary_value"]
-        priced = ~((f > 0) & (m <= 0))
+        priced = ~_unpriced(f, m)
         value = np.full(len(f), np.nan)
         value[priced] = estimator.expected_average_value(f[priced], m[priced])
         out["expected_average_value"] = value

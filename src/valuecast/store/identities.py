@@ -87,7 +87,7 @@ def link_phones(
     staged = (
         ""
         if direct["orders"] or not _orders_staged(raw)
-        else (" UNION ALL SELECT customer_id FROM _stage_orders")
+        else " UNION ALL SELECT customer_id FROM _stage_orders"
     )
     sql(
         raw,

@@ -20,7 +20,7 @@ from valuecast.tables import (
     NEXT_ORDER_MIN_ALIVE,
     clv_setting_text,
     holds_one_time_buyers_alive,
-    round_half_up,
+    whole_amount,
 )
 from valuecast.web.api import SortColumn, customer_detail, dashboard_of
 from valuecast.web.security import (
@@ -186,7 +186,7 @@ def _change_from(after: Any, before: Any) -> str:
     first, last = finite(before), finite(after)
     if first is None or last is None:
         return "-"
-    change = int(round_half_up(last, 0) - round_half_up(first, 0))
+    change = whole_amount(last) - whole_amount(first)
     return f"{change:+,}" if change else "0"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -49,6 +49,7 @@ from valuecast.analysis.dropout import (
     contradiction,
     endless_on_short_history,
 )
+from valuecast.analysis.outlying_spend import outlying_spend, outlying_spend_note
 from valuecast.analysis.sales_range import FutureSimulator, no_range_reason
 from valuecast.analysis.seasons import seasonal_inputs
 from valuecast.analysis.summary import customer_summary, prepare_orders
@@ -631,6 +632,12 @@ def predict(
     spend_data = None
     if spend_model is not None:
         spend_data = (spend_rows["x"].to_numpy(dtype=float), spend_rows["m"].to_numpy(dtype=float))
+        outlying = outlying_spend(
+            spend_model, *spend_data, spend_rows["count"].to_numpy(dtype=float)
+        )
+        if outlying is not None:
+            info["spend_model"]["outlying_customers"] = asdict(outlying)
+            notes.append(outlying_spend_note(outlying))
     # the delta method and the per-history predictions ask about the same histories again
     with remembering_histories():
         discounted = discounted_sum(model, f, r, t, ends, rate)

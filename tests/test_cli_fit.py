@@ -277,3 +277,37 @@ def test_gamma_gamma_leaves_out_repeat_purchases_of_no_value_with_a_note(tmp_pat
     predictions = pd.read_csv(out, keep_default_na=False, na_values=[""])
     value = predictions.set_index("customer_id")["expected_average_value"]
     assert value[["free1", "free2"]].isna().all() and value.drop(["free1", "free2"]).gt(0).all()
+
+
+def test_a_parquet_summary_fits_as_its_csv_does(tmp_path):
+    """`valuecast summary --out summary.parquet` writes Parquet: `fit` reads it as it reads the
+    CSV (the same estimates, the ids as written), and a bad cell names its row, 1 the first."""
+    orders = tmp_path / "orders.csv"
+    rows = []
+    for k in range(40):
+        for n in range(1 + k % 4):
+            rows.append(f"00{k},2024-0{1 + n}-{10 + k % 15},{20 + 3 * n + k % 7}")
+    orders.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    fitted = {}
+    for suffix in ("csv", "parquet"):
+        summary = tmp_path / f"summary.{suffix}"
+        made = runner.invoke(
+            app, ["summary", str(orders), "--as-of", "2024-06-01", "--out", str(summary)]
+        )
+        assert made.exit_code == 0, made.output
+        fitted[suffix] = run_json("fit", str(summary), "--model", "pnbd")
+        out = tmp_path / f"predictions_{suffix}.csv"
+        done = runner.invoke(app, ["fit", str(summary), "--predict", "30", "--out", str(out)])
+        assert done.exit_code == 0, done.output
+    assert fitted["parquet"]["params"] == fitted["csv"]["params"]
+    assert fitted["parquet"]["n"] == fitted["csv"]["n"] == 40
+    written = {s: (tmp_path / f"predictions_{s}.csv").read_text() for s in ("csv", "parquet")}
+    assert written["parquet"] == written["csv"]
+    assert "\n000," in written["parquet"]  # the id 000 as written, not 0
+
+    frame = pd.read_parquet(tmp_path / "summary.parquet")
+    frame.loc[2, "recency"] = float("nan")
+    frame.to_parquet(tmp_path / "bad.parquet")
+    result = runner.invoke(app, ["fit", str(tmp_path / "bad.parquet")])
+    assert result.exit_code == 2
+    assert "bad.parquet: row 3, column 'recency': not a number" in result.output

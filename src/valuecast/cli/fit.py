@@ -34,7 +34,9 @@ def _fit_model(text: str | ModelName) -> ModelName:
 
 def fit(
     summary: Path = typer.Argument(
-        ..., help="CSV with one row per customer (or per distinct history, with a weights column)."
+        ...,
+        help="CSV or Parquet file with one row per customer (or per distinct history, with a "
+        "weights column).",
     ),
     model: ModelName = typer.Option(
         ModelName.bgnbd,

@@ -41,19 +41,21 @@ class FitInputError(ValueError):
     """A summary file that cannot be fitted as given (one line, names the file and column)."""
 
 
+PARQUET_MAGIC = b"PAR1"
+
+
 def read_summary(path: Path) -> pd.DataFrame:
-    """Read a summary CSV and rename accepted aliases to the canonical column names."""
+    """Read a summary table (CSV, or Parquet as ``valuecast summary --out x.parquet`` writes
+    it) and rename accepted aliases to the canonical column names.
+
+    ``attrs["first_row"]`` is the row number messages give the first data row: 2 in a CSV
+    (under its header), 1 in a Parquet file.
+    """
     if not Path(path).is_file():
         raise FitInputError(f"{path}: no such file")
-    try:
-        # ids as written: 000123 or NA are not numbers or missing values to guess, and the
-        # predictions file gives them back to join on
-        header = pd.read_csv(path, nrows=0).columns
-        ids = {column: str for column in header if column in ID_COLUMNS}
-        frame = pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""])
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise FitInputError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
-    frame = unescape_frame(frame)  # `valuecast summary --out` escapes formula-like text cells
+    with open(path, "rb") as file:
+        parquet = file.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    frame = _read_parquet(path) if parquet else _read_csv(path)
     renamed = {}
     for column in frame.columns:
         key = str(column).strip()
@@ -65,6 +67,35 @@ def read_summary(path: Path) -> pd.DataFrame:
     # the file's own names, for messages and the predictions file
     frame.attrs["header"] = written
     frame.attrs["written_as"] = {canonical: str(column) for column, canonical in renamed.items()}
+    frame.attrs["first_row"] = 1 if parquet else 2
+    return frame
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        # ids as written: 000123 or NA are not numbers or missing values to guess, and the
+        # predictions file gives them back to join on
+        header = pd.read_csv(path, nrows=0).columns
+        ids = {column: str for column in header if column in ID_COLUMNS}
+        frame = pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""])
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise FitInputError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
+    return unescape_frame(frame)  # `valuecast summary --out` escapes formula-like text cells
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as error:
+        raise FitInputError(
+            f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})"
+        ) from None
+    for column in frame.columns:  # ids as text, as a CSV's are read
+        if column in ID_COLUMNS:
+            frame[column] = frame[column].astype("string").astype(object)
     return frame
 
 
@@ -72,8 +103,9 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is row 1
-        cell = frame[column].iloc[row - 2]
+        index = int(np.flatnonzero(bad.to_numpy())[0])
+        row = index + frame.attrs["first_row"]
+        cell = frame[column].iloc[index]
         written = "an empty cell" if pd.isna(cell) else repr(str(cell))
         raise FitInputError(f"{path}: row {row}, column {column!r}: not a number ({written})")
     return values.to_numpy(dtype=float)
@@ -216,7 +248,7 @@ def _fit(estimator, model: str, frame: pd.DataFrame, path: Path, cohort_size: in
             # repeat purchases at the moment of the first: the likelihood grows without bound
             instant = np.flatnonzero((columns["frequency"] > 0) & (columns["recency"] <= 0))
             if len(instant):
-                row = int(instant[0]) + 2
+                row = int(instant[0]) + frame.attrs["first_row"]
                 recency = frame.attrs.get("written_as", {}).get("recency", "recency")
                 raise FitInputError(
                     f"{path}: row {row}, column {recency!r}: 0 with frequency "
@@ -242,7 +274,7 @@ def _gamma_gamma_rows(columns: dict[str, np.ndarray], frame: pd.DataFrame, path:
     unpriced = _unpriced(columns["frequency"], columns["monetary_value"])
     if not unpriced.any():
         return None
-    row = int(np.flatnonzero(unpriced)[0]) + 2  # header is row 1
+    row = int(np.flatnonzero(unpriced)[0]) + frame.attrs["first_row"]
     column = frame.attrs.get("written_as", {}).get("monetary_value", "monetary_value")
     count = int(unpriced.sum())
     warnings.warn(

@@ -9,11 +9,13 @@ unnoticed where the engine should load the file, nor a load where it should fall
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import pytest
 
 from valuecast.datasets.demo_shop import generate_demo_shop
-from valuecast.io import defer_orders, orders_duckdb, read_exports, shopify_duckdb
+from valuecast.io import defer_orders, orders_duckdb, read_exports, shopify, shopify_duckdb
+from valuecast.io.phones import placeholder_phone
 from valuecast.io.schema import InputError
 from valuecast.store import Workspace
 
@@ -664,6 +666,116 @@ def test_orders_that_charged_nothing_are_noted_alike_on_both_routes(tmp_path, ex
     assert any(note.endswith("2 orders charged nothing (Total 0: a 100% discount, a free "
                              "sample or a replacement) are counted as purchases worth 0, as "
                              "Shopify's reports count them") for note in report["notes"])  # fmt: skip
+
+
+def test_every_order_worth_nothing_is_noted_by_its_reason_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    """The revenue leaves shipping and tax out: free goods with the shipping paid are purchases
+    worth 0 as much as an order that charged nothing, and so is one whose refund took all of
+    its goods but not a tip; each kind is told apart in a note, on both routes alike."""
+    frame = export.copy()
+    first_rows = frame.index[frame["Name"] != frame["Name"].shift()]
+    columns = ["Financial Status", "Cancelled at", "Payment Method", "Subtotal", "Shipping",
+               "Taxes", "Total", "Refunded Amount"]  # fmt: skip
+    nothing, free_goods, tipped = first_rows[60:61], first_rows[61:64], first_rows[64]
+    frame.loc[nothing, columns] = ["paid", "", "manual", "0.00", "0.00", "0.00", "0.00", "0.00"]
+    frame.loc[free_goods, columns] = [
+        "paid", "", "manual", "0.00", "5.95", "0.00", "5.95", "0.00"
+    ]  # fmt: skip
+    # every item refunded without its tax, the tax and a tip of 5.00 kept
+    subtotal = float(frame.loc[tipped, "Subtotal"])
+    frame.loc[tipped, columns] = [
+        "partially_refunded", "", "Shopify Payments", f"{subtotal:.2f}", "0.00", "10.00",
+        f"{subtotal + 15:.2f}", f"{subtotal:.2f}"
+    ]  # fmt: skip
+    report, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    orders = tables["orders"].set_index("order_number")
+    worth_nothing = frame.loc[[*nothing, *free_goods, tipped], "Name"]
+    assert (orders.loc[worth_nothing, "net_revenue"] == 0).all()
+    assert (orders["net_revenue"] == 0).sum() == len(worth_nothing)
+    notes = report["notes"]
+    assert any(note.endswith("1 order charged nothing (Total 0: a 100% discount, a free sample "
+                             "or a replacement) is counted as a purchase worth 0, as Shopify's "
+                             "reports count it") for note in notes), notes  # fmt: skip
+    assert any(note.endswith("3 orders charged only shipping or tax (free goods) are counted "
+                             "as purchases worth 0") for note in notes), notes  # fmt: skip
+    assert any(note.endswith("1 order whose goods come to 0 once its refunds and tax are taken "
+                             "off is counted as a purchase worth 0") for note in notes), notes  # fmt: skip
+
+
+def _latest_counted_orders(frame: pd.DataFrame, customers: int) -> pd.Index:
+    """The first rows of one order each of the export's first ``customers`` e-mail customers,
+    made the latest order of its customer and counted."""
+    emailed = frame.index[(frame["Name"] != frame["Name"].shift()) & (frame["Email"] != "")]
+    rows = frame.loc[emailed, "Email"].str.strip().str.lower().drop_duplicates().index[:customers]
+    for row in rows:
+        frame.loc[frame["Name"] == frame.loc[row, "Name"], "Created at"] = "2026-07-01 10:00:00"
+        frame.loc[row, ["Financial Status", "Cancelled at", "Refunded Amount", "Payment Method"]] = [
+            "paid", "", "0.00", "Shopify Payments"
+        ]  # fmt: skip
+    return rows
+
+
+def test_a_placeholder_phone_passes_to_the_billing_phone_on_both_routes(
+    tmp_path, export, monkeypatch
+):
+    """``0000000000`` typed in Phone beside the customer's own number in Billing Phone tells no
+    one, as an empty Phone does: the audience files get the billing number, and an order without
+    e-mail is the customer of that number, on both routes.  Two real numbers stay on the engine,
+    which takes the first."""
+    frame = export.copy()
+    real, placeholder = _latest_counted_orders(frame, 2)
+    frame.loc[[real, placeholder], ["Billing Country", "Billing Phone"]] = [
+        ["US", "+1 617 555 0101"], ["US", "+1 415 555 0100"]
+    ]  # fmt: skip
+    frame.loc[real, "Phone"] = "+1 617 555 0199"
+    _, tables = _assert_same(_write(frame, tmp_path / "o.csv"), monkeypatch, loaded=True)
+    contacts = tables["contacts"].set_index("customer_id")["phone"]
+    customer = {row: frame.loc[row, "Email"].strip().lower() for row in (real, placeholder)}
+    assert contacts[customer[real]] == "+1 617 555 0199"
+    frame.loc[placeholder, "Phone"] = "0000000000"
+    first = _write(frame, tmp_path / "p.csv")
+    _, tables = _assert_same(first, monkeypatch, loaded=False)
+    contacts = tables["contacts"].set_index("customer_id")["phone"]
+    assert contacts[customer[placeholder]] == "+1 415 555 0100"
+    assert contacts[customer[real]] == "+1 617 555 0199"
+    # a later export's order without e-mail, its Phone a placeholder too: that customer's
+    later = frame.loc[[placeholder]].copy()
+    later[["Name", "Email", "Phone", "Billing Phone"]] = ["#9001", "", "1234567890", "4155550100"]
+    second = _write(later, tmp_path / "second.csv")
+    stored = {}
+    for engine in (True, False):
+        with Workspace(":memory:") as ws:
+            for path in (first, second):
+                ws.ingest([defer_orders([path])] if engine else read_exports([path]))
+            stored[engine] = ws.orders().to_pandas().set_index("order_number").loc["#9001"]
+    assert stored[True]["customer_id"] == stored[False]["customer_id"] == customer[placeholder]
+
+
+@pytest.mark.parametrize(
+    ("cell", "country"),
+    [
+        ("0000000000", None), ("000-000-0000", "US"), ("+1 000 000 0000", "US"),
+        ("'1234567890", "US"), ("+91 98765 43210", "IN"), ("0 1111 111111", "GB"),
+        ("00 44 0000 000000", None), ("011 1 222 222 2222", "US"), ("+44 (0)1111 111111", "GB"),
+        ("0000000000 ext 5", "US"), ("123-456-7890 x12", None), ("0123456789#3", None),
+        ("9876543210", "FR"), ("\u00a00000000000", None), ("０００００００００００", None),
+    ],
+)  # fmt: skip
+def test_every_placeholder_phone_is_one_the_routes_look_at(cell, country):
+    """The routes look at the cells that may be placeholders only (a pattern at once, where the
+    test of each cell costs ~10 us): every placeholder is one of them, whatever its country, on
+    the importer's route and in the engine's SQL; a real number is not."""
+    assert placeholder_phone(cell, country)
+    assert shopify.maybe_placeholder_phones(pd.Series([cell, "+1 415 555 0100"])).tolist() == [
+        True, False
+    ]  # fmt: skip
+    found = duckdb.sql(
+        f"SELECT {shopify_duckdb._maybe_placeholder_phone('x')} FROM (SELECT unnest(?) AS x)",
+        params=[[cell, "+1 415 555 0100", "07700 900123"]],
+    ).fetchall()
+    assert [row[0] for row in found] == [True, False, False]
 
 
 def test_plain_ascii_addresses_give_the_same_contacts_on_both_routes(tmp_path, export, monkeypatch):

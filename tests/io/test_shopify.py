@@ -285,7 +285,8 @@ def test_a_refund_of_the_shipping_alone_leaves_the_items_revenue(exports, write)
 def test_orders_that_charged_nothing_count_and_the_merchant_is_told(exports, write):
     """A 100% discount code or a free sample: Shopify's reports count the order, and so does
     the import, as a purchase worth 0, saying how many there are; an order of free items with
-    the shipping paid charged something."""
+    the shipping paid charged something, and is a purchase worth 0 too (the revenue leaves the
+    shipping out), told apart in a note of its own."""
     rows = _orders(
         exports,
         dict(name="#1", email="a@x.com", created="2024-01-01 09:00:00 +0000"),
@@ -301,7 +302,8 @@ def test_orders_that_charged_nothing_count_and_the_merchant_is_told(exports, wri
     assert orders["net_revenue"].tolist() == [10.0, 0.0, 0.0]
     assert result.notes == [
         "1 order charged nothing (Total 0: a 100% discount, a free sample or a replacement) is "
-        "counted as a purchase worth 0, as Shopify's reports count it"
+        "counted as a purchase worth 0, as Shopify's reports count it",
+        "1 order charged only shipping or tax (free goods) is counted as a purchase worth 0",
     ]
 
 
@@ -747,6 +749,41 @@ def test_placeholder_phones_and_emails_name_no_customer(exports, write):
         "7 orders without e-mail carry a placeholder phone ('0000000000' (4), "
         "'1234567890' (3)), no customer's number: read as guest orders"
     ) in result.notes
+
+
+def test_a_placeholder_phone_gives_way_to_the_next_phone_column(exports, write):
+    """``0000000000`` typed in Phone tells no one, as an empty Phone does: the customer's own
+    number in Billing Phone (else Shipping Phone) is the order's customer and contact, a
+    placeholder in the order's country (``0 1111 111111`` in GB) too; where every phone is a
+    placeholder the order is a guest's and the note counts its Phone."""
+    placed = [
+        dict(name="#1", email=None, created="2024-01-03 10:00", Phone="0000000000",
+             Billing_Phone="(415) 555-0100", Billing_Country="US"),
+        dict(name="#2", email=None, created="2024-02-03 10:00", Phone="1234567890",
+             Shipping_Phone="+44 7700 900123"),
+        dict(name="#3", email=None, created="2024-03-03 10:00", Phone="0 1111 111111",
+             Billing_Phone="07700 900456", Billing_Country="GB"),
+        dict(name="#4", email=None, created="2024-04-03 10:00", Phone="0000000000",
+             Billing_Phone="000-000-0000", Billing_Country="US"),
+        dict(name="#5", email="pat@x.com", created="2024-05-03 10:00", Phone="0000000000",
+             Billing_Phone="+1 415 555 0100", Billing_Country="US"),
+    ]  # fmt: skip
+    result = shopify.read_orders(
+        write("orders.csv", exports.SHOPIFY_ORDERS_HEADER, _orders(exports, *placed))
+    )
+    orders = _by_number(result)
+    assert orders["customer_id"].fillna("guest").tolist() == [
+        "pat@x.com", "phone:+447700900123", "phone:+447700900456", "guest", "pat@x.com"
+    ]  # fmt: skip
+    assert result.phone_links.values.tolist() == [["phone:+14155550100", "pat@x.com"]]
+    contacts = result.order_contacts.set_index("order_id")["phone"]
+    assert contacts["shopify:#5"] == "+1 415 555 0100"
+    assert contacts["shopify:#2"] == "+44 7700 900123"
+    assert result.notes == [
+        "1 order without e-mail belongs to the e-mail customer whose orders carry the same phone",
+        "1 order without e-mail carries a placeholder phone ('0000000000' (1)), no customer's "
+        "number: read as a guest order",
+    ]
 
 
 def test_email_wins_and_gathers_the_orders_of_its_phone(exports, write):

@@ -1293,6 +1293,7 @@ def contact_columns(
     phones: Sequence[str | None],
     billing: Mapping[str, str | None],
     shipping: Mapping[str, str | None],
+    phone: pd.Series | None = None,
 ) -> OrderContacts:
     """The orders' contact fields read from an export's columns (None: not in the file):
     ``names``, the billing address's name columns then the shipping address's, each a whole name
@@ -1301,7 +1302,9 @@ def contact_columns(
     ``phones``, the phone columns by preference; ``billing`` and ``shipping``, the
     :data:`ADDRESS_FIELDS` columns of each address.  Which orders give a name, a phone, an
     address is read from the cells' emptiness alone, and the texts of the orders chosen only
-    (:func:`latest_contacts`)."""
+    (:func:`latest_contacts`).  ``phone``, where given, is each order's phone already chosen
+    from ``phones`` (Shopify's, a placeholder passed over for the next column's number), read
+    instead of the first of them that gives one."""
     billing_names, shipping_names = names
 
     def rows(orders: np.ndarray) -> pd.DataFrame:
@@ -1315,12 +1318,15 @@ def contact_columns(
                 (text(billing_names[0]), text(billing_names[1])),
                 (text(shipping_names[0]), text(shipping_names[1])),
             )
-        phone = text(phones[0])
-        for column in phones[1:]:
-            phone = phone.fillna(text(column))
+        if phone is None:
+            chosen = text(phones[0])
+            for column in phones[1:]:
+                chosen = chosen.fillna(text(column))
+        else:
+            chosen = phone.iloc[orders].reset_index(drop=True)
         return order_contacts(
             name,
-            phone,
+            chosen,
             {key: text(column) for key, column in billing.items()},
             {key: text(column) for key, column in shipping.items()},
         )
@@ -1328,7 +1334,7 @@ def contact_columns(
     address = [*billing.values(), *shipping.values()]
     gives = (
         texts.given([*billing_names, *shipping_names]),
-        texts.given(phones),
+        texts.given(phones) if phone is None else phone.notna().to_numpy(bool),
         texts.given(address),
     )
     return OrderContacts(gives, rows)

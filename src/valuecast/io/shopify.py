@@ -36,7 +36,10 @@ Exclusions (an order gets the first that applies; all its rows are counted under
 * ``"empty row"``: a row whose cells the importer reads are all empty (counted by rows only).
 
 An order that charged nothing (``Total`` 0: a 100% discount, a free sample, a replacement)
-counts as a purchase worth 0, as in Shopify's reports, and a note says how many there are.
+counts as a purchase worth 0, as in Shopify's reports, and a note says how many there are; so
+does one of free goods that charged only its shipping or tax (``Subtotal`` 0, ``Total`` above
+0), its revenue leaving them out, in a note of its own, and so does any other counted order
+worth 0 (:func:`zero_revenue_orders`).
 
 All other statuses count (paid, partially_paid, partially_refunded, pending, authorized,
 unpaid, ...), as in Shopify's own sales reports: the orders not yet paid in full (pending,
@@ -67,7 +70,8 @@ authorized, partially_paid, unpaid) are counted and their revenue summed in a no
   orders join the e-mail customer whose orders carry the same phone
   (:func:`valuecast.io._build.identities`). An Email cell without ``@`` (``-``, ``no email``)
   or a placeholder address (``guest@myshop.com``) is no e-mail, and a placeholder
-  number (``0000000000``, ``1234567890``) no phone. Only an order with neither is a guest order
+  number (``0000000000``, ``1234567890``) no phone: as an empty cell, it gives way to the next
+  phone column's number (:func:`preferred_phones`). Only an order with neither is a guest order
   (``is_guest``, ``customer_id`` <NA>).
 * ``ordered_at`` = ``Created at`` as written, the UTC offset ignored; ``order_date`` its calendar
   day. ``channel`` = ``Source``; ``discount_code`` = ``Discount Code``; ``accepts_marketing``
@@ -114,15 +118,18 @@ without that column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from valuecast.io import _build, csvfile
 from valuecast.io.csvfile import CsvFile, Table, open_csv
 from valuecast.io.line_names import gift_card_lines
-from valuecast.io.phones import PHONE_ID_PREFIX
+from valuecast.io.phones import PHONE_ID_PREFIX, placeholder_phone
 from valuecast.io.schema import ADDRESS_FIELDS, ImportResult
 
 __all__ = ["ORDER_COLUMNS", "CUSTOMER_COLUMNS", "read_orders", "read_customers"]
@@ -167,6 +174,8 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "shipping_zip": ("Shipping Zip",),
 }
 ORDER_REQUIRED = ("name", "email", "financial_status", "created_at", "subtotal")
+PHONE_KEYS = ("phone", "billing_phone", "shipping_phone")
+"""The phone columns by preference (:func:`preferred_phones`)."""
 
 CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("Email",),
@@ -210,6 +219,91 @@ def _test_gateway(method: pd.Series) -> np.ndarray:
         lambda text: text.str.lower().str.contains(TEST_GATEWAY, regex=True).fillna(False),
     )
     return found.to_numpy(bool)
+
+
+PHONE_EXTENSION = r"(?i) *(?:ext\.?|extension|x|#) *[0-9]+ *$"
+"""An extension after a number written in printable ASCII (``ext 5``, ``x12``, ``#3``), which
+:func:`valuecast.io.phones.placeholder_phone` leaves out: its pattern in RE2 (Arrow's and
+DuckDB's), the space being the only whitespace such a cell holds."""
+
+
+def _digits_ending(*endings: str) -> str:
+    """An RE2 pattern of a text whose digits end in one of ``endings``, whatever stands between
+    them: one pass over the text, where taking its digits out first took ~0.7 s a million
+    cells."""
+    return "(?:" + "|".join("[^0-9]*".join(ending) for ending in endings) + ")[^0-9]*$"
+
+
+PLACEHOLDER_TAIL = _digits_ending(
+    *(digit * 7 for digit in "0123456789"),
+    "012345678", "0123456789", "01234567890", "123456789", "1234567890",
+    "987654321", "9876543210", "098765432", "0987654321",
+)  # fmt: skip
+"""A text whose digits end as every placeholder phone's do
+(:func:`valuecast.io.phones.placeholder_digits`: seven or more of one digit, or nine or more of a
+run from its start): the placeholder is all of them or its national number, their end once an
+international prefix, a country code or a trunk 0 is passed.  Few real numbers end so, and
+:func:`valuecast.io.phones.placeholder_phone` tells those apart; RE2 and Python alike."""
+
+
+def maybe_placeholder_phones(cells: pd.Series) -> np.ndarray:
+    """Per phone cell, whether it may be a placeholder (:func:`valuecast.io.phones.placeholder_phone`
+    in any country): a cell of printable ASCII whose digits, without ``(0)`` and an extension
+    (:data:`PHONE_EXTENSION`), end as :data:`PLACEHOLDER_TAIL` says, and any other cell that is
+    not empty.  Every placeholder is one of them, told by Arrow's regular expressions at once,
+    so that ``placeholder_phone`` reads those few only.  ``shopify_duckdb`` tells the same in
+    SQL."""
+    text = pa.array(cells.astype("string"), type=pa.large_string())
+    dialled = pc.replace_substring_regex(pc.replace_substring(text, "(0)", ""), PHONE_EXTENSION, "")
+    found = pc.or_(
+        pc.invert(pc.match_substring_regex(text, "^[ -~]*$")),
+        pc.match_substring_regex(dialled, PLACEHOLDER_TAIL),
+    )
+    return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), bool)
+
+
+def placeholder_phones(cells: pd.Series, countries: pd.Series) -> np.ndarray:
+    """Per phone cell, whether it is a placeholder (:func:`valuecast.io.phones.placeholder_phone`)
+    in the country beside it, each distinct pair read once, and only the cells that may be one
+    (:func:`maybe_placeholder_phones`): the test costs ~10 us a cell, seconds at a million."""
+    cells, countries = cells.reset_index(drop=True), countries.reset_index(drop=True)
+    found = maybe_placeholder_phones(cells)
+    if found.any():
+        pairs = pd.DataFrame(
+            {"phone": cells[found], "country": countries[found].astype("string").fillna("")}
+        )
+        distinct = pairs.drop_duplicates()
+        flags = pd.Series(
+            [placeholder_phone(phone, country) for phone, country in distinct.itertuples(False)],
+            index=pd.MultiIndex.from_frame(distinct),
+            dtype=bool,
+        )
+        found[found] = flags.reindex(pd.MultiIndex.from_frame(pairs)).to_numpy(bool)
+    return found
+
+
+def preferred_phones(columns: Sequence[pd.Series], countries: pd.Series) -> pd.Series:
+    """Per order, the phone of the first of the phone ``columns`` (by preference: ``Phone``,
+    ``Billing Phone``, ``Shipping Phone``) that gives a number other than a placeholder
+    (:func:`placeholder_phones`, in the order's country), else of the first that gives any.
+
+    A placeholder typed in one column (``0000000000`` in ``Phone``) tells no one, as an empty
+    cell does, so the customer's own number in the next column names the order's customer and
+    is its contact; where every column gives a placeholder the first stays, which the
+    placeholder note counts.  Only the orders whose columns give two phones that differ are
+    tested (Shopify often writes one number in two columns)."""
+    countries = countries.astype("string").reset_index(drop=True)
+    chosen = columns[0].astype("string").reset_index(drop=True)
+    for column in columns[1:]:
+        later = column.astype("string").reset_index(drop=True)
+        differ = np.flatnonzero((chosen.notna() & later.notna() & (chosen != later)).to_numpy(bool))
+        passed = placeholder_phones(chosen.iloc[differ], countries.iloc[differ])
+        passed[passed] = ~placeholder_phones(
+            later.iloc[differ[passed]], countries.iloc[differ[passed]]
+        )
+        chosen.iloc[differ[passed]] = later.iloc[differ[passed]].array
+        chosen = chosen.fillna(later)
+    return chosen
 
 
 GIFT_CARD_NAME = r"[Gg][Ii][Ff][Tt][ _-]?[Cc][Aa][Rr][Dd]"
@@ -313,6 +407,58 @@ def free_orders_note(orders: int) -> list[str]:
         f"{'a purchase' if one else 'purchases'} worth 0, as Shopify's reports count "
         f"{'it' if one else 'them'}"
     ]
+
+
+def free_goods_note(orders: int) -> list[str]:
+    """The ingest note for counted orders of free goods that charged only their shipping or tax
+    (``Subtotal`` 0, ``Total`` above 0; none when 0): the revenue leaves shipping and tax out,
+    so each is a purchase worth 0, which the merchant would otherwise not know why."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order' if one else 'orders'} charged only shipping or tax (free goods) "
+        f"{'is' if one else 'are'} counted as {'a purchase' if one else 'purchases'} worth 0"
+    ]
+
+
+def refunded_goods_note(orders: int) -> list[str]:
+    """The ingest note for the other counted orders worth 0 (none when 0): goods sold whose
+    refunds, and the tax the price includes, leave nothing of them, though not every item was
+    refunded as :func:`every_item_refunded` reads it (a tip or a fee in ``Total``)."""
+    if not orders:
+        return []
+    one = orders == 1
+    return [
+        f"{orders:,} {'order' if one else 'orders'} whose goods come to 0 once "
+        f"{'its' if one else 'their'} refunds and tax are taken off {'is' if one else 'are'} "
+        f"counted as {'a purchase' if one else 'purchases'} worth 0"
+    ]
+
+
+def zero_revenue_orders(
+    counted: np.ndarray, total: np.ndarray, goods: np.ndarray, net: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The counted orders worth 0, each under one reason, as the export shows it: those that
+    charged nothing (``Total`` 0, whatever their revenue); those of free goods that charged
+    their shipping or tax only (``goods``, ``Subtotal`` less the gift cards sold, 0); and the
+    others whose revenue (``net``, without shipping and tax, less refunds) is 0.
+
+    Every order that adds a purchase worth 0 to its customer is so in one note, so that the
+    merchant reading an order value of 0 knows why.  ``shopify_duckdb`` tells the same in SQL."""
+    charged_nothing = counted & (np.abs(total) < TAX_INCLUDED_TOLERANCE)
+    worth_nothing = counted & ~charged_nothing & (net < _build.ZERO_AMOUNT)
+    free_goods = worth_nothing & (goods < TAX_INCLUDED_TOLERANCE)
+    return charged_nothing, free_goods, worth_nothing & ~free_goods
+
+
+def zero_revenue_notes(charged_nothing: int, free_goods: int, refunded_goods: int) -> list[str]:
+    """The ingest notes for the counted orders worth 0 (:func:`zero_revenue_orders`' counts)."""
+    return (
+        free_orders_note(charged_nothing)
+        + free_goods_note(free_goods)
+        + refunded_goods_note(refunded_goods)
+    )
 
 
 UNPAID_STATUSES = ("pending", "authorized", "partially_paid", "unpaid")
@@ -726,11 +872,9 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
     items_refunded = every_item_refunded(goods, shipping, taxes, duties, goods_total, of_items)
     total = np.where(np.isnan(total), subtotal, total)
     status = _build.per_distinct(first("financial_status"), lambda text: text.str.lower())
-    who = _build.identities(
-        first("email"),
-        first("phone").fillna(first("billing_phone")).fillna(first("shipping_phone")),
-        first("billing_country").fillna(first("shipping_country")),
-    )
+    country = first("billing_country").fillna(first("shipping_country"))
+    phone = preferred_phones([first(key) for key in PHONE_KEYS], country)
+    who = _build.identities(first("email"), phone, country)
     accepts_raw = _build.per_distinct(
         _build.group_first(table, codes, n, cols["accepts_marketing"]), lambda t: t.str.lower()
     )
@@ -833,7 +977,9 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             int((counted & shipping_refunded).sum()),
             float(refunded[counted & shipping_refunded].sum()),
         )
-        + free_orders_note(int((counted & (np.abs(total) < TAX_INCLUDED_TOLERANCE)).sum())),
+        + zero_revenue_notes(
+            *(int(orders.sum()) for orders in zero_revenue_orders(counted, total, goods, net))
+        ),
         phone_links=who.phone_links,
         order_contacts=_build.latest_contacts(
             orders,
@@ -841,9 +987,10 @@ def _orders_from_table(table: Table, cols: dict[str, str | None]) -> ImportResul
             _build.contact_columns(
                 _build.OrderTexts(table, codes, n),
                 ((cols["billing_name"],), (cols["shipping_name"],)),
-                (cols["phone"], cols["billing_phone"], cols["shipping_phone"]),
+                tuple(cols[key] for key in PHONE_KEYS),
                 {key: cols[f"billing_{key}"] for key in ADDRESS_FIELDS},
                 {key: cols[f"shipping_{key}"] for key in ADDRESS_FIELDS},
+                phone=phone,
             ),
         ),
     )

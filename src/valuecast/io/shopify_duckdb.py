@@ -20,6 +20,9 @@ certain to equal the importer's, and any of these makes :meth:`PendingShopify.lo
 * an order without e-mail, or with a placeholder one (``noemail@shop.com``, ``-``), that
   carries a phone (its customer is its phone, or the e-mail customer with that phone:
   :func:`valuecast.io._build.identities`);
+* a row whose phone may be a placeholder (``0000000000``) and that gives another phone in a
+  later column (``Billing Phone``): the importer takes that number where the first is a
+  placeholder in the order's country (:func:`valuecast.io.shopify.preferred_phones`);
 * counted orders in more than one currency, a malformed row, text that is not UTF-8.
 """
 
@@ -216,6 +219,7 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
         parse["gift_card"] = _gift_card_row(cell)
     phones = [cell[key] for key in _PHONES if key in cell]
     parse["has_phone"] = f"({' OR '.join(f'{x} IS NOT NULL' for x in phones) or 'false'})"
+    bad.extend(_placeholder_passed_over(phones))
     if phones:  # as written (less a spreadsheet's apostrophe): the store normalises what it needs
         parse["phone_text"] = f"coalesce({', '.join(f'ltrim({x}, chr(39))' for x in phones)})"
         countries = [cell[key] for key in _COUNTRIES if key in cell]
@@ -256,6 +260,33 @@ def _load_rows(con: Any, csv: CsvFile, cols: dict[str, str | None]) -> bool:
     finally:
         orders_duckdb.drop_rejects(con)
     return not refused
+
+
+def _maybe_placeholder_phone(x: str) -> str:
+    """SQL of :func:`valuecast.io.shopify.maybe_placeholder_phones` over the cell ``x``: a cell
+    of printable ASCII whose digits end as a placeholder's, or any other cell (none for NULL)."""
+    dialled = f"regexp_replace(replace({x}, '(0)', ''), '{shopify.PHONE_EXTENSION}', '')"
+    return (
+        f"(NOT regexp_full_match({x}, '[ -~]*') "
+        f"OR regexp_matches({dialled}, '{shopify.PLACEHOLDER_TAIL}'))"
+    )
+
+
+def _placeholder_passed_over(phones: list[str]) -> list[str]:
+    """SQL over a row's phone cells (``phones``, by preference): the conditions that make the
+    row the importer's, a cell that may be a placeholder followed by a cell giving another
+    phone.  The importer passes a placeholder over for the next column's number
+    (:func:`valuecast.io.shopify.preferred_phones`), which depends on the order's country; here
+    each row's first phone is taken as written.  The pattern reads only the rows giving two
+    phones that differ (a CASE, so that DuckDB does not read it on every row)."""
+    conditions = []
+    for at, x in enumerate(phones[:-1]):
+        differ = " OR ".join(f"{y} <> {x}" for y in phones[at + 1 :])
+        conditions.append(
+            f"(CASE WHEN {x} IS NOT NULL AND ({differ}) "
+            f"THEN {_maybe_placeholder_phone(x)} ELSE false END)"
+        )
+    return conditions
 
 
 def _group_orders(con: Any, cols: dict[str, str | None]) -> bool:
@@ -659,13 +690,12 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         f"coalesce(sum({split}) FILTER (WHERE {split} > {tolerance}), 0.0), "
         "count(*) FILTER (WHERE shipping_refund), "
         f"coalesce(sum({_zero(cols, 'refunded')}) FILTER (WHERE shipping_refund), 0.0), "
-        f"count(*) FILTER (WHERE abs({_order_columns(cols)['gross_revenue']}) "
-        f"< {shopify.TAX_INCLUDED_TOLERANCE!r}) "
+        f"{_zero_revenue_counts(cols)} "
         f"FROM {_GROUPED} WHERE reason IS NULL"
     ).fetchall()[0]
-    sold, amount, *counts, revenue = found[:-7]
-    gift_card_refunds, gift_card_refunded, split_refunds, split_shipping = found[-7:-3]
-    shipping_refunds, shipping_refunded, free = found[-3:]
+    sold, amount, *counts, revenue = found[:-9]
+    gift_card_refunds, gift_card_refunded, split_refunds, split_shipping = found[-9:-5]
+    shipping_refunds, shipping_refunded = found[-5:-3]
     per_status = dict(zip(shopify.UNPAID_STATUSES, map(int, counts), strict=True))
     placeholders = {}
     if cols["email"] is not None:  # every order's, as the importer counts them
@@ -682,7 +712,22 @@ def _notes(con: Any, cols: dict[str, str | None]) -> list[str]:
         + shopify.gift_card_refund_note(int(gift_card_refunds), float(gift_card_refunded))
         + shopify.items_and_shipping_refund_note(int(split_refunds), float(split_shipping))
         + shopify.shipping_refund_note(int(shipping_refunds), float(shipping_refunded))
-        + shopify.free_orders_note(int(free))
+        + shopify.zero_revenue_notes(*map(int, found[-3:]))
+    )
+
+
+def _zero_revenue_counts(cols: dict[str, str | None]) -> str:
+    """SQL over the counted orders of ``_GROUPED``: how many are worth 0 under each reason of
+    :func:`valuecast.io.shopify.zero_revenue_orders` (charged nothing, free goods, the others),
+    operation for operation."""
+    columns = _order_columns(cols)
+    tolerance = repr(shopify.TAX_INCLUDED_TOLERANCE)
+    charged_nothing = f"abs({columns['gross_revenue']}) < {tolerance}"
+    worth_nothing = f"NOT ({charged_nothing}) AND {columns['net_revenue']} < {_build.ZERO_AMOUNT!r}"
+    return (
+        f"count(*) FILTER (WHERE {charged_nothing}), "
+        f"count(*) FILTER (WHERE {worth_nothing} AND goods < {tolerance}), "
+        f"count(*) FILTER (WHERE {worth_nothing} AND NOT goods < {tolerance})"
     )
 
 

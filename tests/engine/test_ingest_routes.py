@@ -304,6 +304,17 @@ def test_a_refund_row_under_its_sales_order_id_is_its_refund_on_both_routes(tmp_
         "1001": {"gross_revenue": 80.0, "refunded": 30.0, "net_revenue": 50.0},
         "1002": {"gross_revenue": 45.0, "refunded": 0.0, "net_revenue": 45.0},
     }
+    # 1004 is a refund of its own, which the file does not link to a sale; 1005's refund is
+    # linked already: the note does not ask for the order id its rows carry
+    assert report["files"][0]["notes"] == [
+        "1 order with a negative amount (1004) is left out as a refund or return and not "
+        "subtracted from any customer's spend: the file does not link it to the sale it takes "
+        "back; to net a refund with its sale, give its rows the order id of the sale they take "
+        "back; 1 more order (1005) is left out with its sale: its own refund rows pay back more "
+        "than it sold (shipping or a goodwill credit paid back too, or an earlier purchase's "
+        "return booked under it); if a refund there takes back an earlier purchase, give it that "
+        "purchase's order id"
+    ]
 
 
 QUARTER_ONE = [

@@ -1665,15 +1665,33 @@ def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) ->
     """A note when orders are left out for a negative amount: a refund or return written as an
     order of its own (``R1002``, or a till's return receipt) takes back a sale the file does not
     link it to, so it is subtracted from no customer's spend; rows under the sale's own order id
-    are netted with it. ``excluded``: the excluded orders (``order_number``, ``reason``)."""
-    numbers = excluded.loc[excluded["reason"] == _build.NEGATIVE_AMOUNT, "order_number"]
-    if not len(numbers):
+    are netted with it.  An order whose own rows sold something (``gross_revenue`` above 0) and
+    paid back more is told apart: its refund is linked already, and what the merchant checks is
+    why it pays back more than the order sold.  ``excluded``: the excluded orders
+    (``order_number``, ``reason``, ``gross_revenue``, ``refunded``)."""
+    negative = excluded["reason"] == _build.NEGATIVE_AMOUNT
+    if not negative.any():
         return []
+    # an excluded order's gross_revenue is its rows added up, refunded its negative rows
+    sold = excluded["gross_revenue"].to_numpy(float) + excluded["refunded"].to_numpy(float)
+    beyond = negative & (sold > 0)
+    unlinked = _unlinked_refunds_text(cols, excluded.loc[negative & ~beyond, "order_number"])
+    refunded_beyond = _refunded_beyond_text(excluded.loc[beyond, "order_number"], bool(unlinked))
+    return ["; ".join(part for part in (unlinked, refunded_beyond) if part)]
+
+
+def _listed(numbers: pd.Series) -> str:
+    """The first three order numbers of ``numbers`` and how many more, in brackets."""
+    more = f" and {len(numbers) - 3:,} more" if len(numbers) > 3 else ""
+    return f" ({', '.join(map(str, numbers.iloc[:3]))}{more})"
+
+
+def _unlinked_refunds_text(cols: dict[str, str | None], numbers: pd.Series) -> str:
+    """The note's part on refunds written as orders of their own (none: empty)."""
     count = len(numbers)
-    listed = ""
-    if cols["order_id"] is not None:
-        more = f" and {count - 3:,} more" if count > 3 else ""
-        listed = f" ({', '.join(map(str, numbers.iloc[:3]))}{more})"
+    if not count:
+        return ""
+    listed = _listed(numbers) if cols["order_id"] is not None else ""
     fix = (
         "give its rows the order id of the sale they take back"
         if cols["order_id"] is not None
@@ -1685,10 +1703,28 @@ def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) ->
     else:
         what = "orders with a negative amount{} are left out as refunds or returns"
         link = "them to the sales they take back"
-    return [
+    return (
         f"{count:,} {what.format(listed)} and not subtracted from any customer's spend: the "
         f"file does not link {link}; to net a refund with its sale, {fix}"
-    ]
+    )
+
+
+def _refunded_beyond_text(numbers: pd.Series, after_unlinked: bool) -> str:
+    """The note's part on orders whose own refund rows pay back more than they sold (none:
+    empty): left out whole, their sale not counted either."""
+    count = len(numbers)
+    if not count:
+        return ""
+    one = count == 1
+    more = " more" if after_unlinked else ""
+    its = "its" if one else "their"
+    return (
+        f"{count:,}{more} {'order' if one else 'orders'}{_listed(numbers)} "
+        f"{'is' if one else 'are'} left out with {its} sale: {its} own refund rows pay back "
+        f"more than {'it' if one else 'they'} sold (shipping or a goodwill credit paid back "
+        "too, or an earlier purchase's return booked under it); if a refund there takes back "
+        "an earlier purchase, give it that purchase's order id"
+    )
 
 
 ZERO_ORDERS_REMEDY = (

@@ -120,7 +120,7 @@ def test_five_wholesale_accounts_raising_every_one_time_buyers_order_value_are_n
         "5 customers whose average repeat order is more than 10x the median repeat customer's "
         f"(up to {largest}) raise the predicted order value of customers without a repeat order "
         f"from {amount_text(without, 2)} to {amount_text(with_them, 2)} ({change:+d}%); if they "
-        "are wholesale or business accounts, analyse them apart"
+        "are wholesale or business accounts, analyse them separately"
     )
     assert note in summary["notes"], summary["notes"]
     assert f"to {amount_text(one_time.iloc[0], 2)} (" in note  # the figure customers.csv shows
@@ -188,7 +188,7 @@ def test_one_large_customer_of_a_small_shop_is_noted_when_they_move_every_one_ti
         f"(up to 5,000.00) raises the predicted order value of customers without a repeat order "
         f"from {amount_text(without, 2)} to {amount_text(with_them, 2)} (+"
     )
-    assert note.endswith("; if it is a wholesale or business account, analyse it apart")
+    assert note.endswith("; if it is a wholesale or business account, analyse it separately")
 
     larger = _spend_rows(_with_one_large_customer(300, seed=1))
     far, _ = far_spenders(larger["m"].to_numpy(), larger["count"].to_numpy())
@@ -231,3 +231,18 @@ def test_the_look_at_the_largest_alone_stops_only_below_half_the_customers(below
     m, counts = np.array([10.0, 200.0]), np.array([below, above], dtype=float)
     assert far_spenders(m, counts)[0].tolist() == [False, far]
     assert _far_by_sorting_every_customer(m, counts).tolist() == [False, far]
+
+
+def test_a_shop_of_two_kinds_of_order_is_no_few_customers_far_beyond_the_rest():
+    """150 repeat customers reorder a 5.00 refill and 50 buy 60 baskets: the baskets lie beyond
+    ten times the median (the refills have no spread), but a quarter of the repeat customers
+    are the shop's own kind of customer, not a few accounts of another: no note, though they
+    move the one-time buyers' value far."""
+    x, m = np.array([2.0, 3.0, 2.0, 3.0]), np.array([4.9, 5.1, 55.0, 65.0])
+    counts = np.array([75.0, 75.0, 25.0, 25.0])
+    far, _ = far_spenders(m, counts)
+    assert far.tolist() == [False, False, True, True]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GammaGamma().fit(x, m, weights=counts)
+    assert outlying_spend(model, x, m, counts) is None

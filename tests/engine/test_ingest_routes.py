@@ -310,11 +310,55 @@ def test_a_refund_row_under_its_sales_order_id_is_its_refund_on_both_routes(tmp_
         "1 order with a negative amount (1004) is left out as a refund or return and not "
         "subtracted from any customer's spend: the file does not link it to the sale it takes "
         "back; to net a refund with its sale, give its rows the order id of the sale they take "
-        "back; 1 more order (1005) is left out with its sale: its own refund rows pay back more "
-        "than it sold (shipping or a goodwill credit paid back too, or an earlier purchase's "
-        "return booked under it); if a refund there takes back an earlier purchase, give it that "
-        "purchase's order id"
+        "back; 1 more order (1005) is left out with its sale: its own rows take back more than "
+        "it sold (the return of an earlier purchase booked under it, or a refund of more than "
+        "its goods); if a refund there takes back an earlier purchase, give it that purchase's "
+        "order id"
     ]
+
+
+def test_the_negative_amount_note_tells_a_refund_of_its_own_whatever_is_mapped(
+    tmp_path, monkeypatch
+):
+    """A refund written as an order of its own (its gross revenue cell 0 or empty) asks for its
+    sale's order id, whether or not a gross revenue column is mapped; an order selling less
+    than its own rows take back does not.  Without an order id column neither lists the keys
+    valuecast made up for the orders, nor asks for an order id."""
+    rows = [
+        ("1001", "ann", "2026-01-05", "80.00", "80.00"),
+        ("R1001", "ann", "2026-01-20", "-50.00", "0"),
+        ("R1002", "bob", "2026-01-21", "-20.00", ""),
+        ("1005", "erin", "2026-01-09", "25.00", "25.00"),
+        ("1005", "erin", "2026-01-09", "-40.00", "0"),
+    ]
+    frame = pd.DataFrame(rows, columns=["order", "customer", "date", "total", "gross"])
+    path = _write(frame, tmp_path / "o.csv")
+    reports, _ = _assert_same_ingests([path], f"{ADMIN_MAP},gross_revenue=gross", monkeypatch)
+    assert reports[0]["files"][0]["notes"][-1] == (
+        "2 orders with a negative amount (R1001, R1002) are left out as refunds or returns and "
+        "not subtracted from any customer's spend: the file does not link them to the sales "
+        "they take back; to net a refund with its sale, give its rows the order id of the sale "
+        "they take back; 1 more order (1005) is left out with its sale: its own rows take back "
+        "more than it sold (the return of an earlier purchase booked under it, or a refund of "
+        "more than its goods); if a refund there takes back an earlier purchase, give it that "
+        "purchase's order id"
+    )
+    # orders by customer and day: erin's second row on that day is an order of its own, a
+    # refund; fay's row sold 25 and nets -15
+    unnumbered = ADMIN_MAP.replace("order_id=order,", "") + ",gross_revenue=gross"
+    fay = pd.DataFrame([("fay", "2026-01-10", "-15.00", "25.00")], columns=frame.columns[1:])
+    rows = pd.concat([frame.drop(columns="order"), fay], ignore_index=True)
+    reports, _ = _assert_same_ingests([_write(rows, tmp_path / "rows.csv")], unnumbered,
+                                      monkeypatch)  # fmt: skip
+    assert reports[0]["files"][0]["notes"][-1] == (
+        "3 orders with a negative amount are left out as refunds or returns and not subtracted "
+        "from any customer's spend: the file does not link them to the sales they take back; to "
+        "net a refund with its sale, add an order id column, a refund's rows under the id of the "
+        "sale they take back; 1 more order is left out with its sale: its own rows take back "
+        "more than it sold (the return of an earlier purchase booked under it, or a refund of "
+        "more than its goods); map order_id=COL so that a refund's rows net with their own sale "
+        "only"
+    )
 
 
 QUARTER_ONE = [

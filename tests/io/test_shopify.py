@@ -303,7 +303,8 @@ def test_orders_that_charged_nothing_count_and_the_merchant_is_told(exports, wri
     assert result.notes == [
         "1 order charged nothing (Total 0: a 100% discount, a free sample or a replacement) is "
         "counted as a purchase worth 0, as Shopify's reports count it",
-        "1 order charged only shipping or tax (free goods) is counted as a purchase worth 0",
+        "1 order charged only shipping or tax (free goods) is counted as a purchase worth 0 (the "
+        "revenue leaves shipping and tax out)",
     ]
 
 

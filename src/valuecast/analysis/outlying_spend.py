@@ -36,6 +36,12 @@ LEAST_REST = 20
 """The repeat customers the rest must hold for their median and spread, and the spend model
 refitted on them, to mean something."""
 
+MOST_FAR = 0.05
+"""The largest share of the repeat customers that counts as "a few" far beyond the rest: a shop
+of two kinds of order (a quarter of its repeat customers buy 60 baskets, the rest a 5.00 refill)
+has no spread in its bulk, so the baskets lie beyond ten times the median, yet they are its
+customers, not accounts of another kind."""
+
 MOVE_FROM = 0.2
 """The relative change of the one-time buyers' predicted order value from which the note is
 given: the population mean's own standard error is 2-5% in fits on 200-1,200 repeat customers
@@ -104,8 +110,9 @@ def outlying_spend(
     spend_model: GammaGamma, frequency: np.ndarray, monetary_value: np.ndarray, weights: np.ndarray
 ) -> OutlyingSpend | None:
     """The effect of the few repeat customers far beyond the rest (:func:`far_spenders`) on the
-    one-time buyers' predicted order value, or None when there are none, too few others, the
-    refit fails or they move it by less than :data:`MOVE_FROM`.
+    one-time buyers' predicted order value, or None when there are none, more than
+    :data:`MOST_FAR` of them, too few others, the refit fails or they move it by less than
+    :data:`MOVE_FROM`.
 
     ``spend_model`` is the model fitted on the compressed rows (``frequency``,
     ``monetary_value``, ``weights``: the repeat customers' distinct (x, m) and how many have
@@ -114,6 +121,8 @@ def outlying_spend(
     far, multiple = far_spenders(monetary_value, weights)
     customers = float(weights[far].sum())
     if customers == 0 or float(weights[~far].sum()) < LEAST_REST:
+        return None
+    if customers > MOST_FAR * float(weights.sum()):
         return None
     try:
         # the refit's limit and convergence warnings are about a model nobody predicts with
@@ -148,9 +157,9 @@ def outlying_spend_note(found: OutlyingSpend) -> str:
     verb = ("raises" if one else "raise") if found.change > 0 else ("lowers" if one else "lower")
     change = int(round_half_up(100 * found.change, 0))
     advice = (
-        "if it is a wholesale or business account, analyse it apart"
+        "if it is a wholesale or business account, analyse it separately"
         if one
-        else "if they are wholesale or business accounts, analyse them apart"
+        else "if they are wholesale or business accounts, analyse them separately"
     )
     before = amount_text(found.one_time_value_without_them, 2)
     after = amount_text(found.one_time_value, 2)

@@ -1672,12 +1672,21 @@ def negative_orders_note(cols: dict[str, str | None], excluded: pd.DataFrame) ->
     negative = excluded["reason"] == _build.NEGATIVE_AMOUNT
     if not negative.any():
         return []
-    # an excluded order's gross_revenue is its rows added up, refunded its negative rows
-    sold = excluded["gross_revenue"].to_numpy(float) + excluded["refunded"].to_numpy(float)
-    beyond = negative & (sold > 0)
+    beyond = negative & (_sold(excluded) > 0)
     unlinked = _unlinked_refunds_text(cols, excluded.loc[negative & ~beyond, "order_number"])
-    refunded_beyond = _refunded_beyond_text(excluded.loc[beyond, "order_number"], bool(unlinked))
+    refunded_beyond = _refunded_beyond_text(
+        cols, excluded.loc[beyond, "order_number"], bool(unlinked)
+    )
     return ["; ".join(part for part in (unlinked, refunded_beyond) if part)]
+
+
+def _sold(excluded: pd.DataFrame) -> np.ndarray:
+    """Per excluded order of a negative amount, what its own rows sold.  Its ``gross_revenue``
+    is its rows added up (below 0, its ``refunded`` the negative rows), unless a gross revenue
+    column is mapped, whose cell (0 or more) is the sale itself: a refund of its own then
+    shows 0."""
+    gross = excluded["gross_revenue"].to_numpy(float)
+    return np.where(gross >= 0, gross, gross + excluded["refunded"].to_numpy(float))
 
 
 def _listed(numbers: pd.Series) -> str:
@@ -1709,21 +1718,28 @@ def _unlinked_refunds_text(cols: dict[str, str | None], numbers: pd.Series) -> s
     )
 
 
-def _refunded_beyond_text(numbers: pd.Series, after_unlinked: bool) -> str:
-    """The note's part on orders whose own refund rows pay back more than they sold (none:
-    empty): left out whole, their sale not counted either."""
+def _refunded_beyond_text(
+    cols: dict[str, str | None], numbers: pd.Series, after_unlinked: bool
+) -> str:
+    """The note's part on orders whose own rows take back more than they sold (none: empty):
+    left out whole, their sale not counted either."""
     count = len(numbers)
     if not count:
         return ""
     one = count == 1
     more = " more" if after_unlinked else ""
-    its = "its" if one else "their"
+    its, sale = ("its", "sale") if one else ("their", "sales")
+    if cols["order_id"] is None:
+        listed = ""
+        fix = "map order_id=COL so that a refund's rows net with their own sale only"
+    else:
+        listed = _listed(numbers)
+        fix = "if a refund there takes back an earlier purchase, give it that purchase's order id"
     return (
-        f"{count:,}{more} {'order' if one else 'orders'}{_listed(numbers)} "
-        f"{'is' if one else 'are'} left out with {its} sale: {its} own refund rows pay back "
-        f"more than {'it' if one else 'they'} sold (shipping or a goodwill credit paid back "
-        "too, or an earlier purchase's return booked under it); if a refund there takes back "
-        "an earlier purchase, give it that purchase's order id"
+        f"{count:,}{more} {'order' if one else 'orders'}{listed} {'is' if one else 'are'} left "
+        f"out with {its} {sale}: {its} own rows take back more than {'it' if one else 'they'} "
+        "sold (the return of an earlier purchase booked under it, or a refund of more than its "
+        f"goods); {fix}"
     )
 
 

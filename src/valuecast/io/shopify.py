@@ -418,7 +418,8 @@ def free_goods_note(orders: int) -> list[str]:
     one = orders == 1
     return [
         f"{orders:,} {'order' if one else 'orders'} charged only shipping or tax (free goods) "
-        f"{'is' if one else 'are'} counted as {'a purchase' if one else 'purchases'} worth 0"
+        f"{'is' if one else 'are'} counted as {'a purchase' if one else 'purchases'} worth 0 "
+        "(the revenue leaves shipping and tax out)"
     ]
 
 

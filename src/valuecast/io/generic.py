@@ -1684,7 +1684,10 @@ def _sold(excluded: pd.DataFrame) -> np.ndarray:
     """Per excluded order of a negative amount, what its own rows sold.  Its ``gross_revenue``
     is its rows added up (below 0, its ``refunded`` the negative rows), unless a gross revenue
     column is mapped, whose cell (0 or more) is the sale itself: a refund of its own then
-    shows 0."""
+    shows 0.  Without the amounts (the summary read straight from a file counts its excluded
+    orders by reason only) no order is told to have sold anything."""
+    if "gross_revenue" not in excluded or "refunded" not in excluded:
+        return np.zeros(len(excluded))
     gross = excluded["gross_revenue"].to_numpy(float)
     return np.where(gross >= 0, gross, gross + excluded["refunded"].to_numpy(float))
 

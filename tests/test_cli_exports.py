@@ -609,7 +609,7 @@ def test_prospects_are_the_customers_export_rows_without_orders(shop, tmp_path):
     assert "the value column is 0 on every row: prospects have no orders" in flat
     assert "no predicted CLV in this analysis" not in flat
     # a value on every row: Meta's value-based audience takes no empty cell
-    assert [row["value"] for row in read_csv(tmp_path / "m.csv")[1]] == ["0.0"]
+    assert [row["value"] for row in read_csv(tmp_path / "m.csv")[1]] == ["0.00"]
 
 
 def test_a_customers_export_record_whose_address_bought_under_a_customer_number_is_no_prospect(

@@ -1,4 +1,5 @@
-"""One rounding rule for every CSV file: money to the cent, CLV:CAC to 4 decimals, the rest to 6."""
+"""One rounding rule for every CSV file: money to the cent, CLV:CAC to 4 decimals, the rest to 6;
+each number written with exactly its column's places, booleans true/false, dates as days."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from valuecast.cli import app
-from valuecast.outputs.files import rounded_for_csv
+from valuecast.outputs.audiences.names import FORMATS
+from valuecast.outputs.audiences.platforms import DECIMALS
+from valuecast.outputs.files import csv_text, rounded_for_csv
 from valuecast.tables import (
     CUSTOMER_COLUMNS,
     csv_decimals,
@@ -82,35 +85,55 @@ def test_a_frame_is_rounded_by_column_and_its_dates_written_as_days():
     assert frame["predicted_clv"].iloc[0] == 10.126  # the caller's frame is left alone
 
 
-def _decimals(text: str) -> int:
-    mantissa = text.lower().split("e")[0]
-    return len(mantissa.split(".")[1]) if "." in mantissa else 0
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+BOOLEANS = {"true", "false"}
 
 
-def _check_file(path: Path) -> int:
-    """Every number of ``path`` has at most its column's decimals; every date is a day."""
-    checked = 0
+def _columns(path: Path) -> dict[str, list[str]]:
+    """Each column of ``path`` and its non-empty cells."""
     with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            for column, cell in row.items():
-                if not cell:
-                    continue
-                if is_date_column(column):
-                    assert ISO_DATE.fullmatch(cell), (path.name, column, cell)
-                    continue
-                try:
-                    float(cell)
-                except ValueError:
-                    continue
-                assert _decimals(cell) <= csv_decimals(column), (path.name, column, cell)
-                checked += 1
+        rows = list(csv.reader(handle))
+    return {name: [row[i] for row in rows[1:] if row[i]] for i, name in enumerate(rows[0])}
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_file(path: Path, decimals: dict[str, int] | None = None) -> int:
+    """Every cell of ``path`` written as its column's kind is: a float column's numbers each with
+    exactly the column's places (``decimals``' where it names the column, else
+    ``csv_decimals``'), an integer column's integers, booleans ``true``/``false``, dates as
+    days; no ``nan``, ``inf`` or exponent.  Returns how many number cells it checked."""
+    checked = 0
+    for column, cells in _columns(path).items():
+        if not cells:
+            continue
+        if is_date_column(column):
+            assert all(ISO_DATE.fullmatch(cell) for cell in cells), (path.name, column, cells[:3])
+        elif {cell.lower() for cell in cells} <= BOOLEANS:
+            assert set(cells) <= BOOLEANS, (path.name, column, set(cells))
+        elif all(_is_number(cell) for cell in cells):
+            odd = [cell for cell in cells if not PLAIN_NUMBER.fullmatch(cell)]
+            assert not odd, (path.name, column, odd[:3])
+            if any("." in cell for cell in cells):  # a float column: every cell its places
+                places = (decimals or {}).get(column, csv_decimals(column))
+                fixed = re.compile(rf"-?\d+\.\d{{{places}}}")
+                wrong = [cell for cell in cells if not fixed.fullmatch(cell)]
+                assert not wrong, (path.name, column, places, wrong[:3])
+            checked += len(cells)
     return checked
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """Every CSV file analyze, refresh, history, compare, channels --spend and summary (from the
-    workspace and from a file) write on one shop."""
+    """Every CSV file analyze, refresh, history, compare, channels --spend, cohorts, affinity,
+    reminders, summary (from the workspace and from a file), fit --predict and export (to each
+    platform) write on one shop."""
     from shops import two_exports
 
     folder = tmp_path_factory.mktemp("policy")
@@ -125,11 +148,20 @@ def written(tmp_path_factory):
         ["history", "-w", workspace, "-o", str(out / "history.csv")],
         ["compare", "-w", workspace, "-o", str(out / "compare")],
         ["channels", "-w", workspace, "--spend", str(spend), "-o", str(out / "channels")],
+        ["cohorts", "-w", workspace, "-o", str(out / "cohorts")],
+        ["affinity", "-w", workspace, "-o", str(out / "affinity")],
         ["reminders", "-w", workspace, "-o", str(out / "reminders.csv")],
         ["summary", "-w", workspace, "-o", str(out / "summary.csv")],
         ["summary", str(full), "--calibration-end", "2025-12-31", "-o", str(out / "holdout.csv"),
          "--compressed", str(out / "compressed.csv")],
+        ["fit", str(out / "summary.csv"), "--predict", "12", "--out", str(out / "predictions.csv")],
     ]  # fmt: skip
+    commands += [
+        ["export", "--segment", "tier-high", "--to", to, "-w", workspace,
+         "--include-non-consenting", "-o", str(out / "audiences" / f"{to}.csv")]
+        for to in FORMATS
+    ]  # fmt: skip
+    (out / "audiences").mkdir(parents=True)
     for command in commands:
         result = runner.invoke(app, command)
         assert result.exit_code == 0, (command, result.output)
@@ -138,10 +170,98 @@ def written(tmp_path_factory):
 
 def test_every_csv_file_follows_the_rule(written):
     names = {path.name for path in written}
-    assert {"customers.csv", "cohorts.csv", "cac.csv", "history.csv"} <= names
-    assert {"high_value_to_at_risk.csv", "reminders.csv"} <= names
+    assert {"customers.csv", "cohorts.csv", "retention.csv", "cac.csv", "history.csv"} <= names
+    assert {"affinity.csv", "next_products.csv", "days_between_orders.csv"} <= names
+    assert {"high_value_to_at_risk.csv", "reminders.csv", "predictions.csv"} <= names
     assert {"summary.csv", "holdout.csv", "compressed.csv"} <= names
-    assert sum(_check_file(path) for path in written) > 10_000
+    assert {f"{to}.csv" for to in FORMATS} <= names
+    checked = sum(
+        _check_file(path, DECIMALS if path.parent.name == "audiences" else None) for path in written
+    )
+    assert checked > 10_000
+
+
+def test_a_whole_amount_keeps_its_places_and_a_boolean_is_lower_case(written):
+    """The cells a BI tool types a column by: a whole amount as 69.00 beside 31.33 (the
+    shortest text, 69, made the column an integer's), booleans true/false in every file."""
+    customers = _columns(next(path for path in written if path.name == "customers.csv"))
+    assert any(cell.endswith(".00") for cell in customers["historic_clv"])
+    assert set(customers["accepts_marketing"]) <= BOOLEANS
+    for name, column in (("affinity.csv", "beyond_chance"), ("retention.csv", "partial_month")):
+        cells = _columns(next(path for path in written if path.name == name))[column]
+        assert cells and set(cells) <= BOOLEANS, (name, column, set(cells))
+
+
+def test_customers_csv_writes_each_float_column_with_its_places(written):
+    """customers.parquet's float columns are the CSV's float columns, whole values or not: a
+    column whose every value is whole (P(alive) 1 of one-time buyers) is still written 1.000000."""
+    import pyarrow.parquet as pq
+
+    for path in (path for path in written if path.name == "customers.csv"):
+        schema = pq.read_schema(path.with_name("customers.parquet"))
+        columns = _columns(path)
+        for field in schema:
+            places = csv_decimals(field.name)
+            fixed = re.compile(rf"-?\d+\.\d{{{places}}}")
+            cells = columns[field.name]
+            if str(field.type) in ("double", "float"):
+                assert all(fixed.fullmatch(cell) for cell in cells), (field.name, cells[:3])
+            elif str(field.type).startswith(("int", "uint")):
+                assert all(re.fullmatch(r"-?\d+", cell) for cell in cells), (field.name, cells[:3])
+
+
+def test_duckdb_reads_whole_first_amounts_and_a_later_half_as_money(written, tmp_path):
+    """DuckDB's read_csv types a column from a sample of its first 20,480 rows: a shop whose
+    first 25,000 customers spent whole amounts (45, 98) has its float columns read as numbers
+    with decimals all the same, and a later customer's 56.5 read as 56.5 (an integer column
+    would refuse it, or round it to 57)."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from valuecast.outputs.files import write_arrow_csv
+
+    analysed = pq.read_table(next(p for p in written if p.name == "customers.csv").with_name(
+        "customers.parquet"
+    ))  # fmt: skip
+    rows = analysed.take(np.arange(25_001) % analysed.num_rows)
+    floats = [field.name for field in rows.schema if pa.types.is_floating(field.type)]
+    money = [name for name in floats if csv_decimals(name) == 2]
+    assert {"historic_clv", "average_order_value", "predicted_clv"} <= set(money)
+    for name in floats:
+        values = np.nan_to_num(rows[name].to_numpy(zero_copy_only=False), nan=1.0)
+        values = np.round(values)  # whole amounts, P(alive) 0 or 1
+        values[-1] = 56.5 if name in money else 0.5
+        rows = rows.set_column(rows.schema.get_field_index(name), name, pa.array(values))
+    path = tmp_path / "customers.csv"
+    write_arrow_csv(rows, path)
+    read = duckdb.sql(f"SELECT * FROM read_csv('{path}')")
+    types = dict(zip(read.columns, (str(kind) for kind in read.types), strict=True))
+    for name in floats:
+        assert types[name] == "DOUBLE" or types[name].startswith("DECIMAL"), (name, types[name])
+    last = duckdb.sql(f"SELECT {', '.join(money)} FROM read_csv('{path}')").fetchall()[-1]
+    assert list(last) == [56.5] * len(money)
+
+
+def test_a_number_no_decimal_holds_is_written_in_full(tmp_path):
+    """A value beyond a 38-digit decimal (a degenerate fit's 1e40) and an infinity keep their
+    text in fixed point, each cell of the column with its places; NaN is an empty cell, in
+    the engine's files too."""
+    import ibis
+    import pyarrow as pa
+
+    from valuecast.outputs.files import write_arrow_csv, write_ibis_csv
+
+    frame = pd.DataFrame({"predicted_clv": [1e40, np.inf, np.nan, 1.5], "n": [1, 2, 3, 4]})
+    expected = ["predicted_clv,n", f"{1e40:.2f},1", "inf,2", ",3", "1.50,4"]
+    assert csv_text(frame).splitlines() == expected
+    write_arrow_csv(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "arrow.csv")
+    assert (tmp_path / "arrow.csv").read_text().replace('"', "").splitlines() == expected
+    table = ibis.memtable(pd.DataFrame({"predicted_clv": [np.nan, 1.5, -2.0], "n": [3, 4, 5]}))
+    write_ibis_csv(ibis.duckdb.connect(), table, tmp_path / "engine.csv")
+    assert (tmp_path / "engine.csv").read_text().splitlines() == [
+        "predicted_clv,n", ",3", "1.50,4", "-2.00,5",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

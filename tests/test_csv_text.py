@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from valuecast.csvsafe import escape_frame
 from valuecast.outputs import csvtext
-from valuecast.outputs.files import rounded_for_csv, write_csv
+from valuecast.outputs.files import rounded_for_csv, write_csv, written_cells
 
 TEXT = st.one_of(
     st.none(),
@@ -98,18 +98,20 @@ def test_the_text_is_pandas_to_csv(frame, rows_at_a_time):
 def test_other_columns_are_left_to_pandas(frame, tmp_path):
     assert csvtext.csv_chunks(frame) is None
     write_csv(frame, tmp_path / "f.csv")
-    assert (tmp_path / "f.csv").read_text() == frame.to_csv(index=False)
+    # pandas writes the cells valuecast writes (a float32's number with its column's places)
+    assert (tmp_path / "f.csv").read_text() == written_cells(frame).to_csv(index=False)
 
 
 def test_write_csv_keeps_the_rounding_and_the_formula_rule(tmp_path):
-    # a negative zero is written as 0.0: rounding takes the sign off a zero (-0.001 is 0.0)
+    # a negative zero is written as 0.00: rounding takes the sign off a zero (-0.001 is 0.00)
     frame = pd.DataFrame(
         {"customer_id": ["=cmd", "a,b", None], "score": [0.12345678, np.nan, 2.0],
          "predicted_clv": [10.005, 3.333333, -0.0], "rank": [1, 2, 3]}
     )  # fmt: skip
     write_csv(frame, tmp_path / "f.csv")
     assert (tmp_path / "f.csv").read_text() == (
-        'customer_id,score,predicted_clv,rank\n\'=cmd,0.123457,10.01,1\n"a,b",,3.33,2\n,2.0,0.0,3\n'
+        'customer_id,score,predicted_clv,rank\n\'=cmd,0.123457,10.01,1\n"a,b",,3.33,2\n'
+        ",2.000000,0.00,3\n"
     )
 
 
@@ -145,3 +147,17 @@ def test_downloads_are_the_files_text(tmp_path):
     assert csv_text(frame) == (tmp_path / "f.csv").read_text(encoding="utf-8")
     # the frame as csv_text writes it (dates made text) is made text by Arrow
     assert csvtext.csv_chunks(escape_frame(rounded_for_csv(frame))) is not None
+
+
+def test_a_frame_filtered_or_sorted_keeps_its_cells(tmp_path):
+    """The cells made text by Arrow (dates, numbers, booleans) stay in their rows whatever the
+    frame's index: a frame filtered or sorted is not numbered 0, 1, ..."""
+    frame = pd.DataFrame(
+        {"due_date": pd.to_datetime(["2024-01-05", "2024-02-01"]), "score": [0.5, 2.0],
+         "kept": [True, False], "n": [1, 2]},
+        index=[7, 3],
+    )  # fmt: skip
+    write_csv(frame, tmp_path / "f.csv")
+    assert (tmp_path / "f.csv").read_text() == (
+        "due_date,score,kept,n\n2024-01-05,0.500000,true,1\n2024-02-01,2.000000,false,2\n"
+    )

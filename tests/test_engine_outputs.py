@@ -278,6 +278,22 @@ def test_rows_stored_by_a_failed_analysis_are_rolled_back(stored):
     assert _stored_rows(ws) == before
 
 
+def _as_written(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as customers.csv's cells, for Arrow's one writer over the whole table: rounded
+    as the pandas files round it, its float columns the decimals of their places, escaped."""
+    from valuecast.csvsafe import escape_arrow
+    from valuecast.outputs.files import fixed_point, rounded_for_csv
+    from valuecast.tables import csv_decimals
+
+    table = pa.Table.from_pandas(rounded_for_csv(frame), preserve_index=False)
+    for index, field in enumerate(table.schema):
+        if pa.types.is_floating(field.type):
+            values = table.column(index).to_numpy()  # missing ones NaN
+            cells = fixed_point(values, csv_decimals(field.name))
+            table = table.set_column(index, field.name, cells)
+    return escape_arrow(table)
+
+
 def test_csv_written_many_rows_at_a_time_is_arrows_default_bytes(tmp_path):
     """customers.csv turns CSV_ROWS_AT_A_TIME rows into text at a time, not Arrow's default
     1024: the same bytes over several of its batches (numbers of every size, quoted and
@@ -285,8 +301,7 @@ def test_csv_written_many_rows_at_a_time_is_arrows_default_bytes(tmp_path):
     import numpy as np
     import pyarrow.csv as pacsv
 
-    from valuecast.csvsafe import escape_arrow
-    from valuecast.outputs.files import CSV_ROWS_AT_A_TIME, rounded_for_csv
+    from valuecast.outputs.files import CSV_ROWS_AT_A_TIME
 
     n = 2 * CSV_ROWS_AT_A_TIME + 7
     rng = np.random.default_rng(3)
@@ -305,7 +320,7 @@ def test_csv_written_many_rows_at_a_time_is_arrows_default_bytes(tmp_path):
     )
     table = pa.Table.from_pandas(frame, preserve_index=False)
     write_arrow_csv(table, tmp_path / "ours.csv")
-    safe = escape_arrow(pa.Table.from_pandas(rounded_for_csv(frame), preserve_index=False))
+    safe = _as_written(frame)
     pacsv.write_csv(safe, tmp_path / "default.csv", pacsv.WriteOptions(quoting_style="needed"))
     ours = (tmp_path / "ours.csv").read_bytes()
     assert ours == (tmp_path / "default.csv").read_bytes()
@@ -318,7 +333,6 @@ def test_csv_made_in_pieces_by_several_threads_keeps_the_rows_order(tmp_path, mo
     one writer over the whole table."""
     import pyarrow.csv as pacsv
 
-    from valuecast.csvsafe import escape_arrow
     from valuecast.outputs import files
 
     monkeypatch.setattr(files, "CSV_ROWS_PER_PIECE", 7)
@@ -335,7 +349,7 @@ def test_csv_made_in_pieces_by_several_threads_keeps_the_rows_order(tmp_path, mo
     files.write_arrow_batches(
         table.to_batches(max_chunksize=30), table.schema, csv=tmp_path / "batches.csv"
     )
-    safe = escape_arrow(pa.Table.from_pandas(files.rounded_for_csv(frame), preserve_index=False))
+    safe = _as_written(frame)
     pacsv.write_csv(safe, tmp_path / "one.csv", pacsv.WriteOptions(quoting_style="needed"))
     one = (tmp_path / "one.csv").read_bytes()
     assert (tmp_path / "whole.csv").read_bytes() == one

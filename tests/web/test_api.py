@@ -17,6 +17,7 @@ from valuecast.outputs.audiences import (
     SEGMENTS,
     build_audience,
     segment_mask,
+    write_audience,
 )
 from valuecast.outputs.report.render import build_sections
 from valuecast.store import Workspace
@@ -405,7 +406,7 @@ def test_segment_counts_of_the_compact_frame_are_the_pipeline_frames(stored):
 
 
 @pytest.mark.parametrize("to", FORMATS)
-def test_segment_export_is_the_cli_audience_file(client, stored, to):
+def test_segment_export_is_the_cli_audience_file(client, stored, to, tmp_path):
     response = client.get(f"/api/v1/segments/tier-high/export?to={to}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -414,8 +415,8 @@ def test_segment_export_is_the_cli_audience_file(client, stored, to):
     expected = build_audience(
         stored["customers"], stored["contacts"], to, segment="tier-high", as_of="2026-06-30"
     ).frame
-    expected = pd.read_csv(io.StringIO(expected.to_csv(index=False)), dtype=str,
-                           keep_default_na=False)  # fmt: skip
+    write_audience(expected, tmp_path / "cli.csv")  # as `valuecast export` writes it
+    expected = pd.read_csv(tmp_path / "cli.csv", dtype=str, keep_default_na=False)
     pd.testing.assert_frame_equal(got, expected)
     assert len(got) > 0
 

@@ -2,18 +2,28 @@
 
 Every CSV valuecast writes goes through :func:`write_csv` (pandas frames),
 :func:`write_arrow_csv` (Arrow tables) or :func:`write_ibis_csv` (database tables), so every one
-follows the formula-safe cell rule of :mod:`valuecast.csvsafe` and the one rounding rule of
-:func:`valuecast.tables.csv_decimals` (dates of ``*_date`` columns as YYYY-MM-DD). The rule keeps
-6 decimals of ``valuecast summary``'s ``avg_repeat_order_value``, the spend ``valuecast fit``
-reads from that file; its Parquet file keeps full precision.
+follows the formula-safe cell rule of :mod:`valuecast.csvsafe`, the one rounding rule of
+:func:`valuecast.tables.csv_decimals` and one way of writing each kind of cell, which a BI tool
+(DuckDB, pandas, Excel, Power BI) reads as one type per column whatever rows it samples:
+
+* a float column: every number with exactly its column's decimals (``69.00``, ``0.500000``),
+  whole amounts too, so that a column is never typed an integer from whole first rows;
+* an integer column: integers (``3``);
+* a boolean column: ``true`` / ``false``;
+* a date (``*_date`` columns and the customers table's dates): ``YYYY-MM-DD``;
+* a missing value (NaN too): an empty cell.
+
+The rule keeps 6 decimals of ``valuecast summary``'s ``avg_repeat_order_value``, the spend
+``valuecast fit`` reads from that file; its Parquet file keeps full precision.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,13 +39,16 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "column_decimals",
     "csv_text",
+    "fixed_point",
     "rounded_for_csv",
     "write_arrow_csv",
     "write_arrow_batches",
     "write_atomically",
     "write_csv",
     "write_ibis_csv",
+    "written_cells",
 ]
 
 
@@ -80,16 +93,86 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def rounded_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` as its CSV file shows it: numbers rounded by column, ``*_date`` columns as text."""
+def rounded_for_csv(frame: pd.DataFrame, decimals: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """``frame`` as its CSV file shows it: numbers rounded by column, ``*_date`` columns as text.
+
+    ``decimals`` gives the places of columns :func:`~valuecast.tables.csv_decimals` does not
+    name (an audience file's platform columns, ``Predicted CLV``); the rest follow the rule.
+    """
     out = frame.copy()
     for name in out.columns:
         column = out[name]
         if is_date_column(str(name)) and column.dtype.kind == "M":
             out[name] = _day_text(column)
         elif column.dtype.kind == "f":
-            out[name] = rounded_series(column, csv_decimals(str(name)))
+            out[name] = rounded_series(column, column_decimals(str(name), decimals))
     return out
+
+
+def column_decimals(column: str, decimals: Mapping[str, int] | None = None) -> int:
+    """The places a CSV file writes of the float column ``column``: ``decimals``' where it
+    names the column, else :func:`~valuecast.tables.csv_decimals`'."""
+    if decimals is not None and column in decimals:
+        return decimals[column]
+    return csv_decimals(column)
+
+
+DECIMAL_DIGITS = 38
+"""Digits of the decimal type a float column is written as: the widest 128-bit decimal of Arrow
+and DuckDB, whose CSV writers write every value of it with all its scale's places."""
+
+WHOLE_UNITS = 2.0**50
+"""Units of the last place (cents at 2 places) below which a rounded double times the units of
+a whole is its integer count of them within 0.375, so that rounding it gives the count exactly:
+the decimal's 128-bit integer is then made in NumPy, 13x faster than Arrow's cast from the
+double, and the same number (1.1e13 at 2 places, 1.1e9 at 6: any amount a shop's files hold)."""
+
+
+def fixed_point(values: np.ndarray, decimals: int) -> pa.Array:
+    """Float ``values`` (rounded to ``decimals`` places) as the cells a CSV file writes of them:
+    Arrow decimals of ``decimals`` places, written with exactly that many (``69.00``,
+    ``0.500000``: the exact decimal of each double, as Python's ``f"{x:.2f}"`` writes it), a
+    missing value (NaN) null.
+
+    A value no decimal of :data:`DECIMAL_DIGITS` digits holds (an infinity, ``1e40`` of a
+    degenerate fit) makes the whole column text in Python's fixed-point layout (``inf``),
+    which still reads as a number."""
+    import pyarrow as pa
+
+    scaled = values * 10.0**decimals
+    # the largest size of a unit count, missing ones left out (-inf: all missing, or none)
+    largest = max(np.fmax.reduce(scaled, initial=-np.inf), -np.fmin.reduce(scaled, initial=np.inf))
+    if largest < WHOLE_UNITS and sys.byteorder == "little":
+        return _decimals_of_units(np.rint(scaled, out=scaled), decimals)
+    missing = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        fits = np.abs(values) < 10.0 ** (DECIMAL_DIGITS - decimals)
+    if (fits | missing).all():
+        filled = np.where(missing, 0.0, values) if missing.any() else values
+        numbers = pa.array(filled, pa.float64(), mask=missing if missing.any() else None)
+        return numbers.cast(pa.decimal128(DECIMAL_DIGITS, decimals))
+    texts = [
+        None if gap else f"{value:.{decimals}f}" for value, gap in zip(values, missing, strict=True)
+    ]
+    return pa.array(texts, pa.string())
+
+
+def _decimals_of_units(units: np.ndarray, decimals: int) -> pa.Array:
+    """Arrow decimals of ``decimals`` places holding the whole ``units`` (doubles, NaN where
+    missing: null) of the last place, each a little-endian 128-bit integer whose high half is
+    the sign.  ``units`` is overwritten."""
+    import pyarrow as pa
+
+    missing = np.isnan(units)
+    gaps = bool(missing.any())
+    if gaps:
+        units[missing] = 0.0
+    words = np.empty((len(units), 2), dtype=np.int64)
+    words[:, 0] = units
+    np.right_shift(words[:, 0], 63, out=words[:, 1])
+    validity = pa.array(~missing).buffers()[1] if gaps else None
+    kind = pa.decimal128(DECIMAL_DIGITS, decimals)
+    return pa.Array.from_buffers(kind, len(units), [validity, pa.py_buffer(words)])
 
 
 def rounded_series(column: pd.Series, decimals: int) -> pd.Series:
@@ -112,52 +195,95 @@ def _day_text(column: pd.Series) -> pd.Series:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         else:
-            return pd.Series(days.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get),
-                             index=column.index, name=column.name)  # fmt: skip
+            return _text_series(days, column)
     dates = pd.to_datetime(column)
     return dates.dt.strftime("%Y-%m-%d").where(dates.notna(), None)
 
 
-def _rounded_arrow(table: pa.Table) -> pa.Table:
+def _fixed_point_arrow(table: pa.Table) -> pa.Table:
+    """``table`` with each float column rounded by the CSV rule and made :func:`fixed_point`'s
+    decimals, which Arrow's CSV writer writes with all their places (its float text is the
+    shortest: ``69`` beside ``31.33``)."""
     # rounded as the engine rounds; Arrow's round() returns a value within its tolerance of
     # the rounded one unchanged, so 127.42999999999999 stayed that instead of 127.43
-    import numpy as np
     import pyarrow as pa
 
     for index, field in enumerate(table.schema):
         if pa.types.is_floating(field.type):
             column = table.column(index).combine_chunks()
-            # missing values as NaN, masked again below: Arrow's own conversion of a column
-            # with missing values took 15x as long as filling them, and a mask where none is
-            # missing as long as the rounding
-            mask = None
+            # missing values as NaN, then null again: Arrow's own conversion of a column
+            # with missing values took 15x as long as filling them
             if column.null_count:
-                mask = column.is_null().to_numpy(False)
                 column = column.fill_null(np.nan)
-            values = round_half_up(column.to_numpy(), csv_decimals(field.name))
-            rounded = pa.array(values, type=field.type, mask=mask)
-            table = table.set_column(index, field.name, rounded)
+            places = csv_decimals(field.name)
+            values = round_half_up(column.to_numpy(zero_copy_only=False), places)
+            table = table.set_column(index, field.name, fixed_point(values, places))
     return table
 
 
-def _safe_csv(frame: pd.DataFrame) -> tuple[pd.DataFrame, Iterator[bytes] | None]:
-    """``frame`` formula-safe and rounded as its CSV shows it, and pandas' text of it made by
-    Arrow in pieces where its columns allow (:mod:`valuecast.outputs.csvtext`), else None."""
+def _safe_csv(
+    frame: pd.DataFrame, decimals: Mapping[str, int] | None
+) -> tuple[pd.DataFrame, Iterator[bytes] | None]:
+    """``frame`` formula-safe, rounded and its cells as its CSV writes them
+    (:func:`written_cells`), and pandas' text of it made by Arrow in pieces where its columns
+    allow (:mod:`valuecast.outputs.csvtext`), else None."""
     from valuecast.outputs.csvtext import csv_chunks
 
-    safe = escape_frame(rounded_for_csv(frame))
+    # escaped before the numbers become text: a negative amount is a number, not a formula
+    safe = written_cells(escape_frame(rounded_for_csv(frame, decimals)), decimals)
     return safe, csv_chunks(safe)
 
 
-def csv_text(frame: pd.DataFrame) -> str:
-    """``frame`` as formula-safe, rounded CSV text without its index (for downloads)."""
-    safe, chunks = _safe_csv(frame)
+def written_cells(frame: pd.DataFrame, decimals: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """``frame`` (rounded) with its float columns as :func:`fixed_point`'s text and its boolean
+    columns as ``true``/``false`` (missing ones missing), as every CSV file writes them;
+    the other columns as they are."""
+    import pyarrow as pa
+
+    out = frame.copy(deep=False)
+    for index, name in enumerate(frame.columns):
+        column = frame.iloc[:, index]
+        if pd.api.types.is_float_dtype(column.dtype):
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            cells = fixed_point(values, column_decimals(str(name), decimals)).cast(pa.string())
+        elif pd.api.types.is_bool_dtype(column.dtype):
+            cells = _boolean_words(pa.array(column, type=pa.bool_(), from_pandas=True))
+        else:
+            continue
+        out.isetitem(index, _text_series(cells, column))
+    return out
+
+
+def _text_series(cells: pa.Array, column: pd.Series) -> pd.Series:
+    """Arrow text ``cells`` as the cells of ``column``: its index (by position: the index of
+    ``to_pandas`` is 0, 1, ..., which a frame filtered or sorted does not have) and name."""
+    import pyarrow as pa
+
+    text = cells.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    return pd.Series(text.array, index=column.index, name=column.name)
+
+
+def _boolean_words(values: pa.Array) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    words = pa.scalar("true", pa.string()), pa.scalar("false", pa.string())
+    return pc.if_else(values, *words)
+
+
+def csv_text(frame: pd.DataFrame, *, decimals: Mapping[str, int] | None = None) -> str:
+    """``frame`` as formula-safe, rounded CSV text without its index (for downloads);
+    ``decimals`` as :func:`rounded_for_csv` takes it."""
+    safe, chunks = _safe_csv(frame, decimals)
     return safe.to_csv(index=False) if chunks is None else b"".join(chunks).decode("utf-8")
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """``frame`` as a formula-safe, rounded UTF-8 CSV file without its index, atomically."""
-    safe, chunks = _safe_csv(frame)
+def write_csv(
+    frame: pd.DataFrame, path: Path, *, decimals: Mapping[str, int] | None = None
+) -> None:
+    """``frame`` as a formula-safe, rounded UTF-8 CSV file without its index, atomically;
+    ``decimals`` as :func:`rounded_for_csv` takes it."""
+    safe, chunks = _safe_csv(frame, decimals)
     if chunks is None:
         write_atomically(path, lambda target: safe.to_csv(target, index=False, encoding="utf-8"))
         return
@@ -285,7 +411,7 @@ class _CsvThreads:
         options = pacsv.WriteOptions(
             quoting_style="needed", batch_size=CSV_ROWS_AT_A_TIME, include_header=header
         )
-        pacsv.write_csv(escape_arrow(_rounded_arrow(table)), out, options)
+        pacsv.write_csv(escape_arrow(_fixed_point_arrow(table)), out, options)
         return out.getvalue()
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -353,17 +479,31 @@ class _ParquetThread:
 def write_ibis_csv(con: Any, table: Any, path: Path) -> None:
     """An Ibis table expression as a formula-safe, rounded CSV file, written by its backend,
     atomically (the database rounds and escapes the rows as it streams them)."""
-    safe = escape_ibis(_rounded_ibis(table))
+    safe = escape_ibis(_fixed_point_ibis(table))
     write_atomically(path, lambda target: con.to_csv(safe, target))
 
 
-def _rounded_ibis(table: Any) -> Any:
+def _fixed_point_ibis(table: Any) -> Any:
     """An Ibis table expression with each floating column rounded by the CSV rule, as NumPy
-    rounds the other files."""
-    columns = [
-        round_half_up_expr(table[name], csv_decimals(name)).name(name)
-        if kind.is_floating()
-        else table[name]
-        for name, kind in table.schema().items()
-    ]
+    rounds the other files, and cast to a decimal of its places, which the database writes
+    with all of them (``69.00``) as Arrow writes :func:`fixed_point`'s; NaN as null (empty).
+
+    The database's cast scales the double by its places in floating point: it writes what
+    :func:`fixed_point` writes up to 3.5e13 at 2 places (4.2e9 at 6), every amount a shop's
+    summary holds; beyond, its last places are those of the scaled double (36194699146417.95
+    is written ...17.96, 1e21 999999999999999916113.92).  The
+    summaries it writes add up amounts each within ``MAX_AMOUNT`` (10^12), far within the
+    decimal's 38 digits."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    columns = []
+    for name, kind in table.schema().items():
+        column = table[name]
+        if kind.is_floating():
+            places = csv_decimals(name)
+            rounded = round_half_up_expr(column, places)
+            known = ibis.ifelse(rounded.isnan(), ibis.null(rounded.type()), rounded)
+            column = known.cast(dt.Decimal(DECIMAL_DIGITS, places))
+        columns.append(column.name(name))
     return table.select(columns)

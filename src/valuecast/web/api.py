@@ -453,8 +453,7 @@ def live_segments(dashboard: Dashboard, view) -> list[dict[str, Any]]:
 
 def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: bool) -> bytes:
     """The segment as an audience file: the rules and formats of ``valuecast export``."""
-    from valuecast.outputs.audiences import build_audience
-    from valuecast.outputs.files import csv_text
+    from valuecast.outputs.audiences import audience_text, build_audience
 
     customers = dashboard.view(info).customers  # the snapshot's table, as load_customers reads it
     with dashboard.reader() as reader:
@@ -464,7 +463,7 @@ def segment_csv(dashboard: Dashboard, info, segment: str, to: str, everyone: boo
         customers, contacts, to, segment=segment, as_of=info.as_of,
         include_non_consenting=everyone, prospects=prospects,
     )  # fmt: skip
-    return csv_text(audience.frame).encode("utf-8")
+    return audience_text(audience.frame).encode("utf-8")
 
 
 @router.get(

@@ -29,6 +29,7 @@ from typing import Any
 # ``valuecast export --help`` reads the names module without the others' pandas
 _HOMES = {
     "Audience": "build",
+    "audience_text": "build",
     "build_audience": "build",
     "neutralize_formulas": "build",
     "write_audience": "build",

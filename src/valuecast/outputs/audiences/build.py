@@ -19,6 +19,7 @@ import pandas as pd
 
 from valuecast.csvsafe import escape_frame
 from valuecast.outputs.audiences.platforms import (
+    DECIMALS,
     FORMATS,
     format_audience,
     has_phone,
@@ -34,7 +35,7 @@ from valuecast.outputs.audiences.table import (
     declined_addresses,
 )
 from valuecast.outputs.audiences.where import where_mask
-from valuecast.outputs.files import write_csv
+from valuecast.outputs.files import csv_text, write_csv
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -46,8 +47,14 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_audience(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` as a formula-safe UTF-8 CSV, atomically (a temporary file, then a rename)."""
-    write_csv(frame, Path(path))
+    """Write ``frame`` as a formula-safe UTF-8 CSV, atomically (a temporary file, then a rename),
+    its numbers with the places of its format (:data:`~.platforms.DECIMALS`)."""
+    write_csv(frame, Path(path), decimals=DECIMALS)
+
+
+def audience_text(frame: pd.DataFrame) -> str:
+    """The text :func:`write_audience` writes of ``frame`` (the dashboard's downloads)."""
+    return csv_text(frame, decimals=DECIMALS)
 
 
 @dataclass

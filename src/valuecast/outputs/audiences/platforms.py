@@ -4,7 +4,8 @@ Rows are one per customer of the selection, in ``customer_id`` order.  Names, ph
 are the customers' contact fields as the workspace gives them
 (:func:`valuecast.store.workspace.contacts_frame`): a customers export's, else those of the
 customer's latest orders that give them (an orders export's billing or shipping address).
-Money is rounded to cents, probabilities to 4 decimals, predicted orders to 2, dates are ISO
+Money is rounded to cents, probabilities to 4 decimals, predicted orders to 2 (:data:`DECIMALS`),
+each number written with exactly those places (``16.30``, ``0.4720``); dates are ISO
 ``YYYY-MM-DD``; missing values are empty cells.  A name of punctuation alone (``-`` or ``.``,
 typed where a checkout asks for a last name) is no name: an empty cell in every file, never a
 greeting of ``-`` nor the hash of one.  Meta's and Google's hashed names leave out a title
@@ -140,6 +141,14 @@ _ROUNDING = {
     "churn_probability": 4,
     "predicted_number_of_orders": 2,
 }
+META_VALUE_DECIMALS = 2
+DECIMALS: dict[str, int] = {
+    **_ROUNDING,
+    **{MAILCHIMP_NAMES[name]: places for name, places in _ROUNDING.items()},
+    "value": META_VALUE_DECIMALS,
+}
+"""The places of every format's number columns, by header name (no two formats give one name
+other places): what the files round to and write, each number with exactly that many."""
 
 
 def _iso_date(value: Any) -> str:
@@ -211,7 +220,7 @@ def _meta_value(table: pd.DataFrame) -> pd.Series:
     so far is none and whom no model predicts, as a value-based audience takes a non-negative
     number on every row (an empty cell is an error there, and a row left out would drop the
     subscribers the lookalike learns are worth little)."""
-    value = rounded_series(number_column(table, "predicted_clv"), 2)
+    value = rounded_series(number_column(table, "predicted_clv"), META_VALUE_DECIMALS)
     prospect = pd.to_numeric(table["historic_number_of_orders"], errors="coerce").eq(0)
     return value.mask(prospect & value.isna(), 0.0)
 

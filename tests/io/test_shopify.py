@@ -887,6 +887,24 @@ def test_the_newest_customers_export_reads_the_address_phone_where_phone_is_empt
     assert list(customers.index)[2] == "phone:+8801712345678"
 
 
+def test_a_customers_export_placeholder_phone_gives_way_to_the_address_phone(exports, write):
+    """A placeholder typed in Phone (0000000000) tells no one, as an empty cell does: the
+    address's number names the customer without e-mail and is the phone of one with e-mail, as
+    the orders export takes Billing Phone over such a Phone."""
+    header = exports.SHOPIFY_CUSTOMERS_HEADERS[2]
+    rows = [
+        {"Email": "", "Phone": "0000000000", "Default Address Phone": "+1 415 555 0101",
+         "Default Address Country Code": "US"},
+        {"Email": "bob@x.com", "Phone": "0000000000", "Default Address Phone": "+1 415 555 0199",
+         "Default Address Country Code": "US"},
+        {"Email": "cat@x.com", "Phone": "1234567890", "Default Address Country Code": "US"},
+    ]  # fmt: skip
+    result = shopify.read_customers(write("customers_export.csv", header, rows))
+    customers = result.customers.set_index("customer_id")
+    assert list(customers.index) == ["phone:+14155550101", "bob@x.com", "cat@x.com"]
+    assert customers["phone"].tolist() == ["+1 415 555 0101", "+1 415 555 0199", "1234567890"]
+
+
 @pytest.mark.parametrize("dtype", ["string", "object"])
 def test_per_distinct_is_the_transform_of_every_cell(dtype):
     from valuecast.io import _build

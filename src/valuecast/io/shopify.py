@@ -106,7 +106,8 @@ with ``Accepts Email Marketing`` and ``Accepts SMS Marketing``; and the one with
 ``Default Address ...`` columns) are all read by name. ``customer_id`` is the email trimmed and
 lower-cased, so it joins the orders; a row without email is the customer of its ``Phone``,
 else its ``Default Address Phone`` (row by row: the newest export has both, and its ``Phone`` is
-often empty where the address has one), keyed as the orders key it (national numbers get the
+often empty where the address has one; a placeholder ``Phone`` gives way to the address' number
+as an empty one does, :func:`preferred_phones`), keyed as the orders key it (national numbers get the
 calling code of ``Country Code``). Rows with neither are excluded as ``"no email or phone"``
 (``"placeholder email, no phone"`` where the e-mail is a dummy such as ``noemail@shop.com``,
 which names no one: :func:`valuecast.io._build.identities`); a
@@ -1019,13 +1020,14 @@ def read_customers(source: str | Path | CsvFile | Table) -> ImportResult:
     for column in cols.values():
         if column is not None:
             filled |= table.nonempty(column)
-    # the newest export has both columns, and its Phone is often empty where the address has one
-    phone = table.text_series(cols["phone"], strip_apostrophe=True).fillna(
-        table.text_series(cols["address_phone"], strip_apostrophe=True)
+    # the newest export has both columns, and its Phone is often empty where the address has
+    # one, or a placeholder typed over it (as in the orders export, the next column's number)
+    country = table.text_series(cols["country"])
+    phone = preferred_phones(
+        [table.text_series(cols[key], strip_apostrophe=True) for key in ("phone", "address_phone")],
+        country,
     )
-    who = _build.identities(
-        table.text_series(cols["email"]), phone, table.text_series(cols["country"])
-    )
+    who = _build.identities(table.text_series(cols["email"]), phone, country)
     email, customer_id = who.email, who.customer_id
     accepts, unknown = table.flags(cols["accepts_marketing"])
     # a customer known by a phone alone consents (or not) to marketing on that phone: its

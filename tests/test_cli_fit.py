@@ -179,15 +179,21 @@ def test_fit_ggompertz_nbd_reaches_the_pareto_limit_on_cdnow(cdnow_csv):
     assert set(result["params"]) == {"r", "alpha", "b", "s", "beta"}
 
 
+def _orders_of_a_few_repeat_buyers(path, customers: int, prefix: str):
+    """An orders CSV of ``customers`` buyers (ids ``prefix`` + a number) of 1-4 orders each in
+    the first months of 2024."""
+    rows = []
+    for k in range(customers):
+        for n in range(1 + k % 4):
+            rows.append(f"{prefix}{k},2024-0{1 + n}-{10 + k % 15},{20 + 3 * n + k % 7}")
+    path.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    return path
+
+
 def test_summary_output_fits_gamma_gamma_and_a_limit_is_a_note(tmp_path):
     # `valuecast summary --out` names the repeat orders' mean value avg_repeat_order_value;
     # a shop whose buyers show no dropout sends BG/NBD to its limit: a note, not a warning
-    orders = tmp_path / "orders.csv"
-    rows = []
-    for k in range(30):
-        for n in range(1 + k % 4):
-            rows.append(f"c{k},2024-0{1 + n}-{10 + k % 15},{20 + 3 * n + k % 7}")
-    orders.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    orders = _orders_of_a_few_repeat_buyers(tmp_path / "orders.csv", 30, "c")
     summary = tmp_path / "summary.csv"
     made = runner.invoke(
         app, ["summary", str(orders), "--as-of", "2024-05-01", "--out", str(summary)]
@@ -282,12 +288,7 @@ def test_gamma_gamma_leaves_out_repeat_purchases_of_no_value_with_a_note(tmp_pat
 def test_a_parquet_summary_fits_as_its_csv_does(tmp_path):
     """`valuecast summary --out summary.parquet` writes Parquet: `fit` reads it as it reads the
     CSV (the same estimates, the ids as written), and a bad cell names its row, 1 the first."""
-    orders = tmp_path / "orders.csv"
-    rows = []
-    for k in range(40):
-        for n in range(1 + k % 4):
-            rows.append(f"00{k},2024-0{1 + n}-{10 + k % 15},{20 + 3 * n + k % 7}")
-    orders.write_text("customer_id,order_date,revenue\n" + "\n".join(rows) + "\n")
+    orders = _orders_of_a_few_repeat_buyers(tmp_path / "orders.csv", 40, "00")
     fitted = {}
     for suffix in ("csv", "parquet"):
         summary = tmp_path / f"summary.{suffix}"

@@ -1692,10 +1692,10 @@ def _sold(excluded: pd.DataFrame) -> np.ndarray:
     return np.where(gross >= 0, gross, gross + excluded["refunded"].to_numpy(float))
 
 
-def _listed(numbers: pd.Series) -> str:
-    """The first three order numbers of ``numbers`` and how many more, in brackets."""
+def _first_three(numbers: pd.Series) -> str:
+    """The first three order numbers of ``numbers`` and how many more."""
     more = f" and {len(numbers) - 3:,} more" if len(numbers) > 3 else ""
-    return f" ({', '.join(map(str, numbers.iloc[:3]))}{more})"
+    return f"{', '.join(map(str, numbers.iloc[:3]))}{more}"
 
 
 def _unlinked_refunds_text(cols: dict[str, str | None], numbers: pd.Series) -> str:
@@ -1703,7 +1703,7 @@ def _unlinked_refunds_text(cols: dict[str, str | None], numbers: pd.Series) -> s
     count = len(numbers)
     if not count:
         return ""
-    listed = _listed(numbers) if cols["order_id"] is not None else ""
+    listed = f" ({_first_three(numbers)})" if cols["order_id"] is not None else ""
     fix = (
         "give its rows the order id of the sale they take back"
         if cols["order_id"] is not None
@@ -1736,7 +1736,7 @@ def _refunded_beyond_text(
         listed = ""
         fix = "map order_id=COL so that a refund's rows net with their own sale only"
     else:
-        listed = _listed(numbers)
+        listed = f" ({_first_three(numbers)})"
         fix = "if a refund there takes back an earlier purchase, give it that purchase's order id"
     return (
         f"{count:,}{more} {'order' if one else 'orders'}{listed} {'is' if one else 'are'} left "
@@ -1820,9 +1820,7 @@ def _linked_cancellations(
     relinked = pa.chunked_array([pa.array(ids, pa.string())])
     invoices = matched.sort_values("position")["order"].drop_duplicates()  # in file order
     money = float(np.abs(amount[matched["position"].to_numpy(np.int64)]).sum())
-    listed = ", ".join(map(str, invoices.iloc[:3])) + (
-        f" and {len(invoices) - 3:,} more" if len(invoices) > 3 else ""
-    )
+    listed = _first_three(invoices)
     lines_said = "line" if len(matched) == 1 else "lines"
     note = (
         f"{len(matched):,} returned {lines_said} of {len(invoices):,} "
@@ -1860,10 +1858,7 @@ def cancellations_note(numbers: pd.Series | None, count: int) -> list[str]:
     ``numbers``: their order numbers in file order (None where the file has no order id)."""
     if not count:
         return []
-    listed = ""
-    if numbers is not None:
-        more = f" and {count - 3:,} more" if count > 3 else ""
-        listed = f" ({', '.join(map(str, numbers.iloc[:3]))}{more})"
+    listed = "" if numbers is None else f" ({_first_three(numbers)})"
     if count == 1:
         what = "cancellation{} of returned lines only is left out"
         link = "it to the sale it takes back"

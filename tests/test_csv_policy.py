@@ -252,8 +252,11 @@ def test_a_number_no_decimal_holds_is_written_in_full(tmp_path):
 
     from valuecast.outputs.files import write_arrow_csv, write_ibis_csv
 
-    frame = pd.DataFrame({"predicted_clv": [1e40, np.inf, np.nan, 1.5], "n": [1, 2, 3, 4]})
-    expected = ["predicted_clv,n", f"{1e40:.2f},1", "inf,2", ",3", "1.50,4"]
+    # a negative number is no formula on every writer, also where the column became text
+    frame = pd.DataFrame(
+        {"predicted_clv": [1e40, np.inf, np.nan, 1.5, -np.inf], "n": [1, 2, 3, 4, 5]}
+    )
+    expected = ["predicted_clv,n", f"{1e40:.2f},1", "inf,2", ",3", "1.50,4", "-inf,5"]
     assert csv_text(frame).splitlines() == expected
     write_arrow_csv(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "arrow.csv")
     assert (tmp_path / "arrow.csv").read_text().replace('"', "").splitlines() == expected

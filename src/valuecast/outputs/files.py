@@ -411,7 +411,8 @@ class _CsvThreads:
         options = pacsv.WriteOptions(
             quoting_style="needed", batch_size=CSV_ROWS_AT_A_TIME, include_header=header
         )
-        pacsv.write_csv(escape_arrow(_fixed_point_arrow(table)), out, options)
+        # escaped before the numbers become text, as the pandas path does: -inf is no formula
+        pacsv.write_csv(_fixed_point_arrow(escape_arrow(table)), out, options)
         return out.getvalue()
 
     def write(self, batch: pa.RecordBatch) -> None:
